@@ -91,20 +91,21 @@ static size_t gallop_ge(const mt_time *t, size_t from, size_t n, mt_time bound)
 }
 
 /* The first index i in [max(from, 1), to) with t[i] < t[i - 1], or "to" when
- * that part of "t" is non-decreasing. The bulk loop has no early exit so that
- * compilers vectorise it; a hit is located by a scalar rescan. */
+ * that part of "t" is non-decreasing. The bulk loop ORs the unsigned
+ * differences t[i] - t[i-1]: their top bit is set for every decrease (and,
+ * harmlessly, for a jump of 2^63 µs or more), and it has neither a branch nor
+ * a 64-bit compare, so compilers vectorise it even for plain SSE2. A chunk
+ * whose top bit is set is rescanned exactly. */
 static size_t first_disorder(const mt_time *t, size_t from, size_t to)
 {
-    size_t i = from ? from : 1, chunk;
+    size_t i = from ? from : 1;
     while (i < to) {
-        int bad = 0;
-        size_t j, end;
-        chunk = to - i < 1024 ? to - i : 1024;
-        end = i + chunk;
+        uint64_t acc = 0;
+        size_t j, end = to - i < 1024 ? to : i + 1024;
         for (j = i; j < end; j++) {
-            bad |= t[j] < t[j - 1];
+            acc |= (uint64_t)t[j] - (uint64_t)t[j - 1];
         }
-        if (bad) {
+        if (acc >> 63) {
             for (j = i; j < end; j++) {
                 if (t[j] < t[j - 1]) {
                     return j;
@@ -157,54 +158,108 @@ static void summarize_mixed(const mt_time *t, const double *v, size_t n, mt_bloc
     }
 }
 
-/* Whether all of v[0..n) are ordinary numbers, and their min and max when so
- * ("*mn", "*mx" are then numerically right but, with mixed signed zeros, may
- * carry either zero's sign; the caller reads the value back from "v"). Eight
- * independent accumulators and no branches, so that gcc, clang and emcc turn
- * the loop into SIMD min/max without -ffast-math. "x - x" is +0 for a finite
- * x and NaN for an infinity or a NaN, and a NaN sticks in the sum: the
- * special-value test costs one subtraction and one addition per sample. */
-static int all_finite_minmax(const double *v, size_t n, double *mn, double *mx)
+/* SIMD through the GNU vector extension, which gcc, clang and emcc all
+ * accept (SSE2 natively, simd128 in WebAssembly) without target #ifdefs. */
+typedef double v2d __attribute__((vector_size(16)));
+typedef int64_t v2i __attribute__((vector_size(16)));
+
+/* Lane-wise "m ? a : b" for a comparison mask "m": clang and emcc turn
+ * "a < b ? a : b" written this way into minpd / f64x2.pmin. */
+#define BLEND(m, a, b) ((v2d)(((v2i)(a) & (m)) | ((v2i)(b) & ~(m))))
+
+/* Samples per chunk of the extreme search: the first occurrence of the min
+ * (max) is looked for only inside the first chunk whose min reached it. */
+#define CHUNK 256
+
+typedef struct {
+    double mn, mx;
+    size_t i_min, i_max;
+} extremes;
+
+/* Whether all of v[0..n) (n >= 1) are ordinary numbers; if so, "*e" gets
+ * their min and max and the index of the first occurrence of each, exactly
+ * as the one-sample-at-a-time loop of summarize_mixed() finds them.
+ *
+ * The hot loop keeps 4 lanes of min, max and sum with no branch. The sum is
+ * the special-value test: it stays finite over finite values (short of an
+ * overflow past 1e308, which only sends the run to the careful loop) and
+ * becomes infinite or NaN for good once an infinity or a NaN is added.
+ * Per chunk, the lane minima are folded and compared with the running best
+ * with a strict "<", so "best_chunk" is the first chunk that holds the
+ * minimum, and only that chunk is rescanned for its index. */
+static int all_finite_extremes(const double *v, size_t n, extremes *e)
 {
-    double lo[8], hi[8], z[8];
-    size_t i = 0, k;
-    for (k = 0; k < 8; k++) {
-        lo[k] = DBL_MAX;
-        hi[k] = -DBL_MAX;
-        z[k] = 0.0;
-    }
-    for (; i + 8 <= n; i += 8) {
-        for (k = 0; k < 8; k++) {
-            double x = v[i + k];
-            z[k] += x - x;
-            lo[k] = x < lo[k] ? x : lo[k];
-            hi[k] = x > hi[k] ? x : hi[k];
+    double best_mn = DBL_MAX, best_mx = -DBL_MAX, sum = 0.0;
+    size_t c, n_chunks = (n + CHUNK - 1) / CHUNK, mn_chunk = 0, mx_chunk = 0, i;
+
+    for (c = 0; c < n_chunks; c++) {
+        const double *p = v + c * CHUNK;
+        size_t len = (c + 1 < n_chunks) ? CHUNK : n - c * CHUNK, k = 0;
+        v2d lo0 = {DBL_MAX, DBL_MAX}, lo1 = lo0, hi0 = -lo0, hi1 = hi0;
+        v2d z0 = {0.0, 0.0}, z1 = z0;
+        double lane[8], cmn, cmx;
+        for (; k + 4 <= len; k += 4) {
+            v2d a, b;
+            memcpy(&a, p + k, sizeof a);
+            memcpy(&b, p + k + 2, sizeof b);
+            z0 += a;
+            z1 += b;
+            lo0 = BLEND(a < lo0, a, lo0);
+            lo1 = BLEND(b < lo1, b, lo1);
+            hi0 = BLEND(a > hi0, a, hi0);
+            hi1 = BLEND(b > hi1, b, hi1);
+        }
+        z0 += z1;
+        memcpy(lane, &lo0, sizeof lo0);
+        memcpy(lane + 2, &lo1, sizeof lo1);
+        memcpy(lane + 4, &hi0, sizeof hi0);
+        memcpy(lane + 6, &hi1, sizeof hi1);
+        cmn = lane[0];
+        cmx = lane[4];
+        for (i = 1; i < 4; i++) {
+            cmn = lane[i] < cmn ? lane[i] : cmn;
+            cmx = lane[4 + i] > cmx ? lane[4 + i] : cmx;
+        }
+        memcpy(lane, &z0, sizeof z0);
+        sum += lane[0] + lane[1];
+        for (; k < len; k++) {
+            double x = p[k];
+            sum += x;
+            cmn = x < cmn ? x : cmn;
+            cmx = x > cmx ? x : cmx;
+        }
+        if (cmn < best_mn) {
+            best_mn = cmn;
+            mn_chunk = c;
+        }
+        if (cmx > best_mx) {
+            best_mx = cmx;
+            mx_chunk = c;
         }
     }
-    for (; i < n; i++) {
-        double x = v[i];
-        z[0] += x - x;
-        lo[0] = x < lo[0] ? x : lo[0];
-        hi[0] = x > hi[0] ? x : hi[0];
+    if (!(sum - sum == 0.0)) {
+        return 0;
     }
-    for (k = 0; k < 8; k++) {
-        if (!(z[k] == 0.0)) {
-            return 0;
-        }
+    /* All finite. "mn_chunk" is the first chunk whose minimum is the overall
+     * one (chunk 0 too when every value is DBL_MAX, as no "<" fired). The
+     * bound on "i" is only a guard: the value is always found. */
+    for (i = mn_chunk * CHUNK; i < n && !(v[i] == best_mn); i++) {
     }
-    for (k = 1; k < 8; k++) {
-        lo[0] = lo[k] < lo[0] ? lo[k] : lo[0];
-        hi[0] = hi[k] > hi[0] ? hi[k] : hi[0];
+    e->i_min = i;
+    for (i = mx_chunk * CHUNK; i < n && !(v[i] == best_mx); i++) {
     }
-    *mn = lo[0];
-    *mx = hi[0];
+    e->i_max = i;
+    if (e->i_min == n || e->i_max == n) {
+        return 0;
+    }
+    e->mn = v[e->i_min];
+    e->mx = v[e->i_max];
     return 1;
 }
 
 void mt_block_summarize(const mt_time *t, const double *v, size_t n, mt_block_summary *s)
 {
-    double mn, mx;
-    size_t i_min, i_max;
+    extremes e;
     summary_empty(s);
     if (n == 0) {
         return;
@@ -212,20 +267,14 @@ void mt_block_summarize(const mt_time *t, const double *v, size_t n, mt_block_su
     s->t_first = t[0];
     s->t_last = t[n - 1];
     s->n_rows = n;
-    if (!all_finite_minmax(v, n, &mn, &mx)) {
+    if (!all_finite_extremes(v, n, &e)) {
         summarize_mixed(t, v, n, s);
         return;
     }
-    /* The first occurrences of the extremes; the values are read back from
-     * "v" so that -0.0 versus 0.0 comes out as the sequential loop has it. */
-    for (i_min = 0; !(v[i_min] == mn); i_min++) {
-    }
-    for (i_max = 0; !(v[i_max] == mx); i_max++) {
-    }
-    s->min = v[i_min];
-    s->t_min = t[i_min];
-    s->max = v[i_max];
-    s->t_max = t[i_max];
+    s->min = e.mn;
+    s->t_min = t[e.i_min];
+    s->max = e.mx;
+    s->t_max = t[e.i_max];
     s->first = v[0];
     s->t_vfirst = t[0];
     s->last = v[n - 1];
