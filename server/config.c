@@ -1,0 +1,182 @@
+#define _POSIX_C_SOURCE 200809L
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define METRON_VERSION "0.1.0"
+
+void config_usage(void)
+{
+    fputs("Usage: metron-server [options]\n"
+          "\n"
+          "  --listen ADDR      IPv4:port or port to listen on (METRON_LISTEN;\n"
+          "                     default 127.0.0.1:8080; port 0 picks a free port)\n"
+          "  --data DIR         data folder: embedded PostgreSQL, access log\n"
+          "                     (METRON_DATA; default ./var)\n"
+          "  --portal DIR       static files of the portal (METRON_PORTAL; default ./portal)\n"
+          "  --threads N        HTTP worker threads (METRON_THREADS; default 64)\n"
+          "  --db-pool N        PostgreSQL connections (METRON_DB_POOL; default 16)\n"
+          "  --tls-cert FILE    PEM file with certificate and private key: serve HTTPS\n"
+          "                     (METRON_TLS_CERT)\n"
+          "  --access-log FILE  access log, '-' for stderr (METRON_ACCESS_LOG;\n"
+          "                     default DATA/access.log)\n"
+          "  --max-body BYTES   largest JSON request body (METRON_MAX_BODY; default 1048576)\n"
+          "  --demo             create the demo accounts and print their logins\n"
+          "  --help, --version\n"
+          "\n"
+          "Environment: DATABASE_URL (use this PostgreSQL; without it a private cluster\n"
+          "is created in DATA/pg), METRON_SMTP_URL (smtp://host:port), METRON_SMTP_FROM,\n"
+          "METRON_PG_BIN (PostgreSQL binaries, default /usr/lib/postgresql/15/bin).\n"
+          "Exit codes: 0 stopped cleanly, 1 failure, 2 bad usage, 3 database schema\n"
+          "newer than this server.\n",
+          stdout);
+}
+
+static int parse_int(const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    long v;
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi) {
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* "port" or "a.b.c.d:port": what CivetWeb's listening_ports takes, minus the
+ * options we set ourselves ("s" for TLS). */
+static int listen_valid(const char *s)
+{
+    char host[64];
+    long port;
+    const char *colon = strrchr(s, ':');
+    if (colon == NULL) {
+        return parse_int(s, 0, 65535, &port) == 0;
+    }
+    if ((size_t)(colon - s) >= sizeof host) {
+        return 0;
+    }
+    memcpy(host, s, (size_t)(colon - s));
+    host[colon - s] = '\0';
+    struct in_addr a;
+    return inet_pton(AF_INET, host, &a) == 1 && parse_int(colon + 1, 0, 65535, &port) == 0;
+}
+
+static const char *env_or(const char *name, const char *dflt)
+{
+    const char *v = getenv(name);
+    return (v != NULL && v[0] != '\0') ? v : dflt;
+}
+
+config_result config_parse(srv_config *cfg, int argc, char **argv, char *err, size_t err_cap)
+{
+    const char *threads = env_or("METRON_THREADS", "64");
+    const char *pool = env_or("METRON_DB_POOL", "16");
+    const char *max_body = env_or("METRON_MAX_BODY", "1048576");
+    long v;
+
+    memset(cfg, 0, sizeof *cfg);
+    cfg->listen = env_or("METRON_LISTEN", "127.0.0.1:8080");
+    cfg->database_url = env_or("DATABASE_URL", NULL);
+    cfg->data_dir = env_or("METRON_DATA", "./var");
+    cfg->portal_dir = env_or("METRON_PORTAL", "./portal");
+    cfg->smtp_url = env_or("METRON_SMTP_URL", NULL);
+    cfg->smtp_from = env_or("METRON_SMTP_FROM", "metron@localhost");
+    cfg->tls_cert = env_or("METRON_TLS_CERT", NULL);
+    cfg->access_log = env_or("METRON_ACCESS_LOG", NULL);
+    cfg->pg_bin = env_or("METRON_PG_BIN", "/usr/lib/postgresql/15/bin");
+    cfg->test_routes = strcmp(env_or("METRON_TEST_ROUTES", "0"), "1") == 0;
+
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i], *val = NULL;
+        char name[32];
+        const char *eq = strchr(arg, '=');
+        size_t name_len = eq ? (size_t)(eq - arg) : strlen(arg);
+        if (strncmp(arg, "--", 2) != 0 || name_len >= sizeof name) {
+            snprintf(err, err_cap, "unexpected argument '%.60s' (see --help)", arg);
+            return CONFIG_USAGE;
+        }
+        memcpy(name, arg, name_len);
+        name[name_len] = '\0';
+        if (!strcmp(name, "--help") || !strcmp(name, "--version") || !strcmp(name, "--demo")) {
+            if (eq) {
+                snprintf(err, err_cap, "%s takes no value", name);
+                return CONFIG_USAGE;
+            }
+            if (!strcmp(name, "--help")) {
+                config_usage();
+                return CONFIG_EXIT;
+            }
+            if (!strcmp(name, "--version")) {
+                puts("metron-server " METRON_VERSION);
+                return CONFIG_EXIT;
+            }
+            cfg->demo = true;
+            continue;
+        }
+        if (eq) {
+            val = eq + 1;
+        } else if (i + 1 < argc) {
+            val = argv[++i];
+        } else {
+            snprintf(err, err_cap, "%s needs a value (see --help)", name);
+            return CONFIG_USAGE;
+        }
+        if (!strcmp(name, "--listen")) {
+            cfg->listen = val;
+        } else if (!strcmp(name, "--data")) {
+            cfg->data_dir = val;
+        } else if (!strcmp(name, "--portal")) {
+            cfg->portal_dir = val;
+        } else if (!strcmp(name, "--threads")) {
+            threads = val;
+        } else if (!strcmp(name, "--db-pool")) {
+            pool = val;
+        } else if (!strcmp(name, "--tls-cert")) {
+            cfg->tls_cert = val;
+        } else if (!strcmp(name, "--access-log")) {
+            cfg->access_log = val;
+        } else if (!strcmp(name, "--max-body")) {
+            max_body = val;
+        } else {
+            snprintf(err, err_cap, "unknown option %s (see --help)", name);
+            return CONFIG_USAGE;
+        }
+        if (val[0] == '\0') {
+            snprintf(err, err_cap, "%s needs a non-empty value", name);
+            return CONFIG_USAGE;
+        }
+    }
+
+    if (!listen_valid(cfg->listen)) {
+        snprintf(err, err_cap, "--listen '%.60s': expected PORT or IPv4:PORT", cfg->listen);
+        return CONFIG_USAGE;
+    }
+    if (parse_int(threads, 2, 1024, &v) != 0) {
+        snprintf(err, err_cap, "--threads '%.20s': expected an integer 2..1024", threads);
+        return CONFIG_USAGE;
+    }
+    cfg->threads = (int)v;
+    if (parse_int(pool, 1, 256, &v) != 0) {
+        snprintf(err, err_cap, "--db-pool '%.20s': expected an integer 1..256", pool);
+        return CONFIG_USAGE;
+    }
+    cfg->db_pool = (int)v;
+    if (parse_int(max_body, 1024, 1L << 30, &v) != 0) {
+        snprintf(err, err_cap, "--max-body '%.20s': expected bytes 1024..1073741824", max_body);
+        return CONFIG_USAGE;
+    }
+    cfg->max_body = (size_t)v;
+    if (cfg->smtp_url != NULL && strncmp(cfg->smtp_url, "smtp://", 7) != 0 &&
+        strncmp(cfg->smtp_url, "smtps://", 8) != 0) {
+        snprintf(err, err_cap, "METRON_SMTP_URL: expected smtp://host:port or smtps://...");
+        return CONFIG_USAGE;
+    }
+    return CONFIG_OK;
+}

@@ -1,0 +1,368 @@
+#define _POSIX_C_SOURCE 200809L
+#include "db.h"
+
+#include <poll.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+
+/* Statement slots: each db_stmt gets a process-wide slot number on first use;
+ * a connection remembers which slots it has prepared. */
+#define DB_MAX_STMTS 1024
+/* After a failed connect, further attempts wait this long: while PostgreSQL
+ * is down, requests fail fast instead of each one trying to connect. */
+#define DB_RETRY_MS 200
+
+struct db_conn {
+    PGconn *pg;
+    db_conn *next_free;
+    unsigned char prepared[DB_MAX_STMTS + 1];
+};
+
+struct db_pool {
+    char *conninfo;
+    int size;
+    db_conn *conns;
+    db_conn *free_list;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct timespec retry_at; /* no connect attempt before this (monotonic) */
+};
+
+static atomic_int stmt_counter;
+
+static void now_mono(struct timespec *ts)
+{
+    clock_gettime(CLOCK_MONOTONIC, ts);
+}
+
+static void ts_add_ms(struct timespec *ts, long ms)
+{
+    ts->tv_sec += ms / 1000;
+    ts->tv_nsec += (ms % 1000) * 1000000L;
+    if (ts->tv_nsec >= 1000000000L) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000L;
+    }
+}
+
+static bool ts_before(const struct timespec *a, const struct timespec *b)
+{
+    return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+const char *db_strerror(db_status st)
+{
+    switch (st) {
+    case DB_OK: return "ok";
+    case DB_UNAVAILABLE: return "database unavailable";
+    case DB_BUSY: return "database busy";
+    case DB_ERROR: return "database error";
+    case DB_CONFLICT: return "conflict";
+    case DB_CONSTRAINT: return "constraint violated";
+    }
+    return "database error";
+}
+
+db_pool *db_pool_new(const char *conninfo, int size)
+{
+    db_pool *pool = calloc(1, sizeof *pool);
+    pthread_condattr_t ca;
+    if (pool == NULL) {
+        return NULL;
+    }
+    pool->conninfo = strdup(conninfo);
+    pool->conns = calloc((size_t)size, sizeof *pool->conns);
+    if (pool->conninfo == NULL || pool->conns == NULL) {
+        free(pool->conninfo);
+        free(pool->conns);
+        free(pool);
+        return NULL;
+    }
+    pool->size = size;
+    for (int i = size - 1; i >= 0; i--) {
+        pool->conns[i].next_free = pool->free_list;
+        pool->free_list = &pool->conns[i];
+    }
+    pthread_mutex_init(&pool->mu, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&pool->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    return pool;
+}
+
+static void conn_drop(db_conn *c)
+{
+    if (c->pg != NULL) {
+        PQfinish(c->pg);
+        c->pg = NULL;
+    }
+    memset(c->prepared, 0, sizeof c->prepared);
+}
+
+void db_pool_free(db_pool *pool)
+{
+    if (pool == NULL) {
+        return;
+    }
+    for (int i = 0; i < pool->size; i++) {
+        conn_drop(&pool->conns[i]);
+    }
+    pthread_mutex_destroy(&pool->mu);
+    pthread_cond_destroy(&pool->cv);
+    free(pool->conns);
+    free(pool->conninfo);
+    free(pool);
+}
+
+/* An idle connection has nothing to read: anything readable means the server
+ * sent an error and/or closed it (a restart, an administrator's kill), so it
+ * is not worth handing out. */
+static bool conn_usable(db_conn *c)
+{
+    struct pollfd p;
+    if (c->pg == NULL || PQstatus(c->pg) != CONNECTION_OK) {
+        return false;
+    }
+    p.fd = PQsocket(c->pg);
+    p.events = POLLIN;
+    p.revents = 0;
+    if (p.fd < 0) {
+        return false;
+    }
+    return poll(&p, 1, 0) == 0;
+}
+
+static bool conn_open(db_pool *pool, db_conn *c)
+{
+    /* Defaults first: the keywords of the caller's conninfo (expanded from
+     * "dbname") override them. */
+    const char *keys[] = {"connect_timeout", "application_name", "client_encoding", "dbname",
+                          NULL};
+    const char *vals[] = {"3", "metron-server", "UTF8", pool->conninfo, NULL};
+    conn_drop(c);
+    c->pg = PQconnectdbParams(keys, vals, 1);
+    if (c->pg == NULL || PQstatus(c->pg) != CONNECTION_OK) {
+        const char *msg = c->pg ? PQerrorMessage(c->pg) : "out of memory";
+        char line[256];
+        size_t n;
+        snprintf(line, sizeof line, "%s", msg);
+        n = strcspn(line, "\n");
+        line[n] = '\0';
+        log_warn("db: cannot connect: %s", line);
+        conn_drop(c);
+        return false;
+    }
+    return true;
+}
+
+db_status db_acquire(db_pool *pool, int wait_ms, db_conn **out)
+{
+    struct timespec deadline, now;
+    db_conn *c;
+    bool may_connect;
+
+    *out = NULL;
+    now_mono(&deadline);
+    ts_add_ms(&deadline, wait_ms);
+    pthread_mutex_lock(&pool->mu);
+    while (pool->free_list == NULL) {
+        if (pthread_cond_timedwait(&pool->cv, &pool->mu, &deadline) != 0 &&
+            pool->free_list == NULL) {
+            pthread_mutex_unlock(&pool->mu);
+            log_warn("db: no free connection after %d ms", wait_ms);
+            return DB_BUSY;
+        }
+    }
+    c = pool->free_list;
+    pool->free_list = c->next_free;
+    c->next_free = NULL;
+    now_mono(&now);
+    may_connect = !ts_before(&now, &pool->retry_at);
+    pthread_mutex_unlock(&pool->mu);
+
+    if (conn_usable(c)) {
+        *out = c;
+        return DB_OK;
+    }
+    if (may_connect && conn_open(pool, c)) {
+        *out = c;
+        return DB_OK;
+    }
+    conn_drop(c);
+    pthread_mutex_lock(&pool->mu);
+    if (may_connect) {
+        now_mono(&pool->retry_at);
+        ts_add_ms(&pool->retry_at, DB_RETRY_MS);
+    }
+    c->next_free = pool->free_list;
+    pool->free_list = c;
+    pthread_cond_signal(&pool->cv);
+    pthread_mutex_unlock(&pool->mu);
+    return DB_UNAVAILABLE;
+}
+
+void db_release(db_pool *pool, db_conn *c)
+{
+    if (c == NULL) {
+        return;
+    }
+    if (c->pg != NULL) {
+        PGTransactionStatusType ts = PQtransactionStatus(c->pg);
+        if (ts == PQTRANS_INTRANS || ts == PQTRANS_INERROR) {
+            if (db_rollback(c) != DB_OK) {
+                conn_drop(c);
+            }
+        } else if (ts != PQTRANS_IDLE) {
+            conn_drop(c); /* busy or unknown: not reusable */
+        }
+    }
+    pthread_mutex_lock(&pool->mu);
+    c->next_free = pool->free_list;
+    pool->free_list = c;
+    pthread_cond_signal(&pool->cv);
+    pthread_mutex_unlock(&pool->mu);
+}
+
+PGconn *db_conn_pg(db_conn *conn)
+{
+    return conn->pg;
+}
+
+/* Classify a failed result (or NULL) on "c"; drops the connection when it is
+ * broken, so that the next db_acquire() reconnects. */
+static db_status fail_status(db_conn *c, const PGresult *res, const char *what)
+{
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    const char *msg = res ? PQresultErrorMessage(res) : (c->pg ? PQerrorMessage(c->pg) : "");
+    char line[300];
+    snprintf(line, sizeof line, "%s", msg ? msg : "");
+    line[strcspn(line, "\n")] = '\0';
+
+    if (c->pg == NULL || PQstatus(c->pg) != CONNECTION_OK ||
+        (state != NULL && (!strncmp(state, "08", 2) || !strncmp(state, "57P", 3)))) {
+        log_warn("db: %s: connection lost: %s", what, line);
+        conn_drop(c);
+        return DB_UNAVAILABLE;
+    }
+    if (state != NULL && !strcmp(state, "23505")) {
+        return DB_CONFLICT;
+    }
+    if (state != NULL && !strncmp(state, "23", 2)) {
+        return DB_CONSTRAINT;
+    }
+    log_error("db: %s failed (%s): %s", what, state ? state : "-", line);
+    return DB_ERROR;
+}
+
+static int stmt_slot(db_stmt *stmt)
+{
+    int slot = atomic_load(&stmt->slot), expected = 0;
+    if (slot != 0) {
+        return slot;
+    }
+    slot = atomic_fetch_add(&stmt_counter, 1) + 1;
+    if (!atomic_compare_exchange_strong(&stmt->slot, &expected, slot)) {
+        return expected; /* another thread won; its number stands */
+    }
+    return slot;
+}
+
+db_status db_exec(db_conn *c, db_stmt *stmt, int n_params, const char *const *params,
+                  PGresult **out)
+{
+    int slot = stmt_slot(stmt);
+    char name[80];
+    PGresult *res;
+    ExecStatusType rs;
+    db_status st;
+
+    if (out != NULL) {
+        *out = NULL;
+    }
+    if (slot > DB_MAX_STMTS) {
+        log_error("db: too many statements (raise DB_MAX_STMTS): %s", stmt->name);
+        return DB_ERROR;
+    }
+    if (c->pg == NULL) {
+        return DB_UNAVAILABLE;
+    }
+    /* The slot makes the server-side name unique even if two files pick
+     * the same "name". */
+    snprintf(name, sizeof name, "s%d_%.60s", slot, stmt->name);
+    if (!c->prepared[slot]) {
+        res = PQprepare(c->pg, name, stmt->sql, 0, NULL);
+        if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK) {
+            st = fail_status(c, res, stmt->name);
+            PQclear(res);
+            return st == DB_OK ? DB_ERROR : st;
+        }
+        PQclear(res);
+        c->prepared[slot] = 1;
+    }
+    res = PQexecPrepared(c->pg, name, n_params, params, NULL, NULL, 0);
+    rs = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    if (rs != PGRES_TUPLES_OK && rs != PGRES_COMMAND_OK) {
+        st = fail_status(c, res, stmt->name);
+        PQclear(res);
+        return st;
+    }
+    if (out != NULL) {
+        *out = res;
+    } else {
+        PQclear(res);
+    }
+    return DB_OK;
+}
+
+/* Transaction control: fixed commands, no parameters (PQexec of a constant
+ * string; nothing here is built from input). */
+static db_status exec_command(db_conn *c, const char *sql)
+{
+    PGresult *res;
+    db_status st = DB_OK;
+    if (c->pg == NULL) {
+        return DB_UNAVAILABLE;
+    }
+    res = PQexec(c->pg, sql);
+    if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK) {
+        st = fail_status(c, res, sql);
+    }
+    PQclear(res);
+    return st;
+}
+
+db_status db_begin(db_conn *c)
+{
+    return exec_command(c, "BEGIN");
+}
+
+db_status db_commit(db_conn *c)
+{
+    PGresult *res;
+    db_status st = DB_OK;
+    if (c->pg == NULL) {
+        return DB_UNAVAILABLE;
+    }
+    res = PQexec(c->pg, "COMMIT");
+    if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK) {
+        st = fail_status(c, res, "COMMIT");
+    } else if (strcmp(PQcmdStatus(res), "COMMIT") != 0) {
+        /* COMMIT of a failed transaction "succeeds" as ROLLBACK. */
+        log_error("db: COMMIT of a failed transaction was rolled back");
+        st = DB_ERROR;
+    }
+    PQclear(res);
+    return st;
+}
+
+db_status db_rollback(db_conn *c)
+{
+    return exec_command(c, "ROLLBACK");
+}

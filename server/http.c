@@ -1,0 +1,781 @@
+#define _DEFAULT_SOURCE /* realpath */
+#include "http.h"
+
+#include <civetweb.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "log.h"
+
+/* Every route table, in matching order. */
+static const http_route *const route_tables[] = {http_routes_health};
+
+#define MAX_SEGMENTS 16
+#define MAX_PATH 1024
+
+/* Static files (CivetWeb's document_root) get these headers; API replies set
+ * their own. The CSP allows no inline script; 'wasm-unsafe-eval' lets the
+ * portal instantiate the core's WebAssembly module. */
+#define STATIC_HEADERS                                                                   \
+    "X-Content-Type-Options: nosniff\r\n"                                                \
+    "X-Frame-Options: DENY\r\n"                                                          \
+    "Referrer-Policy: same-origin\r\n"                                                   \
+    "Content-Security-Policy: default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; " \
+    "style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; " \
+    "base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+
+/* ------------------------------------------------------------ access log */
+
+/* Per worker thread: CivetWeb runs begin_request, the handler, end_request
+ * and log_access of one request on the same thread. */
+static _Thread_local struct {
+    struct timespec start;
+    long long account_id, user_id;
+    int status;
+} tl_req;
+
+static int cb_begin_request(struct mg_connection *conn)
+{
+    (void)conn;
+    clock_gettime(CLOCK_MONOTONIC, &tl_req.start);
+    tl_req.account_id = 0;
+    tl_req.user_id = 0;
+    tl_req.status = 0;
+    return 0; /* let CivetWeb handle it */
+}
+
+static void cb_end_request(const struct mg_connection *conn, int status)
+{
+    (void)conn;
+    tl_req.status = status;
+}
+
+/* Append "s" JSON-escaped (without quotes) to out[*n..cap). */
+static void json_escape_into(char *out, size_t cap, size_t *n, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    for (; s != NULL && *s != '\0' && *n + 7 < cap; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\') {
+            out[(*n)++] = '\\';
+            out[(*n)++] = (char)ch;
+        } else if (ch < 0x20 || ch == 0x7f) {
+            out[(*n)++] = '\\';
+            out[(*n)++] = 'u';
+            out[(*n)++] = '0';
+            out[(*n)++] = '0';
+            out[(*n)++] = hex[ch >> 4];
+            out[(*n)++] = hex[ch & 15];
+        } else {
+            out[(*n)++] = (char)ch;
+        }
+    }
+}
+
+/* CivetWeb's access line is
+ *   ADDR - USER [DATE] "METHOD URI[?QS] HTTP/V" STATUS BYTES REFERER AGENT
+ * The request part is known exactly, so STATUS and BYTES are read at the
+ * offset right after it (URI and agent may hold any character, so the line
+ * is not split on spaces). Returns -1 when the line is not as expected. */
+static int parse_status_bytes(const struct mg_request_info *ri, const char *msg, int *status,
+                              long long *bytes)
+{
+    const char *p = strstr(msg, "] \"");
+    const char *parts[6];
+    char *end;
+    if (p == NULL) {
+        return -1;
+    }
+    p += 3;
+    parts[0] = ri->request_method ? ri->request_method : "-";
+    parts[1] = " ";
+    parts[2] = ri->request_uri ? ri->request_uri : "-";
+    parts[3] = ri->query_string ? "?" : "";
+    parts[4] = ri->query_string ? ri->query_string : "";
+    parts[5] = " HTTP/";
+    for (int i = 0; i < 6; i++) {
+        size_t len = strlen(parts[i]);
+        if (strncmp(p, parts[i], len) != 0) {
+            return -1;
+        }
+        p += len;
+    }
+    p += strlen(ri->http_version ? ri->http_version : "");
+    if (strncmp(p, "\" ", 2) != 0) {
+        return -1;
+    }
+    p += 2;
+    errno = 0;
+    *status = (int)strtol(p, &end, 10);
+    if (end == p || *end != ' ') {
+        return -1;
+    }
+    p = end + 1;
+    *bytes = strtoll(p, &end, 10);
+    return (end == p || errno != 0) ? -1 : 0;
+}
+
+/* One JSON line per request (A9). No query string (it may carry secrets),
+ * no headers, no bodies. */
+static int cb_log_access(const struct mg_connection *conn, const char *message)
+{
+    const struct mg_request_info *ri = mg_get_request_info(conn);
+    const srv *s = mg_get_user_data(mg_get_context(conn));
+    struct timespec now;
+    char line[MAX_PATH * 2 + 512], when[40];
+    size_t n = 0;
+    int status = tl_req.status;
+    long long bytes = -1;
+    double ms;
+
+    if (s == NULL || s->access_fd < 0 || ri == NULL) {
+        return 1;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    ms = (double)(now.tv_sec - tl_req.start.tv_sec) * 1e3 +
+         (double)(now.tv_nsec - tl_req.start.tv_nsec) / 1e6;
+    if (tl_req.start.tv_sec == 0) {
+        ms = 0;
+    }
+    (void)parse_status_bytes(ri, message, &status, &bytes);
+    log_utc_now(when, sizeof when);
+
+    n += (size_t)snprintf(line + n, sizeof line - n, "{\"time\":\"%s\",\"method\":\"", when);
+    json_escape_into(line, sizeof line - 300, &n, ri->request_method);
+    n += (size_t)snprintf(line + n, sizeof line - n, "\",\"path\":\"");
+    json_escape_into(line, sizeof line - 300, &n, ri->local_uri_raw ? ri->local_uri_raw : "");
+    n += (size_t)snprintf(line + n, sizeof line - n, "\",\"status\":%d,\"bytes\":", status);
+    if (bytes >= 0) {
+        n += (size_t)snprintf(line + n, sizeof line - n, "%lld", bytes);
+    } else {
+        n += (size_t)snprintf(line + n, sizeof line - n, "null");
+    }
+    n += (size_t)snprintf(line + n, sizeof line - n, ",\"ms\":%.3f,\"ip\":\"", ms);
+    json_escape_into(line, sizeof line - 200, &n, ri->remote_addr);
+    n += (size_t)snprintf(line + n, sizeof line - n, "\",\"account\":");
+    if (tl_req.account_id > 0) {
+        n += (size_t)snprintf(line + n, sizeof line - n, "%lld", tl_req.account_id);
+    } else {
+        n += (size_t)snprintf(line + n, sizeof line - n, "null");
+    }
+    n += (size_t)snprintf(line + n, sizeof line - n, ",\"user\":");
+    if (tl_req.user_id > 0) {
+        n += (size_t)snprintf(line + n, sizeof line - n, "%lld", tl_req.user_id);
+    } else {
+        n += (size_t)snprintf(line + n, sizeof line - n, "null");
+    }
+    n += (size_t)snprintf(line + n, sizeof line - n, "}\n");
+    if (n >= sizeof line) {
+        n = sizeof line - 1;
+        line[n - 1] = '\n';
+    }
+    /* One write(2) per line on an O_APPEND descriptor: lines never mix. */
+    (void)log_write_all(s->access_fd, line, n);
+    return 1; /* handled: CivetWeb writes no log of its own */
+}
+
+/* CivetWeb's own diagnostics. */
+static int cb_log_message(const struct mg_connection *conn, const char *message)
+{
+    (void)conn;
+    log_warn("http: %s", message);
+    return 1;
+}
+
+/* --------------------------------------------------------------- replies */
+
+static const char *reason(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 204: return "No Content";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
+    case 413: return "Payload Too Large";
+    case 415: return "Unsupported Media Type";
+    case 429: return "Too Many Requests";
+    case 500: return "Internal Server Error";
+    case 503: return "Service Unavailable";
+    default: return "Status";
+    }
+}
+
+/* Whether the comma-separated header value "v" contains "token" (any case). */
+static bool has_token(const char *v, const char *token)
+{
+    size_t n = strlen(token);
+    while (*v != '\0') {
+        while (*v == ' ' || *v == ',') {
+            v++;
+        }
+        if (strncasecmp(v, token, n) == 0 && (v[n] == '\0' || v[n] == ',' || v[n] == ' ')) {
+            return true;
+        }
+        v += strcspn(v, ",");
+    }
+    return false;
+}
+
+/* Whether the connection will be closed after this reply: the client asked
+ * for it, HTTP/1.0 without keep-alive, or the body was left unread. */
+static bool closing(const http_req *req)
+{
+    const char *c = mg_get_header(req->conn, "Connection");
+    if (req->must_close) {
+        return true;
+    }
+    if (c != NULL) {
+        return has_token(c, "close") ||
+               (strcmp(req->ri->http_version, "1.1") != 0 && !has_token(c, "keep-alive"));
+    }
+    return strcmp(req->ri->http_version, "1.1") != 0;
+}
+
+/* Write status line, headers and "body" in one mg_write() call: with
+ * tcp_nodelay and a single write, a reply leaves in one segment. */
+static int send_reply(http_req *req, int status, const char *body, size_t body_len,
+                      const char *extra_headers)
+{
+    char head[1024];
+    char *buf;
+    int head_len;
+
+    head_len = snprintf(head, sizeof head,
+                        "HTTP/1.1 %d %s\r\n"
+                        "Content-Type: application/json; charset=utf-8\r\n"
+                        "Content-Length: %zu\r\n"
+                        "Cache-Control: no-store\r\n"
+                        "X-Content-Type-Options: nosniff\r\n"
+                        "%s%s%s\r\n",
+                        status, reason(status), body_len, extra_headers ? extra_headers : "",
+                        req->srv->tls ? "Strict-Transport-Security: max-age=31536000\r\n" : "",
+                        closing(req) ? "Connection: close\r\n" : "");
+    if (head_len < 0 || (size_t)head_len >= sizeof head) {
+        head_len = 0;
+    }
+    buf = malloc((size_t)head_len + body_len);
+    if (buf == NULL) {
+        /* Out of memory: two writes rather than no reply. */
+        mg_write(req->conn, head, (size_t)head_len);
+        mg_write(req->conn, body, body_len);
+    } else {
+        memcpy(buf, head, (size_t)head_len);
+        memcpy(buf + head_len, body, body_len);
+        mg_write(req->conn, buf, (size_t)head_len + body_len);
+        free(buf);
+    }
+    req->status = status;
+    req->replied = true;
+    return status;
+}
+
+static const char internal_error_body[] =
+    "{\"code\":\"internal_error\",\"message\":\"internal error\"}";
+
+static int reply_json_headers(http_req *req, int status, cJSON *obj, const char *extra)
+{
+    char *text;
+    int rc;
+    if (req->replied) {
+        log_error("http: second reply to %s %s ignored", req->ri->request_method,
+                  req->ri->local_uri);
+        cJSON_Delete(obj);
+        return req->status;
+    }
+    text = obj ? cJSON_PrintUnformatted(obj) : NULL;
+    cJSON_Delete(obj);
+    if (text == NULL) {
+        return send_reply(req, 500, internal_error_body, sizeof internal_error_body - 1, NULL);
+    }
+    rc = send_reply(req, status, text, strlen(text), extra);
+    cJSON_free(text);
+    return rc;
+}
+
+int http_reply_json(http_req *req, int status, cJSON *obj)
+{
+    return reply_json_headers(req, status, obj, NULL);
+}
+
+static cJSON *error_object(const char *code, const char *message, const char *field)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (o == NULL || !cJSON_AddStringToObject(o, "code", code) ||
+        !cJSON_AddStringToObject(o, "message", message) ||
+        (field != NULL && !cJSON_AddStringToObject(o, "field", field))) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    return o;
+}
+
+int http_reply_error(http_req *req, int status, const char *code, const char *message,
+                     const char *field)
+{
+    return http_reply_json(req, status, error_object(code, message, field));
+}
+
+int http_reply_db(http_req *req, db_status st)
+{
+    switch (st) {
+    case DB_UNAVAILABLE:
+        return http_reply_error(req, 503, "db_unavailable",
+                                "the database is unavailable; try again shortly", NULL);
+    case DB_BUSY:
+        return http_reply_error(req, 503, "db_busy", "the server is busy; try again shortly",
+                                NULL);
+    case DB_CONFLICT:
+        return http_reply_error(req, 409, "conflict", "this conflicts with existing data",
+                                NULL);
+    default:
+        return http_reply_error(req, 500, "internal_error", "internal error", NULL);
+    }
+}
+
+/* Count UTF-8 characters of a valid UTF-8 string. */
+static size_t utf8_chars(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++) {
+        n += ((unsigned char)*s & 0xC0) != 0x80;
+    }
+    return n;
+}
+
+int http_json_string(http_req *req, const cJSON *obj, const char *name, size_t max_chars,
+                     bool required, const char **out)
+{
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, name);
+    char msg[160];
+    *out = NULL;
+    if (item == NULL || cJSON_IsNull(item)) {
+        if (required) {
+            snprintf(msg, sizeof msg, "'%.40s' is required", name);
+            http_reply_error(req, 400, "missing", msg, name);
+            return -1;
+        }
+        return 0;
+    }
+    if (!cJSON_IsString(item) || item->valuestring == NULL) {
+        snprintf(msg, sizeof msg, "'%.40s' must be a string", name);
+        http_reply_error(req, 400, "wrong_type", msg, name);
+        return -1;
+    }
+    if (utf8_chars(item->valuestring) > max_chars) {
+        snprintf(msg, sizeof msg, "'%.40s' is longer than %zu characters", name, max_chars);
+        http_reply_error(req, 400, "too_long", msg, name);
+        return -1;
+    }
+    *out = item->valuestring;
+    return 0;
+}
+
+/* -------------------------------------------------------------- bodies */
+
+/* Strict UTF-8 (no overlongs, no surrogates, at most U+10FFFF). */
+static bool utf8_valid(const unsigned char *s, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+        unsigned char c = s[i];
+        size_t need;
+        unsigned cp;
+        if (c < 0x80) {
+            i++;
+            continue;
+        } else if (c >= 0xC2 && c <= 0xDF) {
+            need = 1, cp = c & 0x1F;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            need = 2, cp = c & 0x0F;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            need = 3, cp = c & 0x07;
+        } else {
+            return false;
+        }
+        if (len - i <= need) {
+            return false;
+        }
+        for (size_t k = 1; k <= need; k++) {
+            if ((s[i + k] & 0xC0) != 0x80) {
+                return false;
+            }
+            cp = (cp << 6) | (s[i + k] & 0x3F);
+        }
+        if ((need == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+            (need == 3 && (cp < 0x10000 || cp > 0x10FFFF))) {
+            return false;
+        }
+        i += need + 1;
+    }
+    return true;
+}
+
+/* Read the whole request body, at most "limit" bytes. Returns 0 with *out
+ * (caller frees; NUL-terminated) and *len, 1 when it is over the limit (the
+ * rest is left unread: req->must_close), -1 on a read error. */
+static int read_body(http_req *req, size_t limit, char **out, size_t *len)
+{
+    long long declared = req->ri->content_length;
+    size_t cap, n = 0;
+    char *buf;
+
+    *out = NULL;
+    *len = 0;
+    if (declared > (long long)limit) {
+        req->must_close = true;
+        return 1;
+    }
+    cap = declared >= 0 ? (size_t)declared + 1 : 4096;
+    buf = malloc(cap);
+    if (buf == NULL) {
+        return -1;
+    }
+    for (;;) {
+        int got;
+        if (n + 1 >= cap) {
+            char *grown;
+            if (cap > limit + 1) {
+                free(buf);
+                req->must_close = true;
+                return 1;
+            }
+            cap = cap * 2 > limit + 2 ? limit + 2 : cap * 2;
+            grown = realloc(buf, cap);
+            if (grown == NULL) {
+                free(buf);
+                return -1;
+            }
+            buf = grown;
+        }
+        got = mg_read(req->conn, buf + n, cap - 1 - n);
+        if (got < 0) {
+            free(buf);
+            req->must_close = true;
+            return -1;
+        }
+        if (got == 0) {
+            break;
+        }
+        n += (size_t)got;
+        if (n > limit) {
+            free(buf);
+            req->must_close = true;
+            return 1;
+        }
+    }
+    buf[n] = '\0';
+    *out = buf;
+    *len = n;
+    return 0;
+}
+
+static bool is_json_type(const char *ct)
+{
+    size_t n = strlen("application/json");
+    if (ct == NULL || strncasecmp(ct, "application/json", n) != 0) {
+        return false;
+    }
+    return ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ';
+}
+
+/* Fill req->body for a JSON route; replies and returns -1 on any problem. */
+static int take_json_body(http_req *req)
+{
+    char *text = NULL, msg[160];
+    size_t len = 0;
+    const char *end = NULL;
+    int rc;
+
+    if (!is_json_type(mg_get_header(req->conn, "Content-Type"))) {
+        req->must_close = true; /* the body stays unread */
+        return http_reply_error(req, 415, "unsupported_media_type",
+                                "send the body as application/json", NULL),
+               -1;
+    }
+    rc = read_body(req, req->srv->cfg.max_body, &text, &len);
+    if (rc == 1) {
+        snprintf(msg, sizeof msg, "the request body is larger than %zu bytes",
+                 req->srv->cfg.max_body);
+        return http_reply_error(req, 413, "body_too_large", msg, NULL), -1;
+    }
+    if (rc < 0) {
+        return http_reply_error(req, 400, "bad_body", "the request body could not be read",
+                                NULL),
+               -1;
+    }
+    if (len == 0) {
+        free(text);
+        return http_reply_error(req, 400, "malformed_json", "the body is empty: send a JSON object",
+                                NULL),
+               -1;
+    }
+    if (!utf8_valid((const unsigned char *)text, len)) {
+        free(text);
+        return http_reply_error(req, 400, "malformed_json", "the body is not valid UTF-8", NULL),
+               -1;
+    }
+    req->body = cJSON_ParseWithLengthOpts(text, len, &end, 1);
+    if (req->body == NULL) {
+        size_t at = (end != NULL && end >= text && end <= text + len) ? (size_t)(end - text) : 0;
+        free(text);
+        snprintf(msg, sizeof msg, "malformed JSON at byte %zu", at);
+        return http_reply_error(req, 400, "malformed_json", msg, NULL), -1;
+    }
+    free(text);
+    if (!cJSON_IsObject(req->body)) {
+        return http_reply_error(req, 400, "wrong_type", "the body must be a JSON object", NULL),
+               -1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------- routing */
+
+/* Split "path" (a copy is made into "buf") into segments. */
+static int split_path(const char *path, char *buf, size_t cap, char **seg)
+{
+    int n = 0;
+    char *save = NULL, *tok;
+    if (strlen(path) >= cap) {
+        return -1;
+    }
+    strcpy(buf, path);
+    for (tok = strtok_r(buf, "/", &save); tok != NULL; tok = strtok_r(NULL, "/", &save)) {
+        if (n == MAX_SEGMENTS) {
+            return -1;
+        }
+        seg[n++] = tok;
+    }
+    return n;
+}
+
+static bool pattern_matches(const char *pattern, char **seg, int n_seg, http_req *req)
+{
+    const char *p = pattern;
+    int i = 0, n_params = 0;
+    while (*p == '/') {
+        p++;
+    }
+    while (*p != '\0') {
+        size_t len = strcspn(p, "/");
+        if (i >= n_seg) {
+            return false;
+        }
+        if (len == 1 && *p == '*') {
+            if (n_params < HTTP_MAX_PARAMS && req != NULL) {
+                req->params[n_params] = seg[i];
+            }
+            n_params++;
+        } else if (strlen(seg[i]) != len || strncmp(seg[i], p, len) != 0) {
+            return false;
+        }
+        i++;
+        p += len;
+        while (*p == '/') {
+            p++;
+        }
+    }
+    if (i != n_seg) {
+        return false;
+    }
+    if (req != NULL) {
+        req->n_params = n_params < HTTP_MAX_PARAMS ? n_params : HTTP_MAX_PARAMS;
+    }
+    return true;
+}
+
+/* Whether "route" is active in this server (test-only routes need the flag). */
+static bool route_enabled(const srv *s, const http_route *route)
+{
+    return !route->test_only || s->cfg.test_routes;
+}
+
+static int api_handler(struct mg_connection *conn, void *cbdata)
+{
+    srv *s = cbdata;
+    http_req req;
+    char buf[MAX_PATH], *seg[MAX_SEGMENTS], allow[128] = "";
+    const http_route *found = NULL;
+    int n_seg, status;
+
+    memset(&req, 0, sizeof req);
+    req.conn = conn;
+    req.ri = mg_get_request_info(conn);
+    req.srv = s;
+
+    n_seg = split_path(req.ri->local_uri ? req.ri->local_uri : "", buf, sizeof buf, seg);
+    if (n_seg < 0) {
+        status = http_reply_error(&req, 404, "not_found", "no such route", NULL);
+        goto out;
+    }
+    for (size_t t = 0; t < sizeof route_tables / sizeof route_tables[0] && !found; t++) {
+        for (const http_route *r = route_tables[t]; r->method != NULL; r++) {
+            if (!route_enabled(s, r) || !pattern_matches(r->pattern, seg, n_seg, NULL)) {
+                continue;
+            }
+            if (strcmp(r->method, req.ri->request_method) == 0) {
+                found = r;
+                pattern_matches(r->pattern, seg, n_seg, &req);
+                break;
+            }
+            if (strstr(allow, r->method) == NULL &&
+                strlen(allow) + strlen(r->method) + 3 < sizeof allow) {
+                if (allow[0] != '\0') {
+                    strcat(allow, ", ");
+                }
+                strcat(allow, r->method);
+            }
+        }
+    }
+    if (found == NULL && allow[0] != '\0') {
+        char extra[160];
+        snprintf(extra, sizeof extra, "Allow: %s\r\n", allow);
+        req.must_close = req.ri->content_length > 0 || req.ri->content_length < -1;
+        status = reply_json_headers(
+            &req, 405,
+            error_object("method_not_allowed", "this route does not take this method", NULL),
+            extra);
+        goto out;
+    }
+    if (found == NULL) {
+        status = http_reply_error(&req, 404, "not_found", "no such route", NULL);
+        goto out;
+    }
+    if (found->auth != AUTH_PUBLIC) {
+        /* Sign-in arrives with the auth module; until then nothing but
+         * public routes can be reached. */
+        status = http_reply_error(&req, 401, "unauthenticated", "sign in first", NULL);
+        goto out;
+    }
+    if (found->body == BODY_JSON) {
+        if (take_json_body(&req) != 0) {
+            status = req.status;
+            goto out;
+        }
+    } else if (req.ri->content_length != 0) {
+        char *ignored = NULL;
+        size_t ignored_len;
+        if (read_body(&req, s->cfg.max_body, &ignored, &ignored_len) == 1) {
+            status = http_reply_error(&req, 413, "body_too_large",
+                                      "the request body is too large", NULL);
+            goto out;
+        }
+        free(ignored);
+    }
+    status = found->fn(&req);
+    if (!req.replied) {
+        log_error("http: %s %s returned without a reply", found->method, found->pattern);
+        status = http_reply_error(&req, 500, "internal_error", "internal error", NULL);
+    }
+out:
+    tl_req.account_id = req.account_id;
+    tl_req.user_id = req.user_id;
+    cJSON_Delete(req.body);
+    return req.replied ? req.status : status;
+}
+
+/* ------------------------------------------------------------ start/stop */
+
+int http_start(srv *s, char *err, size_t err_cap)
+{
+    struct mg_callbacks cb;
+    struct mg_init_data init;
+    struct mg_error_data error;
+    struct mg_server_port ports[4];
+    char listen[300], threads[16], error_text[256] = "", portal[PATH_MAX];
+    const char *opts[40];
+    int n = 0;
+
+    s->tls = s->cfg.tls_cert != NULL;
+    snprintf(listen, sizeof listen, "%s%s", s->cfg.listen, s->tls ? "s" : "");
+    snprintf(threads, sizeof threads, "%d", s->cfg.threads);
+
+    opts[n++] = "listening_ports";
+    opts[n++] = listen;
+    opts[n++] = "num_threads";
+    opts[n++] = threads;
+    opts[n++] = "tcp_nodelay";
+    opts[n++] = "1";
+    opts[n++] = "enable_keep_alive";
+    opts[n++] = "yes";
+    opts[n++] = "keep_alive_timeout_ms";
+    opts[n++] = "5000";
+    opts[n++] = "request_timeout_ms";
+    opts[n++] = "30000";
+    opts[n++] = "enable_directory_listing";
+    opts[n++] = "no";
+    opts[n++] = "access_control_allow_origin";
+    opts[n++] = "";
+    opts[n++] = "additional_header";
+    opts[n++] = STATIC_HEADERS;
+    opts[n++] = "index_files";
+    opts[n++] = "index.html";
+    if (realpath(s->cfg.portal_dir, portal) != NULL) {
+        opts[n++] = "document_root";
+        opts[n++] = portal;
+    } else {
+        log_warn("portal folder %s not found: no static files are served", s->cfg.portal_dir);
+    }
+    if (s->tls) {
+        opts[n++] = "ssl_certificate";
+        opts[n++] = s->cfg.tls_cert;
+        opts[n++] = "ssl_protocol_version";
+        opts[n++] = "4"; /* TLS 1.2 and newer */
+        opts[n++] = "ssl_short_trust";
+        opts[n++] = "yes";
+    }
+    opts[n] = NULL;
+
+    memset(&cb, 0, sizeof cb);
+    cb.begin_request = cb_begin_request;
+    cb.end_request = cb_end_request;
+    cb.log_access = cb_log_access;
+    cb.log_message = cb_log_message;
+    memset(&init, 0, sizeof init);
+    init.callbacks = &cb;
+    init.user_data = s;
+    init.configuration_options = opts;
+    memset(&error, 0, sizeof error);
+    error.text = error_text;
+    error.text_buffer_size = sizeof error_text;
+
+    if (s->tls && !(mg_init_library(MG_FEATURES_TLS) & MG_FEATURES_TLS)) {
+        snprintf(err, err_cap, "this CivetWeb cannot serve TLS");
+        return -1;
+    }
+    if (!s->tls) {
+        mg_init_library(0);
+    }
+    s->mg = mg_start2(&init, &error);
+    if (s->mg == NULL) {
+        snprintf(err, err_cap, "cannot start HTTP on %s: %s", listen,
+                 error_text[0] ? error_text : "unknown error");
+        mg_exit_library();
+        return -1;
+    }
+    mg_set_request_handler(s->mg, "/api", api_handler, s);
+    memset(ports, 0, sizeof ports);
+    if (mg_get_server_ports(s->mg, 4, ports) > 0) {
+        s->port = ports[0].port;
+    }
+    return 0;
+}
+
+void http_stop(srv *s)
+{
+    if (s->mg != NULL) {
+        mg_stop(s->mg);
+        s->mg = NULL;
+        mg_exit_library();
+    }
+}

@@ -1,0 +1,101 @@
+/* HTTP: CivetWeb set-up, the /api route table, JSON replies, errors, request
+ * bodies and the access log.
+ *
+ * Routes are static tables, one per http_<area>.c file, listed in http.c:
+ *
+ *     const http_route http_routes_health[] = {
+ *         {"GET", "/api/v1/health", h_health, AUTH_PUBLIC, BODY_NONE, false},
+ *         {NULL}};
+ *
+ * A "*" segment of a pattern matches one non-empty path segment; the matched
+ * segments are in req->params[] in order. An unknown path answers 404, a
+ * known path with another method 405 with Allow; a JSON route answers 415
+ * to another content type, 413 to a body over --max-body and 400 to
+ * malformed JSON or to anything but an object. Every reply is one JSON
+ * object written with one mg_write() call (headers and body together).
+ *
+ * A handler validates its input, does its work through svc_* / db_*, and
+ * ends with exactly one http_reply_*() call whose value it returns. A handler
+ * that returns without replying gets a 500 internal_error. */
+#ifndef MTS_HTTP_H
+#define MTS_HTTP_H
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "db.h"
+#include "srv.h"
+
+struct mg_connection;
+struct mg_request_info;
+
+#define HTTP_MAX_PARAMS 4
+
+typedef enum {
+    AUTH_PUBLIC = 0, /* anyone */
+    AUTH_USER,       /* a signed-in user (session or API token) */
+    AUTH_ADMIN       /* an account administrator */
+} http_auth;
+
+typedef enum {
+    BODY_NONE = 0, /* any body is read and ignored (within --max-body) */
+    BODY_JSON      /* a JSON object: req->body */
+} http_body;
+
+typedef struct {
+    struct mg_connection *conn;
+    const struct mg_request_info *ri;
+    srv *srv;
+    const char *params[HTTP_MAX_PARAMS]; /* "*" segments, URL-decoded */
+    int n_params;
+    cJSON *body;         /* BODY_JSON routes: the parsed object (owned by http.c) */
+    long long account_id; /* for the access log once known; 0 = none */
+    long long user_id;
+    int status;          /* set by http_reply_*() */
+    bool replied;
+    bool must_close;     /* the request body was not read: close after replying */
+} http_req;
+
+typedef int (*http_handler)(http_req *req);
+
+typedef struct {
+    const char *method;
+    const char *pattern;
+    http_handler fn;
+    http_auth auth;
+    http_body body;
+    bool test_only; /* only with METRON_TEST_ROUTES=1 */
+} http_route;
+
+/* Start CivetWeb for "s" (listen address, threads, TLS, portal folder from
+ * s->cfg) and sets s->mg and s->port. Returns 0, or -1 with "err" filled. */
+int http_start(srv *s, char *err, size_t err_cap);
+
+/* Stop accepting, let in-flight requests finish, stop the workers. */
+void http_stop(srv *s);
+
+/* Reply "status" with the JSON object "obj" (takes ownership; NULL gives a
+ * 500). Returns "status". */
+int http_reply_json(http_req *req, int status, cJSON *obj);
+
+/* Reply "status" with {"code", "message", "field"?} ("field" may be NULL).
+ * Returns "status". */
+int http_reply_error(http_req *req, int status, const char *code, const char *message,
+                     const char *field);
+
+/* Reply to a failed database call: 503 db_unavailable / db_busy, 409
+ * conflict, 500 internal_error. Returns the status. */
+int http_reply_db(http_req *req, db_status st);
+
+/* Read string member "name" of "obj" into *out (borrowed from obj): absent
+ * -> 0 with *out NULL unless "required" (then 400 missing); not a string ->
+ * 400 wrong_type; longer than "max_chars" UTF-8 characters -> 400 too_long.
+ * Returns 0, or -1 after replying. */
+int http_json_string(http_req *req, const cJSON *obj, const char *name, size_t max_chars,
+                     bool required, const char **out);
+
+/* The route tables (one per http_<area>.c). */
+extern const http_route http_routes_health[];
+
+#endif

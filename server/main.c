@@ -1,0 +1,197 @@
+/* metron-server: configuration, start-up order, signals, shutdown.
+ *
+ * Start: parse flags -> lock the data folder -> open the access log -> the
+ * database (DATABASE_URL, or the embedded cluster) -> migrations -> pool ->
+ * demo data -> HTTP. Stop (SIGINT/SIGTERM): stop accepting and finish the
+ * requests in flight (mg_stop) -> close the pool -> stop the embedded
+ * PostgreSQL. SIGINT/SIGTERM/SIGHUP are blocked in every thread and taken
+ * by sigwait() in the main thread, so no handler runs at an awkward time. */
+#define _DEFAULT_SOURCE /* flock */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "db.h"
+#include "db_embed.h"
+#include "db_migrate.h"
+#include "http.h"
+#include "log.h"
+#include "srv.h"
+#include "svc_demo.h"
+
+enum { EXIT_USAGE = 2, EXIT_SCHEMA_TOO_NEW = 3 };
+
+/* mkdir -p "path" (mode 0755). */
+static int mkdir_p(const char *path)
+{
+    char buf[PATH_MAX];
+    if (strlen(path) >= sizeof buf) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    strcpy(buf, path);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(buf, 0755) != 0 && errno != EEXIST) {
+                return -1;
+            }
+            *p = '/';
+        }
+    }
+    if (mkdir(buf, 0755) != 0 && errno != EEXIST) {
+        return -1;
+    }
+    return 0;
+}
+
+static int open_access_log(const srv_config *cfg, const char *data_dir)
+{
+    char path[PATH_MAX + 32];
+    if (cfg->access_log != NULL && strcmp(cfg->access_log, "-") == 0) {
+        return dup(2);
+    }
+    if (cfg->access_log != NULL) {
+        snprintf(path, sizeof path, "%s", cfg->access_log);
+    } else {
+        snprintf(path, sizeof path, "%s/access.log", data_dir);
+    }
+    return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+}
+
+int main(int argc, char **argv)
+{
+    static srv s;
+    static char data_dir[PATH_MAX], conninfo[512], err[512];
+    char lock_path[PATH_MAX + 32];
+    db_embed *embed = NULL;
+    sigset_t sigs;
+    int lock_fd = -1, sig = 0, rc = EXIT_FAILURE, n_applied = 0;
+    migrate_result mr;
+
+    signal(SIGPIPE, SIG_IGN);
+    switch (config_parse(&s.cfg, argc, argv, err, sizeof err)) {
+    case CONFIG_EXIT:
+        return 0;
+    case CONFIG_USAGE:
+        fprintf(stderr, "metron-server: %s\n", err);
+        return EXIT_USAGE;
+    case CONFIG_OK:
+        break;
+    }
+    s.access_fd = -1;
+
+    /* Before any thread exists, so that every thread inherits the mask. */
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+
+    if (mkdir_p(s.cfg.data_dir) != 0 || realpath(s.cfg.data_dir, data_dir) == NULL) {
+        log_error("cannot create the data folder %s: %s", s.cfg.data_dir, strerror(errno));
+        return EXIT_FAILURE;
+    }
+    s.cfg.data_dir = data_dir;
+    snprintf(lock_path, sizeof lock_path, "%s/metron.lock", data_dir);
+    lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (lock_fd < 0 || flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        log_error("the data folder %s is in use by another metron-server (or unwritable: %s)",
+                  data_dir, strerror(errno));
+        return EXIT_FAILURE;
+    }
+    s.access_fd = open_access_log(&s.cfg, data_dir);
+    if (s.access_fd < 0) {
+        log_error("cannot open the access log: %s", strerror(errno));
+        goto out;
+    }
+
+    if (s.cfg.database_url != NULL) {
+        snprintf(conninfo, sizeof conninfo, "%s", s.cfg.database_url);
+        log_info("database: DATABASE_URL");
+    } else if (db_embed_start(data_dir, s.cfg.pg_bin, &embed, conninfo, sizeof conninfo, err,
+                              sizeof err) != 0) {
+        log_error("%s", err);
+        goto out;
+    }
+
+    mr = db_migrate(conninfo, &n_applied, err, sizeof err);
+    if (mr != MIGRATE_OK) {
+        log_error("migrations: %s", err);
+        rc = mr == MIGRATE_TOO_NEW ? EXIT_SCHEMA_TOO_NEW : EXIT_FAILURE;
+        goto out;
+    }
+    log_info("schema: version %d (%d migration%s applied now)",
+             db_migrations[db_migrations_count - 1].version, n_applied, n_applied == 1 ? "" : "s");
+
+    s.pool = db_pool_new(conninfo, s.cfg.db_pool);
+    if (s.pool == NULL) {
+        log_error("out of memory");
+        goto out;
+    }
+    if (s.cfg.demo && svc_demo_seed(&s) != 0) {
+        goto out;
+    }
+    if (http_start(&s, err, sizeof err) != 0) {
+        log_error("%s", err);
+        goto out;
+    }
+    {
+        char host[64] = "127.0.0.1";
+        const char *colon = strrchr(s.cfg.listen, ':');
+        if (colon != NULL && (size_t)(colon - s.cfg.listen) < sizeof host) {
+            memcpy(host, s.cfg.listen, (size_t)(colon - s.cfg.listen));
+            host[colon - s.cfg.listen] = '\0';
+            if (strcmp(host, "0.0.0.0") == 0) {
+                strcpy(host, "127.0.0.1");
+            }
+        }
+        printf("metron-server: listening on %s://%s:%d/\n", s.tls ? "https" : "http", host,
+               s.port);
+        fflush(stdout);
+    }
+    if (s.cfg.demo) {
+        svc_demo_print_logins();
+    }
+
+    for (;;) {
+        if (sigwait(&sigs, &sig) != 0) {
+            continue;
+        }
+        if (sig == SIGHUP) {
+            /* Log rotation: reopen the access log by name. */
+            int fd = open_access_log(&s.cfg, data_dir);
+            if (fd >= 0) {
+                dup2(fd, s.access_fd);
+                close(fd);
+            }
+            continue;
+        }
+        break;
+    }
+    log_info("signal %d: shutting down (finishing requests in flight)", sig);
+    rc = EXIT_SUCCESS;
+out:
+    http_stop(&s);
+    db_pool_free(s.pool);
+    db_embed_stop(embed);
+    if (s.access_fd >= 0) {
+        close(s.access_fd);
+    }
+    if (lock_fd >= 0) {
+        close(lock_fd);
+    }
+    if (rc == EXIT_SUCCESS) {
+        log_info("stopped");
+    }
+    return rc;
+}

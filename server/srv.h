@@ -1,0 +1,21 @@
+/* The running server: what every handler can reach through http_req.srv. */
+#ifndef MTS_SRV_H
+#define MTS_SRV_H
+
+#include <stdbool.h>
+
+#include "config.h"
+#include "db.h"
+
+struct mg_context;
+
+typedef struct srv {
+    srv_config cfg;
+    db_pool *pool;
+    struct mg_context *mg;
+    int access_fd;     /* the access log (A9), -1 = none */
+    bool tls;          /* serving HTTPS */
+    int port;          /* the port actually listened on */
+} srv;
+
+#endif
