@@ -1,6 +1,6 @@
 /* Metron core: the plan table (FEATURES section P, P1..P25) and quota checks.
  *
- * The whole table lives in one place, core/src/plan.c, transcribed from the
+ * The whole table lives in one place, core/src/licence_plan.c, transcribed from the
  * plan table of the service specification (seed/service-spec-v06.zh.md,
  * "计划的内容"). The server never keeps its own copies of these numbers: it
  * asks mt_plan_get() / mt_plan_check() / mt_plan_require(), and when a check

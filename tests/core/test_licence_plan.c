@@ -1,4 +1,4 @@
-/* Tests of mt/plan.h (core/src/plan.c): the table against FEATURES section P,
+/* Tests of mt/plan.h (core/src/licence_plan.c): the table against FEATURES section P,
  * cell by cell, and the checks. */
 #include "../t.h"
 #include "mt/plan.h"
@@ -241,7 +241,7 @@ static void plan_cheapest_names_the_upgrade(void)
     T_ERR(mt_plan_cheapest((mt_quota)99, 1, &p, &err), MT_EINVAL);
 }
 
-void suite_plan(void)
+void suite_licence_plan(void)
 {
     T_RUN(plan_rejects_unknown_names);
     T_RUN(plan_get_rejects_unknown_plan_or_quota);
