@@ -928,6 +928,9 @@ static mt_status dec_channel(const uint8_t *p, size_t len, size_t pos, size_t n,
         return mt_fail(err, MT_ECORRUPT, pos, "empty channel section");
     }
     enc = p[c.off++];
+    if (enc > ENC_RAW) {
+        return mt_fail(err, MT_ECORRUPT, pos, "unknown value encoding %u", enc);
+    }
     if (!get_varint(&c, &n_runs) || n_runs > n) {
         return mt_fail(err, MT_ECORRUPT, pos + 1, "bad exception run count");
     }
