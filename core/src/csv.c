@@ -457,9 +457,14 @@ static mt_status parse_value(ctx *c, const cell *k, mt_csv_kind kind, double *ou
     mt_sv sv;
     double v = 0;
     mt_status st;
-    if (special_word(p, n, &sv)) {
-        *out = mt_sv_value(sv);
-        return MT_OK;
+    const char *q;
+    /* Numbers first: words are rare, and "-" alone is not a number. */
+    q = n > 1 && (*p == '+' || *p == '-') ? p + 1 : p;
+    if (n == 0 || !((*q >= '0' && *q <= '9') || *q == '.')) {
+        if (special_word(p, n, &sv)) {
+            *out = mt_sv_value(sv);
+            return MT_OK;
+        }
     }
     st = parse_number(c, p, n, k->start, &v, err);
     if (st != MT_OK) {

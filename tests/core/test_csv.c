@@ -501,6 +501,10 @@ static void csv_maps_special_words_and_sentinels(void)
     T_SAME_DOUBLE(b[3], 2.5);
     T_SAME_DOUBLE(cc[3], -0.0);
     T_SAME_DOUBLE(d[3], 1e-320);
+    T_EQ_INT(mt_sv_kind(a[4]), MT_SV_OVER_POS);
+    T_EQ_INT(mt_sv_kind(b[4]), MT_SV_OVER_NEG);
+    T_EQ_INT(mt_sv_kind(cc[4]), MT_SV_BREAK);
+    T_EQ_INT(mt_sv_kind(d[4]), MT_SV_ERROR);
     mt_csv_free(c);
 }
 
