@@ -5,21 +5,27 @@
 #include <math.h>
 #include <stdlib.h>
 
+
 #include "mt/decimate.h"
 
 /* Output rows of mtw_decimate_minmax(), each "n_buckets" doubles long. */
 enum { ROW_MIN, ROW_MAX, ROW_FIRST, ROW_LAST, ROW_N, ROW_TMIN, ROW_TMAX, ROW_TFIRST,
        ROW_TLAST, ROW_NSPECIAL, ROW_SPECIAL, ROW_COUNT };
 
-/* Milliseconds (JS) to microseconds, rounded to the nearest µs; "what" and
- * "pos" name the offending input for the error. */
+/* Milliseconds (JS) to microseconds, rounded to the nearest µs (halves away
+ * from zero, as llround(), without a libm call per sample: the truncation
+ * and the remainder "x - i" are exact, as |x| < 2^63 and doubles above 2^53
+ * are integers); "what" and "pos" name the offending input for the error. */
 static mt_status ms_to_us(double ms, mt_time *us, size_t pos, const char *what, mt_error *err)
 {
-    double x = ms * 1000.0;
+    double x = ms * 1000.0, frac;
+    mt_time i;
     if (!(x > -9.2e18 && x < 9.2e18)) {
         return mt_fail(err, MT_EINVAL, pos, "%s is not a time in range", what);
     }
-    *us = (mt_time)llround(x);
+    i = (mt_time)x;
+    frac = x - (double)i;
+    *us = i + (frac >= 0.5) - (frac <= -0.5);
     return MT_OK;
 }
 

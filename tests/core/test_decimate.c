@@ -454,6 +454,15 @@ static void blocks_pass_on_decoder_errors(void)
     s[1].t_last = 5;
     T_ERR(mt_decimate_blocks(s, 3, decode_block, &c, 1, 7, 6, out, &nd, &err), MT_ECORRUPT);
     T_EQ_INT(err.pos, 1);
+    /* decoded samples within the bounds but out of order */
+    {
+        mt_time bad_t[6] = {1, 2, 4, 3, 5, 6};
+        blocks_ctx c2 = {bad_t, v, start, 0, -1, -1};
+        s[1].t_first = 3;
+        s[1].t_last = 4;
+        T_ERR(mt_decimate_blocks(s, 3, decode_block, &c2, 1, 7, 6, out, &nd, &err), MT_EORDER);
+        T_EQ_INT(err.pos, 1);
+    }
 }
 
 /* One bucket per block-sized stretch: only the blocks across a boundary or the

@@ -23,7 +23,8 @@
 #include "mt/types.h"
 
 /* One bucket of min/max decimation. When n == 0 the bucket is a gap and
- * min, max, first, last are mt_sv_value(MT_SV_MISSING). "t_first"/"t_last"
+ * min, max, first, last are mt_sv_value(MT_SV_MISSING) and the four times are
+ * 0 (a gap may still count special values). "t_first"/"t_last"
  * are the times of the first/last ordinary value, "t_min"/"t_max" of the
  * (first) minimum and maximum, so a chart can place them exactly. "n_special"
  * counts special values that fell in the bucket and "special" is the kind of
@@ -42,7 +43,9 @@ typedef struct {
  * samples outside [t0, t1) are ignored. "out" is caller-owned and holds
  * "n_buckets" entries. Errors: MT_EINVAL (NULL pointers with n > 0,
  * n_buckets == 0, t1 <= t0), MT_EORDER (a timestamp smaller than its
- * predecessor; err->pos is its index). */
+ * predecessor anywhere in "t", in range or not; err->pos is its index).
+ * Equal timestamps are allowed. On error the contents of "out" are
+ * unspecified. */
 mt_status mt_decimate_minmax(const mt_time *t, const double *v, size_t n, mt_time t0,
                              mt_time t1, size_t n_buckets, mt_bucket *out,
                              mt_error *err) MT_MUSTCHECK;
