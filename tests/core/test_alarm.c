@@ -456,7 +456,8 @@ static void alarm_hysteresis_keeps_alarm_near_threshold(void)
 static void alarm_window_crossing_midnight_with_utc_offset(void)
 {
     /* 22:00-06:00 at +08:00 is 14:00-22:00 UTC. */
-    static const double ts[] = {13 * HOUR + 59 * MIN, 14 * HOUR, 14 * HOUR + MIN, 21 * HOUR + 59 * MIN,
+    static const double ts[] = {13 * HOUR + 59 * MIN, 14 * HOUR, 14 * HOUR + MIN,
+                                21 * HOUR + 59 * MIN,
                                 22 * HOUR, 24 * HOUR + 13 * HOUR + 59 * MIN, 24 * HOUR + 14 * HOUR};
     static const double v[] = {1, 1, 0, 0, 1, 1, 1};
     /* 08:00-18:00 at -05:00 is 13:00-23:00 UTC */
@@ -609,7 +610,8 @@ static void alarm_full_event_buffer_returns_enospace_and_resumes(void)
     }
     while (done < N) {
         size_t n_ev = 0, used = 0;
-        mt_status st = mt_alarm_feed(a, t + done, v + done, NULL, N - done, ev, 5, &n_ev, &used, &err);
+        mt_status st = mt_alarm_feed(a, t + done, v + done, NULL, N - done, ev, 5, &n_ev, &used,
+                                     &err);
         T_TRUE(st == MT_OK || st == MT_ENOSPACE);
         T_TRUE(n_ev >= 1 || st == MT_OK);
         for (i = 0; i < n_ev; i++) {
@@ -787,7 +789,8 @@ static void alarm_state_blob_is_stable(void)
     uint8_t blob[MT_ALARM_STATE_SIZE];
     mt_alarm *a = alarm_with_state(blob);
     static const uint8_t head[8] = {'M', 'T', 'A', 'L', 1, 0, 40, 0};
-    static const uint8_t body[20] = {100, 0, 0, 0, 0, 0, 0, 0, 200, 0, 0, 0, 0, 0, 0, 0, 6, 0, 0, 0};
+    static const uint8_t body[20] = {100, 0, 0, 0, 0, 0, 0, 0, 200, 0,
+                                     0,   0, 0, 0, 0, 0, 6, 0,   0, 0};
     T_TRUE(a != NULL);
     T_TRUE(memcmp(blob, head, 8) == 0);
     T_TRUE(memcmp(blob + 16, body, 20) == 0);

@@ -5,7 +5,8 @@ import path from 'node:path';
 import url from 'node:url';
 
 const dir = process.env.METRON_WASM_DIR;
-const { default: createCore } = await import(url.pathToFileURL(path.join(dir, 'metron_core.mjs')).href);
+const fileUrl = (name) => url.pathToFileURL(path.join(dir, name)).href;
+const { default: createCore } = await import(fileUrl('metron_core.mjs'));
 const { bindAlarm } = await import(url.pathToFileURL(path.join(dir, 'alarm.mjs')).href);
 const { MetronError } = await import(url.pathToFileURL(path.join(dir, 'mtw.mjs')).href);
 const m = await createCore();
