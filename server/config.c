@@ -120,6 +120,12 @@ config_result config_parse(srv_config *cfg, int argc, char **argv, char *err, si
             cfg->demo = true;
             continue;
         }
+        if (strcmp(name, "--listen") && strcmp(name, "--data") && strcmp(name, "--portal") &&
+            strcmp(name, "--threads") && strcmp(name, "--db-pool") && strcmp(name, "--tls-cert") &&
+            strcmp(name, "--access-log") && strcmp(name, "--max-body")) {
+            snprintf(err, err_cap, "unknown option %s (see --help)", name);
+            return CONFIG_USAGE;
+        }
         if (eq) {
             val = eq + 1;
         } else if (i + 1 < argc) {

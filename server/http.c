@@ -2,7 +2,15 @@
 #include "http.h"
 
 #include <civetweb.h>
+#include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
+#include <sys/stat.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <stdatomic.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,15 +45,36 @@ static _Thread_local struct {
     struct timespec start;
     long long account_id, user_id;
     int status;
+    bool counted; /* counted in g_inflight */
 } tl_req;
+
+/* Graceful shutdown (http_drain): CivetWeb's mg_stop() stops writing at once,
+ * so requests in flight are counted here and the server drains them before
+ * it calls mg_stop(). While draining, new requests get 503 shutting_down. */
+static atomic_int g_inflight;
+static atomic_bool g_draining;
+
+static const char draining_reply[] =
+    "HTTP/1.1 503 Service Unavailable\r\n"
+    "Content-Type: application/json; charset=utf-8\r\n"
+    "Content-Length: 64\r\n"
+    "Cache-Control: no-store\r\n"
+    "Connection: close\r\n"
+    "\r\n"
+    "{\"code\":\"shutting_down\",\"message\":\"the server is shutting down\"}";
 
 static int cb_begin_request(struct mg_connection *conn)
 {
-    (void)conn;
     clock_gettime(CLOCK_MONOTONIC, &tl_req.start);
     tl_req.account_id = 0;
     tl_req.user_id = 0;
     tl_req.status = 0;
+    tl_req.counted = true;
+    atomic_fetch_add(&g_inflight, 1);
+    if (atomic_load(&g_draining)) {
+        mg_write(conn, draining_reply, sizeof draining_reply - 1);
+        return 503; /* handled here */
+    }
     return 0; /* let CivetWeb handle it */
 }
 
@@ -53,6 +82,10 @@ static void cb_end_request(const struct mg_connection *conn, int status)
 {
     (void)conn;
     tl_req.status = status;
+    if (tl_req.counted) {
+        tl_req.counted = false;
+        atomic_fetch_sub(&g_inflight, 1);
+    }
 }
 
 /* Append "s" JSON-escaped (without quotes) to out[*n..cap). */
@@ -524,7 +557,14 @@ static int take_json_body(http_req *req)
         return http_reply_error(req, 400, "malformed_json", "the body is not valid UTF-8", NULL),
                -1;
     }
-    req->body = cJSON_ParseWithLengthOpts(text, len, &end, 1);
+    if (memchr(text, '\0', len) != NULL) {
+        free(text);
+        return http_reply_error(req, 400, "malformed_json", "the body contains a NUL byte", NULL),
+               -1;
+    }
+    /* len + 1: cJSON's require_null_terminated wants the terminator inside
+     * the length (read_body() always writes it). */
+    req->body = cJSON_ParseWithLengthOpts(text, len + 1, &end, 1);
     if (req->body == NULL) {
         size_t at = (end != NULL && end >= text && end <= text + len) ? (size_t)(end - text) : 0;
         free(text);
@@ -768,13 +808,107 @@ int http_start(srv *s, char *err, size_t err_cap)
     if (mg_get_server_ports(s->mg, 4, ports) > 0) {
         s->port = ports[0].port;
     }
+    {
+        const char *colon = strrchr(s->cfg.listen, ':');
+        size_t len = colon ? (size_t)(colon - s->cfg.listen) : 0;
+        if (colon == NULL || len >= sizeof s->host) {
+            snprintf(s->host, sizeof s->host, "0.0.0.0");
+        } else {
+            memcpy(s->host, s->cfg.listen, len);
+            s->host[len] = '\0';
+        }
+    }
     return 0;
+}
+
+int http_drain(int timeout_ms)
+{
+    struct timespec tick = {0, 10 * 1000000L};
+    atomic_store(&g_draining, true);
+    for (int waited = 0; atomic_load(&g_inflight) > 0; waited += 10) {
+        if (waited >= timeout_ms) {
+            return atomic_load(&g_inflight);
+        }
+        nanosleep(&tick, NULL);
+    }
+    return 0;
+}
+
+/* CivetWeb 1.15 checks its stop flag only every 2 s while it waits in
+ * poll(): in the listener and in every worker holding an idle keep-alive
+ * connection. To stop at once, a helper thread wakes the listener with a
+ * connection to our own port, and shuts down the server's remaining client
+ * sockets: after http_drain() they are idle keep-alive connections, found
+ * in /proc/self/fd by their local port (never the listening socket, never
+ * PostgreSQL's sockets). */
+static atomic_bool g_stopped;
+
+static void shutdown_idle_connections(int port)
+{
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *de;
+    if (d == NULL) {
+        return;
+    }
+    while ((de = readdir(d)) != NULL) {
+        struct sockaddr_in a;
+        socklen_t len = sizeof a;
+        struct stat st;
+        int fd, listening = 0;
+        socklen_t opt_len = sizeof listening;
+        if (de->d_name[0] < '0' || de->d_name[0] > '9') {
+            continue;
+        }
+        fd = atoi(de->d_name);
+        if (fd == dirfd(d) || fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode) ||
+            getsockname(fd, (struct sockaddr *)&a, &len) != 0 || a.sin_family != AF_INET ||
+            ntohs(a.sin_port) != port ||
+            getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &opt_len) != 0 || listening) {
+            continue;
+        }
+        shutdown(fd, SHUT_RDWR);
+    }
+    closedir(d);
+}
+
+static void *waker(void *arg)
+{
+    const srv *s = arg;
+    struct timespec tick = {0, 20 * 1000000L};
+    for (int i = 0; i < 100 && !atomic_load(&g_stopped); i++) {
+        struct sockaddr_in a;
+        int fd;
+        nanosleep(&tick, NULL);
+        shutdown_idle_connections(s->port);
+        fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0) {
+            continue;
+        }
+        memset(&a, 0, sizeof a);
+        a.sin_family = AF_INET;
+        a.sin_port = htons((uint16_t)s->port);
+        if (inet_pton(AF_INET, s->host, &a.sin_addr) != 1 ||
+            a.sin_addr.s_addr == htonl(INADDR_ANY)) {
+            a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        }
+        (void)connect(fd, (struct sockaddr *)&a, sizeof a);
+        close(fd);
+    }
+    return NULL;
 }
 
 void http_stop(srv *s)
 {
     if (s->mg != NULL) {
+        pthread_t t;
+        bool wake;
+        atomic_store(&g_stopped, false);
+        wake = s->port > 0 && pthread_create(&t, NULL, waker, s) == 0;
         mg_stop(s->mg);
+        atomic_store(&g_stopped, true);
+        if (wake) {
+            pthread_join(t, NULL);
+        }
         s->mg = NULL;
         mg_exit_library();
     }

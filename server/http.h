@@ -72,7 +72,14 @@ typedef struct {
  * s->cfg) and sets s->mg and s->port. Returns 0, or -1 with "err" filled. */
 int http_start(srv *s, char *err, size_t err_cap);
 
-/* Stop accepting, let in-flight requests finish, stop the workers. */
+/* Begin a graceful shutdown: new requests get 503 shutting_down (and the
+ * connection is closed); wait up to "timeout_ms" for the requests in flight
+ * to finish. Returns how many are still running (0 = all done). */
+int http_drain(int timeout_ms);
+
+/* Stop CivetWeb: close the listening sockets and every connection, join the
+ * workers. Call http_drain() first: mg_stop() cuts replies still being
+ * written. */
 void http_stop(srv *s);
 
 /* Reply "status" with the JSON object "obj" (takes ownership; NULL gives a

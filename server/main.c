@@ -145,20 +145,9 @@ int main(int argc, char **argv)
         log_error("%s", err);
         goto out;
     }
-    {
-        char host[64] = "127.0.0.1";
-        const char *colon = strrchr(s.cfg.listen, ':');
-        if (colon != NULL && (size_t)(colon - s.cfg.listen) < sizeof host) {
-            memcpy(host, s.cfg.listen, (size_t)(colon - s.cfg.listen));
-            host[colon - s.cfg.listen] = '\0';
-            if (strcmp(host, "0.0.0.0") == 0) {
-                strcpy(host, "127.0.0.1");
-            }
-        }
-        printf("metron-server: listening on %s://%s:%d/\n", s.tls ? "https" : "http", host,
-               s.port);
-        fflush(stdout);
-    }
+    printf("metron-server: listening on %s://%s:%d/\n", s.tls ? "https" : "http",
+           strcmp(s.host, "0.0.0.0") == 0 ? "127.0.0.1" : s.host, s.port);
+    fflush(stdout);
     if (s.cfg.demo) {
         svc_demo_print_logins();
     }
@@ -179,6 +168,12 @@ int main(int argc, char **argv)
         break;
     }
     log_info("signal %d: shutting down (finishing requests in flight)", sig);
+    {
+        int left = http_drain(30000);
+        if (left > 0) {
+            log_warn("%d request%s still running after 30 s: cut", left, left == 1 ? "" : "s");
+        }
+    }
     rc = EXIT_SUCCESS;
 out:
     http_stop(&s);

@@ -16,6 +16,7 @@ typedef struct srv {
     int access_fd;     /* the access log (A9), -1 = none */
     bool tls;          /* serving HTTPS */
     int port;          /* the port actually listened on */
+    char host[64];     /* the address listened on ("0.0.0.0" for all) */
 } srv;
 
 #endif
