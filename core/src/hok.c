@@ -521,7 +521,7 @@ static mt_status parse_header(mt_hok *h, mt_error *err)
         return mt_fail(err, MT_ETRUNC, h->len, "file ends at %zu inside the %zu-byte header",
                        h->len, head_len);
     }
-    if (XXH64(b, head_len - 8, 0) != rd_u64le(b + head_len - 8)) {
+    if (!hash_ok(b, head_len - 8, rd_u64le(b + head_len - 8))) {
         return mt_fail(err, MT_ECHECKSUM, head_len - 8, "header checksum mismatch");
     }
     /* Every string has a 2-byte length prefix, so head_len bytes hold all of
@@ -615,7 +615,7 @@ static mt_status v1_open(mt_hok *h, mt_error *err)
         return mt_fail(err, MT_ETRUNC, h->len, "no end magic at %zu: file truncated at %zu?",
                        tr + 8, h->len);
     }
-    if (XXH64(b, h->len - 8, 0) != rd_u64le(b + h->len - 8)) {
+    if (!hash_ok(b, h->len - 8, rd_u64le(b + h->len - 8))) {
         return mt_fail(err, MT_ECHECKSUM, h->len - 8, "file checksum mismatch");
     }
     n_rows = rd_u64le(b + tr);

@@ -661,7 +661,7 @@ mt_status mt__hok2_open(mt_hok *h, mt_error *err)
                        "%llu blocks do not match a %zu-byte index of %zu-byte entries",
                        (unsigned long long)n_blocks, index_len, entry);
     }
-    if (XXH64(b + index_off, index_len + 24, 0) != rd_u64le(b + tr + 24)) {
+    if (!hash_ok(b + index_off, index_len + 24, rd_u64le(b + tr + 24))) {
         return mt_fail(err, MT_ECHECKSUM, tr + 24, "index checksum mismatch");
     }
     h->n_blocks = (size_t)n_blocks;
@@ -1009,7 +1009,7 @@ mt_status mt_hok_decode_block(mt_hok *h, size_t ch, size_t b, mt_time *t, double
     }
     p = h->buf + blk->off;
     if (!h->verified[b]) {
-        if (XXH64(p, blk->len - 8, 0) != rd_u64le(p + blk->len - 8)) {
+        if (!hash_ok(p, blk->len - 8, rd_u64le(p + blk->len - 8))) {
             return mt_fail(err, MT_ECHECKSUM, (size_t)blk->off, "block %zu checksum mismatch",
                            b);
         }
