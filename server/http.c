@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "tls_compat.h"
 
 /* Every route table, in matching order. */
 static const http_route *const route_tables[] = {http_routes_health};
@@ -789,8 +790,12 @@ int http_start(srv *s, char *err, size_t err_cap)
     error.text = error_text;
     error.text_buffer_size = sizeof error_text;
 
+    if (s->tls) {
+        (void)tls_compat_load();
+    }
     if (s->tls && !(mg_init_library(MG_FEATURES_TLS) & MG_FEATURES_TLS)) {
-        snprintf(err, err_cap, "this CivetWeb cannot serve TLS");
+        snprintf(err, err_cap, "CivetWeb cannot load OpenSSL for TLS (is "
+                               "libmetron_ssl_shim.so next to the binary?)");
         return -1;
     }
     if (!s->tls) {
