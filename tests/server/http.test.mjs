@@ -17,9 +17,12 @@ before(async () => {
 });
 
 after(async () => {
-  await srv?.stop();
+  const exit = await srv?.stop();
   await pg?.destroy();
   if (srv) fs.rmSync(srv.dataDir, { recursive: true, force: true });
+  // A clean exit: under ASan/UBSan (-DMT_SANITIZE=ON) leaks and errors fail it.
+  assert.equal(exit?.code, 0, srv?.stderr());
+  assert.doesNotMatch(srv?.stderr() || '', /runtime error|AddressSanitizer/);
 });
 
 async function json(res) {

@@ -36,7 +36,9 @@ test('the data model: tenant tables carry account_id and cannot point across acc
     const url = await pg.createDatabase(db);
     const srv = await startServer({ databaseUrl: url, args: ['--demo'] });
     dirs.push(srv.dataDir);
-    await srv.stop();
+    assert.match(srv.stdout(), /Demo logins/);
+    assert.match(srv.stdout(), /demo-pro or pro-demo/);
+    assert.equal((await srv.stop()).code, 0, srv.stderr());
     const tables = (await pg.psql(`SELECT table_name FROM information_schema.tables
       WHERE table_schema = 'public' AND table_name NOT IN ('schema_migrations',
       'login_throttle', 'accounts') ORDER BY 1`, db)).split('\n');
