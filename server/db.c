@@ -24,13 +24,24 @@ struct db_conn {
     unsigned char prepared[DB_MAX_STMTS + 1];
 };
 
+/* A thread waiting for a connection. Waiters queue in arrival order and a
+ * released connection is handed straight to the oldest one: without this,
+ * a thread that releases and at once acquires again (the next request on
+ * its keep-alive connection) overtakes the woken waiter, and under load a
+ * few requests starve for hundreds of milliseconds. */
+typedef struct waiter {
+    struct waiter *next;
+    db_conn *got;
+    pthread_cond_t cv;
+} waiter;
+
 struct db_pool {
     char *conninfo;
     int size;
     db_conn *conns;
     db_conn *free_list;
+    waiter *wait_head, *wait_tail;
     pthread_mutex_t mu;
-    pthread_cond_t cv;
     struct timespec retry_at; /* no connect attempt before this (monotonic) */
 };
 
@@ -72,7 +83,6 @@ const char *db_strerror(db_status st)
 db_pool *db_pool_new(const char *conninfo, int size)
 {
     db_pool *pool = calloc(1, sizeof *pool);
-    pthread_condattr_t ca;
     if (pool == NULL) {
         return NULL;
     }
@@ -90,10 +100,6 @@ db_pool *db_pool_new(const char *conninfo, int size)
         pool->free_list = &pool->conns[i];
     }
     pthread_mutex_init(&pool->mu, NULL);
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&pool->cv, &ca);
-    pthread_condattr_destroy(&ca);
     return pool;
 }
 
@@ -115,7 +121,6 @@ void db_pool_free(db_pool *pool)
         conn_drop(&pool->conns[i]);
     }
     pthread_mutex_destroy(&pool->mu);
-    pthread_cond_destroy(&pool->cv);
     free(pool->conns);
     free(pool->conninfo);
     free(pool);
@@ -162,26 +167,81 @@ static bool conn_open(db_pool *pool, db_conn *c)
     return true;
 }
 
+/* Give "c" to the oldest waiter, or back to the free list. Caller holds mu. */
+static void hand_over_locked(db_pool *pool, db_conn *c)
+{
+    waiter *w = pool->wait_head;
+    if (w != NULL) {
+        pool->wait_head = w->next;
+        if (pool->wait_head == NULL) {
+            pool->wait_tail = NULL;
+        }
+        w->next = NULL;
+        w->got = c;
+        pthread_cond_signal(&w->cv);
+        return;
+    }
+    c->next_free = pool->free_list;
+    pool->free_list = c;
+}
+
+static void unlink_waiter_locked(db_pool *pool, waiter *me)
+{
+    waiter **pp = &pool->wait_head, *prev = NULL;
+    while (*pp != NULL && *pp != me) {
+        prev = *pp;
+        pp = &(*pp)->next;
+    }
+    if (*pp == me) {
+        *pp = me->next;
+        if (pool->wait_tail == me) {
+            pool->wait_tail = prev;
+        }
+    }
+}
+
 db_status db_acquire(db_pool *pool, int wait_ms, db_conn **out)
 {
     struct timespec deadline, now;
-    db_conn *c;
+    db_conn *c = NULL;
     bool may_connect;
 
     *out = NULL;
-    now_mono(&deadline);
-    ts_add_ms(&deadline, wait_ms);
     pthread_mutex_lock(&pool->mu);
-    while (pool->free_list == NULL) {
-        if (pthread_cond_timedwait(&pool->cv, &pool->mu, &deadline) != 0 &&
-            pool->free_list == NULL) {
+    if (pool->free_list != NULL && pool->wait_head == NULL) {
+        c = pool->free_list;
+        pool->free_list = c->next_free;
+    } else {
+        waiter me;
+        pthread_condattr_t ca;
+        pthread_condattr_init(&ca);
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        pthread_cond_init(&me.cv, &ca);
+        pthread_condattr_destroy(&ca);
+        me.next = NULL;
+        me.got = NULL;
+        if (pool->wait_tail != NULL) {
+            pool->wait_tail->next = &me;
+        } else {
+            pool->wait_head = &me;
+        }
+        pool->wait_tail = &me;
+        now_mono(&deadline);
+        ts_add_ms(&deadline, wait_ms);
+        while (me.got == NULL) {
+            if (pthread_cond_timedwait(&me.cv, &pool->mu, &deadline) != 0 && me.got == NULL) {
+                unlink_waiter_locked(pool, &me);
+                break;
+            }
+        }
+        pthread_cond_destroy(&me.cv);
+        c = me.got;
+        if (c == NULL) {
             pthread_mutex_unlock(&pool->mu);
             log_warn("db: no free connection after %d ms", wait_ms);
             return DB_BUSY;
         }
     }
-    c = pool->free_list;
-    pool->free_list = c->next_free;
     c->next_free = NULL;
     now_mono(&now);
     may_connect = !ts_before(&now, &pool->retry_at);
@@ -201,9 +261,7 @@ db_status db_acquire(db_pool *pool, int wait_ms, db_conn **out)
         now_mono(&pool->retry_at);
         ts_add_ms(&pool->retry_at, DB_RETRY_MS);
     }
-    c->next_free = pool->free_list;
-    pool->free_list = c;
-    pthread_cond_signal(&pool->cv);
+    hand_over_locked(pool, c);
     pthread_mutex_unlock(&pool->mu);
     return DB_UNAVAILABLE;
 }
@@ -224,9 +282,7 @@ void db_release(db_pool *pool, db_conn *c)
         }
     }
     pthread_mutex_lock(&pool->mu);
-    c->next_free = pool->free_list;
-    pool->free_list = c;
-    pthread_cond_signal(&pool->cv);
+    hand_over_locked(pool, c);
     pthread_mutex_unlock(&pool->mu);
 }
 
