@@ -197,7 +197,10 @@ export async function runServer(args, env = {}) {
 export async function startSmtpSink() {
   const dir = tempDir('metron-smtp-');
   const port = await freePort();
-  const proc = spawn('python3', ['-m', 'aiosmtpd', '-n', '-l', `127.0.0.1:${port}`, '-c',
+  // Debian's python3 has python3-aiosmtpd; a python3 earlier on PATH
+  // (pyenv, venv) may not.
+  const python = fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+  const proc = spawn(python, ['-m', 'aiosmtpd', '-n', '-l', `127.0.0.1:${port}`, '-c',
     'aiosmtpd.handlers.Mailbox', path.join(dir, 'mail')], { stdio: 'ignore' });
   const deadline = Date.now() + 10000;
   for (;;) {
@@ -206,7 +209,10 @@ export async function startSmtpSink() {
       s.on('error', () => resolve(false));
     });
     if (ok) break;
-    if (Date.now() > deadline) throw new Error('SMTP sink did not start');
+    if (proc.exitCode !== null || Date.now() > deadline) {
+      proc.kill('SIGKILL');
+      throw new Error('SMTP sink did not start (is python3-aiosmtpd installed?)');
+    }
     await sleep(50);
   }
   return {
