@@ -210,6 +210,9 @@ static int cb_log_access(const struct mg_connection *conn, const char *message)
     }
     /* One write(2) per line on an O_APPEND descriptor: lines never mix. */
     (void)log_write_all(s->access_fd, line, n);
+    /* A request CivetWeb refuses before begin_request must not inherit
+     * this one's start time and ids. */
+    memset(&tl_req, 0, sizeof tl_req);
     return 1; /* handled: CivetWeb writes no log of its own */
 }
 
@@ -371,6 +374,9 @@ int http_reply_db(http_req *req, db_status st)
     case DB_CONFLICT:
         return http_reply_error(req, 409, "conflict", "this conflicts with existing data",
                                 NULL);
+    case DB_CONSTRAINT:
+        return http_reply_error(req, 409, "constraint",
+                                "this change does not fit the related data", NULL);
     default:
         return http_reply_error(req, 500, "internal_error", "internal error", NULL);
     }
@@ -454,6 +460,12 @@ static bool utf8_valid(const unsigned char *s, size_t len)
     return true;
 }
 
+/* Whether the request carries a body (a length or chunked encoding). */
+static bool has_body(const http_req *req)
+{
+    return req->ri->content_length > 0 || mg_get_header(req->conn, "Transfer-Encoding") != NULL;
+}
+
 /* Read the whole request body, at most "limit" bytes. Returns 0 with *out
  * (caller frees; NUL-terminated) and *len, 1 when it is over the limit (the
  * rest is left unread: req->must_close), -1 on a read error. */
@@ -531,7 +543,7 @@ static int take_json_body(http_req *req)
     int rc;
 
     if (!is_json_type(mg_get_header(req->conn, "Content-Type"))) {
-        req->must_close = true; /* the body stays unread */
+        req->must_close = has_body(req); /* the body stays unread */
         return http_reply_error(req, 415, "unsupported_media_type",
                                 "send the body as application/json", NULL),
                -1;
@@ -656,6 +668,7 @@ static int api_handler(struct mg_connection *conn, void *cbdata)
 
     n_seg = split_path(req.ri->local_uri ? req.ri->local_uri : "", buf, sizeof buf, seg);
     if (n_seg < 0) {
+        req.must_close = has_body(&req);
         status = http_reply_error(&req, 404, "not_found", "no such route", NULL);
         goto out;
     }
@@ -681,7 +694,7 @@ static int api_handler(struct mg_connection *conn, void *cbdata)
     if (found == NULL && allow[0] != '\0') {
         char extra[160];
         snprintf(extra, sizeof extra, "Allow: %s\r\n", allow);
-        req.must_close = req.ri->content_length > 0 || req.ri->content_length < -1;
+        req.must_close = has_body(&req);
         status = reply_json_headers(
             &req, 405,
             error_object("method_not_allowed", "this route does not take this method", NULL),
@@ -689,10 +702,12 @@ static int api_handler(struct mg_connection *conn, void *cbdata)
         goto out;
     }
     if (found == NULL) {
+        req.must_close = has_body(&req);
         status = http_reply_error(&req, 404, "not_found", "no such route", NULL);
         goto out;
     }
     if (found->auth != AUTH_PUBLIC) {
+        req.must_close = has_body(&req);
         /* Sign-in arrives with the auth module; until then nothing but
          * public routes can be reached. */
         status = http_reply_error(&req, 401, "unauthenticated", "sign in first", NULL);
@@ -703,7 +718,7 @@ static int api_handler(struct mg_connection *conn, void *cbdata)
             status = req.status;
             goto out;
         }
-    } else if (req.ri->content_length != 0) {
+    } else if (has_body(&req)) {
         char *ignored = NULL;
         size_t ignored_len;
         if (read_body(&req, s->cfg.max_body, &ignored, &ignored_len) == 1) {
