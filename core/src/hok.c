@@ -738,6 +738,24 @@ mt_status mt_hok_read_times(mt_hok *h, uint64_t row0, size_t n, mt_time *t, mt_e
     return MT_OK;
 }
 
+/* One HOK v1 value: kind byte "kind" and the value's bits at "vp". */
+static mt_status v1_value(const mt_hok *h, const uint8_t *kp, const uint8_t *vp, uint64_t row,
+                          size_t ch, double *out, mt_error *err)
+{
+    uint64_t bits = rd_u64le(vp);
+    uint8_t kind = *kp;
+    if (kind == 0 && (bits & UINT64_C(0x7FF0000000000000)) != UINT64_C(0x7FF0000000000000)) {
+        *out = bits_f64(bits);
+    } else if (kind >= 1 && kind < MT_SV_COUNT && bits == 0) {
+        *out = mt_sv_value((mt_sv)kind);
+    } else {
+        return mt_fail(err, MT_ECORRUPT, (size_t)(kind ? kp - h->buf : vp - h->buf),
+                       "row %llu channel %zu: kind %u with value bits %016llx",
+                       (unsigned long long)row, ch, (unsigned)kind, (unsigned long long)bits);
+    }
+    return MT_OK;
+}
+
 mt_status mt_hok_read_values(mt_hok *h, size_t ch, uint64_t row0, size_t n, double *v,
                              mt_error *err)
 {
@@ -759,20 +777,58 @@ mt_status mt_hok_read_values(mt_hok *h, size_t ch, uint64_t row0, size_t n, doub
         const uint8_t *base = h->buf + h->data_off + (size_t)row0 * h->row_size;
         const uint8_t *kp = base + 8 + ch;
         const uint8_t *vp = base + 8 + h->n_ch + 8 * ch;
+        /* Ordinary: kind 0 and a finite double. Special: kind 1..5, value 0.0. */
         for (i = 0; i < n; i++, kp += h->row_size, vp += h->row_size) {
-            uint64_t bits = rd_u64le(vp);
-            uint8_t kind = *kp;
-            /* Ordinary: a finite double. Special: kind 1..5 and value 0.0. */
-            if (kind == 0 && (bits & UINT64_C(0x7FF0000000000000)) !=
-                                 UINT64_C(0x7FF0000000000000)) {
-                v[i] = bits_f64(bits);
-            } else if (kind >= 1 && kind < MT_SV_COUNT && bits == 0) {
-                v[i] = mt_sv_value((mt_sv)kind);
-            } else {
-                return mt_fail(err, MT_ECORRUPT, (size_t)(kind ? kp - h->buf : vp - h->buf),
-                               "row %llu channel %zu: kind %u with value bits %016llx",
-                               (unsigned long long)(row0 + i), ch, (unsigned)kind,
-                               (unsigned long long)bits);
+            if ((st = v1_value(h, kp, vp, row0 + i, ch, &v[i], err)) != MT_OK) {
+                return st;
+            }
+        }
+    }
+    return MT_OK;
+}
+
+mt_status mt_hok_read_rows(mt_hok *h, uint64_t row0, size_t n, mt_time *t, double *const *cols,
+                           mt_error *err)
+{
+    mt_status st;
+    size_t i, c;
+    if (!h || (!cols && n && h->n_ch)) {
+        return mt_fail(err, MT_EINVAL, 0, "NULL argument");
+    }
+    for (c = 0; c < h->n_ch && n; c++) {
+        if (!cols[c]) {
+            return mt_fail(err, MT_EINVAL, c, "NULL output for channel %zu", c);
+        }
+    }
+    if ((st = check_rows(h, row0, n, t, err)) != MT_OK) {
+        return st;
+    }
+    if (h->version == MT_HOK_V2) {
+        /* HOK2 is stored by column: read it that way. */
+        if ((st = mt_hok_read_times(h, row0, n, t, err)) != MT_OK) {
+            return st;
+        }
+        for (c = 0; c < h->n_ch; c++) {
+            if ((st = mt_hok_read_values(h, c, row0, n, cols[c], err)) != MT_OK) {
+                return st;
+            }
+        }
+        return MT_OK;
+    }
+    {
+        /* HOK v1 is stored by row: one forward pass touches every byte once. */
+        const uint8_t *p = h->buf + h->data_off + (size_t)row0 * h->row_size;
+        for (i = 0; i < n; i++, p += h->row_size) {
+            const uint8_t *kp = p + 8, *vp = p + 8 + h->n_ch;
+            t[i] = (mt_time)rd_u64le(p);
+            for (c = 0; c < h->n_ch; c++, kp++, vp += 8) {
+                uint64_t bits = rd_u64le(vp);
+                if (*kp == 0 &&
+                    (bits & UINT64_C(0x7FF0000000000000)) != UINT64_C(0x7FF0000000000000)) {
+                    cols[c][i] = bits_f64(bits);
+                } else if ((st = v1_value(h, kp, vp, row0 + i, c, &cols[c][i], err)) != MT_OK) {
+                    return st;
+                }
             }
         }
     }

@@ -399,6 +399,46 @@ static void hok_round_trips_every_special_value(void)
     mt_hok_mem_free(b);
 }
 
+static void hok_read_rows_equals_per_channel_reads(void)
+{
+    size_t len, r, c;
+    uint8_t *b = make_v1(40, &len);
+    mt_hok *h = NULL;
+    mt_error e;
+    mt_time t1[40], t2[40];
+    double a[3][40], x[3][40];
+    double *cols[3] = {x[0], x[1], x[2]};
+    T_TRUE(b != NULL);
+    T_OK_E(mt_hok_open(b, len, &h, &e), &e);
+    T_OK_E(mt_hok_read_times(h, 3, 30, t1, &e), &e);
+    for (c = 0; c < 3; c++) {
+        T_OK_E(mt_hok_read_values(h, c, 3, 30, a[c], &e), &e);
+    }
+    T_OK_E(mt_hok_read_rows(h, 3, 30, t2, cols, &e), &e);
+    for (r = 0; r < 30; r++) {
+        T_EQ_INT(t2[r], t1[r]);
+        for (c = 0; c < 3; c++) {
+            T_SAME_DOUBLE(x[c][r], a[c][r]);
+        }
+    }
+    T_ERR(mt_hok_read_rows(h, 30, 11, t2, cols, &e), MT_ERANGE);
+    cols[1] = NULL;
+    T_ERR(mt_hok_read_rows(h, 0, 1, t2, cols, &e), MT_EINVAL);
+    mt_hok_close(h);
+    /* A bad kind byte is reported at its offset, as by mt_hok_read_values(). */
+    {
+        size_t off = head_len_of(b) + (8 + 27) * 2 + 8 + 1;
+        cols[1] = x[1];
+        b[off] = 9;
+        reseal_v1(b, len);
+        T_OK_E(mt_hok_open(b, len, &h, &e), &e);
+        T_ERR(mt_hok_read_rows(h, 0, 3, t2, cols, &e), MT_ECORRUPT);
+        T_EQ_INT(e.pos, off);
+        mt_hok_close(h);
+    }
+    mt_hok_mem_free(b);
+}
+
 static void hok_streams_the_same_bytes_in_any_chunking(void)
 {
     mt_time t[64];
@@ -571,6 +611,7 @@ void suite_hok(void)
     T_RUN(hok_writer_passes_on_sink_errors);
     T_RUN(hok_round_trips_metadata_and_utf8_channels);
     T_RUN(hok_round_trips_every_special_value);
+    T_RUN(hok_read_rows_equals_per_channel_reads);
     T_RUN(hok_streams_the_same_bytes_in_any_chunking);
     T_RUN(hok_one_row_and_no_channels);
     T_RUN(hok_decimates_like_minmax);

@@ -182,6 +182,14 @@ mt_status mt_hok_read_times(mt_hok *h, uint64_t row0, size_t n, mt_time *t,
 mt_status mt_hok_read_values(mt_hok *h, size_t ch, uint64_t row0, size_t n, double *v,
                              mt_error *err) MT_MUSTCHECK;
 
+/* Read rows [row0, row0+"n") of every channel in one pass: times into "t"
+ * and channel c's values into "cols[c]" (caller buffers of "n" entries, one
+ * per channel). For HOK v1, which is stored by row, this is the fast way to
+ * read a whole file; for HOK2 it equals mt_hok_read_times() plus
+ * mt_hok_read_values() per channel. Errors as those functions'. */
+mt_status mt_hok_read_rows(mt_hok *h, uint64_t row0, size_t n, mt_time *t, double *const *cols,
+                           mt_error *err) MT_MUSTCHECK;
+
 /* The index of the first row whose time is >= "t" (mt_hok_row_count() when
  * none). HOK2 finds the block through the index and decodes only it. */
 mt_status mt_hok_seek_time(mt_hok *h, mt_time t, uint64_t *row, mt_error *err) MT_MUSTCHECK;
