@@ -200,6 +200,19 @@ static void unlink_waiter_locked(db_pool *pool, waiter *me)
     }
 }
 
+int db_pool_warm(db_pool *pool)
+{
+    int n_open = 0;
+    for (int i = 0; i < pool->size; i++) {
+        if (conn_usable(&pool->conns[i]) || conn_open(pool, &pool->conns[i])) {
+            n_open++;
+        } else {
+            break; /* PostgreSQL refuses: the rest connect on use */
+        }
+    }
+    return n_open;
+}
+
 db_status db_acquire(db_pool *pool, int wait_ms, db_conn **out)
 {
     struct timespec deadline, now;

@@ -47,6 +47,11 @@ typedef struct db_conn db_conn;
  * out of memory. Free with db_pool_free(). */
 db_pool *db_pool_new(const char *conninfo, int size);
 
+/* Open every connection now (at start-up, before the pool is shared), so
+ * that the first requests under load do not pay for connection set-up.
+ * Returns how many are open; the others are retried on use. */
+int db_pool_warm(db_pool *pool);
+
 /* Close every connection and free "pool" (may be NULL). No connection may be
  * in use. */
 void db_pool_free(db_pool *pool);

@@ -138,6 +138,12 @@ int main(int argc, char **argv)
         log_error("out of memory");
         goto out;
     }
+    {
+        int n_open = db_pool_warm(s.pool);
+        if (n_open < s.cfg.db_pool) {
+            log_warn("db: %d of %d pool connections open", n_open, s.cfg.db_pool);
+        }
+    }
     if (s.cfg.demo && svc_demo_seed(&s) != 0) {
         goto out;
     }
