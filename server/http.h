@@ -50,8 +50,12 @@ typedef struct {
     const char *params[HTTP_MAX_PARAMS]; /* "*" segments, URL-decoded */
     int n_params;
     cJSON *body;         /* BODY_JSON routes: the parsed object (owned by http.c) */
-    long long account_id; /* for the access log once known; 0 = none */
-    long long user_id;
+    long long account_id; /* the signed-in account (set by auth before the handler runs);
+                           * 0 = none. Every tenant query filters on it. */
+    long long user_id;    /* the signed-in user; 0 = none (e.g. an app credential) */
+    int role;             /* the user's role (auth.h ROLE_*); 0 = none */
+    int plan;             /* the account's effective plan (mt_plan of core's plan.h) */
+    bool via_token;       /* authenticated by an API bearer token: no CSRF check */
     int status;          /* set by http_reply_*() */
     bool replied;
     bool must_close;     /* the request body was not read: close after replying */
