@@ -56,6 +56,8 @@ typedef struct {
     int role;             /* the user's role (auth.h ROLE_*); 0 = none */
     int plan;             /* the account's effective plan (mt_plan of core's plan.h) */
     bool via_token;       /* authenticated by an API bearer token: no CSRF check */
+    long long session_id; /* the session (or, via_token, the API token) row; 0 = none */
+    int file_access;      /* a member's file rights (auth.h FILE_ACCESS_*) */
     int status;          /* set by http_reply_*() */
     bool replied;
     bool must_close;     /* the request body was not read: close after replying */
@@ -90,6 +92,10 @@ void http_stop(srv *s);
  * 500). Returns "status". */
 int http_reply_json(http_req *req, int status, cJSON *obj);
 
+/* http_reply_json() with "extra_headers" (each line ending in "\r\n", e.g.
+ * "Set-Cookie: ...\r\n"; may be NULL) added to the reply. */
+int http_reply_json_headers(http_req *req, int status, cJSON *obj, const char *extra_headers);
+
 /* Reply "status" with {"code", "message", "field"?} ("field" may be NULL).
  * Returns "status". */
 int http_reply_error(http_req *req, int status, const char *code, const char *message,
@@ -106,7 +112,21 @@ int http_reply_db(http_req *req, db_status st);
 int http_json_string(http_req *req, const cJSON *obj, const char *name, size_t max_chars,
                      bool required, const char **out);
 
-/* The route tables (one per http_<area>.c). */
+/* Authenticate "req" for "route" (http_auth.c; called by http.c before the
+ * handler of every non-public route, before the body is read): resolve the
+ * `Authorization: Bearer` token or the session cookie, fill account_id,
+ * user_id, role, plan, file_access, session_id and via_token, refuse 401
+ * unauthenticated (none, unknown, expired), 403 forbidden (AUTH_ADMIN route,
+ * not an administrator), 403 csrf (cookie-authenticated write without the
+ * session's X-CSRF-Token), 403 trial_expired / account_frozen /
+ * ip_not_allowed / plan_limit (P20, a token after a downgrade), 503 when
+ * the database is away. Returns 0, or -1 after replying. */
+int http_auth_resolve(http_req *req, const http_route *route);
+
+/* The route tables (one per http_<area>.c); http.c lists them in
+ * route_tables[]. */
 extern const http_route http_routes_health[];
+extern const http_route http_routes_auth[];  /* http_auth.c: /auth, /me, /account/ip-... */
+extern const http_route http_routes_audit[]; /* audit.c: /audit */
 
 #endif

@@ -10,6 +10,7 @@
 // METRON_SERVER_BIN names the binary (default build/server/metron-server).
 import { spawn, execFile } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -262,4 +263,163 @@ export function processesMentioning(needle) {
     } catch { /* gone */ }
   }
   return pids;
+}
+
+// ------------------------------------------------------------ sign-in helpers
+//
+// Accounts and users for a test: the server's test-only routes (enabled by
+// METRON_TEST_ROUTES=1, which startServer() sets) create them directly:
+//
+//   const { accountId, userId } = await createAccount(srv.url,
+//     { account: 'acme', plan: 'pro', user: 'admin', password: 'Passw0rd!' });
+//   await createUser(srv.url, { accountId, user: 'bob', password: 'Passw0rd!',
+//     role: 'member', fileAccess: 'view', email: 'bob@example.test' });
+//   const admin = await login(srv.url, { account: 'acme', user: 'admin', password: 'Passw0rd!' });
+//   const r = await admin.get('/api/v1/auth/session');   // { status, headers, body }
+//   await admin.post('/api/v1/something', { name: 'x' }); // cookie + X-CSRF-Token sent
+//
+// createAccount options: account (login ID; omit for a Trial account, whose
+// user signs in with email), altAccount (P23), name, plan ('trial' | 'free' |
+// 'standard' | 'pro'), user, password, email, role ('admin' default |
+// 'member'), fileAccess ('none' | 'view' | 'edit'), licenceExpires /
+// trialExpires (Unix seconds). Passwords are stored argon2id-hashed as usual.
+// pg.psql(sql, db) of startPostgres() is the other way in, for state the
+// routes do not cover.
+//
+// Every client method resolves to { status, headers, body } (headers: lower-case
+// names; body: parsed JSON or null) and never throws on a 4xx/5xx.
+// `localAddress` (e.g. '127.0.0.2': any 127.x address reaches a server on
+// 127.0.0.1) makes the requests come from another client address, for the
+// IP allow-list and throttling tests.
+/** One HTTP request: resolves to { status, headers, body }. */
+export function request(baseUrl, method, p, { body, headers = {}, localAddress } = {}) {
+  const u = new URL(p, baseUrl);
+  const data = body === undefined ? null
+    : (typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body));
+  const h = { ...headers };
+  if (data !== null) {
+    if (!Object.keys(h).some((k) => k.toLowerCase() === 'content-type')) {
+      h['content-type'] = 'application/json';
+    }
+    h['content-length'] = Buffer.byteLength(data);
+  }
+  return new Promise((resolve, reject) => {
+    const req = http.request({
+      host: u.hostname, port: u.port, path: u.pathname + u.search, method, headers: h,
+      localAddress, agent: false,
+    }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        let parsed = null;
+        try { parsed = text ? JSON.parse(text) : null; } catch { parsed = text; }
+        resolve({ status: res.statusCode, headers: res.headers, body: parsed });
+      });
+    });
+    req.on('error', reject);
+    if (data !== null) req.write(data);
+    req.end();
+  });
+}
+
+/** The session cookie value out of a Set-Cookie header (or null). */
+export function sessionCookieOf(res) {
+  const set = [].concat(res.headers['set-cookie'] || []);
+  for (const c of set) {
+    const m = /^metron_session=([^;]*)/.exec(c);
+    if (m) return m[1] || null;
+  }
+  return null;
+}
+
+/**
+ * A client for a signed-in session: { get, post, put, patch, del, cookie,
+ * csrf, user, localAddress }. Writes send the X-CSRF-Token header.
+ * `opts.headers` are added to every request.
+ */
+export function sessionClient(baseUrl, { cookie, csrf, user, localAddress, headers = {} } = {}) {
+  const send = (method, p, body, extra = {}) => request(baseUrl, method, p, {
+    body, localAddress,
+    headers: {
+      ...headers,
+      ...(cookie ? { cookie: `metron_session=${cookie}` } : {}),
+      ...(csrf && method !== 'GET' && method !== 'HEAD' ? { 'x-csrf-token': csrf } : {}),
+      ...extra,
+    },
+  });
+  return {
+    cookie, csrf, user, localAddress,
+    get: (p, extra) => send('GET', p, undefined, extra),
+    post: (p, body, extra) => send('POST', p, body, extra),
+    put: (p, body, extra) => send('PUT', p, body, extra),
+    patch: (p, body, extra) => send('PATCH', p, body, extra),
+    del: (p, body, extra) => send('DELETE', p, body, extra),
+  };
+}
+
+/** A client that authenticates with an API bearer token (no cookie, no CSRF). */
+export function tokenClient(baseUrl, token, { localAddress } = {}) {
+  return sessionClient(baseUrl, {
+    localAddress, headers: { authorization: `Bearer ${token}` },
+  });
+}
+
+/**
+ * Sign in with {account, user, password} (or {email, password} for Trial);
+ * with `code` (or a function returning one) the two-step challenge is
+ * completed too. Returns a sessionClient; throws when sign-in fails.
+ */
+export async function login(baseUrl, { account, user, email, password, code, localAddress } = {}) {
+  const form = email ? { email, password } : { account, user, password };
+  let res = await request(baseUrl, 'POST', '/api/v1/auth/login', { body: form, localAddress });
+  if (res.status === 200 && res.body && res.body.challenge) {
+    if (code === undefined) {
+      throw new Error(`login needs a two-step code (${res.body.two_step})`);
+    }
+    const c = typeof code === 'function' ? await code(res.body) : code;
+    res = await request(baseUrl, 'POST', '/api/v1/auth/two-step',
+      { body: { challenge: res.body.challenge, code: c }, localAddress });
+  }
+  if (res.status !== 200) {
+    const e = new Error(`login failed: ${res.status} ${JSON.stringify(res.body)}`);
+    e.response = res;
+    throw e;
+  }
+  return sessionClient(baseUrl, {
+    cookie: sessionCookieOf(res), csrf: res.body.csrf_token, user: res.body.user, localAddress,
+  });
+}
+
+async function testRoute(baseUrl, p, body) {
+  const res = await request(baseUrl, 'POST', p, { body });
+  if (res.status !== 201 && res.status !== 200) {
+    throw new Error(`${p} failed: ${res.status} ${JSON.stringify(res.body)}`);
+  }
+  return res.body;
+}
+
+/** Create an account with its first user (test-only route). { accountId, userId }. */
+export async function createAccount(baseUrl, o) {
+  const b = await testRoute(baseUrl, '/api/v1/test/accounts', {
+    account: o.account, alt_account: o.altAccount, name: o.name, plan: o.plan,
+    user: o.user, password: o.password, email: o.email, role: o.role,
+    file_access: o.fileAccess, user_name: o.userName,
+    licence_expires: o.licenceExpires, trial_expires: o.trialExpires,
+  });
+  return { accountId: b.account_id, userId: b.user_id };
+}
+
+/** Add a user to an account (test-only route). { userId }. */
+export async function createUser(baseUrl, o) {
+  const b = await testRoute(baseUrl, '/api/v1/test/users', {
+    account_id: o.accountId, user: o.user, password: o.password, email: o.email,
+    role: o.role, file_access: o.fileAccess, user_name: o.userName,
+  });
+  return { userId: b.user_id };
+}
+
+/** Shift the server's auth clock to real time + offsetS seconds (test-only route). */
+export async function setClock(baseUrl, offsetS) {
+  return testRoute(baseUrl, '/api/v1/test/clock', { offset_s: offsetS });
 }

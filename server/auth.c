@@ -1,0 +1,194 @@
+/* Roles, the auth clock and shared crypto helpers (auth.h). */
+#define _POSIX_C_SOURCE 200809L
+#include "auth.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+static atomic_llong g_clock_offset;
+
+int auth_role_from_name(const char *name)
+{
+    if (name == NULL) {
+        return 0;
+    }
+    if (strcmp(name, "admin") == 0) {
+        return ROLE_ADMIN;
+    }
+    if (strcmp(name, "member") == 0) {
+        return ROLE_MEMBER;
+    }
+    return 0;
+}
+
+const char *auth_role_name(int role)
+{
+    switch (role) {
+    case ROLE_ADMIN: return "admin";
+    case ROLE_MEMBER: return "member";
+    default: return NULL;
+    }
+}
+
+int auth_file_access_from_name(const char *name)
+{
+    static const char *const names[] = {"none", "view", "edit"};
+    for (int i = 0; name != NULL && i < 3; i++) {
+        if (strcmp(name, names[i]) == 0) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+const char *auth_file_access_name(int access)
+{
+    static const char *const names[] = {"none", "view", "edit"};
+    return access >= 0 && access < 3 ? names[access] : NULL;
+}
+
+int64_t auth_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec + (int64_t)atomic_load(&g_clock_offset);
+}
+
+void auth_set_clock_offset(int64_t offset_s)
+{
+    atomic_store(&g_clock_offset, (long long)offset_s);
+}
+
+int64_t auth_clock_offset(void)
+{
+    return (int64_t)atomic_load(&g_clock_offset);
+}
+
+int auth_random(unsigned char *out, size_t n)
+{
+    return n <= (size_t)0x7fffffff && RAND_bytes(out, (int)n) == 1 ? 0 : -1;
+}
+
+void auth_sha256(const void *data, size_t len, unsigned char out[AUTH_SHA256_BYTES])
+{
+    SHA256(data, len, out);
+}
+
+int auth_new_secret(char *text, size_t text_cap, unsigned char hash[AUTH_SHA256_BYTES])
+{
+    unsigned char raw[AUTH_SECRET_BYTES];
+    int n;
+    if (auth_random(raw, sizeof raw) != 0) {
+        return -1;
+    }
+    n = auth_base64url(raw, sizeof raw, text, text_cap);
+    OPENSSL_cleanse(raw, sizeof raw);
+    if (n < 0) {
+        return -1;
+    }
+    auth_sha256(text, (size_t)n, hash);
+    return 0;
+}
+
+char *auth_bytea_hex(const unsigned char *data, size_t len, char *out)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t n = 0;
+    out[n++] = '\\';
+    out[n++] = 'x';
+    for (size_t i = 0; i < len; i++) {
+        out[n++] = hex[data[i] >> 4];
+        out[n++] = hex[data[i] & 15];
+    }
+    out[n] = '\0';
+    return out;
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
+}
+
+int auth_bytea_parse(const char *text, unsigned char *out, size_t cap)
+{
+    size_t len, n;
+    if (text == NULL || text[0] != '\\' || text[1] != 'x') {
+        return -1;
+    }
+    text += 2;
+    len = strlen(text);
+    if (len % 2 != 0 || len / 2 > cap) {
+        return -1;
+    }
+    for (n = 0; n < len / 2; n++) {
+        int hi = hexval(text[2 * n]), lo = hexval(text[2 * n + 1]);
+        if (hi < 0 || lo < 0) {
+            return -1;
+        }
+        out[n] = (unsigned char)(hi << 4 | lo);
+    }
+    return (int)n;
+}
+
+int auth_base64url(const unsigned char *data, size_t len, char *out, size_t cap)
+{
+    static const char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    size_t n = 0, need = (len * 4 + 2) / 3 + 1;
+    if (cap < need) {
+        return -1;
+    }
+    for (size_t i = 0; i < len; i += 3) {
+        uint32_t v = (uint32_t)data[i] << 16;
+        size_t rest = len - i;
+        if (rest > 1) {
+            v |= (uint32_t)data[i + 1] << 8;
+        }
+        if (rest > 2) {
+            v |= data[i + 2];
+        }
+        out[n++] = alphabet[(v >> 18) & 63];
+        out[n++] = alphabet[(v >> 12) & 63];
+        if (rest > 1) {
+            out[n++] = alphabet[(v >> 6) & 63];
+        }
+        if (rest > 2) {
+            out[n++] = alphabet[v & 63];
+        }
+    }
+    out[n] = '\0';
+    return (int)n;
+}
+
+bool auth_equal(const void *a, const void *b, size_t len)
+{
+    return CRYPTO_memcmp(a, b, len) == 0;
+}
+
+int auth_csrf_token(const char *cookie_value, char *out, size_t cap)
+{
+    static const char label[] = "metron-csrf";
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int mac_len = 0;
+    if (HMAC(EVP_sha256(), cookie_value, (int)strlen(cookie_value),
+             (const unsigned char *)label, sizeof label - 1, mac, &mac_len) == NULL) {
+        return -1;
+    }
+    return auth_base64url(mac, mac_len, out, cap) < 0 ? -1 : 0;
+}

@@ -1,0 +1,97 @@
+/* Sign-in and security (FEATURES A1..A9): roles, the one clock of the auth
+ * layer, and the small cryptographic helpers every auth file shares.
+ *
+ * All randomness comes from OpenSSL's CSPRNG (RAND_bytes), every hash and
+ * MAC from libcrypto. Secrets handed to clients (session cookies, API
+ * tokens, reset links, challenges) are 32 random bytes in base64url; the
+ * database keeps only their SHA-256 (docs/auth.md). */
+#ifndef MTS_AUTH_H
+#define MTS_AUTH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Roles of http_req.role. 0 = nobody signed in. */
+#define ROLE_ADMIN 1  /* account administrator: every function of the account */
+#define ROLE_MEMBER 2 /* member: own data, groups granted to them, file rights below */
+
+/* A member's rights on files (users.file_access); administrators have EDIT. */
+#define FILE_ACCESS_NONE 0
+#define FILE_ACCESS_VIEW 1
+#define FILE_ACCESS_EDIT 2
+
+/* A5: a session ends after this long without a request. */
+#define AUTH_IDLE_TIMEOUT_S (24 * 3600)
+/* A session's last-seen time is written at most this often. */
+#define AUTH_TOUCH_EVERY_S 60
+/* The pending second step of a login (challenge) lives this long. */
+#define AUTH_CHALLENGE_TTL_S 600
+/* E-mailed login codes live this long; A4 reset links 30 minutes. */
+#define AUTH_EMAIL_CODE_TTL_S 600
+#define AUTH_RESET_TTL_S 1800
+/* Web API bearer tokens (A2) live this long. */
+#define AUTH_TOKEN_TTL_S (30 * 24 * 3600)
+/* Wrong codes allowed on one challenge before it is cancelled. */
+#define AUTH_CHALLENGE_MAX_TRIES 5
+
+/* A random secret: 32 bytes -> 43 base64url characters (no padding). */
+#define AUTH_SECRET_BYTES 32
+#define AUTH_SECRET_CHARS 43
+/* Bytes of a SHA-256. */
+#define AUTH_SHA256_BYTES 32
+
+/* Cookie names. */
+#define AUTH_COOKIE "metron_session"
+
+/* The role named "name" ("admin", "member") or 0; and back (NULL if none). */
+int auth_role_from_name(const char *name);
+const char *auth_role_name(int role);
+
+/* File rights named "name" ("none", "view", "edit") or -1; and back. */
+int auth_file_access_from_name(const char *name);
+const char *auth_file_access_name(int access);
+
+/* Now, in whole seconds since the Unix epoch, plus the test clock offset.
+ * Every time decision of the auth layer uses this one function (and passes
+ * it to SQL as a parameter: SQL's now() is never used for auth). */
+int64_t auth_now(void);
+
+/* The test clock offset in seconds (METRON_TEST_ROUTES=1 only: set through
+ * POST /api/v1/test/clock). Thread-safe. */
+void auth_set_clock_offset(int64_t offset_s);
+int64_t auth_clock_offset(void);
+
+/* Fill "out" with "n" bytes from the CSPRNG. Returns 0 or -1. */
+int auth_random(unsigned char *out, size_t n);
+
+/* A fresh secret: "text" (at least AUTH_SECRET_CHARS + 1 bytes) gets the
+ * base64url form handed to the client, "hash" its SHA-256 (of the text).
+ * Returns 0 or -1 (no randomness). */
+int auth_new_secret(char *text, size_t text_cap, unsigned char hash[AUTH_SHA256_BYTES]);
+
+/* SHA-256 of "len" bytes at "data" into "out". */
+void auth_sha256(const void *data, size_t len, unsigned char out[AUTH_SHA256_BYTES]);
+
+/* The PostgreSQL bytea hex literal of "len" bytes ("\\x0a1b..."), NUL
+ * terminated, into "out" (at least 2 * len + 3 bytes). Returns "out". */
+char *auth_bytea_hex(const unsigned char *data, size_t len, char *out);
+
+/* Parse a bytea hex text ("\\x0a1b...", as libpq returns it) into "out"
+ * (capacity "cap"). Returns the byte count, or -1 when malformed/too long. */
+int auth_bytea_parse(const char *text, unsigned char *out, size_t cap);
+
+/* base64url without padding of "len" bytes into "out" (cap >= 4*len/3+2).
+ * Returns the length written (NUL-terminated), or -1 when "out" is short. */
+int auth_base64url(const unsigned char *data, size_t len, char *out, size_t cap);
+
+/* Constant-time equality of two byte strings of length "len". */
+bool auth_equal(const void *a, const void *b, size_t len);
+
+/* The CSRF token of a session: base64url(HMAC-SHA256(key = the session
+ * cookie value, "metron-csrf")), into "out" (>= AUTH_SECRET_CHARS + 1).
+ * Derived, so it needs no storage of its own and dies with the session.
+ * Returns 0 or -1. */
+int auth_csrf_token(const char *cookie_value, char *out, size_t cap);
+
+#endif

@@ -1,0 +1,744 @@
+/* Storage of sign-in state (db_auth.h). */
+#define _POSIX_C_SOURCE 200809L
+#include "db_auth.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth.h"
+
+/* Every user look-up returns these columns first, in this order (fill_user()). */
+#define N_USER_COLS 17
+
+static db_stmt st_find_login = {"auth_find_login",
+    "SELECT a.id, u.id, u.role, u.file_access, a.plan, "
+    "coalesce(extract(epoch FROM a.licence_expires_at)::bigint, -1), "
+    "coalesce(extract(epoch FROM a.trial_expires_at)::bigint, -1), "
+    "a.status = 'frozen', u.disabled, "
+    "cardinality(a.ip_allow_list) = 0 OR $3::inet <<= ANY (a.ip_allow_list), "
+    "cardinality(a.ip_allow_list) > 0, u.two_step, u.login_id, coalesce(a.login_id, ''), "
+    "u.name, coalesce(u.email, ''), u.email_login, "
+    "u.password_hash, a.login_id IS DISTINCT FROM $1 "
+    "FROM accounts a JOIN users u ON u.account_id = a.id "
+    "WHERE (a.login_id = $1 OR a.alt_login_id = $1) AND u.login_id = $2 AND NOT u.email_login",
+    0};
+
+static db_stmt st_find_email_login = {"auth_find_email_login",
+    "SELECT a.id, u.id, u.role, u.file_access, a.plan, "
+    "coalesce(extract(epoch FROM a.licence_expires_at)::bigint, -1), "
+    "coalesce(extract(epoch FROM a.trial_expires_at)::bigint, -1), "
+    "a.status = 'frozen', u.disabled, "
+    "cardinality(a.ip_allow_list) = 0 OR $2::inet <<= ANY (a.ip_allow_list), "
+    "cardinality(a.ip_allow_list) > 0, u.two_step, u.login_id, coalesce(a.login_id, ''), "
+    "u.name, coalesce(u.email, ''), u.email_login, "
+    "u.password_hash, false "
+    "FROM accounts a JOIN users u ON u.account_id = a.id "
+    "WHERE u.email_login AND lower(u.email) = lower($1)",
+    0};
+
+static db_stmt st_find_user = {"auth_find_user",
+    "SELECT a.id, u.id, u.role, u.file_access, a.plan, "
+    "coalesce(extract(epoch FROM a.licence_expires_at)::bigint, -1), "
+    "coalesce(extract(epoch FROM a.trial_expires_at)::bigint, -1), "
+    "a.status = 'frozen', u.disabled, "
+    "cardinality(a.ip_allow_list) = 0 OR $3::inet <<= ANY (a.ip_allow_list), "
+    "cardinality(a.ip_allow_list) > 0, u.two_step, u.login_id, coalesce(a.login_id, ''), "
+    "u.name, coalesce(u.email, ''), u.email_login, "
+    "u.password_hash, false "
+    "FROM accounts a JOIN users u ON u.account_id = a.id "
+    "WHERE a.id = $1 AND u.account_id = $1 AND u.id = $2",
+    0};
+
+static db_stmt st_session_insert = {"auth_session_insert",
+    "INSERT INTO sessions (account_id, user_id, token_hash, csrf_hash, stage, purpose, "
+    " created_at, last_seen_at, idle_expires_at, ip, user_agent) "
+    "VALUES ($1, $2, $3, $4, $5, $6, to_timestamp($7), to_timestamp($7), "
+    " to_timestamp($7 + $8), $9::inet, $10) RETURNING id",
+    0};
+
+/* One round trip on every authenticated request: find the session and, at
+ * most once a minute, slide its idle expiry (A5). */
+static db_stmt st_session_get = {"auth_session_get",
+    "WITH s AS (SELECT s.id, s.account_id, s.user_id, s.stage, s.purpose, s.last_seen_at "
+    "  FROM sessions s WHERE s.token_hash = $1 AND s.idle_expires_at > to_timestamp($2)), "
+    "touch AS (UPDATE sessions t SET last_seen_at = to_timestamp($2), "
+    "  idle_expires_at = to_timestamp($2 + $4) "
+    "  FROM s WHERE t.account_id = s.account_id AND t.id = s.id AND s.stage = 'active' "
+    "  AND s.last_seen_at < to_timestamp($2 - $5)) "
+    "SELECT a.id, u.id, u.role, u.file_access, a.plan, "
+    "coalesce(extract(epoch FROM a.licence_expires_at)::bigint, -1), "
+    "coalesce(extract(epoch FROM a.trial_expires_at)::bigint, -1), "
+    "a.status = 'frozen', u.disabled, "
+    "cardinality(a.ip_allow_list) = 0 OR $3::inet <<= ANY (a.ip_allow_list), "
+    "cardinality(a.ip_allow_list) > 0, u.two_step, u.login_id, coalesce(a.login_id, ''), "
+    "u.name, coalesce(u.email, ''), u.email_login, "
+    "s.id, s.stage, s.purpose "
+    "FROM s JOIN users u ON u.account_id = s.account_id AND u.id = s.user_id "
+    "JOIN accounts a ON a.id = s.account_id",
+    0};
+
+static db_stmt st_session_delete = {"auth_session_delete",
+    "DELETE FROM sessions WHERE account_id = $1 AND id = $2", 0};
+
+static db_stmt st_sessions_delete_user = {"auth_sessions_delete_user",
+    "DELETE FROM sessions WHERE account_id = $1 AND user_id = $2 AND id <> $3", 0};
+
+static db_stmt st_throttle_check = {"auth_throttle_check",
+    "SELECT coalesce(max(extract(epoch FROM locked_until))::bigint, 0) FROM login_throttle "
+    "WHERE key IN ($1, $2) AND locked_until > to_timestamp($3)",
+    0};
+
+/* window_start holds the time of the latest failure: an hour without one
+ * starts the count again. */
+static db_stmt st_throttle_fail = {"auth_throttle_fail",
+    "INSERT INTO login_throttle AS t (key, window_start, failures) "
+    "VALUES ($1, to_timestamp($2), 1) "
+    "ON CONFLICT (key) DO UPDATE SET "
+    " failures = CASE WHEN t.window_start < to_timestamp($2 - 3600) THEN 1 "
+    "            ELSE t.failures + 1 END, "
+    " window_start = to_timestamp($2) "
+    "RETURNING failures",
+    0};
+
+static db_stmt st_throttle_lock = {"auth_throttle_lock",
+    "UPDATE login_throttle SET locked_until = to_timestamp($2) WHERE key = $1", 0};
+
+static db_stmt st_throttle_clear = {"auth_throttle_clear",
+    "DELETE FROM login_throttle WHERE key = $1", 0};
+
+static db_stmt st_user_logged_in = {"auth_user_logged_in",
+    "UPDATE users SET last_login_at = to_timestamp($3) WHERE account_id = $1 AND id = $2", 0};
+
+static db_stmt st_token_insert = {"auth_token_insert",
+    "INSERT INTO api_tokens (account_id, user_id, token_hash, created_at, expires_at) "
+    "VALUES ($1, $2, $3, to_timestamp($4), to_timestamp($5)) RETURNING id",
+    0};
+
+static db_stmt st_token_get = {"auth_token_get",
+    "WITH k AS (SELECT k.id, k.account_id, k.user_id, k.expires_at, k.last_used_at "
+    "  FROM api_tokens k WHERE k.token_hash = $1 AND k.revoked_at IS NULL "
+    "  AND (k.expires_at IS NULL OR k.expires_at > to_timestamp($2))), "
+    "touch AS (UPDATE api_tokens t SET last_used_at = to_timestamp($2) FROM k "
+    "  WHERE t.account_id = k.account_id AND t.id = k.id "
+    "  AND (k.last_used_at IS NULL OR k.last_used_at < to_timestamp($2 - $4))) "
+    "SELECT a.id, u.id, u.role, u.file_access, a.plan, "
+    "coalesce(extract(epoch FROM a.licence_expires_at)::bigint, -1), "
+    "coalesce(extract(epoch FROM a.trial_expires_at)::bigint, -1), "
+    "a.status = 'frozen', u.disabled, "
+    "cardinality(a.ip_allow_list) = 0 OR $3::inet <<= ANY (a.ip_allow_list), "
+    "cardinality(a.ip_allow_list) > 0, u.two_step, u.login_id, coalesce(a.login_id, ''), "
+    "u.name, coalesce(u.email, ''), u.email_login, "
+    "k.id, coalesce(extract(epoch FROM k.expires_at)::bigint, -1) "
+    "FROM k JOIN users u ON u.account_id = k.account_id AND u.id = k.user_id "
+    "JOIN accounts a ON a.id = k.account_id",
+    0};
+
+static db_stmt st_email_code_insert = {"auth_email_code_insert",
+    "INSERT INTO email_codes (account_id, user_id, session_id, purpose, code_hash, expires_at) "
+    "VALUES ($1, $2, $3, 'login', $4, to_timestamp($5))",
+    0};
+
+static db_stmt st_email_code_get = {"auth_email_code_get",
+    "SELECT id, code_hash, attempts FROM email_codes "
+    "WHERE account_id = $1 AND session_id = $2 AND purpose = 'login' AND used_at IS NULL "
+    "AND expires_at > to_timestamp($3) ORDER BY id DESC LIMIT 1",
+    0};
+
+static db_stmt st_email_code_attempt = {"auth_email_code_attempt",
+    "UPDATE email_codes SET attempts = attempts + 1 WHERE account_id = $1 AND id = $2", 0};
+
+static db_stmt st_email_code_use = {"auth_email_code_use",
+    "UPDATE email_codes SET used_at = to_timestamp($3) "
+    "WHERE account_id = $1 AND id = $2 AND used_at IS NULL",
+    0};
+
+static db_stmt st_totp_get = {"auth_totp_get",
+    "SELECT totp_secret, totp_pending_secret, coalesce(totp_last_step, -1) FROM users "
+    "WHERE account_id = $1 AND id = $2",
+    0};
+
+static db_stmt st_totp_use_step = {"auth_totp_use_step",
+    "UPDATE users SET totp_last_step = $3 WHERE account_id = $1 AND id = $2 "
+    "AND (totp_last_step IS NULL OR totp_last_step < $3)",
+    0};
+
+static db_stmt st_totp_set_pending = {"auth_totp_set_pending",
+    "UPDATE users SET totp_pending_secret = $3 WHERE account_id = $1 AND id = $2", 0};
+
+static db_stmt st_totp_confirm = {"auth_totp_confirm",
+    "UPDATE users SET totp_secret = totp_pending_secret, totp_pending_secret = NULL, "
+    " two_step = 'totp', totp_last_step = $3 "
+    "WHERE account_id = $1 AND id = $2 AND totp_pending_secret IS NOT NULL",
+    0};
+
+static db_stmt st_set_two_step = {"auth_set_two_step",
+    "UPDATE users SET two_step = $3, totp_secret = NULL, totp_pending_secret = NULL, "
+    " totp_last_step = NULL WHERE account_id = $1 AND id = $2",
+    0};
+
+static db_stmt st_set_password = {"auth_set_password",
+    "UPDATE users SET password_hash = $3, password_changed_at = to_timestamp($4) "
+    "WHERE account_id = $1 AND id = $2",
+    0};
+
+static db_stmt st_reset_insert = {"auth_reset_insert",
+    "INSERT INTO password_resets (account_id, user_id, token_hash, created_at, expires_at) "
+    "VALUES ($1, $2, $3, to_timestamp($4), to_timestamp($5))",
+    0};
+
+/* Single use: the row is marked used in the same statement that finds it. */
+static db_stmt st_reset_take = {"auth_reset_take",
+    "UPDATE password_resets SET used_at = to_timestamp($2) "
+    "WHERE token_hash = $1 AND used_at IS NULL AND expires_at > to_timestamp($2) "
+    "RETURNING account_id, user_id",
+    0};
+
+static db_stmt st_ip_list_get = {"auth_ip_list_get",
+    "SELECT coalesce(array_to_json(ip_allow_list::text[])::text, '[]') FROM accounts "
+    "WHERE id = $1",
+    0};
+
+/* The caller validated every entry; network() clears host bits so that
+ * "10.1.2.3/8" is stored as 10.0.0.0/8. */
+static db_stmt st_ip_list_set = {"auth_ip_list_set",
+    "UPDATE accounts SET ip_allow_list = ARRAY(SELECT DISTINCT network(x::inet)::cidr "
+    " FROM jsonb_array_elements_text($2::jsonb) AS x) WHERE id = $1",
+    0};
+
+static void copy(char *out, size_t cap, const char *s)
+{
+    snprintf(out, cap, "%s", s ? s : "");
+}
+
+static bool is_true(const PGresult *r, int row, int col)
+{
+    return PQgetvalue(r, row, col)[0] == 't';
+}
+
+static long long as_ll(const PGresult *r, int row, int col)
+{
+    return strtoll(PQgetvalue(r, row, col), NULL, 10);
+}
+
+/* Fill "u" from the first N_USER_COLS columns of row 0. */
+static void fill_user(const PGresult *r, db_auth_user *u)
+{
+    memset(u, 0, sizeof *u);
+    u->account_id = as_ll(r, 0, 0);
+    u->user_id = as_ll(r, 0, 1);
+    copy(u->role, sizeof u->role, PQgetvalue(r, 0, 2));
+    copy(u->file_access, sizeof u->file_access, PQgetvalue(r, 0, 3));
+    copy(u->plan, sizeof u->plan, PQgetvalue(r, 0, 4));
+    u->licence_expires = as_ll(r, 0, 5);
+    u->trial_expires = as_ll(r, 0, 6);
+    u->frozen = is_true(r, 0, 7);
+    u->disabled = is_true(r, 0, 8);
+    u->ip_ok = is_true(r, 0, 9);
+    u->ip_list_set = is_true(r, 0, 10);
+    copy(u->two_step, sizeof u->two_step, PQgetvalue(r, 0, 11));
+    copy(u->login_id, sizeof u->login_id, PQgetvalue(r, 0, 12));
+    copy(u->account_login, sizeof u->account_login, PQgetvalue(r, 0, 13));
+    copy(u->name, sizeof u->name, PQgetvalue(r, 0, 14));
+    copy(u->email, sizeof u->email, PQgetvalue(r, 0, 15));
+    u->email_login = is_true(r, 0, 16);
+    u->token_expires = -1;
+    copy(u->stage, sizeof u->stage, "active");
+    copy(u->purpose, sizeof u->purpose, "portal");
+}
+
+static db_status find_with_password(db_conn *c, db_stmt *st, int n, const char *const *p,
+                                    db_auth_user *out, bool *found)
+{
+    PGresult *r = NULL;
+    db_status s = db_exec(c, st, n, p, &r);
+    *found = false;
+    if (s == DB_OK && PQntuples(r) == 1) {
+        fill_user(r, out);
+        copy(out->password_hash, sizeof out->password_hash, PQgetvalue(r, 0, N_USER_COLS));
+        out->via_alt = is_true(r, 0, N_USER_COLS + 1);
+        *found = true;
+    }
+    PQclear(r);
+    return s;
+}
+
+db_status db_auth_find_login(db_conn *c, const char *account, const char *user, const char *ip,
+                             db_auth_user *out, bool *found)
+{
+    const char *p[] = {account, user, ip};
+    return find_with_password(c, &st_find_login, 3, p, out, found);
+}
+
+db_status db_auth_find_email_login(db_conn *c, const char *email, const char *ip,
+                                   db_auth_user *out, bool *found)
+{
+    const char *p[] = {email, ip};
+    return find_with_password(c, &st_find_email_login, 2, p, out, found);
+}
+
+db_status db_auth_find_user(db_conn *c, long long account_id, long long user_id, const char *ip,
+                            db_auth_user *out, bool *found)
+{
+    char a[24], u[24];
+    const char *p[] = {a, u, ip};
+    snprintf(a, sizeof a, "%lld", account_id);
+    snprintf(u, sizeof u, "%lld", user_id);
+    return find_with_password(c, &st_find_user, 3, p, out, found);
+}
+
+db_status db_auth_session_insert(db_conn *c, long long account_id, long long user_id,
+                                 const unsigned char *token_hash, const unsigned char *csrf_hash,
+                                 const char *stage, const char *purpose, int64_t now,
+                                 int64_t ttl_s, const char *ip, const char *user_agent,
+                                 long long *session_id)
+{
+    char a[24], u[24], th[72], ch[72], n[24], ttl[24], ua[513];
+    const char *p[] = {a, u, th, ch, stage, purpose, n, ttl, ip, ua};
+    PGresult *r = NULL;
+    db_status s;
+    snprintf(a, sizeof a, "%lld", account_id);
+    snprintf(u, sizeof u, "%lld", user_id);
+    auth_bytea_hex(token_hash, AUTH_SHA256_BYTES, th);
+    auth_bytea_hex(csrf_hash, AUTH_SHA256_BYTES, ch);
+    snprintf(n, sizeof n, "%lld", (long long)now);
+    snprintf(ttl, sizeof ttl, "%lld", (long long)ttl_s);
+    /* Kept for the user's session list; cut to the column's limit on a
+     * character boundary. */
+    copy(ua, sizeof ua, user_agent);
+    if (strlen(ua) == sizeof ua - 1) {
+        size_t len = strlen(ua);
+        while (len > 0 && ((unsigned char)ua[len - 1] & 0xC0) == 0x80) {
+            len--;
+        }
+        if (len > 0 && ((unsigned char)ua[len - 1] & 0x80)) {
+            len--;
+        }
+        ua[len] = '\0';
+    }
+    s = db_exec(c, &st_session_insert, 10, p, &r);
+    if (s == DB_OK) {
+        *session_id = PQntuples(r) == 1 ? as_ll(r, 0, 0) : 0;
+    }
+    PQclear(r);
+    return s;
+}
+
+db_status db_auth_session_get(db_conn *c, const unsigned char *token_hash, int64_t now,
+                              const char *ip, db_auth_user *out, bool *found)
+{
+    char th[72], n[24], idle[24], touch[24];
+    const char *p[] = {th, n, ip, idle, touch};
+    PGresult *r = NULL;
+    db_status s;
+    auth_bytea_hex(token_hash, AUTH_SHA256_BYTES, th);
+    snprintf(n, sizeof n, "%lld", (long long)now);
+    snprintf(idle, sizeof idle, "%d", AUTH_IDLE_TIMEOUT_S);
+    snprintf(touch, sizeof touch, "%d", AUTH_TOUCH_EVERY_S);
+    *found = false;
+    s = db_exec(c, &st_session_get, 5, p, &r);
+    if (s == DB_OK && PQntuples(r) == 1) {
+        fill_user(r, out);
+        out->session_id = as_ll(r, 0, N_USER_COLS);
+        copy(out->stage, sizeof out->stage, PQgetvalue(r, 0, N_USER_COLS + 1));
+        copy(out->purpose, sizeof out->purpose, PQgetvalue(r, 0, N_USER_COLS + 2));
+        *found = true;
+    }
+    PQclear(r);
+    return s;
+}
+
+static db_status exec_ids(db_conn *c, db_stmt *st, long long a_id, long long b_id,
+                          const char *third, PGresult **out)
+{
+    char a[24], b[24];
+    const char *p[] = {a, b, third};
+    snprintf(a, sizeof a, "%lld", a_id);
+    snprintf(b, sizeof b, "%lld", b_id);
+    return db_exec(c, st, third ? 3 : 2, p, out);
+}
+
+db_status db_auth_session_delete(db_conn *c, long long account_id, long long session_id)
+{
+    return exec_ids(c, &st_session_delete, account_id, session_id, NULL, NULL);
+}
+
+db_status db_auth_sessions_delete_user(db_conn *c, long long account_id, long long user_id,
+                                       long long keep_id)
+{
+    char k[24];
+    snprintf(k, sizeof k, "%lld", keep_id);
+    return exec_ids(c, &st_sessions_delete_user, account_id, user_id, k, NULL);
+}
+
+db_status db_auth_throttle_check(db_conn *c, const char *key1, const char *key2, int64_t now,
+                                 int64_t *locked_until)
+{
+    char n[24];
+    const char *p[] = {key1, key2, n};
+    PGresult *r = NULL;
+    db_status s;
+    snprintf(n, sizeof n, "%lld", (long long)now);
+    *locked_until = 0;
+    s = db_exec(c, &st_throttle_check, 3, p, &r);
+    if (s == DB_OK && PQntuples(r) == 1) {
+        *locked_until = as_ll(r, 0, 0);
+    }
+    PQclear(r);
+    return s;
+}
+
+db_status db_auth_throttle_fail(db_conn *c, const char *key, int64_t now, int *failures)
+{
+    char n[24];
+    const char *p[] = {key, n};
+    PGresult *r = NULL;
+    db_status s;
+    snprintf(n, sizeof n, "%lld", (long long)now);
+    *failures = 0;
+    s = db_exec(c, &st_throttle_fail, 2, p, &r);
+    if (s == DB_OK && PQntuples(r) == 1) {
+        *failures = (int)as_ll(r, 0, 0);
+    }
+    PQclear(r);
+    return s;
+}
+
+db_status db_auth_throttle_lock(db_conn *c, const char *key, int64_t until)
+{
+    char n[24];
+    const char *p[] = {key, n};
+    snprintf(n, sizeof n, "%lld", (long long)until);
+    return db_exec(c, &st_throttle_lock, 2, p, NULL);
+}
+
+db_status db_auth_throttle_clear(db_conn *c, const char *key)
+{
+    const char *p[] = {key};
+    return db_exec(c, &st_throttle_clear, 1, p, NULL);
+}
+
+db_status db_auth_user_logged_in(db_conn *c, long long account_id, long long user_id,
+                                 int64_t now)
+{
+    char n[24];
+    snprintf(n, sizeof n, "%lld", (long long)now);
+    return exec_ids(c, &st_user_logged_in, account_id, user_id, n, NULL);
+}
+
+db_status db_auth_token_insert(db_conn *c, long long account_id, long long user_id,
+                               const unsigned char *token_hash, int64_t now, int64_t expires,
+                               long long *token_id)
+{
+    char a[24], u[24], th[72], n[24], e[24];
+    const char *p[] = {a, u, th, n, e};
+    PGresult *r = NULL;
+    db_status s;
+    snprintf(a, sizeof a, "%lld", account_id);
+    snprintf(u, sizeof u, "%lld", user_id);
+    auth_bytea_hex(token_hash, AUTH_SHA256_BYTES, th);
+    snprintf(n, sizeof n, "%lld", (long long)now);
+    snprintf(e, sizeof e, "%lld", (long long)expires);
+    s = db_exec(c, &st_token_insert, 5, p, &r);
+    if (s == DB_OK) {
+        *token_id = PQntuples(r) == 1 ? as_ll(r, 0, 0) : 0;
+    }
+    PQclear(r);
+    return s;
+}
+
+db_status db_auth_token_get(db_conn *c, const unsigned char *token_hash, int64_t now,
+                            const char *ip, db_auth_user *out, bool *found)
+{
+    char th[72], n[24], touch[24];
+    const char *p[] = {th, n, ip, touch};
+    PGresult *r = NULL;
+    db_status s;
+    auth_bytea_hex(token_hash, AUTH_SHA256_BYTES, th);
+    snprintf(n, sizeof n, "%lld", (long long)now);
+    snprintf(touch, sizeof touch, "%d", AUTH_TOUCH_EVERY_S);
+    *found = false;
+    s = db_exec(c, &st_token_get, 4, p, &r);
+    if (s == DB_OK && PQntuples(r) == 1) {
+        fill_user(r, out);
+        out->session_id = as_ll(r, 0, N_USER_COLS);
+        out->token_expires = as_ll(r, 0, N_USER_COLS + 1);
+        *found = true;
+    }
+    PQclear(r);
+    return s;
+}
+
+db_status db_auth_email_code_insert(db_conn *c, long long account_id, long long user_id,
+                                    long long session_id, const unsigned char *code_hash,
+                                    int64_t expires)
+{
+    char a[24], u[24], si[24], h[72], e[24];
+    const char *p[] = {a, u, si, h, e};
+    snprintf(a, sizeof a, "%lld", account_id);
+    snprintf(u, sizeof u, "%lld", user_id);
+    snprintf(si, sizeof si, "%lld", session_id);
+    auth_bytea_hex(code_hash, AUTH_SHA256_BYTES, h);
+    snprintf(e, sizeof e, "%lld", (long long)expires);
+    return db_exec(c, &st_email_code_insert, 5, p, NULL);
+}
+
+db_status db_auth_email_code_get(db_conn *c, long long account_id, long long session_id,
+                                 int64_t now, long long *code_id, unsigned char *code_hash,
+                                 int *attempts, bool *found)
+{
+    char n[24];
+    PGresult *r = NULL;
+    db_status s;
+    snprintf(n, sizeof n, "%lld", (long long)now);
+    *found = false;
+    s = exec_ids(c, &st_email_code_get, account_id, session_id, n, &r);
+    if (s == DB_OK && PQntuples(r) == 1 &&
+        auth_bytea_parse(PQgetvalue(r, 0, 1), code_hash, AUTH_SHA256_BYTES) ==
+            AUTH_SHA256_BYTES) {
+        *code_id = as_ll(r, 0, 0);
+        *attempts = (int)as_ll(r, 0, 2);
+        *found = true;
+    }
+    PQclear(r);
+    return s;
+}
+
+db_status db_auth_email_code_attempt(db_conn *c, long long account_id, long long code_id)
+{
+    return exec_ids(c, &st_email_code_attempt, account_id, code_id, NULL, NULL);
+}
+
+db_status db_auth_email_code_use(db_conn *c, long long account_id, long long code_id,
+                                 int64_t now)
+{
+    char n[24];
+    snprintf(n, sizeof n, "%lld", (long long)now);
+    return exec_ids(c, &st_email_code_use, account_id, code_id, n, NULL);
+}
+
+db_status db_auth_totp_get(db_conn *c, long long account_id, long long user_id,
+                           unsigned char *secret, int *secret_len, unsigned char *pending,
+                           int *pending_len, int64_t *last_step)
+{
+    PGresult *r = NULL;
+    db_status s = exec_ids(c, &st_totp_get, account_id, user_id, NULL, &r);
+    *secret_len = 0;
+    *pending_len = 0;
+    *last_step = -1;
+    if (s == DB_OK && PQntuples(r) == 1) {
+        if (!PQgetisnull(r, 0, 0)) {
+            *secret_len = auth_bytea_parse(PQgetvalue(r, 0, 0), secret, 64);
+        }
+        if (!PQgetisnull(r, 0, 1)) {
+            *pending_len = auth_bytea_parse(PQgetvalue(r, 0, 1), pending, 64);
+        }
+        *last_step = as_ll(r, 0, 2);
+        if (*secret_len < 0 || *pending_len < 0) {
+            *secret_len = *pending_len = 0;
+            s = DB_ERROR;
+        }
+    }
+    PQclear(r);
+    return s;
+}
+
+db_status db_auth_totp_use_step(db_conn *c, long long account_id, long long user_id,
+                                int64_t step, bool *taken)
+{
+    char st[24];
+    PGresult *r = NULL;
+    db_status s;
+    snprintf(st, sizeof st, "%lld", (long long)step);
+    s = exec_ids(c, &st_totp_use_step, account_id, user_id, st, &r);
+    *taken = s == DB_OK && strcmp(PQcmdTuples(r), "1") == 0;
+    PQclear(r);
+    return s;
+}
+
+db_status db_auth_totp_set_pending(db_conn *c, long long account_id, long long user_id,
+                                   const unsigned char *secret, int len)
+{
+    char h[2 * 64 + 3];
+    if (len <= 0 || len > 64) {
+        return DB_ERROR;
+    }
+    auth_bytea_hex(secret, (size_t)len, h);
+    return exec_ids(c, &st_totp_set_pending, account_id, user_id, h, NULL);
+}
+
+db_status db_auth_totp_confirm(db_conn *c, long long account_id, long long user_id,
+                               int64_t step)
+{
+    char st[24];
+    snprintf(st, sizeof st, "%lld", (long long)step);
+    return exec_ids(c, &st_totp_confirm, account_id, user_id, st, NULL);
+}
+
+db_status db_auth_set_two_step(db_conn *c, long long account_id, long long user_id,
+                               const char *mode)
+{
+    return exec_ids(c, &st_set_two_step, account_id, user_id, mode, NULL);
+}
+
+db_status db_auth_set_password(db_conn *c, long long account_id, long long user_id,
+                               const char *hash, int64_t now)
+{
+    char a[24], u[24], n[24];
+    const char *p[] = {a, u, hash, n};
+    snprintf(a, sizeof a, "%lld", account_id);
+    snprintf(u, sizeof u, "%lld", user_id);
+    snprintf(n, sizeof n, "%lld", (long long)now);
+    return db_exec(c, &st_set_password, 4, p, NULL);
+}
+
+db_status db_auth_reset_insert(db_conn *c, long long account_id, long long user_id,
+                               const unsigned char *token_hash, int64_t now, int64_t expires)
+{
+    char a[24], u[24], th[72], n[24], e[24];
+    const char *p[] = {a, u, th, n, e};
+    snprintf(a, sizeof a, "%lld", account_id);
+    snprintf(u, sizeof u, "%lld", user_id);
+    auth_bytea_hex(token_hash, AUTH_SHA256_BYTES, th);
+    snprintf(n, sizeof n, "%lld", (long long)now);
+    snprintf(e, sizeof e, "%lld", (long long)expires);
+    return db_exec(c, &st_reset_insert, 5, p, NULL);
+}
+
+db_status db_auth_reset_take(db_conn *c, const unsigned char *token_hash, int64_t now,
+                             long long *account_id, long long *user_id, bool *found)
+{
+    char th[72], n[24];
+    const char *p[] = {th, n};
+    PGresult *r = NULL;
+    db_status s;
+    auth_bytea_hex(token_hash, AUTH_SHA256_BYTES, th);
+    snprintf(n, sizeof n, "%lld", (long long)now);
+    *found = false;
+    s = db_exec(c, &st_reset_take, 2, p, &r);
+    if (s == DB_OK && PQntuples(r) == 1) {
+        *account_id = as_ll(r, 0, 0);
+        *user_id = as_ll(r, 0, 1);
+        *found = true;
+    }
+    PQclear(r);
+    return s;
+}
+
+db_status db_auth_ip_list_get(db_conn *c, long long account_id, char *out, size_t cap)
+{
+    char a[24];
+    const char *p[] = {a};
+    PGresult *r = NULL;
+    db_status s;
+    snprintf(a, sizeof a, "%lld", account_id);
+    s = db_exec(c, &st_ip_list_get, 1, p, &r);
+    copy(out, cap, "[]");
+    if (s == DB_OK && PQntuples(r) == 1) {
+        if (strlen(PQgetvalue(r, 0, 0)) >= cap) {
+            s = DB_ERROR;
+        } else {
+            copy(out, cap, PQgetvalue(r, 0, 0));
+        }
+    }
+    PQclear(r);
+    return s;
+}
+
+db_status db_auth_ip_list_set(db_conn *c, long long account_id, const char *json)
+{
+    char a[24];
+    const char *p[] = {a, json};
+    snprintf(a, sizeof a, "%lld", account_id);
+    return db_exec(c, &st_ip_list_set, 2, p, NULL);
+}
+
+static db_stmt st_audit_insert = {"audit_insert",
+    "INSERT INTO audit_log (account_id, at, actor_kind, user_id, actor_login, action, "
+    " target_type, target_id, ip, detail) "
+    "VALUES ($1, to_timestamp($2), $3, $4, "
+    " coalesce((SELECT login_id FROM users WHERE account_id = $1 AND id = $4), ''), "
+    " $5, $6, $7, $8::inet, $9::jsonb)",
+    0};
+
+static db_stmt st_audit_list = {"audit_list",
+    "SELECT id, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), actor_kind, "
+    " user_id, actor_login, action, target_type, target_id, host(ip), detail::text "
+    "FROM audit_log WHERE account_id = $1 AND ($2::bigint = 0 OR id < $2) "
+    "ORDER BY id DESC LIMIT $3",
+    0};
+
+static db_stmt st_test_account = {"auth_test_account",
+    "INSERT INTO accounts (login_id, alt_login_id, name, plan, licence_term_months, "
+    " licence_expires_at, trial_expires_at) "
+    "VALUES ($1, $2, $3, $4, CASE WHEN $4 IN ('standard', 'pro') THEN 12 END, "
+    " CASE WHEN $4 IN ('standard', 'pro') THEN to_timestamp($5) END, "
+    " CASE WHEN $4 = 'trial' THEN to_timestamp($6) END) RETURNING id",
+    0};
+
+static db_stmt st_test_user = {"auth_test_user",
+    "INSERT INTO users (account_id, login_id, name, email, email_login, role, file_access, "
+    " password_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+    0};
+
+db_status db_audit_insert(db_conn *c, long long account_id, int64_t at, const char *actor_kind,
+                          long long user_id, const char *action, const char *target_type,
+                          long long target_id, const char *ip, const char *detail_json)
+{
+    char a[24], t[24], u[24], tid[24];
+    const char *p[] = {a, t, actor_kind, user_id > 0 ? u : NULL, action, target_type,
+                       target_id > 0 ? tid : NULL, ip, detail_json ? detail_json : "{}"};
+    snprintf(a, sizeof a, "%lld", account_id);
+    snprintf(t, sizeof t, "%lld", (long long)at);
+    snprintf(u, sizeof u, "%lld", user_id);
+    snprintf(tid, sizeof tid, "%lld", target_id);
+    return db_exec(c, &st_audit_insert, 9, p, NULL);
+}
+
+db_status db_audit_list(db_conn *c, long long account_id, long long before, int limit,
+                        PGresult **out)
+{
+    char a[24], b[24], l[24];
+    const char *p[] = {a, b, l};
+    snprintf(a, sizeof a, "%lld", account_id);
+    snprintf(b, sizeof b, "%lld", before);
+    snprintf(l, sizeof l, "%d", limit);
+    return db_exec(c, &st_audit_list, 3, p, out);
+}
+
+db_status db_auth_test_account(db_conn *c, const char *login_id, const char *alt_login_id,
+                               const char *name, const char *plan, int64_t licence_expires,
+                               int64_t trial_expires, long long *account_id)
+{
+    char le[24], te[24];
+    const char *p[] = {login_id, alt_login_id, name, plan, le, te};
+    PGresult *r = NULL;
+    db_status s;
+    snprintf(le, sizeof le, "%lld", (long long)licence_expires);
+    snprintf(te, sizeof te, "%lld", (long long)trial_expires);
+    s = db_exec(c, &st_test_account, 6, p, &r);
+    if (s == DB_OK) {
+        *account_id = PQntuples(r) == 1 ? as_ll(r, 0, 0) : 0;
+    }
+    PQclear(r);
+    return s;
+}
+
+db_status db_auth_test_user(db_conn *c, long long account_id, const char *login_id,
+                            const char *name, const char *email, bool email_login,
+                            const char *role, const char *file_access, const char *password_hash,
+                            long long *user_id)
+{
+    char a[24];
+    const char *p[] = {a, login_id, name, email, email_login ? "true" : "false", role,
+                       file_access, password_hash};
+    PGresult *r = NULL;
+    db_status s;
+    snprintf(a, sizeof a, "%lld", account_id);
+    s = db_exec(c, &st_test_user, 8, p, &r);
+    if (s == DB_OK) {
+        *user_id = PQntuples(r) == 1 ? as_ll(r, 0, 0) : 0;
+    }
+    PQclear(r);
+    return s;
+}

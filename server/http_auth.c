@@ -1,0 +1,868 @@
+/* Sign-in over HTTP (docs/auth.md): request authentication for every
+ * non-public route (http_auth_resolve), the /auth routes, the user's own
+ * password and two-step settings (/me), the account's IP allow-list, and
+ * the test-only helpers (METRON_TEST_ROUTES=1). Rules live in svc_auth.c. */
+#define _POSIX_C_SOURCE 200809L
+#include <arpa/inet.h>
+#include <civetweb.h>
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "audit.h"
+#include "auth.h"
+#include "auth_password.h"
+#include "db_auth.h"
+#include "http.h"
+#include "log.h"
+#include "mt/plan.h"
+#include "svc_auth.h"
+
+#define MAX_LOGIN_CHARS 64
+#define MAX_EMAIL_CHARS 254
+#define MAX_CODE_CHARS 16
+#define MAX_IP_ENTRIES 100
+
+/* ------------------------------------------------------------- replies */
+
+static int reply_plan_limit(http_req *req, mt_quota q, int plan)
+{
+    cJSON *o = cJSON_CreateObject();
+    mt_error err;
+    char msg[200];
+    if (mt_plan_require((mt_plan)plan, q, MT_ACCESS_FULL, &err) == MT_OK) {
+        snprintf(err.msg, sizeof err.msg, "%s is not available on this plan", mt_quota_id(q));
+    }
+    snprintf(msg, sizeof msg, "%s", err.msg);
+    cJSON_AddStringToObject(o, "code", "plan_limit");
+    cJSON_AddStringToObject(o, "message", msg);
+    cJSON_AddStringToObject(o, "quota", mt_quota_id(q));
+    cJSON_AddStringToObject(o, "plan", mt_plan_name((mt_plan)plan) ? mt_plan_name((mt_plan)plan)
+                                                                    : "free");
+    return http_reply_json(req, 403, o);
+}
+
+/* Reply to a failed auth_outcome. */
+static int reply_failure(http_req *req, const auth_outcome *o)
+{
+    switch (o->code) {
+    case AUTH_BAD_CREDENTIALS:
+        return http_reply_error(req, 401, "invalid_credentials",
+                                "the login ID or the password is wrong", NULL);
+    case AUTH_THROTTLED: {
+        char extra[64], msg[120];
+        cJSON *e = cJSON_CreateObject();
+        snprintf(extra, sizeof extra, "Retry-After: %lld\r\n", (long long)o->retry_after);
+        snprintf(msg, sizeof msg, "too many failed attempts; try again in %lld seconds",
+                 (long long)o->retry_after);
+        cJSON_AddStringToObject(e, "code", "throttled");
+        cJSON_AddStringToObject(e, "message", msg);
+        cJSON_AddNumberToObject(e, "retry_after", (double)o->retry_after);
+        return http_reply_json_headers(req, 429, e, extra);
+    }
+    case AUTH_TRIAL_EXPIRED:
+        return http_reply_error(req, 403, "trial_expired",
+                                "the trial has ended: sign-in is no longer possible", NULL);
+    case AUTH_FROZEN:
+        return http_reply_error(req, 403, "account_frozen", "the account is frozen", NULL);
+    case AUTH_DISABLED:
+        return http_reply_error(req, 403, "user_disabled", "this user is disabled", NULL);
+    case AUTH_IP_DENIED:
+        return http_reply_error(req, 403, "ip_not_allowed",
+                                "the account does not allow access from this address", NULL);
+    case AUTH_PLAN_LIMIT:
+        return reply_plan_limit(req, o->quota, o->plan);
+    case AUTH_BAD_CODE:
+        return http_reply_error(req, 401, "invalid_code",
+                                "the code is wrong, expired or already used", "code");
+    case AUTH_BAD_CHALLENGE:
+        return http_reply_error(req, 401, "invalid_challenge",
+                                "the sign-in attempt has expired: sign in again", "challenge");
+    case AUTH_BAD_TOKEN:
+        return http_reply_error(req, 400, "invalid_token",
+                                "the reset link is unknown, used or expired", "token");
+    case AUTH_UNAUTHENTICATED:
+        return http_reply_error(req, 401, "unauthenticated", "sign in first", NULL);
+    case AUTH_POLICY:
+        return http_reply_error(req, 400, password_policy_code((pw_policy)o->policy),
+                                password_policy_message((pw_policy)o->policy), "password");
+    case AUTH_MAIL_FAILED:
+        return http_reply_error(req, 503, "mail_unavailable",
+                                "the e-mail could not be sent; try again later", NULL);
+    case AUTH_DB:
+        return http_reply_db(req, o->db);
+    default:
+        return http_reply_error(req, 500, "internal_error", "internal error", NULL);
+    }
+}
+
+/* The user as the API shows them. */
+static cJSON *user_json(const db_auth_user *u, int plan)
+{
+    cJSON *o = cJSON_CreateObject(), *a;
+    cJSON_AddNumberToObject(o, "id", (double)u->user_id);
+    cJSON_AddStringToObject(o, "login_id", u->login_id);
+    cJSON_AddStringToObject(o, "name", u->name);
+    if (u->email[0]) {
+        cJSON_AddStringToObject(o, "email", u->email);
+    } else {
+        cJSON_AddNullToObject(o, "email");
+    }
+    cJSON_AddStringToObject(o, "role", u->role);
+    cJSON_AddStringToObject(o, "file_access", u->file_access);
+    cJSON_AddStringToObject(o, "two_step", u->two_step);
+    a = cJSON_AddObjectToObject(o, "account");
+    if (a != NULL) {
+        cJSON_AddNumberToObject(a, "id", (double)u->account_id);
+        if (u->account_login[0]) {
+            cJSON_AddStringToObject(a, "login_id", u->account_login);
+        } else {
+            cJSON_AddNullToObject(a, "login_id");
+        }
+        cJSON_AddStringToObject(a, "plan", mt_plan_name((mt_plan)plan));
+        if (u->trial_expires >= 0) {
+            cJSON_AddNumberToObject(a, "trial_expires", (double)u->trial_expires);
+        }
+    }
+    return o;
+}
+
+/* Fill the request's identity from a resolved or signed-in user. */
+static void set_identity(http_req *req, const auth_outcome *o, bool via_token)
+{
+    req->account_id = o->user.account_id;
+    req->user_id = o->user.user_id;
+    req->role = auth_role_from_name(o->user.role);
+    req->plan = o->plan;
+    req->file_access = auth_file_access_from_name(o->user.file_access);
+    req->session_id = o->user.session_id;
+    req->via_token = via_token;
+}
+
+static const char *client_ip(const http_req *req)
+{
+    return req->ri->remote_addr;
+}
+
+/* The session cookie's value into "out" (cap > AUTH_SECRET_CHARS); false
+ * when absent or not of the right length. */
+static bool session_cookie(const http_req *req, char *out, size_t cap)
+{
+    const char *header = mg_get_header(req->conn, "Cookie");
+    int n;
+    if (header == NULL) {
+        return false;
+    }
+    n = mg_get_cookie(header, AUTH_COOKIE, out, cap);
+    return n == AUTH_SECRET_CHARS;
+}
+
+/* Set-Cookie for a new session (value "v") or, with v NULL, its removal. */
+static void cookie_header(const http_req *req, const char *v, char *out, size_t cap)
+{
+    snprintf(out, cap, "Set-Cookie: %s=%s; Path=/; HttpOnly; SameSite=Strict%s%s\r\n",
+             AUTH_COOKIE, v ? v : "", req->srv->tls ? "; Secure" : "",
+             v ? "" : "; Max-Age=0");
+}
+
+/* ---------------------------------------------------- request auth */
+
+int http_auth_resolve(http_req *req, const http_route *route)
+{
+    const char *authz = mg_get_header(req->conn, "Authorization");
+    const char *method = req->ri->request_method;
+    char cookie[AUTH_SECRET_CHARS + 8] = "";
+    auth_outcome o;
+    bool token = false;
+
+    if (authz != NULL && strncasecmp(authz, "Bearer ", 7) == 0) {
+        const char *t = authz + 7;
+        while (*t == ' ') {
+            t++;
+        }
+        token = true;
+        svc_auth_resolve_token(req->srv, t, client_ip(req), &o);
+    } else if (authz != NULL) {
+        return http_reply_error(req, 401, "unauthenticated",
+                                "use Authorization: Bearer <token> or a session cookie", NULL),
+               -1;
+    } else if (session_cookie(req, cookie, sizeof cookie)) {
+        svc_auth_resolve_cookie(req->srv, cookie, client_ip(req), &o);
+    } else {
+        return http_reply_error(req, 401, "unauthenticated", "sign in first", NULL), -1;
+    }
+    if (o.code != AUTH_OK) {
+        /* A refusal names no user: the access log stays anonymous. */
+        (void)reply_failure(req, &o);
+        OPENSSL_cleanse(cookie, sizeof cookie);
+        return -1;
+    }
+    set_identity(req, &o, token);
+    if (!token && strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+        const char *sent = mg_get_header(req->conn, "X-CSRF-Token");
+        char want[64];
+        bool ok = auth_csrf_token(cookie, want, sizeof want) == 0 && sent != NULL &&
+                  strlen(sent) == strlen(want) && auth_equal(sent, want, strlen(want));
+        OPENSSL_cleanse(want, sizeof want);
+        if (!ok) {
+            OPENSSL_cleanse(cookie, sizeof cookie);
+            return http_reply_error(req, 403, "csrf",
+                                    "send the session's X-CSRF-Token header with every change",
+                                    NULL),
+                   -1;
+        }
+    }
+    OPENSSL_cleanse(cookie, sizeof cookie);
+    if (route->auth == AUTH_ADMIN && req->role != ROLE_ADMIN) {
+        return http_reply_error(req, 403, "forbidden", "account administrators only", NULL), -1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------ sign-in */
+
+/* Read the login form of "body" into "in": {account, user, password} or
+ * {email, password}. Returns 0 or -1 after replying. */
+static int read_login(http_req *req, auth_login *in, bool need_password)
+{
+    const cJSON *b = req->body;
+    memset(in, 0, sizeof *in);
+    if (http_json_string(req, b, "email", MAX_EMAIL_CHARS, false, &in->email) != 0) {
+        return -1;
+    }
+    if (in->email == NULL &&
+        (http_json_string(req, b, "account", MAX_LOGIN_CHARS, true, &in->account) != 0 ||
+         http_json_string(req, b, "user", MAX_LOGIN_CHARS, true, &in->user) != 0)) {
+        return -1;
+    }
+    if (need_password &&
+        http_json_string(req, b, "password", PASSWORD_MAX_BYTES, true, &in->password) != 0) {
+        return -1;
+    }
+    if (need_password && strlen(in->password) > PASSWORD_MAX_BYTES) {
+        return http_reply_error(req, 400, "too_long", "the password is too long", "password"), -1;
+    }
+    in->ip = client_ip(req);
+    in->user_agent = mg_get_header(req->conn, "User-Agent");
+    return 0;
+}
+
+/* Reply to a successful sign-in step: a session (cookie + CSRF token), an
+ * API token, or a two-step challenge. */
+static int reply_signed_in(http_req *req, auth_outcome *o, const char *action)
+{
+    cJSON *r = cJSON_CreateObject(), *detail = cJSON_CreateObject();
+    char csrf[64], extra[200];
+    int rc;
+
+    set_identity(req, o, o->is_token);
+    if (o->code == AUTH_TWO_STEP) {
+        cJSON_AddStringToObject(r, "two_step", o->user.two_step);
+        cJSON_AddStringToObject(r, "challenge", o->secret);
+        cJSON_AddNumberToObject(r, "expires_in", AUTH_CHALLENGE_TTL_S);
+        cJSON_AddStringToObject(detail, "two_step", o->user.two_step);
+        OPENSSL_cleanse(o->secret, sizeof o->secret);
+        rc = http_reply_json(req, 200, r);
+        audit(req, "auth.password_ok", "user", o->user.user_id, detail);
+        cJSON_Delete(detail);
+        return rc;
+    }
+    if (o->is_token) {
+        cJSON_AddStringToObject(r, "token", o->secret);
+        cJSON_AddNumberToObject(r, "expires", (double)o->expires);
+        cJSON_AddItemToObject(r, "user", user_json(&o->user, o->plan));
+        OPENSSL_cleanse(o->secret, sizeof o->secret);
+        rc = http_reply_json(req, 200, r);
+        req->via_token = false; /* the actor is the user who asked for it */
+        audit(req, "auth.token_create", "api_token", o->user.session_id, NULL);
+        cJSON_Delete(detail);
+        return rc;
+    }
+    if (auth_csrf_token(o->secret, csrf, sizeof csrf) != 0) {
+        cJSON_Delete(r);
+        cJSON_Delete(detail);
+        return http_reply_error(req, 500, "internal_error", "internal error", NULL);
+    }
+    cJSON_AddItemToObject(r, "user", user_json(&o->user, o->plan));
+    cJSON_AddStringToObject(r, "csrf_token", csrf);
+    cookie_header(req, o->secret, extra, sizeof extra);
+    OPENSSL_cleanse(o->secret, sizeof o->secret);
+    OPENSSL_cleanse(csrf, sizeof csrf);
+    rc = http_reply_json_headers(req, 200, r, extra);
+    OPENSSL_cleanse(extra, sizeof extra);
+    cJSON_AddBoolToObject(detail, "via_alt_login", o->user.via_alt);
+    audit(req, action, "user", o->user.user_id, detail);
+    cJSON_Delete(detail);
+    return rc;
+}
+
+/* After a refused sign-in of a known user, record it on their account. */
+static void audit_refusal(http_req *req, const auth_outcome *o, const char *why)
+{
+    cJSON *d;
+    if (o->user.account_id <= 0) {
+        return;
+    }
+    d = cJSON_CreateObject();
+    cJSON_AddStringToObject(d, "reason", why);
+    req->account_id = o->user.account_id;
+    req->user_id = o->user.user_id;
+    audit(req, "auth.login_refused", "user", o->user.user_id, d);
+    cJSON_Delete(d);
+}
+
+static const char *refusal_name(auth_result r)
+{
+    switch (r) {
+    case AUTH_TRIAL_EXPIRED: return "trial_expired";
+    case AUTH_FROZEN: return "account_frozen";
+    case AUTH_DISABLED: return "user_disabled";
+    case AUTH_IP_DENIED: return "ip_not_allowed";
+    case AUTH_PLAN_LIMIT: return "plan_limit";
+    case AUTH_BAD_CODE: return "invalid_code";
+    default: return NULL;
+    }
+}
+
+static int login_common(http_req *req, bool want_token)
+{
+    auth_login in;
+    auth_outcome o;
+    int rc;
+    if (read_login(req, &in, true) != 0) {
+        return req->status;
+    }
+    svc_auth_login(req->srv, &in, want_token, &o);
+    if (o.code == AUTH_OK || o.code == AUTH_TWO_STEP) {
+        return reply_signed_in(req, &o, "auth.login");
+    }
+    rc = reply_failure(req, &o);
+    if (refusal_name(o.code) != NULL) {
+        audit_refusal(req, &o, refusal_name(o.code));
+    }
+    return rc;
+}
+
+/* POST /api/v1/auth/login {account, user, password} | {email, password} */
+static int h_login(http_req *req)
+{
+    return login_common(req, false);
+}
+
+/* POST /api/v1/auth/token: the same credentials; a Web API token (A2, P20). */
+static int h_token(http_req *req)
+{
+    return login_common(req, true);
+}
+
+/* POST /api/v1/auth/two-step {challenge, code} */
+static int h_two_step(http_req *req)
+{
+    const char *challenge = NULL, *code = NULL;
+    auth_outcome o;
+    int rc;
+    if (http_json_string(req, req->body, "challenge", 64, true, &challenge) != 0 ||
+        http_json_string(req, req->body, "code", MAX_CODE_CHARS, true, &code) != 0) {
+        return req->status;
+    }
+    svc_auth_two_step(req->srv, challenge, code, client_ip(req),
+                      mg_get_header(req->conn, "User-Agent"), &o);
+    if (o.code == AUTH_OK) {
+        return reply_signed_in(req, &o, "auth.login");
+    }
+    rc = reply_failure(req, &o);
+    if (refusal_name(o.code) != NULL) {
+        audit_refusal(req, &o, refusal_name(o.code));
+    }
+    return rc;
+}
+
+/* GET /api/v1/auth/session: who am I, and the CSRF token for cookie users. */
+static int h_session(http_req *req)
+{
+    auth_outcome o;
+    bool found = false;
+    db_conn *c = NULL;
+    db_status st;
+    cJSON *r;
+    char cookie[AUTH_SECRET_CHARS + 8], csrf[64];
+
+    memset(&o, 0, sizeof o);
+    if ((st = db_acquire(req->srv->pool, 5000, &c)) != DB_OK ||
+        (st = db_auth_find_user(c, req->account_id, req->user_id, client_ip(req), &o.user,
+                                &found)) != DB_OK) {
+        db_release(req->srv->pool, c);
+        return http_reply_db(req, st);
+    }
+    db_release(req->srv->pool, c);
+    OPENSSL_cleanse(o.user.password_hash, sizeof o.user.password_hash);
+    if (!found) {
+        return http_reply_error(req, 401, "unauthenticated", "sign in first", NULL);
+    }
+    r = cJSON_CreateObject();
+    cJSON_AddItemToObject(r, "user", user_json(&o.user, req->plan));
+    cJSON_AddBoolToObject(r, "via_token", req->via_token);
+    if (!req->via_token && session_cookie(req, cookie, sizeof cookie) &&
+        auth_csrf_token(cookie, csrf, sizeof csrf) == 0) {
+        cJSON_AddStringToObject(r, "csrf_token", csrf);
+        cJSON_AddNumberToObject(r, "idle_timeout_s", AUTH_IDLE_TIMEOUT_S);
+    }
+    OPENSSL_cleanse(cookie, sizeof cookie);
+    return http_reply_json(req, 200, r);
+}
+
+/* POST /api/v1/auth/logout: ends this session (or revokes nothing for a
+ * token: tokens expire). */
+static int h_logout(http_req *req)
+{
+    char extra[200];
+    db_status st;
+    if (req->via_token) {
+        return http_reply_error(req, 400, "not_a_session",
+                                "an API token is not a session: it expires by itself", NULL);
+    }
+    st = svc_auth_logout(req->srv, req->account_id, req->session_id);
+    if (st != DB_OK) {
+        return http_reply_db(req, st);
+    }
+    cookie_header(req, NULL, extra, sizeof extra);
+    http_reply_json_headers(req, 200, cJSON_CreateObject(), extra);
+    audit(req, "auth.logout", "user", req->user_id, NULL);
+    return 200;
+}
+
+/* ----------------------------------------------------------- password */
+
+/* POST /api/v1/me/password {current, new} */
+static int h_me_password(http_req *req)
+{
+    const char *current = NULL, *next = NULL;
+    auth_outcome o;
+    if (http_json_string(req, req->body, "current", PASSWORD_MAX_BYTES, true, &current) != 0 ||
+        http_json_string(req, req->body, "new", PASSWORD_MAX_BYTES + 1, true, &next) != 0) {
+        return req->status;
+    }
+    svc_auth_change_password(req->srv, req->account_id, req->user_id,
+                             req->via_token ? 0 : req->session_id, current, next, &o);
+    if (o.code == AUTH_BAD_CREDENTIALS) {
+        return http_reply_error(req, 403, "wrong_password", "the current password is wrong",
+                                "current");
+    }
+    if (o.code == AUTH_POLICY) {
+        return http_reply_error(req, 400, password_policy_code((pw_policy)o.policy),
+                                password_policy_message((pw_policy)o.policy), "new");
+    }
+    if (o.code != AUTH_OK) {
+        return reply_failure(req, &o);
+    }
+    http_reply_json(req, 200, cJSON_CreateObject());
+    audit(req, "auth.password_change", "user", req->user_id, NULL);
+    return 200;
+}
+
+/* The portal's origin for links in e-mails: METRON_PUBLIC_URL, else the
+ * address the server listens on. Never the request's Host header (an
+ * attacker could point a victim's reset link at their own site). */
+static void public_url(const http_req *req, char *out, size_t cap)
+{
+    const char *env = getenv("METRON_PUBLIC_URL");
+    if (env != NULL && env[0] != '\0') {
+        snprintf(out, cap, "%s", env);
+        return;
+    }
+    snprintf(out, cap, "%s://%s:%d", req->srv->tls ? "https" : "http",
+             strcmp(req->srv->host, "0.0.0.0") == 0 ? "localhost" : req->srv->host,
+             req->srv->port);
+}
+
+/* POST /api/v1/auth/reset-request {account, user} | {email}: always 202. */
+static int h_reset_request(http_req *req)
+{
+    auth_login in;
+    char base[300];
+    long long account_id = 0, user_id = 0;
+    int rc;
+    if (read_login(req, &in, false) != 0) {
+        return req->status;
+    }
+    public_url(req, base, sizeof base);
+    svc_auth_reset_request(req->srv, &in, base, &account_id, &user_id);
+    rc = http_reply_json(req, 202, cJSON_CreateObject());
+    if (account_id > 0) {
+        req->account_id = account_id;
+        req->user_id = 0; /* not signed in: a system action on the user */
+        audit(req, "auth.reset_request", "user", user_id, NULL);
+        req->account_id = 0;
+    }
+    return rc;
+}
+
+/* POST /api/v1/auth/reset {token, password} */
+static int h_reset(http_req *req)
+{
+    const char *token = NULL, *password = NULL;
+    auth_outcome o;
+    if (http_json_string(req, req->body, "token", 64, true, &token) != 0 ||
+        http_json_string(req, req->body, "password", PASSWORD_MAX_BYTES + 1, true, &password) !=
+            0) {
+        return req->status;
+    }
+    svc_auth_reset(req->srv, token, password, &o);
+    if (o.code != AUTH_OK) {
+        return reply_failure(req, &o);
+    }
+    http_reply_json(req, 200, cJSON_CreateObject());
+    req->account_id = o.user.account_id;
+    req->user_id = o.user.user_id;
+    audit(req, "auth.password_reset", "user", o.user.user_id, NULL);
+    return 200;
+}
+
+/* ----------------------------------------------------------- two-step */
+
+/* POST /api/v1/me/totp/enrol -> {secret, otpauth_uri} */
+static int h_totp_enrol(http_req *req)
+{
+    char secret[64], uri[SVC_AUTH_URI_CAP];
+    auth_outcome o;
+    cJSON *r;
+    svc_auth_totp_enrol(req->srv, req->account_id, req->user_id, secret, uri, &o);
+    if (o.code != AUTH_OK) {
+        return reply_failure(req, &o);
+    }
+    r = cJSON_CreateObject();
+    cJSON_AddStringToObject(r, "secret", secret);
+    cJSON_AddStringToObject(r, "otpauth_uri", uri);
+    OPENSSL_cleanse(secret, sizeof secret);
+    OPENSSL_cleanse(uri, sizeof uri);
+    return http_reply_json(req, 200, r);
+}
+
+/* POST /api/v1/me/totp/confirm {code}: two_step becomes "totp". */
+static int h_totp_confirm(http_req *req)
+{
+    const char *code = NULL;
+    auth_outcome o;
+    cJSON *r, *d;
+    if (http_json_string(req, req->body, "code", MAX_CODE_CHARS, true, &code) != 0) {
+        return req->status;
+    }
+    svc_auth_totp_confirm(req->srv, req->account_id, req->user_id, code, &o);
+    if (o.code == AUTH_BAD_CHALLENGE) {
+        return http_reply_error(req, 409, "no_enrolment", "start with POST /api/v1/me/totp/enrol",
+                                NULL);
+    }
+    if (o.code != AUTH_OK) {
+        return reply_failure(req, &o);
+    }
+    r = cJSON_CreateObject();
+    cJSON_AddStringToObject(r, "two_step", "totp");
+    http_reply_json(req, 200, r);
+    d = cJSON_CreateObject();
+    cJSON_AddStringToObject(d, "two_step", "totp");
+    audit(req, "auth.two_step_change", "user", req->user_id, d);
+    cJSON_Delete(d);
+    return 200;
+}
+
+/* PUT /api/v1/me/two-step {mode: "off" | "email"} ("totp": enrol/confirm). */
+static int h_two_step_set(http_req *req)
+{
+    const char *mode = NULL;
+    db_status st;
+    cJSON *r, *d;
+    if (http_json_string(req, req->body, "mode", 8, true, &mode) != 0) {
+        return req->status;
+    }
+    if (strcmp(mode, "off") != 0 && strcmp(mode, "email") != 0) {
+        return http_reply_error(req, 400, "invalid",
+                                "'mode' must be \"off\" or \"email\" (TOTP: enrol and confirm)",
+                                "mode");
+    }
+    st = svc_auth_set_two_step(req->srv, req->account_id, req->user_id, mode);
+    if (st == DB_CONSTRAINT) {
+        return http_reply_error(req, 409, "no_email", "the user has no e-mail address", "mode");
+    }
+    if (st != DB_OK) {
+        return http_reply_db(req, st);
+    }
+    r = cJSON_CreateObject();
+    cJSON_AddStringToObject(r, "two_step", mode);
+    http_reply_json(req, 200, r);
+    d = cJSON_CreateObject();
+    cJSON_AddStringToObject(d, "two_step", mode);
+    audit(req, "auth.two_step_change", "user", req->user_id, d);
+    cJSON_Delete(d);
+    return 200;
+}
+
+/* ---------------------------------------------------- IP allow-list */
+
+static bool plan_allows_ip_list(http_req *req)
+{
+    mt_error err;
+    return mt_plan_require((mt_plan)req->plan, MT_Q_IP_RESTRICTION, MT_ACCESS_FULL, &err) ==
+           MT_OK;
+}
+
+/* GET /api/v1/account/ip-allow-list (admin, Pro) */
+static int h_ip_get(http_req *req)
+{
+    char text[8192];
+    db_conn *c = NULL;
+    db_status st;
+    cJSON *r;
+    if (!plan_allows_ip_list(req)) {
+        return reply_plan_limit(req, MT_Q_IP_RESTRICTION, req->plan);
+    }
+    if ((st = db_acquire(req->srv->pool, 5000, &c)) != DB_OK ||
+        (st = db_auth_ip_list_get(c, req->account_id, text, sizeof text)) != DB_OK) {
+        db_release(req->srv->pool, c);
+        return http_reply_db(req, st);
+    }
+    db_release(req->srv->pool, c);
+    r = cJSON_CreateObject();
+    cJSON_AddItemToObject(r, "ip_allow_list", cJSON_Parse(text));
+    return http_reply_json(req, 200, r);
+}
+
+/* Whether "s" is an IPv4/IPv6 address with an optional /prefix. */
+static bool cidr_ok(const char *s)
+{
+    char addr[64];
+    const char *slash = strchr(s, '/');
+    size_t len = slash ? (size_t)(slash - s) : strlen(s);
+    unsigned char buf[16];
+    int family, max;
+    if (len == 0 || len >= sizeof addr) {
+        return false;
+    }
+    memcpy(addr, s, len);
+    addr[len] = '\0';
+    if (inet_pton(AF_INET, addr, buf) == 1) {
+        family = AF_INET;
+        max = 32;
+    } else if (inet_pton(AF_INET6, addr, buf) == 1) {
+        family = AF_INET6;
+        max = 128;
+    } else {
+        return false;
+    }
+    (void)family;
+    if (slash != NULL) {
+        char *end;
+        long p;
+        if (slash[1] < '0' || slash[1] > '9') {
+            return false;
+        }
+        p = strtol(slash + 1, &end, 10);
+        if (*end != '\0' || p < 0 || p > max) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* PUT /api/v1/account/ip-allow-list {ip_allow_list: ["203.0.113.0/24", ...]}
+ * (admin, Pro). An empty list allows every address. The list must keep the
+ * caller's own address allowed, so that an administrator cannot lock
+ * themselves out by mistake. */
+static int h_ip_put(http_req *req)
+{
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(req->body, "ip_allow_list"), *e;
+    char *text, msg[160], after[8192];
+    db_conn *c = NULL;
+    db_status st;
+    db_auth_user me;
+    bool found = false;
+    cJSON *r, *d;
+    int n = 0;
+
+    if (!plan_allows_ip_list(req)) {
+        return reply_plan_limit(req, MT_Q_IP_RESTRICTION, req->plan);
+    }
+    if (list == NULL) {
+        return http_reply_error(req, 400, "missing", "'ip_allow_list' is required",
+                                "ip_allow_list");
+    }
+    if (!cJSON_IsArray(list)) {
+        return http_reply_error(req, 400, "wrong_type", "'ip_allow_list' must be an array",
+                                "ip_allow_list");
+    }
+    cJSON_ArrayForEach(e, list)
+    {
+        if (!cJSON_IsString(e) || !cidr_ok(e->valuestring)) {
+            snprintf(msg, sizeof msg, "entry %d is not an address or CIDR block", n);
+            return http_reply_error(req, 400, "invalid", msg, "ip_allow_list");
+        }
+        n++;
+    }
+    if (n > MAX_IP_ENTRIES) {
+        return http_reply_error(req, 400, "too_long", "at most 100 entries", "ip_allow_list");
+    }
+    text = cJSON_PrintUnformatted(list);
+    if (text == NULL) {
+        return http_reply_error(req, 500, "internal_error", "internal error", NULL);
+    }
+    if ((st = db_acquire(req->srv->pool, 5000, &c)) != DB_OK || (st = db_begin(c)) != DB_OK ||
+        (st = db_auth_ip_list_set(c, req->account_id, text)) != DB_OK ||
+        (st = db_auth_find_user(c, req->account_id, req->user_id, client_ip(req), &me,
+                                &found)) != DB_OK) {
+        cJSON_free(text);
+        db_release(req->srv->pool, c);
+        return http_reply_db(req, st);
+    }
+    cJSON_free(text);
+    OPENSSL_cleanse(me.password_hash, sizeof me.password_hash);
+    if (!found || !me.ip_ok) {
+        db_release(req->srv->pool, c); /* rolls back */
+        return http_reply_error(req, 409, "would_lock_out",
+                                "the list must allow your own address", "ip_allow_list");
+    }
+    if ((st = db_auth_ip_list_get(c, req->account_id, after, sizeof after)) != DB_OK ||
+        (st = db_commit(c)) != DB_OK) {
+        db_release(req->srv->pool, c);
+        return http_reply_db(req, st);
+    }
+    db_release(req->srv->pool, c);
+    r = cJSON_CreateObject();
+    cJSON_AddItemToObject(r, "ip_allow_list", cJSON_Parse(after));
+    http_reply_json(req, 200, r);
+    d = cJSON_CreateObject();
+    cJSON_AddItemToObject(d, "ip_allow_list", cJSON_Parse(after));
+    audit(req, "account.ip_allow_list_change", "account", req->account_id, d);
+    cJSON_Delete(d);
+    return 200;
+}
+
+/* ------------------------------------------------------- test-only */
+
+/* POST /api/v1/test/clock {offset_s}: shift auth_now() (tests only). */
+static int h_test_clock(http_req *req)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(req->body, "offset_s");
+    cJSON *r;
+    if (!cJSON_IsNumber(v) || v->valuedouble < -1e10 || v->valuedouble > 1e10) {
+        return http_reply_error(req, 400, "invalid", "'offset_s' must be a number of seconds",
+                                "offset_s");
+    }
+    auth_set_clock_offset((int64_t)v->valuedouble);
+    r = cJSON_CreateObject();
+    cJSON_AddNumberToObject(r, "offset_s", (double)auth_clock_offset());
+    cJSON_AddNumberToObject(r, "now", (double)auth_now());
+    return http_reply_json(req, 200, r);
+}
+
+/* Insert a user from the test body "b" into "account_id". */
+static int test_user(http_req *req, const cJSON *b, long long account_id, bool email_login,
+                     long long *user_id)
+{
+    const char *login = NULL, *password = NULL, *name = NULL, *email = NULL, *role = NULL,
+               *files = NULL;
+    char hash[PASSWORD_HASH_CAP];
+    db_conn *c = NULL;
+    db_status st;
+    if (http_json_string(req, b, "user", MAX_EMAIL_CHARS, !email_login, &login) != 0 ||
+        http_json_string(req, b, "password", PASSWORD_MAX_BYTES, true, &password) != 0 ||
+        http_json_string(req, b, "user_name", 100, false, &name) != 0 ||
+        http_json_string(req, b, "email", MAX_EMAIL_CHARS, email_login, &email) != 0 ||
+        http_json_string(req, b, "role", 8, false, &role) != 0 ||
+        http_json_string(req, b, "file_access", 8, false, &files) != 0) {
+        return -1;
+    }
+    if (email_login && login == NULL) {
+        login = email;
+    }
+    role = role ? role : "admin";
+    files = files ? files : (strcmp(role, "admin") == 0 ? "edit" : "view");
+    if (password_hash(password, hash, sizeof hash) != 0) {
+        return http_reply_error(req, 500, "internal_error", "hashing failed", NULL), -1;
+    }
+    if ((st = db_acquire(req->srv->pool, 5000, &c)) == DB_OK) {
+        st = db_auth_test_user(c, account_id, login, name ? name : login, email, email_login,
+                               role, files, hash, user_id);
+    }
+    db_release(req->srv->pool, c);
+    if (st != DB_OK) {
+        return http_reply_db(req, st), -1;
+    }
+    return 0;
+}
+
+/* POST /api/v1/test/accounts {account?, alt_account?, name?, plan, user,
+ * password, email?, role?, file_access?, licence_expires?, trial_expires?}
+ * -> {account_id, user_id}: an account with its first user (tests only). */
+static int h_test_account(http_req *req)
+{
+    const cJSON *b = req->body, *le, *te;
+    const char *account = NULL, *alt = NULL, *name = NULL, *plan = NULL;
+    long long account_id = 0, user_id = 0;
+    int64_t now = auth_now();
+    db_conn *c = NULL;
+    db_status st;
+    cJSON *r;
+    if (http_json_string(req, b, "account", MAX_LOGIN_CHARS, false, &account) != 0 ||
+        http_json_string(req, b, "alt_account", MAX_LOGIN_CHARS, false, &alt) != 0 ||
+        http_json_string(req, b, "name", 200, false, &name) != 0 ||
+        http_json_string(req, b, "plan", 16, true, &plan) != 0) {
+        return req->status;
+    }
+    le = cJSON_GetObjectItemCaseSensitive(b, "licence_expires");
+    te = cJSON_GetObjectItemCaseSensitive(b, "trial_expires");
+    if ((st = db_acquire(req->srv->pool, 5000, &c)) == DB_OK) {
+        st = db_auth_test_account(
+            c, account, alt, name ? name : (account ? account : "Trial"), plan,
+            cJSON_IsNumber(le) ? (int64_t)le->valuedouble : now + 365 * 86400,
+            cJSON_IsNumber(te) ? (int64_t)te->valuedouble : now + 93 * 86400, &account_id);
+    }
+    db_release(req->srv->pool, c);
+    if (st != DB_OK) {
+        return http_reply_db(req, st);
+    }
+    if (test_user(req, b, account_id, account == NULL, &user_id) != 0) {
+        return req->status;
+    }
+    r = cJSON_CreateObject();
+    cJSON_AddNumberToObject(r, "account_id", (double)account_id);
+    cJSON_AddNumberToObject(r, "user_id", (double)user_id);
+    return http_reply_json(req, 201, r);
+}
+
+/* POST /api/v1/test/users {account_id, user, password, email?, role?,
+ * file_access?, user_name?} -> {user_id} (tests only). */
+static int h_test_user(http_req *req)
+{
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(req->body, "account_id");
+    long long user_id = 0;
+    cJSON *r;
+    if (!cJSON_IsNumber(a)) {
+        return http_reply_error(req, 400, "missing", "'account_id' is required", "account_id");
+    }
+    if (test_user(req, req->body, (long long)a->valuedouble, false, &user_id) != 0) {
+        return req->status;
+    }
+    r = cJSON_CreateObject();
+    cJSON_AddNumberToObject(r, "user_id", (double)user_id);
+    return http_reply_json(req, 201, r);
+}
+
+const http_route http_routes_auth[] = {
+    {"POST", "/api/v1/auth/login", h_login, AUTH_PUBLIC, BODY_JSON, false},
+    {"POST", "/api/v1/auth/two-step", h_two_step, AUTH_PUBLIC, BODY_JSON, false},
+    {"POST", "/api/v1/auth/token", h_token, AUTH_PUBLIC, BODY_JSON, false},
+    {"POST", "/api/v1/auth/reset-request", h_reset_request, AUTH_PUBLIC, BODY_JSON, false},
+    {"POST", "/api/v1/auth/reset", h_reset, AUTH_PUBLIC, BODY_JSON, false},
+    {"GET", "/api/v1/auth/session", h_session, AUTH_USER, BODY_NONE, false},
+    {"POST", "/api/v1/auth/logout", h_logout, AUTH_USER, BODY_NONE, false},
+    {"POST", "/api/v1/me/password", h_me_password, AUTH_USER, BODY_JSON, false},
+    {"POST", "/api/v1/me/totp/enrol", h_totp_enrol, AUTH_USER, BODY_NONE, false},
+    {"POST", "/api/v1/me/totp/confirm", h_totp_confirm, AUTH_USER, BODY_JSON, false},
+    {"PUT", "/api/v1/me/two-step", h_two_step_set, AUTH_USER, BODY_JSON, false},
+    {"GET", "/api/v1/account/ip-allow-list", h_ip_get, AUTH_ADMIN, BODY_NONE, false},
+    {"PUT", "/api/v1/account/ip-allow-list", h_ip_put, AUTH_ADMIN, BODY_JSON, false},
+    {"POST", "/api/v1/test/clock", h_test_clock, AUTH_PUBLIC, BODY_JSON, true},
+    {"POST", "/api/v1/test/accounts", h_test_account, AUTH_PUBLIC, BODY_JSON, true},
+    {"POST", "/api/v1/test/users", h_test_user, AUTH_PUBLIC, BODY_JSON, true},
+    {NULL, NULL, NULL, AUTH_PUBLIC, BODY_NONE, false}};

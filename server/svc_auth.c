@@ -1,0 +1,746 @@
+/* Sign-in rules (svc_auth.h). */
+#define _POSIX_C_SOURCE 200809L
+#include "svc_auth.h"
+
+#include <ctype.h>
+#include <openssl/crypto.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "auth.h"
+#include "auth_password.h"
+#include "auth_totp.h"
+#include "log.h"
+#include "mail.h"
+#include "mt/caltime.h"
+#include "mt/licence.h"
+
+#define DB_WAIT_MS 5000
+
+/* A hash to verify against when the user does not exist, so that an
+ * unknown user costs the same argon2id work as a wrong password. */
+static pthread_once_t dummy_once = PTHREAD_ONCE_INIT;
+static char dummy_hash[PASSWORD_HASH_CAP];
+
+static void make_dummy_hash(void)
+{
+    unsigned char raw[16];
+    char pw[40];
+    if (auth_random(raw, sizeof raw) != 0 || auth_base64url(raw, sizeof raw, pw, sizeof pw) < 0 ||
+        password_hash(pw, dummy_hash, sizeof dummy_hash) != 0) {
+        dummy_hash[0] = '\0'; /* password_verify() is then false at once */
+    }
+}
+
+static void fail(auth_outcome *out, auth_result code)
+{
+    out->code = code;
+}
+
+static void fail_db(auth_outcome *out, db_status st)
+{
+    out->code = AUTH_DB;
+    out->db = st;
+}
+
+int svc_auth_effective_plan(const db_auth_user *u, int64_t now)
+{
+    mt_plan plan = MT_PLAN_FREE, eff;
+    mt_error err;
+    mt_day expiry = 0;
+    if (mt_plan_from_name(u->plan, &plan, &err) != MT_OK) {
+        return MT_PLAN_FREE;
+    }
+    if (u->licence_expires >= 0 &&
+        mt_cal_day_of((mt_time)u->licence_expires * MT_US_PER_S, &expiry, &err) != MT_OK) {
+        return MT_PLAN_FREE;
+    }
+    if (u->licence_expires < 0 && (plan == MT_PLAN_STANDARD || plan == MT_PLAN_PRO)) {
+        return MT_PLAN_FREE;
+    }
+    if (mt_licence_effective_plan(plan, expiry, (mt_time)now * MT_US_PER_S, &eff, &err) !=
+        MT_OK) {
+        return MT_PLAN_FREE;
+    }
+    return (int)eff;
+}
+
+/* Account-level refusals that apply to every request of the user, signed
+ * in or signing in. Returns AUTH_OK or the refusal. */
+static auth_result account_gate(const db_auth_user *u, int plan, int64_t now)
+{
+    mt_error err;
+    if (u->trial_expires >= 0 && now >= u->trial_expires) {
+        return AUTH_TRIAL_EXPIRED;
+    }
+    if (u->frozen) {
+        return AUTH_FROZEN;
+    }
+    if (u->disabled) {
+        return AUTH_DISABLED;
+    }
+    /* A7 applies while the plan has P21; a list left after a downgrade
+     * rests until the account is Pro again. */
+    if (u->ip_list_set && !u->ip_ok &&
+        mt_plan_require((mt_plan)plan, MT_Q_IP_RESTRICTION, MT_ACCESS_FULL, &err) == MT_OK) {
+        return AUTH_IP_DENIED;
+    }
+    return AUTH_OK;
+}
+
+static void lower_copy(char *out, size_t cap, const char *s)
+{
+    size_t i = 0;
+    for (; s[i] != '\0' && i + 1 < cap; i++) {
+        out[i] = (char)tolower((unsigned char)s[i]);
+    }
+    out[i] = '\0';
+}
+
+/* Throttle keys of a login attempt. */
+static void throttle_keys(const auth_login *in, char *user_key, size_t ucap, char *ip_key,
+                          size_t icap)
+{
+    char acc[80], mail[272];
+    if (in->email != NULL) {
+        lower_copy(mail, sizeof mail, in->email);
+        snprintf(user_key, ucap, "email:%s", mail);
+    } else {
+        lower_copy(acc, sizeof acc, in->account ? in->account : "");
+        snprintf(user_key, ucap, "login:%s/%s", acc, in->user ? in->user : "");
+    }
+    snprintf(ip_key, icap, "ip:%s", in->ip ? in->ip : "");
+}
+
+static int64_t lock_length(int failures, int threshold)
+{
+    int64_t len = AUTH_LOCK_FIRST_S;
+    for (int i = threshold; i < failures && len < AUTH_LOCK_MAX_S; i++) {
+        len *= 2;
+    }
+    return len < AUTH_LOCK_MAX_S ? len : AUTH_LOCK_MAX_S;
+}
+
+/* Count a failed attempt against both keys; lock a key that reached its
+ * threshold. */
+static db_status count_failure(db_conn *c, const char *user_key, const char *ip_key, int64_t now)
+{
+    int f = 0;
+    db_status st = db_auth_throttle_fail(c, user_key, now, &f);
+    if (st == DB_OK && f >= AUTH_USER_FAILURES) {
+        st = db_auth_throttle_lock(c, user_key, now + lock_length(f, AUTH_USER_FAILURES));
+    }
+    if (st == DB_OK) {
+        st = db_auth_throttle_fail(c, ip_key, now, &f);
+    }
+    if (st == DB_OK && f >= AUTH_IP_FAILURES) {
+        st = db_auth_throttle_lock(c, ip_key, now + lock_length(f, AUTH_IP_FAILURES));
+    }
+    return st;
+}
+
+/* A six-digit code from the CSPRNG, uniform (rejection sampling). */
+static int random_code(char out[7])
+{
+    uint32_t v;
+    do {
+        if (auth_random((unsigned char *)&v, sizeof v) != 0) {
+            return -1;
+        }
+    } while (v >= 4294000000u); /* a multiple of 10^6 */
+    snprintf(out, 7, "%06u", (unsigned)(v % 1000000u));
+    return 0;
+}
+
+/* Create the active session or API token for "u" into "out" (AUTH_OK). */
+static void issue(db_conn *c, const db_auth_user *u, bool want_token, const char *ip,
+                  const char *ua, int64_t now, auth_outcome *out)
+{
+    unsigned char hash[AUTH_SHA256_BYTES], csrf_hash[AUTH_SHA256_BYTES];
+    char csrf[64];
+    long long id = 0;
+    db_status st;
+    if (auth_new_secret(out->secret, sizeof out->secret, hash) != 0) {
+        fail(out, AUTH_INTERNAL);
+        return;
+    }
+    if (want_token) {
+        out->expires = now + AUTH_TOKEN_TTL_S;
+        st = db_auth_token_insert(c, u->account_id, u->user_id, hash, now, out->expires, &id);
+        out->is_token = true;
+    } else {
+        if (auth_csrf_token(out->secret, csrf, sizeof csrf) != 0) {
+            fail(out, AUTH_INTERNAL);
+            return;
+        }
+        auth_sha256(csrf, strlen(csrf), csrf_hash);
+        st = db_auth_session_insert(c, u->account_id, u->user_id, hash, csrf_hash, "active",
+                                    "portal", now, AUTH_IDLE_TIMEOUT_S, ip, ua, &id);
+        out->expires = now + AUTH_IDLE_TIMEOUT_S;
+    }
+    if (st == DB_OK) {
+        st = db_auth_user_logged_in(c, u->account_id, u->user_id, now);
+    }
+    if (st != DB_OK) {
+        OPENSSL_cleanse(out->secret, sizeof out->secret);
+        fail_db(out, st);
+        return;
+    }
+    out->user.session_id = id;
+    out->code = AUTH_OK;
+}
+
+/* Mail a login code for challenge session "session_id". Called without a
+ * database connection held across the SMTP exchange. */
+static int mail_login_code(srv *s, const db_auth_user *u, const char *code)
+{
+    char body[600];
+    snprintf(body, sizeof body,
+             "Your Metron sign-in code is %s\n\n"
+             "It is valid for %d minutes. If you did not try to sign in, change your\n"
+             "password: someone knows it.\n",
+             code, AUTH_EMAIL_CODE_TTL_S / 60);
+    return mail_send(s, u->email, "Your Metron sign-in code", body);
+}
+
+/* Start the second step for "u": a challenge session, and for "email" a
+ * code sent by mail. */
+static void begin_two_step(srv *s, db_conn **cp, const db_auth_user *u, bool want_token,
+                           const char *ip, const char *ua, int64_t now, auth_outcome *out)
+{
+    unsigned char hash[AUTH_SHA256_BYTES], code_hash[AUTH_SHA256_BYTES], dummy[AUTH_SHA256_BYTES];
+    char code[7];
+    long long id = 0;
+    db_status st;
+    bool by_mail = strcmp(u->two_step, "email") == 0;
+
+    if (auth_new_secret(out->secret, sizeof out->secret, hash) != 0 ||
+        auth_random(dummy, sizeof dummy) != 0 || (by_mail && random_code(code) != 0)) {
+        fail(out, AUTH_INTERNAL);
+        return;
+    }
+    /* csrf_hash is unused for a challenge: random, never matches. */
+    st = db_auth_session_insert(*cp, u->account_id, u->user_id, hash, dummy, "two_step",
+                                want_token ? "token" : "portal", now, AUTH_CHALLENGE_TTL_S, ip,
+                                ua, &id);
+    if (st == DB_OK && by_mail) {
+        auth_sha256(code, strlen(code), code_hash);
+        st = db_auth_email_code_insert(*cp, u->account_id, u->user_id, id, code_hash,
+                                       now + AUTH_EMAIL_CODE_TTL_S);
+    }
+    if (st != DB_OK) {
+        fail_db(out, st);
+        return;
+    }
+    if (by_mail) {
+        db_release(s->pool, *cp);
+        *cp = NULL;
+        if (mail_login_code(s, u, code) != 0) {
+            OPENSSL_cleanse(code, sizeof code);
+            fail(out, AUTH_MAIL_FAILED);
+            return;
+        }
+        OPENSSL_cleanse(code, sizeof code);
+    }
+    out->code = AUTH_TWO_STEP;
+}
+
+void svc_auth_login(srv *s, const auth_login *in, bool want_token, auth_outcome *out)
+{
+    char user_key[420], ip_key[80], account[80];
+    db_conn *c = NULL;
+    db_status st;
+    bool found = false, pw_ok;
+    int64_t now = auth_now(), locked = 0;
+    mt_error err;
+
+    memset(out, 0, sizeof *out);
+    pthread_once(&dummy_once, make_dummy_hash);
+    throttle_keys(in, user_key, sizeof user_key, ip_key, sizeof ip_key);
+    if ((st = db_acquire(s->pool, DB_WAIT_MS, &c)) != DB_OK) {
+        fail_db(out, st);
+        return;
+    }
+    if ((st = db_auth_throttle_check(c, user_key, ip_key, now, &locked)) != DB_OK) {
+        fail_db(out, st);
+        goto out;
+    }
+    if (locked > now) {
+        out->retry_after = locked - now;
+        fail(out, AUTH_THROTTLED);
+        goto out;
+    }
+    if (in->email != NULL) {
+        st = db_auth_find_email_login(c, in->email, in->ip, &out->user, &found);
+    } else {
+        lower_copy(account, sizeof account, in->account);
+        st = db_auth_find_login(c, account, in->user, in->ip, &out->user, &found);
+    }
+    if (st != DB_OK) {
+        fail_db(out, st);
+        goto out;
+    }
+    /* The database connection is held during the hash: the pool is sized
+     * for it, and releasing it would cost a reacquire. */
+    pw_ok = password_verify(found ? out->user.password_hash : dummy_hash, in->password) && found;
+    OPENSSL_cleanse(out->user.password_hash, sizeof out->user.password_hash);
+    if (pw_ok) {
+        out->plan = svc_auth_effective_plan(&out->user, now);
+        /* P23: the alternative login ID works only while the plan has it. */
+        if (out->user.via_alt &&
+            mt_plan_require((mt_plan)out->plan, MT_Q_ALT_LOGIN_ID, MT_ACCESS_FULL, &err) != MT_OK) {
+            pw_ok = false;
+        }
+    }
+    if (!pw_ok) {
+        if ((st = count_failure(c, user_key, ip_key, now)) != DB_OK) {
+            fail_db(out, st);
+            goto out;
+        }
+        memset(&out->user, 0, sizeof out->user);
+        fail(out, AUTH_BAD_CREDENTIALS);
+        goto out;
+    }
+    if ((st = db_auth_throttle_clear(c, user_key)) != DB_OK) {
+        fail_db(out, st);
+        goto out;
+    }
+    out->code = account_gate(&out->user, out->plan, now);
+    if (out->code != AUTH_OK) {
+        goto out;
+    }
+    if (want_token &&
+        mt_plan_require((mt_plan)out->plan, MT_Q_WEB_API, MT_ACCESS_FULL, &err) != MT_OK) {
+        out->quota = MT_Q_WEB_API;
+        fail(out, AUTH_PLAN_LIMIT);
+        goto out;
+    }
+    if (strcmp(out->user.two_step, "off") != 0) {
+        begin_two_step(s, &c, &out->user, want_token, in->ip, in->user_agent, now, out);
+        goto out;
+    }
+    issue(c, &out->user, want_token, in->ip, in->user_agent, now, out);
+out:
+    db_release(s->pool, c);
+}
+
+void svc_auth_two_step(srv *s, const char *challenge, const char *code, const char *ip,
+                       const char *user_agent, auth_outcome *out)
+{
+    unsigned char hash[AUTH_SHA256_BYTES], code_hash[AUTH_SHA256_BYTES],
+        stored[AUTH_SHA256_BYTES];
+    unsigned char secret[64], pending[64];
+    char user_key[100], ip_key[80];
+    int secret_len = 0, pending_len = 0, attempts = 0;
+    int64_t now = auth_now(), last_step = -1, step = -1, locked = 0;
+    long long code_id = 0, challenge_id;
+    bool found = false, ok = false, want_token;
+    db_conn *c = NULL;
+    db_status st;
+
+    memset(out, 0, sizeof *out);
+    auth_sha256(challenge, strlen(challenge), hash);
+    if ((st = db_acquire(s->pool, DB_WAIT_MS, &c)) != DB_OK) {
+        fail_db(out, st);
+        return;
+    }
+    if ((st = db_auth_session_get(c, hash, now, ip, &out->user, &found)) != DB_OK) {
+        fail_db(out, st);
+        goto out;
+    }
+    if (!found || strcmp(out->user.stage, "two_step") != 0) {
+        fail(out, AUTH_BAD_CHALLENGE);
+        goto out;
+    }
+    challenge_id = out->user.session_id;
+    want_token = strcmp(out->user.purpose, "token") == 0;
+    snprintf(user_key, sizeof user_key, "two-step:%lld", out->user.user_id);
+    snprintf(ip_key, sizeof ip_key, "ip:%s", ip);
+    if ((st = db_auth_throttle_check(c, user_key, ip_key, now, &locked)) != DB_OK) {
+        fail_db(out, st);
+        goto out;
+    }
+    if (locked > now) {
+        out->retry_after = locked - now;
+        fail(out, AUTH_THROTTLED);
+        goto out;
+    }
+    if (strcmp(out->user.two_step, "totp") == 0) {
+        st = db_auth_totp_get(c, out->user.account_id, out->user.user_id, secret, &secret_len,
+                              pending, &pending_len, &last_step);
+        if (st != DB_OK) {
+            fail_db(out, st);
+            goto out;
+        }
+        ok = secret_len > 0 &&
+             totp_verify(secret, (size_t)secret_len, code, now, last_step, &step);
+        if (ok) {
+            bool taken = false;
+            st = db_auth_totp_use_step(c, out->user.account_id, out->user.user_id, step,
+                                       &taken);
+            if (st != DB_OK) {
+                fail_db(out, st);
+                goto out;
+            }
+            ok = taken; /* a concurrent request used this code first */
+        }
+        OPENSSL_cleanse(secret, sizeof secret);
+    } else if (strcmp(out->user.two_step, "email") == 0) {
+        st = db_auth_email_code_get(c, out->user.account_id, challenge_id, now, &code_id,
+                                    stored, &attempts, &found);
+        if (st != DB_OK) {
+            fail_db(out, st);
+            goto out;
+        }
+        if (found && attempts < AUTH_CHALLENGE_MAX_TRIES) {
+            auth_sha256(code, strlen(code), code_hash);
+            ok = auth_equal(code_hash, stored, sizeof stored);
+            st = ok ? db_auth_email_code_use(c, out->user.account_id, code_id, now)
+                    : db_auth_email_code_attempt(c, out->user.account_id, code_id);
+            if (st != DB_OK) {
+                fail_db(out, st);
+                goto out;
+            }
+        }
+    }
+    if (!ok) {
+        if ((st = count_failure(c, user_key, ip_key, now)) != DB_OK) {
+            fail_db(out, st);
+            goto out;
+        }
+        fail(out, AUTH_BAD_CODE);
+        goto out;
+    }
+    /* The challenge is spent either way from here. */
+    if ((st = db_auth_session_delete(c, out->user.account_id, challenge_id)) != DB_OK ||
+        (st = db_auth_throttle_clear(c, user_key)) != DB_OK) {
+        fail_db(out, st);
+        goto out;
+    }
+    out->plan = svc_auth_effective_plan(&out->user, now);
+    out->code = account_gate(&out->user, out->plan, now);
+    if (out->code != AUTH_OK) {
+        goto out;
+    }
+    issue(c, &out->user, want_token, ip, user_agent, now, out);
+out:
+    db_release(s->pool, c);
+}
+
+static void resolve(srv *s, const char *secret, bool token, const char *ip, auth_outcome *out)
+{
+    unsigned char hash[AUTH_SHA256_BYTES];
+    int64_t now = auth_now();
+    bool found = false;
+    db_conn *c = NULL;
+    db_status st;
+    mt_error err;
+
+    memset(out, 0, sizeof *out);
+    if (secret == NULL || strlen(secret) != AUTH_SECRET_CHARS) {
+        fail(out, AUTH_UNAUTHENTICATED);
+        return;
+    }
+    auth_sha256(secret, AUTH_SECRET_CHARS, hash);
+    if ((st = db_acquire(s->pool, DB_WAIT_MS, &c)) != DB_OK) {
+        fail_db(out, st);
+        return;
+    }
+    st = token ? db_auth_token_get(c, hash, now, ip, &out->user, &found)
+               : db_auth_session_get(c, hash, now, ip, &out->user, &found);
+    db_release(s->pool, c);
+    if (st != DB_OK) {
+        fail_db(out, st);
+        return;
+    }
+    /* A challenge (stage two_step) is no session; a disabled user's
+     * sessions and tokens stop at once. */
+    if (!found || strcmp(out->user.stage, "active") != 0 || out->user.disabled) {
+        fail(out, AUTH_UNAUTHENTICATED);
+        return;
+    }
+    out->plan = svc_auth_effective_plan(&out->user, now);
+    out->code = account_gate(&out->user, out->plan, now);
+    if (out->code == AUTH_OK && token &&
+        mt_plan_require((mt_plan)out->plan, MT_Q_WEB_API, MT_ACCESS_FULL, &err) != MT_OK) {
+        out->quota = MT_Q_WEB_API;
+        fail(out, AUTH_PLAN_LIMIT);
+    }
+}
+
+void svc_auth_resolve_cookie(srv *s, const char *cookie, const char *ip, auth_outcome *out)
+{
+    resolve(s, cookie, false, ip, out);
+}
+
+void svc_auth_resolve_token(srv *s, const char *token, const char *ip, auth_outcome *out)
+{
+    resolve(s, token, true, ip, out);
+}
+
+db_status svc_auth_logout(srv *s, long long account_id, long long session_id)
+{
+    db_conn *c = NULL;
+    db_status st = db_acquire(s->pool, DB_WAIT_MS, &c);
+    if (st == DB_OK) {
+        st = db_auth_session_delete(c, account_id, session_id);
+    }
+    db_release(s->pool, c);
+    return st;
+}
+
+/* Hash "password" after the A6 check against "login_id". */
+static bool new_password_hash(const char *password, const char *login_id, char *hash,
+                              size_t cap, auth_outcome *out)
+{
+    pw_policy p = password_check_policy(password, login_id);
+    if (p != PW_OK) {
+        out->policy = (int)p;
+        fail(out, AUTH_POLICY);
+        return false;
+    }
+    if (password_hash(password, hash, cap) != 0) {
+        fail(out, AUTH_INTERNAL);
+        return false;
+    }
+    return true;
+}
+
+void svc_auth_change_password(srv *s, long long account_id, long long user_id,
+                              long long keep_session, const char *current,
+                              const char *new_password, auth_outcome *out)
+{
+    char hash[PASSWORD_HASH_CAP];
+    bool found = false, ok;
+    db_conn *c = NULL;
+    db_status st;
+    int64_t now = auth_now();
+
+    memset(out, 0, sizeof *out);
+    if ((st = db_acquire(s->pool, DB_WAIT_MS, &c)) != DB_OK) {
+        fail_db(out, st);
+        return;
+    }
+    if ((st = db_auth_find_user(c, account_id, user_id, "0.0.0.0", &out->user, &found)) !=
+        DB_OK) {
+        fail_db(out, st);
+        goto out;
+    }
+    ok = found && password_verify(out->user.password_hash, current);
+    OPENSSL_cleanse(out->user.password_hash, sizeof out->user.password_hash);
+    if (!ok) {
+        fail(out, AUTH_BAD_CREDENTIALS);
+        goto out;
+    }
+    if (!new_password_hash(new_password, out->user.login_id, hash, sizeof hash, out)) {
+        goto out;
+    }
+    if ((st = db_begin(c)) != DB_OK ||
+        (st = db_auth_set_password(c, account_id, user_id, hash, now)) != DB_OK ||
+        (st = db_auth_sessions_delete_user(c, account_id, user_id, keep_session)) != DB_OK ||
+        (st = db_commit(c)) != DB_OK) {
+        fail_db(out, st);
+        goto out;
+    }
+    out->code = AUTH_OK;
+out:
+    db_release(s->pool, c);
+}
+
+void svc_auth_reset_request(srv *s, const auth_login *in, const char *base_url,
+                            long long *account_id, long long *user_id)
+{
+    db_auth_user u;
+    unsigned char hash[AUTH_SHA256_BYTES];
+    char token[64], account[80], body[1200];
+    bool found = false;
+    db_conn *c = NULL;
+    db_status st;
+    int64_t now = auth_now();
+
+    *account_id = 0;
+    *user_id = 0;
+    if (db_acquire(s->pool, DB_WAIT_MS, &c) != DB_OK) {
+        return;
+    }
+    if (in->email != NULL) {
+        st = db_auth_find_email_login(c, in->email, "0.0.0.0", &u, &found);
+    } else {
+        lower_copy(account, sizeof account, in->account);
+        st = db_auth_find_login(c, account, in->user, "0.0.0.0", &u, &found);
+    }
+    OPENSSL_cleanse(u.password_hash, sizeof u.password_hash);
+    if (st != DB_OK || !found || u.email[0] == '\0' || u.disabled ||
+        auth_new_secret(token, sizeof token, hash) != 0 ||
+        db_auth_reset_insert(c, u.account_id, u.user_id, hash, now, now + AUTH_RESET_TTL_S) !=
+            DB_OK) {
+        db_release(s->pool, c);
+        return;
+    }
+    db_release(s->pool, c);
+    snprintf(body, sizeof body,
+             "Someone asked to reset the password of your Metron user %s.\n\n"
+             "Set a new password here (valid for %d minutes, once):\n\n"
+             "%s/#/reset?token=%s\n\n"
+             "If it was not you, ignore this message: your password stays as it is.\n",
+             u.login_id, AUTH_RESET_TTL_S / 60, base_url, token);
+    OPENSSL_cleanse(token, sizeof token);
+    if (mail_send(s, u.email, "Metron password reset", body) == 0) {
+        *account_id = u.account_id;
+        *user_id = u.user_id;
+    }
+    OPENSSL_cleanse(body, sizeof body);
+}
+
+void svc_auth_reset(srv *s, const char *token, const char *password, auth_outcome *out)
+{
+    unsigned char hash[AUTH_SHA256_BYTES];
+    char pw_hash[PASSWORD_HASH_CAP];
+    long long account_id = 0, user_id = 0;
+    bool found = false;
+    db_conn *c = NULL;
+    db_status st;
+    int64_t now = auth_now();
+
+    memset(out, 0, sizeof *out);
+    auth_sha256(token, strlen(token), hash);
+    if ((st = db_acquire(s->pool, DB_WAIT_MS, &c)) != DB_OK) {
+        fail_db(out, st);
+        return;
+    }
+    if ((st = db_begin(c)) != DB_OK ||
+        (st = db_auth_reset_take(c, hash, now, &account_id, &user_id, &found)) != DB_OK) {
+        fail_db(out, st);
+        goto out;
+    }
+    if (!found) {
+        fail(out, AUTH_BAD_TOKEN);
+        goto out;
+    }
+    if ((st = db_auth_find_user(c, account_id, user_id, "0.0.0.0", &out->user, &found)) !=
+            DB_OK ||
+        !found) {
+        fail_db(out, st == DB_OK ? DB_ERROR : st);
+        goto out;
+    }
+    OPENSSL_cleanse(out->user.password_hash, sizeof out->user.password_hash);
+    /* A refused password leaves the link unused (rollback), so the user can
+     * try again with a better one. */
+    if (!new_password_hash(password, out->user.login_id, pw_hash, sizeof pw_hash, out)) {
+        goto out;
+    }
+    if ((st = db_auth_set_password(c, account_id, user_id, pw_hash, now)) != DB_OK ||
+        (st = db_auth_sessions_delete_user(c, account_id, user_id, 0)) != DB_OK ||
+        (st = db_commit(c)) != DB_OK) {
+        fail_db(out, st);
+        goto out;
+    }
+    out->code = AUTH_OK;
+out:
+    db_release(s->pool, c); /* rolls back an unfinished transaction */
+}
+
+void svc_auth_totp_enrol(srv *s, long long account_id, long long user_id, char *secret_b32,
+                         char *uri, auth_outcome *out)
+{
+    unsigned char secret[TOTP_SECRET_BYTES];
+    char label[400], enc[1200];
+    bool found = false;
+    db_conn *c = NULL;
+    db_status st;
+    size_t n = 0;
+
+    memset(out, 0, sizeof *out);
+    if (auth_random(secret, sizeof secret) != 0 || totp_base32(secret, sizeof secret, secret_b32,
+                                                               64) < 0) {
+        fail(out, AUTH_INTERNAL);
+        return;
+    }
+    if ((st = db_acquire(s->pool, DB_WAIT_MS, &c)) != DB_OK) {
+        fail_db(out, st);
+        return;
+    }
+    st = db_auth_find_user(c, account_id, user_id, "0.0.0.0", &out->user, &found);
+    OPENSSL_cleanse(out->user.password_hash, sizeof out->user.password_hash);
+    if (st == DB_OK && found) {
+        st = db_auth_totp_set_pending(c, account_id, user_id, secret, (int)sizeof secret);
+    }
+    db_release(s->pool, c);
+    OPENSSL_cleanse(secret, sizeof secret);
+    if (st != DB_OK || !found) {
+        fail_db(out, st == DB_OK ? DB_ERROR : st);
+        return;
+    }
+    /* otpauth://totp/Metron:<account>%2F<user>?secret=...&issuer=Metron
+     * (Key Uri Format): the label is percent-encoded. */
+    snprintf(label, sizeof label, "%s/%s",
+             out->user.account_login[0] ? out->user.account_login : "trial",
+             out->user.email_login ? out->user.email : out->user.login_id);
+    for (const unsigned char *p = (const unsigned char *)label; *p && n + 4 < sizeof enc; p++) {
+        if (isalnum(*p) || *p == '-' || *p == '.' || *p == '_' || *p == '~') {
+            enc[n++] = (char)*p;
+        } else {
+            n += (size_t)snprintf(enc + n, sizeof enc - n, "%%%02X", *p);
+        }
+    }
+    enc[n] = '\0';
+    snprintf(uri, SVC_AUTH_URI_CAP,
+             "otpauth://totp/Metron:%s?secret=%s&issuer=Metron&algorithm=SHA1&digits=%d&"
+             "period=%d",
+             enc, secret_b32, TOTP_DIGITS, TOTP_STEP_S);
+    out->code = AUTH_OK;
+}
+
+void svc_auth_totp_confirm(srv *s, long long account_id, long long user_id, const char *code,
+                           auth_outcome *out)
+{
+    unsigned char secret[64], pending[64];
+    int secret_len = 0, pending_len = 0;
+    int64_t last_step = -1, step = -1, now = auth_now();
+    db_conn *c = NULL;
+    db_status st;
+
+    memset(out, 0, sizeof *out);
+    if ((st = db_acquire(s->pool, DB_WAIT_MS, &c)) != DB_OK) {
+        fail_db(out, st);
+        return;
+    }
+    st = db_auth_totp_get(c, account_id, user_id, secret, &secret_len, pending, &pending_len,
+                          &last_step);
+    if (st != DB_OK) {
+        fail_db(out, st);
+        goto out;
+    }
+    if (pending_len == 0) {
+        fail(out, AUTH_BAD_CHALLENGE); /* nothing to confirm */
+        goto out;
+    }
+    /* A new secret starts a new sequence: any step of the window is fresh,
+     * but the step used stays spent. */
+    if (!totp_verify(pending, (size_t)pending_len, code, now, -1, &step)) {
+        fail(out, AUTH_BAD_CODE);
+        goto out;
+    }
+    if ((st = db_auth_totp_confirm(c, account_id, user_id, step)) != DB_OK) {
+        fail_db(out, st);
+        goto out;
+    }
+    out->code = AUTH_OK;
+out:
+    OPENSSL_cleanse(secret, sizeof secret);
+    OPENSSL_cleanse(pending, sizeof pending);
+    db_release(s->pool, c);
+}
+
+db_status svc_auth_set_two_step(srv *s, long long account_id, long long user_id,
+                                const char *mode)
+{
+    db_conn *c = NULL;
+    db_status st = db_acquire(s->pool, DB_WAIT_MS, &c);
+    if (st == DB_OK) {
+        st = db_auth_set_two_step(c, account_id, user_id, mode);
+    }
+    db_release(s->pool, c);
+    return st;
+}

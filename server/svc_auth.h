@@ -1,0 +1,124 @@
+/* Sign-in rules (A1..A7, L4): who may sign in, how, from where, and what a
+ * cookie or bearer token stands for. Storage is db_auth.c; HTTP is
+ * http_auth.c. Every function takes the time from auth_now(). */
+#ifndef MTS_SVC_AUTH_H
+#define MTS_SVC_AUTH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "db_auth.h"
+#include "mt/plan.h"
+#include "srv.h"
+
+/* Login throttling: failures per account+user (or e-mail) and per client
+ * address before a lock, and the first lock's length (it doubles with every
+ * further failure, up to AUTH_LOCK_MAX_S). */
+#define AUTH_USER_FAILURES 5
+#define AUTH_IP_FAILURES 20
+#define AUTH_LOCK_FIRST_S 15
+#define AUTH_LOCK_MAX_S 3600
+
+typedef enum {
+    AUTH_OK = 0,
+    AUTH_TWO_STEP,        /* password right; the second step is awaited (challenge) */
+    AUTH_BAD_CREDENTIALS, /* 401 invalid_credentials: unknown user or wrong password */
+    AUTH_THROTTLED,       /* 429 throttled: retry_after */
+    AUTH_TRIAL_EXPIRED,   /* 403 trial_expired (L4) */
+    AUTH_FROZEN,          /* 403 account_frozen */
+    AUTH_DISABLED,        /* 403 user_disabled */
+    AUTH_IP_DENIED,       /* 403 ip_not_allowed (A7) */
+    AUTH_PLAN_LIMIT,      /* 403 plan_limit: quota / plan */
+    AUTH_BAD_CODE,        /* 401 invalid_code: wrong, expired or reused code */
+    AUTH_BAD_CHALLENGE,   /* 401 invalid_challenge: unknown or expired challenge */
+    AUTH_BAD_TOKEN,       /* 400 invalid_token: unknown, used or expired reset link */
+    AUTH_UNAUTHENTICATED, /* 401 unauthenticated: no or dead session/token */
+    AUTH_POLICY,          /* 400 A6 policy: policy */
+    AUTH_MAIL_FAILED,     /* 503 mail_unavailable */
+    AUTH_DB,              /* database trouble: db */
+    AUTH_INTERNAL         /* 500 */
+} auth_result;
+
+typedef struct {
+    auth_result code;
+    db_status db;              /* AUTH_DB */
+    int64_t retry_after;       /* AUTH_THROTTLED: seconds */
+    mt_quota quota;            /* AUTH_PLAN_LIMIT */
+    int policy;                /* AUTH_POLICY: a pw_policy */
+    int plan;                  /* the effective mt_plan of the user's account */
+    db_auth_user user;         /* the user (when known) */
+    char secret[64];           /* AUTH_OK: the new cookie value or API token;
+                                * AUTH_TWO_STEP: the challenge */
+    int64_t expires;           /* the token's expiry (Unix s) */
+    bool is_token;             /* secret is an API token (not a cookie) */
+} auth_outcome;
+
+/* What a login form sends: "account" + "user" (A1, alternative login ID
+ * included), or "email" for Trial; and "password". "ip" is the client
+ * address, "user_agent" may be NULL. */
+typedef struct {
+    const char *account;
+    const char *user;
+    const char *email;
+    const char *password;
+    const char *ip;
+    const char *user_agent;
+} auth_login;
+
+/* The effective plan (mt_plan) of "u" at "now" (L3: an expired Standard or
+ * Pro licence counts as Free). */
+int svc_auth_effective_plan(const db_auth_user *u, int64_t now);
+
+/* Sign in. "want_token": a Web API token (A2, Pro only) instead of a portal
+ * session. AUTH_OK: out->secret is the cookie value (or the token, with
+ * out->expires); AUTH_TWO_STEP: out->secret is the challenge and
+ * out->user.two_step the method ("email": a code was mailed). Failures as
+ * in auth_result; unknown users and wrong passwords are answered alike and
+ * in about the same time, and both count towards throttling. */
+void svc_auth_login(srv *s, const auth_login *in, bool want_token, auth_outcome *out);
+
+/* Complete a two-step login with "code" for "challenge". AUTH_OK as for
+ * svc_auth_login(). */
+void svc_auth_two_step(srv *s, const char *challenge, const char *code, const char *ip,
+                       const char *user_agent, auth_outcome *out);
+
+/* Who a session cookie value or a bearer token stands for, at "ip". AUTH_OK
+ * with out->user (session_id = the session or token row) and out->plan;
+ * AUTH_UNAUTHENTICATED, AUTH_TRIAL_EXPIRED, AUTH_FROZEN, AUTH_IP_DENIED,
+ * AUTH_PLAN_LIMIT (a token after a downgrade), AUTH_DB. */
+void svc_auth_resolve_cookie(srv *s, const char *cookie, const char *ip, auth_outcome *out);
+void svc_auth_resolve_token(srv *s, const char *token, const char *ip, auth_outcome *out);
+
+/* End one session. */
+db_status svc_auth_logout(srv *s, long long account_id, long long session_id);
+
+/* Change the signed-in user's password (A6) after checking "current"; the
+ * user's other sessions end (the current session "keep_session" stays). */
+void svc_auth_change_password(srv *s, long long account_id, long long user_id,
+                              long long keep_session, const char *current,
+                              const char *new_password, auth_outcome *out);
+
+/* A4: mail a reset link to the user named by "account"+"user" or by
+ * "email" (Trial). Always "succeeds" towards the caller (no enumeration);
+ * *mailed_to_user is the user id when a link was sent (for the audit), else
+ * 0. "base_url" is the portal's origin for the link. */
+void svc_auth_reset_request(srv *s, const auth_login *in, const char *base_url,
+                            long long *account_id, long long *user_id);
+
+/* A4: set "password" with the reset link's "token"; ends every session of
+ * the user. AUTH_OK with out->user filled; AUTH_BAD_TOKEN; AUTH_POLICY. */
+void svc_auth_reset(srv *s, const char *token, const char *password, auth_outcome *out);
+
+/* TOTP enrolment: a new pending secret into "secret_b32"/"uri" (caps 64 /
+ * SVC_AUTH_URI_CAP). Then confirm with a code from the app. */
+#define SVC_AUTH_URI_CAP 1400
+void svc_auth_totp_enrol(srv *s, long long account_id, long long user_id, char *secret_b32,
+                         char *uri, auth_outcome *out);
+void svc_auth_totp_confirm(srv *s, long long account_id, long long user_id, const char *code,
+                           auth_outcome *out);
+
+/* Set the user's own two-step method to "off" or "email". */
+db_status svc_auth_set_two_step(srv *s, long long account_id, long long user_id,
+                                const char *mode);
+
+#endif
