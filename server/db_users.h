@@ -1,0 +1,104 @@
+/* Storage of users (G2), teams (G3), measurement groups with their per-user
+ * and per-team access (G1) and the current-group selection (M1).
+ *
+ * Every function takes the account id and every statement filters on it:
+ * an id of another account is simply not found. Results are C values or
+ * JSON text built by PostgreSQL (caller frees; NULL = no such row). Arrays
+ * of ids are passed as PostgreSQL array literals ("{1,2,3}") built by the
+ * caller from validated integers. */
+#ifndef MTS_DB_USERS_H
+#define MTS_DB_USERS_H
+
+#include <stdbool.h>
+
+#include "db.h"
+
+/* ----------------------------------------------------------------- users */
+db_status db_users_list(db_conn *c, long long account_id, char **json);
+db_status db_user_get(db_conn *c, long long account_id, long long id, char **json);
+
+typedef struct {
+    bool found;
+    bool admin;
+    bool has_email;
+    bool has_totp;
+    char login_id[72];
+} db_user_facts;
+
+db_status db_user_facts_get(db_conn *c, long long account_id, long long id, db_user_facts *out);
+db_status db_users_count_admins(db_conn *c, long long account_id, long long *n);
+
+/* DB_CONFLICT when "login_id" is taken in the account. */
+db_status db_user_insert(db_conn *c, long long account_id, const char *login_id,
+                         const char *name, const char *email, const char *role,
+                         const char *file_access, const char *two_step, const char *hash,
+                         long long *id);
+
+/* NULL = unchanged, except where a "set_*" flag says to write the value
+ * (which may then be NULL to clear it). "disabled" is "true"/"false"/NULL. */
+typedef struct {
+    const char *name;
+    bool set_email;
+    const char *email;
+    const char *role;
+    const char *file_access;
+    const char *two_step;
+    const char *disabled;
+    bool set_language;
+    const char *language;
+    bool set_time_zone;
+    const char *time_zone;
+    const char *password_hash;
+} db_user_patch;
+
+db_status db_user_update(db_conn *c, long long account_id, long long id, const db_user_patch *p,
+                         long long *changed);
+db_status db_user_delete(db_conn *c, long long account_id, long long id, long long *changed);
+
+/* How many of the distinct ids of the array literal "ids" are users (or
+ * teams) of the account. */
+db_status db_users_count_ids(db_conn *c, long long account_id, const char *ids, long long *n);
+db_status db_teams_count_ids(db_conn *c, long long account_id, const char *ids, long long *n);
+
+/* ----------------------------------------------------------------- teams */
+db_status db_teams_list(db_conn *c, long long account_id, char **json);
+db_status db_team_get(db_conn *c, long long account_id, long long id, char **json);
+db_status db_team_insert(db_conn *c, long long account_id, const char *name,
+                         const char *description, long long *id);
+db_status db_team_update(db_conn *c, long long account_id, long long id, const char *name,
+                         const char *description, long long *changed);
+db_status db_team_delete(db_conn *c, long long account_id, long long id, long long *changed);
+/* Replace the members of team "id" by the users "ids" (array literal). */
+db_status db_team_set_members(db_conn *c, long long account_id, long long id, const char *ids);
+db_status db_team_add_member(db_conn *c, long long account_id, long long id, long long user_id);
+db_status db_team_remove_member(db_conn *c, long long account_id, long long id,
+                                long long user_id, long long *changed);
+
+/* ---------------------------------------------------------------- groups */
+/* Groups that "user_id" may see ("admin": all), each with "my_access"
+ * ('edit' for administrators, else the best of the user's and their teams'
+ * grants). */
+db_status db_groups_list(db_conn *c, long long account_id, long long user_id, bool admin,
+                         char **json);
+/* One group if the user may see it (NULL otherwise); "admin" adds the
+ * access lists. */
+db_status db_group_get(db_conn *c, long long account_id, long long user_id, bool admin,
+                       long long id, char **json);
+db_status db_group_insert(db_conn *c, long long account_id, const char *name,
+                          const char *description, long long *id);
+db_status db_group_update(db_conn *c, long long account_id, long long id, const char *name,
+                          const char *description, long long *changed);
+db_status db_group_delete(db_conn *c, long long account_id, long long id, long long *changed);
+/* Replace the access lists of group "id": users "uids" with "uacc"
+ * ('view'/'edit', same length), teams "tids" with "tacc". */
+db_status db_group_set_access(db_conn *c, long long account_id, long long id, const char *uids,
+                              const char *uacc, const char *tids, const char *tacc);
+
+/* ------------------------------------------------------------------- me */
+/* The user's current group id (0 = none). */
+db_status db_me_current_group(db_conn *c, long long account_id, long long user_id,
+                              long long *group_id);
+db_status db_me_set_current_group(db_conn *c, long long account_id, long long user_id,
+                                  long long group_id);
+
+#endif

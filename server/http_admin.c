@@ -1,0 +1,246 @@
+#define _POSIX_C_SOURCE 200809L
+#include "http_admin.h"
+
+#include <civetweb.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit.h"
+#include "auth.h"
+
+#define ID_LIST_MAX 1000
+
+svc_actor admin_actor(const http_req *req)
+{
+    svc_actor a;
+    memset(&a, 0, sizeof a);
+    a.srv = req->srv;
+    a.account_id = req->account_id;
+    a.user_id = req->user_id;
+    a.admin = req->role == ROLE_ADMIN;
+    a.via_token = req->via_token;
+    a.ip = req->ri != NULL ? req->ri->remote_addr : NULL;
+    return a;
+}
+
+int admin_reply(http_req *req, int ok_status, int rc, svc_result *r)
+{
+    cJSON *o;
+    if (rc == 0 && r->kind == SVC_OK) {
+        cJSON *obj = r->obj;
+        r->obj = NULL;
+        if (r->audit_action != NULL) {
+            cJSON *detail = r->audit_detail[0] ? cJSON_Parse(r->audit_detail) : NULL;
+            (void)audit(req, r->audit_action, r->audit_type, r->audit_id, detail);
+            cJSON_Delete(detail);
+        }
+        if (obj == NULL) {
+            obj = cJSON_CreateObject();
+            if (obj != NULL) {
+                cJSON_AddBoolToObject(obj, "ok", 1);
+            }
+        }
+        return http_reply_json(req, ok_status, obj);
+    }
+    cJSON_Delete(r->obj);
+    r->obj = NULL;
+    switch (r->kind) {
+    case SVC_DB:
+        return http_reply_db(req, r->db);
+    case SVC_NOT_FOUND:
+        return http_reply_error(req, 404, "not_found", r->msg, r->field);
+    case SVC_PLAN_LIMIT:
+        o = cJSON_CreateObject();
+        if (o != NULL) {
+            cJSON_AddStringToObject(o, "code", "plan_limit");
+            cJSON_AddStringToObject(o, "quota", mt_quota_id(r->quota));
+            cJSON_AddNumberToObject(o, "limit", (double)r->limit);
+            cJSON_AddStringToObject(o, "plan", mt_plan_name(r->plan));
+            cJSON_AddStringToObject(o, "message", r->msg);
+        }
+        return http_reply_json(req, 403, o);
+    case SVC_INVALID:
+    case SVC_FORBIDDEN:
+    case SVC_CONFLICT:
+    case SVC_THROTTLED: {
+        int status = r->kind == SVC_INVALID     ? 400
+                     : r->kind == SVC_FORBIDDEN ? 403
+                     : r->kind == SVC_CONFLICT  ? 409
+                                                : 429;
+        o = cJSON_CreateObject();
+        if (o != NULL) {
+            cJSON_AddStringToObject(o, "code", r->code ? r->code : "error");
+            cJSON_AddStringToObject(o, "message", r->msg);
+            if (r->field != NULL) {
+                cJSON_AddStringToObject(o, "field", r->field);
+            }
+            if (r->extra_key[0] != '\0') {
+                cJSON_AddStringToObject(o, r->extra_key, r->extra_val);
+            }
+        }
+        return http_reply_json(req, status, o);
+    }
+    default:
+        return http_reply_error(req, 500, "internal_error", "internal error", NULL);
+    }
+}
+
+int admin_id(http_req *req, int i, long long *out)
+{
+    const char *s = i < req->n_params ? req->params[i] : NULL;
+    char *end = NULL;
+    long long v;
+    if (s == NULL || *s < '1' || *s > '9' || strlen(s) > 18) {
+        return http_reply_error(req, 404, "not_found", "no such object", NULL), -1;
+    }
+    errno = 0;
+    v = strtoll(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v <= 0) {
+        return http_reply_error(req, 404, "not_found", "no such object", NULL), -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int admin_fields(http_req *req, const char *const *allowed)
+{
+    const cJSON *item;
+    char msg[160];
+    cJSON_ArrayForEach(item, req->body)
+    {
+        bool ok = false;
+        for (const char *const *a = allowed; *a != NULL && !ok; a++) {
+            ok = item->string != NULL && strcmp(item->string, *a) == 0;
+        }
+        if (!ok) {
+            snprintf(msg, sizeof msg, "unknown field '%.60s'", item->string ? item->string : "");
+            return http_reply_error(req, 400, "unknown_field", msg, item->string), -1;
+        }
+    }
+    return 0;
+}
+
+int admin_bool(http_req *req, const char *name, int *out)
+{
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(req->body, name);
+    char msg[120];
+    *out = -1;
+    if (item == NULL) {
+        return 0;
+    }
+    if (!cJSON_IsBool(item)) {
+        snprintf(msg, sizeof msg, "'%.40s' must be true or false", name);
+        return http_reply_error(req, 400, "wrong_type", msg, name), -1;
+    }
+    *out = cJSON_IsTrue(item) ? 1 : 0;
+    return 0;
+}
+
+int admin_int(http_req *req, const char *name, bool required, long long min, long long max,
+              long long *out, bool *present)
+{
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(req->body, name);
+    char msg[160];
+    *present = false;
+    *out = 0;
+    if (item == NULL || cJSON_IsNull(item)) {
+        if (required) {
+            snprintf(msg, sizeof msg, "'%.40s' is required", name);
+            return http_reply_error(req, 400, "missing", msg, name), -1;
+        }
+        return 0;
+    }
+    if (!cJSON_IsNumber(item) || item->valuedouble != floor(item->valuedouble) ||
+        fabs(item->valuedouble) > 9.0e15) {
+        snprintf(msg, sizeof msg, "'%.40s' must be an integer", name);
+        return http_reply_error(req, 400, "wrong_type", msg, name), -1;
+    }
+    if (item->valuedouble < (double)min || item->valuedouble > (double)max) {
+        snprintf(msg, sizeof msg, "'%.40s' must be %lld..%lld", name, min, max);
+        return http_reply_error(req, 400, "out_of_range", msg, name), -1;
+    }
+    *out = (long long)item->valuedouble;
+    *present = true;
+    return 0;
+}
+
+int admin_nullable_string(http_req *req, const char *name, size_t max_chars, bool *set,
+                          const char **out)
+{
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(req->body, name);
+    *set = item != NULL;
+    *out = NULL;
+    if (item == NULL || cJSON_IsNull(item)) {
+        return 0;
+    }
+    return http_json_string(req, req->body, name, max_chars, false, out);
+}
+
+static int cmp_ll(const void *a, const void *b)
+{
+    long long x = *(const long long *)a, y = *(const long long *)b;
+    return (x > y) - (x < y);
+}
+
+int admin_id_list(http_req *req, const cJSON *arr, const char *field, char **lit, long long *n)
+{
+    int count = cJSON_GetArraySize(arr), i = 0;
+    long long *ids;
+    char msg[160];
+    size_t cap, len = 0;
+    const cJSON *item;
+    *lit = NULL;
+    *n = 0;
+    if (!cJSON_IsArray(arr)) {
+        snprintf(msg, sizeof msg, "'%.40s' must be an array of ids", field);
+        return http_reply_error(req, 400, "wrong_type", msg, field), -1;
+    }
+    if (count > ID_LIST_MAX) {
+        snprintf(msg, sizeof msg, "'%.40s' has more than %d ids", field, ID_LIST_MAX);
+        return http_reply_error(req, 400, "too_long", msg, field), -1;
+    }
+    ids = calloc((size_t)count + 1, sizeof *ids);
+    cap = (size_t)count * 20 + 3;
+    *lit = malloc(cap);
+    if (ids == NULL || *lit == NULL) {
+        free(ids);
+        free(*lit);
+        *lit = NULL;
+        return http_reply_error(req, 500, "internal_error", "internal error", NULL), -1;
+    }
+    cJSON_ArrayForEach(item, arr)
+    {
+        if (!cJSON_IsNumber(item) || item->valuedouble != floor(item->valuedouble) ||
+            item->valuedouble < 1 || item->valuedouble > 9.0e15) {
+            free(ids);
+            free(*lit);
+            *lit = NULL;
+            snprintf(msg, sizeof msg, "'%.40s' must be an array of positive integer ids",
+                     field);
+            return http_reply_error(req, 400, "wrong_type", msg, field), -1;
+        }
+        ids[i++] = (long long)item->valuedouble;
+    }
+    (*lit)[len++] = '{';
+    for (int k = 0; k < count; k++) {
+        len += (size_t)snprintf(*lit + len, cap - len, "%s%lld", k ? "," : "", ids[k]);
+    }
+    (*lit)[len++] = '}';
+    (*lit)[len] = '\0';
+    qsort(ids, (size_t)count, sizeof *ids, cmp_ll);
+    for (int k = 1; k < count; k++) {
+        if (ids[k] == ids[k - 1]) {
+            free(ids);
+            free(*lit);
+            *lit = NULL;
+            snprintf(msg, sizeof msg, "'%.40s' lists id %lld twice", field, ids[k]);
+            return http_reply_error(req, 400, "duplicate", msg, field), -1;
+        }
+    }
+    free(ids);
+    *n = count;
+    return 0;
+}

@@ -1,0 +1,50 @@
+/* Helpers shared by the administration handlers (http_admin_*.c): the
+ * acting user, strict reading of JSON members, and one mapping from
+ * svc_result to HTTP replies:
+ *
+ *   SVC_OK          -> "ok_status" with the result object
+ *   SVC_INVALID     -> 400 {code, message, field}
+ *   SVC_NOT_FOUND   -> 404 not_found (also for another account's ids)
+ *   SVC_PLAN_LIMIT  -> 403 {"code":"plan_limit","quota":"P4","limit":3,"plan":"free",...}
+ *   SVC_FORBIDDEN   -> 403, SVC_CONFLICT -> 409, SVC_THROTTLED -> 429
+ *   SVC_DB          -> http_reply_db()
+ *
+ * Every reader returns 0, or -1 after replying with a 400. */
+#ifndef MTS_HTTP_ADMIN_H
+#define MTS_HTTP_ADMIN_H
+
+#include "http.h"
+#include "svc_account.h"
+
+/* The signed-in user of "req" as an svc_actor. */
+svc_actor admin_actor(const http_req *req);
+
+/* Reply for "rc"/"r" (see above); takes r->obj. Returns the status. */
+int admin_reply(http_req *req, int ok_status, int rc, svc_result *r);
+
+/* Path parameter "i" as a positive id; anything else answers 404. */
+int admin_id(http_req *req, int i, long long *out);
+
+/* Refuse members of the body not in "allowed" (NULL-terminated) with 400
+ * unknown_field. */
+int admin_fields(http_req *req, const char *const *allowed);
+
+/* Boolean member: *out -1 when absent, else 0/1; not a boolean -> 400. */
+int admin_bool(http_req *req, const char *name, int *out);
+
+/* Integer member in [min, max]: absent -> *present false (400 missing when
+ * "required"); not an integer -> wrong_type; out of range -> out_of_range. */
+int admin_int(http_req *req, const char *name, bool required, long long min, long long max,
+              long long *out, bool *present);
+
+/* A string member that may be null: *set true when present (string or
+ * null), *out the string or NULL. */
+int admin_nullable_string(http_req *req, const char *name, size_t max_chars, bool *set,
+                          const char **out);
+
+/* A JSON array "arr" of distinct positive integer ids (at most 1000) as a
+ * PostgreSQL array literal "{1,2}" in *lit (caller frees) with *n ids. Not
+ * an array / not integers -> wrong_type; repeated -> 400 duplicate. */
+int admin_id_list(http_req *req, const cJSON *arr, const char *field, char **lit, long long *n);
+
+#endif

@@ -1,0 +1,199 @@
+/* Administration API, part A: the account (L7), plans (P), quotation
+ * requests, plan change (L2) and trials (L4). docs/api/openapi.yaml. */
+#define _POSIX_C_SOURCE 200809L
+#include <civetweb.h>
+#include <string.h>
+
+#include "http_admin.h"
+#include "svc_account.h"
+
+/* GET /api/v1/account */
+static int h_account_get(http_req *req)
+{
+    svc_actor a = admin_actor(req);
+    svc_result r = {0};
+    return admin_reply(req, 200, svc_account_get(&a, &r), &r);
+}
+
+static const char *const subscriber_keys[6] = {"company", "name", "email",
+                                               "phone",   "address", "country"};
+static const size_t subscriber_max[6] = {200, 200, 254, 40, 500, 64};
+
+static bool known_language(const char *s)
+{
+    static const char *const langs[] = {"zh-CN", "ja", "en", "es", "fr", "de", "it"};
+    for (size_t i = 0; i < sizeof langs / sizeof langs[0]; i++) {
+        if (strcmp(s, langs[i]) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* PATCH /api/v1/account (administrators) */
+static int h_account_patch(http_req *req)
+{
+    static const char *const allowed[] = {"name", "subscriber", "time_zone", "language",
+                                          "alt_login_id", NULL};
+    svc_actor a = admin_actor(req);
+    svc_result r = {0};
+    svc_account_patch p;
+    const cJSON *sub;
+    memset(&p, 0, sizeof p);
+    if (admin_fields(req, allowed) != 0 ||
+        http_json_string(req, req->body, "name", 200, false, &p.name) != 0 ||
+        http_json_string(req, req->body, "time_zone", 64, false, &p.time_zone) != 0 ||
+        http_json_string(req, req->body, "language", 8, false, &p.language) != 0 ||
+        admin_nullable_string(req, "alt_login_id", 64, &p.alt_login_id_set, &p.alt_login_id) !=
+            0) {
+        return req->status;
+    }
+    if (p.name != NULL && p.name[0] == '\0') {
+        return http_reply_error(req, 400, "invalid_value", "'name' must not be empty", "name");
+    }
+    if (p.language != NULL && !known_language(p.language)) {
+        return http_reply_error(req, 400, "invalid_value",
+                                "'language' is one of zh-CN, ja, en, es, fr, de, it",
+                                "language");
+    }
+    if (p.alt_login_id != NULL) {
+        size_t n = strlen(p.alt_login_id);
+        bool ok = n >= 3 && n <= 64 &&
+                  strspn(p.alt_login_id, "abcdefghijklmnopqrstuvwxyz0123456789._-") == n &&
+                  p.alt_login_id[0] != '.' && p.alt_login_id[0] != '_' &&
+                  p.alt_login_id[0] != '-';
+        if (!ok) {
+            return http_reply_error(req, 400, "invalid_value",
+                                    "'alt_login_id' is 3 to 64 characters: a-z, 0-9, '.', '_', "
+                                    "'-', starting with a letter or digit",
+                                    "alt_login_id");
+        }
+    }
+    sub = cJSON_GetObjectItemCaseSensitive(req->body, "subscriber");
+    if (sub != NULL) {
+        const cJSON *item;
+        if (!cJSON_IsObject(sub)) {
+            return http_reply_error(req, 400, "wrong_type", "'subscriber' must be an object",
+                                    "subscriber");
+        }
+        cJSON_ArrayForEach(item, sub)
+        {
+            bool ok = false;
+            for (int i = 0; i < 6 && !ok; i++) {
+                ok = strcmp(item->string, subscriber_keys[i]) == 0;
+            }
+            if (!ok) {
+                return http_reply_error(req, 400, "unknown_field",
+                                        "unknown field in 'subscriber'", "subscriber");
+            }
+        }
+        for (int i = 0; i < 6; i++) {
+            if (http_json_string(req, sub, subscriber_keys[i], subscriber_max[i], false,
+                                 &p.subscriber[i]) != 0) {
+                return req->status;
+            }
+        }
+    }
+    return admin_reply(req, 200, svc_account_update(&a, &p, &r), &r);
+}
+
+/* GET /api/v1/plans (public: the plan table from core) */
+static int h_plans(http_req *req)
+{
+    return http_reply_json(req, 200, svc_plans_json());
+}
+
+/* POST /api/v1/account/quotation {plan, months, note?} (administrators) */
+static int h_quotation_create(http_req *req)
+{
+    static const char *const allowed[] = {"plan", "months", "note", NULL};
+    svc_actor a = admin_actor(req);
+    svc_result r = {0};
+    const char *plan = NULL, *note = NULL;
+    long long months = 0;
+    bool has_months;
+    if (admin_fields(req, allowed) != 0 ||
+        http_json_string(req, req->body, "plan", 16, true, &plan) != 0 ||
+        admin_int(req, "months", true, 1, 1200, &months, &has_months) != 0 ||
+        http_json_string(req, req->body, "note", 2000, false, &note) != 0) {
+        return req->status;
+    }
+    return admin_reply(req, 201, svc_quotation_create(&a, plan, (int)months, note, &r), &r);
+}
+
+/* GET /api/v1/account/quotation (administrators): the requests made */
+static int h_quotation_list(http_req *req)
+{
+    svc_actor a = admin_actor(req);
+    svc_result r = {0};
+    return admin_reply(req, 200, svc_quotation_list(&a, &r), &r);
+}
+
+/* POST /api/v1/account/plan {plan, months?} (administrators) */
+static int h_plan_change(http_req *req)
+{
+    static const char *const allowed[] = {"plan", "months", NULL};
+    svc_actor a = admin_actor(req);
+    svc_result r = {0};
+    const char *plan = NULL;
+    long long months = 0;
+    bool has_months;
+    if (admin_fields(req, allowed) != 0 ||
+        http_json_string(req, req->body, "plan", 16, true, &plan) != 0 ||
+        admin_int(req, "months", false, 1, 1200, &months, &has_months) != 0) {
+        return req->status;
+    }
+    return admin_reply(req, 200, svc_plan_change(&a, plan, (int)months, &r), &r);
+}
+
+/* POST /api/v1/account/upgrade {plan, login_id, months?} (the trial's user) */
+static int h_upgrade(http_req *req)
+{
+    static const char *const allowed[] = {"plan", "login_id", "months", NULL};
+    svc_actor a = admin_actor(req);
+    svc_result r = {0};
+    const char *plan = NULL, *login_id = NULL;
+    long long months = 0;
+    bool has_months;
+    if (admin_fields(req, allowed) != 0 ||
+        http_json_string(req, req->body, "plan", 16, true, &plan) != 0 ||
+        http_json_string(req, req->body, "login_id", 32, true, &login_id) != 0 ||
+        admin_int(req, "months", false, 1, 1200, &months, &has_months) != 0) {
+        return req->status;
+    }
+    return admin_reply(req, 200, svc_trial_upgrade(&a, plan, (int)months, login_id, &r), &r);
+}
+
+/* POST /api/v1/trial {email, password} (public; throttled per address) */
+static int h_trial_create(http_req *req)
+{
+    static const char *const allowed[] = {"email", "password", NULL};
+    svc_result r = {0};
+    const char *email = NULL, *password = NULL;
+    int rc;
+    if (admin_fields(req, allowed) != 0 ||
+        http_json_string(req, req->body, "email", 254, true, &email) != 0 ||
+        http_json_string(req, req->body, "password", 256, true, &password) != 0) {
+        return req->status;
+    }
+    rc = svc_trial_create(req->srv, email, password, req->ri->remote_addr, &r);
+    if (rc == 0 && r.obj != NULL) {
+        /* The new account's audit log records its creation, by its user. */
+        req->account_id = (long long)cJSON_GetNumberValue(
+            cJSON_GetObjectItemCaseSensitive(r.obj, "account_id"));
+        req->user_id = (long long)cJSON_GetNumberValue(
+            cJSON_GetObjectItemCaseSensitive(r.obj, "user_id"));
+    }
+    return admin_reply(req, 201, rc, &r);
+}
+
+const http_route http_routes_admin_account[] = {
+    {"GET", "/api/v1/account", h_account_get, AUTH_USER, BODY_NONE, false},
+    {"PATCH", "/api/v1/account", h_account_patch, AUTH_ADMIN, BODY_JSON, false},
+    {"POST", "/api/v1/account/plan", h_plan_change, AUTH_ADMIN, BODY_JSON, false},
+    {"GET", "/api/v1/account/quotation", h_quotation_list, AUTH_ADMIN, BODY_NONE, false},
+    {"POST", "/api/v1/account/quotation", h_quotation_create, AUTH_ADMIN, BODY_JSON, false},
+    {"POST", "/api/v1/account/upgrade", h_upgrade, AUTH_ADMIN, BODY_JSON, false},
+    {"GET", "/api/v1/plans", h_plans, AUTH_PUBLIC, BODY_NONE, false},
+    {"POST", "/api/v1/trial", h_trial_create, AUTH_PUBLIC, BODY_JSON, false},
+    {NULL, NULL, NULL, AUTH_PUBLIC, BODY_NONE, false}};

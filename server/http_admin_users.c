@@ -1,0 +1,445 @@
+/* Administration API, part A: users (G2), teams (G3), measurement groups
+ * (G1) and the signed-in user's own information and current group (M1).
+ * docs/api/openapi.yaml. */
+#define _POSIX_C_SOURCE 200809L
+#include <stdlib.h>
+#include <string.h>
+
+#include "http_admin.h"
+#include "svc_users.h"
+
+static bool known_language(const char *s)
+{
+    static const char *const langs[] = {"zh-CN", "ja", "en", "es", "fr", "de", "it"};
+    for (size_t i = 0; i < sizeof langs / sizeof langs[0]; i++) {
+        if (strcmp(s, langs[i]) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* ----------------------------------------------------------------- users */
+
+/* Read the user fields of the body into "in" (create: login_id, password
+ * required). */
+static int read_user(http_req *req, bool create, svc_user_input *in)
+{
+    static const char *const allowed_create[] = {"login_id", "name", "email", "role",
+                                                 "file_access", "two_step", "password", NULL};
+    static const char *const allowed_update[] = {"name", "email", "role", "file_access",
+                                                 "two_step", "password", "disabled", NULL};
+    memset(in, 0, sizeof *in);
+    in->disabled = -1;
+    if (admin_fields(req, create ? allowed_create : allowed_update) != 0 ||
+        (create && http_json_string(req, req->body, "login_id", 64, true, &in->login_id) != 0) ||
+        http_json_string(req, req->body, "name", 100, create, &in->name) != 0 ||
+        admin_nullable_string(req, "email", 254, &in->email_set, &in->email) != 0 ||
+        http_json_string(req, req->body, "role", 16, false, &in->role) != 0 ||
+        http_json_string(req, req->body, "file_access", 16, false, &in->file_access) != 0 ||
+        http_json_string(req, req->body, "two_step", 16, false, &in->two_step) != 0 ||
+        http_json_string(req, req->body, "password", 256, create, &in->password) != 0 ||
+        (!create && admin_bool(req, "disabled", &in->disabled) != 0)) {
+        return -1;
+    }
+    return 0;
+}
+
+static int h_users_list(http_req *req)
+{
+    svc_actor a = admin_actor(req);
+    svc_result r = {0};
+    return admin_reply(req, 200, svc_users_list(&a, &r), &r);
+}
+
+static int h_user_create(http_req *req)
+{
+    svc_actor a = admin_actor(req);
+    svc_result r = {0};
+    svc_user_input in;
+    if (read_user(req, true, &in) != 0) {
+        return req->status;
+    }
+    return admin_reply(req, 201, svc_user_create(&a, &in, &r), &r);
+}
+
+static int h_user_get(http_req *req)
+{
+    svc_actor a = admin_actor(req);
+    svc_result r = {0};
+    long long id;
+    if (admin_id(req, 0, &id) != 0) {
+        return req->status;
+    }
+    return admin_reply(req, 200, svc_user_get(&a, id, &r), &r);
+}
+
+static int h_user_patch(http_req *req)
+{
+    svc_actor a = admin_actor(req);
+    svc_result r = {0};
+    svc_user_input in;
+    long long id;
+    if (admin_id(req, 0, &id) != 0 || read_user(req, false, &in) != 0) {
+        return req->status;
+    }
+    return admin_reply(req, 200, svc_user_update(&a, id, &in, &r), &r);
+}
+
+static int h_user_delete(http_req *req)
+{
+    svc_actor a = admin_actor(req);
+    svc_result r = {0};
+    long long id;
+    if (admin_id(req, 0, &id) != 0) {
+        return req->status;
+    }
+    return admin_reply(req, 200, svc_user_delete(&a, id, &r), &r);
+}
+
+/* ----------------------------------------------------------------- teams */
+
+/* name, description and optional member_ids of a team body. */
+static int read_team(http_req *req, bool create, const char **name, const char **description,
+                     char **members, long long *n_members)
+{
+    static const char *const allowed[] = {"name", "description", "member_ids", NULL};
+    const cJSON *m;
+    *members = NULL;
+    *n_members = 0;
+    if (admin_fields(req, allowed) != 0 ||
+        http_json_string(req, req->body, "name", 100, create, name) != 0 ||
+        http_json_string(req, req->body, "description", 1000, false, description) != 0) {
+        return -1;
+    }
+    m = cJSON_GetObjectItemCaseSensitive(req->body, "member_ids");
+    if (m != NULL && admin_id_list(req, m, "member_ids", members, n_members) != 0) {
+        return -1;
+    }
+    return 0;
+}
+
+static int h_teams_list(http_req *req)
+{
+    svc_actor a = admin_actor(req);
+    svc_result r = {0};
+    return admin_reply(req, 200, svc_teams_list(&a, &r), &r);
+}
+
+static int h_team_create(http_req *req)
+{
+    svc_actor a = admin_actor(req);
+    svc_result r = {0};
+    const char *name = NULL, *desc = NULL;
+    char *members = NULL;
+    long long n = 0;
+    int rc;
+    if (read_team(req, true, &name, &desc, &members, &n) != 0) {
+        return req->status;
+    }
+    rc = svc_team_create(&a, name, desc, members, n, &r);
+    free(members);
+    return admin_reply(req, 201, rc, &r);
+}
+
+static int h_team_get(http_req *req)
+{
+    svc_actor a = admin_actor(req);
+    svc_result r = {0};
+    long long id;
+    if (admin_id(req, 0, &id) != 0) {
+        return req->status;
+    }
+    return admin_reply(req, 200, svc_team_get(&a, id, &r), &r);
+}
+
+static int h_team_patch(http_req *req)
+{
+    svc_actor a = admin_actor(req);
+    svc_result r = {0};
+    const char *name = NULL, *desc = NULL;
+    char *members = NULL;
+    long long id, n = 0;
+    int rc;
+    if (admin_id(req, 0, &id) != 0 || read_team(req, false, &name, &desc, &members, &n) != 0) {
+        return req->status;
+    }
+    rc = svc_team_update(&a, id, name, desc, members, n, &r);
+    free(members);
+    return admin_reply(req, 200, rc, &r);
+}
+
+static int h_team_delete(http_req *req)
+{
+    svc_actor a = admin_actor(req);
+    svc_result r = {0};
+    long long id;
+    if (admin_id(req, 0, &id) != 0) {
+        return req->status;
+    }
+    return admin_reply(req, 200, svc_team_delete(&a, id, &r), &r);
+}
+
+/* POST /api/v1/teams/{id}/members {user_id} */
+static int h_team_member_add(http_req *req)
+{
+    static const char *const allowed[] = {"user_id", NULL};
+    svc_actor a = admin_actor(req);
+    svc_result r = {0};
+    long long id, user_id;
+    bool present;
+    if (admin_id(req, 0, &id) != 0 || admin_fields(req, allowed) != 0 ||
+        admin_int(req, "user_id", true, 1, 9000000000000000LL, &user_id, &present) != 0) {
+        return req->status;
+    }
+    return admin_reply(req, 200, svc_team_add_member(&a, id, user_id, &r), &r);
+}
+
+/* DELETE /api/v1/teams/{id}/members/{user_id} */
+static int h_team_member_remove(http_req *req)
+{
+    svc_actor a = admin_actor(req);
+    svc_result r = {0};
+    long long id, user_id;
+    if (admin_id(req, 0, &id) != 0 || admin_id(req, 1, &user_id) != 0) {
+        return req->status;
+    }
+    return admin_reply(req, 200, svc_team_remove_member(&a, id, user_id, &r), &r);
+}
+
+/* ---------------------------------------------------------------- groups */
+
+static int read_group(http_req *req, bool create, const char **name, const char **description)
+{
+    static const char *const allowed[] = {"name", "description", NULL};
+    if (admin_fields(req, allowed) != 0 ||
+        http_json_string(req, req->body, "name", 100, create, name) != 0 ||
+        http_json_string(req, req->body, "description", 1000, false, description) != 0) {
+        return -1;
+    }
+    return 0;
+}
+
+static int h_groups_list(http_req *req)
+{
+    svc_actor a = admin_actor(req);
+    svc_result r = {0};
+    return admin_reply(req, 200, svc_groups_list(&a, &r), &r);
+}
+
+static int h_group_create(http_req *req)
+{
+    svc_actor a = admin_actor(req);
+    svc_result r = {0};
+    const char *name = NULL, *desc = NULL;
+    if (read_group(req, true, &name, &desc) != 0) {
+        return req->status;
+    }
+    return admin_reply(req, 201, svc_group_create(&a, name, desc, &r), &r);
+}
+
+static int h_group_get(http_req *req)
+{
+    svc_actor a = admin_actor(req);
+    svc_result r = {0};
+    long long id;
+    if (admin_id(req, 0, &id) != 0) {
+        return req->status;
+    }
+    return admin_reply(req, 200, svc_group_get(&a, id, &r), &r);
+}
+
+static int h_group_patch(http_req *req)
+{
+    svc_actor a = admin_actor(req);
+    svc_result r = {0};
+    const char *name = NULL, *desc = NULL;
+    long long id;
+    if (admin_id(req, 0, &id) != 0 || read_group(req, false, &name, &desc) != 0) {
+        return req->status;
+    }
+    return admin_reply(req, 200, svc_group_update(&a, id, name, desc, &r), &r);
+}
+
+static int h_group_delete(http_req *req)
+{
+    svc_actor a = admin_actor(req);
+    svc_result r = {0};
+    long long id;
+    if (admin_id(req, 0, &id) != 0) {
+        return req->status;
+    }
+    return admin_reply(req, 200, svc_group_delete(&a, id, &r), &r);
+}
+
+/* One access list of PUT /groups/{id}/access: [{"<key>": id, "access":
+ * "view"|"edit"}] -> id and access array literals. */
+static int read_access_list(http_req *req, const char *field, const char *key, char **ids,
+                            char **acc, long long *n)
+{
+    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(req->body, field), *item;
+    cJSON *id_arr;
+    size_t cap, len = 0;
+    *ids = *acc = NULL;
+    *n = 0;
+    if (arr == NULL) {
+        arr = NULL;
+    }
+    if (arr != NULL && !cJSON_IsArray(arr)) {
+        return http_reply_error(req, 400, "wrong_type", "must be an array", field), -1;
+    }
+    id_arr = cJSON_CreateArray();
+    cap = (size_t)cJSON_GetArraySize(arr) * 6 + 3;
+    *acc = malloc(cap);
+    if (id_arr == NULL || *acc == NULL) {
+        cJSON_Delete(id_arr);
+        free(*acc);
+        *acc = NULL;
+        return http_reply_error(req, 500, "internal_error", "internal error", NULL), -1;
+    }
+    (*acc)[len++] = '{';
+    cJSON_ArrayForEach(item, arr)
+    {
+        const cJSON *idv = cJSON_GetObjectItemCaseSensitive(item, key);
+        const cJSON *av = cJSON_GetObjectItemCaseSensitive(item, "access");
+        const char *access = cJSON_IsString(av) ? av->valuestring : NULL;
+        if (!cJSON_IsObject(item) || cJSON_GetArraySize(item) != 2 || idv == NULL ||
+            access == NULL || (strcmp(access, "view") != 0 && strcmp(access, "edit") != 0)) {
+            cJSON_Delete(id_arr);
+            free(*acc);
+            *acc = NULL;
+            return http_reply_error(req, 400, "wrong_type",
+                                    "each entry is {id, \"access\": \"view\"|\"edit\"}", field),
+                   -1;
+        }
+        cJSON_AddItemToArray(id_arr, cJSON_Duplicate(idv, 1));
+        len += (size_t)snprintf(*acc + len, cap - len, "%s%s", len > 1 ? "," : "", access);
+    }
+    (*acc)[len++] = '}';
+    (*acc)[len] = '\0';
+    if (admin_id_list(req, id_arr, field, ids, n) != 0) {
+        cJSON_Delete(id_arr);
+        free(*acc);
+        *acc = NULL;
+        return -1;
+    }
+    cJSON_Delete(id_arr);
+    return 0;
+}
+
+/* PUT /api/v1/groups/{id}/access {users:[{user_id, access}], teams:[{team_id, access}]} */
+static int h_group_access(http_req *req)
+{
+    static const char *const allowed[] = {"users", "teams", NULL};
+    svc_actor a = admin_actor(req);
+    svc_result r = {0};
+    svc_group_access in;
+    char *uids = NULL, *uacc = NULL, *tids = NULL, *tacc = NULL;
+    long long id;
+    int rc;
+    memset(&in, 0, sizeof in);
+    if (admin_id(req, 0, &id) != 0 || admin_fields(req, allowed) != 0 ||
+        read_access_list(req, "users", "user_id", &uids, &uacc, &in.n_users) != 0) {
+        return req->status;
+    }
+    if (read_access_list(req, "teams", "team_id", &tids, &tacc, &in.n_teams) != 0) {
+        free(uids);
+        free(uacc);
+        return req->status;
+    }
+    in.user_ids = uids;
+    in.user_access = uacc;
+    in.team_ids = tids;
+    in.team_access = tacc;
+    rc = svc_group_set_access(&a, id, &in, &r);
+    free(uids);
+    free(uacc);
+    free(tids);
+    free(tacc);
+    return admin_reply(req, 200, rc, &r);
+}
+
+/* -------------------------------------------------------------------- me */
+
+static int h_me_get(http_req *req)
+{
+    svc_actor a = admin_actor(req);
+    svc_result r = {0};
+    return admin_reply(req, 200, svc_me_get(&a, &r), &r);
+}
+
+static int h_me_patch(http_req *req)
+{
+    static const char *const allowed[] = {"name", "email", "language", "time_zone", NULL};
+    svc_actor a = admin_actor(req);
+    svc_result r = {0};
+    svc_user_input in;
+    memset(&in, 0, sizeof in);
+    in.disabled = -1;
+    if (admin_fields(req, allowed) != 0 ||
+        http_json_string(req, req->body, "name", 100, false, &in.name) != 0 ||
+        admin_nullable_string(req, "email", 254, &in.email_set, &in.email) != 0 ||
+        admin_nullable_string(req, "language", 8, &in.language_set, &in.language) != 0 ||
+        admin_nullable_string(req, "time_zone", 64, &in.time_zone_set, &in.time_zone) != 0) {
+        return req->status;
+    }
+    if (in.language != NULL && !known_language(in.language)) {
+        return http_reply_error(req, 400, "invalid_value",
+                                "'language' is one of zh-CN, ja, en, es, fr, de, it",
+                                "language");
+    }
+    return admin_reply(req, 200, svc_me_update(&a, &in, &r), &r);
+}
+
+static int h_me_group_get(http_req *req)
+{
+    svc_actor a = admin_actor(req);
+    svc_result r = {0};
+    return admin_reply(req, 200, svc_me_group_get(&a, &r), &r);
+}
+
+/* PUT /api/v1/me/group {group_id} (null clears) */
+static int h_me_group_put(http_req *req)
+{
+    static const char *const allowed[] = {"group_id", NULL};
+    svc_actor a = admin_actor(req);
+    svc_result r = {0};
+    long long gid = 0;
+    bool present;
+    if (admin_fields(req, allowed) != 0) {
+        return req->status;
+    }
+    if (cJSON_GetObjectItemCaseSensitive(req->body, "group_id") == NULL) {
+        return http_reply_error(req, 400, "missing", "'group_id' is required (null clears)",
+                                "group_id");
+    }
+    if (admin_int(req, "group_id", false, 1, 9000000000000000LL, &gid, &present) != 0) {
+        return req->status;
+    }
+    return admin_reply(req, 200, svc_me_group_set(&a, present ? gid : 0, &r), &r);
+}
+
+const http_route http_routes_admin_users[] = {
+    {"GET", "/api/v1/groups", h_groups_list, AUTH_USER, BODY_NONE, false},
+    {"POST", "/api/v1/groups", h_group_create, AUTH_ADMIN, BODY_JSON, false},
+    {"GET", "/api/v1/groups/*", h_group_get, AUTH_USER, BODY_NONE, false},
+    {"PATCH", "/api/v1/groups/*", h_group_patch, AUTH_ADMIN, BODY_JSON, false},
+    {"DELETE", "/api/v1/groups/*", h_group_delete, AUTH_ADMIN, BODY_NONE, false},
+    {"PUT", "/api/v1/groups/*/access", h_group_access, AUTH_ADMIN, BODY_JSON, false},
+    {"GET", "/api/v1/me", h_me_get, AUTH_USER, BODY_NONE, false},
+    {"PATCH", "/api/v1/me", h_me_patch, AUTH_USER, BODY_JSON, false},
+    {"GET", "/api/v1/me/group", h_me_group_get, AUTH_USER, BODY_NONE, false},
+    {"PUT", "/api/v1/me/group", h_me_group_put, AUTH_USER, BODY_JSON, false},
+    {"GET", "/api/v1/teams", h_teams_list, AUTH_ADMIN, BODY_NONE, false},
+    {"POST", "/api/v1/teams", h_team_create, AUTH_ADMIN, BODY_JSON, false},
+    {"GET", "/api/v1/teams/*", h_team_get, AUTH_ADMIN, BODY_NONE, false},
+    {"PATCH", "/api/v1/teams/*", h_team_patch, AUTH_ADMIN, BODY_JSON, false},
+    {"DELETE", "/api/v1/teams/*", h_team_delete, AUTH_ADMIN, BODY_NONE, false},
+    {"POST", "/api/v1/teams/*/members", h_team_member_add, AUTH_ADMIN, BODY_JSON, false},
+    {"DELETE", "/api/v1/teams/*/members/*", h_team_member_remove, AUTH_ADMIN, BODY_NONE, false},
+    {"GET", "/api/v1/users", h_users_list, AUTH_ADMIN, BODY_NONE, false},
+    {"POST", "/api/v1/users", h_user_create, AUTH_ADMIN, BODY_JSON, false},
+    {"GET", "/api/v1/users/*", h_user_get, AUTH_ADMIN, BODY_NONE, false},
+    {"PATCH", "/api/v1/users/*", h_user_patch, AUTH_ADMIN, BODY_JSON, false},
+    {"DELETE", "/api/v1/users/*", h_user_delete, AUTH_ADMIN, BODY_NONE, false},
+    {NULL, NULL, NULL, AUTH_PUBLIC, BODY_NONE, false}};

@@ -1,0 +1,825 @@
+#define _POSIX_C_SOURCE 200809L
+#include "svc_users.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth_password.h"
+#include "db_users.h"
+#include "mt/plan.h"
+
+#define DB_WAIT_MS 5000
+
+/* Parse JSON text "json" from the database into r->obj, wrapped as
+ * {"<wrap>": value} when "wrap" is set; frees "json". NULL json = not found. */
+static int take_json(char *json, const char *wrap, const char *what, svc_result *r)
+{
+    cJSON *v;
+    if (json == NULL) {
+        return svc_fail(r, SVC_NOT_FOUND, "not_found", NULL, "no such %s", what);
+    }
+    v = cJSON_Parse(json);
+    free(json);
+    if (v == NULL) {
+        return svc_fail_db(r, DB_ERROR);
+    }
+    if (wrap == NULL) {
+        r->obj = v;
+        return 0;
+    }
+    r->obj = cJSON_CreateObject();
+    if (r->obj == NULL) {
+        cJSON_Delete(v);
+        return svc_fail_db(r, DB_ERROR);
+    }
+    cJSON_AddItemToObject(r->obj, wrap, v);
+    return 0;
+}
+
+/* A read on one pooled connection: "fn" fills *json. */
+typedef db_status (*reader)(db_conn *c, const svc_actor *a, long long id, char **json);
+
+static int read_one(const svc_actor *a, long long id, reader fn, const char *wrap,
+                    const char *what, svc_result *r)
+{
+    db_conn *c = NULL;
+    char *json = NULL;
+    db_status st = db_acquire(a->srv->pool, DB_WAIT_MS, &c);
+    if (st == DB_OK) {
+        st = fn(c, a, id, &json);
+    }
+    db_release(a->srv->pool, c);
+    if (st != DB_OK) {
+        free(json);
+        return svc_fail_db(r, st);
+    }
+    return take_json(json, wrap, what, r);
+}
+
+/* Audit, commit and release; then read the result with "fn" (id "id"). */
+static int finish(const svc_actor *a, db_conn *c, const char *action, const char *type,
+                  long long id, const char *detail, reader fn, const char *what,
+                  svc_result *r)
+{
+    db_status st = svc_note(r, action, type, id, detail);
+    if (st == DB_OK) {
+        st = db_commit(c);
+    }
+    db_release(a->srv->pool, c);
+    if (st != DB_OK) {
+        return svc_fail_db(r, st);
+    }
+    if (fn == NULL) {
+        r->obj = NULL;
+        return 0;
+    }
+    return read_one(a, id, fn, NULL, what, r);
+}
+
+static int fail_release(const svc_actor *a, db_conn *c, db_account_row *row)
+{
+    free(row->json);
+    row->json = NULL;
+    db_release(a->srv->pool, c);
+    return -1;
+}
+
+/* ----------------------------------------------------------------- users */
+
+static db_status rd_users(db_conn *c, const svc_actor *a, long long id, char **json)
+{
+    (void)id;
+    return db_users_list(c, a->account_id, json);
+}
+
+static db_status rd_user(db_conn *c, const svc_actor *a, long long id, char **json)
+{
+    return db_user_get(c, a->account_id, id, json);
+}
+
+int svc_users_list(const svc_actor *a, svc_result *r)
+{
+    return read_one(a, 0, rd_users, "users", "user", r);
+}
+
+int svc_user_get(const svc_actor *a, long long id, svc_result *r)
+{
+    return read_one(a, id, rd_user, NULL, "user", r);
+}
+
+static const char *two_step_value(const char *s)
+{
+    if (s == NULL) {
+        return NULL;
+    }
+    return strcmp(s, "none") == 0 ? "off" : s;
+}
+
+/* Checks of the values themselves (no database). */
+static int validate_user(const svc_user_input *in, svc_result *r)
+{
+    const char *ts = two_step_value(in->two_step);
+    if (in->login_id != NULL && !svc_valid_user_login(in->login_id)) {
+        return svc_fail(r, SVC_INVALID, "invalid_value", "login_id",
+                        "the user ID is 1 to 64 characters: letters, digits, '.', '_', '@', "
+                        "'-', starting with a letter or digit");
+    }
+    if (in->name != NULL && in->name[0] == '\0') {
+        return svc_fail(r, SVC_INVALID, "invalid_value", "name", "'name' must not be empty");
+    }
+    if (in->email_set && in->email != NULL && !svc_valid_email(in->email)) {
+        return svc_fail(r, SVC_INVALID, "invalid_value", "email",
+                        "'email' must be an e-mail address");
+    }
+    if (in->role != NULL && strcmp(in->role, "admin") != 0 && strcmp(in->role, "member") != 0) {
+        return svc_fail(r, SVC_INVALID, "invalid_value", "role",
+                        "'role' is 'admin' or 'member'");
+    }
+    if (in->file_access != NULL && strcmp(in->file_access, "none") != 0 &&
+        strcmp(in->file_access, "view") != 0 && strcmp(in->file_access, "edit") != 0) {
+        return svc_fail(r, SVC_INVALID, "invalid_value", "file_access",
+                        "'file_access' is 'none', 'view' or 'edit'");
+    }
+    if (ts != NULL && strcmp(ts, "off") != 0 && strcmp(ts, "email") != 0 &&
+        strcmp(ts, "totp") != 0) {
+        return svc_fail(r, SVC_INVALID, "invalid_value", "two_step",
+                        "'two_step' is 'off' (or 'none'), 'email' or 'totp'");
+    }
+    return 0;
+}
+
+/* The password of "in" checked (A6) against "login" and hashed into "hash". */
+static int hash_password(const char *password, const char *login, char *hash, svc_result *r)
+{
+    pw_policy pw = password_check_policy(password, login);
+    if (pw != PW_OK) {
+        return svc_fail(r, SVC_INVALID, password_policy_code(pw), "password", "%s",
+                        password_policy_message(pw));
+    }
+    if (password_hash(password, hash, PASSWORD_HASH_CAP) != 0) {
+        return svc_fail_db(r, DB_ERROR);
+    }
+    return 0;
+}
+
+int svc_user_create(const svc_actor *a, const svc_user_input *in, svc_result *r)
+{
+    char hash[PASSWORD_HASH_CAP];
+    const char *role = in->role ? in->role : "member";
+    const char *fa = strcmp(role, "admin") == 0 ? "edit" : (in->file_access ? in->file_access
+                                                                            : "view");
+    const char *ts = two_step_value(in->two_step) ? two_step_value(in->two_step) : "off";
+    db_conn *c = NULL;
+    db_account_row row;
+    mt_error err;
+    mt_plan plan;
+    long long id = 0;
+    db_status st;
+
+    if (validate_user(in, r) != 0) {
+        return -1;
+    }
+    if (in->role != NULL && strcmp(role, "admin") == 0 && in->file_access != NULL &&
+        strcmp(in->file_access, "edit") != 0) {
+        return svc_fail(r, SVC_INVALID, "invalid_value", "file_access",
+                        "administrators have file access 'edit'");
+    }
+    if (strcmp(ts, "totp") == 0) {
+        return svc_fail(r, SVC_CONFLICT, "totp_not_enrolled", "two_step",
+                        "the user enrols an authenticator app first (A3)");
+    }
+    if (strcmp(ts, "email") == 0 && in->email == NULL) {
+        return svc_fail(r, SVC_INVALID, "missing", "email",
+                        "two-step verification by e-mail needs an e-mail address");
+    }
+    if (hash_password(in->password, in->login_id, hash, r) != 0) {
+        return -1;
+    }
+    if (svc_begin_locked(a, &c, &row, r) != 0) {
+        return -1;
+    }
+    plan = svc_effective_plan(&row);
+    if (mt_plan_check(plan, MT_Q_USERS, row.n_users + 1, &err) != MT_OK) {
+        svc_fail_limit(r, plan, MT_Q_USERS, err.msg);
+        return fail_release(a, c, &row);
+    }
+    free(row.json);
+    row.json = NULL;
+    st = db_user_insert(c, a->account_id, in->login_id, in->name, in->email, role, fa, ts, hash,
+                        &id);
+    if (st == DB_CONFLICT) {
+        svc_fail(r, SVC_CONFLICT, "login_id_taken", "login_id",
+                 "this user ID is already used in the account");
+        return fail_release(a, c, &row);
+    }
+    if (st != DB_OK) {
+        svc_fail_db(r, st);
+        return fail_release(a, c, &row);
+    }
+    return finish(a, c, "user.create", "user", id, NULL, rd_user, "user", r);
+}
+
+int svc_user_update(const svc_actor *a, long long id, const svc_user_input *in, svc_result *r)
+{
+    char hash[PASSWORD_HASH_CAP];
+    db_conn *c = NULL;
+    db_account_row row;
+    db_user_facts f;
+    db_user_patch p = {0};
+    long long admins = 0, changed = 0;
+    const char *ts = two_step_value(in->two_step);
+    bool demote;
+    db_status st;
+
+    if (validate_user(in, r) != 0) {
+        return -1;
+    }
+    if (svc_begin_locked(a, &c, &row, r) != 0) {
+        return -1;
+    }
+    if ((st = db_user_facts_get(c, a->account_id, id, &f)) != DB_OK ||
+        (st = db_users_count_admins(c, a->account_id, &admins)) != DB_OK) {
+        svc_fail_db(r, st);
+        return fail_release(a, c, &row);
+    }
+    if (!f.found) {
+        svc_fail(r, SVC_NOT_FOUND, "not_found", NULL, "no such user");
+        return fail_release(a, c, &row);
+    }
+    demote = f.admin && ((in->role != NULL && strcmp(in->role, "member") == 0) ||
+                         in->disabled == 1);
+    if (demote && admins <= 1) {
+        svc_fail(r, SVC_CONFLICT, "last_admin", in->disabled == 1 ? "disabled" : "role",
+                 "the account keeps at least one administrator");
+        return fail_release(a, c, &row);
+    }
+    if (id == a->user_id && (in->disabled == 1 ||
+                             (in->role != NULL && strcmp(in->role, "member") == 0))) {
+        svc_fail(r, SVC_CONFLICT, "cannot_change_self", in->disabled == 1 ? "disabled" : "role",
+                 "administrators cannot demote or disable themselves");
+        return fail_release(a, c, &row);
+    }
+    if (ts != NULL && strcmp(ts, "totp") == 0 && !f.has_totp) {
+        svc_fail(r, SVC_CONFLICT, "totp_not_enrolled", "two_step",
+                 "the user enrols an authenticator app first (A3)");
+        return fail_release(a, c, &row);
+    }
+    if (ts != NULL && strcmp(ts, "email") == 0 &&
+        (in->email_set ? in->email == NULL : !f.has_email)) {
+        svc_fail(r, SVC_INVALID, "missing", "email",
+                 "two-step verification by e-mail needs an e-mail address");
+        return fail_release(a, c, &row);
+    }
+    {
+        bool becomes_admin = in->role ? strcmp(in->role, "admin") == 0 : f.admin;
+        if (becomes_admin && in->file_access != NULL && strcmp(in->file_access, "edit") != 0) {
+            svc_fail(r, SVC_INVALID, "invalid_value", "file_access",
+                     "administrators have file access 'edit'");
+            return fail_release(a, c, &row);
+        }
+        p.file_access = becomes_admin && in->role != NULL ? "edit" : in->file_access;
+    }
+    if (in->password != NULL && hash_password(in->password, f.login_id, hash, r) != 0) {
+        return fail_release(a, c, &row);
+    }
+    p.name = in->name;
+    p.set_email = in->email_set;
+    p.email = in->email;
+    p.role = in->role;
+    p.two_step = ts;
+    p.disabled = in->disabled < 0 ? NULL : (in->disabled ? "true" : "false");
+    p.password_hash = in->password ? hash : NULL;
+    st = db_user_update(c, a->account_id, id, &p, &changed);
+    if (st == DB_CONSTRAINT) {
+        svc_fail(r, SVC_CONFLICT, "constraint", NULL,
+                 "this change does not fit the user's settings (e-mail needed by two-step "
+                 "verification?)");
+        return fail_release(a, c, &row);
+    }
+    if (st != DB_OK) {
+        svc_fail_db(r, st);
+        return fail_release(a, c, &row);
+    }
+    free(row.json);
+    return finish(a, c, "user.update", "user", id, NULL, rd_user, "user", r);
+}
+
+int svc_user_delete(const svc_actor *a, long long id, svc_result *r)
+{
+    db_conn *c = NULL;
+    db_account_row row;
+    db_user_facts f;
+    long long admins = 0, changed = 0;
+    db_status st;
+
+    if (svc_begin_locked(a, &c, &row, r) != 0) {
+        return -1;
+    }
+    free(row.json);
+    row.json = NULL;
+    if ((st = db_user_facts_get(c, a->account_id, id, &f)) != DB_OK ||
+        (st = db_users_count_admins(c, a->account_id, &admins)) != DB_OK) {
+        svc_fail_db(r, st);
+        return fail_release(a, c, &row);
+    }
+    if (!f.found) {
+        svc_fail(r, SVC_NOT_FOUND, "not_found", NULL, "no such user");
+        return fail_release(a, c, &row);
+    }
+    if (id == a->user_id) {
+        svc_fail(r, SVC_CONFLICT, "cannot_delete_self", NULL, "you cannot delete yourself");
+        return fail_release(a, c, &row);
+    }
+    if (f.admin && admins <= 1) {
+        svc_fail(r, SVC_CONFLICT, "last_admin", NULL,
+                 "the account keeps at least one administrator");
+        return fail_release(a, c, &row);
+    }
+    if ((st = db_user_delete(c, a->account_id, id, &changed)) != DB_OK) {
+        svc_fail_db(r, st);
+        return fail_release(a, c, &row);
+    }
+    return finish(a, c, "user.delete", "user", id, NULL, NULL, "user", r);
+}
+
+/* ----------------------------------------------------------------- teams */
+
+static db_status rd_teams(db_conn *c, const svc_actor *a, long long id, char **json)
+{
+    (void)id;
+    return db_teams_list(c, a->account_id, json);
+}
+
+static db_status rd_team(db_conn *c, const svc_actor *a, long long id, char **json)
+{
+    return db_team_get(c, a->account_id, id, json);
+}
+
+int svc_teams_list(const svc_actor *a, svc_result *r)
+{
+    return read_one(a, 0, rd_teams, "teams", "team", r);
+}
+
+int svc_team_get(const svc_actor *a, long long id, svc_result *r)
+{
+    return read_one(a, id, rd_team, NULL, "team", r);
+}
+
+/* Whether every one of "n" distinct ids in "ids" is a user of the account. */
+static int check_users(const svc_actor *a, db_conn *c, const char *ids, long long n,
+                       const char *field, svc_result *r)
+{
+    long long found = 0;
+    db_status st;
+    if (ids == NULL || n == 0) {
+        return 0;
+    }
+    if ((st = db_users_count_ids(c, a->account_id, ids, &found)) != DB_OK) {
+        return svc_fail_db(r, st);
+    }
+    if (found != n) {
+        return svc_fail(r, SVC_NOT_FOUND, "not_found", field, "no such user");
+    }
+    return 0;
+}
+
+static int name_conflict(svc_result *r, const char *what)
+{
+    return svc_fail(r, SVC_CONFLICT, "name_taken", "name", "a %s with this name exists already",
+                    what);
+}
+
+int svc_team_create(const svc_actor *a, const char *name, const char *description,
+                    const char *member_ids, long long n_members, svc_result *r)
+{
+    db_conn *c = NULL;
+    db_account_row row;
+    mt_error err;
+    mt_plan plan;
+    long long id = 0;
+    db_status st;
+
+    if (name[0] == '\0') {
+        return svc_fail(r, SVC_INVALID, "invalid_value", "name", "'name' must not be empty");
+    }
+    if (svc_begin_locked(a, &c, &row, r) != 0) {
+        return -1;
+    }
+    plan = svc_effective_plan(&row);
+    if (mt_plan_check(plan, MT_Q_TEAMS, row.n_teams + 1, &err) != MT_OK) {
+        svc_fail_limit(r, plan, MT_Q_TEAMS, err.msg);
+        return fail_release(a, c, &row);
+    }
+    if (check_users(a, c, member_ids, n_members, "member_ids", r) != 0) {
+        return fail_release(a, c, &row);
+    }
+    st = db_team_insert(c, a->account_id, name, description, &id);
+    if (st == DB_OK && member_ids != NULL) {
+        st = db_team_set_members(c, a->account_id, id, member_ids);
+    }
+    if (st == DB_CONFLICT) {
+        name_conflict(r, "team");
+        return fail_release(a, c, &row);
+    }
+    if (st != DB_OK) {
+        svc_fail_db(r, st);
+        return fail_release(a, c, &row);
+    }
+    free(row.json);
+    return finish(a, c, "team.create", "team", id, NULL, rd_team, "team", r);
+}
+
+int svc_team_update(const svc_actor *a, long long id, const char *name, const char *description,
+                    const char *member_ids, long long n_members, svc_result *r)
+{
+    db_conn *c = NULL;
+    db_account_row row;
+    long long changed = 0;
+    db_status st;
+
+    if (name != NULL && name[0] == '\0') {
+        return svc_fail(r, SVC_INVALID, "invalid_value", "name", "'name' must not be empty");
+    }
+    if (svc_begin_locked(a, &c, &row, r) != 0) {
+        return -1;
+    }
+    st = db_team_update(c, a->account_id, id, name, description, &changed);
+    if (st == DB_CONFLICT) {
+        name_conflict(r, "team");
+        return fail_release(a, c, &row);
+    }
+    if (st != DB_OK) {
+        svc_fail_db(r, st);
+        return fail_release(a, c, &row);
+    }
+    if (changed == 0) {
+        svc_fail(r, SVC_NOT_FOUND, "not_found", NULL, "no such team");
+        return fail_release(a, c, &row);
+    }
+    if (member_ids != NULL) {
+        if (check_users(a, c, member_ids, n_members, "member_ids", r) != 0) {
+            return fail_release(a, c, &row);
+        }
+        if ((st = db_team_set_members(c, a->account_id, id, member_ids)) != DB_OK) {
+            svc_fail_db(r, st);
+            return fail_release(a, c, &row);
+        }
+    }
+    free(row.json);
+    return finish(a, c, "team.update", "team", id, NULL, rd_team, "team", r);
+}
+
+/* Run a change of one row ("changed" 0 = not found) and finish it. */
+typedef db_status (*changer)(db_conn *c, long long account_id, long long id, long long *changed);
+
+static int change_one(const svc_actor *a, long long id, changer fn, const char *action,
+                      const char *type, svc_result *r)
+{
+    db_conn *c = NULL;
+    long long changed = 0;
+    db_status st = db_acquire(a->srv->pool, DB_WAIT_MS, &c);
+    if (st == DB_OK && (st = db_begin(c)) == DB_OK) {
+        st = fn(c, a->account_id, id, &changed);
+    }
+    if (st != DB_OK) {
+        db_release(a->srv->pool, c);
+        return svc_fail_db(r, st);
+    }
+    if (changed == 0) {
+        db_release(a->srv->pool, c);
+        return svc_fail(r, SVC_NOT_FOUND, "not_found", NULL, "no such %s", type);
+    }
+    return finish(a, c, action, type, id, NULL, NULL, type, r);
+}
+
+int svc_team_delete(const svc_actor *a, long long id, svc_result *r)
+{
+    return change_one(a, id, db_team_delete, "team.delete", "team", r);
+}
+
+int svc_team_add_member(const svc_actor *a, long long id, long long user_id, svc_result *r)
+{
+    db_conn *c = NULL;
+    char *json = NULL, ids[32], detail[64];
+    db_status st = db_acquire(a->srv->pool, DB_WAIT_MS, &c);
+    if (st != DB_OK || (st = db_begin(c)) != DB_OK ||
+        (st = db_team_get(c, a->account_id, id, &json)) != DB_OK) {
+        db_release(a->srv->pool, c);
+        return svc_fail_db(r, st);
+    }
+    if (json == NULL) {
+        db_release(a->srv->pool, c);
+        return svc_fail(r, SVC_NOT_FOUND, "not_found", NULL, "no such team");
+    }
+    free(json);
+    snprintf(ids, sizeof ids, "{%lld}", user_id);
+    if (check_users(a, c, ids, 1, "user_id", r) != 0) {
+        db_release(a->srv->pool, c);
+        return -1;
+    }
+    if ((st = db_team_add_member(c, a->account_id, id, user_id)) != DB_OK) {
+        db_release(a->srv->pool, c);
+        return svc_fail_db(r, st);
+    }
+    snprintf(detail, sizeof detail, "{\"user_id\":%lld}", user_id);
+    return finish(a, c, "team.member_add", "team", id, detail, rd_team, "team", r);
+}
+
+int svc_team_remove_member(const svc_actor *a, long long id, long long user_id, svc_result *r)
+{
+    db_conn *c = NULL;
+    long long changed = 0;
+    char detail[64];
+    db_status st = db_acquire(a->srv->pool, DB_WAIT_MS, &c);
+    if (st == DB_OK && (st = db_begin(c)) == DB_OK) {
+        st = db_team_remove_member(c, a->account_id, id, user_id, &changed);
+    }
+    if (st != DB_OK) {
+        db_release(a->srv->pool, c);
+        return svc_fail_db(r, st);
+    }
+    if (changed == 0) {
+        db_release(a->srv->pool, c);
+        return svc_fail(r, SVC_NOT_FOUND, "not_found", NULL, "no such team member");
+    }
+    snprintf(detail, sizeof detail, "{\"user_id\":%lld}", user_id);
+    return finish(a, c, "team.member_remove", "team", id, detail, NULL, "team", r);
+}
+
+/* ---------------------------------------------------------------- groups */
+
+static db_status rd_groups(db_conn *c, const svc_actor *a, long long id, char **json)
+{
+    (void)id;
+    return db_groups_list(c, a->account_id, a->user_id, a->admin, json);
+}
+
+static db_status rd_group(db_conn *c, const svc_actor *a, long long id, char **json)
+{
+    return db_group_get(c, a->account_id, a->user_id, a->admin, id, json);
+}
+
+int svc_groups_list(const svc_actor *a, svc_result *r)
+{
+    return read_one(a, 0, rd_groups, "groups", "group", r);
+}
+
+int svc_group_get(const svc_actor *a, long long id, svc_result *r)
+{
+    return read_one(a, id, rd_group, NULL, "measurement group", r);
+}
+
+int svc_group_create(const svc_actor *a, const char *name, const char *description,
+                     svc_result *r)
+{
+    db_conn *c = NULL;
+    db_account_row row;
+    mt_error err;
+    mt_plan plan;
+    long long id = 0;
+    db_status st;
+
+    if (name[0] == '\0') {
+        return svc_fail(r, SVC_INVALID, "invalid_value", "name", "'name' must not be empty");
+    }
+    if (svc_begin_locked(a, &c, &row, r) != 0) {
+        return -1;
+    }
+    plan = svc_effective_plan(&row);
+    if (mt_plan_check(plan, MT_Q_GROUPS, row.n_groups + 1, &err) != MT_OK) {
+        svc_fail_limit(r, plan, MT_Q_GROUPS, err.msg);
+        return fail_release(a, c, &row);
+    }
+    st = db_group_insert(c, a->account_id, name, description, &id);
+    if (st == DB_CONFLICT) {
+        name_conflict(r, "measurement group");
+        return fail_release(a, c, &row);
+    }
+    if (st != DB_OK) {
+        svc_fail_db(r, st);
+        return fail_release(a, c, &row);
+    }
+    free(row.json);
+    return finish(a, c, "group.create", "group", id, NULL, rd_group, "measurement group", r);
+}
+
+int svc_group_update(const svc_actor *a, long long id, const char *name,
+                     const char *description, svc_result *r)
+{
+    db_conn *c = NULL;
+    long long changed = 0;
+    db_status st;
+    if (name != NULL && name[0] == '\0') {
+        return svc_fail(r, SVC_INVALID, "invalid_value", "name", "'name' must not be empty");
+    }
+    st = db_acquire(a->srv->pool, DB_WAIT_MS, &c);
+    if (st == DB_OK && (st = db_begin(c)) == DB_OK) {
+        st = db_group_update(c, a->account_id, id, name, description, &changed);
+    }
+    if (st == DB_CONFLICT) {
+        db_release(a->srv->pool, c);
+        return name_conflict(r, "measurement group");
+    }
+    if (st != DB_OK) {
+        db_release(a->srv->pool, c);
+        return svc_fail_db(r, st);
+    }
+    if (changed == 0) {
+        db_release(a->srv->pool, c);
+        return svc_fail(r, SVC_NOT_FOUND, "not_found", NULL, "no such measurement group");
+    }
+    return finish(a, c, "group.update", "group", id, NULL, rd_group, "measurement group", r);
+}
+
+int svc_group_delete(const svc_actor *a, long long id, svc_result *r)
+{
+    return change_one(a, id, db_group_delete, "group.delete", "group", r);
+}
+
+int svc_group_set_access(const svc_actor *a, long long id, const svc_group_access *in,
+                         svc_result *r)
+{
+    db_conn *c = NULL;
+    char *json = NULL;
+    long long found = 0;
+    db_status st = db_acquire(a->srv->pool, DB_WAIT_MS, &c);
+    if (st != DB_OK || (st = db_begin(c)) != DB_OK ||
+        (st = db_group_get(c, a->account_id, a->user_id, true, id, &json)) != DB_OK) {
+        db_release(a->srv->pool, c);
+        return svc_fail_db(r, st);
+    }
+    if (json == NULL) {
+        db_release(a->srv->pool, c);
+        return svc_fail(r, SVC_NOT_FOUND, "not_found", NULL, "no such measurement group");
+    }
+    free(json);
+    if (check_users(a, c, in->user_ids, in->n_users, "users", r) != 0) {
+        db_release(a->srv->pool, c);
+        return -1;
+    }
+    if (in->n_teams > 0) {
+        if ((st = db_teams_count_ids(c, a->account_id, in->team_ids, &found)) != DB_OK) {
+            db_release(a->srv->pool, c);
+            return svc_fail_db(r, st);
+        }
+        if (found != in->n_teams) {
+            db_release(a->srv->pool, c);
+            return svc_fail(r, SVC_NOT_FOUND, "not_found", "teams", "no such team");
+        }
+    }
+    st = db_group_set_access(c, a->account_id, id, in->user_ids, in->user_access, in->team_ids,
+                             in->team_access);
+    if (st != DB_OK) {
+        db_release(a->srv->pool, c);
+        return svc_fail_db(r, st);
+    }
+    return finish(a, c, "group.access", "group", id, NULL, rd_group, "measurement group", r);
+}
+
+/* -------------------------------------------------------------------- me */
+
+int svc_me_get(const svc_actor *a, svc_result *r)
+{
+    db_conn *c = NULL;
+    char *json = NULL;
+    db_account_row row = {0};
+    bool found = false;
+    cJSON *acc;
+    db_status st = db_acquire(a->srv->pool, DB_WAIT_MS, &c);
+    if (st == DB_OK && (st = db_user_get(c, a->account_id, a->user_id, &json)) == DB_OK) {
+        st = db_account_get(c, a->account_id, &row, &found);
+    }
+    db_release(a->srv->pool, c);
+    if (st != DB_OK) {
+        free(json);
+        free(row.json);
+        return svc_fail_db(r, st);
+    }
+    if (take_json(json, NULL, "user", r) != 0) {
+        free(row.json);
+        return -1;
+    }
+    acc = found ? cJSON_Parse(row.json) : NULL;
+    if (acc != NULL) {
+        cJSON *slim = cJSON_CreateObject();
+        static const char *const keep[] = {"id", "login_id", "alt_login_id", "name", "plan",
+                                           "time_zone", "language", "trial_expires_at"};
+        for (size_t i = 0; slim != NULL && i < sizeof keep / sizeof keep[0]; i++) {
+            cJSON *v = cJSON_DetachItemFromObjectCaseSensitive(acc, keep[i]);
+            if (v != NULL) {
+                cJSON_AddItemToObject(slim, keep[i], v);
+            }
+        }
+        if (slim != NULL) {
+            cJSON_AddStringToObject(slim, "effective_plan",
+                                    mt_plan_name(svc_effective_plan(&row)));
+        }
+        cJSON_AddItemToObject(r->obj, "account", slim);
+        cJSON_Delete(acc);
+    }
+    free(row.json);
+    return 0;
+}
+
+int svc_me_update(const svc_actor *a, const svc_user_input *in, svc_result *r)
+{
+    db_conn *c = NULL;
+    db_user_patch p = {0};
+    db_user_facts f;
+    long long changed = 0;
+    bool known = true;
+    db_status st;
+    if (validate_user(in, r) != 0) {
+        return -1;
+    }
+    st = db_acquire(a->srv->pool, DB_WAIT_MS, &c);
+    if (st == DB_OK && (st = db_begin(c)) == DB_OK) {
+        st = db_user_facts_get(c, a->account_id, a->user_id, &f);
+    }
+    if (st == DB_OK && in->time_zone_set && in->time_zone != NULL) {
+        st = db_time_zone_known(c, in->time_zone, &known);
+    }
+    if (st != DB_OK) {
+        db_release(a->srv->pool, c);
+        return svc_fail_db(r, st);
+    }
+    if (!known) {
+        db_release(a->srv->pool, c);
+        return svc_fail(r, SVC_INVALID, "invalid_value", "time_zone",
+                        "'time_zone' is not a known time zone (e.g. 'UTC', 'Asia/Tokyo')");
+    }
+    p.name = in->name;
+    p.set_email = in->email_set;
+    p.email = in->email;
+    p.set_language = in->language_set;
+    p.language = in->language;
+    p.set_time_zone = in->time_zone_set;
+    p.time_zone = in->time_zone;
+    st = db_user_update(c, a->account_id, a->user_id, &p, &changed);
+    if (st == DB_CONSTRAINT) {
+        db_release(a->srv->pool, c);
+        return svc_fail(r, SVC_CONFLICT, "constraint", "email",
+                        "the e-mail address is needed (two-step verification or e-mail login)");
+    }
+    if (st != DB_OK) {
+        db_release(a->srv->pool, c);
+        return svc_fail_db(r, st);
+    }
+    (void)f;
+    st = db_commit(c);
+    db_release(a->srv->pool, c);
+    if (st != DB_OK) {
+        return svc_fail_db(r, st);
+    }
+    return svc_me_get(a, r);
+}
+
+int svc_me_group_get(const svc_actor *a, svc_result *r)
+{
+    db_conn *c = NULL;
+    char *json = NULL;
+    long long gid = 0;
+    db_status st = db_acquire(a->srv->pool, DB_WAIT_MS, &c);
+    if (st == DB_OK && (st = db_me_current_group(c, a->account_id, a->user_id, &gid)) == DB_OK &&
+        gid > 0) {
+        st = db_group_get(c, a->account_id, a->user_id, a->admin, gid, &json);
+    }
+    db_release(a->srv->pool, c);
+    if (st != DB_OK) {
+        free(json);
+        return svc_fail_db(r, st);
+    }
+    r->obj = cJSON_CreateObject();
+    if (r->obj == NULL) {
+        free(json);
+        return svc_fail_db(r, DB_ERROR);
+    }
+    /* A selection the user lost access to reads as none. */
+    cJSON_AddItemToObject(r->obj, "group", json ? cJSON_Parse(json) : cJSON_CreateNull());
+    free(json);
+    return 0;
+}
+
+int svc_me_group_set(const svc_actor *a, long long group_id, svc_result *r)
+{
+    db_conn *c = NULL;
+    char *json = NULL;
+    db_status st = db_acquire(a->srv->pool, DB_WAIT_MS, &c);
+    if (st == DB_OK && group_id > 0) {
+        st = db_group_get(c, a->account_id, a->user_id, a->admin, group_id, &json);
+    }
+    if (st == DB_OK && group_id > 0 && json == NULL) {
+        db_release(a->srv->pool, c);
+        return svc_fail(r, SVC_NOT_FOUND, "not_found", "group_id", "no such measurement group");
+    }
+    free(json);
+    if (st == DB_OK) {
+        st = db_me_set_current_group(c, a->account_id, a->user_id, group_id);
+    }
+    db_release(a->srv->pool, c);
+    if (st != DB_OK) {
+        return svc_fail_db(r, st);
+    }
+    return svc_me_group_get(a, r);
+}

@@ -1,0 +1,72 @@
+/* Users (G2), teams (G3), measurement groups (G1) and the signed-in user's
+ * own information and current group (M1): tenancy, quotas P4/P5/P6 (from
+ * core), role rules and audit. Conventions as in svc_account.h. */
+#ifndef MTS_SVC_USERS_H
+#define MTS_SVC_USERS_H
+
+#include "svc_account.h"
+
+/* A user's fields: NULL = not given (on update: unchanged). "email_set"
+ * with email NULL clears the address; likewise language and time_zone. */
+typedef struct {
+    const char *login_id; /* create only */
+    const char *name;
+    bool email_set;
+    const char *email;
+    const char *role;        /* "admin" | "member" */
+    const char *file_access; /* "none" | "view" | "edit" */
+    const char *two_step;    /* "off" | "email" | "totp" ("none" = "off") */
+    const char *password;    /* A6 policy */
+    int disabled;            /* -1 not given, 0, 1 */
+    bool language_set;
+    const char *language;
+    bool time_zone_set;
+    const char *time_zone;
+} svc_user_input;
+
+int svc_users_list(const svc_actor *a, svc_result *r);
+int svc_user_get(const svc_actor *a, long long id, svc_result *r);
+int svc_user_create(const svc_actor *a, const svc_user_input *in, svc_result *r);
+int svc_user_update(const svc_actor *a, long long id, const svc_user_input *in, svc_result *r);
+int svc_user_delete(const svc_actor *a, long long id, svc_result *r);
+
+int svc_teams_list(const svc_actor *a, svc_result *r);
+int svc_team_get(const svc_actor *a, long long id, svc_result *r);
+/* "member_ids" (array literal of "n_members" distinct ids) may be NULL. */
+int svc_team_create(const svc_actor *a, const char *name, const char *description,
+                    const char *member_ids, long long n_members, svc_result *r);
+int svc_team_update(const svc_actor *a, long long id, const char *name, const char *description,
+                    const char *member_ids, long long n_members, svc_result *r);
+int svc_team_delete(const svc_actor *a, long long id, svc_result *r);
+int svc_team_add_member(const svc_actor *a, long long id, long long user_id, svc_result *r);
+int svc_team_remove_member(const svc_actor *a, long long id, long long user_id, svc_result *r);
+
+int svc_groups_list(const svc_actor *a, svc_result *r);
+int svc_group_get(const svc_actor *a, long long id, svc_result *r);
+int svc_group_create(const svc_actor *a, const char *name, const char *description,
+                     svc_result *r);
+int svc_group_update(const svc_actor *a, long long id, const char *name,
+                     const char *description, svc_result *r);
+int svc_group_delete(const svc_actor *a, long long id, svc_result *r);
+
+/* Replace a group's access lists: array literals of distinct user ids with
+ * their grants ('view'/'edit'), and of team ids with theirs. */
+typedef struct {
+    const char *user_ids, *user_access;
+    long long n_users;
+    const char *team_ids, *team_access;
+    long long n_teams;
+} svc_group_access;
+
+int svc_group_set_access(const svc_actor *a, long long id, const svc_group_access *in,
+                         svc_result *r);
+
+/* M1: the signed-in user (with their account's name and plans), updating
+ * name / e-mail / language / time zone, and the current group. */
+int svc_me_get(const svc_actor *a, svc_result *r);
+int svc_me_update(const svc_actor *a, const svc_user_input *in, svc_result *r);
+int svc_me_group_get(const svc_actor *a, svc_result *r);
+/* "group_id" 0 clears the selection. */
+int svc_me_group_set(const svc_actor *a, long long group_id, svc_result *r);
+
+#endif
