@@ -27,6 +27,8 @@ static const http_route *const route_tables[] = {
     http_routes_health,
     http_routes_auth,
     http_routes_audit,
+    http_routes_admin_apps,
+    http_routes_admin_misc,
     http_routes_admin_account,
     http_routes_admin_users,
 };

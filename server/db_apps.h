@@ -1,0 +1,201 @@
+/* Storage of apps, devices and channels (G6, M4), plus the small row mapper
+ * that db_misc.c shares.
+ *
+ * Every function takes a connection the caller acquired (so the svc layer can
+ * hold a transaction across calls) and the signed-in "account_id": every
+ * statement filters by it, so an id of another account is simply not found.
+ * "viewer" is the user whose visibility applies: 0 = an administrator (every
+ * app of the account), otherwise a member, who sees only the apps of the
+ * measurement groups they may view (group_user_access, or group_team_access
+ * through a team), and the devices and channels of those apps.
+ *
+ * Rows come back as plain structs whose strings are heap copies; free lists
+ * with the matching *_free() function. Times are ISO 8601 UTC strings
+ * ("2025-01-10T09:30:00.000Z"); NULL string = SQL NULL. */
+#ifndef MTS_DB_APPS_H
+#define MTS_DB_APPS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "db.h"
+
+/* ------------------------------------------------------------ row mapper */
+
+typedef enum { DBF_STR = 0, DBF_I64, DBF_BOOL } db_field_type;
+
+/* Column i of a result goes into the member at "off" of a row struct: a
+ * char * (heap copy, NULL for SQL NULL), a long long (0 for NULL) or a bool. */
+typedef struct {
+    db_field_type type;
+    size_t off;
+} db_field;
+
+/* Map every row of "res" (column i -> fields[i]) into a new array of
+ * "row_size"-byte structs. Returns DB_OK with *out (caller frees with
+ * db_rows_free(); NULL when there are no rows) and *n, or DB_ERROR when out
+ * of memory (*out NULL). */
+db_status db_rows_map(const PGresult *res, const db_field *fields, int n_fields, size_t row_size,
+                      void **out, int *n);
+
+/* Free "n" rows made by db_rows_map() with the same field table ("rows" may
+ * be NULL). */
+void db_rows_free(void *rows, int n, const db_field *fields, int n_fields, size_t row_size);
+
+/* Free the strings of one mapped row (not the row itself). */
+void db_row_clear(void *row, const db_field *fields, int n_fields);
+
+/* Run "stmt" and return the first column of the first row as a long long
+ * (*found false when there is no row). */
+db_status db_exec_i64(db_conn *c, db_stmt *stmt, int n_params, const char *const *params,
+                      long long *out, bool *found);
+
+/* Lock the account row (SELECT ... FOR UPDATE) inside the caller's
+ * transaction: quota checks count and insert under this lock, so two
+ * concurrent creations cannot both take the last slot. */
+db_status db_apps_lock_account(db_conn *c, long long account_id);
+
+/* ------------------------------------------------------------------ apps */
+
+typedef struct {
+    long long id;
+    long long group_id;        /* 0 = none */
+    char *kind;                /* one, cross, lr8450-direct */
+    char *name;
+    bool enabled;
+    char *credential_prefix;   /* the non-secret start of the credential */
+    char *credential_set_at;
+    char *last_seen_at;        /* NULL = never */
+    char *last_seen_ip;
+    char *created_at;
+    char *updated_at;
+    long long device_count;
+} db_app;
+
+/* Every app of the account visible to "viewer", by id. */
+db_status db_app_list(db_conn *c, long long account_id, long long viewer, db_app **out, int *n);
+
+/* One app: DB_OK with *found. */
+db_status db_app_get(db_conn *c, long long account_id, long long viewer, long long app_id,
+                     db_app *out, bool *found);
+
+void db_app_free(db_app *rows, int n);
+
+/* Free the strings of one row filled by a *_get() (zeroed rows are fine). */
+void db_app_clear(db_app *row);
+
+/* How many apps the account has. */
+db_status db_app_count(db_conn *c, long long account_id, long long *out);
+
+/* Whether measurement group "group_id" belongs to the account. */
+db_status db_group_exists(db_conn *c, long long account_id, long long group_id, bool *found);
+
+/* Insert an app; "cred_hash_hex" is the SHA-256 of the credential in hex. */
+db_status db_app_insert(db_conn *c, long long account_id, long long group_id, const char *kind,
+                        const char *name, const char *cred_hash_hex, const char *cred_prefix,
+                        long long *id);
+
+/* Change name (NULL = keep), enabled (-1 = keep) and group (set_group: to
+ * "group_id", 0 = none). *found false when the app is not the account's. */
+db_status db_app_update(db_conn *c, long long account_id, long long app_id, const char *name,
+                        int enabled, bool set_group, long long group_id, bool *found);
+
+db_status db_app_delete(db_conn *c, long long account_id, long long app_id, bool *found);
+
+/* Replace the app's credential (hash in hex and prefix). */
+db_status db_app_set_credential(db_conn *c, long long account_id, long long app_id,
+                                const char *cred_hash_hex, const char *cred_prefix, bool *found);
+
+/* The app holding the credential whose SHA-256 is "cred_hash_hex". Not a
+ * tenant query: the credential is what identifies the tenant (ingestion).
+ * *found false when no app has it. */
+db_status db_app_by_credential(db_conn *c, const char *cred_hash_hex, long long *account_id,
+                               long long *app_id, bool *enabled, bool *found);
+
+/* The kind of app "app_id" of the account ("kind" of at least 16 bytes). */
+db_status db_app_kind(db_conn *c, long long account_id, long long app_id, char *kind,
+                      size_t kind_cap, bool *found);
+
+/* --------------------------------------------------------------- devices */
+
+typedef struct {
+    long long id;
+    long long app_id;
+    char *app_kind;
+    char *model;
+    char *serial;
+    char *firmware;
+    char *name;
+    char *created_at;
+    char *updated_at;
+    long long channel_count;
+    long long selected_count;
+} db_device;
+
+/* Devices of the account visible to "viewer"; app_id 0 = of every app. */
+db_status db_device_list(db_conn *c, long long account_id, long long viewer, long long app_id,
+                         db_device **out, int *n);
+
+db_status db_device_get(db_conn *c, long long account_id, long long viewer, long long device_id,
+                        db_device *out, bool *found);
+
+void db_device_free(db_device *rows, int n);
+void db_device_clear(db_device *row);
+
+/* How many devices app "app_id" has. */
+db_status db_device_count(db_conn *c, long long account_id, long long app_id, long long *out);
+
+db_status db_device_insert(db_conn *c, long long account_id, long long app_id, const char *model,
+                           const char *serial, const char *firmware, const char *name,
+                           long long *id);
+
+/* Set every editable field (the caller merged the old values in). */
+db_status db_device_update(db_conn *c, long long account_id, long long device_id,
+                           const char *model, const char *serial, const char *firmware,
+                           const char *name, bool *found);
+
+db_status db_device_delete(db_conn *c, long long account_id, long long device_id, bool *found);
+
+/* -------------------------------------------------------------- channels */
+
+typedef struct {
+    long long id;
+    long long device_id;
+    char *key;
+    char *name;
+    char *unit;
+    bool selected;
+    long long position;
+    char *created_at;
+    char *updated_at;
+} db_channel;
+
+db_status db_channel_list(db_conn *c, long long account_id, long long viewer,
+                          long long device_id, db_channel **out, int *n);
+
+db_status db_channel_get(db_conn *c, long long account_id, long long viewer,
+                         long long channel_id, db_channel *out, bool *found);
+
+void db_channel_free(db_channel *rows, int n);
+void db_channel_clear(db_channel *row);
+
+db_status db_channel_insert(db_conn *c, long long account_id, long long device_id,
+                            const char *key, const char *name, const char *unit, long long *id);
+
+/* Change name and/or unit (NULL = keep). */
+db_status db_channel_update(db_conn *c, long long account_id, long long channel_id,
+                            const char *name, const char *unit, bool *found);
+
+db_status db_channel_delete(db_conn *c, long long account_id, long long channel_id, bool *found);
+
+/* For the selection "ids_array" (a PostgreSQL array literal of distinct ids,
+ * "{1,2}"): how many of them are channels of the device (*on_device) and how
+ * many of those are not selected now (*added). */
+db_status db_selection_inspect(db_conn *c, long long account_id, long long device_id,
+                               const char *ids_array, long long *on_device, long long *added);
+
+/* Make exactly "ids_array" the selected channels of the device. */
+db_status db_selection_apply(db_conn *c, long long account_id, long long device_id,
+                             const char *ids_array);
+
+#endif

@@ -1,0 +1,924 @@
+/* Administration API, part B: apps (G6, P3), devices (G6, P12, I4) and
+ * channels with the acquisition-channel selection (M4, P10/P11), plus the
+ * helpers of http_admin_b.h.
+ *
+ * Reads are open to every signed-in user; a member sees only the apps of
+ * the measurement groups granted to them (directly or through a team) and
+ * their devices and channels (db_apps.h). Changes are for administrators
+ * (AUTH_ADMIN) and are audited. Reads go straight to db_apps.c; writes go
+ * through svc_apps.c (tenancy, quotas, transactions). */
+#define _POSIX_C_SOURCE 200809L
+#include <civetweb.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit.h"
+#include "auth.h"
+#include "db_apps.h"
+#include "http_admin_b.h"
+#include "svc_apps.h"
+
+/* --------------------------------------------------------------- helpers */
+
+sv_actor admb_actor(const http_req *req)
+{
+    sv_actor a;
+    a.account_id = req->account_id;
+    a.user_id = req->user_id;
+    a.role = req->role;
+    a.plan = (mt_plan)req->plan;
+    a.via_token = req->via_token;
+    a.ip = req->ri != NULL ? req->ri->remote_addr : NULL;
+    return a;
+}
+
+static bool parse_id(const char *s, long long *out)
+{
+    char *end;
+    long long v;
+    if (s == NULL || *s < '1' || *s > '9' || strlen(s) > 19) {
+        return false;
+    }
+    errno = 0;
+    v = strtoll(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v <= 0) {
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+int admb_path_id(http_req *req, int i, long long *out)
+{
+    if (i >= req->n_params || !parse_id(req->params[i], out)) {
+        http_reply_error(req, 404, "not_found", "no such item", NULL);
+        return -1;
+    }
+    return 0;
+}
+
+int admb_reply_err(http_req *req, const svc_err *e)
+{
+    switch (e->code) {
+    case SV_INVALID:
+        return http_reply_error(req, 400, e->err_code ? e->err_code : "invalid", e->msg,
+                                e->field);
+    case SV_NOT_FOUND:
+        return http_reply_error(req, 404, "not_found", e->msg, e->field);
+    case SV_CONFLICT:
+        return http_reply_error(req, 409, e->err_code ? e->err_code : "conflict", e->msg,
+                                e->field);
+    case SV_FORBIDDEN:
+        return http_reply_error(req, 403, e->err_code ? e->err_code : "forbidden", e->msg,
+                                e->field);
+    case SV_LIMIT: {
+        /* {"code":"plan_limit","quota":"P3","limit":3,"plan":"free","message":...}
+         * from core's table; "limit" is the plan's cell (a count, or the
+         * feature's access level; 0 where the table says "-"). */
+        mt_plan_entry entry = {0};
+        mt_error err;
+        cJSON *o = cJSON_CreateObject();
+        if (mt_plan_get(e->plan, e->quota, &entry, &err) != MT_OK) {
+            entry.limit = 0;
+        }
+        if (o != NULL) {
+            cJSON_AddStringToObject(o, "code", "plan_limit");
+            cJSON_AddStringToObject(o, "message", e->msg);
+            cJSON_AddStringToObject(o, "quota", mt_quota_id(e->quota));
+            cJSON_AddNumberToObject(o, "limit", (double)entry.limit);
+            cJSON_AddStringToObject(o, "plan", mt_plan_name(e->plan));
+            if (!entry.available) {
+                cJSON_AddBoolToObject(o, "available", false);
+            }
+        }
+        return http_reply_json(req, 403, o);
+    }
+    case SV_DB:
+    default:
+        return http_reply_db(req, e->db != DB_OK ? e->db : DB_ERROR);
+    }
+}
+
+int admb_json_bool(http_req *req, const cJSON *obj, const char *name, int *out)
+{
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, name);
+    char msg[96];
+    *out = -1;
+    if (item == NULL || cJSON_IsNull(item)) {
+        return 0;
+    }
+    if (!cJSON_IsBool(item)) {
+        snprintf(msg, sizeof msg, "'%.40s' must be true or false", name);
+        http_reply_error(req, 400, "wrong_type", msg, name);
+        return -1;
+    }
+    *out = cJSON_IsTrue(item) ? 1 : 0;
+    return 0;
+}
+
+/* Whether the JSON number "item" is an integer in 1..2^53. */
+static bool json_id_value(const cJSON *item, long long *out)
+{
+    double d;
+    if (!cJSON_IsNumber(item)) {
+        return false;
+    }
+    d = item->valuedouble;
+    if (!(d >= 1 && d <= 9007199254740992.0) || d != (double)(long long)d) {
+        return false;
+    }
+    *out = (long long)d;
+    return true;
+}
+
+int admb_json_id(http_req *req, const cJSON *obj, const char *name, bool nullable,
+                 long long *out, bool *present)
+{
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, name);
+    char msg[96];
+    *out = 0;
+    *present = item != NULL;
+    if (item == NULL || (nullable && cJSON_IsNull(item))) {
+        return 0;
+    }
+    if (!json_id_value(item, out)) {
+        snprintf(msg, sizeof msg, "'%.40s' must be a positive integer id%s", name,
+                 nullable ? " or null" : "");
+        http_reply_error(req, 400, "wrong_type", msg, name);
+        return -1;
+    }
+    return 0;
+}
+
+int admb_json_text(http_req *req, const cJSON *obj, const char *name, size_t max_chars,
+                   bool required, bool allow_empty, const char **out)
+{
+    char msg[96];
+    bool blank = true;
+    if (http_json_string(req, obj, name, max_chars, required, out) != 0) {
+        return -1;
+    }
+    if (*out == NULL) {
+        return 0;
+    }
+    for (const unsigned char *p = (const unsigned char *)*out; *p != '\0'; p++) {
+        if (*p < 0x20 || *p == 0x7f) {
+            snprintf(msg, sizeof msg, "'%.40s' must not contain control characters", name);
+            http_reply_error(req, 400, "invalid", msg, name);
+            return -1;
+        }
+        blank = blank && *p == ' ';
+    }
+    if (!allow_empty && blank) {
+        snprintf(msg, sizeof msg, "'%.40s' must not be empty", name);
+        http_reply_error(req, 400, "invalid", msg, name);
+        return -1;
+    }
+    return 0;
+}
+
+void admb_query_str(const http_req *req, const char *name, char *out, size_t cap)
+{
+    const char *qs = req->ri->query_string;
+    out[0] = '\0';
+    if (qs == NULL || mg_get_var(qs, strlen(qs), name, out, cap) < 0) {
+        out[0] = '\0';
+    }
+}
+
+int admb_query_int(http_req *req, const char *name, long long lo, long long hi, long long def,
+                   long long *out)
+{
+    char val[32], *end, msg[120];
+    long long v;
+    admb_query_str(req, name, val, sizeof val);
+    if (val[0] == '\0') {
+        *out = def;
+        return 0;
+    }
+    errno = 0;
+    v = strtoll(val, &end, 10);
+    if (errno != 0 || *end != '\0' || v < lo || v > hi) {
+        snprintf(msg, sizeof msg, "'%.20s' must be an integer from %lld to %lld", name, lo, hi);
+        http_reply_error(req, 400, "invalid", msg, name);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+void admb_add_str(cJSON *o, const char *name, const char *v)
+{
+    if (v == NULL) {
+        cJSON_AddNullToObject(o, name);
+    } else {
+        cJSON_AddStringToObject(o, name, v);
+    }
+}
+
+void admb_add_id(cJSON *o, const char *name, long long v)
+{
+    if (v <= 0) {
+        cJSON_AddNullToObject(o, name);
+    } else {
+        cJSON_AddNumberToObject(o, name, (double)v);
+    }
+}
+
+/* Audit "action" on a target with detail {key: val} (val may be NULL). */
+static void audit_kv(http_req *req, const char *action, const char *kind, long long id,
+                     const char *key, const char *val)
+{
+    cJSON *d = NULL;
+    if (key != NULL && val != NULL && (d = cJSON_CreateObject()) != NULL) {
+        cJSON_AddStringToObject(d, key, val);
+    }
+    (void)audit(req, action, kind, id, d);
+    cJSON_Delete(d);
+}
+
+/* The viewer for db_apps.c: 0 for administrators, else the member. */
+static long long viewer_of(const http_req *req)
+{
+    return req->role == ROLE_ADMIN ? 0 : req->user_id;
+}
+
+static int acquire(http_req *req, db_conn **c)
+{
+    db_status st = db_acquire(req->srv->pool, 5000, c);
+    if (st != DB_OK) {
+        *c = NULL;
+        http_reply_db(req, st);
+        return -1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------- to JSON */
+
+static cJSON *app_json(const db_app *a)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (o == NULL) {
+        return NULL;
+    }
+    cJSON_AddNumberToObject(o, "id", (double)a->id);
+    admb_add_str(o, "kind", a->kind);
+    admb_add_str(o, "name", a->name);
+    cJSON_AddBoolToObject(o, "enabled", a->enabled);
+    admb_add_id(o, "group_id", a->group_id);
+    admb_add_str(o, "credential_prefix", a->credential_prefix);
+    admb_add_str(o, "credential_set_at", a->credential_set_at);
+    admb_add_str(o, "last_seen_at", a->last_seen_at);
+    admb_add_str(o, "last_seen_ip", a->last_seen_ip);
+    cJSON_AddNumberToObject(o, "device_count", (double)a->device_count);
+    admb_add_str(o, "created_at", a->created_at);
+    admb_add_str(o, "updated_at", a->updated_at);
+    return o;
+}
+
+/* The selection quota of a device on app kind "kind": P11 for LR8450 direct,
+ * P10 otherwise. */
+static mt_quota selection_quota(const char *kind)
+{
+    return svc_app_kind_bit(kind) == SVC_APP_DIRECT ? MT_Q_CHANNELS_LR8450 : MT_Q_CHANNELS_ONE;
+}
+
+/* {"quota":"P10","limit":30} for the plan; limit null where the table says
+ * "-" (not available). */
+static cJSON *selection_limit_json(mt_plan plan, const char *kind)
+{
+    mt_quota q = selection_quota(kind);
+    mt_plan_entry e = {0};
+    mt_error err;
+    cJSON *o = cJSON_CreateObject();
+    if (o == NULL) {
+        return NULL;
+    }
+    cJSON_AddStringToObject(o, "quota", mt_quota_id(q));
+    if (mt_plan_get(plan, q, &e, &err) == MT_OK && e.available) {
+        cJSON_AddNumberToObject(o, "limit", (double)e.limit);
+    } else {
+        cJSON_AddNullToObject(o, "limit");
+    }
+    return o;
+}
+
+static cJSON *device_json(const db_device *d, mt_plan plan)
+{
+    cJSON *o = cJSON_CreateObject();
+    const svc_model *m = svc_model_find(d->model);
+    const char *min_fw = NULL;
+    if (o == NULL) {
+        return NULL;
+    }
+    if (m != NULL) {
+        min_fw = svc_app_kind_bit(d->app_kind) == SVC_APP_DIRECT ? m->min_firmware_direct
+                                                                 : m->min_firmware;
+    }
+    cJSON_AddNumberToObject(o, "id", (double)d->id);
+    cJSON_AddNumberToObject(o, "app_id", (double)d->app_id);
+    admb_add_str(o, "app_kind", d->app_kind);
+    admb_add_str(o, "model", d->model);
+    admb_add_str(o, "serial", d->serial);
+    admb_add_str(o, "firmware", d->firmware);
+    admb_add_str(o, "name", d->name);
+    admb_add_str(o, "min_firmware", min_fw);
+    if (min_fw != NULL && d->firmware != NULL && d->firmware[0] != '\0') {
+        cJSON_AddBoolToObject(o, "firmware_supported", svc_firmware_cmp(d->firmware, min_fw) >= 0);
+    } else {
+        cJSON_AddNullToObject(o, "firmware_supported");
+    }
+    cJSON_AddNumberToObject(o, "channel_count", (double)d->channel_count);
+    cJSON_AddNumberToObject(o, "selected_count", (double)d->selected_count);
+    cJSON_AddItemToObject(o, "selection_limit", selection_limit_json(plan, d->app_kind));
+    admb_add_str(o, "created_at", d->created_at);
+    admb_add_str(o, "updated_at", d->updated_at);
+    return o;
+}
+
+static cJSON *channel_json(const db_channel *ch)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (o == NULL) {
+        return NULL;
+    }
+    cJSON_AddNumberToObject(o, "id", (double)ch->id);
+    cJSON_AddNumberToObject(o, "device_id", (double)ch->device_id);
+    admb_add_str(o, "key", ch->key);
+    admb_add_str(o, "name", ch->name);
+    admb_add_str(o, "unit", ch->unit);
+    cJSON_AddBoolToObject(o, "selected", ch->selected);
+    cJSON_AddNumberToObject(o, "position", (double)ch->position);
+    admb_add_str(o, "created_at", ch->created_at);
+    admb_add_str(o, "updated_at", ch->updated_at);
+    return o;
+}
+
+/* Reply "status" with the app "id" as seen by an administrator, adding
+ * "credential" when not NULL. */
+static int reply_app(http_req *req, int status, long long id, const char *credential)
+{
+    db_conn *c = NULL;
+    db_app a;
+    bool found = false;
+    db_status st;
+    cJSON *o;
+    if (acquire(req, &c) != 0) {
+        return req->status;
+    }
+    st = db_app_get(c, req->account_id, 0, id, &a, &found);
+    db_release(req->srv->pool, c);
+    if (st != DB_OK) {
+        return http_reply_db(req, st);
+    }
+    if (!found) {
+        return http_reply_error(req, 404, "not_found", "no such app", NULL);
+    }
+    o = app_json(&a);
+    db_app_clear(&a);
+    if (o != NULL && credential != NULL) {
+        cJSON_AddStringToObject(o, "credential", credential);
+    }
+    return http_reply_json(req, status, o);
+}
+
+static int reply_device(http_req *req, int status, long long id)
+{
+    db_conn *c = NULL;
+    db_device d;
+    bool found = false;
+    db_status st;
+    cJSON *o;
+    if (acquire(req, &c) != 0) {
+        return req->status;
+    }
+    st = db_device_get(c, req->account_id, viewer_of(req), id, &d, &found);
+    db_release(req->srv->pool, c);
+    if (st != DB_OK) {
+        return http_reply_db(req, st);
+    }
+    if (!found) {
+        return http_reply_error(req, 404, "not_found", "no such device", NULL);
+    }
+    o = device_json(&d, (mt_plan)req->plan);
+    db_device_clear(&d);
+    return http_reply_json(req, status, o);
+}
+
+static int reply_channel(http_req *req, int status, long long id)
+{
+    db_conn *c = NULL;
+    db_channel ch;
+    bool found = false;
+    db_status st;
+    cJSON *o;
+    if (acquire(req, &c) != 0) {
+        return req->status;
+    }
+    st = db_channel_get(c, req->account_id, viewer_of(req), id, &ch, &found);
+    db_release(req->srv->pool, c);
+    if (st != DB_OK) {
+        return http_reply_db(req, st);
+    }
+    if (!found) {
+        return http_reply_error(req, 404, "not_found", "no such channel", NULL);
+    }
+    o = channel_json(&ch);
+    db_channel_clear(&ch);
+    return http_reply_json(req, status, o);
+}
+
+static int reply_deleted(http_req *req, long long id)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (o != NULL) {
+        cJSON_AddNumberToObject(o, "id", (double)id);
+        cJSON_AddBoolToObject(o, "deleted", true);
+    }
+    return http_reply_json(req, 200, o);
+}
+
+/* ----------------------------------------------------- instrument models */
+
+/* GET /api/v1/instrument-models: the supported-instrument table (I4). */
+static int h_models(http_req *req)
+{
+    size_t n;
+    const svc_model *m = svc_models(&n);
+    cJSON *o = cJSON_CreateObject(), *items = cJSON_AddArrayToObject(o, "items");
+    if (items == NULL) {
+        cJSON_Delete(o);
+        return http_reply_json(req, 500, NULL);
+    }
+    for (size_t i = 0; i < n; i++) {
+        cJSON *it = cJSON_CreateObject(), *apps = cJSON_AddArrayToObject(it, "apps");
+        if (apps == NULL) {
+            cJSON_Delete(it);
+            cJSON_Delete(o);
+            return http_reply_json(req, 500, NULL);
+        }
+        cJSON_AddStringToObject(it, "model", m[i].model);
+        if (m[i].apps & SVC_APP_ONE) {
+            cJSON_AddItemToArray(apps, cJSON_CreateString("one"));
+        }
+        if (m[i].apps & SVC_APP_CROSS) {
+            cJSON_AddItemToArray(apps, cJSON_CreateString("cross"));
+        }
+        if (m[i].apps & SVC_APP_DIRECT) {
+            cJSON_AddItemToArray(apps, cJSON_CreateString("lr8450-direct"));
+        }
+        admb_add_str(it, "min_firmware", m[i].min_firmware);
+        admb_add_str(it, "min_firmware_direct", m[i].min_firmware_direct);
+        cJSON_AddBoolToObject(it, "console", m[i].console);
+        cJSON_AddItemToArray(items, it);
+    }
+    return http_reply_json(req, 200, o);
+}
+
+/* ------------------------------------------------------------------ apps */
+
+/* GET /api/v1/apps */
+static int h_apps_list(http_req *req)
+{
+    db_conn *c = NULL;
+    db_app *rows = NULL;
+    int n = 0;
+    db_status st;
+    cJSON *o, *items;
+    if (acquire(req, &c) != 0) {
+        return req->status;
+    }
+    st = db_app_list(c, req->account_id, viewer_of(req), &rows, &n);
+    db_release(req->srv->pool, c);
+    if (st != DB_OK) {
+        return http_reply_db(req, st);
+    }
+    o = cJSON_CreateObject();
+    items = cJSON_AddArrayToObject(o, "items");
+    for (int i = 0; items != NULL && i < n; i++) {
+        cJSON_AddItemToArray(items, app_json(&rows[i]));
+    }
+    db_app_free(rows, n);
+    if (items == NULL) {
+        cJSON_Delete(o);
+        o = NULL;
+    }
+    return http_reply_json(req, 200, o);
+}
+
+/* POST /api/v1/apps {kind, name, group_id?}: 201 with the one-time
+ * "credential". */
+static int h_apps_create(http_req *req)
+{
+    const char *kind = NULL, *name = NULL;
+    long long group_id = 0, id = 0;
+    bool has_group;
+    char credential[SVC_CREDENTIAL_CAP];
+    svc_err e = {0};
+    sv_actor a = admb_actor(req);
+    int rc;
+    if (http_json_string(req, req->body, "kind", 16, true, &kind) != 0 ||
+        admb_json_text(req, req->body, "name", 100, true, false, &name) != 0 ||
+        admb_json_id(req, req->body, "group_id", true, &group_id, &has_group) != 0) {
+        return req->status;
+    }
+    if (svc_app_create(req->srv->pool, &a, kind, name, group_id, &id, credential, &e) != SV_OK) {
+        return admb_reply_err(req, &e);
+    }
+    audit_kv(req, "app.create", "app", id, "name", name);
+    rc = reply_app(req, 201, id, credential);
+    memset(credential, 0, sizeof credential);
+    return rc;
+}
+
+/* GET /api/v1/apps/{id} */
+static int h_app_get(http_req *req)
+{
+    db_conn *c = NULL;
+    db_app a;
+    long long id;
+    bool found = false;
+    db_status st;
+    cJSON *o;
+    if (admb_path_id(req, 0, &id) != 0 || acquire(req, &c) != 0) {
+        return req->status;
+    }
+    st = db_app_get(c, req->account_id, viewer_of(req), id, &a, &found);
+    db_release(req->srv->pool, c);
+    if (st != DB_OK) {
+        return http_reply_db(req, st);
+    }
+    if (!found) {
+        return http_reply_error(req, 404, "not_found", "no such app", NULL);
+    }
+    o = app_json(&a);
+    db_app_clear(&a);
+    return http_reply_json(req, 200, o);
+}
+
+/* PATCH /api/v1/apps/{id} {name?, enabled?, group_id?} */
+static int h_app_update(http_req *req)
+{
+    const char *name = NULL;
+    long long id, group_id = 0;
+    bool has_group;
+    int enabled;
+    svc_err e = {0};
+    sv_actor a = admb_actor(req);
+    if (admb_path_id(req, 0, &id) != 0 ||
+        admb_json_text(req, req->body, "name", 100, false, false, &name) != 0 ||
+        admb_json_bool(req, req->body, "enabled", &enabled) != 0 ||
+        admb_json_id(req, req->body, "group_id", true, &group_id, &has_group) != 0) {
+        return req->status;
+    }
+    if (svc_app_update(req->srv->pool, &a, id, name, enabled, has_group, group_id, &e) != SV_OK) {
+        return admb_reply_err(req, &e);
+    }
+    audit_kv(req, enabled == 1 ? "app.enable" : enabled == 0 ? "app.disable" : "app.update",
+             "app", id, "name", name);
+    return reply_app(req, 200, id, NULL);
+}
+
+/* DELETE /api/v1/apps/{id} (with its devices and channels) */
+static int h_app_delete(http_req *req)
+{
+    long long id;
+    svc_err e = {0};
+    sv_actor a = admb_actor(req);
+    if (admb_path_id(req, 0, &id) != 0) {
+        return req->status;
+    }
+    if (svc_app_delete(req->srv->pool, &a, id, &e) != SV_OK) {
+        return admb_reply_err(req, &e);
+    }
+    audit_kv(req, "app.delete", "app", id, NULL, NULL);
+    return reply_deleted(req, id);
+}
+
+/* POST /api/v1/apps/{id}/credentials: a new credential, shown once. */
+static int h_app_credentials(http_req *req)
+{
+    long long id;
+    char credential[SVC_CREDENTIAL_CAP];
+    svc_err e = {0};
+    sv_actor a = admb_actor(req);
+    int rc;
+    if (admb_path_id(req, 0, &id) != 0) {
+        return req->status;
+    }
+    if (svc_app_regenerate(req->srv->pool, &a, id, credential, &e) != SV_OK) {
+        return admb_reply_err(req, &e);
+    }
+    audit_kv(req, "app.credentials", "app", id, NULL, NULL);
+    rc = reply_app(req, 200, id, credential);
+    memset(credential, 0, sizeof credential);
+    return rc;
+}
+
+/* --------------------------------------------------------------- devices */
+
+/* GET /api/v1/devices?app_id= and GET /api/v1/apps/{id}/devices */
+static int devices_list(http_req *req, long long app_id)
+{
+    db_conn *c = NULL;
+    db_device *rows = NULL;
+    int n = 0;
+    db_status st;
+    bool found = true;
+    cJSON *o, *items;
+    if (acquire(req, &c) != 0) {
+        return req->status;
+    }
+    if (app_id > 0) {
+        db_app a;
+        st = db_app_get(c, req->account_id, viewer_of(req), app_id, &a, &found);
+        db_app_clear(&a);
+        if (st != DB_OK || !found) {
+            db_release(req->srv->pool, c);
+            return st != DB_OK ? http_reply_db(req, st)
+                               : http_reply_error(req, 404, "not_found", "no such app", NULL);
+        }
+    }
+    st = db_device_list(c, req->account_id, viewer_of(req), app_id, &rows, &n);
+    db_release(req->srv->pool, c);
+    if (st != DB_OK) {
+        return http_reply_db(req, st);
+    }
+    o = cJSON_CreateObject();
+    items = cJSON_AddArrayToObject(o, "items");
+    for (int i = 0; items != NULL && i < n; i++) {
+        cJSON_AddItemToArray(items, device_json(&rows[i], (mt_plan)req->plan));
+    }
+    db_device_free(rows, n);
+    if (items == NULL) {
+        cJSON_Delete(o);
+        o = NULL;
+    }
+    return http_reply_json(req, 200, o);
+}
+
+static int h_devices_list(http_req *req)
+{
+    long long app_id;
+    if (admb_query_int(req, "app_id", 1, 9007199254740992LL, 0, &app_id) != 0) {
+        return req->status;
+    }
+    return devices_list(req, app_id);
+}
+
+static int h_app_devices_list(http_req *req)
+{
+    long long app_id;
+    if (admb_path_id(req, 0, &app_id) != 0) {
+        return req->status;
+    }
+    return devices_list(req, app_id);
+}
+
+/* POST /api/v1/apps/{id}/devices {model, serial, firmware?, name?} */
+static int h_app_devices_create(http_req *req)
+{
+    const char *model = NULL, *serial = NULL, *firmware = NULL, *name = NULL;
+    long long app_id, id = 0;
+    svc_err e = {0};
+    sv_actor a = admb_actor(req);
+    if (admb_path_id(req, 0, &app_id) != 0 ||
+        http_json_string(req, req->body, "model", 32, true, &model) != 0 ||
+        http_json_string(req, req->body, "serial", 64, true, &serial) != 0 ||
+        http_json_string(req, req->body, "firmware", 32, false, &firmware) != 0 ||
+        admb_json_text(req, req->body, "name", 100, false, true, &name) != 0) {
+        return req->status;
+    }
+    if (svc_device_create(req->srv->pool, &a, app_id, model, serial, firmware, name, &id, &e) !=
+        SV_OK) {
+        return admb_reply_err(req, &e);
+    }
+    audit_kv(req, "device.create", "device", id, "model", model);
+    return reply_device(req, 201, id);
+}
+
+static int h_device_get(http_req *req)
+{
+    long long id;
+    if (admb_path_id(req, 0, &id) != 0) {
+        return req->status;
+    }
+    return reply_device(req, 200, id);
+}
+
+/* PATCH /api/v1/devices/{id} {model?, serial?, firmware?, name?} */
+static int h_device_update(http_req *req)
+{
+    const char *model = NULL, *serial = NULL, *firmware = NULL, *name = NULL;
+    long long id;
+    svc_err e = {0};
+    sv_actor a = admb_actor(req);
+    if (admb_path_id(req, 0, &id) != 0 ||
+        http_json_string(req, req->body, "model", 32, false, &model) != 0 ||
+        http_json_string(req, req->body, "serial", 64, false, &serial) != 0 ||
+        http_json_string(req, req->body, "firmware", 32, false, &firmware) != 0 ||
+        admb_json_text(req, req->body, "name", 100, false, true, &name) != 0) {
+        return req->status;
+    }
+    if (svc_device_update(req->srv->pool, &a, id, model, serial, firmware, name, &e) != SV_OK) {
+        return admb_reply_err(req, &e);
+    }
+    audit_kv(req, "device.update", "device", id, "model", model);
+    return reply_device(req, 200, id);
+}
+
+static int h_device_delete(http_req *req)
+{
+    long long id;
+    svc_err e = {0};
+    sv_actor a = admb_actor(req);
+    if (admb_path_id(req, 0, &id) != 0) {
+        return req->status;
+    }
+    if (svc_device_delete(req->srv->pool, &a, id, &e) != SV_OK) {
+        return admb_reply_err(req, &e);
+    }
+    audit_kv(req, "device.delete", "device", id, NULL, NULL);
+    return reply_deleted(req, id);
+}
+
+/* -------------------------------------------------------------- channels */
+
+/* GET /api/v1/devices/{id}/channels: {items, selected_count, selection_limit} */
+static int h_channels_list(http_req *req)
+{
+    db_conn *c = NULL;
+    db_device d;
+    db_channel *rows = NULL;
+    int n = 0, selected = 0;
+    long long id;
+    bool found = false;
+    db_status st;
+    cJSON *o, *items;
+    if (admb_path_id(req, 0, &id) != 0 || acquire(req, &c) != 0) {
+        return req->status;
+    }
+    st = db_device_get(c, req->account_id, viewer_of(req), id, &d, &found);
+    if (st == DB_OK && found) {
+        st = db_channel_list(c, req->account_id, viewer_of(req), id, &rows, &n);
+    }
+    db_release(req->srv->pool, c);
+    if (st != DB_OK || !found) {
+        db_device_clear(&d);
+        return st != DB_OK ? http_reply_db(req, st)
+                           : http_reply_error(req, 404, "not_found", "no such device", NULL);
+    }
+    o = cJSON_CreateObject();
+    items = cJSON_AddArrayToObject(o, "items");
+    for (int i = 0; items != NULL && i < n; i++) {
+        selected += rows[i].selected;
+        cJSON_AddItemToArray(items, channel_json(&rows[i]));
+    }
+    cJSON_AddNumberToObject(o, "selected_count", selected);
+    cJSON_AddItemToObject(o, "selection_limit", selection_limit_json((mt_plan)req->plan,
+                                                                     d.app_kind));
+    db_channel_free(rows, n);
+    db_device_clear(&d);
+    if (items == NULL) {
+        cJSON_Delete(o);
+        o = NULL;
+    }
+    return http_reply_json(req, 200, o);
+}
+
+/* POST /api/v1/devices/{id}/channels {key, name, unit?} (not selected) */
+static int h_channels_create(http_req *req)
+{
+    const char *key = NULL, *name = NULL, *unit = NULL;
+    long long device_id, id = 0;
+    svc_err e = {0};
+    sv_actor a = admb_actor(req);
+    if (admb_path_id(req, 0, &device_id) != 0 ||
+        http_json_string(req, req->body, "key", 32, true, &key) != 0 ||
+        admb_json_text(req, req->body, "name", 100, true, false, &name) != 0 ||
+        admb_json_text(req, req->body, "unit", 16, false, true, &unit) != 0) {
+        return req->status;
+    }
+    if (svc_channel_create(req->srv->pool, &a, device_id, key, name, unit, &id, &e) != SV_OK) {
+        return admb_reply_err(req, &e);
+    }
+    audit_kv(req, "channel.create", "channel", id, "key", key);
+    return reply_channel(req, 201, id);
+}
+
+static int h_channel_get(http_req *req)
+{
+    long long id;
+    if (admb_path_id(req, 0, &id) != 0) {
+        return req->status;
+    }
+    return reply_channel(req, 200, id);
+}
+
+/* PATCH /api/v1/channels/{id} {name?, unit?} */
+static int h_channel_update(http_req *req)
+{
+    const char *name = NULL, *unit = NULL;
+    long long id;
+    svc_err e = {0};
+    sv_actor a = admb_actor(req);
+    if (admb_path_id(req, 0, &id) != 0 ||
+        admb_json_text(req, req->body, "name", 100, false, false, &name) != 0 ||
+        admb_json_text(req, req->body, "unit", 16, false, true, &unit) != 0) {
+        return req->status;
+    }
+    if (svc_channel_update(req->srv->pool, &a, id, name, unit, &e) != SV_OK) {
+        return admb_reply_err(req, &e);
+    }
+    audit_kv(req, "channel.update", "channel", id, "name", name);
+    return reply_channel(req, 200, id);
+}
+
+static int h_channel_delete(http_req *req)
+{
+    long long id;
+    svc_err e = {0};
+    sv_actor a = admb_actor(req);
+    if (admb_path_id(req, 0, &id) != 0) {
+        return req->status;
+    }
+    if (svc_channel_delete(req->srv->pool, &a, id, &e) != SV_OK) {
+        return admb_reply_err(req, &e);
+    }
+    audit_kv(req, "channel.delete", "channel", id, NULL, NULL);
+    return reply_deleted(req, id);
+}
+
+/* PUT /api/v1/devices/{id}/selection {channel_ids: [...]}: the whole
+ * acquisition selection, all or nothing. */
+static int h_selection_put(http_req *req)
+{
+    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(req->body, "channel_ids"), *item;
+    long long device_id, *ids = NULL;
+    int n = 0, rc;
+    svc_err e = {0};
+    sv_actor a = admb_actor(req);
+    char count[24];
+    if (admb_path_id(req, 0, &device_id) != 0) {
+        return req->status;
+    }
+    if (arr == NULL || cJSON_IsNull(arr)) {
+        return http_reply_error(req, 400, "missing", "'channel_ids' is required", "channel_ids");
+    }
+    if (!cJSON_IsArray(arr)) {
+        return http_reply_error(req, 400, "wrong_type", "'channel_ids' must be an array of ids",
+                                "channel_ids");
+    }
+    if (cJSON_GetArraySize(arr) > SVC_SELECTION_MAX) {
+        return http_reply_error(req, 400, "too_long", "'channel_ids' has too many ids",
+                                "channel_ids");
+    }
+    ids = malloc(sizeof *ids * (size_t)(cJSON_GetArraySize(arr) + 1));
+    if (ids == NULL) {
+        return http_reply_json(req, 500, NULL);
+    }
+    cJSON_ArrayForEach(item, arr)
+    {
+        if (!json_id_value(item, &ids[n])) {
+            free(ids);
+            return http_reply_error(req, 400, "wrong_type",
+                                    "'channel_ids' must be an array of positive integer ids",
+                                    "channel_ids");
+        }
+        n++;
+    }
+    if (svc_selection_set(req->srv->pool, &a, device_id, ids, n, &e) != SV_OK) {
+        free(ids);
+        return admb_reply_err(req, &e);
+    }
+    free(ids);
+    snprintf(count, sizeof count, "%d", n);
+    audit_kv(req, "channel.select", "device", device_id, "selected", count);
+    rc = h_channels_list(req);
+    return rc;
+}
+
+const http_route http_routes_admin_apps[] = {
+    {"GET", "/api/v1/instrument-models", h_models, AUTH_USER, BODY_NONE, false},
+    {"GET", "/api/v1/apps", h_apps_list, AUTH_USER, BODY_NONE, false},
+    {"POST", "/api/v1/apps", h_apps_create, AUTH_ADMIN, BODY_JSON, false},
+    {"GET", "/api/v1/apps/*", h_app_get, AUTH_USER, BODY_NONE, false},
+    {"PATCH", "/api/v1/apps/*", h_app_update, AUTH_ADMIN, BODY_JSON, false},
+    {"DELETE", "/api/v1/apps/*", h_app_delete, AUTH_ADMIN, BODY_NONE, false},
+    {"POST", "/api/v1/apps/*/credentials", h_app_credentials, AUTH_ADMIN, BODY_NONE, false},
+    {"GET", "/api/v1/apps/*/devices", h_app_devices_list, AUTH_USER, BODY_NONE, false},
+    {"POST", "/api/v1/apps/*/devices", h_app_devices_create, AUTH_ADMIN, BODY_JSON, false},
+    {"GET", "/api/v1/devices", h_devices_list, AUTH_USER, BODY_NONE, false},
+    {"GET", "/api/v1/devices/*", h_device_get, AUTH_USER, BODY_NONE, false},
+    {"PATCH", "/api/v1/devices/*", h_device_update, AUTH_ADMIN, BODY_JSON, false},
+    {"DELETE", "/api/v1/devices/*", h_device_delete, AUTH_ADMIN, BODY_NONE, false},
+    {"GET", "/api/v1/devices/*/channels", h_channels_list, AUTH_USER, BODY_NONE, false},
+    {"POST", "/api/v1/devices/*/channels", h_channels_create, AUTH_ADMIN, BODY_JSON, false},
+    {"PUT", "/api/v1/devices/*/selection", h_selection_put, AUTH_ADMIN, BODY_JSON, false},
+    {"GET", "/api/v1/channels/*", h_channel_get, AUTH_USER, BODY_NONE, false},
+    {"PATCH", "/api/v1/channels/*", h_channel_update, AUTH_ADMIN, BODY_JSON, false},
+    {"DELETE", "/api/v1/channels/*", h_channel_delete, AUTH_ADMIN, BODY_NONE, false},
+    {NULL, NULL, NULL, AUTH_PUBLIC, BODY_NONE, false}};

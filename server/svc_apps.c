@@ -1,0 +1,759 @@
+/* Apps, devices and channels: tenancy, quotas (P3, P10, P11, P12 from core),
+ * the supported-instrument list (I4) and app credentials. */
+#define _POSIX_C_SOURCE 200809L
+#include "svc_apps.h"
+
+#include <ctype.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db_apps.h"
+
+/* ---------------------------------------------------------------- errors */
+
+sv_code sv_fail(svc_err *e, sv_code code, const char *err_code, const char *field,
+                const char *fmt, ...)
+{
+    va_list ap;
+    e->code = code;
+    e->err_code = err_code;
+    e->field = field;
+    va_start(ap, fmt);
+    vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+sv_code sv_fail_db(svc_err *e, db_status st, const char *conflict_msg)
+{
+    e->db = st;
+    if (st == DB_CONFLICT && conflict_msg != NULL) {
+        return sv_fail(e, SV_CONFLICT, "conflict", NULL, "%s", conflict_msg);
+    }
+    return sv_fail(e, SV_DB, NULL, NULL, "%s", db_strerror(st));
+}
+
+sv_code sv_quota_check(svc_err *e, mt_plan plan, mt_quota q, long long count_after_change)
+{
+    mt_error err;
+    mt_status st = mt_plan_check(plan, q, (int64_t)count_after_change, &err);
+    if (st == MT_OK) {
+        return SV_OK;
+    }
+    if (st == MT_ELIMIT) {
+        e->quota = q;
+        e->plan = plan;
+        return sv_fail(e, SV_LIMIT, "plan_limit", NULL, "%s", err.msg);
+    }
+    e->db = DB_ERROR;
+    return sv_fail(e, SV_DB, NULL, NULL, "quota check failed: %s", err.msg);
+}
+
+sv_code sv_feature_check(svc_err *e, mt_plan plan, mt_quota q, mt_access need)
+{
+    mt_error err;
+    mt_status st = mt_plan_require(plan, q, need, &err);
+    if (st == MT_OK) {
+        return SV_OK;
+    }
+    if (st == MT_ELIMIT) {
+        e->quota = q;
+        e->plan = plan;
+        return sv_fail(e, SV_LIMIT, "plan_limit", NULL, "%s", err.msg);
+    }
+    e->db = DB_ERROR;
+    return sv_fail(e, SV_DB, NULL, NULL, "feature check failed: %s", err.msg);
+}
+
+/* ---------------------------------------------- supported instruments (I4) */
+
+#define O SVC_APP_ONE
+#define X SVC_APP_CROSS
+#define D SVC_APP_DIRECT
+
+/* The specification's table "支持的仪器版本" (seed/service-spec-v06.zh.md):
+ * model, apps ("One", "Cross", "LR8450 直接连接"), minimum firmware for
+ * monitoring, and whether the console works. Combined names are split:
+ * "LR8410/16" = LR8410 and LR8416, "LR8450/-01" = LR8450 and LR8450-01,
+ * "MR6000/-01", "PW3360-10/11", "PW3336/PW3337" likewise. */
+static const svc_model models[] = {
+    {"LR8410", O, "V1.43", NULL, false},
+    {"LR8416", O, "V1.43", NULL, false},
+    {"LR8450", O | D, "V1.50", "V2.20", true},
+    {"LR8450-01", O | D, "V1.50", "V2.20", true},
+    {"MR6000", O, "V3.11", NULL, true},
+    {"MR6000-01", O, "V3.11", NULL, true},
+    {"PQ3100", O, "V2.30", NULL, true},
+    {"PQ3198", O, "V2.00", NULL, true},
+    {"PW3360-10", O, "V3.21", NULL, true},
+    {"PW3360-11", O, "V3.21", NULL, true},
+    {"PW3365", O, "V2.10", NULL, true},
+    {"PW3335", O, "V1.11", NULL, true},
+    {"PW3336", O, "V1.23", NULL, true},
+    {"PW3337", O, "V1.23", NULL, true},
+    {"PW3390", O, "V2.01", NULL, true},
+    {"PW6001", O, "V3.03", NULL, true},
+    {"PW8001", O, "V1.00", NULL, true},
+    {"BT5525", O, "V1.00", NULL, false},
+    {"ST5680", O, "V1.00", NULL, false},
+    {"IM3523A", O, "V1.02", NULL, false},
+    {"BT3554-01", O | X, "V1.01", NULL, false},
+    {"BT3554-50", O | X, "V2.01", NULL, false},
+    {"CM4142", X, "V1.01", NULL, false},
+    {"CM4372", X, "V1.01", NULL, false},
+    {"CM4374", X, "V2.03", NULL, false},
+    {"CM4376", X, "V1.03", NULL, false},
+    {"CM3286-01", X, "V1.01", NULL, false},
+    {"CM7291", X, "V1.03", NULL, false},
+    {"FT3425", X, "V1.10", NULL, false},
+    {"FT4310", X, "V1.03", NULL, false},
+    {"IR4054-11", X, "V1.02", NULL, false},
+    {"IR4055-11", X, "V1.03", NULL, false},
+    {"IR4058-20", X, "V1.02", NULL, false},
+    {"CM4001", X, "V1.02", NULL, false},
+    {"CM4002", X, "V1.00", NULL, false},
+    {"CM4003", X, "V1.00", NULL, false},
+    {"FT6031-50", X, "V1.01", NULL, false},
+    {"PD3259-50", X, "V1.00", NULL, false},
+    {"IR4052-50", X, "V1.00", NULL, false},
+    {"FT6380-50", X, "V1.00", NULL, false},
+    {"DT4261", X, "V1.01", NULL, false},
+    {"CM4371-50", X, "V1.00", NULL, false},
+    {"CM4373-50", X, "V1.00", NULL, false},
+    {"CM4375-50", X, "V1.00", NULL, false},
+    {"CM4141-50", X, "V1.00", NULL, false},
+    {"CM3286-50", X, "V1.00", NULL, false},
+};
+
+#undef O
+#undef X
+#undef D
+
+const svc_model *svc_models(size_t *n)
+{
+    *n = sizeof models / sizeof models[0];
+    return models;
+}
+
+const svc_model *svc_model_find(const char *name)
+{
+    for (size_t i = 0; name != NULL && i < sizeof models / sizeof models[0]; i++) {
+        if (strcmp(models[i].model, name) == 0) {
+            return &models[i];
+        }
+    }
+    return NULL;
+}
+
+unsigned svc_app_kind_bit(const char *kind)
+{
+    if (kind == NULL) {
+        return 0;
+    }
+    if (strcmp(kind, "one") == 0) {
+        return SVC_APP_ONE;
+    }
+    if (strcmp(kind, "cross") == 0) {
+        return SVC_APP_CROSS;
+    }
+    if (strcmp(kind, "lr8450-direct") == 0) {
+        return SVC_APP_DIRECT;
+    }
+    return 0;
+}
+
+bool svc_firmware_valid(const char *fw)
+{
+    int parts = 0;
+    if (fw == NULL) {
+        return false;
+    }
+    if (*fw == '\0') {
+        return true;
+    }
+    if (*fw == 'V' || *fw == 'v') {
+        fw++;
+    }
+    for (;;) {
+        int digits = 0;
+        while (isdigit((unsigned char)*fw) && digits < 4) {
+            fw++;
+            digits++;
+        }
+        if (digits == 0 || isdigit((unsigned char)*fw) || ++parts > 4) {
+            return false;
+        }
+        if (*fw == '\0') {
+            return true;
+        }
+        if (*fw != '.') {
+            return false;
+        }
+        fw++;
+    }
+}
+
+int svc_firmware_cmp(const char *a, const char *b)
+{
+    if (*a == 'V' || *a == 'v') {
+        a++;
+    }
+    if (*b == 'V' || *b == 'v') {
+        b++;
+    }
+    while (*a != '\0' || *b != '\0') {
+        long x = strtol(a, (char **)&a, 10), y = strtol(b, (char **)&b, 10);
+        if (x != y) {
+            return x < y ? -1 : 1;
+        }
+        if (*a == '.') {
+            a++;
+        }
+        if (*b == '.') {
+            b++;
+        }
+    }
+    return 0;
+}
+
+/* ----------------------------------------------------------- credentials */
+
+/* A new credential into "text" and the hex of its SHA-256 into "hash_hex"
+ * (65 bytes), its first 12 characters into "prefix" (13 bytes). */
+static int new_credential(char text[SVC_CREDENTIAL_CAP], char hash_hex[65], char prefix[13])
+{
+    static const char b64url[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    unsigned char raw[33], md[32];
+    unsigned int md_len = 0;
+    size_t n = 0;
+    if (RAND_bytes(raw, 32) != 1) {
+        return -1;
+    }
+    raw[32] = 0;
+    n += (size_t)snprintf(text, SVC_CREDENTIAL_CAP, "mta_");
+    /* 32 bytes -> 43 base64url characters, no padding. */
+    for (size_t i = 0; i < 32; i += 3) {
+        unsigned v = (unsigned)raw[i] << 16 | (unsigned)raw[i + 1] << 8 |
+                     (i + 2 < 32 ? raw[i + 2] : 0);
+        text[n++] = b64url[(v >> 18) & 63];
+        text[n++] = b64url[(v >> 12) & 63];
+        text[n++] = b64url[(v >> 6) & 63];
+        if (i + 2 < 32) {
+            text[n++] = b64url[v & 63];
+        }
+    }
+    text[n] = '\0';
+    if (EVP_Digest(text, n, md, &md_len, EVP_sha256(), NULL) != 1 || md_len != 32) {
+        return -1;
+    }
+    for (int i = 0; i < 32; i++) {
+        snprintf(hash_hex + 2 * i, 3, "%02x", md[i]);
+    }
+    snprintf(prefix, 13, "%.12s", text);
+    return 0;
+}
+
+/* ----------------------------------------------------- transaction helper */
+
+/* Take a connection and begin; SV_OK or SV_DB in "e". */
+static sv_code tx_begin(db_pool *pool, db_conn **c, svc_err *e)
+{
+    db_status st = db_acquire(pool, 5000, c);
+    if (st != DB_OK) {
+        *c = NULL;
+        return sv_fail_db(e, st, NULL);
+    }
+    if ((st = db_begin(*c)) != DB_OK) {
+        return sv_fail_db(e, st, NULL);
+    }
+    return SV_OK;
+}
+
+/* Commit on SV_OK (a failing commit becomes the result); otherwise roll back
+ * (db_release does). Releases the connection. Returns the final code. */
+static sv_code tx_end(db_pool *pool, db_conn *c, sv_code rc, svc_err *e, const char *conflict)
+{
+    if (rc == SV_OK && c != NULL) {
+        db_status st = db_commit(c);
+        if (st != DB_OK) {
+            rc = sv_fail_db(e, st, conflict);
+        }
+    }
+    db_release(pool, c);
+    return rc;
+}
+
+#define TRY_DB(expr, conflict)                                                               \
+    do {                                                                                     \
+        db_status st_ = (expr);                                                              \
+        if (st_ != DB_OK) {                                                                  \
+            rc = sv_fail_db(e, st_, conflict);                                               \
+            goto out;                                                                        \
+        }                                                                                    \
+    } while (0)
+
+/* ------------------------------------------------------------------ apps */
+
+sv_code svc_app_create(db_pool *pool, const sv_actor *a, const char *kind, const char *name,
+                       long long group_id, long long *id, char credential[SVC_CREDENTIAL_CAP],
+                       svc_err *e)
+{
+    db_conn *c = NULL;
+    char hash_hex[65], prefix[13];
+    long long n_apps = 0;
+    bool found;
+    sv_code rc;
+    unsigned bit = svc_app_kind_bit(kind);
+
+    credential[0] = '\0';
+    if (bit == 0) {
+        return sv_fail(e, SV_INVALID, "invalid", "kind",
+                       "kind must be one of: one, cross, lr8450-direct");
+    }
+    /* P11 "-": the LR8450 direct connection does not exist on that plan. */
+    if (bit == SVC_APP_DIRECT && (rc = sv_quota_check(e, a->plan, MT_Q_CHANNELS_LR8450, 1))) {
+        return rc;
+    }
+    if ((rc = tx_begin(pool, &c, e)) != SV_OK) {
+        goto out;
+    }
+    TRY_DB(db_apps_lock_account(c, a->account_id), NULL);
+    if (group_id > 0) {
+        TRY_DB(db_group_exists(c, a->account_id, group_id, &found), NULL);
+        if (!found) {
+            rc = sv_fail(e, SV_NOT_FOUND, "not_found", "group_id", "no such measurement group");
+            goto out;
+        }
+    }
+    TRY_DB(db_app_count(c, a->account_id, &n_apps), NULL);
+    if ((rc = sv_quota_check(e, a->plan, MT_Q_APPS, n_apps + 1)) != SV_OK) {
+        goto out;
+    }
+    if (new_credential(credential, hash_hex, prefix) != 0) {
+        e->db = DB_ERROR;
+        rc = sv_fail(e, SV_DB, NULL, NULL, "no randomness for the credential");
+        goto out;
+    }
+    TRY_DB(db_app_insert(c, a->account_id, group_id, kind, name, hash_hex, prefix, id), NULL);
+out:
+    rc = tx_end(pool, c, rc, e, NULL);
+    if (rc != SV_OK) {
+        memset(credential, 0, SVC_CREDENTIAL_CAP);
+    }
+    return rc;
+}
+
+sv_code svc_app_update(db_pool *pool, const sv_actor *a, long long app_id, const char *name,
+                       int enabled, bool set_group, long long group_id, svc_err *e)
+{
+    db_conn *c = NULL;
+    bool found;
+    sv_code rc;
+    if ((rc = tx_begin(pool, &c, e)) != SV_OK) {
+        goto out;
+    }
+    if (set_group && group_id > 0) {
+        TRY_DB(db_group_exists(c, a->account_id, group_id, &found), NULL);
+        if (!found) {
+            rc = sv_fail(e, SV_NOT_FOUND, "not_found", "group_id", "no such measurement group");
+            goto out;
+        }
+    }
+    TRY_DB(db_app_update(c, a->account_id, app_id, name, enabled, set_group, group_id, &found),
+           NULL);
+    if (!found) {
+        rc = sv_fail(e, SV_NOT_FOUND, "not_found", NULL, "no such app");
+        goto out;
+    }
+out:
+    return tx_end(pool, c, rc, e, NULL);
+}
+
+sv_code svc_app_delete(db_pool *pool, const sv_actor *a, long long app_id, svc_err *e)
+{
+    db_conn *c = NULL;
+    bool found;
+    sv_code rc;
+    if ((rc = tx_begin(pool, &c, e)) != SV_OK) {
+        goto out;
+    }
+    TRY_DB(db_app_delete(c, a->account_id, app_id, &found), NULL);
+    if (!found) {
+        rc = sv_fail(e, SV_NOT_FOUND, "not_found", NULL, "no such app");
+        goto out;
+    }
+out:
+    return tx_end(pool, c, rc, e, NULL);
+}
+
+sv_code svc_app_regenerate(db_pool *pool, const sv_actor *a, long long app_id,
+                           char credential[SVC_CREDENTIAL_CAP], svc_err *e)
+{
+    db_conn *c = NULL;
+    char hash_hex[65], prefix[13];
+    bool found;
+    sv_code rc;
+    credential[0] = '\0';
+    if ((rc = tx_begin(pool, &c, e)) != SV_OK) {
+        goto out;
+    }
+    if (new_credential(credential, hash_hex, prefix) != 0) {
+        e->db = DB_ERROR;
+        rc = sv_fail(e, SV_DB, NULL, NULL, "no randomness for the credential");
+        goto out;
+    }
+    TRY_DB(db_app_set_credential(c, a->account_id, app_id, hash_hex, prefix, &found), NULL);
+    if (!found) {
+        rc = sv_fail(e, SV_NOT_FOUND, "not_found", NULL, "no such app");
+        goto out;
+    }
+out:
+    rc = tx_end(pool, c, rc, e, NULL);
+    if (rc != SV_OK) {
+        memset(credential, 0, SVC_CREDENTIAL_CAP);
+    }
+    return rc;
+}
+
+sv_code svc_app_authenticate(db_pool *pool, const char *credential, long long *account_id,
+                             long long *app_id, svc_err *e)
+{
+    unsigned char md[32];
+    unsigned int md_len = 0;
+    char hash_hex[65];
+    db_conn *c = NULL;
+    bool found = false, enabled = false;
+    db_status st;
+    if (credential == NULL || strncmp(credential, "mta_", 4) != 0 ||
+        strlen(credential) != 47 ||
+        EVP_Digest(credential, strlen(credential), md, &md_len, EVP_sha256(), NULL) != 1) {
+        return sv_fail(e, SV_NOT_FOUND, "unauthenticated", NULL, "unknown app credential");
+    }
+    for (int i = 0; i < 32; i++) {
+        snprintf(hash_hex + 2 * i, 3, "%02x", md[i]);
+    }
+    if ((st = db_acquire(pool, 5000, &c)) != DB_OK) {
+        return sv_fail_db(e, st, NULL);
+    }
+    st = db_app_by_credential(c, hash_hex, account_id, app_id, &enabled, &found);
+    db_release(pool, c);
+    if (st != DB_OK) {
+        return sv_fail_db(e, st, NULL);
+    }
+    if (!found) {
+        return sv_fail(e, SV_NOT_FOUND, "unauthenticated", NULL, "unknown app credential");
+    }
+    if (!enabled) {
+        return sv_fail(e, SV_FORBIDDEN, "app_disabled", NULL, "this app is disabled");
+    }
+    return SV_OK;
+}
+
+/* --------------------------------------------------------------- devices */
+
+/* Check "model" (may be NULL = not given) against app kind "bit". */
+static sv_code check_model(svc_err *e, const char *model, unsigned bit)
+{
+    const svc_model *m = svc_model_find(model);
+    if (m == NULL) {
+        return sv_fail(e, SV_INVALID, "unsupported_model", "model",
+                       "'%.40s' is not a supported instrument model (see "
+                       "GET /api/v1/instrument-models)",
+                       model);
+    }
+    if ((m->apps & bit) == 0) {
+        return sv_fail(e, SV_INVALID, "unsupported_model", "model",
+                       "%s cannot be connected through this kind of app", m->model);
+    }
+    return SV_OK;
+}
+
+/* Serial numbers: 1..64 printable ASCII characters without spaces. */
+static bool serial_valid(const char *s)
+{
+    size_t n = 0;
+    for (; *s != '\0'; s++, n++) {
+        if (*s <= ' ' || *s > '~') {
+            return false;
+        }
+    }
+    return n >= 1 && n <= 64;
+}
+
+static sv_code check_device_fields(svc_err *e, const char *serial, const char *firmware)
+{
+    if (serial != NULL && !serial_valid(serial)) {
+        return sv_fail(e, SV_INVALID, "invalid", "serial",
+                       "serial must be 1 to 64 printable characters without spaces");
+    }
+    if (firmware != NULL && !svc_firmware_valid(firmware)) {
+        return sv_fail(e, SV_INVALID, "invalid", "firmware",
+                       "firmware must be a version such as 1.50 or V2.20");
+    }
+    return SV_OK;
+}
+
+sv_code svc_device_create_in(db_conn *c, long long account_id, mt_plan plan, long long app_id,
+                             const char *model, const char *serial, const char *firmware,
+                             const char *name, long long *id, svc_err *e)
+{
+    char kind[16];
+    long long n_devices = 0;
+    bool found;
+    sv_code rc = SV_OK;
+    unsigned bit;
+
+    if ((rc = check_device_fields(e, serial, firmware)) != SV_OK) {
+        return rc;
+    }
+    TRY_DB(db_apps_lock_account(c, account_id), NULL);
+    TRY_DB(db_app_kind(c, account_id, app_id, kind, sizeof kind, &found), NULL);
+    if (!found) {
+        return sv_fail(e, SV_NOT_FOUND, "not_found", NULL, "no such app");
+    }
+    bit = svc_app_kind_bit(kind);
+    if ((rc = check_model(e, model, bit)) != SV_OK) {
+        return rc;
+    }
+    TRY_DB(db_device_count(c, account_id, app_id, &n_devices), NULL);
+    if (bit == SVC_APP_DIRECT) {
+        /* The app is the logger itself: one instrument, not a P12 count. */
+        if (n_devices >= 1) {
+            return sv_fail(e, SV_CONFLICT, "app_full", NULL,
+                           "an LR8450 direct app is exactly one instrument");
+        }
+    } else if ((rc = sv_quota_check(e, plan, MT_Q_INSTRUMENTS_PER_APP, n_devices + 1)) !=
+               SV_OK) {
+        return rc;
+    }
+    TRY_DB(db_device_insert(c, account_id, app_id, model, serial, firmware ? firmware : "",
+                            name ? name : "", id),
+           "this app already has a device with this model and serial number");
+out:
+    return rc;
+}
+
+sv_code svc_device_create(db_pool *pool, const sv_actor *a, long long app_id, const char *model,
+                          const char *serial, const char *firmware, const char *name,
+                          long long *id, svc_err *e)
+{
+    db_conn *c = NULL;
+    sv_code rc;
+    if ((rc = tx_begin(pool, &c, e)) != SV_OK) {
+        goto out;
+    }
+    rc = svc_device_create_in(c, a->account_id, a->plan, app_id, model, serial, firmware, name,
+                              id, e);
+out:
+    return tx_end(pool, c, rc, e,
+                  "this app already has a device with this model and serial number");
+}
+
+sv_code svc_device_update(db_pool *pool, const sv_actor *a, long long device_id,
+                          const char *model, const char *serial, const char *firmware,
+                          const char *name, svc_err *e)
+{
+    db_conn *c = NULL;
+    db_device d;
+    bool found = false;
+    sv_code rc;
+    static const char dup[] = "this app already has a device with this model and serial number";
+
+    memset(&d, 0, sizeof d);
+    if ((rc = check_device_fields(e, serial, firmware)) != SV_OK) {
+        return rc;
+    }
+    if ((rc = tx_begin(pool, &c, e)) != SV_OK) {
+        goto out;
+    }
+    TRY_DB(db_device_get(c, a->account_id, 0, device_id, &d, &found), NULL);
+    if (!found) {
+        rc = sv_fail(e, SV_NOT_FOUND, "not_found", NULL, "no such device");
+        goto out;
+    }
+    if (model != NULL && (rc = check_model(e, model, svc_app_kind_bit(d.app_kind))) != SV_OK) {
+        goto out;
+    }
+    TRY_DB(db_device_update(c, a->account_id, device_id, model ? model : d.model,
+                            serial ? serial : d.serial, firmware ? firmware : d.firmware,
+                            name ? name : d.name, &found),
+           dup);
+out:
+    db_device_clear(&d);
+    return tx_end(pool, c, rc, e, dup);
+}
+
+sv_code svc_device_delete(db_pool *pool, const sv_actor *a, long long device_id, svc_err *e)
+{
+    db_conn *c = NULL;
+    bool found;
+    sv_code rc;
+    if ((rc = tx_begin(pool, &c, e)) != SV_OK) {
+        goto out;
+    }
+    TRY_DB(db_device_delete(c, a->account_id, device_id, &found), NULL);
+    if (!found) {
+        rc = sv_fail(e, SV_NOT_FOUND, "not_found", NULL, "no such device");
+        goto out;
+    }
+out:
+    return tx_end(pool, c, rc, e, NULL);
+}
+
+/* -------------------------------------------------------------- channels */
+
+bool svc_channel_key_valid(const char *key)
+{
+    size_t n = 0;
+    for (; *key != '\0'; key++, n++) {
+        if (!isalnum((unsigned char)*key) && *key != '_' && *key != '.' && *key != '-') {
+            return false;
+        }
+    }
+    return n >= 1 && n <= 32;
+}
+
+sv_code svc_channel_create(db_pool *pool, const sv_actor *a, long long device_id,
+                           const char *key, const char *name, const char *unit, long long *id,
+                           svc_err *e)
+{
+    db_conn *c = NULL;
+    db_device d;
+    bool found = false;
+    sv_code rc;
+    static const char dup[] = "this device already has a channel with this key";
+
+    memset(&d, 0, sizeof d);
+    if (!svc_channel_key_valid(key)) {
+        return sv_fail(e, SV_INVALID, "invalid", "key",
+                       "key must be 1 to 32 letters, digits, '_', '.' or '-'");
+    }
+    if ((rc = tx_begin(pool, &c, e)) != SV_OK) {
+        goto out;
+    }
+    TRY_DB(db_device_get(c, a->account_id, 0, device_id, &d, &found), NULL);
+    if (!found) {
+        rc = sv_fail(e, SV_NOT_FOUND, "not_found", NULL, "no such device");
+        goto out;
+    }
+    TRY_DB(db_channel_insert(c, a->account_id, device_id, key, name, unit ? unit : "", id), dup);
+out:
+    db_device_clear(&d);
+    return tx_end(pool, c, rc, e, dup);
+}
+
+sv_code svc_channel_update(db_pool *pool, const sv_actor *a, long long channel_id,
+                           const char *name, const char *unit, svc_err *e)
+{
+    db_conn *c = NULL;
+    bool found;
+    sv_code rc;
+    if ((rc = tx_begin(pool, &c, e)) != SV_OK) {
+        goto out;
+    }
+    TRY_DB(db_channel_update(c, a->account_id, channel_id, name, unit, &found), NULL);
+    if (!found) {
+        rc = sv_fail(e, SV_NOT_FOUND, "not_found", NULL, "no such channel");
+        goto out;
+    }
+out:
+    return tx_end(pool, c, rc, e, NULL);
+}
+
+sv_code svc_channel_delete(db_pool *pool, const sv_actor *a, long long channel_id, svc_err *e)
+{
+    db_conn *c = NULL;
+    bool found;
+    sv_code rc;
+    if ((rc = tx_begin(pool, &c, e)) != SV_OK) {
+        goto out;
+    }
+    TRY_DB(db_channel_delete(c, a->account_id, channel_id, &found), NULL);
+    if (!found) {
+        rc = sv_fail(e, SV_NOT_FOUND, "not_found", NULL, "no such channel");
+        goto out;
+    }
+out:
+    return tx_end(pool, c, rc, e, NULL);
+}
+
+static int cmp_ll(const void *x, const void *y)
+{
+    long long a = *(const long long *)x, b = *(const long long *)y;
+    return (a > b) - (a < b);
+}
+
+sv_code svc_selection_set(db_pool *pool, const sv_actor *a, long long device_id,
+                          const long long *ids, int n, svc_err *e)
+{
+    db_conn *c = NULL;
+    db_device d;
+    bool found = false;
+    long long *sorted = NULL, on_device = 0, added = 0;
+    char *array = NULL;
+    size_t len = 0;
+    sv_code rc = SV_OK;
+
+    memset(&d, 0, sizeof d);
+    if (n < 0 || n > SVC_SELECTION_MAX) {
+        return sv_fail(e, SV_INVALID, "too_long", "channel_ids",
+                       "at most %d channel ids", SVC_SELECTION_MAX);
+    }
+    sorted = malloc(sizeof *sorted * (size_t)(n > 0 ? n : 1));
+    array = malloc((size_t)n * 21 + 3);
+    if (sorted == NULL || array == NULL) {
+        e->db = DB_ERROR;
+        rc = sv_fail(e, SV_DB, NULL, NULL, "out of memory");
+        goto out;
+    }
+    if (n > 0) {
+        memcpy(sorted, ids, sizeof *sorted * (size_t)n);
+    }
+    qsort(sorted, (size_t)n, sizeof *sorted, cmp_ll);
+    array[len++] = '{';
+    for (int i = 0; i < n; i++) {
+        if (i > 0 && sorted[i] == sorted[i - 1]) {
+            rc = sv_fail(e, SV_INVALID, "invalid", "channel_ids",
+                         "channel %lld is listed twice", sorted[i]);
+            goto out;
+        }
+        len += (size_t)snprintf(array + len, 22, "%s%lld", i ? "," : "", sorted[i]);
+    }
+    array[len++] = '}';
+    array[len] = '\0';
+
+    if ((rc = tx_begin(pool, &c, e)) != SV_OK) {
+        goto out;
+    }
+    TRY_DB(db_apps_lock_account(c, a->account_id), NULL);
+    TRY_DB(db_device_get(c, a->account_id, 0, device_id, &d, &found), NULL);
+    if (!found) {
+        rc = sv_fail(e, SV_NOT_FOUND, "not_found", NULL, "no such device");
+        goto out;
+    }
+    TRY_DB(db_selection_inspect(c, a->account_id, device_id, array, &on_device, &added), NULL);
+    if (on_device != n) {
+        rc = sv_fail(e, SV_NOT_FOUND, "not_found", "channel_ids",
+                     "%lld of the channel ids are not channels of this device",
+                     (long long)n - on_device);
+        goto out;
+    }
+    if (added > 0) {
+        mt_quota q = svc_app_kind_bit(d.app_kind) == SVC_APP_DIRECT ? MT_Q_CHANNELS_LR8450
+                                                                    : MT_Q_CHANNELS_ONE;
+        if ((rc = sv_quota_check(e, a->plan, q, n)) != SV_OK) {
+            goto out;
+        }
+    }
+    TRY_DB(db_selection_apply(c, a->account_id, device_id, array), NULL);
+out:
+    db_device_clear(&d);
+    free(sorted);
+    free(array);
+    return tx_end(pool, c, rc, e, NULL);
+}
