@@ -264,21 +264,19 @@ static int reply_signed_in(http_req *req, auth_outcome *o, const char *action)
         cJSON_AddNumberToObject(r, "expires_in", AUTH_CHALLENGE_TTL_S);
         cJSON_AddStringToObject(detail, "two_step", o->user.two_step);
         OPENSSL_cleanse(o->secret, sizeof o->secret);
-        rc = http_reply_json(req, 200, r);
         audit(req, "auth.password_ok", "user", o->user.user_id, detail);
         cJSON_Delete(detail);
-        return rc;
+        return http_reply_json(req, 200, r);
     }
     if (o->is_token) {
         cJSON_AddStringToObject(r, "token", o->secret);
         cJSON_AddNumberToObject(r, "expires", (double)o->expires);
         cJSON_AddItemToObject(r, "user", user_json(&o->user, o->plan));
         OPENSSL_cleanse(o->secret, sizeof o->secret);
-        rc = http_reply_json(req, 200, r);
         req->via_token = false; /* the actor is the user who asked for it */
         audit(req, "auth.token_create", "api_token", o->user.session_id, NULL);
         cJSON_Delete(detail);
-        return rc;
+        return http_reply_json(req, 200, r);
     }
     if (auth_csrf_token(o->secret, csrf, sizeof csrf) != 0) {
         cJSON_Delete(r);
@@ -290,11 +288,11 @@ static int reply_signed_in(http_req *req, auth_outcome *o, const char *action)
     cookie_header(req, o->secret, extra, sizeof extra);
     OPENSSL_cleanse(o->secret, sizeof o->secret);
     OPENSSL_cleanse(csrf, sizeof csrf);
-    rc = http_reply_json_headers(req, 200, r, extra);
-    OPENSSL_cleanse(extra, sizeof extra);
     cJSON_AddBoolToObject(detail, "via_alt_login", o->user.via_alt);
     audit(req, action, "user", o->user.user_id, detail);
     cJSON_Delete(detail);
+    rc = http_reply_json_headers(req, 200, r, extra);
+    OPENSSL_cleanse(extra, sizeof extra);
     return rc;
 }
 
@@ -330,7 +328,6 @@ static int login_common(http_req *req, bool want_token)
 {
     auth_login in;
     auth_outcome o;
-    int rc;
     if (read_login(req, &in, true) != 0) {
         return req->status;
     }
@@ -338,11 +335,10 @@ static int login_common(http_req *req, bool want_token)
     if (o.code == AUTH_OK || o.code == AUTH_TWO_STEP) {
         return reply_signed_in(req, &o, "auth.login");
     }
-    rc = reply_failure(req, &o);
     if (refusal_name(o.code) != NULL) {
         audit_refusal(req, &o, refusal_name(o.code));
     }
-    return rc;
+    return reply_failure(req, &o);
 }
 
 /* POST /api/v1/auth/login {account, user, password} | {email, password} */
@@ -362,7 +358,6 @@ static int h_two_step(http_req *req)
 {
     const char *challenge = NULL, *code = NULL;
     auth_outcome o;
-    int rc;
     if (http_json_string(req, req->body, "challenge", 64, true, &challenge) != 0 ||
         http_json_string(req, req->body, "code", MAX_CODE_CHARS, true, &code) != 0) {
         return req->status;
@@ -372,11 +367,10 @@ static int h_two_step(http_req *req)
     if (o.code == AUTH_OK) {
         return reply_signed_in(req, &o, "auth.login");
     }
-    rc = reply_failure(req, &o);
     if (refusal_name(o.code) != NULL) {
         audit_refusal(req, &o, refusal_name(o.code));
     }
-    return rc;
+    return reply_failure(req, &o);
 }
 
 /* GET /api/v1/auth/session: who am I, and the CSRF token for cookie users. */
@@ -428,9 +422,8 @@ static int h_logout(http_req *req)
         return http_reply_db(req, st);
     }
     cookie_header(req, NULL, extra, sizeof extra);
-    http_reply_json_headers(req, 200, cJSON_CreateObject(), extra);
     audit(req, "auth.logout", "user", req->user_id, NULL);
-    return 200;
+    return http_reply_json_headers(req, 200, cJSON_CreateObject(), extra);
 }
 
 /* ----------------------------------------------------------- password */
@@ -457,9 +450,8 @@ static int h_me_password(http_req *req)
     if (o.code != AUTH_OK) {
         return reply_failure(req, &o);
     }
-    http_reply_json(req, 200, cJSON_CreateObject());
     audit(req, "auth.password_change", "user", req->user_id, NULL);
-    return 200;
+    return http_reply_json(req, 200, cJSON_CreateObject());
 }
 
 /* The portal's origin for links in e-mails: METRON_PUBLIC_URL, else the
@@ -483,20 +475,18 @@ static int h_reset_request(http_req *req)
     auth_login in;
     char base[300];
     long long account_id = 0, user_id = 0;
-    int rc;
     if (read_login(req, &in, false) != 0) {
         return req->status;
     }
     public_url(req, base, sizeof base);
     svc_auth_reset_request(req->srv, &in, base, &account_id, &user_id);
-    rc = http_reply_json(req, 202, cJSON_CreateObject());
     if (account_id > 0) {
         req->account_id = account_id;
         req->user_id = 0; /* not signed in: a system action on the user */
         audit(req, "auth.reset_request", "user", user_id, NULL);
         req->account_id = 0;
     }
-    return rc;
+    return http_reply_json(req, 202, cJSON_CreateObject());
 }
 
 /* POST /api/v1/auth/reset {token, password} */
@@ -513,11 +503,10 @@ static int h_reset(http_req *req)
     if (o.code != AUTH_OK) {
         return reply_failure(req, &o);
     }
-    http_reply_json(req, 200, cJSON_CreateObject());
     req->account_id = o.user.account_id;
     req->user_id = o.user.user_id;
     audit(req, "auth.password_reset", "user", o.user.user_id, NULL);
-    return 200;
+    return http_reply_json(req, 200, cJSON_CreateObject());
 }
 
 /* ----------------------------------------------------------- two-step */
@@ -559,12 +548,11 @@ static int h_totp_confirm(http_req *req)
     }
     r = cJSON_CreateObject();
     cJSON_AddStringToObject(r, "two_step", "totp");
-    http_reply_json(req, 200, r);
     d = cJSON_CreateObject();
     cJSON_AddStringToObject(d, "two_step", "totp");
     audit(req, "auth.two_step_change", "user", req->user_id, d);
     cJSON_Delete(d);
-    return 200;
+    return http_reply_json(req, 200, r);
 }
 
 /* PUT /api/v1/me/two-step {mode: "off" | "email"} ("totp": enrol/confirm). */
@@ -590,12 +578,11 @@ static int h_two_step_set(http_req *req)
     }
     r = cJSON_CreateObject();
     cJSON_AddStringToObject(r, "two_step", mode);
-    http_reply_json(req, 200, r);
     d = cJSON_CreateObject();
     cJSON_AddStringToObject(d, "two_step", mode);
     audit(req, "auth.two_step_change", "user", req->user_id, d);
     cJSON_Delete(d);
-    return 200;
+    return http_reply_json(req, 200, r);
 }
 
 /* ---------------------------------------------------- IP allow-list */
@@ -729,12 +716,11 @@ static int h_ip_put(http_req *req)
     db_release(req->srv->pool, c);
     r = cJSON_CreateObject();
     cJSON_AddItemToObject(r, "ip_allow_list", cJSON_Parse(after));
-    http_reply_json(req, 200, r);
     d = cJSON_CreateObject();
     cJSON_AddItemToObject(d, "ip_allow_list", cJSON_Parse(after));
     audit(req, "account.ip_allow_list_change", "account", req->account_id, d);
     cJSON_Delete(d);
-    return 200;
+    return http_reply_json(req, 200, r);
 }
 
 /* ------------------------------------------------------- test-only */

@@ -6,6 +6,8 @@
 #include "t.h"
 
 void suite_auth_password(void);
+void suite_auth_totp(void);
+void suite_auth_crypto(void);
 void suite_config(void);
 
 static int n_passed, n_failed, cur_failed;
@@ -55,6 +57,8 @@ int main(int argc, char **argv)
 {
     filter = argc > 1 ? argv[1] : NULL;
     suite_auth_password();
+    suite_auth_totp();
+    suite_auth_crypto();
     suite_config();
     printf("1..%d\n%d passed, %d failed\n", n_passed + n_failed, n_passed, n_failed);
     return n_failed ? 1 : 0;

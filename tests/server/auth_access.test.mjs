@@ -1,0 +1,285 @@
+// Sign-in limits (A1, A2, A7, L4, A9): the alternative login ID and Trial
+// e-mail login, throttling, trial expiry, Web API tokens (P20), the IP
+// allow-list (P21) and the audit log. One cluster and one server.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import {
+  createAccount, login, request, setClock, startPostgres, startServer, tokenClient,
+} from './harness.mjs';
+
+let pg;
+let srv;
+let db;
+const PW = 'Correct-h0rse';
+let n = 0;
+const uniq = (p) => `${p}${++n}-${process.pid % 10000}`;
+
+before(async () => {
+  pg = await startPostgres();
+  const url = await pg.createDatabase();
+  db = new URL(url).pathname.slice(1);
+  srv = await startServer({ databaseUrl: url });
+});
+
+after(async () => {
+  const exit = await srv?.stop();
+  await pg?.destroy();
+  if (srv) fs.rmSync(srv.dataDir, { recursive: true, force: true });
+  assert.equal(exit?.code, 0, srv?.stderr());
+  assert.doesNotMatch(srv?.stderr() || '', /runtime error|AddressSanitizer/);
+});
+
+const post = (p, body, opts = {}) => request(srv.url, 'POST', p, { body, ...opts });
+
+async function account(plan = 'standard', extra = {}) {
+  const acc = uniq('acc');
+  const ids = await createAccount(srv.url, { account: acc, plan, user: 'admin', password: PW,
+    email: `admin@${acc}.test`, ...extra });
+  return { ...ids, account: acc };
+}
+
+test('throttling: the 6th try after 5 failures is 429 with Retry-After, even with the right password',
+  async () => {
+    const a = await account();
+    const addr = '127.0.0.11';
+    try {
+      for (let i = 0; i < 5; i++) {
+        const r = await post('/api/v1/auth/login', { account: a.account, user: 'admin',
+          password: `Wrong-pass${i}` }, { localAddress: addr });
+        assert.equal(r.status, 401, `try ${i}`);
+      }
+      let r = await post('/api/v1/auth/login', { account: a.account, user: 'admin', password: PW },
+        { localAddress: addr });
+      assert.equal(r.status, 429);
+      assert.equal(r.body.code, 'throttled');
+      // 15 s (14 when a second ticked over in between).
+      assert.ok(['14', '15'].includes(r.headers['retry-after']), r.headers['retry-after']);
+      assert.equal(r.body.retry_after, Number(r.headers['retry-after']));
+      // From another address the same user is locked too (per account+user).
+      r = await post('/api/v1/auth/login', { account: a.account, user: 'admin', password: PW },
+        { localAddress: '127.0.0.12' });
+      assert.equal(r.status, 429);
+      await setClock(srv.url, 16);
+      // One more failure doubles the lock.
+      r = await post('/api/v1/auth/login', { account: a.account, user: 'admin',
+        password: 'Wrong-again1' }, { localAddress: addr });
+      assert.equal(r.status, 401);
+      r = await post('/api/v1/auth/login', { account: a.account, user: 'admin', password: PW },
+        { localAddress: addr });
+      assert.equal(r.status, 429);
+      assert.ok(['29', '30'].includes(r.headers['retry-after']), r.headers['retry-after']);
+      await setClock(srv.url, 16 + 31);
+      r = await post('/api/v1/auth/login', { account: a.account, user: 'admin', password: PW },
+        { localAddress: addr });
+      assert.equal(r.status, 200);
+    } finally {
+      await setClock(srv.url, 0);
+    }
+  });
+
+test('throttling per client address: 20 failures on any users lock that address only',
+  async () => {
+    const addr = '127.0.0.21';
+    const a = await account();
+    try {
+      for (let i = 0; i < 20; i++) {
+        const r = await post('/api/v1/auth/login', { account: a.account, user: `nobody${i}`,
+          password: PW }, { localAddress: addr });
+        assert.equal(r.status, 401, `try ${i}`);
+      }
+      let r = await post('/api/v1/auth/login', { account: a.account, user: 'admin',
+        password: PW }, { localAddress: addr });
+      assert.equal(r.status, 429);
+      assert.ok(Number(r.headers['retry-after']) > 0);
+      r = await post('/api/v1/auth/login', { account: a.account, user: 'admin', password: PW },
+        { localAddress: '127.0.0.22' });
+      assert.equal(r.status, 200);
+    } finally {
+      await setClock(srv.url, 0);
+    }
+  });
+
+test('Trial users sign in with e-mail + password; L4: login stops after trial expiry',
+  async () => {
+    const email = `${uniq('t')}@trial.test`;
+    const expires = Math.floor(Date.now() / 1000) + 3600;
+    const t = await createAccount(srv.url, { plan: 'trial', email, password: PW,
+      trialExpires: expires });
+    let r = await post('/api/v1/auth/login', { email: email.toUpperCase(), password: 'Wrong-1a' });
+    assert.equal(r.status, 401);
+    assert.equal(r.body.code, 'invalid_credentials');
+    const c = await login(srv.url, { email, password: PW });
+    assert.equal(c.user.account.plan, 'trial');
+    assert.equal(c.user.account.login_id, null);
+    assert.equal(c.user.id, t.userId);
+    try {
+      await setClock(srv.url, 3605);
+      r = await c.get('/api/v1/auth/session');
+      assert.equal(r.status, 403);
+      assert.equal(r.body.code, 'trial_expired');
+      r = await post('/api/v1/auth/login', { email, password: PW });
+      assert.equal(r.status, 403);
+      assert.equal(r.body.code, 'trial_expired');
+      // The wrong password still learns nothing.
+      r = await post('/api/v1/auth/login', { email, password: 'Wrong-1a' });
+      assert.equal(r.status, 401);
+    } finally {
+      await setClock(srv.url, 0);
+    }
+  });
+
+test('P23: the alternative login account ID works on Pro only', async () => {
+  const pro = await account('pro', { altAccount: uniq('alt') });
+  const alt = (await pg.psql(`SELECT alt_login_id FROM accounts WHERE id = ${pro.accountId}`, db));
+  const c = await login(srv.url, { account: alt, user: 'admin', password: PW });
+  assert.equal(c.user.account.id, pro.accountId);
+  const std = await account('standard', { altAccount: uniq('alt') });
+  const stdAlt = await pg.psql(`SELECT alt_login_id FROM accounts WHERE id = ${std.accountId}`, db);
+  const r = await post('/api/v1/auth/login', { account: stdAlt, user: 'admin', password: PW });
+  assert.equal(r.status, 401);
+  assert.equal(r.body.code, 'invalid_credentials');
+  await login(srv.url, { account: std.account, user: 'admin', password: PW });
+});
+
+test('P20: Web API tokens are refused below Pro, naming the quota and the plan', async () => {
+  for (const plan of ['free', 'standard']) {
+    const a = await account(plan);
+    const r = await post('/api/v1/auth/token', { account: a.account, user: 'admin', password: PW });
+    assert.equal(r.status, 403, plan);
+    assert.equal(r.body.code, 'plan_limit');
+    assert.equal(r.body.quota, 'P20');
+    assert.equal(r.body.plan, plan);
+    assert.equal(r.body.token, undefined);
+  }
+  const email = `${uniq('t')}@trial.test`;
+  await createAccount(srv.url, { plan: 'trial', email, password: PW });
+  const r = await post('/api/v1/auth/token', { email, password: PW });
+  assert.equal(r.status, 403);
+  assert.equal(r.body.quota, 'P20');
+  // Wrong credentials stay a 401 (the plan is not revealed).
+  const a = await account('free');
+  const w = await post('/api/v1/auth/token', { account: a.account, user: 'admin',
+    password: 'Wrong-pass1' });
+  assert.equal(w.status, 401);
+});
+
+test('A2: a Pro token authenticates without cookie or CSRF, is stored hashed, and expires',
+  async () => {
+    const a = await account('pro');
+    const r = await post('/api/v1/auth/token', { account: a.account, user: 'admin', password: PW });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.match(r.body.token, /^[A-Za-z0-9_-]{43}$/);
+    assert.ok(r.body.expires > Date.now() / 1000 + 29 * 86400);
+    assert.equal(r.headers['set-cookie'], undefined);
+    const t = tokenClient(srv.url, r.body.token);
+    let s = await t.get('/api/v1/auth/session');
+    assert.equal(s.status, 200);
+    assert.equal(s.body.via_token, true);
+    assert.equal(s.body.csrf_token, undefined);
+    s = await t.put('/api/v1/me/two-step', { mode: 'off' });
+    assert.equal(s.status, 200, JSON.stringify(s.body));
+    const stored = await pg.psql(`SELECT count(*) FROM api_tokens WHERE token_hash =
+      sha256(convert_to('${r.body.token}', 'UTF8'))`, db);
+    assert.equal(stored, '1');
+    try {
+      await setClock(srv.url, 31 * 86400);
+      s = await t.get('/api/v1/auth/session');
+      assert.equal(s.status, 401);
+    } finally {
+      await setClock(srv.url, 0);
+    }
+    // A token of an account that fell below Pro stops with plan_limit.
+    const r2 = await post('/api/v1/auth/token', { account: a.account, user: 'admin', password: PW });
+    await pg.psql(`UPDATE accounts SET plan = 'standard' WHERE id = ${a.accountId}`, db);
+    s = await tokenClient(srv.url, r2.body.token).get('/api/v1/auth/session');
+    assert.equal(s.status, 403);
+    assert.equal(s.body.code, 'plan_limit');
+    assert.equal(s.body.quota, 'P20');
+  });
+
+test('P21: the IP allow-list is refused below Pro', async () => {
+  const a = await account('standard');
+  const c = await login(srv.url, { account: a.account, user: 'admin', password: PW });
+  let r = await c.get('/api/v1/account/ip-allow-list');
+  assert.equal(r.status, 403);
+  assert.equal(r.body.quota, 'P21');
+  r = await c.put('/api/v1/account/ip-allow-list', { ip_allow_list: ['127.0.0.1'] });
+  assert.equal(r.status, 403);
+  assert.equal(r.body.code, 'plan_limit');
+  assert.equal(r.body.plan, 'standard');
+});
+
+test('A7: the IP allow-list refuses portal and API requests from other addresses', async () => {
+  const a = await account('pro');
+  const c = await login(srv.url, { account: a.account, user: 'admin', password: PW });
+  const tok = (await post('/api/v1/auth/token', { account: a.account, user: 'admin',
+    password: PW })).body.token;
+  let r = await c.get('/api/v1/account/ip-allow-list');
+  assert.deepEqual(r.body, { ip_allow_list: [] });
+  for (const bad of [{}, { ip_allow_list: '127.0.0.1' }, { ip_allow_list: ['300.1.1.1'] },
+    { ip_allow_list: ['10.0.0.0/33'] }, { ip_allow_list: [7] }, { ip_allow_list: ['10.0.0.0/'] },
+    { ip_allow_list: ['x/8'] }]) {
+    r = await c.put('/api/v1/account/ip-allow-list', bad);
+    assert.equal(r.status, 400, JSON.stringify(bad));
+  }
+  // A list that would lock out the administrator's own address is refused.
+  r = await c.put('/api/v1/account/ip-allow-list', { ip_allow_list: ['10.0.0.0/8'] });
+  assert.equal(r.status, 409);
+  assert.equal(r.body.code, 'would_lock_out');
+  r = await c.put('/api/v1/account/ip-allow-list', { ip_allow_list: ['127.0.0.1', '10.1.2.3/8',
+    '2001:db8::/32'] });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.deepEqual(r.body.ip_allow_list.sort(), ['10.0.0.0/8', '127.0.0.1/32', '2001:db8::/32']);
+  // From 127.0.0.31: sign-in, the session and the token are all refused.
+  r = await post('/api/v1/auth/login', { account: a.account, user: 'admin', password: PW },
+    { localAddress: '127.0.0.31' });
+  assert.equal(r.status, 403);
+  assert.equal(r.body.code, 'ip_not_allowed');
+  r = await request(srv.url, 'GET', '/api/v1/auth/session',
+    { headers: { cookie: `metron_session=${c.cookie}` }, localAddress: '127.0.0.31' });
+  assert.equal(r.status, 403);
+  assert.equal(r.body.code, 'ip_not_allowed');
+  r = await tokenClient(srv.url, tok, { localAddress: '127.0.0.31' }).get('/api/v1/auth/session');
+  assert.equal(r.status, 403);
+  // From 127.0.0.1 all is well; an empty list allows everyone again.
+  assert.equal((await c.get('/api/v1/auth/session')).status, 200);
+  r = await c.put('/api/v1/account/ip-allow-list', { ip_allow_list: [] });
+  assert.equal(r.status, 200);
+  r = await request(srv.url, 'GET', '/api/v1/auth/session',
+    { headers: { cookie: `metron_session=${c.cookie}` }, localAddress: '127.0.0.31' });
+  assert.equal(r.status, 200);
+});
+
+test('A9: sign-ins, tokens and allow-list changes are audited, newest first, paged', async () => {
+  const a = await account('pro');
+  const c = await login(srv.url, { account: a.account, user: 'admin', password: PW });
+  await post('/api/v1/auth/token', { account: a.account, user: 'admin', password: PW });
+  await c.put('/api/v1/account/ip-allow-list', { ip_allow_list: ['127.0.0.0/8'] });
+  let r = await c.get('/api/v1/audit');
+  assert.equal(r.status, 200);
+  const actions = r.body.entries.map((e) => e.action);
+  assert.deepEqual(actions, ['account.ip_allow_list_change', 'auth.token_create', 'auth.login']);
+  const e = r.body.entries[0];
+  assert.equal(e.actor_login, 'admin');
+  assert.equal(e.user_id, a.userId);
+  assert.equal(e.ip, '127.0.0.1');
+  assert.deepEqual(e.detail, { ip_allow_list: ['127.0.0.0/8'] });
+  assert.match(e.at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+  // Paging.
+  r = await c.get('/api/v1/audit?limit=2');
+  assert.equal(r.body.entries.length, 2);
+  assert.ok(r.body.next_before);
+  r = await c.get(`/api/v1/audit?limit=2&before=${r.body.next_before}`);
+  assert.deepEqual(r.body.entries.map((x) => x.action), ['auth.login']);
+  assert.equal(r.body.next_before, null);
+  for (const q of ['limit=0', 'limit=201', 'limit=x', 'before=-1']) {
+    r = await c.get(`/api/v1/audit?${q}`);
+    assert.equal(r.status, 400, q);
+  }
+  // Another account's log stays its own.
+  const b = await account('pro');
+  const cb = await login(srv.url, { account: b.account, user: 'admin', password: PW });
+  r = await cb.get('/api/v1/audit');
+  assert.deepEqual(r.body.entries.map((x) => x.action), ['auth.login']);
+});
