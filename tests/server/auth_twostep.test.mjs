@@ -1,0 +1,319 @@
+// Two-step verification (A3: TOTP and e-mail codes), password reset (A4)
+// and password changes (A6). Mail goes to the harness's SMTP sink; the
+// server's clock is moved with the test-only clock route.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import {
+  createAccount, login, request, setClock, sleep, startPostgres, startServer, startSmtpSink,
+} from './harness.mjs';
+
+let pg;
+let srv;
+let sink;
+const PW = 'Correct-h0rse';
+let n = 0;
+const uniq = (p) => `${p}${++n}-${process.pid % 10000}`;
+let offset = 0; // the server clock's offset, seconds
+let db; // the test database's name, for pg.psql()
+
+before(async () => {
+  pg = await startPostgres();
+  sink = await startSmtpSink();
+  const url = await pg.createDatabase();
+  db = new URL(url).pathname.slice(1);
+  srv = await startServer({ databaseUrl: url,
+    env: { METRON_SMTP_URL: sink.url, METRON_SMTP_FROM: 'metron@metron.test' } });
+});
+
+after(async () => {
+  const exit = await srv?.stop();
+  await sink?.stop();
+  await pg?.destroy();
+  if (srv) fs.rmSync(srv.dataDir, { recursive: true, force: true });
+  assert.equal(exit?.code, 0, srv?.stderr());
+  assert.doesNotMatch(srv?.stderr() || '', /runtime error|AddressSanitizer/);
+  // No secret reached the server's log.
+  assert.doesNotMatch(srv?.stderr() || '', /token=|sign-in code is/);
+});
+
+async function clock(s) {
+  offset = s;
+  await setClock(srv.url, s);
+}
+
+const post = (p, body) => request(srv.url, 'POST', p, { body });
+
+async function account(plan = 'standard') {
+  const acc = uniq('acc');
+  const email = `admin@${acc}.test`;
+  const ids = await createAccount(srv.url, { account: acc, plan, user: 'admin', password: PW,
+    email });
+  return { ...ids, account: acc, email };
+}
+
+/** RFC 6238 TOTP (SHA-1, 6 digits, 30 s) of a base32 secret at Unix time t. */
+function totp(secretB32, t) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const ch of secretB32) bits += alphabet.indexOf(ch).toString(2).padStart(5, '0');
+  const key = Buffer.alloc(Math.floor(bits.length / 8));
+  for (let i = 0; i < key.length; i++) key[i] = parseInt(bits.slice(i * 8, i * 8 + 8), 2);
+  const msg = Buffer.alloc(8);
+  msg.writeBigUInt64BE(BigInt(Math.floor(t / 30)));
+  const mac = crypto.createHmac('sha1', key).update(msg).digest();
+  const o = mac[mac.length - 1] & 15;
+  const v = (mac.readUInt32BE(o) & 0x7fffffff) % 1000000;
+  return String(v).padStart(6, '0');
+}
+
+const serverNow = () => Math.floor(Date.now() / 1000) + offset;
+
+/** The newest message to "to" received after "since" messages, waiting a little. */
+async function mailTo(to, since) {
+  for (let i = 0; i < 100; i++) {
+    const msgs = sink.messages().slice(since).filter((m) => m.includes(`X-RcptTo: ${to}`));
+    if (msgs.length) return msgs[msgs.length - 1];
+    await sleep(30);
+  }
+  throw new Error(`no mail to ${to}`);
+}
+
+test('TOTP: enrolment gives a base32 secret and an otpauth URI, confirmed by a code', async () => {
+  const a = await account();
+  const c = await login(srv.url, { account: a.account, user: 'admin', password: PW });
+  let r = await c.post('/api/v1/me/totp/confirm', { code: '123456' });
+  assert.equal(r.status, 409);
+  assert.equal(r.body.code, 'no_enrolment');
+  r = await c.post('/api/v1/me/totp/enrol');
+  assert.equal(r.status, 200);
+  assert.match(r.body.secret, /^[A-Z2-7]{32}$/);
+  assert.equal(r.body.otpauth_uri, `otpauth://totp/Metron:${a.account}%2Fadmin?secret=` +
+    `${r.body.secret}&issuer=Metron&algorithm=SHA1&digits=6&period=30`);
+  const { secret } = r.body;
+  // Not yet active: login still needs no code.
+  await login(srv.url, { account: a.account, user: 'admin', password: PW });
+  for (const code of ['000000', '12345', 'abcdef', totp(secret, serverNow() - 300)]) {
+    r = await c.post('/api/v1/me/totp/confirm', { code });
+    assert.equal(r.status, 401, code);
+    assert.equal(r.body.code, 'invalid_code');
+  }
+  r = await c.post('/api/v1/me/totp/confirm', { code: totp(secret, serverNow()) });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal(r.body.two_step, 'totp');
+});
+
+test('TOTP login: challenge, wrong and reused codes refused, ±1 step accepted, challenge expires',
+  async () => {
+    const a = await account();
+    const c = await login(srv.url, { account: a.account, user: 'admin', password: PW });
+    const { secret } = (await c.post('/api/v1/me/totp/enrol')).body;
+    try {
+      await clock(0);
+      const used = totp(secret, serverNow());
+      assert.equal((await c.post('/api/v1/me/totp/confirm', { code: used })).status, 200);
+      let r = await post('/api/v1/auth/login', { account: a.account, user: 'admin', password: PW });
+      assert.equal(r.status, 200);
+      assert.equal(r.body.two_step, 'totp');
+      assert.match(r.body.challenge, /^[A-Za-z0-9_-]{43}$/);
+      assert.equal(r.headers['set-cookie'], undefined);
+      assert.equal(r.body.csrf_token, undefined);
+      const { challenge } = r.body;
+      // The challenge is not a session.
+      r = await request(srv.url, 'GET', '/api/v1/auth/session',
+        { headers: { cookie: `metron_session=${challenge}` } });
+      assert.equal(r.status, 401);
+      // The code already used for the enrolment is refused (no reuse).
+      r = await post('/api/v1/auth/two-step', { challenge, code: used });
+      assert.equal(r.status, 401);
+      assert.equal(r.body.code, 'invalid_code');
+      r = await post('/api/v1/auth/two-step', { challenge, code: '000000' });
+      assert.equal(r.status, 401);
+      r = await post('/api/v1/auth/two-step', { challenge: 'x'.repeat(43), code: used });
+      assert.equal(r.status, 401);
+      assert.equal(r.body.code, 'invalid_challenge');
+      r = await post('/api/v1/auth/two-step', { challenge });
+      assert.equal(r.status, 400);
+      // 60 s later, the code of the step before (one step back) is accepted.
+      await clock(60);
+      const code = totp(secret, serverNow() - 30);
+      r = await post('/api/v1/auth/two-step', { challenge, code });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      assert.match([].concat(r.headers['set-cookie'])[0], /^metron_session=[A-Za-z0-9_-]{43};/);
+      assert.equal(typeof r.body.csrf_token, 'string');
+      // The challenge is spent; the same code cannot sign in again.
+      r = await post('/api/v1/auth/two-step', { challenge, code });
+      assert.equal(r.status, 401);
+      r = await post('/api/v1/auth/login', { account: a.account, user: 'admin', password: PW });
+      r = await post('/api/v1/auth/two-step', { challenge: r.body.challenge, code });
+      assert.equal(r.status, 401);
+      assert.equal(r.body.code, 'invalid_code');
+      // Two steps ahead is outside the window.
+      r = await post('/api/v1/auth/login', { account: a.account, user: 'admin', password: PW });
+      r = await post('/api/v1/auth/two-step', { challenge: r.body.challenge,
+        code: totp(secret, serverNow() + 60) });
+      assert.equal(r.status, 401);
+      // A challenge lives 10 minutes.
+      r = await post('/api/v1/auth/login', { account: a.account, user: 'admin', password: PW });
+      const late = r.body.challenge;
+      await clock(60 + 601);
+      r = await post('/api/v1/auth/two-step', { challenge: late, code: totp(secret, serverNow()) });
+      assert.equal(r.status, 401);
+      assert.equal(r.body.code, 'invalid_challenge');
+      // And the harness's login() completes the second step.
+      const s = await login(srv.url, { account: a.account, user: 'admin', password: PW,
+        code: () => totp(secret, serverNow()) });
+      assert.equal((await s.get('/api/v1/auth/session')).body.user.two_step, 'totp');
+    } finally {
+      await clock(0);
+    }
+  });
+
+test('TOTP codes are throttled: 5 wrong codes lock the user', async () => {
+  const a = await account();
+  const c = await login(srv.url, { account: a.account, user: 'admin', password: PW });
+  const { secret } = (await c.post('/api/v1/me/totp/enrol')).body;
+  try {
+    await clock(0);
+    await c.post('/api/v1/me/totp/confirm', { code: totp(secret, serverNow()) });
+    const r0 = await post('/api/v1/auth/login', { account: a.account, user: 'admin', password: PW });
+    for (let i = 0; i < 5; i++) {
+      const r = await post('/api/v1/auth/two-step', { challenge: r0.body.challenge,
+        code: String(100000 + i) });
+      assert.equal(r.status, 401);
+    }
+    // The next step's code (inside the window, unused) is locked out too.
+    const r = await post('/api/v1/auth/two-step', { challenge: r0.body.challenge,
+      code: totp(secret, serverNow() + 30) });
+    assert.equal(r.status, 429);
+    assert.ok(Number(r.headers['retry-after']) > 0);
+  } finally {
+    await clock(0);
+  }
+});
+
+test('e-mail codes: mailed on login, wrong codes refused, single use, expire', async () => {
+  const a = await account();
+  const c = await login(srv.url, { account: a.account, user: 'admin', password: PW });
+  let r = await c.put('/api/v1/me/two-step', { mode: 'sms' });
+  assert.equal(r.status, 400);
+  r = await c.put('/api/v1/me/two-step', { mode: 'email' });
+  assert.equal(r.status, 200);
+  let since = sink.messages().length;
+  r = await post('/api/v1/auth/login', { account: a.account, user: 'admin', password: PW });
+  assert.equal(r.status, 200);
+  assert.equal(r.body.two_step, 'email');
+  const { challenge } = r.body;
+  const mail = await mailTo(a.email, since);
+  assert.match(mail, /Subject: Your Metron sign-in code/);
+  const code = /sign-in code is (\d{6})/.exec(mail)[1];
+  const wrong = code === '000000' ? '000001' : '000000';
+  r = await post('/api/v1/auth/two-step', { challenge, code: wrong });
+  assert.equal(r.status, 401);
+  assert.equal(r.body.code, 'invalid_code');
+  r = await post('/api/v1/auth/two-step', { challenge, code });
+  assert.equal(r.status, 200);
+  assert.ok(r.body.csrf_token);
+  r = await post('/api/v1/auth/two-step', { challenge, code });
+  assert.equal(r.status, 401);
+  // A code expires with its challenge after 10 minutes.
+  since = sink.messages().length;
+  r = await post('/api/v1/auth/login', { account: a.account, user: 'admin', password: PW });
+  const late = /sign-in code is (\d{6})/.exec(await mailTo(a.email, since))[1];
+  try {
+    await clock(601);
+    r = await post('/api/v1/auth/two-step', { challenge: r.body.challenge, code: late });
+    assert.equal(r.status, 401);
+  } finally {
+    await clock(0);
+  }
+  // Codes are stored hashed.
+  const rows = await pg.psql(`SELECT count(*) FROM email_codes
+    WHERE code_hash = sha256(convert_to('${late}', 'UTF8'))`, db);
+  assert.equal(rows, '1');
+  r = await c.put('/api/v1/me/two-step', { mode: 'off' });
+  assert.equal(r.status, 200);
+  await login(srv.url, { account: a.account, user: 'admin', password: PW });
+});
+
+test('A4: reset links are mailed, single-use, valid 30 minutes, and end all sessions',
+  async () => {
+    const a = await account();
+    const old = await login(srv.url, { account: a.account, user: 'admin', password: PW });
+    // Unknown users get the same 202 and no mail.
+    let since = sink.messages().length;
+    let r = await post('/api/v1/auth/reset-request', { account: a.account, user: 'nobody' });
+    assert.equal(r.status, 202);
+    r = await post('/api/v1/auth/reset-request', { account: 'no-such', user: 'admin' });
+    assert.equal(r.status, 202);
+    r = await post('/api/v1/auth/reset-request', { account: a.account });
+    assert.equal(r.status, 400);
+    r = await post('/api/v1/auth/reset-request', { account: a.account, user: 'admin' });
+    assert.equal(r.status, 202);
+    const mail = await mailTo(a.email, since);
+    assert.equal(sink.messages().slice(since).length, 1);
+    assert.match(mail, /Subject: Metron password reset/);
+    const token = /token=([A-Za-z0-9_-]{43})/.exec(mail)[1];
+    assert.match(mail, new RegExp(`${srv.url.replace(/[.]/g, '\\.')}/#/reset\\?token=`));
+    for (const [body, code] of [
+      [{ token: 'x'.repeat(43), password: 'Fresh-pass1' }, 'invalid_token'],
+      [{ token, password: 'short1A' }, 'password_too_short'],
+      [{ token, password: 'nodigits-Here' }, 'password_no_digit'],
+      [{ token, password: 'Admin' + '' }, 'password_too_short'],
+      [{ token }, 'missing']]) {
+      r = await post('/api/v1/auth/reset', body);
+      assert.equal(r.status, 400, JSON.stringify(body));
+      assert.equal(r.body.code, code, JSON.stringify(body));
+    }
+    r = await post('/api/v1/auth/reset', { token, password: 'Fresh-pass1' });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.equal((await old.get('/api/v1/auth/session')).status, 401);
+    r = await post('/api/v1/auth/login', { account: a.account, user: 'admin', password: PW });
+    assert.equal(r.status, 401);
+    await login(srv.url, { account: a.account, user: 'admin', password: 'Fresh-pass1' });
+    r = await post('/api/v1/auth/reset', { token, password: 'Other-pass2' });
+    assert.equal(r.status, 400);
+    assert.equal(r.body.code, 'invalid_token');
+    // A link older than 30 minutes is refused.
+    since = sink.messages().length;
+    await post('/api/v1/auth/reset-request', { account: a.account, user: 'admin' });
+    const token2 = /token=([A-Za-z0-9_-]{43})/.exec(await mailTo(a.email, since))[1];
+    try {
+      await clock(1801);
+      r = await post('/api/v1/auth/reset', { token: token2, password: 'Other-pass2' });
+      assert.equal(r.status, 400);
+      assert.equal(r.body.code, 'invalid_token');
+    } finally {
+      await clock(0);
+    }
+  });
+
+test('A6: password changes check the current password and the policy; other sessions end',
+  async () => {
+    const a = await account();
+    const c = await login(srv.url, { account: a.account, user: 'admin', password: PW });
+    const other = await login(srv.url, { account: a.account, user: 'admin', password: PW });
+    let r = await c.post('/api/v1/me/password', { current: 'Wrong-pass1', new: 'Fresh-pass1' });
+    assert.equal(r.status, 403);
+    assert.equal(r.body.code, 'wrong_password');
+    for (const [pw, code] of [['Sh0rt', 'password_too_short'], ['alllower1', 'password_no_upper'],
+      ['ALLUPPER1', 'password_no_lower'], ['NoDigitsHere', 'password_no_digit'],
+      ['Admin', 'password_too_short']]) {
+      r = await c.post('/api/v1/me/password', { current: PW, new: pw });
+      assert.equal(r.status, 400, pw);
+      assert.equal(r.body.code, code, pw);
+      assert.equal(r.body.field, 'new');
+    }
+    // Equal to the login ID (A6): a user whose login ID fits the policy.
+    r = await c.post('/api/v1/me/password', { current: PW, new: 5 });
+    assert.equal(r.status, 400);
+    assert.equal(r.body.code, 'wrong_type');
+    r = await c.post('/api/v1/me/password', { current: PW, new: 'Fresh-pass1' });
+    assert.equal(r.status, 200);
+    assert.equal((await c.get('/api/v1/auth/session')).status, 200);
+    assert.equal((await other.get('/api/v1/auth/session')).status, 401);
+    await login(srv.url, { account: a.account, user: 'admin', password: 'Fresh-pass1' });
+    const audit = await c.get('/api/v1/audit');
+    assert.ok(audit.body.entries.some((e) => e.action === 'auth.password_change'));
+  });
