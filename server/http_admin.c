@@ -233,10 +233,11 @@ int admin_id_list(http_req *req, const cJSON *arr, const char *field, char **lit
     qsort(ids, (size_t)count, sizeof *ids, cmp_ll);
     for (int k = 1; k < count; k++) {
         if (ids[k] == ids[k - 1]) {
+            long long dup = ids[k];
             free(ids);
             free(*lit);
             *lit = NULL;
-            snprintf(msg, sizeof msg, "'%.40s' lists id %lld twice", field, ids[k]);
+            snprintf(msg, sizeof msg, "'%.40s' lists id %lld twice", field, dup);
             return http_reply_error(req, 400, "duplicate", msg, field), -1;
         }
     }

@@ -474,8 +474,9 @@ static mt_status parse_value(ctx *c, const cell *k, mt_csv_kind kind, double *ou
         *out = mt_sv_value(v > 0 ? MT_SV_OVER_POS : MT_SV_OVER_NEG);
         return MT_OK;
     }
-    if (kind != MT_CSV_ANALOG && (v != (double)(int64_t)v || v > 9007199254740992.0 ||
-                                  v < -9007199254740992.0)) {
+    /* Range first: converting an out-of-range double to int64_t is undefined. */
+    if (kind != MT_CSV_ANALOG && (v > 9007199254740992.0 || v < -9007199254740992.0 ||
+                                  v != (double)(int64_t)v)) {
         return fail_here(c, err, MT_ESYNTAX, k->start, "not an integer: \"%.*s\"",
                          (int)(n > 40 ? 40 : n), p);
     }
