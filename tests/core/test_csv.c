@@ -190,6 +190,9 @@ static void csv_reports_non_integer_in_logic_column(void)
 {
     T_CSV_ERR("Time,LOGIC-1\n0,1\n1,1.5\n", NULL, MT_ESYNTAX, 3, 3);
     T_CSV_ERR("\"CH\",\"x\"\n\"Mode\",\"Alarm\"\nTime,x\n0,2.5\n", NULL, MT_ESYNTAX, 4, 3);
+    /* Out of int64 range: refused before any conversion (UBSan finding of fuzz_csv). */
+    T_CSV_ERR("Time,LOGIC-1\n0,1\n1,1e20\n", NULL, MT_ESYNTAX, 3, 3);
+    T_CSV_ERR("Time,LOGIC-1\n0,1\n1,-9.3e18\n", NULL, MT_ESYNTAX, 3, 3);
 }
 
 static void csv_reports_mixed_decimal_marks(void)
