@@ -25,6 +25,8 @@ void config_usage(void)
           "  --access-log FILE  access log, '-' for stderr (METRON_ACCESS_LOG;\n"
           "                     default DATA/access.log)\n"
           "  --max-body BYTES   largest JSON request body (METRON_MAX_BODY; default 1048576)\n"
+          "  --max-raw-body BYTES  largest ingestion batch body (METRON_MAX_RAW_BODY;\n"
+          "                     default 67108864)\n"
           "  --demo             create the demo accounts and print their logins\n"
           "  --help, --version\n"
           "\n"
@@ -79,6 +81,7 @@ config_result config_parse(srv_config *cfg, int argc, char **argv, char *err, si
     const char *threads = env_or("METRON_THREADS", "64");
     const char *pool = env_or("METRON_DB_POOL", "16");
     const char *max_body = env_or("METRON_MAX_BODY", "1048576");
+    const char *max_raw_body = env_or("METRON_MAX_RAW_BODY", "67108864");
     long v;
 
     memset(cfg, 0, sizeof *cfg);
@@ -122,7 +125,8 @@ config_result config_parse(srv_config *cfg, int argc, char **argv, char *err, si
         }
         if (strcmp(name, "--listen") && strcmp(name, "--data") && strcmp(name, "--portal") &&
             strcmp(name, "--threads") && strcmp(name, "--db-pool") && strcmp(name, "--tls-cert") &&
-            strcmp(name, "--access-log") && strcmp(name, "--max-body")) {
+            strcmp(name, "--access-log") && strcmp(name, "--max-body") &&
+            strcmp(name, "--max-raw-body")) {
             snprintf(err, err_cap, "unknown option %s (see --help)", name);
             return CONFIG_USAGE;
         }
@@ -148,7 +152,8 @@ config_result config_parse(srv_config *cfg, int argc, char **argv, char *err, si
             cfg->tls_cert = val;
         } else if (!strcmp(name, "--access-log")) {
             cfg->access_log = val;
-        } else if (!strcmp(name, "--max-body")) {
+        } else if (!strcmp(name, "--max-body") &&
+            strcmp(name, "--max-raw-body")) {
             max_body = val;
         } else {
             snprintf(err, err_cap, "unknown option %s (see --help)", name);
@@ -179,6 +184,12 @@ config_result config_parse(srv_config *cfg, int argc, char **argv, char *err, si
         return CONFIG_USAGE;
     }
     cfg->max_body = (size_t)v;
+    if (parse_int(max_raw_body, 1024, 1L << 30, &v) != 0) {
+        snprintf(err, err_cap, "--max-raw-body '%.20s': expected bytes 1024..1073741824",
+                 max_raw_body);
+        return CONFIG_USAGE;
+    }
+    cfg->max_raw_body = (size_t)v;
     if (cfg->smtp_url != NULL && strncmp(cfg->smtp_url, "smtp://", 7) != 0 &&
         strncmp(cfg->smtp_url, "smtps://", 8) != 0) {
         snprintf(err, err_cap, "METRON_SMTP_URL: expected smtp://host:port or smtps://...");

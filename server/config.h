@@ -19,6 +19,7 @@ typedef struct {
     int threads;              /* CivetWeb worker threads */
     int db_pool;              /* PostgreSQL connections */
     size_t max_body;          /* largest JSON request body, bytes */
+    size_t max_raw_body;      /* largest BODY_RAW body (ingestion batches), bytes */
     bool demo;                /* seed the demo accounts */
     bool test_routes;         /* METRON_TEST_ROUTES=1: debug routes for tests */
 } srv_config;

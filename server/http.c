@@ -31,6 +31,11 @@ static const http_route *const route_tables[] = {
     http_routes_admin_misc,
     http_routes_admin_account,
     http_routes_admin_users,
+    http_routes_ingest,
+    http_routes_data,
+    http_routes_computed,
+    http_routes_export,
+    http_routes_drive,
 };
 
 #define MAX_SEGMENTS 16
@@ -539,6 +544,37 @@ static int read_body(http_req *req, size_t limit, char **out, size_t *len)
     return 0;
 }
 
+long http_body_read(http_req *req, void *buf, size_t cap)
+{
+    int got = mg_read(req->conn, buf, cap > INT_MAX ? INT_MAX : cap);
+    if (got < 0) {
+        req->must_close = true;
+        return -1;
+    }
+    return got;
+}
+
+long long http_content_length(const http_req *req)
+{
+    return req->ri->content_length;
+}
+
+const char *http_header(const http_req *req, const char *name)
+{
+    return mg_get_header(req->conn, name);
+}
+
+int http_query(const http_req *req, const char *name, char *buf, size_t cap)
+{
+    const char *qs = req->ri->query_string;
+    int n;
+    if (qs == NULL) {
+        return -1;
+    }
+    n = mg_get_var(qs, strlen(qs), name, buf, cap);
+    return n >= 0 ? n : (n == -1 ? -1 : -2);
+}
+
 static bool is_json_type(const char *ct)
 {
     size_t n = strlen("application/json");
@@ -734,6 +770,22 @@ static int api_handler(struct mg_connection *conn, void *cbdata)
             status = req.status;
             goto out;
         }
+    } else if (found->body == BODY_RAW) {
+        int rc = read_body(&req, s->cfg.max_raw_body, (char **)&req.raw, &req.raw_len);
+        if (rc == 1) {
+            char msg[96];
+            snprintf(msg, sizeof msg, "the request body is larger than %zu bytes",
+                     s->cfg.max_raw_body);
+            status = http_reply_error(&req, 413, "body_too_large", msg, NULL);
+            goto out;
+        }
+        if (rc < 0) {
+            status = http_reply_error(&req, 400, "bad_body", "the request body could not be read",
+                                      NULL);
+            goto out;
+        }
+    } else if (found->body == BODY_STREAM) {
+        /* the handler reads it */
     } else if (has_body(&req)) {
         char *ignored = NULL;
         size_t ignored_len;
@@ -753,6 +805,7 @@ out:
     tl_req.account_id = req.account_id;
     tl_req.user_id = req.user_id;
     cJSON_Delete(req.body);
+    free(req.raw);
     return req.replied ? req.status : status;
 }
 

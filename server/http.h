@@ -40,7 +40,9 @@ typedef enum {
 
 typedef enum {
     BODY_NONE = 0, /* any body is read and ignored (within --max-body) */
-    BODY_JSON      /* a JSON object: req->body */
+    BODY_JSON,     /* a JSON object: req->body */
+    BODY_RAW,      /* any bytes, read whole (at most --max-raw-body): req->raw, req->raw_len */
+    BODY_STREAM    /* left unread: the handler reads it with http_body_read() */
 } http_body;
 
 typedef struct {
@@ -50,6 +52,8 @@ typedef struct {
     const char *params[HTTP_MAX_PARAMS]; /* "*" segments, URL-decoded */
     int n_params;
     cJSON *body;         /* BODY_JSON routes: the parsed object (owned by http.c) */
+    unsigned char *raw;  /* BODY_RAW routes: the body (owned by http.c; NUL after the end) */
+    size_t raw_len;
     long long account_id; /* the signed-in account (set by auth before the handler runs);
                            * 0 = none. Every tenant query filters on it. */
     long long user_id;    /* the signed-in user; 0 = none (e.g. an app credential) */
@@ -112,6 +116,21 @@ int http_reply_db(http_req *req, db_status st);
 int http_json_string(http_req *req, const cJSON *obj, const char *name, size_t max_chars,
                      bool required, const char **out);
 
+/* BODY_STREAM routes: read up to "cap" bytes of the body into "buf".
+ * Returns the count (0 = end of the body) or -1 on a read error (the
+ * connection is then closed after the reply). */
+long http_body_read(http_req *req, void *buf, size_t cap);
+
+/* The declared Content-Length, or -1 when none was sent (chunked). */
+long long http_content_length(const http_req *req);
+
+/* Request header "name" (case-insensitive), or NULL. */
+const char *http_header(const http_req *req, const char *name);
+
+/* Query-string variable "name" URL-decoded into "buf" ("cap" bytes).
+ * Returns its length, -1 when absent, -2 when longer than cap - 1. */
+int http_query(const http_req *req, const char *name, char *buf, size_t cap);
+
 /* Authenticate "req" for "route" (http_auth.c; called by http.c before the
  * handler of every non-public route, before the body is read): resolve the
  * `Authorization: Bearer` token or the session cookie, fill account_id,
@@ -132,5 +151,10 @@ extern const http_route http_routes_admin_apps[]; /* http_admin_apps.c: /apps, /
 extern const http_route http_routes_admin_misc[]; /* http_admin_misc.c: recipients, inquiries... */
 extern const http_route http_routes_admin_account[]; /* http_admin_account.c: /account, /plans, /trial */
 extern const http_route http_routes_admin_users[]; /* http_admin_users.c: /users, /teams, /groups, /me */
+extern const http_route http_routes_ingest[]; /* http_ingest.c: /ingest (app credential) */
+extern const http_route http_routes_data[];   /* http_data.c: latest, ranges, history */
+extern const http_route http_routes_computed[]; /* http_computed.c: computed channels */
+extern const http_route http_routes_export[]; /* http_export.c: export jobs, downloads */
+extern const http_route http_routes_drive[];  /* http_drive.c: folders and files */
 
 #endif

@@ -1,0 +1,4 @@
+/* Routes of ingest (filled in by its issue #4 work; see docs/api/openapi.yaml). */
+#include "http.h"
+
+const http_route http_routes_ingest[] = {{NULL}};
