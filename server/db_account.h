@@ -37,7 +37,7 @@ typedef struct {
     bool has_changed;
     mt_day changed_day;     /* date of the last plan change (UTC) */
     int64_t n_users, n_teams, n_groups, n_apps;
-    int64_t storage_bytes;  /* bytes stored for the account (today: the logo) */
+    int64_t storage_bytes;  /* bytes stored for the account: logo, acquired data, drive (P2) */
     int64_t max_alarms_per_group, max_computed_per_group; /* tables not there yet: -1 */
     bool has_alt_login;
     bool has_ip_allow;
