@@ -152,9 +152,10 @@ config_result config_parse(srv_config *cfg, int argc, char **argv, char *err, si
             cfg->tls_cert = val;
         } else if (!strcmp(name, "--access-log")) {
             cfg->access_log = val;
-        } else if (!strcmp(name, "--max-body") &&
-            strcmp(name, "--max-raw-body")) {
+        } else if (!strcmp(name, "--max-body")) {
             max_body = val;
+        } else if (!strcmp(name, "--max-raw-body")) {
+            max_raw_body = val;
         } else {
             snprintf(err, err_cap, "unknown option %s (see --help)", name);
             return CONFIG_USAGE;

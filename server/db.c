@@ -346,6 +346,12 @@ static int stmt_slot(db_stmt *stmt)
 db_status db_exec(db_conn *c, db_stmt *stmt, int n_params, const char *const *params,
                   PGresult **out)
 {
+    return db_exec_bin(c, stmt, n_params, params, NULL, NULL, 0, out);
+}
+
+db_status db_exec_bin(db_conn *c, db_stmt *stmt, int n_params, const char *const *params,
+                      const int *lengths, const int *formats, int result_format, PGresult **out)
+{
     int slot = stmt_slot(stmt);
     char name[80];
     PGresult *res;
@@ -375,7 +381,7 @@ db_status db_exec(db_conn *c, db_stmt *stmt, int n_params, const char *const *pa
         PQclear(res);
         c->prepared[slot] = 1;
     }
-    res = PQexecPrepared(c->pg, name, n_params, params, NULL, NULL, 0);
+    res = PQexecPrepared(c->pg, name, n_params, params, lengths, formats, result_format);
     rs = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
     if (rs != PGRES_TUPLES_OK && rs != PGRES_COMMAND_OK) {
         st = fail_status(c, res, stmt->name);

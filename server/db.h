@@ -72,6 +72,14 @@ void db_release(db_pool *pool, db_conn *conn);
 db_status db_exec(db_conn *conn, db_stmt *stmt, int n_params, const char *const *params,
                   PGresult **out);
 
+/* db_exec() with binary parameters and results: "lengths"/"formats" as
+ * PQexecPrepared() takes them (formats[i] = 1: params[i] is "lengths[i]"
+ * raw bytes, e.g. a bytea; NULL = all text) and "result_format" 1 for
+ * binary result columns. */
+db_status db_exec_bin(db_conn *conn, db_stmt *stmt, int n_params, const char *const *params,
+                      const int *lengths, const int *formats, int result_format,
+                      PGresult **out);
+
 /* Transactions on one connection: BEGIN / COMMIT / ROLLBACK. db_commit()
  * returns DB_CONFLICT or DB_CONSTRAINT for deferred violations. */
 db_status db_begin(db_conn *conn);

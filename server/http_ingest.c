@@ -1,4 +1,130 @@
-/* Routes of ingest (filled in by its issue #4 work; see docs/api/openapi.yaml). */
+/* Routes of the ingestion API for gateway apps (S1, S6, M2; docs/ingest.md).
+ *
+ * Apps authenticate with their credential (Authorization: Bearer mta_...),
+ * not with a user session, so these routes are public in the route table
+ * and check the credential themselves (svc_ingest.c). */
 #include "http.h"
 
-const http_route http_routes_ingest[] = {{NULL}};
+#include <civetweb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "svc_ingest.h"
+
+static const char *credential_of(const http_req *req)
+{
+    const char *authz = http_header(req, "Authorization");
+    if (authz == NULL || strncasecmp(authz, "Bearer ", 7) != 0) {
+        return NULL;
+    }
+    authz += 7;
+    while (*authz == ' ') {
+        authz++;
+    }
+    return authz;
+}
+
+static int reply_ingest_err(http_req *req, const ingest_err *e)
+{
+    return http_reply_error(req, e->status, e->code, e->msg, e->field[0] ? e->field : NULL);
+}
+
+/* "application/json" or "application/vnd.metron.hok" (parameters allowed). */
+static int body_kind(const char *ct, ingest_body_kind *kind)
+{
+    static const struct {
+        const char *type;
+        ingest_body_kind kind;
+    } types[] = {{"application/json", INGEST_BODY_JSON},
+                 {"application/vnd.metron.hok", INGEST_BODY_HOK}};
+    for (size_t i = 0; ct != NULL && i < sizeof types / sizeof types[0]; i++) {
+        size_t n = strlen(types[i].type);
+        if (strncasecmp(ct, types[i].type, n) == 0 &&
+            (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ')) {
+            *kind = types[i].kind;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* POST /api/v1/ingest/batches: one batch (JSON or HOK/HOK2 body). */
+static int h_batch(http_req *req)
+{
+    ingest_body_kind kind;
+    ingest_result r;
+    ingest_err e;
+    cJSON *o;
+    if (body_kind(http_header(req, "Content-Type"), &kind) != 0) {
+        return http_reply_error(req, 415, "unsupported_media_type",
+                                "send the batch as application/json or "
+                                "application/vnd.metron.hok (a HOK or HOK2 file)",
+                                NULL);
+    }
+    if (req->raw_len == 0) {
+        return http_reply_error(req, 400, "empty_batch", "the body is empty", NULL);
+    }
+    if (svc_ingest_batch(req->srv, credential_of(req), kind, req->raw, req->raw_len,
+                         http_header(req, "X-Batch-Id"), req->ri->remote_addr, &r, &e) != 0) {
+        return reply_ingest_err(req, &e);
+    }
+    req->account_id = r.account_id;
+    o = cJSON_CreateObject();
+    if (o != NULL) {
+        cJSON_AddBoolToObject(o, "duplicate", r.duplicate);
+        cJSON_AddNumberToObject(o, "samples", (double)r.n_samples);
+        cJSON_AddNumberToObject(o, "stored", (double)r.stored);
+        if (!r.duplicate) {
+            cJSON_AddNumberToObject(o, "channels", (double)r.n_channels);
+        }
+    }
+    return http_reply_json(req, r.duplicate ? 200 : 201, o);
+}
+
+/* POST /api/v1/ingest/status {"state": "connect" | "disconnect" | "heartbeat"} */
+static int h_status(http_req *req)
+{
+    const cJSON *state = cJSON_GetObjectItemCaseSensitive(req->body, "state");
+    ingest_result r;
+    ingest_err e;
+    cJSON *o;
+    if (!cJSON_IsString(state) ||
+        (strcmp(state->valuestring, "connect") && strcmp(state->valuestring, "disconnect") &&
+         strcmp(state->valuestring, "heartbeat"))) {
+        return http_reply_error(req, 400, state == NULL ? "missing" : "invalid",
+                                "state: expected \"connect\", \"disconnect\" or \"heartbeat\"",
+                                "state");
+    }
+    if (svc_ingest_status(req->srv, credential_of(req), state->valuestring, req->ri->remote_addr,
+                          &r, &e) != 0) {
+        return reply_ingest_err(req, &e);
+    }
+    req->account_id = r.account_id;
+    o = cJSON_CreateObject();
+    if (o != NULL) {
+        cJSON_AddStringToObject(o, "state", state->valuestring);
+    }
+    return http_reply_json(req, 200, o);
+}
+
+/* GET /api/v1/ingest/channels: the app's devices and channels (ids to send). */
+static int h_channels(http_req *req)
+{
+    char *json = NULL;
+    ingest_err e;
+    cJSON *o;
+    if (svc_ingest_describe(req->srv, credential_of(req), &json, &e) != 0) {
+        return reply_ingest_err(req, &e);
+    }
+    o = json != NULL ? cJSON_Parse(json) : NULL;
+    free(json);
+    return http_reply_json(req, 200, o);
+}
+
+const http_route http_routes_ingest[] = {
+    {"POST", "/api/v1/ingest/batches", h_batch, AUTH_PUBLIC, BODY_RAW, false},
+    {"POST", "/api/v1/ingest/status", h_status, AUTH_PUBLIC, BODY_JSON, false},
+    {"GET", "/api/v1/ingest/channels", h_channels, AUTH_PUBLIC, BODY_NONE, false},
+    {NULL}};

@@ -1,0 +1,177 @@
+/* Storage of acquired data (see db_series.h). */
+#include "db_series.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "db_account.h"
+
+static db_stmt st_app = {"ser_app",
+    "SELECT p.account_id, p.id, p.enabled, "
+    "       a.status = 'active' AND (a.trial_expires_at IS NULL OR "
+    "           a.trial_expires_at > to_timestamp($2::bigint / 1e6)) "
+    "FROM apps p JOIN accounts a ON a.id = p.account_id "
+    "WHERE p.credential_hash = decode($1, 'hex')", 0};
+
+db_status db_ingest_app(db_conn *c, const char *hash_hex, int64_t now_us, long long *account_id,
+                        long long *app_id, bool *enabled, bool *account_ok, bool *found)
+{
+    char now[24];
+    const char *p[] = {hash_hex, db_ll(now_us, now)};
+    PGresult *res = NULL;
+    db_status st = db_exec(c, &st_app, 2, p, &res);
+    *found = false;
+    if (st == DB_OK && PQntuples(res) == 1) {
+        *account_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        *app_id = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+        *enabled = PQgetvalue(res, 0, 2)[0] == 't';
+        *account_ok = PQgetvalue(res, 0, 3)[0] == 't';
+        *found = true;
+    }
+    PQclear(res);
+    return st;
+}
+
+static db_stmt st_channels = {"ser_channels",
+    "SELECT c.id, c.selected FROM channels c "
+    "JOIN devices d ON d.account_id = c.account_id AND d.id = c.device_id "
+    "WHERE c.account_id = $1 AND d.app_id = $2 ORDER BY c.id", 0};
+
+db_status db_ingest_channels(db_conn *c, long long account_id, long long app_id,
+                             ingest_channel **out, size_t *n)
+{
+    char a[24], b[24];
+    const char *p[] = {db_ll(account_id, a), db_ll(app_id, b)};
+    PGresult *res = NULL;
+    db_status st = db_exec(c, &st_channels, 2, p, &res);
+    *out = NULL;
+    *n = 0;
+    if (st != DB_OK) {
+        return st;
+    }
+    if (PQntuples(res) > 0) {
+        size_t rows = (size_t)PQntuples(res);
+        ingest_channel *ch = malloc(rows * sizeof *ch);
+        if (ch == NULL) {
+            PQclear(res);
+            return DB_ERROR;
+        }
+        for (size_t i = 0; i < rows; i++) {
+            ch[i].id = strtoll(PQgetvalue(res, (int)i, 0), NULL, 10);
+            ch[i].selected = PQgetvalue(res, (int)i, 1)[0] == 't';
+        }
+        *out = ch;
+        *n = rows;
+    }
+    PQclear(res);
+    return DB_OK;
+}
+
+static db_stmt st_claim = {"ser_claim",
+    "INSERT INTO ingest_batches (account_id, app_id, batch_id, n_samples) "
+    "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING 1", 0};
+static db_stmt st_claimed = {"ser_claimed",
+    "SELECT n_samples FROM ingest_batches "
+    "WHERE account_id = $1 AND app_id = $2 AND batch_id = $3", 0};
+
+db_status db_ingest_claim(db_conn *c, long long account_id, long long app_id,
+                          const char *batch_id, size_t n_samples, bool *fresh,
+                          long long *prev_samples)
+{
+    char a[24], b[24], n[24];
+    const char *p[] = {db_ll(account_id, a), db_ll(app_id, b), batch_id,
+                       db_ll((long long)n_samples, n)};
+    PGresult *res = NULL;
+    db_status st = db_exec(c, &st_claim, 4, p, &res);
+    *fresh = false;
+    *prev_samples = 0;
+    if (st != DB_OK) {
+        return st;
+    }
+    *fresh = PQntuples(res) == 1;
+    PQclear(res);
+    if (!*fresh) {
+        bool found = false;
+        st = db_q_int(c, &st_claimed, 3, p, prev_samples, &found);
+    }
+    return st;
+}
+
+static void put_le64(unsigned char *p, uint64_t x)
+{
+    for (int i = 0; i < 8; i++) {
+        p[i] = (unsigned char)(x >> (8 * i));
+    }
+}
+
+static uint64_t get_le64(const unsigned char *p)
+{
+    uint64_t x = 0;
+    for (int i = 7; i >= 0; i--) {
+        x = (x << 8) | p[i];
+    }
+    return x;
+}
+
+void db_rec_put(unsigned char *p, const ingest_rec *r)
+{
+    uint64_t bits;
+    memcpy(&bits, &r->v, 8);
+    put_le64(p, (uint64_t)r->ch);
+    put_le64(p + 8, (uint64_t)r->t);
+    put_le64(p + 16, bits);
+}
+
+void db_rec_get(const unsigned char *p, ingest_rec *r)
+{
+    uint64_t bits = get_le64(p + 16);
+    r->ch = (int64_t)get_le64(p);
+    r->t = (int64_t)get_le64(p + 8);
+    memcpy(&r->v, &bits, 8);
+}
+
+static db_stmt st_hot = {"ser_hot_insert",
+    "INSERT INTO series_hot (account_id, t_min, t_max, n, payload) VALUES ($1, $2, $3, $4, $5)",
+    0};
+
+db_status db_hot_insert(db_conn *c, long long account_id, const ingest_rec *rec, size_t n,
+                        int64_t t_min, int64_t t_max)
+{
+    char a[24], t0[24], t1[24], cnt[24];
+    unsigned char *payload = malloc(n > 0 ? n * 24 : 1);
+    const char *p[5];
+    int lengths[5] = {0, 0, 0, 0, (int)(n * 24)};
+    int formats[5] = {0, 0, 0, 0, 1};
+    db_status st;
+    if (payload == NULL) {
+        return DB_ERROR;
+    }
+    for (size_t i = 0; i < n; i++) {
+        db_rec_put(payload + 24 * i, &rec[i]);
+    }
+    p[0] = db_ll(account_id, a);
+    p[1] = db_ll(t_min, t0);
+    p[2] = db_ll(t_max, t1);
+    p[3] = db_ll((long long)n, cnt);
+    p[4] = (const char *)payload;
+    st = db_exec_bin(c, &st_hot, 5, p, lengths, formats, 0, NULL);
+    free(payload);
+    return st;
+}
+
+static db_stmt st_seen = {"ser_app_seen",
+    "UPDATE apps SET last_seen_at = now(), last_seen_ip = $3::inet, "
+    "  connected = CASE $4 WHEN 'connect' THEN true WHEN 'disconnect' THEN false "
+    "                      ELSE true END, "
+    "  connected_at = CASE WHEN $4 = 'connect' OR NOT connected THEN now() "
+    "                      ELSE connected_at END, "
+    "  disconnected_at = CASE $4 WHEN 'disconnect' THEN now() ELSE disconnected_at END "
+    "WHERE account_id = $1 AND id = $2", 0};
+
+db_status db_app_seen(db_conn *c, long long account_id, long long app_id, const char *ip,
+                      const char *state)
+{
+    char a[24], b[24];
+    const char *p[] = {db_ll(account_id, a), db_ll(app_id, b), ip, state ? state : ""};
+    return db_q_exec(c, &st_seen, 4, p, NULL);
+}

@@ -1,0 +1,483 @@
+/* Ingestion batches: parsing and checks (see ingest.h). */
+#include "ingest.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mt/hok.h"
+#include "mt/types.h"
+
+static int fail(ingest_err *e, int status, const char *code, const char *field, const char *fmt,
+                ...) __attribute__((format(printf, 5, 6)));
+
+static int fail(ingest_err *e, int status, const char *code, const char *field, const char *fmt,
+                ...)
+{
+    va_list ap;
+    e->status = status;
+    e->code = code;
+    snprintf(e->field, sizeof e->field, "%s", field != NULL ? field : "");
+    va_start(ap, fmt);
+    vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+bool ingest_batch_id_valid(const char *id)
+{
+    size_t n = 0;
+    for (const char *p = id; *p != '\0'; p++, n++) {
+        char c = *p;
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == ':' || c == '-')) {
+            return false;
+        }
+    }
+    return n >= 1 && n <= INGEST_BATCH_ID_MAX;
+}
+
+void ingest_batch_free(ingest_batch *b)
+{
+    free(b->rec);
+    b->rec = NULL;
+    b->n = b->cap = 0;
+}
+
+static int push(ingest_batch *b, int64_t ch, int64_t t, double v, ingest_err *e)
+{
+    if (b->n >= INGEST_MAX_SAMPLES) {
+        return fail(e, 413, "batch_too_large", NULL,
+                    "a batch holds at most %d samples: split it", INGEST_MAX_SAMPLES);
+    }
+    if (b->n == b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 256;
+        ingest_rec *grown;
+        if (cap > INGEST_MAX_SAMPLES) {
+            cap = INGEST_MAX_SAMPLES;
+        }
+        grown = realloc(b->rec, cap * sizeof *grown);
+        if (grown == NULL) {
+            return fail(e, 503, "out_of_memory", NULL, "the server is out of memory: retry");
+        }
+        b->rec = grown;
+        b->cap = cap;
+    }
+    b->rec[b->n].ch = ch;
+    b->rec[b->n].t = t;
+    b->rec[b->n].v = v;
+    b->n++;
+    return 0;
+}
+
+static const ingest_channel *find_channel(const ingest_known *k, int64_t id)
+{
+    size_t lo = 0, hi = k->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (k->ch[mid].id < id) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo < k->n && k->ch[lo].id == id ? &k->ch[lo] : NULL;
+}
+
+/* Check that channel "id" may be sent ("field" names it for errors). */
+static int check_channel(const ingest_known *k, int64_t id, const char *field, ingest_err *e)
+{
+    const ingest_channel *c = find_channel(k, id);
+    if (c == NULL) {
+        return fail(e, 422, "unknown_channel", field,
+                    "%s: channel %lld is not a measured channel of this app's devices", field,
+                    (long long)id);
+    }
+    if (!c->selected) {
+        return fail(e, 422, "channel_not_selected", field,
+                    "%s: channel %lld is not selected for acquisition (M4)", field,
+                    (long long)id);
+    }
+    return 0;
+}
+
+static int check_time(int64_t t, int64_t now_us, const char *field, ingest_err *e)
+{
+    if (t < INGEST_T_MIN) {
+        return fail(e, 422, "time_out_of_range", field,
+                    "%s: %lld µs is before 2000-01-01 (times are µs since 1970-01-01 UTC)",
+                    field, (long long)t);
+    }
+    if (t > now_us + INGEST_FUTURE_US) {
+        return fail(e, 422, "time_in_future", field,
+                    "%s: %lld µs is more than 5 minutes ahead of the server clock", field,
+                    (long long)t);
+    }
+    return 0;
+}
+
+/* A JSON integer id/time: a number with no fraction within ±2^53. */
+static bool json_int(const cJSON *item, int64_t *out)
+{
+    double d;
+    if (!cJSON_IsNumber(item)) {
+        return false;
+    }
+    d = item->valuedouble;
+    if (!(d >= -9007199254740992.0 && d <= 9007199254740992.0) || d != floor(d)) {
+        return false;
+    }
+    *out = (int64_t)d;
+    return true;
+}
+
+/* A JSON value: a finite number or a special-value name. */
+static int json_value(const cJSON *item, const char *field, double *out, ingest_err *e)
+{
+    if (cJSON_IsNumber(item)) {
+        /* cJSON turns 1e999 into inf: refuse it like any non-finite number. */
+        if (!isfinite(item->valuedouble)) {
+            return fail(e, 400, "wrong_type", field,
+                        "%s: numbers must be finite; send \"+over\" or \"-over\"", field);
+        }
+        *out = item->valuedouble;
+        return 0;
+    }
+    if (cJSON_IsString(item)) {
+        for (int k = 1; k < MT_SV_COUNT; k++) {
+            if (strcmp(item->valuestring, mt_sv_name((mt_sv)k)) == 0) {
+                *out = mt_sv_value((mt_sv)k);
+                return 0;
+            }
+        }
+        return fail(e, 400, "wrong_type", field,
+                    "%s: \"%.20s\" is not a special value (missing, +over, -over, break, error)",
+                    field, item->valuestring);
+    }
+    return fail(e, 400, "wrong_type", field,
+                "%s: expected a number or a special-value name", field);
+}
+
+static int cmp_rec(const void *a, const void *b)
+{
+    const ingest_rec *x = a, *y = b;
+    if (x->ch != y->ch) {
+        return x->ch < y->ch ? -1 : 1;
+    }
+    return (x->t > y->t) - (x->t < y->t);
+}
+
+/* Sort, refuse a channel with two samples at one time, count channels. */
+static int finish(ingest_batch *b, ingest_err *e)
+{
+    if (b->n == 0) {
+        return fail(e, 400, "empty_batch", NULL, "the batch holds no samples");
+    }
+    qsort(b->rec, b->n, sizeof *b->rec, cmp_rec);
+    b->n_channels = 1;
+    b->t_min = b->t_max = b->rec[0].t;
+    for (size_t i = 1; i < b->n; i++) {
+        const ingest_rec *p = &b->rec[i - 1], *r = &b->rec[i];
+        if (r->ch == p->ch && r->t == p->t) {
+            return fail(e, 422, "duplicate_sample", NULL,
+                        "channel %lld has two samples at t = %lld µs", (long long)r->ch,
+                        (long long)r->t);
+        }
+        b->n_channels += r->ch != p->ch;
+        if (r->t < b->t_min) {
+            b->t_min = r->t;
+        }
+        if (r->t > b->t_max) {
+            b->t_max = r->t;
+        }
+    }
+    return 0;
+}
+
+static int parse_runs(const cJSON *runs, const ingest_known *known, int64_t now_us,
+                      ingest_batch *b, size_t *n_runs, ingest_err *e)
+{
+    char field[96];
+    int i = 0;
+    const cJSON *run;
+    if (!cJSON_IsArray(runs)) {
+        return fail(e, 400, "wrong_type", "channels", "channels: expected an array");
+    }
+    cJSON_ArrayForEach(run, runs) {
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(run, "id");
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(run, "t");
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(run, "v");
+        const cJSON *m, *ti, *vi;
+        int64_t ch, prev = 0;
+        int j = 0;
+        if (++*n_runs > INGEST_MAX_RUNS) {
+            return fail(e, 413, "batch_too_large", "channels",
+                        "a batch holds at most %d channel runs and snapshots", INGEST_MAX_RUNS);
+        }
+        if (!cJSON_IsObject(run)) {
+            snprintf(field, sizeof field, "channels[%d]", i);
+            return fail(e, 400, "wrong_type", field, "%s: expected an object", field);
+        }
+        cJSON_ArrayForEach(m, run) {
+            if (strcmp(m->string, "id") && strcmp(m->string, "t") && strcmp(m->string, "v")) {
+                snprintf(field, sizeof field, "channels[%d].%.40s", i, m->string);
+                return fail(e, 400, "unknown_member", field,
+                            "%s: unknown member (expected id, t, v)", field);
+            }
+        }
+        snprintf(field, sizeof field, "channels[%d].id", i);
+        if (!json_int(id, &ch) || ch <= 0) {
+            return fail(e, 400, id == NULL ? "missing" : "wrong_type", field,
+                        "%s: expected a channel id (a positive integer)", field);
+        }
+        if (check_channel(known, ch, field, e) != 0) {
+            return -1;
+        }
+        snprintf(field, sizeof field, "channels[%d].t", i);
+        if (!cJSON_IsArray(t)) {
+            return fail(e, 400, t == NULL ? "missing" : "wrong_type", field,
+                        "%s: expected an array of times (µs since 1970-01-01 UTC)", field);
+        }
+        snprintf(field, sizeof field, "channels[%d].v", i);
+        if (!cJSON_IsArray(v)) {
+            return fail(e, 400, v == NULL ? "missing" : "wrong_type", field,
+                        "%s: expected an array of values", field);
+        }
+        if (cJSON_GetArraySize(t) != cJSON_GetArraySize(v)) {
+            return fail(e, 400, "length_mismatch", field,
+                        "channels[%d]: t has %d entries and v %d", i, cJSON_GetArraySize(t),
+                        cJSON_GetArraySize(v));
+        }
+        vi = v->child;
+        cJSON_ArrayForEach(ti, t) {
+            int64_t tt;
+            double vv;
+            snprintf(field, sizeof field, "channels[%d].t[%d]", i, j);
+            if (!json_int(ti, &tt)) {
+                return fail(e, 400, "wrong_type", field,
+                            "%s: expected an integer time in µs since 1970-01-01 UTC", field);
+            }
+            if (check_time(tt, now_us, field, e) != 0) {
+                return -1;
+            }
+            if (j > 0 && tt <= prev) {
+                return fail(e, 422, "out_of_order", field,
+                            "%s: times of a channel must increase strictly", field);
+            }
+            prev = tt;
+            snprintf(field, sizeof field, "channels[%d].v[%d]", i, j);
+            if (json_value(vi, field, &vv, e) != 0 || push(b, ch, tt, vv, e) != 0) {
+                return -1;
+            }
+            vi = vi->next;
+            j++;
+        }
+        i++;
+    }
+    return 0;
+}
+
+static int parse_snapshots(const cJSON *snaps, const ingest_known *known, int64_t now_us,
+                           ingest_batch *b, size_t *n_runs, ingest_err *e)
+{
+    char field[96];
+    int i = 0;
+    const cJSON *snap;
+    if (!cJSON_IsArray(snaps)) {
+        return fail(e, 400, "wrong_type", "snapshots", "snapshots: expected an array");
+    }
+    cJSON_ArrayForEach(snap, snaps) {
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(snap, "t");
+        const cJSON *ids = cJSON_GetObjectItemCaseSensitive(snap, "ids");
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(snap, "v");
+        const cJSON *m, *idi, *vi;
+        int64_t tt;
+        int j = 0;
+        if (++*n_runs > INGEST_MAX_RUNS) {
+            return fail(e, 413, "batch_too_large", "snapshots",
+                        "a batch holds at most %d channel runs and snapshots", INGEST_MAX_RUNS);
+        }
+        if (!cJSON_IsObject(snap)) {
+            snprintf(field, sizeof field, "snapshots[%d]", i);
+            return fail(e, 400, "wrong_type", field, "%s: expected an object", field);
+        }
+        cJSON_ArrayForEach(m, snap) {
+            if (strcmp(m->string, "t") && strcmp(m->string, "ids") && strcmp(m->string, "v")) {
+                snprintf(field, sizeof field, "snapshots[%d].%.40s", i, m->string);
+                return fail(e, 400, "unknown_member", field,
+                            "%s: unknown member (expected t, ids, v)", field);
+            }
+        }
+        snprintf(field, sizeof field, "snapshots[%d].t", i);
+        if (!json_int(t, &tt)) {
+            return fail(e, 400, t == NULL ? "missing" : "wrong_type", field,
+                        "%s: expected an integer time in µs since 1970-01-01 UTC", field);
+        }
+        if (check_time(tt, now_us, field, e) != 0) {
+            return -1;
+        }
+        snprintf(field, sizeof field, "snapshots[%d].ids", i);
+        if (!cJSON_IsArray(ids)) {
+            return fail(e, 400, ids == NULL ? "missing" : "wrong_type", field,
+                        "%s: expected an array of channel ids", field);
+        }
+        snprintf(field, sizeof field, "snapshots[%d].v", i);
+        if (!cJSON_IsArray(v)) {
+            return fail(e, 400, v == NULL ? "missing" : "wrong_type", field,
+                        "%s: expected an array of values", field);
+        }
+        if (cJSON_GetArraySize(ids) != cJSON_GetArraySize(v)) {
+            return fail(e, 400, "length_mismatch", field, "snapshots[%d]: ids has %d entries and v %d",
+                        i, cJSON_GetArraySize(ids), cJSON_GetArraySize(v));
+        }
+        vi = v->child;
+        cJSON_ArrayForEach(idi, ids) {
+            int64_t ch;
+            double vv;
+            snprintf(field, sizeof field, "snapshots[%d].ids[%d]", i, j);
+            if (!json_int(idi, &ch) || ch <= 0) {
+                return fail(e, 400, "wrong_type", field,
+                            "%s: expected a channel id (a positive integer)", field);
+            }
+            if (check_channel(known, ch, field, e) != 0) {
+                return -1;
+            }
+            snprintf(field, sizeof field, "snapshots[%d].v[%d]", i, j);
+            if (json_value(vi, field, &vv, e) != 0 || push(b, ch, tt, vv, e) != 0) {
+                return -1;
+            }
+            vi = vi->next;
+            j++;
+        }
+        i++;
+    }
+    return 0;
+}
+
+int ingest_parse_json(const char *text, size_t len, const ingest_known *known, int64_t now_us,
+                      ingest_batch *b, ingest_err *e)
+{
+    const char *end = NULL;
+    cJSON *root, *m;
+    const cJSON *id;
+    size_t n_runs = 0;
+    int rc = -1;
+
+    root = cJSON_ParseWithLengthOpts(text, len + 1, &end, 1);
+    if (root == NULL) {
+        size_t at = (end != NULL && end >= text && end <= text + len) ? (size_t)(end - text) : 0;
+        return fail(e, 400, "malformed_json", NULL, "malformed JSON at byte %zu", at);
+    }
+    if (!cJSON_IsObject(root)) {
+        fail(e, 400, "wrong_type", NULL, "the body must be a JSON object");
+        goto out;
+    }
+    cJSON_ArrayForEach(m, root) {
+        if (strcmp(m->string, "batch_id") && strcmp(m->string, "channels") &&
+            strcmp(m->string, "snapshots")) {
+            fail(e, 400, "unknown_member", m->string,
+                 "%.40s: unknown member (expected batch_id, channels, snapshots)", m->string);
+            goto out;
+        }
+    }
+    id = cJSON_GetObjectItemCaseSensitive(root, "batch_id");
+    if (!cJSON_IsString(id) || !ingest_batch_id_valid(id->valuestring)) {
+        fail(e, 400, id == NULL ? "missing" : "invalid", "batch_id",
+             "batch_id: expected 1 to 64 characters of A-Z a-z 0-9 . _ : -");
+        goto out;
+    }
+    snprintf(b->batch_id, sizeof b->batch_id, "%s", id->valuestring);
+    m = cJSON_GetObjectItemCaseSensitive(root, "channels");
+    if (m != NULL && parse_runs(m, known, now_us, b, &n_runs, e) != 0) {
+        goto out;
+    }
+    m = cJSON_GetObjectItemCaseSensitive(root, "snapshots");
+    if (m != NULL && parse_snapshots(m, known, now_us, b, &n_runs, e) != 0) {
+        goto out;
+    }
+    rc = finish(b, e);
+out:
+    cJSON_Delete(root);
+    return rc;
+}
+
+int ingest_parse_hok(const unsigned char *buf, size_t len, const char *batch_id,
+                     const ingest_known *known, int64_t now_us, ingest_batch *b, ingest_err *e)
+{
+    mt_hok *h = NULL;
+    mt_error err;
+    const mt_hok_channel *ch;
+    size_t n_ch;
+    uint64_t rows;
+    enum { CHUNK = 4096 };
+    mt_time *t = NULL;
+    double *vals = NULL, **cols = NULL;
+    char field[96];
+    int rc = -1;
+
+    if (batch_id == NULL || !ingest_batch_id_valid(batch_id)) {
+        return fail(e, 400, batch_id == NULL ? "missing" : "invalid", "X-Batch-Id",
+                    "X-Batch-Id: expected 1 to 64 characters of A-Z a-z 0-9 . _ : -");
+    }
+    snprintf(b->batch_id, sizeof b->batch_id, "%s", batch_id);
+    if (mt_hok_open(buf, len, &h, &err) != MT_OK) {
+        return fail(e, 400, "bad_hok", NULL, "not a valid HOK/HOK2 body at byte %zu: %s",
+                    err.pos, err.msg);
+    }
+    n_ch = mt_hok_channel_count(h);
+    ch = mt_hok_channels(h);
+    rows = mt_hok_row_count(h);
+    for (size_t c = 0; c < n_ch; c++) {
+        snprintf(field, sizeof field, "channel[%zu].id", c);
+        if (check_channel(known, ch[c].id, field, e) != 0) {
+            goto out;
+        }
+    }
+    if (rows * (n_ch ? n_ch : 1) > INGEST_MAX_SAMPLES) {
+        fail(e, 413, "batch_too_large", NULL, "a batch holds at most %d samples: split it",
+             INGEST_MAX_SAMPLES);
+        goto out;
+    }
+    t = malloc(CHUNK * sizeof *t);
+    vals = malloc((n_ch ? n_ch : 1) * CHUNK * sizeof *vals);
+    cols = malloc((n_ch ? n_ch : 1) * sizeof *cols);
+    if (t == NULL || vals == NULL || cols == NULL) {
+        fail(e, 503, "out_of_memory", NULL, "the server is out of memory: retry");
+        goto out;
+    }
+    for (size_t c = 0; c < n_ch; c++) {
+        cols[c] = vals + c * CHUNK;
+    }
+    for (uint64_t r0 = 0; r0 < rows; r0 += CHUNK) {
+        size_t n = rows - r0 < CHUNK ? (size_t)(rows - r0) : CHUNK;
+        if (mt_hok_read_rows(h, r0, n, t, cols, &err) != MT_OK) {
+            fail(e, 400, "bad_hok", NULL, "the HOK body is corrupt at byte %zu: %s", err.pos,
+                 err.msg);
+            goto out;
+        }
+        for (size_t i = 0; i < n; i++) {
+            snprintf(field, sizeof field, "row[%llu].t", (unsigned long long)(r0 + i));
+            if (check_time(t[i], now_us, field, e) != 0) {
+                goto out;
+            }
+            for (size_t c = 0; c < n_ch; c++) {
+                if (mt_sv_kind(cols[c][i]) == MT_SV_MISSING) {
+                    continue;
+                }
+                if (push(b, ch[c].id, t[i], cols[c][i], e) != 0) {
+                    goto out;
+                }
+            }
+        }
+    }
+    rc = finish(b, e);
+out:
+    free(t);
+    free(vals);
+    free(cols);
+    mt_hok_close(h);
+    return rc;
+}

@@ -1,0 +1,221 @@
+/* Ingestion (see svc_ingest.h). */
+#include "svc_ingest.h"
+
+#include <openssl/evp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "auth.h"
+#include "db_account.h"
+#include "db_series.h"
+#include "db_storage.h"
+#include "log.h"
+
+/* Hot rows hold at most this many records, so that the compactor's unit of
+ * work stays small whatever the batch size. */
+#define HOT_ROW_MAX 65536
+
+static int fail(ingest_err *e, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int fail(ingest_err *e, int status, const char *code, const char *fmt, ...)
+{
+    va_list ap;
+    e->status = status;
+    e->code = code;
+    e->field[0] = '\0';
+    va_start(ap, fmt);
+    vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+static int fail_db(ingest_err *e, db_status st)
+{
+    return fail(e, st == DB_UNAVAILABLE || st == DB_BUSY ? 503 : 500,
+                st == DB_UNAVAILABLE ? "db_unavailable" : st == DB_BUSY ? "db_busy" : "internal_error",
+                "%s: retry the batch", db_strerror(st));
+}
+
+/* Now in µs on the test-shiftable clock of auth_now(). */
+static int64_t now_us(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return auth_now() * 1000000LL + tv.tv_usec;
+}
+
+/* Find the app of "credential" on connection "c": 0, or -1 with "e". */
+static int app_of(db_conn *c, const char *credential, int64_t now, ingest_result *r,
+                  ingest_err *e)
+{
+    unsigned char md[32];
+    unsigned int md_len = 0;
+    char hash_hex[65];
+    bool found = false, enabled = false, ok = false;
+    db_status st;
+    if (credential == NULL || strncmp(credential, "mta_", 4) != 0 ||
+        strlen(credential) != 47 ||
+        EVP_Digest(credential, strlen(credential), md, &md_len, EVP_sha256(), NULL) != 1) {
+        return fail(e, 401, "unauthenticated",
+                    "send the app credential as Authorization: Bearer mta_...");
+    }
+    for (int i = 0; i < 32; i++) {
+        snprintf(hash_hex + 2 * i, 3, "%02x", md[i]);
+    }
+    st = db_ingest_app(c, hash_hex, now, &r->account_id, &r->app_id, &enabled, &ok, &found);
+    if (st != DB_OK) {
+        return fail_db(e, st);
+    }
+    if (!found) {
+        return fail(e, 401, "unauthenticated", "unknown app credential");
+    }
+    if (!enabled) {
+        return fail(e, 403, "app_disabled", "this app is disabled by an administrator");
+    }
+    if (!ok) {
+        return fail(e, 403, "account_inactive",
+                    "the account is frozen or its trial has expired: data is not accepted");
+    }
+    return 0;
+}
+
+int svc_ingest_batch(srv *s, const char *credential, ingest_body_kind kind,
+                     const unsigned char *body, size_t len, const char *batch_id,
+                     const char *ip, ingest_result *r, ingest_err *e)
+{
+    db_conn *c = NULL;
+    ingest_channel *ch = NULL;
+    ingest_known known;
+    ingest_batch b;
+    int64_t now = now_us();
+    bool fresh = false;
+    long long prev = 0;
+    db_status st;
+    int rc = -1;
+
+    memset(r, 0, sizeof *r);
+    memset(&b, 0, sizeof b);
+    if ((st = db_acquire(s->pool, 5000, &c)) != DB_OK) {
+        return fail_db(e, st);
+    }
+    if (app_of(c, credential, now, r, e) != 0) {
+        goto out;
+    }
+    if ((st = db_ingest_channels(c, r->account_id, r->app_id, &ch, &known.n)) != DB_OK) {
+        fail_db(e, st);
+        goto out;
+    }
+    known.ch = ch;
+    if ((kind == INGEST_BODY_JSON
+             ? ingest_parse_json((const char *)body, len, &known, now, &b, e)
+             : ingest_parse_hok(body, len, batch_id, &known, now, &b, e)) != 0) {
+        goto out;
+    }
+    r->n_samples = b.n;
+    r->n_channels = b.n_channels;
+    if ((st = db_begin(c)) != DB_OK ||
+        (st = db_ingest_claim(c, r->account_id, r->app_id, b.batch_id, b.n, &fresh, &prev)) !=
+            DB_OK) {
+        fail_db(e, st);
+        goto out;
+    }
+    if (!fresh) {
+        /* A retry of a stored batch: acknowledge it again, store nothing. */
+        db_rollback(c);
+        r->duplicate = true;
+        r->n_samples = (size_t)prev;
+        rc = 0;
+        goto out;
+    }
+    for (size_t i = 0; i < b.n; i += HOT_ROW_MAX) {
+        size_t n = b.n - i < HOT_ROW_MAX ? b.n - i : HOT_ROW_MAX;
+        int64_t t0 = b.rec[i].t, t1 = b.rec[i].t;
+        for (size_t j = i; j < i + n; j++) {
+            t0 = b.rec[j].t < t0 ? b.rec[j].t : t0;
+            t1 = b.rec[j].t > t1 ? b.rec[j].t : t1;
+        }
+        if ((st = db_hot_insert(c, r->account_id, b.rec + i, n, t0, t1)) != DB_OK) {
+            break;
+        }
+    }
+    if (st == DB_OK) {
+        st = db_storage_add_data(c, r->account_id, (long long)(b.n * 24));
+    }
+    if (st == DB_OK) {
+        st = db_app_seen(c, r->account_id, r->app_id, ip, NULL);
+    }
+    if (st == DB_OK) {
+        st = db_commit(c);
+    }
+    if (st != DB_OK) {
+        db_rollback(c);
+        fail_db(e, st);
+        goto out;
+    }
+    r->stored = b.n;
+    rc = 0;
+out:
+    db_release(s->pool, c);
+    ingest_batch_free(&b);
+    free(ch);
+    return rc;
+}
+
+int svc_ingest_status(srv *s, const char *credential, const char *state, const char *ip,
+                      ingest_result *r, ingest_err *e)
+{
+    db_conn *c = NULL;
+    db_status st;
+    int rc = -1;
+    memset(r, 0, sizeof *r);
+    if ((st = db_acquire(s->pool, 5000, &c)) != DB_OK) {
+        return fail_db(e, st);
+    }
+    if (app_of(c, credential, now_us(), r, e) == 0) {
+        if ((st = db_app_seen(c, r->account_id, r->app_id, ip,
+                              strcmp(state, "heartbeat") == 0 ? NULL : state)) != DB_OK) {
+            fail_db(e, st);
+        } else {
+            rc = 0;
+        }
+    }
+    db_release(s->pool, c);
+    return rc;
+}
+
+static db_stmt st_describe = {"ser_describe",
+    "SELECT json_build_object('app_id', $2::bigint, 'devices', COALESCE(json_agg("
+    "  json_build_object('id', d.id, 'model', d.model, 'serial', d.serial, 'channels', "
+    "    (SELECT COALESCE(json_agg(json_build_object('id', c.id, 'key', c.ch_key, "
+    "       'name', c.name, 'unit', c.unit, 'selected', c.selected) ORDER BY c.position, c.id), "
+    "       '[]') FROM channels c WHERE c.account_id = d.account_id AND c.device_id = d.id)) "
+    "  ORDER BY d.id), '[]'))::text "
+    "FROM devices d WHERE d.account_id = $1 AND d.app_id = $2", 0};
+
+int svc_ingest_describe(srv *s, const char *credential, char **json, ingest_err *e)
+{
+    db_conn *c = NULL;
+    ingest_result r;
+    db_status st;
+    int rc = -1;
+    char a[24], b[24];
+    *json = NULL;
+    memset(&r, 0, sizeof r);
+    if ((st = db_acquire(s->pool, 5000, &c)) != DB_OK) {
+        return fail_db(e, st);
+    }
+    if (app_of(c, credential, now_us(), &r, e) == 0) {
+        const char *p[] = {db_ll(r.account_id, a), db_ll(r.app_id, b)};
+        if ((st = db_q_text(c, &st_describe, 2, p, json)) != DB_OK) {
+            fail_db(e, st);
+        } else {
+            rc = 0;
+        }
+    }
+    db_release(s->pool, c);
+    return rc;
+}

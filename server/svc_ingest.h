@@ -1,0 +1,44 @@
+/* Ingestion (S1, M2): authenticate a gateway app by its credential, check a
+ * batch against the app's channels and store it exactly once, all or
+ * nothing (docs/ingest.md). */
+#ifndef MTS_SVC_INGEST_H
+#define MTS_SVC_INGEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "ingest.h"
+#include "srv.h"
+
+typedef enum {
+    INGEST_BODY_JSON = 0,
+    INGEST_BODY_HOK = 1
+} ingest_body_kind;
+
+typedef struct {
+    long long account_id;
+    long long app_id;
+    size_t stored;       /* samples stored by this request (0 for a duplicate) */
+    size_t n_samples;    /* samples in the batch (for a duplicate: as first stored) */
+    size_t n_channels;
+    bool duplicate;      /* the batch id was already stored: nothing was added */
+} ingest_result;
+
+/* Store one batch sent by the app holding "credential" (the text after
+ * "Bearer "; may be NULL). "body"/"len" is the request body, "batch_id" the
+ * X-Batch-Id header (HOK bodies only), "ip" the client address. Returns 0
+ * with "r" filled, or -1 with "e" saying why (status 401/403/400/413/422/
+ * 503); on -1 nothing was stored. */
+int svc_ingest_batch(srv *s, const char *credential, ingest_body_kind kind,
+                     const unsigned char *body, size_t len, const char *batch_id,
+                     const char *ip, ingest_result *r, ingest_err *e);
+
+/* Record a connect / disconnect / heartbeat ("state") of the app. */
+int svc_ingest_status(srv *s, const char *credential, const char *state, const char *ip,
+                      ingest_result *r, ingest_err *e);
+
+/* The app's devices and channels as JSON text (caller frees), for the
+ * gateway to learn the ids it sends. */
+int svc_ingest_describe(srv *s, const char *credential, char **json, ingest_err *e);
+
+#endif

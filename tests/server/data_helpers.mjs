@@ -1,0 +1,89 @@
+// Helpers shared by the acquired-data tests (ingest, queries, export,
+// computed channels): a tenant with an app, a device and selected channels,
+// and an app client that sends batches with the app credential.
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import url from 'node:url';
+import { createAccount, login, repoRoot } from './harness.mjs';
+
+export const PW = 'Correct-h0rse';
+let seq = 0;
+export const uniq = (p) => `${p}${++seq}-${process.pid % 10000}`;
+
+export const MIN_US = 60_000_000;
+/** A whole minute (µs) some hours before now, so that nothing is "in the future". */
+export function baseTime(hoursAgo = 48) {
+  const t = Date.now() * 1000 - hoursAgo * 3600e6;
+  return t - (t % (24 * 3600e6)); // start of a UTC day
+}
+
+/** An app client: POST batches / status with the app credential. */
+export function appClient(baseUrl, credential) {
+  const send = async (method, p, body, headers = {}) => {
+    const h = Object.fromEntries(Object.entries(headers).filter(([, v]) => v !== undefined));
+    if (credential !== null) h.Authorization = `Bearer ${credential}`;
+    let data = body;
+    if (body !== undefined && !(body instanceof Uint8Array) && typeof body !== 'string') {
+      data = JSON.stringify(body);
+      h['Content-Type'] ??= 'application/json';
+    }
+    const r = await fetch(baseUrl + p, { method, headers: h, body: data });
+    const text = await r.text();
+    let json = null;
+    try { json = JSON.parse(text); } catch { /* not JSON */ }
+    return { status: r.status, body: json, text, headers: r.headers };
+  };
+  return {
+    batch: (body, headers) => send('POST', '/api/v1/ingest/batches', body, headers),
+    hok: (bytes, batchId) => send('POST', '/api/v1/ingest/batches', bytes,
+      { 'Content-Type': 'application/vnd.metron.hok', 'X-Batch-Id': batchId }),
+    status: (state) => send('POST', '/api/v1/ingest/status', { state }),
+    channels: () => send('GET', '/api/v1/ingest/channels'),
+  };
+}
+
+/**
+ * A fresh account of "plan" with a signed-in admin (c), one app (credential),
+ * one LR8450 device and "n" channels CH1..CHn, the first "selected" of them
+ * selected for acquisition. Returns { id, account, c, app, appId, deviceId,
+ * channels: [ids], ingest: appClient }.
+ */
+export async function dataTenant(srv, { plan = 'pro', n = 4, selected = n } = {}) {
+  const account = uniq('dat');
+  const ids = await createAccount(srv.url, { account, plan, user: 'admin', password: PW,
+    email: `admin@${account}.test` });
+  const c = await login(srv.url, { account, user: 'admin', password: PW });
+  let r = await c.post('/api/v1/apps', { kind: 'lr8450-direct', name: 'Logger gateway' });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  const app = r.body;
+  r = await c.post(`/api/v1/apps/${app.id}/devices`, { model: 'LR8450', serial: uniq('SN') });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  const deviceId = r.body.id;
+  const channels = [];
+  for (let i = 1; i <= n; i++) {
+    r = await c.post(`/api/v1/devices/${deviceId}/channels`,
+      { key: `CH${i}`, name: `Channel ${i}`, unit: 'V' });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    channels.push(r.body.id);
+  }
+  if (selected > 0) {
+    r = await c.put(`/api/v1/devices/${deviceId}/selection`,
+      { channel_ids: channels.slice(0, selected) });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+  }
+  return { id: ids.accountId, account, c, app, appId: app.id, deviceId, channels,
+    ingest: appClient(srv.url, app.credential) };
+}
+
+/** The wasm core's HOK API (build/wasm-build), or null when it is not built. */
+export async function loadHok() {
+  const dir = process.env.METRON_WASM_DIR || path.join(repoRoot, 'build', 'wasm-build', 'wasm');
+  try {
+    const load = (f) => import(url.pathToFileURL(path.join(dir, f)).href);
+    const createCore = (await load('metron_core.mjs')).default;
+    const { bindHok } = await load('hok.mjs');
+    return bindHok(await createCore());
+  } catch {
+    return null;
+  }
+}
