@@ -3,6 +3,7 @@
 #include "audit.h"
 
 #include <civetweb.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,13 +12,65 @@
 #include "db_auth.h"
 #include "log.h"
 
-int audit(http_req *req, const char *action, const char *target_kind, long long target_id,
+static atomic_int g_fail_next;
+
+void audit_fail_next(int n)
+{
+    atomic_store(&g_fail_next, n > 0 ? n : 0);
+}
+
+/* Whether the test hook asks this write to fail (and count it). */
+static bool fail_injected(void)
+{
+    int n = atomic_load(&g_fail_next);
+    while (n > 0) {
+        if (atomic_compare_exchange_weak(&g_fail_next, &n, n - 1)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+audit_who audit_who_of(const http_req *req)
+{
+    audit_who w;
+    w.account_id = req->account_id;
+    w.user_id = req->user_id;
+    w.via_token = req->via_token;
+    w.ip = req->ri != NULL ? req->ri->remote_addr : NULL;
+    return w;
+}
+
+db_status audit_write(db_conn *c, const audit_who *who, const char *action,
+                      const char *target_type, long long target_id, const char *detail_json)
+{
+    db_status st;
+    if (who->account_id <= 0) {
+        return DB_OK;
+    }
+    if (fail_injected()) {
+        log_error("audit: %s for account %lld: failing as the test asked", action,
+                  who->account_id);
+        return DB_ERROR;
+    }
+    st = db_audit_insert(c, who->account_id, auth_now(),
+                         who->via_token ? "api_token" : (who->user_id > 0 ? "user" : "system"),
+                         who->user_id, action, target_type, target_id, who->ip, detail_json);
+    if (st != DB_OK) {
+        log_error("audit: %s for account %lld not recorded: %s", action, who->account_id,
+                  db_strerror(st));
+    }
+    return st;
+}
+
+int audit(http_req *req, const char *action, const char *target_type, long long target_id,
           const cJSON *detail)
 {
+    audit_who who = audit_who_of(req);
     char *text = NULL;
     db_conn *c = NULL;
     db_status st;
-    if (req->account_id <= 0) {
+    if (who.account_id <= 0) {
         return 0;
     }
     if (detail != NULL && (text = cJSON_PrintUnformatted(detail)) == NULL) {
@@ -26,19 +79,11 @@ int audit(http_req *req, const char *action, const char *target_kind, long long 
     }
     st = db_acquire(req->srv->pool, 5000, &c);
     if (st == DB_OK) {
-        st = db_audit_insert(c, req->account_id, auth_now(),
-                             req->via_token ? "api_token" : (req->user_id > 0 ? "user" : "system"),
-                             req->user_id, action, target_kind, target_id,
-                             req->ri ? req->ri->remote_addr : NULL, text);
+        st = audit_write(c, &who, action, target_type, target_id, text);
     }
     db_release(req->srv->pool, c);
     cJSON_free(text);
-    if (st != DB_OK) {
-        log_error("audit: %s for account %lld not recorded: %s", action, req->account_id,
-                  db_strerror(st));
-        return -1;
-    }
-    return 0;
+    return st == DB_OK ? 0 : -1;
 }
 
 /* Parse a positive integer query variable "name" into *out; absent leaves
@@ -129,6 +174,22 @@ static int h_audit_list(http_req *req)
     return rc;
 }
 
+/* POST /api/v1/test/audit-fail {count}: the next "count" audit writes fail
+ * (tests only). */
+static int h_test_audit_fail(http_req *req)
+{
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(req->body, "count");
+    cJSON *r;
+    if (!cJSON_IsNumber(n) || n->valuedouble < 0 || n->valuedouble > 1000) {
+        return http_reply_error(req, 400, "invalid", "'count' must be 0..1000", "count");
+    }
+    audit_fail_next((int)n->valuedouble);
+    r = cJSON_CreateObject();
+    cJSON_AddNumberToObject(r, "count", n->valuedouble);
+    return http_reply_json(req, 200, r);
+}
+
 const http_route http_routes_audit[] = {
     {"GET", "/api/v1/audit", h_audit_list, AUTH_ADMIN, BODY_NONE, false},
+    {"POST", "/api/v1/test/audit-fail", h_test_audit_fail, AUTH_PUBLIC, BODY_JSON, true},
     {NULL, NULL, NULL, AUTH_PUBLIC, BODY_NONE, false}};

@@ -1,22 +1,52 @@
-/* A9: the audit log of administrative actions. Every route that changes
- * sign-in state or administers the account calls audit() after the change
- * succeeded. Entries are per account; the actor is the request's user (or
- * API token), the address its client's. */
+/* A9: the audit log of administrative actions. Entries are per account;
+ * the actor is the signed-in user (or their API token), the address its
+ * client's.
+ *
+ * An administrative change writes its entry with audit_write() on the
+ * connection of its own transaction, before it commits: the change and its
+ * entry are kept or lost together (a failed change leaves no entry, an
+ * entry that cannot be written undoes the change). Sign-in events that are
+ * not part of a change (a login, a refused login, a reset request) use
+ * audit(), which writes on a connection of its own. */
 #ifndef MTS_AUDIT_H
 #define MTS_AUDIT_H
 
 #include <cjson/cJSON.h>
+#include <stdbool.h>
 
+#include "db.h"
 #include "http.h"
 
-/* Record "action" (lower-case dotted: "auth.login", "user.create", ...) on
- * the target "target_kind"/"target_id" (NULL / 0 when none) with the JSON
- * object "detail" (borrowed; may be NULL; never put secrets in it), for
- * req->account_id by req->user_id. Nothing is written when req->account_id
- * is 0. Uses its own pooled connection: call it with none held. Returns 0,
- * or -1 when the row could not be written (logged; the action stands). */
-int audit(http_req *req, const char *action, const char *target_kind, long long target_id,
+/* Who acts, for the audit log. */
+typedef struct {
+    long long account_id; /* the account the entry belongs to; 0 = write nothing */
+    long long user_id;    /* the acting user; 0 = the system */
+    bool via_token;       /* the user acts through an API token */
+    const char *ip;       /* the client address (borrowed); may be NULL */
+} audit_who;
+
+/* The actor of "req" (its account, user, token flag and client address). */
+audit_who audit_who_of(const http_req *req);
+
+/* Write the entry "action" (lower-case dotted: "user.create") on the target
+ * "target_type"/"target_id" (NULL / 0 when none) with "detail_json" (a JSON
+ * object text, or NULL for {}; never secrets) for "who", on "c" inside the
+ * caller's transaction. Nothing is written (DB_OK) when who->account_id is
+ * 0. Returns the database status: on failure the caller rolls back. */
+db_status audit_write(db_conn *c, const audit_who *who, const char *action,
+                      const char *target_type, long long target_id, const char *detail_json);
+
+/* Record "action" for req->account_id by req->user_id with the JSON object
+ * "detail" (borrowed; may be NULL) on a pooled connection of its own: call
+ * it with none held. For sign-in events only (see above). Returns 0, or -1
+ * when the row could not be written (logged; the event stands). */
+int audit(http_req *req, const char *action, const char *target_type, long long target_id,
           const cJSON *detail);
+
+/* Tests only (POST /api/v1/test/audit-fail, METRON_TEST_ROUTES=1): make the
+ * next "n" audit_write() calls fail with DB_ERROR, to show that a change
+ * whose entry cannot be written does not happen. Thread-safe. */
+void audit_fail_next(int n);
 
 /* The route table of GET /api/v1/audit (admin, paged: ?limit=1..200,
  * ?before=<id>; answers {entries:[...], next_before}). */

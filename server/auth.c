@@ -71,6 +71,18 @@ int64_t auth_clock_offset(void)
     return (int64_t)atomic_load(&g_clock_offset);
 }
 
+static atomic_ullong g_identity_epoch;
+
+void auth_forget_identities(void)
+{
+    atomic_fetch_add(&g_identity_epoch, 1);
+}
+
+unsigned long long auth_identity_epoch(void)
+{
+    return atomic_load(&g_identity_epoch);
+}
+
 int auth_random(unsigned char *out, size_t n)
 {
     return n <= (size_t)0x7fffffff && RAND_bytes(out, (int)n) == 1 ? 0 : -1;

@@ -62,6 +62,14 @@ int64_t auth_now(void);
 void auth_set_clock_offset(int64_t offset_s);
 int64_t auth_clock_offset(void);
 
+/* Identities resolved from a cookie or token are remembered for a moment
+ * (svc_auth.c). auth_forget_identities() makes every one remembered so far
+ * stale: call it after committing any change that ends sessions or tokens,
+ * or changes what a user or account may do (role, disabled, plan, allow-
+ * list). auth_identity_epoch() is the count of such calls. Thread-safe. */
+void auth_forget_identities(void);
+unsigned long long auth_identity_epoch(void);
+
 /* Fill "out" with "n" bytes from the CSPRNG. Returns 0 or -1. */
 int auth_random(unsigned char *out, size_t n);
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "auth.h"
+#include "db_account.h"
 
 /* Every user look-up returns these columns first, in this order (fill_user()). */
 #define N_USER_COLS 17
@@ -83,6 +84,36 @@ static db_stmt st_session_delete = {"auth_session_delete",
 
 static db_stmt st_sessions_delete_user = {"auth_sessions_delete_user",
     "DELETE FROM sessions WHERE account_id = $1 AND user_id = $2 AND id <> $3", 0};
+
+static db_stmt st_session_delete_own = {"auth_session_delete_own",
+    "DELETE FROM sessions WHERE account_id = $1 AND user_id = $2 AND id = $3 "
+    "AND stage = 'active'", 0};
+
+static db_stmt st_sessions_json = {"auth_sessions_json",
+    "SELECT COALESCE(json_agg(json_build_object('id', s.id, 'current', s.id = $3, "
+    " 'created_at', mt_utc(s.created_at), 'last_seen_at', mt_utc(s.last_seen_at), "
+    " 'idle_expires_at', mt_utc(s.idle_expires_at), 'ip', host(s.ip), "
+    " 'user_agent', s.user_agent) ORDER BY s.last_seen_at DESC, s.id DESC), '[]')::text "
+    "FROM sessions s WHERE s.account_id = $1 AND s.user_id = $2 AND s.stage = 'active' "
+    "AND s.idle_expires_at > to_timestamp($4)", 0};
+
+static db_stmt st_tokens_json = {"auth_tokens_json",
+    "SELECT COALESCE(json_agg(json_build_object('id', k.id, 'name', k.name, "
+    " 'current', k.id = $3, 'created_at', mt_utc(k.created_at), "
+    " 'last_used_at', mt_utc(k.last_used_at), 'expires_at', mt_utc(k.expires_at)) "
+    " ORDER BY k.id DESC), '[]')::text "
+    "FROM api_tokens k WHERE k.account_id = $1 AND k.user_id = $2 AND k.revoked_at IS NULL "
+    "AND (k.expires_at IS NULL OR k.expires_at > to_timestamp($4))", 0};
+
+static db_stmt st_token_revoke = {"auth_token_revoke",
+    "UPDATE api_tokens SET revoked_at = to_timestamp($4) "
+    "WHERE account_id = $1 AND user_id = $2 AND id = $3 AND revoked_at IS NULL "
+    "AND (expires_at IS NULL OR expires_at > to_timestamp($4))", 0};
+
+static db_stmt st_tokens_revoke_user = {"auth_tokens_revoke_user",
+    "UPDATE api_tokens SET revoked_at = to_timestamp($3) "
+    "WHERE account_id = $1 AND user_id = $2 AND revoked_at IS NULL "
+    "AND (expires_at IS NULL OR expires_at > to_timestamp($3))", 0};
 
 static db_stmt st_throttle_check = {"auth_throttle_check",
     "SELECT coalesce(max(extract(epoch FROM locked_until))::bigint, 0) FROM login_throttle "
@@ -364,11 +395,60 @@ db_status db_auth_session_delete(db_conn *c, long long account_id, long long ses
 }
 
 db_status db_auth_sessions_delete_user(db_conn *c, long long account_id, long long user_id,
-                                       long long keep_id)
+                                       long long keep_id, long long *n_deleted)
 {
-    char k[24];
-    snprintf(k, sizeof k, "%lld", keep_id);
-    return exec_ids(c, &st_sessions_delete_user, account_id, user_id, k, NULL);
+    char a[24], u[24], k[24];
+    const char *p[] = {db_ll(account_id, a), db_ll(user_id, u), db_ll(keep_id, k)};
+    return db_q_exec(c, &st_sessions_delete_user, 3, p, n_deleted);
+}
+
+db_status db_auth_session_delete_own(db_conn *c, long long account_id, long long user_id,
+                                     long long session_id, bool *found)
+{
+    char a[24], u[24], i[24];
+    const char *p[] = {db_ll(account_id, a), db_ll(user_id, u), db_ll(session_id, i)};
+    long long n = 0;
+    db_status st = db_q_exec(c, &st_session_delete_own, 3, p, &n);
+    *found = n > 0;
+    return st;
+}
+
+db_status db_auth_sessions_json(db_conn *c, long long account_id, long long user_id,
+                                long long current_id, int64_t now, char **json)
+{
+    char a[24], u[24], i[24], n[24];
+    const char *p[] = {db_ll(account_id, a), db_ll(user_id, u), db_ll(current_id, i),
+                       db_ll((long long)now, n)};
+    return db_q_text(c, &st_sessions_json, 4, p, json);
+}
+
+db_status db_auth_tokens_json(db_conn *c, long long account_id, long long user_id,
+                              long long current_id, int64_t now, char **json)
+{
+    char a[24], u[24], i[24], n[24];
+    const char *p[] = {db_ll(account_id, a), db_ll(user_id, u), db_ll(current_id, i),
+                       db_ll((long long)now, n)};
+    return db_q_text(c, &st_tokens_json, 4, p, json);
+}
+
+db_status db_auth_token_revoke(db_conn *c, long long account_id, long long user_id,
+                               long long token_id, int64_t now, bool *found)
+{
+    char a[24], u[24], i[24], n[24];
+    const char *p[] = {db_ll(account_id, a), db_ll(user_id, u), db_ll(token_id, i),
+                       db_ll((long long)now, n)};
+    long long changed = 0;
+    db_status st = db_q_exec(c, &st_token_revoke, 4, p, &changed);
+    *found = changed > 0;
+    return st;
+}
+
+db_status db_auth_tokens_revoke_user(db_conn *c, long long account_id, long long user_id,
+                                     int64_t now, long long *n_revoked)
+{
+    char a[24], u[24], n[24];
+    const char *p[] = {db_ll(account_id, a), db_ll(user_id, u), db_ll((long long)now, n)};
+    return db_q_exec(c, &st_tokens_revoke_user, 3, p, n_revoked);
 }
 
 db_status db_auth_throttle_check(db_conn *c, const char *key1, const char *key2, int64_t now,

@@ -73,10 +73,36 @@ db_status db_auth_session_get(db_conn *c, const unsigned char *token_hash, int64
                               const char *ip, db_auth_user *out, bool *found);
 
 /* Delete one session; every session of a user (except "keep_id", 0 =
- * none). */
+ * none), with *n_deleted (may be NULL) the count. */
 db_status db_auth_session_delete(db_conn *c, long long account_id, long long session_id);
 db_status db_auth_sessions_delete_user(db_conn *c, long long account_id, long long user_id,
-                                       long long keep_id);
+                                       long long keep_id, long long *n_deleted);
+
+/* Delete session "session_id" if it is a signed-in session of "user_id"
+ * (not a pending two-step challenge): *found. */
+db_status db_auth_session_delete_own(db_conn *c, long long account_id, long long user_id,
+                                     long long session_id, bool *found);
+
+/* The live signed-in sessions of "user_id" at "now" as a JSON array text
+ * into *json (caller frees), most recently used first: {id, current (the
+ * row "current_id"), created_at, last_seen_at, idle_expires_at, ip,
+ * user_agent}, times as 'YYYY-MM-DDTHH:MM:SSZ'. */
+db_status db_auth_sessions_json(db_conn *c, long long account_id, long long user_id,
+                                long long current_id, int64_t now, char **json);
+
+/* The live (neither revoked nor expired at "now") API tokens of "user_id"
+ * as a JSON array text into *json (caller frees), newest first: {id, name,
+ * current (the row "current_id"), created_at, last_used_at, expires_at}. */
+db_status db_auth_tokens_json(db_conn *c, long long account_id, long long user_id,
+                              long long current_id, int64_t now, char **json);
+
+/* Revoke the live token "token_id" of "user_id" at "now": *found. */
+db_status db_auth_token_revoke(db_conn *c, long long account_id, long long user_id,
+                               long long token_id, int64_t now, bool *found);
+
+/* Revoke every live token of "user_id" at "now"; *n_revoked the count. */
+db_status db_auth_tokens_revoke_user(db_conn *c, long long account_id, long long user_id,
+                                     int64_t now, long long *n_revoked);
 
 /* Login throttling. The latest lock among "key1"/"key2" still running at
  * "now" into *locked_until (0 = none). */

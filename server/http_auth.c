@@ -16,6 +16,7 @@
 #include "auth_password.h"
 #include "db_auth.h"
 #include "http.h"
+#include "http_admin.h"
 #include "log.h"
 #include "mt/plan.h"
 #include "svc_auth.h"
@@ -585,6 +586,164 @@ static int h_two_step_set(http_req *req)
     return http_reply_json(req, 200, r);
 }
 
+/* ------------------------------------------------- sessions and tokens */
+
+/* Reply {items: <json array text>} (takes "json"). */
+static int reply_items(http_req *req, char *json)
+{
+    cJSON *r = cJSON_CreateObject(), *items = json ? cJSON_Parse(json) : NULL;
+    free(json);
+    if (r == NULL || items == NULL) {
+        cJSON_Delete(r);
+        cJSON_Delete(items);
+        return http_reply_error(req, 500, "internal_error", "internal error", NULL);
+    }
+    cJSON_AddItemToObject(r, "items", items);
+    return http_reply_json(req, 200, r);
+}
+
+/* The current session of a cookie request (0 for an API token). */
+static long long current_session(const http_req *req)
+{
+    return req->via_token ? 0 : req->session_id;
+}
+
+/* GET /api/v1/me/sessions: the user's live sessions, the current one marked. */
+static int h_sessions_list(http_req *req)
+{
+    audit_who who = audit_who_of(req);
+    char *json = NULL;
+    db_status st = svc_auth_sessions_list(req->srv, &who, current_session(req), &json);
+    if (st != DB_OK) {
+        return http_reply_db(req, st);
+    }
+    return reply_items(req, json);
+}
+
+/* DELETE /api/v1/me/sessions/{id}: end one of the user's sessions (the
+ * current one too: then the cookie is cleared, as by logout). */
+static int h_session_end(http_req *req)
+{
+    audit_who who = audit_who_of(req);
+    long long id;
+    bool found = false, current;
+    char extra[200] = "";
+    db_status st;
+    cJSON *r;
+    if (admin_id(req, 0, &id) != 0) {
+        return req->status;
+    }
+    if ((st = svc_auth_session_end(req->srv, &who, id, &found)) != DB_OK) {
+        return http_reply_db(req, st);
+    }
+    if (!found) {
+        return http_reply_error(req, 404, "not_found", "no such session", NULL);
+    }
+    current = id == current_session(req);
+    if (current) {
+        cookie_header(req, NULL, extra, sizeof extra);
+    }
+    r = cJSON_CreateObject();
+    cJSON_AddNumberToObject(r, "id", (double)id);
+    cJSON_AddBoolToObject(r, "ended", true);
+    cJSON_AddBoolToObject(r, "current", current);
+    return http_reply_json_headers(req, 200, r, current ? extra : NULL);
+}
+
+/* DELETE /api/v1/me/sessions: end every session of the user but the
+ * current one (all of them for a token request). */
+static int h_sessions_end_others(http_req *req)
+{
+    audit_who who = audit_who_of(req);
+    long long n = 0;
+    db_status st = svc_auth_sessions_end_all(req->srv, &who, current_session(req), &n);
+    cJSON *r;
+    if (st != DB_OK) {
+        return http_reply_db(req, st);
+    }
+    r = cJSON_CreateObject();
+    cJSON_AddNumberToObject(r, "ended", (double)n);
+    return http_reply_json(req, 200, r);
+}
+
+/* API tokens are a Pro function (P20): their list and revocation too. */
+static bool plan_allows_tokens(const http_req *req)
+{
+    mt_error err;
+    return mt_plan_require((mt_plan)req->plan, MT_Q_WEB_API, MT_ACCESS_FULL, &err) == MT_OK;
+}
+
+/* GET /api/v1/me/tokens (P20): the user's live API tokens. */
+static int h_tokens_list(http_req *req)
+{
+    audit_who who = audit_who_of(req);
+    char *json = NULL;
+    db_status st;
+    if (!plan_allows_tokens(req)) {
+        return reply_plan_limit(req, MT_Q_WEB_API, req->plan);
+    }
+    st = svc_auth_tokens_list(req->srv, &who, req->via_token ? req->session_id : 0, &json);
+    if (st != DB_OK) {
+        return http_reply_db(req, st);
+    }
+    return reply_items(req, json);
+}
+
+/* DELETE /api/v1/me/tokens/{id} (P20): revoke one of the user's tokens. */
+static int h_token_revoke(http_req *req)
+{
+    audit_who who = audit_who_of(req);
+    long long id;
+    bool found = false;
+    db_status st;
+    cJSON *r;
+    if (admin_id(req, 0, &id) != 0) {
+        return req->status;
+    }
+    if (!plan_allows_tokens(req)) {
+        return reply_plan_limit(req, MT_Q_WEB_API, req->plan);
+    }
+    if ((st = svc_auth_token_revoke(req->srv, &who, id, &found)) != DB_OK) {
+        return http_reply_db(req, st);
+    }
+    if (!found) {
+        return http_reply_error(req, 404, "not_found", "no such token", NULL);
+    }
+    r = cJSON_CreateObject();
+    cJSON_AddNumberToObject(r, "id", (double)id);
+    cJSON_AddBoolToObject(r, "revoked", true);
+    return http_reply_json(req, 200, r);
+}
+
+/* DELETE /api/v1/users/{id}/sessions (administrators): end every session
+ * of a user of the account and revoke their API tokens. Naming oneself
+ * keeps the current session. */
+static int h_user_sessions_end(http_req *req)
+{
+    audit_who who = audit_who_of(req);
+    long long id, n_sessions = 0, n_tokens = 0;
+    bool found = false;
+    db_status st;
+    cJSON *r;
+    if (admin_id(req, 0, &id) != 0) {
+        return req->status;
+    }
+    st = svc_auth_user_sessions_end(req->srv, &who, id,
+                                    id == req->user_id ? current_session(req) : 0, &found,
+                                    &n_sessions, &n_tokens);
+    if (st != DB_OK) {
+        return http_reply_db(req, st);
+    }
+    if (!found) {
+        return http_reply_error(req, 404, "not_found", "no such user", NULL);
+    }
+    r = cJSON_CreateObject();
+    cJSON_AddNumberToObject(r, "user_id", (double)id);
+    cJSON_AddNumberToObject(r, "sessions_ended", (double)n_sessions);
+    cJSON_AddNumberToObject(r, "tokens_revoked", (double)n_tokens);
+    return http_reply_json(req, 200, r);
+}
+
 /* ---------------------------------------------------- IP allow-list */
 
 static bool plan_allows_ip_list(http_req *req)
@@ -714,6 +873,7 @@ static int h_ip_put(http_req *req)
         return http_reply_db(req, st);
     }
     db_release(req->srv->pool, c);
+    auth_forget_identities();
     r = cJSON_CreateObject();
     cJSON_AddItemToObject(r, "ip_allow_list", cJSON_Parse(after));
     d = cJSON_CreateObject();
@@ -846,6 +1006,12 @@ const http_route http_routes_auth[] = {
     {"POST", "/api/v1/me/totp/enrol", h_totp_enrol, AUTH_USER, BODY_NONE, false},
     {"POST", "/api/v1/me/totp/confirm", h_totp_confirm, AUTH_USER, BODY_JSON, false},
     {"PUT", "/api/v1/me/two-step", h_two_step_set, AUTH_USER, BODY_JSON, false},
+    {"GET", "/api/v1/me/sessions", h_sessions_list, AUTH_USER, BODY_NONE, false},
+    {"DELETE", "/api/v1/me/sessions", h_sessions_end_others, AUTH_USER, BODY_NONE, false},
+    {"DELETE", "/api/v1/me/sessions/*", h_session_end, AUTH_USER, BODY_NONE, false},
+    {"GET", "/api/v1/me/tokens", h_tokens_list, AUTH_USER, BODY_NONE, false},
+    {"DELETE", "/api/v1/me/tokens/*", h_token_revoke, AUTH_USER, BODY_NONE, false},
+    {"DELETE", "/api/v1/users/*/sessions", h_user_sessions_end, AUTH_ADMIN, BODY_NONE, false},
     {"GET", "/api/v1/account/ip-allow-list", h_ip_get, AUTH_ADMIN, BODY_NONE, false},
     {"PUT", "/api/v1/account/ip-allow-list", h_ip_put, AUTH_ADMIN, BODY_JSON, false},
     {"POST", "/api/v1/test/clock", h_test_clock, AUTH_PUBLIC, BODY_JSON, true},

@@ -567,6 +567,7 @@ int svc_plan_change(const svc_actor *a, const char *plan, int months, svc_result
         svc_fail_db(r, st);
         goto out;
     }
+    auth_forget_identities(); /* sessions and tokens carry the plan (P20, P21) */
     rc = 0;
 out:
     free(row.json);
@@ -668,6 +669,7 @@ int svc_trial_upgrade(const svc_actor *a, const char *plan, int months, const ch
         svc_fail_db(r, st);
         goto out;
     }
+    auth_forget_identities();
     rc = 0;
 out:
     free(row.json);

@@ -62,6 +62,7 @@ typedef struct {
     long long user_id;
     bool admin;
     bool via_token;
+    long long session_id; /* the current session (0 for an API token) */
     const char *ip; /* borrowed; may be NULL */
 } svc_actor;
 

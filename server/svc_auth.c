@@ -487,6 +487,133 @@ db_status svc_auth_logout(srv *s, long long account_id, long long session_id)
         st = db_auth_session_delete(c, account_id, session_id);
     }
     db_release(s->pool, c);
+    if (st == DB_OK) {
+        auth_forget_identities();
+    }
+    return st;
+}
+
+/* ------------------------------------------------ own sessions and tokens */
+
+db_status svc_auth_sessions_list(srv *s, const audit_who *who, long long current_id,
+                                 char **json)
+{
+    db_conn *c = NULL;
+    db_status st = db_acquire(s->pool, DB_WAIT_MS, &c);
+    *json = NULL;
+    if (st == DB_OK) {
+        st = db_auth_sessions_json(c, who->account_id, who->user_id, current_id, auth_now(),
+                                   json);
+    }
+    db_release(s->pool, c);
+    return st;
+}
+
+db_status svc_auth_tokens_list(srv *s, const audit_who *who, long long current_id,
+                               char **json)
+{
+    db_conn *c = NULL;
+    db_status st = db_acquire(s->pool, DB_WAIT_MS, &c);
+    *json = NULL;
+    if (st == DB_OK) {
+        st = db_auth_tokens_json(c, who->account_id, who->user_id, current_id, auth_now(),
+                                 json);
+    }
+    db_release(s->pool, c);
+    return st;
+}
+
+/* Commit "c" when "st" is DB_OK, release it, and forget resolved
+ * identities after a commit. Returns the final status. */
+static db_status commit_forget(srv *s, db_conn *c, db_status st)
+{
+    if (st == DB_OK) {
+        st = db_commit(c);
+    }
+    db_release(s->pool, c); /* rolls back an unfinished transaction */
+    if (st == DB_OK) {
+        auth_forget_identities();
+    }
+    return st;
+}
+
+db_status svc_auth_session_end(srv *s, const audit_who *who, long long session_id,
+                               bool *found)
+{
+    db_conn *c = NULL;
+    db_status st = db_acquire(s->pool, DB_WAIT_MS, &c);
+    *found = false;
+    if (st == DB_OK && (st = db_begin(c)) == DB_OK &&
+        (st = db_auth_session_delete_own(c, who->account_id, who->user_id, session_id,
+                                         found)) == DB_OK &&
+        *found) {
+        st = audit_write(c, who, "auth.session_end", "session", session_id, NULL);
+    }
+    return commit_forget(s, c, st);
+}
+
+db_status svc_auth_sessions_end_all(srv *s, const audit_who *who, long long keep_id,
+                                    long long *n_ended)
+{
+    char detail[64];
+    db_conn *c = NULL;
+    db_status st = db_acquire(s->pool, DB_WAIT_MS, &c);
+    *n_ended = 0;
+    if (st == DB_OK && (st = db_begin(c)) == DB_OK &&
+        (st = db_auth_sessions_delete_user(c, who->account_id, who->user_id, keep_id,
+                                           n_ended)) == DB_OK) {
+        snprintf(detail, sizeof detail, "{\"ended\":%lld}", *n_ended);
+        st = audit_write(c, who, "auth.sessions_end", "user", who->user_id, detail);
+    }
+    st = commit_forget(s, c, st);
+    if (st != DB_OK) {
+        *n_ended = 0;
+    }
+    return st;
+}
+
+db_status svc_auth_token_revoke(srv *s, const audit_who *who, long long token_id,
+                                bool *found)
+{
+    db_conn *c = NULL;
+    db_status st = db_acquire(s->pool, DB_WAIT_MS, &c);
+    *found = false;
+    if (st == DB_OK && (st = db_begin(c)) == DB_OK &&
+        (st = db_auth_token_revoke(c, who->account_id, who->user_id, token_id, auth_now(),
+                                   found)) == DB_OK &&
+        *found) {
+        st = audit_write(c, who, "auth.token_revoke", "api_token", token_id, NULL);
+    }
+    return commit_forget(s, c, st);
+}
+
+db_status svc_auth_user_sessions_end(srv *s, const audit_who *who, long long user_id,
+                                     long long keep_id, bool *found, long long *n_sessions,
+                                     long long *n_tokens)
+{
+    char detail[96];
+    db_auth_user u;
+    db_conn *c = NULL;
+    db_status st = db_acquire(s->pool, DB_WAIT_MS, &c);
+    *found = false;
+    *n_sessions = *n_tokens = 0;
+    if (st == DB_OK && (st = db_begin(c)) == DB_OK) {
+        st = db_auth_find_user(c, who->account_id, user_id, "0.0.0.0", &u, found);
+        OPENSSL_cleanse(u.password_hash, sizeof u.password_hash);
+    }
+    if (st == DB_OK && *found &&
+        (st = db_auth_sessions_delete_user(c, who->account_id, user_id, keep_id,
+                                           n_sessions)) == DB_OK &&
+        (st = db_auth_tokens_revoke_user(c, who->account_id, user_id, auth_now(), n_tokens)) ==
+            DB_OK) {
+        snprintf(detail, sizeof detail, "{\"sessions\":%lld,\"tokens\":%lld}", *n_sessions,
+                 *n_tokens);
+        st = audit_write(c, who, "user.sessions_end", "user", user_id, detail);
+    }
+    st = commit_forget(s, c, st);
+    if (st != DB_OK) {
+        *n_sessions = *n_tokens = 0;
+    }
     return st;
 }
 
@@ -538,7 +665,7 @@ void svc_auth_change_password(srv *s, long long account_id, long long user_id,
     }
     if ((st = db_begin(c)) != DB_OK ||
         (st = db_auth_set_password(c, account_id, user_id, hash, now)) != DB_OK ||
-        (st = db_auth_sessions_delete_user(c, account_id, user_id, keep_session)) != DB_OK ||
+        (st = db_auth_sessions_delete_user(c, account_id, user_id, keep_session, NULL)) != DB_OK ||
         (st = db_commit(c)) != DB_OK) {
         fail_db(out, st);
         goto out;
@@ -631,7 +758,7 @@ void svc_auth_reset(srv *s, const char *token, const char *password, auth_outcom
         goto out;
     }
     if ((st = db_auth_set_password(c, account_id, user_id, pw_hash, now)) != DB_OK ||
-        (st = db_auth_sessions_delete_user(c, account_id, user_id, 0)) != DB_OK ||
+        (st = db_auth_sessions_delete_user(c, account_id, user_id, 0, NULL)) != DB_OK ||
         (st = db_commit(c)) != DB_OK) {
         fail_db(out, st);
         goto out;

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "audit.h"
 #include "db_auth.h"
 #include "mt/plan.h"
 #include "srv.h"
@@ -91,6 +92,46 @@ void svc_auth_resolve_token(srv *s, const char *token, const char *ip, auth_outc
 
 /* End one session. */
 db_status svc_auth_logout(srv *s, long long account_id, long long session_id);
+
+/* ------------------------------------------------ own sessions and tokens
+ *
+ * "who" is the signed-in user (audit.h); every function touches only their
+ * own rows. Changes are audited in their transaction and forget resolved
+ * identities (auth_forget_identities()) after the commit. */
+
+/* The user's live sessions as a JSON array text into *json (caller frees),
+ * "current_id" marked current (db_auth_sessions_json). */
+db_status svc_auth_sessions_list(srv *s, const audit_who *who, long long current_id,
+                                 char **json);
+
+/* End the user's session "session_id" (*found false when it is not one of
+ * theirs). Audited as auth.session_end. */
+db_status svc_auth_session_end(srv *s, const audit_who *who, long long session_id,
+                               bool *found);
+
+/* End every session of the user but "keep_id" (0 = all); *n_ended.
+ * Audited as auth.sessions_end. */
+db_status svc_auth_sessions_end_all(srv *s, const audit_who *who, long long keep_id,
+                                    long long *n_ended);
+
+/* The user's live API tokens as a JSON array text into *json (caller
+ * frees), "current_id" marked current (db_auth_tokens_json). */
+db_status svc_auth_tokens_list(srv *s, const audit_who *who, long long current_id,
+                               char **json);
+
+/* Revoke the user's token "token_id" (*found false when it is not one of
+ * their live tokens). Audited as auth.token_revoke. */
+db_status svc_auth_token_revoke(srv *s, const audit_who *who, long long token_id,
+                                bool *found);
+
+/* An administrator ("who") ends every session of user "user_id" of their
+ * account and revokes the user's API tokens; "keep_id" (0 = none) is a
+ * session left alone (the administrator's own current one, when they name
+ * themselves). *found false when the account has no such user. Audited as
+ * user.sessions_end with the counts. */
+db_status svc_auth_user_sessions_end(srv *s, const audit_who *who, long long user_id,
+                                     long long keep_id, bool *found, long long *n_sessions,
+                                     long long *n_tokens);
 
 /* Change the signed-in user's password (A6) after checking "current"; the
  * user's other sessions end (the current session "keep_session" stays). */

@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth.h"
 #include "auth_password.h"
+#include "db_auth.h"
 #include "db_users.h"
 #include "mt/plan.h"
 
@@ -70,6 +72,9 @@ static int finish(const svc_actor *a, db_conn *c, const char *action, const char
     if (st != DB_OK) {
         return svc_fail_db(r, st);
     }
+    /* Roles, disabled users, ended sessions: a remembered identity must
+     * not outlive the change. */
+    auth_forget_identities();
     if (fn == NULL) {
         r->obj = NULL;
         return 0;
@@ -222,7 +227,7 @@ int svc_user_create(const svc_actor *a, const svc_user_input *in, svc_result *r)
 
 int svc_user_update(const svc_actor *a, long long id, const svc_user_input *in, svc_result *r)
 {
-    char hash[PASSWORD_HASH_CAP];
+    char hash[PASSWORD_HASH_CAP], detail[96] = "";
     db_conn *c = NULL;
     db_account_row row;
     db_user_facts f;
@@ -301,8 +306,24 @@ int svc_user_update(const svc_actor *a, long long id, const svc_user_input *in, 
         svc_fail_db(r, st);
         return fail_release(a, c, &row);
     }
+    /* A disabled user is signed out everywhere (tokens revoked too); a new
+     * password ends the user's sessions (but the administrator's own
+     * current one when they set their own). */
+    if (in->disabled == 1 || in->password != NULL) {
+        long long keep = id == a->user_id ? a->session_id : 0, ended = 0, revoked = 0;
+        if ((st = db_auth_sessions_delete_user(c, a->account_id, id, keep, &ended)) != DB_OK ||
+            (in->disabled == 1 &&
+             (st = db_auth_tokens_revoke_user(c, a->account_id, id, auth_now(), &revoked)) !=
+                 DB_OK)) {
+            svc_fail_db(r, st);
+            return fail_release(a, c, &row);
+        }
+        snprintf(detail, sizeof detail, "{\"sessions_ended\":%lld,\"tokens_revoked\":%lld}",
+                 ended, revoked);
+    }
     free(row.json);
-    return finish(a, c, "user.update", "user", id, NULL, rd_user, "user", r);
+    return finish(a, c, "user.update", "user", id, detail[0] ? detail : NULL, rd_user, "user",
+                  r);
 }
 
 int svc_user_delete(const svc_actor *a, long long id, svc_result *r)
