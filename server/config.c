@@ -27,6 +27,8 @@ void config_usage(void)
           "  --max-body BYTES   largest JSON request body (METRON_MAX_BODY; default 1048576)\n"
           "  --max-raw-body BYTES  largest ingestion batch body (METRON_MAX_RAW_BODY;\n"
           "                     default 67108864)\n"
+          "  --jobs-interval S  run the background clean-ups every S seconds, 0 = never\n"
+          "                     (METRON_JOBS_INTERVAL; default 60)\n"
           "  --demo             create the demo accounts and print their logins\n"
           "  --help, --version\n"
           "\n"
@@ -82,6 +84,7 @@ config_result config_parse(srv_config *cfg, int argc, char **argv, char *err, si
     const char *pool = env_or("METRON_DB_POOL", "16");
     const char *max_body = env_or("METRON_MAX_BODY", "1048576");
     const char *max_raw_body = env_or("METRON_MAX_RAW_BODY", "67108864");
+    const char *jobs_interval = env_or("METRON_JOBS_INTERVAL", "60");
     long v;
 
     memset(cfg, 0, sizeof *cfg);
@@ -126,7 +129,7 @@ config_result config_parse(srv_config *cfg, int argc, char **argv, char *err, si
         if (strcmp(name, "--listen") && strcmp(name, "--data") && strcmp(name, "--portal") &&
             strcmp(name, "--threads") && strcmp(name, "--db-pool") && strcmp(name, "--tls-cert") &&
             strcmp(name, "--access-log") && strcmp(name, "--max-body") &&
-            strcmp(name, "--max-raw-body")) {
+            strcmp(name, "--max-raw-body") && strcmp(name, "--jobs-interval")) {
             snprintf(err, err_cap, "unknown option %s (see --help)", name);
             return CONFIG_USAGE;
         }
@@ -156,6 +159,8 @@ config_result config_parse(srv_config *cfg, int argc, char **argv, char *err, si
             max_body = val;
         } else if (!strcmp(name, "--max-raw-body")) {
             max_raw_body = val;
+        } else if (!strcmp(name, "--jobs-interval")) {
+            jobs_interval = val;
         } else {
             snprintf(err, err_cap, "unknown option %s (see --help)", name);
             return CONFIG_USAGE;
@@ -191,6 +196,12 @@ config_result config_parse(srv_config *cfg, int argc, char **argv, char *err, si
         return CONFIG_USAGE;
     }
     cfg->max_raw_body = (size_t)v;
+    if (parse_int(jobs_interval, 0, 86400, &v) != 0) {
+        snprintf(err, err_cap, "--jobs-interval '%.20s': expected seconds 0..86400",
+                 jobs_interval);
+        return CONFIG_USAGE;
+    }
+    cfg->jobs_interval_s = (int)v;
     if (cfg->smtp_url != NULL && strncmp(cfg->smtp_url, "smtp://", 7) != 0 &&
         strncmp(cfg->smtp_url, "smtps://", 8) != 0) {
         snprintf(err, err_cap, "METRON_SMTP_URL: expected smtp://host:port or smtps://...");

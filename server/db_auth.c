@@ -733,6 +733,60 @@ db_status db_auth_ip_list_set(db_conn *c, long long account_id, const char *json
     return db_exec(c, &st_ip_list_set, 2, p, NULL);
 }
 
+/* ------------------------------------------------------------- sweeps */
+
+static db_stmt st_sweep_sessions = {"auth_sweep_sessions",
+    "DELETE FROM sessions WHERE id IN (SELECT id FROM sessions "
+    " WHERE idle_expires_at <= to_timestamp($1) LIMIT $2)", 0};
+static db_stmt st_sweep_email_codes = {"auth_sweep_email_codes",
+    "DELETE FROM email_codes WHERE id IN (SELECT id FROM email_codes "
+    " WHERE expires_at <= to_timestamp($1) LIMIT $2)", 0};
+static db_stmt st_sweep_resets = {"auth_sweep_resets",
+    "DELETE FROM password_resets WHERE id IN (SELECT id FROM password_resets "
+    " WHERE expires_at <= to_timestamp($1) LIMIT $2)", 0};
+static db_stmt st_sweep_tokens = {"auth_sweep_tokens",
+    "DELETE FROM api_tokens WHERE id IN (SELECT id FROM api_tokens "
+    " WHERE expires_at <= to_timestamp($1) OR revoked_at <= to_timestamp($1) LIMIT $2)", 0};
+static db_stmt st_sweep_throttle = {"auth_sweep_throttle",
+    "DELETE FROM login_throttle WHERE key IN (SELECT key FROM login_throttle "
+    " WHERE window_start <= to_timestamp($1::bigint - $3::int) "
+    " AND (locked_until IS NULL OR locked_until <= to_timestamp($1)) LIMIT $2)", 0};
+
+static db_status sweep(db_conn *c, db_stmt *st, int64_t now, int limit, const char *extra,
+                       long long *n)
+{
+    char t[24], l[24];
+    const char *p[] = {db_ll((long long)now, t), db_ll(limit, l), extra};
+    return db_q_exec(c, st, extra != NULL ? 3 : 2, p, n);
+}
+
+db_status db_auth_sweep_sessions(db_conn *c, int64_t now, int limit, long long *n)
+{
+    return sweep(c, &st_sweep_sessions, now, limit, NULL, n);
+}
+
+db_status db_auth_sweep_email_codes(db_conn *c, int64_t now, int limit, long long *n)
+{
+    return sweep(c, &st_sweep_email_codes, now, limit, NULL, n);
+}
+
+db_status db_auth_sweep_resets(db_conn *c, int64_t now, int limit, long long *n)
+{
+    return sweep(c, &st_sweep_resets, now, limit, NULL, n);
+}
+
+db_status db_auth_sweep_tokens(db_conn *c, int64_t now, int limit, long long *n)
+{
+    return sweep(c, &st_sweep_tokens, now, limit, NULL, n);
+}
+
+db_status db_auth_sweep_throttle(db_conn *c, int64_t now, int window_s, int limit,
+                                 long long *n)
+{
+    char w[24];
+    return sweep(c, &st_sweep_throttle, now, limit, db_ll(window_s, w), n);
+}
+
 static db_stmt st_audit_insert = {"audit_insert",
     "INSERT INTO audit_log (account_id, at, actor_kind, user_id, actor_login, action, "
     " target_type, target_id, ip, detail) "

@@ -174,6 +174,23 @@ db_status db_auth_ip_list_get(db_conn *c, long long account_id, char *out, size_
 /* Replace it with the JSON array text "json" (already validated). */
 db_status db_auth_ip_list_set(db_conn *c, long long account_id, const char *json);
 
+/* Background clean-ups (jobs.c). Each deletes at most "limit" rows that
+ * can no longer be used at "now" and sets *n to how many. They work across
+ * accounts (maintenance, like login_throttle itself): the only statements
+ * here not filtered by an account id.
+ * - sessions: idle past their expiry (two-step challenges included; their
+ *   e-mailed codes go with them);
+ * - e-mailed codes and reset links: past their expiry (used or not);
+ * - API tokens: expired or revoked;
+ * - login throttle rows: no failure for "window_s" seconds and no lock
+ *   running (their count would start again anyway). */
+db_status db_auth_sweep_sessions(db_conn *c, int64_t now, int limit, long long *n);
+db_status db_auth_sweep_email_codes(db_conn *c, int64_t now, int limit, long long *n);
+db_status db_auth_sweep_resets(db_conn *c, int64_t now, int limit, long long *n);
+db_status db_auth_sweep_tokens(db_conn *c, int64_t now, int limit, long long *n);
+db_status db_auth_sweep_throttle(db_conn *c, int64_t now, int window_s, int limit,
+                                 long long *n);
+
 /* A9: one audit_log row. "user_id" 0 = none (a system action); "target_type"
  * may be NULL, "target_id" 0 = none; "ip" may be NULL; "detail_json" is a
  * JSON object text ("{}" when NULL). The actor's login is copied from users. */

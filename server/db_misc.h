@@ -115,4 +115,8 @@ db_status db_notification_mark(db_conn *c, long long account_id, long long user_
 db_status db_notification_mark_all(db_conn *c, long long account_id, long long user_id,
                                    long long *marked);
 
+/* Background jobs (jobs.c): take the transaction-level advisory lock of
+ * the job "name" if no other session holds it (*got). */
+db_status db_job_try_lock(db_conn *c, const char *name, bool *got);
+
 #endif

@@ -17,6 +17,7 @@
 #include "db_auth.h"
 #include "http.h"
 #include "http_admin.h"
+#include "jobs.h"
 #include "log.h"
 #include "mt/plan.h"
 #include "svc_auth.h"
@@ -901,6 +902,32 @@ static int h_test_clock(http_req *req)
     return http_reply_json(req, 200, r);
 }
 
+/* POST /api/v1/test/jobs[?job=NAME]: run the background jobs (or one) now,
+ * at the test clock (tests only) -> {now, jobs: [{name, done, ok, ms}]}. */
+static int h_test_jobs(http_req *req)
+{
+    jobs_result res[JOBS_MAX];
+    char only[64];
+    int n, q = http_query(req, "job", only, sizeof only);
+    cJSON *r, *arr;
+    n = jobs_run(req->srv, q >= 0 ? only : NULL, res, JOBS_MAX);
+    if (n < 0) {
+        return http_reply_error(req, 400, "invalid", "no such job", "job");
+    }
+    r = cJSON_CreateObject();
+    cJSON_AddNumberToObject(r, "now", (double)auth_now());
+    arr = cJSON_AddArrayToObject(r, "jobs");
+    for (int i = 0; arr != NULL && i < n && i < JOBS_MAX; i++) {
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "name", res[i].name);
+        cJSON_AddNumberToObject(j, "done", (double)res[i].done);
+        cJSON_AddBoolToObject(j, "ok", res[i].ok);
+        cJSON_AddNumberToObject(j, "ms", res[i].ms);
+        cJSON_AddItemToArray(arr, j);
+    }
+    return http_reply_json(req, 200, r);
+}
+
 /* Insert a user from the test body "b" into "account_id". */
 static int test_user(http_req *req, const cJSON *b, long long account_id, bool email_login,
                      long long *user_id)
@@ -1015,6 +1042,7 @@ const http_route http_routes_auth[] = {
     {"GET", "/api/v1/account/ip-allow-list", h_ip_get, AUTH_ADMIN, BODY_NONE, false},
     {"PUT", "/api/v1/account/ip-allow-list", h_ip_put, AUTH_ADMIN, BODY_JSON, false},
     {"POST", "/api/v1/test/clock", h_test_clock, AUTH_PUBLIC, BODY_JSON, true},
+    {"POST", "/api/v1/test/jobs", h_test_jobs, AUTH_PUBLIC, BODY_NONE, true},
     {"POST", "/api/v1/test/accounts", h_test_account, AUTH_PUBLIC, BODY_JSON, true},
     {"POST", "/api/v1/test/users", h_test_user, AUTH_PUBLIC, BODY_JSON, true},
     {NULL, NULL, NULL, AUTH_PUBLIC, BODY_NONE, false}};

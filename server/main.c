@@ -24,6 +24,7 @@
 #include "db_embed.h"
 #include "db_migrate.h"
 #include "http.h"
+#include "jobs.h"
 #include "log.h"
 #include "srv.h"
 #include "svc_demo.h"
@@ -147,6 +148,10 @@ int main(int argc, char **argv)
     if (s.cfg.demo && svc_demo_seed(&s) != 0) {
         goto out;
     }
+    if (jobs_start(&s, s.cfg.jobs_interval_s) != 0) {
+        log_error("cannot start the background jobs thread");
+        goto out;
+    }
     if (http_start(&s, err, sizeof err) != 0) {
         log_error("%s", err);
         goto out;
@@ -183,6 +188,7 @@ int main(int argc, char **argv)
     rc = EXIT_SUCCESS;
 out:
     http_stop(&s);
+    jobs_stop();
     db_pool_free(s.pool);
     db_embed_stop(embed);
     if (s.access_fd >= 0) {

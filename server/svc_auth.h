@@ -19,6 +19,9 @@
 #define AUTH_IP_FAILURES 20
 #define AUTH_LOCK_FIRST_S 15
 #define AUTH_LOCK_MAX_S 3600
+/* An hour without a failure starts a key's count again (login_throttle;
+ * the trial creation limit counts per hour too): older rows are swept. */
+#define AUTH_THROTTLE_WINDOW_S 3600
 
 typedef enum {
     AUTH_OK = 0,

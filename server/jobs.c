@@ -1,0 +1,260 @@
+/* Background jobs (jobs.h): the table, the thread and the helper for SQL
+ * jobs. */
+#define _POSIX_C_SOURCE 200809L
+#include "jobs.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "auth.h"
+#include "db_account.h"
+#include "db_auth.h"
+#include "db_misc.h"
+#include "log.h"
+#include "svc_auth.h"
+
+/* How long a job waits for a pooled connection. */
+#define JOBS_DB_WAIT_MS 5000
+/* Rows one round of a sweep deletes at most (the next round goes on). */
+#define SWEEP_LIMIT 10000
+/* Expired trial accounts deleted per round (each takes all its data). */
+#define TRIALS_PER_ROUND 50
+
+int jobs_sql(srv *s, const char *name, job_sql_fn fn, int64_t now, long long *done)
+{
+    db_conn *c = NULL;
+    bool got = false;
+    db_status st = db_acquire(s->pool, JOBS_DB_WAIT_MS, &c);
+    *done = 0;
+    if (st == DB_OK && (st = db_begin(c)) == DB_OK &&
+        (st = db_job_try_lock(c, name, &got)) == DB_OK && got &&
+        (st = fn(c, now, done)) == DB_OK) {
+        st = db_commit(c);
+    } else if (st == DB_OK && !got) {
+        st = db_rollback(c); /* another server process runs it now */
+    }
+    db_release(s->pool, c);
+    if (st != DB_OK) {
+        *done = 0;
+        log_error("jobs: %s: %s", name, db_strerror(st));
+        return -1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------- the jobs */
+
+static db_status sweep_sessions(db_conn *c, int64_t now, long long *n)
+{
+    return db_auth_sweep_sessions(c, now, SWEEP_LIMIT, n);
+}
+
+static db_status sweep_email_codes(db_conn *c, int64_t now, long long *n)
+{
+    return db_auth_sweep_email_codes(c, now, SWEEP_LIMIT, n);
+}
+
+static db_status sweep_resets(db_conn *c, int64_t now, long long *n)
+{
+    return db_auth_sweep_resets(c, now, SWEEP_LIMIT, n);
+}
+
+static db_status sweep_tokens(db_conn *c, int64_t now, long long *n)
+{
+    return db_auth_sweep_tokens(c, now, SWEEP_LIMIT, n);
+}
+
+static db_status sweep_throttle(db_conn *c, int64_t now, long long *n)
+{
+    return db_auth_sweep_throttle(c, now, AUTH_THROTTLE_WINDOW_S, SWEEP_LIMIT, n);
+}
+
+/* L4: an expired trial is deleted with all its data (every tenant table
+ * cascades from accounts; docs/server.md lists them). Its drive files on
+ * disk are left to the drive's own sweep, which removes files whose
+ * account is gone. */
+static db_status delete_trials(db_conn *c, int64_t now, long long *n)
+{
+    long long ids[TRIALS_PER_ROUND];
+    db_status st = db_trials_delete_expired(c, now, TRIALS_PER_ROUND, ids, n);
+    for (long long i = 0; st == DB_OK && i < *n; i++) {
+        log_info("jobs: trial account %lld expired (L4): deleted with its data", ids[i]);
+    }
+    return st;
+}
+
+static int job_sessions(srv *s, int64_t now, long long *done)
+{
+    return jobs_sql(s, "sessions", sweep_sessions, now, done);
+}
+
+static int job_email_codes(srv *s, int64_t now, long long *done)
+{
+    return jobs_sql(s, "email_codes", sweep_email_codes, now, done);
+}
+
+static int job_password_resets(srv *s, int64_t now, long long *done)
+{
+    return jobs_sql(s, "password_resets", sweep_resets, now, done);
+}
+
+static int job_api_tokens(srv *s, int64_t now, long long *done)
+{
+    return jobs_sql(s, "api_tokens", sweep_tokens, now, done);
+}
+
+static int job_login_throttle(srv *s, int64_t now, long long *done)
+{
+    return jobs_sql(s, "login_throttle", sweep_throttle, now, done);
+}
+
+static int job_trial_accounts(srv *s, int64_t now, long long *done)
+{
+    int rc = jobs_sql(s, "trial_accounts", delete_trials, now, done);
+    if (rc == 0 && *done > 0) {
+        auth_forget_identities(); /* their sessions went with them */
+    }
+    return rc;
+}
+
+typedef struct {
+    const char *name;
+    job_fn run;
+    const char *what;
+} job_def;
+
+/* The jobs, in the order they run. One line each. */
+static const job_def jobs[] = {
+    {"sessions", job_sessions, "sessions idle past their expiry, two-step challenges"},
+    {"email_codes", job_email_codes, "e-mailed sign-in codes past their expiry"},
+    {"password_resets", job_password_resets, "reset links past their expiry (A4)"},
+    {"api_tokens", job_api_tokens, "API tokens expired or revoked"},
+    {"login_throttle", job_login_throttle, "throttle rows without failures for an hour"},
+    {"trial_accounts", job_trial_accounts, "trials past their expiry, with all their data (L4)"},
+};
+
+#define N_JOBS (int)(sizeof jobs / sizeof jobs[0])
+_Static_assert(sizeof jobs / sizeof jobs[0] <= JOBS_MAX, "raise JOBS_MAX");
+
+/* ---------------------------------------------------------------- running */
+
+static pthread_mutex_t run_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static double ms_since(const struct timespec *t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+int jobs_run(srv *s, const char *only, jobs_result *out, int cap)
+{
+    int n_run = 0;
+    int64_t now;
+    if (only != NULL) {
+        bool known = false;
+        for (int i = 0; i < N_JOBS && !known; i++) {
+            known = strcmp(jobs[i].name, only) == 0;
+        }
+        if (!known) {
+            return -1;
+        }
+    }
+    pthread_mutex_lock(&run_lock);
+    now = auth_now();
+    for (int i = 0; i < N_JOBS; i++) {
+        struct timespec t0;
+        long long done = 0;
+        int rc;
+        if (only != NULL && strcmp(jobs[i].name, only) != 0) {
+            continue;
+        }
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        rc = jobs[i].run(s, now, &done);
+        if (out != NULL && n_run < cap) {
+            out[n_run].name = jobs[i].name;
+            out[n_run].done = done;
+            out[n_run].ok = rc == 0;
+            out[n_run].ms = ms_since(&t0);
+        }
+        if (rc == 0 && done > 0) {
+            log_info("jobs: %s: %lld done (%s)", jobs[i].name, done, jobs[i].what);
+        }
+        n_run++;
+    }
+    pthread_mutex_unlock(&run_lock);
+    return n_run;
+}
+
+/* ----------------------------------------------------------------- thread */
+
+static pthread_t g_thread;
+static bool g_running;
+static bool g_stop;
+static int g_interval_s;
+static pthread_mutex_t g_mutex = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t g_cond;
+
+static void *jobs_main(void *arg)
+{
+    srv *s = arg;
+    struct timespec due;
+    pthread_mutex_lock(&g_mutex);
+    for (;;) {
+        int rc = 0;
+        clock_gettime(CLOCK_MONOTONIC, &due);
+        due.tv_sec += g_interval_s;
+        while (!g_stop && rc != ETIMEDOUT) {
+            rc = pthread_cond_timedwait(&g_cond, &g_mutex, &due);
+        }
+        if (g_stop) {
+            break;
+        }
+        pthread_mutex_unlock(&g_mutex);
+        jobs_run(s, NULL, NULL, 0);
+        pthread_mutex_lock(&g_mutex);
+    }
+    pthread_mutex_unlock(&g_mutex);
+    return NULL;
+}
+
+int jobs_start(srv *s, int interval_s)
+{
+    pthread_condattr_t attr;
+    if (interval_s <= 0) {
+        log_info("jobs: off (--jobs-interval 0)");
+        return 0;
+    }
+    if (g_running) {
+        return -1;
+    }
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&g_cond, &attr);
+    pthread_condattr_destroy(&attr);
+    g_interval_s = interval_s;
+    g_stop = false;
+    if (pthread_create(&g_thread, NULL, jobs_main, s) != 0) {
+        pthread_cond_destroy(&g_cond);
+        return -1;
+    }
+    g_running = true;
+    return 0;
+}
+
+void jobs_stop(void)
+{
+    if (!g_running) {
+        return;
+    }
+    pthread_mutex_lock(&g_mutex);
+    g_stop = true;
+    pthread_cond_signal(&g_cond);
+    pthread_mutex_unlock(&g_mutex);
+    pthread_join(g_thread, NULL);
+    pthread_cond_destroy(&g_cond);
+    g_running = false;
+}
