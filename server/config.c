@@ -202,6 +202,11 @@ config_result config_parse(srv_config *cfg, int argc, char **argv, char *err, si
         return CONFIG_USAGE;
     }
     cfg->jobs_interval_s = (int)v;
+    if (parse_int(env_or("METRON_COMPACT_MS", "2000"), 10, 3600000, &v) != 0) {
+        snprintf(err, err_cap, "METRON_COMPACT_MS: expected milliseconds 10..3600000");
+        return CONFIG_USAGE;
+    }
+    cfg->compact_ms = (int)v;
     if (cfg->smtp_url != NULL && strncmp(cfg->smtp_url, "smtp://", 7) != 0 &&
         strncmp(cfg->smtp_url, "smtps://", 8) != 0) {
         snprintf(err, err_cap, "METRON_SMTP_URL: expected smtp://host:port or smtps://...");

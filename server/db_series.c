@@ -1,6 +1,7 @@
 /* Storage of acquired data (see db_series.h). */
 #include "db_series.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -174,4 +175,157 @@ db_status db_app_seen(db_conn *c, long long account_id, long long app_id, const 
     char a[24], b[24];
     const char *p[] = {db_ll(account_id, a), db_ll(app_id, b), ip, state ? state : ""};
     return db_q_exec(c, &st_seen, 4, p, NULL);
+}
+
+/* ------------------------------------------------------------- queries */
+
+/* "{1,2,3}" for a bigint[] parameter into "buf" (NULL when it does not fit). */
+static char *id_array(const int64_t *v, size_t n)
+{
+    size_t cap = 2 + n * 21 + 1, len = 0;
+    char *s = malloc(cap);
+    if (s == NULL) {
+        return NULL;
+    }
+    s[len++] = '{';
+    for (size_t i = 0; i < n; i++) {
+        len += (size_t)snprintf(s + len, cap - len, i ? ",%lld" : "%lld", (long long)v[i]);
+    }
+    s[len++] = '}';
+    s[len] = '\0';
+    return s;
+}
+
+/* The groups user $3 may see (directly or through a team), in account $1. */
+#define GROUPS_OF_USER                                                                        \
+    "SELECT gua.group_id FROM group_user_access gua WHERE gua.account_id = $1 "             \
+    "  AND gua.user_id = $3 "                                                               \
+    "UNION SELECT gta.group_id FROM group_team_access gta JOIN team_members tm "            \
+    "  ON tm.account_id = gta.account_id AND tm.team_id = gta.team_id "                     \
+    "  WHERE gta.account_id = $1 AND tm.user_id = $3"
+
+static db_stmt st_visible = {"ser_visible",
+    "SELECT c.id FROM channels c "
+    "LEFT JOIN devices d ON d.account_id = c.account_id AND d.id = c.device_id "
+    "LEFT JOIN apps p ON p.account_id = d.account_id AND p.id = d.app_id "
+    "WHERE c.account_id = $1 AND c.id = ANY($2::bigint[]) "
+    "  AND ($3::bigint IS NULL OR COALESCE(c.group_id, p.group_id) IN (" GROUPS_OF_USER "))",
+    0};
+
+db_status db_channels_visible(db_conn *c, long long account_id, long long viewer,
+                              const int64_t *ids, size_t n, int64_t **out, size_t *n_out)
+{
+    char a[24], v[24];
+    char *arr = id_array(ids, n);
+    const char *p[3];
+    PGresult *res = NULL;
+    db_status st;
+    *out = NULL;
+    *n_out = 0;
+    if (arr == NULL) {
+        return DB_ERROR;
+    }
+    p[0] = db_ll(account_id, a);
+    p[1] = arr;
+    p[2] = viewer ? db_ll(viewer, v) : NULL;
+    st = db_exec(c, &st_visible, 3, p, &res);
+    free(arr);
+    if (st != DB_OK) {
+        return st;
+    }
+    *out = malloc(((size_t)PQntuples(res) + 1) * sizeof **out);
+    if (*out == NULL) {
+        PQclear(res);
+        return DB_ERROR;
+    }
+    for (int r = 0; r < PQntuples(res); r++) {
+        (*out)[r] = strtoll(PQgetvalue(res, r, 0), NULL, 10);
+    }
+    *n_out = (size_t)PQntuples(res);
+    PQclear(res);
+    return DB_OK;
+}
+
+static db_stmt st_group_visible = {"ser_group_visible",
+    "SELECT count(*) FROM measurement_groups g WHERE g.account_id = $1 AND g.id = $2 "
+    "  AND ($3::bigint IS NULL OR g.id IN (" GROUPS_OF_USER "))", 0};
+
+db_status db_group_visible(db_conn *c, long long account_id, long long viewer,
+                           long long group_id, bool *visible)
+{
+    char a[24], g[24], v[24];
+    const char *p[] = {db_ll(account_id, a), db_ll(group_id, g), viewer ? db_ll(viewer, v) : NULL};
+    long long n = 0;
+    db_status st = db_q_int(c, &st_group_visible, 3, p, &n, NULL);
+    *visible = st == DB_OK && n > 0;
+    return st;
+}
+
+#define ISO_UTC(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+
+static db_stmt st_monitor = {"ser_monitor",
+    "SELECT p.id, p.name, p.kind, p.enabled, p.connected, " ISO_UTC("p.last_seen_at") ", "
+    "       d.id, d.model, d.serial, d.name, c.id, c.ch_key, c.name, c.unit, c.selected, "
+    "       l.t, l.v, COALESCE(l.special, 0), false, NULL "
+    "FROM apps p JOIN devices d ON d.account_id = p.account_id AND d.app_id = p.id "
+    "JOIN channels c ON c.account_id = d.account_id AND c.device_id = d.id "
+    "LEFT JOIN channel_latest l ON l.channel_id = c.id "
+    "WHERE p.account_id = $1 AND p.group_id = $2 "
+    "UNION ALL "
+    "SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, c.id, c.ch_key, c.name, "
+    "       c.unit, true, l.t, l.v, COALESCE(l.special, 0), true, c.expression "
+    "FROM channels c LEFT JOIN channel_latest l ON l.channel_id = c.id "
+    "WHERE c.account_id = $1 AND c.group_id = $2 AND c.expression IS NOT NULL "
+    "ORDER BY 19, 1, 7, 11", 0};
+
+db_status db_group_monitor(db_conn *c, long long account_id, long long group_id,
+                           PGresult **out)
+{
+    char a[24], g[24];
+    const char *p[] = {db_ll(account_id, a), db_ll(group_id, g)};
+    return db_exec(c, &st_monitor, 2, p, out);
+}
+
+static db_stmt st_viewed = {"ser_viewed",
+    "INSERT INTO channel_views (account_id, user_id, channel_id, viewed_at) "
+    "SELECT $1, $2, unnest($3::bigint[]), now() "
+    "ON CONFLICT (account_id, user_id, channel_id) DO UPDATE SET viewed_at = now()", 0};
+static db_stmt st_viewed_trim = {"ser_viewed_trim",
+    "DELETE FROM channel_views WHERE account_id = $1 AND user_id = $2 AND channel_id NOT IN ("
+    "  SELECT channel_id FROM channel_views WHERE account_id = $1 AND user_id = $2 "
+    "  ORDER BY viewed_at DESC, channel_id LIMIT 10)", 0};
+
+db_status db_channels_viewed(db_conn *c, long long account_id, long long user,
+                             const int64_t *ids, size_t n)
+{
+    char a[24], u[24];
+    char *arr = id_array(ids, n);
+    const char *p[3];
+    db_status st;
+    if (arr == NULL) {
+        return DB_ERROR;
+    }
+    p[0] = db_ll(account_id, a);
+    p[1] = db_ll(user, u);
+    p[2] = arr;
+    st = db_q_exec(c, &st_viewed, 3, p, NULL);
+    if (st == DB_OK) {
+        st = db_q_exec(c, &st_viewed_trim, 2, p, NULL);
+    }
+    free(arr);
+    return st;
+}
+
+static db_stmt st_history = {"ser_history",
+    "SELECT COALESCE(json_agg(json_build_object('id', c.id, 'name', c.name, 'unit', c.unit, "
+    "  'key', c.ch_key, 'device_id', c.device_id, 'viewed_at', " ISO_UTC("v.viewed_at") ") "
+    "  ORDER BY v.viewed_at DESC, c.id), '[]')::text "
+    "FROM channel_views v JOIN channels c ON c.account_id = v.account_id AND c.id = v.channel_id "
+    "WHERE v.account_id = $1 AND v.user_id = $2", 0};
+
+db_status db_channel_history(db_conn *c, long long account_id, long long user, char **json)
+{
+    char a[24], u[24];
+    const char *p[] = {db_ll(account_id, a), db_ll(user, u)};
+    return db_q_text(c, &st_history, 2, p, json);
 }

@@ -42,3 +42,33 @@ void db_rec_put(unsigned char *p, const ingest_rec *r);
 void db_rec_get(const unsigned char *p, ingest_rec *r);
 
 #endif
+
+/* Of channels "ids" ("n"), those of account "account_id" that "viewer" may
+ * see (viewer 0 = an administrator: every channel of the account; else the
+ * channels of the groups granted to that user directly or through a team).
+ * *out (caller frees) receives the visible ids, *n_out their count. */
+db_status db_channels_visible(db_conn *c, long long account_id, long long viewer,
+                              const int64_t *ids, size_t n, int64_t **out, size_t *n_out);
+
+/* Whether group "group_id" of the account exists and "viewer" (0 = admin)
+ * may see it. */
+db_status db_group_visible(db_conn *c, long long account_id, long long viewer,
+                           long long group_id, bool *visible);
+
+/* The monitor rows of a group (M2): one row per channel with app, device
+ * and latest stored value, as a PGresult the caller reads and frees. Columns:
+ * app_id, app_name, app_kind, app_enabled, app_connected, app_last_seen
+ * (ISO text or NULL), device_id, device_model, device_serial, device_name,
+ * channel_id, ch_key, ch_name, unit, selected, latest_t (or NULL), latest_v
+ * (or NULL), latest_special, computed (bool), expression (or NULL). */
+db_status db_group_monitor(db_conn *c, long long account_id, long long group_id,
+                           PGresult **out);
+
+/* Remember that "user" viewed channels "ids" now (D2), keeping the 10 most
+ * recent per user. */
+db_status db_channels_viewed(db_conn *c, long long account_id, long long user,
+                             const int64_t *ids, size_t n);
+
+/* The user's 10 most recently viewed channels as JSON array text (caller
+ * frees). */
+db_status db_channel_history(db_conn *c, long long account_id, long long user, char **json);

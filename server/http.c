@@ -353,6 +353,16 @@ static int reply_json_headers(http_req *req, int status, cJSON *obj, const char 
     return rc;
 }
 
+int http_reply_json_text(http_req *req, int status, const char *text, size_t len)
+{
+    if (req->replied) {
+        log_error("http: second reply to %s %s ignored", req->ri->request_method,
+                  req->ri->local_uri);
+        return req->status;
+    }
+    return send_reply(req, status, text, len, NULL);
+}
+
 int http_reply_json(http_req *req, int status, cJSON *obj)
 {
     return reply_json_headers(req, status, obj, NULL);

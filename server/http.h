@@ -96,6 +96,10 @@ void http_stop(srv *s);
  * 500). Returns "status". */
 int http_reply_json(http_req *req, int status, cJSON *obj);
 
+/* Reply "status" with JSON text already built ("len" bytes, borrowed), for
+ * large answers that are cheaper to write directly than through cJSON. */
+int http_reply_json_text(http_req *req, int status, const char *text, size_t len);
+
 /* http_reply_json() with "extra_headers" (each line ending in "\r\n", e.g.
  * "Set-Cookie: ...\r\n"; may be NULL) added to the reply. */
 int http_reply_json_headers(http_req *req, int status, cJSON *obj, const char *extra_headers);

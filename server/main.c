@@ -26,6 +26,7 @@
 #include "http.h"
 #include "jobs.h"
 #include "log.h"
+#include "series_store.h"
 #include "srv.h"
 #include "svc_demo.h"
 
@@ -148,6 +149,10 @@ int main(int argc, char **argv)
     if (s.cfg.demo && svc_demo_seed(&s) != 0) {
         goto out;
     }
+    if (series_compactor_start(s.pool, s.cfg.compact_ms) != 0) {
+        log_error("cannot start the compactor thread");
+        goto out;
+    }
     if (jobs_start(&s, s.cfg.jobs_interval_s) != 0) {
         log_error("cannot start the background jobs thread");
         goto out;
@@ -189,6 +194,7 @@ int main(int argc, char **argv)
 out:
     http_stop(&s);
     jobs_stop();
+    series_compactor_stop();
     db_pool_free(s.pool);
     db_embed_stop(embed);
     if (s.access_fd >= 0) {

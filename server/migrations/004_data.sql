@@ -95,11 +95,14 @@ END $$;
 
 -- The latest sample of each channel as of the last compaction (the monitor
 -- adds what is still in series_hot).
+-- "v" is NULL for a special value, whose kind (mt_sv) is in "special".
 CREATE TABLE channel_latest (
     account_id   bigint NOT NULL,
     channel_id   bigint PRIMARY KEY,
     t            bigint NOT NULL,
-    v            double precision NOT NULL
+    v            double precision,
+    special      smallint NOT NULL DEFAULT 0 CHECK (special BETWEEN 0 AND 5),
+    CHECK ((v IS NULL) = (special <> 0))
 );
 
 -- ------------------------------------------------------- computed channels

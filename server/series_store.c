@@ -1,0 +1,969 @@
+/* The time-series store (see series_store.h, docs/storage.md). */
+#define _POSIX_C_SOURCE 200809L
+#include "series_store.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "db_account.h"
+#include "db_series.h"
+#include "db_storage.h"
+#include "log.h"
+#include "mt/series.h"
+
+/* A process-wide lock number for the compactor ("MTCO"). */
+#define COMPACTOR_LOCK "1297367887"
+
+void series_col_free(series_col *c)
+{
+    free(c->t);
+    free(c->v);
+    memset(c, 0, sizeof *c);
+}
+
+static int col_reserve(series_col *c, size_t need)
+{
+    if (need > c->cap) {
+        size_t cap = c->cap ? c->cap : 64;
+        int64_t *t;
+        double *v;
+        while (cap < need) {
+            cap *= 2;
+        }
+        t = realloc(c->t, cap * sizeof *t);
+        if (t == NULL) {
+            return -1;
+        }
+        c->t = t;
+        v = realloc(c->v, cap * sizeof *v);
+        if (v == NULL) {
+            return -1;
+        }
+        c->v = v;
+        c->cap = cap;
+    }
+    return 0;
+}
+
+static int col_push(series_col *c, int64_t t, double v)
+{
+    if (col_reserve(c, c->n + 1) != 0) {
+        return -1;
+    }
+    c->t[c->n] = t;
+    c->v[c->n] = v;
+    c->n++;
+    return 0;
+}
+
+int64_t series_day_of(int64_t t)
+{
+    int64_t d = t / SERIES_DAY_US;
+    return (t % SERIES_DAY_US < 0) ? d - 1 : d;
+}
+
+/* Big-endian readers for binary result columns. */
+static int64_t be64(const char *p)
+{
+    const unsigned char *u = (const unsigned char *)p;
+    uint64_t x = 0;
+    for (int i = 0; i < 8; i++) {
+        x = (x << 8) | u[i];
+    }
+    return (int64_t)x;
+}
+
+static int32_t be32(const char *p)
+{
+    const unsigned char *u = (const unsigned char *)p;
+    return (int32_t)(((uint32_t)u[0] << 24) | ((uint32_t)u[1] << 16) | ((uint32_t)u[2] << 8) |
+                     u[3]);
+}
+
+/* "{1,2,3}" for a bigint[] parameter (caller frees). */
+static char *int_array(const int64_t *v, size_t n)
+{
+    size_t cap = 2 + n * 21 + 1, len = 0;
+    char *s = malloc(cap);
+    if (s == NULL) {
+        return NULL;
+    }
+    s[len++] = '{';
+    for (size_t i = 0; i < n; i++) {
+        len += (size_t)snprintf(s + len, cap - len, i ? ",%lld" : "%lld", (long long)v[i]);
+    }
+    s[len++] = '}';
+    s[len] = '\0';
+    return s;
+}
+
+/* ------------------------------------------------------------ partitions */
+
+static pthread_mutex_t part_mu = PTHREAD_MUTEX_INITIALIZER;
+static int64_t part_known[256]; /* month keys (year * 12 + month) known to exist */
+static size_t part_n;
+
+static int64_t month_key(int64_t day)
+{
+    time_t secs = (time_t)(day * 86400);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    return (int64_t)(tm.tm_year + 1900) * 12 + tm.tm_mon;
+}
+
+static db_stmt st_partition = {"ser_partition", "SELECT mt_series_partition($1::int)", 0};
+
+static db_status ensure_partition(db_conn *c, int64_t day)
+{
+    int64_t key = month_key(day);
+    char d[24];
+    const char *p[] = {db_ll(day, d)};
+    bool known = false;
+    db_status st;
+    pthread_mutex_lock(&part_mu);
+    for (size_t i = 0; i < part_n && !known; i++) {
+        known = part_known[i] == key;
+    }
+    pthread_mutex_unlock(&part_mu);
+    if (known) {
+        return DB_OK;
+    }
+    st = db_q_exec(c, &st_partition, 1, p, NULL);
+    if (st == DB_OK) {
+        pthread_mutex_lock(&part_mu);
+        if (part_n < sizeof part_known / sizeof part_known[0]) {
+            part_known[part_n++] = key;
+        }
+        pthread_mutex_unlock(&part_mu);
+    }
+    return st;
+}
+
+/* ------------------------------------------------------------- folding */
+
+typedef struct {
+    int64_t ch, day;
+    size_t i0, n; /* records [i0, i0 + n) */
+} fold_group;
+
+typedef struct {
+    int64_t ch, day;
+    const char *data; /* borrowed from the result */
+    int len;
+    long long old_bytes;
+} old_block;
+
+static int cmp_old(const void *a, const void *b)
+{
+    const old_block *x = a, *y = b;
+    if (x->ch != y->ch) {
+        return x->ch < y->ch ? -1 : 1;
+    }
+    return (x->day > y->day) - (x->day < y->day);
+}
+
+static db_stmt st_old = {"ser_fold_old",
+    "SELECT s.channel_id, s.day, s.data, octet_length(s.data) + octet_length(s.hours) "
+    "FROM series_day s JOIN unnest($2::bigint[], $3::int[]) AS k(c, d) "
+    "  ON s.channel_id = k.c AND s.day = k.d "
+    "WHERE s.account_id = $1 FOR UPDATE OF s", 0};
+
+static db_stmt st_upsert = {"ser_fold_upsert",
+    "INSERT INTO series_day (account_id, channel_id, day, n, t_first, t_last, data, hours) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
+    "ON CONFLICT (channel_id, day) DO UPDATE SET n = EXCLUDED.n, t_first = EXCLUDED.t_first, "
+    "  t_last = EXCLUDED.t_last, data = EXCLUDED.data, hours = EXCLUDED.hours", 0};
+
+static db_stmt st_latest = {"ser_fold_latest",
+    "INSERT INTO channel_latest (account_id, channel_id, t, v, special) "
+    "SELECT $1, k.c, k.t, k.v, k.s "
+    "FROM unnest($2::bigint[], $3::bigint[], $4::float8[], $5::smallint[]) AS k(c, t, v, s) "
+    "ON CONFLICT (channel_id) DO UPDATE SET t = EXCLUDED.t, v = EXCLUDED.v, "
+    "  special = EXCLUDED.special WHERE channel_latest.t <= EXCLUDED.t", 0};
+
+/* Write one merged day block. */
+static db_status upsert_block(db_conn *c, long long account_id, int64_t ch, int64_t day,
+                              const int64_t *t, const double *v, size_t n, long long *bytes)
+{
+    uint8_t *data = NULL, *hours = NULL;
+    size_t data_len = 0, n_hours = 0;
+    mt_block_summary sum[24 + 1];
+    mt_error err;
+    char a[24], cs[24], ds[24], ns[24], t0[24], t1[24];
+    const char *p[8];
+    int lengths[8] = {0};
+    int formats[8] = {0, 0, 0, 0, 0, 0, 1, 1};
+    db_status st;
+
+    if (mt_series_encode(t, v, n, &data, &data_len, &err) != MT_OK ||
+        mt_series_summarize(t, v, n, SERIES_HOUR_US, sum, 25, &n_hours, &err) != MT_OK) {
+        log_error("series: channel %lld day %lld: %s", (long long)ch, (long long)day, err.msg);
+        mt_series_free(data);
+        return DB_ERROR;
+    }
+    hours = malloc(n_hours * MT_SUMMARY_PACKED + 1);
+    if (hours == NULL) {
+        mt_series_free(data);
+        return DB_ERROR;
+    }
+    mt_summary_pack(sum, n_hours, hours);
+    p[0] = db_ll(account_id, a);
+    p[1] = db_ll(ch, cs);
+    p[2] = db_ll(day, ds);
+    p[3] = db_ll((long long)n, ns);
+    p[4] = db_ll(t[0], t0);
+    p[5] = db_ll(t[n - 1], t1);
+    p[6] = (const char *)data;
+    p[7] = (const char *)hours;
+    lengths[6] = (int)data_len;
+    lengths[7] = (int)(n_hours * MT_SUMMARY_PACKED);
+    st = db_exec_bin(c, &st_upsert, 8, p, lengths, formats, 0, NULL);
+    *bytes = (long long)(data_len + n_hours * MT_SUMMARY_PACKED);
+    mt_series_free(data);
+    free(hours);
+    return st;
+}
+
+/* Latest sample of every channel in "rec" (sorted by channel, time). */
+static db_status update_latest(db_conn *c, long long account_id, const ingest_rec *rec,
+                               size_t n)
+{
+    size_t n_ch = 0, cap = 64, len[4] = {0};
+    char *arr[4] = {NULL};
+    char a[24];
+    db_status st = DB_ERROR;
+    for (size_t i = 0; i < n; i++) {
+        n_ch += i + 1 == n || rec[i + 1].ch != rec[i].ch;
+    }
+    cap = 2 + n_ch * 26;
+    for (int k = 0; k < 4; k++) {
+        if ((arr[k] = malloc(cap)) == NULL) {
+            goto out;
+        }
+        arr[k][len[k]++] = '{';
+    }
+    for (size_t i = 0, j = 0; i < n; i++) {
+        const ingest_rec *r = &rec[i];
+        mt_sv kind;
+        const char *sep = j ? "," : "";
+        if (i + 1 < n && rec[i + 1].ch == r->ch) {
+            continue;
+        }
+        kind = mt_sv_kind(r->v);
+        len[0] += (size_t)snprintf(arr[0] + len[0], cap - len[0], "%s%lld", sep, (long long)r->ch);
+        len[1] += (size_t)snprintf(arr[1] + len[1], cap - len[1], "%s%lld", sep, (long long)r->t);
+        if (kind == MT_SV_NONE) {
+            len[2] += (size_t)snprintf(arr[2] + len[2], cap - len[2], "%s%.17g", sep, r->v);
+        } else {
+            len[2] += (size_t)snprintf(arr[2] + len[2], cap - len[2], "%sNULL", sep);
+        }
+        len[3] += (size_t)snprintf(arr[3] + len[3], cap - len[3], "%s%d", sep, (int)kind);
+        j++;
+    }
+    for (int k = 0; k < 4; k++) {
+        arr[k][len[k]++] = '}';
+        arr[k][len[k]] = '\0';
+    }
+    {
+        const char *p[] = {db_ll(account_id, a), arr[0], arr[1], arr[2], arr[3]};
+        st = db_q_exec(c, &st_latest, 5, p, NULL);
+    }
+out:
+    for (int k = 0; k < 4; k++) {
+        free(arr[k]);
+    }
+    return st;
+}
+
+/* Fold "rec" (one account; sorted by channel then time; one sample per
+ * channel and time) into the day blocks. *bytes_delta receives the change
+ * in stored bytes; *dropped the samples that did not fit a day block. */
+static db_status fold(db_conn *c, long long account_id, const ingest_rec *rec, size_t n,
+                      long long *bytes_delta, size_t *blocks, size_t *dropped)
+{
+    fold_group *g = NULL;
+    old_block *old = NULL;
+    size_t n_g = 0, n_old = 0;
+    int64_t *gch = NULL, *gday = NULL;
+    char *ach = NULL, *aday = NULL, a[24];
+    PGresult *res = NULL;
+    series_col cur = {0}, merged = {0};
+    db_status st = DB_ERROR;
+
+    *bytes_delta = 0;
+    if (n == 0) {
+        return DB_OK;
+    }
+    g = malloc(n * sizeof *g);
+    if (g == NULL) {
+        return DB_ERROR;
+    }
+    for (size_t i = 0; i < n; i++) {
+        int64_t day = series_day_of(rec[i].t);
+        if (n_g > 0 && g[n_g - 1].ch == rec[i].ch && g[n_g - 1].day == day) {
+            g[n_g - 1].n++;
+        } else {
+            g[n_g].ch = rec[i].ch;
+            g[n_g].day = day;
+            g[n_g].i0 = i;
+            g[n_g].n = 1;
+            n_g++;
+        }
+    }
+    gch = malloc(n_g * sizeof *gch);
+    gday = malloc(n_g * sizeof *gday);
+    if (gch == NULL || gday == NULL) {
+        goto out;
+    }
+    for (size_t i = 0; i < n_g; i++) {
+        gch[i] = g[i].ch;
+        gday[i] = g[i].day;
+        if ((st = ensure_partition(c, g[i].day)) != DB_OK) {
+            goto out;
+        }
+    }
+    st = DB_ERROR;
+    if ((ach = int_array(gch, n_g)) == NULL || (aday = int_array(gday, n_g)) == NULL) {
+        goto out;
+    }
+    {
+        const char *p[] = {db_ll(account_id, a), ach, aday};
+        int formats[3] = {0, 0, 0};
+        if ((st = db_exec_bin(c, &st_old, 3, p, NULL, formats, 1, &res)) != DB_OK) {
+            goto out;
+        }
+    }
+    st = DB_ERROR;
+    n_old = (size_t)PQntuples(res);
+    old = malloc((n_old ? n_old : 1) * sizeof *old);
+    if (old == NULL) {
+        goto out;
+    }
+    for (size_t i = 0; i < n_old; i++) {
+        old[i].ch = be64(PQgetvalue(res, (int)i, 0));
+        old[i].day = be32(PQgetvalue(res, (int)i, 1));
+        old[i].data = PQgetvalue(res, (int)i, 2);
+        old[i].len = PQgetlength(res, (int)i, 2);
+        old[i].old_bytes = be32(PQgetvalue(res, (int)i, 3));
+    }
+    qsort(old, n_old, sizeof *old, cmp_old);
+    for (size_t i = 0; i < n_g; i++) {
+        const fold_group *gr = &g[i];
+        old_block key = {gr->ch, gr->day, NULL, 0, 0};
+        const old_block *ob = n_old ? bsearch(&key, old, n_old, sizeof *old, cmp_old) : NULL;
+        size_t nn = gr->n, have = 0;
+        long long bytes = 0;
+        mt_error err;
+        cur.n = 0;
+        if (ob != NULL) {
+            if (mt_series_info((const uint8_t *)ob->data, (size_t)ob->len, &have, NULL, NULL,
+                               &err) != MT_OK ||
+                col_reserve(&cur, have) != 0 ||
+                mt_series_decode((const uint8_t *)ob->data, (size_t)ob->len, cur.t, cur.v,
+                                 cur.cap, &cur.n, &err) != MT_OK) {
+                log_error("series: stored block of channel %lld day %lld is unreadable: %s",
+                          (long long)gr->ch, (long long)gr->day, err.msg);
+                goto out;
+            }
+            *bytes_delta -= ob->old_bytes;
+        }
+        if (col_reserve(&merged, cur.n + nn) != 0) {
+            goto out;
+        }
+        {
+            /* New samples, as arrays, for the merge. */
+            series_col add = {0};
+            if (col_reserve(&add, nn) != 0) {
+                goto out;
+            }
+            for (size_t k = 0; k < nn; k++) {
+                add.t[k] = rec[gr->i0 + k].t;
+                add.v[k] = rec[gr->i0 + k].v;
+            }
+            add.n = nn;
+            if (mt_series_merge(cur.t, cur.v, cur.n, add.t, add.v, add.n, merged.t, merged.v,
+                                &merged.n, &err) != MT_OK) {
+                log_error("series: merge failed for channel %lld: %s", (long long)gr->ch,
+                          err.msg);
+                series_col_free(&add);
+                goto out;
+            }
+            series_col_free(&add);
+        }
+        if (merged.n > MT_SERIES_MAX_N) {
+            /* A day holds at most MT_SERIES_MAX_N samples (docs/storage.md):
+             * keep the earliest, count the rest as dropped. */
+            *dropped += merged.n - MT_SERIES_MAX_N;
+            log_error("series: channel %lld day %lld: %zu samples over the day's capacity dropped",
+                      (long long)gr->ch, (long long)gr->day, merged.n - MT_SERIES_MAX_N);
+            merged.n = MT_SERIES_MAX_N;
+        }
+        if ((st = upsert_block(c, account_id, gr->ch, gr->day, merged.t, merged.v, merged.n,
+                               &bytes)) != DB_OK) {
+            goto out;
+        }
+        st = DB_ERROR;
+        *bytes_delta += bytes;
+        (*blocks)++;
+    }
+    st = update_latest(c, account_id, rec, n);
+out:
+    PQclear(res);
+    free(g);
+    free(old);
+    free(gch);
+    free(gday);
+    free(ach);
+    free(aday);
+    series_col_free(&cur);
+    series_col_free(&merged);
+    return st;
+}
+
+/* ----------------------------------------------------------- compaction */
+
+typedef struct {
+    long long account_id;
+    int64_t seq; /* order of arrival: a later sample wins at equal times */
+    ingest_rec r;
+} hot_rec;
+
+static int cmp_hot(const void *a, const void *b)
+{
+    const hot_rec *x = a, *y = b;
+    if (x->account_id != y->account_id) {
+        return x->account_id < y->account_id ? -1 : 1;
+    }
+    if (x->r.ch != y->r.ch) {
+        return x->r.ch < y->r.ch ? -1 : 1;
+    }
+    if (x->r.t != y->r.t) {
+        return x->r.t < y->r.t ? -1 : 1;
+    }
+    return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static db_stmt st_lock = {"ser_compactor_lock", "SELECT pg_try_advisory_lock(" COMPACTOR_LOCK ")",
+                          0};
+static db_stmt st_unlock = {"ser_compactor_unlock",
+                            "SELECT pg_advisory_unlock(" COMPACTOR_LOCK ")", 0};
+static db_stmt st_hot_take = {"ser_hot_take",
+    "SELECT id, account_id, payload FROM series_hot ORDER BY id LIMIT $1 "
+    "FOR UPDATE SKIP LOCKED", 0};
+static db_stmt st_hot_del = {"ser_hot_delete",
+    "DELETE FROM series_hot WHERE id = ANY($1::bigint[])", 0};
+static db_stmt st_live = {"ser_channels_live",
+    "SELECT id FROM channels WHERE id = ANY($1::bigint[]) ORDER BY id", 0};
+
+static pthread_mutex_t compact_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static int round_locked(db_conn *c, int max_rows, series_compact_stats *stats)
+{
+    PGresult *res = NULL, *live = NULL;
+    hot_rec *all = NULL;
+    ingest_rec *recs = NULL;
+    int64_t *ids = NULL, *chs = NULL, *alive = NULL;
+    char *ids_text = NULL, *chs_text = NULL, lim[24];
+    size_t n_rows, n_all = 0, n_alive = 0, n_chs = 0;
+    db_status st;
+    int rc = -1;
+
+    if ((st = db_begin(c)) != DB_OK) {
+        return -1;
+    }
+    {
+        const char *p[] = {db_ll(max_rows, lim)};
+        int formats[1] = {0};
+        if (db_exec_bin(c, &st_hot_take, 1, p, NULL, formats, 1, &res) != DB_OK) {
+            goto out;
+        }
+    }
+    n_rows = (size_t)PQntuples(res);
+    if (n_rows == 0) {
+        rc = 0;
+        goto out;
+    }
+    ids = malloc(n_rows * sizeof *ids);
+    for (size_t i = 0; i < n_rows; i++) {
+        n_all += (size_t)PQgetlength(res, (int)i, 2) / 24;
+    }
+    all = malloc((n_all ? n_all : 1) * sizeof *all);
+    recs = malloc((n_all ? n_all : 1) * sizeof *recs);
+    chs = malloc((n_all ? n_all : 1) * sizeof *chs);
+    if (ids == NULL || all == NULL || recs == NULL || chs == NULL) {
+        goto out;
+    }
+    n_all = 0;
+    for (size_t i = 0; i < n_rows; i++) {
+        const unsigned char *pl = (const unsigned char *)PQgetvalue(res, (int)i, 2);
+        size_t n = (size_t)PQgetlength(res, (int)i, 2) / 24;
+        long long account = be64(PQgetvalue(res, (int)i, 1));
+        ids[i] = be64(PQgetvalue(res, (int)i, 0));
+        for (size_t k = 0; k < n; k++) {
+            hot_rec *h = &all[n_all];
+            h->account_id = account;
+            h->seq = (int64_t)n_all;
+            db_rec_get(pl + 24 * k, &h->r);
+            chs[n_all] = h->r.ch;
+            n_all++;
+        }
+    }
+    /* Channels deleted since their samples arrived: drop those samples. */
+    qsort(chs, n_all, sizeof *chs, cmp_i64);
+    for (size_t i = 0; i < n_all; i++) {
+        if (n_chs == 0 || chs[n_chs - 1] != chs[i]) {
+            chs[n_chs++] = chs[i];
+        }
+    }
+    if ((chs_text = int_array(chs, n_chs)) == NULL) {
+        goto out;
+    }
+    {
+        const char *p[] = {chs_text};
+        if (db_exec(c, &st_live, 1, p, &live) != DB_OK) {
+            goto out;
+        }
+    }
+    n_alive = (size_t)PQntuples(live);
+    alive = malloc((n_alive ? n_alive : 1) * sizeof *alive);
+    if (alive == NULL) {
+        goto out;
+    }
+    for (size_t i = 0; i < n_alive; i++) {
+        alive[i] = strtoll(PQgetvalue(live, (int)i, 0), NULL, 10);
+    }
+    qsort(all, n_all, sizeof *all, cmp_hot);
+    /* Per account: dedupe equal (channel, time) keeping the latest arrival,
+     * fold, and move the bytes from "hot" to "blocks". */
+    for (size_t i = 0; i < n_all;) {
+        long long account = all[i].account_id;
+        size_t j = i, n = 0, hot_n = 0;
+        long long delta = 0;
+        while (j < n_all && all[j].account_id == account) {
+            const hot_rec *h = &all[j];
+            hot_n++;
+            if (!bsearch(&h->r.ch, alive, n_alive, sizeof *alive, cmp_i64)) {
+                stats->dropped++;
+            } else if (n > 0 && recs[n - 1].ch == h->r.ch && recs[n - 1].t == h->r.t) {
+                recs[n - 1] = h->r; /* a later arrival at the same time wins */
+            } else {
+                recs[n++] = h->r;
+            }
+            j++;
+        }
+        if (fold(c, account, recs, n, &delta, &stats->blocks, &stats->dropped) != DB_OK ||
+            db_storage_add_data(c, account, delta - (long long)(hot_n * 24)) != DB_OK) {
+            goto out;
+        }
+        stats->samples += n;
+        i = j;
+    }
+    if ((ids_text = int_array(ids, n_rows)) == NULL) {
+        goto out;
+    }
+    {
+        const char *p[] = {ids_text};
+        if (db_q_exec(c, &st_hot_del, 1, p, NULL) != DB_OK) {
+            goto out;
+        }
+    }
+    if (db_commit(c) != DB_OK) {
+        goto out;
+    }
+    stats->hot_rows += n_rows;
+    rc = 1;
+out:
+    if (rc != 1) {
+        db_rollback(c);
+    }
+    PQclear(res);
+    PQclear(live);
+    free(all);
+    free(recs);
+    free(ids);
+    free(chs);
+    free(alive);
+    free(ids_text);
+    free(chs_text);
+    return rc;
+}
+
+int series_compact_round(db_pool *pool, int max_rows, series_compact_stats *st)
+{
+    db_conn *c = NULL;
+    series_compact_stats local = {0};
+    bool got = false;
+    long long v = 0;
+    int rc;
+    if (db_acquire(pool, 5000, &c) != DB_OK) {
+        return -1;
+    }
+    pthread_mutex_lock(&compact_mu);
+    {
+        PGresult *res = NULL;
+        if (db_exec(c, &st_lock, 0, NULL, &res) == DB_OK && PQntuples(res) == 1) {
+            got = PQgetvalue(res, 0, 0)[0] == 't';
+        }
+        PQclear(res);
+    }
+    if (!got) {
+        pthread_mutex_unlock(&compact_mu);
+        db_release(pool, c);
+        return 0;
+    }
+    rc = round_locked(c, max_rows, st != NULL ? st : &local);
+    (void)db_q_int(c, &st_unlock, 0, NULL, &v, NULL);
+    pthread_mutex_unlock(&compact_mu);
+    db_release(pool, c);
+    return rc;
+}
+
+int series_compact_all(db_pool *pool, series_compact_stats *st)
+{
+    int rc;
+    while ((rc = series_compact_round(pool, 256, st)) == 1) {
+    }
+    return rc;
+}
+
+/* ------------------------------------------------------ the compactor thread */
+
+static struct {
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool running, stop;
+    db_pool *pool;
+    int interval_ms;
+} comp = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+
+static void *compactor_main(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&comp.mu);
+    while (!comp.stop) {
+        struct timespec until;
+        int rc;
+        pthread_mutex_unlock(&comp.mu);
+        do {
+            rc = series_compact_round(comp.pool, 256, NULL);
+        } while (rc == 1 && !comp.stop);
+        pthread_mutex_lock(&comp.mu);
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += comp.interval_ms / 1000;
+        until.tv_nsec += (long)(comp.interval_ms % 1000) * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        if (!comp.stop) {
+            pthread_cond_timedwait(&comp.cv, &comp.mu, &until);
+        }
+    }
+    pthread_mutex_unlock(&comp.mu);
+    return NULL;
+}
+
+int series_compactor_start(db_pool *pool, int interval_ms)
+{
+    comp.pool = pool;
+    comp.interval_ms = interval_ms > 0 ? interval_ms : 1000;
+    comp.stop = false;
+    if (pthread_create(&comp.thread, NULL, compactor_main, NULL) != 0) {
+        return -1;
+    }
+    comp.running = true;
+    return 0;
+}
+
+void series_compactor_stop(void)
+{
+    if (!comp.running) {
+        return;
+    }
+    pthread_mutex_lock(&comp.mu);
+    comp.stop = true;
+    pthread_cond_broadcast(&comp.cv);
+    pthread_mutex_unlock(&comp.mu);
+    pthread_join(comp.thread, NULL);
+    comp.running = false;
+}
+
+/* ---------------------------------------------------------------- reads */
+
+static db_stmt st_read = {"ser_read",
+    "SELECT channel_id, data FROM series_day "
+    "WHERE account_id = $1 AND channel_id = ANY($2::bigint[]) AND day BETWEEN $3 AND $4 "
+    "ORDER BY channel_id, day", 0};
+static db_stmt st_read_hours = {"ser_read_hours",
+    "SELECT channel_id, hours FROM series_day "
+    "WHERE account_id = $1 AND channel_id = ANY($2::bigint[]) AND day BETWEEN $3 AND $4 "
+    "ORDER BY channel_id, day", 0};
+static db_stmt st_read_hot = {"ser_read_hot",
+    "SELECT payload FROM series_hot "
+    "WHERE account_id = $1 AND t_max >= $2 AND t_min < $3 ORDER BY id", 0};
+
+static size_t index_of(const int64_t *ch, size_t n_ch, int64_t id)
+{
+    for (size_t i = 0; i < n_ch; i++) {
+        if (ch[i] == id) {
+            return i;
+        }
+    }
+    return n_ch;
+}
+
+static db_status read_range(db_conn *c, db_stmt *stmt, long long account_id, const int64_t *ch,
+                            size_t n_ch, int64_t t0, int64_t t1, PGresult **res)
+{
+    char a[24], d0[24], d1[24];
+    char *chs = int_array(ch, n_ch);
+    const char *p[4];
+    int formats[4] = {0, 0, 0, 0};
+    db_status st;
+    if (chs == NULL) {
+        return DB_ERROR;
+    }
+    p[0] = db_ll(account_id, a);
+    p[1] = chs;
+    p[2] = db_ll(series_day_of(t0), d0);
+    p[3] = db_ll(series_day_of(t1 - 1), d1);
+    st = db_exec_bin(c, stmt, 4, p, NULL, formats, 1, res);
+    free(chs);
+    return st;
+}
+
+/* Stable sort of a column by time (insertion into place: hot samples are
+ * few and nearly sorted). Equal times keep their order. */
+static void sort_col(series_col *c)
+{
+    for (size_t i = 1; i < c->n; i++) {
+        int64_t t = c->t[i];
+        double v = c->v[i];
+        size_t j = i;
+        while (j > 0 && c->t[j - 1] > t) {
+            c->t[j] = c->t[j - 1];
+            c->v[j] = c->v[j - 1];
+            j--;
+        }
+        c->t[j] = t;
+        c->v[j] = v;
+    }
+}
+
+db_status series_read_hot(db_conn *c, long long account_id, const int64_t *ch, size_t n_ch,
+                          int64_t t0, int64_t t1, series_col *out)
+{
+    char a[24], s0[24], s1[24];
+    const char *p[] = {db_ll(account_id, a), db_ll(t0, s0), db_ll(t1, s1)};
+    int formats[3] = {0, 0, 0};
+    PGresult *res = NULL;
+    db_status st = db_exec_bin(c, &st_read_hot, 3, p, NULL, formats, 1, &res);
+    memset(out, 0, n_ch * sizeof *out);
+    if (st != DB_OK) {
+        return st;
+    }
+    for (int r = 0; r < PQntuples(res); r++) {
+        const unsigned char *pl = (const unsigned char *)PQgetvalue(res, r, 0);
+        size_t n = (size_t)PQgetlength(res, r, 0) / 24;
+        for (size_t k = 0; k < n; k++) {
+            ingest_rec rec;
+            size_t i;
+            db_rec_get(pl + 24 * k, &rec);
+            if (rec.t < t0 || rec.t >= t1 || (i = index_of(ch, n_ch, rec.ch)) == n_ch) {
+                continue;
+            }
+            if (col_push(&out[i], rec.t, rec.v) != 0) {
+                PQclear(res);
+                return DB_ERROR;
+            }
+        }
+    }
+    PQclear(res);
+    for (size_t i = 0; i < n_ch; i++) {
+        series_col *col = &out[i];
+        size_t w = 0;
+        sort_col(col);
+        /* At equal times the later arrival (later in the column) wins. */
+        for (size_t k = 0; k < col->n; k++) {
+            if (w > 0 && col->t[w - 1] == col->t[k]) {
+                col->v[w - 1] = col->v[k];
+            } else {
+                col->t[w] = col->t[k];
+                col->v[w] = col->v[k];
+                w++;
+            }
+        }
+        col->n = w;
+    }
+    return DB_OK;
+}
+
+db_status series_read(db_conn *c, long long account_id, const int64_t *ch, size_t n_ch,
+                      int64_t t0, int64_t t1, series_col *out)
+{
+    PGresult *res = NULL;
+    series_col *hot = NULL, blocks = {0};
+    db_status st;
+    memset(out, 0, n_ch * sizeof *out);
+    if (n_ch == 0 || t1 <= t0) {
+        return DB_OK;
+    }
+    hot = calloc(n_ch, sizeof *hot);
+    if (hot == NULL) {
+        return DB_ERROR;
+    }
+    if ((st = read_range(c, &st_read, account_id, ch, n_ch, t0, t1, &res)) != DB_OK) {
+        goto out;
+    }
+    st = DB_ERROR;
+    for (size_t i = 0; i < n_ch; i++) {
+        blocks.n = 0;
+        for (int r = 0; r < PQntuples(res); r++) {
+            const uint8_t *data = (const uint8_t *)PQgetvalue(res, r, 1);
+            size_t len = (size_t)PQgetlength(res, r, 1), n = 0, got = 0;
+            mt_error err;
+            if (be64(PQgetvalue(res, r, 0)) != ch[i]) {
+                continue;
+            }
+            if (mt_series_info(data, len, &n, NULL, NULL, &err) != MT_OK ||
+                col_reserve(&blocks, blocks.n + n) != 0 ||
+                mt_series_decode(data, len, blocks.t + blocks.n, blocks.v + blocks.n,
+                                 blocks.cap - blocks.n, &got, &err) != MT_OK) {
+                log_error("series: unreadable block of channel %lld: %s", (long long)ch[i],
+                          err.msg);
+                goto out;
+            }
+            /* Keep only [t0, t1). */
+            {
+                size_t w = blocks.n;
+                for (size_t k = blocks.n; k < blocks.n + got; k++) {
+                    if (blocks.t[k] >= t0 && blocks.t[k] < t1) {
+                        blocks.t[w] = blocks.t[k];
+                        blocks.v[w] = blocks.v[k];
+                        w++;
+                    }
+                }
+                blocks.n = w;
+            }
+        }
+        out[i].n = 0;
+        if (col_reserve(&out[i], blocks.n + 1) != 0) {
+            goto out;
+        }
+        if (blocks.n > 0) {
+            memcpy(out[i].t, blocks.t, blocks.n * sizeof *blocks.t);
+            memcpy(out[i].v, blocks.v, blocks.n * sizeof *blocks.v);
+        }
+        out[i].n = blocks.n;
+    }
+    PQclear(res);
+    res = NULL;
+    if ((st = series_read_hot(c, account_id, ch, n_ch, t0, t1, hot)) != DB_OK) {
+        goto out;
+    }
+    st = DB_ERROR;
+    for (size_t i = 0; i < n_ch; i++) {
+        series_col m = {0};
+        mt_error err;
+        if (hot[i].n == 0) {
+            continue;
+        }
+        if (col_reserve(&m, out[i].n + hot[i].n) != 0 ||
+            mt_series_merge(out[i].t, out[i].v, out[i].n, hot[i].t, hot[i].v, hot[i].n, m.t,
+                            m.v, &m.n, &err) != MT_OK) {
+            series_col_free(&m);
+            goto out;
+        }
+        series_col_free(&out[i]);
+        out[i] = m;
+    }
+    st = DB_OK;
+out:
+    PQclear(res);
+    if (hot != NULL) {
+        for (size_t i = 0; i < n_ch; i++) {
+            series_col_free(&hot[i]);
+        }
+        free(hot);
+    }
+    series_col_free(&blocks);
+    if (st != DB_OK) {
+        for (size_t i = 0; i < n_ch; i++) {
+            series_col_free(&out[i]);
+        }
+    }
+    return st;
+}
+
+db_status series_read_hours(db_conn *c, long long account_id, const int64_t *ch, size_t n_ch,
+                            int64_t t0, int64_t t1, mt_block_summary **out, size_t *n_out)
+{
+    PGresult *res = NULL;
+    db_status st;
+    size_t *cap = NULL;
+    memset(out, 0, n_ch * sizeof *out);
+    memset(n_out, 0, n_ch * sizeof *n_out);
+    if (n_ch == 0 || t1 <= t0) {
+        return DB_OK;
+    }
+    if ((st = read_range(c, &st_read_hours, account_id, ch, n_ch, t0, t1, &res)) != DB_OK) {
+        return st;
+    }
+    st = DB_ERROR;
+    cap = calloc(n_ch, sizeof *cap);
+    if (cap == NULL) {
+        goto out;
+    }
+    for (int r = 0; r < PQntuples(res); r++) {
+        size_t i = index_of(ch, n_ch, be64(PQgetvalue(res, r, 0)));
+        const uint8_t *h = (const uint8_t *)PQgetvalue(res, r, 1);
+        size_t len = (size_t)PQgetlength(res, r, 1), got = 0, need;
+        mt_error err;
+        if (i == n_ch) {
+            continue;
+        }
+        need = n_out[i] + len / MT_SUMMARY_PACKED + 1;
+        if (need > cap[i]) {
+            mt_block_summary *grown;
+            size_t nc = cap[i] ? cap[i] * 2 : 256;
+            while (nc < need) {
+                nc *= 2;
+            }
+            grown = realloc(out[i], nc * sizeof *grown);
+            if (grown == NULL) {
+                goto out;
+            }
+            out[i] = grown;
+            cap[i] = nc;
+        }
+        if (mt_summary_unpack(h, len, out[i] + n_out[i], cap[i] - n_out[i], &got, &err) !=
+            MT_OK) {
+            log_error("series: unreadable hourly summaries of channel %lld: %s",
+                      (long long)ch[i], err.msg);
+            goto out;
+        }
+        n_out[i] += got;
+    }
+    st = DB_OK;
+out:
+    PQclear(res);
+    free(cap);
+    if (st != DB_OK) {
+        for (size_t i = 0; i < n_ch; i++) {
+            free(out[i]);
+            out[i] = NULL;
+            n_out[i] = 0;
+        }
+    }
+    return st;
+}

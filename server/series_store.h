@@ -1,0 +1,75 @@
+/* The time-series store (docs/storage.md): folding samples into per-channel
+ * day blocks, the compactor that empties the hot table, and reads that
+ * merge day blocks with what is still hot.
+ *
+ * Writers: only the compactor writes series_day (one round at a time per
+ * process, and across processes through a PostgreSQL advisory lock), so a
+ * day block is never rewritten by two transactions at once. Ingestion only
+ * appends hot rows. */
+#ifndef MTS_SERIES_STORE_H
+#define MTS_SERIES_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "db.h"
+#include "ingest.h"
+#include "mt/decimate.h"
+
+#define SERIES_DAY_US 86400000000LL
+#define SERIES_HOUR_US 3600000000LL
+
+/* Samples of one channel, time-sorted: arrays owned by the struct. */
+typedef struct {
+    int64_t *t;
+    double *v;
+    size_t n, cap;
+} series_col;
+
+void series_col_free(series_col *c);
+
+/* The UTC day (days since 1970-01-01) of "t" µs, floored. */
+int64_t series_day_of(int64_t t);
+
+typedef struct {
+    size_t hot_rows;    /* hot rows folded */
+    size_t samples;     /* samples folded */
+    size_t blocks;      /* day blocks written */
+    size_t dropped;     /* samples of deleted channels, or over a day's capacity */
+} series_compact_stats;
+
+/* One compaction round: fold up to "max_rows" hot rows (oldest first) into
+ * day blocks in one transaction, delete them, fix the accounts' storage
+ * counters. Returns 1 when rows were folded, 0 when there was nothing to
+ * do (or another process holds the compactor lock), -1 on a database
+ * error (logged; nothing changed). "st" (may be NULL) is added to. */
+int series_compact_round(db_pool *pool, int max_rows, series_compact_stats *st);
+
+/* Run rounds until the hot table is empty (or an error). Returns 0 or -1. */
+int series_compact_all(db_pool *pool, series_compact_stats *st);
+
+/* Start / stop the background compactor thread (a round every
+ * "interval_ms", and at once again while rows remain). */
+int series_compactor_start(db_pool *pool, int interval_ms);
+void series_compactor_stop(void);
+
+/* Read channels "ch[0..n_ch)" of account "account_id" over [t0, t1): day
+ * blocks merged with hot rows (a hot sample replaces a stored one at the same
+ * time). out[i] receives channel ch[i]'s samples (caller frees each with
+ * series_col_free()). */
+db_status series_read(db_conn *c, long long account_id, const int64_t *ch, size_t n_ch,
+                      int64_t t0, int64_t t1, series_col *out);
+
+/* Hourly summaries (mt_block_summary, one per non-empty UTC hour) of each
+ * channel over the whole UTC days that meet [t0, t1), from the day blocks
+ * only (the caller adds hot samples itself). out[i]/n_out[i]: malloc'd
+ * arrays (caller frees). */
+db_status series_read_hours(db_conn *c, long long account_id, const int64_t *ch, size_t n_ch,
+                            int64_t t0, int64_t t1, mt_block_summary **out, size_t *n_out);
+
+/* The hot samples of the given channels in [t0, t1), per channel. */
+db_status series_read_hot(db_conn *c, long long account_id, const int64_t *ch, size_t n_ch,
+                          int64_t t0, int64_t t1, series_col *out);
+
+#endif

@@ -1,0 +1,660 @@
+/* Queries of acquired data (see svc_data.h). */
+#include "svc_data.h"
+
+#include <cjson/cJSON.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db_series.h"
+#include "log.h"
+#include "mt/decimate.h"
+#include "mt/series.h"
+#include "series_store.h"
+
+/* --------------------------------------------------------- JSON text */
+
+typedef struct {
+    char *p;
+    size_t len, cap;
+    bool failed;
+} sbuf;
+
+static void sb_reserve(sbuf *b, size_t more)
+{
+    if (b->failed || b->len + more + 1 <= b->cap) {
+        return;
+    }
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap < b->len + more + 1) {
+        cap *= 2;
+    }
+    char *grown = realloc(b->p, cap);
+    if (grown == NULL) {
+        b->failed = true;
+        return;
+    }
+    b->p = grown;
+    b->cap = cap;
+}
+
+static void sb_put(sbuf *b, const char *s)
+{
+    size_t n = strlen(s);
+    sb_reserve(b, n);
+    if (!b->failed) {
+        memcpy(b->p + b->len, s, n + 1);
+        b->len += n;
+    }
+}
+
+static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void sb_printf(sbuf *b, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+    sb_reserve(b, 64);
+    if (b->failed) {
+        return;
+    }
+    va_start(ap, fmt);
+    n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        b->failed = true;
+        return;
+    }
+    if ((size_t)n >= b->cap - b->len) {
+        sb_reserve(b, (size_t)n);
+        if (b->failed) {
+            return;
+        }
+        va_start(ap, fmt);
+        vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+        va_end(ap);
+    }
+    b->len += (size_t)n;
+}
+
+/* A sample value: a number (shortest text that reads back exactly), or the
+ * name of its special value as a string. */
+static void sb_value(sbuf *b, double v)
+{
+    mt_sv kind = mt_sv_kind(v);
+    if (kind != MT_SV_NONE) {
+        sb_printf(b, "\"%s\"", mt_sv_name(kind));
+        return;
+    }
+    char text[32];
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(text, sizeof text, "%.*g", prec, v);
+        if (prec == 17 || strtod(text, NULL) == v) {
+            break;
+        }
+    }
+    sb_put(b, text);
+}
+
+static void fail(data_reply *r, int status, const char *code, const char *field,
+                 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static void fail(data_reply *r, int status, const char *code, const char *field,
+                 const char *fmt, ...)
+{
+    va_list ap;
+    r->status = status;
+    r->code = code;
+    r->field = field;
+    va_start(ap, fmt);
+    vsnprintf(r->msg, sizeof r->msg, fmt, ap);
+    va_end(ap);
+}
+
+static void fail_db(data_reply *r, db_status st)
+{
+    fail(r, st == DB_UNAVAILABLE || st == DB_BUSY ? 503 : 500,
+         st == DB_UNAVAILABLE ? "db_unavailable" : st == DB_BUSY ? "db_busy" : "internal_error",
+         NULL, "%s", db_strerror(st));
+}
+
+static void ok(data_reply *r, sbuf *b)
+{
+    if (b->failed) {
+        free(b->p);
+        fail(r, 503, "out_of_memory", NULL, "the server is out of memory: retry");
+        return;
+    }
+    r->status = 200;
+    r->json = b->p;
+    r->len = b->len;
+}
+
+/* Check that the actor may see every channel of "ch"; 0, or -1 after
+ * filling "r" (404 naming the first channel that is not visible). */
+static int check_visible(db_conn *c, const data_actor *a, const int64_t *ch, size_t n_ch,
+                         data_reply *r)
+{
+    int64_t *vis = NULL;
+    size_t n_vis = 0;
+    db_status st = db_channels_visible(c, a->account_id, a->viewer, ch, n_ch, &vis, &n_vis);
+    if (st != DB_OK) {
+        fail_db(r, st);
+        return -1;
+    }
+    for (size_t i = 0; i < n_ch; i++) {
+        bool found = false;
+        for (size_t k = 0; k < n_vis && !found; k++) {
+            found = vis[k] == ch[i];
+        }
+        if (!found) {
+            free(vis);
+            fail(r, 404, "not_found", "channels", "channel %lld: no such channel",
+                 (long long)ch[i]);
+            return -1;
+        }
+    }
+    free(vis);
+    return 0;
+}
+
+/* ------------------------------------------------------------- graph */
+
+static mt_status no_decode(void *ctx, size_t block, mt_time *t, double *v, size_t cap,
+                           size_t *n, mt_error *err)
+{
+    (void)ctx;
+    (void)t;
+    (void)v;
+    (void)cap;
+    (void)n;
+    return mt_fail(err, MT_EINVAL, block, "hour-aligned buckets never straddle an hour");
+}
+
+/* The hourly summaries of one channel over [t0, t1) (whole hours): stored
+ * hours, with the days that still have hot samples summarised afresh from
+ * the merged samples. *out (caller frees), *n_out. */
+static db_status channel_hours(db_conn *c, long long account_id, int64_t ch, int64_t t0,
+                               int64_t t1, const mt_block_summary *stored, size_t n_stored,
+                               const series_col *hot, mt_block_summary **out, size_t *n_out)
+{
+    size_t cap = n_stored + 32, n = 0;
+    mt_block_summary *sum = malloc(cap * sizeof *sum);
+    size_t h = 0, s = 0;
+    *out = NULL;
+    *n_out = 0;
+    if (sum == NULL) {
+        return DB_ERROR;
+    }
+    /* Walk the stored hours day by day; a day with hot samples is rebuilt. */
+    while (s < n_stored || h < hot->n) {
+        int64_t day_s = s < n_stored ? series_day_of(stored[s].t_first) : INT64_MAX;
+        int64_t day_h = h < hot->n ? series_day_of(hot->t[h]) : INT64_MAX;
+        if (day_s < day_h) {
+            if (stored[s].t_first >= t0 && stored[s].t_first < t1) {
+                sum[n++] = stored[s];
+            }
+            s++;
+            continue;
+        }
+        /* Day "day_h" has hot samples: read it whole (blocks + hot), summarise. */
+        {
+            int64_t d0 = day_h * SERIES_DAY_US, d1 = d0 + SERIES_DAY_US;
+            series_col col = {0};
+            mt_block_summary day_sum[24];
+            size_t got = 0;
+            mt_error err;
+            db_status st = series_read(c, account_id, &ch, 1, d0 > t0 ? d0 : t0,
+                                       d1 < t1 ? d1 : t1, &col);
+            if (st != DB_OK) {
+                free(sum);
+                return st;
+            }
+            if (col.n > 0 &&
+                mt_series_summarize(col.t, col.v, col.n, SERIES_HOUR_US, day_sum, 24, &got,
+                                    &err) != MT_OK) {
+                series_col_free(&col);
+                free(sum);
+                return DB_ERROR;
+            }
+            series_col_free(&col);
+            if (n + got > cap) {
+                mt_block_summary *grown;
+                cap = (n + got) * 2;
+                grown = realloc(sum, cap * sizeof *sum);
+                if (grown == NULL) {
+                    free(sum);
+                    return DB_ERROR;
+                }
+                sum = grown;
+            }
+            memcpy(sum + n, day_sum, got * sizeof *sum);
+            n += got;
+            while (s < n_stored && series_day_of(stored[s].t_first) == day_h) {
+                s++;
+            }
+            while (h < hot->n && series_day_of(hot->t[h]) == day_h) {
+                h++;
+            }
+        }
+    }
+    *out = sum;
+    *n_out = n;
+    return DB_OK;
+}
+
+static void put_buckets(sbuf *b, const mt_bucket *bk, size_t nb)
+{
+    static const char *const names[] = {"min", "max", "first", "last"};
+    sb_put(b, "\"n\":[");
+    for (size_t i = 0; i < nb; i++) {
+        sb_printf(b, i ? ",%llu" : "%llu", (unsigned long long)bk[i].n);
+    }
+    sb_put(b, "]");
+    for (int k = 0; k < 4; k++) {
+        sb_printf(b, ",\"%s\":[", names[k]);
+        for (size_t i = 0; i < nb; i++) {
+            double v = k == 0 ? bk[i].min : k == 1 ? bk[i].max : k == 2 ? bk[i].first : bk[i].last;
+            if (i) {
+                sb_put(b, ",");
+            }
+            if (bk[i].n == 0) {
+                sb_put(b, "null");
+            } else {
+                sb_value(b, v);
+            }
+        }
+        sb_put(b, "]");
+    }
+    sb_put(b, ",\"special\":[");
+    for (size_t i = 0; i < nb; i++) {
+        if (i) {
+            sb_put(b, ",");
+        }
+        if (bk[i].n_special == 0) {
+            sb_put(b, "null");
+        } else {
+            sb_printf(b, "{\"count\":%llu,\"last\":\"%s\"}", (unsigned long long)bk[i].n_special,
+                      mt_sv_name(bk[i].special));
+        }
+    }
+    sb_put(b, "]");
+}
+
+void svc_data_graph(srv *s, const data_actor *a, const int64_t *ch, size_t n_ch, int64_t t0,
+                    int64_t t1, size_t buckets, data_reply *r)
+{
+    db_conn *c = NULL;
+    sbuf b = {0};
+    mt_bucket *bk = NULL;
+    series_col *cols = NULL, *hot = NULL;
+    mt_block_summary **hours = NULL;
+    size_t *n_hours = NULL;
+    int64_t span = t1 - t0;
+    int64_t w = (span + (int64_t)buckets - 1) / (int64_t)buckets;
+    bool from_hours = w >= SERIES_HOUR_US;
+    int64_t T0 = t0, T1 = t1;
+    size_t nb = buckets;
+    db_status st;
+
+    memset(r, 0, sizeof *r);
+    if ((st = db_acquire(s->pool, 5000, &c)) != DB_OK) {
+        fail_db(r, st);
+        return;
+    }
+    if (check_visible(c, a, ch, n_ch, r) != 0) {
+        goto out;
+    }
+    if (a->user_id != 0 && (st = db_channels_viewed(c, a->account_id, a->user_id, ch, n_ch)) !=
+                               DB_OK) {
+        fail_db(r, st);
+        goto out;
+    }
+    if (from_hours) {
+        /* Buckets of whole hours aligned to UTC hours: each bucket is a
+         * union of stored hourly summaries, so nothing is decoded. */
+        int64_t W = (w + SERIES_HOUR_US - 1) / SERIES_HOUR_US * SERIES_HOUR_US;
+        T0 = series_day_of(t0) * SERIES_DAY_US +
+             (t0 - series_day_of(t0) * SERIES_DAY_US) / SERIES_HOUR_US * SERIES_HOUR_US;
+        nb = (size_t)((t1 - T0 + W - 1) / W);
+        T1 = T0 + (int64_t)nb * W;
+    }
+    bk = malloc(nb * sizeof *bk);
+    cols = calloc(n_ch, sizeof *cols);
+    hot = calloc(n_ch, sizeof *hot);
+    hours = calloc(n_ch, sizeof *hours);
+    n_hours = calloc(n_ch, sizeof *n_hours);
+    if (bk == NULL || cols == NULL || hot == NULL || hours == NULL || n_hours == NULL) {
+        fail(r, 503, "out_of_memory", NULL, "the server is out of memory: retry");
+        goto out;
+    }
+    if (from_hours) {
+        st = series_read_hours(c, a->account_id, ch, n_ch, T0, T1, hours, n_hours);
+        if (st == DB_OK) {
+            st = series_read_hot(c, a->account_id, ch, n_ch, T0, T1, hot);
+        }
+    } else {
+        st = series_read(c, a->account_id, ch, n_ch, t0, t1, cols);
+    }
+    if (st != DB_OK) {
+        fail_db(r, st);
+        goto out;
+    }
+    sb_printf(&b, "{\"from\":%lld,\"to\":%lld,\"buckets\":%zu,\"bucket_us\":%.17g,"
+                  "\"source\":\"%s\",\"channels\":[",
+              (long long)T0, (long long)T1, nb, (double)(T1 - T0) / (double)nb,
+              from_hours ? "hours" : "samples");
+    for (size_t i = 0; i < n_ch; i++) {
+        mt_error err;
+        mt_status ms;
+        if (from_hours) {
+            mt_block_summary *sum = NULL;
+            size_t n_sum = 0;
+            if ((st = channel_hours(c, a->account_id, ch[i], T0, T1, hours[i], n_hours[i],
+                                    &hot[i], &sum, &n_sum)) != DB_OK) {
+                fail_db(r, st);
+                goto out;
+            }
+            ms = mt_decimate_blocks(sum, n_sum, no_decode, NULL, T0, T1, nb, bk, NULL, &err);
+            free(sum);
+        } else {
+            ms = mt_decimate_minmax(cols[i].t, cols[i].v, cols[i].n, t0, t1, nb, bk, &err);
+        }
+        if (ms != MT_OK) {
+            log_error("data: decimation of channel %lld failed: %s", (long long)ch[i], err.msg);
+            fail(r, 500, "internal_error", NULL, "decimation failed");
+            goto out;
+        }
+        sb_printf(&b, "%s{\"id\":%lld,", i ? "," : "", (long long)ch[i]);
+        put_buckets(&b, bk, nb);
+        sb_put(&b, "}");
+    }
+    sb_put(&b, "]}");
+    ok(r, &b);
+    b.p = NULL;
+out:
+    db_release(s->pool, c);
+    free(b.p);
+    free(bk);
+    for (size_t i = 0; i < n_ch; i++) {
+        if (cols != NULL) {
+            series_col_free(&cols[i]);
+        }
+        if (hot != NULL) {
+            series_col_free(&hot[i]);
+        }
+        if (hours != NULL) {
+            free(hours[i]);
+        }
+    }
+    free(cols);
+    free(hot);
+    free(hours);
+    free(n_hours);
+}
+
+/* -------------------------------------------------------------- raw */
+
+void svc_data_raw(srv *s, const data_actor *a, const int64_t *ch, size_t n_ch, int64_t t0,
+                  int64_t t1, size_t limit, data_reply *r)
+{
+    db_conn *c = NULL;
+    sbuf b = {0};
+    series_col *cols = NULL;
+    size_t *pos = NULL, rows = 0;
+    int64_t *times = NULL;
+    db_status st;
+    bool more = false;
+
+    memset(r, 0, sizeof *r);
+    if ((st = db_acquire(s->pool, 5000, &c)) != DB_OK) {
+        fail_db(r, st);
+        return;
+    }
+    if (check_visible(c, a, ch, n_ch, r) != 0) {
+        goto out;
+    }
+    cols = calloc(n_ch, sizeof *cols);
+    pos = calloc(n_ch, sizeof *pos);
+    times = malloc(limit * sizeof *times);
+    if (cols == NULL || pos == NULL || times == NULL) {
+        fail(r, 503, "out_of_memory", NULL, "the server is out of memory: retry");
+        goto out;
+    }
+    if ((st = series_read(c, a->account_id, ch, n_ch, t0, t1, cols)) != DB_OK) {
+        fail_db(r, st);
+        goto out;
+    }
+    /* The first "limit" distinct times of all channels. */
+    for (;;) {
+        int64_t next = INT64_MAX;
+        for (size_t i = 0; i < n_ch; i++) {
+            if (pos[i] < cols[i].n && cols[i].t[pos[i]] < next) {
+                next = cols[i].t[pos[i]];
+            }
+        }
+        if (next == INT64_MAX) {
+            break;
+        }
+        if (rows == limit) {
+            more = true;
+            break;
+        }
+        times[rows++] = next;
+        for (size_t i = 0; i < n_ch; i++) {
+            if (pos[i] < cols[i].n && cols[i].t[pos[i]] == next) {
+                pos[i]++;
+            }
+        }
+    }
+    sb_printf(&b, "{\"from\":%lld,\"to\":%lld,\"t\":[", (long long)t0, (long long)t1);
+    for (size_t k = 0; k < rows; k++) {
+        sb_printf(&b, k ? ",%lld" : "%lld", (long long)times[k]);
+    }
+    sb_put(&b, "],\"channels\":[");
+    for (size_t i = 0; i < n_ch; i++) {
+        size_t p = 0;
+        sb_printf(&b, "%s{\"id\":%lld,\"v\":[", i ? "," : "", (long long)ch[i]);
+        for (size_t k = 0; k < rows; k++) {
+            if (k) {
+                sb_put(&b, ",");
+            }
+            if (p < cols[i].n && cols[i].t[p] == times[k]) {
+                sb_value(&b, cols[i].v[p++]);
+            } else {
+                sb_put(&b, "null");
+            }
+        }
+        sb_put(&b, "]}");
+    }
+    if (more) {
+        sb_printf(&b, "],\"next\":%lld}", (long long)(times[rows - 1] + 1));
+    } else {
+        sb_put(&b, "],\"next\":null}");
+    }
+    ok(r, &b);
+    b.p = NULL;
+out:
+    db_release(s->pool, c);
+    free(b.p);
+    for (size_t i = 0; cols != NULL && i < n_ch; i++) {
+        series_col_free(&cols[i]);
+    }
+    free(cols);
+    free(pos);
+    free(times);
+}
+
+/* ----------------------------------------------------------- monitor */
+
+static cJSON *latest_json(int64_t t, double v)
+{
+    cJSON *o = cJSON_CreateObject();
+    mt_sv kind = mt_sv_kind(v);
+    if (o == NULL) {
+        return NULL;
+    }
+    cJSON_AddNumberToObject(o, "t", (double)t);
+    if (kind == MT_SV_NONE) {
+        cJSON_AddNumberToObject(o, "v", v);
+    } else {
+        cJSON_AddStringToObject(o, "v", mt_sv_name(kind));
+    }
+    return o;
+}
+
+void svc_data_monitor(srv *s, const data_actor *a, long long group_id, data_reply *r)
+{
+    db_conn *c = NULL;
+    PGresult *res = NULL;
+    bool visible = false;
+    cJSON *root = NULL, *apps, *computed, *app = NULL, *devices = NULL, *dev = NULL, *chans = NULL;
+    long long last_app = -1, last_dev = -1;
+    int64_t *ids = NULL;
+    series_col *hot = NULL;
+    size_t n_rows = 0;
+    db_status st;
+    char *text;
+
+    memset(r, 0, sizeof *r);
+    if ((st = db_acquire(s->pool, 5000, &c)) != DB_OK) {
+        fail_db(r, st);
+        return;
+    }
+    if ((st = db_group_visible(c, a->account_id, a->viewer, group_id, &visible)) != DB_OK) {
+        fail_db(r, st);
+        goto out;
+    }
+    if (!visible) {
+        fail(r, 404, "not_found", NULL, "no such measurement group");
+        goto out;
+    }
+    if ((st = db_group_monitor(c, a->account_id, group_id, &res)) != DB_OK) {
+        fail_db(r, st);
+        goto out;
+    }
+    n_rows = (size_t)PQntuples(res);
+    ids = malloc((n_rows + 1) * sizeof *ids);
+    hot = calloc(n_rows + 1, sizeof *hot);
+    if (ids == NULL || hot == NULL) {
+        fail(r, 503, "out_of_memory", NULL, "the server is out of memory: retry");
+        goto out;
+    }
+    for (size_t i = 0; i < n_rows; i++) {
+        ids[i] = strtoll(PQgetvalue(res, (int)i, 10), NULL, 10);
+    }
+    /* Samples not yet folded into blocks are newer than channel_latest. */
+    if (n_rows > 0 &&
+        (st = series_read_hot(c, a->account_id, ids, n_rows, INT64_MIN / 2, INT64_MAX / 2, hot)) !=
+            DB_OK) {
+        fail_db(r, st);
+        goto out;
+    }
+    root = cJSON_CreateObject();
+    cJSON_AddNumberToObject(root, "group_id", (double)group_id);
+    apps = cJSON_AddArrayToObject(root, "apps");
+    computed = cJSON_AddArrayToObject(root, "computed");
+    for (size_t i = 0; i < n_rows; i++) {
+        int row = (int)i;
+        bool is_computed = PQgetvalue(res, row, 18)[0] == 't';
+        cJSON *chan = cJSON_CreateObject();
+        int64_t lt = 0;
+        double lv = 0;
+        bool has = false;
+        if (!PQgetisnull(res, row, 15)) {
+            lt = strtoll(PQgetvalue(res, row, 15), NULL, 10);
+            int special = atoi(PQgetvalue(res, row, 17));
+            lv = special ? mt_sv_value((mt_sv)special) : strtod(PQgetvalue(res, row, 16), NULL);
+            has = true;
+        }
+        if (hot[i].n > 0 && (!has || hot[i].t[hot[i].n - 1] >= lt)) {
+            lt = hot[i].t[hot[i].n - 1];
+            lv = hot[i].v[hot[i].n - 1];
+            has = true;
+        }
+        cJSON_AddNumberToObject(chan, "id", (double)ids[i]);
+        cJSON_AddStringToObject(chan, "key", PQgetvalue(res, row, 11));
+        cJSON_AddStringToObject(chan, "name", PQgetvalue(res, row, 12));
+        cJSON_AddStringToObject(chan, "unit", PQgetvalue(res, row, 13));
+        cJSON_AddBoolToObject(chan, "selected", PQgetvalue(res, row, 14)[0] == 't');
+        cJSON_AddItemToObject(chan, "latest", has ? latest_json(lt, lv) : cJSON_CreateNull());
+        if (is_computed) {
+            cJSON_AddStringToObject(chan, "expression", PQgetvalue(res, row, 19));
+            cJSON_AddItemToArray(computed, chan);
+            continue;
+        }
+        {
+            long long app_id = strtoll(PQgetvalue(res, row, 0), NULL, 10);
+            long long dev_id = strtoll(PQgetvalue(res, row, 6), NULL, 10);
+            if (app_id != last_app) {
+                app = cJSON_CreateObject();
+                cJSON_AddNumberToObject(app, "id", (double)app_id);
+                cJSON_AddStringToObject(app, "name", PQgetvalue(res, row, 1));
+                cJSON_AddStringToObject(app, "kind", PQgetvalue(res, row, 2));
+                cJSON_AddBoolToObject(app, "enabled", PQgetvalue(res, row, 3)[0] == 't');
+                cJSON_AddBoolToObject(app, "connected", PQgetvalue(res, row, 4)[0] == 't');
+                if (PQgetisnull(res, row, 5)) {
+                    cJSON_AddNullToObject(app, "last_seen_at");
+                } else {
+                    cJSON_AddStringToObject(app, "last_seen_at", PQgetvalue(res, row, 5));
+                }
+                devices = cJSON_AddArrayToObject(app, "devices");
+                cJSON_AddItemToArray(apps, app);
+                last_app = app_id;
+                last_dev = -1;
+            }
+            if (dev_id != last_dev) {
+                dev = cJSON_CreateObject();
+                cJSON_AddNumberToObject(dev, "id", (double)dev_id);
+                cJSON_AddStringToObject(dev, "model", PQgetvalue(res, row, 7));
+                cJSON_AddStringToObject(dev, "serial", PQgetvalue(res, row, 8));
+                cJSON_AddStringToObject(dev, "name", PQgetvalue(res, row, 9));
+                chans = cJSON_AddArrayToObject(dev, "channels");
+                cJSON_AddItemToArray(devices, dev);
+                last_dev = dev_id;
+            }
+            cJSON_AddItemToArray(chans, chan);
+        }
+    }
+    text = cJSON_PrintUnformatted(root);
+    if (text == NULL) {
+        fail(r, 503, "out_of_memory", NULL, "the server is out of memory: retry");
+        goto out;
+    }
+    r->status = 200;
+    r->json = text;
+    r->len = strlen(text);
+out:
+    db_release(s->pool, c);
+    PQclear(res);
+    cJSON_Delete(root);
+    for (size_t i = 0; hot != NULL && i < n_rows; i++) {
+        series_col_free(&hot[i]);
+    }
+    free(hot);
+    free(ids);
+}
+
+void svc_data_history(srv *s, const data_actor *a, data_reply *r)
+{
+    db_conn *c = NULL;
+    char *json = NULL;
+    db_status st;
+    memset(r, 0, sizeof *r);
+    if ((st = db_acquire(s->pool, 5000, &c)) != DB_OK) {
+        fail_db(r, st);
+        return;
+    }
+    st = db_channel_history(c, a->account_id, a->user_id, &json);
+    db_release(s->pool, c);
+    if (st != DB_OK || json == NULL) {
+        free(json);
+        fail_db(r, st != DB_OK ? st : DB_ERROR);
+        return;
+    }
+    r->status = 200;
+    r->json = json;
+    r->len = strlen(json);
+}

@@ -1,0 +1,290 @@
+// Queries of acquired data (M2, V1, V2, D2): decimated graphs checked
+// against a brute-force computation (from samples and from hourly
+// summaries), raw pages, the monitor's latest values, hot + folded data,
+// the compactor, channel history, the 32-channel limit, access control.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { createUser, login, request, startPostgres, startServer } from './harness.mjs';
+import { MIN_US, PW, baseTime, dataTenant } from './data_helpers.mjs';
+
+let pg;
+let srv;
+let db;
+const sql = (q) => pg.psql(q, db);
+const HOUR = 3600e6;
+
+before(async () => {
+  pg = await startPostgres();
+  const url = await pg.createDatabase();
+  db = new URL(url).pathname.slice(1);
+  // A long compactor interval: the tests fold explicitly with /test/compact.
+  srv = await startServer({ databaseUrl: url, env: { METRON_COMPACT_MS: '3600000' } });
+});
+
+after(async () => {
+  const exit = await srv?.stop();
+  await pg?.destroy();
+  if (srv) fs.rmSync(srv.dataDir, { recursive: true, force: true });
+  assert.equal(exit?.code, 0, srv?.stderr());
+  assert.doesNotMatch(srv?.stderr() || '', /runtime error|AddressSanitizer/);
+});
+
+const compact = async () => {
+  const r = await request(srv.url, 'POST', '/api/v1/test/compact');
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  return r.body;
+};
+
+/** A deterministic signal with spikes and the odd special value. */
+function signal(seed, n) {
+  const v = [];
+  let x = seed;
+  for (let i = 0; i < n; i++) {
+    x = (x * 1103515245 + 12345) % 2147483648;
+    if (i % 997 === 500) v.push('+over');
+    else if (i % 1499 === 700) v.push('missing');
+    else v.push(Math.round((20 + 5 * Math.sin(i / 300) + (x / 2147483648 - 0.5)) * 100) / 100 +
+      (i % 5003 === 2000 ? 100 : 0));
+  }
+  return v;
+}
+
+/** Send samples of several channels in batches of "per" minutes each. */
+async function sendRuns(t, runs, per = 5000) {
+  let k = 0;
+  const n = runs[0].t.length;
+  for (let i = 0; i < n; i += per) {
+    const r = await t.ingest.batch({ batch_id: `run-${k++}`, channels: runs.map((run) => ({
+      id: run.id, t: run.t.slice(i, i + per), v: run.v.slice(i, i + per) })) });
+    assert.equal(r.status, 201, r.text);
+  }
+}
+
+/** Brute-force min/max/first/last/n per bucket of ordinary values. */
+function brute(ts, vs, t0, t1, nb) {
+  const w = (t1 - t0) / nb;
+  const out = Array.from({ length: nb }, () => ({ n: 0, min: null, max: null, first: null, last: null, sp: 0 }));
+  ts.forEach((t, i) => {
+    if (t < t0 || t >= t1) return;
+    let b = Math.floor((t - t0) / w);
+    if (b >= nb) b = nb - 1;
+    while (b > 0 && t < t0 + b * w) b--;
+    while (b + 1 < nb && t >= t0 + (b + 1) * w) b++;
+    const o = out[b];
+    const v = vs[i];
+    if (typeof v === 'string') { o.sp++; return; }
+    o.n++;
+    if (o.min === null || v < o.min) o.min = v;
+    if (o.max === null || v > o.max) o.max = v;
+    if (o.first === null) o.first = v;
+    o.last = v;
+  });
+  return out;
+}
+
+function assertBuckets(got, want, what) {
+  assert.equal(got.n.length, want.length, what);
+  want.forEach((b, i) => {
+    assert.deepEqual([got.n[i], got.min[i], got.max[i], got.first[i], got.last[i],
+      got.special[i]?.count ?? 0],
+    [b.n, b.min, b.max, b.first, b.last, b.sp], `${what}: bucket ${i}`);
+  });
+}
+
+test('graph mode: from samples and from hourly summaries, equal to brute force', async () => {
+  const t = await dataTenant(srv, { n: 2 });
+  const t0 = baseTime(24 * 40); // 40 days ago, midnight UTC
+  const n = 30 * 1440; // 30 days of one-minute data
+  const ts = Array.from({ length: n }, (_, i) => t0 + i * MIN_US);
+  const runs = [{ id: t.channels[0], t: ts, v: signal(7, n) },
+    { id: t.channels[1], t: ts, v: signal(11, n) }];
+  await sendRuns(t, runs, 10000);
+  // Half before folding: answers must not depend on where samples are.
+  for (const phase of ['hot', 'folded']) {
+    if (phase === 'folded') {
+      const st = await compact();
+      // "missing" sent in JSON is kept as an explicit gap marker (a special value).
+      assert.equal(st.samples, 2 * n);
+    }
+    // Samples path: a 2-day window at odd edges into 500 buckets.
+    const a = t0 + 3 * 86400e6 + 12345, b = a + 2 * 86400e6 - 999;
+    let r = await t.c.get(`/api/v1/data/graph?channels=${t.channels.join(',')}&from=${a}&to=${b}&buckets=500`);
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.equal(r.body.source, 'samples');
+    assert.equal(r.body.buckets, 500);
+    for (let c = 0; c < 2; c++) {
+      assertBuckets(r.body.channels[c], brute(ts, runs[c].v, a, b, 500), `${phase} samples ch${c}`);
+    }
+    // Hours path: the whole month into 100 buckets (7.2 h -> 8 h buckets).
+    r = await t.c.get(`/api/v1/data/graph?channels=${t.channels.join(',')}&from=${t0 + 1800e6}&to=${t0 + n * MIN_US}&buckets=100`);
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.equal(r.body.source, 'hours');
+    assert.equal(r.body.from, t0); // aligned down to the hour
+    assert.equal(r.body.bucket_us, 8 * HOUR);
+    const nb = r.body.buckets;
+    assert.equal(nb, Math.ceil((n * MIN_US) / (8 * HOUR)));
+    for (let c = 0; c < 2; c++) {
+      assertBuckets(r.body.channels[c], brute(ts, runs[c].v, r.body.from, r.body.to, nb),
+        `${phase} hours ch${c}`);
+    }
+  }
+  // Stored as day blocks with hourly summaries, and under 4 bytes a sample.
+  const [blocks, bytes] = (await sql(`SELECT count(*), sum(octet_length(data) + octet_length(hours))
+    FROM series_day WHERE account_id = ${t.id}`)).split('|').map(Number);
+  assert.equal(blocks, 60);
+  assert.ok(bytes / (2 * n) < 4, `bytes per sample ${bytes / (2 * n)}`);
+  assert.equal(await sql(`SELECT count(*) FROM series_hot WHERE account_id = ${t.id}`), '0');
+  // The storage counter follows the blocks (acquired data counts against P2).
+  assert.equal(Number(await sql(`SELECT data_bytes FROM account_storage WHERE account_id = ${t.id}`)), bytes);
+});
+
+test('a late sample replaces the stored one; hot data is merged into answers', async () => {
+  const t = await dataTenant(srv, { n: 1 });
+  const ch = t.channels[0];
+  const t0 = baseTime(30);
+  let r = await t.ingest.batch({ batch_id: 'a', channels: [{ id: ch, t: [t0, t0 + MIN_US, t0 + 2 * MIN_US], v: [1, 2, 3] }] });
+  assert.equal(r.status, 201);
+  await compact();
+  r = await t.ingest.batch({ batch_id: 'b', channels: [{ id: ch, t: [t0 + MIN_US, t0 + 3 * MIN_US], v: [20, 4] }] });
+  assert.equal(r.status, 201);
+  const q = `/api/v1/data/raw?channels=${ch}&from=${t0}&to=${t0 + 10 * MIN_US}`;
+  r = await t.c.get(q);
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.deepEqual(r.body.t, [t0, t0 + MIN_US, t0 + 2 * MIN_US, t0 + 3 * MIN_US]);
+  assert.deepEqual(r.body.channels[0].v, [1, 20, 3, 4]);
+  await compact();
+  const again = await t.c.get(q);
+  assert.deepEqual(again.body, r.body);
+});
+
+test('list mode: rows of distinct times, nulls where a channel has no sample, paging', async () => {
+  const t = await dataTenant(srv, { n: 2 });
+  const [a, b] = t.channels;
+  const t0 = baseTime(30);
+  await t.ingest.batch({ batch_id: 'l', channels: [
+    { id: a, t: [0, 1, 2, 3, 4].map((i) => t0 + i * MIN_US), v: [1, 2, 'break', 4, 5] },
+    { id: b, t: [1, 3, 5].map((i) => t0 + i * MIN_US), v: [10, 30, 50] }] });
+  let r = await t.c.get(`/api/v1/data/raw?channels=${a},${b}&from=${t0}&to=${t0 + 10 * MIN_US}&limit=4`);
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.deepEqual(r.body.t, [0, 1, 2, 3].map((i) => t0 + i * MIN_US));
+  assert.deepEqual(r.body.channels.map((c) => c.v), [[1, 2, 'break', 4], [null, 10, null, 30]]);
+  assert.equal(r.body.next, t0 + 3 * MIN_US + 1);
+  r = await t.c.get(`/api/v1/data/raw?channels=${a},${b}&from=${r.body.next}&to=${t0 + 10 * MIN_US}&limit=4`);
+  assert.deepEqual(r.body.t, [4, 5].map((i) => t0 + i * MIN_US));
+  assert.deepEqual(r.body.channels.map((c) => c.v), [[5, null], [null, 50]]);
+  assert.equal(r.body.next, null);
+});
+
+test('bad queries: every parameter checked, 32-channel limit', async () => {
+  const t = await dataTenant(srv, { n: 1 });
+  const ch = t.channels[0];
+  const ok = `from=1000000&to=2000000`;
+  const cases = [
+    [`/api/v1/data/graph?${ok}`, 'missing', 'channels'],
+    [`/api/v1/data/graph?channels=&${ok}`, 'invalid', 'channels'],
+    [`/api/v1/data/graph?channels=x&${ok}`, 'invalid', 'channels'],
+    [`/api/v1/data/graph?channels=${ch},${ch}&${ok}`, 'invalid', 'channels'],
+    [`/api/v1/data/graph?channels=-1&${ok}`, 'invalid', 'channels'],
+    [`/api/v1/data/graph?channels=${Array.from({ length: 33 }, (_, i) => i + 1).join(',')}&${ok}`,
+      'too_many_channels', 'channels'],
+    [`/api/v1/data/graph?channels=${ch}&to=2000000`, 'missing', 'from'],
+    [`/api/v1/data/graph?channels=${ch}&from=abc&to=2000000`, 'invalid', 'from'],
+    [`/api/v1/data/graph?channels=${ch}&from=2000000&to=2000000`, 'invalid', 'to'],
+    [`/api/v1/data/graph?channels=${ch}&${ok}&buckets=0`, 'invalid', 'buckets'],
+    [`/api/v1/data/graph?channels=${ch}&${ok}&buckets=20001`, 'invalid', 'buckets'],
+    [`/api/v1/data/raw?channels=${ch}&${ok}&limit=0`, 'invalid', 'limit'],
+    [`/api/v1/data/raw?channels=${ch}&from=0&to=${1e18}`, 'invalid', 'to'],
+  ];
+  for (const [p, code, field] of cases) {
+    const r = await t.c.get(p);
+    assert.equal(r.status, 400, `${p}: ${JSON.stringify(r.body)}`);
+    assert.equal(r.body.code, code, p);
+    assert.equal(r.body.field, field, p);
+  }
+  // 32 of one's own channels are fine.
+  const many = await dataTenant(srv, { n: 32 });
+  const r = await many.c.get(`/api/v1/data/graph?channels=${many.channels.join(',')}&${ok}&buckets=10`);
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal(r.body.channels.length, 32);
+});
+
+test('another account\'s channels and groups are never reachable; members see granted groups', async () => {
+  const a = await dataTenant(srv, { n: 1 });
+  const b = await dataTenant(srv, { n: 1 });
+  const t0 = baseTime(30);
+  await b.ingest.batch({ batch_id: 's', channels: [{ id: b.channels[0], t: [t0], v: [42] }] });
+  let r = await a.c.get(`/api/v1/data/raw?channels=${b.channels[0]}&from=${t0}&to=${t0 + 1}`);
+  assert.equal(r.status, 404);
+  r = await a.c.get(`/api/v1/data/graph?channels=${a.channels[0]},${b.channels[0]}&from=${t0}&to=${t0 + 1}`);
+  assert.equal(r.status, 404);
+  assert.match(r.body.message, new RegExp(String(b.channels[0])));
+  // Groups: put b's app in a group; a member of b without access sees nothing.
+  r = await b.c.post('/api/v1/groups', { name: 'Site' });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  const g = r.body.id;
+  r = await b.c.patch(`/api/v1/apps/${b.appId}`, { group_id: g });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  r = await a.c.get(`/api/v1/groups/${g}/monitor`);
+  assert.equal(r.status, 404);
+  await createUser(srv.url, { accountId: b.id, user: 'viewer', password: PW, role: 'member',
+    email: `v@${b.account}.test` });
+  const m = await login(srv.url, { account: b.account, user: 'viewer', password: PW });
+  r = await m.get(`/api/v1/groups/${g}/monitor`);
+  assert.equal(r.status, 404);
+  r = await m.get(`/api/v1/data/raw?channels=${b.channels[0]}&from=${t0}&to=${t0 + 1}`);
+  assert.equal(r.status, 404);
+  const uid = Number(await sql(`SELECT id FROM users WHERE account_id = ${b.id} AND login_id = 'viewer'`));
+  r = await b.c.put(`/api/v1/groups/${g}/access`, { users: [{ user_id: uid, access: 'view' }], teams: [] });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  r = await m.get(`/api/v1/data/raw?channels=${b.channels[0]}&from=${t0}&to=${t0 + 1}`);
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.deepEqual(r.body.channels[0].v, [42]);
+});
+
+test('monitor: apps, devices, channels with the latest value, hot or folded', async () => {
+  const t = await dataTenant(srv, { n: 2, selected: 2 });
+  let r = await t.c.post('/api/v1/groups', { name: 'Plant' });
+  const g = r.body.id;
+  await t.c.patch(`/api/v1/apps/${t.appId}`, { group_id: g });
+  const t0 = baseTime(2);
+  await t.ingest.batch({ batch_id: '1', snapshots: [{ t: t0, ids: t.channels, v: [1, 2] },
+    { t: t0 + MIN_US, ids: t.channels, v: [3, '-over'] }] });
+  r = await t.c.get(`/api/v1/groups/${g}/monitor`);
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  const chans = () => r.body.apps[0].devices[0].channels.map((c) => [c.id, c.latest]);
+  assert.deepEqual(chans(), [[t.channels[0], { t: t0 + MIN_US, v: 3 }],
+    [t.channels[1], { t: t0 + MIN_US, v: '-over' }]]);
+  await compact();
+  r = await t.c.get(`/api/v1/groups/${g}/monitor`);
+  assert.deepEqual(chans(), [[t.channels[0], { t: t0 + MIN_US, v: 3 }],
+    [t.channels[1], { t: t0 + MIN_US, v: '-over' }]]);
+  await t.ingest.batch({ batch_id: '2', snapshots: [{ t: t0 + 2 * MIN_US, ids: [t.channels[0]], v: [5] }] });
+  r = await t.c.get(`/api/v1/groups/${g}/monitor`);
+  assert.deepEqual(chans()[0], [t.channels[0], { t: t0 + 2 * MIN_US, v: 5 }]);
+  assert.equal(r.body.apps[0].id, t.appId);
+  assert.equal(typeof r.body.apps[0].last_seen_at, 'string');
+});
+
+test('channel history: the 10 most recently viewed channels', async () => {
+  const t = await dataTenant(srv, { n: 12 });
+  for (const ch of t.channels) {
+    const r = await t.c.get(`/api/v1/data/graph?channels=${ch}&from=0&to=1000&buckets=1`);
+    assert.equal(r.status, 200);
+  }
+  const r = await t.c.get('/api/v1/me/channel-history');
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.deepEqual(r.body.map((c) => c.id), t.channels.slice(2).reverse());
+});
+
+test('deleting a channel deletes its samples and frees their bytes', async () => {
+  const t = await dataTenant(srv, { n: 1 });
+  const t0 = baseTime(30);
+  await t.ingest.batch({ batch_id: 'x', channels: [{ id: t.channels[0], t: [t0, t0 + MIN_US], v: [1, 2] }] });
+  await compact();
+  assert.ok(Number(await sql(`SELECT data_bytes FROM account_storage WHERE account_id = ${t.id}`)) > 0);
+  const r = await t.c.del(`/api/v1/channels/${t.channels[0]}`);
+  assert.ok(r.status === 200 || r.status === 204, JSON.stringify(r.body));
+  assert.equal(await sql(`SELECT count(*) FROM series_day WHERE channel_id = ${t.channels[0]}`), '0');
+  assert.equal(await sql(`SELECT data_bytes FROM account_storage WHERE account_id = ${t.id}`), '0');
+});
