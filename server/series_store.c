@@ -188,6 +188,10 @@ static db_stmt st_latest = {"ser_fold_latest",
 static db_status upsert_block(db_conn *c, long long account_id, int64_t ch, int64_t day,
                               const int64_t *t, const double *v, size_t n, long long *bytes)
 {
+    if (n == 0) {
+        *bytes = 0;
+        return DB_OK;
+    }
     uint8_t *data = NULL, *hours = NULL;
     size_t data_len = 0, n_hours = 0;
     mt_block_summary sum[24 + 1];
@@ -228,7 +232,7 @@ static db_status upsert_block(db_conn *c, long long account_id, int64_t ch, int6
 }
 
 /* Latest sample of every channel in "rec" (sorted by channel, time). */
-static db_status update_latest(db_conn *c, long long account_id, const ingest_rec *rec,
+db_status series_update_latest(db_conn *c, long long account_id, const ingest_rec *rec,
                                size_t n)
 {
     size_t n_ch = 0, cap = 64, len[4] = {0};
@@ -409,7 +413,7 @@ static db_status fold(db_conn *c, long long account_id, const ingest_rec *rec, s
         *bytes_delta += bytes;
         (*blocks)++;
     }
-    st = update_latest(c, account_id, rec, n);
+    st = series_update_latest(c, account_id, rec, n);
 out:
     PQclear(res);
     free(g);
@@ -420,6 +424,48 @@ out:
     free(aday);
     series_col_free(&cur);
     series_col_free(&merged);
+    return st;
+}
+
+static db_stmt st_day_get = {"ser_day_bytes",
+    "SELECT octet_length(data) + octet_length(hours) FROM series_day "
+    "WHERE account_id = $1 AND channel_id = $2 AND day = $3 FOR UPDATE", 0};
+static db_stmt st_day_del = {"ser_day_delete",
+    "DELETE FROM series_day WHERE account_id = $1 AND channel_id = $2 AND day = $3", 0};
+
+db_status series_write_day(db_conn *c, long long account_id, int64_t ch, int64_t day,
+                           const int64_t *t, const double *v, size_t n, long long *bytes_delta)
+{
+    char a[24], cs[24], ds[24];
+    const char *p[] = {db_ll(account_id, a), db_ll(ch, cs), db_ll(day, ds)};
+    long long old = 0, now = 0;
+    bool found = false;
+    db_status st;
+    *bytes_delta = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (series_day_of(t[i]) != day || (i > 0 && t[i] <= t[i - 1])) {
+            return DB_ERROR;
+        }
+    }
+    if (n > MT_SERIES_MAX_N) {
+        return DB_ERROR;
+    }
+    if ((st = ensure_partition(c, day)) != DB_OK ||
+        (st = db_q_int(c, &st_day_get, 3, p, &old, &found)) != DB_OK) {
+        return st;
+    }
+    if (!found) {
+        old = 0;
+    }
+    if (n == 0) {
+        st = found ? db_q_exec(c, &st_day_del, 3, p, NULL) : DB_OK;
+    } else {
+        st = upsert_block(c, account_id, ch, day, t, v, n, &now);
+    }
+    if (st == DB_OK) {
+        *bytes_delta = now - old;
+        st = db_storage_add_data(c, account_id, *bytes_delta);
+    }
     return st;
 }
 
@@ -561,7 +607,8 @@ static int round_locked(db_conn *c, int max_rows, series_compact_stats *stats)
             j++;
         }
         if (fold(c, account, recs, n, &delta, &stats->blocks, &stats->dropped) != DB_OK ||
-            db_storage_add_data(c, account, delta - (long long)(hot_n * 24)) != DB_OK) {
+            db_storage_add_data(c, account, delta - (long long)(hot_n * 24)) != DB_OK ||
+            computed_on_fold(c, account, recs, n) != DB_OK) {
             goto out;
         }
         stats->samples += n;

@@ -39,6 +39,26 @@ typedef struct {
     size_t dropped;     /* samples of deleted channels, or over a day's capacity */
 } series_compact_stats;
 
+/* Replace the whole day block of channel "ch" for UTC day "day" with the
+ * "n" samples ("t" strictly increasing, all inside that day; n == 0 deletes
+ * the block), inside the caller's transaction, and add the change in bytes
+ * to the account's storage counter (*bytes_delta). For derived data
+ * (computed channels) and retention; measured samples go through the hot
+ * table and the compactor. DB_ERROR for samples outside the day. */
+db_status series_write_day(db_conn *c, long long account_id, int64_t ch, int64_t day,
+                           const int64_t *t, const double *v, size_t n, long long *bytes_delta);
+
+/* Move channel_latest forward to the last sample of each channel of "rec"
+ * (sorted by channel then time) where it is newer. */
+db_status series_update_latest(db_conn *c, long long account_id, const ingest_rec *rec,
+                               size_t n);
+
+/* The compactor's hook for computed channels (computed.c): called inside
+ * the compaction transaction after the samples "rec" (one account, sorted by
+ * channel then time) were folded, so that derived channels whose inputs
+ * changed are recomputed for the days touched. */
+db_status computed_on_fold(db_conn *c, long long account_id, const ingest_rec *rec, size_t n);
+
 /* One compaction round: fold up to "max_rows" hot rows (oldest first) into
  * day blocks in one transaction, delete them, fix the accounts' storage
  * counters. Returns 1 when rows were folded, 0 when there was nothing to
