@@ -1,4 +1,697 @@
-/* Routes of drive (filled in by its issue #4 work; see docs/api/openapi.yaml). */
-#include "http.h"
+/* The drive (D1, D4-D6, P2, P24, L5): folders, files streamed to disk,
+ * downloads, the channels of HOK/HOK2/HIOKI CSV files, the acquired-data
+ * sets listed beside them; docs/drive.md and docs/api/openapi.yaml.
+ *
+ * Rights: administrators and members with file access "edit" may change
+ * the drive; members with "view" may list, read and download; members with
+ * "none" get 403 on every drive route. Every id belongs to the signed-in
+ * account: another account's ids answer 404.
+ *
+ * Uploads (POST /api/v1/drive/files?name=...&folder_id=...) are BODY_STREAM
+ * routes: the body goes to a temporary file in chunks, never whole into
+ * memory, and is refused with 413 plan_limit (P2) as soon as it is larger
+ * than the room left in the storage quota (at once when Content-Length says
+ * so). Downloads are written here with mg_write() (http.c's replies are
+ * JSON only): the headers, then the file in chunks. */
+#define _POSIX_C_SOURCE 200809L
+#include <civetweb.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
-const http_route http_routes_drive[] = {{NULL}};
+#include "audit.h"
+#include "auth.h"
+#include "db_drive.h"
+#include "http_admin_b.h"
+#include "log.h"
+#include "svc_drive.h"
+
+#define CHUNK (64 * 1024)
+
+/* ----------------------------------------------------------------- helpers */
+
+/* Whether the request still has an unread body (left unread by a refusal:
+ * the connection is then closed after the reply). */
+static bool body_pending(const http_req *req)
+{
+    return http_content_length(req) > 0 || http_header(req, "Transfer-Encoding") != NULL;
+}
+
+static int refuse(http_req *req, int status, const char *code, const char *msg,
+                  const char *field)
+{
+    if (body_pending(req)) {
+        req->must_close = true;
+    }
+    return http_reply_error(req, status, code, msg, field);
+}
+
+static bool can_view(const http_req *req)
+{
+    return req->role == ROLE_ADMIN || req->file_access >= FILE_ACCESS_VIEW;
+}
+
+static bool can_edit(const http_req *req)
+{
+    return req->role == ROLE_ADMIN || req->file_access >= FILE_ACCESS_EDIT;
+}
+
+/* 403 unless the user may see (edit == false) or change the drive. */
+static int need_access(http_req *req, bool edit)
+{
+    if (!can_view(req)) {
+        refuse(req, 403, "forbidden", "your user has no access to the drive", NULL);
+        return -1;
+    }
+    if (edit && !can_edit(req)) {
+        refuse(req, 403, "forbidden", "your user may only view the drive", NULL);
+        return -1;
+    }
+    return 0;
+}
+
+/* 413 {"code":"plan_limit","quota":"P2","limit":...,"plan":...,"used":...}
+ * for an upload that does not fit the storage quota (the body of core's
+ * plan_limit replies, as admb_reply_err() builds them, with the status that
+ * names an over-large request). */
+static int reply_storage_limit(http_req *req, long long used, const char *msg)
+{
+    mt_plan plan = (mt_plan)req->plan;
+    mt_plan_entry entry = {0};
+    mt_error err;
+    cJSON *o = cJSON_CreateObject();
+    if (mt_plan_get(plan, MT_Q_STORAGE, &entry, &err) != MT_OK) {
+        entry.limit = 0;
+    }
+    if (body_pending(req)) {
+        req->must_close = true;
+    }
+    if (o != NULL) {
+        cJSON_AddStringToObject(o, "code", "plan_limit");
+        cJSON_AddStringToObject(o, "message", msg);
+        cJSON_AddStringToObject(o, "quota", mt_quota_id(MT_Q_STORAGE));
+        cJSON_AddNumberToObject(o, "limit", (double)entry.limit);
+        cJSON_AddStringToObject(o, "plan", mt_plan_name(plan));
+        if (used >= 0) {
+            cJSON_AddNumberToObject(o, "used", (double)used);
+        }
+    }
+    return http_reply_json(req, 413, o);
+}
+
+/* Reply to a failed svc call: storage refusals 413, "not_implemented" 501,
+ * the rest as admb_reply_err(). */
+static int reply_err(http_req *req, const svc_err *e)
+{
+    if (body_pending(req)) {
+        req->must_close = true;
+    }
+    if (e->code == SV_LIMIT && e->quota == MT_Q_STORAGE) {
+        return reply_storage_limit(req, -1, e->msg);
+    }
+    if (e->code == SV_CONFLICT && e->err_code != NULL &&
+        strcmp(e->err_code, "not_implemented") == 0) {
+        return http_reply_error(req, 501, "not_implemented", e->msg, NULL);
+    }
+    return admb_reply_err(req, e);
+}
+
+/* Query variable "name" as a folder id: absent, "" or "0" = the root. */
+static int query_folder(http_req *req, const char *name, long long *out)
+{
+    char val[32], *end, msg[96];
+    int n = http_query(req, name, val, sizeof val);
+    long long v;
+    *out = 0;
+    if (n == -1 || n == 0) {
+        return 0;
+    }
+    errno = 0;
+    v = n > 0 ? strtoll(val, &end, 10) : -1;
+    if (n < 0 || errno != 0 || *end != '\0' || v < 0 || val[0] == '-' || val[0] == '+') {
+        snprintf(msg, sizeof msg, "'%s' must be a folder id", name);
+        refuse(req, 400, "invalid", msg, name);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* ?name=1|true|0|false (absent = "def"). */
+static int query_flag(http_req *req, const char *name, bool def, bool *out)
+{
+    char val[8];
+    int n = http_query(req, name, val, sizeof val);
+    *out = def;
+    if (n == -1) {
+        return 0;
+    }
+    if (n > 0 && (strcmp(val, "1") == 0 || strcmp(val, "true") == 0)) {
+        *out = true;
+        return 0;
+    }
+    if (n > 0 && (strcmp(val, "0") == 0 || strcmp(val, "false") == 0)) {
+        *out = false;
+        return 0;
+    }
+    http_reply_error(req, 400, "invalid", "use 1 or 0", name);
+    return -1;
+}
+
+static int reply_item(http_req *req, int status, long long id, bool folder)
+{
+    sv_actor a = admb_actor(req);
+    svc_err e = {0};
+    cJSON *o = NULL;
+    if (svc_drive_item(req->srv->pool, &a, id, folder, &o, &e) != SV_OK) {
+        return reply_err(req, &e);
+    }
+    return http_reply_json(req, status, o);
+}
+
+static void audit_delete(http_req *req, const char *action, const char *kind, long long id,
+                         long long files, long long bytes)
+{
+    cJSON *d = cJSON_CreateObject();
+    if (d != NULL) {
+        cJSON_AddNumberToObject(d, "files", (double)files);
+        cJSON_AddNumberToObject(d, "bytes", (double)bytes);
+    }
+    (void)audit(req, action, kind, id, d);
+    cJSON_Delete(d);
+}
+
+/* ----------------------------------------------------------------- listing */
+
+/* GET /api/v1/drive[?sort=name|date|size|kind&order=asc|desc] and
+ * GET /api/v1/drive/folders/{id}[?sort&order] */
+static int list(http_req *req, long long folder_id)
+{
+    char sort_s[16], order_s[8];
+    int sort, n_sort = http_query(req, "sort", sort_s, sizeof sort_s);
+    int n_order = http_query(req, "order", order_s, sizeof order_s);
+    bool desc = false;
+    sv_actor a = admb_actor(req);
+    svc_err e = {0};
+    cJSON *o = NULL;
+    if (need_access(req, false) != 0) {
+        return req->status;
+    }
+    sort = svc_drive_sort_from_name(n_sort >= 0 ? sort_s : NULL);
+    if (n_sort == -2 || sort < 0) {
+        return http_reply_error(req, 400, "invalid", "sort must be name, date, size or kind",
+                                "sort");
+    }
+    if (n_order == -2 || (n_order >= 0 && strcmp(order_s, "asc") != 0 &&
+                          strcmp(order_s, "desc") != 0 && order_s[0] != '\0')) {
+        return http_reply_error(req, 400, "invalid", "order must be asc or desc", "order");
+    }
+    desc = n_order > 0 && strcmp(order_s, "desc") == 0;
+    if (svc_drive_list(req->srv->pool, &a, folder_id, (drive_sort)sort, desc, &o, &e) != SV_OK) {
+        return reply_err(req, &e);
+    }
+    return http_reply_json(req, 200, o);
+}
+
+static int h_list_root(http_req *req)
+{
+    return list(req, 0);
+}
+
+static int h_list_folder(http_req *req)
+{
+    long long id;
+    if (admb_path_id(req, 0, &id) != 0) {
+        return req->status;
+    }
+    return list(req, id);
+}
+
+/* ----------------------------------------------------------------- folders */
+
+/* POST /api/v1/drive/folders {name, parent_id?} */
+static int h_folder_create(http_req *req)
+{
+    const char *name = NULL;
+    long long parent = 0, id = 0;
+    bool present = false;
+    sv_actor a = admb_actor(req);
+    svc_err e = {0};
+    if (need_access(req, true) != 0 ||
+        http_json_string(req, req->body, "name", 1000, true, &name) != 0 ||
+        admb_json_id(req, req->body, "parent_id", true, &parent, &present) != 0) {
+        return req->status;
+    }
+    if (svc_drive_folder_create(req->srv->pool, &a, parent, name, &id, &e) != SV_OK) {
+        return reply_err(req, &e);
+    }
+    return reply_item(req, 201, id, true);
+}
+
+/* PATCH /api/v1/drive/folders/{id} {name?, parent_id?} and
+ * PATCH /api/v1/drive/files/{id} {name?, folder_id?} (null = the root) */
+static int update(http_req *req, bool folder)
+{
+    const char *name = NULL, *field = folder ? "parent_id" : "folder_id";
+    long long id, parent = 0;
+    bool present = false;
+    sv_actor a = admb_actor(req);
+    svc_err e = {0};
+    if (need_access(req, true) != 0 || admb_path_id(req, 0, &id) != 0 ||
+        http_json_string(req, req->body, "name", 1000, false, &name) != 0 ||
+        admb_json_id(req, req->body, field, true, &parent, &present) != 0) {
+        return req->status;
+    }
+    if (svc_drive_item_update(req->srv->pool, &a, id, folder, name, present, parent, &e) !=
+        SV_OK) {
+        return reply_err(req, &e);
+    }
+    return reply_item(req, 200, id, folder);
+}
+
+static int h_folder_update(http_req *req)
+{
+    return update(req, true);
+}
+
+/* DELETE /api/v1/drive/folders/{id}[?recursive=1] */
+static int h_folder_delete(http_req *req)
+{
+    long long id, files = 0, bytes = 0;
+    bool recursive = false;
+    sv_actor a = admb_actor(req);
+    svc_err e = {0};
+    cJSON *o;
+    if (need_access(req, true) != 0 || admb_path_id(req, 0, &id) != 0 ||
+        query_flag(req, "recursive", false, &recursive) != 0) {
+        return req->status;
+    }
+    if (svc_drive_folder_delete(req->srv->pool, &a, req->srv->cfg.data_dir, id, recursive,
+                                &files, &bytes, &e) != SV_OK) {
+        return reply_err(req, &e);
+    }
+    audit_delete(req, "drive.folder.delete", "drive_folder", id, files, bytes);
+    o = cJSON_CreateObject();
+    if (o != NULL) {
+        cJSON_AddNumberToObject(o, "id", (double)id);
+        cJSON_AddBoolToObject(o, "deleted", true);
+        cJSON_AddNumberToObject(o, "files_deleted", (double)files);
+        cJSON_AddNumberToObject(o, "bytes_freed", (double)bytes);
+    }
+    return http_reply_json(req, 200, o);
+}
+
+/* ------------------------------------------------------------------- files */
+
+/* The media type to record: the request's Content-Type when it is a plain
+ * "type/subtype" (parameters dropped, lower case), else
+ * application/octet-stream. Never used to serve the file. */
+static void content_type_of(const http_req *req, char *out, size_t cap)
+{
+    const char *ct = http_header(req, "Content-Type");
+    size_t n = 0, slashes = 0;
+    snprintf(out, cap, "application/octet-stream");
+    if (ct == NULL) {
+        return;
+    }
+    for (const char *p = ct; *p != '\0' && *p != ';' && *p != ' '; p++, n++) {
+        char ch = *p;
+        if (n + 1 >= cap || n >= 100) {
+            return;
+        }
+        if (ch == '/') {
+            slashes++;
+        } else if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                     (ch >= '0' && ch <= '9') || strchr("!#$&-^_.+", ch) != NULL)) {
+            return;
+        }
+    }
+    if (slashes != 1 || n < 3 || ct[0] == '/' || ct[n - 1] == '/') {
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char ch = ct[i];
+        out[i] = (ch >= 'A' && ch <= 'Z') ? (char)(ch + 32) : ch;
+    }
+    out[n] = '\0';
+}
+
+/* POST /api/v1/drive/files?name=...&folder_id=... with the file as body. */
+static int h_file_upload(http_req *req)
+{
+    char name[DRIVE_NAME_MAX + 2], ctype[104], msg[200];
+    const char *why = NULL;
+    long long folder = 0, room = 0, declared, id = 0;
+    int name_len;
+    sv_actor a = admb_actor(req);
+    svc_err e = {0};
+    svc_drive_upload up;
+    unsigned char *buf = NULL;
+    int status;
+
+    memset(&up, 0, sizeof up);
+    up.fd = -1;
+    if (need_access(req, true) != 0 || query_folder(req, "folder_id", &folder) != 0) {
+        return req->status;
+    }
+    name_len = http_query(req, "name", name, sizeof name);
+    if (name_len == -1) {
+        return refuse(req, 400, "missing", "'name' is required (in the query string)", "name");
+    }
+    if (name_len < 0) {
+        return refuse(req, 400, "invalid_name", "the name is longer than 255 bytes", "name");
+    }
+    if (!svc_drive_name_valid(name, (size_t)name_len, &why)) {
+        return refuse(req, 400, "invalid_name", why, "name");
+    }
+    content_type_of(req, ctype, sizeof ctype);
+    if (svc_drive_upload_check(req->srv->pool, &a, folder, name, &room, &e) != SV_OK) {
+        return reply_err(req, &e);
+    }
+    declared = http_content_length(req);
+    if (declared > room) {
+        snprintf(msg, sizeof msg,
+                 "P2 cloud storage: the file (%lld bytes) is larger than the %lld bytes left",
+                 declared, room);
+        return reply_storage_limit(req, -1, msg);
+    }
+    if ((buf = malloc(CHUNK)) == NULL) {
+        return refuse(req, 500, "internal_error", "internal error", NULL);
+    }
+    if (svc_drive_upload_begin(req->srv->cfg.data_dir, req->account_id, &up, &e) != SV_OK) {
+        free(buf);
+        return reply_err(req, &e);
+    }
+    /* Every failure below removes the temporary file before it replies: a
+     * client that sees the refusal finds nothing left behind. */
+    for (;;) {
+        long got = http_body_read(req, buf, CHUNK);
+        if (got < 0) {
+            svc_drive_upload_abort(&up);
+            status = http_reply_error(req, 400, "bad_body", "the upload could not be read", NULL);
+            goto fail;
+        }
+        if (got == 0) {
+            break;
+        }
+        if (up.size + got > room) {
+            /* Counted while streaming (chunked bodies have no length). */
+            snprintf(msg, sizeof msg,
+                     "P2 cloud storage: the file is larger than the %lld bytes left", room);
+            svc_drive_upload_abort(&up);
+            req->must_close = true;
+            status = reply_storage_limit(req, -1, msg);
+            goto fail;
+        }
+        if (svc_drive_upload_write(&up, buf, (size_t)got, &e) != SV_OK) {
+            svc_drive_upload_abort(&up);
+            req->must_close = true;
+            status = reply_err(req, &e);
+            goto fail;
+        }
+    }
+    if (declared >= 0 && up.size != declared) {
+        svc_drive_upload_abort(&up);
+        req->must_close = true;
+        status = http_reply_error(req, 400, "bad_body", "the upload ended early", NULL);
+        goto fail;
+    }
+    if (svc_drive_upload_finish(&up, name, &e) != SV_OK ||
+        svc_drive_upload_commit(req->srv->pool, &a, req->srv->cfg.data_dir, folder, name, ctype,
+                                &up, &id, &e) != SV_OK) {
+        svc_drive_upload_abort(&up);
+        status = reply_err(req, &e);
+        goto fail;
+    }
+    svc_drive_upload_abort(&up); /* frees the digest; the file was renamed */
+    free(buf);
+    return reply_item(req, 201, id, false);
+fail:
+    svc_drive_upload_abort(&up);
+    free(buf);
+    return status;
+}
+
+static int h_file_get(http_req *req)
+{
+    long long id;
+    if (need_access(req, false) != 0 || admb_path_id(req, 0, &id) != 0) {
+        return req->status;
+    }
+    return reply_item(req, 200, id, false);
+}
+
+static int h_file_update(http_req *req)
+{
+    return update(req, false);
+}
+
+/* DELETE /api/v1/drive/files/{id} */
+static int h_file_delete(http_req *req)
+{
+    long long id, bytes = 0;
+    sv_actor a = admb_actor(req);
+    svc_err e = {0};
+    cJSON *o;
+    if (need_access(req, true) != 0 || admb_path_id(req, 0, &id) != 0) {
+        return req->status;
+    }
+    if (svc_drive_file_delete(req->srv->pool, &a, req->srv->cfg.data_dir, id, &bytes, &e) !=
+        SV_OK) {
+        return reply_err(req, &e);
+    }
+    audit_delete(req, "drive.file.delete", "drive_file", id, 1, bytes);
+    o = cJSON_CreateObject();
+    if (o != NULL) {
+        cJSON_AddNumberToObject(o, "id", (double)id);
+        cJSON_AddBoolToObject(o, "deleted", true);
+        cJSON_AddNumberToObject(o, "bytes_freed", (double)bytes);
+    }
+    return http_reply_json(req, 200, o);
+}
+
+/* Content-Disposition: attachment with an ASCII fallback and the RFC 5987
+ * UTF-8 form of "name" (a valid drive name: no control characters). */
+static void disposition(const char *name, char *out, size_t cap)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t n = 0;
+    n += (size_t)snprintf(out + n, cap - n, "attachment; filename=\"");
+    for (const unsigned char *p = (const unsigned char *)name; *p && n + 4 < cap; p++) {
+        if (*p >= 0x80) {
+            if ((*p & 0xC0) != 0x80) {
+                out[n++] = '_'; /* one per character, not per byte */
+            }
+        } else {
+            out[n++] = (*p == '"' || *p == '\\' || *p == '%') ? '_' : (char)*p;
+        }
+    }
+    n += (size_t)snprintf(out + n, cap - n, "\"; filename*=UTF-8''");
+    for (const unsigned char *p = (const unsigned char *)name; *p && n + 4 < cap; p++) {
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+            strchr("!#$&+-.^_`|~", *p) != NULL) {
+            out[n++] = (char)*p;
+        } else {
+            out[n++] = '%';
+            out[n++] = hex[*p >> 4];
+            out[n++] = hex[*p & 15];
+        }
+    }
+    out[n < cap ? n : cap - 1] = '\0';
+}
+
+/* GET /api/v1/drive/files/{id}/content: the bytes, as an attachment. */
+static int h_file_content(http_req *req)
+{
+    long long id;
+    sv_actor a = admb_actor(req);
+    svc_err e = {0};
+    cJSON *o = NULL;
+    const cJSON *name, *kind;
+    char path[4096], disp[1200], head[2048];
+    unsigned char *buf = NULL;
+    struct stat st;
+    int fd, head_len;
+    long long left;
+
+    if (need_access(req, false) != 0 || admb_path_id(req, 0, &id) != 0) {
+        return req->status;
+    }
+    if (svc_drive_item(req->srv->pool, &a, id, false, &o, &e) != SV_OK) {
+        return reply_err(req, &e);
+    }
+    name = cJSON_GetObjectItemCaseSensitive(o, "name");
+    kind = cJSON_GetObjectItemCaseSensitive(o, "kind");
+    if (!cJSON_IsString(name) || svc_drive_file_path(req->srv->cfg.data_dir, req->account_id, id,
+                                                     path, sizeof path) != 0) {
+        cJSON_Delete(o);
+        return http_reply_error(req, 500, "internal_error", "internal error", NULL);
+    }
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &st) != 0 || (buf = malloc(CHUNK)) == NULL) {
+        /* Deleted meanwhile, or the bytes are missing on disk. */
+        log_error("drive: cannot read %s: %s", path, strerror(errno));
+        if (fd >= 0) {
+            close(fd);
+        }
+        cJSON_Delete(o);
+        return http_reply_error(req, 404, "not_found", "the file's content is not available",
+                                NULL);
+    }
+    disposition(name->valuestring, disp, sizeof disp);
+    head_len = snprintf(head, sizeof head,
+                        "HTTP/1.1 200 OK\r\n"
+                        "Content-Type: %s\r\n"
+                        "Content-Length: %lld\r\n"
+                        "Content-Disposition: %s\r\n"
+                        "Cache-Control: private, no-store\r\n"
+                        "X-Content-Type-Options: nosniff\r\n"
+                        "Content-Security-Policy: default-src 'none'; sandbox\r\n"
+                        "%s%s\r\n",
+                        cJSON_IsString(kind) && strcmp(kind->valuestring, "hioki_csv") == 0
+                            ? "text/csv"
+                            : "application/octet-stream",
+                        (long long)st.st_size, disp,
+                        req->srv->tls ? "Strict-Transport-Security: max-age=31536000\r\n" : "",
+                        req->must_close ? "Connection: close\r\n" : "");
+    cJSON_Delete(o);
+    req->status = 200;
+    req->replied = true;
+    if (head_len <= 0 || (size_t)head_len >= sizeof head ||
+        mg_write(req->conn, head, (size_t)head_len) <= 0) {
+        goto out;
+    }
+    for (left = (long long)st.st_size; left > 0;) {
+        ssize_t got = read(fd, buf, left < CHUNK ? (size_t)left : CHUNK);
+        if (got < 0 && errno == EINTR) {
+            continue;
+        }
+        if (got <= 0) {
+            log_error("drive: reading %s stopped with %lld bytes unsent", path, left);
+            break;
+        }
+        if (mg_write(req->conn, buf, (size_t)got) <= 0) {
+            break; /* the client went away */
+        }
+        left -= got;
+    }
+out:
+    close(fd);
+    free(buf);
+    return 200;
+}
+
+/* GET /api/v1/drive/files/{id}/channels[?utc_offset_minutes=N] */
+static int h_file_channels(http_req *req)
+{
+    long long id, offset;
+    sv_actor a = admb_actor(req);
+    svc_err e = {0};
+    cJSON *o = NULL;
+    if (need_access(req, false) != 0 || admb_path_id(req, 0, &id) != 0 ||
+        admb_query_int(req, "utc_offset_minutes", -1080, 1080, 0, &offset) != 0) {
+        return req->status;
+    }
+    if (svc_drive_channels(req->srv->pool, &a, req->srv->cfg.data_dir, id, (int)offset, &o,
+                           &e) != SV_OK) {
+        return reply_err(req, &e);
+    }
+    return http_reply_json(req, 200, o);
+}
+
+/* POST /api/v1/drive/files/{id}/import (P24, Pro) */
+static int h_file_import(http_req *req)
+{
+    long long id;
+    sv_actor a = admb_actor(req);
+    svc_err e = {0};
+    if (need_access(req, true) != 0 || admb_path_id(req, 0, &id) != 0) {
+        return req->status;
+    }
+    if (svc_drive_import(req->srv->pool, &a, id, &e) != SV_OK) {
+        return reply_err(req, &e);
+    }
+    return http_reply_error(req, 500, "internal_error", "internal error", NULL);
+}
+
+/* -------------------------------------------------------------- test routes */
+
+/* POST /api/v1/test/storage {account_id, data_bytes}: set the account's
+ * acquired-data bytes, to bring it near its quota. */
+static int h_test_storage(http_req *req)
+{
+    long long account = 0;
+    bool present = false;
+    const cJSON *bytes = cJSON_GetObjectItemCaseSensitive(req->body, "data_bytes");
+    svc_err e = {0};
+    cJSON *o;
+    if (admb_json_id(req, req->body, "account_id", false, &account, &present) != 0) {
+        return req->status;
+    }
+    if (!present || !cJSON_IsNumber(bytes) || bytes->valuedouble < 0 ||
+        bytes->valuedouble > 9007199254740992.0) {
+        return http_reply_error(req, 400, "invalid", "account_id and data_bytes >= 0 needed",
+                                NULL);
+    }
+    if (svc_drive_test_set_data_bytes(req->srv->pool, account, (long long)bytes->valuedouble,
+                                      &e) != SV_OK) {
+        return admb_reply_err(req, &e);
+    }
+    o = cJSON_CreateObject();
+    if (o != NULL) {
+        cJSON_AddNumberToObject(o, "account_id", (double)account);
+        cJSON_AddNumberToObject(o, "data_bytes", bytes->valuedouble);
+    }
+    return http_reply_json(req, 200, o);
+}
+
+/* POST /api/v1/test/drive-retention {grace_s?}: run the drive's periodic
+ * job now (L5 retention at the test clock, then the orphan sweep). */
+static int h_test_retention(http_req *req)
+{
+    const cJSON *grace = cJSON_GetObjectItemCaseSensitive(req->body, "grace_s");
+    svc_drive_cleanup_stats s;
+    svc_err e = {0};
+    cJSON *o;
+    int64_t grace_s = DRIVE_SWEEP_GRACE_S;
+    if (grace != NULL && !cJSON_IsNull(grace)) {
+        if (!cJSON_IsNumber(grace) || grace->valuedouble < 0 || grace->valuedouble > 1e9) {
+            return http_reply_error(req, 400, "invalid", "grace_s must be seconds >= 0",
+                                    "grace_s");
+        }
+        grace_s = (int64_t)grace->valuedouble;
+    }
+    if (svc_drive_cleanup(req->srv->pool, req->srv->cfg.data_dir, auth_now() * 1000000,
+                          grace_s, &s, &e) != SV_OK) {
+        return admb_reply_err(req, &e);
+    }
+    o = cJSON_CreateObject();
+    if (o != NULL) {
+        cJSON_AddNumberToObject(o, "accounts", (double)s.accounts);
+        cJSON_AddNumberToObject(o, "files_deleted", (double)s.files_deleted);
+        cJSON_AddNumberToObject(o, "bytes_freed", (double)s.bytes_freed);
+        cJSON_AddNumberToObject(o, "orphans_removed", (double)s.orphans_removed);
+    }
+    return http_reply_json(req, 200, o);
+}
+
+const http_route http_routes_drive[] = {
+    {"GET", "/api/v1/drive", h_list_root, AUTH_USER, BODY_NONE, false},
+    {"POST", "/api/v1/drive/folders", h_folder_create, AUTH_USER, BODY_JSON, false},
+    {"GET", "/api/v1/drive/folders/*", h_list_folder, AUTH_USER, BODY_NONE, false},
+    {"PATCH", "/api/v1/drive/folders/*", h_folder_update, AUTH_USER, BODY_JSON, false},
+    {"DELETE", "/api/v1/drive/folders/*", h_folder_delete, AUTH_USER, BODY_NONE, false},
+    {"POST", "/api/v1/drive/files", h_file_upload, AUTH_USER, BODY_STREAM, false},
+    {"GET", "/api/v1/drive/files/*", h_file_get, AUTH_USER, BODY_NONE, false},
+    {"PATCH", "/api/v1/drive/files/*", h_file_update, AUTH_USER, BODY_JSON, false},
+    {"DELETE", "/api/v1/drive/files/*", h_file_delete, AUTH_USER, BODY_NONE, false},
+    {"GET", "/api/v1/drive/files/*/content", h_file_content, AUTH_USER, BODY_NONE, false},
+    {"GET", "/api/v1/drive/files/*/channels", h_file_channels, AUTH_USER, BODY_NONE, false},
+    {"POST", "/api/v1/drive/files/*/import", h_file_import, AUTH_USER, BODY_NONE, false},
+    {"POST", "/api/v1/test/storage", h_test_storage, AUTH_PUBLIC, BODY_JSON, true},
+    {"POST", "/api/v1/test/drive-retention", h_test_retention, AUTH_PUBLIC, BODY_JSON, true},
+    {NULL}};

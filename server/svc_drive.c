@@ -1,0 +1,1444 @@
+/* The drive: names, folders, uploads, quota, kinds, channels, retention
+ * (svc_drive.h; docs/drive.md). */
+#define _DEFAULT_SOURCE /* mkstemp, fsync */
+#include "svc_drive.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "auth.h"
+#include "db_account.h"
+#include "db_drive.h"
+#include "db_storage.h"
+#include "log.h"
+#include "mt/caltime.h"
+#include "mt/csv.h"
+#include "mt/hok.h"
+#include "mt/licence.h"
+
+#define DB_WAIT_MS 5000
+
+/* How much of a .csv/.txt upload the kind check parses (cut at a line end). */
+#define CSV_SNIFF_BYTES (256 * 1024)
+
+/* ------------------------------------------------------------------ names */
+
+bool svc_drive_name_valid(const char *name, size_t len, const char **why)
+{
+    const unsigned char *s = (const unsigned char *)name;
+    const char *dummy;
+    size_t i = 0;
+    if (why == NULL) {
+        why = &dummy;
+    }
+    if (len == 0) {
+        return *why = "the name is empty", false;
+    }
+    if (len > DRIVE_NAME_MAX) {
+        return *why = "the name is longer than 255 bytes", false;
+    }
+    if ((len == 1 && s[0] == '.') || (len == 2 && s[0] == '.' && s[1] == '.')) {
+        return *why = "'.' and '..' are not names", false;
+    }
+    if (s[0] == ' ' || s[len - 1] == ' ') {
+        return *why = "the name begins or ends with a space", false;
+    }
+    while (i < len) {
+        unsigned c = s[i], cp;
+        size_t need;
+        if (c < 0x80) {
+            if (c < 0x20 || c == 0x7f) {
+                return *why = "the name holds a control character", false;
+            }
+            if (c == '/' || c == '\\') {
+                return *why = "the name holds '/' or '\\'", false;
+            }
+            i++;
+            continue;
+        }
+        if (c >= 0xC2 && c <= 0xDF) {
+            need = 1, cp = c & 0x1F;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            need = 2, cp = c & 0x0F;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            need = 3, cp = c & 0x07;
+        } else {
+            return *why = "the name is not valid UTF-8", false;
+        }
+        if (len - i <= need) {
+            return *why = "the name is not valid UTF-8", false;
+        }
+        for (size_t k = 1; k <= need; k++) {
+            if ((s[i + k] & 0xC0) != 0x80) {
+                return *why = "the name is not valid UTF-8", false;
+            }
+            cp = (cp << 6) | (s[i + k] & 0x3F);
+        }
+        if ((need == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+            (need == 3 && (cp < 0x10000 || cp > 0x10FFFF))) {
+            return *why = "the name is not valid UTF-8", false;
+        }
+        /* C1 controls, and the bidirectional overrides that can make
+         * "exe.txt" display as "txt.exe". */
+        if ((cp >= 0x80 && cp <= 0x9F) || (cp >= 0x202A && cp <= 0x202E) ||
+            (cp >= 0x2066 && cp <= 0x2069)) {
+            return *why = "the name holds a control character", false;
+        }
+        i += need + 1;
+    }
+    return true;
+}
+
+bool svc_drive_kind_viewable(const char *kind)
+{
+    return kind != NULL &&
+           (strcmp(kind, "hok") == 0 || strcmp(kind, "hok2") == 0 ||
+            strcmp(kind, "hioki_csv") == 0);
+}
+
+/* ----------------------------------------------------------------- errors */
+
+static sv_code fail_db(svc_err *e, db_status st)
+{
+    return sv_fail_db(e, st, NULL);
+}
+
+static sv_code fail_io(svc_err *e, const char *what, const char *path)
+{
+    log_error("drive: %s %s: %s", what, path, strerror(errno));
+    e->db = DB_ERROR;
+    return sv_fail(e, SV_DB, NULL, NULL, "the file could not be stored");
+}
+
+static sv_code name_taken(svc_err *e)
+{
+    return sv_fail(e, SV_CONFLICT, "name_taken", "name",
+                   "an entry with this name already exists in this folder");
+}
+
+static sv_code no_folder(svc_err *e, const char *field)
+{
+    return sv_fail(e, SV_NOT_FOUND, "not_found", field, "no such folder");
+}
+
+/* Acquire a connection, begin, and lock the account row. */
+static sv_code tx_lock(db_pool *pool, long long account_id, db_conn **c, svc_err *e)
+{
+    bool found = false;
+    db_status st = db_acquire(pool, DB_WAIT_MS, c);
+    if (st != DB_OK) {
+        *c = NULL;
+        return fail_db(e, st);
+    }
+    if ((st = db_begin(*c)) != DB_OK || (st = db_account_lock(*c, account_id, &found)) != DB_OK) {
+        return fail_db(e, st);
+    }
+    if (!found) {
+        return sv_fail(e, SV_NOT_FOUND, "not_found", NULL, "no such account");
+    }
+    return SV_OK;
+}
+
+/* Commit when "rc" is SV_OK (a unique violation at commit is a name clash),
+ * release the connection (which rolls back otherwise). */
+static sv_code tx_end(db_pool *pool, db_conn *c, sv_code rc, svc_err *e)
+{
+    if (rc == SV_OK && c != NULL) {
+        db_status st = db_commit(c);
+        if (st == DB_CONFLICT) {
+            rc = name_taken(e);
+        } else if (st != DB_OK) {
+            rc = fail_db(e, st);
+        }
+    }
+    db_release(pool, c);
+    return rc;
+}
+
+#define TRY_DB(expr)                                                                         \
+    do {                                                                                     \
+        db_status st_ = (expr);                                                              \
+        if (st_ != DB_OK) {                                                                  \
+            rc = st_ == DB_CONFLICT ? name_taken(e) : fail_db(e, st_);                       \
+            goto out;                                                                        \
+        }                                                                                    \
+    } while (0)
+
+/* The P2 limit of "plan" in bytes (from core's table). */
+static long long storage_limit(mt_plan plan)
+{
+    mt_plan_entry entry;
+    mt_error err;
+    if (mt_plan_get(plan, MT_Q_STORAGE, &entry, &err) != MT_OK || !entry.available) {
+        return 0;
+    }
+    return (long long)entry.limit;
+}
+
+/* --------------------------------------------------------------- on disk */
+
+int svc_drive_file_path(const char *data_dir, long long account_id, long long id, char *buf,
+                        size_t cap)
+{
+    int n = snprintf(buf, cap, "%s/drive/%lld/%lld", data_dir, account_id, id);
+    return n < 0 || (size_t)n >= cap ? -1 : 0;
+}
+
+/* Create DATA/drive/<account> (and DATA/drive) when missing. */
+static int account_dir(const char *data_dir, long long account_id, char *buf, size_t cap)
+{
+    int n = snprintf(buf, cap, "%s/drive", data_dir);
+    if (n < 0 || (size_t)n >= cap || (mkdir(buf, 0700) != 0 && errno != EEXIST)) {
+        return -1;
+    }
+    n = snprintf(buf, cap, "%s/drive/%lld", data_dir, account_id);
+    if (n < 0 || (size_t)n >= cap || (mkdir(buf, 0700) != 0 && errno != EEXIST)) {
+        return -1;
+    }
+    return 0;
+}
+
+/* Remove the files "ids" of "account_id" (after their records went). A
+ * failure is logged; the sweep of svc_drive_cleanup() retries. */
+static void unlink_files(const char *data_dir, long long account_id, const long long *ids,
+                         int n)
+{
+    char path[4096];
+    for (int i = 0; i < n; i++) {
+        if (svc_drive_file_path(data_dir, account_id, ids[i], path, sizeof path) == 0 &&
+            unlink(path) != 0 && errno != ENOENT) {
+            log_warn("drive: cannot remove %s: %s (the sweep will retry)", path,
+                     strerror(errno));
+        }
+    }
+}
+
+/* A read-only map of a whole file. */
+typedef struct {
+    int fd;
+    const uint8_t *data;
+    size_t len;
+} file_map;
+
+static int map_open(const char *path, file_map *m)
+{
+    struct stat st;
+    m->fd = open(path, O_RDONLY | O_CLOEXEC);
+    m->data = NULL;
+    m->len = 0;
+    if (m->fd < 0) {
+        return -1;
+    }
+    if (fstat(m->fd, &st) != 0) {
+        close(m->fd);
+        m->fd = -1;
+        return -1;
+    }
+    m->len = (size_t)st.st_size;
+    if (m->len > 0) {
+        void *p = mmap(NULL, m->len, PROT_READ, MAP_PRIVATE, m->fd, 0);
+        if (p == MAP_FAILED) {
+            close(m->fd);
+            m->fd = -1;
+            return -1;
+        }
+        m->data = p;
+    }
+    return 0;
+}
+
+static void map_close(file_map *m)
+{
+    if (m->data != NULL) {
+        munmap((void *)m->data, m->len);
+    }
+    if (m->fd >= 0) {
+        close(m->fd);
+    }
+    m->data = NULL;
+    m->fd = -1;
+}
+
+/* ---------------------------------------------------------------- listing */
+
+int svc_drive_sort_from_name(const char *s)
+{
+    if (s == NULL || s[0] == '\0' || strcmp(s, "name") == 0) {
+        return DRIVE_SORT_NAME;
+    }
+    if (strcmp(s, "date") == 0) {
+        return DRIVE_SORT_DATE;
+    }
+    if (strcmp(s, "size") == 0) {
+        return DRIVE_SORT_SIZE;
+    }
+    if (strcmp(s, "kind") == 0) {
+        return DRIVE_SORT_KIND;
+    }
+    return -1;
+}
+
+const char *svc_drive_sort_name(drive_sort s)
+{
+    static const char *const names[] = {"name", "date", "size", "kind"};
+    return (unsigned)s < 4 ? names[s] : "name";
+}
+
+/* Compare with ASCII letters folded (the rule of name_key). */
+static int fold_cmp(const char *a, const char *b)
+{
+    const unsigned char *x = (const unsigned char *)a, *y = (const unsigned char *)b;
+    for (;; x++, y++) {
+        int cx = *x >= 'A' && *x <= 'Z' ? *x + 32 : *x;
+        int cy = *y >= 'A' && *y <= 'Z' ? *y + 32 : *y;
+        if (cx != cy) {
+            return cx < cy ? -1 : 1;
+        }
+        if (*x == '\0') {
+            return 0;
+        }
+    }
+}
+
+/* fold_cmp(), then exactly (a stable order for names differing in case). */
+static int name_cmp(const char *a, const char *b)
+{
+    int c = fold_cmp(a, b);
+    return c != 0 ? c : strcmp(a, b);
+}
+
+/* The extension of "name" ("" when none) for sorting by kind. */
+static const char *extension(const char *name)
+{
+    const char *dot = strrchr(name, '.');
+    return dot != NULL && dot != name ? dot + 1 : "";
+}
+
+typedef struct {
+    const db_drive_item *it;
+    drive_sort sort;
+    bool desc;
+} sort_ref;
+
+static int group_of(const db_drive_item *it)
+{
+    return it->is_folder ? 0 : it->is_dataset ? 1 : 2;
+}
+
+static int ref_cmp(const void *pa, const void *pb)
+{
+    const sort_ref *ra = pa, *rb = pb;
+    const db_drive_item *a = ra->it, *b = rb->it;
+    int ga = group_of(a), gb = group_of(b), c = 0;
+    if (ga != gb) {
+        return ga < gb ? -1 : 1;
+    }
+    switch (ra->sort) {
+    case DRIVE_SORT_DATE:
+        c = strcmp(a->updated_at ? a->updated_at : "", b->updated_at ? b->updated_at : "");
+        break;
+    case DRIVE_SORT_SIZE:
+        c = a->size < b->size ? -1 : a->size > b->size;
+        break;
+    case DRIVE_SORT_KIND:
+        c = strcmp(a->kind ? a->kind : "", b->kind ? b->kind : "");
+        if (c == 0) {
+            c = name_cmp(extension(a->name), extension(b->name));
+        }
+        break;
+    case DRIVE_SORT_NAME:
+    default:
+        break;
+    }
+    if (c == 0) {
+        c = name_cmp(a->name, b->name);
+    }
+    if (ra->desc) {
+        c = -c;
+    }
+    if (c == 0) {
+        c = a->id < b->id ? -1 : a->id > b->id;
+    }
+    return c;
+}
+
+static void add_str_or_null(cJSON *o, const char *key, const char *v)
+{
+    if (v != NULL) {
+        cJSON_AddStringToObject(o, key, v);
+    } else {
+        cJSON_AddNullToObject(o, key);
+    }
+}
+
+static void add_id_or_null(cJSON *o, const char *key, long long v)
+{
+    if (v > 0) {
+        cJSON_AddNumberToObject(o, key, (double)v);
+    } else {
+        cJSON_AddNullToObject(o, key);
+    }
+}
+
+static cJSON *item_json(const db_drive_item *it)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (o == NULL) {
+        return NULL;
+    }
+    cJSON_AddNumberToObject(o, "id", (double)it->id);
+    cJSON_AddStringToObject(o, "type", it->is_folder ? "folder" : it->is_dataset ? "dataset"
+                                                                                 : "file");
+    add_str_or_null(o, "kind", it->kind);
+    add_str_or_null(o, "name", it->name);
+    if (it->is_folder) {
+        add_id_or_null(o, "parent_id", it->parent_id);
+        cJSON_AddNumberToObject(o, "entries", (double)it->n_children);
+        add_id_or_null(o, "created_by", it->created_by);
+    } else if (it->is_dataset) {
+        cJSON_AddNumberToObject(o, "channels", (double)it->size);
+        cJSON_AddBoolToObject(o, "read_only", true);
+    } else {
+        add_id_or_null(o, "folder_id", it->parent_id);
+        cJSON_AddNumberToObject(o, "size", (double)it->size);
+        add_str_or_null(o, "content_type", it->content_type);
+        add_str_or_null(o, "sha256", it->sha256);
+        cJSON_AddBoolToObject(o, "viewable", svc_drive_kind_viewable(it->kind));
+        add_id_or_null(o, "created_by", it->created_by);
+    }
+    add_str_or_null(o, "created_at", it->created_at);
+    add_str_or_null(o, "updated_at", it->updated_at);
+    return o;
+}
+
+sv_code svc_drive_item(db_pool *pool, const sv_actor *a, long long id, bool folder,
+                       cJSON **out, svc_err *e)
+{
+    db_conn *c = NULL;
+    db_drive_item it;
+    bool found = false;
+    db_status st = db_acquire(pool, DB_WAIT_MS, &c);
+    *out = NULL;
+    if (st != DB_OK) {
+        return fail_db(e, st);
+    }
+    st = db_drive_item_get(c, a->account_id, id, folder, &it, &found);
+    db_release(pool, c);
+    if (st != DB_OK) {
+        return fail_db(e, st);
+    }
+    if (!found) {
+        return sv_fail(e, SV_NOT_FOUND, "not_found", NULL, folder ? "no such folder"
+                                                                   : "no such file");
+    }
+    *out = item_json(&it);
+    db_drive_item_clear(&it);
+    if (*out == NULL) {
+        e->db = DB_ERROR;
+        return sv_fail(e, SV_DB, NULL, NULL, "out of memory");
+    }
+    return SV_OK;
+}
+
+/* {used, limit, drive_bytes, plan} of the account. */
+static cJSON *storage_json(db_conn *c, const sv_actor *a, db_status *st)
+{
+    long long used = 0, drive = 0;
+    cJSON *o;
+    if ((*st = db_storage_used(c, a->account_id, &used)) != DB_OK ||
+        (*st = db_drive_bytes(c, a->account_id, &drive)) != DB_OK) {
+        return NULL;
+    }
+    o = cJSON_CreateObject();
+    if (o != NULL) {
+        cJSON_AddStringToObject(o, "quota", mt_quota_id(MT_Q_STORAGE));
+        cJSON_AddNumberToObject(o, "used", (double)used);
+        cJSON_AddNumberToObject(o, "limit", (double)storage_limit(a->plan));
+        cJSON_AddNumberToObject(o, "drive_bytes", (double)drive);
+        cJSON_AddStringToObject(o, "plan", mt_plan_name(a->plan));
+    }
+    return o;
+}
+
+sv_code svc_drive_list(db_pool *pool, const sv_actor *a, long long folder_id, drive_sort sort,
+                       bool desc, cJSON **out, svc_err *e)
+{
+    db_conn *c = NULL;
+    db_drive_item folder, *items = NULL, *sets = NULL, *path = NULL;
+    int n_items = 0, n_sets = 0, n_path = 0;
+    bool found = true;
+    sort_ref *refs = NULL;
+    cJSON *o = NULL, *arr, *storage = NULL;
+    sv_code rc = SV_OK;
+    db_status st = db_acquire(pool, DB_WAIT_MS, &c);
+
+    *out = NULL;
+    memset(&folder, 0, sizeof folder);
+    if (st != DB_OK) {
+        return fail_db(e, st);
+    }
+    if (folder_id != 0) {
+        TRY_DB(db_drive_item_get(c, a->account_id, folder_id, true, &folder, &found));
+        if (!found) {
+            rc = no_folder(e, NULL);
+            goto out;
+        }
+        TRY_DB(db_drive_path(c, a->account_id, folder_id, &path, &n_path));
+    } else {
+        TRY_DB(db_drive_datasets(c, a->account_id, a->role == ROLE_ADMIN ? 0 : a->user_id,
+                                 &sets, &n_sets));
+    }
+    TRY_DB(db_drive_list(c, a->account_id, folder_id, &items, &n_items));
+    storage = storage_json(c, a, &st);
+    if (storage == NULL) {
+        rc = fail_db(e, st != DB_OK ? st : DB_ERROR);
+        goto out;
+    }
+
+    refs = calloc((size_t)(n_items + n_sets) + 1, sizeof *refs);
+    o = cJSON_CreateObject();
+    if (refs == NULL || o == NULL) {
+        rc = fail_db(e, DB_ERROR);
+        goto out;
+    }
+    for (int i = 0; i < n_items; i++) {
+        refs[i] = (sort_ref){&items[i], sort, desc};
+    }
+    for (int i = 0; i < n_sets; i++) {
+        refs[n_items + i] = (sort_ref){&sets[i], sort, desc};
+    }
+    qsort(refs, (size_t)(n_items + n_sets), sizeof *refs, ref_cmp);
+
+    if (folder_id != 0) {
+        cJSON_AddItemToObject(o, "folder", item_json(&folder));
+    } else {
+        cJSON_AddNullToObject(o, "folder");
+    }
+    arr = cJSON_AddArrayToObject(o, "path");
+    for (int i = 0; arr != NULL && i < n_path; i++) {
+        cJSON *p = cJSON_CreateObject();
+        if (p != NULL) {
+            cJSON_AddNumberToObject(p, "id", (double)path[i].id);
+            add_str_or_null(p, "name", path[i].name);
+            cJSON_AddItemToArray(arr, p);
+        }
+    }
+    cJSON_AddStringToObject(o, "sort", svc_drive_sort_name(sort));
+    cJSON_AddStringToObject(o, "order", desc ? "desc" : "asc");
+    arr = cJSON_AddArrayToObject(o, "items");
+    for (int i = 0; arr != NULL && i < n_items + n_sets; i++) {
+        cJSON_AddItemToArray(arr, item_json(refs[i].it));
+    }
+    cJSON_AddItemToObject(o, "storage", storage);
+    storage = NULL;
+    if (arr == NULL) {
+        rc = fail_db(e, DB_ERROR);
+        goto out;
+    }
+    *out = o;
+    o = NULL;
+out:
+    db_release(pool, c);
+    cJSON_Delete(o);
+    cJSON_Delete(storage);
+    free(refs);
+    db_drive_item_clear(&folder);
+    db_drive_items_free(items, n_items);
+    db_drive_items_free(sets, n_sets);
+    db_drive_items_free(path, n_path);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- folders */
+
+/* Inside a locked transaction: folder "parent_id" (0 = root) exists and has
+ * room for one more entry. */
+static sv_code check_parent(db_conn *c, const sv_actor *a, long long parent_id,
+                            const char *field, svc_err *e)
+{
+    long long n = 0;
+    db_status st;
+    if (parent_id != 0) {
+        db_drive_item p;
+        bool found = false;
+        if ((st = db_drive_item_get(c, a->account_id, parent_id, true, &p, &found)) != DB_OK) {
+            return fail_db(e, st);
+        }
+        db_drive_item_clear(&p);
+        if (!found) {
+            return no_folder(e, field);
+        }
+    }
+    if ((st = db_drive_count_children(c, a->account_id, parent_id, &n)) != DB_OK) {
+        return fail_db(e, st);
+    }
+    if (n >= DRIVE_MAX_ENTRIES) {
+        return sv_fail(e, SV_CONFLICT, "folder_full", field,
+                       "a folder holds at most %d entries", DRIVE_MAX_ENTRIES);
+    }
+    return SV_OK;
+}
+
+static sv_code check_name(const char *name, svc_err *e)
+{
+    const char *why = NULL;
+    if (!svc_drive_name_valid(name, strlen(name), &why)) {
+        return sv_fail(e, SV_INVALID, "invalid_name", "name", "%s", why);
+    }
+    return SV_OK;
+}
+
+sv_code svc_drive_folder_create(db_pool *pool, const sv_actor *a, long long parent_id,
+                                const char *name, long long *id, svc_err *e)
+{
+    db_conn *c = NULL;
+    bool taken = false;
+    int depth = 0;
+    sv_code rc;
+    *id = 0;
+    if ((rc = check_name(name, e)) != SV_OK || (rc = tx_lock(pool, a->account_id, &c, e)) != SV_OK ||
+        (rc = check_parent(c, a, parent_id, "parent_id", e)) != SV_OK) {
+        goto out;
+    }
+    TRY_DB(db_drive_depth(c, a->account_id, parent_id, &depth));
+    if (depth + 1 > DRIVE_MAX_DEPTH) {
+        rc = sv_fail(e, SV_CONFLICT, "too_deep", "parent_id",
+                     "folders nest at most %d levels deep", DRIVE_MAX_DEPTH);
+        goto out;
+    }
+    TRY_DB(db_drive_name_taken(c, a->account_id, parent_id, name, 0, &taken));
+    if (taken) {
+        rc = name_taken(e);
+        goto out;
+    }
+    TRY_DB(db_drive_folder_insert(c, a->account_id, parent_id, name, a->user_id, id));
+out:
+    return tx_end(pool, c, rc, e);
+}
+
+sv_code svc_drive_item_update(db_pool *pool, const sv_actor *a, long long id, bool folder,
+                              const char *name, bool set_parent, long long parent_id,
+                              svc_err *e)
+{
+    const char *field = folder ? "parent_id" : "folder_id";
+    db_conn *c = NULL;
+    db_drive_item it;
+    bool found = false, taken = false, moves;
+    sv_code rc;
+
+    memset(&it, 0, sizeof it);
+    if ((name != NULL && (rc = check_name(name, e)) != SV_OK) ||
+        (rc = tx_lock(pool, a->account_id, &c, e)) != SV_OK) {
+        goto out;
+    }
+    TRY_DB(db_drive_item_get(c, a->account_id, id, folder, &it, &found));
+    if (!found) {
+        rc = sv_fail(e, SV_NOT_FOUND, "not_found", NULL, folder ? "no such folder"
+                                                                 : "no such file");
+        goto out;
+    }
+    moves = set_parent && parent_id != it.parent_id;
+    if (moves) {
+        if (folder) {
+            bool within = false;
+            int depth = 0, height = 0;
+            TRY_DB(db_drive_is_within(c, a->account_id, id, parent_id, &within));
+            if (parent_id == id || within) {
+                rc = sv_fail(e, SV_CONFLICT, "move_into_itself", field,
+                             "a folder cannot move into itself or into a folder inside it");
+                goto out;
+            }
+            if ((rc = check_parent(c, a, parent_id, field, e)) != SV_OK) {
+                goto out;
+            }
+            TRY_DB(db_drive_depth(c, a->account_id, parent_id, &depth));
+            TRY_DB(db_drive_height(c, a->account_id, id, &height));
+            if (depth + height > DRIVE_MAX_DEPTH) {
+                rc = sv_fail(e, SV_CONFLICT, "too_deep", field,
+                             "folders nest at most %d levels deep", DRIVE_MAX_DEPTH);
+                goto out;
+            }
+        } else if ((rc = check_parent(c, a, parent_id, field, e)) != SV_OK) {
+            goto out;
+        }
+    }
+    if (moves || name != NULL) {
+        TRY_DB(db_drive_name_taken(c, a->account_id, moves ? parent_id : it.parent_id,
+                                   name != NULL ? name : it.name, id, &taken));
+        if (taken) {
+            rc = name_taken(e);
+            goto out;
+        }
+        TRY_DB(db_drive_item_update(c, a->account_id, id, name, moves, parent_id, &found));
+    }
+out:
+    db_drive_item_clear(&it);
+    return tx_end(pool, c, rc, e);
+}
+
+sv_code svc_drive_folder_delete(db_pool *pool, const sv_actor *a, const char *data_dir,
+                                long long id, bool recursive, long long *n_files,
+                                long long *bytes, svc_err *e)
+{
+    db_conn *c = NULL;
+    long long *ids = NULL, freed = 0, children = 0;
+    int n = 0;
+    bool found = false;
+    sv_code rc;
+    db_drive_item it;
+
+    memset(&it, 0, sizeof it);
+    if ((rc = tx_lock(pool, a->account_id, &c, e)) != SV_OK) {
+        goto out;
+    }
+    TRY_DB(db_drive_item_get(c, a->account_id, id, true, &it, &found));
+    if (!found) {
+        rc = no_folder(e, NULL);
+        goto out;
+    }
+    TRY_DB(db_drive_count_children(c, a->account_id, id, &children));
+    if (children > 0 && !recursive) {
+        rc = sv_fail(e, SV_CONFLICT, "folder_not_empty", NULL,
+                     "the folder is not empty (%lld entries); delete with recursive=1 to "
+                     "delete everything inside it",
+                     children);
+        goto out;
+    }
+    TRY_DB(db_drive_subtree_files(c, a->account_id, id, &ids, &n, &freed));
+    TRY_DB(db_drive_item_delete(c, a->account_id, id, &found));
+    if (freed > 0) {
+        TRY_DB(db_storage_add_drive(c, a->account_id, -freed));
+    }
+out:
+    rc = tx_end(pool, c, rc, e);
+    if (rc == SV_OK) {
+        unlink_files(data_dir, a->account_id, ids, n);
+    }
+    if (n_files != NULL) {
+        *n_files = rc == SV_OK ? n : 0;
+    }
+    if (bytes != NULL) {
+        *bytes = rc == SV_OK ? freed : 0;
+    }
+    free(ids);
+    db_drive_item_clear(&it);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ files */
+
+sv_code svc_drive_file_delete(db_pool *pool, const sv_actor *a, const char *data_dir,
+                              long long id, long long *bytes, svc_err *e)
+{
+    db_conn *c = NULL;
+    db_drive_item it;
+    bool found = false;
+    sv_code rc;
+
+    memset(&it, 0, sizeof it);
+    if ((rc = tx_lock(pool, a->account_id, &c, e)) != SV_OK) {
+        goto out;
+    }
+    TRY_DB(db_drive_item_get(c, a->account_id, id, false, &it, &found));
+    if (!found) {
+        rc = sv_fail(e, SV_NOT_FOUND, "not_found", NULL, "no such file");
+        goto out;
+    }
+    TRY_DB(db_drive_item_delete(c, a->account_id, id, &found));
+    if (it.size > 0) {
+        TRY_DB(db_storage_add_drive(c, a->account_id, -it.size));
+    }
+out:
+    rc = tx_end(pool, c, rc, e);
+    if (rc == SV_OK) {
+        unlink_files(data_dir, a->account_id, &id, 1);
+    }
+    if (bytes != NULL) {
+        *bytes = rc == SV_OK ? it.size : 0;
+    }
+    db_drive_item_clear(&it);
+    return rc;
+}
+
+sv_code svc_drive_upload_check(db_pool *pool, const sv_actor *a, long long folder_id,
+                               const char *name, long long *room, svc_err *e)
+{
+    db_conn *c = NULL;
+    bool taken = false;
+    long long used = 0, limit = storage_limit(a->plan);
+    sv_code rc;
+    db_status st;
+
+    *room = 0;
+    if ((rc = check_name(name, e)) != SV_OK) {
+        return rc;
+    }
+    if ((st = db_acquire(pool, DB_WAIT_MS, &c)) != DB_OK) {
+        return fail_db(e, st);
+    }
+    if ((rc = check_parent(c, a, folder_id, "folder_id", e)) != SV_OK) {
+        goto out;
+    }
+    TRY_DB(db_drive_name_taken(c, a->account_id, folder_id, name, 0, &taken));
+    if (taken) {
+        rc = name_taken(e);
+        goto out;
+    }
+    TRY_DB(db_storage_used(c, a->account_id, &used));
+    *room = used < limit ? limit - used : 0;
+out:
+    db_release(pool, c);
+    return rc;
+}
+
+sv_code svc_drive_upload_begin(const char *data_dir, long long account_id, svc_drive_upload *u,
+                               svc_err *e)
+{
+    char dir[4096];
+    int n;
+    memset(u, 0, sizeof *u);
+    u->fd = -1;
+    if (account_dir(data_dir, account_id, dir, sizeof dir) != 0) {
+        return fail_io(e, "cannot create", dir);
+    }
+    n = snprintf(u->path, sizeof u->path, "%s/tmp-XXXXXX", dir);
+    if (n < 0 || (size_t)n >= sizeof u->path) {
+        u->path[0] = '\0';
+        errno = ENAMETOOLONG;
+        return fail_io(e, "path too long:", dir);
+    }
+    u->fd = mkstemp(u->path);
+    if (u->fd < 0) {
+        sv_code rc = fail_io(e, "cannot create a file in", dir);
+        u->path[0] = '\0';
+        return rc;
+    }
+    (void)fcntl(u->fd, F_SETFD, FD_CLOEXEC);
+    u->sha = EVP_MD_CTX_new();
+    if (u->sha == NULL || EVP_DigestInit_ex(u->sha, EVP_sha256(), NULL) != 1) {
+        svc_drive_upload_abort(u);
+        e->db = DB_ERROR;
+        return sv_fail(e, SV_DB, NULL, NULL, "SHA-256 unavailable");
+    }
+    return SV_OK;
+}
+
+sv_code svc_drive_upload_write(svc_drive_upload *u, const void *buf, size_t len, svc_err *e)
+{
+    const char *p = buf;
+    size_t done = 0;
+    if (EVP_DigestUpdate(u->sha, buf, len) != 1) {
+        e->db = DB_ERROR;
+        return sv_fail(e, SV_DB, NULL, NULL, "SHA-256 failed");
+    }
+    while (done < len) {
+        ssize_t w = write(u->fd, p + done, len - done);
+        if (w < 0 && errno == EINTR) {
+            continue;
+        }
+        if (w <= 0) {
+            return fail_io(e, "cannot write", u->path);
+        }
+        done += (size_t)w;
+    }
+    u->size += (long long)len;
+    return SV_OK;
+}
+
+/* Whether "name" ends in .csv or .txt (any case). */
+static bool text_export_name(const char *name)
+{
+    const char *ext = extension(name);
+    return fold_cmp(ext, "csv") == 0 || fold_cmp(ext, "txt") == 0;
+}
+
+/* The kind of the finished file at "path" (see svc_drive_upload_finish()). */
+static const char *detect_kind(const char *path, const char *name)
+{
+    static const uint8_t magic[8] = {'M', 'T', 'H', 'O', 'K', '\r', '\n', 0x1a};
+    const char *kind = "other";
+    file_map m;
+    mt_error err;
+    if (map_open(path, &m) != 0) {
+        return kind;
+    }
+    if (m.len >= 10 && memcmp(m.data, magic, sizeof magic) == 0) {
+        mt_hok *h = NULL;
+        if (mt_hok_open(m.data, m.len, &h, &err) == MT_OK) {
+            kind = mt_hok_version(h) == MT_HOK_V1 ? "hok" : "hok2";
+        }
+        mt_hok_close(h);
+    } else if (m.len > 0 && text_export_name(name)) {
+        /* Parse the start of the file, cut after its last complete line:
+         * a bounded cost that still tells a HIOKI export from other text. */
+        size_t len = m.len;
+        mt_csv *csv = NULL;
+        if (len > CSV_SNIFF_BYTES) {
+            len = CSV_SNIFF_BYTES;
+            while (len > 0 && m.data[len - 1] != '\n') {
+                len--;
+            }
+        }
+        if (len > 0 && mt_csv_read((const char *)m.data, len, NULL, &csv, &err) == MT_OK) {
+            kind = "hioki_csv";
+        }
+        mt_csv_free(csv);
+    }
+    map_close(&m);
+    return kind;
+}
+
+sv_code svc_drive_upload_finish(svc_drive_upload *u, const char *name, svc_err *e)
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int md_len = 0;
+    if (fsync(u->fd) != 0) {
+        return fail_io(e, "cannot flush", u->path);
+    }
+    if (close(u->fd) != 0) {
+        u->fd = -1;
+        return fail_io(e, "cannot close", u->path);
+    }
+    u->fd = -1;
+    if (EVP_DigestFinal_ex(u->sha, md, &md_len) != 1 || md_len != 32) {
+        e->db = DB_ERROR;
+        return sv_fail(e, SV_DB, NULL, NULL, "SHA-256 failed");
+    }
+    for (unsigned i = 0; i < 32; i++) {
+        u->sha256_hex[2 * i] = hex[md[i] >> 4];
+        u->sha256_hex[2 * i + 1] = hex[md[i] & 15];
+    }
+    u->sha256_hex[64] = '\0';
+    snprintf(u->kind, sizeof u->kind, "%s", detect_kind(u->path, name));
+    return SV_OK;
+}
+
+void svc_drive_upload_abort(svc_drive_upload *u)
+{
+    if (u->fd >= 0) {
+        close(u->fd);
+        u->fd = -1;
+    }
+    if (u->path[0] != '\0') {
+        if (unlink(u->path) != 0 && errno != ENOENT) {
+            log_warn("drive: cannot remove %s: %s", u->path, strerror(errno));
+        }
+        u->path[0] = '\0';
+    }
+    EVP_MD_CTX_free(u->sha);
+    u->sha = NULL;
+}
+
+sv_code svc_drive_upload_commit(db_pool *pool, const sv_actor *a, const char *data_dir,
+                                long long folder_id, const char *name, const char *content_type,
+                                svc_drive_upload *u, long long *id, svc_err *e)
+{
+    db_conn *c = NULL;
+    char final_path[4096];
+    bool taken = false, renamed = false;
+    long long used = 0;
+    sv_code rc;
+
+    *id = 0;
+    if ((rc = check_name(name, e)) != SV_OK || (rc = tx_lock(pool, a->account_id, &c, e)) != SV_OK ||
+        (rc = check_parent(c, a, folder_id, "folder_id", e)) != SV_OK) {
+        goto out;
+    }
+    TRY_DB(db_drive_name_taken(c, a->account_id, folder_id, name, 0, &taken));
+    if (taken) {
+        rc = name_taken(e);
+        goto out;
+    }
+    /* Under the account lock: no other upload can count in between. */
+    TRY_DB(db_storage_used(c, a->account_id, &used));
+    if ((rc = sv_quota_check(e, a->plan, MT_Q_STORAGE, used + u->size)) != SV_OK) {
+        goto out;
+    }
+    TRY_DB(db_drive_file_insert(c, a->account_id, folder_id, name, u->size, u->kind,
+                                content_type, u->sha256_hex, a->user_id, id));
+    TRY_DB(db_storage_add_drive(c, a->account_id, u->size));
+    if (svc_drive_file_path(data_dir, a->account_id, *id, final_path, sizeof final_path) != 0 ||
+        rename(u->path, final_path) != 0) {
+        rc = fail_io(e, "cannot rename", u->path);
+        goto out;
+    }
+    renamed = true;
+    u->path[0] = '\0'; /* the temporary name is gone */
+out:
+    rc = tx_end(pool, c, rc, e);
+    if (rc != SV_OK && renamed) {
+        /* The record was not committed: the bytes must not stay. */
+        if (unlink(final_path) != 0 && errno != ENOENT) {
+            log_warn("drive: cannot remove %s: %s (the sweep will retry)", final_path,
+                     strerror(errno));
+        }
+    }
+    if (rc != SV_OK) {
+        *id = 0;
+    }
+    return rc;
+}
+
+/* --------------------------------------------------------------- channels */
+
+static void add_time(cJSON *o, const char *key, const char *key_us, bool have, mt_time t)
+{
+    char buf[MT_CAL_INSTANT_LEN];
+    mt_error err;
+    if (have && mt_cal_format_instant(t, buf, sizeof buf, &err) == MT_OK) {
+        cJSON_AddStringToObject(o, key, buf);
+        cJSON_AddNumberToObject(o, key_us, (double)t);
+    } else {
+        cJSON_AddNullToObject(o, key);
+        cJSON_AddNullToObject(o, key_us);
+    }
+}
+
+static sv_code core_refused(svc_err *e, const mt_error *err)
+{
+    return sv_fail(e, SV_INVALID, "unreadable", NULL, "the file cannot be read: %s (at byte %zu)",
+                   err->msg, err->pos);
+}
+
+static sv_code hok_channels(const file_map *m, cJSON *o, svc_err *e)
+{
+    mt_hok *h = NULL;
+    mt_error err;
+    const mt_hok_meta *meta;
+    const mt_hok_channel *ch;
+    uint64_t rows;
+    mt_time t0 = 0, t1 = 0;
+    bool have = false;
+    cJSON *mo, *arr;
+    if (mt_hok_open(m->data, m->len, &h, &err) != MT_OK) {
+        return core_refused(e, &err);
+    }
+    rows = mt_hok_row_count(h);
+    if (rows > 0) {
+        if (mt_hok_read_times(h, 0, 1, &t0, &err) != MT_OK ||
+            mt_hok_read_times(h, rows - 1, 1, &t1, &err) != MT_OK) {
+            mt_hok_close(h);
+            return core_refused(e, &err);
+        }
+        have = true;
+    }
+    meta = mt_hok_get_meta(h);
+    cJSON_AddNumberToObject(o, "rows", (double)rows);
+    add_time(o, "first", "first_us", have, t0);
+    add_time(o, "last", "last_us", have, t1);
+    mo = cJSON_AddObjectToObject(o, "meta");
+    if (mo != NULL) {
+        cJSON_AddStringToObject(mo, "title", meta->title);
+        cJSON_AddStringToObject(mo, "app", meta->app);
+        cJSON_AddStringToObject(mo, "device", meta->device);
+        cJSON_AddStringToObject(mo, "model", meta->model);
+        cJSON_AddStringToObject(mo, "timezone", meta->timezone);
+        add_time(mo, "created", "created_us", true, meta->created);
+    }
+    arr = cJSON_AddArrayToObject(o, "channels");
+    ch = mt_hok_channels(h);
+    for (size_t i = 0; arr != NULL && i < mt_hok_channel_count(h); i++) {
+        cJSON *c = cJSON_CreateObject();
+        if (c == NULL) {
+            break;
+        }
+        cJSON_AddNumberToObject(c, "index", (double)i);
+        cJSON_AddNumberToObject(c, "id", (double)ch[i].id);
+        cJSON_AddStringToObject(c, "name", ch[i].name);
+        cJSON_AddStringToObject(c, "unit", ch[i].unit);
+        cJSON_AddStringToObject(c, "kind", ch[i].kind == MT_HOK_COMPUTED ? "computed"
+                                                                         : "measured");
+        cJSON_AddStringToObject(c, "model", ch[i].model);
+        cJSON_AddNumberToObject(c, "samples", (double)rows);
+        cJSON_AddItemToArray(arr, c);
+    }
+    mt_hok_close(h);
+    return SV_OK;
+}
+
+static sv_code csv_channels(const file_map *m, int utc_offset_minutes, cJSON *o, svc_err *e)
+{
+    static const char *const kinds[] = {"analog", "integer", "event"};
+    static const char *const styles[] = {"bare", "column", "row"};
+    static const char *const formats[] = {"seconds", "clock", "absolute"};
+    mt_csv_options opt;
+    mt_csv *csv = NULL;
+    mt_error err;
+    const mt_csv_meta *meta;
+    const mt_time *t;
+    size_t rows;
+    cJSON *mo, *arr;
+    char delim[2] = {0, 0}, mark[2] = {0, 0};
+
+    if ((long long)m->len > DRIVE_CSV_OPEN_MAX) {
+        return sv_fail(e, SV_INVALID, "too_large", NULL,
+                       "the server reads the channels of CSV files up to %lld bytes; "
+                       "download this one and open it in the viewer",
+                       DRIVE_CSV_OPEN_MAX);
+    }
+    memset(&opt, 0, sizeof opt);
+    opt.utc_offset_minutes = utc_offset_minutes;
+    if (mt_csv_read((const char *)m->data, m->len, &opt, &csv, &err) != MT_OK) {
+        return core_refused(e, &err);
+    }
+    meta = mt_csv_meta_of(csv);
+    rows = mt_csv_row_count(csv);
+    t = mt_csv_times(csv);
+    cJSON_AddNumberToObject(o, "rows", (double)rows);
+    add_time(o, "first", "first_us", rows > 0, rows > 0 ? t[0] : 0);
+    add_time(o, "last", "last_us", rows > 0, rows > 0 ? t[rows - 1] : 0);
+    mo = cJSON_AddObjectToObject(o, "meta");
+    if (mo != NULL) {
+        delim[0] = meta->delimiter;
+        mark[0] = meta->decimal_mark;
+        cJSON_AddStringToObject(mo, "file_name", meta->file_name);
+        cJSON_AddStringToObject(mo, "version", meta->version);
+        cJSON_AddStringToObject(mo, "title", meta->title);
+        add_time(mo, "trigger", "trigger_us", meta->has_trigger != 0, meta->trigger);
+        cJSON_AddStringToObject(mo, "style", (unsigned)meta->style < 3 ? styles[meta->style]
+                                                                        : "bare");
+        cJSON_AddStringToObject(mo, "delimiter", delim);
+        cJSON_AddStringToObject(mo, "decimal_mark", mark);
+        cJSON_AddStringToObject(mo, "time_format", (unsigned)meta->time_format < 3
+                                                       ? formats[meta->time_format]
+                                                       : "seconds");
+        cJSON_AddNumberToObject(mo, "utc_offset_minutes", utc_offset_minutes);
+    }
+    arr = cJSON_AddArrayToObject(o, "channels");
+    for (size_t i = 0; arr != NULL && i < mt_csv_channel_count(csv); i++) {
+        const mt_csv_channel *ch = mt_csv_channel_at(csv, i);
+        cJSON *c = cJSON_CreateObject();
+        if (c == NULL || ch == NULL) {
+            cJSON_Delete(c);
+            break;
+        }
+        cJSON_AddNumberToObject(c, "index", (double)i);
+        cJSON_AddStringToObject(c, "name", ch->name);
+        cJSON_AddStringToObject(c, "unit", ch->unit);
+        cJSON_AddStringToObject(c, "kind", (unsigned)ch->kind < 3 ? kinds[ch->kind] : "analog");
+        cJSON_AddStringToObject(c, "mode", ch->mode);
+        cJSON_AddStringToObject(c, "range", ch->range);
+        cJSON_AddStringToObject(c, "comment", ch->comment);
+        cJSON_AddNumberToObject(c, "samples", (double)rows);
+        cJSON_AddItemToArray(arr, c);
+    }
+    mt_csv_free(csv);
+    return SV_OK;
+}
+
+/* The file record "id" (any kind) of the account. */
+static sv_code file_record(db_pool *pool, const sv_actor *a, long long id, db_drive_item *it,
+                           svc_err *e)
+{
+    db_conn *c = NULL;
+    bool found = false;
+    db_status st = db_acquire(pool, DB_WAIT_MS, &c);
+    memset(it, 0, sizeof *it);
+    if (st != DB_OK) {
+        return fail_db(e, st);
+    }
+    st = db_drive_item_get(c, a->account_id, id, false, it, &found);
+    db_release(pool, c);
+    if (st != DB_OK) {
+        return fail_db(e, st);
+    }
+    if (!found) {
+        return sv_fail(e, SV_NOT_FOUND, "not_found", NULL, "no such file");
+    }
+    return SV_OK;
+}
+
+sv_code svc_drive_channels(db_pool *pool, const sv_actor *a, const char *data_dir, long long id,
+                           int utc_offset_minutes, cJSON **out, svc_err *e)
+{
+    db_drive_item it;
+    char path[4096];
+    file_map m = {-1, NULL, 0};
+    cJSON *o = NULL;
+    sv_code rc;
+
+    *out = NULL;
+    if ((rc = file_record(pool, a, id, &it, e)) != SV_OK) {
+        return rc;
+    }
+    if (!svc_drive_kind_viewable(it.kind)) {
+        rc = sv_fail(e, SV_CONFLICT, "not_viewable", NULL,
+                     "only HOK, HOK2 and HIOKI CSV files have channels (this file is '%s')",
+                     it.kind ? it.kind : "other");
+        goto out;
+    }
+    if (svc_drive_file_path(data_dir, a->account_id, id, path, sizeof path) != 0 ||
+        map_open(path, &m) != 0) {
+        rc = fail_io(e, "cannot open", path);
+        goto out;
+    }
+    if ((o = cJSON_CreateObject()) == NULL) {
+        rc = fail_db(e, DB_ERROR);
+        goto out;
+    }
+    cJSON_AddNumberToObject(o, "file_id", (double)id);
+    cJSON_AddStringToObject(o, "kind", it.kind);
+    if (strcmp(it.kind, "hioki_csv") == 0) {
+        rc = csv_channels(&m, utc_offset_minutes, o, e);
+    } else {
+        rc = hok_channels(&m, o, e);
+    }
+    if (rc == SV_OK) {
+        *out = o;
+        o = NULL;
+    }
+out:
+    cJSON_Delete(o);
+    map_close(&m);
+    db_drive_item_clear(&it);
+    return rc;
+}
+
+sv_code svc_drive_import(db_pool *pool, const sv_actor *a, long long id, svc_err *e)
+{
+    db_drive_item it;
+    sv_code rc;
+    if ((rc = file_record(pool, a, id, &it, e)) != SV_OK) {
+        return rc;
+    }
+    if ((rc = sv_feature_check(e, a->plan, MT_Q_IMPORT, MT_ACCESS_FULL)) != SV_OK) {
+        goto out;
+    }
+    if (!svc_drive_kind_viewable(it.kind)) {
+        rc = sv_fail(e, SV_CONFLICT, "not_importable", NULL,
+                     "only HOK, HOK2 and HIOKI CSV files can be imported (this file is '%s')",
+                     it.kind ? it.kind : "other");
+        goto out;
+    }
+    /* P24 on Pro: the ingestion work of issue #4 adds the import itself. */
+    rc = sv_fail(e, SV_CONFLICT, "not_implemented", NULL,
+                 "importing a drive file as acquired data is not available yet");
+out:
+    db_drive_item_clear(&it);
+    return rc;
+}
+
+/* ------------------------------------------------------ retention, sweeps */
+
+/* L5 for one account: delete its files created before "cutoff". */
+static sv_code retention_account(db_pool *pool, const char *data_dir, long long account_id,
+                                 const char *cutoff, svc_drive_cleanup_stats *stats,
+                                 svc_err *e)
+{
+    db_conn *c = NULL;
+    long long *ids = NULL, freed = 0;
+    int n = 0;
+    sv_code rc;
+    if ((rc = tx_lock(pool, account_id, &c, e)) != SV_OK) {
+        goto out;
+    }
+    TRY_DB(db_drive_delete_old_files(c, account_id, cutoff, &ids, &n, &freed));
+    if (freed > 0) {
+        TRY_DB(db_storage_add_drive(c, account_id, -freed));
+    }
+out:
+    rc = tx_end(pool, c, rc, e);
+    if (rc == SV_OK) {
+        unlink_files(data_dir, account_id, ids, n);
+        if (n > 0) {
+            stats->accounts++;
+            stats->files_deleted += n;
+            stats->bytes_freed += freed;
+            log_info("drive: retention deleted %d files (%lld bytes) of account %lld", n, freed,
+                     account_id);
+        }
+    }
+    free(ids);
+    return rc;
+}
+
+/* Whether the account's plan in force at "now_us" is Free. */
+static bool free_now(const db_drive_account *acc, int64_t now_us)
+{
+    mt_plan stored, eff;
+    mt_day expiry;
+    mt_error err;
+    if (mt_plan_from_name(acc->plan, &stored, &err) != MT_OK) {
+        return false;
+    }
+    eff = stored;
+    if (acc->expiry != NULL && mt_cal_parse_date(acc->expiry, &expiry, &err) == MT_OK &&
+        mt_licence_effective_plan(stored, expiry, now_us, &eff, &err) != MT_OK) {
+        eff = stored;
+    }
+    return eff == MT_PLAN_FREE;
+}
+
+static int cmp_ll(const void *a, const void *b)
+{
+    long long x = *(const long long *)a, y = *(const long long *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Parse a whole decimal id (no sign, no leading zero). */
+static bool parse_id(const char *s, long long *out)
+{
+    char *end;
+    long long v;
+    if (s[0] < '1' || s[0] > '9' || strlen(s) > 18) {
+        return false;
+    }
+    errno = 0;
+    v = strtoll(s, &end, 10);
+    if (errno != 0 || *end != '\0') {
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+/* Sweep DATA/drive/<account_id>. */
+static sv_code sweep_account(db_pool *pool, const char *drive_dir, long long account_id,
+                             time_t older_than, svc_drive_cleanup_stats *stats, svc_err *e)
+{
+    db_conn *c = NULL;
+    long long *ids = NULL;
+    int n = 0;
+    bool exists = false;
+    char dir[4200], path[4200 + 260];
+    DIR *d;
+    struct dirent *de;
+    db_status st = db_acquire(pool, DB_WAIT_MS, &c);
+    if (st != DB_OK) {
+        return fail_db(e, st);
+    }
+    if ((st = db_drive_account_exists(c, account_id, &exists)) == DB_OK && exists) {
+        st = db_drive_file_ids(c, account_id, &ids, &n);
+    }
+    db_release(pool, c);
+    if (st != DB_OK) {
+        free(ids);
+        return fail_db(e, st);
+    }
+    snprintf(dir, sizeof dir, "%s/%lld", drive_dir, account_id);
+    if ((d = opendir(dir)) == NULL) {
+        free(ids);
+        return SV_OK;
+    }
+    while ((de = readdir(d)) != NULL) {
+        struct stat sb;
+        long long id;
+        bool orphan;
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) {
+            continue;
+        }
+        if (strncmp(de->d_name, "tmp-", 4) == 0) {
+            orphan = true; /* an upload that never finished (kept while recent) */
+        } else if (parse_id(de->d_name, &id)) {
+            orphan = n == 0 || bsearch(&id, ids, (size_t)n, sizeof *ids, cmp_ll) == NULL;
+        } else {
+            continue; /* not ours: left alone */
+        }
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        if (!orphan || lstat(path, &sb) != 0 || !S_ISREG(sb.st_mode) ||
+            sb.st_mtime > older_than) {
+            continue;
+        }
+        if (unlink(path) == 0) {
+            stats->orphans_removed++;
+        } else if (errno != ENOENT) {
+            log_warn("drive: cannot remove %s: %s", path, strerror(errno));
+        }
+    }
+    closedir(d);
+    if (!exists) {
+        (void)rmdir(dir); /* fails while recent files remain: the next sweep */
+    }
+    free(ids);
+    return SV_OK;
+}
+
+sv_code svc_drive_cleanup(db_pool *pool, const char *data_dir, int64_t now_us, int64_t grace_s,
+                          svc_drive_cleanup_stats *stats, svc_err *e)
+{
+    db_conn *c = NULL;
+    db_drive_account *accs = NULL;
+    int n_accs = 0;
+    mt_day today, cutoff_day;
+    mt_error err;
+    char cutoff[MT_CAL_INSTANT_LEN], drive_dir[4096];
+    DIR *d;
+    struct dirent *de;
+    sv_code rc = SV_OK;
+    db_status st;
+
+    memset(stats, 0, sizeof *stats);
+    if (mt_cal_day_of(now_us, &today, &err) != MT_OK ||
+        mt_licence_retention_cutoff(today, &cutoff_day, &err) != MT_OK ||
+        mt_cal_format_instant(mt_cal_day_start(cutoff_day), cutoff, sizeof cutoff, &err) !=
+            MT_OK) {
+        e->db = DB_ERROR;
+        return sv_fail(e, SV_DB, NULL, NULL, "retention cutoff: %s", err.msg);
+    }
+
+    /* 1. L5 retention on accounts that are Free now. */
+    if ((st = db_acquire(pool, DB_WAIT_MS, &c)) != DB_OK) {
+        return fail_db(e, st);
+    }
+    st = db_drive_retention_accounts(c, cutoff, &accs, &n_accs);
+    db_release(pool, c);
+    if (st != DB_OK) {
+        return fail_db(e, st);
+    }
+    for (int i = 0; i < n_accs && rc == SV_OK; i++) {
+        if (free_now(&accs[i], now_us)) {
+            rc = retention_account(pool, data_dir, accs[i].id, cutoff, stats, e);
+        }
+    }
+    db_drive_accounts_free(accs, n_accs);
+    if (rc != SV_OK) {
+        return rc;
+    }
+
+    /* 2. The orphan sweep. */
+    snprintf(drive_dir, sizeof drive_dir, "%s/drive", data_dir);
+    if ((d = opendir(drive_dir)) == NULL) {
+        return SV_OK; /* nothing was ever uploaded */
+    }
+    while ((de = readdir(d)) != NULL && rc == SV_OK) {
+        long long account_id;
+        if (parse_id(de->d_name, &account_id)) {
+            rc = sweep_account(pool, drive_dir, account_id, time(NULL) - (time_t)grace_s, stats,
+                               e);
+        }
+    }
+    closedir(d);
+    if (stats->orphans_removed > 0) {
+        log_info("drive: the sweep removed %lld files without a record", stats->orphans_removed);
+    }
+    return rc;
+}
+
+sv_code svc_drive_test_set_data_bytes(db_pool *pool, long long account_id, long long bytes,
+                                      svc_err *e)
+{
+    db_conn *c = NULL;
+    bool exists = false;
+    db_status st = db_acquire(pool, DB_WAIT_MS, &c);
+    if (st != DB_OK) {
+        return fail_db(e, st);
+    }
+    if ((st = db_drive_account_exists(c, account_id, &exists)) == DB_OK && exists) {
+        st = db_drive_test_set_data_bytes(c, account_id, bytes);
+    }
+    db_release(pool, c);
+    if (st != DB_OK) {
+        return fail_db(e, st);
+    }
+    return exists ? SV_OK : sv_fail(e, SV_NOT_FOUND, "not_found", "account_id", "no such account");
+}

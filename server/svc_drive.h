@@ -1,0 +1,203 @@
+/* Business rules of the drive (D1, D4-D6, P2, P24, L5): names, folders,
+ * uploads streamed to disk, the storage quota, kind detection, the channel
+ * list of HOK/HOK2/HIOKI CSV files, retention and the orphan sweep.
+ * docs/drive.md describes the behaviour; the rules in short:
+ *
+ * - A file's bytes live in DATA/drive/<account_id>/<file_id>: the name on
+ *   disk is the numeric id, never the user's name, so no user input ever
+ *   becomes part of a path.
+ * - Every change runs in one transaction that first locks the account row
+ *   (db_account_lock()): two uploads cannot both take the last bytes of the
+ *   quota, and two folder moves cannot build a cycle together. The file
+ *   record and its bytes in account_storage.drive_bytes change together.
+ * - Files reach disk before their record: an upload is written to a
+ *   temporary file (DATA/drive/<account_id>/tmp-XXXXXX), renamed to its id
+ *   inside the recording transaction, and removed again when anything
+ *   fails. Deleting removes the record (and frees the quota) first and the
+ *   bytes after the commit; whatever is left on disk without a record is
+ *   removed by svc_drive_cleanup().
+ *
+ * Failures are described in a svc_err (svc_apps.h); the HTTP layer turns it
+ * into the JSON error. */
+#ifndef MTS_SVC_DRIVE_H
+#define MTS_SVC_DRIVE_H
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "db.h"
+#include "svc_apps.h"
+
+#define DRIVE_NAME_MAX 255     /* bytes of UTF-8 in a name */
+#define DRIVE_MAX_DEPTH 16     /* folder levels below the root */
+#define DRIVE_MAX_ENTRIES 10000 /* entries directly inside one folder */
+#define DRIVE_CSV_OPEN_MAX (64LL * 1000 * 1000) /* largest CSV whose channels are read */
+
+/* Whether "name" ("len" bytes, which may hold a NUL: then it is refused)
+ * is a valid drive name: 1..255 bytes of UTF-8, no '/', '\\', control
+ * characters (C0, DEL, C1), not "." or "..", no leading or trailing space.
+ * On refusal *why (may be NULL) says why in English. */
+bool svc_drive_name_valid(const char *name, size_t len, const char **why);
+
+/* The kind of entry names used in the API: folder, dataset, hok, hok2,
+ * hioki_csv, other. */
+bool svc_drive_kind_viewable(const char *kind);
+
+/* --------------------------------------------------------------- listing */
+
+typedef enum { DRIVE_SORT_NAME = 0, DRIVE_SORT_DATE, DRIVE_SORT_SIZE, DRIVE_SORT_KIND } drive_sort;
+
+/* Parse "name", "date", "size", "kind" (NULL or "" = name). -1 when unknown. */
+int svc_drive_sort_from_name(const char *s);
+const char *svc_drive_sort_name(drive_sort s);
+
+/* The listing of folder "folder_id" (0 = root) as a JSON object:
+ *   {folder: null | {...}, path: [{id, name}], sort, order,
+ *    items: [folders..., datasets... (root only), files...],
+ *    storage: {used, limit, drive_bytes, plan}}
+ * each group sorted by "sort" ("desc": descending), ties by name then id.
+ * Datasets are the measurement groups the actor may see (members: the
+ * groups granted to them). SV_NOT_FOUND for an unknown folder. On success
+ * *out is set (caller frees with cJSON_Delete()). */
+sv_code svc_drive_list(db_pool *pool, const sv_actor *a, long long folder_id, drive_sort sort,
+                       bool desc, cJSON **out, svc_err *e);
+
+/* The JSON of entry "id" (a folder when "folder"); SV_NOT_FOUND. */
+sv_code svc_drive_item(db_pool *pool, const sv_actor *a, long long id, bool folder,
+                       cJSON **out, svc_err *e);
+
+/* --------------------------------------------------------------- folders */
+
+/* Create folder "name" in "parent_id" (0 = root). Errors: SV_INVALID
+ * invalid_name; SV_NOT_FOUND (parent); SV_CONFLICT name_taken, too_deep,
+ * folder_full. */
+sv_code svc_drive_folder_create(db_pool *pool, const sv_actor *a, long long parent_id,
+                                const char *name, long long *id, svc_err *e);
+
+/* Rename ("name" NULL = keep) and/or move ("set_parent": into "parent_id",
+ * 0 = root) folder or file "id" ("folder" says which). Moving a folder into
+ * itself or below itself is SV_CONFLICT move_into_itself; a move that would
+ * nest deeper than DRIVE_MAX_DEPTH is SV_CONFLICT too_deep; other errors as
+ * svc_drive_folder_create(). */
+sv_code svc_drive_item_update(db_pool *pool, const sv_actor *a, long long id, bool folder,
+                              const char *name, bool set_parent, long long parent_id,
+                              svc_err *e);
+
+/* Delete folder "id": refused with SV_CONFLICT folder_not_empty when it
+ * holds anything, unless "recursive" (then everything inside goes, and the
+ * bytes of its files are freed). "data_dir" is the server's data folder.
+ * *n_files and *bytes (may be NULL) receive what was deleted. */
+sv_code svc_drive_folder_delete(db_pool *pool, const sv_actor *a, const char *data_dir,
+                                long long id, bool recursive, long long *n_files,
+                                long long *bytes, svc_err *e);
+
+/* ----------------------------------------------------------------- files */
+
+/* Delete file "id": the record and its bytes in the quota go in one
+ * transaction, the file on disk right after. SV_NOT_FOUND. */
+sv_code svc_drive_file_delete(db_pool *pool, const sv_actor *a, const char *data_dir,
+                              long long id, long long *bytes, svc_err *e);
+
+/* The path of file "id" of "account_id" on disk into "buf". Returns 0, or
+ * -1 when it does not fit. */
+int svc_drive_file_path(const char *data_dir, long long account_id, long long id, char *buf,
+                        size_t cap);
+
+/* Before an upload: check that folder "folder_id" (0 = root) exists and
+ * "name" is valid and free there, and give the bytes still free in the
+ * storage quota in *room (0 when none). Not locked: the final word is
+ * svc_drive_upload_commit()'s. Errors as svc_drive_folder_create(). */
+sv_code svc_drive_upload_check(db_pool *pool, const sv_actor *a, long long folder_id,
+                               const char *name, long long *room, svc_err *e);
+
+/* An upload in progress: a temporary file in the account's folder, the
+ * byte count and the running SHA-256. */
+typedef struct {
+    int fd;
+    char path[4096];
+    long long size;
+    void *sha;           /* EVP_MD_CTX */
+    char sha256_hex[65]; /* set by svc_drive_upload_finish() */
+    char kind[16];       /* set by svc_drive_upload_finish() */
+} svc_drive_upload;
+
+/* Create the temporary file for an upload of "account_id" (the account's
+ * folder is created as needed). On failure nothing is left behind. */
+sv_code svc_drive_upload_begin(const char *data_dir, long long account_id, svc_drive_upload *u,
+                               svc_err *e);
+
+/* Append "len" bytes. On failure the upload must be aborted. */
+sv_code svc_drive_upload_write(svc_drive_upload *u, const void *buf, size_t len, svc_err *e);
+
+/* Flush the file to disk, close it, finish the SHA-256 and detect the
+ * kind: "hok"/"hok2" (the HOK magic and a file core's mt_hok_open()
+ * accepts), "hioki_csv" (a .csv/.txt name whose start core's mt_csv_read()
+ * parses), else "other". "name" is the user's file name (for the
+ * extension). The file stays until svc_drive_upload_commit() or
+ * svc_drive_upload_abort(). */
+sv_code svc_drive_upload_finish(svc_drive_upload *u, const char *name, svc_err *e);
+
+/* Remove the temporary file and free "u" (safe to call twice). */
+void svc_drive_upload_abort(svc_drive_upload *u);
+
+/* Record the finished upload "u" as file "name" in "folder_id", in one
+ * transaction under the account lock: the folder must still exist, the
+ * name be free (SV_CONFLICT name_taken), the folder not full, and the
+ * storage used plus u->size fit P2 on the actor's plan (SV_LIMIT, quota
+ * MT_Q_STORAGE); then the row is inserted, drive_bytes grows by u->size and
+ * the temporary file is renamed to the file's id. On success *id is set and
+ * the temporary file is gone (renamed); on failure call
+ * svc_drive_upload_abort(). */
+sv_code svc_drive_upload_commit(db_pool *pool, const sv_actor *a, const char *data_dir,
+                                long long folder_id, const char *name, const char *content_type,
+                                svc_drive_upload *u, long long *id, svc_err *e);
+
+/* The channels of HOK/HOK2/HIOKI CSV file "id", read by core, as JSON:
+ *   {file_id, kind, rows, first, last, first_us, last_us, meta?,
+ *    channels: [{index, name, unit, samples, ...}]}
+ * "utc_offset_minutes" is passed to the CSV reader (instrument clock).
+ * Errors: SV_NOT_FOUND; SV_CONFLICT not_viewable (another kind);
+ * SV_INVALID unreadable (core refused the file; message from core) or
+ * too_large (a CSV over DRIVE_CSV_OPEN_MAX). */
+sv_code svc_drive_channels(db_pool *pool, const sv_actor *a, const char *data_dir, long long id,
+                           int utc_offset_minutes, cJSON **out, svc_err *e);
+
+/* P24: import a HOK/HOK2/CSV file as acquired data. Below Pro SV_LIMIT
+ * (quota MT_Q_IMPORT); SV_NOT_FOUND; SV_CONFLICT not_importable for other
+ * kinds. On Pro the import itself is not built yet: SV_CONFLICT with
+ * err_code "not_implemented" (the HTTP layer answers 501). */
+sv_code svc_drive_import(db_pool *pool, const sv_actor *a, long long id, svc_err *e);
+
+/* ----------------------------------------------------- retention, sweeps */
+
+typedef struct {
+    long long accounts;       /* accounts whose old files were deleted */
+    long long files_deleted;  /* L5: files past their retention */
+    long long bytes_freed;
+    long long orphans_removed; /* files on disk without a record */
+} svc_drive_cleanup_stats;
+
+/* The drive's periodic job (safe to run at any time, from one thread):
+ * 1. L5: on accounts whose plan in force at "now_us" is Free, delete the
+ *    files created on a UTC date before core's retention cutoff
+ *    (mt_licence_retention_cutoff(today)), freeing their bytes;
+ * 2. sweep DATA/drive: remove files without a record (deleted accounts,
+ *    expired trials, deletes whose unlink failed) and stale temporary files,
+ *    when they were last written more than "grace_s" seconds ago (so that an
+ *    upload being recorded right now is never touched), and the folders of
+ *    accounts that no longer exist once empty.
+ * Fills "stats". */
+sv_code svc_drive_cleanup(db_pool *pool, const char *data_dir, int64_t now_us, int64_t grace_s,
+                          svc_drive_cleanup_stats *stats, svc_err *e);
+
+/* The grace period of the orphan sweep used by the periodic job. */
+#define DRIVE_SWEEP_GRACE_S 3600
+
+/* Test route only: set the account's acquired-data bytes (to bring an
+ * account near its quota). SV_NOT_FOUND for an unknown account. */
+sv_code svc_drive_test_set_data_bytes(db_pool *pool, long long account_id, long long bytes,
+                                      svc_err *e);
+
+#endif
