@@ -453,7 +453,7 @@ int http_json_string(http_req *req, const cJSON *obj, const char *name, size_t m
 /* -------------------------------------------------------------- bodies */
 
 /* Strict UTF-8 (no overlongs, no surrogates, at most U+10FFFF). */
-static bool utf8_valid(const unsigned char *s, size_t len)
+bool http_utf8_valid(const unsigned char *s, size_t len)
 {
     size_t i = 0;
     while (i < len) {
@@ -626,7 +626,7 @@ static int take_json_body(http_req *req)
                                 NULL),
                -1;
     }
-    if (!utf8_valid((const unsigned char *)text, len)) {
+    if (!http_utf8_valid((const unsigned char *)text, len)) {
         free(text);
         return http_reply_error(req, 400, "malformed_json", "the body is not valid UTF-8", NULL),
                -1;

@@ -128,6 +128,10 @@ long http_body_read(http_req *req, void *buf, size_t cap);
 /* The declared Content-Length, or -1 when none was sent (chunked). */
 long long http_content_length(const http_req *req);
 
+/* Whether "len" bytes at "s" are strict UTF-8 (no overlongs, surrogates or
+ * code points above U+10FFFF), as JSON bodies must be. */
+bool http_utf8_valid(const unsigned char *s, size_t len);
+
 /* Request header "name" (case-insensitive), or NULL. */
 const char *http_header(const http_req *req, const char *name);
 

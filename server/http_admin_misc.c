@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "audit.h"
 #include "auth.h"
@@ -344,7 +345,7 @@ static int h_logo_get(http_req *req)
                         "Content-Security-Policy: default-src 'none'; sandbox\r\n"
                         "Content-Disposition: inline; filename=\"logo.%s\"\r\n"
                         "%s%s\r\n",
-                        type, len, strcmp(type, "image/png") == 0 ? "png" : "jpg",
+                        type, len, strchr(type, '/') + 1,
                         req->srv->tls ? "Strict-Transport-Security: max-age=31536000\r\n" : "",
                         req->must_close ? "Connection: close\r\n" : "");
     buf = malloc((size_t)head_len + len);
@@ -362,18 +363,94 @@ static int h_logo_get(http_req *req)
     return 200;
 }
 
-/* PUT /api/v1/account/logo {content_type?, data: base64}: PNG or JPEG (by
- * magic bytes), at most SVC_LOGO_MAX bytes; P22. */
-static int h_logo_put(http_req *req)
+/* Whether the media type of header value "ct" (parameters after ';'
+ * ignored, any case) is "want". */
+static bool media_is(const char *ct, const char *want)
 {
-    const char *type = NULL, *b64 = NULL;
-    unsigned char *data = NULL;
-    size_t len = 0;
-    bool too_large = false;
-    svc_err e = {0};
-    sv_actor a = admb_actor(req);
+    size_t n = strlen(want);
+    return ct != NULL && strncasecmp(ct, want, n) == 0 &&
+           (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+/* Reply {content_type, bytes} after the logo was stored. */
+static int reply_logo_set(http_req *req, const char *type, size_t len)
+{
     char size[24];
     cJSON *o;
+    snprintf(size, sizeof size, "%zu", len);
+    audit_kv(req, "logo.set", "account", req->account_id, "bytes", size);
+    o = cJSON_CreateObject();
+    if (o != NULL) {
+        cJSON_AddStringToObject(o, "content_type", type);
+        cJSON_AddNumberToObject(o, "bytes", (double)len);
+    }
+    return http_reply_json(req, 200, o);
+}
+
+static int too_large(http_req *req, const char *field)
+{
+    char msg[96];
+    snprintf(msg, sizeof msg, "the logo is larger than %d bytes", SVC_LOGO_MAX);
+    return http_reply_error(req, 413, "too_large", msg, field);
+}
+
+/* The raw form: the body is the image, "type" its declared type. */
+static int logo_put_raw(http_req *req, const char *type)
+{
+    svc_err e = {0};
+    sv_actor a = admb_actor(req);
+    if (sv_feature_check(&e, a.plan, MT_Q_OWN_LOGO, MT_ACCESS_FULL) != SV_OK) {
+        return admb_reply_err(req, &e);
+    }
+    if (req->raw_len > SVC_LOGO_MAX) {
+        return too_large(req, NULL);
+    }
+    if (svc_logo_set(req->srv->pool, &a, req->raw, req->raw_len, type, &e) != SV_OK) {
+        return admb_reply_err(req, &e);
+    }
+    return reply_logo_set(req, type, req->raw_len);
+}
+
+/* The JSON form {content_type?, data: base64}: the body is checked as
+ * http.c checks every JSON body (the route takes raw bodies for the other
+ * form), within --max-body. */
+static int logo_put_json(http_req *req)
+{
+    const char *type = NULL, *b64 = NULL, *end = NULL;
+    unsigned char *data = NULL;
+    size_t len = 0;
+    bool large = false;
+    svc_err e = {0};
+    sv_actor a = admb_actor(req);
+    char msg[96];
+    if (req->raw_len > req->srv->cfg.max_body) {
+        snprintf(msg, sizeof msg, "the request body is larger than %zu bytes",
+                 req->srv->cfg.max_body);
+        return http_reply_error(req, 413, "body_too_large", msg, NULL);
+    }
+    if (req->raw_len == 0) {
+        return http_reply_error(req, 400, "malformed_json",
+                                "the body is empty: send a JSON object", NULL);
+    }
+    if (!http_utf8_valid(req->raw, req->raw_len)) {
+        return http_reply_error(req, 400, "malformed_json", "the body is not valid UTF-8", NULL);
+    }
+    if (memchr(req->raw, '\0', req->raw_len) != NULL) {
+        return http_reply_error(req, 400, "malformed_json", "the body contains a NUL byte", NULL);
+    }
+    /* raw_len + 1: the NUL http.c writes after the body is inside the length. */
+    req->body = cJSON_ParseWithLengthOpts((const char *)req->raw, req->raw_len + 1, &end, 1);
+    if (req->body == NULL) {
+        const char *text = (const char *)req->raw;
+        size_t at = end != NULL && end >= text && end <= text + req->raw_len
+                        ? (size_t)(end - text)
+                        : 0;
+        snprintf(msg, sizeof msg, "malformed JSON at byte %zu", at);
+        return http_reply_error(req, 400, "malformed_json", msg, NULL);
+    }
+    if (!cJSON_IsObject(req->body)) {
+        return http_reply_error(req, 400, "wrong_type", "the body must be a JSON object", NULL);
+    }
     /* 4/3 of the cap, plus padding: longer text can only be too large. */
     if (http_json_string(req, req->body, "content_type", 32, false, &type) != 0 ||
         http_json_string(req, req->body, "data", (size_t)SVC_LOGO_MAX * 2, true, &b64) != 0) {
@@ -382,11 +459,9 @@ static int h_logo_put(http_req *req)
     if (sv_feature_check(&e, a.plan, MT_Q_OWN_LOGO, MT_ACCESS_FULL) != SV_OK) {
         return admb_reply_err(req, &e);
     }
-    if (svc_base64_decode(b64, SVC_LOGO_MAX, &data, &len, &too_large) != 0) {
-        char msg[96];
-        if (too_large) {
-            snprintf(msg, sizeof msg, "the logo is larger than %d bytes", SVC_LOGO_MAX);
-            return http_reply_error(req, 413, "too_large", msg, "data");
+    if (svc_base64_decode(b64, SVC_LOGO_MAX, &data, &len, &large) != 0) {
+        if (large) {
+            return too_large(req, "data");
         }
         return http_reply_error(req, 400, "invalid", "'data' must be base64", "data");
     }
@@ -396,14 +471,27 @@ static int h_logo_put(http_req *req)
     }
     type = svc_logo_sniff(data, len);
     free(data);
-    snprintf(size, sizeof size, "%zu", len);
-    audit_kv(req, "logo.set", "account", req->account_id, "bytes", size);
-    o = cJSON_CreateObject();
-    if (o != NULL) {
-        cJSON_AddStringToObject(o, "content_type", type);
-        cJSON_AddNumberToObject(o, "bytes", (double)len);
+    return reply_logo_set(req, type, len);
+}
+
+/* PUT /api/v1/account/logo: the image as the body (Content-Type image/png,
+ * image/jpeg, image/gif or image/webp, checked against its magic bytes),
+ * or JSON {content_type?, data: base64}; at most SVC_LOGO_MAX bytes; P22. */
+static int h_logo_put(http_req *req)
+{
+    const char *ct = http_header(req, "Content-Type");
+    if (media_is(ct, "application/json")) {
+        return logo_put_json(req);
     }
-    return http_reply_json(req, 200, o);
+    for (const char *const *t = svc_logo_types; *t != NULL; t++) {
+        if (media_is(ct, *t)) {
+            return logo_put_raw(req, *t);
+        }
+    }
+    return http_reply_error(req, 415, "unsupported_media_type",
+                            "send the image as image/png, image/jpeg, image/gif or image/webp, "
+                            "or JSON {\"data\": base64}",
+                            NULL);
 }
 
 static int h_logo_delete(http_req *req)
@@ -566,7 +654,7 @@ const http_route http_routes_admin_misc[] = {
     {"POST", "/api/v1/inquiries", h_inquiries_create, AUTH_USER, BODY_JSON, false},
     {"GET", "/api/v1/inquiries/*", h_inquiry_get, AUTH_USER, BODY_NONE, false},
     {"GET", "/api/v1/account/logo", h_logo_get, AUTH_USER, BODY_NONE, false},
-    {"PUT", "/api/v1/account/logo", h_logo_put, AUTH_ADMIN, BODY_JSON, false},
+    {"PUT", "/api/v1/account/logo", h_logo_put, AUTH_ADMIN, BODY_RAW, false},
     {"DELETE", "/api/v1/account/logo", h_logo_delete, AUTH_ADMIN, BODY_NONE, false},
     {"GET", "/api/v1/notifications", h_notifications_list, AUTH_USER, BODY_NONE, false},
     {"GET", "/api/v1/notifications/unread-count", h_notifications_unread, AUTH_USER, BODY_NONE,

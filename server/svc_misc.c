@@ -324,15 +324,27 @@ out:
 
 /* ------------------------------------------------------------------ logo */
 
+const char *const svc_logo_types[] = {"image/png", "image/jpeg", "image/gif", "image/webp",
+                                      NULL};
+
 const char *svc_logo_sniff(const unsigned char *d, size_t len)
 {
     static const unsigned char png[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
-    /* PNG: the signature and an IHDR chunk first; JPEG: SOI and a marker. */
+    /* PNG: the signature and an IHDR chunk first; JPEG: SOI and a marker;
+     * GIF: the 87a/89a signature and a screen descriptor; WebP: a RIFF
+     * container of form WEBP whose first chunk is VP8, VP8L or VP8X. */
     if (len >= 24 && memcmp(d, png, 8) == 0 && memcmp(d + 12, "IHDR", 4) == 0) {
         return "image/png";
     }
     if (len >= 4 && d[0] == 0xFF && d[1] == 0xD8 && d[2] == 0xFF) {
         return "image/jpeg";
+    }
+    if (len >= 13 && (memcmp(d, "GIF87a", 6) == 0 || memcmp(d, "GIF89a", 6) == 0)) {
+        return "image/gif";
+    }
+    if (len >= 20 && memcmp(d, "RIFF", 4) == 0 && memcmp(d + 8, "WEBPVP8", 7) == 0 &&
+        (d[15] == ' ' || d[15] == 'L' || d[15] == 'X')) {
+        return "image/webp";
     }
     return NULL;
 }
@@ -424,7 +436,7 @@ sv_code svc_logo_set(db_pool *pool, const sv_actor *a, const unsigned char *data
     type = svc_logo_sniff(data, len);
     if (type == NULL) {
         return sv_fail(e, SV_INVALID, "unsupported_image", "data",
-                       "the logo must be a PNG or JPEG image");
+                       "the logo must be a PNG, JPEG, GIF or WebP image");
     }
     if (declared_type != NULL && strcmp(declared_type, type) != 0) {
         return sv_fail(e, SV_INVALID, "unsupported_image", "content_type",

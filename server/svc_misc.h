@@ -48,12 +48,16 @@ sv_code svc_inquiry_create(db_pool *pool, const sv_actor *a, const char *kind,
 
 /* ------------------------------------------------------------------ logo */
 
-/* The largest logo accepted, in bytes. */
-#define SVC_LOGO_MAX (512 * 1024)
+/* The largest logo accepted, in bytes (accounts.logo allows 1 MiB). */
+#define SVC_LOGO_MAX (1024 * 1024)
 
 /* The image type of "data" from its magic bytes: "image/png", "image/jpeg",
- * or NULL for anything else (SVG, GIF, HTML... are refused). */
+ * "image/gif" or "image/webp", or NULL for anything else (SVG, HTML...
+ * are refused: they could carry script). */
 const char *svc_logo_sniff(const unsigned char *data, size_t len);
+
+/* The logo's types, NULL-terminated (what svc_logo_sniff() answers). */
+extern const char *const svc_logo_types[];
 
 /* Decode strict base64 (standard alphabet, padding optional, no spaces)
  * "text" into a new buffer (*out, caller frees) of *len bytes. Returns 0, or
@@ -62,8 +66,8 @@ const char *svc_logo_sniff(const unsigned char *data, size_t len);
 int svc_base64_decode(const char *text, size_t max, unsigned char **out, size_t *len,
                       bool *too_large);
 
-/* Store "len" bytes at "data" as the account's logo (P22 on the plan; PNG
- * or JPEG by magic bytes; at most SVC_LOGO_MAX). "declared_type" (may be
+/* Store "len" bytes at "data" as the account's logo (P22 on the plan; PNG,
+ * JPEG, GIF or WebP by magic bytes; at most SVC_LOGO_MAX). "declared_type" (may be
  * NULL) must match what the bytes are. */
 sv_code svc_logo_set(db_pool *pool, const sv_actor *a, const unsigned char *data, size_t len,
                      const char *declared_type, svc_err *e);

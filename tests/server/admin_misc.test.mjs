@@ -274,14 +274,14 @@ test('logo: upload PNG and JPEG, served with its type and nosniff, delete', asyn
     AND action LIKE 'logo.%'`), 3);
 });
 
-test('logo: wrong magic bytes, SVG, a lying type, bad base64 and files over 512 KiB are refused', async () => {
+test('logo (JSON form): wrong magic bytes, SVG, a lying type, bad base64 and bodies over --max-body are refused', async () => {
   const t = await tenant('standard');
   const good = png();
   await t.c.put('/api/v1/account/logo', { data: good.toString('base64') });
   const svg = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>');
-  const gif = Buffer.from('GIF89a\x01\x00\x01\x00\x00\x00\x00;', 'latin1');
   const html = Buffer.from('<html><script>alert(1)</script></html>');
-  for (const bytes of [svg, gif, html, Buffer.from([0x89, 0x50, 0x4e, 0x47]), Buffer.alloc(0)]) {
+  for (const bytes of [svg, html, Buffer.from('GIF89a'), Buffer.from([0x89, 0x50, 0x4e, 0x47]),
+    Buffer.from('RIFF\0\0\0\0WAVEfmt ', 'latin1'), Buffer.alloc(0)]) {
     const r = await t.c.put('/api/v1/account/logo', { data: bytes.toString('base64') });
     assert.equal(r.status, 400, bytes.toString('latin1'));
     assert.equal(r.body.code, 'unsupported_image');
@@ -293,15 +293,86 @@ test('logo: wrong magic bytes, SVG, a lying type, bad base64 and files over 512 
   assert.equal(r.status, 400);
   r = await t.c.put('/api/v1/account/logo', { data: 12 });
   assert.equal(r.status, 400);
-  const big = png(512 * 1024);
+  // The JSON form is bounded by --max-body (1 MiB of base64, about 768 KiB of image).
+  r = await t.c.put('/api/v1/account/logo', { data: png(800 * 1024).toString('base64') });
+  assert.equal(r.status, 413);
+  assert.equal(r.body.code, 'body_too_large');
+  const big = png(700 * 1024);
   r = await t.c.put('/api/v1/account/logo', { data: big.toString('base64') });
+  assert.equal(r.status, 200);
+  assert.deepEqual((await getLogo(t.c)).bytes, big);
+  // Still a JSON body: malformed or non-object JSON is refused as everywhere.
+  r = await t.c.put('/api/v1/account/logo', '{"data": ');
+  assert.equal(r.status, 400);
+  assert.equal(r.body.code, 'malformed_json');
+  r = await t.c.put('/api/v1/account/logo', '[1]');
+  assert.equal(r.body.code, 'wrong_type');
+  r = await t.c.put('/api/v1/account/logo', Buffer.from([0x7b, 0xff, 0x7d]));
+  assert.equal(r.body.code, 'malformed_json');
+});
+
+/** A minimal GIF and WebP (magic bytes and the first structure). */
+const gif = Buffer.from('GIF89a\x01\x00\x01\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;',
+  'latin1');
+const webp = Buffer.concat([Buffer.from('RIFF', 'latin1'), Buffer.from([26, 0, 0, 0]),
+  Buffer.from('WEBPVP8L', 'latin1'), Buffer.from([13, 0, 0, 0, 0x2f, 0, 0, 0, 0, 0, 0, 0, 0, 0])]);
+
+test('logo: raw upload of PNG, JPEG, GIF and WebP with their Content-Type, up to 1 MiB', async () => {
+  const t = await tenant('free');
+  for (const [type, bytes] of [['image/png', png()], ['image/jpeg', jpeg], ['image/gif', gif],
+    ['image/webp', webp]]) {
+    const r = await t.c.put('/api/v1/account/logo', bytes, { 'content-type': type });
+    assert.equal(r.status, 200, `${type}: ${JSON.stringify(r.body)}`);
+    assert.deepEqual(r.body, { content_type: type, bytes: bytes.length });
+    const got = await getLogo(t.c);
+    assert.equal(got.headers.get('content-type'), type);
+    assert.equal(got.headers.get('x-content-type-options'), 'nosniff');
+    assert.deepEqual(got.bytes, bytes);
+  }
+  // Parameters and case of the media type do not matter.
+  let r = await t.c.put('/api/v1/account/logo', jpeg, { 'content-type': 'IMAGE/JPEG; q=1' });
+  assert.equal(r.status, 200);
+  // The declared type must be what the bytes are.
+  r = await t.c.put('/api/v1/account/logo', png(), { 'content-type': 'image/gif' });
+  assert.equal(r.status, 400);
+  assert.equal(r.body.code, 'unsupported_image');
+  r = await t.c.put('/api/v1/account/logo', Buffer.from('<svg/>'), { 'content-type': 'image/png' });
+  assert.equal(r.status, 400);
+  r = await t.c.put('/api/v1/account/logo', Buffer.alloc(0), { 'content-type': 'image/png' });
+  assert.equal(r.status, 400);
+  // Other types are not images we keep.
+  for (const type of ['image/svg+xml', 'text/html', 'application/octet-stream']) {
+    r = await t.c.put('/api/v1/account/logo', png(), { 'content-type': type });
+    assert.equal(r.status, 415, type);
+    assert.equal(r.body.code, 'unsupported_media_type');
+  }
+  // 1 MiB is the limit.
+  const atCap = png(1024 * 1024 - 200);
+  const cap = Buffer.concat([atCap, Buffer.alloc(1024 * 1024 - atCap.length)]);
+  assert.equal(cap.length, 1024 * 1024);
+  r = await t.c.put('/api/v1/account/logo', cap, { 'content-type': 'image/png' });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.deepEqual((await getLogo(t.c)).bytes, cap);
+  r = await t.c.put('/api/v1/account/logo', Buffer.concat([cap, Buffer.alloc(1)]),
+    { 'content-type': 'image/png' });
   assert.equal(r.status, 413);
   assert.equal(r.body.code, 'too_large');
-  const atCap = png(512 * 1024 - 200);
-  assert.ok(atCap.length <= 512 * 1024);
-  r = await t.c.put('/api/v1/account/logo', { data: atCap.toString('base64') });
-  assert.equal(r.status, 200);
-  assert.deepEqual((await getLogo(t.c)).bytes, atCap);
+  assert.deepEqual((await getLogo(t.c)).bytes, cap);
+  // Members may not; CSRF applies to the raw form too.
+  const m = await member(t);
+  r = await m.c.put('/api/v1/account/logo', png(), { 'content-type': 'image/png' });
+  assert.equal(r.status, 403);
+  const noCsrf = await fetch(`${srv.url}/api/v1/account/logo`, { method: 'PUT', body: png(),
+    headers: { cookie: `metron_session=${t.c.cookie}`, 'content-type': 'image/png' } });
+  assert.equal(noCsrf.status, 403);
+  assert.equal((await noCsrf.json()).code, 'csrf');
+  assert.equal(await count(`SELECT count(*) FROM audit_log WHERE account_id = ${t.id}
+    AND action = 'logo.set'`), 6);
+  // Trial has no own logo (P22).
+  const trial = await tenant('trial');
+  r = await trial.c.put('/api/v1/account/logo', png(), { 'content-type': 'image/png' });
+  assert.equal(r.status, 403);
+  assert.equal(r.body.quota, 'P22');
 });
 
 test('logo: P22 is not on Trial', async () => {
