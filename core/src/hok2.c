@@ -200,7 +200,7 @@ void mt__hok2_writer_free(mt_hok_writer *w)
 
 /* Time section: t0, first delta, then delta-of-deltas packed against their
  * minimum. Returns the bytes written at "p" (at most 25 + 8·n). */
-static size_t enc_times(const mt_time *t, size_t n, uint8_t *p)
+size_t mt__hok2_enc_times(const mt_time *t, size_t n, uint8_t *p)
 {
     uint64_t d_prev, dmin = 0, umax = 0;
     size_t i, len = 8;
@@ -312,14 +312,12 @@ static size_t enc_xor(const double *v, size_t n, uint8_t *p)
     return bw.len;
 }
 
-/* One channel's section for the current block: encoding byte, exception
- * runs, values. "v" holds blk_n normalised values. Returns bytes written at
- * "p" (at most 32·n + 64). */
-static size_t enc_channel(mt_hok_writer *w, const double *v, uint8_t *p)
+/* One channel's section: encoding byte, exception runs, values, for the "n"
+ * values "v"; "ord" and "q" are scratch of "n" entries. Returns bytes written
+ * at "p" (at most 32·n + 64). */
+size_t mt__hok2_enc_channel(const double *v, size_t n, double *ord, int64_t *q, uint8_t *p)
 {
-    size_t n = w->blk_n, i, len = 1, n_runs = 0, n_ord = 0, pos = 0;
-    double *ord = w->ord;
-    int64_t *q = w->q;
+    size_t i, len = 1, n_runs = 0, n_ord = 0, pos = 0;
     uint8_t enc;
     /* Exception runs: maximal stretches of one special kind. */
     for (i = 0; i < n; i++) {
@@ -473,7 +471,7 @@ static mt_status flush_block(mt_hok_writer *w, mt_error *err)
     b = w->stage + off;
     wr_u32le(b + 4, (uint32_t)n);
     {
-        size_t tl = enc_times(w->bt, n, b + hdr);
+        size_t tl = mt__hok2_enc_times(w->bt, n, b + hdr);
         wr_u32le(b + 8, (uint32_t)tl);
         w->stage_len += hdr + tl;
     }
@@ -482,7 +480,8 @@ static mt_status flush_block(mt_hok_writer *w, mt_error *err)
         if ((st = mt__hok_stage_reserve(w, 32 * n + 64 + 8, err)) != MT_OK) {
             return st;
         }
-        cl = enc_channel(w, w->bv + c * w->block_rows, w->stage + w->stage_len);
+        cl = mt__hok2_enc_channel(w->bv + c * w->block_rows, n, w->ord, w->q,
+                                  w->stage + w->stage_len);
         wr_u32le(w->stage + off + 12 + 4 * c, (uint32_t)cl);
         w->stage_len += cl;
     }
@@ -709,8 +708,8 @@ void mt__hok2_close(mt_hok *h)
     mt__free(h->scratch_v);
 }
 
-static mt_status dec_times(const uint8_t *p, size_t len, size_t pos, size_t n, mt_time *t,
-                           mt_error *err)
+mt_status mt__hok2_dec_times(const uint8_t *p, size_t len, size_t pos, size_t n, mt_time *t,
+                             mt_error *err)
 {
     uint64_t d, dmin, cur;
     unsigned w;
@@ -750,12 +749,11 @@ static mt_status dec_times(const uint8_t *p, size_t len, size_t pos, size_t n, m
             t[i] = (mt_time)cur;
             d += dmin;
         }
-        /* With dmin != 0 the series may wrap; check order once. */
-        if (dmin != 0) {
-            for (i = 2; i < n; i++) {
-                if (t[i] < t[i - 1]) {
-                    return mt_fail(err, MT_ECORRUPT, pos, "times go backwards at row %zu", i);
-                }
+        /* The sums wrap modulo 2^64: even a constant delta of 2^63 or more
+         * can run a series backwards, so check order once in every case. */
+        for (i = 2; i < n; i++) {
+            if (t[i] < t[i - 1]) {
+                return mt_fail(err, MT_ECORRUPT, pos, "times go backwards at row %zu", i);
             }
         }
         return MT_OK;
@@ -912,8 +910,8 @@ static mt_status dec_values(mt__cur *c, unsigned enc, size_t n, double *out, mt_
 
 /* Decode a channel section into "v" (n rows): exception runs, then the
  * ordinary values into the tail of "v", then merge forward in place. */
-static mt_status dec_channel(const uint8_t *p, size_t len, size_t pos, size_t n,
-                             uint64_t want_ord, double *v, mt_error *err)
+mt_status mt__hok2_dec_channel(const uint8_t *p, size_t len, size_t pos, size_t n,
+                               uint64_t want_ord, double *v, mt_error *err)
 {
     mt__cur c;
     uint64_t n_runs, r, at = 0, n_special = 0;
@@ -952,7 +950,7 @@ static mt_status dec_channel(const uint8_t *p, size_t len, size_t pos, size_t n,
         n_special += len1 + 1;
     }
     n_ord = (size_t)(n - n_special);
-    if (n_ord != want_ord) {
+    if (want_ord != MT__HOK2_ANY_ORD && n_ord != want_ord) {
         return mt_fail(err, MT_ECORRUPT, pos, "%zu ordinary values but the index says %llu",
                        n_ord, (unsigned long long)want_ord);
     }
@@ -1027,7 +1025,8 @@ mt_status mt_hok_decode_block(mt_hok *h, size_t ch, size_t b, mt_time *t, double
     hdr = 8 + 4 * (1 + h->n_ch);
     off = hdr;
     if (t) {
-        st = dec_times(p + off, rd_u32le(p + 8), (size_t)blk->off + off, rows, t, err);
+        st = mt__hok2_dec_times(p + off, rd_u32le(p + 8), (size_t)blk->off + off, rows, t,
+                                err);
         if (st != MT_OK) {
             return st;
         }
@@ -1042,8 +1041,8 @@ mt_status mt_hok_decode_block(mt_hok *h, size_t ch, size_t b, mt_time *t, double
             off += rd_u32le(p + 12 + 4 * i);
         }
         sect_len = rd_u32le(p + 12 + 4 * ch);
-        st = dec_channel(p + off, sect_len, (size_t)blk->off + off, rows,
-                         h->sum[ch * h->n_blocks + b].n, v, err);
+        st = mt__hok2_dec_channel(p + off, sect_len, (size_t)blk->off + off, rows,
+                                  h->sum[ch * h->n_blocks + b].n, v, err);
         if (st != MT_OK) {
             return st;
         }
@@ -1126,7 +1125,7 @@ mt_status mt__hok2_read(mt_hok *h, int want_times, size_t ch, uint64_t row0, siz
 
 mt_status mt__hok2_seek_time(mt_hok *h, mt_time t, uint64_t *row, mt_error *err)
 {
-    size_t lo = 0, hi = h->n_blocks, got, i;
+    size_t lo = 0, hi = h->n_blocks, got = 0, i;
     mt_status st;
     /* First block whose last time is >= t. */
     while (lo < hi) {

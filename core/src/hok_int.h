@@ -197,4 +197,24 @@ mt_status mt__hok2_decimate(mt_hok *h, size_t ch, mt_time t0, mt_time t1, size_t
                             mt_bucket *out, size_t *n_decoded, mt_error *err);
 mt_status mt__hok2_verify(mt_hok *h, mt_error *err);
 
+/* The HOK2 section codecs (docs/formats/hok2.md), shared with series.c.
+ * Encoders write at "p", which must have room for the bound given, and
+ * return the bytes written. Decoders read exactly "len" bytes at "p" ("pos"
+ * is the offset of p[0] reported in errors) and fail with MT_ECORRUPT on
+ * anything malformed, including stray bytes after the section. */
+/* Time section of "n" >= 1 times: at most 25 + 8·n bytes. */
+size_t mt__hok2_enc_times(const mt_time *t, size_t n, uint8_t *p);
+/* Decode "n" >= 1 times into "t"; they come out non-decreasing. */
+mt_status mt__hok2_dec_times(const uint8_t *p, size_t len, size_t pos, size_t n, mt_time *t,
+                             mt_error *err);
+/* Channel section of "n" >= 1 values "v" (special values by kind only);
+ * "ord" and "q" are scratch of "n" entries. At most 32·n + 64 bytes. */
+size_t mt__hok2_enc_channel(const double *v, size_t n, double *ord, int64_t *q, uint8_t *p);
+/* Decode a channel section of "n" rows into "v" (special values come out as
+ * mt_sv_value(kind)). "want_ord" is the expected count of ordinary values,
+ * or MT__HOK2_ANY_ORD when the caller has none to check against. */
+#define MT__HOK2_ANY_ORD UINT64_MAX
+mt_status mt__hok2_dec_channel(const uint8_t *p, size_t len, size_t pos, size_t n,
+                               uint64_t want_ord, double *v, mt_error *err);
+
 #endif
