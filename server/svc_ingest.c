@@ -16,7 +16,7 @@
 
 /* Hot rows hold at most this many records, so that the compactor's unit of
  * work stays small whatever the batch size. */
-#define HOT_ROW_MAX 65536
+#define HOT_ROW_MAX 4096
 
 static int fail(ingest_err *e, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

@@ -1,0 +1,246 @@
+// Benchmarks of acquired data end to end (issue #4): scripts/bench-ingest
+// and scripts/bench-query run this file.
+//
+//   node tests/bench/data_bench.mjs ingest   everyday + back-fill ingest rates
+//                                            through HTTP, beside binary COPY
+//   node tests/bench/data_bench.mjs query    32 channels x one year: graph
+//                                            p50/p95, one channel's raw day,
+//                                            disk bytes per sample
+//
+// It starts its own PostgreSQL cluster and metron-server (METRON_SERVER_BIN)
+// on loopback, creates a Pro account with apps, devices and channels (the
+// channels by SQL, to set up thousands quickly), and prints figures.
+// Sizes: BENCH_CLIENTS, BENCH_CHANNELS, BENCH_MINUTES, BENCH_DAYS (env).
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createAccount, login, request, startPostgres, startServer } from '../server/harness.mjs';
+
+const mode = process.argv[2] || 'ingest';
+const env = (k, d) => Number(process.env[k] || d);
+const MIN = 60_000_000;
+const PW = 'Correct-h0rse';
+
+function fmt(n) {
+  return n >= 1e6 ? `${(n / 1e6).toFixed(2)} M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)} k` : n.toFixed(1);
+}
+
+async function setup(pg, db, srv, { apps, channels }) {
+  const account = `bench${process.pid}`;
+  const ids = await createAccount(srv.url, { account, plan: 'pro', user: 'admin', password: PW,
+    email: `admin@${account}.test` });
+  const c = await login(srv.url, { account, user: 'admin', password: PW });
+  const out = [];
+  for (let a = 0; a < apps; a++) {
+    let r = await c.post('/api/v1/apps', { kind: 'lr8450-direct', name: `Gateway ${a}` });
+    if (r.status !== 201) throw new Error(JSON.stringify(r.body));
+    const app = r.body;
+    r = await c.post(`/api/v1/apps/${app.id}/devices`, { model: 'LR8450', serial: `SN${a}` });
+    if (r.status !== 201) throw new Error(JSON.stringify(r.body));
+    const dev = r.body.id;
+    const chIds = (await pg.psql(`INSERT INTO channels (account_id, device_id, ch_key, name, unit,
+      selected, position) SELECT ${ids.accountId}, ${dev}, 'CH' || i, 'Channel ' || i, 'V', true, i
+      FROM generate_series(1, ${channels}) i RETURNING id`, db)).split('\n').map(Number);
+    out.push({ app, dev, channels: chIds });
+  }
+  return { accountId: ids.accountId, c, apps: out };
+}
+
+async function post(url, credential, body, type = 'application/json', extra = {}) {
+  const r = await fetch(url + '/api/v1/ingest/batches', { method: 'POST', body,
+    headers: { Authorization: `Bearer ${credential}`, 'Content-Type': type, ...extra } });
+  const text = await r.text();
+  if (r.status !== 201) throw new Error(`ingest: ${r.status} ${text}`);
+}
+
+async function compact(srv) {
+  const t = performance.now();
+  const r = await request(srv.url, 'POST', '/api/v1/test/compact');
+  if (r.status !== 200) throw new Error(JSON.stringify(r.body));
+  return { ...r.body, ms: performance.now() - t };
+}
+
+async function diskBytes(pg, db) {
+  return Number(await pg.psql(`SELECT COALESCE(sum(pg_total_relation_size(c.oid)), 0)
+    FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+    WHERE i.inhparent = 'series_day'::regclass`, db));
+}
+
+/** The binary COPY rate of the same PostgreSQL: rows (bigint, bigint, float8). */
+async function copyRate(pg, db, rows) {
+  const file = path.join(pg.root, 'copy.bin');
+  const buf = Buffer.alloc(19 + rows * (2 + 3 * 12) + 2);
+  let o = 0;
+  buf.write('PGCOPY\n\xff\r\n\0', o, 'latin1'); o += 11;
+  buf.writeInt32BE(0, o); o += 4;
+  buf.writeInt32BE(0, o); o += 4;
+  const t0 = BigInt(Date.now() - 86400e3) * 1000n;
+  for (let i = 0; i < rows; i++) {
+    buf.writeInt16BE(3, o); o += 2;
+    buf.writeInt32BE(8, o); o += 4; buf.writeBigInt64BE(BigInt(i % 2000), o); o += 8;
+    buf.writeInt32BE(8, o); o += 4; buf.writeBigInt64BE(t0 + BigInt(i) * 60000000n, o); o += 8;
+    buf.writeInt32BE(8, o); o += 4; buf.writeDoubleBE(20 + (i % 100) / 10, o); o += 8;
+  }
+  buf.writeInt16BE(-1, o); o += 2;
+  fs.writeFileSync(file, buf.subarray(0, o));
+  fs.chmodSync(file, 0o644);
+  await pg.psql('CREATE TABLE bench_copy (channel_id bigint, t bigint, v float8)', db);
+  const t = performance.now();
+  await pg.psql(`COPY bench_copy FROM '${file}' WITH (FORMAT binary)`, db);
+  const ms = performance.now() - t;
+  await pg.psql('DROP TABLE bench_copy', db);
+  fs.rmSync(file);
+  return rows / (ms / 1000);
+}
+
+/** Run "fn(i)" for i in 0..n-1 with "conc" at a time. */
+async function pool(n, conc, fn) {
+  let next = 0;
+  await Promise.all(Array.from({ length: conc }, async () => {
+    while (next < n) await fn(next++);
+  }));
+}
+
+function signal(ch, i) {
+  return Math.round((20 + 5 * Math.sin((i + ch * 7) / 300) + ((i * 7919 + ch * 104729) % 97) / 97) * 100) / 100;
+}
+
+async function ingest() {
+  const clients = env('BENCH_CLIENTS', 4);
+  const channels = env('BENCH_CHANNELS', 2000);
+  const minutes = env('BENCH_MINUTES', 60);
+  const fillDays = env('BENCH_DAYS', 7);
+  const pg = await startPostgres();
+  const url = await pg.createDatabase();
+  const db = new URL(url).pathname.slice(1);
+  const srv = await startServer({ databaseUrl: url, env: { METRON_COMPACT_MS: '3600000' },
+    args: ['--db-pool', String(2 * clients + 2)] });
+  try {
+    const s = await setup(pg, db, srv, { apps: clients, channels });
+    const copy = await copyRate(pg, db, 2_000_000);
+    const base = Date.now() * 1000 - 40 * 86400e6;
+    const start = base - (base % MIN);
+
+    // Everyday: each client sends one minute of all its channels per batch.
+    const bodies = [];
+    for (let a = 0; a < clients; a++) {
+      bodies.push(Array.from({ length: minutes }, (_, m) => JSON.stringify({ batch_id: `e-${m}`,
+        snapshots: [{ t: start + m * MIN, ids: s.apps[a].channels,
+          v: s.apps[a].channels.map((_, k) => signal(k, m)) }] })));
+    }
+    let t = performance.now();
+    await Promise.all(s.apps.map(async (app, a) => {
+      for (const body of bodies[a]) await post(srv.url, app.app.credential, body);
+    }));
+    const everyMs = performance.now() - t;
+    const everyN = clients * channels * minutes;
+    const everyCompact = await compact(srv);
+
+    // Back-fill: long runs of one channel (one day per batch) from several clients.
+    const perBatch = 1440;
+    const runCh = Math.min(channels, env('BENCH_FILL_CHANNELS', 50));
+    const jobs = [];
+    for (let a = 0; a < clients; a++) {
+      for (let k = 0; k < runCh; k++) {
+        for (let d = 0; d < fillDays; d++) jobs.push([a, k, d]);
+      }
+    }
+    const fillStart = start - (fillDays + 1) * 86400e6;
+    const fillBodies = jobs.map(([a, k, d]) => {
+      const t0 = fillStart + d * 86400e6;
+      return JSON.stringify({ batch_id: `f-${k}-${d}`, channels: [{ id: s.apps[a].channels[k],
+        t: Array.from({ length: perBatch }, (_, i) => t0 + i * MIN),
+        v: Array.from({ length: perBatch }, (_, i) => signal(k, i + d * perBatch)) }] });
+    });
+    t = performance.now();
+    await pool(jobs.length, clients * 2, async (i) => {
+      await post(srv.url, s.apps[jobs[i][0]].app.credential, fillBodies[i]);
+    });
+    const fillMs = performance.now() - t;
+    const fillN = jobs.length * perBatch;
+    const fillCompact = await compact(srv);
+    const bytes = await diskBytes(pg, db);
+    const stored = Number(await pg.psql('SELECT sum(n) FROM series_day', db));
+
+    const every = everyN / (everyMs / 1000);
+    const fill = fillN / (fillMs / 1000);
+    console.log(`ingest benchmark (${os.cpus().length} cores, load ${os.loadavg()[0].toFixed(2)}; ${new Date().toISOString().slice(0, 10)})`);
+    console.log(`binary COPY into an unindexed table:  ${fmt(copy)} rows/s`);
+    console.log(`everyday  ${clients} clients x ${channels} channels x ${minutes} minutes (1 minute per batch):`);
+    console.log(`  end to end through HTTP: ${fmt(every)} samples/s   (${(every / copy).toFixed(2)} x COPY; target >= 500 k)`);
+    console.log(`  compaction into day blocks: ${fmt(everyCompact.samples / (everyCompact.ms / 1000))} samples/s (${everyCompact.blocks} blocks, ${everyCompact.ms.toFixed(0)} ms)`);
+    console.log(`back-fill ${clients} clients x ${runCh} channels x ${fillDays} days (one channel-day per batch, JSON):`);
+    console.log(`  end to end through HTTP: ${fmt(fill)} samples/s   (${(fill / copy).toFixed(2)} x COPY; target >= 2 M)`);
+    console.log(`  compaction into day blocks: ${fmt(fillCompact.samples / (fillCompact.ms / 1000))} samples/s (${fillCompact.blocks} blocks, ${fillCompact.ms.toFixed(0)} ms)`);
+    console.log(`disk: ${(bytes / stored).toFixed(2)} bytes per stored sample (${stored} samples, ${fmt(bytes)}B with indexes; target < 4)`);
+  } finally {
+    await srv.stop();
+    await pg.destroy();
+    fs.rmSync(srv.dataDir, { recursive: true, force: true });
+  }
+}
+
+function pct(a, p) {
+  const s = [...a].sort((x, y) => x - y);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+}
+
+async function query() {
+  const days = env('BENCH_DAYS', 365);
+  const nch = 32;
+  const runs = env('BENCH_RUNS', 20);
+  const pg = await startPostgres();
+  const url = await pg.createDatabase();
+  const db = new URL(url).pathname.slice(1);
+  const srv = await startServer({ databaseUrl: url, env: { METRON_COMPACT_MS: '3600000' } });
+  try {
+    const s = await setup(pg, db, srv, { apps: 1, channels: nch });
+    const app = s.apps[0];
+    const end = Date.now() * 1000 - 86400e6;
+    const t0 = end - (end % 86400e6) - days * 86400e6;
+    let t = performance.now();
+    const jobs = [];
+    for (let k = 0; k < nch; k++) for (let d = 0; d < days; d += 10) jobs.push([k, d]);
+    await pool(jobs.length, 4, async (i) => {
+      const [k, d] = jobs[i];
+      const n = Math.min(10, days - d) * 1440;
+      const ts = Array.from({ length: n }, (_, j) => t0 + d * 86400e6 + j * MIN);
+      await post(srv.url, app.app.credential, JSON.stringify({ batch_id: `q-${k}-${d}`,
+        channels: [{ id: app.channels[k], t: ts, v: ts.map((_, j) => signal(k, j + d * 1440)) }] }));
+    });
+    const loadMs = performance.now() - t;
+    const c = await compact(srv);
+    const samples = nch * days * 1440;
+    const bytes = await diskBytes(pg, db);
+    const chs = app.channels.join(',');
+    const from = t0, to = t0 + days * 86400e6;
+    const graph = [];
+    let body = null;
+    for (let i = 0; i < runs + 2; i++) {
+      t = performance.now();
+      const r = await s.c.get(`/api/v1/data/graph?channels=${chs}&from=${from}&to=${to}&buckets=2000`);
+      if (r.status !== 200) throw new Error(JSON.stringify(r.body));
+      if (i >= 2) graph.push(performance.now() - t);
+      body = r.body;
+    }
+    const raw = [];
+    for (let i = 0; i < runs + 2; i++) {
+      const d = (i * 37) % days;
+      t = performance.now();
+      const r = await s.c.get(`/api/v1/data/raw?channels=${app.channels[i % nch]}&from=${t0 + d * 86400e6}&to=${t0 + (d + 1) * 86400e6}&limit=2000`);
+      if (r.status !== 200 || r.body.t.length !== 1440) throw new Error(`raw day: ${r.status}`);
+      if (i >= 2) raw.push(performance.now() - t);
+    }
+    console.log(`query benchmark (${os.cpus().length} cores, load ${os.loadavg()[0].toFixed(2)}; ${new Date().toISOString().slice(0, 10)})`);
+    console.log(`data: ${nch} channels x ${days} days of one-minute samples = ${fmt(samples)} samples, loaded in ${(loadMs / 1000).toFixed(1)} s (${fmt(samples / (loadMs / 1000))} samples/s) + compaction ${(c.ms / 1000).toFixed(1)} s`);
+    console.log(`graph, 32 channels x ${days} days -> 2000 buckets (${body.buckets} x ${body.bucket_us / 3600e6} h from ${body.source}): p50 ${pct(graph, 50).toFixed(1)} ms, p95 ${pct(graph, 95).toFixed(1)} ms (target p95 < 150 ms)`);
+    console.log(`raw day of one channel (1440 samples): p50 ${pct(raw, 50).toFixed(1)} ms, p95 ${pct(raw, 95).toFixed(1)} ms`);
+    console.log(`disk: ${(bytes / samples).toFixed(2)} bytes per sample (target < 4)`);
+  } finally {
+    await srv.stop();
+    await pg.destroy();
+    fs.rmSync(srv.dataDir, { recursive: true, force: true });
+  }
+}
+
+await (mode === 'query' ? query() : ingest());
