@@ -63,6 +63,27 @@ db_status audit_write(db_conn *c, const audit_who *who, const char *action,
     return st;
 }
 
+db_status audit_write_kv(db_conn *c, const audit_who *who, const char *action,
+                         const char *target_type, long long target_id, const char *key,
+                         const char *val)
+{
+    cJSON *d = NULL;
+    char *text = NULL;
+    db_status st;
+    if (key != NULL && val != NULL) {
+        if ((d = cJSON_CreateObject()) == NULL || cJSON_AddStringToObject(d, key, val) == NULL ||
+            (text = cJSON_PrintUnformatted(d)) == NULL) {
+            cJSON_Delete(d);
+            log_error("audit: out of memory for %s", action);
+            return DB_ERROR;
+        }
+        cJSON_Delete(d);
+    }
+    st = audit_write(c, who, action, target_type, target_id, text);
+    cJSON_free(text);
+    return st;
+}
+
 int audit(http_req *req, const char *action, const char *target_type, long long target_id,
           const cJSON *detail)
 {

@@ -36,6 +36,12 @@ audit_who audit_who_of(const http_req *req);
 db_status audit_write(db_conn *c, const audit_who *who, const char *action,
                       const char *target_type, long long target_id, const char *detail_json);
 
+/* audit_write() with the detail {"key": "val"} (none when "key" or "val"
+ * is NULL); "val" may be any text (it is escaped). */
+db_status audit_write_kv(db_conn *c, const audit_who *who, const char *action,
+                         const char *target_type, long long target_id, const char *key,
+                         const char *val);
+
 /* Record "action" for req->account_id by req->user_id with the JSON object
  * "detail" (borrowed; may be NULL) on a pooled connection of its own: call
  * it with none held. For sign-in events only (see above). Returns 0, or -1

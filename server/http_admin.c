@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "audit.h"
 #include "auth.h"
 
 #define ID_LIST_MAX 1000
@@ -33,11 +32,6 @@ int admin_reply(http_req *req, int ok_status, int rc, svc_result *r)
     if (rc == 0 && r->kind == SVC_OK) {
         cJSON *obj = r->obj;
         r->obj = NULL;
-        if (r->audit_action != NULL) {
-            cJSON *detail = r->audit_detail[0] ? cJSON_Parse(r->audit_detail) : NULL;
-            (void)audit(req, r->audit_action, r->audit_type, r->audit_id, detail);
-            cJSON_Delete(detail);
-        }
         if (obj == NULL) {
             obj = cJSON_CreateObject();
             if (obj != NULL) {

@@ -178,7 +178,7 @@ static int h_trial_create(http_req *req)
     }
     rc = svc_trial_create(req->srv, email, password, req->ri->remote_addr, &r);
     if (rc == 0 && r.obj != NULL) {
-        /* The new account's audit log records its creation, by its user. */
+        /* The access log names the new account and its user. */
         req->account_id = (long long)cJSON_GetNumberValue(
             cJSON_GetObjectItemCaseSensitive(r.obj, "account_id"));
         req->user_id = (long long)cJSON_GetNumberValue(

@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "audit.h"
 #include "auth.h"
 #include "db_apps.h"
 #include "http_admin_b.h"
@@ -225,18 +224,6 @@ void admb_add_id(cJSON *o, const char *name, long long v)
     } else {
         cJSON_AddNumberToObject(o, name, (double)v);
     }
-}
-
-/* Audit "action" on a target with detail {key: val} (val may be NULL). */
-static void audit_kv(http_req *req, const char *action, const char *kind, long long id,
-                     const char *key, const char *val)
-{
-    cJSON *d = NULL;
-    if (key != NULL && val != NULL && (d = cJSON_CreateObject()) != NULL) {
-        cJSON_AddStringToObject(d, key, val);
-    }
-    (void)audit(req, action, kind, id, d);
-    cJSON_Delete(d);
 }
 
 /* The viewer for db_apps.c: 0 for administrators, else the member. */
@@ -528,7 +515,6 @@ static int h_apps_create(http_req *req)
     if (svc_app_create(req->srv->pool, &a, kind, name, group_id, &id, credential, &e) != SV_OK) {
         return admb_reply_err(req, &e);
     }
-    audit_kv(req, "app.create", "app", id, "name", name);
     rc = reply_app(req, 201, id, credential);
     memset(credential, 0, sizeof credential);
     return rc;
@@ -577,8 +563,6 @@ static int h_app_update(http_req *req)
     if (svc_app_update(req->srv->pool, &a, id, name, enabled, has_group, group_id, &e) != SV_OK) {
         return admb_reply_err(req, &e);
     }
-    audit_kv(req, enabled == 1 ? "app.enable" : enabled == 0 ? "app.disable" : "app.update",
-             "app", id, "name", name);
     return reply_app(req, 200, id, NULL);
 }
 
@@ -594,7 +578,6 @@ static int h_app_delete(http_req *req)
     if (svc_app_delete(req->srv->pool, &a, id, &e) != SV_OK) {
         return admb_reply_err(req, &e);
     }
-    audit_kv(req, "app.delete", "app", id, NULL, NULL);
     return reply_deleted(req, id);
 }
 
@@ -612,7 +595,6 @@ static int h_app_credentials(http_req *req)
     if (svc_app_regenerate(req->srv->pool, &a, id, credential, &e) != SV_OK) {
         return admb_reply_err(req, &e);
     }
-    audit_kv(req, "app.credentials", "app", id, NULL, NULL);
     rc = reply_app(req, 200, id, credential);
     memset(credential, 0, sizeof credential);
     return rc;
@@ -696,7 +678,6 @@ static int h_app_devices_create(http_req *req)
         SV_OK) {
         return admb_reply_err(req, &e);
     }
-    audit_kv(req, "device.create", "device", id, "model", model);
     return reply_device(req, 201, id);
 }
 
@@ -726,7 +707,6 @@ static int h_device_update(http_req *req)
     if (svc_device_update(req->srv->pool, &a, id, model, serial, firmware, name, &e) != SV_OK) {
         return admb_reply_err(req, &e);
     }
-    audit_kv(req, "device.update", "device", id, "model", model);
     return reply_device(req, 200, id);
 }
 
@@ -741,7 +721,6 @@ static int h_device_delete(http_req *req)
     if (svc_device_delete(req->srv->pool, &a, id, &e) != SV_OK) {
         return admb_reply_err(req, &e);
     }
-    audit_kv(req, "device.delete", "device", id, NULL, NULL);
     return reply_deleted(req, id);
 }
 
@@ -805,7 +784,6 @@ static int h_channels_create(http_req *req)
     if (svc_channel_create(req->srv->pool, &a, device_id, key, name, unit, &id, &e) != SV_OK) {
         return admb_reply_err(req, &e);
     }
-    audit_kv(req, "channel.create", "channel", id, "key", key);
     return reply_channel(req, 201, id);
 }
 
@@ -833,7 +811,6 @@ static int h_channel_update(http_req *req)
     if (svc_channel_update(req->srv->pool, &a, id, name, unit, &e) != SV_OK) {
         return admb_reply_err(req, &e);
     }
-    audit_kv(req, "channel.update", "channel", id, "name", name);
     return reply_channel(req, 200, id);
 }
 
@@ -848,7 +825,6 @@ static int h_channel_delete(http_req *req)
     if (svc_channel_delete(req->srv->pool, &a, id, &e) != SV_OK) {
         return admb_reply_err(req, &e);
     }
-    audit_kv(req, "channel.delete", "channel", id, NULL, NULL);
     return reply_deleted(req, id);
 }
 
@@ -861,7 +837,6 @@ static int h_selection_put(http_req *req)
     int n = 0, rc;
     svc_err e = {0};
     sv_actor a = admb_actor(req);
-    char count[24];
     if (admb_path_id(req, 0, &device_id) != 0) {
         return req->status;
     }
@@ -895,8 +870,6 @@ static int h_selection_put(http_req *req)
         return admb_reply_err(req, &e);
     }
     free(ids);
-    snprintf(count, sizeof count, "%d", n);
-    audit_kv(req, "channel.select", "device", device_id, "selected", count);
     rc = h_channels_list(req);
     return rc;
 }

@@ -14,7 +14,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "audit.h"
 #include "auth.h"
 #include "db_misc.h"
 #include "http_admin_b.h"
@@ -29,17 +28,6 @@ static int acquire(http_req *req, db_conn **c)
         return -1;
     }
     return 0;
-}
-
-static void audit_kv(http_req *req, const char *action, const char *kind, long long id,
-                     const char *key, const char *val)
-{
-    cJSON *d = NULL;
-    if (key != NULL && val != NULL && (d = cJSON_CreateObject()) != NULL) {
-        cJSON_AddStringToObject(d, key, val);
-    }
-    (void)audit(req, action, kind, id, d);
-    cJSON_Delete(d);
 }
 
 static int reply_deleted(http_req *req, long long id)
@@ -148,7 +136,6 @@ static int h_recipients_create(http_req *req)
     if (svc_recipient_create(req->srv->pool, &a, &in, &id, &e) != SV_OK) {
         return admb_reply_err(req, &e);
     }
-    audit_kv(req, "recipient.create", "recipient", id, "kind", in.kind);
     return reply_recipient(req, 201, id);
 }
 
@@ -173,7 +160,6 @@ static int h_recipient_update(http_req *req)
     if (svc_recipient_update(req->srv->pool, &a, id, &in, &e) != SV_OK) {
         return admb_reply_err(req, &e);
     }
-    audit_kv(req, "recipient.update", "recipient", id, "kind", in.kind);
     return reply_recipient(req, 200, id);
 }
 
@@ -188,7 +174,6 @@ static int h_recipient_delete(http_req *req)
     if (svc_recipient_delete(req->srv->pool, &a, id, &e) != SV_OK) {
         return admb_reply_err(req, &e);
     }
-    audit_kv(req, "recipient.delete", "recipient", id, NULL, NULL);
     return reply_deleted(req, id);
 }
 
@@ -298,7 +283,6 @@ static int h_inquiries_create(http_req *req)
         SV_OK) {
         return admb_reply_err(req, &e);
     }
-    audit_kv(req, "inquiry.create", "inquiry", id, "kind", kind);
     return reply_inquiry(req, 201, id);
 }
 
@@ -375,11 +359,7 @@ static bool media_is(const char *ct, const char *want)
 /* Reply {content_type, bytes} after the logo was stored. */
 static int reply_logo_set(http_req *req, const char *type, size_t len)
 {
-    char size[24];
-    cJSON *o;
-    snprintf(size, sizeof size, "%zu", len);
-    audit_kv(req, "logo.set", "account", req->account_id, "bytes", size);
-    o = cJSON_CreateObject();
+    cJSON *o = cJSON_CreateObject();
     if (o != NULL) {
         cJSON_AddStringToObject(o, "content_type", type);
         cJSON_AddNumberToObject(o, "bytes", (double)len);
@@ -502,7 +482,6 @@ static int h_logo_delete(http_req *req)
     if (svc_logo_delete(req->srv->pool, &a, &e) != SV_OK) {
         return admb_reply_err(req, &e);
     }
-    audit_kv(req, "logo.delete", "account", req->account_id, NULL, NULL);
     o = cJSON_CreateObject();
     if (o != NULL) {
         cJSON_AddBoolToObject(o, "deleted", true);

@@ -439,8 +439,9 @@ static int h_me_password(http_req *req)
         http_json_string(req, req->body, "new", PASSWORD_MAX_BYTES + 1, true, &next) != 0) {
         return req->status;
     }
-    svc_auth_change_password(req->srv, req->account_id, req->user_id,
-                             req->via_token ? 0 : req->session_id, current, next, &o);
+    audit_who who = audit_who_of(req);
+    svc_auth_change_password(req->srv, &who, req->via_token ? 0 : req->session_id, current, next,
+                             &o);
     if (o.code == AUTH_BAD_CREDENTIALS) {
         return http_reply_error(req, 403, "wrong_password", "the current password is wrong",
                                 "current");
@@ -452,7 +453,6 @@ static int h_me_password(http_req *req)
     if (o.code != AUTH_OK) {
         return reply_failure(req, &o);
     }
-    audit(req, "auth.password_change", "user", req->user_id, NULL);
     return http_reply_json(req, 200, cJSON_CreateObject());
 }
 
@@ -501,13 +501,10 @@ static int h_reset(http_req *req)
             0) {
         return req->status;
     }
-    svc_auth_reset(req->srv, token, password, &o);
+    svc_auth_reset(req->srv, token, password, client_ip(req), &o);
     if (o.code != AUTH_OK) {
         return reply_failure(req, &o);
     }
-    req->account_id = o.user.account_id;
-    req->user_id = o.user.user_id;
-    audit(req, "auth.password_reset", "user", o.user.user_id, NULL);
     return http_reply_json(req, 200, cJSON_CreateObject());
 }
 
@@ -535,12 +532,13 @@ static int h_totp_enrol(http_req *req)
 static int h_totp_confirm(http_req *req)
 {
     const char *code = NULL;
+    audit_who who = audit_who_of(req);
     auth_outcome o;
-    cJSON *r, *d;
+    cJSON *r;
     if (http_json_string(req, req->body, "code", MAX_CODE_CHARS, true, &code) != 0) {
         return req->status;
     }
-    svc_auth_totp_confirm(req->srv, req->account_id, req->user_id, code, &o);
+    svc_auth_totp_confirm(req->srv, &who, code, &o);
     if (o.code == AUTH_BAD_CHALLENGE) {
         return http_reply_error(req, 409, "no_enrolment", "start with POST /api/v1/me/totp/enrol",
                                 NULL);
@@ -550,10 +548,6 @@ static int h_totp_confirm(http_req *req)
     }
     r = cJSON_CreateObject();
     cJSON_AddStringToObject(r, "two_step", "totp");
-    d = cJSON_CreateObject();
-    cJSON_AddStringToObject(d, "two_step", "totp");
-    audit(req, "auth.two_step_change", "user", req->user_id, d);
-    cJSON_Delete(d);
     return http_reply_json(req, 200, r);
 }
 
@@ -561,8 +555,9 @@ static int h_totp_confirm(http_req *req)
 static int h_two_step_set(http_req *req)
 {
     const char *mode = NULL;
+    audit_who who = audit_who_of(req);
     db_status st;
-    cJSON *r, *d;
+    cJSON *r;
     if (http_json_string(req, req->body, "mode", 8, true, &mode) != 0) {
         return req->status;
     }
@@ -571,7 +566,7 @@ static int h_two_step_set(http_req *req)
                                 "'mode' must be \"off\" or \"email\" (TOTP: enrol and confirm)",
                                 "mode");
     }
-    st = svc_auth_set_two_step(req->srv, req->account_id, req->user_id, mode);
+    st = svc_auth_set_two_step(req->srv, &who, mode);
     if (st == DB_CONSTRAINT) {
         return http_reply_error(req, 409, "no_email", "the user has no e-mail address", "mode");
     }
@@ -580,10 +575,6 @@ static int h_two_step_set(http_req *req)
     }
     r = cJSON_CreateObject();
     cJSON_AddStringToObject(r, "two_step", mode);
-    d = cJSON_CreateObject();
-    cJSON_AddStringToObject(d, "two_step", mode);
-    audit(req, "auth.two_step_change", "user", req->user_id, d);
-    cJSON_Delete(d);
     return http_reply_json(req, 200, r);
 }
 
@@ -819,12 +810,13 @@ static bool cidr_ok(const char *s)
 static int h_ip_put(http_req *req)
 {
     const cJSON *list = cJSON_GetObjectItemCaseSensitive(req->body, "ip_allow_list"), *e;
-    char *text, msg[160], after[8192];
+    char *text, msg[160], after[8192], detail[8300];
+    audit_who who = audit_who_of(req);
     db_conn *c = NULL;
     db_status st;
     db_auth_user me;
     bool found = false;
-    cJSON *r, *d;
+    cJSON *r;
     int n = 0;
 
     if (!plan_allows_ip_list(req)) {
@@ -853,23 +845,30 @@ static int h_ip_put(http_req *req)
     if (text == NULL) {
         return http_reply_error(req, 500, "internal_error", "internal error", NULL);
     }
-    if ((st = db_acquire(req->srv->pool, 5000, &c)) != DB_OK || (st = db_begin(c)) != DB_OK ||
-        (st = db_auth_ip_list_set(c, req->account_id, text)) != DB_OK ||
-        (st = db_auth_find_user(c, req->account_id, req->user_id, client_ip(req), &me,
-                                &found)) != DB_OK) {
-        cJSON_free(text);
+    /* The change, its audit entry (the list as stored) and the lock-out
+     * check in one transaction: a refused list leaves neither. */
+    if ((st = db_acquire(req->srv->pool, 5000, &c)) == DB_OK && (st = db_begin(c)) == DB_OK &&
+        (st = db_auth_ip_list_set(c, req->account_id, text)) == DB_OK) {
+        st = db_auth_ip_list_get(c, req->account_id, after, sizeof after);
+    }
+    cJSON_free(text);
+    if (st == DB_OK) {
+        snprintf(detail, sizeof detail, "{\"ip_allow_list\":%s}", after);
+        st = audit_write(c, &who, "account.ip_allow_list_change", "account", req->account_id,
+                         detail);
+    }
+    if (st != DB_OK || (st = db_auth_find_user(c, req->account_id, req->user_id, client_ip(req),
+                                               &me, &found)) != DB_OK) {
         db_release(req->srv->pool, c);
         return http_reply_db(req, st);
     }
-    cJSON_free(text);
     OPENSSL_cleanse(me.password_hash, sizeof me.password_hash);
     if (!found || !me.ip_ok) {
         db_release(req->srv->pool, c); /* rolls back */
         return http_reply_error(req, 409, "would_lock_out",
                                 "the list must allow your own address", "ip_allow_list");
     }
-    if ((st = db_auth_ip_list_get(c, req->account_id, after, sizeof after)) != DB_OK ||
-        (st = db_commit(c)) != DB_OK) {
+    if ((st = db_commit(c)) != DB_OK) {
         db_release(req->srv->pool, c);
         return http_reply_db(req, st);
     }
@@ -877,10 +876,6 @@ static int h_ip_put(http_req *req)
     auth_forget_identities();
     r = cJSON_CreateObject();
     cJSON_AddItemToObject(r, "ip_allow_list", cJSON_Parse(after));
-    d = cJSON_CreateObject();
-    cJSON_AddItemToObject(d, "ip_allow_list", cJSON_Parse(after));
-    audit(req, "account.ip_allow_list_change", "account", req->account_id, d);
-    cJSON_Delete(d);
     return http_reply_json(req, 200, r);
 }
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
 #include "auth.h"
 #include "auth_password.h"
 #include "db_account.h"
@@ -21,14 +22,11 @@
 
 /* ------------------------------------------------------------ audit */
 
-db_status svc_note(svc_result *r, const char *action, const char *target_type,
-                   long long target_id, const char *detail_json)
+db_status svc_audit(db_conn *c, const svc_actor *a, const char *action,
+                    const char *target_type, long long target_id, const char *detail_json)
 {
-    r->audit_action = action;
-    r->audit_type = target_type;
-    r->audit_id = target_id;
-    snprintf(r->audit_detail, sizeof r->audit_detail, "%s", detail_json ? detail_json : "");
-    return DB_OK;
+    audit_who who = {a->account_id, a->user_id, a->via_token, a->ip};
+    return audit_write(c, &who, action, target_type, target_id, detail_json);
 }
 
 /* ---------------------------------------------------------- results */
@@ -276,8 +274,8 @@ int svc_account_update(const svc_actor *a, const svc_account_patch *p, svc_resul
         svc_fail(r, SVC_INVALID, "invalid_value", NULL, "a value is not allowed here");
         goto out;
     }
-    if (st != DB_OK || (st = svc_note(r, "account.update", "account", a->account_id,
-                                      NULL)) != DB_OK ||
+    if (st != DB_OK || (st = svc_audit(c, a, "account.update", "account", a->account_id,
+                                       NULL)) != DB_OK ||
         (st = db_commit(c)) != DB_OK) {
         svc_fail_db(r, st);
         goto out;
@@ -372,7 +370,7 @@ int svc_quotation_create(const svc_actor *a, const char *plan, int months, const
     if (st == DB_OK && (st = db_begin(c)) == DB_OK &&
         (st = db_quotation_insert(c, a->account_id, a->user_id, plan, months, note ? note : "",
                                   now, &json)) == DB_OK &&
-        (st = svc_note(r, "account.quotation_request", "quotation", 0, NULL)) == DB_OK) {
+        (st = svc_audit(c, a, "account.quotation_request", "quotation", 0, NULL)) == DB_OK) {
         st = db_commit(c);
     }
     db_release(a->srv->pool, c);
@@ -561,7 +559,7 @@ int svc_plan_change(const svc_actor *a, const char *plan, int months, svc_result
              expiry[0] ? expiry : "null", expiry[0] ? "\"" : "",
              converted ? (long long)conv.days : 0LL, converted ? (long long)conv.dropped : 0LL);
     if (st != DB_OK ||
-        (st = svc_note(r, "account.plan_change", "account", a->account_id, detail)) !=
+        (st = svc_audit(c, a, "account.plan_change", "account", a->account_id, detail)) !=
             DB_OK ||
         (st = db_commit(c)) != DB_OK) {
         svc_fail_db(r, st);
@@ -663,7 +661,7 @@ int svc_trial_upgrade(const svc_actor *a, const char *plan, int months, const ch
     snprintf(detail, sizeof detail, "{\"to\":\"%s\",\"months\":%d}", mt_plan_name(target),
              months);
     if (st != DB_OK ||
-        (st = svc_note(r, "account.trial_upgrade", "account", a->account_id, detail)) !=
+        (st = svc_audit(c, a, "account.trial_upgrade", "account", a->account_id, detail)) !=
             DB_OK ||
         (st = db_commit(c)) != DB_OK) {
         svc_fail_db(r, st);
@@ -762,10 +760,12 @@ int svc_trial_create(srv *s, const char *email, const char *password, const char
         return svc_fail(r, SVC_CONFLICT, "email_taken", "email",
                         "a trial with this e-mail address exists already");
     }
-    if (st != DB_OK ||
-        (st = svc_note(r, "account.trial_create", "account", account_id, NULL)) !=
-            DB_OK ||
-        (st = db_commit(c)) != DB_OK) {
+    if (st == DB_OK) {
+        /* The new account's audit log records its creation, by its user. */
+        audit_who who = {account_id, user_id, false, ip};
+        st = audit_write(c, &who, "account.trial_create", "account", account_id, NULL);
+    }
+    if (st != DB_OK || (st = db_commit(c)) != DB_OK) {
         db_release(s->pool, c);
         return svc_fail_db(r, st);
     }

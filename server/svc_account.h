@@ -7,8 +7,8 @@
  * an id of another account is "not found". A function that adds to a
  * counted quota locks the account row first (db_account_lock) and counts
  * and inserts in the same transaction, so that parallel requests cannot
- * pass a limit together. Administrative changes are audited in the same
- * transaction.
+ * pass a limit together. Administrative changes write their audit entry in
+ * the same transaction (svc_audit), so the two are kept or lost together.
  *
  * Results come back in an svc_result: kind SVC_OK with "obj" (a cJSON value
  * the caller owns), or an error kind with the code/field/message that the
@@ -48,10 +48,6 @@ typedef struct {
     char extra_key[24]; /* one more member for the error object (may be "") */
     char extra_val[40];
     cJSON *obj; /* SVC_OK: the result (caller owns; may be NULL) */
-    const char *audit_action; /* svc_note(): what to audit on success (static) */
-    const char *audit_type;
-    long long audit_id;
-    char audit_detail[256];
 } svc_result;
 
 /* Who acts: the signed-in user of an account (from http_req), and where
@@ -72,12 +68,12 @@ int svc_fail(svc_result *r, svc_kind kind, const char *code, const char *field,
 int svc_fail_db(svc_result *r, db_status st);
 int svc_fail_limit(svc_result *r, mt_plan plan, mt_quota q, const char *msg);
 
-/* Note the administrative action done in "r" for the audit log (A9):
- * "action" ('user.create'), the target's type and id (0 = none),
- * "detail_json" a JSON object text or NULL. The HTTP layer writes it with
- * audit() (audit.h) once the change is committed. Returns DB_OK. */
-db_status svc_note(svc_result *r, const char *action, const char *target_type,
-                   long long target_id, const char *detail_json);
+/* Write the audit entry (A9) of the change "a" made on "c", inside the
+ * change's transaction (audit_write()): "action" ('user.create'), the
+ * target's type and id (0 = none), "detail_json" a JSON object text or
+ * NULL. Returns the database status: on failure the change fails too. */
+db_status svc_audit(db_conn *c, const svc_actor *a, const char *action,
+                    const char *target_type, long long target_id, const char *detail_json);
 
 /* Now (auth_now(): the server clock plus the test clock offset) in core's
  * microseconds, and as 'YYYY-MM-DDTHH:MM:SSZ' for SQL parameters. */

@@ -15,6 +15,12 @@
 
 /* ---------------------------------------------------------------- errors */
 
+audit_who sv_who(const sv_actor *a)
+{
+    audit_who w = {a->account_id, a->user_id, a->via_token, a->ip};
+    return w;
+}
+
 sv_code sv_fail(svc_err *e, sv_code code, const char *err_code, const char *field,
                 const char *fmt, ...)
 {
@@ -309,6 +315,7 @@ sv_code svc_app_create(db_pool *pool, const sv_actor *a, const char *kind, const
     bool found;
     sv_code rc;
     unsigned bit = svc_app_kind_bit(kind);
+    audit_who who = sv_who(a);
 
     credential[0] = '\0';
     if (bit == 0) {
@@ -340,6 +347,7 @@ sv_code svc_app_create(db_pool *pool, const sv_actor *a, const char *kind, const
         goto out;
     }
     TRY_DB(db_app_insert(c, a->account_id, group_id, kind, name, hash_hex, prefix, id), NULL);
+    TRY_DB(audit_write_kv(c, &who, "app.create", "app", *id, "name", name), NULL);
 out:
     rc = tx_end(pool, c, rc, e, NULL);
     if (rc != SV_OK) {
@@ -351,6 +359,7 @@ out:
 sv_code svc_app_update(db_pool *pool, const sv_actor *a, long long app_id, const char *name,
                        int enabled, bool set_group, long long group_id, svc_err *e)
 {
+    audit_who who = sv_who(a);
     db_conn *c = NULL;
     bool found;
     sv_code rc;
@@ -370,12 +379,19 @@ sv_code svc_app_update(db_pool *pool, const sv_actor *a, long long app_id, const
         rc = sv_fail(e, SV_NOT_FOUND, "not_found", NULL, "no such app");
         goto out;
     }
+    TRY_DB(audit_write_kv(c, &who,
+                          enabled == 1   ? "app.enable"
+                          : enabled == 0 ? "app.disable"
+                                         : "app.update",
+                          "app", app_id, "name", name),
+           NULL);
 out:
     return tx_end(pool, c, rc, e, NULL);
 }
 
 sv_code svc_app_delete(db_pool *pool, const sv_actor *a, long long app_id, svc_err *e)
 {
+    audit_who who = sv_who(a);
     db_conn *c = NULL;
     bool found;
     sv_code rc;
@@ -387,6 +403,7 @@ sv_code svc_app_delete(db_pool *pool, const sv_actor *a, long long app_id, svc_e
         rc = sv_fail(e, SV_NOT_FOUND, "not_found", NULL, "no such app");
         goto out;
     }
+    TRY_DB(audit_write(c, &who, "app.delete", "app", app_id, NULL), NULL);
 out:
     return tx_end(pool, c, rc, e, NULL);
 }
@@ -394,6 +411,7 @@ out:
 sv_code svc_app_regenerate(db_pool *pool, const sv_actor *a, long long app_id,
                            char credential[SVC_CREDENTIAL_CAP], svc_err *e)
 {
+    audit_who who = sv_who(a);
     db_conn *c = NULL;
     char hash_hex[65], prefix[13];
     bool found;
@@ -412,6 +430,7 @@ sv_code svc_app_regenerate(db_pool *pool, const sv_actor *a, long long app_id,
         rc = sv_fail(e, SV_NOT_FOUND, "not_found", NULL, "no such app");
         goto out;
     }
+    TRY_DB(audit_write(c, &who, "app.credentials", "app", app_id, NULL), NULL);
 out:
     rc = tx_end(pool, c, rc, e, NULL);
     if (rc != SV_OK) {
@@ -542,6 +561,7 @@ sv_code svc_device_create(db_pool *pool, const sv_actor *a, long long app_id, co
                           const char *serial, const char *firmware, const char *name,
                           long long *id, svc_err *e)
 {
+    audit_who who = sv_who(a);
     db_conn *c = NULL;
     sv_code rc;
     if ((rc = tx_begin(pool, &c, e)) != SV_OK) {
@@ -549,6 +569,9 @@ sv_code svc_device_create(db_pool *pool, const sv_actor *a, long long app_id, co
     }
     rc = svc_device_create_in(c, a->account_id, a->plan, app_id, model, serial, firmware, name,
                               id, e);
+    if (rc == SV_OK) {
+        TRY_DB(audit_write_kv(c, &who, "device.create", "device", *id, "model", model), NULL);
+    }
 out:
     return tx_end(pool, c, rc, e,
                   "this app already has a device with this model and serial number");
@@ -558,6 +581,7 @@ sv_code svc_device_update(db_pool *pool, const sv_actor *a, long long device_id,
                           const char *model, const char *serial, const char *firmware,
                           const char *name, svc_err *e)
 {
+    audit_who who = sv_who(a);
     db_conn *c = NULL;
     db_device d;
     bool found = false;
@@ -583,6 +607,7 @@ sv_code svc_device_update(db_pool *pool, const sv_actor *a, long long device_id,
                             serial ? serial : d.serial, firmware ? firmware : d.firmware,
                             name ? name : d.name, &found),
            dup);
+    TRY_DB(audit_write_kv(c, &who, "device.update", "device", device_id, "model", model), NULL);
 out:
     db_device_clear(&d);
     return tx_end(pool, c, rc, e, dup);
@@ -590,6 +615,7 @@ out:
 
 sv_code svc_device_delete(db_pool *pool, const sv_actor *a, long long device_id, svc_err *e)
 {
+    audit_who who = sv_who(a);
     db_conn *c = NULL;
     bool found;
     sv_code rc;
@@ -601,6 +627,7 @@ sv_code svc_device_delete(db_pool *pool, const sv_actor *a, long long device_id,
         rc = sv_fail(e, SV_NOT_FOUND, "not_found", NULL, "no such device");
         goto out;
     }
+    TRY_DB(audit_write(c, &who, "device.delete", "device", device_id, NULL), NULL);
 out:
     return tx_end(pool, c, rc, e, NULL);
 }
@@ -622,6 +649,7 @@ sv_code svc_channel_create(db_pool *pool, const sv_actor *a, long long device_id
                            const char *key, const char *name, const char *unit, long long *id,
                            svc_err *e)
 {
+    audit_who who = sv_who(a);
     db_conn *c = NULL;
     db_device d;
     bool found = false;
@@ -642,6 +670,7 @@ sv_code svc_channel_create(db_pool *pool, const sv_actor *a, long long device_id
         goto out;
     }
     TRY_DB(db_channel_insert(c, a->account_id, device_id, key, name, unit ? unit : "", id), dup);
+    TRY_DB(audit_write_kv(c, &who, "channel.create", "channel", *id, "key", key), NULL);
 out:
     db_device_clear(&d);
     return tx_end(pool, c, rc, e, dup);
@@ -650,6 +679,7 @@ out:
 sv_code svc_channel_update(db_pool *pool, const sv_actor *a, long long channel_id,
                            const char *name, const char *unit, svc_err *e)
 {
+    audit_who who = sv_who(a);
     db_conn *c = NULL;
     bool found;
     sv_code rc;
@@ -661,12 +691,14 @@ sv_code svc_channel_update(db_pool *pool, const sv_actor *a, long long channel_i
         rc = sv_fail(e, SV_NOT_FOUND, "not_found", NULL, "no such channel");
         goto out;
     }
+    TRY_DB(audit_write_kv(c, &who, "channel.update", "channel", channel_id, "name", name), NULL);
 out:
     return tx_end(pool, c, rc, e, NULL);
 }
 
 sv_code svc_channel_delete(db_pool *pool, const sv_actor *a, long long channel_id, svc_err *e)
 {
+    audit_who who = sv_who(a);
     db_conn *c = NULL;
     bool found;
     sv_code rc;
@@ -678,6 +710,7 @@ sv_code svc_channel_delete(db_pool *pool, const sv_actor *a, long long channel_i
         rc = sv_fail(e, SV_NOT_FOUND, "not_found", NULL, "no such channel");
         goto out;
     }
+    TRY_DB(audit_write(c, &who, "channel.delete", "channel", channel_id, NULL), NULL);
 out:
     return tx_end(pool, c, rc, e, NULL);
 }
@@ -691,9 +724,11 @@ static int cmp_ll(const void *x, const void *y)
 sv_code svc_selection_set(db_pool *pool, const sv_actor *a, long long device_id,
                           const long long *ids, int n, svc_err *e)
 {
+    audit_who who = sv_who(a);
     db_conn *c = NULL;
     db_device d;
     bool found = false;
+    char count[24];
     long long *sorted = NULL, on_device = 0, added = 0;
     char *array = NULL;
     size_t len = 0;
@@ -751,6 +786,9 @@ sv_code svc_selection_set(db_pool *pool, const sv_actor *a, long long device_id,
         }
     }
     TRY_DB(db_selection_apply(c, a->account_id, device_id, array), NULL);
+    snprintf(count, sizeof count, "%d", n);
+    TRY_DB(audit_write_kv(c, &who, "channel.select", "device", device_id, "selected", count),
+           NULL);
 out:
     db_device_clear(&d);
     free(sorted);

@@ -5,14 +5,16 @@
  * Every write runs in one transaction that first locks the account row
  * (db_apps_lock_account), then counts and inserts: two concurrent requests
  * can never both take the last slot of a quota. Failures are described in a
- * caller's svc_err, which the HTTP layer turns into a JSON error. The HTTP
- * layer audits each change (audit.h) once it succeeded. */
+ * caller's svc_err, which the HTTP layer turns into a JSON error. Each change
+ * writes its audit entry (audit.h) in its own transaction, before the
+ * commit: the change and the entry are kept or lost together. */
 #ifndef MTS_SVC_APPS_H
 #define MTS_SVC_APPS_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "audit.h"
 #include "db.h"
 #include "mt/plan.h"
 
@@ -46,6 +48,9 @@ typedef struct {
     bool via_token;
     const char *ip;
 } sv_actor;
+
+/* The actor "a" as the audit log names it. */
+audit_who sv_who(const sv_actor *a);
 
 /* Fill "e" and return its code (printf-style message). */
 sv_code sv_fail(svc_err *e, sv_code code, const char *err_code, const char *field,

@@ -634,10 +634,11 @@ static bool new_password_hash(const char *password, const char *login_id, char *
     return true;
 }
 
-void svc_auth_change_password(srv *s, long long account_id, long long user_id,
-                              long long keep_session, const char *current,
-                              const char *new_password, auth_outcome *out)
+void svc_auth_change_password(srv *s, const audit_who *who, long long keep_session,
+                              const char *current, const char *new_password,
+                              auth_outcome *out)
 {
+    long long account_id = who->account_id, user_id = who->user_id;
     char hash[PASSWORD_HASH_CAP];
     bool found = false, ok;
     db_conn *c = NULL;
@@ -666,10 +667,12 @@ void svc_auth_change_password(srv *s, long long account_id, long long user_id,
     if ((st = db_begin(c)) != DB_OK ||
         (st = db_auth_set_password(c, account_id, user_id, hash, now)) != DB_OK ||
         (st = db_auth_sessions_delete_user(c, account_id, user_id, keep_session, NULL)) != DB_OK ||
+        (st = audit_write(c, who, "auth.password_change", "user", user_id, NULL)) != DB_OK ||
         (st = db_commit(c)) != DB_OK) {
         fail_db(out, st);
         goto out;
     }
+    auth_forget_identities();
     out->code = AUTH_OK;
 out:
     db_release(s->pool, c);
@@ -720,8 +723,10 @@ void svc_auth_reset_request(srv *s, const auth_login *in, const char *base_url,
     OPENSSL_cleanse(body, sizeof body);
 }
 
-void svc_auth_reset(srv *s, const char *token, const char *password, auth_outcome *out)
+void svc_auth_reset(srv *s, const char *token, const char *password, const char *ip,
+                    auth_outcome *out)
 {
+    audit_who who = {0, 0, false, ip};
     unsigned char hash[AUTH_SHA256_BYTES];
     char pw_hash[PASSWORD_HASH_CAP];
     long long account_id = 0, user_id = 0;
@@ -757,12 +762,16 @@ void svc_auth_reset(srv *s, const char *token, const char *password, auth_outcom
     if (!new_password_hash(password, out->user.login_id, pw_hash, sizeof pw_hash, out)) {
         goto out;
     }
+    who.account_id = account_id;
+    who.user_id = user_id;
     if ((st = db_auth_set_password(c, account_id, user_id, pw_hash, now)) != DB_OK ||
         (st = db_auth_sessions_delete_user(c, account_id, user_id, 0, NULL)) != DB_OK ||
+        (st = audit_write(c, &who, "auth.password_reset", "user", user_id, NULL)) != DB_OK ||
         (st = db_commit(c)) != DB_OK) {
         fail_db(out, st);
         goto out;
     }
+    auth_forget_identities();
     out->code = AUTH_OK;
 out:
     db_release(s->pool, c); /* rolls back an unfinished transaction */
@@ -819,9 +828,9 @@ void svc_auth_totp_enrol(srv *s, long long account_id, long long user_id, char *
     out->code = AUTH_OK;
 }
 
-void svc_auth_totp_confirm(srv *s, long long account_id, long long user_id, const char *code,
-                           auth_outcome *out)
+void svc_auth_totp_confirm(srv *s, const audit_who *who, const char *code, auth_outcome *out)
 {
+    long long account_id = who->account_id, user_id = who->user_id;
     unsigned char secret[64], pending[64];
     int secret_len = 0, pending_len = 0;
     int64_t last_step = -1, step = -1, now = auth_now();
@@ -849,7 +858,11 @@ void svc_auth_totp_confirm(srv *s, long long account_id, long long user_id, cons
         fail(out, AUTH_BAD_CODE);
         goto out;
     }
-    if ((st = db_auth_totp_confirm(c, account_id, user_id, step)) != DB_OK) {
+    if ((st = db_begin(c)) != DB_OK ||
+        (st = db_auth_totp_confirm(c, account_id, user_id, step)) != DB_OK ||
+        (st = audit_write(c, who, "auth.two_step_change", "user", user_id,
+                          "{\"two_step\":\"totp\"}")) != DB_OK ||
+        (st = db_commit(c)) != DB_OK) {
         fail_db(out, st);
         goto out;
     }
@@ -860,13 +873,17 @@ out:
     db_release(s->pool, c);
 }
 
-db_status svc_auth_set_two_step(srv *s, long long account_id, long long user_id,
-                                const char *mode)
+db_status svc_auth_set_two_step(srv *s, const audit_who *who, const char *mode)
 {
     db_conn *c = NULL;
     db_status st = db_acquire(s->pool, DB_WAIT_MS, &c);
+    if (st == DB_OK && (st = db_begin(c)) == DB_OK &&
+        (st = db_auth_set_two_step(c, who->account_id, who->user_id, mode)) == DB_OK) {
+        st = audit_write_kv(c, who, "auth.two_step_change", "user", who->user_id, "two_step",
+                            mode);
+    }
     if (st == DB_OK) {
-        st = db_auth_set_two_step(c, account_id, user_id, mode);
+        st = db_commit(c);
     }
     db_release(s->pool, c);
     return st;

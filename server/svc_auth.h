@@ -136,11 +136,12 @@ db_status svc_auth_user_sessions_end(srv *s, const audit_who *who, long long use
                                      long long keep_id, bool *found, long long *n_sessions,
                                      long long *n_tokens);
 
-/* Change the signed-in user's password (A6) after checking "current"; the
- * user's other sessions end (the current session "keep_session" stays). */
-void svc_auth_change_password(srv *s, long long account_id, long long user_id,
-                              long long keep_session, const char *current,
-                              const char *new_password, auth_outcome *out);
+/* Change the signed-in user's ("who") password (A6) after checking
+ * "current"; the user's other sessions end (the current session
+ * "keep_session" stays). Audited as auth.password_change. */
+void svc_auth_change_password(srv *s, const audit_who *who, long long keep_session,
+                              const char *current, const char *new_password,
+                              auth_outcome *out);
 
 /* A4: mail a reset link to the user named by "account"+"user" or by
  * "email" (Trial). Always "succeeds" towards the caller (no enumeration);
@@ -150,19 +151,21 @@ void svc_auth_reset_request(srv *s, const auth_login *in, const char *base_url,
                             long long *account_id, long long *user_id);
 
 /* A4: set "password" with the reset link's "token"; ends every session of
- * the user. AUTH_OK with out->user filled; AUTH_BAD_TOKEN; AUTH_POLICY. */
-void svc_auth_reset(srv *s, const char *token, const char *password, auth_outcome *out);
+ * the user. Audited as auth.password_reset by the user, from "ip". AUTH_OK
+ * with out->user filled; AUTH_BAD_TOKEN; AUTH_POLICY. */
+void svc_auth_reset(srv *s, const char *token, const char *password, const char *ip,
+                    auth_outcome *out);
 
 /* TOTP enrolment: a new pending secret into "secret_b32"/"uri" (caps 64 /
  * SVC_AUTH_URI_CAP). Then confirm with a code from the app. */
 #define SVC_AUTH_URI_CAP 1400
 void svc_auth_totp_enrol(srv *s, long long account_id, long long user_id, char *secret_b32,
                          char *uri, auth_outcome *out);
-void svc_auth_totp_confirm(srv *s, long long account_id, long long user_id, const char *code,
-                           auth_outcome *out);
+/* Confirming is audited as auth.two_step_change, by "who". */
+void svc_auth_totp_confirm(srv *s, const audit_who *who, const char *code, auth_outcome *out);
 
-/* Set the user's own two-step method to "off" or "email". */
-db_status svc_auth_set_two_step(srv *s, long long account_id, long long user_id,
-                                const char *mode);
+/* Set the user's ("who") own two-step method to "off" or "email" (audited
+ * as auth.two_step_change). DB_CONSTRAINT: "email" without an address. */
+db_status svc_auth_set_two_step(srv *s, const audit_who *who, const char *mode);
 
 #endif

@@ -1,5 +1,5 @@
 /* Recipients (G4), inquiries (G5) and the logo (G7, P22): validation,
- * plan checks and audited writes. */
+ * plan checks and writes audited in their transaction. */
 #define _POSIX_C_SOURCE 200809L
 #include "svc_misc.h"
 
@@ -226,6 +226,7 @@ static sv_code check_recipient(svc_err *e, const svc_recipient_in *in)
 sv_code svc_recipient_create(db_pool *pool, const sv_actor *a, const svc_recipient_in *in,
                              long long *id, svc_err *e)
 {
+    audit_who who = sv_who(a);
     db_conn *c = NULL;
     sv_code rc;
     if ((rc = check_recipient(e, in)) != SV_OK ||
@@ -238,6 +239,8 @@ sv_code svc_recipient_create(db_pool *pool, const sv_actor *a, const svc_recipie
     TRY_DB(db_recipient_insert(c, a->account_id, in->kind, in->name ? in->name : "", in->address,
                                in->language ? in->language : "en", in->enabled != 0, id),
            dup_recipient);
+    TRY_DB(audit_write_kv(c, &who, "recipient.create", "recipient", *id, "kind", in->kind),
+           NULL);
 out:
     return tx_end(pool, c, rc, e, dup_recipient);
 }
@@ -245,6 +248,7 @@ out:
 sv_code svc_recipient_update(db_pool *pool, const sv_actor *a, long long id,
                              const svc_recipient_in *in, svc_err *e)
 {
+    audit_who who = sv_who(a);
     db_conn *c = NULL;
     db_recipient old;
     bool found = false;
@@ -272,6 +276,7 @@ sv_code svc_recipient_update(db_pool *pool, const sv_actor *a, long long id,
                                address, in->language ? in->language : old.language,
                                in->enabled < 0 ? old.enabled : in->enabled != 0, &found),
            dup_recipient);
+    TRY_DB(audit_write_kv(c, &who, "recipient.update", "recipient", id, "kind", in->kind), NULL);
 out:
     db_recipient_clear(&old);
     return tx_end(pool, c, rc, e, dup_recipient);
@@ -279,6 +284,7 @@ out:
 
 sv_code svc_recipient_delete(db_pool *pool, const sv_actor *a, long long id, svc_err *e)
 {
+    audit_who who = sv_who(a);
     db_conn *c = NULL;
     bool found;
     sv_code rc;
@@ -290,6 +296,7 @@ sv_code svc_recipient_delete(db_pool *pool, const sv_actor *a, long long id, svc
         rc = sv_fail(e, SV_NOT_FOUND, "not_found", NULL, "no such recipient");
         goto out;
     }
+    TRY_DB(audit_write(c, &who, "recipient.delete", "recipient", id, NULL), NULL);
 out:
     return tx_end(pool, c, rc, e, NULL);
 }
@@ -300,6 +307,7 @@ sv_code svc_inquiry_create(db_pool *pool, const sv_actor *a, const char *kind,
                            const char *subject, const char *body, bool allow_remote_access,
                            long long *id, svc_err *e)
 {
+    audit_who who = sv_who(a);
     db_conn *c = NULL;
     sv_code rc;
     if (strcmp(kind, "inquiry") != 0 && strcmp(kind, "fault_report") != 0 &&
@@ -318,6 +326,7 @@ sv_code svc_inquiry_create(db_pool *pool, const sv_actor *a, const char *kind,
     TRY_DB(db_inquiry_insert(c, a->account_id, a->user_id, kind, subject, body,
                              allow_remote_access, id),
            NULL);
+    TRY_DB(audit_write_kv(c, &who, "inquiry.create", "inquiry", *id, "kind", kind), NULL);
 out:
     return tx_end(pool, c, rc, e, NULL);
 }
@@ -421,8 +430,9 @@ sv_code svc_logo_set(db_pool *pool, const sv_actor *a, const unsigned char *data
                      const char *declared_type, svc_err *e)
 {
     static const char hex[] = "0123456789abcdef";
+    audit_who who = sv_who(a);
     db_conn *c = NULL;
-    char *data_hex = NULL;
+    char *data_hex = NULL, size[24];
     const char *type;
     sv_code rc;
 
@@ -455,6 +465,8 @@ sv_code svc_logo_set(db_pool *pool, const sv_actor *a, const unsigned char *data
         goto out;
     }
     TRY_DB(db_logo_set(c, a->account_id, data_hex, type), NULL);
+    snprintf(size, sizeof size, "%zu", len);
+    TRY_DB(audit_write_kv(c, &who, "logo.set", "account", a->account_id, "bytes", size), NULL);
 out:
     free(data_hex);
     return tx_end(pool, c, rc, e, NULL);
@@ -462,6 +474,7 @@ out:
 
 sv_code svc_logo_delete(db_pool *pool, const sv_actor *a, svc_err *e)
 {
+    audit_who who = sv_who(a);
     db_conn *c = NULL;
     bool found;
     sv_code rc;
@@ -473,6 +486,7 @@ sv_code svc_logo_delete(db_pool *pool, const sv_actor *a, svc_err *e)
         rc = sv_fail(e, SV_NOT_FOUND, "not_found", NULL, "the account has no logo");
         goto out;
     }
+    TRY_DB(audit_write(c, &who, "logo.delete", "account", a->account_id, NULL), NULL);
 out:
     return tx_end(pool, c, rc, e, NULL);
 }

@@ -1,6 +1,6 @@
 /* Business rules of system notification recipients (G4), inquiries (G5)
  * and the own logo (G7, P22). Errors in an svc_err (svc_apps.h); every
- * change is audited in its own transaction. */
+ * change writes its audit entry in its own transaction (audit_write). */
 #ifndef MTS_SVC_MISC_H
 #define MTS_SVC_MISC_H
 

@@ -64,7 +64,7 @@ static int finish(const svc_actor *a, db_conn *c, const char *action, const char
                   long long id, const char *detail, reader fn, const char *what,
                   svc_result *r)
 {
-    db_status st = svc_note(r, action, type, id, detail);
+    db_status st = svc_audit(c, a, action, type, id, detail);
     if (st == DB_OK) {
         st = db_commit(c);
     }

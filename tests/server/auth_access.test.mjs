@@ -283,3 +283,75 @@ test('A9: sign-ins, tokens and allow-list changes are audited, newest first, pag
   r = await cb.get('/api/v1/audit');
   assert.deepEqual(r.body.entries.map((x) => x.action), ['auth.login']);
 });
+
+test('A9: a change and its audit entry are one transaction: a refused change leaves no entry, '
+  + 'an entry that cannot be written undoes the change', async () => {
+  const a = await account('pro');
+  const c = await login(srv.url, { account: a.account, user: 'admin', password: PW });
+  const sql = (q) => pg.psql(q, db);
+  const entries = async (action) => Number(await sql(`SELECT count(*) FROM audit_log
+    WHERE account_id = ${a.accountId} AND action = '${action}'`));
+  // Refused changes: the allow-list is written, audited and then found to
+  // lock the caller out, all in one transaction: nothing stays.
+  let r = await c.put('/api/v1/account/ip-allow-list', { ip_allow_list: ['10.0.0.0/8'] });
+  assert.equal(r.status, 409);
+  assert.equal(await entries('account.ip_allow_list_change'), 0);
+  assert.deepEqual((await c.get('/api/v1/account/ip-allow-list')).body.ip_allow_list, []);
+  r = await c.post('/api/v1/users', { login_id: 'admin', name: 'Twin', password: 'Twin-passw0rd!' });
+  assert.equal(r.status, 409);
+  assert.equal(await entries('user.create'), 0);
+  r = await c.post('/api/v1/apps', { kind: 'nope', name: 'x' });
+  assert.equal(r.status, 400);
+  assert.equal(await entries('app.create'), 0);
+
+  // The entry cannot be written (the test hook fails the next audit write):
+  // the change is answered 500 and is not there; done again, it is there
+  // with exactly one entry.
+  const failNext = async () => {
+    const f = await request(srv.url, 'POST', '/api/v1/test/audit-fail', { body: { count: 1 } });
+    assert.equal(f.status, 200);
+  };
+  const cases = [
+    ['user.create', () => c.post('/api/v1/users', { login_id: 'bob', name: 'Bob',
+      password: 'Bob-passw0rd!1' }),
+    async () => Number(await sql(`SELECT count(*) FROM users WHERE account_id = ${a.accountId}
+      AND login_id = 'bob'`))],
+    ['app.create', () => c.post('/api/v1/apps', { kind: 'one', name: 'gw' }),
+      async () => Number(await sql(`SELECT count(*) FROM apps WHERE account_id = ${a.accountId}`))],
+    ['account.update', () => c.patch('/api/v1/account', { name: 'Renamed' }),
+      async () => Number(await sql(`SELECT count(*) FROM accounts WHERE id = ${a.accountId}
+        AND name = 'Renamed'`))],
+    ['account.ip_allow_list_change',
+      () => c.put('/api/v1/account/ip-allow-list', { ip_allow_list: ['127.0.0.0/8'] }),
+      async () => Number(await sql(`SELECT cardinality(ip_allow_list) FROM accounts
+        WHERE id = ${a.accountId}`))],
+    ['logo.set', () => c.put('/api/v1/account/logo', Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 16]),
+      { 'content-type': 'image/jpeg' }),
+    async () => Number(await sql(`SELECT count(*) FROM accounts WHERE id = ${a.accountId}
+      AND logo IS NOT NULL`))],
+    ['auth.two_step_change', () => c.put('/api/v1/me/two-step', { mode: 'email' }),
+      async () => Number(await sql(`SELECT count(*) FROM users WHERE id = ${a.userId}
+        AND two_step = 'email'`))],
+  ];
+  for (const [action, change, state] of cases) {
+    await failNext();
+    r = await change();
+    assert.equal(r.status, 500, `${action}: ${JSON.stringify(r.body)}`);
+    assert.equal(r.body.code, 'internal_error');
+    assert.equal(await state(), 0, `${action} happened without its entry`);
+    assert.equal(await entries(action), 0, action);
+    r = await change();
+    assert.ok(r.status === 200 || r.status === 201, `${action}: ${JSON.stringify(r.body)}`);
+    assert.ok(await state() >= 1, action);
+    assert.equal(await entries(action), 1, action);
+  }
+  // Sessions ended by an administrator come back when the entry fails.
+  await sql(`UPDATE users SET two_step = 'off' WHERE id = ${a.userId}`);
+  const other = await login(srv.url, { account: a.account, user: 'admin', password: PW });
+  await failNext();
+  r = await c.del(`/api/v1/users/${a.userId}/sessions`);
+  assert.equal(r.status, 500);
+  assert.equal((await other.get('/api/v1/auth/session')).status, 200);
+  assert.equal(await entries('user.sessions_end'), 0);
+  await sql(`UPDATE accounts SET ip_allow_list = '{}' WHERE id = ${a.accountId}`);
+});
