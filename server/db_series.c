@@ -10,12 +10,13 @@
 static db_stmt st_app = {"ser_app",
     "SELECT p.account_id, p.id, p.enabled, "
     "       a.status = 'active' AND (a.trial_expires_at IS NULL OR "
-    "           a.trial_expires_at > to_timestamp($2::bigint / 1e6)) "
+    "           a.trial_expires_at > to_timestamp($2::bigint / 1e6)), p.channels_version "
     "FROM apps p JOIN accounts a ON a.id = p.account_id "
     "WHERE p.credential_hash = decode($1, 'hex')", 0};
 
 db_status db_ingest_app(db_conn *c, const char *hash_hex, int64_t now_us, long long *account_id,
-                        long long *app_id, bool *enabled, bool *account_ok, bool *found)
+                        long long *app_id, bool *enabled, bool *account_ok,
+                        long long *channels_version, bool *found)
 {
     char now[24];
     const char *p[] = {hash_hex, db_ll(now_us, now)};
@@ -27,6 +28,7 @@ db_status db_ingest_app(db_conn *c, const char *hash_hex, int64_t now_us, long l
         *app_id = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
         *enabled = PQgetvalue(res, 0, 2)[0] == 't';
         *account_ok = PQgetvalue(res, 0, 3)[0] == 't';
+        *channels_version = strtoll(PQgetvalue(res, 0, 4), NULL, 10);
         *found = true;
     }
     PQclear(res);
@@ -157,6 +159,66 @@ db_status db_hot_insert(db_conn *c, long long account_id, const ingest_rec *rec,
     p[4] = (const char *)payload;
     st = db_exec_bin(c, &st_hot, 5, p, lengths, formats, 0, NULL);
     free(payload);
+    return st;
+}
+
+/* A batch in one statement (one implicit transaction): claim its id, add
+ * its hot row, note the app as seen (at most every 5 s, so that busy apps do
+ * not rewrite their row for every batch). */
+static db_stmt st_store_small = {"ser_store_small",
+    "WITH claim AS ("
+    "  INSERT INTO ingest_batches (account_id, app_id, batch_id, n_samples) "
+    "  VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING 1), "
+    "hot AS ("
+    "  INSERT INTO series_hot (account_id, t_min, t_max, n, payload) "
+    "  SELECT $1, $5, $6, $4, $7 FROM claim RETURNING 1), "
+    "seen AS ("
+    "  UPDATE apps SET last_seen_at = now(), last_seen_ip = $8::inet, connected = true, "
+    "    connected_at = CASE WHEN connected THEN connected_at ELSE now() END "
+    "  WHERE account_id = $1 AND id = $2 AND EXISTS (SELECT 1 FROM claim) "
+    "    AND (last_seen_at IS NULL OR last_seen_at < now() - interval '5 seconds' "
+    "         OR NOT connected) RETURNING 1) "
+    "SELECT (SELECT count(*) FROM claim), (SELECT count(*) FROM hot), "
+    "  (SELECT count(*) FROM seen), (SELECT n_samples FROM ingest_batches "
+    "   WHERE account_id = $1 AND app_id = $2 AND batch_id = $3)", 0};
+
+db_status db_ingest_store_small(db_conn *c, long long account_id, long long app_id,
+                                const char *batch_id, const ingest_rec *rec, size_t n,
+                                int64_t t_min, int64_t t_max, const char *ip, bool *fresh,
+                                long long *prev_samples)
+{
+    char a[24], b[24], cnt[24], t0[24], t1[24];
+    unsigned char *payload = malloc(n > 0 ? n * 24 : 1);
+    const char *p[8];
+    int lengths[8] = {0, 0, 0, 0, 0, 0, (int)(n * 24), 0};
+    int formats[8] = {0, 0, 0, 0, 0, 0, 1, 0};
+    PGresult *res = NULL;
+    db_status st;
+    *fresh = false;
+    *prev_samples = 0;
+    if (payload == NULL) {
+        return DB_ERROR;
+    }
+    for (size_t i = 0; i < n; i++) {
+        db_rec_put(payload + 24 * i, &rec[i]);
+    }
+    p[0] = db_ll(account_id, a);
+    p[1] = db_ll(app_id, b);
+    p[2] = batch_id;
+    p[3] = db_ll((long long)n, cnt);
+    p[4] = db_ll(t_min, t0);
+    p[5] = db_ll(t_max, t1);
+    p[6] = (const char *)payload;
+    p[7] = ip;
+    st = db_exec_bin(c, &st_store_small, 8, p, lengths, formats, 0, &res);
+    free(payload);
+    if (st == DB_OK && PQntuples(res) == 1) {
+        *fresh = PQgetvalue(res, 0, 0)[0] == '1';
+        if (!*fresh && !PQgetisnull(res, 0, 3)) {
+            *prev_samples = strtoll(PQgetvalue(res, 0, 3), NULL, 10);
+        }
+    }
+    PQclear(res);
     return st;
 }
 

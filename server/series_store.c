@@ -592,11 +592,10 @@ static int round_locked(db_conn *c, int max_rows, series_compact_stats *stats)
      * fold, and move the bytes from "hot" to "blocks". */
     for (size_t i = 0; i < n_all;) {
         long long account = all[i].account_id;
-        size_t j = i, n = 0, hot_n = 0;
+        size_t j = i, n = 0;
         long long delta = 0;
         while (j < n_all && all[j].account_id == account) {
             const hot_rec *h = &all[j];
-            hot_n++;
             if (!bsearch(&h->r.ch, alive, n_alive, sizeof *alive, cmp_i64)) {
                 stats->dropped++;
             } else if (n > 0 && recs[n - 1].ch == h->r.ch && recs[n - 1].t == h->r.t) {
@@ -607,7 +606,7 @@ static int round_locked(db_conn *c, int max_rows, series_compact_stats *stats)
             j++;
         }
         if (fold(c, account, recs, n, &delta, &stats->blocks, &stats->dropped) != DB_OK ||
-            db_storage_add_data(c, account, delta - (long long)(hot_n * 24)) != DB_OK ||
+            db_storage_add_data(c, account, delta) != DB_OK ||
             computed_on_fold(c, account, recs, n) != DB_OK) {
             goto out;
         }

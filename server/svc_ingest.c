@@ -2,6 +2,7 @@
 #include "svc_ingest.h"
 
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +12,6 @@
 #include "auth.h"
 #include "db_account.h"
 #include "db_series.h"
-#include "db_storage.h"
 #include "log.h"
 
 /* Hot rows hold at most this many records, so that the compactor's unit of
@@ -50,12 +50,13 @@ static int64_t now_us(void)
 
 /* Find the app of "credential" on connection "c": 0, or -1 with "e". */
 static int app_of(db_conn *c, const char *credential, int64_t now, ingest_result *r,
-                  ingest_err *e)
+                  long long *version, ingest_err *e)
 {
     unsigned char md[32];
     unsigned int md_len = 0;
     char hash_hex[65];
     bool found = false, enabled = false, ok = false;
+    long long ver = 0;
     db_status st;
     if (credential == NULL || strncmp(credential, "mta_", 4) != 0 ||
         strlen(credential) != 47 ||
@@ -66,7 +67,10 @@ static int app_of(db_conn *c, const char *credential, int64_t now, ingest_result
     for (int i = 0; i < 32; i++) {
         snprintf(hash_hex + 2 * i, 3, "%02x", md[i]);
     }
-    st = db_ingest_app(c, hash_hex, now, &r->account_id, &r->app_id, &enabled, &ok, &found);
+    st = db_ingest_app(c, hash_hex, now, &r->account_id, &r->app_id, &enabled, &ok, &ver, &found);
+    if (version != NULL) {
+        *version = ver;
+    }
     if (st != DB_OK) {
         return fail_db(e, st);
     }
@@ -83,6 +87,75 @@ static int app_of(db_conn *c, const char *credential, int64_t now, ingest_result
     return 0;
 }
 
+/* ---------------------------------------------------- channel table cache
+ *
+ * The channel table of each app, kept in memory and used while the app's
+ * channels_version (bumped by a trigger on every change of its channels)
+ * is the one it was read at. */
+
+#define CACHE_BUCKETS 1024
+
+typedef struct cache_entry {
+    long long app_id;
+    long long version;
+    ingest_channel *ch;
+    size_t n;
+    struct cache_entry *next;
+} cache_entry;
+
+static pthread_mutex_t cache_mu = PTHREAD_MUTEX_INITIALIZER;
+static cache_entry *cache[CACHE_BUCKETS];
+
+/* A copy of the cached table of "app_id" at "version" into *out (caller
+ * frees): 1 when found, 0 when not, -1 when out of memory. */
+static int cache_get(long long app_id, long long version, ingest_channel **out, size_t *n)
+{
+    int rc = 0;
+    pthread_mutex_lock(&cache_mu);
+    for (cache_entry *c = cache[(unsigned long long)app_id % CACHE_BUCKETS]; c; c = c->next) {
+        if (c->app_id == app_id && c->version == version) {
+            *out = malloc((c->n ? c->n : 1) * sizeof **out);
+            if (*out == NULL) {
+                rc = -1;
+            } else {
+                memcpy(*out, c->ch, c->n * sizeof **out);
+                *n = c->n;
+                rc = 1;
+            }
+            break;
+        }
+    }
+    pthread_mutex_unlock(&cache_mu);
+    return rc;
+}
+
+static void cache_put(long long app_id, long long version, const ingest_channel *ch, size_t n)
+{
+    cache_entry **head = &cache[(unsigned long long)app_id % CACHE_BUCKETS], *c;
+    ingest_channel *copy = malloc((n ? n : 1) * sizeof *copy);
+    if (copy == NULL) {
+        return;
+    }
+    memcpy(copy, ch, n * sizeof *copy);
+    pthread_mutex_lock(&cache_mu);
+    for (c = *head; c != NULL && c->app_id != app_id; c = c->next) {
+    }
+    if (c == NULL && (c = calloc(1, sizeof *c)) != NULL) {
+        c->app_id = app_id;
+        c->next = *head;
+        *head = c;
+    }
+    if (c != NULL) {
+        free(c->ch);
+        c->ch = copy;
+        c->n = n;
+        c->version = version;
+        copy = NULL;
+    }
+    pthread_mutex_unlock(&cache_mu);
+    free(copy);
+}
+
 int svc_ingest_batch(srv *s, const char *credential, ingest_body_kind kind,
                      const unsigned char *body, size_t len, const char *batch_id,
                      const char *ip, ingest_result *r, ingest_err *e)
@@ -93,7 +166,7 @@ int svc_ingest_batch(srv *s, const char *credential, ingest_body_kind kind,
     ingest_batch b;
     int64_t now = now_us();
     bool fresh = false;
-    long long prev = 0;
+    long long prev = 0, version = 0;
     db_status st;
     int rc = -1;
 
@@ -102,11 +175,21 @@ int svc_ingest_batch(srv *s, const char *credential, ingest_body_kind kind,
     if ((st = db_acquire(s->pool, 5000, &c)) != DB_OK) {
         return fail_db(e, st);
     }
-    if (app_of(c, credential, now, r, e) != 0) {
+    if (app_of(c, credential, now, r, &version, e) != 0) {
         goto out;
     }
-    if ((st = db_ingest_channels(c, r->account_id, r->app_id, &ch, &known.n)) != DB_OK) {
-        fail_db(e, st);
+    switch (cache_get(r->app_id, version, &ch, &known.n)) {
+    case 1:
+        break;
+    case 0:
+        if ((st = db_ingest_channels(c, r->account_id, r->app_id, &ch, &known.n)) != DB_OK) {
+            fail_db(e, st);
+            goto out;
+        }
+        cache_put(r->app_id, version, ch, known.n);
+        break;
+    default:
+        fail(e, 503, "out_of_memory", "the server is out of memory: retry");
         goto out;
     }
     known.ch = ch;
@@ -117,43 +200,48 @@ int svc_ingest_batch(srv *s, const char *credential, ingest_body_kind kind,
     }
     r->n_samples = b.n;
     r->n_channels = b.n_channels;
-    if ((st = db_begin(c)) != DB_OK ||
-        (st = db_ingest_claim(c, r->account_id, r->app_id, b.batch_id, b.n, &fresh, &prev)) !=
-            DB_OK) {
-        fail_db(e, st);
-        goto out;
+    if (b.n <= HOT_ROW_MAX) {
+        /* The everyday case: one statement, one round trip. */
+        st = db_ingest_store_small(c, r->account_id, r->app_id, b.batch_id, b.rec, b.n, b.t_min,
+                                   b.t_max, ip, &fresh, &prev);
+        if (st != DB_OK) {
+            fail_db(e, st);
+            goto out;
+        }
+    } else {
+        if ((st = db_begin(c)) != DB_OK ||
+            (st = db_ingest_claim(c, r->account_id, r->app_id, b.batch_id, b.n, &fresh,
+                                  &prev)) != DB_OK) {
+            db_rollback(c);
+            fail_db(e, st);
+            goto out;
+        }
+        for (size_t i = 0; fresh && i < b.n && st == DB_OK; i += HOT_ROW_MAX) {
+            size_t n = b.n - i < HOT_ROW_MAX ? b.n - i : HOT_ROW_MAX;
+            int64_t t0 = b.rec[i].t, t1 = b.rec[i].t;
+            for (size_t j = i; j < i + n; j++) {
+                t0 = b.rec[j].t < t0 ? b.rec[j].t : t0;
+                t1 = b.rec[j].t > t1 ? b.rec[j].t : t1;
+            }
+            st = db_hot_insert(c, r->account_id, b.rec + i, n, t0, t1);
+        }
+        if (fresh && st == DB_OK) {
+            st = db_app_seen(c, r->account_id, r->app_id, ip, NULL);
+        }
+        if (st == DB_OK) {
+            st = fresh ? db_commit(c) : db_rollback(c);
+        }
+        if (st != DB_OK) {
+            db_rollback(c);
+            fail_db(e, st);
+            goto out;
+        }
     }
     if (!fresh) {
         /* A retry of a stored batch: acknowledge it again, store nothing. */
-        db_rollback(c);
         r->duplicate = true;
         r->n_samples = (size_t)prev;
         rc = 0;
-        goto out;
-    }
-    for (size_t i = 0; i < b.n; i += HOT_ROW_MAX) {
-        size_t n = b.n - i < HOT_ROW_MAX ? b.n - i : HOT_ROW_MAX;
-        int64_t t0 = b.rec[i].t, t1 = b.rec[i].t;
-        for (size_t j = i; j < i + n; j++) {
-            t0 = b.rec[j].t < t0 ? b.rec[j].t : t0;
-            t1 = b.rec[j].t > t1 ? b.rec[j].t : t1;
-        }
-        if ((st = db_hot_insert(c, r->account_id, b.rec + i, n, t0, t1)) != DB_OK) {
-            break;
-        }
-    }
-    if (st == DB_OK) {
-        st = db_storage_add_data(c, r->account_id, (long long)(b.n * 24));
-    }
-    if (st == DB_OK) {
-        st = db_app_seen(c, r->account_id, r->app_id, ip, NULL);
-    }
-    if (st == DB_OK) {
-        st = db_commit(c);
-    }
-    if (st != DB_OK) {
-        db_rollback(c);
-        fail_db(e, st);
         goto out;
     }
     r->stored = b.n;
@@ -175,7 +263,7 @@ int svc_ingest_status(srv *s, const char *credential, const char *state, const c
     if ((st = db_acquire(s->pool, 5000, &c)) != DB_OK) {
         return fail_db(e, st);
     }
-    if (app_of(c, credential, now_us(), r, e) == 0) {
+    if (app_of(c, credential, now_us(), r, NULL, e) == 0) {
         if ((st = db_app_seen(c, r->account_id, r->app_id, ip,
                               strcmp(state, "heartbeat") == 0 ? NULL : state)) != DB_OK) {
             fail_db(e, st);
@@ -208,7 +296,7 @@ int svc_ingest_describe(srv *s, const char *credential, char **json, ingest_err 
     if ((st = db_acquire(s->pool, 5000, &c)) != DB_OK) {
         return fail_db(e, st);
     }
-    if (app_of(c, credential, now_us(), &r, e) == 0) {
+    if (app_of(c, credential, now_us(), &r, NULL, e) == 0) {
         const char *p[] = {db_ll(r.account_id, a), db_ll(r.app_id, b)};
         if ((st = db_q_text(c, &st_describe, 2, p, json)) != DB_OK) {
             fail_db(e, st);

@@ -151,3 +151,21 @@ BEGIN
 END $$;
 CREATE TRIGGER channels_deleted AFTER DELETE ON channels
     FOR EACH ROW EXECUTE FUNCTION mt_channel_deleted();
+
+-- Ingestion keeps each app's channel table in memory; this version moves
+-- whenever a channel of the app is added, changed (e.g. its selection) or
+-- removed, so a cached table is never used once it is stale.
+ALTER TABLE apps ADD COLUMN channels_version bigint NOT NULL DEFAULT 0;
+CREATE FUNCTION mt_app_channels_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE apps SET channels_version = channels_version + 1
+    WHERE id IN (SELECT d.app_id FROM devices d
+                 WHERE d.id IN (SELECT device_id FROM changed WHERE device_id IS NOT NULL));
+    RETURN NULL;
+END $$;
+CREATE TRIGGER channels_version_ins AFTER INSERT ON channels
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION mt_app_channels_changed();
+CREATE TRIGGER channels_version_upd AFTER UPDATE ON channels
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION mt_app_channels_changed();
+CREATE TRIGGER channels_version_del AFTER DELETE ON channels
+    REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION mt_app_channels_changed();

@@ -280,3 +280,29 @@ test('apps of two accounts never see each other', async () => {
   assert.equal(r.body.code, 'unknown_channel');
   assert.equal(uniq('x').length > 0, true);
 });
+
+test('a change of the selection applies to the very next batch (no stale channel table)', async () => {
+  const t = await dataTenant(srv, { n: 2 });
+  const t0 = baseTime();
+  const body = (id, b) => ({ batch_id: b, channels: [{ id, t: [t0], v: [1] }] });
+  let r = await t.ingest.batch(body(t.channels[1], 'c1'));
+  assert.equal(r.status, 201, r.text);
+  r = await t.c.put(`/api/v1/devices/${t.deviceId}/selection`, { channel_ids: [t.channels[0]] });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  r = await t.ingest.batch(body(t.channels[1], 'c2'));
+  assert.equal(r.status, 422, r.text);
+  assert.equal(r.body.code, 'channel_not_selected');
+  r = await t.c.post(`/api/v1/devices/${t.deviceId}/channels`, { key: 'CH9', name: 'New', unit: 'A' });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  const added = r.body.id;
+  r = await t.ingest.batch(body(added, 'c3'));
+  assert.equal(r.body.code, 'channel_not_selected');
+  r = await t.c.put(`/api/v1/devices/${t.deviceId}/selection`, { channel_ids: [t.channels[0], added] });
+  assert.equal(r.status, 200);
+  r = await t.ingest.batch(body(added, 'c4'));
+  assert.equal(r.status, 201, r.text);
+  r = await t.c.del(`/api/v1/channels/${added}`);
+  r = await t.ingest.batch(body(added, 'c5'));
+  assert.equal(r.status, 422);
+  assert.equal(r.body.code, 'unknown_channel');
+});
