@@ -231,6 +231,186 @@ static db_status upsert_block(db_conn *c, long long account_id, int64_t ch, int6
     return st;
 }
 
+
+/* ------------------------------------------------ batched block writes
+ *
+ * fold() writes all the day blocks of a round with one INSERT ... SELECT
+ * FROM unnest() of binary arrays (PostgreSQL's binary array format: ndim,
+ * flags, element type, dimension, lower bound, then length-prefixed
+ * big-endian elements), instead of one statement per block. */
+
+typedef struct {
+    unsigned char *p;
+    size_t len, cap;
+    size_t count;
+    bool failed;
+} binarr;
+
+static void ba_need(binarr *a, size_t more)
+{
+    if (a->failed || a->len + more <= a->cap) {
+        return;
+    }
+    size_t cap = a->cap ? a->cap : 4096;
+    while (cap < a->len + more) {
+        cap *= 2;
+    }
+    unsigned char *grown = realloc(a->p, cap);
+    if (grown == NULL) {
+        a->failed = true;
+        return;
+    }
+    a->p = grown;
+    a->cap = cap;
+}
+
+static void ba_be32(binarr *a, uint32_t x)
+{
+    ba_need(a, 4);
+    if (!a->failed) {
+        a->p[a->len++] = (unsigned char)(x >> 24);
+        a->p[a->len++] = (unsigned char)(x >> 16);
+        a->p[a->len++] = (unsigned char)(x >> 8);
+        a->p[a->len++] = (unsigned char)x;
+    }
+}
+
+static void ba_start(binarr *a, uint32_t elem_oid)
+{
+    a->len = 0;
+    a->count = 0;
+    ba_be32(a, 1);        /* ndim */
+    ba_be32(a, 0);        /* no NULLs */
+    ba_be32(a, elem_oid); /* element type */
+    ba_be32(a, 0);        /* dimension: patched by ba_finish() */
+    ba_be32(a, 1);        /* lower bound */
+}
+
+static void ba_finish(binarr *a)
+{
+    if (!a->failed) {
+        uint32_t n = (uint32_t)a->count;
+        a->p[12] = (unsigned char)(n >> 24);
+        a->p[13] = (unsigned char)(n >> 16);
+        a->p[14] = (unsigned char)(n >> 8);
+        a->p[15] = (unsigned char)n;
+    }
+}
+
+static void ba_i64(binarr *a, int64_t x)
+{
+    ba_be32(a, 8);
+    ba_be32(a, (uint32_t)((uint64_t)x >> 32));
+    ba_be32(a, (uint32_t)x);
+    a->count++;
+}
+
+static void ba_i32(binarr *a, int32_t x)
+{
+    ba_be32(a, 4);
+    ba_be32(a, (uint32_t)x);
+    a->count++;
+}
+
+static void ba_bytes(binarr *a, const void *b, size_t n)
+{
+    ba_be32(a, (uint32_t)n);
+    ba_need(a, n);
+    if (!a->failed) {
+        memcpy(a->p + a->len, b, n);
+        a->len += n;
+    }
+    a->count++;
+}
+
+#define OID_INT8 20
+#define OID_INT4 23
+#define OID_BYTEA 17
+
+typedef struct {
+    binarr ch, day, n, t0, t1, data, hours;
+} block_batch;
+
+static void bb_start(block_batch *b)
+{
+    ba_start(&b->ch, OID_INT8);
+    ba_start(&b->day, OID_INT4);
+    ba_start(&b->n, OID_INT4);
+    ba_start(&b->t0, OID_INT8);
+    ba_start(&b->t1, OID_INT8);
+    ba_start(&b->data, OID_BYTEA);
+    ba_start(&b->hours, OID_BYTEA);
+}
+
+static void bb_free(block_batch *b)
+{
+    binarr *all[] = {&b->ch, &b->day, &b->n, &b->t0, &b->t1, &b->data, &b->hours};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+        free(all[i]->p);
+    }
+    memset(b, 0, sizeof *b);
+}
+
+/* Encode one merged day block into the batch; *bytes its stored size. */
+static int bb_add(block_batch *b, int64_t ch, int64_t day, const int64_t *t, const double *v,
+                  size_t n, long long *bytes)
+{
+    uint8_t *data = NULL, hours[24 * MT_SUMMARY_PACKED];
+    size_t data_len = 0, n_hours = 0;
+    mt_block_summary sum[24];
+    mt_error err;
+    if (mt_series_encode(t, v, n, &data, &data_len, &err) != MT_OK ||
+        mt_series_summarize(t, v, n, SERIES_HOUR_US, sum, 24, &n_hours, &err) != MT_OK) {
+        log_error("series: channel %lld day %lld: %s", (long long)ch, (long long)day, err.msg);
+        mt_series_free(data);
+        return -1;
+    }
+    mt_summary_pack(sum, n_hours, hours);
+    ba_i64(&b->ch, ch);
+    ba_i32(&b->day, (int32_t)day);
+    ba_i32(&b->n, (int32_t)n);
+    ba_i64(&b->t0, t[0]);
+    ba_i64(&b->t1, t[n - 1]);
+    ba_bytes(&b->data, data, data_len);
+    ba_bytes(&b->hours, hours, n_hours * MT_SUMMARY_PACKED);
+    mt_series_free(data);
+    *bytes = (long long)(data_len + n_hours * MT_SUMMARY_PACKED);
+    return 0;
+}
+
+static db_stmt st_upsert_many = {"ser_fold_upsert_many",
+    "INSERT INTO series_day (account_id, channel_id, day, n, t_first, t_last, data, hours) "
+    "SELECT $1, k.c, k.d, k.n, k.t0, k.t1, k.data, k.hours "
+    "FROM unnest($2::bigint[], $3::int[], $4::int[], $5::bigint[], $6::bigint[], $7::bytea[], "
+    "            $8::bytea[]) AS k(c, d, n, t0, t1, data, hours) "
+    "ON CONFLICT (channel_id, day) DO UPDATE SET n = EXCLUDED.n, t_first = EXCLUDED.t_first, "
+    "  t_last = EXCLUDED.t_last, data = EXCLUDED.data, hours = EXCLUDED.hours", 0};
+
+static db_status bb_flush(db_conn *c, long long account_id, block_batch *b)
+{
+    binarr *all[] = {&b->ch, &b->day, &b->n, &b->t0, &b->t1, &b->data, &b->hours};
+    const char *p[8];
+    int lengths[8] = {0}, formats[8] = {0};
+    char a[24];
+    db_status st;
+    if (b->ch.count == 0) {
+        return DB_OK;
+    }
+    p[0] = db_ll(account_id, a);
+    for (int i = 0; i < 7; i++) {
+        ba_finish(all[i]);
+        if (all[i]->failed || all[i]->len > INT32_MAX) {
+            return DB_ERROR;
+        }
+        p[i + 1] = (const char *)all[i]->p;
+        lengths[i + 1] = (int)all[i]->len;
+        formats[i + 1] = 1;
+    }
+    st = db_exec_bin(c, &st_upsert_many, 8, p, lengths, formats, 0, NULL);
+    bb_start(b);
+    return st;
+}
+
 /* Latest sample of every channel in "rec" (sorted by channel, time). */
 db_status series_update_latest(db_conn *c, long long account_id, const ingest_rec *rec,
                                size_t n)
@@ -295,9 +475,11 @@ static db_status fold(db_conn *c, long long account_id, const ingest_rec *rec, s
     char *ach = NULL, *aday = NULL, a[24];
     PGresult *res = NULL;
     series_col cur = {0}, merged = {0};
+    block_batch batch = {0};
     db_status st = DB_ERROR;
 
     *bytes_delta = 0;
+    bb_start(&batch);
     if (n == 0) {
         return DB_OK;
     }
@@ -405,13 +587,19 @@ static db_status fold(db_conn *c, long long account_id, const ingest_rec *rec, s
                       (long long)gr->ch, (long long)gr->day, merged.n - MT_SERIES_MAX_N);
             merged.n = MT_SERIES_MAX_N;
         }
-        if ((st = upsert_block(c, account_id, gr->ch, gr->day, merged.t, merged.v, merged.n,
-                               &bytes)) != DB_OK) {
+        if (bb_add(&batch, gr->ch, gr->day, merged.t, merged.v, merged.n, &bytes) != 0) {
+            goto out;
+        }
+        *bytes_delta += bytes;
+        (*blocks)++;
+        /* Keep the batch's memory bounded on large back-fills. */
+        if (batch.data.len > (32u << 20) && (st = bb_flush(c, account_id, &batch)) != DB_OK) {
             goto out;
         }
         st = DB_ERROR;
-        *bytes_delta += bytes;
-        (*blocks)++;
+    }
+    if ((st = bb_flush(c, account_id, &batch)) != DB_OK) {
+        goto out;
     }
     st = series_update_latest(c, account_id, rec, n);
 out:
@@ -424,6 +612,7 @@ out:
     free(aday);
     series_col_free(&cur);
     series_col_free(&merged);
+    bb_free(&batch);
     return st;
 }
 
