@@ -1,0 +1,200 @@
+// Browser harness for the portal's end-to-end tests (node --test tests/portal/).
+//
+//   import { startStack, openBrowser, openPage, signIn, shot } from './browser.mjs';
+//   const env = await startStack();                  // PostgreSQL + metron-server + portal/
+//                                                    // ({demo: true}: the demo accounts too)
+//   const { accountId } = await env.createAccount({ account: 'acme', plan: 'pro',
+//     user: 'admin', password: 'Passw0rd!' });
+//   const page = await openPage(env, { size: 'pc' });   // 1366x768, or 'phone' (375x667)
+//   await signIn(page, { account: 'acme', user: 'admin', password: 'Passw0rd!' });
+//   await page.goto(env.url + '/#/monitor');
+//   await shot(page, 'monitor-pc');                  // build/portal-shots/monitor-pc.png
+//   assert.deepEqual(page.cspErrors, []);            // console messages about CSP
+//   await env.stop();                                // browsers, server, PostgreSQL
+//
+// openBrowser({ viewport }) is the other way in: its own Chromium and one page,
+// { browser, page } (close it with browser.close()).
+//
+// The server serves the repository's portal/ folder, whose vendor/ subfolder
+// (uPlot, the WebAssembly core, the QR code library) the default CMake build
+// fills (target portal_vendor). METRON_SERVER_BIN names the server binary
+// (default build/server/metron-server); METRON_CHROMIUM the browser
+// (default /usr/bin/chromium, Debian's package, driven by playwright-core).
+import fs from 'node:fs';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+import {
+  startPostgres, startServer, startSmtpSink, createAccount, createUser, login, request,
+  setClock, repoRoot, sleep,
+} from '../server/harness.mjs';
+
+export { repoRoot, sleep, request, startSmtpSink };
+export const portalDir = path.join(repoRoot, 'portal');
+export const shotsDir = path.join(repoRoot, 'build', 'portal-shots');
+export const chromiumBin = process.env.METRON_CHROMIUM || '/usr/bin/chromium';
+
+/** Viewport sizes of the tests: a desktop PC and a 375 px phone. */
+export const SIZES = {
+  pc: { width: 1366, height: 768 },
+  phone: { width: 375, height: 667 },
+};
+
+/** The demo accounts of metron-server --demo (server/svc_demo.c). */
+export const DEMO = {
+  password: 'Demo-pass1',
+  trial: { email: 'trial@demo.metron.test' },
+  free: { account: 'demo-free', user: 'admin' },
+  standard: { account: 'demo-standard', user: 'admin' },
+  pro: { account: 'demo-pro', alt: 'pro-demo', user: 'admin' },
+};
+
+const LAUNCH = {
+  executablePath: chromiumBin,
+  headless: true,
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
+};
+
+/**
+ * Launch Chromium with one page of the given viewport ('pc', 'phone' or
+ * {width, height}); the page collects console errors like openPage().
+ * Returns { browser, page }.
+ */
+export async function openBrowser({ viewport = 'pc' } = {}) {
+  const browser = await chromium.launch(LAUNCH);
+  const context = await browser.newContext({ viewport: SIZES[viewport] || viewport });
+  const page = await context.newPage();
+  watchConsole(page);
+  return { browser, page };
+}
+
+function watchConsole(page) {
+  page.consoleErrors = [];
+  page.cspErrors = [];
+  page.on('console', (msg) => {
+    if (msg.type() !== 'error' && msg.type() !== 'warning') return;
+    const text = msg.text();
+    if (/Content.Security.Policy|CSP/i.test(text)) page.cspErrors.push(text);
+    // The browser logs failed requests (401 before sign-in, refusals the test
+    // provokes) as errors; they are not script errors.
+    if (msg.type() === 'error' && !/Failed to load resource/.test(text)) {
+      page.consoleErrors.push(text);
+    }
+  });
+  page.on('pageerror', (e) => page.consoleErrors.push(String((e && e.stack) || e)));
+}
+
+/** Throws a clear message when portal/vendor has not been filled by the build. */
+export function checkVendor() {
+  const need = ['uplot/uPlot.esm.js', 'wasm/metron.mjs'];
+  const missing = need.filter((f) => !fs.existsSync(path.join(portalDir, 'vendor', f)));
+  if (missing.length) {
+    throw new Error(`portal/vendor lacks ${missing.join(', ')}: run cmake --build build ` +
+      '(target portal_vendor) first');
+  }
+}
+
+/**
+ * Start PostgreSQL, metron-server serving portal/ and one headless Chromium.
+ * Options: demo (true: the server creates the demo accounts of DEMO), smtp
+ * (true: also start an SMTP sink and point the server at it), env, args
+ * (extra server environment / flags).
+ * Returns { url, srv, pg, smtp, browser, psql(sql), createAccount(o),
+ * createUser(o), login(o), setClock(s), stop() }.
+ * createAccount/createUser/login take the options of tests/server/harness.mjs.
+ */
+export async function startStack(options = {}) {
+  checkVendor();
+  const pg = await startPostgres();
+  const dbUrl = await pg.createDatabase();
+  let smtp = null;
+  const env = { ...(options.env || {}) };
+  if (options.smtp) {
+    smtp = await startSmtpSink();
+    env.METRON_SMTP_URL = smtp.url;
+    env.METRON_SMTP_FROM = 'metron@example.test';
+  }
+  const args = [...(options.demo ? ['--demo'] : []), ...(options.args || [])];
+  const srv = await startServer({ databaseUrl: dbUrl, portalDir, env, args });
+  const browser = await chromium.launch(LAUNCH);
+  const dbName = new URL(dbUrl).pathname.slice(1);
+  return {
+    url: srv.url, srv, pg, smtp, browser,
+    psql: (sql) => pg.psql(sql, dbName),
+    createAccount: (o) => createAccount(srv.url, o),
+    createUser: (o) => createUser(srv.url, o),
+    login: (o) => login(srv.url, o),
+    setClock: (s) => setClock(srv.url, s),
+    async stop() {
+      try { await browser.close(); } catch { /* already closed */ }
+      await srv.stop();
+      if (smtp) await smtp.stop();
+      await pg.destroy();
+    },
+  };
+}
+
+/** The same as startStack. */
+export const startPortal = (o) => startStack(o);
+
+/**
+ * A new browser context and page at env.url. Options: size ('pc' | 'phone'),
+ * lang (the browser's language, e.g. 'de-DE'), path (default '/').
+ * The page collects page.consoleErrors (every console error and page error)
+ * and page.cspErrors (those about the Content-Security-Policy).
+ */
+export async function openPage(env, { size = 'pc', lang = 'en-US', path: p = '/' } = {}) {
+  const context = await env.browser.newContext({
+    viewport: SIZES[size] || size, locale: lang, deviceScaleFactor: 1,
+    isMobile: size === 'phone', hasTouch: size === 'phone',
+  });
+  const page = await context.newPage();
+  watchConsole(page);
+  await page.goto(env.url + p);
+  return page;
+}
+
+/**
+ * Sign in through the portal's form: { account, user, password } or
+ * { email, password } (Trial), plus code (string or async function of the
+ * challenge kind 'totp' | 'email') for a two-step user. Waits until the
+ * shell shows the signed-in user menu.
+ */
+export async function signIn(page, { account, user, email, password, code } = {}) {
+  await page.waitForSelector('#signin-form');
+  if (email) {
+    await page.click('[data-testid=signin-mode-email]');
+    await page.fill('#signin-email', email);
+  } else {
+    await page.click('[data-testid=signin-mode-account]');
+    await page.fill('#signin-account', account);
+    await page.fill('#signin-user', user);
+  }
+  await page.fill('#signin-password', password);
+  await page.click('#signin-form button[type=submit]');
+  if (code !== undefined) {
+    await page.waitForSelector('#twostep-form');
+    const kind = await page.getAttribute('#twostep-form', 'data-kind');
+    const c = typeof code === 'function' ? await code(kind) : code;
+    await page.fill('#twostep-code', c);
+    await page.click('#twostep-form button[type=submit]');
+  }
+  await page.waitForSelector('[data-testid=user-menu]');
+}
+
+/** Save a full-page screenshot as build/portal-shots/<name>.png; returns the path. */
+export async function shot(page, name) {
+  fs.mkdirSync(shotsDir, { recursive: true });
+  const file = path.join(shotsDir, `${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  return file;
+}
+
+/** Wait until the router has shown `page` (the main area's data-page). */
+export async function waitForPage(page, name) {
+  await page.waitForSelector(`#main[data-page="${name}"]`);
+}
+
+/** document.documentElement.scrollWidth of the page (<= 375 on a phone). */
+export async function scrollWidth(page) {
+  return page.evaluate(() => document.documentElement.scrollWidth);
+}
