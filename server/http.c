@@ -36,6 +36,7 @@ static const http_route *const route_tables[] = {
     http_routes_computed,
     http_routes_export,
     http_routes_drive,
+    http_routes_live,
 };
 
 #define MAX_SEGMENTS 16

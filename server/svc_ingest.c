@@ -276,7 +276,11 @@ int svc_ingest_status(srv *s, const char *credential, const char *state, const c
 }
 
 static db_stmt st_describe = {"ser_describe",
-    "SELECT json_build_object('app_id', $2::bigint, 'devices', COALESCE(json_agg("
+    "SELECT json_build_object('app_id', $2::bigint, "
+    "  'live_until', (SELECT (extract(epoch FROM s.until) * 1e6)::bigint FROM apps p "
+    "     JOIN live_sessions s ON s.account_id = p.account_id AND s.group_id = p.group_id "
+    "     WHERE p.account_id = $1 AND p.id = $2 AND s.until > now()), "
+    "  'devices', COALESCE(json_agg("
     "  json_build_object('id', d.id, 'model', d.model, 'serial', d.serial, 'channels', "
     "    (SELECT COALESCE(json_agg(json_build_object('id', c.id, 'key', c.ch_key, "
     "       'name', c.name, 'unit', c.unit, 'selected', c.selected) ORDER BY c.position, c.id), "
