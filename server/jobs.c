@@ -3,6 +3,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include "jobs.h"
 
+#include "series_store.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -15,6 +17,7 @@
 #include "db_misc.h"
 #include "log.h"
 #include "svc_auth.h"
+#include "svc_export.h"
 
 /* How long a job waits for a pooled connection. */
 #define JOBS_DB_WAIT_MS 5000
@@ -120,6 +123,11 @@ static int job_trial_accounts(srv *s, int64_t now, long long *done)
     return rc;
 }
 
+static int job_data_retention(srv *s, int64_t now, long long *done)
+{
+    return jobs_sql(s, "data_retention", series_retention, now, done);
+}
+
 typedef struct {
     const char *name;
     job_fn run;
@@ -134,6 +142,8 @@ static const job_def jobs[] = {
     {"api_tokens", job_api_tokens, "API tokens expired or revoked"},
     {"login_throttle", job_login_throttle, "throttle rows without failures for an hour"},
     {"trial_accounts", job_trial_accounts, "trials past their expiry, with all their data (L4)"},
+    {"data_retention", job_data_retention, "Free accounts' acquired data older than a year (L5)"},
+    {"exports", svc_export_cleanup, "export files 24 h after the end, stale and orphaned exports"},
 };
 
 #define N_JOBS (int)(sizeof jobs / sizeof jobs[0])

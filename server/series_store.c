@@ -12,6 +12,7 @@
 #include "db_series.h"
 #include "db_storage.h"
 #include "log.h"
+#include "mt/licence.h"
 #include "mt/series.h"
 
 /* A process-wide lock number for the compactor ("MTCO"). */
@@ -1201,4 +1202,57 @@ out:
         }
     }
     return st;
+}
+
+/* ------------------------------------------------------------ retention */
+
+static db_stmt st_retention = {"ser_retention",
+    "WITH doomed AS ("
+    "  SELECT s.channel_id, s.day FROM series_day s JOIN accounts a ON a.id = s.account_id "
+    "  WHERE s.day < $1 AND (a.plan = 'free' OR (a.plan IN ('standard', 'pro') "
+    "        AND a.licence_expires_at <= to_timestamp($2::bigint))) "
+    "  LIMIT 20000), "
+    "gone AS ("
+    "  DELETE FROM series_day s USING doomed d "
+    "  WHERE s.channel_id = d.channel_id AND s.day = d.day "
+    "  RETURNING s.account_id, octet_length(s.data) + octet_length(s.hours) AS b), "
+    "freed AS ("
+    "  UPDATE account_storage st SET data_bytes = greatest(st.data_bytes - g.b, 0) "
+    "  FROM (SELECT account_id, sum(b) AS b FROM gone GROUP BY account_id) g "
+    "  WHERE st.account_id = g.account_id RETURNING 1) "
+    "SELECT (SELECT count(*) FROM gone) + 0 * (SELECT count(*) FROM freed)", 0};
+static db_stmt st_drop_empty = {"ser_drop_empty", "SELECT mt_series_drop_empty($1::int)", 0};
+
+db_status series_retention(db_conn *c, int64_t now, long long *done)
+{
+    mt_day cutoff;
+    mt_error err;
+    char cut[24], nw[24];
+    long long deleted = 0, dropped = 0;
+    db_status st;
+    *done = 0;
+    if (mt_licence_retention_cutoff((mt_day)(now / 86400), &cutoff, &err) != MT_OK) {
+        log_error("retention: %s", err.msg);
+        return DB_ERROR;
+    }
+    {
+        const char *p[] = {db_ll(cutoff, cut), db_ll(now, nw)};
+        if ((st = db_q_int(c, &st_retention, 2, p, &deleted, NULL)) != DB_OK) {
+            return st;
+        }
+    }
+    {
+        const char *p[] = {cut};
+        if ((st = db_q_int(c, &st_drop_empty, 1, p, &dropped, NULL)) != DB_OK) {
+            return st;
+        }
+    }
+    if (dropped > 0) {
+        /* Partitions may be created again later: forget the ones we know. */
+        pthread_mutex_lock(&part_mu);
+        part_n = 0;
+        pthread_mutex_unlock(&part_mu);
+    }
+    *done = deleted + dropped;
+    return DB_OK;
 }

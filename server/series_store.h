@@ -93,3 +93,10 @@ db_status series_read_hot(db_conn *c, long long account_id, const int64_t *ch, s
                           int64_t t0, int64_t t1, series_col *out);
 
 #endif
+
+/* The data-retention job (L5; jobs.c): in one bounded round, delete the
+ * day blocks older than one year (core's mt_licence_retention_cutoff) of
+ * accounts whose effective plan is Free at "now" (Unix seconds), give their
+ * bytes back, and drop empty monthly partitions older than that. *done =
+ * blocks deleted + partitions dropped. */
+db_status series_retention(db_conn *c, int64_t now, long long *done);

@@ -288,3 +288,27 @@ test('deleting a channel deletes its samples and frees their bytes', async () =>
   assert.equal(await sql(`SELECT count(*) FROM series_day WHERE channel_id = ${t.channels[0]}`), '0');
   assert.equal(await sql(`SELECT data_bytes FROM account_storage WHERE account_id = ${t.id}`), '0');
 });
+
+test('retention (L5): Free keeps one year of acquired data, Pro keeps everything', async () => {
+  const free = await dataTenant(srv, { plan: 'free', n: 1 });
+  const pro = await dataTenant(srv, { n: 1 });
+  const old = baseTime(24 * 400), recent = baseTime(24 * 10);
+  for (const t of [free, pro]) {
+    const r = await t.ingest.batch({ batch_id: 'ret', channels: [{ id: t.channels[0],
+      t: [old, old + MIN_US, recent], v: [1, 2, 3] }] });
+    assert.equal(r.status, 201, r.text);
+  }
+  await compact();
+  const bytes = async (t) => Number(await sql(`SELECT data_bytes FROM account_storage WHERE account_id = ${t.id}`));
+  const before = await bytes(free);
+  const r = await request(srv.url, 'POST', '/api/v1/test/jobs?job=data_retention');
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal(r.body.jobs[0].ok, true);
+  const days = async (t) => (await sql(`SELECT string_agg(n::text, ',' ORDER BY day) FROM series_day
+    WHERE account_id = ${t.id}`));
+  assert.equal(await days(free), '1');
+  assert.equal(await days(pro), '2,1');
+  assert.ok(await bytes(free) < before);
+  const q = await free.c.get(`/api/v1/data/raw?channels=${free.channels[0]}&from=${old}&to=${recent + 1}`);
+  assert.deepEqual(q.body.channels[0].v, [3]);
+});
