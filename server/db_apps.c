@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "db_account.h"
+
 /* A timestamptz column as ISO 8601 UTC text. */
 #define ISO(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 
@@ -99,29 +101,7 @@ void db_row_clear(void *row, const db_field *fields, int n_fields)
     }
 }
 
-db_status db_exec_i64(db_conn *c, db_stmt *stmt, int n_params, const char *const *params,
-                      long long *out, bool *found)
-{
-    PGresult *res = NULL;
-    db_status st = db_exec(c, stmt, n_params, params, &res);
-    *out = 0;
-    if (found != NULL) {
-        *found = false;
-    }
-    if (st == DB_OK && PQntuples(res) > 0) {
-        if (!PQgetisnull(res, 0, 0)) {
-            *out = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-        }
-        if (found != NULL) {
-            *found = true;
-        }
-    }
-    PQclear(res);
-    return st;
-}
-
-/* Run "stmt" and report whether it touched (or returned) a row. */
-static db_status exec_found(db_conn *c, db_stmt *stmt, int n, const char *const *p, bool *found)
+db_status db_exec_found(db_conn *c, db_stmt *stmt, int n, const char *const *p, bool *found)
 {
     PGresult *res = NULL;
     db_status st = db_exec(c, stmt, n, p, &res);
@@ -134,10 +114,9 @@ static db_status exec_found(db_conn *c, db_stmt *stmt, int n, const char *const 
     return st;
 }
 
-/* Run "stmt" and map every row. */
-static db_status exec_rows(db_conn *c, db_stmt *stmt, int n, const char *const *p,
-                           const db_field *fields, int n_fields, size_t row_size, void **out,
-                           int *n_rows)
+db_status db_exec_rows(db_conn *c, db_stmt *stmt, int n, const char *const *p,
+                       const db_field *fields, int n_fields, size_t row_size, void **out,
+                       int *n_rows)
 {
     PGresult *res = NULL;
     db_status st = db_exec(c, stmt, n, p, &res);
@@ -150,19 +129,30 @@ static db_status exec_rows(db_conn *c, db_stmt *stmt, int n, const char *const *
     return st;
 }
 
-#define ID(buf, v) snprintf(buf, sizeof buf, "%lld", (long long)(v))
+db_status db_exec_one(db_conn *c, db_stmt *stmt, int n, const char *const *p,
+                      const db_field *fields, int n_fields, size_t row_size, void *out,
+                      bool *found)
+{
+    void *rows = NULL;
+    int n_rows = 0;
+    db_status st = db_exec_rows(c, stmt, n, p, fields, n_fields, row_size, &rows, &n_rows);
+    memset(out, 0, row_size);
+    *found = st == DB_OK && n_rows == 1;
+    if (*found) {
+        memcpy(out, rows, row_size);
+        free(rows); /* the strings moved into *out */
+    } else {
+        db_rows_free(rows, n_rows, fields, n_fields, row_size);
+    }
+    return st;
+}
 
-static db_stmt st_account_lock = {"adm_lock_account",
-    "SELECT id FROM accounts WHERE id = $1 FOR UPDATE", 0};
+#define ID(buf, v) snprintf(buf, sizeof buf, "%lld", (long long)(v))
 
 db_status db_apps_lock_account(db_conn *c, long long account_id)
 {
-    char a[24];
-    const char *p[] = {a};
-    long long id;
-    bool found;
-    ID(a, account_id);
-    db_status st = db_exec_i64(c, &st_account_lock, 1, p, &id, &found);
+    bool found = false;
+    db_status st = db_account_lock(c, account_id, &found);
     return st == DB_OK && !found ? DB_ERROR : st;
 }
 
@@ -231,7 +221,7 @@ db_status db_app_list(db_conn *c, long long account_id, long long viewer, db_app
     char a[24], v[24];
     const char *p[] = {a, viewer_param(v, sizeof v, viewer)};
     ID(a, account_id);
-    return exec_rows(c, &st_app_list, 2, p, app_fields, N_APP_FIELDS, sizeof(db_app),
+    return db_exec_rows(c, &st_app_list, 2, p, app_fields, N_APP_FIELDS, sizeof(db_app),
                      (void **)out, n);
 }
 
@@ -240,22 +230,10 @@ db_status db_app_get(db_conn *c, long long account_id, long long viewer, long lo
 {
     char a[24], v[24], id[24];
     const char *p[] = {a, viewer_param(v, sizeof v, viewer), id};
-    db_app *rows = NULL;
-    int n = 0;
-    db_status st;
     ID(a, account_id);
     ID(id, app_id);
-    memset(out, 0, sizeof *out);
-    st = exec_rows(c, &st_app_get, 3, p, app_fields, N_APP_FIELDS, sizeof(db_app),
-                   (void **)&rows, &n);
-    *found = st == DB_OK && n == 1;
-    if (*found) {
-        *out = rows[0];
-        free(rows); /* the strings moved into *out */
-    } else {
-        db_app_free(rows, n);
-    }
-    return st;
+    return db_exec_one(c, &st_app_get, 3, p, app_fields, N_APP_FIELDS, sizeof(db_app), out,
+                       found);
 }
 
 void db_app_free(db_app *rows, int n)
@@ -273,7 +251,7 @@ db_status db_app_count(db_conn *c, long long account_id, long long *out)
     char a[24];
     const char *p[] = {a};
     ID(a, account_id);
-    return db_exec_i64(c, &st_app_count, 1, p, out, NULL);
+    return db_q_int(c, &st_app_count, 1, p, out, NULL);
 }
 
 db_status db_group_exists(db_conn *c, long long account_id, long long group_id, bool *found)
@@ -282,7 +260,7 @@ db_status db_group_exists(db_conn *c, long long account_id, long long group_id, 
     const char *p[] = {a, g};
     ID(a, account_id);
     ID(g, group_id);
-    return exec_found(c, &st_group_exists, 2, p, found);
+    return db_exec_found(c, &st_group_exists, 2, p, found);
 }
 
 db_status db_app_insert(db_conn *c, long long account_id, long long group_id, const char *kind,
@@ -293,7 +271,7 @@ db_status db_app_insert(db_conn *c, long long account_id, long long group_id, co
     const char *p[] = {a, group_id > 0 ? g : NULL, kind, name, cred_hash_hex, cred_prefix};
     ID(a, account_id);
     ID(g, group_id);
-    return db_exec_i64(c, &st_app_insert, 6, p, id, NULL);
+    return db_q_int(c, &st_app_insert, 6, p, id, NULL);
 }
 
 db_status db_app_update(db_conn *c, long long account_id, long long app_id, const char *name,
@@ -305,7 +283,7 @@ db_status db_app_update(db_conn *c, long long account_id, long long app_id, cons
     ID(a, account_id);
     ID(id, app_id);
     ID(g, group_id);
-    return exec_found(c, &st_app_update, 6, p, found);
+    return db_exec_found(c, &st_app_update, 6, p, found);
 }
 
 db_status db_app_delete(db_conn *c, long long account_id, long long app_id, bool *found)
@@ -314,7 +292,7 @@ db_status db_app_delete(db_conn *c, long long account_id, long long app_id, bool
     const char *p[] = {a, id};
     ID(a, account_id);
     ID(id, app_id);
-    return exec_found(c, &st_app_delete, 2, p, found);
+    return db_exec_found(c, &st_app_delete, 2, p, found);
 }
 
 db_status db_app_set_credential(db_conn *c, long long account_id, long long app_id,
@@ -324,7 +302,7 @@ db_status db_app_set_credential(db_conn *c, long long account_id, long long app_
     const char *p[] = {a, id, cred_hash_hex, cred_prefix};
     ID(a, account_id);
     ID(id, app_id);
-    return exec_found(c, &st_app_set_cred, 4, p, found);
+    return db_exec_found(c, &st_app_set_cred, 4, p, found);
 }
 
 db_status db_app_by_credential(db_conn *c, const char *cred_hash_hex, long long *account_id,
@@ -412,7 +390,7 @@ db_status db_device_list(db_conn *c, long long account_id, long long viewer, lon
     const char *p[] = {a, viewer_param(v, sizeof v, viewer), app_id > 0 ? app : NULL};
     ID(a, account_id);
     ID(app, app_id);
-    return exec_rows(c, &st_device_list, 3, p, device_fields, N_DEVICE_FIELDS,
+    return db_exec_rows(c, &st_device_list, 3, p, device_fields, N_DEVICE_FIELDS,
                      sizeof(db_device), (void **)out, n);
 }
 
@@ -421,22 +399,10 @@ db_status db_device_get(db_conn *c, long long account_id, long long viewer, long
 {
     char a[24], v[24], id[24];
     const char *p[] = {a, viewer_param(v, sizeof v, viewer), id};
-    db_device *rows = NULL;
-    int n = 0;
-    db_status st;
     ID(a, account_id);
     ID(id, device_id);
-    memset(out, 0, sizeof *out);
-    st = exec_rows(c, &st_device_get, 3, p, device_fields, N_DEVICE_FIELDS, sizeof(db_device),
-                   (void **)&rows, &n);
-    *found = st == DB_OK && n == 1;
-    if (*found) {
-        *out = rows[0];
-        free(rows);
-    } else {
-        db_device_free(rows, n);
-    }
-    return st;
+    return db_exec_one(c, &st_device_get, 3, p, device_fields, N_DEVICE_FIELDS,
+                       sizeof(db_device), out, found);
 }
 
 void db_device_free(db_device *rows, int n)
@@ -455,7 +421,7 @@ db_status db_device_count(db_conn *c, long long account_id, long long app_id, lo
     const char *p[] = {a, app};
     ID(a, account_id);
     ID(app, app_id);
-    return db_exec_i64(c, &st_device_count, 2, p, out, NULL);
+    return db_q_int(c, &st_device_count, 2, p, out, NULL);
 }
 
 db_status db_device_insert(db_conn *c, long long account_id, long long app_id, const char *model,
@@ -466,7 +432,7 @@ db_status db_device_insert(db_conn *c, long long account_id, long long app_id, c
     const char *p[] = {a, app, model, serial, firmware, name};
     ID(a, account_id);
     ID(app, app_id);
-    return db_exec_i64(c, &st_device_insert, 6, p, id, NULL);
+    return db_q_int(c, &st_device_insert, 6, p, id, NULL);
 }
 
 db_status db_device_update(db_conn *c, long long account_id, long long device_id,
@@ -477,7 +443,7 @@ db_status db_device_update(db_conn *c, long long account_id, long long device_id
     const char *p[] = {a, id, model, serial, firmware, name};
     ID(a, account_id);
     ID(id, device_id);
-    return exec_found(c, &st_device_update, 6, p, found);
+    return db_exec_found(c, &st_device_update, 6, p, found);
 }
 
 db_status db_device_delete(db_conn *c, long long account_id, long long device_id, bool *found)
@@ -486,7 +452,7 @@ db_status db_device_delete(db_conn *c, long long account_id, long long device_id
     const char *p[] = {a, id};
     ID(a, account_id);
     ID(id, device_id);
-    return exec_found(c, &st_device_delete, 2, p, found);
+    return db_exec_found(c, &st_device_delete, 2, p, found);
 }
 
 /* -------------------------------------------------------------- channels */
@@ -538,7 +504,7 @@ db_status db_channel_list(db_conn *c, long long account_id, long long viewer,
     const char *p[] = {a, viewer_param(v, sizeof v, viewer), d};
     ID(a, account_id);
     ID(d, device_id);
-    return exec_rows(c, &st_channel_list, 3, p, channel_fields, N_CHANNEL_FIELDS,
+    return db_exec_rows(c, &st_channel_list, 3, p, channel_fields, N_CHANNEL_FIELDS,
                      sizeof(db_channel), (void **)out, n);
 }
 
@@ -547,22 +513,10 @@ db_status db_channel_get(db_conn *c, long long account_id, long long viewer,
 {
     char a[24], v[24], id[24];
     const char *p[] = {a, viewer_param(v, sizeof v, viewer), id};
-    db_channel *rows = NULL;
-    int n = 0;
-    db_status st;
     ID(a, account_id);
     ID(id, channel_id);
-    memset(out, 0, sizeof *out);
-    st = exec_rows(c, &st_channel_get, 3, p, channel_fields, N_CHANNEL_FIELDS,
-                   sizeof(db_channel), (void **)&rows, &n);
-    *found = st == DB_OK && n == 1;
-    if (*found) {
-        *out = rows[0];
-        free(rows);
-    } else {
-        db_channel_free(rows, n);
-    }
-    return st;
+    return db_exec_one(c, &st_channel_get, 3, p, channel_fields, N_CHANNEL_FIELDS,
+                       sizeof(db_channel), out, found);
 }
 
 void db_channel_free(db_channel *rows, int n)
@@ -582,7 +536,7 @@ db_status db_channel_insert(db_conn *c, long long account_id, long long device_i
     const char *p[] = {a, d, key, name, unit};
     ID(a, account_id);
     ID(d, device_id);
-    return db_exec_i64(c, &st_channel_insert, 5, p, id, NULL);
+    return db_q_int(c, &st_channel_insert, 5, p, id, NULL);
 }
 
 db_status db_channel_update(db_conn *c, long long account_id, long long channel_id,
@@ -592,7 +546,7 @@ db_status db_channel_update(db_conn *c, long long account_id, long long channel_
     const char *p[] = {a, id, name, unit};
     ID(a, account_id);
     ID(id, channel_id);
-    return exec_found(c, &st_channel_update, 4, p, found);
+    return db_exec_found(c, &st_channel_update, 4, p, found);
 }
 
 db_status db_channel_delete(db_conn *c, long long account_id, long long channel_id, bool *found)
@@ -601,7 +555,7 @@ db_status db_channel_delete(db_conn *c, long long account_id, long long channel_
     const char *p[] = {a, id};
     ID(a, account_id);
     ID(id, channel_id);
-    return exec_found(c, &st_channel_delete, 2, p, found);
+    return db_exec_found(c, &st_channel_delete, 2, p, found);
 }
 
 db_status db_selection_inspect(db_conn *c, long long account_id, long long device_id,

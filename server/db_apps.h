@@ -45,10 +45,22 @@ void db_rows_free(void *rows, int n, const db_field *fields, int n_fields, size_
 /* Free the strings of one mapped row (not the row itself). */
 void db_row_clear(void *row, const db_field *fields, int n_fields);
 
-/* Run "stmt" and return the first column of the first row as a long long
- * (*found false when there is no row). */
-db_status db_exec_i64(db_conn *c, db_stmt *stmt, int n_params, const char *const *params,
-                      long long *out, bool *found);
+/* Run "stmt" and map every row of its result into a new array of
+ * "row_size"-byte structs (db_rows_map(); *out NULL and *n_rows 0 on
+ * failure or without rows). */
+db_status db_exec_rows(db_conn *c, db_stmt *stmt, int n, const char *const *p,
+                       const db_field *fields, int n_fields, size_t row_size, void **out,
+                       int *n_rows);
+
+/* Run "stmt" and map exactly one row into "out" ("row_size" bytes, zeroed
+ * otherwise): *found false when there is no row (or more than one). Free
+ * its strings with db_row_clear(). */
+db_status db_exec_one(db_conn *c, db_stmt *stmt, int n, const char *const *p,
+                      const db_field *fields, int n_fields, size_t row_size, void *out,
+                      bool *found);
+
+/* Run "stmt" and report whether it returned or changed a row. */
+db_status db_exec_found(db_conn *c, db_stmt *stmt, int n, const char *const *p, bool *found);
 
 /* Lock the account row (SELECT ... FOR UPDATE) inside the caller's
  * transaction: quota checks count and insert under this lock, so two

@@ -9,43 +9,35 @@
 #include "auth.h"
 #include "db_account.h"
 
-/* Every user look-up returns these columns first, in this order (fill_user()). */
+/* Every user look-up returns these columns first, in this order (fill_user()):
+ * the user, their account, and whether the client address "ip" (a
+ * parameter: "$3") passes the account's allow-list. */
+#define USER_COLS(ip)                                                                         \
+    "SELECT a.id, u.id, u.role, u.file_access, a.plan, "                                     \
+    "coalesce(extract(epoch FROM a.licence_expires_at)::bigint, -1), "                       \
+    "coalesce(extract(epoch FROM a.trial_expires_at)::bigint, -1), "                         \
+    "a.status = 'frozen', u.disabled, "                                                      \
+    "cardinality(a.ip_allow_list) = 0 OR " ip "::inet <<= ANY (a.ip_allow_list), "           \
+    "cardinality(a.ip_allow_list) > 0, u.two_step, u.login_id, coalesce(a.login_id, ''), "   \
+    "u.name, coalesce(u.email, ''), u.email_login, "
 #define N_USER_COLS 17
 
 static db_stmt st_find_login = {"auth_find_login",
-    "SELECT a.id, u.id, u.role, u.file_access, a.plan, "
-    "coalesce(extract(epoch FROM a.licence_expires_at)::bigint, -1), "
-    "coalesce(extract(epoch FROM a.trial_expires_at)::bigint, -1), "
-    "a.status = 'frozen', u.disabled, "
-    "cardinality(a.ip_allow_list) = 0 OR $3::inet <<= ANY (a.ip_allow_list), "
-    "cardinality(a.ip_allow_list) > 0, u.two_step, u.login_id, coalesce(a.login_id, ''), "
-    "u.name, coalesce(u.email, ''), u.email_login, "
+    USER_COLS("$3")
     "u.password_hash, a.login_id IS DISTINCT FROM $1 "
     "FROM accounts a JOIN users u ON u.account_id = a.id "
     "WHERE (a.login_id = $1 OR a.alt_login_id = $1) AND u.login_id = $2 AND NOT u.email_login",
     0};
 
 static db_stmt st_find_email_login = {"auth_find_email_login",
-    "SELECT a.id, u.id, u.role, u.file_access, a.plan, "
-    "coalesce(extract(epoch FROM a.licence_expires_at)::bigint, -1), "
-    "coalesce(extract(epoch FROM a.trial_expires_at)::bigint, -1), "
-    "a.status = 'frozen', u.disabled, "
-    "cardinality(a.ip_allow_list) = 0 OR $2::inet <<= ANY (a.ip_allow_list), "
-    "cardinality(a.ip_allow_list) > 0, u.two_step, u.login_id, coalesce(a.login_id, ''), "
-    "u.name, coalesce(u.email, ''), u.email_login, "
+    USER_COLS("$2")
     "u.password_hash, false "
     "FROM accounts a JOIN users u ON u.account_id = a.id "
     "WHERE u.email_login AND lower(u.email) = lower($1)",
     0};
 
 static db_stmt st_find_user = {"auth_find_user",
-    "SELECT a.id, u.id, u.role, u.file_access, a.plan, "
-    "coalesce(extract(epoch FROM a.licence_expires_at)::bigint, -1), "
-    "coalesce(extract(epoch FROM a.trial_expires_at)::bigint, -1), "
-    "a.status = 'frozen', u.disabled, "
-    "cardinality(a.ip_allow_list) = 0 OR $3::inet <<= ANY (a.ip_allow_list), "
-    "cardinality(a.ip_allow_list) > 0, u.two_step, u.login_id, coalesce(a.login_id, ''), "
-    "u.name, coalesce(u.email, ''), u.email_login, "
+    USER_COLS("$3")
     "u.password_hash, false "
     "FROM accounts a JOIN users u ON u.account_id = a.id "
     "WHERE a.id = $1 AND u.account_id = $1 AND u.id = $2",
@@ -67,13 +59,7 @@ static db_stmt st_session_get = {"auth_session_get",
     "  idle_expires_at = to_timestamp($2 + $4) "
     "  FROM s WHERE t.account_id = s.account_id AND t.id = s.id AND s.stage = 'active' "
     "  AND s.last_seen_at < to_timestamp($2 - $5)) "
-    "SELECT a.id, u.id, u.role, u.file_access, a.plan, "
-    "coalesce(extract(epoch FROM a.licence_expires_at)::bigint, -1), "
-    "coalesce(extract(epoch FROM a.trial_expires_at)::bigint, -1), "
-    "a.status = 'frozen', u.disabled, "
-    "cardinality(a.ip_allow_list) = 0 OR $3::inet <<= ANY (a.ip_allow_list), "
-    "cardinality(a.ip_allow_list) > 0, u.two_step, u.login_id, coalesce(a.login_id, ''), "
-    "u.name, coalesce(u.email, ''), u.email_login, "
+    USER_COLS("$3")
     "s.id, s.stage, s.purpose "
     "FROM s JOIN users u ON u.account_id = s.account_id AND u.id = s.user_id "
     "JOIN accounts a ON a.id = s.account_id",
@@ -153,13 +139,7 @@ static db_stmt st_token_get = {"auth_token_get",
     "touch AS (UPDATE api_tokens t SET last_used_at = to_timestamp($2) FROM k "
     "  WHERE t.account_id = k.account_id AND t.id = k.id "
     "  AND (k.last_used_at IS NULL OR k.last_used_at < to_timestamp($2 - $4))) "
-    "SELECT a.id, u.id, u.role, u.file_access, a.plan, "
-    "coalesce(extract(epoch FROM a.licence_expires_at)::bigint, -1), "
-    "coalesce(extract(epoch FROM a.trial_expires_at)::bigint, -1), "
-    "a.status = 'frozen', u.disabled, "
-    "cardinality(a.ip_allow_list) = 0 OR $3::inet <<= ANY (a.ip_allow_list), "
-    "cardinality(a.ip_allow_list) > 0, u.two_step, u.login_id, coalesce(a.login_id, ''), "
-    "u.name, coalesce(u.email, ''), u.email_login, "
+    USER_COLS("$3")
     "k.id, coalesce(extract(epoch FROM k.expires_at)::bigint, -1) "
     "FROM k JOIN users u ON u.account_id = k.account_id AND u.id = k.user_id "
     "JOIN accounts a ON a.id = k.account_id",

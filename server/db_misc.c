@@ -6,59 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "db_account.h"
 #include "db_apps.h"
 
 #define ISO(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 #define ID(buf, v) snprintf(buf, sizeof buf, "%lld", (long long)(v))
-
-static db_status exec_found(db_conn *c, db_stmt *stmt, int n, const char *const *p, bool *found)
-{
-    PGresult *res = NULL;
-    db_status st = db_exec(c, stmt, n, p, &res);
-    *found = false;
-    if (st == DB_OK) {
-        const char *tuples = PQcmdTuples(res);
-        *found = PQntuples(res) > 0 || (tuples[0] != '\0' && strcmp(tuples, "0") != 0);
-    }
-    PQclear(res);
-    return st;
-}
-
-/* Run "stmt", map its rows; when "total" is not NULL, read it from column
- * "total_col" of the first row (0 without rows). */
-static db_status exec_rows(db_conn *c, db_stmt *stmt, int n, const char *const *p,
-                           const db_field *fields, int n_fields, size_t row_size, void **out,
-                           int *n_rows)
-{
-    PGresult *res = NULL;
-    db_status st = db_exec(c, stmt, n, p, &res);
-    *out = NULL;
-    *n_rows = 0;
-    if (st == DB_OK) {
-        st = db_rows_map(res, fields, n_fields, row_size, out, n_rows);
-    }
-    PQclear(res);
-    return st;
-}
-
-/* Fetch exactly one row into "out" (row_size bytes); *found. */
-static db_status exec_one(db_conn *c, db_stmt *stmt, int n, const char *const *p,
-                          const db_field *fields, int n_fields, size_t row_size, void *out,
-                          bool *found)
-{
-    void *rows = NULL;
-    int n_rows = 0;
-    db_status st = exec_rows(c, stmt, n, p, fields, n_fields, row_size, &rows, &n_rows);
-    memset(out, 0, row_size);
-    *found = st == DB_OK && n_rows == 1;
-    if (*found) {
-        memcpy(out, rows, row_size);
-        free(rows); /* the strings moved into *out */
-    } else {
-        db_rows_free(rows, n_rows, fields, n_fields, row_size);
-    }
-    return st;
-}
 
 /* ------------------------------------------------------------ recipients */
 
@@ -96,7 +48,7 @@ db_status db_recipient_list(db_conn *c, long long account_id, db_recipient **out
     char a[24];
     const char *p[] = {a};
     ID(a, account_id);
-    return exec_rows(c, &st_recipient_list, 1, p, recipient_fields, N_RECIPIENT,
+    return db_exec_rows(c, &st_recipient_list, 1, p, recipient_fields, N_RECIPIENT,
                      sizeof(db_recipient), (void **)out, n);
 }
 
@@ -107,7 +59,7 @@ db_status db_recipient_get(db_conn *c, long long account_id, long long id, db_re
     const char *p[] = {a, i};
     ID(a, account_id);
     ID(i, id);
-    return exec_one(c, &st_recipient_get, 2, p, recipient_fields, N_RECIPIENT,
+    return db_exec_one(c, &st_recipient_get, 2, p, recipient_fields, N_RECIPIENT,
                     sizeof(db_recipient), out, found);
 }
 
@@ -128,7 +80,7 @@ db_status db_recipient_insert(db_conn *c, long long account_id, const char *kind
     char a[24];
     const char *p[] = {a, kind, name, address, language, enabled ? "true" : "false"};
     ID(a, account_id);
-    return db_exec_i64(c, &st_recipient_insert, 6, p, id, NULL);
+    return db_q_int(c, &st_recipient_insert, 6, p, id, NULL);
 }
 
 db_status db_recipient_update(db_conn *c, long long account_id, long long id, const char *kind,
@@ -139,7 +91,7 @@ db_status db_recipient_update(db_conn *c, long long account_id, long long id, co
     const char *p[] = {a, i, kind, name, address, language, enabled ? "true" : "false"};
     ID(a, account_id);
     ID(i, id);
-    return exec_found(c, &st_recipient_update, 7, p, found);
+    return db_exec_found(c, &st_recipient_update, 7, p, found);
 }
 
 db_status db_recipient_delete(db_conn *c, long long account_id, long long id, bool *found)
@@ -148,7 +100,7 @@ db_status db_recipient_delete(db_conn *c, long long account_id, long long id, bo
     const char *p[] = {a, i};
     ID(a, account_id);
     ID(i, id);
-    return exec_found(c, &st_recipient_delete, 2, p, found);
+    return db_exec_found(c, &st_recipient_delete, 2, p, found);
 }
 
 /* ------------------------------------------------------------- inquiries */
@@ -191,7 +143,7 @@ db_status db_inquiry_insert(db_conn *c, long long account_id, long long user_id,
                        allow_remote_access ? "true" : "false"};
     ID(a, account_id);
     ID(u, user_id);
-    return db_exec_i64(c, &st_inquiry_insert, 6, p, id, NULL);
+    return db_q_int(c, &st_inquiry_insert, 6, p, id, NULL);
 }
 
 db_status db_inquiry_list(db_conn *c, long long account_id, long long user_id, int limit,
@@ -204,10 +156,10 @@ db_status db_inquiry_list(db_conn *c, long long account_id, long long user_id, i
     ID(u, user_id);
     ID(l, limit);
     ID(o, offset);
-    st = exec_rows(c, &st_inquiry_list, 4, p, inquiry_fields, N_INQUIRY, sizeof(db_inquiry),
+    st = db_exec_rows(c, &st_inquiry_list, 4, p, inquiry_fields, N_INQUIRY, sizeof(db_inquiry),
                    (void **)out, n);
     if (st == DB_OK) {
-        st = db_exec_i64(c, &st_inquiry_count, 2, p, total, NULL);
+        st = db_q_int(c, &st_inquiry_count, 2, p, total, NULL);
     }
     return st;
 }
@@ -220,7 +172,7 @@ db_status db_inquiry_get(db_conn *c, long long account_id, long long user_id, lo
     ID(a, account_id);
     ID(u, user_id);
     ID(i, id);
-    return exec_one(c, &st_inquiry_get, 3, p, inquiry_fields, N_INQUIRY, sizeof(db_inquiry),
+    return db_exec_one(c, &st_inquiry_get, 3, p, inquiry_fields, N_INQUIRY, sizeof(db_inquiry),
                     out, found);
 }
 
@@ -305,7 +257,7 @@ db_status db_logo_delete(db_conn *c, long long account_id, bool *found)
     char a[24];
     const char *p[] = {a};
     ID(a, account_id);
-    return exec_found(c, &st_logo_delete, 1, p, found);
+    return db_exec_found(c, &st_logo_delete, 1, p, found);
 }
 
 /* --------------------------------------------------------- notifications */
@@ -353,7 +305,7 @@ db_status db_notification_list(db_conn *c, long long account_id, long long user_
     ID(l, limit);
     ID(o, offset);
     *total = *unread = 0;
-    st = exec_rows(c, &st_notification_list, 5, p, notification_fields, N_NOTIFICATION,
+    st = db_exec_rows(c, &st_notification_list, 5, p, notification_fields, N_NOTIFICATION,
                    sizeof(db_notification), (void **)out, n);
     if (st != DB_OK) {
         return st;
@@ -384,7 +336,7 @@ db_status db_notification_unread(db_conn *c, long long account_id, long long use
     const char *p[] = {a, u};
     ID(a, account_id);
     ID(u, user_id);
-    return db_exec_i64(c, &st_notification_unread, 2, p, unread, NULL);
+    return db_q_int(c, &st_notification_unread, 2, p, unread, NULL);
 }
 
 db_status db_notification_mark(db_conn *c, long long account_id, long long user_id,
@@ -395,7 +347,7 @@ db_status db_notification_mark(db_conn *c, long long account_id, long long user_
     ID(a, account_id);
     ID(u, user_id);
     ID(i, id);
-    return exec_found(c, &st_notification_mark, 3, p, found);
+    return db_exec_found(c, &st_notification_mark, 3, p, found);
 }
 
 db_status db_notification_mark_all(db_conn *c, long long account_id, long long user_id,

@@ -7,6 +7,41 @@
 
 #include "db_account.h"
 
+/* The shapes most statements here share: (account, id) -> one JSON text or
+ * a row count; (account, name, description) -> the new id; (account, id,
+ * name, description) -> a row count. */
+static db_status text_by_id(db_conn *c, db_stmt *st, long long account_id, long long id,
+                            char **json)
+{
+    char a[24], i[24];
+    const char *p[] = {db_ll(account_id, a), db_ll(id, i)};
+    return db_q_text(c, st, 2, p, json);
+}
+
+static db_status exec_by_id(db_conn *c, db_stmt *st, long long account_id, long long id,
+                            long long *changed)
+{
+    char a[24], i[24];
+    const char *p[] = {db_ll(account_id, a), db_ll(id, i)};
+    return db_q_exec(c, st, 2, p, changed);
+}
+
+static db_status insert_named(db_conn *c, db_stmt *st, long long account_id, const char *name,
+                              const char *description, long long *id)
+{
+    char a[24];
+    const char *p[] = {db_ll(account_id, a), name, description};
+    return db_q_int(c, st, 3, p, id, NULL);
+}
+
+static db_status update_named(db_conn *c, db_stmt *st, long long account_id, long long id,
+                              const char *name, const char *description, long long *changed)
+{
+    char a[24], i[24];
+    const char *p[] = {db_ll(account_id, a), db_ll(id, i), name, description};
+    return db_q_exec(c, st, 4, p, changed);
+}
+
 /* ----------------------------------------------------------------- users */
 
 #define USER_JSON                                                                         \
@@ -36,9 +71,7 @@ static db_stmt st_user_get = {"user_get",
 
 db_status db_user_get(db_conn *c, long long account_id, long long id, char **json)
 {
-    char a[24], i[24];
-    const char *p[] = {db_ll(account_id, a), db_ll(id, i)};
-    return db_q_text(c, &st_user_get, 2, p, json);
+    return text_by_id(c, &st_user_get, account_id, id, json);
 }
 
 static db_stmt st_user_facts = {"user_facts",
@@ -116,9 +149,7 @@ static db_stmt st_user_delete = {"user_delete",
 
 db_status db_user_delete(db_conn *c, long long account_id, long long id, long long *changed)
 {
-    char a[24], i[24];
-    const char *p[] = {db_ll(account_id, a), db_ll(id, i)};
-    return db_q_exec(c, &st_user_delete, 2, p, changed);
+    return exec_by_id(c, &st_user_delete, account_id, id, changed);
 }
 
 static db_stmt st_users_count_ids = {"users_count_ids",
@@ -164,9 +195,7 @@ static db_stmt st_team_get = {"team_get",
 
 db_status db_team_get(db_conn *c, long long account_id, long long id, char **json)
 {
-    char a[24], i[24];
-    const char *p[] = {db_ll(account_id, a), db_ll(id, i)};
-    return db_q_text(c, &st_team_get, 2, p, json);
+    return text_by_id(c, &st_team_get, account_id, id, json);
 }
 
 static db_stmt st_team_insert = {"team_insert",
@@ -176,9 +205,7 @@ static db_stmt st_team_insert = {"team_insert",
 db_status db_team_insert(db_conn *c, long long account_id, const char *name,
                          const char *description, long long *id)
 {
-    char a[24];
-    const char *p[] = {db_ll(account_id, a), name, description};
-    return db_q_int(c, &st_team_insert, 3, p, id, NULL);
+    return insert_named(c, &st_team_insert, account_id, name, description, id);
 }
 
 static db_stmt st_team_update = {"team_update",
@@ -188,9 +215,7 @@ static db_stmt st_team_update = {"team_update",
 db_status db_team_update(db_conn *c, long long account_id, long long id, const char *name,
                          const char *description, long long *changed)
 {
-    char a[24], i[24];
-    const char *p[] = {db_ll(account_id, a), db_ll(id, i), name, description};
-    return db_q_exec(c, &st_team_update, 4, p, changed);
+    return update_named(c, &st_team_update, account_id, id, name, description, changed);
 }
 
 static db_stmt st_team_delete = {"team_delete",
@@ -198,9 +223,7 @@ static db_stmt st_team_delete = {"team_delete",
 
 db_status db_team_delete(db_conn *c, long long account_id, long long id, long long *changed)
 {
-    char a[24], i[24];
-    const char *p[] = {db_ll(account_id, a), db_ll(id, i)};
-    return db_q_exec(c, &st_team_delete, 2, p, changed);
+    return exec_by_id(c, &st_team_delete, account_id, id, changed);
 }
 
 static db_stmt st_team_clear = {"team_members_clear",
@@ -303,9 +326,7 @@ static db_stmt st_group_insert = {"group_insert",
 db_status db_group_insert(db_conn *c, long long account_id, const char *name,
                           const char *description, long long *id)
 {
-    char a[24];
-    const char *p[] = {db_ll(account_id, a), name, description};
-    return db_q_int(c, &st_group_insert, 3, p, id, NULL);
+    return insert_named(c, &st_group_insert, account_id, name, description, id);
 }
 
 static db_stmt st_group_update = {"group_update",
@@ -315,9 +336,7 @@ static db_stmt st_group_update = {"group_update",
 db_status db_group_update(db_conn *c, long long account_id, long long id, const char *name,
                           const char *description, long long *changed)
 {
-    char a[24], i[24];
-    const char *p[] = {db_ll(account_id, a), db_ll(id, i), name, description};
-    return db_q_exec(c, &st_group_update, 4, p, changed);
+    return update_named(c, &st_group_update, account_id, id, name, description, changed);
 }
 
 static db_stmt st_group_delete = {"group_delete",
@@ -325,9 +344,7 @@ static db_stmt st_group_delete = {"group_delete",
 
 db_status db_group_delete(db_conn *c, long long account_id, long long id, long long *changed)
 {
-    char a[24], i[24];
-    const char *p[] = {db_ll(account_id, a), db_ll(id, i)};
-    return db_q_exec(c, &st_group_delete, 2, p, changed);
+    return exec_by_id(c, &st_group_delete, account_id, id, changed);
 }
 
 static db_stmt st_gua_clear = {"group_user_access_clear",

@@ -26,9 +26,70 @@ svc_actor admin_actor(const http_req *req)
     return a;
 }
 
+bool admin_language_known(const char *s)
+{
+    static const char *const langs[] = {"zh-CN", "ja", "en", "es", "fr", "de", "it"};
+    for (size_t i = 0; i < sizeof langs / sizeof langs[0]; i++) {
+        if (strcmp(s, langs[i]) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+int admin_reply_failure(http_req *req, const admin_failure *f)
+{
+    static const struct {
+        int status;
+        const char *code;
+    } defaults[] = {{400, "invalid"}, {403, "forbidden"}, {404, "not_found"},
+                    {409, "conflict"}, {429, "throttled"}};
+    const char *code = f->code;
+    cJSON *o;
+    if (f->status == 0) {
+        return http_reply_db(req, f->db != DB_OK ? f->db : DB_ERROR);
+    }
+    if (f->plan_limit) {
+        mt_plan_entry entry = {0};
+        mt_error err;
+        if (mt_plan_get(f->plan, f->quota, &entry, &err) != MT_OK) {
+            entry.limit = 0;
+        }
+        o = cJSON_CreateObject();
+        if (o != NULL) {
+            cJSON_AddStringToObject(o, "code", "plan_limit");
+            cJSON_AddStringToObject(o, "message", f->message);
+            cJSON_AddStringToObject(o, "quota", mt_quota_id(f->quota));
+            cJSON_AddNumberToObject(o, "limit", (double)entry.limit);
+            cJSON_AddStringToObject(o, "plan", mt_plan_name(f->plan));
+            if (!entry.available) {
+                cJSON_AddBoolToObject(o, "available", false);
+            }
+        }
+        return http_reply_json(req, 403, o);
+    }
+    for (size_t i = 0; code == NULL && i < sizeof defaults / sizeof defaults[0]; i++) {
+        if (defaults[i].status == f->status) {
+            code = defaults[i].code;
+        }
+    }
+    o = cJSON_CreateObject();
+    if (o != NULL) {
+        cJSON_AddStringToObject(o, "code", code != NULL ? code : "error");
+        cJSON_AddStringToObject(o, "message", f->message);
+        if (f->field != NULL) {
+            cJSON_AddStringToObject(o, "field", f->field);
+        }
+        if (f->extra_key != NULL && f->extra_key[0] != '\0') {
+            cJSON_AddStringToObject(o, f->extra_key, f->extra_val ? f->extra_val : "");
+        }
+    }
+    return http_reply_json(req, f->status, o);
+}
+
 int admin_reply(http_req *req, int ok_status, int rc, svc_result *r)
 {
-    cJSON *o;
+    admin_failure f = {0};
     if (rc == 0 && r->kind == SVC_OK) {
         cJSON *obj = r->obj;
         r->obj = NULL;
@@ -43,44 +104,25 @@ int admin_reply(http_req *req, int ok_status, int rc, svc_result *r)
     cJSON_Delete(r->obj);
     r->obj = NULL;
     switch (r->kind) {
-    case SVC_DB:
-        return http_reply_db(req, r->db);
-    case SVC_NOT_FOUND:
-        return http_reply_error(req, 404, "not_found", r->msg, r->field);
+    case SVC_INVALID: f.status = 400; break;
+    case SVC_NOT_FOUND: f.status = 404; break;
     case SVC_PLAN_LIMIT:
-        o = cJSON_CreateObject();
-        if (o != NULL) {
-            cJSON_AddStringToObject(o, "code", "plan_limit");
-            cJSON_AddStringToObject(o, "quota", mt_quota_id(r->quota));
-            cJSON_AddNumberToObject(o, "limit", (double)r->limit);
-            cJSON_AddStringToObject(o, "plan", mt_plan_name(r->plan));
-            cJSON_AddStringToObject(o, "message", r->msg);
-        }
-        return http_reply_json(req, 403, o);
-    case SVC_INVALID:
-    case SVC_FORBIDDEN:
-    case SVC_CONFLICT:
-    case SVC_THROTTLED: {
-        int status = r->kind == SVC_INVALID     ? 400
-                     : r->kind == SVC_FORBIDDEN ? 403
-                     : r->kind == SVC_CONFLICT  ? 409
-                                                : 429;
-        o = cJSON_CreateObject();
-        if (o != NULL) {
-            cJSON_AddStringToObject(o, "code", r->code ? r->code : "error");
-            cJSON_AddStringToObject(o, "message", r->msg);
-            if (r->field != NULL) {
-                cJSON_AddStringToObject(o, "field", r->field);
-            }
-            if (r->extra_key[0] != '\0') {
-                cJSON_AddStringToObject(o, r->extra_key, r->extra_val);
-            }
-        }
-        return http_reply_json(req, status, o);
+    case SVC_FORBIDDEN: f.status = 403; break;
+    case SVC_CONFLICT: f.status = 409; break;
+    case SVC_THROTTLED: f.status = 429; break;
+    case SVC_DB: f.status = 0; break;
+    default: return http_reply_error(req, 500, "internal_error", "internal error", NULL);
     }
-    default:
-        return http_reply_error(req, 500, "internal_error", "internal error", NULL);
-    }
+    f.db = r->db;
+    f.code = r->kind == SVC_NOT_FOUND ? "not_found" : r->code;
+    f.message = r->msg;
+    f.field = r->field;
+    f.plan_limit = r->kind == SVC_PLAN_LIMIT;
+    f.quota = r->quota;
+    f.plan = r->plan;
+    f.extra_key = r->extra_key;
+    f.extra_val = r->extra_val;
+    return admin_reply_failure(req, &f);
 }
 
 int admin_id(http_req *req, int i, long long *out)

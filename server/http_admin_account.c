@@ -19,17 +19,6 @@ static const char *const subscriber_keys[6] = {"company", "name", "email",
                                                "phone",   "address", "country"};
 static const size_t subscriber_max[6] = {200, 200, 254, 40, 500, 64};
 
-static bool known_language(const char *s)
-{
-    static const char *const langs[] = {"zh-CN", "ja", "en", "es", "fr", "de", "it"};
-    for (size_t i = 0; i < sizeof langs / sizeof langs[0]; i++) {
-        if (strcmp(s, langs[i]) == 0) {
-            return true;
-        }
-    }
-    return false;
-}
-
 /* PATCH /api/v1/account (administrators) */
 static int h_account_patch(http_req *req)
 {
@@ -51,7 +40,7 @@ static int h_account_patch(http_req *req)
     if (p.name != NULL && p.name[0] == '\0') {
         return http_reply_error(req, 400, "invalid_value", "'name' must not be empty", "name");
     }
-    if (p.language != NULL && !known_language(p.language)) {
+    if (p.language != NULL && !admin_language_known(p.language)) {
         return http_reply_error(req, 400, "invalid_value",
                                 "'language' is one of zh-CN, ja, en, es, fr, de, it",
                                 "language");

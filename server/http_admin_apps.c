@@ -16,6 +16,7 @@
 
 #include "auth.h"
 #include "db_apps.h"
+#include "http_admin.h"
 #include "http_admin_b.h"
 #include "svc_apps.h"
 
@@ -60,44 +61,23 @@ int admb_path_id(http_req *req, int i, long long *out)
 
 int admb_reply_err(http_req *req, const svc_err *e)
 {
+    admin_failure f = {0};
     switch (e->code) {
-    case SV_INVALID:
-        return http_reply_error(req, 400, e->err_code ? e->err_code : "invalid", e->msg,
-                                e->field);
-    case SV_NOT_FOUND:
-        return http_reply_error(req, 404, "not_found", e->msg, e->field);
-    case SV_CONFLICT:
-        return http_reply_error(req, 409, e->err_code ? e->err_code : "conflict", e->msg,
-                                e->field);
+    case SV_INVALID: f.status = 400; break;
+    case SV_NOT_FOUND: f.status = 404; break;
+    case SV_CONFLICT: f.status = 409; break;
     case SV_FORBIDDEN:
-        return http_reply_error(req, 403, e->err_code ? e->err_code : "forbidden", e->msg,
-                                e->field);
-    case SV_LIMIT: {
-        /* {"code":"plan_limit","quota":"P3","limit":3,"plan":"free","message":...}
-         * from core's table; "limit" is the plan's cell (a count, or the
-         * feature's access level; 0 where the table says "-"). */
-        mt_plan_entry entry = {0};
-        mt_error err;
-        cJSON *o = cJSON_CreateObject();
-        if (mt_plan_get(e->plan, e->quota, &entry, &err) != MT_OK) {
-            entry.limit = 0;
-        }
-        if (o != NULL) {
-            cJSON_AddStringToObject(o, "code", "plan_limit");
-            cJSON_AddStringToObject(o, "message", e->msg);
-            cJSON_AddStringToObject(o, "quota", mt_quota_id(e->quota));
-            cJSON_AddNumberToObject(o, "limit", (double)entry.limit);
-            cJSON_AddStringToObject(o, "plan", mt_plan_name(e->plan));
-            if (!entry.available) {
-                cJSON_AddBoolToObject(o, "available", false);
-            }
-        }
-        return http_reply_json(req, 403, o);
+    case SV_LIMIT: f.status = 403; break;
+    default: f.status = 0; break;
     }
-    case SV_DB:
-    default:
-        return http_reply_db(req, e->db != DB_OK ? e->db : DB_ERROR);
-    }
+    f.db = e->db;
+    f.code = e->code == SV_NOT_FOUND ? "not_found" : e->err_code;
+    f.message = e->msg;
+    f.field = e->field;
+    f.plan_limit = e->code == SV_LIMIT;
+    f.quota = e->quota;
+    f.plan = e->plan;
+    return admin_reply_failure(req, &f);
 }
 
 int admb_json_bool(http_req *req, const cJSON *obj, const char *name, int *out)
@@ -232,7 +212,7 @@ static long long viewer_of(const http_req *req)
     return req->role == ROLE_ADMIN ? 0 : req->user_id;
 }
 
-static int acquire(http_req *req, db_conn **c)
+int admb_acquire(http_req *req, db_conn **c)
 {
     db_status st = db_acquire(req->srv->pool, 5000, c);
     if (st != DB_OK) {
@@ -243,11 +223,72 @@ static int acquire(http_req *req, db_conn **c)
     return 0;
 }
 
-/* ------------------------------------------------------------- to JSON */
-
-static cJSON *app_json(const db_app *a)
+int admb_reply_deleted(http_req *req, long long id)
 {
     cJSON *o = cJSON_CreateObject();
+    if (o != NULL) {
+        cJSON_AddNumberToObject(o, "id", (double)id);
+        cJSON_AddBoolToObject(o, "deleted", true);
+    }
+    return http_reply_json(req, 200, o);
+}
+
+cJSON *admb_row_json(http_req *req, long long id, const admb_kind *k, void *row)
+{
+    db_conn *c = NULL;
+    bool found = false;
+    db_status st;
+    cJSON *o;
+    char msg[64];
+    if (admb_acquire(req, &c) != 0) {
+        return NULL;
+    }
+    st = k->get(c, req, id, row, &found);
+    db_release(req->srv->pool, c);
+    if (st != DB_OK) {
+        http_reply_db(req, st);
+        return NULL;
+    }
+    if (!found) {
+        snprintf(msg, sizeof msg, "no such %s", k->what);
+        http_reply_error(req, 404, "not_found", msg, NULL);
+        return NULL;
+    }
+    o = k->to_json(req, row);
+    k->clear(row);
+    if (o == NULL) {
+        http_reply_json(req, 500, NULL);
+    }
+    return o;
+}
+
+int admb_reply_row(http_req *req, int status, long long id, const admb_kind *k, void *row)
+{
+    cJSON *o = admb_row_json(req, id, k, row);
+    return o != NULL ? http_reply_json(req, status, o) : req->status;
+}
+
+cJSON *admb_items(const http_req *req, const void *rows, int n, size_t row_size,
+                  admb_json_fn to_json)
+{
+    cJSON *o = cJSON_CreateObject(), *items = cJSON_AddArrayToObject(o, "items");
+    if (items == NULL) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    for (int i = 0; i < n; i++) {
+        cJSON_AddItemToArray(items, to_json(req, (const char *)rows + (size_t)i * row_size));
+    }
+    return o;
+}
+
+/* ------------------------------------------------------------- to JSON */
+
+static cJSON *app_json(const http_req *req, const void *row)
+{
+    const db_app *a = row;
+    cJSON *o = cJSON_CreateObject();
+    (void)req;
     if (o == NULL) {
         return NULL;
     }
@@ -293,8 +334,10 @@ static cJSON *selection_limit_json(mt_plan plan, const char *kind)
     return o;
 }
 
-static cJSON *device_json(const db_device *d, mt_plan plan)
+static cJSON *device_json(const http_req *req, const void *row)
 {
+    const db_device *d = row;
+    mt_plan plan = (mt_plan)req->plan;
     cJSON *o = cJSON_CreateObject();
     const svc_model *m = svc_model_find(d->model);
     const char *min_fw = NULL;
@@ -326,9 +369,11 @@ static cJSON *device_json(const db_device *d, mt_plan plan)
     return o;
 }
 
-static cJSON *channel_json(const db_channel *ch)
+static cJSON *channel_json(const http_req *req, const void *row)
 {
+    const db_channel *ch = row;
     cJSON *o = cJSON_CreateObject();
+    (void)req;
     if (o == NULL) {
         return NULL;
     }
@@ -344,29 +389,61 @@ static cJSON *channel_json(const db_channel *ch)
     return o;
 }
 
+/* The kinds of rows of this file (admb_kind): apps as the request may see
+ * them, or as an administrator does; devices; channels. */
+static db_status get_app(db_conn *c, const http_req *req, long long id, void *row, bool *found)
+{
+    return db_app_get(c, req->account_id, viewer_of(req), id, row, found);
+}
+
+static db_status get_app_admin(db_conn *c, const http_req *req, long long id, void *row,
+                               bool *found)
+{
+    return db_app_get(c, req->account_id, 0, id, row, found);
+}
+
+static db_status get_device(db_conn *c, const http_req *req, long long id, void *row,
+                            bool *found)
+{
+    return db_device_get(c, req->account_id, viewer_of(req), id, row, found);
+}
+
+static db_status get_channel(db_conn *c, const http_req *req, long long id, void *row,
+                             bool *found)
+{
+    return db_channel_get(c, req->account_id, viewer_of(req), id, row, found);
+}
+
+static void clear_app(void *row)
+{
+    db_app_clear(row);
+}
+
+static void clear_device(void *row)
+{
+    db_device_clear(row);
+}
+
+static void clear_channel(void *row)
+{
+    db_channel_clear(row);
+}
+
+static const admb_kind k_app = {"app", get_app, app_json, clear_app};
+static const admb_kind k_app_admin = {"app", get_app_admin, app_json, clear_app};
+static const admb_kind k_device = {"device", get_device, device_json, clear_device};
+static const admb_kind k_channel = {"channel", get_channel, channel_json, clear_channel};
+
 /* Reply "status" with the app "id" as seen by an administrator, adding
  * "credential" when not NULL. */
 static int reply_app(http_req *req, int status, long long id, const char *credential)
 {
-    db_conn *c = NULL;
     db_app a;
-    bool found = false;
-    db_status st;
-    cJSON *o;
-    if (acquire(req, &c) != 0) {
+    cJSON *o = admb_row_json(req, id, &k_app_admin, &a);
+    if (o == NULL) {
         return req->status;
     }
-    st = db_app_get(c, req->account_id, 0, id, &a, &found);
-    db_release(req->srv->pool, c);
-    if (st != DB_OK) {
-        return http_reply_db(req, st);
-    }
-    if (!found) {
-        return http_reply_error(req, 404, "not_found", "no such app", NULL);
-    }
-    o = app_json(&a);
-    db_app_clear(&a);
-    if (o != NULL && credential != NULL) {
+    if (credential != NULL) {
         cJSON_AddStringToObject(o, "credential", credential);
     }
     return http_reply_json(req, status, o);
@@ -374,58 +451,14 @@ static int reply_app(http_req *req, int status, long long id, const char *creden
 
 static int reply_device(http_req *req, int status, long long id)
 {
-    db_conn *c = NULL;
     db_device d;
-    bool found = false;
-    db_status st;
-    cJSON *o;
-    if (acquire(req, &c) != 0) {
-        return req->status;
-    }
-    st = db_device_get(c, req->account_id, viewer_of(req), id, &d, &found);
-    db_release(req->srv->pool, c);
-    if (st != DB_OK) {
-        return http_reply_db(req, st);
-    }
-    if (!found) {
-        return http_reply_error(req, 404, "not_found", "no such device", NULL);
-    }
-    o = device_json(&d, (mt_plan)req->plan);
-    db_device_clear(&d);
-    return http_reply_json(req, status, o);
+    return admb_reply_row(req, status, id, &k_device, &d);
 }
 
 static int reply_channel(http_req *req, int status, long long id)
 {
-    db_conn *c = NULL;
     db_channel ch;
-    bool found = false;
-    db_status st;
-    cJSON *o;
-    if (acquire(req, &c) != 0) {
-        return req->status;
-    }
-    st = db_channel_get(c, req->account_id, viewer_of(req), id, &ch, &found);
-    db_release(req->srv->pool, c);
-    if (st != DB_OK) {
-        return http_reply_db(req, st);
-    }
-    if (!found) {
-        return http_reply_error(req, 404, "not_found", "no such channel", NULL);
-    }
-    o = channel_json(&ch);
-    db_channel_clear(&ch);
-    return http_reply_json(req, status, o);
-}
-
-static int reply_deleted(http_req *req, long long id)
-{
-    cJSON *o = cJSON_CreateObject();
-    if (o != NULL) {
-        cJSON_AddNumberToObject(o, "id", (double)id);
-        cJSON_AddBoolToObject(o, "deleted", true);
-    }
-    return http_reply_json(req, 200, o);
+    return admb_reply_row(req, status, id, &k_channel, &ch);
 }
 
 /* ----------------------------------------------------- instrument models */
@@ -474,8 +507,8 @@ static int h_apps_list(http_req *req)
     db_app *rows = NULL;
     int n = 0;
     db_status st;
-    cJSON *o, *items;
-    if (acquire(req, &c) != 0) {
+    cJSON *o;
+    if (admb_acquire(req, &c) != 0) {
         return req->status;
     }
     st = db_app_list(c, req->account_id, viewer_of(req), &rows, &n);
@@ -483,16 +516,8 @@ static int h_apps_list(http_req *req)
     if (st != DB_OK) {
         return http_reply_db(req, st);
     }
-    o = cJSON_CreateObject();
-    items = cJSON_AddArrayToObject(o, "items");
-    for (int i = 0; items != NULL && i < n; i++) {
-        cJSON_AddItemToArray(items, app_json(&rows[i]));
-    }
+    o = admb_items(req, rows, n, sizeof *rows, app_json);
     db_app_free(rows, n);
-    if (items == NULL) {
-        cJSON_Delete(o);
-        o = NULL;
-    }
     return http_reply_json(req, 200, o);
 }
 
@@ -523,26 +548,12 @@ static int h_apps_create(http_req *req)
 /* GET /api/v1/apps/{id} */
 static int h_app_get(http_req *req)
 {
-    db_conn *c = NULL;
     db_app a;
     long long id;
-    bool found = false;
-    db_status st;
-    cJSON *o;
-    if (admb_path_id(req, 0, &id) != 0 || acquire(req, &c) != 0) {
+    if (admb_path_id(req, 0, &id) != 0) {
         return req->status;
     }
-    st = db_app_get(c, req->account_id, viewer_of(req), id, &a, &found);
-    db_release(req->srv->pool, c);
-    if (st != DB_OK) {
-        return http_reply_db(req, st);
-    }
-    if (!found) {
-        return http_reply_error(req, 404, "not_found", "no such app", NULL);
-    }
-    o = app_json(&a);
-    db_app_clear(&a);
-    return http_reply_json(req, 200, o);
+    return admb_reply_row(req, 200, id, &k_app, &a);
 }
 
 /* PATCH /api/v1/apps/{id} {name?, enabled?, group_id?} */
@@ -578,7 +589,7 @@ static int h_app_delete(http_req *req)
     if (svc_app_delete(req->srv->pool, &a, id, &e) != SV_OK) {
         return admb_reply_err(req, &e);
     }
-    return reply_deleted(req, id);
+    return admb_reply_deleted(req, id);
 }
 
 /* POST /api/v1/apps/{id}/credentials: a new credential, shown once. */
@@ -610,8 +621,8 @@ static int devices_list(http_req *req, long long app_id)
     int n = 0;
     db_status st;
     bool found = true;
-    cJSON *o, *items;
-    if (acquire(req, &c) != 0) {
+    cJSON *o;
+    if (admb_acquire(req, &c) != 0) {
         return req->status;
     }
     if (app_id > 0) {
@@ -629,16 +640,8 @@ static int devices_list(http_req *req, long long app_id)
     if (st != DB_OK) {
         return http_reply_db(req, st);
     }
-    o = cJSON_CreateObject();
-    items = cJSON_AddArrayToObject(o, "items");
-    for (int i = 0; items != NULL && i < n; i++) {
-        cJSON_AddItemToArray(items, device_json(&rows[i], (mt_plan)req->plan));
-    }
+    o = admb_items(req, rows, n, sizeof *rows, device_json);
     db_device_free(rows, n);
-    if (items == NULL) {
-        cJSON_Delete(o);
-        o = NULL;
-    }
     return http_reply_json(req, 200, o);
 }
 
@@ -721,7 +724,7 @@ static int h_device_delete(http_req *req)
     if (svc_device_delete(req->srv->pool, &a, id, &e) != SV_OK) {
         return admb_reply_err(req, &e);
     }
-    return reply_deleted(req, id);
+    return admb_reply_deleted(req, id);
 }
 
 /* -------------------------------------------------------------- channels */
@@ -736,8 +739,8 @@ static int h_channels_list(http_req *req)
     long long id;
     bool found = false;
     db_status st;
-    cJSON *o, *items;
-    if (admb_path_id(req, 0, &id) != 0 || acquire(req, &c) != 0) {
+    cJSON *o;
+    if (admb_path_id(req, 0, &id) != 0 || admb_acquire(req, &c) != 0) {
         return req->status;
     }
     st = db_device_get(c, req->account_id, viewer_of(req), id, &d, &found);
@@ -750,21 +753,17 @@ static int h_channels_list(http_req *req)
         return st != DB_OK ? http_reply_db(req, st)
                            : http_reply_error(req, 404, "not_found", "no such device", NULL);
     }
-    o = cJSON_CreateObject();
-    items = cJSON_AddArrayToObject(o, "items");
-    for (int i = 0; items != NULL && i < n; i++) {
+    o = admb_items(req, rows, n, sizeof *rows, channel_json);
+    for (int i = 0; i < n; i++) {
         selected += rows[i].selected;
-        cJSON_AddItemToArray(items, channel_json(&rows[i]));
     }
-    cJSON_AddNumberToObject(o, "selected_count", selected);
-    cJSON_AddItemToObject(o, "selection_limit", selection_limit_json((mt_plan)req->plan,
-                                                                     d.app_kind));
+    if (o != NULL) {
+        cJSON_AddNumberToObject(o, "selected_count", selected);
+        cJSON_AddItemToObject(o, "selection_limit",
+                              selection_limit_json((mt_plan)req->plan, d.app_kind));
+    }
     db_channel_free(rows, n);
     db_device_clear(&d);
-    if (items == NULL) {
-        cJSON_Delete(o);
-        o = NULL;
-    }
     return http_reply_json(req, 200, o);
 }
 
@@ -825,7 +824,7 @@ static int h_channel_delete(http_req *req)
     if (svc_channel_delete(req->srv->pool, &a, id, &e) != SV_OK) {
         return admb_reply_err(req, &e);
     }
-    return reply_deleted(req, id);
+    return admb_reply_deleted(req, id);
 }
 
 /* PUT /api/v1/devices/{id}/selection {channel_ids: [...]}: the whole

@@ -19,32 +19,13 @@
 #include "http_admin_b.h"
 #include "svc_misc.h"
 
-static int acquire(http_req *req, db_conn **c)
-{
-    db_status st = db_acquire(req->srv->pool, 5000, c);
-    if (st != DB_OK) {
-        *c = NULL;
-        http_reply_db(req, st);
-        return -1;
-    }
-    return 0;
-}
-
-static int reply_deleted(http_req *req, long long id)
-{
-    cJSON *o = cJSON_CreateObject();
-    if (o != NULL) {
-        cJSON_AddNumberToObject(o, "id", (double)id);
-        cJSON_AddBoolToObject(o, "deleted", true);
-    }
-    return http_reply_json(req, 200, o);
-}
-
 /* ------------------------------------------------------------ recipients */
 
-static cJSON *recipient_json(const db_recipient *r)
+static cJSON *recipient_json(const http_req *req, const void *row)
 {
+    const db_recipient *r = row;
     cJSON *o = cJSON_CreateObject();
+    (void)req;
     if (o == NULL) {
         return NULL;
     }
@@ -59,27 +40,24 @@ static cJSON *recipient_json(const db_recipient *r)
     return o;
 }
 
+static db_status get_recipient(db_conn *c, const http_req *req, long long id, void *row,
+                               bool *found)
+{
+    return db_recipient_get(c, req->account_id, id, row, found);
+}
+
+static void clear_recipient(void *row)
+{
+    db_recipient_clear(row);
+}
+
+static const admb_kind k_recipient = {"recipient", get_recipient, recipient_json,
+                                      clear_recipient};
+
 static int reply_recipient(http_req *req, int status, long long id)
 {
-    db_conn *c = NULL;
     db_recipient r;
-    bool found = false;
-    db_status st;
-    cJSON *o;
-    if (acquire(req, &c) != 0) {
-        return req->status;
-    }
-    st = db_recipient_get(c, req->account_id, id, &r, &found);
-    db_release(req->srv->pool, c);
-    if (st != DB_OK) {
-        return http_reply_db(req, st);
-    }
-    if (!found) {
-        return http_reply_error(req, 404, "not_found", "no such recipient", NULL);
-    }
-    o = recipient_json(&r);
-    db_recipient_clear(&r);
-    return http_reply_json(req, status, o);
+    return admb_reply_row(req, status, id, &k_recipient, &r);
 }
 
 static int h_recipients_list(http_req *req)
@@ -88,8 +66,8 @@ static int h_recipients_list(http_req *req)
     db_recipient *rows = NULL;
     int n = 0;
     db_status st;
-    cJSON *o, *items;
-    if (acquire(req, &c) != 0) {
+    cJSON *o;
+    if (admb_acquire(req, &c) != 0) {
         return req->status;
     }
     st = db_recipient_list(c, req->account_id, &rows, &n);
@@ -97,16 +75,8 @@ static int h_recipients_list(http_req *req)
     if (st != DB_OK) {
         return http_reply_db(req, st);
     }
-    o = cJSON_CreateObject();
-    items = cJSON_AddArrayToObject(o, "items");
-    for (int i = 0; items != NULL && i < n; i++) {
-        cJSON_AddItemToArray(items, recipient_json(&rows[i]));
-    }
+    o = admb_items(req, rows, n, sizeof *rows, recipient_json);
     db_recipient_free(rows, n);
-    if (items == NULL) {
-        cJSON_Delete(o);
-        o = NULL;
-    }
     return http_reply_json(req, 200, o);
 }
 
@@ -174,14 +144,16 @@ static int h_recipient_delete(http_req *req)
     if (svc_recipient_delete(req->srv->pool, &a, id, &e) != SV_OK) {
         return admb_reply_err(req, &e);
     }
-    return reply_deleted(req, id);
+    return admb_reply_deleted(req, id);
 }
 
 /* ------------------------------------------------------------- inquiries */
 
-static cJSON *inquiry_json(const db_inquiry *q)
+static cJSON *inquiry_json(const http_req *req, const void *row)
 {
+    const db_inquiry *q = row;
     cJSON *o = cJSON_CreateObject();
+    (void)req;
     if (o == NULL) {
         return NULL;
     }
@@ -202,27 +174,23 @@ static long long inquiry_owner(const http_req *req)
     return req->role == ROLE_ADMIN ? 0 : req->user_id;
 }
 
+static db_status get_inquiry(db_conn *c, const http_req *req, long long id, void *row,
+                             bool *found)
+{
+    return db_inquiry_get(c, req->account_id, inquiry_owner(req), id, row, found);
+}
+
+static void clear_inquiry(void *row)
+{
+    db_inquiry_clear(row);
+}
+
+static const admb_kind k_inquiry = {"inquiry", get_inquiry, inquiry_json, clear_inquiry};
+
 static int reply_inquiry(http_req *req, int status, long long id)
 {
-    db_conn *c = NULL;
     db_inquiry q;
-    bool found = false;
-    db_status st;
-    cJSON *o;
-    if (acquire(req, &c) != 0) {
-        return req->status;
-    }
-    st = db_inquiry_get(c, req->account_id, inquiry_owner(req), id, &q, &found);
-    db_release(req->srv->pool, c);
-    if (st != DB_OK) {
-        return http_reply_db(req, st);
-    }
-    if (!found) {
-        return http_reply_error(req, 404, "not_found", "no such inquiry", NULL);
-    }
-    o = inquiry_json(&q);
-    db_inquiry_clear(&q);
-    return http_reply_json(req, status, o);
+    return admb_reply_row(req, status, id, &k_inquiry, &q);
 }
 
 /* GET /api/v1/inquiries?limit=1..100&offset= (newest first) */
@@ -233,10 +201,10 @@ static int h_inquiries_list(http_req *req)
     int n = 0;
     long long limit, offset, total = 0;
     db_status st;
-    cJSON *o, *items;
+    cJSON *o;
     if (admb_query_int(req, "limit", 1, 100, 20, &limit) != 0 ||
         admb_query_int(req, "offset", 0, 1000000000, 0, &offset) != 0 ||
-        acquire(req, &c) != 0) {
+        admb_acquire(req, &c) != 0) {
         return req->status;
     }
     st = db_inquiry_list(c, req->account_id, inquiry_owner(req), (int)limit, (int)offset, &rows,
@@ -246,18 +214,12 @@ static int h_inquiries_list(http_req *req)
         db_inquiry_free(rows, n);
         return http_reply_db(req, st);
     }
-    o = cJSON_CreateObject();
-    items = cJSON_AddArrayToObject(o, "items");
-    for (int i = 0; items != NULL && i < n; i++) {
-        cJSON_AddItemToArray(items, inquiry_json(&rows[i]));
-    }
+    o = admb_items(req, rows, n, sizeof *rows, inquiry_json);
     db_inquiry_free(rows, n);
-    cJSON_AddNumberToObject(o, "total", (double)total);
-    cJSON_AddNumberToObject(o, "limit", (double)limit);
-    cJSON_AddNumberToObject(o, "offset", (double)offset);
-    if (items == NULL) {
-        cJSON_Delete(o);
-        o = NULL;
+    if (o != NULL) {
+        cJSON_AddNumberToObject(o, "total", (double)total);
+        cJSON_AddNumberToObject(o, "limit", (double)limit);
+        cJSON_AddNumberToObject(o, "offset", (double)offset);
     }
     return http_reply_json(req, 200, o);
 }
@@ -309,7 +271,7 @@ static int h_logo_get(http_req *req)
     bool found = false;
     db_status st;
     int head_len;
-    if (acquire(req, &c) != 0) {
+    if (admb_acquire(req, &c) != 0) {
         return req->status;
     }
     st = db_logo_get(c, req->account_id, &data, &len, type, sizeof type, &found);
@@ -491,9 +453,11 @@ static int h_logo_delete(http_req *req)
 
 /* --------------------------------------------------------- notifications */
 
-static cJSON *notification_json(const db_notification *n)
+static cJSON *notification_json(const http_req *req, const void *row)
 {
+    const db_notification *n = row;
     cJSON *o = cJSON_CreateObject(), *data;
+    (void)req;
     if (o == NULL) {
         return NULL;
     }
@@ -519,7 +483,7 @@ static int h_notifications_list(http_req *req)
     char filter[16];
     bool unread_only;
     db_status st;
-    cJSON *o, *items;
+    cJSON *o;
     admb_query_str(req, "filter", filter, sizeof filter);
     if (filter[0] != '\0' && strcmp(filter, "all") != 0 && strcmp(filter, "unread") != 0) {
         return http_reply_error(req, 400, "invalid", "'filter' must be all or unread", "filter");
@@ -527,7 +491,7 @@ static int h_notifications_list(http_req *req)
     unread_only = strcmp(filter, "unread") == 0;
     if (admb_query_int(req, "limit", 1, 100, 20, &limit) != 0 ||
         admb_query_int(req, "offset", 0, 1000000000, 0, &offset) != 0 ||
-        acquire(req, &c) != 0) {
+        admb_acquire(req, &c) != 0) {
         return req->status;
     }
     st = db_notification_list(c, req->account_id, req->user_id, unread_only, (int)limit,
@@ -536,20 +500,14 @@ static int h_notifications_list(http_req *req)
     if (st != DB_OK) {
         return http_reply_db(req, st);
     }
-    o = cJSON_CreateObject();
-    items = cJSON_AddArrayToObject(o, "items");
-    for (int i = 0; items != NULL && i < n; i++) {
-        cJSON_AddItemToArray(items, notification_json(&rows[i]));
-    }
+    o = admb_items(req, rows, n, sizeof *rows, notification_json);
     db_notification_free(rows, n);
-    cJSON_AddStringToObject(o, "filter", unread_only ? "unread" : "all");
-    cJSON_AddNumberToObject(o, "total", (double)total);
-    cJSON_AddNumberToObject(o, "unread", (double)unread);
-    cJSON_AddNumberToObject(o, "limit", (double)limit);
-    cJSON_AddNumberToObject(o, "offset", (double)offset);
-    if (items == NULL) {
-        cJSON_Delete(o);
-        o = NULL;
+    if (o != NULL) {
+        cJSON_AddStringToObject(o, "filter", unread_only ? "unread" : "all");
+        cJSON_AddNumberToObject(o, "total", (double)total);
+        cJSON_AddNumberToObject(o, "unread", (double)unread);
+        cJSON_AddNumberToObject(o, "limit", (double)limit);
+        cJSON_AddNumberToObject(o, "offset", (double)offset);
     }
     return http_reply_json(req, 200, o);
 }
@@ -577,7 +535,7 @@ static int reply_unread(http_req *req, db_conn *c, long long marked, bool with_m
 static int h_notifications_unread(http_req *req)
 {
     db_conn *c = NULL;
-    if (acquire(req, &c) != 0) {
+    if (admb_acquire(req, &c) != 0) {
         return req->status;
     }
     return reply_unread(req, c, 0, false);
@@ -590,7 +548,7 @@ static int h_notification_read(http_req *req)
     long long id;
     bool found = false;
     db_status st;
-    if (admb_path_id(req, 0, &id) != 0 || acquire(req, &c) != 0) {
+    if (admb_path_id(req, 0, &id) != 0 || admb_acquire(req, &c) != 0) {
         return req->status;
     }
     st = db_notification_mark(c, req->account_id, req->user_id, id, &found);
@@ -609,7 +567,7 @@ static int h_notifications_read_all(http_req *req)
     db_conn *c = NULL;
     long long marked = 0;
     db_status st;
-    if (acquire(req, &c) != 0) {
+    if (admb_acquire(req, &c) != 0) {
         return req->status;
     }
     st = db_notification_mark_all(c, req->account_id, req->user_id, &marked);

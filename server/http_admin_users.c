@@ -8,17 +8,6 @@
 #include "http_admin.h"
 #include "svc_users.h"
 
-static bool known_language(const char *s)
-{
-    static const char *const langs[] = {"zh-CN", "ja", "en", "es", "fr", "de", "it"};
-    for (size_t i = 0; i < sizeof langs / sizeof langs[0]; i++) {
-        if (strcmp(s, langs[i]) == 0) {
-            return true;
-        }
-    }
-    return false;
-}
-
 /* ----------------------------------------------------------------- users */
 
 /* Read the user fields of the body into "in" (create: login_id, password
@@ -383,7 +372,7 @@ static int h_me_patch(http_req *req)
         admin_nullable_string(req, "time_zone", 64, &in.time_zone_set, &in.time_zone) != 0) {
         return req->status;
     }
-    if (in.language != NULL && !known_language(in.language)) {
+    if (in.language != NULL && !admin_language_known(in.language)) {
         return http_reply_error(req, 400, "invalid_value",
                                 "'language' is one of zh-CN, ja, en, es, fr, de, it",
                                 "language");

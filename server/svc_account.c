@@ -53,13 +53,10 @@ int svc_fail_db(svc_result *r, db_status st)
 
 int svc_fail_limit(svc_result *r, mt_plan plan, mt_quota q, const char *msg)
 {
-    mt_plan_entry e = {0};
-    mt_error err;
     r->kind = SVC_PLAN_LIMIT;
     r->code = "plan_limit";
     r->quota = q;
     r->plan = plan;
-    r->limit = mt_plan_get(plan, q, &e, &err) == MT_OK ? e.limit : 0;
     snprintf(r->msg, sizeof r->msg, "%s", msg);
     return -1;
 }
@@ -231,19 +228,12 @@ int svc_account_update(const svc_actor *a, const svc_account_patch *p, svc_resul
 {
     db_conn *c = NULL;
     db_account_row row = {0};
-    bool found = false, known;
+    bool known;
     long long changed = 0;
     mt_error err;
     int rc = -1;
-    db_status st = db_acquire(a->srv->pool, DB_WAIT_MS, &c);
-    if (st != DB_OK || (st = db_begin(c)) != DB_OK ||
-        (st = db_account_lock(c, a->account_id, &found)) != DB_OK ||
-        (found && (st = db_account_get(c, a->account_id, &row, &found)) != DB_OK)) {
-        svc_fail_db(r, st);
-        goto out;
-    }
-    if (!found) {
-        svc_fail(r, SVC_NOT_FOUND, "not_found", NULL, "no such account");
+    db_status st;
+    if (svc_begin_locked(a, &c, &row, r) != 0) {
         goto out;
     }
     if (p->time_zone != NULL) {
@@ -488,7 +478,7 @@ int svc_plan_change(const svc_actor *a, const char *plan, int months, svc_result
 {
     db_conn *c = NULL;
     db_account_row row = {0};
-    bool found = false, converted = false;
+    bool converted = false;
     mt_plan target, eff;
     mt_error err;
     mt_day today = today_utc(), next;
@@ -504,15 +494,7 @@ int svc_plan_change(const svc_actor *a, const char *plan, int months, svc_result
         return svc_fail(r, SVC_INVALID, "invalid_value", "plan",
                         "an account cannot change to plan trial");
     }
-    st = db_acquire(a->srv->pool, DB_WAIT_MS, &c);
-    if (st != DB_OK || (st = db_begin(c)) != DB_OK ||
-        (st = db_account_lock(c, a->account_id, &found)) != DB_OK ||
-        (found && (st = db_account_get(c, a->account_id, &row, &found)) != DB_OK)) {
-        svc_fail_db(r, st);
-        goto out;
-    }
-    if (!found) {
-        svc_fail(r, SVC_NOT_FOUND, "not_found", NULL, "no such account");
+    if (svc_begin_locked(a, &c, &row, r) != 0) {
         goto out;
     }
     if (strcmp(row.plan, "trial") == 0) {
@@ -609,7 +591,7 @@ int svc_trial_upgrade(const svc_actor *a, const char *plan, int months, const ch
 {
     db_conn *c = NULL;
     db_account_row row = {0};
-    bool found = false, converted = false;
+    bool converted = false;
     mt_plan target;
     mt_error err;
     mt_licence_conversion conv;
@@ -629,15 +611,7 @@ int svc_trial_upgrade(const svc_actor *a, const char *plan, int months, const ch
                         "the account ID is 3 to 32 characters: a-z, 0-9, '.', '_', '-', "
                         "starting with a letter or digit");
     }
-    st = db_acquire(a->srv->pool, DB_WAIT_MS, &c);
-    if (st != DB_OK || (st = db_begin(c)) != DB_OK ||
-        (st = db_account_lock(c, a->account_id, &found)) != DB_OK ||
-        (found && (st = db_account_get(c, a->account_id, &row, &found)) != DB_OK)) {
-        svc_fail_db(r, st);
-        goto out;
-    }
-    if (!found) {
-        svc_fail(r, SVC_NOT_FOUND, "not_found", NULL, "no such account");
+    if (svc_begin_locked(a, &c, &row, r) != 0) {
         goto out;
     }
     if (strcmp(row.plan, "trial") != 0) {

@@ -29,7 +29,7 @@ typedef enum {
     SVC_OK = 0,
     SVC_DB,         /* a database failure: "db" (503/409/500) */
     SVC_NOT_FOUND,  /* 404 not_found (also: another account's id) */
-    SVC_PLAN_LIMIT, /* 403 plan_limit: "quota", "plan", "limit", "msg" */
+    SVC_PLAN_LIMIT, /* 403 plan_limit: "quota", "plan", "msg" */
     SVC_CONFLICT,   /* 409 "code": the state does not allow it */
     SVC_INVALID,    /* 400 "code" with "field": the input is wrong */
     SVC_FORBIDDEN,  /* 403 "code" */
@@ -41,9 +41,8 @@ typedef struct {
     db_status db;
     const char *code;  /* static string */
     const char *field; /* static string or NULL */
-    mt_quota quota;
+    mt_quota quota; /* SVC_PLAN_LIMIT: the quota and the plan (the reply adds core's limit) */
     mt_plan plan;
-    int64_t limit;
     char msg[200];
     char extra_key[24]; /* one more member for the error object (may be "") */
     char extra_val[40];

@@ -266,8 +266,7 @@ static int new_credential(char text[SVC_CREDENTIAL_CAP], char hash_hex[65], char
 
 /* ----------------------------------------------------- transaction helper */
 
-/* Take a connection and begin; SV_OK or SV_DB in "e". */
-static sv_code tx_begin(db_pool *pool, db_conn **c, svc_err *e)
+sv_code sv_tx_begin(db_pool *pool, db_conn **c, svc_err *e)
 {
     db_status st = db_acquire(pool, 5000, c);
     if (st != DB_OK) {
@@ -280,28 +279,39 @@ static sv_code tx_begin(db_pool *pool, db_conn **c, svc_err *e)
     return SV_OK;
 }
 
-/* Commit on SV_OK (a failing commit becomes the result); otherwise roll back
- * (db_release does). Releases the connection. Returns the final code. */
-static sv_code tx_end(db_pool *pool, db_conn *c, sv_code rc, svc_err *e, const char *conflict)
+sv_code sv_tx_end(db_pool *pool, db_conn *c, sv_code rc, svc_err *e, const char *conflict_msg)
 {
     if (rc == SV_OK && c != NULL) {
         db_status st = db_commit(c);
         if (st != DB_OK) {
-            rc = sv_fail_db(e, st, conflict);
+            rc = sv_fail_db(e, st, conflict_msg);
         }
     }
     db_release(pool, c);
     return rc;
 }
 
-#define TRY_DB(expr, conflict)                                                               \
-    do {                                                                                     \
-        db_status st_ = (expr);                                                              \
-        if (st_ != DB_OK) {                                                                  \
-            rc = sv_fail_db(e, st_, conflict);                                               \
-            goto out;                                                                        \
-        }                                                                                    \
-    } while (0)
+sv_code sv_delete_one(db_pool *pool, const sv_actor *a, sv_delete_fn del, long long id,
+                      const char *type, const char *what, svc_err *e)
+{
+    audit_who who = sv_who(a);
+    db_conn *c = NULL;
+    char action[48];
+    bool found;
+    sv_code rc;
+    snprintf(action, sizeof action, "%s.delete", type);
+    if ((rc = sv_tx_begin(pool, &c, e)) != SV_OK) {
+        goto out;
+    }
+    SV_TRY_DB(del(c, a->account_id, id, &found), NULL);
+    if (!found) {
+        rc = sv_fail(e, SV_NOT_FOUND, "not_found", NULL, "no such %s", what);
+        goto out;
+    }
+    SV_TRY_DB(audit_write(c, &who, action, type, id, NULL), NULL);
+out:
+    return sv_tx_end(pool, c, rc, e, NULL);
+}
 
 /* ------------------------------------------------------------------ apps */
 
@@ -326,18 +336,18 @@ sv_code svc_app_create(db_pool *pool, const sv_actor *a, const char *kind, const
     if (bit == SVC_APP_DIRECT && (rc = sv_quota_check(e, a->plan, MT_Q_CHANNELS_LR8450, 1))) {
         return rc;
     }
-    if ((rc = tx_begin(pool, &c, e)) != SV_OK) {
+    if ((rc = sv_tx_begin(pool, &c, e)) != SV_OK) {
         goto out;
     }
-    TRY_DB(db_apps_lock_account(c, a->account_id), NULL);
+    SV_TRY_DB(db_apps_lock_account(c, a->account_id), NULL);
     if (group_id > 0) {
-        TRY_DB(db_group_exists(c, a->account_id, group_id, &found), NULL);
+        SV_TRY_DB(db_group_exists(c, a->account_id, group_id, &found), NULL);
         if (!found) {
             rc = sv_fail(e, SV_NOT_FOUND, "not_found", "group_id", "no such measurement group");
             goto out;
         }
     }
-    TRY_DB(db_app_count(c, a->account_id, &n_apps), NULL);
+    SV_TRY_DB(db_app_count(c, a->account_id, &n_apps), NULL);
     if ((rc = sv_quota_check(e, a->plan, MT_Q_APPS, n_apps + 1)) != SV_OK) {
         goto out;
     }
@@ -346,10 +356,10 @@ sv_code svc_app_create(db_pool *pool, const sv_actor *a, const char *kind, const
         rc = sv_fail(e, SV_DB, NULL, NULL, "no randomness for the credential");
         goto out;
     }
-    TRY_DB(db_app_insert(c, a->account_id, group_id, kind, name, hash_hex, prefix, id), NULL);
-    TRY_DB(audit_write_kv(c, &who, "app.create", "app", *id, "name", name), NULL);
+    SV_TRY_DB(db_app_insert(c, a->account_id, group_id, kind, name, hash_hex, prefix, id), NULL);
+    SV_TRY_DB(audit_write_kv(c, &who, "app.create", "app", *id, "name", name), NULL);
 out:
-    rc = tx_end(pool, c, rc, e, NULL);
+    rc = sv_tx_end(pool, c, rc, e, NULL);
     if (rc != SV_OK) {
         memset(credential, 0, SVC_CREDENTIAL_CAP);
     }
@@ -363,49 +373,35 @@ sv_code svc_app_update(db_pool *pool, const sv_actor *a, long long app_id, const
     db_conn *c = NULL;
     bool found;
     sv_code rc;
-    if ((rc = tx_begin(pool, &c, e)) != SV_OK) {
+    if ((rc = sv_tx_begin(pool, &c, e)) != SV_OK) {
         goto out;
     }
     if (set_group && group_id > 0) {
-        TRY_DB(db_group_exists(c, a->account_id, group_id, &found), NULL);
+        SV_TRY_DB(db_group_exists(c, a->account_id, group_id, &found), NULL);
         if (!found) {
             rc = sv_fail(e, SV_NOT_FOUND, "not_found", "group_id", "no such measurement group");
             goto out;
         }
     }
-    TRY_DB(db_app_update(c, a->account_id, app_id, name, enabled, set_group, group_id, &found),
+    SV_TRY_DB(db_app_update(c, a->account_id, app_id, name, enabled, set_group, group_id, &found),
            NULL);
     if (!found) {
         rc = sv_fail(e, SV_NOT_FOUND, "not_found", NULL, "no such app");
         goto out;
     }
-    TRY_DB(audit_write_kv(c, &who,
+    SV_TRY_DB(audit_write_kv(c, &who,
                           enabled == 1   ? "app.enable"
                           : enabled == 0 ? "app.disable"
                                          : "app.update",
                           "app", app_id, "name", name),
            NULL);
 out:
-    return tx_end(pool, c, rc, e, NULL);
+    return sv_tx_end(pool, c, rc, e, NULL);
 }
 
 sv_code svc_app_delete(db_pool *pool, const sv_actor *a, long long app_id, svc_err *e)
 {
-    audit_who who = sv_who(a);
-    db_conn *c = NULL;
-    bool found;
-    sv_code rc;
-    if ((rc = tx_begin(pool, &c, e)) != SV_OK) {
-        goto out;
-    }
-    TRY_DB(db_app_delete(c, a->account_id, app_id, &found), NULL);
-    if (!found) {
-        rc = sv_fail(e, SV_NOT_FOUND, "not_found", NULL, "no such app");
-        goto out;
-    }
-    TRY_DB(audit_write(c, &who, "app.delete", "app", app_id, NULL), NULL);
-out:
-    return tx_end(pool, c, rc, e, NULL);
+    return sv_delete_one(pool, a, db_app_delete, app_id, "app", "app", e);
 }
 
 sv_code svc_app_regenerate(db_pool *pool, const sv_actor *a, long long app_id,
@@ -417,7 +413,7 @@ sv_code svc_app_regenerate(db_pool *pool, const sv_actor *a, long long app_id,
     bool found;
     sv_code rc;
     credential[0] = '\0';
-    if ((rc = tx_begin(pool, &c, e)) != SV_OK) {
+    if ((rc = sv_tx_begin(pool, &c, e)) != SV_OK) {
         goto out;
     }
     if (new_credential(credential, hash_hex, prefix) != 0) {
@@ -425,14 +421,14 @@ sv_code svc_app_regenerate(db_pool *pool, const sv_actor *a, long long app_id,
         rc = sv_fail(e, SV_DB, NULL, NULL, "no randomness for the credential");
         goto out;
     }
-    TRY_DB(db_app_set_credential(c, a->account_id, app_id, hash_hex, prefix, &found), NULL);
+    SV_TRY_DB(db_app_set_credential(c, a->account_id, app_id, hash_hex, prefix, &found), NULL);
     if (!found) {
         rc = sv_fail(e, SV_NOT_FOUND, "not_found", NULL, "no such app");
         goto out;
     }
-    TRY_DB(audit_write(c, &who, "app.credentials", "app", app_id, NULL), NULL);
+    SV_TRY_DB(audit_write(c, &who, "app.credentials", "app", app_id, NULL), NULL);
 out:
-    rc = tx_end(pool, c, rc, e, NULL);
+    rc = sv_tx_end(pool, c, rc, e, NULL);
     if (rc != SV_OK) {
         memset(credential, 0, SVC_CREDENTIAL_CAP);
     }
@@ -530,8 +526,8 @@ sv_code svc_device_create_in(db_conn *c, long long account_id, mt_plan plan, lon
     if ((rc = check_device_fields(e, serial, firmware)) != SV_OK) {
         return rc;
     }
-    TRY_DB(db_apps_lock_account(c, account_id), NULL);
-    TRY_DB(db_app_kind(c, account_id, app_id, kind, sizeof kind, &found), NULL);
+    SV_TRY_DB(db_apps_lock_account(c, account_id), NULL);
+    SV_TRY_DB(db_app_kind(c, account_id, app_id, kind, sizeof kind, &found), NULL);
     if (!found) {
         return sv_fail(e, SV_NOT_FOUND, "not_found", NULL, "no such app");
     }
@@ -539,7 +535,7 @@ sv_code svc_device_create_in(db_conn *c, long long account_id, mt_plan plan, lon
     if ((rc = check_model(e, model, bit)) != SV_OK) {
         return rc;
     }
-    TRY_DB(db_device_count(c, account_id, app_id, &n_devices), NULL);
+    SV_TRY_DB(db_device_count(c, account_id, app_id, &n_devices), NULL);
     if (bit == SVC_APP_DIRECT) {
         /* The app is the logger itself: one instrument, not a P12 count. */
         if (n_devices >= 1) {
@@ -550,7 +546,7 @@ sv_code svc_device_create_in(db_conn *c, long long account_id, mt_plan plan, lon
                SV_OK) {
         return rc;
     }
-    TRY_DB(db_device_insert(c, account_id, app_id, model, serial, firmware ? firmware : "",
+    SV_TRY_DB(db_device_insert(c, account_id, app_id, model, serial, firmware ? firmware : "",
                             name ? name : "", id),
            "this app already has a device with this model and serial number");
 out:
@@ -564,16 +560,16 @@ sv_code svc_device_create(db_pool *pool, const sv_actor *a, long long app_id, co
     audit_who who = sv_who(a);
     db_conn *c = NULL;
     sv_code rc;
-    if ((rc = tx_begin(pool, &c, e)) != SV_OK) {
+    if ((rc = sv_tx_begin(pool, &c, e)) != SV_OK) {
         goto out;
     }
     rc = svc_device_create_in(c, a->account_id, a->plan, app_id, model, serial, firmware, name,
                               id, e);
     if (rc == SV_OK) {
-        TRY_DB(audit_write_kv(c, &who, "device.create", "device", *id, "model", model), NULL);
+        SV_TRY_DB(audit_write_kv(c, &who, "device.create", "device", *id, "model", model), NULL);
     }
 out:
-    return tx_end(pool, c, rc, e,
+    return sv_tx_end(pool, c, rc, e,
                   "this app already has a device with this model and serial number");
 }
 
@@ -592,10 +588,10 @@ sv_code svc_device_update(db_pool *pool, const sv_actor *a, long long device_id,
     if ((rc = check_device_fields(e, serial, firmware)) != SV_OK) {
         return rc;
     }
-    if ((rc = tx_begin(pool, &c, e)) != SV_OK) {
+    if ((rc = sv_tx_begin(pool, &c, e)) != SV_OK) {
         goto out;
     }
-    TRY_DB(db_device_get(c, a->account_id, 0, device_id, &d, &found), NULL);
+    SV_TRY_DB(db_device_get(c, a->account_id, 0, device_id, &d, &found), NULL);
     if (!found) {
         rc = sv_fail(e, SV_NOT_FOUND, "not_found", NULL, "no such device");
         goto out;
@@ -603,33 +599,19 @@ sv_code svc_device_update(db_pool *pool, const sv_actor *a, long long device_id,
     if (model != NULL && (rc = check_model(e, model, svc_app_kind_bit(d.app_kind))) != SV_OK) {
         goto out;
     }
-    TRY_DB(db_device_update(c, a->account_id, device_id, model ? model : d.model,
+    SV_TRY_DB(db_device_update(c, a->account_id, device_id, model ? model : d.model,
                             serial ? serial : d.serial, firmware ? firmware : d.firmware,
                             name ? name : d.name, &found),
            dup);
-    TRY_DB(audit_write_kv(c, &who, "device.update", "device", device_id, "model", model), NULL);
+    SV_TRY_DB(audit_write_kv(c, &who, "device.update", "device", device_id, "model", model), NULL);
 out:
     db_device_clear(&d);
-    return tx_end(pool, c, rc, e, dup);
+    return sv_tx_end(pool, c, rc, e, dup);
 }
 
 sv_code svc_device_delete(db_pool *pool, const sv_actor *a, long long device_id, svc_err *e)
 {
-    audit_who who = sv_who(a);
-    db_conn *c = NULL;
-    bool found;
-    sv_code rc;
-    if ((rc = tx_begin(pool, &c, e)) != SV_OK) {
-        goto out;
-    }
-    TRY_DB(db_device_delete(c, a->account_id, device_id, &found), NULL);
-    if (!found) {
-        rc = sv_fail(e, SV_NOT_FOUND, "not_found", NULL, "no such device");
-        goto out;
-    }
-    TRY_DB(audit_write(c, &who, "device.delete", "device", device_id, NULL), NULL);
-out:
-    return tx_end(pool, c, rc, e, NULL);
+    return sv_delete_one(pool, a, db_device_delete, device_id, "device", "device", e);
 }
 
 /* -------------------------------------------------------------- channels */
@@ -661,19 +643,19 @@ sv_code svc_channel_create(db_pool *pool, const sv_actor *a, long long device_id
         return sv_fail(e, SV_INVALID, "invalid", "key",
                        "key must be 1 to 32 letters, digits, '_', '.' or '-'");
     }
-    if ((rc = tx_begin(pool, &c, e)) != SV_OK) {
+    if ((rc = sv_tx_begin(pool, &c, e)) != SV_OK) {
         goto out;
     }
-    TRY_DB(db_device_get(c, a->account_id, 0, device_id, &d, &found), NULL);
+    SV_TRY_DB(db_device_get(c, a->account_id, 0, device_id, &d, &found), NULL);
     if (!found) {
         rc = sv_fail(e, SV_NOT_FOUND, "not_found", NULL, "no such device");
         goto out;
     }
-    TRY_DB(db_channel_insert(c, a->account_id, device_id, key, name, unit ? unit : "", id), dup);
-    TRY_DB(audit_write_kv(c, &who, "channel.create", "channel", *id, "key", key), NULL);
+    SV_TRY_DB(db_channel_insert(c, a->account_id, device_id, key, name, unit ? unit : "", id), dup);
+    SV_TRY_DB(audit_write_kv(c, &who, "channel.create", "channel", *id, "key", key), NULL);
 out:
     db_device_clear(&d);
-    return tx_end(pool, c, rc, e, dup);
+    return sv_tx_end(pool, c, rc, e, dup);
 }
 
 sv_code svc_channel_update(db_pool *pool, const sv_actor *a, long long channel_id,
@@ -683,36 +665,22 @@ sv_code svc_channel_update(db_pool *pool, const sv_actor *a, long long channel_i
     db_conn *c = NULL;
     bool found;
     sv_code rc;
-    if ((rc = tx_begin(pool, &c, e)) != SV_OK) {
+    if ((rc = sv_tx_begin(pool, &c, e)) != SV_OK) {
         goto out;
     }
-    TRY_DB(db_channel_update(c, a->account_id, channel_id, name, unit, &found), NULL);
+    SV_TRY_DB(db_channel_update(c, a->account_id, channel_id, name, unit, &found), NULL);
     if (!found) {
         rc = sv_fail(e, SV_NOT_FOUND, "not_found", NULL, "no such channel");
         goto out;
     }
-    TRY_DB(audit_write_kv(c, &who, "channel.update", "channel", channel_id, "name", name), NULL);
+    SV_TRY_DB(audit_write_kv(c, &who, "channel.update", "channel", channel_id, "name", name), NULL);
 out:
-    return tx_end(pool, c, rc, e, NULL);
+    return sv_tx_end(pool, c, rc, e, NULL);
 }
 
 sv_code svc_channel_delete(db_pool *pool, const sv_actor *a, long long channel_id, svc_err *e)
 {
-    audit_who who = sv_who(a);
-    db_conn *c = NULL;
-    bool found;
-    sv_code rc;
-    if ((rc = tx_begin(pool, &c, e)) != SV_OK) {
-        goto out;
-    }
-    TRY_DB(db_channel_delete(c, a->account_id, channel_id, &found), NULL);
-    if (!found) {
-        rc = sv_fail(e, SV_NOT_FOUND, "not_found", NULL, "no such channel");
-        goto out;
-    }
-    TRY_DB(audit_write(c, &who, "channel.delete", "channel", channel_id, NULL), NULL);
-out:
-    return tx_end(pool, c, rc, e, NULL);
+    return sv_delete_one(pool, a, db_channel_delete, channel_id, "channel", "channel", e);
 }
 
 static int cmp_ll(const void *x, const void *y)
@@ -762,16 +730,16 @@ sv_code svc_selection_set(db_pool *pool, const sv_actor *a, long long device_id,
     array[len++] = '}';
     array[len] = '\0';
 
-    if ((rc = tx_begin(pool, &c, e)) != SV_OK) {
+    if ((rc = sv_tx_begin(pool, &c, e)) != SV_OK) {
         goto out;
     }
-    TRY_DB(db_apps_lock_account(c, a->account_id), NULL);
-    TRY_DB(db_device_get(c, a->account_id, 0, device_id, &d, &found), NULL);
+    SV_TRY_DB(db_apps_lock_account(c, a->account_id), NULL);
+    SV_TRY_DB(db_device_get(c, a->account_id, 0, device_id, &d, &found), NULL);
     if (!found) {
         rc = sv_fail(e, SV_NOT_FOUND, "not_found", NULL, "no such device");
         goto out;
     }
-    TRY_DB(db_selection_inspect(c, a->account_id, device_id, array, &on_device, &added), NULL);
+    SV_TRY_DB(db_selection_inspect(c, a->account_id, device_id, array, &on_device, &added), NULL);
     if (on_device != n) {
         rc = sv_fail(e, SV_NOT_FOUND, "not_found", "channel_ids",
                      "%lld of the channel ids are not channels of this device",
@@ -785,13 +753,13 @@ sv_code svc_selection_set(db_pool *pool, const sv_actor *a, long long device_id,
             goto out;
         }
     }
-    TRY_DB(db_selection_apply(c, a->account_id, device_id, array), NULL);
+    SV_TRY_DB(db_selection_apply(c, a->account_id, device_id, array), NULL);
     snprintf(count, sizeof count, "%d", n);
-    TRY_DB(audit_write_kv(c, &who, "channel.select", "device", device_id, "selected", count),
+    SV_TRY_DB(audit_write_kv(c, &who, "channel.select", "device", device_id, "selected", count),
            NULL);
 out:
     db_device_clear(&d);
     free(sorted);
     free(array);
-    return tx_end(pool, c, rc, e, NULL);
+    return sv_tx_end(pool, c, rc, e, NULL);
 }

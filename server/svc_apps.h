@@ -60,6 +60,37 @@ sv_code sv_fail(svc_err *e, sv_code code, const char *err_code, const char *fiel
  * unique violation (with "conflict_msg"). */
 sv_code sv_fail_db(svc_err *e, db_status st, const char *conflict_msg);
 
+/* A write of the svc layer: take a connection and begin (SV_OK, or SV_DB in
+ * "e" with *c NULL when none could be had) ... */
+sv_code sv_tx_begin(db_pool *pool, db_conn **c, svc_err *e);
+
+/* ... and end it: commit on SV_OK (a failing commit becomes the result,
+ * DB_CONFLICT as SV_CONFLICT with "conflict_msg" when not NULL), otherwise
+ * roll back; the connection is released. Returns the final code. */
+sv_code sv_tx_end(db_pool *pool, db_conn *c, sv_code rc, svc_err *e, const char *conflict_msg);
+
+/* Inside a function with "sv_code rc", "svc_err *e" and an "out:" label:
+ * run the db_* call "expr"; on failure fill "e" (sv_fail_db() with
+ * "conflict_msg") and go to out. */
+#define SV_TRY_DB(expr, conflict_msg)                                                        \
+    do {                                                                                     \
+        db_status st_ = (expr);                                                              \
+        if (st_ != DB_OK) {                                                                  \
+            rc = sv_fail_db(e, st_, conflict_msg);                                           \
+            goto out;                                                                        \
+        }                                                                                    \
+    } while (0)
+
+/* The db_* deletion of one row by id (*found false when the account has
+ * none). */
+typedef db_status (*sv_delete_fn)(db_conn *c, long long account_id, long long id, bool *found);
+
+/* Delete row "id" with "del" in a transaction of its own, audited as
+ * "<type>.delete" on target "type"/"id"; SV_NOT_FOUND ("no such <what>")
+ * when there is no such row. */
+sv_code sv_delete_one(db_pool *pool, const sv_actor *a, sv_delete_fn del, long long id,
+                      const char *type, const char *what, svc_err *e);
+
 /* Check that "count_after_change" objects fit quota "q" on "plan" (core's
  * mt_plan_check). SV_OK, or SV_LIMIT with core's message in "e". */
 sv_code sv_quota_check(svc_err *e, mt_plan plan, mt_quota q, long long count_after_change);

@@ -495,32 +495,33 @@ db_status svc_auth_logout(srv *s, long long account_id, long long session_id)
 
 /* ------------------------------------------------ own sessions and tokens */
 
-db_status svc_auth_sessions_list(srv *s, const audit_who *who, long long current_id,
-                                 char **json)
+/* The user's sessions or tokens as JSON text, read by "fn". */
+typedef db_status (*list_fn)(db_conn *c, long long account_id, long long user_id,
+                             long long current_id, int64_t now, char **json);
+
+static db_status list_own(srv *s, const audit_who *who, long long current_id, list_fn fn,
+                          char **json)
 {
     db_conn *c = NULL;
     db_status st = db_acquire(s->pool, DB_WAIT_MS, &c);
     *json = NULL;
     if (st == DB_OK) {
-        st = db_auth_sessions_json(c, who->account_id, who->user_id, current_id, auth_now(),
-                                   json);
+        st = fn(c, who->account_id, who->user_id, current_id, auth_now(), json);
     }
     db_release(s->pool, c);
     return st;
 }
 
+db_status svc_auth_sessions_list(srv *s, const audit_who *who, long long current_id,
+                                 char **json)
+{
+    return list_own(s, who, current_id, db_auth_sessions_json, json);
+}
+
 db_status svc_auth_tokens_list(srv *s, const audit_who *who, long long current_id,
                                char **json)
 {
-    db_conn *c = NULL;
-    db_status st = db_acquire(s->pool, DB_WAIT_MS, &c);
-    *json = NULL;
-    if (st == DB_OK) {
-        st = db_auth_tokens_json(c, who->account_id, who->user_id, current_id, auth_now(),
-                                 json);
-    }
-    db_release(s->pool, c);
-    return st;
+    return list_own(s, who, current_id, db_auth_tokens_json, json);
 }
 
 /* Commit "c" when "st" is DB_OK, release it, and forget resolved

@@ -171,40 +171,6 @@ static sv_code check_address(svc_err *e, const char *kind, const char *address)
     return SV_OK;
 }
 
-static sv_code tx_begin(db_pool *pool, db_conn **c, svc_err *e)
-{
-    db_status st = db_acquire(pool, 5000, c);
-    if (st != DB_OK) {
-        *c = NULL;
-        return sv_fail_db(e, st, NULL);
-    }
-    if ((st = db_begin(*c)) != DB_OK) {
-        return sv_fail_db(e, st, NULL);
-    }
-    return SV_OK;
-}
-
-static sv_code tx_end(db_pool *pool, db_conn *c, sv_code rc, svc_err *e, const char *conflict)
-{
-    if (rc == SV_OK && c != NULL) {
-        db_status st = db_commit(c);
-        if (st != DB_OK) {
-            rc = sv_fail_db(e, st, conflict);
-        }
-    }
-    db_release(pool, c);
-    return rc;
-}
-
-#define TRY_DB(expr, conflict)                                                               \
-    do {                                                                                     \
-        db_status st_ = (expr);                                                              \
-        if (st_ != DB_OK) {                                                                  \
-            rc = sv_fail_db(e, st_, conflict);                                               \
-            goto out;                                                                        \
-        }                                                                                    \
-    } while (0)
-
 /* ------------------------------------------------------------ recipients */
 
 static const char dup_recipient[] = "this recipient already exists";
@@ -233,16 +199,16 @@ sv_code svc_recipient_create(db_pool *pool, const sv_actor *a, const svc_recipie
         (rc = check_address(e, in->kind, in->address)) != SV_OK) {
         return rc;
     }
-    if ((rc = tx_begin(pool, &c, e)) != SV_OK) {
+    if ((rc = sv_tx_begin(pool, &c, e)) != SV_OK) {
         goto out;
     }
-    TRY_DB(db_recipient_insert(c, a->account_id, in->kind, in->name ? in->name : "", in->address,
+    SV_TRY_DB(db_recipient_insert(c, a->account_id, in->kind, in->name ? in->name : "", in->address,
                                in->language ? in->language : "en", in->enabled != 0, id),
            dup_recipient);
-    TRY_DB(audit_write_kv(c, &who, "recipient.create", "recipient", *id, "kind", in->kind),
+    SV_TRY_DB(audit_write_kv(c, &who, "recipient.create", "recipient", *id, "kind", in->kind),
            NULL);
 out:
-    return tx_end(pool, c, rc, e, dup_recipient);
+    return sv_tx_end(pool, c, rc, e, dup_recipient);
 }
 
 sv_code svc_recipient_update(db_pool *pool, const sv_actor *a, long long id,
@@ -259,10 +225,10 @@ sv_code svc_recipient_update(db_pool *pool, const sv_actor *a, long long id,
     if ((rc = check_recipient(e, in)) != SV_OK) {
         return rc;
     }
-    if ((rc = tx_begin(pool, &c, e)) != SV_OK) {
+    if ((rc = sv_tx_begin(pool, &c, e)) != SV_OK) {
         goto out;
     }
-    TRY_DB(db_recipient_get(c, a->account_id, id, &old, &found), NULL);
+    SV_TRY_DB(db_recipient_get(c, a->account_id, id, &old, &found), NULL);
     if (!found) {
         rc = sv_fail(e, SV_NOT_FOUND, "not_found", NULL, "no such recipient");
         goto out;
@@ -272,33 +238,19 @@ sv_code svc_recipient_update(db_pool *pool, const sv_actor *a, long long id,
     if ((rc = check_address(e, kind, address)) != SV_OK) {
         goto out;
     }
-    TRY_DB(db_recipient_update(c, a->account_id, id, kind, in->name ? in->name : old.name,
+    SV_TRY_DB(db_recipient_update(c, a->account_id, id, kind, in->name ? in->name : old.name,
                                address, in->language ? in->language : old.language,
                                in->enabled < 0 ? old.enabled : in->enabled != 0, &found),
            dup_recipient);
-    TRY_DB(audit_write_kv(c, &who, "recipient.update", "recipient", id, "kind", in->kind), NULL);
+    SV_TRY_DB(audit_write_kv(c, &who, "recipient.update", "recipient", id, "kind", in->kind), NULL);
 out:
     db_recipient_clear(&old);
-    return tx_end(pool, c, rc, e, dup_recipient);
+    return sv_tx_end(pool, c, rc, e, dup_recipient);
 }
 
 sv_code svc_recipient_delete(db_pool *pool, const sv_actor *a, long long id, svc_err *e)
 {
-    audit_who who = sv_who(a);
-    db_conn *c = NULL;
-    bool found;
-    sv_code rc;
-    if ((rc = tx_begin(pool, &c, e)) != SV_OK) {
-        goto out;
-    }
-    TRY_DB(db_recipient_delete(c, a->account_id, id, &found), NULL);
-    if (!found) {
-        rc = sv_fail(e, SV_NOT_FOUND, "not_found", NULL, "no such recipient");
-        goto out;
-    }
-    TRY_DB(audit_write(c, &who, "recipient.delete", "recipient", id, NULL), NULL);
-out:
-    return tx_end(pool, c, rc, e, NULL);
+    return sv_delete_one(pool, a, db_recipient_delete, id, "recipient", "recipient", e);
 }
 
 /* ------------------------------------------------------------- inquiries */
@@ -320,15 +272,15 @@ sv_code svc_inquiry_create(db_pool *pool, const sv_actor *a, const char *kind,
         return sv_fail(e, SV_FORBIDDEN, "forbidden", "kind",
                        "only an administrator may request the account's deletion");
     }
-    if ((rc = tx_begin(pool, &c, e)) != SV_OK) {
+    if ((rc = sv_tx_begin(pool, &c, e)) != SV_OK) {
         goto out;
     }
-    TRY_DB(db_inquiry_insert(c, a->account_id, a->user_id, kind, subject, body,
+    SV_TRY_DB(db_inquiry_insert(c, a->account_id, a->user_id, kind, subject, body,
                              allow_remote_access, id),
            NULL);
-    TRY_DB(audit_write_kv(c, &who, "inquiry.create", "inquiry", *id, "kind", kind), NULL);
+    SV_TRY_DB(audit_write_kv(c, &who, "inquiry.create", "inquiry", *id, "kind", kind), NULL);
 out:
-    return tx_end(pool, c, rc, e, NULL);
+    return sv_tx_end(pool, c, rc, e, NULL);
 }
 
 /* ------------------------------------------------------------------ logo */
@@ -461,15 +413,15 @@ sv_code svc_logo_set(db_pool *pool, const sv_actor *a, const unsigned char *data
         data_hex[2 * i + 1] = hex[data[i] & 15];
     }
     data_hex[len * 2] = '\0';
-    if ((rc = tx_begin(pool, &c, e)) != SV_OK) {
+    if ((rc = sv_tx_begin(pool, &c, e)) != SV_OK) {
         goto out;
     }
-    TRY_DB(db_logo_set(c, a->account_id, data_hex, type), NULL);
+    SV_TRY_DB(db_logo_set(c, a->account_id, data_hex, type), NULL);
     snprintf(size, sizeof size, "%zu", len);
-    TRY_DB(audit_write_kv(c, &who, "logo.set", "account", a->account_id, "bytes", size), NULL);
+    SV_TRY_DB(audit_write_kv(c, &who, "logo.set", "account", a->account_id, "bytes", size), NULL);
 out:
     free(data_hex);
-    return tx_end(pool, c, rc, e, NULL);
+    return sv_tx_end(pool, c, rc, e, NULL);
 }
 
 sv_code svc_logo_delete(db_pool *pool, const sv_actor *a, svc_err *e)
@@ -478,15 +430,15 @@ sv_code svc_logo_delete(db_pool *pool, const sv_actor *a, svc_err *e)
     db_conn *c = NULL;
     bool found;
     sv_code rc;
-    if ((rc = tx_begin(pool, &c, e)) != SV_OK) {
+    if ((rc = sv_tx_begin(pool, &c, e)) != SV_OK) {
         goto out;
     }
-    TRY_DB(db_logo_delete(c, a->account_id, &found), NULL);
+    SV_TRY_DB(db_logo_delete(c, a->account_id, &found), NULL);
     if (!found) {
         rc = sv_fail(e, SV_NOT_FOUND, "not_found", NULL, "the account has no logo");
         goto out;
     }
-    TRY_DB(audit_write(c, &who, "logo.delete", "account", a->account_id, NULL), NULL);
+    SV_TRY_DB(audit_write(c, &who, "logo.delete", "account", a->account_id, NULL), NULL);
 out:
-    return tx_end(pool, c, rc, e, NULL);
+    return sv_tx_end(pool, c, rc, e, NULL);
 }
