@@ -90,6 +90,10 @@ static int h_status(http_req *req)
     ingest_result r;
     ingest_err e;
     cJSON *o;
+    if (credential_of(req) == NULL) {
+        return http_reply_error(req, 401, "unauthenticated",
+                                "send the app credential as Authorization: Bearer mta_...", NULL);
+    }
     if (!cJSON_IsString(state) ||
         (strcmp(state->valuestring, "connect") && strcmp(state->valuestring, "disconnect") &&
          strcmp(state->valuestring, "heartbeat"))) {
