@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "computed.h"
 #include "config.h"
 #include "db.h"
 #include "db_embed.h"
@@ -29,6 +30,7 @@
 #include "series_store.h"
 #include "srv.h"
 #include "svc_demo.h"
+#include "svc_export.h"
 
 enum { EXIT_USAGE = 2, EXIT_SCHEMA_TOO_NEW = 3 };
 
@@ -153,6 +155,14 @@ int main(int argc, char **argv)
         log_error("cannot start the compactor thread");
         goto out;
     }
+    if (svc_export_workers_start(&s) != 0) {
+        log_error("cannot start the export threads");
+        goto out;
+    }
+    if (computed_backfill_start(s.pool, s.cfg.compact_ms) != 0) {
+        log_error("cannot start the computed-channel back-fill thread");
+        goto out;
+    }
     if (jobs_start(&s, s.cfg.jobs_interval_s) != 0) {
         log_error("cannot start the background jobs thread");
         goto out;
@@ -194,6 +204,7 @@ int main(int argc, char **argv)
 out:
     http_stop(&s);
     jobs_stop();
+    computed_backfill_stop();
     series_compactor_stop();
     db_pool_free(s.pool);
     db_embed_stop(embed);
