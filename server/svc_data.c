@@ -79,23 +79,77 @@ static void sb_printf(sbuf *b, const char *fmt, ...)
     b->len += (size_t)n;
 }
 
-/* A sample value: a number (shortest text that reads back exactly), or the
- * name of its special value as a string. */
-static void sb_value(sbuf *b, double v)
+/* Decimal text of a double that reads back exactly. Logger values have few
+ * decimals, so first try 0..6 decimals with integer arithmetic (a few tens
+ * of ns, against ~1 µs for printf + strtod); otherwise the shortest of
+ * %.15g..%.17g that round-trips. "text" holds 32 bytes. */
+static size_t format_double(double v, char *text)
 {
-    mt_sv kind = mt_sv_kind(v);
-    if (kind != MT_SV_NONE) {
-        sb_printf(b, "\"%s\"", mt_sv_name(kind));
-        return;
+    static const double pow10[] = {1, 10, 100, 1e3, 1e4, 1e5, 1e6};
+    double a = v < 0 ? -v : v;
+    if (a < 1e12) {
+        for (int k = 0; k <= 6; k++) {
+            double scaled = a * pow10[k];
+            double r = (double)(long long)(scaled + 0.5);
+            if (r / pow10[k] == a) {
+                long long q = (long long)r;
+                long long ip = q / (long long)pow10[k], fp = q % (long long)pow10[k];
+                char digits[24];
+                size_t n = 0, len = 0;
+                if (v < 0 && q != 0) {
+                    text[len++] = '-';
+                }
+                do {
+                    digits[n++] = (char)('0' + ip % 10);
+                    ip /= 10;
+                } while (ip > 0);
+                while (n > 0) {
+                    text[len++] = digits[--n];
+                }
+                if (k > 0 && fp != 0) {
+                    int w = k;
+                    while (fp % 10 == 0) { /* drop trailing zeros */
+                        fp /= 10;
+                        w--;
+                    }
+                    text[len++] = '.';
+                    for (int i = w - 1; i >= 0; i--) {
+                        text[len + (size_t)i] = (char)('0' + fp % 10);
+                        fp /= 10;
+                    }
+                    len += (size_t)w;
+                }
+                text[len] = '\0';
+                return len;
+            }
+        }
     }
-    char text[32];
     for (int prec = 15; prec <= 17; prec++) {
-        snprintf(text, sizeof text, "%.*g", prec, v);
+        snprintf(text, 32, "%.*g", prec, v);
         if (prec == 17 || strtod(text, NULL) == v) {
             break;
         }
     }
-    sb_put(b, text);
+    return strlen(text);
+}
+
+/* A sample value: a number (text that reads back exactly), or the name of
+ * its special value as a string. */
+static void sb_value(sbuf *b, double v)
+{
+    mt_sv kind = mt_sv_kind(v);
+    char text[32];
+    size_t n;
+    if (kind != MT_SV_NONE) {
+        sb_printf(b, "\"%s\"", mt_sv_name(kind));
+        return;
+    }
+    n = format_double(v, text);
+    sb_reserve(b, n);
+    if (!b->failed) {
+        memcpy(b->p + b->len, text, n + 1);
+        b->len += n;
+    }
 }
 
 static void fail(data_reply *r, int status, const char *code, const char *field,

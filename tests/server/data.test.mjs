@@ -312,3 +312,18 @@ test('retention (L5): Free keeps one year of acquired data, Pro keeps everything
   const q = await free.c.get(`/api/v1/data/raw?channels=${free.channels[0]}&from=${old}&to=${recent + 1}`);
   assert.deepEqual(q.body.channels[0].v, [3]);
 });
+
+test('numbers come back exactly as sent, whatever their digits', async () => {
+  const t = await dataTenant(srv, { n: 1 });
+  const t0 = baseTime(30);
+  const vals = [0, -0.5, 0.1, 0.1 + 0.2, 21.53, -273.15, 1e-7, 123456789.123456, 999999999999.5,
+    1e12, 1.5e15, -1e300, 5e-324, 2 ** 53 + 2, 1 / 3, 1234.000001, -0.000123];
+  const r0 = await t.ingest.batch({ batch_id: 'n', channels: [{ id: t.channels[0],
+    t: vals.map((_, i) => t0 + i * MIN_US), v: vals }] });
+  assert.equal(r0.status, 201, r0.text);
+  for (const phase of ['hot', 'folded']) {
+    if (phase === 'folded') await compact();
+    const r = await t.c.get(`/api/v1/data/raw?channels=${t.channels[0]}&from=${t0}&to=${t0 + 100 * MIN_US}`);
+    assert.deepEqual(r.body.channels[0].v, vals, phase);
+  }
+});
