@@ -1,4 +1,265 @@
-/* Routes of export (filled in by its issue #4 work; see docs/api/openapi.yaml). */
-#include "http.h"
+/* Routes of exports of acquired data (M5, D3, V3; docs/export.md and
+ * docs/api/openapi.yaml):
+ *
+ *   POST   /api/v1/exports                 start one: 202 {id, status, progress, ...}
+ *   GET    /api/v1/exports                 the user's recent exports
+ *   GET    /api/v1/exports/{id}            status, progress, download_url when done
+ *   DELETE /api/v1/exports/{id}            cancel and remove
+ *   GET    /api/v1/exports/{id}/download   public: the file, for a signed URL
+ *
+ * The download is written here with mg_write() (http.c's replies are JSON
+ * only): the headers, then the file in chunks. */
+#define _POSIX_C_SOURCE 200809L
+#include <civetweb.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
-const http_route http_routes_export[] = {{NULL}};
+#include "auth.h"
+#include "http.h"
+#include "http_query.h"
+#include "log.h"
+#include "svc_export.h"
+
+#define CHUNK (64 * 1024)
+
+static export_actor actor_of(const http_req *req)
+{
+    export_actor a = {req->account_id, req->user_id,
+                      req->role == ROLE_ADMIN ? 0 : req->user_id};
+    return a;
+}
+
+static int reply_err(http_req *req, const export_err *e)
+{
+    if (e->status == 429) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "code", e->code);
+        cJSON_AddStringToObject(o, "message", e->msg);
+        return http_reply_json_headers(req, 429, o, "Retry-After: 30\r\n");
+    }
+    return http_reply_error(req, e->status, e->code, e->msg, e->field);
+}
+
+/* Path parameter 0 as a positive id; -1 after replying 404 otherwise. */
+static int path_id(http_req *req, long long *out)
+{
+    char *end = NULL;
+    long long id;
+    errno = 0;
+    id = strtoll(req->params[0], &end, 10);
+    if (end == req->params[0] || *end != '\0' || errno != 0 || id <= 0) {
+        return http_reply_error(req, 404, "not_found", "no such export", NULL), -1;
+    }
+    *out = id;
+    return 0;
+}
+
+/* POST /api/v1/exports {channels, from, to, format, time_zone?} */
+static int h_create(http_req *req)
+{
+    static const char *const allowed[] = {"channels", "from", "to", "format", "time_zone", NULL};
+    int64_t ids[EXPORT_MAX_CHANNELS];
+    long long t0, t1;
+    const char *format = NULL, *tz = NULL;
+    const cJSON *item;
+    export_actor a = actor_of(req);
+    export_request rq;
+    export_err e = {0};
+    cJSON *out = NULL;
+    int n;
+
+    cJSON_ArrayForEach(item, req->body)
+    {
+        bool ok = false;
+        for (int i = 0; allowed[i] != NULL && !ok; i++) {
+            ok = strcmp(item->string, allowed[i]) == 0;
+        }
+        if (!ok) {
+            char msg[160];
+            snprintf(msg, sizeof msg, "unknown member '%.60s'", item->string);
+            return http_reply_error(req, 400, "unknown_field", msg, item->string);
+        }
+    }
+    if ((n = hq_json_channels(req, req->body, "channels", ids)) < 0 ||
+        hq_json_range(req, req->body, &t0, &t1) != 0 ||
+        http_json_string(req, req->body, "format", 8, true, &format) != 0 ||
+        http_json_string(req, req->body, "time_zone", 64, false, &tz) != 0) {
+        return req->status;
+    }
+    if (strcmp(format, "csv") != 0 && strcmp(format, "hok") != 0 && strcmp(format, "hok2") != 0) {
+        return http_reply_error(req, 400, "invalid_value",
+                                "format: expected \"csv\", \"hok\" or \"hok2\"", "format");
+    }
+    rq.format = format;
+    rq.ch = ids;
+    rq.n_ch = (size_t)n;
+    rq.t0 = t0;
+    rq.t1 = t1;
+    rq.time_zone = tz;
+    if (svc_export_create(req->srv, &a, &rq, &out, &e) != 0) {
+        return reply_err(req, &e);
+    }
+    return http_reply_json(req, 202, out);
+}
+
+/* GET /api/v1/exports */
+static int h_list(http_req *req)
+{
+    export_actor a = actor_of(req);
+    export_err e = {0};
+    cJSON *out = NULL;
+    if (svc_export_list(req->srv, &a, &out, &e) != 0) {
+        return reply_err(req, &e);
+    }
+    return http_reply_json(req, 200, out);
+}
+
+/* GET /api/v1/exports/{id} */
+static int h_get(http_req *req)
+{
+    export_actor a = actor_of(req);
+    export_err e = {0};
+    cJSON *out = NULL;
+    long long id;
+    if (path_id(req, &id) != 0) {
+        return req->status;
+    }
+    if (svc_export_get(req->srv, &a, id, &out, &e) != 0) {
+        return reply_err(req, &e);
+    }
+    return http_reply_json(req, 200, out);
+}
+
+/* DELETE /api/v1/exports/{id} */
+static int h_delete(http_req *req)
+{
+    export_actor a = actor_of(req);
+    export_err e = {0};
+    cJSON *o;
+    long long id;
+    if (path_id(req, &id) != 0) {
+        return req->status;
+    }
+    if (svc_export_delete(req->srv, &a, id, &e) != 0) {
+        return reply_err(req, &e);
+    }
+    o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "id", (double)id);
+    cJSON_AddBoolToObject(o, "deleted", true);
+    return http_reply_json(req, 200, o);
+}
+
+/* A query integer for the signed URL; false when absent or malformed. */
+static bool q_ll(const http_req *req, const char *name, long long *out)
+{
+    char buf[32], *end = NULL;
+    int n = http_query(req, name, buf, sizeof buf);
+    if (n <= 0) {
+        return false;
+    }
+    errno = 0;
+    *out = strtoll(buf, &end, 10);
+    return errno == 0 && end != NULL && *end == '\0' && *out > 0;
+}
+
+/* GET /api/v1/exports/{id}/download?account=&expires=&sig= (public: the
+ * signature is the authority). */
+static int h_download(http_req *req)
+{
+    long long id = 0, account = 0, expires = 0;
+    char sig[80], head[1024];
+    export_file f;
+    export_err e = {0};
+    unsigned char *buf = NULL;
+    struct stat sb;
+    int fd, head_len;
+    long long left;
+
+    if (path_id(req, &id) != 0) {
+        return req->status;
+    }
+    if (!q_ll(req, "account", &account) || !q_ll(req, "expires", &expires) ||
+        http_query(req, "sig", sig, sizeof sig) != 64) {
+        return http_reply_error(req, 403, "invalid_signature",
+                                "this download link is not valid (account, expires and sig are "
+                                "required)",
+                                NULL);
+    }
+    if (svc_export_download(req->srv, id, account, expires, sig, &f, &e) != 0) {
+        return reply_err(req, &e);
+    }
+    fd = open(f.path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &sb) != 0 || (buf = malloc(CHUNK)) == NULL) {
+        /* Removed meanwhile (deleted, or cleaned up). */
+        if (fd >= 0) {
+            close(fd);
+        }
+        return http_reply_error(req, 404, "not_found", "this export's file is no longer available",
+                                NULL);
+    }
+    head_len = snprintf(head, sizeof head,
+                        "HTTP/1.1 200 OK\r\n"
+                        "Content-Type: %s\r\n"
+                        "Content-Length: %lld\r\n"
+                        "Content-Disposition: attachment; filename=\"%s\"\r\n"
+                        "Cache-Control: private, no-store\r\n"
+                        "X-Content-Type-Options: nosniff\r\n"
+                        "Content-Security-Policy: default-src 'none'; sandbox\r\n"
+                        "Referrer-Policy: no-referrer\r\n"
+                        "%s%s\r\n",
+                        f.content_type, (long long)sb.st_size, f.filename,
+                        req->srv->tls ? "Strict-Transport-Security: max-age=31536000\r\n" : "",
+                        req->must_close ? "Connection: close\r\n" : "");
+    req->status = 200;
+    req->replied = true;
+    if (head_len <= 0 || (size_t)head_len >= sizeof head ||
+        mg_write(req->conn, head, (size_t)head_len) <= 0) {
+        goto out;
+    }
+    for (left = (long long)sb.st_size; left > 0;) {
+        ssize_t got = read(fd, buf, left < CHUNK ? (size_t)left : CHUNK);
+        if (got < 0 && errno == EINTR) {
+            continue;
+        }
+        if (got <= 0) {
+            log_error("export: reading %s stopped with %lld bytes unsent", f.path, left);
+            break;
+        }
+        if (mg_write(req->conn, buf, (size_t)got) <= 0) {
+            break; /* the client went away */
+        }
+        left -= got;
+    }
+out:
+    close(fd);
+    free(buf);
+    return 200;
+}
+
+/* POST /api/v1/test/export-cleanup: one clean-up round now, at the test
+ * clock (tests only). */
+static int h_test_cleanup(http_req *req)
+{
+    long long done = 0;
+    cJSON *o;
+    if (svc_export_cleanup(req->srv, auth_now(), &done) != 0) {
+        return http_reply_error(req, 503, "db_unavailable", "the clean-up failed", NULL);
+    }
+    o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "done", (double)done);
+    return http_reply_json(req, 200, o);
+}
+
+const http_route http_routes_export[] = {
+    {"POST", "/api/v1/exports", h_create, AUTH_USER, BODY_JSON, false},
+    {"GET", "/api/v1/exports", h_list, AUTH_USER, BODY_NONE, false},
+    {"GET", "/api/v1/exports/*", h_get, AUTH_USER, BODY_NONE, false},
+    {"DELETE", "/api/v1/exports/*", h_delete, AUTH_USER, BODY_NONE, false},
+    {"GET", "/api/v1/exports/*/download", h_download, AUTH_PUBLIC, BODY_NONE, false},
+    {"POST", "/api/v1/test/export-cleanup", h_test_cleanup, AUTH_PUBLIC, BODY_NONE, true},
+    {NULL}};
