@@ -308,6 +308,48 @@ db_status db_channels_visible(db_conn *c, long long account_id, long long viewer
     return DB_OK;
 }
 
+static db_stmt st_measured = {"ser_measured",
+    "SELECT c.id FROM channels c "
+    "JOIN devices d ON d.account_id = c.account_id AND d.id = c.device_id "
+    "JOIN apps p ON p.account_id = d.account_id AND p.id = d.app_id "
+    "WHERE c.account_id = $1 AND c.id = ANY($2::bigint[]) "
+    "  AND ($3::bigint IS NULL OR p.group_id IN (" GROUPS_OF_USER "))",
+    0};
+
+db_status db_channels_measured(db_conn *c, long long account_id, long long viewer,
+                               const int64_t *ids, size_t n, int64_t **out, size_t *n_out)
+{
+    char a[24], v[24];
+    char *arr = id_array(ids, n);
+    const char *p[3];
+    PGresult *res = NULL;
+    db_status st;
+    *out = NULL;
+    *n_out = 0;
+    if (arr == NULL) {
+        return DB_ERROR;
+    }
+    p[0] = db_ll(account_id, a);
+    p[1] = arr;
+    p[2] = viewer ? db_ll(viewer, v) : NULL;
+    st = db_exec(c, &st_measured, 3, p, &res);
+    free(arr);
+    if (st != DB_OK) {
+        return st;
+    }
+    *out = malloc(((size_t)PQntuples(res) + 1) * sizeof **out);
+    if (*out == NULL) {
+        PQclear(res);
+        return DB_ERROR;
+    }
+    for (int r = 0; r < PQntuples(res); r++) {
+        (*out)[r] = strtoll(PQgetvalue(res, r, 0), NULL, 10);
+    }
+    *n_out = (size_t)PQntuples(res);
+    PQclear(res);
+    return DB_OK;
+}
+
 static db_stmt st_group_visible = {"ser_group_visible",
     "SELECT count(*) FROM measurement_groups g WHERE g.account_id = $1 AND g.id = $2 "
     "  AND ($3::bigint IS NULL OR g.id IN (" GROUPS_OF_USER "))", 0};

@@ -61,6 +61,11 @@ void db_rec_get(const unsigned char *p, ingest_rec *r);
 db_status db_channels_visible(db_conn *c, long long account_id, long long viewer,
                               const int64_t *ids, size_t n, int64_t **out, size_t *n_out);
 
+/* db_channels_visible() restricted to measured channels (with a device):
+ * the targets an import may write. */
+db_status db_channels_measured(db_conn *c, long long account_id, long long viewer,
+                               const int64_t *ids, size_t n, int64_t **out, size_t *n_out);
+
 /* Whether group "group_id" of the account exists and "viewer" (0 = admin)
  * may see it. */
 db_status db_group_visible(db_conn *c, long long account_id, long long viewer,

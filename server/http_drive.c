@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -603,19 +604,24 @@ static int h_file_channels(http_req *req)
     return http_reply_json(req, 200, o);
 }
 
-/* POST /api/v1/drive/files/{id}/import (P24, Pro) */
+/* POST /api/v1/drive/files/{id}/import (P24, Pro): {channels: [{index,
+ * channel_id}], utc_offset_minutes?} */
 static int h_file_import(http_req *req)
 {
     long long id;
     sv_actor a = admb_actor(req);
     svc_err e = {0};
+    cJSON *o = NULL;
+    struct timeval tv;
     if (need_access(req, true) != 0 || admb_path_id(req, 0, &id) != 0) {
         return req->status;
     }
-    if (svc_drive_import(req->srv->pool, &a, id, &e) != SV_OK) {
+    gettimeofday(&tv, NULL);
+    if (svc_drive_import(req->srv->pool, &a, req->srv->cfg.data_dir, id, req->body,
+                         auth_now() * 1000000LL + tv.tv_usec, &o, &e) != SV_OK) {
         return reply_err(req, &e);
     }
-    return http_reply_error(req, 500, "internal_error", "internal error", NULL);
+    return http_reply_json(req, 201, o);
 }
 
 /* -------------------------------------------------------------- test routes */
@@ -691,7 +697,7 @@ const http_route http_routes_drive[] = {
     {"DELETE", "/api/v1/drive/files/*", h_file_delete, AUTH_USER, BODY_NONE, false},
     {"GET", "/api/v1/drive/files/*/content", h_file_content, AUTH_USER, BODY_NONE, false},
     {"GET", "/api/v1/drive/files/*/channels", h_file_channels, AUTH_USER, BODY_NONE, false},
-    {"POST", "/api/v1/drive/files/*/import", h_file_import, AUTH_USER, BODY_NONE, false},
+    {"POST", "/api/v1/drive/files/*/import", h_file_import, AUTH_USER, BODY_JSON, false},
     {"POST", "/api/v1/test/storage", h_test_storage, AUTH_PUBLIC, BODY_JSON, true},
     {"POST", "/api/v1/test/drive-retention", h_test_retention, AUTH_PUBLIC, BODY_JSON, true},
     {NULL}};

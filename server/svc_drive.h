@@ -164,11 +164,21 @@ sv_code svc_drive_upload_commit(db_pool *pool, const sv_actor *a, const char *da
 sv_code svc_drive_channels(db_pool *pool, const sv_actor *a, const char *data_dir, long long id,
                            int utc_offset_minutes, cJSON **out, svc_err *e);
 
-/* P24: import a HOK/HOK2/CSV file as acquired data. Below Pro SV_LIMIT
- * (quota MT_Q_IMPORT); SV_NOT_FOUND; SV_CONFLICT not_importable for other
- * kinds. On Pro the import itself is not built yet: SV_CONFLICT with
- * err_code "not_implemented" (the HTTP layer answers 501). */
-sv_code svc_drive_import(db_pool *pool, const sv_actor *a, long long id, svc_err *e);
+/* The most channel mappings of one import. */
+#define DRIVE_IMPORT_MAX 1000
+
+/* P24: import a HOK/HOK2/CSV file as acquired data. "body" is
+ * {"channels": [{"index": file channel (0-based), "channel_id": Metron
+ * channel}], "utc_offset_minutes"?: instrument clock of a CSV}. The mapped
+ * columns go into the hot table in one transaction (the compactor folds
+ * them); each target must be a measured channel of the account the actor
+ * may see (selection is not required: an import is not acquisition).
+ * Re-importing replaces samples at equal times, so nothing is duplicated.
+ * *out: {file_id, samples, channels}. Errors: SV_LIMIT below Pro (P24),
+ * SV_NOT_FOUND (file or a target channel), SV_CONFLICT not_importable,
+ * SV_INVALID (mapping, times, unreadable file: core's message). */
+sv_code svc_drive_import(db_pool *pool, const sv_actor *a, const char *data_dir, long long id,
+                         const cJSON *body, int64_t now_us, cJSON **out, svc_err *e);
 
 /* ----------------------------------------------------- retention, sweeps */
 

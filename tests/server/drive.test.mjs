@@ -507,7 +507,7 @@ test('members: file access none sees nothing, view reads only, edit changes', as
     ['patch', `/api/v1/drive/folders/${f.id}`, { name: 'renamed' }],
     ['patch', `/api/v1/drive/files/${file.id}`, { name: 'renamed.bin' }],
     ['del', `/api/v1/drive/files/${file.id}`], ['del', `/api/v1/drive/folders/${f.id}`],
-    ['post', `/api/v1/drive/files/${file.id}/import`]];
+    ['post', `/api/v1/drive/files/${file.id}/import`, { channels: [{ index: 0, channel_id: 1 }] }]];
   for (const [meth, p, body] of [...reads, ...writes]) {
     const r = await none.c[meth](p, body);
     assert.equal(r.status, 403, `none ${meth} ${p}`);
@@ -552,7 +552,7 @@ test('tenants: another account\'s folder and file ids answer 404 and change noth
     ['get', `/api/v1/drive/files/${ofile.id}`],
     ['get', `/api/v1/drive/files/${ofile.id}/content`],
     ['get', `/api/v1/drive/files/${ofile.id}/channels`],
-    ['post', `/api/v1/drive/files/${ofile.id}/import`],
+    ['post', `/api/v1/drive/files/${ofile.id}/import`, { channels: [{ index: 0, channel_id: 1 }] }],
     ['patch', `/api/v1/drive/files/${ofile.id}`, { name: 'stolen' }],
     ['del', `/api/v1/drive/files/${ofile.id}`],
     ['patch', `/api/v1/drive/files/${mine.id}`, { folder_id: of.id }],
@@ -661,25 +661,26 @@ test('kinds: a HOK2 file written by the WebAssembly core is detected and its cha
     [['Temp 1', '°C', 'measured', n], ['Batt', 'V', 'computed', n]]);
 });
 
-test('P24: importing a drive file is Pro only; on Pro it is not built yet (501)', async () => {
+test('P24: importing a drive file is Pro only (the import itself: import.test.mjs)', async () => {
+  const body = { channels: [{ index: 0, channel_id: 1 }] };
   for (const plan of ['free', 'standard']) {
     const t = await tenant(plan);
     const f = (await upload(t.c, 'tiny.hok2', fixture('hok', 'tiny.hok2'))).body;
-    const r = await t.c.post(`/api/v1/drive/files/${f.id}/import`);
+    const r = await t.c.post(`/api/v1/drive/files/${f.id}/import`, body);
     assert.equal(r.status, 403, JSON.stringify(r.body));
     assert.deepEqual({ code: r.body.code, quota: r.body.quota, plan: r.body.plan },
       { code: 'plan_limit', quota: 'P24', plan });
   }
   const pro = await tenant('pro');
   const f = (await upload(pro.c, 'tiny.hok2', fixture('hok', 'tiny.hok2'))).body;
-  let r = await pro.c.post(`/api/v1/drive/files/${f.id}/import`);
-  assert.equal(r.status, 501, JSON.stringify(r.body));
-  assert.equal(r.body.code, 'not_implemented');
+  // Channel 1 is not one of this account's measured channels.
+  let r = await pro.c.post(`/api/v1/drive/files/${f.id}/import`, body);
+  assert.equal(r.status, 404, JSON.stringify(r.body));
   const other = (await upload(pro.c, 'x.bin', 'x')).body;
-  r = await pro.c.post(`/api/v1/drive/files/${other.id}/import`);
+  r = await pro.c.post(`/api/v1/drive/files/${other.id}/import`, body);
   assert.equal(r.status, 409);
   assert.equal(r.body.code, 'not_importable');
-  r = await pro.c.post('/api/v1/drive/files/987654321/import');
+  r = await pro.c.post('/api/v1/drive/files/987654321/import', body);
   assert.equal(r.status, 404);
 });
 
