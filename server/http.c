@@ -857,6 +857,10 @@ int http_start(srv *s, char *err, size_t err_cap)
     opts[n++] = STATIC_HEADERS;
     opts[n++] = "index_files";
     opts[n++] = "index.html";
+    /* The portal's ES modules (.mjs) must be served as JavaScript: browsers
+     * refuse module scripts of any other type. */
+    opts[n++] = "extra_mime_types";
+    opts[n++] = ".mjs=text/javascript,.wasm=application/wasm,.webp=image/webp";
     if (realpath(s->cfg.portal_dir, portal) != NULL) {
         opts[n++] = "document_root";
         opts[n++] = portal;
