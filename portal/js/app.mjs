@@ -1,0 +1,268 @@
+// The portal shell: start-up, the header (logo, group selector, language,
+// notification badge, user menu), the navigation, sign-in state and routing.
+import { initI18n, t, setLanguage, language, LANGUAGES, onLanguageChange } from './i18n.mjs';
+import { api, setCsrf, onUnauthorized } from './api.mjs';
+import { startRouter, navigate, refresh, currentRoute, pageDef, hrefFor } from './router.mjs';
+import { session, setUser, setGroup, setUnread, on, isAdmin } from './session.mjs';
+import { h, fill, icon } from './ui/dom.mjs';
+import { toast } from './ui/toast.mjs';
+import './pages/index.mjs';
+
+const header = document.getElementById('header');
+const nav = document.getElementById('nav');
+const main = document.getElementById('main');
+const UNREAD_POLL_MS = 60000;
+let unreadTimer = null;
+let logoUrl = null;
+
+/** The navigation: [name, label key, admin only]. Pages not registered are left out. */
+const NAV = [
+  ['monitor', 'nav.monitor'],
+  ['viewer', 'nav.viewer'],
+  ['drive', 'nav.drive'],
+  ['notifications', 'nav.notifications'],
+  ['inquiries', 'nav.inquiries', 'member'],
+  ['account', 'nav.my_account'],
+];
+const ADMIN_NAV = [
+  ['admin/account', 'nav.admin_account'],
+  ['admin/users', 'nav.admin_users'],
+  ['admin/teams', 'nav.admin_teams'],
+  ['admin/groups', 'nav.admin_groups'],
+  ['admin/apps', 'nav.admin_apps'],
+  ['admin/devices', 'nav.admin_devices'],
+  ['admin/recipients', 'nav.admin_recipients'],
+  ['admin/inquiries', 'nav.admin_inquiries'],
+];
+
+// ------------------------------------------------------------- sign-in state
+
+async function loadGroups() {
+  const [g, cur] = await Promise.all([api.get('/groups'), api.get('/me/group')]);
+  session.groups = g.status === 200 ? g.body.groups || [] : [];
+  let id = cur.status === 200 && cur.body.group ? cur.body.group.id : null;
+  if (id === null && session.groups.length) {
+    // M1: the first group becomes the current one, saved for next time.
+    id = session.groups[0].id;
+    await api.put('/me/group', { group_id: id });
+  }
+  setGroup(id);
+}
+
+async function loadLogo() {
+  const r = await api.get('/account');
+  const has = r.status === 200 && r.body.has_logo;
+  logoUrl = has ? `/api/v1/account/logo?v=${encodeURIComponent(r.body.updated_at || '')}` : null;
+}
+
+/**
+ * Enter the signed-in state with the user of a login or session reply.
+ * "fresh" = a sign-in just now (the profile's language then wins over the
+ * browser's remembered one).
+ */
+async function enter(user, { fresh }) {
+  const me = await api.get('/me', { quiet401: true });
+  const u = me.status === 200 ? me.body : user;
+  session.user = u;
+  let stored = null;
+  try { stored = localStorage.getItem('metron.lang'); } catch { /* blocked */ }
+  if (u.language && (fresh || !stored) && u.language !== language()) {
+    await setLanguage(u.language);
+  }
+  await Promise.all([loadGroups(), loadLogo()]);
+  setUser(u);
+  buildShell();
+  pollUnread();
+}
+
+function leave(reason) {
+  clearTimeout(unreadTimer);
+  unreadTimer = null;
+  setCsrf(null);
+  session.groups = [];
+  setUser(null);
+  buildShell();
+  const { name, params } = currentRoute();
+  const next = name && !(pageDef(name) || {}).public ? hrefFor(name, params) : undefined;
+  navigate('signin', { reason, next }, { replace: true });
+}
+
+/** Called by the sign-in page with the login (or two-step) reply body. */
+on('signin', async ({ user, csrf_token: csrf, next }) => {
+  setCsrf(csrf);
+  await enter(user, { fresh: true });
+  if (next && next.startsWith('#/') && !next.startsWith('#/signin')) location.hash = next;
+  else navigate('monitor');
+});
+on('signout', (reason) => leave(reason));
+on('logo', async () => { await loadLogo(); buildShell(); });
+on('groups', async () => { await loadGroups(); buildShell(); });
+
+// A 401 on any request: the session ended (24 h idle, ended elsewhere).
+onUnauthorized(() => {
+  if (session.user) leave('expired');
+});
+
+async function logout() {
+  await api.post('/auth/logout', {}, { quiet401: true });
+  leave('logged_out');
+}
+
+// ------------------------------------------------------------- unread badge
+
+async function refreshUnread() {
+  const r = await api.get('/notifications/unread-count');
+  if (r.status === 200) setUnread(r.body.unread || 0);
+}
+function pollUnread() {
+  clearTimeout(unreadTimer);
+  refreshUnread();
+  unreadTimer = setTimeout(function tick() {
+    if (!session.user) return;
+    refreshUnread();
+    unreadTimer = setTimeout(tick, UNREAD_POLL_MS);
+  }, UNREAD_POLL_MS);
+}
+on('unread', (n) => {
+  const badge = document.getElementById('unread-badge');
+  const link = document.getElementById('notif-link');
+  if (!badge || !link) return;
+  badge.textContent = n > 99 ? '99+' : String(n);
+  badge.hidden = !n;
+  link.setAttribute('aria-label', t('header.notifications_unread', { count: n }));
+});
+
+// ------------------------------------------------------------- the shell
+
+function toggleNav(open) {
+  const show = open ?? !document.body.classList.contains('nav-open');
+  document.body.classList.toggle('nav-open', show);
+  const btn = document.getElementById('nav-toggle');
+  if (btn) btn.setAttribute('aria-expanded', String(show));
+}
+
+function buildHeader() {
+  const u = session.user;
+  const groupSelect = h('select', {
+    id: 'group-select', class: 'group-select', 'aria-label': t('header.group'),
+    disabled: !session.groups.length,
+    onchange: async (e) => {
+      const id = Number(e.target.value);
+      const r = await api.put('/me/group', { group_id: id });
+      if (r.status === 200) setGroup(id);
+      else toast(t('header.group_failed'), 'error');
+    },
+  }, session.groups.length
+    ? session.groups.map((g) => h('option', { value: String(g.id), text: g.name, selected: g.id === session.groupId }))
+    : h('option', { value: '', text: t('header.no_groups') }));
+  const langSelect = h('select', {
+    id: 'lang-select', class: 'lang-select', 'aria-label': t('header.language'),
+    onchange: (e) => setLanguage(e.target.value),
+  }, LANGUAGES.map((l) => h('option', { value: l.code, text: l.name, lang: l.code, selected: l.code === language() })));
+  const menu = h('div', { id: 'user-dropdown', class: 'dropdown', hidden: true, role: 'menu' },
+    h('p', { class: 'dropdown-who' }, h('strong', { text: u.name || u.login_id }),
+      h('span', { text: u.account && (u.account.name || u.account.login_id) || '' })),
+    h('a', { href: '#/account', role: 'menuitem', text: t('nav.my_account') }),
+    h('button', { type: 'button', role: 'menuitem', id: 'logout', 'data-testid': 'logout', text: t('header.logout'), onclick: logout }));
+  const userBtn = h('button', {
+    type: 'button', id: 'user-button', class: 'user-button', 'aria-haspopup': 'menu', 'aria-expanded': 'false',
+    onclick: (e) => {
+      e.stopPropagation();
+      menu.hidden = !menu.hidden;
+      userBtn.setAttribute('aria-expanded', String(!menu.hidden));
+    },
+  }, icon('user'), h('span', { class: 'user-name', text: u.name || u.login_id }));
+  fill(header,
+    h('button', { type: 'button', id: 'nav-toggle', class: 'icon-btn nav-toggle', 'aria-controls': 'nav',
+      'aria-expanded': 'false', 'aria-label': t('header.menu'), onclick: () => toggleNav() }, icon('menu')),
+    h('a', { class: 'brand', href: '#/monitor' }, h('img', {
+      id: 'logo', src: logoUrl || 'css/logo.svg', alt: logoUrl ? t('header.account_logo') : 'Metron',
+      class: logoUrl ? 'logo logo-own' : 'logo',
+    })),
+    h('div', { class: 'header-selects' }, groupSelect, langSelect),
+    h('a', { id: 'notif-link', class: 'icon-btn notif', href: '#/notifications',
+      'aria-label': t('header.notifications_unread', { count: session.unread }) },
+    icon('bell'), h('span', { id: 'unread-badge', class: 'badge', 'data-testid': 'unread-badge',
+      hidden: !session.unread, text: String(session.unread) })),
+    h('div', { class: 'user-menu', 'data-testid': 'user-menu' }, userBtn, menu));
+}
+
+function buildNav() {
+  const { name: cur } = currentRoute();
+  const link = ([name, key]) => (pageDef(name) ? h('a', {
+    href: `#/${name}`, class: ['nav-link', (cur === name || cur.startsWith(`${name}/`)) && 'active'],
+    'data-page': name, text: t(key), onclick: () => toggleNav(false),
+  }) : null);
+  const items = NAV.filter(([, , only]) => !(only === 'member' && isAdmin())).map(link);
+  fill(nav, h('div', { class: 'nav-section' }, items),
+    isAdmin() ? h('div', { class: 'nav-section' }, h('p', { class: 'nav-title', text: t('nav.admin') }),
+      ADMIN_NAV.map(link)) : null);
+}
+
+function buildShell() {
+  const signedIn = !!session.user;
+  document.body.classList.toggle('signed-in', signedIn);
+  header.hidden = !signedIn;
+  nav.hidden = !signedIn;
+  if (!signedIn) { header.replaceChildren(); nav.replaceChildren(); return; }
+  buildHeader();
+  buildNav();
+}
+
+document.addEventListener('click', (e) => {
+  const menu = document.getElementById('user-dropdown');
+  if (menu && !menu.hidden && !e.target.closest('.user-menu')) {
+    menu.hidden = true;
+    document.getElementById('user-button').setAttribute('aria-expanded', 'false');
+  }
+});
+document.addEventListener('keydown', (e) => {
+  if (e.key === 'Escape') toggleNav(false);
+});
+
+onLanguageChange(async (code) => {
+  if (session.user) {
+    buildShell();
+    // Saved to the profile too, so that the choice follows the user.
+    if (session.user.language !== code) {
+      const r = await api.patch('/me', { language: code });
+      if (r.status === 200) session.user.language = code;
+    }
+  }
+  refresh();
+});
+
+// ------------------------------------------------------------- start
+
+function guard(name, def, params) {
+  if (!name) return { name: session.user ? 'monitor' : 'signin', params: {} };
+  if (def && def.public) {
+    if (name === 'signin' && session.user) return { name: 'monitor', params: {} };
+    return null;
+  }
+  if (!session.user) return { name: 'signin', params: { next: hrefFor(name, params) } };
+  if (def && def.admin && !isAdmin()) return { name: 'monitor', params: {} };
+  return null;
+}
+
+async function start() {
+  await initI18n();
+  const s = await api.get('/auth/session', { quiet401: true });
+  if (s.status === 200 && s.body && s.body.user) {
+    if (s.body.csrf_token) setCsrf(s.body.csrf_token);
+    await enter(s.body.user, { fresh: false });
+  } else {
+    setCsrf(null);
+    buildShell();
+  }
+  await startRouter(main, {
+    guard,
+    after: () => {
+      if (session.user) buildNav();
+      toggleNav(false);
+      main.focus({ preventScroll: true });
+    },
+  });
+}
+
+start();

@@ -1,0 +1,471 @@
+// The time-series chart (V1, V2, V4, V5) over uPlot: up to 32 series drawn
+// from min/max buckets (buckets.mjs), special values as gaps and marks
+// (marks.mjs), zoom and pan by drag selection, wheel, buttons, keys and
+// touch (gestures.mjs), each asking the data source again for the visible
+// range at the plot's pixel width, y-axis settings per channel and for all
+// (yaxis.mjs), times in the browser's time zone with Intl (format.mjs).
+//
+//   const chart = createChart(host, {
+//     t,                      // t(key, params): strings of the "viewer" catalogue
+//     locale,                 // BCP 47 tag for Intl (e.g. 'de')
+//     channels,               // [{key, name, unit}] (at most 32; colour optional)
+//     source,                 // async ({from, to, buckets, channels, signal}) -> block (buckets.mjs)
+//     from, to,               // the first range (ms)
+//     limits,                 // optional {from, to}: the view never leaves it
+//     minSpan,                // optional smallest range (ms), default 1
+//   });
+//   chart.setRange(from, to, {home}) · chart.zoom(f) · chart.pan(frac) · chart.reset()
+//   chart.setChannels(list) · chart.setYSettings(s) · chart.setLocale(locale)
+//   chart.reload() · chart.destroy()
+//   chart.uplot, chart.block, chart.view   (read-only; tests look at them)
+//
+// Events on host: 'mc-range' {from, to} when the view changes, 'mc-drawn'
+// {from, to, buckets, ms} once new data is drawn (ms: from the start of
+// the query), 'mc-error' {error} when the source fails.
+import uPlot from '../../vendor/uplot/uPlot.esm.js';
+import { toPlot, bucketOf, bucketValue, KINDS } from './buckets.mjs';
+import { timeTicks, valueTicks, rangeLabel, dateTime, value as fmtValue } from './format.mjs';
+import { colour } from './palette.mjs';
+import { attachGestures } from './gestures.mjs';
+import { drawMarks, markSwatch } from './marks.mjs';
+import { defaultSettings, scaleKey, effective, openYSettings } from './yaxis.mjs';
+import { icon } from './icons.mjs';
+
+export const MAX_SERIES = 32;
+const MAX_BUCKETS = 4000;
+
+function el(tag, props = {}, ...kids) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(props)) {
+    if (k === 'text') e.textContent = v;
+    else if (k === 'class') e.className = v;
+    else if (k.startsWith('data-') || k.startsWith('aria-') || k === 'role') e.setAttribute(k, v);
+    else e[k] = v;
+  }
+  for (const k of kids) if (k) e.appendChild(k);
+  return e;
+}
+
+function cssVar(node, name, fallback) {
+  const v = getComputedStyle(node).getPropertyValue(name).trim();
+  return v || fallback;
+}
+
+export function createChart(host, options) {
+  let t = options.t;
+  let locale = options.locale || navigator.language;
+  let channels = [];
+  let settings = defaultSettings();
+  const hidden = new Set();
+  let view = { from: options.from, to: options.to };
+  let home = { ...view };
+  let limits = options.limits || null;
+  const minSpan = options.minSpan || 1;
+  let block = null, plot = null;
+  let u = null;
+  let gen = 0; // bumped when channels change: older answers are dropped
+  let inFlight = false, dirty = false, ctrl = null;
+  let drawnPending = null;
+  let destroyed = false;
+
+  // ---- DOM
+  host.classList.add('mc-chart');
+  host.replaceChildren();
+  const btn = (name, key, fn) => {
+    const b = el('button', { type: 'button', class: 'mc-btn mc-icon-btn', title: t(key),
+      'aria-label': t(key), 'data-testid': `chart-${name}` }, icon(name));
+    b.addEventListener('click', fn);
+    b.dataset.key = key;
+    return b;
+  };
+  const rangeText = el('span', { class: 'mc-range', 'data-testid': 'chart-range', 'aria-live': 'polite' });
+  const status = el('span', { class: 'mc-status', role: 'status' });
+  const tools = el('div', { class: 'mc-toolbar', role: 'toolbar' },
+    el('div', { class: 'mc-tools' },
+      btn('zoomIn', 'chart.zoomIn', () => api.zoom(0.5)),
+      btn('zoomOut', 'chart.zoomOut', () => api.zoom(2)),
+      btn('left', 'chart.panLeft', () => api.pan(-0.25)),
+      btn('right', 'chart.panRight', () => api.pan(0.25)),
+      btn('reset', 'chart.reset', () => api.reset()),
+      btn('axis', 'chart.yaxis.open', () => openYSettings(host, {
+        t, channels: channels.map((c, i) => ({ ...c, colour: c.colour || colour(i) })),
+        settings, onApply: (s) => api.setYSettings(s),
+      }))),
+    rangeText, status);
+  const plotWrap = el('div', { class: 'mc-plot', tabIndex: 0, role: 'img',
+    'data-testid': 'chart-plot' });
+  const hint = el('p', { class: 'mc-hint' });
+  const cursorTime = el('div', { class: 'mc-cursor-time', 'aria-live': 'off' });
+  const legend = el('ul', { class: 'mc-legend', 'data-testid': 'chart-legend' });
+  const key = el('div', { class: 'mc-key' });
+  host.append(tools, plotWrap, hint, cursorTime, legend, key);
+
+  const dispatch = (name, detail) => host.dispatchEvent(new CustomEvent(name, { detail }));
+
+  // ---- strings (re-applied on a language change)
+  function applyStrings() {
+    for (const b of tools.querySelectorAll('button[data-key]')) {
+      b.title = t(b.dataset.key);
+      b.setAttribute('aria-label', t(b.dataset.key));
+    }
+    plotWrap.setAttribute('aria-label', t('chart.plotLabel'));
+    hint.textContent = t('chart.hint');
+    showRange();
+    renderLegend();
+    renderKey();
+  }
+
+  function showRange() {
+    rangeText.textContent = Number.isFinite(view.from) && Number.isFinite(view.to) && view.to > view.from
+      ? rangeLabel(locale, view.from, view.to) : '';
+  }
+
+  function setStatus(state, text = '') {
+    host.dataset.state = state;
+    status.textContent = text;
+    status.classList.toggle('mc-busy', state === 'loading');
+  }
+
+  // ---- legend: one entry per channel, click to show/hide, value at the cursor
+  let legendItems = [];
+  function renderLegend() {
+    legend.replaceChildren();
+    legendItems = channels.map((ch, i) => {
+      const sw = el('span', { class: 'mc-swatch' });
+      sw.style.background = ch.colour || colour(i);
+      const name = el('span', { class: 'mc-name', text: ch.name });
+      const unit = el('span', { class: 'mc-unit', text: ch.unit || '' });
+      const val = el('span', { class: 'mc-val', 'data-testid': `legend-value-${i}` });
+      const b = el('button', { type: 'button', class: 'mc-legend-btn', 'aria-pressed': String(!hidden.has(ch.key)),
+        title: t('chart.toggleSeries') }, sw, name, unit);
+      b.addEventListener('click', () => {
+        if (hidden.has(ch.key)) hidden.delete(ch.key); else hidden.add(ch.key);
+        b.setAttribute('aria-pressed', String(!hidden.has(ch.key)));
+        li.classList.toggle('mc-off', hidden.has(ch.key));
+        if (u) u.setSeries(i + 1, { show: !hidden.has(ch.key) });
+      });
+      const li = el('li', { class: 'mc-legend-item' }, b, val);
+      li.classList.toggle('mc-off', hidden.has(ch.key));
+      legend.appendChild(li);
+      return { val };
+    });
+  }
+
+  function showCursor(idx, left) {
+    if (!block || idx == null || left == null || left < 0) {
+      cursorTime.textContent = '';
+      for (const it of legendItems) it.val.textContent = '';
+      return;
+    }
+    const tm = u.posToVal(left, 'x');
+    cursorTime.textContent = dateTime(locale, tm, { seconds: true });
+    const b = bucketOf(block.from, block.to, block.buckets, tm);
+    legendItems.forEach((it, i) => {
+      const v = bucketValue(block.series[i], b);
+      if (!v) { it.val.textContent = '–'; return; }
+      const parts = [];
+      if (v.lo != null) {
+        parts.push(v.lo === v.hi ? fmtValue(locale, v.lo)
+          : t('chart.minMax', { min: fmtValue(locale, v.lo), max: fmtValue(locale, v.hi) }));
+      }
+      if (v.kind) parts.push(t(`special.${v.kind}`));
+      it.val.textContent = parts.join(' · ');
+    });
+  }
+
+  // ---- key of the special-value marks present in the data
+  function renderKey() {
+    key.replaceChildren();
+    if (!plot) return;
+    const present = new Set();
+    plot.marks.forEach((list) => list.forEach((m) => present.add(m.kind)));
+    for (const k of KINDS) {
+      if (!present.has(k)) continue;
+      key.appendChild(el('span', { class: 'mc-key-item', 'data-kind': k },
+        markSwatch(k, cssVar(host, '--mc-text', '#333')), el('span', { text: t(`special.${k}`) })));
+    }
+  }
+
+  // ---- uPlot
+  function plotSize() {
+    const w = Math.max(200, plotWrap.clientWidth);
+    const h = Math.max(180, plotWrap.clientHeight || Math.round(w * 0.5));
+    return { width: w, height: h };
+  }
+
+  function buckets() {
+    const px = u ? u.bbox.width / uPlot.pxRatio : plotSize().width - 70;
+    return Math.max(8, Math.min(MAX_BUCKETS, Math.round(px)));
+  }
+
+  function buildOpts() {
+    const text = cssVar(host, '--mc-text', '#2b2f36');
+    const grid = cssVar(host, '--mc-grid', 'rgba(0,0,0,0.07)');
+    const scales = {
+      x: { time: true, auto: false, range: () => [view.from, view.to] },
+    };
+    const series = [{}];
+    const groups = []; // [{key, unit, members: [i]}] in series order
+    channels.forEach((ch, i) => {
+      const k = scaleKey(settings, ch);
+      if (!scales[k]) {
+        const e = effective(settings, ch.key);
+        scales[k] = e.mode === 'fixed'
+          ? { auto: false, range: [e.min, e.max] }
+          : { auto: true, range: (self, lo, hi) => (lo == null || !Number.isFinite(lo) || !Number.isFinite(hi)
+            ? [0, 1] : uPlot.rangeNum(lo, hi, 0.08, true)) };
+      }
+      let g = groups.find((x) => x.key === k);
+      if (!g) groups.push(g = { key: k, unit: ch.unit || '', members: [] });
+      g.members.push(i);
+      series.push({
+        label: ch.name,
+        scale: k,
+        stroke: ch.colour || colour(i),
+        width: 1.25,
+        spanGaps: false,
+        points: { show: false },
+        show: !hidden.has(ch.key),
+      });
+    });
+    const axes = [{
+      scale: 'x', stroke: text, space: 90, size: 46,
+      grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 },
+      values: (self, splits, ai, space, incr) => timeTicks(locale, splits, incr),
+    }];
+    // At most two value axes (left and right), for the first two scales.
+    groups.slice(0, 2).forEach((g, j) => {
+      const single = g.members.length === 1;
+      const ch = channels[g.members[0]];
+      axes.push({
+        scale: g.key, side: j === 0 ? 3 : 1,
+        stroke: single ? (ch.colour || colour(g.members[0])) : text,
+        grid: { show: j === 0, stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 },
+        label: g.unit || undefined, labelSize: 18, labelFont: '12px system-ui, sans-serif',
+        values: (self, splits, ai, space, incr) => valueTicks(locale, splits, incr),
+        size: (self, values) => {
+          const longest = (values || []).reduce((m, s) => Math.max(m, String(s).length), 3);
+          return 14 + longest * 7;
+        },
+      });
+    });
+    return {
+      ...plotSize(),
+      ms: 1,
+      scales, series, axes,
+      legend: { show: false },
+      padding: [12, groups.length > 1 ? 8 : 16, 4, 4],
+      cursor: {
+        drag: { x: true, y: false, setScale: false },
+        points: { show: false },
+        bind: { dblclick: () => null },
+      },
+      hooks: {
+        setSelect: [(self) => {
+          const s = self.select;
+          if (s.width < 4) return;
+          const a = self.posToVal(s.left, 'x'), b = self.posToVal(s.left + s.width, 'x');
+          self.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
+          api.setRange(a, b);
+        }],
+        setCursor: [(self) => showCursor(self.cursor.idx, self.cursor.left)],
+        draw: [(self) => {
+          drawMarks(self, block, plot && plot.marks);
+          if (drawnPending) {
+            const d = drawnPending;
+            drawnPending = null;
+            d.ms = performance.now() - d.t0;
+            delete d.t0;
+            host.dataset.drawn = String((Number(host.dataset.drawn) || 0) + 1);
+            dispatch('mc-drawn', d);
+          }
+        }],
+      },
+    };
+  }
+
+  function data() {
+    if (!plot) return [new Float64Array(0), ...channels.map(() => [])];
+    return [plot.x, ...plot.ys];
+  }
+
+  function rebuild() {
+    if (u) u.destroy();
+    u = new uPlot(buildOpts(), data(), plotWrap);
+    u.root.setAttribute('aria-hidden', 'true');
+  }
+
+  // ---- loading: at most one query in flight; changes meanwhile ask again
+  async function load() {
+    if (destroyed || !channels.length) return;
+    if (inFlight) { dirty = true; return; }
+    inFlight = true;
+    dirty = false;
+    const myGen = gen;
+    const q = { from: view.from, to: view.to, buckets: buckets(), channels: channels.slice() };
+    ctrl = new AbortController();
+    q.signal = ctrl.signal;
+    const t0 = performance.now();
+    setStatus('loading', t('chart.loading'));
+    try {
+      const b = await options.source(q);
+      if (destroyed || myGen !== gen) return;
+      block = b;
+      plot = toPlot(b);
+      drawnPending = { from: b.from, to: b.to, buckets: b.buckets, t0 };
+      if (!u) rebuild();
+      else {
+        u.setData(data(), false);
+        u.setScale('x', { min: view.from, max: view.to });
+      }
+      renderKey();
+      setStatus('ready');
+    } catch (e) {
+      if (destroyed || myGen !== gen || (e && e.name === 'AbortError')) return;
+      setStatus('error', t('chart.loadFailed'));
+      dispatch('mc-error', { error: e });
+    } finally {
+      inFlight = false;
+      ctrl = null;
+      if (dirty && !destroyed) {
+        dirty = false;
+        setTimeout(load, 0);
+      }
+    }
+  }
+
+  // ---- view changes
+  function clampView(from, to) {
+    let span = Math.max(minSpan, to - from);
+    if (limits) {
+      span = Math.min(span, limits.to - limits.from);
+      from = Math.min(Math.max(from, limits.from), limits.to - span);
+    }
+    return { from, to: from + span };
+  }
+
+  let fetchTimer = 0;
+  function showView(from, to, { fetch = true, delay = 0 } = {}) {
+    if (!Number.isFinite(from) || !Number.isFinite(to)) return;
+    view = clampView(from, to);
+    showRange();
+    if (u) u.setScale('x', { min: view.from, max: view.to });
+    dispatch('mc-range', { ...view });
+    if (!fetch) return;
+    clearTimeout(fetchTimer);
+    if (delay) fetchTimer = setTimeout(load, delay);
+    else load();
+  }
+
+  const detachGestures = attachGestures(plotWrap, {
+    area: () => (u ? u.over : null),
+    getRange: () => [view.from, view.to],
+    // While a finger moves, redraw at once and ask for data at most every
+    // 80 ms; when it lifts (or on a wheel notch) ask at once.
+    setRange: (from, to, final) => showView(from, to, { delay: final ? 0 : 80 }),
+  });
+
+  plotWrap.addEventListener('dblclick', () => api.reset());
+  plotWrap.addEventListener('keydown', (e) => {
+    const k = e.key;
+    if (k === 'ArrowLeft') api.pan(-0.2);
+    else if (k === 'ArrowRight') api.pan(0.2);
+    else if (k === '+' || k === '=') api.zoom(0.5);
+    else if (k === '-' || k === '_') api.zoom(2);
+    else if (k === 'Home' || k === 'Escape') api.reset();
+    else return;
+    e.preventDefault();
+  });
+
+  let lastBuckets = 0;
+  const ro = new ResizeObserver(() => {
+    if (!u || destroyed) return;
+    const sz = plotSize();
+    if (sz.width === u.width && sz.height === u.height) return;
+    u.setSize(sz);
+    const nb = buckets();
+    if (Math.abs(nb - lastBuckets) > lastBuckets * 0.1) {
+      lastBuckets = nb;
+      clearTimeout(fetchTimer);
+      fetchTimer = setTimeout(load, 150);
+    }
+  });
+  ro.observe(plotWrap);
+
+  const api = {
+    get uplot() { return u; },
+    get block() { return block; },
+    get view() { return { ...view }; },
+    get home() { return { ...home }; },
+    get channels() { return channels.slice(); },
+    get settings() { return JSON.parse(JSON.stringify(settings)); },
+    get element() { return host; },
+
+    /**
+     * Show [from, to) (ms); {home: true} also makes it the reset range,
+     * {fetch: false} only moves the axis (e.g. before setChannels()).
+     */
+    setRange(from, to, { home: h = false, fetch = true } = {}) {
+      if (h) home = clampView(from, to);
+      showView(from, to, { fetch });
+    },
+    /** Zoom by "f" (0.5 = twice as close) around "at" (0..1 of the width, default the middle). */
+    zoom(f, at = 0.5) {
+      const span = view.to - view.from, c = view.from + span * at;
+      showView(c - span * f * at, c + span * f * (1 - at));
+    },
+    /** Move by "frac" of the visible span (negative = back in time). */
+    pan(frac) {
+      const d = (view.to - view.from) * frac;
+      showView(view.from + d, view.to + d);
+    },
+    reset() { showView(home.from, home.to); },
+    /** Keep the view inside {from, to} (null: no limit). */
+    setLimits(l) { limits = l ? { from: l.from, to: l.to } : null; },
+
+    /** Replace the channels ([{key, name, unit, colour?}], at most 32) and reload. */
+    setChannels(list) {
+      channels = list.slice(0, MAX_SERIES);
+      gen++;
+      block = null;
+      plot = null;
+      for (const k of [...hidden]) if (!channels.some((c) => c.key === k)) hidden.delete(k);
+      renderLegend();
+      renderKey();
+      rebuild();
+      lastBuckets = buckets();
+      if (ctrl) ctrl.abort();
+      inFlight = false;
+      if (channels.length) load();
+      else setStatus('empty');
+    },
+    setYSettings(s) {
+      settings = { all: { ...s.all }, channels: { ...s.channels } };
+      rebuild();
+      dispatch('mc-yaxis', api.settings);
+    },
+    setLocale(lc, tfn) {
+      locale = lc;
+      if (tfn) t = tfn;
+      applyStrings();
+      if (u) rebuild();
+    },
+    reload() { load(); },
+    destroy() {
+      destroyed = true;
+      clearTimeout(fetchTimer);
+      if (ctrl) ctrl.abort();
+      ro.disconnect();
+      detachGestures();
+      if (u) u.destroy();
+      u = null;
+      host.replaceChildren();
+      delete host.__chart;
+    },
+  };
+  host.__chart = api;
+  applyStrings();
+  setStatus('empty');
+  if (options.channels) api.setChannels(options.channels);
+  return api;
+}

@@ -1,0 +1,105 @@
+// Number and time labels of the chart, with Intl for the current language.
+// Times are shown in the browser's time zone (V5): Intl.DateTimeFormat
+// without a timeZone option uses it, and uPlot lays out its time ticks with
+// local Date objects.
+
+const cache = new Map();
+
+function dtf(locale, opts) {
+  const key = locale + JSON.stringify(opts);
+  let f = cache.get(key);
+  if (!f) {
+    f = new Intl.DateTimeFormat(locale, opts);
+    cache.set(key, f);
+  }
+  return f;
+}
+
+function nf(locale, opts) {
+  const key = 'n' + locale + JSON.stringify(opts);
+  let f = cache.get(key);
+  if (!f) {
+    f = new Intl.NumberFormat(locale, opts);
+    cache.set(key, f);
+  }
+  return f;
+}
+
+const SEC = 1000, MIN = 60 * SEC, HOUR = 60 * MIN, DAY = 24 * HOUR;
+
+const HM = { hour: '2-digit', minute: '2-digit' };
+const HMS = { hour: '2-digit', minute: '2-digit', second: '2-digit' };
+const DATE = { month: 'short', day: 'numeric' };
+const DATE_Y = { year: 'numeric', month: 'short', day: 'numeric' };
+const MONTH = { year: 'numeric', month: 'short' };
+
+function sameDay(a, b) {
+  return a.getFullYear() === b.getFullYear() && a.getMonth() === b.getMonth() &&
+    a.getDate() === b.getDate();
+}
+
+/**
+ * Tick labels for the time axis: uPlot's axis `values` callback. `incr` is
+ * the tick spacing in ms. Under a day, the date is added (second line) on
+ * the first tick and whenever the day changes.
+ */
+export function timeTicks(locale, splits, incr) {
+  let prev = null;
+  return splits.map((t) => {
+    if (t == null) return '';
+    const d = new Date(t);
+    let s;
+    if (incr >= 28 * DAY) s = dtf(locale, MONTH).format(d);
+    else if (incr >= DAY) s = dtf(locale, DATE).format(d);
+    else {
+      const opts = incr >= MIN ? HM
+        : incr >= SEC ? HMS
+          : { ...HMS, fractionalSecondDigits: incr >= 100 ? 1 : incr >= 10 ? 2 : 3 };
+      s = dtf(locale, opts).format(d);
+      if (prev === null || !sameDay(prev, d)) s += '\n' + dtf(locale, DATE).format(d);
+    }
+    prev = d;
+    return s;
+  });
+}
+
+/** A full date and time (for range labels and the cursor). */
+export function dateTime(locale, t, { seconds = true, ms = false } = {}) {
+  const opts = { ...DATE_Y, ...(seconds ? HMS : HM) };
+  if (ms) opts.fractionalSecondDigits = 3;
+  return dtf(locale, opts).format(new Date(t));
+}
+
+/** "from – to" for a range, the date given once when both are on one day. */
+export function rangeLabel(locale, from, to) {
+  const a = new Date(from), b = new Date(to);
+  const span = to - from;
+  const withSec = span < 10 * MIN;
+  const f = dtf(locale, { ...DATE_Y, ...(withSec ? HMS : HM) });
+  if (typeof f.formatRange === 'function') return f.formatRange(a, b);
+  return `${f.format(a)} – ${f.format(b)}`;
+}
+
+/** Decimals to show for ticks spaced `incr` apart. */
+export function decimalsFor(incr) {
+  if (!(incr > 0) || !Number.isFinite(incr)) return 0;
+  return Math.max(0, Math.min(12, -Math.floor(Math.log10(incr) + 1e-9)));
+}
+
+/** Tick labels of a value axis. */
+export function valueTicks(locale, splits, incr) {
+  const d = decimalsFor(incr);
+  const f = nf(locale, { minimumFractionDigits: d, maximumFractionDigits: d });
+  return splits.map((v) => (v == null ? '' : f.format(v)));
+}
+
+/** A measured value for the legend and lists (7 significant digits). */
+export function value(locale, v) {
+  if (v == null || !Number.isFinite(v)) return '';
+  return nf(locale, { maximumSignificantDigits: 7 }).format(v);
+}
+
+/** A plain number (counts, sizes). */
+export function number(locale, v, opts = {}) {
+  return nf(locale, opts).format(v);
+}

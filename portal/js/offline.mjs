@@ -1,0 +1,315 @@
+// The offline HOK viewer (D5; offline.html): open a local .hok / .hok2 or
+// HIOKI CSV file from a file input or by drag and drop, with no server at
+// all. Core (WebAssembly) reads and decimates it (chart/filesource.mjs); the
+// chart component draws it and asks for new buckets on every zoom.
+//
+// It does not use the portal shell: its own small catalogue loader reads
+// portal/i18n/viewer/<lang>.json, or the copies the bundle carries when the
+// page runs from file:// (window.__METRON_VIEWER_I18N, see
+// scripts/bundle-offline.mjs).
+import { createChart, MAX_SERIES } from './chart/chart.mjs';
+import { openFile, core } from './chart/filesource.mjs';
+import { number, dateTime } from './chart/format.mjs';
+
+const LANGUAGES = [
+  ['zh-CN', '简体中文'], ['ja', '日本語'], ['en', 'English'], ['es', 'Español'],
+  ['fr', 'Français'], ['de', 'Deutsch'], ['it', 'Italiano'],
+];
+const CODES = LANGUAGES.map(([c]) => c);
+const STORE_KEY = 'metron.lang'; // the language code only, shared with the portal
+
+let lang = 'en';
+let strings = {};
+let english = {};
+
+async function catalogue(code) {
+  const inlined = globalThis.__METRON_VIEWER_I18N;
+  if (inlined) return inlined[code] || {};
+  try {
+    const r = await fetch(new URL(`../i18n/viewer/${code}.json`, import.meta.url));
+    return r.ok ? await r.json() : {};
+  } catch {
+    return {};
+  }
+}
+
+export function t(key, params) {
+  let s = strings[key] ?? english[key] ?? key;
+  if (params) s = s.replace(/\{(\w+)\}/g, (m, k) => (params[k] == null ? m : String(params[k])));
+  return s;
+}
+
+function preferred() {
+  let stored = null;
+  try { stored = localStorage.getItem(STORE_KEY); } catch { /* file:// or blocked */ }
+  if (CODES.includes(stored)) return stored;
+  for (const tag of navigator.languages || [navigator.language]) {
+    const low = String(tag).toLowerCase();
+    if (low.startsWith('zh')) return 'zh-CN';
+    const hit = CODES.find((c) => c.toLowerCase() === low || c === low.split('-')[0]);
+    if (hit) return hit;
+  }
+  return 'en';
+}
+
+const $ = (id) => document.getElementById(id);
+
+function h(tag, props = {}, ...kids) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(props)) {
+    if (v == null || v === false) continue;
+    if (k === 'text') e.textContent = v;
+    else if (k === 'class') e.className = v;
+    else if (['checked', 'disabled', 'value', 'hidden'].includes(k)) e[k] = v;
+    else e.setAttribute(k, v === true ? '' : String(v));
+  }
+  for (const c of kids) if (c != null) e.append(c);
+  return e;
+}
+
+function translate() {
+  document.documentElement.lang = lang;
+  document.title = `${t('offline.title')} · Metron`;
+  for (const e of document.querySelectorAll('[data-i18n]')) e.textContent = t(e.dataset.i18n);
+}
+
+// ---------------------------------------------------------------- state
+
+let chart = null;
+let file = null; // the open file (filesource.mjs)
+let selected = []; // channel indexes shown
+let lastBytes = null; // kept only for a CSV, to re-read it with another clock offset
+let lastName = '';
+export const timings = { open: 0, firstDraw: 0 }; // ms, for scripts/bench-portal
+
+function showError(msg) {
+  const e = $('ov-error');
+  e.textContent = msg;
+  e.hidden = !msg;
+}
+
+function busy(msg) {
+  const b = $('ov-busy');
+  b.textContent = msg || '';
+  b.hidden = !msg;
+}
+
+function errorText(e) {
+  if (e && e.code === 'unknown_format') return t('offline.error.format');
+  if (e && e.name === 'MetronError') {
+    return t('offline.error.core', { code: e.code, pos: number(lang, e.pos || 0), line: e.line || 0 });
+  }
+  if (e && (e.name === 'RangeError' || /memory/i.test(String(e.message)))) return t('offline.error.memory');
+  return t('offline.error.read');
+}
+
+function formatName(f) {
+  return t(`offline.format.${f}`);
+}
+
+function renderInfo() {
+  const box = $('ov-info');
+  if (!file) { box.hidden = true; return; }
+  const rows = [
+    ['offline.info.file', file.name],
+    ['offline.info.format', formatName(file.format)],
+    ['offline.info.size', t('offline.info.mb', { n: number(lang, file.size / 1e6, { maximumFractionDigits: 1 }) })],
+    ['offline.info.rows', number(lang, file.rows)],
+    ['offline.info.channels', number(lang, file.channels.length)],
+    ['offline.info.samples', number(lang, file.rows * file.channels.length)],
+    ['offline.info.from', file.rows ? dateTime(lang, file.first) : '–'],
+    ['offline.info.to', file.rows ? dateTime(lang, file.last) : '–'],
+  ];
+  const m = file.meta || {};
+  for (const k of ['title', 'app', 'device', 'model', 'timezone']) {
+    if (m[k]) rows.push([`offline.meta.${k}`, m[k]]);
+  }
+  const dl = h('dl', { class: 'ov-facts' });
+  for (const [k, v] of rows) dl.append(h('dt', { text: t(k) }), h('dd', { text: v }));
+  const close = h('button', { type: 'button', class: 'small', 'data-testid': 'offline-close',
+    text: t('offline.close') });
+  close.addEventListener('click', closeFile);
+  box.replaceChildren(h('div', { class: 'ov-file-head' }, h('h2', { text: file.name }), close), dl);
+  box.hidden = false;
+}
+
+function renderChannels() {
+  const box = $('ov-channels');
+  if (!file) { box.hidden = true; return; }
+  const list = h('div', { class: 'ov-chlist' });
+  const count = h('span', { class: 'ov-count' });
+  const sync = () => {
+    count.textContent = t('offline.channels.count', { n: selected.length, max: MAX_SERIES });
+    for (const cb of list.querySelectorAll('input')) {
+      cb.disabled = !cb.checked && selected.length >= MAX_SERIES;
+    }
+  };
+  file.channels.forEach((ch, i) => {
+    const cb = h('input', { type: 'checkbox', checked: selected.includes(i), 'data-index': i });
+    cb.addEventListener('change', () => {
+      if (cb.checked && !selected.includes(i)) selected.push(i);
+      if (!cb.checked) selected = selected.filter((x) => x !== i);
+      selected.sort((a, b) => a - b);
+      sync();
+      showChannels();
+    });
+    list.append(h('label', { class: 'ov-ch' }, cb,
+      h('span', { text: ch.unit ? `${ch.name} [${ch.unit}]` : ch.name })));
+  });
+  const details = h('details', { class: 'ov-chdetails', open: file.channels.length <= 12 },
+    h('summary', {}, h('span', { text: t('offline.channels.title') }), ' ', count), list);
+  box.replaceChildren(details);
+  sync();
+  box.hidden = false;
+}
+
+function showChannels() {
+  chart.setChannels(selected.map((i) => file.channels[i]));
+}
+
+function ensureChart() {
+  const host = $('ov-chart');
+  host.hidden = false;
+  if (chart) return chart;
+  chart = createChart(host, {
+    t, locale: lang, from: 0, to: 1,
+    source: (q) => file.source(q),
+  });
+  host.addEventListener('mc-drawn', (e) => {
+    if (!timings.firstDraw && timings.start) timings.firstDraw = performance.now() - timings.start;
+    host.dataset.decodedBlocks = String(file ? file.stats.decoded : 0);
+    host.dataset.decimateMs = String(file ? file.stats.ms.toFixed(1) : 0);
+    host.dataset.drawMs = String(e.detail.ms.toFixed(1));
+  });
+  return chart;
+}
+
+function closeFile() {
+  if (chart) {
+    chart.setChannels([]);
+    $('ov-chart').hidden = true;
+  }
+  if (file) file.close();
+  file = null;
+  lastBytes = null;
+  selected = [];
+  renderInfo();
+  renderChannels();
+  showError('');
+}
+
+/** Open a File (from the input or a drop). */
+export async function open(f) {
+  showError('');
+  timings.start = performance.now();
+  timings.firstDraw = 0;
+  busy(t('offline.opening', { name: f.name }));
+  try {
+    // One copy in JavaScript (the File's bytes), one in wasm memory; the
+    // JavaScript copy is dropped as soon as core holds the file.
+    let bytes = new Uint8Array(await f.arrayBuffer());
+    const isCsv = !(bytes.length >= 5 && bytes[0] === 0x4d && bytes[1] === 0x54 && bytes[2] === 0x48);
+    const offset = Number($('ov-offset').value) || 0;
+    const next = await openFile(bytes, { name: f.name, utcOffsetMinutes: offset });
+    lastBytes = isCsv ? bytes : null;
+    lastName = f.name;
+    bytes = null;
+    if (file) file.close();
+    file = next;
+    file.size = f.size;
+    timings.open = performance.now() - timings.start;
+    selected = file.channels.slice(0, MAX_SERIES).map((c) => c.index);
+    renderInfo();
+    renderChannels();
+    const c = ensureChart();
+    c.setLimits({ from: file.from, to: file.to });
+    c.setRange(file.from, file.to, { home: true, fetch: false });
+    showChannels();
+  } catch (e) {
+    console.warn('offline viewer', e);
+    showError(errorText(e));
+  } finally {
+    busy('');
+  }
+}
+
+async function reopenCsv() {
+  if (!lastBytes) return;
+  const f = new File([lastBytes], lastName);
+  await open(f);
+}
+
+function fillOffsets() {
+  const sel = $('ov-offset');
+  const here = -new Date().getTimezoneOffset();
+  const offs = new Set([here]);
+  for (let m = -12 * 60; m <= 14 * 60; m += 30) offs.add(m);
+  for (const m of [345, 525, 765, 825]) offs.add(m); // +5:45, +8:45, +12:45, +13:45
+  const sorted = [...offs].sort((a, b) => a - b);
+  const prev = sel.value;
+  sel.replaceChildren(...sorted.map((m) => {
+    const sign = m < 0 ? '−' : '+';
+    const a = Math.abs(m);
+    const hhmm = `${sign}${String(Math.floor(a / 60)).padStart(2, '0')}:${String(a % 60).padStart(2, '0')}`;
+    return h('option', { value: String(m), text: t('offline.utc', { offset: hhmm }) });
+  }));
+  sel.value = prev !== '' && prev != null && offs.has(Number(prev)) ? prev : String(here);
+}
+
+async function setLang(code) {
+  lang = CODES.includes(code) ? code : 'en';
+  [english, strings] = await Promise.all([catalogue('en'), catalogue(lang)]);
+  try { localStorage.setItem(STORE_KEY, lang); } catch { /* file:// or blocked */ }
+  translate();
+  fillOffsets();
+  $('ov-lang').value = lang;
+  if (chart) chart.setLocale(lang, t);
+  renderInfo();
+  renderChannels();
+}
+
+export async function start() {
+  if (globalThis.__metronOfflineStarted) return;
+  globalThis.__metronOfflineStarted = true;
+  const sel = $('ov-lang');
+  sel.replaceChildren(...LANGUAGES.map(([c, n]) => h('option', { value: c, lang: c, text: n })));
+  sel.addEventListener('change', () => setLang(sel.value));
+  await setLang(preferred());
+  $('ov-starting').remove();
+  core().catch((e) => showError(errorText(e))); // start compiling the wasm now
+
+  const input = $('ov-file');
+  input.addEventListener('change', () => {
+    if (input.files && input.files[0]) open(input.files[0]);
+    input.value = '';
+  });
+  $('ov-offset').addEventListener('change', reopenCsv);
+
+  const drop = $('ov-drop');
+  let depth = 0;
+  document.addEventListener('dragenter', (e) => {
+    e.preventDefault();
+    depth++;
+    drop.classList.add('ov-dragging');
+  });
+  document.addEventListener('dragleave', () => {
+    depth = Math.max(0, depth - 1);
+    if (!depth) drop.classList.remove('ov-dragging');
+  });
+  document.addEventListener('dragover', (e) => e.preventDefault());
+  document.addEventListener('drop', (e) => {
+    e.preventDefault();
+    depth = 0;
+    drop.classList.remove('ov-dragging');
+    const f = e.dataTransfer && e.dataTransfer.files && e.dataTransfer.files[0];
+    if (f) open(f);
+  });
+  document.body.dataset.ready = 'true';
+}
+
+// For tests and scripts/bench-portal.
+globalThis.__metronOffline = { open, timings, get chart() { return chart; }, get file() { return file; } };
+
+// The bundle starts the page itself (js/offline-boot.js); as an ES module
+// the page starts here.
+if (!globalThis.__METRON_BUNDLE__) start();

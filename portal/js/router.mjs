@@ -1,0 +1,105 @@
+// Hash routes: #/<name>?<params>, e.g. #/monitor, #/viewer?channels=3,4,
+// #/admin/users, #/reset?token=... (the link of the reset e-mail).
+//
+//   registerPage('monitor', { title: 'nav.monitor', render(container, params) {...} });
+//
+// render() may return (or resolve to) a function: it runs when the page is
+// left (stop timers, unsubscribe). Page definitions may also say
+// public: true (no sign-in needed), admin: true (administrators only).
+import { t } from './i18n.mjs';
+
+const pages = new Map();
+let container = null;
+let guard = null;
+let afterRender = null;
+let cleanup = null;
+let token = 0;
+
+export function registerPage(name, def) { pages.set(name, def); }
+export function pageDef(name) { return pages.get(name); }
+
+/** Split a hash into { name, params } (params: plain strings). */
+export function parseHash(hash = location.hash) {
+  const raw = hash.replace(/^#\/?/, '');
+  const q = raw.indexOf('?');
+  const name = decodeURIComponent(q < 0 ? raw : raw.slice(0, q)) || '';
+  const params = {};
+  if (q >= 0) for (const [k, v] of new URLSearchParams(raw.slice(q + 1))) params[k] = v;
+  return { name, params };
+}
+
+/** The hash of a route; array params are joined with commas. */
+export function hrefFor(name, params = {}) {
+  const sp = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) {
+    if (v === undefined || v === null || v === '') continue;
+    sp.set(k, Array.isArray(v) ? v.join(',') : String(v));
+  }
+  const qs = sp.toString();
+  return `#/${name}${qs ? `?${qs}` : ''}`;
+}
+
+/** Go to a page: navigate('viewer', {channels: 12}). */
+export function navigate(name, params = {}, { replace = false } = {}) {
+  const href = hrefFor(name, params);
+  if (location.hash === href) { render(); return; }
+  if (replace) { history.replaceState(null, '', href); render(); } else location.hash = href;
+}
+
+export function currentRoute() { return parseHash(); }
+
+/** Render the current page again (after a language change). */
+export function refresh() { return render(); }
+
+/**
+ * Start routing into "el". opts.guard(name, def, params) returns null to
+ * allow or {name, params} to redirect; opts.after(name) runs after each render.
+ */
+export function startRouter(el, opts = {}) {
+  container = el;
+  guard = opts.guard || null;
+  afterRender = opts.after || null;
+  window.addEventListener('hashchange', () => render());
+  return render();
+}
+
+async function render() {
+  if (!container) return;
+  let { name, params } = parseHash();
+  for (let hops = 0; hops < 4; hops++) {
+    const redirect = guard ? guard(name, pages.get(name), params) : null;
+    if (!redirect) break;
+    ({ name, params } = redirect);
+    history.replaceState(null, '', hrefFor(name, params));
+  }
+  const def = pages.get(name);
+  const my = ++token;
+  if (cleanup) { try { cleanup(); } catch { /* a page's own error */ } cleanup = null; }
+  container.replaceChildren();
+  container.dataset.page = def ? name : 'not-found';
+  if (!def) {
+    const p = document.createElement('p');
+    p.className = 'empty';
+    p.textContent = t('common.not_found_page');
+    container.appendChild(p);
+    document.title = 'Metron';
+    return;
+  }
+  document.title = `${t(def.title)} · Metron`;
+  if (afterRender) afterRender(name);
+  try {
+    const r = await def.render(container, params);
+    if (typeof r === 'function') {
+      if (my === token) cleanup = r;
+      else r();
+    }
+  } catch (e) {
+    console.warn('page', name, e);
+    if (my === token) {
+      const p = document.createElement('p');
+      p.className = 'form-error';
+      p.textContent = t('error.generic');
+      container.appendChild(p);
+    }
+  }
+}

@@ -1,0 +1,168 @@
+// Forms from a field list, so that pages describe fields instead of markup.
+//
+//   const f = buildForm([
+//     { name: 'name', label: t('users.name'), required: true, maxlength: 100 },
+//     { name: 'role', label: t('users.role'), type: 'select',
+//       options: [{ value: 'member', label: t('role.member') }, ...] },
+//     { name: 'enabled', label: t('apps.enabled'), type: 'checkbox' },
+//   ], { name: 'x' }, { submitLabel: t('common.save'), onSubmit: async (values) => {...} });
+//   container.append(f.form);
+//
+// Types: text, password, email, number, select, checkbox, textarea, checks
+// (several checkboxes: value is an array of option values), file. A field's
+// `help` is a line under it; `hidden: true` leaves it out.
+import { h } from './dom.mjs';
+import { t } from '../i18n.mjs';
+import { errorMessage } from '../api.mjs';
+
+let seq = 0;
+
+function control(f, value, id) {
+  const common = { id, name: f.name, required: !!f.required, disabled: !!f.disabled };
+  switch (f.type) {
+    case 'select':
+      return h('select', common, (f.options || []).map((o) => h('option', {
+        value: String(o.value), text: o.label, selected: String(o.value) === String(value ?? ''),
+      })));
+    case 'checkbox':
+      return h('input', { ...common, type: 'checkbox', checked: !!value });
+    case 'textarea':
+      return h('textarea', { ...common, rows: f.rows || 4, maxlength: f.maxlength, text: value ?? '' });
+    case 'checks': {
+      const set = new Set((value || []).map(String));
+      return h('div', { class: 'checks', id, role: 'group' }, (f.options || []).map((o) => h('label',
+        { class: 'check' }, h('input', { type: 'checkbox', name: f.name, value: String(o.value),
+          checked: set.has(String(o.value)) }), h('span', { text: o.label }))));
+    }
+    case 'file':
+      return h('input', { ...common, type: 'file', accept: f.accept });
+    default:
+      return h('input', {
+        ...common, type: f.type || 'text', value: value ?? '', maxlength: f.maxlength,
+        minlength: f.minlength, pattern: f.pattern, min: f.min, max: f.max, step: f.step,
+        autocomplete: f.autocomplete || (f.type === 'password' ? 'new-password' : 'off'),
+        placeholder: f.placeholder, inputmode: f.inputmode,
+      });
+  }
+}
+
+/**
+ * Build a <form>. Returns { form, values(), showError(body|string), clear() }.
+ * onSubmit(values) may return an API reply {status, body}: a refusal is shown
+ * in the form (its field marked); anything else is left to the caller.
+ */
+export function buildForm(fields, values = {}, { onSubmit, submitLabel, cancel, id, buttons = true } = {}) {
+  const fid = id || `form${++seq}`;
+  const errorBox = h('div', { class: 'form-error', role: 'alert', hidden: true });
+  const rows = [];
+  const inputs = {};
+  for (const f of fields) {
+    if (f.hidden) continue;
+    const cid = `${fid}-${f.name}`;
+    const input = control(f, values[f.name], cid);
+    inputs[f.name] = input;
+    if (f.type === 'checkbox') {
+      rows.push(h('div', { class: 'field field-check', 'data-field': f.name },
+        h('label', { for: cid }, input, h('span', { text: f.label })),
+        f.help ? h('p', { class: 'help', text: f.help }) : null));
+    } else {
+      rows.push(h('div', { class: 'field', 'data-field': f.name },
+        h('label', { for: cid, text: f.label }), input,
+        f.help ? h('p', { class: 'help', text: f.help }) : null));
+    }
+  }
+  const submit = h('button', { type: 'submit', class: 'primary', text: submitLabel || t('common.save') });
+  const form = h('form', { id: fid, class: 'form', novalidate: true }, errorBox, rows,
+    buttons ? h('div', { class: 'form-buttons' },
+      cancel ? h('button', { type: 'button', onclick: cancel, text: t('common.cancel') }) : null,
+      submit) : null);
+
+  const api = {
+    form, inputs, submit,
+    values() {
+      const out = {};
+      for (const f of fields) {
+        if (f.hidden || f.disabled) continue;
+        const el = inputs[f.name];
+        if (f.type === 'checkbox') out[f.name] = el.checked;
+        else if (f.type === 'checks') {
+          out[f.name] = [...el.querySelectorAll('input:checked')].map((i) =>
+            (f.numeric ? Number(i.value) : i.value));
+        } else if (f.type === 'file') out[f.name] = el.files && el.files[0];
+        else if (f.type === 'number') out[f.name] = el.value === '' ? null : Number(el.value);
+        else out[f.name] = el.value;
+      }
+      return out;
+    },
+    clear() {
+      errorBox.hidden = true;
+      errorBox.textContent = '';
+      form.querySelectorAll('.field.invalid').forEach((e) => e.classList.remove('invalid'));
+    },
+    showError(body) {
+      api.clear();
+      errorBox.textContent = typeof body === 'string' ? body : errorMessage(body);
+      errorBox.hidden = false;
+      const field = body && body.field && form.querySelector(`.field[data-field="${CSS.escape(body.field)}"]`);
+      if (field) field.classList.add('invalid');
+    },
+  };
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    if (!onSubmit) return;
+    api.clear();
+    // The browser's own checks first (required, pattern, type=email).
+    const bad = [...form.elements].find((el) => el.willValidate && !el.checkValidity());
+    if (bad) {
+      const fieldEl = bad.closest('.field');
+      if (fieldEl) fieldEl.classList.add('invalid');
+      const label = fieldEl && fieldEl.querySelector('label');
+      api.showError(t('form.invalid_field', { field: label ? label.textContent : bad.name }));
+      bad.focus();
+      return;
+    }
+    submit.disabled = true;
+    try {
+      const r = await onSubmit(api.values(), api);
+      if (r && typeof r.status === 'number' && (r.status < 200 || r.status >= 300)) {
+        api.showError(r.body);
+      }
+    } finally {
+      submit.disabled = false;
+    }
+  });
+  return api;
+}
+
+/**
+ * A form in a dialog. submit(values) returns an API reply; a 2xx closes the
+ * dialog and resolves with the reply, a refusal stays open with the message.
+ * Resolves null when cancelled.
+ */
+export async function formDialog({ title, fields, values = {}, submitLabel, submit, intro, wide }) {
+  const { showDialog } = await import('./dialog.mjs');
+  let result = null;
+  await showDialog({
+    title, wide,
+    body: [],
+    onOpen(dlg, close) {
+      const f = buildForm(fields, values, {
+        submitLabel, cancel: () => close(null),
+        onSubmit: async (vals) => {
+          const r = await submit(vals);
+          if (r && r.status >= 200 && r.status < 300) {
+            result = r;
+            close(r);
+          }
+          return r;
+        },
+      });
+      const body = dlg.querySelector('.dialog-body');
+      if (intro) body.append(h('p', { class: 'intro', text: intro }));
+      body.append(f.form);
+      const first = f.form.querySelector('input:not([type=hidden]),select,textarea');
+      if (first) first.focus();
+    },
+  });
+  return result;
+}

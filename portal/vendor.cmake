@@ -1,0 +1,28 @@
+# Fill portal/vendor/ (git-ignored) with what the browser loads besides the
+# portal's own files: uPlot's dist files, the QR code generator (TOTP
+# enrolment) and the WebAssembly core with its JavaScript bindings.
+#   cmake -DROOT=<repo> -DWASM_DIR=<build>/wasm-build/wasm -P portal/vendor.cmake
+# Run by the default build (target portal_vendor, portal/CMakeLists.txt).
+set(out ${ROOT}/portal/vendor)
+file(MAKE_DIRECTORY ${out}/uplot ${out}/qrcode ${out}/wasm)
+
+function(copy_if_present dest)
+  foreach(f ${ARGN})
+    if(EXISTS ${f})
+      file(COPY ${f} DESTINATION ${dest})
+    else()
+      message(WARNING "portal vendor: ${f} is missing (npm ci / the wasm build)")
+    endif()
+  endforeach()
+endfunction()
+
+set(npm ${ROOT}/node_modules)
+copy_if_present(${out}/uplot ${npm}/uplot/dist/uPlot.esm.js ${npm}/uplot/dist/uPlot.min.css
+                ${npm}/uplot/dist/uPlot.iife.min.js ${npm}/uplot/LICENSE)
+copy_if_present(${out}/qrcode ${npm}/qrcode-generator/dist/qrcode.mjs)
+if(WASM_DIR AND EXISTS ${WASM_DIR}/metron.mjs)
+  file(GLOB wasm_js ${WASM_DIR}/*.mjs)
+  file(COPY ${wasm_js} DESTINATION ${out}/wasm)
+else()
+  message(WARNING "portal vendor: no WebAssembly build in '${WASM_DIR}': portal/vendor/wasm stays empty")
+endif()
