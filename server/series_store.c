@@ -1058,7 +1058,11 @@ db_status series_read(db_conn *c, long long account_id, const int64_t *ch, size_
     if (hot == NULL) {
         return DB_ERROR;
     }
-    if ((st = read_range(c, &st_read, account_id, ch, n_ch, t0, t1, &res)) != DB_OK) {
+    /* Hot rows first, then the blocks: a compaction that commits between the
+     * two reads then shows its samples twice (merged away below), never not
+     * at all. */
+    if ((st = series_read_hot(c, account_id, ch, n_ch, t0, t1, hot)) != DB_OK ||
+        (st = read_range(c, &st_read, account_id, ch, n_ch, t0, t1, &res)) != DB_OK) {
         goto out;
     }
     st = DB_ERROR;
@@ -1104,10 +1108,6 @@ db_status series_read(db_conn *c, long long account_id, const int64_t *ch, size_
     }
     PQclear(res);
     res = NULL;
-    if ((st = series_read_hot(c, account_id, ch, n_ch, t0, t1, hot)) != DB_OK) {
-        goto out;
-    }
-    st = DB_ERROR;
     for (size_t i = 0; i < n_ch; i++) {
         series_col m = {0};
         mt_error err;
