@@ -1,8 +1,8 @@
 // Forms from a field list, so that pages describe fields instead of markup.
 //
 //   const f = buildForm([
-//     { name: 'name', label: t('users.name'), required: true, maxlength: 100 },
-//     { name: 'role', label: t('users.role'), type: 'select',
+//     { name: 'name', label: t('common.name'), required: true, maxlength: 100 },
+//     { name: 'role', label: t('me.role'), type: 'select',
 //       options: [{ value: 'member', label: t('role.member') }, ...] },
 //     { name: 'enabled', label: t('apps.enabled'), type: 'checkbox' },
 //   ], { name: 'x' }, { submitLabel: t('common.save'), onSubmit: async (values) => {...} });

@@ -1,0 +1,157 @@
+// My settings (M1, A3, A5, A6): name, e-mail, language, time zone; password
+// change; two-step verification (off / e-mail / authenticator app with a QR
+// code enrolment); the user's sessions.
+import { registerPage } from '../router.mjs';
+import { t, LANGUAGES, setLanguage, language, formatDateTime } from '../i18n.mjs';
+import { api, errorMessage } from '../api.mjs';
+import { session, setUser } from '../session.mjs';
+import { h, fill } from '../ui/dom.mjs';
+import { buildForm } from '../ui/form.mjs';
+import { pageHead, reportReply } from '../ui/crud.mjs';
+import { table } from '../ui/table.mjs';
+import { toast } from '../ui/toast.mjs';
+import { showDialog } from '../ui/dialog.mjs';
+import qrcode from '../../vendor/qrcode/qrcode.mjs';
+
+/** A QR code of "text" as an <img> (a GIF data URL: no inline script or style). */
+export function qrImage(text, alt) {
+  const qr = qrcode(0, 'M');
+  qr.addData(text);
+  qr.make();
+  return h('img', { src: qr.createDataURL(5, 4), alt, 'data-testid': 'totp-qr' });
+}
+
+function profilePanel(me) {
+  const zones = typeof Intl.supportedValuesOf === 'function' ? Intl.supportedValuesOf('timeZone') : [];
+  const f = buildForm([
+    { name: 'name', label: t('me.name'), required: true, maxlength: 100 },
+    { name: 'email', label: t('me.email'), type: 'email', maxlength: 254 },
+    { name: 'language', label: t('header.language'), type: 'select',
+      options: LANGUAGES.map((l) => ({ value: l.code, label: l.name })) },
+    { name: 'time_zone', label: t('me.time_zone'), type: 'select',
+      options: [{ value: '', label: t('me.time_zone_browser') }, ...zones.map((z) => ({ value: z, label: z }))] },
+  ], { ...me, email: me.email || '', language: me.language || language(), time_zone: me.time_zone || '' }, {
+    id: 'profile-form',
+    onSubmit: async (v) => {
+      const r = await api.patch('/me', { name: v.name, email: v.email || null, language: v.language, time_zone: v.time_zone || null });
+      if (r.status === 200) {
+        toast(t('common.saved'), 'ok');
+        setUser({ ...session.user, ...r.body });
+        if (v.language !== language()) await setLanguage(v.language);
+      }
+      return r;
+    },
+  });
+  return h('section', { class: 'panel' }, h('h2', { text: t('me.profile') }),
+    h('dl', { class: 'kv' }, h('dt', { text: t('me.login_id') }), h('dd', { text: me.login_id }),
+      h('dt', { text: t('me.role') }), h('dd', { text: t(`role.${me.role}`) })), f.form);
+}
+
+function passwordPanel() {
+  const f = buildForm([
+    { name: 'current', label: t('me.current_password'), type: 'password', required: true, autocomplete: 'current-password' },
+    { name: 'new', label: t('reset.new_password'), type: 'password', required: true, help: t('password.policy') },
+  ], {}, {
+    id: 'password-form', submitLabel: t('me.change_password'),
+    onSubmit: async (v, form) => {
+      const r = await api.post('/me/password', v);
+      if (r.status === 200) { toast(t('me.password_changed'), 'ok'); form.form.reset(); }
+      return r;
+    },
+  });
+  return h('section', { class: 'panel' }, h('h2', { text: t('me.password') }), f.form);
+}
+
+async function enrolTotp(refresh) {
+  const r = await api.post('/me/totp/enrol', {});
+  if (!reportReply(r)) return;
+  const { secret, otpauth_uri: uri } = r.body;
+  await showDialog({
+    title: t('totp.title'),
+    onOpen(dlg, close) {
+      const err = h('p', { class: 'form-error', role: 'alert', hidden: true });
+      const code = h('input', { id: 'totp-code', inputmode: 'numeric', autocomplete: 'one-time-code', maxlength: 6, required: true });
+      const form = h('form', { id: 'totp-form', class: 'form', novalidate: true },
+        h('p', { text: t('totp.step1') }),
+        h('div', { class: 'qr' }, qrImage(uri, t('totp.qr_alt'))),
+        h('p', { class: 'small-text muted', text: t('totp.manual') }),
+        h('p', { class: 'secret', 'data-testid': 'totp-secret', text: secret }),
+        h('p', { text: t('totp.step2') }), err,
+        h('div', { class: 'field' }, h('label', { for: 'totp-code', text: t('twostep.code') }), code),
+        h('div', { class: 'form-buttons' },
+          h('button', { type: 'button', onclick: () => close(null), text: t('common.cancel') }),
+          h('button', { type: 'submit', class: 'primary', text: t('totp.confirm') })));
+      form.addEventListener('submit', async (e) => {
+        e.preventDefault();
+        const c = await api.post('/me/totp/confirm', { code: code.value.trim() });
+        if (c.status === 200) {
+          toast(t('totp.done'), 'ok');
+          close(true);
+          refresh();
+        } else {
+          err.textContent = c.body && c.body.code === 'invalid_code' ? t('twostep.wrong_code') : errorMessage(c.body);
+          err.hidden = false;
+        }
+      });
+      dlg.querySelector('.dialog-body').append(form);
+      code.focus();
+    },
+  });
+}
+
+function twoStepPanel(me, refresh) {
+  const mode = me.two_step || 'off';
+  const setMode = async (m) => {
+    const r = await api.put('/me/two-step', { mode: m });
+    if (reportReply(r, t('common.saved'))) refresh();
+  };
+  return h('section', { class: 'panel', id: 'two-step-panel' },
+    h('h2', { text: t('me.two_step') }),
+    h('p', {}, t('me.two_step_now'), ' ', h('strong', { 'data-testid': 'two-step-mode', text: t(`two_step.${mode}`) })),
+    h('p', { class: 'muted small-text', text: t('me.two_step_help') }),
+    h('div', { class: 'page-tools' },
+      mode !== 'off' ? h('button', { type: 'button', onclick: () => setMode('off'), text: t('me.two_step_off') }) : null,
+      mode !== 'email' ? h('button', { type: 'button', onclick: () => setMode('email'), text: t('me.two_step_email') }) : null,
+      h('button', { type: 'button', 'data-testid': 'totp-enrol', class: mode === 'totp' ? '' : 'primary',
+        onclick: () => enrolTotp(refresh), text: t(mode === 'totp' ? 'me.two_step_totp_again' : 'me.two_step_totp') })));
+}
+
+async function sessionsPanel() {
+  const box = h('section', { class: 'panel' });
+  const load = async () => {
+    const r = await api.get('/me/sessions');
+    if (r.status !== 200) { fill(box, h('p', { class: 'form-error', text: errorMessage(r.body) })); return; }
+    fill(box, h('div', { class: 'panel-head' }, h('h2', { text: t('me.sessions') }),
+      h('button', { type: 'button', class: 'small', text: t('me.end_others'), onclick: async () => {
+        if (reportReply(await api.del('/me/sessions'), t('me.ended'))) load();
+      } })),
+    table([
+      { label: t('me.session_started'), value: (s) => formatDateTime(s.created_at) },
+      { label: t('me.session_seen'), value: (s) => formatDateTime(s.last_seen_at) },
+      { label: t('me.session_from'), value: (s) => s.ip },
+      { label: t('me.session_browser'), value: (s) => s.user_agent },
+      { label: '', class: 'actions', value: (s) => (s.current ? h('span', { class: 'pill accent', text: t('me.this_session') })
+        : h('button', { type: 'button', class: 'small', text: t('me.end'), onclick: async () => {
+          if (reportReply(await api.del(`/me/sessions/${s.id}`), t('me.ended'))) load();
+        } })) },
+    ], r.body.items || []));
+  };
+  await load();
+  return box;
+}
+
+registerPage('account', {
+  title: 'nav.my_account',
+  async render(container) {
+    const draw = async () => {
+      const r = await api.get('/me');
+      if (r.status !== 200) { fill(container, h('p', { class: 'form-error', text: errorMessage(r.body) })); return; }
+      const me = r.body;
+      fill(container, pageHead(t('nav.my_account')),
+        h('div', { class: 'grid-2' }, profilePanel(me),
+          h('div', {}, twoStepPanel(me, draw), passwordPanel())),
+        await sessionsPanel());
+    };
+    await draw();
+  },
+});

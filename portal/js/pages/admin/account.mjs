@@ -1,0 +1,191 @@
+// Account and plan (L7, G7, P): account and subscriber information, the
+// plan, licence and usage against the quotas, plan change (L2), quotation
+// request, trial upgrade (L4), own logo (P22), and the plan table.
+import { registerPage } from '../../router.mjs';
+import { t, formatNumber, formatDate, formatDateTime, LANGUAGES } from '../../i18n.mjs';
+import { api, errorMessage, quotaName, planName } from '../../api.mjs';
+import { emit } from '../../session.mjs';
+import { h, fill } from '../../ui/dom.mjs';
+import { buildForm } from '../../ui/form.mjs';
+import { pageHead, reportReply } from '../../ui/crud.mjs';
+import { table } from '../../ui/table.mjs';
+import { toast } from '../../ui/toast.mjs';
+import { confirmDialog } from '../../ui/dialog.mjs';
+
+const MONTHS = [1, 3, 12];
+const monthOpts = () => MONTHS.map((m) => ({ value: m, label: t('account.months', { n: formatNumber(m) }) }));
+const bytes = (n) => (n >= 1e9 ? `${formatNumber(n / 1e9, { maximumFractionDigits: 1 })} GB`
+  : n >= 1e6 ? `${formatNumber(n / 1e6, { maximumFractionDigits: 1 })} MB`
+    : `${formatNumber(n / 1e3, { maximumFractionDigits: 1 })} kB`);
+const amount = (u, v) => (v === null || v === undefined ? '—' : u.quota === 'P2' ? bytes(v) : formatNumber(v));
+
+function infoPanel(acc, reload) {
+  const sub = acc.subscriber || {};
+  const fields = [
+    { name: 'name', label: t('account.name'), required: true, maxlength: 200 },
+    { name: 'alt_login_id', label: t('field.alt_login_id'), maxlength: 64, hidden: acc.effective_plan !== 'pro',
+      help: t('account.alt_help') },
+    { name: 'language', label: t('header.language'), type: 'select', options: LANGUAGES.map((l) => ({ value: l.code, label: l.name })) },
+    { name: 'time_zone', label: t('me.time_zone'), maxlength: 64 },
+    { name: 'company', label: t('account.company'), maxlength: 200 },
+    { name: 'contact', label: t('account.contact'), maxlength: 200 },
+    { name: 'email', label: t('field.email'), type: 'email', maxlength: 254 },
+    { name: 'phone', label: t('account.phone'), maxlength: 40 },
+    { name: 'address', label: t('field.address'), type: 'textarea', rows: 2, maxlength: 500 },
+    { name: 'country', label: t('account.country'), maxlength: 64 },
+  ];
+  const f = buildForm(fields, {
+    name: acc.name, alt_login_id: acc.alt_login_id || '', language: acc.language, time_zone: acc.time_zone,
+    company: sub.company, contact: sub.name, email: sub.email, phone: sub.phone, address: sub.address, country: sub.country,
+  }, {
+    id: 'account-form',
+    onSubmit: async (v) => {
+      const body = { name: v.name, language: v.language, time_zone: v.time_zone,
+        subscriber: { company: v.company, name: v.contact, email: v.email, phone: v.phone, address: v.address, country: v.country } };
+      if (acc.effective_plan === 'pro') body.alt_login_id = v.alt_login_id || null;
+      const r = await api.patch('/account', body);
+      if (r.status === 200) { toast(t('common.saved'), 'ok'); reload(); }
+      return r;
+    },
+  });
+  return h('section', { class: 'panel' }, h('h2', { text: t('account.info') }),
+    h('dl', { class: 'kv' }, h('dt', { text: t('signin.account') }), h('dd', { text: acc.login_id || t('account.no_login_id') })),
+    f.form);
+}
+
+function planPanel(acc) {
+  const rows = [
+    [t('account.plan'), h('strong', { 'data-testid': 'account-plan', text: planName(acc.plan) })],
+    acc.effective_plan !== acc.plan ? [t('account.effective_plan'), planName(acc.effective_plan)] : null,
+    acc.licence_expiry ? [t('account.licence_expiry'), formatDate(acc.licence_expiry)] : null,
+    acc.licence_term_months ? [t('account.term'), t('account.months', { n: formatNumber(acc.licence_term_months) })] : null,
+    acc.trial_expires_at ? [t('account.trial_expires'), formatDateTime(acc.trial_expires_at)] : null,
+    acc.next_plan_change ? [t('account.next_change'), formatDate(acc.next_plan_change)] : null,
+    [t('account.status'), t(`account.status_${acc.status || 'active'}`)],
+  ].filter(Boolean);
+  const usage = (acc.usage || []).map((u) => ({ ...u }));
+  return h('section', { class: 'panel' }, h('h2', { text: t('account.plan_licence') }),
+    h('dl', { class: 'kv' }, rows.map(([k, v]) => [h('dt', { text: k }), h('dd', {}, v)])),
+    h('h3', { class: 'spaced', text: t('account.usage') }),
+    table([
+      { label: t('account.quota'), value: (u) => `${quotaName(u.quota)} (${u.quota})` },
+      { label: t('account.used'), class: 'num', value: (u) => amount(u, u.used) },
+      { label: t('account.limit'), class: 'num', value: (u) => amount(u, u.limit) },
+    ], usage));
+}
+
+function changePanel(acc, reload) {
+  if (acc.plan === 'trial') {
+    const f = buildForm([
+      { name: 'login_id', label: t('account.new_login_id'), required: true, maxlength: 32, pattern: '[a-z0-9][a-z0-9._\\-]{2,31}', help: t('account.login_id_help') },
+      { name: 'plan', label: t('account.plan'), type: 'select', options: ['free', 'standard', 'pro'].map((p) => ({ value: p, label: planName(p) })) },
+      { name: 'months', label: t('field.months'), type: 'select', options: monthOpts(), help: t('account.months_help') },
+    ], { plan: 'free', months: 12 }, {
+      id: 'upgrade-form', submitLabel: t('account.upgrade'),
+      onSubmit: async (v) => {
+        const body = { login_id: v.login_id, plan: v.plan };
+        if (v.plan !== 'free') body.months = Number(v.months);
+        const r = await api.post('/account/upgrade', body);
+        if (r.status === 200) {
+          await confirmDialog(t('account.upgraded', { account: v.login_id }), { danger: false, title: t('account.upgrade') });
+          emit('signout', 'logged_out');
+        }
+        return r;
+      },
+    });
+    return h('section', { class: 'panel' }, h('h2', { text: t('account.upgrade') }), h('p', { class: 'muted', text: t('account.upgrade_intro') }), f.form);
+  }
+  const out = h('p', { class: 'form-ok', role: 'status', hidden: true });
+  const f = buildForm([
+    { name: 'plan', label: t('account.new_plan'), type: 'select', options: ['free', 'standard', 'pro'].filter((p) => p !== acc.plan).map((p) => ({ value: p, label: planName(p) })) },
+    { name: 'months', label: t('field.months'), type: 'select', options: monthOpts(), help: t('account.months_help') },
+  ], { months: 12 }, {
+    id: 'plan-form', submitLabel: t('account.change_plan'),
+    onSubmit: async (v) => {
+      if (!(await confirmDialog(t('account.change_confirm', { plan: planName(v.plan) }), { danger: false, confirm: t('account.change_plan') }))) return null;
+      const body = { plan: v.plan };
+      if (acc.plan === 'free' && v.plan !== 'free') body.months = Number(v.months);
+      const r = await api.post('/account/plan', body);
+      if (r.status === 200) {
+        const c = r.body.conversion;
+        toast(c ? t('account.converted', { days: formatNumber(c.days), expiry: formatDate(c.expiry), dropped: formatNumber(c.dropped || 0) }) : t('common.saved'), 'ok', 9000);
+        reload();
+      }
+      return r;
+    },
+  });
+  const q = buildForm([
+    { name: 'plan', label: t('account.plan'), type: 'select', options: ['standard', 'pro'].map((p) => ({ value: p, label: planName(p) })) },
+    { name: 'months', label: t('field.months'), type: 'select', options: monthOpts() },
+    { name: 'note', label: t('account.note'), type: 'textarea', rows: 2, maxlength: 2000 },
+  ], { months: 12 }, {
+    id: 'quotation-form', submitLabel: t('account.request_quotation'),
+    onSubmit: async (v) => {
+      const r = await api.post('/account/quotation', { plan: v.plan, months: Number(v.months), note: v.note || undefined });
+      if (r.status === 201) { out.textContent = t('account.quotation_sent'); out.hidden = false; }
+      return r;
+    },
+  });
+  return h('section', { class: 'panel' }, h('h2', { text: t('account.change_plan') }),
+    h('p', { class: 'muted', text: t('account.change_intro') }), f.form,
+    h('h3', { class: 'spaced', text: t('account.quotation') }), out, q.form);
+}
+
+function logoPanel(acc, reload) {
+  const preview = acc.has_logo
+    ? h('img', { class: 'logo-preview', src: `/api/v1/account/logo?v=${encodeURIComponent(acc.updated_at || '')}`, alt: t('header.account_logo') })
+    : h('p', { class: 'muted', text: t('account.no_logo') });
+  const input = h('input', { type: 'file', id: 'logo-file', accept: 'image/png,image/jpeg,image/gif,image/webp' });
+  const err = h('p', { class: 'form-error', role: 'alert', hidden: true, 'data-testid': 'logo-error' });
+  return h('section', { class: 'panel' }, h('h2', { text: t('account.logo') }),
+    h('p', { class: 'muted', text: t('account.logo_help') }), preview, err,
+    h('div', { class: 'field' }, h('label', { for: 'logo-file', text: t('account.logo_file') }), input),
+    h('div', { class: 'form-buttons' },
+      acc.has_logo ? h('button', { type: 'button', class: 'danger', text: t('common.delete'), onclick: async () => {
+        if (reportReply(await api.del('/account/logo'), t('common.deleted'))) { emit('logo'); reload(); }
+      } }) : null,
+      h('button', { type: 'button', class: 'primary', 'data-testid': 'logo-upload', text: t('account.upload'), onclick: async () => {
+        const file = input.files && input.files[0];
+        err.hidden = true;
+        if (!file) { err.textContent = t('account.pick_file'); err.hidden = false; return; }
+        const r = await api.upload('/account/logo', file, { method: 'PUT' });
+        if (r.status === 200) { toast(t('common.saved'), 'ok'); emit('logo'); reload(); } else { err.textContent = errorMessage(r.body); err.hidden = false; }
+      } })));
+}
+
+async function plansPanel(current) {
+  const r = await api.get('/plans');
+  if (r.status !== 200) return null;
+  const plans = r.body.plans || [];
+  const keys = (plans[0] ? plans[0].quotas : []).map((q) => q.quota);
+  const cell = (q) => {
+    if (!q) return '—';
+    if (q.kind === 'feature') return q.available ? (q.access === 'view' ? t('account.view_only') : '✓') : '—';
+    if (q.kind === 'term') return (q.terms_months || []).length ? q.terms_months.map((m) => formatNumber(m)).join(' / ') : t('plan.free');
+    if (!q.available || q.limit === null) return '—';
+    return q.kind === 'bytes' ? bytes(q.limit) : formatNumber(q.limit);
+  };
+  return h('section', { class: 'panel' }, h('h2', { text: t('account.plans') }),
+    table([
+      { label: t('account.quota'), value: (k) => `${quotaName(k)} (${k})` },
+      ...plans.map((p) => ({ label: planName(p.name) + (p.name === current ? ` · ${t('account.current')}` : ''), class: 'num',
+        value: (k) => cell(p.quotas.find((q) => q.quota === k)) })),
+    ], keys));
+}
+
+registerPage('admin/account', {
+  title: 'nav.admin_account',
+  admin: true,
+  async render(container) {
+    const draw = async () => {
+      const r = await api.get('/account');
+      if (r.status !== 200) { fill(container, h('p', { class: 'form-error', text: errorMessage(r.body) })); return; }
+      const acc = r.body;
+      fill(container, pageHead(t('nav.admin_account')),
+        h('div', { class: 'grid-2' }, planPanel(acc), changePanel(acc, draw)),
+        h('div', { class: 'grid-2' }, infoPanel(acc, draw), logoPanel(acc, draw)),
+        await plansPanel(acc.plan));
+    };
+    await draw();
+  },
+});

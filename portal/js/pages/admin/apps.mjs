@@ -1,0 +1,90 @@
+// Apps (G6, P3): register (the ingestion credential is shown once), list,
+// rename / move to a group, enable/disable, regenerate the credential, delete.
+import { registerPage } from '../../router.mjs';
+import { t, formatDateTime, formatNumber } from '../../i18n.mjs';
+import { api } from '../../api.mjs';
+import { h } from '../../ui/dom.mjs';
+import { crudPage, reportReply } from '../../ui/crud.mjs';
+import { confirmDialog, showDialog } from '../../ui/dialog.mjs';
+import { toast } from '../../ui/toast.mjs';
+
+const KINDS = ['one', 'cross', 'lr8450-direct'];
+
+/** Show a new credential once, with a copy button. */
+export function showCredential(app) {
+  return showDialog({
+    title: t('apps.credential_title', { name: app.name }),
+    body: [
+      h('p', { class: 'notice warn', text: t('apps.credential_once') }),
+      h('p', { class: 'secret', 'data-testid': 'app-credential', text: app.credential }),
+      h('button', { type: 'button', class: 'small', text: t('common.copy'), onclick: async () => {
+        try { await navigator.clipboard.writeText(app.credential); toast(t('common.copied'), 'ok'); } catch { /* no clipboard */ }
+      } }),
+    ],
+    buttons: [{ label: t('apps.credential_stored'), value: true, primary: true }],
+  });
+}
+
+registerPage('admin/apps', {
+  title: 'nav.admin_apps',
+  admin: true,
+  render(container) {
+    let groups = [];
+    const groupOpts = () => [{ value: '', label: t('common.none') }, ...groups.map((g) => ({ value: g.id, label: g.name }))];
+    const groupName = (id) => (groups.find((g) => g.id === id) || {}).name;
+    return crudPage(container, {
+      title: t('nav.admin_apps'),
+      intro: t('apps.intro'),
+      load: async () => {
+        const g = await api.get('/groups');
+        groups = g.status === 200 ? g.body.groups : [];
+        return api.get('/apps');
+      },
+      items: (b) => b.items || [],
+      columns: [
+        { label: t('common.name'), value: (a) => a.name },
+        { label: t('apps.kind'), value: (a) => t(`app_kind.${a.kind}`) },
+        { label: t('header.group'), value: (a) => groupName(a.group_id) },
+        { label: t('users.state'), value: (a) => h('span', { class: `pill ${a.enabled ? 'ok' : 'bad'}`, text: t(a.enabled ? 'common.enabled' : 'common.disabled') }) },
+        { label: t('apps.credential'), value: (a) => h('code', { text: `${a.credential_prefix}…` }) },
+        { label: t('apps.last_seen'), value: (a) => (a.last_seen_at ? formatDateTime(a.last_seen_at) : t('common.never')) },
+        { label: t('apps.devices'), class: 'num', value: (a) => formatNumber(a.device_count || 0) },
+      ],
+      create: {
+        label: t('apps.new'),
+        fields: () => [
+          { name: 'name', label: t('common.name'), required: true, maxlength: 100 },
+          { name: 'kind', label: t('apps.kind'), type: 'select', options: KINDS.map((k) => ({ value: k, label: t(`app_kind.${k}`) })) },
+          { name: 'group_id', label: t('header.group'), type: 'select', options: groupOpts() },
+        ],
+        submit: (v) => api.post('/apps', { ...v, group_id: v.group_id ? Number(v.group_id) : null }),
+        done: (r) => showCredential(r.body),
+      },
+      edit: {
+        fields: () => [
+          { name: 'name', label: t('common.name'), required: true, maxlength: 100 },
+          { name: 'group_id', label: t('header.group'), type: 'select', options: groupOpts() },
+        ],
+        values: (a) => ({ ...a, group_id: a.group_id ?? '' }),
+        submit: (a, v) => api.patch(`/apps/${a.id}`, { name: v.name, group_id: v.group_id ? Number(v.group_id) : null }),
+      },
+      actions: [
+        {
+          label: (a) => t(a.enabled ? 'apps.disable' : 'apps.enable'),
+          run: async (a, reload) => {
+            if (reportReply(await api.patch(`/apps/${a.id}`, { enabled: !a.enabled }), t('common.saved'))) reload();
+          },
+        },
+        {
+          label: t('apps.regenerate'),
+          run: async (a, reload) => {
+            if (!(await confirmDialog(t('apps.regenerate_confirm', { name: a.name }), { confirm: t('apps.regenerate') }))) return;
+            const r = await api.post(`/apps/${a.id}/credentials`, {});
+            if (reportReply(r)) { await showCredential(r.body); reload(); }
+          },
+        },
+      ],
+      remove: { confirm: (a) => t('apps.delete_confirm', { name: a.name }), submit: (a) => api.del(`/apps/${a.id}`) },
+    }).ready;
+  },
+});
