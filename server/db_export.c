@@ -452,24 +452,27 @@ db_status db_export_channels(db_conn *c, long long account_id, const int64_t *id
 
 /* Days are floored (t / 86400e6) as in 004_data.sql. */
 static db_stmt st_extent = {"exp_extent",
-    "SELECT min(lo), max(hi) FROM ("
-    "  SELECT min(t_first) AS lo, max(t_last) AS hi FROM series_day "
+    "SELECT min(lo), max(hi), COALESCE(max(day_n), 0) FROM ("
+    "  SELECT min(t_first) AS lo, max(t_last) AS hi, sum(n) AS day_n FROM series_day "
     "  WHERE account_id = $1 AND channel_id = ANY($2::bigint[]) "
     "    AND day BETWEEN floor($3::float8 / 86400e6)::integer "
     "                AND floor(($4::float8 - 1) / 86400e6)::integer "
     "    AND t_last >= $3 AND t_first < $4 "
+    "  GROUP BY day "
     "  UNION ALL "
-    "  SELECT min(t_min), max(t_max) FROM series_hot "
+    "  SELECT min(t_min), max(t_max), 0 FROM series_hot "
     "  WHERE account_id = $1 AND t_max >= $3 AND t_min < $4) AS x", 0};
 
 db_status db_export_extent(db_conn *c, long long account_id, const int64_t *ids, size_t n_ids,
-                           int64_t t0, int64_t t1, int64_t *first, int64_t *last, bool *any)
+                           int64_t t0, int64_t t1, int64_t *first, int64_t *last,
+                           int64_t *max_day, bool *any)
 {
     char a[24], f[24], t[24];
     char *arr = id_array(ids, n_ids);
     PGresult *res = NULL;
     db_status st;
     *any = false;
+    *max_day = 0;
     if (arr == NULL) {
         return DB_ERROR;
     }
@@ -485,6 +488,7 @@ db_status db_export_extent(db_conn *c, long long account_id, const int64_t *ids,
     if (PQntuples(res) > 0 && !PQgetisnull(res, 0, 0) && !PQgetisnull(res, 0, 1)) {
         *first = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
         *last = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+        *max_day = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
         *any = true;
     }
     PQclear(res);

@@ -115,9 +115,11 @@ db_status db_export_channels(db_conn *c, long long account_id, const int64_t *id
 
 /* The first and last sample time of channels "ids" over [t0, t1), from day
  * blocks and hot rows (hot rows hold several channels: their bounds may be
- * wider). *any false when there is nothing. */
+ * wider), and *max_day, the most samples the channels' day blocks hold
+ * together on one UTC day of the range. *any false when there is nothing. */
 db_status db_export_extent(db_conn *c, long long account_id, const int64_t *ids, size_t n_ids,
-                           int64_t t0, int64_t t1, int64_t *first, int64_t *last, bool *any);
+                           int64_t t0, int64_t t1, int64_t *first, int64_t *last,
+                           int64_t *max_day, bool *any);
 
 /* The account's time zone into "out" (72 bytes). *found false when the
  * account is gone. */

@@ -37,6 +37,10 @@
 /* CSV text produced per refill of a ZIP entry's buffer (then handed to
  * libzip, which deflates it). */
 #define CSV_REFILL 65536
+/* Samples of the day blocks read at once at most (a dense day is read in
+ * parts: memory stays near 16 bytes x this, plus the rows built from it).
+ * Tests lower it with METRON_EXPORT_CHUNK_SAMPLES (with test routes only). */
+#define EXPORT_CHUNK_SAMPLES 4000000
 /* Finished exports removed per clean-up round. */
 #define CLEANUP_LIMIT 1000
 
@@ -501,6 +505,7 @@ static struct {
     pthread_t th[EXPORT_WORKERS];
     int n_th;
     srv *s;
+    int64_t chunk_samples; /* EXPORT_CHUNK_SAMPLES */
 } W = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
 /* Reserve a slot for a new export. 0, or -1 with "e" (429/503). */
@@ -879,6 +884,8 @@ typedef struct {
     tz_spec tz;
     int64_t r0, r1;      /* the part of [t0, t1) that holds data (r0 >= r1: none) */
     int64_t day0, n_days;
+    int64_t parts;       /* chunks per day (a dense day is read in parts) */
+    int64_t n_chunks;    /* n_days * parts */
     size_t units_total, units_done;
     long long samples, bytes;
     int64_t last_ms;
@@ -1017,14 +1024,14 @@ static int merge(const series_col *cols, size_t n, rowset *r)
     return 0;
 }
 
-/* Read day "d" (index from day0) of channels "ids" into "r"; with
- * "offsets", also the time zone's offset at each row. 0 or -1 (x->state
- * set). */
-static int read_day(run_ctx *x, const int64_t *ids, size_t n, int64_t d, bool offsets,
-                    rowset *r)
+/* Read chunk "k" (of x->n_chunks: part k % parts of day day0 + k / parts)
+ * of channels "ids" into "r"; with "offsets", also the time zone's offset
+ * at each row. 0 or -1 (x->state set). */
+static int read_chunk(run_ctx *x, const int64_t *ids, size_t n, int64_t k, bool offsets,
+                      rowset *r)
 {
-    int64_t day = x->day0 + d;
-    int64_t a = day * MT_US_PER_DAY, b = a + MT_US_PER_DAY;
+    int64_t day = x->day0 + k / x->parts, len = MT_US_PER_DAY / x->parts;
+    int64_t a = day * MT_US_PER_DAY + (k % x->parts) * len, b = a + len;
     series_col cols[EXPORT_MAX_CHANNELS];
     db_conn *c = NULL;
     db_status st;
@@ -1146,9 +1153,9 @@ static int write_hok(run_ctx *x, const char *tmp)
         run_fail(x, "HOK writer: %s", err.msg);
         goto out;
     }
-    for (int64_t d = 0; d < x->n_days; d++) {
+    for (int64_t k = 0; k < x->n_chunks; k++) {
         const double *cols[EXPORT_MAX_CHANNELS];
-        if (read_day(x, x->j->ch, x->n_chs, d, false, &r) != 0) {
+        if (read_chunk(x, x->j->ch, x->n_chs, k, false, &r) != 0) {
             goto out;
         }
         for (size_t c = 0; c < x->n_chs; c++) {
@@ -1196,7 +1203,7 @@ typedef struct {
 typedef struct {
     run_ctx *x;
     const csv_file *f;
-    int64_t day;   /* next day to read */
+    int64_t chunk; /* next chunk to read */
     rowset r;      /* the day being written */
     size_t row;    /* next row of r */
     sbuf buf;      /* text not yet handed to libzip */
@@ -1237,13 +1244,13 @@ static int csv_refill(csv_src *cs)
         return cs->buf.failed ? -1 : 0;
     }
     while (cs->row >= cs->r.n_rows) {
-        if (cs->day >= x->n_days) {
+        if (cs->chunk >= x->n_chunks) {
             return 0;
         }
-        if (read_day(x, cs->f->ids, cs->f->n, cs->day, true, &cs->r) != 0) {
+        if (read_chunk(x, cs->f->ids, cs->f->n, cs->chunk, true, &cs->r) != 0) {
             return -1;
         }
-        cs->day++;
+        cs->chunk++;
         cs->row = 0;
         if (!run_step(x)) {
             return -1;
@@ -1275,7 +1282,7 @@ static zip_int64_t csv_source(void *ud, void *data, zip_uint64_t len, zip_source
     switch (cmd) {
     case ZIP_SOURCE_OPEN:
         /* (Re)start from the beginning. */
-        cs->day = 0;
+        cs->chunk = 0;
         cs->row = 0;
         rowset_free(&cs->r);
         cs->buf.len = 0;
@@ -1488,7 +1495,7 @@ static int write_zip(run_ctx *x, const char *tmp)
         run_fail(x, "out of memory");
         return -1;
     }
-    x->units_total = n_files * (size_t)x->n_days;
+    x->units_total = n_files * (size_t)x->n_chunks;
     (void)unlink(tmp);
     if ((za = zip_open(tmp, ZIP_CREATE | ZIP_TRUNCATE, &zerr)) == NULL) {
         zip_error_t ze;
@@ -1550,7 +1557,7 @@ static void run_job(srv *s, export_job *j)
     db_conn *c = NULL;
     db_status st;
     bool any = false, alive = false;
-    int64_t first = 0, last = 0;
+    int64_t first = 0, last = 0, max_day = 0;
     int rc = -1;
     struct stat sb;
 
@@ -1574,7 +1581,7 @@ static void run_job(srv *s, export_job *j)
     st = db_export_channels(c, j->account_id, j->ch, j->n_ch, &x.chs, &x.n_chs);
     if (st == DB_OK) {
         st = db_export_extent(c, j->account_id, j->ch, j->n_ch, j->t0, j->t1, &first, &last,
-                              &any);
+                              &max_day, &any);
     }
     db_release(s->pool, c);
     if (st != DB_OK) {
@@ -1594,7 +1601,19 @@ static void run_job(srv *s, export_job *j)
         x.day0 = floor_div(x.r0, MT_US_PER_DAY);
         x.n_days = floor_div(x.r1 - 1, MT_US_PER_DAY) - x.day0 + 1;
     }
-    x.units_total = (size_t)x.n_days;
+    /* Memory: a chunk holds at most about EXPORT_CHUNK_SAMPLES samples of
+     * the day blocks (a day holds up to 2^20 per channel). */
+    {
+        static const int64_t splits[] = {1, 2, 3, 4, 6, 8, 12, 24}; /* divisors of 24 h */
+        for (size_t i = 0; i < sizeof splits / sizeof splits[0]; i++) {
+            x.parts = splits[i];
+            if ((max_day + x.parts - 1) / x.parts <= W.chunk_samples) {
+                break;
+            }
+        }
+    }
+    x.n_chunks = x.n_days * x.parts;
+    x.units_total = (size_t)x.n_chunks;
     if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
         char parent[4200];
         snprintf(parent, sizeof parent, "%s/exports", s->cfg.data_dir);
@@ -1670,8 +1689,13 @@ static void *worker(void *arg)
 
 int svc_export_workers_start(srv *s)
 {
+    const char *chunk = getenv("METRON_EXPORT_CHUNK_SAMPLES");
     pthread_mutex_lock(&W.mu);
     W.s = s;
+    W.chunk_samples = EXPORT_CHUNK_SAMPLES;
+    if (s->cfg.test_routes && chunk != NULL && atoll(chunk) > 0) {
+        W.chunk_samples = atoll(chunk);
+    }
     atomic_store(&W.stopping, false);
     for (int i = 0; i < EXPORT_WORKERS; i++) {
         if (pthread_create(&W.th[i], NULL, worker, (void *)(intptr_t)i) != 0) {
