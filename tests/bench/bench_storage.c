@@ -15,7 +15,9 @@
  *     holding that minute of every channel, on top of a half-filled day);
  *     for D both the hot insert rate and the compaction rate;
  *   - disk bytes per sample: pg_total_relation_size() of the partitions
- *     (heap, TOAST and indexes) after VACUUM and CHECKPOINT;
+ *     (heap, TOAST and indexes) after VACUUM and CHECKPOINT, which keeps the
+ *     space of rewritten rows for reuse, and again after VACUUM FULL;
+ *     and the WAL written per sample ingested;
  *   - query time (median of repeats): one channel's raw day; 32 channels ×
  *     the whole back-fill range into 2,000 min/max buckets (finer than an
  *     hour: C decodes its day blocks); and the same channels into buckets of
@@ -60,7 +62,9 @@ typedef struct {
     const char *c_data, *c_hours; /* TOAST storage of C's data and hours columns */
 } config;
 
-static config cfg = {NULL, 200, 30,   2000, 720, 30,         30,
+/* D compacts after every batch by default: the server's compactor runs every
+ * 2 s (METRON_COMPACT_MS), and batches come once a minute. */
+static config cfg = {NULL, 200, 30,   2000, 720, 30,         1,
                      32,   2000, 2, 5, "ABCD", "EXTERNAL", "EXTERNAL"};
 
 static int has_layout(char l)
@@ -1129,6 +1133,7 @@ typedef struct {
     double hot_secs, compact_secs;    /* D */
     size_t compacted;
     int64_t bytes[2];                 /* back-fill, everyday partitions */
+    int64_t full_bytes[2];            /* the same after VACUUM FULL */
     double q_raw, q_fine, q_coarse, q_sql; /* median seconds */
 } result;
 
@@ -1196,7 +1201,7 @@ static void usage(void)
             "  --ev-channels N     everyday channels (2000)\n"
             "  --ev-prefill N      minutes of the everyday day loaded before timing (720)\n"
             "  --ev-minutes N      one-minute batches timed (30)\n"
-            "  --compact-every N   D: compact after every N batches (30)\n"
+            "  --compact-every N   D: compact after every N batches (1, as the server)\n"
             "  --q-channels N      channels per decimation query (32)\n"
             "  --q-buckets N       buckets of the fine query (2000)\n"
             "  --q-coarse-hours N  bucket width of the coarse query, whole hours (2)\n"
@@ -1441,12 +1446,24 @@ int main(int argc, char **argv)
     sizes("a_sample", res_of[0].bytes);
     sizes("b_day", res_of[1].bytes);
     sizes("c_day", res_of[2].bytes);
+    /* VACUUM leaves the space of rewritten rows in the files for reuse;
+     * VACUUM FULL shows what the data needs without it. */
+    exec_sql("VACUUM FULL a_sample");
+    exec_sql("VACUUM FULL b_day");
+    exec_sql("VACUUM FULL c_day");
+    exec_sql("CHECKPOINT");
+    sizes("a_sample", res_of[0].full_bytes);
+    sizes("b_day", res_of[1].full_bytes);
+    sizes("c_day", res_of[2].full_bytes);
     for (li = 0; li < 3; li++) {
-        if (has_layout(layouts[li])) {
-            printf("size %c: back-fill %" PRId64 " bytes (%.2f B/sample), everyday day %" PRId64
-                   " bytes (%.2f B/sample)\n",
-                   layouts[li], res_of[li].bytes[0], (double)res_of[li].bytes[0] / bf_samples,
-                   res_of[li].bytes[1], (double)res_of[li].bytes[1] / (double)ev_samples);
+        const result *r = &res_of[li];
+        if (has_layout(layouts[li]) || (li == 2 && has_layout('D'))) {
+            printf("size %c: back-fill %" PRId64 " bytes (%.2f B/sample; %.2f after VACUUM FULL),"
+                   " everyday day %" PRId64 " bytes (%.2f B/sample; %.2f after VACUUM FULL)\n",
+                   layouts[li], r->bytes[0], (double)r->bytes[0] / (double)bf_samples,
+                   (double)r->full_bytes[0] / (double)bf_samples, r->bytes[1],
+                   (double)r->bytes[1] / (double)ev_samples,
+                   (double)r->full_bytes[1] / (double)ev_samples);
         }
     }
     if (has_layout('C')) {
@@ -1456,7 +1473,8 @@ int main(int argc, char **argv)
         int lens[1] = {8}, fmts[1] = {1};
         PGresult *res;
         be_i64(day_be, bf_day1);
-        res = exec_params("SELECT avg(octet_length(data))::float8, avg(pg_column_size(data))::float8,"
+        res = exec_params("SELECT avg(octet_length(data))::float8,"
+                          " avg(pg_column_size(data))::float8,"
                           " avg(octet_length(hours))::float8, avg(pg_column_size(hours))::float8"
                           " FROM c_day WHERE day < $1::bigint",
                           1, vals, lens, fmts);
@@ -1567,7 +1585,8 @@ int main(int argc, char **argv)
 
     /* ---- the table ---- */
     printf("\n| layout | back-fill ingest | everyday ingest | bytes/sample back-fill"
-           " | bytes/sample everyday day | raw day, 1 channel | %ld ch -> %ld buckets"
+           " | bytes/sample everyday day (VACUUM FULL) | raw day, 1 channel"
+           " | %ld ch -> %ld buckets"
            " | %ld ch -> %zu x %ld h |\n",
            cfg.q_channels, cfg.q_buckets, cfg.q_channels, n_coarse, cfg.q_coarse_hours);
     printf("|---|---|---|---|---|---|---|---|\n");
@@ -1598,24 +1617,24 @@ int main(int argc, char **argv)
             fmt_ms(s6, sizeof s6, r->q_sql);
             snprintf(s4 + len, sizeof s4 - len, " (SQL %s)", s6);
         }
-        printf("| %s | %s | %s | %.1f | %.1f | %s | %s | %s |\n", names[li], s1, s2,
-               (double)r->bytes[0] / bf_samples, (double)r->bytes[1] / (double)ev_samples, s3,
-               s4, s5);
+        printf("| %s | %s | %s | %.1f | %.1f (%.1f) | %s | %s | %s |\n", names[li], s1, s2,
+               (double)r->bytes[0] / (double)bf_samples, (double)r->bytes[1] / (double)ev_samples,
+               (double)r->full_bytes[1] / (double)ev_samples, s3, s4, s5);
     }
     if (has_layout('A') && has_layout('C')) {
         const result *a = &res_of[0], *c = &res_of[2];
         printf("\nA / C: back-fill ingest time %.1fx, bytes/sample %.1fx (back-fill) %.1fx"
-               " (everyday day), raw day %.1fx, fine %.1fx, coarse %.1fx\n",
+               " (everyday day, VACUUM FULL), raw day %.1fx, fine %.1fx, coarse %.1fx\n",
                a->bf_secs / c->bf_secs, (double)a->bytes[0] / (double)c->bytes[0],
-               (double)a->bytes[1] / (double)c->bytes[1], a->q_raw / c->q_raw,
+               (double)a->full_bytes[1] / (double)c->full_bytes[1], a->q_raw / c->q_raw,
                a->q_fine / c->q_fine, a->q_coarse / c->q_coarse);
     }
     if (has_layout('B') && has_layout('C')) {
         const result *bb = &res_of[1], *c = &res_of[2];
         printf("B / C: back-fill ingest time %.1fx, bytes/sample %.1fx (back-fill) %.1fx"
-               " (everyday day), raw day %.1fx, fine %.1fx, coarse %.1fx\n",
+               " (everyday day, VACUUM FULL), raw day %.1fx, fine %.1fx, coarse %.1fx\n",
                bb->bf_secs / c->bf_secs, (double)bb->bytes[0] / (double)c->bytes[0],
-               (double)bb->bytes[1] / (double)c->bytes[1], bb->q_raw / c->q_raw,
+               (double)bb->full_bytes[1] / (double)c->full_bytes[1], bb->q_raw / c->q_raw,
                bb->q_fine / c->q_fine, bb->q_coarse / c->q_coarse);
     }
     if (has_layout('A') && has_layout('B') && has_layout('D')) {
