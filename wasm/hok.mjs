@@ -2,6 +2,8 @@
 //
 //   const hok = bindHok(m);
 //   const f = hok.read(uint8array);     // one copy of the file into wasm memory
+//   const f = hok.adopt(ptr, len);      // or a file already in wasm memory (from
+//                                       // m._malloc): the reader owns the block
 //   f.format, f.meta, f.channels, f.rows, f.blocks
 //   f.times(row0?, n?)  -> Float64Array of ms
 //   f.values(ch, row0?, n?) -> Float64Array (special values NaN-boxed, see mtw.mjs)
@@ -20,13 +22,20 @@ const KINDS = ['measured', 'computed'];
 export function bindHok(m) {
   function read(bytes) {
     if (!(bytes instanceof Uint8Array)) throw new TypeError('read() wants a Uint8Array');
-    const buf = copyIn(m, bytes);
+    return adopt(copyIn(m, bytes), bytes.length);
+  }
+
+  // Open the "len" bytes at "buf" (a block from m._malloc holding the file,
+  // e.g. read into wasm memory piece by piece, so that a large file is never
+  // held twice). The reader takes ownership of the block: close() frees it,
+  // and so does a failure here.
+  function adopt(buf, len) {
     let h = 0;
     try {
       h = withError(m, (err) => {
         const out = alloc(m, 4);
         try {
-          check(m, m._mtw_hok_open(buf, bytes.length, out, err), err);
+          check(m, m._mtw_hok_open(buf, len, out, err), err);
           return m.HEAPU32[out >> 2];
         } finally {
           m._free(out);
@@ -169,5 +178,5 @@ export function bindHok(m) {
     }
   }
 
-  return { read, write };
+  return { read, adopt, write };
 }

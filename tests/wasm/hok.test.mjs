@@ -114,3 +114,21 @@ test('memory is freed: repeated write/read/close does not grow the heap', () => 
   for (let i = 0; i < 40; i++) once();
   assert.strictEqual(m.HEAPU8.length, size);
 });
+
+test('adopt opens a file already in wasm memory and takes ownership of the block', () => {
+  const d = sample(3000);
+  const bytes = hok.write(d, { format: 'hok2' });
+  const ptr = m._malloc(bytes.length);
+  m.HEAPU8.set(bytes, ptr);
+  const f = hok.adopt(ptr, bytes.length);
+  try {
+    assert.strictEqual(f.rows, 3000);
+    assert.deepStrictEqual(f.values(0), d.values[0]);
+  } finally {
+    f.close(); // frees ptr
+  }
+  // A refused file frees the block too (no leak, no double free).
+  const bad = m._malloc(16);
+  m.HEAPU8.fill(0, bad, bad + 16);
+  assert.throws(() => hok.adopt(bad, 16), MetronError);
+});
