@@ -63,13 +63,46 @@ function csvChannelName(c, i) {
 }
 
 /**
- * Open "bytes" (Uint8Array; the caller should drop its reference after
- * the call, so that the only full copy is the one in wasm memory).
- * Throws MetronError from core, or an Error with .code 'unknown_format'.
+ * Copy a Blob (a File) into a fresh block of wasm memory as it streams in:
+ * the file is held once, in wasm memory, never whole in JavaScript too (the
+ * stream's small chunks are recycled, so the copy also touches little fresh
+ * memory besides the block itself). Returns the block's address; the
+ * caller owns it (hok.adopt() takes it).
  */
-export async function openFile(bytes, { name = '', utcOffsetMinutes = 0 } = {}) {
+async function blobToWasm(m, blob) {
+  const M = m.module;
+  const ptr = M._malloc(Math.max(1, blob.size));
+  if (!ptr) throw new MetronError(-1, 'MT_ENOMEM', 'out of memory', 0, 0, 0);
+  try {
+    let off = 0;
+    const reader = blob.stream().getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (off + value.length > blob.size) throw new Error('the file grew while it was read');
+      M.HEAPU8.set(value, ptr + off); // HEAPU8 read again: memory may have grown meanwhile
+      off += value.length;
+    }
+    if (off !== blob.size) throw new Error('the file changed while it was read');
+  } catch (e) {
+    M._free(ptr);
+    throw e;
+  }
+  return ptr;
+}
+
+/**
+ * Open "input": a File or Blob (read piece by piece straight into wasm
+ * memory) or a Uint8Array (copied once into wasm memory; drop it after the
+ * call). Throws MetronError from core, or an Error with .code
+ * 'unknown_format'.
+ */
+export async function openFile(input, { name = '', utcOffsetMinutes = 0 } = {}) {
   const m = await core();
-  const kind = detect(bytes, name);
+  const isBlob = typeof Blob !== 'undefined' && input instanceof Blob;
+  if (isBlob && !name && input.name) name = input.name;
+  const head = isBlob ? new Uint8Array(await input.slice(0, 8).arrayBuffer()) : input;
+  const kind = detect(head, name);
   if (!kind) {
     const e = new Error('not a HOK, HOK2 or HIOKI CSV file');
     e.code = 'unknown_format';
@@ -77,7 +110,8 @@ export async function openFile(bytes, { name = '', utcOffsetMinutes = 0 } = {}) 
   }
   let f, format, csvMeta = null;
   if (kind === 'hok') {
-    f = m.hok.read(bytes);
+    if (isBlob && m.hok.adopt) f = m.hok.adopt(await blobToWasm(m, input), input.size);
+    else f = m.hok.read(isBlob ? new Uint8Array(await input.arrayBuffer()) : input);
     format = f.format;
     if (format === 'hok' && f.rows > 0 && f.rows * (f.channels.length + 1) <= V1_CONVERT_CELLS) {
       const v1 = f;
@@ -89,6 +123,7 @@ export async function openFile(bytes, { name = '', utcOffsetMinutes = 0 } = {}) 
       f = m.hok.read(hok2);
     }
   } else {
+    const bytes = isBlob ? new Uint8Array(await input.arrayBuffer()) : input;
     const r = m.csv.read(bytes, { utcOffsetMinutes });
     csvMeta = r.meta;
     const hok2 = m.hok.write({
@@ -105,6 +140,7 @@ export async function openFile(bytes, { name = '', utcOffsetMinutes = 0 } = {}) 
   // [from, to): one mean sample interval past the last sample, so that it
   // falls inside the range and is not drawn on the very edge.
   const step = rows > 1 ? (last - first) / (rows - 1) : 1000;
+  const grid = blockGrid(f, first, last);
   const channels = f.channels.map((c, i) => ({
     key: `f${i}`, index: i, id: c.id, name: c.name || `CH${i + 1}`, unit: c.unit, kind: c.kind,
   }));
@@ -116,18 +152,76 @@ export async function openFile(bytes, { name = '', utcOffsetMinutes = 0 } = {}) 
     /** The chart's data source: min/max buckets of each channel from core. */
     async source({ from, to, buckets, channels: list }) {
       const t0 = performance.now();
+      const q = snap(grid, from, to, buckets);
       let decoded = 0;
       const series = list.map((ch) => {
-        const d = f.decimate(ch.index, from, to, buckets);
+        const d = f.decimate(ch.index, q.from, q.to, q.buckets);
         decoded += d.nDecoded;
         return fromCore(d, SV_NAMES);
       });
-      out.stats = { ms: performance.now() - t0, decoded };
-      return { from, to, buckets, series };
+      out.stats = { ms: performance.now() - t0, decoded, buckets: q.buckets };
+      return { from: q.from, to: q.to, buckets: q.buckets, series };
+    },
+    /**
+     * Decode a few hundred blocks once, so that the browser compiles core's
+     * decoders with its optimising tier (V8 starts wasm in a baseline
+     * compiler and optimises functions once they have run a while): the
+     * first zoom deep into the file is then as fast as later ones. Call it
+     * when the page is idle after the first drawing.
+     */
+    warm() {
+      if (format === 'hok' || rows < 2 || !channels.length) return;
+      const n = Math.min(rows, 256 * Math.ceil(rows / Math.max(1, f.blocks)));
+      const t1 = f.times(n - 1, 1)[0] + 0.001;
+      f.decimate(0, first, t1, Math.max(8, 4 * Math.min(256, f.blocks)));
     },
     close() { f.close(); },
   };
   return out;
+}
+
+/**
+ * The block grid of a regularly sampled HOK2 file: {firstUs, blockUs} when
+ * every block but the last holds the same number of rows at a constant
+ * whole-microsecond interval (what the streaming writer makes of evenly
+ * sampled data), else null. Probed at a few blocks only; if the guess is
+ * wrong nothing is lost but speed (see snap()).
+ */
+function blockGrid(f, first, last) {
+  if (f.format !== 'hok2' || f.blocks < 2 || f.rows < 3) return null;
+  const rowsPerBlock = Math.ceil(f.rows / f.blocks);
+  const stepUs = Math.round(((last - first) * 1000) / (f.rows - 1));
+  if (!(stepUs > 0) || Math.abs((last - first) * 1000 - stepUs * (f.rows - 1)) > 1) return null;
+  const firstUs = Math.round(first * 1000);
+  for (const k of [1, f.blocks >> 1, f.blocks - 1]) {
+    const row = k * rowsPerBlock;
+    if (row >= f.rows) return null;
+    const t = Math.round(f.times(row, 1)[0] * 1000);
+    if (t !== firstUs + row * stepUs) return null;
+  }
+  return { firstUs, blockUs: rowsPerBlock * stepUs };
+}
+
+/**
+ * The query core answers fastest for "buckets" over [from, to): when a
+ * bucket spans at least one block, buckets of a whole number of blocks
+ * starting on a block boundary, so that no block straddles a boundary and
+ * core merges index summaries without decoding anything (at most twice the
+ * buckets asked for: never coarser than a pixel). Otherwise the query as
+ * asked. Either way core's answer is exact for the buckets it is given.
+ */
+function snap(grid, from, to, buckets) {
+  const asked = { from, to, buckets };
+  if (!grid) return asked;
+  const wantUs = ((to - from) * 1000) / buckets;
+  const perBucket = Math.floor(wantUs / grid.blockUs);
+  if (perBucket < 1) return asked;
+  const widthUs = perBucket * grid.blockUs;
+  const k = Math.floor((from * 1000 - grid.firstUs) / grid.blockUs);
+  const fromUs = grid.firstUs + k * grid.blockUs;
+  const n = Math.ceil((to * 1000 - fromUs) / widthUs);
+  if (n < 1 || n > 2 * buckets + 2) return asked;
+  return { from: fromUs / 1000, to: (fromUs + n * widthUs) / 1000, buckets: n };
 }
 
 export { MetronError };
