@@ -91,7 +91,9 @@ static db_stmt st_get = {"acct_get",
     "    'country', a.subscriber_country), "
     "  'time_zone', a.time_zone, 'language', a.language, 'status', a.status, "
     "  'has_logo', a.logo IS NOT NULL, 'created_at', mt_utc(a.created_at), "
-    "  'updated_at', mt_utc(a.updated_at))::text "
+    "  'updated_at', mt_utc(a.updated_at))::text, "
+    " (SELECT COALESCE(max(x.n), 0) FROM (SELECT count(*) AS n FROM channels c "
+    "   WHERE c.account_id = a.id AND c.expression IS NOT NULL GROUP BY c.group_id) x) "
     "FROM accounts a WHERE a.id = $1", 0};
 
 db_status db_account_get(db_conn *c, long long account_id, db_account_row *out, bool *found)
@@ -120,7 +122,7 @@ db_status db_account_get(db_conn *c, long long account_id, db_account_row *out, 
     out->has_ip_allow = PQgetvalue(res, 0, 9)[0] == 't';
     out->has_logo = PQgetvalue(res, 0, 10)[0] == 't';
     out->max_alarms_per_group = -1;
-    out->max_computed_per_group = -1;
+    out->max_computed_per_group = strtoll(PQgetvalue(res, 0, 13), NULL, 10);
     out->term_months = atoi(PQgetvalue(res, 0, 11));
     out->json = strdup(PQgetvalue(res, 0, 12));
     PQclear(res);

@@ -22,6 +22,28 @@
     "JOIN team_members tm ON tm.account_id = gta.account_id AND tm.team_id = gta.team_id "   \
     "WHERE gta.account_id = " a ".account_id AND tm.user_id = " p "))"
 
+/* A statement that applies VISIBLE() comes twice: for a member, and for an
+ * administrator (viewer $2 NULL), without the clause. In one statement the
+ * clause depends on the value of $2, and PostgreSQL then plans it again on
+ * every execution (a custom plan per value looks cheaper than the generic
+ * one) - the planning cost more than running the query. "head" ends where
+ * the clause goes, "tail" follows it. */
+typedef struct {
+    db_stmt member;
+    db_stmt admin;
+} vis_stmt;
+
+#define VIS_STMT(name, head, tail)                                                            \
+    {                                                                                         \
+        {name, head VISIBLE("a", "$2") tail, 0}, {name "_all", head "$2::bigint IS NULL" tail, 0} \
+    }
+
+/* The statement of "s" for "viewer" (0 = an administrator). */
+static db_stmt *vis(vis_stmt *s, long long viewer)
+{
+    return viewer > 0 ? &s->member : &s->admin;
+}
+
 /* ------------------------------------------------------------ row mapper */
 
 db_status db_rows_map(const PGresult *res, const db_field *fields, int n_fields, size_t row_size,
@@ -181,10 +203,10 @@ static const db_field app_fields[] = {
 };
 #define N_APP_FIELDS (int)(sizeof app_fields / sizeof app_fields[0])
 
-static db_stmt st_app_list = {"adm_app_list",
-    APP_COLS "WHERE a.account_id = $1 AND " VISIBLE("a", "$2") " ORDER BY a.id", 0};
-static db_stmt st_app_get = {"adm_app_get",
-    APP_COLS "WHERE a.account_id = $1 AND a.id = $3 AND " VISIBLE("a", "$2"), 0};
+static vis_stmt st_app_list =
+    VIS_STMT("adm_app_list", APP_COLS "WHERE a.account_id = $1 AND ", " ORDER BY a.id");
+static vis_stmt st_app_get =
+    VIS_STMT("adm_app_get", APP_COLS "WHERE a.account_id = $1 AND a.id = $3 AND ", "");
 static db_stmt st_app_count = {"adm_app_count",
     "SELECT count(*) FROM apps WHERE account_id = $1", 0};
 static db_stmt st_group_exists = {"adm_group_exists",
@@ -221,8 +243,8 @@ db_status db_app_list(db_conn *c, long long account_id, long long viewer, db_app
     char a[24], v[24];
     const char *p[] = {a, viewer_param(v, sizeof v, viewer)};
     ID(a, account_id);
-    return db_exec_rows(c, &st_app_list, 2, p, app_fields, N_APP_FIELDS, sizeof(db_app),
-                     (void **)out, n);
+    return db_exec_rows(c, vis(&st_app_list, viewer), 2, p, app_fields, N_APP_FIELDS,
+                        sizeof(db_app), (void **)out, n);
 }
 
 db_status db_app_get(db_conn *c, long long account_id, long long viewer, long long app_id,
@@ -232,8 +254,8 @@ db_status db_app_get(db_conn *c, long long account_id, long long viewer, long lo
     const char *p[] = {a, viewer_param(v, sizeof v, viewer), id};
     ID(a, account_id);
     ID(id, app_id);
-    return db_exec_one(c, &st_app_get, 3, p, app_fields, N_APP_FIELDS, sizeof(db_app), out,
-                       found);
+    return db_exec_one(c, vis(&st_app_get, viewer), 3, p, app_fields, N_APP_FIELDS,
+                       sizeof(db_app), out, found);
 }
 
 void db_app_free(db_app *rows, int n)
@@ -346,11 +368,11 @@ db_status db_app_kind(db_conn *c, long long account_id, long long app_id, char *
 #define DEVICE_COLS                                                                          \
     "SELECT d.id, d.app_id, a.kind, d.model, d.serial, d.firmware, d.name, "                 \
     ISO("d.created_at") ", " ISO("d.updated_at") ", "                                        \
-    "(SELECT count(*) FROM channels ch WHERE ch.account_id = d.account_id "                  \
-    " AND ch.device_id = d.id), "                                                            \
-    "(SELECT count(*) FROM channels ch WHERE ch.account_id = d.account_id "                  \
-    " AND ch.device_id = d.id AND ch.selected) "                                             \
-    "FROM devices d JOIN apps a ON a.account_id = d.account_id AND a.id = d.app_id "
+    "n.channels, n.selected "                                                                \
+    "FROM devices d JOIN apps a ON a.account_id = d.account_id AND a.id = d.app_id "         \
+    "CROSS JOIN LATERAL (SELECT count(*) AS channels, count(*) FILTER (WHERE ch.selected) "  \
+    " AS selected FROM channels ch WHERE ch.account_id = d.account_id "                      \
+    " AND ch.device_id = d.id) n "
 
 static const db_field device_fields[] = {
     {DBF_I64, offsetof(db_device, id)},
@@ -367,11 +389,12 @@ static const db_field device_fields[] = {
 };
 #define N_DEVICE_FIELDS (int)(sizeof device_fields / sizeof device_fields[0])
 
-static db_stmt st_device_list = {"adm_device_list",
-    DEVICE_COLS "WHERE d.account_id = $1 AND ($3::bigint IS NULL OR d.app_id = $3) AND "
-    VISIBLE("a", "$2") " ORDER BY d.id", 0};
-static db_stmt st_device_get = {"adm_device_get",
-    DEVICE_COLS "WHERE d.account_id = $1 AND d.id = $3 AND " VISIBLE("a", "$2"), 0};
+static vis_stmt st_device_list =
+    VIS_STMT("adm_device_list",
+             DEVICE_COLS "WHERE d.account_id = $1 AND ($3::bigint IS NULL OR d.app_id = $3) AND ",
+             " ORDER BY d.id");
+static vis_stmt st_device_get =
+    VIS_STMT("adm_device_get", DEVICE_COLS "WHERE d.account_id = $1 AND d.id = $3 AND ", "");
 static db_stmt st_device_count = {"adm_device_count",
     "SELECT count(*) FROM devices WHERE account_id = $1 AND app_id = $2", 0};
 static db_stmt st_device_insert = {"adm_device_insert",
@@ -390,8 +413,8 @@ db_status db_device_list(db_conn *c, long long account_id, long long viewer, lon
     const char *p[] = {a, viewer_param(v, sizeof v, viewer), app_id > 0 ? app : NULL};
     ID(a, account_id);
     ID(app, app_id);
-    return db_exec_rows(c, &st_device_list, 3, p, device_fields, N_DEVICE_FIELDS,
-                     sizeof(db_device), (void **)out, n);
+    return db_exec_rows(c, vis(&st_device_list, viewer), 3, p, device_fields, N_DEVICE_FIELDS,
+                        sizeof(db_device), (void **)out, n);
 }
 
 db_status db_device_get(db_conn *c, long long account_id, long long viewer, long long device_id,
@@ -401,7 +424,7 @@ db_status db_device_get(db_conn *c, long long account_id, long long viewer, long
     const char *p[] = {a, viewer_param(v, sizeof v, viewer), id};
     ID(a, account_id);
     ID(id, device_id);
-    return db_exec_one(c, &st_device_get, 3, p, device_fields, N_DEVICE_FIELDS,
+    return db_exec_one(c, vis(&st_device_get, viewer), 3, p, device_fields, N_DEVICE_FIELDS,
                        sizeof(db_device), out, found);
 }
 
@@ -476,20 +499,20 @@ static const db_field channel_fields[] = {
 };
 #define N_CHANNEL_FIELDS (int)(sizeof channel_fields / sizeof channel_fields[0])
 
-static db_stmt st_channel_list = {"adm_channel_list",
-    CHANNEL_COLS "WHERE ch.account_id = $1 AND ch.device_id = $3 AND " VISIBLE("a", "$2")
-    " ORDER BY ch.position, ch.id", 0};
-static db_stmt st_channel_get = {"adm_channel_get",
-    CHANNEL_COLS "WHERE ch.account_id = $1 AND ch.id = $3 AND " VISIBLE("a", "$2"), 0};
+static vis_stmt st_channel_list =
+    VIS_STMT("adm_channel_list", CHANNEL_COLS "WHERE ch.account_id = $1 AND ch.device_id = $3 AND ",
+             " ORDER BY ch.position, ch.id");
+static vis_stmt st_channel_get =
+    VIS_STMT("adm_channel_get", CHANNEL_COLS "WHERE ch.account_id = $1 AND ch.id = $3 AND ", "");
 static db_stmt st_channel_insert = {"adm_channel_insert",
     "INSERT INTO channels (account_id, device_id, ch_key, name, unit, position) "
     "VALUES ($1, $2, $3, $4, $5, (SELECT COALESCE(max(position) + 1, 0) FROM channels "
     " WHERE account_id = $1 AND device_id = $2)) RETURNING id", 0};
 static db_stmt st_channel_update = {"adm_channel_update",
     "UPDATE channels SET name = COALESCE($3, name), unit = COALESCE($4, unit) "
-    "WHERE account_id = $1 AND id = $2", 0};
+    "WHERE account_id = $1 AND id = $2 AND device_id IS NOT NULL", 0};
 static db_stmt st_channel_delete = {"adm_channel_delete",
-    "DELETE FROM channels WHERE account_id = $1 AND id = $2", 0};
+    "DELETE FROM channels WHERE account_id = $1 AND id = $2 AND device_id IS NOT NULL", 0};
 static db_stmt st_selection_inspect = {"adm_selection_inspect",
     "SELECT count(*), count(*) FILTER (WHERE NOT selected) FROM channels "
     "WHERE account_id = $1 AND device_id = $2 AND id = ANY ($3::bigint[])", 0};
@@ -504,8 +527,8 @@ db_status db_channel_list(db_conn *c, long long account_id, long long viewer,
     const char *p[] = {a, viewer_param(v, sizeof v, viewer), d};
     ID(a, account_id);
     ID(d, device_id);
-    return db_exec_rows(c, &st_channel_list, 3, p, channel_fields, N_CHANNEL_FIELDS,
-                     sizeof(db_channel), (void **)out, n);
+    return db_exec_rows(c, vis(&st_channel_list, viewer), 3, p, channel_fields, N_CHANNEL_FIELDS,
+                        sizeof(db_channel), (void **)out, n);
 }
 
 db_status db_channel_get(db_conn *c, long long account_id, long long viewer,
@@ -515,7 +538,7 @@ db_status db_channel_get(db_conn *c, long long account_id, long long viewer,
     const char *p[] = {a, viewer_param(v, sizeof v, viewer), id};
     ID(a, account_id);
     ID(id, channel_id);
-    return db_exec_one(c, &st_channel_get, 3, p, channel_fields, N_CHANNEL_FIELDS,
+    return db_exec_one(c, vis(&st_channel_get, viewer), 3, p, channel_fields, N_CHANNEL_FIELDS,
                        sizeof(db_channel), out, found);
 }
 

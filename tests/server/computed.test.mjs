@@ -672,3 +672,20 @@ test('the back-fill thread does the work by itself (compactor interval 200 ms)',
     assert.doesNotMatch(fast.stderr(), /runtime error|AddressSanitizer|LeakSanitizer/);
   }
 });
+
+test('the account reports P8 usage; the channel routes of devices leave computed channels alone', async () => {
+  const t = await groupTenant('standard', 2);
+  const x1 = await mustCreate(t, 'CH1+CH2', t.channels.slice(0, 2));
+  await mustCreate(t, 'CH1*2', [t.channels[0]]);
+  let r = await t.c.get('/api/v1/account');
+  assert.equal(r.status, 200);
+  const p8 = r.body.usage.find((u) => u.quota === 'P8');
+  assert.equal(p8.used, 2, JSON.stringify(p8));
+  r = await t.c.patch(`/api/v1/channels/${x1.id}`, { name: 'renamed' });
+  assert.equal(r.status, 404, JSON.stringify(r.body));
+  r = await t.c.del(`/api/v1/channels/${x1.id}`);
+  assert.equal(r.status, 404, JSON.stringify(r.body));
+  r = await t.c.get(`/api/v1/computed/${x1.id}`);
+  assert.equal(r.status, 200);
+  assert.notEqual(r.body.name, 'renamed');
+});
