@@ -804,6 +804,9 @@ static uint64_t le64(const uint8_t *p)
     return x;
 }
 
+/* Seconds compact() spent in core (decode, merge, encode, summarise, pack). */
+static double codec_secs;
+
 /* Fold every hot row into the day blocks, as the server's compactor does:
  * read the hot rows, sort their records by channel and time, read the day
  * blocks they touch, merge (a later sample of the same time wins), encode,
@@ -897,6 +900,7 @@ static size_t compact(void)
             for (k = g; k < end;) {
                 int64_t c = rec[k].c;
                 size_t e = k, n_old = 0, n_out = 0, q;
+                double t_codec;
                 mt_error err;
                 while (e < end && rec[e].c == c) {
                     e++;
@@ -913,6 +917,7 @@ static size_t compact(void)
                     to = xrealloc(to, scratch * sizeof *to);
                     vo = xrealloc(vo, scratch * sizeof *vo);
                 }
+                t_codec = now_s();
                 if (row < (size_t)PQntuples(res) &&
                     (int64_t)be64((const uint8_t *)PQgetvalue(res, (int)row, 0)) == c) {
                     if (mt_series_decode((const uint8_t *)PQgetvalue(res, (int)row, 1),
@@ -930,6 +935,7 @@ static size_t compact(void)
                     die("merge: %s", err.msg);
                 }
                 row_c(&b, c, day, to, vo, n_out);
+                codec_secs += now_s() - t_codec;
                 k = e;
             }
             copy_end(&b);
@@ -1396,10 +1402,10 @@ int main(int argc, char **argv)
             res_of[li].hot_secs = res_of[li].ev_secs;
             fmt_rate(s1, sizeof s1, (double)live_samples, res_of[li].hot_secs);
             fmt_rate(s2, sizeof s2, (double)res_of[li].compacted, res_of[li].compact_secs);
-            printf("everyday D: hot inserts %.2f s (%s), compaction %.2f s (%s, %zu samples),"
-                   " WAL %.1f B/sample\n",
+            printf("everyday D: hot inserts %.2f s (%s), compaction %.2f s (%s, %zu samples;"
+                   " %.2f s of it in core), WAL %.1f B/sample\n",
                    res_of[li].hot_secs, s1, res_of[li].compact_secs, s2, res_of[li].compacted,
-                   (double)res_of[li].ev_wal / (double)live_samples);
+                   codec_secs, (double)res_of[li].ev_wal / (double)live_samples);
         } else {
             fmt_rate(s1, sizeof s1, (double)live_samples, res_of[li].ev_secs);
             printf("everyday %c: %.2f s, %s, WAL %.1f B/sample\n", l, res_of[li].ev_secs, s1,
