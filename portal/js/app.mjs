@@ -83,7 +83,9 @@ function leave(reason) {
   setUser(null);
   buildShell();
   const { name, params } = currentRoute();
-  const next = name && !(pageDef(name) || {}).public ? hrefFor(name, params) : undefined;
+  // After an expired session, signing in again returns to the page asked for.
+  const next = reason === 'expired' && name && !(pageDef(name) || {}).public
+    ? hrefFor(name, params) : undefined;
   navigate('signin', { reason, next }, { replace: true });
 }
 

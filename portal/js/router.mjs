@@ -87,8 +87,13 @@ async function render() {
   }
   document.title = `${t(def.title)} · Metron`;
   if (afterRender) afterRender(name);
+  // Each render gets its own element: a page that is still loading when the
+  // user moves on writes into a detached element, never over the next page.
+  const view = document.createElement('div');
+  view.className = 'view';
+  container.appendChild(view);
   try {
-    const r = await def.render(container, params);
+    const r = await def.render(view, params);
     if (typeof r === 'function') {
       if (my === token) cleanup = r;
       else r();
@@ -99,7 +104,7 @@ async function render() {
       const p = document.createElement('p');
       p.className = 'form-error';
       p.textContent = t('error.generic');
-      container.appendChild(p);
+      view.appendChild(p);
     }
   }
 }

@@ -1,6 +1,7 @@
 // Data for the portal tests: an account with a measurement group, an app in
 // it, a logger with channels and a few stored values (one special), and
 // notifications (inserted with SQL: other parts of the service create them).
+import crypto from 'node:crypto';
 import { appClient } from '../server/data_helpers.mjs';
 
 export const PASSWORD = 'Passw0rd-ok';
@@ -41,4 +42,33 @@ export async function seedAccount(env, { account = 'acme', plan = 'pro', userNam
     (${accountId}, ${userId}, 'alarm', 'Temperature high on Boiler logger', 'CH1 went above 80 °C.'),
     (${accountId}, ${userId}, 'licence', 'Your licence ends in 30 days', 'Renew it to keep your plan.')`);
   return { accountId, userId, admin, groupId, appId: app.id, deviceId, channels };
+}
+
+/** RFC 4648 base32 (no padding needed) → bytes. */
+export function base32Decode(s) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = 0;
+  let value = 0;
+  const out = [];
+  for (const ch of s.replace(/=+$/, '').toUpperCase()) {
+    const i = alphabet.indexOf(ch);
+    if (i < 0) throw new Error(`bad base32 character ${ch}`);
+    value = (value << 5) | i;
+    bits += 5;
+    if (bits >= 8) {
+      out.push((value >>> (bits - 8)) & 0xff);
+      bits -= 8;
+    }
+  }
+  return Buffer.from(out);
+}
+
+/** RFC 6238 TOTP (HMAC-SHA-1, 6 digits, 30 s) of a base32 secret at step "step". */
+export function totp(secret, step = Math.floor(Date.now() / 30000)) {
+  const msg = Buffer.alloc(8);
+  msg.writeBigUInt64BE(BigInt(step));
+  const mac = crypto.createHmac('sha1', base32Decode(secret)).update(msg).digest();
+  const off = mac[mac.length - 1] & 0x0f;
+  const bin = ((mac[off] & 0x7f) << 24) | (mac[off + 1] << 16) | (mac[off + 2] << 8) | mac[off + 3];
+  return String(bin % 1e6).padStart(6, '0');
 }

@@ -1,0 +1,162 @@
+// Sign-in in Chromium (A1-A5): account ID, alternative login ID, trial
+// e-mail, TOTP enrolment and two-step sign-in, the reset e-mail through the
+// SMTP sink, logout, and the automatic logout after 24 h idle.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startStack, openPage, signIn, shot, waitForPage } from './browser.mjs';
+import { PASSWORD, totp } from './fixtures.mjs';
+
+let env;
+before(async () => {
+  env = await startStack({ smtp: true });
+  await env.createAccount({ account: 'acme', altAccount: 'acme-alt', plan: 'pro', user: 'admin',
+    password: PASSWORD, email: 'admin@acme.example.test', userName: 'Ada Admin' });
+  await env.createAccount({ plan: 'trial', user: 'tess@trial.example.test', email: 'tess@trial.example.test',
+    password: PASSWORD, userName: 'Tess Trial' });
+});
+after(async () => { if (env) await env.stop(); });
+
+async function logout(page) {
+  await page.click('#user-button');
+  await page.click('[data-testid=logout]');
+  await page.waitForSelector('#signin-form');
+}
+
+test('account ID + user ID + password; logout shows the sign-in page with a message', async () => {
+  const page = await openPage(env);
+  await shot(page, 'signin-pc');
+  await signIn(page, { account: 'acme', user: 'admin', password: PASSWORD });
+  await waitForPage(page, 'monitor');
+  assert.equal(await page.textContent('#user-button .user-name'), 'Ada Admin');
+  await logout(page);
+  assert.match(await page.textContent('[data-testid=signin-reason]'), /signed out/);
+  // The session is gone on the server too.
+  const r = await page.evaluate(async () => (await fetch('/api/v1/auth/session')).status);
+  assert.equal(r, 401);
+  assert.deepEqual(page.cspErrors, []);
+  assert.deepEqual(page.consoleErrors, []);
+  await page.context().close();
+});
+
+test('a wrong password is refused with a sentence, not a code', async () => {
+  const page = await openPage(env);
+  await page.waitForSelector('#signin-form');
+  await page.fill('#signin-account', 'acme');
+  await page.fill('#signin-user', 'admin');
+  await page.fill('#signin-password', 'Wrong-pass1');
+  await page.click('#signin-form button[type=submit]');
+  await page.waitForSelector('#signin-form .form-error:not([hidden])');
+  assert.match(await page.textContent('#signin-form .form-error'), /account, user or password is not right/);
+  await page.context().close();
+});
+
+test('the alternative login account ID signs in through the same form (Pro, P23)', async () => {
+  const page = await openPage(env);
+  await signIn(page, { account: 'acme-alt', user: 'admin', password: PASSWORD });
+  await waitForPage(page, 'monitor');
+  await page.context().close();
+});
+
+test('a trial user signs in with e-mail + password', async () => {
+  const page = await openPage(env);
+  await signIn(page, { email: 'tess@trial.example.test', password: PASSWORD });
+  await waitForPage(page, 'monitor');
+  assert.equal(await page.textContent('#user-button .user-name'), 'Tess Trial');
+  await page.context().close();
+});
+
+test('TOTP: enrolment with a QR code, then sign-in with a code computed from the secret', async () => {
+  const page = await openPage(env);
+  await signIn(page, { account: 'acme', user: 'admin', password: PASSWORD });
+  await page.goto(`${env.url}/#/account`);
+  await waitForPage(page, 'account');
+  await page.click('[data-testid=totp-enrol]');
+  await page.waitForSelector('[data-testid=totp-qr]');
+  const src = await page.getAttribute('[data-testid=totp-qr]', 'src');
+  assert.match(src, /^data:image\/gif;base64,/);
+  const secret = (await page.textContent('[data-testid=totp-secret]')).trim();
+  assert.match(secret, /^[A-Z2-7]{32}$/);
+  await shot(page, 'totp-enrol-pc');
+  await page.fill('#totp-code', totp(secret));
+  await page.click('#totp-form button[type=submit]');
+  await page.waitForSelector('#totp-form', { state: 'detached' });
+  await page.waitForFunction(() => document.querySelector('[data-testid=two-step-mode]')
+    && /Authenticator/.test(document.querySelector('[data-testid=two-step-mode]').textContent));
+  await logout(page);
+  // The code of the next 30 s step (one step either side is accepted, and
+  // each step only once: the enrolment used the current one).
+  await signIn(page, { account: 'acme', user: 'admin', password: PASSWORD,
+    code: (kind) => { assert.equal(kind, 'totp'); return totp(secret, Math.floor(Date.now() / 30000) + 1); } });
+  await waitForPage(page, 'monitor');
+  // Back to no second step for the other tests.
+  const r = await page.evaluate(async () => {
+    const csrf = sessionStorage.getItem('metron.csrf');
+    const res = await fetch('/api/v1/me/two-step', { method: 'PUT', headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf },
+      body: JSON.stringify({ mode: 'off' }) });
+    return res.status;
+  });
+  assert.equal(r, 200);
+  assert.deepEqual(page.consoleErrors, []);
+  await page.context().close();
+});
+
+test('password reset: the e-mailed link opens the reset page, the new password signs in', async () => {
+  const page = await openPage(env);
+  await page.waitForSelector('#signin-form');
+  await page.click('[data-testid=forgot-link]');
+  await page.waitForSelector('#reset-request-form');
+  await page.fill('#reset-account', 'acme');
+  await page.fill('#reset-user', 'admin');
+  await page.click('#reset-request-form button[type=submit]');
+  await page.waitForSelector('[data-testid=reset-sent]');
+  let link = null;
+  for (let i = 0; i < 100 && !link; i++) {
+    const mail = env.smtp.messages().join('\n').replace(/=\r?\n/g, '');
+    const m = /(https?:\/\/[^\s]+\/#\/reset\?token=[A-Za-z0-9_-]+)/.exec(mail);
+    if (m) link = m[1];
+    else await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.ok(link, 'a reset link arrived');
+  assert.ok(link.startsWith(env.url), `${link} points at the portal`);
+  await page.goto(link);
+  await waitForPage(page, 'reset');
+  await shot(page, 'reset-pc');
+  await page.fill('#reset-password', 'New-passw0rd');
+  await page.fill('#reset-password2', 'New-passw0rd');
+  await page.click('#reset-form button[type=submit]');
+  await page.waitForSelector('[data-testid=signin-reason]');
+  assert.match(await page.textContent('[data-testid=signin-reason]'), /password has been changed/);
+  await signIn(page, { account: 'acme', user: 'admin', password: 'New-passw0rd' });
+  await waitForPage(page, 'monitor');
+  await page.context().close();
+  // The link works once.
+  const again = await openPage(env, { path: `/${new URL(link).hash}` });
+  await waitForPage(again, 'reset');
+  await again.fill('#reset-password', 'Other-passw0rd');
+  await again.fill('#reset-password2', 'Other-passw0rd');
+  await again.click('#reset-form button[type=submit]');
+  await again.waitForSelector('#reset-form .form-error:not([hidden])');
+  assert.match(await again.textContent('#reset-form .form-error'), /not valid any more/);
+  await again.context().close();
+  // Restore the password for the tests after this one.
+  const c = await env.login({ account: 'acme', user: 'admin', password: 'New-passw0rd' });
+  assert.equal((await c.post('/api/v1/me/password', { current: 'New-passw0rd', new: PASSWORD })).status, 200);
+});
+
+test('after 24 h without activity the server ends the session and the portal shows sign-in with a message', async () => {
+  const page = await openPage(env);
+  await signIn(page, { account: 'acme', user: 'admin', password: PASSWORD });
+  await waitForPage(page, 'monitor');
+  await env.setClock(24 * 3600 + 120);
+  try {
+    await page.click('a.nav-link[data-page=notifications]');
+    await page.waitForSelector('[data-testid=signin-reason]');
+    assert.match(await page.textContent('[data-testid=signin-reason]'), /session has ended/);
+    // Signing in again returns to the page that was asked for.
+    await signIn(page, { account: 'acme', user: 'admin', password: PASSWORD });
+    await waitForPage(page, 'notifications');
+  } finally {
+    await env.setClock(0);
+  }
+  await page.context().close();
+});
