@@ -78,8 +78,7 @@ function translate() {
 let chart = null;
 let file = null; // the open file (filesource.mjs)
 let selected = []; // channel indexes shown
-let lastBytes = null; // kept only for a CSV, to re-read it with another clock offset
-let lastName = '';
+let lastFile = null; // a CSV file, read again when the clock offset changes
 export const timings = { open: 0, firstDraw: 0 }; // ms, for scripts/bench-portal
 
 function showError(msg) {
@@ -176,7 +175,11 @@ function ensureChart() {
     source: (q) => file.source(q),
   });
   host.addEventListener('mc-drawn', (e) => {
-    if (!timings.firstDraw && timings.start) timings.firstDraw = performance.now() - timings.start;
+    if (!timings.firstDraw && timings.start) {
+      timings.firstDraw = performance.now() - timings.start;
+      const f = file;
+      setTimeout(() => { if (f === file) f.warm(); }, 50);
+    }
     host.dataset.decodedBlocks = String(file ? file.stats.decoded : 0);
     host.dataset.decimateMs = String(file ? file.stats.ms.toFixed(1) : 0);
     host.dataset.drawMs = String(e.detail.ms.toFixed(1));
@@ -191,8 +194,9 @@ function closeFile() {
   }
   if (file) file.close();
   file = null;
-  lastBytes = null;
+  lastFile = null;
   selected = [];
+  document.body.classList.remove('ov-has-file');
   renderInfo();
   renderChannels();
   showError('');
@@ -205,20 +209,19 @@ export async function open(f) {
   timings.firstDraw = 0;
   busy(t('offline.opening', { name: f.name }));
   try {
-    // One copy in JavaScript (the File's bytes), one in wasm memory; the
-    // JavaScript copy is dropped as soon as core holds the file.
-    let bytes = new Uint8Array(await f.arrayBuffer());
-    const isCsv = !(bytes.length >= 5 && bytes[0] === 0x4d && bytes[1] === 0x54 && bytes[2] === 0x48);
+    // A HOK file is read piece by piece into wasm memory (held once); a CSV
+    // file is parsed into HOK2 in memory (filesource.mjs).
+    const head = new Uint8Array(await f.slice(0, 8).arrayBuffer());
+    const isCsv = !(head[0] === 0x4d && head[1] === 0x54 && head[2] === 0x48);
     const offset = Number($('ov-offset').value) || 0;
-    const next = await openFile(bytes, { name: f.name, utcOffsetMinutes: offset });
-    lastBytes = isCsv ? bytes : null;
-    lastName = f.name;
-    bytes = null;
+    const next = await openFile(f, { name: f.name, utcOffsetMinutes: offset });
+    lastFile = isCsv ? f : null;
     if (file) file.close();
     file = next;
     file.size = f.size;
     timings.open = performance.now() - timings.start;
     selected = file.channels.slice(0, MAX_SERIES).map((c) => c.index);
+    document.body.classList.add('ov-has-file');
     renderInfo();
     renderChannels();
     const c = ensureChart();
@@ -234,9 +237,7 @@ export async function open(f) {
 }
 
 async function reopenCsv() {
-  if (!lastBytes) return;
-  const f = new File([lastBytes], lastName);
-  await open(f);
+  if (lastFile) await open(lastFile);
 }
 
 function fillOffsets() {
@@ -276,7 +277,7 @@ export async function start() {
   sel.addEventListener('change', () => setLang(sel.value));
   await setLang(preferred());
   $('ov-starting').remove();
-  core().catch((e) => showError(errorText(e))); // start compiling the wasm now
+  core().then((m) => { coreModule = m; }, (e) => showError(errorText(e))); // compile the wasm now
 
   const input = $('ov-file');
   input.addEventListener('change', () => {
@@ -308,8 +309,16 @@ export async function start() {
 }
 
 // For tests and scripts/bench-portal.
-globalThis.__metronOffline = { open, timings, get chart() { return chart; }, get file() { return file; } };
+let coreModule = null;
+globalThis.__metronOffline = {
+  open, timings,
+  get chart() { return chart; },
+  get file() { return file; },
+  /** Bytes of wasm memory in use by the module (the file is held there once). */
+  get heapBytes() { return coreModule ? coreModule.module.HEAPU8.length : 0; },
+};
 
-// The bundle starts the page itself (js/offline-boot.js); as an ES module
-// the page starts here.
-if (!globalThis.__METRON_BUNDLE__) start();
+// Evaluated as an ES module (js/offline-boot.js loads it) or inside the
+// bundle (whose start() evaluates this module, then calls start() again: a
+// no-op), the page starts here.
+start();

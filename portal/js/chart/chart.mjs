@@ -229,7 +229,7 @@ export function createChart(host, options) {
       });
     });
     const axes = [{
-      scale: 'x', stroke: text, space: 90, size: 46,
+      scale: 'x', stroke: text, space: plotSize().width < 500 ? 64 : 90, size: 46,
       grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 },
       values: (self, splits, ai, space, incr) => timeTicks(locale, splits, incr),
     }];
