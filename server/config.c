@@ -202,7 +202,7 @@ config_result config_parse(srv_config *cfg, int argc, char **argv, char *err, si
         return CONFIG_USAGE;
     }
     cfg->jobs_interval_s = (int)v;
-    if (parse_int(env_or("METRON_COMPACT_MS", "2000"), 10, 3600000, &v) != 0) {
+    if (parse_int(env_or("METRON_COMPACT_MS", "30000"), 10, 3600000, &v) != 0) {
         snprintf(err, err_cap, "METRON_COMPACT_MS: expected milliseconds 10..3600000");
         return CONFIG_USAGE;
     }

@@ -65,7 +65,7 @@ CREATE TABLE series_day (
     t_first      bigint NOT NULL,
     t_last       bigint NOT NULL,
     data         bytea NOT NULL,
-    hours        bytea NOT NULL,
+    hours        bytea NOT NULL,  -- STORAGE MAIN: compressed inline (docs/storage.md)
     PRIMARY KEY (channel_id, day),
     CHECK (t_first <= t_last)
 ) PARTITION BY RANGE (day);
@@ -85,7 +85,7 @@ BEGIN
             EXECUTE format('CREATE TABLE %I PARTITION OF series_day FOR VALUES FROM (%s) TO (%s)',
                            name, m0 - DATE '1970-01-01', m1 - DATE '1970-01-01');
             EXECUTE format('ALTER TABLE %I ALTER COLUMN data SET STORAGE EXTERNAL', name);
-            EXECUTE format('ALTER TABLE %I ALTER COLUMN hours SET STORAGE EXTERNAL', name);
+            EXECUTE format('ALTER TABLE %I ALTER COLUMN hours SET STORAGE MAIN', name);
         EXCEPTION WHEN duplicate_table THEN
             NULL; -- created meanwhile by another transaction
         END;
