@@ -1,0 +1,106 @@
+// Administration in Chromium: a quota refusal names the limit and the plan
+// (P3 on Free), an app's credential is shown once, users are created through
+// the generic form, and names with HTML are shown as text.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startStack, openPage, signIn, waitForPage } from './browser.mjs';
+import { PASSWORD } from './fixtures.mjs';
+
+const XSS = '<img src=x onerror=alert(1)>';
+let env;
+before(async () => {
+  env = await startStack();
+  await env.createAccount({ account: 'freeco', plan: 'free', user: 'admin', password: PASSWORD, userName: 'Fred Free' });
+  const c = await env.login({ account: 'freeco', user: 'admin', password: PASSWORD });
+  for (let i = 1; i <= 3; i++) {
+    const r = await c.post('/api/v1/apps', { kind: 'one', name: `App ${i}` });
+    assert.equal(r.status, 201);
+  }
+  await env.createAccount({ account: 'evil', plan: 'pro', user: 'admin', password: PASSWORD, userName: XSS });
+  const e = await env.login({ account: 'evil', user: 'admin', password: PASSWORD });
+  assert.equal((await e.post('/api/v1/groups', { name: XSS })).status, 201);
+  assert.equal((await e.post('/api/v1/teams', { name: `${XSS} team` })).status, 201);
+});
+after(async () => { if (env) await env.stop(); });
+
+test('a Free account adding a 4th app sees a message naming the limit (3) and the plan', async () => {
+  const page = await openPage(env);
+  await signIn(page, { account: 'freeco', user: 'admin', password: PASSWORD });
+  await page.goto(`${env.url}/#/admin/apps`);
+  await waitForPage(page, 'admin/apps');
+  await page.waitForSelector('table.table');
+  assert.equal(await page.locator('table.table tbody tr').count(), 3);
+  await page.click('[data-testid=crud-add]');
+  await page.fill('dialog input[name=name]', 'App 4');
+  await page.click('dialog button[type=submit]');
+  const err = page.locator('dialog .form-error:not([hidden])');
+  await err.waitFor();
+  const text = await err.textContent();
+  assert.match(text, /Free/);
+  assert.match(text, /\b3\b/);
+  assert.match(text, /registered apps/);
+  assert.match(text, /P3/);
+  assert.deepEqual(page.consoleErrors, []);
+  await page.context().close();
+});
+
+test('registering an app shows its credential once; users are created through the form', async () => {
+  const page = await openPage(env);
+  await signIn(page, { account: 'evil', user: 'admin', password: PASSWORD });
+  await page.goto(`${env.url}/#/admin/apps`);
+  await waitForPage(page, 'admin/apps');
+  await page.click('[data-testid=crud-add]');
+  await page.fill('dialog input[name=name]', 'Roof gateway');
+  await page.click('dialog button[type=submit]');
+  const cred = page.locator('[data-testid=app-credential]');
+  await cred.waitFor();
+  assert.match(await cred.textContent(), /^mta_[A-Za-z0-9_-]{43}$/);
+  await page.click('dialog .dialog-buttons button');
+  await page.waitForSelector('table.table');
+  assert.equal(await page.locator('[data-testid=app-credential]').count(), 0);
+  assert.match(await page.textContent('table.table'), /Roof gateway/);
+
+  await page.goto(`${env.url}/#/admin/users`);
+  await waitForPage(page, 'admin/users');
+  await page.click('[data-testid=crud-add]');
+  await page.fill('dialog input[name=login_id]', 'bob');
+  await page.fill('dialog input[name=name]', 'Bob Member');
+  await page.fill('dialog input[name=password]', 'short');
+  await page.click('dialog button[type=submit]');
+  await page.locator('dialog .form-error:not([hidden])').waitFor();
+  assert.match(await page.textContent('dialog .form-error'), /at least 8 characters/);
+  await page.fill('dialog input[name=password]', 'Bob-passw0rd');
+  await page.click('dialog button[type=submit]');
+  await page.waitForSelector('dialog', { state: 'detached' });
+  await page.waitForFunction(() => /Bob Member/.test(document.querySelector('table.table').textContent));
+  assert.deepEqual(page.consoleErrors, []);
+  await page.context().close();
+});
+
+test('names with HTML are shown as text, never as markup', async () => {
+  const page = await openPage(env);
+  let alerted = false;
+  page.on('dialog', async (d) => { alerted = true; await d.dismiss(); });
+  await signIn(page, { account: 'evil', user: 'admin', password: PASSWORD });
+  await waitForPage(page, 'monitor');
+  // The header: the user's name and the group selector.
+  assert.equal(await page.textContent('#user-button .user-name'), XSS);
+  assert.equal(await page.locator('#group-select option').first().textContent(), XSS);
+  for (const p of ['monitor', 'admin/users', 'admin/groups', 'admin/teams']) {
+    await page.goto(`${env.url}/#/${p}`);
+    await waitForPage(page, p);
+    await page.waitForTimeout(300);
+  }
+  await page.goto(`${env.url}/#/admin/teams`);
+  await page.waitForSelector('table.table');
+  assert.match(await page.textContent('table.table'), /<img src=x onerror=alert\(1\)> team/);
+  await page.goto(`${env.url}/#/admin/users`);
+  await page.waitForSelector('table.table');
+  assert.match(await page.textContent('table.table'), /<img src=x onerror=alert\(1\)>/);
+  // No element came out of the names: every <img> is one of the portal's own.
+  const imgs = await page.evaluate(() => [...document.querySelectorAll('img')].map((i) => i.getAttribute('src')));
+  assert.ok(imgs.every((s) => s !== 'x'), JSON.stringify(imgs));
+  assert.equal(alerted, false);
+  assert.deepEqual(page.cspErrors, []);
+  await page.context().close();
+});
