@@ -204,6 +204,7 @@ int main(int argc, char **argv)
 out:
     http_stop(&s);
     jobs_stop();
+    svc_export_workers_stop();
     computed_backfill_stop();
     series_compactor_stop();
     db_pool_free(s.pool);
