@@ -9,7 +9,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { createUser, login, request, setClock, sleep, startPostgres, startServer } from './harness.mjs';
+import {
+  createUser, login, request, sessionClient, setClock, sleep, startPostgres, startServer,
+} from './harness.mjs';
 import { MIN_US, PW, appClient, baseTime, dataTenant, loadHok, uniq } from './data_helpers.mjs';
 import { SV, SV_NAMES, specialKind } from '../../wasm/mtw.mjs';
 
@@ -628,6 +630,26 @@ test('a large export (2 channels x 60 days at one minute) shows progress while i
   for (let i = 0; i < 200 && fs.existsSync(dir) &&
     fs.readdirSync(dir).some((f) => f.startsWith(`${r.body.id}.`)); i++) await sleep(25);
   assert.deepEqual(fs.readdirSync(dir).filter((f) => f.startsWith(`${r.body.id}.`)), []);
+  // A second server on the same database stops while its export runs: it
+  // exits cleanly and the export ends failed (the user may start it again).
+  const srv2 = await startServer({ databaseUrl: pg.url(db),
+    env: { METRON_COMPACT_MS: '3600000', METRON_EXPORT_CHUNK_SAMPLES: '100' } });
+  try {
+    const c2 = sessionClient(srv2.url, { cookie: t.c.cookie, csrf: t.c.csrf });
+    const r2 = await c2.post('/api/v1/exports', { channels: t.channels, from: start, to: start + n * MIN_US, format: 'hok' });
+    assert.equal(r2.status, 202, JSON.stringify(r2.body));
+    await sleep(100);
+    const exit = await srv2.stop();
+    assert.equal(exit.code, 0, srv2.stderr());
+    assert.doesNotMatch(srv2.stderr(), /runtime error|AddressSanitizer|LeakSanitizer/);
+    const st = (await t.c.get(`/api/v1/exports/${r2.body.id}`)).body;
+    if (st.status === 'failed') assert.match(st.error, /server stopped/);
+    else assert.equal(st.status, 'done', JSON.stringify(st)); // finished first
+    ctx.diagnostic(`stopped server: export ${st.status} at progress ${st.progress}`);
+  } finally {
+    await srv2.stop();
+    fs.rmSync(srv2.dataDir, { recursive: true, force: true });
+  }
 });
 
 test('clean-up: files and records go 24 h after the end; stale and orphaned ones too', async () => {
