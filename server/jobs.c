@@ -17,6 +17,7 @@
 #include "db_misc.h"
 #include "log.h"
 #include "svc_auth.h"
+#include "svc_drive.h"
 #include "svc_export.h"
 
 /* How long a job waits for a pooled connection. */
@@ -123,6 +124,20 @@ static int job_trial_accounts(srv *s, int64_t now, long long *done)
     return rc;
 }
 
+/* The drive's L5 retention and orphan sweep (svc_drive.h). */
+static int job_drive(srv *s, int64_t now, long long *done)
+{
+    svc_drive_cleanup_stats st = {0};
+    svc_err e = {0};
+    if (svc_drive_cleanup(s->pool, s->cfg.data_dir, now * 1000000LL, DRIVE_SWEEP_GRACE_S, &st,
+                          &e) != SV_OK) {
+        log_error("jobs: drive clean-up: %s", e.msg);
+        return -1;
+    }
+    *done = st.files_deleted + st.orphans_removed;
+    return 0;
+}
+
 static int job_data_retention(srv *s, int64_t now, long long *done)
 {
     return jobs_sql(s, "data_retention", series_retention, now, done);
@@ -143,6 +158,7 @@ static const job_def jobs[] = {
     {"login_throttle", job_login_throttle, "throttle rows without failures for an hour"},
     {"trial_accounts", job_trial_accounts, "trials past their expiry, with all their data (L4)"},
     {"data_retention", job_data_retention, "Free accounts' acquired data older than a year (L5)"},
+    {"drive", job_drive, "Free accounts' drive files older than a year (L5), orphaned files"},
     {"exports", svc_export_cleanup, "export files 24 h after the end, stale and orphaned exports"},
 };
 

@@ -64,7 +64,8 @@ test('the job route runs every job in order, or the one named; an unknown name i
     let r = await request(srv.url, 'POST', '/api/v1/test/jobs');
     assert.equal(r.status, 200);
     assert.deepEqual(r.body.jobs.map((j) => j.name), ['sessions', 'email_codes',
-      'password_resets', 'api_tokens', 'login_throttle', 'trial_accounts', 'data_retention', 'exports']);
+      'password_resets', 'api_tokens', 'login_throttle', 'trial_accounts', 'data_retention', 'drive',
+      'exports']);
     assert.ok(r.body.jobs.every((j) => j.ok && j.done >= 0 && j.ms >= 0), JSON.stringify(r.body));
     assert.ok(Math.abs(r.body.now - Date.now() / 1000) < 60);
     r = await request(srv.url, 'POST', '/api/v1/test/jobs?job=sessions');
