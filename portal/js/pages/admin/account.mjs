@@ -160,7 +160,10 @@ async function plansPanel(current) {
   const keys = (plans[0] ? plans[0].quotas : []).map((q) => q.quota);
   const cell = (q) => {
     if (!q) return '—';
-    if (q.kind === 'feature') return q.available ? (q.access === 'view' ? t('account.view_only') : '✓') : '—';
+    if (q.kind === 'feature') {
+      if (!q.available || q.access === 'none') return '—';
+      return q.access === 'view' ? t('account.view_only') : '✓';
+    }
     if (q.kind === 'term') return (q.terms_months || []).length ? q.terms_months.map((m) => formatNumber(m)).join(' / ') : t('plan.free');
     if (!q.available || q.limit === null) return '—';
     return q.kind === 'bytes' ? bytes(q.limit) : formatNumber(q.limit);

@@ -1,0 +1,66 @@
+// Every main page at a PC size (1366x768) and a phone size (375x667, I3):
+// no horizontal scrolling on the phone, the navigation folds away behind the
+// menu button, no console errors and no CSP refusals; screenshots of each
+// page at both sizes go to build/portal-shots/.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { startStack, openPage, signIn, waitForPage, shot, scrollWidth, portalDir } from './browser.mjs';
+import { PASSWORD, seedAccount } from './fixtures.mjs';
+
+const PAGES = ['monitor', 'notifications', 'account', 'inquiries', 'admin/account', 'admin/users',
+  'admin/teams', 'admin/groups', 'admin/apps', 'admin/devices', 'admin/recipients', 'admin/inquiries'];
+// The viewer engineer's pages, once pages/index.mjs imports them.
+const index = fs.readFileSync(path.join(portalDir, 'js', 'pages', 'index.mjs'), 'utf8');
+for (const p of ['viewer', 'drive']) {
+  if (new RegExp(`^import '\\./${p}\\.mjs';`, 'm').test(index)) PAGES.splice(1, 0, p);
+}
+
+let env;
+before(async () => {
+  env = await startStack();
+  await seedAccount(env);
+});
+after(async () => { if (env) await env.stop(); });
+
+for (const size of ['pc', 'phone']) {
+  test(`every main page at the ${size} size: fits, no console or CSP errors, a screenshot`, async () => {
+    const page = await openPage(env, { size });
+    await page.waitForSelector('#signin-form');
+    await shot(page, `signin-${size}`);
+    if (size === 'phone') assert.ok(await scrollWidth(page) <= 375, 'sign-in fits');
+    await signIn(page, { account: 'acme', user: 'admin', password: PASSWORD });
+    for (const p of PAGES) {
+      await page.goto(`${env.url}/#/${p}`);
+      await waitForPage(page, p);
+      await page.waitForLoadState('networkidle');
+      await page.waitForTimeout(150);
+      await shot(page, `${p.replace('/', '-')}-${size}`);
+      if (size === 'phone') {
+        const w = await scrollWidth(page);
+        assert.ok(w <= 375, `${p}: document.documentElement.scrollWidth ${w} > 375`);
+      }
+    }
+    if (size === 'phone') {
+      // The navigation is folded away and opens from the menu button.
+      assert.equal(await page.isVisible('a.nav-link[data-page=monitor]'), false);
+      await page.click('#nav-toggle');
+      await page.waitForSelector('a.nav-link[data-page=monitor]', { state: 'visible' });
+      await shot(page, 'nav-open-phone');
+      await page.click('a.nav-link[data-page=notifications]');
+      await waitForPage(page, 'notifications');
+      await page.waitForSelector('a.nav-link[data-page=monitor]', { state: 'hidden' });
+      // A form dialog fits too.
+      await page.goto(`${env.url}/#/admin/users`);
+      await waitForPage(page, 'admin/users');
+      await page.click('[data-testid=crud-add]');
+      await page.waitForSelector('dialog form');
+      await shot(page, 'user-form-phone');
+      assert.ok(await scrollWidth(page) <= 375, 'the dialog fits');
+    }
+    assert.deepEqual(page.cspErrors, []);
+    assert.deepEqual(page.consoleErrors, []);
+    await page.context().close();
+  });
+}
