@@ -170,3 +170,43 @@ export function fromCore(d, kindNames) {
   }
   return { n: count, min: d.min, max: d.max, first: d.first, last: d.last, special };
 }
+
+/**
+ * Series "s" of buckets over "src" ({from, to, buckets}) moved by "shift"
+ * ms and merged into the buckets of "dst": each source bucket goes whole
+ * to the destination bucket holding its middle. Used to overlay a second
+ * period on the first (comparison mode), and whenever two answers came on
+ * different bucket grids (the server aligns buckets of an hour or more to
+ * UTC hours).
+ */
+export function rebucket(s, src, dst, shift = 0) {
+  const nb = dst.buckets;
+  const out = {
+    n: new Array(nb).fill(0), min: new Array(nb).fill(null), max: new Array(nb).fill(null),
+    first: new Array(nb).fill(null), last: new Array(nb).fill(null), special: new Array(nb).fill(null),
+  };
+  const w = (src.to - src.from) / src.buckets;
+  for (let j = 0; j < src.buckets; j++) {
+    const sp = s.special && s.special[j];
+    if (!(s.n[j] > 0) && !sp) continue;
+    const i = bucketOf(dst.from, dst.to, nb, src.from + w * (j + 0.5) + shift);
+    if (i < 0) continue;
+    if (s.n[j] > 0) {
+      if (!(out.n[i] > 0)) {
+        out.first[i] = s.first[j];
+        out.min[i] = s.min[j];
+        out.max[i] = s.max[j];
+      } else {
+        out.min[i] = Math.min(out.min[i], s.min[j]);
+        out.max[i] = Math.max(out.max[i], s.max[j]);
+      }
+      out.last[i] = s.last[j];
+      out.n[i] += s.n[j];
+    }
+    if (sp) {
+      const prev = out.special[i];
+      out.special[i] = { kind: sp.kind, count: (prev ? prev.count : 0) + sp.count };
+    }
+  }
+  return out;
+}

@@ -8,7 +8,7 @@
 //   const chart = createChart(host, {
 //     t,                      // t(key, params): strings of the "viewer" catalogue
 //     locale,                 // BCP 47 tag for Intl (e.g. 'de')
-//     channels,               // [{key, name, unit}] (at most 32; colour optional)
+//     channels,               // [{key, name, unit}] (at most 32; colour, dash optional)
 //     source,                 // async ({from, to, buckets, channels, signal}) -> block (buckets.mjs)
 //     from, to,               // the first range (ms)
 //     limits,                 // optional {from, to}: the view never leaves it
@@ -51,7 +51,23 @@ function cssVar(node, name, fallback) {
   return v || fallback;
 }
 
+/**
+ * Make sure the page has uPlot's and the viewer's style sheets (the shell's
+ * index.html links only app.css; offline.html links them itself).
+ */
+export function ensureStyles() {
+  for (const rel of ['../../vendor/uplot/uPlot.min.css', '../../css/viewer.css']) {
+    const href = new URL(rel, import.meta.url).href;
+    if ([...document.querySelectorAll('link[rel=stylesheet]')].some((l) => l.href === href)) continue;
+    const link = document.createElement('link');
+    link.rel = 'stylesheet';
+    link.href = href;
+    document.head.appendChild(link);
+  }
+}
+
 export function createChart(host, options) {
+  ensureStyles();
   let t = options.t;
   let locale = options.locale || navigator.language;
   let channels = [];
@@ -132,7 +148,8 @@ export function createChart(host, options) {
     legend.replaceChildren();
     legendItems = channels.map((ch, i) => {
       const sw = el('span', { class: 'mc-swatch' });
-      sw.style.background = ch.colour || colour(i);
+      const c = ch.colour || colour(i);
+      sw.style.background = ch.dash ? `repeating-linear-gradient(90deg, ${c} 0 4px, transparent 4px 6px)` : c;
       const name = el('span', { class: 'mc-name', text: ch.name });
       const unit = el('span', { class: 'mc-unit', text: ch.unit || '' });
       const val = el('span', { class: 'mc-val', 'data-testid': `legend-value-${i}` });
@@ -168,7 +185,7 @@ export function createChart(host, options) {
         parts.push(v.lo === v.hi ? fmtValue(locale, v.lo)
           : t('chart.minMax', { min: fmtValue(locale, v.lo), max: fmtValue(locale, v.hi) }));
       }
-      if (v.kind) parts.push(t(`special.${v.kind}`));
+      if (v.kind) parts.push(t(`chart.special.${v.kind}`));
       it.val.textContent = parts.join(' · ');
     });
   }
@@ -182,7 +199,7 @@ export function createChart(host, options) {
     for (const k of KINDS) {
       if (!present.has(k)) continue;
       key.appendChild(el('span', { class: 'mc-key-item', 'data-kind': k },
-        markSwatch(k, cssVar(host, '--mc-text', '#333')), el('span', { text: t(`special.${k}`) })));
+        markSwatch(k, cssVar(host, '--mc-text', '#333')), el('span', { text: t(`chart.special.${k}`) })));
     }
   }
 
@@ -224,6 +241,7 @@ export function createChart(host, options) {
         stroke: ch.colour || colour(i),
         width: 1.25,
         spanGaps: false,
+        dash: ch.dash ? [6, 4] : undefined,
         points: { show: false },
         show: !hidden.has(ch.key),
       });
@@ -241,7 +259,6 @@ export function createChart(host, options) {
         scale: g.key, side: j === 0 ? 3 : 1,
         stroke: single ? (ch.colour || colour(g.members[0])) : text,
         grid: { show: j === 0, stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 },
-        label: g.unit || undefined, labelSize: 18, labelFont: '12px system-ui, sans-serif',
         values: (self, splits, ai, space, incr) => valueTicks(locale, splits, incr),
         size: (self, values) => {
           const longest = (values || []).reduce((m, s) => Math.max(m, String(s).length), 3);
@@ -254,7 +271,8 @@ export function createChart(host, options) {
       ms: 1,
       scales, series, axes,
       legend: { show: false },
-      padding: [12, groups.length > 1 ? 8 : 16, 4, 4],
+      // room above for the units, and on the right for the last time label
+      padding: [groups.some((g) => g.unit) ? 22 : 12, groups.length > 1 ? 8 : 30, 4, 4],
       cursor: {
         drag: { x: true, y: false, setScale: false },
         points: { show: false },
@@ -271,6 +289,7 @@ export function createChart(host, options) {
         setCursor: [(self) => showCursor(self.cursor.idx, self.cursor.left)],
         draw: [(self) => {
           drawMarks(self, block, plot && plot.marks);
+          drawUnits(self, groups.slice(0, 2), text);
           if (drawnPending) {
             const d = drawnPending;
             drawnPending = null;
@@ -282,6 +301,25 @@ export function createChart(host, options) {
         }],
       },
     };
+  }
+
+  // The unit of each value axis, written level above it (uPlot's own axis
+  // labels stand on their side, where "V" reads as ">").
+  function drawUnits(self, axisGroups, textColour) {
+    const ctx = self.ctx;
+    const dpr = uPlot.pxRatio;
+    const { left, top, width } = self.bbox;
+    ctx.save();
+    ctx.font = `${Math.round(12 * dpr)}px system-ui, sans-serif`;
+    ctx.textBaseline = 'bottom';
+    axisGroups.forEach((g, j) => {
+      if (!g.unit) return;
+      const single = g.members.length === 1;
+      ctx.fillStyle = single ? (channels[g.members[0]].colour || colour(g.members[0])) : textColour;
+      ctx.textAlign = j === 0 ? 'right' : 'left';
+      ctx.fillText(g.unit, j === 0 ? left - 6 * dpr : left + width + 6 * dpr, top - 6 * dpr);
+    });
+    ctx.restore();
   }
 
   function data() {
@@ -336,6 +374,13 @@ export function createChart(host, options) {
 
   // ---- view changes
   function clampView(from, to) {
+    // Whole milliseconds unless zoomed below a second: uPlot lays out time
+    // ticks from the scale's minimum and a fraction of a millisecond there
+    // shifts every tick by one (11:59 instead of 12:00).
+    if (to - from > 1000) {
+      from = Math.round(from);
+      to = Math.round(to);
+    }
     let span = Math.max(minSpan, to - from);
     if (limits) {
       span = Math.min(span, limits.to - limits.from);

@@ -14,5 +14,5 @@ import './admin/devices.mjs';
 import './admin/recipients.mjs';
 import './admin/inquiries.mjs';
 // The viewer engineer's pages:
-// import './viewer.mjs';
+import './viewer.mjs';
 // import './drive.mjs';

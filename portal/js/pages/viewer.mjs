@@ -1,0 +1,301 @@
+// The time-series viewer (V1-V5): up to 32 channels (route parameters, the
+// channel picker over the monitor data, the recent channels) over a period,
+// in graph mode (GET /api/v1/data/graph at the chart's pixel width, asked
+// again on every zoom and pan), list mode (GET /data/raw, paged), export
+// mode (POST /exports with a progress bar) and comparison mode (two periods
+// of the same channels, or two channel sets, overlaid). Times are shown in
+// the browser's time zone.
+//
+// Route: #/viewer?channels=1,2&from=<ms>&to=<ms>&mode=graph|list|export|compare
+//        &cmp=period|set&bfrom=<ms>&bset=3,4
+import { registerPage } from '../router.mjs';
+import { t, language, formatDateTime } from '../i18n.mjs';
+import { api, errorMessage } from '../api.mjs';
+import { h, fill } from '../ui/dom.mjs';
+import { createChart, ensureStyles } from '../chart/chart.mjs';
+import { fromGraph, rebucket } from '../chart/buckets.mjs';
+import { colour } from '../chart/palette.mjs';
+import { pickChannels, describeChannels, channelHistory, channelLabel, MAX_CHANNELS } from './viewer_picker.mjs';
+import { listMode } from './viewer_list.mjs';
+import { exportMode, browserZone } from './viewer_export.mjs';
+
+const MODES = ['graph', 'list', 'export', 'compare'];
+const HOUR = 3600e3, DAY = 24 * HOUR;
+const RANGES = [['1h', HOUR], ['24h', DAY], ['7d', 7 * DAY], ['30d', 30 * DAY], ['1y', 365 * DAY]];
+
+const ids = (s) => [...new Set(String(s || '').split(',').map(Number).filter((n) => Number.isInteger(n) && n > 0))];
+const num = (s) => (s !== undefined && s !== '' && Number.isFinite(Number(s)) ? Number(s) : null);
+
+/** 'YYYY-MM-DDTHH:MM' in the browser's time zone, for <input type=datetime-local>. */
+function toLocalInput(ms) {
+  const d = new Date(ms);
+  const p = (n) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
+}
+const fromLocalInput = (s) => (s ? new Date(s).getTime() : NaN);
+
+/** The graph route as a chart data source for "list" ([{id}]) over [from, to). */
+async function graphQuery(list, from, to, buckets, signal) {
+  const chIds = [...new Set(list.map((c) => c.id))];
+  const r = await api.get(`/data/graph?channels=${chIds.join(',')}&from=${Math.floor(from * 1000)}` +
+    `&to=${Math.ceil(to * 1000)}&buckets=${buckets}`, { signal });
+  if (r.status === 0 && r.body && r.body.code === 'aborted') {
+    const e = new Error('aborted');
+    e.name = 'AbortError';
+    throw e;
+  }
+  if (r.status !== 200) {
+    const e = new Error('graph query refused');
+    e.body = r.body;
+    throw e;
+  }
+  return fromGraph(r.body, list.map((c) => c.id));
+}
+
+registerPage('viewer', { title: 'viewer.title', render });
+
+async function render(container, params) {
+  ensureStyles();
+  const now = Date.now();
+  const st = {
+    ids: ids(params.channels).slice(0, MAX_CHANNELS),
+    to: num(params.to) ?? now - (now % 60000) + 60000,
+    from: null,
+    mode: MODES.includes(params.mode) ? params.mode : 'graph',
+    cmp: params.cmp === 'set' ? 'set' : 'period',
+    bfrom: num(params.bfrom),
+    bids: ids(params.bset).slice(0, MAX_CHANNELS),
+  };
+  st.from = num(params.from) ?? st.to - DAY;
+  if (!(st.from < st.to)) st.from = st.to - DAY;
+  if (st.bfrom === null) st.bfrom = st.from - (st.to - st.from);
+
+  let meta = await describeChannels([...st.ids, ...st.bids]);
+  const chans = () => st.ids.map((id) => meta.get(id)).filter(Boolean);
+  const bchans = () => st.bids.map((id) => meta.get(id)).filter(Boolean);
+  let cleanupBody = null;
+  let chart = null;
+  let urlTimer = 0;
+
+  function saveUrl() {
+    const p = { channels: st.ids, from: Math.round(st.from), to: Math.round(st.to), mode: st.mode };
+    if (st.mode === 'compare') Object.assign(p, { cmp: st.cmp, bfrom: Math.round(st.bfrom), bset: st.bids });
+    const sp = new URLSearchParams();
+    for (const [k, v] of Object.entries(p)) {
+      if (v === undefined || v === null || (Array.isArray(v) && !v.length)) continue;
+      sp.set(k, Array.isArray(v) ? v.join(',') : String(v));
+    }
+    history.replaceState(null, '', `#/viewer?${sp}`);
+  }
+
+  // ---------------------------------------------------------------- head
+  const tabs = MODES.map((m) => h('button', { type: 'button', 'aria-pressed': String(m === st.mode),
+    'data-mode': m, 'data-testid': `viewer-mode-${m}`, text: t(`viewer.mode.${m}`),
+    onclick: () => { st.mode = m; for (const b of tabs) b.setAttribute('aria-pressed', String(b.dataset.mode === m)); saveUrl(); renderSetup(); renderBody(); } }));
+  const head = h('div', { class: 'page-head' }, h('h1', { text: t('viewer.title') }),
+    h('div', { class: 'segmented vw-modes', role: 'group', 'aria-label': t('viewer.modeLabel') }, tabs));
+
+  // ---------------------------------------------------------------- setup
+  const setup = h('section', { class: 'panel vw-setup', 'aria-label': t('viewer.setupLabel') });
+  const bodyBox = h('section', { class: 'panel vw-body', 'data-testid': 'viewer-body' });
+  const errorBox = h('p', { class: 'form-error', role: 'alert', hidden: true, 'data-testid': 'viewer-error' });
+
+  function chips(list, onRemove) {
+    return h('ul', { class: 'vw-chips' }, list.map((c, i) => {
+      const sw = h('span', { class: 'mc-swatch' });
+      sw.style.background = colour(i);
+      return h('li', { class: 'vw-chip', 'data-channel': String(c.id) }, sw,
+        h('span', { class: 'vw-chip-name', text: channelLabel(c) }),
+        h('button', { type: 'button', class: 'icon-btn vw-chip-x', 'aria-label': t('viewer.removeChannel', { name: c.name }),
+          text: '×', onclick: () => onRemove(c.id) }));
+    }));
+  }
+
+  async function choose(which) {
+    const isB = which === 'b';
+    const limit = st.mode === 'compare' && st.cmp === 'set'
+      ? MAX_CHANNELS - (isB ? st.ids.length : st.bids.length)
+      : st.mode === 'compare' ? MAX_CHANNELS / 2 : MAX_CHANNELS;
+    const picked = await pickChannels({ selected: isB ? bchans() : chans(), max: Math.max(1, limit),
+      title: isB ? t('viewer.compare.pickB') : undefined });
+    if (!picked) return;
+    for (const c of picked) meta.set(c.id, { id: c.id, name: c.name, unit: c.unit });
+    if (isB) st.bids = picked.map((c) => c.id);
+    else st.ids = picked.map((c) => c.id);
+    saveUrl();
+    renderSetup();
+    renderBody();
+  }
+
+  function setPeriod(from, to) {
+    st.from = from;
+    st.to = to;
+    saveUrl();
+    renderSetup();
+    renderBody();
+  }
+
+  function renderSetup() {
+    const fromIn = h('input', { type: 'datetime-local', id: 'vw-from', value: toLocalInput(st.from), 'data-testid': 'viewer-from' });
+    const toIn = h('input', { type: 'datetime-local', id: 'vw-to', value: toLocalInput(st.to), 'data-testid': 'viewer-to' });
+    const apply = h('button', { type: 'button', class: 'small', text: t('viewer.period.apply'), 'data-testid': 'viewer-apply',
+      onclick: () => {
+        const a = fromLocalInput(fromIn.value), b = fromLocalInput(toIn.value);
+        if (!(a < b)) { errorBox.textContent = t('viewer.period.invalid'); errorBox.hidden = false; return; }
+        errorBox.hidden = true;
+        setPeriod(a, b);
+      } });
+    const quick = RANGES.map(([k, span]) => h('button', { type: 'button', class: 'small', 'data-range': k,
+      text: t(`viewer.period.last.${k}`), onclick: () => {
+        const end = Date.now();
+        setPeriod(end - span, end);
+      } }));
+    const rows = [
+      h('div', { class: 'vw-row' },
+        h('h2', { class: 'vw-label', text: t('viewer.channels', { n: st.ids.length, max: MAX_CHANNELS }) }),
+        st.ids.length ? chips(chans(), (id) => { st.ids = st.ids.filter((x) => x !== id); saveUrl(); renderSetup(); renderBody(); }) : null,
+        h('button', { type: 'button', class: 'small', 'data-testid': 'viewer-choose', text: t('viewer.chooseChannels'),
+          onclick: () => choose('a') })),
+      h('div', { class: 'vw-row vw-period' },
+        h('h2', { class: 'vw-label', text: t('viewer.period.label') }),
+        h('div', { class: 'vw-quick' }, quick),
+        h('div', { class: 'vw-range' },
+          h('label', { class: 'vw-dt' }, h('span', { text: t('viewer.period.from') }), fromIn),
+          h('label', { class: 'vw-dt' }, h('span', { text: t('viewer.period.to') }), toIn), apply)),
+      h('p', { class: 'help vw-zone', text: t('viewer.zone', { zone: browserZone() }) }),
+    ];
+    if (st.mode === 'compare') rows.push(compareSetup());
+    fill(setup, rows, errorBox);
+  }
+
+  function compareSetup() {
+    const radio = (v) => h('label', { class: 'check' }, h('input', { type: 'radio', name: 'vw-cmp', value: v,
+      checked: st.cmp === v, 'data-testid': `compare-${v}`,
+      onchange: () => { st.cmp = v; saveUrl(); renderSetup(); renderBody(); } }), h('span', { text: t(`viewer.compare.${v}`) }));
+    const parts = [h('h2', { class: 'vw-label', text: t('viewer.compare.label') }), h('div', { class: 'vw-quick' }, radio('period'), radio('set'))];
+    if (st.cmp === 'period') {
+      const span = st.to - st.from;
+      const bIn = h('input', { type: 'datetime-local', value: toLocalInput(st.bfrom), 'data-testid': 'compare-bfrom' });
+      const setB = (v) => { st.bfrom = v; saveUrl(); renderSetup(); renderBody(); };
+      parts.push(
+        h('label', { class: 'vw-dt' }, h('span', { text: t('viewer.compare.bStart') }), bIn),
+        h('button', { type: 'button', class: 'small', text: t('viewer.period.apply'),
+          onclick: () => { const v = fromLocalInput(bIn.value); if (Number.isFinite(v)) setB(v); } }),
+        h('div', { class: 'vw-quick' },
+          h('button', { type: 'button', class: 'small', text: t('viewer.compare.previous'), onclick: () => setB(st.from - span) }),
+          h('button', { type: 'button', class: 'small', text: t('viewer.compare.dayBefore'), onclick: () => setB(st.from - DAY) }),
+          h('button', { type: 'button', class: 'small', text: t('viewer.compare.weekBefore'), onclick: () => setB(st.from - 7 * DAY) })));
+    } else {
+      parts.push(st.bids.length ? chips(bchans(), (id) => { st.bids = st.bids.filter((x) => x !== id); saveUrl(); renderSetup(); renderBody(); }) : null,
+        h('button', { type: 'button', class: 'small', 'data-testid': 'compare-choose-b', text: t('viewer.compare.pickB'),
+          onclick: () => choose('b') }));
+    }
+    return h('div', { class: 'vw-row vw-compare' }, parts);
+  }
+
+  // ---------------------------------------------------------------- body
+  function showError(e) {
+    errorBox.textContent = e && e.body ? errorMessage(e.body) : t('chart.loadFailed');
+    errorBox.hidden = false;
+  }
+
+  function chartChannels() {
+    const a = chans();
+    if (st.mode !== 'compare') return a.map((c, i) => ({ key: `a${c.id}`, id: c.id, name: c.name, unit: c.unit, colour: colour(i) }));
+    if (st.cmp === 'period') {
+      const a16 = a.slice(0, MAX_CHANNELS / 2);
+      const label = formatDateTime(st.bfrom, { dateStyle: 'medium', timeStyle: 'short' });
+      return [
+        ...a16.map((c, i) => ({ key: `a${c.id}`, id: c.id, name: c.name, unit: c.unit, colour: colour(i), set: 'a' })),
+        ...a16.map((c, i) => ({ key: `b${c.id}`, id: c.id, name: t('viewer.compare.seriesB', { name: c.name, start: label }),
+          unit: c.unit, colour: colour(i), dash: true, set: 'b' })),
+      ];
+    }
+    const b = bchans().slice(0, MAX_CHANNELS - a.length);
+    return [
+      ...a.map((c, i) => ({ key: `a${c.id}`, id: c.id, name: c.name, unit: c.unit, colour: colour(i), set: 'a' })),
+      ...b.map((c, i) => ({ key: `b${c.id}`, id: c.id, name: c.name, unit: c.unit, colour: colour(a.length + i), dash: true, set: 'b' })),
+    ];
+  }
+
+  async function source(q) {
+    if (st.mode !== 'compare' || st.cmp === 'set') return graphQuery(q.channels, q.from, q.to, q.buckets, q.signal);
+    // Two periods: the same channels over [from, to) and, shifted, over the
+    // second period; the second is moved onto the first's buckets.
+    const shift = st.bfrom - st.from;
+    const a = q.channels.filter((c) => c.set === 'a');
+    const [blockA, blockB] = await Promise.all([
+      graphQuery(a, q.from, q.to, q.buckets, q.signal),
+      graphQuery(a, q.from + shift, q.to + shift, q.buckets, q.signal),
+    ]);
+    const grid = { from: blockA.from, to: blockA.to, buckets: blockA.buckets };
+    return { ...grid, series: [...blockA.series, ...blockB.series.map((s) => rebucket(s, blockB, grid, -shift))] };
+  }
+
+  function renderBody() {
+    if (cleanupBody) { cleanupBody(); cleanupBody = null; }
+    errorBox.hidden = true;
+    const list = chans();
+    bodyBox.dataset.mode = st.mode;
+    if (!list.length) {
+      if (chart) { chart.destroy(); chart = null; }
+      const recent = h('div', { class: 'vw-recent' });
+      fill(bodyBox, h('div', { class: 'vw-empty' }, h('p', { text: t('viewer.empty') }),
+        h('button', { type: 'button', class: 'primary', text: t('viewer.chooseChannels'), onclick: () => choose('a') })), recent);
+      channelHistory().then((hist) => {
+        if (!hist.length) return;
+        fill(recent, h('h3', { text: t('viewer.recent') }), h('div', { class: 'vw-quick' }, hist.map((c) => h('button', {
+          type: 'button', class: 'small', text: channelLabel({ name: c.name || c.key, unit: c.unit }),
+          onclick: () => {
+            meta.set(c.id, { id: c.id, name: c.name || c.key, unit: c.unit || '' });
+            st.ids = [c.id];
+            saveUrl(); renderSetup(); renderBody();
+          } }))));
+      });
+      return;
+    }
+    if (st.mode === 'list') {
+      if (chart) { chart.destroy(); chart = null; }
+      fill(bodyBox);
+      cleanupBody = listMode(bodyBox, { channels: list, from: st.from, to: st.to });
+      return;
+    }
+    if (st.mode === 'export') {
+      if (chart) { chart.destroy(); chart = null; }
+      fill(bodyBox);
+      cleanupBody = exportMode(bodyBox, { channels: list, from: st.from, to: st.to });
+      return;
+    }
+    if (!chart) {
+      const host = h('div', { class: 'vw-chart', 'data-testid': 'viewer-chart' });
+      fill(bodyBox, host);
+      chart = createChart(host, { t, locale: language(), source, from: st.from, to: st.to });
+      host.addEventListener('mc-error', (e) => showError(e.detail.error));
+      host.addEventListener('mc-drawn', () => { errorBox.hidden = true; });
+      host.addEventListener('mc-range', (e) => {
+        st.bfrom += e.detail.from - st.from; // the second period keeps its distance
+        st.from = e.detail.from;
+        st.to = e.detail.to;
+        clearTimeout(urlTimer);
+        urlTimer = setTimeout(() => {
+          saveUrl();
+          const f = setup.querySelector('#vw-from'), tt = setup.querySelector('#vw-to');
+          if (f) f.value = toLocalInput(st.from);
+          if (tt) tt.value = toLocalInput(st.to);
+        }, 300);
+      });
+    }
+    chart.setRange(st.from, st.to, { home: true, fetch: false });
+    chart.setChannels(chartChannels());
+  }
+
+  fill(container, head, setup, bodyBox);
+  renderSetup();
+  renderBody();
+  return () => {
+    clearTimeout(urlTimer);
+    if (cleanupBody) cleanupBody();
+    if (chart) chart.destroy();
+    meta = null;
+  };
+}
