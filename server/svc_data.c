@@ -385,9 +385,11 @@ void svc_data_graph(srv *s, const data_actor *a, const int64_t *ch, size_t n_ch,
         goto out;
     }
     if (from_hours) {
-        st = series_read_hours(c, a->account_id, ch, n_ch, T0, T1, hours, n_hours);
+        /* Hot rows first: if the compactor folds them in between, they are
+         * in the summaries too, and their days are re-read whole anyway. */
+        st = series_read_hot(c, a->account_id, ch, n_ch, T0, T1, hot);
         if (st == DB_OK) {
-            st = series_read_hot(c, a->account_id, ch, n_ch, T0, T1, hot);
+            st = series_read_hours(c, a->account_id, ch, n_ch, T0, T1, hours, n_hours);
         }
     } else {
         st = series_read(c, a->account_id, ch, n_ch, t0, t1, cols);
