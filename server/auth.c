@@ -64,6 +64,7 @@ int64_t auth_now(void)
 void auth_set_clock_offset(int64_t offset_s)
 {
     atomic_store(&g_clock_offset, (long long)offset_s);
+    auth_forget_identities(); /* they were checked at another time */
 }
 
 int64_t auth_clock_offset(void)

@@ -58,9 +58,15 @@ const char *auth_file_access_name(int access);
 int64_t auth_now(void);
 
 /* The test clock offset in seconds (METRON_TEST_ROUTES=1 only: set through
- * POST /api/v1/test/clock). Thread-safe. */
+ * POST /api/v1/test/clock; setting it forgets remembered identities).
+ * Thread-safe. */
 void auth_set_clock_offset(int64_t offset_s);
 int64_t auth_clock_offset(void);
+
+/* How long an identity resolved from a cookie or token is remembered
+ * (svc_auth.c), at most: it bounds how long a change made by another server
+ * process on the same database can go unnoticed here. */
+#define AUTH_CACHE_TTL_S 2
 
 /* Identities resolved from a cookie or token are remembered for a moment
  * (svc_auth.c). auth_forget_identities() makes every one remembered so far

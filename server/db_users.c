@@ -379,6 +379,36 @@ db_status db_group_set_access(db_conn *c, long long account_id, long long id, co
 
 /* ------------------------------------------------------------------- me */
 
+static db_stmt st_me_get = {"me_get",
+    "SELECT " USER_JSON "::text, json_build_object('id', a.id, 'login_id', a.login_id, "
+    " 'alt_login_id', a.alt_login_id, 'name', a.name, 'plan', a.plan, "
+    " 'time_zone', a.time_zone, 'language', a.language, "
+    " 'trial_expires_at', mt_utc(a.trial_expires_at))::text "
+    "FROM users u JOIN accounts a ON a.id = u.account_id "
+    "WHERE u.account_id = $1 AND u.id = $2", 0};
+
+db_status db_me_get(db_conn *c, long long account_id, long long user_id, char **user_json,
+                    char **account_json)
+{
+    char a[24], u[24];
+    const char *p[] = {db_ll(account_id, a), db_ll(user_id, u)};
+    PGresult *res = NULL;
+    db_status st = db_exec(c, &st_me_get, 2, p, &res);
+    *user_json = *account_json = NULL;
+    if (st == DB_OK && PQntuples(res) == 1) {
+        *user_json = strdup(PQgetvalue(res, 0, 0));
+        *account_json = strdup(PQgetvalue(res, 0, 1));
+        if (*user_json == NULL || *account_json == NULL) {
+            free(*user_json);
+            free(*account_json);
+            *user_json = *account_json = NULL;
+            st = DB_ERROR;
+        }
+    }
+    PQclear(res);
+    return st;
+}
+
 static db_stmt st_me_group = {"me_current_group",
     "SELECT COALESCE(current_group_id, 0) FROM users WHERE account_id = $1 AND id = $2", 0};
 

@@ -96,6 +96,13 @@ db_status db_group_set_access(db_conn *c, long long account_id, long long id, co
 
 /* ------------------------------------------------------------------- me */
 /* The user's current group id (0 = none). */
+/* M1 in one round trip: the user as db_user_get() shows them into
+ * *user_json, and a summary of their account {id, login_id, alt_login_id,
+ * name, plan, time_zone, language, trial_expires_at} into *account_json
+ * (both caller frees; both NULL when there is no such user). */
+db_status db_me_get(db_conn *c, long long account_id, long long user_id, char **user_json,
+                    char **account_json);
+
 db_status db_me_current_group(db_conn *c, long long account_id, long long user_id,
                               long long *group_id);
 db_status db_me_set_current_group(db_conn *c, long long account_id, long long user_id,

@@ -22,6 +22,7 @@ svc_actor admin_actor(const http_req *req)
     a.admin = req->role == ROLE_ADMIN;
     a.via_token = req->via_token;
     a.session_id = req->via_token ? 0 : req->session_id;
+    a.plan = (mt_plan)req->plan;
     a.ip = req->ri != NULL ? req->ri->remote_addr : NULL;
     return a;
 }

@@ -190,19 +190,22 @@ int admb_query_int(http_req *req, const char *name, long long lo, long long hi, 
 
 void admb_add_str(cJSON *o, const char *name, const char *v)
 {
-    if (v == NULL) {
-        cJSON_AddNullToObject(o, name);
-    } else {
-        cJSON_AddStringToObject(o, name, v);
-    }
+    cJSON_AddItemToObjectCS(o, name, v == NULL ? cJSON_CreateNull() : cJSON_CreateString(v));
+}
+
+void admb_add_int(cJSON *o, const char *name, long long v)
+{
+    char text[24];
+    snprintf(text, sizeof text, "%lld", v);
+    cJSON_AddItemToObjectCS(o, name, cJSON_CreateRaw(text));
 }
 
 void admb_add_id(cJSON *o, const char *name, long long v)
 {
     if (v <= 0) {
-        cJSON_AddNullToObject(o, name);
+        cJSON_AddItemToObjectCS(o, name, cJSON_CreateNull());
     } else {
-        cJSON_AddNumberToObject(o, name, (double)v);
+        admb_add_int(o, name, v);
     }
 }
 
@@ -292,7 +295,7 @@ static cJSON *app_json(const http_req *req, const void *row)
     if (o == NULL) {
         return NULL;
     }
-    cJSON_AddNumberToObject(o, "id", (double)a->id);
+    admb_add_int(o, "id", a->id);
     admb_add_str(o, "kind", a->kind);
     admb_add_str(o, "name", a->name);
     cJSON_AddBoolToObject(o, "enabled", a->enabled);
@@ -301,7 +304,7 @@ static cJSON *app_json(const http_req *req, const void *row)
     admb_add_str(o, "credential_set_at", a->credential_set_at);
     admb_add_str(o, "last_seen_at", a->last_seen_at);
     admb_add_str(o, "last_seen_ip", a->last_seen_ip);
-    cJSON_AddNumberToObject(o, "device_count", (double)a->device_count);
+    admb_add_int(o, "device_count", a->device_count);
     admb_add_str(o, "created_at", a->created_at);
     admb_add_str(o, "updated_at", a->updated_at);
     return o;
@@ -327,7 +330,7 @@ static cJSON *selection_limit_json(mt_plan plan, const char *kind)
     }
     cJSON_AddStringToObject(o, "quota", mt_quota_id(q));
     if (mt_plan_get(plan, q, &e, &err) == MT_OK && e.available) {
-        cJSON_AddNumberToObject(o, "limit", (double)e.limit);
+        admb_add_int(o, "limit", e.limit);
     } else {
         cJSON_AddNullToObject(o, "limit");
     }
@@ -348,8 +351,8 @@ static cJSON *device_json(const http_req *req, const void *row)
         min_fw = svc_app_kind_bit(d->app_kind) == SVC_APP_DIRECT ? m->min_firmware_direct
                                                                  : m->min_firmware;
     }
-    cJSON_AddNumberToObject(o, "id", (double)d->id);
-    cJSON_AddNumberToObject(o, "app_id", (double)d->app_id);
+    admb_add_int(o, "id", d->id);
+    admb_add_int(o, "app_id", d->app_id);
     admb_add_str(o, "app_kind", d->app_kind);
     admb_add_str(o, "model", d->model);
     admb_add_str(o, "serial", d->serial);
@@ -361,8 +364,8 @@ static cJSON *device_json(const http_req *req, const void *row)
     } else {
         cJSON_AddNullToObject(o, "firmware_supported");
     }
-    cJSON_AddNumberToObject(o, "channel_count", (double)d->channel_count);
-    cJSON_AddNumberToObject(o, "selected_count", (double)d->selected_count);
+    admb_add_int(o, "channel_count", d->channel_count);
+    admb_add_int(o, "selected_count", d->selected_count);
     cJSON_AddItemToObject(o, "selection_limit", selection_limit_json(plan, d->app_kind));
     admb_add_str(o, "created_at", d->created_at);
     admb_add_str(o, "updated_at", d->updated_at);
@@ -377,13 +380,13 @@ static cJSON *channel_json(const http_req *req, const void *row)
     if (o == NULL) {
         return NULL;
     }
-    cJSON_AddNumberToObject(o, "id", (double)ch->id);
-    cJSON_AddNumberToObject(o, "device_id", (double)ch->device_id);
+    admb_add_int(o, "id", ch->id);
+    admb_add_int(o, "device_id", ch->device_id);
     admb_add_str(o, "key", ch->key);
     admb_add_str(o, "name", ch->name);
     admb_add_str(o, "unit", ch->unit);
     cJSON_AddBoolToObject(o, "selected", ch->selected);
-    cJSON_AddNumberToObject(o, "position", (double)ch->position);
+    admb_add_int(o, "position", ch->position);
     admb_add_str(o, "created_at", ch->created_at);
     admb_add_str(o, "updated_at", ch->updated_at);
     return o;

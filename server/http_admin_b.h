@@ -79,8 +79,14 @@ int admb_reply_row(http_req *req, int status, long long id, const admb_kind *k, 
 cJSON *admb_items(const http_req *req, const void *rows, int n, size_t row_size,
                   admb_json_fn to_json);
 
-/* cJSON helpers that add null for NULL/0. */
+/* cJSON helpers that add null for NULL/0. "name" must be a string literal
+ * (it is not copied: lists of many rows make fewer allocations). */
 void admb_add_str(cJSON *o, const char *name, const char *v);
 void admb_add_id(cJSON *o, const char *name, long long v);
+
+/* Add the integer "v" as member "name" (a string literal). Written as its
+ * decimal text: this cJSON prints every number through printf("%1.15g")
+ * and sscanf, which dominated the cost of long lists. */
+void admb_add_int(cJSON *o, const char *name, long long v);
 
 #endif

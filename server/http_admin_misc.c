@@ -29,7 +29,7 @@ static cJSON *recipient_json(const http_req *req, const void *row)
     if (o == NULL) {
         return NULL;
     }
-    cJSON_AddNumberToObject(o, "id", (double)r->id);
+    admb_add_int(o, "id", r->id);
     admb_add_str(o, "kind", r->kind);
     admb_add_str(o, "name", r->name);
     admb_add_str(o, "address", r->address);
@@ -157,7 +157,7 @@ static cJSON *inquiry_json(const http_req *req, const void *row)
     if (o == NULL) {
         return NULL;
     }
-    cJSON_AddNumberToObject(o, "id", (double)q->id);
+    admb_add_int(o, "id", q->id);
     admb_add_id(o, "user_id", q->user_id);
     admb_add_str(o, "kind", q->kind);
     admb_add_str(o, "subject", q->subject);
@@ -461,7 +461,7 @@ static cJSON *notification_json(const http_req *req, const void *row)
     if (o == NULL) {
         return NULL;
     }
-    cJSON_AddNumberToObject(o, "id", (double)n->id);
+    admb_add_int(o, "id", n->id);
     admb_add_str(o, "kind", n->kind);
     admb_add_str(o, "title", n->title);
     admb_add_str(o, "body", n->body);

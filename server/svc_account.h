@@ -58,6 +58,7 @@ typedef struct {
     bool admin;
     bool via_token;
     long long session_id; /* the current session (0 for an API token) */
+    mt_plan plan;         /* the plan in force for the account (as authenticated) */
     const char *ip; /* borrowed; may be NULL */
 } svc_actor;
 

@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <openssl/crypto.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -428,35 +429,130 @@ out:
     db_release(s->pool, c);
 }
 
+/* ---------------------------------------------- remembered identities
+ *
+ * Every authenticated request would otherwise cost a database round trip
+ * before its handler runs. A resolved session or token is remembered for
+ * AUTH_CACHE_TTL_S seconds under the SHA-256 of its secret and the client
+ * address (the allow-list verdict depends on it). An entry counts only
+ * while no change was committed since it was looked up: the epoch of
+ * auth_identity_epoch() is read before the database look-up and stored
+ * with the entry, and every change that ends sessions or tokens or changes
+ * what they may do bumps it after its commit (auth_forget_identities()),
+ * so a look-up racing with such a change is never used afterwards. The
+ * refusals that depend on the time (trial expiry, the token's expiry, the
+ * plan in force) are decided again on every use. */
+
+#define ID_SLOTS 1024 /* a power of two */
+#define ID_STRIPES 64
+
+typedef struct {
+    bool used;
+    bool token;
+    unsigned long long epoch;
+    int64_t at;
+    unsigned char hash[AUTH_SHA256_BYTES];
+    char ip[64];
+    db_auth_user user;
+} id_slot;
+
+static id_slot id_slots[ID_SLOTS];
+static pthread_mutex_t id_locks[ID_STRIPES];
+static pthread_once_t id_once = PTHREAD_ONCE_INIT;
+
+static void id_init(void)
+{
+    for (int i = 0; i < ID_STRIPES; i++) {
+        pthread_mutex_init(&id_locks[i], NULL);
+    }
+}
+
+static unsigned id_index(const unsigned char *hash, const char *ip, bool token)
+{
+    uint32_t h = 2166136261u; /* FNV-1a over the address, mixed with the hash */
+    for (const char *p = ip; *p != '\0'; p++) {
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    }
+    h ^= (uint32_t)hash[0] | (uint32_t)hash[1] << 8 | (uint32_t)hash[2] << 16 |
+         (uint32_t)hash[3] << 24;
+    return (h ^ (token ? 0x9e3779b9u : 0u)) & (ID_SLOTS - 1);
+}
+
+static bool id_lookup(const unsigned char *hash, const char *ip, bool token, int64_t now,
+                      db_auth_user *out)
+{
+    unsigned i = id_index(hash, ip, token);
+    id_slot *e = &id_slots[i];
+    bool hit;
+    pthread_once(&id_once, id_init);
+    pthread_mutex_lock(&id_locks[i % ID_STRIPES]);
+    hit = e->used && e->token == token && e->epoch == auth_identity_epoch() && now >= e->at &&
+          now - e->at < AUTH_CACHE_TTL_S && strcmp(e->ip, ip) == 0 &&
+          auth_equal(e->hash, hash, AUTH_SHA256_BYTES);
+    if (hit) {
+        *out = e->user;
+    }
+    pthread_mutex_unlock(&id_locks[i % ID_STRIPES]);
+    return hit;
+}
+
+static void id_store(const unsigned char *hash, const char *ip, bool token,
+                     unsigned long long epoch, int64_t now, const db_auth_user *u)
+{
+    unsigned i = id_index(hash, ip, token);
+    id_slot *e = &id_slots[i];
+    if (strlen(ip) >= sizeof e->ip) {
+        return;
+    }
+    pthread_once(&id_once, id_init);
+    pthread_mutex_lock(&id_locks[i % ID_STRIPES]);
+    e->used = true;
+    e->token = token;
+    e->epoch = epoch;
+    e->at = now;
+    memcpy(e->hash, hash, AUTH_SHA256_BYTES);
+    snprintf(e->ip, sizeof e->ip, "%s", ip);
+    e->user = *u;
+    pthread_mutex_unlock(&id_locks[i % ID_STRIPES]);
+}
+
 static void resolve(srv *s, const char *secret, bool token, const char *ip, auth_outcome *out)
 {
     unsigned char hash[AUTH_SHA256_BYTES];
     int64_t now = auth_now();
+    unsigned long long epoch;
     bool found = false;
     db_conn *c = NULL;
     db_status st;
     mt_error err;
 
     memset(out, 0, sizeof *out);
-    if (secret == NULL || strlen(secret) != AUTH_SECRET_CHARS) {
+    if (secret == NULL || strlen(secret) != AUTH_SECRET_CHARS || ip == NULL) {
         fail(out, AUTH_UNAUTHENTICATED);
         return;
     }
     auth_sha256(secret, AUTH_SECRET_CHARS, hash);
-    if ((st = db_acquire(s->pool, DB_WAIT_MS, &c)) != DB_OK) {
-        fail_db(out, st);
-        return;
-    }
-    st = token ? db_auth_token_get(c, hash, now, ip, &out->user, &found)
-               : db_auth_session_get(c, hash, now, ip, &out->user, &found);
-    db_release(s->pool, c);
-    if (st != DB_OK) {
-        fail_db(out, st);
-        return;
-    }
-    /* A challenge (stage two_step) is no session; a disabled user's
-     * sessions and tokens stop at once. */
-    if (!found || strcmp(out->user.stage, "active") != 0 || out->user.disabled) {
+    if (!id_lookup(hash, ip, token, now, &out->user)) {
+        epoch = auth_identity_epoch();
+        if ((st = db_acquire(s->pool, DB_WAIT_MS, &c)) != DB_OK) {
+            fail_db(out, st);
+            return;
+        }
+        st = token ? db_auth_token_get(c, hash, now, ip, &out->user, &found)
+                   : db_auth_session_get(c, hash, now, ip, &out->user, &found);
+        db_release(s->pool, c);
+        if (st != DB_OK) {
+            fail_db(out, st);
+            return;
+        }
+        /* A challenge (stage two_step) is no session; a disabled user's
+         * sessions and tokens stop at once. */
+        if (!found || strcmp(out->user.stage, "active") != 0 || out->user.disabled) {
+            fail(out, AUTH_UNAUTHENTICATED);
+            return;
+        }
+        id_store(hash, ip, token, epoch, now, &out->user);
+    } else if (out->user.token_expires >= 0 && now >= out->user.token_expires) {
         fail(out, AUTH_UNAUTHENTICATED);
         return;
     }

@@ -703,43 +703,27 @@ int svc_group_set_access(const svc_actor *a, long long id, const svc_group_acces
 int svc_me_get(const svc_actor *a, svc_result *r)
 {
     db_conn *c = NULL;
-    char *json = NULL;
-    db_account_row row = {0};
-    bool found = false;
+    char *json = NULL, *account = NULL;
     cJSON *acc;
     db_status st = db_acquire(a->srv->pool, DB_WAIT_MS, &c);
-    if (st == DB_OK && (st = db_user_get(c, a->account_id, a->user_id, &json)) == DB_OK) {
-        st = db_account_get(c, a->account_id, &row, &found);
+    if (st == DB_OK) {
+        st = db_me_get(c, a->account_id, a->user_id, &json, &account);
     }
     db_release(a->srv->pool, c);
     if (st != DB_OK) {
-        free(json);
-        free(row.json);
         return svc_fail_db(r, st);
     }
     if (take_json(json, NULL, "user", r) != 0) {
-        free(row.json);
+        free(account);
         return -1;
     }
-    acc = found ? cJSON_Parse(row.json) : NULL;
+    /* The plan in force is the one the request was authenticated with. */
+    acc = cJSON_Parse(account);
+    free(account);
     if (acc != NULL) {
-        cJSON *slim = cJSON_CreateObject();
-        static const char *const keep[] = {"id", "login_id", "alt_login_id", "name", "plan",
-                                           "time_zone", "language", "trial_expires_at"};
-        for (size_t i = 0; slim != NULL && i < sizeof keep / sizeof keep[0]; i++) {
-            cJSON *v = cJSON_DetachItemFromObjectCaseSensitive(acc, keep[i]);
-            if (v != NULL) {
-                cJSON_AddItemToObject(slim, keep[i], v);
-            }
-        }
-        if (slim != NULL) {
-            cJSON_AddStringToObject(slim, "effective_plan",
-                                    mt_plan_name(svc_effective_plan(&row)));
-        }
-        cJSON_AddItemToObject(r->obj, "account", slim);
-        cJSON_Delete(acc);
+        cJSON_AddStringToObject(acc, "effective_plan", mt_plan_name(a->plan));
+        cJSON_AddItemToObject(r->obj, "account", acc);
     }
-    free(row.json);
     return 0;
 }
 
