@@ -15,4 +15,4 @@ import './admin/recipients.mjs';
 import './admin/inquiries.mjs';
 // The viewer engineer's pages:
 import './viewer.mjs';
-// import './drive.mjs';
+import './drive.mjs';
