@@ -218,3 +218,37 @@ test('served by metron-server (ES modules, CSP), then the server stops: files st
     await env.stop();
   }
 });
+
+test('the viewer catalogues: same keys and placeholders in all seven languages', () => {
+  const dirI18n = path.join(portalDir, 'i18n', 'viewer');
+  const langs = ['zh-CN', 'ja', 'en', 'es', 'fr', 'de', 'it'];
+  const cat = Object.fromEntries(langs.map((l) => [l, JSON.parse(fs.readFileSync(path.join(dirI18n, `${l}.json`), 'utf8'))]));
+  const keys = Object.keys(cat.en).sort();
+  const holes = (s) => [...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
+  for (const l of langs) {
+    assert.deepEqual(Object.keys(cat[l]).sort(), keys, l);
+    for (const k of keys) {
+      assert.deepEqual(holes(cat[l][k]), holes(cat.en[k]), `${l} ${k}`);
+      assert.ok(cat[l][k].trim(), `${l} ${k} is empty`);
+    }
+  }
+});
+
+test('file://: switching the language translates the page and formats numbers for it', async () => {
+  const { browser, page } = await openBrowser({ viewport: 'pc' });
+  try {
+    await page.goto(offlineUrl);
+    await openFile(page);
+    await page.selectOption('[data-testid=offline-lang]', 'de');
+    await page.waitForFunction(() => document.documentElement.lang === 'de');
+    assert.equal(await page.textContent('.ov-title'), 'Offline-Dateibetrachter');
+    assert.equal(await page.getAttribute('[data-testid=chart-zoomIn]', 'title'), 'Vergrößern');
+    assert.match(await page.textContent('[data-testid=offline-info]'), /120\.000/);
+    await page.selectOption('[data-testid=offline-lang]', 'ja');
+    await page.waitForFunction(() => document.documentElement.lang === 'ja');
+    assert.equal(await page.textContent('.ov-title'), 'オフライン ファイルビューア');
+    await shot(page, 'offline-ja-pc');
+  } finally {
+    await browser.close();
+  }
+});
