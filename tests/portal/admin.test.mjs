@@ -104,3 +104,43 @@ test('names with HTML are shown as text, never as markup', async () => {
   assert.deepEqual(page.cspErrors, []);
   await page.context().close();
 });
+
+test('the own logo uploads from a file and appears in the header (G7, P22)', async () => {
+  const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==', 'base64');
+  const page = await openPage(env);
+  await signIn(page, { account: 'evil', user: 'admin', password: PASSWORD });
+  assert.equal(await page.getAttribute('#logo', 'src'), 'css/logo.svg');
+  await page.goto(`${env.url}/#/admin/account`);
+  await waitForPage(page, 'admin/account');
+  await page.setInputFiles('#logo-file', { name: 'logo.png', mimeType: 'image/png', buffer: png });
+  await page.click('[data-testid=logo-upload]');
+  await page.waitForFunction(() => document.querySelector('#logo').getAttribute('src').startsWith('/api/v1/account/logo'));
+  assert.equal(await page.evaluate(() => document.querySelector('#logo').naturalWidth), 1);
+  // Not an image: refused with a sentence.
+  await page.setInputFiles('#logo-file', { name: 'x.png', mimeType: 'image/png', buffer: Buffer.from('<svg/>') });
+  await page.click('[data-testid=logo-upload]');
+  await page.locator('[data-testid=logo-error]:not([hidden])').waitFor();
+  assert.match(await page.textContent('[data-testid=logo-error]'), /PNG, JPEG, GIF or WebP/);
+  await page.context().close();
+});
+
+test('a trial is upgraded from the account page and its user signs in with the new account ID (L4, L7)', async () => {
+  await env.createAccount({ plan: 'trial', user: 'tina@trial.example.test', email: 'tina@trial.example.test', password: PASSWORD });
+  const page = await openPage(env);
+  await signIn(page, { email: 'tina@trial.example.test', password: PASSWORD });
+  await page.goto(`${env.url}/#/admin/account`);
+  await waitForPage(page, 'admin/account');
+  assert.equal(await page.textContent('[data-testid=account-plan]'), 'Trial');
+  await page.fill('#upgrade-form input[name=login_id]', 'tinaco');
+  await page.selectOption('#upgrade-form select[name=plan]', 'free');
+  await page.click('#upgrade-form button[type=submit]');
+  await page.click('dialog button[data-value=true]');
+  await page.waitForSelector('#signin-form');
+  await signIn(page, { account: 'tinaco', user: 'tina@trial.example.test', password: PASSWORD });
+  await page.goto(`${env.url}/#/admin/account`);
+  await waitForPage(page, 'admin/account');
+  await page.waitForSelector('[data-testid=account-plan]');
+  assert.equal(await page.textContent('[data-testid=account-plan]'), 'Free');
+  assert.deepEqual(page.consoleErrors, []);
+  await page.context().close();
+});

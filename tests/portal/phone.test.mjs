@@ -34,8 +34,9 @@ for (const size of ['pc', 'phone']) {
     for (const p of PAGES) {
       await page.goto(`${env.url}/#/${p}`);
       await waitForPage(page, p);
-      await page.waitForLoadState('networkidle');
-      await page.waitForTimeout(150);
+      // Drawn: the page's heading is there and no request is pending.
+      await page.waitForSelector('#main .view h1');
+      await page.waitForLoadState('networkidle', { timeout: 3000 }).catch(() => {});
       await shot(page, `${p.replace('/', '-')}-${size}`);
       if (size === 'phone') {
         const w = await scrollWidth(page);
