@@ -212,6 +212,8 @@ function buildShell() {
 }
 
 document.addEventListener('click', (e) => {
+  // A tap beside the open phone navigation closes it.
+  if (document.body.classList.contains('nav-open') && !e.target.closest('#nav, #nav-toggle')) toggleNav(false);
   const menu = document.getElementById('user-dropdown');
   if (menu && !menu.hidden && !e.target.closest('.user-menu')) {
     menu.hidden = true;

@@ -100,6 +100,30 @@ test('TOTP: enrolment with a QR code, then sign-in with a code computed from the
   await page.context().close();
 });
 
+test('two-step by e-mail: the code from the mail completes the sign-in', async () => {
+  const api = await env.login({ account: 'acme', user: 'admin', password: PASSWORD });
+  assert.equal((await api.put('/api/v1/me/two-step', { mode: 'email' })).status, 200);
+  const page = await openPage(env);
+  const before = env.smtp.messages().length;
+  try {
+    await signIn(page, { account: 'acme', user: 'admin', password: PASSWORD, code: async (kind) => {
+      assert.equal(kind, 'email');
+      assert.match(await page.textContent('#twostep-form .intro'), /sent a 6-digit code/);
+      for (let i = 0; i < 100; i++) {
+        const mails = env.smtp.messages().slice(before);
+        const m = mails.map((x) => /sign-in code is (\d{6})/.exec(x)).find(Boolean);
+        if (m) return m[1];
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error('no code arrived');
+    } });
+    await waitForPage(page, 'monitor');
+  } finally {
+    assert.equal((await api.put('/api/v1/me/two-step', { mode: 'off' })).status, 200);
+  }
+  await page.context().close();
+});
+
 test('password reset: the e-mailed link opens the reset page, the new password signs in', async () => {
   const page = await openPage(env);
   await page.waitForSelector('#signin-form');
