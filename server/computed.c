@@ -14,6 +14,7 @@
 #include "log.h"
 #include "mt/series.h"
 #include "series_store.h"
+#include "worker.h"
 
 /* A back-fill round stops taking new days after this long. */
 #define ROUND_BUDGET_NS 250000000LL
@@ -344,63 +345,20 @@ int computed_backfill_round(db_pool *pool, size_t max_days, computed_backfill_st
 
 /* ------------------------------------------------------ the thread */
 
-static struct {
-    pthread_t thread;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    bool running, stop;
-    db_pool *pool;
-    int interval_ms;
-} bf = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+static worker backfill_worker;
 
-static void *backfill_main(void *arg)
+static int backfill_round(void *ctx, const volatile bool *stop)
 {
-    (void)arg;
-    pthread_mutex_lock(&bf.mu);
-    while (!bf.stop) {
-        struct timespec until;
-        int rc;
-        pthread_mutex_unlock(&bf.mu);
-        do {
-            rc = computed_backfill_round(bf.pool, THREAD_ROUND_DAYS, NULL);
-        } while (rc == 1 && !bf.stop);
-        pthread_mutex_lock(&bf.mu);
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += bf.interval_ms / 1000;
-        until.tv_nsec += (long)(bf.interval_ms % 1000) * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
-        if (!bf.stop) {
-            pthread_cond_timedwait(&bf.cv, &bf.mu, &until);
-        }
-    }
-    pthread_mutex_unlock(&bf.mu);
-    return NULL;
+    (void)stop;
+    return computed_backfill_round((db_pool *)ctx, THREAD_ROUND_DAYS, NULL);
 }
 
 int computed_backfill_start(db_pool *pool, int interval_ms)
 {
-    bf.pool = pool;
-    bf.interval_ms = interval_ms > 0 ? interval_ms : 1000;
-    bf.stop = false;
-    if (pthread_create(&bf.thread, NULL, backfill_main, NULL) != 0) {
-        return -1;
-    }
-    bf.running = true;
-    return 0;
+    return worker_start(&backfill_worker, interval_ms, backfill_round, pool);
 }
 
 void computed_backfill_stop(void)
 {
-    if (!bf.running) {
-        return;
-    }
-    pthread_mutex_lock(&bf.mu);
-    bf.stop = true;
-    pthread_cond_broadcast(&bf.cv);
-    pthread_mutex_unlock(&bf.mu);
-    pthread_join(bf.thread, NULL);
-    bf.running = false;
+    worker_stop(&backfill_worker);
 }

@@ -441,3 +441,19 @@ db_status db_rollback(db_conn *c)
 {
     return exec_command(c, "ROLLBACK");
 }
+
+char *db_id_array(const int64_t *ids, size_t n)
+{
+    size_t cap = 2 + n * 21 + 1, len = 0;
+    char *s = malloc(cap);
+    if (s == NULL) {
+        return NULL;
+    }
+    s[len++] = '{';
+    for (size_t i = 0; i < n; i++) {
+        len += (size_t)snprintf(s + len, cap - len, i ? ",%lld" : "%lld", (long long)ids[i]);
+    }
+    s[len++] = '}';
+    s[len] = '\0';
+    return s;
+}

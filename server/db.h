@@ -21,6 +21,8 @@
 
 #include <libpq-fe.h>
 #include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
 
 typedef enum {
     DB_OK = 0,
@@ -89,6 +91,10 @@ db_status db_rollback(db_conn *conn);
 /* The raw libpq handle, for db_migrate.c and db_embed.c only (they run
  * fixed multi-statement scripts before the service starts). */
 PGconn *db_conn_pg(db_conn *conn);
+
+/* "{1,2,3}": the text form of a bigint[] parameter holding "n" ids (caller
+ * frees; NULL when out of memory). */
+char *db_id_array(const int64_t *ids, size_t n);
 
 /* A short English name for "st" ("database unavailable", ...). */
 const char *db_strerror(db_status st);

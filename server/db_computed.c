@@ -27,24 +27,6 @@ static const char *id_array(const int64_t *v, size_t n, char buf[ID_ARRAY_CAP])
     return buf;
 }
 
-/* A bigint[] of channel ids (any length, for the compactor's channel sets;
- * caller frees). */
-static char *id_array_alloc(const int64_t *v, size_t n)
-{
-    size_t cap = 2 + n * 21 + 1, len = 0;
-    char *s = malloc(cap);
-    if (s == NULL) {
-        return NULL;
-    }
-    s[len++] = '{';
-    for (size_t i = 0; i < n; i++) {
-        len += (size_t)snprintf(s + len, cap - len, i ? ",%lld" : "%lld", (long long)v[i]);
-    }
-    s[len++] = '}';
-    s[len] = '\0';
-    return s;
-}
-
 /* Parse PostgreSQL's text form of a bigint[] ("{1,2,3}") into at most
  * MT_EXPR_MAX_INPUTS ids. Returns 0, or -1 when it is not one. */
 static int parse_ids(const char *s, int64_t *out, size_t *n)
@@ -448,7 +430,7 @@ db_status db_cx_affected(db_conn *c, long long account_id, const int64_t *channe
                          db_cx_row **out, size_t *n_out)
 {
     char a[24];
-    char *arr = id_array_alloc(channels, n);
+    char *arr = db_id_array(channels, n);
     const char *p[2];
     PGresult *res = NULL;
     db_status st;

@@ -7,24 +7,6 @@
 
 #include "db_account.h"
 
-/* "{1,2,3}" for a bigint[] parameter (caller frees; NULL when out of
- * memory). */
-static char *id_array(const int64_t *v, size_t n)
-{
-    size_t cap = 2 + n * 21 + 1, len = 0;
-    char *s = malloc(cap);
-    if (s == NULL) {
-        return NULL;
-    }
-    s[len++] = '{';
-    for (size_t i = 0; i < n; i++) {
-        len += (size_t)snprintf(s + len, cap - len, i ? ",%lld" : "%lld", (long long)v[i]);
-    }
-    s[len++] = '}';
-    s[len] = '\0';
-    return s;
-}
-
 static char *ll_array(const long long *v, size_t n)
 {
     size_t cap = 2 + n * 21 + 1, len = 0;
@@ -59,7 +41,7 @@ db_status db_export_insert(db_conn *c, long long account_id, long long user, con
                            const char *time_zone, int64_t now, long long *id)
 {
     char a[24], u[24], f[24], t[24], n[24];
-    char *arr = id_array(ch, n_ch);
+    char *arr = db_id_array(ch, n_ch);
     db_status st;
     bool found = false;
     if (arr == NULL) {
@@ -409,7 +391,7 @@ db_status db_export_channels(db_conn *c, long long account_id, const int64_t *id
                              db_export_channel **out, size_t *n)
 {
     char a[24];
-    char *arr = id_array(ids, n_ids);
+    char *arr = db_id_array(ids, n_ids);
     PGresult *res = NULL;
     db_status st;
     *out = NULL;
@@ -468,7 +450,7 @@ db_status db_export_extent(db_conn *c, long long account_id, const int64_t *ids,
                            int64_t *max_day, bool *any)
 {
     char a[24], f[24], t[24];
-    char *arr = id_array(ids, n_ids);
+    char *arr = db_id_array(ids, n_ids);
     PGresult *res = NULL;
     db_status st;
     *any = false;
@@ -521,7 +503,7 @@ static db_stmt st_tz_offsets = {"exp_tz_offsets",
 db_status db_export_tz_offsets(db_conn *c, const char *tz, const int64_t *secs, size_t n,
                                int32_t *out)
 {
-    char *arr = id_array(secs, n);
+    char *arr = db_id_array(secs, n);
     PGresult *res = NULL;
     db_status st;
     if (arr == NULL) {

@@ -241,23 +241,6 @@ db_status db_app_seen(db_conn *c, long long account_id, long long app_id, const 
 
 /* ------------------------------------------------------------- queries */
 
-/* "{1,2,3}" for a bigint[] parameter into "buf" (NULL when it does not fit). */
-static char *id_array(const int64_t *v, size_t n)
-{
-    size_t cap = 2 + n * 21 + 1, len = 0;
-    char *s = malloc(cap);
-    if (s == NULL) {
-        return NULL;
-    }
-    s[len++] = '{';
-    for (size_t i = 0; i < n; i++) {
-        len += (size_t)snprintf(s + len, cap - len, i ? ",%lld" : "%lld", (long long)v[i]);
-    }
-    s[len++] = '}';
-    s[len] = '\0';
-    return s;
-}
-
 /* The groups user $3 may see (directly or through a team), in account $1. */
 #define GROUPS_OF_USER                                                                        \
     "SELECT gua.group_id FROM group_user_access gua WHERE gua.account_id = $1 "             \
@@ -274,11 +257,13 @@ static db_stmt st_visible = {"ser_visible",
     "  AND ($3::bigint IS NULL OR COALESCE(c.group_id, p.group_id) IN (" GROUPS_OF_USER "))",
     0};
 
-db_status db_channels_visible(db_conn *c, long long account_id, long long viewer,
-                              const int64_t *ids, size_t n, int64_t **out, size_t *n_out)
+/* Run "stmt" ($1 account, $2 ids, $3 viewer or NULL) and collect the ids
+ * of its first column. */
+static db_status ids_query(db_conn *c, db_stmt *stmt, long long account_id, long long viewer,
+                           const int64_t *ids, size_t n, int64_t **out, size_t *n_out)
 {
     char a[24], v[24];
-    char *arr = id_array(ids, n);
+    char *arr = db_id_array(ids, n);
     const char *p[3];
     PGresult *res = NULL;
     db_status st;
@@ -290,7 +275,7 @@ db_status db_channels_visible(db_conn *c, long long account_id, long long viewer
     p[0] = db_ll(account_id, a);
     p[1] = arr;
     p[2] = viewer ? db_ll(viewer, v) : NULL;
-    st = db_exec(c, &st_visible, 3, p, &res);
+    st = db_exec(c, stmt, 3, p, &res);
     free(arr);
     if (st != DB_OK) {
         return st;
@@ -308,6 +293,12 @@ db_status db_channels_visible(db_conn *c, long long account_id, long long viewer
     return DB_OK;
 }
 
+db_status db_channels_visible(db_conn *c, long long account_id, long long viewer,
+                              const int64_t *ids, size_t n, int64_t **out, size_t *n_out)
+{
+    return ids_query(c, &st_visible, account_id, viewer, ids, n, out, n_out);
+}
+
 static db_stmt st_measured = {"ser_measured",
     "SELECT c.id FROM channels c "
     "JOIN devices d ON d.account_id = c.account_id AND d.id = c.device_id "
@@ -319,35 +310,7 @@ static db_stmt st_measured = {"ser_measured",
 db_status db_channels_measured(db_conn *c, long long account_id, long long viewer,
                                const int64_t *ids, size_t n, int64_t **out, size_t *n_out)
 {
-    char a[24], v[24];
-    char *arr = id_array(ids, n);
-    const char *p[3];
-    PGresult *res = NULL;
-    db_status st;
-    *out = NULL;
-    *n_out = 0;
-    if (arr == NULL) {
-        return DB_ERROR;
-    }
-    p[0] = db_ll(account_id, a);
-    p[1] = arr;
-    p[2] = viewer ? db_ll(viewer, v) : NULL;
-    st = db_exec(c, &st_measured, 3, p, &res);
-    free(arr);
-    if (st != DB_OK) {
-        return st;
-    }
-    *out = malloc(((size_t)PQntuples(res) + 1) * sizeof **out);
-    if (*out == NULL) {
-        PQclear(res);
-        return DB_ERROR;
-    }
-    for (int r = 0; r < PQntuples(res); r++) {
-        (*out)[r] = strtoll(PQgetvalue(res, r, 0), NULL, 10);
-    }
-    *n_out = (size_t)PQntuples(res);
-    PQclear(res);
-    return DB_OK;
+    return ids_query(c, &st_measured, account_id, viewer, ids, n, out, n_out);
 }
 
 static db_stmt st_group_visible = {"ser_group_visible",
@@ -403,7 +366,7 @@ db_status db_channels_viewed(db_conn *c, long long account_id, long long user,
                              const int64_t *ids, size_t n)
 {
     char a[24], u[24];
-    char *arr = id_array(ids, n);
+    char *arr = db_id_array(ids, n);
     const char *p[3];
     db_status st;
     if (arr == NULL) {

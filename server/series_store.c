@@ -14,6 +14,7 @@
 #include "log.h"
 #include "mt/licence.h"
 #include "mt/series.h"
+#include "worker.h"
 
 /* A process-wide lock number for the compactor ("MTCO"). */
 #define COMPACTOR_LOCK "1297367887"
@@ -82,23 +83,6 @@ static int32_t be32(const char *p)
     const unsigned char *u = (const unsigned char *)p;
     return (int32_t)(((uint32_t)u[0] << 24) | ((uint32_t)u[1] << 16) | ((uint32_t)u[2] << 8) |
                      u[3]);
-}
-
-/* "{1,2,3}" for a bigint[] parameter (caller frees). */
-static char *int_array(const int64_t *v, size_t n)
-{
-    size_t cap = 2 + n * 21 + 1, len = 0;
-    char *s = malloc(cap);
-    if (s == NULL) {
-        return NULL;
-    }
-    s[len++] = '{';
-    for (size_t i = 0; i < n; i++) {
-        len += (size_t)snprintf(s + len, cap - len, i ? ",%lld" : "%lld", (long long)v[i]);
-    }
-    s[len++] = '}';
-    s[len] = '\0';
-    return s;
 }
 
 /* ------------------------------------------------------------ partitions */
@@ -513,7 +497,7 @@ static db_status fold(db_conn *c, long long account_id, const ingest_rec *rec, s
         }
     }
     st = DB_ERROR;
-    if ((ach = int_array(gch, n_g)) == NULL || (aday = int_array(gday, n_g)) == NULL) {
+    if ((ach = db_id_array(gch, n_g)) == NULL || (aday = db_id_array(gday, n_g)) == NULL) {
         goto out;
     }
     {
@@ -760,7 +744,7 @@ static int round_locked(db_conn *c, int max_rows, series_compact_stats *stats)
             chs[n_chs++] = chs[i];
         }
     }
-    if ((chs_text = int_array(chs, n_chs)) == NULL) {
+    if ((chs_text = db_id_array(chs, n_chs)) == NULL) {
         goto out;
     }
     {
@@ -803,7 +787,7 @@ static int round_locked(db_conn *c, int max_rows, series_compact_stats *stats)
         stats->samples += n;
         i = j;
     }
-    if ((ids_text = int_array(ids, n_rows)) == NULL) {
+    if ((ids_text = db_id_array(ids, n_rows)) == NULL) {
         goto out;
     }
     {
@@ -873,65 +857,22 @@ int series_compact_all(db_pool *pool, series_compact_stats *st)
 
 /* ------------------------------------------------------ the compactor thread */
 
-static struct {
-    pthread_t thread;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    bool running, stop;
-    db_pool *pool;
-    int interval_ms;
-} comp = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+static worker compactor;
 
-static void *compactor_main(void *arg)
+static int compact_round(void *ctx, const volatile bool *stop)
 {
-    (void)arg;
-    pthread_mutex_lock(&comp.mu);
-    while (!comp.stop) {
-        struct timespec until;
-        int rc;
-        pthread_mutex_unlock(&comp.mu);
-        do {
-            rc = series_compact_round(comp.pool, 256, NULL);
-        } while (rc == 1 && !comp.stop);
-        pthread_mutex_lock(&comp.mu);
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += comp.interval_ms / 1000;
-        until.tv_nsec += (long)(comp.interval_ms % 1000) * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
-        if (!comp.stop) {
-            pthread_cond_timedwait(&comp.cv, &comp.mu, &until);
-        }
-    }
-    pthread_mutex_unlock(&comp.mu);
-    return NULL;
+    (void)stop;
+    return series_compact_round((db_pool *)ctx, 256, NULL);
 }
 
 int series_compactor_start(db_pool *pool, int interval_ms)
 {
-    comp.pool = pool;
-    comp.interval_ms = interval_ms > 0 ? interval_ms : 1000;
-    comp.stop = false;
-    if (pthread_create(&comp.thread, NULL, compactor_main, NULL) != 0) {
-        return -1;
-    }
-    comp.running = true;
-    return 0;
+    return worker_start(&compactor, interval_ms, compact_round, pool);
 }
 
 void series_compactor_stop(void)
 {
-    if (!comp.running) {
-        return;
-    }
-    pthread_mutex_lock(&comp.mu);
-    comp.stop = true;
-    pthread_cond_broadcast(&comp.cv);
-    pthread_mutex_unlock(&comp.mu);
-    pthread_join(comp.thread, NULL);
-    comp.running = false;
+    worker_stop(&compactor);
 }
 
 /* ---------------------------------------------------------------- reads */
@@ -962,7 +903,7 @@ static db_status read_range(db_conn *c, db_stmt *stmt, long long account_id, con
                             size_t n_ch, int64_t t0, int64_t t1, PGresult **res)
 {
     char a[24], d0[24], d1[24];
-    char *chs = int_array(ch, n_ch);
+    char *chs = db_id_array(ch, n_ch);
     const char *p[4];
     int formats[4] = {0, 0, 0, 0};
     db_status st;
