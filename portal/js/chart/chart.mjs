@@ -20,8 +20,9 @@
 //   chart.uplot, chart.block, chart.view   (read-only; tests look at them)
 //
 // Events on host: 'mc-range' {from, to} when the view changes, 'mc-drawn'
-// {from, to, buckets, ms} once new data is drawn (ms: from the start of
-// the query), 'mc-error' {error} when the source fails.
+// {from, to, buckets, ms, queryMs, prepareMs, drawMs, refined} once new data
+// is drawn (ms: from the start of the query; refined: the exact answer after
+// a coarse one), 'mc-error' {error} when the source fails.
 import uPlot from '../../vendor/uplot/uPlot.esm.js';
 import { toPlot, bucketOf, bucketValue, KINDS } from './buckets.mjs';
 import { timeTicks, valueTicks, rangeLabel, dateTime, value as fmtValue } from './format.mjs';
@@ -82,6 +83,8 @@ export function createChart(host, options) {
   let gen = 0; // bumped when channels change: older answers are dropped
   let inFlight = false, dirty = false, ctrl = null;
   let drawnPending = null;
+  let rescalePending = false;
+  let refineTimer = 0;
   let destroyed = false;
 
   // ---- DOM
@@ -293,8 +296,12 @@ export function createChart(host, options) {
           if (drawnPending) {
             const d = drawnPending;
             drawnPending = null;
-            d.ms = performance.now() - d.t0;
-            delete d.t0;
+            const now = performance.now();
+            d.ms = now - d.t0; // request -> drawn
+            d.queryMs = d.t1 - d.t0; // the data source (fetch and parse, or core)
+            d.prepareMs = d.t2 - d.t1; // buckets -> uPlot arrays
+            d.drawMs = now - d.t2; // uPlot: paths and canvas
+            delete d.t0; delete d.t1; delete d.t2;
             host.dataset.drawn = String((Number(host.dataset.drawn) || 0) + 1);
             dispatch('mc-drawn', d);
           }
@@ -347,17 +354,13 @@ export function createChart(host, options) {
     setStatus('loading', t('chart.loading'));
     try {
       const b = await options.source(q);
+      const t1 = performance.now();
       if (destroyed || myGen !== gen) return;
       block = b;
       plot = toPlot(b);
-      drawnPending = { from: b.from, to: b.to, buckets: b.buckets, t0 };
-      if (!u) rebuild();
-      else {
-        u.setData(data(), false);
-        u.setScale('x', { min: view.from, max: view.to });
-      }
-      renderKey();
-      setStatus('ready');
+      drawnPending = { from: b.from, to: b.to, buckets: b.buckets, t0, t1, t2: performance.now() };
+      show();
+      if (b.refine) refineLater(b, myGen, q);
     } catch (e) {
       if (destroyed || myGen !== gen || (e && e.name === 'AbortError')) return;
       setStatus('error', t('chart.loadFailed'));
@@ -370,6 +373,37 @@ export function createChart(host, options) {
         setTimeout(load, 0);
       }
     }
+  }
+
+  function show() {
+    rescalePending = false;
+    if (!u) rebuild();
+    else {
+      u.setData(data(), false);
+      u.setScale('x', { min: view.from, max: view.to });
+    }
+    renderKey();
+    setStatus('ready');
+  }
+
+  // A source may answer coarsely first (block.refine(): the exact buckets,
+  // see filesource.mjs); the exact answer is drawn next if the view has
+  // not moved meanwhile.
+  function refineLater(b, myGen, q) {
+    clearTimeout(refineTimer);
+    const current = () => !destroyed && myGen === gen && !inFlight && !dirty &&
+      view.from === q.from && view.to === q.to;
+    refineTimer = setTimeout(async () => {
+      if (!current()) return;
+      const t0 = performance.now();
+      const r = await b.refine();
+      if (!current()) return;
+      const t1 = performance.now();
+      block = r;
+      plot = toPlot(r);
+      drawnPending = { from: r.from, to: r.to, buckets: r.buckets, t0, t1, t2: performance.now(), refined: true };
+      show();
+    }, 30);
   }
 
   // ---- view changes
@@ -394,7 +428,16 @@ export function createChart(host, options) {
     if (!Number.isFinite(from) || !Number.isFinite(to)) return;
     view = clampView(from, to);
     showRange();
-    if (u) u.setScale('x', { min: view.from, max: view.to });
+    // Show the new range with the data at hand on the next frame, unless new
+    // data is drawn before it (a fast source): one drawing instead of two.
+    if (u && !rescalePending) {
+      rescalePending = true;
+      requestAnimationFrame(() => {
+        if (!rescalePending || !u) return;
+        rescalePending = false;
+        u.setScale('x', { min: view.from, max: view.to });
+      });
+    }
     dispatch('mc-range', { ...view });
     if (!fetch) return;
     clearTimeout(fetchTimer);
@@ -499,6 +542,7 @@ export function createChart(host, options) {
     destroy() {
       destroyed = true;
       clearTimeout(fetchTimer);
+      clearTimeout(refineTimer);
       if (ctrl) ctrl.abort();
       ro.disconnect();
       detachGestures();

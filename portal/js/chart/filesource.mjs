@@ -7,6 +7,7 @@
 //   f.channels [{key, index, name, unit}], f.from, f.to (ms, [from, to)),
 //   f.first, f.last (ms, the first and last sample's times)
 //   f.source(q)   -> block for the chart (buckets.mjs), via hok.decimate
+//                    (with block.refine() when it is a coarse first answer)
 //   f.stats       {ms, decoded} of the last decimation
 //   f.close()
 //
@@ -109,9 +110,14 @@ export async function openFile(input, { name = '', utcOffsetMinutes = 0 } = {}) 
     throw e;
   }
   let f, format, csvMeta = null;
+  const t0 = performance.now();
+  let readMs = 0;
   if (kind === 'hok') {
-    if (isBlob && m.hok.adopt) f = m.hok.adopt(await blobToWasm(m, input), input.size);
-    else f = m.hok.read(isBlob ? new Uint8Array(await input.arrayBuffer()) : input);
+    if (isBlob && m.hok.adopt) {
+      const ptr = await blobToWasm(m, input);
+      readMs = performance.now() - t0;
+      f = m.hok.adopt(ptr, input.size);
+    } else f = m.hok.read(isBlob ? new Uint8Array(await input.arrayBuffer()) : input);
     format = f.format;
     if (format === 'hok' && f.rows > 0 && f.rows * (f.channels.length + 1) <= V1_CONVERT_CELLS) {
       const v1 = f;
@@ -144,23 +150,29 @@ export async function openFile(input, { name = '', utcOffsetMinutes = 0 } = {}) 
   const channels = f.channels.map((c, i) => ({
     key: `f${i}`, index: i, id: c.id, name: c.name || `CH${i + 1}`, unit: c.unit, kind: c.kind,
   }));
+  function decimate(q, list) {
+    const t0 = performance.now();
+    let decoded = 0;
+    const series = list.map((ch) => {
+      const d = f.decimate(ch.index, q.from, q.to, q.buckets);
+      decoded += d.nDecoded;
+      return fromCore(d, SV_NAMES);
+    });
+    out.stats = { ms: performance.now() - t0, decoded, buckets: q.buckets };
+    return { from: q.from, to: q.to, buckets: q.buckets, series };
+  }
   const out = {
     name, format, rows, blocks: f.blocks, channels,
     meta: csvMeta ? { ...f.meta, title: csvMeta.title, csv: csvMeta } : f.meta,
     from: first, to: last + Math.max(step, 0.001), first, last,
     stats: { ms: 0, decoded: 0 },
+    opened: { readMs, openMs: performance.now() - t0 - readMs }, // reading into wasm memory, core's open
     /** The chart's data source: min/max buckets of each channel from core. */
     async source({ from, to, buckets, channels: list }) {
-      const t0 = performance.now();
-      const q = snap(grid, from, to, buckets);
-      let decoded = 0;
-      const series = list.map((ch) => {
-        const d = f.decimate(ch.index, q.from, q.to, q.buckets);
-        decoded += d.nDecoded;
-        return fromCore(d, SV_NAMES);
-      });
-      out.stats = { ms: performance.now() - t0, decoded, buckets: q.buckets };
-      return { from: q.from, to: q.to, buckets: q.buckets, series };
+      const { q, refine } = snap(grid, from, to, buckets);
+      const block = decimate(q, list);
+      if (refine) block.refine = async () => decimate(refine, list);
+      return block;
     },
     /**
      * Decode a few hundred blocks once, so that the browser compiles core's
@@ -207,21 +219,25 @@ function blockGrid(f, first, last) {
  * bucket spans at least one block, buckets of a whole number of blocks
  * starting on a block boundary, so that no block straddles a boundary and
  * core merges index summaries without decoding anything (at most twice the
- * buckets asked for: never coarser than a pixel). Otherwise the query as
- * asked. Either way core's answer is exact for the buckets it is given.
+ * buckets asked for: never coarser than a pixel). When a block spans at
+ * most two pixels, one bucket per block is the "coarse" answer (no decoding
+ * either, at most two pixels per bucket) and the exact query is the
+ * refinement drawn right after it. Otherwise the query as asked. Core's
+ * answer is exact for whatever buckets it is given.
  */
 function snap(grid, from, to, buckets) {
   const asked = { from, to, buckets };
-  if (!grid) return asked;
+  if (!grid) return { q: asked };
   const wantUs = ((to - from) * 1000) / buckets;
-  const perBucket = Math.floor(wantUs / grid.blockUs);
-  if (perBucket < 1) return asked;
+  const perBucket = Math.max(1, Math.floor(wantUs / grid.blockUs));
+  if (perBucket * grid.blockUs > 2 * wantUs) return { q: asked };
   const widthUs = perBucket * grid.blockUs;
   const k = Math.floor((from * 1000 - grid.firstUs) / grid.blockUs);
   const fromUs = grid.firstUs + k * grid.blockUs;
   const n = Math.ceil((to * 1000 - fromUs) / widthUs);
-  if (n < 1 || n > 2 * buckets + 2) return asked;
-  return { from: fromUs / 1000, to: (fromUs + n * widthUs) / 1000, buckets: n };
+  if (n < 1 || n > 2 * buckets + 2) return { q: asked };
+  const q = { from: fromUs / 1000, to: (fromUs + n * widthUs) / 1000, buckets: n };
+  return widthUs > wantUs ? { q, refine: asked } : { q };
 }
 
 export { MetronError };
