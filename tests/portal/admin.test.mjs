@@ -115,7 +115,11 @@ test('the own logo uploads from a file and appears in the header (G7, P22)', asy
   await page.setInputFiles('#logo-file', { name: 'logo.png', mimeType: 'image/png', buffer: png });
   await page.click('[data-testid=logo-upload]');
   await page.waitForFunction(() => document.querySelector('#logo').getAttribute('src').startsWith('/api/v1/account/logo'));
-  assert.equal(await page.evaluate(() => document.querySelector('#logo').naturalWidth), 1);
+  // The header shows the uploaded image (1 x 1 px) once it has loaded.
+  await page.waitForFunction(() => {
+    const img = document.querySelector('#logo');
+    return img.complete && img.naturalWidth === 1;
+  });
   // Not an image: refused with a sentence.
   await page.setInputFiles('#logo-file', { name: 'x.png', mimeType: 'image/png', buffer: Buffer.from('<svg/>') });
   await page.click('[data-testid=logo-upload]');
