@@ -225,15 +225,13 @@ document.addEventListener('keydown', (e) => {
 });
 
 onLanguageChange(async (code) => {
-  if (session.user) {
-    buildShell();
-    // Saved to the profile too, so that the choice follows the user.
-    if (session.user.language !== code) {
-      const r = await api.patch('/me', { language: code });
-      if (r.status === 200) session.user.language = code;
-    }
-  }
+  if (session.user) buildShell();
   refresh();
+  // Saved to the profile too, so that the choice follows the user.
+  if (session.user && session.user.language !== code) {
+    const r = await api.patch('/me', { language: code });
+    if (r.status === 200) session.user.language = code;
+  }
 });
 
 // ------------------------------------------------------------- start

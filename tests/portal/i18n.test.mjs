@@ -61,7 +61,7 @@ test('switching the language changes the text, is remembered after a reload and 
   await page.selectOption('#lang-select', 'de');
   await page.waitForFunction(() => document.documentElement.lang === 'de');
   await page.waitForFunction(() => document.querySelector('a.nav-link[data-page=monitor]').textContent === 'Überwachung');
-  assert.match(await page.textContent('#main h1'), /Überwachung/);
+  await page.waitForFunction(() => document.querySelector('#main h1').textContent === 'Überwachung');
   // Remembered: the code only, in localStorage; nothing else is stored there.
   assert.deepEqual(await page.evaluate(() => Object.keys(localStorage)), ['metron.lang']);
   assert.equal(await page.evaluate(() => localStorage.getItem('metron.lang')), 'de');

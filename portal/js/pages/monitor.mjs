@@ -223,7 +223,7 @@ registerPage('monitor', {
       timer = setTimeout(load, REFRESH_MS);
     }
 
-    const head = () => fill(container, pageHead(t('monitor.title', { group: groupName() || t('nav.monitor') }),
+    const head = () => fill(container, pageHead(groupName() ? t('monitor.title', { group: groupName() }) : t('nav.monitor'),
       liveBox, h('button', { type: 'button', class: 'small', 'aria-label': t('common.refresh'), onclick: load }, icon('refresh'), t('common.refresh'))),
     status, body);
     head();
