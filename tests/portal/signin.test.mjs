@@ -77,6 +77,7 @@ test('TOTP: enrolment with a QR code, then sign-in with a code computed from the
   const secret = (await page.textContent('[data-testid=totp-secret]')).trim();
   assert.match(secret, /^[A-Z2-7]{32}$/);
   await shot(page, 'totp-enrol-pc');
+  assert.doesNotMatch(await page.textContent('dialog'), /\bnull\b|undefined/);
   await page.fill('#totp-code', totp(secret));
   await page.click('#totp-form button[type=submit]');
   await page.waitForSelector('#totp-form', { state: 'detached' });

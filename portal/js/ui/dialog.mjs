@@ -27,8 +27,8 @@ export function showDialog({ title, body = [], buttons = [], onOpen, wide = fals
       h('div', { class: 'dialog-head' }, h('h2', { text: title }),
         h('button', { type: 'button', class: 'icon-btn dialog-x', 'aria-label': t('common.close'),
           onclick: () => close(null), text: '×' })),
-      h('div', { class: 'dialog-body' }, body),
-      buttons.length ? foot : null);
+      h('div', { class: 'dialog-body' }, body));
+    if (buttons.length) dlg.append(foot);
     dlg.addEventListener('cancel', (e) => { e.preventDefault(); close(null); });
     document.body.appendChild(dlg);
     dlg.showModal();
