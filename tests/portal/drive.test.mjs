@@ -127,6 +127,7 @@ test('folders, uploads with progress, sort, download, rename, move, open in the 
   assert.deepEqual(s.labels, ['CH1', 'CH2']);
   assert.deepEqual(s.max, [100, 101]);
   assert.match(await page.textContent('[data-testid=drive-file-view]'), /20,000 rows, 2 channels/);
+  await page.evaluate(() => window.scrollTo(0, 0));
   await shot(page, 'drive-file-pc');
   await page.click('[data-testid=drive-view-close]');
   await page.waitForSelector('[data-testid=drive-file-view]', { state: 'hidden' });
@@ -149,6 +150,7 @@ test('folders, uploads with progress, sort, download, rename, move, open in the 
     downloadThroughput: -1, uploadThroughput: -1 });
   const listing = await page.evaluate(async (id) => (await fetch(`/api/v1/drive/folders/${id}`)).json(), folderId);
   assert.deepEqual(listing.items.map((i) => i.name), ['Prüfung 7.hok2']);
+  await page.evaluate(() => window.scrollTo(0, 0));
   await shot(page, 'drive-pc');
 
   // Deleting the non-empty folder asks twice.
@@ -190,6 +192,7 @@ test('phone: the drive fits 375 px', async () => {
   await page.goto(`${env.url}/#/drive`);
   await page.waitForSelector(row('Plant D'));
   assert.ok(await scrollWidth(page) <= 375, `scroll width ${await scrollWidth(page)}`);
+  await page.evaluate(() => window.scrollTo(0, 0));
   await shot(page, 'drive-phone');
   await page.context().close();
 });

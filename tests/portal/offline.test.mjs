@@ -95,6 +95,7 @@ test('file://, no server: a HOK2 file from the file input is charted, and zoomin
     // Auto y ranges hold every value (V and A channels on their own scales).
     assert.ok(s.yScales['a|V'][1] >= 102 && s.yScales['a|A'][1] >= 101);
     assert.match(await page.textContent('[data-testid=offline-info]'), /120,000/);
+    await page.evaluate(() => window.scrollTo(0, 0));
     await shot(page, 'offline-pc');
 
     // One wheel notch zooms around the pointer and asks core again.
@@ -176,6 +177,7 @@ test('file://, phone: no horizontal scrolling; pinch zooms and a one-finger drag
     assert.ok(q.view.from < p.view.from, 'dragged to earlier times');
     assert.ok(Math.abs((q.view.to - q.view.from) - span) < span * 1e-6, 'a drag keeps the span');
     assert.ok(await scrollWidth(page) <= 375);
+    await page.evaluate(() => window.scrollTo(0, 0));
     await shot(page, 'offline-phone');
     assert.deepEqual(errors, []);
   } finally {
@@ -219,6 +221,92 @@ test('served by metron-server (ES modules, CSP), then the server stops: files st
   }
 });
 
+test('file://: a big HOK2 file is charted from its index while its blocks stream in; deep zooms get exact values', async () => {
+  const rows = 3_000_000;
+  const big = path.join(dir, 'big.hok2');
+  fs.writeFileSync(big, await makeHok2({ rows, channels: 2, start: START, stepMs: 10, spikeEvery: 500000 }));
+  assert.ok(fs.statSync(big).size > 4 << 20, 'big enough for the early open');
+  const { browser, page } = await openBrowser({ viewport: 'pc' });
+  try {
+    await page.goto(offlineUrl);
+    await openFile(page, big);
+    const s = await chartState(page);
+    assert.deepEqual(s.view, { from: START, to: START + rows * 10 });
+    assert.deepEqual(s.max, [100, 101], 'the spikes come from the index summaries');
+    // Straight away (blocks may still be streaming in): a 2-second window in
+    // the middle, which must decode blocks; its values are the signal's.
+    const n = await drawnCount(page);
+    const a = START + 1_400_000 * 10;
+    await page.evaluate((from) => document.getElementById('ov-chart').__chart.setRange(from, from + 2000), a);
+    await waitDrawn(page, n);
+    await page.waitForFunction(() => globalThis.__metronOffline.timings.loaded > 0);
+    const z = await chartState(page);
+    let lo = Infinity, hi = -Infinity;
+    for (let i = 1_400_000; i < 1_400_200; i++) {
+      const v = signalValue(0, i, { rows, spikeEvery: 500000 });
+      lo = Math.min(lo, v);
+      hi = Math.max(hi, v);
+    }
+    assert.equal(z.min[0], lo);
+    assert.equal(z.max[0], hi);
+    const info = await page.evaluate(() => ({ heap: globalThis.__metronOffline.heapBytes, t: globalThis.__metronOffline.timings }));
+    assert.ok(info.heap < 3 * fs.statSync(big).size, `wasm memory ${info.heap}`);
+    assert.deepEqual(await page.$eval('#ov-busy', (e) => e.hidden), true, 'the reading progress is gone');
+  } finally {
+    await browser.close();
+  }
+});
+
+test('filesource (node): a query that needs blocks not read yet waits for them; closing stops the reading', async () => {
+  const { openFile } = await import(url.pathToFileURL(path.join(portalDir, 'js', 'chart', 'filesource.mjs')).href);
+  const rows = 3_000_000;
+  const bytes = await makeHok2({ rows, channels: 2, start: START, stepMs: 10 });
+  assert.ok(bytes.length > 4 << 20);
+  // A file whose big parts arrive slowly (256 KiB every 5 ms), like a slow disk.
+  const slowBlob = (data) => {
+    const b = new Blob([data]);
+    const slice = b.slice.bind(b);
+    b.slice = (...a) => {
+      const part = slice(...a);
+      if (part.size > 1e6) {
+        part.stream = () => {
+          let off = 0, buf = null;
+          return new ReadableStream({
+            async pull(ctrl) {
+              buf ??= new Uint8Array(await part.arrayBuffer());
+              await new Promise((r) => setTimeout(r, 5));
+              if (off >= buf.length) { ctrl.close(); return; }
+              ctrl.enqueue(buf.slice(off, off + 262144));
+              off += 262144;
+            },
+          });
+        };
+      }
+      return part;
+    };
+    return b;
+  };
+  const f = await openFile(slowBlob(bytes), { name: 'x.hok2' });
+  let done = false;
+  f.loaded.then(() => { done = true; });
+  // The whole file at 1000 buckets: from the index alone, nothing decoded.
+  const whole = await f.source({ from: f.from, to: f.to, buckets: 1000, channels: f.channels });
+  assert.equal(f.stats.decoded, 0);
+  assert.equal(done, false, 'answered before the blocks were read');
+  assert.ok(whole.series[0].n.reduce((a, b) => a + b, 0) === rows);
+  // A window in the middle must decode: it waits for the blocks, then is exact.
+  const a = START + 1_500_000 * 10;
+  const w = await f.source({ from: a, to: a + 1000, buckets: 50, channels: f.channels });
+  assert.equal(done, true);
+  assert.deepEqual(Array.from(w.series[0].first.slice(0, 3)),
+    [0, 1, 2].map((k) => signalValue(0, 1_500_000 + 2 * k, { rows })));
+  f.close();
+  // Closing while reading: the reading stops without writing into freed memory.
+  const g = await openFile(slowBlob(bytes), { name: 'y.hok2' });
+  g.close();
+  await g.loaded;
+});
+
 test('the viewer catalogues: same keys and placeholders in all seven languages', () => {
   const dirI18n = path.join(portalDir, 'i18n', 'viewer');
   const langs = ['zh-CN', 'ja', 'en', 'es', 'fr', 'de', 'it'];
@@ -247,6 +335,7 @@ test('file://: switching the language translates the page and formats numbers fo
     await page.selectOption('[data-testid=offline-lang]', 'ja');
     await page.waitForFunction(() => document.documentElement.lang === 'ja');
     assert.equal(await page.textContent('.ov-title'), 'オフライン ファイルビューア');
+    await page.evaluate(() => window.scrollTo(0, 0));
     await shot(page, 'offline-ja-pc');
   } finally {
     await browser.close();

@@ -136,6 +136,7 @@ test('graph mode: the seeded week is charted with every spike and special value;
   assert.ok(s.y['a|°C'][0] <= 15 && s.y['a|°C'][1] >= 25, JSON.stringify(s.y));
   // Times are the browser's: the range label is formatted, not raw numbers.
   assert.match(await page.textContent('[data-testid=chart-range]'), /\d{4}/);
+  await page.evaluate(() => window.scrollTo(0, 0));
   await shot(page, 'viewer-graph-pc');
 
   // Zoom in with the wheel: a new graph query for the narrower range.
@@ -189,6 +190,7 @@ test('list mode: values, special values as words, paging with next', async () =>
   assert.equal(over[1].sp, '+over');
   assert.equal(over[1].text, '+OVER');
   assert.match(await page.textContent('[data-testid=list-info]'), /1–200/);
+  await page.evaluate(() => window.scrollTo(0, 0));
   await shot(page, 'viewer-list-pc');
   await page.click('[data-testid=list-next]');
   await page.waitForFunction(() => /201–400/.test(document.querySelector('[data-testid=list-info]').textContent));
@@ -238,6 +240,7 @@ test('export mode: progress bar, then the downloaded HOK2 and ZIP(CSV) files hol
     }
     await page.waitForFunction(() => document.querySelector('[data-testid=viewer-body]').dataset.exportStatus === 'done');
   }
+  await page.evaluate(() => window.scrollTo(0, 0));
   await shot(page, 'viewer-export-pc');
   assert.deepEqual(page.consoleErrors, []);
   await page.context().close();
@@ -256,6 +259,7 @@ test('comparison: two periods overlaid (day 2 over day 1) and the channel picker
   // The sawtooth repeats every day: the second period lies on the first.
   assert.deepEqual(s.data[1], s.data[0]);
   assert.equal(s.max[0], 143.9);
+  await page.evaluate(() => window.scrollTo(0, 0));
   await shot(page, 'viewer-compare-pc');
 
   // The picker adds Wave from the group's monitor data.
@@ -290,7 +294,9 @@ test('phone: the viewer fits 375 px, charts and zooms by pinching', async () => 
   const touch = (type, pts) => cdp.send('Input.dispatchTouchEvent', {
     type, touchPoints: pts.map(([x, id]) => ({ x, y, id, radiusX: 4, radiusY: 4, force: 1 })),
   });
-  const req = page.waitForRequest((r) => r.url().includes('/api/v1/data/graph'));
+  // Requests follow the fingers (at most every 80 ms) and once more when they lift.
+  const spanOf = (r) => { const q = new URL(r.url()).searchParams; return Number(q.get('to')) - Number(q.get('from')); };
+  const req = page.waitForRequest((r) => r.url().includes('/api/v1/data/graph') && spanOf(r) < WEEK_MIN * MIN_US / 3);
   await touch('touchStart', [[cx - 20, 1], [cx + 20, 2]]);
   for (let k = 1; k <= 6; k++) await touch('touchMove', [[cx - 20 - 12 * k, 1], [cx + 20 + 12 * k, 2]]);
   await touch('touchEnd', []);
@@ -298,10 +304,12 @@ test('phone: the viewer fits 375 px, charts and zooms by pinching', async () => 
   const span = Number(q.searchParams.get('to')) - Number(q.searchParams.get('from'));
   assert.ok(span < WEEK_MIN * MIN_US / 3, `pinched query spans ${span / MIN_US} minutes`);
   assert.ok(await scrollWidth(page) <= 375);
+  await page.evaluate(() => window.scrollTo(0, 0));
   await shot(page, 'viewer-graph-phone');
   await page.click('[data-testid=viewer-mode-list]');
   await page.waitForSelector('[data-testid=list-table]');
   assert.ok(await scrollWidth(page) <= 375, 'a wide table scrolls inside its box, not the page');
+  await page.evaluate(() => window.scrollTo(0, 0));
   await shot(page, 'viewer-list-phone');
   assert.deepEqual(page.consoleErrors, []);
   await page.context().close();
