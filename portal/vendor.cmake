@@ -23,6 +23,11 @@ copy_if_present(${out}/qrcode ${npm}/qrcode-generator/dist/qrcode.mjs)
 if(WASM_DIR AND EXISTS ${WASM_DIR}/metron.mjs)
   file(GLOB wasm_js ${WASM_DIR}/*.mjs)
   file(COPY ${wasm_js} DESTINATION ${out}/wasm)
+  # The hand-written bindings from the source tree: the wasm build copies
+  # them only when it relinks the module, so a change to wasm/*.mjs alone
+  # would not reach the portal otherwise.
+  file(GLOB wasm_src_js ${ROOT}/wasm/*.mjs)
+  file(COPY ${wasm_src_js} DESTINATION ${out}/wasm)
 else()
   message(WARNING "portal vendor: no WebAssembly build in '${WASM_DIR}': portal/vendor/wasm stays empty")
 endif()
