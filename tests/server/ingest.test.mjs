@@ -306,3 +306,20 @@ test('a change of the selection applies to the very next batch (no stale channel
   assert.equal(r.status, 422);
   assert.equal(r.body.code, 'unknown_channel');
 });
+
+test('limits: samples per batch (2,000,000), refused before anything is read', async (ctx) => {
+  const hok = await loadHok();
+  if (!hok) return ctx.skip('the wasm build (build/wasm-build) is not there');
+  const t = await dataTenant(srv, { n: 1 });
+  const n = 2_000_001;
+  const t0ms = baseTime(24 * 60) / 1000;
+  const times = new Float64Array(n);
+  for (let i = 0; i < n; i++) times[i] = t0ms + i;
+  const bytes = hok.write({ meta: {}, channels: [{ id: t.channels[0], name: 'CH1', unit: 'V' }],
+    times, values: [new Float64Array(n).fill(1.25)] }, { format: 'hok2' });
+  const r = await t.ingest.hok(bytes, 'too-many');
+  assert.equal(r.status, 413, r.text);
+  assert.equal(r.body.code, 'batch_too_large');
+  assert.match(r.body.message, /2000000/);
+  assert.equal(await sql(`SELECT count(*) FROM ingest_batches WHERE account_id = ${t.id}`), '0');
+});
