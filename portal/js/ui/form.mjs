@@ -10,7 +10,8 @@
 //
 // Types: text, password, email, number, select, checkbox, textarea, checks
 // (several checkboxes: value is an array of option values), file. A field's
-// `help` is a line under it; `hidden: true` leaves it out.
+// `help` is a line under it; `hidden: true` leaves it out; `onChange(value,
+// form)` runs when it changes (form.setOptions(name, options) refills a select).
 import { h } from './dom.mjs';
 import { t } from '../i18n.mjs';
 import { errorMessage } from '../api.mjs';
@@ -79,6 +80,13 @@ export function buildForm(fields, values = {}, { onSubmit, submitLabel, cancel, 
 
   const api = {
     form, inputs, submit,
+    /** Replace the options of a select field, keeping its value when it is still offered. */
+    setOptions(name, options) {
+      const el = inputs[name];
+      const keep = el.value;
+      el.replaceChildren(...options.map((o) => h('option', { value: String(o.value), text: o.label })));
+      if (options.some((o) => String(o.value) === keep)) el.value = keep;
+    },
     values() {
       const out = {};
       for (const f of fields) {
@@ -107,6 +115,11 @@ export function buildForm(fields, values = {}, { onSubmit, submitLabel, cancel, 
       if (field) field.classList.add('invalid');
     },
   };
+  for (const f of fields) {
+    if (f.onChange && inputs[f.name]) {
+      inputs[f.name].addEventListener('change', () => f.onChange(api.values()[f.name], api));
+    }
+  }
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     if (!onSubmit) return;

@@ -14,6 +14,7 @@ registerPage('admin/devices', {
     let apps = [];
     let models = [];
     const appName = (id) => (apps.find((a) => a.id === id) || {}).name;
+    const kindOf = (id) => (apps.find((a) => a.id === Number(id)) || {}).kind;
     const modelOpts = (kind) => models.filter((m) => !kind || m.apps.includes(kind)).map((m) => ({ value: m.model, label: m.model }));
     return crudPage(container, {
       title: t('nav.admin_devices'),
@@ -45,8 +46,10 @@ registerPage('admin/devices', {
         label: t('devices.new'),
         fields: () => [
           { name: 'app_id', label: t('devices.app'), type: 'select', required: true,
-            options: apps.map((a) => ({ value: a.id, label: `${a.name} (${t(`app_kind.${a.kind}`)})` })) },
-          { name: 'model', label: t('field.model'), type: 'select', options: modelOpts(null), help: t('devices.model_help') },
+            options: apps.map((a) => ({ value: a.id, label: `${a.name} (${t(`app_kind.${a.kind}`)})` })),
+            // Only the models that work with the chosen app's kind (I4).
+            onChange: (id, form) => form.setOptions('model', modelOpts(kindOf(id))) },
+          { name: 'model', label: t('field.model'), type: 'select', options: modelOpts(apps[0] && apps[0].kind), help: t('devices.model_help') },
           { name: 'serial', label: t('field.serial'), required: true, maxlength: 64 },
           { name: 'firmware', label: t('field.firmware'), maxlength: 32, placeholder: 'V1.50' },
           { name: 'name', label: t('common.name'), maxlength: 100 },
