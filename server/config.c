@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define METRON_VERSION "0.1.0"
 
@@ -19,7 +20,8 @@ void config_usage(void)
           "                     (METRON_DATA; default ./var)\n"
           "  --portal DIR       static files of the portal (METRON_PORTAL; default ./portal)\n"
           "  --threads N        HTTP worker threads (METRON_THREADS; default 64)\n"
-          "  --db-pool N        PostgreSQL connections (METRON_DB_POOL; default 16)\n"
+          "  --db-pool N        PostgreSQL connections (METRON_DB_POOL; default 4 per CPU,\n"
+          "                     4..16)\n"
           "  --tls-cert FILE    PEM file with certificate and private key: serve HTTPS\n"
           "                     (METRON_TLS_CERT)\n"
           "  --access-log FILE  access log, '-' for stderr (METRON_ACCESS_LOG;\n"
@@ -81,7 +83,13 @@ static const char *env_or(const char *name, const char *dflt)
 config_result config_parse(srv_config *cfg, int argc, char **argv, char *err, size_t err_cap)
 {
     const char *threads = env_or("METRON_THREADS", "64");
-    const char *pool = env_or("METRON_DB_POOL", "16");
+    /* PostgreSQL connections: 4 per CPU, 4..16. More backends than that
+     * only take turns on the CPUs (measured: docs/benchmarks.md). */
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    char pool_default[16];
+    snprintf(pool_default, sizeof pool_default, "%ld",
+             cpus < 1 ? 16 : (cpus * 4 < 4 ? 4 : (cpus * 4 > 16 ? 16 : cpus * 4)));
+    const char *pool = env_or("METRON_DB_POOL", pool_default);
     const char *max_body = env_or("METRON_MAX_BODY", "1048576");
     const char *max_raw_body = env_or("METRON_MAX_RAW_BODY", "67108864");
     const char *jobs_interval = env_or("METRON_JOBS_INTERVAL", "60");

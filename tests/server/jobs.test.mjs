@@ -63,9 +63,10 @@ test('the job route runs every job in order, or the one named; an unknown name i
   async () => {
     let r = await request(srv.url, 'POST', '/api/v1/test/jobs');
     assert.equal(r.status, 200);
-    assert.deepEqual(r.body.jobs.map((j) => j.name), ['sessions', 'email_codes',
-      'password_resets', 'api_tokens', 'login_throttle', 'trial_accounts', 'data_retention', 'drive',
-      'exports']);
+    // The sign-in and trial jobs first, in this order; jobs other areas add
+    // to the table follow (data_retention, drive, exports, ...).
+    assert.deepEqual(r.body.jobs.map((j) => j.name).slice(0, 6), ['sessions', 'email_codes',
+      'password_resets', 'api_tokens', 'login_throttle', 'trial_accounts']);
     assert.ok(r.body.jobs.every((j) => j.ok && j.done >= 0 && j.ms >= 0), JSON.stringify(r.body));
     assert.ok(Math.abs(r.body.now - Date.now() / 1000) < 60);
     r = await request(srv.url, 'POST', '/api/v1/test/jobs?job=sessions');
