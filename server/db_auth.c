@@ -393,22 +393,27 @@ db_status db_auth_session_delete_own(db_conn *c, long long account_id, long long
     return st;
 }
 
-db_status db_auth_sessions_json(db_conn *c, long long account_id, long long user_id,
-                                long long current_id, int64_t now, char **json)
+/* A statement of the user's rows with "current_id" and "now" as $3, $4. */
+static db_status own_rows_json(db_conn *c, db_stmt *st, long long account_id,
+                               long long user_id, long long current_id, int64_t now,
+                               char **json)
 {
     char a[24], u[24], i[24], n[24];
     const char *p[] = {db_ll(account_id, a), db_ll(user_id, u), db_ll(current_id, i),
                        db_ll((long long)now, n)};
-    return db_q_text(c, &st_sessions_json, 4, p, json);
+    return db_q_text(c, st, 4, p, json);
+}
+
+db_status db_auth_sessions_json(db_conn *c, long long account_id, long long user_id,
+                                long long current_id, int64_t now, char **json)
+{
+    return own_rows_json(c, &st_sessions_json, account_id, user_id, current_id, now, json);
 }
 
 db_status db_auth_tokens_json(db_conn *c, long long account_id, long long user_id,
                               long long current_id, int64_t now, char **json)
 {
-    char a[24], u[24], i[24], n[24];
-    const char *p[] = {db_ll(account_id, a), db_ll(user_id, u), db_ll(current_id, i),
-                       db_ll((long long)now, n)};
-    return db_q_text(c, &st_tokens_json, 4, p, json);
+    return own_rows_json(c, &st_tokens_json, account_id, user_id, current_id, now, json);
 }
 
 db_status db_auth_token_revoke(db_conn *c, long long account_id, long long user_id,

@@ -634,19 +634,36 @@ static db_status commit_forget(srv *s, db_conn *c, db_status st)
     return st;
 }
 
-db_status svc_auth_session_end(srv *s, const audit_who *who, long long session_id,
-                               bool *found)
+/* Ending one of the user's rows: a session (deleted) or a token (revoked). */
+typedef db_status (*end_fn)(db_conn *c, long long account_id, long long user_id, long long id,
+                            int64_t now, bool *found);
+
+static db_status end_session_row(db_conn *c, long long account_id, long long user_id,
+                                 long long id, int64_t now, bool *found)
+{
+    (void)now;
+    return db_auth_session_delete_own(c, account_id, user_id, id, found);
+}
+
+/* End row "id" of the user with "fn" and audit "action" on "type"/"id", in
+ * one transaction. */
+static db_status end_own(srv *s, const audit_who *who, long long id, end_fn fn,
+                         const char *action, const char *type, bool *found)
 {
     db_conn *c = NULL;
     db_status st = db_acquire(s->pool, DB_WAIT_MS, &c);
     *found = false;
     if (st == DB_OK && (st = db_begin(c)) == DB_OK &&
-        (st = db_auth_session_delete_own(c, who->account_id, who->user_id, session_id,
-                                         found)) == DB_OK &&
-        *found) {
-        st = audit_write(c, who, "auth.session_end", "session", session_id, NULL);
+        (st = fn(c, who->account_id, who->user_id, id, auth_now(), found)) == DB_OK && *found) {
+        st = audit_write(c, who, action, type, id, NULL);
     }
     return commit_forget(s, c, st);
+}
+
+db_status svc_auth_session_end(srv *s, const audit_who *who, long long session_id,
+                               bool *found)
+{
+    return end_own(s, who, session_id, end_session_row, "auth.session_end", "session", found);
 }
 
 db_status svc_auth_sessions_end_all(srv *s, const audit_who *who, long long keep_id,
@@ -672,16 +689,8 @@ db_status svc_auth_sessions_end_all(srv *s, const audit_who *who, long long keep
 db_status svc_auth_token_revoke(srv *s, const audit_who *who, long long token_id,
                                 bool *found)
 {
-    db_conn *c = NULL;
-    db_status st = db_acquire(s->pool, DB_WAIT_MS, &c);
-    *found = false;
-    if (st == DB_OK && (st = db_begin(c)) == DB_OK &&
-        (st = db_auth_token_revoke(c, who->account_id, who->user_id, token_id, auth_now(),
-                                   found)) == DB_OK &&
-        *found) {
-        st = audit_write(c, who, "auth.token_revoke", "api_token", token_id, NULL);
-    }
-    return commit_forget(s, c, st);
+    return end_own(s, who, token_id, db_auth_token_revoke, "auth.token_revoke", "api_token",
+                   found);
 }
 
 db_status svc_auth_user_sessions_end(srv *s, const audit_who *who, long long user_id,
