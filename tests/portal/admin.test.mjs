@@ -120,8 +120,12 @@ test('the own logo uploads from a file and appears in the header (G7, P22)', asy
     const img = document.querySelector('#logo');
     return img.complete && img.naturalWidth === 1;
   });
-  // Not an image: refused with a sentence.
+  // Not an image: refused with a sentence. (The page re-renders the form
+  // after an upload: let that settle, and check the file is in the input
+  // before clicking, so the click does not meet an emptied input.)
+  await page.waitForLoadState('networkidle');
   await page.setInputFiles('#logo-file', { name: 'x.png', mimeType: 'image/png', buffer: Buffer.from('<svg/>') });
+  await page.waitForFunction(() => document.querySelector('#logo-file')?.files?.length === 1);
   await page.click('[data-testid=logo-upload]');
   await page.locator('[data-testid=logo-error]:not([hidden])').waitFor();
   assert.match(await page.textContent('[data-testid=logo-error]'), /PNG, JPEG, GIF or WebP/);
