@@ -100,6 +100,14 @@ int http_reply_json(http_req *req, int status, cJSON *obj);
  * large answers that are cheaper to write directly than through cJSON. */
 int http_reply_json_text(http_req *req, int status, const char *text, size_t len);
 
+/* Reply 200 with the file at "path" streamed in chunks (never whole in
+ * memory): "content_type", Content-Disposition "disposition" (a full header
+ * value), no-store, nosniff, a sandboxing CSP, Referrer-Policy no-referrer.
+ * A file that cannot be opened answers 404 not_found with "missing_msg".
+ * Returns the status. */
+int http_reply_file(http_req *req, const char *path, const char *content_type,
+                    const char *disposition, const char *missing_msg);
+
 /* http_reply_json() with "extra_headers" (each line ending in "\r\n", e.g.
  * "Set-Cookie: ...\r\n"; may be NULL) added to the reply. */
 int http_reply_json_headers(http_req *req, int status, cJSON *obj, const char *extra_headers);

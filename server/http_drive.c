@@ -513,11 +513,9 @@ static int h_file_content(http_req *req)
     svc_err e = {0};
     cJSON *o = NULL;
     const cJSON *name, *kind;
-    char path[4096], disp[1200], head[2048];
-    unsigned char *buf = NULL;
-    struct stat st;
-    int fd, head_len;
-    long long left;
+    char path[4096], disp[1200];
+    const char *type;
+    int rc;
 
     if (need_access(req, false) != 0 || admb_path_id(req, 0, &id) != 0) {
         return req->status;
@@ -532,58 +530,13 @@ static int h_file_content(http_req *req)
         cJSON_Delete(o);
         return http_reply_error(req, 500, "internal_error", "internal error", NULL);
     }
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0 || fstat(fd, &st) != 0 || (buf = malloc(CHUNK)) == NULL) {
-        /* Deleted meanwhile, or the bytes are missing on disk. */
-        log_error("drive: cannot read %s: %s", path, strerror(errno));
-        if (fd >= 0) {
-            close(fd);
-        }
-        cJSON_Delete(o);
-        return http_reply_error(req, 404, "not_found", "the file's content is not available",
-                                NULL);
-    }
     disposition(name->valuestring, disp, sizeof disp);
-    head_len = snprintf(head, sizeof head,
-                        "HTTP/1.1 200 OK\r\n"
-                        "Content-Type: %s\r\n"
-                        "Content-Length: %lld\r\n"
-                        "Content-Disposition: %s\r\n"
-                        "Cache-Control: private, no-store\r\n"
-                        "X-Content-Type-Options: nosniff\r\n"
-                        "Content-Security-Policy: default-src 'none'; sandbox\r\n"
-                        "%s%s\r\n",
-                        cJSON_IsString(kind) && strcmp(kind->valuestring, "hioki_csv") == 0
-                            ? "text/csv"
-                            : "application/octet-stream",
-                        (long long)st.st_size, disp,
-                        req->srv->tls ? "Strict-Transport-Security: max-age=31536000\r\n" : "",
-                        req->must_close ? "Connection: close\r\n" : "");
+    type = cJSON_IsString(kind) && strcmp(kind->valuestring, "hioki_csv") == 0
+               ? "text/csv"
+               : "application/octet-stream";
+    rc = http_reply_file(req, path, type, disp, "the file's content is not available");
     cJSON_Delete(o);
-    req->status = 200;
-    req->replied = true;
-    if (head_len <= 0 || (size_t)head_len >= sizeof head ||
-        mg_write(req->conn, head, (size_t)head_len) <= 0) {
-        goto out;
-    }
-    for (left = (long long)st.st_size; left > 0;) {
-        ssize_t got = read(fd, buf, left < CHUNK ? (size_t)left : CHUNK);
-        if (got < 0 && errno == EINTR) {
-            continue;
-        }
-        if (got <= 0) {
-            log_error("drive: reading %s stopped with %lld bytes unsent", path, left);
-            break;
-        }
-        if (mg_write(req->conn, buf, (size_t)got) <= 0) {
-            break; /* the client went away */
-        }
-        left -= got;
-    }
-out:
-    close(fd);
-    free(buf);
-    return 200;
+    return rc;
 }
 
 /* GET /api/v1/drive/files/{id}/channels[?utc_offset_minutes=N] */

@@ -172,13 +172,9 @@ static bool q_ll(const http_req *req, const char *name, long long *out)
 static int h_download(http_req *req)
 {
     long long id = 0, account = 0, expires = 0;
-    char sig[80], head[1024];
+    char sig[80], disp[600];
     export_file f;
     export_err e = {0};
-    unsigned char *buf = NULL;
-    struct stat sb;
-    int fd, head_len;
-    long long left;
 
     if (path_id(req, &id) != 0) {
         return req->status;
@@ -193,52 +189,9 @@ static int h_download(http_req *req)
     if (svc_export_download(req->srv, id, account, expires, sig, &f, &e) != 0) {
         return reply_err(req, &e);
     }
-    fd = open(f.path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0 || fstat(fd, &sb) != 0 || (buf = malloc(CHUNK)) == NULL) {
-        /* Removed meanwhile (deleted, or cleaned up). */
-        if (fd >= 0) {
-            close(fd);
-        }
-        return http_reply_error(req, 404, "not_found", "this export's file is no longer available",
-                                NULL);
-    }
-    head_len = snprintf(head, sizeof head,
-                        "HTTP/1.1 200 OK\r\n"
-                        "Content-Type: %s\r\n"
-                        "Content-Length: %lld\r\n"
-                        "Content-Disposition: attachment; filename=\"%s\"\r\n"
-                        "Cache-Control: private, no-store\r\n"
-                        "X-Content-Type-Options: nosniff\r\n"
-                        "Content-Security-Policy: default-src 'none'; sandbox\r\n"
-                        "Referrer-Policy: no-referrer\r\n"
-                        "%s%s\r\n",
-                        f.content_type, (long long)sb.st_size, f.filename,
-                        req->srv->tls ? "Strict-Transport-Security: max-age=31536000\r\n" : "",
-                        req->must_close ? "Connection: close\r\n" : "");
-    req->status = 200;
-    req->replied = true;
-    if (head_len <= 0 || (size_t)head_len >= sizeof head ||
-        mg_write(req->conn, head, (size_t)head_len) <= 0) {
-        goto out;
-    }
-    for (left = (long long)sb.st_size; left > 0;) {
-        ssize_t got = read(fd, buf, left < CHUNK ? (size_t)left : CHUNK);
-        if (got < 0 && errno == EINTR) {
-            continue;
-        }
-        if (got <= 0) {
-            log_error("export: reading %s stopped with %lld bytes unsent", f.path, left);
-            break;
-        }
-        if (mg_write(req->conn, buf, (size_t)got) <= 0) {
-            break; /* the client went away */
-        }
-        left -= got;
-    }
-out:
-    close(fd);
-    free(buf);
-    return 200;
+    snprintf(disp, sizeof disp, "attachment; filename=\"%s\"", f.filename);
+    return http_reply_file(req, f.path, f.content_type, disp,
+                           "this export's file is no longer available");
 }
 
 /* POST /api/v1/test/export-cleanup: one clean-up round now, at the test
