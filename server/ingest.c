@@ -197,6 +197,31 @@ static int finish(ingest_batch *b, ingest_err *e)
     return 0;
 }
 
+/* Checks shared by "channels" and "snapshots" entries: the run count, an
+ * object, and only the members "a", "b", "c". 0, or -1 with "e". */
+static int check_entry(const cJSON *item, const char *list, int i, const char *a, const char *b,
+                       const char *c, size_t *n_runs, ingest_err *e)
+{
+    char field[96];
+    const cJSON *m;
+    if (++*n_runs > INGEST_MAX_RUNS) {
+        return fail(e, 413, "batch_too_large", list,
+                    "a batch holds at most %d channel runs and snapshots", INGEST_MAX_RUNS);
+    }
+    if (!cJSON_IsObject(item)) {
+        snprintf(field, sizeof field, "%s[%d]", list, i);
+        return fail(e, 400, "wrong_type", field, "%s: expected an object", field);
+    }
+    cJSON_ArrayForEach(m, item) {
+        if (strcmp(m->string, a) && strcmp(m->string, b) && strcmp(m->string, c)) {
+            snprintf(field, sizeof field, "%s[%d].%.40s", list, i, m->string);
+            return fail(e, 400, "unknown_member", field, "%s: unknown member (expected %s, %s, %s)",
+                        field, a, b, c);
+        }
+    }
+    return 0;
+}
+
 static int parse_runs(const cJSON *runs, const ingest_known *known, int64_t now_us,
                       ingest_batch *b, size_t *n_runs, ingest_err *e)
 {
@@ -210,23 +235,11 @@ static int parse_runs(const cJSON *runs, const ingest_known *known, int64_t now_
         const cJSON *id = cJSON_GetObjectItemCaseSensitive(run, "id");
         const cJSON *t = cJSON_GetObjectItemCaseSensitive(run, "t");
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(run, "v");
-        const cJSON *m, *ti, *vi;
+        const cJSON *ti, *vi;
         int64_t ch, prev = 0;
         int j = 0;
-        if (++*n_runs > INGEST_MAX_RUNS) {
-            return fail(e, 413, "batch_too_large", "channels",
-                        "a batch holds at most %d channel runs and snapshots", INGEST_MAX_RUNS);
-        }
-        if (!cJSON_IsObject(run)) {
-            snprintf(field, sizeof field, "channels[%d]", i);
-            return fail(e, 400, "wrong_type", field, "%s: expected an object", field);
-        }
-        cJSON_ArrayForEach(m, run) {
-            if (strcmp(m->string, "id") && strcmp(m->string, "t") && strcmp(m->string, "v")) {
-                snprintf(field, sizeof field, "channels[%d].%.40s", i, m->string);
-                return fail(e, 400, "unknown_member", field,
-                            "%s: unknown member (expected id, t, v)", field);
-            }
+        if (check_entry(run, "channels", i, "id", "t", "v", n_runs, e) != 0) {
+            return -1;
         }
         snprintf(field, sizeof field, "channels[%d].id", i);
         if (!json_int(id, &ch) || ch <= 0) {
@@ -293,23 +306,11 @@ static int parse_snapshots(const cJSON *snaps, const ingest_known *known, int64_
         const cJSON *t = cJSON_GetObjectItemCaseSensitive(snap, "t");
         const cJSON *ids = cJSON_GetObjectItemCaseSensitive(snap, "ids");
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(snap, "v");
-        const cJSON *m, *idi, *vi;
+        const cJSON *idi, *vi;
         int64_t tt;
         int j = 0;
-        if (++*n_runs > INGEST_MAX_RUNS) {
-            return fail(e, 413, "batch_too_large", "snapshots",
-                        "a batch holds at most %d channel runs and snapshots", INGEST_MAX_RUNS);
-        }
-        if (!cJSON_IsObject(snap)) {
-            snprintf(field, sizeof field, "snapshots[%d]", i);
-            return fail(e, 400, "wrong_type", field, "%s: expected an object", field);
-        }
-        cJSON_ArrayForEach(m, snap) {
-            if (strcmp(m->string, "t") && strcmp(m->string, "ids") && strcmp(m->string, "v")) {
-                snprintf(field, sizeof field, "snapshots[%d].%.40s", i, m->string);
-                return fail(e, 400, "unknown_member", field,
-                            "%s: unknown member (expected t, ids, v)", field);
-            }
+        if (check_entry(snap, "snapshots", i, "t", "ids", "v", n_runs, e) != 0) {
+            return -1;
         }
         snprintf(field, sizeof field, "snapshots[%d].t", i);
         if (!json_int(t, &tt)) {

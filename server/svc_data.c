@@ -169,8 +169,7 @@ static void fail(data_reply *r, int status, const char *code, const char *field,
 
 static void fail_db(data_reply *r, db_status st)
 {
-    fail(r, st == DB_UNAVAILABLE || st == DB_BUSY ? 503 : 500,
-         st == DB_UNAVAILABLE ? "db_unavailable" : st == DB_BUSY ? "db_busy" : "internal_error",
+    fail(r, db_http_status(st), db_error_code(st),
          NULL, "%s", db_strerror(st));
 }
 

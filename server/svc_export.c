@@ -73,8 +73,7 @@ static void fail(export_err *e, int status, const char *code, const char *field,
 
 static int fail_db(export_err *e, db_status st)
 {
-    fail(e, st == DB_UNAVAILABLE || st == DB_BUSY ? 503 : 500,
-         st == DB_UNAVAILABLE ? "db_unavailable" : st == DB_BUSY ? "db_busy" : "internal_error",
+    fail(e, db_http_status(st), db_error_code(st),
          NULL, "%s", db_strerror(st));
     return -1;
 }

@@ -35,8 +35,7 @@ static int fail(ingest_err *e, int status, const char *code, const char *fmt, ..
 
 static int fail_db(ingest_err *e, db_status st)
 {
-    return fail(e, st == DB_UNAVAILABLE || st == DB_BUSY ? 503 : 500,
-                st == DB_UNAVAILABLE ? "db_unavailable" : st == DB_BUSY ? "db_busy" : "internal_error",
+    return fail(e, db_http_status(st), db_error_code(st),
                 "%s: retry the batch", db_strerror(st));
 }
 
