@@ -82,7 +82,8 @@ static int h_history(http_req *req)
     return reply(req, &r);
 }
 
-/* POST /api/v1/test/compact: fold every hot row now (tests only). */
+/* POST /api/v1/test/compact: fold every hot row now, then build the month
+ * rows due (tests only). */
 static int h_test_compact(http_req *req)
 {
     series_compact_stats st = {0};
@@ -95,6 +96,7 @@ static int h_test_compact(http_req *req)
     cJSON_AddNumberToObject(o, "samples", (double)st.samples);
     cJSON_AddNumberToObject(o, "blocks", (double)st.blocks);
     cJSON_AddNumberToObject(o, "dropped", (double)st.dropped);
+    cJSON_AddNumberToObject(o, "months", (double)st.months);
     return http_reply_json(req, 200, o);
 }
 

@@ -852,7 +852,11 @@ int series_compact_all(db_pool *pool, series_compact_stats *st)
     int rc;
     while ((rc = series_compact_round(pool, 256, st)) == 1) {
     }
-    return rc;
+    if (rc == 0) {
+        while ((rc = series_month_round(pool, 256, st != NULL ? &st->months : NULL)) == 1) {
+        }
+    }
+    return rc < 0 ? -1 : 0;
 }
 
 /* ------------------------------------------------------ the compactor thread */
@@ -861,8 +865,11 @@ static worker compactor;
 
 static int compact_round(void *ctx, const volatile bool *stop)
 {
+    int rc;
     (void)stop;
-    return series_compact_round((db_pool *)ctx, 256, NULL);
+    rc = series_compact_round((db_pool *)ctx, 256, NULL);
+    /* Month rows only once the hot table is empty: compaction comes first. */
+    return rc != 0 ? rc : series_month_round((db_pool *)ctx, 64, NULL);
 }
 
 int series_compactor_start(db_pool *pool, int interval_ms)
@@ -879,10 +886,6 @@ void series_compactor_stop(void)
 
 static db_stmt st_read = {"ser_read",
     "SELECT channel_id, data FROM series_day "
-    "WHERE account_id = $1 AND channel_id = ANY($2::bigint[]) AND day BETWEEN $3 AND $4 "
-    "ORDER BY channel_id, day", 0};
-static db_stmt st_read_hours = {"ser_read_hours",
-    "SELECT channel_id, hours FROM series_day "
     "WHERE account_id = $1 AND channel_id = ANY($2::bigint[]) AND day BETWEEN $3 AND $4 "
     "ORDER BY channel_id, day", 0};
 static db_stmt st_read_hot = {"ser_read_hot",
@@ -1082,49 +1085,187 @@ out:
     return st;
 }
 
+/* One stored run of packed summaries of one channel: a month row or a day
+ * row's hours, starting on day "day". */
+typedef struct {
+    size_t ch;
+    int64_t day;
+    const uint8_t *p;
+    size_t len;
+} hours_piece;
+
+static int cmp_piece(const void *a, const void *b)
+{
+    const hours_piece *x = a, *y = b;
+    if (x->ch != y->ch) {
+        return x->ch < y->ch ? -1 : 1;
+    }
+    return (x->day > y->day) - (x->day < y->day);
+}
+
+/* Append to "segs" (pairs of first and last day, flat, with channel ids in
+ * "seg_ch") the days of [d0, d1] of channel "id" that the sorted month
+ * ranges "mr" (pairs [month, month_end)) do not cover. */
+static int uncovered(int64_t id, int64_t d0, int64_t d1, const int64_t *mr, size_t n_mr,
+                     int64_t **seg_ch, int64_t **segs, size_t *n_seg, size_t *cap)
+{
+    int64_t from = d0;
+    for (size_t k = 0; k <= n_mr && from <= d1; k++) {
+        int64_t to = k < n_mr ? mr[2 * k] - 1 : d1;
+        if (to > d1) {
+            to = d1;
+        }
+        if (to >= from) {
+            if (*n_seg == *cap) {
+                size_t nc = *cap ? *cap * 2 : 64;
+                int64_t *a = realloc(*seg_ch, nc * sizeof *a);
+                int64_t *b = a ? realloc(*segs, 2 * nc * sizeof *b) : NULL;
+                if (a != NULL) {
+                    *seg_ch = a;
+                }
+                if (b == NULL) {
+                    return -1;
+                }
+                *segs = b;
+                *cap = nc;
+            }
+            (*seg_ch)[*n_seg] = id;
+            (*segs)[2 * *n_seg] = from;
+            (*segs)[2 * *n_seg + 1] = to;
+            (*n_seg)++;
+        }
+        if (k < n_mr && mr[2 * k + 1] > from) {
+            from = mr[2 * k + 1];
+        }
+    }
+    return 0;
+}
+
+static db_stmt st_read_months = {"ser_read_months",
+    "SELECT channel_id, month, month_end, hours FROM series_month "
+    "WHERE account_id = $1 AND channel_id = ANY($2::bigint[]) AND month <= $4 AND month_end > $3 "
+    "ORDER BY channel_id, month", 0};
+static db_stmt st_read_day_hours = {"ser_read_day_hours",
+    "SELECT d.channel_id, d.day, d.hours "
+    "FROM unnest($2::bigint[], $3::int[], $4::int[]) AS r(c, d0, d1) "
+    "JOIN series_day d ON d.channel_id = r.c AND d.day BETWEEN r.d0 AND r.d1 "
+    "WHERE d.account_id = $1", 0};
+
+/* Month rows first; then the day rows of whatever days they do not cover
+ * (the current month, months not built yet or made dirty by a late write).
+ * A month row written or deleted between the two reads changes nothing:
+ * the day rows it was built from are the same. */
 db_status series_read_hours(db_conn *c, long long account_id, const int64_t *ch, size_t n_ch,
                             int64_t t0, int64_t t1, mt_block_summary **out, size_t *n_out)
 {
-    PGresult *res = NULL;
+    PGresult *months = NULL, *days = NULL;
     db_status st;
-    size_t *cap = NULL;
+    int64_t d0 = series_day_of(t0), d1 = series_day_of(t1 - 1);
+    int64_t *mr = NULL, *seg_ch = NULL, *segs = NULL;
+    size_t n_seg = 0, seg_cap = 0, n_pieces = 0, *total = NULL;
+    hours_piece *pieces = NULL;
+    int n_m = 0, n_d = 0;
+
     memset(out, 0, n_ch * sizeof *out);
     memset(n_out, 0, n_ch * sizeof *n_out);
     if (n_ch == 0 || t1 <= t0) {
         return DB_OK;
     }
-    if ((st = read_range(c, &st_read_hours, account_id, ch, n_ch, t0, t1, &res)) != DB_OK) {
+    if ((st = read_range(c, &st_read_months, account_id, ch, n_ch, t0, t1, &months)) != DB_OK) {
         return st;
     }
     st = DB_ERROR;
-    cap = calloc(n_ch, sizeof *cap);
-    if (cap == NULL) {
+    n_m = PQntuples(months);
+    mr = malloc((size_t)(n_m ? n_m : 1) * 2 * sizeof *mr);
+    if (mr == NULL) {
         goto out;
     }
-    for (int r = 0; r < PQntuples(res); r++) {
-        size_t i = index_of(ch, n_ch, be64(PQgetvalue(res, r, 0)));
-        const uint8_t *h = (const uint8_t *)PQgetvalue(res, r, 1);
-        size_t len = (size_t)PQgetlength(res, r, 1), got = 0, need;
-        mt_error err;
+    for (int r = 0; r < n_m; r++) {
+        mr[2 * r] = be32(PQgetvalue(months, r, 1));
+        mr[2 * r + 1] = be32(PQgetvalue(months, r, 2));
+    }
+    /* Per channel: its month ranges (rows are ordered by channel, month;
+     * channels may be asked for in any order). */
+    for (size_t i = 0; i < n_ch; i++) {
+        int lo = 0, hi = n_m, first;
+        while (lo < hi) {
+            int mid = lo + (hi - lo) / 2;
+            if (be64(PQgetvalue(months, mid, 0)) < ch[i]) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        first = lo;
+        while (lo < n_m && be64(PQgetvalue(months, lo, 0)) == ch[i]) {
+            lo++;
+        }
+        if (uncovered(ch[i], d0, d1, mr + 2 * first, (size_t)(lo - first), &seg_ch, &segs,
+                      &n_seg, &seg_cap) != 0) {
+            goto out;
+        }
+    }
+    if (n_seg > 0) {
+        char a[24];
+        int64_t *lo = malloc(n_seg * sizeof *lo), *hi = malloc(n_seg * sizeof *hi);
+        char *p1 = NULL, *p2 = NULL, *p3 = NULL;
+        if (lo != NULL && hi != NULL) {
+            for (size_t k = 0; k < n_seg; k++) {
+                lo[k] = segs[2 * k];
+                hi[k] = segs[2 * k + 1];
+            }
+            p1 = db_id_array(seg_ch, n_seg);
+            p2 = db_id_array(lo, n_seg);
+            p3 = db_id_array(hi, n_seg);
+        }
+        if (p1 != NULL && p2 != NULL && p3 != NULL) {
+            const char *p[] = {db_ll(account_id, a), p1, p2, p3};
+            int formats[4] = {0, 0, 0, 0};
+            st = db_exec_bin(c, &st_read_day_hours, 4, p, NULL, formats, 1, &days);
+        }
+        free(lo);
+        free(hi);
+        free(p1);
+        free(p2);
+        free(p3);
+        if (st != DB_OK) {
+            goto out;
+        }
+        st = DB_ERROR;
+        n_d = PQntuples(days);
+    }
+    pieces = malloc((size_t)(n_m + n_d + 1) * sizeof *pieces);
+    total = calloc(n_ch, sizeof *total);
+    if (pieces == NULL || total == NULL) {
+        goto out;
+    }
+    for (int r = 0; r < n_m + n_d; r++) {
+        PGresult *res = r < n_m ? months : days;
+        int row = r < n_m ? r : r - n_m;
+        size_t i = index_of(ch, n_ch, be64(PQgetvalue(res, row, 0)));
+        hours_piece *pc = &pieces[n_pieces];
         if (i == n_ch) {
             continue;
         }
-        need = n_out[i] + len / MT_SUMMARY_PACKED + 1;
-        if (need > cap[i]) {
-            mt_block_summary *grown;
-            size_t nc = cap[i] ? cap[i] * 2 : 256;
-            while (nc < need) {
-                nc *= 2;
-            }
-            grown = realloc(out[i], nc * sizeof *grown);
-            if (grown == NULL) {
-                goto out;
-            }
-            out[i] = grown;
-            cap[i] = nc;
+        pc->ch = i;
+        pc->day = be32(PQgetvalue(res, row, 1));
+        pc->p = (const uint8_t *)PQgetvalue(res, row, r < n_m ? 3 : 2);
+        pc->len = (size_t)PQgetlength(res, row, r < n_m ? 3 : 2);
+        total[i] += pc->len / MT_SUMMARY_PACKED;
+        n_pieces++;
+    }
+    qsort(pieces, n_pieces, sizeof *pieces, cmp_piece);
+    for (size_t i = 0; i < n_ch; i++) {
+        if (total[i] > 0 && (out[i] = malloc(total[i] * sizeof *out[i])) == NULL) {
+            goto out;
         }
-        if (mt_summary_unpack(h, len, out[i] + n_out[i], cap[i] - n_out[i], &got, &err) !=
-            MT_OK) {
+    }
+    for (size_t k = 0; k < n_pieces; k++) {
+        const hours_piece *pc = &pieces[k];
+        size_t i = pc->ch, got = 0;
+        mt_error err;
+        if (mt_summary_unpack(pc->p, pc->len, out[i] + n_out[i], total[i] - n_out[i], &got,
+                              &err) != MT_OK) {
             log_error("series: unreadable hourly summaries of channel %lld: %s",
                       (long long)ch[i], err.msg);
             goto out;
@@ -1133,8 +1274,13 @@ db_status series_read_hours(db_conn *c, long long account_id, const int64_t *ch,
     }
     st = DB_OK;
 out:
-    PQclear(res);
-    free(cap);
+    PQclear(months);
+    PQclear(days);
+    free(mr);
+    free(seg_ch);
+    free(segs);
+    free(pieces);
+    free(total);
     if (st != DB_OK) {
         for (size_t i = 0; i < n_ch; i++) {
             free(out[i]);
@@ -1143,6 +1289,54 @@ out:
         }
     }
     return st;
+}
+
+/* ------------------------------------------------------------ month rows */
+
+static db_stmt st_month_sweep = {"ser_month_sweep", "SELECT mt_series_month_sweep($1::int)", 0};
+static db_stmt st_month_dirty = {"ser_month_dirty",
+    "SELECT channel_id, month FROM series_month_dirty WHERE month_end <= mt_today() - 2 "
+    "ORDER BY channel_id, month LIMIT $1", 0};
+static db_stmt st_month_build = {"ser_month_build",
+    "SELECT mt_series_month_build($1::bigint, $2::int)", 0};
+
+int series_month_round(db_pool *pool, int max_rows, size_t *built)
+{
+    db_conn *c = NULL;
+    PGresult *res = NULL;
+    char lim[24];
+    long long swept = 0;
+    int n, rc = -1;
+    if (db_acquire(pool, 5000, &c) != DB_OK) {
+        return -1;
+    }
+    {
+        const char *p[] = {db_ll(4, lim)};
+        if (db_q_int(c, &st_month_sweep, 1, p, &swept, NULL) != DB_OK) {
+            goto out;
+        }
+    }
+    {
+        const char *p[] = {db_ll(max_rows, lim)};
+        if (db_exec(c, &st_month_dirty, 1, p, &res) != DB_OK) {
+            goto out;
+        }
+    }
+    n = PQntuples(res);
+    for (int r = 0; r < n; r++) {
+        const char *p[] = {PQgetvalue(res, r, 0), PQgetvalue(res, r, 1)};
+        if (db_q_exec(c, &st_month_build, 2, p, NULL) != DB_OK) {
+            goto out;
+        }
+        if (built != NULL) {
+            (*built)++;
+        }
+    }
+    rc = n == max_rows || swept > 0 ? 1 : 0;
+out:
+    PQclear(res);
+    db_release(pool, c);
+    return rc;
 }
 
 /* ------------------------------------------------------------ retention */

@@ -37,6 +37,7 @@ typedef struct {
     size_t samples;     /* samples folded */
     size_t blocks;      /* day blocks written */
     size_t dropped;     /* samples of deleted channels, or over a day's capacity */
+    size_t months;      /* month rows (re)built */
 } series_compact_stats;
 
 /* Replace the whole day block of channel "ch" for UTC day "day" with the
@@ -66,8 +67,16 @@ db_status computed_on_fold(db_conn *c, long long account_id, const ingest_rec *r
  * error (logged; nothing changed). "st" (may be NULL) is added to. */
 int series_compact_round(db_pool *pool, int max_rows, series_compact_stats *st);
 
-/* Run rounds until the hot table is empty (or an error). Returns 0 or -1. */
+/* Run rounds until the hot table is empty, then build every month row due
+ * (or stop at an error). Returns 0 or -1. */
 int series_compact_all(db_pool *pool, series_compact_stats *st);
+
+/* One round of the month-row builder (migration 011): mark the day rows of
+ * newly closed months dirty (a few months a call), then rebuild up to
+ * "max_rows" dirty closed months, each in its own transaction; adds the
+ * rows built to *built (may be NULL). Returns 1 when more may be due, 0
+ * when none is, -1 on a database error. */
+int series_month_round(db_pool *pool, int max_rows, size_t *built);
 
 /* Start / stop the background compactor thread (a round every
  * "interval_ms", and at once again while rows remain). */

@@ -61,10 +61,14 @@ async function compact(srv) {
   return { ...r.body, ms: performance.now() - t };
 }
 
+/** Bytes on disk of the day rows (every partition, with TOAST and indexes)
+ * and of the month rows (derived, migration 011). */
 async function diskBytes(pg, db) {
-  return Number(await pg.psql(`SELECT COALESCE(sum(pg_total_relation_size(c.oid)), 0)
+  const days = Number(await pg.psql(`SELECT COALESCE(sum(pg_total_relation_size(c.oid)), 0)
     FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
     WHERE i.inhparent = 'series_day'::regclass`, db));
+  const months = Number(await pg.psql(`SELECT pg_total_relation_size('series_month')`, db));
+  return { days, months, total: days + months };
 }
 
 /** The binary COPY rate of the same PostgreSQL: rows (bigint, bigint, float8). */
@@ -181,7 +185,7 @@ async function ingest() {
       console.log(`  end to end through HTTP: ${fmt(f.rate)} samples/s   (${(f.rate / copy).toFixed(2)} x COPY; target >= 2 M)`);
       console.log(`  compaction into day blocks: ${fmt(f.comp.samples / (f.comp.ms / 1000))} samples/s (${f.comp.blocks} blocks, ${f.comp.ms.toFixed(0)} ms)`);
     }
-    console.log(`disk: ${(bytes / stored).toFixed(2)} bytes per stored sample (${stored} samples, ${fmt(bytes)}B with indexes; target < 4)`);
+    console.log(`disk: ${(bytes.total / stored).toFixed(2)} bytes per stored sample (${stored} samples, ${fmt(bytes.total)}B with indexes and month rows; target < 4)`);
   } finally {
     await srv.stop();
     await pg.destroy();
@@ -223,14 +227,21 @@ async function query() {
     const bytes = await diskBytes(pg, db);
     const chs = app.channels.join(',');
     const from = t0, to = t0 + days * 86400e6;
-    const graph = [];
+    // Latency = request sent -> last byte of the answer received (as wrk or
+    // curl measure it); the client's own JSON.parse is timed apart.
+    const graph = [], parse = [];
     let body = null;
     for (let i = 0; i < runs + 2; i++) {
       t = performance.now();
-      const r = await s.c.get(`/api/v1/data/graph?channels=${chs}&from=${from}&to=${to}&buckets=2000`);
-      if (r.status !== 200) throw new Error(JSON.stringify(r.body));
+      const r = await fetch(`${srv.url}/api/v1/data/graph?channels=${chs}&from=${from}&to=${to}&buckets=2000`,
+        { headers: { cookie: `metron_session=${s.c.cookie}` } });
+      const text = await r.text();
       if (i >= 2) graph.push(performance.now() - t);
-      body = r.body;
+      if (r.status !== 200) throw new Error(text);
+      t = performance.now();
+      body = JSON.parse(text);
+      if (i >= 2) parse.push(performance.now() - t);
+      body.size = text.length;
     }
     const raw = [];
     for (let i = 0; i < runs + 2; i++) {
@@ -242,9 +253,15 @@ async function query() {
     }
     console.log(`query benchmark (${os.cpus().length} cores, load ${os.loadavg()[0].toFixed(2)}; ${new Date().toISOString().slice(0, 10)})`);
     console.log(`data: ${nch} channels x ${days} days of one-minute samples = ${fmt(samples)} samples, loaded in ${(loadMs / 1000).toFixed(1)} s (${fmt(samples / (loadMs / 1000))} samples/s) + compaction ${(c.ms / 1000).toFixed(1)} s`);
-    console.log(`graph, 32 channels x ${days} days -> 2000 buckets (${body.buckets} x ${body.bucket_us / 3600e6} h from ${body.source}): p50 ${pct(graph, 50).toFixed(1)} ms, p95 ${pct(graph, 95).toFixed(1)} ms (target p95 < 150 ms)`);
+    console.log(`graph, 32 channels x ${days} days -> 2000 buckets (${body.buckets} x ${body.bucket_us / 3600e6} h from ${body.source}): p50 ${pct(graph, 50).toFixed(1)} ms, p95 ${pct(graph, 95).toFixed(1)} ms (target p95 < 150 ms); ${(body.size / 1e6).toFixed(2)} MB of JSON, parsed by the client in p50 ${pct(parse, 50).toFixed(1)} ms`);
     console.log(`raw day of one channel (1440 samples): p50 ${pct(raw, 50).toFixed(1)} ms, p95 ${pct(raw, 95).toFixed(1)} ms`);
-    console.log(`disk: ${(bytes / samples).toFixed(2)} bytes per sample (target < 4)`);
+    console.log(`disk: ${(bytes.total / samples).toFixed(2)} bytes per sample: day rows ${(bytes.days / samples).toFixed(2)}, month rows ${(bytes.months / samples).toFixed(2)} (target < 4)`);
+    if (process.env.BENCH_KEEP) {
+      // For profiling: keep everything up until the file BENCH_KEEP is removed.
+      fs.writeFileSync(process.env.BENCH_KEEP, JSON.stringify({ url: srv.url, db: url,
+        channels: app.channels, from, to, cookie: s.c.cookie, csrf: s.c.csrf }) + '\n');
+      while (fs.existsSync(process.env.BENCH_KEEP)) await new Promise((r) => setTimeout(r, 500));
+    }
   } finally {
     await srv.stop();
     await pg.destroy();

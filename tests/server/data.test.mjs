@@ -311,6 +311,12 @@ test('retention (L5): Free keeps one year of acquired data, Pro keeps everything
   assert.ok(await bytes(free) < before);
   const q = await free.c.get(`/api/v1/data/raw?channels=${free.channels[0]}&from=${old}&to=${recent + 1}`);
   assert.deepEqual(q.body.channels[0].v, [3]);
+  // The month rows of deleted days went with them; Pro's old month is built.
+  await compact();
+  const oldMonth = async (t) => sql(`SELECT count(*) FROM series_month WHERE account_id = ${t.id}
+    AND month <= ${Math.floor(old / 86400e6)} AND month_end > ${Math.floor(old / 86400e6)}`);
+  assert.equal(await oldMonth(free), '0');
+  assert.equal(await oldMonth(pro), '1');
 });
 
 test('numbers come back exactly as sent, whatever their digits', async () => {
@@ -326,4 +332,85 @@ test('numbers come back exactly as sent, whatever their digits', async () => {
     const r = await t.c.get(`/api/v1/data/raw?channels=${t.channels[0]}&from=${t0}&to=${t0 + 100 * MIN_US}`);
     assert.deepEqual(r.body.channels[0].v, vals, phase);
   }
+});
+
+test('month rows: long ranges read one row per channel and month, rebuilt after every late write', async () => {
+  const t = await dataTenant(srv, { n: 2 });
+  const [ch, other] = t.channels;
+  const now = new Date();
+  const t0 = Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 3, 1) * 1000; // 3 months back
+  const step = 10 * MIN_US;
+  const n = Math.floor((baseTime(48) - t0) / step);
+  const ts = Array.from({ length: n }, (_, i) => t0 + i * step);
+  const vs = signal(5, n);
+  await sendRuns(t, [{ id: ch, t: ts, v: vs }, { id: other, t: ts, v: signal(9, n) }], 20000);
+  await compact();
+  const closed = Number(await sql(`SELECT count(DISTINCT mt_month_of(day)) FROM series_day
+    WHERE channel_id = ${ch} AND mt_month_after(day) <= mt_today() - 2`));
+  assert.ok(closed >= 2, `closed months ${closed}`);
+  const monthRows = () => sql(`SELECT count(*) FROM series_month WHERE channel_id = ${ch}`).then(Number);
+  assert.equal(await monthRows(), closed);
+  // Each month row is its day rows' summaries, in order.
+  assert.equal(await sql(`SELECT count(*) FROM series_month m WHERE channel_id = ${ch} AND hours <>
+    (SELECT string_agg(hours, ''::bytea ORDER BY day) FROM series_day d
+     WHERE d.channel_id = m.channel_id AND d.day >= m.month AND d.day < m.month_end)`), '0');
+  assert.equal(await sql(`SELECT count(*) FROM series_month_dirty WHERE channel_id = ${ch}
+    AND month_end <= mt_today() - 2`), '0');
+
+  const whole = async (what) => {
+    const r = await t.c.get(`/api/v1/data/graph?channels=${ch},${other}&from=${t0}&to=${ts[n - 1] + 1}&buckets=150`);
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.equal(r.body.source, 'hours');
+    assertBuckets(r.body.channels[0], brute(ts, vs, r.body.from, r.body.to, r.body.buckets), what);
+    return r.body;
+  };
+  const first = await whole('built');
+  // The same answer as from day rows alone.
+  await sql(`DELETE FROM series_month WHERE account_id = ${t.id}`);
+  assert.deepEqual(await whole('day rows only'), first);
+  await compact(); // nothing marked them dirty: they stay missing
+  assert.equal(await monthRows(), 0);
+  await sql(`DELETE FROM series_month_swept`);
+  await compact(); // a sweep marks closed months again
+  assert.equal(await monthRows(), closed);
+
+  // A late write into the oldest month: a replaced value and a new spike.
+  const k = 1000;
+  const late = [{ t: ts[k], v: -500 }, { t: ts[k] + 3 * MIN_US, v: 9999 }];
+  const r = await t.ingest.batch({ batch_id: 'late', channels: [{ id: ch, t: late.map((x) => x.t),
+    v: late.map((x) => x.v) }] });
+  assert.equal(r.status, 201, r.text);
+  vs[k] = -500;
+  ts.splice(k + 1, 0, late[1].t);
+  vs.splice(k + 1, 0, 9999);
+  await whole('hot late samples'); // merged from the hot table
+  const day = Math.floor(ts[k] / 86400e6);
+  const monthOf = Number(await sql(`SELECT mt_month_of(${day})`));
+  // Folding rewrites the day row: its month row goes at once, in the same
+  // transaction, and the month is dirty until the builder runs.
+  await sql(`UPDATE series_day SET n = n WHERE channel_id = ${ch} AND day = ${day}`);
+  assert.equal(await sql(`SELECT count(*) FROM series_month WHERE channel_id = ${ch} AND month = ${monthOf}`), '0');
+  assert.equal(await sql(`SELECT count(*) FROM series_month_dirty WHERE channel_id = ${ch} AND month = ${monthOf}`), '1');
+  await compact();
+  assert.equal(await monthRows(), closed);
+  const after = await whole('late samples folded');
+  assert.equal(Math.max(...after.channels[0].max.filter((x) => x !== null)), 9999);
+  assert.equal(Math.min(...after.channels[0].min.filter((x) => x !== null)), -500);
+
+  // Writes of today and yesterday (the everyday pattern) skip month rows.
+  await sql(`DELETE FROM series_month_dirty WHERE channel_id = ${ch}`);
+  const y = await t.ingest.batch({ batch_id: 'recent', channels: [{ id: ch,
+    t: [baseTime(24) + MIN_US, Date.now() * 1000 - 60e6], v: [1, 2] }] });
+  assert.equal(y.status, 201, y.text);
+  await compact();
+  assert.equal(await sql(`SELECT count(*) FROM series_day WHERE channel_id = ${ch} AND day >= mt_today() - 1`), '2');
+  assert.equal(await sql(`SELECT count(*) FROM series_month_dirty WHERE channel_id = ${ch}`), '0');
+
+  // Deleting the channel deletes its month rows with its day rows.
+  const d = await t.c.del(`/api/v1/channels/${ch}`);
+  assert.ok(d.status === 200 || d.status === 204, JSON.stringify(d.body));
+  assert.equal(await monthRows(), 0);
+  await compact();
+  assert.equal(await monthRows(), 0);
+  assert.equal(await sql(`SELECT count(*) FROM series_month_dirty WHERE channel_id = ${ch} AND month_end <= mt_today() - 2`), '0');
 });
