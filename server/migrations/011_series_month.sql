@@ -100,7 +100,9 @@ CREATE TRIGGER series_day_month_d AFTER DELETE ON series_day
     FOR EACH ROW WHEN (OLD.day < mt_today() - 1) EXECUTE FUNCTION mt_series_day_changed();
 
 -- Mark dirty every channel with day rows in each closed month not yet
--- swept, at most "max_months" months per call. Returns the months swept.
+-- swept, at most "max_months" months per call, unless its month row is
+-- there already (a month row exists only while no day of it was written
+-- since it was built). Returns the months swept.
 CREATE FUNCTION mt_series_month_sweep(max_months integer) RETURNS integer LANGUAGE plpgsql AS $$
 DECLARE
     m integer;
@@ -117,9 +119,11 @@ BEGIN
         LIMIT max_months
     LOOP
         INSERT INTO series_month_dirty (account_id, channel_id, month, month_end)
-            SELECT DISTINCT ON (channel_id) account_id, channel_id, m, mt_month_after(m)
-            FROM series_day WHERE day >= m AND day < mt_month_after(m)
-            ORDER BY channel_id
+            SELECT DISTINCT ON (d.channel_id) d.account_id, d.channel_id, m, mt_month_after(m)
+            FROM series_day d WHERE d.day >= m AND d.day < mt_month_after(m)
+              AND NOT EXISTS (SELECT 1 FROM series_month s
+                              WHERE s.channel_id = d.channel_id AND s.month = m)
+            ORDER BY d.channel_id
             ON CONFLICT (channel_id, month) DO NOTHING;
         INSERT INTO series_month_swept VALUES (m) ON CONFLICT DO NOTHING;
         n := n + 1;
