@@ -5,8 +5,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import fs from 'node:fs';
-import { createAccount, createUser, login, startPostgres, startServer } from './harness.mjs';
+import { createAccount, createUser, login, startStack, stopStack } from './harness.mjs';
 
 let pg;
 let srv;
@@ -17,19 +16,10 @@ const uniq = (p) => `${p}${++seq}-${process.pid % 10000}`;
 const sql = (q) => pg.psql(q, db);
 
 before(async () => {
-  pg = await startPostgres();
-  const url = await pg.createDatabase();
-  db = new URL(url).pathname.slice(1);
-  srv = await startServer({ databaseUrl: url });
+  ({ pg, srv, db } = await startStack());
 });
 
-after(async () => {
-  const exit = await srv?.stop();
-  await pg?.destroy();
-  if (srv) fs.rmSync(srv.dataDir, { recursive: true, force: true });
-  assert.equal(exit?.code, 0, srv?.stderr());
-  assert.doesNotMatch(srv?.stderr() || '', /runtime error|AddressSanitizer/);
-});
+after(() => stopStack({ pg, srv }));
 
 /** A fresh account of "plan" with a signed-in administrator: {id, userId, c}. */
 async function tenant(plan = 'standard') {

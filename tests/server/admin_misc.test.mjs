@@ -2,9 +2,8 @@
 // (G5), the own logo (G7, P22) and the notifications inbox (N1).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import zlib from 'node:zlib';
-import { createAccount, createUser, login, startPostgres, startServer } from './harness.mjs';
+import { createAccount, createUser, login, startStack, stopStack } from './harness.mjs';
 
 let pg;
 let srv;
@@ -16,19 +15,10 @@ const sql = (q) => pg.psql(q, db);
 const count = async (q) => Number(await sql(q));
 
 before(async () => {
-  pg = await startPostgres();
-  const url = await pg.createDatabase();
-  db = new URL(url).pathname.slice(1);
-  srv = await startServer({ databaseUrl: url });
+  ({ pg, srv, db } = await startStack());
 });
 
-after(async () => {
-  const exit = await srv?.stop();
-  await pg?.destroy();
-  if (srv) fs.rmSync(srv.dataDir, { recursive: true, force: true });
-  assert.equal(exit?.code, 0, srv?.stderr());
-  assert.doesNotMatch(srv?.stderr() || '', /runtime error|AddressSanitizer/);
-});
+after(() => stopStack({ pg, srv }));
 
 async function tenant(plan = 'standard') {
   const acc = uniq('acc');

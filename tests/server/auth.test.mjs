@@ -3,11 +3,7 @@
 // server for the file; every test makes its own accounts.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import {
-  createAccount, createUser, login, request, sessionClient, sessionCookieOf, setClock,
-  startPostgres, startServer,
-} from './harness.mjs';
+import { createAccount, createUser, login, request, sessionClient, sessionCookieOf, setClock, startStack, stopStack } from './harness.mjs';
 
 let pg;
 let srv;
@@ -17,19 +13,10 @@ let n = 0;
 const uniq = (p) => `${p}${++n}-${process.pid % 10000}`;
 
 before(async () => {
-  pg = await startPostgres();
-  const url = await pg.createDatabase();
-  db = new URL(url).pathname.slice(1);
-  srv = await startServer({ databaseUrl: url });
+  ({ pg, srv, db } = await startStack());
 });
 
-after(async () => {
-  const exit = await srv?.stop();
-  await pg?.destroy();
-  if (srv) fs.rmSync(srv.dataDir, { recursive: true, force: true });
-  assert.equal(exit?.code, 0, srv?.stderr());
-  assert.doesNotMatch(srv?.stderr() || '', /runtime error|AddressSanitizer/);
-});
+after(() => stopStack({ pg, srv }));
 
 const post = (p, body, opts = {}) => request(srv.url, 'POST', p, { body, ...opts });
 

@@ -3,10 +3,7 @@
 // allow-list (P21) and the audit log. One cluster and one server.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import {
-  createAccount, login, request, setClock, startPostgres, startServer, tokenClient,
-} from './harness.mjs';
+import { createAccount, login, request, setClock, tokenClient, startStack, stopStack } from './harness.mjs';
 
 let pg;
 let srv;
@@ -16,19 +13,10 @@ let n = 0;
 const uniq = (p) => `${p}${++n}-${process.pid % 10000}`;
 
 before(async () => {
-  pg = await startPostgres();
-  const url = await pg.createDatabase();
-  db = new URL(url).pathname.slice(1);
-  srv = await startServer({ databaseUrl: url });
+  ({ pg, srv, db } = await startStack());
 });
 
-after(async () => {
-  const exit = await srv?.stop();
-  await pg?.destroy();
-  if (srv) fs.rmSync(srv.dataDir, { recursive: true, force: true });
-  assert.equal(exit?.code, 0, srv?.stderr());
-  assert.doesNotMatch(srv?.stderr() || '', /runtime error|AddressSanitizer/);
-});
+after(() => stopStack({ pg, srv }));
 
 const post = (p, body, opts = {}) => request(srv.url, 'POST', p, { body, ...opts });
 

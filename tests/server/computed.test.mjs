@@ -7,7 +7,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { createAccount, createUser, login, request, startPostgres, startServer, sleep } from './harness.mjs';
+import { createAccount, createUser, login, request, startServer, sleep, startStack, stopStack } from './harness.mjs';
 import { MIN_US, PW, baseTime, dataTenant, uniq } from './data_helpers.mjs';
 
 let pg;
@@ -17,20 +17,11 @@ const sql = (q) => pg.psql(q, db);
 const DAY = 86400e6;
 
 before(async () => {
-  pg = await startPostgres();
-  const url = await pg.createDatabase();
-  db = new URL(url).pathname.slice(1);
   // A long compactor interval: folding and back-fill happen when a test asks.
-  srv = await startServer({ databaseUrl: url, env: { METRON_COMPACT_MS: '3600000' } });
+  ({ pg, srv, db } = await startStack({ env: { METRON_COMPACT_MS: '3600000' } }));
 });
 
-after(async () => {
-  const exit = await srv?.stop();
-  await pg?.destroy();
-  if (srv) fs.rmSync(srv.dataDir, { recursive: true, force: true });
-  assert.equal(exit?.code, 0, srv?.stderr());
-  assert.doesNotMatch(srv?.stderr() || '', /runtime error|AddressSanitizer|LeakSanitizer/);
-});
+after(() => stopStack({ pg, srv }));
 
 const compact = async () => {
   const r = await request(srv.url, 'POST', '/api/v1/test/compact');

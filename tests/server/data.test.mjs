@@ -4,8 +4,7 @@
 // the compactor, channel history, the 32-channel limit, access control.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import { createUser, login, request, startPostgres, startServer } from './harness.mjs';
+import { createUser, login, request, startStack, stopStack } from './harness.mjs';
 import { MIN_US, PW, baseTime, dataTenant } from './data_helpers.mjs';
 
 let pg;
@@ -15,20 +14,11 @@ const sql = (q) => pg.psql(q, db);
 const HOUR = 3600e6;
 
 before(async () => {
-  pg = await startPostgres();
-  const url = await pg.createDatabase();
-  db = new URL(url).pathname.slice(1);
   // A long compactor interval: the tests fold explicitly with /test/compact.
-  srv = await startServer({ databaseUrl: url, env: { METRON_COMPACT_MS: '3600000' } });
+  ({ pg, srv, db } = await startStack({ env: { METRON_COMPACT_MS: '3600000' } }));
 });
 
-after(async () => {
-  const exit = await srv?.stop();
-  await pg?.destroy();
-  if (srv) fs.rmSync(srv.dataDir, { recursive: true, force: true });
-  assert.equal(exit?.code, 0, srv?.stderr());
-  assert.doesNotMatch(srv?.stderr() || '', /runtime error|AddressSanitizer/);
-});
+after(() => stopStack({ pg, srv }));
 
 const compact = async () => {
   const r = await request(srv.url, 'POST', '/api/v1/test/compact');

@@ -9,9 +9,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import url from 'node:url';
-import {
-  createAccount, createUser, login, repoRoot, request, sleep, startPostgres, startServer,
-} from './harness.mjs';
+import { createAccount, createUser, login, repoRoot, request, sleep, startStack, stopStack } from './harness.mjs';
 
 let pg;
 let srv;
@@ -24,19 +22,10 @@ const count = async (q) => Number(await sql(q));
 const FREE_LIMIT = 5_000_000_000; // P2 on Free, from core's plan table (decimal GB)
 
 before(async () => {
-  pg = await startPostgres();
-  const u = await pg.createDatabase();
-  db = new URL(u).pathname.slice(1);
-  srv = await startServer({ databaseUrl: u });
+  ({ pg, srv, db } = await startStack());
 });
 
-after(async () => {
-  const exit = await srv?.stop();
-  await pg?.destroy();
-  if (srv) fs.rmSync(srv.dataDir, { recursive: true, force: true });
-  assert.equal(exit?.code, 0, srv?.stderr());
-  assert.doesNotMatch(srv?.stderr() || '', /runtime error|AddressSanitizer|LeakSanitizer/);
-});
+after(() => stopStack({ pg, srv }));
 
 async function tenant(plan = 'standard') {
   const acc = uniq('acc');

@@ -114,6 +114,35 @@ export async function startPostgres() {
 }
 
 /**
+ * The usual fixture of a test file: a PostgreSQL cluster with a fresh
+ * database and a server on it. "options" go to startServer (databaseUrl is
+ * set here). Returns { pg, srv, db, url }; stop it with stopStack().
+ */
+export async function startStack(options = {}) {
+  const pg = await startPostgres();
+  try {
+    const url = await pg.createDatabase();
+    const srv = await startServer({ ...options, databaseUrl: url });
+    return { pg, srv, url, db: new URL(url).pathname.slice(1) };
+  } catch (e) {
+    await pg.destroy();
+    throw e;
+  }
+}
+
+/** Stop what startStack() started; the server must exit with code 0 and
+ * without a sanitizer report. */
+export async function stopStack({ pg, srv } = {}) {
+  const exit = await srv?.stop();
+  await pg?.destroy();
+  if (srv) fs.rmSync(srv.dataDir, { recursive: true, force: true });
+  if (exit?.code !== 0) throw new Error(`the server exited with ${JSON.stringify(exit)}: ${srv?.stderr()}`);
+  if (/runtime error|AddressSanitizer|LeakSanitizer/.test(srv?.stderr() || '')) {
+    throw new Error(`sanitizer report: ${srv.stderr()}`);
+  }
+}
+
+/**
  * Start metron-server. Options: databaseUrl (omit for the embedded default),
  * dataDir, portalDir, args (extra flags), env (extra environment),
  * waitHealthy (default true). Returns { url, port, proc, dataDir, stdout(),

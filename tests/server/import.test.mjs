@@ -5,7 +5,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { repoRoot, request, startPostgres, startServer } from './harness.mjs';
+import { repoRoot, request, startStack, stopStack } from './harness.mjs';
 import { MIN_US, baseTime, dataTenant, loadHok } from './data_helpers.mjs';
 
 let pg;
@@ -14,19 +14,10 @@ let db;
 const sql = (q) => pg.psql(q, db);
 
 before(async () => {
-  pg = await startPostgres();
-  const url = await pg.createDatabase();
-  db = new URL(url).pathname.slice(1);
-  srv = await startServer({ databaseUrl: url, env: { METRON_COMPACT_MS: '3600000' } });
+  ({ pg, srv, db } = await startStack({ env: { METRON_COMPACT_MS: '3600000' } }));
 });
 
-after(async () => {
-  const exit = await srv?.stop();
-  await pg?.destroy();
-  if (srv) fs.rmSync(srv.dataDir, { recursive: true, force: true });
-  assert.equal(exit?.code, 0, srv?.stderr());
-  assert.doesNotMatch(srv?.stderr() || '', /runtime error|AddressSanitizer/);
-});
+after(() => stopStack({ pg, srv }));
 
 const upload = (c, name, data) => c.post(`/api/v1/drive/files?name=${encodeURIComponent(name)}`,
   Buffer.from(data), { 'content-type': 'application/octet-stream' });

@@ -3,8 +3,7 @@
 // once, limits, and tenant isolation.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import { request, startPostgres, startServer } from './harness.mjs';
+import { request, startStack, stopStack } from './harness.mjs';
 import { MIN_US, appClient, baseTime, dataTenant, loadHok, uniq } from './data_helpers.mjs';
 
 let pg;
@@ -14,20 +13,11 @@ const sql = (q) => pg.psql(q, db);
 const count = async (q) => Number(await sql(q));
 
 before(async () => {
-  pg = await startPostgres();
-  const url = await pg.createDatabase();
-  db = new URL(url).pathname.slice(1);
   // A small raw-body limit so that "too large" is cheap to reach.
-  srv = await startServer({ databaseUrl: url, args: ['--max-raw-body', '2000000'] });
+  ({ pg, srv, db } = await startStack({ args: ['--max-raw-body', '2000000'] }));
 });
 
-after(async () => {
-  const exit = await srv?.stop();
-  await pg?.destroy();
-  if (srv) fs.rmSync(srv.dataDir, { recursive: true, force: true });
-  assert.equal(exit?.code, 0, srv?.stderr());
-  assert.doesNotMatch(srv?.stderr() || '', /runtime error|AddressSanitizer/);
-});
+after(() => stopStack({ pg, srv }));
 
 /** Rows stored for the account: [batches, hot samples]. */
 async function stored(t) {

@@ -6,9 +6,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import {
-  createAccount, login, request, setClock, sleep, startPostgres, startServer, tokenClient,
-} from './harness.mjs';
+import { createAccount, login, request, setClock, sleep, startServer, tokenClient, startStack, stopStack } from './harness.mjs';
 
 let pg;
 let srv;
@@ -22,20 +20,11 @@ const count = async (q) => Number(await sql(q));
 const DAY = 86400;
 
 before(async () => {
-  pg = await startPostgres();
-  url = await pg.createDatabase();
-  db = new URL(url).pathname.slice(1);
   // The thread stays off here: every round is one the test asks for.
-  srv = await startServer({ databaseUrl: url, args: ['--jobs-interval', '0'] });
+  ({ pg, srv, db, url } = await startStack({ args: ['--jobs-interval', '0'] }));
 });
 
-after(async () => {
-  const exit = await srv?.stop();
-  await pg?.destroy();
-  if (srv) fs.rmSync(srv.dataDir, { recursive: true, force: true });
-  assert.equal(exit?.code, 0, srv?.stderr());
-  assert.doesNotMatch(srv?.stderr() || '', /runtime error|AddressSanitizer/);
-});
+after(() => stopStack({ pg, srv }));
 
 /** Run the jobs (or one) now; returns { name: done }. */
 async function runJobs(job) {

@@ -3,25 +3,17 @@
 // acquired data, never visible to another account.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import { startPostgres, startServer } from './harness.mjs';
+import { startStack, stopStack } from './harness.mjs';
 import { dataTenant } from './data_helpers.mjs';
 
 let pg;
 let srv;
 
 before(async () => {
-  pg = await startPostgres();
-  srv = await startServer({ databaseUrl: await pg.createDatabase() });
+  ({ pg, srv } = await startStack());
 });
 
-after(async () => {
-  const exit = await srv?.stop();
-  await pg?.destroy();
-  if (srv) fs.rmSync(srv.dataDir, { recursive: true, force: true });
-  assert.equal(exit?.code, 0, srv?.stderr());
-  assert.doesNotMatch(srv?.stderr() || '', /runtime error|AddressSanitizer/);
-});
+after(() => stopStack({ pg, srv }));
 
 const live = (t, body) => fetch(`${srv.url}/api/v1/ingest/live`, { method: 'POST',
   headers: { Authorization: `Bearer ${t.app.credential}`, 'Content-Type': 'application/json' },

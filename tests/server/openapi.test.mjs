@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { repoRoot, request, startPostgres, startServer } from './harness.mjs';
+import { repoRoot, request, startStack, stopStack } from './harness.mjs';
 
 const METHODS = ['get', 'post', 'put', 'patch', 'delete'];
 const file = path.join(repoRoot, 'docs', 'api', 'openapi.yaml');
@@ -43,16 +43,10 @@ let pg;
 let srv;
 
 before(async () => {
-  pg = await startPostgres();
-  srv = await startServer({ databaseUrl: await pg.createDatabase() });
+  ({ pg, srv } = await startStack());
 });
 
-after(async () => {
-  const exit = await srv?.stop();
-  await pg?.destroy();
-  if (srv) fs.rmSync(srv.dataDir, { recursive: true, force: true });
-  assert.equal(exit?.code, 0, srv?.stderr());
-});
+after(() => stopStack({ pg, srv }));
 
 test('the OpenAPI file parses into operations, paths sorted, no path twice', () => {
   const text = fs.readFileSync(file, 'utf8');

@@ -5,10 +5,7 @@
 // one server.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import {
-  createAccount, createUser, login, request, startPostgres, startServer, tokenClient,
-} from './harness.mjs';
+import { createAccount, createUser, login, request, tokenClient, startStack, stopStack } from './harness.mjs';
 
 let pg;
 let srv;
@@ -20,19 +17,10 @@ const sql = (q) => pg.psql(q, db);
 const count = async (q) => Number(await sql(q));
 
 before(async () => {
-  pg = await startPostgres();
-  const url = await pg.createDatabase();
-  db = new URL(url).pathname.slice(1);
-  srv = await startServer({ databaseUrl: url });
+  ({ pg, srv, db } = await startStack());
 });
 
-after(async () => {
-  const exit = await srv?.stop();
-  await pg?.destroy();
-  if (srv) fs.rmSync(srv.dataDir, { recursive: true, force: true });
-  assert.equal(exit?.code, 0, srv?.stderr());
-  assert.doesNotMatch(srv?.stderr() || '', /runtime error|AddressSanitizer/);
-});
+after(() => stopStack({ pg, srv }));
 
 /** An account with an administrator "admin" and a member "member". */
 async function account(plan = 'pro') {
