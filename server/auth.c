@@ -73,15 +73,27 @@ int64_t auth_clock_offset(void)
 }
 
 static atomic_ullong g_identity_epoch;
+static atomic_ullong g_state_epoch;
 
 void auth_forget_identities(void)
 {
     atomic_fetch_add(&g_identity_epoch, 1);
+    atomic_fetch_add(&g_state_epoch, 1); /* what ends an identity may change a reply */
 }
 
 unsigned long long auth_identity_epoch(void)
 {
     return atomic_load(&g_identity_epoch);
+}
+
+void auth_state_changed(void)
+{
+    atomic_fetch_add(&g_state_epoch, 1);
+}
+
+unsigned long long auth_state_epoch(void)
+{
+    return atomic_load(&g_state_epoch);
 }
 
 int auth_random(unsigned char *out, size_t n)

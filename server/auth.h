@@ -63,9 +63,10 @@ int64_t auth_now(void);
 void auth_set_clock_offset(int64_t offset_s);
 int64_t auth_clock_offset(void);
 
-/* How long an identity resolved from a cookie or token is remembered
- * (svc_auth.c), at most: it bounds how long a change made by another server
- * process on the same database can go unnoticed here. */
+/* How long an identity resolved from a cookie or token (svc_auth.c) or a
+ * reply (reply_cache.h) is remembered, at most: it bounds how long a change
+ * made by another server process on the same database, or by hand in SQL,
+ * can go unnoticed here. */
 #define AUTH_CACHE_TTL_S 2
 
 /* Identities resolved from a cookie or token are remembered for a moment
@@ -75,6 +76,16 @@ int64_t auth_clock_offset(void);
  * list). auth_identity_epoch() is the count of such calls. Thread-safe. */
 void auth_forget_identities(void);
 unsigned long long auth_identity_epoch(void);
+
+/* The state epoch: the count of committed changes that may alter what a
+ * remembered reply (reply_cache.h, e.g. GET /api/v1/me) shows. It moves on
+ * every auth_forget_identities() and after every API request that may write
+ * (http.c: any method but GET and HEAD, except the apps' ingestion routes);
+ * call auth_state_changed() after committing any other change to users or
+ * accounts. A reply is remembered with the epoch read before its database
+ * read and counts only while the epoch has not moved. Thread-safe. */
+void auth_state_changed(void);
+unsigned long long auth_state_epoch(void);
 
 /* Fill "out" with "n" bytes from the CSPRNG. Returns 0 or -1. */
 int auth_random(unsigned char *out, size_t n);

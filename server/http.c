@@ -19,6 +19,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "auth.h"
 #include "log.h"
 #include "tls_compat.h"
 
@@ -41,6 +42,8 @@ static const http_route *const route_tables[] = {
 };
 
 #define MAX_SEGMENTS 16
+/* Routes under this prefix never move the state epoch (api_handler). */
+#define INGEST_PREFIX "/api/v1/ingest"
 #define MAX_PATH 1024
 
 /* Static files (CivetWeb's document_root) get these headers; API replies set
@@ -295,6 +298,17 @@ static bool closing(const http_req *req)
     return strcmp(req->ri->http_version, "1.1") != 0;
 }
 
+/* A request that may have written: move the state epoch (auth.h) before
+ * its reply leaves, so that the client's next request, on any connection,
+ * finds no remembered reply from before the change. api_handler() moves it
+ * again after the handler, for work done after the reply. */
+static void state_moves(const http_req *req)
+{
+    if (req->may_write) {
+        auth_state_changed();
+    }
+}
+
 /* Write status line, headers and "body" in one mg_write() call: with
  * tcp_nodelay and a single write, a reply leaves in one segment. */
 static int send_reply(http_req *req, int status, const char *body, size_t body_len,
@@ -317,6 +331,7 @@ static int send_reply(http_req *req, int status, const char *body, size_t body_l
     if (head_len < 0 || (size_t)head_len >= sizeof head) {
         head_len = 0;
     }
+    state_moves(req);
     buf = malloc((size_t)head_len + body_len);
     if (buf == NULL) {
         /* Out of memory: two writes rather than no reply. */
@@ -399,6 +414,7 @@ int http_reply_file(http_req *req, const char *path, const char *content_type,
                         req->must_close ? "Connection: close\r\n" : "");
     req->status = 200;
     req->replied = true;
+    state_moves(req);
     if (head_len <= 0 || (size_t)head_len >= sizeof head ||
         mg_write(req->conn, head, (size_t)head_len) <= 0) {
         goto out;
@@ -866,7 +882,15 @@ static int api_handler(struct mg_connection *conn, void *cbdata)
         }
         free(ignored);
     }
+    /* Every API request that may write moves the state epoch (auth.h), so
+     * that remembered replies never outlive a change made through the API.
+     * Public writes count too (a login sets last_login_at); the apps'
+     * high-rate ingestion writes acquired data only, never users or
+     * accounts. */
+    req.may_write = strcmp(found->method, "GET") != 0 && strcmp(found->method, "HEAD") != 0 &&
+                    strncmp(found->pattern, INGEST_PREFIX, sizeof INGEST_PREFIX - 1) != 0;
     status = found->fn(&req);
+    state_moves(&req);
     if (!req.replied) {
         log_error("http: %s %s returned without a reply", found->method, found->pattern);
         status = http_reply_error(&req, 500, "internal_error", "internal error", NULL);

@@ -65,6 +65,8 @@ typedef struct {
     int status;          /* set by http_reply_*() */
     bool replied;
     bool must_close;     /* the request body was not read: close after replying */
+    bool may_write;      /* a route that may change state: the state epoch (auth.h)
+                          * moves before its reply and after its handler */
 } http_req;
 
 typedef int (*http_handler)(http_req *req);

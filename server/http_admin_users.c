@@ -354,7 +354,15 @@ static int h_me_get(http_req *req)
 {
     svc_actor a = admin_actor(req);
     svc_result r = {0};
-    return admin_reply(req, 200, svc_me_get(&a, &r), &r);
+    char *text = NULL;
+    size_t len = 0;
+    int status;
+    if (svc_me_get_text(&a, &text, &len, &r) != 0) {
+        return admin_reply(req, 200, -1, &r);
+    }
+    status = http_reply_json_text(req, 200, text, len);
+    free(text);
+    return status;
 }
 
 static int h_me_patch(http_req *req)

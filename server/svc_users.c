@@ -10,6 +10,7 @@
 #include "db_auth.h"
 #include "db_users.h"
 #include "mt/plan.h"
+#include "reply_cache.h"
 
 #define DB_WAIT_MS 5000
 
@@ -724,6 +725,34 @@ int svc_me_get(const svc_actor *a, svc_result *r)
         cJSON_AddStringToObject(acc, "effective_plan", mt_plan_name(a->plan));
         cJSON_AddItemToObject(r->obj, "account", acc);
     }
+    return 0;
+}
+
+int svc_me_get_text(const svc_actor *a, char **text, size_t *len, svc_result *r)
+{
+    /* The body depends on the user and account rows and on the plan the
+     * request was authenticated with (effective_plan). */
+    reply_key key = {REPLY_ME, a->account_id, a->user_id, (int)a->plan};
+    int64_t now = auth_now();
+    unsigned long long epoch;
+    char *printed;
+
+    if (reply_cache_get(&key, auth_state_epoch(), now, text, len)) {
+        return 0;
+    }
+    epoch = auth_state_epoch(); /* before the read: a racing commit makes it stale */
+    if (svc_me_get(a, r) != 0) {
+        return -1;
+    }
+    printed = cJSON_PrintUnformatted(r->obj);
+    cJSON_Delete(r->obj);
+    r->obj = NULL;
+    if (printed == NULL) {
+        return svc_fail_db(r, DB_ERROR);
+    }
+    *len = strlen(printed);
+    reply_cache_put(&key, epoch, now, printed, *len);
+    *text = printed;
     return 0;
 }
 

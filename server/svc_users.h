@@ -64,6 +64,11 @@ int svc_group_set_access(const svc_actor *a, long long id, const svc_group_acces
 /* M1: the signed-in user (with their account's name and plans), updating
  * name / e-mail / language / time zone, and the current group. */
 int svc_me_get(const svc_actor *a, svc_result *r);
+/* GET /me as the JSON text of svc_me_get()'s object, remembered for a
+ * moment (reply_cache.h; auth.h, auth_state_changed()). On success returns
+ * 0 with *text (caller owns it: free()) of *len bytes; otherwise -1 with
+ * "r" filled and *text untouched. */
+int svc_me_get_text(const svc_actor *a, char **text, size_t *len, svc_result *r);
 int svc_me_update(const svc_actor *a, const svc_user_input *in, svc_result *r);
 int svc_me_group_get(const svc_actor *a, svc_result *r);
 /* "group_id" 0 clears the selection. */

@@ -84,6 +84,20 @@ static void clock_offset_shifts_auth_now(void)
     T_EQ_INT(auth_clock_offset(), 0);
 }
 
+static void forgetting_identities_moves_the_state_epoch_too(void)
+{
+    unsigned long long id0 = auth_identity_epoch(), st0 = auth_state_epoch();
+    auth_state_changed();
+    T_EQ_U64(auth_identity_epoch(), id0);
+    T_EQ_U64(auth_state_epoch(), st0 + 1);
+    auth_forget_identities();
+    T_EQ_U64(auth_identity_epoch(), id0 + 1);
+    T_EQ_U64(auth_state_epoch(), st0 + 2);
+    auth_set_clock_offset(0); /* the test clock forgets both */
+    T_EQ_U64(auth_identity_epoch(), id0 + 2);
+    T_EQ_U64(auth_state_epoch(), st0 + 3);
+}
+
 void suite_auth_crypto(void)
 {
     T_RUN(base64url_has_no_padding_and_url_safe_letters);
@@ -93,4 +107,5 @@ void suite_auth_crypto(void)
     T_RUN(csrf_token_is_stable_per_session_and_differs_between_sessions);
     T_RUN(roles_and_file_rights_round_trip);
     T_RUN(clock_offset_shifts_auth_now);
+    T_RUN(forgetting_identities_moves_the_state_epoch_too);
 }

@@ -1,0 +1,129 @@
+/* Remembered reply bodies (reply_cache.h). */
+#define _POSIX_C_SOURCE 200809L
+#include "reply_cache.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth.h"
+
+_Static_assert((REPLY_CACHE_SLOTS & (REPLY_CACHE_SLOTS - 1)) == 0,
+               "REPLY_CACHE_SLOTS must be a power of two");
+
+typedef struct {
+    bool used;
+    reply_key key;
+    unsigned long long epoch;
+    int64_t at;
+    char *body; /* NUL-terminated, owned by the slot */
+    size_t len;
+} rc_slot;
+
+static rc_slot slots[REPLY_CACHE_SLOTS];
+static pthread_mutex_t locks[REPLY_CACHE_STRIPES];
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+static void init_locks(void)
+{
+    for (int i = 0; i < REPLY_CACHE_STRIPES; i++) {
+        pthread_mutex_init(&locks[i], NULL);
+    }
+}
+
+/* The slot of a key: the variants of one (kind, account, user) share it. */
+static unsigned slot_of(const reply_key *k)
+{
+    uint64_t h = (uint64_t)k->account_id * 0x9e3779b97f4a7c15u;
+    h ^= (uint64_t)k->user_id * 0xc2b2ae3d27d4eb4fu;
+    h ^= (uint64_t)k->kind * 0x165667b19e3779f9u;
+    h ^= h >> 29;
+    h *= 0xbf58476d1ce4e5b9u;
+    h ^= h >> 32;
+    return (unsigned)(h & (REPLY_CACHE_SLOTS - 1));
+}
+
+static pthread_mutex_t *lock_of(unsigned slot)
+{
+    pthread_once(&once, init_locks);
+    return &locks[slot % REPLY_CACHE_STRIPES];
+}
+
+static bool same_key(const reply_key *a, const reply_key *b)
+{
+    return a->kind == b->kind && a->account_id == b->account_id &&
+           a->user_id == b->user_id && a->variant == b->variant;
+}
+
+bool reply_cache_get(const reply_key *key, unsigned long long epoch, int64_t now, char **text,
+                     size_t *len)
+{
+    unsigned i = slot_of(key);
+    const rc_slot *e = &slots[i];
+    pthread_mutex_t *lock = lock_of(i);
+    char *copy = NULL;
+    size_t n = 0;
+
+    pthread_mutex_lock(lock);
+    /* now < at: the (test) clock went back; the entry's age is unknown. */
+    if (e->used && same_key(&e->key, key) && e->epoch == epoch && now >= e->at &&
+        now - e->at < AUTH_CACHE_TTL_S) {
+        copy = malloc(e->len + 1);
+        if (copy != NULL) {
+            memcpy(copy, e->body, e->len + 1);
+            n = e->len;
+        }
+    }
+    pthread_mutex_unlock(lock);
+    *text = copy;
+    *len = n;
+    return copy != NULL;
+}
+
+void reply_cache_put(const reply_key *key, unsigned long long epoch, int64_t now,
+                     const char *text, size_t len)
+{
+    unsigned i = slot_of(key);
+    rc_slot *e = &slots[i];
+    pthread_mutex_t *lock = lock_of(i);
+    char *copy, *unused;
+
+    if (len > REPLY_CACHE_MAX_BODY) {
+        return;
+    }
+    /* Copied outside the lock; whichever buffer is left over is freed
+     * outside it too. */
+    copy = malloc(len + 1);
+    if (copy == NULL) {
+        return;
+    }
+    memcpy(copy, text, len);
+    copy[len] = '\0';
+    pthread_mutex_lock(lock);
+    if (e->used && same_key(&e->key, key) && e->epoch > epoch) {
+        unused = copy; /* a read under a later epoch is already here */
+    } else {
+        unused = e->body;
+        e->used = true;
+        e->key = *key;
+        e->epoch = epoch;
+        e->at = now;
+        e->body = copy;
+        e->len = len;
+    }
+    pthread_mutex_unlock(lock);
+    free(unused);
+}
+
+void reply_cache_clear(void)
+{
+    for (unsigned i = 0; i < REPLY_CACHE_SLOTS; i++) {
+        pthread_mutex_t *lock = lock_of(i);
+        char *body;
+        pthread_mutex_lock(lock);
+        body = slots[i].body;
+        memset(&slots[i], 0, sizeof slots[i]);
+        pthread_mutex_unlock(lock);
+        free(body);
+    }
+}

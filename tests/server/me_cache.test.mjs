@@ -1,0 +1,246 @@
+// The remembered GET /me reply (issue #3, server/reply_cache.c): a change
+// made through the API shows on the very next GET /me of every client, a
+// change made behind the server's back (SQL by hand, another server
+// process) within AUTH_CACHE_TTL_S (2 s), and the plan in force comes from
+// the request. One cluster and one server.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import {
+  createAccount, createUser, login, request, setClock, sleep, startPostgres, startServer,
+  tokenClient,
+} from './harness.mjs';
+
+let pg;
+let srv;
+let db;
+const PW = 'Correct-h0rse';
+const DAY = 86400;
+let n = 0;
+const uniq = (p) => `${p}${++n}-${process.pid % 10000}`;
+const sql = (q) => pg.psql(q, db);
+const todayStart = () => Math.floor(Date.now() / 1000 / DAY) * DAY;
+
+before(async () => {
+  pg = await startPostgres();
+  const url = await pg.createDatabase();
+  db = new URL(url).pathname.slice(1);
+  srv = await startServer({ databaseUrl: url });
+});
+
+after(async () => {
+  const exit = await srv?.stop();
+  await pg?.destroy();
+  if (srv) fs.rmSync(srv.dataDir, { recursive: true, force: true });
+  assert.equal(exit?.code, 0, srv?.stderr());
+  assert.doesNotMatch(srv?.stderr() || '', /runtime error|AddressSanitizer/);
+});
+
+/** An account with an administrator and a member, each signed in by
+ * session and by API token. */
+async function account(plan = 'pro', opts = {}) {
+  const acc = uniq('me');
+  const ids = await createAccount(srv.url, { account: acc, plan, user: 'admin', password: PW,
+    email: `admin@${acc}.test`, ...opts });
+  const m = await createUser(srv.url, { accountId: ids.accountId, user: 'member', password: PW,
+    role: 'member' });
+  const token = async (user) => {
+    const r = await request(srv.url, 'POST', '/api/v1/auth/token',
+      { body: { account: acc, user, password: PW } });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    return tokenClient(srv.url, r.body.token);
+  };
+  return {
+    ...ids, account: acc, memberId: m.userId,
+    admin: await login(srv.url, { account: acc, user: 'admin', password: PW }),
+    member: await login(srv.url, { account: acc, user: 'member', password: PW }),
+    adminToken: plan === 'pro' ? await token('admin') : null,
+    memberToken: plan === 'pro' ? await token('member') : null,
+  };
+}
+
+/** GET /me through "c" (asserting 200), several times: the later ones come
+ * from the remembered reply when there is one. */
+async function me(c, times = 3) {
+  let body;
+  for (let i = 0; i < times; i++) {
+    const r = await c.get('/api/v1/me');
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    if (body !== undefined) assert.deepEqual(r.body, body, 'GET /me changed by itself');
+    body = r.body;
+  }
+  return body;
+}
+
+/** Poll GET /me through "c" until "ok(body)"; resolves with the milliseconds
+ * it took, or fails after "limitMs". */
+async function showsWithin(c, ok, limitMs) {
+  const t0 = Date.now();
+  for (;;) {
+    const r = await c.get('/api/v1/me');
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    if (ok(r.body)) return Date.now() - t0;
+    assert.ok(Date.now() - t0 < limitMs, `GET /me still shows ${JSON.stringify(r.body)}`);
+    await sleep(50);
+  }
+}
+
+test('PATCH /me shows on the very next GET /me, by session and by token', async () => {
+  const a = await account();
+  for (const c of [a.member, a.memberToken]) await me(c);
+  let r = await a.member.patch('/api/v1/me', { name: 'Mia Member', language: 'fr' });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  for (const c of [a.memberToken, a.member]) {
+    const body = await me(c, 1);
+    assert.deepEqual([body.name, body.language], ['Mia Member', 'fr']);
+  }
+  // Through the token now, seen by the session.
+  r = await a.memberToken.patch('/api/v1/me', { language: 'de', time_zone: 'Europe/Berlin' });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  let body = await me(a.member, 1);
+  assert.deepEqual([body.language, body.time_zone], ['de', 'Europe/Berlin']);
+  r = await a.member.patch('/api/v1/me', { language: null });
+  assert.equal(r.status, 200);
+  body = await me(a.memberToken, 1);
+  assert.equal(body.language, null);
+  // A refused PATCH changes nothing, and GET /me still answers the same.
+  r = await a.member.patch('/api/v1/me', { language: 'klingon' });
+  assert.equal(r.status, 400);
+  assert.equal((await me(a.member)).language, null);
+});
+
+test('many GET /me at once right after a change all show it', async () => {
+  const a = await account();
+  await me(a.memberToken);
+  const r = await a.member.patch('/api/v1/me', { name: 'Concurrent' });
+  assert.equal(r.status, 200);
+  const all = await Promise.all(Array.from({ length: 20 },
+    (_, i) => (i % 2 ? a.member : a.memberToken).get('/api/v1/me')));
+  for (const x of all) {
+    assert.equal(x.status, 200);
+    assert.equal(x.body.name, 'Concurrent');
+  }
+});
+
+test('an administrator\'s change of another user shows on that user\'s next GET /me', async () => {
+  const a = await account();
+  let body = await me(a.memberToken);
+  assert.deepEqual([body.role, body.name, body.file_access], ['member', 'member', 'view']);
+  await me(a.member);
+  let r = await a.admin.patch(`/api/v1/users/${a.memberId}`,
+    { role: 'admin', name: 'Promoted', file_access: 'edit' });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  for (const c of [a.memberToken, a.member]) {
+    body = await me(c, 1);
+    assert.deepEqual([body.role, body.name, body.file_access], ['admin', 'Promoted', 'edit']);
+  }
+  // Back to member, by the administrator's token this time.
+  r = await a.adminToken.patch(`/api/v1/users/${a.memberId}`, { role: 'member' });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal((await me(a.member, 1)).role, 'member');
+  // Team membership is part of the user (team_ids).
+  const team = await a.admin.post('/api/v1/teams', { name: uniq('team') });
+  assert.equal(team.status, 201, JSON.stringify(team.body));
+  assert.deepEqual((await me(a.memberToken)).team_ids, []);
+  r = await a.admin.post(`/api/v1/teams/${team.body.id}/members`, { user_id: a.memberId });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.deepEqual((await me(a.memberToken, 1)).team_ids, [team.body.id]);
+  r = await a.admin.del(`/api/v1/teams/${team.body.id}/members/${a.memberId}`);
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.deepEqual((await me(a.memberToken, 1)).team_ids, []);
+});
+
+test('a disabled user\'s session and token stop at once, and come back when enabled',
+  async () => {
+    const a = await account();
+    await me(a.member);
+    await me(a.memberToken);
+    let r = await a.admin.patch(`/api/v1/users/${a.memberId}`, { disabled: true });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    for (const c of [a.member, a.memberToken]) {
+      r = await c.get('/api/v1/me');
+      assert.equal(r.status, 401, JSON.stringify(r.body));
+    }
+    r = await a.admin.patch(`/api/v1/users/${a.memberId}`, { disabled: false });
+    assert.equal(r.status, 200);
+    const again = await login(srv.url, { account: a.account, user: 'member', password: PW });
+    assert.equal((await me(again)).disabled, false);
+  });
+
+test('a sign-in shows in last_login_at on the next GET /me of an older session', async () => {
+  const a = await account();
+  const before_ = (await me(a.member)).last_login_at;
+  await sleep(1100); // last_login_at has whole seconds
+  await login(srv.url, { account: a.account, user: 'member', password: PW });
+  const after_ = (await me(a.member, 1)).last_login_at;
+  assert.ok(after_ > before_, `${after_} > ${before_}`);
+});
+
+test('a plan change shows on the next GET /me of every user of the account', async () => {
+  const a = await account('standard', { licenceExpires: todayStart() + 365 * DAY });
+  let body = await me(a.member);
+  assert.deepEqual([body.account.plan, body.account.effective_plan], ['standard', 'standard']);
+  await me(a.admin);
+  const r = await a.admin.post('/api/v1/account/plan', { plan: 'pro' });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  for (const c of [a.member, a.admin]) {
+    body = await me(c, 1);
+    assert.deepEqual([body.account.plan, body.account.effective_plan], ['pro', 'pro']);
+  }
+  // The account's own fields too.
+  const p = await a.admin.patch('/api/v1/account', { name: 'Renamed Ltd', language: 'it' });
+  assert.equal(p.status, 200, JSON.stringify(p.body));
+  body = await me(a.member, 1);
+  assert.deepEqual([body.account.name, body.account.language], ['Renamed Ltd', 'it']);
+});
+
+test('the plan in force comes from the request: a licence lapsing (test clock) shows at once',
+  async () => {
+    const a = await account('pro', { licenceExpires: todayStart() + DAY });
+    let body = await me(a.memberToken);
+    assert.deepEqual([body.account.plan, body.account.effective_plan], ['pro', 'pro']);
+    try {
+      // Three days on, the licence lapsed two days ago: Free in effect (L3),
+      // and the Web API (P20) with it.
+      await setClock(srv.url, 3 * DAY);
+      const r = await a.memberToken.get('/api/v1/me');
+      assert.equal(r.status, 403, JSON.stringify(r.body));
+      assert.equal(r.body.code, 'plan_limit');
+      const s = await login(srv.url, { account: a.account, user: 'member', password: PW });
+      body = await me(s);
+      assert.deepEqual([body.account.plan, body.account.effective_plan], ['pro', 'free']);
+    } finally {
+      await setClock(srv.url, 0);
+    }
+    body = await me(a.memberToken);
+    assert.equal(body.account.effective_plan, 'pro');
+  });
+
+test('a trial past its expiry (test clock) is refused on GET /me at once', async () => {
+  const email = `${uniq('t')}@trial.test`;
+  await createAccount(srv.url, { plan: 'trial', email, password: PW,
+    trialExpires: Math.floor(Date.now() / 1000) + 3600 });
+  const c = await login(srv.url, { email, password: PW });
+  assert.equal((await me(c)).account.plan, 'trial');
+  try {
+    await setClock(srv.url, 3605);
+    const r = await c.get('/api/v1/me');
+    assert.equal(r.status, 403, JSON.stringify(r.body));
+    assert.equal(r.body.code, 'trial_expired');
+  } finally {
+    await setClock(srv.url, 0);
+  }
+});
+
+test('a change made in SQL behind the server\'s back shows within 2.5 s', async () => {
+  const a = await account();
+  await me(a.memberToken);
+  await me(a.member);
+  await sql(`UPDATE users SET name = 'Set in SQL' WHERE id = ${a.memberId}`);
+  const ms = await showsWithin(a.memberToken, (b) => b.name === 'Set in SQL', 2500);
+  await showsWithin(a.member, (b) => b.name === 'Set in SQL', 2500);
+  assert.ok(ms <= 2500, `${ms} ms`);
+  await me(a.memberToken);
+  await sql(`UPDATE accounts SET name = 'Account by SQL' WHERE id = ${a.accountId}`);
+  await showsWithin(a.memberToken, (b) => b.account.name === 'Account by SQL', 2500);
+});

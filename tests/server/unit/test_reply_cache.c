@@ -1,0 +1,195 @@
+/* server/reply_cache.c: remembered reply bodies, valid while the state epoch
+ * stands still and for less than AUTH_CACHE_TTL_S seconds. */
+#define _POSIX_C_SOURCE 200809L
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth.h"
+#include "reply_cache.h"
+#include "t.h"
+
+#define NOW 1800000000
+
+static reply_key me(long long account, long long user, int plan)
+{
+    reply_key k = {REPLY_ME, account, user, plan};
+    return k;
+}
+
+/* Whether "key" is remembered at "epoch"/"now" with exactly "want". */
+static bool holds(const reply_key *key, unsigned long long epoch, int64_t now, const char *want)
+{
+    char *text = NULL;
+    size_t len = 0;
+    bool same = reply_cache_get(key, epoch, now, &text, &len) && text != NULL &&
+                len == strlen(want) && memcmp(text, want, len + 1) == 0;
+    free(text);
+    return same;
+}
+
+/* Whether "key" is not remembered at "epoch"/"now" (and the out-parameters
+ * say so: NULL and 0). */
+static bool misses(const reply_key *key, unsigned long long epoch, int64_t now)
+{
+    char *text = (char *)"untouched";
+    size_t len = 99;
+    bool hit = reply_cache_get(key, epoch, now, &text, &len);
+    if (hit) {
+        free(text);
+        return false;
+    }
+    return text == NULL && len == 0;
+}
+
+static void reply_cache_misses_when_empty_and_hits_after_put(void)
+{
+    reply_key k = me(1, 2, 3);
+    reply_cache_clear();
+    T_TRUE(misses(&k, 5, NOW));
+    reply_cache_put(&k, 5, NOW, "{\"id\":2}", 8);
+    T_TRUE(holds(&k, 5, NOW, "{\"id\":2}"));
+    /* A put copies: the caller's buffer may change afterwards. */
+    char body[] = "{\"a\":1}";
+    reply_cache_put(&k, 5, NOW, body, strlen(body));
+    body[2] = 'b';
+    T_TRUE(holds(&k, 5, NOW, "{\"a\":1}"));
+    reply_cache_clear();
+    T_TRUE(misses(&k, 5, NOW));
+}
+
+static void reply_cache_refuses_an_entry_once_the_epoch_moved(void)
+{
+    reply_key k = me(1, 2, 3);
+    reply_cache_clear();
+    reply_cache_put(&k, 7, NOW, "old", 3);
+    T_TRUE(misses(&k, 8, NOW));
+    /* and an epoch that never was current (a put racing with a bump) */
+    T_TRUE(misses(&k, 6, NOW));
+    T_TRUE(holds(&k, 7, NOW, "old"));
+}
+
+static void reply_cache_entry_lives_less_than_the_ttl(void)
+{
+    reply_key k = me(4, 5, 1);
+    reply_cache_clear();
+    reply_cache_put(&k, 1, NOW, "x", 1);
+    T_TRUE(holds(&k, 1, NOW + AUTH_CACHE_TTL_S - 1, "x"));
+    T_TRUE(misses(&k, 1, NOW + AUTH_CACHE_TTL_S));
+    T_TRUE(misses(&k, 1, NOW + 3600));
+    /* A clock set back (the test clock) gives an entry of unknown age. */
+    T_TRUE(misses(&k, 1, NOW - 1));
+}
+
+static void reply_cache_keys_by_kind_account_user_and_variant(void)
+{
+    reply_key k = me(10, 20, 2);
+    reply_key other_user = me(10, 21, 2), other_account = me(11, 20, 2), other_plan = me(10, 20, 3);
+    reply_key other_kind = k;
+    other_kind.kind = (reply_kind)2;
+    reply_cache_clear();
+    reply_cache_put(&k, 1, NOW, "mine", 4);
+    T_TRUE(misses(&other_user, 1, NOW));
+    T_TRUE(misses(&other_account, 1, NOW));
+    T_TRUE(misses(&other_plan, 1, NOW));
+    T_TRUE(misses(&other_kind, 1, NOW));
+    T_TRUE(holds(&k, 1, NOW, "mine"));
+    /* The variants share a slot: the latest one is kept. */
+    reply_cache_put(&other_plan, 1, NOW, "plan 3", 6);
+    T_TRUE(holds(&other_plan, 1, NOW, "plan 3"));
+    T_TRUE(misses(&k, 1, NOW));
+}
+
+static void reply_cache_keeps_the_read_of_the_later_epoch(void)
+{
+    reply_key k = me(3, 3, 0);
+    reply_cache_clear();
+    /* A slow read (begun under epoch 4) finishes after a fresh one (under
+     * epoch 5): the fresh entry stays. */
+    reply_cache_put(&k, 5, NOW, "fresh", 5);
+    reply_cache_put(&k, 4, NOW, "stale", 5);
+    T_TRUE(holds(&k, 5, NOW, "fresh"));
+    T_TRUE(misses(&k, 4, NOW));
+    /* The same epoch: the later put replaces. */
+    reply_cache_put(&k, 5, NOW + 1, "later", 5);
+    T_TRUE(holds(&k, 5, NOW + 1, "later"));
+}
+
+static void reply_cache_keeps_no_body_over_the_limit(void)
+{
+    reply_key k = me(8, 9, 1);
+    char *big = malloc(REPLY_CACHE_MAX_BODY + 2);
+    T_TRUE(big != NULL);
+    if (big == NULL) {
+        return;
+    }
+    memset(big, 'a', REPLY_CACHE_MAX_BODY + 1);
+    big[REPLY_CACHE_MAX_BODY + 1] = '\0';
+    reply_cache_clear();
+    reply_cache_put(&k, 1, NOW, big, REPLY_CACHE_MAX_BODY + 1);
+    T_TRUE(misses(&k, 1, NOW));
+    big[REPLY_CACHE_MAX_BODY] = '\0';
+    reply_cache_put(&k, 1, NOW, big, REPLY_CACHE_MAX_BODY);
+    T_TRUE(holds(&k, 1, NOW, big));
+    /* An empty body is a body. */
+    reply_cache_put(&k, 1, NOW, "", 0);
+    T_TRUE(holds(&k, 1, NOW, ""));
+    free(big);
+    reply_cache_clear();
+}
+
+/* Threads putting and getting overlapping keys: every hit is the body of
+ * its own key (run under ASan/UBSan by scripts/test). */
+enum { N_THREADS = 4, N_ROUNDS = 20000, N_USERS = 3000 };
+
+static void *hammer(void *arg)
+{
+    unsigned seed = (unsigned)(size_t)arg * 2654435761u + 1;
+    long bad = 0;
+    for (int i = 0; i < N_ROUNDS; i++) {
+        char want[48], *text = NULL;
+        size_t len = 0;
+        long long user;
+        reply_key k;
+        seed = seed * 1103515245u + 12345u;
+        user = (long long)(seed >> 8) % N_USERS + 1;
+        k = me(user % 7 + 1, user, (int)(user % 3));
+        snprintf(want, sizeof want, "{\"user\":%lld,\"pad\":\"%0*d\"}", user, (int)(user % 40), 0);
+        if (seed & 1u) {
+            reply_cache_put(&k, 1, NOW, want, strlen(want));
+        } else if (reply_cache_get(&k, 1, NOW, &text, &len)) {
+            bad += len != strlen(want) || strcmp(text, want) != 0;
+            free(text);
+        }
+    }
+    return (void *)bad;
+}
+
+static void reply_cache_is_consistent_under_concurrent_use(void)
+{
+    pthread_t th[N_THREADS];
+    long bad = 0;
+    reply_cache_clear();
+    for (size_t i = 0; i < N_THREADS; i++) {
+        T_EQ_INT(pthread_create(&th[i], NULL, hammer, (void *)(i + 1)), 0);
+    }
+    for (size_t i = 0; i < N_THREADS; i++) {
+        void *r = NULL;
+        pthread_join(th[i], &r);
+        bad += (long)r;
+    }
+    T_EQ_INT(bad, 0);
+    reply_cache_clear();
+}
+
+void suite_reply_cache(void)
+{
+    T_RUN(reply_cache_misses_when_empty_and_hits_after_put);
+    T_RUN(reply_cache_refuses_an_entry_once_the_epoch_moved);
+    T_RUN(reply_cache_entry_lives_less_than_the_ttl);
+    T_RUN(reply_cache_keys_by_kind_account_user_and_variant);
+    T_RUN(reply_cache_keeps_the_read_of_the_later_epoch);
+    T_RUN(reply_cache_keeps_no_body_over_the_limit);
+    T_RUN(reply_cache_is_consistent_under_concurrent_use);
+}
