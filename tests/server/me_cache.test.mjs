@@ -5,10 +5,8 @@
 // the request. One cluster and one server.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import {
-  createAccount, createUser, login, request, setClock, sleep, startPostgres, startServer,
-  tokenClient,
+  createAccount, createUser, login, request, setClock, sleep, startStack, stopStack, tokenClient,
 } from './harness.mjs';
 
 let pg;
@@ -22,19 +20,10 @@ const sql = (q) => pg.psql(q, db);
 const todayStart = () => Math.floor(Date.now() / 1000 / DAY) * DAY;
 
 before(async () => {
-  pg = await startPostgres();
-  const url = await pg.createDatabase();
-  db = new URL(url).pathname.slice(1);
-  srv = await startServer({ databaseUrl: url });
+  ({ pg, srv, db } = await startStack());
 });
 
-after(async () => {
-  const exit = await srv?.stop();
-  await pg?.destroy();
-  if (srv) fs.rmSync(srv.dataDir, { recursive: true, force: true });
-  assert.equal(exit?.code, 0, srv?.stderr());
-  assert.doesNotMatch(srv?.stderr() || '', /runtime error|AddressSanitizer/);
-});
+after(() => stopStack({ pg, srv }));
 
 /** An account with an administrator and a member, each signed in by
  * session and by API token. */
