@@ -23,15 +23,36 @@ int log_write_all(int fd, const char *buf, size_t len)
     return 0;
 }
 
+/* The civil date of "days" since 1970-01-01 (H. Hinnant's civil_from_days):
+ * arithmetic only. gmtime_r() takes glibc's time-zone lock, which every
+ * request's access-log line would otherwise contend for. */
+static void civil_from_days(long long days, long long *y, int *m, int *d)
+{
+    long long z = days + 719468;
+    long long era = (z >= 0 ? z : z - 146096) / 146097;
+    long long doe = z - era * 146097;                               /* [0, 146096] */
+    long long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; /* [0, 399] */
+    long long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);        /* [0, 365] */
+    long long mp = (5 * doy + 2) / 153;                             /* [0, 11] */
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = yoe + era * 400 + (*m <= 2);
+}
+
+void log_utc_format(int64_t secs, long nsec, char *out, size_t cap)
+{
+    long long days = (secs >= 0 ? secs : secs - 86399) / 86400, y;
+    int m, d, sod = (int)(secs - days * 86400);
+    civil_from_days(days, &y, &m, &d);
+    snprintf(out, cap, "%04lld-%02d-%02dT%02d:%02d:%02d.%03dZ", y, m, d, sod / 3600,
+             sod / 60 % 60, sod % 60, (int)(nsec / 1000000L) % 1000);
+}
+
 void log_utc_now(char *out, size_t cap)
 {
     struct timespec ts;
-    struct tm tm;
     clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    char base[32];
-    strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out, cap, "%.24s.%03dZ", base, (int)(ts.tv_nsec / 1000000L) % 1000);
+    log_utc_format((int64_t)ts.tv_sec, ts.tv_nsec, out, cap);
 }
 
 static void log_v(const char *level, const char *fmt, va_list ap)

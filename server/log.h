@@ -4,6 +4,9 @@
 #ifndef MTS_LOG_H
 #define MTS_LOG_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include "mt/status.h" /* MT_PRINTF */
 
 void log_info(const char *fmt, ...) MT_PRINTF(1, 2);
@@ -17,5 +20,9 @@ int log_write_all(int fd, const char *buf, size_t len);
 /* Format the current UTC time as "2024-05-01T12:00:00.123Z" into "out"
  * (at least 32 bytes). */
 void log_utc_now(char *out, size_t cap);
+
+/* The same for "secs" seconds and "nsec" nanoseconds since 1970-01-01 UTC
+ * (milliseconds truncated). Arithmetic only: no time-zone lock. */
+void log_utc_format(int64_t secs, long nsec, char *out, size_t cap);
 
 #endif

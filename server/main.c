@@ -94,6 +94,15 @@ int main(int argc, char **argv)
     }
     s.access_fd = -1;
 
+    /* CivetWeb writes the date of its access line (cb_log_access reads the
+     * status and byte count from it) with localtime(), which stats
+     * /etc/localtime on every call while TZ is unset: one stat(2) per
+     * request. ":/etc/localtime" is the same zone, read once. Set before
+     * any thread exists (setenv is not thread-safe). */
+    if (getenv("TZ") == NULL) {
+        setenv("TZ", ":/etc/localtime", 0);
+    }
+
     /* Before any thread exists, so that every thread inherits the mask. */
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGINT);
