@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startStack, openPage, signIn, waitForPage, portalDir } from './browser.mjs';
+import { startStack, openPage, signIn, waitForPage, portalDir, shot } from './browser.mjs';
 import { PASSWORD } from './fixtures.mjs';
 
 const LANGS = ['zh-CN', 'ja', 'en', 'es', 'fr', 'de', 'it'];
@@ -78,6 +78,7 @@ test('switching the language changes the text, is remembered after a reload and 
   // Numbers and dates follow the language (Intl).
   await fresh.selectOption('#lang-select', 'ja');
   await fresh.waitForFunction(() => document.querySelector('a.nav-link[data-page=monitor]').textContent === 'モニター');
+  await shot(fresh, 'monitor-ja-pc'); // CJK glyphs: fonts-wqy-microhei (scripts/bootstrap)
   assert.deepEqual(fresh.consoleErrors, []);
   await fresh.context().close();
 });
