@@ -68,6 +68,11 @@ int64_t auth_clock_offset(void);
  * made by another server process on the same database, or by hand in SQL,
  * can go unnoticed here. */
 #define AUTH_CACHE_TTL_S 2
+/* Once a remembered identity or reply is this old, the next request that
+ * uses it reads it again from the database while the others keep using it
+ * until AUTH_CACHE_TTL_S: not every request in flight at the expiry waits
+ * on the database at once. */
+#define AUTH_CACHE_REFRESH_S (AUTH_CACHE_TTL_S - 1)
 
 /* Identities resolved from a cookie or token are remembered for a moment
  * (svc_auth.c). auth_forget_identities() makes every one remembered so far

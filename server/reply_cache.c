@@ -18,6 +18,7 @@ typedef struct {
     int64_t at;
     char *body; /* NUL-terminated, owned by the slot */
     size_t len;
+    bool refreshing; /* a caller was sent to read it again (AUTH_CACHE_REFRESH_S) */
 } rc_slot;
 
 static rc_slot slots[REPLY_CACHE_SLOTS];
@@ -59,7 +60,7 @@ bool reply_cache_get(const reply_key *key, unsigned long long epoch, int64_t now
                      size_t *len)
 {
     unsigned i = slot_of(key);
-    const rc_slot *e = &slots[i];
+    rc_slot *e = &slots[i];
     pthread_mutex_t *lock = lock_of(i);
     char *copy = NULL;
     size_t n = 0;
@@ -68,8 +69,11 @@ bool reply_cache_get(const reply_key *key, unsigned long long epoch, int64_t now
     /* now < at: the (test) clock went back; the entry's age is unknown. */
     if (e->used && same_key(&e->key, key) && e->epoch == epoch && now >= e->at &&
         now - e->at < AUTH_CACHE_TTL_S) {
-        copy = malloc(e->len + 1);
-        if (copy != NULL) {
+        if (now - e->at >= AUTH_CACHE_REFRESH_S && !e->refreshing) {
+            /* This caller reads it again and puts it; the others keep
+             * using this entry meanwhile. */
+            e->refreshing = true;
+        } else if ((copy = malloc(e->len + 1)) != NULL) {
             memcpy(copy, e->body, e->len + 1);
             n = e->len;
         }
@@ -110,6 +114,7 @@ void reply_cache_put(const reply_key *key, unsigned long long epoch, int64_t now
         e->at = now;
         e->body = copy;
         e->len = len;
+        e->refreshing = false;
     }
     pthread_mutex_unlock(lock);
     free(unused);

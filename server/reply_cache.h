@@ -11,6 +11,11 @@
  *     not see (another server process on the same database, an UPDATE by
  *     hand in SQL) shows within that time.
  *
+ * Once an entry is AUTH_CACHE_REFRESH_S old, one caller gets a miss (it reads
+ * the body again and puts it) while the others keep using the entry until
+ * AUTH_CACHE_TTL_S: not every request in flight at the expiry goes to the
+ * database at once.
+ *
  * A fixed table of REPLY_CACHE_SLOTS slots under REPLY_CACHE_STRIPES locks;
  * a key has one slot, so a newer entry of another key evicts an older one.
  * The variants of one (kind, account, user) share the slot. Bodies longer
@@ -42,8 +47,9 @@ typedef struct {
 /* Look up "key" at state epoch "epoch" and time "now" (auth_now() seconds).
  * On a hit, *text is a NUL-terminated copy of the body (caller owns it:
  * free()) of *len bytes, and true is returned. Otherwise (no entry, another
- * variant, the epoch moved, too old, out of memory) *text is NULL, *len 0,
- * and false is returned. */
+ * variant, the epoch moved, too old, the first caller once it is due for a
+ * refresh, out of memory) *text is NULL, *len 0, and false is returned: the
+ * caller reads the body and puts it. */
 bool reply_cache_get(const reply_key *key, unsigned long long epoch, int64_t now, char **text,
                      size_t *len);
 

@@ -441,7 +441,9 @@ out:
  * what they may do bumps it after its commit (auth_forget_identities()),
  * so a look-up racing with such a change is never used afterwards. The
  * refusals that depend on the time (trial expiry, the token's expiry, the
- * plan in force) are decided again on every use. */
+ * plan in force) are decided again on every use. Once an entry is
+ * AUTH_CACHE_REFRESH_S old, one request looks it up again while the others
+ * keep using it until AUTH_CACHE_TTL_S. */
 
 #define ID_SLOTS 1024 /* a power of two */
 #define ID_STRIPES 64
@@ -449,6 +451,7 @@ out:
 typedef struct {
     bool used;
     bool token;
+    bool refreshing; /* a request was sent to look it up again (AUTH_CACHE_REFRESH_S) */
     unsigned long long epoch;
     int64_t at;
     unsigned char hash[AUTH_SHA256_BYTES];
@@ -489,6 +492,13 @@ static bool id_lookup(const unsigned char *hash, const char *ip, bool token, int
     hit = e->used && e->token == token && e->epoch == auth_identity_epoch() && now >= e->at &&
           now - e->at < AUTH_CACHE_TTL_S && strcmp(e->ip, ip) == 0 &&
           auth_equal(e->hash, hash, AUTH_SHA256_BYTES);
+    if (hit && now - e->at >= AUTH_CACHE_REFRESH_S && !e->refreshing) {
+        /* This request looks it up again and stores it; the others keep
+         * using the entry meanwhile, instead of all going to the database
+         * when it expires. */
+        e->refreshing = true;
+        hit = false;
+    }
     if (hit) {
         *out = e->user;
     }
@@ -508,6 +518,7 @@ static void id_store(const unsigned char *hash, const char *ip, bool token,
     pthread_mutex_lock(&id_locks[i % ID_STRIPES]);
     e->used = true;
     e->token = token;
+    e->refreshing = false;
     e->epoch = epoch;
     e->at = now;
     memcpy(e->hash, hash, AUTH_SHA256_BYTES);

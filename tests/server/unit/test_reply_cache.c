@@ -75,11 +75,36 @@ static void reply_cache_entry_lives_less_than_the_ttl(void)
     reply_key k = me(4, 5, 1);
     reply_cache_clear();
     reply_cache_put(&k, 1, NOW, "x", 1);
+    T_TRUE(holds(&k, 1, NOW + AUTH_CACHE_REFRESH_S - 1, "x"));
+    T_TRUE(misses(&k, 1, NOW + AUTH_CACHE_REFRESH_S)); /* sent to refresh it */
     T_TRUE(holds(&k, 1, NOW + AUTH_CACHE_TTL_S - 1, "x"));
     T_TRUE(misses(&k, 1, NOW + AUTH_CACHE_TTL_S));
     T_TRUE(misses(&k, 1, NOW + 3600));
     /* A clock set back (the test clock) gives an entry of unknown age. */
     T_TRUE(misses(&k, 1, NOW - 1));
+}
+
+static void reply_cache_sends_one_caller_to_refresh_an_ageing_entry(void)
+{
+    reply_key k = me(6, 7, 1);
+    reply_cache_clear();
+    reply_cache_put(&k, 1, NOW, "v1", 2);
+    T_TRUE(holds(&k, 1, NOW, "v1"));
+    /* Due for a refresh: the first caller misses (it reads and puts), the
+     * others keep the entry until the TTL. */
+    T_TRUE(misses(&k, 1, NOW + AUTH_CACHE_REFRESH_S));
+    T_TRUE(holds(&k, 1, NOW + AUTH_CACHE_REFRESH_S, "v1"));
+    T_TRUE(holds(&k, 1, NOW + AUTH_CACHE_REFRESH_S, "v1"));
+    reply_cache_put(&k, 1, NOW + AUTH_CACHE_REFRESH_S, "v2", 2);
+    T_TRUE(holds(&k, 1, NOW + AUTH_CACHE_REFRESH_S, "v2"));
+    /* A refresher that never puts: the entry still ends at the TTL. */
+    T_TRUE(misses(&k, 1, NOW + AUTH_CACHE_REFRESH_S + AUTH_CACHE_REFRESH_S));
+    T_TRUE(holds(&k, 1, NOW + AUTH_CACHE_REFRESH_S + AUTH_CACHE_TTL_S - 1, "v2"));
+    T_TRUE(misses(&k, 1, NOW + AUTH_CACHE_REFRESH_S + AUTH_CACHE_TTL_S));
+    /* A moved epoch is a miss for everyone, not a refresh. */
+    reply_cache_put(&k, 2, NOW, "v3", 2);
+    T_TRUE(misses(&k, 3, NOW));
+    T_TRUE(misses(&k, 3, NOW));
 }
 
 static void reply_cache_keys_by_kind_account_user_and_variant(void)
@@ -188,6 +213,7 @@ void suite_reply_cache(void)
     T_RUN(reply_cache_misses_when_empty_and_hits_after_put);
     T_RUN(reply_cache_refuses_an_entry_once_the_epoch_moved);
     T_RUN(reply_cache_entry_lives_less_than_the_ttl);
+    T_RUN(reply_cache_sends_one_caller_to_refresh_an_ageing_entry);
     T_RUN(reply_cache_keys_by_kind_account_user_and_variant);
     T_RUN(reply_cache_keeps_the_read_of_the_later_epoch);
     T_RUN(reply_cache_keeps_no_body_over_the_limit);
