@@ -467,7 +467,18 @@ void svc_data_graph(srv *s, const data_actor *a, const int64_t *ch, size_t n_ch,
     for (size_t i = 0; i < n_ch; i++) {
         mt_error err;
         mt_status ms;
-        if (from_hours) {
+        if (from_hours && hot[i].n == 0) {
+            /* Nothing hot: the stored hours (in time order) as they are. */
+            size_t lo = 0, hi = n_hours[i];
+            while (lo < hi && hours[i][lo].t_first < T0) {
+                lo++;
+            }
+            while (hi > lo && hours[i][hi - 1].t_first >= T1) {
+                hi--;
+            }
+            ms = mt_decimate_blocks(hours[i] + lo, hi - lo, no_decode, NULL, T0, T1, nb, bk, NULL,
+                                    &err);
+        } else if (from_hours) {
             mt_block_summary *sum = NULL;
             size_t n_sum = 0;
             if ((st = channel_hours(c, a->account_id, ch[i], T0, T1, hours[i], n_hours[i],
@@ -480,6 +491,8 @@ void svc_data_graph(srv *s, const data_actor *a, const int64_t *ch, size_t n_ch,
         } else {
             ms = mt_decimate_minmax(cols[i].t, cols[i].v, cols[i].n, t0, t1, nb, bk, &err);
         }
+        free(hours[i]); /* done with this channel's summaries */
+        hours[i] = NULL;
         if (ms != MT_OK) {
             log_error("data: decimation of channel %lld failed: %s", (long long)ch[i], err.msg);
             fail(r, 500, "internal_error", NULL, "decimation failed");
