@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -101,6 +102,17 @@ int main(int argc, char **argv)
      * any thread exists (setenv is not thread-safe). */
     if (getenv("TZ") == NULL) {
         setenv("TZ", ":/etc/localtime", 0);
+    }
+
+    /* glibc gives threads up to 8 malloc arenas per core: with 64 worker
+     * threads a chart over a year (tens of MB of summaries for a moment)
+     * faults in fresh pages in whichever arena its thread got, and every
+     * arena keeps its peak (0.9 GB resident after a few dozen year charts,
+     * and a p95 twice the p50). One arena per core, unless MALLOC_ARENA_MAX
+     * says otherwise: scripts/bench-query, docs/benchmarks.md. */
+    if (getenv("MALLOC_ARENA_MAX") == NULL) {
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        mallopt(M_ARENA_MAX, cpus > 0 ? (int)cpus : 2);
     }
 
     /* Before any thread exists, so that every thread inherits the mask. */
