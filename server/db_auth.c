@@ -50,6 +50,14 @@ static db_stmt st_session_insert = {"auth_session_insert",
     " to_timestamp($7 + $8), $9::inet, $10) RETURNING id",
     0};
 
+/* The at-most-once-a-minute touch of a session or token commits without
+ * waiting for the WAL flush (synchronous_commit off for this statement's
+ * transaction only): on a busy disk the flush took up to 1.5 s, during which
+ * the look-up blocked and, with it, every request waiting for the identity
+ * (svc_auth.c). A touch lost in a crash costs at most a minute of idle
+ * slide. */
+#define TOUCH_ASYNC " AND set_config('synchronous_commit', 'off', true) IS NOT NULL"
+
 /* One round trip on every authenticated request: find the session and, at
  * most once a minute, slide its idle expiry (A5). */
 static db_stmt st_session_get = {"auth_session_get",
@@ -58,7 +66,7 @@ static db_stmt st_session_get = {"auth_session_get",
     "touch AS (UPDATE sessions t SET last_seen_at = to_timestamp($2), "
     "  idle_expires_at = to_timestamp($2 + $4) "
     "  FROM s WHERE t.account_id = s.account_id AND t.id = s.id AND s.stage = 'active' "
-    "  AND s.last_seen_at < to_timestamp($2 - $5)) "
+    "  AND s.last_seen_at < to_timestamp($2 - $5)" TOUCH_ASYNC ") "
     USER_COLS("$3")
     "s.id, s.stage, s.purpose "
     "FROM s JOIN users u ON u.account_id = s.account_id AND u.id = s.user_id "
@@ -138,7 +146,7 @@ static db_stmt st_token_get = {"auth_token_get",
     "  AND (k.expires_at IS NULL OR k.expires_at > to_timestamp($2))), "
     "touch AS (UPDATE api_tokens t SET last_used_at = to_timestamp($2) FROM k "
     "  WHERE t.account_id = k.account_id AND t.id = k.id "
-    "  AND (k.last_used_at IS NULL OR k.last_used_at < to_timestamp($2 - $4))) "
+    "  AND (k.last_used_at IS NULL OR k.last_used_at < to_timestamp($2 - $4))" TOUCH_ASYNC ") "
     USER_COLS("$3")
     "k.id, coalesce(extract(epoch FROM k.expires_at)::bigint, -1) "
     "FROM k JOIN users u ON u.account_id = k.account_id AND u.id = k.user_id "

@@ -233,3 +233,23 @@ test('a change made in SQL behind the server\'s back shows within 2.5 s', async 
   await sql(`UPDATE accounts SET name = 'Account by SQL' WHERE id = ${a.accountId}`);
   await showsWithin(a.memberToken, (b) => b.account.name === 'Account by SQL', 2500);
 });
+
+test('the once-a-minute touch still slides a session and marks a token used', async () => {
+  const a = await account();
+  await me(a.member);
+  await me(a.memberToken);
+  const seen = async () => Number(await sql(`SELECT max(extract(epoch FROM last_seen_at))::bigint
+    FROM sessions WHERE user_id = ${a.memberId}`));
+  const used = async () => Number(await sql(`SELECT max(extract(epoch FROM last_used_at))::bigint
+    FROM api_tokens WHERE user_id = ${a.memberId}`));
+  const [seen0, used0] = [await seen(), await used()];
+  try {
+    await setClock(srv.url, 600);
+    await me(a.member, 1);
+    await me(a.memberToken, 1);
+    assert.ok(await seen() >= seen0 + 600, `last_seen_at ${await seen()} after ${seen0}`);
+    assert.ok(await used() >= used0 + 600, `last_used_at ${await used()} after ${used0}`);
+  } finally {
+    await setClock(srv.url, 0);
+  }
+});
