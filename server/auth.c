@@ -61,6 +61,14 @@ int64_t auth_now(void)
     return (int64_t)ts.tv_sec + (int64_t)atomic_load(&g_clock_offset);
 }
 
+int64_t auth_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return ((int64_t)ts.tv_sec + (int64_t)atomic_load(&g_clock_offset)) * 1000 +
+           (int64_t)(ts.tv_nsec / 1000000L);
+}
+
 void auth_set_clock_offset(int64_t offset_s)
 {
     atomic_store(&g_clock_offset, (long long)offset_s);

@@ -57,6 +57,10 @@ const char *auth_file_access_name(int access);
  * it to SQL as a parameter: SQL's now() is never used for auth). */
 int64_t auth_now(void);
 
+/* auth_now() in milliseconds (the same clock and test offset), for the ages
+ * of remembered identities and replies. */
+int64_t auth_now_ms(void);
+
 /* The test clock offset in seconds (METRON_TEST_ROUTES=1 only: set through
  * POST /api/v1/test/clock; setting it forgets remembered identities).
  * Thread-safe. */
@@ -68,11 +72,13 @@ int64_t auth_clock_offset(void);
  * made by another server process on the same database, or by hand in SQL,
  * can go unnoticed here. */
 #define AUTH_CACHE_TTL_S 2
-/* Once a remembered identity or reply is this old, the next request that
- * uses it reads it again from the database while the others keep using it
- * until AUTH_CACHE_TTL_S: not every request in flight at the expiry waits
- * on the database at once. */
-#define AUTH_CACHE_REFRESH_S (AUTH_CACHE_TTL_S - 1)
+#define AUTH_CACHE_TTL_MS (AUTH_CACHE_TTL_S * 1000)
+/* Once a remembered identity or reply is this many milliseconds old, the
+ * next request that uses it reads it again from the database while the
+ * others keep using it until AUTH_CACHE_TTL_MS: the requests in flight do
+ * not all wait on the database when it expires, unless a read takes longer
+ * than the remaining 1.5 s. */
+#define AUTH_CACHE_REFRESH_MS 500
 
 /* Identities resolved from a cookie or token are remembered for a moment
  * (svc_auth.c). auth_forget_identities() makes every one remembered so far

@@ -15,10 +15,10 @@ typedef struct {
     bool used;
     reply_key key;
     unsigned long long epoch;
-    int64_t at;
+    int64_t at_ms;
     char *body; /* NUL-terminated, owned by the slot */
     size_t len;
-    bool refreshing; /* a caller was sent to read it again (AUTH_CACHE_REFRESH_S) */
+    bool refreshing; /* a caller was sent to read it again (AUTH_CACHE_REFRESH_MS) */
 } rc_slot;
 
 static rc_slot slots[REPLY_CACHE_SLOTS];
@@ -56,7 +56,7 @@ static bool same_key(const reply_key *a, const reply_key *b)
            a->user_id == b->user_id && a->variant == b->variant;
 }
 
-bool reply_cache_get(const reply_key *key, unsigned long long epoch, int64_t now, char **text,
+bool reply_cache_get(const reply_key *key, unsigned long long epoch, int64_t now_ms, char **text,
                      size_t *len)
 {
     unsigned i = slot_of(key);
@@ -66,10 +66,10 @@ bool reply_cache_get(const reply_key *key, unsigned long long epoch, int64_t now
     size_t n = 0;
 
     pthread_mutex_lock(lock);
-    /* now < at: the (test) clock went back; the entry's age is unknown. */
-    if (e->used && same_key(&e->key, key) && e->epoch == epoch && now >= e->at &&
-        now - e->at < AUTH_CACHE_TTL_S) {
-        if (now - e->at >= AUTH_CACHE_REFRESH_S && !e->refreshing) {
+    /* now_ms < at_ms: the clock went back; the entry's age is unknown. */
+    if (e->used && same_key(&e->key, key) && e->epoch == epoch && now_ms >= e->at_ms &&
+        now_ms - e->at_ms < AUTH_CACHE_TTL_MS) {
+        if (now_ms - e->at_ms >= AUTH_CACHE_REFRESH_MS && !e->refreshing) {
             /* This caller reads it again and puts it; the others keep
              * using this entry meanwhile. */
             e->refreshing = true;
@@ -84,7 +84,7 @@ bool reply_cache_get(const reply_key *key, unsigned long long epoch, int64_t now
     return copy != NULL;
 }
 
-void reply_cache_put(const reply_key *key, unsigned long long epoch, int64_t now,
+void reply_cache_put(const reply_key *key, unsigned long long epoch, int64_t now_ms,
                      const char *text, size_t len)
 {
     unsigned i = slot_of(key);
@@ -111,7 +111,7 @@ void reply_cache_put(const reply_key *key, unsigned long long epoch, int64_t now
         e->used = true;
         e->key = *key;
         e->epoch = epoch;
-        e->at = now;
+        e->at_ms = now_ms;
         e->body = copy;
         e->len = len;
         e->refreshing = false;

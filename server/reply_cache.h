@@ -7,14 +7,14 @@
  *     it: the caller reads auth_state_epoch() BEFORE its database read and
  *     stores that value, so a read that raced with a commit is never used
  *     after the commit moved the epoch (auth.h, auth_state_changed()); and
- *   - it is younger than AUTH_CACHE_TTL_S seconds: a change the epoch does
+ *   - it is younger than AUTH_CACHE_TTL_MS (2 s): a change the epoch does
  *     not see (another server process on the same database, an UPDATE by
  *     hand in SQL) shows within that time.
  *
- * Once an entry is AUTH_CACHE_REFRESH_S old, one caller gets a miss (it reads
- * the body again and puts it) while the others keep using the entry until
- * AUTH_CACHE_TTL_S: not every request in flight at the expiry goes to the
- * database at once.
+ * Once an entry is AUTH_CACHE_REFRESH_MS old, one caller gets a miss (it
+ * reads the body again and puts it) while the others keep using the entry
+ * until AUTH_CACHE_TTL_MS: not every request in flight at the expiry goes
+ * to the database at once.
  *
  * A fixed table of REPLY_CACHE_SLOTS slots under REPLY_CACHE_STRIPES locks;
  * a key has one slot, so a newer entry of another key evicts an older one.
@@ -44,21 +44,21 @@ typedef struct {
     int variant; /* what else the body depends on (see reply_kind) */
 } reply_key;
 
-/* Look up "key" at state epoch "epoch" and time "now" (auth_now() seconds).
+/* Look up "key" at state epoch "epoch" and time "now_ms" (auth_now_ms()).
  * On a hit, *text is a NUL-terminated copy of the body (caller owns it:
  * free()) of *len bytes, and true is returned. Otherwise (no entry, another
  * variant, the epoch moved, too old, the first caller once it is due for a
  * refresh, out of memory) *text is NULL, *len 0, and false is returned: the
  * caller reads the body and puts it. */
-bool reply_cache_get(const reply_key *key, unsigned long long epoch, int64_t now, char **text,
+bool reply_cache_get(const reply_key *key, unsigned long long epoch, int64_t now_ms, char **text,
                      size_t *len);
 
 /* Remember "len" bytes at "text" (borrowed; copied) as the body of "key",
  * read from the database under state epoch "epoch" (read before the data)
- * at time "now". Replaces the slot's entry, except an entry of the same key
+ * at time "now_ms" (auth_now_ms() before the read). Replaces the slot's entry, except an entry of the same key
  * and variant read under a later epoch (the newer read wins). Does nothing
  * for a body over REPLY_CACHE_MAX_BODY or when out of memory. */
-void reply_cache_put(const reply_key *key, unsigned long long epoch, int64_t now,
+void reply_cache_put(const reply_key *key, unsigned long long epoch, int64_t now_ms,
                      const char *text, size_t len);
 
 /* Forget every entry and free its memory. */

@@ -433,7 +433,7 @@ out:
  *
  * Every authenticated request would otherwise cost a database round trip
  * before its handler runs. A resolved session or token is remembered for
- * AUTH_CACHE_TTL_S seconds under the SHA-256 of its secret and the client
+ * AUTH_CACHE_TTL_MS (2 s) under the SHA-256 of its secret and the client
  * address (the allow-list verdict depends on it). An entry counts only
  * while no change was committed since it was looked up: the epoch of
  * auth_identity_epoch() is read before the database look-up and stored
@@ -442,8 +442,8 @@ out:
  * so a look-up racing with such a change is never used afterwards. The
  * refusals that depend on the time (trial expiry, the token's expiry, the
  * plan in force) are decided again on every use. Once an entry is
- * AUTH_CACHE_REFRESH_S old, one request looks it up again while the others
- * keep using it until AUTH_CACHE_TTL_S. */
+ * AUTH_CACHE_REFRESH_MS old, one request looks it up again while the others
+ * keep using it until AUTH_CACHE_TTL_MS. */
 
 #define ID_SLOTS 1024 /* a power of two */
 #define ID_STRIPES 64
@@ -451,9 +451,9 @@ out:
 typedef struct {
     bool used;
     bool token;
-    bool refreshing; /* a request was sent to look it up again (AUTH_CACHE_REFRESH_S) */
+    bool refreshing; /* a request was sent to look it up again (AUTH_CACHE_REFRESH_MS) */
     unsigned long long epoch;
-    int64_t at;
+    int64_t at_ms;
     unsigned char hash[AUTH_SHA256_BYTES];
     char ip[64];
     db_auth_user user;
@@ -481,7 +481,7 @@ static unsigned id_index(const unsigned char *hash, const char *ip, bool token)
     return (h ^ (token ? 0x9e3779b9u : 0u)) & (ID_SLOTS - 1);
 }
 
-static bool id_lookup(const unsigned char *hash, const char *ip, bool token, int64_t now,
+static bool id_lookup(const unsigned char *hash, const char *ip, bool token, int64_t now_ms,
                       db_auth_user *out)
 {
     unsigned i = id_index(hash, ip, token);
@@ -489,10 +489,10 @@ static bool id_lookup(const unsigned char *hash, const char *ip, bool token, int
     bool hit;
     pthread_once(&id_once, id_init);
     pthread_mutex_lock(&id_locks[i % ID_STRIPES]);
-    hit = e->used && e->token == token && e->epoch == auth_identity_epoch() && now >= e->at &&
-          now - e->at < AUTH_CACHE_TTL_S && strcmp(e->ip, ip) == 0 &&
+    hit = e->used && e->token == token && e->epoch == auth_identity_epoch() &&
+          now_ms >= e->at_ms && now_ms - e->at_ms < AUTH_CACHE_TTL_MS && strcmp(e->ip, ip) == 0 &&
           auth_equal(e->hash, hash, AUTH_SHA256_BYTES);
-    if (hit && now - e->at >= AUTH_CACHE_REFRESH_S && !e->refreshing) {
+    if (hit && now_ms - e->at_ms >= AUTH_CACHE_REFRESH_MS && !e->refreshing) {
         /* This request looks it up again and stores it; the others keep
          * using the entry meanwhile, instead of all going to the database
          * when it expires. */
@@ -507,7 +507,7 @@ static bool id_lookup(const unsigned char *hash, const char *ip, bool token, int
 }
 
 static void id_store(const unsigned char *hash, const char *ip, bool token,
-                     unsigned long long epoch, int64_t now, const db_auth_user *u)
+                     unsigned long long epoch, int64_t now_ms, const db_auth_user *u)
 {
     unsigned i = id_index(hash, ip, token);
     id_slot *e = &id_slots[i];
@@ -520,7 +520,7 @@ static void id_store(const unsigned char *hash, const char *ip, bool token,
     e->token = token;
     e->refreshing = false;
     e->epoch = epoch;
-    e->at = now;
+    e->at_ms = now_ms;
     memcpy(e->hash, hash, AUTH_SHA256_BYTES);
     snprintf(e->ip, sizeof e->ip, "%s", ip);
     e->user = *u;
@@ -530,7 +530,7 @@ static void id_store(const unsigned char *hash, const char *ip, bool token,
 static void resolve(srv *s, const char *secret, bool token, const char *ip, auth_outcome *out)
 {
     unsigned char hash[AUTH_SHA256_BYTES];
-    int64_t now = auth_now();
+    int64_t now_ms = auth_now_ms(), now = now_ms / 1000;
     unsigned long long epoch;
     bool found = false;
     db_conn *c = NULL;
@@ -543,7 +543,7 @@ static void resolve(srv *s, const char *secret, bool token, const char *ip, auth
         return;
     }
     auth_sha256(secret, AUTH_SECRET_CHARS, hash);
-    if (!id_lookup(hash, ip, token, now, &out->user)) {
+    if (!id_lookup(hash, ip, token, now_ms, &out->user)) {
         epoch = auth_identity_epoch();
         if ((st = db_acquire(s->pool, DB_WAIT_MS, &c)) != DB_OK) {
             fail_db(out, st);
@@ -562,7 +562,7 @@ static void resolve(srv *s, const char *secret, bool token, const char *ip, auth
             fail(out, AUTH_UNAUTHENTICATED);
             return;
         }
-        id_store(hash, ip, token, epoch, now, &out->user);
+        id_store(hash, ip, token, epoch, now_ms, &out->user);
     } else if (out->user.token_expires >= 0 && now >= out->user.token_expires) {
         fail(out, AUTH_UNAUTHENTICATED);
         return;

@@ -733,11 +733,11 @@ int svc_me_get_text(const svc_actor *a, char **text, size_t *len, svc_result *r)
     /* The body depends on the user and account rows and on the plan the
      * request was authenticated with (effective_plan). */
     reply_key key = {REPLY_ME, a->account_id, a->user_id, (int)a->plan};
-    int64_t now = auth_now();
+    int64_t now_ms = auth_now_ms();
     unsigned long long epoch;
     char *printed;
 
-    if (reply_cache_get(&key, auth_state_epoch(), now, text, len)) {
+    if (reply_cache_get(&key, auth_state_epoch(), now_ms, text, len)) {
         return 0;
     }
     epoch = auth_state_epoch(); /* before the read: a racing commit makes it stale */
@@ -751,7 +751,7 @@ int svc_me_get_text(const svc_actor *a, char **text, size_t *len, svc_result *r)
         return svc_fail_db(r, DB_ERROR);
     }
     *len = strlen(printed);
-    reply_cache_put(&key, epoch, now, printed, *len);
+    reply_cache_put(&key, epoch, now_ms, printed, *len);
     *text = printed;
     return 0;
 }

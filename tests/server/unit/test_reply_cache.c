@@ -1,5 +1,5 @@
 /* server/reply_cache.c: remembered reply bodies, valid while the state epoch
- * stands still and for less than AUTH_CACHE_TTL_S seconds. */
+ * stands still and for less than AUTH_CACHE_TTL_MS (times in milliseconds). */
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
 #include <stdio.h>
@@ -10,7 +10,7 @@
 #include "reply_cache.h"
 #include "t.h"
 
-#define NOW 1800000000
+#define NOW 1800000000000LL
 
 static reply_key me(long long account, long long user, int plan)
 {
@@ -75,11 +75,11 @@ static void reply_cache_entry_lives_less_than_the_ttl(void)
     reply_key k = me(4, 5, 1);
     reply_cache_clear();
     reply_cache_put(&k, 1, NOW, "x", 1);
-    T_TRUE(holds(&k, 1, NOW + AUTH_CACHE_REFRESH_S - 1, "x"));
-    T_TRUE(misses(&k, 1, NOW + AUTH_CACHE_REFRESH_S)); /* sent to refresh it */
-    T_TRUE(holds(&k, 1, NOW + AUTH_CACHE_TTL_S - 1, "x"));
-    T_TRUE(misses(&k, 1, NOW + AUTH_CACHE_TTL_S));
-    T_TRUE(misses(&k, 1, NOW + 3600));
+    T_TRUE(holds(&k, 1, NOW + AUTH_CACHE_REFRESH_MS - 1, "x"));
+    T_TRUE(misses(&k, 1, NOW + AUTH_CACHE_REFRESH_MS)); /* sent to refresh it */
+    T_TRUE(holds(&k, 1, NOW + AUTH_CACHE_TTL_MS - 1, "x"));
+    T_TRUE(misses(&k, 1, NOW + AUTH_CACHE_TTL_MS));
+    T_TRUE(misses(&k, 1, NOW + 3600 * 1000));
     /* A clock set back (the test clock) gives an entry of unknown age. */
     T_TRUE(misses(&k, 1, NOW - 1));
 }
@@ -92,15 +92,15 @@ static void reply_cache_sends_one_caller_to_refresh_an_ageing_entry(void)
     T_TRUE(holds(&k, 1, NOW, "v1"));
     /* Due for a refresh: the first caller misses (it reads and puts), the
      * others keep the entry until the TTL. */
-    T_TRUE(misses(&k, 1, NOW + AUTH_CACHE_REFRESH_S));
-    T_TRUE(holds(&k, 1, NOW + AUTH_CACHE_REFRESH_S, "v1"));
-    T_TRUE(holds(&k, 1, NOW + AUTH_CACHE_REFRESH_S, "v1"));
-    reply_cache_put(&k, 1, NOW + AUTH_CACHE_REFRESH_S, "v2", 2);
-    T_TRUE(holds(&k, 1, NOW + AUTH_CACHE_REFRESH_S, "v2"));
+    T_TRUE(misses(&k, 1, NOW + AUTH_CACHE_REFRESH_MS));
+    T_TRUE(holds(&k, 1, NOW + AUTH_CACHE_REFRESH_MS, "v1"));
+    T_TRUE(holds(&k, 1, NOW + AUTH_CACHE_REFRESH_MS, "v1"));
+    reply_cache_put(&k, 1, NOW + AUTH_CACHE_REFRESH_MS, "v2", 2);
+    T_TRUE(holds(&k, 1, NOW + AUTH_CACHE_REFRESH_MS, "v2"));
     /* A refresher that never puts: the entry still ends at the TTL. */
-    T_TRUE(misses(&k, 1, NOW + AUTH_CACHE_REFRESH_S + AUTH_CACHE_REFRESH_S));
-    T_TRUE(holds(&k, 1, NOW + AUTH_CACHE_REFRESH_S + AUTH_CACHE_TTL_S - 1, "v2"));
-    T_TRUE(misses(&k, 1, NOW + AUTH_CACHE_REFRESH_S + AUTH_CACHE_TTL_S));
+    T_TRUE(misses(&k, 1, NOW + AUTH_CACHE_REFRESH_MS + AUTH_CACHE_REFRESH_MS));
+    T_TRUE(holds(&k, 1, NOW + AUTH_CACHE_REFRESH_MS + AUTH_CACHE_TTL_MS - 1, "v2"));
+    T_TRUE(misses(&k, 1, NOW + AUTH_CACHE_REFRESH_MS + AUTH_CACHE_TTL_MS));
     /* A moved epoch is a miss for everyone, not a refresh. */
     reply_cache_put(&k, 2, NOW, "v3", 2);
     T_TRUE(misses(&k, 3, NOW));
