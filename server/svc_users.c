@@ -752,7 +752,7 @@ int svc_me_get_text(const svc_actor *a, char **text, size_t *len, svc_result *r)
     }
     *len = strlen(printed);
     reply_cache_put(&key, epoch, now_ms, printed, *len);
-    *text = printed;
+    *text = printed; /* cJSON allocates with malloc (no hooks installed): free() it */
     return 0;
 }
 
