@@ -1085,6 +1085,15 @@ out:
     return st;
 }
 
+void series_hours_free(mt_block_summary **out, size_t *n_out, size_t n_ch)
+{
+    for (size_t i = 0; i < n_ch; i++) {
+        free(out[i]);
+        out[i] = NULL;
+        n_out[i] = 0;
+    }
+}
+
 /* One stored run of packed summaries of one channel: a month row or a day
  * row's hours, starting on day "day". */
 typedef struct {
@@ -1282,11 +1291,7 @@ out:
     free(pieces);
     free(total);
     if (st != DB_OK) {
-        for (size_t i = 0; i < n_ch; i++) {
-            free(out[i]);
-            out[i] = NULL;
-            n_out[i] = 0;
-        }
+        series_hours_free(out, n_out, n_ch);
     }
     return st;
 }

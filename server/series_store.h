@@ -91,11 +91,15 @@ db_status series_read(db_conn *c, long long account_id, const int64_t *ch, size_
                       int64_t t0, int64_t t1, series_col *out);
 
 /* Hourly summaries (mt_block_summary, one per non-empty UTC hour) of each
- * channel over the whole UTC days that meet [t0, t1), from the day blocks
- * only (the caller adds hot samples itself). out[i]/n_out[i]: malloc'd
+ * channel over the whole UTC days that meet [t0, t1), from the month rows
+ * and the day rows no month row covers (the caller adds hot samples). out[i]/n_out[i]: malloc'd
  * arrays (caller frees). */
 db_status series_read_hours(db_conn *c, long long account_id, const int64_t *ch, size_t n_ch,
                             int64_t t0, int64_t t1, mt_block_summary **out, size_t *n_out);
+
+/* Free the per-channel summaries series_read_hours() returned and zero
+ * their counts. */
+void series_hours_free(mt_block_summary **out, size_t *n_out, size_t n_ch);
 
 /* The hot samples of the given channels in [t0, t1), per channel. */
 db_status series_read_hot(db_conn *c, long long account_id, const int64_t *ch, size_t n_ch,

@@ -390,11 +390,7 @@ static db_status read_hours_split(srv *s, db_conn *c, long long account_id, cons
         st = h.st;
     }
     if (st != DB_OK) {
-        for (size_t i = 0; i < n_ch; i++) {
-            free(out[i]);
-            out[i] = NULL;
-            n_out[i] = 0;
-        }
+        series_hours_free(out, n_out, n_ch);
     }
     return st;
 }
