@@ -7,19 +7,20 @@
 
 #include "db_account.h"
 
+/* A bigint[] parameter of "n" ids (caller frees): db_id_array() over a copy
+ * as int64_t. */
 static char *ll_array(const long long *v, size_t n)
 {
-    size_t cap = 2 + n * 21 + 1, len = 0;
-    char *s = malloc(cap);
-    if (s == NULL) {
+    int64_t *ids = malloc((n ? n : 1) * sizeof *ids);
+    char *s;
+    if (ids == NULL) {
         return NULL;
     }
-    s[len++] = '{';
     for (size_t i = 0; i < n; i++) {
-        len += (size_t)snprintf(s + len, cap - len, i ? ",%lld" : "%lld", v[i]);
+        ids[i] = (int64_t)v[i];
     }
-    s[len++] = '}';
-    s[len] = '\0';
+    s = db_id_array(ids, n);
+    free(ids);
     return s;
 }
 
