@@ -82,11 +82,59 @@ int64_t auth_clock_offset(void)
 
 static atomic_ullong g_identity_epoch;
 static atomic_ullong g_state_epoch;
+static atomic_ullong g_change_count;
+static atomic_ullong g_account_epoch[AUTH_ACCOUNT_BUCKETS];
+static atomic_bool g_listening;
 
+/* Every move counts first, then moves its epoch: a reader that sees the
+ * moved epoch also sees the count moved (auth_change_count()). */
 void auth_forget_identities(void)
 {
+    atomic_fetch_add(&g_change_count, 1);
     atomic_fetch_add(&g_identity_epoch, 1);
     atomic_fetch_add(&g_state_epoch, 1); /* what ends an identity may change a reply */
+}
+
+static unsigned account_bucket(long long account_id)
+{
+    uint64_t h = (uint64_t)account_id * 0x9e3779b97f4a7c15u;
+    return (unsigned)(h >> 52) & (AUTH_ACCOUNT_BUCKETS - 1);
+}
+
+void auth_account_changed(long long account_id)
+{
+    atomic_fetch_add(&g_change_count, 1);
+    atomic_fetch_add(&g_account_epoch[account_bucket(account_id)], 1);
+}
+
+unsigned long long auth_account_epoch(long long account_id)
+{
+    return atomic_load(&g_account_epoch[account_bucket(account_id)]);
+}
+
+unsigned long long auth_change_count(void)
+{
+    return atomic_load(&g_change_count);
+}
+
+void auth_set_listening(bool on)
+{
+    atomic_store(&g_listening, on);
+}
+
+bool auth_listening(void)
+{
+    return atomic_load(&g_listening);
+}
+
+int64_t auth_cache_ttl_ms(void)
+{
+    return auth_listening() ? AUTH_CACHE_HEARD_TTL_MS : AUTH_CACHE_TTL_MS;
+}
+
+int64_t auth_cache_refresh_ms(void)
+{
+    return auth_listening() ? AUTH_CACHE_HEARD_REFRESH_MS : AUTH_CACHE_REFRESH_MS;
 }
 
 unsigned long long auth_identity_epoch(void)
@@ -96,6 +144,7 @@ unsigned long long auth_identity_epoch(void)
 
 void auth_state_changed(void)
 {
+    atomic_fetch_add(&g_change_count, 1);
     atomic_fetch_add(&g_state_epoch, 1);
 }
 

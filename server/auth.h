@@ -68,17 +68,46 @@ void auth_set_clock_offset(int64_t offset_s);
 int64_t auth_clock_offset(void);
 
 /* How long an identity resolved from a cookie or token (svc_auth.c) or a
- * reply (reply_cache.h) is remembered, at most: it bounds how long a change
- * made by another server process on the same database, or by hand in SQL,
- * can go unnoticed here. */
+ * reply (reply_cache.h) is remembered, at most, while changes are NOT heard
+ * (auth_listening() false): it bounds how long a change made by another
+ * server process on the same database, or by hand in SQL, can go unnoticed
+ * here. */
 #define AUTH_CACHE_TTL_S 2
 #define AUTH_CACHE_TTL_MS (AUTH_CACHE_TTL_S * 1000)
-/* Once a remembered identity or reply is this many milliseconds old, the
- * next request that uses it reads it again from the database while the
- * others keep using it until AUTH_CACHE_TTL_MS: the requests in flight do
- * not all wait on the database when it expires, unless a read takes longer
- * than the remaining 1.5 s. */
+/* Once a remembered identity or reply is this many milliseconds old (while
+ * changes are not heard), the first request that uses it has it read again
+ * in the background (refresher.h) while every request keeps using it until
+ * AUTH_CACHE_TTL_MS. */
 #define AUTH_CACHE_REFRESH_MS 500
+/* The same two while every committed change is heard (auth_listening()):
+ * a change ends the entries of its account at once, so these only bound a
+ * notification lost in a way the listener cannot see, and space the
+ * at-most-once-a-minute touch of a session or token in use. */
+#define AUTH_CACHE_HEARD_TTL_MS 60000
+#define AUTH_CACHE_HEARD_REFRESH_MS 30000
+
+/* The lifetime and refresh age of remembered entries now: the HEARD ones
+ * while auth_listening(), the others otherwise. */
+int64_t auth_cache_ttl_ms(void);
+int64_t auth_cache_refresh_ms(void);
+
+/* Changes heard from PostgreSQL (migration 012: NOTIFY metron_auth with the
+ * account id, after any commit that can alter an identity or a remembered
+ * reply of that account; server/auth_listen.c). auth_account_changed()
+ * moves the epoch of the account (of one of AUTH_ACCOUNT_BUCKETS buckets of
+ * account ids: a change may end the entries of another account of its
+ * bucket too, never fewer). auth_set_listening() is the listener's: true
+ * while it hears every commit, false while it is not connected. */
+#define AUTH_ACCOUNT_BUCKETS 4096
+void auth_account_changed(long long account_id);
+unsigned long long auth_account_epoch(long long account_id);
+void auth_set_listening(bool on);
+bool auth_listening(void);
+
+/* The count of every epoch move so far (auth_forget_identities(),
+ * auth_state_changed(), auth_account_changed()): a read that began when it
+ * was N and ends with it still N saw no change announced meanwhile. */
+unsigned long long auth_change_count(void);
 
 /* Identities resolved from a cookie or token are remembered for a moment
  * (svc_auth.c). auth_forget_identities() makes every one remembered so far

@@ -9,7 +9,9 @@
 #include <sys/stat.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include <stdatomic.h>
 #include <limits.h>
@@ -915,6 +917,22 @@ static int api_authorized(struct mg_connection *conn, void *cbdata)
     return 1;
 }
 
+/* CivetWeb's worker threads run at nice HTTP_WORKER_NICE: the server's
+ * other threads (the refresher above all, refresher.h) get ahead of them
+ * when every worker is busy, and a request never waits for a refresh that
+ * cannot get the CPU. An unprivileged thread may lower its own priority;
+ * if it cannot, it runs as it is. */
+#define HTTP_WORKER_NICE 5
+
+static void *cb_init_thread(const struct mg_context *ctx, int thread_type)
+{
+    (void)ctx;
+    if (thread_type == 1) {
+        (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), HTTP_WORKER_NICE);
+    }
+    return NULL;
+}
+
 int http_start(srv *s, char *err, size_t err_cap)
 {
     struct mg_callbacks cb;
@@ -970,6 +988,7 @@ int http_start(srv *s, char *err, size_t err_cap)
     opts[n] = NULL;
 
     memset(&cb, 0, sizeof cb);
+    cb.init_thread = cb_init_thread;
     cb.begin_request = cb_begin_request;
     cb.end_request = cb_end_request;
     cb.log_access = cb_log_access;

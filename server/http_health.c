@@ -5,12 +5,15 @@
 #include <string.h>
 #include <time.h>
 
+#include "auth.h"
 #include "http.h"
 
 static db_stmt st_ping = {"health_ping", "SELECT 1", 0};
 
-/* 200 {"status":"ok","db":"ok"}, or 503 {"status":"unavailable","db":"down"}
- * while PostgreSQL cannot be reached. Public: it tells nothing about data. */
+/* 200 {"status":"ok","db":"ok","changes_heard":true}, or 503
+ * {"status":"unavailable","db":"down",...} while PostgreSQL cannot be
+ * reached. changes_heard: whether the auth listener hears committed changes
+ * (auth_listen.h). Public: it tells nothing about data. */
 static int h_health(http_req *req)
 {
     db_conn *c = NULL;
@@ -25,6 +28,7 @@ static int h_health(http_req *req)
     }
     cJSON_AddStringToObject(o, "status", st == DB_OK ? "ok" : "unavailable");
     cJSON_AddStringToObject(o, "db", st == DB_OK ? "ok" : (st == DB_BUSY ? "busy" : "down"));
+    cJSON_AddBoolToObject(o, "changes_heard", auth_listening());
     return http_reply_json(req, st == DB_OK ? 200 : 503, o);
 }
 

@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "auth_listen.h"
 #include "computed.h"
 #include "config.h"
 #include "db.h"
@@ -28,6 +29,7 @@
 #include "http.h"
 #include "jobs.h"
 #include "log.h"
+#include "refresher.h"
 #include "series_store.h"
 #include "srv.h"
 #include "svc_demo.h"
@@ -184,6 +186,14 @@ int main(int argc, char **argv)
         log_error("cannot start the computed-channel back-fill thread");
         goto out;
     }
+    if (auth_listen_start(conninfo) != 0) {
+        log_error("cannot start the auth listener thread");
+        goto out;
+    }
+    if (refresher_start() != 0) {
+        log_error("cannot start the refresher thread");
+        goto out;
+    }
     if (jobs_start(&s, s.cfg.jobs_interval_s) != 0) {
         log_error("cannot start the background jobs thread");
         goto out;
@@ -224,6 +234,8 @@ int main(int argc, char **argv)
     rc = EXIT_SUCCESS;
 out:
     http_stop(&s);
+    refresher_stop();
+    auth_listen_stop();
     jobs_stop();
     svc_export_workers_stop();
     computed_backfill_stop();

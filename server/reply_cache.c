@@ -18,7 +18,7 @@ typedef struct {
     int64_t at_ms;
     char *body; /* NUL-terminated, owned by the slot */
     size_t len;
-    bool refreshing; /* a caller was sent to read it again (AUTH_CACHE_REFRESH_MS) */
+    bool refreshing; /* a caller was told it is due (auth_cache_refresh_ms()) */
 } rc_slot;
 
 static rc_slot slots[REPLY_CACHE_SLOTS];
@@ -57,30 +57,37 @@ static bool same_key(const reply_key *a, const reply_key *b)
 }
 
 bool reply_cache_get(const reply_key *key, unsigned long long epoch, int64_t now_ms, char **text,
-                     size_t *len)
+                     size_t *len, bool *due)
 {
     unsigned i = slot_of(key);
     rc_slot *e = &slots[i];
     pthread_mutex_t *lock = lock_of(i);
     char *copy = NULL;
     size_t n = 0;
+    bool refresh = false;
+    int64_t ttl_ms = auth_cache_ttl_ms(), refresh_ms = auth_cache_refresh_ms();
 
     pthread_mutex_lock(lock);
     /* now_ms < at_ms: the clock went back; the entry's age is unknown. */
     if (e->used && same_key(&e->key, key) && e->epoch == epoch && now_ms >= e->at_ms &&
-        now_ms - e->at_ms < AUTH_CACHE_TTL_MS) {
-        if (now_ms - e->at_ms >= AUTH_CACHE_REFRESH_MS && !e->refreshing) {
-            /* This caller reads it again and puts it; the others keep
-             * using this entry meanwhile. */
-            e->refreshing = true;
-        } else if ((copy = malloc(e->len + 1)) != NULL) {
+        now_ms - e->at_ms < ttl_ms) {
+        if ((copy = malloc(e->len + 1)) != NULL) {
             memcpy(copy, e->body, e->len + 1);
             n = e->len;
+            if (now_ms - e->at_ms >= refresh_ms && !e->refreshing && due != NULL) {
+                /* This caller has it read again and put; everyone keeps
+                 * using this entry meanwhile. */
+                e->refreshing = true;
+                refresh = true;
+            }
         }
     }
     pthread_mutex_unlock(lock);
     *text = copy;
     *len = n;
+    if (due != NULL) {
+        *due = refresh;
+    }
     return copy != NULL;
 }
 

@@ -3,18 +3,23 @@
  * frequent GET (GET /api/v1/me) costs no database round trip.
  *
  * An entry is keyed by (kind, account, user, variant) and counts only while
- *   - the state epoch given to reply_cache_get() equals the one stored with
- *     it: the caller reads auth_state_epoch() BEFORE its database read and
- *     stores that value, so a read that raced with a commit is never used
- *     after the commit moved the epoch (auth.h, auth_state_changed()); and
- *   - it is younger than AUTH_CACHE_TTL_MS (2 s): a change the epoch does
- *     not see (another server process on the same database, an UPDATE by
- *     hand in SQL) shows within that time.
+ *   - the epoch given to reply_cache_get() equals the one stored with it:
+ *     auth_state_epoch() + auth_account_epoch(account), read by the caller
+ *     BEFORE its database read and stored with the body, so a read that
+ *     raced with a commit is never used after the commit moved the epoch
+ *     (auth.h: this server's own writes move the state epoch, and every
+ *     commit anywhere that changes the account's users or account row moves
+ *     the account's epoch when PostgreSQL announces it); and
+ *   - it is younger than auth_cache_ttl_ms(): 60 s while the server hears
+ *     those announcements, 2 s while it does not (then a change by another
+ *     server process on the same database, or by hand in SQL, shows within
+ *     that time).
  *
- * Once an entry is AUTH_CACHE_REFRESH_MS old, one caller gets a miss (it
- * reads the body again and puts it) while the others keep using the entry
- * until AUTH_CACHE_TTL_MS: not every request in flight at the expiry goes
- * to the database at once.
+ * Once an entry is auth_cache_refresh_ms() old, the first caller to find it
+ * is told it is due (a hit all the same): it has the body read again and
+ * put, off the request (refresher.h), while every caller keeps using the
+ * entry until auth_cache_ttl_ms(). So as long as requests keep coming and the
+ * refresh succeeds, no request waits on the database.
  *
  * A fixed table of REPLY_CACHE_SLOTS slots under REPLY_CACHE_STRIPES locks;
  * a key has one slot, so a newer entry of another key evicts an older one.
@@ -46,12 +51,14 @@ typedef struct {
 
 /* Look up "key" at state epoch "epoch" and time "now_ms" (auth_now_ms()).
  * On a hit, *text is a NUL-terminated copy of the body (caller owns it:
- * free()) of *len bytes, and true is returned. Otherwise (no entry, another
- * variant, the epoch moved, too old, the first caller once it is due for a
- * refresh, out of memory) *text is NULL, *len 0, and false is returned: the
- * caller reads the body and puts it. */
+ * free()) of *len bytes, and true is returned; *due is true for the first
+ * caller once the entry is auth_cache_refresh_ms() old (that caller has it
+ * read again and put; if it cannot, the entry ends at its TTL). Otherwise
+ * (no entry, another variant, the epoch moved, too old, out of memory)
+ * *text is NULL, *len 0, *due false, and false is returned: the caller
+ * reads the body and puts it. "due" may be NULL (never told). */
 bool reply_cache_get(const reply_key *key, unsigned long long epoch, int64_t now_ms, char **text,
-                     size_t *len);
+                     size_t *len, bool *due);
 
 /* Remember "len" bytes at "text" (borrowed; copied) as the body of "key",
  * read from the database under state epoch "epoch" (read before the data)

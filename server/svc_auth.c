@@ -16,6 +16,7 @@
 #include "mail.h"
 #include "mt/caltime.h"
 #include "mt/licence.h"
+#include "refresher.h"
 
 #define DB_WAIT_MS 5000
 
@@ -433,17 +434,25 @@ out:
  *
  * Every authenticated request would otherwise cost a database round trip
  * before its handler runs. A resolved session or token is remembered for
- * AUTH_CACHE_TTL_MS (2 s) under the SHA-256 of its secret and the client
+ * auth_cache_ttl_ms() under the SHA-256 of its secret and the client
  * address (the allow-list verdict depends on it). An entry counts only
- * while no change was committed since it was looked up: the epoch of
- * auth_identity_epoch() is read before the database look-up and stored
- * with the entry, and every change that ends sessions or tokens or changes
- * what they may do bumps it after its commit (auth_forget_identities()),
- * so a look-up racing with such a change is never used afterwards. The
+ * while no change was committed since it was looked up:
+ *   - the epoch of auth_identity_epoch() is read before the database
+ *     look-up and stored with the entry; every change by this server that
+ *     ends sessions or tokens or changes what they may do bumps it after
+ *     its commit (auth_forget_identities());
+ *   - the epoch of the identity's account (auth_account_epoch()) moves when
+ *     PostgreSQL announces a commit that changed the account, its users,
+ *     sessions or tokens (migration 012, auth_listen.c), whoever made it.
+ *     The account is only known after the look-up, so a look-up is stored
+ *     only when no epoch moved at all while it ran (auth_change_count()).
+ * So a look-up racing with such a change is never used afterwards. The
  * refusals that depend on the time (trial expiry, the token's expiry, the
  * plan in force) are decided again on every use. Once an entry is
- * AUTH_CACHE_REFRESH_MS old, one request looks it up again while the others
- * keep using it until AUTH_CACHE_TTL_MS. */
+ * auth_cache_refresh_ms() old, the first request to use it submits a
+ * look-up to the refresher (refresher.h) and every request keeps using it
+ * until auth_cache_ttl_ms(): no request waits on the database to be
+ * recognised. That look-up also does the at-most-once-a-minute touch. */
 
 #define ID_SLOTS 1024 /* a power of two */
 #define ID_STRIPES 64
@@ -451,8 +460,9 @@ out:
 typedef struct {
     bool used;
     bool token;
-    bool refreshing; /* a request was sent to look it up again (AUTH_CACHE_REFRESH_MS) */
-    unsigned long long epoch;
+    bool refreshing; /* a look-up again was submitted (auth_cache_refresh_ms()) */
+    unsigned long long epoch;         /* auth_identity_epoch() */
+    unsigned long long account_epoch; /* auth_account_epoch() of user.account_id */
     int64_t at_ms;
     unsigned char hash[AUTH_SHA256_BYTES];
     char ip[64];
@@ -481,23 +491,26 @@ static unsigned id_index(const unsigned char *hash, const char *ip, bool token)
     return (h ^ (token ? 0x9e3779b9u : 0u)) & (ID_SLOTS - 1);
 }
 
+/* Whether the identity of (hash, ip, token) is remembered; if so, *out is
+ * it and *due is true for the first request once it is due for a refresh. */
 static bool id_lookup(const unsigned char *hash, const char *ip, bool token, int64_t now_ms,
-                      db_auth_user *out)
+                      db_auth_user *out, bool *due)
 {
     unsigned i = id_index(hash, ip, token);
     id_slot *e = &id_slots[i];
+    int64_t ttl_ms = auth_cache_ttl_ms(), refresh_ms = auth_cache_refresh_ms();
     bool hit;
     pthread_once(&id_once, id_init);
     pthread_mutex_lock(&id_locks[i % ID_STRIPES]);
     hit = e->used && e->token == token && e->epoch == auth_identity_epoch() &&
-          now_ms >= e->at_ms && now_ms - e->at_ms < AUTH_CACHE_TTL_MS && strcmp(e->ip, ip) == 0 &&
+          e->account_epoch == auth_account_epoch(e->user.account_id) && now_ms >= e->at_ms &&
+          now_ms - e->at_ms < ttl_ms && strcmp(e->ip, ip) == 0 &&
           auth_equal(e->hash, hash, AUTH_SHA256_BYTES);
-    if (hit && now_ms - e->at_ms >= AUTH_CACHE_REFRESH_MS && !e->refreshing) {
-        /* This request looks it up again and stores it; the others keep
-         * using the entry meanwhile, instead of all going to the database
-         * when it expires. */
+    *due = false;
+    if (hit && now_ms - e->at_ms >= refresh_ms && !e->refreshing) {
+        /* This request has it looked up again; all keep using it meanwhile. */
         e->refreshing = true;
-        hit = false;
+        *due = true;
     }
     if (hit) {
         *out = e->user;
@@ -506,8 +519,11 @@ static bool id_lookup(const unsigned char *hash, const char *ip, bool token, int
     return hit;
 }
 
+/* Remember "u" as looked up at "now_ms" under the identity epoch "epoch"
+ * and the account epoch "account_epoch" (auth.h). */
 static void id_store(const unsigned char *hash, const char *ip, bool token,
-                     unsigned long long epoch, int64_t now_ms, const db_auth_user *u)
+                     unsigned long long epoch, unsigned long long account_epoch, int64_t now_ms,
+                     const db_auth_user *u)
 {
     unsigned i = id_index(hash, ip, token);
     id_slot *e = &id_slots[i];
@@ -520,6 +536,7 @@ static void id_store(const unsigned char *hash, const char *ip, bool token,
     e->token = token;
     e->refreshing = false;
     e->epoch = epoch;
+    e->account_epoch = account_epoch;
     e->at_ms = now_ms;
     memcpy(e->hash, hash, AUTH_SHA256_BYTES);
     snprintf(e->ip, sizeof e->ip, "%s", ip);
@@ -527,13 +544,82 @@ static void id_store(const unsigned char *hash, const char *ip, bool token,
     pthread_mutex_unlock(&id_locks[i % ID_STRIPES]);
 }
 
+/* Forget the identity of (hash, ip, token) if it is remembered: the
+ * session or token is gone or no longer active. */
+static void id_forget(const unsigned char *hash, const char *ip, bool token)
+{
+    unsigned i = id_index(hash, ip, token);
+    id_slot *e = &id_slots[i];
+    pthread_once(&id_once, id_init);
+    pthread_mutex_lock(&id_locks[i % ID_STRIPES]);
+    if (e->used && e->token == token && strcmp(e->ip, ip) == 0 &&
+        auth_equal(e->hash, hash, AUTH_SHA256_BYTES)) {
+        e->used = false;
+    }
+    pthread_mutex_unlock(&id_locks[i % ID_STRIPES]);
+}
+
+/* Look the session or token up in the database at "now_ms" and remember it
+ * when active (or forget it when not). *active: whether it is a session or
+ * token of an enabled user that may be used (not a two-step challenge). */
+static db_status id_read(srv *s, const unsigned char *hash, const char *ip, bool token,
+                         int64_t now_ms, db_auth_user *u, bool *active)
+{
+    /* Both before the read (auth.h: the count moves before any epoch). */
+    unsigned long long changes = auth_change_count(), epoch = auth_identity_epoch();
+    bool found = false;
+    db_conn *c = NULL;
+    db_status st = db_acquire(s->pool, DB_WAIT_MS, &c);
+    *active = false;
+    if (st != DB_OK) {
+        return st;
+    }
+    st = token ? db_auth_token_get(c, hash, now_ms / 1000, ip, u, &found)
+               : db_auth_session_get(c, hash, now_ms / 1000, ip, u, &found);
+    db_release(s->pool, c);
+    if (st != DB_OK) {
+        return st;
+    }
+    /* A challenge (stage two_step) is no session; a disabled user's
+     * sessions and tokens stop at once. */
+    *active = found && strcmp(u->stage, "active") == 0 && !u->disabled;
+    if (*active) {
+        /* The account's epoch after the read, kept only if nothing moved
+         * meanwhile: otherwise this look-up may predate a change of its
+         * account (the next request looks it up again). */
+        unsigned long long account_epoch = auth_account_epoch(u->account_id);
+        if (auth_change_count() == changes) {
+            id_store(hash, ip, token, epoch, account_epoch, now_ms, u);
+        }
+    } else {
+        id_forget(hash, ip, token);
+    }
+    return DB_OK;
+}
+
+/* What a refresh of a remembered identity needs (the server is the job's
+ * context). */
+typedef struct {
+    unsigned char hash[AUTH_SHA256_BYTES];
+    char ip[64];
+    bool token;
+} id_refresh_arg;
+
+/* The refresher's job (refresher.h). On a database failure the entry ends
+ * at its TTL. */
+static void id_refresh(void *ctx, const void *arg)
+{
+    const id_refresh_arg *r = arg;
+    db_auth_user u;
+    bool active;
+    (void)id_read(ctx, r->hash, r->ip, r->token, auth_now_ms(), &u, &active);
+}
+
 static void resolve(srv *s, const char *secret, bool token, const char *ip, auth_outcome *out)
 {
     unsigned char hash[AUTH_SHA256_BYTES];
     int64_t now_ms = auth_now_ms(), now = now_ms / 1000;
-    unsigned long long epoch;
-    bool found = false;
-    db_conn *c = NULL;
+    bool due = false, active = false;
     db_status st;
     mt_error err;
 
@@ -543,29 +629,26 @@ static void resolve(srv *s, const char *secret, bool token, const char *ip, auth
         return;
     }
     auth_sha256(secret, AUTH_SECRET_CHARS, hash);
-    if (!id_lookup(hash, ip, token, now_ms, &out->user)) {
-        epoch = auth_identity_epoch();
-        if ((st = db_acquire(s->pool, DB_WAIT_MS, &c)) != DB_OK) {
+    if (!id_lookup(hash, ip, token, now_ms, &out->user, &due)) {
+        if ((st = id_read(s, hash, ip, token, now_ms, &out->user, &active)) != DB_OK) {
             fail_db(out, st);
             return;
         }
-        st = token ? db_auth_token_get(c, hash, now, ip, &out->user, &found)
-                   : db_auth_session_get(c, hash, now, ip, &out->user, &found);
-        db_release(s->pool, c);
-        if (st != DB_OK) {
-            fail_db(out, st);
-            return;
-        }
-        /* A challenge (stage two_step) is no session; a disabled user's
-         * sessions and tokens stop at once. */
-        if (!found || strcmp(out->user.stage, "active") != 0 || out->user.disabled) {
+        if (!active) {
             fail(out, AUTH_UNAUTHENTICATED);
             return;
         }
-        id_store(hash, ip, token, epoch, now_ms, &out->user);
-    } else if (out->user.token_expires >= 0 && now >= out->user.token_expires) {
-        fail(out, AUTH_UNAUTHENTICATED);
-        return;
+    } else {
+        if (due) {
+            id_refresh_arg r = {.token = token};
+            memcpy(r.hash, hash, sizeof r.hash);
+            snprintf(r.ip, sizeof r.ip, "%s", ip); /* fits: id_store() keeps no longer one */
+            (void)refresher_submit(id_refresh, s, &r, sizeof r);
+        }
+        if (out->user.token_expires >= 0 && now >= out->user.token_expires) {
+            fail(out, AUTH_UNAUTHENTICATED);
+            return;
+        }
     }
     out->plan = svc_auth_effective_plan(&out->user, now);
     out->code = account_gate(&out->user, out->plan, now);

@@ -10,6 +10,7 @@
 #include "db_auth.h"
 #include "db_users.h"
 #include "mt/plan.h"
+#include "refresher.h"
 #include "reply_cache.h"
 
 #define DB_WAIT_MS 5000
@@ -728,19 +729,21 @@ int svc_me_get(const svc_actor *a, svc_result *r)
     return 0;
 }
 
-int svc_me_get_text(const svc_actor *a, char **text, size_t *len, svc_result *r)
+/* The epoch of a remembered GET /me body of the account (reply_cache.h). */
+static unsigned long long me_epoch(long long account_id)
 {
-    /* The body depends on the user and account rows and on the plan the
-     * request was authenticated with (effective_plan). */
+    return auth_state_epoch() + auth_account_epoch(account_id);
+}
+
+/* Read the GET /me body of "a" and remember it (at "now_ms", under the
+ * state epoch read before the read: a racing commit makes it stale). */
+static int me_read_put(const svc_actor *a, int64_t now_ms, char **text, size_t *len,
+                       svc_result *r)
+{
     reply_key key = {REPLY_ME, a->account_id, a->user_id, (int)a->plan};
-    int64_t now_ms = auth_now_ms();
-    unsigned long long epoch;
+    unsigned long long epoch = me_epoch(a->account_id);
     char *printed;
 
-    if (reply_cache_get(&key, auth_state_epoch(), now_ms, text, len)) {
-        return 0;
-    }
-    epoch = auth_state_epoch(); /* before the read: a racing commit makes it stale */
     if (svc_me_get(a, r) != 0) {
         return -1;
     }
@@ -754,6 +757,47 @@ int svc_me_get_text(const svc_actor *a, char **text, size_t *len, svc_result *r)
     reply_cache_put(&key, epoch, now_ms, printed, *len);
     *text = printed; /* cJSON allocates with malloc (no hooks installed): free() it */
     return 0;
+}
+
+/* What a refresh of a remembered GET /me body needs (the server is the
+ * job's context). */
+typedef struct {
+    long long account_id, user_id;
+    mt_plan plan;
+} me_refresh_arg;
+
+/* The refresher's job (refresher.h): read the body again and put it. On a
+ * failure the remembered body ends at its TTL. */
+static void me_refresh(void *ctx, const void *arg)
+{
+    const me_refresh_arg *m = arg;
+    svc_actor a = {.srv = ctx, .account_id = m->account_id, .user_id = m->user_id,
+                   .plan = m->plan};
+    svc_result r = {0};
+    char *text = NULL;
+    size_t len = 0;
+    if (me_read_put(&a, auth_now_ms(), &text, &len, &r) == 0) {
+        free(text);
+    }
+    cJSON_Delete(r.obj);
+}
+
+int svc_me_get_text(const svc_actor *a, char **text, size_t *len, svc_result *r)
+{
+    /* The body depends on the user and account rows and on the plan the
+     * request was authenticated with (effective_plan). */
+    reply_key key = {REPLY_ME, a->account_id, a->user_id, (int)a->plan};
+    int64_t now_ms = auth_now_ms();
+    bool due = false;
+
+    if (reply_cache_get(&key, me_epoch(a->account_id), now_ms, text, len, &due)) {
+        if (due) {
+            me_refresh_arg m = {a->account_id, a->user_id, a->plan};
+            (void)refresher_submit(me_refresh, a->srv, &m, sizeof m);
+        }
+        return 0;
+    }
+    return me_read_put(a, now_ms, text, len, r);
 }
 
 int svc_me_update(const svc_actor *a, const svc_user_input *in, svc_result *r)

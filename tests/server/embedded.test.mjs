@@ -32,7 +32,7 @@ test('without DATABASE_URL the server creates, uses and stops its own cluster', 
   const conf = fs.readFileSync(path.join(dataDir, 'pg', 'metron.conf'), 'utf8');
   assert.match(conf, /listen_addresses = '127\.0\.0\.1'/);
   const res = await fetch(srv.url + '/api/v1/health');
-  assert.deepEqual(await res.json(), { status: 'ok', db: 'ok' });
+  assert.deepEqual(await res.json(), { status: 'ok', db: 'ok', changes_heard: true });
   await stopAndCheck(srv);
 });
 

@@ -98,6 +98,16 @@ export async function startPostgres() {
           String(port), '-U', 'postgres', '-d', db, '-c', sql]);
       return stdout.trim();
     },
+    /** Run each statement with psql as its own transaction, in one session;
+     * returns the output, notifications of the session included
+     * ('Asynchronous notification "channel" with payload "..." ...'). */
+    async psqlEach(statements, db = 'postgres') {
+      const args = ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1', '-p',
+        String(port), '-U', 'postgres', '-d', db];
+      for (const st of statements) args.push('-c', st);
+      const { stdout } = await execFileP(path.join(pgBin, 'psql'), args);
+      return stdout.trim();
+    },
     /** A new empty database; returns its URL. */
     async createDatabase(name) {
       const db = name || `metron_t${++pg.dbCount}_${process.pid}`;

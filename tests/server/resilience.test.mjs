@@ -2,14 +2,19 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { sleep, startPostgres, startServer } from './harness.mjs';
+import {
+  createAccount, login, sleep, startPostgres, startServer,
+} from './harness.mjs';
 
 let pg;
 let srv;
+let db;
 
 before(async () => {
   pg = await startPostgres();
-  srv = await startServer({ databaseUrl: await pg.createDatabase() });
+  const url = await pg.createDatabase();
+  db = new URL(url).pathname.slice(1);
+  srv = await startServer({ databaseUrl: url });
 });
 after(async () => {
   await srv?.stop();
@@ -27,22 +32,44 @@ test('a PostgreSQL restart: 503 db down while it is away, 200 again without a re
     // Warm every pooled connection so that the restart breaks them all.
     await Promise.all(Array.from({ length: 8 }, health));
     assert.equal((await health()).status, 200);
+    // A user whose GET /me is remembered across the restart.
+    await createAccount(srv.url, { account: 'restart', plan: 'pro', user: 'admin',
+      password: 'Correct-h0rse' });
+    const admin = await login(srv.url, { account: 'restart', user: 'admin',
+      password: 'Correct-h0rse' });
+    assert.equal((await admin.get('/api/v1/me')).status, 200);
     await pg.stop();
-    for (let i = 0; i < 3; i++) {
-      const h = await health();
-      assert.equal(h.status, 503);
-      assert.deepEqual(h.body, { status: 'unavailable', db: 'down' });
-    }
-    await pg.start();
+    // The auth listener loses its connection: changes are no longer heard
+    // (remembered identities and replies live 2 s again).
     let h;
-    const deadline = Date.now() + 5000;
+    let deadline = Date.now() + 3000;
     do {
       h = await health();
-      if (h.status === 200) break;
+      assert.equal(h.status, 503);
+      if (!h.body.changes_heard) break;
+      await sleep(50);
+    } while (Date.now() < deadline);
+    assert.deepEqual(h.body, { status: 'unavailable', db: 'down', changes_heard: false });
+    await pg.start();
+    deadline = Date.now() + 5000;
+    do {
+      h = await health();
+      if (h.status === 200 && h.body.changes_heard) break;
       await sleep(100);
     } while (Date.now() < deadline);
     assert.equal(h.status, 200);
-    assert.deepEqual(h.body, { status: 'ok', db: 'ok' });
+    assert.deepEqual(h.body, { status: 'ok', db: 'ok', changes_heard: true });
+    // Heard again: a change made in SQL shows at once (under the 2 s that
+    // bound an unheard one).
+    assert.equal((await admin.get('/api/v1/me')).status, 200);
+    await pg.psql("UPDATE users SET name = 'After restart'", db);
+    const t0 = Date.now();
+    for (;;) {
+      const r = await admin.get('/api/v1/me');
+      if (r.status === 200 && r.body.name === 'After restart') break;
+      assert.ok(Date.now() - t0 < 1500, `GET /me still ${JSON.stringify(r.body)}`);
+      await sleep(50);
+    }
     // Every connection works again.
     const all = await Promise.all(Array.from({ length: 8 }, health));
     assert.deepEqual(all.map((x) => x.status), Array(8).fill(200));

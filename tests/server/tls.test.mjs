@@ -46,7 +46,7 @@ test('with --tls-cert the server speaks HTTPS and sends HSTS', async () => {
   assert.match(srv.url, /^https:\/\//);
   const res = await get(srv.url + '/api/v1/health');
   assert.equal(res.status, 200);
-  assert.deepEqual(JSON.parse(res.body), { status: 'ok', db: 'ok' });
+  assert.deepEqual(JSON.parse(res.body), { status: 'ok', db: 'ok', changes_heard: true });
   assert.match(res.headers['strict-transport-security'], /max-age=/);
 });
 

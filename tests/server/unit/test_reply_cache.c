@@ -23,7 +23,7 @@ static bool holds(const reply_key *key, unsigned long long epoch, int64_t now, c
 {
     char *text = NULL;
     size_t len = 0;
-    bool same = reply_cache_get(key, epoch, now, &text, &len) && text != NULL &&
+    bool same = reply_cache_get(key, epoch, now, &text, &len, NULL) && text != NULL &&
                 len == strlen(want) && memcmp(text, want, len + 1) == 0;
     free(text);
     return same;
@@ -35,7 +35,7 @@ static bool misses(const reply_key *key, unsigned long long epoch, int64_t now)
 {
     char *text = (char *)"untouched";
     size_t len = 99;
-    bool hit = reply_cache_get(key, epoch, now, &text, &len);
+    bool hit = reply_cache_get(key, epoch, now, &text, &len, NULL);
     if (hit) {
         free(text);
         return false;
@@ -76,7 +76,7 @@ static void reply_cache_entry_lives_less_than_the_ttl(void)
     reply_cache_clear();
     reply_cache_put(&k, 1, NOW, "x", 1);
     T_TRUE(holds(&k, 1, NOW + AUTH_CACHE_REFRESH_MS - 1, "x"));
-    T_TRUE(misses(&k, 1, NOW + AUTH_CACHE_REFRESH_MS)); /* sent to refresh it */
+    T_TRUE(holds(&k, 1, NOW + AUTH_CACHE_REFRESH_MS, "x"));
     T_TRUE(holds(&k, 1, NOW + AUTH_CACHE_TTL_MS - 1, "x"));
     T_TRUE(misses(&k, 1, NOW + AUTH_CACHE_TTL_MS));
     T_TRUE(misses(&k, 1, NOW + 3600 * 1000));
@@ -84,27 +84,45 @@ static void reply_cache_entry_lives_less_than_the_ttl(void)
     T_TRUE(misses(&k, 1, NOW - 1));
 }
 
-static void reply_cache_sends_one_caller_to_refresh_an_ageing_entry(void)
+/* get() with a "due" flag: whether the hit is "want" and due is "want_due". */
+static bool holds_due(const reply_key *key, int64_t now, const char *want, bool want_due)
+{
+    char *text = NULL;
+    size_t len = 0;
+    bool due = !want_due;
+    bool same = reply_cache_get(key, 1, now, &text, &len, &due) && strcmp(text, want) == 0 &&
+                due == want_due;
+    free(text);
+    return same;
+}
+
+static void reply_cache_tells_one_caller_an_ageing_entry_is_due(void)
 {
     reply_key k = me(6, 7, 1);
+    int64_t due_at = NOW + AUTH_CACHE_REFRESH_MS;
     reply_cache_clear();
     reply_cache_put(&k, 1, NOW, "v1", 2);
-    T_TRUE(holds(&k, 1, NOW, "v1"));
-    /* Due for a refresh: the first caller misses (it reads and puts), the
-     * others keep the entry until the TTL. */
-    T_TRUE(misses(&k, 1, NOW + AUTH_CACHE_REFRESH_MS));
-    T_TRUE(holds(&k, 1, NOW + AUTH_CACHE_REFRESH_MS, "v1"));
-    T_TRUE(holds(&k, 1, NOW + AUTH_CACHE_REFRESH_MS, "v1"));
-    reply_cache_put(&k, 1, NOW + AUTH_CACHE_REFRESH_MS, "v2", 2);
-    T_TRUE(holds(&k, 1, NOW + AUTH_CACHE_REFRESH_MS, "v2"));
-    /* A refresher that never puts: the entry still ends at the TTL. */
-    T_TRUE(misses(&k, 1, NOW + AUTH_CACHE_REFRESH_MS + AUTH_CACHE_REFRESH_MS));
-    T_TRUE(holds(&k, 1, NOW + AUTH_CACHE_REFRESH_MS + AUTH_CACHE_TTL_MS - 1, "v2"));
-    T_TRUE(misses(&k, 1, NOW + AUTH_CACHE_REFRESH_MS + AUTH_CACHE_TTL_MS));
+    T_TRUE(holds_due(&k, due_at - 1, "v1", false));
+    /* Due for a refresh: the first caller is told (and still gets the
+     * body); the others keep the entry until the TTL, untold. */
+    T_TRUE(holds_due(&k, due_at, "v1", true));
+    T_TRUE(holds_due(&k, due_at, "v1", false));
+    T_TRUE(holds_due(&k, due_at + 1, "v1", false));
+    /* A caller that does not ask is never told, and leaves it to the next. */
+    reply_cache_put(&k, 1, NOW, "v1", 2);
+    T_TRUE(holds(&k, 1, due_at, "v1"));
+    T_TRUE(holds_due(&k, due_at, "v1", true));
+    /* The refresh puts: fresh again, due again a refresh period later. */
+    reply_cache_put(&k, 1, due_at, "v2", 2);
+    T_TRUE(holds_due(&k, due_at, "v2", false));
+    T_TRUE(holds_due(&k, due_at + AUTH_CACHE_REFRESH_MS, "v2", true));
+    /* A refresh that never puts: the entry still ends at the TTL. */
+    T_TRUE(holds_due(&k, due_at + AUTH_CACHE_TTL_MS - 1, "v2", false));
+    T_TRUE(misses(&k, 1, due_at + AUTH_CACHE_TTL_MS));
     /* A moved epoch is a miss for everyone, not a refresh. */
     reply_cache_put(&k, 2, NOW, "v3", 2);
-    T_TRUE(misses(&k, 3, NOW));
-    T_TRUE(misses(&k, 3, NOW));
+    T_TRUE(misses(&k, 3, due_at));
+    T_TRUE(misses(&k, 3, due_at));
 }
 
 static void reply_cache_keys_by_kind_account_user_and_variant(void)
@@ -183,7 +201,7 @@ static void *hammer(void *arg)
         snprintf(want, sizeof want, "{\"user\":%lld,\"pad\":\"%0*d\"}", user, (int)(user % 40), 0);
         if (seed & 1u) {
             reply_cache_put(&k, 1, NOW, want, strlen(want));
-        } else if (reply_cache_get(&k, 1, NOW, &text, &len)) {
+        } else if (reply_cache_get(&k, 1, NOW, &text, &len, NULL)) {
             bad += len != strlen(want) || strcmp(text, want) != 0;
             free(text);
         }
@@ -213,7 +231,7 @@ void suite_reply_cache(void)
     T_RUN(reply_cache_misses_when_empty_and_hits_after_put);
     T_RUN(reply_cache_refuses_an_entry_once_the_epoch_moved);
     T_RUN(reply_cache_entry_lives_less_than_the_ttl);
-    T_RUN(reply_cache_sends_one_caller_to_refresh_an_ageing_entry);
+    T_RUN(reply_cache_tells_one_caller_an_ageing_entry_is_due);
     T_RUN(reply_cache_keys_by_kind_account_user_and_variant);
     T_RUN(reply_cache_keeps_the_read_of_the_later_epoch);
     T_RUN(reply_cache_keeps_no_body_over_the_limit);
