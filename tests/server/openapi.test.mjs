@@ -1,10 +1,12 @@
 // docs/api/openapi.yaml against the running server: every documented path
 // and method exists (no 404 "no such route", no 405), and the documented
 // security holds without credentials: public operations (`security: []`)
-// are reachable, the others answer 401. Generic: it covers every route added
-// to the file later, as long as the file keeps the layout of
-// docs/api/README.md (paths at two spaces of indentation, methods at four,
-// an operation's own `security:` at six).
+// are reachable, the others answer 401. And against the server's source:
+// every route of its route tables (server/*.c) but the test-only ones is
+// documented. Generic: it covers every route added to the file or to the
+// tables later, as long as the file keeps the layout of docs/api/README.md
+// (paths at two spaces of indentation, methods at four, an operation's own
+// `security:` at six).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -38,6 +40,28 @@ function operations(text) {
   }
   return ops;
 }
+
+/**
+ * ["METHOD /path"] of the route tables in server/*.c (entries like
+ * `{"POST", "/api/v1/auth/login", h_login, AUTH_PUBLIC, ...}`), relative to
+ * /api/v1, without the test-only routes under /test/ and /debug/ (served
+ * only with METRON_TEST_ROUTES=1). A path parameter is a `*` segment there.
+ */
+function serverRoutes() {
+  const dir = path.join(repoRoot, 'server');
+  const routes = new Set();
+  for (const name of fs.readdirSync(dir).filter((n) => n.endsWith('.c')).sort()) {
+    const text = fs.readFileSync(path.join(dir, name), 'utf8');
+    for (const m of text.matchAll(/\{\s*"([A-Z]+)",\s*"\/api\/v1(\/[^"]*)"/g)) {
+      if (/^\/(test|debug)(\/|$)/.test(m[2])) continue;
+      routes.add(`${m[1]} ${m[2]}`);
+    }
+  }
+  return routes;
+}
+
+/** An operation as serverRoutes() writes it: `{id}`-style parameters as `*`. */
+const routeKey = (op) => `${op.method} ${op.path.replace(/\{[^}/]+\}/g, '*')}`;
 
 let pg;
 let srv;
@@ -75,4 +99,13 @@ test('every documented operation exists on the server with the documented securi
     else if (!op.public && res.status !== 401) problems.push(`documented signed-in but not 401: ${what}`);
   }
   assert.deepEqual(problems, []);
+});
+
+test('every route of the server (its route tables in server/*.c, except /test/ and /debug/) is documented', () => {
+  const routes = serverRoutes();
+  assert.ok(routes.size >= 30, `only ${routes.size} routes found in server/*.c`);
+  const documented = new Set(operations(fs.readFileSync(file, 'utf8')).map(routeKey));
+  const missing = [...routes].filter((r) => !documented.has(r)).sort();
+  assert.deepEqual(missing, [],
+    `routes of server/*.c missing from docs/api/openapi.yaml:\n  ${missing.join('\n  ')}`);
 });
