@@ -527,6 +527,32 @@ int http_json_string(http_req *req, const cJSON *obj, const char *name, size_t m
     return 0;
 }
 
+int http_json_fields(http_req *req, const cJSON *obj, const char *const *allowed,
+                     const char *within)
+{
+    const cJSON *item;
+    char msg[160];
+    cJSON_ArrayForEach(item, obj)
+    {
+        const char *name = item->string != NULL ? item->string : "";
+        bool ok = false;
+        for (const char *const *a = allowed; *a != NULL && !ok; a++) {
+            ok = strcmp(name, *a) == 0;
+        }
+        if (ok) {
+            continue;
+        }
+        if (within != NULL) {
+            snprintf(msg, sizeof msg, "unknown field '%.60s' in '%.40s'", name, within);
+        } else {
+            snprintf(msg, sizeof msg, "unknown field '%.60s'", name);
+        }
+        http_reply_error(req, 400, "unknown_field", msg, within != NULL ? within : name);
+        return -1;
+    }
+    return 0;
+}
+
 /* -------------------------------------------------------------- bodies */
 
 /* Strict UTF-8 (no overlongs, no surrogates, at most U+10FFFF). */

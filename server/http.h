@@ -130,6 +130,15 @@ int http_reply_db(http_req *req, db_status st);
 int http_json_string(http_req *req, const cJSON *obj, const char *name, size_t max_chars,
                      bool required, const char **out);
 
+/* Refuse the members of "obj" whose names are not in "allowed" (NULL-
+ * terminated): 400 {"code": "unknown_field", "message": "unknown field
+ * 'x'", "field": "x"}. For a nested object give its member name as
+ * "within": the reply then names that member in "field" (the message names
+ * both). Call it before acting on the body, so that a refused body changes
+ * nothing. Returns 0, or -1 after replying. */
+int http_json_fields(http_req *req, const cJSON *obj, const char *const *allowed,
+                     const char *within);
+
 /* BODY_STREAM routes: read up to "cap" bytes of the body into "buf".
  * Returns the count (0 = end of the body) or -1 on a read error (the
  * connection is then closed after the reply). */

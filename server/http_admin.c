@@ -143,24 +143,6 @@ int admin_id(http_req *req, int i, long long *out)
     return 0;
 }
 
-int admin_fields(http_req *req, const char *const *allowed)
-{
-    const cJSON *item;
-    char msg[160];
-    cJSON_ArrayForEach(item, req->body)
-    {
-        bool ok = false;
-        for (const char *const *a = allowed; *a != NULL && !ok; a++) {
-            ok = item->string != NULL && strcmp(item->string, *a) == 0;
-        }
-        if (!ok) {
-            snprintf(msg, sizeof msg, "unknown field '%.60s'", item->string ? item->string : "");
-            return http_reply_error(req, 400, "unknown_field", msg, item->string), -1;
-        }
-    }
-    return 0;
-}
-
 int admin_bool(http_req *req, const char *name, int *out)
 {
     const cJSON *item = cJSON_GetObjectItemCaseSensitive(req->body, name);

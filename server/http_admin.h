@@ -51,10 +51,6 @@ int admin_reply(http_req *req, int ok_status, int rc, svc_result *r);
 /* Path parameter "i" as a positive id; anything else answers 404. */
 int admin_id(http_req *req, int i, long long *out);
 
-/* Refuse members of the body not in "allowed" (NULL-terminated) with 400
- * unknown_field. */
-int admin_fields(http_req *req, const char *const *allowed);
-
 /* Boolean member: *out -1 when absent, else 0/1; not a boolean -> 400. */
 int admin_bool(http_req *req, const char *name, int *out);
 

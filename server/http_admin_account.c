@@ -15,8 +15,9 @@ static int h_account_get(http_req *req)
     return admin_reply(req, 200, svc_account_get(&a, &r), &r);
 }
 
-static const char *const subscriber_keys[6] = {"company", "name", "email",
-                                               "phone",   "address", "country"};
+/* NULL-terminated for http_json_fields(). */
+static const char *const subscriber_keys[7] = {"company", "name",    "email", "phone",
+                                               "address", "country", NULL};
 static const size_t subscriber_max[6] = {200, 200, 254, 40, 500, 64};
 
 /* PATCH /api/v1/account (administrators) */
@@ -29,7 +30,7 @@ static int h_account_patch(http_req *req)
     svc_account_patch p;
     const cJSON *sub;
     memset(&p, 0, sizeof p);
-    if (admin_fields(req, allowed) != 0 ||
+    if (http_json_fields(req, req->body, allowed, NULL) != 0 ||
         http_json_string(req, req->body, "name", 200, false, &p.name) != 0 ||
         http_json_string(req, req->body, "time_zone", 64, false, &p.time_zone) != 0 ||
         http_json_string(req, req->body, "language", 8, false, &p.language) != 0 ||
@@ -60,21 +61,12 @@ static int h_account_patch(http_req *req)
     }
     sub = cJSON_GetObjectItemCaseSensitive(req->body, "subscriber");
     if (sub != NULL) {
-        const cJSON *item;
         if (!cJSON_IsObject(sub)) {
             return http_reply_error(req, 400, "wrong_type", "'subscriber' must be an object",
                                     "subscriber");
         }
-        cJSON_ArrayForEach(item, sub)
-        {
-            bool ok = false;
-            for (int i = 0; i < 6 && !ok; i++) {
-                ok = strcmp(item->string, subscriber_keys[i]) == 0;
-            }
-            if (!ok) {
-                return http_reply_error(req, 400, "unknown_field",
-                                        "unknown field in 'subscriber'", "subscriber");
-            }
+        if (http_json_fields(req, sub, subscriber_keys, "subscriber") != 0) {
+            return req->status;
         }
         for (int i = 0; i < 6; i++) {
             if (http_json_string(req, sub, subscriber_keys[i], subscriber_max[i], false,
@@ -101,7 +93,7 @@ static int h_quotation_create(http_req *req)
     const char *plan = NULL, *note = NULL;
     long long months = 0;
     bool has_months;
-    if (admin_fields(req, allowed) != 0 ||
+    if (http_json_fields(req, req->body, allowed, NULL) != 0 ||
         http_json_string(req, req->body, "plan", 16, true, &plan) != 0 ||
         admin_int(req, "months", true, 1, 1200, &months, &has_months) != 0 ||
         http_json_string(req, req->body, "note", 2000, false, &note) != 0) {
@@ -127,7 +119,7 @@ static int h_plan_change(http_req *req)
     const char *plan = NULL;
     long long months = 0;
     bool has_months;
-    if (admin_fields(req, allowed) != 0 ||
+    if (http_json_fields(req, req->body, allowed, NULL) != 0 ||
         http_json_string(req, req->body, "plan", 16, true, &plan) != 0 ||
         admin_int(req, "months", false, 1, 1200, &months, &has_months) != 0) {
         return req->status;
@@ -144,7 +136,7 @@ static int h_upgrade(http_req *req)
     const char *plan = NULL, *login_id = NULL;
     long long months = 0;
     bool has_months;
-    if (admin_fields(req, allowed) != 0 ||
+    if (http_json_fields(req, req->body, allowed, NULL) != 0 ||
         http_json_string(req, req->body, "plan", 16, true, &plan) != 0 ||
         http_json_string(req, req->body, "login_id", 32, true, &login_id) != 0 ||
         admin_int(req, "months", false, 1, 1200, &months, &has_months) != 0) {
@@ -160,7 +152,7 @@ static int h_trial_create(http_req *req)
     svc_result r = {0};
     const char *email = NULL, *password = NULL;
     int rc;
-    if (admin_fields(req, allowed) != 0 ||
+    if (http_json_fields(req, req->body, allowed, NULL) != 0 ||
         http_json_string(req, req->body, "email", 254, true, &email) != 0 ||
         http_json_string(req, req->body, "password", 256, true, &password) != 0) {
         return req->status;

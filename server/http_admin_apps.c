@@ -528,6 +528,7 @@ static int h_apps_list(http_req *req)
  * "credential". */
 static int h_apps_create(http_req *req)
 {
+    static const char *const allowed[] = {"kind", "name", "group_id", NULL};
     const char *kind = NULL, *name = NULL;
     long long group_id = 0, id = 0;
     bool has_group;
@@ -535,7 +536,8 @@ static int h_apps_create(http_req *req)
     svc_err e = {0};
     sv_actor a = admb_actor(req);
     int rc;
-    if (http_json_string(req, req->body, "kind", 16, true, &kind) != 0 ||
+    if (http_json_fields(req, req->body, allowed, NULL) != 0 ||
+        http_json_string(req, req->body, "kind", 16, true, &kind) != 0 ||
         admb_json_text(req, req->body, "name", 100, true, false, &name) != 0 ||
         admb_json_id(req, req->body, "group_id", true, &group_id, &has_group) != 0) {
         return req->status;
@@ -562,13 +564,14 @@ static int h_app_get(http_req *req)
 /* PATCH /api/v1/apps/{id} {name?, enabled?, group_id?} */
 static int h_app_update(http_req *req)
 {
+    static const char *const allowed[] = {"name", "enabled", "group_id", NULL};
     const char *name = NULL;
     long long id, group_id = 0;
     bool has_group;
     int enabled;
     svc_err e = {0};
     sv_actor a = admb_actor(req);
-    if (admb_path_id(req, 0, &id) != 0 ||
+    if (admb_path_id(req, 0, &id) != 0 || http_json_fields(req, req->body, allowed, NULL) != 0 ||
         admb_json_text(req, req->body, "name", 100, false, false, &name) != 0 ||
         admb_json_bool(req, req->body, "enabled", &enabled) != 0 ||
         admb_json_id(req, req->body, "group_id", true, &group_id, &has_group) != 0) {
@@ -669,11 +672,13 @@ static int h_app_devices_list(http_req *req)
 /* POST /api/v1/apps/{id}/devices {model, serial, firmware?, name?} */
 static int h_app_devices_create(http_req *req)
 {
+    static const char *const allowed[] = {"model", "serial", "firmware", "name", NULL};
     const char *model = NULL, *serial = NULL, *firmware = NULL, *name = NULL;
     long long app_id, id = 0;
     svc_err e = {0};
     sv_actor a = admb_actor(req);
     if (admb_path_id(req, 0, &app_id) != 0 ||
+        http_json_fields(req, req->body, allowed, NULL) != 0 ||
         http_json_string(req, req->body, "model", 32, true, &model) != 0 ||
         http_json_string(req, req->body, "serial", 64, true, &serial) != 0 ||
         http_json_string(req, req->body, "firmware", 32, false, &firmware) != 0 ||
@@ -699,11 +704,12 @@ static int h_device_get(http_req *req)
 /* PATCH /api/v1/devices/{id} {model?, serial?, firmware?, name?} */
 static int h_device_update(http_req *req)
 {
+    static const char *const allowed[] = {"model", "serial", "firmware", "name", NULL};
     const char *model = NULL, *serial = NULL, *firmware = NULL, *name = NULL;
     long long id;
     svc_err e = {0};
     sv_actor a = admb_actor(req);
-    if (admb_path_id(req, 0, &id) != 0 ||
+    if (admb_path_id(req, 0, &id) != 0 || http_json_fields(req, req->body, allowed, NULL) != 0 ||
         http_json_string(req, req->body, "model", 32, false, &model) != 0 ||
         http_json_string(req, req->body, "serial", 64, false, &serial) != 0 ||
         http_json_string(req, req->body, "firmware", 32, false, &firmware) != 0 ||
@@ -773,11 +779,13 @@ static int h_channels_list(http_req *req)
 /* POST /api/v1/devices/{id}/channels {key, name, unit?} (not selected) */
 static int h_channels_create(http_req *req)
 {
+    static const char *const allowed[] = {"key", "name", "unit", NULL};
     const char *key = NULL, *name = NULL, *unit = NULL;
     long long device_id, id = 0;
     svc_err e = {0};
     sv_actor a = admb_actor(req);
     if (admb_path_id(req, 0, &device_id) != 0 ||
+        http_json_fields(req, req->body, allowed, NULL) != 0 ||
         http_json_string(req, req->body, "key", 32, true, &key) != 0 ||
         admb_json_text(req, req->body, "name", 100, true, false, &name) != 0 ||
         admb_json_text(req, req->body, "unit", 16, false, true, &unit) != 0) {
@@ -801,11 +809,12 @@ static int h_channel_get(http_req *req)
 /* PATCH /api/v1/channels/{id} {name?, unit?} */
 static int h_channel_update(http_req *req)
 {
+    static const char *const allowed[] = {"name", "unit", NULL};
     const char *name = NULL, *unit = NULL;
     long long id;
     svc_err e = {0};
     sv_actor a = admb_actor(req);
-    if (admb_path_id(req, 0, &id) != 0 ||
+    if (admb_path_id(req, 0, &id) != 0 || http_json_fields(req, req->body, allowed, NULL) != 0 ||
         admb_json_text(req, req->body, "name", 100, false, false, &name) != 0 ||
         admb_json_text(req, req->body, "unit", 16, false, true, &unit) != 0) {
         return req->status;
@@ -834,12 +843,14 @@ static int h_channel_delete(http_req *req)
  * acquisition selection, all or nothing. */
 static int h_selection_put(http_req *req)
 {
+    static const char *const allowed[] = {"channel_ids", NULL};
     const cJSON *arr = cJSON_GetObjectItemCaseSensitive(req->body, "channel_ids"), *item;
     long long device_id, *ids = NULL;
     int n = 0, rc;
     svc_err e = {0};
     sv_actor a = admb_actor(req);
-    if (admb_path_id(req, 0, &device_id) != 0) {
+    if (admb_path_id(req, 0, &device_id) != 0 ||
+        http_json_fields(req, req->body, allowed, NULL) != 0) {
         return req->status;
     }
     if (arr == NULL || cJSON_IsNull(arr)) {

@@ -83,8 +83,11 @@ static int h_recipients_list(http_req *req)
 /* Read the recipient members of the body ("required": create). */
 static int recipient_input(http_req *req, bool required, svc_recipient_in *in)
 {
+    static const char *const allowed[] = {"kind", "name", "address", "language", "enabled",
+                                          NULL};
     memset(in, 0, sizeof *in);
-    if (http_json_string(req, req->body, "kind", 16, required, &in->kind) != 0 ||
+    if (http_json_fields(req, req->body, allowed, NULL) != 0 ||
+        http_json_string(req, req->body, "kind", 16, required, &in->kind) != 0 ||
         admb_json_text(req, req->body, "name", 100, false, true, &in->name) != 0 ||
         admb_json_text(req, req->body, "address", 2000, required, false, &in->address) != 0 ||
         http_json_string(req, req->body, "language", 8, false, &in->language) != 0 ||
@@ -227,12 +230,15 @@ static int h_inquiries_list(http_req *req)
 /* POST /api/v1/inquiries {kind, subject, body, allow_remote_access?} */
 static int h_inquiries_create(http_req *req)
 {
+    static const char *const allowed[] = {"kind", "subject", "body", "allow_remote_access",
+                                          NULL};
     const char *kind = NULL, *subject = NULL, *body = NULL;
     int remote;
     long long id = 0;
     svc_err e = {0};
     sv_actor a = admb_actor(req);
-    if (http_json_string(req, req->body, "kind", 32, true, &kind) != 0 ||
+    if (http_json_fields(req, req->body, allowed, NULL) != 0 ||
+        http_json_string(req, req->body, "kind", 32, true, &kind) != 0 ||
         admb_json_text(req, req->body, "subject", 200, true, false, &subject) != 0 ||
         http_json_string(req, req->body, "body", 10000, true, &body) != 0 ||
         admb_json_bool(req, req->body, "allow_remote_access", &remote) != 0) {
@@ -358,6 +364,7 @@ static int logo_put_raw(http_req *req, const char *type)
  * form), within --max-body. */
 static int logo_put_json(http_req *req)
 {
+    static const char *const allowed[] = {"content_type", "data", NULL};
     const char *type = NULL, *b64 = NULL, *end = NULL;
     unsigned char *data = NULL;
     size_t len = 0;
@@ -394,7 +401,8 @@ static int logo_put_json(http_req *req)
         return http_reply_error(req, 400, "wrong_type", "the body must be a JSON object", NULL);
     }
     /* 4/3 of the cap, plus padding: longer text can only be too large. */
-    if (http_json_string(req, req->body, "content_type", 32, false, &type) != 0 ||
+    if (http_json_fields(req, req->body, allowed, NULL) != 0 ||
+        http_json_string(req, req->body, "content_type", 32, false, &type) != 0 ||
         http_json_string(req, req->body, "data", (size_t)SVC_LOGO_MAX * 2, true, &b64) != 0) {
         return req->status;
     }

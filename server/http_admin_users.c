@@ -20,7 +20,7 @@ static int read_user(http_req *req, bool create, svc_user_input *in)
                                                  "two_step", "password", "disabled", NULL};
     memset(in, 0, sizeof *in);
     in->disabled = -1;
-    if (admin_fields(req, create ? allowed_create : allowed_update) != 0 ||
+    if (http_json_fields(req, req->body, create ? allowed_create : allowed_update, NULL) != 0 ||
         (create && http_json_string(req, req->body, "login_id", 64, true, &in->login_id) != 0) ||
         http_json_string(req, req->body, "name", 100, create, &in->name) != 0 ||
         admin_nullable_string(req, "email", 254, &in->email_set, &in->email) != 0 ||
@@ -96,7 +96,7 @@ static int read_team(http_req *req, bool create, const char **name, const char *
     const cJSON *m;
     *members = NULL;
     *n_members = 0;
-    if (admin_fields(req, allowed) != 0 ||
+    if (http_json_fields(req, req->body, allowed, NULL) != 0 ||
         http_json_string(req, req->body, "name", 100, create, name) != 0 ||
         http_json_string(req, req->body, "description", 1000, false, description) != 0) {
         return -1;
@@ -177,7 +177,7 @@ static int h_team_member_add(http_req *req)
     svc_result r = {0};
     long long id, user_id;
     bool present;
-    if (admin_id(req, 0, &id) != 0 || admin_fields(req, allowed) != 0 ||
+    if (admin_id(req, 0, &id) != 0 || http_json_fields(req, req->body, allowed, NULL) != 0 ||
         admin_int(req, "user_id", true, 1, 9000000000000000LL, &user_id, &present) != 0) {
         return req->status;
     }
@@ -201,7 +201,7 @@ static int h_team_member_remove(http_req *req)
 static int read_group(http_req *req, bool create, const char **name, const char **description)
 {
     static const char *const allowed[] = {"name", "description", NULL};
-    if (admin_fields(req, allowed) != 0 ||
+    if (http_json_fields(req, req->body, allowed, NULL) != 0 ||
         http_json_string(req, req->body, "name", 100, create, name) != 0 ||
         http_json_string(req, req->body, "description", 1000, false, description) != 0) {
         return -1;
@@ -327,7 +327,7 @@ static int h_group_access(http_req *req)
     long long id;
     int rc;
     memset(&in, 0, sizeof in);
-    if (admin_id(req, 0, &id) != 0 || admin_fields(req, allowed) != 0 ||
+    if (admin_id(req, 0, &id) != 0 || http_json_fields(req, req->body, allowed, NULL) != 0 ||
         read_access_list(req, "users", "user_id", &uids, &uacc, &in.n_users) != 0) {
         return req->status;
     }
@@ -373,7 +373,7 @@ static int h_me_patch(http_req *req)
     svc_user_input in;
     memset(&in, 0, sizeof in);
     in.disabled = -1;
-    if (admin_fields(req, allowed) != 0 ||
+    if (http_json_fields(req, req->body, allowed, NULL) != 0 ||
         http_json_string(req, req->body, "name", 100, false, &in.name) != 0 ||
         admin_nullable_string(req, "email", 254, &in.email_set, &in.email) != 0 ||
         admin_nullable_string(req, "language", 8, &in.language_set, &in.language) != 0 ||
@@ -403,7 +403,7 @@ static int h_me_group_put(http_req *req)
     svc_result r = {0};
     long long gid = 0;
     bool present;
-    if (admin_fields(req, allowed) != 0) {
+    if (http_json_fields(req, req->body, allowed, NULL) != 0) {
         return req->status;
     }
     if (cJSON_GetObjectItemCaseSensitive(req->body, "group_id") == NULL) {

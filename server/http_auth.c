@@ -226,12 +226,17 @@ int http_auth_resolve(http_req *req, const http_route *route)
 /* ------------------------------------------------------------ sign-in */
 
 /* Read the login form of "body" into "in": {account, user, password} or
- * {email, password}. Returns 0 or -1 after replying. */
+ * {email, password} (without the password for a reset request). Other
+ * members are refused before anything is looked up, so such a body counts
+ * no failed attempt. Returns 0 or -1 after replying. */
 static int read_login(http_req *req, auth_login *in, bool need_password)
 {
+    static const char *const login_fields[] = {"account", "user", "email", "password", NULL};
+    static const char *const reset_fields[] = {"account", "user", "email", NULL};
     const cJSON *b = req->body;
     memset(in, 0, sizeof *in);
-    if (http_json_string(req, b, "email", MAX_EMAIL_CHARS, false, &in->email) != 0) {
+    if (http_json_fields(req, b, need_password ? login_fields : reset_fields, NULL) != 0 ||
+        http_json_string(req, b, "email", MAX_EMAIL_CHARS, false, &in->email) != 0) {
         return -1;
     }
     if (in->email == NULL &&
@@ -358,9 +363,11 @@ static int h_token(http_req *req)
 /* POST /api/v1/auth/two-step {challenge, code} */
 static int h_two_step(http_req *req)
 {
+    static const char *const allowed[] = {"challenge", "code", NULL};
     const char *challenge = NULL, *code = NULL;
     auth_outcome o;
-    if (http_json_string(req, req->body, "challenge", 64, true, &challenge) != 0 ||
+    if (http_json_fields(req, req->body, allowed, NULL) != 0 ||
+        http_json_string(req, req->body, "challenge", 64, true, &challenge) != 0 ||
         http_json_string(req, req->body, "code", MAX_CODE_CHARS, true, &code) != 0) {
         return req->status;
     }
@@ -433,9 +440,11 @@ static int h_logout(http_req *req)
 /* POST /api/v1/me/password {current, new} */
 static int h_me_password(http_req *req)
 {
+    static const char *const allowed[] = {"current", "new", NULL};
     const char *current = NULL, *next = NULL;
     auth_outcome o;
-    if (http_json_string(req, req->body, "current", PASSWORD_MAX_BYTES, true, &current) != 0 ||
+    if (http_json_fields(req, req->body, allowed, NULL) != 0 ||
+        http_json_string(req, req->body, "current", PASSWORD_MAX_BYTES, true, &current) != 0 ||
         http_json_string(req, req->body, "new", PASSWORD_MAX_BYTES + 1, true, &next) != 0) {
         return req->status;
     }
@@ -471,7 +480,8 @@ static void public_url(const http_req *req, char *out, size_t cap)
              req->srv->port);
 }
 
-/* POST /api/v1/auth/reset-request {account, user} | {email}: always 202. */
+/* POST /api/v1/auth/reset-request {account, user} | {email}: 202 whether or
+ * not the user exists (a malformed body is 400). */
 static int h_reset_request(http_req *req)
 {
     auth_login in;
@@ -494,9 +504,11 @@ static int h_reset_request(http_req *req)
 /* POST /api/v1/auth/reset {token, password} */
 static int h_reset(http_req *req)
 {
+    static const char *const allowed[] = {"token", "password", NULL};
     const char *token = NULL, *password = NULL;
     auth_outcome o;
-    if (http_json_string(req, req->body, "token", 64, true, &token) != 0 ||
+    if (http_json_fields(req, req->body, allowed, NULL) != 0 ||
+        http_json_string(req, req->body, "token", 64, true, &token) != 0 ||
         http_json_string(req, req->body, "password", PASSWORD_MAX_BYTES + 1, true, &password) !=
             0) {
         return req->status;
@@ -531,11 +543,13 @@ static int h_totp_enrol(http_req *req)
 /* POST /api/v1/me/totp/confirm {code}: two_step becomes "totp". */
 static int h_totp_confirm(http_req *req)
 {
+    static const char *const allowed[] = {"code", NULL};
     const char *code = NULL;
     audit_who who = audit_who_of(req);
     auth_outcome o;
     cJSON *r;
-    if (http_json_string(req, req->body, "code", MAX_CODE_CHARS, true, &code) != 0) {
+    if (http_json_fields(req, req->body, allowed, NULL) != 0 ||
+        http_json_string(req, req->body, "code", MAX_CODE_CHARS, true, &code) != 0) {
         return req->status;
     }
     svc_auth_totp_confirm(req->srv, &who, code, &o);
@@ -554,11 +568,13 @@ static int h_totp_confirm(http_req *req)
 /* PUT /api/v1/me/two-step {mode: "off" | "email"} ("totp": enrol/confirm). */
 static int h_two_step_set(http_req *req)
 {
+    static const char *const allowed[] = {"mode", NULL};
     const char *mode = NULL;
     audit_who who = audit_who_of(req);
     db_status st;
     cJSON *r;
-    if (http_json_string(req, req->body, "mode", 8, true, &mode) != 0) {
+    if (http_json_fields(req, req->body, allowed, NULL) != 0 ||
+        http_json_string(req, req->body, "mode", 8, true, &mode) != 0) {
         return req->status;
     }
     if (strcmp(mode, "off") != 0 && strcmp(mode, "email") != 0) {
@@ -809,6 +825,7 @@ static bool cidr_ok(const char *s)
  * themselves out by mistake. */
 static int h_ip_put(http_req *req)
 {
+    static const char *const allowed[] = {"ip_allow_list", NULL};
     const cJSON *list = cJSON_GetObjectItemCaseSensitive(req->body, "ip_allow_list"), *e;
     char *text, msg[160], after[8192], detail[8300];
     audit_who who = audit_who_of(req);
@@ -821,6 +838,9 @@ static int h_ip_put(http_req *req)
 
     if (!plan_allows_ip_list(req)) {
         return reply_plan_limit(req, MT_Q_IP_RESTRICTION, req->plan);
+    }
+    if (http_json_fields(req, req->body, allowed, NULL) != 0) {
+        return req->status;
     }
     if (list == NULL) {
         return http_reply_error(req, 400, "missing", "'ip_allow_list' is required",

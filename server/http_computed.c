@@ -56,25 +56,6 @@ static int reply_channel(http_req *req, int status, long long id)
     return reply_text(req, status, json);
 }
 
-/* Refuse members of the body other than "allowed" (400 unknown_field). */
-static int only_fields(http_req *req, const char *const *allowed)
-{
-    const cJSON *item;
-    char msg[120];
-    cJSON_ArrayForEach(item, req->body)
-    {
-        bool ok = false;
-        for (const char *const *f = allowed; *f != NULL && !ok; f++) {
-            ok = item->string != NULL && strcmp(item->string, *f) == 0;
-        }
-        if (!ok) {
-            snprintf(msg, sizeof msg, "unknown field '%.60s'", item->string ? item->string : "");
-            return http_reply_error(req, 400, "unknown_field", msg, item->string), -1;
-        }
-    }
-    return 0;
-}
-
 /* "inputs": an array of 1..10 positive integer channel ids, without
  * repeats, into ids[] / *n. Absent (or null) and not "required": *present
  * false. Returns 0, or -1 after replying 400. */
@@ -130,7 +111,7 @@ static int read_def(http_req *req, bool create, svc_cx_def *d, int64_t ids[MT_EX
     static const char *const allowed[] = {"name", "unit", "expression", "inputs", NULL};
     bool present = false;
     memset(d, 0, sizeof *d);
-    if (only_fields(req, allowed) != 0 ||
+    if (http_json_fields(req, req->body, allowed, NULL) != 0 ||
         admb_json_text(req, req->body, "name", NAME_MAX_CHARS, create, false, &d->name) != 0 ||
         admb_json_text(req, req->body, "unit", UNIT_MAX_CHARS, false, true, &d->unit) != 0 ||
         http_json_string(req, req->body, "expression", EXPRESSION_MAX_CHARS, create,
@@ -214,7 +195,7 @@ static int h_copy(http_req *req)
     const char *name = NULL;
     long long id, new_id = 0;
     memset(&e, 0, sizeof e);
-    if (admb_path_id(req, 0, &id) != 0 || only_fields(req, allowed) != 0 ||
+    if (admb_path_id(req, 0, &id) != 0 || http_json_fields(req, req->body, allowed, NULL) != 0 ||
         admb_json_text(req, req->body, "name", NAME_MAX_CHARS, false, false, &name) != 0) {
         return req->status;
     }

@@ -237,12 +237,13 @@ static int h_list_folder(http_req *req)
 /* POST /api/v1/drive/folders {name, parent_id?} */
 static int h_folder_create(http_req *req)
 {
+    static const char *const allowed[] = {"name", "parent_id", NULL};
     const char *name = NULL;
     long long parent = 0, id = 0;
     bool present = false;
     sv_actor a = admb_actor(req);
     svc_err e = {0};
-    if (need_access(req, true) != 0 ||
+    if (need_access(req, true) != 0 || http_json_fields(req, req->body, allowed, NULL) != 0 ||
         http_json_string(req, req->body, "name", 1000, true, &name) != 0 ||
         admb_json_id(req, req->body, "parent_id", true, &parent, &present) != 0) {
         return req->status;
@@ -257,12 +258,15 @@ static int h_folder_create(http_req *req)
  * PATCH /api/v1/drive/files/{id} {name?, folder_id?} (null = the root) */
 static int update(http_req *req, bool folder)
 {
+    static const char *const folder_fields[] = {"name", "parent_id", NULL};
+    static const char *const file_fields[] = {"name", "folder_id", NULL};
     const char *name = NULL, *field = folder ? "parent_id" : "folder_id";
     long long id, parent = 0;
     bool present = false;
     sv_actor a = admb_actor(req);
     svc_err e = {0};
     if (need_access(req, true) != 0 || admb_path_id(req, 0, &id) != 0 ||
+        http_json_fields(req, req->body, folder ? folder_fields : file_fields, NULL) != 0 ||
         http_json_string(req, req->body, "name", 1000, false, &name) != 0 ||
         admb_json_id(req, req->body, field, true, &parent, &present) != 0) {
         return req->status;
@@ -561,13 +565,29 @@ static int h_file_channels(http_req *req)
  * channel_id}], utc_offset_minutes?} */
 static int h_file_import(http_req *req)
 {
+    static const char *const allowed[] = {"channels", "utc_offset_minutes", NULL};
+    static const char *const mapping[] = {"index", "channel_id", NULL};
+    const cJSON *chs, *item;
     long long id;
     sv_actor a = admb_actor(req);
     svc_err e = {0};
     cJSON *o = NULL;
     struct timeval tv;
-    if (need_access(req, true) != 0 || admb_path_id(req, 0, &id) != 0) {
+    if (need_access(req, true) != 0 || admb_path_id(req, 0, &id) != 0 ||
+        http_json_fields(req, req->body, allowed, NULL) != 0) {
         return req->status;
+    }
+    /* The mappings are closed too; the rest of their shape is checked by
+     * svc_drive_import(). */
+    chs = cJSON_GetObjectItemCaseSensitive(req->body, "channels");
+    if (!cJSON_IsArray(chs)) {
+        chs = NULL;
+    }
+    cJSON_ArrayForEach(item, chs)
+    {
+        if (cJSON_IsObject(item) && http_json_fields(req, item, mapping, "channels") != 0) {
+            return req->status;
+        }
     }
     gettimeofday(&tv, NULL);
     if (svc_drive_import(req->srv->pool, &a, req->srv->cfg.data_dir, id, req->body,

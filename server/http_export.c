@@ -66,26 +66,14 @@ static int h_create(http_req *req)
     int64_t ids[EXPORT_MAX_CHANNELS];
     long long t0, t1;
     const char *format = NULL, *tz = NULL;
-    const cJSON *item;
     export_actor a = actor_of(req);
     export_request rq;
     export_err e = {0};
     cJSON *out = NULL;
     int n;
 
-    cJSON_ArrayForEach(item, req->body)
-    {
-        bool ok = false;
-        for (int i = 0; allowed[i] != NULL && !ok; i++) {
-            ok = strcmp(item->string, allowed[i]) == 0;
-        }
-        if (!ok) {
-            char msg[160];
-            snprintf(msg, sizeof msg, "unknown member '%.60s'", item->string);
-            return http_reply_error(req, 400, "unknown_field", msg, item->string);
-        }
-    }
-    if ((n = hq_json_channels(req, req->body, "channels", ids)) < 0 ||
+    if (http_json_fields(req, req->body, allowed, NULL) != 0 ||
+        (n = hq_json_channels(req, req->body, "channels", ids)) < 0 ||
         hq_json_range(req, req->body, &t0, &t1) != 0 ||
         http_json_string(req, req->body, "format", 8, true, &format) != 0 ||
         http_json_string(req, req->body, "time_zone", 64, false, &tz) != 0) {

@@ -86,6 +86,7 @@ static int h_batch(http_req *req)
 /* POST /api/v1/ingest/status {"state": "connect" | "disconnect" | "heartbeat"} */
 static int h_status(http_req *req)
 {
+    static const char *const allowed[] = {"state", NULL};
     const cJSON *state = cJSON_GetObjectItemCaseSensitive(req->body, "state");
     ingest_result r;
     ingest_err e;
@@ -93,6 +94,9 @@ static int h_status(http_req *req)
     if (credential_of(req) == NULL) {
         return http_reply_error(req, 401, "unauthenticated",
                                 "send the app credential as Authorization: Bearer mta_...", NULL);
+    }
+    if (http_json_fields(req, req->body, allowed, NULL) != 0) {
+        return req->status;
     }
     if (!cJSON_IsString(state) ||
         (strcmp(state->valuestring, "connect") && strcmp(state->valuestring, "disconnect") &&

@@ -492,3 +492,30 @@ test('malformed input: wrong types, over-long strings, bad kinds, bad ids change
   assert.equal(await count(`SELECT count(*) FROM devices WHERE account_id = ${t.id}`), 0);
   assert.equal(await sql(`SELECT enabled FROM apps WHERE id = ${app.id}`), 't');
 });
+
+test('unknown members: every write refuses them with 400 unknown_field and changes nothing', async () => {
+  const t = await tenant('standard');
+  const app = await mkApp(t);
+  const dev = await mkDevice(t, app.id);
+  const [ch] = await seedChannels(t.id, dev.id, 1);
+  const state = () => sql(`SELECT md5(string_agg(x, '|' ORDER BY x)) FROM (
+    SELECT a::text x FROM apps a WHERE account_id = ${t.id}
+    UNION ALL SELECT d::text FROM devices d WHERE account_id = ${t.id}
+    UNION ALL SELECT c::text FROM channels c WHERE account_id = ${t.id}) s`);
+  const before = await state();
+  for (const [m, p, body] of [
+    ['post', '/api/v1/apps', { kind: 'one', name: 'Second', colour: 'red' }],
+    ['patch', `/api/v1/apps/${app.id}`, { name: 'Renamed', enabled: false, colour: 'red' }],
+    ['post', `/api/v1/apps/${app.id}/devices`, { model: 'LR8450', serial: uniq('SN'), colour: 'red' }],
+    ['patch', `/api/v1/devices/${dev.id}`, { name: 'Renamed', colour: 'red' }],
+    ['post', `/api/v1/devices/${dev.id}/channels`, { key: 'CH9', name: 'Nine', colour: 'red' }],
+    ['patch', `/api/v1/channels/${ch}`, { name: 'Renamed', colour: 'red' }],
+    ['put', `/api/v1/devices/${dev.id}/selection`, { channel_ids: [ch], colour: 'red' }],
+  ]) {
+    const r = await t.c[m](p, body);
+    assert.equal(r.status, 400, `${m} ${p}`);
+    assert.equal(r.body.code, 'unknown_field', `${m} ${p}`);
+    assert.equal(r.body.field, 'colour', `${m} ${p}`);
+  }
+  assert.equal(await state(), before);
+});

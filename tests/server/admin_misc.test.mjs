@@ -99,13 +99,24 @@ test('recipients: bad addresses and URLs are refused and change nothing', async 
     [{ kind: 'email', address: 'a@example.com', language: 'xx' }, 'language'],
     [{ kind: 'email', address: 'a@example.com', enabled: 'no' }, 'enabled'],
     [{ kind: 'email', address: 'a@example.com', name: 'n'.repeat(101) }, 'name'],
-    [{ kind: 'slack', address: `https://example.com/${'p'.repeat(2000)}` }, 'address']]) {
+    [{ kind: 'slack', address: `https://example.com/${'p'.repeat(2000)}` }, 'address'],
+    [{ kind: 'email', address: 'a@example.com', cc: 'b@example.com' }, 'cc']]) {
     const r = await t.c.post('/api/v1/notification-recipients', body);
     assert.equal(r.status, 400, JSON.stringify(body));
     assert.equal(r.body.field, field, JSON.stringify(r.body));
   }
   assert.equal(await count(`SELECT count(*) FROM system_notification_recipients
     WHERE account_id = ${t.id}`), 0);
+  // An unknown member of an edit: 400 unknown_field, the recipient as it was.
+  const made = await t.c.post('/api/v1/notification-recipients', { kind: 'email',
+    address: 'a@example.com' });
+  const r = await t.c.patch(`/api/v1/notification-recipients/${made.body.id}`,
+    { address: 'b@example.com', cc: 'c@example.com' });
+  assert.equal(r.status, 400);
+  assert.equal(r.body.code, 'unknown_field');
+  assert.equal(r.body.field, 'cc');
+  assert.deepEqual((await t.c.get(`/api/v1/notification-recipients/${made.body.id}`)).body,
+    made.body);
 });
 
 test('recipients: members are refused; other accounts\' ids are 404', async () => {
@@ -168,10 +179,12 @@ test('inquiries: bad input is refused; members see only their own and cannot ask
     [{ kind: 'inquiry', subject: 's'.repeat(201), body: 'b' }, 'subject'],
     [{ kind: 'inquiry', subject: 's', body: 'b'.repeat(10001) }, 'body'],
     [{ kind: 'inquiry', subject: 's', body: '  ' }, 'body'],
-    [{ kind: 'inquiry', subject: 's', body: 'b', allow_remote_access: 1 }, 'allow_remote_access']]) {
+    [{ kind: 'inquiry', subject: 's', body: 'b', allow_remote_access: 1 }, 'allow_remote_access'],
+    [{ kind: 'inquiry', subject: 's', body: 'b', urgent: true }, 'urgent']]) {
     const r = await t.c.post('/api/v1/inquiries', body);
     assert.equal(r.status, 400, JSON.stringify(body));
     assert.equal(r.body.field, field);
+    if (field === 'urgent') assert.equal(r.body.code, 'unknown_field');
   }
   const mine = await m.c.post('/api/v1/inquiries', { kind: 'fault_report', subject: 'broken',
     body: 'it is' });
@@ -279,6 +292,11 @@ test('logo (JSON form): wrong magic bytes, SVG, a lying type, bad base64 and bod
   let r = await t.c.put('/api/v1/account/logo', { content_type: 'image/jpeg', data: good.toString('base64') });
   assert.equal(r.status, 400);
   assert.equal(r.body.field, 'content_type');
+  r = await t.c.put('/api/v1/account/logo', { data: png(64).toString('base64'), name: 'x.png' });
+  assert.equal(r.status, 400);
+  assert.equal(r.body.code, 'unknown_field');
+  assert.equal(r.body.field, 'name');
+  assert.deepEqual((await getLogo(t.c)).bytes, good);
   r = await t.c.put('/api/v1/account/logo', { data: '!!not base64!!' });
   assert.equal(r.status, 400);
   r = await t.c.put('/api/v1/account/logo', { data: 12 });

@@ -63,6 +63,41 @@ test('login: malformed bodies are 400 and change nothing', async () => {
   assert.equal(r.body.code, 'malformed_json');
 });
 
+test('login and token: an unknown member is 400 unknown_field and counts no attempt', async () => {
+  const a = await account('pro');
+  const addr = '127.0.0.41';
+  const throttled = () => pg.psql(`SELECT count(*) FROM login_throttle
+    WHERE key = 'ip:${addr}' OR lower(key) LIKE 'login:%${a.account.toLowerCase()}%'`, db);
+  // The right password and wrong ones, more than the 5 failures that lock a
+  // user: the refusal comes before the credentials are looked at.
+  for (const p of ['/api/v1/auth/login', '/api/v1/auth/token']) {
+    for (const password of [PW, 'Wrong-pass1', 'Wrong-pass2', 'Wrong-pass3']) {
+      const r = await post(p, { account: a.account, user: 'admin', password, remember: true },
+        { localAddress: addr });
+      assert.equal(r.status, 400, `${p} ${password}`);
+      assert.equal(r.body.code, 'unknown_field');
+      assert.equal(r.body.field, 'remember');
+      assert.equal(r.headers['set-cookie'], undefined);
+      assert.equal(r.body.token, undefined);
+    }
+  }
+  const r = await post('/api/v1/auth/login', { email: 'x@y.test', password: PW, account: a.account,
+    user: 'admin', extra: 1 }, { localAddress: addr });
+  assert.equal(r.status, 400);
+  assert.equal(r.body.field, 'extra');
+  assert.equal(await pg.psql(`SELECT count(*) FROM sessions WHERE account_id = ${a.accountId}`,
+    db), '0');
+  assert.equal(await pg.psql(`SELECT count(*) FROM api_tokens WHERE account_id = ${a.accountId}`,
+    db), '0');
+  assert.equal(await throttled(), '0');
+  // The same query sees a real failure; the right password still signs in.
+  const w = await post('/api/v1/auth/login', { account: a.account, user: 'admin',
+    password: 'Wrong-pass4' }, { localAddress: addr });
+  assert.equal(w.status, 401);
+  assert.notEqual(await throttled(), '0');
+  await login(srv.url, { account: a.account, user: 'admin', password: PW, localAddress: addr });
+});
+
 test('wrong password and unknown user get the same 401', async () => {
   const a = await account();
   const wrong = await post('/api/v1/auth/login', { account: a.account, user: 'admin',

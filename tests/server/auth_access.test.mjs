@@ -216,6 +216,11 @@ test('A7: the IP allow-list refuses portal and API requests from other addresses
     r = await c.put('/api/v1/account/ip-allow-list', bad);
     assert.equal(r.status, 400, JSON.stringify(bad));
   }
+  r = await c.put('/api/v1/account/ip-allow-list', { ip_allow_list: ['127.0.0.1'], note: 'x' });
+  assert.equal(r.status, 400);
+  assert.equal(r.body.code, 'unknown_field');
+  assert.equal(r.body.field, 'note');
+  assert.deepEqual((await c.get('/api/v1/account/ip-allow-list')).body, { ip_allow_list: [] });
   // A list that would lock out the administrator's own address is refused.
   r = await c.put('/api/v1/account/ip-allow-list', { ip_allow_list: ['10.0.0.0/8'] });
   assert.equal(r.status, 409);

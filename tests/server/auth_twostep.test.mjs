@@ -99,7 +99,15 @@ test('TOTP: enrolment gives a base32 secret and an otpauth URI, confirmed by a c
     assert.equal(r.status, 401, code);
     assert.equal(r.body.code, 'invalid_code');
   }
-  r = await c.post('/api/v1/me/totp/confirm', { code: totp(secret, serverNow()) });
+  // An unknown member is refused before the code is looked at: the code
+  // stays unused and two-step stays off.
+  const good = totp(secret, serverNow());
+  r = await c.post('/api/v1/me/totp/confirm', { code: good, remember: true });
+  assert.equal(r.status, 400);
+  assert.equal(r.body.code, 'unknown_field');
+  assert.equal(r.body.field, 'remember');
+  assert.equal((await c.get('/api/v1/auth/session')).body.user.two_step, 'off');
+  r = await c.post('/api/v1/me/totp/confirm', { code: good });
   assert.equal(r.status, 200, JSON.stringify(r.body));
   assert.equal(r.body.two_step, 'totp');
 });
@@ -138,6 +146,12 @@ test('TOTP login: challenge, wrong and reused codes refused, ±1 step accepted, 
       // 60 s later, the code of the step before (one step back) is accepted.
       await clock(60);
       const code = totp(secret, serverNow() - 30);
+      // An unknown member spends neither the challenge nor the code.
+      r = await post('/api/v1/auth/two-step', { challenge, code, remember: true });
+      assert.equal(r.status, 400);
+      assert.equal(r.body.code, 'unknown_field');
+      assert.equal(r.body.field, 'remember');
+      assert.equal(r.headers['set-cookie'], undefined);
       r = await post('/api/v1/auth/two-step', { challenge, code });
       assert.equal(r.status, 200, JSON.stringify(r.body));
       assert.match([].concat(r.headers['set-cookie'])[0], /^metron_session=[A-Za-z0-9_-]{43};/);
@@ -198,6 +212,11 @@ test('e-mail codes: mailed on login, wrong codes refused, single use, expire', a
   const c = await login(srv.url, { account: a.account, user: 'admin', password: PW });
   let r = await c.put('/api/v1/me/two-step', { mode: 'sms' });
   assert.equal(r.status, 400);
+  r = await c.put('/api/v1/me/two-step', { mode: 'email', extra: 1 });
+  assert.equal(r.status, 400);
+  assert.equal(r.body.code, 'unknown_field');
+  assert.equal(r.body.field, 'extra');
+  assert.equal((await c.get('/api/v1/auth/session')).body.user.two_step, 'off');
   r = await c.put('/api/v1/me/two-step', { mode: 'email' });
   assert.equal(r.status, 200);
   let since = sink.messages().length;
@@ -249,6 +268,14 @@ test('A4: reset links are mailed, single-use, valid 30 minutes, and end all sess
     assert.equal(r.status, 202);
     r = await post('/api/v1/auth/reset-request', { account: a.account });
     assert.equal(r.status, 400);
+    // An unknown member: 400 unknown_field, no link (the one mail counted
+    // below is the next request's).
+    r = await post('/api/v1/auth/reset-request', { account: a.account, user: 'admin', lang: 'en' });
+    assert.equal(r.status, 400);
+    assert.equal(r.body.code, 'unknown_field');
+    assert.equal(r.body.field, 'lang');
+    assert.equal(await pg.psql(`SELECT count(*) FROM password_resets
+      WHERE account_id = ${a.accountId}`, db), '0');
     r = await post('/api/v1/auth/reset-request', { account: a.account, user: 'admin' });
     assert.equal(r.status, 202);
     const mail = await mailTo(a.email, since);
@@ -256,7 +283,9 @@ test('A4: reset links are mailed, single-use, valid 30 minutes, and end all sess
     assert.match(mail, /Subject: Metron password reset/);
     const token = /token=([A-Za-z0-9_-]{43})/.exec(mail)[1];
     assert.match(mail, new RegExp(`${srv.url.replace(/[.]/g, '\\.')}/#/reset\\?token=`));
+    // The refusals below leave the link usable (it is used after them).
     for (const [body, code] of [
+      [{ token, password: 'Fresh-pass1', confirm: 'Fresh-pass1' }, 'unknown_field'],
       [{ token: 'x'.repeat(43), password: 'Fresh-pass1' }, 'invalid_token'],
       [{ token, password: 'short1A' }, 'password_too_short'],
       [{ token, password: 'nodigits-Here' }, 'password_no_digit'],
@@ -309,6 +338,11 @@ test('A6: password changes check the current password and the policy; other sess
     r = await c.post('/api/v1/me/password', { current: PW, new: 5 });
     assert.equal(r.status, 400);
     assert.equal(r.body.code, 'wrong_type');
+    r = await c.post('/api/v1/me/password', { current: PW, new: 'Fresh-pass1', repeat: 'x' });
+    assert.equal(r.status, 400);
+    assert.equal(r.body.code, 'unknown_field');
+    assert.equal(r.body.field, 'repeat');
+    assert.equal((await other.get('/api/v1/auth/session')).status, 200);
     r = await c.post('/api/v1/me/password', { current: PW, new: 'Fresh-pass1' });
     assert.equal(r.status, 200);
     assert.equal((await c.get('/api/v1/auth/session')).status, 200);

@@ -673,6 +673,31 @@ test('P24: importing a drive file is Pro only (the import itself: import.test.mj
   assert.equal(r.status, 404);
 });
 
+test('unknown members: folder and file writes and the import refuse them, nothing changes', async () => {
+  const t = await tenant('pro');
+  const dir = (await mkdir(t.c, 'Docs')).body;
+  const f = (await upload(t.c, 'tiny.hok2', fixture('hok', 'tiny.hok2'))).body;
+  const state = () => sql(`SELECT md5(string_agg(d::text, '|' ORDER BY d.id)) FROM drive_items d
+    WHERE account_id = ${t.id}`);
+  const before = await state();
+  for (const [m, p, body] of [
+    ['post', '/api/v1/drive/folders', { name: 'New', shared: true }],
+    ['patch', `/api/v1/drive/folders/${dir.id}`, { name: 'Renamed', shared: true }],
+    // A file has a folder_id, not a parent_id (and the other way round).
+    ['patch', `/api/v1/drive/files/${f.id}`, { name: 'renamed.hok2', parent_id: dir.id }],
+    ['patch', `/api/v1/drive/folders/${dir.id}`, { folder_id: null }],
+    ['post', `/api/v1/drive/files/${f.id}/import`, { channels: [{ index: 0, channel_id: 1 }],
+      shared: true }],
+  ]) {
+    const r = await t.c[m](p, body);
+    const unknown = Object.keys(body).find((k) => !['name', 'channels'].includes(k));
+    assert.equal(r.status, 400, `${m} ${p} ${JSON.stringify(r.body)}`);
+    assert.equal(r.body.code, 'unknown_field', `${m} ${p}`);
+    assert.equal(r.body.field, unknown, `${m} ${p}`);
+  }
+  assert.equal(await state(), before);
+});
+
 // -------------------------------------------------- retention and sweeps
 
 test('L5 retention: Free accounts lose files over a year old; paid ones keep them; orphans are swept', async () => {

@@ -95,6 +95,8 @@ test('refusals: below Pro, other kinds, bad mappings, foreign channels; nothing 
     [good, { channels: [{ index: 0, channel_id: t.channels[0] }, { index: 0, channel_id: t.channels[1] }] }, 400, 'invalid'],
     [good, { channels: [{ index: 0, channel_id: other.channels[0] }] }, 404, 'not_found'],
     [good, { channels: [{ index: 0, channel_id: t.channels[0] }], utc_offset_minutes: 5000 }, 400, 'invalid'],
+    [good, { channels: [{ index: 0, channel_id: t.channels[0] }], unit: 'V' }, 400, 'unknown_field'],
+    [good, { channels: [{ index: 0, channel_id: t.channels[0], scale: 2 }] }, 400, 'unknown_field'],
     [999999, { channels: [{ index: 0, channel_id: t.channels[0] }] }, 404, 'not_found'],
   ];
   for (const [id, body, status, code] of cases) {

@@ -235,7 +235,15 @@ test('HOK and HOK2 bodies: channels by id, missing values skipped, bad bodies re
 
 test('connect, heartbeat and disconnect are recorded; the app learns its channel ids', async () => {
   const t = await dataTenant(srv, { n: 2, selected: 1 });
-  let r = await t.ingest.status('connect');
+  // An unknown member is refused and records nothing.
+  let r = await request(srv.url, 'POST', '/api/v1/ingest/status', {
+    body: { state: 'connect', version: '1.2' },
+    headers: { authorization: `Bearer ${t.app.credential}` } });
+  assert.equal(r.status, 400);
+  assert.equal(r.body.code, 'unknown_field');
+  assert.equal(r.body.field, 'version');
+  assert.equal(await sql(`SELECT connected FROM apps WHERE id = ${t.appId}`), 'f');
+  r = await t.ingest.status('connect');
   assert.equal(r.status, 200, r.text);
   assert.equal(await sql(`SELECT connected FROM apps WHERE id = ${t.appId}`), 't');
   r = await t.ingest.status('heartbeat');
