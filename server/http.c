@@ -253,6 +253,7 @@ static const char *reason(int status)
     case 200: return "OK";
     case 201: return "Created";
     case 204: return "No Content";
+    case 206: return "Partial Content";
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
     case 403: return "Forbidden";
@@ -261,6 +262,7 @@ static const char *reason(int status)
     case 409: return "Conflict";
     case 413: return "Payload Too Large";
     case 415: return "Unsupported Media Type";
+    case 416: return "Range Not Satisfiable";
     case 429: return "Too Many Requests";
     case 500: return "Internal Server Error";
     case 501: return "Not Implemented";
@@ -383,15 +385,87 @@ int http_reply_json_text(http_req *req, int status, const char *text, size_t len
     return send_reply(req, status, text, len, NULL);
 }
 
+static cJSON *error_object(const char *code, const char *message, const char *field);
+
+/* A decimal of at most 18 digits from *p (advanced); -1 if none or longer. */
+static long long range_number(const char **p)
+{
+    long long v = 0;
+    int n = 0;
+    while (**p >= '0' && **p <= '9') {
+        if (++n > 18) {
+            return -1;
+        }
+        v = v * 10 + (**p - '0');
+        (*p)++;
+    }
+    return n > 0 ? v : -1;
+}
+
+http_range http_parse_range(const char *value, long long size, long long *first, long long *last)
+{
+    const char *p = value;
+    long long a = -1, b = -1;
+    if (p == NULL) {
+        return HTTP_RANGE_WHOLE;
+    }
+    while (*p == ' ' || *p == '\t') {
+        p++;
+    }
+    if (strncasecmp(p, "bytes=", 6) != 0) {
+        return HTTP_RANGE_WHOLE;
+    }
+    p += 6;
+    while (*p == ' ' || *p == '\t') {
+        p++;
+    }
+    if (*p == '-') { /* the last "b" bytes */
+        p++;
+        if ((b = range_number(&p)) < 0) {
+            return HTTP_RANGE_WHOLE;
+        }
+    } else {
+        if ((a = range_number(&p)) < 0 || *p++ != '-') {
+            return HTTP_RANGE_WHOLE;
+        }
+        if (*p >= '0' && *p <= '9' && (b = range_number(&p)) < 0) {
+            return HTTP_RANGE_WHOLE;
+        }
+    }
+    while (*p == ' ' || *p == '\t') {
+        p++;
+    }
+    if (*p != '\0' || (a >= 0 && b >= 0 && a > b)) {
+        return HTTP_RANGE_WHOLE; /* several ranges, or not a range */
+    }
+    if (a < 0) { /* suffix */
+        if (b == 0 || size == 0) {
+            return HTTP_RANGE_UNSATISFIABLE;
+        }
+        *first = b >= size ? 0 : size - b;
+        *last = size - 1;
+        return HTTP_RANGE_PART;
+    }
+    if (a >= size) {
+        return HTTP_RANGE_UNSATISFIABLE;
+    }
+    *first = a;
+    *last = b < 0 || b >= size ? size - 1 : b;
+    return HTTP_RANGE_PART;
+}
+
 int http_reply_file(http_req *req, const char *path, const char *content_type,
                     const char *disposition, const char *missing_msg)
 {
     enum { CHUNK = 256 * 1024 };
     struct stat st;
-    char head[1024];
+    struct tm tm;
+    char head[1400], etag[64], modified[40], part[128] = "";
     char *buf = NULL;
-    long long left;
-    int head_len;
+    const char *if_range;
+    long long left, first = 0, last = -1;
+    http_range range;
+    int head_len, status = 200;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0 || fstat(fd, &st) != 0 || (buf = malloc(CHUNK)) == NULL) {
         /* Deleted meanwhile, or the bytes are missing on disk. */
@@ -401,27 +475,68 @@ int http_reply_file(http_req *req, const char *path, const char *content_type,
         }
         return http_reply_error(req, 404, "not_found", missing_msg, NULL);
     }
+    /* Validators of these bytes: a download resumed with If-Range gets the
+     * rest only if the file is the one it began with. */
+    snprintf(etag, sizeof etag, "\"%llx-%llx\"", (unsigned long long)st.st_size,
+             (unsigned long long)st.st_mtim.tv_sec * 1000000000ull +
+                 (unsigned long long)st.st_mtim.tv_nsec);
+    gmtime_r(&st.st_mtim.tv_sec, &tm);
+    strftime(modified, sizeof modified, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    range = http_parse_range(mg_get_header(req->conn, "Range"), (long long)st.st_size, &first,
+                             &last);
+    if_range = mg_get_header(req->conn, "If-Range");
+    if (range != HTTP_RANGE_WHOLE && if_range != NULL && strcmp(if_range, etag) != 0 &&
+        strcmp(if_range, modified) != 0) {
+        range = HTTP_RANGE_WHOLE; /* the file changed since: send it all */
+    }
+    if (range == HTTP_RANGE_UNSATISFIABLE) {
+        char extra[80], msg[100];
+        close(fd);
+        free(buf);
+        snprintf(extra, sizeof extra, "Content-Range: bytes */%lld\r\n", (long long)st.st_size);
+        snprintf(msg, sizeof msg, "the range is outside the file's %lld bytes",
+                 (long long)st.st_size);
+        return http_reply_json_headers(req, 416, error_object("range_not_satisfiable", msg, NULL),
+                                       extra);
+    }
+    if (range == HTTP_RANGE_PART) {
+        status = 206;
+        snprintf(part, sizeof part, "Content-Range: bytes %lld-%lld/%lld\r\n", first, last,
+                 (long long)st.st_size);
+    } else {
+        first = 0;
+        last = (long long)st.st_size - 1;
+    }
     head_len = snprintf(head, sizeof head,
-                        "HTTP/1.1 200 OK\r\n"
+                        "HTTP/1.1 %d %s\r\n"
                         "Content-Type: %s\r\n"
                         "Content-Length: %lld\r\n"
+                        "%s"
+                        "Accept-Ranges: bytes\r\n"
+                        "ETag: %s\r\n"
+                        "Last-Modified: %s\r\n"
                         "Content-Disposition: %s\r\n"
                         "Cache-Control: private, no-store\r\n"
                         "X-Content-Type-Options: nosniff\r\n"
                         "Content-Security-Policy: default-src 'none'; sandbox\r\n"
                         "Referrer-Policy: no-referrer\r\n"
                         "%s%s\r\n",
-                        content_type, (long long)st.st_size, disposition,
+                        status, reason(status), content_type,
+                        last - first + 1, part, etag, modified, disposition,
                         req->srv->tls ? "Strict-Transport-Security: max-age=31536000\r\n" : "",
                         req->must_close ? "Connection: close\r\n" : "");
-    req->status = 200;
+    req->status = status;
     req->replied = true;
     state_moves(req);
     if (head_len <= 0 || (size_t)head_len >= sizeof head ||
         mg_write(req->conn, head, (size_t)head_len) <= 0) {
         goto out;
     }
-    for (left = (long long)st.st_size; left > 0;) {
+    if (first > 0 && lseek(fd, (off_t)first, SEEK_SET) != (off_t)first) {
+        log_error("http: cannot seek %s to %lld: %s", path, first, strerror(errno));
+        goto out;
+    }
+    for (left = last - first + 1; left > 0;) {
         ssize_t got = read(fd, buf, left < CHUNK ? (size_t)left : CHUNK);
         if (got < 0 && errno == EINTR) {
             continue;
@@ -438,7 +553,7 @@ int http_reply_file(http_req *req, const char *path, const char *content_type,
 out:
     close(fd);
     free(buf);
-    return 200;
+    return status;
 }
 
 int http_reply_json(http_req *req, int status, cJSON *obj)

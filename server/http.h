@@ -104,9 +104,32 @@ int http_reply_json_text(http_req *req, int status, const char *text, size_t len
 
 /* Reply 200 with the file at "path" streamed in chunks (never whole in
  * memory): "content_type", Content-Disposition "disposition" (a full header
- * value), no-store, nosniff, a sandboxing CSP, Referrer-Policy no-referrer.
- * A file that cannot be opened answers 404 not_found with "missing_msg".
- * Returns the status. */
+ * value), no-store, nosniff, a sandboxing CSP, Referrer-Policy no-referrer,
+ * Accept-Ranges: bytes, and an ETag and Last-Modified of the file. A
+ * request with one byte range (Range: bytes=a-b, a- or -n; see
+ * http_parse_range()) gets 206 with that part and Content-Range, so an
+ * interrupted download resumes; one that cannot be satisfied gets 416
+ * range_not_satisfiable with a Content-Range that gives the size; several ranges,
+ * a malformed Range or an If-Range that is not this ETag or Last-Modified
+ * get the whole file (RFC 9110 lets a server ignore Range). A file that
+ * cannot be opened answers 404 not_found with "missing_msg". Returns the
+ * status. */
+/* What a Range header asks of a representation of "size" bytes. */
+typedef enum {
+    HTTP_RANGE_WHOLE,        /* no Range, or one to ignore: send it all (200) */
+    HTTP_RANGE_PART,         /* bytes *first..*last, both inclusive (206) */
+    HTTP_RANGE_UNSATISFIABLE /* 416 */
+} http_range;
+
+/* Parse the value of a Range header (NULL: none) against "size": a single
+ * "bytes=first-last", "bytes=first-" or "bytes=-suffix" (RFC 9110 14.1.2;
+ * the unit case-insensitive, blanks around the value allowed). A last past
+ * the end is cut to size - 1; a suffix longer than the file is the whole
+ * file. A first at or past the end, or a suffix of 0, cannot be satisfied.
+ * Anything else (another unit, several ranges, first > last, not digits,
+ * over 18 digits) is ignored: HTTP_RANGE_WHOLE. */
+http_range http_parse_range(const char *value, long long size, long long *first, long long *last);
+
 int http_reply_file(http_req *req, const char *path, const char *content_type,
                     const char *disposition, const char *missing_msg);
 

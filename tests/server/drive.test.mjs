@@ -52,12 +52,14 @@ function upload(c, name, data, { folder, type = 'application/octet-stream' } = {
 const mkdir = (c, name, parentId) => c.post('/api/v1/drive/folders',
   parentId === undefined ? { name } : { name, parent_id: parentId });
 
-/** A request that returns the raw reply bytes (downloads). */
-function rawGet(c, p) {
+/** A request that returns the raw reply bytes (downloads); "headers" are
+ * added to the request. */
+function rawGet(c, p, headers = {}) {
   return new Promise((resolve, reject) => {
     const u = new URL(p, srv.url);
     const req = http.request({ host: u.hostname, port: u.port, path: u.pathname + u.search,
-      method: 'GET', agent: false, headers: { cookie: `metron_session=${c.cookie}` } }, (res) => {
+      method: 'GET', agent: false, headers: { cookie: `metron_session=${c.cookie}`, ...headers } },
+    (res) => {
       const parts = [];
       res.on('data', (d) => parts.push(d));
       res.on('end', () => resolve({ status: res.statusCode, headers: res.headers,
@@ -752,3 +754,59 @@ test('L5 retention: Free accounts lose files over a year old; paid ones keep the
   assert.equal((await request(srv.url, 'POST', '/api/v1/test/storage',
     { body: { account_id: 987654321, data_bytes: 1 } })).status, 404);
 });
+
+test('a download resumes: one byte range gets 206, an impossible one 416, others the whole file',
+  async () => {
+    const t = await tenant();
+    const bytes = crypto.randomBytes(300_000); // more than one 256 KiB chunk of the server
+    const r = await upload(t.c, 'resume.bin', bytes);
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    const url = `/api/v1/drive/files/${r.body.id}/content`;
+    const whole = await rawGet(t.c, url);
+    assert.equal(whole.status, 200);
+    assert.equal(whole.headers['accept-ranges'], 'bytes');
+    assert.match(whole.headers.etag, /^"[0-9a-f]+-[0-9a-f]+"$/);
+    assert.match(whole.headers['last-modified'], /^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/);
+    assert.ok(whole.buf.equals(bytes));
+    const size = bytes.length;
+    const part = async (range, first, last, extra = {}) => {
+      const d = await rawGet(t.c, url, { range, ...extra });
+      assert.equal(d.status, 206, `${range}: ${d.status}`);
+      assert.equal(d.headers['content-range'], `bytes ${first}-${last}/${size}`);
+      assert.equal(d.headers['content-length'], String(last - first + 1));
+      assert.ok(d.buf.equals(bytes.subarray(first, last + 1)), `bytes of ${range}`);
+      assert.equal(d.headers['content-disposition'], whole.headers['content-disposition']);
+      assert.equal(d.headers['x-content-type-options'], 'nosniff');
+    };
+    await part('bytes=0-9', 0, 9);
+    await part('bytes=262140-262150', 262140, 262150); // across the chunk border
+    await part('bytes=100000-', 100000, size - 1); // the rest: a resumed download
+    await part('bytes=-500', size - 500, size - 1);
+    await part(`bytes=${size - 1}-${size + 1000}`, size - 1, size - 1); // cut at the end
+    await part('bytes=-9999999', 0, size - 1);
+    // Resuming the same file (If-Range = its ETag or its date): the part.
+    await part('bytes=5-15', 5, 15, { 'if-range': whole.headers.etag });
+    await part('bytes=5-15', 5, 15, { 'if-range': whole.headers['last-modified'] });
+    // A range outside the file: 416 with the size, JSON error.
+    for (const range of [`bytes=${size}-`, `bytes=${size + 10}-${size + 20}`, 'bytes=-0']) {
+      const d = await rawGet(t.c, url, { range });
+      assert.equal(d.status, 416, range);
+      assert.equal(d.headers['content-range'], `bytes */${size}`);
+      assert.equal(JSON.parse(d.buf.toString()).code, 'range_not_satisfiable');
+    }
+    // Several ranges, a malformed one, another unit, or an If-Range of
+    // another file version: the whole file, 200.
+    for (const [range, ifRange] of [['bytes=0-1,5-6'], ['bytes=9-5'], ['bytes=x-'],
+      ['items=0-5'], ['bytes=0-9', '"0-0"'], ['bytes=0-9', 'Thu, 01 Jan 1970 00:00:00 GMT'],
+      ['bytes=0-9', `W/${whole.headers.etag}`]]) {
+      const d = await rawGet(t.c, url, ifRange ? { range, 'if-range': ifRange } : { range });
+      assert.equal(d.status, 200, `${range} ${ifRange || ''}`);
+      assert.equal(d.headers['content-range'], undefined);
+      assert.ok(d.buf.equals(bytes), `${range} ${ifRange || ''}: whole file`);
+    }
+    // Another account's file stays unknown, range or not.
+    const other = await tenant();
+    const d = await rawGet(other.c, url, { range: 'bytes=0-9' });
+    assert.equal(d.status, 404);
+    assert.equal(JSON.parse(d.buf.toString()).code, 'not_found');
+  });

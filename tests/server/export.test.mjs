@@ -80,8 +80,8 @@ async function exportOf(c, body) {
 }
 
 /** GET a URL without any session: { status, headers, bytes }. */
-async function fetchRaw(u) {
-  const r = await fetch(srv.url + u);
+async function fetchRaw(u, headers = {}) {
+  const r = await fetch(srv.url + u, { headers });
   return { status: r.status, headers: r.headers, bytes: Buffer.from(await r.arrayBuffer()) };
 }
 
@@ -369,6 +369,14 @@ test('HOK and HOK2 exports re-read by core equal what was ingested (blocks + hot
     assert.equal(Number(r.headers.get('content-length')), r.bytes.length);
     assert.equal(done.bytes, r.bytes.length);
     checkHok(r.bytes, A.all, format, 'UTC');
+    // An interrupted download resumes from where it stopped.
+    assert.equal(r.headers.get('accept-ranges'), 'bytes');
+    const half = Math.floor(r.bytes.length / 2);
+    const rest = await fetchRaw(done.download_url, { range: `bytes=${half}-`,
+      'if-range': r.headers.get('etag') });
+    assert.equal(rest.status, 206);
+    assert.equal(rest.headers.get('content-range'), `bytes ${half}-${r.bytes.length - 1}/${r.bytes.length}`);
+    assert.ok(Buffer.concat([r.bytes.subarray(0, half), rest.bytes]).equals(r.bytes));
   }
   // A subset, another time zone, a range that cuts the data.
   const ids = [A.dev2.channels[0], A.dev1.channels[1]];
