@@ -84,6 +84,7 @@ static atomic_ullong g_identity_epoch;
 static atomic_ullong g_state_epoch;
 static atomic_ullong g_change_count;
 static atomic_ullong g_account_epoch[AUTH_ACCOUNT_BUCKETS];
+static atomic_ullong g_account_state_epoch[AUTH_ACCOUNT_BUCKETS];
 static atomic_bool g_listening;
 
 /* Every move counts first, then moves its epoch: a reader that sees the
@@ -110,6 +111,17 @@ void auth_account_changed(long long account_id)
 unsigned long long auth_account_epoch(long long account_id)
 {
     return atomic_load(&g_account_epoch[account_bucket(account_id)]);
+}
+
+void auth_account_state_changed(long long account_id)
+{
+    atomic_fetch_add(&g_change_count, 1);
+    atomic_fetch_add(&g_account_state_epoch[account_bucket(account_id)], 1);
+}
+
+unsigned long long auth_account_state_epoch(long long account_id)
+{
+    return atomic_load(&g_account_state_epoch[account_bucket(account_id)]);
 }
 
 unsigned long long auth_change_count(void)

@@ -101,6 +101,15 @@ int64_t auth_cache_refresh_ms(void);
 #define AUTH_ACCOUNT_BUCKETS 4096
 void auth_account_changed(long long account_id);
 unsigned long long auth_account_epoch(long long account_id);
+
+/* The epoch of what remembered replies of one account (bucket) show, apart
+ * from auth_account_epoch(): http.c moves it after every API request of a
+ * signed-in user of the account that may write (its writes can only change
+ * that account's rows), so such a write ends that account's remembered
+ * replies at once, and no other account's. Identities stay (a write that
+ * changes them also calls auth_forget_identities()). */
+void auth_account_state_changed(long long account_id);
+unsigned long long auth_account_state_epoch(long long account_id);
 void auth_set_listening(bool on);
 bool auth_listening(void);
 
@@ -119,10 +128,11 @@ unsigned long long auth_identity_epoch(void);
 
 /* The state epoch: the count of committed changes that may alter what a
  * remembered reply (reply_cache.h, e.g. GET /api/v1/me) shows. It moves on
- * every auth_forget_identities() and after every API request that may write
- * (http.c: any method but GET and HEAD, except the apps' ingestion routes);
- * call auth_state_changed() after committing any other change to users or
- * accounts. A reply is remembered with the epoch read before its database
+ * every auth_forget_identities() and after every public API request that
+ * may write (http.c: any method but GET and HEAD, except the apps'
+ * ingestion routes; a signed-in user's writes move their account's epoch
+ * instead, auth_account_state_changed()); call auth_state_changed() after
+ * committing any other change to users or accounts. A reply is remembered with the epoch read before its database
  * read and counts only while the epoch has not moved. Thread-safe. */
 void auth_state_changed(void);
 unsigned long long auth_state_epoch(void);

@@ -306,9 +306,18 @@ static bool closing(const http_req *req)
  * its reply leaves, so that the client's next request, on any connection,
  * finds no remembered reply from before the change. api_handler() moves it
  * again after the handler, for work done after the reply. */
+/* A request that may write moves the epoch of remembered replies (auth.h):
+ * a signed-in user's request that of their account only (it cannot change
+ * another account's rows), a public one (a login sets last_login_at) the
+ * epoch of every account. */
 static void state_moves(const http_req *req)
 {
-    if (req->may_write) {
+    if (!req->may_write) {
+        return;
+    }
+    if (req->account_id > 0) {
+        auth_account_state_changed(req->account_id);
+    } else {
         auth_state_changed();
     }
 }
@@ -1025,11 +1034,11 @@ static int api_handler(struct mg_connection *conn, void *cbdata)
         }
         free(ignored);
     }
-    /* Every API request that may write moves the state epoch (auth.h), so
-     * that remembered replies never outlive a change made through the API.
-     * Public writes count too (a login sets last_login_at); the apps'
-     * high-rate ingestion writes acquired data only, never users or
-     * accounts. */
+    /* Every API request that may write moves the epoch of remembered
+     * replies (state_moves(): its account's, or every account's for a
+     * public one), so that they never outlive a change made through the
+     * API. The apps' high-rate ingestion writes acquired data only, never
+     * users or accounts. */
     req.may_write = strcmp(found->method, "GET") != 0 && strcmp(found->method, "HEAD") != 0 &&
                     strncmp(found->pattern, INGEST_PREFIX, sizeof INGEST_PREFIX - 1) != 0;
     status = found->fn(&req);

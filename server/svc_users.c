@@ -729,10 +729,12 @@ int svc_me_get(const svc_actor *a, svc_result *r)
     return 0;
 }
 
-/* The epoch of a remembered GET /me body of the account (reply_cache.h). */
+/* The epoch of a remembered GET /me body of the account (reply_cache.h):
+ * a sum of epochs that only grow, so it moves when any of them does. */
 static unsigned long long me_epoch(long long account_id)
 {
-    return auth_state_epoch() + auth_account_epoch(account_id);
+    return auth_state_epoch() + auth_account_epoch(account_id) +
+           auth_account_state_epoch(account_id);
 }
 
 /* Read the GET /me body of "a" and remember it (at "now_ms", under the

@@ -281,6 +281,28 @@ test('while changes are heard, an entry lives past 2 s: a change nobody announce
       b.account.name === 'Announced', HEARD_MS);
   });
 
+test('a write through the API ends the remembered /me of its own account only', async () => {
+  const a = await account();
+  const b = await account();
+  const beforeB = await me(b.memberToken);
+  try {
+    // A change nobody announces, so that only the server's own epochs decide.
+    await sql('ALTER TABLE users DISABLE TRIGGER users_auth_notify');
+    await sql(`UPDATE users SET name = 'Quiet B' WHERE id = ${b.memberId}`);
+    // A write in account A: B's remembered reply stays.
+    const r = await a.member.patch('/api/v1/me', { name: 'A wrote' });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.equal((await me(a.memberToken, 1)).name, 'A wrote');
+    assert.deepEqual(await me(b.memberToken), beforeB);
+    // A write in account B (its administrator's own language): B's reply is read again.
+    const w = await b.admin.patch('/api/v1/me', { language: 'it' });
+    assert.equal(w.status, 200, JSON.stringify(w.body));
+    assert.equal((await me(b.memberToken, 1)).name, 'Quiet B');
+  } finally {
+    await sql('ALTER TABLE users ENABLE TRIGGER users_auth_notify');
+  }
+});
+
 test('a session deleted and a token revoked in SQL stop as soon as it is announced',
   async () => {
     const a = await account();
