@@ -12,7 +12,7 @@
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
 static int seen[REFRESH_QUEUE + 8], n_seen;
-static bool gate_open;
+static bool gate_open, gate_entered;
 static pthread_t job_thread;
 
 /* A job recording its argument (an int) and its thread. */
@@ -35,6 +35,8 @@ static void wait_gate(void *ctx, const void *arg)
     (void)ctx;
     (void)arg;
     pthread_mutex_lock(&mu);
+    gate_entered = true;
+    pthread_cond_broadcast(&cv);
     while (!gate_open) {
         pthread_cond_wait(&cv, &mu);
     }
@@ -56,11 +58,47 @@ static int wait_seen(int n)
     return got;
 }
 
+/* Wait (at most 5 s) until the gate job runs; returns whether it does. */
+static bool wait_gate_entered(void)
+{
+    struct timespec until;
+    bool in;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 5;
+    pthread_mutex_lock(&mu);
+    while (!gate_entered && pthread_cond_timedwait(&cv, &mu, &until) == 0) {
+    }
+    in = gate_entered;
+    pthread_mutex_unlock(&mu);
+    return in;
+}
+
+/* Wait (at most 5 s) until the refresher counts "n" jobs run; returns the
+ * count. A job counts once it has returned, a little after it recorded
+ * itself. */
+static unsigned long long wait_run(unsigned long long n)
+{
+    unsigned long long run = 0;
+    for (int i = 0; i < 5000; i++) {
+        refresher_counts(&run, NULL);
+        if (run >= n) {
+            break;
+        }
+        struct timespec ms = {0, 1000000L};
+        nanosleep(&ms, NULL);
+    }
+    return run;
+}
+
+/* A fresh start for each test: no refresher left running by a test that
+ * failed half-way, nothing recorded, the gate shut. */
 static void reset(void)
 {
+    refresher_stop();
     pthread_mutex_lock(&mu);
     n_seen = 0;
     gate_open = false;
+    gate_entered = false;
     pthread_mutex_unlock(&mu);
 }
 
@@ -96,7 +134,7 @@ static void refresher_runs_each_job_once_in_order_with_a_copy(void)
         T_EQ_INT(seen[i], i * 3);
     }
     T_TRUE(!pthread_equal(job_thread, pthread_self()));
-    refresher_counts(&run1, NULL);
+    run1 = wait_run(run0 + 50);
     T_EQ_INT(run1 - run0, 50);
     refresher_stop();
 }
@@ -120,11 +158,12 @@ static void refresher_refuses_when_full_and_never_blocks(void)
     reset();
     T_EQ_INT(refresher_start(), 0);
     T_TRUE(refresher_submit(wait_gate, NULL, NULL, 0));
-    /* The gate job may still be queued: one slot may be taken by it. */
+    /* Once the gate job runs (and blocks the thread), the queue is empty. */
+    T_TRUE(wait_gate_entered());
     for (int i = 0; i < REFRESH_QUEUE + 1; i++) {
         queued += refresher_submit(record, &ctx_mark, &v, sizeof v);
     }
-    T_TRUE(queued == REFRESH_QUEUE || queued == REFRESH_QUEUE - 1);
+    T_EQ_INT(queued, REFRESH_QUEUE);
     T_TRUE(!refresher_submit(record, &ctx_mark, &v, sizeof v));
     pthread_mutex_lock(&mu);
     gate_open = true;
