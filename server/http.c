@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "auth.h"
+#include "json_guard.h"
 #include "log.h"
 #include "tls_compat.h"
 
@@ -813,6 +814,24 @@ int http_query(const http_req *req, const char *name, char *buf, size_t cap)
     return n >= 0 ? n : (n == -1 ? -1 : -2);
 }
 
+int http_json_guard(http_req *req, const char *text, size_t len)
+{
+    char msg[160];
+    size_t at = 0;
+    json_guard_status st = json_guard(text, len, JSON_MAX_DEPTH, &at);
+    if (st == JSON_GUARD_OK) {
+        return 0;
+    }
+    if (st == JSON_GUARD_DEEP) {
+        snprintf(msg, sizeof msg,
+                 "malformed JSON at byte %zu: arrays and objects may nest at most %d levels deep",
+                 at, JSON_MAX_DEPTH);
+    } else {
+        snprintf(msg, sizeof msg, "malformed JSON at byte %zu: %s", at, json_guard_message(st));
+    }
+    return http_reply_error(req, 400, "malformed_json", msg, NULL), -1;
+}
+
 static bool is_json_type(const char *ct)
 {
     size_t n = strlen("application/json");
@@ -862,6 +881,10 @@ static int take_json_body(http_req *req)
         free(text);
         return http_reply_error(req, 400, "malformed_json", "the body contains a NUL byte", NULL),
                -1;
+    }
+    if (http_json_guard(req, text, len) != 0) {
+        free(text);
+        return -1;
     }
     /* len + 1: cJSON's require_null_terminated wants the terminator inside
      * the length (read_body() always writes it). */

@@ -167,6 +167,11 @@ int http_json_fields(http_req *req, const cJSON *obj, const char *const *allowed
  * connection is then closed after the reply). */
 long http_body_read(http_req *req, void *buf, size_t cap);
 
+/* Check a client's JSON text before it is parsed (json_guard.h: nesting
+ * deeper than JSON_MAX_DEPTH, an escaped NUL in a string). Returns 0 when
+ * it may be parsed, or replies 400 malformed_json and returns -1. */
+int http_json_guard(http_req *req, const char *text, size_t len);
+
 /* The declared Content-Length, or -1 when none was sent (chunked). */
 long long http_content_length(const http_req *req);
 

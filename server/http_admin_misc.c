@@ -387,6 +387,9 @@ static int logo_put_json(http_req *req)
     if (memchr(req->raw, '\0', req->raw_len) != NULL) {
         return http_reply_error(req, 400, "malformed_json", "the body contains a NUL byte", NULL);
     }
+    if (http_json_guard(req, (const char *)req->raw, req->raw_len) != 0) {
+        return -1;
+    }
     /* raw_len + 1: the NUL http.c writes after the body is inside the length. */
     req->body = cJSON_ParseWithLengthOpts((const char *)req->raw, req->raw_len + 1, &end, 1);
     if (req->body == NULL) {

@@ -25,6 +25,8 @@
 #define MAX_LOGIN_CHARS 64
 #define MAX_EMAIL_CHARS 254
 #define MAX_CODE_CHARS 16
+/* The stored allow-list as JSON text: 100 entries of at most 49 characters. */
+#define IP_LIST_TEXT_MAX 8192
 #define MAX_IP_ENTRIES 100
 
 /* ------------------------------------------------------------- replies */
@@ -764,21 +766,27 @@ static bool plan_allows_ip_list(http_req *req)
 /* GET /api/v1/account/ip-allow-list (admin, Pro) */
 static int h_ip_get(http_req *req)
 {
-    char text[8192];
+    char *text;
     db_conn *c = NULL;
     db_status st;
     cJSON *r;
     if (!plan_allows_ip_list(req)) {
         return reply_plan_limit(req, MT_Q_IP_RESTRICTION, req->plan);
     }
+    /* On the heap: a worker's stack is 100 KiB in all (docs/server.md). */
+    if ((text = malloc(IP_LIST_TEXT_MAX)) == NULL) {
+        return http_reply_error(req, 500, "internal_error", "internal error", NULL);
+    }
     if ((st = db_acquire(req->srv->pool, 5000, &c)) != DB_OK ||
-        (st = db_auth_ip_list_get(c, req->account_id, text, sizeof text)) != DB_OK) {
+        (st = db_auth_ip_list_get(c, req->account_id, text, IP_LIST_TEXT_MAX)) != DB_OK) {
         db_release(req->srv->pool, c);
+        free(text);
         return http_reply_db(req, st);
     }
     db_release(req->srv->pool, c);
     r = cJSON_CreateObject();
     cJSON_AddItemToObject(r, "ip_allow_list", cJSON_Parse(text));
+    free(text);
     return http_reply_json(req, 200, r);
 }
 
@@ -819,6 +827,49 @@ static bool cidr_ok(const char *s)
     return true;
 }
 
+/* The change of PUT ip-allow-list, its audit entry (the list as stored) and
+ * the lock-out check in one transaction: a refused list leaves neither.
+ * "after" and "detail" are the caller's IP_LIST_TEXT_MAX (+ 32) buffers. */
+static int ip_put_store(http_req *req, const char *text, char *after, char *detail)
+{
+    audit_who who = audit_who_of(req);
+    db_conn *c = NULL;
+    db_status st;
+    db_auth_user me;
+    bool found = false;
+    cJSON *r;
+
+    if ((st = db_acquire(req->srv->pool, 5000, &c)) == DB_OK && (st = db_begin(c)) == DB_OK &&
+        (st = db_auth_ip_list_set(c, req->account_id, text)) == DB_OK) {
+        st = db_auth_ip_list_get(c, req->account_id, after, IP_LIST_TEXT_MAX);
+    }
+    if (st == DB_OK) {
+        snprintf(detail, IP_LIST_TEXT_MAX + 32, "{\"ip_allow_list\":%s}", after);
+        st = audit_write(c, &who, "account.ip_allow_list_change", "account", req->account_id,
+                         detail);
+    }
+    if (st != DB_OK || (st = db_auth_find_user(c, req->account_id, req->user_id, client_ip(req),
+                                               &me, &found)) != DB_OK) {
+        db_release(req->srv->pool, c);
+        return http_reply_db(req, st);
+    }
+    OPENSSL_cleanse(me.password_hash, sizeof me.password_hash);
+    if (!found || !me.ip_ok) {
+        db_release(req->srv->pool, c); /* rolls back */
+        return http_reply_error(req, 409, "would_lock_out",
+                                "the list must allow your own address", "ip_allow_list");
+    }
+    if ((st = db_commit(c)) != DB_OK) {
+        db_release(req->srv->pool, c);
+        return http_reply_db(req, st);
+    }
+    db_release(req->srv->pool, c);
+    auth_forget_identities();
+    r = cJSON_CreateObject();
+    cJSON_AddItemToObject(r, "ip_allow_list", cJSON_Parse(after));
+    return http_reply_json(req, 200, r);
+}
+
 /* PUT /api/v1/account/ip-allow-list {ip_allow_list: ["203.0.113.0/24", ...]}
  * (admin, Pro). An empty list allows every address. The list must keep the
  * caller's own address allowed, so that an administrator cannot lock
@@ -827,14 +878,8 @@ static int h_ip_put(http_req *req)
 {
     static const char *const allowed[] = {"ip_allow_list", NULL};
     const cJSON *list = cJSON_GetObjectItemCaseSensitive(req->body, "ip_allow_list"), *e;
-    char *text, msg[160], after[8192], detail[8300];
-    audit_who who = audit_who_of(req);
-    db_conn *c = NULL;
-    db_status st;
-    db_auth_user me;
-    bool found = false;
-    cJSON *r;
-    int n = 0;
+    char *text, msg[160], *after, *detail;
+    int n = 0, status;
 
     if (!plan_allows_ip_list(req)) {
         return reply_plan_limit(req, MT_Q_IP_RESTRICTION, req->plan);
@@ -861,42 +906,19 @@ static int h_ip_put(http_req *req)
     if (n > MAX_IP_ENTRIES) {
         return http_reply_error(req, 400, "too_long", "at most 100 entries", "ip_allow_list");
     }
+    /* On the heap: a worker's stack is 100 KiB in all (docs/server.md). */
     text = cJSON_PrintUnformatted(list);
-    if (text == NULL) {
-        return http_reply_error(req, 500, "internal_error", "internal error", NULL);
-    }
-    /* The change, its audit entry (the list as stored) and the lock-out
-     * check in one transaction: a refused list leaves neither. */
-    if ((st = db_acquire(req->srv->pool, 5000, &c)) == DB_OK && (st = db_begin(c)) == DB_OK &&
-        (st = db_auth_ip_list_set(c, req->account_id, text)) == DB_OK) {
-        st = db_auth_ip_list_get(c, req->account_id, after, sizeof after);
+    after = malloc(IP_LIST_TEXT_MAX);
+    detail = malloc(IP_LIST_TEXT_MAX + 32);
+    if (text == NULL || after == NULL || detail == NULL) {
+        status = http_reply_error(req, 500, "internal_error", "internal error", NULL);
+    } else {
+        status = ip_put_store(req, text, after, detail);
     }
     cJSON_free(text);
-    if (st == DB_OK) {
-        snprintf(detail, sizeof detail, "{\"ip_allow_list\":%s}", after);
-        st = audit_write(c, &who, "account.ip_allow_list_change", "account", req->account_id,
-                         detail);
-    }
-    if (st != DB_OK || (st = db_auth_find_user(c, req->account_id, req->user_id, client_ip(req),
-                                               &me, &found)) != DB_OK) {
-        db_release(req->srv->pool, c);
-        return http_reply_db(req, st);
-    }
-    OPENSSL_cleanse(me.password_hash, sizeof me.password_hash);
-    if (!found || !me.ip_ok) {
-        db_release(req->srv->pool, c); /* rolls back */
-        return http_reply_error(req, 409, "would_lock_out",
-                                "the list must allow your own address", "ip_allow_list");
-    }
-    if ((st = db_commit(c)) != DB_OK) {
-        db_release(req->srv->pool, c);
-        return http_reply_db(req, st);
-    }
-    db_release(req->srv->pool, c);
-    auth_forget_identities();
-    r = cJSON_CreateObject();
-    cJSON_AddItemToObject(r, "ip_allow_list", cJSON_Parse(after));
-    return http_reply_json(req, 200, r);
+    free(after);
+    free(detail);
+    return status;
 }
 
 /* ------------------------------------------------------- test-only */

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json_guard.h"
 #include "mt/hok.h"
 #include "mt/types.h"
 
@@ -367,6 +368,20 @@ int ingest_parse_json(const char *text, size_t len, const ingest_known *known, i
     size_t n_runs = 0;
     int rc = -1;
 
+    {
+        size_t at = 0;
+        json_guard_status gs = json_guard(text, len, JSON_MAX_DEPTH, &at);
+        if (gs == JSON_GUARD_DEEP) {
+            return fail(e, 400, "malformed_json", NULL,
+                        "malformed JSON at byte %zu: arrays and objects may nest at most %d "
+                        "levels deep",
+                        at, JSON_MAX_DEPTH);
+        }
+        if (gs != JSON_GUARD_OK) {
+            return fail(e, 400, "malformed_json", NULL, "malformed JSON at byte %zu: %s", at,
+                        json_guard_message(gs));
+        }
+    }
     root = cJSON_ParseWithLengthOpts(text, len + 1, &end, 1);
     if (root == NULL) {
         size_t at = (end != NULL && end >= text && end <= text + len) ? (size_t)(end - text) : 0;

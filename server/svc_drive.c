@@ -1327,7 +1327,7 @@ sv_code svc_drive_import(db_pool *pool, const sv_actor *a, const char *data_dir,
     db_drive_item it;
     char path[4096];
     file_map m = {-1, NULL, 0};
-    import_map map[DRIVE_IMPORT_MAX];
+    import_map *map = NULL; /* DRIVE_IMPORT_MAX entries: 16 KB, not on a worker's stack */
     size_t n_map = 0, n_rec = 0;
     ingest_rec *rec = NULL;
     int64_t *ids = NULL, *ok_ids = NULL;
@@ -1357,6 +1357,11 @@ sv_code svc_drive_import(db_pool *pool, const sv_actor *a, const char *data_dir,
         cJSON_GetArraySize(chs) > DRIVE_IMPORT_MAX) {
         rc = sv_fail(e, SV_INVALID, chs == NULL ? "missing" : "invalid", "channels",
                      "channels: 1 to %d mappings {index, channel_id}", DRIVE_IMPORT_MAX);
+        goto out;
+    }
+    map = calloc(DRIVE_IMPORT_MAX, sizeof *map);
+    if (map == NULL) {
+        rc = sv_fail_db(e, DB_ERROR, NULL); /* out of memory: 500 */
         goto out;
     }
     cJSON_ArrayForEach(item, chs) {
@@ -1487,6 +1492,7 @@ sv_code svc_drive_import(db_pool *pool, const sv_actor *a, const char *data_dir,
 out:
     db_release(pool, c);
     map_close(&m);
+    free(map);
     free(rec);
     free(ids);
     free(ok_ids);

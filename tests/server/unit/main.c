@@ -11,6 +11,7 @@ void suite_auth_crypto(void);
 void suite_config(void);
 void suite_log(void);
 void suite_http_range(void);
+void suite_json_guard(void);
 void suite_refresher(void);
 void suite_reply_cache(void);
 
@@ -66,6 +67,7 @@ int main(int argc, char **argv)
     suite_config();
     suite_log();
     suite_http_range();
+    suite_json_guard();
     suite_refresher();
     suite_reply_cache();
     printf("1..%d\n%d passed, %d failed\n", n_passed + n_failed, n_passed, n_failed);
