@@ -20,11 +20,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "auth_listen.h"
-#include "computed.h"
+#include "computed_days.h"
 #include "config.h"
 #include "db.h"
 #include "db_embed.h"
+#include "db_listen.h"
 #include "db_migrate.h"
 #include "http.h"
 #include "jobs.h"
@@ -186,7 +186,7 @@ int main(int argc, char **argv)
         log_error("cannot start the computed-channel back-fill thread");
         goto out;
     }
-    if (auth_listen_start(conninfo) != 0) {
+    if (db_listen_start(conninfo) != 0) {
         log_error("cannot start the auth listener thread");
         goto out;
     }
@@ -235,7 +235,7 @@ int main(int argc, char **argv)
 out:
     http_stop(&s);
     refresher_stop();
-    auth_listen_stop();
+    db_listen_stop();
     jobs_stop();
     svc_export_workers_stop();
     computed_backfill_stop();

@@ -19,7 +19,7 @@
 #include "auth.h"
 #include "db_account.h"
 #include "db_series.h"
-#include "ingest.h"
+#include "ingest_parse.h"
 #include "svc_data.h"
 
 #define LIVE_MINUTES 10

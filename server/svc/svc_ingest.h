@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "ingest.h"
+#include "ingest_parse.h"
 #include "srv.h"
 
 typedef enum {

@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #include "db.h"
-#include "ingest.h"
+#include "ingest_parse.h"
 #include "mt/decimate.h"
 
 #define SERIES_DAY_US 86400000000LL
@@ -54,7 +54,7 @@ db_status series_write_day(db_conn *c, long long account_id, int64_t ch, int64_t
 db_status series_update_latest(db_conn *c, long long account_id, const ingest_rec *rec,
                                size_t n);
 
-/* The compactor's hook for computed channels (computed.c): called inside
+/* The compactor's hook for computed channels (computed_days.c): called inside
  * the compaction transaction after the samples "rec" (one account, sorted by
  * channel then time) were folded, so that derived channels whose inputs
  * changed are recomputed for the days touched. */

@@ -16,7 +16,7 @@
 #include "auth_password.h"
 #include "db_auth.h"
 #include "http.h"
-#include "http_admin.h"
+#include "http_admin_args.h"
 #include "jobs.h"
 #include "log.h"
 #include "mt/plan.h"

@@ -20,7 +20,7 @@
 #include "db_drive.h"
 #include "db_series.h"
 #include "db_storage.h"
-#include "ingest.h"
+#include "ingest_parse.h"
 #include "log.h"
 #include "mt/caltime.h"
 #include "mt/csv.h"

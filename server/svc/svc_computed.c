@@ -373,7 +373,7 @@ sv_code svc_cx_update(db_pool *pool, const sv_actor *a, long long id, const svc_
     if ((rc = tx_begin(pool, &c, e)) != SV_OK) {
         goto out;
     }
-    /* Lock order (computed.h): the storage row, then the channel. */
+    /* Lock order (computed_days.h): the storage row, then the channel. */
     TRY_DB(db_cx_lock_storage(c, a->account_id));
     TRY_DB(db_cx_get(c, a->account_id, id, true, &row, &found));
     if (found) {

@@ -93,7 +93,7 @@ int64_t auth_cache_refresh_ms(void);
 
 /* Changes heard from PostgreSQL (migration 012: NOTIFY metron_auth with the
  * account id, after any commit that can alter an identity or a remembered
- * reply of that account; server/auth_listen.c). auth_account_changed()
+ * reply of that account; server/db/db_listen.c). auth_account_changed()
  * moves the epoch of the account (of one of AUTH_ACCOUNT_BUCKETS buckets of
  * account ids: a change may end the entries of another account of its
  * bucket too, never fewer). auth_set_listening() is the listener's: true

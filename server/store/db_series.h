@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 #include "db.h"
-#include "ingest.h"
+#include "ingest_parse.h"
 
 /* The app holding credential hash "hash_hex": its account and id, whether
  * it is enabled, whether its account may ingest (status active and not an

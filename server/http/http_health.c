@@ -13,7 +13,7 @@ static db_stmt st_ping = {"health_ping", "SELECT 1", 0};
 /* 200 {"status":"ok","db":"ok","changes_heard":true}, or 503
  * {"status":"unavailable","db":"down",...} while PostgreSQL cannot be
  * reached. changes_heard: whether the auth listener hears committed changes
- * (auth_listen.h). Public: it tells nothing about data. */
+ * (db_listen.h). Public: it tells nothing about data. */
 static int h_health(http_req *req)
 {
     db_conn *c = NULL;

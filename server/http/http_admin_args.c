@@ -1,5 +1,5 @@
 #define _POSIX_C_SOURCE 200809L
-#include "http_admin.h"
+#include "http_admin_args.h"
 
 #include <civetweb.h>
 #include <errno.h>

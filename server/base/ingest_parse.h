@@ -23,8 +23,8 @@
  * may have two samples at one time; times lie in [INGEST_T_MIN, now + 5
  * min]. Any fault rejects the whole batch with an error naming the item
  * (JSON-pointer-like "field", e.g. "channels[2].v[7]"). */
-#ifndef MTS_INGEST_H
-#define MTS_INGEST_H
+#ifndef MTS_INGEST_PARSE_H
+#define MTS_INGEST_PARSE_H
 
 #include <stdbool.h>
 #include <stddef.h>

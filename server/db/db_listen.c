@@ -1,6 +1,6 @@
-/* The listener thread (auth_listen.h). */
+/* The listener thread (db_listen.h). */
 #define _POSIX_C_SOURCE 200809L
-#include "auth_listen.h"
+#include "db_listen.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -53,7 +53,7 @@ static PGconn *connect_listen(char *why, size_t why_cap)
         PQfinish(c);
         return NULL;
     }
-    r = PQexec(c, "LISTEN " AUTH_LISTEN_CHANNEL);
+    r = PQexec(c, "LISTEN " DB_LISTEN_CHANNEL);
     if (PQresultStatus(r) != PGRES_COMMAND_OK) {
         first_line(PQerrorMessage(c), why, why_cap);
         PQclear(r);
@@ -78,7 +78,7 @@ static void heard(const PGnotify *n)
     auth_account_changed(id);
 }
 
-/* "arg": the connection auth_listen_start() made, or NULL. */
+/* "arg": the connection db_listen_start() made, or NULL. */
 static void *listen_main(void *arg)
 {
     PGconn *c = arg;
@@ -94,7 +94,7 @@ static void *listen_main(void *arg)
                              why, AUTH_CACHE_TTL_S);
                     said_down = true;
                 }
-                if (wait_for(-1, AUTH_LISTEN_RETRY_MS) < 0) {
+                if (wait_for(-1, DB_LISTEN_RETRY_MS) < 0) {
                     break;
                 }
                 continue;
@@ -136,7 +136,7 @@ static void *listen_main(void *arg)
     return NULL;
 }
 
-int auth_listen_start(const char *conninfo)
+int db_listen_start(const char *conninfo)
 {
     PGconn *first;
     char why[256] = "";
@@ -174,7 +174,7 @@ int auth_listen_start(const char *conninfo)
     return 0;
 }
 
-void auth_listen_stop(void)
+void db_listen_stop(void)
 {
     if (!g_running) {
         return;

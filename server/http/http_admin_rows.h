@@ -1,8 +1,9 @@
-/* Helpers shared by the administration routes of part B
- * (http_admin_apps.c, http_admin_misc.c): the actor of a request, ids in
- * paths, typed JSON members, paging, and svc_err -> JSON error replies. */
-#ifndef MTS_HTTP_ADMIN_B_H
-#define MTS_HTTP_ADMIN_B_H
+/* Helpers shared by the administration routes of part B (http_admin_apps.c,
+ * http_admin_misc.c, ...; written in http_admin_rows.c): the actor of a
+ * request, ids in paths, typed JSON members, paging, rows as JSON, and
+ * svc_err -> JSON error replies. */
+#ifndef MTS_HTTP_ADMIN_ROWS_H
+#define MTS_HTTP_ADMIN_ROWS_H
 
 #include <cjson/cJSON.h>
 #include <stdbool.h>
@@ -24,6 +25,9 @@ int admb_reply_err(http_req *req, const svc_err *e);
 /* A boolean member: absent/null -> *out = -1; true/false -> 1/0; anything
  * else -> 400 wrong_type. Returns 0, or -1 after replying. */
 int admb_json_bool(http_req *req, const cJSON *obj, const char *name, int *out);
+
+/* Whether the JSON number "item" is an integer in 1..2^53 (*out set). */
+bool admb_json_id_value(const cJSON *item, long long *out);
 
 /* An id member (a positive integer, or null when "nullable"): *present
  * tells whether it was there (null counts, with *out = 0). Returns 0, or -1

@@ -1,5 +1,5 @@
-/* Ingestion batches: parsing and checks (see ingest.h). */
-#include "ingest.h"
+/* Ingestion batches: parsing and checks (see ingest_parse.h). */
+#include "ingest_parse.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>

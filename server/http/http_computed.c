@@ -8,10 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "computed.h"
+#include "computed_days.h"
 #include "db_computed.h"
 #include "http.h"
-#include "http_admin_b.h"
+#include "http_admin_rows.h"
 #include "svc_computed.h"
 
 #define NAME_MAX_CHARS 100

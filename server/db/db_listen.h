@@ -10,20 +10,20 @@
  * is not (PostgreSQL down or restarting), they live AUTH_CACHE_TTL_MS (2 s)
  * as before. Each time the listening starts or stops it forgets everything:
  * changes committed while nobody listened are not announced again. It
- * reconnects by itself every AUTH_LISTEN_RETRY_MS. */
-#ifndef MTS_AUTH_LISTEN_H
-#define MTS_AUTH_LISTEN_H
+ * reconnects by itself every DB_LISTEN_RETRY_MS. */
+#ifndef MTS_DB_LISTEN_H
+#define MTS_DB_LISTEN_H
 
-#define AUTH_LISTEN_CHANNEL "metron_auth"
-#define AUTH_LISTEN_RETRY_MS 1000
+#define DB_LISTEN_CHANNEL "metron_auth"
+#define DB_LISTEN_RETRY_MS 1000
 
 /* Connect with libpq connection string "conninfo" (copied), LISTEN, and
  * start the thread. Returns 0, or -1 (already running, out of memory, no
  * thread). When that first connection fails, it returns 0 all the same and
  * the thread keeps trying. */
-int auth_listen_start(const char *conninfo);
+int db_listen_start(const char *conninfo);
 
 /* Stop the thread and close its connection (auth_listening() false). */
-void auth_listen_stop(void);
+void db_listen_stop(void);
 
 #endif

@@ -16,7 +16,7 @@
 
 #include "auth.h"
 #include "db_misc.h"
-#include "http_admin_b.h"
+#include "http_admin_rows.h"
 #include "svc_misc.h"
 
 /* ------------------------------------------------------------ recipients */

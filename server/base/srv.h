@@ -5,9 +5,11 @@
 #include <stdbool.h>
 
 #include "config.h"
-#include "db.h"
 
 struct mg_context;
+/* The pool (db.h); only its pointer is kept here, so that srv.h needs no
+ * libpq. */
+typedef struct db_pool db_pool;
 
 typedef struct srv {
     srv_config cfg;

@@ -10,8 +10,8 @@
  *   SVC_DB          -> http_reply_db()
  *
  * Every reader returns 0, or -1 after replying with a 400. */
-#ifndef MTS_HTTP_ADMIN_H
-#define MTS_HTTP_ADMIN_H
+#ifndef MTS_HTTP_ADMIN_ARGS_H
+#define MTS_HTTP_ADMIN_ARGS_H
 
 #include "http.h"
 #include "svc_account.h"

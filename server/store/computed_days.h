@@ -17,8 +17,8 @@
  * inputs after that lock: a day is never written from data older than what
  * another writer committed before it. Lock order everywhere: the account
  * row (quota checks), then the storage row, then channel and job rows. */
-#ifndef MTS_COMPUTED_H
-#define MTS_COMPUTED_H
+#ifndef MTS_COMPUTED_DAYS_H
+#define MTS_COMPUTED_DAYS_H
 
 #include <stddef.h>
 #include <stdint.h>

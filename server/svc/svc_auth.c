@@ -443,7 +443,7 @@ out:
  *     its commit (auth_forget_identities());
  *   - the epoch of the identity's account (auth_account_epoch()) moves when
  *     PostgreSQL announces a commit that changed the account, its users,
- *     sessions or tokens (migration 012, auth_listen.c), whoever made it.
+ *     sessions or tokens (migration 012, db_listen.c), whoever made it.
  *     The account is only known after the look-up, so a look-up is stored
  *     only when no epoch moved at all while it ran (auth_change_count()).
  * So a look-up racing with such a change is never used afterwards. The

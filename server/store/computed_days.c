@@ -1,8 +1,8 @@
 /* Computed channels (X1-X4, S2): derived data recomputed as samples arrive
  * (computed_on_fold(), called by the compactor) and back-filled in the
- * background over existing data (see computed.h, docs/computed.md). */
+ * background over existing data (see computed_days.h, docs/computed.md). */
 #define _POSIX_C_SOURCE 200809L
-#include "computed.h"
+#include "computed_days.h"
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -252,7 +252,7 @@ static int round_tx(db_conn *c, size_t max_days, computed_backfill_stats *stats,
     }
     *account_id_out = account_id;
     *id_out = id;
-    /* Lock order (computed.h): storage row, then the job. The job may have
+    /* Lock order (computed_days.h): storage row, then the job. The job may have
      * moved on, been reset or finished while this waited. */
     if (db_cx_lock_storage(c, account_id) != DB_OK ||
         db_cx_backfill_lock(c, account_id, id, &next_day, &found) != DB_OK) {

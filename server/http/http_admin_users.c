@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http_admin.h"
+#include "http_admin_args.h"
 #include "svc_users.h"
 
 /* ----------------------------------------------------------------- users */

@@ -27,7 +27,7 @@
 #include "audit.h"
 #include "auth.h"
 #include "db_drive.h"
-#include "http_admin_b.h"
+#include "http_admin_rows.h"
 #include "log.h"
 #include "svc_drive.h"
 

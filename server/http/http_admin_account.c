@@ -4,7 +4,7 @@
 #include <civetweb.h>
 #include <string.h>
 
-#include "http_admin.h"
+#include "http_admin_args.h"
 #include "svc_account.h"
 
 /* GET /api/v1/account */

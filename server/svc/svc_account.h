@@ -12,7 +12,7 @@
  *
  * Results come back in an svc_result: kind SVC_OK with "obj" (a cJSON value
  * the caller owns), or an error kind with the code/field/message that the
- * HTTP layer turns into a JSON error (http_admin.h: admin_reply_svc). */
+ * HTTP layer turns into a JSON error (http_admin_args.h: admin_reply). */
 #ifndef MTS_SVC_ACCOUNT_H
 #define MTS_SVC_ACCOUNT_H
 

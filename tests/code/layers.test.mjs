@@ -1,0 +1,147 @@
+// The server's layers (docs/server-code.md), checked on the source text:
+// every C file sits in the folder of its layer, includes only headers of its
+// own layer and of the layers below it, only server/http/ includes
+// civetweb.h, only server/db/ and server/store/ include libpq-fe.h, and no
+// code below server/http/ writes an HTTP status number.
+//
+// KNOWN lists what the move to this layout has not yet removed. It may only
+// shrink: an entry that no longer occurs fails too, so that it is taken out.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative, dirname, basename } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const server = join(root, 'server');
+
+// Lowest first: a layer may include its own headers and those of the layers
+// before it. main.c (server/) is above them all.
+const LAYERS = ['base', 'db', 'store', 'notify', 'svc', 'jobs', 'http'];
+const RANK = Object.fromEntries(LAYERS.map((l, i) => [l, i]));
+// Folders of server/ that hold no C of a layer.
+const OTHER_DIRS = new Set(['migrations', 'tls', 'report', 'mqtt']);
+
+// Violations still to be removed (issue 12): "rule file detail".
+const KNOWN = new Set([
+  'status base/ingest_parse.c 413',
+  'status base/ingest_parse.c 503',
+  'status base/ingest_parse.c 422',
+  'status base/ingest_parse.c 400',
+  'status db/db.c 503',
+  'status db/db.c 500',
+  'civetweb svc/audit.c',
+  'status svc/audit.c 400',
+  'upward svc/audit.h http.h',
+  'status svc/svc_data.c 503',
+  'status svc/svc_data.c 404',
+  'status svc/svc_data.c 500',
+  'status svc/svc_export.c 503',
+  'status svc/svc_export.c 429',
+  'status svc/svc_export.c 400',
+  'status svc/svc_export.c 404',
+  'status svc/svc_export.c 403',
+  'status svc/svc_ingest.c 401',
+  'status svc/svc_ingest.c 403',
+  'status svc/svc_ingest.c 503',
+]);
+
+function walk(dir) {
+  const out = [];
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) {
+      out.push(...walk(p));
+    } else if (/\.[ch]$/.test(name)) {
+      out.push(p);
+    }
+  }
+  return out;
+}
+
+// The code of a C file without comments, string and character literals
+// (each replaced by a space), so that numbers in prose or text do not count.
+export function codeOnly(src) {
+  return src.replace(/\/\*[\s\S]*?\*\/|\/\/[^\n]*|"(?:\\.|[^"\\\n])*"|'(?:\\.|[^'\\\n])*'/g,
+    (m) => (m.startsWith('/') ? m.replace(/[^\n]/g, ' ') : '""'));
+}
+
+const files = walk(server).map((p) => relative(server, p)).sort();
+const layerOf = (f) => (f.includes('/') ? f.split('/')[0] : null);
+
+// The HTTP statuses the API answers with; any of them as a number literal in
+// code below the HTTP layer is a service that knows HTTP. Not counted: an
+// array size or an operand of arithmetic ("[400]", "* 400"), and durations
+// (#define X_MS 500).
+const STATUS = /(?<![\w.]|[[*+/-]\s*)(400|401|403|404|405|406|409|410|412|413|415|416|422|429|500|501|502|503|504)(?![\w.])/g;
+
+function violations() {
+  const found = [];
+  const headers = new Map();
+  for (const f of files) {
+    const layer = layerOf(f);
+    if (layer !== null && !(layer in RANK) && !OTHER_DIRS.has(layer)) {
+      found.push(`folder ${f} ${layer}`);
+    }
+    if (layer === null && f !== 'main.c') {
+      found.push(`folder ${f} (no layer)`);
+    }
+    if (f.endsWith('.h')) {
+      const b = basename(f);
+      if (headers.has(b)) {
+        found.push(`unique ${f} ${headers.get(b)}`);
+      }
+      headers.set(b, f);
+    }
+  }
+  for (const f of files) {
+    const layer = layerOf(f);
+    if (layer !== null && !(layer in RANK)) {
+      continue;
+    }
+    const src = readFileSync(join(server, f), 'utf8');
+    for (const m of src.matchAll(/^\s*#\s*include\s*([<"])([^>"]+)[>"]/gm)) {
+      const inc = m[2];
+      if (inc === 'civetweb.h' && layer !== 'http') {
+        found.push(`civetweb ${f}`);
+      }
+      if (inc === 'libpq-fe.h' && layer !== 'db' && layer !== 'store') {
+        found.push(`libpq ${f}`);
+      }
+      if (m[1] === '"' && headers.has(inc)) {
+        const target = layerOf(headers.get(inc));
+        if (layer !== null && RANK[target] > RANK[layer]) {
+          found.push(`upward ${f} ${inc}`);
+        }
+      }
+    }
+    if (layer !== null && RANK[layer] < RANK.http) {
+      const code = codeOnly(src).replace(/^\s*#\s*define\s+\w+_(MS|S|US)\s+\d+\s*$/gm, '');
+      const seen = new Set();
+      for (const m of code.matchAll(STATUS)) {
+        seen.add(m[1]);
+      }
+      for (const s of seen) {
+        found.push(`status ${f} ${s}`);
+      }
+    }
+  }
+  return found;
+}
+
+test('comments and strings are not code', () => {
+  const c = codeOnly('int a = 404; /* 500 */ const char *s = "503"; // 429\nchar q = \'"\';');
+  assert.match(c, /404/);
+  assert.doesNotMatch(c, /500|503|429/);
+  const n = (s) => [...s.matchAll(STATUS)].map((m) => m[1]);
+  assert.deepEqual(n('return 404; x = f(c, 503, "e"); char b[400]; y = era * 400;'), ['404', '503']);
+});
+
+test('server/: every file in its layer, includes only downwards, HTTP only in http/', () => {
+  assert.ok(files.length > 50, `found only ${files.length} files under server/`);
+  const found = violations();
+  const fresh = found.filter((v) => !KNOWN.has(v));
+  const gone = [...KNOWN].filter((v) => !found.includes(v));
+  assert.deepEqual(fresh, [], `new layer violations (fix them; see docs/server-code.md):\n${fresh.join('\n')}`);
+  assert.deepEqual(gone, [], `fixed violations still listed in KNOWN (remove them):\n${gone.join('\n')}`);
+});
