@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "auth.h"
+#include "http_svc.h"
 #include "json_guard.h"
 #include "log.h"
 #include "tls_compat.h"
@@ -1064,6 +1065,7 @@ static int api_handler(struct mg_connection *conn, void *cbdata)
      * users or accounts. */
     req.may_write = strcmp(found->method, "GET") != 0 && strcmp(found->method, "HEAD") != 0 &&
                     strncmp(found->pattern, INGEST_PREFIX, sizeof INGEST_PREFIX - 1) != 0;
+    http_actor_init(&req);
     status = found->fn(&req);
     state_moves(&req);
     if (!req.replied) {

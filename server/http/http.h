@@ -26,6 +26,7 @@
 
 #include "db.h"
 #include "srv.h"
+#include "svc.h"
 
 struct mg_connection;
 struct mg_request_info;
@@ -62,6 +63,8 @@ typedef struct {
     bool via_token;       /* authenticated by an API bearer token: no CSRF check */
     long long session_id; /* the session (or, via_token, the API token) row; 0 = none */
     int file_access;      /* a member's file rights (auth.h FILE_ACCESS_*) */
+    svc_actor actor;      /* who acts, for the services: built from the fields above once
+                           * they are known (http_actor_init(), http_svc.h) */
     int status;          /* set by http_reply_*() */
     bool replied;
     bool must_close;     /* the request body was not read: close after replying */

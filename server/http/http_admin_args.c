@@ -9,22 +9,13 @@
 #include <string.h>
 
 #include "auth.h"
+#include "http_svc.h"
 
 #define ID_LIST_MAX 1000
 
 svc_actor admin_actor(const http_req *req)
 {
-    svc_actor a;
-    memset(&a, 0, sizeof a);
-    a.srv = req->srv;
-    a.account_id = req->account_id;
-    a.user_id = req->user_id;
-    a.admin = req->role == ROLE_ADMIN;
-    a.via_token = req->via_token;
-    a.session_id = req->via_token ? 0 : req->session_id;
-    a.plan = (mt_plan)req->plan;
-    a.ip = req->ri != NULL ? req->ri->remote_addr : NULL;
-    return a;
+    return req->actor;
 }
 
 bool admin_language_known(const char *s)
@@ -38,59 +29,9 @@ bool admin_language_known(const char *s)
     return false;
 }
 
-int admin_reply_failure(http_req *req, const admin_failure *f)
-{
-    static const struct {
-        int status;
-        const char *code;
-    } defaults[] = {{400, "invalid"}, {403, "forbidden"}, {404, "not_found"},
-                    {409, "conflict"}, {429, "throttled"}};
-    const char *code = f->code;
-    cJSON *o;
-    if (f->status == 0) {
-        return http_reply_db(req, f->db != DB_OK ? f->db : DB_ERROR);
-    }
-    if (f->plan_limit) {
-        mt_plan_entry entry = {0};
-        mt_error err;
-        if (mt_plan_get(f->plan, f->quota, &entry, &err) != MT_OK) {
-            entry.limit = 0;
-        }
-        o = cJSON_CreateObject();
-        if (o != NULL) {
-            cJSON_AddStringToObject(o, "code", "plan_limit");
-            cJSON_AddStringToObject(o, "message", f->message);
-            cJSON_AddStringToObject(o, "quota", mt_quota_id(f->quota));
-            cJSON_AddNumberToObject(o, "limit", (double)entry.limit);
-            cJSON_AddStringToObject(o, "plan", mt_plan_name(f->plan));
-            if (!entry.available) {
-                cJSON_AddBoolToObject(o, "available", false);
-            }
-        }
-        return http_reply_json(req, 403, o);
-    }
-    for (size_t i = 0; code == NULL && i < sizeof defaults / sizeof defaults[0]; i++) {
-        if (defaults[i].status == f->status) {
-            code = defaults[i].code;
-        }
-    }
-    o = cJSON_CreateObject();
-    if (o != NULL) {
-        cJSON_AddStringToObject(o, "code", code != NULL ? code : "error");
-        cJSON_AddStringToObject(o, "message", f->message);
-        if (f->field != NULL) {
-            cJSON_AddStringToObject(o, "field", f->field);
-        }
-        if (f->extra_key != NULL && f->extra_key[0] != '\0') {
-            cJSON_AddStringToObject(o, f->extra_key, f->extra_val ? f->extra_val : "");
-        }
-    }
-    return http_reply_json(req, f->status, o);
-}
-
 int admin_reply(http_req *req, int ok_status, int rc, svc_result *r)
 {
-    admin_failure f = {0};
+    svc_error f;
     if (rc == 0 && r->kind == SVC_OK) {
         cJSON *obj = r->obj;
         r->obj = NULL;
@@ -105,25 +46,33 @@ int admin_reply(http_req *req, int ok_status, int rc, svc_result *r)
     cJSON_Delete(r->obj);
     r->obj = NULL;
     switch (r->kind) {
-    case SVC_INVALID: f.status = 400; break;
-    case SVC_NOT_FOUND: f.status = 404; break;
+    case SVC_INVALID:
+    case SVC_NOT_FOUND:
     case SVC_PLAN_LIMIT:
-    case SVC_FORBIDDEN: f.status = 403; break;
-    case SVC_CONFLICT: f.status = 409; break;
-    case SVC_THROTTLED: f.status = 429; break;
-    case SVC_DB: f.status = 0; break;
+    case SVC_FORBIDDEN:
+    case SVC_CONFLICT:
+    case SVC_THROTTLED:
+    case SVC_DB: break;
     default: return http_reply_error(req, 500, "internal_error", "internal error", NULL);
     }
+    svc_fail(&f, r->kind, r->code, r->field, "%s", r->msg);
     f.db = r->db;
-    f.code = r->kind == SVC_NOT_FOUND ? "not_found" : r->code;
-    f.message = r->msg;
-    f.field = r->field;
-    f.plan_limit = r->kind == SVC_PLAN_LIMIT;
-    f.quota = r->quota;
-    f.plan = r->plan;
-    f.extra_key = r->extra_key;
-    f.extra_val = r->extra_val;
-    return admin_reply_failure(req, &f);
+    if (r->kind == SVC_NOT_FOUND) {
+        f.code = "not_found";
+    } else if (f.code == NULL && r->kind == SVC_INVALID) {
+        f.code = "invalid";
+    } else if (r->kind == SVC_PLAN_LIMIT) {
+        f.code = NULL;
+        f.field = NULL;
+        f.has_quota = true;
+        f.quota = r->quota;
+        f.plan = r->plan;
+    }
+    if (r->kind != SVC_PLAN_LIMIT && r->extra_key[0] != '\0') {
+        f.extra_key = r->extra_key;
+        snprintf(f.extra_val, sizeof f.extra_val, "%s", r->extra_val);
+    }
+    return http_reply_svc(req, &f);
 }
 
 int admin_id(http_req *req, int i, long long *out)

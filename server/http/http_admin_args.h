@@ -9,34 +9,14 @@
  *   SVC_FORBIDDEN   -> 403, SVC_CONFLICT -> 409, SVC_THROTTLED -> 429
  *   SVC_DB          -> http_reply_db()
  *
+ * (through http_reply_svc(), http_svc.h, which builds every error body).
+ *
  * Every reader returns 0, or -1 after replying with a 400. */
 #ifndef MTS_HTTP_ADMIN_ARGS_H
 #define MTS_HTTP_ADMIN_ARGS_H
 
 #include "http.h"
 #include "svc_account.h"
-
-/* A refusal or failure of a service layer, as one JSON reply. Both
- * conventions map onto it: svc_result (part A, admin_reply()) and svc_err
- * (part B, admb_reply_err()). */
-typedef struct {
-    int status;          /* 400, 403, 404, 409, 429; 0 = the database failure "db" */
-    db_status db;        /* status 0: 503 db_unavailable / db_busy, 409, 500 */
-    const char *code;    /* NULL: by status (invalid, forbidden, not_found, conflict) */
-    const char *message;
-    const char *field;   /* may be NULL */
-    bool plan_limit;     /* 403 {"code":"plan_limit", "quota", "limit", "plan", ...} */
-    mt_quota quota;
-    mt_plan plan;
-    const char *extra_key; /* one more string member (NULL or "": none) */
-    const char *extra_val;
-} admin_failure;
-
-/* Reply to "f": {code, message, field?, extra?}; for plan_limit also the
- * quota, the plan's limit from core's table (0 where it says "-"), the
- * plan, and "available": false when the plan lacks the function. Returns
- * the status. */
-int admin_reply_failure(http_req *req, const admin_failure *f);
 
 /* Whether "s" is one of the portal's languages (zh-CN, ja, en, es, fr, de,
  * it). */

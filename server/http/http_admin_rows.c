@@ -10,17 +10,11 @@
 
 #include "auth.h"
 #include "http_admin_args.h"
+#include "http_svc.h"
 
 sv_actor admb_actor(const http_req *req)
 {
-    sv_actor a;
-    a.account_id = req->account_id;
-    a.user_id = req->user_id;
-    a.role = req->role;
-    a.plan = (mt_plan)req->plan;
-    a.via_token = req->via_token;
-    a.ip = req->ri != NULL ? req->ri->remote_addr : NULL;
-    return a;
+    return req->actor;
 }
 
 static bool parse_id(const char *s, long long *out)
@@ -50,23 +44,30 @@ int admb_path_id(http_req *req, int i, long long *out)
 
 int admb_reply_err(http_req *req, const svc_err *e)
 {
-    admin_failure f = {0};
+    svc_error f;
+    svc_status st;
     switch (e->code) {
-    case SV_INVALID: f.status = 400; break;
-    case SV_NOT_FOUND: f.status = 404; break;
-    case SV_CONFLICT: f.status = 409; break;
-    case SV_FORBIDDEN:
-    case SV_LIMIT: f.status = 403; break;
-    default: f.status = 0; break;
+    case SV_INVALID: st = SVC_INVALID; break;
+    case SV_NOT_FOUND: st = SVC_NOT_FOUND; break;
+    case SV_CONFLICT: st = SVC_CONFLICT; break;
+    case SV_FORBIDDEN: st = SVC_FORBIDDEN; break;
+    case SV_LIMIT: st = SVC_PLAN_LIMIT; break;
+    default: st = SVC_DB; break;
     }
+    svc_fail(&f, st, e->err_code, e->field, "%s", e->msg);
     f.db = e->db;
-    f.code = e->code == SV_NOT_FOUND ? "not_found" : e->err_code;
-    f.message = e->msg;
-    f.field = e->field;
-    f.plan_limit = e->code == SV_LIMIT;
-    f.quota = e->quota;
-    f.plan = e->plan;
-    return admin_reply_failure(req, &f);
+    if (st == SVC_NOT_FOUND) {
+        f.code = "not_found";
+    } else if (st == SVC_INVALID && f.code == NULL) {
+        f.code = "invalid";
+    } else if (st == SVC_PLAN_LIMIT) {
+        f.code = NULL;
+        f.field = NULL;
+        f.has_quota = true;
+        f.quota = e->quota;
+        f.plan = e->plan;
+    }
+    return http_reply_svc(req, &f);
 }
 
 int admb_json_bool(http_req *req, const cJSON *obj, const char *name, int *out)

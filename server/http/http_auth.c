@@ -17,6 +17,7 @@
 #include "db_auth.h"
 #include "http.h"
 #include "http_admin_args.h"
+#include "http_svc.h"
 #include "jobs.h"
 #include "log.h"
 #include "mt/plan.h"
@@ -33,19 +34,13 @@
 
 static int reply_plan_limit(http_req *req, mt_quota q, int plan)
 {
-    cJSON *o = cJSON_CreateObject();
+    svc_error f;
     mt_error err;
-    char msg[200];
     if (mt_plan_require((mt_plan)plan, q, MT_ACCESS_FULL, &err) == MT_OK) {
         snprintf(err.msg, sizeof err.msg, "%s is not available on this plan", mt_quota_id(q));
     }
-    snprintf(msg, sizeof msg, "%s", err.msg);
-    cJSON_AddStringToObject(o, "code", "plan_limit");
-    cJSON_AddStringToObject(o, "message", msg);
-    cJSON_AddStringToObject(o, "quota", mt_quota_id(q));
-    cJSON_AddStringToObject(o, "plan", mt_plan_name((mt_plan)plan) ? mt_plan_name((mt_plan)plan)
-                                                                    : "free");
-    return http_reply_json(req, 403, o);
+    svc_fail_quota(&f, (mt_plan)plan, q, err.msg);
+    return http_reply_svc(req, &f);
 }
 
 /* Reply to a failed auth_outcome. */
@@ -143,6 +138,7 @@ static void set_identity(http_req *req, const auth_outcome *o, bool via_token)
     req->file_access = auth_file_access_from_name(o->user.file_access);
     req->session_id = o->user.session_id;
     req->via_token = via_token;
+    http_actor_init(req);
 }
 
 static const char *client_ip(const http_req *req)

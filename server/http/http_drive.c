@@ -28,6 +28,7 @@
 #include "auth.h"
 #include "db_drive.h"
 #include "http_admin_rows.h"
+#include "http_svc.h"
 #include "log.h"
 #include "svc_drive.h"
 
@@ -77,31 +78,20 @@ static int need_access(http_req *req, bool edit)
 
 /* 413 {"code":"plan_limit","quota":"P2","limit":...,"plan":...,"used":...}
  * for an upload that does not fit the storage quota (the body of core's
- * plan_limit replies, as admb_reply_err() builds them, with the status that
+ * plan_limit replies, built by http_reply_svc(), with the status that
  * names an over-large request). */
 static int reply_storage_limit(http_req *req, long long used, const char *msg)
 {
-    mt_plan plan = (mt_plan)req->plan;
-    mt_plan_entry entry = {0};
-    mt_error err;
-    cJSON *o = cJSON_CreateObject();
-    if (mt_plan_get(plan, MT_Q_STORAGE, &entry, &err) != MT_OK) {
-        entry.limit = 0;
-    }
+    svc_error f;
     if (body_pending(req)) {
         req->must_close = true;
     }
-    if (o != NULL) {
-        cJSON_AddStringToObject(o, "code", "plan_limit");
-        cJSON_AddStringToObject(o, "message", msg);
-        cJSON_AddStringToObject(o, "quota", mt_quota_id(MT_Q_STORAGE));
-        cJSON_AddNumberToObject(o, "limit", (double)entry.limit);
-        cJSON_AddStringToObject(o, "plan", mt_plan_name(plan));
-        if (used >= 0) {
-            cJSON_AddNumberToObject(o, "used", (double)used);
-        }
-    }
-    return http_reply_json(req, 413, o);
+    svc_fail(&f, SVC_TOO_LARGE, "plan_limit", NULL, "%s", msg);
+    f.has_quota = true;
+    f.quota = MT_Q_STORAGE;
+    f.plan = (mt_plan)req->plan;
+    f.used = used;
+    return http_reply_svc(req, &f);
 }
 
 /* Reply to a failed svc call: storage refusals 413, "not_implemented" 501,

@@ -31,7 +31,7 @@ db_status svc_audit(db_conn *c, const svc_actor *a, const char *action,
 
 /* ---------------------------------------------------------- results */
 
-int svc_fail(svc_result *r, svc_kind kind, const char *code, const char *field,
+int svc_result_fail(svc_result *r, svc_kind kind, const char *code, const char *field,
              const char *fmt, ...)
 {
     va_list ap;
@@ -44,14 +44,14 @@ int svc_fail(svc_result *r, svc_kind kind, const char *code, const char *field,
     return -1;
 }
 
-int svc_fail_db(svc_result *r, db_status st)
+int svc_result_fail_db(svc_result *r, db_status st)
 {
     r->kind = SVC_DB;
     r->db = st;
     return -1;
 }
 
-int svc_fail_limit(svc_result *r, mt_plan plan, mt_quota q, const char *msg)
+int svc_result_fail_limit(svc_result *r, mt_plan plan, mt_quota q, const char *msg)
 {
     r->kind = SVC_PLAN_LIMIT;
     r->code = "plan_limit";
@@ -124,12 +124,12 @@ int svc_begin_locked(const svc_actor *a, db_conn **c, db_account_row *row, svc_r
         (found && (st = db_account_get(*c, a->account_id, row, &found)) != DB_OK)) {
         db_release(a->srv->pool, *c);
         *c = NULL;
-        return svc_fail_db(r, st);
+        return svc_result_fail_db(r, st);
     }
     if (!found) {
         db_release(a->srv->pool, *c);
         *c = NULL;
-        return svc_fail(r, SVC_NOT_FOUND, "not_found", NULL, "no such account");
+        return svc_result_fail(r, SVC_NOT_FOUND, "not_found", NULL, "no such account");
     }
     return 0;
 }
@@ -212,14 +212,14 @@ int svc_account_get(const svc_actor *a, svc_result *r)
     }
     db_release(a->srv->pool, c);
     if (st != DB_OK) {
-        return svc_fail_db(r, st);
+        return svc_result_fail_db(r, st);
     }
     if (!found) {
-        return svc_fail(r, SVC_NOT_FOUND, "not_found", NULL, "no such account");
+        return svc_result_fail(r, SVC_NOT_FOUND, "not_found", NULL, "no such account");
     }
     r->obj = account_json(&row, a->admin);
     free(row.json);
-    return r->obj != NULL ? 0 : svc_fail_db(r, DB_ERROR);
+    return r->obj != NULL ? 0 : svc_result_fail_db(r, DB_ERROR);
 }
 
 /* ---------------------------------------------------------- PATCH */
@@ -238,11 +238,11 @@ int svc_account_update(const svc_actor *a, const svc_account_patch *p, svc_resul
     }
     if (p->time_zone != NULL) {
         if ((st = db_time_zone_known(c, p->time_zone, &known)) != DB_OK) {
-            svc_fail_db(r, st);
+            svc_result_fail_db(r, st);
             goto out;
         }
         if (!known) {
-            svc_fail(r, SVC_INVALID, "invalid_value", "time_zone",
+            svc_result_fail(r, SVC_INVALID, "invalid_value", "time_zone",
                      "'time_zone' is not a known time zone (e.g. 'UTC', 'Asia/Shanghai')");
             goto out;
         }
@@ -250,24 +250,24 @@ int svc_account_update(const svc_actor *a, const svc_account_patch *p, svc_resul
     if (p->alt_login_id_set && p->alt_login_id != NULL &&
         mt_plan_require(effective_plan(&row), MT_Q_ALT_LOGIN_ID, MT_ACCESS_FULL, &err) !=
             MT_OK) {
-        svc_fail_limit(r, effective_plan(&row), MT_Q_ALT_LOGIN_ID, err.msg);
+        svc_result_fail_limit(r, effective_plan(&row), MT_Q_ALT_LOGIN_ID, err.msg);
         goto out;
     }
     st = db_account_update(c, a->account_id, p->name, p->subscriber, p->time_zone, p->language,
                            p->alt_login_id_set, p->alt_login_id, &changed);
     if (st == DB_CONFLICT) {
-        svc_fail(r, SVC_CONFLICT, "alt_login_id_taken", "alt_login_id",
+        svc_result_fail(r, SVC_CONFLICT, "alt_login_id_taken", "alt_login_id",
                  "this alternative login ID is already in use");
         goto out;
     }
     if (st == DB_CONSTRAINT) {
-        svc_fail(r, SVC_INVALID, "invalid_value", NULL, "a value is not allowed here");
+        svc_result_fail(r, SVC_INVALID, "invalid_value", NULL, "a value is not allowed here");
         goto out;
     }
     if (st != DB_OK || (st = svc_audit(c, a, "account.update", "account", a->account_id,
                                        NULL)) != DB_OK ||
         (st = db_commit(c)) != DB_OK) {
-        svc_fail_db(r, st);
+        svc_result_fail_db(r, st);
         goto out;
     }
     rc = 0;
@@ -346,14 +346,14 @@ int svc_quotation_create(const svc_actor *a, const char *plan, int months, const
     db_conn *c = NULL;
     db_status st;
     if (mt_plan_from_name(plan, &p, &err) != MT_OK) {
-        return svc_fail(r, SVC_INVALID, "invalid_value", "plan", "%s", err.msg);
+        return svc_result_fail(r, SVC_INVALID, "invalid_value", "plan", "%s", err.msg);
     }
     if (p != MT_PLAN_STANDARD && p != MT_PLAN_PRO) {
-        return svc_fail(r, SVC_INVALID, "invalid_value", "plan",
+        return svc_result_fail(r, SVC_INVALID, "invalid_value", "plan",
                         "quotations are for the paid plans: 'standard' or 'pro'");
     }
     if (mt_plan_check_term(p, months, &err) != MT_OK) {
-        return svc_fail(r, SVC_INVALID, "invalid_term", "months", "%s", err.msg);
+        return svc_result_fail(r, SVC_INVALID, "invalid_term", "months", "%s", err.msg);
     }
     svc_format_time(svc_now_us(), now);
     st = db_acquire(a->srv->pool, DB_WAIT_MS, &c);
@@ -366,11 +366,11 @@ int svc_quotation_create(const svc_actor *a, const char *plan, int months, const
     db_release(a->srv->pool, c);
     if (st != DB_OK || json == NULL) {
         free(json);
-        return svc_fail_db(r, st != DB_OK ? st : DB_ERROR);
+        return svc_result_fail_db(r, st != DB_OK ? st : DB_ERROR);
     }
     r->obj = cJSON_Parse(json);
     free(json);
-    return r->obj ? 0 : svc_fail_db(r, DB_ERROR);
+    return r->obj ? 0 : svc_result_fail_db(r, DB_ERROR);
 }
 
 int svc_quotation_list(const svc_actor *a, svc_result *r)
@@ -384,14 +384,14 @@ int svc_quotation_list(const svc_actor *a, svc_result *r)
     db_release(a->srv->pool, c);
     if (st != DB_OK || json == NULL) {
         free(json);
-        return svc_fail_db(r, st != DB_OK ? st : DB_ERROR);
+        return svc_result_fail_db(r, st != DB_OK ? st : DB_ERROR);
     }
     r->obj = cJSON_CreateObject();
     if (r->obj != NULL) {
         cJSON_AddItemToObject(r->obj, "quotations", cJSON_Parse(json));
     }
     free(json);
-    return r->obj ? 0 : svc_fail_db(r, DB_ERROR);
+    return r->obj ? 0 : svc_result_fail_db(r, DB_ERROR);
 }
 
 /* ------------------------------------------------------- plan change */
@@ -407,19 +407,19 @@ static int check_fits(const db_account_row *row, mt_plan target, svc_result *r)
     for (size_t i = 0; i < sizeof counted / sizeof counted[0]; i++) {
         int64_t used = usage_of(row, counted[i]);
         if (used > 0 && mt_plan_check(target, counted[i], used, &err) != MT_OK) {
-            return svc_fail_limit(r, target, counted[i], err.msg);
+            return svc_result_fail_limit(r, target, counted[i], err.msg);
         }
     }
     if (row->has_alt_login &&
         mt_plan_require(target, MT_Q_ALT_LOGIN_ID, MT_ACCESS_FULL, &err) != MT_OK) {
-        return svc_fail_limit(r, target, MT_Q_ALT_LOGIN_ID, err.msg);
+        return svc_result_fail_limit(r, target, MT_Q_ALT_LOGIN_ID, err.msg);
     }
     if (row->has_ip_allow &&
         mt_plan_require(target, MT_Q_IP_RESTRICTION, MT_ACCESS_FULL, &err) != MT_OK) {
-        return svc_fail_limit(r, target, MT_Q_IP_RESTRICTION, err.msg);
+        return svc_result_fail_limit(r, target, MT_Q_IP_RESTRICTION, err.msg);
     }
     if (row->has_logo && mt_plan_require(target, MT_Q_OWN_LOGO, MT_ACCESS_FULL, &err) != MT_OK) {
-        return svc_fail_limit(r, target, MT_Q_OWN_LOGO, err.msg);
+        return svc_result_fail_limit(r, target, MT_Q_OWN_LOGO, err.msg);
     }
     return 0;
 }
@@ -437,7 +437,7 @@ static int new_licence(const db_account_row *row, mt_plan eff, mt_plan target, i
     *converted = false;
     if (target == MT_PLAN_FREE) {
         if (months != 0) {
-            return svc_fail(r, SVC_INVALID, "invalid_term", "months",
+            return svc_result_fail(r, SVC_INVALID, "invalid_term", "months",
                             "plan free has no licence term: leave 'months' out");
         }
         return 0;
@@ -445,14 +445,14 @@ static int new_licence(const db_account_row *row, mt_plan eff, mt_plan target, i
     if (eff == MT_PLAN_STANDARD || eff == MT_PLAN_PRO) {
         int64_t remaining = row->has_expiry ? (int64_t)row->expiry - today : 0;
         if (months != 0) {
-            return svc_fail(r, SVC_INVALID, "invalid_term", "months",
+            return svc_result_fail(r, SVC_INVALID, "invalid_term", "months",
                             "a running licence is converted (L2): leave 'months' out");
         }
         if (remaining < 0) {
             remaining = 0;
         }
         if (mt_licence_convert(eff, target, remaining, today, conv, &err) != MT_OK) {
-            return svc_fail(r, SVC_CONFLICT, "conversion_failed", NULL, "%s", err.msg);
+            return svc_result_fail(r, SVC_CONFLICT, "conversion_failed", NULL, "%s", err.msg);
         }
         *converted = true;
         format_day(conv->expiry, expiry);
@@ -460,14 +460,14 @@ static int new_licence(const db_account_row *row, mt_plan eff, mt_plan target, i
         return 0;
     }
     if (months == 0) {
-        return svc_fail(r, SVC_INVALID, "missing", "months",
+        return svc_result_fail(r, SVC_INVALID, "missing", "months",
                         "a paid plan needs a licence term: 'months' 1, 3 or 12 (P25)");
     }
     if (mt_plan_check_term(target, months, &err) != MT_OK) {
-        return svc_fail(r, SVC_INVALID, "invalid_term", "months", "%s", err.msg);
+        return svc_result_fail(r, SVC_INVALID, "invalid_term", "months", "%s", err.msg);
     }
     if (mt_cal_add_months(today, months, &exp_day, &err) != MT_OK) {
-        return svc_fail(r, SVC_INVALID, "invalid_term", "months", "%s", err.msg);
+        return svc_result_fail(r, SVC_INVALID, "invalid_term", "months", "%s", err.msg);
     }
     format_day(exp_day, expiry);
     snprintf(term, 16, "%d", months);
@@ -488,23 +488,23 @@ int svc_plan_change(const svc_actor *a, const char *plan, int months, svc_result
     db_status st;
 
     if (mt_plan_from_name(plan, &target, &err) != MT_OK) {
-        return svc_fail(r, SVC_INVALID, "invalid_value", "plan", "%s", err.msg);
+        return svc_result_fail(r, SVC_INVALID, "invalid_value", "plan", "%s", err.msg);
     }
     if (target == MT_PLAN_TRIAL) {
-        return svc_fail(r, SVC_INVALID, "invalid_value", "plan",
+        return svc_result_fail(r, SVC_INVALID, "invalid_value", "plan",
                         "an account cannot change to plan trial");
     }
     if (svc_begin_locked(a, &c, &row, r) != 0) {
         goto out;
     }
     if (strcmp(row.plan, "trial") == 0) {
-        svc_fail(r, SVC_CONFLICT, "trial_upgrade_required", "plan",
+        svc_result_fail(r, SVC_CONFLICT, "trial_upgrade_required", "plan",
                  "a trial changes plan through POST /api/v1/account/upgrade");
         goto out;
     }
     eff = effective_plan(&row);
     if (eff == target) {
-        svc_fail(r, SVC_CONFLICT, "same_plan", "plan", "the account is already on plan %s",
+        svc_result_fail(r, SVC_CONFLICT, "same_plan", "plan", "the account is already on plan %s",
                  mt_plan_name(target));
         goto out;
     }
@@ -512,14 +512,14 @@ int svc_plan_change(const svc_actor *a, const char *plan, int months, svc_result
         mt_status ms = mt_licence_check_plan_change(row.changed_day, today, &next, &err);
         if (ms == MT_ELIMIT) {
             format_day(next, day);
-            svc_fail(r, SVC_CONFLICT, "plan_change_too_soon", "plan",
+            svc_result_fail(r, SVC_CONFLICT, "plan_change_too_soon", "plan",
                      "the plan can change once a month (L2): next change allowed on %s", day);
             snprintf(r->extra_key, sizeof r->extra_key, "next_allowed");
             snprintf(r->extra_val, sizeof r->extra_val, "%s", day);
             goto out;
         }
         if (ms != MT_OK) {
-            svc_fail(r, SVC_CONFLICT, "plan_change_too_soon", "plan", "%s", err.msg);
+            svc_result_fail(r, SVC_CONFLICT, "plan_change_too_soon", "plan", "%s", err.msg);
             goto out;
         }
     }
@@ -544,7 +544,7 @@ int svc_plan_change(const svc_actor *a, const char *plan, int months, svc_result
         (st = svc_audit(c, a, "account.plan_change", "account", a->account_id, detail)) !=
             DB_OK ||
         (st = db_commit(c)) != DB_OK) {
-        svc_fail_db(r, st);
+        svc_result_fail_db(r, st);
         goto out;
     }
     auth_forget_identities(); /* sessions and tokens carry the plan (P20, P21) */
@@ -600,14 +600,14 @@ int svc_trial_upgrade(const svc_actor *a, const char *plan, int months, const ch
     db_status st;
 
     if (mt_plan_from_name(plan, &target, &err) != MT_OK) {
-        return svc_fail(r, SVC_INVALID, "invalid_value", "plan", "%s", err.msg);
+        return svc_result_fail(r, SVC_INVALID, "invalid_value", "plan", "%s", err.msg);
     }
     if (target == MT_PLAN_TRIAL) {
-        return svc_fail(r, SVC_INVALID, "invalid_value", "plan",
+        return svc_result_fail(r, SVC_INVALID, "invalid_value", "plan",
                         "upgrade to 'free', 'standard' or 'pro'");
     }
     if (!account_login_valid(login_id)) {
-        return svc_fail(r, SVC_INVALID, "invalid_value", "login_id",
+        return svc_result_fail(r, SVC_INVALID, "invalid_value", "login_id",
                         "the account ID is 3 to 32 characters: a-z, 0-9, '.', '_', '-', "
                         "starting with a letter or digit");
     }
@@ -615,7 +615,7 @@ int svc_trial_upgrade(const svc_actor *a, const char *plan, int months, const ch
         goto out;
     }
     if (strcmp(row.plan, "trial") != 0) {
-        svc_fail(r, SVC_CONFLICT, "not_a_trial", NULL,
+        svc_result_fail(r, SVC_CONFLICT, "not_a_trial", NULL,
                  "only a trial is upgraded; change plan with POST /api/v1/account/plan");
         goto out;
     }
@@ -628,7 +628,7 @@ int svc_trial_upgrade(const svc_actor *a, const char *plan, int months, const ch
     st = db_account_upgrade_trial(c, a->account_id, login_id, mt_plan_name(target),
                                   term[0] ? term : NULL, expiry[0] ? expiry : NULL, now);
     if (st == DB_CONFLICT) {
-        svc_fail(r, SVC_CONFLICT, "login_id_taken", "login_id",
+        svc_result_fail(r, SVC_CONFLICT, "login_id_taken", "login_id",
                  "this account ID is already in use");
         goto out;
     }
@@ -638,7 +638,7 @@ int svc_trial_upgrade(const svc_actor *a, const char *plan, int months, const ch
         (st = svc_audit(c, a, "account.trial_upgrade", "account", a->account_id, detail)) !=
             DB_OK ||
         (st = db_commit(c)) != DB_OK) {
-        svc_fail_db(r, st);
+        svc_result_fail_db(r, st);
         goto out;
     }
     auth_forget_identities();
@@ -693,16 +693,16 @@ int svc_trial_create(srv *s, const char *email, const char *password, const char
     const char *login;
 
     if (!svc_valid_email(email)) {
-        return svc_fail(r, SVC_INVALID, "invalid_value", "email",
+        return svc_result_fail(r, SVC_INVALID, "invalid_value", "email",
                         "'email' must be an e-mail address");
     }
     pw = password_check_policy(password, email);
     if (pw != PW_OK) {
-        return svc_fail(r, SVC_INVALID, password_policy_code(pw), "password", "%s",
+        return svc_result_fail(r, SVC_INVALID, password_policy_code(pw), "password", "%s",
                         password_policy_message(pw));
     }
     if (mt_licence_trial_expiry(created, &exp_us, &err) != MT_OK) {
-        return svc_fail_db(r, DB_ERROR);
+        return svc_result_fail_db(r, DB_ERROR);
     }
     svc_format_time(created, now);
     svc_format_time(exp_us, expires);
@@ -713,17 +713,17 @@ int svc_trial_create(srv *s, const char *email, const char *password, const char
     }
     if (st != DB_OK) {
         db_release(s->pool, c);
-        return svc_fail_db(r, st);
+        return svc_result_fail_db(r, st);
     }
     if (hits > TRIAL_PER_IP_PER_HOUR) {
         db_release(s->pool, c);
-        return svc_fail(r, SVC_THROTTLED, "too_many_requests", NULL,
+        return svc_result_fail(r, SVC_THROTTLED, "too_many_requests", NULL,
                         "too many trials from this address; try again later");
     }
     /* Hashing takes ~50 ms: do not hold a transaction meanwhile. */
     if (password_hash(password, hash, sizeof hash) != 0) {
         db_release(s->pool, c);
-        return svc_fail_db(r, DB_ERROR);
+        return svc_result_fail_db(r, DB_ERROR);
     }
     login = svc_valid_user_login(email) ? email : "trial";
     if ((st = db_begin(c)) == DB_OK) {
@@ -731,7 +731,7 @@ int svc_trial_create(srv *s, const char *email, const char *password, const char
     }
     if (st == DB_CONFLICT) {
         db_release(s->pool, c);
-        return svc_fail(r, SVC_CONFLICT, "email_taken", "email",
+        return svc_result_fail(r, SVC_CONFLICT, "email_taken", "email",
                         "a trial with this e-mail address exists already");
     }
     if (st == DB_OK) {
@@ -741,12 +741,12 @@ int svc_trial_create(srv *s, const char *email, const char *password, const char
     }
     if (st != DB_OK || (st = db_commit(c)) != DB_OK) {
         db_release(s->pool, c);
-        return svc_fail_db(r, st);
+        return svc_result_fail_db(r, st);
     }
     db_release(s->pool, c);
     r->obj = cJSON_CreateObject();
     if (r->obj == NULL) {
-        return svc_fail_db(r, DB_ERROR);
+        return svc_result_fail_db(r, DB_ERROR);
     }
     cJSON_AddNumberToObject(r->obj, "account_id", (double)account_id);
     cJSON_AddNumberToObject(r->obj, "user_id", (double)user_id);

@@ -24,17 +24,11 @@
 #include "db_account.h"
 #include "mt/plan.h"
 #include "srv.h"
+#include "svc.h"
 
-typedef enum {
-    SVC_OK = 0,
-    SVC_DB,         /* a database failure: "db" (503/409/500) */
-    SVC_NOT_FOUND,  /* 404 not_found (also: another account's id) */
-    SVC_PLAN_LIMIT, /* 403 plan_limit: "quota", "plan", "msg" */
-    SVC_CONFLICT,   /* 409 "code": the state does not allow it */
-    SVC_INVALID,    /* 400 "code" with "field": the input is wrong */
-    SVC_FORBIDDEN,  /* 403 "code" */
-    SVC_THROTTLED   /* 429 "code" */
-} svc_kind;
+/* The result kinds are the statuses of svc.h (this file's svc_result is
+ * the older carrier; new code uses svc_error). */
+typedef svc_status svc_kind;
 
 typedef struct {
     svc_kind kind;
@@ -49,24 +43,11 @@ typedef struct {
     cJSON *obj; /* SVC_OK: the result (caller owns; may be NULL) */
 } svc_result;
 
-/* Who acts: the signed-in user of an account (from http_req), and where
- * from (audit). */
-typedef struct {
-    srv *srv;
-    long long account_id;
-    long long user_id;
-    bool admin;
-    bool via_token;
-    long long session_id; /* the current session (0 for an API token) */
-    mt_plan plan;         /* the plan in force for the account (as authenticated) */
-    const char *ip; /* borrowed; may be NULL */
-} svc_actor;
-
 /* Fill "r" as an error and return -1 (helpers for svc_*.c). */
-int svc_fail(svc_result *r, svc_kind kind, const char *code, const char *field,
+int svc_result_fail(svc_result *r, svc_kind kind, const char *code, const char *field,
              const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-int svc_fail_db(svc_result *r, db_status st);
-int svc_fail_limit(svc_result *r, mt_plan plan, mt_quota q, const char *msg);
+int svc_result_fail_db(svc_result *r, db_status st);
+int svc_result_fail_limit(svc_result *r, mt_plan plan, mt_quota q, const char *msg);
 
 /* Write the audit entry (A9) of the change "a" made on "c", inside the
  * change's transaction (audit_write()): "action" ('user.create'), the

@@ -17,6 +17,7 @@
 #include "audit.h"
 #include "db.h"
 #include "mt/plan.h"
+#include "svc.h"
 
 typedef enum {
     SV_OK = 0,
@@ -38,16 +39,8 @@ typedef struct {
     char msg[200];
 } svc_err;
 
-/* Who acts: the signed-in user (from http_req), for tenancy, quotas and the
- * audit log. "ip" is borrowed and may be NULL. */
-typedef struct {
-    long long account_id;
-    long long user_id;
-    int role;      /* auth.h ROLE_* */
-    mt_plan plan;  /* the account's effective plan */
-    bool via_token;
-    const char *ip;
-} sv_actor;
+/* Who acts (svc.h). */
+typedef svc_actor sv_actor;
 
 /* The actor "a" as the audit log names it. */
 audit_who sv_who(const sv_actor *a);

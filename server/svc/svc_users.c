@@ -21,12 +21,12 @@ static int take_json(char *json, const char *wrap, const char *what, svc_result 
 {
     cJSON *v;
     if (json == NULL) {
-        return svc_fail(r, SVC_NOT_FOUND, "not_found", NULL, "no such %s", what);
+        return svc_result_fail(r, SVC_NOT_FOUND, "not_found", NULL, "no such %s", what);
     }
     v = cJSON_Parse(json);
     free(json);
     if (v == NULL) {
-        return svc_fail_db(r, DB_ERROR);
+        return svc_result_fail_db(r, DB_ERROR);
     }
     if (wrap == NULL) {
         r->obj = v;
@@ -35,7 +35,7 @@ static int take_json(char *json, const char *wrap, const char *what, svc_result 
     r->obj = cJSON_CreateObject();
     if (r->obj == NULL) {
         cJSON_Delete(v);
-        return svc_fail_db(r, DB_ERROR);
+        return svc_result_fail_db(r, DB_ERROR);
     }
     cJSON_AddItemToObject(r->obj, wrap, v);
     return 0;
@@ -56,7 +56,7 @@ static int read_one(const svc_actor *a, long long id, reader fn, const char *wra
     db_release(a->srv->pool, c);
     if (st != DB_OK) {
         free(json);
-        return svc_fail_db(r, st);
+        return svc_result_fail_db(r, st);
     }
     return take_json(json, wrap, what, r);
 }
@@ -72,7 +72,7 @@ static int finish(const svc_actor *a, db_conn *c, const char *action, const char
     }
     db_release(a->srv->pool, c);
     if (st != DB_OK) {
-        return svc_fail_db(r, st);
+        return svc_result_fail_db(r, st);
     }
     /* Roles, disabled users, ended sessions: a remembered identity must
      * not outlive the change. */
@@ -128,29 +128,29 @@ static int validate_user(const svc_user_input *in, svc_result *r)
 {
     const char *ts = two_step_value(in->two_step);
     if (in->login_id != NULL && !svc_valid_user_login(in->login_id)) {
-        return svc_fail(r, SVC_INVALID, "invalid_value", "login_id",
+        return svc_result_fail(r, SVC_INVALID, "invalid_value", "login_id",
                         "the user ID is 1 to 64 characters: letters, digits, '.', '_', '@', "
                         "'-', starting with a letter or digit");
     }
     if (in->name != NULL && in->name[0] == '\0') {
-        return svc_fail(r, SVC_INVALID, "invalid_value", "name", "'name' must not be empty");
+        return svc_result_fail(r, SVC_INVALID, "invalid_value", "name", "'name' must not be empty");
     }
     if (in->email_set && in->email != NULL && !svc_valid_email(in->email)) {
-        return svc_fail(r, SVC_INVALID, "invalid_value", "email",
+        return svc_result_fail(r, SVC_INVALID, "invalid_value", "email",
                         "'email' must be an e-mail address");
     }
     if (in->role != NULL && strcmp(in->role, "admin") != 0 && strcmp(in->role, "member") != 0) {
-        return svc_fail(r, SVC_INVALID, "invalid_value", "role",
+        return svc_result_fail(r, SVC_INVALID, "invalid_value", "role",
                         "'role' is 'admin' or 'member'");
     }
     if (in->file_access != NULL && strcmp(in->file_access, "none") != 0 &&
         strcmp(in->file_access, "view") != 0 && strcmp(in->file_access, "edit") != 0) {
-        return svc_fail(r, SVC_INVALID, "invalid_value", "file_access",
+        return svc_result_fail(r, SVC_INVALID, "invalid_value", "file_access",
                         "'file_access' is 'none', 'view' or 'edit'");
     }
     if (ts != NULL && strcmp(ts, "off") != 0 && strcmp(ts, "email") != 0 &&
         strcmp(ts, "totp") != 0) {
-        return svc_fail(r, SVC_INVALID, "invalid_value", "two_step",
+        return svc_result_fail(r, SVC_INVALID, "invalid_value", "two_step",
                         "'two_step' is 'off' (or 'none'), 'email' or 'totp'");
     }
     return 0;
@@ -161,11 +161,11 @@ static int hash_password(const char *password, const char *login, char *hash, sv
 {
     pw_policy pw = password_check_policy(password, login);
     if (pw != PW_OK) {
-        return svc_fail(r, SVC_INVALID, password_policy_code(pw), "password", "%s",
+        return svc_result_fail(r, SVC_INVALID, password_policy_code(pw), "password", "%s",
                         password_policy_message(pw));
     }
     if (password_hash(password, hash, PASSWORD_HASH_CAP) != 0) {
-        return svc_fail_db(r, DB_ERROR);
+        return svc_result_fail_db(r, DB_ERROR);
     }
     return 0;
 }
@@ -189,15 +189,15 @@ int svc_user_create(const svc_actor *a, const svc_user_input *in, svc_result *r)
     }
     if (in->role != NULL && strcmp(role, "admin") == 0 && in->file_access != NULL &&
         strcmp(in->file_access, "edit") != 0) {
-        return svc_fail(r, SVC_INVALID, "invalid_value", "file_access",
+        return svc_result_fail(r, SVC_INVALID, "invalid_value", "file_access",
                         "administrators have file access 'edit'");
     }
     if (strcmp(ts, "totp") == 0) {
-        return svc_fail(r, SVC_CONFLICT, "totp_not_enrolled", "two_step",
+        return svc_result_fail(r, SVC_CONFLICT, "totp_not_enrolled", "two_step",
                         "the user enrols an authenticator app first (A3)");
     }
     if (strcmp(ts, "email") == 0 && in->email == NULL) {
-        return svc_fail(r, SVC_INVALID, "missing", "email",
+        return svc_result_fail(r, SVC_INVALID, "missing", "email",
                         "two-step verification by e-mail needs an e-mail address");
     }
     if (hash_password(in->password, in->login_id, hash, r) != 0) {
@@ -208,7 +208,7 @@ int svc_user_create(const svc_actor *a, const svc_user_input *in, svc_result *r)
     }
     plan = svc_effective_plan(&row);
     if (mt_plan_check(plan, MT_Q_USERS, row.n_users + 1, &err) != MT_OK) {
-        svc_fail_limit(r, plan, MT_Q_USERS, err.msg);
+        svc_result_fail_limit(r, plan, MT_Q_USERS, err.msg);
         return fail_release(a, c, &row);
     }
     free(row.json);
@@ -216,12 +216,12 @@ int svc_user_create(const svc_actor *a, const svc_user_input *in, svc_result *r)
     st = db_user_insert(c, a->account_id, in->login_id, in->name, in->email, role, fa, ts, hash,
                         &id);
     if (st == DB_CONFLICT) {
-        svc_fail(r, SVC_CONFLICT, "login_id_taken", "login_id",
+        svc_result_fail(r, SVC_CONFLICT, "login_id_taken", "login_id",
                  "this user ID is already used in the account");
         return fail_release(a, c, &row);
     }
     if (st != DB_OK) {
-        svc_fail_db(r, st);
+        svc_result_fail_db(r, st);
         return fail_release(a, c, &row);
     }
     return finish(a, c, "user.create", "user", id, NULL, rd_user, "user", r);
@@ -247,41 +247,41 @@ int svc_user_update(const svc_actor *a, long long id, const svc_user_input *in, 
     }
     if ((st = db_user_facts_get(c, a->account_id, id, &f)) != DB_OK ||
         (st = db_users_count_admins(c, a->account_id, &admins)) != DB_OK) {
-        svc_fail_db(r, st);
+        svc_result_fail_db(r, st);
         return fail_release(a, c, &row);
     }
     if (!f.found) {
-        svc_fail(r, SVC_NOT_FOUND, "not_found", NULL, "no such user");
+        svc_result_fail(r, SVC_NOT_FOUND, "not_found", NULL, "no such user");
         return fail_release(a, c, &row);
     }
     demote = f.admin && ((in->role != NULL && strcmp(in->role, "member") == 0) ||
                          in->disabled == 1);
     if (demote && admins <= 1) {
-        svc_fail(r, SVC_CONFLICT, "last_admin", in->disabled == 1 ? "disabled" : "role",
+        svc_result_fail(r, SVC_CONFLICT, "last_admin", in->disabled == 1 ? "disabled" : "role",
                  "the account keeps at least one administrator");
         return fail_release(a, c, &row);
     }
     if (id == a->user_id && (in->disabled == 1 ||
                              (in->role != NULL && strcmp(in->role, "member") == 0))) {
-        svc_fail(r, SVC_CONFLICT, "cannot_change_self", in->disabled == 1 ? "disabled" : "role",
+        svc_result_fail(r, SVC_CONFLICT, "cannot_change_self", in->disabled == 1 ? "disabled" : "role",
                  "administrators cannot demote or disable themselves");
         return fail_release(a, c, &row);
     }
     if (ts != NULL && strcmp(ts, "totp") == 0 && !f.has_totp) {
-        svc_fail(r, SVC_CONFLICT, "totp_not_enrolled", "two_step",
+        svc_result_fail(r, SVC_CONFLICT, "totp_not_enrolled", "two_step",
                  "the user enrols an authenticator app first (A3)");
         return fail_release(a, c, &row);
     }
     if (ts != NULL && strcmp(ts, "email") == 0 &&
         (in->email_set ? in->email == NULL : !f.has_email)) {
-        svc_fail(r, SVC_INVALID, "missing", "email",
+        svc_result_fail(r, SVC_INVALID, "missing", "email",
                  "two-step verification by e-mail needs an e-mail address");
         return fail_release(a, c, &row);
     }
     {
         bool becomes_admin = in->role ? strcmp(in->role, "admin") == 0 : f.admin;
         if (becomes_admin && in->file_access != NULL && strcmp(in->file_access, "edit") != 0) {
-            svc_fail(r, SVC_INVALID, "invalid_value", "file_access",
+            svc_result_fail(r, SVC_INVALID, "invalid_value", "file_access",
                      "administrators have file access 'edit'");
             return fail_release(a, c, &row);
         }
@@ -299,13 +299,13 @@ int svc_user_update(const svc_actor *a, long long id, const svc_user_input *in, 
     p.password_hash = in->password ? hash : NULL;
     st = db_user_update(c, a->account_id, id, &p, &changed);
     if (st == DB_CONSTRAINT) {
-        svc_fail(r, SVC_CONFLICT, "constraint", NULL,
+        svc_result_fail(r, SVC_CONFLICT, "constraint", NULL,
                  "this change does not fit the user's settings (e-mail needed by two-step "
                  "verification?)");
         return fail_release(a, c, &row);
     }
     if (st != DB_OK) {
-        svc_fail_db(r, st);
+        svc_result_fail_db(r, st);
         return fail_release(a, c, &row);
     }
     /* A disabled user is signed out everywhere (tokens revoked too); a new
@@ -317,7 +317,7 @@ int svc_user_update(const svc_actor *a, long long id, const svc_user_input *in, 
             (in->disabled == 1 &&
              (st = db_auth_tokens_revoke_user(c, a->account_id, id, auth_now(), &revoked)) !=
                  DB_OK)) {
-            svc_fail_db(r, st);
+            svc_result_fail_db(r, st);
             return fail_release(a, c, &row);
         }
         snprintf(detail, sizeof detail, "{\"sessions_ended\":%lld,\"tokens_revoked\":%lld}",
@@ -343,24 +343,24 @@ int svc_user_delete(const svc_actor *a, long long id, svc_result *r)
     row.json = NULL;
     if ((st = db_user_facts_get(c, a->account_id, id, &f)) != DB_OK ||
         (st = db_users_count_admins(c, a->account_id, &admins)) != DB_OK) {
-        svc_fail_db(r, st);
+        svc_result_fail_db(r, st);
         return fail_release(a, c, &row);
     }
     if (!f.found) {
-        svc_fail(r, SVC_NOT_FOUND, "not_found", NULL, "no such user");
+        svc_result_fail(r, SVC_NOT_FOUND, "not_found", NULL, "no such user");
         return fail_release(a, c, &row);
     }
     if (id == a->user_id) {
-        svc_fail(r, SVC_CONFLICT, "cannot_delete_self", NULL, "you cannot delete yourself");
+        svc_result_fail(r, SVC_CONFLICT, "cannot_delete_self", NULL, "you cannot delete yourself");
         return fail_release(a, c, &row);
     }
     if (f.admin && admins <= 1) {
-        svc_fail(r, SVC_CONFLICT, "last_admin", NULL,
+        svc_result_fail(r, SVC_CONFLICT, "last_admin", NULL,
                  "the account keeps at least one administrator");
         return fail_release(a, c, &row);
     }
     if ((st = db_user_delete(c, a->account_id, id, &changed)) != DB_OK) {
-        svc_fail_db(r, st);
+        svc_result_fail_db(r, st);
         return fail_release(a, c, &row);
     }
     return finish(a, c, "user.delete", "user", id, NULL, NULL, "user", r);
@@ -399,17 +399,17 @@ static int check_users(const svc_actor *a, db_conn *c, const char *ids, long lon
         return 0;
     }
     if ((st = db_users_count_ids(c, a->account_id, ids, &found)) != DB_OK) {
-        return svc_fail_db(r, st);
+        return svc_result_fail_db(r, st);
     }
     if (found != n) {
-        return svc_fail(r, SVC_NOT_FOUND, "not_found", field, "no such user");
+        return svc_result_fail(r, SVC_NOT_FOUND, "not_found", field, "no such user");
     }
     return 0;
 }
 
 static int name_conflict(svc_result *r, const char *what)
 {
-    return svc_fail(r, SVC_CONFLICT, "name_taken", "name", "a %s with this name exists already",
+    return svc_result_fail(r, SVC_CONFLICT, "name_taken", "name", "a %s with this name exists already",
                     what);
 }
 
@@ -424,14 +424,14 @@ int svc_team_create(const svc_actor *a, const char *name, const char *descriptio
     db_status st;
 
     if (name[0] == '\0') {
-        return svc_fail(r, SVC_INVALID, "invalid_value", "name", "'name' must not be empty");
+        return svc_result_fail(r, SVC_INVALID, "invalid_value", "name", "'name' must not be empty");
     }
     if (svc_begin_locked(a, &c, &row, r) != 0) {
         return -1;
     }
     plan = svc_effective_plan(&row);
     if (mt_plan_check(plan, MT_Q_TEAMS, row.n_teams + 1, &err) != MT_OK) {
-        svc_fail_limit(r, plan, MT_Q_TEAMS, err.msg);
+        svc_result_fail_limit(r, plan, MT_Q_TEAMS, err.msg);
         return fail_release(a, c, &row);
     }
     if (check_users(a, c, member_ids, n_members, "member_ids", r) != 0) {
@@ -446,7 +446,7 @@ int svc_team_create(const svc_actor *a, const char *name, const char *descriptio
         return fail_release(a, c, &row);
     }
     if (st != DB_OK) {
-        svc_fail_db(r, st);
+        svc_result_fail_db(r, st);
         return fail_release(a, c, &row);
     }
     free(row.json);
@@ -462,7 +462,7 @@ int svc_team_update(const svc_actor *a, long long id, const char *name, const ch
     db_status st;
 
     if (name != NULL && name[0] == '\0') {
-        return svc_fail(r, SVC_INVALID, "invalid_value", "name", "'name' must not be empty");
+        return svc_result_fail(r, SVC_INVALID, "invalid_value", "name", "'name' must not be empty");
     }
     if (svc_begin_locked(a, &c, &row, r) != 0) {
         return -1;
@@ -473,11 +473,11 @@ int svc_team_update(const svc_actor *a, long long id, const char *name, const ch
         return fail_release(a, c, &row);
     }
     if (st != DB_OK) {
-        svc_fail_db(r, st);
+        svc_result_fail_db(r, st);
         return fail_release(a, c, &row);
     }
     if (changed == 0) {
-        svc_fail(r, SVC_NOT_FOUND, "not_found", NULL, "no such team");
+        svc_result_fail(r, SVC_NOT_FOUND, "not_found", NULL, "no such team");
         return fail_release(a, c, &row);
     }
     if (member_ids != NULL) {
@@ -485,7 +485,7 @@ int svc_team_update(const svc_actor *a, long long id, const char *name, const ch
             return fail_release(a, c, &row);
         }
         if ((st = db_team_set_members(c, a->account_id, id, member_ids)) != DB_OK) {
-            svc_fail_db(r, st);
+            svc_result_fail_db(r, st);
             return fail_release(a, c, &row);
         }
     }
@@ -507,11 +507,11 @@ static int change_one(const svc_actor *a, long long id, changer fn, const char *
     }
     if (st != DB_OK) {
         db_release(a->srv->pool, c);
-        return svc_fail_db(r, st);
+        return svc_result_fail_db(r, st);
     }
     if (changed == 0) {
         db_release(a->srv->pool, c);
-        return svc_fail(r, SVC_NOT_FOUND, "not_found", NULL, "no such %s", type);
+        return svc_result_fail(r, SVC_NOT_FOUND, "not_found", NULL, "no such %s", type);
     }
     return finish(a, c, action, type, id, NULL, NULL, type, r);
 }
@@ -529,11 +529,11 @@ int svc_team_add_member(const svc_actor *a, long long id, long long user_id, svc
     if (st != DB_OK || (st = db_begin(c)) != DB_OK ||
         (st = db_team_get(c, a->account_id, id, &json)) != DB_OK) {
         db_release(a->srv->pool, c);
-        return svc_fail_db(r, st);
+        return svc_result_fail_db(r, st);
     }
     if (json == NULL) {
         db_release(a->srv->pool, c);
-        return svc_fail(r, SVC_NOT_FOUND, "not_found", NULL, "no such team");
+        return svc_result_fail(r, SVC_NOT_FOUND, "not_found", NULL, "no such team");
     }
     free(json);
     snprintf(ids, sizeof ids, "{%lld}", user_id);
@@ -543,7 +543,7 @@ int svc_team_add_member(const svc_actor *a, long long id, long long user_id, svc
     }
     if ((st = db_team_add_member(c, a->account_id, id, user_id)) != DB_OK) {
         db_release(a->srv->pool, c);
-        return svc_fail_db(r, st);
+        return svc_result_fail_db(r, st);
     }
     snprintf(detail, sizeof detail, "{\"user_id\":%lld}", user_id);
     return finish(a, c, "team.member_add", "team", id, detail, rd_team, "team", r);
@@ -560,11 +560,11 @@ int svc_team_remove_member(const svc_actor *a, long long id, long long user_id, 
     }
     if (st != DB_OK) {
         db_release(a->srv->pool, c);
-        return svc_fail_db(r, st);
+        return svc_result_fail_db(r, st);
     }
     if (changed == 0) {
         db_release(a->srv->pool, c);
-        return svc_fail(r, SVC_NOT_FOUND, "not_found", NULL, "no such team member");
+        return svc_result_fail(r, SVC_NOT_FOUND, "not_found", NULL, "no such team member");
     }
     snprintf(detail, sizeof detail, "{\"user_id\":%lld}", user_id);
     return finish(a, c, "team.member_remove", "team", id, detail, NULL, "team", r);
@@ -604,14 +604,14 @@ int svc_group_create(const svc_actor *a, const char *name, const char *descripti
     db_status st;
 
     if (name[0] == '\0') {
-        return svc_fail(r, SVC_INVALID, "invalid_value", "name", "'name' must not be empty");
+        return svc_result_fail(r, SVC_INVALID, "invalid_value", "name", "'name' must not be empty");
     }
     if (svc_begin_locked(a, &c, &row, r) != 0) {
         return -1;
     }
     plan = svc_effective_plan(&row);
     if (mt_plan_check(plan, MT_Q_GROUPS, row.n_groups + 1, &err) != MT_OK) {
-        svc_fail_limit(r, plan, MT_Q_GROUPS, err.msg);
+        svc_result_fail_limit(r, plan, MT_Q_GROUPS, err.msg);
         return fail_release(a, c, &row);
     }
     st = db_group_insert(c, a->account_id, name, description, &id);
@@ -620,7 +620,7 @@ int svc_group_create(const svc_actor *a, const char *name, const char *descripti
         return fail_release(a, c, &row);
     }
     if (st != DB_OK) {
-        svc_fail_db(r, st);
+        svc_result_fail_db(r, st);
         return fail_release(a, c, &row);
     }
     free(row.json);
@@ -634,7 +634,7 @@ int svc_group_update(const svc_actor *a, long long id, const char *name,
     long long changed = 0;
     db_status st;
     if (name != NULL && name[0] == '\0') {
-        return svc_fail(r, SVC_INVALID, "invalid_value", "name", "'name' must not be empty");
+        return svc_result_fail(r, SVC_INVALID, "invalid_value", "name", "'name' must not be empty");
     }
     st = db_acquire(a->srv->pool, DB_WAIT_MS, &c);
     if (st == DB_OK && (st = db_begin(c)) == DB_OK) {
@@ -646,11 +646,11 @@ int svc_group_update(const svc_actor *a, long long id, const char *name,
     }
     if (st != DB_OK) {
         db_release(a->srv->pool, c);
-        return svc_fail_db(r, st);
+        return svc_result_fail_db(r, st);
     }
     if (changed == 0) {
         db_release(a->srv->pool, c);
-        return svc_fail(r, SVC_NOT_FOUND, "not_found", NULL, "no such measurement group");
+        return svc_result_fail(r, SVC_NOT_FOUND, "not_found", NULL, "no such measurement group");
     }
     return finish(a, c, "group.update", "group", id, NULL, rd_group, "measurement group", r);
 }
@@ -670,11 +670,11 @@ int svc_group_set_access(const svc_actor *a, long long id, const svc_group_acces
     if (st != DB_OK || (st = db_begin(c)) != DB_OK ||
         (st = db_group_get(c, a->account_id, a->user_id, true, id, &json)) != DB_OK) {
         db_release(a->srv->pool, c);
-        return svc_fail_db(r, st);
+        return svc_result_fail_db(r, st);
     }
     if (json == NULL) {
         db_release(a->srv->pool, c);
-        return svc_fail(r, SVC_NOT_FOUND, "not_found", NULL, "no such measurement group");
+        return svc_result_fail(r, SVC_NOT_FOUND, "not_found", NULL, "no such measurement group");
     }
     free(json);
     if (check_users(a, c, in->user_ids, in->n_users, "users", r) != 0) {
@@ -684,18 +684,18 @@ int svc_group_set_access(const svc_actor *a, long long id, const svc_group_acces
     if (in->n_teams > 0) {
         if ((st = db_teams_count_ids(c, a->account_id, in->team_ids, &found)) != DB_OK) {
             db_release(a->srv->pool, c);
-            return svc_fail_db(r, st);
+            return svc_result_fail_db(r, st);
         }
         if (found != in->n_teams) {
             db_release(a->srv->pool, c);
-            return svc_fail(r, SVC_NOT_FOUND, "not_found", "teams", "no such team");
+            return svc_result_fail(r, SVC_NOT_FOUND, "not_found", "teams", "no such team");
         }
     }
     st = db_group_set_access(c, a->account_id, id, in->user_ids, in->user_access, in->team_ids,
                              in->team_access);
     if (st != DB_OK) {
         db_release(a->srv->pool, c);
-        return svc_fail_db(r, st);
+        return svc_result_fail_db(r, st);
     }
     return finish(a, c, "group.access", "group", id, NULL, rd_group, "measurement group", r);
 }
@@ -713,7 +713,7 @@ int svc_me_get(const svc_actor *a, svc_result *r)
     }
     db_release(a->srv->pool, c);
     if (st != DB_OK) {
-        return svc_fail_db(r, st);
+        return svc_result_fail_db(r, st);
     }
     if (take_json(json, NULL, "user", r) != 0) {
         free(account);
@@ -753,7 +753,7 @@ static int me_read_put(const svc_actor *a, int64_t now_ms, char **text, size_t *
     cJSON_Delete(r->obj);
     r->obj = NULL;
     if (printed == NULL) {
-        return svc_fail_db(r, DB_ERROR);
+        return svc_result_fail_db(r, DB_ERROR);
     }
     *len = strlen(printed);
     reply_cache_put(&key, epoch, now_ms, printed, *len);
@@ -822,11 +822,11 @@ int svc_me_update(const svc_actor *a, const svc_user_input *in, svc_result *r)
     }
     if (st != DB_OK) {
         db_release(a->srv->pool, c);
-        return svc_fail_db(r, st);
+        return svc_result_fail_db(r, st);
     }
     if (!known) {
         db_release(a->srv->pool, c);
-        return svc_fail(r, SVC_INVALID, "invalid_value", "time_zone",
+        return svc_result_fail(r, SVC_INVALID, "invalid_value", "time_zone",
                         "'time_zone' is not a known time zone (e.g. 'UTC', 'Asia/Tokyo')");
     }
     p.name = in->name;
@@ -839,18 +839,18 @@ int svc_me_update(const svc_actor *a, const svc_user_input *in, svc_result *r)
     st = db_user_update(c, a->account_id, a->user_id, &p, &changed);
     if (st == DB_CONSTRAINT) {
         db_release(a->srv->pool, c);
-        return svc_fail(r, SVC_CONFLICT, "constraint", "email",
+        return svc_result_fail(r, SVC_CONFLICT, "constraint", "email",
                         "the e-mail address is needed (two-step verification or e-mail login)");
     }
     if (st != DB_OK) {
         db_release(a->srv->pool, c);
-        return svc_fail_db(r, st);
+        return svc_result_fail_db(r, st);
     }
     (void)f;
     st = db_commit(c);
     db_release(a->srv->pool, c);
     if (st != DB_OK) {
-        return svc_fail_db(r, st);
+        return svc_result_fail_db(r, st);
     }
     return svc_me_get(a, r);
 }
@@ -868,12 +868,12 @@ int svc_me_group_get(const svc_actor *a, svc_result *r)
     db_release(a->srv->pool, c);
     if (st != DB_OK) {
         free(json);
-        return svc_fail_db(r, st);
+        return svc_result_fail_db(r, st);
     }
     r->obj = cJSON_CreateObject();
     if (r->obj == NULL) {
         free(json);
-        return svc_fail_db(r, DB_ERROR);
+        return svc_result_fail_db(r, DB_ERROR);
     }
     /* A selection the user lost access to reads as none. */
     cJSON_AddItemToObject(r->obj, "group", json ? cJSON_Parse(json) : cJSON_CreateNull());
@@ -891,7 +891,7 @@ int svc_me_group_set(const svc_actor *a, long long group_id, svc_result *r)
     }
     if (st == DB_OK && group_id > 0 && json == NULL) {
         db_release(a->srv->pool, c);
-        return svc_fail(r, SVC_NOT_FOUND, "not_found", "group_id", "no such measurement group");
+        return svc_result_fail(r, SVC_NOT_FOUND, "not_found", "group_id", "no such measurement group");
     }
     free(json);
     if (st == DB_OK) {
@@ -899,7 +899,7 @@ int svc_me_group_set(const svc_actor *a, long long group_id, svc_result *r)
     }
     db_release(a->srv->pool, c);
     if (st != DB_OK) {
-        return svc_fail_db(r, st);
+        return svc_result_fail_db(r, st);
     }
     return svc_me_group_get(a, r);
 }

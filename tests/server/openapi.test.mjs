@@ -2,7 +2,7 @@
 // and method exists (no 404 "no such route", no 405), and the documented
 // security holds without credentials: public operations (`security: []`)
 // are reachable, the others answer 401. And against the server's source:
-// every route of its route tables (server/*.c) but the test-only ones is
+// every route of its route tables (server/<layer>/*.c) but the test-only ones is
 // documented. Generic: it covers every route added to the file or to the
 // tables later, as long as the file keeps the layout of docs/api/README.md
 // (paths at two spaces of indentation, methods at four, an operation's own
@@ -42,7 +42,7 @@ function operations(text) {
 }
 
 /**
- * ["METHOD /path"] of the route tables in server/*.c (entries like
+ * ["METHOD /path"] of the route tables in server/<layer>/*.c (entries like
  * `{"POST", "/api/v1/auth/login", h_login, AUTH_PUBLIC, ...}`), relative to
  * /api/v1, without the test-only routes under /test/ and /debug/ (served
  * only with METRON_TEST_ROUTES=1). A path parameter is a `*` segment there.
@@ -50,7 +50,8 @@ function operations(text) {
 function serverRoutes() {
   const dir = path.join(repoRoot, 'server');
   const routes = new Set();
-  for (const name of fs.readdirSync(dir).filter((n) => n.endsWith('.c')).sort()) {
+  const names = fs.readdirSync(dir, { recursive: true }).filter((n) => n.endsWith('.c')).sort();
+  for (const name of names) {
     const text = fs.readFileSync(path.join(dir, name), 'utf8');
     for (const m of text.matchAll(/\{\s*"([A-Z]+)",\s*"\/api\/v1(\/[^"]*)"/g)) {
       if (/^\/(test|debug)(\/|$)/.test(m[2])) continue;
@@ -101,11 +102,11 @@ test('every documented operation exists on the server with the documented securi
   assert.deepEqual(problems, []);
 });
 
-test('every route of the server (its route tables in server/*.c, except /test/ and /debug/) is documented', () => {
+test('every route of the server (its route tables in server/<layer>/*.c, except /test/ and /debug/) is documented', () => {
   const routes = serverRoutes();
-  assert.ok(routes.size >= 30, `only ${routes.size} routes found in server/*.c`);
+  assert.ok(routes.size >= 30, `only ${routes.size} routes found in server/<layer>/*.c`);
   const documented = new Set(operations(fs.readFileSync(file, 'utf8')).map(routeKey));
   const missing = [...routes].filter((r) => !documented.has(r)).sort();
   assert.deepEqual(missing, [],
-    `routes of server/*.c missing from docs/api/openapi.yaml:\n  ${missing.join('\n  ')}`);
+    `routes of server/<layer>/*.c missing from docs/api/openapi.yaml:\n  ${missing.join('\n  ')}`);
 });

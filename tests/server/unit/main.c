@@ -14,6 +14,7 @@ void suite_http_range(void);
 void suite_json_guard(void);
 void suite_refresher(void);
 void suite_reply_cache(void);
+void suite_svc(void);
 
 static int n_passed, n_failed, cur_failed;
 static const char *filter;
@@ -70,6 +71,7 @@ int main(int argc, char **argv)
     suite_json_guard();
     suite_refresher();
     suite_reply_cache();
+    suite_svc();
     printf("1..%d\n%d passed, %d failed\n", n_passed + n_failed, n_passed, n_failed);
     return n_failed ? 1 : 0;
 }

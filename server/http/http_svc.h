@@ -1,0 +1,38 @@
+/* The HTTP side of the service contract (svc.h): the one mapping from a
+ * service status to an HTTP status and JSON error body, and the one place
+ * the actor of a request is built. */
+#ifndef MTS_HTTP_SVC_H
+#define MTS_HTTP_SVC_H
+
+#include "http.h"
+#include "svc.h"
+
+/* The HTTP status that answers "st" (db: the database status of an SVC_DB
+ * failure): SVC_INVALID 400, SVC_UNAUTHENTICATED 401, SVC_FORBIDDEN and
+ * SVC_PLAN_LIMIT 403, SVC_NOT_FOUND 404, SVC_CONFLICT 409, SVC_TOO_LARGE
+ * 413, SVC_UNPROCESSABLE 422, SVC_THROTTLED 429, SVC_NOT_IMPLEMENTED 501,
+ * SVC_NOMEM and SVC_UNAVAILABLE 503, SVC_DB 503 (unavailable, busy) / 409
+ * (conflict, constraint) / 500, anything else 500. */
+int http_svc_status(svc_status st, db_status db);
+
+/* Reply to the failure "e": {"code", "message", "field"?} with the status
+ * of http_svc_status(), plus
+ *   - "position" when e->has_pos,
+ *   - e->extra_key: e->extra_val when set,
+ *   - for a quota (e->has_quota: SVC_PLAN_LIMIT, or SVC_TOO_LARGE for the
+ *     storage quota) the plan_limit members: "quota" (core's id, "P4"),
+ *     "limit" (the plan's limit from core's table, 0 where it says "-"),
+ *     "plan", "available": false when the plan lacks the function, and
+ *     "used" when e->used >= 0 — the only place this body is built;
+ *   - for SVC_THROTTLED with e->retry_after > 0: "retry_after" and a
+ *     Retry-After header;
+ *   - SVC_DB: the database's reply (http_reply_db()).
+ * Returns the status. */
+int http_reply_svc(http_req *req, const svc_error *e);
+
+/* Fill req->actor from the authenticated request (account, user, role,
+ * plan, file rights, session or token, client address). http.c calls it
+ * once, after authentication and before the handler. */
+void http_actor_init(http_req *req);
+
+#endif
