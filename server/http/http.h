@@ -204,7 +204,7 @@ int http_auth_resolve(http_req *req, const http_route *route);
  * route_tables[]. */
 extern const http_route http_routes_health[];
 extern const http_route http_routes_auth[];  /* http_auth.c: /auth, /me, /account/ip-... */
-extern const http_route http_routes_audit[]; /* audit.c: /audit */
+extern const http_route http_routes_audit[]; /* http_audit.c: /audit */
 extern const http_route http_routes_admin_apps[]; /* http_admin_apps.c: /apps, /devices, ... */
 extern const http_route http_routes_admin_misc[]; /* http_admin_misc.c: recipients, inquiries... */
 extern const http_route http_routes_admin_account[]; /* http_admin_account.c: /account, /plans, /trial */

@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "audit.h"
+#include "http_audit.h"
 #include "auth.h"
 #include "auth_password.h"
 #include "db_auth.h"
@@ -269,7 +270,7 @@ static int reply_signed_in(http_req *req, auth_outcome *o, const char *action)
         cJSON_AddNumberToObject(r, "expires_in", AUTH_CHALLENGE_TTL_S);
         cJSON_AddStringToObject(detail, "two_step", o->user.two_step);
         OPENSSL_cleanse(o->secret, sizeof o->secret);
-        audit(req, "auth.password_ok", "user", o->user.user_id, detail);
+        http_audit(req, "auth.password_ok", "user", o->user.user_id, detail);
         cJSON_Delete(detail);
         return http_reply_json(req, 200, r);
     }
@@ -279,7 +280,7 @@ static int reply_signed_in(http_req *req, auth_outcome *o, const char *action)
         cJSON_AddItemToObject(r, "user", user_json(&o->user, o->plan));
         OPENSSL_cleanse(o->secret, sizeof o->secret);
         req->via_token = false; /* the actor is the user who asked for it */
-        audit(req, "auth.token_create", "api_token", o->user.session_id, NULL);
+        http_audit(req, "auth.token_create", "api_token", o->user.session_id, NULL);
         cJSON_Delete(detail);
         return http_reply_json(req, 200, r);
     }
@@ -294,7 +295,7 @@ static int reply_signed_in(http_req *req, auth_outcome *o, const char *action)
     OPENSSL_cleanse(o->secret, sizeof o->secret);
     OPENSSL_cleanse(csrf, sizeof csrf);
     cJSON_AddBoolToObject(detail, "via_alt_login", o->user.via_alt);
-    audit(req, action, "user", o->user.user_id, detail);
+    http_audit(req, action, "user", o->user.user_id, detail);
     cJSON_Delete(detail);
     rc = http_reply_json_headers(req, 200, r, extra);
     OPENSSL_cleanse(extra, sizeof extra);
@@ -312,7 +313,7 @@ static void audit_refusal(http_req *req, const auth_outcome *o, const char *why)
     cJSON_AddStringToObject(d, "reason", why);
     req->account_id = o->user.account_id;
     req->user_id = o->user.user_id;
-    audit(req, "auth.login_refused", "user", o->user.user_id, d);
+    http_audit(req, "auth.login_refused", "user", o->user.user_id, d);
     cJSON_Delete(d);
 }
 
@@ -429,7 +430,7 @@ static int h_logout(http_req *req)
         return http_reply_db(req, st);
     }
     cookie_header(req, NULL, extra, sizeof extra);
-    audit(req, "auth.logout", "user", req->user_id, NULL);
+    http_audit(req, "auth.logout", "user", req->user_id, NULL);
     return http_reply_json_headers(req, 200, cJSON_CreateObject(), extra);
 }
 
@@ -493,7 +494,7 @@ static int h_reset_request(http_req *req)
     if (account_id > 0) {
         req->account_id = account_id;
         req->user_id = 0; /* not signed in: a system action on the user */
-        audit(req, "auth.reset_request", "user", user_id, NULL);
+        http_audit(req, "auth.reset_request", "user", user_id, NULL);
         req->account_id = 0;
     }
     return http_reply_json(req, 202, cJSON_CreateObject());

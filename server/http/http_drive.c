@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "http_audit.h"
 #include "auth.h"
 #include "db_drive.h"
 #include "http_admin_rows.h"
@@ -172,7 +173,7 @@ static void audit_delete(http_req *req, const char *action, const char *kind, lo
         cJSON_AddNumberToObject(d, "files", (double)files);
         cJSON_AddNumberToObject(d, "bytes", (double)bytes);
     }
-    (void)audit(req, action, kind, id, d);
+    (void)http_audit(req, action, kind, id, d);
     cJSON_Delete(d);
 }
 

@@ -15,7 +15,6 @@
 #include <stdbool.h>
 
 #include "db.h"
-#include "http.h"
 
 /* Who acts, for the audit log. */
 typedef struct {
@@ -24,9 +23,6 @@ typedef struct {
     bool via_token;       /* the user acts through an API token */
     const char *ip;       /* the client address (borrowed); may be NULL */
 } audit_who;
-
-/* The actor of "req" (its account, user, token flag and client address). */
-audit_who audit_who_of(const http_req *req);
 
 /* Write the entry "action" (lower-case dotted: "user.create") on the target
  * "target_type"/"target_id" (NULL / 0 when none) with "detail_json" (a JSON
@@ -42,20 +38,16 @@ db_status audit_write_kv(db_conn *c, const audit_who *who, const char *action,
                          const char *target_type, long long target_id, const char *key,
                          const char *val);
 
-/* Record "action" for req->account_id by req->user_id with the JSON object
- * "detail" (borrowed; may be NULL) on a pooled connection of its own: call
- * it with none held. For sign-in events only (see above). Returns 0, or -1
- * when the row could not be written (logged; the event stands). */
-int audit(http_req *req, const char *action, const char *target_type, long long target_id,
-          const cJSON *detail);
+/* Record "action" for "who" with the JSON object "detail" (borrowed; may
+ * be NULL) on a pooled connection of "pool" of its own: call it with none
+ * held. For sign-in events only (see above). Returns 0, or -1 when the row
+ * could not be written (logged; the event stands). */
+int audit_event(db_pool *pool, const audit_who *who, const char *action,
+                const char *target_type, long long target_id, const cJSON *detail);
 
 /* Tests only (POST /api/v1/test/audit-fail, METRON_TEST_ROUTES=1): make the
  * next "n" audit_write() calls fail with DB_ERROR, to show that a change
  * whose entry cannot be written does not happen. Thread-safe. */
 void audit_fail_next(int n);
-
-/* The route table of GET /api/v1/audit (admin, paged: ?limit=1..200,
- * ?before=<id>; answers {entries:[...], next_before}). */
-extern const http_route http_routes_audit[];
 
 #endif
