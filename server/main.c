@@ -85,6 +85,9 @@ int main(int argc, char **argv)
     int lock_fd = -1, sig = 0, rc = EXIT_FAILURE, n_applied = 0;
     migrate_result mr;
 
+    /* People and tests read stdout through pipes (scripts/run | tee,
+     * the test harness): one line at a time, as soon as it is written. */
+    setvbuf(stdout, NULL, _IOLBF, 0);
     signal(SIGPIPE, SIG_IGN);
     switch (config_parse(&s.cfg, argc, argv, err, sizeof err)) {
     case CONFIG_EXIT:
@@ -202,12 +205,14 @@ int main(int argc, char **argv)
         log_error("%s", err);
         goto out;
     }
-    printf("metron-server: listening on %s://%s:%d/\n", s.tls ? "https" : "http",
-           strcmp(s.host, "0.0.0.0") == 0 ? "127.0.0.1" : s.host, s.port);
-    fflush(stdout);
+    /* The listening line is the last line of start-up: whoever waits for
+     * it (the test harness, a script) has everything printed before it. */
     if (s.cfg.demo) {
         svc_demo_print_logins();
     }
+    printf("metron-server: listening on %s://%s:%d/\n", s.tls ? "https" : "http",
+           strcmp(s.host, "0.0.0.0") == 0 ? "127.0.0.1" : s.host, s.port);
+    fflush(stdout);
 
     for (;;) {
         if (sigwait(&sigs, &sig) != 0) {
