@@ -8,7 +8,9 @@
 // PostgreSQL runs as the `postgres` system user when the tests run as root
 // (initdb refuses root). Everything listens on 127.0.0.1 on free ports.
 // METRON_SERVER_BIN names the binary (default build/server/metron-server).
-import { spawn, execFile } from 'node:child_process';
+// Whatever the harness starts is stopped when the test file ends, even when
+// a test failed before its own stop() (see "what a test file leaves" below).
+import { spawn, execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -16,6 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
+import { after } from 'node:test';
 
 const execFileP = promisify(execFile);
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -35,6 +38,150 @@ function postgresUser() {
   return { uid: Number(uid), gid: Number(gid) };
 }
 
+// ------------------------------------------------------------ what a test file leaves
+//
+// Every process and cluster this harness starts (servers, PostgreSQL
+// clusters, SMTP sinks, runServer() children) and every tempDir() is
+// registered here and stopped or removed when the test file's process ends,
+// however it ends: all tests done (process 'exit'), a signal (the test
+// runner's --test-timeout sends SIGTERM, Ctrl-C sends SIGINT), or the file's
+// time limit below. So a failed assertion that skipped a test's srv.stop()
+// leaves nothing running. The children do not keep the file alive either
+// (their handles are unref()ed except while a test waits for one to exit):
+// a test file ends when its tests have ended.
+//
+// In a test file (run by node --test, or a *.test.mjs run by node) two time
+// limits turn a hang into a failure with a message:
+//   - the whole file: METRON_TEST_FILE_TIMEOUT_S seconds (default 600; a
+//     file that takes more than half of it says so at its end);
+//   - after its last test: 120 s for the file's `after` hooks to finish.
+// Past either, the harness names what was still running, stops it and
+// exits with code 1.
+const registry = new Set(); // { what, alive(), stop() } stopped synchronously
+const tempDirs = new Set();
+const testFile = process.argv[1] || '';
+const underTest = Boolean(process.env.NODE_TEST_CONTEXT) || /\.test\.mjs$/.test(testFile);
+const fileLabel = testFile.startsWith(repoRoot + path.sep) ? path.relative(repoRoot, testFile) : testFile;
+
+/** Block the thread for "ms" (only in the synchronous clean-up below). */
+function sleepSync(ms) {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/** Whether pid is a live process (not gone, not a zombie). */
+function pidAlive(pid) {
+  try {
+    return !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+/** SIGTERM, up to "graceMs" to go, then SIGKILL. */
+function terminateSync(pid, graceMs) {
+  try { process.kill(pid, 'SIGTERM'); } catch { return; }
+  for (let waited = 0; waited < graceMs && pidAlive(pid); waited += 50) sleepSync(50);
+  if (pidAlive(pid)) {
+    try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+  }
+}
+
+/** Stop a PostgreSQL cluster whose data folder is "dir", if it runs. */
+function stopClusterSync(dir) {
+  let pid = 0;
+  try {
+    pid = Number(fs.readFileSync(path.join(dir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  } catch {
+    return false;
+  }
+  if (!pid || !pidAlive(pid)) return false;
+  try {
+    execFileSync(path.join(pgBin, 'pg_ctl'), ['-D', dir, '-m', 'immediate', '-w', '-t', '10',
+      'stop'], { ...postgresUser(), cwd: '/', stdio: 'ignore', timeout: 15000 });
+  } catch {
+    try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+  }
+  return true;
+}
+
+/** Register a child process: stopped at the end unless it has exited. Its
+ * handles no longer keep the event loop alive. */
+function track(proc, what, { graceMs = 5000, unref = true } = {}) {
+  const entry = {
+    what: `${what} (pid ${proc.pid})`,
+    alive: () => proc.exitCode === null && proc.signalCode === null && pidAlive(proc.pid),
+    stop: () => terminateSync(proc.pid, graceMs),
+  };
+  registry.add(entry);
+  proc.on('exit', () => registry.delete(entry));
+  if (unref) {
+    proc.unref();
+    proc.stdout?.unref?.();
+    proc.stderr?.unref?.();
+  }
+  return entry;
+}
+
+/** Stop everything still running, remove the temp folders; returns what ran. */
+function cleanUpSync() {
+  const stopped = [];
+  for (const e of [...registry]) {
+    registry.delete(e);
+    if (e.alive()) {
+      stopped.push(e.what);
+      e.stop();
+    }
+  }
+  // Clusters in a temp folder: a test's own, or a server's embedded one (DATA/pg).
+  for (const d of tempDirs) {
+    for (const sub of ['data', 'pg']) {
+      if (stopClusterSync(path.join(d, sub))) stopped.push(`PostgreSQL in ${path.join(d, sub)}`);
+    }
+  }
+  for (const d of tempDirs) fs.rmSync(d, { recursive: true, force: true });
+  tempDirs.clear();
+  return stopped;
+}
+
+function say(text) {
+  process.stderr.write(`harness: ${fileLabel}: ${text}\n`);
+}
+
+process.on('exit', () => {
+  const stopped = cleanUpSync();
+  if (stopped.length) say(`stopped what was left running: ${stopped.join(', ')}`);
+});
+for (const [sig, n] of [['SIGINT', 2], ['SIGTERM', 15], ['SIGHUP', 1]]) {
+  process.on(sig, () => {
+    say(`${sig}: stopping ${registry.size} process(es) and the clusters of the file`);
+    process.exit(128 + n); // the 'exit' handler above cleans up
+  });
+}
+
+/** Fail the file with a message naming what was still running. */
+function giveUp(why) {
+  const running = [...registry].filter((e) => e.alive()).map((e) => e.what);
+  say(`${why}; still running: ${running.join(', ') || 'no child process'}. ` +
+    'Stopping everything and failing the file.');
+  process.exit(1);
+}
+
+if (underTest) {
+  const limitS = Number(process.env.METRON_TEST_FILE_TIMEOUT_S || 600);
+  const t0 = Date.now();
+  process.on('exit', () => {
+    const s = (Date.now() - t0) / 1000;
+    if (s > limitS / 2) say(`took ${s.toFixed(0)} s of its ${limitS} s limit`);
+  });
+  setTimeout(() => giveUp(`did not finish in ${limitS} s (METRON_TEST_FILE_TIMEOUT_S)`),
+    limitS * 1000).unref();
+  // Registered first, this hook runs when the last test has ended, before
+  // the file's own `after` hooks.
+  after(() => {
+    setTimeout(() => giveUp('still running 120 s after its last test'), 120000).unref();
+  });
+}
+
 /** A free TCP port on 127.0.0.1 (closed again before it is returned). */
 export async function freePort() {
   return new Promise((resolve, reject) => {
@@ -52,6 +199,7 @@ export async function freePort() {
 export function tempDir(prefix = 'metron-test-') {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   fs.chmodSync(dir, 0o755);
+  tempDirs.add(dir);
   return dir;
 }
 
@@ -168,22 +316,38 @@ export async function startServer(options = {}) {
   const args = ['--listen', '127.0.0.1:0', '--data', dataDir, '--portal', portalDir,
     '--db-pool', '4', ...(options.args || [])];
   const proc = spawn(serverBin, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  track(proc, `metron-server ${args.join(' ')}`, { graceMs: 10000 });
   let out = '';
   let err = '';
   proc.stdout.setEncoding('utf8');
   proc.stderr.setEncoding('utf8');
   proc.stdout.on('data', (d) => { out += d; });
   proc.stderr.on('data', (d) => { err += d; });
-  const exited = new Promise((resolve) => {
-    proc.on('exit', (code, signal) => resolve({ code, signal }));
+  // Resolved when the server has exited and what it wrote before has been
+  // read (a sanitizer report comes at exit), or 2 s after the exit when a
+  // process it started still holds the pipes.
+  const closed = Promise.all(['stdout', 'stderr'].map((s) => new Promise((resolve) => {
+    if (proc[s].closed) resolve(); else proc[s].once('close', resolve);
+  })));
+  const exitedP = new Promise((resolve) => {
+    proc.on('exit', (code, signal) => {
+      let timer;
+      Promise.race([closed, new Promise((r) => { timer = setTimeout(r, 2000); })])
+        .then(() => { clearTimeout(timer); resolve({ code, signal }); });
+    });
   });
   const srv = {
-    proc, dataDir, portalDir, exited, url: null, port: null,
+    proc, dataDir, portalDir, url: null, port: null,
+    /** Promise of { code, signal }; waiting for it keeps the test file alive. */
+    get exited() {
+      proc.ref();
+      return exitedP;
+    },
     stdout: () => out,
     stderr: () => err,
     async stop(signal = 'SIGTERM') {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
-      return exited;
+      return srv.exited;
     },
   };
   // Wait for "listening on http://127.0.0.1:PORT/" (or an early exit).
@@ -227,6 +391,7 @@ export async function runServer(args, env = {}) {
     const proc = execFile(serverBin, args, { env: e, timeout: 60000 }, (error, stdout, stderr) => {
       resolve({ code: proc.exitCode, stdout, stderr });
     });
+    track(proc, `metron-server ${args.join(' ')}`, { unref: false });
   });
 }
 
@@ -242,6 +407,7 @@ export async function startSmtpSink() {
   const python = fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
   const proc = spawn(python, ['-m', 'aiosmtpd', '-n', '-l', `127.0.0.1:${port}`, '-c',
     'aiosmtpd.handlers.Mailbox', path.join(dir, 'mail')], { stdio: 'ignore' });
+  track(proc, `SMTP sink on port ${port}`);
   const deadline = Date.now() + 10000;
   for (;;) {
     const ok = await new Promise((resolve) => {
