@@ -401,7 +401,7 @@ int ingest_parse_json(const char *text, size_t len, const ingest_known *known, i
     }
     id = cJSON_GetObjectItemCaseSensitive(root, "batch_id");
     if (!cJSON_IsString(id) || !ingest_batch_id_valid(id->valuestring)) {
-        fail(e, 400, id == NULL ? "missing" : "invalid", "batch_id",
+        fail(e, 400, id == NULL ? "missing" : "invalid_value", "batch_id",
              "batch_id: expected 1 to 64 characters of A-Z a-z 0-9 . _ : -");
         goto out;
     }
@@ -435,7 +435,7 @@ int ingest_parse_hok(const unsigned char *buf, size_t len, const char *batch_id,
     int rc = -1;
 
     if (batch_id == NULL || !ingest_batch_id_valid(batch_id)) {
-        return fail(e, 400, batch_id == NULL ? "missing" : "invalid", "X-Batch-Id",
+        return fail(e, 400, batch_id == NULL ? "missing" : "invalid_value", "X-Batch-Id",
                     "X-Batch-Id: expected 1 to 64 characters of A-Z a-z 0-9 . _ : -");
     }
     snprintf(b->batch_id, sizeof b->batch_id, "%s", batch_id);

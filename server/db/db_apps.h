@@ -1,5 +1,5 @@
 /* Storage of apps, devices and channels (G6, M4), plus the small row mapper
- * that db_misc.c shares.
+ * that other db_*.c files share.
  *
  * Every function takes a connection the caller acquired (so the svc layer can
  * hold a transaction across calls) and the signed-in "account_id": every

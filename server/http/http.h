@@ -206,7 +206,10 @@ extern const http_route http_routes_health[];
 extern const http_route http_routes_auth[];  /* http_auth.c: /auth, /me, /account/ip-... */
 extern const http_route http_routes_audit[]; /* http_audit.c: /audit */
 extern const http_route http_routes_admin_apps[]; /* http_admin_apps.c: /apps, /devices, ... */
-extern const http_route http_routes_admin_misc[]; /* http_admin_misc.c: recipients, inquiries... */
+extern const http_route http_routes_recipients[]; /* http_recipients.c: /notification-recipients */
+extern const http_route http_routes_inquiries[];  /* http_inquiries.c: /inquiries */
+extern const http_route http_routes_logo[];       /* http_logo.c: /account/logo */
+extern const http_route http_routes_notifications[]; /* http_notifications.c: /notifications */
 extern const http_route http_routes_admin_account[]; /* http_admin_account.c: /account, /plans, /trial */
 extern const http_route http_routes_admin_users[]; /* http_admin_users.c: /users, /teams, /groups, /me */
 extern const http_route http_routes_ingest[]; /* http_ingest.c: /ingest (app credential) */

@@ -59,8 +59,6 @@ int admin_reply(http_req *req, int ok_status, int rc, svc_result *r)
     f.db = r->db;
     if (r->kind == SVC_NOT_FOUND) {
         f.code = "not_found";
-    } else if (f.code == NULL && r->kind == SVC_INVALID) {
-        f.code = "invalid";
     } else if (r->kind == SVC_PLAN_LIMIT) {
         f.code = NULL;
         f.field = NULL;

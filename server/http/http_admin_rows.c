@@ -58,8 +58,6 @@ int admb_reply_err(http_req *req, const svc_err *e)
     f.db = e->db;
     if (st == SVC_NOT_FOUND) {
         f.code = "not_found";
-    } else if (st == SVC_INVALID && f.code == NULL) {
-        f.code = "invalid";
     } else if (st == SVC_PLAN_LIMIT) {
         f.code = NULL;
         f.field = NULL;
@@ -135,14 +133,14 @@ int admb_json_text(http_req *req, const cJSON *obj, const char *name, size_t max
     for (const unsigned char *p = (const unsigned char *)*out; *p != '\0'; p++) {
         if (*p < 0x20 || *p == 0x7f) {
             snprintf(msg, sizeof msg, "'%.40s' must not contain control characters", name);
-            http_reply_error(req, 400, "invalid", msg, name);
+            http_reply_error(req, 400, "invalid_value", msg, name);
             return -1;
         }
         blank = blank && *p == ' ';
     }
     if (!allow_empty && blank) {
         snprintf(msg, sizeof msg, "'%.40s' must not be empty", name);
-        http_reply_error(req, 400, "invalid", msg, name);
+        http_reply_error(req, 400, "invalid_value", msg, name);
         return -1;
     }
     return 0;
@@ -171,7 +169,7 @@ int admb_query_int(http_req *req, const char *name, long long lo, long long hi, 
     v = strtoll(val, &end, 10);
     if (errno != 0 || *end != '\0' || v < lo || v > hi) {
         snprintf(msg, sizeof msg, "'%.20s' must be an integer from %lld to %lld", name, lo, hi);
-        http_reply_error(req, 400, "invalid", msg, name);
+        http_reply_error(req, 400, "invalid_value", msg, name);
         return -1;
     }
     *out = v;

@@ -1,5 +1,5 @@
 /* Helpers shared by the administration routes of part B (http_admin_apps.c,
- * http_admin_misc.c, ...; written in http_admin_rows.c): the actor of a
+ * http_recipients.c, ...; written in http_admin_rows.c): the actor of a
  * request, ids in paths, typed JSON members, paging, rows as JSON, and
  * svc_err -> JSON error replies. */
 #ifndef MTS_HTTP_ADMIN_ROWS_H

@@ -43,7 +43,7 @@ static int query_int(http_req *req, const char *name, long long lo, long long hi
     v = strtoll(buf, &end, 10);
     if (n <= 0 || *end != '\0' || v < lo || v > hi) {
         snprintf(msg, sizeof msg, "'%s' must be a whole number from %lld to %lld", name, lo, hi);
-        http_reply_error(req, 400, "invalid", msg, name);
+        http_reply_error(req, 400, "invalid_value", msg, name);
         return -1;
     }
     *out = v;
@@ -122,7 +122,7 @@ static int h_test_audit_fail(http_req *req)
     const cJSON *n = cJSON_GetObjectItemCaseSensitive(req->body, "count");
     cJSON *r;
     if (!cJSON_IsNumber(n) || n->valuedouble < 0 || n->valuedouble > 1000) {
-        return http_reply_error(req, 400, "invalid", "'count' must be 0..1000", "count");
+        return http_reply_error(req, 400, "invalid_value", "'count' must be 0..1000", "count");
     }
     audit_fail_next((int)n->valuedouble);
     r = cJSON_CreateObject();

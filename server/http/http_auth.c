@@ -577,7 +577,7 @@ static int h_two_step_set(http_req *req)
         return req->status;
     }
     if (strcmp(mode, "off") != 0 && strcmp(mode, "email") != 0) {
-        return http_reply_error(req, 400, "invalid",
+        return http_reply_error(req, 400, "invalid_value",
                                 "'mode' must be \"off\" or \"email\" (TOTP: enrol and confirm)",
                                 "mode");
     }
@@ -896,7 +896,7 @@ static int h_ip_put(http_req *req)
     {
         if (!cJSON_IsString(e) || !cidr_ok(e->valuestring)) {
             snprintf(msg, sizeof msg, "entry %d is not an address or CIDR block", n);
-            return http_reply_error(req, 400, "invalid", msg, "ip_allow_list");
+            return http_reply_error(req, 400, "invalid_value", msg, "ip_allow_list");
         }
         n++;
     }
@@ -926,7 +926,7 @@ static int h_test_clock(http_req *req)
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(req->body, "offset_s");
     cJSON *r;
     if (!cJSON_IsNumber(v) || v->valuedouble < -1e10 || v->valuedouble > 1e10) {
-        return http_reply_error(req, 400, "invalid", "'offset_s' must be a number of seconds",
+        return http_reply_error(req, 400, "invalid_value", "'offset_s' must be a number of seconds",
                                 "offset_s");
     }
     auth_set_clock_offset((int64_t)v->valuedouble);
@@ -946,7 +946,7 @@ static int h_test_jobs(http_req *req)
     cJSON *r, *arr;
     n = jobs_run(req->srv, q >= 0 ? only : NULL, res, JOBS_MAX);
     if (n < 0) {
-        return http_reply_error(req, 400, "invalid", "no such job", "job");
+        return http_reply_error(req, 400, "invalid_value", "no such job", "job");
     }
     r = cJSON_CreateObject();
     cJSON_AddNumberToObject(r, "now", (double)auth_now());

@@ -83,7 +83,7 @@ static int json_inputs(http_req *req, bool required, int64_t ids[MT_EXPR_MAX_INP
     if (count < 1 || count > MT_EXPR_MAX_INPUTS) {
         snprintf(msg, sizeof msg, "an expression has 1 to %d input channels (X3), not %zu",
                  MT_EXPR_MAX_INPUTS, count);
-        return http_reply_error(req, 400, "invalid", msg, "inputs"), -1;
+        return http_reply_error(req, 400, "invalid_value", msg, "inputs"), -1;
     }
     cJSON_ArrayForEach(item, arr)
     {

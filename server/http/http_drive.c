@@ -126,7 +126,7 @@ static int query_folder(http_req *req, const char *name, long long *out)
     v = n > 0 ? strtoll(val, &end, 10) : -1;
     if (n < 0 || errno != 0 || *end != '\0' || v < 0 || val[0] == '-' || val[0] == '+') {
         snprintf(msg, sizeof msg, "'%s' must be a folder id", name);
-        refuse(req, 400, "invalid", msg, name);
+        refuse(req, 400, "invalid_value", msg, name);
         return -1;
     }
     *out = v;
@@ -150,7 +150,7 @@ static int query_flag(http_req *req, const char *name, bool def, bool *out)
         *out = false;
         return 0;
     }
-    http_reply_error(req, 400, "invalid", "use 1 or 0", name);
+    http_reply_error(req, 400, "invalid_value", "use 1 or 0", name);
     return -1;
 }
 
@@ -195,12 +195,12 @@ static int list(http_req *req, long long folder_id)
     }
     sort = svc_drive_sort_from_name(n_sort >= 0 ? sort_s : NULL);
     if (n_sort == -2 || sort < 0) {
-        return http_reply_error(req, 400, "invalid", "sort must be name, date, size or kind",
+        return http_reply_error(req, 400, "invalid_value", "sort must be name, date, size or kind",
                                 "sort");
     }
     if (n_order == -2 || (n_order >= 0 && strcmp(order_s, "asc") != 0 &&
                           strcmp(order_s, "desc") != 0 && order_s[0] != '\0')) {
-        return http_reply_error(req, 400, "invalid", "order must be asc or desc", "order");
+        return http_reply_error(req, 400, "invalid_value", "order must be asc or desc", "order");
     }
     desc = n_order > 0 && strcmp(order_s, "desc") == 0;
     if (svc_drive_list(req->srv->pool, &a, folder_id, (drive_sort)sort, desc, &o, &e) != SV_OK) {
@@ -604,7 +604,7 @@ static int h_test_storage(http_req *req)
     }
     if (!present || !cJSON_IsNumber(bytes) || bytes->valuedouble < 0 ||
         bytes->valuedouble > 9007199254740992.0) {
-        return http_reply_error(req, 400, "invalid", "account_id and data_bytes >= 0 needed",
+        return http_reply_error(req, 400, "invalid_value", "account_id and data_bytes >= 0 needed",
                                 NULL);
     }
     if (svc_drive_test_set_data_bytes(req->srv->pool, account, (long long)bytes->valuedouble,
@@ -630,7 +630,7 @@ static int h_test_retention(http_req *req)
     int64_t grace_s = DRIVE_SWEEP_GRACE_S;
     if (grace != NULL && !cJSON_IsNull(grace)) {
         if (!cJSON_IsNumber(grace) || grace->valuedouble < 0 || grace->valuedouble > 1e9) {
-            return http_reply_error(req, 400, "invalid", "grace_s must be seconds >= 0",
+            return http_reply_error(req, 400, "invalid_value", "grace_s must be seconds >= 0",
                                     "grace_s");
         }
         grace_s = (int64_t)grace->valuedouble;

@@ -101,7 +101,7 @@ static int h_status(http_req *req)
     if (!cJSON_IsString(state) ||
         (strcmp(state->valuestring, "connect") && strcmp(state->valuestring, "disconnect") &&
          strcmp(state->valuestring, "heartbeat"))) {
-        return http_reply_error(req, 400, state == NULL ? "missing" : "invalid",
+        return http_reply_error(req, 400, state == NULL ? "missing" : "invalid_value",
                                 "state: expected \"connect\", \"disconnect\" or \"heartbeat\"",
                                 "state");
     }

@@ -189,7 +189,7 @@ static int h_get(http_req *req)
         char *end = NULL;
         since = strtoll(buf, &end, 10);
         if (*end != '\0') {
-            return http_reply_error(req, 400, "invalid", "since: expected µs since 1970", "since");
+            return http_reply_error(req, 400, "invalid_value", "since: expected µs since 1970", "since");
         }
     }
     if (since < now_us() - LIVE_KEEP_US) {

@@ -10,7 +10,7 @@
 #include "svc_data.h"
 
 /* Range of "from" and "to" themselves: far enough either side of any
- * sample (ingestion starts at 2000-01-01) to give "invalid" rather than an
+ * sample (ingestion starts at 2000-01-01) to give "invalid_value" rather than an
  * overflow. */
 #define HQ_T_LIMIT (HQ_MAX_SPAN_US * 4)
 
@@ -32,7 +32,7 @@ int hq_int(http_req *req, const char *name, long long lo, long long hi, bool def
     v = n > 0 ? strtoll(buf, &end, 10) : 0;
     if (n <= 0 || errno != 0 || end == NULL || *end != '\0' || v < lo || v > hi) {
         snprintf(msg, sizeof msg, "%s: expected an integer %lld..%lld", name, lo, hi);
-        return http_reply_error(req, 400, "invalid", msg, name), -1;
+        return http_reply_error(req, 400, "invalid_value", msg, name), -1;
     }
     *out = v;
     return 0;
@@ -44,7 +44,7 @@ static int add_channel(http_req *req, const char *field, int64_t *ids, int count
 {
     char msg[160];
     if (v <= 0) {
-        return http_reply_error(req, 400, "invalid",
+        return http_reply_error(req, 400, "invalid_value",
                                 "channels: expected positive channel ids", field),
                -1;
     }
@@ -55,7 +55,7 @@ static int add_channel(http_req *req, const char *field, int64_t *ids, int count
     for (int k = 0; k < count; k++) {
         if (ids[k] == v) {
             snprintf(msg, sizeof msg, "channels: %lld is listed twice", v);
-            return http_reply_error(req, 400, "invalid", msg, field), -1;
+            return http_reply_error(req, 400, "invalid_value", msg, field), -1;
         }
     }
     ids[count] = v;
@@ -73,7 +73,7 @@ int hq_channels(http_req *req, int64_t *ids)
                -1;
     }
     if (n <= 0) {
-        return http_reply_error(req, 400, "invalid", "channels: expected 1 to 32 channel ids",
+        return http_reply_error(req, 400, "invalid_value", "channels: expected 1 to 32 channel ids",
                                 "channels"),
                -1;
     }
@@ -83,7 +83,7 @@ int hq_channels(http_req *req, int64_t *ids)
         errno = 0;
         v = strtoll(p, &end, 10);
         if (end == p || errno != 0 || v <= 0 || (*end != ',' && *end != '\0')) {
-            return http_reply_error(req, 400, "invalid",
+            return http_reply_error(req, 400, "invalid_value",
                                     "channels: expected positive channel ids separated by commas",
                                     "channels"),
                    -1;
@@ -104,10 +104,10 @@ int hq_channels(http_req *req, int64_t *ids)
 static int check_range(http_req *req, long long t0, long long t1)
 {
     if (t1 <= t0) {
-        return http_reply_error(req, 400, "invalid", "to must be after from", "to"), -1;
+        return http_reply_error(req, 400, "invalid_value", "to must be after from", "to"), -1;
     }
     if (t1 - t0 > HQ_MAX_SPAN_US) {
-        return http_reply_error(req, 400, "invalid", "a range spans at most 25 years", "to"), -1;
+        return http_reply_error(req, 400, "invalid_value", "a range spans at most 25 years", "to"), -1;
     }
     return 0;
 }
@@ -151,14 +151,14 @@ int hq_json_channels(http_req *req, const cJSON *obj, const char *name, int64_t 
     }
     if (cJSON_GetArraySize(arr) == 0) {
         snprintf(msg, sizeof msg, "%s: expected 1 to %d channel ids", name, DATA_MAX_CHANNELS);
-        return http_reply_error(req, 400, "invalid", msg, name), -1;
+        return http_reply_error(req, 400, "invalid_value", msg, name), -1;
     }
     cJSON_ArrayForEach(item, arr)
     {
         long long v;
         if (!json_int(item, 1, INT64_MAX / 2, &v)) {
             snprintf(msg, sizeof msg, "%s: expected positive integer channel ids", name);
-            return http_reply_error(req, 400, cJSON_IsNumber(item) ? "invalid" : "wrong_type", msg,
+            return http_reply_error(req, 400, cJSON_IsNumber(item) ? "invalid_value" : "wrong_type", msg,
                                     name),
                    -1;
         }
@@ -186,7 +186,7 @@ static int json_time(http_req *req, const cJSON *obj, const char *name, long lon
     if (!json_int(item, -HQ_T_LIMIT, HQ_T_LIMIT, out)) {
         snprintf(msg, sizeof msg, "%s: expected an integer %lld..%lld", name, -HQ_T_LIMIT,
                  HQ_T_LIMIT);
-        return http_reply_error(req, 400, "invalid", msg, name), -1;
+        return http_reply_error(req, 400, "invalid_value", msg, name), -1;
     }
     return 0;
 }

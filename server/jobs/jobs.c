@@ -14,7 +14,7 @@
 #include "auth.h"
 #include "db_account.h"
 #include "db_auth.h"
-#include "db_misc.h"
+#include "db_jobs.h"
 #include "log.h"
 #include "svc_auth.h"
 #include "svc_drive.h"

@@ -329,7 +329,7 @@ sv_code svc_app_create(db_pool *pool, const sv_actor *a, const char *kind, const
 
     credential[0] = '\0';
     if (bit == 0) {
-        return sv_fail(e, SV_INVALID, "invalid", "kind",
+        return sv_fail(e, SV_INVALID, "invalid_value", "kind",
                        "kind must be one of: one, cross, lr8450-direct");
     }
     /* P11 "-": the LR8450 direct connection does not exist on that plan. */
@@ -503,11 +503,11 @@ static bool serial_valid(const char *s)
 static sv_code check_device_fields(svc_err *e, const char *serial, const char *firmware)
 {
     if (serial != NULL && !serial_valid(serial)) {
-        return sv_fail(e, SV_INVALID, "invalid", "serial",
+        return sv_fail(e, SV_INVALID, "invalid_value", "serial",
                        "serial must be 1 to 64 printable characters without spaces");
     }
     if (firmware != NULL && !svc_firmware_valid(firmware)) {
-        return sv_fail(e, SV_INVALID, "invalid", "firmware",
+        return sv_fail(e, SV_INVALID, "invalid_value", "firmware",
                        "firmware must be a version such as 1.50 or V2.20");
     }
     return SV_OK;
@@ -640,7 +640,7 @@ sv_code svc_channel_create(db_pool *pool, const sv_actor *a, long long device_id
 
     memset(&d, 0, sizeof d);
     if (!svc_channel_key_valid(key)) {
-        return sv_fail(e, SV_INVALID, "invalid", "key",
+        return sv_fail(e, SV_INVALID, "invalid_value", "key",
                        "key must be 1 to 32 letters, digits, '_', '.' or '-'");
     }
     if ((rc = sv_tx_begin(pool, &c, e)) != SV_OK) {
@@ -721,7 +721,7 @@ sv_code svc_selection_set(db_pool *pool, const sv_actor *a, long long device_id,
     array[len++] = '{';
     for (int i = 0; i < n; i++) {
         if (i > 0 && sorted[i] == sorted[i - 1]) {
-            rc = sv_fail(e, SV_INVALID, "invalid", "channel_ids",
+            rc = sv_fail(e, SV_INVALID, "invalid_value", "channel_ids",
                          "channel %lld is listed twice", sorted[i]);
             goto out;
         }

@@ -32,7 +32,7 @@ typedef enum {
 typedef struct {
     sv_code code;
     db_status db;         /* SV_DB */
-    const char *err_code; /* SV_INVALID / SV_CONFLICT: "invalid", "unsupported_model"... */
+    const char *err_code; /* SV_INVALID / SV_CONFLICT: "invalid_value", "unsupported_model"... */
     const char *field;    /* the input at fault, or NULL */
     mt_quota quota;       /* SV_LIMIT */
     mt_plan plan;         /* SV_LIMIT */

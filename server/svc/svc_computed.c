@@ -91,7 +91,7 @@ sv_code svc_cx_check_expression(const char *expression, size_t n_inputs, svc_cx_
             snprintf(msg, sizeof msg,
                      "inputs[%zu] is bound to CH%zu, which the expression does not use", s - 1,
                      s);
-            return fail(e, SV_INVALID, "invalid", "inputs", msg);
+            return fail(e, SV_INVALID, "invalid_value", "inputs", msg);
         }
     }
     return SV_OK;
@@ -104,7 +104,7 @@ static sv_code check_input_list(const int64_t *inputs, size_t n, svc_cx_err *e)
     if (n < 1 || n > MT_EXPR_MAX_INPUTS) {
         snprintf(msg, sizeof msg, "an expression has 1 to %d input channels (X3), not %zu",
                  MT_EXPR_MAX_INPUTS, n);
-        return fail(e, SV_INVALID, "invalid", "inputs", msg);
+        return fail(e, SV_INVALID, "invalid_value", "inputs", msg);
     }
     for (size_t i = 0; i < n; i++) {
         for (size_t j = 0; j < i; j++) {
@@ -133,20 +133,20 @@ static sv_code check_inputs_db(db_conn *c, long long account_id, long long group
         if (!info[i].found) {
             snprintf(msg, sizeof msg, "inputs[%zu]: no such channel (%lld)", i,
                      (long long)inputs[i]);
-            return fail(e, SV_INVALID, "invalid", "inputs", msg);
+            return fail(e, SV_INVALID, "invalid_value", "inputs", msg);
         }
         if (info[i].computed) {
             snprintf(msg, sizeof msg,
                      "inputs[%zu]: channel %lld is a computed channel; the inputs of an "
                      "expression are measured channels",
                      i, (long long)inputs[i]);
-            return fail(e, SV_INVALID, "invalid", "inputs", msg);
+            return fail(e, SV_INVALID, "invalid_value", "inputs", msg);
         }
         if (info[i].group_id != group_id) {
             snprintf(msg, sizeof msg,
                      "inputs[%zu]: channel %lld is not in this measurement group", i,
                      (long long)inputs[i]);
-            return fail(e, SV_INVALID, "invalid", "inputs", msg);
+            return fail(e, SV_INVALID, "invalid_value", "inputs", msg);
         }
     }
     return SV_OK;

@@ -1267,7 +1267,7 @@ static sv_code import_read(const file_map *m, const char *kind, int utc_offset_m
         for (size_t k = 0; k < n_map; k++) {
             if (map[k].index >= mt_csv_channel_count(csv)) {
                 mt_csv_free(csv);
-                return sv_fail(e, SV_INVALID, "invalid", "channels",
+                return sv_fail(e, SV_INVALID, "invalid_value", "channels",
                                "channels[%zu].index: the file has %zu channels", k,
                                mt_csv_channel_count(csv));
             }
@@ -1304,7 +1304,7 @@ static sv_code import_read(const file_map *m, const char *kind, int utc_offset_m
         }
         for (size_t k = 0; rc == SV_OK && k < n_map; k++) {
             if (map[k].index >= mt_hok_channel_count(h)) {
-                rc = sv_fail(e, SV_INVALID, "invalid", "channels",
+                rc = sv_fail(e, SV_INVALID, "invalid_value", "channels",
                              "channels[%zu].index: the file has %zu channels", k,
                              mt_hok_channel_count(h));
             } else if (rows > 0 &&
@@ -1355,7 +1355,7 @@ sv_code svc_drive_import(db_pool *pool, const sv_actor *a, const char *data_dir,
     chs = cJSON_GetObjectItemCaseSensitive(body, "channels");
     if (!cJSON_IsArray(chs) || cJSON_GetArraySize(chs) < 1 ||
         cJSON_GetArraySize(chs) > DRIVE_IMPORT_MAX) {
-        rc = sv_fail(e, SV_INVALID, chs == NULL ? "missing" : "invalid", "channels",
+        rc = sv_fail(e, SV_INVALID, chs == NULL ? "missing" : "invalid_value", "channels",
                      "channels: 1 to %d mappings {index, channel_id}", DRIVE_IMPORT_MAX);
         goto out;
     }
@@ -1380,7 +1380,7 @@ sv_code svc_drive_import(db_pool *pool, const sv_actor *a, const char *data_dir,
         map[n_map].channel = (int64_t)ci->valuedouble;
         for (size_t k = 0; k < n_map; k++) {
             if (map[k].index == map[n_map].index || map[k].channel == map[n_map].channel) {
-                rc = sv_fail(e, SV_INVALID, "invalid", "channels",
+                rc = sv_fail(e, SV_INVALID, "invalid_value", "channels",
                              "channels[%zu]: a file channel or a target channel is used twice",
                              n_map);
                 goto out;
@@ -1392,7 +1392,7 @@ sv_code svc_drive_import(db_pool *pool, const sv_actor *a, const char *data_dir,
     if (off != NULL) {
         if (!cJSON_IsNumber(off) || off->valuedouble < -1080 || off->valuedouble > 1080 ||
             off->valuedouble != (double)(int)off->valuedouble) {
-            rc = sv_fail(e, SV_INVALID, "invalid", "utc_offset_minutes",
+            rc = sv_fail(e, SV_INVALID, "invalid_value", "utc_offset_minutes",
                          "utc_offset_minutes: an integer -1080..1080");
             goto out;
         }

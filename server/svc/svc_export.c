@@ -639,7 +639,7 @@ int svc_export_create(srv *s, const export_actor *a, const export_request *rq, c
         return -1;
     }
     if (rq->n_ch == 0 || rq->n_ch > EXPORT_MAX_CHANNELS || rq->t1 <= rq->t0) {
-        fail(e, 400, "invalid", "channels", "1 to %d channels and from < to",
+        fail(e, 400, "invalid_value", "channels", "1 to %d channels and from < to",
              EXPORT_MAX_CHANNELS);
         return -1;
     }

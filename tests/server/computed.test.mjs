@@ -174,7 +174,7 @@ test('every bad expression answers expression_error with its position', async ()
   // An input that no CHn uses; a text too long for the column.
   r = await create(t, def(t, 'CH2 * 2', [a, b]));
   assert.equal(r.status, 400, JSON.stringify(r.body));
-  assert.deepEqual([r.body.code, r.body.field], ['invalid', 'inputs']);
+  assert.deepEqual([r.body.code, r.body.field], ['invalid_value', 'inputs']);
   assert.match(r.body.message, /inputs\[0\] is bound to CH1/);
   r = await create(t, def(t, `CH1${'+1'.repeat(500)}`, [a]));
   assert.deepEqual([r.status, r.body.code, r.body.field], [400, 'too_long', 'expression']);
@@ -206,22 +206,22 @@ test('bad inputs and bodies: other accounts, other groups, computed inputs, repe
     return res.body;
   };
   // Another account's channel reads exactly like a channel that does not exist.
-  const foreign = await check(def(t, 'CH1+CH2', [a, other.channels[0]]), 400, 'invalid',
+  const foreign = await check(def(t, 'CH1+CH2', [a, other.channels[0]]), 400, 'invalid_value',
     /inputs\[1\]: no such channel/);
-  const none = await check(def(t, 'CH1+CH2', [a, 987654321]), 400, 'invalid', /inputs\[1\]: no such channel/);
+  const none = await check(def(t, 'CH1+CH2', [a, 987654321]), 400, 'invalid_value', /inputs\[1\]: no such channel/);
   assert.equal(foreign.message.replace(String(other.channels[0]), 'N'), none.message.replace('987654321', 'N'));
-  await check(def(t, 'CH1+CH2', [a, far]), 400, 'invalid', /not in this measurement group/);
-  await check(def(t, 'CH1+CH2', [a, made.id]), 400, 'invalid', /computed channel/);
+  await check(def(t, 'CH1+CH2', [a, far]), 400, 'invalid_value', /not in this measurement group/);
+  await check(def(t, 'CH1+CH2', [a, made.id]), 400, 'invalid_value', /computed channel/);
   await check(def(t, 'CH1+CH2', [a, a]), 400, 'duplicate', /inputs\[1\]/);
-  await check(def(t, 'CH1', []), 400, 'invalid', /1 to 10/);
-  await check(def(t, 'CH1', Array.from({ length: 11 }, (_, i) => a + i)), 400, 'invalid', /1 to 10/);
+  await check(def(t, 'CH1', []), 400, 'invalid_value', /1 to 10/);
+  await check(def(t, 'CH1', Array.from({ length: 11 }, (_, i) => a + i)), 400, 'invalid_value', /1 to 10/);
   await check(def(t, 'CH1', 'x'), 400, 'wrong_type');
   await check(def(t, 'CH1', [1.5]), 400, 'wrong_type');
   await check(def(t, 'CH1', [-1]), 400, 'wrong_type');
   await check({ unit: 'V', expression: 'CH1', inputs: [a] }, 400, 'missing', null, 'name');
   await check({ name: 'n', inputs: [a] }, 400, 'missing', null, 'expression');
   await check({ name: 'n', expression: 'CH1' }, 400, 'missing', null, 'inputs');
-  await check({ name: '', expression: 'CH1', inputs: [a] }, 400, 'invalid', null, 'name');
+  await check({ name: '', expression: 'CH1', inputs: [a] }, 400, 'invalid_value', null, 'name');
   await check({ name: 'n', expression: 12, inputs: [a] }, 400, 'wrong_type', null, 'expression');
   await check({ name: 'n', unit: 'x'.repeat(17), expression: 'CH1', inputs: [a] }, 400, 'too_long', null, 'unit');
   await check({ name: 'n', expression: 'CH1', inputs: [a], color: 'red' }, 400, 'unknown_field', null, 'color');
@@ -236,9 +236,9 @@ test('bad inputs and bodies: other accounts, other groups, computed inputs, repe
   r = await t.c.patch(`/api/v1/computed/${made.id}`, { expression: 'CH1+CH2' });
   assert.deepEqual([r.status, r.body.code, r.body.position], [400, 'expression_error', 4]);
   r = await t.c.patch(`/api/v1/computed/${made.id}`, { inputs: [a, b] });
-  assert.deepEqual([r.status, r.body.code, r.body.field], [400, 'invalid', 'inputs']);
+  assert.deepEqual([r.status, r.body.code, r.body.field], [400, 'invalid_value', 'inputs']);
   r = await t.c.patch(`/api/v1/computed/${made.id}`, { inputs: [far] });
-  assert.deepEqual([r.status, r.body.code], [400, 'invalid']);
+  assert.deepEqual([r.status, r.body.code], [400, 'invalid_value']);
   r = await t.c.patch(`/api/v1/computed/${made.id}`, { expression: '(CH1' });
   assert.deepEqual([r.status, r.body.position], [400, 0]);
   r = await t.c.get(`/api/v1/computed/${made.id}`);

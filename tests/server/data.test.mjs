@@ -172,19 +172,19 @@ test('bad queries: every parameter checked, 32-channel limit', async () => {
   const ok = `from=1000000&to=2000000`;
   const cases = [
     [`/api/v1/data/graph?${ok}`, 'missing', 'channels'],
-    [`/api/v1/data/graph?channels=&${ok}`, 'invalid', 'channels'],
-    [`/api/v1/data/graph?channels=x&${ok}`, 'invalid', 'channels'],
-    [`/api/v1/data/graph?channels=${ch},${ch}&${ok}`, 'invalid', 'channels'],
-    [`/api/v1/data/graph?channels=-1&${ok}`, 'invalid', 'channels'],
+    [`/api/v1/data/graph?channels=&${ok}`, 'invalid_value', 'channels'],
+    [`/api/v1/data/graph?channels=x&${ok}`, 'invalid_value', 'channels'],
+    [`/api/v1/data/graph?channels=${ch},${ch}&${ok}`, 'invalid_value', 'channels'],
+    [`/api/v1/data/graph?channels=-1&${ok}`, 'invalid_value', 'channels'],
     [`/api/v1/data/graph?channels=${Array.from({ length: 33 }, (_, i) => i + 1).join(',')}&${ok}`,
       'too_many_channels', 'channels'],
     [`/api/v1/data/graph?channels=${ch}&to=2000000`, 'missing', 'from'],
-    [`/api/v1/data/graph?channels=${ch}&from=abc&to=2000000`, 'invalid', 'from'],
-    [`/api/v1/data/graph?channels=${ch}&from=2000000&to=2000000`, 'invalid', 'to'],
-    [`/api/v1/data/graph?channels=${ch}&${ok}&buckets=0`, 'invalid', 'buckets'],
-    [`/api/v1/data/graph?channels=${ch}&${ok}&buckets=20001`, 'invalid', 'buckets'],
-    [`/api/v1/data/raw?channels=${ch}&${ok}&limit=0`, 'invalid', 'limit'],
-    [`/api/v1/data/raw?channels=${ch}&from=0&to=${1e18}`, 'invalid', 'to'],
+    [`/api/v1/data/graph?channels=${ch}&from=abc&to=2000000`, 'invalid_value', 'from'],
+    [`/api/v1/data/graph?channels=${ch}&from=2000000&to=2000000`, 'invalid_value', 'to'],
+    [`/api/v1/data/graph?channels=${ch}&${ok}&buckets=0`, 'invalid_value', 'buckets'],
+    [`/api/v1/data/graph?channels=${ch}&${ok}&buckets=20001`, 'invalid_value', 'buckets'],
+    [`/api/v1/data/raw?channels=${ch}&${ok}&limit=0`, 'invalid_value', 'limit'],
+    [`/api/v1/data/raw?channels=${ch}&from=0&to=${1e18}`, 'invalid_value', 'to'],
   ];
   for (const [p, code, field] of cases) {
     const r = await t.c.get(p);

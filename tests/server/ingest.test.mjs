@@ -95,10 +95,10 @@ test('every bad batch is refused with the item named, and nothing is kept', asyn
   const ok = { id: a, t: [t0], v: [1] };
   const cases = [
     [{ channels: [ok] }, 400, 'missing', 'batch_id'],
-    [{ batch_id: '', channels: [ok] }, 400, 'invalid', 'batch_id'],
-    [{ batch_id: 'a b', channels: [ok] }, 400, 'invalid', 'batch_id'],
-    [{ batch_id: 'x'.repeat(65), channels: [ok] }, 400, 'invalid', 'batch_id'],
-    [{ batch_id: 7, channels: [ok] }, 400, 'invalid', 'batch_id'],
+    [{ batch_id: '', channels: [ok] }, 400, 'invalid_value', 'batch_id'],
+    [{ batch_id: 'a b', channels: [ok] }, 400, 'invalid_value', 'batch_id'],
+    [{ batch_id: 'x'.repeat(65), channels: [ok] }, 400, 'invalid_value', 'batch_id'],
+    [{ batch_id: 7, channels: [ok] }, 400, 'invalid_value', 'batch_id'],
     [{ batch_id: 'e' }, 400, 'empty_batch', undefined],
     [{ batch_id: 'e', channels: [] }, 400, 'empty_batch', undefined],
     [{ batch_id: 'e', extra: 1, channels: [ok] }, 400, 'unknown_member', 'extra'],

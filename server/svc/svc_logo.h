@@ -1,0 +1,39 @@
+/* Business rules of the own logo (G7, P22): the plan, the image types (by
+ * magic bytes) and the size. Errors in an svc_err (svc_apps.h); every
+ * change writes its audit entry in its own transaction (audit_write). */
+#ifndef MTS_SVC_LOGO_H
+#define MTS_SVC_LOGO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "svc_apps.h"
+
+/* The largest logo accepted, in bytes (accounts.logo allows 1 MiB). */
+#define SVC_LOGO_MAX (1024 * 1024)
+
+/* The image type of "data" from its magic bytes: "image/png", "image/jpeg",
+ * "image/gif" or "image/webp", or NULL for anything else (SVG, HTML...
+ * are refused: they could carry script). */
+const char *svc_logo_sniff(const unsigned char *data, size_t len);
+
+/* The logo's types, NULL-terminated (what svc_logo_sniff() answers). */
+extern const char *const svc_logo_types[];
+
+/* Decode strict base64 (standard alphabet, padding optional, no spaces)
+ * "text" into a new buffer (*out, caller frees) of *len bytes. Returns 0, or
+ * -1 when "text" is not base64 or would decode to more than "max" bytes
+ * (*too_large set then). */
+int svc_base64_decode(const char *text, size_t max, unsigned char **out, size_t *len,
+                      bool *too_large);
+
+/* Store "len" bytes at "data" as the account's logo (P22 on the plan; PNG,
+ * JPEG, GIF or WebP by magic bytes; at most SVC_LOGO_MAX). "declared_type" (may be
+ * NULL) must match what the bytes are. */
+sv_code svc_logo_set(db_pool *pool, const sv_actor *a, const unsigned char *data, size_t len,
+                     const char *declared_type, svc_err *e);
+
+/* Remove the logo (SV_NOT_FOUND when there is none). */
+sv_code svc_logo_delete(db_pool *pool, const sv_actor *a, svc_err *e);
+
+#endif

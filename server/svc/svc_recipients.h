@@ -1,0 +1,40 @@
+/* Business rules of system notification recipients (G4): which addresses
+ * and webhook URLs are accepted, and their audited writes. Errors in an
+ * svc_err (svc_apps.h); every change writes its audit entry in its own
+ * transaction (audit_write). */
+#ifndef MTS_SVC_RECIPIENTS_H
+#define MTS_SVC_RECIPIENTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "svc_apps.h"
+
+/* Whether "s" is an e-mail address we send to: local@domain, at most 254
+ * characters, a local part of at most 64 printable ASCII characters without
+ * spaces, quotes or angle brackets, and a domain of at least two dot-separated
+ * labels of letters, digits and inner hyphens. */
+bool svc_email_valid(const char *s);
+
+/* Whether "s" is a webhook URL: http:// or https://, a host of letters,
+ * digits, dots and hyphens (or an IPv4 address), an optional port, no user
+ * info, no spaces or control characters, at most 2000 characters. */
+bool svc_webhook_valid(const char *s);
+
+/* A recipient as given in a request; NULL members = keep (update) or the
+ * default (create: name "", language "en", enabled true). */
+typedef struct {
+    const char *kind;
+    const char *name;
+    const char *address;
+    const char *language;
+    int enabled; /* -1 = not given */
+} svc_recipient_in;
+
+sv_code svc_recipient_create(db_pool *pool, const sv_actor *a, const svc_recipient_in *in,
+                             long long *id, svc_err *e);
+sv_code svc_recipient_update(db_pool *pool, const sv_actor *a, long long id,
+                             const svc_recipient_in *in, svc_err *e);
+sv_code svc_recipient_delete(db_pool *pool, const sv_actor *a, long long id, svc_err *e);
+
+#endif
