@@ -58,6 +58,11 @@ int db_pool_warm(db_pool *pool);
  * in use. */
 void db_pool_free(db_pool *pool);
 
+/* How long a request waits for a free pooled connection before it gives
+ * up with DB_BUSY (503 db_busy): the wait of every db_acquire() that has
+ * no reason of its own to wait longer or shorter. */
+#define DB_WAIT_MS 5000
+
 /* Take a connection: DB_OK and *out set, or DB_BUSY after "wait_ms" without
  * a free one, or DB_UNAVAILABLE when PostgreSQL cannot be reached (then *out
  * is NULL and nothing needs releasing). Thread-safe. */

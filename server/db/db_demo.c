@@ -74,7 +74,7 @@ db_status db_demo_seed(db_pool *pool, const demo_account *a, bool *created)
     db_status st;
 
     *created = false;
-    st = db_acquire(pool, 5000, &c);
+    st = db_acquire(pool, DB_WAIT_MS, &c);
     if (st != DB_OK) {
         return st;
     }

@@ -199,7 +199,7 @@ void admb_add_id(cJSON *o, const char *name, long long v)
 
 int admb_acquire(http_req *req, db_conn **c)
 {
-    db_status st = db_acquire(req->srv->pool, 5000, c);
+    db_status st = db_acquire(req->srv->pool, DB_WAIT_MS, c);
     if (st != DB_OK) {
         *c = NULL;
         http_reply_db(req, st);

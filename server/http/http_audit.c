@@ -63,7 +63,7 @@ static int h_audit_list(http_req *req)
         query_int(req, "before", 1, 9223372036854775807LL, &before) != 0) {
         return req->status;
     }
-    if ((st = db_acquire(req->srv->pool, 5000, &c)) != DB_OK ||
+    if ((st = db_acquire(req->srv->pool, DB_WAIT_MS, &c)) != DB_OK ||
         (st = db_audit_list(c, req->account_id, before, (int)limit, &r)) != DB_OK) {
         db_release(req->srv->pool, c);
         return http_reply_db(req, st);

@@ -392,7 +392,7 @@ static int h_session(http_req *req)
     char cookie[AUTH_SECRET_CHARS + 8], csrf[64];
 
     memset(&o, 0, sizeof o);
-    if ((st = db_acquire(req->srv->pool, 5000, &c)) != DB_OK ||
+    if ((st = db_acquire(req->srv->pool, DB_WAIT_MS, &c)) != DB_OK ||
         (st = db_auth_find_user(c, req->account_id, req->user_id, client_ip(req), &o.user,
                                 &found)) != DB_OK) {
         db_release(req->srv->pool, c);
@@ -774,7 +774,7 @@ static int h_ip_get(http_req *req)
     if ((text = malloc(IP_LIST_TEXT_MAX)) == NULL) {
         return http_reply_error(req, 500, "internal_error", "internal error", NULL);
     }
-    if ((st = db_acquire(req->srv->pool, 5000, &c)) != DB_OK ||
+    if ((st = db_acquire(req->srv->pool, DB_WAIT_MS, &c)) != DB_OK ||
         (st = db_auth_ip_list_get(c, req->account_id, text, IP_LIST_TEXT_MAX)) != DB_OK) {
         db_release(req->srv->pool, c);
         free(text);
@@ -836,7 +836,7 @@ static int ip_put_store(http_req *req, const char *text, char *after, char *deta
     bool found = false;
     cJSON *r;
 
-    if ((st = db_acquire(req->srv->pool, 5000, &c)) == DB_OK && (st = db_begin(c)) == DB_OK &&
+    if ((st = db_acquire(req->srv->pool, DB_WAIT_MS, &c)) == DB_OK && (st = db_begin(c)) == DB_OK &&
         (st = db_auth_ip_list_set(c, req->account_id, text)) == DB_OK) {
         st = db_auth_ip_list_get(c, req->account_id, after, IP_LIST_TEXT_MAX);
     }
@@ -987,7 +987,7 @@ static int test_user(http_req *req, const cJSON *b, long long account_id, bool e
     if (password_hash(password, hash, sizeof hash) != 0) {
         return http_reply_error(req, 500, "internal_error", "hashing failed", NULL), -1;
     }
-    if ((st = db_acquire(req->srv->pool, 5000, &c)) == DB_OK) {
+    if ((st = db_acquire(req->srv->pool, DB_WAIT_MS, &c)) == DB_OK) {
         st = db_auth_test_user(c, account_id, login, name ? name : login, email, email_login,
                                role, files, hash, user_id);
     }
@@ -1018,7 +1018,7 @@ static int h_test_account(http_req *req)
     }
     le = cJSON_GetObjectItemCaseSensitive(b, "licence_expires");
     te = cJSON_GetObjectItemCaseSensitive(b, "trial_expires");
-    if ((st = db_acquire(req->srv->pool, 5000, &c)) == DB_OK) {
+    if ((st = db_acquire(req->srv->pool, DB_WAIT_MS, &c)) == DB_OK) {
         st = db_auth_test_account(
             c, account, alt, name ? name : (account ? account : "Trial"), plan,
             cJSON_IsNumber(le) ? (int64_t)le->valuedouble : now + 365 * 86400,

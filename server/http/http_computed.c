@@ -246,7 +246,7 @@ static int h_test_backfill(http_req *req)
     if (rc < 0) {
         return http_reply_error(req, 503, "db_unavailable", "back-fill failed", NULL);
     }
-    if (db_acquire(req->srv->pool, 5000, &c) != DB_OK ||
+    if (db_acquire(req->srv->pool, DB_WAIT_MS, &c) != DB_OK ||
         db_cx_backfill_count(c, &left) != DB_OK) {
         db_release(req->srv->pool, c);
         return http_reply_error(req, 503, "db_unavailable", "back-fill failed", NULL);

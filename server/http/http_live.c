@@ -110,7 +110,7 @@ static int h_start(http_req *req)
     if (group_param(req, &id) != 0) {
         return req->status;
     }
-    if ((st = db_acquire(req->srv->pool, 5000, &c)) != DB_OK) {
+    if ((st = db_acquire(req->srv->pool, DB_WAIT_MS, &c)) != DB_OK) {
         return reply_db(req, st);
     }
     if (group_check(req, c, id) != 0) {
@@ -143,7 +143,7 @@ static int h_stop(http_req *req)
     if (group_param(req, &id) != 0) {
         return req->status;
     }
-    if ((st = db_acquire(req->srv->pool, 5000, &c)) != DB_OK) {
+    if ((st = db_acquire(req->srv->pool, DB_WAIT_MS, &c)) != DB_OK) {
         return reply_db(req, st);
     }
     if (group_check(req, c, id) != 0) {
@@ -195,7 +195,7 @@ static int h_get(http_req *req)
     if (since < now_us() - LIVE_KEEP_US) {
         since = now_us() - LIVE_KEEP_US;
     }
-    if ((st = db_acquire(req->srv->pool, 5000, &c)) != DB_OK) {
+    if ((st = db_acquire(req->srv->pool, DB_WAIT_MS, &c)) != DB_OK) {
         return reply_db(req, st);
     }
     if (group_check(req, c, id) != 0) {
@@ -309,7 +309,7 @@ static int h_ingest_live(http_req *req)
         for (int i = 0; i < 32; i++) {
             snprintf(hex + 2 * i, 3, "%02x", md[i]);
         }
-        if ((st = db_acquire(req->srv->pool, 5000, &c)) != DB_OK) {
+        if ((st = db_acquire(req->srv->pool, DB_WAIT_MS, &c)) != DB_OK) {
             return reply_db(req, st);
         }
         st = db_ingest_app(c, hex, now, &account, &app, &enabled, &ok, &version, &found);

@@ -20,8 +20,6 @@
 #include "svc_drive.h"
 #include "svc_export.h"
 
-/* How long a job waits for a pooled connection. */
-#define JOBS_DB_WAIT_MS 5000
 /* Rows one round of a sweep deletes at most (the next round goes on). */
 #define SWEEP_LIMIT 10000
 /* Expired trial accounts deleted per round (each takes all its data). */
@@ -31,7 +29,7 @@ int jobs_sql(srv *s, const char *name, job_sql_fn fn, int64_t now, long long *do
 {
     db_conn *c = NULL;
     bool got = false;
-    db_status st = db_acquire(s->pool, JOBS_DB_WAIT_MS, &c);
+    db_status st = db_acquire(s->pool, DB_WAIT_MS, &c);
     *done = 0;
     if (st == DB_OK && (st = db_begin(c)) == DB_OK &&
         (st = db_job_try_lock(c, name, &got)) == DB_OK && got &&

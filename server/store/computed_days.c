@@ -314,7 +314,7 @@ int computed_backfill_round(db_pool *pool, size_t max_days, computed_backfill_st
     db_conn *c = NULL;
     long long account_id = 0, id = 0;
     int rc;
-    if (db_acquire(pool, 5000, &c) != DB_OK) {
+    if (db_acquire(pool, DB_WAIT_MS, &c) != DB_OK) {
         return -1;
     }
     if (db_begin(c) != DB_OK) {

@@ -824,7 +824,7 @@ int series_compact_round(db_pool *pool, int max_rows, series_compact_stats *st)
     bool got = false;
     long long v = 0;
     int rc;
-    if (db_acquire(pool, 5000, &c) != DB_OK) {
+    if (db_acquire(pool, DB_WAIT_MS, &c) != DB_OK) {
         return -1;
     }
     pthread_mutex_lock(&compact_mu);
@@ -1312,7 +1312,7 @@ int series_month_round(db_pool *pool, int max_rows, size_t *built)
     char lim[24];
     long long swept = 0;
     int n, rc = -1;
-    if (db_acquire(pool, 5000, &c) != DB_OK) {
+    if (db_acquire(pool, DB_WAIT_MS, &c) != DB_OK) {
         return -1;
     }
     {

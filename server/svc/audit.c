@@ -86,7 +86,7 @@ int audit_event(db_pool *pool, const audit_who *who, const char *action,
         log_error("audit: out of memory for %s", action);
         return -1;
     }
-    st = db_acquire(pool, 5000, &c);
+    st = db_acquire(pool, DB_WAIT_MS, &c);
     if (st == DB_OK) {
         st = audit_write(c, who, action, target_type, target_id, text);
     }

@@ -15,8 +15,6 @@
 #include "mt/caltime.h"
 #include "mt/licence.h"
 
-/* How long a worker waits for a pooled connection. */
-#define DB_WAIT_MS 5000
 /* Trial creation (public): at most this many per address and hour. */
 #define TRIAL_PER_IP_PER_HOUR 10
 

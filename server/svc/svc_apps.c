@@ -268,7 +268,7 @@ static int new_credential(char text[SVC_CREDENTIAL_CAP], char hash_hex[65], char
 
 sv_code sv_tx_begin(db_pool *pool, db_conn **c, svc_err *e)
 {
-    db_status st = db_acquire(pool, 5000, c);
+    db_status st = db_acquire(pool, DB_WAIT_MS, c);
     if (st != DB_OK) {
         *c = NULL;
         return sv_fail_db(e, st, NULL);
@@ -452,7 +452,7 @@ sv_code svc_app_authenticate(db_pool *pool, const char *credential, long long *a
     for (int i = 0; i < 32; i++) {
         snprintf(hash_hex + 2 * i, 3, "%02x", md[i]);
     }
-    if ((st = db_acquire(pool, 5000, &c)) != DB_OK) {
+    if ((st = db_acquire(pool, DB_WAIT_MS, &c)) != DB_OK) {
         return sv_fail_db(e, st, NULL);
     }
     st = db_app_by_credential(c, hash_hex, account_id, app_id, &enabled, &found);

@@ -18,7 +18,6 @@
 #include "mt/licence.h"
 #include "refresher.h"
 
-#define DB_WAIT_MS 5000
 
 /* A hash to verify against when the user does not exist, so that an
  * unknown user costs the same argon2id work as a wrong password. */

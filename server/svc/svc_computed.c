@@ -156,7 +156,7 @@ static sv_code check_inputs_db(db_conn *c, long long account_id, long long group
 
 static sv_code tx_begin(db_pool *pool, db_conn **c, svc_cx_err *e)
 {
-    db_status st = db_acquire(pool, 5000, c);
+    db_status st = db_acquire(pool, DB_WAIT_MS, c);
     if (st != DB_OK) {
         *c = NULL;
         return fail_db(e, st);

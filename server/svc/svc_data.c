@@ -412,7 +412,7 @@ void svc_data_graph(srv *s, const data_actor *a, const int64_t *ch, size_t n_ch,
     db_status st;
 
     memset(r, 0, sizeof *r);
-    if ((st = db_acquire(s->pool, 5000, &c)) != DB_OK) {
+    if ((st = db_acquire(s->pool, DB_WAIT_MS, &c)) != DB_OK) {
         fail_db(r, st);
         return;
     }
@@ -536,7 +536,7 @@ void svc_data_raw(srv *s, const data_actor *a, const int64_t *ch, size_t n_ch, i
     bool more = false;
 
     memset(r, 0, sizeof *r);
-    if ((st = db_acquire(s->pool, 5000, &c)) != DB_OK) {
+    if ((st = db_acquire(s->pool, DB_WAIT_MS, &c)) != DB_OK) {
         fail_db(r, st);
         return;
     }
@@ -646,7 +646,7 @@ void svc_data_monitor(srv *s, const data_actor *a, long long group_id, data_repl
     char *text;
 
     memset(r, 0, sizeof *r);
-    if ((st = db_acquire(s->pool, 5000, &c)) != DB_OK) {
+    if ((st = db_acquire(s->pool, DB_WAIT_MS, &c)) != DB_OK) {
         fail_db(r, st);
         return;
     }
@@ -770,7 +770,7 @@ void svc_data_history(srv *s, const data_actor *a, data_reply *r)
     char *json = NULL;
     db_status st;
     memset(r, 0, sizeof *r);
-    if ((st = db_acquire(s->pool, 5000, &c)) != DB_OK) {
+    if ((st = db_acquire(s->pool, DB_WAIT_MS, &c)) != DB_OK) {
         fail_db(r, st);
         return;
     }

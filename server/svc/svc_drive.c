@@ -27,7 +27,6 @@
 #include "mt/hok.h"
 #include "mt/licence.h"
 
-#define DB_WAIT_MS 5000
 
 /* How much of a .csv/.txt upload the kind check parses (cut at a line end). */
 #define CSV_SNIFF_BYTES (256 * 1024)
@@ -1443,7 +1442,7 @@ sv_code svc_drive_import(db_pool *pool, const sv_actor *a, const char *data_dir,
     for (size_t k = 0; k < n_map; k++) {
         ids[k] = map[k].channel;
     }
-    if ((st = db_acquire(pool, 5000, &c)) != DB_OK ||
+    if ((st = db_acquire(pool, DB_WAIT_MS, &c)) != DB_OK ||
         (st = db_channels_measured(c, a->account_id, a->role == ROLE_ADMIN ? 0 : a->user_id, ids,
                                    n_map, &ok_ids, &n_ok)) != DB_OK) {
         rc = fail_db(e, st);

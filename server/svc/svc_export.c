@@ -31,8 +31,9 @@
 #include "mt/types.h"
 #include "series_store.h"
 
-/* How long a request or a worker waits for a pooled connection. */
-#define DB_WAIT_MS 10000
+/* Exports wait longer than a request (DB_WAIT_MS) for a connection: an
+ * export that is refused must be asked for again. */
+#define EXPORT_DB_WAIT_MS 10000
 /* Progress is written at most this often. */
 #define PROGRESS_EVERY_MS 200
 /* CSV text produced per refill of a ZIP entry's buffer (then handed to
@@ -444,7 +445,7 @@ static int load_secret(srv *s)
         db_conn *c = NULL;
         db_status st = DB_ERROR;
         if (auth_random(fresh, sizeof fresh) == 0 &&
-            (st = db_acquire(s->pool, DB_WAIT_MS, &c)) == DB_OK) {
+            (st = db_acquire(s->pool, EXPORT_DB_WAIT_MS, &c)) == DB_OK) {
             st = db_export_secret(c, "export_url", fresh, url_secret);
             db_release(s->pool, c);
         }
@@ -651,7 +652,7 @@ int svc_export_create(srv *s, const export_actor *a, const export_request *rq, c
             return -1;
         }
     }
-    if ((st = db_acquire(s->pool, DB_WAIT_MS, &c)) != DB_OK) {
+    if ((st = db_acquire(s->pool, EXPORT_DB_WAIT_MS, &c)) != DB_OK) {
         return fail_db(e, st);
     }
     /* The channels: every one visible to the actor, else 404 naming it. */
@@ -775,7 +776,7 @@ int svc_export_get(srv *s, const export_actor *a, long long id, cJSON **out, exp
     db_conn *c = NULL;
     db_export_row row;
     bool found = false;
-    db_status st = db_acquire(s->pool, DB_WAIT_MS, &c);
+    db_status st = db_acquire(s->pool, EXPORT_DB_WAIT_MS, &c);
     *out = NULL;
     if (st != DB_OK) {
         return fail_db(e, st);
@@ -803,7 +804,7 @@ int svc_export_list(srv *s, const export_actor *a, cJSON **out, export_err *e)
     size_t n = 0;
     cJSON *arr;
     int64_t now = auth_now();
-    db_status st = db_acquire(s->pool, DB_WAIT_MS, &c);
+    db_status st = db_acquire(s->pool, EXPORT_DB_WAIT_MS, &c);
     *out = NULL;
     if (st != DB_OK) {
         return fail_db(e, st);
@@ -851,7 +852,7 @@ int svc_export_delete(srv *s, const export_actor *a, long long id, export_err *e
     bool found = false, was_running = false;
     char format[8], path[4200];
     int fmt;
-    db_status st = db_acquire(s->pool, DB_WAIT_MS, &c);
+    db_status st = db_acquire(s->pool, EXPORT_DB_WAIT_MS, &c);
     if (st != DB_OK) {
         return fail_db(e, st);
     }
@@ -898,7 +899,7 @@ int svc_export_download(srv *s, long long id, long long account_id, long long ex
              "this download link has expired: ask for the export's status again for a new one");
         return -1;
     }
-    if ((st = db_acquire(s->pool, DB_WAIT_MS, &c)) != DB_OK) {
+    if ((st = db_acquire(s->pool, EXPORT_DB_WAIT_MS, &c)) != DB_OK) {
         return fail_db(e, st);
     }
     st = db_export_get(c, account_id, 0, id, &row, &found);
@@ -979,7 +980,7 @@ static bool run_alive(run_ctx *x, bool force)
         if (p > 0.999) {
             p = 0.999; /* 1 only when the file is complete */
         }
-        if (db_acquire(x->s->pool, DB_WAIT_MS, &c) == DB_OK) {
+        if (db_acquire(x->s->pool, EXPORT_DB_WAIT_MS, &c) == DB_OK) {
             if (db_export_progress(c, x->j->account_id, x->j->id, p, x->bytes, x->samples,
                                    auth_now(), &alive) != DB_OK) {
                 alive = true; /* a missed progress write is not fatal */
@@ -1091,7 +1092,7 @@ static int read_chunk(run_ctx *x, const int64_t *ids, size_t n, int64_t k, bool 
         b = x->r1;
     }
     memset(cols, 0, sizeof cols);
-    if ((st = db_acquire(x->s->pool, DB_WAIT_MS, &c)) != DB_OK) {
+    if ((st = db_acquire(x->s->pool, EXPORT_DB_WAIT_MS, &c)) != DB_OK) {
         run_fail(x, "reading the data: %s", db_strerror(st));
         return -1;
     }
@@ -1622,7 +1623,7 @@ static void run_job(srv *s, export_job *j)
         goto done;
     }
     /* The channels as they are now, and where the data lies in the range. */
-    if ((st = db_acquire(s->pool, DB_WAIT_MS, &c)) != DB_OK) {
+    if ((st = db_acquire(s->pool, EXPORT_DB_WAIT_MS, &c)) != DB_OK) {
         run_fail(&x, "the database is unavailable: %s", db_strerror(st));
         goto done;
     }
@@ -1690,7 +1691,7 @@ done:
     if (x.state == RUN_STOPPED) {
         snprintf(x.error, sizeof x.error, "the server stopped before the export finished");
     }
-    if ((st = db_acquire(s->pool, DB_WAIT_MS, &c)) == DB_OK) {
+    if ((st = db_acquire(s->pool, EXPORT_DB_WAIT_MS, &c)) == DB_OK) {
         st = db_export_finish(c, j->account_id, j->id, rc == 0, x.bytes, x.samples, x.error,
                               auth_now(), &alive);
         db_release(s->pool, c);
@@ -1846,7 +1847,7 @@ static int sweep_account(srv *s, long long account_id, long long *removed)
     db_conn *c = NULL;
     DIR *d;
     struct dirent *de;
-    db_status st = db_acquire(s->pool, DB_WAIT_MS, &c);
+    db_status st = db_acquire(s->pool, EXPORT_DB_WAIT_MS, &c);
     if (st != DB_OK) {
         return -1;
     }
@@ -1926,7 +1927,7 @@ int svc_export_cleanup(srv *s, int64_t now, long long *done)
         }
     }
     pthread_mutex_unlock(&W.mu);
-    if ((st = db_acquire(s->pool, DB_WAIT_MS, &c)) != DB_OK) {
+    if ((st = db_acquire(s->pool, EXPORT_DB_WAIT_MS, &c)) != DB_OK) {
         log_error("export clean-up: %s", db_strerror(st));
         return -1;
     }

@@ -171,7 +171,7 @@ int svc_ingest_batch(srv *s, const char *credential, ingest_body_kind kind,
 
     memset(r, 0, sizeof *r);
     memset(&b, 0, sizeof b);
-    if ((st = db_acquire(s->pool, 5000, &c)) != DB_OK) {
+    if ((st = db_acquire(s->pool, DB_WAIT_MS, &c)) != DB_OK) {
         return fail_db(e, st);
     }
     if (app_of(c, credential, now, r, &version, e) != 0) {
@@ -259,7 +259,7 @@ int svc_ingest_status(srv *s, const char *credential, const char *state, const c
     db_status st;
     int rc = -1;
     memset(r, 0, sizeof *r);
-    if ((st = db_acquire(s->pool, 5000, &c)) != DB_OK) {
+    if ((st = db_acquire(s->pool, DB_WAIT_MS, &c)) != DB_OK) {
         return fail_db(e, st);
     }
     if (app_of(c, credential, now_us(), r, NULL, e) == 0) {
@@ -296,7 +296,7 @@ int svc_ingest_describe(srv *s, const char *credential, char **json, ingest_err 
     char a[24], b[24];
     *json = NULL;
     memset(&r, 0, sizeof r);
-    if ((st = db_acquire(s->pool, 5000, &c)) != DB_OK) {
+    if ((st = db_acquire(s->pool, DB_WAIT_MS, &c)) != DB_OK) {
         return fail_db(e, st);
     }
     if (app_of(c, credential, now_us(), &r, NULL, e) == 0) {

@@ -13,7 +13,6 @@
 #include "refresher.h"
 #include "reply_cache.h"
 
-#define DB_WAIT_MS 5000
 
 /* Parse JSON text "json" from the database into r->obj, wrapped as
  * {"<wrap>": value} when "wrap" is set; frees "json". NULL json = not found. */
