@@ -1,0 +1,1199 @@
+/* One simulated gateway app (see app.h). */
+#define _POSIX_C_SOURCE 200809L
+#include "app.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "batch.h"
+#include "mt/types.h"
+#include "net.h"
+#include "reply.h"
+#include "spool.h"
+
+#define LIVE_STEP_S 5        /* high-speed monitoring: 5-second samples (M3) */
+#define UPGRADE_MS 8000      /* a simulated firmware upgrade takes this long */
+#define FLUSH_BUDGET_MS 2000 /* at most this long sending per step */
+
+/* What the gateway remembers of each instrument while it runs. */
+typedef struct {
+    int64_t upgrade_until_ms; /* > 0 while a firmware upgrade runs (M6) */
+    int64_t upgrade_req;      /* the request to answer when it is done */
+    char upgrade_to[GW_FIRMWARE_MAX + 1];
+} ins_run;
+
+struct gw_app {
+    gw_config cfg;
+    char dir[4096];
+    char credential[128];
+    gw_state st;
+    ins_run *run;
+    gw_sim_opts sim;
+    gw_http *http;
+    gw_spool *spool;
+    gw_table tab;
+    bool tab_ok;
+    bool declare_needed;
+    bool declare_unsupported;
+    bool requests_unsupported;
+    bool server_ok; /* the last request was answered */
+    bool said_connect;
+    int64_t cursor_s; /* the last sampling instant spooled (s), 0 = none */
+    int64_t next_tick_ms, next_hb_ms, next_poll_ms, next_send_ms;
+    int64_t backoff_ms;
+    int64_t live_until_us;
+    int64_t last_live_s;
+    int64_t started_ms;
+    char last_problem[400];
+    char last_declare[400];
+    double *vbuf;
+    size_t vcap;
+    gw_stats stats;
+};
+
+/* ---------------------------------------------------------------- helpers */
+
+int64_t gw_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void gw_log(gw_log_level need, gw_log_level have, const char *fmt, ...)
+{
+    char line[1200];
+    struct timespec ts;
+    struct tm tm;
+    size_t n;
+    va_list ap;
+    if (have < need) {
+        return;
+    }
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    n = strftime(line, sizeof line, "%Y-%m-%dT%H:%M:%SZ gateway: ", &tm);
+    va_start(ap, fmt);
+    vsnprintf(line + n, sizeof line - n - 1, fmt, ap);
+    va_end(ap);
+    n = strlen(line);
+    line[n++] = '\n';
+    /* One write per line: lines of several gateways do not interleave. */
+    if (write(2, line, n) < 0) {
+        /* nowhere left to say it */
+    }
+}
+
+#define LOG(a, lvl, ...) gw_log((lvl), (a)->cfg.log, __VA_ARGS__)
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+    return a >= 0 ? a / b : -((-a + b - 1) / b);
+}
+
+static int write_cursor(gw_app *a)
+{
+    char text[32];
+    int n = snprintf(text, sizeof text, "%" PRId64 "\n", a->cursor_s);
+    return gw_write_file_atomic(a->dir, "cursor", text, (size_t)n, 0600);
+}
+
+static void read_cursor(gw_app *a)
+{
+    char path[4200], *text, *end = NULL;
+    size_t len = 0;
+    long long v;
+    snprintf(path, sizeof path, "%s/cursor", a->dir);
+    text = gw_read_file(path, 64, &len);
+    if (text == NULL) {
+        return;
+    }
+    errno = 0;
+    v = strtoll(text, &end, 10);
+    if (errno == 0 && end != text && (*end == '\n' || *end == '\0') && v > 946684800LL &&
+        v < 32503680000LL) {
+        a->cursor_s = v;
+    } else {
+        LOG(a, GW_LOG_QUIET, "%s is damaged: sampling starts now", path);
+    }
+    free(text);
+}
+
+static void problem(gw_app *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Log a problem once, until a different one (or none) comes. */
+static void problem(gw_app *a, const char *fmt, ...)
+{
+    char msg[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (strcmp(msg, a->last_problem) != 0) {
+        LOG(a, GW_LOG_QUIET, "%s", msg);
+        snprintf(a->last_problem, sizeof a->last_problem, "%s", msg);
+    }
+}
+
+static void no_problem(gw_app *a)
+{
+    if (a->last_problem[0] != '\0') {
+        LOG(a, GW_LOG_QUIET, "the server answers again and takes the app's requests (%zu batches waiting)",
+            gw_spool_count(a->spool));
+        a->last_problem[0] = '\0';
+    }
+}
+
+/* One request to the server. 0 when it answered (any status), -1 when not;
+ * a server that does not answer is logged once. */
+static int call(gw_app *a, const char *method, const char *path, const char *body, size_t len,
+                gw_resp *r)
+{
+    int rc = gw_http_do(a->http, method, path, "application/json", body, len, r);
+    if (rc != 0) {
+        a->server_ok = false;
+        problem(a, "the server does not answer (%s): batches are kept in %s/spool", r->err,
+                a->dir);
+        return -1;
+    }
+    a->server_ok = true;
+    if (r->status >= 200 && r->status < 300) {
+        no_problem(a);
+    } else if (r->status >= 500) {
+        char code[64], msg[200];
+        gw_error_parse(r->body, r->len, code, sizeof code, msg, sizeof msg);
+        problem(a, "the server answers %ld %s: batches are kept and sent again", r->status,
+                code);
+    }
+    return 0;
+}
+
+/* A refusal of the app itself (401/403): logged once, the data kept. */
+static void refused_app(gw_app *a, const gw_resp *r)
+{
+    char code[64], msg[300];
+    gw_error_parse(r->body, r->len, code, sizeof code, msg, sizeof msg);
+    problem(a, "the server refuses this app (%ld %s: %s); batches are kept until it accepts "
+            "them (check the registration code)",
+            r->status, code, msg);
+}
+
+/* --------------------------------------------------------- channel table */
+
+/* Whether the server lacks an instrument, a channel or the firmware. */
+static bool table_lacks(const gw_app *a)
+{
+    for (size_t i = 0; i < a->st.n_ins; i++) {
+        const gw_instrument *ins = &a->st.ins[i];
+        const gw_tdevice *d = gw_table_device(&a->tab, ins->model, ins->serial);
+        if (d == NULL || (d->firmware[0] != '\0' && strcmp(d->firmware, ins->firmware) != 0)) {
+            return true;
+        }
+        for (size_t c = 0; c < ins->n_ch; c++) {
+            if (gw_table_channel(d, ins->ch[c].key) == NULL) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+static int take_table(gw_app *a, const gw_resp *r)
+{
+    gw_table t;
+    char err[300];
+    memset(&t, 0, sizeof t);
+    if (gw_table_parse(r->body, r->len, &t, err, sizeof err) != 0) {
+        gw_table_clear(&t);
+        problem(a, "the server's channel table does not read: %s", err);
+        return -1;
+    }
+    gw_table_clear(&a->tab);
+    a->tab = t;
+    a->tab_ok = true;
+    a->live_until_us = t.live_until;
+    a->declare_needed = table_lacks(a);
+    return 0;
+}
+
+static int refresh_table(gw_app *a)
+{
+    gw_resp r;
+    int rc = -1;
+    if (call(a, "GET", "/api/v1/ingest/channels", NULL, 0, &r) != 0) {
+        return -1;
+    }
+    if (r.status == 200) {
+        rc = take_table(a, &r);
+    } else if (r.status == 401 || r.status == 403) {
+        refused_app(a, &r);
+    }
+    gw_resp_clear(&r);
+    return rc;
+}
+
+/* PUT /api/v1/ingest/devices: tell the server the instruments, their
+ * firmware and channels (docs/ingest.md). 0 done (or not possible for
+ * good), -1 try again later. */
+static int declare(gw_app *a)
+{
+    gw_buf b = {0};
+    gw_resp r;
+    int rc = -1;
+    gw_buf_str(&b, "{\"devices\":[");
+    for (size_t i = 0; i < a->st.n_ins; i++) {
+        const gw_instrument *ins = &a->st.ins[i];
+        gw_buf_str(&b, i ? ",{\"model\":" : "{\"model\":");
+        gw_buf_json_str(&b, ins->model);
+        gw_buf_str(&b, ",\"serial\":");
+        gw_buf_json_str(&b, ins->serial);
+        gw_buf_str(&b, ",\"firmware\":");
+        gw_buf_json_str(&b, ins->firmware);
+        gw_buf_str(&b, ",\"name\":");
+        gw_buf_json_str(&b, ins->name);
+        gw_buf_str(&b, ",\"channels\":[");
+        for (size_t c = 0; c < ins->n_ch; c++) {
+            gw_buf_str(&b, c ? ",{\"key\":" : "{\"key\":");
+            gw_buf_json_str(&b, ins->ch[c].key);
+            gw_buf_str(&b, ",\"name\":");
+            gw_buf_json_str(&b, ins->ch[c].name);
+            gw_buf_str(&b, ",\"unit\":");
+            gw_buf_json_str(&b, ins->ch[c].unit);
+            gw_buf_str(&b, "}");
+        }
+        gw_buf_str(&b, "]}");
+    }
+    gw_buf_str(&b, "]}");
+    if (b.oom) {
+        gw_buf_free(&b);
+        return -1;
+    }
+    if (call(a, "PUT", "/api/v1/ingest/devices", b.p, b.len, &r) == 0) {
+        if (r.status == 200) {
+            rc = take_table(a, &r);
+            a->declare_needed = false; /* what the server could take, it took */
+            a->last_declare[0] = '\0';
+        } else if (r.status == 404 || r.status == 405) {
+            a->declare_unsupported = true;
+            a->declare_needed = false;
+            LOG(a, GW_LOG_QUIET, "this server does not take instrument reports "
+                "(PUT /api/v1/ingest/devices): add the instruments in the portal");
+            rc = 0;
+        } else if (r.status == 401 || r.status == 403 || r.status >= 500) {
+            if (r.status < 500) {
+                refused_app(a, &r);
+            }
+        } else {
+            char code[64], msg[300];
+            gw_error_parse(r.body, r.len, code, sizeof code, msg, sizeof msg);
+            if (strcmp(msg, a->last_declare) != 0) {
+                LOG(a, GW_LOG_QUIET, "the server refuses the instruments (%ld %s): %s",
+                    r.status, code, msg);
+                snprintf(a->last_declare, sizeof a->last_declare, "%s", msg);
+            }
+            a->declare_needed = false; /* again at the next heartbeat */
+            rc = 0;
+        }
+        gw_resp_clear(&r);
+    }
+    gw_buf_free(&b);
+    return rc;
+}
+
+/* ------------------------------------------------------------- sampling */
+
+static size_t n_channels(const gw_app *a)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < a->st.n_ins; i++) {
+        n += a->st.ins[i].n_ch;
+    }
+    return n;
+}
+
+/* The values of every channel at "t_us" into "out" (an instrument that is
+ * upgrading its firmware does not measure: missing). */
+static void sample(const gw_app *a, int64_t t_us, int64_t now_ms, double *out)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < a->st.n_ins; i++) {
+        const gw_instrument *ins = &a->st.ins[i];
+        bool down = a->run[i].upgrade_until_ms > 0 && now_ms < a->run[i].upgrade_until_ms;
+        for (size_t c = 0; c < ins->n_ch; c++) {
+            out[k++] = down ? mt_sv_value(MT_SV_MISSING) : gw_sim_value(&a->sim, ins, c, t_us);
+        }
+    }
+}
+
+/* Spool the sampling instants from the cursor up to "now": one batch per
+ * instant normally, up to batch_max per batch when catching up after the
+ * gateway was stopped (the instruments' memory, at most memory_s back). */
+static void tick(gw_app *a, int64_t now_ms)
+{
+    int64_t iv = a->st.interval_s;
+    int64_t now_tick = floor_div(now_ms / 1000, iv) * iv;
+    int64_t from = a->cursor_s > 0 ? a->cursor_s + iv : now_tick;
+    int64_t oldest = now_tick - floor_div(a->cfg.memory_s, iv) * iv;
+    size_t n_ch = n_channels(a);
+    if (from < oldest) {
+        LOG(a, GW_LOG_QUIET, "the instruments remember %d s: %" PRId64
+            " earlier sampling instants are lost", a->cfg.memory_s, (oldest - from) / iv);
+        from = oldest;
+    }
+    if (from < now_tick) {
+        LOG(a, GW_LOG_INFO, "reading %" PRId64 " sampling instants back from the instruments' "
+            "memory", (now_tick - from) / iv + 1);
+    }
+    while (from <= now_tick) {
+        size_t n = (size_t)((now_tick - from) / iv + 1), len = 0;
+        int64_t t[GW_ENTRY_TIMES_MAX < 1000 ? GW_ENTRY_TIMES_MAX : 1000];
+        char id[GW_BATCH_ID_MAX + 1], name[40], err[300], *text;
+        if (n > (size_t)a->cfg.batch_max) {
+            n = (size_t)a->cfg.batch_max;
+        }
+        if (n > sizeof t / sizeof t[0]) {
+            n = sizeof t / sizeof t[0];
+        }
+        if (n_ch > 0 && n > GW_ENTRY_VALUES_MAX / n_ch) {
+            n = GW_ENTRY_VALUES_MAX / n_ch;
+        }
+        if (n * n_ch > a->vcap) {
+            double *v = realloc(a->vbuf, (n * n_ch > 0 ? n * n_ch : 1) * sizeof *v);
+            if (v == NULL) {
+                LOG(a, GW_LOG_QUIET, "out of memory while sampling");
+                return;
+            }
+            a->vbuf = v;
+            a->vcap = n * n_ch;
+        }
+        for (size_t j = 0; j < n; j++) {
+            t[j] = (from + (int64_t)j * iv) * 1000000;
+            sample(a, t[j], now_ms, a->vbuf + j * n_ch);
+        }
+        snprintf(id, sizeof id, "%s-%" PRId64 "-%zu", a->st.tag, from, n);
+        snprintf(name, sizeof name, "%012" PRId64 ".batch", from);
+        text = gw_entry_format(id, a->st.ins, a->st.n_ins, t, n, a->vbuf, &len);
+        if (text == NULL || gw_spool_put(a->spool, name, text, len, err, sizeof err) != 0) {
+            problem(a, "cannot spool a batch (%s): sampling waits", text ? err : "no memory");
+            free(text);
+            return;
+        }
+        free(text);
+        a->cursor_s = from + (int64_t)(n - 1) * iv;
+        if (write_cursor(a) != 0) {
+            problem(a, "cannot write %s/cursor: %s", a->dir, strerror(errno));
+        }
+        a->stats.ticks += n;
+        a->stats.samples += n * n_ch;
+        from += (int64_t)n * iv;
+    }
+}
+
+/* --------------------------------------------------------------- sending */
+
+/* What a refusal of a batch means for it. */
+typedef enum { KEEP, DROP, REFUSE, AGAIN } verdict;
+
+static verdict judge(gw_app *a, const gw_resp *r, const char *name)
+{
+    char code[64], msg[300];
+    if (r->status == 200 || r->status == 201) {
+        return DROP;
+    }
+    gw_error_parse(r->body, r->len, code, sizeof code, msg, sizeof msg);
+    if (r->status == 401 || r->status == 403) {
+        refused_app(a, r);
+        return KEEP;
+    }
+    if (r->status == 422 &&
+        (strcmp(code, "unknown_channel") == 0 || strcmp(code, "channel_not_selected") == 0)) {
+        return AGAIN; /* the selection changed since the table was read */
+    }
+    if (r->status == 422 && strcmp(code, "time_in_future") == 0) {
+        problem(a, "the server says the gateway's clock is ahead (%s): batches wait", msg);
+        return KEEP;
+    }
+    if (r->status >= 500 || r->status == 429 || r->status == 408) {
+        return KEEP;
+    }
+    LOG(a, GW_LOG_QUIET, "batch %s refused for good (%ld %s): %s; kept in %s/refused", name,
+        r->status, code, msg, a->dir);
+    return REFUSE;
+}
+
+/* Send spooled batches oldest first until one fails or "deadline_ms".
+ * 0 when the spool is empty or all was sent that could be, -1 to back off. */
+static int send_spool(gw_app *a, int64_t deadline_ms)
+{
+    if (gw_spool_count(a->spool) == 0) {
+        return 0;
+    }
+    if (!a->tab_ok && refresh_table(a) != 0) {
+        return -1;
+    }
+    if (a->declare_needed && !a->declare_unsupported && declare(a) != 0) {
+        return -1;
+    }
+    while (gw_spool_count(a->spool) > 0) {
+        char name[80], err[300];
+        size_t len = 0, blen = 0, n_samples = 0, n_unknown = 0;
+        gw_entry e;
+        char *text, *body;
+        gw_resp r;
+        verdict v;
+        int again = 0;
+        snprintf(name, sizeof name, "%s", gw_spool_name(a->spool, 0));
+        text = gw_spool_read(a->spool, name, &len, err, sizeof err);
+        if (text == NULL) {
+            LOG(a, GW_LOG_QUIET, "spooled batch %s: %s", name, err);
+            gw_spool_refuse(a->spool, name, err);
+            continue;
+        }
+        memset(&e, 0, sizeof e);
+        if (gw_entry_parse(text, len, &e, err, sizeof err) != 0) {
+            free(text);
+            gw_entry_clear(&e);
+            LOG(a, GW_LOG_QUIET, "spooled batch %s is damaged (%s): moved to refused/", name,
+                err);
+            gw_spool_refuse(a->spool, name, err);
+            continue;
+        }
+        free(text);
+    build:
+        body = gw_entry_body(&e, &a->tab, &blen, &n_samples, &n_unknown);
+        if (body == NULL) {
+            if (n_samples > 0) {
+                gw_entry_clear(&e);
+                return -1; /* out of memory: later */
+            }
+            LOG(a, GW_LOG_DEBUG, "batch %s: no channel of it is selected for acquisition", name);
+            gw_spool_drop(a->spool, name);
+            gw_entry_clear(&e);
+            continue;
+        }
+        if (call(a, "POST", "/api/v1/ingest/batches", body, blen, &r) != 0) {
+            free(body);
+            gw_entry_clear(&e);
+            a->stats.send_failures++;
+            return -1;
+        }
+        free(body);
+        v = judge(a, &r, name);
+        if (v == DROP) {
+            if (r.body != NULL && strstr(r.body, "\"duplicate\":true") != NULL) {
+                a->stats.duplicates++;
+            }
+            a->stats.batches_sent++;
+            gw_spool_drop(a->spool, name);
+        } else if (v == AGAIN && !again && refresh_table(a) == 0) {
+            gw_resp_clear(&r);
+            again = 1;
+            goto build;
+        } else if (v == REFUSE || v == AGAIN) {
+            char why[600];
+            snprintf(why, sizeof why, "%ld %.500s\n", r.status, r.body ? r.body : "");
+            a->stats.refused++;
+            gw_spool_refuse(a->spool, name, why);
+        } else {
+            gw_resp_clear(&r);
+            gw_entry_clear(&e);
+            a->stats.send_failures++;
+            return -1;
+        }
+        gw_resp_clear(&r);
+        gw_entry_clear(&e);
+        if (gw_now_ms() >= deadline_ms) {
+            break;
+        }
+    }
+    return 0;
+}
+
+/* ------------------------------------------------- high-speed mode (M3) */
+
+static void live(gw_app *a, int64_t now_ms)
+{
+    int64_t t_s = floor_div(now_ms / 1000, LIVE_STEP_S) * LIVE_STEP_S;
+    size_t n_ch = n_channels(a), k = 0, n = 0;
+    gw_buf b = {0};
+    gw_resp r;
+    double *v;
+    if (a->live_until_us <= now_ms * 1000 || t_s <= a->last_live_s || !a->tab_ok) {
+        return;
+    }
+    a->last_live_s = t_s;
+    v = malloc((n_ch ? n_ch : 1) * sizeof *v);
+    if (v == NULL) {
+        return;
+    }
+    sample(a, t_s * 1000000, now_ms, v);
+    gw_buf_fmt(&b, "{\"batch_id\":\"%s-L%" PRId64 "\",\"snapshots\":[{\"t\":%" PRId64
+               ",\"ids\":[", a->st.tag, t_s, t_s * 1000000);
+    /* ids, then the values in the same order */
+    for (int pass = 0; pass < 2; pass++) {
+        k = 0;
+        n = 0;
+        for (size_t i = 0; i < a->st.n_ins; i++) {
+            const gw_instrument *ins = &a->st.ins[i];
+            const gw_tdevice *d = gw_table_device(&a->tab, ins->model, ins->serial);
+            for (size_t c = 0; c < ins->n_ch; c++, k++) {
+                const gw_tchannel *ch = d != NULL ? gw_table_channel(d, ins->ch[c].key) : NULL;
+                if (ch == NULL || !ch->selected) {
+                    continue;
+                }
+                if (n++) {
+                    gw_buf_add(&b, ",", 1);
+                }
+                if (pass == 0) {
+                    gw_buf_fmt(&b, "%" PRId64, ch->id);
+                } else {
+                    gw_buf_value(&b, v[k]);
+                }
+            }
+        }
+        gw_buf_str(&b, pass == 0 ? "],\"v\":[" : "]}]}");
+    }
+    free(v);
+    if (n > 0 && !b.oom && call(a, "POST", "/api/v1/ingest/live", b.p, b.len, &r) == 0) {
+        if (r.status == 200) {
+            a->stats.live_sent++;
+        } else if (r.status == 409) {
+            a->live_until_us = 0; /* stopped by the user */
+        } else {
+            char code[64], msg[300];
+            gw_error_parse(r.body, r.len, code, sizeof code, msg, sizeof msg);
+            LOG(a, GW_LOG_INFO, "live samples refused (%ld %s): %s", r.status, code, msg);
+        }
+        gw_resp_clear(&r);
+    }
+    gw_buf_free(&b);
+}
+
+/* ------------------------------------------------------------- requests */
+
+static void answer(gw_app *a, int64_t id, bool ok, const char *message, const char *result)
+{
+    gw_buf b = {0};
+    gw_resp r;
+    char path[80];
+    gw_buf_fmt(&b, "{\"ok\":%s,\"message\":", ok ? "true" : "false");
+    gw_buf_json_str(&b, message);
+    gw_buf_fmt(&b, ",\"result\":%s}", result != NULL ? result : "{}");
+    snprintf(path, sizeof path, "/api/v1/ingest/requests/%" PRId64, id);
+    if (!b.oom && call(a, "POST", path, b.p, b.len, &r) == 0) {
+        if (r.status != 200) {
+            char code[64], msg[300];
+            gw_error_parse(r.body, r.len, code, sizeof code, msg, sizeof msg);
+            LOG(a, GW_LOG_QUIET, "the answer to request %" PRId64 " was refused (%ld %s): %s",
+                id, r.status, code, msg);
+        }
+        gw_resp_clear(&r);
+    }
+    gw_buf_free(&b);
+}
+
+/* The app self-check (M4): the app, its spool and disk, each instrument's
+ * registration, firmware and the state of its channels now. */
+static void self_check(gw_app *a, int64_t id, int64_t now_ms)
+{
+    gw_buf b = {0};
+    struct statvfs vfs;
+    size_t n_ch = n_channels(a), k = 0, n_bad = 0;
+    int64_t t_us = floor_div(now_ms / 1000, a->st.interval_s) * a->st.interval_s * 1000000;
+    double *v = malloc((n_ch ? n_ch : 1) * sizeof *v);
+    char message[200];
+    if (v == NULL) {
+        answer(a, id, false, "the gateway is out of memory", NULL);
+        return;
+    }
+    sample(a, t_us, now_ms, v);
+    gw_buf_fmt(&b, "{\"app\":{\"software\":\"metron-gateway 1\",\"kind\":\"%s\","
+               "\"interval_s\":%d,\"uptime_s\":%" PRId64 ",\"spooled_batches\":%zu,"
+               "\"spooled_bytes\":%" PRIu64 ",\"refused_batches\":%" PRIu64,
+               a->st.kind, a->st.interval_s, (now_ms - a->started_ms) / 1000,
+               gw_spool_count(a->spool), gw_spool_bytes(a->spool), a->stats.refused);
+    if (statvfs(a->dir, &vfs) == 0) {
+        gw_buf_fmt(&b, ",\"disk_free_bytes\":%" PRIu64,
+                   (uint64_t)vfs.f_bavail * (uint64_t)vfs.f_frsize);
+    }
+    gw_buf_str(&b, "},\"instruments\":[");
+    for (size_t i = 0; i < a->st.n_ins; i++) {
+        const gw_instrument *ins = &a->st.ins[i];
+        const gw_tdevice *d = gw_table_device(&a->tab, ins->model, ins->serial);
+        size_t n_sel = 0, n_probs = 0;
+        bool upgrading = a->run[i].upgrade_until_ms > now_ms;
+        gw_buf p = {0};
+        for (size_t c = 0; c < ins->n_ch; c++, k++) {
+            const gw_tchannel *ch = d != NULL ? gw_table_channel(d, ins->ch[c].key) : NULL;
+            mt_sv sv = mt_sv_kind(v[k]);
+            n_sel += ch != NULL && ch->selected;
+            if (!upgrading && (sv == MT_SV_BREAK || sv == MT_SV_OVER_POS || sv == MT_SV_OVER_NEG)) {
+                char line[120];
+                snprintf(line, sizeof line, "%s: %s", ins->ch[c].key,
+                         sv == MT_SV_BREAK ? "sensor break" : "over range");
+                gw_buf_str(&p, n_probs++ ? "," : "");
+                gw_buf_json_str(&p, line);
+            }
+        }
+        gw_buf_str(&b, i ? ",{\"model\":" : "{\"model\":");
+        gw_buf_json_str(&b, ins->model);
+        gw_buf_str(&b, ",\"serial\":");
+        gw_buf_json_str(&b, ins->serial);
+        gw_buf_str(&b, ",\"firmware\":");
+        gw_buf_json_str(&b, ins->firmware);
+        if (d != NULL) {
+            gw_buf_fmt(&b, ",\"device_id\":%" PRId64, d->id);
+        } else {
+            gw_buf_str(&b, ",\"device_id\":null");
+        }
+        gw_buf_fmt(&b, ",\"communication\":\"%s\",\"channels\":%zu,\"selected\":%zu,"
+                   "\"state\":\"%s\",\"problems\":[%s]}",
+                   upgrading ? "upgrading" : "ok", ins->n_ch, n_sel,
+                   upgrading ? "upgrading" : d == NULL ? "not_registered"
+                                         : n_probs > 0 ? "attention" : "ok",
+                   p.p != NULL ? p.p : "");
+        n_bad += upgrading || d == NULL || n_probs > 0;
+        gw_buf_free(&p);
+    }
+    gw_buf_str(&b, "]}");
+    free(v);
+    if (n_bad == 0) {
+        snprintf(message, sizeof message, "the app and its %zu instruments work", a->st.n_ins);
+    } else {
+        snprintf(message, sizeof message, "%zu of %zu instruments need attention", n_bad,
+                 a->st.n_ins);
+    }
+    if (b.oom) {
+        answer(a, id, false, "the gateway is out of memory", NULL);
+    } else {
+        LOG(a, GW_LOG_INFO, "self-check %" PRId64 ": %s", id, message);
+        answer(a, id, n_bad == 0, message, b.p);
+    }
+    gw_buf_free(&b);
+}
+
+static void firmware_start(gw_app *a, const gw_request *q, int64_t now_ms)
+{
+    char msg[200];
+    for (size_t i = 0; i < a->st.n_ins; i++) {
+        gw_instrument *ins = &a->st.ins[i];
+        const gw_tdevice *d = gw_table_device(&a->tab, ins->model, ins->serial);
+        if (d == NULL || d->id != q->device_id) {
+            continue;
+        }
+        if (!gw_firmware_valid(q->firmware)) {
+            answer(a, q->id, false, "the firmware version is not valid", NULL);
+            return;
+        }
+        if (a->run[i].upgrade_until_ms > now_ms) {
+            if (a->run[i].upgrade_req != q->id) {
+                answer(a, q->id, false, "an upgrade of this instrument is already running",
+                       NULL);
+            }
+            return;
+        }
+        a->run[i].upgrade_until_ms = now_ms + UPGRADE_MS;
+        a->run[i].upgrade_req = q->id;
+        snprintf(a->run[i].upgrade_to, sizeof a->run[i].upgrade_to, "%s", q->firmware);
+        LOG(a, GW_LOG_QUIET, "%s %s: upgrading firmware %s -> %s", ins->model, ins->serial,
+            ins->firmware, q->firmware);
+        return;
+    }
+    snprintf(msg, sizeof msg, "device %" PRId64 " is not an instrument of this app",
+             q->device_id);
+    answer(a, q->id, false, msg, NULL);
+}
+
+/* Upgrades whose time is up: the instrument comes back with its new
+ * firmware, reported to the server, and the request is answered. */
+static void firmware_finish(gw_app *a, int64_t now_ms)
+{
+    for (size_t i = 0; i < a->st.n_ins; i++) {
+        gw_instrument *ins = &a->st.ins[i];
+        ins_run *r = &a->run[i];
+        char err[300], res[160];
+        if (r->upgrade_until_ms == 0 || now_ms < r->upgrade_until_ms) {
+            continue;
+        }
+        snprintf(ins->firmware, sizeof ins->firmware, "%s", r->upgrade_to);
+        if (gw_state_save(a->dir, &a->st, err, sizeof err) != 0) {
+            LOG(a, GW_LOG_QUIET, "%s", err);
+        }
+        r->upgrade_until_ms = 0;
+        a->declare_needed = true;
+        if (!a->declare_unsupported) {
+            declare(a);
+        }
+        LOG(a, GW_LOG_QUIET, "%s %s: firmware %s installed, measuring again", ins->model,
+            ins->serial, ins->firmware);
+        snprintf(res, sizeof res, "{\"firmware\":\"%s\"}", ins->firmware);
+        answer(a, r->upgrade_req, true, "the firmware is installed", res);
+        r->upgrade_req = 0;
+    }
+}
+
+static void poll_requests(gw_app *a, int64_t now_ms)
+{
+    gw_request q[32];
+    size_t n = 0;
+    int64_t live_until = 0;
+    gw_resp r;
+    char err[300];
+    if (a->requests_unsupported) {
+        return;
+    }
+    if (call(a, "GET", "/api/v1/ingest/requests", NULL, 0, &r) != 0) {
+        return;
+    }
+    if (r.status == 404 || r.status == 405) {
+        a->requests_unsupported = true;
+        LOG(a, GW_LOG_INFO, "this server sends no requests (GET /api/v1/ingest/requests): "
+            "high-speed mode is read with the heartbeat");
+    } else if (r.status == 200) {
+        if (gw_requests_parse(r.body, r.len, q, sizeof q / sizeof q[0], &n, &live_until, err,
+                              sizeof err) != 0) {
+            problem(a, "the server's requests do not read: %s", err);
+        } else {
+            a->live_until_us = live_until;
+            if (n > 0 && !a->tab_ok) {
+                refresh_table(a);
+            }
+            for (size_t i = 0; i < n; i++) {
+                if (q[i].kind == GW_REQ_SELF_CHECK) {
+                    self_check(a, q[i].id, now_ms);
+                } else if (q[i].kind == GW_REQ_FIRMWARE) {
+                    firmware_start(a, &q[i], now_ms);
+                }
+            }
+        }
+    } else if (r.status == 401 || r.status == 403) {
+        refused_app(a, &r);
+    }
+    gw_resp_clear(&r);
+}
+
+/* ------------------------------------------------------------ heartbeat */
+
+static void status(gw_app *a, const char *state)
+{
+    gw_resp r;
+    char body[40];
+    int n = snprintf(body, sizeof body, "{\"state\":\"%s\"}", state);
+    if (call(a, "POST", "/api/v1/ingest/status", body, (size_t)n, &r) == 0) {
+        if (r.status == 200 && strcmp(state, "connect") == 0) {
+            a->said_connect = true;
+        } else if (r.status == 401 || r.status == 403) {
+            refused_app(a, &r);
+        }
+        gw_resp_clear(&r);
+    }
+}
+
+static void heartbeat(gw_app *a)
+{
+    if (refresh_table(a) != 0) {
+        return;
+    }
+    if (!a->said_connect) {
+        status(a, "connect");
+    } else {
+        status(a, "heartbeat");
+    }
+    if (a->declare_needed && !a->declare_unsupported) {
+        declare(a);
+    }
+}
+
+/* ----------------------------------------------------------------- setup */
+
+/* Instruments at a first start: those the server lists for the app (a
+ * gateway taking over an app that exists), or new ones of the flags. */
+static int first_instruments(gw_app *a, char *err, size_t cap)
+{
+    const gw_config *c = &a->cfg;
+    size_t n = 0;
+    if (a->tab_ok && a->tab.n_dev > 0 && c->models == NULL && c->n_instruments == 0) {
+        a->st.ins = calloc(a->tab.n_dev, sizeof *a->st.ins);
+        if (a->st.ins == NULL) {
+            snprintf(err, cap, "out of memory");
+            return -1;
+        }
+        for (size_t i = 0; i < a->tab.n_dev; i++) {
+            const gw_tdevice *d = &a->tab.dev[i];
+            gw_instrument *ins = &a->st.ins[a->st.n_ins];
+            size_t n_ch = d->n_ch < GW_CHANNELS_MAX ? d->n_ch : GW_CHANNELS_MAX;
+            if (n_ch == 0 || d->serial[0] == '\0' || !gw_key_valid(d->ch[0].key)) {
+                continue;
+            }
+            ins->ch = calloc(n_ch, sizeof *ins->ch);
+            if (ins->ch == NULL) {
+                snprintf(err, cap, "out of memory");
+                return -1;
+            }
+            snprintf(ins->model, sizeof ins->model, "%s", d->model);
+            snprintf(ins->serial, sizeof ins->serial, "%s", d->serial);
+            snprintf(ins->firmware, sizeof ins->firmware, "%s",
+                     d->firmware[0] != '\0' && gw_firmware_valid(d->firmware)
+                         ? d->firmware
+                         : gw_model_firmware(d->model));
+            snprintf(ins->name, sizeof ins->name, "%s", d->model);
+            for (size_t k = 0; k < n_ch; k++) {
+                gw_channel *ch = &ins->ch[ins->n_ch];
+                if (!gw_key_valid(d->ch[k].key)) {
+                    continue;
+                }
+                snprintf(ch->key, sizeof ch->key, "%s", d->ch[k].key);
+                snprintf(ch->name, sizeof ch->name, "%s", d->ch[k].name);
+                snprintf(ch->unit, sizeof ch->unit, "%s", d->ch[k].unit);
+                ch->q = gw_quantity_of(ch->unit, ch->name);
+                ins->n_ch++;
+            }
+            LOG(a, GW_LOG_QUIET, "plays the app's %s %s (%zu channels) listed by the server",
+                ins->model, ins->serial, ins->n_ch);
+            a->st.n_ins++;
+        }
+        if (a->st.n_ins > 0) {
+            return 0;
+        }
+    }
+    if (c->models != NULL) {
+        const char *p = c->models;
+        while (*p != '\0') {
+            n++;
+            p = strchr(p, ',');
+            if (p == NULL) {
+                break;
+            }
+            p++;
+        }
+    } else {
+        n = c->n_instruments > 0                          ? (size_t)c->n_instruments
+            : strcmp(a->st.kind, "one") == 0              ? 3
+            : strcmp(a->st.kind, "cross") == 0            ? 2
+                                                          : 1;
+    }
+    if (strcmp(a->st.kind, "lr8450-direct") == 0 && n != 1) {
+        snprintf(err, cap, "an lr8450-direct app is exactly one LR8450");
+        return -1;
+    }
+    if (n > GW_INSTRUMENTS_MAX) {
+        snprintf(err, cap, "at most %d instruments", GW_INSTRUMENTS_MAX);
+        return -1;
+    }
+    a->st.ins = calloc(n ? n : 1, sizeof *a->st.ins);
+    if (a->st.ins == NULL) {
+        snprintf(err, cap, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char model[GW_MODEL_MAX + 1];
+        if (c->models != NULL) {
+            const char *p = c->models;
+            size_t len;
+            for (size_t k = 0; k < i; k++) {
+                p = strchr(p, ',') + 1;
+            }
+            len = strcspn(p, ",");
+            if (len == 0 || len > GW_MODEL_MAX) {
+                snprintf(err, cap, "--models: expected comma-separated models");
+                return -1;
+            }
+            memcpy(model, p, len);
+            model[len] = '\0';
+        } else {
+            snprintf(model, sizeof model, "%s", gw_default_model(a->st.kind, i));
+        }
+        if (!gw_model_fits(model, a->st.kind)) {
+            snprintf(err, cap, "%s %s with an app of kind %s (the gateway plays: %s)",
+                     gw_model_known(model) ? "the server does not take a" : "cannot play a",
+                     model, a->st.kind, gw_models_list());
+            return -1;
+        }
+        if (gw_instrument_make(model, i, a->st.tag, (size_t)c->logger_channels, &a->st.ins[i],
+                               err, cap) != 0) {
+            return -1;
+        }
+        a->st.n_ins = i + 1;
+    }
+    return 0;
+}
+
+static void random_bytes(unsigned char *out, size_t n)
+{
+    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    size_t got = 0;
+    if (fd >= 0) {
+        while (got < n) {
+            ssize_t r = read(fd, out + got, n - got);
+            if (r <= 0) {
+                break;
+            }
+            got += (size_t)r;
+        }
+        close(fd);
+    }
+    for (; got < n; got++) {
+        out[got] = (unsigned char)(gw_now_ms() >> (got % 8));
+    }
+}
+
+static int load_credential(gw_app *a, char *err, size_t cap)
+{
+    char path[4200];
+    size_t len = 0;
+    char *text;
+    if (a->cfg.credential != NULL) {
+        size_t n = strlen(a->cfg.credential);
+        if (n < 8 || n >= sizeof a->credential || !gw_text_valid(a->cfg.credential, 8, 100) ||
+            strchr(a->cfg.credential, ' ') != NULL) {
+            snprintf(err, cap, "the registration code is not valid (expected mta_ and 43 "
+                     "characters, as shown when the app was registered)");
+            return -1;
+        }
+        snprintf(a->credential, sizeof a->credential, "%s", a->cfg.credential);
+        if (gw_write_file_atomic(a->dir, "credential", a->credential, n, 0600) != 0) {
+            snprintf(err, cap, "%s/credential: %s", a->dir, strerror(errno));
+            return -1;
+        }
+        return 0;
+    }
+    snprintf(path, sizeof path, "%s/credential", a->dir);
+    text = gw_read_file(path, 200, &len);
+    if (text == NULL) {
+        snprintf(err, cap, "no registration code: give --code (or METRON_GATEWAY_CODE), the "
+                 "credential shown when the app was registered in the portal");
+        return -1;
+    }
+    while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r' || text[len - 1] == ' ')) {
+        text[--len] = '\0';
+    }
+    if (len < 8 || len >= sizeof a->credential || !gw_text_valid(text, 8, 100)) {
+        free(text);
+        snprintf(err, cap, "%s does not hold a registration code", path);
+        return -1;
+    }
+    snprintf(a->credential, sizeof a->credential, "%s", text);
+    memset(text, 0, len);
+    free(text);
+    return 0;
+}
+
+static void apply_firmware_flags(gw_app *a)
+{
+    for (size_t k = 0; k < a->cfg.n_fw; k++) {
+        for (size_t i = 0; i < a->st.n_ins; i++) {
+            gw_instrument *ins = &a->st.ins[i];
+            if (strcmp(ins->model, a->cfg.fw[k].model) == 0 &&
+                strcmp(ins->firmware, a->cfg.fw[k].firmware) != 0) {
+                snprintf(ins->firmware, sizeof ins->firmware, "%s", a->cfg.fw[k].firmware);
+            }
+        }
+    }
+}
+
+int gw_app_open(const gw_config *cfg, gw_app **out, char *err, size_t cap)
+{
+    gw_app *a = calloc(1, sizeof *a);
+    int loaded;
+    *out = NULL;
+    if (a == NULL) {
+        snprintf(err, cap, "out of memory");
+        return -1;
+    }
+    a->cfg = *cfg;
+    a->started_ms = gw_now_ms();
+    snprintf(a->dir, sizeof a->dir, "%s", cfg->state_dir);
+    if (mkdir(a->dir, 0700) != 0 && errno != EEXIST) {
+        snprintf(err, cap, "%s: %s", a->dir, strerror(errno));
+        goto fail;
+    }
+    loaded = gw_state_load(a->dir, &a->st, err, cap);
+    if (loaded < 0) {
+        goto fail;
+    }
+    if (loaded == 1) {
+        if (cfg->kind != NULL && strcmp(cfg->kind, a->st.kind) != 0) {
+            snprintf(err, cap, "%s holds an app of kind %s, not %s: use another --state folder",
+                     a->dir, a->st.kind, cfg->kind);
+            goto fail;
+        }
+        if (cfg->server != NULL) {
+            snprintf(a->st.server, sizeof a->st.server, "%s", cfg->server);
+        }
+        if (cfg->interval_s > 0) {
+            a->st.interval_s = cfg->interval_s;
+        }
+        if (cfg->seed_set) {
+            a->st.seed = cfg->seed;
+        }
+    } else {
+        unsigned char rnd[12];
+        random_bytes(rnd, sizeof rnd);
+        snprintf(a->st.kind, sizeof a->st.kind, "%s", cfg->kind != NULL ? cfg->kind : "one");
+        if (!gw_kind_valid(a->st.kind)) {
+            snprintf(err, cap, "--kind must be one, cross or lr8450-direct");
+            goto fail;
+        }
+        snprintf(a->st.tag, sizeof a->st.tag, "SIM%02X%02X%02X", rnd[0], rnd[1], rnd[2]);
+        memcpy(&a->st.seed, rnd + 4, sizeof a->st.seed);
+        if (cfg->seed_set) {
+            a->st.seed = cfg->seed;
+        }
+        a->st.interval_s = cfg->interval_s > 0 ? cfg->interval_s : 60;
+        if (cfg->server != NULL) {
+            snprintf(a->st.server, sizeof a->st.server, "%s", cfg->server);
+        }
+    }
+    if (a->st.server[0] == '\0') {
+        snprintf(err, cap, "no server: give --server URL (or METRON_SERVER_URL)");
+        goto fail;
+    }
+    if (strncmp(a->st.server, "http://", 7) != 0 && strncmp(a->st.server, "https://", 8) != 0) {
+        snprintf(err, cap, "--server must be an http:// or https:// URL");
+        goto fail;
+    }
+    if (load_credential(a, err, cap) != 0) {
+        goto fail;
+    }
+    a->sim.seed = a->st.seed;
+    a->sim.special_rate = cfg->special_rate;
+    a->http = gw_http_new(a->st.server, cfg->cacert, cfg->timeout_ms);
+    if (a->http == NULL) {
+        snprintf(err, cap, "out of memory");
+        goto fail;
+    }
+    gw_http_set_credential(a->http, a->credential);
+    if (gw_spool_open(a->dir, &a->spool, err, cap) != 0) {
+        goto fail;
+    }
+    read_cursor(a);
+    /* One try to reach the server now: at a first start its list of the
+     * app's instruments decides what to play. */
+    refresh_table(a);
+    if (loaded != 1 && first_instruments(a, err, cap) != 0) {
+        goto fail;
+    }
+    apply_firmware_flags(a);
+    a->run = calloc(a->st.n_ins ? a->st.n_ins : 1, sizeof *a->run);
+    if (a->run == NULL) {
+        snprintf(err, cap, "out of memory");
+        goto fail;
+    }
+    if (gw_state_save(a->dir, &a->st, err, cap) != 0) {
+        goto fail;
+    }
+    if (a->tab_ok) {
+        a->declare_needed = table_lacks(a);
+        status(a, "connect");
+        if (a->declare_needed) {
+            declare(a);
+        }
+    } else {
+        a->declare_needed = true;
+    }
+    LOG(a, GW_LOG_QUIET, "%s app %s: %zu instruments, %zu channels, a sample every %d s, "
+        "server %s, state %s (%zu batches waiting)",
+        a->st.kind, a->st.tag, a->st.n_ins, n_channels(a), a->st.interval_s, a->st.server,
+        a->dir, gw_spool_count(a->spool));
+    a->backoff_ms = 1000;
+    *out = a;
+    return 0;
+fail:
+    gw_app_close(a);
+    return -1;
+}
+
+/* ----------------------------------------------------------------- step */
+
+int64_t gw_app_step(gw_app *a, int64_t now_ms)
+{
+    int64_t iv_ms = (int64_t)a->st.interval_s * 1000, next;
+    if (now_ms >= a->next_tick_ms) {
+        tick(a, now_ms);
+        a->next_tick_ms = (floor_div(now_ms, iv_ms) + 1) * iv_ms;
+    }
+    if (now_ms >= a->next_hb_ms) {
+        heartbeat(a);
+        a->next_hb_ms = now_ms + (int64_t)a->cfg.heartbeat_s * 1000;
+    }
+    if (now_ms >= a->next_poll_ms) {
+        poll_requests(a, now_ms);
+        a->next_poll_ms = now_ms + (int64_t)a->cfg.poll_s * 1000;
+    }
+    firmware_finish(a, now_ms);
+    live(a, now_ms);
+    if (gw_spool_count(a->spool) > 0 && now_ms >= a->next_send_ms) {
+        if (send_spool(a, now_ms + FLUSH_BUDGET_MS) != 0) {
+            a->next_send_ms = gw_now_ms() + a->backoff_ms;
+            a->backoff_ms *= 2;
+            if (a->backoff_ms > (int64_t)a->cfg.retry_max_s * 1000) {
+                a->backoff_ms = (int64_t)a->cfg.retry_max_s * 1000;
+            }
+        } else {
+            a->backoff_ms = 1000;
+            a->next_send_ms = 0;
+        }
+    }
+    next = a->next_tick_ms;
+    if (a->next_hb_ms < next) {
+        next = a->next_hb_ms;
+    }
+    if (a->next_poll_ms < next && !a->requests_unsupported) {
+        next = a->next_poll_ms;
+    }
+    if (gw_spool_count(a->spool) > 0 && a->next_send_ms < next) {
+        next = a->next_send_ms > now_ms ? a->next_send_ms : now_ms + 10;
+    }
+    if (a->live_until_us > now_ms * 1000) {
+        int64_t l = (floor_div(now_ms / 1000, LIVE_STEP_S) + 1) * LIVE_STEP_S * 1000;
+        next = l < next ? l : next;
+    }
+    for (size_t i = 0; i < a->st.n_ins; i++) {
+        int64_t u = a->run[i].upgrade_until_ms;
+        if (u > 0 && u < next) {
+            next = u;
+        }
+    }
+    return next;
+}
+
+size_t gw_app_flush(gw_app *a, int64_t deadline_ms)
+{
+    if (gw_spool_count(a->spool) > 0) {
+        send_spool(a, deadline_ms);
+    }
+    return gw_spool_count(a->spool);
+}
+
+void gw_app_stats(const gw_app *a, gw_stats *s)
+{
+    *s = a->stats;
+    s->spooled = a->spool != NULL ? gw_spool_count(a->spool) : 0;
+}
+
+void gw_app_close(gw_app *a)
+{
+    if (a == NULL) {
+        return;
+    }
+    if (a->http != NULL && a->server_ok && a->said_connect) {
+        status(a, "disconnect");
+    }
+    gw_http_free(a->http);
+    gw_spool_close(a->spool);
+    gw_table_clear(&a->tab);
+    gw_state_clear(&a->st);
+    free(a->run);
+    free(a->vbuf);
+    memset(a->credential, 0, sizeof a->credential);
+    free(a);
+}
