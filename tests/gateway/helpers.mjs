@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { repoRoot, sleep, tempDir } from '../server/harness.mjs';
+import { repoRoot, sleep, tempDir, trackProcess } from '../server/harness.mjs';
 
 export const gatewayBin = process.env.METRON_GATEWAY_BIN ||
   path.join(repoRoot, 'build', 'gateway', 'metron-gateway');
@@ -25,6 +25,7 @@ export function startGateway({ url, code, state, args = [], env = {} } = {}) {
   delete e.METRON_GATEWAY_CODE;
   if (code) e.METRON_GATEWAY_CODE = code;
   const proc = spawn(gatewayBin, argv, { env: e, stdio: ['ignore', 'pipe', 'pipe'] });
+  trackProcess(proc, 'metron-gateway');
   let text = '';
   proc.stdout.setEncoding('utf8');
   proc.stderr.setEncoding('utf8');

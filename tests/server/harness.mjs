@@ -122,6 +122,13 @@ function track(proc, what, { graceMs = 5000, unref = true } = {}) {
   return entry;
 }
 
+/** Register a child process started outside the harness (e.g. a
+ * metron-gateway) so that it is stopped when the test file ends, however it
+ * ends. Its handles stay referenced. */
+export function trackProcess(proc, what) {
+  return track(proc, what, { unref: false });
+}
+
 /** Stop everything still running, remove the temp folders; returns what ran. */
 function cleanUpSync() {
   const stopped = [];
