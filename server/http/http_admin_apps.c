@@ -273,8 +273,8 @@ static int h_apps_create(http_req *req)
     long long group_id = 0, id = 0;
     bool has_group;
     char credential[SVC_CREDENTIAL_CAP];
-    svc_err e = {0};
-    sv_actor a = admb_actor(req);
+    svc_error e = {0};
+    svc_actor a = admb_actor(req);
     int rc;
     if (http_json_fields(req, req->body, allowed, NULL) != 0 ||
         http_json_string(req, req->body, "kind", 16, true, &kind) != 0 ||
@@ -282,7 +282,7 @@ static int h_apps_create(http_req *req)
         admb_json_id(req, req->body, "group_id", true, &group_id, &has_group) != 0) {
         return req->status;
     }
-    if (svc_app_create(req->srv->pool, &a, kind, name, group_id, &id, credential, &e) != SV_OK) {
+    if (svc_app_create(req->srv->pool, &a, kind, name, group_id, &id, credential, &e) != SVC_OK) {
         return admb_reply_err(req, &e);
     }
     rc = reply_app(req, 201, id, credential);
@@ -309,15 +309,15 @@ static int h_app_update(http_req *req)
     long long id, group_id = 0;
     bool has_group;
     int enabled;
-    svc_err e = {0};
-    sv_actor a = admb_actor(req);
+    svc_error e = {0};
+    svc_actor a = admb_actor(req);
     if (admb_path_id(req, 0, &id) != 0 || http_json_fields(req, req->body, allowed, NULL) != 0 ||
         admb_json_text(req, req->body, "name", 100, false, false, &name) != 0 ||
         admb_json_bool(req, req->body, "enabled", &enabled) != 0 ||
         admb_json_id(req, req->body, "group_id", true, &group_id, &has_group) != 0) {
         return req->status;
     }
-    if (svc_app_update(req->srv->pool, &a, id, name, enabled, has_group, group_id, &e) != SV_OK) {
+    if (svc_app_update(req->srv->pool, &a, id, name, enabled, has_group, group_id, &e) != SVC_OK) {
         return admb_reply_err(req, &e);
     }
     return reply_app(req, 200, id, NULL);
@@ -327,12 +327,12 @@ static int h_app_update(http_req *req)
 static int h_app_delete(http_req *req)
 {
     long long id;
-    svc_err e = {0};
-    sv_actor a = admb_actor(req);
+    svc_error e = {0};
+    svc_actor a = admb_actor(req);
     if (admb_path_id(req, 0, &id) != 0) {
         return req->status;
     }
-    if (svc_app_delete(req->srv->pool, &a, id, &e) != SV_OK) {
+    if (svc_app_delete(req->srv->pool, &a, id, &e) != SVC_OK) {
         return admb_reply_err(req, &e);
     }
     return admb_reply_deleted(req, id);
@@ -343,13 +343,13 @@ static int h_app_credentials(http_req *req)
 {
     long long id;
     char credential[SVC_CREDENTIAL_CAP];
-    svc_err e = {0};
-    sv_actor a = admb_actor(req);
+    svc_error e = {0};
+    svc_actor a = admb_actor(req);
     int rc;
     if (admb_path_id(req, 0, &id) != 0) {
         return req->status;
     }
-    if (svc_app_regenerate(req->srv->pool, &a, id, credential, &e) != SV_OK) {
+    if (svc_app_regenerate(req->srv->pool, &a, id, credential, &e) != SVC_OK) {
         return admb_reply_err(req, &e);
     }
     rc = reply_app(req, 200, id, credential);
@@ -415,8 +415,8 @@ static int h_app_devices_create(http_req *req)
     static const char *const allowed[] = {"model", "serial", "firmware", "name", NULL};
     const char *model = NULL, *serial = NULL, *firmware = NULL, *name = NULL;
     long long app_id, id = 0;
-    svc_err e = {0};
-    sv_actor a = admb_actor(req);
+    svc_error e = {0};
+    svc_actor a = admb_actor(req);
     if (admb_path_id(req, 0, &app_id) != 0 ||
         http_json_fields(req, req->body, allowed, NULL) != 0 ||
         http_json_string(req, req->body, "model", 32, true, &model) != 0 ||
@@ -426,7 +426,7 @@ static int h_app_devices_create(http_req *req)
         return req->status;
     }
     if (svc_device_create(req->srv->pool, &a, app_id, model, serial, firmware, name, &id, &e) !=
-        SV_OK) {
+        SVC_OK) {
         return admb_reply_err(req, &e);
     }
     return reply_device(req, 201, id);
@@ -447,8 +447,8 @@ static int h_device_update(http_req *req)
     static const char *const allowed[] = {"model", "serial", "firmware", "name", NULL};
     const char *model = NULL, *serial = NULL, *firmware = NULL, *name = NULL;
     long long id;
-    svc_err e = {0};
-    sv_actor a = admb_actor(req);
+    svc_error e = {0};
+    svc_actor a = admb_actor(req);
     if (admb_path_id(req, 0, &id) != 0 || http_json_fields(req, req->body, allowed, NULL) != 0 ||
         http_json_string(req, req->body, "model", 32, false, &model) != 0 ||
         http_json_string(req, req->body, "serial", 64, false, &serial) != 0 ||
@@ -456,7 +456,7 @@ static int h_device_update(http_req *req)
         admb_json_text(req, req->body, "name", 100, false, true, &name) != 0) {
         return req->status;
     }
-    if (svc_device_update(req->srv->pool, &a, id, model, serial, firmware, name, &e) != SV_OK) {
+    if (svc_device_update(req->srv->pool, &a, id, model, serial, firmware, name, &e) != SVC_OK) {
         return admb_reply_err(req, &e);
     }
     return reply_device(req, 200, id);
@@ -465,12 +465,12 @@ static int h_device_update(http_req *req)
 static int h_device_delete(http_req *req)
 {
     long long id;
-    svc_err e = {0};
-    sv_actor a = admb_actor(req);
+    svc_error e = {0};
+    svc_actor a = admb_actor(req);
     if (admb_path_id(req, 0, &id) != 0) {
         return req->status;
     }
-    if (svc_device_delete(req->srv->pool, &a, id, &e) != SV_OK) {
+    if (svc_device_delete(req->srv->pool, &a, id, &e) != SVC_OK) {
         return admb_reply_err(req, &e);
     }
     return admb_reply_deleted(req, id);
@@ -522,8 +522,8 @@ static int h_channels_create(http_req *req)
     static const char *const allowed[] = {"key", "name", "unit", NULL};
     const char *key = NULL, *name = NULL, *unit = NULL;
     long long device_id, id = 0;
-    svc_err e = {0};
-    sv_actor a = admb_actor(req);
+    svc_error e = {0};
+    svc_actor a = admb_actor(req);
     if (admb_path_id(req, 0, &device_id) != 0 ||
         http_json_fields(req, req->body, allowed, NULL) != 0 ||
         http_json_string(req, req->body, "key", 32, true, &key) != 0 ||
@@ -531,7 +531,7 @@ static int h_channels_create(http_req *req)
         admb_json_text(req, req->body, "unit", 16, false, true, &unit) != 0) {
         return req->status;
     }
-    if (svc_channel_create(req->srv->pool, &a, device_id, key, name, unit, &id, &e) != SV_OK) {
+    if (svc_channel_create(req->srv->pool, &a, device_id, key, name, unit, &id, &e) != SVC_OK) {
         return admb_reply_err(req, &e);
     }
     return reply_channel(req, 201, id);
@@ -552,14 +552,14 @@ static int h_channel_update(http_req *req)
     static const char *const allowed[] = {"name", "unit", NULL};
     const char *name = NULL, *unit = NULL;
     long long id;
-    svc_err e = {0};
-    sv_actor a = admb_actor(req);
+    svc_error e = {0};
+    svc_actor a = admb_actor(req);
     if (admb_path_id(req, 0, &id) != 0 || http_json_fields(req, req->body, allowed, NULL) != 0 ||
         admb_json_text(req, req->body, "name", 100, false, false, &name) != 0 ||
         admb_json_text(req, req->body, "unit", 16, false, true, &unit) != 0) {
         return req->status;
     }
-    if (svc_channel_update(req->srv->pool, &a, id, name, unit, &e) != SV_OK) {
+    if (svc_channel_update(req->srv->pool, &a, id, name, unit, &e) != SVC_OK) {
         return admb_reply_err(req, &e);
     }
     return reply_channel(req, 200, id);
@@ -568,12 +568,12 @@ static int h_channel_update(http_req *req)
 static int h_channel_delete(http_req *req)
 {
     long long id;
-    svc_err e = {0};
-    sv_actor a = admb_actor(req);
+    svc_error e = {0};
+    svc_actor a = admb_actor(req);
     if (admb_path_id(req, 0, &id) != 0) {
         return req->status;
     }
-    if (svc_channel_delete(req->srv->pool, &a, id, &e) != SV_OK) {
+    if (svc_channel_delete(req->srv->pool, &a, id, &e) != SVC_OK) {
         return admb_reply_err(req, &e);
     }
     return admb_reply_deleted(req, id);
@@ -587,8 +587,8 @@ static int h_selection_put(http_req *req)
     const cJSON *arr = cJSON_GetObjectItemCaseSensitive(req->body, "channel_ids"), *item;
     long long device_id, *ids = NULL;
     int n = 0, rc;
-    svc_err e = {0};
-    sv_actor a = admb_actor(req);
+    svc_error e = {0};
+    svc_actor a = admb_actor(req);
     if (admb_path_id(req, 0, &device_id) != 0 ||
         http_json_fields(req, req->body, allowed, NULL) != 0) {
         return req->status;
@@ -618,7 +618,7 @@ static int h_selection_put(http_req *req)
         }
         n++;
     }
-    if (svc_selection_set(req->srv->pool, &a, device_id, ids, n, &e) != SV_OK) {
+    if (svc_selection_set(req->srv->pool, &a, device_id, ids, n, &e) != SVC_OK) {
         free(ids);
         return admb_reply_err(req, &e);
     }

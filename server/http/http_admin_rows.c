@@ -12,7 +12,7 @@
 #include "http_admin_args.h"
 #include "http_svc.h"
 
-sv_actor admb_actor(const http_req *req)
+svc_actor admb_actor(const http_req *req)
 {
     return req->actor;
 }
@@ -42,30 +42,9 @@ int admb_path_id(http_req *req, int i, long long *out)
     return 0;
 }
 
-int admb_reply_err(http_req *req, const svc_err *e)
+int admb_reply_err(http_req *req, const svc_error *e)
 {
-    svc_error f;
-    svc_status st;
-    switch (e->code) {
-    case SV_INVALID: st = SVC_INVALID; break;
-    case SV_NOT_FOUND: st = SVC_NOT_FOUND; break;
-    case SV_CONFLICT: st = SVC_CONFLICT; break;
-    case SV_FORBIDDEN: st = SVC_FORBIDDEN; break;
-    case SV_LIMIT: st = SVC_PLAN_LIMIT; break;
-    default: st = SVC_DB; break;
-    }
-    svc_fail(&f, st, e->err_code, e->field, "%s", e->msg);
-    f.db = e->db;
-    if (st == SVC_NOT_FOUND) {
-        f.code = "not_found";
-    } else if (st == SVC_PLAN_LIMIT) {
-        f.code = NULL;
-        f.field = NULL;
-        f.has_quota = true;
-        f.quota = e->quota;
-        f.plan = e->plan;
-    }
-    return http_reply_svc(req, &f);
+    return http_reply_svc(req, e);
 }
 
 int admb_json_bool(http_req *req, const cJSON *obj, const char *name, int *out)

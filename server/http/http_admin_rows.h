@@ -1,7 +1,7 @@
 /* Helpers shared by the administration routes of part B (http_admin_apps.c,
  * http_recipients.c, ...; written in http_admin_rows.c): the actor of a
  * request, ids in paths, typed JSON members, paging, rows as JSON, and
- * svc_err -> JSON error replies. */
+ * svc_error -> JSON error replies. */
 #ifndef MTS_HTTP_ADMIN_ROWS_H
 #define MTS_HTTP_ADMIN_ROWS_H
 
@@ -13,14 +13,14 @@
 #include "svc_apps.h"
 
 /* The actor of "req" (account, user, role, plan, token, client address). */
-sv_actor admb_actor(const http_req *req);
+svc_actor admb_actor(const http_req *req);
 
 /* Path parameter "i" as a positive id. Returns 0, or -1 after replying 404
  * not_found (a malformed id names nothing). */
 int admb_path_id(http_req *req, int i, long long *out);
 
 /* Reply to a failed svc call (400/403/404/409/503/500). Returns the status. */
-int admb_reply_err(http_req *req, const svc_err *e);
+int admb_reply_err(http_req *req, const svc_error *e);
 
 /* A boolean member: absent/null -> *out = -1; true/false -> 1/0; anything
  * else -> 400 wrong_type. Returns 0, or -1 after replying. */

@@ -12,27 +12,18 @@
 #include "db_computed.h"
 #include "http.h"
 #include "http_admin_rows.h"
+#include "http_svc.h"
 #include "svc_computed.h"
 
 #define NAME_MAX_CHARS 100
 #define UNIT_MAX_CHARS 16
 #define EXPRESSION_MAX_CHARS 1000
 
-/* Reply to a failed svc call: 400 expression_error with the position, or
- * the usual mapping (admb_reply_err()). */
-static int reply_err(http_req *req, const svc_cx_err *e)
+/* Reply to a failed svc call (an expression error carries its position:
+ * 400 expression_error with "position"). */
+static int reply_err(http_req *req, const svc_error *e)
 {
-    if (e->base.code == SV_INVALID && e->has_pos) {
-        cJSON *o = cJSON_CreateObject();
-        if (o != NULL) {
-            cJSON_AddStringToObject(o, "code", "expression_error");
-            cJSON_AddStringToObject(o, "message", e->base.msg);
-            cJSON_AddStringToObject(o, "field", "expression");
-            cJSON_AddNumberToObject(o, "position", (double)e->pos);
-        }
-        return http_reply_json(req, 400, o);
-    }
-    return admb_reply_err(req, &e->base);
+    return http_reply_svc(req, e);
 }
 
 /* Reply "status" with JSON text from svc (takes ownership of "json"). */
@@ -46,11 +37,11 @@ static int reply_text(http_req *req, int status, char *json)
 /* Reply "status" with computed channel "id" as it is now. */
 static int reply_channel(http_req *req, int status, long long id)
 {
-    sv_actor a = admb_actor(req);
-    svc_cx_err e;
+    svc_actor a = admb_actor(req);
+    svc_error e;
     char *json = NULL;
     memset(&e, 0, sizeof e);
-    if (svc_cx_get(req->srv->pool, &a, id, &json, &e) != SV_OK) {
+    if (svc_cx_get(req->srv->pool, &a, id, &json, &e) != SVC_OK) {
         return reply_err(req, &e);
     }
     return reply_text(req, status, json);
@@ -126,15 +117,15 @@ static int read_def(http_req *req, bool create, svc_cx_def *d, int64_t ids[MT_EX
 /* GET /api/v1/groups/{id}/computed */
 static int h_list(http_req *req)
 {
-    sv_actor a = admb_actor(req);
-    svc_cx_err e;
+    svc_actor a = admb_actor(req);
+    svc_error e;
     char *json = NULL;
     long long group_id;
     memset(&e, 0, sizeof e);
     if (admb_path_id(req, 0, &group_id) != 0) {
         return req->status;
     }
-    if (svc_cx_list(req->srv->pool, &a, group_id, &json, &e) != SV_OK) {
+    if (svc_cx_list(req->srv->pool, &a, group_id, &json, &e) != SVC_OK) {
         return reply_err(req, &e);
     }
     return reply_text(req, 200, json);
@@ -143,8 +134,8 @@ static int h_list(http_req *req)
 /* POST /api/v1/groups/{id}/computed {name, unit?, expression, inputs} */
 static int h_create(http_req *req)
 {
-    sv_actor a = admb_actor(req);
-    svc_cx_err e;
+    svc_actor a = admb_actor(req);
+    svc_error e;
     svc_cx_def d;
     int64_t ids[MT_EXPR_MAX_INPUTS];
     long long group_id, id = 0;
@@ -152,7 +143,7 @@ static int h_create(http_req *req)
     if (admb_path_id(req, 0, &group_id) != 0 || read_def(req, true, &d, ids) != 0) {
         return req->status;
     }
-    if (svc_cx_create(req->srv->pool, &a, group_id, &d, &id, &e) != SV_OK) {
+    if (svc_cx_create(req->srv->pool, &a, group_id, &d, &id, &e) != SVC_OK) {
         return reply_err(req, &e);
     }
     return reply_channel(req, 201, id);
@@ -171,8 +162,8 @@ static int h_get(http_req *req)
 /* PATCH /api/v1/computed/{id} {name?, unit?, expression?, inputs?} */
 static int h_update(http_req *req)
 {
-    sv_actor a = admb_actor(req);
-    svc_cx_err e;
+    svc_actor a = admb_actor(req);
+    svc_error e;
     svc_cx_def d;
     int64_t ids[MT_EXPR_MAX_INPUTS];
     long long id;
@@ -180,7 +171,7 @@ static int h_update(http_req *req)
     if (admb_path_id(req, 0, &id) != 0 || read_def(req, false, &d, ids) != 0) {
         return req->status;
     }
-    if (svc_cx_update(req->srv->pool, &a, id, &d, &e) != SV_OK) {
+    if (svc_cx_update(req->srv->pool, &a, id, &d, &e) != SVC_OK) {
         return reply_err(req, &e);
     }
     return reply_channel(req, 200, id);
@@ -190,8 +181,8 @@ static int h_update(http_req *req)
 static int h_copy(http_req *req)
 {
     static const char *const allowed[] = {"name", NULL};
-    sv_actor a = admb_actor(req);
-    svc_cx_err e;
+    svc_actor a = admb_actor(req);
+    svc_error e;
     const char *name = NULL;
     long long id, new_id = 0;
     memset(&e, 0, sizeof e);
@@ -199,7 +190,7 @@ static int h_copy(http_req *req)
         admb_json_text(req, req->body, "name", NAME_MAX_CHARS, false, false, &name) != 0) {
         return req->status;
     }
-    if (svc_cx_copy(req->srv->pool, &a, id, name, &new_id, &e) != SV_OK) {
+    if (svc_cx_copy(req->srv->pool, &a, id, name, &new_id, &e) != SVC_OK) {
         return reply_err(req, &e);
     }
     return reply_channel(req, 201, new_id);
@@ -208,15 +199,15 @@ static int h_copy(http_req *req)
 /* DELETE /api/v1/computed/{id} */
 static int h_delete(http_req *req)
 {
-    sv_actor a = admb_actor(req);
-    svc_cx_err e;
+    svc_actor a = admb_actor(req);
+    svc_error e;
     long long id;
     cJSON *o;
     memset(&e, 0, sizeof e);
     if (admb_path_id(req, 0, &id) != 0) {
         return req->status;
     }
-    if (svc_cx_delete(req->srv->pool, &a, id, &e) != SV_OK) {
+    if (svc_cx_delete(req->srv->pool, &a, id, &e) != SVC_OK) {
         return reply_err(req, &e);
     }
     if ((o = cJSON_CreateObject()) != NULL) {

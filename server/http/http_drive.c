@@ -95,19 +95,15 @@ static int reply_storage_limit(http_req *req, long long used, const char *msg)
     return http_reply_svc(req, &f);
 }
 
-/* Reply to a failed svc call: storage refusals 413, "not_implemented" 501,
- * the rest as admb_reply_err(). */
-static int reply_err(http_req *req, const svc_err *e)
+/* Reply to a failed svc call: a refusal of the storage quota is 413 (the
+ * status that names an over-large request), the rest as admb_reply_err(). */
+static int reply_err(http_req *req, const svc_error *e)
 {
     if (body_pending(req)) {
         req->must_close = true;
     }
-    if (e->code == SV_LIMIT && e->quota == MT_Q_STORAGE) {
-        return reply_storage_limit(req, -1, e->msg);
-    }
-    if (e->code == SV_CONFLICT && e->err_code != NULL &&
-        strcmp(e->err_code, "not_implemented") == 0) {
-        return http_reply_error(req, 501, "not_implemented", e->msg, NULL);
+    if (e->status == SVC_PLAN_LIMIT && e->quota == MT_Q_STORAGE) {
+        return reply_storage_limit(req, -1, e->message);
     }
     return admb_reply_err(req, e);
 }
@@ -156,10 +152,10 @@ static int query_flag(http_req *req, const char *name, bool def, bool *out)
 
 static int reply_item(http_req *req, int status, long long id, bool folder)
 {
-    sv_actor a = admb_actor(req);
-    svc_err e = {0};
+    svc_actor a = admb_actor(req);
+    svc_error e = {0};
     cJSON *o = NULL;
-    if (svc_drive_item(req->srv->pool, &a, id, folder, &o, &e) != SV_OK) {
+    if (svc_drive_item(req->srv->pool, &a, id, folder, &o, &e) != SVC_OK) {
         return reply_err(req, &e);
     }
     return http_reply_json(req, status, o);
@@ -187,8 +183,8 @@ static int list(http_req *req, long long folder_id)
     int sort, n_sort = http_query(req, "sort", sort_s, sizeof sort_s);
     int n_order = http_query(req, "order", order_s, sizeof order_s);
     bool desc = false;
-    sv_actor a = admb_actor(req);
-    svc_err e = {0};
+    svc_actor a = admb_actor(req);
+    svc_error e = {0};
     cJSON *o = NULL;
     if (need_access(req, false) != 0) {
         return req->status;
@@ -203,7 +199,7 @@ static int list(http_req *req, long long folder_id)
         return http_reply_error(req, 400, "invalid_value", "order must be asc or desc", "order");
     }
     desc = n_order > 0 && strcmp(order_s, "desc") == 0;
-    if (svc_drive_list(req->srv->pool, &a, folder_id, (drive_sort)sort, desc, &o, &e) != SV_OK) {
+    if (svc_drive_list(req->srv->pool, &a, folder_id, (drive_sort)sort, desc, &o, &e) != SVC_OK) {
         return reply_err(req, &e);
     }
     return http_reply_json(req, 200, o);
@@ -232,14 +228,14 @@ static int h_folder_create(http_req *req)
     const char *name = NULL;
     long long parent = 0, id = 0;
     bool present = false;
-    sv_actor a = admb_actor(req);
-    svc_err e = {0};
+    svc_actor a = admb_actor(req);
+    svc_error e = {0};
     if (need_access(req, true) != 0 || http_json_fields(req, req->body, allowed, NULL) != 0 ||
         http_json_string(req, req->body, "name", 1000, true, &name) != 0 ||
         admb_json_id(req, req->body, "parent_id", true, &parent, &present) != 0) {
         return req->status;
     }
-    if (svc_drive_folder_create(req->srv->pool, &a, parent, name, &id, &e) != SV_OK) {
+    if (svc_drive_folder_create(req->srv->pool, &a, parent, name, &id, &e) != SVC_OK) {
         return reply_err(req, &e);
     }
     return reply_item(req, 201, id, true);
@@ -254,8 +250,8 @@ static int update(http_req *req, bool folder)
     const char *name = NULL, *field = folder ? "parent_id" : "folder_id";
     long long id, parent = 0;
     bool present = false;
-    sv_actor a = admb_actor(req);
-    svc_err e = {0};
+    svc_actor a = admb_actor(req);
+    svc_error e = {0};
     if (need_access(req, true) != 0 || admb_path_id(req, 0, &id) != 0 ||
         http_json_fields(req, req->body, folder ? folder_fields : file_fields, NULL) != 0 ||
         http_json_string(req, req->body, "name", 1000, false, &name) != 0 ||
@@ -263,7 +259,7 @@ static int update(http_req *req, bool folder)
         return req->status;
     }
     if (svc_drive_item_update(req->srv->pool, &a, id, folder, name, present, parent, &e) !=
-        SV_OK) {
+        SVC_OK) {
         return reply_err(req, &e);
     }
     return reply_item(req, 200, id, folder);
@@ -279,15 +275,15 @@ static int h_folder_delete(http_req *req)
 {
     long long id, files = 0, bytes = 0;
     bool recursive = false;
-    sv_actor a = admb_actor(req);
-    svc_err e = {0};
+    svc_actor a = admb_actor(req);
+    svc_error e = {0};
     cJSON *o;
     if (need_access(req, true) != 0 || admb_path_id(req, 0, &id) != 0 ||
         query_flag(req, "recursive", false, &recursive) != 0) {
         return req->status;
     }
     if (svc_drive_folder_delete(req->srv->pool, &a, req->srv->cfg.data_dir, id, recursive,
-                                &files, &bytes, &e) != SV_OK) {
+                                &files, &bytes, &e) != SVC_OK) {
         return reply_err(req, &e);
     }
     audit_delete(req, "drive.folder.delete", "drive_folder", id, files, bytes);
@@ -343,8 +339,8 @@ static int h_file_upload(http_req *req)
     const char *why = NULL;
     long long folder = 0, room = 0, declared, id = 0;
     int name_len;
-    sv_actor a = admb_actor(req);
-    svc_err e = {0};
+    svc_actor a = admb_actor(req);
+    svc_error e = {0};
     svc_drive_upload up;
     unsigned char *buf = NULL;
     int status;
@@ -365,7 +361,7 @@ static int h_file_upload(http_req *req)
         return refuse(req, 400, "invalid_name", why, "name");
     }
     content_type_of(req, ctype, sizeof ctype);
-    if (svc_drive_upload_check(req->srv->pool, &a, folder, name, &room, &e) != SV_OK) {
+    if (svc_drive_upload_check(req->srv->pool, &a, folder, name, &room, &e) != SVC_OK) {
         return reply_err(req, &e);
     }
     declared = http_content_length(req);
@@ -378,7 +374,7 @@ static int h_file_upload(http_req *req)
     if ((buf = malloc(CHUNK)) == NULL) {
         return refuse(req, 500, "internal_error", "internal error", NULL);
     }
-    if (svc_drive_upload_begin(req->srv->cfg.data_dir, req->account_id, &up, &e) != SV_OK) {
+    if (svc_drive_upload_begin(req->srv->cfg.data_dir, req->account_id, &up, &e) != SVC_OK) {
         free(buf);
         return reply_err(req, &e);
     }
@@ -403,7 +399,7 @@ static int h_file_upload(http_req *req)
             status = reply_storage_limit(req, -1, msg);
             goto fail;
         }
-        if (svc_drive_upload_write(&up, buf, (size_t)got, &e) != SV_OK) {
+        if (svc_drive_upload_write(&up, buf, (size_t)got, &e) != SVC_OK) {
             svc_drive_upload_abort(&up);
             req->must_close = true;
             status = reply_err(req, &e);
@@ -416,9 +412,9 @@ static int h_file_upload(http_req *req)
         status = http_reply_error(req, 400, "bad_body", "the upload ended early", NULL);
         goto fail;
     }
-    if (svc_drive_upload_finish(&up, name, &e) != SV_OK ||
+    if (svc_drive_upload_finish(&up, name, &e) != SVC_OK ||
         svc_drive_upload_commit(req->srv->pool, &a, req->srv->cfg.data_dir, folder, name, ctype,
-                                &up, &id, &e) != SV_OK) {
+                                &up, &id, &e) != SVC_OK) {
         svc_drive_upload_abort(&up);
         status = reply_err(req, &e);
         goto fail;
@@ -450,14 +446,14 @@ static int h_file_update(http_req *req)
 static int h_file_delete(http_req *req)
 {
     long long id, bytes = 0;
-    sv_actor a = admb_actor(req);
-    svc_err e = {0};
+    svc_actor a = admb_actor(req);
+    svc_error e = {0};
     cJSON *o;
     if (need_access(req, true) != 0 || admb_path_id(req, 0, &id) != 0) {
         return req->status;
     }
     if (svc_drive_file_delete(req->srv->pool, &a, req->srv->cfg.data_dir, id, &bytes, &e) !=
-        SV_OK) {
+        SVC_OK) {
         return reply_err(req, &e);
     }
     audit_delete(req, "drive.file.delete", "drive_file", id, 1, bytes);
@@ -504,8 +500,8 @@ static void disposition(const char *name, char *out, size_t cap)
 static int h_file_content(http_req *req)
 {
     long long id;
-    sv_actor a = admb_actor(req);
-    svc_err e = {0};
+    svc_actor a = admb_actor(req);
+    svc_error e = {0};
     cJSON *o = NULL;
     const cJSON *name, *kind;
     char path[4096], disp[1200];
@@ -515,7 +511,7 @@ static int h_file_content(http_req *req)
     if (need_access(req, false) != 0 || admb_path_id(req, 0, &id) != 0) {
         return req->status;
     }
-    if (svc_drive_item(req->srv->pool, &a, id, false, &o, &e) != SV_OK) {
+    if (svc_drive_item(req->srv->pool, &a, id, false, &o, &e) != SVC_OK) {
         return reply_err(req, &e);
     }
     name = cJSON_GetObjectItemCaseSensitive(o, "name");
@@ -538,15 +534,15 @@ static int h_file_content(http_req *req)
 static int h_file_channels(http_req *req)
 {
     long long id, offset;
-    sv_actor a = admb_actor(req);
-    svc_err e = {0};
+    svc_actor a = admb_actor(req);
+    svc_error e = {0};
     cJSON *o = NULL;
     if (need_access(req, false) != 0 || admb_path_id(req, 0, &id) != 0 ||
         admb_query_int(req, "utc_offset_minutes", -1080, 1080, 0, &offset) != 0) {
         return req->status;
     }
     if (svc_drive_channels(req->srv->pool, &a, req->srv->cfg.data_dir, id, (int)offset, &o,
-                           &e) != SV_OK) {
+                           &e) != SVC_OK) {
         return reply_err(req, &e);
     }
     return http_reply_json(req, 200, o);
@@ -560,8 +556,8 @@ static int h_file_import(http_req *req)
     static const char *const mapping[] = {"index", "channel_id", NULL};
     const cJSON *chs, *item;
     long long id;
-    sv_actor a = admb_actor(req);
-    svc_err e = {0};
+    svc_actor a = admb_actor(req);
+    svc_error e = {0};
     cJSON *o = NULL;
     struct timeval tv;
     if (need_access(req, true) != 0 || admb_path_id(req, 0, &id) != 0 ||
@@ -582,7 +578,7 @@ static int h_file_import(http_req *req)
     }
     gettimeofday(&tv, NULL);
     if (svc_drive_import(req->srv->pool, &a, req->srv->cfg.data_dir, id, req->body,
-                         auth_now() * 1000000LL + tv.tv_usec, &o, &e) != SV_OK) {
+                         auth_now() * 1000000LL + tv.tv_usec, &o, &e) != SVC_OK) {
         return reply_err(req, &e);
     }
     return http_reply_json(req, 201, o);
@@ -597,7 +593,7 @@ static int h_test_storage(http_req *req)
     long long account = 0;
     bool present = false;
     const cJSON *bytes = cJSON_GetObjectItemCaseSensitive(req->body, "data_bytes");
-    svc_err e = {0};
+    svc_error e = {0};
     cJSON *o;
     if (admb_json_id(req, req->body, "account_id", false, &account, &present) != 0) {
         return req->status;
@@ -608,7 +604,7 @@ static int h_test_storage(http_req *req)
                                 NULL);
     }
     if (svc_drive_test_set_data_bytes(req->srv->pool, account, (long long)bytes->valuedouble,
-                                      &e) != SV_OK) {
+                                      &e) != SVC_OK) {
         return admb_reply_err(req, &e);
     }
     o = cJSON_CreateObject();
@@ -625,7 +621,7 @@ static int h_test_retention(http_req *req)
 {
     const cJSON *grace = cJSON_GetObjectItemCaseSensitive(req->body, "grace_s");
     svc_drive_cleanup_stats s;
-    svc_err e = {0};
+    svc_error e = {0};
     cJSON *o;
     int64_t grace_s = DRIVE_SWEEP_GRACE_S;
     if (grace != NULL && !cJSON_IsNull(grace)) {
@@ -636,7 +632,7 @@ static int h_test_retention(http_req *req)
         grace_s = (int64_t)grace->valuedouble;
     }
     if (svc_drive_cleanup(req->srv->pool, req->srv->cfg.data_dir, auth_now() * 1000000,
-                          grace_s, &s, &e) != SV_OK) {
+                          grace_s, &s, &e) != SVC_OK) {
         return admb_reply_err(req, &e);
     }
     o = cJSON_CreateObject();

@@ -97,8 +97,8 @@ static int h_inquiries_create(http_req *req)
     const char *kind = NULL, *subject = NULL, *body = NULL;
     int remote;
     long long id = 0;
-    svc_err e = {0};
-    sv_actor a = admb_actor(req);
+    svc_error e = {0};
+    svc_actor a = admb_actor(req);
     if (http_json_fields(req, req->body, allowed, NULL) != 0 ||
         http_json_string(req, req->body, "kind", 32, true, &kind) != 0 ||
         admb_json_text(req, req->body, "subject", 200, true, false, &subject) != 0 ||
@@ -110,7 +110,7 @@ static int h_inquiries_create(http_req *req)
         return http_reply_error(req, 400, "invalid_value", "'body' must not be empty", "body");
     }
     if (svc_inquiry_create(req->srv->pool, &a, kind, subject, body, remote == 1, &id, &e) !=
-        SV_OK) {
+        SVC_OK) {
         return admb_reply_err(req, &e);
     }
     return reply_inquiry(req, 201, id);

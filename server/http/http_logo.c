@@ -92,15 +92,15 @@ static int too_large(http_req *req, const char *field)
 /* The raw form: the body is the image, "type" its declared type. */
 static int logo_put_raw(http_req *req, const char *type)
 {
-    svc_err e = {0};
-    sv_actor a = admb_actor(req);
-    if (sv_feature_check(&e, a.plan, MT_Q_OWN_LOGO, MT_ACCESS_FULL) != SV_OK) {
+    svc_error e = {0};
+    svc_actor a = admb_actor(req);
+    if (svc_feature_check(&e, a.plan, MT_Q_OWN_LOGO, MT_ACCESS_FULL) != SVC_OK) {
         return admb_reply_err(req, &e);
     }
     if (req->raw_len > SVC_LOGO_MAX) {
         return too_large(req, NULL);
     }
-    if (svc_logo_set(req->srv->pool, &a, req->raw, req->raw_len, type, &e) != SV_OK) {
+    if (svc_logo_set(req->srv->pool, &a, req->raw, req->raw_len, type, &e) != SVC_OK) {
         return admb_reply_err(req, &e);
     }
     return reply_logo_set(req, type, req->raw_len);
@@ -116,8 +116,8 @@ static int logo_put_json(http_req *req)
     unsigned char *data = NULL;
     size_t len = 0;
     bool large = false;
-    svc_err e = {0};
-    sv_actor a = admb_actor(req);
+    svc_error e = {0};
+    svc_actor a = admb_actor(req);
     char msg[96];
     if (req->raw_len > req->srv->cfg.max_body) {
         snprintf(msg, sizeof msg, "the request body is larger than %zu bytes",
@@ -156,7 +156,7 @@ static int logo_put_json(http_req *req)
         http_json_string(req, req->body, "data", (size_t)SVC_LOGO_MAX * 2, true, &b64) != 0) {
         return req->status;
     }
-    if (sv_feature_check(&e, a.plan, MT_Q_OWN_LOGO, MT_ACCESS_FULL) != SV_OK) {
+    if (svc_feature_check(&e, a.plan, MT_Q_OWN_LOGO, MT_ACCESS_FULL) != SVC_OK) {
         return admb_reply_err(req, &e);
     }
     if (svc_base64_decode(b64, SVC_LOGO_MAX, &data, &len, &large) != 0) {
@@ -165,7 +165,7 @@ static int logo_put_json(http_req *req)
         }
         return http_reply_error(req, 400, "invalid_value", "'data' must be base64", "data");
     }
-    if (svc_logo_set(req->srv->pool, &a, data, len, type, &e) != SV_OK) {
+    if (svc_logo_set(req->srv->pool, &a, data, len, type, &e) != SVC_OK) {
         free(data);
         return admb_reply_err(req, &e);
     }
@@ -196,10 +196,10 @@ static int h_logo_put(http_req *req)
 
 static int h_logo_delete(http_req *req)
 {
-    svc_err e = {0};
-    sv_actor a = admb_actor(req);
+    svc_error e = {0};
+    svc_actor a = admb_actor(req);
     cJSON *o;
-    if (svc_logo_delete(req->srv->pool, &a, &e) != SV_OK) {
+    if (svc_logo_delete(req->srv->pool, &a, &e) != SVC_OK) {
         return admb_reply_err(req, &e);
     }
     o = cJSON_CreateObject();

@@ -93,12 +93,12 @@ static int h_recipients_create(http_req *req)
 {
     svc_recipient_in in;
     long long id = 0;
-    svc_err e = {0};
-    sv_actor a = admb_actor(req);
+    svc_error e = {0};
+    svc_actor a = admb_actor(req);
     if (recipient_input(req, true, &in) != 0) {
         return req->status;
     }
-    if (svc_recipient_create(req->srv->pool, &a, &in, &id, &e) != SV_OK) {
+    if (svc_recipient_create(req->srv->pool, &a, &in, &id, &e) != SVC_OK) {
         return admb_reply_err(req, &e);
     }
     return reply_recipient(req, 201, id);
@@ -117,12 +117,12 @@ static int h_recipient_update(http_req *req)
 {
     svc_recipient_in in;
     long long id;
-    svc_err e = {0};
-    sv_actor a = admb_actor(req);
+    svc_error e = {0};
+    svc_actor a = admb_actor(req);
     if (admb_path_id(req, 0, &id) != 0 || recipient_input(req, false, &in) != 0) {
         return req->status;
     }
-    if (svc_recipient_update(req->srv->pool, &a, id, &in, &e) != SV_OK) {
+    if (svc_recipient_update(req->srv->pool, &a, id, &in, &e) != SVC_OK) {
         return admb_reply_err(req, &e);
     }
     return reply_recipient(req, 200, id);
@@ -131,12 +131,12 @@ static int h_recipient_update(http_req *req)
 static int h_recipient_delete(http_req *req)
 {
     long long id;
-    svc_err e = {0};
-    sv_actor a = admb_actor(req);
+    svc_error e = {0};
+    svc_actor a = admb_actor(req);
     if (admb_path_id(req, 0, &id) != 0) {
         return req->status;
     }
-    if (svc_recipient_delete(req->srv->pool, &a, id, &e) != SV_OK) {
+    if (svc_recipient_delete(req->srv->pool, &a, id, &e) != SVC_OK) {
         return admb_reply_err(req, &e);
     }
     return admb_reply_deleted(req, id);

@@ -126,10 +126,10 @@ static int job_trial_accounts(srv *s, int64_t now, long long *done)
 static int job_drive(srv *s, int64_t now, long long *done)
 {
     svc_drive_cleanup_stats st = {0};
-    svc_err e = {0};
+    svc_error e = {0};
     if (svc_drive_cleanup(s->pool, s->cfg.data_dir, now * 1000000LL, DRIVE_SWEEP_GRACE_S, &st,
-                          &e) != SV_OK) {
-        log_error("jobs: drive clean-up: %s", e.msg);
+                          &e) != SVC_OK) {
+        log_error("jobs: drive clean-up: %s", e.message);
         return -1;
     }
     *done = st.files_deleted + st.orphans_removed;

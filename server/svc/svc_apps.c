@@ -13,68 +13,6 @@
 
 #include "db_apps.h"
 
-/* ---------------------------------------------------------------- errors */
-
-audit_who sv_who(const sv_actor *a)
-{
-    audit_who w = {a->account_id, a->user_id, a->via_token, a->ip};
-    return w;
-}
-
-sv_code sv_fail(svc_err *e, sv_code code, const char *err_code, const char *field,
-                const char *fmt, ...)
-{
-    va_list ap;
-    e->code = code;
-    e->err_code = err_code;
-    e->field = field;
-    va_start(ap, fmt);
-    vsnprintf(e->msg, sizeof e->msg, fmt, ap);
-    va_end(ap);
-    return code;
-}
-
-sv_code sv_fail_db(svc_err *e, db_status st, const char *conflict_msg)
-{
-    e->db = st;
-    if (st == DB_CONFLICT && conflict_msg != NULL) {
-        return sv_fail(e, SV_CONFLICT, "conflict", NULL, "%s", conflict_msg);
-    }
-    return sv_fail(e, SV_DB, NULL, NULL, "%s", db_strerror(st));
-}
-
-sv_code sv_quota_check(svc_err *e, mt_plan plan, mt_quota q, long long count_after_change)
-{
-    mt_error err;
-    mt_status st = mt_plan_check(plan, q, (int64_t)count_after_change, &err);
-    if (st == MT_OK) {
-        return SV_OK;
-    }
-    if (st == MT_ELIMIT) {
-        e->quota = q;
-        e->plan = plan;
-        return sv_fail(e, SV_LIMIT, "plan_limit", NULL, "%s", err.msg);
-    }
-    e->db = DB_ERROR;
-    return sv_fail(e, SV_DB, NULL, NULL, "quota check failed: %s", err.msg);
-}
-
-sv_code sv_feature_check(svc_err *e, mt_plan plan, mt_quota q, mt_access need)
-{
-    mt_error err;
-    mt_status st = mt_plan_require(plan, q, need, &err);
-    if (st == MT_OK) {
-        return SV_OK;
-    }
-    if (st == MT_ELIMIT) {
-        e->quota = q;
-        e->plan = plan;
-        return sv_fail(e, SV_LIMIT, "plan_limit", NULL, "%s", err.msg);
-    }
-    e->db = DB_ERROR;
-    return sv_fail(e, SV_DB, NULL, NULL, "feature check failed: %s", err.msg);
-}
-
 /* ---------------------------------------------- supported instruments (I4) */
 
 #define O SVC_APP_ONE
@@ -264,179 +202,128 @@ static int new_credential(char text[SVC_CREDENTIAL_CAP], char hash_hex[65], char
     return 0;
 }
 
-/* ----------------------------------------------------- transaction helper */
-
-sv_code sv_tx_begin(db_pool *pool, db_conn **c, svc_err *e)
-{
-    db_status st = db_acquire(pool, DB_WAIT_MS, c);
-    if (st != DB_OK) {
-        *c = NULL;
-        return sv_fail_db(e, st, NULL);
-    }
-    if ((st = db_begin(*c)) != DB_OK) {
-        return sv_fail_db(e, st, NULL);
-    }
-    return SV_OK;
-}
-
-sv_code sv_tx_end(db_pool *pool, db_conn *c, sv_code rc, svc_err *e, const char *conflict_msg)
-{
-    if (rc == SV_OK && c != NULL) {
-        db_status st = db_commit(c);
-        if (st != DB_OK) {
-            rc = sv_fail_db(e, st, conflict_msg);
-        }
-    }
-    db_release(pool, c);
-    return rc;
-}
-
-sv_code sv_delete_one(db_pool *pool, const sv_actor *a, sv_delete_fn del, long long id,
-                      const char *type, const char *what, svc_err *e)
-{
-    audit_who who = sv_who(a);
-    db_conn *c = NULL;
-    char action[48];
-    bool found;
-    sv_code rc;
-    snprintf(action, sizeof action, "%s.delete", type);
-    if ((rc = sv_tx_begin(pool, &c, e)) != SV_OK) {
-        goto out;
-    }
-    SV_TRY_DB(del(c, a->account_id, id, &found), NULL);
-    if (!found) {
-        rc = sv_fail(e, SV_NOT_FOUND, "not_found", NULL, "no such %s", what);
-        goto out;
-    }
-    SV_TRY_DB(audit_write(c, &who, action, type, id, NULL), NULL);
-out:
-    return sv_tx_end(pool, c, rc, e, NULL);
-}
-
 /* ------------------------------------------------------------------ apps */
 
-sv_code svc_app_create(db_pool *pool, const sv_actor *a, const char *kind, const char *name,
+svc_status svc_app_create(db_pool *pool, const svc_actor *a, const char *kind, const char *name,
                        long long group_id, long long *id, char credential[SVC_CREDENTIAL_CAP],
-                       svc_err *e)
+                       svc_error *e)
 {
     db_conn *c = NULL;
     char hash_hex[65], prefix[13];
     long long n_apps = 0;
     bool found;
-    sv_code rc;
+    svc_status rc;
     unsigned bit = svc_app_kind_bit(kind);
-    audit_who who = sv_who(a);
+    audit_who who = svc_who(a);
 
     credential[0] = '\0';
     if (bit == 0) {
-        return sv_fail(e, SV_INVALID, "invalid_value", "kind",
+        return svc_fail(e, SVC_INVALID, "invalid_value", "kind",
                        "kind must be one of: one, cross, lr8450-direct");
     }
     /* P11 "-": the LR8450 direct connection does not exist on that plan. */
-    if (bit == SVC_APP_DIRECT && (rc = sv_quota_check(e, a->plan, MT_Q_CHANNELS_LR8450, 1))) {
+    if (bit == SVC_APP_DIRECT && (rc = svc_quota_check(e, a->plan, MT_Q_CHANNELS_LR8450, 1))) {
         return rc;
     }
-    if ((rc = sv_tx_begin(pool, &c, e)) != SV_OK) {
+    if ((rc = svc_tx_begin(pool, &c, e)) != SVC_OK) {
         goto out;
     }
-    SV_TRY_DB(db_apps_lock_account(c, a->account_id), NULL);
+    SVC_TRY_DB(db_apps_lock_account(c, a->account_id), NULL);
     if (group_id > 0) {
-        SV_TRY_DB(db_group_exists(c, a->account_id, group_id, &found), NULL);
+        SVC_TRY_DB(db_group_exists(c, a->account_id, group_id, &found), NULL);
         if (!found) {
-            rc = sv_fail(e, SV_NOT_FOUND, "not_found", "group_id", "no such measurement group");
+            rc = svc_fail(e, SVC_NOT_FOUND, "not_found", "group_id", "no such measurement group");
             goto out;
         }
     }
-    SV_TRY_DB(db_app_count(c, a->account_id, &n_apps), NULL);
-    if ((rc = sv_quota_check(e, a->plan, MT_Q_APPS, n_apps + 1)) != SV_OK) {
+    SVC_TRY_DB(db_app_count(c, a->account_id, &n_apps), NULL);
+    if ((rc = svc_quota_check(e, a->plan, MT_Q_APPS, n_apps + 1)) != SVC_OK) {
         goto out;
     }
     if (new_credential(credential, hash_hex, prefix) != 0) {
-        e->db = DB_ERROR;
-        rc = sv_fail(e, SV_DB, NULL, NULL, "no randomness for the credential");
+        rc = svc_fail(e, SVC_DB, NULL, NULL, "no randomness for the credential");
         goto out;
     }
-    SV_TRY_DB(db_app_insert(c, a->account_id, group_id, kind, name, hash_hex, prefix, id), NULL);
-    SV_TRY_DB(audit_write_kv(c, &who, "app.create", "app", *id, "name", name), NULL);
+    SVC_TRY_DB(db_app_insert(c, a->account_id, group_id, kind, name, hash_hex, prefix, id), NULL);
+    SVC_TRY_DB(audit_write_kv(c, &who, "app.create", "app", *id, "name", name), NULL);
 out:
-    rc = sv_tx_end(pool, c, rc, e, NULL);
-    if (rc != SV_OK) {
+    rc = svc_tx_end(pool, c, rc, e, NULL);
+    if (rc != SVC_OK) {
         memset(credential, 0, SVC_CREDENTIAL_CAP);
     }
     return rc;
 }
 
-sv_code svc_app_update(db_pool *pool, const sv_actor *a, long long app_id, const char *name,
-                       int enabled, bool set_group, long long group_id, svc_err *e)
+svc_status svc_app_update(db_pool *pool, const svc_actor *a, long long app_id, const char *name,
+                       int enabled, bool set_group, long long group_id, svc_error *e)
 {
-    audit_who who = sv_who(a);
+    audit_who who = svc_who(a);
     db_conn *c = NULL;
     bool found;
-    sv_code rc;
-    if ((rc = sv_tx_begin(pool, &c, e)) != SV_OK) {
+    svc_status rc;
+    if ((rc = svc_tx_begin(pool, &c, e)) != SVC_OK) {
         goto out;
     }
     if (set_group && group_id > 0) {
-        SV_TRY_DB(db_group_exists(c, a->account_id, group_id, &found), NULL);
+        SVC_TRY_DB(db_group_exists(c, a->account_id, group_id, &found), NULL);
         if (!found) {
-            rc = sv_fail(e, SV_NOT_FOUND, "not_found", "group_id", "no such measurement group");
+            rc = svc_fail(e, SVC_NOT_FOUND, "not_found", "group_id", "no such measurement group");
             goto out;
         }
     }
-    SV_TRY_DB(db_app_update(c, a->account_id, app_id, name, enabled, set_group, group_id, &found),
+    SVC_TRY_DB(db_app_update(c, a->account_id, app_id, name, enabled, set_group, group_id, &found),
            NULL);
     if (!found) {
-        rc = sv_fail(e, SV_NOT_FOUND, "not_found", NULL, "no such app");
+        rc = svc_fail(e, SVC_NOT_FOUND, "not_found", NULL, "no such app");
         goto out;
     }
-    SV_TRY_DB(audit_write_kv(c, &who,
+    SVC_TRY_DB(audit_write_kv(c, &who,
                           enabled == 1   ? "app.enable"
                           : enabled == 0 ? "app.disable"
                                          : "app.update",
                           "app", app_id, "name", name),
            NULL);
 out:
-    return sv_tx_end(pool, c, rc, e, NULL);
+    return svc_tx_end(pool, c, rc, e, NULL);
 }
 
-sv_code svc_app_delete(db_pool *pool, const sv_actor *a, long long app_id, svc_err *e)
+svc_status svc_app_delete(db_pool *pool, const svc_actor *a, long long app_id, svc_error *e)
 {
-    return sv_delete_one(pool, a, db_app_delete, app_id, "app", "app", e);
+    return svc_delete_one(pool, a, db_app_delete, app_id, "app", "app", e);
 }
 
-sv_code svc_app_regenerate(db_pool *pool, const sv_actor *a, long long app_id,
-                           char credential[SVC_CREDENTIAL_CAP], svc_err *e)
+svc_status svc_app_regenerate(db_pool *pool, const svc_actor *a, long long app_id,
+                           char credential[SVC_CREDENTIAL_CAP], svc_error *e)
 {
-    audit_who who = sv_who(a);
+    audit_who who = svc_who(a);
     db_conn *c = NULL;
     char hash_hex[65], prefix[13];
     bool found;
-    sv_code rc;
+    svc_status rc;
     credential[0] = '\0';
-    if ((rc = sv_tx_begin(pool, &c, e)) != SV_OK) {
+    if ((rc = svc_tx_begin(pool, &c, e)) != SVC_OK) {
         goto out;
     }
     if (new_credential(credential, hash_hex, prefix) != 0) {
-        e->db = DB_ERROR;
-        rc = sv_fail(e, SV_DB, NULL, NULL, "no randomness for the credential");
+        rc = svc_fail(e, SVC_DB, NULL, NULL, "no randomness for the credential");
         goto out;
     }
-    SV_TRY_DB(db_app_set_credential(c, a->account_id, app_id, hash_hex, prefix, &found), NULL);
+    SVC_TRY_DB(db_app_set_credential(c, a->account_id, app_id, hash_hex, prefix, &found), NULL);
     if (!found) {
-        rc = sv_fail(e, SV_NOT_FOUND, "not_found", NULL, "no such app");
+        rc = svc_fail(e, SVC_NOT_FOUND, "not_found", NULL, "no such app");
         goto out;
     }
-    SV_TRY_DB(audit_write(c, &who, "app.credentials", "app", app_id, NULL), NULL);
+    SVC_TRY_DB(audit_write(c, &who, "app.credentials", "app", app_id, NULL), NULL);
 out:
-    rc = sv_tx_end(pool, c, rc, e, NULL);
-    if (rc != SV_OK) {
+    rc = svc_tx_end(pool, c, rc, e, NULL);
+    if (rc != SVC_OK) {
         memset(credential, 0, SVC_CREDENTIAL_CAP);
     }
     return rc;
 }
 
-sv_code svc_app_authenticate(db_pool *pool, const char *credential, long long *account_id,
-                             long long *app_id, svc_err *e)
+svc_status svc_app_authenticate(db_pool *pool, const char *credential, long long *account_id,
+                             long long *app_id, svc_error *e)
 {
     unsigned char md[32];
     unsigned int md_len = 0;
@@ -447,45 +334,45 @@ sv_code svc_app_authenticate(db_pool *pool, const char *credential, long long *a
     if (credential == NULL || strncmp(credential, "mta_", 4) != 0 ||
         strlen(credential) != 47 ||
         EVP_Digest(credential, strlen(credential), md, &md_len, EVP_sha256(), NULL) != 1) {
-        return sv_fail(e, SV_NOT_FOUND, "unauthenticated", NULL, "unknown app credential");
+        return svc_fail(e, SVC_UNAUTHENTICATED, NULL, NULL, "unknown app credential");
     }
     for (int i = 0; i < 32; i++) {
         snprintf(hash_hex + 2 * i, 3, "%02x", md[i]);
     }
     if ((st = db_acquire(pool, DB_WAIT_MS, &c)) != DB_OK) {
-        return sv_fail_db(e, st, NULL);
+        return svc_fail_db(e, st, NULL);
     }
     st = db_app_by_credential(c, hash_hex, account_id, app_id, &enabled, &found);
     db_release(pool, c);
     if (st != DB_OK) {
-        return sv_fail_db(e, st, NULL);
+        return svc_fail_db(e, st, NULL);
     }
     if (!found) {
-        return sv_fail(e, SV_NOT_FOUND, "unauthenticated", NULL, "unknown app credential");
+        return svc_fail(e, SVC_UNAUTHENTICATED, NULL, NULL, "unknown app credential");
     }
     if (!enabled) {
-        return sv_fail(e, SV_FORBIDDEN, "app_disabled", NULL, "this app is disabled");
+        return svc_fail(e, SVC_FORBIDDEN, "app_disabled", NULL, "this app is disabled");
     }
-    return SV_OK;
+    return SVC_OK;
 }
 
 /* --------------------------------------------------------------- devices */
 
 /* Check "model" (may be NULL = not given) against app kind "bit". */
-static sv_code check_model(svc_err *e, const char *model, unsigned bit)
+static svc_status check_model(svc_error *e, const char *model, unsigned bit)
 {
     const svc_model *m = svc_model_find(model);
     if (m == NULL) {
-        return sv_fail(e, SV_INVALID, "unsupported_model", "model",
+        return svc_fail(e, SVC_INVALID, "unsupported_model", "model",
                        "'%.40s' is not a supported instrument model (see "
                        "GET /api/v1/instrument-models)",
                        model);
     }
     if ((m->apps & bit) == 0) {
-        return sv_fail(e, SV_INVALID, "unsupported_model", "model",
+        return svc_fail(e, SVC_INVALID, "unsupported_model", "model",
                        "%s cannot be connected through this kind of app", m->model);
     }
-    return SV_OK;
+    return SVC_OK;
 }
 
 /* Serial numbers: 1..64 printable ASCII characters without spaces. */
@@ -500,118 +387,118 @@ static bool serial_valid(const char *s)
     return n >= 1 && n <= 64;
 }
 
-static sv_code check_device_fields(svc_err *e, const char *serial, const char *firmware)
+static svc_status check_device_fields(svc_error *e, const char *serial, const char *firmware)
 {
     if (serial != NULL && !serial_valid(serial)) {
-        return sv_fail(e, SV_INVALID, "invalid_value", "serial",
+        return svc_fail(e, SVC_INVALID, "invalid_value", "serial",
                        "serial must be 1 to 64 printable characters without spaces");
     }
     if (firmware != NULL && !svc_firmware_valid(firmware)) {
-        return sv_fail(e, SV_INVALID, "invalid_value", "firmware",
+        return svc_fail(e, SVC_INVALID, "invalid_value", "firmware",
                        "firmware must be a version such as 1.50 or V2.20");
     }
-    return SV_OK;
+    return SVC_OK;
 }
 
-sv_code svc_device_create_in(db_conn *c, long long account_id, mt_plan plan, long long app_id,
+svc_status svc_device_create_in(db_conn *c, long long account_id, mt_plan plan, long long app_id,
                              const char *model, const char *serial, const char *firmware,
-                             const char *name, long long *id, svc_err *e)
+                             const char *name, long long *id, svc_error *e)
 {
     char kind[16];
     long long n_devices = 0;
     bool found;
-    sv_code rc = SV_OK;
+    svc_status rc = SVC_OK;
     unsigned bit;
 
-    if ((rc = check_device_fields(e, serial, firmware)) != SV_OK) {
+    if ((rc = check_device_fields(e, serial, firmware)) != SVC_OK) {
         return rc;
     }
-    SV_TRY_DB(db_apps_lock_account(c, account_id), NULL);
-    SV_TRY_DB(db_app_kind(c, account_id, app_id, kind, sizeof kind, &found), NULL);
+    SVC_TRY_DB(db_apps_lock_account(c, account_id), NULL);
+    SVC_TRY_DB(db_app_kind(c, account_id, app_id, kind, sizeof kind, &found), NULL);
     if (!found) {
-        return sv_fail(e, SV_NOT_FOUND, "not_found", NULL, "no such app");
+        return svc_fail(e, SVC_NOT_FOUND, "not_found", NULL, "no such app");
     }
     bit = svc_app_kind_bit(kind);
-    if ((rc = check_model(e, model, bit)) != SV_OK) {
+    if ((rc = check_model(e, model, bit)) != SVC_OK) {
         return rc;
     }
-    SV_TRY_DB(db_device_count(c, account_id, app_id, &n_devices), NULL);
+    SVC_TRY_DB(db_device_count(c, account_id, app_id, &n_devices), NULL);
     if (bit == SVC_APP_DIRECT) {
         /* The app is the logger itself: one instrument, not a P12 count. */
         if (n_devices >= 1) {
-            return sv_fail(e, SV_CONFLICT, "app_full", NULL,
+            return svc_fail(e, SVC_CONFLICT, "app_full", NULL,
                            "an LR8450 direct app is exactly one instrument");
         }
-    } else if ((rc = sv_quota_check(e, plan, MT_Q_INSTRUMENTS_PER_APP, n_devices + 1)) !=
-               SV_OK) {
+    } else if ((rc = svc_quota_check(e, plan, MT_Q_INSTRUMENTS_PER_APP, n_devices + 1)) !=
+               SVC_OK) {
         return rc;
     }
-    SV_TRY_DB(db_device_insert(c, account_id, app_id, model, serial, firmware ? firmware : "",
+    SVC_TRY_DB(db_device_insert(c, account_id, app_id, model, serial, firmware ? firmware : "",
                             name ? name : "", id),
            "this app already has a device with this model and serial number");
 out:
     return rc;
 }
 
-sv_code svc_device_create(db_pool *pool, const sv_actor *a, long long app_id, const char *model,
+svc_status svc_device_create(db_pool *pool, const svc_actor *a, long long app_id, const char *model,
                           const char *serial, const char *firmware, const char *name,
-                          long long *id, svc_err *e)
+                          long long *id, svc_error *e)
 {
-    audit_who who = sv_who(a);
+    audit_who who = svc_who(a);
     db_conn *c = NULL;
-    sv_code rc;
-    if ((rc = sv_tx_begin(pool, &c, e)) != SV_OK) {
+    svc_status rc;
+    if ((rc = svc_tx_begin(pool, &c, e)) != SVC_OK) {
         goto out;
     }
     rc = svc_device_create_in(c, a->account_id, a->plan, app_id, model, serial, firmware, name,
                               id, e);
-    if (rc == SV_OK) {
-        SV_TRY_DB(audit_write_kv(c, &who, "device.create", "device", *id, "model", model), NULL);
+    if (rc == SVC_OK) {
+        SVC_TRY_DB(audit_write_kv(c, &who, "device.create", "device", *id, "model", model), NULL);
     }
 out:
-    return sv_tx_end(pool, c, rc, e,
+    return svc_tx_end(pool, c, rc, e,
                   "this app already has a device with this model and serial number");
 }
 
-sv_code svc_device_update(db_pool *pool, const sv_actor *a, long long device_id,
+svc_status svc_device_update(db_pool *pool, const svc_actor *a, long long device_id,
                           const char *model, const char *serial, const char *firmware,
-                          const char *name, svc_err *e)
+                          const char *name, svc_error *e)
 {
-    audit_who who = sv_who(a);
+    audit_who who = svc_who(a);
     db_conn *c = NULL;
     db_device d;
     bool found = false;
-    sv_code rc;
+    svc_status rc;
     static const char dup[] = "this app already has a device with this model and serial number";
 
     memset(&d, 0, sizeof d);
-    if ((rc = check_device_fields(e, serial, firmware)) != SV_OK) {
+    if ((rc = check_device_fields(e, serial, firmware)) != SVC_OK) {
         return rc;
     }
-    if ((rc = sv_tx_begin(pool, &c, e)) != SV_OK) {
+    if ((rc = svc_tx_begin(pool, &c, e)) != SVC_OK) {
         goto out;
     }
-    SV_TRY_DB(db_device_get(c, a->account_id, 0, device_id, &d, &found), NULL);
+    SVC_TRY_DB(db_device_get(c, a->account_id, 0, device_id, &d, &found), NULL);
     if (!found) {
-        rc = sv_fail(e, SV_NOT_FOUND, "not_found", NULL, "no such device");
+        rc = svc_fail(e, SVC_NOT_FOUND, "not_found", NULL, "no such device");
         goto out;
     }
-    if (model != NULL && (rc = check_model(e, model, svc_app_kind_bit(d.app_kind))) != SV_OK) {
+    if (model != NULL && (rc = check_model(e, model, svc_app_kind_bit(d.app_kind))) != SVC_OK) {
         goto out;
     }
-    SV_TRY_DB(db_device_update(c, a->account_id, device_id, model ? model : d.model,
+    SVC_TRY_DB(db_device_update(c, a->account_id, device_id, model ? model : d.model,
                             serial ? serial : d.serial, firmware ? firmware : d.firmware,
                             name ? name : d.name, &found),
            dup);
-    SV_TRY_DB(audit_write_kv(c, &who, "device.update", "device", device_id, "model", model), NULL);
+    SVC_TRY_DB(audit_write_kv(c, &who, "device.update", "device", device_id, "model", model), NULL);
 out:
     db_device_clear(&d);
-    return sv_tx_end(pool, c, rc, e, dup);
+    return svc_tx_end(pool, c, rc, e, dup);
 }
 
-sv_code svc_device_delete(db_pool *pool, const sv_actor *a, long long device_id, svc_err *e)
+svc_status svc_device_delete(db_pool *pool, const svc_actor *a, long long device_id, svc_error *e)
 {
-    return sv_delete_one(pool, a, db_device_delete, device_id, "device", "device", e);
+    return svc_delete_one(pool, a, db_device_delete, device_id, "device", "device", e);
 }
 
 /* -------------------------------------------------------------- channels */
@@ -627,60 +514,60 @@ bool svc_channel_key_valid(const char *key)
     return n >= 1 && n <= 32;
 }
 
-sv_code svc_channel_create(db_pool *pool, const sv_actor *a, long long device_id,
+svc_status svc_channel_create(db_pool *pool, const svc_actor *a, long long device_id,
                            const char *key, const char *name, const char *unit, long long *id,
-                           svc_err *e)
+                           svc_error *e)
 {
-    audit_who who = sv_who(a);
+    audit_who who = svc_who(a);
     db_conn *c = NULL;
     db_device d;
     bool found = false;
-    sv_code rc;
+    svc_status rc;
     static const char dup[] = "this device already has a channel with this key";
 
     memset(&d, 0, sizeof d);
     if (!svc_channel_key_valid(key)) {
-        return sv_fail(e, SV_INVALID, "invalid_value", "key",
+        return svc_fail(e, SVC_INVALID, "invalid_value", "key",
                        "key must be 1 to 32 letters, digits, '_', '.' or '-'");
     }
-    if ((rc = sv_tx_begin(pool, &c, e)) != SV_OK) {
+    if ((rc = svc_tx_begin(pool, &c, e)) != SVC_OK) {
         goto out;
     }
-    SV_TRY_DB(db_device_get(c, a->account_id, 0, device_id, &d, &found), NULL);
+    SVC_TRY_DB(db_device_get(c, a->account_id, 0, device_id, &d, &found), NULL);
     if (!found) {
-        rc = sv_fail(e, SV_NOT_FOUND, "not_found", NULL, "no such device");
+        rc = svc_fail(e, SVC_NOT_FOUND, "not_found", NULL, "no such device");
         goto out;
     }
-    SV_TRY_DB(db_channel_insert(c, a->account_id, device_id, key, name, unit ? unit : "", id), dup);
-    SV_TRY_DB(audit_write_kv(c, &who, "channel.create", "channel", *id, "key", key), NULL);
+    SVC_TRY_DB(db_channel_insert(c, a->account_id, device_id, key, name, unit ? unit : "", id), dup);
+    SVC_TRY_DB(audit_write_kv(c, &who, "channel.create", "channel", *id, "key", key), NULL);
 out:
     db_device_clear(&d);
-    return sv_tx_end(pool, c, rc, e, dup);
+    return svc_tx_end(pool, c, rc, e, dup);
 }
 
-sv_code svc_channel_update(db_pool *pool, const sv_actor *a, long long channel_id,
-                           const char *name, const char *unit, svc_err *e)
+svc_status svc_channel_update(db_pool *pool, const svc_actor *a, long long channel_id,
+                           const char *name, const char *unit, svc_error *e)
 {
-    audit_who who = sv_who(a);
+    audit_who who = svc_who(a);
     db_conn *c = NULL;
     bool found;
-    sv_code rc;
-    if ((rc = sv_tx_begin(pool, &c, e)) != SV_OK) {
+    svc_status rc;
+    if ((rc = svc_tx_begin(pool, &c, e)) != SVC_OK) {
         goto out;
     }
-    SV_TRY_DB(db_channel_update(c, a->account_id, channel_id, name, unit, &found), NULL);
+    SVC_TRY_DB(db_channel_update(c, a->account_id, channel_id, name, unit, &found), NULL);
     if (!found) {
-        rc = sv_fail(e, SV_NOT_FOUND, "not_found", NULL, "no such channel");
+        rc = svc_fail(e, SVC_NOT_FOUND, "not_found", NULL, "no such channel");
         goto out;
     }
-    SV_TRY_DB(audit_write_kv(c, &who, "channel.update", "channel", channel_id, "name", name), NULL);
+    SVC_TRY_DB(audit_write_kv(c, &who, "channel.update", "channel", channel_id, "name", name), NULL);
 out:
-    return sv_tx_end(pool, c, rc, e, NULL);
+    return svc_tx_end(pool, c, rc, e, NULL);
 }
 
-sv_code svc_channel_delete(db_pool *pool, const sv_actor *a, long long channel_id, svc_err *e)
+svc_status svc_channel_delete(db_pool *pool, const svc_actor *a, long long channel_id, svc_error *e)
 {
-    return sv_delete_one(pool, a, db_channel_delete, channel_id, "channel", "channel", e);
+    return svc_delete_one(pool, a, db_channel_delete, channel_id, "channel", "channel", e);
 }
 
 static int cmp_ll(const void *x, const void *y)
@@ -689,10 +576,10 @@ static int cmp_ll(const void *x, const void *y)
     return (a > b) - (a < b);
 }
 
-sv_code svc_selection_set(db_pool *pool, const sv_actor *a, long long device_id,
-                          const long long *ids, int n, svc_err *e)
+svc_status svc_selection_set(db_pool *pool, const svc_actor *a, long long device_id,
+                          const long long *ids, int n, svc_error *e)
 {
-    audit_who who = sv_who(a);
+    audit_who who = svc_who(a);
     db_conn *c = NULL;
     db_device d;
     bool found = false;
@@ -700,18 +587,17 @@ sv_code svc_selection_set(db_pool *pool, const sv_actor *a, long long device_id,
     long long *sorted = NULL, on_device = 0, added = 0;
     char *array = NULL;
     size_t len = 0;
-    sv_code rc = SV_OK;
+    svc_status rc = SVC_OK;
 
     memset(&d, 0, sizeof d);
     if (n < 0 || n > SVC_SELECTION_MAX) {
-        return sv_fail(e, SV_INVALID, "too_long", "channel_ids",
+        return svc_fail(e, SVC_INVALID, "too_long", "channel_ids",
                        "at most %d channel ids", SVC_SELECTION_MAX);
     }
     sorted = malloc(sizeof *sorted * (size_t)(n > 0 ? n : 1));
     array = malloc((size_t)n * 21 + 3);
     if (sorted == NULL || array == NULL) {
-        e->db = DB_ERROR;
-        rc = sv_fail(e, SV_DB, NULL, NULL, "out of memory");
+        rc = svc_fail(e, SVC_DB, NULL, NULL, "out of memory");
         goto out;
     }
     if (n > 0) {
@@ -721,7 +607,7 @@ sv_code svc_selection_set(db_pool *pool, const sv_actor *a, long long device_id,
     array[len++] = '{';
     for (int i = 0; i < n; i++) {
         if (i > 0 && sorted[i] == sorted[i - 1]) {
-            rc = sv_fail(e, SV_INVALID, "invalid_value", "channel_ids",
+            rc = svc_fail(e, SVC_INVALID, "invalid_value", "channel_ids",
                          "channel %lld is listed twice", sorted[i]);
             goto out;
         }
@@ -730,18 +616,18 @@ sv_code svc_selection_set(db_pool *pool, const sv_actor *a, long long device_id,
     array[len++] = '}';
     array[len] = '\0';
 
-    if ((rc = sv_tx_begin(pool, &c, e)) != SV_OK) {
+    if ((rc = svc_tx_begin(pool, &c, e)) != SVC_OK) {
         goto out;
     }
-    SV_TRY_DB(db_apps_lock_account(c, a->account_id), NULL);
-    SV_TRY_DB(db_device_get(c, a->account_id, 0, device_id, &d, &found), NULL);
+    SVC_TRY_DB(db_apps_lock_account(c, a->account_id), NULL);
+    SVC_TRY_DB(db_device_get(c, a->account_id, 0, device_id, &d, &found), NULL);
     if (!found) {
-        rc = sv_fail(e, SV_NOT_FOUND, "not_found", NULL, "no such device");
+        rc = svc_fail(e, SVC_NOT_FOUND, "not_found", NULL, "no such device");
         goto out;
     }
-    SV_TRY_DB(db_selection_inspect(c, a->account_id, device_id, array, &on_device, &added), NULL);
+    SVC_TRY_DB(db_selection_inspect(c, a->account_id, device_id, array, &on_device, &added), NULL);
     if (on_device != n) {
-        rc = sv_fail(e, SV_NOT_FOUND, "not_found", "channel_ids",
+        rc = svc_fail(e, SVC_NOT_FOUND, "not_found", "channel_ids",
                      "%lld of the channel ids are not channels of this device",
                      (long long)n - on_device);
         goto out;
@@ -749,17 +635,17 @@ sv_code svc_selection_set(db_pool *pool, const sv_actor *a, long long device_id,
     if (added > 0) {
         mt_quota q = svc_app_kind_bit(d.app_kind) == SVC_APP_DIRECT ? MT_Q_CHANNELS_LR8450
                                                                     : MT_Q_CHANNELS_ONE;
-        if ((rc = sv_quota_check(e, a->plan, q, n)) != SV_OK) {
+        if ((rc = svc_quota_check(e, a->plan, q, n)) != SVC_OK) {
             goto out;
         }
     }
-    SV_TRY_DB(db_selection_apply(c, a->account_id, device_id, array), NULL);
+    SVC_TRY_DB(db_selection_apply(c, a->account_id, device_id, array), NULL);
     snprintf(count, sizeof count, "%d", n);
-    SV_TRY_DB(audit_write_kv(c, &who, "channel.select", "device", device_id, "selected", count),
+    SVC_TRY_DB(audit_write_kv(c, &who, "channel.select", "device", device_id, "selected", count),
            NULL);
 out:
     db_device_clear(&d);
     free(sorted);
     free(array);
-    return sv_tx_end(pool, c, rc, e, NULL);
+    return svc_tx_end(pool, c, rc, e, NULL);
 }

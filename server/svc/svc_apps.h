@@ -5,7 +5,7 @@
  * Every write runs in one transaction that first locks the account row
  * (db_apps_lock_account), then counts and inserts: two concurrent requests
  * can never both take the last slot of a quota. Failures are described in a
- * caller's svc_err, which the HTTP layer turns into a JSON error. Each change
+ * caller's svc_error, which the HTTP layer turns into a JSON error. Each change
  * writes its audit entry (audit.h) in its own transaction, before the
  * commit: the change and the entry are kept or lost together. */
 #ifndef MTS_SVC_APPS_H
@@ -15,81 +15,10 @@
 #include <stddef.h>
 
 #include "audit.h"
+#include "svc_tx.h"
 #include "db.h"
 #include "mt/plan.h"
 #include "svc.h"
-
-typedef enum {
-    SV_OK = 0,
-    SV_INVALID = -1,   /* 400: bad input ("err_code", "field") */
-    SV_NOT_FOUND = -2, /* 404: no such entity in this account */
-    SV_LIMIT = -3,     /* 403 plan_limit ("quota", "plan") */
-    SV_CONFLICT = -4,  /* 409 ("err_code") */
-    SV_FORBIDDEN = -5, /* 403 forbidden: the role may not do this */
-    SV_DB = -6         /* the database failed ("db") */
-} sv_code;
-
-typedef struct {
-    sv_code code;
-    db_status db;         /* SV_DB */
-    const char *err_code; /* SV_INVALID / SV_CONFLICT: "invalid_value", "unsupported_model"... */
-    const char *field;    /* the input at fault, or NULL */
-    mt_quota quota;       /* SV_LIMIT */
-    mt_plan plan;         /* SV_LIMIT */
-    char msg[200];
-} svc_err;
-
-/* Who acts (svc.h). */
-typedef svc_actor sv_actor;
-
-/* The actor "a" as the audit log names it. */
-audit_who sv_who(const sv_actor *a);
-
-/* Fill "e" and return its code (printf-style message). */
-sv_code sv_fail(svc_err *e, sv_code code, const char *err_code, const char *field,
-                  const char *fmt, ...) MT_PRINTF(5, 6);
-
-/* Fill "e" from a failed database call: SV_DB, or SV_CONFLICT for a
- * unique violation (with "conflict_msg"). */
-sv_code sv_fail_db(svc_err *e, db_status st, const char *conflict_msg);
-
-/* A write of the svc layer: take a connection and begin (SV_OK, or SV_DB in
- * "e" with *c NULL when none could be had) ... */
-sv_code sv_tx_begin(db_pool *pool, db_conn **c, svc_err *e);
-
-/* ... and end it: commit on SV_OK (a failing commit becomes the result,
- * DB_CONFLICT as SV_CONFLICT with "conflict_msg" when not NULL), otherwise
- * roll back; the connection is released. Returns the final code. */
-sv_code sv_tx_end(db_pool *pool, db_conn *c, sv_code rc, svc_err *e, const char *conflict_msg);
-
-/* Inside a function with "sv_code rc", "svc_err *e" and an "out:" label:
- * run the db_* call "expr"; on failure fill "e" (sv_fail_db() with
- * "conflict_msg") and go to out. */
-#define SV_TRY_DB(expr, conflict_msg)                                                        \
-    do {                                                                                     \
-        db_status st_ = (expr);                                                              \
-        if (st_ != DB_OK) {                                                                  \
-            rc = sv_fail_db(e, st_, conflict_msg);                                           \
-            goto out;                                                                        \
-        }                                                                                    \
-    } while (0)
-
-/* The db_* deletion of one row by id (*found false when the account has
- * none). */
-typedef db_status (*sv_delete_fn)(db_conn *c, long long account_id, long long id, bool *found);
-
-/* Delete row "id" with "del" in a transaction of its own, audited as
- * "<type>.delete" on target "type"/"id"; SV_NOT_FOUND ("no such <what>")
- * when there is no such row. */
-sv_code sv_delete_one(db_pool *pool, const sv_actor *a, sv_delete_fn del, long long id,
-                      const char *type, const char *what, svc_err *e);
-
-/* Check that "count_after_change" objects fit quota "q" on "plan" (core's
- * mt_plan_check). SV_OK, or SV_LIMIT with core's message in "e". */
-sv_code sv_quota_check(svc_err *e, mt_plan plan, mt_quota q, long long count_after_change);
-
-/* Check feature "q" at level "need" on "plan" (core's mt_plan_require). */
-sv_code sv_feature_check(svc_err *e, mt_plan plan, mt_quota q, mt_access need);
 
 /* ---------------------------------------------- supported instruments (I4) */
 
@@ -132,26 +61,26 @@ int svc_firmware_cmp(const char *a, const char *b);
 /* Register an app (P3; kind lr8450-direct also needs P11 on the plan).
  * "group_id" 0 = none. On success *id and "credential" (the only time it is
  * ever visible; only its SHA-256 is stored). */
-sv_code svc_app_create(db_pool *pool, const sv_actor *a, const char *kind,
+svc_status svc_app_create(db_pool *pool, const svc_actor *a, const char *kind,
                         const char *name, long long group_id, long long *id,
-                        char credential[SVC_CREDENTIAL_CAP], svc_err *e);
+                        char credential[SVC_CREDENTIAL_CAP], svc_error *e);
 
 /* Change name (NULL = keep), enabled (-1 = keep), group (set_group; 0 = none). */
-sv_code svc_app_update(db_pool *pool, const sv_actor *a, long long app_id, const char *name,
-                        int enabled, bool set_group, long long group_id, svc_err *e);
+svc_status svc_app_update(db_pool *pool, const svc_actor *a, long long app_id, const char *name,
+                        int enabled, bool set_group, long long group_id, svc_error *e);
 
 /* Delete an app with its devices and channels. */
-sv_code svc_app_delete(db_pool *pool, const sv_actor *a, long long app_id, svc_err *e);
+svc_status svc_app_delete(db_pool *pool, const svc_actor *a, long long app_id, svc_error *e);
 
 /* Replace the app's credential; the old one stops working at once. */
-sv_code svc_app_regenerate(db_pool *pool, const sv_actor *a, long long app_id,
-                            char credential[SVC_CREDENTIAL_CAP], svc_err *e);
+svc_status svc_app_regenerate(db_pool *pool, const svc_actor *a, long long app_id,
+                            char credential[SVC_CREDENTIAL_CAP], svc_error *e);
 
-/* Identify the app holding "credential" (for the ingestion API). SV_OK
- * with *account_id and *app_id; SV_NOT_FOUND for an unknown credential;
- * SV_FORBIDDEN for a disabled app. */
-sv_code svc_app_authenticate(db_pool *pool, const char *credential, long long *account_id,
-                              long long *app_id, svc_err *e);
+/* Identify the app holding "credential" (for the ingestion API). SVC_OK
+ * with *account_id and *app_id; SVC_NOT_FOUND for an unknown credential;
+ * SVC_FORBIDDEN for a disabled app. */
+svc_status svc_app_authenticate(db_pool *pool, const char *credential, long long *account_id,
+                              long long *app_id, svc_error *e);
 
 /* --------------------------------------------------------------- devices */
 
@@ -159,47 +88,47 @@ sv_code svc_app_authenticate(db_pool *pool, const char *credential, long long *a
  * (the ingestion path uses this too): locks the account row, checks the
  * model against the app kind, P12 for One/Cross apps (an LR8450 direct app
  * is one instrument), then inserts. "firmware" and "name" may be "". */
-sv_code svc_device_create_in(db_conn *c, long long account_id, mt_plan plan, long long app_id,
+svc_status svc_device_create_in(db_conn *c, long long account_id, mt_plan plan, long long app_id,
                               const char *model, const char *serial, const char *firmware,
-                              const char *name, long long *id, svc_err *e);
+                              const char *name, long long *id, svc_error *e);
 
 /* The same in a transaction of its own. */
-sv_code svc_device_create(db_pool *pool, const sv_actor *a, long long app_id,
+svc_status svc_device_create(db_pool *pool, const svc_actor *a, long long app_id,
                            const char *model, const char *serial, const char *firmware,
-                           const char *name, long long *id, svc_err *e);
+                           const char *name, long long *id, svc_error *e);
 
 /* Edit a device: NULL fields are kept. */
-sv_code svc_device_update(db_pool *pool, const sv_actor *a, long long device_id,
+svc_status svc_device_update(db_pool *pool, const svc_actor *a, long long device_id,
                            const char *model, const char *serial, const char *firmware,
-                           const char *name, svc_err *e);
+                           const char *name, svc_error *e);
 
-sv_code svc_device_delete(db_pool *pool, const sv_actor *a, long long device_id, svc_err *e);
+svc_status svc_device_delete(db_pool *pool, const svc_actor *a, long long device_id, svc_error *e);
 
 /* -------------------------------------------------------------- channels */
 
 /* Whether "key" is a channel key ("CH1_1": letters, digits, _ . -, 1..32). */
 bool svc_channel_key_valid(const char *key);
 
-sv_code svc_channel_create(db_pool *pool, const sv_actor *a, long long device_id,
+svc_status svc_channel_create(db_pool *pool, const svc_actor *a, long long device_id,
                             const char *key, const char *name, const char *unit, long long *id,
-                            svc_err *e);
+                            svc_error *e);
 
-sv_code svc_channel_update(db_pool *pool, const sv_actor *a, long long channel_id,
-                            const char *name, const char *unit, svc_err *e);
+svc_status svc_channel_update(db_pool *pool, const svc_actor *a, long long channel_id,
+                            const char *name, const char *unit, svc_error *e);
 
-sv_code svc_channel_delete(db_pool *pool, const sv_actor *a, long long channel_id,
-                            svc_err *e);
+svc_status svc_channel_delete(db_pool *pool, const svc_actor *a, long long channel_id,
+                            svc_error *e);
 
 /* The largest selection accepted in one request (above every plan's limit). */
 #define SVC_SELECTION_MAX 5000
 
 /* Make exactly the "n" channels "ids" the acquisition selection of the
  * device, all or nothing: every id must be a distinct channel of this
- * device (SV_NOT_FOUND, field channel_ids), and a selection that adds a
+ * device (SVC_NOT_FOUND, field channel_ids), and a selection that adds a
  * channel must fit P10 (One/Cross apps) or P11 (LR8450 direct) for "plan"
- * (SV_LIMIT). Shrinking an over-quota selection (after a downgrade) is
+ * (SVC_PLAN_LIMIT). Shrinking an over-quota selection (after a downgrade) is
  * always allowed. */
-sv_code svc_selection_set(db_pool *pool, const sv_actor *a,
-                           long long device_id, const long long *ids, int n, svc_err *e);
+svc_status svc_selection_set(db_pool *pool, const svc_actor *a,
+                           long long device_id, const long long *ids, int n, svc_error *e);
 
 #endif

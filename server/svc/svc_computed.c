@@ -18,17 +18,17 @@
 
 /* ---------------------------------------------------------------- errors */
 
-static sv_code fail(svc_cx_err *e, sv_code code, const char *err_code, const char *field,
+static svc_status fail(svc_error *e, svc_status code, const char *err_code, const char *field,
                     const char *msg)
 {
     e->has_pos = false;
-    return sv_fail(&e->base, code, err_code, field, "%s", msg);
+    return svc_fail(e, code, err_code, field, "%s", msg);
 }
 
-static sv_code fail_db(svc_cx_err *e, db_status st)
+static svc_status fail_db(svc_error *e, db_status st)
 {
     e->has_pos = false;
-    return sv_fail_db(&e->base, st, NULL);
+    return svc_fail_db(e, st, NULL);
 }
 
 /* ------------------------------------------------------------ expression */
@@ -54,7 +54,7 @@ static bool first_ch_beyond(const char *src, size_t n_inputs, size_t *pos, unsig
     return false;
 }
 
-sv_code svc_cx_check_expression(const char *expression, size_t n_inputs, svc_cx_err *e)
+svc_status svc_cx_check_expression(const char *expression, size_t n_inputs, svc_error *e)
 {
     mt_expr *x = NULL;
     mt_error err;
@@ -65,10 +65,10 @@ sv_code svc_cx_check_expression(const char *expression, size_t n_inputs, svc_cx_
 
     memset(&err, 0, sizeof err);
     if (mt_expr_compile(expression, &x, &err) != MT_OK) {
-        sv_fail(&e->base, SV_INVALID, "expression_error", "expression", "%s", err.msg);
+        svc_fail(e, SVC_INVALID, "expression_error", "expression", "%s", err.msg);
         e->has_pos = true;
         e->pos = err.pos;
-        return SV_INVALID;
+        return SVC_INVALID;
     }
     used = mt_expr_input_count(x);
     for (size_t i = 0; i < used; i++) {
@@ -81,47 +81,47 @@ sv_code svc_cx_check_expression(const char *expression, size_t n_inputs, svc_cx_
     if (first_ch_beyond(expression, n_inputs, &pos, &k)) {
         snprintf(msg, sizeof msg, "CH%lu names no input: %zu input%s given (CH1..CH%zu)", k,
                  n_inputs, n_inputs == 1 ? " is" : "s are", n_inputs);
-        sv_fail(&e->base, SV_INVALID, "expression_error", "expression", "%s", msg);
+        svc_fail(e, SVC_INVALID, "expression_error", "expression", "%s", msg);
         e->has_pos = true;
         e->pos = pos;
-        return SV_INVALID;
+        return SVC_INVALID;
     }
     for (size_t s = 1; s <= n_inputs; s++) {
         if (!slot_used[s]) {
             snprintf(msg, sizeof msg,
                      "inputs[%zu] is bound to CH%zu, which the expression does not use", s - 1,
                      s);
-            return fail(e, SV_INVALID, "invalid_value", "inputs", msg);
+            return fail(e, SVC_INVALID, "invalid_value", "inputs", msg);
         }
     }
-    return SV_OK;
+    return SVC_OK;
 }
 
 /* The inputs' shape: 1..10 ids, no repeats. */
-static sv_code check_input_list(const int64_t *inputs, size_t n, svc_cx_err *e)
+static svc_status check_input_list(const int64_t *inputs, size_t n, svc_error *e)
 {
     char msg[200];
     if (n < 1 || n > MT_EXPR_MAX_INPUTS) {
         snprintf(msg, sizeof msg, "an expression has 1 to %d input channels (X3), not %zu",
                  MT_EXPR_MAX_INPUTS, n);
-        return fail(e, SV_INVALID, "invalid_value", "inputs", msg);
+        return fail(e, SVC_INVALID, "invalid_value", "inputs", msg);
     }
     for (size_t i = 0; i < n; i++) {
         for (size_t j = 0; j < i; j++) {
             if (inputs[i] == inputs[j]) {
                 snprintf(msg, sizeof msg, "inputs[%zu]: channel %lld is already inputs[%zu]", i,
                          (long long)inputs[i], j);
-                return fail(e, SV_INVALID, "duplicate", "inputs", msg);
+                return fail(e, SVC_INVALID, "duplicate", "inputs", msg);
             }
         }
     }
-    return SV_OK;
+    return SVC_OK;
 }
 
 /* Every input is a measured channel of the account in group "group_id".
  * Another account's channel reads as no channel at all. */
-static sv_code check_inputs_db(db_conn *c, long long account_id, long long group_id,
-                               const int64_t *inputs, size_t n, svc_cx_err *e)
+static svc_status check_inputs_db(db_conn *c, long long account_id, long long group_id,
+                               const int64_t *inputs, size_t n, svc_error *e)
 {
     db_cx_input info[MT_EXPR_MAX_INPUTS];
     char msg[200];
@@ -133,28 +133,28 @@ static sv_code check_inputs_db(db_conn *c, long long account_id, long long group
         if (!info[i].found) {
             snprintf(msg, sizeof msg, "inputs[%zu]: no such channel (%lld)", i,
                      (long long)inputs[i]);
-            return fail(e, SV_INVALID, "invalid_value", "inputs", msg);
+            return fail(e, SVC_INVALID, "invalid_value", "inputs", msg);
         }
         if (info[i].computed) {
             snprintf(msg, sizeof msg,
                      "inputs[%zu]: channel %lld is a computed channel; the inputs of an "
                      "expression are measured channels",
                      i, (long long)inputs[i]);
-            return fail(e, SV_INVALID, "invalid_value", "inputs", msg);
+            return fail(e, SVC_INVALID, "invalid_value", "inputs", msg);
         }
         if (info[i].group_id != group_id) {
             snprintf(msg, sizeof msg,
                      "inputs[%zu]: channel %lld is not in this measurement group", i,
                      (long long)inputs[i]);
-            return fail(e, SV_INVALID, "invalid_value", "inputs", msg);
+            return fail(e, SVC_INVALID, "invalid_value", "inputs", msg);
         }
     }
-    return SV_OK;
+    return SVC_OK;
 }
 
 /* ----------------------------------------------------------- transactions */
 
-static sv_code tx_begin(db_pool *pool, db_conn **c, svc_cx_err *e)
+static svc_status tx_begin(db_pool *pool, db_conn **c, svc_error *e)
 {
     db_status st = db_acquire(pool, DB_WAIT_MS, c);
     if (st != DB_OK) {
@@ -164,14 +164,14 @@ static sv_code tx_begin(db_pool *pool, db_conn **c, svc_cx_err *e)
     if ((st = db_begin(*c)) != DB_OK) {
         return fail_db(e, st);
     }
-    return SV_OK;
+    return SVC_OK;
 }
 
-/* Commit on SV_OK (a failing commit becomes the result), else roll back;
+/* Commit on SVC_OK (a failing commit becomes the result), else roll back;
  * release the connection. */
-static sv_code tx_end(db_pool *pool, db_conn *c, sv_code rc, svc_cx_err *e)
+static svc_status tx_end(db_pool *pool, db_conn *c, svc_status rc, svc_error *e)
 {
-    if (rc == SV_OK && c != NULL) {
+    if (rc == SVC_OK && c != NULL) {
         db_status st = db_commit(c);
         if (st != DB_OK) {
             rc = fail_db(e, st);
@@ -191,32 +191,32 @@ static sv_code tx_end(db_pool *pool, db_conn *c, sv_code rc, svc_cx_err *e)
     } while (0)
 
 /* The actor's access to group "group_id". */
-static db_status access_of(db_conn *c, const sv_actor *a, long long group_id, cx_access *acc)
+static db_status access_of(db_conn *c, const svc_actor *a, long long group_id, cx_access *acc)
 {
     return db_cx_group_access(c, a->account_id, a->user_id, a->role == ROLE_ADMIN, group_id,
                               acc);
 }
 
-/* SV_OK when "acc" allows what is asked ("edit"), else 404 / 403. */
-static sv_code require(cx_access acc, bool edit, const char *what, svc_cx_err *e)
+/* SVC_OK when "acc" allows what is asked ("edit"), else 404 / 403. */
+static svc_status require(cx_access acc, bool edit, const char *what, svc_error *e)
 {
     char msg[120];
     if (acc == CX_ACCESS_NONE) {
         snprintf(msg, sizeof msg, "no such %s", what);
-        return fail(e, SV_NOT_FOUND, "not_found", NULL, msg);
+        return fail(e, SVC_NOT_FOUND, "not_found", NULL, msg);
     }
     if (edit && acc != CX_ACCESS_EDIT) {
-        return fail(e, SV_FORBIDDEN, "forbidden", NULL,
+        return fail(e, SVC_FORBIDDEN, "forbidden", NULL,
                     "changing computed channels needs edit access to the measurement group");
     }
-    return SV_OK;
+    return SVC_OK;
 }
 
 /* The audit entry of a change, with the channel's name and expression. */
-static db_status audit_cx(db_conn *c, const sv_actor *a, const char *action, long long id,
+static db_status audit_cx(db_conn *c, const svc_actor *a, const char *action, long long id,
                           const char *name, const char *expression)
 {
-    audit_who who = sv_who(a);
+    audit_who who = svc_who(a);
     cJSON *d = cJSON_CreateObject();
     char *text = NULL;
     db_status st;
@@ -240,7 +240,7 @@ static db_status audit_cx(db_conn *c, const sv_actor *a, const char *action, lon
 }
 
 /* The quota P8 for one more computed channel in "group_id". */
-static sv_code check_quota(db_conn *c, const sv_actor *a, long long group_id, svc_cx_err *e)
+static svc_status check_quota(db_conn *c, const svc_actor *a, long long group_id, svc_error *e)
 {
     long long n = 0;
     db_status st = db_cx_count(c, a->account_id, group_id, &n);
@@ -248,63 +248,63 @@ static sv_code check_quota(db_conn *c, const sv_actor *a, long long group_id, sv
         return fail_db(e, st);
     }
     e->has_pos = false;
-    return sv_quota_check(&e->base, a->plan, MT_Q_COMPUTED_PER_GROUP, n + 1);
+    return svc_quota_check(e, a->plan, MT_Q_COMPUTED_PER_GROUP, n + 1);
 }
 
 /* ------------------------------------------------------------------ reads */
 
-sv_code svc_cx_list(db_pool *pool, const sv_actor *a, long long group_id, char **json,
-                    svc_cx_err *e)
+svc_status svc_cx_list(db_pool *pool, const svc_actor *a, long long group_id, char **json,
+                    svc_error *e)
 {
     db_conn *c = NULL;
     cx_access acc;
-    sv_code rc;
+    svc_status rc;
     *json = NULL;
-    if ((rc = tx_begin(pool, &c, e)) != SV_OK) {
+    if ((rc = tx_begin(pool, &c, e)) != SVC_OK) {
         goto out;
     }
     TRY_DB(access_of(c, a, group_id, &acc));
-    if ((rc = require(acc, false, "measurement group", e)) != SV_OK) {
+    if ((rc = require(acc, false, "measurement group", e)) != SVC_OK) {
         goto out;
     }
     TRY_DB(db_cx_list_json(c, a->account_id, group_id, json));
 out:
     rc = tx_end(pool, c, rc, e);
-    if (rc != SV_OK) {
+    if (rc != SVC_OK) {
         free(*json);
         *json = NULL;
     }
     return rc;
 }
 
-sv_code svc_cx_get(db_pool *pool, const sv_actor *a, long long id, char **json,
-                   svc_cx_err *e)
+svc_status svc_cx_get(db_pool *pool, const svc_actor *a, long long id, char **json,
+                   svc_error *e)
 {
     db_conn *c = NULL;
     db_cx_row row;
     cx_access acc = CX_ACCESS_NONE;
     bool found = false;
-    sv_code rc;
+    svc_status rc;
     memset(&row, 0, sizeof row);
     *json = NULL;
-    if ((rc = tx_begin(pool, &c, e)) != SV_OK) {
+    if ((rc = tx_begin(pool, &c, e)) != SVC_OK) {
         goto out;
     }
     TRY_DB(db_cx_get(c, a->account_id, id, false, &row, &found));
     if (found) {
         TRY_DB(access_of(c, a, row.group_id, &acc));
     }
-    if ((rc = require(acc, false, "computed channel", e)) != SV_OK) {
+    if ((rc = require(acc, false, "computed channel", e)) != SVC_OK) {
         goto out;
     }
     TRY_DB(db_cx_get_json(c, a->account_id, id, json));
     if (*json == NULL) {
-        rc = fail(e, SV_NOT_FOUND, "not_found", NULL, "no such computed channel");
+        rc = fail(e, SVC_NOT_FOUND, "not_found", NULL, "no such computed channel");
     }
 out:
     db_cx_row_free(&row);
     rc = tx_end(pool, c, rc, e);
-    if (rc != SV_OK) {
+    if (rc != SVC_OK) {
         free(*json);
         *json = NULL;
     }
@@ -313,30 +313,30 @@ out:
 
 /* ----------------------------------------------------------------- changes */
 
-sv_code svc_cx_create(db_pool *pool, const sv_actor *a, long long group_id,
-                      const svc_cx_def *d, long long *id, svc_cx_err *e)
+svc_status svc_cx_create(db_pool *pool, const svc_actor *a, long long group_id,
+                      const svc_cx_def *d, long long *id, svc_error *e)
 {
     db_conn *c = NULL;
     cx_access acc;
     long long total = 0;
     bool found;
-    sv_code rc;
+    svc_status rc;
     *id = 0;
     if (d->name == NULL || d->expression == NULL || d->inputs == NULL) {
-        return fail(e, SV_INVALID, "missing", NULL, "name, expression and inputs are required");
+        return fail(e, SVC_INVALID, "missing", NULL, "name, expression and inputs are required");
     }
-    if ((rc = tx_begin(pool, &c, e)) != SV_OK) {
+    if ((rc = tx_begin(pool, &c, e)) != SVC_OK) {
         goto out;
     }
     /* The account first: two creations cannot both take the last slot. */
     TRY_DB(db_account_lock(c, a->account_id, &found));
     TRY_DB(access_of(c, a, group_id, &acc));
-    if ((rc = require(acc, true, "measurement group", e)) != SV_OK ||
-        (rc = check_input_list(d->inputs, d->n_inputs, e)) != SV_OK ||
-        (rc = svc_cx_check_expression(d->expression, d->n_inputs, e)) != SV_OK ||
+    if ((rc = require(acc, true, "measurement group", e)) != SVC_OK ||
+        (rc = check_input_list(d->inputs, d->n_inputs, e)) != SVC_OK ||
+        (rc = svc_cx_check_expression(d->expression, d->n_inputs, e)) != SVC_OK ||
         (rc = check_inputs_db(c, a->account_id, group_id, d->inputs, d->n_inputs, e)) !=
-            SV_OK ||
-        (rc = check_quota(c, a, group_id, e)) != SV_OK) {
+            SVC_OK ||
+        (rc = check_quota(c, a, group_id, e)) != SVC_OK) {
         goto out;
     }
     TRY_DB(db_cx_lock_storage(c, a->account_id));
@@ -346,7 +346,7 @@ sv_code svc_cx_create(db_pool *pool, const sv_actor *a, long long group_id,
     TRY_DB(audit_cx(c, a, "computed.create", *id, d->name, d->expression));
 out:
     rc = tx_end(pool, c, rc, e);
-    if (rc != SV_OK) {
+    if (rc != SVC_OK) {
         *id = 0;
     }
     return rc;
@@ -357,8 +357,8 @@ static bool same_inputs(const int64_t *x, size_t nx, const int64_t *y, size_t ny
     return nx == ny && (nx == 0 || memcmp(x, y, nx * sizeof *x) == 0);
 }
 
-sv_code svc_cx_update(db_pool *pool, const sv_actor *a, long long id, const svc_cx_def *d,
-                      svc_cx_err *e)
+svc_status svc_cx_update(db_pool *pool, const svc_actor *a, long long id, const svc_cx_def *d,
+                      svc_error *e)
 {
     db_conn *c = NULL;
     db_cx_row row;
@@ -368,9 +368,9 @@ sv_code svc_cx_update(db_pool *pool, const sv_actor *a, long long id, const svc_
     size_t n_inputs;
     long long total = 0;
     bool found = false, recompute;
-    sv_code rc;
+    svc_status rc;
     memset(&row, 0, sizeof row);
-    if ((rc = tx_begin(pool, &c, e)) != SV_OK) {
+    if ((rc = tx_begin(pool, &c, e)) != SVC_OK) {
         goto out;
     }
     /* Lock order (computed_days.h): the storage row, then the channel. */
@@ -379,7 +379,7 @@ sv_code svc_cx_update(db_pool *pool, const sv_actor *a, long long id, const svc_
     if (found) {
         TRY_DB(access_of(c, a, row.group_id, &acc));
     }
-    if ((rc = require(acc, true, "computed channel", e)) != SV_OK) {
+    if ((rc = require(acc, true, "computed channel", e)) != SVC_OK) {
         goto out;
     }
     expression = d->expression != NULL ? d->expression : row.expression;
@@ -390,10 +390,10 @@ sv_code svc_cx_update(db_pool *pool, const sv_actor *a, long long id, const svc_
     if (d->expression != NULL || d->inputs != NULL) {
         /* The pair is checked as it will be: a new expression against the
          * kept inputs (which may have left the group since), and so on. */
-        if ((rc = check_input_list(inputs, n_inputs, e)) != SV_OK ||
-            (rc = svc_cx_check_expression(expression, n_inputs, e)) != SV_OK ||
+        if ((rc = check_input_list(inputs, n_inputs, e)) != SVC_OK ||
+            (rc = svc_cx_check_expression(expression, n_inputs, e)) != SVC_OK ||
             (rc = check_inputs_db(c, a->account_id, row.group_id, inputs, n_inputs, e)) !=
-                SV_OK) {
+                SVC_OK) {
             goto out;
         }
     }
@@ -428,8 +428,8 @@ static void utf8_cut(const char *name, size_t max, char *out, size_t cap)
     out[bytes] = '\0';
 }
 
-sv_code svc_cx_copy(db_pool *pool, const sv_actor *a, long long id, const char *name,
-                    long long *new_id, svc_cx_err *e)
+svc_status svc_cx_copy(db_pool *pool, const svc_actor *a, long long id, const char *name,
+                    long long *new_id, svc_error *e)
 {
     db_conn *c = NULL;
     db_cx_row row;
@@ -437,10 +437,10 @@ sv_code svc_cx_copy(db_pool *pool, const sv_actor *a, long long id, const char *
     char copy_name[NAME_MAX_CHARS * 4 + 16];
     long long total = 0;
     bool found = false;
-    sv_code rc;
+    svc_status rc;
     memset(&row, 0, sizeof row);
     *new_id = 0;
-    if ((rc = tx_begin(pool, &c, e)) != SV_OK) {
+    if ((rc = tx_begin(pool, &c, e)) != SVC_OK) {
         goto out;
     }
     TRY_DB(db_account_lock(c, a->account_id, &found));
@@ -448,8 +448,8 @@ sv_code svc_cx_copy(db_pool *pool, const sv_actor *a, long long id, const char *
     if (found) {
         TRY_DB(access_of(c, a, row.group_id, &acc));
     }
-    if ((rc = require(acc, true, "computed channel", e)) != SV_OK ||
-        (rc = check_quota(c, a, row.group_id, e)) != SV_OK) {
+    if ((rc = require(acc, true, "computed channel", e)) != SVC_OK ||
+        (rc = check_quota(c, a, row.group_id, e)) != SVC_OK) {
         goto out;
     }
     if (name == NULL) {
@@ -466,21 +466,21 @@ sv_code svc_cx_copy(db_pool *pool, const sv_actor *a, long long id, const char *
 out:
     db_cx_row_free(&row);
     rc = tx_end(pool, c, rc, e);
-    if (rc != SV_OK) {
+    if (rc != SVC_OK) {
         *new_id = 0;
     }
     return rc;
 }
 
-sv_code svc_cx_delete(db_pool *pool, const sv_actor *a, long long id, svc_cx_err *e)
+svc_status svc_cx_delete(db_pool *pool, const svc_actor *a, long long id, svc_error *e)
 {
     db_conn *c = NULL;
     db_cx_row row;
     cx_access acc = CX_ACCESS_NONE;
     bool found = false;
-    sv_code rc;
+    svc_status rc;
     memset(&row, 0, sizeof row);
-    if ((rc = tx_begin(pool, &c, e)) != SV_OK) {
+    if ((rc = tx_begin(pool, &c, e)) != SVC_OK) {
         goto out;
     }
     /* The storage row first: deleting the samples changes the counter. */
@@ -489,7 +489,7 @@ sv_code svc_cx_delete(db_pool *pool, const sv_actor *a, long long id, svc_cx_err
     if (found) {
         TRY_DB(access_of(c, a, row.group_id, &acc));
     }
-    if ((rc = require(acc, true, "computed channel", e)) != SV_OK) {
+    if ((rc = require(acc, true, "computed channel", e)) != SVC_OK) {
         goto out;
     }
     TRY_DB(db_cx_delete(c, a->account_id, id, &found));

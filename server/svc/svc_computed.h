@@ -19,14 +19,9 @@
 #include "mt/expr.h"
 #include "svc_apps.h"
 
-/* A failure: "base" as for every svc call; when "has_pos", an error in the
- * expression at byte offset "pos" (the HTTP layer answers 400
- * expression_error with "position"). */
-typedef struct {
-    svc_err base;
-    bool has_pos;
-    size_t pos;
-} svc_cx_err;
+/* Failures are svc.h's svc_error; an error in the expression is
+ * SVC_INVALID with code "expression_error", has_pos and the byte offset
+ * "pos" (the HTTP layer answers 400 expression_error with "position"). */
 
 /* A definition as the API gives it: NULL members (and n_inputs 0 with
  * inputs NULL) are "not given" (keep, on an edit). */
@@ -40,36 +35,36 @@ typedef struct {
 
 /* Check "expression" against "n_inputs" inputs bound to CH1..CHn: it
  * compiles (core's error and position otherwise), names no CHk beyond the
- * inputs (position of the first such CHk) and uses every input. SV_OK, or
- * SV_INVALID in "e". Pure: no database. */
-sv_code svc_cx_check_expression(const char *expression, size_t n_inputs, svc_cx_err *e);
+ * inputs (position of the first such CHk) and uses every input. SVC_OK, or
+ * SVC_INVALID in "e". Pure: no database. */
+svc_status svc_cx_check_expression(const char *expression, size_t n_inputs, svc_error *e);
 
 /* The computed channels of group "group_id" as a JSON array (*json, caller
  * frees). */
-sv_code svc_cx_list(db_pool *pool, const sv_actor *a, long long group_id, char **json,
-                    svc_cx_err *e);
+svc_status svc_cx_list(db_pool *pool, const svc_actor *a, long long group_id, char **json,
+                    svc_error *e);
 
 /* Computed channel "id" as a JSON object (*json, caller frees). */
-sv_code svc_cx_get(db_pool *pool, const sv_actor *a, long long id, char **json,
-                   svc_cx_err *e);
+svc_status svc_cx_get(db_pool *pool, const svc_actor *a, long long id, char **json,
+                   svc_error *e);
 
 /* Create a computed channel in group "group_id" from "d" (name, expression
  * and inputs required), schedule its back-fill; *id = the new channel. */
-sv_code svc_cx_create(db_pool *pool, const sv_actor *a, long long group_id,
-                      const svc_cx_def *d, long long *id, svc_cx_err *e);
+svc_status svc_cx_create(db_pool *pool, const svc_actor *a, long long group_id,
+                      const svc_cx_def *d, long long *id, svc_error *e);
 
 /* Change computed channel "id": a new expression or new inputs are checked
  * together with what is kept, clear the channel's values and schedule its
  * back-fill (when they differ from the stored ones). */
-sv_code svc_cx_update(db_pool *pool, const sv_actor *a, long long id, const svc_cx_def *d,
-                      svc_cx_err *e);
+svc_status svc_cx_update(db_pool *pool, const svc_actor *a, long long id, const svc_cx_def *d,
+                      svc_error *e);
 
 /* Copy computed channel "id" into its group as a new channel named "name"
  * (NULL: the source's name + " (copy)"), back-filled like a new one. */
-sv_code svc_cx_copy(db_pool *pool, const sv_actor *a, long long id, const char *name,
-                    long long *new_id, svc_cx_err *e);
+svc_status svc_cx_copy(db_pool *pool, const svc_actor *a, long long id, const char *name,
+                    long long *new_id, svc_error *e);
 
 /* Delete computed channel "id" with its values. */
-sv_code svc_cx_delete(db_pool *pool, const sv_actor *a, long long id, svc_cx_err *e);
+svc_status svc_cx_delete(db_pool *pool, const svc_actor *a, long long id, svc_error *e);
 
 #endif

@@ -108,31 +108,30 @@ bool svc_drive_kind_viewable(const char *kind)
 
 /* ----------------------------------------------------------------- errors */
 
-static sv_code fail_db(svc_err *e, db_status st)
+static svc_status fail_db(svc_error *e, db_status st)
 {
-    return sv_fail_db(e, st, NULL);
+    return svc_fail_db(e, st, NULL);
 }
 
-static sv_code fail_io(svc_err *e, const char *what, const char *path)
+static svc_status fail_io(svc_error *e, const char *what, const char *path)
 {
     log_error("drive: %s %s: %s", what, path, strerror(errno));
-    e->db = DB_ERROR;
-    return sv_fail(e, SV_DB, NULL, NULL, "the file could not be stored");
+    return svc_fail(e, SVC_DB, NULL, NULL, "the file could not be stored");
 }
 
-static sv_code name_taken(svc_err *e)
+static svc_status name_taken(svc_error *e)
 {
-    return sv_fail(e, SV_CONFLICT, "name_taken", "name",
+    return svc_fail(e, SVC_CONFLICT, "name_taken", "name",
                    "an entry with this name already exists in this folder");
 }
 
-static sv_code no_folder(svc_err *e, const char *field)
+static svc_status no_folder(svc_error *e, const char *field)
 {
-    return sv_fail(e, SV_NOT_FOUND, "not_found", field, "no such folder");
+    return svc_fail(e, SVC_NOT_FOUND, "not_found", field, "no such folder");
 }
 
 /* Acquire a connection, begin, and lock the account row. */
-static sv_code tx_lock(db_pool *pool, long long account_id, db_conn **c, svc_err *e)
+static svc_status tx_lock(db_pool *pool, long long account_id, db_conn **c, svc_error *e)
 {
     bool found = false;
     db_status st = db_acquire(pool, DB_WAIT_MS, c);
@@ -144,16 +143,16 @@ static sv_code tx_lock(db_pool *pool, long long account_id, db_conn **c, svc_err
         return fail_db(e, st);
     }
     if (!found) {
-        return sv_fail(e, SV_NOT_FOUND, "not_found", NULL, "no such account");
+        return svc_fail(e, SVC_NOT_FOUND, "not_found", NULL, "no such account");
     }
-    return SV_OK;
+    return SVC_OK;
 }
 
-/* Commit when "rc" is SV_OK (a unique violation at commit is a name clash),
+/* Commit when "rc" is SVC_OK (a unique violation at commit is a name clash),
  * release the connection (which rolls back otherwise). */
-static sv_code tx_end(db_pool *pool, db_conn *c, sv_code rc, svc_err *e)
+static svc_status tx_end(db_pool *pool, db_conn *c, svc_status rc, svc_error *e)
 {
-    if (rc == SV_OK && c != NULL) {
+    if (rc == SVC_OK && c != NULL) {
         db_status st = db_commit(c);
         if (st == DB_CONFLICT) {
             rc = name_taken(e);
@@ -421,8 +420,8 @@ static cJSON *item_json(const db_drive_item *it)
     return o;
 }
 
-sv_code svc_drive_item(db_pool *pool, const sv_actor *a, long long id, bool folder,
-                       cJSON **out, svc_err *e)
+svc_status svc_drive_item(db_pool *pool, const svc_actor *a, long long id, bool folder,
+                       cJSON **out, svc_error *e)
 {
     db_conn *c = NULL;
     db_drive_item it;
@@ -438,20 +437,19 @@ sv_code svc_drive_item(db_pool *pool, const sv_actor *a, long long id, bool fold
         return fail_db(e, st);
     }
     if (!found) {
-        return sv_fail(e, SV_NOT_FOUND, "not_found", NULL, folder ? "no such folder"
+        return svc_fail(e, SVC_NOT_FOUND, "not_found", NULL, folder ? "no such folder"
                                                                    : "no such file");
     }
     *out = item_json(&it);
     db_drive_item_clear(&it);
     if (*out == NULL) {
-        e->db = DB_ERROR;
-        return sv_fail(e, SV_DB, NULL, NULL, "out of memory");
+        return svc_fail(e, SVC_DB, NULL, NULL, "out of memory");
     }
-    return SV_OK;
+    return SVC_OK;
 }
 
 /* {used, limit, drive_bytes, plan} of the account. */
-static cJSON *storage_json(db_conn *c, const sv_actor *a, db_status *st)
+static cJSON *storage_json(db_conn *c, const svc_actor *a, db_status *st)
 {
     long long used = 0, drive = 0;
     cJSON *o;
@@ -470,8 +468,8 @@ static cJSON *storage_json(db_conn *c, const sv_actor *a, db_status *st)
     return o;
 }
 
-sv_code svc_drive_list(db_pool *pool, const sv_actor *a, long long folder_id, drive_sort sort,
-                       bool desc, cJSON **out, svc_err *e)
+svc_status svc_drive_list(db_pool *pool, const svc_actor *a, long long folder_id, drive_sort sort,
+                       bool desc, cJSON **out, svc_error *e)
 {
     db_conn *c = NULL;
     db_drive_item folder, *items = NULL, *sets = NULL, *path = NULL;
@@ -479,7 +477,7 @@ sv_code svc_drive_list(db_pool *pool, const sv_actor *a, long long folder_id, dr
     bool found = true;
     sort_ref *refs = NULL;
     cJSON *o = NULL, *arr, *storage = NULL;
-    sv_code rc = SV_OK;
+    svc_status rc = SVC_OK;
     db_status st = db_acquire(pool, DB_WAIT_MS, &c);
 
     *out = NULL;
@@ -563,8 +561,8 @@ out:
 
 /* Inside a locked transaction: folder "parent_id" (0 = root) exists and has
  * room for one more entry. */
-static sv_code check_parent(db_conn *c, const sv_actor *a, long long parent_id,
-                            const char *field, svc_err *e)
+static svc_status check_parent(db_conn *c, const svc_actor *a, long long parent_id,
+                            const char *field, svc_error *e)
 {
     long long n = 0;
     db_status st;
@@ -583,36 +581,36 @@ static sv_code check_parent(db_conn *c, const sv_actor *a, long long parent_id,
         return fail_db(e, st);
     }
     if (n >= DRIVE_MAX_ENTRIES) {
-        return sv_fail(e, SV_CONFLICT, "folder_full", field,
+        return svc_fail(e, SVC_CONFLICT, "folder_full", field,
                        "a folder holds at most %d entries", DRIVE_MAX_ENTRIES);
     }
-    return SV_OK;
+    return SVC_OK;
 }
 
-static sv_code check_name(const char *name, svc_err *e)
+static svc_status check_name(const char *name, svc_error *e)
 {
     const char *why = NULL;
     if (!svc_drive_name_valid(name, strlen(name), &why)) {
-        return sv_fail(e, SV_INVALID, "invalid_name", "name", "%s", why);
+        return svc_fail(e, SVC_INVALID, "invalid_name", "name", "%s", why);
     }
-    return SV_OK;
+    return SVC_OK;
 }
 
-sv_code svc_drive_folder_create(db_pool *pool, const sv_actor *a, long long parent_id,
-                                const char *name, long long *id, svc_err *e)
+svc_status svc_drive_folder_create(db_pool *pool, const svc_actor *a, long long parent_id,
+                                const char *name, long long *id, svc_error *e)
 {
     db_conn *c = NULL;
     bool taken = false;
     int depth = 0;
-    sv_code rc;
+    svc_status rc;
     *id = 0;
-    if ((rc = check_name(name, e)) != SV_OK || (rc = tx_lock(pool, a->account_id, &c, e)) != SV_OK ||
-        (rc = check_parent(c, a, parent_id, "parent_id", e)) != SV_OK) {
+    if ((rc = check_name(name, e)) != SVC_OK || (rc = tx_lock(pool, a->account_id, &c, e)) != SVC_OK ||
+        (rc = check_parent(c, a, parent_id, "parent_id", e)) != SVC_OK) {
         goto out;
     }
     TRY_DB(db_drive_depth(c, a->account_id, parent_id, &depth));
     if (depth + 1 > DRIVE_MAX_DEPTH) {
-        rc = sv_fail(e, SV_CONFLICT, "too_deep", "parent_id",
+        rc = svc_fail(e, SVC_CONFLICT, "too_deep", "parent_id",
                      "folders nest at most %d levels deep", DRIVE_MAX_DEPTH);
         goto out;
     }
@@ -626,24 +624,24 @@ out:
     return tx_end(pool, c, rc, e);
 }
 
-sv_code svc_drive_item_update(db_pool *pool, const sv_actor *a, long long id, bool folder,
+svc_status svc_drive_item_update(db_pool *pool, const svc_actor *a, long long id, bool folder,
                               const char *name, bool set_parent, long long parent_id,
-                              svc_err *e)
+                              svc_error *e)
 {
     const char *field = folder ? "parent_id" : "folder_id";
     db_conn *c = NULL;
     db_drive_item it;
     bool found = false, taken = false, moves;
-    sv_code rc;
+    svc_status rc;
 
     memset(&it, 0, sizeof it);
-    if ((name != NULL && (rc = check_name(name, e)) != SV_OK) ||
-        (rc = tx_lock(pool, a->account_id, &c, e)) != SV_OK) {
+    if ((name != NULL && (rc = check_name(name, e)) != SVC_OK) ||
+        (rc = tx_lock(pool, a->account_id, &c, e)) != SVC_OK) {
         goto out;
     }
     TRY_DB(db_drive_item_get(c, a->account_id, id, folder, &it, &found));
     if (!found) {
-        rc = sv_fail(e, SV_NOT_FOUND, "not_found", NULL, folder ? "no such folder"
+        rc = svc_fail(e, SVC_NOT_FOUND, "not_found", NULL, folder ? "no such folder"
                                                                  : "no such file");
         goto out;
     }
@@ -654,21 +652,21 @@ sv_code svc_drive_item_update(db_pool *pool, const sv_actor *a, long long id, bo
             int depth = 0, height = 0;
             TRY_DB(db_drive_is_within(c, a->account_id, id, parent_id, &within));
             if (parent_id == id || within) {
-                rc = sv_fail(e, SV_CONFLICT, "move_into_itself", field,
+                rc = svc_fail(e, SVC_CONFLICT, "move_into_itself", field,
                              "a folder cannot move into itself or into a folder inside it");
                 goto out;
             }
-            if ((rc = check_parent(c, a, parent_id, field, e)) != SV_OK) {
+            if ((rc = check_parent(c, a, parent_id, field, e)) != SVC_OK) {
                 goto out;
             }
             TRY_DB(db_drive_depth(c, a->account_id, parent_id, &depth));
             TRY_DB(db_drive_height(c, a->account_id, id, &height));
             if (depth + height > DRIVE_MAX_DEPTH) {
-                rc = sv_fail(e, SV_CONFLICT, "too_deep", field,
+                rc = svc_fail(e, SVC_CONFLICT, "too_deep", field,
                              "folders nest at most %d levels deep", DRIVE_MAX_DEPTH);
                 goto out;
             }
-        } else if ((rc = check_parent(c, a, parent_id, field, e)) != SV_OK) {
+        } else if ((rc = check_parent(c, a, parent_id, field, e)) != SVC_OK) {
             goto out;
         }
     }
@@ -686,19 +684,19 @@ out:
     return tx_end(pool, c, rc, e);
 }
 
-sv_code svc_drive_folder_delete(db_pool *pool, const sv_actor *a, const char *data_dir,
+svc_status svc_drive_folder_delete(db_pool *pool, const svc_actor *a, const char *data_dir,
                                 long long id, bool recursive, long long *n_files,
-                                long long *bytes, svc_err *e)
+                                long long *bytes, svc_error *e)
 {
     db_conn *c = NULL;
     long long *ids = NULL, freed = 0, children = 0;
     int n = 0;
     bool found = false;
-    sv_code rc;
+    svc_status rc;
     db_drive_item it;
 
     memset(&it, 0, sizeof it);
-    if ((rc = tx_lock(pool, a->account_id, &c, e)) != SV_OK) {
+    if ((rc = tx_lock(pool, a->account_id, &c, e)) != SVC_OK) {
         goto out;
     }
     TRY_DB(db_drive_item_get(c, a->account_id, id, true, &it, &found));
@@ -708,7 +706,7 @@ sv_code svc_drive_folder_delete(db_pool *pool, const sv_actor *a, const char *da
     }
     TRY_DB(db_drive_count_children(c, a->account_id, id, &children));
     if (children > 0 && !recursive) {
-        rc = sv_fail(e, SV_CONFLICT, "folder_not_empty", NULL,
+        rc = svc_fail(e, SVC_CONFLICT, "folder_not_empty", NULL,
                      "the folder is not empty (%lld entries); delete with recursive=1 to "
                      "delete everything inside it",
                      children);
@@ -721,14 +719,14 @@ sv_code svc_drive_folder_delete(db_pool *pool, const sv_actor *a, const char *da
     }
 out:
     rc = tx_end(pool, c, rc, e);
-    if (rc == SV_OK) {
+    if (rc == SVC_OK) {
         unlink_files(data_dir, a->account_id, ids, n);
     }
     if (n_files != NULL) {
-        *n_files = rc == SV_OK ? n : 0;
+        *n_files = rc == SVC_OK ? n : 0;
     }
     if (bytes != NULL) {
-        *bytes = rc == SV_OK ? freed : 0;
+        *bytes = rc == SVC_OK ? freed : 0;
     }
     free(ids);
     db_drive_item_clear(&it);
@@ -737,21 +735,21 @@ out:
 
 /* ------------------------------------------------------------------ files */
 
-sv_code svc_drive_file_delete(db_pool *pool, const sv_actor *a, const char *data_dir,
-                              long long id, long long *bytes, svc_err *e)
+svc_status svc_drive_file_delete(db_pool *pool, const svc_actor *a, const char *data_dir,
+                              long long id, long long *bytes, svc_error *e)
 {
     db_conn *c = NULL;
     db_drive_item it;
     bool found = false;
-    sv_code rc;
+    svc_status rc;
 
     memset(&it, 0, sizeof it);
-    if ((rc = tx_lock(pool, a->account_id, &c, e)) != SV_OK) {
+    if ((rc = tx_lock(pool, a->account_id, &c, e)) != SVC_OK) {
         goto out;
     }
     TRY_DB(db_drive_item_get(c, a->account_id, id, false, &it, &found));
     if (!found) {
-        rc = sv_fail(e, SV_NOT_FOUND, "not_found", NULL, "no such file");
+        rc = svc_fail(e, SVC_NOT_FOUND, "not_found", NULL, "no such file");
         goto out;
     }
     TRY_DB(db_drive_item_delete(c, a->account_id, id, &found));
@@ -760,33 +758,33 @@ sv_code svc_drive_file_delete(db_pool *pool, const sv_actor *a, const char *data
     }
 out:
     rc = tx_end(pool, c, rc, e);
-    if (rc == SV_OK) {
+    if (rc == SVC_OK) {
         unlink_files(data_dir, a->account_id, &id, 1);
     }
     if (bytes != NULL) {
-        *bytes = rc == SV_OK ? it.size : 0;
+        *bytes = rc == SVC_OK ? it.size : 0;
     }
     db_drive_item_clear(&it);
     return rc;
 }
 
-sv_code svc_drive_upload_check(db_pool *pool, const sv_actor *a, long long folder_id,
-                               const char *name, long long *room, svc_err *e)
+svc_status svc_drive_upload_check(db_pool *pool, const svc_actor *a, long long folder_id,
+                               const char *name, long long *room, svc_error *e)
 {
     db_conn *c = NULL;
     bool taken = false;
     long long used = 0, limit = storage_limit(a->plan);
-    sv_code rc;
+    svc_status rc;
     db_status st;
 
     *room = 0;
-    if ((rc = check_name(name, e)) != SV_OK) {
+    if ((rc = check_name(name, e)) != SVC_OK) {
         return rc;
     }
     if ((st = db_acquire(pool, DB_WAIT_MS, &c)) != DB_OK) {
         return fail_db(e, st);
     }
-    if ((rc = check_parent(c, a, folder_id, "folder_id", e)) != SV_OK) {
+    if ((rc = check_parent(c, a, folder_id, "folder_id", e)) != SVC_OK) {
         goto out;
     }
     TRY_DB(db_drive_name_taken(c, a->account_id, folder_id, name, 0, &taken));
@@ -801,8 +799,8 @@ out:
     return rc;
 }
 
-sv_code svc_drive_upload_begin(const char *data_dir, long long account_id, svc_drive_upload *u,
-                               svc_err *e)
+svc_status svc_drive_upload_begin(const char *data_dir, long long account_id, svc_drive_upload *u,
+                               svc_error *e)
 {
     char dir[4096];
     int n;
@@ -819,7 +817,7 @@ sv_code svc_drive_upload_begin(const char *data_dir, long long account_id, svc_d
     }
     u->fd = mkstemp(u->path);
     if (u->fd < 0) {
-        sv_code rc = fail_io(e, "cannot create a file in", dir);
+        svc_status rc = fail_io(e, "cannot create a file in", dir);
         u->path[0] = '\0';
         return rc;
     }
@@ -827,19 +825,17 @@ sv_code svc_drive_upload_begin(const char *data_dir, long long account_id, svc_d
     u->sha = EVP_MD_CTX_new();
     if (u->sha == NULL || EVP_DigestInit_ex(u->sha, EVP_sha256(), NULL) != 1) {
         svc_drive_upload_abort(u);
-        e->db = DB_ERROR;
-        return sv_fail(e, SV_DB, NULL, NULL, "SHA-256 unavailable");
+        return svc_fail(e, SVC_DB, NULL, NULL, "SHA-256 unavailable");
     }
-    return SV_OK;
+    return SVC_OK;
 }
 
-sv_code svc_drive_upload_write(svc_drive_upload *u, const void *buf, size_t len, svc_err *e)
+svc_status svc_drive_upload_write(svc_drive_upload *u, const void *buf, size_t len, svc_error *e)
 {
     const char *p = buf;
     size_t done = 0;
     if (EVP_DigestUpdate(u->sha, buf, len) != 1) {
-        e->db = DB_ERROR;
-        return sv_fail(e, SV_DB, NULL, NULL, "SHA-256 failed");
+        return svc_fail(e, SVC_DB, NULL, NULL, "SHA-256 failed");
     }
     while (done < len) {
         ssize_t w = write(u->fd, p + done, len - done);
@@ -852,7 +848,7 @@ sv_code svc_drive_upload_write(svc_drive_upload *u, const void *buf, size_t len,
         done += (size_t)w;
     }
     u->size += (long long)len;
-    return SV_OK;
+    return SVC_OK;
 }
 
 /* Whether "name" ends in .csv or .txt (any case). */
@@ -898,7 +894,7 @@ static const char *detect_kind(const char *path, const char *name)
     return kind;
 }
 
-sv_code svc_drive_upload_finish(svc_drive_upload *u, const char *name, svc_err *e)
+svc_status svc_drive_upload_finish(svc_drive_upload *u, const char *name, svc_error *e)
 {
     static const char hex[] = "0123456789abcdef";
     unsigned char md[EVP_MAX_MD_SIZE];
@@ -912,8 +908,7 @@ sv_code svc_drive_upload_finish(svc_drive_upload *u, const char *name, svc_err *
     }
     u->fd = -1;
     if (EVP_DigestFinal_ex(u->sha, md, &md_len) != 1 || md_len != 32) {
-        e->db = DB_ERROR;
-        return sv_fail(e, SV_DB, NULL, NULL, "SHA-256 failed");
+        return svc_fail(e, SVC_DB, NULL, NULL, "SHA-256 failed");
     }
     for (unsigned i = 0; i < 32; i++) {
         u->sha256_hex[2 * i] = hex[md[i] >> 4];
@@ -921,7 +916,7 @@ sv_code svc_drive_upload_finish(svc_drive_upload *u, const char *name, svc_err *
     }
     u->sha256_hex[64] = '\0';
     snprintf(u->kind, sizeof u->kind, "%s", detect_kind(u->path, name));
-    return SV_OK;
+    return SVC_OK;
 }
 
 void svc_drive_upload_abort(svc_drive_upload *u)
@@ -940,19 +935,19 @@ void svc_drive_upload_abort(svc_drive_upload *u)
     u->sha = NULL;
 }
 
-sv_code svc_drive_upload_commit(db_pool *pool, const sv_actor *a, const char *data_dir,
+svc_status svc_drive_upload_commit(db_pool *pool, const svc_actor *a, const char *data_dir,
                                 long long folder_id, const char *name, const char *content_type,
-                                svc_drive_upload *u, long long *id, svc_err *e)
+                                svc_drive_upload *u, long long *id, svc_error *e)
 {
     db_conn *c = NULL;
     char final_path[4096];
     bool taken = false, renamed = false;
     long long used = 0;
-    sv_code rc;
+    svc_status rc;
 
     *id = 0;
-    if ((rc = check_name(name, e)) != SV_OK || (rc = tx_lock(pool, a->account_id, &c, e)) != SV_OK ||
-        (rc = check_parent(c, a, folder_id, "folder_id", e)) != SV_OK) {
+    if ((rc = check_name(name, e)) != SVC_OK || (rc = tx_lock(pool, a->account_id, &c, e)) != SVC_OK ||
+        (rc = check_parent(c, a, folder_id, "folder_id", e)) != SVC_OK) {
         goto out;
     }
     TRY_DB(db_drive_name_taken(c, a->account_id, folder_id, name, 0, &taken));
@@ -962,7 +957,7 @@ sv_code svc_drive_upload_commit(db_pool *pool, const sv_actor *a, const char *da
     }
     /* Under the account lock: no other upload can count in between. */
     TRY_DB(db_storage_used(c, a->account_id, &used));
-    if ((rc = sv_quota_check(e, a->plan, MT_Q_STORAGE, used + u->size)) != SV_OK) {
+    if ((rc = svc_quota_check(e, a->plan, MT_Q_STORAGE, used + u->size)) != SVC_OK) {
         goto out;
     }
     TRY_DB(db_drive_file_insert(c, a->account_id, folder_id, name, u->size, u->kind,
@@ -977,14 +972,14 @@ sv_code svc_drive_upload_commit(db_pool *pool, const sv_actor *a, const char *da
     u->path[0] = '\0'; /* the temporary name is gone */
 out:
     rc = tx_end(pool, c, rc, e);
-    if (rc != SV_OK && renamed) {
+    if (rc != SVC_OK && renamed) {
         /* The record was not committed: the bytes must not stay. */
         if (unlink(final_path) != 0 && errno != ENOENT) {
             log_warn("drive: cannot remove %s: %s (the sweep will retry)", final_path,
                      strerror(errno));
         }
     }
-    if (rc != SV_OK) {
+    if (rc != SVC_OK) {
         *id = 0;
     }
     return rc;
@@ -1005,13 +1000,13 @@ static void add_time(cJSON *o, const char *key, const char *key_us, bool have, m
     }
 }
 
-static sv_code core_refused(svc_err *e, const mt_error *err)
+static svc_status core_refused(svc_error *e, const mt_error *err)
 {
-    return sv_fail(e, SV_INVALID, "unreadable", NULL, "the file cannot be read: %s (at byte %zu)",
+    return svc_fail(e, SVC_INVALID, "unreadable", NULL, "the file cannot be read: %s (at byte %zu)",
                    err->msg, err->pos);
 }
 
-static sv_code hok_channels(const file_map *m, cJSON *o, svc_err *e)
+static svc_status hok_channels(const file_map *m, cJSON *o, svc_error *e)
 {
     mt_hok *h = NULL;
     mt_error err;
@@ -1064,10 +1059,10 @@ static sv_code hok_channels(const file_map *m, cJSON *o, svc_err *e)
         cJSON_AddItemToArray(arr, c);
     }
     mt_hok_close(h);
-    return SV_OK;
+    return SVC_OK;
 }
 
-static sv_code csv_channels(const file_map *m, int utc_offset_minutes, cJSON *o, svc_err *e)
+static svc_status csv_channels(const file_map *m, int utc_offset_minutes, cJSON *o, svc_error *e)
 {
     static const char *const kinds[] = {"analog", "integer", "event"};
     static const char *const styles[] = {"bare", "column", "row"};
@@ -1082,7 +1077,7 @@ static sv_code csv_channels(const file_map *m, int utc_offset_minutes, cJSON *o,
     char delim[2] = {0, 0}, mark[2] = {0, 0};
 
     if ((long long)m->len > DRIVE_CSV_OPEN_MAX) {
-        return sv_fail(e, SV_INVALID, "too_large", NULL,
+        return svc_fail(e, SVC_INVALID, "too_large", NULL,
                        "the server reads the channels of CSV files up to %lld bytes; "
                        "download this one and open it in the viewer",
                        DRIVE_CSV_OPEN_MAX);
@@ -1134,12 +1129,12 @@ static sv_code csv_channels(const file_map *m, int utc_offset_minutes, cJSON *o,
         cJSON_AddItemToArray(arr, c);
     }
     mt_csv_free(csv);
-    return SV_OK;
+    return SVC_OK;
 }
 
 /* The file record "id" (any kind) of the account. */
-static sv_code file_record(db_pool *pool, const sv_actor *a, long long id, db_drive_item *it,
-                           svc_err *e)
+static svc_status file_record(db_pool *pool, const svc_actor *a, long long id, db_drive_item *it,
+                           svc_error *e)
 {
     db_conn *c = NULL;
     bool found = false;
@@ -1154,26 +1149,26 @@ static sv_code file_record(db_pool *pool, const sv_actor *a, long long id, db_dr
         return fail_db(e, st);
     }
     if (!found) {
-        return sv_fail(e, SV_NOT_FOUND, "not_found", NULL, "no such file");
+        return svc_fail(e, SVC_NOT_FOUND, "not_found", NULL, "no such file");
     }
-    return SV_OK;
+    return SVC_OK;
 }
 
-sv_code svc_drive_channels(db_pool *pool, const sv_actor *a, const char *data_dir, long long id,
-                           int utc_offset_minutes, cJSON **out, svc_err *e)
+svc_status svc_drive_channels(db_pool *pool, const svc_actor *a, const char *data_dir, long long id,
+                           int utc_offset_minutes, cJSON **out, svc_error *e)
 {
     db_drive_item it;
     char path[4096];
     file_map m = {-1, NULL, 0};
     cJSON *o = NULL;
-    sv_code rc;
+    svc_status rc;
 
     *out = NULL;
-    if ((rc = file_record(pool, a, id, &it, e)) != SV_OK) {
+    if ((rc = file_record(pool, a, id, &it, e)) != SVC_OK) {
         return rc;
     }
     if (!svc_drive_kind_viewable(it.kind)) {
-        rc = sv_fail(e, SV_CONFLICT, "not_viewable", NULL,
+        rc = svc_fail(e, SVC_CONFLICT, "not_viewable", NULL,
                      "only HOK, HOK2 and HIOKI CSV files have channels (this file is '%s')",
                      it.kind ? it.kind : "other");
         goto out;
@@ -1194,7 +1189,7 @@ sv_code svc_drive_channels(db_pool *pool, const sv_actor *a, const char *data_di
     } else {
         rc = hok_channels(&m, o, e);
     }
-    if (rc == SV_OK) {
+    if (rc == SVC_OK) {
         *out = o;
         o = NULL;
     }
@@ -1247,9 +1242,9 @@ static int push_column(ingest_rec **rec, size_t *n_rec, size_t *cap, int64_t ch,
 }
 
 /* Read the mapped columns of the file into records. */
-static sv_code import_read(const file_map *m, const char *kind, int utc_offset_minutes,
+static svc_status import_read(const file_map *m, const char *kind, int utc_offset_minutes,
                            const import_map *map, size_t n_map, ingest_rec **rec, size_t *n_rec,
-                           svc_err *e)
+                           svc_error *e)
 {
     size_t cap = 0;
     mt_error err;
@@ -1266,7 +1261,7 @@ static sv_code import_read(const file_map *m, const char *kind, int utc_offset_m
         for (size_t k = 0; k < n_map; k++) {
             if (map[k].index >= mt_csv_channel_count(csv)) {
                 mt_csv_free(csv);
-                return sv_fail(e, SV_INVALID, "invalid_value", "channels",
+                return svc_fail(e, SVC_INVALID, "invalid_value", "channels",
                                "channels[%zu].index: the file has %zu channels", k,
                                mt_csv_channel_count(csv));
             }
@@ -1277,21 +1272,21 @@ static sv_code import_read(const file_map *m, const char *kind, int utc_offset_m
             }
         }
         mt_csv_free(csv);
-        return SV_OK;
+        return SVC_OK;
     }
     {
         mt_hok *h = NULL;
         uint64_t rows;
         mt_time *t = NULL;
         double *v = NULL;
-        sv_code rc = SV_OK;
+        svc_status rc = SVC_OK;
         if (mt_hok_open(m->data, m->len, &h, &err) != MT_OK) {
             return core_refused(e, &err);
         }
         rows = mt_hok_row_count(h);
         if (rows > INGEST_MAX_SAMPLES) {
             mt_hok_close(h);
-            return sv_fail(e, SV_INVALID, "too_large", NULL,
+            return svc_fail(e, SVC_INVALID, "too_large", NULL,
                            "an import holds at most %d rows", INGEST_MAX_SAMPLES);
         }
         t = malloc((rows ? rows : 1) * sizeof *t);
@@ -1301,9 +1296,9 @@ static sv_code import_read(const file_map *m, const char *kind, int utc_offset_m
         } else if (rows > 0 && mt_hok_read_times(h, 0, (size_t)rows, t, &err) != MT_OK) {
             rc = core_refused(e, &err);
         }
-        for (size_t k = 0; rc == SV_OK && k < n_map; k++) {
+        for (size_t k = 0; rc == SVC_OK && k < n_map; k++) {
             if (map[k].index >= mt_hok_channel_count(h)) {
-                rc = sv_fail(e, SV_INVALID, "invalid_value", "channels",
+                rc = svc_fail(e, SVC_INVALID, "invalid_value", "channels",
                              "channels[%zu].index: the file has %zu channels", k,
                              mt_hok_channel_count(h));
             } else if (rows > 0 &&
@@ -1320,8 +1315,8 @@ static sv_code import_read(const file_map *m, const char *kind, int utc_offset_m
     }
 }
 
-sv_code svc_drive_import(db_pool *pool, const sv_actor *a, const char *data_dir, long long id,
-                         const cJSON *body, int64_t now_us, cJSON **out, svc_err *e)
+svc_status svc_drive_import(db_pool *pool, const svc_actor *a, const char *data_dir, long long id,
+                         const cJSON *body, int64_t now_us, cJSON **out, svc_error *e)
 {
     db_drive_item it;
     char path[4096];
@@ -1335,17 +1330,17 @@ sv_code svc_drive_import(db_pool *pool, const sv_actor *a, const char *data_dir,
     const cJSON *chs, *item, *off;
     db_conn *c = NULL;
     db_status st;
-    sv_code rc;
+    svc_status rc;
 
     *out = NULL;
-    if ((rc = file_record(pool, a, id, &it, e)) != SV_OK) {
+    if ((rc = file_record(pool, a, id, &it, e)) != SVC_OK) {
         return rc;
     }
-    if ((rc = sv_feature_check(e, a->plan, MT_Q_IMPORT, MT_ACCESS_FULL)) != SV_OK) {
+    if ((rc = svc_feature_check(e, a->plan, MT_Q_IMPORT, MT_ACCESS_FULL)) != SVC_OK) {
         goto out;
     }
     if (!svc_drive_kind_viewable(it.kind)) {
-        rc = sv_fail(e, SV_CONFLICT, "not_importable", NULL,
+        rc = svc_fail(e, SVC_CONFLICT, "not_importable", NULL,
                      "only HOK, HOK2 and HIOKI CSV files can be imported (this file is '%s')",
                      it.kind ? it.kind : "other");
         goto out;
@@ -1354,13 +1349,13 @@ sv_code svc_drive_import(db_pool *pool, const sv_actor *a, const char *data_dir,
     chs = cJSON_GetObjectItemCaseSensitive(body, "channels");
     if (!cJSON_IsArray(chs) || cJSON_GetArraySize(chs) < 1 ||
         cJSON_GetArraySize(chs) > DRIVE_IMPORT_MAX) {
-        rc = sv_fail(e, SV_INVALID, chs == NULL ? "missing" : "invalid_value", "channels",
+        rc = svc_fail(e, SVC_INVALID, chs == NULL ? "missing" : "invalid_value", "channels",
                      "channels: 1 to %d mappings {index, channel_id}", DRIVE_IMPORT_MAX);
         goto out;
     }
     map = calloc(DRIVE_IMPORT_MAX, sizeof *map);
     if (map == NULL) {
-        rc = sv_fail_db(e, DB_ERROR, NULL); /* out of memory: 500 */
+        rc = svc_fail_db(e, DB_ERROR, NULL); /* out of memory: 500 */
         goto out;
     }
     cJSON_ArrayForEach(item, chs) {
@@ -1370,7 +1365,7 @@ sv_code svc_drive_import(db_pool *pool, const sv_actor *a, const char *data_dir,
             ix->valuedouble != (double)(long long)ix->valuedouble || ix->valuedouble > 1e6 ||
             ci->valuedouble < 1 || ci->valuedouble != (double)(long long)ci->valuedouble ||
             ci->valuedouble > 9e15) {
-            rc = sv_fail(e, SV_INVALID, "wrong_type", "channels",
+            rc = svc_fail(e, SVC_INVALID, "wrong_type", "channels",
                          "channels[%zu]: expected {index: file channel (0-based), channel_id}",
                          n_map);
             goto out;
@@ -1379,7 +1374,7 @@ sv_code svc_drive_import(db_pool *pool, const sv_actor *a, const char *data_dir,
         map[n_map].channel = (int64_t)ci->valuedouble;
         for (size_t k = 0; k < n_map; k++) {
             if (map[k].index == map[n_map].index || map[k].channel == map[n_map].channel) {
-                rc = sv_fail(e, SV_INVALID, "invalid_value", "channels",
+                rc = svc_fail(e, SVC_INVALID, "invalid_value", "channels",
                              "channels[%zu]: a file channel or a target channel is used twice",
                              n_map);
                 goto out;
@@ -1391,7 +1386,7 @@ sv_code svc_drive_import(db_pool *pool, const sv_actor *a, const char *data_dir,
     if (off != NULL) {
         if (!cJSON_IsNumber(off) || off->valuedouble < -1080 || off->valuedouble > 1080 ||
             off->valuedouble != (double)(int)off->valuedouble) {
-            rc = sv_fail(e, SV_INVALID, "invalid_value", "utc_offset_minutes",
+            rc = svc_fail(e, SVC_INVALID, "invalid_value", "utc_offset_minutes",
                          "utc_offset_minutes: an integer -1080..1080");
             goto out;
         }
@@ -1402,15 +1397,15 @@ sv_code svc_drive_import(db_pool *pool, const sv_actor *a, const char *data_dir,
         rc = fail_io(e, "cannot open", path);
         goto out;
     }
-    if ((rc = import_read(&m, it.kind, utc_offset, map, n_map, &rec, &n_rec, e)) != SV_OK) {
+    if ((rc = import_read(&m, it.kind, utc_offset, map, n_map, &rec, &n_rec, e)) != SVC_OK) {
         goto out;
     }
     if (n_rec == 0) {
-        rc = sv_fail(e, SV_INVALID, "empty_batch", NULL, "the mapped channels hold no samples");
+        rc = svc_fail(e, SVC_INVALID, "empty_batch", NULL, "the mapped channels hold no samples");
         goto out;
     }
     if (n_rec > INGEST_MAX_SAMPLES) {
-        rc = sv_fail(e, SV_INVALID, "too_large", NULL, "an import holds at most %d samples",
+        rc = svc_fail(e, SVC_INVALID, "too_large", NULL, "an import holds at most %d samples",
                      INGEST_MAX_SAMPLES);
         goto out;
     }
@@ -1420,7 +1415,7 @@ sv_code svc_drive_import(db_pool *pool, const sv_actor *a, const char *data_dir,
         size_t w = 0;
         for (size_t i = 0; i < n_rec; i++) {
             if (rec[i].t < INGEST_T_MIN || rec[i].t > now_us + INGEST_FUTURE_US) {
-                rc = sv_fail(e, SV_INVALID, "time_out_of_range", NULL,
+                rc = svc_fail(e, SVC_INVALID, "time_out_of_range", NULL,
                              "a sample at %lld µs lies before 2000 or in the future",
                              (long long)rec[i].t);
                 goto out;
@@ -1454,7 +1449,7 @@ sv_code svc_drive_import(db_pool *pool, const sv_actor *a, const char *data_dir,
             found = ok_ids[j] == ids[k];
         }
         if (!found) {
-            rc = sv_fail(e, SV_NOT_FOUND, "not_found", "channels",
+            rc = svc_fail(e, SVC_NOT_FOUND, "not_found", "channels",
                          "channels[%zu].channel_id: %lld is not a measured channel you can see",
                          k, (long long)ids[k]);
             goto out;
@@ -1487,7 +1482,7 @@ sv_code svc_drive_import(db_pool *pool, const sv_actor *a, const char *data_dir,
         cJSON_AddNumberToObject(*out, "samples", (double)n_rec);
         cJSON_AddNumberToObject(*out, "channels", (double)n_map);
     }
-    rc = SV_OK;
+    rc = SVC_OK;
 out:
     db_release(pool, c);
     map_close(&m);
@@ -1502,15 +1497,15 @@ out:
 /* ------------------------------------------------------ retention, sweeps */
 
 /* L5 for one account: delete its files created before "cutoff". */
-static sv_code retention_account(db_pool *pool, const char *data_dir, long long account_id,
+static svc_status retention_account(db_pool *pool, const char *data_dir, long long account_id,
                                  const char *cutoff, svc_drive_cleanup_stats *stats,
-                                 svc_err *e)
+                                 svc_error *e)
 {
     db_conn *c = NULL;
     long long *ids = NULL, freed = 0;
     int n = 0;
-    sv_code rc;
-    if ((rc = tx_lock(pool, account_id, &c, e)) != SV_OK) {
+    svc_status rc;
+    if ((rc = tx_lock(pool, account_id, &c, e)) != SVC_OK) {
         goto out;
     }
     TRY_DB(db_drive_delete_old_files(c, account_id, cutoff, &ids, &n, &freed));
@@ -1519,7 +1514,7 @@ static sv_code retention_account(db_pool *pool, const char *data_dir, long long 
     }
 out:
     rc = tx_end(pool, c, rc, e);
-    if (rc == SV_OK) {
+    if (rc == SVC_OK) {
         unlink_files(data_dir, account_id, ids, n);
         if (n > 0) {
             stats->accounts++;
@@ -1574,8 +1569,8 @@ static bool parse_id(const char *s, long long *out)
 }
 
 /* Sweep DATA/drive/<account_id>. */
-static sv_code sweep_account(db_pool *pool, const char *drive_dir, long long account_id,
-                             time_t older_than, svc_drive_cleanup_stats *stats, svc_err *e)
+static svc_status sweep_account(db_pool *pool, const char *drive_dir, long long account_id,
+                             time_t older_than, svc_drive_cleanup_stats *stats, svc_error *e)
 {
     db_conn *c = NULL;
     long long *ids = NULL;
@@ -1599,7 +1594,7 @@ static sv_code sweep_account(db_pool *pool, const char *drive_dir, long long acc
     snprintf(dir, sizeof dir, "%s/%lld", drive_dir, account_id);
     if ((d = opendir(dir)) == NULL) {
         free(ids);
-        return SV_OK;
+        return SVC_OK;
     }
     while ((de = readdir(d)) != NULL) {
         struct stat sb;
@@ -1631,11 +1626,11 @@ static sv_code sweep_account(db_pool *pool, const char *drive_dir, long long acc
         (void)rmdir(dir); /* fails while recent files remain: the next sweep */
     }
     free(ids);
-    return SV_OK;
+    return SVC_OK;
 }
 
-sv_code svc_drive_cleanup(db_pool *pool, const char *data_dir, int64_t now_us, int64_t grace_s,
-                          svc_drive_cleanup_stats *stats, svc_err *e)
+svc_status svc_drive_cleanup(db_pool *pool, const char *data_dir, int64_t now_us, int64_t grace_s,
+                          svc_drive_cleanup_stats *stats, svc_error *e)
 {
     db_conn *c = NULL;
     db_drive_account *accs = NULL;
@@ -1645,7 +1640,7 @@ sv_code svc_drive_cleanup(db_pool *pool, const char *data_dir, int64_t now_us, i
     char cutoff[MT_CAL_INSTANT_LEN], drive_dir[4096];
     DIR *d;
     struct dirent *de;
-    sv_code rc = SV_OK;
+    svc_status rc = SVC_OK;
     db_status st;
 
     memset(stats, 0, sizeof *stats);
@@ -1653,8 +1648,7 @@ sv_code svc_drive_cleanup(db_pool *pool, const char *data_dir, int64_t now_us, i
         mt_licence_retention_cutoff(today, &cutoff_day, &err) != MT_OK ||
         mt_cal_format_instant(mt_cal_day_start(cutoff_day), cutoff, sizeof cutoff, &err) !=
             MT_OK) {
-        e->db = DB_ERROR;
-        return sv_fail(e, SV_DB, NULL, NULL, "retention cutoff: %s", err.msg);
+        return svc_fail(e, SVC_DB, NULL, NULL, "retention cutoff: %s", err.msg);
     }
 
     /* 1. L5 retention on accounts that are Free now. */
@@ -1666,22 +1660,22 @@ sv_code svc_drive_cleanup(db_pool *pool, const char *data_dir, int64_t now_us, i
     if (st != DB_OK) {
         return fail_db(e, st);
     }
-    for (int i = 0; i < n_accs && rc == SV_OK; i++) {
+    for (int i = 0; i < n_accs && rc == SVC_OK; i++) {
         if (free_now(&accs[i], now_us)) {
             rc = retention_account(pool, data_dir, accs[i].id, cutoff, stats, e);
         }
     }
     db_drive_accounts_free(accs, n_accs);
-    if (rc != SV_OK) {
+    if (rc != SVC_OK) {
         return rc;
     }
 
     /* 2. The orphan sweep. */
     snprintf(drive_dir, sizeof drive_dir, "%s/drive", data_dir);
     if ((d = opendir(drive_dir)) == NULL) {
-        return SV_OK; /* nothing was ever uploaded */
+        return SVC_OK; /* nothing was ever uploaded */
     }
-    while ((de = readdir(d)) != NULL && rc == SV_OK) {
+    while ((de = readdir(d)) != NULL && rc == SVC_OK) {
         long long account_id;
         if (parse_id(de->d_name, &account_id)) {
             rc = sweep_account(pool, drive_dir, account_id, time(NULL) - (time_t)grace_s, stats,
@@ -1695,8 +1689,8 @@ sv_code svc_drive_cleanup(db_pool *pool, const char *data_dir, int64_t now_us, i
     return rc;
 }
 
-sv_code svc_drive_test_set_data_bytes(db_pool *pool, long long account_id, long long bytes,
-                                      svc_err *e)
+svc_status svc_drive_test_set_data_bytes(db_pool *pool, long long account_id, long long bytes,
+                                      svc_error *e)
 {
     db_conn *c = NULL;
     bool exists = false;
@@ -1711,5 +1705,5 @@ sv_code svc_drive_test_set_data_bytes(db_pool *pool, long long account_id, long 
     if (st != DB_OK) {
         return fail_db(e, st);
     }
-    return exists ? SV_OK : sv_fail(e, SV_NOT_FOUND, "not_found", "account_id", "no such account");
+    return exists ? SVC_OK : svc_fail(e, SVC_NOT_FOUND, "not_found", "account_id", "no such account");
 }

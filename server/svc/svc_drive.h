@@ -17,7 +17,7 @@
  *   bytes after the commit; whatever is left on disk without a record is
  *   removed by svc_drive_cleanup().
  *
- * Failures are described in a svc_err (svc_apps.h); the HTTP layer turns it
+ * Failures are described in a svc_error (svc_apps.h); the HTTP layer turns it
  * into the JSON error. */
 #ifndef MTS_SVC_DRIVE_H
 #define MTS_SVC_DRIVE_H
@@ -59,46 +59,46 @@ const char *svc_drive_sort_name(drive_sort s);
  *    storage: {used, limit, drive_bytes, plan}}
  * each group sorted by "sort" ("desc": descending), ties by name then id.
  * Datasets are the measurement groups the actor may see (members: the
- * groups granted to them). SV_NOT_FOUND for an unknown folder. On success
+ * groups granted to them). SVC_NOT_FOUND for an unknown folder. On success
  * *out is set (caller frees with cJSON_Delete()). */
-sv_code svc_drive_list(db_pool *pool, const sv_actor *a, long long folder_id, drive_sort sort,
-                       bool desc, cJSON **out, svc_err *e);
+svc_status svc_drive_list(db_pool *pool, const svc_actor *a, long long folder_id, drive_sort sort,
+                       bool desc, cJSON **out, svc_error *e);
 
-/* The JSON of entry "id" (a folder when "folder"); SV_NOT_FOUND. */
-sv_code svc_drive_item(db_pool *pool, const sv_actor *a, long long id, bool folder,
-                       cJSON **out, svc_err *e);
+/* The JSON of entry "id" (a folder when "folder"); SVC_NOT_FOUND. */
+svc_status svc_drive_item(db_pool *pool, const svc_actor *a, long long id, bool folder,
+                       cJSON **out, svc_error *e);
 
 /* --------------------------------------------------------------- folders */
 
-/* Create folder "name" in "parent_id" (0 = root). Errors: SV_INVALID
- * invalid_name; SV_NOT_FOUND (parent); SV_CONFLICT name_taken, too_deep,
+/* Create folder "name" in "parent_id" (0 = root). Errors: SVC_INVALID
+ * invalid_name; SVC_NOT_FOUND (parent); SVC_CONFLICT name_taken, too_deep,
  * folder_full. */
-sv_code svc_drive_folder_create(db_pool *pool, const sv_actor *a, long long parent_id,
-                                const char *name, long long *id, svc_err *e);
+svc_status svc_drive_folder_create(db_pool *pool, const svc_actor *a, long long parent_id,
+                                const char *name, long long *id, svc_error *e);
 
 /* Rename ("name" NULL = keep) and/or move ("set_parent": into "parent_id",
  * 0 = root) folder or file "id" ("folder" says which). Moving a folder into
- * itself or below itself is SV_CONFLICT move_into_itself; a move that would
- * nest deeper than DRIVE_MAX_DEPTH is SV_CONFLICT too_deep; other errors as
+ * itself or below itself is SVC_CONFLICT move_into_itself; a move that would
+ * nest deeper than DRIVE_MAX_DEPTH is SVC_CONFLICT too_deep; other errors as
  * svc_drive_folder_create(). */
-sv_code svc_drive_item_update(db_pool *pool, const sv_actor *a, long long id, bool folder,
+svc_status svc_drive_item_update(db_pool *pool, const svc_actor *a, long long id, bool folder,
                               const char *name, bool set_parent, long long parent_id,
-                              svc_err *e);
+                              svc_error *e);
 
-/* Delete folder "id": refused with SV_CONFLICT folder_not_empty when it
+/* Delete folder "id": refused with SVC_CONFLICT folder_not_empty when it
  * holds anything, unless "recursive" (then everything inside goes, and the
  * bytes of its files are freed). "data_dir" is the server's data folder.
  * *n_files and *bytes (may be NULL) receive what was deleted. */
-sv_code svc_drive_folder_delete(db_pool *pool, const sv_actor *a, const char *data_dir,
+svc_status svc_drive_folder_delete(db_pool *pool, const svc_actor *a, const char *data_dir,
                                 long long id, bool recursive, long long *n_files,
-                                long long *bytes, svc_err *e);
+                                long long *bytes, svc_error *e);
 
 /* ----------------------------------------------------------------- files */
 
 /* Delete file "id": the record and its bytes in the quota go in one
- * transaction, the file on disk right after. SV_NOT_FOUND. */
-sv_code svc_drive_file_delete(db_pool *pool, const sv_actor *a, const char *data_dir,
-                              long long id, long long *bytes, svc_err *e);
+ * transaction, the file on disk right after. SVC_NOT_FOUND. */
+svc_status svc_drive_file_delete(db_pool *pool, const svc_actor *a, const char *data_dir,
+                              long long id, long long *bytes, svc_error *e);
 
 /* The path of file "id" of "account_id" on disk into "buf". Returns 0, or
  * -1 when it does not fit. */
@@ -109,8 +109,8 @@ int svc_drive_file_path(const char *data_dir, long long account_id, long long id
  * "name" is valid and free there, and give the bytes still free in the
  * storage quota in *room (0 when none). Not locked: the final word is
  * svc_drive_upload_commit()'s. Errors as svc_drive_folder_create(). */
-sv_code svc_drive_upload_check(db_pool *pool, const sv_actor *a, long long folder_id,
-                               const char *name, long long *room, svc_err *e);
+svc_status svc_drive_upload_check(db_pool *pool, const svc_actor *a, long long folder_id,
+                               const char *name, long long *room, svc_error *e);
 
 /* An upload in progress: a temporary file in the account's folder, the
  * byte count and the running SHA-256. */
@@ -125,11 +125,11 @@ typedef struct {
 
 /* Create the temporary file for an upload of "account_id" (the account's
  * folder is created as needed). On failure nothing is left behind. */
-sv_code svc_drive_upload_begin(const char *data_dir, long long account_id, svc_drive_upload *u,
-                               svc_err *e);
+svc_status svc_drive_upload_begin(const char *data_dir, long long account_id, svc_drive_upload *u,
+                               svc_error *e);
 
 /* Append "len" bytes. On failure the upload must be aborted. */
-sv_code svc_drive_upload_write(svc_drive_upload *u, const void *buf, size_t len, svc_err *e);
+svc_status svc_drive_upload_write(svc_drive_upload *u, const void *buf, size_t len, svc_error *e);
 
 /* Flush the file to disk, close it, finish the SHA-256 and detect the
  * kind: "hok"/"hok2" (the HOK magic and a file core's mt_hok_open()
@@ -137,32 +137,32 @@ sv_code svc_drive_upload_write(svc_drive_upload *u, const void *buf, size_t len,
  * parses), else "other". "name" is the user's file name (for the
  * extension). The file stays until svc_drive_upload_commit() or
  * svc_drive_upload_abort(). */
-sv_code svc_drive_upload_finish(svc_drive_upload *u, const char *name, svc_err *e);
+svc_status svc_drive_upload_finish(svc_drive_upload *u, const char *name, svc_error *e);
 
 /* Remove the temporary file and free "u" (safe to call twice). */
 void svc_drive_upload_abort(svc_drive_upload *u);
 
 /* Record the finished upload "u" as file "name" in "folder_id", in one
  * transaction under the account lock: the folder must still exist, the
- * name be free (SV_CONFLICT name_taken), the folder not full, and the
- * storage used plus u->size fit P2 on the actor's plan (SV_LIMIT, quota
+ * name be free (SVC_CONFLICT name_taken), the folder not full, and the
+ * storage used plus u->size fit P2 on the actor's plan (SVC_PLAN_LIMIT, quota
  * MT_Q_STORAGE); then the row is inserted, drive_bytes grows by u->size and
  * the temporary file is renamed to the file's id. On success *id is set and
  * the temporary file is gone (renamed); on failure call
  * svc_drive_upload_abort(). */
-sv_code svc_drive_upload_commit(db_pool *pool, const sv_actor *a, const char *data_dir,
+svc_status svc_drive_upload_commit(db_pool *pool, const svc_actor *a, const char *data_dir,
                                 long long folder_id, const char *name, const char *content_type,
-                                svc_drive_upload *u, long long *id, svc_err *e);
+                                svc_drive_upload *u, long long *id, svc_error *e);
 
 /* The channels of HOK/HOK2/HIOKI CSV file "id", read by core, as JSON:
  *   {file_id, kind, rows, first, last, first_us, last_us, meta?,
  *    channels: [{index, name, unit, samples, ...}]}
  * "utc_offset_minutes" is passed to the CSV reader (instrument clock).
- * Errors: SV_NOT_FOUND; SV_CONFLICT not_viewable (another kind);
- * SV_INVALID unreadable (core refused the file; message from core) or
+ * Errors: SVC_NOT_FOUND; SVC_CONFLICT not_viewable (another kind);
+ * SVC_INVALID unreadable (core refused the file; message from core) or
  * too_large (a CSV over DRIVE_CSV_OPEN_MAX). */
-sv_code svc_drive_channels(db_pool *pool, const sv_actor *a, const char *data_dir, long long id,
-                           int utc_offset_minutes, cJSON **out, svc_err *e);
+svc_status svc_drive_channels(db_pool *pool, const svc_actor *a, const char *data_dir, long long id,
+                           int utc_offset_minutes, cJSON **out, svc_error *e);
 
 /* The most channel mappings of one import. */
 #define DRIVE_IMPORT_MAX 1000
@@ -174,11 +174,11 @@ sv_code svc_drive_channels(db_pool *pool, const sv_actor *a, const char *data_di
  * them); each target must be a measured channel of the account the actor
  * may see (selection is not required: an import is not acquisition).
  * Re-importing replaces samples at equal times, so nothing is duplicated.
- * *out: {file_id, samples, channels}. Errors: SV_LIMIT below Pro (P24),
- * SV_NOT_FOUND (file or a target channel), SV_CONFLICT not_importable,
- * SV_INVALID (mapping, times, unreadable file: core's message). */
-sv_code svc_drive_import(db_pool *pool, const sv_actor *a, const char *data_dir, long long id,
-                         const cJSON *body, int64_t now_us, cJSON **out, svc_err *e);
+ * *out: {file_id, samples, channels}. Errors: SVC_PLAN_LIMIT below Pro (P24),
+ * SVC_NOT_FOUND (file or a target channel), SVC_CONFLICT not_importable,
+ * SVC_INVALID (mapping, times, unreadable file: core's message). */
+svc_status svc_drive_import(db_pool *pool, const svc_actor *a, const char *data_dir, long long id,
+                         const cJSON *body, int64_t now_us, cJSON **out, svc_error *e);
 
 /* ----------------------------------------------------- retention, sweeps */
 
@@ -199,15 +199,15 @@ typedef struct {
  *    upload being recorded right now is never touched), and the folders of
  *    accounts that no longer exist once empty.
  * Fills "stats". */
-sv_code svc_drive_cleanup(db_pool *pool, const char *data_dir, int64_t now_us, int64_t grace_s,
-                          svc_drive_cleanup_stats *stats, svc_err *e);
+svc_status svc_drive_cleanup(db_pool *pool, const char *data_dir, int64_t now_us, int64_t grace_s,
+                          svc_drive_cleanup_stats *stats, svc_error *e);
 
 /* The grace period of the orphan sweep used by the periodic job. */
 #define DRIVE_SWEEP_GRACE_S 3600
 
 /* Test route only: set the account's acquired-data bytes (to bring an
- * account near its quota). SV_NOT_FOUND for an unknown account. */
-sv_code svc_drive_test_set_data_bytes(db_pool *pool, long long account_id, long long bytes,
-                                      svc_err *e);
+ * account near its quota). SVC_NOT_FOUND for an unknown account. */
+svc_status svc_drive_test_set_data_bytes(db_pool *pool, long long account_id, long long bytes,
+                                      svc_error *e);
 
 #endif

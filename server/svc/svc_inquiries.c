@@ -11,30 +11,30 @@
 #include "auth.h"
 #include "db_inquiries.h"
 
-sv_code svc_inquiry_create(db_pool *pool, const sv_actor *a, const char *kind,
+svc_status svc_inquiry_create(db_pool *pool, const svc_actor *a, const char *kind,
                            const char *subject, const char *body, bool allow_remote_access,
-                           long long *id, svc_err *e)
+                           long long *id, svc_error *e)
 {
-    audit_who who = sv_who(a);
+    audit_who who = svc_who(a);
     db_conn *c = NULL;
-    sv_code rc;
+    svc_status rc;
     if (strcmp(kind, "inquiry") != 0 && strcmp(kind, "fault_report") != 0 &&
         strcmp(kind, "investigation_request") != 0 && strcmp(kind, "account_deletion") != 0) {
-        return sv_fail(e, SV_INVALID, "invalid_value", "kind",
+        return svc_fail(e, SVC_INVALID, "invalid_value", "kind",
                        "kind must be one of: inquiry, fault_report, investigation_request, "
                        "account_deletion");
     }
     if (strcmp(kind, "account_deletion") == 0 && a->role != ROLE_ADMIN) {
-        return sv_fail(e, SV_FORBIDDEN, "forbidden", "kind",
+        return svc_fail(e, SVC_FORBIDDEN, "forbidden", "kind",
                        "only an administrator may request the account's deletion");
     }
-    if ((rc = sv_tx_begin(pool, &c, e)) != SV_OK) {
+    if ((rc = svc_tx_begin(pool, &c, e)) != SVC_OK) {
         goto out;
     }
-    SV_TRY_DB(db_inquiry_insert(c, a->account_id, a->user_id, kind, subject, body,
+    SVC_TRY_DB(db_inquiry_insert(c, a->account_id, a->user_id, kind, subject, body,
                              allow_remote_access, id),
            NULL);
-    SV_TRY_DB(audit_write_kv(c, &who, "inquiry.create", "inquiry", *id, "kind", kind), NULL);
+    SVC_TRY_DB(audit_write_kv(c, &who, "inquiry.create", "inquiry", *id, "kind", kind), NULL);
 out:
-    return sv_tx_end(pool, c, rc, e, NULL);
+    return svc_tx_end(pool, c, rc, e, NULL);
 }

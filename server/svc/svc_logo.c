@@ -104,67 +104,66 @@ int svc_base64_decode(const char *text, size_t max, unsigned char **out, size_t 
     return 0;
 }
 
-sv_code svc_logo_set(db_pool *pool, const sv_actor *a, const unsigned char *data, size_t len,
-                     const char *declared_type, svc_err *e)
+svc_status svc_logo_set(db_pool *pool, const svc_actor *a, const unsigned char *data, size_t len,
+                     const char *declared_type, svc_error *e)
 {
     static const char hex[] = "0123456789abcdef";
-    audit_who who = sv_who(a);
+    audit_who who = svc_who(a);
     db_conn *c = NULL;
     char *data_hex = NULL, size[24];
     const char *type;
-    sv_code rc;
+    svc_status rc;
 
-    if ((rc = sv_feature_check(e, a->plan, MT_Q_OWN_LOGO, MT_ACCESS_FULL)) != SV_OK) {
+    if ((rc = svc_feature_check(e, a->plan, MT_Q_OWN_LOGO, MT_ACCESS_FULL)) != SVC_OK) {
         return rc;
     }
     if (len > SVC_LOGO_MAX) {
-        return sv_fail(e, SV_INVALID, "too_large", "data", "the logo is larger than %d bytes",
+        return svc_fail(e, SVC_INVALID, "too_large", "data", "the logo is larger than %d bytes",
                        SVC_LOGO_MAX);
     }
     type = svc_logo_sniff(data, len);
     if (type == NULL) {
-        return sv_fail(e, SV_INVALID, "unsupported_image", "data",
+        return svc_fail(e, SVC_INVALID, "unsupported_image", "data",
                        "the logo must be a PNG, JPEG, GIF or WebP image");
     }
     if (declared_type != NULL && strcmp(declared_type, type) != 0) {
-        return sv_fail(e, SV_INVALID, "unsupported_image", "content_type",
+        return svc_fail(e, SVC_INVALID, "unsupported_image", "content_type",
                        "the image is %s, not %.40s", type, declared_type);
     }
     if ((data_hex = malloc(len * 2 + 1)) == NULL) {
-        e->db = DB_ERROR;
-        return sv_fail(e, SV_DB, NULL, NULL, "out of memory");
+        return svc_fail(e, SVC_DB, NULL, NULL, "out of memory");
     }
     for (size_t i = 0; i < len; i++) {
         data_hex[2 * i] = hex[data[i] >> 4];
         data_hex[2 * i + 1] = hex[data[i] & 15];
     }
     data_hex[len * 2] = '\0';
-    if ((rc = sv_tx_begin(pool, &c, e)) != SV_OK) {
+    if ((rc = svc_tx_begin(pool, &c, e)) != SVC_OK) {
         goto out;
     }
-    SV_TRY_DB(db_logo_set(c, a->account_id, data_hex, type), NULL);
+    SVC_TRY_DB(db_logo_set(c, a->account_id, data_hex, type), NULL);
     snprintf(size, sizeof size, "%zu", len);
-    SV_TRY_DB(audit_write_kv(c, &who, "logo.set", "account", a->account_id, "bytes", size), NULL);
+    SVC_TRY_DB(audit_write_kv(c, &who, "logo.set", "account", a->account_id, "bytes", size), NULL);
 out:
     free(data_hex);
-    return sv_tx_end(pool, c, rc, e, NULL);
+    return svc_tx_end(pool, c, rc, e, NULL);
 }
 
-sv_code svc_logo_delete(db_pool *pool, const sv_actor *a, svc_err *e)
+svc_status svc_logo_delete(db_pool *pool, const svc_actor *a, svc_error *e)
 {
-    audit_who who = sv_who(a);
+    audit_who who = svc_who(a);
     db_conn *c = NULL;
     bool found;
-    sv_code rc;
-    if ((rc = sv_tx_begin(pool, &c, e)) != SV_OK) {
+    svc_status rc;
+    if ((rc = svc_tx_begin(pool, &c, e)) != SVC_OK) {
         goto out;
     }
-    SV_TRY_DB(db_logo_delete(c, a->account_id, &found), NULL);
+    SVC_TRY_DB(db_logo_delete(c, a->account_id, &found), NULL);
     if (!found) {
-        rc = sv_fail(e, SV_NOT_FOUND, "not_found", NULL, "the account has no logo");
+        rc = svc_fail(e, SVC_NOT_FOUND, "not_found", NULL, "the account has no logo");
         goto out;
     }
-    SV_TRY_DB(audit_write(c, &who, "logo.delete", "account", a->account_id, NULL), NULL);
+    SVC_TRY_DB(audit_write(c, &who, "logo.delete", "account", a->account_id, NULL), NULL);
 out:
-    return sv_tx_end(pool, c, rc, e, NULL);
+    return svc_tx_end(pool, c, rc, e, NULL);
 }

@@ -1,5 +1,5 @@
 /* Business rules of the own logo (G7, P22): the plan, the image types (by
- * magic bytes) and the size. Errors in an svc_err (svc_apps.h); every
+ * magic bytes) and the size. Errors in an svc_error (svc_apps.h); every
  * change writes its audit entry in its own transaction (audit_write). */
 #ifndef MTS_SVC_LOGO_H
 #define MTS_SVC_LOGO_H
@@ -30,10 +30,10 @@ int svc_base64_decode(const char *text, size_t max, unsigned char **out, size_t 
 /* Store "len" bytes at "data" as the account's logo (P22 on the plan; PNG,
  * JPEG, GIF or WebP by magic bytes; at most SVC_LOGO_MAX). "declared_type" (may be
  * NULL) must match what the bytes are. */
-sv_code svc_logo_set(db_pool *pool, const sv_actor *a, const unsigned char *data, size_t len,
-                     const char *declared_type, svc_err *e);
+svc_status svc_logo_set(db_pool *pool, const svc_actor *a, const unsigned char *data, size_t len,
+                     const char *declared_type, svc_error *e);
 
-/* Remove the logo (SV_NOT_FOUND when there is none). */
-sv_code svc_logo_delete(db_pool *pool, const sv_actor *a, svc_err *e);
+/* Remove the logo (SVC_NOT_FOUND when there is none). */
+svc_status svc_logo_delete(db_pool *pool, const svc_actor *a, svc_error *e);
 
 #endif

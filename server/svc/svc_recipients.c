@@ -154,96 +154,96 @@ static bool recipient_kind_valid(const char *k)
            strcmp(k, "teams") == 0;
 }
 
-static sv_code check_address(svc_err *e, const char *kind, const char *address)
+static svc_status check_address(svc_error *e, const char *kind, const char *address)
 {
     if (strcmp(kind, "email") == 0) {
         if (!svc_email_valid(address)) {
-            return sv_fail(e, SV_INVALID, "invalid_value", "address",
+            return svc_fail(e, SVC_INVALID, "invalid_value", "address",
                            "address must be an e-mail address (name@example.com)");
         }
     } else if (!svc_webhook_valid(address)) {
-        return sv_fail(e, SV_INVALID, "invalid_value", "address",
+        return svc_fail(e, SVC_INVALID, "invalid_value", "address",
                        "address must be an http:// or https:// webhook URL");
     }
-    return SV_OK;
+    return SVC_OK;
 }
 
 static const char dup_recipient[] = "this recipient already exists";
 
 /* Check the fields that are given. */
-static sv_code check_recipient(svc_err *e, const svc_recipient_in *in)
+static svc_status check_recipient(svc_error *e, const svc_recipient_in *in)
 {
     if (in->kind != NULL && !recipient_kind_valid(in->kind)) {
-        return sv_fail(e, SV_INVALID, "invalid_value", "kind",
+        return svc_fail(e, SVC_INVALID, "invalid_value", "kind",
                        "kind must be one of: email, wechat, slack, teams");
     }
     if (in->language != NULL && !language_valid(in->language)) {
-        return sv_fail(e, SV_INVALID, "invalid_value", "language",
+        return svc_fail(e, SVC_INVALID, "invalid_value", "language",
                        "language must be one of: zh-CN, ja, en, es, fr, de, it");
     }
-    return SV_OK;
+    return SVC_OK;
 }
 
-sv_code svc_recipient_create(db_pool *pool, const sv_actor *a, const svc_recipient_in *in,
-                             long long *id, svc_err *e)
+svc_status svc_recipient_create(db_pool *pool, const svc_actor *a, const svc_recipient_in *in,
+                             long long *id, svc_error *e)
 {
-    audit_who who = sv_who(a);
+    audit_who who = svc_who(a);
     db_conn *c = NULL;
-    sv_code rc;
-    if ((rc = check_recipient(e, in)) != SV_OK ||
-        (rc = check_address(e, in->kind, in->address)) != SV_OK) {
+    svc_status rc;
+    if ((rc = check_recipient(e, in)) != SVC_OK ||
+        (rc = check_address(e, in->kind, in->address)) != SVC_OK) {
         return rc;
     }
-    if ((rc = sv_tx_begin(pool, &c, e)) != SV_OK) {
+    if ((rc = svc_tx_begin(pool, &c, e)) != SVC_OK) {
         goto out;
     }
-    SV_TRY_DB(db_recipient_insert(c, a->account_id, in->kind, in->name ? in->name : "", in->address,
+    SVC_TRY_DB(db_recipient_insert(c, a->account_id, in->kind, in->name ? in->name : "", in->address,
                                in->language ? in->language : "en", in->enabled != 0, id),
            dup_recipient);
-    SV_TRY_DB(audit_write_kv(c, &who, "recipient.create", "recipient", *id, "kind", in->kind),
+    SVC_TRY_DB(audit_write_kv(c, &who, "recipient.create", "recipient", *id, "kind", in->kind),
            NULL);
 out:
-    return sv_tx_end(pool, c, rc, e, dup_recipient);
+    return svc_tx_end(pool, c, rc, e, dup_recipient);
 }
 
-sv_code svc_recipient_update(db_pool *pool, const sv_actor *a, long long id,
-                             const svc_recipient_in *in, svc_err *e)
+svc_status svc_recipient_update(db_pool *pool, const svc_actor *a, long long id,
+                             const svc_recipient_in *in, svc_error *e)
 {
-    audit_who who = sv_who(a);
+    audit_who who = svc_who(a);
     db_conn *c = NULL;
     db_recipient old;
     bool found = false;
-    sv_code rc;
+    svc_status rc;
     const char *kind, *address;
 
     memset(&old, 0, sizeof old);
-    if ((rc = check_recipient(e, in)) != SV_OK) {
+    if ((rc = check_recipient(e, in)) != SVC_OK) {
         return rc;
     }
-    if ((rc = sv_tx_begin(pool, &c, e)) != SV_OK) {
+    if ((rc = svc_tx_begin(pool, &c, e)) != SVC_OK) {
         goto out;
     }
-    SV_TRY_DB(db_recipient_get(c, a->account_id, id, &old, &found), NULL);
+    SVC_TRY_DB(db_recipient_get(c, a->account_id, id, &old, &found), NULL);
     if (!found) {
-        rc = sv_fail(e, SV_NOT_FOUND, "not_found", NULL, "no such recipient");
+        rc = svc_fail(e, SVC_NOT_FOUND, "not_found", NULL, "no such recipient");
         goto out;
     }
     kind = in->kind ? in->kind : old.kind;
     address = in->address ? in->address : old.address;
-    if ((rc = check_address(e, kind, address)) != SV_OK) {
+    if ((rc = check_address(e, kind, address)) != SVC_OK) {
         goto out;
     }
-    SV_TRY_DB(db_recipient_update(c, a->account_id, id, kind, in->name ? in->name : old.name,
+    SVC_TRY_DB(db_recipient_update(c, a->account_id, id, kind, in->name ? in->name : old.name,
                                address, in->language ? in->language : old.language,
                                in->enabled < 0 ? old.enabled : in->enabled != 0, &found),
            dup_recipient);
-    SV_TRY_DB(audit_write_kv(c, &who, "recipient.update", "recipient", id, "kind", in->kind), NULL);
+    SVC_TRY_DB(audit_write_kv(c, &who, "recipient.update", "recipient", id, "kind", in->kind), NULL);
 out:
     db_recipient_clear(&old);
-    return sv_tx_end(pool, c, rc, e, dup_recipient);
+    return svc_tx_end(pool, c, rc, e, dup_recipient);
 }
 
-sv_code svc_recipient_delete(db_pool *pool, const sv_actor *a, long long id, svc_err *e)
+svc_status svc_recipient_delete(db_pool *pool, const svc_actor *a, long long id, svc_error *e)
 {
-    return sv_delete_one(pool, a, db_recipient_delete, id, "recipient", "recipient", e);
+    return svc_delete_one(pool, a, db_recipient_delete, id, "recipient", "recipient", e);
 }

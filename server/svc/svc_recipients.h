@@ -1,6 +1,6 @@
 /* Business rules of system notification recipients (G4): which addresses
  * and webhook URLs are accepted, and their audited writes. Errors in an
- * svc_err (svc_apps.h); every change writes its audit entry in its own
+ * svc_error (svc_apps.h); every change writes its audit entry in its own
  * transaction (audit_write). */
 #ifndef MTS_SVC_RECIPIENTS_H
 #define MTS_SVC_RECIPIENTS_H
@@ -31,10 +31,10 @@ typedef struct {
     int enabled; /* -1 = not given */
 } svc_recipient_in;
 
-sv_code svc_recipient_create(db_pool *pool, const sv_actor *a, const svc_recipient_in *in,
-                             long long *id, svc_err *e);
-sv_code svc_recipient_update(db_pool *pool, const sv_actor *a, long long id,
-                             const svc_recipient_in *in, svc_err *e);
-sv_code svc_recipient_delete(db_pool *pool, const sv_actor *a, long long id, svc_err *e);
+svc_status svc_recipient_create(db_pool *pool, const svc_actor *a, const svc_recipient_in *in,
+                             long long *id, svc_error *e);
+svc_status svc_recipient_update(db_pool *pool, const svc_actor *a, long long id,
+                             const svc_recipient_in *in, svc_error *e);
+svc_status svc_recipient_delete(db_pool *pool, const svc_actor *a, long long id, svc_error *e);
 
 #endif
