@@ -4,6 +4,7 @@
  * not with a user session, so these routes are public in the route table
  * and check the credential themselves (svc_ingest.c). */
 #include "http.h"
+#include "http_svc.h"
 
 #include <civetweb.h>
 #include <stdio.h>
@@ -26,9 +27,9 @@ static const char *credential_of(const http_req *req)
     return authz;
 }
 
-static int reply_ingest_err(http_req *req, const ingest_err *e)
+static int reply_ingest_err(http_req *req, const svc_error *e)
 {
-    return http_reply_error(req, e->status, e->code, e->msg, e->field[0] ? e->field : NULL);
+    return http_reply_svc(req, e);
 }
 
 /* "application/json" or "application/vnd.metron.hok" (parameters allowed). */
@@ -55,7 +56,7 @@ static int h_batch(http_req *req)
 {
     ingest_body_kind kind;
     ingest_result r;
-    ingest_err e;
+    svc_error e;
     cJSON *o;
     if (body_kind(http_header(req, "Content-Type"), &kind) != 0) {
         return http_reply_error(req, 415, "unsupported_media_type",
@@ -89,7 +90,7 @@ static int h_status(http_req *req)
     static const char *const allowed[] = {"state", NULL};
     const cJSON *state = cJSON_GetObjectItemCaseSensitive(req->body, "state");
     ingest_result r;
-    ingest_err e;
+    svc_error e;
     cJSON *o;
     if (credential_of(req) == NULL) {
         return http_reply_error(req, 401, "unauthenticated",
@@ -121,7 +122,7 @@ static int h_status(http_req *req)
 static int h_channels(http_req *req)
 {
     char *json = NULL;
-    ingest_err e;
+    svc_error e;
     cJSON *o;
     if (svc_ingest_describe(req->srv, credential_of(req), &json, &e) != 0) {
         return reply_ingest_err(req, &e);

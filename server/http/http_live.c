@@ -7,6 +7,7 @@
  * minutes, an UNLOGGED table); stored data stays at the regular one-minute
  * batches of /api/v1/ingest/batches. */
 #include "http.h"
+#include "http_svc.h"
 
 #include <civetweb.h>
 #include <openssl/evp.h>
@@ -281,7 +282,7 @@ static int h_ingest_live(http_req *req)
     ingest_channel *ch = NULL;
     ingest_known known = {0};
     ingest_batch b;
-    ingest_err e;
+    svc_error e;
     db_status st;
     bool found = false, enabled = false, ok = false, active = false;
     long long account = 0, app = 0, version = 0, until = 0;
@@ -347,7 +348,7 @@ static int h_ingest_live(http_req *req)
     }
     known.ch = ch;
     if (ingest_parse_json((const char *)req->raw, req->raw_len, &known, now, &b, &e) != 0) {
-        rc = http_reply_error(req, e.status, e.code, e.msg, e.field[0] ? e.field : NULL);
+        rc = http_reply_svc(req, &e);
         goto out;
     }
     for (int k = 0; k < 4; k++) {

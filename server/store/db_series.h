@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 #include "db.h"
-#include "ingest_parse.h"
+#include "ingest_batch.h"
 
 /* The app holding credential hash "hash_hex": its account and id, whether
  * it is enabled, whether its account may ingest (status active and not an

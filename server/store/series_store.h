@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #include "db.h"
-#include "ingest_parse.h"
+#include "ingest_batch.h"
 #include "mt/decimate.h"
 
 #define SERIES_DAY_US 86400000000LL

@@ -18,25 +18,24 @@
  * work stays small whatever the batch size. */
 #define HOT_ROW_MAX 4096
 
-static int fail(ingest_err *e, int status, const char *code, const char *fmt, ...)
+static int fail(svc_error *e, svc_status st, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
-static int fail(ingest_err *e, int status, const char *code, const char *fmt, ...)
+/* Fill "e" and return -1. */
+static int fail(svc_error *e, svc_status st, const char *code, const char *fmt, ...)
 {
     va_list ap;
-    e->status = status;
-    e->code = code;
-    e->field[0] = '\0';
+    svc_fail(e, st, code, NULL, NULL);
     va_start(ap, fmt);
-    vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+    vsnprintf(e->message, sizeof e->message, fmt, ap);
     va_end(ap);
     return -1;
 }
 
-static int fail_db(ingest_err *e, db_status st)
+static int fail_db(svc_error *e, db_status st)
 {
-    return fail(e, db_http_status(st), db_error_code(st),
-                "%s: retry the batch", db_strerror(st));
+    svc_fail_db(e, st, NULL);
+    return -1;
 }
 
 /* Now in µs on the test-shiftable clock of auth_now(). */
@@ -49,7 +48,7 @@ static int64_t now_us(void)
 
 /* Find the app of "credential" on connection "c": 0, or -1 with "e". */
 static int app_of(db_conn *c, const char *credential, int64_t now, ingest_result *r,
-                  long long *version, ingest_err *e)
+                  long long *version, svc_error *e)
 {
     unsigned char md[32];
     unsigned int md_len = 0;
@@ -60,7 +59,7 @@ static int app_of(db_conn *c, const char *credential, int64_t now, ingest_result
     if (credential == NULL || strncmp(credential, "mta_", 4) != 0 ||
         strlen(credential) != 47 ||
         EVP_Digest(credential, strlen(credential), md, &md_len, EVP_sha256(), NULL) != 1) {
-        return fail(e, 401, "unauthenticated",
+        return fail(e, SVC_UNAUTHENTICATED, "unauthenticated",
                     "send the app credential as Authorization: Bearer mta_...");
     }
     for (int i = 0; i < 32; i++) {
@@ -74,13 +73,13 @@ static int app_of(db_conn *c, const char *credential, int64_t now, ingest_result
         return fail_db(e, st);
     }
     if (!found) {
-        return fail(e, 401, "unauthenticated", "unknown app credential");
+        return fail(e, SVC_UNAUTHENTICATED, "unauthenticated", "unknown app credential");
     }
     if (!enabled) {
-        return fail(e, 403, "app_disabled", "this app is disabled by an administrator");
+        return fail(e, SVC_FORBIDDEN, "app_disabled", "this app is disabled by an administrator");
     }
     if (!ok) {
-        return fail(e, 403, "account_inactive",
+        return fail(e, SVC_FORBIDDEN, "account_inactive",
                     "the account is frozen or its trial has expired: data is not accepted");
     }
     return 0;
@@ -157,7 +156,7 @@ static void cache_put(long long app_id, long long version, const ingest_channel 
 
 int svc_ingest_batch(srv *s, const char *credential, ingest_body_kind kind,
                      const unsigned char *body, size_t len, const char *batch_id,
-                     const char *ip, ingest_result *r, ingest_err *e)
+                     const char *ip, ingest_result *r, svc_error *e)
 {
     db_conn *c = NULL;
     ingest_channel *ch = NULL;
@@ -188,7 +187,7 @@ int svc_ingest_batch(srv *s, const char *credential, ingest_body_kind kind,
         cache_put(r->app_id, version, ch, known.n);
         break;
     default:
-        fail(e, 503, "out_of_memory", "the server is out of memory: retry");
+        fail(e, SVC_NOMEM, NULL, "the server is out of memory: retry");
         goto out;
     }
     known.ch = ch;
@@ -253,7 +252,7 @@ out:
 }
 
 int svc_ingest_status(srv *s, const char *credential, const char *state, const char *ip,
-                      ingest_result *r, ingest_err *e)
+                      ingest_result *r, svc_error *e)
 {
     db_conn *c = NULL;
     db_status st;
@@ -287,7 +286,7 @@ static db_stmt st_describe = {"ser_describe",
     "  ORDER BY d.id), '[]'))::text "
     "FROM devices d WHERE d.account_id = $1 AND d.app_id = $2", 0};
 
-int svc_ingest_describe(srv *s, const char *credential, char **json, ingest_err *e)
+int svc_ingest_describe(srv *s, const char *credential, char **json, svc_error *e)
 {
     db_conn *c = NULL;
     ingest_result r;

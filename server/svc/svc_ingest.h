@@ -31,14 +31,14 @@ typedef struct {
  * 503); on -1 nothing was stored. */
 int svc_ingest_batch(srv *s, const char *credential, ingest_body_kind kind,
                      const unsigned char *body, size_t len, const char *batch_id,
-                     const char *ip, ingest_result *r, ingest_err *e);
+                     const char *ip, ingest_result *r, svc_error *e);
 
 /* Record a connect / disconnect / heartbeat ("state") of the app. */
 int svc_ingest_status(srv *s, const char *credential, const char *state, const char *ip,
-                      ingest_result *r, ingest_err *e);
+                      ingest_result *r, svc_error *e);
 
 /* The app's devices and channels as JSON text (caller frees), for the
  * gateway to learn the ids it sends. */
-int svc_ingest_describe(srv *s, const char *credential, char **json, ingest_err *e);
+int svc_ingest_describe(srv *s, const char *credential, char **json, svc_error *e);
 
 #endif

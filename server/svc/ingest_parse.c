@@ -12,18 +12,21 @@
 #include "mt/hok.h"
 #include "mt/types.h"
 
-static int fail(ingest_err *e, int status, const char *code, const char *field, const char *fmt,
-                ...) __attribute__((format(printf, 5, 6)));
+static int fail(svc_error *e, svc_status st, const char *code, const char *field,
+                const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
-static int fail(ingest_err *e, int status, const char *code, const char *field, const char *fmt,
-                ...)
+/* Fill "e" (the item at fault copied into field_buf) and return -1. */
+static int fail(svc_error *e, svc_status st, const char *code, const char *field,
+                const char *fmt, ...)
 {
     va_list ap;
-    e->status = status;
-    e->code = code;
-    snprintf(e->field, sizeof e->field, "%s", field != NULL ? field : "");
+    svc_fail(e, st, code, NULL, NULL);
+    if (field != NULL) {
+        snprintf(e->field_buf, sizeof e->field_buf, "%s", field);
+        e->field = e->field_buf;
+    }
     va_start(ap, fmt);
-    vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+    vsnprintf(e->message, sizeof e->message, fmt, ap);
     va_end(ap);
     return -1;
 }
@@ -48,10 +51,10 @@ void ingest_batch_free(ingest_batch *b)
     b->n = b->cap = 0;
 }
 
-static int push(ingest_batch *b, int64_t ch, int64_t t, double v, ingest_err *e)
+static int push(ingest_batch *b, int64_t ch, int64_t t, double v, svc_error *e)
 {
     if (b->n >= INGEST_MAX_SAMPLES) {
-        return fail(e, 413, "batch_too_large", NULL,
+        return fail(e, SVC_TOO_LARGE, "batch_too_large", NULL,
                     "a batch holds at most %d samples: split it", INGEST_MAX_SAMPLES);
     }
     if (b->n == b->cap) {
@@ -62,7 +65,7 @@ static int push(ingest_batch *b, int64_t ch, int64_t t, double v, ingest_err *e)
         }
         grown = realloc(b->rec, cap * sizeof *grown);
         if (grown == NULL) {
-            return fail(e, 503, "out_of_memory", NULL, "the server is out of memory: retry");
+            return fail(e, SVC_NOMEM, "out_of_memory", NULL, "the server is out of memory: retry");
         }
         b->rec = grown;
         b->cap = cap;
@@ -89,31 +92,31 @@ static const ingest_channel *find_channel(const ingest_known *k, int64_t id)
 }
 
 /* Check that channel "id" may be sent ("field" names it for errors). */
-static int check_channel(const ingest_known *k, int64_t id, const char *field, ingest_err *e)
+static int check_channel(const ingest_known *k, int64_t id, const char *field, svc_error *e)
 {
     const ingest_channel *c = find_channel(k, id);
     if (c == NULL) {
-        return fail(e, 422, "unknown_channel", field,
+        return fail(e, SVC_UNPROCESSABLE, "unknown_channel", field,
                     "%s: channel %lld is not a measured channel of this app's devices", field,
                     (long long)id);
     }
     if (!c->selected) {
-        return fail(e, 422, "channel_not_selected", field,
+        return fail(e, SVC_UNPROCESSABLE, "channel_not_selected", field,
                     "%s: channel %lld is not selected for acquisition (M4)", field,
                     (long long)id);
     }
     return 0;
 }
 
-static int check_time(int64_t t, int64_t now_us, const char *field, ingest_err *e)
+static int check_time(int64_t t, int64_t now_us, const char *field, svc_error *e)
 {
     if (t < INGEST_T_MIN) {
-        return fail(e, 422, "time_out_of_range", field,
+        return fail(e, SVC_UNPROCESSABLE, "time_out_of_range", field,
                     "%s: %lld µs is before 2000-01-01 (times are µs since 1970-01-01 UTC)",
                     field, (long long)t);
     }
     if (t > now_us + INGEST_FUTURE_US) {
-        return fail(e, 422, "time_in_future", field,
+        return fail(e, SVC_UNPROCESSABLE, "time_in_future", field,
                     "%s: %lld µs is more than 5 minutes ahead of the server clock", field,
                     (long long)t);
     }
@@ -136,12 +139,12 @@ static bool json_int(const cJSON *item, int64_t *out)
 }
 
 /* A JSON value: a finite number or a special-value name. */
-static int json_value(const cJSON *item, const char *field, double *out, ingest_err *e)
+static int json_value(const cJSON *item, const char *field, double *out, svc_error *e)
 {
     if (cJSON_IsNumber(item)) {
         /* cJSON turns 1e999 into inf: refuse it like any non-finite number. */
         if (!isfinite(item->valuedouble)) {
-            return fail(e, 400, "wrong_type", field,
+            return fail(e, SVC_INVALID, "wrong_type", field,
                         "%s: numbers must be finite; send \"+over\" or \"-over\"", field);
         }
         *out = item->valuedouble;
@@ -154,11 +157,11 @@ static int json_value(const cJSON *item, const char *field, double *out, ingest_
                 return 0;
             }
         }
-        return fail(e, 400, "wrong_type", field,
+        return fail(e, SVC_INVALID, "wrong_type", field,
                     "%s: \"%.20s\" is not a special value (missing, +over, -over, break, error)",
                     field, item->valuestring);
     }
-    return fail(e, 400, "wrong_type", field,
+    return fail(e, SVC_INVALID, "wrong_type", field,
                 "%s: expected a number or a special-value name", field);
 }
 
@@ -172,10 +175,10 @@ static int cmp_rec(const void *a, const void *b)
 }
 
 /* Sort, refuse a channel with two samples at one time, count channels. */
-static int finish(ingest_batch *b, ingest_err *e)
+static int finish(ingest_batch *b, svc_error *e)
 {
     if (b->n == 0) {
-        return fail(e, 400, "empty_batch", NULL, "the batch holds no samples");
+        return fail(e, SVC_INVALID, "empty_batch", NULL, "the batch holds no samples");
     }
     qsort(b->rec, b->n, sizeof *b->rec, cmp_rec);
     b->n_channels = 1;
@@ -183,7 +186,7 @@ static int finish(ingest_batch *b, ingest_err *e)
     for (size_t i = 1; i < b->n; i++) {
         const ingest_rec *p = &b->rec[i - 1], *r = &b->rec[i];
         if (r->ch == p->ch && r->t == p->t) {
-            return fail(e, 422, "duplicate_sample", NULL,
+            return fail(e, SVC_UNPROCESSABLE, "duplicate_sample", NULL,
                         "channel %lld has two samples at t = %lld µs", (long long)r->ch,
                         (long long)r->t);
         }
@@ -201,22 +204,22 @@ static int finish(ingest_batch *b, ingest_err *e)
 /* Checks shared by "channels" and "snapshots" entries: the run count, an
  * object, and only the members "a", "b", "c". 0, or -1 with "e". */
 static int check_entry(const cJSON *item, const char *list, int i, const char *a, const char *b,
-                       const char *c, size_t *n_runs, ingest_err *e)
+                       const char *c, size_t *n_runs, svc_error *e)
 {
     char field[96];
     const cJSON *m;
     if (++*n_runs > INGEST_MAX_RUNS) {
-        return fail(e, 413, "batch_too_large", list,
+        return fail(e, SVC_TOO_LARGE, "batch_too_large", list,
                     "a batch holds at most %d channel runs and snapshots", INGEST_MAX_RUNS);
     }
     if (!cJSON_IsObject(item)) {
         snprintf(field, sizeof field, "%s[%d]", list, i);
-        return fail(e, 400, "wrong_type", field, "%s: expected an object", field);
+        return fail(e, SVC_INVALID, "wrong_type", field, "%s: expected an object", field);
     }
     cJSON_ArrayForEach(m, item) {
         if (strcmp(m->string, a) && strcmp(m->string, b) && strcmp(m->string, c)) {
             snprintf(field, sizeof field, "%s[%d].%.40s", list, i, m->string);
-            return fail(e, 400, "unknown_member", field, "%s: unknown member (expected %s, %s, %s)",
+            return fail(e, SVC_INVALID, "unknown_member", field, "%s: unknown member (expected %s, %s, %s)",
                         field, a, b, c);
         }
     }
@@ -224,13 +227,13 @@ static int check_entry(const cJSON *item, const char *list, int i, const char *a
 }
 
 static int parse_runs(const cJSON *runs, const ingest_known *known, int64_t now_us,
-                      ingest_batch *b, size_t *n_runs, ingest_err *e)
+                      ingest_batch *b, size_t *n_runs, svc_error *e)
 {
     char field[96];
     int i = 0;
     const cJSON *run;
     if (!cJSON_IsArray(runs)) {
-        return fail(e, 400, "wrong_type", "channels", "channels: expected an array");
+        return fail(e, SVC_INVALID, "wrong_type", "channels", "channels: expected an array");
     }
     cJSON_ArrayForEach(run, runs) {
         const cJSON *id = cJSON_GetObjectItemCaseSensitive(run, "id");
@@ -244,7 +247,7 @@ static int parse_runs(const cJSON *runs, const ingest_known *known, int64_t now_
         }
         snprintf(field, sizeof field, "channels[%d].id", i);
         if (!json_int(id, &ch) || ch <= 0) {
-            return fail(e, 400, id == NULL ? "missing" : "wrong_type", field,
+            return fail(e, SVC_INVALID, id == NULL ? "missing" : "wrong_type", field,
                         "%s: expected a channel id (a positive integer)", field);
         }
         if (check_channel(known, ch, field, e) != 0) {
@@ -252,16 +255,16 @@ static int parse_runs(const cJSON *runs, const ingest_known *known, int64_t now_
         }
         snprintf(field, sizeof field, "channels[%d].t", i);
         if (!cJSON_IsArray(t)) {
-            return fail(e, 400, t == NULL ? "missing" : "wrong_type", field,
+            return fail(e, SVC_INVALID, t == NULL ? "missing" : "wrong_type", field,
                         "%s: expected an array of times (µs since 1970-01-01 UTC)", field);
         }
         snprintf(field, sizeof field, "channels[%d].v", i);
         if (!cJSON_IsArray(v)) {
-            return fail(e, 400, v == NULL ? "missing" : "wrong_type", field,
+            return fail(e, SVC_INVALID, v == NULL ? "missing" : "wrong_type", field,
                         "%s: expected an array of values", field);
         }
         if (cJSON_GetArraySize(t) != cJSON_GetArraySize(v)) {
-            return fail(e, 400, "length_mismatch", field,
+            return fail(e, SVC_INVALID, "length_mismatch", field,
                         "channels[%d]: t has %d entries and v %d", i, cJSON_GetArraySize(t),
                         cJSON_GetArraySize(v));
         }
@@ -271,14 +274,14 @@ static int parse_runs(const cJSON *runs, const ingest_known *known, int64_t now_
             double vv;
             snprintf(field, sizeof field, "channels[%d].t[%d]", i, j);
             if (!json_int(ti, &tt)) {
-                return fail(e, 400, "wrong_type", field,
+                return fail(e, SVC_INVALID, "wrong_type", field,
                             "%s: expected an integer time in µs since 1970-01-01 UTC", field);
             }
             if (check_time(tt, now_us, field, e) != 0) {
                 return -1;
             }
             if (j > 0 && tt <= prev) {
-                return fail(e, 422, "out_of_order", field,
+                return fail(e, SVC_UNPROCESSABLE, "out_of_order", field,
                             "%s: times of a channel must increase strictly", field);
             }
             prev = tt;
@@ -295,13 +298,13 @@ static int parse_runs(const cJSON *runs, const ingest_known *known, int64_t now_
 }
 
 static int parse_snapshots(const cJSON *snaps, const ingest_known *known, int64_t now_us,
-                           ingest_batch *b, size_t *n_runs, ingest_err *e)
+                           ingest_batch *b, size_t *n_runs, svc_error *e)
 {
     char field[96];
     int i = 0;
     const cJSON *snap;
     if (!cJSON_IsArray(snaps)) {
-        return fail(e, 400, "wrong_type", "snapshots", "snapshots: expected an array");
+        return fail(e, SVC_INVALID, "wrong_type", "snapshots", "snapshots: expected an array");
     }
     cJSON_ArrayForEach(snap, snaps) {
         const cJSON *t = cJSON_GetObjectItemCaseSensitive(snap, "t");
@@ -315,7 +318,7 @@ static int parse_snapshots(const cJSON *snaps, const ingest_known *known, int64_
         }
         snprintf(field, sizeof field, "snapshots[%d].t", i);
         if (!json_int(t, &tt)) {
-            return fail(e, 400, t == NULL ? "missing" : "wrong_type", field,
+            return fail(e, SVC_INVALID, t == NULL ? "missing" : "wrong_type", field,
                         "%s: expected an integer time in µs since 1970-01-01 UTC", field);
         }
         if (check_time(tt, now_us, field, e) != 0) {
@@ -323,16 +326,16 @@ static int parse_snapshots(const cJSON *snaps, const ingest_known *known, int64_
         }
         snprintf(field, sizeof field, "snapshots[%d].ids", i);
         if (!cJSON_IsArray(ids)) {
-            return fail(e, 400, ids == NULL ? "missing" : "wrong_type", field,
+            return fail(e, SVC_INVALID, ids == NULL ? "missing" : "wrong_type", field,
                         "%s: expected an array of channel ids", field);
         }
         snprintf(field, sizeof field, "snapshots[%d].v", i);
         if (!cJSON_IsArray(v)) {
-            return fail(e, 400, v == NULL ? "missing" : "wrong_type", field,
+            return fail(e, SVC_INVALID, v == NULL ? "missing" : "wrong_type", field,
                         "%s: expected an array of values", field);
         }
         if (cJSON_GetArraySize(ids) != cJSON_GetArraySize(v)) {
-            return fail(e, 400, "length_mismatch", field, "snapshots[%d]: ids has %d entries and v %d",
+            return fail(e, SVC_INVALID, "length_mismatch", field, "snapshots[%d]: ids has %d entries and v %d",
                         i, cJSON_GetArraySize(ids), cJSON_GetArraySize(v));
         }
         vi = v->child;
@@ -341,7 +344,7 @@ static int parse_snapshots(const cJSON *snaps, const ingest_known *known, int64_
             double vv;
             snprintf(field, sizeof field, "snapshots[%d].ids[%d]", i, j);
             if (!json_int(idi, &ch) || ch <= 0) {
-                return fail(e, 400, "wrong_type", field,
+                return fail(e, SVC_INVALID, "wrong_type", field,
                             "%s: expected a channel id (a positive integer)", field);
             }
             if (check_channel(known, ch, field, e) != 0) {
@@ -360,7 +363,7 @@ static int parse_snapshots(const cJSON *snaps, const ingest_known *known, int64_
 }
 
 int ingest_parse_json(const char *text, size_t len, const ingest_known *known, int64_t now_us,
-                      ingest_batch *b, ingest_err *e)
+                      ingest_batch *b, svc_error *e)
 {
     const char *end = NULL;
     cJSON *root, *m;
@@ -372,36 +375,36 @@ int ingest_parse_json(const char *text, size_t len, const ingest_known *known, i
         size_t at = 0;
         json_guard_status gs = json_guard(text, len, JSON_MAX_DEPTH, &at);
         if (gs == JSON_GUARD_DEEP) {
-            return fail(e, 400, "malformed_json", NULL,
+            return fail(e, SVC_INVALID, "malformed_json", NULL,
                         "malformed JSON at byte %zu: arrays and objects may nest at most %d "
                         "levels deep",
                         at, JSON_MAX_DEPTH);
         }
         if (gs != JSON_GUARD_OK) {
-            return fail(e, 400, "malformed_json", NULL, "malformed JSON at byte %zu: %s", at,
+            return fail(e, SVC_INVALID, "malformed_json", NULL, "malformed JSON at byte %zu: %s", at,
                         json_guard_message(gs));
         }
     }
     root = cJSON_ParseWithLengthOpts(text, len + 1, &end, 1);
     if (root == NULL) {
         size_t at = (end != NULL && end >= text && end <= text + len) ? (size_t)(end - text) : 0;
-        return fail(e, 400, "malformed_json", NULL, "malformed JSON at byte %zu", at);
+        return fail(e, SVC_INVALID, "malformed_json", NULL, "malformed JSON at byte %zu", at);
     }
     if (!cJSON_IsObject(root)) {
-        fail(e, 400, "wrong_type", NULL, "the body must be a JSON object");
+        fail(e, SVC_INVALID, "wrong_type", NULL, "the body must be a JSON object");
         goto out;
     }
     cJSON_ArrayForEach(m, root) {
         if (strcmp(m->string, "batch_id") && strcmp(m->string, "channels") &&
             strcmp(m->string, "snapshots")) {
-            fail(e, 400, "unknown_member", m->string,
+            fail(e, SVC_INVALID, "unknown_member", m->string,
                  "%.40s: unknown member (expected batch_id, channels, snapshots)", m->string);
             goto out;
         }
     }
     id = cJSON_GetObjectItemCaseSensitive(root, "batch_id");
     if (!cJSON_IsString(id) || !ingest_batch_id_valid(id->valuestring)) {
-        fail(e, 400, id == NULL ? "missing" : "invalid_value", "batch_id",
+        fail(e, SVC_INVALID, id == NULL ? "missing" : "invalid_value", "batch_id",
              "batch_id: expected 1 to 64 characters of A-Z a-z 0-9 . _ : -");
         goto out;
     }
@@ -421,7 +424,7 @@ out:
 }
 
 int ingest_parse_hok(const unsigned char *buf, size_t len, const char *batch_id,
-                     const ingest_known *known, int64_t now_us, ingest_batch *b, ingest_err *e)
+                     const ingest_known *known, int64_t now_us, ingest_batch *b, svc_error *e)
 {
     mt_hok *h = NULL;
     mt_error err;
@@ -435,12 +438,12 @@ int ingest_parse_hok(const unsigned char *buf, size_t len, const char *batch_id,
     int rc = -1;
 
     if (batch_id == NULL || !ingest_batch_id_valid(batch_id)) {
-        return fail(e, 400, batch_id == NULL ? "missing" : "invalid_value", "X-Batch-Id",
+        return fail(e, SVC_INVALID, batch_id == NULL ? "missing" : "invalid_value", "X-Batch-Id",
                     "X-Batch-Id: expected 1 to 64 characters of A-Z a-z 0-9 . _ : -");
     }
     snprintf(b->batch_id, sizeof b->batch_id, "%s", batch_id);
     if (mt_hok_open(buf, len, &h, &err) != MT_OK) {
-        return fail(e, 400, "bad_hok", NULL, "not a valid HOK/HOK2 body at byte %zu: %s",
+        return fail(e, SVC_INVALID, "bad_hok", NULL, "not a valid HOK/HOK2 body at byte %zu: %s",
                     err.pos, err.msg);
     }
     n_ch = mt_hok_channel_count(h);
@@ -453,7 +456,7 @@ int ingest_parse_hok(const unsigned char *buf, size_t len, const char *batch_id,
         }
     }
     if (rows * (n_ch ? n_ch : 1) > INGEST_MAX_SAMPLES) {
-        fail(e, 413, "batch_too_large", NULL, "a batch holds at most %d samples: split it",
+        fail(e, SVC_TOO_LARGE, "batch_too_large", NULL, "a batch holds at most %d samples: split it",
              INGEST_MAX_SAMPLES);
         goto out;
     }
@@ -461,7 +464,7 @@ int ingest_parse_hok(const unsigned char *buf, size_t len, const char *batch_id,
     vals = malloc((n_ch ? n_ch : 1) * CHUNK * sizeof *vals);
     cols = malloc((n_ch ? n_ch : 1) * sizeof *cols);
     if (t == NULL || vals == NULL || cols == NULL) {
-        fail(e, 503, "out_of_memory", NULL, "the server is out of memory: retry");
+        fail(e, SVC_NOMEM, "out_of_memory", NULL, "the server is out of memory: retry");
         goto out;
     }
     for (size_t c = 0; c < n_ch; c++) {
@@ -470,7 +473,7 @@ int ingest_parse_hok(const unsigned char *buf, size_t len, const char *batch_id,
     for (uint64_t r0 = 0; r0 < rows; r0 += CHUNK) {
         size_t n = rows - r0 < CHUNK ? (size_t)(rows - r0) : CHUNK;
         if (mt_hok_read_rows(h, r0, n, t, cols, &err) != MT_OK) {
-            fail(e, 400, "bad_hok", NULL, "the HOK body is corrupt at byte %zu: %s", err.pos,
+            fail(e, SVC_INVALID, "bad_hok", NULL, "the HOK body is corrupt at byte %zu: %s", err.pos,
                  err.msg);
             goto out;
         }

@@ -1,0 +1,44 @@
+/* Ingestion batches (S1): the limits of a batch and the records it is
+ * parsed into (svc/ingest_parse.h parses and checks a body; the store
+ * keeps the records: store/db_series.h). No database, no parsing here. */
+#ifndef MTS_INGEST_BATCH_H
+#define MTS_INGEST_BATCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define INGEST_MAX_SAMPLES 2000000 /* per batch */
+#define INGEST_MAX_RUNS 20000      /* "channels" entries + "snapshots" entries */
+#define INGEST_T_MIN 946684800000000LL /* 2000-01-01T00:00:00Z */
+#define INGEST_FUTURE_US 300000000LL   /* 5 minutes of clock skew */
+#define INGEST_BATCH_ID_MAX 64
+
+/* One sample. 24 bytes: the record of the hot table's payload. */
+typedef struct {
+    int64_t ch;
+    int64_t t;
+    double v;
+} ingest_rec;
+
+/* A channel the app may send: its id and whether it is selected. */
+typedef struct {
+    int64_t id;
+    bool selected;
+} ingest_channel;
+
+typedef struct {
+    const ingest_channel *ch; /* sorted by id */
+    size_t n;
+} ingest_known;
+
+typedef struct {
+    char batch_id[INGEST_BATCH_ID_MAX + 1];
+    ingest_rec *rec; /* caller frees with ingest_batch_free() */
+    size_t n;
+    size_t cap;
+    size_t n_channels; /* distinct channels */
+    int64_t t_min, t_max;
+} ingest_batch;
+
+#endif
