@@ -458,12 +458,3 @@ char *db_id_array(const int64_t *ids, size_t n)
     return s;
 }
 
-int db_http_status(db_status st)
-{
-    return st == DB_UNAVAILABLE || st == DB_BUSY ? 503 : 500;
-}
-
-const char *db_error_code(db_status st)
-{
-    return st == DB_UNAVAILABLE ? "db_unavailable" : st == DB_BUSY ? "db_busy" : "internal_error";
-}

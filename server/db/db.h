@@ -101,12 +101,6 @@ PGconn *db_conn_pg(db_conn *conn);
  * frees; NULL when out of memory). */
 char *db_id_array(const int64_t *ids, size_t n);
 
-/* The HTTP status (503 while the database is away or busy, else 500) and
- * the error code ("db_unavailable", "db_busy", "internal_error") that answer
- * a failed call. */
-int db_http_status(db_status st);
-const char *db_error_code(db_status st);
-
 /* A short English name for "st" ("database unavailable", ...). */
 const char *db_strerror(db_status st);
 

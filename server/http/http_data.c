@@ -1,5 +1,6 @@
 /* Routes of the acquired-data queries (M2, V1, V2, D2; docs/data-api.md). */
 #include "http.h"
+#include "http_svc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,19 +11,13 @@
 #include "series_store.h"
 #include "svc_data.h"
 
-static data_actor actor_of(const http_req *req)
-{
-    data_actor a = {req->account_id, req->user_id, req->role == ROLE_ADMIN ? 0 : req->user_id};
-    return a;
-}
-
 static int reply(http_req *req, data_reply *r)
 {
     int rc;
-    if (r->status >= 400) {
-        return http_reply_error(req, r->status, r->code, r->msg, r->field);
+    if (r->err.status != SVC_OK) {
+        return http_reply_svc(req, &r->err);
     }
-    rc = http_reply_json_text(req, r->status, r->json, r->len);
+    rc = http_reply_json_text(req, 200, r->json, r->len);
     free(r->json);
     return rc;
 }
@@ -33,13 +28,12 @@ static int h_graph(http_req *req)
     int64_t ids[DATA_MAX_CHANNELS];
     long long t0, t1, buckets;
     int n = hq_channels(req, ids);
-    data_actor a = actor_of(req);
     data_reply r;
     if (n < 0 || hq_range(req, &t0, &t1) != 0 ||
         hq_int(req, "buckets", 1, DATA_MAX_BUCKETS, true, 1000, &buckets) != 0) {
         return req->status;
     }
-    svc_data_graph(req->srv, &a, ids, (size_t)n, t0, t1, (size_t)buckets, &r);
+    svc_data_graph(req->srv, &req->actor, ids, (size_t)n, t0, t1, (size_t)buckets, &r);
     return reply(req, &r);
 }
 
@@ -49,13 +43,12 @@ static int h_raw(http_req *req)
     int64_t ids[DATA_MAX_CHANNELS];
     long long t0, t1, limit;
     int n = hq_channels(req, ids);
-    data_actor a = actor_of(req);
     data_reply r;
     if (n < 0 || hq_range(req, &t0, &t1) != 0 ||
         hq_int(req, "limit", 1, DATA_MAX_PAGE, true, 1000, &limit) != 0) {
         return req->status;
     }
-    svc_data_raw(req->srv, &a, ids, (size_t)n, t0, t1, (size_t)limit, &r);
+    svc_data_raw(req->srv, &req->actor, ids, (size_t)n, t0, t1, (size_t)limit, &r);
     return reply(req, &r);
 }
 
@@ -64,21 +57,19 @@ static int h_monitor(http_req *req)
 {
     char *end = NULL;
     long long id = strtoll(req->params[0], &end, 10);
-    data_actor a = actor_of(req);
     data_reply r;
     if (end == req->params[0] || *end != '\0' || id <= 0) {
         return http_reply_error(req, 404, "not_found", "no such measurement group", NULL);
     }
-    svc_data_monitor(req->srv, &a, id, &r);
+    svc_data_monitor(req->srv, &req->actor, id, &r);
     return reply(req, &r);
 }
 
 /* GET /api/v1/me/channel-history */
 static int h_history(http_req *req)
 {
-    data_actor a = actor_of(req);
     data_reply r;
-    svc_data_history(req->srv, &a, &r);
+    svc_data_history(req->srv, &req->actor, &r);
     return reply(req, &r);
 }
 

@@ -21,28 +21,16 @@
 
 #include "auth.h"
 #include "http.h"
+#include "http_svc.h"
 #include "http_query.h"
 #include "log.h"
 #include "svc_export.h"
 
 #define CHUNK (64 * 1024)
 
-static export_actor actor_of(const http_req *req)
+static int reply_err(http_req *req, const svc_error *e)
 {
-    export_actor a = {req->account_id, req->user_id,
-                      req->role == ROLE_ADMIN ? 0 : req->user_id};
-    return a;
-}
-
-static int reply_err(http_req *req, const export_err *e)
-{
-    if (e->status == 429) {
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "code", e->code);
-        cJSON_AddStringToObject(o, "message", e->msg);
-        return http_reply_json_headers(req, 429, o, "Retry-After: 30\r\n");
-    }
-    return http_reply_error(req, e->status, e->code, e->msg, e->field);
+    return http_reply_svc(req, e);
 }
 
 /* Path parameter 0 as a positive id; -1 after replying 404 otherwise. */
@@ -66,9 +54,9 @@ static int h_create(http_req *req)
     int64_t ids[EXPORT_MAX_CHANNELS];
     long long t0, t1;
     const char *format = NULL, *tz = NULL;
-    export_actor a = actor_of(req);
+    const svc_actor *a = &req->actor;
     export_request rq;
-    export_err e = {0};
+    svc_error e = {0};
     cJSON *out = NULL;
     int n;
 
@@ -89,7 +77,7 @@ static int h_create(http_req *req)
     rq.t0 = t0;
     rq.t1 = t1;
     rq.time_zone = tz;
-    if (svc_export_create(req->srv, &a, &rq, &out, &e) != 0) {
+    if (svc_export_create(req->srv, a, &rq, &out, &e) != 0) {
         return reply_err(req, &e);
     }
     return http_reply_json(req, 202, out);
@@ -98,10 +86,10 @@ static int h_create(http_req *req)
 /* GET /api/v1/exports */
 static int h_list(http_req *req)
 {
-    export_actor a = actor_of(req);
-    export_err e = {0};
+    const svc_actor *a = &req->actor;
+    svc_error e = {0};
     cJSON *out = NULL;
-    if (svc_export_list(req->srv, &a, &out, &e) != 0) {
+    if (svc_export_list(req->srv, a, &out, &e) != 0) {
         return reply_err(req, &e);
     }
     return http_reply_json(req, 200, out);
@@ -110,14 +98,14 @@ static int h_list(http_req *req)
 /* GET /api/v1/exports/{id} */
 static int h_get(http_req *req)
 {
-    export_actor a = actor_of(req);
-    export_err e = {0};
+    const svc_actor *a = &req->actor;
+    svc_error e = {0};
     cJSON *out = NULL;
     long long id;
     if (path_id(req, &id) != 0) {
         return req->status;
     }
-    if (svc_export_get(req->srv, &a, id, &out, &e) != 0) {
+    if (svc_export_get(req->srv, a, id, &out, &e) != 0) {
         return reply_err(req, &e);
     }
     return http_reply_json(req, 200, out);
@@ -126,14 +114,14 @@ static int h_get(http_req *req)
 /* DELETE /api/v1/exports/{id} */
 static int h_delete(http_req *req)
 {
-    export_actor a = actor_of(req);
-    export_err e = {0};
+    const svc_actor *a = &req->actor;
+    svc_error e = {0};
     cJSON *o;
     long long id;
     if (path_id(req, &id) != 0) {
         return req->status;
     }
-    if (svc_export_delete(req->srv, &a, id, &e) != 0) {
+    if (svc_export_delete(req->srv, a, id, &e) != 0) {
         return reply_err(req, &e);
     }
     o = cJSON_CreateObject();
@@ -162,7 +150,7 @@ static int h_download(http_req *req)
     long long id = 0, account = 0, expires = 0;
     char sig[80], disp[600];
     export_file f;
-    export_err e = {0};
+    svc_error e = {0};
 
     if (path_id(req, &id) != 0) {
         return req->status;

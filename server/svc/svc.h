@@ -99,6 +99,13 @@ typedef struct {
     const char *ip;
 } svc_actor;
 
+/* The viewer whose grants limit what "a" sees, as the db_* queries take
+ * it: 0 for an administrator (sees the whole account), else the user. */
+static inline long long svc_viewer(const svc_actor *a)
+{
+    return a->admin ? 0 : a->user_id;
+}
+
 /* Fill "e" with "st", "code" (NULL: the table's) and "field" (may be NULL)
  * and a printf-style message (NULL "fmt": the table's). Returns "st". */
 svc_status svc_fail(svc_error *e, svc_status st, const char *code, const char *field,

@@ -153,47 +153,44 @@ static void sb_value(sbuf *b, double v)
     }
 }
 
-static void fail(data_reply *r, int status, const char *code, const char *field,
+static void fail(data_reply *r, svc_status st, const char *code, const char *field,
                  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
-static void fail(data_reply *r, int status, const char *code, const char *field,
+static void fail(data_reply *r, svc_status st, const char *code, const char *field,
                  const char *fmt, ...)
 {
     va_list ap;
-    r->status = status;
-    r->code = code;
-    r->field = field;
+    svc_fail(&r->err, st, code, field, NULL);
     va_start(ap, fmt);
-    vsnprintf(r->msg, sizeof r->msg, fmt, ap);
+    vsnprintf(r->err.message, sizeof r->err.message, fmt, ap);
     va_end(ap);
 }
 
 static void fail_db(data_reply *r, db_status st)
 {
-    fail(r, db_http_status(st), db_error_code(st),
-         NULL, "%s", db_strerror(st));
+    svc_fail_db(&r->err, st, NULL);
 }
 
 static void ok(data_reply *r, sbuf *b)
 {
     if (b->failed) {
         free(b->p);
-        fail(r, 503, "out_of_memory", NULL, "the server is out of memory: retry");
+        fail(r, SVC_NOMEM, NULL, NULL, "the server is out of memory: retry");
         return;
     }
-    r->status = 200;
+    svc_error_clear(&r->err);
     r->json = b->p;
     r->len = b->len;
 }
 
 /* Check that the actor may see every channel of "ch"; 0, or -1 after
  * filling "r" (404 naming the first channel that is not visible). */
-static int check_visible(db_conn *c, const data_actor *a, const int64_t *ch, size_t n_ch,
+static int check_visible(db_conn *c, const svc_actor *a, const int64_t *ch, size_t n_ch,
                          data_reply *r)
 {
     int64_t *vis = NULL;
     size_t n_vis = 0;
-    db_status st = db_channels_visible(c, a->account_id, a->viewer, ch, n_ch, &vis, &n_vis);
+    db_status st = db_channels_visible(c, a->account_id, svc_viewer(a), ch, n_ch, &vis, &n_vis);
     if (st != DB_OK) {
         fail_db(r, st);
         return -1;
@@ -205,7 +202,7 @@ static int check_visible(db_conn *c, const data_actor *a, const int64_t *ch, siz
         }
         if (!found) {
             free(vis);
-            fail(r, 404, "not_found", "channels", "channel %lld: no such channel",
+            fail(r, SVC_NOT_FOUND, "not_found", "channels", "channel %lld: no such channel",
                  (long long)ch[i]);
             return -1;
         }
@@ -395,7 +392,7 @@ static db_status read_hours_split(srv *s, db_conn *c, long long account_id, cons
     return st;
 }
 
-void svc_data_graph(srv *s, const data_actor *a, const int64_t *ch, size_t n_ch, int64_t t0,
+void svc_data_graph(srv *s, const svc_actor *a, const int64_t *ch, size_t n_ch, int64_t t0,
                     int64_t t1, size_t buckets, data_reply *r)
 {
     db_conn *c = NULL;
@@ -439,7 +436,7 @@ void svc_data_graph(srv *s, const data_actor *a, const int64_t *ch, size_t n_ch,
     hours = calloc(n_ch, sizeof *hours);
     n_hours = calloc(n_ch, sizeof *n_hours);
     if (bk == NULL || cols == NULL || hot == NULL || hours == NULL || n_hours == NULL) {
-        fail(r, 503, "out_of_memory", NULL, "the server is out of memory: retry");
+        fail(r, SVC_NOMEM, NULL, NULL, "the server is out of memory: retry");
         goto out;
     }
     if (from_hours) {
@@ -491,7 +488,7 @@ void svc_data_graph(srv *s, const data_actor *a, const int64_t *ch, size_t n_ch,
         hours[i] = NULL;
         if (ms != MT_OK) {
             log_error("data: decimation of channel %lld failed: %s", (long long)ch[i], err.msg);
-            fail(r, 500, "internal_error", NULL, "decimation failed");
+            fail(r, SVC_INTERNAL, NULL, NULL, "decimation failed");
             goto out;
         }
         sb_printf(&b, "%s{\"id\":%lld,", i ? "," : "", (long long)ch[i]);
@@ -524,7 +521,7 @@ out:
 
 /* -------------------------------------------------------------- raw */
 
-void svc_data_raw(srv *s, const data_actor *a, const int64_t *ch, size_t n_ch, int64_t t0,
+void svc_data_raw(srv *s, const svc_actor *a, const int64_t *ch, size_t n_ch, int64_t t0,
                   int64_t t1, size_t limit, data_reply *r)
 {
     db_conn *c = NULL;
@@ -547,7 +544,7 @@ void svc_data_raw(srv *s, const data_actor *a, const int64_t *ch, size_t n_ch, i
     pos = calloc(n_ch, sizeof *pos);
     times = malloc(limit * sizeof *times);
     if (cols == NULL || pos == NULL || times == NULL) {
-        fail(r, 503, "out_of_memory", NULL, "the server is out of memory: retry");
+        fail(r, SVC_NOMEM, NULL, NULL, "the server is out of memory: retry");
         goto out;
     }
     if ((st = series_read(c, a->account_id, ch, n_ch, t0, t1, cols)) != DB_OK) {
@@ -632,7 +629,7 @@ static cJSON *latest_json(int64_t t, double v)
     return o;
 }
 
-void svc_data_monitor(srv *s, const data_actor *a, long long group_id, data_reply *r)
+void svc_data_monitor(srv *s, const svc_actor *a, long long group_id, data_reply *r)
 {
     db_conn *c = NULL;
     PGresult *res = NULL;
@@ -650,12 +647,12 @@ void svc_data_monitor(srv *s, const data_actor *a, long long group_id, data_repl
         fail_db(r, st);
         return;
     }
-    if ((st = db_group_visible(c, a->account_id, a->viewer, group_id, &visible)) != DB_OK) {
+    if ((st = db_group_visible(c, a->account_id, svc_viewer(a), group_id, &visible)) != DB_OK) {
         fail_db(r, st);
         goto out;
     }
     if (!visible) {
-        fail(r, 404, "not_found", NULL, "no such measurement group");
+        fail(r, SVC_NOT_FOUND, "not_found", NULL, "no such measurement group");
         goto out;
     }
     if ((st = db_group_monitor(c, a->account_id, group_id, &res)) != DB_OK) {
@@ -666,7 +663,7 @@ void svc_data_monitor(srv *s, const data_actor *a, long long group_id, data_repl
     ids = malloc((n_rows + 1) * sizeof *ids);
     hot = calloc(n_rows + 1, sizeof *hot);
     if (ids == NULL || hot == NULL) {
-        fail(r, 503, "out_of_memory", NULL, "the server is out of memory: retry");
+        fail(r, SVC_NOMEM, NULL, NULL, "the server is out of memory: retry");
         goto out;
     }
     for (size_t i = 0; i < n_rows; i++) {
@@ -747,10 +744,10 @@ void svc_data_monitor(srv *s, const data_actor *a, long long group_id, data_repl
     }
     text = cJSON_PrintUnformatted(root);
     if (text == NULL) {
-        fail(r, 503, "out_of_memory", NULL, "the server is out of memory: retry");
+        fail(r, SVC_NOMEM, NULL, NULL, "the server is out of memory: retry");
         goto out;
     }
-    r->status = 200;
+    svc_error_clear(&r->err);
     r->json = text;
     r->len = strlen(text);
 out:
@@ -764,7 +761,7 @@ out:
     free(ids);
 }
 
-void svc_data_history(srv *s, const data_actor *a, data_reply *r)
+void svc_data_history(srv *s, const svc_actor *a, data_reply *r)
 {
     db_conn *c = NULL;
     char *json = NULL;
@@ -781,7 +778,7 @@ void svc_data_history(srv *s, const data_actor *a, data_reply *r)
         fail_db(r, st != DB_OK ? st : DB_ERROR);
         return;
     }
-    r->status = 200;
+    svc_error_clear(&r->err);
     r->json = json;
     r->len = strlen(json);
 }

@@ -57,25 +57,25 @@ static const char *const fmt_ext[] = {"zip", "hok", "hok2"};
 
 /* ------------------------------------------------------------ helpers */
 
-static void fail(export_err *e, int status, const char *code, const char *field,
+static void fail(svc_error *e, svc_status st, const char *code, const char *field,
                  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
-static void fail(export_err *e, int status, const char *code, const char *field,
+static void fail(svc_error *e, svc_status st, const char *code, const char *field,
                  const char *fmt, ...)
 {
     va_list ap;
-    e->status = status;
-    e->code = code;
-    e->field = field;
+    svc_fail(e, st, code, field, NULL);
     va_start(ap, fmt);
-    vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+    vsnprintf(e->message, sizeof e->message, fmt, ap);
     va_end(ap);
 }
 
-static int fail_db(export_err *e, db_status st)
+/* Too many exports: wait this many seconds before asking again. */
+#define EXPORT_RETRY_AFTER_S 30
+
+static int fail_db(svc_error *e, db_status st)
 {
-    fail(e, db_http_status(st), db_error_code(st),
-         NULL, "%s", db_strerror(st));
+    svc_fail_db(e, st, NULL);
     return -1;
 }
 
@@ -558,16 +558,17 @@ static struct {
 } W = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
 /* Reserve a slot for a new export. 0, or -1 with "e" (429/503). */
-static int reserve_slot(export_err *e)
+static int reserve_slot(svc_error *e)
 {
     int rc = 0;
     pthread_mutex_lock(&W.mu);
     if (!W.started || atomic_load(&W.stopping)) {
-        fail(e, 503, "unavailable", NULL, "exports are not available now: retry later");
+        fail(e, SVC_UNAVAILABLE, "unavailable", NULL, "exports are not available now: retry later");
         rc = -1;
     } else if (W.n_pending >= EXPORT_MAX_PENDING) {
-        fail(e, 429, "too_many_exports", NULL,
+        fail(e, SVC_THROTTLED, "too_many_exports", NULL,
              "the server is busy with %d exports: retry in a minute", EXPORT_MAX_PENDING);
+        e->retry_after = EXPORT_RETRY_AFTER_S;
         rc = -1;
     } else {
         W.n_pending++;
@@ -618,8 +619,8 @@ static void cancel_job(long long account_id, long long id)
 
 /* ----------------------------------------------------------- the API */
 
-int svc_export_create(srv *s, const export_actor *a, const export_request *rq, cJSON **out,
-                      export_err *e)
+int svc_export_create(srv *s, const svc_actor *a, const export_request *rq, cJSON **out,
+                      svc_error *e)
 {
     db_conn *c = NULL;
     db_status st;
@@ -636,18 +637,18 @@ int svc_export_create(srv *s, const export_actor *a, const export_request *rq, c
 
     *out = NULL;
     if (fmt < 0) {
-        fail(e, 400, "invalid_value", "format", "format: expected \"csv\", \"hok\" or \"hok2\"");
+        fail(e, SVC_INVALID, "invalid_value", "format", "format: expected \"csv\", \"hok\" or \"hok2\"");
         return -1;
     }
     if (rq->n_ch == 0 || rq->n_ch > EXPORT_MAX_CHANNELS || rq->t1 <= rq->t0) {
-        fail(e, 400, "invalid_value", "channels", "1 to %d channels and from < to",
+        fail(e, SVC_INVALID, "invalid_value", "channels", "1 to %d channels and from < to",
              EXPORT_MAX_CHANNELS);
         return -1;
     }
     if (rq->time_zone != NULL) {
         tz_from_text(rq->time_zone, &tz);
         if (!tz.fixed && !tz_name_chars(rq->time_zone)) {
-            fail(e, 400, "invalid_value", "time_zone",
+            fail(e, SVC_INVALID, "invalid_value", "time_zone",
                  "time_zone: expected an IANA name ('Asia/Tokyo') or an offset ('+09:00')");
             return -1;
         }
@@ -656,7 +657,7 @@ int svc_export_create(srv *s, const export_actor *a, const export_request *rq, c
         return fail_db(e, st);
     }
     /* The channels: every one visible to the actor, else 404 naming it. */
-    if ((st = db_channels_visible(c, a->account_id, a->viewer, rq->ch, rq->n_ch, &vis,
+    if ((st = db_channels_visible(c, a->account_id, svc_viewer(a), rq->ch, rq->n_ch, &vis,
                                   &n_vis)) != DB_OK) {
         fail_db(e, st);
         goto out;
@@ -667,7 +668,7 @@ int svc_export_create(srv *s, const export_actor *a, const export_request *rq, c
             seen = vis[k] == rq->ch[i];
         }
         if (!seen) {
-            fail(e, 404, "not_found", "channels", "channel %lld: no such channel",
+            fail(e, SVC_NOT_FOUND, "not_found", "channels", "channel %lld: no such channel",
                  (long long)rq->ch[i]);
             goto out;
         }
@@ -680,7 +681,7 @@ int svc_export_create(srv *s, const export_actor *a, const export_request *rq, c
             goto out;
         }
         if (!known) {
-            fail(e, 400, "invalid_value", "time_zone",
+            fail(e, SVC_INVALID, "invalid_value", "time_zone",
                  "time_zone: '%s' is not a known time zone (e.g. 'UTC', 'Asia/Tokyo', "
                  "'+09:00')",
                  rq->time_zone);
@@ -694,7 +695,7 @@ int svc_export_create(srv *s, const export_actor *a, const export_request *rq, c
         goto out;
     }
     if ((j = calloc(1, sizeof *j)) == NULL) {
-        fail(e, 503, "out_of_memory", NULL, "the server is out of memory: retry");
+        fail(e, SVC_NOMEM, NULL, NULL, "the server is out of memory: retry");
         goto out;
     }
     if (reserve_slot(e) != 0) {
@@ -714,9 +715,10 @@ int svc_export_create(srv *s, const export_actor *a, const export_request *rq, c
         goto out;
     }
     if (running >= EXPORT_MAX_RUNNING_PER_ACCOUNT) {
-        fail(e, 429, "too_many_exports", NULL,
+        fail(e, SVC_THROTTLED, "too_many_exports", NULL,
              "at most %d exports run at once in an account: wait until one is done",
              EXPORT_MAX_RUNNING_PER_ACCOUNT);
+        e->retry_after = EXPORT_RETRY_AFTER_S;
         goto out;
     }
     if ((st = db_export_insert(c, a->account_id, a->user_id, fmt_names[fmt], rq->ch, rq->n_ch,
@@ -754,7 +756,7 @@ int svc_export_create(srv *s, const export_actor *a, const export_request *rq, c
     reserved = false;
     *out = row_json(s, &row, now);
     if (*out == NULL) {
-        fail(e, 503, "out_of_memory", NULL, "the server is out of memory: retry");
+        fail(e, SVC_NOMEM, NULL, NULL, "the server is out of memory: retry");
         goto out;
     }
     rc = 0;
@@ -771,7 +773,7 @@ out:
     return rc;
 }
 
-int svc_export_get(srv *s, const export_actor *a, long long id, cJSON **out, export_err *e)
+int svc_export_get(srv *s, const svc_actor *a, long long id, cJSON **out, svc_error *e)
 {
     db_conn *c = NULL;
     db_export_row row;
@@ -787,17 +789,17 @@ int svc_export_get(srv *s, const export_actor *a, long long id, cJSON **out, exp
         return fail_db(e, st);
     }
     if (!found) {
-        fail(e, 404, "not_found", NULL, "no such export");
+        fail(e, SVC_NOT_FOUND, "not_found", NULL, "no such export");
         return -1;
     }
     if ((*out = row_json(s, &row, auth_now())) == NULL) {
-        fail(e, 503, "unavailable", NULL, "cannot build the answer now: retry");
+        fail(e, SVC_UNAVAILABLE, "unavailable", NULL, "cannot build the answer now: retry");
         return -1;
     }
     return 0;
 }
 
-int svc_export_list(srv *s, const export_actor *a, cJSON **out, export_err *e)
+int svc_export_list(srv *s, const svc_actor *a, cJSON **out, svc_error *e)
 {
     db_conn *c = NULL;
     db_export_row *rows = NULL;
@@ -828,7 +830,7 @@ int svc_export_list(srv *s, const export_actor *a, cJSON **out, export_err *e)
     if (arr == NULL) {
         cJSON_Delete(*out);
         *out = NULL;
-        fail(e, 503, "unavailable", NULL, "cannot build the answer now: retry");
+        fail(e, SVC_UNAVAILABLE, "unavailable", NULL, "cannot build the answer now: retry");
         return -1;
     }
     return 0;
@@ -846,7 +848,7 @@ static void export_path(const srv *s, long long account_id, long long id, int fm
     snprintf(out, cap, "%s/exports/%lld/%lld.%s", s->cfg.data_dir, account_id, id, fmt_ext[fmt]);
 }
 
-int svc_export_delete(srv *s, const export_actor *a, long long id, export_err *e)
+int svc_export_delete(srv *s, const svc_actor *a, long long id, svc_error *e)
 {
     db_conn *c = NULL;
     bool found = false, was_running = false;
@@ -862,7 +864,7 @@ int svc_export_delete(srv *s, const export_actor *a, long long id, export_err *e
         return fail_db(e, st);
     }
     if (!found) {
-        fail(e, 404, "not_found", NULL, "no such export");
+        fail(e, SVC_NOT_FOUND, "not_found", NULL, "no such export");
         return -1;
     }
     if (was_running) {
@@ -880,7 +882,7 @@ int svc_export_delete(srv *s, const export_actor *a, long long id, export_err *e
 }
 
 int svc_export_download(srv *s, long long id, long long account_id, long long expires,
-                        const char *sig, export_file *out, export_err *e)
+                        const char *sig, export_file *out, svc_error *e)
 {
     char want[65];
     db_conn *c = NULL;
@@ -891,11 +893,11 @@ int svc_export_download(srv *s, long long id, long long account_id, long long ex
     db_status st;
     if (sig == NULL || strlen(sig) != 64 || sign(s, id, account_id, expires, want) != 0 ||
         CRYPTO_memcmp(want, sig, 64) != 0) {
-        fail(e, 403, "invalid_signature", "sig", "this download link is not valid");
+        fail(e, SVC_FORBIDDEN, "invalid_signature", "sig", "this download link is not valid");
         return -1;
     }
     if (expires < auth_now()) {
-        fail(e, 403, "link_expired", "expires",
+        fail(e, SVC_FORBIDDEN, "link_expired", "expires",
              "this download link has expired: ask for the export's status again for a new one");
         return -1;
     }
@@ -909,12 +911,12 @@ int svc_export_download(srv *s, long long id, long long account_id, long long ex
     }
     fmt = found ? fmt_of(row.format) : -1;
     if (!found || fmt < 0 || strcmp(row.status, "done") != 0) {
-        fail(e, 404, "not_found", NULL, "this export is no longer available");
+        fail(e, SVC_NOT_FOUND, "not_found", NULL, "this export is no longer available");
         return -1;
     }
     export_path(s, account_id, id, fmt, out->path, sizeof out->path);
     if (stat(out->path, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        fail(e, 404, "not_found", NULL, "this export's file is no longer available");
+        fail(e, SVC_NOT_FOUND, "not_found", NULL, "this export's file is no longer available");
         return -1;
     }
     snprintf(out->filename, sizeof out->filename, "metron-export-%lld.%s", id, fmt_ext[fmt]);

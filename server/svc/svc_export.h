@@ -27,6 +27,7 @@
 #include <stdint.h>
 
 #include "srv.h"
+#include "svc.h"
 
 #define EXPORT_MAX_CHANNELS 32           /* V2 */
 #define EXPORT_URL_TTL_S 3600            /* a download URL works for an hour */
@@ -37,21 +38,7 @@
 #define EXPORT_LIST_LIMIT 50             /* GET /exports: the most recent */
 #define EXPORT_STALE_S 900               /* a running export without a heartbeat this long failed */
 
-/* A refusal: HTTP status, error code, field (may be NULL), message. */
-typedef struct {
-    int status;
-    const char *code;
-    const char *field;
-    char msg[240];
-} export_err;
 
-/* Who asks: the account, the user, and the viewer whose channel rights
- * apply (0 = an administrator, who sees every channel of the account). */
-typedef struct {
-    long long account_id;
-    long long user_id;
-    long long viewer;
-} export_actor;
 
 /* What to export. "format" is "csv" (a ZIP of CSV files), "hok" or
  * "hok2"; "ch" has 1..32 distinct ids; [t0, t1) in µs UTC; "time_zone"
@@ -66,22 +53,23 @@ typedef struct {
     const char *time_zone;
 } export_request;
 
-/* Start an export: 400 (format, time_zone), 404 (a channel the actor may
- * not see), 429 too_many_exports (EXPORT_MAX_RUNNING_PER_ACCOUNT running in
- * the account, or EXPORT_MAX_PENDING in the server), 503. On success *out
+/* Start an export: SVC_INVALID (format, time_zone), SVC_NOT_FOUND (a
+ * channel the actor may not see), SVC_THROTTLED too_many_exports
+ * (EXPORT_MAX_RUNNING_PER_ACCOUNT running in the account, or
+ * EXPORT_MAX_PENDING in the server; retry_after set), SVC_UNAVAILABLE. On success *out
  * (caller frees) is the export's status object. Returns 0 or -1 with "e". */
-int svc_export_create(srv *s, const export_actor *a, const export_request *rq, cJSON **out,
-                      export_err *e);
+int svc_export_create(srv *s, const svc_actor *a, const export_request *rq, cJSON **out,
+                      svc_error *e);
 
-/* The status of the actor's export "id" (404 for another user's or
+/* The status of the actor's export "id" (SVC_NOT_FOUND for another user's or
  * account's), with a fresh download URL when it is done. */
-int svc_export_get(srv *s, const export_actor *a, long long id, cJSON **out, export_err *e);
+int svc_export_get(srv *s, const svc_actor *a, long long id, cJSON **out, svc_error *e);
 
 /* The actor's EXPORT_LIST_LIMIT most recent exports: {"exports": [...]}. */
-int svc_export_list(srv *s, const export_actor *a, cJSON **out, export_err *e);
+int svc_export_list(srv *s, const svc_actor *a, cJSON **out, svc_error *e);
 
 /* Cancel (when running) and delete the actor's export "id" and its file. */
-int svc_export_delete(srv *s, const export_actor *a, long long id, export_err *e);
+int svc_export_delete(srv *s, const svc_actor *a, long long id, svc_error *e);
 
 /* A file ready to download. */
 typedef struct {
@@ -91,11 +79,11 @@ typedef struct {
 } export_file;
 
 /* Check the signed download URL of export "id" of account "account_id"
- * ("expires" Unix seconds, "sig" hex HMAC) and find its file: 403
- * invalid_signature / link_expired, 404 when the export is gone or not
+ * ("expires" Unix seconds, "sig" hex HMAC) and find its file: SVC_FORBIDDEN
+ * invalid_signature / link_expired, SVC_NOT_FOUND when the export is gone or not
  * done. */
 int svc_export_download(srv *s, long long id, long long account_id, long long expires,
-                        const char *sig, export_file *out, export_err *e);
+                        const char *sig, export_file *out, svc_error *e);
 
 /* The periodic clean-up at "now" (Unix s; jobs.h's job_fn): removes files
  * and rows of exports that ended more than EXPORT_KEEP_S ago, fails running

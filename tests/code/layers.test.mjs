@@ -1,8 +1,9 @@
 // The server's layers (docs/server-code.md), checked on the source text:
 // every C file sits in the folder of its layer, includes only headers of its
 // own layer and of the layers below it, only server/http/ includes
-// civetweb.h, only server/db/ and server/store/ include libpq-fe.h, and no
-// code below server/http/ writes an HTTP status number.
+// civetweb.h, only server/db/ and server/store/ include libpq-fe.h or use
+// libpq's results (PGresult, PQ*()) or hold SQL text, and no code below
+// server/http/ writes an HTTP status number.
 //
 // KNOWN lists what the move to this layout has not yet removed. It may only
 // shrink: an entry that no longer occurs fails too, so that it is taken out.
@@ -24,16 +25,12 @@ const OTHER_DIRS = new Set(['migrations', 'tls', 'report', 'mqtt']);
 
 // Violations still to be removed (issue 12): "rule file detail".
 const KNOWN = new Set([
-  'status db/db.c 503',
-  'status db/db.c 500',
-  'status svc/svc_data.c 503',
-  'status svc/svc_data.c 404',
-  'status svc/svc_data.c 500',
-  'status svc/svc_export.c 503',
-  'status svc/svc_export.c 429',
-  'status svc/svc_export.c 400',
-  'status svc/svc_export.c 404',
-  'status svc/svc_export.c 403',
+  'pgresult http/http_audit.c',
+  'sql http/http_health.c',
+  'pgresult http/http_live.c',
+  'sql http/http_live.c',
+  'pgresult svc/svc_data.c',
+  'sql svc/svc_ingest.c',
 ]);
 
 function walk(dir) {
@@ -103,6 +100,16 @@ function violations() {
         if (layer !== null && RANK[target] > RANK[layer]) {
           found.push(`upward ${f} ${inc}`);
         }
+      }
+    }
+    if (layer !== 'db' && layer !== 'store') {
+      // libpq's results and SQL text belong to the storage layers.
+      const code = codeOnly(src);
+      if (/\b(PGresult|PQ[a-z]\w*)\b/.test(code)) {
+        found.push(`pgresult ${f}`);
+      }
+      if (/"\s*(SELECT|INSERT INTO|UPDATE|DELETE FROM|WITH)\s[^"]*/.test(src)) {
+        found.push(`sql ${f}`);
       }
     }
     if (layer !== null && RANK[layer] < RANK.http) {
