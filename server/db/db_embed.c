@@ -1,34 +1,48 @@
-#define _DEFAULT_SOURCE /* setgroups */
+#define _DEFAULT_SOURCE /* setgroups, mkdtemp */
 #include "db_embed.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <libpq-fe.h>
 #include <limits.h>
-#include <netinet/in.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "log.h"
 
+/* With listen_addresses = '' the port only names the socket file. */
+#define EMBED_PORT 5432
+#define SOCK_FILE "/.s.PGSQL.5432"
+/* The private socket folder when DATA/pg is too long for sockaddr_un. */
+#define SOCK_PREFIX "/tmp/metron-pgsock-"
+#define SECRET_FILE "metron.pgpass"
+#define SECRET_LINE "*:*:*:postgres:"
+#define SECRET_BYTES 32
+#define SECRET_HEX (2 * SECRET_BYTES)
+
 struct db_embed {
     char pg_dir[PATH_MAX];
     char pg_ctl[PATH_MAX];
-    bool drop;   /* run the programs as uid/gid */
+    char sock_dir[PATH_MAX]; /* the unix socket's folder: pg_dir or a private one */
+    bool sock_private;       /* sock_dir is ours (mkdtemp): removed by db_embed_stop() */
+    bool drop;               /* run the programs as uid/gid */
     uid_t uid;
     gid_t gid;
-    int port;
+    db_embed_repl repl[DB_EMBED_MAX_REPLICATION];
+    size_t n_repl;
 };
 
 /* Write a constant message from the child between fork and exec. */
@@ -97,25 +111,6 @@ static int run_prog(const db_embed *e, char *const argv[], const char *cwd)
     return -1;
 }
 
-static int free_loopback_port(void)
-{
-    struct sockaddr_in a;
-    socklen_t len = sizeof a;
-    int port = -1, fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0) {
-        return -1;
-    }
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &len) == 0) {
-        port = ntohs(a.sin_port);
-    }
-    close(fd);
-    return port;
-}
-
 static bool file_exists(const char *dir, const char *name)
 {
     char path[PATH_MAX + 64];
@@ -142,52 +137,128 @@ static bool dir_empty(const char *dir)
     return empty;
 }
 
-/* Write "text" to "dir"/"name" (replacing it), owned by the cluster user. */
-static int write_conf(const db_embed *e, const char *name, const char *text, bool append)
+/* The owner every file of the cluster has. */
+static uid_t cluster_uid(const db_embed *e)
 {
-    char path[PATH_MAX + 64];
-    int fd, rc;
-    snprintf(path, sizeof path, "%s/%s", e->pg_dir, name);
-    fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), 0600);
+    return e->drop ? e->uid : geteuid();
+}
+
+static int fsync_dir(const char *dir)
+{
+    int rc, fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) {
         return -1;
     }
-    rc = log_write_all(fd, text, strlen(text));
-    if (e->drop && fchown(fd, e->uid, e->gid) != 0) {
-        rc = -1;
-    }
-    if (close(fd) != 0) {
-        rc = -1;
-    }
+    rc = fsync(fd);
+    close(fd);
     return rc;
 }
 
-/* Append "s" to "out" as the inside of a single-quoted configuration value. */
-static void conf_quote(char *out, size_t cap, const char *s)
+/* Replace "e->pg_dir"/"name" by "text", mode 0600 and owned by the cluster
+ * user: written under a temporary name, flushed, then renamed, so that
+ * PostgreSQL (which may reload at any moment) and a crash see either the old
+ * or the new file, never half of one. Sets errno on failure. */
+static int write_file(const db_embed *e, const char *name, const char *text)
+{
+    char path[PATH_MAX + 64], tmp[PATH_MAX + 80];
+    int fd, rc = 0, saved;
+    snprintf(path, sizeof path, "%s/%s", e->pg_dir, name);
+    snprintf(tmp, sizeof tmp, "%s/%s.metron-new", e->pg_dir, name);
+    (void)unlink(tmp);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+        return -1;
+    }
+    if (log_write_all(fd, text, strlen(text)) != 0 || fchmod(fd, 0600) != 0 ||
+        (e->drop && fchown(fd, e->uid, e->gid) != 0) || fsync(fd) != 0) {
+        rc = -1;
+    }
+    saved = errno;
+    if (close(fd) != 0 && rc == 0) {
+        rc = -1;
+        saved = errno;
+    }
+    if (rc == 0 && rename(tmp, path) != 0) {
+        rc = -1;
+        saved = errno;
+    }
+    if (rc != 0) {
+        (void)unlink(tmp);
+    }
+    errno = saved;
+    return rc;
+}
+
+/* Read at most "cap" - 1 bytes from "fd" into "out" (NUL terminated).
+ * Returns the length. */
+static size_t read_fd(int fd, char *out, size_t cap)
+{
+    size_t len = 0;
+    while (len + 1 < cap) {
+        ssize_t n = read(fd, out + len, cap - 1 - len);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            break;
+        }
+        len += (size_t)n;
+    }
+    out[len] = '\0';
+    return len;
+}
+
+/* Read at most "cap" - 1 bytes of "e->pg_dir"/"name" into "out" (NUL
+ * terminated). Returns the length, or -1 (errno set). */
+static ssize_t read_file(const db_embed *e, const char *name, char *out, size_t cap)
+{
+    char path[PATH_MAX + 64];
+    size_t len;
+    int fd;
+    snprintf(path, sizeof path, "%s/%s", e->pg_dir, name);
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) {
+        return -1;
+    }
+    len = read_fd(fd, out, cap);
+    close(fd);
+    return (ssize_t)len;
+}
+
+/* Copy "s" into "out" as the inside of a single-quoted value (postgresql.conf
+ * and libpq connection strings both escape ' and \ with a backslash).
+ * Returns -1 when it does not fit. */
+static int quote_value(char *out, size_t cap, const char *s)
 {
     size_t n = 0;
-    for (; *s != '\0' && n + 3 < cap; s++) {
+    for (; *s != '\0'; s++) {
+        if (n + 3 > cap) {
+            return -1;
+        }
         if (*s == '\'' || *s == '\\') {
             out[n++] = '\\';
         }
         out[n++] = *s;
     }
     out[n] = '\0';
+    return 0;
 }
 
+/* "pg_ctl ACTION -D DIR -s [-w -t 60] [-l LOG] [FLAG VALUE]" as the cluster user. */
 static int pg_ctl(const db_embed *e, const char *action, const char *extra_flag,
                   const char *extra_val)
 {
     char log_path[PATH_MAX + 32];
     char *argv[16];
     int n = 0;
+    bool wait = strcmp(action, "status") != 0 && strcmp(action, "reload") != 0;
     snprintf(log_path, sizeof log_path, "%s/postgres.log", e->pg_dir);
     argv[n++] = (char *)e->pg_ctl;
     argv[n++] = (char *)action;
     argv[n++] = "-D";
     argv[n++] = (char *)e->pg_dir;
     argv[n++] = "-s";
-    if (strcmp(action, "status") != 0) {
+    if (wait) {
         argv[n++] = "-w";
         argv[n++] = "-t";
         argv[n++] = "60";
@@ -204,11 +275,14 @@ static int pg_ctl(const db_embed *e, const char *action, const char *extra_flag,
     return run_prog(e, argv, e->pg_dir);
 }
 
+/* initdb never enables trust: peer for the local socket and reject for TCP
+ * until the first start replaces pg_hba.conf (write_auth_files()). */
 static int create_cluster(db_embed *e, const char *pg_bin, char *err, size_t cap)
 {
     char initdb[PATH_MAX + 16];
-    char *argv[] = {initdb, "-D", e->pg_dir, "-U", "postgres", "-E", "UTF8",
-                    "--locale=C.UTF-8", "-A", "trust", NULL};
+    char *argv[] = {initdb,       "-D", e->pg_dir,          "-U",
+                    "postgres",   "-E", "UTF8",             "--locale=C.UTF-8",
+                    "--auth-local=peer", "--auth-host=reject", NULL};
     int rc;
     snprintf(initdb, sizeof initdb, "%s/initdb", pg_bin);
     if (!dir_empty(e->pg_dir)) {
@@ -230,33 +304,499 @@ static int create_cluster(db_embed *e, const char *pg_bin, char *err, size_t cap
         snprintf(err, cap, "initdb failed (exit %d) for %s", rc, e->pg_dir);
         return -1;
     }
-    if (write_conf(e, "postgresql.conf",
-                   "\n# metron-server: port and addresses, rewritten at every start\n"
-                   "include_if_exists = 'metron.conf'\n",
-                   true) != 0) {
-        snprintf(err, cap, "cannot extend %s/postgresql.conf: %s", e->pg_dir, strerror(errno));
+    return 0;
+}
+
+/* postgresql.conf must end by including metron.conf (written at every start),
+ * or listen_addresses would fall back to PostgreSQL's 'localhost'. Clusters
+ * of every version get the line appended once, after initdb. */
+static int ensure_include(const db_embed *e, char *err, size_t cap)
+{
+    static const char line[] = "\ninclude_if_exists = 'metron.conf'\n";
+    static const char append[] = "\n# metron-server: socket and addresses, rewritten at every "
+                                 "start\ninclude_if_exists = 'metron.conf'\n";
+    enum { CONF_MAX = 1024 * 1024 };
+    char path[PATH_MAX + 32];
+    char *text = malloc(CONF_MAX);
+    ssize_t len;
+    int fd, rc = 0;
+    if (text == NULL) {
+        snprintf(err, cap, "out of memory");
+        return -1;
+    }
+    len = read_file(e, "postgresql.conf", text, CONF_MAX);
+    if (len < 0) {
+        snprintf(err, cap, "cannot read %s/postgresql.conf: %s", e->pg_dir, strerror(errno));
+        free(text);
+        return -1;
+    }
+    if (strstr(text, line) == NULL) {
+        snprintf(path, sizeof path, "%s/postgresql.conf", e->pg_dir);
+        fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0 || log_write_all(fd, append, strlen(append)) != 0 || fsync(fd) != 0) {
+            snprintf(err, cap, "cannot extend %s/postgresql.conf: %s", e->pg_dir,
+                     strerror(errno));
+            rc = -1;
+        }
+        if (fd >= 0) {
+            close(fd);
+        }
+    }
+    free(text);
+    return rc;
+}
+
+/* Whether pg_hba.conf has an uncommented line with "trust" (clusters created
+ * by versions before the SCRAM lock-down: -A trust and 127.0.0.1 TCP). */
+static bool hba_has_trust(const db_embed *e)
+{
+    char text[16384];
+    const char *line = text;
+    if (read_file(e, "pg_hba.conf", text, sizeof text) < 0) {
+        return false;
+    }
+    while (line != NULL && *line != '\0') {
+        const char *end = strchr(line, '\n');
+        size_t len = end ? (size_t)(end - line) : strlen(line);
+        const char *p = line;
+        while (p < line + len && (*p == ' ' || *p == '\t')) {
+            p++;
+        }
+        if (p < line + len && *p != '#') {
+            for (const char *q = p; q + 5 <= line + len; q++) {
+                if (strncmp(q, "trust", 5) == 0) {
+                    return true;
+                }
+            }
+        }
+        line = end ? end + 1 : NULL;
+    }
+    return false;
+}
+
+int db_embed__repl_parse(const char *role, const char *cidr, db_embed_repl *out, char *err,
+                         size_t err_cap)
+{
+    static const char *const reserved[] = {"all",          "public",      "none",
+                                           "sameuser",     "samerole",    "samegroup",
+                                           "replication",  "current_role", "current_user",
+                                           "session_user", "postgres"};
+    char addr[64];
+    unsigned char bin[16];
+    const char *slash, *p;
+    size_t n;
+    long prefix = 0;
+    int max_prefix;
+
+    n = strlen(role);
+    if (n == 0 || n >= sizeof out->role || !((role[0] >= 'a' && role[0] <= 'z') || role[0] == '_')) {
+        snprintf(err, err_cap, "replication role: a lower-case identifier of 1 to 63 bytes");
+        return -1;
+    }
+    for (p = role; *p != '\0'; p++) {
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_')) {
+            snprintf(err, err_cap, "replication role: a lower-case identifier of 1 to 63 bytes");
+            return -1;
+        }
+    }
+    /* Names pg_hba.conf or PostgreSQL give a meaning of their own. */
+    for (size_t i = 0; i < sizeof reserved / sizeof reserved[0]; i++) {
+        if (strcmp(role, reserved[i]) == 0) {
+            snprintf(err, err_cap, "replication role: '%s' is reserved", role);
+            return -1;
+        }
+    }
+    if (strncmp(role, "pg_", 3) == 0) {
+        snprintf(err, err_cap, "replication role: names starting pg_ are reserved");
+        return -1;
+    }
+    slash = strchr(cidr, '/');
+    n = slash ? (size_t)(slash - cidr) : 0;
+    if (slash == NULL || n == 0 || n >= sizeof addr || strlen(cidr) >= sizeof out->cidr) {
+        snprintf(err, err_cap, "replication address: ADDRESS/PREFIX, e.g. 10.0.0.7/32");
+        return -1;
+    }
+    memcpy(addr, cidr, n);
+    addr[n] = '\0';
+    if (inet_pton(AF_INET, addr, bin) == 1) {
+        max_prefix = 32;
+    } else if (inet_pton(AF_INET6, addr, bin) == 1) {
+        max_prefix = 128;
+    } else {
+        snprintf(err, err_cap, "replication address: ADDRESS/PREFIX, e.g. 10.0.0.7/32");
+        return -1;
+    }
+    p = slash + 1;
+    if (*p == '\0' || strlen(p) > 3) {
+        snprintf(err, err_cap, "replication address: the prefix is 0 to %d", max_prefix);
+        return -1;
+    }
+    for (; *p != '\0'; p++) {
+        if (*p < '0' || *p > '9') {
+            snprintf(err, err_cap, "replication address: the prefix is 0 to %d", max_prefix);
+            return -1;
+        }
+        prefix = prefix * 10 + (*p - '0');
+    }
+    if (prefix > max_prefix) {
+        snprintf(err, err_cap, "replication address: the prefix is 0 to %d", max_prefix);
+        return -1;
+    }
+    snprintf(out->role, sizeof out->role, "%s", role);
+    snprintf(out->cidr, sizeof out->cidr, "%s", cidr);
+    return 0;
+}
+
+int db_embed__hba_text(char *out, size_t cap, int bootstrap, const db_embed_repl *repl,
+                       size_t n_repl)
+{
+    size_t used;
+    int n;
+    if (bootstrap) {
+        n = snprintf(out, cap,
+                     "# Written by metron-server while it sets a new password for the\n"
+                     "# postgres role: only the server's own OS user (peer, map \"metron\" of\n"
+                     "# pg_ident.conf) may connect, over the private unix socket.\n"
+                     "local   postgres   postgres   peer map=metron\n");
+        return n < 0 || (size_t)n >= cap ? -1 : 0;
+    }
+    n = snprintf(out, cap,
+                 "# Written by metron-server at every start: edits are lost (docs/server.md,\n"
+                 "# \"The embedded PostgreSQL\"). No TCP (listen_addresses = ''): the unix\n"
+                 "# socket only, every role with its SCRAM password (postgres: the one in\n"
+                 "# metron.pgpass). No trust, no replication unless a line follows.\n"
+                 "local   all   all   scram-sha-256\n");
+    if (n < 0 || (size_t)n >= cap) {
+        return -1;
+    }
+    used = (size_t)n;
+    for (size_t i = 0; i < n_repl; i++) {
+        n = snprintf(out + used, cap - used, "host    replication   \"%s\"   %s   scram-sha-256\n",
+                     repl[i].role, repl[i].cidr);
+        if (n < 0 || (size_t)n >= cap - used) {
+            return -1;
+        }
+        used += (size_t)n;
+    }
+    return 0;
+}
+
+/* Write pg_hba.conf and pg_ident.conf: SCRAM (and the replication lines), or
+ * with "bootstrap" the one peer line for the OS user this process runs as,
+ * mapped to postgres. */
+static int write_auth_files(const db_embed *e, bool bootstrap, char *err, size_t cap)
+{
+    char hba[4096], ident[512];
+    if (bootstrap) {
+        const struct passwd *pw = getpwuid(geteuid());
+        const char *p;
+        if (pw == NULL || pw->pw_name[0] == '\0') {
+            snprintf(err, cap, "embedded PostgreSQL: this process's user (uid %u) has no name",
+                     (unsigned)geteuid());
+            return -1;
+        }
+        for (p = pw->pw_name; *p != '\0'; p++) {
+            if (*p <= ' ' || *p == '"' || *p == '#' || *p == 0x7f) {
+                snprintf(err, cap, "embedded PostgreSQL: unusual user name (uid %u)",
+                         (unsigned)geteuid());
+                return -1;
+            }
+        }
+        if (snprintf(ident, sizeof ident,
+                     "# Written by metron-server while it sets a new password.\n"
+                     "metron   \"%s\"   postgres\n",
+                     pw->pw_name) >= (int)sizeof ident) {
+            snprintf(err, cap, "embedded PostgreSQL: user name too long");
+            return -1;
+        }
+    } else {
+        snprintf(ident, sizeof ident, "# Written by metron-server at every start: no maps.\n");
+    }
+    if (db_embed__hba_text(hba, sizeof hba, bootstrap, e->repl, e->n_repl) != 0) {
+        snprintf(err, cap, "embedded PostgreSQL: pg_hba.conf too long");
+        return -1;
+    }
+    if (write_file(e, "pg_ident.conf", ident) != 0 || write_file(e, "pg_hba.conf", hba) != 0) {
+        snprintf(err, cap, "cannot write %s/pg_hba.conf: %s", e->pg_dir, strerror(errno));
         return -1;
     }
     return 0;
 }
 
-static int create_database(const char *conninfo_postgres, char *err, size_t cap)
+/* The password of the postgres role from metron.pgpass into "out"
+ * (SECRET_HEX hex digits). Returns true when there is one to use; false when
+ * the file is missing, is not a regular file of the cluster user, others may
+ * read it (then it may be known: a new one is set), or it is not in the form
+ * this server writes. */
+static bool read_secret(const db_embed *e, char out[SECRET_HEX + 1])
+{
+    char path[PATH_MAX + 32], text[sizeof SECRET_LINE + SECRET_HEX + 8];
+    const char *hex = text + strlen(SECRET_LINE);
+    struct stat st;
+    size_t len;
+    int fd;
+    snprintf(path, sizeof path, "%s/%s", e->pg_dir, SECRET_FILE);
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    if (fd < 0) {
+        if (errno != ENOENT) {
+            log_warn("embedded PostgreSQL: cannot open %s (%s): setting a new password", path,
+                     strerror(errno));
+        }
+        return false;
+    }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != cluster_uid(e) ||
+        (st.st_mode & 077) != 0) {
+        log_warn("embedded PostgreSQL: %s is not a 0600 file of the cluster's user: setting a "
+                 "new password",
+                 path);
+        close(fd);
+        return false;
+    }
+    len = read_fd(fd, text, sizeof text);
+    close(fd);
+    if (len != strlen(SECRET_LINE) + SECRET_HEX + 1 ||
+        strncmp(text, SECRET_LINE, strlen(SECRET_LINE)) != 0 || text[len - 1] != '\n' ||
+        strspn(hex, "0123456789abcdef") != SECRET_HEX) {
+        log_warn("embedded PostgreSQL: %s is not as this server writes it: setting a new "
+                 "password",
+                 path);
+        return false;
+    }
+    memcpy(out, hex, SECRET_HEX);
+    out[SECRET_HEX] = '\0';
+    return true;
+}
+
+static int new_secret(char out[SECRET_HEX + 1])
+{
+    unsigned char raw[SECRET_BYTES];
+    size_t got = 0;
+    while (got < sizeof raw) {
+        ssize_t n = getrandom(raw + got, sizeof raw - got, 0);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            return -1;
+        }
+        got += (size_t)n;
+    }
+    for (size_t i = 0; i < sizeof raw; i++) {
+        snprintf(out + 2 * i, 3, "%02x", raw[i]);
+    }
+    return 0;
+}
+
+/* Remove socket folder "dir" if it is one of ours (SOCK_PREFIX + 6 mkdtemp
+ * characters, a real folder of the cluster user), with the socket and lock
+ * files a killed postmaster may have left in it. */
+static void remove_socket_dir(const db_embed *e, const char *dir)
+{
+    char path[PATH_MAX + 32];
+    struct stat st;
+    size_t n = strlen(SOCK_PREFIX);
+    if (strncmp(dir, SOCK_PREFIX, n) != 0 || strlen(dir) != n + 6 ||
+        strspn(dir + n, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789") != 6) {
+        return;
+    }
+    if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != cluster_uid(e)) {
+        return;
+    }
+    snprintf(path, sizeof path, "%s%s", dir, SOCK_FILE);
+    (void)unlink(path);
+    snprintf(path, sizeof path, "%s%s.lock", dir, SOCK_FILE);
+    (void)unlink(path);
+    if (rmdir(dir) != 0 && errno != ENOENT) {
+        log_warn("embedded PostgreSQL: cannot remove the socket folder %s: %s", dir,
+                 strerror(errno));
+    }
+}
+
+/* The private socket folder named by metron.conf of an earlier run that did
+ * not stop cleanly (killed): removed once its postmaster is stopped. */
+static void remove_earlier_socket_dir(const db_embed *e)
+{
+    static const char key[] = "unix_socket_directories = '";
+    char text[PATH_MAX * 2 + 512], dir[PATH_MAX];
+    const char *p, *end;
+    if (read_file(e, "metron.conf", text, sizeof text) < 0 || (p = strstr(text, key)) == NULL) {
+        return;
+    }
+    p += strlen(key);
+    end = strchr(p, '\'');
+    if (end == NULL || (size_t)(end - p) >= sizeof dir) {
+        return;
+    }
+    memcpy(dir, p, (size_t)(end - p));
+    dir[end - p] = '\0';
+    remove_socket_dir(e, dir);
+}
+
+/* The unix socket goes into the cluster folder when its path fits in
+ * sockaddr_un; otherwise into a new private folder SOCK_PREFIX + XXXXXX
+ * (mode 0700, owned by the cluster user). */
+static int choose_socket_dir(db_embed *e, char *err, size_t cap)
+{
+    struct sockaddr_un sa;
+    if (strlen(e->pg_dir) + strlen(SOCK_FILE) < sizeof sa.sun_path) {
+        snprintf(e->sock_dir, sizeof e->sock_dir, "%s", e->pg_dir);
+        e->sock_private = false;
+        return 0;
+    }
+    snprintf(e->sock_dir, sizeof e->sock_dir, "%sXXXXXX", SOCK_PREFIX);
+    if (mkdtemp(e->sock_dir) == NULL) {
+        snprintf(err, cap, "cannot create a socket folder %sXXXXXX: %s", SOCK_PREFIX,
+                 strerror(errno));
+        return -1;
+    }
+    e->sock_private = true;
+    if (chmod(e->sock_dir, 0700) != 0 || (e->drop && chown(e->sock_dir, e->uid, e->gid) != 0)) {
+        snprintf(err, cap, "cannot hand the socket folder %s to the PostgreSQL user: %s",
+                 e->sock_dir, strerror(errno));
+        (void)rmdir(e->sock_dir);
+        e->sock_private = false;
+        return -1;
+    }
+    return 0;
+}
+
+/* The libpq connection string for database "db", with "secret" as password
+ * (NULL: none, for peer) and with "timeout" a connect_timeout. */
+static int conninfo_for(const db_embed *e, const char *db, const char *secret, bool timeout,
+                        char *out, size_t cap)
+{
+    char host[sizeof e->sock_dir * 2];
+    int n;
+    if (quote_value(host, sizeof host, e->sock_dir) != 0) {
+        return -1;
+    }
+    n = snprintf(out, cap, "host='%s' port=%d user=postgres dbname=%s%s%s%s", host, EMBED_PORT,
+                 db, secret ? " password=" : "", secret ? secret : "",
+                 timeout ? " connect_timeout=10" : "");
+    return n < 0 || (size_t)n >= cap ? -1 : 0;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* The cluster runs with the bootstrap pg_hba.conf (peer for this process's
+ * user only): give postgres a new random password (sent as a SCRAM verifier,
+ * never in clear), store it in metron.pgpass, switch pg_hba.conf to SCRAM,
+ * reload, and wait until a connection has to present the password. On success
+ * "secret" holds it. */
+static int set_new_password(db_embed *e, char secret[SECRET_HEX + 1], char *err, size_t cap)
+{
+    char ci[PATH_MAX * 2 + 256], sql[512], pgpass[sizeof SECRET_LINE + SECRET_HEX + 2];
+    PGconn *pg = NULL;
+    PGresult *res = NULL;
+    char *verifier = NULL, *literal = NULL;
+    int rc = -1, i;
+
+    if (conninfo_for(e, "postgres", NULL, true, ci, sizeof ci) != 0) {
+        snprintf(err, cap, "embedded PostgreSQL: socket path too long");
+        return -1;
+    }
+    pg = PQconnectdb(ci);
+    if (pg == NULL || PQstatus(pg) != CONNECTION_OK) {
+        snprintf(err, cap, "embedded PostgreSQL: cannot connect (peer) to set the password: %s",
+                 pg ? PQerrorMessage(pg) : "out of memory");
+        goto out;
+    }
+    if (new_secret(secret) != 0) {
+        snprintf(err, cap, "embedded PostgreSQL: no random bytes: %s", strerror(errno));
+        goto out;
+    }
+    verifier = PQencryptPasswordConn(pg, secret, "postgres", "scram-sha-256");
+    literal = verifier ? PQescapeLiteral(pg, verifier, strlen(verifier)) : NULL;
+    if (literal == NULL ||
+        snprintf(sql, sizeof sql, "ALTER ROLE postgres WITH PASSWORD %s", literal) >=
+            (int)sizeof sql) {
+        snprintf(err, cap, "embedded PostgreSQL: cannot encrypt the password: %s",
+                 PQerrorMessage(pg));
+        goto out;
+    }
+    res = PQexec(pg, sql);
+    if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK) {
+        snprintf(err, cap, "embedded PostgreSQL: ALTER ROLE postgres: %s", PQerrorMessage(pg));
+        goto out;
+    }
+    snprintf(pgpass, sizeof pgpass, "%s%s\n", SECRET_LINE, secret);
+    if (write_file(e, SECRET_FILE, pgpass) != 0 || fsync_dir(e->pg_dir) != 0) {
+        snprintf(err, cap, "cannot write %s/%s: %s", e->pg_dir, SECRET_FILE, strerror(errno));
+        goto out;
+    }
+    if (write_auth_files(e, false, err, cap) != 0) {
+        goto out;
+    }
+    PQclear(res);
+    res = PQexec(pg, "SELECT pg_reload_conf()");
+    if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
+        snprintf(err, cap, "embedded PostgreSQL: reload: %s", PQerrorMessage(pg));
+        goto out;
+    }
+    PQfinish(pg);
+    pg = NULL;
+    /* The reload is asynchronous: until it is done, peer still lets this
+     * process in without asking for the password. */
+    if (conninfo_for(e, "postgres", secret, true, ci, sizeof ci) != 0) {
+        snprintf(err, cap, "embedded PostgreSQL: socket path too long");
+        goto out;
+    }
+    for (i = 0; i < 200; i++) {
+        pg = PQconnectdb(ci);
+        if (pg != NULL && PQstatus(pg) == CONNECTION_OK && PQconnectionUsedPassword(pg)) {
+            break;
+        }
+        PQfinish(pg);
+        pg = NULL;
+        sleep_ms(50);
+    }
+    if (pg == NULL) {
+        snprintf(err, cap, "embedded PostgreSQL: SCRAM authentication did not take effect");
+        goto out;
+    }
+    rc = 0;
+out:
+    if (rc != 0) {
+        err[strcspn(err, "\n")] = '\0';
+    }
+    PQfreemem(literal);
+    PQfreemem(verifier);
+    PQclear(res);
+    PQfinish(pg);
+    return rc;
+}
+
+/* Create the database "metron" if missing, and warn when something outside
+ * metron.conf made PostgreSQL listen on TCP after all. */
+static int prepare_database(const char *conninfo_postgres, char *err, size_t cap)
 {
     const char *params[1] = {"metron"};
     PGconn *pg = PQconnectdb(conninfo_postgres);
     PGresult *res = NULL;
     int rc = -1;
     if (pg == NULL || PQstatus(pg) != CONNECTION_OK) {
-        snprintf(err, cap, "embedded PostgreSQL: cannot connect: %s",
+        snprintf(err, cap,
+                 "embedded PostgreSQL: cannot connect: %s (a wrong password in "
+                 "metron.pgpass? remove that file and start again to set a new one)",
                  pg ? PQerrorMessage(pg) : "out of memory");
-        err[strcspn(err, "\n")] = '\0';
         goto out;
     }
+    res = PQexec(pg, "SHOW listen_addresses");
+    if (res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
+        PQgetvalue(res, 0, 0)[0] != '\0') {
+        log_warn("embedded PostgreSQL: listen_addresses is '%s' (set outside metron.conf): it "
+                 "listens on TCP too",
+                 PQgetvalue(res, 0, 0));
+    }
+    PQclear(res);
     res = PQexecParams(pg, "SELECT 1 FROM pg_database WHERE datname = $1", 1, NULL, params,
                        NULL, NULL, 0);
     if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
         snprintf(err, cap, "embedded PostgreSQL: %s", PQerrorMessage(pg));
-        err[strcspn(err, "\n")] = '\0';
         goto out;
     }
     if (PQntuples(res) == 0) {
@@ -264,13 +804,15 @@ static int create_database(const char *conninfo_postgres, char *err, size_t cap)
         res = PQexec(pg, "CREATE DATABASE metron");
         if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK) {
             snprintf(err, cap, "embedded PostgreSQL: CREATE DATABASE: %s", PQerrorMessage(pg));
-            err[strcspn(err, "\n")] = '\0';
             goto out;
         }
         log_info("embedded PostgreSQL: created database metron");
     }
     rc = 0;
 out:
+    if (rc != 0) {
+        err[strcspn(err, "\n")] = '\0';
+    }
     PQclear(res);
     PQfinish(pg);
     return rc;
@@ -281,9 +823,10 @@ int db_embed_start(const char *data_dir, const char *pg_bin, db_embed **out, cha
 {
     db_embed *e = calloc(1, sizeof *e);
     char check[PATH_MAX + 16], conf[PATH_MAX * 2 + 256], quoted[PATH_MAX * 2];
-    char ci_postgres[128];
+    char ci_postgres[PATH_MAX * 2 + 256], secret[SECRET_HEX + 1];
     const char *progs[] = {"initdb", "pg_ctl", "postgres"};
-    int rc, attempt;
+    bool have_secret, had_trust;
+    int rc;
 
     *out = NULL;
     if (e == NULL) {
@@ -329,54 +872,110 @@ int db_embed_start(const char *data_dir, const char *pg_bin, db_embed **out, cha
         log_warn("embedded PostgreSQL: a cluster left running by an earlier run: restarting it");
         (void)pg_ctl(e, "stop", "-m", "fast");
     }
+    remove_earlier_socket_dir(e);
 
-    conf_quote(quoted, sizeof quoted, e->pg_dir);
-    for (attempt = 0; attempt < 3; attempt++) {
-        e->port = free_loopback_port();
-        if (e->port <= 0) {
-            snprintf(err, err_cap, "no free loopback port for PostgreSQL");
-            goto fail;
-        }
-        /* Unix sockets live in the cluster folder when the path fits in
-         * sockaddr_un (107 bytes with "/.s.PGSQL.NNNNN"); otherwise TCP only. */
-        snprintf(conf, sizeof conf,
-                 "listen_addresses = '127.0.0.1'\nport = %d\nunix_socket_directories = '%s'\n",
-                 e->port, strlen(e->pg_dir) < 90 ? quoted : "");
-        if (write_conf(e, "metron.conf", conf, false) != 0) {
-            snprintf(err, err_cap, "cannot write %s/metron.conf: %s", e->pg_dir, strerror(errno));
-            goto fail;
-        }
-        rc = pg_ctl(e, "start", NULL, NULL);
-        if (rc == 0) {
-            break;
-        }
-        log_warn("embedded PostgreSQL: start on port %d failed (exit %d), see %s/postgres.log",
-                 e->port, rc, e->pg_dir);
+    /* Everything the postmaster reads is rewritten before it starts: no TCP,
+     * the socket in a folder only the cluster user (and root) can enter, and
+     * SCRAM, or peer for this process alone while a password is set. */
+    if (ensure_include(e, err, err_cap) != 0 || choose_socket_dir(e, err, err_cap) != 0) {
+        goto fail;
     }
-    if (attempt == 3) {
-        snprintf(err, err_cap, "embedded PostgreSQL did not start; see %s/postgres.log",
-                 e->pg_dir);
+    have_secret = read_secret(e, secret);
+    had_trust = hba_has_trust(e);
+    if (quote_value(quoted, sizeof quoted, e->sock_dir) != 0) {
+        snprintf(err, err_cap, "data folder path too long");
+        goto fail;
+    }
+    snprintf(conf, sizeof conf,
+             "# Written by metron-server at every start (docs/server.md).\n"
+             "listen_addresses = ''\n"
+             "port = %d\n"
+             "unix_socket_directories = '%s'\n"
+             "unix_socket_permissions = 0700\n"
+             "password_encryption = 'scram-sha-256'\n",
+             EMBED_PORT, quoted);
+    if (write_file(e, "metron.conf", conf) != 0) {
+        snprintf(err, err_cap, "cannot write %s/metron.conf: %s", e->pg_dir, strerror(errno));
+        goto fail;
+    }
+    if (write_auth_files(e, !have_secret, err, err_cap) != 0) {
+        goto fail;
+    }
+    if (had_trust) {
+        log_warn("embedded PostgreSQL: the cluster allowed connections without a password "
+                 "(trust, as created by older versions): now SCRAM over the private unix "
+                 "socket only, no TCP");
+    }
+    rc = pg_ctl(e, "start", NULL, NULL);
+    if (rc != 0) {
+        snprintf(err, err_cap, "embedded PostgreSQL did not start (exit %d); see %s/postgres.log",
+                 rc, e->pg_dir);
         goto fail;
     }
 
-    snprintf(ci_postgres, sizeof ci_postgres,
-             "host=127.0.0.1 port=%d user=postgres dbname=postgres connect_timeout=5", e->port);
-    for (int i = 0; i < 100 && PQping(ci_postgres) != PQPING_OK; i++) {
-        struct timespec ts = {0, 100 * 1000000L};
-        nanosleep(&ts, NULL);
-    }
-    if (create_database(ci_postgres, err, err_cap) != 0) {
+    if (conninfo_for(e, "postgres", NULL, true, ci_postgres, sizeof ci_postgres) != 0) {
+        snprintf(err, err_cap, "data folder path too long");
         db_embed_stop(e);
         return -1;
     }
-    snprintf(conninfo, conninfo_cap, "host=127.0.0.1 port=%d user=postgres dbname=metron",
-             e->port);
-    log_info("embedded PostgreSQL: running in %s on 127.0.0.1:%d", e->pg_dir, e->port);
+    for (int i = 0; i < 100 && PQping(ci_postgres) != PQPING_OK; i++) {
+        sleep_ms(100);
+    }
+    if (!have_secret) {
+        log_info("embedded PostgreSQL: setting a new password for postgres (%s/%s)", e->pg_dir,
+                 SECRET_FILE);
+        if (set_new_password(e, secret, err, err_cap) != 0) {
+            db_embed_stop(e);
+            return -1;
+        }
+    }
+    if (conninfo_for(e, "postgres", secret, true, ci_postgres, sizeof ci_postgres) != 0 ||
+        conninfo_for(e, "metron", secret, false, conninfo, conninfo_cap) != 0) {
+        snprintf(err, err_cap, "data folder path too long for the connection string");
+        db_embed_stop(e);
+        return -1;
+    }
+    if (prepare_database(ci_postgres, err, err_cap) != 0) {
+        db_embed_stop(e);
+        return -1;
+    }
+    log_info("embedded PostgreSQL: running in %s (unix socket in %s, no TCP, SCRAM)", e->pg_dir,
+             e->sock_dir);
     *out = e;
     return 0;
 fail:
+    if (e->sock_private) {
+        remove_socket_dir(e, e->sock_dir);
+    }
     free(e);
     return -1;
+}
+
+int db_embed_allow_replication(db_embed *e, const char *role, const char *cidr, char *err,
+                               size_t err_cap)
+{
+    db_embed_repl line;
+    int rc;
+    if (db_embed__repl_parse(role, cidr, &line, err, err_cap) != 0) {
+        return -1;
+    }
+    if (e->n_repl == DB_EMBED_MAX_REPLICATION) {
+        snprintf(err, err_cap, "at most %d replication lines", DB_EMBED_MAX_REPLICATION);
+        return -1;
+    }
+    e->repl[e->n_repl++] = line;
+    if (write_auth_files(e, false, err, err_cap) != 0) {
+        e->n_repl--;
+        return -1;
+    }
+    rc = pg_ctl(e, "reload", NULL, NULL);
+    if (rc != 0) {
+        snprintf(err, err_cap, "embedded PostgreSQL: pg_ctl reload exited with %d", rc);
+        return -1;
+    }
+    log_info("embedded PostgreSQL: replication allowed for %s from %s (SCRAM)", line.role,
+             line.cidr);
+    return 0;
 }
 
 void db_embed_stop(db_embed *e)
@@ -390,6 +989,9 @@ void db_embed_stop(db_embed *e)
         log_warn("embedded PostgreSQL: pg_ctl stop exited with %d", rc);
     } else {
         log_info("embedded PostgreSQL: stopped");
+    }
+    if (e->sock_private) {
+        remove_socket_dir(e, e->sock_dir);
     }
     free(e);
 }

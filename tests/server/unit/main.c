@@ -9,6 +9,7 @@ void suite_auth_password(void);
 void suite_auth_totp(void);
 void suite_auth_crypto(void);
 void suite_config(void);
+void suite_db_embed(void);
 void suite_log(void);
 void suite_http_range(void);
 void suite_json_guard(void);
@@ -66,6 +67,7 @@ int main(int argc, char **argv)
     suite_auth_totp();
     suite_auth_crypto();
     suite_config();
+    suite_db_embed();
     suite_log();
     suite_http_range();
     suite_json_guard();
