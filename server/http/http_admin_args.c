@@ -31,8 +31,7 @@ bool admin_language_known(const char *s)
 
 int admin_reply(http_req *req, int ok_status, int rc, svc_result *r)
 {
-    svc_error f;
-    if (rc == 0 && r->kind == SVC_OK) {
+    if (rc == 0 && r->err.status == SVC_OK) {
         cJSON *obj = r->obj;
         r->obj = NULL;
         if (obj == NULL) {
@@ -45,32 +44,10 @@ int admin_reply(http_req *req, int ok_status, int rc, svc_result *r)
     }
     cJSON_Delete(r->obj);
     r->obj = NULL;
-    switch (r->kind) {
-    case SVC_INVALID:
-    case SVC_NOT_FOUND:
-    case SVC_PLAN_LIMIT:
-    case SVC_FORBIDDEN:
-    case SVC_CONFLICT:
-    case SVC_THROTTLED:
-    case SVC_DB: break;
-    default: return http_reply_error(req, 500, "internal_error", "internal error", NULL);
+    if (r->err.status == SVC_OK) {
+        return http_reply_error(req, 500, "internal_error", "internal error", NULL);
     }
-    svc_fail(&f, r->kind, r->code, r->field, "%s", r->msg);
-    f.db = r->db;
-    if (r->kind == SVC_NOT_FOUND) {
-        f.code = "not_found";
-    } else if (r->kind == SVC_PLAN_LIMIT) {
-        f.code = NULL;
-        f.field = NULL;
-        f.has_quota = true;
-        f.quota = r->quota;
-        f.plan = r->plan;
-    }
-    if (r->kind != SVC_PLAN_LIMIT && r->extra_key[0] != '\0') {
-        f.extra_key = r->extra_key;
-        snprintf(f.extra_val, sizeof f.extra_val, "%s", r->extra_val);
-    }
-    return http_reply_svc(req, &f);
+    return http_reply_svc(req, &r->err);
 }
 
 int admin_id(http_req *req, int i, long long *out)

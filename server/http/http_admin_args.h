@@ -1,17 +1,8 @@
 /* Helpers shared by the administration handlers (http_admin_*.c): the
- * acting user, strict reading of JSON members, and one mapping from
- * svc_result to HTTP replies:
- *
- *   SVC_OK          -> "ok_status" with the result object
- *   SVC_INVALID     -> 400 {code, message, field}
- *   SVC_NOT_FOUND   -> 404 not_found (also for another account's ids)
- *   SVC_PLAN_LIMIT  -> 403 {"code":"plan_limit","quota":"P4","limit":3,"plan":"free",...}
- *   SVC_FORBIDDEN   -> 403, SVC_CONFLICT -> 409, SVC_THROTTLED -> 429
- *   SVC_DB          -> http_reply_db()
- *
- * (through http_reply_svc(), http_svc.h, which builds every error body).
- *
- * Every reader returns 0, or -1 after replying with a 400. */
+ * acting user, strict reading of JSON members, and the reply to an
+ * svc_result (its object with "ok_status", or its failure through
+ * http_reply_svc(), http_svc.h). Every reader returns 0, or -1 after
+ * replying with a 400. */
 #ifndef MTS_HTTP_ADMIN_ARGS_H
 #define MTS_HTTP_ADMIN_ARGS_H
 
@@ -25,7 +16,9 @@ bool admin_language_known(const char *s);
 /* The signed-in user of "req" as an svc_actor. */
 svc_actor admin_actor(const http_req *req);
 
-/* Reply for "rc"/"r" (see above); takes r->obj. Returns the status. */
+/* Reply for "rc"/"r": r->obj (or {"ok": true}) with "ok_status" when rc is 0
+ * and r->err.status SVC_OK, else the failure. Takes r->obj. Returns the
+ * status. */
 int admin_reply(http_req *req, int ok_status, int rc, svc_result *r);
 
 /* Path parameter "i" as a positive id; anything else answers 404. */

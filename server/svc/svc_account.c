@@ -29,33 +29,26 @@ db_status svc_audit(db_conn *c, const svc_actor *a, const char *action,
 
 /* ---------------------------------------------------------- results */
 
-int svc_result_fail(svc_result *r, svc_kind kind, const char *code, const char *field,
-             const char *fmt, ...)
+int svc_result_fail(svc_result *r, svc_status st, const char *code, const char *field,
+                    const char *fmt, ...)
 {
     va_list ap;
-    r->kind = kind;
-    r->code = code;
-    r->field = field;
+    svc_fail(&r->err, st, code, field, NULL);
     va_start(ap, fmt);
-    vsnprintf(r->msg, sizeof r->msg, fmt, ap);
+    vsnprintf(r->err.message, sizeof r->err.message, fmt, ap);
     va_end(ap);
     return -1;
 }
 
 int svc_result_fail_db(svc_result *r, db_status st)
 {
-    r->kind = SVC_DB;
-    r->db = st;
+    svc_fail_db(&r->err, st, NULL);
     return -1;
 }
 
 int svc_result_fail_limit(svc_result *r, mt_plan plan, mt_quota q, const char *msg)
 {
-    r->kind = SVC_PLAN_LIMIT;
-    r->code = "plan_limit";
-    r->quota = q;
-    r->plan = plan;
-    snprintf(r->msg, sizeof r->msg, "%s", msg);
+    svc_fail_quota(&r->err, plan, q, msg);
     return -1;
 }
 
@@ -512,8 +505,8 @@ int svc_plan_change(const svc_actor *a, const char *plan, int months, svc_result
             format_day(next, day);
             svc_result_fail(r, SVC_CONFLICT, "plan_change_too_soon", "plan",
                      "the plan can change once a month (L2): next change allowed on %s", day);
-            snprintf(r->extra_key, sizeof r->extra_key, "next_allowed");
-            snprintf(r->extra_val, sizeof r->extra_val, "%s", day);
+            r->err.extra_key = "next_allowed";
+            snprintf(r->err.extra_val, sizeof r->err.extra_val, "%s", day);
             goto out;
         }
         if (ms != MT_OK) {

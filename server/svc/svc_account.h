@@ -26,25 +26,15 @@
 #include "srv.h"
 #include "svc.h"
 
-/* The result kinds are the statuses of svc.h (this file's svc_result is
- * the older carrier; new code uses svc_error). */
-typedef svc_status svc_kind;
-
+/* A result: err.status SVC_OK with "obj" (a cJSON value the caller owns;
+ * may be NULL), or the failure in "err" (svc.h). */
 typedef struct {
-    svc_kind kind;
-    db_status db;
-    const char *code;  /* static string */
-    const char *field; /* static string or NULL */
-    mt_quota quota; /* SVC_PLAN_LIMIT: the quota and the plan (the reply adds core's limit) */
-    mt_plan plan;
-    char msg[200];
-    char extra_key[24]; /* one more member for the error object (may be "") */
-    char extra_val[40];
-    cJSON *obj; /* SVC_OK: the result (caller owns; may be NULL) */
+    svc_error err;
+    cJSON *obj;
 } svc_result;
 
 /* Fill "r" as an error and return -1 (helpers for svc_*.c). */
-int svc_result_fail(svc_result *r, svc_kind kind, const char *code, const char *field,
+int svc_result_fail(svc_result *r, svc_status st, const char *code, const char *field,
              const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 int svc_result_fail_db(svc_result *r, db_status st);
 int svc_result_fail_limit(svc_result *r, mt_plan plan, mt_quota q, const char *msg);
