@@ -10,7 +10,6 @@
 #include "db_account.h"
 
 /* A timestamptz column as ISO 8601 UTC text. */
-#define ISO(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 
 /* Whether app "a" is visible to the viewer in parameter "$p" (NULL = an
  * administrator: all apps; a member: the apps of the groups they may view,
@@ -44,132 +43,6 @@ static db_stmt *vis(vis_stmt *s, long long viewer)
     return viewer > 0 ? &s->member : &s->admin;
 }
 
-/* ------------------------------------------------------------ row mapper */
-
-db_status db_rows_map(const PGresult *res, const db_field *fields, int n_fields, size_t row_size,
-                      void **out, int *n)
-{
-    int rows = PQntuples(res);
-    char *buf;
-    *out = NULL;
-    *n = 0;
-    if (rows == 0) {
-        return DB_OK;
-    }
-    buf = calloc((size_t)rows, row_size);
-    if (buf == NULL) {
-        return DB_ERROR;
-    }
-    for (int r = 0; r < rows; r++) {
-        char *row = buf + (size_t)r * row_size;
-        for (int f = 0; f < n_fields && f < PQnfields(res); f++) {
-            bool null = PQgetisnull(res, r, f);
-            const char *v = PQgetvalue(res, r, f);
-            switch (fields[f].type) {
-            case DBF_STR: {
-                char *copy = NULL;
-                if (!null && (copy = strdup(v)) == NULL) {
-                    db_rows_free(buf, r + 1, fields, n_fields, row_size);
-                    return DB_ERROR;
-                }
-                memcpy(row + fields[f].off, &copy, sizeof copy);
-                break;
-            }
-            case DBF_I64: {
-                long long x = null ? 0 : strtoll(v, NULL, 10);
-                memcpy(row + fields[f].off, &x, sizeof x);
-                break;
-            }
-            case DBF_BOOL: {
-                bool b = !null && v[0] == 't';
-                memcpy(row + fields[f].off, &b, sizeof b);
-                break;
-            }
-            }
-        }
-    }
-    *out = buf;
-    *n = rows;
-    return DB_OK;
-}
-
-void db_rows_free(void *rows, int n, const db_field *fields, int n_fields, size_t row_size)
-{
-    char *buf = rows;
-    if (buf == NULL) {
-        return;
-    }
-    for (int r = 0; r < n; r++) {
-        for (int f = 0; f < n_fields; f++) {
-            if (fields[f].type == DBF_STR) {
-                char *s;
-                memcpy(&s, buf + (size_t)r * row_size + fields[f].off, sizeof s);
-                free(s);
-            }
-        }
-    }
-    free(buf);
-}
-
-void db_row_clear(void *row, const db_field *fields, int n_fields)
-{
-    for (int f = 0; f < n_fields; f++) {
-        if (fields[f].type == DBF_STR) {
-            char *str, *null = NULL;
-            memcpy(&str, (char *)row + fields[f].off, sizeof str);
-            free(str);
-            memcpy((char *)row + fields[f].off, &null, sizeof null);
-        }
-    }
-}
-
-db_status db_exec_found(db_conn *c, db_stmt *stmt, int n, const char *const *p, bool *found)
-{
-    PGresult *res = NULL;
-    db_status st = db_exec(c, stmt, n, p, &res);
-    *found = false;
-    if (st == DB_OK) {
-        const char *tuples = PQcmdTuples(res);
-        *found = PQntuples(res) > 0 || (tuples[0] != '\0' && strcmp(tuples, "0") != 0);
-    }
-    PQclear(res);
-    return st;
-}
-
-db_status db_exec_rows(db_conn *c, db_stmt *stmt, int n, const char *const *p,
-                       const db_field *fields, int n_fields, size_t row_size, void **out,
-                       int *n_rows)
-{
-    PGresult *res = NULL;
-    db_status st = db_exec(c, stmt, n, p, &res);
-    *out = NULL;
-    *n_rows = 0;
-    if (st == DB_OK) {
-        st = db_rows_map(res, fields, n_fields, row_size, out, n_rows);
-    }
-    PQclear(res);
-    return st;
-}
-
-db_status db_exec_one(db_conn *c, db_stmt *stmt, int n, const char *const *p,
-                      const db_field *fields, int n_fields, size_t row_size, void *out,
-                      bool *found)
-{
-    void *rows = NULL;
-    int n_rows = 0;
-    db_status st = db_exec_rows(c, stmt, n, p, fields, n_fields, row_size, &rows, &n_rows);
-    memset(out, 0, row_size);
-    *found = st == DB_OK && n_rows == 1;
-    if (*found) {
-        memcpy(out, rows, row_size);
-        free(rows); /* the strings moved into *out */
-    } else {
-        db_rows_free(rows, n_rows, fields, n_fields, row_size);
-    }
-    return st;
-}
-
-#define ID(buf, v) snprintf(buf, sizeof buf, "%lld", (long long)(v))
 
 db_status db_apps_lock_account(db_conn *c, long long account_id)
 {
@@ -182,8 +55,8 @@ db_status db_apps_lock_account(db_conn *c, long long account_id)
 
 #define APP_COLS                                                                             \
     "SELECT a.id, a.group_id, a.kind, a.name, a.enabled, a.credential_prefix, "              \
-    ISO("a.credential_set_at") ", " ISO("a.last_seen_at") ", host(a.last_seen_ip), "         \
-    ISO("a.created_at") ", " ISO("a.updated_at") ", "                                        \
+    DB_ISO("a.credential_set_at") ", " DB_ISO("a.last_seen_at") ", host(a.last_seen_ip), "         \
+    DB_ISO("a.created_at") ", " DB_ISO("a.updated_at") ", "                                        \
     "(SELECT count(*) FROM devices d WHERE d.account_id = a.account_id AND d.app_id = a.id) " \
     "FROM apps a "
 
@@ -242,7 +115,7 @@ db_status db_app_list(db_conn *c, long long account_id, long long viewer, db_app
 {
     char a[24], v[24];
     const char *p[] = {a, viewer_param(v, sizeof v, viewer)};
-    ID(a, account_id);
+    DB_ID(a, account_id);
     return db_exec_rows(c, vis(&st_app_list, viewer), 2, p, app_fields, N_APP_FIELDS,
                         sizeof(db_app), (void **)out, n);
 }
@@ -252,8 +125,8 @@ db_status db_app_get(db_conn *c, long long account_id, long long viewer, long lo
 {
     char a[24], v[24], id[24];
     const char *p[] = {a, viewer_param(v, sizeof v, viewer), id};
-    ID(a, account_id);
-    ID(id, app_id);
+    DB_ID(a, account_id);
+    DB_ID(id, app_id);
     return db_exec_one(c, vis(&st_app_get, viewer), 3, p, app_fields, N_APP_FIELDS,
                        sizeof(db_app), out, found);
 }
@@ -272,7 +145,7 @@ db_status db_app_count(db_conn *c, long long account_id, long long *out)
 {
     char a[24];
     const char *p[] = {a};
-    ID(a, account_id);
+    DB_ID(a, account_id);
     return db_q_int(c, &st_app_count, 1, p, out, NULL);
 }
 
@@ -280,8 +153,8 @@ db_status db_group_exists(db_conn *c, long long account_id, long long group_id, 
 {
     char a[24], g[24];
     const char *p[] = {a, g};
-    ID(a, account_id);
-    ID(g, group_id);
+    DB_ID(a, account_id);
+    DB_ID(g, group_id);
     return db_exec_found(c, &st_group_exists, 2, p, found);
 }
 
@@ -291,8 +164,8 @@ db_status db_app_insert(db_conn *c, long long account_id, long long group_id, co
 {
     char a[24], g[24];
     const char *p[] = {a, group_id > 0 ? g : NULL, kind, name, cred_hash_hex, cred_prefix};
-    ID(a, account_id);
-    ID(g, group_id);
+    DB_ID(a, account_id);
+    DB_ID(g, group_id);
     return db_q_int(c, &st_app_insert, 6, p, id, NULL);
 }
 
@@ -302,9 +175,9 @@ db_status db_app_update(db_conn *c, long long account_id, long long app_id, cons
     char a[24], id[24], g[24];
     const char *p[] = {a, id, name, enabled < 0 ? NULL : (enabled ? "true" : "false"),
                        set_group ? "true" : "false", group_id > 0 ? g : NULL};
-    ID(a, account_id);
-    ID(id, app_id);
-    ID(g, group_id);
+    DB_ID(a, account_id);
+    DB_ID(id, app_id);
+    DB_ID(g, group_id);
     return db_exec_found(c, &st_app_update, 6, p, found);
 }
 
@@ -312,8 +185,8 @@ db_status db_app_delete(db_conn *c, long long account_id, long long app_id, bool
 {
     char a[24], id[24];
     const char *p[] = {a, id};
-    ID(a, account_id);
-    ID(id, app_id);
+    DB_ID(a, account_id);
+    DB_ID(id, app_id);
     return db_exec_found(c, &st_app_delete, 2, p, found);
 }
 
@@ -322,8 +195,8 @@ db_status db_app_set_credential(db_conn *c, long long account_id, long long app_
 {
     char a[24], id[24];
     const char *p[] = {a, id, cred_hash_hex, cred_prefix};
-    ID(a, account_id);
-    ID(id, app_id);
+    DB_ID(a, account_id);
+    DB_ID(id, app_id);
     return db_exec_found(c, &st_app_set_cred, 4, p, found);
 }
 
@@ -351,8 +224,8 @@ db_status db_app_kind(db_conn *c, long long account_id, long long app_id, char *
     const char *p[] = {a, id};
     PGresult *res = NULL;
     db_status st;
-    ID(a, account_id);
-    ID(id, app_id);
+    DB_ID(a, account_id);
+    DB_ID(id, app_id);
     st = db_exec(c, &st_app_kind, 2, p, &res);
     *found = false;
     if (st == DB_OK && PQntuples(res) == 1) {
@@ -367,7 +240,7 @@ db_status db_app_kind(db_conn *c, long long account_id, long long app_id, char *
 
 #define DEVICE_COLS                                                                          \
     "SELECT d.id, d.app_id, a.kind, d.model, d.serial, d.firmware, d.name, "                 \
-    ISO("d.created_at") ", " ISO("d.updated_at") ", "                                        \
+    DB_ISO("d.created_at") ", " DB_ISO("d.updated_at") ", "                                        \
     "n.channels, n.selected "                                                                \
     "FROM devices d JOIN apps a ON a.account_id = d.account_id AND a.id = d.app_id "         \
     "CROSS JOIN LATERAL (SELECT count(*) AS channels, count(*) FILTER (WHERE ch.selected) "  \
@@ -411,8 +284,8 @@ db_status db_device_list(db_conn *c, long long account_id, long long viewer, lon
 {
     char a[24], v[24], app[24];
     const char *p[] = {a, viewer_param(v, sizeof v, viewer), app_id > 0 ? app : NULL};
-    ID(a, account_id);
-    ID(app, app_id);
+    DB_ID(a, account_id);
+    DB_ID(app, app_id);
     return db_exec_rows(c, vis(&st_device_list, viewer), 3, p, device_fields, N_DEVICE_FIELDS,
                         sizeof(db_device), (void **)out, n);
 }
@@ -422,8 +295,8 @@ db_status db_device_get(db_conn *c, long long account_id, long long viewer, long
 {
     char a[24], v[24], id[24];
     const char *p[] = {a, viewer_param(v, sizeof v, viewer), id};
-    ID(a, account_id);
-    ID(id, device_id);
+    DB_ID(a, account_id);
+    DB_ID(id, device_id);
     return db_exec_one(c, vis(&st_device_get, viewer), 3, p, device_fields, N_DEVICE_FIELDS,
                        sizeof(db_device), out, found);
 }
@@ -442,8 +315,8 @@ db_status db_device_count(db_conn *c, long long account_id, long long app_id, lo
 {
     char a[24], app[24];
     const char *p[] = {a, app};
-    ID(a, account_id);
-    ID(app, app_id);
+    DB_ID(a, account_id);
+    DB_ID(app, app_id);
     return db_q_int(c, &st_device_count, 2, p, out, NULL);
 }
 
@@ -453,8 +326,8 @@ db_status db_device_insert(db_conn *c, long long account_id, long long app_id, c
 {
     char a[24], app[24];
     const char *p[] = {a, app, model, serial, firmware, name};
-    ID(a, account_id);
-    ID(app, app_id);
+    DB_ID(a, account_id);
+    DB_ID(app, app_id);
     return db_q_int(c, &st_device_insert, 6, p, id, NULL);
 }
 
@@ -464,8 +337,8 @@ db_status db_device_update(db_conn *c, long long account_id, long long device_id
 {
     char a[24], id[24];
     const char *p[] = {a, id, model, serial, firmware, name};
-    ID(a, account_id);
-    ID(id, device_id);
+    DB_ID(a, account_id);
+    DB_ID(id, device_id);
     return db_exec_found(c, &st_device_update, 6, p, found);
 }
 
@@ -473,8 +346,8 @@ db_status db_device_delete(db_conn *c, long long account_id, long long device_id
 {
     char a[24], id[24];
     const char *p[] = {a, id};
-    ID(a, account_id);
-    ID(id, device_id);
+    DB_ID(a, account_id);
+    DB_ID(id, device_id);
     return db_exec_found(c, &st_device_delete, 2, p, found);
 }
 
@@ -482,7 +355,7 @@ db_status db_device_delete(db_conn *c, long long account_id, long long device_id
 
 #define CHANNEL_COLS                                                                         \
     "SELECT ch.id, ch.device_id, ch.ch_key, ch.name, ch.unit, ch.selected, ch.position, "    \
-    ISO("ch.created_at") ", " ISO("ch.updated_at") " "                                       \
+    DB_ISO("ch.created_at") ", " DB_ISO("ch.updated_at") " "                                       \
     "FROM channels ch JOIN devices d ON d.account_id = ch.account_id AND d.id = ch.device_id " \
     "JOIN apps a ON a.account_id = d.account_id AND a.id = d.app_id "
 
@@ -525,8 +398,8 @@ db_status db_channel_list(db_conn *c, long long account_id, long long viewer,
 {
     char a[24], v[24], d[24];
     const char *p[] = {a, viewer_param(v, sizeof v, viewer), d};
-    ID(a, account_id);
-    ID(d, device_id);
+    DB_ID(a, account_id);
+    DB_ID(d, device_id);
     return db_exec_rows(c, vis(&st_channel_list, viewer), 3, p, channel_fields, N_CHANNEL_FIELDS,
                         sizeof(db_channel), (void **)out, n);
 }
@@ -536,8 +409,8 @@ db_status db_channel_get(db_conn *c, long long account_id, long long viewer,
 {
     char a[24], v[24], id[24];
     const char *p[] = {a, viewer_param(v, sizeof v, viewer), id};
-    ID(a, account_id);
-    ID(id, channel_id);
+    DB_ID(a, account_id);
+    DB_ID(id, channel_id);
     return db_exec_one(c, vis(&st_channel_get, viewer), 3, p, channel_fields, N_CHANNEL_FIELDS,
                        sizeof(db_channel), out, found);
 }
@@ -557,8 +430,8 @@ db_status db_channel_insert(db_conn *c, long long account_id, long long device_i
 {
     char a[24], d[24];
     const char *p[] = {a, d, key, name, unit};
-    ID(a, account_id);
-    ID(d, device_id);
+    DB_ID(a, account_id);
+    DB_ID(d, device_id);
     return db_q_int(c, &st_channel_insert, 5, p, id, NULL);
 }
 
@@ -567,8 +440,8 @@ db_status db_channel_update(db_conn *c, long long account_id, long long channel_
 {
     char a[24], id[24];
     const char *p[] = {a, id, name, unit};
-    ID(a, account_id);
-    ID(id, channel_id);
+    DB_ID(a, account_id);
+    DB_ID(id, channel_id);
     return db_exec_found(c, &st_channel_update, 4, p, found);
 }
 
@@ -576,8 +449,8 @@ db_status db_channel_delete(db_conn *c, long long account_id, long long channel_
 {
     char a[24], id[24];
     const char *p[] = {a, id};
-    ID(a, account_id);
-    ID(id, channel_id);
+    DB_ID(a, account_id);
+    DB_ID(id, channel_id);
     return db_exec_found(c, &st_channel_delete, 2, p, found);
 }
 
@@ -588,8 +461,8 @@ db_status db_selection_inspect(db_conn *c, long long account_id, long long devic
     const char *p[] = {a, d, ids_array};
     PGresult *res = NULL;
     db_status st;
-    ID(a, account_id);
-    ID(d, device_id);
+    DB_ID(a, account_id);
+    DB_ID(d, device_id);
     st = db_exec(c, &st_selection_inspect, 3, p, &res);
     *on_device = *added = 0;
     if (st == DB_OK && PQntuples(res) == 1) {
@@ -605,7 +478,7 @@ db_status db_selection_apply(db_conn *c, long long account_id, long long device_
 {
     char a[24], d[24];
     const char *p[] = {a, d, ids_array};
-    ID(a, account_id);
-    ID(d, device_id);
+    DB_ID(a, account_id);
+    DB_ID(d, device_id);
     return db_exec(c, &st_selection_apply, 3, p, NULL);
 }

@@ -1,5 +1,5 @@
 /* Storage of apps, devices and channels (G6, M4), plus the small row mapper
- * that other db_*.c files share.
+ * (the row mapper they use is db_rows.h).
  *
  * Every function takes a connection the caller acquired (so the svc layer can
  * hold a transaction across calls) and the signed-in "account_id": every
@@ -19,48 +19,7 @@
 #include <stddef.h>
 
 #include "db.h"
-
-/* ------------------------------------------------------------ row mapper */
-
-typedef enum { DBF_STR = 0, DBF_I64, DBF_BOOL } db_field_type;
-
-/* Column i of a result goes into the member at "off" of a row struct: a
- * char * (heap copy, NULL for SQL NULL), a long long (0 for NULL) or a bool. */
-typedef struct {
-    db_field_type type;
-    size_t off;
-} db_field;
-
-/* Map every row of "res" (column i -> fields[i]) into a new array of
- * "row_size"-byte structs. Returns DB_OK with *out (caller frees with
- * db_rows_free(); NULL when there are no rows) and *n, or DB_ERROR when out
- * of memory (*out NULL). */
-db_status db_rows_map(const PGresult *res, const db_field *fields, int n_fields, size_t row_size,
-                      void **out, int *n);
-
-/* Free "n" rows made by db_rows_map() with the same field table ("rows" may
- * be NULL). */
-void db_rows_free(void *rows, int n, const db_field *fields, int n_fields, size_t row_size);
-
-/* Free the strings of one mapped row (not the row itself). */
-void db_row_clear(void *row, const db_field *fields, int n_fields);
-
-/* Run "stmt" and map every row of its result into a new array of
- * "row_size"-byte structs (db_rows_map(); *out NULL and *n_rows 0 on
- * failure or without rows). */
-db_status db_exec_rows(db_conn *c, db_stmt *stmt, int n, const char *const *p,
-                       const db_field *fields, int n_fields, size_t row_size, void **out,
-                       int *n_rows);
-
-/* Run "stmt" and map exactly one row into "out" ("row_size" bytes, zeroed
- * otherwise): *found false when there is no row (or more than one). Free
- * its strings with db_row_clear(). */
-db_status db_exec_one(db_conn *c, db_stmt *stmt, int n, const char *const *p,
-                      const db_field *fields, int n_fields, size_t row_size, void *out,
-                      bool *found);
-
-/* Run "stmt" and report whether it returned or changed a row. */
-db_status db_exec_found(db_conn *c, db_stmt *stmt, int n, const char *const *p, bool *found);
+#include "db_rows.h"
 
 /* Lock the account row (SELECT ... FOR UPDATE) inside the caller's
  * transaction: quota checks count and insert under this lock, so two

@@ -11,7 +11,6 @@
 #include "db_apps.h"
 
 /* A timestamptz column as ISO 8601 UTC text. */
-#define ISO(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 
 /* Folder trees are at most svc_drive.h's 16 levels deep; the recursive
  * queries stop at 64 all the same, so that a damaged tree cannot loop. */
@@ -106,8 +105,8 @@ static db_status exec_ids(db_conn *c, db_stmt *stmt, int n_params, const char *c
 
 #define ITEM_COLS                                                                            \
     "SELECT i.id, i.parent_id, i.is_folder, false, i.name, COALESCE(i.size, 0), i.kind, "    \
-    " i.content_type, encode(i.sha256, 'hex'), i.created_by, " ISO("i.created_at") ", "      \
-    ISO("i.updated_at") ", "                                                                 \
+    " i.content_type, encode(i.sha256, 'hex'), i.created_by, " DB_ISO("i.created_at") ", "      \
+    DB_ISO("i.updated_at") ", "                                                                 \
     " CASE WHEN i.is_folder THEN (SELECT count(*) FROM drive_items ch "                      \
     "   WHERE ch.account_id = i.account_id AND ch.parent_id = i.id) ELSE 0 END "             \
     "FROM drive_items i "
@@ -154,7 +153,7 @@ static db_stmt st_datasets = {"drive_datasets",
     "   JOIN devices d ON d.account_id = ch.account_id AND d.id = ch.device_id "
     "   JOIN apps ap ON ap.account_id = d.account_id AND ap.id = d.app_id "
     "   WHERE ch.account_id = g.account_id AND ap.group_id = g.id AND ch.selected), "
-    " 'dataset', NULL, NULL, 0, " ISO("g.created_at") ", " ISO("g.updated_at") ", 0 "
+    " 'dataset', NULL, NULL, 0, " DB_ISO("g.created_at") ", " DB_ISO("g.updated_at") ", 0 "
     "FROM measurement_groups g WHERE g.account_id = $1 AND ($2::bigint = 0 OR g.id IN ("
     " SELECT gua.group_id FROM group_user_access gua "
     "  WHERE gua.account_id = $1 AND gua.user_id = $2 "

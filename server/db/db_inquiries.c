@@ -9,8 +9,6 @@
 #include "db_account.h"
 #include "db_apps.h"
 
-#define ISO(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
-#define ID(buf, v) snprintf(buf, sizeof buf, "%lld", (long long)(v))
 
 static const db_field inquiry_fields[] = {
     {DBF_I64, offsetof(db_inquiry, id)},
@@ -26,7 +24,7 @@ static const db_field inquiry_fields[] = {
 
 #define INQUIRY_COLS                                                                         \
     "SELECT id, user_id, kind, subject, body, allow_remote_access, status, "                 \
-    ISO("created_at") " FROM inquiries "
+    DB_ISO("created_at") " FROM inquiries "
 
 static db_stmt st_inquiry_insert = {"admb_inquiry_insert",
     "INSERT INTO inquiries (account_id, user_id, kind, subject, body, allow_remote_access) "
@@ -48,8 +46,8 @@ db_status db_inquiry_insert(db_conn *c, long long account_id, long long user_id,
     char a[24], u[24];
     const char *p[] = {a, user_id > 0 ? u : NULL, kind, subject, body,
                        allow_remote_access ? "true" : "false"};
-    ID(a, account_id);
-    ID(u, user_id);
+    DB_ID(a, account_id);
+    DB_ID(u, user_id);
     return db_q_int(c, &st_inquiry_insert, 6, p, id, NULL);
 }
 
@@ -59,10 +57,10 @@ db_status db_inquiry_list(db_conn *c, long long account_id, long long user_id, i
     char a[24], u[24], l[24], o[24];
     const char *p[] = {a, user_id > 0 ? u : NULL, l, o};
     db_status st;
-    ID(a, account_id);
-    ID(u, user_id);
-    ID(l, limit);
-    ID(o, offset);
+    DB_ID(a, account_id);
+    DB_ID(u, user_id);
+    DB_ID(l, limit);
+    DB_ID(o, offset);
     st = db_exec_rows(c, &st_inquiry_list, 4, p, inquiry_fields, N_INQUIRY, sizeof(db_inquiry),
                    (void **)out, n);
     if (st == DB_OK) {
@@ -76,9 +74,9 @@ db_status db_inquiry_get(db_conn *c, long long account_id, long long user_id, lo
 {
     char a[24], u[24], i[24];
     const char *p[] = {a, user_id > 0 ? u : NULL, i};
-    ID(a, account_id);
-    ID(u, user_id);
-    ID(i, id);
+    DB_ID(a, account_id);
+    DB_ID(u, user_id);
+    DB_ID(i, id);
     return db_exec_one(c, &st_inquiry_get, 3, p, inquiry_fields, N_INQUIRY, sizeof(db_inquiry),
                     out, found);
 }

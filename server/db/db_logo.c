@@ -9,7 +9,6 @@
 #include "db_account.h"
 #include "db_apps.h"
 
-#define ID(buf, v) snprintf(buf, sizeof buf, "%lld", (long long)(v))
 
 static db_stmt st_logo_get = {"admb_logo_get",
     "SELECT logo_content_type, encode(logo, 'hex') FROM accounts "
@@ -41,7 +40,7 @@ db_status db_logo_get(db_conn *c, long long account_id, unsigned char **data, si
     const char *p[] = {a};
     PGresult *res = NULL;
     db_status st;
-    ID(a, account_id);
+    DB_ID(a, account_id);
     *data = NULL;
     *len = 0;
     *found = false;
@@ -71,7 +70,7 @@ db_status db_logo_set(db_conn *c, long long account_id, const char *data_hex,
 {
     char a[24];
     const char *p[] = {a, data_hex, content_type};
-    ID(a, account_id);
+    DB_ID(a, account_id);
     return db_exec(c, &st_logo_set, 3, p, NULL);
 }
 
@@ -79,6 +78,6 @@ db_status db_logo_delete(db_conn *c, long long account_id, bool *found)
 {
     char a[24];
     const char *p[] = {a};
-    ID(a, account_id);
+    DB_ID(a, account_id);
     return db_exec_found(c, &st_logo_delete, 1, p, found);
 }

@@ -9,8 +9,6 @@
 #include "db_account.h"
 #include "db_apps.h"
 
-#define ISO(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
-#define ID(buf, v) snprintf(buf, sizeof buf, "%lld", (long long)(v))
 
 static const db_field notification_fields[] = {
     {DBF_I64, offsetof(db_notification, id)},
@@ -24,7 +22,7 @@ static const db_field notification_fields[] = {
 #define N_NOTIFICATION (int)(sizeof notification_fields / sizeof notification_fields[0])
 
 static db_stmt st_notification_list = {"admb_notification_list",
-    "SELECT id, kind, title, body, data::text, " ISO("created_at") ", " ISO("read_at")
+    "SELECT id, kind, title, body, data::text, " DB_ISO("created_at") ", " DB_ISO("read_at")
     " FROM notifications WHERE account_id = $1 AND user_id = $2 "
     "AND (NOT $3::boolean OR read_at IS NULL) "
     "ORDER BY created_at DESC, id DESC LIMIT $4 OFFSET $5", 0};
@@ -50,10 +48,10 @@ db_status db_notification_list(db_conn *c, long long account_id, long long user_
     const char *p[] = {a, u, unread_only ? "true" : "false", l, o};
     PGresult *res = NULL;
     db_status st;
-    ID(a, account_id);
-    ID(u, user_id);
-    ID(l, limit);
-    ID(o, offset);
+    DB_ID(a, account_id);
+    DB_ID(u, user_id);
+    DB_ID(l, limit);
+    DB_ID(o, offset);
     *total = *unread = 0;
     st = db_exec_rows(c, &st_notification_list, 5, p, notification_fields, N_NOTIFICATION,
                    sizeof(db_notification), (void **)out, n);
@@ -84,8 +82,8 @@ db_status db_notification_unread(db_conn *c, long long account_id, long long use
 {
     char a[24], u[24];
     const char *p[] = {a, u};
-    ID(a, account_id);
-    ID(u, user_id);
+    DB_ID(a, account_id);
+    DB_ID(u, user_id);
     return db_q_int(c, &st_notification_unread, 2, p, unread, NULL);
 }
 
@@ -94,9 +92,9 @@ db_status db_notification_mark(db_conn *c, long long account_id, long long user_
 {
     char a[24], u[24], i[24];
     const char *p[] = {a, u, i};
-    ID(a, account_id);
-    ID(u, user_id);
-    ID(i, id);
+    DB_ID(a, account_id);
+    DB_ID(u, user_id);
+    DB_ID(i, id);
     return db_exec_found(c, &st_notification_mark, 3, p, found);
 }
 
@@ -107,8 +105,8 @@ db_status db_notification_mark_all(db_conn *c, long long account_id, long long u
     const char *p[] = {a, u};
     PGresult *res = NULL;
     db_status st;
-    ID(a, account_id);
-    ID(u, user_id);
+    DB_ID(a, account_id);
+    DB_ID(u, user_id);
     st = db_exec(c, &st_notification_mark_all, 2, p, &res);
     *marked = st == DB_OK ? strtoll(PQcmdTuples(res), NULL, 10) : 0;
     PQclear(res);

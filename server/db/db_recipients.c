@@ -9,8 +9,6 @@
 #include "db_account.h"
 #include "db_apps.h"
 
-#define ISO(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
-#define ID(buf, v) snprintf(buf, sizeof buf, "%lld", (long long)(v))
 
 static const db_field recipient_fields[] = {
     {DBF_I64, offsetof(db_recipient, id)},
@@ -25,8 +23,8 @@ static const db_field recipient_fields[] = {
 #define N_RECIPIENT (int)(sizeof recipient_fields / sizeof recipient_fields[0])
 
 #define RECIPIENT_COLS                                                                       \
-    "SELECT id, channel, name, address, language, enabled, " ISO("created_at") ", "          \
-    ISO("updated_at") " FROM system_notification_recipients "
+    "SELECT id, channel, name, address, language, enabled, " DB_ISO("created_at") ", "          \
+    DB_ISO("updated_at") " FROM system_notification_recipients "
 
 static db_stmt st_recipient_list = {"admb_recipient_list",
     RECIPIENT_COLS "WHERE account_id = $1 ORDER BY id", 0};
@@ -45,7 +43,7 @@ db_status db_recipient_list(db_conn *c, long long account_id, db_recipient **out
 {
     char a[24];
     const char *p[] = {a};
-    ID(a, account_id);
+    DB_ID(a, account_id);
     return db_exec_rows(c, &st_recipient_list, 1, p, recipient_fields, N_RECIPIENT,
                      sizeof(db_recipient), (void **)out, n);
 }
@@ -55,8 +53,8 @@ db_status db_recipient_get(db_conn *c, long long account_id, long long id, db_re
 {
     char a[24], i[24];
     const char *p[] = {a, i};
-    ID(a, account_id);
-    ID(i, id);
+    DB_ID(a, account_id);
+    DB_ID(i, id);
     return db_exec_one(c, &st_recipient_get, 2, p, recipient_fields, N_RECIPIENT,
                     sizeof(db_recipient), out, found);
 }
@@ -77,7 +75,7 @@ db_status db_recipient_insert(db_conn *c, long long account_id, const char *kind
 {
     char a[24];
     const char *p[] = {a, kind, name, address, language, enabled ? "true" : "false"};
-    ID(a, account_id);
+    DB_ID(a, account_id);
     return db_q_int(c, &st_recipient_insert, 6, p, id, NULL);
 }
 
@@ -87,8 +85,8 @@ db_status db_recipient_update(db_conn *c, long long account_id, long long id, co
 {
     char a[24], i[24];
     const char *p[] = {a, i, kind, name, address, language, enabled ? "true" : "false"};
-    ID(a, account_id);
-    ID(i, id);
+    DB_ID(a, account_id);
+    DB_ID(i, id);
     return db_exec_found(c, &st_recipient_update, 7, p, found);
 }
 
@@ -96,7 +94,7 @@ db_status db_recipient_delete(db_conn *c, long long account_id, long long id, bo
 {
     char a[24], i[24];
     const char *p[] = {a, i};
-    ID(a, account_id);
-    ID(i, id);
+    DB_ID(a, account_id);
+    DB_ID(i, id);
     return db_exec_found(c, &st_recipient_delete, 2, p, found);
 }
