@@ -2,12 +2,14 @@
 #define _POSIX_C_SOURCE 200809L
 #include "db_auth.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "auth.h"
 #include "db_account.h"
+#include "db_rows.h"
 
 /* Every user look-up returns these columns first, in this order (fill_user()):
  * the user, their account, and whether the client address "ip" (a
@@ -822,15 +824,35 @@ db_status db_audit_insert(db_conn *c, long long account_id, int64_t at, const ch
     return db_exec(c, &st_audit_insert, 9, p, NULL);
 }
 
+static const db_field audit_fields[] = {
+    {DBF_I64, offsetof(db_audit_entry, id)},
+    {DBF_STR, offsetof(db_audit_entry, at)},
+    {DBF_STR, offsetof(db_audit_entry, actor_kind)},
+    {DBF_I64, offsetof(db_audit_entry, user_id)},
+    {DBF_STR, offsetof(db_audit_entry, actor_login)},
+    {DBF_STR, offsetof(db_audit_entry, action)},
+    {DBF_STR, offsetof(db_audit_entry, target_type)},
+    {DBF_I64, offsetof(db_audit_entry, target_id)},
+    {DBF_STR, offsetof(db_audit_entry, ip)},
+    {DBF_STR, offsetof(db_audit_entry, detail)},
+};
+#define N_AUDIT_FIELDS ((int)(sizeof audit_fields / sizeof audit_fields[0]))
+
 db_status db_audit_list(db_conn *c, long long account_id, long long before, int limit,
-                        PGresult **out)
+                        db_audit_entry **out, int *n)
 {
     char a[24], b[24], l[24];
     const char *p[] = {a, b, l};
     snprintf(a, sizeof a, "%lld", account_id);
     snprintf(b, sizeof b, "%lld", before);
     snprintf(l, sizeof l, "%d", limit);
-    return db_exec(c, &st_audit_list, 3, p, out);
+    return db_exec_rows(c, &st_audit_list, 3, p, audit_fields, N_AUDIT_FIELDS, sizeof **out,
+                        (void **)out, n);
+}
+
+void db_audit_entries_free(db_audit_entry *rows, int n)
+{
+    db_rows_free(rows, n, audit_fields, N_AUDIT_FIELDS, sizeof *rows);
 }
 
 db_status db_auth_test_account(db_conn *c, const char *login_id, const char *alt_login_id,

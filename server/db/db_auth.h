@@ -198,12 +198,27 @@ db_status db_audit_insert(db_conn *c, long long account_id, int64_t at, const ch
                           long long user_id, const char *action, const char *target_type,
                           long long target_id, const char *ip, const char *detail_json);
 
-/* A9: up to "limit" rows of the account, newest first, with id < "before"
- * (0 = from the newest). *out is the result (caller PQclear()s) with the
- * columns id, at (ISO 8601 UTC), actor_kind, user_id, actor_login, action,
- * target_type, target_id, ip, detail (JSON text). */
+/* A9: one entry of the audit log. */
+typedef struct {
+    long long id;
+    char *at;          /* ISO 8601 UTC */
+    char *actor_kind;
+    long long user_id; /* 0 = none */
+    char *actor_login;
+    char *action;
+    char *target_type; /* NULL = none */
+    long long target_id; /* 0 = none */
+    char *ip;          /* NULL = unknown */
+    char *detail;      /* a JSON object's text */
+} db_audit_entry;
+
+/* A9: up to "limit" entries of the account, newest first, with id <
+ * "before" (0 = from the newest): *out (caller frees with
+ * db_audit_entries_free(); NULL when none) and *n. */
 db_status db_audit_list(db_conn *c, long long account_id, long long before, int limit,
-                        PGresult **out);
+                        db_audit_entry **out, int *n);
+
+void db_audit_entries_free(db_audit_entry *rows, int n);
 
 /* Test-only (METRON_TEST_ROUTES=1): create an account on "plan" with
  * "login_id" (NULL for Trial) and "alt_login_id" (may be NULL); Standard and

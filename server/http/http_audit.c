@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "db_auth.h"
+#include "http_svc.h"
 
 audit_who audit_who_of(const http_req *req)
 {
@@ -53,66 +53,16 @@ static int query_int(http_req *req, const char *name, long long lo, long long hi
 static int h_audit_list(http_req *req)
 {
     long long limit = 50, before = 0;
-    PGresult *r = NULL;
-    db_conn *c = NULL;
-    db_status st;
-    cJSON *o = NULL, *arr;
-    int rows, rc;
-
+    svc_error err;
+    cJSON *o;
     if (query_int(req, "limit", 1, 200, &limit) != 0 ||
         query_int(req, "before", 1, 9223372036854775807LL, &before) != 0) {
         return req->status;
     }
-    if ((st = db_acquire(req->srv->pool, DB_WAIT_MS, &c)) != DB_OK ||
-        (st = db_audit_list(c, req->account_id, before, (int)limit, &r)) != DB_OK) {
-        db_release(req->srv->pool, c);
-        return http_reply_db(req, st);
+    if (audit_list(&req->actor, before, (int)limit, &o, &err) != SVC_OK) {
+        return http_reply_svc(req, &err);
     }
-    db_release(req->srv->pool, c);
-    o = cJSON_CreateObject();
-    arr = cJSON_AddArrayToObject(o, "entries");
-    rows = PQntuples(r);
-    for (int i = 0; arr != NULL && i < rows; i++) {
-        cJSON *e = cJSON_CreateObject();
-        cJSON *detail = cJSON_Parse(PQgetvalue(r, i, 9));
-        cJSON_AddNumberToObject(e, "id", (double)strtoll(PQgetvalue(r, i, 0), NULL, 10));
-        cJSON_AddStringToObject(e, "at", PQgetvalue(r, i, 1));
-        cJSON_AddStringToObject(e, "actor_kind", PQgetvalue(r, i, 2));
-        if (PQgetisnull(r, i, 3)) {
-            cJSON_AddNullToObject(e, "user_id");
-        } else {
-            cJSON_AddNumberToObject(e, "user_id", (double)strtoll(PQgetvalue(r, i, 3), NULL, 10));
-        }
-        cJSON_AddStringToObject(e, "actor_login", PQgetvalue(r, i, 4));
-        cJSON_AddStringToObject(e, "action", PQgetvalue(r, i, 5));
-        if (PQgetisnull(r, i, 6)) {
-            cJSON_AddNullToObject(e, "target_type");
-        } else {
-            cJSON_AddStringToObject(e, "target_type", PQgetvalue(r, i, 6));
-        }
-        if (PQgetisnull(r, i, 7)) {
-            cJSON_AddNullToObject(e, "target_id");
-        } else {
-            cJSON_AddNumberToObject(e, "target_id",
-                                    (double)strtoll(PQgetvalue(r, i, 7), NULL, 10));
-        }
-        if (PQgetisnull(r, i, 8)) {
-            cJSON_AddNullToObject(e, "ip");
-        } else {
-            cJSON_AddStringToObject(e, "ip", PQgetvalue(r, i, 8));
-        }
-        cJSON_AddItemToObject(e, "detail", detail ? detail : cJSON_CreateObject());
-        cJSON_AddItemToArray(arr, e);
-    }
-    if (rows == limit && rows > 0) {
-        cJSON_AddNumberToObject(o, "next_before",
-                                (double)strtoll(PQgetvalue(r, rows - 1, 0), NULL, 10));
-    } else {
-        cJSON_AddNullToObject(o, "next_before");
-    }
-    PQclear(r);
-    rc = http_reply_json(req, 200, o);
-    return rc;
+    return http_reply_json(req, 200, o);
 }
 
 /* POST /api/v1/test/audit-fail {count}: the next "count" audit writes fail

@@ -94,3 +94,70 @@ int audit_event(db_pool *pool, const audit_who *who, const char *action,
     cJSON_free(text);
     return st == DB_OK ? 0 : -1;
 }
+
+/* A number member, or null for 0 (no such id). */
+static void add_id_or_null(cJSON *o, const char *name, long long v)
+{
+    if (v == 0) {
+        cJSON_AddNullToObject(o, name);
+    } else {
+        cJSON_AddNumberToObject(o, name, (double)v);
+    }
+}
+
+/* A string member, or null for NULL. */
+static void add_str_or_null(cJSON *o, const char *name, const char *v)
+{
+    if (v == NULL) {
+        cJSON_AddNullToObject(o, name);
+    } else {
+        cJSON_AddStringToObject(o, name, v);
+    }
+}
+
+svc_status audit_list(const svc_actor *a, long long before, int limit, cJSON **out,
+                      svc_error *e)
+{
+    db_audit_entry *rows = NULL;
+    db_conn *c = NULL;
+    db_status st;
+    cJSON *o, *arr;
+    int n = 0;
+    *out = NULL;
+    if ((st = db_acquire(a->srv->pool, DB_WAIT_MS, &c)) != DB_OK ||
+        (st = db_audit_list(c, a->account_id, before, limit, &rows, &n)) != DB_OK) {
+        db_release(a->srv->pool, c);
+        return svc_fail_db(e, st, NULL);
+    }
+    db_release(a->srv->pool, c);
+    o = cJSON_CreateObject();
+    arr = cJSON_AddArrayToObject(o, "entries");
+    for (int i = 0; arr != NULL && i < n; i++) {
+        const db_audit_entry *r = &rows[i];
+        cJSON *en = cJSON_CreateObject();
+        cJSON *detail = r->detail != NULL ? cJSON_Parse(r->detail) : NULL;
+        cJSON_AddNumberToObject(en, "id", (double)r->id);
+        cJSON_AddStringToObject(en, "at", r->at != NULL ? r->at : "");
+        cJSON_AddStringToObject(en, "actor_kind", r->actor_kind != NULL ? r->actor_kind : "");
+        add_id_or_null(en, "user_id", r->user_id);
+        cJSON_AddStringToObject(en, "actor_login", r->actor_login != NULL ? r->actor_login : "");
+        cJSON_AddStringToObject(en, "action", r->action != NULL ? r->action : "");
+        add_str_or_null(en, "target_type", r->target_type);
+        add_id_or_null(en, "target_id", r->target_id);
+        add_str_or_null(en, "ip", r->ip);
+        cJSON_AddItemToObject(en, "detail", detail ? detail : cJSON_CreateObject());
+        cJSON_AddItemToArray(arr, en);
+    }
+    if (n == limit && n > 0) {
+        cJSON_AddNumberToObject(o, "next_before", (double)rows[n - 1].id);
+    } else {
+        cJSON_AddNullToObject(o, "next_before");
+    }
+    db_audit_entries_free(rows, n);
+    if (o == NULL || arr == NULL) {
+        cJSON_Delete(o);
+        return svc_fail_nomem(e);
+    }
+    *out = o;
+    return SVC_OK;
+}

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 
 #include "db.h"
+#include "svc.h"
 
 /* Who acts, for the audit log. */
 typedef struct {
@@ -44,6 +45,13 @@ db_status audit_write_kv(db_conn *c, const audit_who *who, const char *action,
  * could not be written (logged; the event stands). */
 int audit_event(db_pool *pool, const audit_who *who, const char *action,
                 const char *target_type, long long target_id, const cJSON *detail);
+
+/* GET /api/v1/audit: up to "limit" entries of the actor's account, newest
+ * first, with id < "before" (0 = from the newest), as {"entries": [...],
+ * "next_before": id or null} in *out (caller owns). SVC_OK, or the failure
+ * in "e". */
+svc_status audit_list(const svc_actor *a, long long before, int limit, cJSON **out,
+                      svc_error *e);
 
 /* Tests only (POST /api/v1/test/audit-fail, METRON_TEST_ROUTES=1): make the
  * next "n" audit_write() calls fail with DB_ERROR, to show that a change
