@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "db_account.h"
-#include "db_apps.h"
+#include "db_rows.h"
 
 #define ID(buf, v) snprintf(buf, sizeof buf, "%lld", (long long)(v))
 
