@@ -1,9 +1,11 @@
 // The API client: JSON over fetch to /api/v1, the session cookie sent by the
 // browser (same origin), X-CSRF-Token on every write. The CSRF token is kept
 // in memory and sessionStorage (it dies with the tab) — never localStorage.
-// A 401 calls the handler set with onUnauthorized() (the shell shows the
-// sign-in page).
-import { t, has, formatNumber } from './i18n.mjs';
+// A 401 that says the session or token is gone (code "unauthenticated", or
+// no JSON body) calls the handler set with onUnauthorized() (the shell shows
+// the sign-in page); other 401 answers (a wrong code of a signed-in step)
+// are refusals like any other.
+import { t, has, formatNumber, formatDate } from './i18n.mjs';
 
 const CSRF_KEY = 'metron.csrf';
 const BASE = '/api/v1';
@@ -22,6 +24,11 @@ export function setCsrf(token) {
 
 /** fn(body, path) runs when a request answers 401 (except sign-in requests). */
 export function onUnauthorized(fn) { unauthorized = fn; }
+
+/** Whether a 401 answer means that the session (or token) has ended. */
+export function sessionEnded(status, body) {
+  return status === 401 && (!body || typeof body !== 'object' || !body.code || body.code === 'unauthenticated');
+}
 
 const isWrite = (m) => m !== 'GET' && m !== 'HEAD';
 const url = (path) => (path.startsWith('/api/') ? path : BASE + path);
@@ -63,7 +70,7 @@ export async function request(method, path, opts = {}) {
   }
   const parsed = opts.raw ? null : await parse(res);
   const out = { status: res.status, body: parsed, headers: res.headers, ok: res.ok, response: res };
-  if (res.status === 401 && !opts.quiet401 && unauthorized) unauthorized(parsed, path);
+  if (sessionEnded(res.status, parsed) && !opts.quiet401 && unauthorized) unauthorized(parsed, path);
   return out;
 }
 
@@ -95,7 +102,7 @@ export function upload(path, file, opts = {}) {
     xhr.addEventListener('load', () => {
       let body = null;
       try { body = xhr.responseText ? JSON.parse(xhr.responseText) : null; } catch { body = null; }
-      if (xhr.status === 401 && unauthorized) unauthorized(body, path);
+      if (sessionEnded(xhr.status, body) && unauthorized) unauthorized(body, path);
       resolve({ status: xhr.status, body, headers: headersOf(), ok: xhr.status >= 200 && xhr.status < 300 });
     });
     xhr.addEventListener('error', () => resolve({ status: 0, body: { code: 'network' }, headers: new Headers(), ok: false }));
@@ -117,27 +124,46 @@ export const api = {
   upload,
 };
 
-/** The translated name of a quota (P3 → "registered apps"), else its code. */
+/** The translated name of a quota (P3 → "registered apps"); never the code itself. */
 export function quotaName(q) {
-  return has(`quota.${q}`) ? t(`quota.${q}`) : String(q || '');
+  return has(`quota.${q}`) ? t(`quota.${q}`) : t('quota.unknown');
 }
 
 /** The translated name of a plan. */
 export function planName(p) {
-  return has(`plan.${p}`) ? t(`plan.${p}`) : String(p || '');
+  return has(`plan.${p}`) ? t(`plan.${p}`) : t('plan.unknown');
+}
+
+/** The sentence for an answer without a catalogue entry of its own, by HTTP status. */
+function statusSentence(status) {
+  if (!status) return t('error.generic');
+  if (status === 400 || status === 422) return t('error.bad_request');
+  if (status === 401) return t('error.unauthenticated');
+  if (status === 403) return t('error.forbidden_generic');
+  if (status === 404) return t('error.not_found');
+  if (status === 409) return t('error.conflict');
+  if (status === 413) return t('error.body_too_large');
+  if (status === 429) return t('error.too_many_requests');
+  if (status >= 500) return t('error.server');
+  return t('error.generic');
 }
 
 /**
- * A translated sentence for an API error body {code, message, field?, ...}.
- * plan_limit names the quota, its limit and the plan; codes with a catalogue
- * entry "error.<code>" use it (with the body's members as parameters);
- * anything else falls back to the server's English message.
+ * A sentence in the user's language for an API refusal {code, message,
+ * field?, ...} (status: the HTTP status, when known). plan_limit names the
+ * quota, its limit and the plan; codes with a catalogue entry "error.<code>"
+ * use it (with the body's members as parameters, and the field's name in
+ * the language; a field the catalogue does not name uses the sentence
+ * "error.<code>_any"; a form passes the label of its field as fieldLabel);
+ * anything else gets a sentence for its status. The
+ * server's own (English, technical) message is never shown.
  */
-export function errorMessage(body) {
-  if (!body || typeof body !== 'object') return t('error.generic');
+export function errorMessage(body, status, { fieldLabel } = {}) {
+  if (!body || typeof body !== 'object') return statusSentence(status);
+  if (body.code === 'network') return t('error.network');
   if (body.code === 'plan_limit') {
     const p = {
-      quota: quotaName(body.quota), code: body.quota || '', plan: planName(body.plan),
+      quota: quotaName(body.quota), plan: planName(body.plan),
       limit: typeof body.limit === 'number' ? formatNumber(body.limit) : '',
     };
     if (body.available === false || body.limit === null || body.limit === undefined) {
@@ -148,8 +174,16 @@ export function errorMessage(body) {
   const key = `error.${body.code}`;
   if (body.code && has(key)) {
     const params = { ...body };
-    if (body.field) params.field = has(`field.${body.field}`) ? t(`field.${body.field}`) : body.field;
+    delete params.message;
+    if (body.next_allowed) params.next_allowed = formatDate(body.next_allowed);
+    if (typeof body.retry_after === 'number') params.retry_after = formatNumber(body.retry_after);
+    if (/\{field\}/.test(t(key))) {
+      const f = String(body.field || '').replace(/\[\d+\]/g, '').split('.').pop();
+      if (fieldLabel) params.field = fieldLabel;
+      else if (f && has(`field.${f}`)) params.field = t(`field.${f}`);
+      else return has(`${key}_any`) ? t(`${key}_any`) : statusSentence(status || 400);
+    }
     return t(key, params);
   }
-  return body.message || t('error.generic');
+  return statusSentence(status);
 }

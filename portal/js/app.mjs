@@ -1,11 +1,12 @@
 // The portal shell: start-up, the header (logo, group selector, language,
 // notification badge, user menu), the navigation, sign-in state and routing.
-import { initI18n, t, setLanguage, language, LANGUAGES, onLanguageChange } from './i18n.mjs';
+import { initI18n, t, setLanguage, language, LANGUAGES, onLanguageChange, setTimeZone, onTimeZoneChange } from './i18n.mjs';
 import { api, setCsrf, onUnauthorized } from './api.mjs';
 import { startRouter, navigate, refresh, currentRoute, pageDef, hrefFor } from './router.mjs';
 import { session, setUser, setGroup, setUnread, on, isAdmin } from './session.mjs';
 import { h, fill, icon } from './ui/dom.mjs';
 import { toast } from './ui/toast.mjs';
+import { setZone as setChartZone } from './chart/format.mjs';
 import './pages/index.mjs';
 
 const header = document.getElementById('header');
@@ -69,6 +70,8 @@ async function enter(user, { fresh }) {
   if (u.language && (fresh || !stored) && u.language !== language()) {
     await setLanguage(u.language);
   }
+  // Times in the zone the user chose (I2), else the device's (V5).
+  setTimeZone(u.time_zone || null);
   await Promise.all([loadGroups(), loadLogo()]);
   setUser(u);
   buildShell();
@@ -77,6 +80,7 @@ async function enter(user, { fresh }) {
 
 function leave(reason) {
   clearTimeout(unreadTimer);
+  setTimeZone(null);
   unreadTimer = null;
   setCsrf(null);
   session.groups = [];
@@ -223,6 +227,9 @@ document.addEventListener('click', (e) => {
 document.addEventListener('keydown', (e) => {
   if (e.key === 'Escape') toggleNav(false);
 });
+
+// A new time zone shows the page again with its times in it.
+onTimeZoneChange((z) => { setChartZone(z); if (session.user) refresh(); });
 
 onLanguageChange(async (code) => {
   if (session.user) buildShell();

@@ -1,7 +1,10 @@
 // Languages (I1): catalogues portal/i18n/<area>/<lang>.json, one per area in
 // AREAS, merged. t(key, {name}) fills "{name}" placeholders; a key missing in
 // the language falls back to English, then to the key itself. Numbers and
-// dates are formatted with Intl for the language, in the browser's time zone.
+// dates are formatted with Intl for the language, in the time zone of the
+// viewing device (V5) unless the user chose one of the ZONES in their
+// profile (I2): setTimeZone() — every time the portal shows, and every time
+// typed into a form, is then in that zone.
 // The chosen language is remembered in localStorage (the code only).
 export const LANGUAGES = [
   { code: 'zh-CN', name: '简体中文' },
@@ -16,7 +19,25 @@ export const AREAS = ['app', 'viewer'];
 const STORE_KEY = 'metron.lang';
 const CODES = LANGUAGES.map((l) => l.code);
 
+/**
+ * The time zones a user may choose (I2): the specification's list, one IANA
+ * zone each. Shown with Intl's own name of the zone in the user's language.
+ */
+export const ZONES = [
+  'Pacific/Pago_Pago', 'Pacific/Honolulu', 'America/Anchorage', 'America/Los_Angeles', 'America/Denver',
+  'America/Chicago', 'America/Bogota', 'America/Guayaquil', 'America/Lima', 'America/Havana',
+  'America/New_York', 'America/La_Paz', 'America/Santiago', 'America/Argentina/Buenos_Aires',
+  'America/Sao_Paulo', 'America/Montevideo', 'UTC', 'Europe/Lisbon', 'Africa/Lagos', 'Europe/Berlin',
+  'Africa/Maputo', 'Europe/Athens', 'Asia/Jerusalem', 'Africa/Nairobi', 'Asia/Tehran', 'Asia/Dubai',
+  'Asia/Kabul', 'Asia/Karachi', 'Asia/Kolkata', 'Asia/Kathmandu', 'Asia/Dhaka', 'Asia/Thimphu',
+  'Indian/Cocos', 'Asia/Bangkok', 'Asia/Jakarta', 'Asia/Shanghai', 'Asia/Hong_Kong', 'Asia/Kuala_Lumpur',
+  'Asia/Brunei', 'Asia/Manila', 'Asia/Makassar', 'Australia/Perth', 'Asia/Ulaanbaatar', 'Asia/Tokyo',
+  'Asia/Seoul', 'Asia/Jayapura', 'Pacific/Palau', 'Australia/Adelaide', 'Australia/Sydney', 'Pacific/Guam',
+  'Pacific/Auckland', 'Pacific/Fiji',
+];
+
 let current = 'en';
+let zone; // undefined: the device's time zone (V5)
 let catalogue = {};
 let english = {};
 const cache = new Map();
@@ -119,17 +140,109 @@ export function translateTree(root) {
   }
 }
 
+/** The chosen IANA time zone, or undefined for the device's. */
+export function timeZone() { return zone; }
+
+/** The zone times are shown in: the chosen one or the device's. */
+export function shownZone() {
+  return zone || Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+}
+
+/** Show times in "z" (an IANA name; null/'' = the device's zone). Unknown names are ignored. */
+export function setTimeZone(z) {
+  let next;
+  if (z) {
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: z });
+      next = z;
+    } catch { next = undefined; }
+  }
+  const changed = next !== zone;
+  zone = next;
+  if (changed) for (const fn of [...zoneListeners]) fn(zone);
+}
+const zoneListeners = new Set();
+/** fn(zone) after every change of the shown time zone; returns an unsubscribe function. */
+export function onTimeZoneChange(fn) {
+  zoneListeners.add(fn);
+  return () => zoneListeners.delete(fn);
+}
+
+/** "UTC+09:00" for the offset of zone "z" at time "ms". */
+export function offsetLabel(z, ms = Date.now()) {
+  const min = zoneOffset(z, ms);
+  const sign = min < 0 ? '−' : '+';
+  const a = Math.abs(min);
+  return `UTC${sign}${String(Math.floor(a / 60)).padStart(2, '0')}:${String(a % 60).padStart(2, '0')}`;
+}
+
+/** A zone's name for people in the current language: "Japan Standard Time (UTC+09:00)". */
+export function zoneLabel(z) {
+  let name = z;
+  try {
+    const parts = new Intl.DateTimeFormat(language(), { timeZone: z, timeZoneName: 'long' }).formatToParts(new Date());
+    const p = parts.find((x) => x.type === 'timeZoneName');
+    if (p) name = p.value;
+  } catch { /* an unknown zone keeps its id */ }
+  return `${name} (${offsetLabel(z)})`;
+}
+
+const partsCache = new Map();
+/** The wall-clock fields of time "ms" in zone "z" (undefined: the device's). */
+export function wallClock(ms, z = zone) {
+  const key = z || '';
+  let f = partsCache.get(key);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', { timeZone: z, hourCycle: 'h23', year: 'numeric', month: '2-digit',
+      day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' });
+    partsCache.set(key, f);
+  }
+  const o = {};
+  for (const p of f.formatToParts(new Date(ms))) if (p.type !== 'literal') o[p.type] = Number(p.value);
+  return { year: o.year, month: o.month, day: o.day, hour: o.hour % 24, minute: o.minute, second: o.second };
+}
+
+/** Minutes east of UTC of zone "z" at time "ms". */
+export function zoneOffset(z, ms) {
+  const w = wallClock(ms, z);
+  const asUtc = Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second);
+  return Math.round((asUtc - (ms - (ms % 1000 + 1000) % 1000)) / 60000);
+}
+
+/** The time (ms) of a wall-clock time in zone "z" (undefined: the shown zone). */
+export function fromWallClock(year, month, day, hour = 0, minute = 0, z = zone) {
+  const guess = Date.UTC(year, month - 1, day, hour, minute);
+  let ms = guess - zoneOffset(z, guess) * 60000;
+  ms = guess - zoneOffset(z, ms) * 60000; // again, for a guess across a change of offset
+  return ms;
+}
+
+/** 'YYYY-MM-DDTHH:MM' in the shown zone, for <input type=datetime-local>. */
+export function toInputValue(ms) {
+  const w = wallClock(ms);
+  const p = (n) => String(n).padStart(2, '0');
+  return `${w.year}-${p(w.month)}-${p(w.day)}T${p(w.hour)}:${p(w.minute)}`;
+}
+
+/** The time (ms) of an <input type=datetime-local> value in the shown zone (NaN when empty or bad). */
+export function fromInputValue(s) {
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})/.exec(s || '');
+  if (!m) return NaN;
+  return fromWallClock(+m[1], +m[2], +m[3], +m[4], +m[5]);
+}
+
 export function formatNumber(x, opts) {
   if (x === null || x === undefined || Number.isNaN(x)) return '';
   return new Intl.NumberFormat(language(), opts).format(x);
 }
 
-/** A date and time (ms since the epoch, or an ISO string) in the browser's time zone. */
+/** A date and time (ms since the epoch, or an ISO string) in the shown time zone. */
 export function formatDateTime(ms, opts) {
   if (ms === null || ms === undefined || ms === '') return '';
   const d = typeof ms === 'string' ? new Date(ms) : new Date(ms);
   if (Number.isNaN(d.getTime())) return '';
-  return new Intl.DateTimeFormat(language(), opts || { dateStyle: 'medium', timeStyle: 'short' }).format(d);
+  return new Intl.DateTimeFormat(language(), { ...(opts || { dateStyle: 'medium', timeStyle: 'short' }), timeZone: zone })
+    .format(d);
 }
 
 /** A date only ('2025-03-31' dates of licences are UTC, L1). */

@@ -10,6 +10,7 @@
 import { createChart, MAX_SERIES } from './chart/chart.mjs';
 import { openFile, core } from './chart/filesource.mjs';
 import { number, dateTime } from './chart/format.mjs';
+import { fileErrorText } from './chart/fileerrors.mjs';
 
 const LANGUAGES = [
   ['zh-CN', '简体中文'], ['ja', '日本語'], ['en', 'English'], ['es', 'Español'],
@@ -97,12 +98,7 @@ function busy(msg) {
 }
 
 function errorText(e) {
-  if (e && e.code === 'unknown_format') return t('offline.error.format');
-  if (e && e.name === 'MetronError') {
-    return t('offline.error.core', { code: e.code, pos: number(lang, e.pos || 0), line: e.line || 0 });
-  }
-  if (e && (e.name === 'RangeError' || /memory/i.test(String(e.message)))) return t('offline.error.memory');
-  return t('offline.error.read');
+  return fileErrorText(e, t, (n) => number(lang, n));
 }
 
 function formatName(f) {

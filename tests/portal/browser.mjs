@@ -33,10 +33,11 @@ export const portalDir = path.join(repoRoot, 'portal');
 export const shotsDir = path.join(repoRoot, 'build', 'portal-shots');
 export const chromiumBin = process.env.METRON_CHROMIUM || '/usr/bin/chromium';
 
-/** Viewport sizes of the tests: a desktop PC and a 375 px phone. */
+/** Viewport sizes of the tests: a desktop PC, a 375 px phone (I3) and a 390×844 phone. */
 export const SIZES = {
   pc: { width: 1366, height: 768 },
   phone: { width: 375, height: 667 },
+  phone390: { width: 390, height: 844 },
 };
 
 /** The demo accounts of metron-server --demo (server/svc_demo.c). */
@@ -144,15 +145,18 @@ export async function startStack(options = {}) {
 export const startPortal = (o) => startStack(o);
 
 /**
- * A new browser context and page at env.url. Options: size ('pc' | 'phone'),
- * lang (the browser's language, e.g. 'de-DE'), path (default '/').
+ * A new browser context and page at env.url. Options: size ('pc' | 'phone' |
+ * 'phone390' | {width, height}), lang (the browser's language, e.g.
+ * 'de-DE'), zone (the browser's time zone, e.g. 'Asia/Tokyo'; default the
+ * machine's), path (default '/').
  * The page collects page.consoleErrors (every console error and page error)
  * and page.cspErrors (those about the Content-Security-Policy).
  */
-export async function openPage(env, { size = 'pc', lang = 'en-US', path: p = '/' } = {}) {
+export async function openPage(env, { size = 'pc', lang = 'en-US', zone, path: p = '/' } = {}) {
+  const phone = String(size).startsWith('phone');
   const context = await env.browser.newContext({
     viewport: SIZES[size] || size, locale: lang, deviceScaleFactor: 1,
-    isMobile: size === 'phone', hasTouch: size === 'phone',
+    isMobile: phone, hasTouch: phone, ...(zone ? { timezoneId: zone } : {}),
   });
   const page = await context.newPage();
   watchConsole(page);
@@ -199,6 +203,15 @@ export async function shot(page, name) {
 /** Wait until the router has shown `page` (the main area's data-page). */
 export async function waitForPage(page, name) {
   await page.waitForSelector(`#main[data-page="${name}"]`);
+}
+
+/**
+ * Fail unless the page fits a phone: no horizontal scrolling of the document
+ * (scrollWidth <= the viewport width).
+ */
+export async function assertFits(page, what = '') {
+  const { sw, vw } = await page.evaluate(() => ({ sw: document.documentElement.scrollWidth, vw: window.innerWidth }));
+  if (sw > vw) throw new Error(`${what}: document.documentElement.scrollWidth ${sw} > ${vw}`);
 }
 
 /** document.documentElement.scrollWidth of the page (<= 375 on a phone). */

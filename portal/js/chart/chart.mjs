@@ -25,7 +25,7 @@
 // a coarse one), 'mc-error' {error} when the source fails.
 import uPlot from '../../vendor/uplot/uPlot.esm.js';
 import { toPlot, bucketOf, bucketValue, KINDS } from './buckets.mjs';
-import { timeTicks, valueTicks, rangeLabel, dateTime, value as fmtValue } from './format.mjs';
+import { timeTicks, valueTicks, rangeLabel, dateTime, value as fmtValue, getZone } from './format.mjs';
 import { colour } from './palette.mjs';
 import { attachGestures } from './gestures.mjs';
 import { drawMarks, markSwatch } from './marks.mjs';
@@ -269,9 +269,12 @@ export function createChart(host, options) {
         },
       });
     });
+    const zone = getZone();
     return {
       ...plotSize(),
       ms: 1,
+      // Ticks on the days and hours of the chosen time zone (else the browser's).
+      ...(zone ? { tzDate: (ts) => uPlot.tzDate(new Date(ts), zone) } : {}),
       scales, series, axes,
       legend: { show: false },
       // room above for the units, and on the right for the last time label

@@ -1,15 +1,22 @@
 // Number and time labels of the chart, with Intl for the current language.
 // Times are shown in the browser's time zone (V5): Intl.DateTimeFormat
 // without a timeZone option uses it, and uPlot lays out its time ticks with
-// local Date objects.
+// local Date objects. setZone(z) shows them in the IANA zone "z" instead
+// (the portal user's chosen zone, I2; the chart then gives uPlot a tzDate).
 
 const cache = new Map();
+let zone; // undefined: the browser's
+
+/** Show times in IANA zone "z" (undefined/null: the browser's). */
+export function setZone(z) { zone = z || undefined; }
+/** The zone set with setZone(), or undefined. */
+export function getZone() { return zone; }
 
 function dtf(locale, opts) {
-  const key = locale + JSON.stringify(opts);
+  const key = locale + (zone || '') + JSON.stringify(opts);
   let f = cache.get(key);
   if (!f) {
-    f = new Intl.DateTimeFormat(locale, opts);
+    f = new Intl.DateTimeFormat(locale, { ...opts, timeZone: zone });
     cache.set(key, f);
   }
   return f;
@@ -34,8 +41,12 @@ const DATE_Y = { year: 'numeric', month: 'short', day: 'numeric' };
 const MONTH = { year: 'numeric', month: 'short' };
 
 function sameDay(a, b) {
-  return a.getFullYear() === b.getFullYear() && a.getMonth() === b.getMonth() &&
-    a.getDate() === b.getDate();
+  if (!zone) {
+    return a.getFullYear() === b.getFullYear() && a.getMonth() === b.getMonth() &&
+      a.getDate() === b.getDate();
+  }
+  const f = dtf('en-CA', { year: 'numeric', month: '2-digit', day: '2-digit' });
+  return f.format(a) === f.format(b);
 }
 
 /**

@@ -2,7 +2,7 @@
 // change; two-step verification (off / e-mail / authenticator app with a QR
 // code enrolment); the user's sessions.
 import { registerPage } from '../router.mjs';
-import { t, LANGUAGES, setLanguage, language, formatDateTime } from '../i18n.mjs';
+import { t, LANGUAGES, setLanguage, language, formatDateTime, ZONES, zoneLabel, zoneOffset, setTimeZone } from '../i18n.mjs';
 import { api, errorMessage } from '../api.mjs';
 import { session, setUser } from '../session.mjs';
 import { h, fill } from '../ui/dom.mjs';
@@ -21,15 +21,29 @@ export function qrImage(text, alt) {
   return h('img', { src: qr.createDataURL(5, 4), alt, 'data-testid': 'totp-qr' });
 }
 
+/**
+ * The time zones to choose from (I2): the specification's list by UTC
+ * offset now, with the zone saved on the record first when it is another
+ * one (set through the API).
+ */
+export function zoneOptions(saved) {
+  const now = Date.now();
+  const list = [...ZONES];
+  if (saved && !list.includes(saved)) list.unshift(saved);
+  return list.map((z) => ({ z, off: zoneOffset(z, now) }))
+    .sort((a, b) => (a.z === saved && !ZONES.includes(saved) ? -1 : b.z === saved && !ZONES.includes(saved) ? 1 : a.off - b.off))
+    .map(({ z }) => ({ value: z, label: zoneLabel(z) }));
+}
+
 function profilePanel(me) {
-  const zones = typeof Intl.supportedValuesOf === 'function' ? Intl.supportedValuesOf('timeZone') : [];
+  const device = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
   const f = buildForm([
     { name: 'name', label: t('me.name'), required: true, maxlength: 100 },
     { name: 'email', label: t('me.email'), type: 'email', maxlength: 254 },
     { name: 'language', label: t('header.language'), type: 'select',
       options: LANGUAGES.map((l) => ({ value: l.code, label: l.name })) },
-    { name: 'time_zone', label: t('me.time_zone'), type: 'select',
-      options: [{ value: '', label: t('me.time_zone_browser') }, ...zones.map((z) => ({ value: z, label: z }))] },
+    { name: 'time_zone', label: t('me.time_zone'), type: 'select', help: t('me.time_zone_help'),
+      options: [{ value: '', label: t('me.time_zone_device', { zone: zoneLabel(device) }) }, ...zoneOptions(me.time_zone)] },
   ], { ...me, email: me.email || '', language: me.language || language(), time_zone: me.time_zone || '' }, {
     id: 'profile-form',
     onSubmit: async (v) => {
@@ -38,6 +52,7 @@ function profilePanel(me) {
         toast(t('common.saved'), 'ok');
         setUser({ ...session.user, ...r.body });
         if (v.language !== language()) await setLanguage(v.language);
+        setTimeZone(r.body.time_zone || null);
       }
       return r;
     },
@@ -89,7 +104,7 @@ async function enrolTotp(refresh) {
           close(true);
           refresh();
         } else {
-          err.textContent = c.body && c.body.code === 'invalid_code' ? t('twostep.wrong_code') : errorMessage(c.body);
+          err.textContent = c.body && c.body.code === 'invalid_code' ? t('twostep.wrong_code') : errorMessage(c.body, c.status);
           err.hidden = false;
         }
       });
@@ -120,7 +135,7 @@ async function sessionsPanel() {
   const box = h('section', { class: 'panel' });
   const load = async () => {
     const r = await api.get('/me/sessions');
-    if (r.status !== 200) { fill(box, h('p', { class: 'form-error', text: errorMessage(r.body) })); return; }
+    if (r.status !== 200) { fill(box, h('p', { class: 'form-error', text: errorMessage(r.body, r.status) })); return; }
     fill(box, h('div', { class: 'panel-head' }, h('h2', { text: t('me.sessions') }),
       h('button', { type: 'button', class: 'small', text: t('me.end_others'), onclick: async () => {
         if (reportReply(await api.del('/me/sessions'), t('me.ended'))) load();
@@ -145,7 +160,7 @@ registerPage('account', {
   async render(container) {
     const draw = async () => {
       const r = await api.get('/me');
-      if (r.status !== 200) { fill(container, h('p', { class: 'form-error', text: errorMessage(r.body) })); return; }
+      if (r.status !== 200) { fill(container, h('p', { class: 'form-error', text: errorMessage(r.body, r.status) })); return; }
       const me = r.body;
       fill(container, pageHead(t('nav.my_account')),
         h('div', { class: 'grid-2' }, profilePanel(me),

@@ -8,7 +8,7 @@
 //
 // Route: #/drive?folder=<id>&sort=name|date|size|kind&order=asc|desc&file=<id>
 import { registerPage, navigate } from '../router.mjs';
-import { t, language, formatNumber, formatDateTime } from '../i18n.mjs';
+import { t, language, formatNumber, formatDateTime, zoneOffset, shownZone } from '../i18n.mjs';
 import { api, errorMessage, request } from '../api.mjs';
 import { isAdmin, session } from '../session.mjs';
 import { h, fill } from '../ui/dom.mjs';
@@ -16,6 +16,7 @@ import { showDialog, confirmDialog } from '../ui/dialog.mjs';
 import { toast } from '../ui/toast.mjs';
 import { ensureStyles, createChart, MAX_SERIES } from '../chart/chart.mjs';
 import { channelHistory, channelLabel, MAX_CHANNELS } from './viewer_picker.mjs';
+import { fileErrorText } from '../chart/fileerrors.mjs';
 
 const SORTS = ['name', 'date', 'size', 'kind'];
 const PARALLEL_UPLOADS = 2;
@@ -110,7 +111,7 @@ function uploadsPump() {
         job.pct.textContent = formatNumber(1, { style: 'percent' });
         uploadsFinish(job, 'done', t('drive.upDone'));
       } else if (r.body && r.body.code === 'aborted') uploadsFinish(job, 'cancelled', t('drive.upCancelled'));
-      else uploadsFinish(job, 'failed', errorMessage(r.body));
+      else uploadsFinish(job, 'failed', errorMessage(r.body, r.status));
     }).finally(() => {
       up.running--;
       if (up.done) up.done(job.folder);
@@ -160,7 +161,7 @@ async function render(container, params) {
     const r = await api.get(`${folderPath(st.folder)}?sort=${st.sort}&order=${st.order}`);
     if (!alive) return;
     if (r.status !== 200) {
-      fill(listBox, h('p', { class: 'form-error', role: 'alert', text: errorMessage(r.body) }));
+      fill(listBox, h('p', { class: 'form-error', role: 'alert', text: errorMessage(r.body, r.status) }));
       return;
     }
     listing = r.body;
@@ -262,35 +263,57 @@ async function render(container, params) {
   }
 
   // ---------------------------------------------------------------- changes
-  async function askName(title, value, label) {
-    let input;
-    const v = await showDialog({
+  /**
+   * Ask for a name and send it with submit(name) -> API reply. A refusal (a
+   * name taken, a name not allowed) is shown in the open dialog, which keeps
+   * what was typed; the dialog closes once the server has accepted it.
+   * Resolves the accepted name, or null when cancelled.
+   */
+  async function askName(title, value, label, submit) {
+    let input, err;
+    let accepted = null;
+    let sending = false;
+    const send = async (close) => {
+      if (sending) return;
+      sending = true;
+      const name = input.value;
+      const r = await submit(name);
+      sending = false;
+      if (r.status >= 200 && r.status < 300) { accepted = name; close('ok'); return; }
+      err.textContent = errorMessage(r.body, r.status);
+      err.hidden = false;
+      input.focus();
+    };
+    await showDialog({
       title,
-      body: [h('div', { class: 'field' }, h('label', { for: 'drive-name-input', text: label }),
-        input = h('input', { id: 'drive-name-input', value: value || '', maxlength: '255', 'data-testid': 'drive-name-input' }))],
-      buttons: [{ label: t('chart.cancel'), value: null }, { label: t('drive.ok'), value: 'ok', primary: true }],
+      body: [err = h('p', { class: 'form-error', role: 'alert', hidden: true, 'data-testid': 'drive-name-error' }),
+        h('div', { class: 'field' }, h('label', { for: 'drive-name-input', text: label }),
+          input = h('input', { id: 'drive-name-input', value: value || '', maxlength: '255', 'data-testid': 'drive-name-input' }))],
+      buttons: [{ label: t('chart.cancel'), value: null }, { label: t('drive.ok'), value: 'ok', primary: true, run: send }],
       onOpen(dlg, close) {
         input.focus();
         input.select();
-        input.addEventListener('keydown', (e) => { if (e.key === 'Enter') { e.preventDefault(); close('ok'); } });
+        input.addEventListener('keydown', (e) => { if (e.key === 'Enter') { e.preventDefault(); send(close); } });
       },
     });
-    return v === 'ok' ? input.value : null;
+    return accepted;
   }
 
   async function newFolder() {
-    const name = await askName(t('drive.newFolder'), '', t('drive.folderName'));
+    const name = await askName(t('drive.newFolder'), '', t('drive.folderName'),
+      (n) => api.post('/drive/folders', { name: n, parent_id: st.folder }));
     if (name === null) return;
-    const r = await api.post('/drive/folders', { name, parent_id: st.folder });
-    if (r.status === 201) { toast(t('drive.created', { name }), 'ok'); load(); } else toast(errorMessage(r.body), 'error', 8000);
+    toast(t('drive.created', { name }), 'ok');
+    load();
   }
 
   async function rename(it) {
-    const name = await askName(t('drive.renameTitle', { name: it.name }), it.name, t('drive.newName'));
-    if (name === null || name === it.name) return;
-    const r = it.type === 'folder' ? await api.patch(`/drive/folders/${it.id}`, { name })
-      : await api.patch(`/drive/files/${it.id}`, { name });
-    if (r.status === 200) load(); else toast(errorMessage(r.body), 'error', 8000);
+    const name = await askName(t('drive.renameTitle', { name: it.name }), it.name, t('drive.newName'), (n) => {
+      if (n === it.name) return Promise.resolve({ status: 200, body: {} });
+      return it.type === 'folder' ? api.patch(`/drive/folders/${it.id}`, { name: n })
+        : api.patch(`/drive/files/${it.id}`, { name: n });
+    });
+    if (name !== null && name !== it.name) load();
   }
 
   /** A dialog to browse folders and choose a target; resolves the folder id (null = root) or undefined. */
@@ -306,7 +329,7 @@ async function render(container, params) {
         async function show(id) {
           target = id;
           const r = await api.get(`${folderPath(id)}?sort=name`);
-          if (r.status !== 200) { fill(box, h('p', { class: 'form-error', text: errorMessage(r.body) })); return; }
+          if (r.status !== 200) { fill(box, h('p', { class: 'form-error', text: errorMessage(r.body, r.status) })); return; }
           const path = r.body.path || [];
           const folders = (r.body.items || []).filter((x) => x.type === 'folder' && !(it.type === 'folder' && x.id === it.id));
           fill(box,
@@ -326,7 +349,7 @@ async function render(container, params) {
     if (target === undefined) return;
     const r = it.type === 'folder' ? await api.patch(`/drive/folders/${it.id}`, { parent_id: target })
       : await api.patch(`/drive/files/${it.id}`, { folder_id: target });
-    if (r.status === 200) { toast(t('drive.moved', { name: it.name }), 'ok'); load(); } else toast(errorMessage(r.body), 'error', 8000);
+    if (r.status === 200) { toast(t('drive.moved', { name: it.name }), 'ok'); load(); } else toast(errorMessage(r.body, r.status), 'error', 8000);
   }
 
   async function remove(it) {
@@ -341,7 +364,7 @@ async function render(container, params) {
     if (r.status === 200) {
       toast(t('drive.deleted', { name: it.name, size: formatBytes(r.body.bytes_freed || 0) }), 'ok');
       load();
-    } else toast(errorMessage(r.body), 'error', 8000);
+    } else toast(errorMessage(r.body, r.status), 'error', 8000);
   }
 
   // ---------------------------------------------------------------- uploads
@@ -368,7 +391,7 @@ async function render(container, params) {
   // ---------------------------------------------------------------- data sets and history
   async function openDataset(ds, mode) {
     const r = await api.get(`/groups/${ds.id}/monitor`);
-    if (r.status !== 200) { toast(errorMessage(r.body), 'error'); return; }
+    if (r.status !== 200) { toast(errorMessage(r.body, r.status), 'error'); return; }
     const ids = [];
     for (const app of r.body.apps || []) for (const dev of app.devices || []) for (const c of dev.channels || []) if (c.selected) ids.push(c.id);
     for (const c of r.body.computed || []) ids.push(c.id);
@@ -398,18 +421,18 @@ async function render(container, params) {
     fill(viewBox, h('div', { class: 'panel-head' }, title, close), status);
     const rec = await api.get(`/drive/files/${id}`);
     if (!alive) return;
-    if (rec.status !== 200) { status.textContent = errorMessage(rec.body); return; }
+    if (rec.status !== 200) { status.textContent = errorMessage(rec.body, rec.status); return; }
     title.textContent = rec.body.name;
     const res = await request('GET', `/drive/files/${id}/content`, { raw: true });
     if (!alive) return;
-    if (res.status !== 200) { status.textContent = errorMessage(res.body); return; }
+    if (res.status !== 200) { status.textContent = errorMessage(res.body, res.status); return; }
     let blob = await res.response.blob();
     const { openFile } = await import('../chart/filesource.mjs');
     let file;
     try {
-      file = await openFile(blob, { name: rec.body.name, utcOffsetMinutes: -new Date().getTimezoneOffset() });
+      file = await openFile(blob, { name: rec.body.name, utcOffsetMinutes: zoneOffset(shownZone(), Date.now()) });
     } catch (e) {
-      status.textContent = t('drive.view.unreadable', { code: e.code || '' });
+      status.textContent = fileErrorText(e, t, (n) => formatNumber(n));
       return;
     }
     blob = null;

@@ -42,7 +42,7 @@ function channelCard(ch, cells) {
 
 export async function selectionDialog(device, reload) {
   const r = await api.get(`/devices/${device.id}/channels`);
-  if (r.status !== 200) { toast(errorMessage(r.body), 'error'); return; }
+  if (r.status !== 200) { toast(errorMessage(r.body, r.status), 'error'); return; }
   const { items, selection_limit: lim } = r.body;
   const limit = lim && lim.limit;
   await showDialog({
@@ -64,7 +64,7 @@ export async function selectionDialog(device, reload) {
       update();
       const form = h('form', { class: 'form', id: 'selection-form', novalidate: true },
         h('p', { class: 'muted', text: t('monitor.selection_help', {
-          quota: quotaName(lim ? lim.quota : 'P10'), code: lim ? lim.quota : 'P10',
+          quota: quotaName(lim ? lim.quota : 'P10'),
           plan: planName(plan()), limit: limit === null || limit === undefined ? '—' : formatNumber(limit) }) }),
         h('p', {}, count), err,
         items.length ? h('div', { class: 'checks' }, boxes) : h('p', { class: 'empty', text: t('monitor.no_channels') }),
@@ -76,7 +76,7 @@ export async function selectionDialog(device, reload) {
         const ids = boxes.filter((b) => b.firstChild.checked).map((b) => Number(b.firstChild.value));
         const res = await api.put(`/devices/${device.id}/selection`, { channel_ids: ids });
         if (res.status === 200) { toast(t('common.saved'), 'ok'); close(true); reload(); } else {
-          err.textContent = errorMessage(res.body);
+          err.textContent = errorMessage(res.body, res.status);
           err.hidden = false;
         }
       });
@@ -147,7 +147,7 @@ registerPage('monitor', {
     }
     async function startLive() {
       const r = await api.post(`/groups/${session.groupId}/live`, {});
-      if (r.status !== 200) { toast(errorMessage(r.body), 'error'); return; }
+      if (r.status !== 200) { toast(errorMessage(r.body, r.status), 'error'); return; }
       liveUntil = r.body.until / 1000;
       liveSince = Date.now() * 1000 - 60e6;
       runLive();
@@ -201,7 +201,7 @@ registerPage('monitor', {
       const r = await api.get(`/groups/${gid}/monitor`);
       if (stopped || gid !== session.groupId) return;
       if (r.status !== 200) {
-        fill(body, h('p', { class: 'form-error', role: 'alert', text: errorMessage(r.body) }));
+        fill(body, h('p', { class: 'form-error', role: 'alert', text: errorMessage(r.body, r.status) }));
       } else {
         cells.clear();
         const apps = r.body.apps || [];

@@ -27,7 +27,7 @@ registerPage('notifications', {
         }
       } });
     if (r.status !== 200) {
-      fill(container, pageHead(t('nav.notifications'), seg), h('p', { class: 'form-error', text: errorMessage(r.body) }));
+      fill(container, pageHead(t('nav.notifications'), seg), h('p', { class: 'form-error', text: errorMessage(r.body, r.status) }));
       return;
     }
     const { items, total, unread } = r.body;

@@ -28,7 +28,7 @@ registerPage('reset', {
       if (a !== b) { show(t('reset.mismatch')); return; }
       const r = await api.post('/auth/reset', { token, password: a }, { quiet401: true });
       if (r.status === 200) navigate('signin', { reason: 'reset_done' }, { replace: true });
-      else show(errorMessage(r.body));
+      else show(errorMessage(r.body, r.status));
     });
     authFrame(container, t('reset.title'), form,
       h('div', { class: 'auth-links' }, h('a', { href: '#/signin', text: t('twostep.back') })));

@@ -43,7 +43,7 @@ function errorText(r) {
   if (r.body && r.body.code === 'throttled') {
     return t('error.throttled', { retry_after: r.body.retry_after ?? r.headers.get('retry-after') ?? '' });
   }
-  return errorMessage(r.body);
+  return errorMessage(r.body, r.status);
 }
 
 function render(container, params) {

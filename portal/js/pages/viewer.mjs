@@ -9,7 +9,7 @@
 // Route: #/viewer?channels=1,2&from=<ms>&to=<ms>&mode=graph|list|export|compare
 //        &cmp=period|set&bfrom=<ms>&bset=3,4
 import { registerPage } from '../router.mjs';
-import { t, language, formatDateTime } from '../i18n.mjs';
+import { t, language, formatDateTime, toInputValue, fromInputValue, shownZone, zoneLabel } from '../i18n.mjs';
 import { api, errorMessage } from '../api.mjs';
 import { h, fill } from '../ui/dom.mjs';
 import { createChart, ensureStyles } from '../chart/chart.mjs';
@@ -17,7 +17,7 @@ import { fromGraph, rebucket } from '../chart/buckets.mjs';
 import { colour } from '../chart/palette.mjs';
 import { pickChannels, describeChannels, channelHistory, channelLabel, MAX_CHANNELS } from './viewer_picker.mjs';
 import { listMode } from './viewer_list.mjs';
-import { exportMode, browserZone } from './viewer_export.mjs';
+import { exportMode } from './viewer_export.mjs';
 
 const MODES = ['graph', 'list', 'export', 'compare'];
 const HOUR = 3600e3, DAY = 24 * HOUR;
@@ -26,13 +26,10 @@ const RANGES = [['1h', HOUR], ['24h', DAY], ['7d', 7 * DAY], ['30d', 30 * DAY], 
 const ids = (s) => [...new Set(String(s || '').split(',').map(Number).filter((n) => Number.isInteger(n) && n > 0))];
 const num = (s) => (s !== undefined && s !== '' && Number.isFinite(Number(s)) ? Number(s) : null);
 
-/** 'YYYY-MM-DDTHH:MM' in the browser's time zone, for <input type=datetime-local>. */
-function toLocalInput(ms) {
-  const d = new Date(ms);
-  const p = (n) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
-}
-const fromLocalInput = (s) => (s ? new Date(s).getTime() : NaN);
+// <input type=datetime-local> values in the shown time zone (the user's
+// chosen one, I2, else the browser's).
+const toLocalInput = toInputValue;
+const fromLocalInput = fromInputValue;
 
 /** The graph route as a chart data source for "list" ([{id}]) over [from, to). */
 async function graphQuery(list, from, to, buckets, signal) {
@@ -47,6 +44,7 @@ async function graphQuery(list, from, to, buckets, signal) {
   if (r.status !== 200) {
     const e = new Error('graph query refused');
     e.body = r.body;
+    e.status = r.status;
     throw e;
   }
   return fromGraph(r.body, list.map((c) => c.id));
@@ -162,7 +160,7 @@ async function render(container, params) {
         h('div', { class: 'vw-range' },
           h('label', { class: 'vw-dt' }, h('span', { text: t('viewer.period.from') }), fromIn),
           h('label', { class: 'vw-dt' }, h('span', { text: t('viewer.period.to') }), toIn), apply)),
-      h('p', { class: 'help vw-zone', text: t('viewer.zone', { zone: browserZone() }) }),
+      h('p', { class: 'help vw-zone', text: t('viewer.zone', { zone: zoneLabel(shownZone()) }) }),
     ];
     if (st.mode === 'compare') rows.push(compareSetup());
     fill(setup, rows, errorBox);
@@ -195,7 +193,7 @@ async function render(container, params) {
 
   // ---------------------------------------------------------------- body
   function showError(e) {
-    errorBox.textContent = e && e.body ? errorMessage(e.body) : t('chart.loadFailed');
+    errorBox.textContent = e && e.body ? errorMessage(e.body, e.status) : t('chart.loadFailed');
     errorBox.hidden = false;
   }
 

@@ -3,15 +3,15 @@
 // polled for its progress (a progress bar) until it is done and gives a
 // signed download_url; DELETE cancels. Recent exports are listed below.
 // docs/export.md.
-import { t, formatNumber, formatDateTime } from '../i18n.mjs';
+import { t, formatNumber, formatDateTime, shownZone, zoneLabel } from '../i18n.mjs';
 import { api, errorMessage } from '../api.mjs';
 import { h, fill } from '../ui/dom.mjs';
 
 const POLL_MS = 700;
 export const FORMATS = ['csv', 'hok', 'hok2'];
 
-/** The browser's IANA time zone (CSV times are written in it, V5). */
-export const browserZone = () => Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+/** The IANA time zone CSV times are written in: the one times are shown in (I2, V5). */
+export const browserZone = () => shownZone();
 
 function downloadLink(exp) {
   return h('a', { class: 'button primary', href: exp.download_url, download: '',
@@ -42,7 +42,7 @@ export function exportMode(box, { channels, from, to }) {
       h('p', { class: 'help', text: t('viewer.export.summary', { n: formatNumber(channels.length),
         from: formatDateTime(from, { dateStyle: 'medium', timeStyle: 'short' }),
         to: formatDateTime(to, { dateStyle: 'medium', timeStyle: 'short' }) }) }),
-      h('p', { class: 'help', text: t('viewer.export.zone', { zone }) }),
+      h('p', { class: 'help', text: t('viewer.export.zone', { zone: zoneLabel(zone) }) }),
       h('div', { class: 'form-buttons' }, start)),
     job, recent);
 
@@ -68,7 +68,7 @@ export function exportMode(box, { channels, from, to }) {
     const r = await api.get(`/exports/${current.id}`);
     if (!alive) return;
     if (r.status !== 200) {
-      status.textContent = errorMessage(r.body);
+      status.textContent = errorMessage(r.body, r.status);
       start.disabled = false;
       return;
     }
@@ -89,7 +89,7 @@ export function exportMode(box, { channels, from, to }) {
       job.hidden = false;
       status.textContent = '';
       cancel.hidden = true;
-      fill(result, h('p', { class: 'form-error', role: 'alert', text: errorMessage(r.body) }));
+      fill(result, h('p', { class: 'form-error', role: 'alert', text: errorMessage(r.body, r.status) }));
       return;
     }
     show(r.body);

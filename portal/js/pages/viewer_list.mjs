@@ -37,7 +37,7 @@ export function listMode(box, { channels, from, to }) {
     if (my !== gen) return;
     if (r.status !== 200) {
       info.textContent = '';
-      fill(tableBox, h('p', { class: 'form-error', role: 'alert', text: errorMessage(r.body) }));
+      fill(tableBox, h('p', { class: 'form-error', role: 'alert', text: errorMessage(r.body, r.status) }));
       return;
     }
     cur = fromUs;

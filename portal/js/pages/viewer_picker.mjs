@@ -116,7 +116,7 @@ export function pickChannels({ selected = [], max = MAX_CHANNELS, title } = {}) 
         const id = Number(groupSel.value);
         if (!id) { fill(list, h('p', { class: 'empty', text: t('viewer.picker.noGroups') })); return; }
         const r = await api.get(`/groups/${id}/monitor`);
-        if (r.status !== 200) { fill(list, h('p', { class: 'form-error', text: errorMessage(r.body) })); return; }
+        if (r.status !== 200) { fill(list, h('p', { class: 'form-error', text: errorMessage(r.body, r.status) })); return; }
         const groups = monitorChannels(r.body);
         fill(list, groups.length ? groups.map((g) => h('fieldset', { class: 'vw-picker-group' },
           h('legend', { text: g.title }), h('div', { class: 'checks' }, g.channels.map(box))))

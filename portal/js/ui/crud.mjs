@@ -31,7 +31,7 @@ export function reportReply(r, okText) {
     if (okText) toast(okText, 'ok');
     return true;
   }
-  toast(errorMessage(r.body), 'error', 8000);
+  toast(errorMessage(r.body, r.status), 'error', 8000);
   return false;
 }
 
@@ -94,7 +94,7 @@ export function crudPage(container, spec) {
   async function reload() {
     const r = await spec.load();
     if (r.status !== 200) {
-      fill(listBox, h('p', { class: 'form-error', role: 'alert', text: errorMessage(r.body) }));
+      fill(listBox, h('p', { class: 'form-error', role: 'alert', text: errorMessage(r.body, r.status) }));
       return;
     }
     const rows = spec.items(r.body);

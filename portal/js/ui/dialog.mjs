@@ -4,9 +4,12 @@ import { t } from '../i18n.mjs';
 
 /**
  * Show a dialog with a title, a body (nodes) and buttons
- * [{label, value, primary?, danger?}]. Resolves with the value of the button
- * pressed (null on Esc / close). "onOpen(dialog, close)" may wire the body;
- * close(value) ends the dialog from code (e.g. a form's submit).
+ * [{label, value, primary?, danger?, run?}]. Resolves with the value of the
+ * button pressed (null on Esc / close). A button with run(close) calls it
+ * instead of closing: it closes the dialog itself when its work succeeded
+ * (so a refusal can be shown in the open dialog, with what was typed).
+ * "onOpen(dialog, close)" may wire the body; close(value) ends the dialog
+ * from code (e.g. a form's submit).
  */
 export function showDialog({ title, body = [], buttons = [], onOpen, wide = false }) {
   return new Promise((resolve) => {
@@ -21,7 +24,13 @@ export function showDialog({ title, body = [], buttons = [], onOpen, wide = fals
     };
     const foot = h('div', { class: 'dialog-buttons' }, buttons.map((b) => h('button', {
       type: 'button', class: [b.primary && 'primary', b.danger && 'danger'],
-      'data-value': String(b.value), onclick: () => close(b.value), text: b.label,
+      'data-value': String(b.value), text: b.label,
+      onclick: async (e) => {
+        if (!b.run) { close(b.value); return; }
+        const btn = e.currentTarget;
+        btn.disabled = true;
+        try { await b.run(close); } finally { btn.disabled = false; }
+      },
     })));
     dlg.append(
       h('div', { class: 'dialog-head' }, h('h2', { text: title }),

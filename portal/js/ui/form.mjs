@@ -107,11 +107,13 @@ export function buildForm(fields, values = {}, { onSubmit, submitLabel, cancel, 
       errorBox.textContent = '';
       form.querySelectorAll('.field.invalid').forEach((e) => e.classList.remove('invalid'));
     },
-    showError(body) {
+    showError(body, status) {
       api.clear();
-      errorBox.textContent = typeof body === 'string' ? body : errorMessage(body);
-      errorBox.hidden = false;
       const field = body && body.field && form.querySelector(`.field[data-field="${CSS.escape(body.field)}"]`);
+      const label = field && field.querySelector('label');
+      errorBox.textContent = typeof body === 'string' ? body
+        : errorMessage(body, status, { fieldLabel: label ? label.textContent : undefined });
+      errorBox.hidden = false;
       if (field) field.classList.add('invalid');
     },
   };
@@ -138,7 +140,7 @@ export function buildForm(fields, values = {}, { onSubmit, submitLabel, cancel, 
     try {
       const r = await onSubmit(api.values(), api);
       if (r && typeof r.status === 'number' && (r.status < 200 || r.status >= 300)) {
-        api.showError(r.body);
+        api.showError(r.body, r.status);
       }
     } finally {
       submit.disabled = false;

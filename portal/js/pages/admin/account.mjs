@@ -11,6 +11,7 @@ import { pageHead, reportReply } from '../../ui/crud.mjs';
 import { table } from '../../ui/table.mjs';
 import { toast } from '../../ui/toast.mjs';
 import { confirmDialog } from '../../ui/dialog.mjs';
+import { zoneOptions } from '../account.mjs';
 
 const MONTHS = [1, 3, 12];
 const monthOpts = () => MONTHS.map((m) => ({ value: m, label: t('account.months', { n: formatNumber(m) }) }));
@@ -26,7 +27,8 @@ function infoPanel(acc, reload) {
     { name: 'alt_login_id', label: t('field.alt_login_id'), maxlength: 64, hidden: acc.effective_plan !== 'pro',
       help: t('account.alt_help') },
     { name: 'language', label: t('header.language'), type: 'select', options: LANGUAGES.map((l) => ({ value: l.code, label: l.name })) },
-    { name: 'time_zone', label: t('me.time_zone'), maxlength: 64 },
+    { name: 'time_zone', label: t('account.time_zone'), type: 'select', options: zoneOptions(acc.time_zone),
+      help: t('account.time_zone_help') },
     { name: 'company', label: t('account.company'), maxlength: 200 },
     { name: 'contact', label: t('account.contact'), maxlength: 200 },
     { name: 'email', label: t('field.email'), type: 'email', maxlength: 254 },
@@ -68,7 +70,7 @@ function planPanel(acc) {
     h('dl', { class: 'kv' }, rows.map(([k, v]) => [h('dt', { text: k }), h('dd', {}, v)])),
     h('h3', { class: 'spaced', text: t('account.usage') }),
     table([
-      { label: t('account.quota'), value: (u) => `${quotaName(u.quota)} (${u.quota})` },
+      { label: t('account.quota'), value: (u) => quotaName(u.quota) },
       { label: t('account.used'), class: 'num', value: (u) => amount(u, u.used) },
       { label: t('account.limit'), class: 'num', value: (u) => amount(u, u.limit) },
     ], usage));
@@ -96,10 +98,17 @@ function changePanel(acc, reload) {
     return h('section', { class: 'panel' }, h('h2', { text: t('account.upgrade') }), h('p', { class: 'muted', text: t('account.upgrade_intro') }), f.form);
   }
   const out = h('p', { class: 'form-ok', role: 'status', hidden: true });
+  // Nothing is preselected: the user names the plan to change to (the
+  // account's own plan is not offered), and the term is asked only when a
+  // paid plan starts from Free (P25).
   const f = buildForm([
-    { name: 'plan', label: t('account.new_plan'), type: 'select', options: ['free', 'standard', 'pro'].filter((p) => p !== acc.plan).map((p) => ({ value: p, label: planName(p) })) },
-    { name: 'months', label: t('field.months'), type: 'select', options: monthOpts(), help: t('account.months_help') },
-  ], { months: 12 }, {
+    { name: 'plan', label: t('account.new_plan'), type: 'select', required: true,
+      options: [{ value: '', label: t('account.choose_plan') },
+        ...['free', 'standard', 'pro'].filter((p) => p !== acc.plan).map((p) => ({ value: p, label: planName(p) }))],
+      help: t('account.plan_now', { plan: planName(acc.plan) }) },
+    { name: 'months', label: t('field.months'), type: 'select', options: monthOpts(), help: t('account.months_help'),
+      hidden: acc.plan !== 'free' },
+  ], { plan: '', months: 12 }, {
     id: 'plan-form', submitLabel: t('account.change_plan'),
     onSubmit: async (v) => {
       if (!(await confirmDialog(t('account.change_confirm', { plan: planName(v.plan) }), { danger: false, confirm: t('account.change_plan') }))) return null;
@@ -149,7 +158,7 @@ function logoPanel(acc, reload) {
         err.hidden = true;
         if (!file) { err.textContent = t('account.pick_file'); err.hidden = false; return; }
         const r = await api.upload('/account/logo', file, { method: 'PUT' });
-        if (r.status === 200) { toast(t('common.saved'), 'ok'); emit('logo'); reload(); } else { err.textContent = errorMessage(r.body); err.hidden = false; }
+        if (r.status === 200) { toast(t('common.saved'), 'ok'); emit('logo'); reload(); } else { err.textContent = errorMessage(r.body, r.status); err.hidden = false; }
       } })));
 }
 
@@ -170,7 +179,7 @@ async function plansPanel(current) {
   };
   return h('section', { class: 'panel' }, h('h2', { text: t('account.plans') }),
     table([
-      { label: t('account.quota'), value: (k) => `${quotaName(k)} (${k})` },
+      { label: t('account.quota'), value: (k) => quotaName(k) },
       ...plans.map((p) => ({ label: planName(p.name) + (p.name === current ? ` · ${t('account.current')}` : ''), class: 'num',
         value: (k) => cell(p.quotas.find((q) => q.quota === k)) })),
     ], keys));
@@ -182,7 +191,7 @@ registerPage('admin/account', {
   async render(container) {
     const draw = async () => {
       const r = await api.get('/account');
-      if (r.status !== 200) { fill(container, h('p', { class: 'form-error', text: errorMessage(r.body) })); return; }
+      if (r.status !== 200) { fill(container, h('p', { class: 'form-error', text: errorMessage(r.body, r.status) })); return; }
       const acc = r.body;
       fill(container, pageHead(t('nav.admin_account')),
         h('div', { class: 'grid-2' }, planPanel(acc), changePanel(acc, draw)),
