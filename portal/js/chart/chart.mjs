@@ -13,7 +13,16 @@
 //     from, to,               // the first range (ms)
 //     limits,                 // optional {from, to}: the view never leaves it
 //     minSpan,                // optional smallest range (ms), default 1
+//     fill,                   // optional: the plot fills the window below its top (the viewer)
 //   });
+//
+// Y axes (V4): every scale gets an axis of its own — channels in automatic
+// mode share one scale per unit, a channel with a fixed range has its own —
+// so no series is ever drawn against another unit's numbers. Axes alternate
+// left and right, each with its unit written above it. When a chart has
+// more units than its width has room for axes (about one per 150 px of
+// plot), the channels of the extra units start hidden and a note under the
+// toolbar names them; showing one from the legend gives it its axis.
 //   chart.setRange(from, to, {home}) · chart.zoom(f) · chart.pan(frac) · chart.reset()
 //   chart.setChannels(list) · chart.setYSettings(s) · chart.setLocale(locale)
 //   chart.reload() · chart.destroy()
@@ -32,7 +41,8 @@ import { drawMarks, markSwatch } from './marks.mjs';
 import { defaultSettings, scaleKey, effective, openYSettings } from './yaxis.mjs';
 import { icon } from './icons.mjs';
 
-export const MAX_SERIES = 32;
+export const MAX_SERIES = 64; // 32 channels, twice in a comparison (V2, V4)
+const AXIS_ROOM_PX = 150; // plot width per value axis before extra units start hidden
 const MAX_BUCKETS = 4000;
 
 function el(tag, props = {}, ...kids) {
@@ -113,11 +123,16 @@ export function createChart(host, options) {
     rangeText, status);
   const plotWrap = el('div', { class: 'mc-plot', tabIndex: 0, role: 'img',
     'data-testid': 'chart-plot' });
+  const emptyNote = el('p', { class: 'mc-empty', 'data-testid': 'chart-empty', hidden: true });
+  const note = el('p', { class: 'mc-note', 'data-testid': 'chart-note', role: 'status', hidden: true });
   const hint = el('p', { class: 'mc-hint' });
-  const cursorTime = el('div', { class: 'mc-cursor-time', 'aria-live': 'off' });
+  const cursorTime = el('div', { class: 'mc-cursor-time', 'aria-live': 'off', 'data-testid': 'chart-cursor-time' });
   const legend = el('ul', { class: 'mc-legend', 'data-testid': 'chart-legend' });
+  const side = el('div', { class: 'mc-side' }, note, cursorTime, legend);
   const key = el('div', { class: 'mc-key' });
-  host.append(tools, plotWrap, hint, cursorTime, legend, key);
+  const plotBox = el('div', { class: 'mc-plot-box' }, plotWrap, emptyNote);
+  const body = el('div', { class: 'mc-body' }, plotBox, side);
+  host.append(tools, body, key, hint);
 
   const dispatch = (name, detail) => host.dispatchEvent(new CustomEvent(name, { detail }));
 
@@ -132,6 +147,8 @@ export function createChart(host, options) {
     showRange();
     renderLegend();
     renderKey();
+    showNote();
+    showEmpty();
   }
 
   function showRange() {
@@ -145,8 +162,11 @@ export function createChart(host, options) {
     status.classList.toggle('mc-busy', state === 'loading');
   }
 
-  // ---- legend: one entry per channel, click to show/hide, value at the cursor
+  // ---- legend: one entry per channel, click to show/hide, value at the cursor.
+  // Names wrap rather than being cut; the value under the cursor has a line
+  // of its own.
   let legendItems = [];
+  const autoHidden = new Set(); // hidden because their unit had no room for an axis
   function renderLegend() {
     legend.replaceChildren();
     legendItems = channels.map((ch, i) => {
@@ -157,40 +177,102 @@ export function createChart(host, options) {
       const unit = el('span', { class: 'mc-unit', text: ch.unit || '' });
       const val = el('span', { class: 'mc-val', 'data-testid': `legend-value-${i}` });
       const b = el('button', { type: 'button', class: 'mc-legend-btn', 'aria-pressed': String(!hidden.has(ch.key)),
-        title: t('chart.toggleSeries') }, sw, name, unit);
+        title: t('chart.toggleSeries') }, sw, el('span', { class: 'mc-label' }, name, unit));
       b.addEventListener('click', () => {
         if (hidden.has(ch.key)) hidden.delete(ch.key); else hidden.add(ch.key);
+        autoHidden.delete(ch.key);
         b.setAttribute('aria-pressed', String(!hidden.has(ch.key)));
         li.classList.toggle('mc-off', hidden.has(ch.key));
-        if (u) u.setSeries(i + 1, { show: !hidden.has(ch.key) });
+        // A unit shown or hidden changes the axes: draw again.
+        rebuild();
+        showNote();
+        showEmpty();
       });
-      const li = el('li', { class: 'mc-legend-item' }, b, val);
+      const li = el('li', { class: 'mc-legend-item', 'data-key': ch.key }, b, val);
       li.classList.toggle('mc-off', hidden.has(ch.key));
       legend.appendChild(li);
-      return { val };
+      return { val, li };
     });
+    showIdleValues();
+  }
+
+  /** With no cursor: "no values in this period" beside the channels without any. */
+  function showIdleValues() {
+    legendItems.forEach((it, i) => {
+      const s = block && block.series[i];
+      const none = s && !s.n.some((n) => n > 0) && !(s.special || []).some(Boolean);
+      it.val.textContent = none ? t('chart.noValues') : '';
+      it.val.classList.toggle('mc-none', !!none);
+    });
+  }
+
+  /** The non-empty bucket nearest to bucket b of series s (-1: none). */
+  function nearestBucket(s, b) {
+    const nb = s.n.length;
+    const full = (i) => s.n[i] > 0 || (s.special && s.special[i]);
+    for (let d = 1; d < nb; d++) {
+      const l = b - d, r = b + d;
+      if (l < 0 && r >= nb) break;
+      if (l >= 0 && full(l)) return l;
+      if (r < nb && full(r)) return r;
+    }
+    return -1;
+  }
+
+  function valueText(v) {
+    const parts = [];
+    if (v.lo != null) {
+      parts.push(v.lo === v.hi ? fmtValue(locale, v.lo)
+        : t('chart.minMax', { min: fmtValue(locale, v.lo), max: fmtValue(locale, v.hi) }));
+    }
+    if (v.kind) parts.push(t(`chart.special.${v.kind}`));
+    return parts.join(' · ');
   }
 
   function showCursor(idx, left) {
     if (!block || idx == null || left == null || left < 0) {
       cursorTime.textContent = '';
-      for (const it of legendItems) it.val.textContent = '';
+      showIdleValues();
       return;
     }
     const tm = u.posToVal(left, 'x');
     cursorTime.textContent = dateTime(locale, tm, { seconds: true });
     const b = bucketOf(block.from, block.to, block.buckets, tm);
+    const w = (block.to - block.from) / block.buckets;
     legendItems.forEach((it, i) => {
-      const v = bucketValue(block.series[i], b);
-      if (!v) { it.val.textContent = '–'; return; }
-      const parts = [];
-      if (v.lo != null) {
-        parts.push(v.lo === v.hi ? fmtValue(locale, v.lo)
-          : t('chart.minMax', { min: fmtValue(locale, v.lo), max: fmtValue(locale, v.hi) }));
-      }
-      if (v.kind) parts.push(t(`chart.special.${v.kind}`));
-      it.val.textContent = parts.join(' · ');
+      it.val.classList.remove('mc-none');
+      const s = block.series[i];
+      const v = bucketValue(s, b);
+      if (v) { it.val.textContent = valueText(v); return; }
+      // Between samples (zoomed in further than their spacing): the nearest
+      // sample, with its time (its bucket's middle: within half a pixel).
+      const nb = s && b >= 0 ? nearestBucket(s, b) : -1;
+      if (nb < 0) { it.val.textContent = t('chart.noValues'); it.val.classList.add('mc-none'); return; }
+      const at = block.from + w * (nb + 0.5);
+      it.val.textContent = t('chart.nearest', { value: valueText(bucketValue(s, nb)),
+        time: dateTime(locale, at, { seconds: w < 60000 }) });
     });
+  }
+
+  /** The note naming the channels hidden because their unit had no room for an axis. */
+  function showNote() {
+    const names = channels.filter((c) => autoHidden.has(c.key));
+    if (!names.length) { note.hidden = true; note.textContent = ''; return; }
+    const units = [...new Set(names.map((c) => c.unit || t('chart.noUnit')))];
+    note.textContent = t('chart.unitsHidden', { n: names.length, units: units.join(', '), axes: maxAxes() });
+    note.hidden = false;
+  }
+
+  /** "No values in this period" over the plot when no shown channel has any. */
+  function showEmpty() {
+    const shown = channels.map((c, i) => i).filter((i) => !hidden.has(channels[i].key));
+    const none = !!block && shown.length > 0 && shown.every((i) => {
+      const s = block.series[i];
+      return !s || (!s.n.some((n) => n > 0) && !(s.special || []).some(Boolean));
+    });
+    emptyNote.textContent = none ? t('chart.emptyPeriod') : '';
+    emptyNote.hidden = !none;
+    host.dataset.empty = String(none);
   }
 
   // ---- key of the special-value marks present in the data
@@ -207,10 +289,34 @@ export function createChart(host, options) {
   }
 
   // ---- uPlot
+  let fillHeight = 0; // the plot's height when it fills the window (options.fill)
   function plotSize() {
     const w = Math.max(200, plotWrap.clientWidth);
-    const h = Math.max(180, plotWrap.clientHeight || Math.round(w * 0.5));
+    const h = fillHeight || Math.max(180, plotWrap.clientHeight || Math.round(w * 0.5));
     return { width: w, height: h };
+  }
+
+  /**
+   * options.fill: the plot takes the window's height below its top, so that
+   * the whole chart is on the first screen (at least 220 px; the legend sits
+   * beside it on a wide screen and below it on a narrow one).
+   */
+  function fit() {
+    const wide = host.clientWidth >= 900;
+    host.classList.toggle('mc-wide', wide);
+    if (!options.fill) return;
+    const top = plotWrap.getBoundingClientRect().top + window.scrollY;
+    const reserve = wide ? 12 : 8;
+    const hNew = Math.max(220, Math.round(window.innerHeight - top - reserve));
+    if (hNew === fillHeight) return;
+    fillHeight = hNew;
+    plotWrap.style.height = `${hNew}px`;
+    side.style.maxHeight = wide ? `${hNew}px` : '';
+  }
+
+  /** How many value axes the plot's width has room for. */
+  function maxAxes() {
+    return Math.max(2, Math.floor(plotSize().width / AXIS_ROOM_PX));
   }
 
   function buckets() {
@@ -218,6 +324,19 @@ export function createChart(host, options) {
     return Math.max(8, Math.min(MAX_BUCKETS, Math.round(px)));
   }
 
+  /** [{key, unit, members: [i]}] of every scale, in channel order. */
+  function scaleGroups() {
+    const groups = [];
+    channels.forEach((ch, i) => {
+      const k = scaleKey(settings, ch);
+      let g = groups.find((x) => x.key === k);
+      if (!g) groups.push(g = { key: k, unit: ch.unit || '', members: [] });
+      g.members.push(i);
+    });
+    return groups;
+  }
+
+  let axisGroups = []; // the groups that have an axis, in axis order
   function buildOpts() {
     const text = cssVar(host, '--mc-text', '#2b2f36');
     const grid = cssVar(host, '--mc-grid', 'rgba(0,0,0,0.07)');
@@ -225,27 +344,23 @@ export function createChart(host, options) {
       x: { time: true, auto: false, range: () => [view.from, view.to] },
     };
     const series = [{}];
-    const groups = []; // [{key, unit, members: [i]}] in series order
+    const groups = scaleGroups();
+    for (const g of groups) {
+      const e = effective(settings, channels[g.members[0]].key);
+      scales[g.key] = e.mode === 'fixed'
+        ? { auto: false, range: [e.min, e.max] }
+        : { auto: true, range: (self, lo, hi) => autoRange(lo, hi) };
+    }
     channels.forEach((ch, i) => {
-      const k = scaleKey(settings, ch);
-      if (!scales[k]) {
-        const e = effective(settings, ch.key);
-        scales[k] = e.mode === 'fixed'
-          ? { auto: false, range: [e.min, e.max] }
-          : { auto: true, range: (self, lo, hi) => (lo == null || !Number.isFinite(lo) || !Number.isFinite(hi)
-            ? [0, 1] : uPlot.rangeNum(lo, hi, 0.08, true)) };
-      }
-      let g = groups.find((x) => x.key === k);
-      if (!g) groups.push(g = { key: k, unit: ch.unit || '', members: [] });
-      g.members.push(i);
       series.push({
         label: ch.name,
-        scale: k,
+        scale: scaleKey(settings, ch),
         stroke: ch.colour || colour(i),
         width: 1.25,
         spanGaps: false,
         dash: ch.dash ? [6, 4] : undefined,
-        points: { show: false },
+        // A lone sample (its neighbours beyond gaps) is drawn as a dot.
+        points: { show: false, size: 5, fill: ch.colour || colour(i), filter: lonePoints },
         show: !hidden.has(ch.key),
       });
     });
@@ -254,31 +369,32 @@ export function createChart(host, options) {
       grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 },
       values: (self, splits, ai, space, incr) => timeTicks(locale, splits, incr),
     }];
-    // At most two value axes (left and right), for the first two scales.
-    groups.slice(0, 2).forEach((g, j) => {
+    // One axis per scale that has a shown channel, alternating left and right.
+    axisGroups = groups.filter((g) => g.members.some((i) => !hidden.has(channels[i].key)));
+    const unitFont = '12px system-ui, sans-serif';
+    axisGroups.forEach((g, j) => {
       const single = g.members.length === 1;
       const ch = channels[g.members[0]];
       axes.push({
-        scale: g.key, side: j === 0 ? 3 : 1,
+        scale: g.key, side: j % 2 === 0 ? 3 : 1,
         stroke: single ? (ch.colour || colour(g.members[0])) : text,
         grid: { show: j === 0, stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 },
         values: (self, splits, ai, space, incr) => valueTicks(locale, splits, incr),
         size: (self, values) => {
           const longest = (values || []).reduce((m, s) => Math.max(m, String(s).length), 3);
-          return 14 + longest * 7;
+          return Math.max(14 + longest * 7, textWidth(g.unit, unitFont) + 12);
         },
       });
     });
-    const zone = getZone();
     return {
       ...plotSize(),
       ms: 1,
       // Ticks on the days and hours of the chosen time zone (else the browser's).
-      ...(zone ? { tzDate: (ts) => uPlot.tzDate(new Date(ts), zone) } : {}),
+      ...(getZone() ? { tzDate: (ts) => uPlot.tzDate(new Date(ts), getZone()) } : {}),
       scales, series, axes,
       legend: { show: false },
       // room above for the units, and on the right for the last time label
-      padding: [groups.some((g) => g.unit) ? 22 : 12, groups.length > 1 ? 8 : 30, 4, 4],
+      padding: [axisGroups.some((g) => g.unit) ? 22 : 12, axisGroups.length > 1 ? 8 : 30, 4, 4],
       cursor: {
         drag: { x: true, y: false, setScale: false },
         points: { show: false },
@@ -286,16 +402,16 @@ export function createChart(host, options) {
       },
       hooks: {
         setSelect: [(self) => {
-          const s = self.select;
-          if (s.width < 4) return;
-          const a = self.posToVal(s.left, 'x'), b = self.posToVal(s.left + s.width, 'x');
+          const sel = self.select;
+          if (sel.width < 4) return;
+          const a = self.posToVal(sel.left, 'x'), b = self.posToVal(sel.left + sel.width, 'x');
           self.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
           api.setRange(a, b);
         }],
         setCursor: [(self) => showCursor(self.cursor.idx, self.cursor.left)],
         draw: [(self) => {
           drawMarks(self, block, plot && plot.marks);
-          drawUnits(self, groups.slice(0, 2), text);
+          drawUnits(self, text);
           if (drawnPending) {
             const d = drawnPending;
             drawnPending = null;
@@ -313,21 +429,55 @@ export function createChart(host, options) {
     };
   }
 
+  // A lone sample shows as a dot (uPlot's points filter): a bucket with a
+  // value and no value in the buckets on either side — one value in the
+  // period, or samples further apart than the buckets when zoomed in.
+  function lonePoints(self, si) {
+    const y = self.data[si];
+    if (!y) return null;
+    const out = [];
+    for (let i = 0; i < y.length; i += 4) {
+      if (y[i] == null) continue;
+      if (y[i - 1] == null && y[i + 4] == null) out.push(i);
+    }
+    return out.length ? out : null;
+  }
+
+  function autoRange(lo, hi) {
+    if (lo == null || !Number.isFinite(lo) || !Number.isFinite(hi)) return [0, 1];
+    if (hi - lo <= Math.abs(hi) * 1e-9) {
+      const pad = Math.abs(lo) * 0.05 || 1;
+      return [lo - pad, hi + pad];
+    }
+    return uPlot.rangeNum(lo, hi, 0.08, true);
+  }
+
+  let measureCtx = null;
+  function textWidth(s, font) {
+    if (!s) return 0;
+    if (!measureCtx) measureCtx = document.createElement('canvas').getContext('2d');
+    measureCtx.font = font;
+    return Math.ceil(measureCtx.measureText(s).width);
+  }
+
   // The unit of each value axis, written level above it (uPlot's own axis
-  // labels stand on their side, where "V" reads as ">").
-  function drawUnits(self, axisGroups, textColour) {
+  // labels stand on their side, where "V" reads as ">"), in the axis's colour.
+  function drawUnits(self, textColour) {
     const ctx = self.ctx;
     const dpr = uPlot.pxRatio;
-    const { left, top, width } = self.bbox;
+    const top = self.bbox.top;
     ctx.save();
     ctx.font = `${Math.round(12 * dpr)}px system-ui, sans-serif`;
     ctx.textBaseline = 'bottom';
     axisGroups.forEach((g, j) => {
-      if (!g.unit) return;
+      const ax = self.axes[j + 1];
+      if (!g.unit || !ax || !ax._show) return;
       const single = g.members.length === 1;
       ctx.fillStyle = single ? (channels[g.members[0]].colour || colour(g.members[0])) : textColour;
-      ctx.textAlign = j === 0 ? 'right' : 'left';
-      ctx.fillText(g.unit, j === 0 ? left - 6 * dpr : left + width + 6 * dpr, top - 6 * dpr);
+      const leftSide = ax.side === 3;
+      ctx.textAlign = leftSide ? 'right' : 'left';
+      const x = leftSide ? ax._pos * dpr - 4 * dpr : ax._pos * dpr + 4 * dpr;
+      ctx.fillText(g.unit, x, top - 6 * dpr);
     });
     ctx.restore();
   }
@@ -386,6 +536,8 @@ export function createChart(host, options) {
       u.setScale('x', { min: view.from, max: view.to });
     }
     renderKey();
+    showEmpty();
+    if (!(u && u.cursor.left >= 0)) showIdleValues();
     setStatus('ready');
   }
 
@@ -469,7 +621,10 @@ export function createChart(host, options) {
   });
 
   let lastBuckets = 0;
+  const onWindowResize = () => { fit(); };
+  window.addEventListener('resize', onWindowResize);
   const ro = new ResizeObserver(() => {
+    fit();
     if (!u || destroyed) return;
     const sz = plotSize();
     if (sz.width === u.width && sz.height === u.height) return;
@@ -514,13 +669,25 @@ export function createChart(host, options) {
     /** Keep the view inside {from, to} (null: no limit). */
     setLimits(l) { limits = l ? { from: l.from, to: l.to } : null; },
 
-    /** Replace the channels ([{key, name, unit, colour?}], at most 32) and reload. */
+    /** Replace the channels ([{key, name, unit, colour?}], at most MAX_SERIES) and reload. */
     setChannels(list) {
       channels = list.slice(0, MAX_SERIES);
       gen++;
       block = null;
       plot = null;
       for (const k of [...hidden]) if (!channels.some((c) => c.key === k)) hidden.delete(k);
+      // More units than the width has room for axes: the extra units' channels
+      // start hidden (named in the note; the legend shows them).
+      for (const k of autoHidden) hidden.delete(k);
+      autoHidden.clear();
+      fit();
+      const groups = scaleGroups();
+      const room = maxAxes();
+      groups.slice(room).forEach((g) => g.members.forEach((i) => {
+        hidden.add(channels[i].key);
+        autoHidden.add(channels[i].key);
+      }));
+      showNote();
       renderLegend();
       renderKey();
       rebuild();
@@ -542,8 +709,11 @@ export function createChart(host, options) {
       if (u) rebuild();
     },
     reload() { load(); },
+    /** Fit the plot to the window again (options.fill) after the page above it changed. */
+    fit() { fit(); },
     destroy() {
       destroyed = true;
+      window.removeEventListener('resize', onWindowResize);
       clearTimeout(fetchTimer);
       clearTimeout(refineTimer);
       if (ctrl) ctrl.abort();
@@ -556,6 +726,7 @@ export function createChart(host, options) {
     },
   };
   host.__chart = api;
+  fit();
   applyStrings();
   setStatus('empty');
   if (options.channels) api.setChannels(options.channels);

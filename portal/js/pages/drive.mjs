@@ -396,7 +396,7 @@ async function render(container, params) {
     for (const app of r.body.apps || []) for (const dev of app.devices || []) for (const c of dev.channels || []) if (c.selected) ids.push(c.id);
     for (const c of r.body.computed || []) ids.push(c.id);
     if (!ids.length) { toast(t('drive.dataset.none'), 'info'); return; }
-    navigate('viewer', { channels: ids.slice(0, MAX_CHANNELS), mode });
+    navigate('viewer', { channels: ids, mode }); // the viewer names any beyond its 32
   }
 
   async function renderHistory() {

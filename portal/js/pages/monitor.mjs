@@ -14,7 +14,6 @@ import { toast } from '../ui/toast.mjs';
 
 const REFRESH_MS = 60000;
 const LIVE_POLL_MS = 5000;
-const MAX_VIEWER_CHANNELS = 32;
 const SPECIAL = { '+over': 'special.over_pos', '-over': 'special.over_neg', break: 'special.break',
   error: 'special.error', missing: 'special.missing' };
 
@@ -103,7 +102,7 @@ function appPanel(app, cells, reload) {
           h('h3', {}, d.name || d.model, ' ', h('span', { class: 'muted small-text', text: `${d.model} · ${d.serial}` })),
           h('div', { class: 'page-tools' },
             selected.length ? h('button', { type: 'button', class: 'small', text: t('monitor.open_device'),
-              onclick: () => navigate('viewer', { channels: selected.slice(0, MAX_VIEWER_CHANNELS).map((c) => c.id) }) }) : null,
+              onclick: () => navigate('viewer', { channels: selected.map((c) => c.id) }) }) : null,
             isAdmin() ? h('button', { type: 'button', class: 'small', 'data-testid': 'select-channels',
               text: t('monitor.choose_channels'), onclick: () => selectionDialog(d, reload) }) : null)),
         d.channels.length ? h('div', { class: 'channels' }, d.channels.map((c) => channelCard(c, cells)))

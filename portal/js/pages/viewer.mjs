@@ -55,8 +55,10 @@ registerPage('viewer', { title: 'viewer.title', render });
 async function render(container, params) {
   ensureStyles();
   const now = Date.now();
+  const asked = ids(params.channels);
   const st = {
-    ids: ids(params.channels).slice(0, MAX_CHANNELS),
+    ids: asked.slice(0, MAX_CHANNELS),
+    dropped: asked.slice(MAX_CHANNELS), // more than 32 asked for (a link): named, never dropped silently
     to: num(params.to) ?? now - (now % 60000) + 60000,
     from: null,
     mode: MODES.includes(params.mode) ? params.mode : 'graph',
@@ -68,7 +70,7 @@ async function render(container, params) {
   if (!(st.from < st.to)) st.from = st.to - DAY;
   if (st.bfrom === null) st.bfrom = st.from - (st.to - st.from);
 
-  let meta = await describeChannels([...st.ids, ...st.bids]);
+  let meta = await describeChannels([...st.ids, ...st.bids, ...st.dropped]);
   const chans = () => st.ids.map((id) => meta.get(id)).filter(Boolean);
   const bchans = () => st.bids.map((id) => meta.get(id)).filter(Boolean);
   let cleanupBody = null;
@@ -94,7 +96,18 @@ async function render(container, params) {
     h('div', { class: 'segmented vw-modes', role: 'group', 'aria-label': t('viewer.modeLabel') }, tabs));
 
   // ---------------------------------------------------------------- setup
-  const setup = h('section', { class: 'panel vw-setup', 'aria-label': t('viewer.setupLabel') });
+  // Channels and period. On a phone, once channels are chosen, they fold
+  // behind a one-line summary so that the chart is on the first screen.
+  const setup = h('div', { class: 'vw-setup-rows' });
+  const setupSum = h('summary', { class: 'vw-setup-sum', 'data-testid': 'viewer-setup-summary' });
+  const setupBox = h('details', { class: 'panel vw-setup', 'aria-label': t('viewer.setupLabel'),
+    open: !(st.ids.length && window.matchMedia('(max-width: 640px)').matches) }, setupSum, setup);
+  setupBox.addEventListener('toggle', () => { if (chart) chart.fit(); });
+  function renderSummary() {
+    setupSum.textContent = t('viewer.setupSummary', { n: st.ids.length,
+      from: formatDateTime(st.from, { dateStyle: 'medium', timeStyle: 'short' }),
+      to: formatDateTime(st.to, { dateStyle: 'medium', timeStyle: 'short' }) });
+  }
   const bodyBox = h('section', { class: 'panel vw-body', 'data-testid': 'viewer-body' });
   const errorBox = h('p', { class: 'form-error', role: 'alert', hidden: true, 'data-testid': 'viewer-error' });
 
@@ -111,15 +124,14 @@ async function render(container, params) {
 
   async function choose(which) {
     const isB = which === 'b';
-    const limit = st.mode === 'compare' && st.cmp === 'set'
-      ? MAX_CHANNELS - (isB ? st.ids.length : st.bids.length)
-      : st.mode === 'compare' ? MAX_CHANNELS / 2 : MAX_CHANNELS;
-    const picked = await pickChannels({ selected: isB ? bchans() : chans(), max: Math.max(1, limit),
+    // Each set (and each period) holds up to 32 channels: a comparison draws
+    // up to 64 series, all of them.
+    const picked = await pickChannels({ selected: isB ? bchans() : chans(), max: MAX_CHANNELS,
       title: isB ? t('viewer.compare.pickB') : undefined });
     if (!picked) return;
     for (const c of picked) meta.set(c.id, { id: c.id, name: c.name, unit: c.unit });
     if (isB) st.bids = picked.map((c) => c.id);
-    else st.ids = picked.map((c) => c.id);
+    else { st.ids = picked.map((c) => c.id); st.dropped = []; }
     saveUrl();
     renderSetup();
     renderBody();
@@ -131,6 +143,16 @@ async function render(container, params) {
     saveUrl();
     renderSetup();
     renderBody();
+  }
+
+  /** The chosen channels: inline when few, else folded behind a one-line summary (the chart comes first). */
+  function channelRow(list, label, onRemove, chooseBtn, testid) {
+    const chipList = list.length ? chips(list, onRemove) : null;
+    const head = h('h2', { class: 'vw-label', text: label });
+    if (list.length <= 4) return h('div', { class: 'vw-row', 'data-testid': testid }, head, chipList, chooseBtn);
+    const names = list.map((c) => c.name).join(', ');
+    return h('div', { class: 'vw-row', 'data-testid': testid }, head,
+      h('details', { class: 'vw-chip-box' }, h('summary', { class: 'vw-chip-sum', text: names }), chipList), chooseBtn);
   }
 
   function renderSetup() {
@@ -149,21 +171,25 @@ async function render(container, params) {
         setPeriod(end - span, end);
       } }));
     const rows = [
-      h('div', { class: 'vw-row' },
-        h('h2', { class: 'vw-label', text: t('viewer.channels', { n: st.ids.length, max: MAX_CHANNELS }) }),
-        st.ids.length ? chips(chans(), (id) => { st.ids = st.ids.filter((x) => x !== id); saveUrl(); renderSetup(); renderBody(); }) : null,
+      channelRow(chans(), t('viewer.channels', { n: st.ids.length, max: MAX_CHANNELS }),
+        (id) => { st.ids = st.ids.filter((x) => x !== id); saveUrl(); renderSetup(); renderBody(); },
         h('button', { type: 'button', class: 'small', 'data-testid': 'viewer-choose', text: t('viewer.chooseChannels'),
-          onclick: () => choose('a') })),
+          onclick: () => choose('a') }), 'viewer-channels'),
+      st.dropped.length ? h('p', { class: 'notice warn vw-dropped', 'data-testid': 'viewer-dropped', text: t('viewer.dropped', {
+        n: st.dropped.length, max: MAX_CHANNELS,
+        names: st.dropped.map((id) => (meta.get(id) ? meta.get(id).name : `#${id}`)).join(', ') }) }) : null,
       h('div', { class: 'vw-row vw-period' },
         h('h2', { class: 'vw-label', text: t('viewer.period.label') }),
         h('div', { class: 'vw-quick' }, quick),
         h('div', { class: 'vw-range' },
           h('label', { class: 'vw-dt' }, h('span', { text: t('viewer.period.from') }), fromIn),
-          h('label', { class: 'vw-dt' }, h('span', { text: t('viewer.period.to') }), toIn), apply)),
-      h('p', { class: 'help vw-zone', text: t('viewer.zone', { zone: zoneLabel(shownZone()) }) }),
+          h('label', { class: 'vw-dt' }, h('span', { text: t('viewer.period.to') }), toIn), apply),
+        h('p', { class: 'help vw-zone', text: t('viewer.zone', { zone: zoneLabel(shownZone()) }) })),
     ];
     if (st.mode === 'compare') rows.push(compareSetup());
     fill(setup, rows, errorBox);
+    renderSummary();
+    if (chart) chart.fit();
   }
 
   function compareSetup() {
@@ -184,9 +210,10 @@ async function render(container, params) {
           h('button', { type: 'button', class: 'small', text: t('viewer.compare.dayBefore'), onclick: () => setB(st.from - DAY) }),
           h('button', { type: 'button', class: 'small', text: t('viewer.compare.weekBefore'), onclick: () => setB(st.from - 7 * DAY) })));
     } else {
-      parts.push(st.bids.length ? chips(bchans(), (id) => { st.bids = st.bids.filter((x) => x !== id); saveUrl(); renderSetup(); renderBody(); }) : null,
+      parts.push(channelRow(bchans(), t('viewer.compare.setB', { n: st.bids.length, max: MAX_CHANNELS }),
+        (id) => { st.bids = st.bids.filter((x) => x !== id); saveUrl(); renderSetup(); renderBody(); },
         h('button', { type: 'button', class: 'small', 'data-testid': 'compare-choose-b', text: t('viewer.compare.pickB'),
-          onclick: () => choose('b') }));
+          onclick: () => choose('b') }), 'viewer-channels-b'));
     }
     return h('div', { class: 'vw-row vw-compare' }, parts);
   }
@@ -201,15 +228,15 @@ async function render(container, params) {
     const a = chans();
     if (st.mode !== 'compare') return a.map((c, i) => ({ key: `a${c.id}`, id: c.id, name: c.name, unit: c.unit, colour: colour(i) }));
     if (st.cmp === 'period') {
-      const a16 = a.slice(0, MAX_CHANNELS / 2);
+      // Every chosen channel, over both periods (the second dashed): up to 64 series.
       const label = formatDateTime(st.bfrom, { dateStyle: 'medium', timeStyle: 'short' });
       return [
-        ...a16.map((c, i) => ({ key: `a${c.id}`, id: c.id, name: c.name, unit: c.unit, colour: colour(i), set: 'a' })),
-        ...a16.map((c, i) => ({ key: `b${c.id}`, id: c.id, name: t('viewer.compare.seriesB', { name: c.name, start: label }),
+        ...a.map((c, i) => ({ key: `a${c.id}`, id: c.id, name: c.name, unit: c.unit, colour: colour(i), set: 'a' })),
+        ...a.map((c, i) => ({ key: `b${c.id}`, id: c.id, name: t('viewer.compare.seriesB', { name: c.name, start: label }),
           unit: c.unit, colour: colour(i), dash: true, set: 'b' })),
       ];
     }
-    const b = bchans().slice(0, MAX_CHANNELS - a.length);
+    const b = bchans();
     return [
       ...a.map((c, i) => ({ key: `a${c.id}`, id: c.id, name: c.name, unit: c.unit, colour: colour(i), set: 'a' })),
       ...b.map((c, i) => ({ key: `b${c.id}`, id: c.id, name: c.name, unit: c.unit, colour: colour(a.length + i), dash: true, set: 'b' })),
@@ -217,7 +244,18 @@ async function render(container, params) {
   }
 
   async function source(q) {
-    if (st.mode !== 'compare' || st.cmp === 'set') return graphQuery(q.channels, q.from, q.to, q.buckets, q.signal);
+    if (st.mode !== 'compare') return graphQuery(q.channels, q.from, q.to, q.buckets, q.signal);
+    if (st.cmp === 'set') {
+      // Two sets of up to 32 channels each: one graph query per set (the route takes 32).
+      const a = q.channels.filter((c) => c.set === 'a'), b = q.channels.filter((c) => c.set === 'b');
+      const [blockA, blockB] = await Promise.all([
+        graphQuery(a, q.from, q.to, q.buckets, q.signal),
+        b.length ? graphQuery(b, q.from, q.to, q.buckets, q.signal) : null,
+      ]);
+      if (!blockB) return blockA;
+      const grid = { from: blockA.from, to: blockA.to, buckets: blockA.buckets };
+      return { ...grid, series: [...blockA.series, ...blockB.series.map((sr) => rebucket(sr, blockB, grid, 0))] };
+    }
     // Two periods: the same channels over [from, to) and, shifted, over the
     // second period; the second is moved onto the first's buckets.
     const shift = st.bfrom - st.from;
@@ -267,7 +305,7 @@ async function render(container, params) {
     if (!chart) {
       const host = h('div', { class: 'vw-chart', 'data-testid': 'viewer-chart' });
       fill(bodyBox, host);
-      chart = createChart(host, { t, locale: language(), source, from: st.from, to: st.to });
+      chart = createChart(host, { t, locale: language(), source, from: st.from, to: st.to, fill: true });
       host.addEventListener('mc-error', (e) => showError(e.detail.error));
       host.addEventListener('mc-drawn', () => { errorBox.hidden = true; });
       host.addEventListener('mc-range', (e) => {
@@ -276,6 +314,7 @@ async function render(container, params) {
         st.to = e.detail.to;
         clearTimeout(urlTimer);
         urlTimer = setTimeout(() => {
+          renderSummary();
           saveUrl();
           const f = setup.querySelector('#vw-from'), tt = setup.querySelector('#vw-to');
           if (f) f.value = toLocalInput(st.from);
@@ -287,7 +326,7 @@ async function render(container, params) {
     chart.setChannels(chartChannels());
   }
 
-  fill(container, head, setup, bodyBox);
+  fill(container, head, setupBox, bodyBox);
   renderSetup();
   renderBody();
   return () => {
