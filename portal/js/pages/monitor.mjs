@@ -3,6 +3,15 @@
 // high-speed mode (M3: 5-second values for 10 minutes, with a countdown);
 // the acquisition-channel selection per device within P10/P11 (M4); any
 // channel opens in the viewer (M5).
+//
+// What can be trusted (docs/portal.md, "Monitor"): an app sends a batch
+// every minute, so an app counts as connected only while the server has
+// heard from it within STALE_MS (3 minutes: three missed minutes) and it has
+// not said goodbye; otherwise the page says how long ago the last contact
+// was. Every value shows its age and is marked stale once it is older than
+// STALE_MS; ages are redrawn every 10 s. In high-speed mode the bar says
+// when it ends and whether 5-second values are arriving (none for
+// LIVE_SILENT_MS: "not arriving").
 import { registerPage, navigate } from '../router.mjs';
 import { t, formatNumber, formatDateTime, formatAgo } from '../i18n.mjs';
 import { api, errorMessage, quotaName, planName } from '../api.mjs';
@@ -14,29 +23,65 @@ import { toast } from '../ui/toast.mjs';
 
 const REFRESH_MS = 60000;
 const LIVE_POLL_MS = 5000;
+export const STALE_MS = 3 * 60000; // an app or a value older than this is not current
+const LIVE_SILENT_MS = 15000; // high-speed: no 5-second value for this long = not arriving
+const TICK_MS = 10000;
 const SPECIAL = { '+over': 'special.over_pos', '-over': 'special.over_neg', break: 'special.break',
   error: 'special.error', missing: 'special.missing' };
+// The chart's marks for the same special values (chart/marks.mjs), so the two pages agree.
+const SPECIAL_MARK = { '+over': '▲', '-over': '▼', break: '✕', error: '◆', missing: '○' };
 
 /** The text of a value: a number for the language, or a word for a special value. */
 export function valueText(v) {
   if (v === null || v === undefined) return { text: t('monitor.no_value'), cls: 'none' };
-  if (typeof v === 'string') return { text: SPECIAL[v] ? t(SPECIAL[v]) : v, cls: 'special' };
+  if (typeof v === 'string') {
+    return { text: SPECIAL[v] ? t(SPECIAL[v]) : t('special.error'), cls: 'special', mark: SPECIAL_MARK[v] || '◆', kind: v };
+  }
   return { text: formatNumber(v, { maximumSignificantDigits: 7 }), cls: '' };
 }
 
+/** Draw a channel's value, time and age into its cells (also for 5-second values). */
+function showValue(cell, v, tMs) {
+  const val = valueText(v);
+  cell.valueEl.textContent = val.mark ? `${val.mark} ${val.text}` : val.text;
+  cell.valueEl.className = ['channel-value', val.cls].filter(Boolean).join(' ');
+  if (val.kind) cell.valueEl.dataset.special = val.kind; else delete cell.valueEl.dataset.special;
+  cell.unitEl.hidden = !!val.cls;
+  cell.t = tMs;
+  cell.timeEl.textContent = tMs ? formatDateTime(tMs, { timeStyle: 'medium', dateStyle: 'short' }) : '';
+  age(cell);
+}
+
+/** The age of a channel's value, and whether it is stale (older than STALE_MS). */
+function age(cell) {
+  if (!cell.t) {
+    cell.ageEl.textContent = '';
+    cell.card.classList.remove('stale');
+    return;
+  }
+  const old = Date.now() - cell.t;
+  const stale = old > STALE_MS;
+  cell.ageEl.textContent = stale ? t('monitor.value_stale', { ago: formatAgo(cell.t) }) : formatAgo(cell.t);
+  cell.card.classList.toggle('stale', stale);
+  cell.card.dataset.stale = String(stale);
+}
+
 function channelCard(ch, cells) {
-  const val = valueText(ch.latest ? ch.latest.v : null);
-  const valueEl = h('span', { class: ['channel-value', val.cls], text: val.text });
-  const timeEl = h('span', { class: 'channel-time', text: ch.latest ? formatDateTime(ch.latest.t / 1000, { timeStyle: 'medium', dateStyle: 'short' }) : '' });
+  const valueEl = h('span', { class: 'channel-value', 'data-testid': 'channel-value' });
+  const timeEl = h('span', { class: 'channel-time' });
+  const ageEl = h('span', { class: 'channel-age', 'data-testid': 'channel-age' });
   const unitEl = h('span', { class: 'channel-unit', text: ch.unit || '' });
-  cells.set(ch.id, { valueEl, timeEl, unitEl, unit: ch.unit || '' });
-  return h('button', {
+  const card = h('button', {
     type: 'button', class: ['channel', !ch.selected && ch.selected !== undefined && 'unselected'],
     'data-channel': String(ch.id), title: t('monitor.open_viewer'),
     onclick: () => navigate('viewer', { channels: ch.id }),
   }, h('span', { class: 'channel-name', text: `${ch.name || ch.key}${ch.key && ch.name && ch.name !== ch.key ? ` · ${ch.key}` : ''}` }),
-  h('span', {}, valueEl, val.cls ? null : unitEl), timeEl,
+  h('span', {}, valueEl, unitEl), h('span', { class: 'channel-when' }, ageEl, timeEl),
   ch.selected === false ? h('span', { class: 'pill', text: t('monitor.not_acquired') }) : null);
+  const cell = { card, valueEl, timeEl, ageEl, unitEl, unit: ch.unit || '', t: 0 };
+  cells.set(ch.id, cell);
+  showValue(cell, ch.latest ? ch.latest.v : null, ch.latest ? ch.latest.t / 1000 : 0);
+  return card;
 }
 
 export async function selectionDialog(device, reload) {
@@ -84,17 +129,40 @@ export async function selectionDialog(device, reload) {
   });
 }
 
-function appPanel(app, cells, reload) {
-  const status = !app.enabled ? ['bad', 'monitor.app_disabled']
-    : app.connected ? ['ok', 'monitor.connected'] : ['warn', 'monitor.disconnected'];
+/**
+ * An app's state from what the API gives today (connected, last_seen_at):
+ * connected only while the last contact is under STALE_MS old and the app
+ * has not said goodbye. [pill class, catalogue key, params].
+ */
+export function appState(app, now = Date.now()) {
+  if (!app.enabled) return ['bad', 'monitor.app_disabled', {}];
+  const seen = app.last_seen_at ? Date.parse(app.last_seen_at) : NaN;
+  if (!Number.isFinite(seen)) return ['warn', 'monitor.never_seen', {}];
+  if (app.connected && now - seen <= STALE_MS) return ['ok', 'monitor.connected', {}];
+  if (app.connected) return ['warn', 'monitor.no_contact', {}];
+  return ['warn', 'monitor.disconnected', {}];
+}
+
+function drawAppState(app, pill, contact) {
+  const [cls, key, params] = appState(app);
+  pill.className = `pill ${cls}`;
+  pill.textContent = t(key, params);
+  pill.dataset.state = key.split('.')[1];
+  contact.textContent = app.last_seen_at
+    ? t('monitor.last_contact', { when: formatAgo(app.last_seen_at), at: formatDateTime(app.last_seen_at, { dateStyle: 'short', timeStyle: 'medium' }) })
+    : t('monitor.never_contact');
+}
+
+function appPanel(app, cells, reload, apps) {
+  const pill = h('span', { 'data-testid': 'app-state' });
+  const contact = h('span', { class: 'muted small-text', 'data-testid': 'app-contact' });
+  drawAppState(app, pill, contact);
+  apps.push({ app, pill, contact });
   return h('section', { class: 'panel app-card', 'data-app': String(app.id) },
     h('div', { class: 'panel-head' },
       h('div', { class: 'app-title' }, h('h2', { text: app.name }),
-        h('span', { class: 'pill', text: t(`app_kind.${app.kind}`) }),
-        h('span', { class: `pill ${status[0]}`, text: t(status[1]) })),
-      h('span', { class: 'muted small-text', text: app.last_seen_at
-        ? t('monitor.last_seen', { when: formatAgo(app.last_seen_at), at: formatDateTime(app.last_seen_at) })
-        : t('monitor.never_seen') })),
+        h('span', { class: 'pill', text: t(`app_kind.${app.kind}`) }), pill),
+      contact),
     app.devices.length ? app.devices.map((d) => {
       const selected = d.channels.filter((c) => c.selected);
       return h('div', { class: 'device', 'data-device': String(d.id) },
@@ -118,8 +186,13 @@ registerPage('monitor', {
     let tickTimer = null;
     let liveUntil = null; // ms
     let liveSince = 0; // µs
+    let liveStarted = 0; // ms: when this page saw high-speed mode start
+    let liveLast = 0; // ms: the newest 5-second value's time
+    let liveEnded = 0; // ms: when high-speed mode ended while the page was open
     let stopped = false;
+    let ageTimer = null;
     const cells = new Map();
+    const appRows = []; // [{app, pill, contact}] for the 10-second redraw of states and ages
     const status = h('p', { class: 'monitor-status', role: 'status' });
     const liveBox = h('div', { class: 'live-bar' });
     const body = h('div', { class: 'monitor-body' });
@@ -132,15 +205,32 @@ registerPage('monitor', {
     function drawLive() {
       const gid = session.groupId;
       if (!gid) { fill(liveBox); return; }
-      if (liveUntil && liveUntil > Date.now()) {
-        const left = Math.max(0, Math.round((liveUntil - Date.now()) / 1000));
+      const now = Date.now();
+      if (liveUntil && liveUntil > now) {
+        const left = Math.max(0, Math.round((liveUntil - now) / 1000));
         const mm = String(Math.floor(left / 60));
         const ss = String(left % 60).padStart(2, '0');
+        // Are 5-second values arriving?
+        let arrival;
+        if (liveLast && now - liveLast <= LIVE_SILENT_MS) {
+          arrival = ['ok', t('monitor.live_arriving', { ago: formatAgo(liveLast) }), 'arriving'];
+        } else if (liveLast) {
+          arrival = ['warn', t('monitor.live_stalled', { ago: formatAgo(liveLast) }), 'stalled'];
+        } else if (now - liveStarted > LIVE_SILENT_MS) {
+          arrival = ['warn', t('monitor.live_none'), 'none'];
+        } else {
+          arrival = ['', t('monitor.live_waiting'), 'waiting'];
+        }
         fill(liveBox, h('span', { class: 'pill accent', text: t('monitor.live_on') }),
           h('span', { class: 'countdown', 'data-testid': 'live-countdown', 'aria-label': t('monitor.live_left'), text: `${mm}:${ss}` }),
+          h('span', { class: 'muted small-text', 'data-testid': 'live-ends',
+            text: t('monitor.live_ends', { time: formatDateTime(liveUntil, { timeStyle: 'medium' }) }) }),
+          h('span', { class: `pill ${arrival[0]}`, 'data-testid': 'live-arrival', 'data-state': arrival[2], text: arrival[1] }),
           h('button', { type: 'button', class: 'small', 'data-testid': 'live-stop', text: t('monitor.live_stop'), onclick: stopLive }));
       } else {
-        fill(liveBox, h('button', { type: 'button', class: 'small', 'data-testid': 'live-start',
+        fill(liveBox, liveEnded ? h('span', { class: 'muted small-text', 'data-testid': 'live-ended',
+          text: t('monitor.live_ended', { time: formatDateTime(liveEnded, { timeStyle: 'medium' }) }) }) : null,
+        h('button', { type: 'button', class: 'small', 'data-testid': 'live-start',
           text: t('monitor.live_start'), onclick: startLive }));
       }
     }
@@ -149,11 +239,15 @@ registerPage('monitor', {
       if (r.status !== 200) { toast(errorMessage(r.body, r.status), 'error'); return; }
       liveUntil = r.body.until / 1000;
       liveSince = Date.now() * 1000 - 60e6;
+      liveStarted = Date.now();
+      liveLast = 0;
+      liveEnded = 0;
       runLive();
     }
     async function stopLive() {
       await api.del(`/groups/${session.groupId}/live`);
       liveUntil = null;
+      liveEnded = Date.now();
       clearTimeout(liveTimer);
       drawLive();
     }
@@ -162,23 +256,23 @@ registerPage('monitor', {
       clearInterval(tickTimer);
       drawLive();
       tickTimer = setInterval(() => {
-        if (liveUntil && liveUntil <= Date.now()) { liveUntil = null; clearInterval(tickTimer); }
+        if (liveUntil && liveUntil <= Date.now()) { liveEnded = liveUntil; liveUntil = null; clearInterval(tickTimer); }
         drawLive();
       }, 1000);
       const poll = async () => {
         if (stopped || !liveUntil) return;
         const r = await api.get(`/groups/${session.groupId}/live?since=${Math.floor(liveSince)}`);
         if (r.status === 200) {
-          liveUntil = r.body.until ? r.body.until / 1000 : null;
+          const until = r.body.until ? r.body.until / 1000 : null;
+          if (!until && liveUntil) liveEnded = Math.min(Date.now(), liveUntil);
+          liveUntil = until;
           for (const ch of r.body.channels || []) {
             const cell = cells.get(ch.id);
             const n = ch.t.length;
-            if (!cell || !n) continue;
-            const v = valueText(ch.v[n - 1]);
-            cell.valueEl.textContent = v.text;
-            cell.valueEl.className = `channel-value ${v.cls}`;
-            cell.timeEl.textContent = formatDateTime(ch.t[n - 1] / 1000, { timeStyle: 'medium', dateStyle: 'short' });
+            if (!n) continue;
+            liveLast = Math.max(liveLast, ch.t[n - 1] / 1000);
             liveSince = Math.max(liveSince, ch.t[n - 1] + 1);
+            if (cell) showValue(cell, ch.v[n - 1], ch.t[n - 1] / 1000);
           }
           drawLive();
         }
@@ -203,20 +297,27 @@ registerPage('monitor', {
         fill(body, h('p', { class: 'form-error', role: 'alert', text: errorMessage(r.body, r.status) }));
       } else {
         cells.clear();
+        appRows.length = 0;
         const apps = r.body.apps || [];
         const computed = r.body.computed || [];
-        fill(body, apps.length ? apps.map((a) => appPanel(a, cells, load))
+        fill(body, apps.length ? apps.map((a) => appPanel(a, cells, load, appRows))
           : h('div', { class: 'notice' }, h('p', { text: t('monitor.no_apps') }),
             isAdmin() ? h('a', { href: '#/admin/apps', text: t('nav.admin_apps') }) : null),
         computed.length ? h('section', { class: 'panel' }, h('h2', { text: t('monitor.computed') }),
           h('div', { class: 'channels' }, computed.map((c) => channelCard(c, cells)))) : null);
         fill(status, t('monitor.updated', { time: formatDateTime(Date.now(), { timeStyle: 'medium' }) }),
-          h('span', { text: '·' }), h('span', { text: t('monitor.every_minute') }));
+          h('span', { text: '·' }), h('span', { text: t('monitor.every_minute') }),
+          h('span', { text: '·' }), h('span', { 'data-testid': 'stale-rule', text: t('monitor.stale_rule', { minutes: STALE_MS / 60000 }) }));
       }
       // Is high-speed mode on already (started by someone else)?
       if (!liveUntil) {
         const lv = await api.get(`/groups/${gid}/live?since=${Date.now() * 1000}`);
-        if (lv.status === 200 && lv.body.until) { liveUntil = lv.body.until / 1000; liveSince = Date.now() * 1000 - 60e6; runLive(); }
+        if (lv.status === 200 && lv.body.until) {
+          liveUntil = lv.body.until / 1000;
+          liveSince = Date.now() * 1000 - 60e6;
+          liveStarted = Date.now();
+          runLive();
+        }
         else drawLive();
       }
       timer = setTimeout(load, REFRESH_MS);
@@ -226,8 +327,15 @@ registerPage('monitor', {
       liveBox, h('button', { type: 'button', class: 'small', 'aria-label': t('common.refresh'), onclick: load }, icon('refresh'), t('common.refresh'))),
     status, body);
     head();
+    // Ages and app states move on between refreshes.
+    ageTimer = setInterval(() => {
+      for (const c of cells.values()) age(c);
+      for (const a of appRows) drawAppState(a.app, a.pill, a.contact);
+    }, TICK_MS);
     const off = on('group', () => {
       liveUntil = null;
+      liveLast = 0;
+      liveEnded = 0;
       clearTimeout(liveTimer);
       clearInterval(tickTimer);
       head();
@@ -236,6 +344,7 @@ registerPage('monitor', {
     await load();
     return () => {
       stopped = true;
+      clearInterval(ageTimer);
       off();
       clearTimeout(timer);
       clearTimeout(liveTimer);
