@@ -458,3 +458,16 @@ char *db_id_array(const int64_t *ids, size_t n)
     return s;
 }
 
+
+static db_stmt st_ping = {"health_ping", "SELECT 1", 0};
+
+db_status db_ping(db_pool *pool, int wait_ms)
+{
+    db_conn *c = NULL;
+    db_status st = db_acquire(pool, wait_ms, &c);
+    if (st == DB_OK) {
+        st = db_exec(c, &st_ping, 0, NULL, NULL);
+    }
+    db_release(pool, c);
+    return st;
+}

@@ -87,6 +87,11 @@ db_status db_exec_bin(db_conn *conn, db_stmt *stmt, int n_params, const char *co
                       const int *lengths, const int *formats, int result_format,
                       PGresult **out);
 
+/* Whether PostgreSQL answers: take a connection within "wait_ms" and run
+ * SELECT 1 on it. DB_OK, DB_BUSY (no free connection in time) or the
+ * failure. */
+db_status db_ping(db_pool *pool, int wait_ms);
+
 /* Transactions on one connection: BEGIN / COMMIT / ROLLBACK. db_commit()
  * returns DB_CONFLICT or DB_CONSTRAINT for deferred violations. */
 db_status db_begin(db_conn *conn);

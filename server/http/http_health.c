@@ -5,31 +5,24 @@
 #include <string.h>
 #include <time.h>
 
-#include "auth.h"
 #include "http.h"
-
-static db_stmt st_ping = {"health_ping", "SELECT 1", 0};
+#include "svc_health.h"
 
 /* 200 {"status":"ok","db":"ok","changes_heard":true}, or 503
  * {"status":"unavailable","db":"down",...} while PostgreSQL cannot be
- * reached. changes_heard: whether the auth listener hears committed changes
- * (db_listen.h). Public: it tells nothing about data. */
+ * reached (svc_health.h). */
 static int h_health(http_req *req)
 {
-    db_conn *c = NULL;
-    db_status st = db_acquire(req->srv->pool, 2000, &c);
+    svc_health h;
     cJSON *o = cJSON_CreateObject();
-    if (st == DB_OK) {
-        st = db_exec(c, &st_ping, 0, NULL, NULL);
-    }
-    db_release(req->srv->pool, c);
+    svc_health_check(req->srv, &h);
     if (o == NULL) {
         return http_reply_json(req, 500, NULL);
     }
-    cJSON_AddStringToObject(o, "status", st == DB_OK ? "ok" : "unavailable");
-    cJSON_AddStringToObject(o, "db", st == DB_OK ? "ok" : (st == DB_BUSY ? "busy" : "down"));
-    cJSON_AddBoolToObject(o, "changes_heard", auth_listening());
-    return http_reply_json(req, st == DB_OK ? 200 : 503, o);
+    cJSON_AddStringToObject(o, "status", h.ok ? "ok" : "unavailable");
+    cJSON_AddStringToObject(o, "db", h.db);
+    cJSON_AddBoolToObject(o, "changes_heard", h.changes_heard);
+    return http_reply_json(req, h.ok ? 200 : 503, o);
 }
 
 /* GET /api/v1/debug/sleep?ms=N: answer after N ms (at most 10 s). Only with
