@@ -38,17 +38,15 @@ static int fail_db(svc_error *e, db_status st)
     return -1;
 }
 
-/* Now in µs on the test-shiftable clock of auth_now(). */
-static int64_t now_us(void)
+int64_t svc_ingest_now_us(void)
 {
     struct timeval tv;
     gettimeofday(&tv, NULL);
     return auth_now() * 1000000LL + tv.tv_usec;
 }
 
-/* Find the app of "credential" on connection "c": 0, or -1 with "e". */
-static int app_of(db_conn *c, const char *credential, int64_t now, ingest_result *r,
-                  long long *version, svc_error *e)
+int svc_ingest_app(db_conn *c, const char *credential, int64_t now, ingest_result *r,
+                   long long *version, svc_error *e)
 {
     unsigned char md[32];
     unsigned int md_len = 0;
@@ -162,7 +160,7 @@ int svc_ingest_batch(srv *s, const char *credential, ingest_body_kind kind,
     ingest_channel *ch = NULL;
     ingest_known known;
     ingest_batch b;
-    int64_t now = now_us();
+    int64_t now = svc_ingest_now_us();
     bool fresh = false;
     long long prev = 0, version = 0;
     db_status st;
@@ -173,7 +171,7 @@ int svc_ingest_batch(srv *s, const char *credential, ingest_body_kind kind,
     if ((st = db_acquire(s->pool, DB_WAIT_MS, &c)) != DB_OK) {
         return fail_db(e, st);
     }
-    if (app_of(c, credential, now, r, &version, e) != 0) {
+    if (svc_ingest_app(c, credential, now, r, &version, e) != 0) {
         goto out;
     }
     switch (cache_get(r->app_id, version, &ch, &known.n)) {
@@ -261,7 +259,7 @@ int svc_ingest_status(srv *s, const char *credential, const char *state, const c
     if ((st = db_acquire(s->pool, DB_WAIT_MS, &c)) != DB_OK) {
         return fail_db(e, st);
     }
-    if (app_of(c, credential, now_us(), r, NULL, e) == 0) {
+    if (svc_ingest_app(c, credential, svc_ingest_now_us(), r, NULL, e) == 0) {
         if ((st = db_app_seen(c, r->account_id, r->app_id, ip,
                               strcmp(state, "heartbeat") == 0 ? NULL : state)) != DB_OK) {
             fail_db(e, st);
@@ -273,34 +271,19 @@ int svc_ingest_status(srv *s, const char *credential, const char *state, const c
     return rc;
 }
 
-static db_stmt st_describe = {"ser_describe",
-    "SELECT json_build_object('app_id', $2::bigint, "
-    "  'live_until', (SELECT (extract(epoch FROM s.until) * 1e6)::bigint FROM apps p "
-    "     JOIN live_sessions s ON s.account_id = p.account_id AND s.group_id = p.group_id "
-    "     WHERE p.account_id = $1 AND p.id = $2 AND s.until > now()), "
-    "  'devices', COALESCE(json_agg("
-    "  json_build_object('id', d.id, 'model', d.model, 'serial', d.serial, 'channels', "
-    "    (SELECT COALESCE(json_agg(json_build_object('id', c.id, 'key', c.ch_key, "
-    "       'name', c.name, 'unit', c.unit, 'selected', c.selected) ORDER BY c.position, c.id), "
-    "       '[]') FROM channels c WHERE c.account_id = d.account_id AND c.device_id = d.id)) "
-    "  ORDER BY d.id), '[]'))::text "
-    "FROM devices d WHERE d.account_id = $1 AND d.app_id = $2", 0};
-
 int svc_ingest_describe(srv *s, const char *credential, char **json, svc_error *e)
 {
     db_conn *c = NULL;
     ingest_result r;
     db_status st;
     int rc = -1;
-    char a[24], b[24];
     *json = NULL;
     memset(&r, 0, sizeof r);
     if ((st = db_acquire(s->pool, DB_WAIT_MS, &c)) != DB_OK) {
         return fail_db(e, st);
     }
-    if (app_of(c, credential, now_us(), &r, NULL, e) == 0) {
-        const char *p[] = {db_ll(r.account_id, a), db_ll(r.app_id, b)};
-        if ((st = db_q_text(c, &st_describe, 2, p, json)) != DB_OK) {
+    if (svc_ingest_app(c, credential, svc_ingest_now_us(), &r, NULL, e) == 0) {
+        if ((st = db_ingest_describe(c, r.account_id, r.app_id, json)) != DB_OK) {
             fail_db(e, st);
         } else {
             rc = 0;

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "db.h"
 #include "ingest_parse.h"
 #include "srv.h"
 
@@ -40,5 +41,17 @@ int svc_ingest_status(srv *s, const char *credential, const char *state, const c
 /* The app's devices and channels as JSON text (caller frees), for the
  * gateway to learn the ids it sends. */
 int svc_ingest_describe(srv *s, const char *credential, char **json, svc_error *e);
+
+/* Find the app of "credential" (an "mta_" credential) on connection "c" at
+ * "now" (µs): r->account_id and r->app_id, and *version (may be NULL) the
+ * version of its channel table. 0, or -1 with "e": SVC_UNAUTHENTICATED
+ * (malformed or unknown credential), SVC_FORBIDDEN app_disabled /
+ * account_inactive, the database's failure. */
+int svc_ingest_app(db_conn *c, const char *credential, int64_t now, ingest_result *r,
+                   long long *version, svc_error *e);
+
+/* Now in µs on the test-shiftable clock of auth_now(), with the
+ * microseconds of the system clock. */
+int64_t svc_ingest_now_us(void);
 
 #endif
