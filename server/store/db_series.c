@@ -1,11 +1,13 @@
 /* Storage of acquired data (see db_series.h). */
 #include "db_series.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "db_account.h"
+#include "db_rows.h"
 
 static db_stmt st_app = {"ser_app",
     "SELECT p.account_id, p.id, p.enabled, "
@@ -345,12 +347,31 @@ static db_stmt st_monitor = {"ser_monitor",
     "WHERE c.account_id = $1 AND c.group_id = $2 AND c.expression IS NOT NULL "
     "ORDER BY 19, 1, 7, 11", 0};
 
+#define MON(type, member) {type, offsetof(db_monitor_row, member)}
+static const db_field monitor_fields[] = {
+    MON(DBF_I64, app_id),       MON(DBF_STR, app_name),      MON(DBF_STR, app_kind),
+    MON(DBF_BOOL, app_enabled), MON(DBF_BOOL, app_connected), MON(DBF_STR, app_last_seen),
+    MON(DBF_I64, device_id),    MON(DBF_STR, device_model),  MON(DBF_STR, device_serial),
+    MON(DBF_STR, device_name),  MON(DBF_I64, channel_id),    MON(DBF_STR, ch_key),
+    MON(DBF_STR, ch_name),      MON(DBF_STR, unit),          MON(DBF_BOOL, selected),
+    MON(DBF_STR, latest_t),     MON(DBF_STR, latest_v),      MON(DBF_I64, latest_special),
+    MON(DBF_BOOL, computed),    MON(DBF_STR, expression),
+};
+#undef MON
+#define N_MONITOR_FIELDS ((int)(sizeof monitor_fields / sizeof monitor_fields[0]))
+
 db_status db_group_monitor(db_conn *c, long long account_id, long long group_id,
-                           PGresult **out)
+                           db_monitor_row **out, int *n)
 {
     char a[24], g[24];
     const char *p[] = {db_ll(account_id, a), db_ll(group_id, g)};
-    return db_exec(c, &st_monitor, 2, p, out);
+    return db_exec_rows(c, &st_monitor, 2, p, monitor_fields, N_MONITOR_FIELDS, sizeof **out,
+                        (void **)out, n);
+}
+
+void db_monitor_rows_free(db_monitor_row *rows, int n)
+{
+    db_rows_free(rows, n, monitor_fields, N_MONITOR_FIELDS, sizeof *rows);
 }
 
 static db_stmt st_viewed = {"ser_viewed",
@@ -395,4 +416,24 @@ db_status db_channel_history(db_conn *c, long long account_id, long long user, c
     char a[24], u[24];
     const char *p[] = {db_ll(account_id, a), db_ll(user, u)};
     return db_q_text(c, &st_history, 2, p, json);
+}
+
+static db_stmt st_describe = {"ser_describe",
+    "SELECT json_build_object('app_id', $2::bigint, "
+    "  'live_until', (SELECT (extract(epoch FROM s.until) * 1e6)::bigint FROM apps p "
+    "     JOIN live_sessions s ON s.account_id = p.account_id AND s.group_id = p.group_id "
+    "     WHERE p.account_id = $1 AND p.id = $2 AND s.until > now()), "
+    "  'devices', COALESCE(json_agg("
+    "  json_build_object('id', d.id, 'model', d.model, 'serial', d.serial, 'channels', "
+    "    (SELECT COALESCE(json_agg(json_build_object('id', c.id, 'key', c.ch_key, "
+    "       'name', c.name, 'unit', c.unit, 'selected', c.selected) ORDER BY c.position, c.id), "
+    "       '[]') FROM channels c WHERE c.account_id = d.account_id AND c.device_id = d.id)) "
+    "  ORDER BY d.id), '[]'))::text "
+    "FROM devices d WHERE d.account_id = $1 AND d.app_id = $2", 0};
+
+db_status db_ingest_describe(db_conn *c, long long account_id, long long app_id, char **json)
+{
+    char a[24], b[24];
+    const char *p[] = {db_ll(account_id, a), db_ll(app_id, b)};
+    return db_q_text(c, &st_describe, 2, p, json);
 }

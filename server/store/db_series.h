@@ -52,6 +52,12 @@ db_status db_app_seen(db_conn *c, long long account_id, long long app_id, const 
 void db_rec_put(unsigned char *p, const ingest_rec *r);
 void db_rec_get(const unsigned char *p, ingest_rec *r);
 
+/* The app's devices and channels, and the end of high-speed mode of its
+ * group (null when off), as JSON text in *json (caller frees):
+ * {"app_id", "live_until", "devices": [{id, model, serial, channels:
+ * [{id, key, name, unit, selected}]}]} (GET /api/v1/ingest/channels). */
+db_status db_ingest_describe(db_conn *c, long long account_id, long long app_id, char **json);
+
 #endif
 
 /* Of channels "ids" ("n"), those of account "account_id" that "viewer" may
@@ -71,14 +77,38 @@ db_status db_channels_measured(db_conn *c, long long account_id, long long viewe
 db_status db_group_visible(db_conn *c, long long account_id, long long viewer,
                            long long group_id, bool *visible);
 
-/* The monitor rows of a group (M2): one row per channel with app, device
- * and latest stored value, as a PGresult the caller reads and frees. Columns:
- * app_id, app_name, app_kind, app_enabled, app_connected, app_last_seen
- * (ISO text or NULL), device_id, device_model, device_serial, device_name,
- * channel_id, ch_key, ch_name, unit, selected, latest_t (or NULL), latest_v
- * (or NULL), latest_special, computed (bool), expression (or NULL). */
+/* One monitor row of a group (M2): a channel with its app, device and
+ * latest stored value. Strings are heap copies (NULL for SQL NULL). */
+typedef struct {
+    long long app_id;
+    char *app_name;
+    char *app_kind;
+    bool app_enabled;
+    bool app_connected;
+    char *app_last_seen; /* ISO text, or NULL */
+    long long device_id;
+    char *device_model;
+    char *device_serial;
+    char *device_name;
+    long long channel_id;
+    char *ch_key;
+    char *ch_name;
+    char *unit;
+    bool selected;
+    char *latest_t;      /* µs as text, NULL when nothing is stored */
+    char *latest_v;      /* the value as text, NULL for a special value */
+    long long latest_special; /* mt_sv, 0 = an ordinary value */
+    bool computed;
+    char *expression;    /* computed channels, else NULL */
+} db_monitor_row;
+
+/* The monitor rows of a group, apps and devices together, computed
+ * channels after them: *out (caller frees with db_monitor_rows_free();
+ * NULL when none) and *n. */
 db_status db_group_monitor(db_conn *c, long long account_id, long long group_id,
-                           PGresult **out);
+                           db_monitor_row **out, int *n);
+
+void db_monitor_rows_free(db_monitor_row *rows, int n);
 
 /* Remember that "user" viewed channels "ids" now (D2), keeping the 10 most
  * recent per user. */

@@ -632,7 +632,8 @@ static cJSON *latest_json(int64_t t, double v)
 void svc_data_monitor(srv *s, const svc_actor *a, long long group_id, data_reply *r)
 {
     db_conn *c = NULL;
-    PGresult *res = NULL;
+    db_monitor_row *rows = NULL;
+    int n_mon = 0;
     bool visible = false;
     cJSON *root = NULL, *apps, *computed, *app = NULL, *devices = NULL, *dev = NULL, *chans = NULL;
     long long last_app = -1, last_dev = -1;
@@ -655,11 +656,11 @@ void svc_data_monitor(srv *s, const svc_actor *a, long long group_id, data_reply
         fail(r, SVC_NOT_FOUND, "not_found", NULL, "no such measurement group");
         goto out;
     }
-    if ((st = db_group_monitor(c, a->account_id, group_id, &res)) != DB_OK) {
+    if ((st = db_group_monitor(c, a->account_id, group_id, &rows, &n_mon)) != DB_OK) {
         fail_db(r, st);
         goto out;
     }
-    n_rows = (size_t)PQntuples(res);
+    n_rows = (size_t)n_mon;
     ids = malloc((n_rows + 1) * sizeof *ids);
     hot = calloc(n_rows + 1, sizeof *hot);
     if (ids == NULL || hot == NULL) {
@@ -667,7 +668,7 @@ void svc_data_monitor(srv *s, const svc_actor *a, long long group_id, data_reply
         goto out;
     }
     for (size_t i = 0; i < n_rows; i++) {
-        ids[i] = strtoll(PQgetvalue(res, (int)i, 10), NULL, 10);
+        ids[i] = rows[i].channel_id;
     }
     /* Samples not yet folded into blocks are newer than channel_latest. */
     if (n_rows > 0 &&
@@ -681,16 +682,16 @@ void svc_data_monitor(srv *s, const svc_actor *a, long long group_id, data_reply
     apps = cJSON_AddArrayToObject(root, "apps");
     computed = cJSON_AddArrayToObject(root, "computed");
     for (size_t i = 0; i < n_rows; i++) {
-        int row = (int)i;
-        bool is_computed = PQgetvalue(res, row, 18)[0] == 't';
+        const db_monitor_row *m = &rows[i];
+        bool is_computed = m->computed;
         cJSON *chan = cJSON_CreateObject();
         int64_t lt = 0;
         double lv = 0;
         bool has = false;
-        if (!PQgetisnull(res, row, 15)) {
-            lt = strtoll(PQgetvalue(res, row, 15), NULL, 10);
-            int special = atoi(PQgetvalue(res, row, 17));
-            lv = special ? mt_sv_value((mt_sv)special) : strtod(PQgetvalue(res, row, 16), NULL);
+        if (m->latest_t != NULL) {
+            lt = strtoll(m->latest_t, NULL, 10);
+            lv = m->latest_special ? mt_sv_value((mt_sv)m->latest_special)
+                                   : strtod(m->latest_v != NULL ? m->latest_v : "", NULL);
             has = true;
         }
         if (hot[i].n > 0 && (!has || hot[i].t[hot[i].n - 1] >= lt)) {
@@ -699,30 +700,30 @@ void svc_data_monitor(srv *s, const svc_actor *a, long long group_id, data_reply
             has = true;
         }
         cJSON_AddNumberToObject(chan, "id", (double)ids[i]);
-        cJSON_AddStringToObject(chan, "key", PQgetvalue(res, row, 11));
-        cJSON_AddStringToObject(chan, "name", PQgetvalue(res, row, 12));
-        cJSON_AddStringToObject(chan, "unit", PQgetvalue(res, row, 13));
-        cJSON_AddBoolToObject(chan, "selected", PQgetvalue(res, row, 14)[0] == 't');
+        cJSON_AddStringToObject(chan, "key", (m->ch_key != NULL ? m->ch_key : ""));
+        cJSON_AddStringToObject(chan, "name", (m->ch_name != NULL ? m->ch_name : ""));
+        cJSON_AddStringToObject(chan, "unit", (m->unit != NULL ? m->unit : ""));
+        cJSON_AddBoolToObject(chan, "selected", m->selected);
         cJSON_AddItemToObject(chan, "latest", has ? latest_json(lt, lv) : cJSON_CreateNull());
         if (is_computed) {
-            cJSON_AddStringToObject(chan, "expression", PQgetvalue(res, row, 19));
+            cJSON_AddStringToObject(chan, "expression", (m->expression != NULL ? m->expression : ""));
             cJSON_AddItemToArray(computed, chan);
             continue;
         }
         {
-            long long app_id = strtoll(PQgetvalue(res, row, 0), NULL, 10);
-            long long dev_id = strtoll(PQgetvalue(res, row, 6), NULL, 10);
+            long long app_id = m->app_id;
+            long long dev_id = m->device_id;
             if (app_id != last_app) {
                 app = cJSON_CreateObject();
                 cJSON_AddNumberToObject(app, "id", (double)app_id);
-                cJSON_AddStringToObject(app, "name", PQgetvalue(res, row, 1));
-                cJSON_AddStringToObject(app, "kind", PQgetvalue(res, row, 2));
-                cJSON_AddBoolToObject(app, "enabled", PQgetvalue(res, row, 3)[0] == 't');
-                cJSON_AddBoolToObject(app, "connected", PQgetvalue(res, row, 4)[0] == 't');
-                if (PQgetisnull(res, row, 5)) {
+                cJSON_AddStringToObject(app, "name", (m->app_name != NULL ? m->app_name : ""));
+                cJSON_AddStringToObject(app, "kind", (m->app_kind != NULL ? m->app_kind : ""));
+                cJSON_AddBoolToObject(app, "enabled", m->app_enabled);
+                cJSON_AddBoolToObject(app, "connected", m->app_connected);
+                if (m->app_last_seen == NULL) {
                     cJSON_AddNullToObject(app, "last_seen_at");
                 } else {
-                    cJSON_AddStringToObject(app, "last_seen_at", PQgetvalue(res, row, 5));
+                    cJSON_AddStringToObject(app, "last_seen_at", m->app_last_seen);
                 }
                 devices = cJSON_AddArrayToObject(app, "devices");
                 cJSON_AddItemToArray(apps, app);
@@ -732,9 +733,9 @@ void svc_data_monitor(srv *s, const svc_actor *a, long long group_id, data_reply
             if (dev_id != last_dev) {
                 dev = cJSON_CreateObject();
                 cJSON_AddNumberToObject(dev, "id", (double)dev_id);
-                cJSON_AddStringToObject(dev, "model", PQgetvalue(res, row, 7));
-                cJSON_AddStringToObject(dev, "serial", PQgetvalue(res, row, 8));
-                cJSON_AddStringToObject(dev, "name", PQgetvalue(res, row, 9));
+                cJSON_AddStringToObject(dev, "model", (m->device_model != NULL ? m->device_model : ""));
+                cJSON_AddStringToObject(dev, "serial", (m->device_serial != NULL ? m->device_serial : ""));
+                cJSON_AddStringToObject(dev, "name", (m->device_name != NULL ? m->device_name : ""));
                 chans = cJSON_AddArrayToObject(dev, "channels");
                 cJSON_AddItemToArray(devices, dev);
                 last_dev = dev_id;
@@ -752,7 +753,7 @@ void svc_data_monitor(srv *s, const svc_actor *a, long long group_id, data_reply
     r->len = strlen(text);
 out:
     db_release(s->pool, c);
-    PQclear(res);
+    db_monitor_rows_free(rows, n_mon);
     cJSON_Delete(root);
     for (size_t i = 0; hot != NULL && i < n_rows; i++) {
         series_col_free(&hot[i]);
