@@ -187,6 +187,14 @@ static void refused_app(gw_app *a, const gw_resp *r)
             r->status, code, msg);
 }
 
+/* Whether the error body of "r" has "code". */
+static bool body_has_code(const gw_resp *r, const char *code)
+{
+    char c[64], msg[8];
+    gw_error_parse(r->body, r->len, c, sizeof c, msg, sizeof msg);
+    return strcmp(c, code) == 0;
+}
+
 /* --------------------------------------------------------- channel table */
 
 /* Whether the server lacks an instrument, a channel or the firmware. */
@@ -288,9 +296,10 @@ static int declare(gw_app *a)
             LOG(a, GW_LOG_QUIET, "this server does not take instrument reports "
                 "(PUT /api/v1/ingest/devices): add the instruments in the portal");
             rc = 0;
-        } else if (r.status == 401 || r.status == 403 || r.status >= 500) {
+        } else if (r.status >= 500 || r.status == 401 ||
+                   (r.status == 403 && !body_has_code(&r, "plan_limit"))) {
             if (r.status < 500) {
-                refused_app(a, &r);
+                refused_app(a, &r); /* the app itself: wrong code, disabled */
             }
         } else {
             char code[64], msg[300];
@@ -1038,11 +1047,12 @@ int gw_app_open(const gw_config *cfg, gw_app **out, char *err, size_t cap)
     } else {
         unsigned char rnd[12];
         random_bytes(rnd, sizeof rnd);
-        snprintf(a->st.kind, sizeof a->st.kind, "%s", cfg->kind != NULL ? cfg->kind : "one");
-        if (!gw_kind_valid(a->st.kind)) {
+        /* The kind is the server's (below); --kind only when it cannot say. */
+        if (cfg->kind != NULL && !gw_kind_valid(cfg->kind)) {
             snprintf(err, cap, "--kind must be one, cross or lr8450-direct");
             goto fail;
         }
+        snprintf(a->st.kind, sizeof a->st.kind, "%s", cfg->kind != NULL ? cfg->kind : "");
         snprintf(a->st.tag, sizeof a->st.tag, "SIM%02X%02X%02X", rnd[0], rnd[1], rnd[2]);
         memcpy(&a->st.seed, rnd + 4, sizeof a->st.seed);
         if (cfg->seed_set) {
@@ -1079,6 +1089,20 @@ int gw_app_open(const gw_config *cfg, gw_app **out, char *err, size_t cap)
     /* One try to reach the server now: at a first start its list of the
      * app's instruments decides what to play. */
     refresh_table(a);
+    if (a->tab_ok && a->tab.kind[0] != '\0' && strcmp(a->tab.kind, a->st.kind) != 0) {
+        if (loaded == 1 || a->st.kind[0] != '\0') {
+            snprintf(err, cap, "the registration code is of a %s app, %s %s app%s",
+                     a->tab.kind, loaded == 1 ? "but the state folder plays a" : "not a",
+                     a->st.kind, loaded == 1 ? ": use another --state folder" : "");
+            goto fail;
+        }
+        snprintf(a->st.kind, sizeof a->st.kind, "%s", a->tab.kind);
+    }
+    if (a->st.kind[0] == '\0' || !gw_kind_valid(a->st.kind)) {
+        snprintf(err, cap, "the server does not answer, so the app's kind is not known: start "
+                 "again when it answers, or give --kind");
+        goto fail;
+    }
     if (loaded != 1 && first_instruments(a, err, cap) != 0) {
         goto fail;
     }

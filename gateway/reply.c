@@ -125,6 +125,10 @@ int gw_table_parse(const char *text, size_t len, gw_table *t, char *err, size_t 
         fail(err, cap, "app_id: expected a positive integer");
         goto out;
     }
+    if (!get_str(root, "kind", t->kind, sizeof t->kind, false)) {
+        fail(err, cap, "kind: expected an app kind");
+        goto out;
+    }
     lu = cJSON_GetObjectItemCaseSensitive(root, "live_until");
     if (lu != NULL && !cJSON_IsNull(lu)) {
         if (!cJSON_IsNumber(lu) || !(lu->valuedouble >= 0 && lu->valuedouble < 9.2e18)) {

@@ -39,6 +39,7 @@ typedef struct {
 /* The app's devices and channels as the server knows them. */
 typedef struct {
     int64_t app_id;
+    char kind[16];      /* the app's kind, "" when the server did not say */
     int64_t live_until; /* µs; 0 when high-speed monitoring is off (M3) */
     gw_tdevice *dev;    /* owned (gw_table_clear()) */
     size_t n_dev;

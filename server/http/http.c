@@ -46,6 +46,7 @@ static const http_route *const route_tables[] = {
     http_routes_export,
     http_routes_drive,
     http_routes_live,
+    http_routes_gateway,
 };
 
 #define MAX_SEGMENTS 16

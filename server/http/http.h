@@ -218,5 +218,6 @@ extern const http_route http_routes_computed[]; /* http_computed.c: computed cha
 extern const http_route http_routes_export[]; /* http_export.c: export jobs, downloads */
 extern const http_route http_routes_drive[];  /* http_drive.c: folders and files */
 extern const http_route http_routes_live[];   /* http_live.c: high-speed monitoring (M3) */
+extern const http_route http_routes_gateway[]; /* http_gateway.c: instrument reports, app requests */
 
 #endif

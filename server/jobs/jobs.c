@@ -14,6 +14,7 @@
 #include "auth.h"
 #include "db_account.h"
 #include "db_auth.h"
+#include "db_gateway.h"
 #include "db_jobs.h"
 #include "log.h"
 #include "svc_auth.h"
@@ -136,6 +137,16 @@ static int job_drive(srv *s, int64_t now, long long *done)
     return 0;
 }
 
+static db_status sweep_app_requests(db_conn *c, int64_t now, long long *n)
+{
+    return db_gw_requests_sweep(c, now, SWEEP_LIMIT, n);
+}
+
+static int job_app_requests(srv *s, int64_t now, long long *done)
+{
+    return jobs_sql(s, "app_requests", sweep_app_requests, now, done);
+}
+
 static int job_data_retention(srv *s, int64_t now, long long *done)
 {
     return jobs_sql(s, "data_retention", series_retention, now, done);
@@ -158,6 +169,7 @@ static const job_def jobs[] = {
     {"data_retention", job_data_retention, "Free accounts' acquired data older than a year (L5)"},
     {"drive", job_drive, "Free accounts' drive files older than a year (L5), orphaned files"},
     {"exports", svc_export_cleanup, "export files 24 h after the end, stale and orphaned exports"},
+    {"app_requests", job_app_requests, "requests to apps (self-check, firmware) 30 days old"},
 };
 
 #define N_JOBS (int)(sizeof jobs / sizeof jobs[0])

@@ -420,11 +420,13 @@ db_status db_channel_history(db_conn *c, long long account_id, long long user, c
 
 static db_stmt st_describe = {"ser_describe",
     "SELECT json_build_object('app_id', $2::bigint, "
+    "  'kind', (SELECT kind FROM apps WHERE account_id = $1 AND id = $2), "
     "  'live_until', (SELECT (extract(epoch FROM s.until) * 1e6)::bigint FROM apps p "
     "     JOIN live_sessions s ON s.account_id = p.account_id AND s.group_id = p.group_id "
     "     WHERE p.account_id = $1 AND p.id = $2 AND s.until > now()), "
     "  'devices', COALESCE(json_agg("
-    "  json_build_object('id', d.id, 'model', d.model, 'serial', d.serial, 'channels', "
+    "  json_build_object('id', d.id, 'model', d.model, 'serial', d.serial, "
+    "    'firmware', d.firmware, 'channels', "
     "    (SELECT COALESCE(json_agg(json_build_object('id', c.id, 'key', c.ch_key, "
     "       'name', c.name, 'unit', c.unit, 'selected', c.selected) ORDER BY c.position, c.id), "
     "       '[]') FROM channels c WHERE c.account_id = d.account_id AND c.device_id = d.id)) "

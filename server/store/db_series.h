@@ -54,8 +54,9 @@ void db_rec_get(const unsigned char *p, ingest_rec *r);
 
 /* The app's devices and channels, and the end of high-speed mode of its
  * group (null when off), as JSON text in *json (caller frees):
- * {"app_id", "live_until", "devices": [{id, model, serial, channels:
- * [{id, key, name, unit, selected}]}]} (GET /api/v1/ingest/channels). */
+ * {"app_id", "kind", "live_until", "devices": [{id, model, serial, firmware,
+ * channels: [{id, key, name, unit, selected}]}]} (GET /api/v1/ingest/channels,
+ * PUT /api/v1/ingest/devices). */
 db_status db_ingest_describe(db_conn *c, long long account_id, long long app_id, char **json);
 
 #endif

@@ -2,12 +2,14 @@
 // app with its registration code, its samples arrive, a server restart in
 // the middle of the stream is back-filled with no gap and no duplicate, a
 // gateway killed and restarted loses nothing, high-speed mode (M3) sends
-// 5-second samples, a wrong code is refused without losing data.
+// 5-second samples, a wrong code is refused without losing data, a new app's
+// instruments are registered with their firmware, the self-check (M4) is
+// answered.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { freePort, request, sleep, startPostgres, startServer } from '../server/harness.mjs';
-import { dataTenant } from '../server/data_helpers.mjs';
+import { createAccount, freePort, login, request, sleep, startPostgres, startServer } from '../server/harness.mjs';
+import { PW, dataTenant, uniq } from '../server/data_helpers.mjs';
 import { rawOf, startGateway, until } from './helpers.mjs';
 
 let pg;
@@ -81,7 +83,7 @@ test('the gateway takes over an app with its code and its samples arrive', async
   assert.ok(app.body.last_seen_at);
   assert.equal(await sql(`SELECT connected FROM apps WHERE id = ${t.appId}`), 't');
   const state = JSON.parse(fs.readFileSync(`${g.state}/gateway.json`, 'utf8'));
-  assert.equal(state.kind, 'one');
+  assert.equal(state.kind, 'lr8450-direct', 'the kind the server says');
   assert.equal(state.instruments[0].model, 'LR8450');
   assert.equal(fs.statSync(`${g.state}/credential`).mode & 0o777, 0o600);
   await g.stop();
@@ -137,7 +139,7 @@ test('a gateway killed and restarted reads back what its instruments measured me
 
 test('a wrong code is refused once in the log and the samples are kept', async () => {
   const t = await dataTenant(srv, { n: 1 });
-  const g = gateway({ url: srv.url, code: 'mta_' + 'B'.repeat(43), args: ['--models', 'LR8450'] });
+  const g = gateway({ url: srv.url, code: 'mta_' + 'B'.repeat(43), args: ['--kind', 'one', '--models', 'LR8450'] });
   await g.waitFor(/refuses this app \(401 unauthenticated/);
   await sleep(2500);
   assert.ok(g.spooled() >= 2, 'the samples wait');
@@ -164,5 +166,68 @@ test('high-speed mode (M3): 5-second samples reach the monitor while it is on', 
     return ch && ch.t.length >= 2 ? ch : null;
   }, 'two live samples', 20000);
   for (const x of live.t) assert.equal(x % 5e6, 0, 'on 5-second instants');
+  await g.stop();
+});
+
+/** A fresh account of "plan" with a signed-in admin and one app of "kind"
+ * without devices. */
+async function newApp({ plan = 'pro', kind = 'one' } = {}) {
+  const account = uniq('gwa');
+  const ids = await createAccount(srv.url, { account, plan, user: 'admin', password: PW,
+    email: `admin@${account}.test` });
+  const c = await login(srv.url, { account, user: 'admin', password: PW });
+  const r = await c.post('/api/v1/apps', { kind, name: 'Simulated gateway' });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  return { id: ids.accountId, c, appId: r.body.id, credential: r.body.credential };
+}
+
+test('a new app: the gateway registers its instruments with firmware and channels, all send', async () => {
+  const t = await newApp();
+  const g = gateway({ url: srv.url, code: t.credential, args: ['--channels', '4'] });
+  const devices = await until(async () => {
+    const r = await t.c.get(`/api/v1/apps/${t.appId}/devices`);
+    return r.body.items?.length === 3 ? r.body.items : null;
+  }, 'three devices');
+  assert.deepEqual(devices.map((d) => d.model).sort(), ['BT3554-50', 'LR8450', 'PW3390']);
+  for (const d of devices) {
+    assert.match(d.firmware, /^V\d+\.\d+$/);
+    assert.equal(d.firmware_supported, true, `${d.model} ${d.firmware} >= ${d.min_firmware}`);
+  }
+  // 4 + 5 + 2 channels, all selected on Pro (P10: 100), all receive samples.
+  await until(async () => Number(await sql(`SELECT count(*) FROM channel_latest
+    WHERE account_id = ${t.id}`)) === 11, 'latest values of all 11 channels');
+  await g.stop();
+});
+
+test('self-check (M4): the gateway answers with its instruments and its spool', async () => {
+  const t = await newApp({ kind: 'cross' });
+  const g = gateway({ url: srv.url, code: t.credential });
+  await until(async () => (await t.c.get(`/api/v1/apps/${t.appId}/devices`)).body.items?.length === 2,
+    'two devices');
+  let r = await t.c.post(`/api/v1/apps/${t.appId}/self-check`);
+  assert.equal(r.status, 202, JSON.stringify(r.body));
+  const rid = r.body.id;
+  const done = await until(async () => {
+    const q = await t.c.get(`/api/v1/apps/${t.appId}/requests/${rid}`);
+    return q.body.state !== 'pending' ? q.body : null;
+  }, 'the answer', 15000);
+  assert.equal(done.state, done.ok ? 'done' : 'failed');
+  assert.match(done.message, /instruments/);
+  assert.equal(done.result.app.kind, 'cross');
+  assert.equal(typeof done.result.app.spooled_batches, 'number');
+  assert.deepEqual(done.result.instruments.map((i) => i.model).sort(), ['BT3554-50', 'CM4372']);
+  for (const i of done.result.instruments) {
+    assert.ok(i.device_id > 0);
+    assert.equal(i.communication, 'ok');
+    assert.ok(Array.isArray(i.problems));
+  }
+  await g.stop();
+});
+
+test('a report the plan refuses is logged with the server\'s words, and the gateway goes on', async () => {
+  const t = await newApp({ plan: 'free', kind: 'cross' }); // P12: 3 instruments per app
+  const g = gateway({ url: srv.url, code: t.credential, args: ['--instruments', '4'] });
+  await g.waitFor(/the server refuses the instruments \(403 plan_limit\): .*P12/);
+  assert.equal(await sql(`SELECT count(*) FROM devices WHERE account_id = ${t.id}`), '0');
   await g.stop();
 });
