@@ -32,7 +32,7 @@ static svc_status identify(db_conn *c, const char *credential, app_ref *app, svc
     ingest_result r;
     memset(&r, 0, sizeof r);
     if (svc_ingest_app(c, credential, svc_ingest_now_us(), &r, NULL, e) != 0) {
-        return e->status;
+        return e->status != SVC_OK ? e->status : SVC_INTERNAL;
     }
     app->account_id = r.account_id;
     app->app_id = r.app_id;
@@ -150,7 +150,7 @@ svc_status svc_gw_report(srv *s, const char *credential, const char *ip,
                          const svc_gw_device *dev, size_t n, char **table_json, svc_error *e)
 {
     db_conn *c = NULL;
-    app_ref app;
+    app_ref app = {0, 0};
     audit_who who;
     mt_plan plan = MT_PLAN_FREE;
     char kind[16];
@@ -250,7 +250,7 @@ out:
 svc_status svc_gw_pending(srv *s, const char *credential, char **json, svc_error *e)
 {
     db_conn *c = NULL;
-    app_ref app;
+    app_ref app = {0, 0};
     db_status st;
     svc_status rc;
     *json = NULL;
@@ -270,7 +270,7 @@ svc_status svc_gw_answer(srv *s, const char *credential, long long id, bool ok,
                          const char *message, const char *result_json, svc_error *e)
 {
     db_conn *c = NULL;
-    app_ref app;
+    app_ref app = {0, 0};
     db_gw_answer outcome = DB_GW_NO_REQUEST;
     svc_status rc;
     svc_error_clear(e);
