@@ -1,19 +1,36 @@
-/* Computed channels: a recursive-descent compiler to a small register
- * bytecode, and a chunked evaluator.
+/* Computed channels: a recursive-descent compiler to a short program of
+ * fused array kernels, and a chunked evaluator.
  *
- * Evaluation runs in chunks of up to CHUNK samples. Each op is one tight loop
- * over the chunk with restrict pointers and no branches, which gcc and clang
- * (x86 SSE2, wasm simd128) vectorise. Special values are handled apart: after
- * the ops, vectorised passes ask whether the output of the chunk, or a
- * divisor, holds a value that is not finite; only then a scalar pass
- * recomputes the affected samples with the special-value rules of mt/expr.h.
- * Inputs need no pass of their own: IEEE arithmetic keeps any non-finite
- * value (a special input, x/0, SQR(-1), an overflow) non-finite through
- * + - * NEG SQ SQRT and through a dividend, up to the output; only a divisor
- * can hide one (x/inf == 0), so every divisor is checked right after its
- * division. A non-finite divisor that is a register (computed) sends the whole
- * chunk the scalar way; otherwise only the samples with a non-finite input or
- * output are recomputed. */
+ * Every op of the program has one shape,
+ *
+ *     d[i] = POST( (x[i]*m[i]*kx)  OP  (y[i]*n[i]*ky) )
+ *
+ * with OP one of + - * /, POST none, SQ or SQR, x, m, y, n arrays (inputs,
+ * registers, or a chunk of ones) and kx, ky constants. The compiler folds
+ * SQ, unary minus, products and constants into the factors and SQ/SQR into
+ * POST, so SQR(SQ(CH1)+SQ(CH2))/CH3 is two ops instead of five. Each fold
+ * keeps the IEEE operations and their order exactly (a factor of 1, a
+ * product with 1 and a sum with -0 are exact, a negation is a sign flip), so
+ * results are bit for bit those of the expression evaluated op by op.
+ *
+ * Evaluation runs in chunks of up to CHUNK_MAX samples (a multiple of 8).
+ * Each op is one call of a branch-free loop over the chunk, which gcc and
+ * clang vectorise (SSE2, wasm simd128); fewer, fuller loops let the cheap
+ * multiplications and additions run while the divider works on SQR and /.
+ * Special values are handled apart: the last op and every division also sum
+ * r*0 (and divisor*0) in 8 lanes, which is NaN only when some value is not
+ * finite; only then are the affected samples recomputed one by one with the
+ * special-value rules of mt/expr.h (eval_one). Inputs need no pass of their
+ * own: IEEE arithmetic keeps any non-finite value (a special input, x/0,
+ * SQR(-1), an overflow) non-finite through + - * SQ SQR and through a
+ * dividend, up to the output; only a divisor can hide one (x/inf == 0), so
+ * every divisor is checked in its division. A non-finite divisor computed
+ * from a register sends the whole chunk the slow way; otherwise only the
+ * samples with a non-finite input or output are recomputed. The last
+ * len % 8 samples of a call go the slow way too (they are at most 7).
+ *
+ * Needs IEEE semantics and no contraction into fused multiply-adds: never
+ * build core with -ffast-math; CMakeLists.txt sets -ffp-contract=off. */
 #include "mt/expr.h"
 
 #include <math.h>
@@ -24,43 +41,48 @@
 #include "alloc_int.h"
 #include "mt/types.h"
 
+/* "Intermediate values" of the documented limit: what an op-by-op program
+ * would hold at once. The fused program may keep up to 4 registers per such
+ * value alive (a pending (x*m) OP (y*n) of four registers), plus the one
+ * being written. */
 #define MAX_REGS 64
-#define SLOT_OUT (MT_EXPR_MAX_INPUTS + MAX_REGS) /* the caller's output */
+#define MAX_PHYS (4 * MAX_REGS + 4)
+#define SLOT_ONE MT_EXPR_MAX_INPUTS          /* a chunk of 1.0 */
+#define SLOT_REG0 (SLOT_ONE + 1)             /* registers */
+#define SLOT_OUT (SLOT_REG0 + MAX_PHYS)      /* the caller's output */
 #define N_SLOTS (SLOT_OUT + 1)
 #define SCRATCH 4096 /* doubles of register space on the stack (32 KiB) */
-#define CHUNK_MAX 512
+#define CHUNK_MAX 128
 #define NUM_MAX 64 /* longest number literal */
 
-/* Slots 0..MT_EXPR_MAX_INPUTS-1 are inputs, then registers, then SLOT_OUT. */
-typedef enum {
-    OP_COPY, /* d = a */
-    OP_NEG,  /* d = -a */
-    OP_SQ,   /* d = a*a */
-    OP_SQRT, /* d = sqrt(a) */
-    OP_ADD,  /* d = a + b */
-    OP_SUB,  /* d = a - b */
-    OP_MUL,  /* d = a * b */
-    OP_DIV,  /* d = a / b */
-    OP_ADDK, /* d = a + k (a - k is compiled as a + (-k): the same double) */
-    OP_KSUB, /* d = k - a */
-    OP_MULK, /* d = a * k */
-    OP_DIVK, /* d = a / k (k != 0) */
-    OP_KDIV  /* d = k / a */
-} opcode;
+typedef enum { OP_ADD, OP_SUB, OP_MUL, OP_DIV } opcode;
+typedef enum { POST_NONE, POST_SQ, POST_SQRT } postop;
+typedef enum { U_NEG, U_SQ, U_SQRT } unop;
+
+/* One operand of an op: x[i] * m[i] * k. A bare array is (x, ONE, 1), a
+ * constant (ONE, ONE, k). */
+typedef struct {
+    uint16_t x, m;
+    double k;
+} factor;
+
+typedef int (*kernel_fn)(double *restrict d, const double *restrict x, const double *restrict m,
+                         double kx, const double *restrict y, const double *restrict n, double ky,
+                         size_t len);
 
 typedef struct {
-    uint8_t code;
-    uint8_t dst, a, b;
-    uint8_t check_a; /* a divisor to check after this op: 1 = a, 2 = b */
-    double k;
+    kernel_fn run;
+    uint8_t code, post;
+    uint16_t dst;
+    factor a, b;
 } op;
 
 struct mt_expr {
     size_t n_inputs;
     unsigned channels[MT_EXPR_MAX_INPUTS];
     size_t n_regs;
-    size_t chunk;       /* samples per chunk: fits n_regs registers in SCRATCH */
-    int has_reg_divisor; /* some op divides by a register */
+    size_t chunk;        /* samples per chunk: fits n_regs registers and the ones */
+    int has_reg_divisor; /* some op divides by a value computed from a register */
     size_t n_ops;
     op ops[];
 };
@@ -85,17 +107,24 @@ typedef struct {
     size_t n_ops, cap_ops;
     unsigned chans[MT_EXPR_MAX_INPUTS]; /* in order of appearance */
     size_t n_chans;
-    uint64_t reg_busy;
+    size_t n_values;                    /* intermediate values alive (the limit) */
+    uint64_t reg_busy[(MAX_PHYS + 63) / 64];
     size_t n_regs;
     int has_reg_divisor;
     mt_error *err;
 } parser;
 
-/* A parsed operand: a folded constant or a slot. */
+/* A parsed operand, not yet written anywhere unless it had to be: a folded
+ * constant, a factor, or an op waiting to learn whether SQ/SQR follows. */
+typedef enum { V_CONST, V_FACTOR, V_PENDING } val_kind;
+
 typedef struct {
-    int is_const;
-    double k;
-    unsigned slot;
+    val_kind kind;
+    int counted; /* one of the intermediate values of the limit */
+    double k;    /* V_CONST */
+    factor a, b; /* V_FACTOR: a; V_PENDING: a code b, then post */
+    opcode code;
+    postop post;
 } val;
 
 static mt_status fail(parser *p, mt_status code, size_t pos, const char *msg, const char *what)
@@ -281,57 +310,168 @@ static mt_status next(parser *p)
     return fail(p, MT_ESYNTAX, p->tok_pos, "unexpected byte (only ASCII is allowed)", NULL);
 }
 
-static mt_status emit(parser *p, opcode code, unsigned dst, unsigned a, unsigned b, double k)
+static int is_reg(unsigned slot)
+{
+    return slot >= SLOT_REG0 && slot < SLOT_OUT;
+}
+
+static int factor_has_reg(factor f)
+{
+    return is_reg(f.x) || is_reg(f.m);
+}
+
+static factor factor_of(unsigned x, unsigned m, double k)
+{
+    factor f;
+    f.x = (uint16_t)x;
+    f.m = (uint16_t)m;
+    f.k = k;
+    return f;
+}
+
+/* The value of "f" as a bare array or its negation: x * 1 * (+-1). */
+static int is_signed_array(factor f)
+{
+    return f.m == SLOT_ONE && f.x != SLOT_ONE && (f.k == 1.0 || f.k == -1.0);
+}
+
+/* Count one more intermediate value for the limit, as an op-by-op program
+ * would take a register for the result before releasing its operands. */
+static mt_status count_value(parser *p, size_t pos)
+{
+    if (p->n_values == MAX_REGS) {
+        return fail(p, MT_ELIMIT, pos, "expression too complex (too many intermediate values)",
+                    NULL);
+    }
+    p->n_values++;
+    return MT_OK;
+}
+
+static void uncount(parser *p, const val *v)
+{
+    if (v->counted) {
+        p->n_values--;
+    }
+}
+
+/* A free register for an op's result. Taken before the operands are
+ * released, so that a destination never aliases a source (the kernels use
+ * restrict). */
+static mt_status take_reg(parser *p, size_t pos, unsigned *slot)
+{
+    unsigned r;
+    for (r = 0; r < MAX_PHYS; r++) {
+        if (!(p->reg_busy[r / 64] & ((uint64_t)1 << (r % 64)))) {
+            p->reg_busy[r / 64] |= (uint64_t)1 << (r % 64);
+            if (r + 1 > p->n_regs) {
+                p->n_regs = r + 1;
+            }
+            *slot = SLOT_REG0 + r;
+            return MT_OK;
+        }
+    }
+    /* not reached: at most 4 per counted value plus one are ever alive */
+    return fail(p, MT_ELIMIT, pos, "expression too complex (too many intermediate values)",
+                NULL);
+}
+
+static void release_slot(parser *p, unsigned slot)
+{
+    if (is_reg(slot)) {
+        unsigned r = slot - SLOT_REG0;
+        p->reg_busy[r / 64] &= ~((uint64_t)1 << (r % 64));
+    }
+}
+
+static void release_factor(parser *p, factor f)
+{
+    release_slot(p, f.x);
+    release_slot(p, f.m);
+}
+
+static mt_status emit(parser *p, opcode code, postop post, unsigned dst, factor a, factor b,
+                      size_t pos)
 {
     op *o;
     if (p->n_ops == p->cap_ops) {
         size_t cap = p->cap_ops ? p->cap_ops * 2 : 16;
         op *ops = mt__realloc(p->ops, cap * sizeof *ops);
         if (!ops) {
-            return fail(p, MT_ENOMEM, p->tok_pos, "out of memory", NULL);
+            return fail(p, MT_ENOMEM, pos, "out of memory", NULL);
         }
         p->ops = ops;
         p->cap_ops = cap;
     }
     o = &p->ops[p->n_ops++];
+    o->run = NULL; /* chosen when the program is complete */
     o->code = (uint8_t)code;
-    o->dst = (uint8_t)dst;
-    o->a = (uint8_t)a;
-    o->b = (uint8_t)b;
-    o->check_a = 0;
-    o->k = k;
+    o->post = (uint8_t)post;
+    o->dst = (uint16_t)dst;
+    o->a = a;
+    o->b = b;
+    if (code == OP_DIV && factor_has_reg(b)) {
+        p->has_reg_divisor = 1;
+    }
     return MT_OK;
 }
 
-static int is_reg(unsigned slot)
+/* Write "v" (a factor or a pending op) to slot "dst", or to a new register
+ * when dst is 0; *slot is where it went. */
+static mt_status materialize(parser *p, const val *v, unsigned dst, size_t pos, unsigned *slot)
 {
-    return slot >= MT_EXPR_MAX_INPUTS && slot < SLOT_OUT;
+    mt_status st;
+    /* x + (-0) == x for every x, -0 included */
+    const factor minus_zero = factor_of(SLOT_ONE, SLOT_ONE, -0.0);
+    if (dst == 0 && (st = take_reg(p, pos, &dst)) != MT_OK) {
+        return st;
+    }
+    release_factor(p, v->a);
+    if (v->kind == V_PENDING) {
+        release_factor(p, v->b);
+        st = emit(p, v->code, v->post, dst, v->a, v->b, pos);
+    } else {
+        st = emit(p, OP_ADD, POST_NONE, dst, v->a, minus_zero, pos);
+    }
+    *slot = dst;
+    return st;
 }
 
-/* A free register for a result. Taken before the operands are released, so
- * that a destination never aliases a source (the op loops use restrict). */
-static mt_status take_reg(parser *p, size_t pos, unsigned *slot)
+/* "v" as a factor of a further op: a pending op is written to a register. */
+static mt_status as_factor(parser *p, const val *v, size_t pos, factor *f)
 {
+    mt_status st;
     unsigned r;
-    for (r = 0; r < MAX_REGS; r++) {
-        if (!(p->reg_busy & ((uint64_t)1 << r))) {
-            p->reg_busy |= (uint64_t)1 << r;
-            if (r + 1 > p->n_regs) {
-                p->n_regs = r + 1;
-            }
-            *slot = MT_EXPR_MAX_INPUTS + r;
-            return MT_OK;
+    switch (v->kind) {
+    case V_CONST:
+        *f = factor_of(SLOT_ONE, SLOT_ONE, v->k);
+        return MT_OK;
+    case V_FACTOR:
+        *f = v->a;
+        return MT_OK;
+    default:
+        if ((st = materialize(p, v, 0, pos, &r)) != MT_OK) {
+            return st;
         }
+        *f = factor_of(r, SLOT_ONE, 1.0);
+        return MT_OK;
     }
-    return fail(p, MT_ELIMIT, pos, "expression too complex (too many intermediate values)",
-                NULL);
 }
 
-static void release(parser *p, val v)
+static void set_factor(val *out, factor f)
 {
-    if (!v.is_const && is_reg(v.slot)) {
-        p->reg_busy &= ~((uint64_t)1 << (v.slot - MT_EXPR_MAX_INPUTS));
-    }
+    out->kind = V_FACTOR;
+    out->counted = 1;
+    out->a = f;
+}
+
+static void set_pending(val *out, opcode code, factor a, factor b, postop post)
+{
+    out->kind = V_PENDING;
+    out->counted = 1;
+    out->a = a;
+    out->b = b;
+    out->code = code;
+    out->post = post;
 }
 
 static mt_status const_result(parser *p, double k, size_t pos, val *out)
@@ -339,22 +479,23 @@ static mt_status const_result(parser *p, double k, size_t pos, val *out)
     if (!mt_sv_is_number(k)) {
         return fail(p, MT_ERANGE, pos, "constant expression is not a finite number", NULL);
     }
-    out->is_const = 1;
+    out->kind = V_CONST;
+    out->counted = 0;
     out->k = k;
-    out->slot = 0;
     return MT_OK;
 }
 
-/* Fold or emit unary "code" on "a"; "pos" is the operator's position. */
-static mt_status unary(parser *p, opcode code, val a, size_t pos, val *out)
+/* Fold unary "code" on "a" into a constant, a factor or a pending op's
+ * POST; "pos" is the operator's position. */
+static mt_status unary(parser *p, unop code, val a, size_t pos, val *out)
 {
     mt_status st;
-    unsigned dst = 0;
-    if (a.is_const) {
+    factor f;
+    if (a.kind == V_CONST) {
         switch (code) {
-        case OP_NEG:
+        case U_NEG:
             return const_result(p, -a.k, pos, out);
-        case OP_SQ:
+        case U_SQ:
             return const_result(p, a.k * a.k, pos, out);
         default:
             if (a.k < 0) {
@@ -363,23 +504,46 @@ static mt_status unary(parser *p, opcode code, val a, size_t pos, val *out)
             return const_result(p, sqrt(a.k), pos, out);
         }
     }
-    if ((st = take_reg(p, pos, &dst)) != MT_OK) {
+    if ((st = count_value(p, pos)) != MT_OK) {
         return st;
     }
-    release(p, a);
-    out->is_const = 0;
-    out->slot = dst;
-    return emit(p, code, dst, a.slot, 0, 0.0);
+    uncount(p, &a);
+    if (a.kind == V_PENDING && a.post == POST_NONE && code != U_NEG) {
+        /* SQ(x op y), SQR(x op y) */
+        *out = a;
+        out->counted = 1;
+        out->post = code == U_SQ ? POST_SQ : POST_SQRT;
+        return MT_OK;
+    }
+    if ((st = as_factor(p, &a, pos, &f)) != MT_OK) {
+        return st;
+    }
+    switch (code) {
+    case U_NEG: /* -(x*m*k) == x*m*(-k) */
+        f.k = -f.k;
+        set_factor(out, f);
+        break;
+    case U_SQ:
+        if (is_signed_array(f)) { /* (+-x)*(+-x) == x*x*1 */
+            set_factor(out, factor_of(f.x, f.x, 1.0));
+        } else {
+            set_pending(out, OP_MUL, f, f, POST_NONE);
+        }
+        break;
+    default: /* SQR(f + (-0)) */
+        set_pending(out, OP_ADD, f, factor_of(SLOT_ONE, SLOT_ONE, -0.0), POST_SQRT);
+        break;
+    }
+    return MT_OK;
 }
 
-/* Fold or emit the binary operator "c" on "a" and "b". */
+/* Fold the binary operator "c" on "a" and "b" into a constant, a factor or
+ * a pending op. */
 static mt_status binary(parser *p, char c, val a, val b, size_t pos, val *out)
 {
     mt_status st;
-    unsigned dst = 0;
-    opcode code;
-    int check = 0;
-    if (a.is_const && b.is_const) {
+    factor fa, fb;
+    if (a.kind == V_CONST && b.kind == V_CONST) {
         switch (c) {
         case '+':
             return const_result(p, a.k + b.k, pos, out);
@@ -394,54 +558,40 @@ static mt_status binary(parser *p, char c, val a, val b, size_t pos, val *out)
             return const_result(p, a.k / b.k, pos, out);
         }
     }
-    if (!a.is_const && !b.is_const) {
-        code = c == '+' ? OP_ADD : c == '-' ? OP_SUB : c == '*' ? OP_MUL : OP_DIV;
-        check = code == OP_DIV;
-    } else if (b.is_const) {
-        switch (c) {
-        case '+':
-            code = OP_ADDK;
-            break;
-        case '-':
-            code = OP_ADDK;
-            b.k = -b.k;
-            break;
-        case '*':
-            code = OP_MULK;
-            break;
-        default:
-            if (b.k == 0) {
-                return fail(p, MT_ERANGE, pos, "division by zero", NULL);
-            }
-            code = OP_DIVK;
-            break;
+    if (c == '/' && b.kind == V_CONST && b.k == 0) {
+        return fail(p, MT_ERANGE, pos, "division by zero", NULL);
+    }
+    if ((st = count_value(p, pos)) != MT_OK) {
+        return st;
+    }
+    uncount(p, &a);
+    uncount(p, &b);
+    if ((st = as_factor(p, &a, pos, &fa)) != MT_OK || (st = as_factor(p, &b, pos, &fb)) != MT_OK) {
+        return st;
+    }
+    switch (c) {
+    case '+':
+        set_pending(out, OP_ADD, fa, fb, POST_NONE);
+        break;
+    case '-':
+        set_pending(out, OP_SUB, fa, fb, POST_NONE);
+        break;
+    case '/':
+        set_pending(out, OP_DIV, fa, fb, POST_NONE);
+        break;
+    default:
+        /* Products that stay one factor: (+-x*m)*k == x*m*(+-k) and
+         * (+-x)*(+-y) == x*y*(+-1); anything else keeps its order. */
+        if (a.kind == V_CONST && (fb.k == 1.0 || fb.k == -1.0)) {
+            set_factor(out, factor_of(fb.x, fb.m, fb.k * a.k));
+        } else if (b.kind == V_CONST && (fa.k == 1.0 || fa.k == -1.0)) {
+            set_factor(out, factor_of(fa.x, fa.m, fa.k * b.k));
+        } else if (is_signed_array(fa) && is_signed_array(fb)) {
+            set_factor(out, factor_of(fa.x, fb.x, fa.k * fb.k));
+        } else {
+            set_pending(out, OP_MUL, fa, fb, POST_NONE);
         }
-        b.slot = 0;
-    } else {
-        /* constant on the left: the op reads the slot as "a" */
-        code = c == '+' ? OP_ADDK : c == '-' ? OP_KSUB : c == '*' ? OP_MULK : OP_KDIV;
-        check = code == OP_KDIV;
-        a.slot = b.slot;
-        b.is_const = 1;
-        b.k = a.k;
-        a.is_const = 0;
-        b.slot = 0;
-    }
-    if ((st = take_reg(p, pos, &dst)) != MT_OK) {
-        return st;
-    }
-    release(p, a);
-    release(p, b);
-    out->is_const = 0;
-    out->slot = dst;
-    if ((st = emit(p, code, dst, a.slot, b.slot, b.k)) != MT_OK) {
-        return st;
-    }
-    if (check) {
-        /* the divisor: "b" for OP_DIV, the slot read as "a" for OP_KDIV */
-        unsigned divisor = code == OP_KDIV ? a.slot : b.slot;
-        p->ops[p->n_ops - 1].check_a = code == OP_KDIV ? 1 : 2;
-        p->has_reg_divisor |= is_reg(divisor);
+        break;
     }
     return MT_OK;
 }
@@ -516,33 +666,37 @@ static mt_status parse_unary(parser *p, val *out)
             return expect_operand_error(p);
         }
         if ((st = next(p)) != MT_OK || (st = parse_unary(p, &a)) != MT_OK ||
-            (st = unary(p, OP_NEG, a, pos, out)) != MT_OK) {
+            (st = unary(p, U_NEG, a, pos, out)) != MT_OK) {
             return st;
         }
         break;
     case TK_NUM:
-        out->is_const = 1;
+        out->kind = V_CONST;
+        out->counted = 0;
         out->k = p->num;
-        out->slot = 0;
         if ((st = next(p)) != MT_OK) {
             return st;
         }
         break;
-    case TK_CH:
-        out->is_const = 0;
-        if ((st = add_channel(p, p->ch, pos, &out->slot)) != MT_OK || (st = next(p)) != MT_OK) {
+    case TK_CH: {
+        unsigned slot = 0;
+        if ((st = add_channel(p, p->ch, pos, &slot)) != MT_OK || (st = next(p)) != MT_OK) {
             return st;
         }
+        out->kind = V_FACTOR;
+        out->counted = 0;
+        out->a = factor_of(slot, SLOT_ONE, 1.0);
         break;
+    }
     case TK_SQ:
     case TK_SQR: {
-        opcode code = p->tok == TK_SQ ? OP_SQ : OP_SQRT;
+        unop code = p->tok == TK_SQ ? U_SQ : U_SQRT;
         if ((st = next(p)) != MT_OK) {
             return st;
         }
         if (p->tok != TK_LP) {
             return fail(p, MT_ESYNTAX, p->tok_pos,
-                        code == OP_SQ ? "expected '(' after SQ" : "expected '(' after SQR", NULL);
+                        code == U_SQ ? "expected '(' after SQ" : "expected '(' after SQR", NULL);
         }
         if ((st = parse_group(p, &a)) != MT_OK || (st = unary(p, code, a, pos, out)) != MT_OK) {
             return st;
@@ -603,12 +757,14 @@ static int cmp_unsigned(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+static kernel_fn kernel_for(opcode code, postop post, int check_out);
+
 mt_status mt_expr_compile_n(const char *src, size_t len, mt_expr **out, mt_error *err)
 {
     parser p;
     mt_status st;
     mt_expr *e = NULL;
-    unsigned sorted[MT_EXPR_MAX_INPUTS], remap[MT_EXPR_MAX_INPUTS];
+    unsigned sorted[MT_EXPR_MAX_INPUTS], remap[MT_EXPR_MAX_INPUTS], slot;
     size_t i, j;
     val result;
 
@@ -651,10 +807,9 @@ mt_status mt_expr_compile_n(const char *src, size_t len, mt_expr **out, mt_error
         st = fail(&p, MT_ESYNTAX, 0, "expression uses no channel (CH1..CH999)", NULL);
         goto out;
     }
-    /* The result is a register (written by the last op) or an input. */
-    if (is_reg(result.slot)) {
-        p.ops[p.n_ops - 1].dst = SLOT_OUT;
-    } else if ((st = emit(&p, OP_COPY, SLOT_OUT, result.slot, 0, 0.0)) != MT_OK) {
+    /* With a channel the result is never a constant (CH1*0 is not folded):
+     * the last op writes the caller's output. */
+    if ((st = materialize(&p, &result, SLOT_OUT, p.len, &slot)) != MT_OK) {
         goto out;
     }
 
@@ -676,20 +831,27 @@ mt_status mt_expr_compile_n(const char *src, size_t len, mt_expr **out, mt_error
     e->n_inputs = p.n_chans;
     memcpy(e->channels, sorted, p.n_chans * sizeof *sorted);
     e->n_regs = p.n_regs;
-    e->chunk = CHUNK_MAX;
-    if (p.n_regs > 0 && SCRATCH / p.n_regs < CHUNK_MAX) {
-        e->chunk = (SCRATCH / p.n_regs) & ~(size_t)7;
+    /* the registers and the chunk of ones share the scratch */
+    e->chunk = (SCRATCH / (p.n_regs + 1)) & ~(size_t)7;
+    if (e->chunk > CHUNK_MAX) {
+        e->chunk = CHUNK_MAX;
     }
     e->has_reg_divisor = p.has_reg_divisor;
     e->n_ops = p.n_ops;
     for (i = 0; i < p.n_ops; i++) {
         op o = p.ops[i];
-        if (o.a < MT_EXPR_MAX_INPUTS) {
-            o.a = (uint8_t)remap[o.a];
+        uint16_t *s[4];
+        s[0] = &o.a.x;
+        s[1] = &o.a.m;
+        s[2] = &o.b.x;
+        s[3] = &o.b.m;
+        for (j = 0; j < 4; j++) {
+            if (*s[j] < MT_EXPR_MAX_INPUTS) {
+                *s[j] = (uint16_t)remap[*s[j]];
+            }
         }
-        if (o.b < MT_EXPR_MAX_INPUTS) {
-            o.b = (uint8_t)remap[o.b];
-        }
+        /* only the last op writes the output: it also checks it */
+        o.run = kernel_for((opcode)o.code, (postop)o.post, i + 1 == p.n_ops);
         e->ops[i] = o;
     }
     *out = e;
@@ -732,108 +894,92 @@ unsigned mt_expr_input_channel(const mt_expr *e, size_t i)
 
 /* ---- evaluation ---------------------------------------------------------- */
 
-/* The op loops: no branches, restrict, so that they vectorise. "a" and "b"
- * may be the same array (CH1*CH1): both are only read. */
-static void run_op(const op *o, double *restrict d, const double *restrict a,
-                   const double *restrict b, size_t n)
-{
-    size_t i;
-    const double k = o->k;
-    switch ((opcode)o->code) {
-    case OP_COPY:
-        memcpy(d, a, n * sizeof *d);
-        break;
-    case OP_NEG:
-        for (i = 0; i < n; i++) {
-            d[i] = -a[i];
-        }
-        break;
-    case OP_SQ:
-        for (i = 0; i < n; i++) {
-            d[i] = a[i] * a[i];
-        }
-        break;
-    case OP_SQRT:
-        for (i = 0; i < n; i++) {
-            d[i] = sqrt(a[i]);
-        }
-        break;
-    case OP_ADD:
-        for (i = 0; i < n; i++) {
-            d[i] = a[i] + b[i];
-        }
-        break;
-    case OP_SUB:
-        for (i = 0; i < n; i++) {
-            d[i] = a[i] - b[i];
-        }
-        break;
-    case OP_MUL:
-        for (i = 0; i < n; i++) {
-            d[i] = a[i] * b[i];
-        }
-        break;
-    case OP_DIV:
-        for (i = 0; i < n; i++) {
-            d[i] = a[i] / b[i];
-        }
-        break;
-    case OP_ADDK:
-        for (i = 0; i < n; i++) {
-            d[i] = a[i] + k;
-        }
-        break;
-    case OP_KSUB:
-        for (i = 0; i < n; i++) {
-            d[i] = k - a[i];
-        }
-        break;
-    case OP_MULK:
-        for (i = 0; i < n; i++) {
-            d[i] = a[i] * k;
-        }
-        break;
-    case OP_DIVK:
-        for (i = 0; i < n; i++) {
-            d[i] = a[i] / k;
-        }
-        break;
-    case OP_KDIV:
-        for (i = 0; i < n; i++) {
-            d[i] = k / a[i];
-        }
-        break;
+/* The kernels: one per OP x POST, unchecked and checked. "len" is a multiple
+ * of 8. x and m (or y and n) may be the same array: they are only read.
+ *
+ * A check sums r*0 (and, in a division, divisor*0) in 8 lanes: x*0 is +-0
+ * for a finite x and NaN otherwise, and a NaN stays in a sum. Eight
+ * independent lanes let gcc and clang vectorise the sums without
+ * reassociating them, which they may not do for one accumulator; this
+ * measured faster than comparisons or an integer test of the exponent bits
+ * under gcc (SSE2) and as fast under V8's wasm simd128. A division always
+ * checks its divisor; only the last op checks its result. */
+#define POST_NONE_OF(r) (r)
+#define POST_SQ_OF(r) ((r) * (r))
+#define POST_SQRT_OF(r) sqrt(r)
+
+#define KERNEL_PARAMS                                                                          \
+    double *restrict d, const double *restrict x, const double *restrict m, double kx,        \
+        const double *restrict y, const double *restrict n, double ky, size_t len
+
+/* d = POST(a OP b), no check */
+#define KERNEL_PLAIN(name, OP, POST)                                                           \
+    static int name(KERNEL_PARAMS)                                                             \
+    {                                                                                          \
+        size_t i;                                                                              \
+        for (i = 0; i < len; i++) {                                                            \
+            d[i] = POST((x[i] * m[i] * kx) OP (y[i] * n[i] * ky));                             \
+        }                                                                                      \
+        return 0;                                                                              \
     }
+
+/* d = POST(a OP b); nonzero when some checked value is not finite. CHECK is
+ * the sum of lane j's checked values times 0. */
+#define KERNEL_CHECKED(name, OP, POST, CHECK)                                                  \
+    static int name(KERNEL_PARAMS)                                                             \
+    {                                                                                          \
+        double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0}, sum = 0;                                     \
+        size_t i, j;                                                                           \
+        for (i = 0; i < len; i += 8) {                                                         \
+            for (j = 0; j < 8; j++) {                                                          \
+                const double b = y[i + j] * n[i + j] * ky;                                     \
+                const double r = POST((x[i + j] * m[i + j] * kx) OP b);                        \
+                d[i + j] = r;                                                                  \
+                acc[j] += CHECK;                                                               \
+            }                                                                                  \
+        }                                                                                      \
+        for (j = 0; j < 8; j++) {                                                              \
+            sum += acc[j];                                                                     \
+        }                                                                                      \
+        return sum != sum;                                                                     \
+    }
+
+#define CHECK_R (r * 0.0)
+#define CHECK_B (b * 0.0)
+#define CHECK_RB (r * 0.0 + b * 0.0)
+
+#define KERNELS_OF(post_name, POST)                                                            \
+    KERNEL_PLAIN(k_add_##post_name, +, POST)                                                   \
+    KERNEL_PLAIN(k_sub_##post_name, -, POST)                                                   \
+    KERNEL_PLAIN(k_mul_##post_name, *, POST)                                                   \
+    KERNEL_CHECKED(k_div_##post_name, /, POST, CHECK_B)                                        \
+    KERNEL_CHECKED(kc_add_##post_name, +, POST, CHECK_R)                                       \
+    KERNEL_CHECKED(kc_sub_##post_name, -, POST, CHECK_R)                                       \
+    KERNEL_CHECKED(kc_mul_##post_name, *, POST, CHECK_R)                                       \
+    KERNEL_CHECKED(kc_div_##post_name, /, POST, CHECK_RB)
+
+KERNELS_OF(none, POST_NONE_OF)
+KERNELS_OF(sq, POST_SQ_OF)
+KERNELS_OF(sqrt, POST_SQRT_OF)
+
+static kernel_fn kernel_for(opcode code, postop post, int check_out)
+{
+    /* [check_out][post][code] */
+    static const kernel_fn table[2][3][4] = {
+        {{k_add_none, k_sub_none, k_mul_none, k_div_none},
+         {k_add_sq, k_sub_sq, k_mul_sq, k_div_sq},
+         {k_add_sqrt, k_sub_sqrt, k_mul_sqrt, k_div_sqrt}},
+        {{kc_add_none, kc_sub_none, kc_mul_none, kc_div_none},
+         {kc_add_sq, kc_sub_sq, kc_mul_sq, kc_div_sq},
+         {kc_add_sqrt, kc_sub_sqrt, kc_mul_sqrt, kc_div_sqrt}}};
+    return table[check_out != 0][post][code];
 }
 
-/* Nonzero when some x[i] is an infinity or a NaN: x*0 is 0 for a finite x
- * and NaN otherwise, and a NaN stays in a sum. Eight independent lanes let
- * gcc and clang vectorise the sum without reassociating it, which they may
- * not do for one accumulator; measured faster than an integer test of the
- * exponent bits on x86-64 and much faster under V8's wasm simd128. (Needs
- * IEEE semantics: never build core with -ffast-math.) */
-static int any_nonfinite(const double *restrict x, size_t n)
-{
-    double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0}, sum = 0;
-    size_t i = 0, j;
-    for (; i + 8 <= n; i += 8) {
-        for (j = 0; j < 8; j++) {
-            acc[j] += x[i + j] * 0.0;
-        }
-    }
-    for (; i < n; i++) {
-        acc[0] += x[i] * 0.0;
-    }
-    for (j = 0; j < 8; j++) {
-        sum += acc[j];
-    }
-    return sum != sum;
-}
-
-/* Sample "j" the slow way, with the special-value rules of mt/expr.h. */
+/* Sample "j" the slow way, with the special-value rules of mt/expr.h: the
+ * same operations in the same order as the kernels, one sample at a time. */
 static double eval_one(const mt_expr *e, const double *const *inputs, size_t j)
 {
-    double slot[SLOT_OUT + 1];
+    double slot[N_SLOTS];
     int rank_worst = 0, err = 0;
     mt_sv worst = MT_SV_NONE, first_over = MT_SV_NONE;
     size_t i;
@@ -863,24 +1009,14 @@ static double eval_one(const mt_expr *e, const double *const *inputs, size_t j)
             worst = kind;
         }
     }
+    slot[SLOT_ONE] = 1.0;
     slot[SLOT_OUT] = 0.0; /* always written by the last op */
     for (i = 0; i < e->n_ops; i++) {
         const op *o = &e->ops[i];
-        double a = slot[o->a], b = slot[o->b], k = o->k, d;
+        double a = slot[o->a.x] * slot[o->a.m] * o->a.k;
+        double b = slot[o->b.x] * slot[o->b.m] * o->b.k;
+        double d;
         switch ((opcode)o->code) {
-        case OP_COPY:
-            d = a;
-            break;
-        case OP_NEG:
-            d = -a;
-            break;
-        case OP_SQ:
-            d = a * a;
-            break;
-        case OP_SQRT:
-            err |= a < 0;
-            d = sqrt(a);
-            break;
         case OP_ADD:
             d = a + b;
             break;
@@ -890,25 +1026,20 @@ static double eval_one(const mt_expr *e, const double *const *inputs, size_t j)
         case OP_MUL:
             d = a * b;
             break;
-        case OP_DIV:
+        default: /* OP_DIV */
             err |= b == 0;
             d = a / b;
             break;
-        case OP_ADDK:
-            d = a + k;
+        }
+        switch ((postop)o->post) {
+        case POST_NONE:
             break;
-        case OP_KSUB:
-            d = k - a;
+        case POST_SQ:
+            d = d * d;
             break;
-        case OP_MULK:
-            d = a * k;
-            break;
-        case OP_DIVK:
-            d = a / k;
-            break;
-        default: /* OP_KDIV */
-            err |= a == 0;
-            d = k / a;
+        default: /* POST_SQRT */
+            err |= d < 0;
+            d = sqrt(d);
             break;
         }
         slot[o->dst] = d;
@@ -975,31 +1106,31 @@ mt_status mt_expr_eval(const mt_expr *e, const double *const *inputs, size_t n, 
             return mt_fail(err, MT_EINVAL, i, "output overlaps input %zu", i);
         }
     }
-    memset(rp, 0, sizeof rp);
-    memset(wp, 0, sizeof wp);
+    /* scratch: the chunk of ones, then the registers */
+    for (i = 0; i < e->chunk && i < n; i++) {
+        scratch[i] = 1.0;
+    }
+    rp[SLOT_ONE] = scratch;
     for (r = 0; r < e->n_regs; r++) {
-        wp[MT_EXPR_MAX_INPUTS + r] = scratch + r * e->chunk;
-        rp[MT_EXPR_MAX_INPUTS + r] = scratch + r * e->chunk;
+        wp[SLOT_REG0 + r] = scratch + (r + 1) * e->chunk;
+        rp[SLOT_REG0 + r] = wp[SLOT_REG0 + r];
     }
     for (base = 0; base < n; base += e->chunk) {
         size_t len = n - base < e->chunk ? n - base : e->chunk;
+        size_t vlen = len & ~(size_t)7;
         int bad = 0;
-        for (i = 0; i < e->n_inputs; i++) {
-            rp[i] = inputs[i] + base;
-        }
-        wp[SLOT_OUT] = out + base;
-        for (i = 0; i < e->n_ops; i++) {
-            const op *o = &e->ops[i];
-            run_op(o, wp[o->dst], rp[o->a], rp[o->b], len);
-            if (o->check_a) {
-                bad |= any_nonfinite(o->check_a == 1 ? rp[o->a] : rp[o->b], len);
+        if (vlen > 0) {
+            for (i = 0; i < e->n_inputs; i++) {
+                rp[i] = inputs[i] + base;
+            }
+            wp[SLOT_OUT] = out + base;
+            for (i = 0; i < e->n_ops; i++) {
+                const op *o = &e->ops[i];
+                bad |= o->run(wp[o->dst], rp[o->a.x], rp[o->a.m], o->a.k, rp[o->b.x], rp[o->b.m],
+                              o->b.k, vlen);
             }
         }
-        bad |= any_nonfinite(out + base, len);
-        if (!bad) {
-            continue;
-        }
-        for (i = base; i < base + len; i++) {
+        for (i = base; i < base + vlen && bad; i++) {
             int redo = e->has_reg_divisor || !mt_sv_is_number(out[i]);
             for (r = 0; r < e->n_inputs && !redo; r++) {
                 redo = !mt_sv_is_number(inputs[r][i]);
@@ -1007,6 +1138,10 @@ mt_status mt_expr_eval(const mt_expr *e, const double *const *inputs, size_t n, 
             if (redo) {
                 out[i] = eval_one(e, inputs, i);
             }
+        }
+        /* the last samples of the call, fewer than 8, one by one */
+        for (i = base + vlen; i < base + len; i++) {
+            out[i] = eval_one(e, inputs, i);
         }
     }
     return MT_OK;

@@ -1,3 +1,5 @@
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "../t.h"
@@ -304,6 +306,446 @@ static void expr_eval_rejects_bad_arguments(void)
     mt_expr_free(e);
 }
 
+/* ---- an independent reference --------------------------------------------
+ * The rules of docs/expr.md applied op by op while walking the text itself
+ * (trusted test strings: no limits, no error reporting), one sample at a
+ * time. The compiled program fuses ops and runs in chunks of vectors; it
+ * must give the same bits for every sample. */
+typedef struct {
+    const char *s;
+    size_t i;
+    const double *ch; /* value of CHn at ch[n], special inputs already replaced */
+    int err;          /* some x/0 or SQR of a negative */
+} ref_walk;
+
+static double ref_sum(ref_walk *w);
+
+static void ref_blank(ref_walk *w)
+{
+    while (w->s[w->i] == ' ') {
+        w->i++;
+    }
+}
+
+static double ref_unary(ref_walk *w)
+{
+    double v;
+    ref_blank(w);
+    if (w->s[w->i] == '-') {
+        w->i++;
+        return -ref_unary(w);
+    }
+    if (w->s[w->i] == '(') {
+        w->i++;
+        v = ref_sum(w);
+        ref_blank(w);
+        w->i++; /* ')' */
+        return v;
+    }
+    if (strncmp(w->s + w->i, "SQR(", 4) == 0 || strncmp(w->s + w->i, "SQ(", 3) == 0) {
+        int root = w->s[w->i + 2] == 'R';
+        w->i += root ? 4 : 3;
+        v = ref_sum(w);
+        ref_blank(w);
+        w->i++; /* ')' */
+        if (!root) {
+            return v * v;
+        }
+        w->err |= v < 0;
+        return sqrt(v);
+    }
+    if (w->s[w->i] == 'C') {
+        unsigned n = 0;
+        w->i += 2;
+        while (w->s[w->i] >= '0' && w->s[w->i] <= '9') {
+            n = n * 10 + (unsigned)(w->s[w->i++] - '0');
+        }
+        return w->ch[n];
+    }
+    {
+        char *end;
+        v = strtod(w->s + w->i, &end);
+        w->i = (size_t)(end - w->s);
+        return v;
+    }
+}
+
+static double ref_product(ref_walk *w)
+{
+    double v = ref_unary(w);
+    for (;;) {
+        char c;
+        ref_blank(w);
+        c = w->s[w->i];
+        if (c != '*' && c != '/') {
+            return v;
+        }
+        w->i++;
+        if (c == '*') {
+            v = v * ref_unary(w);
+        } else {
+            double d = ref_unary(w);
+            w->err |= d == 0;
+            v = v / d;
+        }
+    }
+}
+
+static double ref_sum(ref_walk *w)
+{
+    double v = ref_product(w);
+    for (;;) {
+        char c;
+        ref_blank(w);
+        c = w->s[w->i];
+        if (c != '+' && c != '-') {
+            return v;
+        }
+        w->i++;
+        v = c == '+' ? v + ref_product(w) : v - ref_product(w);
+    }
+}
+
+/* The value of "src" for CHn = x[n] (n = 1..MT_EXPR_MAX_CHANNEL). */
+static double ref_eval(const char *src, const double *x)
+{
+    static double ch[MT_EXPR_MAX_CHANNEL + 1];
+    static const int rank[MT_SV_COUNT] = {0, 1, 2, 2, 4, 3}; /* BREAK > ERROR > OVER > MISSING */
+    unsigned n;
+    int used[MT_EXPR_MAX_CHANNEL + 1] = {0}, worst_rank = 0;
+    mt_sv worst = MT_SV_NONE, first_over = MT_SV_NONE;
+    ref_walk w = {src, 0, ch, 0};
+    size_t i;
+    double r;
+    for (i = 0; src[i]; i++) {
+        if (src[i] == 'C') {
+            n = (unsigned)strtoul(src + i + 2, NULL, 10);
+            used[n] = 1;
+        }
+    }
+    for (n = 1; n <= MT_EXPR_MAX_CHANNEL; n++) {
+        mt_sv k = used[n] ? mt_sv_kind(x[n]) : MT_SV_NONE;
+        ch[n] = x[n];
+        if (k == MT_SV_NONE) {
+            continue;
+        }
+        ch[n] = k == MT_SV_OVER_POS ? HUGE_VAL : k == MT_SV_OVER_NEG ? -HUGE_VAL : nan("");
+        if ((k == MT_SV_OVER_POS || k == MT_SV_OVER_NEG) && first_over == MT_SV_NONE) {
+            first_over = k;
+        }
+        if (rank[k] > worst_rank) {
+            worst_rank = rank[k];
+            worst = k;
+        }
+    }
+    r = ref_sum(&w);
+    if (worst == MT_SV_OVER_POS || worst == MT_SV_OVER_NEG) {
+        return sv(r == HUGE_VAL ? MT_SV_OVER_POS : r == -HUGE_VAL ? MT_SV_OVER_NEG : first_over);
+    }
+    if (worst != MT_SV_NONE) {
+        return sv(worst);
+    }
+    if (w.err) {
+        return sv(MT_SV_ERROR);
+    }
+    if (mt_sv_is_number(r)) {
+        return r;
+    }
+    return sv(r == HUGE_VAL ? MT_SV_OVER_POS : r == -HUGE_VAL ? MT_SV_OVER_NEG : MT_SV_ERROR);
+}
+
+#define REF_MAX_N 1100
+#define REF_CH 10
+
+/* Evaluate "src" over n samples of in[CHn - 1] and compare every sample
+ * with the reference; returns 0 when "src" does not compile with MT_ERANGE
+ * (a constant that is not finite), 1 otherwise. Fails the test on any
+ * difference. */
+static int ref_compare(const char *src, double in[REF_CH][REF_MAX_N], size_t n)
+{
+    static double out[REF_MAX_N];
+    double x[MT_EXPR_MAX_CHANNEL + 1];
+    const double *ptrs[MT_EXPR_MAX_INPUTS];
+    mt_expr *e = NULL;
+    mt_error err;
+    size_t i, j;
+    mt_status st = mt_expr_compile(src, &e, &err);
+    if (st == MT_ERANGE || (st == MT_ESYNTAX && !strchr(src, 'C'))) {
+        return 0; /* a constant that is not finite; no channel at all */
+    }
+    if (st != MT_OK) {
+        t__fail(__FILE__, __LINE__, "%s: %s at %zu: %s", src, mt_errname(st), err.pos, err.msg);
+        return -1;
+    }
+    for (i = 0; i < mt_expr_input_count(e); i++) {
+        ptrs[i] = in[mt_expr_input_channel(e, i) - 1];
+    }
+    for (i = 0; i < REF_MAX_N; i++) {
+        out[i] = -12345.0;
+    }
+    if (mt_expr_eval(e, ptrs, n, out, &err) != MT_OK) {
+        t__fail(__FILE__, __LINE__, "%s: eval failed: %s", src, err.msg);
+        mt_expr_free(e);
+        return -1;
+    }
+    mt_expr_free(e);
+    if (out[n] != -12345.0) {
+        t__fail(__FILE__, __LINE__, "%s: wrote past n = %zu", src, n);
+        return -1;
+    }
+    memset(x, 0, sizeof x);
+    for (j = 0; j < n; j++) {
+        double want;
+        for (i = 0; i < REF_CH; i++) {
+            x[i + 1] = in[i][j];
+        }
+        want = ref_eval(src, x);
+        if (memcmp(&want, &out[j], sizeof want) != 0) {
+            t__fail(__FILE__, __LINE__,
+                    "%s, sample %zu of %zu: got %.17g (kind %d), want %.17g (kind %d)", src, j, n,
+                    out[j], (int)mt_sv_kind(out[j]), want, (int)mt_sv_kind(want));
+            return -1;
+        }
+    }
+    return 1;
+}
+
+static uint64_t ref_rng = 0x9E3779B97F4A7C15ULL;
+
+static unsigned ref_rand(unsigned below)
+{
+    ref_rng ^= ref_rng << 13;
+    ref_rng ^= ref_rng >> 7;
+    ref_rng ^= ref_rng << 17;
+    return (unsigned)((ref_rng >> 33) % below);
+}
+
+/* Inputs: mostly ordinary numbers (signed zeros, tiny, huge, subnormal),
+ * and special values or raw infinities/NaNs with probability "pct" %. */
+static void ref_fill(double in[REF_CH][REF_MAX_N], unsigned pct)
+{
+    static const double numbers[] = {0.0, -0.0, 1.0, -1.0, 2.5, 0.7, 2.9, -7.25, 3.0, 1e-300,
+                                      1e300, -1e300, 1.7e308, 4.9e-324, 1e-160, 123456.789};
+    size_t i, j;
+    for (i = 0; i < REF_CH; i++) {
+        for (j = 0; j < REF_MAX_N; j++) {
+            if (ref_rand(100) < pct) {
+                unsigned k = ref_rand(8);
+                in[i][j] = k < 5 ? sv((mt_sv)(k + 1)) : k == 5 ? HUGE_VAL : k == 6 ? -HUGE_VAL
+                                                                                     : nan("7");
+            } else if (ref_rand(4) == 0) {
+                in[i][j] = numbers[ref_rand(sizeof numbers / sizeof numbers[0])];
+            } else {
+                in[i][j] = (double)ref_rand(2001) / 8.0 - 125.0; /* -125 .. 125, exact */
+            }
+        }
+    }
+}
+
+/* A random expression over CH1..CH<n_ch> of nesting "depth" at most. */
+static void ref_gen(char *buf, size_t cap, size_t *len, int depth, unsigned n_ch)
+{
+    static const char *consts[] = {"0", "1", "2", "0.5", "3", "7", "1e-300", "1e300", "0.1",
+                                   "1e-320"};
+    static const char ops[] = "+-*/";
+    char piece[16];
+    unsigned pick = depth <= 0 ? ref_rand(10) : ref_rand(100);
+    if (*len + 40 > cap) {
+        pick = 0;
+        depth = 0;
+    }
+    if (depth <= 0 || pick < 25) {
+        if (ref_rand(4) == 0) {
+            snprintf(piece, sizeof piece, "%s", consts[ref_rand(sizeof consts / sizeof consts[0])]);
+        } else {
+            snprintf(piece, sizeof piece, "CH%u", 1 + ref_rand(n_ch));
+        }
+        *len += (size_t)snprintf(buf + *len, cap - *len, "%s", piece);
+        return;
+    }
+    if (pick < 70) {
+        int paren = ref_rand(2);
+        if (paren) {
+            buf[(*len)++] = '(';
+        }
+        ref_gen(buf, cap, len, depth - 1, n_ch);
+        buf[(*len)++] = ops[ref_rand(4)];
+        if (ref_rand(6) == 0) {
+            buf[(*len)++] = ' ';
+        }
+        ref_gen(buf, cap, len, depth - 1, n_ch);
+        if (paren) {
+            buf[(*len)++] = ')';
+        }
+    } else if (pick < 78) {
+        buf[(*len)++] = '-';
+        ref_gen(buf, cap, len, depth - 1, n_ch);
+    } else {
+        const char *fn = pick < 90 ? "SQ(" : "SQR(";
+        *len += (size_t)snprintf(buf + *len, cap - *len, "%s", fn);
+        ref_gen(buf, cap, len, depth - 1, n_ch);
+        buf[(*len)++] = ')';
+    }
+    buf[*len] = '\0';
+}
+
+static double ref_in[REF_CH][REF_MAX_N];
+
+/* Every op shape (+ - * / with no POST, SQ or SQR, as the last op or not, as
+ * a divisor or not), with every kind of special value at chunk borders and
+ * in the last samples of a call, against the reference. */
+static void expr_special_values_through_every_kernel(void)
+{
+    static const char *shapes[] = {
+        "CH1 # CH2",          "SQ(CH1 # CH2)",         "SQR(CH1 # CH2)",
+        "(CH1 # CH2)*CH3",    "SQ(CH1 # CH2)+CH3",     "SQR(CH1 # CH2)-CH3",
+        "CH3/(CH1 # CH2)",    "CH3/SQ(CH1 # CH2)",     "CH3/SQR(CH1 # CH2)",
+        "2 # CH1",            "CH1 # 2",               "-CH1 # -CH2",
+        "SQ(CH1) # SQ(CH2)",  "CH1*CH3 # CH2*CH3",     "CH1*0.5 # 3*CH2",
+        "-(CH1 # CH2)",       "SQ(CH1*2 # CH2)",       "1/(1/(CH1 # CH2))",
+        "CH3/(CH1 # CH2)+1",  "2*(CH3/SQR(CH1 # CH2))", "CH3/(CH1 # CH2)/(CH2+1.5)"};
+    static const char ops[] = "+-*/";
+    static const size_t at[] = {0, 5, 7, 8, 127, 128, 129, 200, 254, 255, 256, 260, 262};
+    char src[64];
+    size_t s, o, k, i, j, n = 263;
+    for (s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        for (o = 0; o < 4; o++) {
+            const char *hole = strchr(shapes[s], '#');
+            size_t pre = (size_t)(hole - shapes[s]);
+            memcpy(src, shapes[s], pre);
+            src[pre] = ops[o];
+            strcpy(src + pre + 1, hole + 1);
+            for (k = 0; k < 8; k++) { /* MISSING..ERROR, +inf, -inf, a foreign NaN */
+                double v = k < 5 ? sv((mt_sv)(k + 1)) : k == 5 ? HUGE_VAL : k == 6 ? -HUGE_VAL
+                                                                                    : nan("3");
+                for (i = 0; i < 3; i++) {
+                    for (j = 0; j < n; j++) {
+                        ref_in[i][j] = (double)((j * 7 + i * 3) % 23) - 11.0;
+                    }
+                }
+                /* one input special at each border, another input zero nearby */
+                for (j = 0; j < sizeof at / sizeof at[0]; j++) {
+                    ref_in[j % 3][at[j]] = v;
+                    ref_in[(j + 1) % 3][at[j] > 0 ? at[j] - 1 : 1] = 0.0;
+                }
+                if (ref_compare(src, ref_in, n) < 0) {
+                    return;
+                }
+                if (ref_compare(src, ref_in, 1 + k) < 0) { /* only the slow path */
+                    return;
+                }
+                /* one special value alone in its chunk, no zero anywhere:
+                 * nothing else sends the chunk the slow way */
+                for (i = 0; i < 3; i++) {
+                    for (j = 0; j < n; j++) {
+                        ref_in[i][j] = (double)((j * 7 + i * 3) % 23) + 1.5;
+                    }
+                }
+                ref_in[k % 3][130 + k] = v;
+                if (ref_compare(src, ref_in, n) < 0) {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/* Random expressions of every shape over random inputs, for lengths around
+ * the vector width, the chunk and the tail; bit for bit against the
+ * reference. */
+static void expr_random_expressions_match_the_reference(void)
+{
+    static const size_t lengths[] = {1, 3, 8, 9, 15, 16, 64, 127, 128, 129, 136, 255, 257, 1000,
+                                     1003};
+    static const unsigned pct[] = {0, 1, 10, 50};
+    char src[600];
+    size_t t, compiled = 0;
+    ref_rng = 0x9E3779B97F4A7C15ULL;
+    for (t = 0; t < 240; t++) {
+        size_t len = 0;
+        int r;
+        if (t % 20 == 0) {
+            ref_fill(ref_in, pct[(t / 20) % 4]);
+        }
+        src[0] = '\0';
+        ref_gen(src, sizeof src, &len, 1 + (int)(t % 7), 1 + (unsigned)(t % REF_CH));
+        r = ref_compare(src, ref_in, lengths[t % (sizeof lengths / sizeof lengths[0])]);
+        if (r < 0) {
+            return;
+        }
+        compiled += (size_t)r;
+    }
+    T_TRUE(compiled > 150); /* most compile: few constants overflow */
+}
+
+/* Many live registers make a short chunk; the result must not change. */
+static void expr_long_expressions_match_the_reference(void)
+{
+    char src[MT_EXPR_MAX_LEN + 1];
+    size_t off = 0, i, levels;
+    mt_expr *e = NULL;
+    mt_error err;
+    ref_rng = 12345;
+    ref_fill(ref_in, 2);
+    /* each level keeps SQ(..)-CHk and a product pending: deep nesting, many
+     * registers at once */
+    for (levels = 0; levels < 30; levels++) {
+        off += (size_t)snprintf(src + off, sizeof src - off, "SQ(CH%zu-CH%zu)+CH%zu*CH%zu/(",
+                                1 + levels % 10, 1 + (levels + 3) % 10, 1 + (levels + 5) % 10,
+                                1 + (levels + 7) % 10);
+    }
+    off += (size_t)snprintf(src + off, sizeof src - off, "CH1+2");
+    for (i = 0; i < levels; i++) {
+        src[off++] = ')';
+    }
+    src[off] = '\0';
+    T_OK_E(mt_expr_compile(src, &e, &err), &err);
+    mt_expr_free(e);
+    T_EQ_INT(ref_compare(src, ref_in, 1003), 1);
+    /* a long flat sum: one register reused */
+    off = 0;
+    for (i = 0; i < 300; i++) {
+        off += (size_t)snprintf(src + off, sizeof src - off, "%sCH%zu*%zu", i ? "-" : "",
+                                1 + i % 10, i % 7);
+    }
+    T_EQ_INT(ref_compare(src, ref_in, 1003), 1);
+}
+
+/* Folding SQ, unary minus and constants into factors keeps the IEEE
+ * operations and their order: signed zeros and roundings as op by op. */
+static void expr_folds_keep_signed_zeros_and_rounding_order(void)
+{
+    volatile double x = 0.7, y = 2.9;
+    T_EVAL("-CH1", -0.0, 0.0);
+    T_EVAL("-CH1", 0.0, -0.0);
+    T_EVAL("CH1-0", -0.0, -0.0);
+    T_EVAL("CH1+0", 0.0, -0.0);
+    T_EVAL("0-CH1", 0.0, 0.0);
+    T_EVAL("SQR(CH1)", -0.0, -0.0);
+    T_EVAL("CH1", -0.0, -0.0);
+    T_EVAL("2*-CH1", -0.0, 0.0);
+    T_EVAL("-CH1*-CH2", -0.0, 0.0, -0.0); /* (-0)*(+0) */
+    T_EVAL("CH1*0", -0.0, -3.0);
+    T_EVAL("-SQ(CH1)", -0.0, 0.0);
+    /* (x*3)*7 is not x*21: the factor keeps one constant only */
+    T_TRUE((x * 3) * 7 != x * 21);
+    T_EVAL("CH1*3*7", (x * 3) * 7, x);
+    T_EVAL("3*CH1*7", (x * 3) * 7, x);
+    T_EVAL("-CH1*3*7", (-x * 3) * 7, x);
+    T_EVAL("7*(CH1*3)", (x * 3) * 7, x);
+    T_EVAL("7*(3*CH1)", (x * 3) * 7, x);
+    T_EVAL("CH1*0.1*0.1", (x * 0.1) * 0.1, x);
+    T_TRUE((y * y) * 3 != y * (y * 3));
+    T_EVAL("SQ(CH1)*3", (y * y) * 3, y);
+    T_EVAL("3*SQ(CH1)", (y * y) * 3, y);
+    T_EVAL("CH1*(CH1*3)", y * (y * 3), y);
+    T_EVAL("CH1*CH1*3", (y * y) * 3, y);
+    T_EVAL("SQ(CH1*3)", (y * 3) * (y * 3), y);
+    T_EVAL("SQ(-CH1)", y * y, y);
+    T_EVAL("SQR(SQ(CH1)+SQ(CH2))", sqrt(x * x + y * y), x, y);
+    T_EVAL("SQ(CH1-CH2)", (x - y) * (x - y), x, y);
+}
+
 /* ---- values ---- */
 
 static void expr_channels_are_sorted_and_case_insensitive(void)
@@ -541,4 +983,8 @@ void suite_expr(void)
     T_RUN(expr_arithmetic_errors_are_special);
     T_RUN(expr_eval_blocks_match_per_sample_values);
     T_RUN(expr_golden_values_over_a_block);
+    T_RUN(expr_folds_keep_signed_zeros_and_rounding_order);
+    T_RUN(expr_special_values_through_every_kernel);
+    T_RUN(expr_random_expressions_match_the_reference);
+    T_RUN(expr_long_expressions_match_the_reference);
 }
