@@ -3,15 +3,17 @@
  *
  * Every op of the program has one shape,
  *
- *     d[i] = POST( (x[i]*m[i]*kx)  OP  (y[i]*n[i]*ky) )
+ *     d[i] = POST( (x[i]*m[i]*kx)  OP  (y[i]*n[i]*ky) ) * kz
  *
  * with OP one of + - * /, POST none, SQ or SQR, x, m, y, n arrays (inputs,
- * registers, or a chunk of ones) and kx, ky constants. The compiler folds
- * SQ, unary minus, products and constants into the factors and SQ/SQR into
- * POST, so SQR(SQ(CH1)+SQ(CH2))/CH3 is two ops instead of five. Each fold
- * keeps the IEEE operations and their order exactly (a factor of 1, a
- * product with 1 and a sum with -0 are exact, a negation is a sign flip), so
- * results are bit for bit those of the expression evaluated op by op.
+ * registers, or a chunk of ones) and kx, ky, kz constants. The compiler
+ * folds SQ, unary minus, products and constants into the factors, SQ/SQR
+ * into POST and a final scaling into kz, so SQR(SQ(CH1)+SQ(CH2))/CH3 is two
+ * ops instead of five and (CH1+CH2)/2 one. Each fold keeps the IEEE
+ * operations and their order exactly (a factor of 1, a product with 1 and a
+ * sum with -0 are exact, a negation is a sign flip, and x/c == x*(1/c) when
+ * c is a power of two whose reciprocal is a normal number), so results are
+ * bit for bit those of the expression evaluated op by op.
  *
  * Evaluation runs in chunks of up to CHUNK_MAX samples (a multiple of 8).
  * Each op is one call of a branch-free loop over the chunk, which gcc and
@@ -24,10 +26,12 @@
  * own: IEEE arithmetic keeps any non-finite value (a special input, x/0,
  * SQR(-1), an overflow) non-finite through + - * SQ SQR and through a
  * dividend, up to the output; only a divisor can hide one (x/inf == 0), so
- * every divisor is checked in its division. A non-finite divisor computed
- * from a register sends the whole chunk the slow way; otherwise only the
- * samples with a non-finite input or output are recomputed. The last
- * len % 8 samples of a call go the slow way too (they are at most 7).
+ * every divisor is checked in its division. When every divisor was finite,
+ * the samples recomputed are those whose result is not finite. Otherwise a
+ * non-finite divisor computed from a register sends the whole chunk the
+ * slow way, and one computed from inputs alone the samples with a
+ * non-finite input or result. The last len % 8 samples of a call go the
+ * slow way too (they are at most 7).
  *
  * Needs IEEE semantics and no contraction into fused multiply-adds: never
  * build core with -ffast-math; CMakeLists.txt sets -ffp-contract=off. */
@@ -68,13 +72,18 @@ typedef struct {
 
 typedef int (*kernel_fn)(double *restrict d, const double *restrict x, const double *restrict m,
                          double kx, const double *restrict y, const double *restrict n, double ky,
-                         size_t len);
+                         double kz, size_t len);
+
+/* What a kernel's checks found (bits of its return value). */
+#define BAD_OUT 1     /* a result that is not finite */
+#define BAD_DIVISOR 2 /* a divisor that is not finite */
 
 typedef struct {
     kernel_fn run;
     uint8_t code, post;
     uint16_t dst;
     factor a, b;
+    double kz;
 } op;
 
 struct mt_expr {
@@ -122,9 +131,10 @@ typedef struct {
     val_kind kind;
     int counted; /* one of the intermediate values of the limit */
     double k;    /* V_CONST */
-    factor a, b; /* V_FACTOR: a; V_PENDING: a code b, then post */
+    factor a, b; /* V_FACTOR: a; V_PENDING: post(a code b) * kz */
     opcode code;
     postop post;
+    double kz;
 } val;
 
 static mt_status fail(parser *p, mt_status code, size_t pos, const char *msg, const char *what)
@@ -390,7 +400,7 @@ static void release_factor(parser *p, factor f)
 }
 
 static mt_status emit(parser *p, opcode code, postop post, unsigned dst, factor a, factor b,
-                      size_t pos)
+                      double kz, size_t pos)
 {
     op *o;
     if (p->n_ops == p->cap_ops) {
@@ -409,6 +419,7 @@ static mt_status emit(parser *p, opcode code, postop post, unsigned dst, factor 
     o->dst = (uint16_t)dst;
     o->a = a;
     o->b = b;
+    o->kz = kz;
     if (code == OP_DIV && factor_has_reg(b)) {
         p->has_reg_divisor = 1;
     }
@@ -428,9 +439,9 @@ static mt_status materialize(parser *p, const val *v, unsigned dst, size_t pos, 
     release_factor(p, v->a);
     if (v->kind == V_PENDING) {
         release_factor(p, v->b);
-        st = emit(p, v->code, v->post, dst, v->a, v->b, pos);
+        st = emit(p, v->code, v->post, dst, v->a, v->b, v->kz, pos);
     } else {
-        st = emit(p, OP_ADD, POST_NONE, dst, v->a, minus_zero, pos);
+        st = emit(p, OP_ADD, POST_NONE, dst, v->a, minus_zero, 1.0, pos);
     }
     *slot = dst;
     return st;
@@ -472,6 +483,7 @@ static void set_pending(val *out, opcode code, factor a, factor b, postop post)
     out->b = b;
     out->code = code;
     out->post = post;
+    out->kz = 1.0;
 }
 
 static mt_status const_result(parser *p, double k, size_t pos, val *out)
@@ -508,7 +520,14 @@ static mt_status unary(parser *p, unop code, val a, size_t pos, val *out)
         return st;
     }
     uncount(p, &a);
-    if (a.kind == V_PENDING && a.post == POST_NONE && code != U_NEG) {
+    if (a.kind == V_PENDING && code == U_NEG) {
+        /* -(v*kz) == v*(-kz) */
+        *out = a;
+        out->counted = 1;
+        out->kz = -a.kz;
+        return MT_OK;
+    }
+    if (a.kind == V_PENDING && a.post == POST_NONE && a.kz == 1.0) {
         /* SQ(x op y), SQR(x op y) */
         *out = a;
         out->counted = 1;
@@ -535,6 +554,15 @@ static mt_status unary(parser *p, unop code, val a, size_t pos, val *out)
         break;
     }
     return MT_OK;
+}
+
+/* Whether x/k == x*(1/k) for every x: k is a power of two whose reciprocal
+ * is a normal number, so both are the same real number rounded once. */
+static int has_exact_reciprocal(double k)
+{
+    int e;
+    double mant = frexp(k, &e);
+    return (mant == 0.5 || mant == -0.5) && isnormal(1.0 / k);
 }
 
 /* Fold the binary operator "c" on "a" and "b" into a constant, a factor or
@@ -566,6 +594,22 @@ static mt_status binary(parser *p, char c, val a, val b, size_t pos, val *out)
     }
     uncount(p, &a);
     uncount(p, &b);
+    if (c == '/' && b.kind == V_CONST && has_exact_reciprocal(b.k)) {
+        c = '*'; /* as a C compiler does: x/2 is x*0.5, and no division */
+        b.k = 1.0 / b.k;
+    }
+    if (c == '*' && b.kind == V_CONST && a.kind == V_PENDING && (a.kz == 1.0 || a.kz == -1.0)) {
+        *out = a; /* (v*(+-1))*k == v*(+-k) */
+        out->counted = 1;
+        out->kz = a.kz * b.k;
+        return MT_OK;
+    }
+    if (c == '*' && a.kind == V_CONST && b.kind == V_PENDING && (b.kz == 1.0 || b.kz == -1.0)) {
+        *out = b;
+        out->counted = 1;
+        out->kz = b.kz * a.k;
+        return MT_OK;
+    }
     if ((st = as_factor(p, &a, pos, &fa)) != MT_OK || (st = as_factor(p, &b, pos, &fb)) != MT_OK) {
         return st;
     }
@@ -910,7 +954,7 @@ unsigned mt_expr_input_channel(const mt_expr *e, size_t i)
 
 #define KERNEL_PARAMS                                                                          \
     double *restrict d, const double *restrict x, const double *restrict m, double kx,        \
-        const double *restrict y, const double *restrict n, double ky, size_t len
+        const double *restrict y, const double *restrict n, double ky, double kz, size_t len
 
 /* d = POST(a OP b), no check */
 #define KERNEL_PLAIN(name, OP, POST)                                                           \
@@ -918,14 +962,34 @@ unsigned mt_expr_input_channel(const mt_expr *e, size_t i)
     {                                                                                          \
         size_t i;                                                                              \
         for (i = 0; i < len; i++) {                                                            \
-            d[i] = POST((x[i] * m[i] * kx) OP (y[i] * n[i] * ky));                             \
+            d[i] = POST((x[i] * m[i] * kx) OP (y[i] * n[i] * ky)) * kz;                        \
         }                                                                                      \
         return 0;                                                                              \
     }
 
-/* d = POST(a OP b); nonzero when some checked value is not finite. CHECK is
- * the sum of lane j's checked values times 0. */
-#define KERNEL_CHECKED(name, OP, POST, CHECK)                                                  \
+/* Nonzero when some y[i]*n[i]*k is not finite (the check of a divisor, done
+ * again apart only when the combined check of a last division fired). */
+static int any_nonfinite_factor(const double *restrict y, const double *restrict n, double k,
+                                size_t len)
+{
+    double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0}, sum = 0;
+    size_t i, j;
+    for (i = 0; i < len; i += 8) {
+        for (j = 0; j < 8; j++) {
+            acc[j] += y[i + j] * n[i + j] * k * 0.0;
+        }
+    }
+    for (j = 0; j < 8; j++) {
+        sum += acc[j];
+    }
+    return sum != sum;
+}
+
+/* d = POST(a OP b) * kz, summing CHECK (r, the result, or b, the divisor,
+ * or both) times 0 in 8 lanes. One accumulator: two would keep gcc from
+ * vectorising the loop well. Returns BAD_OUT or BAD_DIVISOR as the sum says;
+ * when both were summed, the divisor is checked again apart to tell. */
+#define KERNEL_CHECKED(name, OP, POST, CHECK, FOUND)                                           \
     static int name(KERNEL_PARAMS)                                                             \
     {                                                                                          \
         double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0}, sum = 0;                                     \
@@ -933,30 +997,28 @@ unsigned mt_expr_input_channel(const mt_expr *e, size_t i)
         for (i = 0; i < len; i += 8) {                                                         \
             for (j = 0; j < 8; j++) {                                                          \
                 const double b = y[i + j] * n[i + j] * ky;                                     \
-                const double r = POST((x[i + j] * m[i + j] * kx) OP b);                        \
+                const double r = POST((x[i + j] * m[i + j] * kx) OP b) * kz;                   \
                 d[i + j] = r;                                                                  \
-                acc[j] += CHECK;                                                               \
+                acc[j] += (CHECK) * 0.0;                                                       \
             }                                                                                  \
         }                                                                                      \
         for (j = 0; j < 8; j++) {                                                              \
             sum += acc[j];                                                                     \
         }                                                                                      \
-        return sum != sum;                                                                     \
+        return sum == sum ? 0 : (FOUND);                                                       \
     }
 
-#define CHECK_R (r * 0.0)
-#define CHECK_B (b * 0.0)
-#define CHECK_RB (r * 0.0 + b * 0.0)
+#define FOUND_BOTH (any_nonfinite_factor(y, n, ky, len) ? BAD_DIVISOR : BAD_OUT)
 
 #define KERNELS_OF(post_name, POST)                                                            \
     KERNEL_PLAIN(k_add_##post_name, +, POST)                                                   \
     KERNEL_PLAIN(k_sub_##post_name, -, POST)                                                   \
     KERNEL_PLAIN(k_mul_##post_name, *, POST)                                                   \
-    KERNEL_CHECKED(k_div_##post_name, /, POST, CHECK_B)                                        \
-    KERNEL_CHECKED(kc_add_##post_name, +, POST, CHECK_R)                                       \
-    KERNEL_CHECKED(kc_sub_##post_name, -, POST, CHECK_R)                                       \
-    KERNEL_CHECKED(kc_mul_##post_name, *, POST, CHECK_R)                                       \
-    KERNEL_CHECKED(kc_div_##post_name, /, POST, CHECK_RB)
+    KERNEL_CHECKED(k_div_##post_name, /, POST, b, BAD_DIVISOR)                                 \
+    KERNEL_CHECKED(kc_add_##post_name, +, POST, r, BAD_OUT)                                    \
+    KERNEL_CHECKED(kc_sub_##post_name, -, POST, r, BAD_OUT)                                    \
+    KERNEL_CHECKED(kc_mul_##post_name, *, POST, r, BAD_OUT)                                    \
+    KERNEL_CHECKED(kc_div_##post_name, /, POST, r + b, FOUND_BOTH)
 
 KERNELS_OF(none, POST_NONE_OF)
 KERNELS_OF(sq, POST_SQ_OF)
@@ -1042,7 +1104,7 @@ static double eval_one(const mt_expr *e, const double *const *inputs, size_t j)
             d = sqrt(d);
             break;
         }
-        slot[o->dst] = d;
+        slot[o->dst] = d * o->kz;
     }
     r = slot[SLOT_OUT];
     switch (worst) {
@@ -1127,16 +1189,26 @@ mt_status mt_expr_eval(const mt_expr *e, const double *const *inputs, size_t n, 
             for (i = 0; i < e->n_ops; i++) {
                 const op *o = &e->ops[i];
                 bad |= o->run(wp[o->dst], rp[o->a.x], rp[o->a.m], o->a.k, rp[o->b.x], rp[o->b.m],
-                              o->b.k, vlen);
+                              o->b.k, o->kz, vlen);
             }
         }
-        for (i = base; i < base + vlen && bad; i++) {
-            int redo = e->has_reg_divisor || !mt_sv_is_number(out[i]);
-            for (r = 0; r < e->n_inputs && !redo; r++) {
-                redo = !mt_sv_is_number(inputs[r][i]);
+        if (bad == BAD_OUT) {
+            /* all divisors finite: nothing was hidden, the samples to redo
+             * are those with a result that is not finite */
+            for (i = base; i < base + vlen; i++) {
+                if (!mt_sv_is_number(out[i])) {
+                    out[i] = eval_one(e, inputs, i);
+                }
             }
-            if (redo) {
-                out[i] = eval_one(e, inputs, i);
+        } else if (bad) {
+            for (i = base; i < base + vlen; i++) {
+                int redo = e->has_reg_divisor || !mt_sv_is_number(out[i]);
+                for (r = 0; r < e->n_inputs && !redo; r++) {
+                    redo = !mt_sv_is_number(inputs[r][i]);
+                }
+                if (redo) {
+                    out[i] = eval_one(e, inputs, i);
+                }
             }
         }
         /* the last samples of the call, fewer than 8, one by one */

@@ -744,6 +744,23 @@ static void expr_folds_keep_signed_zeros_and_rounding_order(void)
     T_EVAL("SQ(-CH1)", y * y, y);
     T_EVAL("SQR(SQ(CH1)+SQ(CH2))", sqrt(x * x + y * y), x, y);
     T_EVAL("SQ(CH1-CH2)", (x - y) * (x - y), x, y);
+    /* a scaling after an op, and x/c as x*(1/c) only where that is exact */
+    T_EVAL("(CH1+CH2)/2", -0.0, -0.0, -0.0);
+    T_EVAL("-(CH1+CH2)", -0.0, 0.0, 0.0);
+    T_EVAL("-(CH1-CH2)*3", -((x - y) * 3), x, y);
+    T_TRUE(((x - 0.0) * 3) * 7 != (x - 0.0) * 21);
+    T_EVAL("(CH1-CH2)*3*7", ((x - 0.0) * 3) * 7, x, 0.0);
+    T_EVAL("7*((CH1-CH2)*3)", ((x - 0.0) * 3) * 7, x, 0.0);
+    T_EVAL("SQ(-(CH1+CH2))", (x + y) * (x + y), x, y);
+    T_EVAL("SQR((CH1+CH2)*2)", sqrt((x + y) * 2), x, y);
+    T_EVAL("SQ(CH1+CH2)*0.5", ((x + y) * (x + y)) * 0.5, x, y);
+    T_EVAL("(CH1+CH2)/0.25", (x + y) / 0.25, x, y);
+    T_TRUE(y / 3 != y * (1.0 / 3));
+    T_EVAL("CH1/3", y / 3, y);
+    T_EVAL("(CH1+CH2)/3", (x + y) / 3, x, y);
+    T_EVAL("CH1/1e-300", x / 1e-300, x);
+    T_EVAL_SV("CH1/4.9e-324", MT_SV_OVER_POS, 1.0);
+    T_EVAL("CH1/4.9e-324", 1e-320 / 4.9e-324, 1e-320);
 }
 
 /* ---- values ---- */
