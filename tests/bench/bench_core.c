@@ -4,7 +4,10 @@
  * can put the native and wasm runs side by side:
  *   triad_samples_per_s  — out[i] = a[i]+b[i]+c[i]: the memory ceiling for a
  *                          three-input expression on this machine
- *   expr_samples_per_s   — SQR(SQ(CH1)+SQ(CH2))/CH3 over N samples
+ *   expr_samples_per_s   — SQR(SQ(CH1)+SQ(CH2))/CH3 over N samples, with the
+ *                          same as a plain C loop, interleaved (bench_expr):
+ *                          these print "key median min max unit" over 15
+ *                          rounds, timed in CPU time
  *   alarm_rows_per_s     — two-channel AND rule, 60 s filter, N rows
  *   hok_read_mb_per_s    — open (with checksum) and read every column of a
  *                          ~100 MB HOK file
@@ -28,6 +31,24 @@
 #include "mt/hok.h"
 
 #include "mt/types.h"
+
+#ifdef __EMSCRIPTEN__
+double bench_cpu_seconds(void); /* tests/bench/bench_cpu.js */
+#endif
+
+/* Seconds of CPU time of this thread (of the node process in wasm, whose
+ * other threads are idle once the module is compiled). On a shared machine
+ * a short run that loses the CPU for a moment is not counted as slow. */
+static double cpu_s(void)
+{
+#ifdef __EMSCRIPTEN__
+    return bench_cpu_seconds();
+#else
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+#endif
+}
 
 static double now_s(void)
 {
@@ -79,45 +100,163 @@ static double rnd(void)
     return (double)(rng >> 11) / 9007199254740992.0;
 }
 
+/* The plain C loops the evaluator is measured against: the same
+ * expressions written by hand, compiled with the project's flags in this
+ * file (and so natively or for wasm as the evaluator is). */
+static void plain_magnitude(const double *restrict a, const double *restrict b,
+                            const double *restrict c, double *restrict out, size_t n)
+{
+    size_t i;
+    for (i = 0; i < n; i++) {
+        out[i] = sqrt(a[i] * a[i] + b[i] * b[i]) / c[i];
+    }
+}
+
+static void plain_mean(const double *restrict a, const double *restrict b, double *restrict out,
+                       size_t n)
+{
+    size_t i;
+    for (i = 0; i < n; i++) {
+        out[i] = (a[i] + b[i]) / 2;
+    }
+}
+
+static void triad(const double *restrict a, const double *restrict b, const double *restrict c,
+                  double *restrict out, size_t n)
+{
+    size_t i;
+    for (i = 0; i < n; i++) {
+        out[i] = a[i] + b[i] + c[i];
+    }
+}
+
+static void eval_or_die(const mt_expr *e, const double *const *in, size_t n, double *out)
+{
+    mt_error err;
+    if (mt_expr_eval(e, in, n, out, &err) != MT_OK) {
+        die("expr eval", &err);
+    }
+}
+
+static int cmp_double(const void *x, const void *y)
+{
+    double a = *(const double *)x, b = *(const double *)y;
+    return (a > b) - (a < b);
+}
+
+/* "key median min max unit" of the "n_rounds" values in v (sorted here). */
+static void print_spread(const char *key, double *v, int n_rounds, const char *unit)
+{
+    qsort(v, (size_t)n_rounds, sizeof *v, cmp_double);
+    printf("%s %.4g %.4g %.4g %s\n", key, v[n_rounds / 2], v[0], v[n_rounds - 1], unit);
+}
+
+#define EXPR_ROUNDS 15
+#define EXPR_FIGURES 7
+
+/* The evaluator against its ceilings, interleaved in each of EXPR_ROUNDS
+ * rounds (the order rotates from round to round), so that a busy moment of
+ * a shared machine slows both sides of a ratio:
+ *   triad   out = a+b+c, the memory ceiling (3 streams in, 1 out)
+ *   plain   SQR(SQ(CH1)+SQ(CH2))/CH3 as a plain C loop
+ *   expr    the same through mt_expr_eval()
+ *   gaps    the same with 0.1 % of CH1 MISSING (one in 1,000 samples)
+ *   gaps1   the same with 1 % of CH1 MISSING
+ *   pmean   (CH1+CH2)/2 as a plain C loop
+ *   mean    the same through mt_expr_eval()
+ * Times are CPU time (cpu_s). Prints one "expr_round" line per round
+ * (samples/s of each), then the median, min and max of each figure and of
+ * the per-round ratios. */
 static void bench_expr(size_t n)
 {
     double *a = xmalloc(n * sizeof *a), *b = xmalloc(n * sizeof *b);
     double *c = xmalloc(n * sizeof *c), *out = xmalloc(n * sizeof *out);
-    const double *in[3] = {a, b, c};
-    mt_expr *e = NULL;
+    double *ref = xmalloc(n * sizeof *ref), *gaps = xmalloc(n * sizeof *gaps);
+    double *gaps1 = xmalloc(n * sizeof *gaps1);
+    const double *in[3] = {a, b, c}, *in_gaps[3] = {gaps, b, c}, *in_gaps1[3] = {gaps1, b, c};
+    static const char *names[EXPR_FIGURES] = {"triad", "plain", "expr", "gaps",
+                                              "gaps1", "pmean", "mean"};
+    double rate[EXPR_FIGURES][EXPR_ROUNDS], ratio[3][EXPR_ROUNDS];
+    mt_expr *e = NULL, *mean = NULL;
     mt_error err;
-    double secs, sink = 0;
     size_t i;
+    int r, f, same = 1;
     for (i = 0; i < n; i++) {
         a[i] = 1.0 + rnd();
         b[i] = 2.0 + rnd();
         c[i] = 0.5 + rnd();
+        gaps[i] = i % 1000 == 999 ? mt_sv_value(MT_SV_MISSING) : a[i];
+        gaps1[i] = i % 100 == 99 ? mt_sv_value(MT_SV_MISSING) : a[i];
     }
-    BEST_OF(3, secs, {
-        for (i = 0; i < n; i++) {
-            out[i] = a[i] + b[i] + c[i];
-        }
-        sink += out[n / 2];
-    });
-    printf("triad_samples_per_s %.0f samples/s\n", (double)n / secs);
-    if (mt_expr_compile("SQR(SQ(CH1)+SQ(CH2))/CH3", &e, &err) != MT_OK) {
+    if (mt_expr_compile("SQR(SQ(CH1)+SQ(CH2))/CH3", &e, &err) != MT_OK ||
+        mt_expr_compile("(CH1+CH2)/2", &mean, &err) != MT_OK) {
         die("expr compile", &err);
     }
-    BEST_OF(3, secs, {
-        if (mt_expr_eval(e, in, n, out, &err) != MT_OK) {
-            die("expr eval", &err);
+    /* the evaluator gives the plain loop's bits on these (finite) inputs */
+    plain_magnitude(a, b, c, ref, n);
+    eval_or_die(e, in, n, out);
+    same = memcmp(ref, out, n * sizeof *out) == 0;
+    plain_mean(a, b, ref, n);
+    eval_or_die(mean, in, n, out);
+    same = same && memcmp(ref, out, n * sizeof *out) == 0;
+    printf("expr_matches_plain %s\n", same ? "yes" : "NO");
+    for (r = 0; r < EXPR_ROUNDS; r++) {
+        for (f = 0; f < EXPR_FIGURES; f++) {
+            int fig = (f + r) % EXPR_FIGURES;
+            double t0 = cpu_s();
+            switch (fig) {
+            case 0:
+                triad(a, b, c, out, n);
+                break;
+            case 1:
+                plain_magnitude(a, b, c, out, n);
+                break;
+            case 2:
+                eval_or_die(e, in, n, out);
+                break;
+            case 3:
+                eval_or_die(e, in_gaps, n, out);
+                break;
+            case 4:
+                eval_or_die(e, in_gaps1, n, out);
+                break;
+            case 5:
+                plain_mean(a, b, out, n);
+                break;
+            default:
+                eval_or_die(mean, in, n, out);
+                break;
+            }
+            rate[fig][r] = (double)n / (cpu_s() - t0);
         }
-    });
-    sink += out[n / 3];
-    printf("expr_samples_per_s %.0f samples/s\n", (double)n / secs);
-    if (sink == 12345.678) {
-        printf("#\n");
+        printf("expr_round %d", r);
+        for (f = 0; f < EXPR_FIGURES; f++) {
+            printf(" %s %.0f", names[f], rate[f][r]);
+        }
+        printf("\n");
+        ratio[0][r] = rate[2][r] / rate[1][r]; /* expr / plain */
+        ratio[1][r] = rate[2][r] / rate[0][r]; /* expr / triad */
+        ratio[2][r] = rate[6][r] / rate[5][r]; /* mean / plain mean */
     }
+    print_spread("triad_samples_per_s", rate[0], EXPR_ROUNDS, "samples/s");
+    print_spread("expr_plain_samples_per_s", rate[1], EXPR_ROUNDS, "samples/s");
+    print_spread("expr_samples_per_s", rate[2], EXPR_ROUNDS, "samples/s");
+    print_spread("expr_gaps_samples_per_s", rate[3], EXPR_ROUNDS, "samples/s");
+    print_spread("expr_gaps1_samples_per_s", rate[4], EXPR_ROUNDS, "samples/s");
+    print_spread("mean_plain_samples_per_s", rate[5], EXPR_ROUNDS, "samples/s");
+    print_spread("mean_samples_per_s", rate[6], EXPR_ROUNDS, "samples/s");
+    print_spread("expr_vs_plain", ratio[0], EXPR_ROUNDS, "ratio");
+    print_spread("expr_vs_triad", ratio[1], EXPR_ROUNDS, "ratio");
+    print_spread("mean_vs_plain", ratio[2], EXPR_ROUNDS, "ratio");
     mt_expr_free(e);
+    mt_expr_free(mean);
     free(a);
     free(b);
     free(c);
     free(out);
+    free(ref);
+    free(gaps);
+    free(gaps1);
 }
 
 static void bench_alarm(size_t n)
