@@ -47,6 +47,7 @@ static const http_route *const route_tables[] = {
     http_routes_drive,
     http_routes_live,
     http_routes_gateway,
+    http_routes_alarm,
 };
 
 #define MAX_SEGMENTS 16

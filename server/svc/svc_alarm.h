@@ -1,0 +1,89 @@
+/* Alarm settings (R1-R7, P7; docs/alarms.md): who may read and change the
+ * rules of a measurement group, what a rule may say, the plan's limit of
+ * rules per group, and what a change does to the rule's state.
+ *
+ * Reading needs access to the group (administrators: every group; members:
+ * a 'view' or 'edit' grant, directly or through a team); changing needs
+ * 'edit'. A group or rule the user may not see is SVC_NOT_FOUND, one they
+ * may only view SVC_FORBIDDEN. Every change is one transaction with its
+ * audit entry ("alarm.create", "alarm.update", "alarm.copy",
+ * "alarm.delete") and moves the group's sequence on, so that every server
+ * process evaluates the next batch with the rules as they now are.
+ *
+ * State after a change: a change of what the rule watches (kind, rule
+ * text, no-data minutes, channels) or disabling it starts the evaluator
+ * afresh; an alarm raised at that moment is closed by a clear event
+ * (cause rule_changed / rule_disabled / rule_deleted) that is recorded but
+ * never notified. Other settings (name, severity, language, notification
+ * options, destinations) keep the state. */
+#ifndef MTS_SVC_ALARM_H
+#define MTS_SVC_ALARM_H
+
+#include <stdbool.h>
+
+#include "db_alarm.h"
+#include "svc.h"
+
+#define ALARM_NAME_MAX_CHARS 100
+#define ALARM_NO_DATA_MAX_MIN 10080 /* a week */
+#define ALARM_REPEAT_MAX_MIN 10080
+
+/* A definition as the API gives it: NULL strings and the "has_" flags
+ * false are "not given" (keep, on an edit). Tri-state flags: -1 not given,
+ * 0 false, 1 true. */
+typedef struct {
+    const char *name;
+    const char *kind;       /* "condition" | "no_data" */
+    const char *rule;       /* core's rule text (any spelling; stored canonical) */
+    bool has_no_data_minutes;
+    int no_data_minutes;
+    bool has_channels;
+    long long channels[2];
+    int n_channels;         /* 1 or 2 */
+    int enabled;
+    const char *severity;   /* "alert" | "warning" */
+    const char *language;   /* one of the seven */
+    int notify_clear;
+    bool has_repeat;
+    int repeat_minutes;
+    int special_notice;
+    int check_files;
+    bool has_destinations;
+    long long destinations[ALARM_DEST_MAX];
+    int n_destinations;
+} svc_alarm_def;
+
+/* Failures: svc.h's svc_error. A rule text core does not accept is
+ * SVC_INVALID with code "rule_error", field "rule", has_pos and the byte
+ * offset "pos" (the HTTP layer answers 400 rule_error with "position"). */
+
+/* The rules of group "group_id" as {"items": [...], "total": n, "quota":
+ * {"id": "P7", "limit": n, "used": n}} JSON text (*json, caller frees). */
+svc_status svc_alarm_list(const svc_actor *a, long long group_id, char **json, svc_error *e);
+
+/* Rule "id" as a JSON object (*json, caller frees). */
+svc_status svc_alarm_get(const svc_actor *a, long long id, char **json, svc_error *e);
+
+/* Create a rule in group "group_id" from "d" (name, and rule + channels or
+ * kind no_data + no_data_minutes + channels, are required); *id = the new
+ * rule. P7 is checked with the account row locked. */
+svc_status svc_alarm_create(const svc_actor *a, long long group_id, const svc_alarm_def *d,
+                            long long *id, svc_error *e);
+
+/* Change rule "id": the given members, checked together with the kept
+ * ones. */
+svc_status svc_alarm_update(const svc_actor *a, long long id, const svc_alarm_def *d,
+                            svc_error *e);
+
+/* Copy rule "id" into its group as a new rule named "name" (NULL: the
+ * source's name + " (copy)"); P7 is checked. */
+svc_status svc_alarm_copy(const svc_actor *a, long long id, const char *name, long long *new_id,
+                          svc_error *e);
+
+/* Delete rule "id" (its history stays, with the rule as it was). */
+svc_status svc_alarm_delete(const svc_actor *a, long long id, svc_error *e);
+
+/* Whether "lang" is one of the seven portal languages. */
+bool svc_alarm_language_valid(const char *lang);
+
+#endif
