@@ -29,6 +29,9 @@ void config_usage(void)
           "  --max-body BYTES   largest JSON request body (METRON_MAX_BODY; default 1048576)\n"
           "  --max-raw-body BYTES  largest ingestion batch body (METRON_MAX_RAW_BODY;\n"
           "                     default 67108864)\n"
+          "  --body-memory BYTES  memory all request bodies in flight may hold together\n"
+          "                     (METRON_BODY_MEMORY; default 268435456, at least the\n"
+          "                     larger of the two limits above)\n"
           "  --jobs-interval S  run the background clean-ups every S seconds, 0 = never\n"
           "                     (METRON_JOBS_INTERVAL; default 60)\n"
           "  --demo             create the demo accounts and print their logins\n"
@@ -93,6 +96,7 @@ config_result config_parse(srv_config *cfg, int argc, char **argv, char *err, si
     const char *max_body = env_or("METRON_MAX_BODY", "1048576");
     const char *max_raw_body = env_or("METRON_MAX_RAW_BODY", "67108864");
     const char *jobs_interval = env_or("METRON_JOBS_INTERVAL", "60");
+    const char *body_memory = env_or("METRON_BODY_MEMORY", NULL);
     long v;
 
     memset(cfg, 0, sizeof *cfg);
@@ -137,7 +141,8 @@ config_result config_parse(srv_config *cfg, int argc, char **argv, char *err, si
         if (strcmp(name, "--listen") && strcmp(name, "--data") && strcmp(name, "--portal") &&
             strcmp(name, "--threads") && strcmp(name, "--db-pool") && strcmp(name, "--tls-cert") &&
             strcmp(name, "--access-log") && strcmp(name, "--max-body") &&
-            strcmp(name, "--max-raw-body") && strcmp(name, "--jobs-interval")) {
+            strcmp(name, "--max-raw-body") && strcmp(name, "--jobs-interval") &&
+            strcmp(name, "--body-memory")) {
             snprintf(err, err_cap, "unknown option %s (see --help)", name);
             return CONFIG_USAGE;
         }
@@ -169,6 +174,8 @@ config_result config_parse(srv_config *cfg, int argc, char **argv, char *err, si
             max_raw_body = val;
         } else if (!strcmp(name, "--jobs-interval")) {
             jobs_interval = val;
+        } else if (!strcmp(name, "--body-memory")) {
+            body_memory = val;
         } else {
             snprintf(err, err_cap, "unknown option %s (see --help)", name);
             return CONFIG_USAGE;
@@ -204,6 +211,20 @@ config_result config_parse(srv_config *cfg, int argc, char **argv, char *err, si
         return CONFIG_USAGE;
     }
     cfg->max_raw_body = (size_t)v;
+    /* The default budget holds four of the largest batches; a budget below
+     * one largest body would refuse bodies the limits above accept. */
+    if (body_memory == NULL) {
+        size_t larger = cfg->max_raw_body > cfg->max_body ? cfg->max_raw_body : cfg->max_body;
+        cfg->body_memory = larger > (256u << 20) ? larger : (256u << 20);
+    } else if (parse_int(body_memory, 1024, 1L << 40, &v) != 0 ||
+               (size_t)v < cfg->max_raw_body || (size_t)v < cfg->max_body) {
+        snprintf(err, err_cap,
+                 "--body-memory '%.20s': expected bytes, at least --max-body and --max-raw-body",
+                 body_memory);
+        return CONFIG_USAGE;
+    } else {
+        cfg->body_memory = (size_t)v;
+    }
     if (parse_int(jobs_interval, 0, 86400, &v) != 0) {
         snprintf(err, err_cap, "--jobs-interval '%.20s': expected seconds 0..86400",
                  jobs_interval);

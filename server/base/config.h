@@ -20,6 +20,7 @@ typedef struct {
     int db_pool;              /* PostgreSQL connections */
     size_t max_body;          /* largest JSON request body, bytes */
     size_t max_raw_body;      /* largest BODY_RAW body (ingestion batches), bytes */
+    size_t body_memory;       /* what all request bodies in flight may hold together, bytes */
     int compact_ms;           /* compactor interval (hot rows -> day blocks), ms */
     int jobs_interval_s;      /* background jobs (jobs.h) every N s; 0 = off */
     bool demo;                /* seed the demo accounts */

@@ -101,6 +101,7 @@ static int cb_begin_request(struct mg_connection *conn)
     tl_req.counted = true;
     atomic_fetch_add(&g_inflight, 1);
     if (atomic_load(&g_draining)) {
+        mg_disable_connection_keep_alive(conn);
         mg_write(conn, draining_reply, sizeof draining_reply - 1);
         return 503; /* handled here */
     }
@@ -730,9 +731,54 @@ static bool has_body(const http_req *req)
     return req->ri->content_length > 0 || mg_get_header(req->conn, "Transfer-Encoding") != NULL;
 }
 
-/* Read the whole request body, at most "limit" bytes. Returns 0 with *out
- * (caller frees; NUL-terminated) and *len, 1 when it is over the limit (the
- * rest is left unread: req->must_close), -1 on a read error. */
+/* ------------------------------------------------------- body budget
+ *
+ * What every request body being read or held may take together
+ * (--body-memory): a request reserves the bytes of its buffer as the
+ * buffer grows with what the client actually sent (never the length it
+ * declared), and gives them back when it ends (api_handler). A growth that
+ * would pass the budget fails: the request is answered 503 server_busy with
+ * Retry-After and its connection closed. */
+static atomic_size_t g_body_held;
+
+/* Reserve "n" bytes for "req"; false when the budget has no room. */
+static bool budget_take(http_req *req, size_t n)
+{
+    size_t limit = req->srv->cfg.body_memory;
+    size_t held = atomic_load(&g_body_held);
+    do {
+        if (n > limit || held > limit - n) {
+            return false;
+        }
+    } while (!atomic_compare_exchange_weak(&g_body_held, &held, held + n));
+    req->body_held += n;
+    return true;
+}
+
+/* Give back everything "req" holds. */
+static void budget_release(http_req *req)
+{
+    if (req->body_held > 0) {
+        atomic_fetch_sub(&g_body_held, req->body_held);
+        req->body_held = 0;
+    }
+}
+
+/* Seconds a client refused for lack of body memory is asked to wait. */
+#define BUSY_RETRY_S 5
+
+enum { BODY_READ_OK = 0, BODY_READ_TOO_LARGE = 1, BODY_READ_BUSY = 2, BODY_READ_ERROR = -1 };
+
+/* The first buffer of a body: small, whatever length was declared; it
+ * doubles as bytes arrive. */
+#define BODY_FIRST_CAP (64 * 1024)
+
+/* Read the whole request body, at most "limit" bytes, into a buffer that
+ * grows with what arrives and is charged to the body budget (it stays
+ * charged until the request ends). Returns BODY_READ_OK with *out (caller
+ * frees; NUL-terminated) and *len; BODY_READ_TOO_LARGE when it is over the
+ * limit, BODY_READ_BUSY when the budget has no room (the rest is left
+ * unread: req->must_close), BODY_READ_ERROR on a read error or no memory. */
 static int read_body(http_req *req, size_t limit, char **out, size_t *len)
 {
     long long declared = req->ri->content_length;
@@ -743,35 +789,57 @@ static int read_body(http_req *req, size_t limit, char **out, size_t *len)
     *len = 0;
     if (declared > (long long)limit) {
         req->must_close = true;
-        return 1;
+        return BODY_READ_TOO_LARGE;
     }
-    cap = declared >= 0 ? (size_t)declared + 1 : 4096;
+    cap = declared >= 0 && (size_t)declared < BODY_FIRST_CAP ? (size_t)declared + 1
+                                                              : BODY_FIRST_CAP;
+    if (!budget_take(req, cap)) {
+        req->must_close = true;
+        return BODY_READ_BUSY;
+    }
     buf = malloc(cap);
     if (buf == NULL) {
-        return -1;
+        req->must_close = true;
+        return BODY_READ_ERROR;
     }
     for (;;) {
         int got;
+        if (declared >= 0 && n == (size_t)declared) {
+            break; /* all that was announced */
+        }
         if (n + 1 >= cap) {
             char *grown;
+            size_t next = cap * 2;
             if (cap > limit + 1) {
                 free(buf);
                 req->must_close = true;
-                return 1;
+                return BODY_READ_TOO_LARGE;
             }
-            cap = cap * 2 > limit + 2 ? limit + 2 : cap * 2;
-            grown = realloc(buf, cap);
+            if (declared >= 0 && next > (size_t)declared + 1) {
+                next = (size_t)declared + 1;
+            }
+            if (next > limit + 2) {
+                next = limit + 2;
+            }
+            if (!budget_take(req, next - cap)) {
+                free(buf);
+                req->must_close = true;
+                return BODY_READ_BUSY;
+            }
+            grown = realloc(buf, next);
             if (grown == NULL) {
                 free(buf);
-                return -1;
+                req->must_close = true;
+                return BODY_READ_ERROR;
             }
             buf = grown;
+            cap = next;
         }
         got = mg_read(req->conn, buf + n, cap - 1 - n);
         if (got < 0) {
             free(buf);
             req->must_close = true;
-            return -1;
+            return BODY_READ_ERROR;
         }
         if (got == 0) {
             break;
@@ -780,13 +848,64 @@ static int read_body(http_req *req, size_t limit, char **out, size_t *len)
         if (n > limit) {
             free(buf);
             req->must_close = true;
-            return 1;
+            return BODY_READ_TOO_LARGE;
         }
     }
     buf[n] = '\0';
     *out = buf;
     *len = n;
-    return 0;
+    return BODY_READ_OK;
+}
+
+/* Read and drop a body nobody wants (a route without one), at most
+ * "limit" bytes, through a small buffer: nothing is held. Returns
+ * BODY_READ_OK, BODY_READ_TOO_LARGE or BODY_READ_ERROR. */
+static int discard_body(http_req *req, size_t limit)
+{
+    char sink[2048];
+    size_t n = 0;
+    if (req->ri->content_length > (long long)limit) {
+        req->must_close = true;
+        return BODY_READ_TOO_LARGE;
+    }
+    for (;;) {
+        int got = mg_read(req->conn, sink, sizeof sink);
+        if (got < 0) {
+            req->must_close = true;
+            return BODY_READ_ERROR;
+        }
+        if (got == 0) {
+            return BODY_READ_OK;
+        }
+        n += (size_t)got;
+        if (n > limit) {
+            req->must_close = true;
+            return BODY_READ_TOO_LARGE;
+        }
+    }
+}
+
+/* Reply to a body that could not be taken (read_body()'s status "rc"). */
+static int reply_body_refused(http_req *req, int rc, size_t limit)
+{
+    char msg[120], extra[40];
+    switch (rc) {
+    case BODY_READ_TOO_LARGE:
+        snprintf(msg, sizeof msg, "the request body is larger than %zu bytes", limit);
+        return http_reply_error(req, 413, "body_too_large", msg, NULL);
+    case BODY_READ_BUSY:
+        snprintf(extra, sizeof extra, "Retry-After: %d\r\n", BUSY_RETRY_S);
+        return http_reply_json_headers(
+            req, 503,
+            error_object("server_busy",
+                         "the server is holding as many request bodies as it may; "
+                         "send this one again in a few seconds",
+                         NULL),
+            extra);
+    default:
+        return http_reply_error(req, 400, "bad_body", "the request body could not be read",
+                                NULL);
+    }
 }
 
 long http_body_read(http_req *req, void *buf, size_t cap)
@@ -862,15 +981,8 @@ static int take_json_body(http_req *req)
                -1;
     }
     rc = read_body(req, req->srv->cfg.max_body, &text, &len);
-    if (rc == 1) {
-        snprintf(msg, sizeof msg, "the request body is larger than %zu bytes",
-                 req->srv->cfg.max_body);
-        return http_reply_error(req, 413, "body_too_large", msg, NULL), -1;
-    }
-    if (rc < 0) {
-        return http_reply_error(req, 400, "bad_body", "the request body could not be read",
-                                NULL),
-               -1;
+    if (rc != BODY_READ_OK) {
+        return reply_body_refused(req, rc, req->srv->cfg.max_body), -1;
     }
     if (len == 0) {
         free(text);
@@ -1024,9 +1136,12 @@ static int api_handler(struct mg_connection *conn, void *cbdata)
         goto out;
     }
     if (found->auth != AUTH_PUBLIC) {
-        /* A refusal leaves the body unread: close after it. */
+        /* Credentials first, on every route that has them: a refusal
+         * leaves the body unread (and the connection closes after it), so
+         * a client without one never makes the server hold its body. */
         req.must_close = has_body(&req);
-        if (http_auth_resolve(&req, found) != 0) {
+        if ((found->auth == AUTH_APP ? http_auth_app(&req) : http_auth_resolve(&req, found)) !=
+            0) {
             status = req.status;
             goto out;
         }
@@ -1039,29 +1154,18 @@ static int api_handler(struct mg_connection *conn, void *cbdata)
         }
     } else if (found->body == BODY_RAW) {
         int rc = read_body(&req, s->cfg.max_raw_body, (char **)&req.raw, &req.raw_len);
-        if (rc == 1) {
-            char msg[96];
-            snprintf(msg, sizeof msg, "the request body is larger than %zu bytes",
-                     s->cfg.max_raw_body);
-            status = http_reply_error(&req, 413, "body_too_large", msg, NULL);
-            goto out;
-        }
-        if (rc < 0) {
-            status = http_reply_error(&req, 400, "bad_body", "the request body could not be read",
-                                      NULL);
+        if (rc != BODY_READ_OK) {
+            status = reply_body_refused(&req, rc, s->cfg.max_raw_body);
             goto out;
         }
     } else if (found->body == BODY_STREAM) {
-        /* the handler reads it */
+        /* the handler reads it, a bounded chunk at a time */
     } else if (has_body(&req)) {
-        char *ignored = NULL;
-        size_t ignored_len;
-        if (read_body(&req, s->cfg.max_body, &ignored, &ignored_len) == 1) {
-            status = http_reply_error(&req, 413, "body_too_large",
-                                      "the request body is too large", NULL);
+        int rc = discard_body(&req, s->cfg.max_body);
+        if (rc != BODY_READ_OK) {
+            status = reply_body_refused(&req, rc, s->cfg.max_body);
             goto out;
         }
-        free(ignored);
     }
     /* Every API request that may write moves the epoch of remembered
      * replies (state_moves(): its account's, or every account's for a
@@ -1082,6 +1186,7 @@ out:
     tl_req.user_id = req.user_id;
     cJSON_Delete(req.body);
     free(req.raw);
+    budget_release(&req);
     return req.replied ? req.status : status;
 }
 

@@ -36,7 +36,8 @@ struct mg_request_info;
 typedef enum {
     AUTH_PUBLIC = 0, /* anyone */
     AUTH_USER,       /* a signed-in user (session or API token) */
-    AUTH_ADMIN       /* an account administrator */
+    AUTH_ADMIN,      /* an account administrator */
+    AUTH_APP         /* a gateway app: its credential (Authorization: Bearer mta_...) */
 } http_auth;
 
 typedef enum {
@@ -70,6 +71,8 @@ typedef struct {
     bool must_close;     /* the request body was not read: close after replying */
     bool may_write;      /* a route that may change state: the state epoch (auth.h)
                           * moves before its reply and after its handler */
+    size_t body_held;    /* bytes of the server-wide body budget this request holds
+                          * (http.c; given back when the request ends) */
 } http_req;
 
 typedef int (*http_handler)(http_req *req);
@@ -199,6 +202,14 @@ int http_query(const http_req *req, const char *name, char *buf, size_t cap);
  * ip_not_allowed / plan_limit (P20, a token after a downgrade), 503 when
  * the database is away. Returns 0, or -1 after replying. */
 int http_auth_resolve(http_req *req, const http_route *route);
+
+/* Authenticate a gateway app's request for an AUTH_APP route
+ * (http_ingest.c; called by http.c before the body is read): the
+ * credential of `Authorization: Bearer mta_...` must name an enabled app of
+ * an active account. Sets req->account_id; refuses 401 unauthenticated,
+ * 403 app_disabled / account_inactive, 503 when the database is away.
+ * Returns 0, or -1 after replying. */
+int http_auth_app(http_req *req);
 
 /* The route tables (one per http_<area>.c); http.c lists them in
  * route_tables[]. */

@@ -1,8 +1,9 @@
 /* Routes of the ingestion API for gateway apps (S1, S6, M2; docs/ingest.md).
  *
  * Apps authenticate with their credential (Authorization: Bearer mta_...),
- * not with a user session, so these routes are public in the route table
- * and check the credential themselves (svc_ingest.c). */
+ * not with a user session: these routes are AUTH_APP in the route table, so
+ * http.c checks the credential (http_auth_app(), below) before it reads a
+ * byte of the body; the service checks it again with the batch. */
 #include "http.h"
 #include "http_svc.h"
 
@@ -25,6 +26,18 @@ static const char *credential_of(const http_req *req)
         authz++;
     }
     return authz;
+}
+
+int http_auth_app(http_req *req)
+{
+    long long account_id = 0, app_id = 0;
+    svc_error e;
+    if (svc_ingest_authenticate(req->srv, credential_of(req), &account_id, &app_id, &e) !=
+        SVC_OK) {
+        return http_reply_svc(req, &e), -1;
+    }
+    req->account_id = account_id;
+    return 0;
 }
 
 static int reply_ingest_err(http_req *req, const svc_error *e)
@@ -133,7 +146,7 @@ static int h_channels(http_req *req)
 }
 
 const http_route http_routes_ingest[] = {
-    {"POST", "/api/v1/ingest/batches", h_batch, AUTH_PUBLIC, BODY_RAW, false},
-    {"POST", "/api/v1/ingest/status", h_status, AUTH_PUBLIC, BODY_JSON, false},
-    {"GET", "/api/v1/ingest/channels", h_channels, AUTH_PUBLIC, BODY_NONE, false},
+    {"POST", "/api/v1/ingest/batches", h_batch, AUTH_APP, BODY_RAW, false},
+    {"POST", "/api/v1/ingest/status", h_status, AUTH_APP, BODY_JSON, false},
+    {"GET", "/api/v1/ingest/channels", h_channels, AUTH_APP, BODY_NONE, false},
     {NULL}};

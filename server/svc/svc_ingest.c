@@ -249,6 +249,34 @@ out:
     return rc;
 }
 
+svc_status svc_ingest_authenticate(srv *s, const char *credential, long long *account_id,
+                                   long long *app_id, svc_error *e)
+{
+    db_conn *c = NULL;
+    ingest_result r;
+    db_status st;
+    svc_status rc = SVC_OK;
+    memset(&r, 0, sizeof r);
+    *account_id = 0;
+    *app_id = 0;
+    if (credential == NULL || strncmp(credential, "mta_", 4) != 0 || strlen(credential) != 47) {
+        /* Refused without a database round trip. */
+        return svc_fail(e, SVC_UNAUTHENTICATED, "unauthenticated", NULL,
+                        "send the app credential as Authorization: Bearer mta_...");
+    }
+    if ((st = db_acquire(s->pool, DB_WAIT_MS, &c)) != DB_OK) {
+        return svc_fail_db(e, st, NULL);
+    }
+    if (svc_ingest_app(c, credential, svc_ingest_now_us(), &r, NULL, e) != 0) {
+        rc = e->status;
+    } else {
+        *account_id = r.account_id;
+        *app_id = r.app_id;
+    }
+    db_release(s->pool, c);
+    return rc;
+}
+
 int svc_ingest_status(srv *s, const char *credential, const char *state, const char *ip,
                       ingest_result *r, svc_error *e)
 {

@@ -34,6 +34,15 @@ int svc_ingest_batch(srv *s, const char *credential, ingest_body_kind kind,
                      const unsigned char *body, size_t len, const char *batch_id,
                      const char *ip, ingest_result *r, svc_error *e);
 
+/* Who holds "credential" (the text after "Bearer "; may be NULL): SVC_OK
+ * with *account_id and *app_id of an enabled app of an active account;
+ * SVC_UNAUTHENTICATED (none, malformed, unknown), SVC_FORBIDDEN
+ * (app_disabled, account_inactive), SVC_DB. One lookup, no side effect:
+ * the HTTP layer calls it before it reads a request body, so that a
+ * client without a credential never makes the server hold one. */
+svc_status svc_ingest_authenticate(srv *s, const char *credential, long long *account_id,
+                                   long long *app_id, svc_error *e);
+
 /* Record a connect / disconnect / heartbeat ("state") of the app. */
 int svc_ingest_status(srv *s, const char *credential, const char *state, const char *ip,
                       ingest_result *r, svc_error *e);
