@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "auth.h"
+#include "hdr_text.h"
 #include "http_svc.h"
 #include "json_guard.h"
 #include "log.h"
@@ -330,40 +331,62 @@ static void state_moves(const http_req *req)
     }
 }
 
+/* What is written when not even a reply fits in memory: never nothing. */
+static const char nomem_reply[] =
+    "HTTP/1.1 503 Service Unavailable\r\n"
+    "Content-Type: application/json; charset=utf-8\r\n"
+    "Content-Length: 68\r\n"
+    "Cache-Control: no-store\r\n"
+    "Retry-After: 5\r\n"
+    "Connection: close\r\n"
+    "\r\n"
+    "{\"code\":\"out_of_memory\",\"message\":\"the server is out of memory: retry\"}";
+
+/* The status line and fixed headers of a JSON reply, "extra" and the
+ * optional lines included, written like snprintf() ("out" may be NULL with
+ * "cap" 0 to measure); returns the length or -1. */
+static int json_head(const http_req *req, int status, size_t body_len, const char *extra,
+                     char *out, size_t cap)
+{
+    return snprintf(out, cap,
+                    "HTTP/1.1 %d %s\r\n"
+                    "Content-Type: application/json; charset=utf-8\r\n"
+                    "Content-Length: %zu\r\n"
+                    "Cache-Control: no-store\r\n"
+                    "X-Content-Type-Options: nosniff\r\n"
+                    "%s%s%s\r\n",
+                    status, reason(status), body_len, extra ? extra : "",
+                    req->srv->tls ? "Strict-Transport-Security: max-age=31536000\r\n" : "",
+                    closing(req) ? "Connection: close\r\n" : "");
+}
+
 /* Write status line, headers and "body" in one mg_write() call: with
- * tcp_nodelay and a single write, a reply leaves in one segment. */
+ * tcp_nodelay and a single write, a reply leaves in one segment. The
+ * buffer is sized from the headers and the body, whatever their length;
+ * when it cannot be had, a fixed 503 out_of_memory goes out instead. */
 static int send_reply(http_req *req, int status, const char *body, size_t body_len,
                       const char *extra_headers)
 {
-    char head[1024];
-    char *buf;
-    int head_len;
+    char *buf = NULL;
+    int head_len = json_head(req, status, body_len, extra_headers, NULL, 0);
 
-    head_len = snprintf(head, sizeof head,
-                        "HTTP/1.1 %d %s\r\n"
-                        "Content-Type: application/json; charset=utf-8\r\n"
-                        "Content-Length: %zu\r\n"
-                        "Cache-Control: no-store\r\n"
-                        "X-Content-Type-Options: nosniff\r\n"
-                        "%s%s%s\r\n",
-                        status, reason(status), body_len, extra_headers ? extra_headers : "",
-                        req->srv->tls ? "Strict-Transport-Security: max-age=31536000\r\n" : "",
-                        closing(req) ? "Connection: close\r\n" : "");
-    if (head_len < 0 || (size_t)head_len >= sizeof head) {
-        head_len = 0;
-    }
     state_moves(req);
-    buf = malloc((size_t)head_len + body_len);
-    if (buf == NULL) {
-        /* Out of memory: two writes rather than no reply. */
-        mg_write(req->conn, head, (size_t)head_len);
-        mg_write(req->conn, body, body_len);
-    } else {
-        memcpy(buf, head, (size_t)head_len);
-        memcpy(buf + head_len, body, body_len);
-        mg_write(req->conn, buf, (size_t)head_len + body_len);
-        free(buf);
+    if (head_len > 0) {
+        buf = malloc((size_t)head_len + 1 + body_len);
     }
+    if (buf == NULL ||
+        json_head(req, status, body_len, extra_headers, buf, (size_t)head_len + 1) != head_len) {
+        free(buf);
+        log_error("http: no memory for a %zu-byte reply", body_len);
+        mg_write(req->conn, nomem_reply, sizeof nomem_reply - 1);
+        req->must_close = true;
+        req->status = 503;
+        req->replied = true;
+        return 503;
+    }
+    memcpy(buf + head_len, body, body_len);
+    mg_write(req->conn, buf, (size_t)head_len + body_len);
+    free(buf);
     req->status = status;
     req->replied = true;
     return status;
@@ -471,20 +494,47 @@ http_range http_parse_range(const char *value, long long size, long long *first,
     return HTTP_RANGE_PART;
 }
 
+/* The headers of a file reply (see http_reply_file()), written like
+ * snprintf(); returns the length or -1. */
+static int file_head(const http_req *req, int status, const char *content_type,
+                     long long length, const char *part, const char *etag,
+                     const char *modified, const char *disposition, char *out, size_t cap)
+{
+    return snprintf(out, cap,
+                    "HTTP/1.1 %d %s\r\n"
+                    "Content-Type: %s\r\n"
+                    "Content-Length: %lld\r\n"
+                    "%s"
+                    "Accept-Ranges: bytes\r\n"
+                    "ETag: %s\r\n"
+                    "Last-Modified: %s\r\n"
+                    "Content-Disposition: %s\r\n"
+                    "Cache-Control: private, no-store\r\n"
+                    "X-Content-Type-Options: nosniff\r\n"
+                    "Content-Security-Policy: default-src 'none'; sandbox\r\n"
+                    "Referrer-Policy: no-referrer\r\n"
+                    "%s%s\r\n",
+                    status, reason(status), content_type, length, part, etag, modified,
+                    disposition,
+                    req->srv->tls ? "Strict-Transport-Security: max-age=31536000\r\n" : "",
+                    req->must_close ? "Connection: close\r\n" : "");
+}
+
 int http_reply_file(http_req *req, const char *path, const char *content_type,
-                    const char *disposition, const char *missing_msg)
+                    const char *download_name, const char *missing_msg)
 {
     enum { CHUNK = 256 * 1024 };
     struct stat st;
     struct tm tm;
-    char head[1400], etag[64], modified[40], part[128] = "";
-    char *buf = NULL;
+    char etag[64], modified[40], part[128] = "";
+    char *buf = NULL, *disposition = NULL, *head = NULL;
     const char *if_range;
     long long left, first = 0, last = -1;
     http_range range;
+    size_t disp_len;
     int head_len, status = 200;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0 || fstat(fd, &st) != 0 || (buf = malloc(CHUNK)) == NULL) {
+    if (fd < 0 || fstat(fd, &st) != 0) {
         /* Deleted meanwhile, or the bytes are missing on disk. */
         log_error("http: cannot read %s: %s", path, strerror(errno));
         if (fd >= 0) {
@@ -492,6 +542,16 @@ int http_reply_file(http_req *req, const char *path, const char *content_type,
         }
         return http_reply_error(req, 404, "not_found", missing_msg, NULL);
     }
+    /* The headers are sized from their content (a 255-byte name takes up
+     * to 1 KiB percent-encoded): every part is allocated, none is cut. */
+    disp_len = hdr_disposition(download_name, NULL, 0);
+    if ((buf = malloc(CHUNK)) == NULL || (disposition = malloc(disp_len + 1)) == NULL) {
+        close(fd);
+        free(buf);
+        return http_reply_error(req, 503, "out_of_memory", "the server is out of memory: retry",
+                                NULL);
+    }
+    hdr_disposition(download_name, disposition, disp_len + 1);
     /* Validators of these bytes: a download resumed with If-Range gets the
      * rest only if the file is the one it began with. */
     snprintf(etag, sizeof etag, "\"%llx-%llx\"", (unsigned long long)st.st_size,
@@ -510,6 +570,7 @@ int http_reply_file(http_req *req, const char *path, const char *content_type,
         char extra[80], msg[100];
         close(fd);
         free(buf);
+        free(disposition);
         snprintf(extra, sizeof extra, "Content-Range: bytes */%lld\r\n", (long long)st.st_size);
         snprintf(msg, sizeof msg, "the range is outside the file's %lld bytes",
                  (long long)st.st_size);
@@ -524,29 +585,22 @@ int http_reply_file(http_req *req, const char *path, const char *content_type,
         first = 0;
         last = (long long)st.st_size - 1;
     }
-    head_len = snprintf(head, sizeof head,
-                        "HTTP/1.1 %d %s\r\n"
-                        "Content-Type: %s\r\n"
-                        "Content-Length: %lld\r\n"
-                        "%s"
-                        "Accept-Ranges: bytes\r\n"
-                        "ETag: %s\r\n"
-                        "Last-Modified: %s\r\n"
-                        "Content-Disposition: %s\r\n"
-                        "Cache-Control: private, no-store\r\n"
-                        "X-Content-Type-Options: nosniff\r\n"
-                        "Content-Security-Policy: default-src 'none'; sandbox\r\n"
-                        "Referrer-Policy: no-referrer\r\n"
-                        "%s%s\r\n",
-                        status, reason(status), content_type,
-                        last - first + 1, part, etag, modified, disposition,
-                        req->srv->tls ? "Strict-Transport-Security: max-age=31536000\r\n" : "",
-                        req->must_close ? "Connection: close\r\n" : "");
+    head_len = file_head(req, status, content_type, last - first + 1, part, etag, modified,
+                         disposition, NULL, 0);
+    if (head_len <= 0 || (head = malloc((size_t)head_len + 1)) == NULL ||
+        file_head(req, status, content_type, last - first + 1, part, etag, modified, disposition,
+                  head, (size_t)head_len + 1) != head_len) {
+        close(fd);
+        free(buf);
+        free(disposition);
+        free(head);
+        return http_reply_error(req, 503, "out_of_memory", "the server is out of memory: retry",
+                                NULL);
+    }
     req->status = status;
     req->replied = true;
     state_moves(req);
-    if (head_len <= 0 || (size_t)head_len >= sizeof head ||
-        mg_write(req->conn, head, (size_t)head_len) <= 0) {
+    if (mg_write(req->conn, head, (size_t)head_len) <= 0) {
         goto out;
     }
     if (first > 0 && lseek(fd, (off_t)first, SEEK_SET) != (off_t)first) {
@@ -570,6 +624,8 @@ int http_reply_file(http_req *req, const char *path, const char *content_type,
 out:
     close(fd);
     free(buf);
+    free(disposition);
+    free(head);
     return status;
 }
 

@@ -109,8 +109,9 @@ int http_reply_json(http_req *req, int status, cJSON *obj);
 int http_reply_json_text(http_req *req, int status, const char *text, size_t len);
 
 /* Reply 200 with the file at "path" streamed in chunks (never whole in
- * memory): "content_type", Content-Disposition "disposition" (a full header
- * value), no-store, nosniff, a sandboxing CSP, Referrer-Policy no-referrer,
+ * memory): "content_type", a Content-Disposition that offers it as a
+ * download named "download_name" (any length or bytes: hdr_disposition()
+ * encodes it, and the headers are sized from their content), no-store, nosniff, a sandboxing CSP, Referrer-Policy no-referrer,
  * Accept-Ranges: bytes, and an ETag and Last-Modified of the file. A
  * request with one byte range (Range: bytes=a-b, a- or -n; see
  * http_parse_range()) gets 206 with that part and Content-Range, so an
@@ -137,7 +138,7 @@ typedef enum {
 http_range http_parse_range(const char *value, long long size, long long *first, long long *last);
 
 int http_reply_file(http_req *req, const char *path, const char *content_type,
-                    const char *disposition, const char *missing_msg);
+                    const char *download_name, const char *missing_msg);
 
 /* http_reply_json() with "extra_headers" (each line ending in "\r\n", e.g.
  * "Set-Cookie: ...\r\n"; may be NULL) added to the reply. */

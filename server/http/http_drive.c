@@ -466,36 +466,6 @@ static int h_file_delete(http_req *req)
     return http_reply_json(req, 200, o);
 }
 
-/* Content-Disposition: attachment with an ASCII fallback and the RFC 5987
- * UTF-8 form of "name" (a valid drive name: no control characters). */
-static void disposition(const char *name, char *out, size_t cap)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    size_t n = 0;
-    n += (size_t)snprintf(out + n, cap - n, "attachment; filename=\"");
-    for (const unsigned char *p = (const unsigned char *)name; *p && n + 4 < cap; p++) {
-        if (*p >= 0x80) {
-            if ((*p & 0xC0) != 0x80) {
-                out[n++] = '_'; /* one per character, not per byte */
-            }
-        } else {
-            out[n++] = (*p == '"' || *p == '\\' || *p == '%') ? '_' : (char)*p;
-        }
-    }
-    n += (size_t)snprintf(out + n, cap - n, "\"; filename*=UTF-8''");
-    for (const unsigned char *p = (const unsigned char *)name; *p && n + 4 < cap; p++) {
-        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-            strchr("!#$&+-.^_`|~", *p) != NULL) {
-            out[n++] = (char)*p;
-        } else {
-            out[n++] = '%';
-            out[n++] = hex[*p >> 4];
-            out[n++] = hex[*p & 15];
-        }
-    }
-    out[n < cap ? n : cap - 1] = '\0';
-}
-
 /* GET /api/v1/drive/files/{id}/content: the bytes, as an attachment. */
 static int h_file_content(http_req *req)
 {
@@ -504,7 +474,7 @@ static int h_file_content(http_req *req)
     svc_error e = {0};
     cJSON *o = NULL;
     const cJSON *name, *kind;
-    char path[4096], disp[1200];
+    char path[4096];
     const char *type;
     int rc;
 
@@ -521,11 +491,11 @@ static int h_file_content(http_req *req)
         cJSON_Delete(o);
         return http_reply_error(req, 500, "internal_error", "internal error", NULL);
     }
-    disposition(name->valuestring, disp, sizeof disp);
     type = cJSON_IsString(kind) && strcmp(kind->valuestring, "hioki_csv") == 0
                ? "text/csv"
                : "application/octet-stream";
-    rc = http_reply_file(req, path, type, disp, "the file's content is not available");
+    rc = http_reply_file(req, path, type, name->valuestring,
+                         "the file's content is not available");
     cJSON_Delete(o);
     return rc;
 }

@@ -148,7 +148,7 @@ static bool q_ll(const http_req *req, const char *name, long long *out)
 static int h_download(http_req *req)
 {
     long long id = 0, account = 0, expires = 0;
-    char sig[80], disp[600];
+    char sig[80];
     export_file f;
     svc_error e = {0};
 
@@ -165,8 +165,7 @@ static int h_download(http_req *req)
     if (svc_export_download(req->srv, id, account, expires, sig, &f, &e) != 0) {
         return reply_err(req, &e);
     }
-    snprintf(disp, sizeof disp, "attachment; filename=\"%s\"", f.filename);
-    return http_reply_file(req, f.path, f.content_type, disp,
+    return http_reply_file(req, f.path, f.content_type, f.filename,
                            "this export's file is no longer available");
 }
 

@@ -365,7 +365,8 @@ test('HOK and HOK2 exports re-read by core equal what was ingested (blocks + hot
     assert.equal(r.status, 200);
     assert.equal(r.headers.get('content-type'), 'application/octet-stream');
     assert.equal(r.headers.get('x-content-type-options'), 'nosniff');
-    assert.equal(r.headers.get('content-disposition'), `attachment; filename="metron-export-${done.id}.${format}"`);
+    assert.equal(r.headers.get('content-disposition'),
+      `attachment; filename="metron-export-${done.id}.${format}"; filename*=UTF-8''metron-export-${done.id}.${format}`);
     assert.equal(Number(r.headers.get('content-length')), r.bytes.length);
     assert.equal(done.bytes, r.bytes.length);
     checkHok(r.bytes, A.all, format, 'UTC');
@@ -400,7 +401,8 @@ test('ZIP(CSV) export: one wide CSV per device plus computed.csv, equal to what 
   const r = await fetchRaw(done.download_url);
   assert.equal(r.status, 200);
   assert.equal(r.headers.get('content-type'), 'application/zip');
-  assert.equal(r.headers.get('content-disposition'), `attachment; filename="metron-export-${done.id}.zip"`);
+  assert.equal(r.headers.get('content-disposition'),
+    `attachment; filename="metron-export-${done.id}.zip"; filename*=UTF-8''metron-export-${done.id}.zip`);
   assert.equal(done.bytes, r.bytes.length);
   const files = unzip(r.bytes);
   const f1 = `LR8450_${A.dev1.serial}.csv`;

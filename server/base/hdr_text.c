@@ -1,0 +1,127 @@
+/* Text for and from HTTP headers (hdr_text.h). */
+#include "hdr_text.h"
+
+#include <stdbool.h>
+#include <string.h>
+
+/* The length of the strict UTF-8 sequence at "s" ("left" bytes readable)
+ * with its code point in *cp, or 0 when "s" does not start one (overlong,
+ * surrogate, above U+10FFFF, cut short, a stray continuation byte). */
+static size_t utf8_seq(const unsigned char *s, size_t left, unsigned *cp)
+{
+    unsigned c = s[0], v;
+    size_t need;
+    if (c < 0x80) {
+        *cp = c;
+        return 1;
+    }
+    if (c >= 0xC2 && c <= 0xDF) {
+        need = 1, v = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        need = 2, v = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        need = 3, v = c & 0x07;
+    } else {
+        return 0;
+    }
+    if (left <= need) {
+        return 0;
+    }
+    for (size_t k = 1; k <= need; k++) {
+        if ((s[k] & 0xC0) != 0x80) {
+            return 0;
+        }
+        v = (v << 6) | (s[k] & 0x3F);
+    }
+    if ((need == 2 && (v < 0x800 || (v >= 0xD800 && v <= 0xDFFF))) ||
+        (need == 3 && (v < 0x10000 || v > 0x10FFFF))) {
+        return 0;
+    }
+    *cp = v;
+    return need + 1;
+}
+
+/* Whether RFC 8187 leaves byte "c" unencoded (attr-char). */
+static bool attr_char(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           (c != '\0' && strchr("!#$&+-.^_`|~", c) != NULL);
+}
+
+/* Append "c" to out[*n] when it fits before the NUL; always count it. */
+static void put(char *out, size_t cap, size_t *n, char c)
+{
+    if (*n + 1 < cap) {
+        out[*n] = c;
+    }
+    (*n)++;
+}
+
+static void put_str(char *out, size_t cap, size_t *n, const char *s)
+{
+    for (; *s != '\0'; s++) {
+        put(out, cap, n, *s);
+    }
+}
+
+size_t hdr_disposition(const char *name, char *out, size_t cap)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    const unsigned char *p = (const unsigned char *)name;
+    size_t len = strlen(name), n = 0, i = 0;
+
+    put_str(out, cap, &n, "attachment; filename=\"");
+    while (i < len) {
+        unsigned cp = 0;
+        size_t k = utf8_seq(p + i, len - i, &cp);
+        if (k == 1 && cp >= 0x20 && cp < 0x7F && cp != '"' && cp != '\\' && cp != '%') {
+            put(out, cap, &n, (char)cp);
+        } else {
+            put(out, cap, &n, '_'); /* one per character, or per stray byte */
+        }
+        i += k > 0 ? k : 1;
+    }
+    put_str(out, cap, &n, "\"; filename*=UTF-8''");
+    for (i = 0; i < len; i++) {
+        if (attr_char(p[i])) {
+            put(out, cap, &n, (char)p[i]);
+        } else {
+            put(out, cap, &n, '%');
+            put(out, cap, &n, hex[p[i] >> 4]);
+            put(out, cap, &n, hex[p[i] & 15]);
+        }
+    }
+    if (cap > 0) {
+        out[n < cap ? n : cap - 1] = '\0';
+    }
+    return n;
+}
+
+size_t hdr_clean_text(const char *in, size_t len, char *out, size_t cap)
+{
+    static const char replacement[] = "\xEF\xBF\xBD"; /* U+FFFD */
+    const unsigned char *p = (const unsigned char *)in;
+    size_t n = 0, i = 0;
+
+    if (cap == 0) {
+        return 0;
+    }
+    while (in != NULL && i < len) {
+        unsigned cp = 0;
+        size_t k = utf8_seq(p + i, len - i, &cp);
+        const char *src = (const char *)p + i;
+        size_t src_len = k;
+        if (k == 0 || cp < 0x20 || (cp >= 0x7F && cp <= 0x9F)) {
+            src = replacement;
+            src_len = sizeof replacement - 1;
+        }
+        if (n + src_len + 1 > cap) {
+            break; /* the next character does not fit whole */
+        }
+        memcpy(out + n, src, src_len);
+        n += src_len;
+        i += k > 0 ? k : 1;
+    }
+    out[n] = '\0';
+    return n;
+}
