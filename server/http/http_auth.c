@@ -16,6 +16,7 @@
 #include "auth.h"
 #include "auth_password.h"
 #include "db_auth.h"
+#include "hdr_text.h"
 #include "http.h"
 #include "http_admin_args.h"
 #include "http_svc.h"
@@ -160,6 +161,20 @@ static bool session_cookie(const http_req *req, char *out, size_t cap)
     return n == AUTH_SECRET_CHARS;
 }
 
+/* The request's User-Agent as text fit to store (it goes into the session
+ * row and the user's session list): hdr_clean_text() into "out" (cap
+ * USER_AGENT_CAP: the column's 512 bytes). NULL when none was sent. */
+#define USER_AGENT_CAP 513
+static const char *user_agent(const http_req *req, char *out, size_t cap)
+{
+    const char *ua = mg_get_header(req->conn, "User-Agent");
+    if (ua == NULL) {
+        return NULL;
+    }
+    hdr_clean_text(ua, strlen(ua), out, cap);
+    return out;
+}
+
 /* Set-Cookie for a new session (value "v") or, with v NULL, its removal. */
 static void cookie_header(const http_req *req, const char *v, char *out, size_t cap)
 {
@@ -228,7 +243,8 @@ int http_auth_resolve(http_req *req, const http_route *route)
  * {email, password} (without the password for a reset request). Other
  * members are refused before anything is looked up, so such a body counts
  * no failed attempt. Returns 0 or -1 after replying. */
-static int read_login(http_req *req, auth_login *in, bool need_password)
+static int read_login(http_req *req, auth_login *in, bool need_password, char *ua_buf,
+                      size_t ua_cap)
 {
     static const char *const login_fields[] = {"account", "user", "email", "password", NULL};
     static const char *const reset_fields[] = {"account", "user", "email", NULL};
@@ -251,7 +267,7 @@ static int read_login(http_req *req, auth_login *in, bool need_password)
         return http_reply_error(req, 400, "too_long", "the password is too long", "password"), -1;
     }
     in->ip = client_ip(req);
-    in->user_agent = mg_get_header(req->conn, "User-Agent");
+    in->user_agent = user_agent(req, ua_buf, ua_cap);
     return 0;
 }
 
@@ -332,9 +348,10 @@ static const char *refusal_name(auth_result r)
 
 static int login_common(http_req *req, bool want_token)
 {
+    char ua[USER_AGENT_CAP];
     auth_login in;
     auth_outcome o;
-    if (read_login(req, &in, true) != 0) {
+    if (read_login(req, &in, true, ua, sizeof ua) != 0) {
         return req->status;
     }
     svc_auth_login(req->srv, &in, want_token, &o);
@@ -364,6 +381,7 @@ static int h_two_step(http_req *req)
 {
     static const char *const allowed[] = {"challenge", "code", NULL};
     const char *challenge = NULL, *code = NULL;
+    char ua[USER_AGENT_CAP];
     auth_outcome o;
     if (http_json_fields(req, req->body, allowed, NULL) != 0 ||
         http_json_string(req, req->body, "challenge", 64, true, &challenge) != 0 ||
@@ -371,7 +389,7 @@ static int h_two_step(http_req *req)
         return req->status;
     }
     svc_auth_two_step(req->srv, challenge, code, client_ip(req),
-                      mg_get_header(req->conn, "User-Agent"), &o);
+                      user_agent(req, ua, sizeof ua), &o);
     if (o.code == AUTH_OK) {
         return reply_signed_in(req, &o, "auth.login");
     }
@@ -484,9 +502,9 @@ static void public_url(const http_req *req, char *out, size_t cap)
 static int h_reset_request(http_req *req)
 {
     auth_login in;
-    char base[300];
+    char base[300], ua[USER_AGENT_CAP];
     long long account_id = 0, user_id = 0;
-    if (read_login(req, &in, false) != 0) {
+    if (read_login(req, &in, false, ua, sizeof ua) != 0) {
         return req->status;
     }
     public_url(req, base, sizeof base);
