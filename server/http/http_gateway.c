@@ -8,8 +8,9 @@
  *     POST /api/v1/apps/{id}/self-check  ask the app for its self-check (M4)
  *     GET  /api/v1/apps/{id}/requests[/{rid}]  the requests and their answers
  *
- * App routes are public in the route table and check the credential in the
- * service (svc_gateway.c), like the ingestion routes. */
+ * App routes are AUTH_APP in the route table, like the ingestion routes:
+ * http.c checks the credential before it reads the body, and the service
+ * (svc_gateway.c) checks it again with the work. */
 #include "http.h"
 
 #include <civetweb.h>
@@ -320,9 +321,9 @@ static int h_requests(http_req *req)
 }
 
 const http_route http_routes_gateway[] = {
-    {"PUT", "/api/v1/ingest/devices", h_report, AUTH_PUBLIC, BODY_JSON, false},
-    {"GET", "/api/v1/ingest/requests", h_pending, AUTH_PUBLIC, BODY_NONE, false},
-    {"POST", "/api/v1/ingest/requests/*", h_answer, AUTH_PUBLIC, BODY_JSON, false},
+    {"PUT", "/api/v1/ingest/devices", h_report, AUTH_APP, BODY_JSON, false},
+    {"GET", "/api/v1/ingest/requests", h_pending, AUTH_APP, BODY_NONE, false},
+    {"POST", "/api/v1/ingest/requests/*", h_answer, AUTH_APP, BODY_JSON, false},
     {"POST", "/api/v1/apps/*/self-check", h_self_check, AUTH_USER, BODY_NONE, false},
     {"GET", "/api/v1/apps/*/requests", h_requests, AUTH_USER, BODY_NONE, false},
     {"GET", "/api/v1/apps/*/requests/*", h_requests, AUTH_USER, BODY_NONE, false},
