@@ -28,6 +28,7 @@
 #include "db_migrate.h"
 #include "http.h"
 #include "jobs.h"
+#include "outbox_sender.h"
 #include "log.h"
 #include "refresher.h"
 #include "series_store.h"
@@ -201,6 +202,10 @@ int main(int argc, char **argv)
         log_error("cannot start the background jobs thread");
         goto out;
     }
+    if (outbox_sender_start(&s, conninfo) != 0) {
+        log_error("cannot start the outbox's sender threads");
+        goto out;
+    }
     if (http_start(&s, err, sizeof err) != 0) {
         log_error("%s", err);
         goto out;
@@ -239,6 +244,7 @@ int main(int argc, char **argv)
     rc = EXIT_SUCCESS;
 out:
     http_stop(&s);
+    outbox_sender_stop();
     refresher_stop();
     db_listen_stop();
     jobs_stop();

@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,6 +82,60 @@ static const char *env_or(const char *name, const char *dflt)
 {
     const char *v = getenv(name);
     return (v != NULL && v[0] != '\0') ? v : dflt;
+}
+
+/* The outbox's environment (config.h notify_config). Returns 0, or -1 with
+ * "err" naming the variable. */
+static int notify_config_parse(notify_config *n, char *err, size_t err_cap)
+{
+    static const struct {
+        const char *name, *dflt;
+        long lo, hi;
+        size_t off;
+    } ints[] = {
+        {"METRON_NOTIFY_THREADS", "4", 0, 64, offsetof(notify_config, threads)},
+        {"METRON_NOTIFY_TIMEOUT_MS", "10000", 100, 120000, offsetof(notify_config, timeout_ms)},
+        {"METRON_NOTIFY_LEASE_MS", "60000", 1000, 3600000, offsetof(notify_config, lease_ms)},
+        {"METRON_NOTIFY_BACKOFF_MS", "30000", 10, 3600000, offsetof(notify_config, backoff_ms)},
+        {"METRON_NOTIFY_BACKOFF_MAX_MS", "3600000", 10, 86400000,
+         offsetof(notify_config, backoff_max_ms)},
+        {"METRON_NOTIFY_MAX_FAILURES", "10", 1, 100, offsetof(notify_config, max_failures)},
+    };
+    const char *rate = env_or("METRON_NOTIFY_RATE_MS", "100,1000,500,3000");
+    long v;
+    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
+        if (parse_int(env_or(ints[i].name, ints[i].dflt), ints[i].lo, ints[i].hi, &v) != 0) {
+            snprintf(err, err_cap, "%s: expected an integer %ld..%ld", ints[i].name, ints[i].lo,
+                     ints[i].hi);
+            return -1;
+        }
+        *(int *)((char *)n + ints[i].off) = (int)v;
+    }
+    if (n->lease_ms < n->timeout_ms + 1000) {
+        snprintf(err, err_cap, "METRON_NOTIFY_LEASE_MS must be at least "
+                               "METRON_NOTIFY_TIMEOUT_MS + 1000");
+        return -1;
+    }
+    if (n->backoff_max_ms < n->backoff_ms) {
+        snprintf(err, err_cap, "METRON_NOTIFY_BACKOFF_MAX_MS must be at least "
+                               "METRON_NOTIFY_BACKOFF_MS");
+        return -1;
+    }
+    for (int i = 0; i < 4; i++) {
+        char *end;
+        errno = 0;
+        v = strtol(rate, &end, 10);
+        if (errno != 0 || end == rate || v < 0 || v > 3600000 ||
+            *end != (i < 3 ? ',' : '\0')) {
+            snprintf(err, err_cap, "METRON_NOTIFY_RATE_MS: expected four milliseconds "
+                                   "email,slack,teams,wechat (e.g. 100,1000,500,3000)");
+            return -1;
+        }
+        n->rate_ms[i] = (int)v;
+        rate = end + 1;
+    }
+    n->allow_local = strcmp(env_or("METRON_NOTIFY_ALLOW_LOCAL", "0"), "1") == 0;
+    return 0;
 }
 
 config_result config_parse(srv_config *cfg, int argc, char **argv, char *err, size_t err_cap)
@@ -236,6 +291,9 @@ config_result config_parse(srv_config *cfg, int argc, char **argv, char *err, si
         return CONFIG_USAGE;
     }
     cfg->compact_ms = (int)v;
+    if (notify_config_parse(&cfg->notify, err, err_cap) != 0) {
+        return CONFIG_USAGE;
+    }
     if (cfg->smtp_url != NULL && strncmp(cfg->smtp_url, "smtp://", 7) != 0 &&
         strncmp(cfg->smtp_url, "smtps://", 8) != 0) {
         snprintf(err, err_cap, "METRON_SMTP_URL: expected smtp://host:port or smtps://...");

@@ -6,6 +6,20 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* The outbox's senders (docs/notify.md, "Configuration"); environment only. */
+typedef struct {
+    int threads;           /* METRON_NOTIFY_THREADS 0..64 (4); 0 = this process sends nothing */
+    int timeout_ms;        /* METRON_NOTIFY_TIMEOUT_MS: one attempt at most (10000) */
+    int lease_ms;          /* METRON_NOTIFY_LEASE_MS: a claim's lease (60000), > timeout */
+    int backoff_ms;        /* METRON_NOTIFY_BACKOFF_MS: first retry delay (30000) */
+    int backoff_max_ms;    /* METRON_NOTIFY_BACKOFF_MAX_MS: longest retry delay (3600000) */
+    int max_failures;      /* METRON_NOTIFY_MAX_FAILURES: dead after this many (10) */
+    int rate_ms[4];        /* METRON_NOTIFY_RATE_MS "email,slack,teams,wechat" spacing per
+                            * receiver ("100,1000,500,3000") */
+    bool allow_local;      /* METRON_NOTIFY_ALLOW_LOCAL=1: webhooks may reach loopback and
+                            * link-local addresses (tests, benchmarks) */
+} notify_config;
+
 typedef struct {
     const char *listen;       /* "127.0.0.1:8080", "8080", "127.0.0.1:0" */
     const char *database_url; /* NULL: the embedded cluster in data_dir/pg */
@@ -25,6 +39,7 @@ typedef struct {
     int jobs_interval_s;      /* background jobs (jobs.h) every N s; 0 = off */
     bool demo;                /* seed the demo accounts */
     bool test_routes;         /* METRON_TEST_ROUTES=1: debug routes for tests */
+    notify_config notify;
 } srv_config;
 
 typedef enum {

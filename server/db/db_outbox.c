@@ -117,11 +117,10 @@ db_status db_outbox_message_id(db_conn *c, long long account_id, const char *key
     return db_q_int(c, &st_message_id, 2, p, out, NULL);
 }
 
-db_status db_outbox_insert(db_conn *c, const db_outbox_row *row, bool *inserted)
+db_status db_outbox_insert(db_conn *c, const db_outbox_row *row, long long *id, bool *inserted)
 {
     char a[24], m[24], ref[24];
     const char *p[17];
-    long long id = 0;
     db_status st;
     ID(a, row->account_id);
     ID(m, row->message_id);
@@ -143,6 +142,287 @@ db_status db_outbox_insert(db_conn *c, const db_outbox_row *row, bool *inserted)
     p[14] = row->link_url;
     p[15] = row->link_label;
     p[16] = row->sensitive ? "true" : "false";
-    st = db_q_int(c, &st_insert, 17, p, &id, inserted);
+    *id = 0;
+    st = db_q_int(c, &st_insert, 17, p, id, inserted);
     return st;
+}
+
+/* ------------------------------------------------------------ delivery log */
+
+static const db_field delivery_fields[] = {
+    {DBF_I64, offsetof(db_delivery, id)},
+    {DBF_I64, offsetof(db_delivery, message_id)},
+    {DBF_STR, offsetof(db_delivery, kind)},
+    {DBF_STR, offsetof(db_delivery, key)},
+    {DBF_STR, offsetof(db_delivery, target_type)},
+    {DBF_I64, offsetof(db_delivery, destination_id)},
+    {DBF_I64, offsetof(db_delivery, recipient_id)},
+    {DBF_I64, offsetof(db_delivery, user_id)},
+    {DBF_STR, offsetof(db_delivery, channel)},
+    {DBF_STR, offsetof(db_delivery, address)},
+    {DBF_STR, offsetof(db_delivery, language)},
+    {DBF_STR, offsetof(db_delivery, severity)},
+    {DBF_STR, offsetof(db_delivery, title)},
+    {DBF_STR, offsetof(db_delivery, body)},
+    {DBF_STR, offsetof(db_delivery, fields)},
+    {DBF_STR, offsetof(db_delivery, link_url)},
+    {DBF_STR, offsetof(db_delivery, link_label)},
+    {DBF_BOOL, offsetof(db_delivery, sensitive)},
+    {DBF_STR, offsetof(db_delivery, state)},
+    {DBF_I64, offsetof(db_delivery, attempts)},
+    {DBF_I64, offsetof(db_delivery, failures)},
+    {DBF_STR, offsetof(db_delivery, next_at)},
+    {DBF_STR, offsetof(db_delivery, created_at)},
+    {DBF_STR, offsetof(db_delivery, sent_at)},
+    {DBF_STR, offsetof(db_delivery, last_error)},
+};
+#define N_DELIVERY (int)(sizeof delivery_fields / sizeof delivery_fields[0])
+
+#define DELIVERY_COLS                                                                        \
+    "SELECT o.id, o.message_id, o.kind, o.dedupe_key, o.target_type, o.destination_id, "      \
+    " o.recipient_id, o.user_id, o.channel, "                                                \
+    " CASE o.target_type WHEN 'destination' THEN (SELECT d.address FROM notify_destinations d " \
+    "   WHERE d.account_id = o.account_id AND d.id = o.destination_id) "                     \
+    "  WHEN 'recipient' THEN (SELECT s.address FROM system_notification_recipients s "       \
+    "   WHERE s.account_id = o.account_id AND s.id = o.recipient_id) ELSE o.email END, "      \
+    " o.language, o.severity, o.title, CASE WHEN o.sensitive THEN NULL ELSE o.body END, "    \
+    " o.fields::text, CASE WHEN o.sensitive THEN NULL ELSE o.link_url END, o.link_label, "    \
+    " o.sensitive, o.state, o.attempts, o.failures, " DB_ISO("o.next_at") ", "               \
+    DB_ISO("o.created_at") ", " DB_ISO("o.sent_at") ", o.last_error FROM notify_outbox o "
+
+static db_stmt st_delivery_list = {"outbox_delivery_list",
+    DELIVERY_COLS "WHERE o.account_id = $1 "
+    " AND ($2::bigint IS NULL OR o.destination_id = $2) "
+    " AND ($3::bigint IS NULL OR o.recipient_id = $3) "
+    " AND ($4::bigint IS NULL OR o.message_id = $4) "
+    " AND ($5::text IS NULL OR o.state = $5) "
+    " AND ($6::text IS NULL OR o.kind = $6) "
+    " AND ($7::bigint IS NULL OR o.id < $7) "
+    "ORDER BY o.id DESC LIMIT $8", 0};
+static db_stmt st_delivery_get = {"outbox_delivery_get",
+    DELIVERY_COLS "WHERE o.account_id = $1 AND o.id = $2", 0};
+
+static const char *opt_id(char buf[24], long long v)
+{
+    if (v <= 0) {
+        return NULL;
+    }
+    snprintf(buf, 24, "%lld", v);
+    return buf;
+}
+
+db_status db_delivery_list(db_conn *c, long long account_id, const db_delivery_filter *f,
+                           db_delivery **out, int *n)
+{
+    char a[24], d[24], r[24], m[24], b[24], l[24];
+    const char *p[8];
+    ID(a, account_id);
+    ID(l, f->limit);
+    p[0] = a;
+    p[1] = opt_id(d, f->destination_id);
+    p[2] = opt_id(r, f->recipient_id);
+    p[3] = opt_id(m, f->message_id);
+    p[4] = f->state;
+    p[5] = f->kind;
+    p[6] = opt_id(b, f->before_id);
+    p[7] = l;
+    return db_exec_rows(c, &st_delivery_list, 8, p, delivery_fields, N_DELIVERY,
+                        sizeof(db_delivery), (void **)out, n);
+}
+
+db_status db_delivery_get(db_conn *c, long long account_id, long long id, db_delivery *out,
+                          bool *found)
+{
+    char a[24], i[24];
+    const char *p[] = {a, i};
+    ID(a, account_id);
+    ID(i, id);
+    return db_exec_one(c, &st_delivery_get, 2, p, delivery_fields, N_DELIVERY,
+                       sizeof(db_delivery), out, found);
+}
+
+void db_delivery_free(db_delivery *rows, int n)
+{
+    db_rows_free(rows, n, delivery_fields, N_DELIVERY, sizeof(db_delivery));
+}
+
+void db_delivery_clear(db_delivery *row)
+{
+    db_row_clear(row, delivery_fields, N_DELIVERY);
+}
+
+static const db_field attempt_fields[] = {
+    {DBF_I64, offsetof(db_attempt, n)},
+    {DBF_STR, offsetof(db_attempt, owner)},
+    {DBF_STR, offsetof(db_attempt, started_at)},
+    {DBF_STR, offsetof(db_attempt, ended_at)},
+    {DBF_STR, offsetof(db_attempt, duration_ms)},
+    {DBF_STR, offsetof(db_attempt, outcome)},
+    {DBF_I64, offsetof(db_attempt, status)},
+    {DBF_STR, offsetof(db_attempt, response)},
+    {DBF_STR, offsetof(db_attempt, error)},
+};
+#define N_ATTEMPT (int)(sizeof attempt_fields / sizeof attempt_fields[0])
+
+static db_stmt st_attempt_list = {"outbox_attempt_list",
+    "SELECT n, owner, " DB_ISO("started_at") ", " DB_ISO("ended_at") ", "
+    " round(duration_ms::numeric, 1)::text, outcome, status, response, error "
+    "FROM notify_attempts WHERE account_id = $1 AND outbox_id = $2 ORDER BY n, id", 0};
+
+db_status db_attempt_list(db_conn *c, long long account_id, long long outbox_id,
+                          db_attempt **out, int *n)
+{
+    char a[24], i[24];
+    const char *p[] = {a, i};
+    ID(a, account_id);
+    ID(i, outbox_id);
+    return db_exec_rows(c, &st_attempt_list, 2, p, attempt_fields, N_ATTEMPT,
+                        sizeof(db_attempt), (void **)out, n);
+}
+
+void db_attempt_free(db_attempt *rows, int n)
+{
+    db_rows_free(rows, n, attempt_fields, N_ATTEMPT, sizeof(db_attempt));
+}
+
+/* ---------------------------------------------------------------- senders */
+
+static const db_field job_fields[] = {
+    {DBF_I64, offsetof(db_outbox_job, id)},
+    {DBF_I64, offsetof(db_outbox_job, account_id)},
+    {DBF_I64, offsetof(db_outbox_job, attempt_id)},
+    {DBF_I64, offsetof(db_outbox_job, attempt)},
+    {DBF_I64, offsetof(db_outbox_job, failures)},
+    {DBF_STR, offsetof(db_outbox_job, channel)},
+    {DBF_STR, offsetof(db_outbox_job, address)},
+    {DBF_I64, offsetof(db_outbox_job, message_id)},
+    {DBF_STR, offsetof(db_outbox_job, kind)},
+    {DBF_STR, offsetof(db_outbox_job, key)},
+    {DBF_STR, offsetof(db_outbox_job, language)},
+    {DBF_STR, offsetof(db_outbox_job, severity)},
+    {DBF_STR, offsetof(db_outbox_job, title)},
+    {DBF_STR, offsetof(db_outbox_job, body)},
+    {DBF_STR, offsetof(db_outbox_job, fields)},
+    {DBF_STR, offsetof(db_outbox_job, link_url)},
+    {DBF_STR, offsetof(db_outbox_job, link_label)},
+    {DBF_STR, offsetof(db_outbox_job, created_at)},
+};
+#define N_JOB (int)(sizeof job_fields / sizeof job_fields[0])
+
+static db_stmt st_claim = {"outbox_claim",
+    "SELECT r_id, r_account_id, r_attempt_id, r_attempt, r_failures, r_channel, r_address, "
+    " r_message_id, r_kind, r_key, r_language, r_severity, r_title, r_body, r_fields, "
+    " r_link_url, r_link_label, " DB_ISO("r_created_at")
+    " FROM notify_claim($1, $2, $3, $4::integer[], $5)", 0};
+
+static db_stmt st_finish = {"outbox_finish",
+    "WITH a AS (UPDATE notify_attempts SET outcome = $4, ended_at = clock_timestamp(), "
+    "   duration_ms = $5::double precision, status = $6::integer, response = $7, error = $8 "
+    "  WHERE account_id = $1 AND id = $3 AND outcome IS NULL RETURNING id) "
+    "UPDATE notify_outbox o SET state = $9::text, "
+    " next_at = CASE WHEN $9::text = 'retry' "
+    "   THEN clock_timestamp() + $10::bigint * interval '1 millisecond' ELSE o.next_at END, "
+    " failures = o.failures + $11::integer, "
+    " sent_at = CASE WHEN $9::text = 'sent' THEN clock_timestamp() END, "
+    " last_error = $8, lease_owner = NULL, "
+    " body = CASE WHEN o.sensitive AND $9::text <> 'retry' THEN '' ELSE o.body END, "
+    " link_url = CASE WHEN o.sensitive AND $9::text <> 'retry' THEN NULL ELSE o.link_url END "
+    "WHERE o.account_id = $1 AND o.id = $2 AND o.state = 'sending' AND o.lease_owner = $12 "
+    "RETURNING o.id", 0};
+
+static db_stmt st_give_back = {"outbox_give_back",
+    "WITH a AS (DELETE FROM notify_attempts "
+    "  WHERE account_id = $1 AND id = $3 AND outcome IS NULL RETURNING id) "
+    "UPDATE notify_outbox SET state = CASE WHEN attempts > 1 THEN 'retry' ELSE 'queued' END, "
+    " attempts = attempts - 1, next_at = clock_timestamp(), lease_owner = NULL "
+    "WHERE account_id = $1 AND id = $2 AND state = 'sending' AND lease_owner = $4", 0};
+
+static db_stmt st_rate_push = {"outbox_rate_push",
+    "INSERT INTO notify_rate AS t (account_id, rate_key, next_at) "
+    "VALUES ($1, md5($2 || ' ' || $3), clock_timestamp() + $4::bigint * interval '1 millisecond') "
+    "ON CONFLICT (account_id, rate_key) DO UPDATE SET next_at = "
+    " GREATEST(t.next_at, EXCLUDED.next_at)", 0};
+
+static db_stmt st_purge = {"outbox_purge",
+    "WITH gone AS (DELETE FROM notify_outbox WHERE id IN ("
+    "  SELECT id FROM notify_outbox WHERE state IN ('sent', 'dead', 'cancelled') "
+    "   AND created_at < to_timestamp($1::double precision) ORDER BY created_at LIMIT $2) "
+    "  RETURNING 1), "
+    " slots AS (DELETE FROM notify_rate WHERE next_at < to_timestamp($1::double precision) - interval '1 day') "
+    "SELECT (SELECT count(*) FROM gone)", 0};
+
+db_status db_outbox_claim(db_conn *c, const char *owner, int limit, int lease_ms,
+                          const int rate_ms[4], int max_failures, db_outbox_job **out,
+                          int *n)
+{
+    char l[24], ls[24], rate[100], mf[24];
+    const char *p[] = {owner, l, ls, rate, mf};
+    ID(l, limit);
+    ID(ls, lease_ms);
+    ID(mf, max_failures);
+    snprintf(rate, sizeof rate, "{%d,%d,%d,%d}", rate_ms[0], rate_ms[1], rate_ms[2],
+             rate_ms[3]);
+    return db_exec_rows(c, &st_claim, 5, p, job_fields, N_JOB, sizeof(db_outbox_job),
+                        (void **)out, n);
+}
+
+void db_outbox_job_free(db_outbox_job *rows, int n)
+{
+    db_rows_free(rows, n, job_fields, N_JOB, sizeof(db_outbox_job));
+}
+
+db_status db_outbox_finish(db_conn *c, const db_outbox_job *job, const char *owner,
+                           const db_outbox_result *r, bool *still_ours)
+{
+    char a[24], i[24], at[24], dur[32], status[24], delay[24], failed[24];
+    const char *p[12];
+    ID(a, job->account_id);
+    ID(i, job->id);
+    ID(at, job->attempt_id);
+    snprintf(dur, sizeof dur, "%.3f", r->duration_ms);
+    ID(status, r->status);
+    ID(delay, r->delay_ms);
+    ID(failed, r->failed);
+    p[0] = a;
+    p[1] = i;
+    p[2] = at;
+    p[3] = r->outcome;
+    p[4] = dur;
+    p[5] = r->status > 0 ? status : NULL;
+    p[6] = r->response;
+    p[7] = r->error;
+    p[8] = r->state;
+    p[9] = delay;
+    p[10] = failed;
+    p[11] = owner;
+    return db_exec_found(c, &st_finish, 12, p, still_ours);
+}
+
+db_status db_outbox_give_back(db_conn *c, const db_outbox_job *job, const char *owner)
+{
+    char a[24], i[24], at[24];
+    const char *p[] = {a, i, at, owner};
+    ID(a, job->account_id);
+    ID(i, job->id);
+    ID(at, job->attempt_id);
+    return db_exec(c, &st_give_back, 4, p, NULL);
+}
+
+db_status db_outbox_rate_push(db_conn *c, long long account_id, const char *channel,
+                              const char *address, long long delay_ms)
+{
+    char a[24], d[24];
+    const char *p[] = {a, channel, address, d};
+    ID(a, account_id);
+    ID(d, delay_ms);
+    return db_exec(c, &st_rate_push, 4, p, NULL);
+}
+
+db_status db_outbox_purge(db_conn *c, long long before_epoch, int max, long long *done)
+{
+    char b[24], m[24];
+    const char *p[] = {b, m};
+    ID(b, before_epoch);
+    ID(m, max);
+    return db_q_int(c, &st_purge, 2, p, done, NULL);
 }

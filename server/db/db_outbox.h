@@ -66,7 +66,145 @@ typedef struct {
 } db_outbox_row;
 
 /* Insert "row" unless its (account, key, target) exists: *inserted says
- * which. */
-db_status db_outbox_insert(db_conn *c, const db_outbox_row *row, bool *inserted);
+ * which, *id is the new row's id. */
+db_status db_outbox_insert(db_conn *c, const db_outbox_row *row, long long *id, bool *inserted);
 
 #endif
+
+/* ------------------------------------------------------------ delivery log */
+
+/* An outbox row as the API shows it. "body" and "link_url" are NULL for a
+ * sensitive row. "address" is the target's current address (destination,
+ * recipient) or the e-mail address (user, email); NULL when the
+ * destination or recipient is gone. */
+typedef struct {
+    long long id;
+    long long message_id;
+    char *kind;
+    char *key;
+    char *target_type;
+    long long destination_id; /* 0 = none */
+    long long recipient_id;
+    long long user_id;
+    char *channel;
+    char *address;
+    char *language;
+    char *severity;
+    char *title;
+    char *body;
+    char *fields; /* JSON text */
+    char *link_url;
+    char *link_label;
+    bool sensitive;
+    char *state;
+    long long attempts;
+    long long failures;
+    char *next_at;
+    char *created_at;
+    char *sent_at;
+    char *last_error;
+} db_delivery;
+
+/* Which rows to list: 0 / NULL members are not filtered on. Newest first,
+ * ids below "before_id" (0 = from the newest), at most "limit". */
+typedef struct {
+    long long destination_id;
+    long long recipient_id;
+    long long message_id;
+    const char *state;
+    const char *kind;
+    long long before_id;
+    int limit;
+} db_delivery_filter;
+
+db_status db_delivery_list(db_conn *c, long long account_id, const db_delivery_filter *f,
+                           db_delivery **out, int *n);
+db_status db_delivery_get(db_conn *c, long long account_id, long long id, db_delivery *out,
+                          bool *found);
+void db_delivery_free(db_delivery *rows, int n);
+void db_delivery_clear(db_delivery *row);
+
+/* One attempt of the delivery log (outcome NULL = in flight). */
+typedef struct {
+    long long n;
+    char *owner;
+    char *started_at;
+    char *ended_at;
+    char *duration_ms; /* decimal text, NULL while in flight */
+    char *outcome;
+    long long status;  /* 0 = none */
+    char *response;
+    char *error;
+} db_attempt;
+
+/* The attempts of outbox row "outbox_id", first first. */
+db_status db_attempt_list(db_conn *c, long long account_id, long long outbox_id,
+                          db_attempt **out, int *n);
+void db_attempt_free(db_attempt *rows, int n);
+
+/* ---------------------------------------------------------------- senders */
+
+/* A row claimed for sending (notify_claim() of migration 013). */
+typedef struct {
+    long long id;
+    long long account_id;
+    long long attempt_id;
+    long long attempt; /* 1 = first */
+    long long failures;
+    char *channel;     /* email, slack, teams, wechat (the target's kind now) */
+    char *address;     /* e-mail address or webhook URL, as it is now */
+    long long message_id;
+    char *kind;
+    char *key;
+    char *language;
+    char *severity;
+    char *title;
+    char *body;
+    char *fields;      /* JSON text */
+    char *link_url;
+    char *link_label;
+    char *created_at;
+} db_outbox_job;
+
+/* Claim up to "limit" due rows for sender "owner" with a lease of
+ * "lease_ms" (see notify_claim() in migration 013 for cancellation, lost
+ * leases and rate slots; "rate_ms" = email, slack, teams, wechat). One
+ * statement in its own transaction (do not call inside one). */
+db_status db_outbox_claim(db_conn *c, const char *owner, int limit, int lease_ms,
+                          const int rate_ms[4], int max_failures, db_outbox_job **out,
+                          int *n);
+void db_outbox_job_free(db_outbox_job *rows, int n);
+
+/* The end of an attempt. */
+typedef struct {
+    const char *outcome;   /* sent, failed, throttled, timeout */
+    double duration_ms;
+    int status;            /* HTTP status or SMTP code; 0 = none */
+    const char *response;  /* at most 500 characters, or NULL */
+    const char *error;     /* at most 500 characters, or NULL */
+    const char *state;     /* the row's next state: sent, retry, dead */
+    long long delay_ms;    /* retry: due again after this */
+    int failed;            /* 1 when this attempt counts as a failure */
+} db_outbox_result;
+
+/* Record the end of attempt "attempt_id" of row "id" and move the row to
+ * r->state, if "owner" still holds its lease (*still_ours false when the
+ * lease ran out and the row was taken again: the attempt is still
+ * recorded). */
+db_status db_outbox_finish(db_conn *c, const db_outbox_job *job, const char *owner,
+                           const db_outbox_result *r, bool *still_ours);
+
+/* Give row "job" back unsent (its attempt row removed, due now): a sender
+ * that stops, or that would not finish within its lease. */
+db_status db_outbox_give_back(db_conn *c, const db_outbox_job *job, const char *owner);
+
+/* The receiver "channel"/"address" of "account_id" may not be called again
+ * before "delay_ms" from now (a 429 and its Retry-After). */
+db_status db_outbox_rate_push(db_conn *c, long long account_id, const char *channel,
+                              const char *address, long long delay_ms);
+
+/* Retention (the background job "notify_outbox"): delete at most "max"
+ * rows that ended (sent, dead, cancelled) before "before_epoch" seconds,
+ * with their attempts, and rate slots unused for a day; *done = rows
+ * deleted. */
+db_status db_outbox_purge(db_conn *c, long long before_epoch, int max, long long *done);

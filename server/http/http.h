@@ -229,6 +229,7 @@ extern const http_route http_routes_data[];   /* http_data.c: latest, ranges, hi
 extern const http_route http_routes_computed[]; /* http_computed.c: computed channels */
 extern const http_route http_routes_export[]; /* http_export.c: export jobs, downloads */
 extern const http_route http_routes_drive[];  /* http_drive.c: folders and files */
+extern const http_route http_routes_notify[]; /* http_notify.c: /destinations, /deliveries */
 extern const http_route http_routes_live[];   /* http_live.c: high-speed monitoring (M3) */
 extern const http_route http_routes_gateway[]; /* http_gateway.c: instrument reports, app requests */
 extern const http_route http_routes_alarm[];  /* http_alarm.c: alarm settings, events */

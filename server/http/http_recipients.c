@@ -11,12 +11,14 @@
 #include "auth.h"
 #include "db_recipients.h"
 #include "http_admin_rows.h"
+#include "svc_destinations.h"
 #include "svc_recipients.h"
 
 static cJSON *recipient_json(const http_req *req, const void *row)
 {
     const db_recipient *r = row;
     cJSON *o = cJSON_CreateObject();
+    char masked[400];
     (void)req;
     if (o == NULL) {
         return NULL;
@@ -24,7 +26,9 @@ static cJSON *recipient_json(const http_req *req, const void *row)
     admb_add_int(o, "id", r->id);
     admb_add_str(o, "kind", r->kind);
     admb_add_str(o, "name", r->name);
-    admb_add_str(o, "address", r->address);
+    /* A webhook URL carries its secret: never returned whole. */
+    cJSON_AddStringToObject(o, "address", svc_notify_mask(r->kind, r->address, masked,
+                                                          sizeof masked));
     admb_add_str(o, "language", r->language);
     cJSON_AddBoolToObject(o, "enabled", r->enabled);
     admb_add_str(o, "created_at", r->created_at);

@@ -3,6 +3,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include "jobs.h"
 
+#include "db_outbox.h"
+
 #include "series_store.h"
 
 #include <errno.h>
@@ -152,6 +154,18 @@ static int job_data_retention(srv *s, int64_t now, long long *done)
     return jobs_sql(s, "data_retention", series_retention, now, done);
 }
 
+/* The outbox's finished rows (sent, dead, cancelled) after 30 days, with
+ * their delivery log (docs/notify.md). */
+static db_status purge_outbox(db_conn *c, int64_t now, long long *done)
+{
+    return db_outbox_purge(c, (long long)now - 30LL * 86400, 10000, done);
+}
+
+static int job_notify_outbox(srv *s, int64_t now, long long *done)
+{
+    return jobs_sql(s, "notify_outbox", purge_outbox, now, done);
+}
+
 typedef struct {
     const char *name;
     job_fn run;
@@ -170,6 +184,7 @@ static const job_def jobs[] = {
     {"drive", job_drive, "Free accounts' drive files older than a year (L5), orphaned files"},
     {"exports", svc_export_cleanup, "export files 24 h after the end, stale and orphaned exports"},
     {"app_requests", job_app_requests, "requests to apps (self-check, firmware) 30 days old"},
+    {"notify_outbox", job_notify_outbox, "outbox rows sent, dead or cancelled 30 days ago"},
 };
 
 #define N_JOBS (int)(sizeof jobs / sizeof jobs[0])

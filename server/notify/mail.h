@@ -4,6 +4,8 @@
 #ifndef MTS_MAIL_H
 #define MTS_MAIL_H
 
+#include <stdbool.h>
+
 #include "srv.h"
 
 /* Send a plain-text UTF-8 message "subject"/"body" to "to" from
@@ -15,3 +17,26 @@
 int mail_send(const srv *s, const char *to, const char *subject, const char *body);
 
 #endif
+
+/* A message of the outbox (notify/outbox_sender.c). */
+typedef struct {
+    const char *to;
+    const char *subject;     /* UTF-8, one line: RFC 2047-encoded when not ASCII */
+    const char *text;        /* UTF-8 text, "\n" line ends: sent quoted-printable */
+    const char *message_id;  /* "<...@...>": the same for every try of one delivery */
+    const char *delivery;    /* X-Metron-Delivery header value, or NULL */
+    long timeout_ms;         /* whole transaction; 0 = 10 s */
+} mail_msg;
+
+/* What the relay said. */
+typedef struct {
+    long smtp_code;  /* the last SMTP reply code, 0 when none came */
+    bool permanent;  /* the relay refused the recipient or the message for good (5xx on it) */
+    char error[240]; /* why it failed, for the delivery log ("" on success) */
+} mail_result;
+
+/* Send "m" through s->cfg.smtp_url, synchronously. Returns 0 when the
+ * relay accepted it; -1 otherwise with "r" saying why (no SMTP server
+ * configured, unusable address, connection or time-out, a refusal with its
+ * code). Thread-safe. */
+int mail_send_msg(const srv *s, const mail_msg *m, mail_result *r);

@@ -347,7 +347,7 @@ static svc_status resolve(db_conn *c, const notify_msg *m, target_list *l, int *
 svc_status svc_notify_enqueue(db_conn *c, const notify_msg *m, notify_result *out,
                               svc_error *e)
 {
-    notify_result res = {0, 0, 0, 0};
+    notify_result res = {0, 0, 0, 0, 0};
     target_list l = {NULL, 0, 0};
     svc_status rc;
     char *fields = NULL;
@@ -391,6 +391,7 @@ svc_status svc_notify_enqueue(db_conn *c, const notify_msg *m, notify_result *ou
         for (int i = 0; i < l.n; i++) {
             db_outbox_row row;
             bool inserted = false;
+            long long id = 0;
             if (l.v[i].lang != lang) {
                 continue;
             }
@@ -408,11 +409,12 @@ svc_status svc_notify_enqueue(db_conn *c, const notify_msg *m, notify_result *ou
             row.link_url = text.link_url;
             row.link_label = text.link_label;
             row.sensitive = m->sensitive;
-            if ((st = db_outbox_insert(c, &row, &inserted)) != DB_OK) {
+            if ((st = db_outbox_insert(c, &row, &id, &inserted)) != DB_OK) {
                 rc = svc_fail_db(e, st, NULL);
                 goto out;
             }
             if (inserted) {
+                res.first_id = res.first_id ? res.first_id : id;
                 res.queued++;
             } else {
                 res.duplicates++;

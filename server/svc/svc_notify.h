@@ -108,6 +108,7 @@ typedef struct {
 
 typedef struct {
     long long message_id; /* shared by this message's outbox rows (0: no row) */
+    long long first_id;   /* the outbox id of the first row inserted now (0: none) */
     int queued;           /* outbox rows inserted now */
     int duplicates;       /* targets that already had this key */
     int skipped;          /* targets that are disabled, missing, or have no e-mail */

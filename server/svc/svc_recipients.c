@@ -10,6 +10,7 @@
 
 #include "auth.h"
 #include "db_recipients.h"
+#include "svc_destinations.h"
 
 static bool label_valid(const char *s, size_t n)
 {
@@ -215,6 +216,7 @@ svc_status svc_recipient_update(db_pool *pool, const svc_actor *a, long long id,
     bool found = false;
     svc_status rc;
     const char *kind, *address;
+    char masked[400];
 
     memset(&old, 0, sizeof old);
     if ((rc = check_recipient(e, in)) != SVC_OK) {
@@ -230,6 +232,12 @@ svc_status svc_recipient_update(db_pool *pool, const svc_actor *a, long long id,
     }
     kind = in->kind ? in->kind : old.kind;
     address = in->address ? in->address : old.address;
+    /* The masked form a client read back (GET shows webhook URLs masked)
+     * means "unchanged". */
+    if (in->address != NULL && strcmp(in->address, svc_notify_mask(old.kind, old.address, masked,
+                                                                   sizeof masked)) == 0) {
+        address = old.address;
+    }
     if ((rc = check_address(e, kind, address)) != SVC_OK) {
         goto out;
     }

@@ -23,6 +23,11 @@ const RANK = Object.fromEntries(LAYERS.map((l, i) => [l, i]));
 // Folders of server/ that hold no C of a layer.
 const OTHER_DIRS = new Set(['migrations', 'tls', 'report', 'mqtt']);
 
+// HTTP clients: the outbox's webhook sender reads the statuses that other
+// servers (Slack, Teams, WeChat) answer it with; those numbers are not
+// statuses the API answers, so the status rule does not apply to them.
+const HTTP_CLIENTS = new Set(['notify/notify_format.c', 'notify/webhook.c']);
+
 // Violations still to be removed (issue 12): "rule file detail".
 const KNOWN = new Set([
 ]);
@@ -106,7 +111,7 @@ function violations() {
         found.push(`sql ${f}`);
       }
     }
-    if (layer !== null && RANK[layer] < RANK.http) {
+    if (layer !== null && RANK[layer] < RANK.http && !HTTP_CLIENTS.has(f)) {
       const code = codeOnly(src).replace(/^\s*#\s*define\s+\w+_(MS|S|US)\s+\d+\s*$/gm, '');
       const seen = new Set();
       for (const m of code.matchAll(STATUS)) {

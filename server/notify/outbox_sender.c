@@ -1,0 +1,395 @@
+/* The outbox's sender threads (outbox_sender.h). */
+#define _DEFAULT_SOURCE /* drand48_r */
+#define _POSIX_C_SOURCE 200809L
+#include "outbox_sender.h"
+
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "db.h"
+#include "db_channel.h"
+#include "db_outbox.h"
+#include "log.h"
+#include "mail.h"
+#include "notify_format.h"
+#include "webhook.h"
+
+typedef struct {
+    srv *s;
+    notify_config cfg;
+    pthread_t *threads;
+    int n_threads;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int tokens; /* wake-ups not yet taken by a thread */
+    bool stop;
+    bool running;
+    db_channel *listener;
+    char owner[160]; /* names this process in leases and the delivery log */
+} sender_pool;
+
+static sender_pool g = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+
+static void wake(int n)
+{
+    pthread_mutex_lock(&g.mu);
+    if (g.tokens < n) {
+        g.tokens = n;
+    }
+    if (n > 1) {
+        pthread_cond_broadcast(&g.cv);
+    } else {
+        pthread_cond_signal(&g.cv);
+    }
+    pthread_mutex_unlock(&g.mu);
+}
+
+/* The listener's callback: a commit of new rows wakes every thread; a tick
+ * wakes one, which looks for retries that came due. */
+static void heard(void *arg, bool notified)
+{
+    (void)arg;
+    wake(notified ? g.n_threads : 1);
+}
+
+static double mono_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
+/* The domain of the sender address, for Message-IDs. */
+static const char *from_domain(void)
+{
+    const char *from = g.s->cfg.smtp_from ? g.s->cfg.smtp_from : "metron@localhost";
+    const char *at = strrchr(from, '@');
+    return at != NULL && at[1] != '\0' ? at + 1 : "localhost";
+}
+
+static void item_of(const db_outbox_job *j, notify_item *it)
+{
+    memset(it, 0, sizeof *it);
+    it->outbox_id = j->id;
+    it->message_id = j->message_id;
+    it->attempt = j->attempt;
+    it->channel = j->channel;
+    it->kind = j->kind;
+    it->language = j->language;
+    it->severity = j->severity;
+    it->title = j->title;
+    it->body = j->body;
+    it->fields_json = j->fields;
+    it->link_url = j->link_url;
+    it->link_label = j->link_label;
+}
+
+/* The state after a failed attempt: dead at the limit (or when trying
+ * again cannot help), else a retry after the back-off. */
+static void failed(const db_outbox_job *j, db_outbox_result *r, bool permanent,
+                   struct drand48_data *rng)
+{
+    int failures = (int)j->failures + 1;
+    double jitter = 0;
+    r->failed = 1;
+    if (permanent || failures >= g.cfg.max_failures) {
+        r->state = "dead";
+        return;
+    }
+    drand48_r(rng, &jitter);
+    r->state = "retry";
+    r->delay_ms = notify_backoff_ms(failures, g.cfg.backoff_ms, g.cfg.backoff_max_ms, jitter);
+}
+
+static void send_mail(const db_outbox_job *j, db_outbox_result *r, char *err, size_t err_cap,
+                      struct drand48_data *rng)
+{
+    notify_item it;
+    mail_msg m;
+    mail_result mr;
+    char msgid[200], delivery[24], *text;
+    double t0 = mono_ms();
+    item_of(j, &it);
+    text = notify_format_mail(&it);
+    if (text == NULL) {
+        snprintf(err, err_cap, "out of memory");
+        r->outcome = "failed";
+        failed(j, r, false, rng);
+        return;
+    }
+    snprintf(msgid, sizeof msgid, "<metron.%lld.%lld@%s>", j->id, j->message_id, from_domain());
+    snprintf(delivery, sizeof delivery, "%lld", j->id);
+    m.to = j->address;
+    m.subject = j->title;
+    m.text = text;
+    m.message_id = msgid;
+    m.delivery = delivery;
+    m.timeout_ms = g.cfg.timeout_ms;
+    if (mail_send_msg(g.s, &m, &mr) == 0) {
+        r->outcome = "sent";
+        r->state = "sent";
+    } else {
+        snprintf(err, err_cap, "%s", mr.error);
+        r->outcome = strstr(mr.error, "imeout") != NULL || strstr(mr.error, "timed out") != NULL
+                         ? "timeout"
+                         : "failed";
+        failed(j, r, mr.permanent, rng);
+    }
+    r->status = (int)mr.smtp_code;
+    r->duration_ms = mono_ms() - t0;
+    free(text);
+}
+
+static void send_webhook(webhook_client *wc, const db_outbox_job *j, db_outbox_result *r,
+                         char *err, size_t err_cap, char *resp, size_t resp_cap,
+                         long long *throttle_ms, struct drand48_data *rng)
+{
+    notify_item it;
+    webhook_answer a;
+    char delivery[24], *json;
+    item_of(j, &it);
+    json = notify_format_webhook(&it);
+    *throttle_ms = 0;
+    if (json == NULL) {
+        snprintf(err, err_cap, "out of memory or unknown channel '%s'", j->channel);
+        r->outcome = "failed";
+        failed(j, r, false, rng);
+        return;
+    }
+    snprintf(delivery, sizeof delivery, "%lld", j->id);
+    if (webhook_post(wc, j->address, json, delivery, j->attempt, g.cfg.timeout_ms, &a) != 0) {
+        snprintf(err, err_cap, "%s", a.error);
+        r->outcome = a.timed_out ? "timeout" : "failed";
+        r->duration_ms = a.ms;
+        failed(j, r, a.refused_address, rng);
+        free(json);
+        return;
+    }
+    free(json);
+    r->duration_ms = a.ms;
+    r->status = (int)a.status;
+    notify_clean_text(a.body, a.body_len);
+    snprintf(resp, resp_cap, "%s", a.body);
+    switch (notify_classify_webhook(j->channel, a.status, a.body, strlen(a.body),
+                                    a.retry_after[0] ? a.retry_after : NULL, time(NULL),
+                                    throttle_ms, err, err_cap)) {
+    case NOTIFY_SENT:
+        r->outcome = "sent";
+        r->state = "sent";
+        break;
+    case NOTIFY_THROTTLED:
+        /* Not a failure of the message: wait as asked. A receiver that
+         * never stops answering 429 still ends: dead after 5 x the
+         * failure limit of attempts. */
+        r->outcome = "throttled";
+        r->failed = 0;
+        if (j->attempt >= 5LL * g.cfg.max_failures) {
+            r->state = "dead";
+        } else {
+            r->state = "retry";
+            r->delay_ms = *throttle_ms;
+        }
+        break;
+    case NOTIFY_PERMANENT:
+        r->outcome = "failed";
+        failed(j, r, true, rng);
+        break;
+    default:
+        r->outcome = "failed";
+        failed(j, r, false, rng);
+        break;
+    }
+}
+
+/* Send one claimed row and record the attempt. */
+static void deliver(webhook_client *wc, const db_outbox_job *j, struct drand48_data *rng)
+{
+    db_outbox_result r;
+    char err[240] = "", resp[501] = "";
+    long long throttle_ms = 0;
+    db_conn *c = NULL;
+    bool ours = false;
+    db_status st;
+
+    memset(&r, 0, sizeof r);
+    if (strcmp(j->channel, "email") == 0) {
+        send_mail(j, &r, err, sizeof err, rng);
+    } else {
+        send_webhook(wc, j, &r, err, sizeof err, resp, sizeof resp, &throttle_ms, rng);
+    }
+    r.error = err[0] ? err : NULL;
+    r.response = resp[0] ? resp : NULL;
+    if (strcmp(r.state, "dead") == 0) {
+        log_warn("outbox: delivery %lld (%s, %s) is dead after %lld attempts: %s", j->id,
+                 j->kind, j->channel, j->attempt, err);
+    }
+    /* The result must reach the database: keep trying while it is away
+     * (the lease covers us for a while; past it the row is re-sent, with
+     * the same X-Metron-Delivery). */
+    for (int tries = 0; tries < 20; tries++) {
+        st = db_acquire(g.s->pool, DB_WAIT_MS, &c);
+        if (st == DB_OK) {
+            if (throttle_ms > 0) {
+                (void)db_outbox_rate_push(c, j->account_id, j->channel, j->address, throttle_ms);
+            }
+            st = db_outbox_finish(c, j, g.owner, &r, &ours);
+            db_release(g.s->pool, c);
+        }
+        if (st == DB_OK) {
+            break;
+        }
+        usleep(500000);
+    }
+    if (st != DB_OK) {
+        log_error("outbox: cannot record delivery %lld (%s): it will be sent again after its "
+                  "lease",
+                  j->id, db_strerror(st));
+    } else if (!ours) {
+        log_warn("outbox: delivery %lld outlived its lease (%d ms) and was taken again",
+                 j->id, g.cfg.lease_ms);
+    }
+}
+
+static void give_back(const db_outbox_job *j)
+{
+    db_conn *c = NULL;
+    if (db_acquire(g.s->pool, DB_WAIT_MS, &c) == DB_OK) {
+        (void)db_outbox_give_back(c, j, g.owner);
+        db_release(g.s->pool, c);
+    }
+}
+
+static bool stopping(void)
+{
+    bool stop;
+    pthread_mutex_lock(&g.mu);
+    stop = g.stop;
+    pthread_mutex_unlock(&g.mu);
+    return stop;
+}
+
+/* Claim and send until nothing is due. */
+static void drain(webhook_client *wc, struct drand48_data *rng)
+{
+    for (;;) {
+        db_outbox_job *jobs = NULL;
+        int n = 0;
+        db_conn *c = NULL;
+        db_status st;
+        double t_claim;
+        if (stopping()) {
+            return;
+        }
+        st = db_acquire(g.s->pool, DB_WAIT_MS, &c);
+        if (st == DB_OK) {
+            st = db_outbox_claim(c, g.owner, OUTBOX_BATCH, g.cfg.lease_ms, g.cfg.rate_ms,
+                                 g.cfg.max_failures, &jobs, &n);
+            db_release(g.s->pool, c);
+        }
+        t_claim = mono_ms();
+        if (st != DB_OK || n == 0) {
+            db_outbox_job_free(jobs, n);
+            return;
+        }
+        if (n == OUTBOX_BATCH) {
+            wake(1); /* more may be due: another thread helps */
+        }
+        for (int i = 0; i < n; i++) {
+            /* A row is only sent while its lease surely outlasts the
+             * attempt; otherwise another sender could take it meanwhile. */
+            if (stopping() ||
+                mono_ms() - t_claim + g.cfg.timeout_ms + 1000.0 > (double)g.cfg.lease_ms) {
+                give_back(&jobs[i]);
+                continue;
+            }
+            deliver(wc, &jobs[i], rng);
+        }
+        db_outbox_job_free(jobs, n);
+    }
+}
+
+static void *sender_main(void *arg)
+{
+    struct drand48_data rng;
+    webhook_client *wc = webhook_client_new(g.cfg.allow_local);
+    srand48_r((long)time(NULL) ^ (long)(intptr_t)arg ^ (long)getpid(), &rng);
+    if (wc == NULL) {
+        log_error("outbox: a sender thread has no HTTP client (out of memory)");
+        return NULL;
+    }
+    for (;;) {
+        pthread_mutex_lock(&g.mu);
+        while (!g.stop && g.tokens == 0) {
+            pthread_cond_wait(&g.cv, &g.mu);
+        }
+        if (g.stop) {
+            pthread_mutex_unlock(&g.mu);
+            break;
+        }
+        g.tokens--;
+        pthread_mutex_unlock(&g.mu);
+        drain(wc, &rng);
+    }
+    webhook_client_free(wc);
+    return NULL;
+}
+
+int outbox_sender_start(srv *s, const char *conninfo)
+{
+    char host[64] = "";
+    if (g.running || s->cfg.notify.threads <= 0) {
+        return 0;
+    }
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    g.s = s;
+    g.cfg = s->cfg.notify;
+    g.stop = false;
+    g.tokens = 1; /* look once at start: rows left by a previous run */
+    gethostname(host, sizeof host - 1);
+    snprintf(g.owner, sizeof g.owner, "%s/%ld/%lld", host[0] ? host : "host", (long)getpid(),
+             (long long)time(NULL));
+    g.threads = calloc((size_t)g.cfg.threads, sizeof *g.threads);
+    if (g.threads == NULL) {
+        return -1;
+    }
+    for (g.n_threads = 0; g.n_threads < g.cfg.threads; g.n_threads++) {
+        if (pthread_create(&g.threads[g.n_threads], NULL, sender_main,
+                           (void *)(intptr_t)g.n_threads) != 0) {
+            outbox_sender_stop();
+            return -1;
+        }
+    }
+    g.running = true;
+    g.listener = db_channel_start(conninfo, "metron_outbox", 1000, heard, NULL);
+    if (g.listener == NULL) {
+        outbox_sender_stop();
+        return -1;
+    }
+    return 0;
+}
+
+void outbox_sender_stop(void)
+{
+    if (g.threads == NULL) {
+        return;
+    }
+    db_channel_stop(g.listener);
+    g.listener = NULL;
+    pthread_mutex_lock(&g.mu);
+    g.stop = true;
+    pthread_cond_broadcast(&g.cv);
+    pthread_mutex_unlock(&g.mu);
+    for (int i = 0; i < g.n_threads; i++) {
+        pthread_join(g.threads[i], NULL);
+    }
+    free(g.threads);
+    g.threads = NULL;
+    g.n_threads = 0;
+    g.running = false;
+}
