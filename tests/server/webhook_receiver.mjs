@@ -1,0 +1,135 @@
+// A webhook receiver for tests: an HTTP server on 127.0.0.1 that records
+// every request (path, headers, body) and answers as told, per path: a
+// status and body, after a delay ("stall"), never ("hang": the request stays
+// open until the receiver stops or the client gives up), or by closing the
+// connection ("close"). Used by the outbox tests (notify*.test.mjs) and for
+// any test that needs a Slack, Teams or WeChat endpoint.
+//
+//   const rx = await startWebhookReceiver();
+//   rx.plan('/slack', [{ status: 500 }, { status: 500 }, { status: 500 }]); // then 200 "ok"
+//   ... rx.url('/slack') is the webhook URL ...
+//   await rx.waitFor(() => rx.accepted('/slack').length === 1);
+//   rx.requests  // every request, oldest first
+//   await rx.stop();
+import http from 'node:http';
+import { sleep } from './harness.mjs';
+
+const DEFAULT = { status: 200, body: 'ok' };
+
+/**
+ * Start a receiver on 127.0.0.1 (a free port).
+ * Each request is recorded as { path, method, headers, text, json, at, status,
+ * delivery, attempt } where `status` is what the receiver answered (null
+ * while the answer is pending, 'hang' or 'closed' when it never answered),
+ * `delivery` the X-Metron-Delivery header and `attempt` X-Metron-Attempt.
+ */
+export async function startWebhookReceiver() {
+  const requests = [];
+  const plans = new Map(); // path -> [step, ...] consumed in order
+  const defaults = new Map(); // path -> step once the plan is used up
+  const sockets = new Set();
+  const hung = new Set(); // responses that never get an answer
+  const waiters = new Set();
+  const notify = () => { for (const w of waiters) w(); };
+
+  const server = http.createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', async () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      let json = null;
+      try { json = JSON.parse(text); } catch { /* not JSON */ }
+      const path = req.url.split('?')[0];
+      const rec = {
+        path, url: req.url, method: req.method, headers: req.headers, text, json,
+        at: Date.now(), status: null,
+        delivery: req.headers['x-metron-delivery'] ?? null,
+        attempt: req.headers['x-metron-attempt'] ? Number(req.headers['x-metron-attempt']) : null,
+      };
+      requests.push(rec);
+      notify();
+      const plan = plans.get(path);
+      const step = (plan && plan.length ? plan.shift() : defaults.get(path)) || DEFAULT;
+      if (step.stallMs) await sleep(step.stallMs);
+      if (step.hang) {
+        rec.status = 'hang';
+        hung.add(res);
+        notify();
+        return;
+      }
+      if (step.close) {
+        rec.status = 'closed';
+        req.socket.destroy();
+        notify();
+        return;
+      }
+      const body = step.body ?? (step.json ? JSON.stringify(step.json) : '');
+      const headers = { 'Content-Type': step.json ? 'application/json' : 'text/plain',
+        ...(step.headers || {}) };
+      try {
+        res.writeHead(step.status ?? 200, headers);
+        res.end(body);
+        rec.status = step.status ?? 200;
+      } catch {
+        rec.status = 'closed';
+      }
+      notify();
+    });
+  });
+  server.keepAliveTimeout = 5000;
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = server.address().port;
+
+  const rx = {
+    port,
+    requests,
+    /** The URL of "path" on this receiver. */
+    url: (path = '/hook') => `http://127.0.0.1:${port}${path}`,
+    /** Answer the next requests to "path" with these steps, in order:
+     *  { status, body, json, headers, stallMs, hang, close }. */
+    plan(path, steps) { plans.set(path, [...steps]); },
+    /** What "path" answers once its plan is used up (default 200 "ok"). */
+    setDefault(path, step) { defaults.set(path, step); },
+    /** Requests to "path" (all paths when omitted). */
+    to: (path) => requests.filter((r) => path === undefined || r.path === path),
+    /** Requests the receiver answered 2xx ("accepted" by it). */
+    accepted: (path) => rx.to(path).filter((r) => typeof r.status === 'number' &&
+      r.status >= 200 && r.status < 300),
+    /** Distinct X-Metron-Delivery values among the accepted requests. */
+    deliveries: (path) => [...new Set(rx.accepted(path).map((r) => r.delivery))],
+    /** Resolve when pred() holds (checked on every request and answer). */
+    waitFor(pred, timeoutMs = 20000, what = 'the receiver') {
+      if (pred()) return Promise.resolve();
+      return new Promise((resolve, reject) => {
+        const w = () => {
+          if (pred()) {
+            clearTimeout(timer);
+            waiters.delete(w);
+            resolve();
+          }
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(w);
+          reject(new Error(`timed out waiting for ${what} (${requests.length} requests: ` +
+            `${requests.map((r) => `${r.path}=${r.status}`).join(', ')})`));
+        }, timeoutMs);
+        waiters.add(w);
+      });
+    },
+    /** Close hung requests' connections (the client sees a broken request). */
+    releaseHung() {
+      for (const res of hung) res.socket?.destroy();
+      hung.clear();
+    },
+    async stop() {
+      rx.releaseHung();
+      for (const s of sockets) s.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+  return rx;
+}
