@@ -33,6 +33,7 @@
 #include "refresher.h"
 #include "series_store.h"
 #include "srv.h"
+#include "svc_alarm_eval.h"
 #include "svc_demo.h"
 #include "svc_export.h"
 
@@ -178,6 +179,8 @@ int main(int argc, char **argv)
     if (s.cfg.demo && svc_demo_seed(&s) != 0) {
         goto out;
     }
+    svc_alarm_eval_init(&s);
+    computed_set_hook(svc_alarm_on_computed);
     if (series_compactor_start(s.pool, s.cfg.compact_ms) != 0) {
         log_error("cannot start the compactor thread");
         goto out;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "db_account.h"
+#include "db_rows.h"
 #include "mt/types.h"
 
 /* "{1,2,3}" for a bigint[] parameter holding up to ALARM_DEST_MAX ids. */
@@ -241,6 +242,18 @@ db_status db_alarm_group_lock(db_conn *c, long long account_id, long long group_
     return db_q_int(c, &st_group_lock, 2, p, seq, NULL);
 }
 
+static db_stmt st_group_next = {"alarm_group_next",
+    "UPDATE alarm_groups SET seq = seq + 1 WHERE account_id = $1 AND group_id = $2 "
+    "RETURNING seq", 0};
+
+db_status db_alarm_group_next(db_conn *c, long long account_id, long long group_id,
+                              long long *seq)
+{
+    char a[24], g[24];
+    const char *p[] = {db_ll(account_id, a), db_ll(group_id, g)};
+    return db_q_int(c, &st_group_next, 2, p, seq, NULL);
+}
+
 static db_stmt st_channels = {"alarm_channels",
     "SELECT c.id, c.expression IS NOT NULL, COALESCE(c.group_id, p.group_id, 0), "
     " COALESCE(p.id, 0) FROM channels c "
@@ -274,16 +287,21 @@ db_status db_alarm_channels(db_conn *c, long long account_id, const long long *i
     return DB_OK;
 }
 
-/* Destinations (R8) are the notify engineer's notify_destinations table;
- * until it exists in this schema no destination exists, so every id is
- * missing (the answer is the same either way: "no such destination"). */
+static db_stmt st_dest_check = {"alarm_dest_check",
+    "SELECT u.id FROM unnest($2::bigint[]) WITH ORDINALITY AS u(id, ord) "
+    "WHERE NOT EXISTS (SELECT 1 FROM notify_destinations d WHERE d.account_id = $1 "
+    "  AND d.id = u.id) ORDER BY u.ord LIMIT 1", 0};
+
 db_status db_alarm_destinations_check(db_conn *c, long long account_id, const long long *ids,
                                       int n, long long *missing)
 {
-    (void)c;
-    (void)account_id;
-    *missing = n > 0 ? ids[0] : 0;
-    return DB_OK;
+    char a[24], arr[ID_ARRAY_CAP];
+    const char *p[] = {db_ll(account_id, a), id_array(ids, n, arr)};
+    *missing = 0;
+    if (n == 0) {
+        return DB_OK;
+    }
+    return db_q_int(c, &st_dest_check, 2, p, missing, NULL);
 }
 
 /* The API's object of rule r with its state s. */
@@ -780,4 +798,192 @@ db_status db_alarm_inbox(db_conn *c, long long account_id, long long group_id, c
         free(arr[k]);
     }
     return st;
+}
+
+/* ---------------------------------------------------------------- events */
+
+/* The groups user $3 may see (directly or through a team), in account $1. */
+#define ALARM_GROUPS_OF_USER                                                                  \
+    "SELECT gua.group_id FROM group_user_access gua WHERE gua.account_id = $1 "             \
+    "  AND gua.user_id = $3 "                                                               \
+    "UNION SELECT gta.group_id FROM group_team_access gta JOIN team_members tm "            \
+    "  ON tm.account_id = gta.account_id AND tm.team_id = gta.team_id "                     \
+    "  WHERE gta.account_id = $1 AND tm.user_id = $3"
+
+/* Who may see event e: $3 NULL (an administrator) or a user with a grant on
+ * its group. */
+#define ALARM_VISIBLE "($3::bigint IS NULL OR e.group_id IN (" ALARM_GROUPS_OF_USER "))"
+
+/* A value of event e's slot ("v", "s"): its number, or the special
+ * value's name. */
+#define ALARM_VALUE(v, s)                                                                     \
+    "CASE WHEN e." s " <> 0 THEN to_json((ARRAY['missing', '+over', '-over', 'break', "      \
+    "'error'])[e." s "]) ELSE to_json(e." v ") END"
+
+/* The API's object of event e, with its rule's group. */
+#define EVENT_JSON                                                                             \
+    "json_build_object('id', e.id, 'group_id', e.group_id, 'rule_id', e.rule_id, "            \
+    " 'kind', e.kind, 'cause', e.cause, 'late', e.late, 't', e.t, "                           \
+    " 'time', mt_utc(to_timestamp(e.t / 1e6)), "                                              \
+    " 'values', CASE WHEN e.ch2_name IS NULL THEN json_build_array(" ALARM_VALUE("v1", "s1")  \
+    "   ) ELSE json_build_array(" ALARM_VALUE("v1", "s1") ", " ALARM_VALUE("v2", "s2") ") END, " \
+    " 'channels', CASE WHEN e.ch2_name IS NULL THEN json_build_array(json_build_object("      \
+    "   'id', e.ch1_id, 'name', e.ch1_name, 'unit', e.ch1_unit)) ELSE json_build_array("      \
+    "   json_build_object('id', e.ch1_id, 'name', e.ch1_name, 'unit', e.ch1_unit), "          \
+    "   json_build_object('id', e.ch2_id, 'name', e.ch2_name, 'unit', e.ch2_unit)) END, "     \
+    " 'slot', e.slot, 'special', (ARRAY['missing', '+over', '-over', 'break', "               \
+    "   'error'])[e.special], "                                                               \
+    " 'rule_name', e.rule_name, 'rule', e.rule_text, 'severity', e.severity, "               \
+    " 'state', CASE WHEN e.kind <> 'raise' THEN NULL WHEN e.late THEN 'history' "             \
+    "   WHEN e.clear_id IS NULL THEN 'raised' ELSE 'cleared' END, "                           \
+    " 'cleared_at', mt_utc(e.cleared_at), 'clear_id', e.clear_id, 'raise_id', e.raise_id, "  \
+    " 'acked', e.acked_at IS NOT NULL, 'acked_at', mt_utc(e.acked_at), "                     \
+    " 'acked_by', CASE WHEN e.acked_at IS NULL THEN NULL ELSE json_build_object("            \
+    "   'id', e.acked_by, 'name', e.acked_by_name) END, 'ack_comment', e.ack_comment, "      \
+    " 'file', CASE WHEN e.file_name IS NULL THEN NULL ELSE json_build_object("               \
+    "   'id', e.file_id, 'name', e.file_name) END, "                                         \
+    " 'repeats', e.repeats, 'created_at', mt_utc(e.created_at))"
+
+/* The open occurrences: raised, live. */
+#define ALARM_OPEN "e.kind = 'raise' AND e.clear_id IS NULL AND NOT e.late"
+
+static db_stmt st_events = {"alarm_events_json",
+    "WITH page AS (SELECT e.* FROM alarm_events e "
+    " WHERE e.account_id = $1 AND " ALARM_VISIBLE
+    "  AND ($2::bigint IS NULL OR e.group_id = $2) "
+    "  AND ($4::bigint IS NULL OR e.rule_id = $4) "
+    "  AND ($5::bigint IS NULL OR e.ch1_id = $5 OR e.ch2_id = $5) "
+    "  AND ($6::text IS NULL OR e.kind = $6) "
+    "  AND ($7::text IS NULL OR (e.kind = 'raise' AND NOT e.late AND "
+    "       (e.clear_id IS NULL) = ($7 = 'raised'))) "
+    "  AND ($8::boolean IS NULL OR (e.acked_at IS NOT NULL) = $8) "
+    "  AND ($9::boolean IS NULL OR e.late = $9) "
+    "  AND ($10::bigint IS NULL OR e.t >= $10) AND ($11::bigint IS NULL OR e.t < $11) "
+    "  AND ($12::bigint IS NULL OR e.id < $12) "
+    " ORDER BY e.id DESC LIMIT $13::integer + 1) "
+    "SELECT json_build_object('items', COALESCE((SELECT json_agg(" EVENT_JSON " ORDER BY e.id DESC) "
+    "  FROM (SELECT * FROM page ORDER BY id DESC LIMIT $13::integer) e), '[]'), "
+    " 'next_before', CASE WHEN (SELECT count(*) FROM page) > $13::integer "
+    "   THEN (SELECT min(id) FROM (SELECT id FROM page ORDER BY id DESC LIMIT $13::integer) x) "
+    "   END)::text", 0};
+
+/* Text of an optional id parameter. */
+static const char *opt_ll(long long v, char buf[24])
+{
+    return v != 0 ? db_ll(v, buf) : NULL;
+}
+
+db_status db_alarm_events_json(db_conn *c, long long account_id, long long viewer,
+                               const db_alarm_filter *f, char **json)
+{
+    char a[24], g[24], u[24], r[24], ch[24], from[24], to[24], before[24], lim[24];
+    const char *p[13];
+    p[0] = db_ll(account_id, a);
+    p[1] = opt_ll(f->group_id, g);
+    p[2] = opt_ll(viewer, u);
+    p[3] = opt_ll(f->rule_id, r);
+    p[4] = opt_ll(f->channel_id, ch);
+    p[5] = f->kind;
+    p[6] = f->state;
+    p[7] = f->acked < 0 ? NULL : f->acked ? "true" : "false";
+    p[8] = f->late < 0 ? NULL : f->late ? "true" : "false";
+    p[9] = f->has_from ? db_ll((long long)f->from, from) : NULL;
+    p[10] = f->has_to ? db_ll((long long)f->to, to) : NULL;
+    p[11] = opt_ll(f->before, before);
+    p[12] = db_ll(f->limit, lim);
+    return db_q_text(c, &st_events, 13, p, json);
+}
+
+static db_stmt st_event_json = {"alarm_event_json",
+    "SELECT " EVENT_JSON "::text FROM alarm_events e "
+    "WHERE e.account_id = $1 AND e.id = $2 AND " ALARM_VISIBLE, 0};
+
+db_status db_alarm_event_json(db_conn *c, long long account_id, long long viewer,
+                              long long id, char **json)
+{
+    char a[24], i[24], u[24];
+    const char *p[] = {db_ll(account_id, a), db_ll(id, i), opt_ll(viewer, u)};
+    return db_q_text(c, &st_event_json, 3, p, json);
+}
+
+static db_stmt st_event_group = {"alarm_event_group",
+    "SELECT COALESCE(group_id, 0) FROM alarm_events WHERE account_id = $1 AND id = $2", 0};
+
+db_status db_alarm_event_group(db_conn *c, long long account_id, long long id,
+                               long long *group_id, bool *found)
+{
+    char a[24], i[24];
+    const char *p[] = {db_ll(account_id, a), db_ll(id, i)};
+    return db_q_int(c, &st_event_group, 2, p, group_id, found);
+}
+
+static db_stmt st_ack = {"alarm_event_ack",
+    "UPDATE alarm_events e SET acked_at = now(), acked_by = $3, "
+    " acked_by_name = (SELECT u.name FROM users u WHERE u.account_id = $1 AND u.id = $3), "
+    " ack_comment = $4 "
+    "WHERE e.account_id = $1 AND e.id = $2 AND e.kind IN ('raise', 'special') "
+    " AND e.acked_at IS NULL RETURNING e.id", 0};
+static db_stmt st_acked = {"alarm_event_acked",
+    "SELECT count(*) FROM alarm_events WHERE account_id = $1 AND id = $2 "
+    " AND acked_at IS NOT NULL", 0};
+
+db_status db_alarm_event_ack(db_conn *c, long long account_id, long long id, long long user_id,
+                             const char *comment, bool *done, bool *already)
+{
+    char a[24], i[24], u[24];
+    const char *p[] = {db_ll(account_id, a), db_ll(id, i), db_ll(user_id, u), comment};
+    long long n = 0;
+    db_status st = db_exec_found(c, &st_ack, 4, p, done);
+    *already = false;
+    if (st == DB_OK && !*done) {
+        st = db_q_int(c, &st_acked, 2, p, &n, NULL);
+        *already = n > 0;
+    }
+    return st;
+}
+
+static db_stmt st_active = {"alarm_active_json",
+    "SELECT COALESCE(json_agg(" EVENT_JSON " ORDER BY e.id DESC), '[]')::text FROM ("
+    " SELECT e.* FROM alarm_events e WHERE e.account_id = $1 AND " ALARM_OPEN
+    "  AND ($2::bigint IS NULL OR e.group_id = $2) AND " ALARM_VISIBLE
+    " ORDER BY e.id DESC LIMIT $4::integer) e", 0};
+
+db_status db_alarm_active_json(db_conn *c, long long account_id, long long viewer,
+                               long long group_id, int limit, char **json)
+{
+    char a[24], g[24], u[24], l[24];
+    const char *p[] = {db_ll(account_id, a), opt_ll(group_id, g), opt_ll(viewer, u),
+                       db_ll(limit, l)};
+    return db_q_text(c, &st_active, 4, p, json);
+}
+
+static db_stmt st_summary = {"alarm_summary_json",
+    "SELECT json_build_object('group_id', $2::bigint, "
+    " 'rules', (SELECT json_build_object('total', count(*), "
+    "   'enabled', count(*) FILTER (WHERE r.enabled)) FROM alarm_rules r "
+    "   WHERE r.account_id = $1 AND r.group_id = $2), "
+    " 'raised', (SELECT count(*) FROM alarm_events e WHERE e.account_id = $1 "
+    "   AND e.group_id = $2 AND " ALARM_OPEN "), "
+    " 'unacked', (SELECT count(*) FROM alarm_events e WHERE e.account_id = $1 "
+    "   AND e.group_id = $2 AND " ALARM_OPEN " AND e.acked_at IS NULL), "
+    " 'by_severity', (SELECT json_build_object("
+    "   'alert', count(*) FILTER (WHERE e.severity = 'alert'), "
+    "   'warning', count(*) FILTER (WHERE e.severity = 'warning')) FROM alarm_events e "
+    "   WHERE e.account_id = $1 AND e.group_id = $2 AND " ALARM_OPEN "), "
+    " 'active', (SELECT COALESCE(json_agg(" EVENT_JSON " ORDER BY e.id DESC), '[]') FROM ("
+    "   SELECT e.* FROM alarm_events e WHERE e.account_id = $1 AND e.group_id = $2 "
+    "   AND " ALARM_OPEN " ORDER BY e.id DESC LIMIT 20) e), "
+    " 'last_24h', (SELECT json_build_object("
+    "   'raised', count(*) FILTER (WHERE e.kind = 'raise'), "
+    "   'cleared', count(*) FILTER (WHERE e.kind = 'clear')) FROM alarm_events e "
+    "   WHERE e.account_id = $1 AND e.group_id = $2 AND NOT e.late "
+    "   AND e.created_at > now() - interval '24 hours'), "
+    " 'updated_at', mt_utc(now()))::text", 0};
+
+db_status db_alarm_summary_json(db_conn *c, long long account_id, long long group_id,
+                                char **json)
+{
+    char a[24], g[24];
+    const char *p[] = {db_ll(account_id, a), db_ll(group_id, g)};
+    return db_q_text(c, &st_summary, 2, p, json);
 }

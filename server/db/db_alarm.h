@@ -70,6 +70,11 @@ db_status db_alarm_group_bump(db_conn *c, long long account_id, long long group_
 db_status db_alarm_group_lock(db_conn *c, long long account_id, long long group_id,
                               long long *seq);
 
+/* Move the sequence of the group (whose row the caller locked) on by one
+ * and read it (*seq 0 when the group has no row). */
+db_status db_alarm_group_next(db_conn *c, long long account_id, long long group_id,
+                              long long *seq);
+
 /* What the account knows of candidate channel "id". */
 typedef struct {
     bool found;         /* a channel of this account */
@@ -202,6 +207,54 @@ typedef struct {
 
 db_status db_alarm_event_msg_get(db_conn *c, long long account_id, long long id,
                                  db_alarm_event_msg *out, bool *found);
+
+/* ---------------------------------------------------------------- events */
+
+/* A filter of the event list; 0 / NULL members do not filter. */
+typedef struct {
+    long long group_id;
+    long long rule_id;
+    long long channel_id;
+    const char *kind;     /* "raise", "clear", "special", "special_end" */
+    const char *state;    /* "raised" (open raises), "cleared" (closed raises) */
+    int acked;            /* -1 any, 0 not acknowledged, 1 acknowledged */
+    int late;             /* -1 any, 0 live, 1 history (late or file) */
+    bool has_from, has_to;
+    int64_t from, to;     /* sample time, µs: from <= t < to */
+    long long before;     /* id < before (0: from the newest) */
+    int limit;
+} db_alarm_filter;
+
+/* The events "viewer" may see (0: an administrator, every event of the
+ * account; else the events of the groups granted to that user) matching
+ * "f", newest first, as the API's {"items": [...], "next_before": id|null}
+ * JSON text (*json, caller frees). */
+db_status db_alarm_events_json(db_conn *c, long long account_id, long long viewer,
+                               const db_alarm_filter *f, char **json);
+
+/* One event as JSON (NULL when the viewer may not see it or there is none). */
+db_status db_alarm_event_json(db_conn *c, long long account_id, long long viewer,
+                              long long id, char **json);
+
+/* The group of event "id" (*found false when none; *group_id 0 when its
+ * group was deleted). */
+db_status db_alarm_event_group(db_conn *c, long long account_id, long long id,
+                               long long *group_id, bool *found);
+
+/* Acknowledge raise or special event "id" by user "user_id" with
+ * "comment" (may be NULL). *done false when it is not a raise or special
+ * event or is already acknowledged (*already true then). */
+db_status db_alarm_event_ack(db_conn *c, long long account_id, long long id, long long user_id,
+                             const char *comment, bool *done, bool *already);
+
+/* The currently raised alarms "viewer" may see (of group "group_id", 0 =
+ * every group), newest first, at most "limit": a JSON array. */
+db_status db_alarm_active_json(db_conn *c, long long account_id, long long viewer,
+                               long long group_id, int limit, char **json);
+
+/* The panel summary of group "group_id" (docs/alarms.md) as JSON. */
+db_status db_alarm_summary_json(db_conn *c, long long account_id, long long group_id,
+                                char **json);
 
 /* ----------------------------------------------------------------- inbox */
 

@@ -253,6 +253,166 @@ static int h_delete(http_req *req)
     return admb_reply_deleted(req, id);
 }
 
+/* Query parameter "name" as true/false into *out (-1 when absent).
+ * Returns 0, or -1 after replying 400. */
+static int query_bool(http_req *req, const char *name, int *out)
+{
+    char buf[8], msg[96];
+    int n = http_query(req, name, buf, sizeof buf);
+    *out = -1;
+    if (n == -1) {
+        return 0;
+    }
+    if (n >= 0 && strcmp(buf, "true") == 0) {
+        *out = 1;
+        return 0;
+    }
+    if (n >= 0 && strcmp(buf, "false") == 0) {
+        *out = 0;
+        return 0;
+    }
+    snprintf(msg, sizeof msg, "'%s' must be true or false", name);
+    return http_reply_error(req, 400, "invalid_value", msg, name), -1;
+}
+
+/* Query parameter "name" as one of "values" into "out" (NULL when absent).
+ * Returns 0, or -1 after replying 400. */
+static int query_enum(http_req *req, const char *name, const char *const *values,
+                      const char *what, char *buf, size_t cap, const char **out)
+{
+    char msg[160];
+    int n = http_query(req, name, buf, cap);
+    *out = NULL;
+    if (n == -1) {
+        return 0;
+    }
+    for (int i = 0; n >= 0 && values[i] != NULL; i++) {
+        if (strcmp(buf, values[i]) == 0) {
+            *out = values[i];
+            return 0;
+        }
+    }
+    snprintf(msg, sizeof msg, "'%s' must be %s", name, what);
+    return http_reply_error(req, 400, "invalid_value", msg, name), -1;
+}
+
+/* Whether query parameter "name" is present. */
+static bool has_query(http_req *req, const char *name)
+{
+    char buf[32];
+    return http_query(req, name, buf, sizeof buf) != -1;
+}
+
+/* GET /api/v1/alarm-events?group_id&rule_id&channel_id&kind&state&acked&late&from&to&limit&before */
+static int h_events(http_req *req)
+{
+    static const char *const kinds[] = {"raise", "clear", "special", "special_end", NULL};
+    static const char *const states[] = {"raised", "cleared", NULL};
+    db_alarm_filter f;
+    svc_error e;
+    char kind[16], state[16], *json = NULL;
+    long long v = 0;
+    const long long big = 9007199254740991LL;
+    svc_error_clear(&e);
+    memset(&f, 0, sizeof f);
+    if (admb_query_int(req, "group_id", 1, big, 0, &f.group_id) != 0 ||
+        admb_query_int(req, "rule_id", 1, big, 0, &f.rule_id) != 0 ||
+        admb_query_int(req, "channel_id", 1, big, 0, &f.channel_id) != 0 ||
+        query_enum(req, "kind", kinds, "raise, clear, special or special_end", kind,
+                   sizeof kind, &f.kind) != 0 ||
+        query_enum(req, "state", states, "raised or cleared", state, sizeof state, &f.state) !=
+            0 ||
+        query_bool(req, "acked", &f.acked) != 0 || query_bool(req, "late", &f.late) != 0 ||
+        admb_query_int(req, "from", 0, big, 0, &v) != 0) {
+        return req->status;
+    }
+    f.has_from = has_query(req, "from");
+    f.from = v;
+    if (admb_query_int(req, "to", 0, big, 0, &v) != 0) {
+        return req->status;
+    }
+    f.has_to = has_query(req, "to");
+    f.to = v;
+    if (admb_query_int(req, "before", 1, big, 0, &f.before) != 0 ||
+        admb_query_int(req, "limit", 1, 200, 50, &v) != 0) {
+        return req->status;
+    }
+    f.limit = (int)v;
+    if (svc_alarm_events(&req->actor, &f, &json, &e) != SVC_OK) {
+        return http_reply_svc(req, &e);
+    }
+    return reply_text(req, 200, json);
+}
+
+/* GET /api/v1/alarm-events/active?group_id=&limit= */
+static int h_active(http_req *req)
+{
+    svc_error e;
+    char *json = NULL;
+    long long group_id = 0, limit = 100;
+    svc_error_clear(&e);
+    if (admb_query_int(req, "group_id", 1, 9007199254740991LL, 0, &group_id) != 0 ||
+        admb_query_int(req, "limit", 1, ALARM_ACTIVE_MAX, 100, &limit) != 0) {
+        return req->status;
+    }
+    if (svc_alarm_active(&req->actor, group_id, (int)limit, &json, &e) != SVC_OK) {
+        return http_reply_svc(req, &e);
+    }
+    return reply_text(req, 200, json);
+}
+
+/* GET /api/v1/alarm-events/{id} */
+static int h_event(http_req *req)
+{
+    svc_error e;
+    char *json = NULL;
+    long long id;
+    svc_error_clear(&e);
+    if (admb_path_id(req, 0, &id) != 0) {
+        return req->status;
+    }
+    if (svc_alarm_event(&req->actor, id, &json, &e) != SVC_OK) {
+        return http_reply_svc(req, &e);
+    }
+    return reply_text(req, 200, json);
+}
+
+/* POST /api/v1/alarm-events/{id}/ack {comment?} */
+static int h_ack(http_req *req)
+{
+    static const char *const allowed[] = {"comment", NULL};
+    svc_error e;
+    const char *comment = NULL;
+    char *json = NULL;
+    long long id;
+    svc_error_clear(&e);
+    if (admb_path_id(req, 0, &id) != 0 || http_json_fields(req, req->body, allowed, NULL) != 0 ||
+        admb_json_text(req, req->body, "comment", ALARM_ACK_COMMENT_MAX_CHARS, false, true,
+                       &comment) != 0) {
+        return req->status;
+    }
+    if (svc_alarm_event_ack(&req->actor, id, comment, &json, &e) != SVC_OK) {
+        return http_reply_svc(req, &e);
+    }
+    return reply_text(req, 200, json);
+}
+
+/* GET /api/v1/groups/{id}/alarm-summary */
+static int h_summary(http_req *req)
+{
+    svc_error e;
+    char *json = NULL;
+    long long group_id;
+    svc_error_clear(&e);
+    if (admb_path_id(req, 0, &group_id) != 0) {
+        return req->status;
+    }
+    if (svc_alarm_summary(&req->actor, group_id, &json, &e) != SVC_OK) {
+        return http_reply_svc(req, &e);
+    }
+    return reply_text(req, 200, json);
+}
+
 const http_route http_routes_alarm[] = {
     {"GET", "/api/v1/groups/*/alarms", h_list, AUTH_USER, BODY_NONE, false},
     {"POST", "/api/v1/groups/*/alarms", h_create, AUTH_USER, BODY_JSON, false},
@@ -260,4 +420,9 @@ const http_route http_routes_alarm[] = {
     {"PATCH", "/api/v1/alarms/*", h_update, AUTH_USER, BODY_JSON, false},
     {"DELETE", "/api/v1/alarms/*", h_delete, AUTH_USER, BODY_NONE, false},
     {"POST", "/api/v1/alarms/*/copy", h_copy, AUTH_USER, BODY_JSON, false},
+    {"GET", "/api/v1/alarm-events", h_events, AUTH_USER, BODY_NONE, false},
+    {"GET", "/api/v1/alarm-events/active", h_active, AUTH_USER, BODY_NONE, false},
+    {"GET", "/api/v1/alarm-events/*", h_event, AUTH_USER, BODY_NONE, false},
+    {"POST", "/api/v1/alarm-events/*/ack", h_ack, AUTH_USER, BODY_JSON, false},
+    {"GET", "/api/v1/groups/*/alarm-summary", h_summary, AUTH_USER, BODY_NONE, false},
     {NULL}};

@@ -42,8 +42,15 @@ static size_t sort_unique(int64_t *v, size_t n)
 
 /* ------------------------------------------------------- one channel-day */
 
+static computed_values_hook g_hook;
+
+void computed_set_hook(computed_values_hook fn)
+{
+    g_hook = fn;
+}
+
 db_status computed_day(db_conn *c, long long account_id, long long ch, const mt_expr *e,
-                       const int64_t *inputs, size_t n_inputs, int64_t day)
+                       const int64_t *inputs, size_t n_inputs, int64_t day, bool live)
 {
     series_col cols[MT_EXPR_MAX_INPUTS];
     size_t pos[MT_EXPR_MAX_INPUTS] = {0};
@@ -126,6 +133,9 @@ db_status computed_day(db_conn *c, long long account_id, long long ch, const mt_
         ingest_rec last = {ch, t[n - 1], out[n - 1]};
         st = series_update_latest(c, account_id, &last, 1);
     }
+    if (st == DB_OK && live && n > 0 && g_hook != NULL) {
+        st = g_hook(c, account_id, ch, t, out, n);
+    }
 out:
     for (size_t i = 0; i < n_inputs; i++) {
         series_col_free(&cols[i]);
@@ -203,7 +213,8 @@ db_status computed_on_fold(db_conn *c, long long account_id, const ingest_rec *r
         }
         n_days = sort_unique(days, n_days);
         for (size_t i = 0; i < n_days && st == DB_OK; i++) {
-            st = computed_day(c, account_id, def->id, e, def->inputs, def->n_inputs, days[i]);
+            st = computed_day(c, account_id, def->id, e, def->inputs, def->n_inputs, days[i],
+                              true);
         }
         mt_expr_free(e);
     }
@@ -285,7 +296,7 @@ static int round_tx(db_conn *c, size_t max_days, computed_backfill_stats *stats,
         if (max_days >= THREAD_ROUND_DAYS && done > 0 && elapsed_ns(&t0) > ROUND_BUDGET_NS) {
             break;
         }
-        if (computed_day(c, account_id, id, e, def.inputs, def.n_inputs, days[done]) !=
+        if (computed_day(c, account_id, id, e, def.inputs, def.n_inputs, days[done], false) !=
             DB_OK) {
             goto out;
         }

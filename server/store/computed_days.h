@@ -20,19 +20,29 @@
 #ifndef MTS_COMPUTED_DAYS_H
 #define MTS_COMPUTED_DAYS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "db.h"
 #include "mt/expr.h"
 
+/* Who is told of a computed channel's new values: the alarm rules over it
+ * (svc_alarm_eval.c registers itself at start-up; the store cannot call
+ * up into the services). Called inside the compaction transaction with the
+ * day's values of channel "ch" (time-sorted). */
+typedef db_status (*computed_values_hook)(db_conn *c, long long account_id, int64_t ch,
+                                          const int64_t *t, const double *v, size_t n);
+void computed_set_hook(computed_values_hook fn);
+
 /* Recompute computed channel "ch" (expression "e", inputs "inputs" bound in
  * order to CH1..CHn) for UTC day "day" from the inputs' samples (day
  * blocks and hot rows) and replace its day block (an empty result deletes
- * it), moving its latest value forward. Inside the caller's transaction,
+ * it), moving its latest value forward; "live" (the compactor, not the
+ * back-fill) also tells the hook above. Inside the caller's transaction,
  * with the storage row locked (see above). */
 db_status computed_day(db_conn *c, long long account_id, long long ch, const mt_expr *e,
-                       const int64_t *inputs, size_t n_inputs, int64_t day);
+                       const int64_t *inputs, size_t n_inputs, int64_t day, bool live);
 
 /* What back-fill rounds did. */
 typedef struct {

@@ -12,13 +12,14 @@
 static db_stmt st_app = {"ser_app",
     "SELECT p.account_id, p.id, p.enabled, "
     "       a.status = 'active' AND (a.trial_expires_at IS NULL OR "
-    "           a.trial_expires_at > to_timestamp($2::bigint / 1e6)), p.channels_version "
+    "           a.trial_expires_at > to_timestamp($2::bigint / 1e6)), p.channels_version, "
+    "       COALESCE(p.group_id, 0) "
     "FROM apps p JOIN accounts a ON a.id = p.account_id "
     "WHERE p.credential_hash = decode($1, 'hex')", 0};
 
 db_status db_ingest_app(db_conn *c, const char *hash_hex, int64_t now_us, long long *account_id,
                         long long *app_id, bool *enabled, bool *account_ok,
-                        long long *channels_version, bool *found)
+                        long long *channels_version, long long *group_id, bool *found)
 {
     char now[24];
     const char *p[] = {hash_hex, db_ll(now_us, now)};
@@ -31,6 +32,7 @@ db_status db_ingest_app(db_conn *c, const char *hash_hex, int64_t now_us, long l
         *enabled = PQgetvalue(res, 0, 2)[0] == 't';
         *account_ok = PQgetvalue(res, 0, 3)[0] == 't';
         *channels_version = strtoll(PQgetvalue(res, 0, 4), NULL, 10);
+        *group_id = strtoll(PQgetvalue(res, 0, 5), NULL, 10);
         *found = true;
     }
     PQclear(res);
@@ -164,39 +166,50 @@ db_status db_hot_insert(db_conn *c, long long account_id, const ingest_rec *rec,
     return st;
 }
 
-/* A batch in one statement (one implicit transaction): claim its id, add
- * its hot row, note the app as seen (at most every 5 s, so that busy apps do
- * not rewrite their row for every batch). */
+/* A batch in one statement (one implicit transaction): check that the
+ * alarm rules and states of the app's group are still those the caller
+ * evaluated the batch with (the group's alarm sequence, locked FOR SHARE
+ * so that no evaluation of the group commits in between), claim its id,
+ * add its hot row, note the app as seen (at most every 5 s, so that busy
+ * apps do not rewrite their row for every batch). When the sequence moved
+ * on, nothing is written. */
 static db_stmt st_store_small = {"ser_store_small",
-    "WITH claim AS ("
+    "WITH chk AS ("
+    "  SELECT g.seq FROM alarm_groups g WHERE g.account_id = $1 AND g.group_id = $9::bigint "
+    "  FOR SHARE), "
+    "ok AS (SELECT $9::bigint IS NULL OR COALESCE((SELECT seq FROM chk), 0) = $10::bigint AS ok), "
+    "claim AS ("
     "  INSERT INTO ingest_batches (account_id, app_id, batch_id, n_samples) "
-    "  VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING 1), "
+    "  SELECT $1, $2, $3, $4 WHERE (SELECT ok FROM ok) ON CONFLICT DO NOTHING RETURNING 1), "
     "hot AS ("
     "  INSERT INTO series_hot (account_id, t_min, t_max, n, payload) "
     "  SELECT $1, $5, $6, $4, $7 FROM claim RETURNING 1), "
     "seen AS ("
     "  UPDATE apps SET last_seen_at = now(), last_seen_ip = $8::inet, connected = true, "
-    "    connected_at = CASE WHEN connected THEN connected_at ELSE now() END "
+    "    connected_at = CASE WHEN connected THEN connected_at ELSE now() END, "
+    "    connection_cause = CASE WHEN connected THEN connection_cause ELSE 'data' END "
     "  WHERE account_id = $1 AND id = $2 AND EXISTS (SELECT 1 FROM claim) "
     "    AND (last_seen_at IS NULL OR last_seen_at < now() - interval '5 seconds' "
     "         OR NOT connected) RETURNING 1) "
     "SELECT (SELECT count(*) FROM claim), (SELECT count(*) FROM hot), "
     "  (SELECT count(*) FROM seen), (SELECT n_samples FROM ingest_batches "
-    "   WHERE account_id = $1 AND app_id = $2 AND batch_id = $3)", 0};
+    "   WHERE account_id = $1 AND app_id = $2 AND batch_id = $3), (SELECT ok FROM ok)", 0};
 
 db_status db_ingest_store_small(db_conn *c, long long account_id, long long app_id,
                                 const char *batch_id, const ingest_rec *rec, size_t n,
-                                int64_t t_min, int64_t t_max, const char *ip, bool *fresh,
-                                long long *prev_samples)
+                                int64_t t_min, int64_t t_max, const char *ip,
+                                long long alarm_group, long long alarm_seq, bool *seq_ok,
+                                bool *fresh, long long *prev_samples)
 {
-    char a[24], b[24], cnt[24], t0[24], t1[24];
+    char a[24], b[24], cnt[24], t0[24], t1[24], g[24], q[24];
     unsigned char *payload = malloc(n > 0 ? n * 24 : 1);
-    const char *p[8];
-    int lengths[8] = {0, 0, 0, 0, 0, 0, (int)(n * 24), 0};
-    int formats[8] = {0, 0, 0, 0, 0, 0, 1, 0};
+    const char *p[10];
+    int lengths[10] = {0, 0, 0, 0, 0, 0, (int)(n * 24), 0, 0, 0};
+    int formats[10] = {0, 0, 0, 0, 0, 0, 1, 0, 0, 0};
     PGresult *res = NULL;
     db_status st;
     *fresh = false;
+    *seq_ok = false;
     *prev_samples = 0;
     if (payload == NULL) {
         return DB_ERROR;
@@ -212,11 +225,14 @@ db_status db_ingest_store_small(db_conn *c, long long account_id, long long app_
     p[5] = db_ll(t_max, t1);
     p[6] = (const char *)payload;
     p[7] = ip;
-    st = db_exec_bin(c, &st_store_small, 8, p, lengths, formats, 0, &res);
+    p[8] = alarm_group != 0 ? db_ll(alarm_group, g) : NULL;
+    p[9] = db_ll(alarm_seq, q);
+    st = db_exec_bin(c, &st_store_small, 10, p, lengths, formats, 0, &res);
     free(payload);
     if (st == DB_OK && PQntuples(res) == 1) {
-        *fresh = PQgetvalue(res, 0, 0)[0] == '1';
-        if (!*fresh && !PQgetisnull(res, 0, 3)) {
+        *seq_ok = PQgetvalue(res, 0, 4)[0] == 't';
+        *fresh = *seq_ok && PQgetvalue(res, 0, 0)[0] == '1';
+        if (*seq_ok && !*fresh && !PQgetisnull(res, 0, 3)) {
             *prev_samples = strtoll(PQgetvalue(res, 0, 3), NULL, 10);
         }
     }
@@ -230,7 +246,9 @@ static db_stmt st_seen = {"ser_app_seen",
     "                      ELSE true END, "
     "  connected_at = CASE WHEN $4 = 'connect' OR NOT connected THEN now() "
     "                      ELSE connected_at END, "
-    "  disconnected_at = CASE $4 WHEN 'disconnect' THEN now() ELSE disconnected_at END "
+    "  disconnected_at = CASE $4 WHEN 'disconnect' THEN now() ELSE disconnected_at END, "
+    "  connection_cause = CASE WHEN $4 IN ('connect', 'disconnect') THEN 'app' "
+    "                          WHEN NOT connected THEN 'data' ELSE connection_cause END "
     "WHERE account_id = $1 AND id = $2", 0};
 
 db_status db_app_seen(db_conn *c, long long account_id, long long app_id, const char *ip,

@@ -13,20 +13,23 @@
 
 /* The app holding credential hash "hash_hex": its account and id, whether
  * it is enabled, whether its account may ingest (status active and not an
- * expired trial) and the version of its channel table (apps.channels_version).
- * *found false when no app has it. */
+ * expired trial), the version of its channel table (apps.channels_version)
+ * and its measurement group (0 = none). *found false when no app has it. */
 db_status db_ingest_app(db_conn *c, const char *hash_hex, int64_t now_us, long long *account_id,
                         long long *app_id, bool *enabled, bool *account_ok,
-                        long long *channels_version, bool *found);
+                        long long *channels_version, long long *group_id, bool *found);
 
 /* Store a batch of "n" records (sorted; at most one hot row's worth) in one
- * statement: claim "batch_id", add the hot row, note the app as seen.
- * *fresh false when the batch was already stored (*prev_samples = its count
- * then). */
+ * statement: check the alarm sequence of group "alarm_group" (0 = none;
+ * *seq_ok false, and nothing written, when it is not "alarm_seq": 0 for a
+ * group without an alarm_groups row), claim "batch_id", add the hot row,
+ * note the app as seen. *fresh false when the batch was already stored
+ * (*prev_samples = its count then). */
 db_status db_ingest_store_small(db_conn *c, long long account_id, long long app_id,
                                 const char *batch_id, const ingest_rec *rec, size_t n,
-                                int64_t t_min, int64_t t_max, const char *ip, bool *fresh,
-                                long long *prev_samples);
+                                int64_t t_min, int64_t t_max, const char *ip,
+                                long long alarm_group, long long alarm_seq, bool *seq_ok,
+                                bool *fresh, long long *prev_samples);
 
 /* The measured channels of the app's devices, sorted by id, into *out
  * (caller frees) and *n. */

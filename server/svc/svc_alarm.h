@@ -83,6 +83,38 @@ svc_status svc_alarm_copy(const svc_actor *a, long long id, const char *name, lo
 /* Delete rule "id" (its history stays, with the rule as it was). */
 svc_status svc_alarm_delete(const svc_actor *a, long long id, svc_error *e);
 
+/* ---------------------------------------------------------------- events
+ * (svc_alarm_events.c). Administrators see every event of the account;
+ * members the events of the groups they may view (an event whose group was
+ * deleted: administrators only). */
+
+#define ALARM_ACK_COMMENT_MAX_CHARS 1000
+#define ALARM_ACTIVE_MAX (5 * 100) /* raised alarms per answer */
+
+/* Events matching "f" (f->limit 1..200) as {"items", "next_before"}. */
+svc_status svc_alarm_events(const svc_actor *a, const db_alarm_filter *f, char **json,
+                            svc_error *e);
+
+/* Event "id" as JSON. */
+svc_status svc_alarm_event(const svc_actor *a, long long id, char **json, svc_error *e);
+
+/* Acknowledge raise or special event "id" with "comment" (NULL: none): who
+ * and when are recorded, with an audit entry "alarm.ack". SVC_CONFLICT
+ * "already_acknowledged" a second time; SVC_INVALID for another kind. A
+ * temporary view-only sign-in (A8) may not acknowledge (SVC_FORBIDDEN). */
+svc_status svc_alarm_event_ack(const svc_actor *a, long long id, const char *comment,
+                               char **json, svc_error *e);
+
+/* The currently raised alarms the actor may see (of group "group_id", 0 =
+ * every group), newest first, at most "limit" (1..ALARM_ACTIVE_MAX), as
+ * {"items": [...]} JSON. */
+svc_status svc_alarm_active(const svc_actor *a, long long group_id, int limit, char **json,
+                            svc_error *e);
+
+/* The alarm summary of group "group_id" for a dashboard panel. */
+svc_status svc_alarm_summary(const svc_actor *a, long long group_id, char **json,
+                             svc_error *e);
+
 /* Whether "lang" is one of the seven portal languages. */
 bool svc_alarm_language_valid(const char *lang);
 

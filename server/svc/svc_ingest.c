@@ -13,10 +13,7 @@
 #include "db_account.h"
 #include "db_series.h"
 #include "log.h"
-
-/* Hot rows hold at most this many records, so that the compactor's unit of
- * work stays small whatever the batch size. */
-#define HOT_ROW_MAX 4096
+#include "svc_alarm_eval.h"
 
 static int fail(svc_error *e, svc_status st, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -63,7 +60,8 @@ int svc_ingest_app(db_conn *c, const char *credential, int64_t now, ingest_resul
     for (int i = 0; i < 32; i++) {
         snprintf(hash_hex + 2 * i, 3, "%02x", md[i]);
     }
-    st = db_ingest_app(c, hash_hex, now, &r->account_id, &r->app_id, &enabled, &ok, &ver, &found);
+    st = db_ingest_app(c, hash_hex, now, &r->account_id, &r->app_id, &enabled, &ok, &ver,
+                       &r->group_id, &found);
     if (version != NULL) {
         *version = ver;
     }
@@ -161,6 +159,7 @@ int svc_ingest_batch(srv *s, const char *credential, ingest_body_kind kind,
     ingest_known known;
     ingest_batch b;
     int64_t now = svc_ingest_now_us();
+    alarm_store_result stored;
     bool fresh = false;
     long long prev = 0, version = 0;
     db_status st;
@@ -196,43 +195,14 @@ int svc_ingest_batch(srv *s, const char *credential, ingest_body_kind kind,
     }
     r->n_samples = b.n;
     r->n_channels = b.n_channels;
-    if (b.n <= HOT_ROW_MAX) {
-        /* The everyday case: one statement, one round trip. */
-        st = db_ingest_store_small(c, r->account_id, r->app_id, b.batch_id, b.rec, b.n, b.t_min,
-                                   b.t_max, ip, &fresh, &prev);
-        if (st != DB_OK) {
-            fail_db(e, st);
-            goto out;
-        }
-    } else {
-        if ((st = db_begin(c)) != DB_OK ||
-            (st = db_ingest_claim(c, r->account_id, r->app_id, b.batch_id, b.n, &fresh,
-                                  &prev)) != DB_OK) {
-            db_rollback(c);
-            fail_db(e, st);
-            goto out;
-        }
-        for (size_t i = 0; fresh && i < b.n && st == DB_OK; i += HOT_ROW_MAX) {
-            size_t n = b.n - i < HOT_ROW_MAX ? b.n - i : HOT_ROW_MAX;
-            int64_t t0 = b.rec[i].t, t1 = b.rec[i].t;
-            for (size_t j = i; j < i + n; j++) {
-                t0 = b.rec[j].t < t0 ? b.rec[j].t : t0;
-                t1 = b.rec[j].t > t1 ? b.rec[j].t : t1;
-            }
-            st = db_hot_insert(c, r->account_id, b.rec + i, n, t0, t1);
-        }
-        if (fresh && st == DB_OK) {
-            st = db_app_seen(c, r->account_id, r->app_id, ip, NULL);
-        }
-        if (st == DB_OK) {
-            st = fresh ? db_commit(c) : db_rollback(c);
-        }
-        if (st != DB_OK) {
-            db_rollback(c);
-            fail_db(e, st);
-            goto out;
-        }
+    /* Stored with the evaluation of the group's alarm rules (S3), all or
+     * nothing (svc_alarm_eval.h). */
+    if (svc_alarm_store_batch(s, c, r->account_id, r->app_id, r->group_id, &b, ip, &stored, e) !=
+        SVC_OK) {
+        goto out;
     }
+    fresh = stored.fresh;
+    prev = stored.prev_samples;
     if (!fresh) {
         /* A retry of a stored batch: acknowledge it again, store nothing. */
         r->duplicate = true;

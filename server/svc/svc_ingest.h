@@ -19,6 +19,7 @@ typedef enum {
 typedef struct {
     long long account_id;
     long long app_id;
+    long long group_id;  /* the app's measurement group (0 = none) */
     size_t stored;       /* samples stored by this request (0 for a duplicate) */
     size_t n_samples;    /* samples in the batch (for a duplicate: as first stored) */
     size_t n_channels;
