@@ -175,6 +175,30 @@ static const char *user_agent(const http_req *req, char *out, size_t cap)
     return out;
 }
 
+/* The known-device cookie sent (svc_auth.h AUTH_DEVICE_COOKIE) into "out"
+ * (AUTH_DEVICE_CAP); NULL when none. */
+static const char *device_cookie(const http_req *req, char *out, size_t cap)
+{
+    const char *header = mg_get_header(req->conn, "Cookie");
+    if (header == NULL || mg_get_cookie(header, AUTH_DEVICE_COOKIE, out, cap) <= 0) {
+        return NULL;
+    }
+    return out;
+}
+
+/* Append the Set-Cookie line of a new known-device cookie "v" (none when
+ * "v" is empty) to "out". It goes only to the sign-in routes. */
+static void device_cookie_header(const http_req *req, const char *v, char *out, size_t cap)
+{
+    size_t n = strlen(out);
+    if (v[0] != '\0' && n < cap) {
+        snprintf(out + n, cap - n,
+                 "Set-Cookie: %s=%s; Path=/api/v1/auth; HttpOnly; SameSite=Strict; "
+                 "Max-Age=%d%s\r\n",
+                 AUTH_DEVICE_COOKIE, v, AUTH_DEVICE_TTL_S, req->srv->tls ? "; Secure" : "");
+    }
+}
+
 /* Set-Cookie for a new session (value "v") or, with v NULL, its removal. */
 static void cookie_header(const http_req *req, const char *v, char *out, size_t cap)
 {
@@ -244,7 +268,7 @@ int http_auth_resolve(http_req *req, const http_route *route)
  * members are refused before anything is looked up, so such a body counts
  * no failed attempt. Returns 0 or -1 after replying. */
 static int read_login(http_req *req, auth_login *in, bool need_password, char *ua_buf,
-                      size_t ua_cap)
+                      size_t ua_cap, char *device_buf, size_t device_cap)
 {
     static const char *const login_fields[] = {"account", "user", "email", "password", NULL};
     static const char *const reset_fields[] = {"account", "user", "email", NULL};
@@ -268,6 +292,7 @@ static int read_login(http_req *req, auth_login *in, bool need_password, char *u
     }
     in->ip = client_ip(req);
     in->user_agent = user_agent(req, ua_buf, ua_cap);
+    in->device = device_buf != NULL ? device_cookie(req, device_buf, device_cap) : NULL;
     return 0;
 }
 
@@ -276,11 +301,14 @@ static int read_login(http_req *req, auth_login *in, bool need_password, char *u
 static int reply_signed_in(http_req *req, auth_outcome *o, const char *action)
 {
     cJSON *r = cJSON_CreateObject(), *detail = cJSON_CreateObject();
-    char csrf[64], extra[200];
+    char csrf[64], extra[400] = "";
     int rc;
 
     set_identity(req, o, o->is_token);
     if (o->code == AUTH_TWO_STEP) {
+        /* The password was right: this device is known from now on. */
+        device_cookie_header(req, o->device, extra, sizeof extra);
+        OPENSSL_cleanse(o->device, sizeof o->device);
         cJSON_AddStringToObject(r, "two_step", o->user.two_step);
         cJSON_AddStringToObject(r, "challenge", o->secret);
         cJSON_AddNumberToObject(r, "expires_in", AUTH_CHALLENGE_TTL_S);
@@ -288,9 +316,12 @@ static int reply_signed_in(http_req *req, auth_outcome *o, const char *action)
         OPENSSL_cleanse(o->secret, sizeof o->secret);
         http_audit(req, "auth.password_ok", "user", o->user.user_id, detail);
         cJSON_Delete(detail);
-        return http_reply_json(req, 200, r);
+        rc = http_reply_json_headers(req, 200, r, extra[0] ? extra : NULL);
+        OPENSSL_cleanse(extra, sizeof extra);
+        return rc;
     }
     if (o->is_token) {
+        OPENSSL_cleanse(o->device, sizeof o->device);
         cJSON_AddStringToObject(r, "token", o->secret);
         cJSON_AddNumberToObject(r, "expires", (double)o->expires);
         cJSON_AddItemToObject(r, "user", user_json(&o->user, o->plan));
@@ -298,16 +329,21 @@ static int reply_signed_in(http_req *req, auth_outcome *o, const char *action)
         req->via_token = false; /* the actor is the user who asked for it */
         http_audit(req, "auth.token_create", "api_token", o->user.session_id, NULL);
         cJSON_Delete(detail);
-        return http_reply_json(req, 200, r);
+        rc = http_reply_json_headers(req, 200, r, extra[0] ? extra : NULL);
+        OPENSSL_cleanse(extra, sizeof extra);
+        return rc;
     }
     if (auth_csrf_token(o->secret, csrf, sizeof csrf) != 0) {
         cJSON_Delete(r);
         cJSON_Delete(detail);
+        OPENSSL_cleanse(o->device, sizeof o->device);
         return http_reply_error(req, 500, "internal_error", "internal error", NULL);
     }
     cJSON_AddItemToObject(r, "user", user_json(&o->user, o->plan));
     cJSON_AddStringToObject(r, "csrf_token", csrf);
     cookie_header(req, o->secret, extra, sizeof extra);
+    device_cookie_header(req, o->device, extra, sizeof extra);
+    OPENSSL_cleanse(o->device, sizeof o->device);
     OPENSSL_cleanse(o->secret, sizeof o->secret);
     OPENSSL_cleanse(csrf, sizeof csrf);
     cJSON_AddBoolToObject(detail, "via_alt_login", o->user.via_alt);
@@ -348,10 +384,10 @@ static const char *refusal_name(auth_result r)
 
 static int login_common(http_req *req, bool want_token)
 {
-    char ua[USER_AGENT_CAP];
+    char ua[USER_AGENT_CAP], device[AUTH_DEVICE_CAP];
     auth_login in;
     auth_outcome o;
-    if (read_login(req, &in, true, ua, sizeof ua) != 0) {
+    if (read_login(req, &in, true, ua, sizeof ua, device, sizeof device) != 0) {
         return req->status;
     }
     svc_auth_login(req->srv, &in, want_token, &o);
@@ -504,7 +540,7 @@ static int h_reset_request(http_req *req)
     auth_login in;
     char base[300], ua[USER_AGENT_CAP];
     long long account_id = 0, user_id = 0;
-    if (read_login(req, &in, false, ua, sizeof ua) != 0) {
+    if (read_login(req, &in, false, ua, sizeof ua, NULL, 0) != 0) {
         return req->status;
     }
     public_url(req, base, sizeof base);

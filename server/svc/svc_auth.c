@@ -4,6 +4,8 @@
 
 #include <ctype.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -12,6 +14,7 @@
 #include "auth.h"
 #include "auth_password.h"
 #include "auth_totp.h"
+#include "db_export.h"
 #include "log.h"
 #include "mail.h"
 #include "mt/caltime.h"
@@ -123,22 +126,123 @@ static int64_t lock_length(int failures, int threshold)
     return len < AUTH_LOCK_MAX_S ? len : AUTH_LOCK_MAX_S;
 }
 
+/* Count a failed attempt against "key"; lock it once it reached
+ * "threshold" failures. */
+static db_status count_key(db_conn *c, const char *key, int threshold, int64_t now)
+{
+    int f = 0;
+    db_status st = db_auth_throttle_fail(c, key, now, &f);
+    if (st == DB_OK && f >= threshold) {
+        st = db_auth_throttle_lock(c, key, now + lock_length(f, threshold));
+    }
+    return st;
+}
+
 /* Count a failed attempt against both keys; lock a key that reached its
  * threshold. */
 static db_status count_failure(db_conn *c, const char *user_key, const char *ip_key, int64_t now)
 {
-    int f = 0;
-    db_status st = db_auth_throttle_fail(c, user_key, now, &f);
-    if (st == DB_OK && f >= AUTH_USER_FAILURES) {
-        st = db_auth_throttle_lock(c, user_key, now + lock_length(f, AUTH_USER_FAILURES));
+    db_status st = count_key(c, user_key, AUTH_USER_FAILURES, now);
+    return st == DB_OK ? count_key(c, ip_key, AUTH_IP_FAILURES, now) : st;
+}
+
+/* ---------------------------------------------------------- known devices
+ *
+ * A device that signed in as a user with the right password gets a cookie
+ * "d1.<account>.<user>.<issued>.<mac>": mac = base64url(HMAC-SHA256(key,
+ * "d1.<account>.<user>.<issued>." + SHA-256 of the user's password hash)),
+ * the key a server secret (server_secrets "device_cookie", made at first
+ * use). It needs no storage, dies after AUTH_DEVICE_TTL_S, and dies with
+ * the password (a new hash, a new salt). It only lets its holder try a
+ * password while the user is soft-locked (svc_auth_login()). */
+
+static pthread_mutex_t device_mu = PTHREAD_MUTEX_INITIALIZER;
+static unsigned char device_key[32];
+static bool device_key_loaded;
+
+/* The HMAC key, read (or made) once per process. */
+static db_status device_key_get(db_conn *c, unsigned char key[32])
+{
+    db_status st = DB_OK;
+    pthread_mutex_lock(&device_mu);
+    if (!device_key_loaded) {
+        unsigned char fresh[32];
+        if (auth_random(fresh, sizeof fresh) != 0) {
+            st = DB_ERROR;
+        } else if ((st = db_export_secret(c, "device_cookie", fresh, device_key)) == DB_OK) {
+            device_key_loaded = true;
+        }
+        OPENSSL_cleanse(fresh, sizeof fresh);
     }
     if (st == DB_OK) {
-        st = db_auth_throttle_fail(c, ip_key, now, &f);
+        memcpy(key, device_key, 32);
     }
-    if (st == DB_OK && f >= AUTH_IP_FAILURES) {
-        st = db_auth_throttle_lock(c, ip_key, now + lock_length(f, AUTH_IP_FAILURES));
-    }
+    pthread_mutex_unlock(&device_mu);
     return st;
+}
+
+/* The mac part of a device cookie of "u" issued at "issued" into "out"
+ * (>= AUTH_SECRET_CHARS + 1). -1 when the key cannot be had. */
+static int device_mac(db_conn *c, const db_auth_user *u, long long issued, char *out,
+                      size_t cap)
+{
+    unsigned char key[32], pw[AUTH_SHA256_BYTES], md[EVP_MAX_MD_SIZE];
+    unsigned int md_len = 0;
+    char msg[160];
+    int n;
+    if (device_key_get(c, key) != DB_OK) {
+        return -1;
+    }
+    auth_sha256(u->password_hash, strlen(u->password_hash), pw);
+    n = snprintf(msg, sizeof msg, "d1.%lld.%lld.%lld.", u->account_id, u->user_id, issued);
+    if (n < 0 || (size_t)n + sizeof pw > sizeof msg) {
+        OPENSSL_cleanse(key, sizeof key);
+        return -1;
+    }
+    memcpy(msg + n, pw, sizeof pw);
+    if (HMAC(EVP_sha256(), key, sizeof key, (const unsigned char *)msg, (size_t)n + sizeof pw,
+             md, &md_len) == NULL ||
+        auth_base64url(md, md_len, out, cap) < 0) {
+        OPENSSL_cleanse(key, sizeof key);
+        return -1;
+    }
+    OPENSSL_cleanse(key, sizeof key);
+    return 0;
+}
+
+/* A new device cookie for "u" (its password_hash still filled) into
+ * "out" (AUTH_DEVICE_CAP); "" when it cannot be made. */
+static void device_issue(db_conn *c, const db_auth_user *u, int64_t now, char *out)
+{
+    char mac[64];
+    out[0] = '\0';
+    if (device_mac(c, u, (long long)now, mac, sizeof mac) == 0) {
+        snprintf(out, AUTH_DEVICE_CAP, "d1.%lld.%lld.%lld.%s", u->account_id, u->user_id,
+                 (long long)now, mac);
+    }
+}
+
+/* Whether "cookie" is a live device cookie of "u" (password_hash filled);
+ * its throttle key ("device:" and the start of its mac) into "key". */
+static bool device_valid(db_conn *c, const char *cookie, const db_auth_user *u, int64_t now,
+                         char *key, size_t key_cap)
+{
+    long long account = 0, user = 0, issued = 0;
+    char mac[64], want[64];
+    int used = 0;
+    if (cookie == NULL || strlen(cookie) >= AUTH_DEVICE_CAP ||
+        sscanf(cookie, "d1.%lld.%lld.%lld.%n", &account, &user, &issued, &used) != 3 ||
+        used <= 0 || strlen(cookie + used) != AUTH_SECRET_CHARS) {
+        return false;
+    }
+    snprintf(mac, sizeof mac, "%s", cookie + used);
+    if (account != u->account_id || user != u->user_id || issued > now + 60 ||
+        now - issued > AUTH_DEVICE_TTL_S || device_mac(c, u, issued, want, sizeof want) != 0 ||
+        strlen(want) != AUTH_SECRET_CHARS || !auth_equal(mac, want, AUTH_SECRET_CHARS)) {
+        return false;
+    }
+    snprintf(key, key_cap, "device:%.16s", mac);
+    return true;
 }
 
 /* A six-digit code from the CSPRNG, uniform (rejection sampling). */
@@ -249,21 +353,24 @@ static void begin_two_step(srv *s, db_conn **cp, const db_auth_user *u, bool wan
 
 void svc_auth_login(srv *s, const auth_login *in, bool want_token, auth_outcome *out)
 {
-    char user_key[420], ip_key[80], account[80];
+    char text_key[420], ip_key[80], user_key[40], device_key_name[40] = "", account[80];
     db_conn *c = NULL;
     db_status st;
-    bool found = false, pw_ok;
+    bool found = false, pw_ok, by_device = false;
     int64_t now = auth_now(), locked = 0;
     mt_error err;
 
     memset(out, 0, sizeof *out);
     pthread_once(&dummy_once, make_dummy_hash);
-    throttle_keys(in, user_key, sizeof user_key, ip_key, sizeof ip_key);
+    throttle_keys(in, text_key, sizeof text_key, ip_key, sizeof ip_key);
     if ((st = db_acquire(s->pool, DB_WAIT_MS, &c)) != DB_OK) {
         fail_db(out, st);
         return;
     }
-    if ((st = db_auth_throttle_check(c, user_key, ip_key, now, &locked)) != DB_OK) {
+    /* The client address's lock holds for everyone; the login text's lock
+     * is that of a login naming nobody (a known user's failures count on
+     * the user). */
+    if ((st = db_auth_throttle_check(c, text_key, ip_key, now, &locked)) != DB_OK) {
         fail_db(out, st);
         goto out;
     }
@@ -282,10 +389,37 @@ void svc_auth_login(srv *s, const auth_login *in, bool want_token, auth_outcome 
         fail_db(out, st);
         goto out;
     }
+    /* Failures count against the user, whichever of their login IDs (the
+     * account's, the alternative one, the e-mail) named them. */
+    snprintf(user_key, sizeof user_key, "user:%lld", found ? out->user.user_id : 0LL);
+    if (found) {
+        if ((st = db_auth_throttle_check(c, user_key, "", now, &locked)) != DB_OK) {
+            fail_db(out, st);
+            goto out;
+        }
+        if (locked > now) {
+            /* A soft lock: a device that signed in as this user before may
+             * still try (its own failures lock it out in turn). */
+            int64_t device_locked = 0;
+            by_device = device_valid(c, in->device, &out->user, now, device_key_name,
+                                     sizeof device_key_name);
+            if (by_device && (st = db_auth_throttle_check(c, device_key_name, "", now,
+                                                          &device_locked)) != DB_OK) {
+                fail_db(out, st);
+                goto out;
+            }
+            if (!by_device || device_locked > now) {
+                OPENSSL_cleanse(out->user.password_hash, sizeof out->user.password_hash);
+                memset(&out->user, 0, sizeof out->user);
+                out->retry_after = (device_locked > locked ? device_locked : locked) - now;
+                fail(out, AUTH_THROTTLED);
+                goto out;
+            }
+        }
+    }
     /* The database connection is held during the hash: the pool is sized
      * for it, and releasing it would cost a reacquire. */
     pw_ok = password_verify(found ? out->user.password_hash : dummy_hash, in->password) && found;
-    OPENSSL_cleanse(out->user.password_hash, sizeof out->user.password_hash);
     if (pw_ok) {
         out->plan = svc_auth_effective_plan(&out->user, now);
         /* P23: the alternative login ID works only while the plan has it. */
@@ -294,8 +428,18 @@ void svc_auth_login(srv *s, const auth_login *in, bool want_token, auth_outcome 
             pw_ok = false;
         }
     }
+    if (pw_ok && !want_token) {
+        /* A browser's sign-in: its device is known from now on. (An API
+         * token's client keeps no cookies.) */
+        device_issue(c, &out->user, now, out->device);
+    }
+    OPENSSL_cleanse(out->user.password_hash, sizeof out->user.password_hash);
     if (!pw_ok) {
-        if ((st = count_failure(c, user_key, ip_key, now)) != DB_OK) {
+        st = count_failure(c, found ? user_key : text_key, ip_key, now);
+        if (st == DB_OK && by_device) {
+            st = count_key(c, device_key_name, AUTH_USER_FAILURES, now);
+        }
+        if (st != DB_OK) {
             fail_db(out, st);
             goto out;
         }
@@ -303,7 +447,8 @@ void svc_auth_login(srv *s, const auth_login *in, bool want_token, auth_outcome 
         fail(out, AUTH_BAD_CREDENTIALS);
         goto out;
     }
-    if ((st = db_auth_throttle_clear(c, user_key)) != DB_OK) {
+    if ((st = db_auth_throttle_clear(c, user_key)) != DB_OK ||
+        (by_device && (st = db_auth_throttle_clear(c, device_key_name)) != DB_OK)) {
         fail_db(out, st);
         goto out;
     }
@@ -927,7 +1072,7 @@ void svc_auth_reset(srv *s, const char *token, const char *password, const char 
 {
     audit_who who = {0, 0, false, ip};
     unsigned char hash[AUTH_SHA256_BYTES];
-    char pw_hash[PASSWORD_HASH_CAP];
+    char pw_hash[PASSWORD_HASH_CAP], user_key[40];
     long long account_id = 0, user_id = 0;
     bool found = false;
     db_conn *c = NULL;
@@ -963,7 +1108,11 @@ void svc_auth_reset(srv *s, const char *token, const char *password, const char 
     }
     who.account_id = account_id;
     who.user_id = user_id;
+    /* The reset proves the mailbox: the user's sign-in lock ends with it
+     * (whoever held it, the new password is theirs alone). */
+    snprintf(user_key, sizeof user_key, "user:%lld", user_id);
     if ((st = db_auth_set_password(c, account_id, user_id, pw_hash, now)) != DB_OK ||
+        (st = db_auth_throttle_clear(c, user_key)) != DB_OK ||
         (st = db_auth_sessions_delete_user(c, account_id, user_id, 0, NULL)) != DB_OK ||
         (st = audit_write(c, &who, "auth.password_reset", "user", user_id, NULL)) != DB_OK ||
         (st = db_commit(c)) != DB_OK) {

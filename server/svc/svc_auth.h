@@ -12,9 +12,14 @@
 #include "mt/plan.h"
 #include "srv.h"
 
-/* Login throttling: failures per account+user (or e-mail) and per client
- * address before a lock, and the first lock's length (it doubles with every
- * further failure, up to AUTH_LOCK_MAX_S). */
+/* Login throttling (docs/auth.md "Throttling"): failures per user (the
+ * user an account+user or e-mail login resolves to, whichever login ID
+ * named them; the login text itself when it names nobody), per known
+ * device and per client address before a lock, and the first lock's length
+ * (it doubles with every further failure, up to AUTH_LOCK_MAX_S). A user's
+ * lock is soft: the right password from a device that signed in as them
+ * before (its device cookie, AUTH_DEVICE_COOKIE) still passes; the lock of
+ * an address is not. */
 #define AUTH_USER_FAILURES 5
 #define AUTH_IP_FAILURES 20
 #define AUTH_LOCK_FIRST_S 15
@@ -22,6 +27,11 @@
 /* An hour without a failure starts a key's count again (login_throttle;
  * the trial creation limit counts per hour too): older rows are swept. */
 #define AUTH_THROTTLE_WINDOW_S 3600
+/* The known-device cookie: set when a password was right, valid for
+ * AUTH_DEVICE_TTL_S or until the user's password changes. */
+#define AUTH_DEVICE_COOKIE "metron_device"
+#define AUTH_DEVICE_TTL_S (180 * 86400)
+#define AUTH_DEVICE_CAP 128
 
 typedef enum {
     AUTH_OK = 0,
@@ -55,6 +65,8 @@ typedef struct {
                                 * AUTH_TWO_STEP: the challenge */
     int64_t expires;           /* the token's expiry (Unix s) */
     bool is_token;             /* secret is an API token (not a cookie) */
+    char device[AUTH_DEVICE_CAP]; /* svc_auth_login() for a session: when the password
+                                   * was right, the known-device cookie to set; else "" */
 } auth_outcome;
 
 /* What a login form sends: "account" + "user" (A1, alternative login ID
@@ -67,6 +79,7 @@ typedef struct {
     const char *password;
     const char *ip;
     const char *user_agent;
+    const char *device; /* the known-device cookie sent, or NULL */
 } auth_login;
 
 /* The effective plan (mt_plan) of "u" at "now" (L3: an expired Standard or

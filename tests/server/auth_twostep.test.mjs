@@ -125,7 +125,9 @@ test('TOTP login: challenge, wrong and reused codes refused, ±1 step accepted, 
       assert.equal(r.status, 200);
       assert.equal(r.body.two_step, 'totp');
       assert.match(r.body.challenge, /^[A-Za-z0-9_-]{43}$/);
-      assert.equal(r.headers['set-cookie'], undefined);
+      // No session yet (only the known-device cookie: the password was right).
+      assert.deepEqual([].concat(r.headers['set-cookie'] || []).map((c) => c.split('=')[0]),
+        ['metron_device']);
       assert.equal(r.body.csrf_token, undefined);
       const { challenge } = r.body;
       // The challenge is not a session.
