@@ -1,0 +1,159 @@
+// Alarms end to end with real parts (issue #13; docs/alarms.md): a batch
+// that crosses a threshold -> the mail arrives at the SMTP sink and each
+// webhook receiver (Slack, Teams, WeChat) gets its payload, in the rule's
+// language; the clear follows; a rule in another language speaks it.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { setClock, sleep, startSmtpSink, startStack, stopStack } from './harness.mjs';
+import { MIN_US, dataTenant, uniq } from './data_helpers.mjs';
+import { startWebhookReceiver } from './webhook_receiver.mjs';
+
+let pg;
+let srv;
+let smtp;
+let rx;
+
+const ENV = {
+  METRON_COMPACT_MS: '3600000',
+  METRON_NOTIFY_ALLOW_LOCAL: '1',
+  METRON_NOTIFY_BACKOFF_MS: '200',
+  METRON_NOTIFY_BACKOFF_MAX_MS: '800',
+  METRON_NOTIFY_RATE_MS: '0,0,0,0',
+};
+
+before(async () => {
+  smtp = await startSmtpSink();
+  rx = await startWebhookReceiver();
+  ({ pg, srv } = await startStack({ env: { ...ENV, METRON_SMTP_URL: smtp.url } }));
+});
+
+after(async () => {
+  await rx?.stop();
+  await smtp?.stop();
+  await stopStack({ pg, srv });
+});
+
+const hook = (kind) => rx.url(`/${uniq(kind)}/T0/B0/secret`);
+const pathOf = (u) => new URL(u).pathname;
+
+/** The decoded text part of a quoted-printable mail. */
+function mailText(mail) {
+  const body = mail.split(/\r?\n\r?\n/).slice(1).join('\n').replace(/=\r?\n/g, '')
+    .replace(/=([0-9A-F]{2})/g, (_, h) => String.fromCharCode(parseInt(h, 16)));
+  return Buffer.from(body, 'latin1').toString('utf8');
+}
+
+/** A decoded Subject header (RFC 2047 words or plain). */
+function subject(mail) {
+  const raw = /Subject: (.*(?:\r?\n .*)*)/.exec(mail)[1];
+  return raw.split(/\r?\n /).map((w) => {
+    const m = /=\?UTF-8\?B\?(.*)\?=/.exec(w);
+    return m ? Buffer.from(m[1], 'base64').toString('utf8') : w;
+  }).join('');
+}
+
+async function setup(lang) {
+  const t = await dataTenant(srv, { n: 2 });
+  let r = await t.c.post('/api/v1/groups', { name: uniq('Plant') });
+  t.group = r.body.id;
+  t.groupName = r.body.name;
+  r = await t.c.patch(`/api/v1/apps/${t.appId}`, { group_id: t.group });
+  assert.equal(r.status, 200);
+  t.mail = `${uniq('ops')}@example.com`;
+  t.urls = { slack: hook('slack'), teams: hook('teams'), wechat: hook('wechat') };
+  const dests = [];
+  for (const [kind, address] of [['email', t.mail], ...Object.entries(t.urls)]) {
+    // The destinations' own language is English: the rule's wins (R7).
+    r = await t.c.post('/api/v1/destinations', { kind, address, name: `to ${kind}`, language: 'en' });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    dests.push(r.body.id);
+  }
+  await setClock(srv.url, -3600);
+  r = await t.c.post(`/api/v1/groups/${t.group}/alarms`, { name: 'Boiler', rule: 'CH1 > 80 FOR 1m',
+    channels: [t.channels[0]], language: lang, destinations: dests });
+  await setClock(srv.url, 0);
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  t.rule = r.body;
+  return t;
+}
+
+test('a threshold crossed: mail at the SMTP sink, Slack, Teams and WeChat payloads, in the rule\'s language', async () => {
+  const t = await setup('fr');
+  const now = Date.now() * 1000;
+  const t0 = now - 10 * MIN_US - (now % MIN_US);
+  for (const [i, v] of [[0, 70], [1, 85], [2, 86]]) {
+    const r = await t.ingest.batch({ batch_id: `x${i}`, snapshots: [{ t: t0 + i * MIN_US,
+      ids: [t.channels[0]], v: [v] }] });
+    assert.equal(r.status, 201, r.text);
+  }
+  const title = '[Alarme] Boiler';
+  await rx.waitFor(() => Object.values(t.urls).every((u) => rx.accepted(pathOf(u)).length >= 1),
+    20000, 'the three webhooks');
+  const [s] = rx.accepted(pathOf(t.urls.slack));
+  assert.ok(s.json.text.endsWith(title), s.json.text);
+  assert.ok(s.json.blocks[0].text.text.endsWith(title));
+  assert.match(s.json.blocks[1].text.text, /L’alarme « Boiler » s’est déclenchée le \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \(UTC\)\./);
+  const fieldText = JSON.stringify(s.json.blocks);
+  assert.match(fieldText, /Condition/);
+  assert.match(fieldText, /CH1 &gt; 80 FOR 1m/);
+  assert.match(fieldText, /Channel 1: 86 V/);
+  assert.match(fieldText, new RegExp(t.groupName));
+  assert.match(fieldText, /#\/alarms\/events\/\d+/);
+  const [m] = rx.accepted(pathOf(t.urls.teams));
+  assert.ok(m.json.attachments[0].content.body[0].text.endsWith(title));
+  assert.match(JSON.stringify(m.json), /L’alarme « Boiler » s’est déclenchée/);
+  const [w] = rx.accepted(pathOf(t.urls.wechat));
+  assert.equal(w.json.msgtype, 'markdown');
+  assert.match(w.json.markdown.content, /\[Alarme\] Boiler/);
+  assert.match(w.json.markdown.content, /L’alarme « Boiler » s’est déclenchée/);
+  // The mail.
+  let mail;
+  for (let i = 0; i < 200 && !mail; i++) {
+    mail = smtp.messages().find((x) => x.includes(`To: <${t.mail}>`));
+    if (!mail) await sleep(100);
+  }
+  assert.ok(mail, 'the mail reached the sink');
+  assert.equal(subject(mail), title);
+  const text = mailText(mail);
+  assert.match(text, /L’alarme « Boiler » s’est déclenchée le/);
+  assert.match(text, /CH1 > 80 FOR 1m/);
+  // Each receiver got the raise exactly once.
+  for (const u of Object.values(t.urls)) assert.equal(rx.accepted(pathOf(u)).length, 1);
+
+  // It clears: "[Levée] Boiler" follows to each of them.
+  let r = await t.ingest.batch({ batch_id: 'x3', snapshots: [{ t: t0 + 3 * MIN_US, ids: [t.channels[0]], v: [20] }] });
+  assert.equal(r.status, 201);
+  r = await t.ingest.batch({ batch_id: 'x4', snapshots: [{ t: t0 + 4 * MIN_US, ids: [t.channels[0]], v: [20] }] });
+  assert.equal(r.status, 201);
+  await rx.waitFor(() => Object.values(t.urls).every((u) => rx.accepted(pathOf(u)).length === 2),
+    20000, 'the clears');
+  assert.ok(rx.accepted(pathOf(t.urls.slack))[1].json.text.endsWith('[Levée] Boiler'));
+  for (let i = 0; i < 200 && smtp.messages().filter((x) => x.includes(`To: <${t.mail}>`)).length < 2; i++) {
+    await sleep(100);
+  }
+  const mails = smtp.messages().filter((x) => x.includes(`To: <${t.mail}>`));
+  assert.equal(mails.length, 2);
+  assert.equal(subject(mails[1]), '[Levée] Boiler');
+  // The delivery log tells the alarm's notifications.
+  const log = await t.c.get('/api/v1/deliveries?kind=alarm.raise');
+  assert.equal(log.status, 200, JSON.stringify(log.body));
+  assert.equal(log.body.items.length, 4);
+  assert.ok(log.body.items.every((d) => d.state === 'sent' && d.language === 'fr'), JSON.stringify(log.body.items[0]));
+});
+
+test('the rule\'s language decides: the same alarm in Japanese and in Simplified Chinese', async () => {
+  for (const [lang, title, re] of [['ja', '[アラーム] Boiler', /アラーム「Boiler」が .*（UTC）に発生しました。/],
+    ['zh-CN', '[报警] Boiler', /报警“Boiler”于 .*（UTC）发生。/]]) {
+    const t = await setup(lang);
+    const now = Date.now() * 1000;
+    const t0 = now - 10 * MIN_US - (now % MIN_US);
+    for (let i = 0; i < 2; i++) {
+      const r = await t.ingest.batch({ batch_id: `y${i}`, snapshots: [{ t: t0 + i * MIN_US, ids: [t.channels[0]], v: [90] }] });
+      assert.equal(r.status, 201);
+    }
+    await rx.waitFor(() => rx.accepted(pathOf(t.urls.slack)).length === 1, 20000, 'slack');
+    const [s] = rx.accepted(pathOf(t.urls.slack));
+    assert.ok(s.json.text.endsWith(title), s.json.text);
+    assert.match(s.json.blocks[1].text.text, re);
+  }
+});
