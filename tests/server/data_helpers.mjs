@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import url from 'node:url';
-import { createAccount, login, repoRoot } from './harness.mjs';
+import { checkResponse } from './api_contract.mjs';
+import { createAccount, login, repoRoot, underTest } from './harness.mjs';
 
 export const PW = 'Correct-h0rse';
 let seq = 0;
@@ -31,6 +32,7 @@ export function appClient(baseUrl, credential) {
     const text = await r.text();
     let json = null;
     try { json = JSON.parse(text); } catch { /* not JSON */ }
+    if (underTest) checkResponse(method, p, r.status, r.headers, json, text);
     return { status: r.status, body: json, text, headers: r.headers };
   };
   return {

@@ -19,6 +19,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { after } from 'node:test';
+import { checkResponse } from './api_contract.mjs';
 
 const execFileP = promisify(execFile);
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -60,7 +61,7 @@ function postgresUser() {
 const registry = new Set(); // { what, alive(), stop() } stopped synchronously
 const tempDirs = new Set();
 const testFile = process.argv[1] || '';
-const underTest = Boolean(process.env.NODE_TEST_CONTEXT) || /\.test\.mjs$/.test(testFile);
+export const underTest = Boolean(process.env.NODE_TEST_CONTEXT) || /\.test\.mjs$/.test(testFile);
 const fileLabel = testFile.startsWith(repoRoot + path.sep) ? path.relative(repoRoot, testFile) : testFile;
 
 /** Block the thread for "ms" (only in the synchronous clean-up below). */
@@ -526,6 +527,15 @@ export function request(baseUrl, method, p, { body, headers = {}, localAddress }
         const text = Buffer.concat(chunks).toString('utf8');
         let parsed = null;
         try { parsed = text ? JSON.parse(text) : null; } catch { parsed = text; }
+        // In a test file, the reply must match docs/api/openapi.yaml.
+        if (underTest) {
+          try {
+            checkResponse(method, u.pathname + u.search, res.statusCode, res.headers, parsed, text);
+          } catch (e) {
+            reject(e);
+            return;
+          }
+        }
         resolve({ status: res.statusCode, headers: res.headers, body: parsed });
       });
     });
