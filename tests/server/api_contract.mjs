@@ -18,7 +18,9 @@
 //
 // OpenAPI 3.0's `nullable: true` is read as "or null", also beside allOf.
 // METRON_API_CONTRACT=off turns the check off (e.g. to see a test's own
-// failure first).
+// failure first); METRON_API_SAMPLES=FILE appends every checked reply and
+// its mismatch (or null) to FILE as JSON lines instead of failing, to
+// survey a whole run. tests/server/api_contract.test.mjs shows what fails.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
