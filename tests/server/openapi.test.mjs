@@ -3,7 +3,10 @@
 // security holds without credentials: public operations (`security: []`)
 // are reachable, the others answer 401. And against the server's source:
 // every route of its route tables (server/<layer>/*.c) but the test-only ones is
-// documented. Generic: it covers every route added to the file or to the
+// documented; and every operation documents the answers any route can give
+// (5XX; 401 and 403 when signed in). The replies themselves are checked
+// against the file on every request of the suite (api_contract.mjs).
+// Generic: it covers every route added to the file or to the
 // tables later, as long as the file keeps the layout of docs/api/README.md
 // (paths at two spaces of indentation, methods at four, an operation's own
 // `security:` at six).
@@ -11,6 +14,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import { loadContract } from './api_contract.mjs';
 import { repoRoot, request, startStack, stopStack } from './harness.mjs';
 
 const METHODS = ['get', 'post', 'put', 'patch', 'delete'];
@@ -109,4 +113,23 @@ test('every route of the server (its route tables in server/<layer>/*.c, except 
   const missing = [...routes].filter((r) => !documented.has(r)).sort();
   assert.deepEqual(missing, [],
     `routes of server/<layer>/*.c missing from docs/api/openapi.yaml:\n  ${missing.join('\n  ')}`);
+});
+
+test('every operation documents the answers any route can give: 5XX, and 401 and 403 when signed in', () => {
+  const { doc } = loadContract();
+  const problems = [];
+  for (const [p, item] of Object.entries(doc.paths)) {
+    for (const m of METHODS) {
+      const op = item[m];
+      if (!op) continue;
+      const codes = Object.keys(op.responses || {});
+      const security = op.security ?? doc.security;
+      const signedIn = security.some((s) => 'session' in s || 'bearer' in s);
+      const need = ['5XX', ...(signedIn ? ['401', '403'] : [])];
+      const missing = need.filter((c) => !codes.includes(c));
+      if (missing.length) problems.push(`${m.toUpperCase()} ${p}: ${missing.join(', ')}`);
+    }
+  }
+  assert.deepEqual(problems, [], 'add the missing responses (components/responses ServerError, ' +
+    'Unauthenticated, Refused)');
 });
