@@ -4,8 +4,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import url from 'node:url';
-import { checkResponse } from './api_contract.mjs';
-import { createAccount, login, repoRoot, underTest } from './harness.mjs';
+import { checkResponse, createAccount, login, repoRoot, underTest } from './harness.mjs';
 
 export const PW = 'Correct-h0rse';
 let seq = 0;

@@ -19,7 +19,13 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { after } from 'node:test';
-import { checkResponse } from './api_contract.mjs';
+// The API contract check needs the npm devDependencies (ajv, ajv-formats,
+// yaml): say how to get them rather than failing on a bare import error.
+export const { checkResponse } = await import('./api_contract.mjs').catch((e) => {
+  if (e.code !== 'ERR_MODULE_NOT_FOUND') throw e;
+  throw new Error(`tests/server/harness.mjs: ${e.message}. Run scripts/bootstrap (or npm ci) ` +
+    'in the checkout: package.json lists what the tests need.');
+});
 
 const execFileP = promisify(execFile);
 const here = path.dirname(fileURLToPath(import.meta.url));
