@@ -209,6 +209,12 @@ static db_stmt st_reset_insert = {"auth_reset_insert",
     0};
 
 /* Single use: the row is marked used in the same statement that finds it. */
+static db_stmt st_reset_lock_user = {"auth_reset_lock_user",
+    "SELECT 1 FROM users WHERE account_id = $1 AND id = $2 FOR UPDATE", 0};
+
+static db_stmt st_reset_drop_unused = {"auth_reset_drop_unused",
+    "DELETE FROM password_resets WHERE account_id = $1 AND user_id = $2 AND used_at IS NULL", 0};
+
 static db_stmt st_reset_take = {"auth_reset_take",
     "UPDATE password_resets SET used_at = to_timestamp($2) "
     "WHERE token_hash = $1 AND used_at IS NULL AND expires_at > to_timestamp($2) "
@@ -678,6 +684,16 @@ db_status db_auth_reset_insert(db_conn *c, long long account_id, long long user_
     snprintf(n, sizeof n, "%lld", (long long)now);
     snprintf(e, sizeof e, "%lld", (long long)expires);
     return db_exec(c, &st_reset_insert, 5, p, NULL);
+}
+
+db_status db_auth_reset_drop_unused(db_conn *c, long long account_id, long long user_id)
+{
+    /* The user's row lock first, in a statement of its own: two requests
+     * of one user take turns, and the second one's DELETE (a new snapshot)
+     * sees the link the first one committed. */
+    db_status st = exec_ids(c, &st_reset_lock_user, account_id, user_id, NULL, NULL);
+    return st == DB_OK ? exec_ids(c, &st_reset_drop_unused, account_id, user_id, NULL, NULL)
+                       : st;
 }
 
 db_status db_auth_reset_take(db_conn *c, const unsigned char *token_hash, int64_t now,

@@ -164,6 +164,11 @@ db_status db_auth_set_password(db_conn *c, long long account_id, long long user_
 /* Reset links (A4). */
 db_status db_auth_reset_insert(db_conn *c, long long account_id, long long user_id,
                                const unsigned char *token_hash, int64_t now, int64_t expires);
+/* Delete the user's reset links that are not used yet (a new link
+ * replaces them: only the latest one works). Inside a transaction: it
+ * locks the user's row until the commit, so concurrent requests of one
+ * user take turns. */
+db_status db_auth_reset_drop_unused(db_conn *c, long long account_id, long long user_id);
 /* Mark the live, unused link "token_hash" used at "now": *found with its
  * account and user. */
 db_status db_auth_reset_take(db_conn *c, const unsigned char *token_hash, int64_t now,

@@ -965,6 +965,12 @@ static int reply_body_refused(http_req *req, int rc, size_t limit)
     }
 }
 
+void http_close_after_reply(http_req *req)
+{
+    req->must_close = true;
+    mg_disable_connection_keep_alive(req->conn);
+}
+
 long http_body_read(http_req *req, void *buf, size_t cap)
 {
     int got = mg_read(req->conn, buf, cap > INT_MAX ? INT_MAX : cap);

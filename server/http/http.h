@@ -169,6 +169,12 @@ int http_json_string(http_req *req, const cJSON *obj, const char *name, size_t m
 int http_json_fields(http_req *req, const cJSON *obj, const char *const *allowed,
                      const char *within);
 
+/* Close the connection after the reply ("Connection: close"), also when
+ * the body was read: for a handler that goes on working after it replied,
+ * so that no next request on the connection waits behind that work (and
+ * learns something from its time). Call before replying. */
+void http_close_after_reply(http_req *req);
+
 /* BODY_STREAM routes: read up to "cap" bytes of the body into "buf".
  * Returns the count (0 = end of the body) or -1 on a read error (the
  * connection is then closed after the reply). */

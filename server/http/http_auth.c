@@ -534,24 +534,27 @@ static void public_url(const http_req *req, char *out, size_t cap)
 }
 
 /* POST /api/v1/auth/reset-request {account, user} | {email}: 202 whether or
- * not the user exists (a malformed body is 400). */
+ * not the user exists (a malformed body is 400). The reply leaves before
+ * any look-up: whether a user exists, has an address or is over a limit,
+ * the answer and its time are the same. The work (svc_auth_reset_request:
+ * the link, and its mail into the outbox) runs after it, and the
+ * connection closes, so no next request waits behind it. */
 static int h_reset_request(http_req *req)
 {
     auth_login in;
     char base[300], ua[USER_AGENT_CAP];
-    long long account_id = 0, user_id = 0;
+    svc_error e;
+    int status;
     if (read_login(req, &in, false, ua, sizeof ua, NULL, 0) != 0) {
         return req->status;
     }
     public_url(req, base, sizeof base);
-    svc_auth_reset_request(req->srv, &in, base, &account_id, &user_id);
-    if (account_id > 0) {
-        req->account_id = account_id;
-        req->user_id = 0; /* not signed in: a system action on the user */
-        http_audit(req, "auth.reset_request", "user", user_id, NULL);
-        req->account_id = 0;
+    http_close_after_reply(req);
+    status = http_reply_json(req, 202, cJSON_CreateObject());
+    if (svc_auth_reset_request(req->srv, &in, base, &e) != SVC_OK) {
+        log_warn("auth: a reset request failed after its reply: %s", e.message);
     }
-    return http_reply_json(req, 202, cJSON_CreateObject());
+    return status;
 }
 
 /* POST /api/v1/auth/reset {token, password} */

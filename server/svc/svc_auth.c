@@ -20,6 +20,7 @@
 #include "mt/caltime.h"
 #include "mt/licence.h"
 #include "refresher.h"
+#include "svc_notify.h"
 
 
 /* A hash to verify against when the user does not exist, so that an
@@ -1022,21 +1023,119 @@ out:
     db_release(s->pool, c);
 }
 
-void svc_auth_reset_request(srv *s, const auth_login *in, const char *base_url,
-                            long long *account_id, long long *user_id)
+/* The reset mail in the seven portal languages: its subject, its text
+ * ("%s" the user's login ID, "%d" the minutes the link lives) and the
+ * label of the link. */
+static const struct {
+    const char *lang, *title, *body, *label;
+} reset_words[] = {
+    {"zh-CN", "Metron 密码重置",
+     "有人请求重置您的 Metron 用户 %s 的密码。\n\n"
+     "请通过下面的链接设置新密码。链接在 %d 分钟内有效，只能使用一次。\n\n"
+     "如果不是您本人操作，请忽略此邮件：您的密码不会改变。",
+     "设置新密码"},
+    {"ja", "Metron パスワードの再設定",
+     "Metron ユーザー %s のパスワードの再設定が依頼されました。\n\n"
+     "下のリンクから新しいパスワードを設定してください。リンクの有効期限は %d 分で、"
+     "1 回だけ使えます。\n\n"
+     "お心当たりがない場合は、このメールを無視してください。パスワードは変わりません。",
+     "新しいパスワードを設定"},
+    {"en", "Metron password reset",
+     "Someone asked to reset the password of your Metron user %s.\n\n"
+     "Set a new password with the link below. It is valid for %d minutes and works once.\n\n"
+     "If it was not you, ignore this message: your password stays as it is.",
+     "Set a new password"},
+    {"es", "Restablecer la contraseña de Metron",
+     "Alguien ha pedido restablecer la contraseña de su usuario de Metron %s.\n\n"
+     "Establezca una nueva contraseña con el enlace de abajo. Es válido durante %d minutos "
+     "y funciona una sola vez.\n\n"
+     "Si no fue usted, ignore este mensaje: su contraseña no cambia.",
+     "Establecer una nueva contraseña"},
+    {"fr", "Réinitialisation du mot de passe Metron",
+     "Quelqu’un a demandé la réinitialisation du mot de passe de votre utilisateur "
+     "Metron %s.\n\n"
+     "Définissez un nouveau mot de passe avec le lien ci-dessous. Il est valable %d minutes "
+     "et ne fonctionne qu’une fois.\n\n"
+     "Si ce n’était pas vous, ignorez ce message : votre mot de passe reste inchangé.",
+     "Définir un nouveau mot de passe"},
+    {"de", "Metron-Passwort zurücksetzen",
+     "Jemand hat das Zurücksetzen des Passworts Ihres Metron-Benutzers %s angefordert.\n\n"
+     "Legen Sie mit dem Link unten ein neues Passwort fest. Er ist %d Minuten gültig und "
+     "funktioniert nur einmal.\n\n"
+     "Wenn Sie das nicht waren, ignorieren Sie diese Nachricht: Ihr Passwort bleibt "
+     "unverändert.",
+     "Neues Passwort festlegen"},
+    {"it", "Reimpostazione della password di Metron",
+     "Qualcuno ha chiesto di reimpostare la password del tuo utente Metron %s.\n\n"
+     "Imposta una nuova password con il link qui sotto. È valido per %d minuti e funziona "
+     "una sola volta.\n\n"
+     "Se non sei stato tu, ignora questo messaggio: la tua password resta invariata.",
+     "Imposta una nuova password"},
+};
+
+typedef struct {
+    const char *login_id;
+    const char *link;
+    char body[1200];
+} reset_text;
+
+static svc_status render_reset(void *arg, const char *language, notify_text *out, svc_error *e)
+{
+    reset_text *t = arg;
+    size_t i = 0, n = sizeof reset_words / sizeof reset_words[0];
+    (void)e;
+    while (i < n && strcmp(reset_words[i].lang, language) != 0) {
+        i++;
+    }
+    if (i == n) {
+        i = 2; /* en */
+    }
+    snprintf(t->body, sizeof t->body, reset_words[i].body, t->login_id, AUTH_RESET_TTL_S / 60);
+    out->title = reset_words[i].title;
+    out->body = t->body;
+    out->link_url = t->link;
+    out->link_label = reset_words[i].label;
+    return SVC_OK;
+}
+
+/* Count one more reset request on throttle key "key"; true while it is
+ * within "limit" (an hour without one starts the count again). */
+static svc_status reset_within(db_conn *c, const char *key, int limit, int64_t now, bool *ok,
+                               svc_error *e)
+{
+    int count = 0;
+    db_status st = db_auth_throttle_fail(c, key, now, &count);
+    if (st != DB_OK) {
+        return svc_fail_db(e, st, NULL);
+    }
+    *ok = count <= limit;
+    return SVC_OK;
+}
+
+svc_status svc_auth_reset_request(srv *s, const auth_login *in, const char *base_url,
+                                  svc_error *e)
 {
     db_auth_user u;
     unsigned char hash[AUTH_SHA256_BYTES];
-    char token[64], account[80], body[1200];
-    bool found = false;
+    char token[64], account[80], key[300], link[420], mail[272];
+    bool found = false, ok = true;
     db_conn *c = NULL;
     db_status st;
+    svc_status rc = SVC_OK;
     int64_t now = auth_now();
+    audit_who who = {0, 0, false, in->ip};
+    notify_to to = {NOTIFY_TO_USER, 0, NULL, NULL};
+    reset_text text;
+    notify_msg m;
 
-    *account_id = 0;
-    *user_id = 0;
-    if (db_acquire(s->pool, DB_WAIT_MS, &c) != DB_OK) {
-        return;
+    memset(&u, 0, sizeof u);
+    if ((st = db_acquire(s->pool, DB_WAIT_MS, &c)) != DB_OK) {
+        return svc_fail_db(e, st, NULL);
+    }
+    /* Every request of an address counts, whoever it names. */
+    snprintf(key, sizeof key, "reset-ip:%s", in->ip != NULL ? in->ip : "");
+    if ((rc = reset_within(c, key, AUTH_RESET_PER_IP, now, &ok, e)) != SVC_OK || !ok) {
+        goto out;
     }
     if (in->email != NULL) {
         st = db_auth_find_email_login(c, in->email, "0.0.0.0", &u, &found);
@@ -1045,26 +1144,67 @@ void svc_auth_reset_request(srv *s, const auth_login *in, const char *base_url,
         st = db_auth_find_login(c, account, in->user, "0.0.0.0", &u, &found);
     }
     OPENSSL_cleanse(u.password_hash, sizeof u.password_hash);
-    if (st != DB_OK || !found || u.email[0] == '\0' || u.disabled ||
-        auth_new_secret(token, sizeof token, hash) != 0 ||
-        db_auth_reset_insert(c, u.account_id, u.user_id, hash, now, now + AUTH_RESET_TTL_S) !=
-            DB_OK) {
-        db_release(s->pool, c);
-        return;
+    if (st != DB_OK) {
+        rc = svc_fail_db(e, st, NULL);
+        goto out;
     }
-    db_release(s->pool, c);
-    snprintf(body, sizeof body,
-             "Someone asked to reset the password of your Metron user %s.\n\n"
-             "Set a new password here (valid for %d minutes, once):\n\n"
-             "%s/#/reset?token=%s\n\n"
-             "If it was not you, ignore this message: your password stays as it is.\n",
-             u.login_id, AUTH_RESET_TTL_S / 60, base_url, token);
+    if (!found || u.email[0] == '\0' || u.disabled) {
+        goto out;
+    }
+    /* Per user and per mailbox (several users may share one address). */
+    snprintf(key, sizeof key, "reset-user:%lld", u.user_id);
+    if ((rc = reset_within(c, key, AUTH_RESET_PER_USER, now, &ok, e)) != SVC_OK || !ok) {
+        goto out;
+    }
+    lower_copy(mail, sizeof mail, u.email);
+    snprintf(key, sizeof key, "reset-mail:%s", mail);
+    if ((rc = reset_within(c, key, AUTH_RESET_PER_EMAIL, now, &ok, e)) != SVC_OK || !ok) {
+        goto out;
+    }
+    if (auth_new_secret(token, sizeof token, hash) != 0) {
+        rc = svc_fail(e, SVC_INTERNAL, NULL, NULL, "no random bytes for a reset link");
+        goto out;
+    }
+    snprintf(link, sizeof link, "%s/#/reset?token=%s", base_url, token);
     OPENSSL_cleanse(token, sizeof token);
-    if (mail_send(s, u.email, "Metron password reset", body) == 0) {
-        *account_id = u.account_id;
-        *user_id = u.user_id;
+    /* The outbox's key: a link's own (never two mails for one link). */
+    snprintf(key, sizeof key, "reset:%02x%02x%02x%02x%02x%02x%02x%02x", hash[0], hash[1],
+             hash[2], hash[3], hash[4], hash[5], hash[6], hash[7]);
+    memset(&text, 0, sizeof text);
+    text.login_id = u.login_id;
+    text.link = link;
+    memset(&m, 0, sizeof m);
+    m.account_id = u.account_id;
+    m.kind = "auth.password_reset";
+    m.key = key;
+    m.severity = "info";
+    m.render = render_reset;
+    m.render_arg = &text;
+    to.id = u.user_id;
+    m.to = &to;
+    m.n_to = 1;
+    m.sensitive = true;
+    who.account_id = u.account_id;
+    if ((st = db_begin(c)) != DB_OK ||
+        (st = db_auth_reset_drop_unused(c, u.account_id, u.user_id)) != DB_OK ||
+        (st = db_auth_reset_insert(c, u.account_id, u.user_id, hash, now,
+                                   now + AUTH_RESET_TTL_S)) != DB_OK) {
+        rc = svc_fail_db(e, st, NULL);
+        goto out;
     }
-    OPENSSL_cleanse(body, sizeof body);
+    if ((rc = svc_notify_enqueue(c, &m, NULL, e)) != SVC_OK) {
+        goto out;
+    }
+    if ((st = audit_write(c, &who, "auth.reset_request", "user", u.user_id, NULL)) != DB_OK ||
+        (st = db_commit(c)) != DB_OK) {
+        rc = svc_fail_db(e, st, NULL);
+        goto out;
+    }
+out:
+    OPENSSL_cleanse(link, sizeof link);
+    OPENSSL_cleanse(text.body, sizeof text.body);
+    db_release(s->pool, c); /* rolls back an unfinished transaction */
+    return rc;
 }
 
 void svc_auth_reset(srv *s, const char *token, const char *password, const char *ip,

@@ -11,6 +11,7 @@
 #include "db_auth.h"
 #include "mt/plan.h"
 #include "srv.h"
+#include "svc.h"
 
 /* Login throttling (docs/auth.md "Throttling"): failures per user (the
  * user an account+user or e-mail login resolves to, whichever login ID
@@ -156,12 +157,28 @@ void svc_auth_change_password(srv *s, const audit_who *who, long long keep_sessi
                               const char *current, const char *new_password,
                               auth_outcome *out);
 
-/* A4: mail a reset link to the user named by "account"+"user" or by
- * "email" (Trial). Always "succeeds" towards the caller (no enumeration);
- * *mailed_to_user is the user id when a link was sent (for the audit), else
- * 0. "base_url" is the portal's origin for the link. */
-void svc_auth_reset_request(srv *s, const auth_login *in, const char *base_url,
-                            long long *account_id, long long *user_id);
+/* Reset requests (A4) a user, a mailbox and a client address may make in
+ * an hour (AUTH_THROTTLE_WINDOW_S without one starts the count again):
+ * past them a request is answered as usual and does nothing. */
+#define AUTH_RESET_PER_USER 3
+#define AUTH_RESET_PER_EMAIL 3
+#define AUTH_RESET_PER_IP 10
+
+/* A4: a reset link for the user named by "account"+"user" or by "email"
+ * (Trial), from client address in->ip. For an existing user who is not
+ * disabled and has an e-mail address, within the limits above: the user's
+ * unused links are replaced by a new one (AUTH_RESET_TTL_S) and its mail
+ * is put into the outbox (svc_notify.h: sensitive, in the user's language)
+ * in the same transaction, audited as auth.reset_request. "base_url" is
+ * the portal's origin for the link.
+ *
+ * The caller has answered the client already (202 whatever happens here,
+ * docs/auth.md): the work after the reply, and the mail after the commit,
+ * tell nothing about the user by their timing. Returns SVC_OK also when
+ * nothing was done (unknown user, no address, a limit); SVC_DB / SVC_NOMEM
+ * / SVC_INTERNAL in "e" only for the server's own log. */
+svc_status svc_auth_reset_request(srv *s, const auth_login *in, const char *base_url,
+                                  svc_error *e);
 
 /* A4: set "password" with the reset link's "token"; ends every session of
  * the user. Audited as auth.password_reset by the user, from "ip". AUTH_OK

@@ -136,7 +136,7 @@ test('password reset: the e-mailed link opens the reset page, the new password s
   await page.waitForSelector('[data-testid=reset-sent]');
   let link = null;
   for (let i = 0; i < 100 && !link; i++) {
-    const mail = env.smtp.messages().join('\n').replace(/=\r?\n/g, '');
+    const mail = env.smtp.messages().join('\n').replace(/=\r?\n/g, '').replace(/=3D/g, '=');
     const m = /(https?:\/\/[^\s]+\/#\/reset\?token=[A-Za-z0-9_-]+)/.exec(mail);
     if (m) link = m[1];
     else await new Promise((r) => setTimeout(r, 100));

@@ -5,21 +5,31 @@
 // Sec-Fetch-Site on cookie writes (item 9).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createAccount, request, setClock, startStack, stopStack } from './harness.mjs';
+import { execFileSync } from 'node:child_process';
+import {
+  createAccount, createUser, request, setClock, sleep, startSmtpSink, startStack, stopStack,
+} from './harness.mjs';
 
 let pg;
 let srv;
 let db;
+let sink;
 const sql = (q) => pg.psql(q, db);
 const PW = 'Correct-h0rse';
 let n = 0;
 const uniq = (p) => `${p}${++n}-${process.pid % 10000}`;
 
 before(async () => {
-  ({ pg, srv, db } = await startStack());
+  sink = await startSmtpSink();
+  ({ pg, srv, db } = await startStack({
+    env: { METRON_SMTP_URL: sink.url, METRON_SMTP_FROM: 'metron@metron.test' },
+  }));
 });
 
-after(() => stopStack({ pg, srv }));
+after(async () => {
+  await stopStack({ pg, srv });
+  await sink?.stop();
+});
 
 const post = (p, body, opts = {}) => request(srv.url, 'POST', p, { body, ...opts });
 
@@ -146,4 +156,92 @@ test('a device cookie dies with the password it was earned with', async () => {
   } finally {
     await setClock(srv.url, 0);
   }
+});
+
+/** The mails received for "to" so far. */
+const mailsTo = (to) => sink.messages().filter((m) => m.includes(`X-RcptTo: ${to}`));
+
+/** Wait until "to" has "n" mails, then a little longer to see no more come. */
+async function settledMails(to, n) {
+  for (let i = 0; i < 300 && mailsTo(to).length < n; i++) await sleep(50);
+  await sleep(1500);
+  return mailsTo(to).length;
+}
+
+test('password reset is throttled per user, per mailbox and per address, and always answers 202', async () => {
+  const a = await proAccount();
+  const email = `admin@${a.account}.test`;
+  // Twelve requests for one user: twelve 202s, three mails, one live link.
+  for (let i = 0; i < 12; i++) {
+    const r = await post('/api/v1/auth/reset-request', { account: a.account, user: 'admin' },
+      { localAddress: '127.0.0.71' });
+    assert.equal(r.status, 202);
+    assert.equal(r.headers.connection, 'close');
+  }
+  assert.equal(await settledMails(email, 3), 3);
+  assert.equal(await sql(`SELECT count(*) FROM password_resets
+    WHERE account_id = ${a.accountId} AND used_at IS NULL`), '1');
+  // The one live link is the latest mail's.
+  const last = mailsTo(email).at(-1).replace(/=\r?\n/g, '').replace(/=3D/g, '=');
+  const token = /token=([A-Za-z0-9_-]{43})/.exec(last)[1];
+  let r = await post('/api/v1/auth/reset', { token, password: 'Fresh-h0rse1' });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+
+  // Per address: ten requests naming anyone use up 127.0.0.72's hour.
+  const b = await proAccount();
+  const bMail = `admin@${b.account}.test`;
+  for (let i = 0; i < 10; i++) {
+    r = await post('/api/v1/auth/reset-request', { account: b.account, user: `nobody${i}` },
+      { localAddress: '127.0.0.72' });
+    assert.equal(r.status, 202);
+  }
+  await sleep(1000); // their work runs after their replies
+  r = await post('/api/v1/auth/reset-request', { account: b.account, user: 'admin' },
+    { localAddress: '127.0.0.72' });
+  assert.equal(r.status, 202);
+  assert.equal(await settledMails(bMail, 1), 0);
+  r = await post('/api/v1/auth/reset-request', { account: b.account, user: 'admin' },
+    { localAddress: '127.0.0.73' });
+  assert.equal(await settledMails(bMail, 1), 1);
+
+  // Per mailbox: two users sharing one address get three mails between them.
+  const c = await proAccount();
+  const shared = `shared@${c.account}.test`;
+  await createUser(srv.url, { accountId: c.accountId, user: 'u1', password: PW, email: shared });
+  await createUser(srv.url, { accountId: c.accountId, user: 'u2', password: PW, email: shared });
+  for (const user of ['u1', 'u2', 'u1', 'u2', 'u1']) {
+    r = await post('/api/v1/auth/reset-request', { account: c.account, user },
+      { localAddress: '127.0.0.74' });
+    assert.equal(r.status, 202);
+  }
+  assert.equal(await settledMails(shared, 3), 3);
+});
+
+test('password reset answers before any work: the same time for a user that exists and one that does not', async () => {
+  const a = await proAccount();
+  const samples = { known: [], unknown: [] };
+  const order = [];
+  for (let i = 0; i < 80; i++) order.push('known', 'unknown');
+  order.sort(() => Math.random() - 0.5);
+  // Warm-up, then interleaved samples, each on its own connection.
+  for (let i = 0; i < 10; i++) {
+    await post('/api/v1/auth/reset-request', { account: a.account, user: 'nobody' },
+      { localAddress: '127.0.0.81' });
+  }
+  for (const [i, kind] of order.entries()) {
+    const body = { account: a.account, user: kind === 'known' ? 'admin' : `nobody${i}` };
+    const t0 = process.hrtime.bigint();
+    const r = await post('/api/v1/auth/reset-request', body,
+      { localAddress: `127.0.${82 + (i % 8)}.1` });
+    samples[kind].push(Number(process.hrtime.bigint() - t0) / 1e6);
+    assert.equal(r.status, 202);
+  }
+  const median = (xs) => [...xs].sort((x, y) => x - y)[xs.length >> 1];
+  const mk = median(samples.known);
+  const mu = median(samples.unknown);
+  const load = execFileSync('uptime').toString().trim();
+  console.log(`# reset-request median ${mk.toFixed(2)} ms (user exists) vs ${mu.toFixed(2)} ms ` +
+    `(no such user), 80 samples each; ${load}`);
+  assert.ok(Math.abs(mk - mu) < Math.max(1, 0.25 * mu),
+    `median ${mk.toFixed(2)} ms vs ${mu.toFixed(2)} ms`);
 });
