@@ -41,20 +41,36 @@ static db_stmt st_target_user = {"outbox_target_user",
     "WHERE u.account_id = $1 AND u.id = $2", 0};
 static db_stmt st_account_language = {"outbox_account_language",
     "SELECT language FROM accounts WHERE id = $1", 0};
-static db_stmt st_message_id = {"outbox_message_id",
-    "SELECT COALESCE((SELECT message_id FROM notify_outbox "
-    "                  WHERE account_id = $1 AND dedupe_key = $2 LIMIT 1), "
-    "                 nextval('notify_message_seq'))", 0};
-static db_stmt st_insert = {"outbox_insert",
-    "INSERT INTO notify_outbox (account_id, message_id, dedupe_key, target, target_type, "
-    " destination_id, recipient_id, user_id, email, channel, kind, language, severity, title, "
+#define OUTBOX_COLS                                                                          \
+    "INSERT INTO notify_outbox (account_id, message_id, dedupe_key, target, target_type, "    \
+    " destination_id, recipient_id, user_id, email, channel, kind, language, severity, title, " \
     " body, fields, link_url, link_label, sensitive) "
-    "VALUES ($1, $2, $3, $4, $5, "
+
+static db_stmt st_insert = {"outbox_insert",
+    OUTBOX_COLS
+    "VALUES ($1, COALESCE($2::bigint, nextval('notify_message_seq')), $3, $4, $5, "
     " CASE WHEN $5 = 'destination' THEN $6::bigint END, "
     " CASE WHEN $5 = 'recipient' THEN $6::bigint END, "
     " CASE WHEN $5 = 'user' THEN $6::bigint END, "
     " $7, $8, $9, $10, $11, $12, $13, $14::jsonb, $15, $16, $17) "
-    "ON CONFLICT (account_id, dedupe_key, target) DO NOTHING RETURNING id", 0};
+    "ON CONFLICT (account_id, dedupe_key, target) DO NOTHING RETURNING id, message_id", 0};
+static db_stmt st_insert_dest = {"outbox_insert_dest",
+    OUTBOX_COLS
+    "SELECT d.account_id, COALESCE($2::bigint, nextval('notify_message_seq')), $3, "
+    " 'd:' || d.id, 'destination', d.id, NULL, NULL, NULL, d.kind, $4, "
+    " COALESCE($5, d.language), $6, $7, $8, $9::jsonb, $10, $11, $12 "
+    "FROM notify_destinations d WHERE d.account_id = $1 AND d.id = $13 AND d.enabled "
+    "ON CONFLICT (account_id, dedupe_key, target) DO NOTHING RETURNING id, message_id", 0};
+static db_stmt st_insert_rcpt = {"outbox_insert_rcpt",
+    OUTBOX_COLS
+    "SELECT s.account_id, COALESCE($2::bigint, nextval('notify_message_seq')), $3, "
+    " 'r:' || s.id, 'recipient', NULL, s.id, NULL, NULL, s.channel, $4, "
+    " COALESCE($5, s.language), $6, $7, $8, $9::jsonb, $10, $11, $12 "
+    "FROM system_notification_recipients s WHERE s.account_id = $1 AND s.id = $13 AND s.enabled "
+    "ON CONFLICT (account_id, dedupe_key, target) DO NOTHING RETURNING id, message_id", 0};
+static db_stmt st_existing = {"outbox_existing",
+    "SELECT message_id FROM notify_outbox "
+    "WHERE account_id = $1 AND dedupe_key = $2 AND target = $3", 0};
 
 static db_status targets(db_conn *c, db_stmt *st, int n_params, long long account_id,
                          long long id, db_notify_target **out, int *n)
@@ -108,25 +124,33 @@ db_status db_outbox_account_language(db_conn *c, long long account_id, char out[
     return st;
 }
 
-db_status db_outbox_message_id(db_conn *c, long long account_id, const char *key,
-                               long long *out)
+/* Run an insert whose RETURNING is (id, message_id). */
+static db_status insert_returning(db_conn *c, db_stmt *st, int n, const char *const *p,
+                                  long long *id, long long *message_id, bool *inserted)
 {
-    char a[24];
-    const char *p[] = {a, key};
-    ID(a, account_id);
-    return db_q_int(c, &st_message_id, 2, p, out, NULL);
+    PGresult *res = NULL;
+    db_status rc = db_exec(c, st, n, p, &res);
+    *id = 0;
+    *inserted = false;
+    if (rc == DB_OK && PQntuples(res) == 1) {
+        *id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        *message_id = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+        *inserted = true;
+    }
+    PQclear(res);
+    return rc;
 }
 
-db_status db_outbox_insert(db_conn *c, const db_outbox_row *row, long long *id, bool *inserted)
+db_status db_outbox_insert(db_conn *c, const db_outbox_row *row, long long *id,
+                           long long *message_id, bool *inserted)
 {
     char a[24], m[24], ref[24];
     const char *p[17];
-    db_status st;
     ID(a, row->account_id);
     ID(m, row->message_id);
     ID(ref, row->to->ref);
     p[0] = a;
-    p[1] = m;
+    p[1] = row->message_id > 0 ? m : NULL;
     p[2] = row->key;
     p[3] = row->to->target;
     p[4] = row->to->type;
@@ -142,9 +166,42 @@ db_status db_outbox_insert(db_conn *c, const db_outbox_row *row, long long *id, 
     p[14] = row->link_url;
     p[15] = row->link_label;
     p[16] = row->sensitive ? "true" : "false";
-    *id = 0;
-    st = db_q_int(c, &st_insert, 17, p, id, inserted);
-    return st;
+    return insert_returning(c, &st_insert, 17, p, id, message_id, inserted);
+}
+
+db_status db_outbox_insert_to(db_conn *c, const db_outbox_row *row, bool recipient,
+                              long long ref, long long *id, long long *message_id,
+                              bool *inserted)
+{
+    char a[24], m[24], r[24];
+    const char *p[13];
+    ID(a, row->account_id);
+    ID(m, row->message_id);
+    ID(r, ref);
+    p[0] = a;
+    p[1] = row->message_id > 0 ? m : NULL;
+    p[2] = row->key;
+    p[3] = row->kind;
+    p[4] = row->language;
+    p[5] = row->severity;
+    p[6] = row->title;
+    p[7] = row->body;
+    p[8] = row->fields_json;
+    p[9] = row->link_url;
+    p[10] = row->link_label;
+    p[11] = row->sensitive ? "true" : "false";
+    p[12] = r;
+    return insert_returning(c, recipient ? &st_insert_rcpt : &st_insert_dest, 13, p, id,
+                            message_id, inserted);
+}
+
+db_status db_outbox_existing(db_conn *c, long long account_id, const char *key,
+                             const char *target, long long *message_id, bool *found)
+{
+    char a[24];
+    const char *p[] = {a, key, target};
+    ID(a, account_id);
+    return db_q_int(c, &st_existing, 3, p, message_id, found);
 }
 
 /* ------------------------------------------------------------ delivery log */

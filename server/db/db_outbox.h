@@ -43,33 +43,43 @@ void db_notify_target_free(db_notify_target *rows, int n);
 /* The account's language into "out" ("en" when there is no such account). */
 db_status db_outbox_account_language(db_conn *c, long long account_id, char out[8]);
 
-/* The message id that rows of "key" already have, or a new one. */
-db_status db_outbox_message_id(db_conn *c, long long account_id, const char *key,
-                               long long *out);
-
 /* One outbox row to insert. */
 typedef struct {
     long long account_id;
-    long long message_id;
+    long long message_id; /* 0: a new one (nextval of notify_message_seq) */
     const char *key;
-    const db_notify_target *to;
-    const char *email; /* user/email targets: the address */
+    const db_notify_target *to; /* db_outbox_insert() */
+    const char *email;          /* user/email targets: the address */
     const char *kind;
-    const char *language;
+    const char *language;       /* db_outbox_insert_to(): NULL = the target's */
     const char *severity;
     const char *title;
     const char *body;
-    const char *fields_json; /* [{"name":..,"value":..}] */
-    const char *link_url;    /* NULL = none */
-    const char *link_label;  /* NULL = none */
+    const char *fields_json;    /* [{"name":..,"value":..}] */
+    const char *link_url;       /* NULL = none */
+    const char *link_label;     /* NULL = none */
     bool sensitive;
 } db_outbox_row;
 
-/* Insert "row" unless its (account, key, target) exists: *inserted says
- * which, *id is the new row's id. */
-db_status db_outbox_insert(db_conn *c, const db_outbox_row *row, long long *id, bool *inserted);
+/* Insert "row" for its resolved target row->to unless (account, key,
+ * target) exists: *inserted says which; on insertion *id and *message_id
+ * are the new row's. */
+db_status db_outbox_insert(db_conn *c, const db_outbox_row *row, long long *id,
+                           long long *message_id, bool *inserted);
 
-#endif
+/* The same in one statement without resolving first: for destination
+ * ("recipient" false) or system notification recipient "ref", if it is
+ * enabled in the account; the row takes the target's kind and, with
+ * row->language NULL, its language. *inserted false: the target is missing
+ * or disabled, or already has the key (db_outbox_existing() tells). */
+db_status db_outbox_insert_to(db_conn *c, const db_outbox_row *row, bool recipient,
+                              long long ref, long long *id, long long *message_id,
+                              bool *inserted);
+
+/* The message id of the row of ("key", "target"), *found false when there
+ * is none. */
+db_status db_outbox_existing(db_conn *c, long long account_id, const char *key,
+                             const char *target, long long *message_id, bool *found);
 
 /* ------------------------------------------------------------ delivery log */
 
@@ -208,3 +218,5 @@ db_status db_outbox_rate_push(db_conn *c, long long account_id, const char *chan
  * with their attempts, and rate slots unused for a day; *done = rows
  * deleted. */
 db_status db_outbox_purge(db_conn *c, long long before_epoch, int max, long long *done);
+
+#endif

@@ -16,7 +16,6 @@
  * be reached (logged without the body: bodies carry secrets). Thread-safe. */
 int mail_send(const srv *s, const char *to, const char *subject, const char *body);
 
-#endif
 
 /* A message of the outbox (notify/outbox_sender.c). */
 typedef struct {
@@ -40,3 +39,5 @@ typedef struct {
  * configured, unusable address, connection or time-out, a refusal with its
  * code). Thread-safe. */
 int mail_send_msg(const srv *s, const mail_msg *m, mail_result *r);
+
+#endif

@@ -344,6 +344,115 @@ static svc_status resolve(db_conn *c, const notify_msg *m, target_list *l, int *
     return SVC_OK;
 }
 
+/* Count a row inserted or not: a row not inserted is a duplicate when the
+ * target already has the key (its message id is then the call's, if it has
+ * none yet), otherwise a target that is missing or disabled. */
+static db_status counted(db_conn *c, const notify_msg *m, const char *target, bool inserted,
+                         long long id, long long message_id, notify_result *res)
+{
+    long long existing = 0;
+    bool found = false;
+    db_status st;
+    if (inserted) {
+        res->first_id = res->first_id ? res->first_id : id;
+        res->message_id = res->message_id ? res->message_id : message_id;
+        res->queued++;
+        return DB_OK;
+    }
+    st = db_outbox_existing(c, m->account_id, m->key, target, &existing, &found);
+    if (st == DB_OK && found) {
+        res->duplicates++;
+        res->message_id = res->message_id ? res->message_id : existing;
+    } else if (st == DB_OK) {
+        res->skipped++;
+    }
+    return st;
+}
+
+/* The words in language "lang" (index; -1 = none fixed), checked, and the
+ * fields as JSON into *fields (freed first). */
+static svc_status words(const notify_msg *m, int lang, notify_text *text, char **fields,
+                        svc_error *e)
+{
+    svc_status rc;
+    if (m->text != NULL) {
+        *text = *m->text;
+    } else {
+        memset(text, 0, sizeof *text);
+        if ((rc = m->render(m->render_arg, languages[lang], text, e)) != SVC_OK) {
+            return rc;
+        }
+    }
+    if ((rc = check_text(text, e)) != SVC_OK) {
+        return rc;
+    }
+    free(*fields);
+    if ((*fields = fields_json(text)) == NULL) {
+        return svc_fail_nomem(e);
+    }
+    return SVC_OK;
+}
+
+static void row_of(const notify_msg *m, const notify_text *text, const char *fields,
+                   const char *language, long long message_id, db_outbox_row *row)
+{
+    memset(row, 0, sizeof *row);
+    row->account_id = m->account_id;
+    row->message_id = message_id;
+    row->key = m->key;
+    row->kind = m->kind;
+    row->language = language;
+    row->severity = m->severity ? m->severity : "info";
+    row->title = text->title;
+    row->body = text->body ? text->body : "";
+    row->fields_json = fields;
+    row->link_url = text->link_url;
+    row->link_label = text->link_label;
+    row->sensitive = m->sensitive;
+}
+
+/* The common case in one statement per target: destinations and single
+ * recipients, with the words known before the target's language (a fixed
+ * language, or one text for all). */
+static bool direct(const notify_msg *m)
+{
+    if (m->language == NULL && m->text == NULL) {
+        return false;
+    }
+    for (int i = 0; i < m->n_to; i++) {
+        if (m->to[i].kind != NOTIFY_TO_DESTINATION && m->to[i].kind != NOTIFY_TO_RECIPIENT) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static svc_status enqueue_direct(db_conn *c, const notify_msg *m, notify_result *res,
+                                 svc_error *e)
+{
+    notify_text text;
+    char *fields = NULL, target[32];
+    svc_status rc = words(m, m->language ? language_index(m->language) : -1, &text, &fields, e);
+    for (int i = 0; rc == SVC_OK && i < m->n_to; i++) {
+        const notify_to *to = &m->to[i];
+        bool rcpt = to->kind == NOTIFY_TO_RECIPIENT, inserted = false;
+        long long id = 0, message_id = 0;
+        db_outbox_row row;
+        db_status st;
+        row_of(m, &text, fields, m->language, res->message_id, &row);
+        st = db_outbox_insert_to(c, &row, rcpt, to->id, &id, &message_id, &inserted);
+        if (st == DB_OK) {
+            snprintf(target, sizeof target, "%c:%lld", rcpt ? 'r' : 'd', to->id);
+            st = counted(c, m, target, inserted, id, message_id, res);
+        }
+        if (st != DB_OK) {
+            rc = svc_fail_db(e, st, NULL);
+        }
+    }
+    free(fields);
+    return rc;
+}
+
 svc_status svc_notify_enqueue(db_conn *c, const notify_msg *m, notify_result *out,
                               svc_error *e)
 {
@@ -356,11 +465,11 @@ svc_status svc_notify_enqueue(db_conn *c, const notify_msg *m, notify_result *ou
     if ((rc = check_msg(m, e)) != SVC_OK) {
         goto out;
     }
-    if ((rc = resolve(c, m, &l, &res.skipped, e)) != SVC_OK || l.n == 0) {
+    if (direct(m)) {
+        rc = enqueue_direct(c, m, &res, e);
         goto out;
     }
-    if ((st = db_outbox_message_id(c, m->account_id, m->key, &res.message_id)) != DB_OK) {
-        rc = svc_fail_db(e, st, NULL);
+    if ((rc = resolve(c, m, &l, &res.skipped, e)) != SVC_OK || l.n == 0) {
         goto out;
     }
     for (int lang = 0; lang < N_LANGUAGES; lang++) {
@@ -372,52 +481,24 @@ svc_status svc_notify_enqueue(db_conn *c, const notify_msg *m, notify_result *ou
         if (!any) {
             continue;
         }
-        if (m->text != NULL) {
-            text = *m->text;
-        } else {
-            memset(&text, 0, sizeof text);
-            if ((rc = m->render(m->render_arg, languages[lang], &text, e)) != SVC_OK) {
-                goto out;
-            }
-        }
-        if ((rc = check_text(&text, e)) != SVC_OK) {
-            goto out;
-        }
-        free(fields);
-        if ((fields = fields_json(&text)) == NULL) {
-            rc = svc_fail_nomem(e);
+        if ((rc = words(m, lang, &text, &fields, e)) != SVC_OK) {
             goto out;
         }
         for (int i = 0; i < l.n; i++) {
             db_outbox_row row;
             bool inserted = false;
-            long long id = 0;
+            long long id = 0, message_id = 0;
             if (l.v[i].lang != lang) {
                 continue;
             }
-            row.account_id = m->account_id;
-            row.message_id = res.message_id;
-            row.key = m->key;
+            row_of(m, &text, fields, languages[lang], res.message_id, &row);
             row.to = &l.v[i].t;
             row.email = l.v[i].email[0] ? l.v[i].email : NULL;
-            row.kind = m->kind;
-            row.language = languages[lang];
-            row.severity = m->severity ? m->severity : "info";
-            row.title = text.title;
-            row.body = text.body ? text.body : "";
-            row.fields_json = fields;
-            row.link_url = text.link_url;
-            row.link_label = text.link_label;
-            row.sensitive = m->sensitive;
-            if ((st = db_outbox_insert(c, &row, &id, &inserted)) != DB_OK) {
+            if ((st = db_outbox_insert(c, &row, &id, &message_id, &inserted)) != DB_OK ||
+                (st = counted(c, m, l.v[i].t.target, inserted, id, message_id, &res)) !=
+                    DB_OK) {
                 rc = svc_fail_db(e, st, NULL);
                 goto out;
-            }
-            if (inserted) {
-                res.first_id = res.first_id ? res.first_id : id;
-                res.queued++;
-            } else {
-                res.duplicates++;
             }
         }
     }

@@ -107,7 +107,8 @@ typedef struct {
 } notify_msg;
 
 typedef struct {
-    long long message_id; /* shared by this message's outbox rows (0: no row) */
+    long long message_id; /* shared by the rows this call made; for a key that was
+                           * enqueued before, the earlier rows' (0: no row) */
     long long first_id;   /* the outbox id of the first row inserted now (0: none) */
     int queued;           /* outbox rows inserted now */
     int duplicates;       /* targets that already had this key */
