@@ -338,7 +338,7 @@ int mail_send_msg(const srv *s, const mail_msg *m, mail_result *r)
     cc = curl_easy_perform(curl);
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &r->smtp_code);
     if (cc != CURLE_OK) {
-        snprintf(r->error, sizeof r->error, "%s%s%s", curl_easy_strerror(cc),
+        snprintf(r->error, sizeof r->error, "%.60s%s%.160s", curl_easy_strerror(cc),
                  curl_err[0] ? ": " : "", curl_err);
         /* A 5xx that names the recipient or the message cannot pass by
          * waiting; other failures (a 4xx, the relay away) may. */

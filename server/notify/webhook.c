@@ -185,7 +185,7 @@ int webhook_post(webhook_client *w, const char *url, const char *json, const cha
                      "the webhook's host is a loopback or link-local address, which Metron does "
                      "not call");
         } else {
-            snprintf(a->error, sizeof a->error, "%s%s%s", curl_easy_strerror(cc),
+            snprintf(a->error, sizeof a->error, "%.60s%s%.160s", curl_easy_strerror(cc),
                      curl_err[0] ? ": " : "", curl_err);
         }
     }
