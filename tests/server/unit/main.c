@@ -11,6 +11,7 @@ void suite_auth_crypto(void);
 void suite_config(void);
 void suite_db_embed(void);
 void suite_log(void);
+void suite_notify_format(void);
 void suite_http_range(void);
 void suite_json_guard(void);
 void suite_refresher(void);
@@ -69,6 +70,7 @@ int main(int argc, char **argv)
     suite_config();
     suite_db_embed();
     suite_log();
+    suite_notify_format();
     suite_http_range();
     suite_json_guard();
     suite_refresher();
