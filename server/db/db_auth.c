@@ -106,6 +106,11 @@ static db_stmt st_token_revoke = {"auth_token_revoke",
     "WHERE account_id = $1 AND user_id = $2 AND id = $3 AND revoked_at IS NULL "
     "AND (expires_at IS NULL OR expires_at > to_timestamp($4))", 0};
 
+static db_stmt st_token_rename = {"auth_token_rename",
+    "UPDATE api_tokens SET name = $4 "
+    "WHERE account_id = $1 AND user_id = $2 AND id = $3 AND revoked_at IS NULL "
+    "AND (expires_at IS NULL OR expires_at > to_timestamp($5))", 0};
+
 static db_stmt st_tokens_revoke_user = {"auth_tokens_revoke_user",
     "UPDATE api_tokens SET revoked_at = to_timestamp($3) "
     "WHERE account_id = $1 AND user_id = $2 AND revoked_at IS NULL "
@@ -440,6 +445,18 @@ db_status db_auth_token_revoke(db_conn *c, long long account_id, long long user_
                        db_ll((long long)now, n)};
     long long changed = 0;
     db_status st = db_q_exec(c, &st_token_revoke, 4, p, &changed);
+    *found = changed > 0;
+    return st;
+}
+
+db_status db_auth_token_rename(db_conn *c, long long account_id, long long user_id,
+                               long long token_id, const char *name, int64_t now, bool *found)
+{
+    char a[24], u[24], i[24], n[24];
+    const char *p[] = {db_ll(account_id, a), db_ll(user_id, u), db_ll(token_id, i), name,
+                       db_ll((long long)now, n)};
+    long long changed = 0;
+    db_status st = db_q_exec(c, &st_token_rename, 5, p, &changed);
     *found = changed > 0;
     return st;
 }
@@ -810,6 +827,10 @@ static db_stmt st_audit_list = {"audit_list",
     "SELECT id, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), actor_kind, "
     " user_id, actor_login, action, target_type, target_id, host(ip), detail::text "
     "FROM audit_log WHERE account_id = $1 AND ($2::bigint = 0 OR id < $2) "
+    " AND ($4::bigint IS NULL OR user_id = $4) "
+    " AND ($5::text IS NULL OR action = $5 OR (right($5, 1) = '.' AND starts_with(action, $5))) "
+    " AND ($6::bigint IS NULL OR at >= to_timestamp($6::double precision / 1e6)) "
+    " AND ($7::bigint IS NULL OR at < to_timestamp($7::double precision / 1e6)) "
     "ORDER BY id DESC LIMIT $3",
     0};
 
@@ -854,15 +875,19 @@ static const db_field audit_fields[] = {
 };
 #define N_AUDIT_FIELDS ((int)(sizeof audit_fields / sizeof audit_fields[0]))
 
-db_status db_audit_list(db_conn *c, long long account_id, long long before, int limit,
+db_status db_audit_list(db_conn *c, long long account_id, const db_audit_filter *f, int limit,
                         db_audit_entry **out, int *n)
 {
-    char a[24], b[24], l[24];
-    const char *p[] = {a, b, l};
+    char a[24], b[24], l[24], u[24], fr[24], to[24];
+    const char *p[] = {a, b, l, f->user_id > 0 ? u : NULL, f->action,
+                       f->from_us >= 0 ? fr : NULL, f->to_us >= 0 ? to : NULL};
     snprintf(a, sizeof a, "%lld", account_id);
-    snprintf(b, sizeof b, "%lld", before);
+    snprintf(b, sizeof b, "%lld", f->before);
     snprintf(l, sizeof l, "%d", limit);
-    return db_exec_rows(c, &st_audit_list, 3, p, audit_fields, N_AUDIT_FIELDS, sizeof **out,
+    snprintf(u, sizeof u, "%lld", f->user_id);
+    snprintf(fr, sizeof fr, "%lld", f->from_us);
+    snprintf(to, sizeof to, "%lld", f->to_us);
+    return db_exec_rows(c, &st_audit_list, 7, p, audit_fields, N_AUDIT_FIELDS, sizeof **out,
                         (void **)out, n);
 }
 

@@ -100,6 +100,10 @@ db_status db_auth_tokens_json(db_conn *c, long long account_id, long long user_i
 db_status db_auth_token_revoke(db_conn *c, long long account_id, long long user_id,
                                long long token_id, int64_t now, bool *found);
 
+/* Name the user's live token "token_id" (*found false when it is not one). */
+db_status db_auth_token_rename(db_conn *c, long long account_id, long long user_id,
+                               long long token_id, const char *name, int64_t now, bool *found);
+
 /* Revoke every live token of "user_id" at "now"; *n_revoked the count. */
 db_status db_auth_tokens_revoke_user(db_conn *c, long long account_id, long long user_id,
                                      int64_t now, long long *n_revoked);
@@ -217,10 +221,21 @@ typedef struct {
     char *detail;      /* a JSON object's text */
 } db_audit_entry;
 
-/* A9: up to "limit" entries of the account, newest first, with id <
- * "before" (0 = from the newest): *out (caller frees with
- * db_audit_entries_free(); NULL when none) and *n. */
-db_status db_audit_list(db_conn *c, long long account_id, long long before, int limit,
+/* Which entries of the audit log: before (an id, 0 = none), user_id (the
+ * acting user, 0 = any), action (NULL = any; an action, or its start ending
+ * with '.'), from_us / to_us (microseconds, -1 = open; at >= from, at < to). */
+typedef struct {
+    long long before;
+    long long user_id;
+    const char *action;
+    long long from_us;
+    long long to_us;
+} db_audit_filter;
+
+/* A9: up to "limit" entries of the account that "f" lets through, newest
+ * first: *out (caller frees with db_audit_entries_free(); NULL when none)
+ * and *n. */
+db_status db_audit_list(db_conn *c, long long account_id, const db_audit_filter *f, int limit,
                         db_audit_entry **out, int *n);
 
 void db_audit_entries_free(db_audit_entry *rows, int n);

@@ -50,16 +50,55 @@ static int query_int(http_req *req, const char *name, long long lo, long long hi
     return 0;
 }
 
+/* The action filter: an action ("user.update") or the start of one ending
+ * with a dot ("user."): lower-case letters, underscores and dots, at most 64
+ * characters. Absent leaves *out NULL. Returns -1 (after replying 400) when
+ * it is anything else. */
+static int query_action(http_req *req, char *buf, size_t cap, const char **out)
+{
+    const char *qs = req->ri->query_string;
+    int n;
+    *out = NULL;
+    if (qs == NULL || (n = mg_get_var(qs, strlen(qs), "action", buf, cap)) == -1) {
+        return 0;
+    }
+    if (n <= 0 || (size_t)n > 64 || buf[0] == '.') {
+        http_reply_error(req, 400, "invalid_value",
+                         "'action' must be an action or its start up to a dot, such as user.",
+                         "action");
+        return -1;
+    }
+    for (int i = 0; i < n; i++) {
+        char ch = buf[i];
+        if (!((ch >= 'a' && ch <= 'z') || ch == '_' || ch == '.')) {
+            http_reply_error(req, 400, "invalid_value",
+                             "'action' may hold lower-case letters, '_' and '.' only", "action");
+            return -1;
+        }
+    }
+    *out = buf;
+    return 0;
+}
+
+/* GET /api/v1/audit?limit&before&user_id&action&from&to: newest first.
+ * user_id: the acting user; action: an action or its start ending with a
+ * dot; from/to: microseconds since 1970 (at >= from, at < to). */
 static int h_audit_list(http_req *req)
 {
-    long long limit = 50, before = 0;
+    long long limit = 50;
+    char action_buf[72];
+    db_audit_filter f = {0, 0, NULL, -1, -1};
     svc_error err;
     cJSON *o;
     if (query_int(req, "limit", 1, 200, &limit) != 0 ||
-        query_int(req, "before", 1, 9223372036854775807LL, &before) != 0) {
+        query_int(req, "before", 1, 9223372036854775807LL, &f.before) != 0 ||
+        query_int(req, "user_id", 1, 9223372036854775807LL, &f.user_id) != 0 ||
+        query_int(req, "from", 0, 9223372036854775807LL, &f.from_us) != 0 ||
+        query_int(req, "to", 0, 9223372036854775807LL, &f.to_us) != 0 ||
+        query_action(req, action_buf, sizeof action_buf, &f.action) != 0) {
         return req->status;
     }
-    if (audit_list(&req->actor, before, (int)limit, &o, &err) != SVC_OK) {
+    if (audit_list(&req->actor, &f, (int)limit, &o, &err) != SVC_OK) {
         return http_reply_svc(req, &err);
     }
     return http_reply_json(req, 200, o);

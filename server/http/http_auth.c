@@ -323,6 +323,7 @@ static int reply_signed_in(http_req *req, auth_outcome *o, const char *action)
     if (o->is_token) {
         OPENSSL_cleanse(o->device, sizeof o->device);
         cJSON_AddStringToObject(r, "token", o->secret);
+        cJSON_AddNumberToObject(r, "id", (double)o->user.session_id); /* for PATCH /me/tokens/{id} */
         cJSON_AddNumberToObject(r, "expires", (double)o->expires);
         cJSON_AddItemToObject(r, "user", user_json(&o->user, o->plan));
         OPENSSL_cleanse(o->secret, sizeof o->secret);
@@ -613,6 +614,12 @@ static int h_totp_confirm(http_req *req)
         return http_reply_error(req, 409, "no_enrolment", "start with POST /api/v1/me/totp/enrol",
                                 NULL);
     }
+    /* A wrong code of a signed-in user is a refused value (400), not an
+     * ended session (401): clients take a 401 to mean "sign in again". */
+    if (o.code == AUTH_BAD_CODE) {
+        return http_reply_error(req, 400, "invalid_code",
+                                "the code does not match the pending secret", "code");
+    }
     if (o.code != AUTH_OK) {
         return reply_failure(req, &o);
     }
@@ -776,6 +783,38 @@ static int h_token_revoke(http_req *req)
     r = cJSON_CreateObject();
     cJSON_AddNumberToObject(r, "id", (double)id);
     cJSON_AddBoolToObject(r, "revoked", true);
+    return http_reply_json(req, 200, r);
+}
+
+/* PATCH /api/v1/me/tokens/{id} {name} (P20): name one of the user's tokens. */
+static int h_token_rename(http_req *req)
+{
+    static const char *const allowed[] = {"name", NULL};
+    audit_who who = audit_who_of(req);
+    const char *name = NULL;
+    long long id;
+    bool found = false;
+    db_status st;
+    cJSON *r;
+    if (admin_id(req, 0, &id) != 0) {
+        return req->status;
+    }
+    if (!plan_allows_tokens(req)) {
+        return reply_plan_limit(req, MT_Q_WEB_API, req->plan);
+    }
+    if (http_json_fields(req, req->body, allowed, NULL) != 0 ||
+        http_json_string(req, req->body, "name", 100, true, &name) != 0) {
+        return req->status;
+    }
+    if ((st = svc_auth_token_rename(req->srv, &who, id, name, &found)) != DB_OK) {
+        return http_reply_db(req, st);
+    }
+    if (!found) {
+        return http_reply_error(req, 404, "not_found", "no such token", NULL);
+    }
+    r = cJSON_CreateObject();
+    cJSON_AddNumberToObject(r, "id", (double)id);
+    cJSON_AddStringToObject(r, "name", name);
     return http_reply_json(req, 200, r);
 }
 
@@ -1129,6 +1168,7 @@ const http_route http_routes_auth[] = {
     {"DELETE", "/api/v1/me/sessions/*", h_session_end, AUTH_USER, BODY_NONE, false},
     {"GET", "/api/v1/me/tokens", h_tokens_list, AUTH_USER, BODY_NONE, false},
     {"DELETE", "/api/v1/me/tokens/*", h_token_revoke, AUTH_USER, BODY_NONE, false},
+    {"PATCH", "/api/v1/me/tokens/*", h_token_rename, AUTH_USER, BODY_JSON, false},
     {"DELETE", "/api/v1/users/*/sessions", h_user_sessions_end, AUTH_ADMIN, BODY_NONE, false},
     {"GET", "/api/v1/account/ip-allow-list", h_ip_get, AUTH_ADMIN, BODY_NONE, false},
     {"PUT", "/api/v1/account/ip-allow-list", h_ip_put, AUTH_ADMIN, BODY_JSON, false},

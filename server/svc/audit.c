@@ -115,7 +115,7 @@ static void add_str_or_null(cJSON *o, const char *name, const char *v)
     }
 }
 
-svc_status audit_list(const svc_actor *a, long long before, int limit, cJSON **out,
+svc_status audit_list(const svc_actor *a, const db_audit_filter *f, int limit, cJSON **out,
                       svc_error *e)
 {
     db_audit_entry *rows = NULL;
@@ -125,7 +125,7 @@ svc_status audit_list(const svc_actor *a, long long before, int limit, cJSON **o
     int n = 0;
     *out = NULL;
     if ((st = db_acquire(a->srv->pool, DB_WAIT_MS, &c)) != DB_OK ||
-        (st = db_audit_list(c, a->account_id, before, limit, &rows, &n)) != DB_OK) {
+        (st = db_audit_list(c, a->account_id, f, limit, &rows, &n)) != DB_OK) {
         db_release(a->srv->pool, c);
         return svc_fail_db(e, st, NULL);
     }

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 
 #include "db.h"
+#include "db_auth.h"
 #include "svc.h"
 
 /* Who acts, for the audit log. */
@@ -46,11 +47,11 @@ db_status audit_write_kv(db_conn *c, const audit_who *who, const char *action,
 int audit_event(db_pool *pool, const audit_who *who, const char *action,
                 const char *target_type, long long target_id, const cJSON *detail);
 
-/* GET /api/v1/audit: up to "limit" entries of the actor's account, newest
- * first, with id < "before" (0 = from the newest), as {"entries": [...],
+/* GET /api/v1/audit: up to "limit" entries of the actor's account that "f"
+ * lets through (db_auth.h), newest first, as {"entries": [...],
  * "next_before": id or null} in *out (caller owns). SVC_OK, or the failure
  * in "e". */
-svc_status audit_list(const svc_actor *a, long long before, int limit, cJSON **out,
+svc_status audit_list(const svc_actor *a, const db_audit_filter *f, int limit, cJSON **out,
                       svc_error *e);
 
 /* Tests only (POST /api/v1/test/audit-fail, METRON_TEST_ROUTES=1): make the

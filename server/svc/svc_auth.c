@@ -932,6 +932,21 @@ db_status svc_auth_token_revoke(srv *s, const audit_who *who, long long token_id
                    found);
 }
 
+db_status svc_auth_token_rename(srv *s, const audit_who *who, long long token_id,
+                                const char *name, bool *found)
+{
+    db_conn *c = NULL;
+    db_status st = db_acquire(s->pool, DB_WAIT_MS, &c);
+    *found = false;
+    if (st == DB_OK && (st = db_begin(c)) == DB_OK &&
+        (st = db_auth_token_rename(c, who->account_id, who->user_id, token_id, name, auth_now(),
+                                   found)) == DB_OK &&
+        *found) {
+        st = audit_write(c, who, "auth.token_rename", "api_token", token_id, NULL);
+    }
+    return commit_forget(s, c, st);
+}
+
 db_status svc_auth_user_sessions_end(srv *s, const audit_who *who, long long user_id,
                                      long long keep_id, bool *found, long long *n_sessions,
                                      long long *n_tokens)

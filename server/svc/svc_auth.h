@@ -141,6 +141,12 @@ db_status svc_auth_tokens_list(srv *s, const audit_who *who, long long current_i
 db_status svc_auth_token_revoke(srv *s, const audit_who *who, long long token_id,
                                 bool *found);
 
+/* Name the user's live token "token_id" (name: up to 100 characters, "" for
+ * none); *found false when it is not one of theirs. Audited as
+ * auth.token_rename. */
+db_status svc_auth_token_rename(srv *s, const audit_who *who, long long token_id,
+                                const char *name, bool *found);
+
 /* An administrator ("who") ends every session of user "user_id" of their
  * account and revokes the user's API tokens; "keep_id" (0 = none) is a
  * session left alone (the administrator's own current one, when they name

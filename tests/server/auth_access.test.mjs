@@ -275,6 +275,29 @@ test('A9: sign-ins, tokens and allow-list changes are audited, newest first, pag
     r = await c.get(`/api/v1/audit?${q}`);
     assert.equal(r.status, 400, q);
   }
+  // Filters: the acting user, an action or its start, a time range (µs).
+  r = await c.get(`/api/v1/audit?user_id=${a.userId}&action=auth.`);
+  assert.deepEqual(r.body.entries.map((x) => x.action), ['auth.token_create', 'auth.login']);
+  r = await c.get('/api/v1/audit?action=account.ip_allow_list_change');
+  assert.deepEqual(r.body.entries.map((x) => x.action), ['account.ip_allow_list_change']);
+  r = await c.get('/api/v1/audit?action=account');
+  assert.deepEqual(r.body.entries, [], 'a start must end with a dot');
+  r = await c.get(`/api/v1/audit?user_id=${a.userId + 1000000}`);
+  assert.deepEqual(r.body.entries, []);
+  const all = (await c.get('/api/v1/audit')).body.entries;
+  const tLogin = Date.parse(all[2].at) * 1000;
+  r = await c.get(`/api/v1/audit?from=${tLogin + 1e6}`);
+  assert.ok(r.body.entries.every((x) => Date.parse(x.at) * 1000 >= tLogin + 1e6));
+  r = await c.get(`/api/v1/audit?to=${tLogin + 1e6}`);
+  assert.ok(r.body.entries.map((x) => x.action).includes('auth.login'));
+  r = await c.get(`/api/v1/audit?from=0&to=${tLogin}`);
+  assert.deepEqual(r.body.entries, []);
+  for (const q of ['user_id=0', 'user_id=x', 'from=-5', 'to=1.5', 'action=USER.', 'action=.x', 'action=user;drop',
+    `action=${'a'.repeat(80)}`]) {
+    r = await c.get(`/api/v1/audit?${q}`);
+    assert.equal(r.status, 400, q);
+    assert.equal(r.body.code, 'invalid_value', q);
+  }
   // Another account's log stays its own.
   const b = await account('pro');
   const cb = await login(srv.url, { account: b.account, user: 'admin', password: PW });

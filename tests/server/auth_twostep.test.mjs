@@ -99,11 +99,15 @@ test('TOTP: enrolment gives a base32 secret and an otpauth URI, confirmed by a c
   const { secret } = r.body;
   // Not yet active: login still needs no code.
   await login(srv.url, { account: a.account, user: 'admin', password: PW });
+  // A wrong code is a refused value (400), not an ended session (401): the
+  // user stays signed in.
   for (const code of ['000000', '12345', 'abcdef', totp(secret, serverNow() - 300)]) {
     r = await c.post('/api/v1/me/totp/confirm', { code });
-    assert.equal(r.status, 401, code);
+    assert.equal(r.status, 400, code);
     assert.equal(r.body.code, 'invalid_code');
+    assert.equal(r.body.field, 'code');
   }
+  assert.equal((await c.get('/api/v1/auth/session')).status, 200, 'still signed in');
   // An unknown member is refused before the code is looked at: the code
   // stays unused and two-step stays off.
   const good = totp(secret, serverNow());

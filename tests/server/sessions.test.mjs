@@ -185,6 +185,41 @@ test('P20: GET /me/tokens lists the live tokens, DELETE /me/tokens/{id} revokes 
   }
 });
 
+test('P20: the token reply carries its id; PATCH /me/tokens/{id} names one of the user\'s tokens', async () => {
+  const a = await account('pro');
+  const c = await signIn(a);
+  let r = await request(srv.url, 'POST', '/api/v1/auth/token', { body: { account: a.account, user: 'admin', password: PW } });
+  assert.equal(r.status, 200);
+  const { id } = r.body;
+  assert.ok(Number.isInteger(id) && id > 0, JSON.stringify(r.body));
+  r = await c.patch(`/api/v1/me/tokens/${id}`, { name: 'Nightly export script' });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.deepEqual(r.body, { id, name: 'Nightly export script' });
+  r = await c.get('/api/v1/me/tokens');
+  assert.deepEqual(r.body.items.map((k) => [k.id, k.name]), [[id, 'Nightly export script']]);
+  assert.equal(await count(`SELECT count(*) FROM audit_log WHERE account_id = ${a.accountId}
+    AND action = 'auth.token_rename' AND target_id = ${id}`), 1);
+  // Refusals change nothing: too long, wrong type, missing, an unknown member,
+  // a token of another user, a revoked one.
+  for (const [body, code] of [[{ name: 'x'.repeat(101) }, 'too_long'], [{ name: 5 }, 'wrong_type'], [{}, 'missing'],
+    [{ name: 'a', expires: 1 }, 'unknown_field']]) {
+    r = await c.patch(`/api/v1/me/tokens/${id}`, body);
+    assert.equal(r.status, 400, JSON.stringify(body));
+    assert.equal(r.body.code, code);
+  }
+  const mt = await request(srv.url, 'POST', '/api/v1/auth/token', { body: { account: a.account, user: 'member', password: PW } });
+  assert.equal((await c.patch(`/api/v1/me/tokens/${mt.body.id}`, { name: 'not mine' })).status, 404);
+  assert.equal((await c.del(`/api/v1/me/tokens/${id}`)).status, 200);
+  assert.equal((await c.patch(`/api/v1/me/tokens/${id}`, { name: 'gone' })).status, 404);
+  assert.equal(await count(`SELECT count(*) FROM api_tokens WHERE account_id = ${a.accountId}
+    AND name = 'Nightly export script'`), 1);
+  // Below Pro: the quota.
+  const s = await account('standard');
+  r = await (await signIn(s)).patch('/api/v1/me/tokens/1', { name: 'x' });
+  assert.equal(r.status, 403);
+  assert.equal(r.body.quota, 'P20');
+});
+
 test('DELETE /users/{id}/sessions: an administrator signs a user out everywhere', async () => {
   const a = await account('pro');
   const admin = await signIn(a);
