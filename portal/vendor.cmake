@@ -31,3 +31,17 @@ if(WASM_DIR AND EXISTS ${WASM_DIR}/metron.mjs)
 else()
   message(WARNING "portal vendor: no WebAssembly build in '${WASM_DIR}': portal/vendor/wasm stays empty")
 endif()
+
+# The about page (#/help) shows the version: package.json's, with the commit
+# the build was made from; and offers the API and gateway references as files.
+file(READ ${ROOT}/package.json pkg)
+string(JSON mt_version GET "${pkg}" version)
+set(mt_commit "")
+find_program(GIT_EXE git)
+if(GIT_EXE)
+  execute_process(COMMAND ${GIT_EXE} -C ${ROOT} rev-parse --short=10 HEAD
+                  OUTPUT_VARIABLE mt_commit OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET)
+endif()
+file(WRITE ${out}/version.json "{\"version\": \"${mt_version}\", \"commit\": \"${mt_commit}\"}\n")
+file(MAKE_DIRECTORY ${out}/docs)
+copy_if_present(${out}/docs ${ROOT}/docs/api/openapi.yaml ${ROOT}/docs/ingest.md)

@@ -166,7 +166,7 @@ export function errorMessage(body, status, { fieldLabel } = {}) {
       quota: quotaName(body.quota), plan: planName(body.plan),
       limit: typeof body.limit === 'number' ? formatNumber(body.limit) : '',
     };
-    if (body.available === false || body.limit === null || body.limit === undefined) {
+    if (body.available === false || body.limit === null || body.limit === undefined || body.limit === 0) {
       return t('error.plan_limit_unavailable', p);
     }
     return t('error.plan_limit', p);

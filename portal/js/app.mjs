@@ -20,10 +20,12 @@ let logoUrl = null;
 const NAV = [
   ['monitor', 'nav.monitor'],
   ['viewer', 'nav.viewer'],
+  ['computed', 'nav.computed'],
   ['drive', 'nav.drive'],
   ['notifications', 'nav.notifications'],
   ['inquiries', 'nav.inquiries', 'member'],
   ['account', 'nav.my_account'],
+  ['help', 'nav.help'],
 ];
 const ADMIN_NAV = [
   ['admin/account', 'nav.admin_account'],
@@ -32,6 +34,9 @@ const ADMIN_NAV = [
   ['admin/groups', 'nav.admin_groups'],
   ['admin/apps', 'nav.admin_apps'],
   ['admin/devices', 'nav.admin_devices'],
+  ['admin/channels', 'nav.admin_channels'],
+  ['admin/security', 'nav.admin_security'],
+  ['admin/audit', 'nav.admin_audit'],
   ['admin/recipients', 'nav.admin_recipients'],
   ['admin/inquiries', 'nav.admin_inquiries'],
 ];
@@ -200,6 +205,9 @@ function buildNav() {
     'data-page': name, text: t(key), onclick: () => toggleNav(false),
   }) : null);
   const items = NAV.filter(([, , only]) => !(only === 'member' && isAdmin())).map(link);
+  // The offline file viewer (D5) is a page of its own: it opens in a new tab.
+  items.push(h('a', { href: 'offline.html', target: '_blank', rel: 'noopener', class: 'nav-link nav-external',
+    'data-page': 'offline', text: t('nav.offline') }));
   fill(nav, h('div', { class: 'nav-section' }, items),
     isAdmin() ? h('div', { class: 'nav-section' }, h('p', { class: 'nav-title', text: t('nav.admin') }),
       ADMIN_NAV.map(link)) : null);

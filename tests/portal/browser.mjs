@@ -192,11 +192,14 @@ export async function signIn(page, { account, user, email, password, code } = {}
   await page.waitForSelector('[data-testid=user-menu]');
 }
 
-/** Save a full-page screenshot as build/portal-shots/<name>.png; returns the path. */
-export async function shot(page, name) {
+/**
+ * Save a screenshot as build/portal-shots/<name>.png (the whole page, or
+ * with {fullPage: false} the window only); returns the path.
+ */
+export async function shot(page, name, { fullPage = true } = {}) {
   fs.mkdirSync(shotsDir, { recursive: true });
   const file = path.join(shotsDir, `${name}.png`);
-  await page.screenshot({ path: file, fullPage: true });
+  await page.screenshot({ path: file, fullPage });
   return file;
 }
 

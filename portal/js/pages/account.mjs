@@ -10,7 +10,7 @@ import { buildForm } from '../ui/form.mjs';
 import { pageHead, reportReply } from '../ui/crud.mjs';
 import { table } from '../ui/table.mjs';
 import { toast } from '../ui/toast.mjs';
-import { showDialog } from '../ui/dialog.mjs';
+import { showDialog, confirmDialog } from '../ui/dialog.mjs';
 import qrcode from '../../vendor/qrcode/qrcode.mjs';
 
 /** A QR code of "text" as an <img> (a GIF data URL: no inline script or style). */
@@ -155,6 +155,105 @@ async function sessionsPanel() {
   return box;
 }
 
+/**
+ * Ask for the password (and the second step's code when the user has one)
+ * and get a Web API token (A2) with POST /auth/token, as an API client
+ * would; the token is shown once. name: what the user called it.
+ */
+async function createToken(me, reload) {
+  let token = null;
+  await showDialog({
+    title: t('tokens.new'),
+    onOpen(dlg, close) {
+      const err = h('p', { class: 'form-error', role: 'alert', hidden: true, 'data-testid': 'token-error' });
+      const name = h('input', { id: 'token-name', maxlength: 100, 'data-testid': 'token-name', placeholder: t('tokens.name_example') });
+      const pw = h('input', { id: 'token-password', type: 'password', autocomplete: 'current-password', 'data-testid': 'token-password' });
+      const code = h('input', { id: 'token-code', inputmode: 'numeric', autocomplete: 'one-time-code', maxlength: 6, 'data-testid': 'token-code' });
+      const codeField = h('div', { class: 'field', hidden: true }, h('label', { for: 'token-code', text: t('twostep.code') }), code);
+      let challenge = null;
+      const body = h('div', { class: 'form' },
+        h('p', { class: 'muted', text: t('tokens.new_intro') }), err,
+        h('div', { class: 'field' }, h('label', { for: 'token-name', text: t('tokens.name') }), name),
+        h('div', { class: 'field' }, h('label', { for: 'token-password', text: t('me.current_password') }), pw), codeField);
+      const done = (r) => {
+        token = r.body;
+        fill(dlg.querySelector('.dialog-body'),
+          h('p', { class: 'notice warn', text: t('tokens.once') }),
+          h('p', { class: 'secret', 'data-testid': 'token-secret', text: token.token }),
+          h('p', { class: 'help', text: t('tokens.use', { expires: formatDateTime(token.expires * 1000, { dateStyle: 'medium' }) }) }));
+        const btns = dlg.querySelector('.dialog-buttons');
+        fill(btns, h('button', { type: 'button', class: 'primary', 'data-testid': 'token-done', text: t('apps.credential_stored'),
+          onclick: () => close(true) }));
+      };
+      const go = async () => {
+        err.hidden = true;
+        let r;
+        if (!challenge) {
+          r = await api.post('/auth/token', { account: me.account.login_id, user: me.login_id, password: pw.value }, { quiet401: true });
+        } else {
+          r = await api.post('/auth/two-step', { challenge, code: code.value.trim() }, { quiet401: true });
+        }
+        if (r.status === 200 && r.body.challenge) {
+          challenge = r.body.challenge;
+          codeField.hidden = false;
+          pw.disabled = true;
+          code.focus();
+          err.textContent = t(r.body.two_step === 'email' ? 'twostep.email_intro' : 'twostep.totp_intro');
+          err.className = 'notice';
+          err.hidden = false;
+          return;
+        }
+        if (r.status === 200 && r.body.token) {
+          const nm = name.value.trim();
+          if (nm && r.body.id) await api.patch(`/me/tokens/${r.body.id}`, { name: nm });
+          done(r);
+          return;
+        }
+        err.className = 'form-error';
+        err.textContent = r.body && r.body.code === 'invalid_credentials' ? t('tokens.wrong_password')
+          : r.body && r.body.code === 'throttled' ? t('error.throttled', { retry_after: r.body.retry_after })
+            : errorMessage(r.body, r.status);
+        err.hidden = false;
+      };
+      dlg.querySelector('.dialog-body').append(body);
+      const btns = h('div', { class: 'dialog-buttons' },
+        h('button', { type: 'button', onclick: () => close(null), text: t('common.cancel') }),
+        h('button', { type: 'button', class: 'primary', 'data-testid': 'token-create', text: t('tokens.create'), onclick: go }));
+      dlg.append(btns);
+      name.focus();
+    },
+  });
+  if (token) reload();
+}
+
+async function tokensPanel(me) {
+  const box = h('section', { class: 'panel', id: 'tokens-panel', 'data-testid': 'tokens-panel' });
+  const load = async () => {
+    const r = await api.get('/me/tokens');
+    const head = h('div', { class: 'panel-head' }, h('h2', { text: t('tokens.title') }),
+      r.status === 200 ? h('button', { type: 'button', class: 'small primary', 'data-testid': 'token-new', text: t('tokens.new'),
+        onclick: () => createToken(me, load) }) : null);
+    if (r.status !== 200) {
+      fill(box, head, h('p', { class: 'muted', 'data-testid': 'tokens-refused', text: errorMessage(r.body, r.status) }));
+      return;
+    }
+    fill(box, head, h('p', { class: 'muted', text: t('tokens.intro') }),
+      table([
+        { label: t('tokens.name'), value: (k) => k.name || t('tokens.unnamed') },
+        { label: t('tokens.created'), value: (k) => formatDateTime(k.created_at) },
+        { label: t('tokens.last_used'), value: (k) => (k.last_used_at ? formatDateTime(k.last_used_at) : t('common.never')) },
+        { label: t('tokens.expires'), value: (k) => formatDateTime(k.expires_at, { dateStyle: 'medium' }) },
+        { label: '', class: 'actions', value: (k) => h('button', { type: 'button', class: 'small danger', 'data-testid': 'token-revoke',
+          text: t('tokens.revoke'), onclick: async () => {
+            if (!(await confirmDialog(t('tokens.revoke_confirm', { name: k.name || t('tokens.unnamed') }), { confirm: t('tokens.revoke') }))) return;
+            if (reportReply(await api.del(`/me/tokens/${k.id}`), t('tokens.revoked'))) load();
+          } }) },
+      ], r.body.items || [], { empty: t('tokens.none') }));
+  };
+  await load();
+  return box;
+}
+
 registerPage('account', {
   title: 'nav.my_account',
   async render(container) {
@@ -165,7 +264,7 @@ registerPage('account', {
       fill(container, pageHead(t('nav.my_account')),
         h('div', { class: 'grid-2' }, profilePanel(me),
           h('div', {}, twoStepPanel(me, draw), passwordPanel())),
-        await sessionsPanel());
+        await sessionsPanel(), await tokensPanel(me));
     };
     await draw();
   },

@@ -8,9 +8,9 @@
 //
 // Route: #/drive?folder=<id>&sort=name|date|size|kind&order=asc|desc&file=<id>
 import { registerPage, navigate } from '../router.mjs';
-import { t, language, formatNumber, formatDateTime, zoneOffset, shownZone } from '../i18n.mjs';
-import { api, errorMessage, request } from '../api.mjs';
-import { isAdmin, session } from '../session.mjs';
+import { t, language, formatNumber, formatDateTime, zoneOffset, shownZone, zoneLabel } from '../i18n.mjs';
+import { api, errorMessage, request, quotaName, planName } from '../api.mjs';
+import { isAdmin, session, plan } from '../session.mjs';
 import { h, fill } from '../ui/dom.mjs';
 import { showDialog, confirmDialog } from '../ui/dialog.mjs';
 import { toast } from '../ui/toast.mjs';
@@ -144,8 +144,11 @@ async function render(container, params) {
     text: t('drive.upload'), onclick: () => fileInput.click() });
   const folderBtn = h('button', { type: 'button', 'data-testid': 'drive-new-folder', text: t('drive.newFolder'),
     onclick: newFolder });
+  // The offline viewer charts a file from this computer without uploading it (D5).
+  const offlineLink = h('a', { class: 'button', href: 'offline.html', target: '_blank', rel: 'noopener',
+    'data-testid': 'drive-offline', text: t('nav.offline') });
   const head = h('div', { class: 'page-head' }, h('h1', { text: t('drive.title') }),
-    canEdit ? h('div', { class: 'page-tools' }, folderBtn, uploadBtn, fileInput) : null);
+    h('div', { class: 'page-tools' }, offlineLink, canEdit ? [folderBtn, uploadBtn, fileInput] : null));
   const quota = h('div', { class: 'dr-quota', 'data-testid': 'drive-quota' });
   const crumbs = h('nav', { class: 'dr-crumbs', 'aria-label': t('drive.breadcrumbs') });
   const sortBar = h('div', { class: 'dr-sort' });
@@ -209,6 +212,7 @@ async function render(container, params) {
       'data-testid': testid, onclick: fn });
     const out = [];
     if (it.type === 'file' && it.viewable) out.push(b('drive.openViewer', () => go({ file: it.id }), 'drive-open'));
+    if (it.type === 'file' && it.viewable && canEdit) out.push(b('drive.import', () => importFile(it), 'drive-import'));
     if (it.type === 'file') {
       out.push(h('a', { class: 'button small', href: `/api/v1/drive/files/${it.id}/content`, download: it.name,
         'data-testid': 'drive-download', text: t('drive.download') }));
@@ -409,6 +413,119 @@ async function render(container, params) {
       h('a', { href: `#/viewer?channels=${c.id}`, text: channelLabel({ name: c.name || c.key, unit: c.unit }) }),
       h('span', { class: 'muted small-text', text: formatDateTime(c.viewed_at) }))))
       : h('p', { class: 'empty', text: t('drive.historyEmpty') }));
+  }
+
+  // ---------------------------------------------------------------- import as acquired data (D4, P24)
+  /**
+   * Map the file's channels onto measured channels the user can see and
+   * import them (POST .../import, Pro). The mappings go a few channels per
+   * request, so the progress bar shows how many are stored; cancelling stops
+   * after the request under way (what is stored stays: importing the same
+   * file again replaces those samples, docs/drive.md).
+   */
+  async function importFile(it) {
+    await showDialog({
+      title: t('drive.importTitle', { name: it.name }),
+      wide: true,
+      onOpen(dlg, close) {
+        const body = dlg.querySelector('.dialog-body');
+        const status = h('p', { class: 'muted', role: 'status', 'data-testid': 'import-status', text: t('drive.view.loading') });
+        body.append(status);
+        prepareImport(it, body, status, close);
+      },
+    });
+    load();
+  }
+
+  async function prepareImport(it, body, status, close) {
+    const isCsv = it.kind === 'hioki_csv';
+    const offset = isCsv ? zoneOffset(shownZone(), Date.now()) : 0;
+    const [fr, ...groups] = await Promise.all([
+      api.get(`/drive/files/${it.id}/channels${isCsv ? `?utc_offset_minutes=${offset}` : ''}`),
+      ...session.groups.map((g) => api.get(`/groups/${g.id}/monitor`).then((r) => ({ g, r }))),
+    ]);
+    if (fr.status !== 200) { status.textContent = errorMessage(fr.body, fr.status); return; }
+    const targets = [];
+    for (const { g, r } of groups) {
+      if (r.status !== 200) continue;
+      for (const a of r.body.apps || []) for (const d of a.devices || []) for (const c of d.channels || []) {
+        targets.push({ id: c.id, name: c.name, unit: c.unit, label: `${c.name}${c.unit ? ` [${c.unit}]` : ''} — ${g.name} · ${d.name || d.model}` });
+      }
+    }
+    const file = fr.body;
+    const pro = plan() === 'pro';
+    const norm = (x) => String(x || '').trim().toLowerCase();
+    const rows = file.channels.map((c) => {
+      // A measured channel of the same name and unit is chosen already.
+      const match = targets.find((x) => norm(x.name) === norm(c.name) && norm(x.unit) === norm(c.unit));
+      const sel = h('select', { 'data-testid': `import-target-${c.index}`, 'aria-label': t('drive.importInto', { name: c.name }) },
+        h('option', { value: '', text: t('drive.importSkip') }),
+        targets.map((x) => h('option', { value: String(x.id), text: x.label, selected: match && match.id === x.id })));
+      return { c, sel };
+    });
+    const bar = h('progress', { max: '1', value: '0', class: 'vw-progress', 'data-testid': 'import-progress' });
+    const pct = h('span', { class: 'vw-pct', 'data-testid': 'import-percent' });
+    const err = h('p', { class: 'form-error', role: 'alert', hidden: true, 'data-testid': 'import-error' });
+    const start = h('button', { type: 'button', class: 'primary', 'data-testid': 'import-start', text: t('drive.importStart'), disabled: !pro });
+    const stop = h('button', { type: 'button', class: 'small', 'data-testid': 'import-cancel', text: t('chart.cancel'), hidden: true });
+    const closeBtn = h('button', { type: 'button', 'data-testid': 'import-close', text: t('common.close'), onclick: () => close(null) });
+    status.textContent = t('drive.importFacts', { rows: formatNumber(file.rows || 0), channels: formatNumber(file.channels.length),
+      from: formatDateTime(file.first), to: formatDateTime(file.last) });
+    fill(body, status,
+      pro ? h('p', { class: 'muted', text: t('drive.importIntro') })
+        : h('p', { class: 'notice', 'data-testid': 'import-plan', text: t('error.plan_limit_unavailable', { quota: quotaName('P24'), plan: planName(plan()) }) }),
+      isCsv ? h('p', { class: 'help', text: t('drive.importClock', { zone: zoneLabel(shownZone()) }) }) : null,
+      targets.length ? h('div', { class: 'table-wrap' }, h('table', { class: 'table', 'data-testid': 'import-table' },
+        h('thead', {}, h('tr', {}, h('th', { scope: 'col', text: t('drive.importFrom') }), h('th', { scope: 'col', text: t('drive.importTo') }))),
+        h('tbody', {}, rows.map(({ c, sel }) => h('tr', {},
+          h('td', { 'data-label': t('drive.importFrom') }, h('div', { class: 'cell-stack' }, h('strong', { text: c.name }),
+            h('span', { class: 'muted small-text', text: t('drive.importSamples', { unit: c.unit || '—', n: formatNumber(c.samples || 0) }) }))),
+          h('td', { 'data-label': t('drive.importTo') }, sel))))))
+        : h('p', { class: 'notice warn', text: t('drive.importNoTargets') }),
+      err, h('div', { class: 'vw-progress-row', hidden: true, 'data-testid': 'import-progress-row' }, bar, pct, stop),
+      h('div', { class: 'form-buttons' }, closeBtn, start));
+    let cancelled = false;
+    stop.addEventListener('click', () => { cancelled = true; stop.disabled = true; });
+    start.addEventListener('click', async () => {
+      err.hidden = true;
+      const maps = rows.filter((x) => x.sel.value).map((x) => ({ index: x.c.index, channel_id: Number(x.sel.value) }));
+      if (!maps.length) { err.textContent = t('drive.importNone'); err.hidden = false; return; }
+      start.disabled = true;
+      bar.parentNode.hidden = false;
+      stop.hidden = false;
+      stop.disabled = false;
+      cancelled = false;
+      for (const x of rows) x.sel.disabled = true;
+      // At most 8 requests: the bar moves as the channels are stored.
+      const per = Math.max(1, Math.ceil(maps.length / 8));
+      let done = 0, samples = 0;
+      const show = () => {
+        bar.value = done / maps.length;
+        pct.textContent = formatNumber(done / maps.length, { style: 'percent' });
+        status.textContent = t('drive.importProgress', { done: formatNumber(done), total: formatNumber(maps.length), samples: formatNumber(samples) });
+      };
+      show();
+      for (let i = 0; i < maps.length; i += per) {
+        if (cancelled) break;
+        const chunk = maps.slice(i, i + per);
+        const r = await api.post(`/drive/files/${it.id}/import`, isCsv ? { channels: chunk, utc_offset_minutes: offset } : { channels: chunk });
+        if (r.status !== 201) {
+          err.textContent = errorMessage(r.body, r.status);
+          err.hidden = false;
+          break;
+        }
+        done += chunk.length;
+        samples += r.body.samples || 0;
+        show();
+      }
+      stop.hidden = true;
+      for (const x of rows) x.sel.disabled = false;
+      start.disabled = false;
+      status.dataset.done = String(done);
+      status.textContent = done === maps.length
+        ? t('drive.importDone', { samples: formatNumber(samples), channels: formatNumber(done) })
+        : t('drive.importStopped', { done: formatNumber(done), total: formatNumber(maps.length), samples: formatNumber(samples) });
+    });
   }
 
   // ---------------------------------------------------------------- a file in the viewer (D3, D5)

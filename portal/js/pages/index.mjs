@@ -16,3 +16,9 @@ import './admin/inquiries.mjs';
 // The viewer engineer's pages:
 import './viewer.mjs';
 import './drive.mjs';
+// Issue 18: the pages for what the server could do without a page.
+import './computed.mjs';
+import './help.mjs';
+import './admin/channels.mjs';
+import './admin/security.mjs';
+import './admin/audit.mjs';

@@ -6,20 +6,30 @@ import { api } from '../../api.mjs';
 import { h } from '../../ui/dom.mjs';
 import { crudPage, reportReply } from '../../ui/crud.mjs';
 import { confirmDialog, showDialog } from '../../ui/dialog.mjs';
-import { toast } from '../../ui/toast.mjs';
 
 const KINDS = ['one', 'cross', 'lr8450-direct'];
 
-/** Show a new credential once, with a copy button. */
+/**
+ * Show a new credential once (on registration and on renewal), with a copy
+ * button and what to do with it.
+ */
 export function showCredential(app) {
+  const copied = h('span', { class: 'muted small-text', role: 'status' });
   return showDialog({
     title: t('apps.credential_title', { name: app.name }),
     body: [
       h('p', { class: 'notice warn', text: t('apps.credential_once') }),
       h('p', { class: 'secret', 'data-testid': 'app-credential', text: app.credential }),
-      h('button', { type: 'button', class: 'small', text: t('common.copy'), onclick: async () => {
-        try { await navigator.clipboard.writeText(app.credential); toast(t('common.copied'), 'ok'); } catch { /* no clipboard */ }
-      } }),
+      h('div', { class: 'page-tools' },
+        h('button', { type: 'button', class: 'small', 'data-testid': 'app-credential-copy', text: t('common.copy'), onclick: async () => {
+          try {
+            await navigator.clipboard.writeText(app.credential);
+            copied.textContent = t('common.copied');
+          } catch {
+            copied.textContent = t('apps.copy_by_hand');
+          }
+        } }), copied),
+      h('p', { class: 'help', text: t('apps.credential_use') }),
     ],
     buttons: [{ label: t('apps.credential_stored'), value: true, primary: true }],
   });
@@ -46,7 +56,12 @@ registerPage('admin/apps', {
         { label: t('apps.kind'), value: (a) => t(`app_kind.${a.kind}`) },
         { label: t('header.group'), value: (a) => groupName(a.group_id) },
         { label: t('users.state'), value: (a) => h('span', { class: `pill ${a.enabled ? 'ok' : 'bad'}`, text: t(a.enabled ? 'common.enabled' : 'common.disabled') }) },
-        { label: t('apps.credential'), value: (a) => h('code', { text: `${a.credential_prefix}…` }) },
+        // The credential's first characters (not secret), to tell which one an app uses; an
+        // app registered without one (the demo's) says so.
+        { label: t('apps.credential'), value: (a) => (a.credential_prefix
+          ? h('div', { class: 'cell-stack' }, h('code', { 'data-testid': 'app-credential-prefix', text: `${a.credential_prefix}…` }),
+            a.credential_set_at ? h('span', { class: 'muted small-text', text: t('apps.credential_since', { when: formatDateTime(a.credential_set_at, { dateStyle: 'medium' }) }) }) : null)
+          : h('span', { class: 'pill warn', 'data-testid': 'app-credential-prefix', text: t('apps.no_credential') })) },
         { label: t('apps.last_seen'), value: (a) => (a.last_seen_at ? formatDateTime(a.last_seen_at) : t('common.never')) },
         { label: t('apps.devices'), class: 'num', value: (a) => formatNumber(a.device_count || 0) },
       ],
@@ -76,9 +91,10 @@ registerPage('admin/apps', {
           },
         },
         {
-          label: t('apps.regenerate'),
+          label: (a) => t(a.credential_prefix ? 'apps.regenerate' : 'apps.issue'),
           run: async (a, reload) => {
-            if (!(await confirmDialog(t('apps.regenerate_confirm', { name: a.name }), { confirm: t('apps.regenerate') }))) return;
+            if (a.credential_prefix &&
+              !(await confirmDialog(t('apps.regenerate_confirm', { name: a.name }), { confirm: t('apps.regenerate') }))) return;
             const r = await api.post(`/apps/${a.id}/credentials`, {});
             if (reportReply(r)) { await showCredential(r.body); reload(); }
           },

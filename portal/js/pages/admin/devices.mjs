@@ -1,11 +1,10 @@
 // Devices (G6, I4, P12): list (by app), add from the supported-instrument
 // list, edit, delete; the acquisition-channel selection (M4, P10/P11).
-import { registerPage } from '../../router.mjs';
+import { registerPage, navigate } from '../../router.mjs';
 import { t, formatNumber } from '../../i18n.mjs';
 import { api } from '../../api.mjs';
 import { h } from '../../ui/dom.mjs';
 import { crudPage } from '../../ui/crud.mjs';
-import { selectionDialog } from '../monitor.mjs';
 
 registerPage('admin/devices', {
   title: 'nav.admin_devices',
@@ -71,7 +70,7 @@ registerPage('admin/devices', {
         values: (d) => d,
         submit: (d, v) => api.patch(`/devices/${d.id}`, v),
       },
-      actions: [{ label: t('monitor.choose_channels'), run: (d, reload) => selectionDialog(d, reload) }],
+      actions: [{ label: t('channels.manage'), run: (d) => navigate('admin/channels', { device: d.id }) }],
       remove: { confirm: (d) => t('devices.delete_confirm', { name: d.name || `${d.model} ${d.serial}` }), submit: (d) => api.del(`/devices/${d.id}`) },
     }).ready;
   },

@@ -1,0 +1,107 @@
+// The audit log (A9; administrators): every administrative change and
+// sign-in event of the account, newest first, filtered by user, by kind of
+// action and by time (GET /audit?user_id&action&from&to, paged with
+// next_before). Actions are sentences of the catalogue (audit.<action>),
+// never their internal names.
+import { registerPage, navigate } from '../../router.mjs';
+import { t, has, formatDateTime, toInputValue, fromInputValue, shownZone, zoneLabel } from '../../i18n.mjs';
+import { api, errorMessage } from '../../api.mjs';
+import { h, fill } from '../../ui/dom.mjs';
+import { pageHead } from '../../ui/crud.mjs';
+import { table } from '../../ui/table.mjs';
+
+const PAGE = 50;
+/** The kinds of action the filter offers: the prefix of their names. */
+const AREAS = ['auth', 'account', 'user', 'team', 'group', 'app', 'device', 'channel', 'computed', 'recipient',
+  'inquiry', 'logo'];
+
+/** A sentence for an audit action, never its internal name. */
+export function actionText(action) {
+  if (has(`audit.${action}`)) return t(`audit.${action}`);
+  const area = String(action || '').split('.')[0];
+  return has(`audit.area.${area}`) ? t('audit.other_in', { area: t(`audit.area.${area}`) }) : t('audit.other');
+}
+
+function targetText(e, users) {
+  if (!e.target_type) return null;
+  if (e.target_type === 'user' && users.has(e.target_id)) return users.get(e.target_id);
+  const kind = has(`audit.target.${e.target_type}`) ? t(`audit.target.${e.target_type}`) : t('audit.target.other');
+  return e.target_id ? t('audit.target_id', { kind, id: e.target_id }) : kind;
+}
+
+function who(e) {
+  if (e.actor_kind === 'system') return t('audit.system');
+  const name = e.actor_login || t('audit.deleted_user');
+  return e.actor_kind === 'api_token' ? t('audit.via_token', { user: name }) : name;
+}
+
+registerPage('admin/audit', {
+  title: 'nav.admin_audit',
+  admin: true,
+  async render(container, params) {
+    const f = {
+      user: /^\d+$/.test(params.user || '') ? params.user : '',
+      area: AREAS.includes(params.area) ? params.area : '',
+      from: Number(params.from) > 0 ? Number(params.from) : null,
+      to: Number(params.to) > 0 ? Number(params.to) : null,
+    };
+    const ur = await api.get('/users');
+    const userList = ur.status === 200 ? ur.body.users || [] : [];
+    const users = new Map(userList.map((u) => [u.id, `${u.name} (${u.login_id})`]));
+
+    const userSel = h('select', { id: 'audit-user', 'data-testid': 'audit-user' },
+      h('option', { value: '', text: t('audit.all_users') }),
+      userList.map((u) => h('option', { value: String(u.id), text: users.get(u.id), selected: String(u.id) === f.user })));
+    const areaSel = h('select', { id: 'audit-area', 'data-testid': 'audit-area' },
+      h('option', { value: '', text: t('audit.all_actions') }),
+      AREAS.map((a) => h('option', { value: a, text: t(`audit.area.${a}`), selected: a === f.area })));
+    const fromIn = h('input', { type: 'datetime-local', id: 'audit-from', 'data-testid': 'audit-from', value: f.from ? toInputValue(f.from) : '' });
+    const toIn = h('input', { type: 'datetime-local', id: 'audit-to', 'data-testid': 'audit-to', value: f.to ? toInputValue(f.to) : '' });
+    const apply = h('button', { type: 'button', class: 'primary small', 'data-testid': 'audit-apply', text: t('audit.apply'),
+      onclick: () => {
+        const from = fromInputValue(fromIn.value), to = fromInputValue(toIn.value);
+        navigate('admin/audit', { user: userSel.value || undefined, area: areaSel.value || undefined,
+          from: Number.isFinite(from) ? from : undefined, to: Number.isFinite(to) ? to : undefined });
+      } });
+    const field = (id, label, input) => h('div', { class: 'field' }, h('label', { for: id, text: label }), input);
+    const list = h('div', { 'data-testid': 'audit-list' });
+    const more = h('button', { type: 'button', class: 'small', hidden: true, 'data-testid': 'audit-more', text: t('audit.older') });
+    fill(container, pageHead(t('nav.admin_audit')),
+      h('p', { class: 'intro', text: t('audit.intro') }),
+      h('section', { class: 'panel filters' },
+        h('div', { class: 'filter-row' },
+          field('audit-user', t('audit.user'), userSel), field('audit-area', t('audit.action'), areaSel),
+          field('audit-from', t('audit.from'), fromIn), field('audit-to', t('audit.to'), toIn),
+          h('div', { class: 'filter-apply' }, apply)),
+        h('p', { class: 'help', text: t('viewer.zone', { zone: zoneLabel(shownZone()) }) })),
+      list, h('div', { class: 'form-buttons' }, more));
+
+    const rows = [];
+    const q = (before) => {
+      const sp = new URLSearchParams({ limit: String(PAGE) });
+      if (before) sp.set('before', String(before));
+      if (f.user) sp.set('user_id', f.user);
+      if (f.area) sp.set('action', `${f.area}.`);
+      if (f.from) sp.set('from', String(f.from * 1000));
+      if (f.to) sp.set('to', String(f.to * 1000));
+      return `/audit?${sp}`;
+    };
+    async function load(before) {
+      more.disabled = true;
+      const r = await api.get(q(before));
+      more.disabled = false;
+      if (r.status !== 200) { fill(list, h('p', { class: 'form-error', role: 'alert', text: errorMessage(r.body, r.status) })); return; }
+      rows.push(...(r.body.entries || []));
+      fill(list, table([
+        { label: t('audit.time'), value: (e) => formatDateTime(e.at, { dateStyle: 'medium', timeStyle: 'medium' }) },
+        { label: t('audit.user'), value: who },
+        { label: t('audit.action'), value: (e) => h('span', { 'data-action': e.action, text: actionText(e.action) }) },
+        { label: t('audit.target'), value: (e) => targetText(e, users) },
+        { label: t('audit.address'), value: (e) => e.ip },
+      ], rows, { empty: t('audit.none') }));
+      more.hidden = !r.body.next_before;
+      more.onclick = () => load(r.body.next_before);
+    }
+    await load(null);
+  },
+});
