@@ -2,6 +2,7 @@
 #include "db_demo.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static db_stmt st_find_account = {"demo_find_account",
@@ -41,6 +42,44 @@ static db_stmt st_insert_device = {"demo_insert_device",
     "INSERT INTO devices (account_id, app_id, model, serial, firmware, name) "
     "VALUES ($1, $2, 'LR8450', $3, '2.10', 'Demo logger') RETURNING id", 0};
 
+/* The Pro demo's 32 channels: a building's zones and its electrical supply,
+ * as one LR8450 with wireless units would see them. Names and units are
+ * those metron-gateway (docs/gateway.md) plays with the same kind of
+ * signal, so that the live values scripts/run's gateway sends continue the
+ * history (svc_demo.c) at about the same levels. */
+const demo_channel demo_channels[] = {
+    {"CH1_1", "Zone 1 temperature", "°C"},   {"CH1_2", "Zone 2 temperature", "°C"},
+    {"CH1_3", "Zone 3 temperature", "°C"},   {"CH1_4", "Zone 4 temperature", "°C"},
+    {"CH1_5", "Zone 5 temperature", "°C"},   {"CH1_6", "Zone 6 temperature", "°C"},
+    {"CH1_7", "Zone 7 temperature", "°C"},   {"CH1_8", "Zone 8 temperature", "°C"},
+    {"CH2_1", "Zone 1 humidity", "%RH"},     {"CH2_2", "Zone 2 humidity", "%RH"},
+    {"CH2_3", "Zone 3 humidity", "%RH"},     {"CH2_4", "Zone 4 humidity", "%RH"},
+    {"CH2_5", "Zone 5 humidity", "%RH"},     {"CH2_6", "Zone 6 humidity", "%RH"},
+    {"CH2_7", "Zone 7 humidity", "%RH"},     {"CH2_8", "Zone 8 humidity", "%RH"},
+    {"CH3_1", "AC voltage L1", "V"},         {"CH3_2", "AC voltage L2", "V"},
+    {"CH3_3", "AC voltage L3", "V"},         {"CH3_4", "Current L1", "A"},
+    {"CH3_5", "Current L2", "A"},            {"CH3_6", "Current L3", "A"},
+    {"CH3_7", "Active power", "W"},          {"CH3_8", "Power factor", ""},
+    {"CH4_1", "Frequency", "Hz"},            {"CH4_2", "Server room temperature", "°C"},
+    {"CH4_3", "Battery room temperature", "°C"}, {"CH4_4", "Laboratory temperature", "°C"},
+    {"CH4_5", "Warehouse temperature", "°C"}, {"CH4_6", "Transmitter 1 (4-20 mA)", "V"},
+    {"CH4_7", "Transmitter 2 (4-20 mA)", "V"}, {"CH4_8", "Transmitter 3 (4-20 mA)", "V"},
+};
+const int demo_channels_n = (int)(sizeof demo_channels / sizeof demo_channels[0]);
+
+static db_stmt st_insert_channel = {"demo_insert_channel",
+    "INSERT INTO channels (account_id, device_id, ch_key, name, unit, selected, position) "
+    "VALUES ($1, $2, $3, $4, $5, true, $6) RETURNING id", 0};
+
+static db_stmt st_app_seen = {"demo_app_seen",
+    "UPDATE apps SET last_seen_at = to_timestamp($3::double precision / 1e6), connected = true, "
+    " connected_at = to_timestamp($3::double precision / 1e6) "
+    "WHERE account_id = $1 AND id = $2", 0};
+
+static db_stmt st_selected_channels = {"demo_selected_channels",
+    "SELECT id FROM channels WHERE account_id = $1 AND device_id = $2 AND selected "
+    "ORDER BY position, id", 0};
+
 static db_stmt st_insert_channels = {"demo_insert_channels",
     "INSERT INTO channels (account_id, device_id, ch_key, name, unit, selected, position) "
     "VALUES ($1, $2, 'CH1_1', 'Temperature', '°C', true, 0), "
@@ -65,7 +104,17 @@ static db_status exec_id(db_conn *c, db_stmt *stmt, int n, const char *const *pa
     return st;
 }
 
-db_status db_demo_seed(db_pool *pool, const demo_account *a, bool *created)
+db_status db_demo_app_seen(db_conn *c, long long account_id, long long app_id, int64_t last_us)
+{
+    char a[24], p2[24], t[24];
+    const char *p[] = {a, p2, t};
+    snprintf(a, sizeof a, "%lld", account_id);
+    snprintf(p2, sizeof p2, "%lld", app_id);
+    snprintf(t, sizeof t, "%lld", (long long)last_us);
+    return db_exec(c, &st_app_seen, 3, p, NULL);
+}
+
+db_status db_demo_seed(db_pool *pool, const demo_account *a, bool *created, demo_ids *ids)
 {
     db_conn *c = NULL;
     char account_id[24] = "", user_id[24], group_id[24], app_id[24], device_id[24];
@@ -129,10 +178,35 @@ db_status db_demo_seed(db_pool *pool, const demo_account *a, bool *created)
             goto out;
         }
     }
-    {
+    if (a->n_channels <= 0) {
         const char *p[] = {account_id, device_id};
         if ((st = db_exec(c, &st_insert_channels, 2, p, NULL)) != DB_OK) {
             goto out;
+        }
+    } else {
+        int n = a->n_channels < demo_channels_n ? a->n_channels : demo_channels_n;
+        for (int i = 0; i < n; i++) {
+            char pos[12], id[24];
+            const char *p[] = {account_id, device_id, demo_channels[i].key, demo_channels[i].name,
+                               demo_channels[i].unit, pos};
+            snprintf(pos, sizeof pos, "%d", i);
+            if ((st = exec_id(c, &st_insert_channel, 6, p, id, sizeof id)) != DB_OK) {
+                goto out;
+            }
+        }
+    }
+    if (ids != NULL) {
+        const char *p[] = {account_id, device_id};
+        PQclear(res);
+        res = NULL;
+        if ((st = db_exec(c, &st_selected_channels, 2, p, &res)) != DB_OK) {
+            goto out;
+        }
+        ids->account_id = strtoll(account_id, NULL, 10);
+        ids->app_id = strtoll(app_id, NULL, 10);
+        ids->n_channel = 0;
+        for (int i = 0; i < PQntuples(res) && i < DEMO_MAX_CHANNELS; i++) {
+            ids->channel[ids->n_channel++] = strtoll(PQgetvalue(res, i, 0), NULL, 10);
         }
     }
     st = db_commit(c);
