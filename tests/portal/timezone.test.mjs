@@ -91,6 +91,7 @@ test('times are shown in the browser\'s zone, then in the zone chosen in My sett
   // My settings: the specification's zones, by name; New York.
   await page.goto(`${env.url}/#/account`);
   await waitForPage(page, 'account');
+  await page.waitForSelector('#profile-form select[name=time_zone] option', { state: 'attached' });
   const options = await page.$$eval('#profile-form select[name=time_zone] option', (os) => os.map((o) => [o.value, o.textContent]));
   assert.equal(options.length, 1 + 52, 'the device\'s zone and the 52 zones of the specification');
   assert.equal(options[0][0], '');
@@ -143,6 +144,7 @@ test('times are shown in the browser\'s zone, then in the zone chosen in My sett
   await signIn(phone, { account: 'acme', user: 'admin', password: PASSWORD });
   await phone.goto(`${env.url}/#/account`);
   await waitForPage(phone, 'account');
+  await phone.waitForSelector('#profile-form select[name=time_zone] option', { state: 'attached' });
   assert.equal(await phone.inputValue('#profile-form select[name=time_zone]'), CHOSEN_ZONE);
   await assertFits(phone, 'account');
   await shot(phone, 'account-zone-phone');
