@@ -355,6 +355,7 @@ db_status db_device_delete(db_conn *c, long long account_id, long long device_id
 
 #define CHANNEL_COLS                                                                         \
     "SELECT ch.id, ch.device_id, ch.ch_key, ch.name, ch.unit, ch.selected, ch.position, "    \
+    "COALESCE(ch.decimals, -1), "                                                             \
     DB_ISO("ch.created_at") ", " DB_ISO("ch.updated_at") " "                                       \
     "FROM channels ch JOIN devices d ON d.account_id = ch.account_id AND d.id = ch.device_id " \
     "JOIN apps a ON a.account_id = d.account_id AND a.id = d.app_id "
@@ -367,6 +368,7 @@ static const db_field channel_fields[] = {
     {DBF_STR, offsetof(db_channel, unit)},
     {DBF_BOOL, offsetof(db_channel, selected)},
     {DBF_I64, offsetof(db_channel, position)},
+    {DBF_I64, offsetof(db_channel, decimals)},
     {DBF_STR, offsetof(db_channel, created_at)},
     {DBF_STR, offsetof(db_channel, updated_at)},
 };
@@ -378,11 +380,12 @@ static vis_stmt st_channel_list =
 static vis_stmt st_channel_get =
     VIS_STMT("adm_channel_get", CHANNEL_COLS "WHERE ch.account_id = $1 AND ch.id = $3 AND ", "");
 static db_stmt st_channel_insert = {"adm_channel_insert",
-    "INSERT INTO channels (account_id, device_id, ch_key, name, unit, position) "
+    "INSERT INTO channels (account_id, device_id, ch_key, name, unit, position, decimals) "
     "VALUES ($1, $2, $3, $4, $5, (SELECT COALESCE(max(position) + 1, 0) FROM channels "
-    " WHERE account_id = $1 AND device_id = $2)) RETURNING id", 0};
+    " WHERE account_id = $1 AND device_id = $2), $6::smallint) RETURNING id", 0};
 static db_stmt st_channel_update = {"adm_channel_update",
-    "UPDATE channels SET name = COALESCE($3, name), unit = COALESCE($4, unit) "
+    "UPDATE channels SET name = COALESCE($3, name), unit = COALESCE($4, unit), "
+    " decimals = CASE WHEN $5::boolean THEN $6::smallint ELSE decimals END "
     "WHERE account_id = $1 AND id = $2 AND device_id IS NOT NULL", 0};
 static db_stmt st_channel_delete = {"adm_channel_delete",
     "DELETE FROM channels WHERE account_id = $1 AND id = $2 AND device_id IS NOT NULL", 0};
@@ -426,23 +429,28 @@ void db_channel_clear(db_channel *row)
 }
 
 db_status db_channel_insert(db_conn *c, long long account_id, long long device_id,
-                            const char *key, const char *name, const char *unit, long long *id)
+                            const char *key, const char *name, const char *unit, int decimals,
+                            long long *id)
 {
-    char a[24], d[24];
-    const char *p[] = {a, d, key, name, unit};
+    char a[24], d[24], dec[12];
+    const char *p[] = {a, d, key, name, unit, decimals >= 0 ? dec : NULL};
     DB_ID(a, account_id);
     DB_ID(d, device_id);
-    return db_q_int(c, &st_channel_insert, 5, p, id, NULL);
+    snprintf(dec, sizeof dec, "%d", decimals);
+    return db_q_int(c, &st_channel_insert, 6, p, id, NULL);
 }
 
 db_status db_channel_update(db_conn *c, long long account_id, long long channel_id,
-                            const char *name, const char *unit, bool *found)
+                            const char *name, const char *unit, bool set_decimals, int decimals,
+                            bool *found)
 {
-    char a[24], id[24];
-    const char *p[] = {a, id, name, unit};
+    char a[24], id[24], dec[12];
+    const char *p[] = {a, id, name, unit, set_decimals ? "true" : "false",
+                       set_decimals && decimals >= 0 ? dec : NULL};
     DB_ID(a, account_id);
     DB_ID(id, channel_id);
-    return db_exec_found(c, &st_channel_update, 4, p, found);
+    snprintf(dec, sizeof dec, "%d", decimals);
+    return db_exec_found(c, &st_channel_update, 6, p, found);
 }
 
 db_status db_channel_delete(db_conn *c, long long account_id, long long channel_id, bool *found)

@@ -137,6 +137,7 @@ typedef struct {
     char *unit;
     bool selected;
     long long position;
+    long long decimals; /* how many decimals values are shown with; -1 automatic */
     char *created_at;
     char *updated_at;
 } db_channel;
@@ -151,11 +152,14 @@ void db_channel_free(db_channel *rows, int n);
 void db_channel_clear(db_channel *row);
 
 db_status db_channel_insert(db_conn *c, long long account_id, long long device_id,
-                            const char *key, const char *name, const char *unit, long long *id);
+                            const char *key, const char *name, const char *unit, int decimals,
+                            long long *id);
 
-/* Change name and/or unit (NULL = keep). */
+/* Change name and/or unit (NULL = keep), and the decimals when
+ * "set_decimals" ("decimals" -1 = automatic). */
 db_status db_channel_update(db_conn *c, long long account_id, long long channel_id,
-                            const char *name, const char *unit, bool *found);
+                            const char *name, const char *unit, bool set_decimals, int decimals,
+                            bool *found);
 
 db_status db_channel_delete(db_conn *c, long long account_id, long long channel_id, bool *found);
 

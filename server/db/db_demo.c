@@ -48,28 +48,28 @@ static db_stmt st_insert_device = {"demo_insert_device",
  * signal, so that the live values scripts/run's gateway sends continue the
  * history (svc_demo.c) at about the same levels. */
 const demo_channel demo_channels[] = {
-    {"CH1_1", "Zone 1 temperature", "°C"},   {"CH1_2", "Zone 2 temperature", "°C"},
-    {"CH1_3", "Zone 3 temperature", "°C"},   {"CH1_4", "Zone 4 temperature", "°C"},
-    {"CH1_5", "Zone 5 temperature", "°C"},   {"CH1_6", "Zone 6 temperature", "°C"},
-    {"CH1_7", "Zone 7 temperature", "°C"},   {"CH1_8", "Zone 8 temperature", "°C"},
-    {"CH2_1", "Zone 1 humidity", "%RH"},     {"CH2_2", "Zone 2 humidity", "%RH"},
-    {"CH2_3", "Zone 3 humidity", "%RH"},     {"CH2_4", "Zone 4 humidity", "%RH"},
-    {"CH2_5", "Zone 5 humidity", "%RH"},     {"CH2_6", "Zone 6 humidity", "%RH"},
-    {"CH2_7", "Zone 7 humidity", "%RH"},     {"CH2_8", "Zone 8 humidity", "%RH"},
-    {"CH3_1", "AC voltage L1", "V"},         {"CH3_2", "AC voltage L2", "V"},
-    {"CH3_3", "AC voltage L3", "V"},         {"CH3_4", "Current L1", "A"},
-    {"CH3_5", "Current L2", "A"},            {"CH3_6", "Current L3", "A"},
-    {"CH3_7", "Active power", "W"},          {"CH3_8", "Power factor", ""},
-    {"CH4_1", "Frequency", "Hz"},            {"CH4_2", "Server room temperature", "°C"},
-    {"CH4_3", "Battery room temperature", "°C"}, {"CH4_4", "Laboratory temperature", "°C"},
-    {"CH4_5", "Warehouse temperature", "°C"}, {"CH4_6", "Transmitter 1 (4-20 mA)", "V"},
-    {"CH4_7", "Transmitter 2 (4-20 mA)", "V"}, {"CH4_8", "Transmitter 3 (4-20 mA)", "V"},
+    {"CH1_1", "Zone 1 temperature", "°C", 1},   {"CH1_2", "Zone 2 temperature", "°C", 1},
+    {"CH1_3", "Zone 3 temperature", "°C", 1},   {"CH1_4", "Zone 4 temperature", "°C", 1},
+    {"CH1_5", "Zone 5 temperature", "°C", 1},   {"CH1_6", "Zone 6 temperature", "°C", 1},
+    {"CH1_7", "Zone 7 temperature", "°C", 1},   {"CH1_8", "Zone 8 temperature", "°C", 1},
+    {"CH2_1", "Zone 1 humidity", "%RH", 1},     {"CH2_2", "Zone 2 humidity", "%RH", 1},
+    {"CH2_3", "Zone 3 humidity", "%RH", 1},     {"CH2_4", "Zone 4 humidity", "%RH", 1},
+    {"CH2_5", "Zone 5 humidity", "%RH", 1},     {"CH2_6", "Zone 6 humidity", "%RH", 1},
+    {"CH2_7", "Zone 7 humidity", "%RH", 1},     {"CH2_8", "Zone 8 humidity", "%RH", 1},
+    {"CH3_1", "AC voltage L1", "V", 2},         {"CH3_2", "AC voltage L2", "V", 2},
+    {"CH3_3", "AC voltage L3", "V", 2},         {"CH3_4", "Current L1", "A", 2},
+    {"CH3_5", "Current L2", "A", 2},            {"CH3_6", "Current L3", "A", 2},
+    {"CH3_7", "Active power", "W", 0},          {"CH3_8", "Power factor", "", 3},
+    {"CH4_1", "Frequency", "Hz", 3},            {"CH4_2", "Server room temperature", "°C", 1},
+    {"CH4_3", "Battery room temperature", "°C", 1}, {"CH4_4", "Laboratory temperature", "°C", 1},
+    {"CH4_5", "Warehouse temperature", "°C", 1}, {"CH4_6", "Transmitter 1 (4-20 mA)", "V", 4},
+    {"CH4_7", "Transmitter 2 (4-20 mA)", "V", 4}, {"CH4_8", "Transmitter 3 (4-20 mA)", "V", 4},
 };
 const int demo_channels_n = (int)(sizeof demo_channels / sizeof demo_channels[0]);
 
 static db_stmt st_insert_channel = {"demo_insert_channel",
-    "INSERT INTO channels (account_id, device_id, ch_key, name, unit, selected, position) "
-    "VALUES ($1, $2, $3, $4, $5, true, $6) RETURNING id", 0};
+    "INSERT INTO channels (account_id, device_id, ch_key, name, unit, selected, position, decimals) "
+    "VALUES ($1, $2, $3, $4, $5, true, $6, $7::smallint) RETURNING id", 0};
 
 static db_stmt st_app_seen = {"demo_app_seen",
     "UPDATE apps SET last_seen_at = to_timestamp($3::double precision / 1e6), connected = true, "
@@ -186,11 +186,13 @@ db_status db_demo_seed(db_pool *pool, const demo_account *a, bool *created, demo
     } else {
         int n = a->n_channels < demo_channels_n ? a->n_channels : demo_channels_n;
         for (int i = 0; i < n; i++) {
-            char pos[12], id[24];
+            char pos[12], dec[12], id[24];
             const char *p[] = {account_id, device_id, demo_channels[i].key, demo_channels[i].name,
-                               demo_channels[i].unit, pos};
+                               demo_channels[i].unit, pos,
+                               demo_channels[i].decimals >= 0 ? dec : NULL};
             snprintf(pos, sizeof pos, "%d", i);
-            if ((st = exec_id(c, &st_insert_channel, 6, p, id, sizeof id)) != DB_OK) {
+            snprintf(dec, sizeof dec, "%d", demo_channels[i].decimals);
+            if ((st = exec_id(c, &st_insert_channel, 7, p, id, sizeof id)) != DB_OK) {
                 goto out;
             }
         }

@@ -33,6 +33,7 @@ typedef struct {
     const char *key;
     const char *name;
     const char *unit;
+    int decimals; /* as its values are shown; -1 automatic */
 } demo_channel;
 
 /* The channels of the Pro demo (demo_channels_n of them). */

@@ -127,6 +127,11 @@ static cJSON *channel_json(const http_req *req, const void *row)
     admb_add_str(o, "unit", ch->unit);
     cJSON_AddBoolToObject(o, "selected", ch->selected);
     admb_add_int(o, "position", ch->position);
+    if (ch->decimals >= 0) {
+        admb_add_int(o, "decimals", ch->decimals);
+    } else {
+        cJSON_AddNullToObject(o, "decimals");
+    }
     admb_add_str(o, "created_at", ch->created_at);
     admb_add_str(o, "updated_at", ch->updated_at);
     return o;
@@ -516,11 +521,41 @@ static int h_channels_list(http_req *req)
     return http_reply_json(req, 200, o);
 }
 
-/* POST /api/v1/devices/{id}/channels {key, name, unit?} (not selected) */
+/* "decimals": absent (*set false), null (automatic: -1) or a whole number
+ * 0..9. Returns 0, or -1 after replying 400. */
+static int json_decimals(http_req *req, bool *set, int *out)
+{
+    const cJSON *d = cJSON_GetObjectItemCaseSensitive(req->body, "decimals");
+    *set = false;
+    *out = -1;
+    if (d == NULL) {
+        return 0;
+    }
+    *set = true;
+    if (cJSON_IsNull(d)) {
+        return 0;
+    }
+    if (!cJSON_IsNumber(d)) {
+        http_reply_error(req, 400, "wrong_type", "'decimals' must be a whole number or null",
+                         "decimals");
+        return -1;
+    }
+    if (d->valuedouble < 0 || d->valuedouble > 9 || d->valuedouble != (double)(int)d->valuedouble) {
+        http_reply_error(req, 400, "invalid_value", "'decimals' must be a whole number from 0 to 9",
+                         "decimals");
+        return -1;
+    }
+    *out = (int)d->valuedouble;
+    return 0;
+}
+
+/* POST /api/v1/devices/{id}/channels {key, name, unit?, decimals?} (not selected) */
 static int h_channels_create(http_req *req)
 {
-    static const char *const allowed[] = {"key", "name", "unit", NULL};
+    static const char *const allowed[] = {"key", "name", "unit", "decimals", NULL};
     const char *key = NULL, *name = NULL, *unit = NULL;
+    bool dec_set = false;
+    int decimals = -1;
     long long device_id, id = 0;
     svc_error e = {0};
     svc_actor a = admb_actor(req);
@@ -528,10 +563,12 @@ static int h_channels_create(http_req *req)
         http_json_fields(req, req->body, allowed, NULL) != 0 ||
         http_json_string(req, req->body, "key", 32, true, &key) != 0 ||
         admb_json_text(req, req->body, "name", 100, true, false, &name) != 0 ||
-        admb_json_text(req, req->body, "unit", 16, false, true, &unit) != 0) {
+        admb_json_text(req, req->body, "unit", 16, false, true, &unit) != 0 ||
+        json_decimals(req, &dec_set, &decimals) != 0) {
         return req->status;
     }
-    if (svc_channel_create(req->srv->pool, &a, device_id, key, name, unit, &id, &e) != SVC_OK) {
+    if (svc_channel_create(req->srv->pool, &a, device_id, key, name, unit, decimals, &id, &e) !=
+        SVC_OK) {
         return admb_reply_err(req, &e);
     }
     return reply_channel(req, 201, id);
@@ -546,20 +583,23 @@ static int h_channel_get(http_req *req)
     return reply_channel(req, 200, id);
 }
 
-/* PATCH /api/v1/channels/{id} {name?, unit?} */
+/* PATCH /api/v1/channels/{id} {name?, unit?, decimals?} */
 static int h_channel_update(http_req *req)
 {
-    static const char *const allowed[] = {"name", "unit", NULL};
+    static const char *const allowed[] = {"name", "unit", "decimals", NULL};
     const char *name = NULL, *unit = NULL;
+    bool dec_set = false;
+    int decimals = -1;
     long long id;
     svc_error e = {0};
     svc_actor a = admb_actor(req);
     if (admb_path_id(req, 0, &id) != 0 || http_json_fields(req, req->body, allowed, NULL) != 0 ||
         admb_json_text(req, req->body, "name", 100, false, false, &name) != 0 ||
-        admb_json_text(req, req->body, "unit", 16, false, true, &unit) != 0) {
+        admb_json_text(req, req->body, "unit", 16, false, true, &unit) != 0 ||
+        json_decimals(req, &dec_set, &decimals) != 0) {
         return req->status;
     }
-    if (svc_channel_update(req->srv->pool, &a, id, name, unit, &e) != SVC_OK) {
+    if (svc_channel_update(req->srv->pool, &a, id, name, unit, dec_set, decimals, &e) != SVC_OK) {
         return admb_reply_err(req, &e);
     }
     return reply_channel(req, 200, id);

@@ -353,14 +353,15 @@ db_status db_group_visible(db_conn *c, long long account_id, long long viewer,
 static db_stmt st_monitor = {"ser_monitor",
     "SELECT p.id, p.name, p.kind, p.enabled, p.connected, " ISO_UTC("p.last_seen_at") ", "
     "       d.id, d.model, d.serial, d.name, c.id, c.ch_key, c.name, c.unit, c.selected, "
-    "       l.t, l.v, COALESCE(l.special, 0), false, NULL "
+    "       l.t, l.v, COALESCE(l.special, 0), false, NULL, COALESCE(c.decimals, -1) "
     "FROM apps p JOIN devices d ON d.account_id = p.account_id AND d.app_id = p.id "
     "JOIN channels c ON c.account_id = d.account_id AND c.device_id = d.id "
     "LEFT JOIN channel_latest l ON l.channel_id = c.id "
     "WHERE p.account_id = $1 AND p.group_id = $2 "
     "UNION ALL "
     "SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, c.id, c.ch_key, c.name, "
-    "       c.unit, true, l.t, l.v, COALESCE(l.special, 0), true, c.expression "
+    "       c.unit, true, l.t, l.v, COALESCE(l.special, 0), true, c.expression, "
+    "       COALESCE(c.decimals, -1) "
     "FROM channels c LEFT JOIN channel_latest l ON l.channel_id = c.id "
     "WHERE c.account_id = $1 AND c.group_id = $2 AND c.expression IS NOT NULL "
     "ORDER BY 19, 1, 7, 11", 0};
@@ -373,7 +374,7 @@ static const db_field monitor_fields[] = {
     MON(DBF_STR, device_name),  MON(DBF_I64, channel_id),    MON(DBF_STR, ch_key),
     MON(DBF_STR, ch_name),      MON(DBF_STR, unit),          MON(DBF_BOOL, selected),
     MON(DBF_STR, latest_t),     MON(DBF_STR, latest_v),      MON(DBF_I64, latest_special),
-    MON(DBF_BOOL, computed),    MON(DBF_STR, expression),
+    MON(DBF_BOOL, computed),    MON(DBF_STR, expression),    MON(DBF_I64, decimals),
 };
 #undef MON
 #define N_MONITOR_FIELDS ((int)(sizeof monitor_fields / sizeof monitor_fields[0]))

@@ -104,6 +104,7 @@ typedef struct {
     long long latest_special; /* mt_sv, 0 = an ordinary value */
     bool computed;
     char *expression;    /* computed channels, else NULL */
+    long long decimals;  /* how many decimals values are shown with; -1 automatic */
 } db_monitor_row;
 
 /* The monitor rows of a group, apps and devices together, computed

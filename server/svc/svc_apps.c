@@ -515,8 +515,8 @@ bool svc_channel_key_valid(const char *key)
 }
 
 svc_status svc_channel_create(db_pool *pool, const svc_actor *a, long long device_id,
-                           const char *key, const char *name, const char *unit, long long *id,
-                           svc_error *e)
+                           const char *key, const char *name, const char *unit, int decimals,
+                           long long *id, svc_error *e)
 {
     audit_who who = svc_who(a);
     db_conn *c = NULL;
@@ -538,7 +538,9 @@ svc_status svc_channel_create(db_pool *pool, const svc_actor *a, long long devic
         rc = svc_fail(e, SVC_NOT_FOUND, "not_found", NULL, "no such device");
         goto out;
     }
-    SVC_TRY_DB(db_channel_insert(c, a->account_id, device_id, key, name, unit ? unit : "", id), dup);
+    SVC_TRY_DB(db_channel_insert(c, a->account_id, device_id, key, name, unit ? unit : "", decimals,
+                                 id),
+               dup);
     SVC_TRY_DB(audit_write_kv(c, &who, "channel.create", "channel", *id, "key", key), NULL);
 out:
     db_device_clear(&d);
@@ -546,7 +548,8 @@ out:
 }
 
 svc_status svc_channel_update(db_pool *pool, const svc_actor *a, long long channel_id,
-                           const char *name, const char *unit, svc_error *e)
+                           const char *name, const char *unit, bool set_decimals, int decimals,
+                           svc_error *e)
 {
     audit_who who = svc_who(a);
     db_conn *c = NULL;
@@ -555,7 +558,9 @@ svc_status svc_channel_update(db_pool *pool, const svc_actor *a, long long chann
     if ((rc = svc_tx_begin(pool, &c, e)) != SVC_OK) {
         goto out;
     }
-    SVC_TRY_DB(db_channel_update(c, a->account_id, channel_id, name, unit, &found), NULL);
+    SVC_TRY_DB(db_channel_update(c, a->account_id, channel_id, name, unit, set_decimals, decimals,
+                                 &found),
+               NULL);
     if (!found) {
         rc = svc_fail(e, SVC_NOT_FOUND, "not_found", NULL, "no such channel");
         goto out;

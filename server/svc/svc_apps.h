@@ -109,12 +109,15 @@ svc_status svc_device_delete(db_pool *pool, const svc_actor *a, long long device
 /* Whether "key" is a channel key ("CH1_1": letters, digits, _ . -, 1..32). */
 bool svc_channel_key_valid(const char *key);
 
+/* "decimals": how many decimals its values are shown with, 0..9, or -1
+ * automatic (the update changes it only when "set_decimals"). */
 svc_status svc_channel_create(db_pool *pool, const svc_actor *a, long long device_id,
-                            const char *key, const char *name, const char *unit, long long *id,
-                            svc_error *e);
+                            const char *key, const char *name, const char *unit, int decimals,
+                            long long *id, svc_error *e);
 
 svc_status svc_channel_update(db_pool *pool, const svc_actor *a, long long channel_id,
-                            const char *name, const char *unit, svc_error *e);
+                            const char *name, const char *unit, bool set_decimals, int decimals,
+                            svc_error *e);
 
 svc_status svc_channel_delete(db_pool *pool, const svc_actor *a, long long channel_id,
                             svc_error *e);

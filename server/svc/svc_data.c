@@ -703,6 +703,11 @@ void svc_data_monitor(srv *s, const svc_actor *a, long long group_id, data_reply
         cJSON_AddStringToObject(chan, "key", (m->ch_key != NULL ? m->ch_key : ""));
         cJSON_AddStringToObject(chan, "name", (m->ch_name != NULL ? m->ch_name : ""));
         cJSON_AddStringToObject(chan, "unit", (m->unit != NULL ? m->unit : ""));
+        if (m->decimals >= 0) {
+            cJSON_AddNumberToObject(chan, "decimals", (double)m->decimals);
+        } else {
+            cJSON_AddNullToObject(chan, "decimals");
+        }
         cJSON_AddBoolToObject(chan, "selected", m->selected);
         cJSON_AddItemToObject(chan, "latest", has ? latest_json(lt, lv) : cJSON_CreateNull());
         if (is_computed) {

@@ -94,6 +94,17 @@ test('channels: add, rename, change the unit, acquire and delete', async () => {
     const ch9 = r.body.items.find((c) => c.key === 'CH9');
     assert.deepEqual([ch9.name, ch9.unit, ch9.selected], ['Humidity, hall 2', '% RH', true]);
     await shot(page, 'channels-pc');
+    // Decimals: how the monitor (and the chart's legend, the lists) show the values.
+    await page.click('tr[data-key=CH1] [data-testid=channel-edit]');
+    await page.selectOption('dialog select[name=decimals]', '2');
+    await page.click('dialog button[type=submit]');
+    await page.waitForFunction(() => document.querySelector('tr[data-key=CH1] [data-testid=channel-decimals]')?.textContent === '2');
+    assert.equal((await seed.admin.get(`/api/v1/channels/${seed.channels[0]}`)).body.decimals, 2);
+    await page.goto(`${env.url}/#/monitor`);
+    await page.waitForSelector(`[data-channel="${seed.channels[0]}"] [data-testid=channel-value]`);
+    assert.equal(await page.textContent(`[data-channel="${seed.channels[0]}"] [data-testid=channel-value]`), '12.50');
+    await page.goto(`${env.url}/#/admin/channels?device=${seed.deviceId}`);
+    await page.waitForSelector('tr[data-key=CH9]');
     // Delete.
     await page.click('tr[data-key=CH9] [data-testid=channel-delete]');
     await page.click('dialog button.danger');

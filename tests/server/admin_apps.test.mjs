@@ -280,6 +280,27 @@ test('channels: create, list, edit, delete; selection replaces the whole set', a
   assert.equal(r.body.unit, '%RH');
   r = await t.c.get(`/api/v1/channels/${ch2.id}`);
   assert.equal(r.body.name, 'Humidity');
+  // Decimals (how values are shown): null = automatic, 0..9; a patch without
+  // them keeps them; null clears them; anything else is refused, changing nothing.
+  assert.equal(ch1.decimals, null);
+  r = await t.c.post(`/api/v1/devices/${d.id}/channels`, { key: 'CH1_3', name: 'Volt', unit: 'V', decimals: 3 });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  assert.equal(r.body.decimals, 3);
+  await t.c.del(`/api/v1/channels/${r.body.id}`);
+  r = await t.c.patch(`/api/v1/channels/${ch2.id}`, { decimals: 1 });
+  assert.equal(r.body.decimals, 1);
+  r = await t.c.patch(`/api/v1/channels/${ch2.id}`, { name: 'Humidity' });
+  assert.equal(r.body.decimals, 1);
+  for (const [v, code] of [[10, 'invalid_value'], [-1, 'invalid_value'], [1.5, 'invalid_value'], ['2', 'wrong_type']]) {
+    r = await t.c.patch(`/api/v1/channels/${ch2.id}`, { decimals: v });
+    assert.equal(r.status, 400, String(v));
+    assert.equal(r.body.code, code);
+    assert.equal(r.body.field, 'decimals');
+  }
+  assert.equal((await t.c.get(`/api/v1/channels/${ch2.id}`)).body.decimals, 1);
+  r = await t.c.patch(`/api/v1/channels/${ch2.id}`, { decimals: null });
+  assert.equal(r.body.decimals, null);
+  await t.c.patch(`/api/v1/channels/${ch2.id}`, { decimals: 2 });
 
   r = await t.c.put(`/api/v1/devices/${d.id}/selection`, { channel_ids: [ch1.id, ch2.id] });
   assert.equal(r.status, 200);
@@ -294,6 +315,7 @@ test('channels: create, list, edit, delete; selection replaces the whole set', a
   assert.equal(r.status, 200);
   r = await t.c.get(`/api/v1/devices/${d.id}/channels`);
   assert.deepEqual(r.body.items.map((c) => c.id), [ch2.id]);
+  assert.equal(r.body.items[0].decimals, 2);
 });
 
 test('selection is all or nothing: an unknown, foreign or repeated id changes nothing', async () => {

@@ -8,7 +8,7 @@
 //   const chart = createChart(host, {
 //     t,                      // t(key, params): strings of the "viewer" catalogue
 //     locale,                 // BCP 47 tag for Intl (e.g. 'de')
-//     channels,               // [{key, name, unit}] (at most 32; colour, dash optional)
+//     channels,               // [{key, name, unit}] (at most 64; colour, dash, decimals optional)
 //     source,                 // async ({from, to, buckets, channels, signal}) -> block (buckets.mjs)
 //     from, to,               // the first range (ms)
 //     limits,                 // optional {from, to}: the view never leaves it
@@ -219,11 +219,11 @@ export function createChart(host, options) {
     return -1;
   }
 
-  function valueText(v) {
+  function valueText(v, decimals) {
     const parts = [];
     if (v.lo != null) {
-      parts.push(v.lo === v.hi ? fmtValue(locale, v.lo)
-        : t('chart.minMax', { min: fmtValue(locale, v.lo), max: fmtValue(locale, v.hi) }));
+      parts.push(v.lo === v.hi ? fmtValue(locale, v.lo, decimals)
+        : t('chart.minMax', { min: fmtValue(locale, v.lo, decimals), max: fmtValue(locale, v.hi, decimals) }));
     }
     if (v.kind) parts.push(t(`chart.special.${v.kind}`));
     return parts.join(' · ');
@@ -243,13 +243,14 @@ export function createChart(host, options) {
       it.val.classList.remove('mc-none');
       const s = block.series[i];
       const v = bucketValue(s, b);
-      if (v) { it.val.textContent = valueText(v); return; }
+      const dec = channels[i] ? channels[i].decimals : null;
+      if (v) { it.val.textContent = valueText(v, dec); return; }
       // Between samples (zoomed in further than their spacing): the nearest
       // sample, with its time (its bucket's middle: within half a pixel).
       const nb = s && b >= 0 ? nearestBucket(s, b) : -1;
       if (nb < 0) { it.val.textContent = t('chart.noValues'); it.val.classList.add('mc-none'); return; }
       const at = block.from + w * (nb + 0.5);
-      it.val.textContent = t('chart.nearest', { value: valueText(bucketValue(s, nb)),
+      it.val.textContent = t('chart.nearest', { value: valueText(bucketValue(s, nb), dec),
         time: dateTime(locale, at, { seconds: w < 60000 }) });
     });
   }

@@ -104,9 +104,15 @@ export function valueTicks(locale, splits, incr) {
   return splits.map((v) => (v == null ? '' : f.format(v)));
 }
 
-/** A measured value for the legend and lists (7 significant digits). */
-export function value(locale, v) {
+/**
+ * A measured value for the legend and lists: with the channel's "decimals"
+ * (0..9) when it has them, else 7 significant digits.
+ */
+export function value(locale, v, decimals = null) {
   if (v == null || !Number.isFinite(v)) return '';
+  if (Number.isInteger(decimals) && decimals >= 0) {
+    return nf(locale, { minimumFractionDigits: decimals, maximumFractionDigits: decimals }).format(v);
+  }
   return nf(locale, { maximumSignificantDigits: 7 }).format(v);
 }
 

@@ -31,18 +31,24 @@ const SPECIAL = { '+over': 'special.over_pos', '-over': 'special.over_neg', brea
 // The chart's marks for the same special values (chart/marks.mjs), so the two pages agree.
 const SPECIAL_MARK = { '+over': '▲', '-over': '▼', break: '✕', error: '◆', missing: '○' };
 
-/** The text of a value: a number for the language, or a word for a special value. */
-export function valueText(v) {
+/**
+ * The text of a value: a number for the language (with the channel's
+ * decimals when it has them), or a word for a special value.
+ */
+export function valueText(v, decimals = null) {
   if (v === null || v === undefined) return { text: t('monitor.no_value'), cls: 'none' };
   if (typeof v === 'string') {
     return { text: SPECIAL[v] ? t(SPECIAL[v]) : t('special.error'), cls: 'special', mark: SPECIAL_MARK[v] || '◆', kind: v };
+  }
+  if (Number.isInteger(decimals) && decimals >= 0) {
+    return { text: formatNumber(v, { minimumFractionDigits: decimals, maximumFractionDigits: decimals }), cls: '' };
   }
   return { text: formatNumber(v, { maximumSignificantDigits: 7 }), cls: '' };
 }
 
 /** Draw a channel's value, time and age into its cells (also for 5-second values). */
 function showValue(cell, v, tMs) {
-  const val = valueText(v);
+  const val = valueText(v, cell.decimals);
   cell.valueEl.textContent = val.mark ? `${val.mark} ${val.text}` : val.text;
   cell.valueEl.className = ['channel-value', val.cls].filter(Boolean).join(' ');
   if (val.kind) cell.valueEl.dataset.special = val.kind; else delete cell.valueEl.dataset.special;
@@ -78,7 +84,7 @@ function channelCard(ch, cells) {
   }, h('span', { class: 'channel-name', text: `${ch.name || ch.key}${ch.key && ch.name && ch.name !== ch.key ? ` · ${ch.key}` : ''}` }),
   h('span', {}, valueEl, unitEl), h('span', { class: 'channel-when' }, ageEl, timeEl),
   ch.selected === false ? h('span', { class: 'pill', text: t('monitor.not_acquired') }) : null);
-  const cell = { card, valueEl, timeEl, ageEl, unitEl, unit: ch.unit || '', t: 0 };
+  const cell = { card, valueEl, timeEl, ageEl, unitEl, unit: ch.unit || '', decimals: ch.decimals ?? null, t: 0 };
   cells.set(ch.id, cell);
   showValue(cell, ch.latest ? ch.latest.v : null, ch.latest ? ch.latest.t / 1000 : 0);
   return card;

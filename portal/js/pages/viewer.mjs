@@ -129,7 +129,7 @@ async function render(container, params) {
     const picked = await pickChannels({ selected: isB ? bchans() : chans(), max: MAX_CHANNELS,
       title: isB ? t('viewer.compare.pickB') : undefined });
     if (!picked) return;
-    for (const c of picked) meta.set(c.id, { id: c.id, name: c.name, unit: c.unit });
+    for (const c of picked) meta.set(c.id, { id: c.id, name: c.name, unit: c.unit, decimals: c.decimals ?? null });
     if (isB) st.bids = picked.map((c) => c.id);
     else { st.ids = picked.map((c) => c.id); st.dropped = []; }
     saveUrl();
@@ -226,14 +226,16 @@ async function render(container, params) {
 
   function chartChannels() {
     const a = chans();
-    if (st.mode !== 'compare') return a.map((c, i) => ({ key: `a${c.id}`, id: c.id, name: c.name, unit: c.unit, colour: colour(i) }));
+    if (st.mode !== 'compare') {
+      return a.map((c, i) => ({ key: `a${c.id}`, id: c.id, name: c.name, unit: c.unit, decimals: c.decimals, colour: colour(i) }));
+    }
     if (st.cmp === 'period') {
       // Every chosen channel, over both periods (the second dashed): up to 64 series.
       const label = formatDateTime(st.bfrom, { dateStyle: 'medium', timeStyle: 'short' });
       return [
-        ...a.map((c, i) => ({ key: `a${c.id}`, id: c.id, name: c.name, unit: c.unit, colour: colour(i), set: 'a' })),
+        ...a.map((c, i) => ({ key: `a${c.id}`, id: c.id, name: c.name, unit: c.unit, decimals: c.decimals, colour: colour(i), set: 'a' })),
         ...a.map((c, i) => ({ key: `b${c.id}`, id: c.id, name: t('viewer.compare.seriesB', { name: c.name, start: label }),
-          unit: c.unit, colour: colour(i), dash: true, set: 'b' })),
+          unit: c.unit, decimals: c.decimals, colour: colour(i), dash: true, set: 'b' })),
       ];
     }
     const b = bchans();

@@ -8,12 +8,12 @@ import { channelLabel } from './viewer_picker.mjs';
 
 export const PAGE_ROWS = 200;
 
-function cell(v) {
+function cell(v, decimals) {
   if (v === null || v === undefined) return h('td', { class: 'num vw-none' });
   if (typeof v === 'string') {
     return h('td', { class: 'num vw-special', 'data-special': v, text: t(`chart.special.${v}`) });
   }
-  return h('td', { class: 'num', text: fmtValue(language(), v) });
+  return h('td', { class: 'num', text: fmtValue(language(), v, decimals) });
 }
 
 /** Render list mode for "channels" over [from, to) (ms) into "box". Returns a cleanup function. */
@@ -55,7 +55,7 @@ export function listMode(box, { channels, from, to }) {
         channels.map((c) => h('th', { scope: 'col', class: 'num', text: channelLabel(c) })))),
       h('tbody', {}, body.t.map((tu, i) => h('tr', {},
         h('td', { class: 'vw-time', 'data-us': String(tu), text: dateTime(lc, tu / 1000, { ms: !whole }) }),
-        cols.map((v) => cell(v[i]))))))) : h('p', { class: 'empty', text: t('viewer.list.none') }));
+        cols.map((v, k) => cell(v[i], channels[k].decimals))))))) : h('p', { class: 'empty', text: t('viewer.list.none') }));
     prev.disabled = stack.length === 0;
     next.disabled = body.next === null || body.next === undefined;
     next.onclick = () => { stack.push(cur); show(body.next); };

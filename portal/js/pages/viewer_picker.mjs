@@ -19,13 +19,23 @@ export async function channelHistory() {
 }
 
 /**
- * Names and units of channel ids: from the history, then GET /channels/{id};
- * an id nobody can name keeps "#id". Returns a Map id -> {id, name, unit}.
+ * Names, units and decimals of channel ids: from the current group's
+ * monitor data, the history, then GET /channels/{id}; an id nobody can name
+ * keeps "#id". Returns a Map id -> {id, name, unit, decimals}.
  */
 export async function describeChannels(ids, known = new Map()) {
   const out = new Map();
   for (const id of ids) if (known.has(id)) out.set(id, known.get(id));
   let missing = ids.filter((id) => !out.has(id));
+  if (missing.length && session.groupId) {
+    const r = await api.get(`/groups/${session.groupId}/monitor`);
+    if (r.status === 200) {
+      for (const g of monitorChannels(r.body)) {
+        for (const c of g.channels) if (missing.includes(c.id)) out.set(c.id, c);
+      }
+    }
+  }
+  missing = ids.filter((id) => !out.has(id));
   if (missing.length) {
     for (const c of await channelHistory()) {
       if (missing.includes(c.id)) out.set(c.id, { id: c.id, name: c.name || c.key, unit: c.unit || '' });
@@ -35,7 +45,7 @@ export async function describeChannels(ids, known = new Map()) {
   await Promise.all(missing.map(async (id) => {
     const r = await api.get(`/channels/${id}`);
     out.set(id, r.status === 200 && r.body
-      ? { id, name: r.body.name || r.body.key || `#${id}`, unit: r.body.unit || '' }
+      ? { id, name: r.body.name || r.body.key || `#${id}`, unit: r.body.unit || '', decimals: r.body.decimals ?? null }
       : { id, name: `#${id}`, unit: '' });
   }));
   return out;
@@ -47,7 +57,7 @@ function monitorChannels(body) {
     for (const dev of app.devices || []) {
       groups.push({
         title: `${app.name} · ${dev.name || `${dev.model} ${dev.serial}`}`,
-        channels: (dev.channels || []).map((c) => ({ id: c.id, name: c.name || c.key, unit: c.unit || '',
+        channels: (dev.channels || []).map((c) => ({ id: c.id, name: c.name || c.key, unit: c.unit || '', decimals: c.decimals ?? null,
           key: c.key, acquired: c.selected !== false })),
       });
     }

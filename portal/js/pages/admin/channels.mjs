@@ -1,6 +1,7 @@
 // Channels (administrators; M4, P10/P11): the channels of a device — add
-// (key, name, unit), rename, change the unit, delete — and which of them are
-// acquired (stored), within the plan's selection limit.
+// (key, name, unit, decimals), rename, change the unit and the decimals its
+// values are shown with, delete — and which of them are acquired (stored),
+// within the plan's selection limit.
 //
 // Route: #/admin/channels?device=<id>
 import { registerPage, navigate } from '../../router.mjs';
@@ -14,6 +15,9 @@ import { confirmDialog } from '../../ui/dialog.mjs';
 import { toast } from '../../ui/toast.mjs';
 
 const KEY_PATTERN = '[A-Za-z0-9_.\\-]{1,32}';
+const decimalsOpts = () => [{ value: '', label: t('channels.decimals_auto') },
+  ...Array.from({ length: 10 }, (_, d) => ({ value: d, label: t('channels.decimals_n', { n: d, example: formatNumber(1234.5678, { minimumFractionDigits: d, maximumFractionDigits: d }) }) }))];
+const decimalsOf = (v) => (v === '' || v === null || v === undefined ? null : Number(v));
 
 function deviceLabel(d, apps) {
   const app = apps.get(d.app_id);
@@ -67,9 +71,10 @@ registerPage('admin/channels', {
         fields: [
           { name: 'name', label: t('common.name'), required: true, maxlength: 100 },
           { name: 'unit', label: t('channels.unit'), maxlength: 16, help: t('channels.unit_help') },
+          { name: 'decimals', label: t('channels.decimals'), type: 'select', options: decimalsOpts(), help: t('channels.decimals_help') },
         ],
-        values: { name: c.name, unit: c.unit },
-        submit: (v) => api.patch(`/channels/${c.id}`, { name: v.name, unit: v.unit }),
+        values: { name: c.name, unit: c.unit, decimals: c.decimals ?? '' },
+        submit: (v) => api.patch(`/channels/${c.id}`, { name: v.name, unit: v.unit, decimals: decimalsOf(v.decimals) }),
       }).then((res) => { if (res) { toast(t('common.saved'), 'ok'); load(); } });
       const remove = async (c) => {
         if (!(await confirmDialog(t('channels.delete_confirm', { name: c.name, key: c.key }), { confirm: t('common.delete') }))) return;
@@ -84,6 +89,8 @@ registerPage('admin/channels', {
           h('td', { 'data-label': t('channels.key') }, h('code', { text: c.key })),
           h('td', { 'data-label': t('common.name'), text: c.name }),
           h('td', { 'data-label': t('channels.unit'), text: c.unit || '—' }),
+          h('td', { class: 'num', 'data-label': t('channels.decimals'), 'data-testid': 'channel-decimals',
+            text: c.decimals === null || c.decimals === undefined ? t('channels.decimals_auto') : formatNumber(c.decimals) }),
           h('td', { class: 'actions' }, h('div', { class: 'row-actions' },
             h('button', { type: 'button', class: 'small', 'data-testid': 'channel-edit', text: t('common.edit'), onclick: () => edit(c) }),
             h('button', { type: 'button', class: 'small danger', 'data-testid': 'channel-delete', text: t('common.delete'), onclick: () => remove(c) }))));
@@ -104,8 +111,9 @@ registerPage('admin/channels', {
               { name: 'key', label: t('channels.key'), required: true, maxlength: 32, pattern: KEY_PATTERN, help: t('channels.key_help') },
               { name: 'name', label: t('common.name'), required: true, maxlength: 100 },
               { name: 'unit', label: t('channels.unit'), maxlength: 16, help: t('channels.unit_help') },
+              { name: 'decimals', label: t('channels.decimals'), type: 'select', options: decimalsOpts(), help: t('channels.decimals_help') },
             ],
-            submit: (v) => api.post(`/devices/${id}/channels`, v),
+            submit: (v) => api.post(`/devices/${id}/channels`, { ...v, decimals: decimalsOf(v.decimals) }),
           });
           if (res) { toast(t('channels.added', { name: res.body.name }), 'ok'); load(); }
         } });
@@ -117,6 +125,7 @@ registerPage('admin/channels', {
         items.length ? h('div', { class: 'table-wrap' }, h('table', { class: 'table', 'data-testid': 'channels-table' },
           h('thead', {}, h('tr', {}, h('th', { scope: 'col', text: t('channels.acquired') }), h('th', { scope: 'col', text: t('channels.key') }),
             h('th', { scope: 'col', text: t('common.name') }), h('th', { scope: 'col', text: t('channels.unit') }),
+            h('th', { scope: 'col', class: 'num', text: t('channels.decimals') }),
             h('th', { scope: 'col', class: 'actions', text: t('common.actions') }))),
           h('tbody', {}, rows))) : h('p', { class: 'empty', text: t('monitor.no_channels') }),
         h('div', { class: 'form-buttons' }, save));
