@@ -7,7 +7,7 @@
 // portal/i18n/viewer/<lang>.json, or the copies the bundle carries when the
 // page runs from file:// (window.__METRON_VIEWER_I18N, see
 // scripts/bundle-offline.mjs).
-import { createChart, MAX_SERIES } from './chart/chart.mjs';
+import { createChart, MAX_CHANNELS as MAX_SERIES } from './chart/chart.mjs';
 import { openFile, core } from './chart/filesource.mjs';
 import { number, dateTime } from './chart/format.mjs';
 import { fileErrorText } from './chart/fileerrors.mjs';

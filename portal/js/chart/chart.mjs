@@ -41,6 +41,7 @@ import { drawMarks, markSwatch } from './marks.mjs';
 import { defaultSettings, scaleKey, effective, openYSettings } from './yaxis.mjs';
 import { icon } from './icons.mjs';
 
+export const MAX_CHANNELS = 32; // channels shown at once (V2)
 export const MAX_SERIES = 64; // 32 channels, twice in a comparison (V2, V4)
 const AXIS_ROOM_PX = 150; // plot width per value axis before extra units start hidden
 const MAX_BUCKETS = 4000;

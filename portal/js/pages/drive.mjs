@@ -14,7 +14,7 @@ import { isAdmin, session, plan } from '../session.mjs';
 import { h, fill } from '../ui/dom.mjs';
 import { showDialog, confirmDialog } from '../ui/dialog.mjs';
 import { toast } from '../ui/toast.mjs';
-import { ensureStyles, createChart, MAX_SERIES } from '../chart/chart.mjs';
+import { ensureStyles, createChart, MAX_CHANNELS as MAX_SERIES } from '../chart/chart.mjs';
 import { channelHistory, channelLabel, MAX_CHANNELS } from './viewer_picker.mjs';
 import { fileErrorText } from '../chart/fileerrors.mjs';
 
