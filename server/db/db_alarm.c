@@ -987,3 +987,45 @@ db_status db_alarm_summary_json(db_conn *c, long long account_id, long long grou
     const char *p[] = {db_ll(account_id, a), db_ll(group_id, g)};
     return db_q_text(c, &st_summary, 2, p, json);
 }
+
+/* -------------------------------------------------------------- settings */
+
+static db_stmt st_settings_json = {"alarm_settings_json",
+    "SELECT json_build_object('group_id', g.id, "
+    " 'disconnect_notice', COALESCE(s.disconnect_notice, true), "
+    " 'disconnect_minutes', COALESCE(s.disconnect_minutes, 10), "
+    " 'notice_language', s.notice_language, "
+    " 'notice_destinations', to_json(COALESCE(s.notice_destinations, '{}'::bigint[])), "
+    " 'updated_at', mt_utc(s.updated_at))::text "
+    "FROM measurement_groups g LEFT JOIN alarm_groups s "
+    " ON s.account_id = g.account_id AND s.group_id = g.id "
+    "WHERE g.account_id = $1 AND g.id = $2", 0};
+
+db_status db_alarm_settings_json(db_conn *c, long long account_id, long long group_id,
+                                 char **json)
+{
+    char a[24], g[24];
+    const char *p[] = {db_ll(account_id, a), db_ll(group_id, g)};
+    return db_q_text(c, &st_settings_json, 2, p, json);
+}
+
+static db_stmt st_settings_put = {"alarm_settings_put",
+    "INSERT INTO alarm_groups AS g (account_id, group_id, disconnect_notice, "
+    " disconnect_minutes, notice_language, notice_destinations) "
+    "VALUES ($1, $2, $3, $4::integer, NULLIF($5, ''), $6::bigint[]) "
+    "ON CONFLICT (account_id, group_id) DO UPDATE SET "
+    " disconnect_notice = EXCLUDED.disconnect_notice, "
+    " disconnect_minutes = EXCLUDED.disconnect_minutes, "
+    " notice_language = EXCLUDED.notice_language, "
+    " notice_destinations = EXCLUDED.notice_destinations, updated_at = now()", 0};
+
+db_status db_alarm_settings_put(db_conn *c, long long account_id, long long group_id,
+                                const db_alarm_settings *s)
+{
+    char a[24], g[24], m[24], dest[ID_ARRAY_CAP];
+    const char *p[] = {db_ll(account_id, a), db_ll(group_id, g),
+                       s->disconnect_notice ? "true" : "false",
+                       db_ll(s->disconnect_minutes, m), s->notice_language,
+                       id_array(s->dest, s->n_dest, dest)};
+    return db_q_exec(c, &st_settings_put, 6, p, NULL);
+}

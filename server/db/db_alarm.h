@@ -103,6 +103,24 @@ db_status db_alarm_list_json(db_conn *c, long long account_id, long long group_i
 db_status db_alarm_state_reset(db_conn *c, long long account_id, long long rule_id,
                                const char *cause, int64_t now_us, long long *closed);
 
+/* The notice settings of a group (R7, S6). */
+typedef struct {
+    bool disconnect_notice;
+    int disconnect_minutes;
+    char notice_language[8];  /* "" = each recipient's own */
+    long long dest[ALARM_DEST_MAX];
+    int n_dest;
+} db_alarm_settings;
+
+/* The group's settings as JSON (the defaults when it has no row). */
+db_status db_alarm_settings_json(db_conn *c, long long account_id, long long group_id,
+                                 char **json);
+
+/* Write the group's settings (its alarm_groups row is created when
+ * missing; the sequence does not move: no rule changes). */
+db_status db_alarm_settings_put(db_conn *c, long long account_id, long long group_id,
+                                const db_alarm_settings *s);
+
 /* ------------------------------------------------------------ evaluation */
 
 /* A rule with its saved state, as the evaluator loads it. */

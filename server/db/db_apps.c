@@ -57,7 +57,10 @@ db_status db_apps_lock_account(db_conn *c, long long account_id)
     "SELECT a.id, a.group_id, a.kind, a.name, a.enabled, a.credential_prefix, "              \
     DB_ISO("a.credential_set_at") ", " DB_ISO("a.last_seen_at") ", host(a.last_seen_ip), "         \
     DB_ISO("a.created_at") ", " DB_ISO("a.updated_at") ", "                                        \
-    "(SELECT count(*) FROM devices d WHERE d.account_id = a.account_id AND d.app_id = a.id) " \
+    "(SELECT count(*) FROM devices d WHERE d.account_id = a.account_id AND d.app_id = a.id), " \
+    "a.connected, " DB_ISO("a.connected_at") ", " DB_ISO("a.disconnected_at") ", "             \
+    "a.connection_cause, 60 * COALESCE((SELECT g.disconnect_minutes FROM alarm_groups g "     \
+    " WHERE g.account_id = a.account_id AND g.group_id = a.group_id), 10) "                    \
     "FROM apps a "
 
 static const db_field app_fields[] = {
@@ -73,6 +76,11 @@ static const db_field app_fields[] = {
     {DBF_STR, offsetof(db_app, created_at)},
     {DBF_STR, offsetof(db_app, updated_at)},
     {DBF_I64, offsetof(db_app, device_count)},
+    {DBF_BOOL, offsetof(db_app, connected)},
+    {DBF_STR, offsetof(db_app, connected_at)},
+    {DBF_STR, offsetof(db_app, disconnected_at)},
+    {DBF_STR, offsetof(db_app, connection_cause)},
+    {DBF_I64, offsetof(db_app, disconnect_after_s)},
 };
 #define N_APP_FIELDS (int)(sizeof app_fields / sizeof app_fields[0])
 

@@ -41,6 +41,12 @@ typedef struct {
     char *created_at;
     char *updated_at;
     long long device_count;
+    /* S6 (docs/alarms.md): the connection as the server sees it. */
+    bool connected;
+    char *connected_at;        /* NULL = never */
+    char *disconnected_at;     /* NULL = never */
+    char *connection_cause;    /* data, app, timeout, mqtt; NULL = never connected */
+    long long disconnect_after_s; /* no batch for this long = disconnected */
 } db_app;
 
 /* Every app of the account visible to "viewer", by id. */

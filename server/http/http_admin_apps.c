@@ -45,6 +45,19 @@ static cJSON *app_json(const http_req *req, const void *row)
     admb_add_str(o, "last_seen_at", a->last_seen_at);
     admb_add_str(o, "last_seen_ip", a->last_seen_ip);
     admb_add_int(o, "device_count", a->device_count);
+    {
+        /* S6: what the server knows of the app's connection (docs/alarms.md). */
+        cJSON *cn = cJSON_AddObjectToObject(o, "connection");
+        if (cn != NULL) {
+            cJSON_AddBoolToObject(cn, "connected", a->connected);
+            admb_add_str(cn, "since", a->connected ? a->connected_at : a->disconnected_at);
+            admb_add_str(cn, "connected_at", a->connected_at);
+            admb_add_str(cn, "disconnected_at", a->disconnected_at);
+            admb_add_str(cn, "last_seen_at", a->last_seen_at);
+            admb_add_str(cn, "cause", a->connection_cause);
+            admb_add_int(cn, "disconnect_after_s", a->disconnect_after_s);
+        }
+    }
     admb_add_str(o, "created_at", a->created_at);
     admb_add_str(o, "updated_at", a->updated_at);
     return o;

@@ -413,6 +413,67 @@ static int h_summary(http_req *req)
     return reply_text(req, 200, json);
 }
 
+/* GET /api/v1/groups/{id}/alarm-settings */
+static int h_settings_get(http_req *req)
+{
+    svc_error e;
+    char *json = NULL;
+    long long group_id;
+    svc_error_clear(&e);
+    if (admb_path_id(req, 0, &group_id) != 0) {
+        return req->status;
+    }
+    if (svc_alarm_settings_get(&req->actor, group_id, &json, &e) != SVC_OK) {
+        return http_reply_svc(req, &e);
+    }
+    return reply_text(req, 200, json);
+}
+
+/* PUT /api/v1/groups/{id}/alarm-settings {disconnect_notice, disconnect_minutes,
+ * notice_language, notice_destinations} (all required: a PUT replaces) */
+static int h_settings_put(http_req *req)
+{
+    static const char *const allowed[] = {"disconnect_notice", "disconnect_minutes",
+                                          "notice_language", "notice_destinations", NULL};
+    static const char *const langs[] = {"zh-CN", "ja", "en", "es", "fr", "de", "it", NULL};
+    db_alarm_settings st;
+    svc_error e;
+    const cJSON *lang = cJSON_GetObjectItemCaseSensitive(req->body, "notice_language");
+    const char *l = NULL;
+    long long minutes = 0, group_id;
+    bool present = false;
+    int notice = -1;
+    svc_error_clear(&e);
+    memset(&st, 0, sizeof st);
+    if (admb_path_id(req, 0, &group_id) != 0 ||
+        http_json_fields(req, req->body, allowed, NULL) != 0 ||
+        admb_json_bool(req, req->body, "disconnect_notice", &notice) != 0 ||
+        json_int(req, "disconnect_minutes", 1, 1440, &minutes, &present) != 0) {
+        return req->status;
+    }
+    if (notice < 0 || !present) {
+        return http_reply_error(req, 400, "missing",
+                                "'disconnect_notice' and 'disconnect_minutes' are required",
+                                notice < 0 ? "disconnect_notice" : "disconnect_minutes");
+    }
+    if (lang != NULL && !cJSON_IsNull(lang) &&
+        json_enum(req, "notice_language", langs, "one of zh-CN, ja, en, es, fr, de, it, or null",
+                  &l) != 0) {
+        return req->status;
+    }
+    if (json_ids(req, "notice_destinations", 0, ALARM_DEST_MAX, st.dest, &st.n_dest, &present) !=
+        0) {
+        return req->status;
+    }
+    st.disconnect_notice = notice == 1;
+    st.disconnect_minutes = (int)minutes;
+    snprintf(st.notice_language, sizeof st.notice_language, "%s", l != NULL ? l : "");
+    if (svc_alarm_settings_put(&req->actor, group_id, &st, &e) != SVC_OK) {
+        return http_reply_svc(req, &e);
+    }
+    return h_settings_get(req);
+}
+
 const http_route http_routes_alarm[] = {
     {"GET", "/api/v1/groups/*/alarms", h_list, AUTH_USER, BODY_NONE, false},
     {"POST", "/api/v1/groups/*/alarms", h_create, AUTH_USER, BODY_JSON, false},
@@ -425,4 +486,6 @@ const http_route http_routes_alarm[] = {
     {"GET", "/api/v1/alarm-events/*", h_event, AUTH_USER, BODY_NONE, false},
     {"POST", "/api/v1/alarm-events/*/ack", h_ack, AUTH_USER, BODY_JSON, false},
     {"GET", "/api/v1/groups/*/alarm-summary", h_summary, AUTH_USER, BODY_NONE, false},
+    {"GET", "/api/v1/groups/*/alarm-settings", h_settings_get, AUTH_USER, BODY_NONE, false},
+    {"PUT", "/api/v1/groups/*/alarm-settings", h_settings_put, AUTH_USER, BODY_JSON, false},
     {NULL}};

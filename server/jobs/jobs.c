@@ -19,6 +19,7 @@
 #include "db_gateway.h"
 #include "db_jobs.h"
 #include "log.h"
+#include "svc_alarm_notice.h"
 #include "svc_auth.h"
 #include "svc_drive.h"
 #include "svc_export.h"
@@ -185,6 +186,11 @@ static const job_def jobs[] = {
     {"exports", svc_export_cleanup, "export files 24 h after the end, stale and orphaned exports"},
     {"app_requests", job_app_requests, "requests to apps (self-check, firmware) 30 days old"},
     {"notify_outbox", job_notify_outbox, "outbox rows sent, dead or cancelled 30 days ago"},
+    {"alarm_no_data", svc_alarm_job_no_data, "no-data alarms: channels silent for N minutes"},
+    {"alarm_repeats", svc_alarm_job_repeats, "repeat notifications of raised alarms"},
+    {"app_connections", svc_alarm_job_apps, "apps silent too long disconnected; S6 notices"},
+    {"storage_notices", svc_alarm_job_storage, "S7: less than 10 % of the storage left"},
+    {"licence_notices", svc_alarm_job_licence, "S9/L6: licence notices at 08:00 CST"},
 };
 
 #define N_JOBS (int)(sizeof jobs / sizeof jobs[0])

@@ -606,3 +606,84 @@ svc_status svc_alarm_delete(const svc_actor *a, long long id, svc_error *e)
 out:
     return svc_tx_end(pool, c, rc, e, NULL);
 }
+
+/* --------------------------------------------------------- group settings */
+
+svc_status svc_alarm_settings_get(const svc_actor *a, long long group_id, char **json,
+                                  svc_error *e)
+{
+    db_pool *pool = a->srv->pool;
+    db_conn *c = NULL;
+    cx_access acc = CX_ACCESS_NONE;
+    svc_status rc;
+    *json = NULL;
+    if ((rc = svc_tx_begin(pool, &c, e)) != SVC_OK) {
+        goto out;
+    }
+    SVC_TRY_DB(access_of(c, a, group_id, &acc), NULL);
+    if ((rc = require(acc, false, "measurement group", e)) != SVC_OK) {
+        goto out;
+    }
+    SVC_TRY_DB(db_alarm_settings_json(c, a->account_id, group_id, json), NULL);
+    if (*json == NULL) {
+        rc = svc_fail(e, SVC_NOT_FOUND, NULL, NULL, "no such measurement group");
+    }
+out:
+    rc = svc_tx_end(pool, c, rc, e, NULL);
+    if (rc != SVC_OK) {
+        free(*json);
+        *json = NULL;
+    }
+    return rc;
+}
+
+svc_status svc_alarm_settings_put(const svc_actor *a, long long group_id,
+                                  const db_alarm_settings *s, svc_error *e)
+{
+    db_pool *pool = a->srv->pool;
+    db_conn *c = NULL;
+    cx_access acc = CX_ACCESS_NONE;
+    long long missing = 0;
+    svc_status rc;
+    if (s->disconnect_minutes < 1 || s->disconnect_minutes > 1440) {
+        return svc_fail(e, SVC_INVALID, NULL, "disconnect_minutes",
+                        "'disconnect_minutes' must be 1 to 1440");
+    }
+    if (s->notice_language[0] != '\0' && !svc_alarm_language_valid(s->notice_language)) {
+        return svc_fail(e, SVC_INVALID, NULL, "notice_language",
+                        "'notice_language' must be one of zh-CN, ja, en, es, fr, de, it, or null");
+    }
+    for (int i = 0; i < s->n_dest; i++) {
+        for (int j = 0; j < i; j++) {
+            if (s->dest[i] == s->dest[j]) {
+                return svc_fail(e, SVC_INVALID, "duplicate", "notice_destinations",
+                                "notice_destinations[%d] is already notice_destinations[%d]",
+                                i, j);
+            }
+        }
+    }
+    if ((rc = svc_tx_begin(pool, &c, e)) != SVC_OK) {
+        goto out;
+    }
+    SVC_TRY_DB(access_of(c, a, group_id, &acc), NULL);
+    if ((rc = require(acc, true, "measurement group", e)) != SVC_OK) {
+        goto out;
+    }
+    SVC_TRY_DB(db_alarm_destinations_check(c, a->account_id, s->dest, s->n_dest, &missing), NULL);
+    if (missing != 0) {
+        rc = svc_fail(e, SVC_INVALID, NULL, "notice_destinations", "no such destination (%lld)",
+                      missing);
+        goto out;
+    }
+    SVC_TRY_DB(db_alarm_settings_put(c, a->account_id, group_id, s), NULL);
+    {
+        audit_who who = svc_who(a);
+        char detail[96];
+        snprintf(detail, sizeof detail,
+                 "{\"disconnect_notice\": %s, \"disconnect_minutes\": %d}",
+                 s->disconnect_notice ? "true" : "false", s->disconnect_minutes);
+        SVC_TRY_DB(audit_write(c, &who, "alarm.settings", "group", group_id, detail), NULL);
+    }
+out:
+    return svc_tx_end(pool, c, rc, e, NULL);
+}

@@ -115,6 +115,18 @@ svc_status svc_alarm_active(const svc_actor *a, long long group_id, int limit, c
 svc_status svc_alarm_summary(const svc_actor *a, long long group_id, char **json,
                              svc_error *e);
 
+/* ------------------------------------------------------ group settings */
+
+/* The notice settings of group "group_id" (view access) as JSON. */
+svc_status svc_alarm_settings_get(const svc_actor *a, long long group_id, char **json,
+                                  svc_error *e);
+
+/* Replace them (edit access): disconnect_minutes 1..1440, the language one
+ * of the seven or "" (each recipient's own), destinations of the account.
+ * Audited "alarm.settings". */
+svc_status svc_alarm_settings_put(const svc_actor *a, long long group_id,
+                                  const db_alarm_settings *s, svc_error *e);
+
 /* Whether "lang" is one of the seven portal languages. */
 bool svc_alarm_language_valid(const char *lang);
 

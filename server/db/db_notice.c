@@ -1,0 +1,300 @@
+/* Storage of the server's own notices (see db_notice.h). */
+#define _POSIX_C_SOURCE 200809L
+#include "db_notice.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db_account.h"
+#include "db_rows.h"
+
+static long long col_ll(const PGresult *res, int row, int col)
+{
+    return PQgetisnull(res, row, col) ? 0 : strtoll(PQgetvalue(res, row, col), NULL, 10);
+}
+
+static bool col_bool(const PGresult *res, int row, int col)
+{
+    return !PQgetisnull(res, row, col) && PQgetvalue(res, row, col)[0] == 't';
+}
+
+static void copy_col(const PGresult *res, int row, int col, char *buf, size_t cap)
+{
+    const char *v = PQgetisnull(res, row, col) ? "" : PQgetvalue(res, row, col);
+    size_t n = strlen(v);
+    if (n >= cap) {
+        n = cap - 1;
+        while (n > 0 && ((unsigned char)v[n] & 0xc0) == 0x80) {
+            n--;
+        }
+    }
+    memcpy(buf, v, n);
+    buf[n] = '\0';
+}
+
+/* ------------------------------------------------------------- no data */
+
+static db_stmt st_nodata = {"notice_nodata",
+    "SELECT r.account_id, r.group_id, r.id, r.ch1_id, r.no_data_minutes, "
+    " greatest(COALESCE(s.last_data_t, 0), COALESCE(s.last_t, 0), COALESCE(l.t, 0)) AS since "
+    "FROM alarm_rules r JOIN alarm_state s ON s.account_id = r.account_id AND s.rule_id = r.id "
+    "LEFT JOIN channel_latest l ON l.channel_id = r.ch1_id "
+    "WHERE r.kind = 'no_data' AND r.enabled AND NOT s.raised "
+    " AND greatest(COALESCE(s.last_data_t, 0), COALESCE(s.last_t, 0), COALESCE(l.t, 0)) "
+    "     <= $1::bigint - r.no_data_minutes * 60000000::bigint "
+    "ORDER BY r.id LIMIT $2", 0};
+
+db_status db_nodata_candidates(db_conn *c, int64_t now_us, db_nodata_rule *out, int cap, int *n)
+{
+    char now[24], lim[24];
+    const char *p[] = {db_ll((long long)now_us, now), db_ll(cap, lim)};
+    PGresult *res = NULL;
+    db_status st = db_exec(c, &st_nodata, 2, p, &res);
+    *n = 0;
+    if (st != DB_OK) {
+        return st;
+    }
+    for (int r = 0; r < PQntuples(res) && r < cap; r++) {
+        out[r].account_id = col_ll(res, r, 0);
+        out[r].group_id = col_ll(res, r, 1);
+        out[r].rule_id = col_ll(res, r, 2);
+        out[r].ch = col_ll(res, r, 3);
+        out[r].minutes = (int)col_ll(res, r, 4);
+        out[r].since = col_ll(res, r, 5);
+        (*n)++;
+    }
+    PQclear(res);
+    return DB_OK;
+}
+
+/* ----------------------------------------------------------- repeats */
+
+static db_stmt st_repeats = {"notice_repeats_due",
+    "SELECT id, account_id FROM alarm_events "
+    "WHERE next_repeat_at IS NOT NULL AND next_repeat_at <= to_timestamp($1::bigint / 1e6) "
+    "ORDER BY next_repeat_at, id LIMIT $2 FOR UPDATE SKIP LOCKED", 0};
+
+db_status db_repeats_due(db_conn *c, int64_t now_us, long long *ids, long long *accounts, int cap,
+                         int *n)
+{
+    char now[24], lim[24];
+    const char *p[] = {db_ll((long long)now_us, now), db_ll(cap, lim)};
+    PGresult *res = NULL;
+    db_status st = db_exec(c, &st_repeats, 2, p, &res);
+    *n = 0;
+    if (st != DB_OK) {
+        return st;
+    }
+    for (int r = 0; r < PQntuples(res) && r < cap; r++) {
+        ids[r] = col_ll(res, r, 0);
+        accounts[r] = col_ll(res, r, 1);
+        (*n)++;
+    }
+    PQclear(res);
+    return DB_OK;
+}
+
+static db_stmt st_repeat_done = {"notice_repeat_done",
+    "UPDATE alarm_events e SET repeats = e.repeats + 1, next_repeat_at = ("
+    " SELECT CASE WHEN r.enabled AND r.repeat_minutes > 0 "
+    "   THEN to_timestamp($3::bigint / 1e6) + r.repeat_minutes * interval '1 minute' END "
+    " FROM alarm_rules r WHERE r.account_id = e.account_id AND r.id = e.rule_id) "
+    "WHERE e.account_id = $1 AND e.id = $2 RETURNING e.repeats", 0};
+
+db_status db_repeat_done(db_conn *c, long long account_id, long long id, int64_t now_us,
+                         int *repeats)
+{
+    char a[24], i[24], now[24];
+    const char *p[] = {db_ll(account_id, a), db_ll(id, i), db_ll((long long)now_us, now)};
+    long long n = 0;
+    db_status st = db_q_int(c, &st_repeat_done, 3, p, &n, NULL);
+    *repeats = (int)n;
+    return st;
+}
+
+/* ----------------------------------------------------------- S6 */
+
+static db_stmt st_time_out = {"notice_apps_time_out",
+    "WITH gone AS (UPDATE apps p SET connected = false, "
+    "  disconnected_at = to_timestamp($1::bigint / 1e6), connection_cause = 'timeout' "
+    " WHERE p.connected AND p.last_seen_at IS NOT NULL "
+    "  AND p.last_seen_at < to_timestamp($1::bigint / 1e6) - COALESCE((SELECT "
+    "   g.disconnect_minutes FROM alarm_groups g WHERE g.account_id = p.account_id "
+    "   AND g.group_id = p.group_id), 10) * interval '1 minute' RETURNING 1) "
+    "SELECT count(*) FROM gone", 0};
+
+db_status db_apps_time_out(db_conn *c, int64_t now_us, long long *n)
+{
+    char now[24];
+    const char *p[] = {db_ll((long long)now_us, now)};
+    return db_q_int(c, &st_time_out, 1, p, n, NULL);
+}
+
+static db_stmt st_changes = {"notice_app_changes",
+    "SELECT p.account_id, p.id, COALESCE(p.group_id, 0), p.name, COALESCE(g.name, ''), "
+    " p.connected, COALESCE(p.connection_cause, CASE WHEN p.connected THEN 'data' "
+    "   ELSE 'timeout' END), "
+    " to_char(COALESCE(CASE WHEN p.connected THEN p.connected_at ELSE p.last_seen_at END, "
+    "   now()) AT TIME ZONE a.time_zone, 'YYYY-MM-DD HH24:MI:SS'), a.time_zone, "
+    " COALESCE(s.disconnect_minutes, 10), COALESCE(s.disconnect_notice, true), "
+    " COALESCE(s.notice_language, ''), COALESCE(s.notice_destinations, '{}') "
+    "FROM apps p JOIN accounts a ON a.id = p.account_id "
+    "LEFT JOIN measurement_groups g ON g.account_id = p.account_id AND g.id = p.group_id "
+    "LEFT JOIN alarm_groups s ON s.account_id = p.account_id AND s.group_id = p.group_id "
+    "WHERE p.connected IS DISTINCT FROM p.connection_seen "
+    " AND NOT (p.connection_seen IS NULL AND NOT p.connected) "
+    "ORDER BY p.account_id, p.id LIMIT $1 FOR UPDATE OF p SKIP LOCKED", 0};
+
+/* Parse "{1,2}" into at most "cap" ids. */
+static int parse_ids(const char *s, long long *out, int cap, int *n)
+{
+    *n = 0;
+    if (*s++ != '{') {
+        return -1;
+    }
+    while (*s != '}' && *s != '\0') {
+        char *end = NULL;
+        long long v;
+        errno = 0;
+        v = strtoll(s, &end, 10);
+        if (end == s || errno != 0 || *n == cap) {
+            return -1;
+        }
+        out[(*n)++] = v;
+        s = *end == ',' ? end + 1 : end;
+    }
+    return 0;
+}
+
+db_status db_app_changes(db_conn *c, int cap, db_app_change **out, int *n)
+{
+    char lim[24];
+    const char *p[] = {db_ll(cap, lim)};
+    PGresult *res = NULL;
+    db_status st = db_exec(c, &st_changes, 1, p, &res);
+    int rows;
+    *out = NULL;
+    *n = 0;
+    if (st != DB_OK) {
+        return st;
+    }
+    rows = PQntuples(res);
+    if (rows > 0 && (*out = calloc((size_t)rows, sizeof **out)) == NULL) {
+        PQclear(res);
+        return DB_ERROR;
+    }
+    for (int r = 0; r < rows; r++) {
+        db_app_change *ch = &(*out)[r];
+        ch->account_id = col_ll(res, r, 0);
+        ch->app_id = col_ll(res, r, 1);
+        ch->group_id = col_ll(res, r, 2);
+        copy_col(res, r, 3, ch->app_name, sizeof ch->app_name);
+        copy_col(res, r, 4, ch->group_name, sizeof ch->group_name);
+        ch->connected = col_bool(res, r, 5);
+        copy_col(res, r, 6, ch->cause, sizeof ch->cause);
+        copy_col(res, r, 7, ch->local_time, sizeof ch->local_time);
+        copy_col(res, r, 8, ch->time_zone, sizeof ch->time_zone);
+        ch->minutes = (int)col_ll(res, r, 9);
+        ch->notice = col_bool(res, r, 10);
+        copy_col(res, r, 11, ch->language, sizeof ch->language);
+        if (parse_ids(PQgetvalue(res, r, 12), ch->dest, 20, &ch->n_dest) != 0) {
+            ch->n_dest = 0;
+        }
+    }
+    *n = rows;
+    PQclear(res);
+    return DB_OK;
+}
+
+static db_stmt st_change_done = {"notice_app_change_done",
+    "WITH ev AS (INSERT INTO app_connection_events (account_id, app_id, event, cause, at) "
+    " SELECT p.account_id, p.id, CASE WHEN $3::boolean THEN 'connected' ELSE 'disconnected' END, "
+    "  $4, COALESCE(CASE WHEN $3::boolean THEN p.connected_at ELSE p.disconnected_at END, now()) "
+    " FROM apps p WHERE p.account_id = $1 AND p.id = $2 RETURNING id), "
+    "upd AS (UPDATE apps SET connection_seen = $3::boolean WHERE account_id = $1 AND id = $2) "
+    "SELECT id FROM ev", 0};
+
+db_status db_app_change_done(db_conn *c, const db_app_change *ch, long long *event_id)
+{
+    char a[24], i[24];
+    const char *p[] = {db_ll(ch->account_id, a), db_ll(ch->app_id, i),
+                       ch->connected ? "true" : "false", ch->cause};
+    return db_q_int(c, &st_change_done, 4, p, event_id, NULL);
+}
+
+/* ----------------------------------------------------------- S7, S9 */
+
+/* The days since 1970-01-01 of a UTC date: core's mt_day. */
+#define MT_DAY_OF(x) "(((" x ") AT TIME ZONE 'UTC')::date - DATE '1970-01-01')"
+
+static db_stmt st_accounts = {"notice_accounts",
+    "SELECT a.id, a.plan, " MT_DAY_OF("a.licence_expires_at") ", "
+    " COALESCE(octet_length(a.logo), 0) + COALESCE(s.data_bytes + s.drive_bytes, 0) "
+    "   + COALESCE((SELECT 24 * sum(h.n) FROM series_hot h WHERE h.account_id = a.id), 0), "
+    " EXISTS (SELECT 1 FROM server_notices n WHERE n.account_id = a.id AND n.key = 'storage_low'), "
+    " a.name, a.language, a.subscriber_email "
+    "FROM accounts a LEFT JOIN account_storage s ON s.account_id = a.id "
+    "WHERE a.id > $1 AND a.status = 'active' ORDER BY a.id LIMIT $2", 0};
+
+db_status db_notice_accounts(db_conn *c, long long after, int cap, db_notice_account **out,
+                             int *n)
+{
+    char af[24], lim[24];
+    const char *p[] = {db_ll(after, af), db_ll(cap, lim)};
+    PGresult *res = NULL;
+    db_status st = db_exec(c, &st_accounts, 2, p, &res);
+    int rows;
+    *out = NULL;
+    *n = 0;
+    if (st != DB_OK) {
+        return st;
+    }
+    rows = PQntuples(res);
+    if (rows > 0 && (*out = calloc((size_t)rows, sizeof **out)) == NULL) {
+        PQclear(res);
+        return DB_ERROR;
+    }
+    for (int r = 0; r < rows; r++) {
+        db_notice_account *x = &(*out)[r];
+        x->id = col_ll(res, r, 0);
+        copy_col(res, r, 1, x->plan, sizeof x->plan);
+        x->has_expiry = !PQgetisnull(res, r, 2);
+        x->expiry = (mt_day)col_ll(res, r, 2);
+        x->used = col_ll(res, r, 3);
+        x->storage_low = col_bool(res, r, 4);
+        copy_col(res, r, 5, x->name, sizeof x->name);
+        copy_col(res, r, 6, x->language, sizeof x->language);
+        copy_col(res, r, 7, x->subscriber_email, sizeof x->subscriber_email);
+    }
+    *n = rows;
+    PQclear(res);
+    return DB_OK;
+}
+
+static db_stmt st_claim = {"notice_claim",
+    "INSERT INTO server_notices (account_id, key, created_at) VALUES ($1, $2, clock_timestamp()) "
+    "ON CONFLICT DO NOTHING RETURNING (extract(epoch FROM created_at) * 1e6)::bigint", 0};
+static db_stmt st_release = {"notice_release",
+    "DELETE FROM server_notices WHERE account_id = $1 AND key = $2", 0};
+
+db_status db_notice_claim(db_conn *c, long long account_id, const char *key, bool *fresh,
+                          long long *stamp)
+{
+    char a[24];
+    const char *p[] = {db_ll(account_id, a), key};
+    long long v = 0;
+    db_status st = db_q_int(c, &st_claim, 2, p, &v, fresh);
+    if (stamp != NULL) {
+        *stamp = v;
+    }
+    return st;
+}
+
+db_status db_notice_release(db_conn *c, long long account_id, const char *key)
+{
+    char a[24];
+    const char *p[] = {db_ll(account_id, a), key};
+    return db_q_exec(c, &st_release, 2, p, NULL);
+}
