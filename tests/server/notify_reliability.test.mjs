@@ -156,3 +156,30 @@ test('two server processes on one database never send a notification twice', asy
     .split('\n');
   assert.equal(owners.length, 2, 'both processes sent');
 });
+
+test('without METRON_NOTIFY_ALLOW_LOCAL a webhook on a loopback address is refused; mail waits for a relay', async () => {
+  const url = await pg.createDatabase();
+  const srv = await server(url, { METRON_NOTIFY_ALLOW_LOCAL: '0',
+    METRON_NOTIFY_BACKOFF_MS: '60000', METRON_NOTIFY_BACKOFF_MAX_MS: '60000' });
+  const t = await tenant(srv, 'local');
+  const hook = rx.url('/local/secret');
+  const alias = hook.replace('127.0.0.1', 'localhost');
+  const ids = [];
+  for (const address of [hook, alias]) {
+    const r = await t.c.post('/api/v1/destinations', { kind: 'slack', address });
+    assert.equal(r.status, 201);
+    ids.push(r.body.id);
+  }
+  const mail = await t.c.post('/api/v1/destinations', { kind: 'email', address: 'ops@example.com' });
+  for (const id of [...ids, mail.body.id]) {
+    assert.equal((await t.c.post(`/api/v1/destinations/${id}/test`)).status, 202);
+  }
+  const dbName = new URL(url).pathname.slice(1);
+  await waitSql(dbName, `SELECT string_agg(state, ',' ORDER BY id) FROM notify_outbox`,
+    'dead,dead,retry');
+  assert.equal(rx.to('/local/secret').length, 0, 'nothing reached the receiver');
+  const errs = (await pg.psql(`SELECT last_error FROM notify_outbox ORDER BY id`, dbName)).split('\n');
+  assert.match(errs[0], /loopback or link-local/);
+  assert.match(errs[1], /loopback or link-local/);
+  assert.match(errs[2], /no SMTP server is configured/);
+});
