@@ -1,4 +1,4 @@
--- 017_alarm_notices: the S6 state the server has told (issue #13 item 5;
+-- 019_alarm_notices: the S6 state the server has told (issue #13 item 5;
 -- docs/alarms.md). apps.connected is flipped by whoever learns of a
 -- change (a batch, POST /ingest/status, the S6 sweep, the MQTT bridge);
 -- connection_seen is what app_connection_events and the notices last
