@@ -308,6 +308,39 @@ void db_delivery_clear(db_delivery *row)
     db_row_clear(row, delivery_fields, N_DELIVERY);
 }
 
+static db_stmt st_requeue = {"outbox_requeue",
+    "WITH old AS (SELECT id, state, sensitive FROM notify_outbox "
+    "  WHERE account_id = $1 AND id = $2 FOR UPDATE), "
+    " upd AS (UPDATE notify_outbox o SET state = 'retry', failures = 0, "
+    "  next_at = clock_timestamp(), last_error = NULL, lease_owner = NULL "
+    "  FROM old WHERE o.id = old.id AND old.state IN ('dead', 'cancelled') "
+    "  AND NOT old.sensitive RETURNING o.id) "
+    "SELECT old.state, old.sensitive, EXISTS (SELECT 1 FROM upd) FROM old", 0};
+
+db_status db_delivery_requeue(db_conn *c, long long account_id, long long id, char **state_out,
+                              bool *sensitive, bool *done)
+{
+    char a[24], i[24];
+    const char *p[] = {a, i};
+    PGresult *res = NULL;
+    db_status st;
+    ID(a, account_id);
+    ID(i, id);
+    *state_out = NULL;
+    *sensitive = *done = false;
+    st = db_exec(c, &st_requeue, 2, p, &res);
+    if (st == DB_OK && PQntuples(res) == 1) {
+        *state_out = strdup(PQgetvalue(res, 0, 0));
+        *sensitive = PQgetvalue(res, 0, 1)[0] == 't';
+        *done = PQgetvalue(res, 0, 2)[0] == 't';
+        if (*state_out == NULL) {
+            st = DB_ERROR;
+        }
+    }
+    PQclear(res);
+    return st;
+}
+
 static const db_field attempt_fields[] = {
     {DBF_I64, offsetof(db_attempt, n)},
     {DBF_STR, offsetof(db_attempt, owner)},

@@ -134,6 +134,13 @@ db_status db_delivery_get(db_conn *c, long long account_id, long long id, db_del
 void db_delivery_free(db_delivery *rows, int n);
 void db_delivery_clear(db_delivery *row);
 
+/* Queue row "id" again (an operator's retry): from dead or cancelled to
+ * retry, due now, its failures counted from 0; not a sensitive row (its
+ * text was erased). *state_out gets the row's state before (NULL when
+ * there is no such row; caller frees); *done whether it was queued. */
+db_status db_delivery_requeue(db_conn *c, long long account_id, long long id, char **state_out,
+                              bool *sensitive, bool *done);
+
 /* One attempt of the delivery log (outcome NULL = in flight). */
 typedef struct {
     long long n;

@@ -349,6 +349,26 @@ static int h_delivery_get(http_req *req)
     return http_reply_json(req, 200, o);
 }
 
+/* POST /api/v1/deliveries/{id}/retry: send a dead or cancelled one again. */
+static int h_delivery_retry(http_req *req)
+{
+    long long id;
+    svc_error e = {0};
+    cJSON *o;
+    if (admb_path_id(req, 0, &id) != 0) {
+        return req->status;
+    }
+    if (svc_delivery_retry(&req->actor, id, &e) != SVC_OK) {
+        return http_reply_svc(req, &e);
+    }
+    o = cJSON_CreateObject();
+    if (o != NULL) {
+        admb_add_int(o, "delivery_id", id);
+        admb_add_str(o, "state", "retry");
+    }
+    return http_reply_json(req, 202, o);
+}
+
 /* ------------------------------------------------------- tests, benchmarks */
 
 /* POST /api/v1/test/notify {account_id, destination_ids?: [..] (none: the
@@ -437,5 +457,6 @@ const http_route http_routes_notify[] = {
      false},
     {"GET", "/api/v1/deliveries", h_deliveries_list, AUTH_ADMIN, BODY_NONE, false},
     {"GET", "/api/v1/deliveries/*", h_delivery_get, AUTH_ADMIN, BODY_NONE, false},
+    {"POST", "/api/v1/deliveries/*/retry", h_delivery_retry, AUTH_ADMIN, BODY_NONE, false},
     {"POST", "/api/v1/test/notify", h_test_notify, AUTH_PUBLIC, BODY_JSON, true},
     {NULL, NULL, NULL, AUTH_PUBLIC, BODY_NONE, false}};

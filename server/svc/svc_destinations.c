@@ -486,6 +486,39 @@ svc_status svc_delivery_get(const svc_actor *a, long long id, db_delivery *out,
     return SVC_OK;
 }
 
+svc_status svc_delivery_retry(const svc_actor *a, long long id, svc_error *e)
+{
+    audit_who who = svc_who(a);
+    db_pool *pool = a->srv->pool;
+    db_conn *c = NULL;
+    char *was = NULL;
+    bool sensitive = false, done = false;
+    svc_status rc;
+    if ((rc = admin_reads(a, e)) != SVC_OK) {
+        return rc;
+    }
+    if ((rc = svc_tx_begin(pool, &c, e)) != SVC_OK) {
+        goto out;
+    }
+    SVC_TRY_DB(db_delivery_requeue(c, a->account_id, id, &was, &sensitive, &done), NULL);
+    if (was == NULL) {
+        rc = svc_fail(e, SVC_NOT_FOUND, "not_found", NULL, "no such delivery");
+        goto out;
+    }
+    if (!done) {
+        rc = sensitive ? svc_fail(e, SVC_CONFLICT, "erased", NULL,
+                                  "its text was erased when it ended: it cannot be sent again")
+                       : svc_fail(e, SVC_CONFLICT, "not_failed", NULL,
+                                  "only a dead or cancelled delivery can be sent again (it is %s)",
+                                  was);
+        goto out;
+    }
+    SVC_TRY_DB(audit_write_kv(c, &who, "delivery.retry", "delivery", id, "was", was), NULL);
+out:
+    free(was);
+    return svc_tx_end(pool, c, rc, e, NULL);
+}
+
 /* ------------------------------------------------------- tests, benchmarks */
 
 static double now_ms(void)

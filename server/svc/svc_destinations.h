@@ -77,6 +77,13 @@ svc_status svc_delivery_get(const svc_actor *a, long long id, db_delivery *out,
                             db_attempt **attempts, int *n_attempts, svc_error *e);
 
 
+/* Send delivery "id" again after it died or was cancelled (an operator who
+ * fixed the webhook): due now, failures counted from 0, the same
+ * X-Metron-Delivery. Administrators only; audited ("delivery.retry").
+ * SVC_NOT_FOUND; SVC_CONFLICT "not_failed" for a row that is queued, being
+ * sent or sent, "erased" for a sensitive row (its text is gone). */
+svc_status svc_delivery_retry(const svc_actor *a, long long id, svc_error *e);
+
 /* Tests and benchmarks only (POST /api/v1/test/notify): enqueue "count"
  * messages of kind "kind" for account "account_id", message i going to
  * destination to_ids[i % n_to] (or, with n_to 0, to the account's system

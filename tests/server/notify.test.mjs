@@ -379,6 +379,20 @@ test('a refusal that cannot pass is dead at once; failures that persist die afte
   assert.equal(dead2.attempts, 4); // METRON_NOTIFY_MAX_FAILURES
   assert.equal(dead2.failures, 4);
   assert.equal(rx.to(pathOf(down)).length, 4);
+  // An operator who fixed the receiver sends a dead one again: same delivery id.
+  rx.setDefault(pathOf(gone), { status: 200, body: 'ok' });
+  let again = await t.c.post(`/api/v1/deliveries/${r.body.delivery_id}/retry`);
+  assert.equal(again.status, 202, JSON.stringify(again.body));
+  const revived = await waitDelivery(t.c, r.body.delivery_id);
+  assert.equal(revived.attempts, 2);
+  assert.equal(revived.failures, 0);
+  assert.deepEqual(rx.accepted(pathOf(gone)).map((x) => x.delivery), [String(r.body.delivery_id)]);
+  again = await t.c.post(`/api/v1/deliveries/${r.body.delivery_id}/retry`);
+  assert.equal(again.status, 409);
+  assert.equal(again.body.code, 'not_failed');
+  assert.equal((await t.c.post('/api/v1/deliveries/999999999/retry')).status, 404);
+  assert.equal(Number(await sql(`SELECT count(*) FROM audit_log WHERE account_id = ${t.id}
+    AND action = 'delivery.retry'`)), 1);
   // WeChat answers 200 with an error code.
   const wx = hook('wx');
   rx.plan(pathOf(wx), [{ json: { errcode: 45009, errmsg: 'api freq out of limit' } }]);
