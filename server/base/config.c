@@ -40,7 +40,9 @@ void config_usage(void)
           "\n"
           "Environment: DATABASE_URL (use this PostgreSQL; without it a private cluster\n"
           "is created in DATA/pg), METRON_SMTP_URL (smtp://host:port), METRON_SMTP_FROM,\n"
-          "METRON_PG_BIN (PostgreSQL binaries, default /usr/lib/postgresql/15/bin).\n"
+          "METRON_PG_BIN (PostgreSQL binaries, default /usr/lib/postgresql/15/bin),\n"
+          "METRON_NOTIFY_THREADS and the other METRON_NOTIFY_* (the outbox's senders:\n"
+          "docs/notify.md).\n"
           "Exit codes: 0 stopped cleanly, 1 failure, 2 bad usage, 3 database schema\n"
           "newer than this server.\n",
           stdout);
