@@ -1029,3 +1029,120 @@ db_status db_alarm_settings_put(db_conn *c, long long account_id, long long grou
                        id_array(s->dest, s->n_dest, dest)};
     return db_q_exec(c, &st_settings_put, 6, p, NULL);
 }
+
+/* ------------------------------------------------ temporary login (A8) */
+
+/* A bytea parameter in hex ("\\x..."), for 32 bytes. */
+static const char *hex32(const unsigned char b[32], char out[72])
+{
+    size_t o = (size_t)snprintf(out, 72, "\\x");
+    for (int i = 0; i < 32; i++) {
+        o += (size_t)snprintf(out + o, 72 - o, "%02x", b[i]);
+    }
+    return out;
+}
+
+static db_stmt st_dest_users = {"alarm_dest_users",
+    "SELECT d.id, (SELECT u.id FROM users u WHERE u.account_id = d.account_id "
+    "  AND lower(u.email) = lower(d.address) AND NOT u.disabled ORDER BY u.id LIMIT 1) "
+    "FROM notify_destinations d WHERE d.account_id = $1 AND d.id = ANY($2::bigint[]) "
+    " AND d.kind = 'email' AND d.enabled", 0};
+
+db_status db_alarm_dest_users(db_conn *c, long long account_id, const long long *dest, int n,
+                              long long *users)
+{
+    char a[24], arr[ID_ARRAY_CAP];
+    const char *p[] = {db_ll(account_id, a), id_array(dest, n, arr)};
+    PGresult *res = NULL;
+    db_status st;
+    memset(users, 0, (size_t)n * sizeof *users);
+    if (n == 0) {
+        return DB_OK;
+    }
+    if ((st = db_exec(c, &st_dest_users, 2, p, &res)) != DB_OK) {
+        return st;
+    }
+    for (int r = 0; r < PQntuples(res); r++) {
+        long long id = col_ll(res, r, 0);
+        for (int i = 0; i < n; i++) {
+            if (dest[i] == id) {
+                users[i] = col_ll(res, r, 1);
+            }
+        }
+    }
+    PQclear(res);
+    return DB_OK;
+}
+
+static db_stmt st_temp_insert = {"alarm_temp_login_insert",
+    "INSERT INTO temp_logins (account_id, user_id, token_hash, event_id, expires_at) "
+    "VALUES ($1, $2, $3::bytea, NULLIF($4::bigint, 0), to_timestamp($5::bigint / 1e6))", 0};
+
+db_status db_temp_login_insert(db_conn *c, long long account_id, long long user_id,
+                               const unsigned char hash[32], long long event_id,
+                               int64_t expires_us)
+{
+    char a[24], u[24], h[72], e[24], x[24];
+    const char *p[] = {db_ll(account_id, a), db_ll(user_id, u), hex32(hash, h),
+                       db_ll(event_id, e), db_ll((long long)expires_us, x)};
+    return db_q_exec(c, &st_temp_insert, 5, p, NULL);
+}
+
+static db_stmt st_temp_redeem = {"alarm_temp_login_redeem",
+    "UPDATE temp_logins t SET used_at = COALESCE(t.used_at, now()) "
+    "FROM users u, accounts a "
+    "WHERE t.token_hash = $1::bytea AND t.expires_at > to_timestamp($2::bigint / 1e6) "
+    " AND u.account_id = t.account_id AND u.id = t.user_id AND NOT u.disabled "
+    " AND a.id = t.account_id AND a.status = 'active' "
+    "RETURNING t.account_id, t.user_id, COALESCE(t.event_id, 0), "
+    " extract(epoch FROM t.expires_at)::bigint", 0};
+
+db_status db_temp_login_redeem(db_conn *c, const unsigned char hash[32], int64_t now_us,
+                               long long *account_id, long long *user_id, long long *event_id,
+                               int64_t *expires_s, bool *found)
+{
+    char h[72], n[24];
+    const char *p[] = {hex32(hash, h), db_ll((long long)now_us, n)};
+    PGresult *res = NULL;
+    db_status st = db_exec(c, &st_temp_redeem, 2, p, &res);
+    *found = false;
+    if (st == DB_OK && PQntuples(res) == 1) {
+        *account_id = col_ll(res, 0, 0);
+        *user_id = col_ll(res, 0, 1);
+        *event_id = col_ll(res, 0, 2);
+        *expires_s = col_ll(res, 0, 3);
+        *found = true;
+    }
+    PQclear(res);
+    return st;
+}
+
+static db_stmt st_temp_session = {"alarm_temp_session_insert",
+    "INSERT INTO sessions (account_id, user_id, token_hash, csrf_hash, stage, purpose, "
+    " view_only, created_at, last_seen_at, idle_expires_at, ip, user_agent) "
+    "VALUES ($1, $2, $3::bytea, $4::bytea, 'active', 'portal', true, to_timestamp($5::bigint), "
+    " to_timestamp($5::bigint), to_timestamp($6::bigint), $7::inet, $8) RETURNING id", 0};
+
+db_status db_temp_session_insert(db_conn *c, long long account_id, long long user_id,
+                                 const unsigned char hash[32], const unsigned char csrf_hash[32],
+                                 int64_t now_s, int64_t expires_s, const char *ip,
+                                 const char *user_agent, long long *session_id)
+{
+    char a[24], u[24], h[72], ch[72], n[24], x[24];
+    const char *p[] = {db_ll(account_id, a), db_ll(user_id, u), hex32(hash, h),
+                       hex32(csrf_hash, ch), db_ll((long long)now_s, n),
+                       db_ll((long long)expires_s, x), ip, user_agent};
+    return db_q_int(c, &st_temp_session, 8, p, session_id, NULL);
+}
+
+static db_stmt st_temp_sweep = {"alarm_temp_logins_sweep",
+    "WITH gone AS (DELETE FROM temp_logins WHERE id IN (SELECT id FROM temp_logins "
+    " WHERE expires_at <= to_timestamp($1::bigint) LIMIT 10000) RETURNING 1) "
+    "SELECT count(*) FROM gone", 0};
+
+db_status db_temp_logins_sweep(db_conn *c, int64_t now, long long *n)
+{
+    char t[24];
+    const char *p[] = {db_ll((long long)now, t)};
+    return db_q_int(c, &st_temp_sweep, 1, p, n, NULL);
+}

@@ -274,6 +274,37 @@ db_status db_alarm_active_json(db_conn *c, long long account_id, long long viewe
 db_status db_alarm_summary_json(db_conn *c, long long account_id, long long group_id,
                                 char **json);
 
+/* ------------------------------------------------ temporary login (A8) */
+
+/* For each of destinations "dest" ("n"): the user of the account whose
+ * e-mail address it is (an enabled e-mail destination), else 0. */
+db_status db_alarm_dest_users(db_conn *c, long long account_id, const long long *dest, int n,
+                              long long *users);
+
+/* Store a temporary login of user "user_id" for event "event_id": the
+ * SHA-256 "hash" of its secret, valid until "expires_us". */
+db_status db_temp_login_insert(db_conn *c, long long account_id, long long user_id,
+                               const unsigned char hash[32], long long event_id,
+                               int64_t expires_us);
+
+/* The temporary login of secret hash "hash" still valid at "now_us", of an
+ * enabled user of an active account: *found, its account, user, event and
+ * expiry (Unix seconds). Marks it used. */
+db_status db_temp_login_redeem(db_conn *c, const unsigned char hash[32], int64_t now_us,
+                               long long *account_id, long long *user_id, long long *event_id,
+                               int64_t *expires_s, bool *found);
+
+/* A view-only session (sessions.view_only) of the user until "expires_s"
+ * (Unix seconds) for cookie hash "hash" and CSRF hash "csrf_hash". */
+db_status db_temp_session_insert(db_conn *c, long long account_id, long long user_id,
+                                 const unsigned char hash[32], const unsigned char csrf_hash[32],
+                                 int64_t now_s, int64_t expires_s, const char *ip,
+                                 const char *user_agent, long long *session_id);
+
+/* Delete up to "limit" temporary logins that ended before "now" (Unix
+ * seconds); *n = how many (a jobs_sql() job). */
+db_status db_temp_logins_sweep(db_conn *c, int64_t now, long long *n);
+
 /* ----------------------------------------------------------------- inbox */
 
 /* N1: one inbox row for every user who can see group "group_id"

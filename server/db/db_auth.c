@@ -63,14 +63,17 @@ static db_stmt st_session_insert = {"auth_session_insert",
 /* One round trip on every authenticated request: find the session and, at
  * most once a minute, slide its idle expiry (A5). */
 static db_stmt st_session_get = {"auth_session_get",
-    "WITH s AS (SELECT s.id, s.account_id, s.user_id, s.stage, s.purpose, s.last_seen_at "
+    "WITH s AS (SELECT s.id, s.account_id, s.user_id, s.stage, s.purpose, s.last_seen_at, "
+    "  s.view_only, s.idle_expires_at "
     "  FROM sessions s WHERE s.token_hash = $1 AND s.idle_expires_at > to_timestamp($2)), "
     "touch AS (UPDATE sessions t SET last_seen_at = to_timestamp($2), "
     "  idle_expires_at = to_timestamp($2 + $4) "
     "  FROM s WHERE t.account_id = s.account_id AND t.id = s.id AND s.stage = 'active' "
+    "  AND NOT s.view_only "
     "  AND s.last_seen_at < to_timestamp($2 - $5)" TOUCH_ASYNC ") "
     USER_COLS("$3")
-    "s.id, s.stage, s.purpose "
+    "s.id, s.stage, s.purpose, s.view_only, "
+    "CASE WHEN s.view_only THEN extract(epoch FROM s.idle_expires_at)::bigint ELSE -1 END "
     "FROM s JOIN users u ON u.account_id = s.account_id AND u.id = s.user_id "
     "JOIN accounts a ON a.id = s.account_id",
     0};
@@ -374,6 +377,10 @@ db_status db_auth_session_get(db_conn *c, const unsigned char *token_hash, int64
         out->session_id = as_ll(r, 0, N_USER_COLS);
         copy(out->stage, sizeof out->stage, PQgetvalue(r, 0, N_USER_COLS + 1));
         copy(out->purpose, sizeof out->purpose, PQgetvalue(r, 0, N_USER_COLS + 2));
+        /* A8: a view-only session ends with its link, also for a remembered
+         * identity (token_expires is checked on every request). */
+        out->view_only = is_true(r, 0, N_USER_COLS + 3);
+        out->token_expires = as_ll(r, 0, N_USER_COLS + 4);
         *found = true;
     }
     PQclear(r);

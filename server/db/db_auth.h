@@ -33,6 +33,8 @@ typedef struct {
     bool email_login;         /* a Trial user signing in by e-mail */
     char stage[12];           /* sessions: "active" / "two_step" */
     char purpose[8];          /* sessions: "portal" / "token" */
+    bool view_only;           /* sessions: a temporary view-only sign-in (A8); it ends at
+                               * token_expires and never slides */
     char two_step[8];         /* "off" / "email" / "totp" */
     char login_id[72];
     char account_login[72];   /* "" for Trial */

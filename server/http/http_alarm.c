@@ -3,9 +3,13 @@
  * svc_alarm.c. */
 #define _POSIX_C_SOURCE 200809L
 #include <civetweb.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#include "auth.h"
 
 #include "http.h"
 #include "http_admin_rows.h"
@@ -474,6 +478,51 @@ static int h_settings_put(http_req *req)
     return h_settings_get(req);
 }
 
+/* POST /api/v1/auth/temporary {token} (public): the login link of an alarm
+ * mail (A8) opens a view-only session until the link's end. */
+static int h_temp_login(http_req *req)
+{
+    static const char *const allowed[] = {"token", NULL};
+    alarm_temp_session ts;
+    svc_error e;
+    const char *token = NULL;
+    char headers[300];
+    cJSON *o;
+    int rc;
+    svc_error_clear(&e);
+    if (http_json_fields(req, req->body, allowed, NULL) != 0 ||
+        http_json_string(req, req->body, "token", 64, true, &token) != 0) {
+        return req->status;
+    }
+    if (svc_alarm_temp_login(req->srv, token, req->ri->remote_addr,
+                             http_header(req, "User-Agent"), &ts, &e) != SVC_OK) {
+        return http_reply_svc(req, &e);
+    }
+    snprintf(headers, sizeof headers, "Set-Cookie: %s=%s; Path=/; HttpOnly; SameSite=Strict%s\r\n",
+             AUTH_COOKIE, ts.cookie, req->srv->tls ? "; Secure" : "");
+    o = cJSON_CreateObject();
+    if (o != NULL) {
+        char when[32];
+        time_t t = (time_t)ts.expires_s;
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        cJSON_AddBoolToObject(o, "view_only", true);
+        cJSON_AddStringToObject(o, "expires_at", when);
+        if (ts.event_id != 0) {
+            cJSON_AddNumberToObject(o, "event_id", (double)ts.event_id);
+        } else {
+            cJSON_AddNullToObject(o, "event_id");
+        }
+        cJSON_AddNumberToObject(o, "user_id", (double)ts.user_id);
+        cJSON_AddStringToObject(o, "csrf_token", ts.csrf);
+    }
+    rc = http_reply_json_headers(req, 200, o, headers);
+    OPENSSL_cleanse(headers, sizeof headers);
+    OPENSSL_cleanse(&ts, sizeof ts);
+    return rc;
+}
+
 const http_route http_routes_alarm[] = {
     {"GET", "/api/v1/groups/*/alarms", h_list, AUTH_USER, BODY_NONE, false},
     {"POST", "/api/v1/groups/*/alarms", h_create, AUTH_USER, BODY_JSON, false},
@@ -488,4 +537,5 @@ const http_route http_routes_alarm[] = {
     {"GET", "/api/v1/groups/*/alarm-summary", h_summary, AUTH_USER, BODY_NONE, false},
     {"GET", "/api/v1/groups/*/alarm-settings", h_settings_get, AUTH_USER, BODY_NONE, false},
     {"PUT", "/api/v1/groups/*/alarm-settings", h_settings_put, AUTH_USER, BODY_JSON, false},
+    {"POST", "/api/v1/auth/temporary", h_temp_login, AUTH_PUBLIC, BODY_JSON, false},
     {NULL}};

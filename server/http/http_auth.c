@@ -258,6 +258,18 @@ int http_auth_resolve(http_req *req, const http_route *route)
     if (route->auth == AUTH_ADMIN && req->role != ROLE_ADMIN) {
         return http_reply_error(req, 403, "forbidden", "account administrators only", NULL), -1;
     }
+    /* A8: the temporary sign-in of an alarm mail sees, changes nothing and
+     * reaches no administrative function; it may sign out. */
+    if (o.user.view_only &&
+        (route->auth == AUTH_ADMIN ||
+         (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0 &&
+          strcmp(route->pattern, "/api/v1/auth/logout") != 0))) {
+        return http_reply_error(req, 403, "view_only",
+                                "a temporary sign-in from an alarm mail is view only: sign in "
+                                "with your password to change anything",
+                                NULL),
+               -1;
+    }
     return 0;
 }
 

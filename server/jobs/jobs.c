@@ -15,6 +15,7 @@
 
 #include "auth.h"
 #include "db_account.h"
+#include "db_alarm.h"
 #include "db_auth.h"
 #include "db_gateway.h"
 #include "db_jobs.h"
@@ -90,6 +91,11 @@ static db_status delete_trials(db_conn *c, int64_t now, long long *n)
         log_info("jobs: trial account %lld expired (L4): deleted with its data", ids[i]);
     }
     return st;
+}
+
+static int job_temp_logins(srv *s, int64_t now, long long *done)
+{
+    return jobs_sql(s, "temp_logins", db_temp_logins_sweep, now, done);
 }
 
 static int job_sessions(srv *s, int64_t now, long long *done)
@@ -186,6 +192,7 @@ static const job_def jobs[] = {
     {"exports", svc_export_cleanup, "export files 24 h after the end, stale and orphaned exports"},
     {"app_requests", job_app_requests, "requests to apps (self-check, firmware) 30 days old"},
     {"notify_outbox", job_notify_outbox, "outbox rows sent, dead or cancelled 30 days ago"},
+    {"temp_logins", job_temp_logins, "alarm mail login links (A8) past their 30 minutes"},
     {"alarm_no_data", svc_alarm_job_no_data, "no-data alarms: channels silent for N minutes"},
     {"alarm_repeats", svc_alarm_job_repeats, "repeat notifications of raised alarms"},
     {"app_connections", svc_alarm_job_apps, "apps silent too long disconnected; S6 notices"},

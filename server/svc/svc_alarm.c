@@ -9,6 +9,8 @@
 #include <string.h>
 #include <sys/time.h>
 
+#include <openssl/crypto.h>
+
 #include "auth.h"
 #include "db_account.h"
 #include "db_computed.h"
@@ -686,4 +688,55 @@ svc_status svc_alarm_settings_put(const svc_actor *a, long long group_id,
     }
 out:
     return svc_tx_end(pool, c, rc, e, NULL);
+}
+
+/* ------------------------------------------------ temporary login (A8) */
+
+svc_status svc_alarm_temp_login(srv *s, const char *token, const char *ip,
+                                const char *user_agent, alarm_temp_session *out, svc_error *e)
+{
+    unsigned char hash[AUTH_SHA256_BYTES], cookie_hash[AUTH_SHA256_BYTES],
+        csrf_hash[AUTH_SHA256_BYTES];
+    db_conn *c = NULL;
+    bool found = false;
+    svc_status rc;
+    memset(out, 0, sizeof *out);
+    if (token == NULL || strlen(token) != AUTH_SECRET_CHARS) {
+        return svc_fail(e, SVC_UNAUTHENTICATED, "link_expired", "token",
+                        "this login link is not valid or has expired (30 minutes): sign in");
+    }
+    auth_sha256(token, AUTH_SECRET_CHARS, hash);
+    if ((rc = svc_tx_begin(s->pool, &c, e)) != SVC_OK) {
+        goto out;
+    }
+    SVC_TRY_DB(db_temp_login_redeem(c, hash, auth_now() * 1000000LL, &out->account_id,
+                                    &out->user_id, &out->event_id, &out->expires_s, &found),
+               NULL);
+    if (!found) {
+        rc = svc_fail(e, SVC_UNAUTHENTICATED, "link_expired", "token",
+                      "this login link is not valid or has expired (30 minutes): sign in");
+        goto out;
+    }
+    if (auth_new_secret(out->cookie, sizeof out->cookie, cookie_hash) != 0 ||
+        auth_csrf_token(out->cookie, out->csrf, sizeof out->csrf) != 0) {
+        rc = svc_fail(e, SVC_INTERNAL, NULL, NULL, "no randomness for a session");
+        goto out;
+    }
+    auth_sha256(out->csrf, strlen(out->csrf), csrf_hash);
+    SVC_TRY_DB(db_temp_session_insert(c, out->account_id, out->user_id, cookie_hash, csrf_hash,
+                                      auth_now(), out->expires_s, ip, user_agent,
+                                      &out->session_id),
+               NULL);
+    {
+        audit_who who = {out->account_id, out->user_id, false, ip};
+        SVC_TRY_DB(audit_write(c, &who, "auth.temporary_login", "user", out->user_id, NULL),
+                   NULL);
+    }
+out:
+    rc = svc_tx_end(s->pool, c, rc, e, NULL);
+    if (rc != SVC_OK) {
+        OPENSSL_cleanse(out->cookie, sizeof out->cookie);
+        OPENSSL_cleanse(out->csrf, sizeof out->csrf);
+    }
+    return rc;
 }

@@ -127,6 +127,26 @@ svc_status svc_alarm_settings_get(const svc_actor *a, long long group_id, char *
 svc_status svc_alarm_settings_put(const svc_actor *a, long long group_id,
                                   const db_alarm_settings *s, svc_error *e);
 
+/* ------------------------------------------------ temporary login (A8) */
+
+/* A view-only session opened by the login link of an alarm mail. */
+typedef struct {
+    char cookie[64];       /* the session cookie's value (secret) */
+    char csrf[64];         /* its CSRF token */
+    long long account_id;
+    long long user_id;
+    long long session_id;
+    long long event_id;    /* the alarm event the mail was about (0 = none) */
+    int64_t expires_s;     /* the session ends then (the link's end), Unix seconds */
+} alarm_temp_session;
+
+/* Open a view-only session with the secret "token" of a login link: valid
+ * until 30 minutes after the mail, for an enabled user of an active
+ * account. SVC_UNAUTHENTICATED "link_expired" otherwise (also for an
+ * unknown secret: the same answer). The session cannot be extended. */
+svc_status svc_alarm_temp_login(srv *s, const char *token, const char *ip,
+                                const char *user_agent, alarm_temp_session *out, svc_error *e);
+
 /* Whether "lang" is one of the seven portal languages. */
 bool svc_alarm_language_valid(const char *lang);
 

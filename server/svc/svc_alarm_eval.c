@@ -8,7 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "alarm_msg.h"
+#include "auth.h"
 #include "db_alarm.h"
 #include "db_series.h"
 #include "log.h"
@@ -577,6 +580,41 @@ static svc_status render_event(void *arg, const char *language, notify_text *out
     return SVC_OK;
 }
 
+/* Enqueue the message of event "m" ("kind") to targets "to" with "link". */
+static svc_status enqueue_event(db_conn *c, long long account_id, const db_alarm_event_msg *m,
+                                render_arg *ra, alarm_msg_kind kind, const char *kind_name,
+                                const char *key, const char *link, const notify_to *to, int n_to,
+                                bool sensitive, long long event_id, svc_error *e)
+{
+    notify_msg msg;
+    notify_result res;
+    svc_status rc;
+    ra->m = m;
+    ra->kind = kind;
+    ra->link = link;
+    memset(&msg, 0, sizeof msg);
+    msg.account_id = account_id;
+    msg.kind = kind_name;
+    msg.key = key;
+    msg.severity = kind == ALARM_MSG_CLEAR || kind == ALARM_MSG_SPECIAL_END ? "ok"
+                   : kind == ALARM_MSG_SPECIAL                              ? "warning"
+                                                                            : m->severity;
+    msg.language = m->language;
+    msg.render = render_event;
+    msg.render_arg = ra;
+    msg.to = to;
+    msg.n_to = n_to;
+    msg.sensitive = sensitive;
+    rc = svc_notify_enqueue(c, &msg, &res, e);
+    if (rc == SVC_INVALID) {
+        /* A message the outbox refuses must not refuse the data: the event
+         * stays recorded, the refusal is logged. */
+        log_error("alarm: event %lld: the outbox refused the message: %s", event_id, e->message);
+        rc = SVC_OK;
+    }
+    return rc;
+}
+
 svc_status svc_alarm_notify_event(srv *s, db_conn *c, long long account_id, long long event_id,
                                   bool repeat, int repeat_n, svc_error *e)
 {
@@ -650,43 +688,55 @@ svc_status svc_alarm_notify_event(srv *s, db_conn *c, long long account_id, long
         goto out;
     }
 
-    /* R8: the rule's destinations, in the rule's language (R7). */
+    /* R8: the rule's destinations, in the rule's language (R7). An e-mail
+     * destination that is a user's address gets its own copy whose link
+     * signs that user in, view only, for 30 minutes (A8): the copy is
+     * sensitive (erased from the outbox once sent). */
     if (m->n_dest > 0) {
+        long long users[ALARM_DEST_MAX];
         notify_to to[ALARM_DEST_MAX];
-        notify_msg msg;
-        notify_result res;
-        for (int i = 0; i < m->n_dest; i++) {
-            memset(&to[i], 0, sizeof to[i]);
-            to[i].kind = NOTIFY_TO_DESTINATION;
-            to[i].id = m->dest[i];
-        }
+        int n_plain = 0;
         if (repeat) {
             snprintf(key, sizeof key, "alarm_event:%lld:repeat:%d", event_id, repeat_n);
         } else {
             snprintf(key, sizeof key, "alarm_event:%lld:%s", event_id, m->kind);
         }
-        ra->m = m;
-        ra->kind = kind;
-        ra->link = link;
-        memset(&msg, 0, sizeof msg);
-        msg.account_id = account_id;
-        msg.kind = kind_name;
-        msg.key = key;
-        msg.severity = kind == ALARM_MSG_CLEAR || kind == ALARM_MSG_SPECIAL_END ? "ok"
-                       : kind == ALARM_MSG_SPECIAL                              ? "warning"
-                                                                                : m->severity;
-        msg.language = m->language;
-        msg.render = render_event;
-        msg.render_arg = ra;
-        msg.to = to;
-        msg.n_to = m->n_dest;
-        rc = svc_notify_enqueue(c, &msg, &res, e);
-        if (rc == SVC_INVALID) {
-            /* A message the outbox refuses must not refuse the data: the
-             * event stays recorded, the refusal is logged. */
-            log_error("alarm: event %lld: the outbox refused the message: %s", event_id,
-                      e->message);
-            rc = SVC_OK;
+        if ((st = db_alarm_dest_users(c, account_id, m->dest, m->n_dest, users)) != DB_OK) {
+            rc = svc_fail_db(e, st, NULL);
+            goto out;
+        }
+        for (int i = 0; i < m->n_dest && rc == SVC_OK; i++) {
+            memset(&to[n_plain], 0, sizeof to[n_plain]);
+            to[n_plain].kind = NOTIFY_TO_DESTINATION;
+            to[n_plain].id = m->dest[i];
+            if (users[i] == 0) {
+                n_plain++;
+                continue;
+            }
+            {
+                char secret[AUTH_SECRET_CHARS + 8], login_link[500];
+                unsigned char hash[AUTH_SHA256_BYTES];
+                if (auth_new_secret(secret, sizeof secret, hash) != 0) {
+                    rc = svc_fail(e, SVC_INTERNAL, NULL, NULL, "no randomness for a login link");
+                    break;
+                }
+                st = db_temp_login_insert(c, account_id, users[i], hash, event_id,
+                                          (auth_now() + ALARM_TEMP_LOGIN_S) * 1000000LL);
+                if (st != DB_OK) {
+                    OPENSSL_cleanse(secret, sizeof secret);
+                    rc = svc_fail_db(e, st, NULL);
+                    break;
+                }
+                snprintf(login_link, sizeof login_link, "%s?login=%s", link, secret);
+                OPENSSL_cleanse(secret, sizeof secret);
+                rc = enqueue_event(c, account_id, m, ra, kind, kind_name, key, login_link,
+                                   &to[n_plain], 1, true, event_id, e);
+                OPENSSL_cleanse(login_link, sizeof login_link);
+            }
+        }
+        if (rc == SVC_OK && n_plain > 0) {
+            rc = enqueue_event(c, account_id, m, ra, kind, kind_name, key, link, to, n_plain,
+                               false, event_id, e);
         }
     }
 out:

@@ -33,6 +33,9 @@
  * (beyond, the state still moves; the rest are counted in the log). */
 #define ALARM_EVENTS_PER_BATCH 2000
 
+/* A8: how long the login link of an alarm mail signs in, view only. */
+#define ALARM_TEMP_LOGIN_S (30 * 60)
+
 /* What storing a batch did. */
 typedef struct {
     bool fresh;              /* stored now (false: a retry of a stored batch) */

@@ -4,12 +4,13 @@
 // language; the clear follows; a rule in another language speaks it.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { setClock, sleep, startSmtpSink, startStack, stopStack } from './harness.mjs';
+import { request, sessionClient, sessionCookieOf, setClock, sleep, startSmtpSink, startStack, stopStack } from './harness.mjs';
 import { MIN_US, dataTenant, uniq } from './data_helpers.mjs';
 import { startWebhookReceiver } from './webhook_receiver.mjs';
 
 let pg;
 let srv;
+let db;
 let smtp;
 let rx;
 
@@ -24,7 +25,7 @@ const ENV = {
 before(async () => {
   smtp = await startSmtpSink();
   rx = await startWebhookReceiver();
-  ({ pg, srv } = await startStack({ env: { ...ENV, METRON_SMTP_URL: smtp.url } }));
+  ({ pg, srv, db } = await startStack({ env: { ...ENV, METRON_SMTP_URL: smtp.url } }));
 });
 
 after(async () => {
@@ -156,4 +157,86 @@ test('the rule\'s language decides: the same alarm in Japanese and in Simplified
     assert.ok(s.json.text.endsWith(title), s.json.text);
     assert.match(s.json.blocks[1].text.text, re);
   }
+});
+
+test('A8: alarm mail to a user\'s address signs that user in, view only, for 30 minutes', async () => {
+  const t = await dataTenant(srv, { n: 1 });
+  let r = await t.c.post('/api/v1/groups', { name: uniq('Plant') });
+  const group = r.body.id;
+  await t.c.patch(`/api/v1/apps/${t.appId}`, { group_id: group });
+  const userMail = `admin@${t.account}.test`; // the administrator's own address
+  const other = `${uniq('ext')}@example.com`;
+  const dests = [];
+  for (const address of [userMail, other]) {
+    r = await t.c.post('/api/v1/destinations', { kind: 'email', address, language: 'en' });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    dests.push(r.body.id);
+  }
+  await setClock(srv.url, -3600);
+  r = await t.c.post(`/api/v1/groups/${group}/alarms`, { name: 'Tank', rule: 'CH1 > 5',
+    channels: [t.channels[0]], destinations: dests });
+  await setClock(srv.url, 0);
+  const now = Date.now() * 1000;
+  r = await t.ingest.batch({ batch_id: 'a8', snapshots: [{ t: now - MIN_US - (now % MIN_US), ids: [t.channels[0]], v: [9] }] });
+  assert.equal(r.status, 201);
+  const find = async (to) => {
+    for (let i = 0; i < 200; i++) {
+      const m = smtp.messages().find((x) => x.includes(`To: <${to}>`));
+      if (m) return mailText(m);
+      await sleep(100);
+    }
+    throw new Error(`no mail to ${to}`);
+  };
+  const toUser = await find(userMail);
+  const toOther = await find(other);
+  const link = /(http\S+#\/alarms\/events\/(\d+)\?login=([A-Za-z0-9_-]{43}))/.exec(toUser);
+  assert.ok(link, toUser);
+  assert.match(toUser, /Open in Metron \(view only, 30 minutes\)/);
+  assert.doesNotMatch(toOther, /login=/, 'an address that is no user gets the plain link');
+  assert.match(toOther, /#\/alarms\/events\/\d+/);
+  const [, , eventId, token] = link;
+
+  r = await request(srv.url, 'POST', '/api/v1/auth/temporary', { body: { token } });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal(r.body.view_only, true);
+  assert.equal(r.body.event_id, Number(eventId));
+  const cookie = sessionCookieOf(r);
+  assert.ok(cookie);
+  const expires = Date.parse(r.body.expires_at);
+  assert.ok(expires > Date.now() + 28 * 60e3 && expires <= Date.now() + 30 * 60e3 + 2000);
+  const v = sessionClient(srv.url, { cookie, csrf: r.body.csrf_token });
+  // It sees what the user sees ...
+  assert.equal((await v.get(`/api/v1/alarm-events/${eventId}`)).status, 200);
+  assert.equal((await v.get(`/api/v1/groups/${group}/alarm-summary`)).status, 200);
+  assert.equal((await v.get('/api/v1/me')).status, 200);
+  // ... changes nothing, reaches no administrative function.
+  for (const [m, p, body] of [['post', `/api/v1/alarm-events/${eventId}/ack`, {}],
+    ['patch', `/api/v1/alarms/${r.body.event_id}`, { name: 'x' }],
+    ['post', '/api/v1/groups', { name: 'x' }],
+    ['get', '/api/v1/audit'], ['get', '/api/v1/users'], ['get', '/api/v1/deliveries']]) {
+    const x = await v[m](p, body);
+    assert.equal(x.status, 403, `${m} ${p}: ${JSON.stringify(x.body)}`);
+    assert.equal(x.body.code, 'view_only');
+  }
+  // The link works again within its 30 minutes; after them, neither the
+  // link nor its session.
+  r = await request(srv.url, 'POST', '/api/v1/auth/temporary', { body: { token } });
+  assert.equal(r.status, 200);
+  await setClock(srv.url, 31 * 60);
+  try {
+    assert.equal((await v.get(`/api/v1/alarm-events/${eventId}`)).status, 401);
+    r = await request(srv.url, 'POST', '/api/v1/auth/temporary', { body: { token } });
+    assert.equal(r.status, 401);
+    assert.equal(r.body.code, 'link_expired');
+  } finally {
+    await setClock(srv.url, 0);
+  }
+  r = await request(srv.url, 'POST', '/api/v1/auth/temporary', { body: { token: 'x'.repeat(43) } });
+  assert.equal(r.status, 401);
+  r = await request(srv.url, 'POST', '/api/v1/auth/temporary', { body: { token, more: 1 } });
+  assert.equal(r.status, 400);
+  // The outbox keeps no login link once the mail is sent.
+  assert.equal(await pg.psql(`SELECT count(*) FROM notify_outbox WHERE link_url LIKE '%login=%'
+    AND state = 'sent'`, db), '0');
+  assert.equal(await pg.psql(`SELECT count(*) FROM notify_outbox WHERE sensitive AND state = 'sent'`, db), '1');
 });
