@@ -137,6 +137,11 @@ static int notify_config_parse(notify_config *n, char *err, size_t err_cap)
         rate = end + 1;
     }
     n->allow_local = strcmp(env_or("METRON_NOTIFY_ALLOW_LOCAL", "0"), "1") == 0;
+    n->ca_file = env_or("METRON_NOTIFY_CA_FILE", NULL);
+    if (n->ca_file != NULL && access(n->ca_file, R_OK) != 0) {
+        snprintf(err, err_cap, "METRON_NOTIFY_CA_FILE: cannot read '%.200s'", n->ca_file);
+        return -1;
+    }
     return 0;
 }
 

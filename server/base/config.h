@@ -18,6 +18,9 @@ typedef struct {
                             * receiver ("100,1000,500,3000") */
     bool allow_local;      /* METRON_NOTIFY_ALLOW_LOCAL=1: webhooks may reach loopback and
                             * link-local addresses (tests, benchmarks) */
+    const char *ca_file;   /* METRON_NOTIFY_CA_FILE: the CA certificates that webhook
+                            * receivers' TLS certificates are checked against, instead of
+                            * the system's; NULL = the system's */
 } notify_config;
 
 typedef struct {

@@ -317,7 +317,7 @@ static void drain(webhook_client *wc, struct drand48_data *rng)
 static void *sender_main(void *arg)
 {
     struct drand48_data rng;
-    webhook_client *wc = webhook_client_new(g.cfg.allow_local);
+    webhook_client *wc = webhook_client_new(g.cfg.allow_local, g.cfg.ca_file);
     srand48_r((long)time(NULL) ^ (long)(intptr_t)arg ^ (long)getpid(), &rng);
     if (wc == NULL) {
         log_error("outbox: a sender thread has no HTTP client (out of memory)");

@@ -15,10 +15,11 @@
 struct webhook_client {
     CURL *curl;
     bool allow_local;
+    const char *ca_file;
     bool refused; /* set by open_socket() for the current request */
 };
 
-webhook_client *webhook_client_new(bool allow_local)
+webhook_client *webhook_client_new(bool allow_local, const char *ca_file)
 {
     webhook_client *w = calloc(1, sizeof *w);
     if (w == NULL) {
@@ -30,6 +31,7 @@ webhook_client *webhook_client_new(bool allow_local)
         return NULL;
     }
     w->allow_local = allow_local;
+    w->ca_file = ca_file;
     return w;
 }
 
@@ -170,6 +172,12 @@ int webhook_post(webhook_client *w, const char *url, const char *json, const cha
     curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_socket);
     curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, w);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, curl_err);
+    /* https: the peer's certificate and name are always checked. */
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (w->ca_file != NULL) {
+        curl_easy_setopt(h, CURLOPT_CAINFO, w->ca_file);
+    }
     clock_gettime(CLOCK_MONOTONIC, &t0);
     cc = curl_easy_perform(h);
     clock_gettime(CLOCK_MONOTONIC, &t1);

@@ -22,7 +22,9 @@ typedef struct {
  * thread (libcurl handles are not shared between threads). */
 typedef struct webhook_client webhook_client;
 
-webhook_client *webhook_client_new(bool allow_local);
+/* "ca_file": CA certificates to check receivers' TLS certificates against
+ * (borrowed; NULL = the system's). */
+webhook_client *webhook_client_new(bool allow_local, const char *ca_file);
 void webhook_client_free(webhook_client *w);
 
 /* POST "json" to "url" with Content-Type application/json and the headers

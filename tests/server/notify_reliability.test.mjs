@@ -5,10 +5,12 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  createAccount, login, request, sleep, startPostgres, startServer,
+  createAccount, login, request, sleep, startPostgres, startServer, tempDir,
 } from './harness.mjs';
 import { startWebhookReceiver } from './webhook_receiver.mjs';
 import fs from 'node:fs';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
 
 let pg;
 let rx;
@@ -182,4 +184,42 @@ test('without METRON_NOTIFY_ALLOW_LOCAL a webhook on a loopback address is refus
   assert.match(errs[0], /loopback or link-local/);
   assert.match(errs[1], /loopback or link-local/);
   assert.match(errs[2], /no SMTP server is configured/);
+});
+
+test('https webhooks: the receiver\'s certificate is checked (METRON_NOTIFY_CA_FILE names a private CA)', async () => {
+  const dir = tempDir('metron-notify-tls-');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2',
+    '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem'),
+    '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+  const tls = { key: fs.readFileSync(path.join(dir, 'key.pem')),
+    cert: fs.readFileSync(path.join(dir, 'cert.pem')) };
+  const rxs = await startWebhookReceiver({ tls });
+  try {
+    for (const [name, env, want] of [
+      ['trusted', { METRON_NOTIFY_CA_FILE: path.join(dir, 'cert.pem') }, 'sent'],
+      ['untrusted', { METRON_NOTIFY_BACKOFF_MS: '60000', METRON_NOTIFY_BACKOFF_MAX_MS: '60000' },
+        'retry'],
+    ]) {
+      const url = await pg.createDatabase();
+      const dbName = new URL(url).pathname.slice(1);
+      const srv = await server(url, env);
+      const t = await tenant(srv, name);
+      const d = await t.c.post('/api/v1/destinations', { kind: 'teams',
+        address: rxs.url(`/${name}/secret`) });
+      assert.match(d.body.address, /^https:\/\/127\.0\.0\.1:\d+\/\u2026/);
+      const r = await t.c.post(`/api/v1/destinations/${d.body.id}/test`);
+      assert.equal(r.status, 202);
+      await waitSql(dbName, `SELECT state FROM notify_outbox WHERE id = ${r.body.delivery_id}`, want);
+      if (want === 'sent') {
+        assert.equal(rxs.accepted(`/${name}/secret`).length, 1);
+      } else {
+        assert.equal(rxs.to(`/${name}/secret`).length, 0);
+        const log = await t.c.get(`/api/v1/deliveries/${r.body.delivery_id}`);
+        assert.match(log.body.log[0].error, /certificate/i);
+      }
+    }
+  } finally {
+    await rxs.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });

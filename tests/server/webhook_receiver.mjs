@@ -12,18 +12,20 @@
 //   rx.requests  // every request, oldest first
 //   await rx.stop();
 import http from 'node:http';
+import https from 'node:https';
 import { sleep } from './harness.mjs';
 
 const DEFAULT = { status: 200, body: 'ok' };
 
 /**
- * Start a receiver on 127.0.0.1 (a free port).
+ * Start a receiver on 127.0.0.1 (a free port); with { tls: { key, cert } }
+ * it speaks HTTPS (url() then gives https:// URLs).
  * Each request is recorded as { path, method, headers, text, json, at, status,
  * delivery, attempt } where `status` is what the receiver answered (null
  * while the answer is pending, 'hang' or 'closed' when it never answered),
  * `delivery` the X-Metron-Delivery header and `attempt` X-Metron-Attempt.
  */
-export async function startWebhookReceiver() {
+export async function startWebhookReceiver({ tls } = {}) {
   const requests = [];
   const plans = new Map(); // path -> [step, ...] consumed in order
   const defaults = new Map(); // path -> step once the plan is used up
@@ -32,7 +34,7 @@ export async function startWebhookReceiver() {
   const waiters = new Set();
   const notify = () => { for (const w of waiters) w(); };
 
-  const server = http.createServer((req, res) => {
+  const handler = (req, res) => {
     const chunks = [];
     req.on('data', (c) => chunks.push(c));
     req.on('end', async () => {
@@ -75,7 +77,8 @@ export async function startWebhookReceiver() {
       }
       notify();
     });
-  });
+  };
+  const server = tls ? https.createServer(tls, handler) : http.createServer(handler);
   server.keepAliveTimeout = 5000;
   server.on('connection', (s) => {
     sockets.add(s);
@@ -88,7 +91,7 @@ export async function startWebhookReceiver() {
     port,
     requests,
     /** The URL of "path" on this receiver. */
-    url: (path = '/hook') => `http://127.0.0.1:${port}${path}`,
+    url: (path = '/hook') => `${tls ? 'https' : 'http'}://127.0.0.1:${port}${path}`,
     /** Answer the next requests to "path" with these steps, in order:
      *  { status, body, json, headers, stallMs, hang, close }. */
     plan(path, steps) { plans.set(path, [...steps]); },
