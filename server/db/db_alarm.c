@@ -388,7 +388,7 @@ db_status db_alarm_state_reset(db_conn *c, long long account_id, long long rule_
     "r.id, r.kind = 'no_data', COALESCE(r.rule_text, ''), COALESCE(r.no_data_minutes, 0), "  \
     " r.ch1_id, COALESCE(r.ch2_id, 0), m.expression IS NOT NULL, r.special_notice, s.state, " \
     " s.raised, COALESCE(s.open_event_id, 0), COALESCE(s.last_t, 0), "                       \
-    " COALESCE(s.last_data_t, 0) "
+    " COALESCE(s.last_data_t, 0), r.check_files "
 
 #define LIVE_FROM                                                                            \
     "FROM alarm_rules r JOIN alarm_state s ON s.account_id = r.account_id AND s.rule_id = r.id " \
@@ -437,6 +437,7 @@ static db_status live_of(const PGresult *res, int row, int col, db_alarm_live *l
     l->open_event_id = col_ll(res, row, col + 10);
     l->last_t = col_ll(res, row, col + 11);
     l->last_data_t = col_ll(res, row, col + 12);
+    l->check_files = col_bool(res, row, col + 13);
     return DB_OK;
 }
 

@@ -132,6 +132,7 @@ typedef struct {
     long long ch[2];
     bool computed;        /* CH1 is a computed channel */
     bool special_notice;
+    bool check_files;     /* R6: uploaded files are checked too */
     bool has_state;       /* state[] holds a saved state (else fresh) */
     unsigned char state[40];
     bool raised;

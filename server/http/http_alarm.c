@@ -16,6 +16,7 @@
 #include "http_svc.h"
 #include "mt/alarm.h"
 #include "svc_alarm.h"
+#include "svc_alarm_eval.h"
 
 /* Reply "status" with JSON text from svc (takes ownership of "json"). */
 static int reply_text(http_req *req, int status, char *json)
@@ -523,6 +524,95 @@ static int h_temp_login(http_req *req)
     return rc;
 }
 
+/* POST /api/v1/drive/files/{id}/alarm-check {group_id, channels: [{index,
+ * channel_id}], utc_offset_minutes?} (R6, S4) */
+static int h_file_check(http_req *req)
+{
+    static const char *const allowed[] = {"group_id", "channels", "utc_offset_minutes", NULL};
+    static const char *const map_fields[] = {"index", "channel_id", NULL};
+    svc_error e;
+    const cJSON *chs, *item;
+    size_t *index = NULL, n = 0;
+    int64_t *channel = NULL;
+    long long id, group_id = 0, off = 0;
+    bool present = false;
+    char *json = NULL;
+    int rc;
+    svc_error_clear(&e);
+    if (admb_path_id(req, 0, &id) != 0 || http_json_fields(req, req->body, allowed, NULL) != 0 ||
+        admb_json_id(req, req->body, "group_id", false, &group_id, &present) != 0 ||
+        json_int(req, "utc_offset_minutes", -1080, 1080, &off, &present) != 0) {
+        return req->status;
+    }
+    if (group_id == 0) {
+        return http_reply_error(req, 400, "missing", "'group_id' is required", "group_id");
+    }
+    chs = cJSON_GetObjectItemCaseSensitive(req->body, "channels");
+    if (chs == NULL) {
+        return http_reply_error(req, 400, "missing", "'channels' is required", "channels");
+    }
+    if (!cJSON_IsArray(chs) || cJSON_GetArraySize(chs) < 1 ||
+        cJSON_GetArraySize(chs) > ALARM_FILE_MAP_MAX) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "'channels' holds 1 to %d mappings {index, channel_id}",
+                 ALARM_FILE_MAP_MAX);
+        return http_reply_error(req, 400, "invalid_value", msg, "channels");
+    }
+    index = calloc((size_t)cJSON_GetArraySize(chs), sizeof *index);
+    channel = calloc((size_t)cJSON_GetArraySize(chs), sizeof *channel);
+    if (index == NULL || channel == NULL) {
+        rc = http_reply_error(req, 503, "out_of_memory", "the server is out of memory: retry",
+                              NULL);
+        goto out;
+    }
+    cJSON_ArrayForEach(item, chs)
+    {
+        const cJSON *ix = cJSON_GetObjectItemCaseSensitive(item, "index");
+        const cJSON *ci = cJSON_GetObjectItemCaseSensitive(item, "channel_id");
+        long long cid = 0;
+        if (!cJSON_IsObject(item)) {
+            rc = http_reply_error(req, 400, "wrong_type",
+                                  "channels[] holds {index, channel_id} objects", "channels");
+            goto out;
+        }
+        if (http_json_fields(req, item, map_fields, "channels") != 0) {
+            rc = req->status;
+            goto out;
+        }
+        if (!cJSON_IsNumber(ix) || ix->valuedouble < 0 || ix->valuedouble > 1e6 ||
+            ix->valuedouble != (double)(long long)ix->valuedouble ||
+            !admb_json_id_value(ci, &cid)) {
+            rc = http_reply_error(req, 400, "wrong_type",
+                                  "channels[]: expected {index: file channel (0-based), "
+                                  "channel_id}",
+                                  "channels");
+            goto out;
+        }
+        index[n] = (size_t)ix->valuedouble;
+        channel[n] = cid;
+        for (size_t k = 0; k < n; k++) {
+            if (index[k] == index[n] || channel[k] == channel[n]) {
+                rc = http_reply_error(req, 400, "invalid_value",
+                                      "channels[]: a file channel or a channel is used twice",
+                                      "channels");
+                goto out;
+            }
+        }
+        n++;
+    }
+    if (svc_alarm_check_file(&req->actor, id, group_id, index, channel, n, (int)off, &json,
+                             &e) != SVC_OK) {
+        rc = http_reply_svc(req, &e);
+        goto out;
+    }
+    rc = http_reply_json_text(req, 200, json, strlen(json));
+    cJSON_free(json);
+out:
+    free(index);
+    free(channel);
+    return rc;
+}
+
 const http_route http_routes_alarm[] = {
     {"GET", "/api/v1/groups/*/alarms", h_list, AUTH_USER, BODY_NONE, false},
     {"POST", "/api/v1/groups/*/alarms", h_create, AUTH_USER, BODY_JSON, false},
@@ -538,4 +628,5 @@ const http_route http_routes_alarm[] = {
     {"GET", "/api/v1/groups/*/alarm-settings", h_settings_get, AUTH_USER, BODY_NONE, false},
     {"PUT", "/api/v1/groups/*/alarm-settings", h_settings_put, AUTH_USER, BODY_JSON, false},
     {"POST", "/api/v1/auth/temporary", h_temp_login, AUTH_PUBLIC, BODY_JSON, false},
+    {"POST", "/api/v1/drive/files/*/alarm-check", h_file_check, AUTH_USER, BODY_JSON, false},
     {NULL}};

@@ -49,6 +49,8 @@ typedef struct {
     const char *t_storage, *b_storage;
     /* S9: title %s date; body: plan, account, date, days / plan, account, date */
     const char *t_licence, *t_licence_expired, *b_licence, *b_licence_expired;
+    /* R6: title %s rule; body: file, rule, count, time, tz */
+    const char *t_file, *b_file, *f_file;
 } words_table;
 
 static const words_table tables[ALARM_LANGS] = {
@@ -74,7 +76,8 @@ static const words_table tables[ALARM_LANGS] = {
      "账户“%s”已使用 %s，共 %s：存储空间仅剩 %d%%。请删除数据或文件，或更改套餐。",
      "[许可证] 将于 %s 到期", "[许可证] 已于 %s 到期",
      "账户“%2$s”的 %1$s 许可证将于 %3$s 到期（剩余 %4$d 天）。请续订以保留其功能和数据。",
-     "账户“%2$s”的 %1$s 许可证已于 %3$s 到期：该账户现按 Free 套餐运行。"},
+     "账户“%2$s”的 %1$s 许可证已于 %3$s 到期：该账户现按 Free 套餐运行。",
+     "[文件报警] %s", "文件“%s”满足报警“%s”的条件 %d 次，首次于 %s（%s）。", "文件"},
     /* ja */
     {"[アラーム] %s", "[警告] %s", "[解除] %s", "[継続中] %s", "[データなし] %s",
      "[データ再開] %s", "[特殊値] %s", "[特殊値終了] %s",
@@ -97,7 +100,8 @@ static const words_table tables[ALARM_LANGS] = {
      "アカウント「%s」は %s / %s を使用中です：ストレージの残りは %d%% です。データやファイルを削除するか、プランを変更してください。",
      "[ライセンス] %s に期限切れ", "[ライセンス] %s に期限切れになりました",
      "アカウント「%2$s」の %1$s ライセンスは %3$s に期限が切れます（残り %4$d 日）。機能とデータを維持するには更新してください。",
-     "アカウント「%2$s」の %1$s ライセンスは %3$s に期限が切れました：このアカウントは Free プランとして動作します。"},
+     "アカウント「%2$s」の %1$s ライセンスは %3$s に期限が切れました：このアカウントは Free プランとして動作します。",
+     "[ファイルアラーム] %s", "ファイル「%s」はアラーム「%s」の条件を %d 回満たしました（最初は %s、%s）。", "ファイル"},
     /* en */
     {"[Alarm] %s", "[Warning] %s", "[Cleared] %s", "[Still raised] %s", "[No data] %s",
      "[Data again] %s", "[Special value] %s", "[Special value ended] %s",
@@ -125,7 +129,8 @@ static const words_table tables[ALARM_LANGS] = {
      "The %s licence of the account \"%s\" expires on %s (%d days left). Renew it to keep its "
      "functions and data.",
      "The %s licence of the account \"%s\" expired on %s: the account now works with the Free "
-     "plan."},
+     "plan.",
+     "[File alarm] %s", "The file \"%s\" meets the alarm \"%s\" %d time(s), first at %s (%s).", "File"},
     /* es */
     {"[Alarma] %s", "[Aviso] %s", "[Resuelta] %s", "[Sigue activa] %s", "[Sin datos] %s",
      "[Datos de nuevo] %s", "[Valor especial] %s", "[Fin del valor especial] %s",
@@ -152,7 +157,8 @@ static const words_table tables[ALARM_LANGS] = {
      "[Licencia] vence el %s", "[Licencia] venció el %s",
      "La licencia %s de la cuenta «%s» vence el %s (quedan %d días). Renuévela para conservar "
      "sus funciones y datos.",
-     "La licencia %s de la cuenta «%s» venció el %s: la cuenta funciona ahora con el plan Free."},
+     "La licencia %s de la cuenta «%s» venció el %s: la cuenta funciona ahora con el plan Free.",
+     "[Alarma de archivo] %s", "El archivo «%s» cumple la alarma «%s» %d vez/veces, la primera el %s (%s).", "Archivo"},
     /* fr */
     {"[Alarme] %s", "[Avertissement] %s", "[Levée] %s", "[Toujours active] %s",
      "[Aucune donnée] %s", "[Données de retour] %s", "[Valeur spéciale] %s",
@@ -181,7 +187,8 @@ static const words_table tables[ALARM_LANGS] = {
      "La licence %s du compte « %s » expire le %s (%d jours restants). Renouvelez-la pour "
      "conserver ses fonctions et ses données.",
      "La licence %s du compte « %s » a expiré le %s : le compte fonctionne désormais avec "
-     "l’offre Free."},
+     "l’offre Free.",
+     "[Alarme de fichier] %s", "Le fichier « %s » remplit l’alarme « %s » %d fois, la première le %s (%s).", "Fichier"},
     /* de */
     {"[Alarm] %s", "[Warnung] %s", "[Aufgehoben] %s", "[Weiterhin aktiv] %s",
      "[Keine Daten] %s", "[Wieder Daten] %s", "[Sonderwert] %s", "[Sonderwert beendet] %s",
@@ -209,7 +216,8 @@ static const words_table tables[ALARM_LANGS] = {
      "Die %s-Lizenz des Kontos „%s“ läuft am %s ab (noch %d Tage). Verlängern Sie sie, um "
      "Funktionen und Daten zu behalten.",
      "Die %s-Lizenz des Kontos „%s“ ist am %s abgelaufen: das Konto arbeitet jetzt mit dem "
-     "Tarif Free."},
+     "Tarif Free.",
+     "[Dateialarm] %s", "Die Datei „%s“ erfüllt den Alarm „%s“ %d-mal, zuerst am %s (%s).", "Datei"},
     /* it */
     {"[Allarme] %s", "[Avviso] %s", "[Rientrato] %s", "[Ancora attivo] %s", "[Nessun dato] %s",
      "[Dati di nuovo] %s", "[Valore speciale] %s", "[Fine valore speciale] %s",
@@ -237,7 +245,8 @@ static const words_table tables[ALARM_LANGS] = {
      "La licenza %s dell’account «%s» scade il %s (mancano %d giorni). Rinnovala per "
      "mantenerne funzioni e dati.",
      "La licenza %s dell’account «%s» è scaduta il %s: l’account ora funziona con il piano "
-     "Free."},
+     "Free.",
+     "[Allarme file] %s", "Il file «%s» soddisfa l’allarme «%s» %d volte, la prima il %s (%s).", "File"},
 };
 
 static const words_table *table_of(const char *lang)
@@ -286,6 +295,21 @@ static void words_init(alarm_words *w)
     w->text.fields = w->fields;
 }
 
+/* Cut "s" to at most "max" characters (the outbox's field limits). */
+static void cut_chars(char *s, size_t max)
+{
+    size_t chars = 0;
+    for (size_t i = 0; s[i] != '\0'; i++) {
+        if (((unsigned char)s[i] & 0xc0) != 0x80) {
+            if (chars == max) {
+                s[i] = '\0';
+                return;
+            }
+            chars++;
+        }
+    }
+}
+
 static void add_field(alarm_words *w, const char *name, const char *value)
 {
     int i = w->text.n_fields;
@@ -294,6 +318,8 @@ static void add_field(alarm_words *w, const char *name, const char *value)
     }
     put(w->field_names[i], sizeof w->field_names[i], "%s", name);
     put(w->field_values[i], sizeof w->field_values[i], "%s", value);
+    cut_chars(w->field_names[i], NOTIFY_FIELD_NAME_MAX);
+    cut_chars(w->field_values[i], NOTIFY_FIELD_VALUE_MAX);
     w->fields[i].name = w->field_names[i];
     w->fields[i].value = w->field_values[i];
     w->text.n_fields = i + 1;
@@ -433,6 +459,27 @@ void alarm_msg_storage(const char *account_name, int percent_left, long long use
     bytes_text(limit, l, sizeof l);
     put(w->title, sizeof w->title, t->t_storage, percent_left);
     put(w->body, sizeof w->body, t->b_storage, account_name, u, l, percent_left);
+}
+
+void alarm_msg_file(const char *file_name, const char *rule_name, const char *group_name,
+                    const char *rule_text, int count, const char *local_time, const char *tz,
+                    const char *lang, const char *link, alarm_words *w)
+{
+    const words_table *t = table_of(lang);
+    words_init(w);
+    put(w->title, sizeof w->title, t->t_file, rule_name);
+    cut_title(w->title, NOTIFY_TITLE_MAX);
+    put(w->body, sizeof w->body, t->b_file, file_name, rule_name, count, local_time, tz);
+    add_field(w, t->f_file, file_name);
+    if (group_name != NULL && group_name[0] != '\0') {
+        add_field(w, t->f_group, group_name);
+    }
+    add_field(w, t->f_condition, rule_text);
+    if (link != NULL) {
+        put(w->link_label, sizeof w->link_label, "%s", t->link_label);
+        w->text.link_url = link;
+        w->text.link_label = w->link_label;
+    }
 }
 
 void alarm_msg_licence(const char *account_name, const char *plan_title, const char *expiry,

@@ -63,6 +63,12 @@ void alarm_msg_storage(const char *account_name, int percent_left, long long use
 void alarm_msg_licence(const char *account_name, const char *plan_title, const char *expiry,
                        int days_left, bool expired, const char *lang, alarm_words *w);
 
+/* R6: file "file_name" meets rule "rule_name" "count" times, the first at
+ * "local_time" in "tz". */
+void alarm_msg_file(const char *file_name, const char *rule_name, const char *group_name,
+                    const char *rule_text, int count, const char *local_time, const char *tz,
+                    const char *lang, const char *link, alarm_words *w);
+
 /* A value as people read it: "21.5 °C", or the special value's name in
  * "lang" ("sensor break"). */
 void alarm_msg_value(double v, const char *unit, const char *lang, char *out, size_t cap);

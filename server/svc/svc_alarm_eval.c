@@ -3,6 +3,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "svc_alarm_eval.h"
 
+#include <cjson/cJSON.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,10 +14,13 @@
 #include "alarm_msg.h"
 #include "auth.h"
 #include "db_alarm.h"
+#include "db_computed.h"
 #include "db_series.h"
 #include "log.h"
 #include "mt/alarm.h"
+#include "svc_drive.h"
 #include "svc_notify.h"
+#include "svc_tx.h"
 
 /* Hot rows hold at most this many records, so that the compactor's unit of
  * work stays small whatever the batch size. */
@@ -444,6 +448,44 @@ static bool significant(const rt_rule *r, const unsigned char now[MT_ALARM_STATE
            memcmp(now + 33, was + 33, 3) != 0;
 }
 
+/* The rows of a rule over channels "ch" (CH2 0: none) in batch "b" into
+ * the scratch arrays of "x": one channel's samples, or the times at which
+ * both channels have one (the everyday snapshot carries both). "s1"/"n1":
+ * the run of CH1 in "b". Returns the row count (0 also when out of
+ * memory: x->oom). */
+static size_t rule_rows(eval_ctx *x, const long long ch[2], const ingest_batch *b, size_t s1,
+                        size_t n1)
+{
+    size_t n = 0;
+    if (rows_reserve(x, n1) != 0) {
+        x->oom = true;
+        return 0;
+    }
+    if (ch[1] == 0) {
+        for (size_t j = 0; j < n1; j++) {
+            x->t[j] = b->rec[s1 + j].t;
+            x->v1[j] = b->rec[s1 + j].v;
+        }
+        return n1;
+    }
+    {
+        size_t s2 = 0, n2 = run_of(b, ch[1], &s2), p2 = 0;
+        for (size_t j = 0; j < n1 && n2 > 0; j++) {
+            int64_t when = b->rec[s1 + j].t;
+            while (p2 < n2 && b->rec[s2 + p2].t < when) {
+                p2++;
+            }
+            if (p2 < n2 && b->rec[s2 + p2].t == when) {
+                x->t[n] = when;
+                x->v1[n] = b->rec[s1 + j].v;
+                x->v2[n] = b->rec[s2 + p2].v;
+                n++;
+            }
+        }
+    }
+    return n;
+}
+
 /* Evaluate rule "i" of "g" over its rows of batch "b". */
 static void eval_rule(eval_ctx *x, group_entry *g, int i, const ingest_batch *b)
 {
@@ -483,34 +525,7 @@ static void eval_rule(eval_ctx *x, group_entry *g, int i, const ingest_batch *b)
     if (r->ev == NULL) {
         return;
     }
-    /* The rows: one channel's samples, or the times at which both channels
-     * have one (the everyday snapshot carries both). */
-    if (rows_reserve(x, n1) != 0) {
-        x->oom = true;
-        return;
-    }
-    if (!two) {
-        for (size_t j = 0; j < n1; j++) {
-            x->t[j] = b->rec[s1 + j].t;
-            x->v1[j] = b->rec[s1 + j].v;
-        }
-        n = n1;
-    } else {
-        size_t s2 = 0, n2 = run_of(b, r->d.ch[1], &s2), p2 = 0;
-        for (size_t j = 0; j < n1 && n2 > 0; j++) {
-            int64_t when = b->rec[s1 + j].t;
-            while (p2 < n2 && b->rec[s2 + p2].t < when) {
-                p2++;
-            }
-            if (p2 < n2 && b->rec[s2 + p2].t == when) {
-                x->t[n] = when;
-                x->v1[n] = b->rec[s1 + j].v;
-                x->v2[n] = b->rec[s2 + p2].v;
-                n++;
-            }
-        }
-    }
-    if (n == 0) {
+    if ((n = rule_rows(x, r->d.ch, b, s1, n1)) == 0) {
         return;
     }
     snapshot(x, g, i);
@@ -1113,4 +1128,287 @@ db_status svc_alarm_on_computed(db_conn *c, long long account_id, int64_t ch, co
     }
     free(rows);
     return st;
+}
+
+/* ------------------------------------------------------- file checks (R6) */
+
+typedef struct {
+    const db_alarm_event_msg *m;
+    const char *file_name;
+    int count;
+    const char *link;
+    alarm_words w;
+} file_render;
+
+static svc_status render_file(void *arg, const char *language, notify_text *out, svc_error *e)
+{
+    file_render *fr = arg;
+    (void)e;
+    alarm_msg_file(fr->file_name, fr->m->rule_name, fr->m->group_name, fr->m->rule_text,
+                   fr->count, fr->m->local_time, fr->m->time_zone, language, fr->link, &fr->w);
+    *out = fr->w.text;
+    return SVC_OK;
+}
+
+/* The notice of a file that raised rule "m->rule_id" "count" times (its
+ * first raise is event m->id): inbox and the rule's destinations. */
+static svc_status notify_file(srv *s, db_conn *c, long long account_id, long long file_id,
+                              const char *file_name, const db_alarm_event_msg *m, int count,
+                              svc_error *e)
+{
+    file_render *fr = calloc(1, sizeof *fr);
+    char *tbuf[ALARM_LANGS] = {NULL}, *bbuf[ALARM_LANGS] = {NULL};
+    const char *titles[ALARM_LANGS], *bodies[ALARM_LANGS];
+    char base[300], link[400], key[96], data[160];
+    long long rows = 0;
+    svc_status rc = SVC_OK;
+    db_status st;
+    if (fr == NULL) {
+        return svc_fail_nomem(e);
+    }
+    svc_alarm_public_url(s, base, sizeof base);
+    snprintf(link, sizeof link, "%s/#/alarms/events/%lld", base, m->id);
+    fr->m = m;
+    fr->file_name = file_name;
+    fr->count = count;
+    for (int i = 0; i < ALARM_LANGS; i++) {
+        alarm_msg_file(file_name, m->rule_name, m->group_name, m->rule_text, count,
+                       m->local_time, m->time_zone, alarm_langs[i], NULL, &fr->w);
+        tbuf[i] = strdup(fr->w.title);
+        bbuf[i] = strdup(fr->w.body);
+        if (tbuf[i] == NULL || bbuf[i] == NULL) {
+            rc = svc_fail_nomem(e);
+            goto out;
+        }
+        titles[i] = tbuf[i];
+        bodies[i] = bbuf[i];
+    }
+    snprintf(data, sizeof data,
+             "{\"event_id\": %lld, \"rule_id\": %lld, \"group_id\": %lld, \"file_id\": %lld}",
+             m->id, m->rule_id, m->group_id, file_id);
+    if ((st = db_alarm_inbox(c, account_id, m->group_id, "alarm.file", alarm_langs, titles,
+                             bodies, ALARM_LANGS, data, &rows)) != DB_OK) {
+        rc = svc_fail_db(e, st, NULL);
+        goto out;
+    }
+    if (m->n_dest > 0) {
+        notify_to to[ALARM_DEST_MAX];
+        notify_msg msg;
+        notify_result res;
+        for (int i = 0; i < m->n_dest; i++) {
+            memset(&to[i], 0, sizeof to[i]);
+            to[i].kind = NOTIFY_TO_DESTINATION;
+            to[i].id = m->dest[i];
+        }
+        snprintf(key, sizeof key, "alarm_file:%lld:%lld:%lld", file_id, m->rule_id, m->id);
+        fr->link = link;
+        memset(&msg, 0, sizeof msg);
+        msg.account_id = account_id;
+        msg.kind = "alarm.file";
+        msg.key = key;
+        msg.severity = m->severity;
+        msg.language = m->language;
+        msg.render = render_file;
+        msg.render_arg = fr;
+        msg.to = to;
+        msg.n_to = m->n_dest;
+        rc = svc_notify_enqueue(c, &msg, &res, e);
+        if (rc == SVC_INVALID) {
+            log_error("alarm: file %lld: the outbox refused the message: %s", file_id,
+                      e->message);
+            rc = SVC_OK;
+        }
+    }
+out:
+    for (int i = 0; i < ALARM_LANGS; i++) {
+        free(tbuf[i]);
+        free(bbuf[i]);
+    }
+    free(fr);
+    return rc;
+}
+
+svc_status svc_alarm_check_file(const svc_actor *a, long long file_id, long long group_id,
+                                const size_t *index, const int64_t *channel, size_t n_map,
+                                int utc_offset_minutes, char **json, svc_error *e)
+{
+    srv *s = a->srv;
+    ingest_batch b;
+    db_alarm_channel *info = NULL;
+    long long *ids = NULL;
+    db_alarm_live *rows = NULL;
+    db_alarm_event_msg *m = NULL;
+    eval_ctx x;
+    db_conn *c = NULL;
+    cx_access acc = CX_ACCESS_NONE;
+    char file_name[256] = "";
+    cJSON *out = NULL, *raised = NULL;
+    long long seq = 0;
+    int n_rules = 0, checked = 0, n_events = 0;
+    svc_status rc;
+    db_status st;
+
+    *json = NULL;
+    memset(&b, 0, sizeof b);
+    memset(&x, 0, sizeof x);
+    if (n_map == 0 || n_map > ALARM_FILE_MAP_MAX) {
+        return svc_fail(e, SVC_INVALID, NULL, "channels",
+                        "channels: 1 to %d mappings {index, channel_id}", ALARM_FILE_MAP_MAX);
+    }
+    if ((rc = svc_tx_begin(s->pool, &c, e)) != SVC_OK) {
+        goto out;
+    }
+    SVC_TRY_DB(db_cx_group_access(c, a->account_id, a->user_id, a->admin, group_id, &acc), NULL);
+    if (acc == CX_ACCESS_NONE) {
+        rc = svc_fail(e, SVC_NOT_FOUND, NULL, NULL, "no such measurement group");
+        goto out;
+    }
+    if (acc != CX_ACCESS_EDIT) {
+        rc = svc_fail(e, SVC_FORBIDDEN, NULL, NULL,
+                      "checking a file against the alarms needs edit access to the group");
+        goto out;
+    }
+    /* The mapped channels: channels of this group. */
+    info = calloc(n_map, sizeof *info);
+    ids = calloc(n_map, sizeof *ids);
+    if (info == NULL || ids == NULL) {
+        rc = svc_fail_nomem(e);
+        goto out;
+    }
+    for (size_t k = 0; k < n_map; k++) {
+        ids[k] = channel[k];
+    }
+    SVC_TRY_DB(db_alarm_channels(c, a->account_id, ids, (int)n_map, info), NULL);
+    for (size_t k = 0; k < n_map; k++) {
+        if (!info[k].found || info[k].group_id != group_id) {
+            rc = svc_fail(e, SVC_INVALID, NULL, "channels",
+                          "channels[%zu]: channel %lld is not a channel of this group", k,
+                          ids[k]);
+            goto out;
+        }
+    }
+    rc = svc_drive_read_columns(s->pool, a, s->cfg.data_dir, file_id, index, channel, n_map,
+                                utc_offset_minutes, &b.rec, &b.n, file_name, sizeof file_name, e);
+    if (rc != SVC_OK) {
+        goto out;
+    }
+    /* Every enabled condition rule of the group that checks files, over
+     * the file's rows, as history: a fresh evaluator each. */
+    SVC_TRY_DB(db_alarm_load_group(c, a->account_id, group_id, false, false, &seq, &rows,
+                                   &n_rules),
+               NULL);
+    out = cJSON_CreateObject();
+    raised = cJSON_CreateArray();
+    m = calloc(1, sizeof *m);
+    if (out == NULL || raised == NULL || m == NULL) {
+        rc = svc_fail_nomem(e);
+        goto out;
+    }
+    for (int i = 0; i < n_rules && rc == SVC_OK; i++) {
+        const db_alarm_live *r = &rows[i];
+        size_t s1 = 0, n1, n;
+        mt_alarm_rule rule;
+        mt_alarm *h = NULL;
+        mt_error err;
+        long long open = 0, first = 0;
+        int count = 0;
+        if (r->no_data || !r->check_files) {
+            continue;
+        }
+        n1 = run_of(&b, r->ch[0], &s1);
+        if (n1 == 0 || (n = rule_rows(&x, r->ch, &b, s1, n1)) == 0) {
+            continue;
+        }
+        memset(&err, 0, sizeof err);
+        if (mt_alarm_parse(r->rule_text, strlen(r->rule_text), &rule, &err) != MT_OK ||
+            mt_alarm_new(&rule, &h, &err) != MT_OK) {
+            continue;
+        }
+        checked++;
+        ctx_reset(&x);
+        feed(&x, h, i, true, x.t, x.v1, r->ch[1] != 0 ? x.v2 : NULL, n);
+        mt_alarm_free(h);
+        for (size_t k = 0; k < x.n_ev; k++) {
+            const pend_ev *p = &x.ev[k];
+            db_alarm_event_in in;
+            long long id = 0;
+            if (p->kind != MT_ALARM_EV_RAISE && p->kind != MT_ALARM_EV_CLEAR) {
+                continue;
+            }
+            memset(&in, 0, sizeof in);
+            in.rule_id = r->id;
+            in.kind = kind_text(p->kind);
+            in.cause = "file";
+            in.late = true;
+            in.t = p->t;
+            in.v[0] = p->v[0];
+            in.v[1] = p->v[1];
+            in.has_v2 = r->ch[1] != 0;
+            in.raise_id = p->kind == MT_ALARM_EV_CLEAR ? open : 0;
+            in.file_id = file_id;
+            in.file_name = file_name;
+            if ((st = db_alarm_event_insert(c, a->account_id, &in, &id)) != DB_OK) {
+                rc = svc_fail_db(e, st, NULL);
+                break;
+            }
+            n_events++;
+            if (p->kind == MT_ALARM_EV_RAISE) {
+                open = id;
+                count++;
+                first = first ? first : id;
+            } else {
+                open = 0;
+            }
+        }
+        if (rc == SVC_OK && count > 0) {
+            bool found = false;
+            cJSON *one = cJSON_CreateObject();
+            SVC_TRY_DB(db_alarm_event_msg_get(c, a->account_id, first, m, &found), NULL);
+            if (found && (rc = notify_file(s, c, a->account_id, file_id, file_name, m, count,
+                                           e)) != SVC_OK) {
+                cJSON_Delete(one);
+                break;
+            }
+            if (one != NULL) {
+                cJSON_AddNumberToObject(one, "rule_id", (double)r->id);
+                cJSON_AddStringToObject(one, "rule_name", m->rule_name);
+                cJSON_AddNumberToObject(one, "count", count);
+                cJSON_AddNumberToObject(one, "first_event_id", (double)first);
+                cJSON_AddNumberToObject(one, "first_t", (double)m->t);
+                cJSON_AddItemToArray(raised, one);
+            }
+        }
+    }
+    if (rc == SVC_OK) {
+        audit_who who = svc_who(a);
+        SVC_TRY_DB(audit_write_kv(c, &who, "alarm.file_check", "file", file_id, "file",
+                                  file_name),
+                   NULL);
+        cJSON_AddNumberToObject(out, "file_id", (double)file_id);
+        cJSON_AddStringToObject(out, "file_name", file_name);
+        cJSON_AddNumberToObject(out, "group_id", (double)group_id);
+        cJSON_AddNumberToObject(out, "samples", (double)b.n);
+        cJSON_AddNumberToObject(out, "rules_checked", checked);
+        cJSON_AddNumberToObject(out, "events", n_events);
+        cJSON_AddItemToObject(out, "raised", raised);
+        raised = NULL;
+        if ((*json = cJSON_PrintUnformatted(out)) == NULL) {
+            rc = svc_fail_nomem(e);
+        }
+    }
+out:
+    rc = svc_tx_end(s->pool, c, rc, e, NULL);
+    if (rc != SVC_OK && *json != NULL) {
+        cJSON_free(*json);
+        *json = NULL;
+    }
+    cJSON_Delete(out);
+    cJSON_Delete(raised);
+    free(m);
+    free(rows);
+    free(info);
+    free(ids);
+    free(b.rec);
+    ctx_free(&x);
+    return rc;
 }

@@ -76,6 +76,22 @@ void svc_alarm_eval_forget(void);
 svc_status svc_alarm_notify_event(srv *s, db_conn *c, long long account_id, long long event_id,
                                   bool repeat, int repeat_n, svc_error *e);
 
+/* R6 / S4: the most channel mappings of one file check. */
+#define ALARM_FILE_MAP_MAX 1000
+
+/* Check uploaded file "file_id" (HOK, HOK2, HIOKI CSV) against the enabled
+ * rules of group "group_id" that check files: file channel "index[k]" is
+ * read as channel "channel[k]" (channels of the group), a HIOKI CSV's clock
+ * at "utc_offset_minutes". Each rule's rows are evaluated from a fresh
+ * state; every raise and clear is recorded as history (cause file, late,
+ * the file named) and each rule that raised sends one notice (inbox, its
+ * destinations, its language). Needs edit access to the group. *json (free
+ * with cJSON_free()): {file_id, file_name, group_id, samples, rules_checked,
+ * events, raised: [{rule_id, rule_name, count, first_event_id, first_t}]}. */
+svc_status svc_alarm_check_file(const svc_actor *a, long long file_id, long long group_id,
+                                const size_t *index, const int64_t *channel, size_t n_map,
+                                int utc_offset_minutes, char **json, svc_error *e);
+
 /* The portal's origin for links in messages: METRON_PUBLIC_URL, else the
  * address the server listens on. */
 void svc_alarm_public_url(const srv *s, char *out, size_t cap);

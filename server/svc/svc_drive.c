@@ -1497,6 +1497,69 @@ out:
 /* ------------------------------------------------------ retention, sweeps */
 
 /* L5 for one account: delete its files created before "cutoff". */
+svc_status svc_drive_read_columns(db_pool *pool, const svc_actor *a, const char *data_dir,
+                                  long long id, const size_t *index, const int64_t *channel,
+                                  size_t n_map, int utc_offset_minutes, ingest_rec **rec,
+                                  size_t *n_rec, char *name, size_t name_cap, svc_error *e)
+{
+    db_drive_item it;
+    char path[4096];
+    file_map m = {-1, NULL, 0};
+    import_map *map = NULL;
+    svc_status rc;
+    *rec = NULL;
+    *n_rec = 0;
+    if ((rc = file_record(pool, a, id, &it, e)) != SVC_OK) {
+        return rc;
+    }
+    if (!svc_drive_kind_viewable(it.kind)) {
+        rc = svc_fail(e, SVC_CONFLICT, "not_viewable", NULL,
+                      "only HOK, HOK2 and HIOKI CSV files have channels (this file is '%s')",
+                      it.kind ? it.kind : "other");
+        goto out;
+    }
+    snprintf(name, name_cap, "%s", it.name ? it.name : "");
+    if ((map = calloc(n_map ? n_map : 1, sizeof *map)) == NULL) {
+        rc = svc_fail_nomem(e);
+        goto out;
+    }
+    for (size_t k = 0; k < n_map; k++) {
+        map[k].index = index[k];
+        map[k].channel = channel[k];
+    }
+    if (svc_drive_file_path(data_dir, a->account_id, id, path, sizeof path) != 0 ||
+        map_open(path, &m) != 0) {
+        rc = fail_io(e, "cannot open", path);
+        goto out;
+    }
+    if ((rc = import_read(&m, it.kind, utc_offset_minutes, map, n_map, rec, n_rec, e)) != SVC_OK) {
+        goto out;
+    }
+    qsort(*rec, *n_rec, sizeof **rec, cmp_rec_ct);
+    {
+        /* At equal times the later row wins, as in an import. */
+        size_t w = 0;
+        for (size_t i = 0; i < *n_rec; i++) {
+            if (w > 0 && (*rec)[w - 1].ch == (*rec)[i].ch && (*rec)[w - 1].t == (*rec)[i].t) {
+                (*rec)[w - 1] = (*rec)[i];
+            } else {
+                (*rec)[w++] = (*rec)[i];
+            }
+        }
+        *n_rec = w;
+    }
+out:
+    if (rc != SVC_OK) {
+        free(*rec);
+        *rec = NULL;
+        *n_rec = 0;
+    }
+    free(map);
+    map_close(&m);
+    db_drive_item_clear(&it);
+    return rc;
+}
+
 static svc_status retention_account(db_pool *pool, const char *data_dir, long long account_id,
                                  const char *cutoff, svc_drive_cleanup_stats *stats,
                                  svc_error *e)

@@ -28,6 +28,7 @@
 #include <stdint.h>
 
 #include "db.h"
+#include "ingest_batch.h"
 #include "svc_apps.h"
 
 #define DRIVE_NAME_MAX 255     /* bytes of UTF-8 in a name */
@@ -179,6 +180,16 @@ svc_status svc_drive_channels(db_pool *pool, const svc_actor *a, const char *dat
  * SVC_INVALID (mapping, times, unreadable file: core's message). */
 svc_status svc_drive_import(db_pool *pool, const svc_actor *a, const char *data_dir, long long id,
                          const cJSON *body, int64_t now_us, cJSON **out, svc_error *e);
+
+/* R6 (alarm file checks, svc_alarm_eval.c): the columns "index[k]" of
+ * HOK/HOK2/HIOKI CSV file "id" as records of channels "channel[k]" ("n_map"
+ * mappings), sorted by channel then time, a later row winning at equal
+ * times, "missing" skipped; the file's name into "name". *rec: caller
+ * frees. Errors as svc_drive_import() (no P24: nothing is stored). */
+svc_status svc_drive_read_columns(db_pool *pool, const svc_actor *a, const char *data_dir,
+                                  long long id, const size_t *index, const int64_t *channel,
+                                  size_t n_map, int utc_offset_minutes, ingest_rec **rec,
+                                  size_t *n_rec, char *name, size_t name_cap, svc_error *e);
 
 /* ----------------------------------------------------- retention, sweeps */
 
