@@ -135,7 +135,8 @@ test('revoked and expired API tokens are deleted', async () => {
 
 test('login-throttle rows go an hour after their last failure, not while locked', async () => {
   const a = await account('standard');
-  const key = `login:${a.account}/admin`;
+  // Failures count against the resolved user (issue #11 item 5).
+  const key = `user:${a.userId}`;
   const addr = '127.0.0.31';
   try {
     for (let i = 0; i < 5; i++) {
