@@ -15,6 +15,8 @@
 #include <unistd.h>
 
 #include "batch.h"
+#include "mqtt.h"
+#include "mqtt_ca.h"
 #include "mt/types.h"
 #include "net.h"
 #include "reply.h"
@@ -23,6 +25,8 @@
 #define LIVE_STEP_S 5        /* high-speed monitoring: 5-second samples (M3) */
 #define UPGRADE_MS 8000      /* a simulated firmware upgrade takes this long */
 #define FLUSH_BUDGET_MS 2000 /* at most this long sending per step */
+#define REPLY_WAIT_MS 10000  /* an MQTT batch not answered in this time is sent again */
+#define RENEW_DAYS 30        /* a certificate is renewed this long before it expires */
 
 /* What the gateway remembers of each instrument while it runs. */
 typedef struct {
@@ -58,6 +62,15 @@ struct gw_app {
     double *vbuf;
     size_t vcap;
     gw_stats stats;
+    /* MQTTS (docs/mqtt.md) */
+    bool mqtt_wanted;     /* auto or mqtts, and the server did not say "no MQTT" */
+    gw_mqtt *mq;
+    gw_cert_reply *cert;  /* the certificate in use (STATE/mqtt.json) */
+    int64_t cert_not_after;
+    int64_t next_mqtt_ms; /* when to (re)connect or ask for a certificate */
+    int64_t mqtt_backoff_ms;
+    bool mqtt_was_up;
+    char mqtt_problem[300];
 };
 
 /* ---------------------------------------------------------------- helpers */
@@ -407,6 +420,193 @@ static void tick(gw_app *a, int64_t now_ms)
     }
 }
 
+/* ------------------------------------------------------------------ MQTT */
+
+static void mqtt_log_once(gw_app *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void mqtt_log_once(gw_app *a, const char *fmt, ...)
+{
+    char msg[300];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (strcmp(msg, a->mqtt_problem) != 0) {
+        LOG(a, GW_LOG_QUIET, "%s", msg);
+        snprintf(a->mqtt_problem, sizeof a->mqtt_problem, "%s", msg);
+    }
+}
+
+static void path_of(const gw_app *a, const char *name, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s/%s", a->dir, name);
+}
+
+/* Read STATE/mqtt.json (the server's answer to the last certificate
+ * request) and the certificate's expiry. 0, or -1 when there is none. */
+static int mqtt_load_cert(gw_app *a)
+{
+    char path[4200], err[200], *text;
+    size_t len = 0;
+    mqtt_cert_info info;
+    path_of(a, "mqtt.json", path, sizeof path);
+    text = gw_read_file(path, 1 << 20, &len);
+    if (text == NULL) {
+        return -1;
+    }
+    if (a->cert == NULL && (a->cert = malloc(sizeof *a->cert)) == NULL) {
+        free(text);
+        return -1;
+    }
+    if (gw_cert_parse(text, len, a->cert, err, sizeof err) != 0 ||
+        mqtt_ca_cert_info(a->cert->cert_pem, &info, err, sizeof err) != 0) {
+        LOG(a, GW_LOG_QUIET, "%s is damaged (%s): asking for a new certificate", path, err);
+        free(text);
+        free(a->cert);
+        a->cert = NULL;
+        return -1;
+    }
+    free(text);
+    a->cert_not_after = info.not_after;
+    return 0;
+}
+
+/* Ask the server for a client certificate (a new key each time). 0 done,
+ * -1 later. A server without MQTT turns "auto" into HTTPS for good. */
+static int mqtt_request_cert(gw_app *a)
+{
+    char *csr = NULL, *key = NULL, err[300];
+    gw_buf b = {0};
+    gw_resp r;
+    int rc = -1;
+    if (mqtt_ca_make_csr("metron-gateway", &csr, &key, err, sizeof err) != 0) {
+        mqtt_log_once(a, "cannot make a key: %s", err);
+        return -1;
+    }
+    gw_buf_str(&b, "{\"csr\":");
+    gw_buf_json_str(&b, csr);
+    gw_buf_str(&b, "}");
+    if (!b.oom && call(a, "POST", "/api/v1/ingest/certificate", b.p, b.len, &r) == 0) {
+        gw_cert_reply *c = malloc(sizeof *c);
+        if (r.status == 201 && c != NULL &&
+            gw_cert_parse(r.body, r.len, c, err, sizeof err) == 0) {
+            if (gw_write_file_atomic(a->dir, "mqtt.key", key, strlen(key), 0600) == 0 &&
+                gw_write_file_atomic(a->dir, "mqtt.crt", c->cert_pem, strlen(c->cert_pem),
+                                     0644) == 0 &&
+                gw_write_file_atomic(a->dir, "mqtt-ca.pem", c->ca_pem, strlen(c->ca_pem),
+                                     0644) == 0 &&
+                gw_write_file_atomic(a->dir, "mqtt.json", r.body, r.len, 0600) == 0 &&
+                mqtt_load_cert(a) == 0) {
+                LOG(a, GW_LOG_QUIET, "got client certificate %s for %s", a->cert->serial,
+                    a->cert->url);
+                a->mqtt_problem[0] = '\0';
+                rc = 0;
+            } else {
+                mqtt_log_once(a, "cannot keep the certificate in %s: %s", a->dir,
+                              strerror(errno));
+            }
+        } else if (r.status == 503 && body_has_code(&r, "mqtt_off") &&
+                   a->cfg.transport == GW_TRANSPORT_AUTO) {
+            LOG(a, GW_LOG_QUIET, "the server takes no MQTT: batches go over HTTPS");
+            a->mqtt_wanted = false;
+            rc = 0;
+        } else if (r.status == 401 || r.status == 403) {
+            refused_app(a, &r);
+        } else {
+            char code[64], msg[200];
+            gw_error_parse(r.body, r.len, code, sizeof code, msg, sizeof msg);
+            mqtt_log_once(a, "no certificate (%ld %s): %s", r.status, code,
+                          msg[0] ? msg : err);
+        }
+        free(c);
+        gw_resp_clear(&r);
+    }
+    gw_buf_free(&b);
+    memset(key, 0, strlen(key));
+    free(key);
+    free(csr);
+    return rc;
+}
+
+/* Make the MQTT session and start connecting. */
+static void mqtt_connect(gw_app *a, int64_t now_ms)
+{
+    char ca[4200], crt[4200], key[4200], id[96], err[300];
+    gw_mqtt_free(a->mq);
+    a->mq = NULL;
+    a->mqtt_was_up = false;
+    path_of(a, "mqtt-ca.pem", ca, sizeof ca);
+    path_of(a, "mqtt.crt", crt, sizeof crt);
+    path_of(a, "mqtt.key", key, sizeof key);
+    snprintf(id, sizeof id, "app-%lld-%s", (long long)a->cert->app_id, a->st.tag);
+    a->mq = gw_mqtt_new(a->cert->app_id, id, a->cert->host, a->cert->port, ca, crt, key, err,
+                        sizeof err);
+    if (a->mq == NULL) {
+        mqtt_log_once(a, "no MQTT session: %s", err);
+    } else if (gw_mqtt_connect(a->mq, err, sizeof err) != 0) {
+        mqtt_log_once(a, "the broker at %s does not answer (%s): batches wait in %s/spool",
+                      a->cert->url, err, a->dir);
+    }
+    a->next_mqtt_ms = now_ms + a->mqtt_backoff_ms;
+    a->mqtt_backoff_ms = a->mqtt_backoff_ms * 2 > (int64_t)a->cfg.retry_max_s * 1000
+                             ? (int64_t)a->cfg.retry_max_s * 1000
+                             : a->mqtt_backoff_ms * 2;
+}
+
+static bool mqtt_up(const gw_app *a)
+{
+    return a->mq != NULL && gw_mqtt_status(a->mq) == GW_MQTT_UP;
+}
+
+/* Keep the MQTT session alive: certificate, (re)connection, status. */
+static void mqtt_tend(gw_app *a, int64_t now_ms)
+{
+    if (!a->mqtt_wanted) {
+        return;
+    }
+    if (a->mq != NULL) {
+        gw_mqtt_pump(a->mq, 0);
+    }
+    if (mqtt_up(a)) {
+        if (!a->mqtt_was_up) {
+            static const char hello[] = "{\"state\":\"connect\"}";
+            a->mqtt_was_up = true;
+            a->mqtt_backoff_ms = 1000;
+            gw_mqtt_send(a->mq, "status", hello, sizeof hello - 1, 1);
+            LOG(a, GW_LOG_QUIET, "MQTTS: connected to %s as app-%lld (certificate %s)",
+                a->cert->url, (long long)a->cert->app_id, a->cert->serial);
+            a->mqtt_problem[0] = '\0';
+        }
+        return;
+    }
+    if (a->mqtt_was_up) {
+        a->mqtt_was_up = false;
+        LOG(a, GW_LOG_QUIET, "MQTTS: lost the broker (%s): batches wait, reconnecting",
+            a->mq != NULL ? gw_mqtt_reason(a->mq) : "?");
+    }
+    if (now_ms < a->next_mqtt_ms) {
+        return;
+    }
+    if (a->mq != NULL && gw_mqtt_status(a->mq) == GW_MQTT_REFUSED) {
+        LOG(a, GW_LOG_QUIET, "MQTTS: the broker refuses certificate %s (%s): asking for a new "
+            "one", a->cert != NULL ? a->cert->serial : "?", gw_mqtt_reason(a->mq));
+        gw_mqtt_free(a->mq);
+        a->mq = NULL;
+        free(a->cert);
+        a->cert = NULL;
+    }
+    if (a->cert == NULL || a->cert_not_after < now_ms / 1000 + RENEW_DAYS * 86400LL) {
+        if (mqtt_request_cert(a) != 0 || !a->mqtt_wanted) {
+            a->next_mqtt_ms = now_ms + a->mqtt_backoff_ms;
+            a->mqtt_backoff_ms = a->mqtt_backoff_ms * 2 > (int64_t)a->cfg.retry_max_s * 1000
+                                     ? (int64_t)a->cfg.retry_max_s * 1000
+                                     : a->mqtt_backoff_ms * 2;
+            return;
+        }
+    }
+    mqtt_connect(a, now_ms);
+}
+
 /* --------------------------------------------------------------- sending */
 
 /* What a refusal of a batch means for it. */
@@ -439,6 +639,73 @@ static verdict judge(gw_app *a, const gw_resp *r, const char *name)
     return REFUSE;
 }
 
+/* One batch over HTTPS: the verdict, *dup for a duplicate, and the
+ * server's answer in "why" for a refusal. NO_ANSWER (-1) when none came. */
+#define NO_ANSWER ((verdict)-1)
+
+static verdict send_https(gw_app *a, const char *body, size_t len, const char *name, bool *dup,
+                          char *why, size_t why_cap)
+{
+    gw_resp r;
+    verdict v;
+    if (call(a, "POST", "/api/v1/ingest/batches", body, len, &r) != 0) {
+        return NO_ANSWER;
+    }
+    v = judge(a, &r, name);
+    *dup = v == DROP && r.body != NULL && strstr(r.body, "\"duplicate\":true") != NULL;
+    snprintf(why, why_cap, "%ld %.500s\n", r.status, r.body ? r.body : "");
+    gw_resp_clear(&r);
+    return v;
+}
+
+/* One batch over MQTTS: published with QoS 1, then the server's reply on
+ * down/reply is awaited (REPLY_WAIT_MS). */
+static verdict send_mqtt(gw_app *a, const char *batch_id, const char *body, size_t len,
+                         const char *name, bool *dup, char *why, size_t why_cap)
+{
+    gw_mqtt_reply rep;
+    int64_t until;
+    if (!mqtt_up(a) || gw_mqtt_send_batch(a->mq, batch_id, body, len) != 0) {
+        return NO_ANSWER;
+    }
+    until = gw_now_ms() + REPLY_WAIT_MS;
+    for (;;) {
+        gw_mqtt_pump(a->mq, 50);
+        if (gw_mqtt_reply_for(a->mq, batch_id, &rep)) {
+            break;
+        }
+        if (!mqtt_up(a) || gw_now_ms() >= until) {
+            return NO_ANSWER; /* sent again later, the same batch */
+        }
+    }
+    *dup = rep.duplicate;
+    snprintf(why, why_cap, "%s: %s\n", rep.code, rep.message);
+    if (rep.ok) {
+        return DROP;
+    }
+    if (rep.retry) {
+        problem(a, "the server cannot store batches now (%s): they are sent again", rep.code);
+        return KEEP;
+    }
+    if (strcmp(rep.code, "unknown_channel") == 0 || strcmp(rep.code, "channel_not_selected") == 0) {
+        return AGAIN;
+    }
+    if (strcmp(rep.code, "unauthenticated") == 0 || strcmp(rep.code, "app_disabled") == 0 ||
+        strcmp(rep.code, "account_inactive") == 0) {
+        problem(a, "the server refuses this app (%s: %s); batches are kept until it accepts "
+                "them", rep.code, rep.message);
+        return KEEP;
+    }
+    if (strcmp(rep.code, "time_in_future") == 0) {
+        problem(a, "the server says the gateway's clock is ahead (%s): batches wait",
+                rep.message);
+        return KEEP;
+    }
+    LOG(a, GW_LOG_QUIET, "batch %s refused for good (%s): %s; kept in %s/refused", name,
+        rep.code, rep.message, a->dir);
+    return REFUSE;
+}
+
 /* Send spooled batches oldest first until one fails or "deadline_ms".
  * 0 when the spool is empty or all was sent that could be, -1 to back off. */
 static int send_spool(gw_app *a, int64_t deadline_ms)
@@ -452,13 +719,16 @@ static int send_spool(gw_app *a, int64_t deadline_ms)
     if (a->declare_needed && !a->declare_unsupported && declare(a) != 0) {
         return -1;
     }
+    if (a->mqtt_wanted && !mqtt_up(a)) {
+        return -1; /* the broker is away: the batches wait for it */
+    }
     while (gw_spool_count(a->spool) > 0) {
-        char name[80], err[300];
+        char name[80], err[300], why[600];
         size_t len = 0, blen = 0, n_samples = 0, n_unknown = 0;
         gw_entry e;
         char *text, *body;
-        gw_resp r;
         verdict v;
+        bool dup = false;
         int again = 0;
         snprintf(name, sizeof name, "%s", gw_spool_name(a->spool, 0));
         text = gw_spool_read(a->spool, name, &len, err, sizeof err);
@@ -489,36 +759,24 @@ static int send_spool(gw_app *a, int64_t deadline_ms)
             gw_entry_clear(&e);
             continue;
         }
-        if (call(a, "POST", "/api/v1/ingest/batches", body, blen, &r) != 0) {
-            free(body);
-            gw_entry_clear(&e);
-            a->stats.send_failures++;
-            return -1;
-        }
+        v = a->mqtt_wanted ? send_mqtt(a, e.batch_id, body, blen, name, &dup, why, sizeof why)
+                           : send_https(a, body, blen, name, &dup, why, sizeof why);
         free(body);
-        v = judge(a, &r, name);
         if (v == DROP) {
-            if (r.body != NULL && strstr(r.body, "\"duplicate\":true") != NULL) {
-                a->stats.duplicates++;
-            }
+            a->stats.duplicates += dup;
             a->stats.batches_sent++;
             gw_spool_drop(a->spool, name);
         } else if (v == AGAIN && !again && refresh_table(a) == 0) {
-            gw_resp_clear(&r);
             again = 1;
             goto build;
         } else if (v == REFUSE || v == AGAIN) {
-            char why[600];
-            snprintf(why, sizeof why, "%ld %.500s\n", r.status, r.body ? r.body : "");
             a->stats.refused++;
             gw_spool_refuse(a->spool, name, why);
         } else {
-            gw_resp_clear(&r);
             gw_entry_clear(&e);
             a->stats.send_failures++;
             return -1;
         }
-        gw_resp_clear(&r);
         gw_entry_clear(&e);
         if (gw_now_ms() >= deadline_ms) {
             break;
@@ -572,7 +830,11 @@ static void live(gw_app *a, int64_t now_ms)
         gw_buf_str(&b, pass == 0 ? "],\"v\":[" : "]}]}");
     }
     free(v);
-    if (n > 0 && !b.oom && call(a, "POST", "/api/v1/ingest/live", b.p, b.len, &r) == 0) {
+    if (n > 0 && !b.oom && mqtt_up(a)) {
+        if (gw_mqtt_send(a->mq, "live", b.p, b.len, 0) == 0) {
+            a->stats.live_sent++;
+        }
+    } else if (n > 0 && !b.oom && call(a, "POST", "/api/v1/ingest/live", b.p, b.len, &r) == 0) {
         if (r.status == 200) {
             a->stats.live_sent++;
         } else if (r.status == 409) {
@@ -812,7 +1074,10 @@ static void heartbeat(gw_app *a)
     if (refresh_table(a) != 0) {
         return;
     }
-    if (!a->said_connect) {
+    if (mqtt_up(a)) {
+        static const char beat[] = "{\"state\":\"heartbeat\"}";
+        gw_mqtt_send(a->mq, "status", beat, sizeof beat - 1, 1);
+    } else if (!a->said_connect) {
         status(a, "connect");
     } else {
         status(a, "heartbeat");
@@ -1129,6 +1394,13 @@ int gw_app_open(const gw_config *cfg, gw_app **out, char *err, size_t cap)
         a->st.kind, a->st.tag, a->st.n_ins, n_channels(a), a->st.interval_s, a->st.server,
         a->dir, gw_spool_count(a->spool));
     a->backoff_ms = 1000;
+    a->mqtt_backoff_ms = 1000;
+    a->mqtt_wanted = cfg->transport != GW_TRANSPORT_HTTPS;
+    if (a->mqtt_wanted && mqtt_load_cert(a) == 0 && a->tab_ok &&
+        a->cert->app_id != a->tab.app_id) {
+        free(a->cert); /* a certificate of another app: this code is another app's */
+        a->cert = NULL;
+    }
     *out = a;
     return 0;
 fail:
@@ -1138,9 +1410,25 @@ fail:
 
 /* ----------------------------------------------------------------- step */
 
+void gw_app_wait(gw_app *a, int64_t ms)
+{
+    if (ms <= 0) {
+        return;
+    }
+    if (a->mq != NULL && gw_mqtt_status(a->mq) != GW_MQTT_REFUSED) {
+        gw_mqtt_pump(a->mq, ms > 1000 ? 1000 : (int)ms);
+    } else {
+        struct timespec ts;
+        ts.tv_sec = ms / 1000;
+        ts.tv_nsec = (ms % 1000) * 1000000;
+        nanosleep(&ts, NULL); /* a signal ends it early */
+    }
+}
+
 int64_t gw_app_step(gw_app *a, int64_t now_ms)
 {
     int64_t iv_ms = (int64_t)a->st.interval_s * 1000, next;
+    mqtt_tend(a, now_ms);
     if (now_ms >= a->next_tick_ms) {
         tick(a, now_ms);
         a->next_tick_ms = (floor_div(now_ms, iv_ms) + 1) * iv_ms;
@@ -1187,6 +1475,12 @@ int64_t gw_app_step(gw_app *a, int64_t now_ms)
             next = u;
         }
     }
+    if (a->mqtt_wanted && !mqtt_up(a) && a->next_mqtt_ms < next) {
+        next = a->next_mqtt_ms > now_ms ? a->next_mqtt_ms : now_ms + 50;
+    }
+    if (a->mqtt_wanted && mqtt_up(a) && !a->mqtt_was_up) {
+        next = now_ms; /* just connected: say so and send at once */
+    }
     return next;
 }
 
@@ -1209,9 +1503,15 @@ void gw_app_close(gw_app *a)
     if (a == NULL) {
         return;
     }
-    if (a->http != NULL && a->server_ok && a->said_connect) {
+    if (mqtt_up(a)) {
+        static const char bye[] = "{\"state\":\"disconnect\"}";
+        gw_mqtt_send(a->mq, "status", bye, sizeof bye - 1, 1);
+        gw_mqtt_pump(a->mq, 200);
+    } else if (a->http != NULL && a->server_ok && a->said_connect) {
         status(a, "disconnect");
     }
+    gw_mqtt_free(a->mq);
+    free(a->cert);
     gw_http_free(a->http);
     gw_spool_close(a->spool);
     gw_table_clear(&a->tab);

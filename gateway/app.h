@@ -28,8 +28,13 @@ typedef struct {
     char firmware[GW_FIRMWARE_MAX + 1];
 } gw_fw_override;
 
+/* How batches travel (docs/mqtt.md): MQTTS when the server offers it
+ * (auto, the default), always MQTTS, or always HTTPS. */
+typedef enum { GW_TRANSPORT_AUTO = 0, GW_TRANSPORT_MQTTS, GW_TRANSPORT_HTTPS } gw_transport;
+
 typedef struct {
     const char *state_dir;   /* required */
+    gw_transport transport;
     const char *server;      /* NULL = the one saved in the state */
     const char *credential;  /* NULL = the one saved in the state folder */
     const char *cacert;      /* NULL = the system's */
@@ -62,6 +67,10 @@ int gw_app_open(const gw_config *cfg, gw_app **out, char *err, size_t err_cap);
 
 /* Do what is due at "now_ms" (ms since 1970); returns when next to call. */
 int64_t gw_app_step(gw_app *a, int64_t now_ms);
+
+/* Wait up to "ms" for the network (the MQTT session's replies) or a
+ * signal; without a session, sleep. */
+void gw_app_wait(gw_app *a, int64_t ms);
 
 /* Send what is spooled now, as far as the server takes it (used at exit
  * with a deadline); returns the batches still waiting. */

@@ -50,6 +50,8 @@ static const char usage[] =
     "  --retry-max S         longest wait between tries while the server is away (default 30)\n"
     "  --timeout MS          time limit of one request (default 15000)\n"
     "  --cacert FILE         trust these certificate authorities (PEM) for https\n"
+    "  --transport T         auto | mqtts | https: how batches travel (default auto:\n"
+    "                        MQTTS when the server offers it, docs/mqtt.md)\n"
     "  --log quiet|info|debug (default info)\n"
     "  --help, --version\n";
 
@@ -213,6 +215,16 @@ int main(int argc, char **argv)
                 return bad("--timeout: expected 100 to 600000 ms, not %s", v);
             }
             cfg.timeout_ms = ms;
+        } else if (strcmp(name, "--transport") == 0) {
+            if (strcmp(v, "auto") == 0) {
+                cfg.transport = GW_TRANSPORT_AUTO;
+            } else if (strcmp(v, "mqtts") == 0) {
+                cfg.transport = GW_TRANSPORT_MQTTS;
+            } else if (strcmp(v, "https") == 0) {
+                cfg.transport = GW_TRANSPORT_HTTPS;
+            } else {
+                return bad("--transport: expected auto, mqtts or https, not %s", v);
+            }
         } else if (strcmp(name, "--cacert") == 0) {
             cfg.cacert = v;
         } else if (strcmp(name, "--log") == 0) {
@@ -247,16 +259,8 @@ int main(int argc, char **argv)
         return 1;
     }
     while (!stop_signal) {
-        int64_t now = gw_now_ms(), wake = gw_app_step(app, now), wait;
-        struct timespec ts;
-        now = gw_now_ms();
-        wait = wake - now;
-        if (wait <= 0) {
-            continue;
-        }
-        ts.tv_sec = wait / 1000;
-        ts.tv_nsec = (wait % 1000) * 1000000;
-        nanosleep(&ts, NULL); /* a signal ends it early */
+        int64_t now = gw_now_ms(), wake = gw_app_step(app, now);
+        gw_app_wait(app, wake - gw_now_ms());
     }
     {
         gw_stats s;

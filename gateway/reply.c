@@ -276,3 +276,93 @@ out:
     cJSON_Delete(root);
     return rc;
 }
+
+int gw_cert_parse(const char *text, size_t len, gw_cert_reply *out, char *err, size_t err_cap)
+{
+    cJSON *root;
+    const cJSON *mq;
+    const char *h, *colon;
+    char *end = NULL;
+    long port;
+    int rc = -1;
+    memset(out, 0, sizeof *out);
+    if (len > GW_REPLY_MAX) {
+        return fail(err, err_cap, "the reply is larger than %u bytes", GW_REPLY_MAX);
+    }
+    root = cJSON_ParseWithLength(text, len);
+    mq = cJSON_GetObjectItemCaseSensitive(root, "mqtt");
+    if (!cJSON_IsObject(root) || !get_id(root, "app_id", &out->app_id) ||
+        !get_str(root, "serial", out->serial, sizeof out->serial, true) ||
+        !get_str(root, "certificate", out->cert_pem, sizeof out->cert_pem, true) ||
+        !get_str(root, "ca", out->ca_pem, sizeof out->ca_pem, true) || !cJSON_IsObject(mq) ||
+        !get_str(mq, "url", out->url, sizeof out->url, true)) {
+        fail(err, err_cap, "expected {app_id, serial, certificate, ca, mqtt: {url}}");
+        goto out;
+    }
+    if (strstr(out->cert_pem, "-----BEGIN CERTIFICATE-----") == NULL ||
+        strstr(out->ca_pem, "-----BEGIN CERTIFICATE-----") == NULL) {
+        fail(err, err_cap, "certificate and ca must be PEM certificates");
+        goto out;
+    }
+    if (strncmp(out->url, "mqtts://", 8) != 0 || (colon = strrchr(out->url + 8, ':')) == NULL) {
+        fail(err, err_cap, "mqtt.url: expected mqtts://host:port");
+        goto out;
+    }
+    h = out->url + 8;
+    if (colon == h || (size_t)(colon - h) >= sizeof out->host ||
+        strspn(h, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") !=
+            (size_t)(colon - h)) {
+        fail(err, err_cap, "mqtt.url: the host is not a host name or address");
+        goto out;
+    }
+    port = strtol(colon + 1, &end, 10);
+    if (end == colon + 1 || *end != '\0' || port < 1 || port > 65535) {
+        fail(err, err_cap, "mqtt.url: the port is not 1 to 65535");
+        goto out;
+    }
+    memcpy(out->host, h, (size_t)(colon - h));
+    out->host[colon - h] = '\0';
+    out->port = (int)port;
+    rc = 0;
+out:
+    cJSON_Delete(root);
+    return rc;
+}
+
+int gw_mqtt_reply_parse(const char *text, size_t len, gw_mqtt_reply *out, char *err,
+                        size_t err_cap)
+{
+    cJSON *root;
+    const cJSON *ok, *dup, *retry;
+    int rc = -1;
+    memset(out, 0, sizeof *out);
+    if (len > 65536) {
+        return fail(err, err_cap, "a reply is at most 64 KiB");
+    }
+    root = cJSON_ParseWithLength(text, len);
+    ok = cJSON_GetObjectItemCaseSensitive(root, "ok");
+    dup = cJSON_GetObjectItemCaseSensitive(root, "duplicate");
+    retry = cJSON_GetObjectItemCaseSensitive(root, "retry");
+    if (!cJSON_IsObject(root) || !cJSON_IsBool(ok) ||
+        !get_str(root, "batch_id", out->batch_id, sizeof out->batch_id, false)) {
+        fail(err, err_cap, "expected {batch_id, ok, ...}");
+        goto out;
+    }
+    out->ok = cJSON_IsTrue(ok);
+    out->duplicate = cJSON_IsTrue(dup);
+    out->retry = cJSON_IsTrue(retry);
+    {
+        const cJSON *c = cJSON_GetObjectItemCaseSensitive(root, "code");
+        const cJSON *m = cJSON_GetObjectItemCaseSensitive(root, "message");
+        if (cJSON_IsString(c)) {
+            copy_clean(out->code, sizeof out->code, c->valuestring);
+        }
+        if (cJSON_IsString(m)) {
+            copy_clean(out->message, sizeof out->message, m->valuestring);
+        }
+    }
+    rc = 0;
+out:
+    cJSON_Delete(root);
+    return rc;
+}

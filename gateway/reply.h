@@ -13,6 +13,8 @@
 
 #include "sim.h"
 
+#define GW_URL_MAX_REPLY 512
+
 /* The largest reply read (the HTTP layer stops reading beyond it). */
 #define GW_REPLY_MAX (32u << 20)
 /* Channels listed for one app, all devices together. */
@@ -82,5 +84,35 @@ typedef struct {
  * not know are skipped. 0, or -1 with "err". */
 int gw_requests_parse(const char *text, size_t len, gw_request *out, size_t cap, size_t *n,
                       int64_t *live_until, char *err, size_t err_cap);
+
+/* The server's answer to a certificate request (POST
+ * /api/v1/ingest/certificate, docs/mqtt.md). */
+#define GW_PEM_MAX 16384
+typedef struct {
+    int64_t app_id;
+    char serial[65];
+    char cert_pem[GW_PEM_MAX];
+    char ca_pem[GW_PEM_MAX];
+    char url[GW_URL_MAX_REPLY];  /* "mqtts://host:port" */
+    char host[256];
+    int port;
+} gw_cert_reply;
+
+/* Parse it (bounded; the URL split into host and port). 0, or -1 with "err". */
+int gw_cert_parse(const char *text, size_t len, gw_cert_reply *out, char *err, size_t err_cap);
+
+/* A reply of the MQTT bridge to a batch (metron/v1/app/{id}/down/reply). */
+typedef struct {
+    char batch_id[65];
+    bool ok;
+    bool duplicate;
+    bool retry;
+    char code[64];
+    char message[300];
+} gw_mqtt_reply;
+
+/* Parse it. 0, or -1 with "err" for anything else. */
+int gw_mqtt_reply_parse(const char *text, size_t len, gw_mqtt_reply *out, char *err,
+                        size_t err_cap);
 
 #endif

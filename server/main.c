@@ -30,6 +30,7 @@
 #include "jobs.h"
 #include "outbox_sender.h"
 #include "log.h"
+#include "mqtt_bridge.h"
 #include "refresher.h"
 #include "series_store.h"
 #include "srv.h"
@@ -209,6 +210,10 @@ int main(int argc, char **argv)
         log_error("cannot start the outbox's sender threads");
         goto out;
     }
+    if (mqtt_bridge_start(&s, err, sizeof err) != 0) {
+        log_error("%s", err);
+        goto out;
+    }
     if (http_start(&s, err, sizeof err) != 0) {
         log_error("%s", err);
         goto out;
@@ -248,6 +253,7 @@ int main(int argc, char **argv)
 out:
     http_stop(&s);
     outbox_sender_stop();
+    mqtt_bridge_stop();
     refresher_stop();
     db_listen_stop();
     jobs_stop();

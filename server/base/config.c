@@ -35,6 +35,14 @@ void config_usage(void)
           "                     larger of the two limits above)\n"
           "  --jobs-interval S  run the background clean-ups every S seconds, 0 = never\n"
           "                     (METRON_JOBS_INTERVAL; default 60)\n"
+          "  --mqtt URL         take batches from this MQTT broker, mqtts://host:port\n"
+          "                     (METRON_MQTT_URL; docs/mqtt.md)\n"
+          "  --mqtt-public URL  the broker as apps reach it (METRON_MQTT_PUBLIC_URL;\n"
+          "                     default --mqtt)\n"
+          "  --mqtt-dir DIR     write the broker's certificates, CRL and mosquitto.conf here\n"
+          "                     (METRON_MQTT_DIR; default DATA/mqtt)\n"
+          "  --mqtt-plugin FILE the broker plugin named in mosquitto.conf\n"
+          "                     (METRON_MQTT_PLUGIN; default next to this binary)\n"
           "  --demo             create the demo accounts and print their logins\n"
           "  --help, --version\n"
           "\n"
@@ -46,6 +54,42 @@ void config_usage(void)
           "Exit codes: 0 stopped cleanly, 1 failure, 2 bad usage, 3 database schema\n"
           "newer than this server.\n",
           stdout);
+}
+
+int config_mqtt_url(const char *url, char *host, size_t cap, int *port)
+{
+    const char *h, *colon;
+    char *end = NULL;
+    long p;
+    size_t n;
+    if (strncmp(url, "mqtts://", 8) != 0) {
+        return -1;
+    }
+    h = url + 8;
+    colon = strrchr(h, ':');
+    if (colon == NULL || colon == h) {
+        return -1;
+    }
+    n = (size_t)(colon - h);
+    if (n >= cap || n > 253) {
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char c = h[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '-')) {
+            return -1;
+        }
+    }
+    errno = 0;
+    p = strtol(colon + 1, &end, 10);
+    if (errno != 0 || end == colon + 1 || *end != '\0' || p < 1 || p > 65535) {
+        return -1;
+    }
+    memcpy(host, h, n);
+    host[n] = '\0';
+    *port = (int)p;
+    return 0;
 }
 
 static int parse_int(const char *s, long lo, long hi, long *out)
@@ -172,6 +216,10 @@ config_result config_parse(srv_config *cfg, int argc, char **argv, char *err, si
     cfg->access_log = env_or("METRON_ACCESS_LOG", NULL);
     cfg->pg_bin = env_or("METRON_PG_BIN", "/usr/lib/postgresql/15/bin");
     cfg->test_routes = strcmp(env_or("METRON_TEST_ROUTES", "0"), "1") == 0;
+    cfg->mqtt_url = env_or("METRON_MQTT_URL", NULL);
+    cfg->mqtt_public = env_or("METRON_MQTT_PUBLIC_URL", NULL);
+    cfg->mqtt_dir = env_or("METRON_MQTT_DIR", NULL);
+    cfg->mqtt_plugin = env_or("METRON_MQTT_PLUGIN", NULL);
 
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i], *val = NULL;
@@ -204,7 +252,9 @@ config_result config_parse(srv_config *cfg, int argc, char **argv, char *err, si
             strcmp(name, "--threads") && strcmp(name, "--db-pool") && strcmp(name, "--tls-cert") &&
             strcmp(name, "--access-log") && strcmp(name, "--max-body") &&
             strcmp(name, "--max-raw-body") && strcmp(name, "--jobs-interval") &&
-            strcmp(name, "--body-memory")) {
+            strcmp(name, "--body-memory") && strcmp(name, "--mqtt") &&
+            strcmp(name, "--mqtt-public") && strcmp(name, "--mqtt-dir") &&
+            strcmp(name, "--mqtt-plugin")) {
             snprintf(err, err_cap, "unknown option %s (see --help)", name);
             return CONFIG_USAGE;
         }
@@ -238,6 +288,14 @@ config_result config_parse(srv_config *cfg, int argc, char **argv, char *err, si
             jobs_interval = val;
         } else if (!strcmp(name, "--body-memory")) {
             body_memory = val;
+        } else if (!strcmp(name, "--mqtt")) {
+            cfg->mqtt_url = val;
+        } else if (!strcmp(name, "--mqtt-public")) {
+            cfg->mqtt_public = val;
+        } else if (!strcmp(name, "--mqtt-dir")) {
+            cfg->mqtt_dir = val;
+        } else if (!strcmp(name, "--mqtt-plugin")) {
+            cfg->mqtt_plugin = val;
         } else {
             snprintf(err, err_cap, "unknown option %s (see --help)", name);
             return CONFIG_USAGE;
@@ -300,6 +358,24 @@ config_result config_parse(srv_config *cfg, int argc, char **argv, char *err, si
     cfg->compact_ms = (int)v;
     if (notify_config_parse(&cfg->notify, err, err_cap) != 0) {
         return CONFIG_USAGE;
+    }
+    if (cfg->mqtt_url != NULL &&
+        config_mqtt_url(cfg->mqtt_url, cfg->mqtt_host, sizeof cfg->mqtt_host, &cfg->mqtt_port)) {
+        snprintf(err, err_cap, "--mqtt '%.60s': expected mqtts://host:port", cfg->mqtt_url);
+        return CONFIG_USAGE;
+    }
+    if (cfg->mqtt_public != NULL) {
+        char host[256];
+        int port;
+        if (cfg->mqtt_url == NULL) {
+            snprintf(err, err_cap, "--mqtt-public needs --mqtt");
+            return CONFIG_USAGE;
+        }
+        if (config_mqtt_url(cfg->mqtt_public, host, sizeof host, &port) != 0) {
+            snprintf(err, err_cap, "--mqtt-public '%.60s': expected mqtts://host:port",
+                     cfg->mqtt_public);
+            return CONFIG_USAGE;
+        }
     }
     if (cfg->smtp_url != NULL && strncmp(cfg->smtp_url, "smtp://", 7) != 0 &&
         strncmp(cfg->smtp_url, "smtps://", 8) != 0) {

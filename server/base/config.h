@@ -40,6 +40,13 @@ typedef struct {
     size_t body_memory;       /* what all request bodies in flight may hold together, bytes */
     int compact_ms;           /* compactor interval (hot rows -> day blocks), ms */
     int jobs_interval_s;      /* background jobs (jobs.h) every N s; 0 = off */
+    const char *mqtt_url;     /* "mqtts://host:port": the broker the server takes batches
+                               * from (docs/mqtt.md); NULL: no MQTT */
+    const char *mqtt_public;  /* the broker as apps reach it (default mqtt_url) */
+    const char *mqtt_dir;     /* the broker's files the server writes (default DATA/mqtt) */
+    const char *mqtt_plugin;  /* the broker plugin for mosquitto.conf (NULL: next to the binary) */
+    char mqtt_host[256];      /* parsed from mqtt_url */
+    int mqtt_port;
     bool demo;                /* seed the demo accounts */
     bool test_routes;         /* METRON_TEST_ROUTES=1: debug routes for tests */
     notify_config notify;
@@ -54,6 +61,11 @@ typedef enum {
 /* Fill "cfg" from "argv" and the environment. Strings in "cfg" borrow from
  * "argv" and the environment (both live as long as the process). On
  * CONFIG_USAGE, "err" holds a one-line message. */
+/* Split "mqtts://host:port" into "host" ("cap" bytes: letters, digits,
+ * '.', '-', ':' of an IPv6 address in brackets are not taken) and *port.
+ * 0, or -1 when it is not such a URL. */
+int config_mqtt_url(const char *url, char *host, size_t cap, int *port);
+
 config_result config_parse(srv_config *cfg, int argc, char **argv, char *err, size_t err_cap);
 
 /* Print the --help text to stdout. */

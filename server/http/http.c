@@ -50,6 +50,7 @@ static const http_route *const route_tables[] = {
     http_routes_gateway,
     http_routes_alarm,
     http_routes_notify,
+    http_routes_mqtt,
 };
 
 #define MAX_SEGMENTS 16

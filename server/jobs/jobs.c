@@ -18,6 +18,7 @@
 #include "db_alarm.h"
 #include "db_auth.h"
 #include "db_gateway.h"
+#include "db_mqtt.h"
 #include "db_jobs.h"
 #include "log.h"
 #include "svc_alarm_notice.h"
@@ -156,6 +157,16 @@ static int job_app_requests(srv *s, int64_t now, long long *done)
     return jobs_sql(s, "app_requests", sweep_app_requests, now, done);
 }
 
+static db_status sweep_mqtt(db_conn *c, int64_t now, long long *n)
+{
+    return db_mqtt_sweep(c, now, SWEEP_LIMIT, n);
+}
+
+static int job_mqtt(srv *s, int64_t now, long long *done)
+{
+    return jobs_sql(s, "mqtt_certificates", sweep_mqtt, now, done);
+}
+
 static int job_data_retention(srv *s, int64_t now, long long *done)
 {
     return jobs_sql(s, "data_retention", series_retention, now, done);
@@ -198,6 +209,7 @@ static const job_def jobs[] = {
     {"app_connections", svc_alarm_job_apps, "apps silent too long disconnected; S6 notices"},
     {"storage_notices", svc_alarm_job_storage, "S7: less than 10 % of the storage left"},
     {"licence_notices", svc_alarm_job_licence, "S9/L6: licence notices at 08:00 CST"},
+    {"mqtt_certificates", job_mqtt, "app certificates expired 30 days, expired revocations"},
 };
 
 #define N_JOBS (int)(sizeof jobs / sizeof jobs[0])

@@ -39,6 +39,34 @@ db_status db_ingest_app(db_conn *c, const char *hash_hex, int64_t now_us, long l
     return st;
 }
 
+static db_stmt st_app_by_id = {"ser_app_by_id",
+    "SELECT p.account_id, p.id, p.enabled, "
+    "       a.status = 'active' AND (a.trial_expires_at IS NULL OR "
+    "           a.trial_expires_at > to_timestamp($2::bigint / 1e6)), p.channels_version "
+    "FROM apps p JOIN accounts a ON a.id = p.account_id "
+    "WHERE p.id = $1", 0};
+
+db_status db_ingest_app_by_id(db_conn *c, long long id, int64_t now_us, long long *account_id,
+                              long long *app_id, bool *enabled, bool *account_ok,
+                              long long *channels_version, bool *found)
+{
+    char now[24], idb[24];
+    const char *p[] = {db_ll(id, idb), db_ll(now_us, now)};
+    PGresult *res = NULL;
+    db_status st = db_exec(c, &st_app_by_id, 2, p, &res);
+    *found = false;
+    if (st == DB_OK && PQntuples(res) == 1) {
+        *account_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        *app_id = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+        *enabled = PQgetvalue(res, 0, 2)[0] == 't';
+        *account_ok = PQgetvalue(res, 0, 3)[0] == 't';
+        *channels_version = strtoll(PQgetvalue(res, 0, 4), NULL, 10);
+        *found = true;
+    }
+    PQclear(res);
+    return st;
+}
+
 static db_stmt st_channels = {"ser_channels",
     "SELECT c.id, c.selected FROM channels c "
     "JOIN devices d ON d.account_id = c.account_id AND d.id = c.device_id "

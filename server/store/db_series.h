@@ -19,6 +19,12 @@ db_status db_ingest_app(db_conn *c, const char *hash_hex, int64_t now_us, long l
                         long long *app_id, bool *enabled, bool *account_ok,
                         long long *channels_version, long long *group_id, bool *found);
 
+/* The same for the app with id "id" (an app the MQTT broker authenticated
+ * by its client certificate, docs/mqtt.md). */
+db_status db_ingest_app_by_id(db_conn *c, long long id, int64_t now_us, long long *account_id,
+                              long long *app_id, bool *enabled, bool *account_ok,
+                              long long *channels_version, bool *found);
+
 /* Store a batch of "n" records (sorted; at most one hot row's worth) in one
  * statement: check the alarm sequence of group "alarm_group" (0 = none;
  * *seq_ok false, and nothing written, when it is not "alarm_seq": 0 for a

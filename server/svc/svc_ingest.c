@@ -81,6 +81,36 @@ int svc_ingest_app(db_conn *c, const char *credential, int64_t now, ingest_resul
     return 0;
 }
 
+int svc_ingest_app_as(db_conn *c, const ingest_sender *who, int64_t now, ingest_result *r,
+                      long long *version, svc_error *e)
+{
+    bool found = false, enabled = false, ok = false;
+    long long ver = 0;
+    db_status st;
+    if (who->credential != NULL || who->app_id <= 0) {
+        return svc_ingest_app(c, who->credential, now, r, version, e);
+    }
+    st = db_ingest_app_by_id(c, who->app_id, now, &r->account_id, &r->app_id, &enabled, &ok,
+                             &ver, &found);
+    if (version != NULL) {
+        *version = ver;
+    }
+    if (st != DB_OK) {
+        return fail_db(e, st);
+    }
+    if (!found) {
+        return fail(e, SVC_UNAUTHENTICATED, "unauthenticated", "this app no longer exists");
+    }
+    if (!enabled) {
+        return fail(e, SVC_FORBIDDEN, "app_disabled", "this app is disabled by an administrator");
+    }
+    if (!ok) {
+        return fail(e, SVC_FORBIDDEN, "account_inactive",
+                    "the account is frozen or its trial has expired: data is not accepted");
+    }
+    return 0;
+}
+
 /* ---------------------------------------------------- channel table cache
  *
  * The channel table of each app, kept in memory and used while the app's
@@ -154,6 +184,14 @@ int svc_ingest_batch(srv *s, const char *credential, ingest_body_kind kind,
                      const unsigned char *body, size_t len, const char *batch_id,
                      const char *ip, ingest_result *r, svc_error *e)
 {
+    ingest_sender who = {credential, 0};
+    return svc_ingest_batch_as(s, &who, kind, body, len, batch_id, ip, r, e);
+}
+
+int svc_ingest_batch_as(srv *s, const ingest_sender *who, ingest_body_kind kind,
+                        const unsigned char *body, size_t len, const char *batch_id,
+                        const char *ip, ingest_result *r, svc_error *e)
+{
     db_conn *c = NULL;
     ingest_channel *ch = NULL;
     ingest_known known;
@@ -170,7 +208,7 @@ int svc_ingest_batch(srv *s, const char *credential, ingest_body_kind kind,
     if ((st = db_acquire(s->pool, DB_WAIT_MS, &c)) != DB_OK) {
         return fail_db(e, st);
     }
-    if (svc_ingest_app(c, credential, now, r, &version, e) != 0) {
+    if (svc_ingest_app_as(c, who, now, r, &version, e) != 0) {
         goto out;
     }
     switch (cache_get(r->app_id, version, &ch, &known.n)) {
@@ -250,6 +288,13 @@ svc_status svc_ingest_authenticate(srv *s, const char *credential, long long *ac
 int svc_ingest_status(srv *s, const char *credential, const char *state, const char *ip,
                       ingest_result *r, svc_error *e)
 {
+    ingest_sender who = {credential, 0};
+    return svc_ingest_status_as(s, &who, state, ip, r, e);
+}
+
+int svc_ingest_status_as(srv *s, const ingest_sender *who, const char *state, const char *ip,
+                         ingest_result *r, svc_error *e)
+{
     db_conn *c = NULL;
     db_status st;
     int rc = -1;
@@ -257,7 +302,7 @@ int svc_ingest_status(srv *s, const char *credential, const char *state, const c
     if ((st = db_acquire(s->pool, DB_WAIT_MS, &c)) != DB_OK) {
         return fail_db(e, st);
     }
-    if (svc_ingest_app(c, credential, svc_ingest_now_us(), r, NULL, e) == 0) {
+    if (svc_ingest_app_as(c, who, svc_ingest_now_us(), r, NULL, e) == 0) {
         if ((st = db_app_seen(c, r->account_id, r->app_id, ip,
                               strcmp(state, "heartbeat") == 0 ? NULL : state)) != DB_OK) {
             fail_db(e, st);

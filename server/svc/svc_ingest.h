@@ -26,6 +26,15 @@ typedef struct {
     bool duplicate;      /* the batch id was already stored: nothing was added */
 } ingest_result;
 
+/* Who sends: the app holding "credential" (HTTPS: the text after "Bearer
+ * ", may be NULL), or, with "credential" NULL and "app_id" > 0, the app the
+ * MQTT broker authenticated by its client certificate (mqtt/; never built
+ * from anything a client sends over HTTP). */
+typedef struct {
+    const char *credential;
+    long long app_id;
+} ingest_sender;
+
 /* Store one batch sent by the app holding "credential" (the text after
  * "Bearer "; may be NULL). "body"/"len" is the request body, "batch_id" the
  * X-Batch-Id header (HOK bodies only), "ip" the client address. Returns 0
@@ -43,10 +52,16 @@ int svc_ingest_batch(srv *s, const char *credential, ingest_body_kind kind,
  * client without a credential never makes the server hold one. */
 svc_status svc_ingest_authenticate(srv *s, const char *credential, long long *account_id,
                                    long long *app_id, svc_error *e);
+/* The same for sender "who". */
+int svc_ingest_batch_as(srv *s, const ingest_sender *who, ingest_body_kind kind,
+                        const unsigned char *body, size_t len, const char *batch_id,
+                        const char *ip, ingest_result *r, svc_error *e);
 
 /* Record a connect / disconnect / heartbeat ("state") of the app. */
 int svc_ingest_status(srv *s, const char *credential, const char *state, const char *ip,
                       ingest_result *r, svc_error *e);
+int svc_ingest_status_as(srv *s, const ingest_sender *who, const char *state, const char *ip,
+                         ingest_result *r, svc_error *e);
 
 /* The app's devices and channels as JSON text (caller frees), for the
  * gateway to learn the ids it sends. */
@@ -59,6 +74,10 @@ int svc_ingest_describe(srv *s, const char *credential, char **json, svc_error *
  * account_inactive, the database's failure. */
 int svc_ingest_app(db_conn *c, const char *credential, int64_t now, ingest_result *r,
                    long long *version, svc_error *e);
+
+/* svc_ingest_app() for sender "who" (a credential, or an app id). */
+int svc_ingest_app_as(db_conn *c, const ingest_sender *who, int64_t now, ingest_result *r,
+                      long long *version, svc_error *e);
 
 /* Now in µs on the test-shiftable clock of auth_now(), with the
  * microseconds of the system clock. */

@@ -129,6 +129,14 @@ svc_status svc_live_ingest(srv *s, const char *credential, const char *body, siz
                            long long *account_id, size_t *samples, long long *until,
                            svc_error *e)
 {
+    ingest_sender who = {credential, 0};
+    return svc_live_ingest_as(s, &who, body, len, account_id, samples, until, e);
+}
+
+svc_status svc_live_ingest_as(srv *s, const ingest_sender *who, const char *body, size_t len,
+                              long long *account_id, size_t *samples, long long *until,
+                              svc_error *e)
+{
     db_conn *c = NULL;
     ingest_channel *ch = NULL;
     ingest_known known = {0};
@@ -147,7 +155,7 @@ svc_status svc_live_ingest(srv *s, const char *credential, const char *body, siz
     if ((st = db_acquire(s->pool, DB_WAIT_MS, &c)) != DB_OK) {
         return svc_fail_db(e, st, NULL);
     }
-    if (svc_ingest_app(c, credential, now, &r, NULL, e) != 0) {
+    if (svc_ingest_app_as(c, who, now, &r, NULL, e) != 0) {
         rc = e->status;
         goto out;
     }

@@ -14,6 +14,7 @@
 
 #include "srv.h"
 #include "svc.h"
+#include "svc_ingest.h"
 
 #define LIVE_MINUTES 10
 #define LIVE_KEEP_US (LIVE_MINUTES * 60LL * 1000000LL)
@@ -42,5 +43,10 @@ svc_status svc_live_get(const svc_actor *a, long long group_id, long long since_
 svc_status svc_live_ingest(srv *s, const char *credential, const char *body, size_t len,
                            long long *account_id, size_t *samples, long long *until,
                            svc_error *e);
+
+/* The same for sender "who" (svc_ingest.h: a credential or an app id). */
+svc_status svc_live_ingest_as(srv *s, const ingest_sender *who, const char *body, size_t len,
+                              long long *account_id, size_t *samples, long long *until,
+                              svc_error *e);
 
 #endif

@@ -1,9 +1,13 @@
 // Helpers of the metron-gateway tests: start the gateway binary against a
 // test server, read what the server stored.
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import net from 'node:net';
+import { promisify } from 'node:util';
 import fs from 'node:fs';
 import path from 'node:path';
 import { repoRoot, sleep, tempDir, trackProcess } from '../server/harness.mjs';
+
+const execFileP = promisify(execFile);
 
 export const gatewayBin = process.env.METRON_GATEWAY_BIN ||
   path.join(repoRoot, 'build', 'gateway', 'metron-gateway');
@@ -79,4 +83,69 @@ export async function rawOf(client, channel, from, to) {
   const r = await client.get(`/api/v1/data/raw?channels=${channel}&from=${from}&to=${to}&limit=100000`);
   if (r.status !== 200) throw new Error(`data/raw: ${r.status} ${JSON.stringify(r.body)}`);
   return { t: r.body.t, v: r.body.channels[0].v };
+}
+
+export const pluginPath = process.env.METRON_MQTT_PLUGIN ||
+  path.join(repoRoot, 'build', 'broker', 'metron_mosquitto.so');
+
+/**
+ * Start Mosquitto with the mosquitto.conf the server wrote into "dir" (its
+ * --mqtt-dir). Resolves when "port" accepts connections.
+ * Returns { proc, log(), stop(signal) }.
+ */
+export async function startBroker(dir, port) {
+  const proc = spawn('mosquitto', ['-c', path.join(dir, 'mosquitto.conf')],
+    { stdio: ['ignore', 'pipe', 'pipe'] });
+  trackProcess(proc, 'mosquitto');
+  let text = '';
+  proc.stdout.setEncoding('utf8');
+  proc.stderr.setEncoding('utf8');
+  proc.stdout.on('data', (d) => { text += d; });
+  proc.stderr.on('data', (d) => { text += d; });
+  const exited = new Promise((resolve) => proc.on('exit', (c, s) => resolve({ code: c, signal: s })));
+  const deadline = Date.now() + 10000;
+  for (;;) {
+    const ok = await new Promise((resolve) => {
+      const s = net.connect(port, '127.0.0.1', () => { s.end(); resolve(true); });
+      s.on('error', () => resolve(false));
+    });
+    if (ok) break;
+    if (proc.exitCode !== null || Date.now() > deadline) {
+      proc.kill('SIGKILL');
+      throw new Error(`mosquitto did not start:\n${text}`);
+    }
+    await sleep(50);
+  }
+  return {
+    proc, exited, log: () => text,
+    async stop(signal = 'SIGTERM') {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/** A key and a certificate signing request made with the openssl CLI. */
+export async function makeCsr(cn = 'test') {
+  const dir = tempDir('metron-csr-');
+  const key = path.join(dir, 'k.pem');
+  const csr = path.join(dir, 'r.pem');
+  await execFileP('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt',
+    'ec_paramgen_curve:prime256v1', '-nodes', '-subj', `/CN=${cn}`, '-keyout', key, '-out', csr]);
+  const out = { key: fs.readFileSync(key, 'utf8'), csr: fs.readFileSync(csr, 'utf8') };
+  fs.rmSync(dir, { recursive: true, force: true });
+  return out;
+}
+
+/** A self-signed certificate of a CA that is not Metron's: { cert, key }. */
+export async function foreignCert(cn) {
+  const dir = tempDir('metron-foreign-');
+  const key = path.join(dir, 'k.pem');
+  const crt = path.join(dir, 'c.pem');
+  await execFileP('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt',
+    'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2', '-subj', `/CN=${cn}`,
+    '-keyout', key, '-out', crt]);
+  const out = { key: fs.readFileSync(key, 'utf8'), cert: fs.readFileSync(crt, 'utf8') };
+  fs.rmSync(dir, { recursive: true, force: true });
+  return out;
 }

@@ -1,5 +1,6 @@
 /* Fuzz target: metron-gateway's parsers of server replies (gateway/reply.c):
- * the channel table, error bodies and requests. A server is outside input. */
+ * the channel table, error bodies, requests, the certificate answer and the
+ * MQTT bridge's replies. A server is outside input. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -34,6 +35,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (gw_requests_parse(text, size, q, 8, &n, &lu, err, sizeof err) == 0 && n > 8) {
         abort();
+    }
+    {
+        static gw_cert_reply c;
+        gw_mqtt_reply m;
+        if (gw_cert_parse(text, size, &c, err, sizeof err) == 0 &&
+            (c.port < 1 || c.port > 65535 || c.host[0] == '\0')) {
+            abort();
+        }
+        if (gw_mqtt_reply_parse(text, size, &m, err, sizeof err) == 0 &&
+            strlen(m.batch_id) >= sizeof m.batch_id) {
+            abort();
+        }
     }
     return 0;
 }

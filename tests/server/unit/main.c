@@ -17,6 +17,8 @@ void suite_json_guard(void);
 void suite_refresher(void);
 void suite_reply_cache(void);
 void suite_svc(void);
+void suite_mqtt_ca(void);
+void suite_mqtt_bridge(void);
 
 static int n_passed, n_failed, cur_failed;
 static const char *filter;
@@ -76,6 +78,8 @@ int main(int argc, char **argv)
     suite_refresher();
     suite_reply_cache();
     suite_svc();
+    suite_mqtt_ca();
+    suite_mqtt_bridge();
     printf("1..%d\n%d passed, %d failed\n", n_passed + n_failed, n_passed, n_failed);
     return n_failed ? 1 : 0;
 }
