@@ -58,6 +58,7 @@ struct gw_app {
     int64_t last_live_s;
     int64_t started_ms;
     char last_problem[400];
+    char last_refusal[80]; /* the app's refusal last logged ("401 unauthenticated") */
     char last_declare[400];
     double *vbuf;
     size_t vcap;
@@ -159,6 +160,7 @@ static void problem(gw_app *a, const char *fmt, ...)
 
 static void no_problem(gw_app *a)
 {
+    a->last_refusal[0] = '\0';
     if (a->last_problem[0] != '\0') {
         LOG(a, GW_LOG_QUIET, "the server answers again and takes the app's requests (%zu batches waiting)",
             gw_spool_count(a->spool));
@@ -193,8 +195,14 @@ static int call(gw_app *a, const char *method, const char *path, const char *bod
 /* A refusal of the app itself (401/403): logged once, the data kept. */
 static void refused_app(gw_app *a, const gw_resp *r)
 {
-    char code[64], msg[300];
+    char code[64], msg[300], key[80];
     gw_error_parse(r->body, r->len, code, sizeof code, msg, sizeof msg);
+    /* Once per refusal (status and code): routes word it differently. */
+    snprintf(key, sizeof key, "%ld %s", r->status, code);
+    if (strcmp(a->last_refusal, key) == 0) {
+        return;
+    }
+    snprintf(a->last_refusal, sizeof a->last_refusal, "%s", key);
     problem(a, "the server refuses this app (%ld %s: %s); batches are kept until it accepts "
             "them (check the registration code)",
             r->status, code, msg);
