@@ -1,4 +1,4 @@
-/* Storage of MQTTS with mutual TLS (020_mqtt.sql, docs/mqtt.md): the CA,
+/* Storage of MQTTS with mutual TLS (021_mqtt.sql, docs/mqtt.md): the CA,
  * the apps' certificates, the revoked serials. */
 #ifndef MTS_DB_MQTT_H
 #define MTS_DB_MQTT_H

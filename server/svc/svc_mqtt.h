@@ -7,7 +7,7 @@
  * common name "app-<app id>", 90 days, at most SVC_MQTT_ACTIVE_MAX active
  * at once (a renewal is the same request before the old one expires). An
  * administrator revokes one; a new credential, the app's deletion or its
- * account's revokes them all (triggers, 020_mqtt.sql). Revocations reach
+ * account's revokes them all (triggers, 021_mqtt.sql). Revocations reach
  * the broker through the MQTT bridge (mqtt/): a CRL in the broker's folder
  * and a control message that disconnects the app at once. */
 #ifndef MTS_SVC_MQTT_H

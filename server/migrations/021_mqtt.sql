@@ -1,4 +1,4 @@
--- 020_mqtt: MQTTS with mutual TLS (docs/mqtt.md). Metron runs its own
+-- 021_mqtt: MQTTS with mutual TLS (docs/mqtt.md). Metron runs its own
 -- certificate authority (one row: its certificate and key, made by the
 -- first server that needs it) and issues each app client certificates.
 -- A revoked certificate's serial goes to mqtt_revoked, which outlives the
