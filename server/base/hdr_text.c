@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 #include <string.h>
+#include <strings.h>
 
 /* The length of the strict UTF-8 sequence at "s" ("left" bytes readable)
  * with its code point in *cp, or 0 when "s" does not start one (overlong,
@@ -124,4 +125,65 @@ size_t hdr_clean_text(const char *in, size_t len, char *out, size_t cap)
     }
     out[n] = '\0';
     return n;
+}
+
+/* The authority of "url" ("scheme://authority[/...]") into out; false
+ * when "url" is not http(s). "path_ok": a path after it is allowed. */
+static bool url_authority(const char *url, bool path_ok, char *out, size_t cap)
+{
+    const char *a, *end;
+    size_t len;
+    if (strncasecmp(url, "http://", 7) == 0) {
+        a = url + 7;
+    } else if (strncasecmp(url, "https://", 8) == 0) {
+        a = url + 8;
+    } else {
+        return false;
+    }
+    end = a + strcspn(a, "/?#");
+    if (*end != '\0' && !path_ok) {
+        return false;
+    }
+    len = (size_t)(end - a);
+    if (len == 0 || len >= cap) {
+        return false;
+    }
+    memcpy(out, a, len);
+    out[len] = '\0';
+    return true;
+}
+
+bool hdr_same_origin(const char *origin, const char *host, const char *public_url)
+{
+    char want[256], have[256];
+    if (origin == NULL || !url_authority(origin, false, have, sizeof have)) {
+        return false;
+    }
+    if (host != NULL && strcasecmp(have, host) == 0) {
+        return true;
+    }
+    return public_url != NULL && url_authority(public_url, true, want, sizeof want) &&
+           strcasecmp(have, want) == 0;
+}
+
+bool hdr_static_path_ok(const char *path)
+{
+    static const char *const kinds[] = {"html", "css", "js", "mjs", "json", "wasm", "svg",
+                                        "png", "jpg", "webp", "ico", "woff2", NULL};
+    const char *last, *dot;
+    if (path == NULL || path[0] != '/' || strstr(path, "//") != NULL ||
+        strchr(path, '\\') != NULL || strstr(path, "/.") != NULL) {
+        return false;
+    }
+    last = strrchr(path, '/') + 1;
+    dot = strrchr(last, '.');
+    if (dot == NULL) {
+        return true; /* a folder (or the root): CivetWeb finds its index or refuses */
+    }
+    for (const char *const *k = kinds; *k != NULL; k++) {
+        if (strcasecmp(dot + 1, *k) == 0) {
+            return true;
+        }
+    }
+    return false;
 }

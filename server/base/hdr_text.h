@@ -5,6 +5,7 @@
 #ifndef MTS_HDR_TEXT_H
 #define MTS_HDR_TEXT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* The Content-Disposition value that offers "name" (any bytes up to its
@@ -28,5 +29,19 @@ size_t hdr_disposition(const char *name, char *out, size_t cap);
  * "cap" bytes with its NUL ("cap" >= 4). Returns the bytes written without
  * the NUL. */
 size_t hdr_clean_text(const char *in, size_t len, char *out, size_t cap);
+
+/* Whether the Origin header value "origin" names this server: its
+ * scheme-less authority ("host[:port]") equals, case-insensitively, the
+ * request's Host header "host" or the authority of "public_url" (the
+ * portal's configured origin, e.g. "https://metron.example.com"; NULL =
+ * none). "null", an origin with a path, or anything not http(s) is not. */
+bool hdr_same_origin(const char *origin, const char *host, const char *public_url);
+
+/* Whether a static file may be served for the decoded request path
+ * "path": no empty segment ("//", which browsers read as another host in a
+ * redirect), no backslash, no segment starting with ".", and a last
+ * segment that has no extension (a folder) or one of the portal's kinds
+ * (html, css, js, mjs, json, wasm, svg, png, jpg, webp, ico, woff2). */
+bool hdr_static_path_ok(const char *path);
 
 #endif

@@ -95,8 +95,67 @@ static const char draining_reply[] =
     "\r\n"
     "{\"code\":\"shutting_down\",\"message\":\"the server is shutting down\"}";
 
+static const char *reason(int status);
+
+/* Whether "uri" (a decoded path) is under /api (our handlers). */
+static bool is_api_path(const char *uri)
+{
+    return strncmp(uri, "/api", 4) == 0 && (uri[4] == '/' || uri[4] == '\0');
+}
+
+/* Refuse, before CivetWeb serves a static file: "status" with a small
+ * JSON body ("extra": more header lines, or ""). Returns the status. */
+static int static_refusal(struct mg_connection *conn, int status, const char *code,
+                          const char *message, const char *extra)
+{
+    char reply[512];
+    char body[200];
+    int body_len = snprintf(body, sizeof body, "{\"code\":\"%s\",\"message\":\"%s\"}", code,
+                            message);
+    int n = snprintf(reply, sizeof reply,
+                     "HTTP/1.1 %d %s\r\n"
+                     "Content-Type: application/json; charset=utf-8\r\n"
+                     "Content-Length: %d\r\n"
+                     "Cache-Control: no-store\r\n"
+                     "X-Content-Type-Options: nosniff\r\n"
+                     "%s"
+                     "Connection: close\r\n"
+                     "\r\n%s",
+                     status, reason(status), body_len, extra, body);
+    mg_disable_connection_keep_alive(conn);
+    if (n > 0 && (size_t)n < sizeof reply) {
+        mg_write(conn, reply, (size_t)n);
+    }
+    return status;
+}
+
+/* The portal folder serves files to read, nothing else: GET and HEAD only
+ * (no PROPFIND, PUT, DELETE, MKCOL, OPTIONS: CivetWeb would answer them),
+ * and only paths hdr_static_path_ok() takes (no build files such as
+ * CMakeLists.txt or vendor.cmake, no dot files, no "//" whose redirect
+ * a browser would read as another host). Returns 0 to let CivetWeb serve
+ * the file, or the status of the refusal it wrote. */
+static int static_gate(struct mg_connection *conn, const struct mg_request_info *ri)
+{
+    const char *method = ri->request_method ? ri->request_method : "";
+    const char *path = ri->local_uri ? ri->local_uri : "";
+    const char *raw = ri->local_uri_raw ? ri->local_uri_raw : path;
+    if (is_api_path(path)) {
+        return 0;
+    }
+    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+        return static_refusal(conn, 405, "method_not_allowed",
+                              "static files are read with GET or HEAD", "Allow: GET, HEAD\r\n");
+    }
+    if (!hdr_static_path_ok(path) || !hdr_static_path_ok(raw)) {
+        return static_refusal(conn, 404, "not_found", "no such file", "");
+    }
+    return 0;
+}
+
 static int cb_begin_request(struct mg_connection *conn)
 {
+    const struct mg_request_info *ri = mg_get_request_info(conn);
     clock_gettime(CLOCK_MONOTONIC, &tl_req.start);
     tl_req.account_id = 0;
     tl_req.user_id = 0;
@@ -108,7 +167,7 @@ static int cb_begin_request(struct mg_connection *conn)
         mg_write(conn, draining_reply, sizeof draining_reply - 1);
         return 503; /* handled here */
     }
-    return 0; /* let CivetWeb handle it */
+    return ri != NULL ? static_gate(conn, ri) : 0; /* 0: let CivetWeb handle it */
 }
 
 static void cb_end_request(const struct mg_connection *conn, int status)
@@ -248,11 +307,37 @@ static int cb_log_access(const struct mg_connection *conn, const char *message)
     return 1; /* handled: CivetWeb writes no log of its own */
 }
 
-/* CivetWeb's own diagnostics. */
+/* CivetWeb's own diagnostics, with every query string cut out: CivetWeb
+ * puts whole request lines in some of them (e.g. "truncating vsnprintf
+ * buffer: [<its access line>]" for a long query string), and query strings
+ * may carry secrets (docs/server.md, "Access log"). From a "?" up to the
+ * next blank or quote becomes "?(query removed)". */
 static int cb_log_message(const struct mg_connection *conn, const char *message)
 {
+    static const char cut[] = "?(query removed)";
+    size_t len = strlen(message), n = 0, parts = 1;
+    char *clean;
     (void)conn;
-    log_warn("http: %s", message);
+    for (const char *q = strchr(message, '?'); q != NULL; q = strchr(q + 1, '?')) {
+        parts++;
+    }
+    clean = malloc(len + parts * sizeof cut + 1);
+    if (clean == NULL) {
+        log_warn("http: (a CivetWeb message was dropped: out of memory)");
+        return 1;
+    }
+    for (const char *p = message; *p != '\0';) {
+        if (*p == '?') {
+            memcpy(clean + n, cut, sizeof cut - 1);
+            n += sizeof cut - 1;
+            p += strcspn(p, " \t\r\n\"]");
+            continue;
+        }
+        clean[n++] = *p++;
+    }
+    clean[n] = '\0';
+    log_warn("http: %s", clean);
+    free(clean);
     return 1;
 }
 
@@ -1313,7 +1398,9 @@ int http_start(srv *s, char *err, size_t err_cap)
     opts[n++] = "access_control_allow_origin";
     opts[n++] = "";
     opts[n++] = "additional_header";
-    opts[n++] = STATIC_HEADERS;
+    /* Under TLS static files carry HSTS too, as API replies do. */
+    opts[n++] = s->tls ? STATIC_HEADERS "\r\nStrict-Transport-Security: max-age=31536000"
+                       : STATIC_HEADERS;
     opts[n++] = "index_files";
     opts[n++] = "index.html";
     /* The portal's ES modules (.mjs) must be served as JavaScript: browsers

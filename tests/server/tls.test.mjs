@@ -50,6 +50,16 @@ test('with --tls-cert the server speaks HTTPS and sends HSTS', async () => {
   assert.match(res.headers['strict-transport-security'], /max-age=/);
 });
 
+test('static files under TLS carry HSTS too (issue #11 item 9)', async () => {
+  fs.writeFileSync(path.join(srv.portalDir, 'index.html'), '<!doctype html><p>portal</p>');
+  for (const p of ['/', '/index.html']) {
+    const res = await get(srv.url + p);
+    assert.equal(res.status, 200, p);
+    assert.match(res.headers['strict-transport-security'] || '', /max-age=\d+/, p);
+    assert.equal(res.headers['x-content-type-options'], 'nosniff');
+  }
+});
+
 test('a missing certificate file fails start-up with a clear message', async () => {
   const dataDir = tempDir();
   const err = await startServer({ databaseUrl: pg.url(), dataDir, waitHealthy: false,
