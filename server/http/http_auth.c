@@ -209,6 +209,23 @@ static void cookie_header(const http_req *req, const char *v, char *out, size_t 
 
 /* ---------------------------------------------------- request auth */
 
+/* A second layer under the CSRF token for writes with the session cookie:
+ * a browser says where a request comes from. Sec-Fetch-Site must be
+ * "same-origin" (or "none": typed by the user) when sent, and Origin, when
+ * sent, must name this server (its Host, or METRON_PUBLIC_URL behind a
+ * proxy). Clients that send neither (scripts, old browsers) rely on the
+ * token alone. */
+static bool same_site_request(const http_req *req)
+{
+    const char *site = mg_get_header(req->conn, "Sec-Fetch-Site");
+    const char *origin = mg_get_header(req->conn, "Origin");
+    if (site != NULL && strcmp(site, "same-origin") != 0 && strcmp(site, "none") != 0) {
+        return false;
+    }
+    return origin == NULL || hdr_same_origin(origin, mg_get_header(req->conn, "Host"),
+                                             getenv("METRON_PUBLIC_URL"));
+}
+
 int http_auth_resolve(http_req *req, const http_route *route)
 {
     const char *authz = mg_get_header(req->conn, "Authorization");
@@ -242,6 +259,14 @@ int http_auth_resolve(http_req *req, const http_route *route)
     set_identity(req, &o, token);
     if (!token && strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
         const char *sent = mg_get_header(req->conn, "X-CSRF-Token");
+        if (!same_site_request(req)) {
+            OPENSSL_cleanse(cookie, sizeof cookie);
+            return http_reply_error(req, 403, "cross_site",
+                                    "a change with the session cookie must come from the "
+                                    "portal's own pages",
+                                    NULL),
+                   -1;
+        }
         char want[64];
         bool ok = auth_csrf_token(cookie, want, sizeof want) == 0 && sent != NULL &&
                   strlen(sent) == strlen(want) && auth_equal(sent, want, strlen(want));

@@ -3,9 +3,11 @@
 // (item 7), and the second layers of item 9 that live in HTTP.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
-import { request, startStack, stopStack } from './harness.mjs';
+import path from 'node:path';
+import { rawRequest, request, startStack, stopStack } from './harness.mjs';
 import { PW, dataTenant } from './data_helpers.mjs';
 
 let pg;
@@ -119,3 +121,83 @@ test('a User-Agent that is not UTF-8 is stored cleaned, and sign-in works', asyn
   assert.equal(kept, '\u00e9'.repeat(kept.length));
 });
 
+
+test('cookie writes from another site are refused by Origin and Sec-Fetch-Site, under the CSRF token', async () => {
+  const t = await dataTenant(srv);
+  const headers = { cookie: `metron_session=${t.c.cookie}`, 'x-csrf-token': t.c.csrf };
+  const folder = (extra, name) => request(srv.url, 'POST', '/api/v1/drive/folders',
+    { body: { name }, headers: { ...headers, ...extra } });
+  let i = 0;
+  for (const extra of [{ origin: 'http://evil.example' }, { origin: 'null' },
+    { origin: `http://127.0.0.1:${srv.port}.evil.example` }, { origin: `${srv.url}/path` },
+    { 'sec-fetch-site': 'cross-site' }, { 'sec-fetch-site': 'same-site' },
+    { 'sec-fetch-site': 'cross-site', origin: srv.url }]) {
+    const r = await folder(extra, `refused${i++}`);
+    assert.equal(r.status, 403, JSON.stringify(extra));
+    assert.equal(r.body.code, 'cross_site');
+  }
+  assert.equal(await sql(`SELECT count(*) FROM drive_items WHERE account_id = ${t.id}`), '0');
+  // The portal's own pages, and clients that say nothing, go on.
+  for (const extra of [{ origin: srv.url, 'sec-fetch-site': 'same-origin' },
+    { origin: srv.url.toUpperCase().replace('HTTP', 'http') }, { 'sec-fetch-site': 'none' }, {}]) {
+    const r = await folder(extra, `ok${i++}`);
+    assert.equal(r.status, 201, `${JSON.stringify(extra)}: ${JSON.stringify(r.body)}`);
+  }
+  // Reads are not changes; an API token is never sent by a browser on its own.
+  const r = await request(srv.url, 'GET', '/api/v1/drive',
+    { headers: { ...headers, origin: 'http://evil.example', 'sec-fetch-site': 'cross-site' } });
+  assert.equal(r.status, 200);
+});
+
+test('the portal folder serves files to read, nothing else', async () => {
+  const dir = srv.portalDir;
+  fs.writeFileSync(path.join(dir, 'index.html'), '<!doctype html><p>portal</p>');
+  fs.writeFileSync(path.join(dir, 'CMakeLists.txt'), 'add_custom_target(secret)');
+  fs.writeFileSync(path.join(dir, 'vendor.cmake'), 'set(secret 1)');
+  fs.writeFileSync(path.join(dir, '.env'), 'SECRET=1');
+  fs.mkdirSync(path.join(dir, 'js'), { recursive: true });
+  fs.writeFileSync(path.join(dir, 'js', 'app.mjs'), 'export {};');
+  const get = (line) => rawRequest(srv.port, `${line}\r\nHost: x\r\nConnection: close\r\n\r\n`);
+  const status = (reply) => Number(/^HTTP\/1\.\d (\d+)/.exec(reply)?.[1]);
+  for (const p of ['/CMakeLists.txt', '/vendor.cmake', '/.env', '/js/../CMakeLists.txt',
+    '/%43MakeLists.txt', '/vendor.CMAKE']) {
+    const reply = await get(`GET ${p} HTTP/1.1`);
+    assert.equal(status(reply), 404, `${p}: ${reply.split('\r\n')[0]}`);
+    assert.doesNotMatch(reply, /secret|SECRET/);
+  }
+  // "//js" was redirected to "//js/", which a browser reads as the host "js".
+  for (const p of ['//js', '//js?x=1', '/%2Fjs', '//evil.example/', '/\\evil.example']) {
+    const reply = await get(`GET ${p} HTTP/1.1`);
+    assert.equal(status(reply), 404, `${p}: ${reply.split('\r\n')[0]}`);
+    assert.doesNotMatch(reply, /Location:/i);
+  }
+  // WebDAV and writes: CivetWeb answered PROPFIND with the folder's listing.
+  for (const m of ['PROPFIND', 'PUT', 'DELETE', 'MKCOL', 'OPTIONS', 'POST']) {
+    const reply = await get(`${m} / HTTP/1.1\r\nContent-Length: 0`);
+    assert.equal(status(reply), 405, `${m}: ${reply.split('\r\n')[0]}`);
+    assert.match(reply, /Allow: GET, HEAD/);
+    assert.doesNotMatch(reply, /multistatus|app\.mjs/i);
+  }
+  // What the portal is made of is served as before.
+  for (const p of ['/', '/index.html', '/js/app.mjs']) {
+    const reply = await get(`GET ${p} HTTP/1.1`);
+    assert.equal(status(reply), 200, p);
+    assert.match(reply, /X-Content-Type-Options: nosniff/);
+  }
+  assert.equal(status(await get('HEAD /index.html HTTP/1.1')), 200);
+  assert.match(await get('GET /js HTTP/1.1'), /Location: \/js\//);
+});
+
+test("CivetWeb's own log lines never carry a query string", async () => {
+  fs.mkdirSync(path.join(srv.portalDir, 'js'), { recursive: true });
+  // A long query string on a folder's redirect made CivetWeb log its whole
+  // access line ("truncating vsnprintf buffer: [...]").
+  await rawRequest(srv.port, `GET /js?token=SECRET${'x'.repeat(5000)} HTTP/1.1\r\nHost: x\r\n` +
+    'Connection: close\r\n\r\n');
+  await rawRequest(srv.port, `GET /nope.html?token=SECRET2${'y'.repeat(9000)} HTTP/1.1\r\n` +
+    'Host: x\r\nConnection: close\r\n\r\n');
+  await request(srv.url, 'GET', '/api/v1/health');
+  assert.match(srv.stderr(), /query removed/);
+  assert.doesNotMatch(srv.stderr(), /SECRET/);
+  assert.doesNotMatch(fs.readFileSync(path.join(srv.dataDir, 'access.log'), 'utf8'), /SECRET/);
+});
