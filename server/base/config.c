@@ -48,6 +48,8 @@ void config_usage(void)
           "\n"
           "Environment: DATABASE_URL (use this PostgreSQL; without it a private cluster\n"
           "is created in DATA/pg), METRON_SMTP_URL (smtp://host:port), METRON_SMTP_FROM,\n"
+          "METRON_SMTP_TLS (required: STARTTLS or smtps; optional: plain when the relay\n"
+          "offers no STARTTLS),\n"
           "METRON_PG_BIN (PostgreSQL binaries, default /usr/lib/postgresql/15/bin),\n"
           "METRON_NOTIFY_THREADS and the other METRON_NOTIFY_* (the outbox's senders:\n"
           "docs/notify.md).\n"
@@ -203,6 +205,7 @@ config_result config_parse(srv_config *cfg, int argc, char **argv, char *err, si
     const char *max_raw_body = env_or("METRON_MAX_RAW_BODY", "67108864");
     const char *jobs_interval = env_or("METRON_JOBS_INTERVAL", "60");
     const char *body_memory = env_or("METRON_BODY_MEMORY", NULL);
+    const char *smtp_tls;
     long v;
 
     memset(cfg, 0, sizeof *cfg);
@@ -212,6 +215,7 @@ config_result config_parse(srv_config *cfg, int argc, char **argv, char *err, si
     cfg->portal_dir = env_or("METRON_PORTAL", "./portal");
     cfg->smtp_url = env_or("METRON_SMTP_URL", NULL);
     cfg->smtp_from = env_or("METRON_SMTP_FROM", "metron@localhost");
+    smtp_tls = env_or("METRON_SMTP_TLS", "required");
     cfg->tls_cert = env_or("METRON_TLS_CERT", NULL);
     cfg->access_log = env_or("METRON_ACCESS_LOG", NULL);
     cfg->pg_bin = env_or("METRON_PG_BIN", "/usr/lib/postgresql/15/bin");
@@ -377,6 +381,11 @@ config_result config_parse(srv_config *cfg, int argc, char **argv, char *err, si
             return CONFIG_USAGE;
         }
     }
+    if (strcmp(smtp_tls, "required") != 0 && strcmp(smtp_tls, "optional") != 0) {
+        snprintf(err, err_cap, "METRON_SMTP_TLS: expected required or optional");
+        return CONFIG_USAGE;
+    }
+    cfg->smtp_tls_optional = strcmp(smtp_tls, "optional") == 0;
     if (cfg->smtp_url != NULL && strncmp(cfg->smtp_url, "smtp://", 7) != 0 &&
         strncmp(cfg->smtp_url, "smtps://", 8) != 0) {
         snprintf(err, err_cap, "METRON_SMTP_URL: expected smtp://host:port or smtps://...");

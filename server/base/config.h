@@ -30,6 +30,8 @@ typedef struct {
     const char *portal_dir;   /* static files root */
     const char *smtp_url;     /* NULL: no mail (logged instead) */
     const char *smtp_from;
+    bool smtp_tls_optional;   /* METRON_SMTP_TLS=optional: plain SMTP when the relay
+                               * offers no STARTTLS (default: TLS required) */
     const char *tls_cert;     /* PEM with certificate and key; NULL: plain HTTP */
     const char *access_log;   /* NULL: data_dir/access.log; "-": stderr */
     const char *pg_bin;       /* PostgreSQL binaries for the embedded cluster */

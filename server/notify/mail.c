@@ -14,6 +14,14 @@
 
 static atomic_uint g_mail_seq;
 
+/* TLS to the relay: smtps:// is TLS from the start; smtp:// must upgrade
+ * with STARTTLS (mail is refused by the relay that cannot), unless the
+ * operator set METRON_SMTP_TLS=optional (a relay on the same host). */
+static long use_ssl(const srv *s)
+{
+    return s->cfg.smtp_tls_optional ? (long)CURLUSESSL_TRY : (long)CURLUSESSL_ALL;
+}
+
 typedef struct {
     const char *data;
     size_t len, off;
@@ -105,9 +113,7 @@ int mail_send(const srv *s, const char *to, const char *subject, const char *bod
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
     curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 10000L);
-    /* smtp:// upgrades with STARTTLS when the relay offers it; smtps:// is
-     * TLS from the start. */
-    curl_easy_setopt(curl, CURLOPT_USE_SSL, (long)CURLUSESSL_TRY);
+    curl_easy_setopt(curl, CURLOPT_USE_SSL, use_ssl(s));
     cc = curl_easy_perform(curl);
     if (cc != CURLE_OK) {
         log_warn("mail: sending failed: %s", curl_easy_strerror(cc));
@@ -334,7 +340,7 @@ int mail_send_msg(const srv *s, const mail_msg *m, mail_result *r)
     curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, curl_err);
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
     curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, m->timeout_ms > 0 ? m->timeout_ms : 10000L);
-    curl_easy_setopt(curl, CURLOPT_USE_SSL, (long)CURLUSESSL_TRY);
+    curl_easy_setopt(curl, CURLOPT_USE_SSL, use_ssl(s));
     cc = curl_easy_perform(curl);
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &r->smtp_code);
     if (cc != CURLE_OK) {

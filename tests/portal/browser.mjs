@@ -119,6 +119,7 @@ export async function startStack(options = {}) {
       }
     }
     env.METRON_SMTP_URL = smtp.url;
+    env.METRON_SMTP_TLS = 'optional'; // the local sink speaks plain SMTP
     env.METRON_SMTP_FROM = 'metron@example.test';
   }
   const args = [...(options.demo ? ['--demo'] : []), ...(options.args || [])];

@@ -25,7 +25,9 @@ const ENV = {
 before(async () => {
   smtp = await startSmtpSink();
   rx = await startWebhookReceiver();
-  ({ pg, srv, db } = await startStack({ env: { ...ENV, METRON_SMTP_URL: smtp.url } }));
+  ({ pg, srv, db } = await startStack({
+    env: { ...ENV, METRON_SMTP_URL: smtp.url, METRON_SMTP_TLS: 'optional' },
+  }));
 });
 
 after(async () => {

@@ -24,7 +24,8 @@ before(async () => {
   const url = await pg.createDatabase();
   db = new URL(url).pathname.slice(1);
   srv = await startServer({ databaseUrl: url,
-    env: { METRON_SMTP_URL: sink.url, METRON_SMTP_FROM: 'metron@metron.test' } });
+    env: { METRON_SMTP_URL: sink.url, METRON_SMTP_TLS: 'optional',
+      METRON_SMTP_FROM: 'metron@metron.test' } });
 });
 
 after(async () => {

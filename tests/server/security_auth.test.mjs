@@ -22,7 +22,8 @@ const uniq = (p) => `${p}${++n}-${process.pid % 10000}`;
 before(async () => {
   sink = await startSmtpSink();
   ({ pg, srv, db } = await startStack({
-    env: { METRON_SMTP_URL: sink.url, METRON_SMTP_FROM: 'metron@metron.test' },
+    env: { METRON_SMTP_URL: sink.url, METRON_SMTP_TLS: 'optional',
+      METRON_SMTP_FROM: 'metron@metron.test' },
   }));
 });
 
@@ -244,4 +245,28 @@ test('password reset answers before any work: the same time for a user that exis
     `(no such user), 80 samples each; ${load}`);
   assert.ok(Math.abs(mk - mu) < Math.max(1, 0.25 * mu),
     `median ${mk.toFixed(2)} ms vs ${mu.toFixed(2)} ms`);
+});
+
+test('mail needs TLS to the relay unless the operator says METRON_SMTP_TLS=optional', async () => {
+  // A second server on its own database, with the plain local sink and no
+  // METRON_SMTP_TLS: the reset mail must not go out in clear text.
+  const other = await startStack({ env: { METRON_SMTP_URL: sink.url,
+    METRON_SMTP_FROM: 'metron@metron.test' } });
+  try {
+    const account = uniq('tls');
+    const email = `admin@${account}.test`;
+    await createAccount(other.srv.url, { account, plan: 'pro', user: 'admin', password: PW, email });
+    const r = await request(other.srv.url, 'POST', '/api/v1/auth/reset-request',
+      { body: { account, user: 'admin' } });
+    assert.equal(r.status, 202);
+    let err = '';
+    for (let i = 0; i < 200 && !err; i++) {
+      err = await other.pg.psql(`SELECT coalesce(max(last_error), '') FROM notify_outbox`, other.db);
+      if (!err) await sleep(50);
+    }
+    assert.match(err, /TLS|SSL/i);
+    assert.equal(mailsTo(email).length, 0);
+  } finally {
+    await stopStack(other);
+  }
 });
