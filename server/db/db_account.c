@@ -93,7 +93,9 @@ static db_stmt st_get = {"acct_get",
     "  'has_logo', a.logo IS NOT NULL, 'created_at', mt_utc(a.created_at), "
     "  'updated_at', mt_utc(a.updated_at))::text, "
     " (SELECT COALESCE(max(x.n), 0) FROM (SELECT count(*) AS n FROM channels c "
-    "   WHERE c.account_id = a.id AND c.expression IS NOT NULL GROUP BY c.group_id) x) "
+    "   WHERE c.account_id = a.id AND c.expression IS NOT NULL GROUP BY c.group_id) x), "
+    " (SELECT COALESCE(max(x.n), 0) FROM (SELECT count(*) AS n FROM alarm_rules r "
+    "   WHERE r.account_id = a.id GROUP BY r.group_id) x) "
     "FROM accounts a WHERE a.id = $1", 0};
 
 db_status db_account_get(db_conn *c, long long account_id, db_account_row *out, bool *found)
@@ -121,7 +123,7 @@ db_status db_account_get(db_conn *c, long long account_id, db_account_row *out, 
     out->has_alt_login = PQgetvalue(res, 0, 8)[0] == 't';
     out->has_ip_allow = PQgetvalue(res, 0, 9)[0] == 't';
     out->has_logo = PQgetvalue(res, 0, 10)[0] == 't';
-    out->max_alarms_per_group = -1;
+    out->max_alarms_per_group = strtoll(PQgetvalue(res, 0, 14), NULL, 10);
     out->max_computed_per_group = strtoll(PQgetvalue(res, 0, 13), NULL, 10);
     out->term_months = atoi(PQgetvalue(res, 0, 11));
     out->json = strdup(PQgetvalue(res, 0, 12));

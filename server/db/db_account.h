@@ -38,7 +38,7 @@ typedef struct {
     mt_day changed_day;     /* date of the last plan change (UTC) */
     int64_t n_users, n_teams, n_groups, n_apps;
     int64_t storage_bytes;  /* bytes stored for the account: logo, acquired data, drive (P2) */
-    int64_t max_alarms_per_group, max_computed_per_group; /* tables not there yet: -1 */
+    int64_t max_alarms_per_group, max_computed_per_group; /* the fullest group's count */
     bool has_alt_login;
     bool has_ip_allow;
     bool has_logo;

@@ -231,6 +231,8 @@ test('P7: alarms per group on the plan answer plan_limit, also under concurrency
   assert.equal(r.body.quota, 'P7');
   assert.equal(r.body.limit, 3);
   assert.equal(r.body.plan, 'free');
+  const usage = (await t.c.get('/api/v1/account')).body.usage.find((x) => x.quota === 'P7');
+  assert.deepEqual([usage.used, usage.limit], [3, 3]);
   const first = (await t.c.get(`/api/v1/groups/${t.group}/alarms`)).body.items[0];
   r = await t.c.post(`/api/v1/alarms/${first.id}/copy`, {});
   assert.equal(r.status, 403);
