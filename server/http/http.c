@@ -1032,6 +1032,9 @@ static int discard_body(http_req *req, size_t limit)
 static int reply_body_refused(http_req *req, int rc, size_t limit)
 {
     char msg[120], extra[40];
+    /* read_body() freed its buffer: give its bytes back before replying, so
+     * that a client told to retry (or the next one) finds them free. */
+    budget_release(req);
     switch (rc) {
     case BODY_READ_TOO_LARGE:
         snprintf(msg, sizeof msg, "the request body is larger than %zu bytes", limit);
