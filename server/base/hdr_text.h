@@ -19,7 +19,7 @@
  * Writes at most "cap" bytes including a NUL into "out" (NULL with "cap" 0
  * only measures) and returns the length of the whole value without its
  * NUL, like snprintf(): the value was cut when the result is >= "cap". The
- * length is at most 25 + 4 * strlen(name) bytes. */
+ * length is at most 42 + 4 * strlen(name) bytes. */
 size_t hdr_disposition(const char *name, char *out, size_t cap);
 
 /* Copy the header value "in" ("len" bytes; NULL = none) into "out" as text
