@@ -551,7 +551,7 @@ static void mqtt_connect(gw_app *a, int64_t now_ms)
                         sizeof err);
     if (a->mq == NULL) {
         mqtt_log_once(a, "no MQTT session: %s", err);
-    } else if (gw_mqtt_connect(a->mq, err, sizeof err) != 0) {
+    } else if (gw_mqtt_connect(a->mq, a->cfg.keepalive_s, err, sizeof err) != 0) {
         mqtt_log_once(a, "the broker at %s does not answer (%s): batches wait in %s/spool",
                       a->cert->url, err, a->dir);
     }

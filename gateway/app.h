@@ -51,6 +51,7 @@ typedef struct {
     int memory_s;            /* how far back instruments remember */
     int batch_max;           /* times per spooled batch when catching up */
     int retry_max_s;         /* longest back-off between tries */
+    int keepalive_s;         /* MQTT keep-alive: the broker sends the will after 1.5 x this */
     long timeout_ms;
     const gw_fw_override *fw;
     size_t n_fw;

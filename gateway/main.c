@@ -50,6 +50,8 @@ static const char usage[] =
     "  --retry-max S         longest wait between tries while the server is away (default 30)\n"
     "  --timeout MS          time limit of one request (default 15000)\n"
     "  --cacert FILE         trust these certificate authorities (PEM) for https\n"
+    "  --keepalive S         MQTT keep-alive, 5 to 600 s (default 30): a dead connection\n"
+    "                        is noticed by the broker after 1.5 x this (its will)\n"
     "  --transport T         auto | mqtts | https: how batches travel (default auto:\n"
     "                        MQTTS when the server offers it, docs/mqtt.md)\n"
     "  --log quiet|info|debug (default info)\n"
@@ -98,6 +100,7 @@ int main(int argc, char **argv)
     cfg.memory_s = 86400;
     cfg.batch_max = 60;
     cfg.retry_max_s = 30;
+    cfg.keepalive_s = 30;
     cfg.timeout_ms = 15000;
     cfg.log = GW_LOG_INFO;
     cfg.fw = fw;
@@ -215,6 +218,10 @@ int main(int argc, char **argv)
                 return bad("--timeout: expected 100 to 600000 ms, not %s", v);
             }
             cfg.timeout_ms = ms;
+        } else if (strcmp(name, "--keepalive") == 0) {
+            if (int_arg(v, 5, 600, &cfg.keepalive_s) != 0) {
+                return bad("--keepalive: expected 5 to 600 seconds, not %s", v);
+            }
         } else if (strcmp(name, "--transport") == 0) {
             if (strcmp(v, "auto") == 0) {
                 cfg.transport = GW_TRANSPORT_AUTO;

@@ -138,11 +138,11 @@ void gw_mqtt_free(gw_mqtt *m)
     free(m);
 }
 
-int gw_mqtt_connect(gw_mqtt *m, char *err, size_t cap)
+int gw_mqtt_connect(gw_mqtt *m, int keepalive_s, char *err, size_t cap)
 {
     int rc;
     m->state = GW_MQTT_DOWN;
-    rc = mosquitto_connect_bind_v5(m->mosq, m->host, m->port, 30, NULL, NULL);
+    rc = mosquitto_connect_bind_v5(m->mosq, m->host, m->port, keepalive_s, NULL, NULL);
     if (rc != MOSQ_ERR_SUCCESS) {
         snprintf(m->reason, sizeof m->reason, "%s",
                  rc == MOSQ_ERR_ERRNO ? "cannot connect" : mosquitto_strerror(rc));

@@ -32,8 +32,9 @@ gw_mqtt *gw_mqtt_new(int64_t app_id, const char *client_id, const char *host, in
 /* Disconnect cleanly (no will) and free (NULL-safe). */
 void gw_mqtt_free(gw_mqtt *m);
 
-/* Start (or restart) connecting. 0, or -1 with "err". */
-int gw_mqtt_connect(gw_mqtt *m, char *err, size_t err_cap);
+/* Start (or restart) connecting with keep-alive "keepalive_s" seconds. 0,
+ * or -1 with "err". */
+int gw_mqtt_connect(gw_mqtt *m, int keepalive_s, char *err, size_t err_cap);
 
 /* Run the network for at most "timeout_ms" (0: only what is ready). A
  * signal ends it early. */

@@ -21,10 +21,14 @@ typedef struct {
     double v;
 } ingest_rec;
 
-/* A channel the app may send: its id and whether it is selected. */
+/* A channel the app may send: its id, whether it is selected, and why its
+ * instrument may not be monitored (I4: the firmware is below the table's
+ * minimum; a sentence that lives as long as the process, instruments.h), or
+ * NULL. */
 typedef struct {
     int64_t id;
     bool selected;
+    const char *refusal;
 } ingest_channel;
 
 typedef struct {

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "auth.h"
+#include "instruments.h"
 #include "db_apps.h"
 #include "http_admin_args.h"
 #include "http_admin_rows.h"
@@ -90,6 +91,36 @@ static cJSON *selection_limit_json(mt_plan plan, const char *kind)
     return o;
 }
 
+/* What the supported-instrument table (I4) allows an instrument "model" of
+ * firmware "fw" on an app of kind "kind": per function {min_firmware (null
+ * for the table's "-"), allowed (null while the firmware is not known),
+ * why (the refusal in words, or null), note}. */
+static cJSON *functions_json(const char *model, const char *kind, const char *fw)
+{
+    unsigned app = instr_app_bit(kind);
+    const instr_row *row = instr_find(model, app);
+    cJSON *o = cJSON_CreateObject();
+    for (int f = 0; o != NULL && f < INSTR_FUNCTIONS; f++) {
+        cJSON *x = cJSON_AddObjectToObject(o, instr_function_name((instr_function)f));
+        const char *need = instr_min(row, (instr_function)f);
+        char why[240];
+        instr_verdict v;
+        if (x == NULL) {
+            break;
+        }
+        admb_add_str(x, "min_firmware", need);
+        v = instr_check(model, app, fw, (instr_function)f, why, sizeof why);
+        if (v == INSTR_OK && (fw == NULL || fw[0] == '\0') && need != NULL) {
+            cJSON_AddNullToObject(x, "allowed");
+        } else {
+            cJSON_AddBoolToObject(x, "allowed", v == INSTR_OK);
+        }
+        admb_add_str(x, "why", v == INSTR_OK ? NULL : why);
+        admb_add_str(x, "note", row != NULL ? row->note[f] : NULL);
+    }
+    return o;
+}
+
 static cJSON *device_json(const http_req *req, const void *row)
 {
     const db_device *d = row;
@@ -117,6 +148,7 @@ static cJSON *device_json(const http_req *req, const void *row)
     } else {
         cJSON_AddNullToObject(o, "firmware_supported");
     }
+    cJSON_AddItemToObject(o, "functions", functions_json(d->model, d->app_kind, d->firmware));
     admb_add_int(o, "channel_count", d->channel_count);
     admb_add_int(o, "selected_count", d->selected_count);
     cJSON_AddItemToObject(o, "selection_limit", selection_limit_json(plan, d->app_kind));
@@ -254,6 +286,43 @@ static int h_models(http_req *req)
         admb_add_str(it, "min_firmware", m[i].min_firmware);
         admb_add_str(it, "min_firmware_direct", m[i].min_firmware_direct);
         cJSON_AddBoolToObject(it, "console", m[i].console);
+        {
+            /* The table's rows of the model: per app kind, every function's
+             * minimum and the notes (I4). */
+            size_t nt = 0;
+            const instr_row *t = instr_table(&nt);
+            cJSON *rows = cJSON_AddArrayToObject(it, "table");
+            for (size_t r = 0; rows != NULL && r < nt; r++) {
+                cJSON *x, *kinds, *mins, *notes;
+                if (strcmp(t[r].model, m[i].model) != 0 || (x = cJSON_CreateObject()) == NULL) {
+                    continue;
+                }
+                cJSON_AddItemToArray(rows, x);
+                kinds = cJSON_AddArrayToObject(x, "apps");
+                mins = cJSON_AddObjectToObject(x, "min_firmware");
+                notes = cJSON_AddObjectToObject(x, "notes");
+                if (kinds == NULL || mins == NULL || notes == NULL) {
+                    continue;
+                }
+                if (t[r].apps & INSTR_APP_ONE) {
+                    cJSON_AddItemToArray(kinds, cJSON_CreateString("one"));
+                }
+                if (t[r].apps & INSTR_APP_CROSS) {
+                    cJSON_AddItemToArray(kinds, cJSON_CreateString("cross"));
+                }
+                if (t[r].apps & INSTR_APP_DIRECT) {
+                    cJSON_AddItemToArray(kinds, cJSON_CreateString("lr8450-direct"));
+                }
+                for (int f = 0; f < INSTR_FUNCTIONS; f++) {
+                    admb_add_str(mins, instr_function_name((instr_function)f),
+                                 instr_min(&t[r], (instr_function)f));
+                    if (t[r].note[f] != NULL) {
+                        cJSON_AddStringToObject(notes, instr_function_name((instr_function)f),
+                                                t[r].note[f]);
+                    }
+                }
+            }
+        }
         cJSON_AddItemToArray(items, it);
     }
     return http_reply_json(req, 200, o);

@@ -320,7 +320,26 @@ static int h_requests(http_req *req)
     return reply_text(req, 200, json);
 }
 
+/* POST /api/v1/devices/{id}/firmware-upgrade {"firmware": "V2.40"} (M6) */
+static int h_firmware(http_req *req)
+{
+    static const char *const allowed[] = {"firmware", NULL};
+    const char *firmware = NULL;
+    long long device_id;
+    char *json = NULL;
+    svc_error err;
+    if (path_id(req, 0, &device_id) != 0 || http_json_fields(req, req->body, allowed, NULL) != 0 ||
+        http_json_string(req, req->body, "firmware", 32, true, &firmware) != 0) {
+        return req->status;
+    }
+    if (svc_gw_firmware_upgrade(&req->actor, device_id, firmware, &json, &err) != SVC_OK) {
+        return http_reply_svc(req, &err);
+    }
+    return reply_text(req, 202, json);
+}
+
 const http_route http_routes_gateway[] = {
+    {"POST", "/api/v1/devices/*/firmware-upgrade", h_firmware, AUTH_ADMIN, BODY_JSON, false},
     {"PUT", "/api/v1/ingest/devices", h_report, AUTH_APP, BODY_JSON, false},
     {"GET", "/api/v1/ingest/requests", h_pending, AUTH_APP, BODY_NONE, false},
     {"POST", "/api/v1/ingest/requests/*", h_answer, AUTH_APP, BODY_JSON, false},

@@ -1,6 +1,6 @@
 /* Routes of MQTTS with mutual TLS (docs/mqtt.md):
  *
- *   app credential:
+ *   app credential (AUTH_APP: checked before the body is read):
  *     POST /api/v1/ingest/certificate {"csr": PEM}  a client certificate and the broker
  *   signed-in users:
  *     GET  /api/v1/apps/{id}/certificates           the app's certificates
@@ -158,7 +158,7 @@ static int h_test_mqtt(http_req *req)
 
 const http_route http_routes_mqtt[] = {
     {"GET", "/api/v1/test/mqtt", h_test_mqtt, AUTH_PUBLIC, BODY_NONE, true},
-    {"POST", "/api/v1/ingest/certificate", h_certificate, AUTH_PUBLIC, BODY_JSON, false},
+    {"POST", "/api/v1/ingest/certificate", h_certificate, AUTH_APP, BODY_JSON, false},
     {"GET", "/api/v1/apps/*/certificates", h_certs, AUTH_USER, BODY_NONE, false},
     {"POST", "/api/v1/apps/*/certificates/*/revoke", h_revoke, AUTH_ADMIN, BODY_NONE, false},
     {NULL}};

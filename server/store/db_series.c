@@ -8,6 +8,7 @@
 
 #include "db_account.h"
 #include "db_rows.h"
+#include "instruments.h"
 
 static db_stmt st_app = {"ser_app",
     "SELECT p.account_id, p.id, p.enabled, "
@@ -68,8 +69,9 @@ db_status db_ingest_app_by_id(db_conn *c, long long id, int64_t now_us, long lon
 }
 
 static db_stmt st_channels = {"ser_channels",
-    "SELECT c.id, c.selected FROM channels c "
+    "SELECT c.id, c.selected, d.model, d.firmware, p.kind FROM channels c "
     "JOIN devices d ON d.account_id = c.account_id AND d.id = c.device_id "
+    "JOIN apps p ON p.account_id = d.account_id AND p.id = d.app_id "
     "WHERE c.account_id = $1 AND d.app_id = $2 ORDER BY c.id", 0};
 
 db_status db_ingest_channels(db_conn *c, long long account_id, long long app_id,
@@ -94,6 +96,10 @@ db_status db_ingest_channels(db_conn *c, long long account_id, long long app_id,
         for (size_t i = 0; i < rows; i++) {
             ch[i].id = strtoll(PQgetvalue(res, (int)i, 0), NULL, 10);
             ch[i].selected = PQgetvalue(res, (int)i, 1)[0] == 't';
+            /* I4: monitoring needs the table's minimum firmware. */
+            ch[i].refusal = instr_monitoring_refusal(PQgetvalue(res, (int)i, 2),
+                                                     instr_app_bit(PQgetvalue(res, (int)i, 4)),
+                                                     PQgetvalue(res, (int)i, 3));
         }
         *out = ch;
         *n = rows;
@@ -275,16 +281,23 @@ static db_stmt st_seen = {"ser_app_seen",
     "  connected_at = CASE WHEN $4 = 'connect' OR NOT connected THEN now() "
     "                      ELSE connected_at END, "
     "  disconnected_at = CASE $4 WHEN 'disconnect' THEN now() ELSE disconnected_at END, "
-    "  connection_cause = CASE WHEN $4 IN ('connect', 'disconnect') THEN 'app' "
-    "                          WHEN NOT connected THEN 'data' ELSE connection_cause END "
+    "  connection_cause = CASE WHEN $4 IN ('connect', 'disconnect') THEN COALESCE($5, 'app') "
+    "                          WHEN NOT connected THEN COALESCE($5, 'data') "
+    "                          ELSE connection_cause END "
     "WHERE account_id = $1 AND id = $2", 0};
 
 db_status db_app_seen(db_conn *c, long long account_id, long long app_id, const char *ip,
                       const char *state)
 {
+    return db_app_seen_via(c, account_id, app_id, ip, state, NULL);
+}
+
+db_status db_app_seen_via(db_conn *c, long long account_id, long long app_id, const char *ip,
+                          const char *state, const char *cause)
+{
     char a[24], b[24];
-    const char *p[] = {db_ll(account_id, a), db_ll(app_id, b), ip, state ? state : ""};
-    return db_q_exec(c, &st_seen, 4, p, NULL);
+    const char *p[] = {db_ll(account_id, a), db_ll(app_id, b), ip, state ? state : "", cause};
+    return db_q_exec(c, &st_seen, 5, p, NULL);
 }
 
 /* ------------------------------------------------------------- queries */

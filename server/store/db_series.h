@@ -57,6 +57,12 @@ db_status db_hot_insert(db_conn *c, long long account_id, const ingest_rec *rec,
 db_status db_app_seen(db_conn *c, long long account_id, long long app_id, const char *ip,
                       const char *state);
 
+/* The same with the cause of a change of the connection state recorded
+ * (apps.connection_cause: "mqtt" for the MQTT bridge); NULL = "app" for a
+ * connect or disconnect, "data" for a sign of life. */
+db_status db_app_seen_via(db_conn *c, long long account_id, long long app_id, const char *ip,
+                          const char *state, const char *cause);
+
 /* Payload records, little-endian on the wire: encode / decode one. */
 void db_rec_put(unsigned char *p, const ingest_rec *r);
 void db_rec_get(const unsigned char *p, ingest_rec *r);

@@ -105,6 +105,10 @@ static int check_channel(const ingest_known *k, int64_t id, const char *field, s
                     "%s: channel %lld is not selected for acquisition (M4)", field,
                     (long long)id);
     }
+    if (c->refusal != NULL) {
+        return fail(e, SVC_UNPROCESSABLE, "firmware_too_old", field, "%s: channel %lld: %s",
+                    field, (long long)id, c->refusal);
+    }
     return 0;
 }
 

@@ -6,86 +6,63 @@
 #include <ctype.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "db_apps.h"
+#include "instruments.h"
 
 /* ---------------------------------------------- supported instruments (I4) */
 
-#define O SVC_APP_ONE
-#define X SVC_APP_CROSS
-#define D SVC_APP_DIRECT
+/* The model list of the administration API, made once from the one table
+ * (base/instruments.c): one entry per model, the LR8450's two rows merged
+ * (its direct connection as min_firmware_direct). */
+static svc_model models[64];
+static size_t n_models;
+static pthread_once_t models_once = PTHREAD_ONCE_INIT;
 
-/* The specification's table "支持的仪器版本" (seed/service-spec-v06.zh.md):
- * model, apps ("One", "Cross", "LR8450 直接连接"), minimum firmware for
- * monitoring, and whether the console works. Combined names are split:
- * "LR8410/16" = LR8410 and LR8416, "LR8450/-01" = LR8450 and LR8450-01,
- * "MR6000/-01", "PW3360-10/11", "PW3336/PW3337" likewise. */
-static const svc_model models[] = {
-    {"LR8410", O, "V1.43", NULL, false},
-    {"LR8416", O, "V1.43", NULL, false},
-    {"LR8450", O | D, "V1.50", "V2.20", true},
-    {"LR8450-01", O | D, "V1.50", "V2.20", true},
-    {"MR6000", O, "V3.11", NULL, true},
-    {"MR6000-01", O, "V3.11", NULL, true},
-    {"PQ3100", O, "V2.30", NULL, true},
-    {"PQ3198", O, "V2.00", NULL, true},
-    {"PW3360-10", O, "V3.21", NULL, true},
-    {"PW3360-11", O, "V3.21", NULL, true},
-    {"PW3365", O, "V2.10", NULL, true},
-    {"PW3335", O, "V1.11", NULL, true},
-    {"PW3336", O, "V1.23", NULL, true},
-    {"PW3337", O, "V1.23", NULL, true},
-    {"PW3390", O, "V2.01", NULL, true},
-    {"PW6001", O, "V3.03", NULL, true},
-    {"PW8001", O, "V1.00", NULL, true},
-    {"BT5525", O, "V1.00", NULL, false},
-    {"ST5680", O, "V1.00", NULL, false},
-    {"IM3523A", O, "V1.02", NULL, false},
-    {"BT3554-01", O | X, "V1.01", NULL, false},
-    {"BT3554-50", O | X, "V2.01", NULL, false},
-    {"CM4142", X, "V1.01", NULL, false},
-    {"CM4372", X, "V1.01", NULL, false},
-    {"CM4374", X, "V2.03", NULL, false},
-    {"CM4376", X, "V1.03", NULL, false},
-    {"CM3286-01", X, "V1.01", NULL, false},
-    {"CM7291", X, "V1.03", NULL, false},
-    {"FT3425", X, "V1.10", NULL, false},
-    {"FT4310", X, "V1.03", NULL, false},
-    {"IR4054-11", X, "V1.02", NULL, false},
-    {"IR4055-11", X, "V1.03", NULL, false},
-    {"IR4058-20", X, "V1.02", NULL, false},
-    {"CM4001", X, "V1.02", NULL, false},
-    {"CM4002", X, "V1.00", NULL, false},
-    {"CM4003", X, "V1.00", NULL, false},
-    {"FT6031-50", X, "V1.01", NULL, false},
-    {"PD3259-50", X, "V1.00", NULL, false},
-    {"IR4052-50", X, "V1.00", NULL, false},
-    {"FT6380-50", X, "V1.00", NULL, false},
-    {"DT4261", X, "V1.01", NULL, false},
-    {"CM4371-50", X, "V1.00", NULL, false},
-    {"CM4373-50", X, "V1.00", NULL, false},
-    {"CM4375-50", X, "V1.00", NULL, false},
-    {"CM4141-50", X, "V1.00", NULL, false},
-    {"CM3286-50", X, "V1.00", NULL, false},
-};
-
-#undef O
-#undef X
-#undef D
+static void make_models(void)
+{
+    size_t n = 0;
+    const instr_row *t = instr_table(&n);
+    for (size_t i = 0; i < n; i++) {
+        svc_model *m = NULL;
+        for (size_t k = 0; k < n_models; k++) {
+            if (strcmp(models[k].model, t[i].model) == 0) {
+                m = &models[k];
+            }
+        }
+        if (m == NULL) {
+            if (n_models == sizeof models / sizeof models[0]) {
+                break;
+            }
+            m = &models[n_models++];
+            m->model = t[i].model;
+        }
+        m->apps |= t[i].apps;
+        if (t[i].apps & INSTR_APP_DIRECT) {
+            m->min_firmware_direct = t[i].min[INSTR_MONITORING];
+        } else {
+            m->min_firmware = t[i].min[INSTR_MONITORING];
+            m->console = t[i].min[INSTR_CONSOLE] != NULL;
+        }
+    }
+}
 
 const svc_model *svc_models(size_t *n)
 {
-    *n = sizeof models / sizeof models[0];
+    pthread_once(&models_once, make_models);
+    *n = n_models;
     return models;
 }
 
 const svc_model *svc_model_find(const char *name)
 {
-    for (size_t i = 0; name != NULL && i < sizeof models / sizeof models[0]; i++) {
+    pthread_once(&models_once, make_models);
+    for (size_t i = 0; name != NULL && i < n_models; i++) {
         if (strcmp(models[i].model, name) == 0) {
             return &models[i];
         }
@@ -95,73 +72,17 @@ const svc_model *svc_model_find(const char *name)
 
 unsigned svc_app_kind_bit(const char *kind)
 {
-    if (kind == NULL) {
-        return 0;
-    }
-    if (strcmp(kind, "one") == 0) {
-        return SVC_APP_ONE;
-    }
-    if (strcmp(kind, "cross") == 0) {
-        return SVC_APP_CROSS;
-    }
-    if (strcmp(kind, "lr8450-direct") == 0) {
-        return SVC_APP_DIRECT;
-    }
-    return 0;
+    return instr_app_bit(kind);
 }
 
 bool svc_firmware_valid(const char *fw)
 {
-    int parts = 0;
-    if (fw == NULL) {
-        return false;
-    }
-    if (*fw == '\0') {
-        return true;
-    }
-    if (*fw == 'V' || *fw == 'v') {
-        fw++;
-    }
-    for (;;) {
-        int digits = 0;
-        while (isdigit((unsigned char)*fw) && digits < 4) {
-            fw++;
-            digits++;
-        }
-        if (digits == 0 || isdigit((unsigned char)*fw) || ++parts > 4) {
-            return false;
-        }
-        if (*fw == '\0') {
-            return true;
-        }
-        if (*fw != '.') {
-            return false;
-        }
-        fw++;
-    }
+    return instr_firmware_valid(fw);
 }
 
 int svc_firmware_cmp(const char *a, const char *b)
 {
-    if (*a == 'V' || *a == 'v') {
-        a++;
-    }
-    if (*b == 'V' || *b == 'v') {
-        b++;
-    }
-    while (*a != '\0' || *b != '\0') {
-        long x = strtol(a, (char **)&a, 10), y = strtol(b, (char **)&b, 10);
-        if (x != y) {
-            return x < y ? -1 : 1;
-        }
-        if (*a == '.') {
-            a++;
-        }
-        if (*b == '.') {
-            b++;
-        }
-    }
-    return 0;
+    return instr_firmware_cmp(a, b);
 }
 
 /* ----------------------------------------------------------- credentials */

@@ -22,7 +22,7 @@
 
 /* ---------------------------------------------- supported instruments (I4) */
 
-#define SVC_APP_ONE 1u
+#define SVC_APP_ONE 1u    /* = INSTR_APP_ONE (instruments.h, the one table) */
 #define SVC_APP_CROSS 2u
 #define SVC_APP_DIRECT 4u
 

@@ -12,6 +12,7 @@
 #include "db_auth.h"
 #include "db_gateway.h"
 #include "db_series.h"
+#include "instruments.h"
 #include "svc_apps.h"
 #include "svc_auth.h"
 #include "svc_ingest.h"
@@ -385,5 +386,68 @@ svc_status svc_gw_requests(const svc_actor *a, long long app_id, long long reque
         }
     }
     db_release(a->srv->pool, c);
+    return rc;
+}
+
+svc_status svc_gw_firmware_upgrade(const svc_actor *a, long long device_id, const char *firmware,
+                                   char **json, svc_error *e)
+{
+    audit_who who = svc_who(a);
+    db_conn *c = NULL;
+    db_device d;
+    bool found = false, enabled = false;
+    long long id = 0;
+    svc_status rc;
+    *json = NULL;
+    memset(&d, 0, sizeof d);
+    svc_error_clear(e);
+    if (firmware == NULL || firmware[0] == '\0' || !instr_firmware_valid(firmware)) {
+        return svc_fail(e, SVC_INVALID, NULL, "firmware",
+                        "firmware must be a version such as V2.30");
+    }
+    if ((rc = svc_tx_begin(a->srv->pool, &c, e)) != SVC_OK) {
+        goto out;
+    }
+    SVC_TRY_DB(db_device_get(c, a->account_id, a->admin ? 0 : a->user_id, device_id, &d, &found),
+               NULL);
+    if (!found) {
+        rc = svc_fail(e, SVC_NOT_FOUND, NULL, NULL, "no such device");
+        goto out;
+    }
+    if ((rc = visible_app(c, a, d.app_id, &enabled, e)) != SVC_OK) {
+        goto out;
+    }
+    if (!enabled) {
+        rc = svc_fail(e, SVC_CONFLICT, "app_disabled", NULL,
+                      "the device's app is disabled: it cannot upgrade the firmware");
+        goto out;
+    }
+    if (d.firmware != NULL && d.firmware[0] != '\0' &&
+        instr_firmware_cmp(firmware, d.firmware) <= 0) {
+        rc = svc_fail(e, SVC_CONFLICT, "not_newer", "firmware",
+                      "the %s runs firmware %s already: choose a newer version", d.model,
+                      d.firmware);
+        goto out;
+    }
+    SVC_TRY_DB(db_gw_request_add(c, a->account_id, d.app_id, "firmware_upgrade", device_id,
+                                 firmware, a->user_id, &id),
+               NULL);
+    if (id == 0) {
+        rc = svc_fail(e, SVC_THROTTLED, "too_many_requests", NULL,
+                      "the app has 32 requests it has not answered yet: wait for them");
+        e->retry_after = 60;
+        goto out;
+    }
+    SVC_TRY_DB(audit_write_kv(c, &who, "device.firmware_upgrade", "device", device_id,
+                              "firmware", firmware),
+               NULL);
+    SVC_TRY_DB(db_gw_request_json(c, a->account_id, d.app_id, id, json), NULL);
+out:
+    db_device_clear(&d);
+    rc = svc_tx_end(a->srv->pool, c, rc, e, NULL);
+    if (rc != SVC_OK) {
+        free(*json);
+        *json = NULL;
+    }
     return rc;
 }

@@ -73,4 +73,14 @@ svc_status svc_gw_self_check(const svc_actor *a, long long app_id, char **json, 
 svc_status svc_gw_requests(const svc_actor *a, long long app_id, long long request_id,
                            char **json, svc_error *e);
 
+/* An administrator asks the app of device "device_id" to upgrade its
+ * firmware to "firmware" (M6; the gateway carries it out and reports the
+ * new firmware): the new request as JSON (*json, caller frees). SVC_INVALID
+ * (field firmware) for a version that does not read, SVC_NOT_FOUND,
+ * SVC_CONFLICT "not_newer" (not above the device's firmware),
+ * "app_disabled", SVC_THROTTLED "too_many_requests". Audited as
+ * device.firmware_upgrade. */
+svc_status svc_gw_firmware_upgrade(const svc_actor *a, long long device_id, const char *firmware,
+                                   char **json, svc_error *e);
+
 #endif

@@ -303,8 +303,11 @@ int svc_ingest_status_as(srv *s, const ingest_sender *who, const char *state, co
         return fail_db(e, st);
     }
     if (svc_ingest_app_as(c, who, svc_ingest_now_us(), r, NULL, e) == 0) {
-        if ((st = db_app_seen(c, r->account_id, r->app_id, ip,
-                              strcmp(state, "heartbeat") == 0 ? NULL : state)) != DB_OK) {
+        /* The MQTT bridge's statuses (the app's own, or its will sent by
+         * the broker when the connection died) count as cause "mqtt". */
+        if ((st = db_app_seen_via(c, r->account_id, r->app_id, ip,
+                                  strcmp(state, "heartbeat") == 0 ? NULL : state,
+                                  who->credential == NULL ? "mqtt" : NULL)) != DB_OK) {
             fail_db(e, st);
         } else {
             rc = 0;

@@ -231,3 +231,32 @@ test('a report the plan refuses is logged with the server\'s words, and the gate
   assert.equal(await sql(`SELECT count(*) FROM devices WHERE account_id = ${t.id}`), '0');
   await g.stop();
 });
+
+test('firmware (I4, M6): an old logger is refused, upgraded from the monitor, and comes back', async () => {
+  const t = await newApp();
+  const g = gateway({ url: srv.url, code: t.credential,
+    args: ['--models', 'LR8450', '--channels', '2', '--firmware', 'LR8450=V1.40'] });
+  await g.waitFor(/refused for good \(422 firmware_too_old\): .*LR8450 with firmware V1\.40: monitoring needs firmware V1\.50 or later/);
+  assert.equal(await sql(`SELECT count(*) FROM ingest_batches WHERE account_id = ${t.id}`), '0');
+  const devs = (await t.c.get(`/api/v1/apps/${t.appId}/devices`)).body.items;
+  assert.equal(devs[0].firmware, 'V1.40');
+  assert.equal(devs[0].functions.monitoring.allowed, false);
+  let r = await t.c.post(`/api/v1/devices/${devs[0].id}/firmware-upgrade`, { firmware: 'V2.30' });
+  assert.equal(r.status, 202, JSON.stringify(r.body));
+  await g.waitFor(/upgrading firmware V1\.40 -> V2\.30/);
+  const done = await until(async () => {
+    const q = await t.c.get(`/api/v1/apps/${t.appId}/requests/${r.body.id}`);
+    return q.body.state !== 'pending' ? q.body : null;
+  }, 'the upgrade', 30000);
+  assert.equal(done.state, 'done', JSON.stringify(done));
+  assert.deepEqual(done.result, { firmware: 'V2.30' });
+  r = await t.c.get(`/api/v1/devices/${devs[0].id}`);
+  assert.equal(r.body.firmware, 'V2.30');
+  assert.equal(r.body.functions.monitoring.allowed, true);
+  // The instrument measures again and its batches are stored.
+  await until(async () => Number(await sql(`SELECT count(*) FROM ingest_batches
+    WHERE account_id = ${t.id}`)) >= 2, 'batches after the upgrade');
+  const state = JSON.parse(fs.readFileSync(`${g.state}/gateway.json`, 'utf8'));
+  assert.equal(state.instruments[0].firmware, 'V2.30');
+  await g.stop();
+});

@@ -279,3 +279,24 @@ test('two servers share the subscription: every message is handled once, by one 
   assert.equal(n, distinct);
   await assertContiguous(t, from);
 });
+
+test('a gateway that dies is marked disconnected by its will (S6, cause mqtt)', async () => {
+  const t = await newApp();
+  const g = gateway({ url: srv.url, code: t.credential, args: ['--channels', '1', '--keepalive', '5'] });
+  await g.waitFor(/MQTTS: connected/);
+  await until(async () => (await sql(`SELECT connected FROM apps WHERE id = ${t.appId}`)) === 't',
+    'connected');
+  // The S6 job takes note of the connection first.
+  assert.equal((await request(srv.url, 'POST', '/api/v1/test/jobs?job=app_connections')).status, 200);
+  await g.stop('SIGKILL');
+  const killed = Date.now();
+  // The broker notices the silence after 1.5 x the keep-alive and sends the will.
+  await until(async () => (await sql(`SELECT connected::text || ' ' || connection_cause
+    FROM apps WHERE id = ${t.appId}`)) === 'false mqtt', 'disconnected by the will', 20000);
+  assert.ok(Date.now() - killed < 15000, 'within the keep-alive');
+  // The S6 job records the change (and tells the group's recipients).
+  const r = await request(srv.url, 'POST', '/api/v1/test/jobs?job=app_connections');
+  assert.equal(r.status, 200);
+  assert.equal(await sql(`SELECT event || ' ' || cause FROM app_connection_events
+    WHERE app_id = ${t.appId} ORDER BY id DESC LIMIT 1`), 'disconnected mqtt');
+});

@@ -40,6 +40,7 @@ export function appClient(baseUrl, credential) {
       { 'Content-Type': 'application/vnd.metron.hok', 'X-Batch-Id': batchId }),
     status: (state) => send('POST', '/api/v1/ingest/status', { state }),
     channels: () => send('GET', '/api/v1/ingest/channels'),
+    requests: () => send('GET', '/api/v1/ingest/requests'),
   };
 }
 
