@@ -28,6 +28,7 @@
 #include "db_migrate.h"
 #include "http.h"
 #include "jobs.h"
+#include "report_worker.h"
 #include "outbox_sender.h"
 #include "log.h"
 #include "mqtt_bridge.h"
@@ -214,6 +215,10 @@ int main(int argc, char **argv)
         log_error("%s", err);
         goto out;
     }
+    if (report_worker_start(&s) != 0) {
+        log_error("cannot start the report worker thread");
+        goto out;
+    }
     if (http_start(&s, err, sizeof err) != 0) {
         log_error("%s", err);
         goto out;
@@ -252,6 +257,7 @@ int main(int argc, char **argv)
     rc = EXIT_SUCCESS;
 out:
     http_stop(&s);
+    report_worker_stop();
     outbox_sender_stop();
     mqtt_bridge_stop();
     refresher_stop();

@@ -280,6 +280,31 @@ db_status db_drive_name_taken(db_conn *c, long long account_id, long long parent
     return st;
 }
 
+static db_stmt st_find_name = {"drive_find_name",
+    "SELECT id, is_folder FROM drive_items WHERE account_id = $1 AND COALESCE(parent_id, 0) = $2 "
+    " AND name_key = lower($3::text COLLATE \"C\")",
+    0};
+
+db_status db_drive_find_name(db_conn *c, long long account_id, long long parent_id,
+                             const char *name, long long *id, bool *is_folder)
+{
+    char a[24], f[24];
+    const char *p[] = {db_ll(account_id, a), db_ll(parent_id, f), name};
+    PGresult *res = NULL;
+    db_status st = db_exec(c, &st_find_name, 3, p, &res);
+    *id = 0;
+    *is_folder = false;
+    if (st != DB_OK) {
+        return st;
+    }
+    if (PQntuples(res) > 0) {
+        *id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        *is_folder = PQgetvalue(res, 0, 1)[0] == 't';
+    }
+    PQclear(res);
+    return DB_OK;
+}
+
 static db_stmt st_folder_insert = {"drive_folder_insert",
     "INSERT INTO drive_items (account_id, parent_id, is_folder, name, kind, created_by) "
     "VALUES ($1, NULLIF($2::bigint, 0), true, $3, 'folder', NULLIF($4::bigint, 0)) "

@@ -82,6 +82,11 @@ db_status db_drive_count_children(db_conn *c, long long account_id, long long pa
 db_status db_drive_name_taken(db_conn *c, long long account_id, long long parent_id,
                               const char *name, long long except_id, bool *taken);
 
+/* The entry named "name" (ASCII case folded) in "parent_id" (0 = root):
+ * *id (0 when none) and whether it is a folder. */
+db_status db_drive_find_name(db_conn *c, long long account_id, long long parent_id,
+                             const char *name, long long *id, bool *is_folder);
+
 /* Insert a folder. DB_CONFLICT when the name is taken in "parent_id". */
 db_status db_drive_folder_insert(db_conn *c, long long account_id, long long parent_id,
                                  const char *name, long long user_id, long long *id);

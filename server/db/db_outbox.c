@@ -44,7 +44,7 @@ static db_stmt st_account_language = {"outbox_account_language",
 #define OUTBOX_COLS                                                                          \
     "INSERT INTO notify_outbox (account_id, message_id, dedupe_key, target, target_type, "    \
     " destination_id, recipient_id, user_id, email, channel, kind, language, severity, title, " \
-    " body, fields, link_url, link_label, sensitive) "
+    " body, fields, link_url, link_label, sensitive, attach_file_id, attach_name, attach_type) "
 
 static db_stmt st_insert = {"outbox_insert",
     OUTBOX_COLS
@@ -52,20 +52,27 @@ static db_stmt st_insert = {"outbox_insert",
     " CASE WHEN $5 = 'destination' THEN $6::bigint END, "
     " CASE WHEN $5 = 'recipient' THEN $6::bigint END, "
     " CASE WHEN $5 = 'user' THEN $6::bigint END, "
-    " $7, $8, $9, $10, $11, $12, $13, $14::jsonb, $15, $16, $17) "
+    " $7, $8, $9, $10, $11, $12, $13, $14::jsonb, $15, $16, $17, NULLIF($18::bigint, 0), $19, "
+    " $20) "
     "ON CONFLICT (account_id, dedupe_key, target) DO NOTHING RETURNING id, message_id", 0};
 static db_stmt st_insert_dest = {"outbox_insert_dest",
     OUTBOX_COLS
     "SELECT d.account_id, COALESCE($2::bigint, nextval('notify_message_seq')), $3, "
     " 'd:' || d.id, 'destination', d.id, NULL, NULL, NULL, d.kind, $4, "
-    " COALESCE($5, d.language), $6, $7, $8, $9::jsonb, $10, $11, $12 "
+    " COALESCE($5, d.language), $6, $7, $8, $9::jsonb, $10, $11, $12, "
+    " CASE WHEN d.kind = 'email' THEN NULLIF($14::bigint, 0) END, "
+    " CASE WHEN d.kind = 'email' AND $14::bigint <> 0 THEN $15 END, "
+    " CASE WHEN d.kind = 'email' AND $14::bigint <> 0 THEN $16 END "
     "FROM notify_destinations d WHERE d.account_id = $1 AND d.id = $13 AND d.enabled "
     "ON CONFLICT (account_id, dedupe_key, target) DO NOTHING RETURNING id, message_id", 0};
 static db_stmt st_insert_rcpt = {"outbox_insert_rcpt",
     OUTBOX_COLS
     "SELECT s.account_id, COALESCE($2::bigint, nextval('notify_message_seq')), $3, "
     " 'r:' || s.id, 'recipient', NULL, s.id, NULL, NULL, s.channel, $4, "
-    " COALESCE($5, s.language), $6, $7, $8, $9::jsonb, $10, $11, $12 "
+    " COALESCE($5, s.language), $6, $7, $8, $9::jsonb, $10, $11, $12, "
+    " CASE WHEN s.channel = 'email' THEN NULLIF($14::bigint, 0) END, "
+    " CASE WHEN s.channel = 'email' AND $14::bigint <> 0 THEN $15 END, "
+    " CASE WHEN s.channel = 'email' AND $14::bigint <> 0 THEN $16 END "
     "FROM system_notification_recipients s WHERE s.account_id = $1 AND s.id = $13 AND s.enabled "
     "ON CONFLICT (account_id, dedupe_key, target) DO NOTHING RETURNING id, message_id", 0};
 static db_stmt st_existing = {"outbox_existing",
@@ -144,8 +151,8 @@ static db_status insert_returning(db_conn *c, db_stmt *st, int n, const char *co
 db_status db_outbox_insert(db_conn *c, const db_outbox_row *row, long long *id,
                            long long *message_id, bool *inserted)
 {
-    char a[24], m[24], ref[24];
-    const char *p[17];
+    char a[24], m[24], ref[24], att[24];
+    const char *p[20];
     ID(a, row->account_id);
     ID(m, row->message_id);
     ID(ref, row->to->ref);
@@ -166,15 +173,19 @@ db_status db_outbox_insert(db_conn *c, const db_outbox_row *row, long long *id,
     p[14] = row->link_url;
     p[15] = row->link_label;
     p[16] = row->sensitive ? "true" : "false";
-    return insert_returning(c, &st_insert, 17, p, id, message_id, inserted);
+    ID(att, row->attach_file_id);
+    p[17] = att;
+    p[18] = row->attach_file_id ? row->attach_name : NULL;
+    p[19] = row->attach_file_id ? row->attach_type : NULL;
+    return insert_returning(c, &st_insert, 20, p, id, message_id, inserted);
 }
 
 db_status db_outbox_insert_to(db_conn *c, const db_outbox_row *row, bool recipient,
                               long long ref, long long *id, long long *message_id,
                               bool *inserted)
 {
-    char a[24], m[24], r[24];
-    const char *p[13];
+    char a[24], m[24], r[24], att[24];
+    const char *p[16];
     ID(a, row->account_id);
     ID(m, row->message_id);
     ID(r, ref);
@@ -191,7 +202,11 @@ db_status db_outbox_insert_to(db_conn *c, const db_outbox_row *row, bool recipie
     p[10] = row->link_label;
     p[11] = row->sensitive ? "true" : "false";
     p[12] = r;
-    return insert_returning(c, recipient ? &st_insert_rcpt : &st_insert_dest, 13, p, id,
+    ID(att, row->attach_file_id);
+    p[13] = att;
+    p[14] = row->attach_file_id ? row->attach_name : NULL;
+    p[15] = row->attach_file_id ? row->attach_type : NULL;
+    return insert_returning(c, recipient ? &st_insert_rcpt : &st_insert_dest, 16, p, id,
                             message_id, inserted);
 }
 
@@ -515,4 +530,33 @@ db_status db_outbox_purge(db_conn *c, long long before_epoch, int max, long long
     ID(b, before_epoch);
     ID(m, max);
     return db_q_int(c, &st_purge, 2, p, done, NULL);
+}
+
+/* ------------------------------------------------------------ attachments */
+
+static db_stmt st_attachment = {"outbox_attachment",
+    "SELECT attach_file_id, attach_name, attach_type FROM notify_outbox "
+    "WHERE account_id = $1 AND id = $2 AND attach_file_id IS NOT NULL", 0};
+
+db_status db_outbox_attachment(db_conn *c, long long account_id, long long id,
+                               long long *file_id, char *name, char *type)
+{
+    char a[24], i[24];
+    const char *p[] = {a, i};
+    PGresult *res = NULL;
+    db_status st;
+    ID(a, account_id);
+    ID(i, id);
+    *file_id = 0;
+    name[0] = type[0] = '\0';
+    if ((st = db_exec(c, &st_attachment, 2, p, &res)) != DB_OK) {
+        return st;
+    }
+    if (PQntuples(res) == 1) {
+        *file_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        snprintf(name, 256, "%s", PQgetvalue(res, 0, 1));
+        snprintf(type, 104, "%s", PQgetvalue(res, 0, 2));
+    }
+    PQclear(res);
+    return DB_OK;
 }

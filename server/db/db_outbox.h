@@ -59,6 +59,9 @@ typedef struct {
     const char *link_url;       /* NULL = none */
     const char *link_label;     /* NULL = none */
     bool sensitive;
+    long long attach_file_id; /* a drive file sent with an e-mail (0 = none) */
+    const char *attach_name;
+    const char *attach_type;
 } db_outbox_row;
 
 /* Insert "row" for its resolved target row->to unless (account, key,
@@ -191,6 +194,11 @@ db_status db_outbox_claim(db_conn *c, const char *owner, int limit, int lease_ms
                           const int rate_ms[4], int max_failures, db_outbox_job **out,
                           int *n);
 void db_outbox_job_free(db_outbox_job *rows, int n);
+
+/* The attachment of outbox row "id" (018_reports.sql): *file_id 0 when
+ * none (or its drive file was deleted); "name" 256 and "type" 104 bytes. */
+db_status db_outbox_attachment(db_conn *c, long long account_id, long long id,
+                               long long *file_id, char *name, char *type);
 
 /* The end of an attempt. */
 typedef struct {

@@ -49,6 +49,7 @@ static const http_route *const route_tables[] = {
     http_routes_live,
     http_routes_gateway,
     http_routes_alarm,
+    http_routes_report,
     http_routes_notify,
     http_routes_mqtt,
 };

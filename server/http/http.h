@@ -240,5 +240,6 @@ extern const http_route http_routes_live[];   /* http_live.c: high-speed monitor
 extern const http_route http_routes_gateway[]; /* http_gateway.c: instrument reports, app requests */
 extern const http_route http_routes_alarm[];  /* http_alarm.c: alarm settings, events */
 extern const http_route http_routes_mqtt[];    /* http_mqtt.c: app certificates (MQTTS) */
+extern const http_route http_routes_report[]; /* http_report.c: reports, runs */
 
 #endif

@@ -37,6 +37,20 @@ static int h_graph(http_req *req)
     return reply(req, &r);
 }
 
+/* GET /api/v1/data/summary?channels=&from=&to= */
+static int h_summary(http_req *req)
+{
+    int64_t ids[DATA_MAX_CHANNELS];
+    long long t0, t1;
+    int n = hq_channels(req, ids);
+    data_reply r;
+    if (n < 0 || hq_range(req, &t0, &t1) != 0) {
+        return req->status;
+    }
+    svc_data_summary(req->srv, &req->actor, ids, (size_t)n, t0, t1, &r);
+    return reply(req, &r);
+}
+
 /* GET /api/v1/data/raw?channels=&from=&to=&limit= */
 static int h_raw(http_req *req)
 {
@@ -94,6 +108,7 @@ static int h_test_compact(http_req *req)
 const http_route http_routes_data[] = {
     {"GET", "/api/v1/data/graph", h_graph, AUTH_USER, BODY_NONE, false},
     {"GET", "/api/v1/data/raw", h_raw, AUTH_USER, BODY_NONE, false},
+    {"GET", "/api/v1/data/summary", h_summary, AUTH_USER, BODY_NONE, false},
     {"GET", "/api/v1/groups/*/monitor", h_monitor, AUTH_USER, BODY_NONE, false},
     {"GET", "/api/v1/me/channel-history", h_history, AUTH_USER, BODY_NONE, false},
     {"POST", "/api/v1/test/compact", h_test_compact, AUTH_PUBLIC, BODY_NONE, true},

@@ -21,6 +21,7 @@
 #include "db_mqtt.h"
 #include "db_jobs.h"
 #include "log.h"
+#include "report_worker.h"
 #include "svc_alarm_notice.h"
 #include "svc_auth.h"
 #include "svc_drive.h"
@@ -210,6 +211,7 @@ static const job_def jobs[] = {
     {"storage_notices", svc_alarm_job_storage, "S7: less than 10 % of the storage left"},
     {"licence_notices", svc_alarm_job_licence, "S9/L6: licence notices at 08:00 CST"},
     {"mqtt_certificates", job_mqtt, "app certificates expired 30 days, expired revocations"},
+    {"reports", report_worker_job, "automatic reports of periods that ended (runs queued)"},
 };
 
 #define N_JOBS (int)(sizeof jobs / sizeof jobs[0])

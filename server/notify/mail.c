@@ -267,6 +267,45 @@ static void put_qp(mbuf *b, const char *text)
     mput(b, "\r\n");
 }
 
+/* "len" bytes of "data" base64 in lines of 76 characters. */
+static void put_base64_lines(mbuf *b, const unsigned char *data, size_t len)
+{
+    for (size_t off = 0; off < len && !b->oom; off += 57) {
+        base64(b, data + off, len - off < 57 ? len - off : 57);
+        mput(b, "\r\n");
+    }
+}
+
+/* The attachment's headers: an ASCII fallback name (other bytes, quotes
+ * and backslashes as '_') and the UTF-8 name in RFC 2231 form. */
+static void put_attachment_head(mbuf *b, const mail_msg *m)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    char ascii[256];
+    size_t k = 0;
+    for (const unsigned char *p = (const unsigned char *)m->attach_name; *p && k < 255; p++) {
+        ascii[k++] = (*p < 0x20 || *p >= 0x7f || *p == '"' || *p == '\\') ? '_' : (char)*p;
+    }
+    ascii[k] = '\0';
+    mput(b, "Content-Type: ");
+    mput(b, m->attach_type != NULL ? m->attach_type : "application/octet-stream");
+    mput(b, "; name=\"");
+    mput(b, ascii);
+    mput(b, "\"\r\nContent-Disposition: attachment; filename=\"");
+    mput(b, ascii);
+    mput(b, "\";\r\n filename*=UTF-8''");
+    for (const unsigned char *p = (const unsigned char *)m->attach_name; *p; p++) {
+        if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+            strchr("!#$&+-.^_`|~", *p) != NULL) {
+            mput_n(b, (const char *)p, 1);
+        } else {
+            char enc[3] = {'%', hex[*p >> 4], hex[*p & 15]};
+            mput_n(b, enc, 3);
+        }
+    }
+    mput(b, "\r\nContent-Transfer-Encoding: base64\r\n\r\n");
+}
+
 int mail_send_msg(const srv *s, const mail_msg *m, mail_result *r)
 {
     const char *from = s->cfg.smtp_from ? s->cfg.smtp_from : "metron@localhost";
@@ -310,10 +349,30 @@ int mail_send_msg(const srv *s, const mail_msg *m, mail_result *r)
         mput(&b, "\r\nX-Metron-Delivery: ");
         mput(&b, m->delivery);
     }
-    mput(&b, "\r\nAuto-Submitted: auto-generated\r\nMIME-Version: 1.0\r\n"
-             "Content-Type: text/plain; charset=utf-8\r\n"
-             "Content-Transfer-Encoding: quoted-printable\r\n\r\n");
-    put_qp(&b, m->text);
+    mput(&b, "\r\nAuto-Submitted: auto-generated\r\nMIME-Version: 1.0\r\n");
+    if (m->attach != NULL && m->attach_name != NULL) {
+        /* "=_" never occurs in base64 or quoted-printable text. */
+        static const char boundary[] = "=_metron_part_boundary";
+        mput(&b, "Content-Type: multipart/mixed; boundary=\"");
+        mput(&b, boundary);
+        mput(&b, "\"\r\n\r\n--");
+        mput(&b, boundary);
+        mput(&b, "\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                 "Content-Transfer-Encoding: quoted-printable\r\n\r\n");
+        put_qp(&b, m->text);
+        mput(&b, "--");
+        mput(&b, boundary);
+        mput(&b, "\r\n");
+        put_attachment_head(&b, m);
+        put_base64_lines(&b, m->attach, m->attach_len);
+        mput(&b, "--");
+        mput(&b, boundary);
+        mput(&b, "--\r\n");
+    } else {
+        mput(&b, "Content-Type: text/plain; charset=utf-8\r\n"
+                 "Content-Transfer-Encoding: quoted-printable\r\n\r\n");
+        put_qp(&b, m->text);
+    }
     if (b.oom) {
         snprintf(r->error, sizeof r->error, "out of memory");
         goto out;

@@ -17,6 +17,9 @@
 int mail_send(const srv *s, const char *to, const char *subject, const char *body);
 
 
+/* The largest file a mail carries as an attachment (bytes). */
+#define MAIL_ATTACH_MAX (20LL * 1000 * 1000)
+
 /* A message of the outbox (notify/outbox_sender.c). */
 typedef struct {
     const char *to;
@@ -25,6 +28,13 @@ typedef struct {
     const char *message_id;  /* "<...@...>": the same for every try of one delivery */
     const char *delivery;    /* X-Metron-Delivery header value, or NULL */
     long timeout_ms;         /* whole transaction; 0 = 10 s */
+    /* An attachment (NULL = none): "attach_len" bytes sent base64 in a
+     * multipart/mixed message, named "attach_name" (UTF-8: RFC 2231) as
+     * "attach_type". */
+    const unsigned char *attach;
+    size_t attach_len;
+    const char *attach_name;
+    const char *attach_type;
 } mail_msg;
 
 /* What the relay said. */

@@ -107,6 +107,58 @@ static void failed(const db_outbox_job *j, db_outbox_result *r, bool permanent,
     r->delay_ms = notify_backoff_ms(failures, g.cfg.backoff_ms, g.cfg.backoff_max_ms, jitter);
 }
 
+/* The file attached to mail row "j" (a report's PDF), read whole into
+ * *data (caller frees; NULL when the row has none, or when its drive file
+ * is gone or too large: the mail then goes without it). Returns 0, or -1
+ * when the database could not say (the attempt fails and is retried). */
+static int load_attachment(const db_outbox_job *j, unsigned char **data, size_t *len,
+                           char name[256], char type[104])
+{
+    db_conn *c = NULL;
+    long long file_id = 0;
+    char path[4096];
+    FILE *f;
+    long size;
+    db_status st = db_acquire(g.s->pool, DB_WAIT_MS, &c);
+    *data = NULL;
+    *len = 0;
+    if (st == DB_OK) {
+        st = db_outbox_attachment(c, j->account_id, j->id, &file_id, name, type);
+        db_release(g.s->pool, c);
+    }
+    if (st != DB_OK) {
+        return -1;
+    }
+    if (file_id == 0) {
+        return 0;
+    }
+    /* The drive's layout (docs/drive.md): DATA/drive/<account>/<file id>. */
+    snprintf(path, sizeof path, "%s/drive/%lld/%lld",
+             g.s->cfg.data_dir != NULL ? g.s->cfg.data_dir : ".", j->account_id, file_id);
+    if ((f = fopen(path, "rb")) == NULL) {
+        log_warn("outbox: delivery %lld: its attachment (file %lld) cannot be read: sent "
+                 "without it",
+                 j->id, file_id);
+        return 0;
+    }
+    if (fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) >= 0 && size <= MAIL_ATTACH_MAX &&
+        fseek(f, 0, SEEK_SET) == 0 && (*data = malloc((size_t)size + 1)) != NULL) {
+        if (fread(*data, 1, (size_t)size, f) == (size_t)size) {
+            *len = (size_t)size;
+        } else {
+            free(*data);
+            *data = NULL;
+        }
+    }
+    fclose(f);
+    if (*data == NULL) {
+        log_warn("outbox: delivery %lld: its attachment (file %lld) is unreadable or over %lld "
+                 "bytes: sent without it",
+                 j->id, file_id, (long long)MAIL_ATTACH_MAX);
+    }
+    return 0;
+}
+
 static void send_mail(const db_outbox_job *j, db_outbox_result *r, char *err, size_t err_cap,
                       struct drand48_data *rng)
 {
@@ -114,13 +166,25 @@ static void send_mail(const db_outbox_job *j, db_outbox_result *r, char *err, si
     mail_msg m;
     mail_result mr;
     char msgid[200], delivery[24], *text;
+    char att_name[256], att_type[104];
+    unsigned char *att = NULL;
+    size_t att_len = 0;
     double t0 = mono_ms();
+    memset(&m, 0, sizeof m);
+    if (load_attachment(j, &att, &att_len, att_name, att_type) != 0) {
+        snprintf(err, err_cap, "the attachment could not be looked up: the database is away");
+        r->outcome = "failed";
+        failed(j, r, false, rng);
+        r->duration_ms = mono_ms() - t0;
+        return;
+    }
     item_of(j, &it);
     text = notify_format_mail(&it);
     if (text == NULL) {
         snprintf(err, err_cap, "out of memory");
         r->outcome = "failed";
         failed(j, r, false, rng);
+        free(att);
         return;
     }
     snprintf(msgid, sizeof msgid, "<metron.%lld.%lld@%s>", j->id, j->message_id, from_domain());
@@ -131,6 +195,12 @@ static void send_mail(const db_outbox_job *j, db_outbox_result *r, char *err, si
     m.message_id = msgid;
     m.delivery = delivery;
     m.timeout_ms = g.cfg.timeout_ms;
+    if (att != NULL) {
+        m.attach = att;
+        m.attach_len = att_len;
+        m.attach_name = att_name;
+        m.attach_type = att_type;
+    }
     if (mail_send_msg(g.s, &m, &mr) == 0) {
         r->outcome = "sent";
         r->state = "sent";
@@ -144,6 +214,7 @@ static void send_mail(const db_outbox_job *j, db_outbox_result *r, char *err, si
     r->status = (int)mr.smtp_code;
     r->duration_ms = mono_ms() - t0;
     free(text);
+    free(att);
 }
 
 static void send_webhook(webhook_client *wc, const db_outbox_job *j, db_outbox_result *r,

@@ -374,6 +374,26 @@ db_status db_channels_measured(db_conn *c, long long account_id, long long viewe
     return ids_query(c, &st_measured, account_id, viewer, ids, n, out, n_out);
 }
 
+static db_stmt st_day_count = {"ser_day_count",
+    "SELECT COALESCE(sum(n), 0) FROM series_day "
+    "WHERE account_id = $1 AND channel_id = ANY($2::bigint[]) AND day = $3", 0};
+
+db_status db_series_day_count(db_conn *c, long long account_id, const int64_t *ids, size_t n,
+                              int64_t day, long long *count)
+{
+    char a[24], d[24];
+    char *arr = db_id_array(ids, n);
+    const char *p[] = {db_ll(account_id, a), arr, db_ll(day, d)};
+    db_status st;
+    *count = 0;
+    if (arr == NULL) {
+        return DB_ERROR;
+    }
+    st = db_q_int(c, &st_day_count, 3, p, count, NULL);
+    free(arr);
+    return st;
+}
+
 static db_stmt st_group_visible = {"ser_group_visible",
     "SELECT count(*) FROM measurement_groups g WHERE g.account_id = $1 AND g.id = $2 "
     "  AND ($3::bigint IS NULL OR g.id IN (" GROUPS_OF_USER "))", 0};

@@ -88,6 +88,11 @@ db_status db_channels_visible(db_conn *c, long long account_id, long long viewer
 db_status db_channels_measured(db_conn *c, long long account_id, long long viewer,
                                const int64_t *ids, size_t n, int64_t **out, size_t *n_out);
 
+/* The stored samples (day blocks, not hot rows) of channels "ids" on UTC
+ * day "day", into *count: how much a read of that day will hold. */
+db_status db_series_day_count(db_conn *c, long long account_id, const int64_t *ids, size_t n,
+                              int64_t day, long long *count);
+
 /* Whether group "group_id" of the account exists and "viewer" (0 = admin)
  * may see it. */
 db_status db_group_visible(db_conn *c, long long account_id, long long viewer,

@@ -392,11 +392,10 @@ static db_status read_hours_split(srv *s, db_conn *c, long long account_id, cons
     return st;
 }
 
-void svc_data_graph(srv *s, const svc_actor *a, const int64_t *ch, size_t n_ch, int64_t t0,
-                    int64_t t1, size_t buckets, data_reply *r)
+svc_status svc_data_decimate(srv *s, db_conn *c, long long account_id, const int64_t *ch,
+                             size_t n_ch, int64_t t0, int64_t t1, size_t buckets, data_grid *g,
+                             data_bucket_fn fn, void *arg, svc_error *e)
 {
-    db_conn *c = NULL;
-    sbuf b = {0};
     mt_bucket *bk = NULL;
     series_col *cols = NULL, *hot = NULL;
     mt_block_summary **hours = NULL;
@@ -406,21 +405,9 @@ void svc_data_graph(srv *s, const svc_actor *a, const int64_t *ch, size_t n_ch, 
     bool from_hours = w >= SERIES_HOUR_US;
     int64_t T0 = t0, T1 = t1;
     size_t nb = buckets;
+    svc_status rc = SVC_OK;
     db_status st;
 
-    memset(r, 0, sizeof *r);
-    if ((st = db_acquire(s->pool, DB_WAIT_MS, &c)) != DB_OK) {
-        fail_db(r, st);
-        return;
-    }
-    if (check_visible(c, a, ch, n_ch, r) != 0) {
-        goto out;
-    }
-    if (a->user_id != 0 && (st = db_channels_viewed(c, a->account_id, a->user_id, ch, n_ch)) !=
-                               DB_OK) {
-        fail_db(r, st);
-        goto out;
-    }
     if (from_hours) {
         /* Buckets of whole hours aligned to UTC hours: each bucket is a
          * union of stored hourly summaries, so nothing is decoded. */
@@ -430,33 +417,33 @@ void svc_data_graph(srv *s, const svc_actor *a, const int64_t *ch, size_t n_ch, 
         nb = (size_t)((t1 - T0 + W - 1) / W);
         T1 = T0 + (int64_t)nb * W;
     }
+    g->t0 = T0;
+    g->t1 = T1;
+    g->nb = nb;
+    g->from_hours = from_hours;
     bk = malloc(nb * sizeof *bk);
     cols = calloc(n_ch, sizeof *cols);
     hot = calloc(n_ch, sizeof *hot);
     hours = calloc(n_ch, sizeof *hours);
     n_hours = calloc(n_ch, sizeof *n_hours);
     if (bk == NULL || cols == NULL || hot == NULL || hours == NULL || n_hours == NULL) {
-        fail(r, SVC_NOMEM, NULL, NULL, "the server is out of memory: retry");
+        rc = svc_fail_nomem(e);
         goto out;
     }
     if (from_hours) {
         /* Hot rows first: if the compactor folds them in between, they are
          * in the summaries too, and their days are re-read whole anyway. */
-        st = series_read_hot(c, a->account_id, ch, n_ch, T0, T1, hot);
+        st = series_read_hot(c, account_id, ch, n_ch, T0, T1, hot);
         if (st == DB_OK) {
-            st = read_hours_split(s, c, a->account_id, ch, n_ch, T0, T1, hours, n_hours);
+            st = read_hours_split(s, c, account_id, ch, n_ch, T0, T1, hours, n_hours);
         }
     } else {
-        st = series_read(c, a->account_id, ch, n_ch, t0, t1, cols);
+        st = series_read(c, account_id, ch, n_ch, t0, t1, cols);
     }
     if (st != DB_OK) {
-        fail_db(r, st);
+        rc = svc_fail_db(e, st, NULL);
         goto out;
     }
-    sb_printf(&b, "{\"from\":%lld,\"to\":%lld,\"buckets\":%zu,\"bucket_us\":%.17g,"
-                  "\"source\":\"%s\",\"channels\":[",
-              (long long)T0, (long long)T1, nb, (double)(T1 - T0) / (double)nb,
-              from_hours ? "hours" : "samples");
     for (size_t i = 0; i < n_ch; i++) {
         mt_error err;
         mt_status ms;
@@ -474,33 +461,30 @@ void svc_data_graph(srv *s, const svc_actor *a, const int64_t *ch, size_t n_ch, 
         } else if (from_hours) {
             mt_block_summary *sum = NULL;
             size_t n_sum = 0;
-            if ((st = channel_hours(c, a->account_id, ch[i], T0, T1, hours[i], n_hours[i],
-                                    &hot[i], &sum, &n_sum)) != DB_OK) {
-                fail_db(r, st);
+            if ((st = channel_hours(c, account_id, ch[i], T0, T1, hours[i], n_hours[i], &hot[i],
+                                    &sum, &n_sum)) != DB_OK) {
+                rc = svc_fail_db(e, st, NULL);
                 goto out;
             }
             ms = mt_decimate_blocks(sum, n_sum, no_decode, NULL, T0, T1, nb, bk, NULL, &err);
             free(sum);
         } else {
             ms = mt_decimate_minmax(cols[i].t, cols[i].v, cols[i].n, t0, t1, nb, bk, &err);
+            series_col_free(&cols[i]); /* done with this channel's samples */
         }
         free(hours[i]); /* done with this channel's summaries */
         hours[i] = NULL;
         if (ms != MT_OK) {
             log_error("data: decimation of channel %lld failed: %s", (long long)ch[i], err.msg);
-            fail(r, SVC_INTERNAL, NULL, NULL, "decimation failed");
+            rc = svc_fail(e, SVC_INTERNAL, NULL, NULL, "decimation failed");
             goto out;
         }
-        sb_printf(&b, "%s{\"id\":%lld,", i ? "," : "", (long long)ch[i]);
-        put_buckets(&b, bk, nb);
-        sb_put(&b, "}");
+        if (fn(arg, i, bk) != 0) {
+            rc = svc_fail_nomem(e);
+            goto out;
+        }
     }
-    sb_put(&b, "]}");
-    ok(r, &b);
-    b.p = NULL;
 out:
-    db_release(s->pool, c);
-    free(b.p);
     free(bk);
     for (size_t i = 0; i < n_ch; i++) {
         if (cols != NULL) {
@@ -517,6 +501,184 @@ out:
     free(hot);
     free(hours);
     free(n_hours);
+    return rc;
+}
+
+/* The graph answer, written channel by channel as the buckets come. */
+typedef struct {
+    sbuf b;
+    const int64_t *ch;
+    const data_grid *g;
+} graph_json;
+
+static int graph_channel(void *arg, size_t i, const mt_bucket *bk)
+{
+    graph_json *j = arg;
+    if (i == 0) {
+        sb_printf(&j->b, "{\"from\":%lld,\"to\":%lld,\"buckets\":%zu,\"bucket_us\":%.17g,"
+                         "\"source\":\"%s\",\"channels\":[",
+                  (long long)j->g->t0, (long long)j->g->t1, j->g->nb,
+                  (double)(j->g->t1 - j->g->t0) / (double)j->g->nb,
+                  j->g->from_hours ? "hours" : "samples");
+    }
+    sb_printf(&j->b, "%s{\"id\":%lld,", i ? "," : "", (long long)j->ch[i]);
+    put_buckets(&j->b, bk, j->g->nb);
+    sb_put(&j->b, "}");
+    return j->b.failed ? -1 : 0;
+}
+
+void svc_data_graph(srv *s, const svc_actor *a, const int64_t *ch, size_t n_ch, int64_t t0,
+                    int64_t t1, size_t buckets, data_reply *r)
+{
+    db_conn *c = NULL;
+    data_grid g = {0};
+    graph_json j = {{0}, ch, &g};
+    db_status st;
+
+    memset(r, 0, sizeof *r);
+    if ((st = db_acquire(s->pool, DB_WAIT_MS, &c)) != DB_OK) {
+        fail_db(r, st);
+        return;
+    }
+    if (check_visible(c, a, ch, n_ch, r) != 0) {
+        goto out;
+    }
+    if (a->user_id != 0 && (st = db_channels_viewed(c, a->account_id, a->user_id, ch, n_ch)) !=
+                               DB_OK) {
+        fail_db(r, st);
+        goto out;
+    }
+    if (svc_data_decimate(s, c, a->account_id, ch, n_ch, t0, t1, buckets, &g, graph_channel, &j,
+                          &r->err) != SVC_OK) {
+        goto out;
+    }
+    sb_put(&j.b, "]}");
+    ok(r, &j.b);
+    j.b.p = NULL;
+out:
+    db_release(s->pool, c);
+    free(j.b.p);
+}
+
+/* ----------------------------------------------------------- summary */
+
+/* Samples read per series_read() call of the statistics: one UTC day of
+ * every channel, cut into parts when a day holds more than this many
+ * stored samples (as the export does), so that memory stays bounded
+ * whatever the sample rate. */
+#define STATS_CHUNK_SAMPLES 4000000
+
+svc_status svc_data_stats(db_conn *c, long long account_id, const int64_t *ch, size_t n_ch,
+                          int64_t t0, int64_t t1, mt_stats *out, svc_error *e)
+{
+    series_col *cols = calloc(n_ch ? n_ch : 1, sizeof *cols);
+    svc_status rc = SVC_OK;
+    if (cols == NULL) {
+        return svc_fail_nomem(e);
+    }
+    for (size_t i = 0; i < n_ch; i++) {
+        mt_stats_init(&out[i]);
+    }
+    for (int64_t d0 = series_day_of(t0) * SERIES_DAY_US; d0 < t1 && rc == SVC_OK;
+         d0 += SERIES_DAY_US) {
+        int64_t a0 = d0 > t0 ? d0 : t0;
+        int64_t a1 = d0 + SERIES_DAY_US < t1 ? d0 + SERIES_DAY_US : t1;
+        long long n_day = 0;
+        int parts = 1;
+        db_status st = db_series_day_count(c, account_id, ch, n_ch, series_day_of(a0), &n_day);
+        if (st != DB_OK) {
+            rc = svc_fail_db(e, st, NULL);
+            break;
+        }
+        while (parts < 24 && n_day / parts > STATS_CHUNK_SAMPLES) {
+            parts = parts < 4 ? parts + 1 : parts * 2;
+        }
+        for (int p = 0; p < parts && rc == SVC_OK; p++) {
+            int64_t p0 = a0 + (a1 - a0) * p / parts, p1 = a0 + (a1 - a0) * (p + 1) / parts;
+            if (p0 >= p1) {
+                continue;
+            }
+            if ((st = series_read(c, account_id, ch, n_ch, p0, p1, cols)) != DB_OK) {
+                rc = svc_fail_db(e, st, NULL);
+                break;
+            }
+            for (size_t i = 0; i < n_ch && rc == SVC_OK; i++) {
+                mt_error err;
+                if (mt_stats_add(&out[i], cols[i].t, cols[i].v, cols[i].n, &err) != MT_OK) {
+                    log_error("data: statistics of channel %lld: %s", (long long)ch[i], err.msg);
+                    rc = svc_fail(e, SVC_INTERNAL, NULL, NULL, "statistics failed");
+                }
+                series_col_free(&cols[i]);
+            }
+        }
+    }
+    for (size_t i = 0; i < n_ch; i++) {
+        series_col_free(&cols[i]);
+    }
+    free(cols);
+    return rc;
+}
+
+/* One channel's statistics as JSON members (after "id"). */
+static void put_stats(sbuf *b, const mt_stats *st)
+{
+    static const mt_sv kinds[] = {MT_SV_MISSING, MT_SV_OVER_POS, MT_SV_OVER_NEG, MT_SV_BREAK,
+                                  MT_SV_ERROR};
+    sb_printf(b, ",\"n\":%llu,\"min\":", (unsigned long long)st->n);
+    if (st->n > 0) {
+        sb_value(b, st->min);
+        sb_printf(b, ",\"t_min\":%lld,\"max\":", (long long)st->t_min);
+        sb_value(b, st->max);
+        sb_printf(b, ",\"t_max\":%lld,\"mean\":", (long long)st->t_max);
+        sb_value(b, mt_stats_mean(st));
+    } else {
+        sb_put(b, "null,\"t_min\":null,\"max\":null,\"t_max\":null,\"mean\":null");
+    }
+    sb_printf(b, ",\"special\":{\"count\":%llu",
+              (unsigned long long)mt_stats_special_total(st));
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+        sb_printf(b, ",\"%s\":%llu", mt_sv_name(kinds[k]),
+                  (unsigned long long)st->n_special[kinds[k]]);
+    }
+    sb_put(b, "}");
+}
+
+void svc_data_summary(srv *s, const svc_actor *a, const int64_t *ch, size_t n_ch, int64_t t0,
+                      int64_t t1, data_reply *r)
+{
+    db_conn *c = NULL;
+    sbuf b = {0};
+    mt_stats *st = NULL;
+    db_status dst;
+
+    memset(r, 0, sizeof *r);
+    if ((dst = db_acquire(s->pool, DB_WAIT_MS, &c)) != DB_OK) {
+        fail_db(r, dst);
+        return;
+    }
+    if (check_visible(c, a, ch, n_ch, r) != 0) {
+        goto out;
+    }
+    if ((st = calloc(n_ch, sizeof *st)) == NULL) {
+        fail(r, SVC_NOMEM, NULL, NULL, "the server is out of memory: retry");
+        goto out;
+    }
+    if (svc_data_stats(c, a->account_id, ch, n_ch, t0, t1, st, &r->err) != SVC_OK) {
+        goto out;
+    }
+    sb_printf(&b, "{\"from\":%lld,\"to\":%lld,\"channels\":[", (long long)t0, (long long)t1);
+    for (size_t i = 0; i < n_ch; i++) {
+        sb_printf(&b, "%s{\"id\":%lld", i ? "," : "", (long long)ch[i]);
+        put_stats(&b, &st[i]);
+        sb_put(&b, "}");
+    }
+    sb_put(&b, "]}");
+    ok(r, &b);
+    b.p = NULL;
+out:
+    db_release(s->pool, c);
+    free(b.p);
+    free(st);
 }
 
 /* -------------------------------------------------------------- raw */

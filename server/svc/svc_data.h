@@ -8,6 +8,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "db.h"
+#include "mt/decimate.h"
+#include "mt/stats.h"
 #include "srv.h"
 #include "svc.h"
 
@@ -27,6 +30,47 @@ typedef struct {
 /* Graph mode: channels "ch" over [t0, t1) in about "buckets" buckets. */
 void svc_data_graph(srv *s, const svc_actor *a, const int64_t *ch, size_t n_ch, int64_t t0,
                     int64_t t1, size_t buckets, data_reply *r);
+
+/* Summary: per channel, the statistics of core's mt_stats over [t0, t1)
+ * (count, min and max with their times, mean, special values by kind).
+ * The figures of a report's summary table come from svc_data_stats(), the
+ * same code. */
+void svc_data_summary(srv *s, const svc_actor *a, const int64_t *ch, size_t n_ch, int64_t t0,
+                      int64_t t1, data_reply *r);
+
+/* The buckets that graph mode computes: for the requested [t0, t1) and
+ * "buckets", the grid actually used (whole UTC hours from the stored
+ * summaries when a bucket is an hour or wider: t0 rounded down to the
+ * hour, the width rounded up) ... */
+typedef struct {
+    int64_t t0, t1;  /* the grid's range */
+    size_t nb;       /* its buckets */
+    bool from_hours; /* "source": "hours" (else "samples") */
+} data_grid;
+
+/* ... and, per channel, its "nb" buckets handed to a callback (borrowed
+ * until it returns); the callback returns 0, or -1 to stop (out of
+ * memory). */
+typedef int (*data_bucket_fn)(void *arg, size_t i, const mt_bucket *bk);
+
+/* Decimate channels "ch" of "account_id" (not checked for visibility:
+ * callers do that) over [t0, t1) into about "buckets" buckets, on the
+ * caller's connection "c": "g" receives the grid before the first
+ * callback, then "fn" is called once per channel in order. One channel's
+ * samples are held at a time after the read. The graph API and the
+ * report charts both draw from this function. */
+MT_MUSTCHECK svc_status svc_data_decimate(srv *s, db_conn *c, long long account_id,
+                                          const int64_t *ch, size_t n_ch, int64_t t0, int64_t t1,
+                                          size_t buckets, data_grid *g, data_bucket_fn fn,
+                                          void *arg, svc_error *e);
+
+/* The statistics (mt/stats.h) of channels "ch" of "account_id" over
+ * [t0, t1) into out[0..n_ch), read one UTC day at a time (day blocks
+ * merged with hot rows; a dense day in parts), on the caller's connection
+ * "c". Visibility is the caller's business. */
+MT_MUSTCHECK svc_status svc_data_stats(db_conn *c, long long account_id, const int64_t *ch,
+                                       size_t n_ch, int64_t t0, int64_t t1, mt_stats *out,
+                                       svc_error *e);
 
 /* List mode: up to "limit" distinct times from "t0" (inclusive) before
  * "t1", one row per time with one value per channel (null where a channel

@@ -985,6 +985,94 @@ out:
     return rc;
 }
 
+svc_status svc_drive_upload_commit_tx(db_conn *c, long long account_id, mt_plan plan,
+                                      long long user_id, const char *data_dir,
+                                      long long folder_id, const char *name,
+                                      const char *content_type, svc_drive_upload *u,
+                                      long long *id, svc_error *e)
+{
+    char final_path[4096];
+    bool taken = false;
+    long long used = 0, n = 0;
+    svc_status rc = SVC_OK;
+
+    *id = 0;
+    if ((rc = check_name(name, e)) != SVC_OK) {
+        return rc;
+    }
+    TRY_DB(db_drive_name_taken(c, account_id, folder_id, name, 0, &taken));
+    if (taken) {
+        rc = name_taken(e);
+        goto out;
+    }
+    TRY_DB(db_drive_count_children(c, account_id, folder_id, &n));
+    if (n >= DRIVE_MAX_ENTRIES) {
+        rc = svc_fail(e, SVC_CONFLICT, "folder_full", "folder_id",
+                      "a folder holds at most %d entries", DRIVE_MAX_ENTRIES);
+        goto out;
+    }
+    TRY_DB(db_storage_used(c, account_id, &used));
+    if ((rc = svc_quota_check(e, plan, MT_Q_STORAGE, used + u->size)) != SVC_OK) {
+        goto out;
+    }
+    TRY_DB(db_drive_file_insert(c, account_id, folder_id, name, u->size, u->kind, content_type,
+                                u->sha256_hex, user_id, id));
+    TRY_DB(db_storage_add_drive(c, account_id, u->size));
+    if (svc_drive_file_path(data_dir, account_id, *id, final_path, sizeof final_path) != 0 ||
+        rename(u->path, final_path) != 0) {
+        rc = fail_io(e, "cannot rename", u->path);
+        goto out;
+    }
+    /* The bytes are now under the file's id: the caller removes them if
+     * its transaction does not commit. */
+    snprintf(u->path, sizeof u->path, "%s", final_path);
+    u->renamed = true;
+out:
+    if (rc != SVC_OK) {
+        *id = 0;
+    }
+    return rc;
+}
+
+svc_status svc_drive_folder_ensure_tx(db_conn *c, long long account_id, long long parent_id,
+                                      const char *name, long long *id, svc_error *e)
+{
+    char try_name[DRIVE_NAME_MAX + 16];
+    svc_status rc = SVC_OK;
+    *id = 0;
+    /* "name", or "name (2)" .. "name (9)" when a file holds the name. */
+    for (int k = 1; k <= 9; k++) {
+        long long found = 0, n = 0;
+        bool is_folder = false;
+        if (k == 1) {
+            snprintf(try_name, sizeof try_name, "%s", name);
+        } else {
+            snprintf(try_name, sizeof try_name, "%s (%d)", name, k);
+        }
+        if ((rc = check_name(try_name, e)) != SVC_OK) {
+            return rc;
+        }
+        TRY_DB(db_drive_find_name(c, account_id, parent_id, try_name, &found, &is_folder));
+        if (found != 0 && is_folder) {
+            *id = found;
+            return SVC_OK;
+        }
+        if (found != 0) {
+            continue;
+        }
+        TRY_DB(db_drive_count_children(c, account_id, parent_id, &n));
+        if (n >= DRIVE_MAX_ENTRIES) {
+            return svc_fail(e, SVC_CONFLICT, "folder_full", "folder_id",
+                            "a folder holds at most %d entries", DRIVE_MAX_ENTRIES);
+        }
+        TRY_DB(db_drive_folder_insert(c, account_id, parent_id, try_name, 0, id));
+        return SVC_OK;
+    }
+    rc = name_taken(e);
+out:
+    return rc;
+}
+
 /* --------------------------------------------------------------- channels */
 
 static void add_time(cJSON *o, const char *key, const char *key_us, bool have, mt_time t)

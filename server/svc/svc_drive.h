@@ -122,6 +122,7 @@ typedef struct {
     void *sha;           /* EVP_MD_CTX */
     char sha256_hex[65]; /* set by svc_drive_upload_finish() */
     char kind[16];       /* set by svc_drive_upload_finish() */
+    bool renamed;        /* svc_drive_upload_commit_tx(): "path" is the file's own now */
 } svc_drive_upload;
 
 /* Create the temporary file for an upload of "account_id" (the account's
@@ -154,6 +155,27 @@ void svc_drive_upload_abort(svc_drive_upload *u);
 svc_status svc_drive_upload_commit(db_pool *pool, const svc_actor *a, const char *data_dir,
                                 long long folder_id, const char *name, const char *content_type,
                                 svc_drive_upload *u, long long *id, svc_error *e);
+
+/* svc_drive_upload_commit() inside the caller's transaction on "c", for
+ * files the server makes itself (reports): the caller has locked the
+ * account row (db_account_lock()); "plan" is the account's plan in force
+ * and "user_id" the creator (0 = none: the system). Checks the name
+ * (SVC_CONFLICT name_taken), the folder's room (folder_full) and P2
+ * (SVC_PLAN_LIMIT), inserts the record, counts the bytes and renames the
+ * temporary file to the id: then u->renamed is set and u->path is the
+ * file's path, which the caller must remove if its transaction does not
+ * commit (svc_drive_upload_abort() does). "folder_id" must exist. */
+svc_status svc_drive_upload_commit_tx(db_conn *c, long long account_id, mt_plan plan,
+                                      long long user_id, const char *data_dir,
+                                      long long folder_id, const char *name,
+                                      const char *content_type, svc_drive_upload *u,
+                                      long long *id, svc_error *e);
+
+/* The folder named "name" in "parent_id" (0 = root), created (by the
+ * system) when there is none, inside the caller's transaction; when a file
+ * holds the name, "name (2)" .. "name (9)". *id = the folder. */
+svc_status svc_drive_folder_ensure_tx(db_conn *c, long long account_id, long long parent_id,
+                                      const char *name, long long *id, svc_error *e);
 
 /* The channels of HOK/HOK2/HIOKI CSV file "id", read by core, as JSON:
  *   {file_id, kind, rows, first, last, first_us, last_us, meta?,

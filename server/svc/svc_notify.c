@@ -123,6 +123,18 @@ static svc_status check_msg(const notify_msg *m, svc_error *e)
     if (m->to == NULL || m->n_to < 1 || m->n_to > NOTIFY_TO_MAX) {
         return bad(e, "to", "a message has 1 to 32 recipients");
     }
+    if (m->attach_file_id < 0) {
+        return bad(e, "attach_file_id", "an attachment is a drive file id");
+    }
+    if (m->attach_file_id > 0) {
+        size_t len = m->attach_name != NULL ? strlen(m->attach_name) : 0;
+        size_t tlen = m->attach_type != NULL ? strlen(m->attach_type) : 0;
+        if (len < 1 || len > 255 || text_chars(m->attach_name, false) < 1 || tlen < 1 ||
+            tlen > 100 || strpbrk(m->attach_type, "\r\n\";") != NULL) {
+            return bad(e, "attach_name", "an attachment has a one-line name of 1 to 255 bytes "
+                                          "and a content type");
+        }
+    }
     for (int i = 0; i < m->n_to; i++) {
         const notify_to *t = &m->to[i];
         switch (t->kind) {
@@ -409,6 +421,11 @@ static void row_of(const notify_msg *m, const notify_text *text, const char *fie
     row->link_url = text->link_url;
     row->link_label = text->link_label;
     row->sensitive = m->sensitive;
+    /* The attachment: the direct inserts keep it for e-mail targets only;
+     * the general path clears it for the others (only mail carries files). */
+    row->attach_file_id = m->attach_file_id;
+    row->attach_name = m->attach_file_id ? m->attach_name : NULL;
+    row->attach_type = m->attach_file_id ? m->attach_type : NULL;
 }
 
 /* The common case in one statement per target: destinations and single
@@ -494,6 +511,10 @@ svc_status svc_notify_enqueue(db_conn *c, const notify_msg *m, notify_result *ou
             row_of(m, &text, fields, languages[lang], res.message_id, &row);
             row.to = &l.v[i].t;
             row.email = l.v[i].email[0] ? l.v[i].email : NULL;
+            if (strcmp(row.to->channel, "email") != 0) {
+                row.attach_file_id = 0;
+                row.attach_name = row.attach_type = NULL;
+            }
             if ((st = db_outbox_insert(c, &row, &id, &message_id, &inserted)) != DB_OK ||
                 (st = counted(c, m, l.v[i].t.target, inserted, id, message_id, &res)) !=
                     DB_OK) {

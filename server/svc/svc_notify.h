@@ -23,6 +23,7 @@
 #include <stdbool.h>
 
 #include "db.h"
+#include "mail.h"
 #include "svc.h"
 
 /* Limits of a message (checked by svc_notify_enqueue(); SVC_INVALID). */
@@ -104,7 +105,19 @@ typedef struct {
      * temporary login link): it is erased from the outbox once the message
      * is sent, dead or cancelled, and never shown by the delivery log. */
     bool sensitive;
+    /* A drive file of the account sent with the e-mail copies (a report's
+     * PDF; 0 = none), under "attach_name" (1..255 bytes, no control
+     * character) as "attach_type" (e.g. "application/pdf"). Webhook copies
+     * carry the link only. The file is read when the mail is sent (at
+     * most NOTIFY_ATTACH_MAX bytes); once deleted from the drive, the mail
+     * goes without it. */
+    long long attach_file_id;
+    const char *attach_name;
+    const char *attach_type;
 } notify_msg;
+
+/* The largest attachment a mail carries (a larger file goes without). */
+#define NOTIFY_ATTACH_MAX MAIL_ATTACH_MAX
 
 typedef struct {
     long long message_id; /* shared by the rows this call made; for a key that was

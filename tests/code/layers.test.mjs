@@ -18,10 +18,10 @@ const server = join(root, 'server');
 
 // Lowest first: a layer may include its own headers and those of the layers
 // before it. main.c (server/) is above them all.
-const LAYERS = ['base', 'db', 'store', 'notify', 'svc', 'jobs', 'mqtt', 'http'];
+const LAYERS = ['base', 'db', 'store', 'notify', 'report', 'svc', 'jobs', 'mqtt', 'http'];
 const RANK = Object.fromEntries(LAYERS.map((l, i) => [l, i]));
 // Folders of server/ that hold no C of a layer.
-const OTHER_DIRS = new Set(['migrations', 'tls', 'report']);
+const OTHER_DIRS = new Set(['migrations', 'tls']);
 
 // HTTP clients: the outbox's webhook sender reads the statuses that other
 // servers (Slack, Teams, WeChat) answer it with; those numbers are not

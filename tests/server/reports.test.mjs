@@ -1,0 +1,353 @@
+// Reports (T1, T2, P17; docs/reports.md) over HTTP against a real
+// PostgreSQL and a real SMTP sink: settings per group with P17, a report by
+// hand whose summary equals the data API's summary for the same period, the
+// PDF read back with pdftotext (channel names, values, a Chinese and a
+// Japanese title) and rendered with pdftoppm, the XLSX read back from its
+// sheet XML, the CSV files, the drive (and P2), the mail with its link and
+// the PDF attached, failed runs retried and visible.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { createUser, login, request, sleep, startSmtpSink, startStack, stopStack, tempDir } from './harness.mjs';
+import { MIN_US, PW, dataTenant, uniq } from './data_helpers.mjs';
+
+let pg;
+let srv;
+let db;
+let smtp;
+const sql = (q) => pg.psql(q, db);
+const DAY_US = 86400e6;
+const out = tempDir('metron-reports-');
+
+before(async () => {
+  smtp = await startSmtpSink();
+  ({ pg, srv, db } = await startStack({ env: {
+    METRON_COMPACT_MS: '3600000',
+    METRON_SMTP_URL: smtp.url,
+    METRON_NOTIFY_BACKOFF_MS: '200',
+    // Runs are made by POST /test/report-work in these tests.
+    METRON_REPORT_WORKERS: '0',
+    METRON_REPORT_RETRY_S: '1',
+  } }));
+});
+
+after(async () => {
+  await stopStack({ pg, srv });
+  await smtp?.stop();
+  fs.rmSync(out, { recursive: true, force: true });
+});
+
+const work = async () => {
+  const r = await request(srv.url, 'POST', '/api/v1/test/report-work');
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  return r.body.runs;
+};
+
+const compact = async () => {
+  const r = await request(srv.url, 'POST', '/api/v1/test/compact');
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+};
+
+/** dataTenant + a measurement group holding its app: adds { group }. */
+async function groupTenant(plan = 'pro', n = 4, timeZone = 'Asia/Tokyo') {
+  const t = await dataTenant(srv, { plan, n });
+  let r = await t.c.patch('/api/v1/account', { time_zone: timeZone });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  r = await t.c.post('/api/v1/groups', { name: uniq('Site') });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  t.group = r.body.id;
+  r = await t.c.patch(`/api/v1/apps/${t.appId}`, { group_id: t.group });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  r = await t.c.get('/api/v1/me');
+  t.userId = r.body.user?.id ?? r.body.id;
+  return t;
+}
+
+/** A start of a UTC day some days ago (all data is in the past). */
+function dayStart(daysAgo) {
+  const t = Date.now() * 1000 - daysAgo * DAY_US;
+  return t - (t % DAY_US);
+}
+
+/** Samples of channel k at minute i: a daily cycle at 0.01, special values. */
+function value(k, i) {
+  if (k === 1 && i % 997 === 500) return '+over';
+  if (k === 2 && i % 1499 === 700) return 'break';
+  return Math.round((20 + k + 5 * Math.sin(i / 229 + k) + ((i * 7919) % 13) / 100) * 100) / 100;
+}
+
+/** Ingest "days" days of one-minute samples of every channel from "t0". */
+async function ingest(t, t0, days) {
+  const n = days * 1440;
+  for (let i = 0; i < n; i += 4000) {
+    const ts = [];
+    for (let j = i; j < Math.min(n, i + 4000); j++) ts.push(t0 + j * MIN_US);
+    const r = await t.ingest.batch({ batch_id: uniq('b'), channels: t.channels.map((id, k) => ({
+      id, t: ts, v: ts.map((_, j) => value(k, i + j)) })) });
+    assert.equal(r.status, 201, r.text);
+  }
+}
+
+async function download(t, fileId) {
+  const r = await fetch(`${srv.url}/api/v1/drive/files/${fileId}/content`,
+    { headers: { Cookie: `metron_session=${t.c.cookie}` } });
+  assert.equal(r.status, 200);
+  return Buffer.from(await r.arrayBuffer());
+}
+
+/** Cells of one sheet of an XLSX: { "A1": text or number, ... }. */
+function sheetCells(file, sheet) {
+  const xml = execFileSync('unzip', ['-p', file, `xl/worksheets/sheet${sheet}.xml`],
+    { maxBuffer: 1 << 28 }).toString('utf8');
+  const cells = {};
+  const unescape = (s) => s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"')
+    .replace(/&apos;/g, "'").replace(/&amp;/g, '&');
+  for (const m of xml.matchAll(/<c r="([A-Z]+\d+)"([^>]*?)(?:\/>|>(.*?)<\/c>)/gs)) {
+    const [, ref, attrs, inner = ''] = m;
+    if (/t="inlineStr"/.test(attrs)) {
+      cells[ref] = unescape((/<t[^>]*>(.*?)<\/t>/s.exec(inner) || [])[1] ?? '');
+    } else if (/t="s"/.test(attrs)) {
+      cells[ref] = { shared: Number((/<v>(.*?)<\/v>/.exec(inner) || [])[1]) };
+    } else {
+      const v = (/<v>(.*?)<\/v>/.exec(inner) || [])[1];
+      cells[ref] = v === undefined ? null : Number(v);
+    }
+  }
+  return { cells, rows: (xml.match(/<row /g) || []).length };
+}
+
+/** The local date of "t_us" in Asia/Tokyo. */
+const tokyoDate = (tUs) => new Date(tUs / 1000 + 9 * 3600e3).toISOString().slice(0, 10);
+
+test('a report made by hand: its figures equal the data API summary; PDF, XLSX, CSV, drive, mail', async () => {
+  const t = await groupTenant('pro', 4, 'Asia/Tokyo');
+  const t0 = dayStart(4);
+  await ingest(t, t0, 3);
+  await compact();
+  // A computed channel of the group: the report takes it too.
+  let r = await t.c.post(`/api/v1/groups/${t.group}/computed`,
+    { name: 'Mean 1-2', unit: 'V', expression: '(CH1+CH2)/2', inputs: [t.channels[0], t.channels[1]] });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  const computed = r.body.id;
+  await request(srv.url, 'POST', '/api/v1/test/computed-backfill?rounds=50');
+  const channels = [...t.channels, computed];
+
+  r = await t.c.post(`/api/v1/groups/${t.group}/reports`, {
+    name: 'Boiler house', period: 'day', channels, formats: ['pdf', 'xlsx', 'csv'],
+    recipients: { users: [t.userId] } });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  const rep = r.body;
+  assert.equal(rep.period, 'day');
+  assert.equal(rep.time_zone, 'Asia/Tokyo');
+  assert.deepEqual(rep.channels, channels);
+  assert.deepEqual(rep.formats, ['pdf', 'xlsx', 'csv']);
+  assert.equal(rep.summary, true);
+  assert.equal(rep.charts, 'per_channel');
+  assert.equal(rep.alarms, true);
+  assert.equal(rep.language, 'en');
+  assert.equal(rep.auto_enabled, false);
+  assert.equal(rep.next_period, null);
+  assert.deepEqual(rep.recipients, { users: [t.userId], system: [] });
+
+  // The local day in the middle of the data.
+  const date = tokyoDate(t0 + DAY_US + 12 * 3600e6);
+  r = await t.c.post(`/api/v1/reports/${rep.id}/runs`, { date });
+  assert.equal(r.status, 202, JSON.stringify(r.body));
+  const queued = r.body;
+  assert.equal(queued.state, 'queued');
+  assert.equal(queued.kind, 'manual');
+  assert.equal(queued.label, date);
+  assert.equal(queued.time_zone, 'Asia/Tokyo');
+  assert.equal(queued.to_us - queued.from_us, DAY_US);
+  assert.equal(new Date(queued.from_us / 1000).toISOString(), new Date(`${date}T00:00:00+09:00`).toISOString());
+  assert.equal(await work(), 1);
+  r = await t.c.get(`/api/v1/report-runs/${queued.id}`);
+  assert.equal(r.status, 200);
+  const run = r.body;
+  assert.equal(run.state, 'done', JSON.stringify(run));
+  assert.equal(run.attempts, 1);
+  assert.equal(run.error, null);
+  assert.ok(run.render_ms >= 0);
+  assert.equal(run.samples, 1440 * channels.length);
+  assert.deepEqual(run.files.map((f) => [f.format, f.part]).sort(),
+    [['csv', 'samples'], ['csv', 'summary'], ['pdf', null], ['xlsx', null]]);
+  const file = (fmt, part = null) => run.files.find((f) => f.format === fmt && f.part === part);
+
+  // The data API's summary of the same period: the same figures.
+  r = await t.c.get(`/api/v1/data/summary?channels=${channels.join(',')}&from=${run.from_us}&to=${run.to_us}`);
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  const api = r.body.channels;
+  assert.equal(api.length, channels.length);
+  assert.equal(api[0].n + api[0].special.count, 1440);
+  assert.ok(api[1].special['+over'] > 0 && api[2].special.break > 0);
+  // ... and by brute force over the samples (measured channels).
+  for (let k = 0; k < 4; k++) {
+    const i0 = (run.from_us - t0) / MIN_US;
+    let min = Infinity, max = -Infinity, sum = 0, n = 0, tMin = 0, tMax = 0;
+    for (let i = i0; i < i0 + 1440; i++) {
+      const v = value(k, i);
+      if (typeof v === 'string') continue;
+      if (v < min) { min = v; tMin = t0 + i * MIN_US; }
+      if (v > max) { max = v; tMax = t0 + i * MIN_US; }
+      sum += v;
+      n++;
+    }
+    assert.deepEqual([api[k].n, api[k].min, api[k].t_min, api[k].max, api[k].t_max],
+      [n, min, tMin, max, tMax], `channel ${k}`);
+    assert.ok(Math.abs(api[k].mean - sum / n) < 1e-9, `mean ${api[k].mean} ${sum / n}`);
+  }
+  // The graph API's one-bucket min/max agree as well.
+  r = await t.c.get(`/api/v1/data/graph?channels=${channels.join(',')}&from=${run.from_us}&to=${run.to_us}&buckets=1`);
+  assert.equal(r.status, 200);
+  r.body.channels.forEach((g, k) => {
+    assert.deepEqual([g.n[0], g.min[0], g.max[0]], [api[k].n, api[k].min, api[k].max]);
+  });
+
+  // The CSV summary holds exactly the API's numbers.
+  const csv = (await download(t, file('csv', 'summary').file_id)).toString('utf8');
+  assert.ok(csv.startsWith('\ufeff'));
+  const lines = csv.slice(1).trim().split('\r\n');
+  assert.equal(lines[0], 'Channel,Unit,Minimum,Time of minimum,Maximum,Time of maximum,Mean,Values,'
+    + 'Special values,missing,over range (+),over range (-),sensor break,computation error');
+  lines.slice(1).forEach((line, k) => {
+    const f = line.split(',');
+    assert.equal(f[0], k < 4 ? `Channel ${k + 1}` : 'Mean 1-2');
+    assert.equal(Number(f[2]), api[k].min);
+    assert.equal(Date.parse(f[3]) * 1000, api[k].t_min);
+    assert.match(f[3], /\+09:00$/);
+    assert.equal(Number(f[4]), api[k].max);
+    assert.equal(Number(f[6]), api[k].mean);
+    assert.equal(Number(f[7]), api[k].n);
+    assert.equal(Number(f[8]), api[k].special.count);
+    assert.equal(Number(f[10]), api[k].special['+over']);
+    assert.equal(Number(f[12]), api[k].special.break);
+  });
+  const samplesText = (await download(t, file('csv', 'samples').file_id)).toString('utf8');
+  assert.ok(samplesText.startsWith('\ufeffTime,'));
+  const samples = samplesText.slice(1).trim().split('\r\n');
+  assert.equal(samples.length, 1 + 1440);
+  assert.equal(samples[0], 'Time,Channel 1 [V],Channel 2 [V],Channel 3 [V],Channel 4 [V],Mean 1-2 [V]');
+  {
+    const i0 = (run.from_us - t0) / MIN_US;
+    const f = samples[1].split(',');
+    assert.equal(Date.parse(f[0]) * 1000, run.from_us);
+    assert.equal(f[0], `${date}T00:00:00+09:00`);
+    assert.deepEqual(f.slice(1, 5), [0, 1, 2, 3].map((k) => {
+      const v = value(k, i0);
+      return v === '+over' ? '+OVER' : v === 'break' ? 'BREAK' : String(v);
+    }));
+  }
+
+  // The PDF: pdftotext finds the title, the channels and the figures.
+  const pdfFile = path.join(out, 'day.pdf');
+  fs.writeFileSync(pdfFile, await download(t, file('pdf').file_id));
+  const text = execFileSync('pdftotext', ['-layout', pdfFile, '-']).toString('utf8');
+  assert.match(text, /Boiler house/);
+  assert.match(text, new RegExp(`Daily report · ${date}`));
+  assert.match(text, /Time zone: Asia\/Tokyo/);
+  for (let k = 0; k < channels.length; k++) {
+    const name = k < 4 ? `Channel ${k + 1}` : 'Mean 1-2';
+    const row = text.split('\n').find((l) => l.trimStart().startsWith(name) && /\d{4}-\d\d-\d\d/.test(l));
+    assert.ok(row, `no summary row for ${name}`);
+    const cells = row.trim().split(/\s{2,}/);
+    const mean = String(Number(api[k].mean.toPrecision(7)));
+    assert.ok(cells.includes(shown(api[k].min)), `${name} min ${api[k].min}: ${row}`);
+    assert.ok(cells.includes(shown(api[k].max)), `${name} max ${api[k].max}: ${row}`);
+    assert.ok(cells.includes(mean), `${name} mean ${mean}: ${row}`);
+    assert.ok(cells.includes(String(api[k].n)), `${name} n: ${row}`);
+  }
+  // pdftoppm renders the first page.
+  execFileSync('pdftoppm', ['-r', '60', '-f', '1', '-l', '1', '-png', pdfFile, path.join(out, 'page')]);
+  const png = fs.readdirSync(out).find((f) => /^page-0*1\.png$/.test(f));
+  assert.ok(png, fs.readdirSync(out).join(' '));
+  const pngBytes = fs.readFileSync(path.join(out, png));
+  assert.equal(pngBytes.subarray(1, 4).toString(), 'PNG');
+  assert.equal(pngBytes.readUInt32BE(16), 702); // A4 landscape at 60 dpi: 702 x 497
+  assert.equal(pngBytes.readUInt32BE(20), 497);
+
+  // The XLSX: summary figures as numbers, the samples sheet row by row.
+  const xlsxFile = path.join(out, 'day.xlsx');
+  fs.writeFileSync(xlsxFile, await download(t, file('xlsx').file_id));
+  const sum = sheetCells(xlsxFile, 1);
+  assert.equal(sum.cells.A1, 'Boiler house');
+  assert.equal(sum.cells.A8, 'Channel');
+  assert.equal(sum.cells.C8, 'Minimum');
+  for (let k = 0; k < channels.length; k++) {
+    const row = 9 + k;
+    assert.equal(sum.cells[`A${row}`], k < 4 ? `Channel ${k + 1}` : 'Mean 1-2');
+    assert.equal(sum.cells[`B${row}`], 'V');
+    // libxlsxwriter writes 16 significant digits (Excel keeps 15).
+    const x16 = (v) => Number(v.toPrecision(16));
+    assert.equal(sum.cells[`C${row}`], x16(api[k].min));
+    assert.equal(sum.cells[`E${row}`], x16(api[k].max));
+    assert.equal(sum.cells[`G${row}`], x16(api[k].mean));
+    assert.equal(sum.cells[`H${row}`], api[k].n);
+    assert.equal(sum.cells[`I${row}`], api[k].special.count);
+    // Times are Excel dates in the group's zone: days since 1899-12-30.
+    const excel = (api[k].t_min / 1e6 + 9 * 3600) / 86400 + 25569;
+    assert.ok(Math.abs(sum.cells[`D${row}`] - excel) < 1e-9);
+  }
+  const sam = sheetCells(xlsxFile, 2);
+  assert.equal(sam.rows, 1 + 1440);
+  assert.equal(sam.cells.A1, 'Time');
+  assert.equal(sam.cells.B1, 'Channel 1 [V]');
+  const i0 = (run.from_us - t0) / MIN_US;
+  assert.equal(sam.cells.B2, value(0, i0));
+  assert.equal(sam.cells.C1441, value(1, i0 + 1439) === '+over' ? 'over range (+)' : value(1, i0 + 1439));
+  const overRow = [...Array(1440).keys()].find((j) => value(1, i0 + j) === '+over');
+  assert.equal(sam.cells[`C${overRow + 2}`], 'over range (+)');
+
+  // The files are in the drive, in Reports/<name>, and counted in P2.
+  r = await t.c.get(`/api/v1/drive/files/${file('pdf').file_id}`);
+  assert.equal(r.status, 200);
+  assert.equal(r.body.name, `Boiler house ${date}.pdf`);
+  const bytes = run.files.reduce((a, f) => a + f.size, 0);
+  assert.equal(await sql(`SELECT drive_bytes FROM account_storage WHERE account_id = ${t.id}`), String(bytes));
+  r = await t.c.get(`/api/v1/reports/${rep.id}`);
+  const folder = r.body.folder_id;
+  r = await t.c.get(`/api/v1/drive/folders/${folder}`);
+  assert.deepEqual(r.body.path.map((p) => p.name), ['Reports', 'Boiler house']);
+  assert.equal(r.body.items.length, 4);
+
+  // The mail: at the SMTP sink, with the link and the PDF attached.
+  let mail;
+  for (let i = 0; i < 100 && !mail; i++) {
+    mail = smtp.messages().find((m) => m.includes('X-Metron-Delivery') && /Boiler house/.test(decodeSubject(m)));
+    if (!mail) await sleep(100);
+  }
+  assert.ok(mail, 'no mail');
+  assert.match(mail, new RegExp(`To: <admin@${t.account}\\.test>`));
+  const body = qp(mail);
+  assert.match(body, new RegExp(`${srv.url.replace(/[.]/g, '\\.')}/#/drive\\?folder=${folder}&file=${file('pdf').file_id}`));
+  assert.match(body, /The PDF is attached to this mail\./);
+  const att = /Content-Type: application\/pdf; name="([^"]+)"[\s\S]*?\r?\n\r?\n([A-Za-z0-9+/=\r\n]+?)\r?\n--/.exec(mail);
+  assert.ok(att, `no PDF attachment: ${mail.slice(0, 3000)}`);
+  assert.equal(att[1], `Boiler house ${date}.pdf`);
+  assert.deepEqual(Buffer.from(att[2].replace(/\r?\n/g, ''), 'base64'), fs.readFileSync(pdfFile));
+});
+
+/** A value as the PDF shows it: exact up to 10 significant digits, else 10. */
+function shown(v) {
+  const exact = String(v);
+  const digits = exact.replace(/^-/, '').replace(/e.*$/, '').replace('.', '').replace(/^0+/, '');
+  return digits.length <= 10 ? exact : String(Number(v.toPrecision(10)));
+}
+
+/** The decoded Subject of a raw message (RFC 2047 B words or plain). */
+function decodeSubject(raw) {
+  const m = /^Subject: (.*(?:\r\n .*)*)/m.exec(raw);
+  if (!m) return '';
+  return m[1].replace(/\r\n /g, '').replace(/=\?UTF-8\?B\?([^?]*)\?=/g,
+    (_, b) => Buffer.from(b, 'base64').toString('utf8'));
+}
+
+/** The text part of a raw message, quoted-printable decoded. */
+function qp(raw) {
+  const text = raw.replace(/\r\n/g, '\n');
+  const start = text.indexOf('quoted-printable\n\n');
+  const part = text.slice(start + 18).split('\n--')[0];
+  return Buffer.from(part.replace(/=\n/g, '').replace(/=([0-9A-F]{2})/g,
+    (_, h) => String.fromCharCode(parseInt(h, 16))), 'latin1').toString('utf8');
+}
