@@ -279,6 +279,7 @@ db_status db_team_remove_member(db_conn *c, long long account_id, long long id,
 
 #define GROUP_JSON                                                                       \
     "json_build_object('id', g.id, 'name', g.name, 'description', g.description, "       \
+    " 'time_zone', g.time_zone, "                                                         \
     " 'my_access', g.my_access, 'created_at', mt_utc(g.created_at), "                     \
     " 'updated_at', mt_utc(g.updated_at))"
 
@@ -337,6 +338,17 @@ db_status db_group_update(db_conn *c, long long account_id, long long id, const 
                           const char *description, long long *changed)
 {
     return update_named(c, &st_group_update, account_id, id, name, description, changed);
+}
+
+static db_stmt st_group_tz = {"group_set_time_zone",
+    "UPDATE measurement_groups SET time_zone = $3 WHERE account_id = $1 AND id = $2", 0};
+
+db_status db_group_set_time_zone(db_conn *c, long long account_id, long long id,
+                                 const char *time_zone, long long *changed)
+{
+    char a[24], i[24];
+    const char *p[] = {db_ll(account_id, a), db_ll(id, i), time_zone};
+    return db_q_exec(c, &st_group_tz, 3, p, changed);
 }
 
 static db_stmt st_group_delete = {"group_delete",

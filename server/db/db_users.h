@@ -86,6 +86,9 @@ db_status db_group_get(db_conn *c, long long account_id, long long user_id, bool
                        long long id, char **json);
 db_status db_group_insert(db_conn *c, long long account_id, const char *name,
                           const char *description, long long *id);
+/* The group's own time zone ("time_zone" NULL: the account's). */
+db_status db_group_set_time_zone(db_conn *c, long long account_id, long long id,
+                                 const char *time_zone, long long *changed);
 db_status db_group_update(db_conn *c, long long account_id, long long id, const char *name,
                           const char *description, long long *changed);
 db_status db_group_delete(db_conn *c, long long account_id, long long id, long long *changed);

@@ -201,7 +201,8 @@ static int h_team_member_remove(http_req *req)
 static int read_group(http_req *req, bool create, const char **name, const char **description)
 {
     static const char *const allowed[] = {"name", "description", NULL};
-    if (http_json_fields(req, req->body, allowed, NULL) != 0 ||
+    static const char *const allowed_patch[] = {"name", "description", "time_zone", NULL};
+    if (http_json_fields(req, req->body, create ? allowed : allowed_patch, NULL) != 0 ||
         http_json_string(req, req->body, "name", 100, create, name) != 0 ||
         http_json_string(req, req->body, "description", 1000, false, description) != 0) {
         return -1;
@@ -242,12 +243,14 @@ static int h_group_patch(http_req *req)
 {
     svc_actor a = admin_actor(req);
     svc_result r = {0};
-    const char *name = NULL, *desc = NULL;
+    const char *name = NULL, *desc = NULL, *tz = NULL;
+    bool set_tz = false;
     long long id;
-    if (admin_id(req, 0, &id) != 0 || read_group(req, false, &name, &desc) != 0) {
+    if (admin_id(req, 0, &id) != 0 || read_group(req, false, &name, &desc) != 0 ||
+        admin_nullable_string(req, "time_zone", 64, &set_tz, &tz) != 0) {
         return req->status;
     }
-    return admin_reply(req, 200, svc_group_update(&a, id, name, desc, &r), &r);
+    return admin_reply(req, 200, svc_group_update(&a, id, name, desc, set_tz, tz, &r), &r);
 }
 
 static int h_group_delete(http_req *req)

@@ -62,6 +62,7 @@ int report_worker_start(srv *s)
     pthread_condattr_t attr;
     g.s = s;
     svc_report_config_load(&g.cfg);
+    svc_report_tmp_sweep(s->cfg.data_dir);
     g.poll_ms = poll != NULL && atoi(poll) >= 50 ? atoi(poll) : 5000;
     if (n != NULL && n[0] == '0' && n[1] == '\0') {
         log_info("reports: no worker thread in this process (METRON_REPORT_WORKERS=0)");

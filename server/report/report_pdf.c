@@ -35,6 +35,7 @@
 #define CHART_AXIS_H 16.0
 #define CHART_GAP 14.0
 #define OVERLAID_PLOT_H 300.0
+#define OVERLAID_MIN_H 160.0
 #define LEGEND_ROW_H 12.0
 #define Y_LABEL_W 54.0
 
@@ -616,12 +617,21 @@ static void charts(pdf *p)
     if (d->charts == REPORT_CHARTS_OVERLAID) {
         size_t rows = (n + 3) / 4;
         double legend = (double)rows * LEGEND_ROW_H;
-        section(p, RT_CHARTS, CHART_TITLE_H + OVERLAID_PLOT_H + CHART_AXIS_H + legend);
+        double fixed = SECTION_H + CHART_TITLE_H + CHART_AXIS_H + legend + 4;
+        double room = BODY_BOTTOM - p->y - fixed, plot = OVERLAID_PLOT_H;
+        /* Fill what is left of the page when that is a fair chart; else a
+         * new page. */
+        if (room < OVERLAID_MIN_H) {
+            new_page(p);
+        } else if (room < plot) {
+            plot = room;
+        }
+        section(p, RT_CHARTS, CHART_TITLE_H + plot + CHART_AXIS_H + legend);
         text(p, MARGIN, p->y + 1, BODY_W, 9, true, 0x222222, AL_LEFT, 1,
              report_text(p->lang, RT_ALL_CHANNELS));
         p->y += CHART_TITLE_H;
-        chart(p, idx, n, p->y, OVERLAID_PLOT_H);
-        p->y += OVERLAID_PLOT_H + CHART_AXIS_H;
+        chart(p, idx, n, p->y, plot);
+        p->y += plot + CHART_AXIS_H;
         for (size_t i = 0; i < n; i++) {
             double x = MARGIN + (double)(i % 4) * BODY_W / 4,
                    y = p->y + (double)(i / 4) * LEGEND_ROW_H;

@@ -4,6 +4,7 @@
 #include "svc_report.h"
 
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -773,6 +774,12 @@ void svc_report_config_load(svc_report_config *cfg)
     cfg->retry_s = env_int("METRON_REPORT_RETRY_S", 60, 1, 86400);
     if (cfg->wait_s < cfg->settle_s) {
         cfg->wait_s = cfg->settle_s;
+    }
+    {
+        const char *t = getenv("METRON_TEST_ROUTES");
+        cfg->test_stall_ms = t != NULL && strcmp(t, "1") == 0
+                                 ? env_int("METRON_REPORT_TEST_STALL_MS", 0, 0, 600000)
+                                 : 0;
     }
 }
 
@@ -1675,6 +1682,33 @@ out:
     return fail_run(x, "%s", e.message);
 }
 
+void svc_report_tmp_sweep(const char *data_dir)
+{
+    char dir[4096];
+    DIR *d;
+    struct dirent *ent;
+    int n = 0;
+    snprintf(dir, sizeof dir, "%s/reports", data_dir);
+    if ((d = opendir(dir)) == NULL) {
+        return;
+    }
+    while ((ent = readdir(d)) != NULL) {
+        char path[4400];
+        if (ent->d_name[0] == '.') {
+            continue;
+        }
+        snprintf(path, sizeof path, "%s/%s", dir, ent->d_name);
+        if (unlink(path) == 0) {
+            n++;
+        }
+    }
+    closedir(d);
+    if (n > 0) {
+        log_info("reports: removed %d temporary file%s of runs that did not finish", n,
+                 n == 1 ? "" : "s");
+    }
+}
+
 /* The back-off before attempt "attempts" + 1: 1, 5, 30, 120 times the
  * base (a minute by default). */
 static int64_t backoff_s(const svc_report_config *cfg, int attempts)
@@ -1752,6 +1786,11 @@ int svc_report_work(srv *s, const svc_report_config *cfg, bool *did)
              * one of its own. */
             db_release(s->pool, c);
             c = NULL;
+            if (cfg->test_stall_ms > 0) {
+                struct timespec ts = {cfg->test_stall_ms / 1000,
+                                      (long)(cfg->test_stall_ms % 1000) * 1000000L};
+                nanosleep(&ts, NULL);
+            }
             rc = store(x, (int)(mono_ms() - t_start));
             if (rc == 1) {
                 log_warn("reports: run %lld was taken over by another process (its lease ran "

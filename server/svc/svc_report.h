@@ -111,6 +111,8 @@ typedef struct {
     int lease_s;          /* METRON_REPORT_LEASE_S: one attempt's lease (600) */
     long long attach_max; /* METRON_REPORT_ATTACH_MAX: largest PDF attached (5000000) */
     int retry_s;          /* METRON_REPORT_RETRY_S: the first back-off (60) */
+    int test_stall_ms;    /* tests only (METRON_TEST_ROUTES=1): METRON_REPORT_TEST_STALL_MS,
+                           * a pause before the files are stored (a kill -9 lands there) */
 } svc_report_config;
 
 /* The settings from the environment (defaults above). */
@@ -122,6 +124,11 @@ void svc_report_config_load(svc_report_config *cfg);
  * following period, catching up missed periods in order. *created = runs
  * made. Returns 0, or -1 on a database failure (logged). */
 int svc_report_schedule(srv *s, const svc_report_config *cfg, int64_t now_s, long long *created);
+
+/* Remove what runs left in DATA/reports (temporary XLSX files of a
+ * process that stopped mid-run): call at start, before any run (the data
+ * folder belongs to one server process). */
+void svc_report_tmp_sweep(const char *data_dir);
 
 /* Take one due run and make it (render, store, announce), or mark its
  * attempt failed. *did false when no run was due. Returns 0, or -1 when

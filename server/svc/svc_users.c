@@ -627,17 +627,30 @@ int svc_group_create(const svc_actor *a, const char *name, const char *descripti
 }
 
 int svc_group_update(const svc_actor *a, long long id, const char *name,
-                     const char *description, svc_result *r)
+                     const char *description, bool set_tz, const char *time_zone,
+                     svc_result *r)
 {
     db_conn *c = NULL;
     long long changed = 0;
+    bool known = true;
     db_status st;
     if (name != NULL && name[0] == '\0') {
         return svc_result_fail(r, SVC_INVALID, "invalid_value", "name", "'name' must not be empty");
     }
     st = db_acquire(a->srv->pool, DB_WAIT_MS, &c);
+    if (st == DB_OK && set_tz && time_zone != NULL) {
+        st = db_time_zone_known(c, time_zone, &known);
+    }
+    if (st == DB_OK && !known) {
+        db_release(a->srv->pool, c);
+        return svc_result_fail(r, SVC_INVALID, "invalid_value", "time_zone",
+                               "'time_zone' is not a known time zone (e.g. 'UTC', 'Asia/Tokyo')");
+    }
     if (st == DB_OK && (st = db_begin(c)) == DB_OK) {
         st = db_group_update(c, a->account_id, id, name, description, &changed);
+    }
+    if (st == DB_OK && changed > 0 && set_tz) {
+        st = db_group_set_time_zone(c, a->account_id, id, time_zone, &changed);
     }
     if (st == DB_CONFLICT) {
         db_release(a->srv->pool, c);

@@ -45,8 +45,12 @@ int svc_groups_list(const svc_actor *a, svc_result *r);
 int svc_group_get(const svc_actor *a, long long id, svc_result *r);
 int svc_group_create(const svc_actor *a, const char *name, const char *description,
                      svc_result *r);
+/* "set_tz": set the group's own time zone to "time_zone" (a name
+ * PostgreSQL knows; NULL = the account's again), the zone of its reports'
+ * periods. */
 int svc_group_update(const svc_actor *a, long long id, const char *name,
-                     const char *description, svc_result *r);
+                     const char *description, bool set_tz, const char *time_zone,
+                     svc_result *r);
 int svc_group_delete(const svc_actor *a, long long id, svc_result *r);
 
 /* Replace a group's access lists: array literals of distinct user ids with

@@ -10,12 +10,13 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { createUser, login, request, sleep, startSmtpSink, startStack, stopStack, tempDir } from './harness.mjs';
-import { MIN_US, PW, dataTenant, uniq } from './data_helpers.mjs';
+import { createUser, login, request, setClock, sleep, startServer, startSmtpSink, startStack, stopStack, tempDir } from './harness.mjs';
+import { MIN_US, PW, appClient, dataTenant, uniq } from './data_helpers.mjs';
 
 let pg;
 let srv;
 let db;
+let dbUrl;
 let smtp;
 const sql = (q) => pg.psql(q, db);
 const DAY_US = 86400e6;
@@ -23,7 +24,7 @@ const out = tempDir('metron-reports-');
 
 before(async () => {
   smtp = await startSmtpSink();
-  ({ pg, srv, db } = await startStack({ env: {
+  ({ pg, srv, db, url: dbUrl } = await startStack({ env: {
     METRON_COMPACT_MS: '3600000',
     METRON_SMTP_URL: smtp.url,
     METRON_NOTIFY_BACKOFF_MS: '200',
@@ -351,3 +352,403 @@ function qp(raw) {
   return Buffer.from(part.replace(/=\n/g, '').replace(/=([0-9A-F]{2})/g,
     (_, h) => String.fromCharCode(parseInt(h, 16))), 'latin1').toString('utf8');
 }
+
+// ------------------------------------------------------------ settings
+
+test('settings: defaults, every member checked, P17 per plan, rights, tenants, the group time zone', async () => {
+  const t = await groupTenant('standard', 3, 'UTC');
+  const base = { period: 'week', channels: [t.channels[0]] };
+  const create = (body, group = t.group, c = t.c) => c.post(`/api/v1/groups/${group}/reports`, body);
+  const bad = [
+    [{ period: 'week', channels: [t.channels[0]] }, 'missing', 'name'],
+    [{ name: 'x', channels: [t.channels[0]] }, 'missing', 'period'],
+    [{ name: 'x', period: 'day' }, 'missing', 'channels'],
+    [{ ...base, name: 'a/b' }, 'invalid_value', 'name'],
+    [{ ...base, name: ' lead' }, 'invalid_value', 'name'],
+    [{ ...base, name: 'x'.repeat(101) }, 'too_long', 'name'],
+    [{ ...base, name: 'x', period: 'year' }, 'invalid_value', 'period'],
+    [{ ...base, name: 'x', channels: [] }, 'invalid_value', 'channels'],
+    [{ ...base, name: 'x', channels: [t.channels[0], t.channels[0]] }, 'duplicate', 'channels'],
+    [{ ...base, name: 'x', channels: Array.from({ length: 33 }, (_, i) => i + 1) }, 'invalid_value', 'channels'],
+    [{ ...base, name: 'x', channels: ['1'] }, 'wrong_type', 'channels'],
+    [{ ...base, name: 'x', charts: 'pie' }, 'invalid_value', 'charts'],
+    [{ ...base, name: 'x', language: 'pt' }, 'invalid_value', 'language'],
+    [{ ...base, name: 'x', formats: [] }, 'invalid_value', 'formats'],
+    [{ ...base, name: 'x', formats: ['pdf', 'doc'] }, 'invalid_value', 'formats'],
+    [{ ...base, name: 'x', formats: ['pdf', 'pdf'] }, 'duplicate', 'formats'],
+    [{ ...base, name: 'x', recipients: { users: [987654] } }, 'invalid_value', 'recipients'],
+    [{ ...base, name: 'x', recipients: { system: [987654] } }, 'invalid_value', 'recipients'],
+    [{ ...base, name: 'x', recipients: { people: [1] } }, 'unknown_field', 'recipients'],
+    [{ ...base, name: 'x', summary: false, charts: 'none', alarms: false }, 'invalid_value', 'summary'],
+    [{ ...base, name: 'x', auto_enabled: 'yes' }, 'wrong_type', 'auto_enabled'],
+    [{ ...base, name: 'x', colour: 'red' }, 'unknown_field', 'colour'],
+  ];
+  for (const [body, code, field] of bad) {
+    const r = await create(body);
+    assert.equal(r.status, 400, JSON.stringify(body));
+    assert.equal(r.body.code, code, `${JSON.stringify(body)}: ${JSON.stringify(r.body)}`);
+    assert.equal(r.body.field, field, JSON.stringify(body));
+  }
+  // A channel of another group (or account) is not this group's.
+  const other = await groupTenant('standard', 1, 'UTC');
+  let r = await create({ ...base, name: 'x', channels: [other.channels[0]] });
+  assert.equal(r.status, 400);
+  assert.equal(r.body.field, 'channels');
+  assert.equal(await sql(`SELECT count(*) FROM report_settings WHERE account_id = ${t.id}`), '0');
+
+  // P17 on Standard: 3 per group.
+  for (let i = 1; i <= 3; i++) {
+    r = await create({ ...base, name: `Weekly ${i}` });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+  }
+  r = await create({ ...base, name: 'Weekly 4' });
+  assert.equal(r.status, 403);
+  assert.equal(r.body.code, 'plan_limit');
+  assert.equal(r.body.quota, 'P17');
+  assert.equal(r.body.limit, 3);
+  r = await t.c.get(`/api/v1/groups/${t.group}/reports`);
+  assert.deepEqual(r.body.quota, { id: 'P17', limit: 3, used: 3 });
+  assert.equal(r.body.items.length, 3);
+  const rep = r.body.items[0];
+  // Free has none.
+  const free = await groupTenant('free', 1, 'UTC');
+  r = await create({ ...base, name: 'x', channels: [free.channels[0]] }, free.group, free.c);
+  assert.equal(r.status, 403);
+  assert.deepEqual([r.body.code, r.body.quota, r.body.limit], ['plan_limit', 'P17', 0]);
+
+  // Names are unique in the group.
+  r = await t.c.patch(`/api/v1/reports/${rep.id}`, { name: 'Weekly 2' });
+  assert.equal(r.status, 409);
+  assert.equal(r.body.code, 'name_taken');
+
+  // Automatic creation: the period running now, then off.
+  r = await t.c.patch(`/api/v1/reports/${rep.id}`, { auto_enabled: true, language: 'de', charts: 'overlaid' });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal(r.body.auto_enabled, true);
+  assert.equal(r.body.language, 'de');
+  assert.equal(r.body.charts, 'overlaid');
+  const np = r.body.next_period;
+  assert.ok(np.from_us <= Date.now() * 1000 && Date.now() * 1000 < np.to_us);
+  assert.equal(np.to_us - np.from_us, 7 * DAY_US);
+  assert.equal(new Date(np.from_us / 1000).getUTCDay(), 1); // a Monday
+  r = await t.c.patch(`/api/v1/reports/${rep.id}`, { auto_enabled: false });
+  assert.equal(r.body.next_period, null);
+
+  // The group's own time zone is the report's.
+  r = await t.c.patch(`/api/v1/groups/${t.group}`, { time_zone: 'Mars/Olympus' });
+  assert.equal(r.status, 400);
+  assert.equal(r.body.field, 'time_zone');
+  r = await t.c.patch(`/api/v1/groups/${t.group}`, { time_zone: 'America/New_York' });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal(r.body.time_zone, 'America/New_York');
+  r = await t.c.get(`/api/v1/reports/${rep.id}`);
+  assert.equal(r.body.time_zone, 'America/New_York');
+  r = await t.c.patch(`/api/v1/groups/${t.group}`, { time_zone: null });
+  assert.equal(r.body.time_zone, null);
+  assert.equal((await t.c.get(`/api/v1/reports/${rep.id}`)).body.time_zone, 'UTC');
+
+  // By hand: a past period only; date or from/to.
+  const today = new Date().toISOString().slice(0, 10);
+  for (const [body, status, code] of [
+    [{ date: today }, 409, 'period_not_over'],
+    [{}, 400, 'missing'],
+    [{ date: '2024-01-01', from: '2024-01-01', to: '2024-01-02' }, 400, 'missing'],
+    [{ from: '2024-01-01' }, 400, 'missing'],
+    [{ date: '2024-02-30' }, 400, 'invalid_value'],
+    [{ from: '2024-01-10', to: '2024-01-10' }, 400, 'invalid_value'],
+    [{ from: '2024-01-01', to: '2024-05-01' }, 400, 'invalid_value'],
+    [{ date: 20240101 }, 400, 'wrong_type'],
+  ]) {
+    r = await t.c.post(`/api/v1/reports/${rep.id}/runs`, body);
+    assert.equal(r.status, status, JSON.stringify(body));
+    assert.equal(r.body.code, code, `${JSON.stringify(body)}: ${JSON.stringify(r.body)}`);
+  }
+  r = await t.c.post(`/api/v1/reports/${rep.id}/runs`, { date: '2024-01-03' });
+  assert.equal(r.status, 202);
+  assert.equal(r.body.label, '2024-W01');
+  assert.equal(r.body.from, '2024-01-01T00:00:00Z');
+  r = await t.c.post(`/api/v1/reports/${rep.id}/runs`, { from: '2024-01-01', to: '2024-01-11' });
+  assert.equal(r.status, 202);
+  assert.equal(r.body.label, '2024-01-01 – 2024-01-10');
+  r = await t.c.get(`/api/v1/reports/${rep.id}/runs?limit=1`);
+  assert.equal(r.status, 200);
+  assert.equal(r.body.items.length, 1);
+  assert.ok(r.body.next_before > 0);
+  r = await t.c.get(`/api/v1/reports/${rep.id}/runs?before=${r.body.next_before}`);
+  assert.equal(r.body.items.length, 1);
+  assert.equal(r.body.next_before, null);
+
+  // Members: view reads, edit changes; no access is 404; another tenant too.
+  const viewer = await createUser(srv.url, { accountId: t.id, user: 'viewer', password: PW, role: 'member' });
+  const editor = await createUser(srv.url, { accountId: t.id, user: 'editor', password: PW, role: 'member' });
+  const outsider = await createUser(srv.url, { accountId: t.id, user: 'outsider', password: PW, role: 'member' });
+  r = await t.c.put(`/api/v1/groups/${t.group}/access`, { users: [
+    { user_id: viewer.userId, access: 'view' }, { user_id: editor.userId, access: 'edit' }], teams: [] });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  const v = await login(srv.url, { account: t.account, user: 'viewer', password: PW });
+  const ed = await login(srv.url, { account: t.account, user: 'editor', password: PW });
+  const o = await login(srv.url, { account: t.account, user: 'outsider', password: PW });
+  assert.equal((await v.get(`/api/v1/reports/${rep.id}`)).status, 200);
+  assert.equal((await v.get(`/api/v1/groups/${t.group}/reports`)).status, 200);
+  assert.equal((await v.patch(`/api/v1/reports/${rep.id}`, { language: 'fr' })).status, 403);
+  assert.equal((await v.post(`/api/v1/reports/${rep.id}/runs`, { date: '2024-01-03' })).status, 403);
+  assert.equal((await ed.patch(`/api/v1/reports/${rep.id}`, { language: 'fr' })).status, 200);
+  assert.equal((await o.get(`/api/v1/reports/${rep.id}`)).status, 404);
+  assert.equal((await o.get(`/api/v1/groups/${t.group}/reports`)).status, 404);
+  assert.equal((await other.c.get(`/api/v1/reports/${rep.id}`)).status, 404);
+  assert.equal((await other.c.patch(`/api/v1/reports/${rep.id}`, { language: 'it' })).status, 404);
+  const runId = (await t.c.get(`/api/v1/reports/${rep.id}/runs`)).body.items[0].id;
+  assert.equal((await other.c.get(`/api/v1/report-runs/${runId}`)).status, 404);
+  assert.equal((await o.get(`/api/v1/report-runs/${runId}`)).status, 404);
+  assert.equal((await v.get(`/api/v1/report-runs/${runId}`)).status, 200);
+
+  // Deleting takes the runs; it is audited.
+  r = await t.c.del(`/api/v1/reports/${rep.id}`);
+  assert.equal(r.status, 200);
+  assert.deepEqual(r.body, { id: rep.id, deleted: true });
+  assert.equal(await sql(`SELECT count(*) FROM report_runs WHERE report_id = ${rep.id}`), '0');
+  assert.equal((await t.c.get(`/api/v1/report-runs/${runId}`)).status, 404);
+  const audit = await sql(`SELECT string_agg(action, ',' ORDER BY id) FROM audit_log
+    WHERE account_id = ${t.id} AND target_type = 'report' AND target_id = ${rep.id}`);
+  assert.equal(audit, 'report.create,report.update,report.update,report.run,report.run,report.update,report.delete');
+});
+
+// ----------------------------------------------------------- languages
+
+test('Chinese and Japanese reports: pdftotext reads the CJK title, labels and channel names', async () => {
+  const t = await groupTenant('pro', 2, 'Asia/Shanghai');
+  const t0 = dayStart(3);
+  await ingest(t, t0, 2);
+  await compact();
+  let r = await t.c.patch(`/api/v1/channels/${t.channels[0]}`, { name: '锅炉温度' });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  const cases = [
+    { name: '锅炉房日报', language: 'zh-CN', labels: ['日报', '摘要', '最小值', '最大值', '平均值', '图表', '报警事件', '时区'] },
+    { name: 'ボイラー室の日報', language: 'ja', labels: ['日報', 'サマリー', '最小値', '最大値', '平均値', 'グラフ', '警報イベント', 'タイムゾーン'] },
+  ];
+  const date = new Date((t0 + DAY_US + 12 * 3600e6) / 1000).toISOString().slice(0, 10);
+  for (const cs of cases) {
+    r = await t.c.post(`/api/v1/groups/${t.group}/reports`, { name: cs.name, period: 'day',
+      language: cs.language, channels: t.channels, charts: cs.language === 'ja' ? 'overlaid' : 'per_channel' });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    r = await t.c.post(`/api/v1/reports/${r.body.id}/runs`, { date });
+    assert.equal(r.status, 202, JSON.stringify(r.body));
+    const id = r.body.id;
+    assert.equal(await work(), 1);
+    const run = (await t.c.get(`/api/v1/report-runs/${id}`)).body;
+    assert.equal(run.state, 'done', JSON.stringify(run));
+    const pdf = path.join(out, `${cs.language}.pdf`);
+    fs.writeFileSync(pdf, await download(t, run.files.find((f) => f.format === 'pdf').file_id));
+    const text = execFileSync('pdftotext', ['-layout', pdf, '-']).toString('utf8');
+    assert.match(text, new RegExp(cs.name), text.slice(0, 500));
+    for (const label of cs.labels) assert.ok(text.includes(label), `${cs.language}: no "${label}" in\n${text.slice(0, 800)}`);
+    assert.ok(text.includes('锅炉温度'), 'the channel name');
+    assert.ok(text.includes('Asia/Shanghai'));
+    // The figures are there too.
+    const api = (await t.c.get(`/api/v1/data/summary?channels=${t.channels[0]}&from=${run.from_us}&to=${run.to_us}`)).body.channels[0];
+    const row = text.split('\n').find((l) => l.includes('锅炉温度') && /\d{4}-\d\d-\d\d/.test(l));
+    assert.ok(row, text.slice(0, 1500));
+    assert.ok(row.includes(shown(api.min)) && row.includes(shown(api.max)), row);
+    execFileSync('pdftoppm', ['-r', '100', '-f', '1', '-l', '1', '-png', pdf, path.join(out, `p-${cs.language}`)]);
+    const png = fs.readdirSync(out).find((f) => f.startsWith(`p-${cs.language}-`));
+    assert.ok(png);
+    // REPORT_IMG_OUT=docs/img/report-page1.png keeps the Japanese page for the docs.
+    if (cs.language === 'ja' && process.env.REPORT_IMG_OUT) {
+      fs.copyFileSync(path.join(out, png), process.env.REPORT_IMG_OUT);
+    }
+  }
+});
+
+// -------------------------------------------------------------- failures
+
+test('a run that fails is retried with its error visible, fails for good after 5 attempts, and is queued again by hand', async () => {
+  const t = await groupTenant('pro', 1, 'UTC');
+  const t0 = dayStart(3);
+  await ingest(t, t0, 1);
+  await compact();
+  let r = await t.c.post(`/api/v1/groups/${t.group}/reports`, { name: 'Quota', period: 'day',
+    channels: t.channels, formats: ['pdf'] });
+  const rep = r.body;
+  // The storage quota is full: the files do not fit.
+  const fill = (bytes) => request(srv.url, 'POST', '/api/v1/test/storage', { body: { account_id: t.id, data_bytes: bytes } });
+  assert.equal((await fill(500e9)).status, 200);
+  r = await t.c.post(`/api/v1/reports/${rep.id}/runs`, { date: new Date(t0 / 1000).toISOString().slice(0, 10) });
+  assert.equal(r.status, 202, JSON.stringify(r.body));
+  const id = r.body.id;
+  let clock = 0;
+  for (let attempt = 1; attempt <= 5; attempt++) {
+    assert.equal(await work(), 1, `attempt ${attempt}`);
+    const run = (await t.c.get(`/api/v1/report-runs/${id}`)).body;
+    assert.equal(run.attempts, attempt);
+    assert.equal(run.state, attempt < 5 ? 'retry' : 'failed', JSON.stringify(run));
+    assert.match(run.error, /P2|storage|plan/i);
+    assert.deepEqual(run.files, []);
+    if (attempt < 5) {
+      assert.ok(Date.parse(run.next_at) > Date.now() - 5000);
+      assert.equal(await work(), 0, 'not due before its back-off');
+      clock += [1, 5, 30, 120][attempt - 1] + 1; // METRON_REPORT_RETRY_S=1
+      await setClock(srv.url, clock);
+    } else {
+      assert.equal(run.next_at, null);
+      assert.ok(run.finished_at);
+    }
+  }
+  assert.equal(await work(), 0);
+  r = await t.c.get(`/api/v1/reports/${rep.id}`);
+  assert.equal(r.body.last_run.state, 'failed');
+  assert.equal(await sql(`SELECT count(*) FROM drive_items WHERE account_id = ${t.id} AND NOT is_folder`), '0');
+  // Room again; queued by hand it is made.
+  assert.equal((await fill(0)).status, 200);
+  r = await t.c.post(`/api/v1/report-runs/${id}/retry`);
+  assert.equal(r.status, 202, JSON.stringify(r.body));
+  assert.equal(r.body.state, 'queued');
+  assert.equal(r.body.attempts, 0);
+  r = await t.c.post(`/api/v1/report-runs/${id}/retry`);
+  assert.equal(r.status, 409);
+  assert.equal(r.body.code, 'not_failed');
+  assert.equal(await work(), 1);
+  r = await t.c.get(`/api/v1/report-runs/${id}`);
+  assert.equal(r.body.state, 'done', JSON.stringify(r.body));
+  assert.equal(r.body.error, null);
+  assert.equal(r.body.files.length, 1);
+  await setClock(srv.url, 0);
+});
+
+// ------------------------------------------------------------ schedule
+
+/** Poll "fn" until it returns a truthy value (or fail after "ms"). */
+async function until(fn, what, ms = 60000) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+test('automatic reports: once per period after its data arrived, exactly once with two server processes, across a restart and a kill -9', async () => {
+  const t = await groupTenant('pro', 2, 'UTC');
+  const nowUs = Date.now() * 1000;
+  const today = nowUs - (nowUs % DAY_US);
+  // Today's data so far, on the main server (its clock is the real one).
+  {
+    const n = Math.floor((nowUs - today) / MIN_US);
+    for (let i = 0; i < n; i += 4000) {
+      const ts = [];
+      for (let j = i; j < Math.min(n, i + 4000); j++) ts.push(today + j * MIN_US);
+      const r = await t.ingest.batch({ batch_id: uniq('b'), channels: t.channels.map((id, k) => ({
+        id, t: ts, v: ts.map((_, j) => value(k, i + j)) })) });
+      assert.equal(r.status, 201, r.text);
+    }
+  }
+  let r = await t.c.post(`/api/v1/groups/${t.group}/reports`, { name: 'Daily auto', period: 'day',
+    channels: t.channels, formats: ['pdf', 'csv'], auto_enabled: true, recipients: { users: [t.userId] } });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  const rep = r.body;
+  assert.equal(rep.next_period.from_us, today);
+  assert.equal(rep.next_period.to_us, today + DAY_US);
+
+  // Two more processes on the database: worker threads, a jobs round every second.
+  const env = { METRON_COMPACT_MS: '3600000', METRON_SMTP_URL: smtp.url, METRON_REPORT_POLL_MS: '100',
+    METRON_REPORT_LEASE_S: '5' };
+  const start = (extra = {}) => startServer({ databaseUrl: dbUrl, env: { ...env, ...extra },
+    args: ['--jobs-interval', '1'] });
+  let a = await start();
+  let b = await start();
+  const clockAll = async (servers, offsetS) => {
+    for (const s of servers) assert.equal((await setClock(s.url, offsetS)).offset_s, offsetS);
+  };
+  // The sessions job of a process whose clock runs a day ahead removes
+  // sessions made on the real clock: sign in on that process instead.
+  let cur = t.c;
+  const signIn = async (s) => { cur = await login(s.url, { account: t.account, user: 'admin', password: PW }); };
+  const runsOf = async () => {
+    const res = await cur.get(`/api/v1/reports/${rep.id}/runs?limit=100`);
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    return res.body.items;
+  };
+  const mailsOf = (id) => smtp.messages().filter((m) => m.includes(`Message-ID: <metron.`) &&
+    decodeSubject(m).includes('Daily auto') && m.includes(`#/drive?folder=`)).length;
+
+  // 10 minutes after midnight: over and settled, but no sample after the
+  // end yet: the report waits for its data.
+  const offset1 = Math.ceil((today + DAY_US + 10 * MIN_US - nowUs) / 1e6);
+  await clockAll([a, b], offset1);
+  await signIn(a);
+  await sleep(2500); // two jobs rounds on each
+  assert.deepEqual(await runsOf(), []);
+  // The apps send the rest of the day and a few minutes of the next.
+  {
+    const app = appClient(a.url, t.app.credential);
+    const from = Math.floor((nowUs - today) / MIN_US);
+    const ts = [];
+    for (let j = from; j < 1440 + 5; j++) ts.push(today + j * MIN_US);
+    r = await app.batch({ batch_id: uniq('late'), channels: t.channels.map((id, k) => ({
+      id, t: ts, v: ts.map((_, j) => value(k, from + j)) })) });
+    assert.equal(r.status, 201, r.text);
+    assert.equal((await request(a.url, 'POST', '/api/v1/test/compact')).status, 200);
+  }
+  // Both processes' jobs and workers race; and so do explicit rounds.
+  await Promise.all([a, b, a, b].map((s) => request(s.url, 'POST', '/api/v1/test/jobs?job=reports')));
+  const first = await until(async () => {
+    const runs = await runsOf();
+    return runs.length === 1 && runs[0].state === 'done' ? runs[0] : null;
+  }, 'the first automatic run');
+  assert.equal(first.kind, 'auto');
+  assert.equal(first.from_us, today);
+  assert.equal(first.attempts, 1);
+  assert.equal(first.files.length, 3);
+  await sleep(1500); // more rounds: nothing more
+  assert.equal((await runsOf()).length, 1);
+  assert.equal(await sql(`SELECT count(*) FROM report_runs WHERE report_id = ${rep.id}`), '1');
+  assert.equal(await sql(`SELECT count(*) FROM report_files WHERE run_id = ${first.id}`), '3');
+  assert.equal(await sql(`SELECT count(*) FROM drive_items WHERE account_id = ${t.id} AND NOT is_folder`), '3');
+  assert.equal(await sql(`SELECT count(*) FROM notify_outbox WHERE dedupe_key = 'report_run:${first.id}'`), '1');
+  await until(() => mailsOf() === 1, 'the mail');
+  r = await cur.get(`/api/v1/reports/${rep.id}`);
+  assert.equal(r.body.next_period.from_us, today + DAY_US);
+
+  // A restart: every process stops; a new one goes on with the next day.
+  await a.stop();
+  await b.stop();
+  a = await start({ METRON_REPORT_TEST_STALL_MS: '4000' });
+  const offset2 = offset1 + 86400;
+  await clockAll([a], offset2);
+  await signIn(a);
+  {
+    const app = appClient(a.url, t.app.credential);
+    const ts = [];
+    for (let j = 1440 + 5; j < 2 * 1440 + 5; j++) ts.push(today + j * MIN_US);
+    r = await app.batch({ batch_id: uniq('day2'), channels: t.channels.map((id, k) => ({
+      id, t: ts, v: ts.map((_, j) => value(k, 1445 + j)) })) });
+    assert.equal(r.status, 201, r.text);
+    assert.equal((await request(a.url, 'POST', '/api/v1/test/compact')).status, 200);
+  }
+  // Its worker takes the run and stalls before storing: kill -9 there.
+  const second = await until(async () => {
+    const runs = await runsOf();
+    return runs.length === 2 && runs[0].state === 'running' ? runs[0] : null;
+  }, 'the second run to start');
+  assert.equal(second.from_us, today + DAY_US);
+  await a.stop('SIGKILL');
+  // Another process takes it once its lease (5 s) has run out.
+  b = await start();
+  await clockAll([b], offset2 + 6);
+  await signIn(b);
+  const done = await until(async () => {
+    const runs = await runsOf();
+    return runs[0].state === 'done' ? runs[0] : null;
+  }, 'the second run after the kill');
+  assert.equal(done.id, second.id);
+  assert.equal(done.attempts, 2);
+  assert.equal(done.files.length, 3);
+  await sleep(1500);
+  const runs = await runsOf();
+  assert.deepEqual(runs.map((x) => [x.from_us, x.state]), [[today + DAY_US, 'done'], [today, 'done']]);
+  assert.equal(await sql(`SELECT count(*) FROM drive_items WHERE account_id = ${t.id} AND NOT is_folder`), '6');
+  assert.equal(await sql(`SELECT count(*) FROM notify_outbox WHERE dedupe_key LIKE 'report_run:%'
+    AND account_id = ${t.id}`), '2');
+  await until(() => mailsOf() === 2, 'the second mail');
+  await b.stop();
+});
