@@ -125,10 +125,15 @@ const tokyoDate = (tUs) => new Date(tUs / 1000 + 9 * 3600e3).toISOString().slice
 test('a report made by hand: its figures equal the data API summary; PDF, XLSX, CSV, drive, mail', async () => {
   const t = await groupTenant('pro', 4, 'Asia/Tokyo');
   const t0 = dayStart(4);
+  // An alarm rule of the group: the data (older than the rule) is evaluated
+  // as history, and its events are the report's alarm block.
+  let r = await t.c.post(`/api/v1/groups/${t.group}/alarms`,
+    { name: 'Channel 1 high', rule: 'CH1 > 24', channels: [t.channels[0]] });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
   await ingest(t, t0, 3);
   await compact();
   // A computed channel of the group: the report takes it too.
-  let r = await t.c.post(`/api/v1/groups/${t.group}/computed`,
+  r = await t.c.post(`/api/v1/groups/${t.group}/computed`,
     { name: 'Mean 1-2', unit: 'V', expression: '(CH1+CH2)/2', inputs: [t.channels[0], t.channels[1]] });
   assert.equal(r.status, 201, JSON.stringify(r.body));
   const computed = r.body.id;
@@ -259,6 +264,16 @@ test('a report made by hand: its figures equal the data API summary; PDF, XLSX, 
     assert.ok(cells.includes(mean), `${name} mean ${mean}: ${row}`);
     assert.ok(cells.includes(String(api[k].n)), `${name} n: ${row}`);
   }
+  // The period's alarm events, as the alarm API gives them.
+  r = await t.c.get(`/api/v1/alarm-events?group_id=${t.group}&from=${run.from_us}&to=${run.to_us}&limit=200`);
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  const events = r.body.items;
+  assert.ok(events.length >= 2, `events: ${events.length}`);
+  assert.match(text, /Alarm events/);
+  const eventRows = text.split('\n').filter((l) => /Channel 1 high/.test(l));
+  assert.equal(eventRows.length, events.length, text);
+  assert.equal(eventRows.filter((l) => /Raised/.test(l)).length, events.filter((e) => e.kind === 'raise').length);
+  assert.equal(eventRows.filter((l) => /Cleared/.test(l)).length, events.filter((e) => e.kind === 'clear').length);
   // pdftoppm renders the first page.
   execFileSync('pdftoppm', ['-r', '60', '-f', '1', '-l', '1', '-png', pdfFile, path.join(out, 'page')]);
   const png = fs.readdirSync(out).find((f) => /^page-0*1\.png$/.test(f));
@@ -496,6 +511,14 @@ test('settings: defaults, every member checked, P17 per plan, rights, tenants, t
   assert.equal((await o.get(`/api/v1/reports/${rep.id}`)).status, 404);
   assert.equal((await o.get(`/api/v1/groups/${t.group}/reports`)).status, 404);
   assert.equal((await other.c.get(`/api/v1/reports/${rep.id}`)).status, 404);
+  r = await other.c.get(`/api/v1/data/summary?channels=${t.channels[0]}&from=0&to=1000`);
+  assert.equal(r.status, 404);
+  assert.equal(r.body.field, 'channels');
+  r = await t.c.get(`/api/v1/data/summary?channels=${t.channels[0]}&from=1000&to=1000`);
+  assert.equal(r.status, 400);
+  r = await t.c.get(`/api/v1/data/summary?channels=${t.channels[0]}&from=0&to=1000`);
+  assert.deepEqual(r.body.channels[0], { id: t.channels[0], n: 0, min: null, t_min: null, max: null,
+    t_max: null, mean: null, special: { count: 0, missing: 0, '+over': 0, '-over': 0, break: 0, error: 0 } });
   assert.equal((await other.c.patch(`/api/v1/reports/${rep.id}`, { language: 'it' })).status, 404);
   const runId = (await t.c.get(`/api/v1/reports/${rep.id}/runs`)).body.items[0].id;
   assert.equal((await other.c.get(`/api/v1/report-runs/${runId}`)).status, 404);
