@@ -27,6 +27,7 @@ before(async () => {
   ({ pg, srv, db, url: dbUrl } = await startStack({ env: {
     METRON_COMPACT_MS: '3600000',
     METRON_SMTP_URL: smtp.url,
+    METRON_SMTP_TLS: 'optional', // the sink speaks plain SMTP on loopback
     METRON_NOTIFY_BACKOFF_MS: '200',
     // Runs are made by POST /test/report-work in these tests.
     METRON_REPORT_WORKERS: '0',
@@ -673,7 +674,8 @@ test('automatic reports: once per period after its data arrived, exactly once wi
   assert.equal(rep.next_period.to_us, today + DAY_US);
 
   // Two more processes on the database: worker threads, a jobs round every second.
-  const env = { METRON_COMPACT_MS: '3600000', METRON_SMTP_URL: smtp.url, METRON_REPORT_POLL_MS: '100',
+  const env = { METRON_COMPACT_MS: '3600000', METRON_SMTP_URL: smtp.url, METRON_SMTP_TLS: 'optional',
+    METRON_REPORT_POLL_MS: '100',
     METRON_REPORT_LEASE_S: '5' };
   const start = (extra = {}) => startServer({ databaseUrl: dbUrl, env: { ...env, ...extra },
     args: ['--jobs-interval', '1'] });
