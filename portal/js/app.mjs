@@ -21,6 +21,7 @@ const NAV = [
   ['monitor', 'nav.monitor'],
   ['viewer', 'nav.viewer'],
   ['computed', 'nav.computed'],
+  ['alarms', 'nav.alarms'],
   ['drive', 'nav.drive'],
   ['notifications', 'nav.notifications'],
   ['inquiries', 'nav.inquiries', 'member'],
@@ -38,6 +39,7 @@ const ADMIN_NAV = [
   ['admin/security', 'nav.admin_security'],
   ['admin/audit', 'nav.admin_audit'],
   ['admin/recipients', 'nav.admin_recipients'],
+  ['admin/destinations', 'nav.admin_destinations'],
   ['admin/inquiries', 'nav.admin_inquiries'],
 ];
 
@@ -125,6 +127,14 @@ async function refreshUnread() {
   const r = await api.get('/notifications/unread-count');
   if (r.status === 200) setUnread(r.body.unread || 0);
 }
+// Also on moving to another page and on coming back to the window (at most every 5 s).
+let unreadAt = 0;
+function refreshUnreadSoon() {
+  if (!session.user || Date.now() - unreadAt < 5000) return;
+  unreadAt = Date.now();
+  refreshUnread();
+}
+window.addEventListener('focus', refreshUnreadSoon);
 function pollUnread() {
   clearTimeout(unreadTimer);
   refreshUnread();
@@ -275,7 +285,7 @@ async function start() {
   await startRouter(main, {
     guard,
     after: () => {
-      if (session.user) buildNav();
+      if (session.user) { buildNav(); refreshUnreadSoon(); }
       toggleNav(false);
       main.focus({ preventScroll: true });
     },

@@ -5,7 +5,9 @@
 //
 // render() may return (or resolve to) a function: it runs when the page is
 // left (stop timers, unsubscribe). Page definitions may also say
-// public: true (no sign-in needed), admin: true (administrators only).
+// public: true (no sign-in needed), admin: true (administrators only),
+// prefix: true (also answers #/<name>/<rest>, with params.path = '<rest>':
+// e.g. 'alarms/events' shows #/alarms/events/17, the link of alarm mail).
 import { t } from './i18n.mjs';
 
 const pages = new Map();
@@ -16,7 +18,16 @@ let cleanup = null;
 let token = 0;
 
 export function registerPage(name, def) { pages.set(name, def); }
-export function pageDef(name) { return pages.get(name); }
+export function pageDef(name) { return pages.get(name) || prefixed(name).def; }
+
+/** The prefix page that answers "name" ({def, rest}), or {} when none does. */
+function prefixed(name) {
+  for (let i = name.lastIndexOf('/'); i > 0; i = name.lastIndexOf('/', i - 1)) {
+    const def = pages.get(name.slice(0, i));
+    if (def && def.prefix) return { def, base: name.slice(0, i), rest: name.slice(i + 1) };
+  }
+  return {};
+}
 
 /** Split a hash into { name, params } (params: plain strings). */
 export function parseHash(hash = location.hash) {
@@ -67,12 +78,16 @@ async function render() {
   if (!container) return;
   let { name, params } = parseHash();
   for (let hops = 0; hops < 4; hops++) {
-    const redirect = guard ? guard(name, pages.get(name), params) : null;
+    const redirect = guard ? guard(name, pageDef(name), params) : null;
     if (!redirect) break;
     ({ name, params } = redirect);
     history.replaceState(null, '', hrefFor(name, params));
   }
-  const def = pages.get(name);
+  let def = pages.get(name);
+  if (!def) {
+    const p = prefixed(name);
+    if (p.def) { def = p.def; params = { ...params, path: p.rest }; name = p.base; }
+  }
   const my = ++token;
   if (cleanup) { try { cleanup(); } catch { /* a page's own error */ } cleanup = null; }
   container.replaceChildren();

@@ -22,3 +22,6 @@ import './help.mjs';
 import './admin/channels.mjs';
 import './admin/security.mjs';
 import './admin/audit.mjs';
+// Issue 13: alarms, their history, destinations of notifications.
+import './alarms.mjs';
+import './admin/destinations.mjs';

@@ -18,6 +18,7 @@ import { api, errorMessage, quotaName, planName } from '../api.mjs';
 import { session, on, isAdmin, plan } from '../session.mjs';
 import { h, fill, icon } from '../ui/dom.mjs';
 import { pageHead } from '../ui/crud.mjs';
+import { raisedAlarms } from '../alarms/active.mjs';
 import { showDialog } from '../ui/dialog.mjs';
 import { toast } from '../ui/toast.mjs';
 
@@ -202,6 +203,7 @@ registerPage('monitor', {
     const status = h('p', { class: 'monitor-status', role: 'status' });
     const liveBox = h('div', { class: 'live-bar' });
     const body = h('div', { class: 'monitor-body' });
+    const raised = raisedAlarms(); // the group's alarms raised now (alarms/active.mjs)
 
     const groupName = () => {
       const g = session.groups.find((x) => x.id === session.groupId);
@@ -298,6 +300,7 @@ registerPage('monitor', {
         return;
       }
       const r = await api.get(`/groups/${gid}/monitor`);
+      raised.load(gid);
       if (stopped || gid !== session.groupId) return;
       if (r.status !== 200) {
         fill(body, h('p', { class: 'form-error', role: 'alert', text: errorMessage(r.body, r.status) }));
@@ -331,7 +334,7 @@ registerPage('monitor', {
 
     const head = () => fill(container, pageHead(groupName() ? t('monitor.title', { group: groupName() }) : t('nav.monitor'),
       liveBox, h('button', { type: 'button', class: 'small', 'aria-label': t('common.refresh'), onclick: load }, icon('refresh'), t('common.refresh'))),
-    status, body);
+    status, raised.el, body);
     head();
     // Ages and app states move on between refreshes.
     ageTimer = setInterval(() => {
