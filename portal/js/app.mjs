@@ -127,10 +127,10 @@ async function refreshUnread() {
   const r = await api.get('/notifications/unread-count');
   if (r.status === 200) setUnread(r.body.unread || 0);
 }
-// Also on moving to another page and on coming back to the window (at most every 5 s).
+// Also on moving to another page and on coming back to the window (at most every 2 s).
 let unreadAt = 0;
 function refreshUnreadSoon() {
-  if (!session.user || Date.now() - unreadAt < 5000) return;
+  if (!session.user || Date.now() - unreadAt < 2000) return;
   unreadAt = Date.now();
   refreshUnread();
 }

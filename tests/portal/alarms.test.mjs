@@ -283,3 +283,152 @@ test('the preview evaluates the rule in the browser exactly as the server did wh
   assert.deepEqual(page.consoleErrors, []);
   await page.context().close();
 });
+
+// ------------------------------------------------------------------ history, acknowledgement, monitor, inbox
+
+test('a raised alarm: on the monitor, in the header count and the notifications, acknowledged with a comment in the history', async () => {
+  const c1 = seed.channels[0];
+  await env.setClock(-86400);
+  let rule;
+  try {
+    const r = await seed.admin.post(`/api/v1/groups/${seed.groupId}/alarms`,
+      { name: 'Boiler over 80', rule: 'CH1 > 80', channels: [c1], notify_clear: true, severity: 'alert' });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    rule = r.body;
+  } finally {
+    await env.setClock(0);
+  }
+  await seed.admin.post('/api/v1/notifications/read-all', {});
+  const page = await open('monitor');
+  assert.equal(await page.isVisible('[data-testid=unread-badge]'), false);
+  const now = Date.now() * 1000;
+  const t1 = now - (now % MIN_US) - 2 * MIN_US;
+  await send({ [c1]: [[t1, 85.5]] });
+  // The monitor shows it (after its refresh), the header counts the notification.
+  await page.click('.page-tools button:has(svg)'); // Refresh
+  await page.waitForSelector('[data-testid=raised-alarm]');
+  const line = await page.textContent('[data-testid=raised-alarms]');
+  assert.match(line, /The alarm “Boiler over 80” was raised at .*: Temperature 1 85\.5 °C\./);
+  await sleep(2100); // the shell asks for the count on a page change, at most every 2 s
+  await page.goto(`${env.url}/#/alarms`);
+  await page.waitForFunction(() => !document.querySelector('[data-testid=unread-badge]').hidden);
+  const unread = (await seed.admin.get('/api/v1/notifications/unread-count')).body.unread;
+  assert.ok(unread >= 1);
+  assert.equal(await page.textContent('[data-testid=unread-badge]'), String(unread));
+  // The list shows the alarm raised.
+  await page.waitForSelector('[data-testid=alarm-state][data-state=raised]');
+  await docShot(page, 'alarms-list-pc', { fullPage: false });
+  // The notification: a sentence, its kind, a link to the event.
+  await page.goto(`${env.url}/#/notifications?filter=unread`);
+  await page.waitForSelector('[data-testid=notif-kind][data-kind="alarm.raise"]');
+  const item = page.locator('.notif-item', { has: page.locator('[data-kind="alarm.raise"]') }).first();
+  assert.match(await item.textContent(), /\[Alarm\] Boiler over 80.*The alarm "Boiler over 80" was raised at/s);
+  await item.locator('[data-testid=notif-open-event]').click();
+  await waitForPage(page, 'alarms/events');
+  await page.waitForSelector('[data-testid=event]');
+  assert.match(await page.textContent('[data-testid=event-sentence]'), /Boiler over 80/);
+  // Acknowledge with a comment.
+  await page.goto(`${env.url}/#/alarms/events?rule=${rule.id}`);
+  await page.waitForSelector('[data-testid=event] [data-testid=event-ack-button]');
+  await page.click('[data-testid=event] [data-testid=event-ack-button]');
+  await page.fill('[data-testid=ack-comment]', 'Burner valve stuck; technician on the way.');
+  await page.click('dialog button[data-value=true]');
+  await page.waitForSelector('[data-testid=event-acked]');
+  assert.match(await page.textContent('[data-testid=event-acked]'), /^Acknowledged by Ada Admin at /);
+  assert.equal(await page.textContent('[data-testid=event-comment]'), 'Burner valve stuck; technician on the way.');
+  const ev = (await seed.admin.get(`/api/v1/alarm-events?rule_id=${rule.id}&kind=raise`)).body.items[0];
+  assert.equal(ev.acked, true);
+  assert.equal(ev.acked_by.name, 'Ada Admin');
+  assert.equal(ev.ack_comment, 'Burner valve stuck; technician on the way.');
+  await docShot(page, 'alarms-history-pc', { fullPage: false });
+  // Filters: not acknowledged hides it, acknowledged shows it.
+  await page.selectOption('#ef-rule', String(rule.id));
+  await page.selectOption('#ef-acked', 'false');
+  await page.click('[data-testid=ef-apply]');
+  await page.waitForSelector('[data-testid=event-list] .empty');
+  await page.selectOption('#ef-acked', 'true');
+  await page.click('[data-testid=ef-apply]');
+  await page.waitForSelector('[data-testid=event-list] [data-testid=event]');
+  assert.equal(await page.locator('[data-testid=event-list] [data-testid=event]').count(), 1);
+  // The monitor shows who acknowledged it; a clear removes it from there.
+  await page.goto(`${env.url}/#/monitor`);
+  await page.waitForSelector('[data-testid=raised-alarm]:has-text("Boiler over 80") [data-testid=event-acked]');
+  await send({ [c1]: [[t1 + MIN_US, 60]] });
+  await page.click('.page-tools button:has(svg)');
+  await page.waitForSelector('[data-testid=raised-alarm]:has-text("Boiler over 80")', { state: 'detached' });
+  // Mark the notifications read: the count follows.
+  await page.goto(`${env.url}/#/notifications?filter=unread`);
+  await page.waitForSelector('[data-kind="alarm.clear"]');
+  assert.match(await page.textContent('.notif-list'), /\[Cleared\] Boiler over 80/);
+  await page.click('[data-testid=mark-all-read]');
+  await page.waitForFunction(() => document.querySelector('[data-testid=unread-badge]').hidden);
+  assert.deepEqual(page.consoleErrors, []);
+  await page.context().close();
+});
+
+// ------------------------------------------------------------------ destinations
+
+test('destinations: added, tested against a local webhook receiver, followed through retries, and their delivery log', async () => {
+  const page = await open('admin/destinations');
+  await page.waitForSelector('[data-testid=crud-add]');
+  const add = async (kind, name, address, lang) => {
+    await page.click('[data-testid=crud-add]');
+    await page.selectOption('dialog select[name=kind]', kind);
+    await page.fill('dialog input[name=name]', name);
+    await page.fill('dialog input[name=address]', address);
+    await page.selectOption('dialog select[name=language]', lang);
+    await page.click('dialog button[type=submit]');
+    await page.waitForSelector('dialog', { state: 'detached' });
+    await page.waitForSelector(`tr:has-text("${name}")`);
+  };
+  await add('slack', 'Ops Slack', rx.url('/slack/T000/B000/secretXYZ1'), 'de');
+  // The webhook's secret is never shown whole again.
+  const row = await page.textContent('tr:has-text("Ops Slack")');
+  assert.ok(!row.includes('secretXYZ1'), row);
+  assert.match(row, /http:\/\/127\.0\.0\.1:\d+\/…XYZ1/);
+  // A test send is followed in its dialog until the receiver has it.
+  await page.click('tr:has-text("Ops Slack") button:has-text("Send a test message")');
+  await page.waitForSelector('[data-testid=delivery-sentence][data-state=sent]', { timeout: 30000 });
+  assert.match(await page.textContent('[data-testid=delivery-sentence]'), /Delivered at .*; the receiver answered 200\./);
+  assert.equal(rx.accepted('/slack/T000/B000/secretXYZ1').length, 1);
+  assert.match(rx.accepted('/slack/T000/B000/secretXYZ1')[0].text, /Testnachricht/);
+  await page.click('dialog button[data-value=null]');
+  // A receiver that fails twice: the dialog says so, then that it got through.
+  rx.plan('/teams/hook', [{ status: 500, body: 'boom' }, { status: 503, body: 'busy' }]);
+  await add('teams', 'Plant Teams', rx.url('/teams/hook'), 'en');
+  await page.click('tr:has-text("Plant Teams") button:has-text("Send a test message")');
+  await page.waitForSelector('[data-testid=delivery-sentence][data-state=sent]', { timeout: 30000 });
+  const outcomes = await page.$$eval('[data-testid=attempt-outcome]', (els) => els.map((e) => e.dataset.outcome));
+  assert.deepEqual(outcomes, ['failed', 'failed', 'sent']);
+  assert.match(await page.textContent('[data-testid=delivery]'), /Refused or failed\. The receiver answered 500\./);
+  await docShot(page, 'destinations-test-pc', { fullPage: false });
+  await page.click('dialog button[data-value=null]');
+  // The delivery log of the destination lists the test message; its details show the attempts.
+  await page.click('tr:has-text("Plant Teams") button:has-text("Delivery log")');
+  await page.waitForSelector('[data-testid=destination-log] tbody tr');
+  assert.match(await page.textContent('[data-testid=destination-log]'), /Test message/);
+  await page.click('[data-testid=delivery-open]');
+  await page.waitForSelector('dialog >> nth=1');
+  await page.waitForSelector('dialog [data-testid=delivery-sentence][data-state=sent]');
+  await page.keyboard.press('Escape');
+  await page.keyboard.press('Escape');
+  // An alarm sends to a destination in the alarm's language.
+  const dests = (await seed.admin.get('/api/v1/destinations')).body.items;
+  const slack = dests.find((d) => d.name === 'Ops Slack');
+  await env.setClock(-86400);
+  try {
+    const r = await seed.admin.post(`/api/v1/groups/${seed.groupId}/alarms`,
+      { name: 'Pressure low', rule: 'CH1 < -50', channels: [seed.channels[2]], language: 'ja', destinations: [slack.id] });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+  } finally {
+    await env.setClock(0);
+  }
+  const now = Date.now() * 1000;
+  await send({ [seed.channels[2]]: [[now - (now % MIN_US) - MIN_US, -60]] });
+  await rx.waitFor(() => rx.accepted('/slack/T000/B000/secretXYZ1').length === 2);
+  assert.match(rx.accepted('/slack/T000/B000/secretXYZ1')[1].text, /アラーム/);
+  await page.reload();
+  await page.waitForSelector('tr:has-text("Ops Slack") [data-testid=delivery-state][data-state=sent]');
+  assert.deepEqual(page.consoleErrors, []);
+  await page.context().close();
+});

@@ -57,7 +57,7 @@ function logTable(d) {
     { label: t('dest.log.started'), value: (a) => when(a.started_at) },
     { label: t('dest.log.outcome'), value: (a) => h('span', { 'data-testid': 'attempt-outcome', 'data-outcome': a.outcome || '', text: outcomeText(a) }) },
     { label: t('dest.log.duration'), value: (a) => (a.duration_ms === null || a.duration_ms === undefined ? '' : t('dest.log.ms', { ms: formatNumber(Math.round(a.duration_ms)) })) },
-    { label: t('dest.log.detail'), value: (a) => ((a.error || a.response) ? h('span', { class: 'mono small-text dl-detail', text: a.error || a.response }) : '') },
+    { label: t('dest.log.detail'), value: (a) => ((a.response || a.error) ? h('span', { class: 'mono small-text dl-detail', text: a.response || a.error }) : '') },
   ], d.log || [], { empty: t('dest.log.none') });
 }
 

@@ -6,6 +6,7 @@ import { api, errorMessage } from '../api.mjs';
 import { setUnread } from '../session.mjs';
 import { h, fill } from '../ui/dom.mjs';
 import { pageHead, reportReply } from '../ui/crud.mjs';
+import { kindPill, notificationLinks } from '../alarms/notices.mjs';
 
 const PAGE = 20;
 
@@ -36,9 +37,10 @@ registerPage('notifications', {
     const list = items.length ? h('ul', { class: 'notif-list' }, items.map((n) => {
       const li = h('li', { class: ['panel', 'notif-item', !n.read && 'unread'], 'data-id': String(n.id) },
         h('div', { class: 'panel-head' },
-          h('h3', {}, !n.read ? h('span', { class: 'pill accent', text: t('notif.new') }) : null, ' ', n.title),
+          h('h3', {}, !n.read ? h('span', { class: 'pill accent', text: t('notif.new') }) : null, ' ', kindPill(n), n.title),
           h('span', { class: 'muted small-text', text: formatDateTime(n.created_at) })),
         n.body ? h('p', { class: 'notif-body', text: n.body }) : null,
+        notificationLinks(n),
         !n.read ? h('button', { type: 'button', class: 'small', 'data-testid': 'mark-read', text: t('notif.mark_read'),
           onclick: async () => {
             const m = await api.post(`/notifications/${n.id}/read`, {});
