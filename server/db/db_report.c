@@ -562,6 +562,19 @@ db_status db_report_run_insert(db_conn *c, const db_report_run_new *r, long long
     return db_q_int(c, &st_run_insert, 9, p, id, inserted);
 }
 
+static db_stmt st_run_expire = {"report_run_expire",
+    "UPDATE report_runs SET state = 'failed', lease_owner = NULL, "
+    " finished_at = to_timestamp($1::float8), "
+    " error = 'the server making it stopped during each of its ' || attempts || ' attempts' "
+    "WHERE state = 'running' AND next_at <= to_timestamp($1::float8) AND attempts >= $2", 0};
+
+db_status db_report_run_expire(db_conn *c, int64_t now_s, int max_attempts, long long *n)
+{
+    char now[24], m[24];
+    const char *p[] = {db_ll(now_s, now), db_ll(max_attempts, m)};
+    return db_q_exec(c, &st_run_expire, 2, p, n);
+}
+
 static db_stmt st_run_claim = {"report_run_claim",
     "UPDATE report_runs x SET state = 'running', attempts = x.attempts + 1, lease_owner = $1, "
     " next_at = to_timestamp($2::float8) + $3 * interval '1 second', "

@@ -175,6 +175,10 @@ typedef struct {
     long long requested_by;
 } db_report_run;
 
+/* Runs still "running" whose lease ran out after "max_attempts" attempts
+ * (their server died each time) fail for good; *n = how many. */
+db_status db_report_run_expire(db_conn *c, int64_t now_s, int max_attempts, long long *n);
+
 /* Claim the oldest due run (queued or retry and due, or running with its
  * lease run out) for "owner" with a lease to now + "lease_s": it becomes
  * running, attempts + 1. *found false when none is due. SKIP LOCKED: two

@@ -1755,6 +1755,7 @@ int svc_report_work(srv *s, const svc_report_config *cfg, bool *did)
         snprintf(x->owner, sizeof x->owner, "%.60s:%ld", host, (long)getpid());
     }
     if ((st = db_acquire(s->pool, DB_WAIT_MS, &c)) != DB_OK ||
+        (st = db_report_run_expire(c, auth_now(), REPORT_ATTEMPTS, NULL)) != DB_OK ||
         (st = db_report_run_claim(c, x->owner, auth_now(), cfg->lease_s, &x->run, &found)) !=
             DB_OK) {
         log_error("reports: claiming a run: %s", db_strerror(st));

@@ -250,6 +250,7 @@ test('a report made by hand: its figures equal the data API summary; PDF, XLSX, 
   // The PDF: pdftotext finds the title, the channels and the figures.
   const pdfFile = path.join(out, 'day.pdf');
   fs.writeFileSync(pdfFile, await download(t, file('pdf').file_id));
+  if (process.env.REPORT_KEEP_DIR) fs.copyFileSync(pdfFile, path.join(process.env.REPORT_KEEP_DIR, 'day.pdf'));
   const text = execFileSync('pdftotext', ['-layout', pdfFile, '-']).toString('utf8');
   assert.match(text, /Boiler house/);
   assert.match(text, new RegExp(`Daily report · ${date}`));
@@ -459,6 +460,12 @@ test('settings: defaults, every member checked, P17 per plan, rights, tenants, t
   assert.equal(r.body.time_zone, 'America/New_York');
   r = await t.c.get(`/api/v1/reports/${rep.id}`);
   assert.equal(r.body.time_zone, 'America/New_York');
+  // A day of the DST change there has 23 hours.
+  r = await t.c.post(`/api/v1/reports/${rep.id}/runs`, { from: '2024-03-10', to: '2024-03-11' });
+  assert.equal(r.status, 202, JSON.stringify(r.body));
+  assert.equal(r.body.to_us - r.body.from_us, 23 * 3600e6);
+  assert.equal(r.body.from, '2024-03-10T05:00:00Z');
+  assert.equal(r.body.time_zone, 'America/New_York');
   r = await t.c.patch(`/api/v1/groups/${t.group}`, { time_zone: null });
   assert.equal(r.body.time_zone, null);
   assert.equal((await t.c.get(`/api/v1/reports/${rep.id}`)).body.time_zone, 'UTC');
@@ -486,9 +493,9 @@ test('settings: defaults, every member checked, P17 per plan, rights, tenants, t
   r = await t.c.post(`/api/v1/reports/${rep.id}/runs`, { from: '2024-01-01', to: '2024-01-11' });
   assert.equal(r.status, 202);
   assert.equal(r.body.label, '2024-01-01 – 2024-01-10');
-  r = await t.c.get(`/api/v1/reports/${rep.id}/runs?limit=1`);
+  r = await t.c.get(`/api/v1/reports/${rep.id}/runs?limit=2`);
   assert.equal(r.status, 200);
-  assert.equal(r.body.items.length, 1);
+  assert.equal(r.body.items.length, 2);
   assert.ok(r.body.next_before > 0);
   r = await t.c.get(`/api/v1/reports/${rep.id}/runs?before=${r.body.next_before}`);
   assert.equal(r.body.items.length, 1);
@@ -534,7 +541,7 @@ test('settings: defaults, every member checked, P17 per plan, rights, tenants, t
   assert.equal((await t.c.get(`/api/v1/report-runs/${runId}`)).status, 404);
   const audit = await sql(`SELECT string_agg(action, ',' ORDER BY id) FROM audit_log
     WHERE account_id = ${t.id} AND target_type = 'report' AND target_id = ${rep.id}`);
-  assert.equal(audit, 'report.create,report.update,report.update,report.run,report.run,report.update,report.delete');
+  assert.equal(audit, 'report.create,report.update,report.update,report.run,report.run,report.run,report.update,report.delete');
 });
 
 // ----------------------------------------------------------- languages
