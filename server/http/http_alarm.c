@@ -548,8 +548,15 @@ static int h_file_check(http_req *req)
         return http_reply_error(req, 400, "missing", "'group_id' is required", "group_id");
     }
     chs = cJSON_GetObjectItemCaseSensitive(req->body, "channels");
-    if (chs == NULL) {
-        return http_reply_error(req, 400, "missing", "'channels' is required", "channels");
+    if (chs == NULL || cJSON_IsNull(chs)) {
+        /* A HOK/HOK2 file's own channel ids (svc_alarm_check_file()). */
+        if (svc_alarm_check_file(&req->actor, id, group_id, NULL, NULL, 0, (int)off, &json,
+                                 &e) != SVC_OK) {
+            return http_reply_svc(req, &e);
+        }
+        rc = http_reply_json_text(req, 200, json, strlen(json));
+        cJSON_free(json);
+        return rc;
     }
     if (!cJSON_IsArray(chs) || cJSON_GetArraySize(chs) < 1 ||
         cJSON_GetArraySize(chs) > ALARM_FILE_MAP_MAX) {

@@ -1248,12 +1248,56 @@ svc_status svc_alarm_check_file(const svc_actor *a, long long file_id, long long
     svc_status rc;
     db_status st;
 
+    size_t *auto_index = NULL;
+    int64_t *auto_channel = NULL;
+
     *json = NULL;
     memset(&b, 0, sizeof b);
     memset(&x, 0, sizeof x);
-    if (n_map == 0 || n_map > ALARM_FILE_MAP_MAX) {
+    if (n_map > ALARM_FILE_MAP_MAX) {
         return svc_fail(e, SVC_INVALID, NULL, "channels",
                         "channels: 1 to %d mappings {index, channel_id}", ALARM_FILE_MAP_MAX);
+    }
+    if (n_map == 0) {
+        /* No mapping: a HOK/HOK2 file names its Metron channel ids; every
+         * one that is a channel of the group is read as itself. */
+        cJSON *info_json = NULL;
+        const cJSON *arr, *item;
+        size_t cap;
+        if ((rc = svc_drive_channels(s->pool, a, s->cfg.data_dir, file_id, utc_offset_minutes,
+                                     &info_json, e)) != SVC_OK) {
+            return rc;
+        }
+        arr = cJSON_GetObjectItemCaseSensitive(info_json, "channels");
+        cap = (size_t)cJSON_GetArraySize(arr);
+        auto_index = calloc(cap ? cap : 1, sizeof *auto_index);
+        auto_channel = calloc(cap ? cap : 1, sizeof *auto_channel);
+        if (auto_index == NULL || auto_channel == NULL) {
+            cJSON_Delete(info_json);
+            free(auto_index);
+            free(auto_channel);
+            return svc_fail_nomem(e);
+        }
+        cJSON_ArrayForEach(item, arr)
+        {
+            const cJSON *id = cJSON_GetObjectItemCaseSensitive(item, "id");
+            const cJSON *ix = cJSON_GetObjectItemCaseSensitive(item, "index");
+            if (cJSON_IsNumber(id) && id->valuedouble >= 1 && cJSON_IsNumber(ix) &&
+                n_map < ALARM_FILE_MAP_MAX) {
+                auto_index[n_map] = (size_t)ix->valuedouble;
+                auto_channel[n_map++] = (int64_t)id->valuedouble;
+            }
+        }
+        cJSON_Delete(info_json);
+        if (n_map == 0) {
+            free(auto_index);
+            free(auto_channel);
+            return svc_fail(e, SVC_INVALID, "missing", "channels",
+                            "this file names no Metron channels: map its channels "
+                            "(channels: [{index, channel_id}])");
+        }
+        index = auto_index;
+        channel = auto_channel;
     }
     if ((rc = svc_tx_begin(s->pool, &c, e)) != SVC_OK) {
         goto out;
@@ -1279,7 +1323,23 @@ svc_status svc_alarm_check_file(const svc_actor *a, long long file_id, long long
         ids[k] = channel[k];
     }
     SVC_TRY_DB(db_alarm_channels(c, a->account_id, ids, (int)n_map, info), NULL);
-    for (size_t k = 0; k < n_map; k++) {
+    if (auto_index != NULL) {
+        /* The file's own ids: keep those of this group. */
+        size_t w = 0;
+        for (size_t k = 0; k < n_map; k++) {
+            if (info[k].found && info[k].group_id == group_id) {
+                auto_index[w] = auto_index[k];
+                auto_channel[w++] = auto_channel[k];
+            }
+        }
+        n_map = w;
+        if (n_map == 0) {
+            rc = svc_fail(e, SVC_INVALID, NULL, "channels",
+                          "no channel of this file is a channel of this group");
+            goto out;
+        }
+    }
+    for (size_t k = 0; k < n_map && auto_index == NULL; k++) {
         if (!info[k].found || info[k].group_id != group_id) {
             rc = svc_fail(e, SVC_INVALID, NULL, "channels",
                           "channels[%zu]: channel %lld is not a channel of this group", k,
@@ -1409,6 +1469,8 @@ out:
     free(info);
     free(ids);
     free(b.rec);
+    free(auto_index);
+    free(auto_channel);
     ctx_free(&x);
     return rc;
 }

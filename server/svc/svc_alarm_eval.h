@@ -82,7 +82,8 @@ svc_status svc_alarm_notify_event(srv *s, db_conn *c, long long account_id, long
 /* Check uploaded file "file_id" (HOK, HOK2, HIOKI CSV) against the enabled
  * rules of group "group_id" that check files: file channel "index[k]" is
  * read as channel "channel[k]" (channels of the group), a HIOKI CSV's clock
- * at "utc_offset_minutes". Each rule's rows are evaluated from a fresh
+ * at "utc_offset_minutes"; with no mapping ("n_map" 0), a HOK/HOK2 file's
+ * channels are read as the Metron channels they name, those of the group. Each rule's rows are evaluated from a fresh
  * state; every raise and clear is recorded as history (cause file, late,
  * the file named) and each rule that raised sends one notice (inbox, its
  * destinations, its language). Needs edit access to the group. *json (free

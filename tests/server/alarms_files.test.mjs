@@ -28,7 +28,7 @@ async function groupTenant(n = 2) {
 }
 
 const upload = (c, name, body) => c.post(`/api/v1/drive/files?name=${encodeURIComponent(name)}`,
-  typeof body === 'string' ? Buffer.from(body) : body, { 'content-type': 'application/octet-stream' });
+  Buffer.from(body), { 'content-type': 'application/octet-stream' });
 
 /** A HIOKI CSV (LR8450 layout) with one temperature column, 1 s rows. */
 function csv(values) {
@@ -101,6 +101,7 @@ test('HOK2 files too; refusals change nothing', async (ctx) => {
   await setClock(srv.url, 0);
   const other = await groupTenant();
   const text = (await upload(t.c, 'notes.txt', 'hello')).body.id;
+  const csvFile = (await upload(t.c, 'x.csv', csv([1, 2]))).body.id;
   const hok = await loadHok();
   let good = text;
   if (hok) {
@@ -113,13 +114,22 @@ test('HOK2 files too; refusals change nothing', async (ctx) => {
     assert.equal(r.status, 200, JSON.stringify(r.body));
     assert.equal(r.body.raised[0].rule_id, a.id);
     assert.equal(r.body.events, 2);
+    // Without a mapping a HOK2 file is read as the Metron channels it names.
+    const own = hok.write({ meta: {}, channels: [{ id: t.channels[1], name: 'P', unit: 'kPa' }],
+      times: [0, 1].map((i) => (base + (10 + i) * 60e6) / 1000), values: [[-1, 2]] }, { format: 'hok2' });
+    const ownId = (await upload(t.c, 'own.hok2', own)).body.id;
+    const x = await t.c.post(`/api/v1/drive/files/${ownId}/alarm-check`, { group_id: t.group });
+    assert.equal(x.status, 200, JSON.stringify(x.body));
+    assert.equal(x.body.events, 2);
+    const y = await t.c.post(`/api/v1/drive/files/${good}/alarm-check`, { group_id: t.group });
+    assert.equal(y.status, 400, 'file channel id 1 is no channel of the group');
   } else {
     ctx.diagnostic('the wasm build is not there: the HOK2 part is skipped');
   }
   const cases = [
     [text, { group_id: t.group, channels: [{ index: 0, channel_id: t.channels[0] }] }, 409, 'not_viewable'],
     [good, { channels: [{ index: 0, channel_id: t.channels[0] }] }, 400, 'missing'],
-    [good, { group_id: t.group }, 400, 'missing'],
+    [csvFile, { group_id: t.group }, 400, 'missing'],
     [good, { group_id: t.group, channels: [] }, 400, 'invalid_value'],
     [good, { group_id: t.group, channels: [{ index: 0, channel_id: other.channels[0] }] }, 400, 'invalid_value'],
     [good, { group_id: t.group, channels: [{ index: 0, channel_id: t.channels[0] }, { index: 0, channel_id: t.channels[1] }] }, 400, 'invalid_value'],
@@ -132,5 +142,5 @@ test('HOK2 files too; refusals change nothing', async (ctx) => {
     assert.equal(r.status, status, `${JSON.stringify(body)}: ${JSON.stringify(r.body)}`);
     assert.equal(r.body.code, code, JSON.stringify(body));
   }
-  assert.equal(await sql(`SELECT count(*) FROM alarm_events WHERE account_id = ${t.id}`), hok ? '2' : '0');
+  assert.equal(await sql(`SELECT count(*) FROM alarm_events WHERE account_id = ${t.id}`), hok ? '4' : '0');
 });
