@@ -432,3 +432,60 @@ test('destinations: added, tested against a local webhook receiver, followed thr
   assert.deepEqual(page.consoleErrors, []);
   await page.context().close();
 });
+
+// ------------------------------------------------------------------ phones and languages
+
+test('the alarm pages fit a 390×844 phone and read as sentences in the seven languages', async () => {
+  const rules = (await seed.admin.get(`/api/v1/groups/${seed.groupId}/alarms`)).body.items;
+  const two = rules.find((r) => r.name === 'Hot and dry at night');
+  const page = await open('alarms', { size: 'phone390' });
+  const raw = /\b(?:alarms|dest|notif|nav|error|field)\.[a-z_]+(?:\.[a-z_]+)*\b/;
+  const pages = [
+    ['alarms', 'alarms', '[data-testid=alarm-list]'],
+    [`alarms?edit=${two.id}`, 'alarms', '[data-testid=alarm-preview-info][data-state=done]'],
+    ['alarms/events', 'alarms/events', '[data-testid=event-list] [data-testid=event]'],
+    ['admin/destinations', 'admin/destinations', 'tbody tr'],
+    ['monitor', 'monitor', '.app-card'],
+    ['notifications', 'notifications', '.notif-item'],
+  ];
+  for (const [route, name, ready] of pages) {
+    await page.goto(`${env.url}/#/${route}`);
+    await waitForPage(page, name);
+    await page.waitForSelector(ready, { timeout: 60000 });
+    await assertFits(page, route);
+    const text = await page.textContent('#main');
+    assert.ok(!raw.test(text), `${route}: ${text.match(raw)}`);
+  }
+  await page.goto(`${env.url}/#/alarms?edit=${two.id}`);
+  await page.waitForSelector('[data-testid=alarm-preview-info][data-state=done]', { timeout: 60000 });
+  await docShot(page, 'alarms-editor-phone390');
+  await page.goto(`${env.url}/#/alarms/events`);
+  await page.waitForSelector('[data-testid=event]');
+  await docShot(page, 'alarms-history-phone390', { fullPage: false });
+  // The seven languages: the list and the editor, every string from the catalogues.
+  const english = {};
+  for (const code of ['en', 'zh-CN', 'ja', 'es', 'fr', 'de', 'it']) {
+    await page.goto(`${env.url}/#/alarms`);
+    await waitForPage(page, 'alarms');
+    await page.click('#nav-toggle').catch(() => {});
+    await page.selectOption('#lang-select', code);
+    await page.waitForFunction((c) => document.documentElement.lang === c, code);
+    await page.goto(`${env.url}/#/alarms?edit=${two.id}`);
+    await page.waitForSelector('[data-testid=alarm-sentence]');
+    await page.waitForFunction(() => document.querySelector('[data-testid=alarm-sentence]').textContent.length > 20);
+    const text = await page.textContent('#main');
+    assert.ok(!raw.test(text), `${code}: ${text.match(raw)}`);
+    const sentence = await page.textContent('[data-testid=alarm-sentence]');
+    const title = await page.textContent('[data-testid=alarm-preview] h2');
+    if (code === 'en') Object.assign(english, { sentence, title });
+    else {
+      assert.notEqual(sentence, english.sentence, `${code}: the rule is told in the language`);
+      assert.notEqual(title, english.title, `${code}: the preview is titled in the language`);
+    }
+    if (code === 'ja') await docShot(page, 'alarms-editor-ja-phone390', { fullPage: false });
+  }
+  await page.selectOption('#lang-select', 'en');
+  assert.deepEqual(page.consoleErrors, []);
+  assert.deepEqual(page.cspErrors, []);
+  await page.context().close();
+});
