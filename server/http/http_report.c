@@ -11,6 +11,7 @@
 #include "auth.h"
 #include "http.h"
 #include "http_admin_rows.h"
+#include "http_report.h"
 #include "http_svc.h"
 #include "jobs.h"
 #include "report_worker.h"
@@ -172,7 +173,7 @@ static int json_recipients(http_req *req, svc_report_def *d)
     return 0;
 }
 
-static int read_def(http_req *req, svc_report_def *d)
+int http_report_read_def(http_req *req, svc_report_def *d)
 {
     static const char *const allowed[] = {"name", "period", "channels", "summary", "charts",
                                           "alarms", "language", "formats", "recipients",
@@ -228,7 +229,7 @@ static int h_create(http_req *req)
     svc_report_def d;
     long long group_id, id = 0;
     svc_error_clear(&e);
-    if (admb_path_id(req, 0, &group_id) != 0 || read_def(req, &d) != 0) {
+    if (admb_path_id(req, 0, &group_id) != 0 || http_report_read_def(req, &d) != 0) {
         return req->status;
     }
     if (svc_report_create(&req->actor, group_id, &d, &id, &e) != SVC_OK) {
@@ -254,7 +255,7 @@ static int h_update(http_req *req)
     svc_report_def d;
     long long id;
     svc_error_clear(&e);
-    if (admb_path_id(req, 0, &id) != 0 || read_def(req, &d) != 0) {
+    if (admb_path_id(req, 0, &id) != 0 || http_report_read_def(req, &d) != 0) {
         return req->status;
     }
     if (svc_report_update(&req->actor, id, &d, &e) != SVC_OK) {
@@ -278,18 +279,27 @@ static int h_delete(http_req *req)
     return admb_reply_deleted(req, id);
 }
 
+int http_report_read_run(http_req *req, const char **date, const char **from, const char **to)
+{
+    static const char *const allowed[] = {"date", "from", "to", NULL};
+    *date = *from = *to = NULL;
+    if (http_json_fields(req, req->body, allowed, NULL) != 0 ||
+        http_json_string(req, req->body, "date", 10, false, date) != 0 ||
+        http_json_string(req, req->body, "from", 10, false, from) != 0 ||
+        http_json_string(req, req->body, "to", 10, false, to) != 0) {
+        return -1;
+    }
+    return 0;
+}
+
 /* POST /api/v1/reports/{id}/runs {date} | {from, to}: 202 with the run. */
 static int h_run_create(http_req *req)
 {
-    static const char *const allowed[] = {"date", "from", "to", NULL};
     svc_error e;
     const char *date = NULL, *from = NULL, *to = NULL;
     long long id, run_id = 0;
     svc_error_clear(&e);
-    if (admb_path_id(req, 0, &id) != 0 || http_json_fields(req, req->body, allowed, NULL) != 0 ||
-        http_json_string(req, req->body, "date", 10, false, &date) != 0 ||
-        http_json_string(req, req->body, "from", 10, false, &from) != 0 ||
-        http_json_string(req, req->body, "to", 10, false, &to) != 0) {
+    if (admb_path_id(req, 0, &id) != 0 || http_report_read_run(req, &date, &from, &to) != 0) {
         return req->status;
     }
     if (svc_report_run_create(&req->actor, id, date, from, to, &run_id, &e) != SVC_OK) {
@@ -394,4 +404,4 @@ const http_route http_routes_report[] = {
     {"GET", "/api/v1/report-runs/*", h_run_get, AUTH_USER, BODY_NONE, false},
     {"POST", "/api/v1/report-runs/*/retry", h_run_retry, AUTH_USER, BODY_NONE, false},
     {"POST", "/api/v1/test/report-work", h_test_work, AUTH_PUBLIC, BODY_NONE, true},
-    {NULL}};
+    {NULL, NULL, NULL, AUTH_PUBLIC, BODY_NONE, false}};

@@ -171,8 +171,8 @@ static const char *const es[] = {
     "Todos los canales",
     "Las horas son horas locales de %s.",
     "Informe «%s»: %s",
-    "El informe «%s» del grupo de medición «%s» para %s está listo. Se guarda en la unidad "
-    "de su cuenta Metron.",
+    ("El informe «%s» del grupo de medición «%s» para %s está listo. Se guarda en la unidad "
+     "de su cuenta Metron."),
     "Abrir el informe",
     "El PDF va adjunto a este correo.",
     "El PDF ocupa más de %s y no se adjunta: ábralo con el enlace.",
@@ -226,8 +226,8 @@ static const char *const fr[] = {
     "Toutes les voies",
     "Les heures sont en heure locale de %s.",
     "Rapport « %s » : %s",
-    "Le rapport « %s » du groupe de mesure « %s » pour %s est prêt. Il est conservé dans "
-    "l'espace de stockage de votre compte Metron.",
+    ("Le rapport « %s » du groupe de mesure « %s » pour %s est prêt. Il est conservé dans "
+     "l'espace de stockage de votre compte Metron."),
     "Ouvrir le rapport",
     "Le PDF est joint à ce message.",
     "Le PDF dépasse %s et n'est pas joint : ouvrez-le avec le lien.",
@@ -281,8 +281,8 @@ static const char *const de[] = {
     "Alle Kanäle",
     "Zeiten sind Ortszeiten in %s.",
     "Bericht „%s“: %s",
-    "Der Bericht „%s“ der Messgruppe „%s“ für %s ist fertig. Er liegt im Speicher Ihres "
-    "Metron-Kontos.",
+    ("Der Bericht „%s“ der Messgruppe „%s“ für %s ist fertig. Er liegt im Speicher Ihres "
+     "Metron-Kontos."),
     "Bericht öffnen",
     "Das PDF ist dieser E-Mail angehängt.",
     "Das PDF ist größer als %s und nicht angehängt: Öffnen Sie es über den Link.",
@@ -336,8 +336,8 @@ static const char *const it[] = {
     "Tutti i canali",
     "Gli orari sono orari locali di %s.",
     "Rapporto «%s»: %s",
-    "Il rapporto «%s» del gruppo di misura «%s» per %s è pronto. È conservato nello spazio "
-    "di archiviazione del suo account Metron.",
+    ("Il rapporto «%s» del gruppo di misura «%s» per %s è pronto. È conservato nello spazio "
+     "di archiviazione del suo account Metron."),
     "Apri il rapporto",
     "Il PDF è allegato a questo messaggio.",
     "Il PDF supera %s e non è allegato: lo apra con il link.",

@@ -57,12 +57,12 @@
     X(ALL_CHANNELS, "All channels")                                                          \
     X(TIMES_IN, "Times are local times in %s.") /* %s */                                     \
     X(MAIL_SUBJECT, "Report \"%s\": %s") /* %s name, %s period */                             \
-    X(MAIL_BODY, "The report \"%s\" of the measurement group \"%s\" for %s is ready. "       \
-                 "It is kept in the drive of your Metron account.") /* %s %s %s */           \
+    X(MAIL_BODY, ("The report \"%s\" of the measurement group \"%s\" for %s is ready. "      \
+                  "It is kept in the drive of your Metron account.")) /* %s %s %s */         \
     X(MAIL_OPEN, "Open the report")                                                          \
     X(MAIL_ATTACHED, "The PDF is attached to this mail.")                                    \
-    X(MAIL_NOT_ATTACHED, "The PDF is larger than %s and is not attached: open it with the "  \
-                         "link.") /* %s size */                                               \
+    X(MAIL_NOT_ATTACHED, ("The PDF is larger than %s and is not attached: open it with the " \
+                          "link.")) /* %s size */                                             \
     X(FILES, "Files")
 
 typedef enum {
