@@ -21,7 +21,7 @@ let env, seed, ingest, rx;
 let batchN = 0;
 
 before(async () => {
-  env = await startStack({ env: {
+  env = await startStack({ smtp: true, env: {
     METRON_NOTIFY_ALLOW_LOCAL: '1', METRON_NOTIFY_BACKOFF_MS: '300', METRON_NOTIFY_BACKOFF_MAX_MS: '600',
     METRON_NOTIFY_RATE_MS: '0,0,0,0', METRON_NOTIFY_TIMEOUT_MS: '3000', METRON_NOTIFY_LEASE_MS: '5000',
   } });
@@ -429,8 +429,72 @@ test('destinations: added, tested against a local webhook receiver, followed thr
   assert.match(rx.accepted('/slack/T000/B000/secretXYZ1')[1].text, /アラーム/);
   await page.reload();
   await page.waitForSelector('tr:has-text("Ops Slack") [data-testid=delivery-state][data-state=sent]');
+  // The system notification recipients (G4) have the same test send.
+  const g4 = await seed.admin.post('/api/v1/notification-recipients', { kind: 'wechat', name: 'Plant robot', address: rx.url('/wechat/robot'), language: 'zh-CN' });
+  assert.equal(g4.status, 201, JSON.stringify(g4.body));
+  await page.goto(`${env.url}/#/admin/recipients`);
+  await page.click('tr:has-text("Plant robot") button:has-text("Send a test message")');
+  await page.waitForSelector('[data-testid=delivery-sentence][data-state=sent]', { timeout: 30000 });
+  assert.equal(rx.accepted('/wechat/robot').length, 1);
+  assert.equal(rx.accepted('/wechat/robot')[0].json.msgtype, 'markdown');
   assert.deepEqual(page.consoleErrors, []);
   await page.context().close();
+});
+
+// ------------------------------------------------------------------ the link of alarm mail (A8)
+
+test('the link of an alarm mail opens the event in a view-only session; an expired link says so', async () => {
+  const c1 = seed.channels[0];
+  let r = await seed.admin.post('/api/v1/destinations', { kind: 'email', name: 'Ada', address: 'admin@acme.example.test', language: 'en' });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  const dest = r.body.id;
+  await env.setClock(-86400);
+  try {
+    r = await seed.admin.post(`/api/v1/groups/${seed.groupId}/alarms`,
+      { name: 'Flue gas hot', rule: 'CH1 >= 500', channels: [c1], destinations: [dest] });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+  } finally {
+    await env.setClock(0);
+  }
+  const before = env.smtp.messages().length;
+  const now = Date.now() * 1000;
+  await send({ [c1]: [[now - (now % MIN_US), 612]] });
+  let mail = null;
+  for (let i = 0; i < 200 && !mail; i++) {
+    mail = env.smtp.messages().slice(before).find((m) => /Flue gas hot/.test(m));
+    if (!mail) await sleep(100);
+  }
+  assert.ok(mail, 'the alarm mail arrived at the sink');
+  const flat = mail.replace(/=\r?\n/g, '').replace(/=3D/g, '=');
+  const link = flat.match(/#\/alarms\/events\/(\d+)\?login=([A-Za-z0-9_-]+)/);
+  assert.ok(link, flat.slice(0, 2000));
+  // A browser that is not signed in follows the link.
+  const context = await env.browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(`${env.url}/#/alarms/events/${link[1]}?login=${link[2]}`);
+  await page.waitForSelector('[data-testid=view-only]');
+  assert.match(await page.textContent('[data-testid=view-only]'), /you can look, but not change anything, until/);
+  assert.match(await page.textContent('[data-testid=event-sentence]'), /The alarm “Flue gas hot” was raised at .*: Temperature 1 612 °C\./);
+  assert.equal(await page.locator('[data-testid=event-ack-button]').count(), 0);
+  await assertFits(page, 'A8 event');
+  await docShot(page, 'alarms-link-phone390', { fullPage: false });
+  // The alarm pages offer nothing to change in this session.
+  await page.goto(`${env.url}/#/alarms`);
+  await page.waitForSelector('[data-testid=alarm-list]');
+  assert.equal(await page.locator('[data-testid=alarm-new], [data-testid=alarm-edit], [data-testid=alarm-delete]').count(), 0);
+  await context.close();
+  // The same link again, or a made-up one: a sentence and the way to sign in.
+  const other = await env.browser.newContext();
+  const p2 = await other.newPage();
+  await p2.goto(`${env.url}/#/alarms/events/${link[1]}?login=${'x'.repeat(43)}`);
+  await p2.waitForSelector('[data-testid=link-refused]');
+  assert.match(await p2.textContent('[data-testid=link-refused]'), /This link has expired/);
+  await p2.click('a.button.primary');
+  await p2.waitForSelector('#signin-form');
+  await other.close();
+  assert.deepEqual(errors, []);
 });
 
 // ------------------------------------------------------------------ phones and languages

@@ -159,7 +159,7 @@ function filterForm(params, rules) {
     h('select', { id, 'data-testid': id }, opts.map(([v, l]) => h('option', { value: v, text: l, selected: String(value ?? '') === v }))));
   const dt = (id, label, v) => h('div', { class: 'field' }, h('label', { for: id, text: label }),
     h('input', { id, type: 'datetime-local', value: v ? toInputValue(Number(v) / 1000) : '', 'data-testid': id }));
-  const form = h('form', { class: 'filters panel', 'data-testid': 'event-filters' },
+  const form = h('form', { class: 'filters', 'data-testid': 'event-filters' },
     h('div', { class: 'filter-row' },
       sel('ef-rule', t('alarms.f_rule'), params.rule, [['', t('alarms.f_any_rule')], ...rules.map((r) => [String(r.id), r.name])]),
       sel('ef-state', t('alarms.f_state'), params.state, [['', t('alarms.f_any')], ['raised', t('alarms.f_raised')], ['cleared', t('alarms.f_cleared')]]),
@@ -174,7 +174,10 @@ function filterForm(params, rules) {
     const us = (id) => { const ms = fromInputValue(v(id)); return Number.isFinite(ms) ? String(ms * 1000) : ''; };
     navigate('alarms/events', { rule: v('ef-rule'), state: v('ef-state'), acked: v('ef-acked'), kind: v('ef-kind'), from: us('ef-from'), to: us('ef-to') });
   });
-  return form;
+  // On a phone the filters fold away (open when one is set), so that the events come first.
+  const set = ['rule', 'state', 'acked', 'kind', 'from', 'to'].filter((k) => params[k]).length;
+  return h('details', { class: 'panel al-filters', open: set > 0 || window.matchMedia('(min-width: 641px)').matches },
+    h('summary', { 'data-testid': 'ef-toggle', text: set ? t('alarms.f_title_n', { n: formatNumber(set) }) : t('alarms.f_title') }), form);
 }
 
 async function historyPage(container, gid, params) {

@@ -4,6 +4,7 @@ import { t, LANGUAGES } from '../../i18n.mjs';
 import { api } from '../../api.mjs';
 import { h } from '../../ui/dom.mjs';
 import { crudPage } from '../../ui/crud.mjs';
+import { testSend } from '../../alarms/deliveries.mjs';
 
 const KINDS = ['email', 'wechat', 'slack', 'teams'];
 
@@ -32,6 +33,7 @@ registerPage('admin/recipients', {
       ],
       create: { label: t('recipients.new'), fields, values: () => ({ enabled: true, language: 'en' }), submit: (v) => api.post('/notification-recipients', v) },
       edit: { fields, values: (r) => r, submit: (r, v) => api.patch(`/notification-recipients/${r.id}`, v) },
+      actions: [{ label: t('dest.test'), show: (r) => r.enabled, run: (r) => testSend(r, '/notification-recipients') }],
       remove: { confirm: (r) => t('recipients.delete_confirm', { name: r.name || r.address }), submit: (r) => api.del(`/notification-recipients/${r.id}`) },
     }).ready;
   },
