@@ -4,8 +4,10 @@
 // event, the monitor, the account). The title and body are sentences the
 // server wrote in the user's language.
 import { t, has } from '../i18n.mjs';
+import { api } from '../api.mjs';
 import { h } from '../ui/dom.mjs';
 import { isAdmin } from '../session.mjs';
+import { eventSentence } from './events.mjs';
 
 const KIND = {
   'alarm.raise': ['raise', 'bad'], 'alarm.repeat': ['repeat', 'bad'], 'alarm.clear': ['clear', 'ok'],
@@ -19,6 +21,36 @@ export function kindPill(n) {
   const k = KIND[n.kind];
   if (!k || !has(`notif.kind.${k[0]}`)) return null;
   return h('span', { class: `pill ${k[1]} notif-kind`, 'data-testid': 'notif-kind', 'data-kind': n.kind, text: t(`notif.kind.${k[0]}`) });
+}
+
+/** The title without the server's "[Alarm] " label when the pill says it in the language. */
+export function titleOf(n) {
+  return KIND[n.kind] ? String(n.title).replace(/^\[[^\]]{1,40}\]\s*/, '') : n.title;
+}
+
+/**
+ * Tell the alarm notifications of a page again from their events, in the
+ * language and time zone the portal shows now (the server wrote them in the
+ * user's language of that moment, with the account's zone). "list" holds
+ * the page's .notif-item elements (data-id); a notification whose event
+ * cannot be read keeps the server's words.
+ */
+export async function retellAlarms(list, items) {
+  const ids = [...new Set(items.filter((n) => String(n.kind).startsWith('alarm.') && n.kind !== 'alarm.file' && n.data && n.data.event_id)
+    .map((n) => n.data.event_id))];
+  const events = new Map();
+  await Promise.all(ids.map(async (id) => {
+    const r = await api.get(`/alarm-events/${id}`);
+    if (r.status === 200) events.set(id, r.body);
+  }));
+  for (const n of items) {
+    const ev = n.data && events.get(n.data.event_id);
+    if (!ev) continue;
+    const body = list.querySelector(`.notif-item[data-id="${n.id}"] .notif-body`);
+    if (!body) continue;
+    body.textContent = n.kind === 'alarm.repeat' ? t('notif.still_raised', { sentence: eventSentence(ev) }) : eventSentence(ev);
+    body.dataset.retold = 'true';
+  }
 }
 
 /** Links to what the notification is about. */

@@ -6,7 +6,7 @@ import { api, errorMessage } from '../api.mjs';
 import { setUnread } from '../session.mjs';
 import { h, fill } from '../ui/dom.mjs';
 import { pageHead, reportReply } from '../ui/crud.mjs';
-import { kindPill, notificationLinks } from '../alarms/notices.mjs';
+import { kindPill, notificationLinks, titleOf, retellAlarms } from '../alarms/notices.mjs';
 
 const PAGE = 20;
 
@@ -37,7 +37,7 @@ registerPage('notifications', {
     const list = items.length ? h('ul', { class: 'notif-list' }, items.map((n) => {
       const li = h('li', { class: ['panel', 'notif-item', !n.read && 'unread'], 'data-id': String(n.id) },
         h('div', { class: 'panel-head' },
-          h('h3', {}, !n.read ? h('span', { class: 'pill accent', text: t('notif.new') }) : null, ' ', kindPill(n), n.title),
+          h('h3', {}, !n.read ? h('span', { class: 'pill accent', text: t('notif.new') }) : null, ' ', kindPill(n), titleOf(n)),
           h('span', { class: 'muted small-text', text: formatDateTime(n.created_at) })),
         n.body ? h('p', { class: 'notif-body', text: n.body }) : null,
         notificationLinks(n),
@@ -55,5 +55,6 @@ registerPage('notifications', {
     fill(container, pageHead(t('nav.notifications'), seg, markAll),
       h('p', { class: 'muted', 'data-testid': 'unread-summary', text: t('notif.summary', { unread: formatNumber(unread) }) }),
       list, pager);
+    if (items.length) await retellAlarms(list, items);
   },
 });
