@@ -438,6 +438,18 @@ test('destinations: added, tested against a local webhook receiver, followed thr
   assert.match(rx.accepted('/slack/T000/B000/secretXYZ1')[1].text, /アラーム/);
   await page.reload();
   await page.waitForSelector('tr:has-text("Ops Slack") [data-testid=delivery-state][data-state=sent]');
+  // The event's page tells an administrator where its messages went.
+  const pressure = (await seed.admin.get('/api/v1/alarm-events?kind=raise&limit=50')).body.items.find((e) => e.rule_name === 'Pressure low');
+  await page.goto(`${env.url}/#/alarms/events/${pressure.id}`);
+  await page.waitForSelector('[data-testid=event-deliveries] tbody tr');
+  const sent = await page.textContent('[data-testid=event-deliveries] tbody tr');
+  assert.match(sent, /Ops Slack/);
+  assert.match(sent, /Delivered/);
+  await shot(page, 'alarms-event-deliveries-pc', { fullPage: false });
+  await page.click('[data-testid=event-deliveries] [data-testid=delivery-open]');
+  await page.waitForSelector('dialog [data-testid=delivery-sentence][data-state=sent]');
+  assert.match(await page.textContent('dialog [data-testid=delivery]'), /アラーム/);
+  await page.keyboard.press('Escape');
   // The system notification recipients (G4) have the same test send.
   const g4 = await seed.admin.post('/api/v1/notification-recipients', { kind: 'wechat', name: 'Plant robot', address: rx.url('/wechat/robot'), language: 'zh-CN' });
   assert.equal(g4.status, 201, JSON.stringify(g4.body));

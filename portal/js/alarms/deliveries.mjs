@@ -130,3 +130,45 @@ export async function destinationLog(d) {
   await showDialog({ title: t('dest.log.list_title', { name: d.name || d.address }), wide: true, body: [list, more],
     buttons: [{ label: t('common.close'), value: null }] });
 }
+
+/**
+ * Where the messages of alarm event "ev" went (administrators): its outbox
+ * rows (keys alarm_event:<id>:raise|clear|special|repeat:<n>), found among
+ * the deliveries of its kinds from the newest back to the event's time,
+ * each with its state and the log of its attempts. Resolves an element.
+ */
+export async function eventDeliveries(ev) {
+  const prefix = `alarm_event:${ev.id}:`;
+  const kinds = ev.kind === 'raise' ? ['alarm.raise', 'alarm.repeat'] : ev.kind === 'clear' ? ['alarm.clear'] : ['alarm.special'];
+  const since = Date.parse(ev.created_at) - 60000;
+  const found = [];
+  for (const kind of kinds) {
+    let before = null;
+    for (let pageN = 0; pageN < 10; pageN++) {
+      const r = await api.get(`/deliveries?kind=${kind}&limit=200${before ? `&before=${before}` : ''}`);
+      if (r.status !== 200) break;
+      found.push(...r.body.items.filter((x) => String(x.key).startsWith(prefix)));
+      const last = r.body.items[r.body.items.length - 1];
+      if (!r.body.next_before || !last || Date.parse(last.created_at) < since) break;
+      before = r.body.next_before;
+    }
+  }
+  found.sort((a, b) => a.id - b.id);
+  const dr = await api.get('/destinations');
+  const names = new Map((dr.status === 200 ? dr.body.items : []).map((d) => [d.id, d.name || d.address]));
+  const targetText = (x) => {
+    const tg = x.target || {};
+    if (tg.type === 'destination') return names.get(tg.destination_id) || t('dest.removed');
+    return tg.address || t(`dest.channel.${x.channel}`);
+  };
+  return h('section', { class: 'panel', 'data-testid': 'event-deliveries' },
+    h('h2', { text: t('dest.event_title') }),
+    table([
+      { label: t('dest.log.to'), value: (x) => h('div', { class: 'cell-stack' }, h('span', { text: targetText(x) }),
+        h('span', { class: 'muted small-text', text: `${t(`dest.kind.${x.channel}`)} · ${kindText(x.kind)}` })) },
+      { label: t('dest.log.state'), value: (x) => statePill(x.state) },
+      { label: t('dest.log.tries'), class: 'num', value: (x) => formatNumber(x.attempts) },
+      { label: t('common.actions'), class: 'actions', value: (x) => h('button', { type: 'button', class: 'small', 'data-testid': 'delivery-open',
+        text: t('dest.log.open'), onclick: () => deliveryDialog(x.id) }) },
+    ], found, { empty: t('dest.event_none') }));
+}

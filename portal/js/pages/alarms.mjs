@@ -17,6 +17,7 @@ import { confirmDialog } from '../ui/dialog.mjs';
 import { toast } from '../ui/toast.mjs';
 import { alarmCore, describeRule, describeNoData } from '../alarms/rule.mjs';
 import { eventCard } from '../alarms/events.mjs';
+import { eventDeliveries } from '../alarms/deliveries.mjs';
 import { alarmEditor } from './alarm_editor.mjs';
 
 const VIEW_ONLY_KEY = 'metron.viewonly';
@@ -216,6 +217,8 @@ async function eventPage(container, id) {
     ev.rule_id && !vo ? h('p', {}, h('a', { href: hrefFor('alarms/events', { rule: ev.rule_id }), text: t('alarms.more_of_rule') })) : null,
     ev.rule_id && ev.channels[0] && ev.channels[0].id ? h('p', {}, h('a', { href: hrefFor('viewer', { channels: ev.channels.map((c) => c.id).filter(Boolean) }),
       text: t('alarms.open_viewer') })) : null);
+  // Administrators see where its messages went and how each delivery went (R8).
+  if (isAdmin() && !vo && !ev.late) container.append(await eventDeliveries(ev));
 }
 
 /** The link of an alarm mail (A8): a view-only session for 30 minutes, then the event. */
