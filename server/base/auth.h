@@ -41,6 +41,11 @@
 /* Bytes of a SHA-256. */
 #define AUTH_SHA256_BYTES 32
 
+/* The longest login ID (account or user) and e-mail address sign-in
+ * takes, in characters. */
+#define AUTH_MAX_LOGIN_CHARS 64
+#define AUTH_MAX_EMAIL_CHARS 254
+
 /* Cookie names. */
 #define AUTH_COOKIE "metron_session"
 

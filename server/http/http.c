@@ -52,6 +52,7 @@ static const http_route *const route_tables[] = {
     http_routes_report,
     http_routes_notify,
     http_routes_mqtt,
+    http_routes_test,
 };
 
 #define MAX_SEGMENTS 16

@@ -241,5 +241,8 @@ extern const http_route http_routes_gateway[]; /* http_gateway.c: instrument rep
 extern const http_route http_routes_alarm[];  /* http_alarm.c: alarm settings, events */
 extern const http_route http_routes_mqtt[];    /* http_mqtt.c: app certificates (MQTTS) */
 extern const http_route http_routes_report[]; /* http_report.c: reports, runs */
+/* The test-only routes (http/test/http_test_routes.c), in the test build
+ * only (an empty table in production). */
+extern const http_route http_routes_test[];
 
 #endif

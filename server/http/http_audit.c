@@ -104,22 +104,6 @@ static int h_audit_list(http_req *req)
     return http_reply_json(req, 200, o);
 }
 
-/* POST /api/v1/test/audit-fail {count}: the next "count" audit writes fail
- * (tests only). */
-static int h_test_audit_fail(http_req *req)
-{
-    const cJSON *n = cJSON_GetObjectItemCaseSensitive(req->body, "count");
-    cJSON *r;
-    if (!cJSON_IsNumber(n) || n->valuedouble < 0 || n->valuedouble > 1000) {
-        return http_reply_error(req, 400, "invalid_value", "'count' must be 0..1000", "count");
-    }
-    audit_fail_next((int)n->valuedouble);
-    r = cJSON_CreateObject();
-    cJSON_AddNumberToObject(r, "count", n->valuedouble);
-    return http_reply_json(req, 200, r);
-}
-
 const http_route http_routes_audit[] = {
     {"GET", "/api/v1/audit", h_audit_list, AUTH_ADMIN, BODY_NONE, false},
-    {"POST", "/api/v1/test/audit-fail", h_test_audit_fail, AUTH_PUBLIC, BODY_JSON, true},
     {NULL, NULL, NULL, AUTH_PUBLIC, BODY_NONE, false}};

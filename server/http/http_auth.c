@@ -25,8 +25,6 @@
 #include "mt/plan.h"
 #include "svc_auth.h"
 
-#define MAX_LOGIN_CHARS 64
-#define MAX_EMAIL_CHARS 254
 #define MAX_CODE_CHARS 16
 /* The stored allow-list as JSON text: 100 entries of at most 49 characters. */
 #define IP_LIST_TEXT_MAX 8192
@@ -312,12 +310,12 @@ static int read_login(http_req *req, auth_login *in, bool need_password, char *u
     const cJSON *b = req->body;
     memset(in, 0, sizeof *in);
     if (http_json_fields(req, b, need_password ? login_fields : reset_fields, NULL) != 0 ||
-        http_json_string(req, b, "email", MAX_EMAIL_CHARS, false, &in->email) != 0) {
+        http_json_string(req, b, "email", AUTH_MAX_EMAIL_CHARS, false, &in->email) != 0) {
         return -1;
     }
     if (in->email == NULL &&
-        (http_json_string(req, b, "account", MAX_LOGIN_CHARS, true, &in->account) != 0 ||
-         http_json_string(req, b, "user", MAX_LOGIN_CHARS, true, &in->user) != 0)) {
+        (http_json_string(req, b, "account", AUTH_MAX_LOGIN_CHARS, true, &in->account) != 0 ||
+         http_json_string(req, b, "user", AUTH_MAX_LOGIN_CHARS, true, &in->user) != 0)) {
         return -1;
     }
     if (need_password &&
@@ -1051,143 +1049,6 @@ static int h_ip_put(http_req *req)
     return status;
 }
 
-/* ------------------------------------------------------- test-only */
-
-/* POST /api/v1/test/clock {offset_s}: shift auth_now() (tests only). */
-static int h_test_clock(http_req *req)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(req->body, "offset_s");
-    cJSON *r;
-    if (!cJSON_IsNumber(v) || v->valuedouble < -1e10 || v->valuedouble > 1e10) {
-        return http_reply_error(req, 400, "invalid_value", "'offset_s' must be a number of seconds",
-                                "offset_s");
-    }
-    auth_set_clock_offset((int64_t)v->valuedouble);
-    r = cJSON_CreateObject();
-    cJSON_AddNumberToObject(r, "offset_s", (double)auth_clock_offset());
-    cJSON_AddNumberToObject(r, "now", (double)auth_now());
-    return http_reply_json(req, 200, r);
-}
-
-/* POST /api/v1/test/jobs[?job=NAME]: run the background jobs (or one) now,
- * at the test clock (tests only) -> {now, jobs: [{name, done, ok, ms}]}. */
-static int h_test_jobs(http_req *req)
-{
-    jobs_result res[JOBS_MAX];
-    char only[64];
-    int n, q = http_query(req, "job", only, sizeof only);
-    cJSON *r, *arr;
-    n = jobs_run(req->srv, q >= 0 ? only : NULL, res, JOBS_MAX);
-    if (n < 0) {
-        return http_reply_error(req, 400, "invalid_value", "no such job", "job");
-    }
-    r = cJSON_CreateObject();
-    cJSON_AddNumberToObject(r, "now", (double)auth_now());
-    arr = cJSON_AddArrayToObject(r, "jobs");
-    for (int i = 0; arr != NULL && i < n && i < JOBS_MAX; i++) {
-        cJSON *j = cJSON_CreateObject();
-        cJSON_AddStringToObject(j, "name", res[i].name);
-        cJSON_AddNumberToObject(j, "done", (double)res[i].done);
-        cJSON_AddBoolToObject(j, "ok", res[i].ok);
-        cJSON_AddNumberToObject(j, "ms", res[i].ms);
-        cJSON_AddItemToArray(arr, j);
-    }
-    return http_reply_json(req, 200, r);
-}
-
-/* Insert a user from the test body "b" into "account_id". */
-static int test_user(http_req *req, const cJSON *b, long long account_id, bool email_login,
-                     long long *user_id)
-{
-    const char *login = NULL, *password = NULL, *name = NULL, *email = NULL, *role = NULL,
-               *files = NULL;
-    char hash[PASSWORD_HASH_CAP];
-    db_conn *c = NULL;
-    db_status st;
-    if (http_json_string(req, b, "user", MAX_EMAIL_CHARS, !email_login, &login) != 0 ||
-        http_json_string(req, b, "password", PASSWORD_MAX_BYTES, true, &password) != 0 ||
-        http_json_string(req, b, "user_name", 100, false, &name) != 0 ||
-        http_json_string(req, b, "email", MAX_EMAIL_CHARS, email_login, &email) != 0 ||
-        http_json_string(req, b, "role", 8, false, &role) != 0 ||
-        http_json_string(req, b, "file_access", 8, false, &files) != 0) {
-        return -1;
-    }
-    if (email_login && login == NULL) {
-        login = email;
-    }
-    role = role ? role : "admin";
-    files = files ? files : (strcmp(role, "admin") == 0 ? "edit" : "view");
-    if (password_hash(password, hash, sizeof hash) != 0) {
-        return http_reply_error(req, 500, "internal_error", "hashing failed", NULL), -1;
-    }
-    if ((st = db_acquire(req->srv->pool, DB_WAIT_MS, &c)) == DB_OK) {
-        st = db_auth_test_user(c, account_id, login, name ? name : login, email, email_login,
-                               role, files, hash, user_id);
-    }
-    db_release(req->srv->pool, c);
-    if (st != DB_OK) {
-        return http_reply_db(req, st), -1;
-    }
-    return 0;
-}
-
-/* POST /api/v1/test/accounts {account?, alt_account?, name?, plan, user,
- * password, email?, role?, file_access?, licence_expires?, trial_expires?}
- * -> {account_id, user_id}: an account with its first user (tests only). */
-static int h_test_account(http_req *req)
-{
-    const cJSON *b = req->body, *le, *te;
-    const char *account = NULL, *alt = NULL, *name = NULL, *plan = NULL;
-    long long account_id = 0, user_id = 0;
-    int64_t now = auth_now();
-    db_conn *c = NULL;
-    db_status st;
-    cJSON *r;
-    if (http_json_string(req, b, "account", MAX_LOGIN_CHARS, false, &account) != 0 ||
-        http_json_string(req, b, "alt_account", MAX_LOGIN_CHARS, false, &alt) != 0 ||
-        http_json_string(req, b, "name", 200, false, &name) != 0 ||
-        http_json_string(req, b, "plan", 16, true, &plan) != 0) {
-        return req->status;
-    }
-    le = cJSON_GetObjectItemCaseSensitive(b, "licence_expires");
-    te = cJSON_GetObjectItemCaseSensitive(b, "trial_expires");
-    if ((st = db_acquire(req->srv->pool, DB_WAIT_MS, &c)) == DB_OK) {
-        st = db_auth_test_account(
-            c, account, alt, name ? name : (account ? account : "Trial"), plan,
-            cJSON_IsNumber(le) ? (int64_t)le->valuedouble : now + 365 * 86400,
-            cJSON_IsNumber(te) ? (int64_t)te->valuedouble : now + 93 * 86400, &account_id);
-    }
-    db_release(req->srv->pool, c);
-    if (st != DB_OK) {
-        return http_reply_db(req, st);
-    }
-    if (test_user(req, b, account_id, account == NULL, &user_id) != 0) {
-        return req->status;
-    }
-    r = cJSON_CreateObject();
-    cJSON_AddNumberToObject(r, "account_id", (double)account_id);
-    cJSON_AddNumberToObject(r, "user_id", (double)user_id);
-    return http_reply_json(req, 201, r);
-}
-
-/* POST /api/v1/test/users {account_id, user, password, email?, role?,
- * file_access?, user_name?} -> {user_id} (tests only). */
-static int h_test_user(http_req *req)
-{
-    const cJSON *a = cJSON_GetObjectItemCaseSensitive(req->body, "account_id");
-    long long user_id = 0;
-    cJSON *r;
-    if (!cJSON_IsNumber(a)) {
-        return http_reply_error(req, 400, "missing", "'account_id' is required", "account_id");
-    }
-    if (test_user(req, req->body, (long long)a->valuedouble, false, &user_id) != 0) {
-        return req->status;
-    }
-    r = cJSON_CreateObject();
-    cJSON_AddNumberToObject(r, "user_id", (double)user_id);
-    return http_reply_json(req, 201, r);
-}
-
 const http_route http_routes_auth[] = {
     {"POST", "/api/v1/auth/login", h_login, AUTH_PUBLIC, BODY_JSON, false},
     {"POST", "/api/v1/auth/two-step", h_two_step, AUTH_PUBLIC, BODY_JSON, false},
@@ -1209,8 +1070,4 @@ const http_route http_routes_auth[] = {
     {"DELETE", "/api/v1/users/*/sessions", h_user_sessions_end, AUTH_ADMIN, BODY_NONE, false},
     {"GET", "/api/v1/account/ip-allow-list", h_ip_get, AUTH_ADMIN, BODY_NONE, false},
     {"PUT", "/api/v1/account/ip-allow-list", h_ip_put, AUTH_ADMIN, BODY_JSON, false},
-    {"POST", "/api/v1/test/clock", h_test_clock, AUTH_PUBLIC, BODY_JSON, true},
-    {"POST", "/api/v1/test/jobs", h_test_jobs, AUTH_PUBLIC, BODY_NONE, true},
-    {"POST", "/api/v1/test/accounts", h_test_account, AUTH_PUBLIC, BODY_JSON, true},
-    {"POST", "/api/v1/test/users", h_test_user, AUTH_PUBLIC, BODY_JSON, true},
     {NULL, NULL, NULL, AUTH_PUBLIC, BODY_NONE, false}};

@@ -217,42 +217,6 @@ static int h_delete(http_req *req)
     return http_reply_json(req, 200, o);
 }
 
-/* POST /api/v1/test/computed-backfill?rounds=&days= (tests only): run
- * back-fill rounds of at most "days" days (default 16) until no job is left
- * or "rounds" rounds did work (default: no limit). */
-static int h_test_backfill(http_req *req)
-{
-    computed_backfill_stats st = {0};
-    long long rounds, days, left = 0;
-    db_conn *c = NULL;
-    cJSON *o;
-    int rc = 1;
-    if (admb_query_int(req, "rounds", 1, 1000000, 1000000, &rounds) != 0 ||
-        admb_query_int(req, "days", 1, 10000, 16, &days) != 0) {
-        return req->status;
-    }
-    for (long long i = 0; i < rounds && rc == 1; i++) {
-        rc = computed_backfill_round(req->srv->pool, (size_t)days, &st);
-    }
-    if (rc < 0) {
-        return http_reply_error(req, 503, "db_unavailable", "back-fill failed", NULL);
-    }
-    if (db_acquire(req->srv->pool, DB_WAIT_MS, &c) != DB_OK ||
-        db_cx_backfill_count(c, &left) != DB_OK) {
-        db_release(req->srv->pool, c);
-        return http_reply_error(req, 503, "db_unavailable", "back-fill failed", NULL);
-    }
-    db_release(req->srv->pool, c);
-    o = cJSON_CreateObject();
-    if (o != NULL) {
-        cJSON_AddNumberToObject(o, "rounds", (double)st.rounds);
-        cJSON_AddNumberToObject(o, "days", (double)st.days);
-        cJSON_AddNumberToObject(o, "finished", (double)st.finished);
-        cJSON_AddNumberToObject(o, "jobs_left", (double)left);
-    }
-    return http_reply_json(req, 200, o);
-}
-
 const http_route http_routes_computed[] = {
     {"GET", "/api/v1/groups/*/computed", h_list, AUTH_USER, BODY_NONE, false},
     {"POST", "/api/v1/groups/*/computed", h_create, AUTH_USER, BODY_JSON, false},
@@ -260,5 +224,4 @@ const http_route http_routes_computed[] = {
     {"PATCH", "/api/v1/computed/*", h_update, AUTH_USER, BODY_JSON, false},
     {"DELETE", "/api/v1/computed/*", h_delete, AUTH_USER, BODY_NONE, false},
     {"POST", "/api/v1/computed/*/copy", h_copy, AUTH_USER, BODY_JSON, false},
-    {"POST", "/api/v1/test/computed-backfill", h_test_backfill, AUTH_PUBLIC, BODY_NONE, true},
     {NULL}};

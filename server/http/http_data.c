@@ -87,29 +87,10 @@ static int h_history(http_req *req)
     return reply(req, &r);
 }
 
-/* POST /api/v1/test/compact: fold every hot row now, then build the month
- * rows due (tests only). */
-static int h_test_compact(http_req *req)
-{
-    series_compact_stats st = {0};
-    cJSON *o;
-    if (series_compact_all(req->srv->pool, &st) != 0) {
-        return http_reply_error(req, 503, "db_unavailable", "compaction failed", NULL);
-    }
-    o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "hot_rows", (double)st.hot_rows);
-    cJSON_AddNumberToObject(o, "samples", (double)st.samples);
-    cJSON_AddNumberToObject(o, "blocks", (double)st.blocks);
-    cJSON_AddNumberToObject(o, "dropped", (double)st.dropped);
-    cJSON_AddNumberToObject(o, "months", (double)st.months);
-    return http_reply_json(req, 200, o);
-}
-
 const http_route http_routes_data[] = {
     {"GET", "/api/v1/data/graph", h_graph, AUTH_USER, BODY_NONE, false},
     {"GET", "/api/v1/data/raw", h_raw, AUTH_USER, BODY_NONE, false},
     {"GET", "/api/v1/data/summary", h_summary, AUTH_USER, BODY_NONE, false},
     {"GET", "/api/v1/groups/*/monitor", h_monitor, AUTH_USER, BODY_NONE, false},
     {"GET", "/api/v1/me/channel-history", h_history, AUTH_USER, BODY_NONE, false},
-    {"POST", "/api/v1/test/compact", h_test_compact, AUTH_PUBLIC, BODY_NONE, true},
     {NULL}};

@@ -554,67 +554,6 @@ static int h_file_import(http_req *req)
     return http_reply_json(req, 201, o);
 }
 
-/* -------------------------------------------------------------- test routes */
-
-/* POST /api/v1/test/storage {account_id, data_bytes}: set the account's
- * acquired-data bytes, to bring it near its quota. */
-static int h_test_storage(http_req *req)
-{
-    long long account = 0;
-    bool present = false;
-    const cJSON *bytes = cJSON_GetObjectItemCaseSensitive(req->body, "data_bytes");
-    svc_error e = {0};
-    cJSON *o;
-    if (admb_json_id(req, req->body, "account_id", false, &account, &present) != 0) {
-        return req->status;
-    }
-    if (!present || !cJSON_IsNumber(bytes) || bytes->valuedouble < 0 ||
-        bytes->valuedouble > 9007199254740992.0) {
-        return http_reply_error(req, 400, "invalid_value", "account_id and data_bytes >= 0 needed",
-                                NULL);
-    }
-    if (svc_drive_test_set_data_bytes(req->srv->pool, account, (long long)bytes->valuedouble,
-                                      &e) != SVC_OK) {
-        return admb_reply_err(req, &e);
-    }
-    o = cJSON_CreateObject();
-    if (o != NULL) {
-        cJSON_AddNumberToObject(o, "account_id", (double)account);
-        cJSON_AddNumberToObject(o, "data_bytes", bytes->valuedouble);
-    }
-    return http_reply_json(req, 200, o);
-}
-
-/* POST /api/v1/test/drive-retention {grace_s?}: run the drive's periodic
- * job now (L5 retention at the test clock, then the orphan sweep). */
-static int h_test_retention(http_req *req)
-{
-    const cJSON *grace = cJSON_GetObjectItemCaseSensitive(req->body, "grace_s");
-    svc_drive_cleanup_stats s;
-    svc_error e = {0};
-    cJSON *o;
-    int64_t grace_s = DRIVE_SWEEP_GRACE_S;
-    if (grace != NULL && !cJSON_IsNull(grace)) {
-        if (!cJSON_IsNumber(grace) || grace->valuedouble < 0 || grace->valuedouble > 1e9) {
-            return http_reply_error(req, 400, "invalid_value", "grace_s must be seconds >= 0",
-                                    "grace_s");
-        }
-        grace_s = (int64_t)grace->valuedouble;
-    }
-    if (svc_drive_cleanup(req->srv->pool, req->srv->cfg.data_dir, auth_now() * 1000000,
-                          grace_s, &s, &e) != SVC_OK) {
-        return admb_reply_err(req, &e);
-    }
-    o = cJSON_CreateObject();
-    if (o != NULL) {
-        cJSON_AddNumberToObject(o, "accounts", (double)s.accounts);
-        cJSON_AddNumberToObject(o, "files_deleted", (double)s.files_deleted);
-        cJSON_AddNumberToObject(o, "bytes_freed", (double)s.bytes_freed);
-        cJSON_AddNumberToObject(o, "orphans_removed", (double)s.orphans_removed);
-    }
-    return http_reply_json(req, 200, o);
-}
-
 const http_route http_routes_drive[] = {
     {"GET", "/api/v1/drive", h_list_root, AUTH_USER, BODY_NONE, false},
     {"POST", "/api/v1/drive/folders", h_folder_create, AUTH_USER, BODY_JSON, false},
@@ -628,6 +567,4 @@ const http_route http_routes_drive[] = {
     {"GET", "/api/v1/drive/files/*/content", h_file_content, AUTH_USER, BODY_NONE, false},
     {"GET", "/api/v1/drive/files/*/channels", h_file_channels, AUTH_USER, BODY_NONE, false},
     {"POST", "/api/v1/drive/files/*/import", h_file_import, AUTH_USER, BODY_JSON, false},
-    {"POST", "/api/v1/test/storage", h_test_storage, AUTH_PUBLIC, BODY_JSON, true},
-    {"POST", "/api/v1/test/drive-retention", h_test_retention, AUTH_PUBLIC, BODY_JSON, true},
     {NULL}};

@@ -169,25 +169,10 @@ static int h_download(http_req *req)
                            "this export's file is no longer available");
 }
 
-/* POST /api/v1/test/export-cleanup: one clean-up round now, at the test
- * clock (tests only). */
-static int h_test_cleanup(http_req *req)
-{
-    long long done = 0;
-    cJSON *o;
-    if (svc_export_cleanup(req->srv, auth_now(), &done) != 0) {
-        return http_reply_error(req, 503, "db_unavailable", "the clean-up failed", NULL);
-    }
-    o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "done", (double)done);
-    return http_reply_json(req, 200, o);
-}
-
 const http_route http_routes_export[] = {
     {"POST", "/api/v1/exports", h_create, AUTH_USER, BODY_JSON, false},
     {"GET", "/api/v1/exports", h_list, AUTH_USER, BODY_NONE, false},
     {"GET", "/api/v1/exports/*", h_get, AUTH_USER, BODY_NONE, false},
     {"DELETE", "/api/v1/exports/*", h_delete, AUTH_USER, BODY_NONE, false},
     {"GET", "/api/v1/exports/*/download", h_download, AUTH_PUBLIC, BODY_NONE, false},
-    {"POST", "/api/v1/test/export-cleanup", h_test_cleanup, AUTH_PUBLIC, BODY_NONE, true},
     {NULL}};

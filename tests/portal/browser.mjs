@@ -18,7 +18,7 @@
 // The server serves the repository's portal/ folder, whose vendor/ subfolder
 // (uPlot, the WebAssembly core, the QR code library) the default CMake build
 // fills (target portal_vendor). METRON_SERVER_BIN names the server binary
-// (default build/server/metron-server); METRON_CHROMIUM the browser
+// (default build/server/metron-server-test); METRON_CHROMIUM the browser
 // (default /usr/bin/chromium, Debian's package, driven by playwright-core).
 import fs from 'node:fs';
 import path from 'node:path';
@@ -40,7 +40,7 @@ export const SIZES = {
   phone390: { width: 390, height: 844 },
 };
 
-/** The demo accounts of metron-server --demo (server/svc_demo.c). */
+/** The demo accounts of metron-server --demo (server/svc/svc_demo.c). */
 export const DEMO = {
   password: 'Demo-pass1',
   trial: { email: 'trial@demo.metron.test' },

@@ -7,7 +7,8 @@
 //
 // PostgreSQL runs as the `postgres` system user when the tests run as root
 // (initdb refuses root). Everything listens on 127.0.0.1 on free ports.
-// METRON_SERVER_BIN names the binary (default build/server/metron-server).
+// METRON_SERVER_BIN names the binary (default build/server/metron-server-test, the
+// build with the test-only routes).
 // Whatever the harness starts is stopped when the test file ends, even when
 // a test failed before its own stop() (see "what a test file leaves" below).
 import { spawn, execFile, execFileSync } from 'node:child_process';
@@ -31,7 +32,7 @@ const execFileP = promisify(execFile);
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const repoRoot = path.resolve(here, '..', '..');
 export const serverBin = process.env.METRON_SERVER_BIN ||
-  path.join(repoRoot, 'build', 'server', 'metron-server');
+  path.join(repoRoot, 'build', 'server', 'metron-server-test');
 export const pgBin = process.env.METRON_PG_BIN || '/usr/lib/postgresql/15/bin';
 
 const isRoot = process.getuid && process.getuid() === 0;

@@ -1,0 +1,5 @@
+/* The production build's table of test-only routes: empty (the test build
+ * links http_test_routes.c instead; see there). */
+#include "http.h"
+
+const http_route http_routes_test[] = {{NULL, NULL, NULL, AUTH_PUBLIC, BODY_NONE, false}};
