@@ -1,0 +1,68 @@
+/* Fuzz target for the ingestion batch parser (server/svc/ingest_parse.c),
+ * which every app credential can feed: any input must give a batch whose
+ * records are sorted, of known selected channels, inside the time window
+ * and without two samples at one time; or a refusal with a status, a code
+ * and a message; never a crash, hang or leak. The first byte picks the
+ * body kind (even: JSON, odd: HOK/HOK2) and which channels are selected. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ingest_parse.h"
+
+#define NOW 1800000000000000LL
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    ingest_channel ch[8];
+    ingest_known known;
+    ingest_batch b;
+    svc_error e;
+    char *text;
+    int rc;
+    if (size == 0) {
+        return 0;
+    }
+    for (int i = 0; i < 8; i++) {
+        ch[i].id = i + 1; /* HOK channel i is Metron channel ch[i].id; JSON ids 1..8 */
+        ch[i].selected = (data[0] >> (i % 7)) & 1;
+    }
+    known.ch = ch;
+    known.n = 8;
+    memset(&b, 0, sizeof b);
+    if (data[0] & 1) {
+        rc = ingest_parse_hok(data + 1, size - 1, "fuzz-1", &known, NOW, &b, &e);
+    } else {
+        text = malloc(size);
+        if (text == NULL) {
+            return 0;
+        }
+        memcpy(text, data + 1, size - 1);
+        text[size - 1] = '\0';
+        rc = ingest_parse_json(text, size - 1, &known, NOW, &b, &e);
+        free(text);
+    }
+    if (rc != 0) {
+        if (rc != -1 || e.status == SVC_OK || e.message[0] == '\0' ||
+            svc_status_code(e.status) == NULL) {
+            abort();
+        }
+    } else {
+        if (b.n == 0 || b.n > INGEST_MAX_SAMPLES || !ingest_batch_id_valid(b.batch_id)) {
+            abort();
+        }
+        for (size_t i = 0; i < b.n; i++) {
+            const ingest_rec *r = &b.rec[i];
+            if (r->ch < 1 || r->ch > 8 || !ch[r->ch - 1].selected || r->t < INGEST_T_MIN ||
+                r->t > NOW + INGEST_FUTURE_US || r->t < b.t_min || r->t > b.t_max) {
+                abort();
+            }
+            if (i > 0 && (r->ch < b.rec[i - 1].ch ||
+                          (r->ch == b.rec[i - 1].ch && r->t <= b.rec[i - 1].t))) {
+                abort();
+            }
+        }
+    }
+    ingest_batch_free(&b);
+    return 0;
+}

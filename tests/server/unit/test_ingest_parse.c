@@ -1,0 +1,148 @@
+/* server/svc/ingest_parse.c: the ingestion batch parser (attacker-facing:
+ * every app credential can send it anything). Unhappy paths first, as a
+ * table of bodies and the refusal each must get; then what a good batch
+ * turns into. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ingest_parse.h"
+#include "mt/types.h"
+#include "t.h"
+
+#define NOW 1800000000000000LL /* 2027-01-15, µs */
+#define T0 1700000000000000LL  /* 2023-11-14, µs */
+
+/* Channels 10 and 11 are selected, 12 exists but is not. */
+static const ingest_channel channels[] = {{10, true}, {11, true}, {12, false}};
+static const ingest_known known = {channels, 3};
+
+/* Parse "json" (copied: the parser wants it NUL-terminated) into "b". */
+static int parse(const char *json, ingest_batch *b, svc_error *e)
+{
+    size_t len = strlen(json);
+    char *text = malloc(len + 1);
+    int rc;
+    memcpy(text, json, len + 1);
+    memset(b, 0, sizeof *b);
+    rc = ingest_parse_json(text, len, &known, NOW, b, e);
+    free(text);
+    return rc;
+}
+
+static void ingest_parse_refuses_bad_batches_with_code_and_field(void)
+{
+    static const struct {
+        const char *body;
+        svc_status status;
+        const char *code;
+        const char *field; /* NULL: none */
+    } cases[] = {
+        {"", SVC_INVALID, "malformed_json", NULL},
+        {"{\"batch_id\":\"a\",", SVC_INVALID, "malformed_json", NULL},
+        {"[1,2]", SVC_INVALID, "wrong_type", NULL},
+        {"{\"channels\":[]}", SVC_INVALID, "missing", "batch_id"},
+        {"{\"batch_id\":\"a b\",\"channels\":[]}", SVC_INVALID, "invalid_value", "batch_id"},
+        {"{\"batch_id\":7,\"channels\":[]}", SVC_INVALID, "invalid_value", "batch_id"},
+        {"{\"batch_id\":\"a\",\"extra\":1}", SVC_INVALID, "unknown_member", "extra"},
+        {"{\"batch_id\":\"a\",\"channels\":[]}", SVC_INVALID, "empty_batch", NULL},
+        {"{\"batch_id\":\"a\",\"channels\":{}}", SVC_INVALID, "wrong_type", "channels"},
+        {"{\"batch_id\":\"a\",\"channels\":[{\"id\":10,\"t\":[1700000000000000],\"v\":[1,2]}]}",
+         SVC_INVALID, "length_mismatch", "channels[0].v"},
+        {"{\"batch_id\":\"a\",\"channels\":[{\"id\":10,\"t\":[1700000000000000],\"v\":[\"x\"]}]}",
+         SVC_INVALID, "wrong_type", "channels[0].v[0]"},
+        {"{\"batch_id\":\"a\",\"channels\":[{\"id\":99,\"t\":[1700000000000000],\"v\":[1]}]}",
+         SVC_UNPROCESSABLE, "unknown_channel", "channels[0].id"},
+        {"{\"batch_id\":\"a\",\"channels\":[{\"id\":12,\"t\":[1700000000000000],\"v\":[1]}]}",
+         SVC_UNPROCESSABLE, "channel_not_selected", "channels[0].id"},
+        {"{\"batch_id\":\"a\",\"channels\":[{\"id\":10,\"t\":[5],\"v\":[1]}]}", SVC_UNPROCESSABLE,
+         "time_out_of_range", "channels[0].t[0]"},
+        {"{\"batch_id\":\"a\",\"channels\":[{\"id\":10,\"t\":[1900000000000000],\"v\":[1]}]}",
+         SVC_UNPROCESSABLE, "time_in_future", "channels[0].t[0]"},
+        {"{\"batch_id\":\"a\",\"channels\":[{\"id\":10,\"t\":[1700000000000002,1700000000000001],"
+         "\"v\":[1,2]}]}",
+         SVC_UNPROCESSABLE, "out_of_order", "channels[0].t[1]"},
+        {"{\"batch_id\":\"a\",\"channels\":[{\"id\":10,\"t\":[1700000000000000],\"v\":[1]},"
+         "{\"id\":10,\"t\":[1700000000000000],\"v\":[2]}]}",
+         SVC_UNPROCESSABLE, "duplicate_sample", NULL},
+        {"{\"batch_id\":\"a\",\"snapshots\":[{\"t\":1700000000000000,\"ids\":[10,11],\"v\":[1]}]}",
+         SVC_INVALID, "length_mismatch", "snapshots[0].v"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        ingest_batch b;
+        svc_error e;
+        int rc = parse(cases[i].body, &b, &e);
+        ingest_batch_free(&b);
+        if (rc != -1 || e.status != cases[i].status || e.code == NULL ||
+            strcmp(e.code, cases[i].code) != 0 ||
+            (cases[i].field == NULL) != (e.field == NULL) ||
+            (cases[i].field != NULL && strcmp(e.field, cases[i].field) != 0) ||
+            e.message[0] == '\0') {
+            T_FAIL("case %zu %s: rc %d, %s %s field %s (%s)", i, cases[i].body, rc,
+                   svc_status_name(e.status), e.code ? e.code : "-", e.field ? e.field : "-",
+                   e.message);
+        }
+    }
+}
+
+static void ingest_parse_sorts_columns_and_snapshots_into_records(void)
+{
+    ingest_batch b;
+    svc_error e;
+    const char *body =
+        "{\"batch_id\":\"b-17\","
+        "\"channels\":[{\"id\":11,\"t\":[1700000000000000,1700000000000010],\"v\":[1.5,\"+over\"]}],"
+        "\"snapshots\":[{\"t\":1700000000000005,\"ids\":[10,11],\"v\":[2.5,3.5]}]}";
+    T_EQ_INT(parse(body, &b, &e), 0);
+    T_EQ_STR(b.batch_id, "b-17");
+    T_EQ_INT(b.n, 4);
+    T_EQ_INT(b.n_channels, 2);
+    T_EQ_INT(b.rec[0].ch, 10);
+    T_EQ_INT(b.rec[1].ch, 11);
+    T_EQ_INT(b.rec[1].t, T0);
+    T_NEAR(b.rec[1].v, 1.5, 0);
+    T_EQ_INT(b.rec[2].t, T0 + 5);
+    T_EQ_INT(b.rec[3].t, T0 + 10);
+    T_EQ_INT(mt_sv_kind(b.rec[3].v), MT_SV_OVER_POS);
+    T_EQ_INT(b.t_min, T0);
+    T_EQ_INT(b.t_max, T0 + 10);
+    ingest_batch_free(&b);
+}
+
+static void ingest_parse_refuses_a_hok_body_that_is_not_hok(void)
+{
+    static const unsigned char junk[] = "not a HOK file at all";
+    ingest_batch b;
+    svc_error e;
+    memset(&b, 0, sizeof b);
+    T_EQ_INT(ingest_parse_hok(junk, sizeof junk - 1, "b1", &known, NOW, &b, &e), -1);
+    T_EQ_INT(e.status, SVC_INVALID);
+    T_EQ_STR(e.code, "bad_hok");
+    ingest_batch_free(&b);
+    memset(&b, 0, sizeof b);
+    T_EQ_INT(ingest_parse_hok(junk, sizeof junk - 1, "a b", &known, NOW, &b, &e), -1);
+    T_EQ_STR(e.code, "invalid_value");
+    T_EQ_STR(e.field, "X-Batch-Id");
+    ingest_batch_free(&b);
+}
+
+static void ingest_batch_id_valid_takes_64_safe_characters(void)
+{
+    char id[70];
+    T_TRUE(ingest_batch_id_valid("b-17.x:y_z"));
+    T_TRUE(!ingest_batch_id_valid(""));
+    T_TRUE(!ingest_batch_id_valid("a/b"));
+    memset(id, 'a', 64);
+    id[64] = '\0';
+    T_TRUE(ingest_batch_id_valid(id));
+    id[64] = 'a';
+    id[65] = '\0';
+    T_TRUE(!ingest_batch_id_valid(id));
+}
+
+void suite_ingest_parse(void)
+{
+    T_RUN(ingest_parse_refuses_bad_batches_with_code_and_field);
+    T_RUN(ingest_parse_sorts_columns_and_snapshots_into_records);
+    T_RUN(ingest_parse_refuses_a_hok_body_that_is_not_hok);
+    T_RUN(ingest_batch_id_valid_takes_64_safe_characters);
+}
