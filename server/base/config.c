@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -191,74 +192,205 @@ static int notify_config_parse(notify_config *n, char *err, size_t err_cap)
     return 0;
 }
 
+/* How a setting's text becomes its member of srv_config. */
+typedef enum {
+    OPT_STR,    /* const char *, as given */
+    OPT_LISTEN, /* const char *, PORT or IPv4:PORT */
+    OPT_SMTP,   /* const char *, smtp:// or smtps:// (or unset) */
+    OPT_INT,    /* int in lo..hi */
+    OPT_SIZE,   /* size_t in lo..hi */
+    OPT_BODIES, /* size_t in lo..hi, at least max_body and max_raw_body (applied before it);
+                 * unset: the larger of them, and at least 256 MiB */
+    OPT_ON,     /* bool: "1" is on */
+    OPT_SMTP_TLS /* bool smtp_tls_optional: "required" (false) or "optional" (true) */
+} opt_kind;
+
+/* One setting: its flag (NULL: environment only), its environment variable
+ * (NULL: flag only), its default (NULL: unset; see pool_default()), where
+ * it goes, and for a refused value what was expected. Checked in this
+ * order, so the first bad setting is the one reported. */
+typedef struct {
+    const char *flag;
+    const char *env;
+    const char *dflt;
+    opt_kind kind;
+    size_t off;
+    long lo, hi;
+    const char *expected;
+} opt;
+
+#define AT(member) offsetof(srv_config, member)
+static const opt opts[] = {
+    {"--listen", "METRON_LISTEN", "127.0.0.1:8080", OPT_LISTEN, AT(listen), 0, 0,
+     "expected PORT or IPv4:PORT"},
+    {NULL, "DATABASE_URL", NULL, OPT_STR, AT(database_url), 0, 0, NULL},
+    {"--data", "METRON_DATA", "./var", OPT_STR, AT(data_dir), 0, 0, NULL},
+    {"--portal", "METRON_PORTAL", "./portal", OPT_STR, AT(portal_dir), 0, 0, NULL},
+    {NULL, "METRON_SMTP_FROM", "metron@localhost", OPT_STR, AT(smtp_from), 0, 0, NULL},
+    {"--tls-cert", "METRON_TLS_CERT", NULL, OPT_STR, AT(tls_cert), 0, 0, NULL},
+    {"--access-log", "METRON_ACCESS_LOG", NULL, OPT_STR, AT(access_log), 0, 0, NULL},
+    {NULL, "METRON_PG_BIN", "/usr/lib/postgresql/15/bin", OPT_STR, AT(pg_bin), 0, 0, NULL},
+    {NULL, "METRON_TEST_ROUTES", "0", OPT_ON, AT(test_routes), 0, 0, NULL},
+    {"--mqtt", "METRON_MQTT_URL", NULL, OPT_STR, AT(mqtt_url), 0, 0, NULL},
+    {"--mqtt-public", "METRON_MQTT_PUBLIC_URL", NULL, OPT_STR, AT(mqtt_public), 0, 0, NULL},
+    {"--mqtt-dir", "METRON_MQTT_DIR", NULL, OPT_STR, AT(mqtt_dir), 0, 0, NULL},
+    {"--mqtt-plugin", "METRON_MQTT_PLUGIN", NULL, OPT_STR, AT(mqtt_plugin), 0, 0, NULL},
+    {"--threads", "METRON_THREADS", "64", OPT_INT, AT(threads), 2, 1024,
+     "expected an integer 2..1024"},
+    {"--db-pool", "METRON_DB_POOL", NULL, OPT_INT, AT(db_pool), 1, 256,
+     "expected an integer 1..256"},
+    {"--max-body", "METRON_MAX_BODY", "1048576", OPT_SIZE, AT(max_body), 1024, 1L << 30,
+     "expected bytes 1024..1073741824"},
+    {"--max-raw-body", "METRON_MAX_RAW_BODY", "67108864", OPT_SIZE, AT(max_raw_body), 1024,
+     1L << 30, "expected bytes 1024..1073741824"},
+    {"--body-memory", "METRON_BODY_MEMORY", NULL, OPT_BODIES, AT(body_memory), 1024, 1L << 40,
+     "expected bytes, at least --max-body and --max-raw-body"},
+    {"--jobs-interval", "METRON_JOBS_INTERVAL", "60", OPT_INT, AT(jobs_interval_s), 0, 86400,
+     "expected seconds 0..86400"},
+    {NULL, "METRON_COMPACT_MS", "30000", OPT_INT, AT(compact_ms), 10, 3600000,
+     "expected milliseconds 10..3600000"},
+    {NULL, "METRON_SMTP_TLS", "required", OPT_SMTP_TLS, AT(smtp_tls_optional), 0, 0,
+     "expected required or optional"},
+    {NULL, "METRON_SMTP_URL", NULL, OPT_SMTP, AT(smtp_url), 0, 0,
+     "expected smtp://host:port or smtps://..."},
+};
+#undef AT
+#define N_OPTS (sizeof opts / sizeof opts[0])
+
+/* The flags without a value. */
+typedef enum { FLAG_HELP, FLAG_VERSION, FLAG_DEMO } flag_kind;
+static const struct {
+    const char *name;
+    flag_kind kind;
+} flags[] = {{"--help", FLAG_HELP}, {"--version", FLAG_VERSION}, {"--demo", FLAG_DEMO}};
+
+/* The default of --db-pool: 4 PostgreSQL connections per CPU, 4..16. More
+ * backends than that only take turns on the CPUs (measured:
+ * docs/benchmarks.md). */
+static void pool_default(char *out, size_t cap)
+{
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    snprintf(out, cap, "%ld", cpus < 1 ? 16 : (cpus * 4 < 4 ? 4 : (cpus * 4 > 16 ? 16 : cpus * 4)));
+}
+
+/* Store the text "val" of setting "o" into "cfg", or describe why not. */
+static config_result apply(srv_config *cfg, const opt *o, const char *val, char *err,
+                           size_t err_cap)
+{
+    char *at = (char *)cfg + o->off;
+    const char *name = o->flag != NULL ? o->flag : o->env;
+    long v = 0;
+    bool ok = true;
+    switch (o->kind) {
+    case OPT_STR: break;
+    case OPT_LISTEN: ok = listen_valid(val); break;
+    case OPT_SMTP:
+        ok = val == NULL || strncmp(val, "smtp://", 7) == 0 || strncmp(val, "smtps://", 8) == 0;
+        break;
+    case OPT_INT:
+    case OPT_SIZE: ok = parse_int(val, o->lo, o->hi, &v) == 0; break;
+    case OPT_BODIES:
+        if (val == NULL) { /* four of the largest batches by default */
+            size_t larger = cfg->max_raw_body > cfg->max_body ? cfg->max_raw_body : cfg->max_body;
+            v = (long)(larger > (256u << 20) ? larger : (256u << 20));
+        } else {
+            ok = parse_int(val, o->lo, o->hi, &v) == 0 && (size_t)v >= cfg->max_raw_body &&
+                 (size_t)v >= cfg->max_body;
+        }
+        break;
+    case OPT_ON: break;
+    case OPT_SMTP_TLS: ok = strcmp(val, "required") == 0 || strcmp(val, "optional") == 0; break;
+    }
+    if (!ok) {
+        if (o->flag == NULL) { /* an environment variable: the value is not repeated */
+            snprintf(err, err_cap, "%s: %s", name, o->expected);
+        } else {
+            snprintf(err, err_cap, "%s '%.*s': %s", name, o->kind == OPT_LISTEN ? 60 : 20, val,
+                     o->expected);
+        }
+        return CONFIG_USAGE;
+    }
+    switch (o->kind) {
+    case OPT_STR:
+    case OPT_LISTEN:
+    case OPT_SMTP: memcpy(at, &val, sizeof val); break;
+    case OPT_INT: {
+        int i = (int)v;
+        memcpy(at, &i, sizeof i);
+        break;
+    }
+    case OPT_SIZE:
+    case OPT_BODIES: {
+        size_t z = (size_t)v;
+        memcpy(at, &z, sizeof z);
+        break;
+    }
+    case OPT_ON: {
+        bool on = strcmp(val, "1") == 0;
+        memcpy(at, &on, sizeof on);
+        break;
+    }
+    case OPT_SMTP_TLS: {
+        bool optional = strcmp(val, "optional") == 0;
+        memcpy(at, &optional, sizeof optional);
+        break;
+    }
+    }
+    return CONFIG_OK;
+}
+
 config_result config_parse(srv_config *cfg, int argc, char **argv, char *err, size_t err_cap)
 {
-    const char *threads = env_or("METRON_THREADS", "64");
-    /* PostgreSQL connections: 4 per CPU, 4..16. More backends than that
-     * only take turns on the CPUs (measured: docs/benchmarks.md). */
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    char pool_default[16];
-    snprintf(pool_default, sizeof pool_default, "%ld",
-             cpus < 1 ? 16 : (cpus * 4 < 4 ? 4 : (cpus * 4 > 16 ? 16 : cpus * 4)));
-    const char *pool = env_or("METRON_DB_POOL", pool_default);
-    const char *max_body = env_or("METRON_MAX_BODY", "1048576");
-    const char *max_raw_body = env_or("METRON_MAX_RAW_BODY", "67108864");
-    const char *jobs_interval = env_or("METRON_JOBS_INTERVAL", "60");
-    const char *body_memory = env_or("METRON_BODY_MEMORY", NULL);
-    const char *smtp_tls;
-    long v;
+    const char *vals[N_OPTS];
+    char pool[16];
 
     memset(cfg, 0, sizeof *cfg);
-    cfg->listen = env_or("METRON_LISTEN", "127.0.0.1:8080");
-    cfg->database_url = env_or("DATABASE_URL", NULL);
-    cfg->data_dir = env_or("METRON_DATA", "./var");
-    cfg->portal_dir = env_or("METRON_PORTAL", "./portal");
-    cfg->smtp_url = env_or("METRON_SMTP_URL", NULL);
-    cfg->smtp_from = env_or("METRON_SMTP_FROM", "metron@localhost");
-    smtp_tls = env_or("METRON_SMTP_TLS", "required");
-    cfg->tls_cert = env_or("METRON_TLS_CERT", NULL);
-    cfg->access_log = env_or("METRON_ACCESS_LOG", NULL);
-    cfg->pg_bin = env_or("METRON_PG_BIN", "/usr/lib/postgresql/15/bin");
-    cfg->test_routes = strcmp(env_or("METRON_TEST_ROUTES", "0"), "1") == 0;
-    cfg->mqtt_url = env_or("METRON_MQTT_URL", NULL);
-    cfg->mqtt_public = env_or("METRON_MQTT_PUBLIC_URL", NULL);
-    cfg->mqtt_dir = env_or("METRON_MQTT_DIR", NULL);
-    cfg->mqtt_plugin = env_or("METRON_MQTT_PLUGIN", NULL);
+    pool_default(pool, sizeof pool);
+    for (size_t k = 0; k < N_OPTS; k++) {
+        const char *dflt = opts[k].dflt;
+        if (dflt == NULL && opts[k].off == offsetof(srv_config, db_pool)) {
+            dflt = pool;
+        }
+        vals[k] = opts[k].env != NULL ? env_or(opts[k].env, dflt) : dflt;
+    }
 
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i], *val = NULL;
         char name[32];
         const char *eq = strchr(arg, '=');
-        size_t name_len = eq ? (size_t)(eq - arg) : strlen(arg);
+        size_t name_len = eq ? (size_t)(eq - arg) : strlen(arg), k;
+        bool is_flag = false;
         if (strncmp(arg, "--", 2) != 0 || name_len >= sizeof name) {
             snprintf(err, err_cap, "unexpected argument '%.60s' (see --help)", arg);
             return CONFIG_USAGE;
         }
         memcpy(name, arg, name_len);
         name[name_len] = '\0';
-        if (!strcmp(name, "--help") || !strcmp(name, "--version") || !strcmp(name, "--demo")) {
+        for (size_t f = 0; f < sizeof flags / sizeof flags[0]; f++) {
+            if (strcmp(name, flags[f].name) != 0) {
+                continue;
+            }
             if (eq) {
                 snprintf(err, err_cap, "%s takes no value", name);
                 return CONFIG_USAGE;
             }
-            if (!strcmp(name, "--help")) {
+            if (flags[f].kind == FLAG_HELP) {
                 config_usage();
                 return CONFIG_EXIT;
             }
-            if (!strcmp(name, "--version")) {
+            if (flags[f].kind == FLAG_VERSION) {
                 puts("metron-server " METRON_VERSION);
                 return CONFIG_EXIT;
             }
             cfg->demo = true;
+            is_flag = true;
+        }
+        if (is_flag) {
             continue;
         }
-        if (strcmp(name, "--listen") && strcmp(name, "--data") && strcmp(name, "--portal") &&
-            strcmp(name, "--threads") && strcmp(name, "--db-pool") && strcmp(name, "--tls-cert") &&
-            strcmp(name, "--access-log") && strcmp(name, "--max-body") &&
-            strcmp(name, "--max-raw-body") && strcmp(name, "--jobs-interval") &&
-            strcmp(name, "--body-memory") && strcmp(name, "--mqtt") &&
-            strcmp(name, "--mqtt-public") && strcmp(name, "--mqtt-dir") &&
-            strcmp(name, "--mqtt-plugin")) {
+        for (k = 0; k < N_OPTS && (opts[k].flag == NULL || strcmp(name, opts[k].flag)); k++) {
+        }
+        if (k == N_OPTS) {
             snprintf(err, err_cap, "unknown option %s (see --help)", name);
             return CONFIG_USAGE;
         }
@@ -270,96 +402,18 @@ config_result config_parse(srv_config *cfg, int argc, char **argv, char *err, si
             snprintf(err, err_cap, "%s needs a value (see --help)", name);
             return CONFIG_USAGE;
         }
-        if (!strcmp(name, "--listen")) {
-            cfg->listen = val;
-        } else if (!strcmp(name, "--data")) {
-            cfg->data_dir = val;
-        } else if (!strcmp(name, "--portal")) {
-            cfg->portal_dir = val;
-        } else if (!strcmp(name, "--threads")) {
-            threads = val;
-        } else if (!strcmp(name, "--db-pool")) {
-            pool = val;
-        } else if (!strcmp(name, "--tls-cert")) {
-            cfg->tls_cert = val;
-        } else if (!strcmp(name, "--access-log")) {
-            cfg->access_log = val;
-        } else if (!strcmp(name, "--max-body")) {
-            max_body = val;
-        } else if (!strcmp(name, "--max-raw-body")) {
-            max_raw_body = val;
-        } else if (!strcmp(name, "--jobs-interval")) {
-            jobs_interval = val;
-        } else if (!strcmp(name, "--body-memory")) {
-            body_memory = val;
-        } else if (!strcmp(name, "--mqtt")) {
-            cfg->mqtt_url = val;
-        } else if (!strcmp(name, "--mqtt-public")) {
-            cfg->mqtt_public = val;
-        } else if (!strcmp(name, "--mqtt-dir")) {
-            cfg->mqtt_dir = val;
-        } else if (!strcmp(name, "--mqtt-plugin")) {
-            cfg->mqtt_plugin = val;
-        } else {
-            snprintf(err, err_cap, "unknown option %s (see --help)", name);
-            return CONFIG_USAGE;
-        }
         if (val[0] == '\0') {
             snprintf(err, err_cap, "%s needs a non-empty value", name);
             return CONFIG_USAGE;
         }
+        vals[k] = val;
     }
 
-    if (!listen_valid(cfg->listen)) {
-        snprintf(err, err_cap, "--listen '%.60s': expected PORT or IPv4:PORT", cfg->listen);
-        return CONFIG_USAGE;
+    for (size_t k = 0; k < N_OPTS; k++) {
+        if (apply(cfg, &opts[k], vals[k], err, err_cap) != CONFIG_OK) {
+            return CONFIG_USAGE;
+        }
     }
-    if (parse_int(threads, 2, 1024, &v) != 0) {
-        snprintf(err, err_cap, "--threads '%.20s': expected an integer 2..1024", threads);
-        return CONFIG_USAGE;
-    }
-    cfg->threads = (int)v;
-    if (parse_int(pool, 1, 256, &v) != 0) {
-        snprintf(err, err_cap, "--db-pool '%.20s': expected an integer 1..256", pool);
-        return CONFIG_USAGE;
-    }
-    cfg->db_pool = (int)v;
-    if (parse_int(max_body, 1024, 1L << 30, &v) != 0) {
-        snprintf(err, err_cap, "--max-body '%.20s': expected bytes 1024..1073741824", max_body);
-        return CONFIG_USAGE;
-    }
-    cfg->max_body = (size_t)v;
-    if (parse_int(max_raw_body, 1024, 1L << 30, &v) != 0) {
-        snprintf(err, err_cap, "--max-raw-body '%.20s': expected bytes 1024..1073741824",
-                 max_raw_body);
-        return CONFIG_USAGE;
-    }
-    cfg->max_raw_body = (size_t)v;
-    /* The default budget holds four of the largest batches; a budget below
-     * one largest body would refuse bodies the limits above accept. */
-    if (body_memory == NULL) {
-        size_t larger = cfg->max_raw_body > cfg->max_body ? cfg->max_raw_body : cfg->max_body;
-        cfg->body_memory = larger > (256u << 20) ? larger : (256u << 20);
-    } else if (parse_int(body_memory, 1024, 1L << 40, &v) != 0 ||
-               (size_t)v < cfg->max_raw_body || (size_t)v < cfg->max_body) {
-        snprintf(err, err_cap,
-                 "--body-memory '%.20s': expected bytes, at least --max-body and --max-raw-body",
-                 body_memory);
-        return CONFIG_USAGE;
-    } else {
-        cfg->body_memory = (size_t)v;
-    }
-    if (parse_int(jobs_interval, 0, 86400, &v) != 0) {
-        snprintf(err, err_cap, "--jobs-interval '%.20s': expected seconds 0..86400",
-                 jobs_interval);
-        return CONFIG_USAGE;
-    }
-    cfg->jobs_interval_s = (int)v;
-    if (parse_int(env_or("METRON_COMPACT_MS", "30000"), 10, 3600000, &v) != 0) {
-        snprintf(err, err_cap, "METRON_COMPACT_MS: expected milliseconds 10..3600000");
-        return CONFIG_USAGE;
-    }
-    cfg->compact_ms = (int)v;
     if (notify_config_parse(&cfg->notify, err, err_cap) != 0) {
         return CONFIG_USAGE;
     }
@@ -380,16 +434,6 @@ config_result config_parse(srv_config *cfg, int argc, char **argv, char *err, si
                      cfg->mqtt_public);
             return CONFIG_USAGE;
         }
-    }
-    if (strcmp(smtp_tls, "required") != 0 && strcmp(smtp_tls, "optional") != 0) {
-        snprintf(err, err_cap, "METRON_SMTP_TLS: expected required or optional");
-        return CONFIG_USAGE;
-    }
-    cfg->smtp_tls_optional = strcmp(smtp_tls, "optional") == 0;
-    if (cfg->smtp_url != NULL && strncmp(cfg->smtp_url, "smtp://", 7) != 0 &&
-        strncmp(cfg->smtp_url, "smtps://", 8) != 0) {
-        snprintf(err, err_cap, "METRON_SMTP_URL: expected smtp://host:port or smtps://...");
-        return CONFIG_USAGE;
     }
     return CONFIG_OK;
 }

@@ -1,84 +1,145 @@
-/* server/config.c: flags over environment over defaults. */
+/* server/base/config.c: flags over environment over defaults, as tables of
+ * command lines and what each must give. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdlib.h>
+#include <string.h>
 
 #include "config.h"
 #include "t.h"
 
-static config_result parse(srv_config *cfg, const char *const *args, char *err, size_t cap)
+/* The environment variables the cases set; each case starts from none. */
+static const char *const env_names[] = {"METRON_LISTEN",  "DATABASE_URL",     "METRON_THREADS",
+                                        "METRON_SMTP_URL", "METRON_COMPACT_MS", "METRON_TEST_ROUTES",
+                                        "METRON_MAX_BODY"};
+
+#define MAX_ARGS 8
+
+typedef struct {
+    const char *args[MAX_ARGS]; /* NULL-terminated */
+    const char *env[2];         /* "NAME=value" or NULL */
+} command;
+
+static config_result run(const command *c, srv_config *cfg, char *err, size_t cap)
 {
-    char *argv[16];
+    char *argv[MAX_ARGS + 2];
     int argc = 0;
+    for (size_t i = 0; i < sizeof env_names / sizeof env_names[0]; i++) {
+        unsetenv(env_names[i]);
+    }
+    for (int i = 0; i < 2 && c->env[i] != NULL; i++) {
+        char buf[128];
+        char *eq;
+        strncpy(buf, c->env[i], sizeof buf - 1);
+        buf[sizeof buf - 1] = '\0';
+        eq = strchr(buf, '=');
+        *eq = '\0';
+        setenv(buf, eq + 1, 1);
+    }
     argv[argc++] = "metron-server";
-    for (; *args != NULL && argc < 15; args++) {
-        argv[argc++] = (char *)*args;
+    for (int i = 0; i < MAX_ARGS && c->args[i] != NULL; i++) {
+        argv[argc++] = (char *)c->args[i];
     }
     argv[argc] = NULL;
+    err[0] = '\0';
     return config_parse(cfg, argc, argv, err, cap);
 }
 
-static void config_defaults(void)
+static void config_refuses_bad_values_naming_the_setting(void)
 {
-    srv_config cfg;
-    char err[200];
-    const char *args[] = {NULL};
-    unsetenv("METRON_LISTEN");
-    unsetenv("DATABASE_URL");
-    T_EQ_INT(parse(&cfg, args, err, sizeof err), CONFIG_OK);
-    T_TRUE(strcmp(cfg.listen, "127.0.0.1:8080") == 0);
-    T_TRUE(strcmp(cfg.data_dir, "./var") == 0);
-    T_TRUE(cfg.database_url == NULL);
-    T_EQ_INT(cfg.threads, 64);
-    T_EQ_INT(cfg.max_body, 1048576);
-    T_TRUE(!cfg.demo);
+    static const struct {
+        command cmd;
+        const char *err; /* the message starts with this */
+    } cases[] = {
+        {{{"--listen", "example.com:80"}, {NULL}}, "--listen 'example.com:80': expected PORT"},
+        {{{"--listen", "127.0.0.1:70000"}, {NULL}}, "--listen '127.0.0.1:70000'"},
+        {{{NULL}, {"METRON_LISTEN=nowhere"}}, "--listen 'nowhere'"},
+        {{{"--threads", "many"}, {NULL}}, "--threads 'many': expected an integer 2..1024"},
+        {{{"--threads=1"}, {NULL}}, "--threads '1'"},
+        {{{NULL}, {"METRON_THREADS=2000"}}, "--threads '2000'"},
+        {{{"--db-pool", "0"}, {NULL}}, "--db-pool '0': expected an integer 1..256"},
+        {{{"--max-body", "12"}, {NULL}}, "--max-body '12': expected bytes"},
+        {{{"--max-raw-body=2000000000"}, {NULL}}, "--max-raw-body '2000000000'"},
+        {{{"--jobs-interval", "-1"}, {NULL}}, "--jobs-interval '-1': expected seconds"},
+        {{{NULL}, {"METRON_COMPACT_MS=5"}}, "METRON_COMPACT_MS: expected milliseconds"},
+        {{{NULL}, {"METRON_SMTP_URL=http://mail"}}, "METRON_SMTP_URL: expected smtp://"},
+        {{{"--demo=yes"}, {NULL}}, "--demo takes no value"},
+        {{{"--portal="}, {NULL}}, "--portal needs a non-empty value"},
+        {{{"--data"}, {NULL}}, "--data needs a value"},
+        {{{"--colour", "red"}, {NULL}}, "unknown option --colour"},
+        {{{"listen"}, {NULL}}, "unexpected argument 'listen'"},
+        {{{"--a-very-long-option-name-indeed-yes"}, {NULL}}, "unexpected argument"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        srv_config cfg;
+        char err[200];
+        config_result r = run(&cases[i].cmd, &cfg, err, sizeof err);
+        if (r != CONFIG_USAGE || strncmp(err, cases[i].err, strlen(cases[i].err)) != 0) {
+            T_FAIL("case %zu: result %d, \"%s\", want \"%s...\"", i, (int)r, err, cases[i].err);
+        }
+    }
 }
 
-static void config_flags_override_environment(void)
+static void config_takes_flags_over_environment_over_defaults(void)
 {
-    srv_config cfg;
-    char err[200];
-    const char *args[] = {"--listen", "127.0.0.1:9000", "--threads=8", "--demo", NULL};
-    setenv("METRON_LISTEN", "127.0.0.1:7000", 1);
-    setenv("METRON_THREADS", "4", 1);
-    T_EQ_INT(parse(&cfg, args, err, sizeof err), CONFIG_OK);
-    T_TRUE(strcmp(cfg.listen, "127.0.0.1:9000") == 0);
-    T_EQ_INT(cfg.threads, 8);
-    T_TRUE(cfg.demo);
-    unsetenv("METRON_LISTEN");
-    unsetenv("METRON_THREADS");
+    static const struct {
+        command cmd;
+        const char *listen;
+        int threads;
+        size_t max_body;
+        bool demo;
+        bool test_routes;
+        bool has_db_url;
+    } cases[] = {
+        {{{NULL}, {NULL}}, "127.0.0.1:8080", 64, 1048576, false, false, false},
+        {{{NULL}, {"METRON_LISTEN=127.0.0.1:7000", "METRON_THREADS=4"}}, "127.0.0.1:7000", 4,
+         1048576, false, false, false},
+        {{{"--listen", "127.0.0.1:9000", "--threads=8", "--demo"},
+          {"METRON_LISTEN=127.0.0.1:7000", "METRON_THREADS=4"}},
+         "127.0.0.1:9000", 8, 1048576, true, false, false},
+        {{{"--listen", "8081", "--max-body=2048"}, {NULL}}, "8081", 64, 2048, false, false, false},
+        {{{NULL}, {"METRON_TEST_ROUTES=1", "DATABASE_URL=postgresql:///x"}}, "127.0.0.1:8080", 64,
+         1048576, false, true, true},
+        {{{NULL}, {"METRON_TEST_ROUTES=yes"}}, "127.0.0.1:8080", 64, 1048576, false, false, false},
+        {{{NULL}, {"METRON_LISTEN="}}, "127.0.0.1:8080", 64, 1048576, false, false, false},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        srv_config cfg;
+        char err[200];
+        config_result r = run(&cases[i].cmd, &cfg, err, sizeof err);
+        if (r != CONFIG_OK || strcmp(cfg.listen, cases[i].listen) != 0 ||
+            cfg.threads != cases[i].threads || cfg.max_body != cases[i].max_body ||
+            cfg.demo != cases[i].demo || cfg.test_routes != cases[i].test_routes ||
+            (cfg.database_url != NULL) != cases[i].has_db_url) {
+            T_FAIL("case %zu: result %d (%s), listen %s threads %d max_body %zu demo %d", i,
+                   (int)r, err, r == CONFIG_OK ? cfg.listen : "-", cfg.threads, cfg.max_body,
+                   (int)cfg.demo);
+        }
+    }
 }
 
-static void config_refuses_bad_values(void)
+static void config_defaults_fill_every_setting(void)
 {
+    static const command none = {{NULL}, {NULL}};
     srv_config cfg;
     char err[200];
-    const char *a1[] = {"--listen", "example.com:80", NULL};
-    const char *a2[] = {"--threads", "many", NULL};
-    const char *a3[] = {"--demo=yes", NULL};
-    const char *a4[] = {"--max-body", "12", NULL};
-    const char *a5[] = {"--listen", "127.0.0.1:70000", NULL};
-    const char *a6[] = {"--portal=", NULL};
-    T_EQ_INT(parse(&cfg, a1, err, sizeof err), CONFIG_USAGE);
-    T_EQ_INT(parse(&cfg, a2, err, sizeof err), CONFIG_USAGE);
-    T_TRUE(strstr(err, "--threads") != NULL);
-    T_EQ_INT(parse(&cfg, a3, err, sizeof err), CONFIG_USAGE);
-    T_EQ_INT(parse(&cfg, a4, err, sizeof err), CONFIG_USAGE);
-    T_EQ_INT(parse(&cfg, a5, err, sizeof err), CONFIG_USAGE);
-    T_EQ_INT(parse(&cfg, a6, err, sizeof err), CONFIG_USAGE);
-}
-
-static void config_accepts_a_bare_port(void)
-{
-    srv_config cfg;
-    char err[200];
-    const char *args[] = {"--listen", "8081", NULL};
-    T_EQ_INT(parse(&cfg, args, err, sizeof err), CONFIG_OK);
+    T_EQ_INT(run(&none, &cfg, err, sizeof err), CONFIG_OK);
+    T_EQ_STR(cfg.data_dir, "./var");
+    T_EQ_STR(cfg.portal_dir, "./portal");
+    T_EQ_STR(cfg.smtp_from, "metron@localhost");
+    T_EQ_STR(cfg.pg_bin, "/usr/lib/postgresql/15/bin");
+    T_TRUE(cfg.smtp_url == NULL && cfg.tls_cert == NULL && cfg.access_log == NULL);
+    T_TRUE(cfg.db_pool >= 4 && cfg.db_pool <= 16);
+    T_EQ_INT(cfg.max_raw_body, 67108864);
+    T_EQ_INT(cfg.jobs_interval_s, 60);
+    T_EQ_INT(cfg.compact_ms, 30000);
 }
 
 void suite_config(void)
 {
-    T_RUN(config_defaults);
-    T_RUN(config_flags_override_environment);
-    T_RUN(config_refuses_bad_values);
-    T_RUN(config_accepts_a_bare_port);
+    T_RUN(config_refuses_bad_values_naming_the_setting);
+    T_RUN(config_takes_flags_over_environment_over_defaults);
+    T_RUN(config_defaults_fill_every_setting);
+    for (size_t i = 0; i < sizeof env_names / sizeof env_names[0]; i++) {
+        unsetenv(env_names[i]);
+    }
 }
