@@ -111,8 +111,7 @@ db_status db_exec_rows(db_conn *c, db_stmt *stmt, int n, const char *const *p,
 }
 
 db_status db_exec_one(db_conn *c, db_stmt *stmt, int n, const char *const *p,
-                      const db_field *fields, int n_fields, size_t row_size, void *out,
-                      bool *found)
+                      const db_field *fields, int n_fields, size_t row_size, void *out, bool *found)
 {
     void *rows = NULL;
     int n_rows = 0;

@@ -25,9 +25,9 @@ int http_svc_status(svc_status st, db_status db)
     case SVC_NOMEM:
     case SVC_UNAVAILABLE: return 503;
     case SVC_DB:
-        return db == DB_UNAVAILABLE || db == DB_BUSY         ? 503
+        return db == DB_UNAVAILABLE || db == DB_BUSY      ? 503
                : db == DB_CONFLICT || db == DB_CONSTRAINT ? 409
-                                                           : 500;
+                                                          : 500;
     default: return 500;
     }
 }

@@ -30,14 +30,13 @@ static svc_status open_group(const svc_actor *a, long long group_id, db_conn **c
     return SVC_OK;
 }
 
-svc_status svc_live_start(const svc_actor *a, long long group_id, long long *until,
-                          svc_error *e)
+svc_status svc_live_start(const svc_actor *a, long long group_id, long long *until, svc_error *e)
 {
     db_conn *c = NULL;
     svc_status rc = open_group(a, group_id, &c, e);
     if (rc == SVC_OK) {
-        db_status st = db_live_start(c, a->account_id, group_id,
-                                     svc_ingest_now_us() + LIVE_KEEP_US, a->user_id, until);
+        db_status st = db_live_start(c, a->account_id, group_id, svc_ingest_now_us() + LIVE_KEEP_US,
+                                     a->user_id, until);
         if (st != DB_OK) {
             rc = svc_fail_db(e, st, NULL);
         }
@@ -108,8 +107,8 @@ svc_status svc_live_get(const svc_actor *a, long long group_id, long long since_
     }
     rc = open_group(a, group_id, &c, e);
     if (rc == SVC_OK) {
-        db_status st = db_live_until(c, a->account_id, group_id, svc_ingest_now_us(), &until,
-                                     &active);
+        db_status st =
+            db_live_until(c, a->account_id, group_id, svc_ingest_now_us(), &until, &active);
         if (st == DB_OK) {
             st = db_live_samples(c, a->account_id, group_id, since_us, &rows, &n);
         }
@@ -126,8 +125,7 @@ svc_status svc_live_get(const svc_actor *a, long long group_id, long long since_
 }
 
 svc_status svc_live_ingest(srv *s, const char *credential, const char *body, size_t len,
-                           long long *account_id, size_t *samples, long long *until,
-                           svc_error *e)
+                           long long *account_id, size_t *samples, long long *until, svc_error *e)
 {
     ingest_sender who = {credential, 0};
     return svc_live_ingest_as(s, &who, body, len, account_id, samples, until, e);
