@@ -3,6 +3,8 @@
 #ifndef MTS_CONFIG_H
 #define MTS_CONFIG_H
 
+#include "mt/status.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -68,6 +70,7 @@ typedef enum {
  * 0, or -1 when it is not such a URL. */
 int config_mqtt_url(const char *url, char *host, size_t cap, int *port);
 
+MT_MUSTCHECK
 config_result config_parse(srv_config *cfg, int argc, char **argv, char *err, size_t err_cap);
 
 /* Print the --help text to stdout. */

@@ -19,6 +19,8 @@
 #ifndef MTS_DB_H
 #define MTS_DB_H
 
+#include "mt/status.h"
+
 #include <libpq-fe.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -66,6 +68,7 @@ void db_pool_free(db_pool *pool);
 /* Take a connection: DB_OK and *out set, or DB_BUSY after "wait_ms" without
  * a free one, or DB_UNAVAILABLE when PostgreSQL cannot be reached (then *out
  * is NULL and nothing needs releasing). Thread-safe. */
+MT_MUSTCHECK
 db_status db_acquire(db_pool *pool, int wait_ms, db_conn **out);
 
 /* Give "conn" back (NULL is ignored). A connection left inside a transaction
@@ -76,6 +79,7 @@ void db_release(db_pool *pool, db_conn *conn);
  * On DB_OK, when "out" is not NULL, *out is the result (PGRES_TUPLES_OK or
  * PGRES_COMMAND_OK) and the caller frees it with PQclear(); on failure *out
  * is NULL and the error was logged with the statement's name. */
+MT_MUSTCHECK
 db_status db_exec(db_conn *conn, db_stmt *stmt, int n_params, const char *const *params,
                   PGresult **out);
 
@@ -83,6 +87,7 @@ db_status db_exec(db_conn *conn, db_stmt *stmt, int n_params, const char *const 
  * PQexecPrepared() takes them (formats[i] = 1: params[i] is "lengths[i]"
  * raw bytes, e.g. a bytea; NULL = all text) and "result_format" 1 for
  * binary result columns. */
+MT_MUSTCHECK
 db_status db_exec_bin(db_conn *conn, db_stmt *stmt, int n_params, const char *const *params,
                       const int *lengths, const int *formats, int result_format,
                       PGresult **out);
@@ -90,11 +95,14 @@ db_status db_exec_bin(db_conn *conn, db_stmt *stmt, int n_params, const char *co
 /* Whether PostgreSQL answers: take a connection within "wait_ms" and run
  * SELECT 1 on it. DB_OK, DB_BUSY (no free connection in time) or the
  * failure. */
+MT_MUSTCHECK
 db_status db_ping(db_pool *pool, int wait_ms);
 
 /* Transactions on one connection: BEGIN / COMMIT / ROLLBACK. db_commit()
  * returns DB_CONFLICT or DB_CONSTRAINT for deferred violations. */
+MT_MUSTCHECK
 db_status db_begin(db_conn *conn);
+MT_MUSTCHECK
 db_status db_commit(db_conn *conn);
 db_status db_rollback(db_conn *conn);
 

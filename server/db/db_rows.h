@@ -4,6 +4,8 @@
 #ifndef MTS_DB_ROWS_H
 #define MTS_DB_ROWS_H
 
+#include "mt/status.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -30,6 +32,7 @@ typedef struct {
  * "row_size"-byte structs. Returns DB_OK with *out (caller frees with
  * db_rows_free(); NULL when there are no rows) and *n, or DB_ERROR when out
  * of memory (*out NULL). */
+MT_MUSTCHECK
 db_status db_rows_map(const PGresult *res, const db_field *fields, int n_fields, size_t row_size,
                       void **out, int *n);
 
@@ -43,6 +46,7 @@ void db_row_clear(void *row, const db_field *fields, int n_fields);
 /* Run "stmt" and map every row of its result into a new array of
  * "row_size"-byte structs (db_rows_map(); *out NULL and *n_rows 0 on
  * failure or without rows). */
+MT_MUSTCHECK
 db_status db_exec_rows(db_conn *c, db_stmt *stmt, int n, const char *const *p,
                        const db_field *fields, int n_fields, size_t row_size, void **out,
                        int *n_rows);
@@ -50,11 +54,13 @@ db_status db_exec_rows(db_conn *c, db_stmt *stmt, int n, const char *const *p,
 /* Run "stmt" and map exactly one row into "out" ("row_size" bytes, zeroed
  * otherwise): *found false when there is no row (or more than one). Free
  * its strings with db_row_clear(). */
+MT_MUSTCHECK
 db_status db_exec_one(db_conn *c, db_stmt *stmt, int n, const char *const *p,
                       const db_field *fields, int n_fields, size_t row_size, void *out,
                       bool *found);
 
 /* Run "stmt" and report whether it returned or changed a row. */
+MT_MUSTCHECK
 db_status db_exec_found(db_conn *c, db_stmt *stmt, int n, const char *const *p, bool *found);
 
 #endif

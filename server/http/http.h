@@ -157,6 +157,7 @@ int http_reply_db(http_req *req, db_status st);
  * -> 0 with *out NULL unless "required" (then 400 missing); not a string ->
  * 400 wrong_type; longer than "max_chars" UTF-8 characters -> 400 too_long.
  * Returns 0, or -1 after replying. */
+MT_MUSTCHECK
 int http_json_string(http_req *req, const cJSON *obj, const char *name, size_t max_chars,
                      bool required, const char **out);
 
@@ -166,6 +167,7 @@ int http_json_string(http_req *req, const cJSON *obj, const char *name, size_t m
  * "within": the reply then names that member in "field" (the message names
  * both). Call it before acting on the body, so that a refused body changes
  * nothing. Returns 0, or -1 after replying. */
+MT_MUSTCHECK
 int http_json_fields(http_req *req, const cJSON *obj, const char *const *allowed,
                      const char *within);
 
@@ -208,6 +210,7 @@ int http_query(const http_req *req, const char *name, char *buf, size_t cap);
  * session's X-CSRF-Token), 403 trial_expired / account_frozen /
  * ip_not_allowed / plan_limit (P20, a token after a downgrade), 503 when
  * the database is away. Returns 0, or -1 after replying. */
+MT_MUSTCHECK
 int http_auth_resolve(http_req *req, const http_route *route);
 
 /* Authenticate a gateway app's request for an AUTH_APP route

@@ -22,24 +22,29 @@ svc_actor admin_actor(const http_req *req);
 int admin_reply(http_req *req, int ok_status, int rc, svc_result *r);
 
 /* Path parameter "i" as a positive id; anything else answers 404. */
+MT_MUSTCHECK
 int admin_id(http_req *req, int i, long long *out);
 
 /* Boolean member: *out -1 when absent, else 0/1; not a boolean -> 400. */
+MT_MUSTCHECK
 int admin_bool(http_req *req, const char *name, int *out);
 
 /* Integer member in [min, max]: absent -> *present false (400 missing when
  * "required"); not an integer -> wrong_type; out of range -> out_of_range. */
+MT_MUSTCHECK
 int admin_int(http_req *req, const char *name, bool required, long long min, long long max,
               long long *out, bool *present);
 
 /* A string member that may be null: *set true when present (string or
  * null), *out the string or NULL. */
+MT_MUSTCHECK
 int admin_nullable_string(http_req *req, const char *name, size_t max_chars, bool *set,
                           const char **out);
 
 /* A JSON array "arr" of distinct positive integer ids (at most 1000) as a
  * PostgreSQL array literal "{1,2}" in *lit (caller frees) with *n ids. Not
  * an array / not integers -> wrong_type; repeated -> 400 duplicate. */
+MT_MUSTCHECK
 int admin_id_list(http_req *req, const cJSON *arr, const char *field, char **lit, long long *n);
 
 #endif

@@ -17,6 +17,7 @@ svc_actor admb_actor(const http_req *req);
 
 /* Path parameter "i" as a positive id. Returns 0, or -1 after replying 404
  * not_found (a malformed id names nothing). */
+MT_MUSTCHECK
 int admb_path_id(http_req *req, int i, long long *out);
 
 /* Reply to a failed svc call (400/403/404/409/503/500). Returns the status. */
@@ -24,6 +25,7 @@ int admb_reply_err(http_req *req, const svc_error *e);
 
 /* A boolean member: absent/null -> *out = -1; true/false -> 1/0; anything
  * else -> 400 wrong_type. Returns 0, or -1 after replying. */
+MT_MUSTCHECK
 int admb_json_bool(http_req *req, const cJSON *obj, const char *name, int *out);
 
 /* Whether the JSON number "item" is an integer in 1..2^53 (*out set). */
@@ -32,17 +34,20 @@ bool admb_json_id_value(const cJSON *item, long long *out);
 /* An id member (a positive integer, or null when "nullable"): *present
  * tells whether it was there (null counts, with *out = 0). Returns 0, or -1
  * after replying 400 wrong_type. */
+MT_MUSTCHECK
 int admb_json_id(http_req *req, const cJSON *obj, const char *name, bool nullable,
                  long long *out, bool *present);
 
 /* A text member through http_json_string() that must also hold no control
  * characters and, unless "allow_empty", not be empty or blank (400
  * invalid). Returns 0, or -1 after replying. */
+MT_MUSTCHECK
 int admb_json_text(http_req *req, const cJSON *obj, const char *name, size_t max_chars,
                    bool required, bool allow_empty, const char **out);
 
 /* Query parameter "name" as an integer within lo..hi (default "def" when
  * absent). Returns 0, or -1 after replying 400 invalid. */
+MT_MUSTCHECK
 int admb_query_int(http_req *req, const char *name, long long lo, long long hi, long long def,
                    long long *out);
 
@@ -50,6 +55,7 @@ int admb_query_int(http_req *req, const char *name, long long lo, long long hi, 
 void admb_query_str(const http_req *req, const char *name, char *out, size_t cap);
 
 /* Take a pooled connection for "req": 0, or -1 after replying (503). */
+MT_MUSTCHECK
 int admb_acquire(http_req *req, db_conn **c);
 
 /* Reply 200 {"id": id, "deleted": true}. */

@@ -11,6 +11,8 @@
 #ifndef MTS_AUDIT_H
 #define MTS_AUDIT_H
 
+#include "mt/status.h"
+
 #include <cjson/cJSON.h>
 #include <stdbool.h>
 
@@ -31,11 +33,13 @@ typedef struct {
  * object text, or NULL for {}; never secrets) for "who", on "c" inside the
  * caller's transaction. Nothing is written (DB_OK) when who->account_id is
  * 0. Returns the database status: on failure the caller rolls back. */
+MT_MUSTCHECK
 db_status audit_write(db_conn *c, const audit_who *who, const char *action,
                       const char *target_type, long long target_id, const char *detail_json);
 
 /* audit_write() with the detail {"key": "val"} (none when "key" or "val"
  * is NULL); "val" may be any text (it is escaped). */
+MT_MUSTCHECK
 db_status audit_write_kv(db_conn *c, const audit_who *who, const char *action,
                          const char *target_type, long long target_id, const char *key,
                          const char *val);
@@ -51,6 +55,7 @@ int audit_event(db_pool *pool, const audit_who *who, const char *action,
  * lets through (db_auth.h), newest first, as {"entries": [...],
  * "next_before": id or null} in *out (caller owns). SVC_OK, or the failure
  * in "e". */
+MT_MUSTCHECK
 svc_status audit_list(const svc_actor *a, const db_audit_filter *f, int limit, cJSON **out,
                       svc_error *e);
 

@@ -61,24 +61,29 @@ int svc_firmware_cmp(const char *a, const char *b);
 /* Register an app (P3; kind lr8450-direct also needs P11 on the plan).
  * "group_id" 0 = none. On success *id and "credential" (the only time it is
  * ever visible; only its SHA-256 is stored). */
+MT_MUSTCHECK
 svc_status svc_app_create(db_pool *pool, const svc_actor *a, const char *kind,
                         const char *name, long long group_id, long long *id,
                         char credential[SVC_CREDENTIAL_CAP], svc_error *e);
 
 /* Change name (NULL = keep), enabled (-1 = keep), group (set_group; 0 = none). */
+MT_MUSTCHECK
 svc_status svc_app_update(db_pool *pool, const svc_actor *a, long long app_id, const char *name,
                         int enabled, bool set_group, long long group_id, svc_error *e);
 
 /* Delete an app with its devices and channels. */
+MT_MUSTCHECK
 svc_status svc_app_delete(db_pool *pool, const svc_actor *a, long long app_id, svc_error *e);
 
 /* Replace the app's credential; the old one stops working at once. */
+MT_MUSTCHECK
 svc_status svc_app_regenerate(db_pool *pool, const svc_actor *a, long long app_id,
                             char credential[SVC_CREDENTIAL_CAP], svc_error *e);
 
 /* Identify the app holding "credential" (for the ingestion API). SVC_OK
  * with *account_id and *app_id; SVC_NOT_FOUND for an unknown credential;
  * SVC_FORBIDDEN for a disabled app. */
+MT_MUSTCHECK
 svc_status svc_app_authenticate(db_pool *pool, const char *credential, long long *account_id,
                               long long *app_id, svc_error *e);
 
@@ -88,20 +93,24 @@ svc_status svc_app_authenticate(db_pool *pool, const char *credential, long long
  * (the ingestion path uses this too): locks the account row, checks the
  * model against the app kind, P12 for One/Cross apps (an LR8450 direct app
  * is one instrument), then inserts. "firmware" and "name" may be "". */
+MT_MUSTCHECK
 svc_status svc_device_create_in(db_conn *c, long long account_id, mt_plan plan, long long app_id,
                               const char *model, const char *serial, const char *firmware,
                               const char *name, long long *id, svc_error *e);
 
 /* The same in a transaction of its own. */
+MT_MUSTCHECK
 svc_status svc_device_create(db_pool *pool, const svc_actor *a, long long app_id,
                            const char *model, const char *serial, const char *firmware,
                            const char *name, long long *id, svc_error *e);
 
 /* Edit a device: NULL fields are kept. */
+MT_MUSTCHECK
 svc_status svc_device_update(db_pool *pool, const svc_actor *a, long long device_id,
                            const char *model, const char *serial, const char *firmware,
                            const char *name, svc_error *e);
 
+MT_MUSTCHECK
 svc_status svc_device_delete(db_pool *pool, const svc_actor *a, long long device_id, svc_error *e);
 
 /* -------------------------------------------------------------- channels */
@@ -111,14 +120,17 @@ bool svc_channel_key_valid(const char *key);
 
 /* "decimals": how many decimals its values are shown with, 0..9, or -1
  * automatic (the update changes it only when "set_decimals"). */
+MT_MUSTCHECK
 svc_status svc_channel_create(db_pool *pool, const svc_actor *a, long long device_id,
                             const char *key, const char *name, const char *unit, int decimals,
                             long long *id, svc_error *e);
 
+MT_MUSTCHECK
 svc_status svc_channel_update(db_pool *pool, const svc_actor *a, long long channel_id,
                             const char *name, const char *unit, bool set_decimals, int decimals,
                             svc_error *e);
 
+MT_MUSTCHECK
 svc_status svc_channel_delete(db_pool *pool, const svc_actor *a, long long channel_id,
                             svc_error *e);
 
@@ -131,6 +143,7 @@ svc_status svc_channel_delete(db_pool *pool, const svc_actor *a, long long chann
  * channel must fit P10 (One/Cross apps) or P11 (LR8450 direct) for "plan"
  * (SVC_PLAN_LIMIT). Shrinking an over-quota selection (after a downgrade) is
  * always allowed. */
+MT_MUSTCHECK
 svc_status svc_selection_set(db_pool *pool, const svc_actor *a,
                            long long device_id, const long long *ids, int n, svc_error *e);
 

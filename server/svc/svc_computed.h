@@ -37,34 +37,41 @@ typedef struct {
  * compiles (core's error and position otherwise), names no CHk beyond the
  * inputs (position of the first such CHk) and uses every input. SVC_OK, or
  * SVC_INVALID in "e". Pure: no database. */
+MT_MUSTCHECK
 svc_status svc_cx_check_expression(const char *expression, size_t n_inputs, svc_error *e);
 
 /* The computed channels of group "group_id" as a JSON array (*json, caller
  * frees). */
+MT_MUSTCHECK
 svc_status svc_cx_list(db_pool *pool, const svc_actor *a, long long group_id, char **json,
                     svc_error *e);
 
 /* Computed channel "id" as a JSON object (*json, caller frees). */
+MT_MUSTCHECK
 svc_status svc_cx_get(db_pool *pool, const svc_actor *a, long long id, char **json,
                    svc_error *e);
 
 /* Create a computed channel in group "group_id" from "d" (name, expression
  * and inputs required), schedule its back-fill; *id = the new channel. */
+MT_MUSTCHECK
 svc_status svc_cx_create(db_pool *pool, const svc_actor *a, long long group_id,
                       const svc_cx_def *d, long long *id, svc_error *e);
 
 /* Change computed channel "id": a new expression or new inputs are checked
  * together with what is kept, clear the channel's values and schedule its
  * back-fill (when they differ from the stored ones). */
+MT_MUSTCHECK
 svc_status svc_cx_update(db_pool *pool, const svc_actor *a, long long id, const svc_cx_def *d,
                       svc_error *e);
 
 /* Copy computed channel "id" into its group as a new channel named "name"
  * (NULL: the source's name + " (copy)"), back-filled like a new one. */
+MT_MUSTCHECK
 svc_status svc_cx_copy(db_pool *pool, const svc_actor *a, long long id, const char *name,
                     long long *new_id, svc_error *e);
 
 /* Delete computed channel "id" with its values. */
+MT_MUSTCHECK
 svc_status svc_cx_delete(db_pool *pool, const svc_actor *a, long long id, svc_error *e);
 
 #endif

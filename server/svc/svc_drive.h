@@ -62,10 +62,12 @@ const char *svc_drive_sort_name(drive_sort s);
  * Datasets are the measurement groups the actor may see (members: the
  * groups granted to them). SVC_NOT_FOUND for an unknown folder. On success
  * *out is set (caller frees with cJSON_Delete()). */
+MT_MUSTCHECK
 svc_status svc_drive_list(db_pool *pool, const svc_actor *a, long long folder_id, drive_sort sort,
                        bool desc, cJSON **out, svc_error *e);
 
 /* The JSON of entry "id" (a folder when "folder"); SVC_NOT_FOUND. */
+MT_MUSTCHECK
 svc_status svc_drive_item(db_pool *pool, const svc_actor *a, long long id, bool folder,
                        cJSON **out, svc_error *e);
 
@@ -74,6 +76,7 @@ svc_status svc_drive_item(db_pool *pool, const svc_actor *a, long long id, bool 
 /* Create folder "name" in "parent_id" (0 = root). Errors: SVC_INVALID
  * invalid_name; SVC_NOT_FOUND (parent); SVC_CONFLICT name_taken, too_deep,
  * folder_full. */
+MT_MUSTCHECK
 svc_status svc_drive_folder_create(db_pool *pool, const svc_actor *a, long long parent_id,
                                 const char *name, long long *id, svc_error *e);
 
@@ -82,6 +85,7 @@ svc_status svc_drive_folder_create(db_pool *pool, const svc_actor *a, long long 
  * itself or below itself is SVC_CONFLICT move_into_itself; a move that would
  * nest deeper than DRIVE_MAX_DEPTH is SVC_CONFLICT too_deep; other errors as
  * svc_drive_folder_create(). */
+MT_MUSTCHECK
 svc_status svc_drive_item_update(db_pool *pool, const svc_actor *a, long long id, bool folder,
                               const char *name, bool set_parent, long long parent_id,
                               svc_error *e);
@@ -90,6 +94,7 @@ svc_status svc_drive_item_update(db_pool *pool, const svc_actor *a, long long id
  * holds anything, unless "recursive" (then everything inside goes, and the
  * bytes of its files are freed). "data_dir" is the server's data folder.
  * *n_files and *bytes (may be NULL) receive what was deleted. */
+MT_MUSTCHECK
 svc_status svc_drive_folder_delete(db_pool *pool, const svc_actor *a, const char *data_dir,
                                 long long id, bool recursive, long long *n_files,
                                 long long *bytes, svc_error *e);
@@ -98,6 +103,7 @@ svc_status svc_drive_folder_delete(db_pool *pool, const svc_actor *a, const char
 
 /* Delete file "id": the record and its bytes in the quota go in one
  * transaction, the file on disk right after. SVC_NOT_FOUND. */
+MT_MUSTCHECK
 svc_status svc_drive_file_delete(db_pool *pool, const svc_actor *a, const char *data_dir,
                               long long id, long long *bytes, svc_error *e);
 
@@ -110,6 +116,7 @@ int svc_drive_file_path(const char *data_dir, long long account_id, long long id
  * "name" is valid and free there, and give the bytes still free in the
  * storage quota in *room (0 when none). Not locked: the final word is
  * svc_drive_upload_commit()'s. Errors as svc_drive_folder_create(). */
+MT_MUSTCHECK
 svc_status svc_drive_upload_check(db_pool *pool, const svc_actor *a, long long folder_id,
                                const char *name, long long *room, svc_error *e);
 
@@ -127,10 +134,12 @@ typedef struct {
 
 /* Create the temporary file for an upload of "account_id" (the account's
  * folder is created as needed). On failure nothing is left behind. */
+MT_MUSTCHECK
 svc_status svc_drive_upload_begin(const char *data_dir, long long account_id, svc_drive_upload *u,
                                svc_error *e);
 
 /* Append "len" bytes. On failure the upload must be aborted. */
+MT_MUSTCHECK
 svc_status svc_drive_upload_write(svc_drive_upload *u, const void *buf, size_t len, svc_error *e);
 
 /* Flush the file to disk, close it, finish the SHA-256 and detect the
@@ -139,6 +148,7 @@ svc_status svc_drive_upload_write(svc_drive_upload *u, const void *buf, size_t l
  * parses), else "other". "name" is the user's file name (for the
  * extension). The file stays until svc_drive_upload_commit() or
  * svc_drive_upload_abort(). */
+MT_MUSTCHECK
 svc_status svc_drive_upload_finish(svc_drive_upload *u, const char *name, svc_error *e);
 
 /* Remove the temporary file and free "u" (safe to call twice). */
@@ -152,6 +162,7 @@ void svc_drive_upload_abort(svc_drive_upload *u);
  * the temporary file is renamed to the file's id. On success *id is set and
  * the temporary file is gone (renamed); on failure call
  * svc_drive_upload_abort(). */
+MT_MUSTCHECK
 svc_status svc_drive_upload_commit(db_pool *pool, const svc_actor *a, const char *data_dir,
                                 long long folder_id, const char *name, const char *content_type,
                                 svc_drive_upload *u, long long *id, svc_error *e);
@@ -184,6 +195,7 @@ svc_status svc_drive_folder_ensure_tx(db_conn *c, long long account_id, long lon
  * Errors: SVC_NOT_FOUND; SVC_CONFLICT not_viewable (another kind);
  * SVC_INVALID unreadable (core refused the file; message from core) or
  * too_large (a CSV over DRIVE_CSV_OPEN_MAX). */
+MT_MUSTCHECK
 svc_status svc_drive_channels(db_pool *pool, const svc_actor *a, const char *data_dir, long long id,
                            int utc_offset_minutes, cJSON **out, svc_error *e);
 
@@ -200,6 +212,7 @@ svc_status svc_drive_channels(db_pool *pool, const svc_actor *a, const char *dat
  * *out: {file_id, samples, channels}. Errors: SVC_PLAN_LIMIT below Pro (P24),
  * SVC_NOT_FOUND (file or a target channel), SVC_CONFLICT not_importable,
  * SVC_INVALID (mapping, times, unreadable file: core's message). */
+MT_MUSTCHECK
 svc_status svc_drive_import(db_pool *pool, const svc_actor *a, const char *data_dir, long long id,
                          const cJSON *body, int64_t now_us, cJSON **out, svc_error *e);
 
@@ -232,6 +245,7 @@ typedef struct {
  *    upload being recorded right now is never touched), and the folders of
  *    accounts that no longer exist once empty.
  * Fills "stats". */
+MT_MUSTCHECK
 svc_status svc_drive_cleanup(db_pool *pool, const char *data_dir, int64_t now_us, int64_t grace_s,
                           svc_drive_cleanup_stats *stats, svc_error *e);
 
@@ -240,6 +254,7 @@ svc_status svc_drive_cleanup(db_pool *pool, const char *data_dir, int64_t now_us
 
 /* Test route only: set the account's acquired-data bytes (to bring an
  * account near its quota). SVC_NOT_FOUND for an unknown account. */
+MT_MUSTCHECK
 svc_status svc_drive_test_set_data_bytes(db_pool *pool, long long account_id, long long bytes,
                                       svc_error *e);
 

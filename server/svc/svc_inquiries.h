@@ -11,6 +11,7 @@
 
 /* Create an inquiry of kind inquiry / fault_report / investigation_request /
  * account_deletion (the last one: administrators only, SVC_FORBIDDEN). */
+MT_MUSTCHECK
 svc_status svc_inquiry_create(db_pool *pool, const svc_actor *a, const char *kind,
                            const char *subject, const char *body, bool allow_remote_access,
                            long long *id, svc_error *e);

@@ -23,15 +23,18 @@
 /* Start (or extend) high-speed mode of group "group_id" for LIVE_MINUTES:
  * *until = its end (µs). SVC_NOT_FOUND when the actor cannot see the
  * group. */
+MT_MUSTCHECK
 svc_status svc_live_start(const svc_actor *a, long long group_id, long long *until,
                           svc_error *e);
 
 /* Stop it (also when it was not on). */
+MT_MUSTCHECK
 svc_status svc_live_stop(const svc_actor *a, long long group_id, svc_error *e);
 
 /* The group's live samples from "since_us" on (at most LIVE_KEEP_US old):
  * {"until": µs or null, "channels": [{"id", "t": [...], "v": [...]}]} in
  * *out (caller owns). */
+MT_MUSTCHECK
 svc_status svc_live_get(const svc_actor *a, long long group_id, long long since_us, cJSON **out,
                         svc_error *e);
 
@@ -40,6 +43,7 @@ svc_status svc_live_get(const svc_actor *a, long long group_id, long long since_
  * mode is on for its group: *account_id (for the access log), *samples
  * and *until. SVC_CONFLICT live_not_active when it is off; the refusals of
  * svc_ingest_app() and ingest_parse_json() otherwise. */
+MT_MUSTCHECK
 svc_status svc_live_ingest(srv *s, const char *credential, const char *body, size_t len,
                            long long *account_id, size_t *samples, long long *until,
                            svc_error *e);

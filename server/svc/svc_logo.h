@@ -30,10 +30,12 @@ int svc_base64_decode(const char *text, size_t max, unsigned char **out, size_t 
 /* Store "len" bytes at "data" as the account's logo (P22 on the plan; PNG,
  * JPEG, GIF or WebP by magic bytes; at most SVC_LOGO_MAX). "declared_type" (may be
  * NULL) must match what the bytes are. */
+MT_MUSTCHECK
 svc_status svc_logo_set(db_pool *pool, const svc_actor *a, const unsigned char *data, size_t len,
                      const char *declared_type, svc_error *e);
 
 /* Remove the logo (SVC_NOT_FOUND when there is none). */
+MT_MUSTCHECK
 svc_status svc_logo_delete(db_pool *pool, const svc_actor *a, svc_error *e);
 
 #endif

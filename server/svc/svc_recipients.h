@@ -31,10 +31,13 @@ typedef struct {
     int enabled; /* -1 = not given */
 } svc_recipient_in;
 
+MT_MUSTCHECK
 svc_status svc_recipient_create(db_pool *pool, const svc_actor *a, const svc_recipient_in *in,
                              long long *id, svc_error *e);
+MT_MUSTCHECK
 svc_status svc_recipient_update(db_pool *pool, const svc_actor *a, long long id,
                              const svc_recipient_in *in, svc_error *e);
+MT_MUSTCHECK
 svc_status svc_recipient_delete(db_pool *pool, const svc_actor *a, long long id, svc_error *e);
 
 #endif
