@@ -636,4 +636,4 @@ const http_route http_routes_alarm[] = {
     {"PUT", "/api/v1/groups/*/alarm-settings", h_settings_put, AUTH_USER, BODY_JSON, false},
     {"POST", "/api/v1/auth/temporary", h_temp_login, AUTH_PUBLIC, BODY_JSON, false},
     {"POST", "/api/v1/drive/files/*/alarm-check", h_file_check, AUTH_USER, BODY_JSON, false},
-    {NULL}};
+    {NULL, NULL, NULL, AUTH_PUBLIC, BODY_NONE, false}};

@@ -224,4 +224,4 @@ const http_route http_routes_computed[] = {
     {"PATCH", "/api/v1/computed/*", h_update, AUTH_USER, BODY_JSON, false},
     {"DELETE", "/api/v1/computed/*", h_delete, AUTH_USER, BODY_NONE, false},
     {"POST", "/api/v1/computed/*/copy", h_copy, AUTH_USER, BODY_JSON, false},
-    {NULL}};
+    {NULL, NULL, NULL, AUTH_PUBLIC, BODY_NONE, false}};

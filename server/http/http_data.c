@@ -93,4 +93,4 @@ const http_route http_routes_data[] = {
     {"GET", "/api/v1/data/summary", h_summary, AUTH_USER, BODY_NONE, false},
     {"GET", "/api/v1/groups/*/monitor", h_monitor, AUTH_USER, BODY_NONE, false},
     {"GET", "/api/v1/me/channel-history", h_history, AUTH_USER, BODY_NONE, false},
-    {NULL}};
+    {NULL, NULL, NULL, AUTH_PUBLIC, BODY_NONE, false}};

@@ -567,4 +567,4 @@ const http_route http_routes_drive[] = {
     {"GET", "/api/v1/drive/files/*/content", h_file_content, AUTH_USER, BODY_NONE, false},
     {"GET", "/api/v1/drive/files/*/channels", h_file_channels, AUTH_USER, BODY_NONE, false},
     {"POST", "/api/v1/drive/files/*/import", h_file_import, AUTH_USER, BODY_JSON, false},
-    {NULL}};
+    {NULL, NULL, NULL, AUTH_PUBLIC, BODY_NONE, false}};

@@ -175,4 +175,4 @@ const http_route http_routes_export[] = {
     {"GET", "/api/v1/exports/*", h_get, AUTH_USER, BODY_NONE, false},
     {"DELETE", "/api/v1/exports/*", h_delete, AUTH_USER, BODY_NONE, false},
     {"GET", "/api/v1/exports/*/download", h_download, AUTH_PUBLIC, BODY_NONE, false},
-    {NULL}};
+    {NULL, NULL, NULL, AUTH_PUBLIC, BODY_NONE, false}};

@@ -346,4 +346,4 @@ const http_route http_routes_gateway[] = {
     {"POST", "/api/v1/apps/*/self-check", h_self_check, AUTH_USER, BODY_NONE, false},
     {"GET", "/api/v1/apps/*/requests", h_requests, AUTH_USER, BODY_NONE, false},
     {"GET", "/api/v1/apps/*/requests/*", h_requests, AUTH_USER, BODY_NONE, false},
-    {NULL}};
+    {NULL, NULL, NULL, AUTH_PUBLIC, BODY_NONE, false}};

@@ -149,4 +149,4 @@ const http_route http_routes_ingest[] = {
     {"POST", "/api/v1/ingest/batches", h_batch, AUTH_APP, BODY_RAW, false},
     {"POST", "/api/v1/ingest/status", h_status, AUTH_APP, BODY_JSON, false},
     {"GET", "/api/v1/ingest/channels", h_channels, AUTH_APP, BODY_NONE, false},
-    {NULL}};
+    {NULL, NULL, NULL, AUTH_PUBLIC, BODY_NONE, false}};

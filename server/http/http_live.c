@@ -113,4 +113,4 @@ const http_route http_routes_live[] = {
     {"DELETE", "/api/v1/groups/*/live", h_stop, AUTH_USER, BODY_NONE, false},
     {"GET", "/api/v1/groups/*/live", h_get, AUTH_USER, BODY_NONE, false},
     {"POST", "/api/v1/ingest/live", h_ingest_live, AUTH_APP, BODY_RAW, false},
-    {NULL}};
+    {NULL, NULL, NULL, AUTH_PUBLIC, BODY_NONE, false}};
