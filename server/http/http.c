@@ -27,6 +27,7 @@
 #include "json_guard.h"
 #include "log.h"
 #include "tls_compat.h"
+#include "utf8.h"
 
 /* Every route table, in matching order: one line each, so that adding a
  * table is a one-line change that merges cleanly. */
@@ -766,16 +767,6 @@ int http_reply_db(http_req *req, db_status st)
     }
 }
 
-/* Count UTF-8 characters of a valid UTF-8 string. */
-static size_t utf8_chars(const char *s)
-{
-    size_t n = 0;
-    for (; *s; s++) {
-        n += ((unsigned char)*s & 0xC0) != 0x80;
-    }
-    return n;
-}
-
 int http_json_string(http_req *req, const cJSON *obj, const char *name, size_t max_chars,
                      bool required, const char **out)
 {
@@ -832,42 +823,9 @@ int http_json_fields(http_req *req, const cJSON *obj, const char *const *allowed
 
 /* -------------------------------------------------------------- bodies */
 
-/* Strict UTF-8 (no overlongs, no surrogates, at most U+10FFFF). */
 bool http_utf8_valid(const unsigned char *s, size_t len)
 {
-    size_t i = 0;
-    while (i < len) {
-        unsigned char c = s[i];
-        size_t need;
-        unsigned cp;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if (c >= 0xC2 && c <= 0xDF) {
-            need = 1, cp = c & 0x1F;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            need = 2, cp = c & 0x0F;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            need = 3, cp = c & 0x07;
-        } else {
-            return false;
-        }
-        if (len - i <= need) {
-            return false;
-        }
-        for (size_t k = 1; k <= need; k++) {
-            if ((s[i + k] & 0xC0) != 0x80) {
-                return false;
-            }
-            cp = (cp << 6) | (s[i + k] & 0x3F);
-        }
-        if ((need == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
-            (need == 3 && (cp < 0x10000 || cp > 0x10FFFF))) {
-            return false;
-        }
-        i += need + 1;
-    }
-    return true;
+    return utf8_valid(s, len);
 }
 
 /* Whether the request carries a body (a length or chunked encoding). */

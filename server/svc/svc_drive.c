@@ -15,12 +15,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cmp.h"
 #include "auth.h"
 #include "db_account.h"
 #include "db_drive.h"
 #include "db_series.h"
 #include "db_storage.h"
 #include "ingest_parse.h"
+#include "utf8.h"
 #include "log.h"
 #include "mt/caltime.h"
 #include "mt/csv.h"
@@ -54,7 +56,8 @@ bool svc_drive_name_valid(const char *name, size_t len, const char **why)
         return *why = "the name begins or ends with a space", false;
     }
     while (i < len) {
-        unsigned c = s[i], cp;
+        unsigned c = s[i];
+        uint32_t cp;
         size_t need;
         if (c < 0x80) {
             if (c < 0x20 || c == 0x7f) {
@@ -66,26 +69,7 @@ bool svc_drive_name_valid(const char *name, size_t len, const char **why)
             i++;
             continue;
         }
-        if (c >= 0xC2 && c <= 0xDF) {
-            need = 1, cp = c & 0x1F;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            need = 2, cp = c & 0x0F;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            need = 3, cp = c & 0x07;
-        } else {
-            return *why = "the name is not valid UTF-8", false;
-        }
-        if (len - i <= need) {
-            return *why = "the name is not valid UTF-8", false;
-        }
-        for (size_t k = 1; k <= need; k++) {
-            if ((s[i + k] & 0xC0) != 0x80) {
-                return *why = "the name is not valid UTF-8", false;
-            }
-            cp = (cp << 6) | (s[i + k] & 0x3F);
-        }
-        if ((need == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
-            (need == 3 && (cp < 0x10000 || cp > 0x10FFFF))) {
+        if ((need = utf8_decode(s + i, len - i, &cp)) == 0) {
             return *why = "the name is not valid UTF-8", false;
         }
         /* C1 controls, and the bidirectional overrides that can make
@@ -94,7 +78,7 @@ bool svc_drive_name_valid(const char *name, size_t len, const char **why)
             (cp >= 0x2066 && cp <= 0x2069)) {
             return *why = "the name holds a control character", false;
         }
-        i += need + 1;
+        i += need;
     }
     return true;
 }
@@ -1694,12 +1678,6 @@ static bool free_now(const db_drive_account *acc, int64_t now_us)
         eff = stored;
     }
     return eff == MT_PLAN_FREE;
-}
-
-static int cmp_ll(const void *a, const void *b)
-{
-    long long x = *(const long long *)a, y = *(const long long *)b;
-    return x < y ? -1 : x > y;
 }
 
 /* Parse a whole decimal id (no sign, no leading zero). */
