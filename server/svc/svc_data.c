@@ -13,72 +13,10 @@
 #include "log.h"
 #include "mt/decimate.h"
 #include "mt/series.h"
+#include "sbuf.h"
 #include "series_store.h"
 
 /* --------------------------------------------------------- JSON text */
-
-typedef struct {
-    char *p;
-    size_t len, cap;
-    bool failed;
-} sbuf;
-
-static void sb_reserve(sbuf *b, size_t more)
-{
-    if (b->failed || b->len + more + 1 <= b->cap) {
-        return;
-    }
-    size_t cap = b->cap ? b->cap : 4096;
-    while (cap < b->len + more + 1) {
-        cap *= 2;
-    }
-    char *grown = realloc(b->p, cap);
-    if (grown == NULL) {
-        b->failed = true;
-        return;
-    }
-    b->p = grown;
-    b->cap = cap;
-}
-
-static void sb_put(sbuf *b, const char *s)
-{
-    size_t n = strlen(s);
-    sb_reserve(b, n);
-    if (!b->failed) {
-        memcpy(b->p + b->len, s, n + 1);
-        b->len += n;
-    }
-}
-
-static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void sb_printf(sbuf *b, const char *fmt, ...)
-{
-    va_list ap;
-    int n;
-    sb_reserve(b, 64);
-    if (b->failed) {
-        return;
-    }
-    va_start(ap, fmt);
-    n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-    va_end(ap);
-    if (n < 0) {
-        b->failed = true;
-        return;
-    }
-    if ((size_t)n >= b->cap - b->len) {
-        sb_reserve(b, (size_t)n);
-        if (b->failed) {
-            return;
-        }
-        va_start(ap, fmt);
-        vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-        va_end(ap);
-    }
-    b->len += (size_t)n;
-}
 
 /* Decimal text of a double that reads back exactly. Logger values have few
  * decimals, so first try 0..6 decimals with integer arithmetic (a few tens

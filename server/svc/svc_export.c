@@ -21,6 +21,7 @@
 #include <unistd.h>
 #include <zip.h>
 
+#include "cmp.h"
 #include "auth.h"
 #include "db_account.h"
 #include "db_export.h"
@@ -29,6 +30,7 @@
 #include "mt/caltime.h"
 #include "mt/hok.h"
 #include "mt/types.h"
+#include "sbuf.h"
 #include "series_store.h"
 
 /* Exports wait longer than a request (DB_WAIT_MS) for a connection: an
@@ -210,71 +212,6 @@ static int csv_value(double v, char *out, size_t cap)
         return snprintf(out, cap, "ERROR");
     }
     return fmt_number(v, out, cap);
-}
-
-/* A growing text buffer. */
-typedef struct {
-    char *p;
-    size_t len, cap;
-    bool failed;
-} sbuf;
-
-static void sb_reserve(sbuf *b, size_t more)
-{
-    size_t cap;
-    char *grown;
-    if (b->failed || b->len + more + 1 <= b->cap) {
-        return;
-    }
-    cap = b->cap ? b->cap : 4096;
-    while (cap < b->len + more + 1) {
-        cap *= 2;
-    }
-    grown = realloc(b->p, cap);
-    if (grown == NULL) {
-        b->failed = true;
-        return;
-    }
-    b->p = grown;
-    b->cap = cap;
-}
-
-static void sb_add(sbuf *b, const char *s, size_t n)
-{
-    sb_reserve(b, n);
-    if (!b->failed) {
-        memcpy(b->p + b->len, s, n);
-        b->len += n;
-        b->p[b->len] = '\0';
-    }
-}
-
-static void sb_put(sbuf *b, const char *s)
-{
-    sb_add(b, s, strlen(s));
-}
-
-static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void sb_printf(sbuf *b, const char *fmt, ...)
-{
-    va_list ap;
-    int n;
-    va_start(ap, fmt);
-    n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0) {
-        b->failed = true;
-        return;
-    }
-    sb_reserve(b, (size_t)n);
-    if (b->failed) {
-        return;
-    }
-    va_start(ap, fmt);
-    vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    b->len += (size_t)n;
 }
 
 /* A CSV field (RFC 4180): quoted when it holds a comma, quote, CR or LF or
@@ -1828,12 +1765,6 @@ static bool job_live(long long account_id, long long id)
     }
     pthread_mutex_unlock(&W.mu);
     return live;
-}
-
-static int cmp_ll(const void *a, const void *b)
-{
-    long long x = *(const long long *)a, y = *(const long long *)b;
-    return (x > y) - (x < y);
 }
 
 /* Remove the files of DATA/exports/<account_id> that no export owns:

@@ -1,0 +1,71 @@
+/* A growing text buffer: the one string builder of the server (JSON answers
+ * of svc_data.c, CSV and metadata of svc_export.c).
+ *
+ *     sbuf b = {0};
+ *     sb_put(&b, "[");
+ *     sb_printf(&b, "%lld", v);
+ *     if (b.failed) { free(b.p); ... out of memory ... }
+ *
+ * On a failed allocation "failed" turns true and every later call does
+ * nothing; the text so far stays in "p" (NUL-terminated) and the caller
+ * frees it. The small functions are inline: they run per number on the
+ * data paths. */
+#ifndef MTS_SBUF_H
+#define MTS_SBUF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mt/status.h"
+
+typedef struct {
+    char *p;
+    size_t len, cap;
+    bool failed;
+} sbuf;
+
+/* Make room for "more" bytes and a NUL (the first allocation is 4 KiB,
+ * then the capacity doubles). */
+static inline void sb_reserve(sbuf *b, size_t more)
+{
+    size_t cap;
+    char *grown;
+    if (b->failed || b->len + more + 1 <= b->cap) {
+        return;
+    }
+    cap = b->cap ? b->cap : 4096;
+    while (cap < b->len + more + 1) {
+        cap *= 2;
+    }
+    grown = realloc(b->p, cap);
+    if (grown == NULL) {
+        b->failed = true;
+        return;
+    }
+    b->p = grown;
+    b->cap = cap;
+}
+
+/* Append "n" bytes of "s". */
+static inline void sb_add(sbuf *b, const char *s, size_t n)
+{
+    sb_reserve(b, n);
+    if (!b->failed) {
+        memcpy(b->p + b->len, s, n);
+        b->len += n;
+        b->p[b->len] = '\0';
+    }
+}
+
+/* Append the string "s". */
+static inline void sb_put(sbuf *b, const char *s)
+{
+    sb_add(b, s, strlen(s));
+}
+
+/* Append printf-formatted text. */
+void sb_printf(sbuf *b, const char *fmt, ...) MT_PRINTF(2, 3);
+
+#endif
