@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cmp.h"
 #include "auth.h"
 #include "http_svc.h"
 
@@ -121,12 +122,6 @@ int admin_nullable_string(http_req *req, const char *name, size_t max_chars, boo
         return 0;
     }
     return http_json_string(req, req->body, name, max_chars, false, out);
-}
-
-static int cmp_ll(const void *a, const void *b)
-{
-    long long x = *(const long long *)a, y = *(const long long *)b;
-    return (x > y) - (x < y);
 }
 
 int admin_id_list(http_req *req, const cJSON *arr, const char *field, char **lit, long long *n)

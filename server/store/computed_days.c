@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cmp.h"
 #include "db_computed.h"
 #include "log.h"
 #include "mt/series.h"
@@ -20,12 +21,6 @@
 #define ROUND_BUDGET_NS 250000000LL
 /* Days per back-fill round of the thread. */
 #define THREAD_ROUND_DAYS 16
-
-static int cmp_i64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
-}
 
 /* Sort "v" and drop repeats; returns the new length. */
 static size_t sort_unique(int64_t *v, size_t n)

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cmp.h"
 #include "db_account.h"
 #include "db_series.h"
 #include "db_storage.h"
@@ -664,12 +665,6 @@ static int cmp_hot(const void *a, const void *b)
         return x->r.t < y->r.t ? -1 : 1;
     }
     return (x->seq > y->seq) - (x->seq < y->seq);
-}
-
-static int cmp_i64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
 }
 
 static db_stmt st_lock = {"ser_compactor_lock", "SELECT pg_try_advisory_lock(" COMPACTOR_LOCK ")",

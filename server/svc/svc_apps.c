@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cmp.h"
 #include "db_apps.h"
 #include "instruments.h"
 
@@ -494,12 +495,6 @@ out:
 svc_status svc_channel_delete(db_pool *pool, const svc_actor *a, long long channel_id, svc_error *e)
 {
     return svc_delete_one(pool, a, db_channel_delete, channel_id, "channel", "channel", e);
-}
-
-static int cmp_ll(const void *x, const void *y)
-{
-    long long a = *(const long long *)x, b = *(const long long *)y;
-    return (a > b) - (a < b);
 }
 
 svc_status svc_selection_set(db_pool *pool, const svc_actor *a, long long device_id,
