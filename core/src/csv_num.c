@@ -8,6 +8,7 @@
  * as "[-]DIGITSe[-]EXP" with no decimal point, which every locale reads the
  * same way, and which strtod() rounds correctly. */
 #include "csv_int.h"
+#include "civil_int.h"
 
 #include <stdlib.h>
 
@@ -329,18 +330,6 @@ int mt__csv_parse_clock(const char *p, size_t n, mt_time *us)
     return 1;
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant). */
-static int64_t days_from_civil(int64_t y, int64_t m, int64_t d)
-{
-    int64_t era, yoe, doy, doe;
-    y -= m <= 2;
-    era = (y >= 0 ? y : y - 399) / 400;
-    yoe = y - era * 400;
-    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
 static int days_in_month(int64_t y, int64_t m)
 {
     static const int dim[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -386,6 +375,6 @@ int mt__csv_parse_datetime(const char *p, size_t n, mt_time *us)
     if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23) {
         return 0;
     }
-    *us = (days_from_civil(y, mo, d) * 86400 + (h * 60 + mi) * 60 + s) * MT_US_PER_S + f;
+    *us = (mt__days_from_civil(y, mo, d) * 86400 + (h * 60 + mi) * 60 + s) * MT_US_PER_S + f;
     return 1;
 }

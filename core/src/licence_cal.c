@@ -1,6 +1,7 @@
 /* Civil-calendar arithmetic for the licence rules (see mt/caltime.h).
  * Named licence_cal.c so that a build with MT_ONLY="licence" includes it. */
 #include "mt/caltime.h"
+#include "civil_int.h"
 
 #include <stdio.h>
 
@@ -21,20 +22,6 @@ int mt_cal_days_in_month(int year, int month)
     return len[month - 1];
 }
 
-/* Hinnant's days_from_civil, for a date already validated. The year is
- * shifted to start in March so that the leap day is the last day of a
- * "year"; eras are 400-year cycles of 146097 days. */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-    int64_t era, yoe, doy, doe;
-    y -= m <= 2;
-    era = (y >= 0 ? y : y - 399) / 400;
-    yoe = y - era * 400;
-    doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
 mt_status mt_cal_from_civil(int year, int month, int dom, mt_day *out, mt_error *err)
 {
     int n_days;
@@ -49,7 +36,7 @@ mt_status mt_cal_from_civil(int year, int month, int dom, mt_day *out, mt_error 
         return mt_fail(err, MT_EINVAL, 0, "day %d is not in %04d-%02d (%d days)", dom, year,
                        month, n_days);
     }
-    *out = (mt_day)days_from_civil(year, month, dom);
+    *out = (mt_day)mt__days_from_civil(year, month, dom);
     return MT_OK;
 }
 
@@ -104,7 +91,7 @@ mt_status mt_cal_add_months(mt_day day, int months, mt_day *out, mt_error *err)
     if (d > n_days) {
         d = n_days;
     }
-    *out = (mt_day)days_from_civil(y, m, d);
+    *out = (mt_day)mt__days_from_civil(y, m, d);
     return MT_OK;
 }
 
@@ -163,7 +150,7 @@ mt_status mt_cal_parse_date(const char *s, mt_day *out, mt_error *err)
         return mt_fail(err, MT_EINVAL, 8, "date \"%s\": day %d is not in %04d-%02d (%d days)", s,
                        d, y, m, n_days);
     }
-    *out = (mt_day)days_from_civil(y, m, d);
+    *out = (mt_day)mt__days_from_civil(y, m, d);
     return MT_OK;
 }
 
