@@ -60,6 +60,8 @@ static void config_refuses_bad_values_naming_the_setting(void)
         {{{"--max-body", "12"}, {NULL}}, "--max-body '12': expected bytes"},
         {{{"--max-raw-body=2000000000"}, {NULL}}, "--max-raw-body '2000000000'"},
         {{{"--jobs-interval", "-1"}, {NULL}}, "--jobs-interval '-1': expected seconds"},
+        {{{"--body-memory", "1000"}, {NULL}}, "--body-memory '1000': expected bytes, at least"},
+        {{{"--max-raw-body=4096", "--body-memory=2048"}, {NULL}}, "--body-memory '2048'"},
         {{{NULL}, {"METRON_COMPACT_MS=5"}}, "METRON_COMPACT_MS: expected milliseconds"},
         {{{NULL}, {"METRON_SMTP_URL=http://mail"}}, "METRON_SMTP_URL: expected smtp://"},
         {{{"--demo=yes"}, {NULL}}, "--demo takes no value"},
@@ -132,6 +134,7 @@ static void config_defaults_fill_every_setting(void)
     T_EQ_INT(cfg.max_raw_body, 67108864);
     T_EQ_INT(cfg.jobs_interval_s, 60);
     T_EQ_INT(cfg.compact_ms, 30000);
+    T_EQ_INT(cfg.body_memory, 256u << 20);
 }
 
 void suite_config(void)
