@@ -1,7 +1,8 @@
-/* Sign-in over HTTP (docs/auth.md): request authentication for every
- * non-public route (http_auth_resolve), the /auth routes, the user's own
- * password and two-step settings (/me), the account's IP allow-list, and
- * the test-only helpers (METRON_TEST_ROUTES=1). Rules live in svc_auth.c. */
+/* Sign-in over HTTP (docs/auth.md): the /auth routes, the user's own
+ * password, two-step settings, sessions and tokens (/me), and the account's
+ * IP allow-list. The authentication of every other request is
+ * http_request_auth.c; the test fixtures are http/test/; the rules live in
+ * svc_auth.c. */
 #define _POSIX_C_SOURCE 200809L
 #include <arpa/inet.h>
 #include <civetweb.h>
@@ -19,6 +20,7 @@
 #include "hdr_text.h"
 #include "http.h"
 #include "http_admin_args.h"
+#include "http_request_auth.h"
 #include "http_svc.h"
 #include "jobs.h"
 #include "log.h"
@@ -32,69 +34,12 @@
 
 /* ------------------------------------------------------------- replies */
 
+/* Refuse a function the plan lacks (403 plan_limit for quota "q"). */
 static int reply_plan_limit(http_req *req, mt_quota q, int plan)
 {
     svc_error f;
-    mt_error err;
-    if (mt_plan_require((mt_plan)plan, q, MT_ACCESS_FULL, &err) == MT_OK) {
-        snprintf(err.msg, sizeof err.msg, "%s is not available on this plan", mt_quota_id(q));
-    }
-    svc_fail_quota(&f, (mt_plan)plan, q, err.msg);
+    svc_plan_refusal((mt_plan)plan, q, &f);
     return http_reply_svc(req, &f);
-}
-
-/* Reply to a failed auth_outcome. */
-static int reply_failure(http_req *req, const auth_outcome *o)
-{
-    switch (o->code) {
-    case AUTH_BAD_CREDENTIALS:
-        return http_reply_error(req, 401, "invalid_credentials",
-                                "the login ID or the password is wrong", NULL);
-    case AUTH_THROTTLED: {
-        char extra[64], msg[120];
-        cJSON *e = cJSON_CreateObject();
-        snprintf(extra, sizeof extra, "Retry-After: %lld\r\n", (long long)o->retry_after);
-        snprintf(msg, sizeof msg, "too many failed attempts; try again in %lld seconds",
-                 (long long)o->retry_after);
-        cJSON_AddStringToObject(e, "code", "throttled");
-        cJSON_AddStringToObject(e, "message", msg);
-        cJSON_AddNumberToObject(e, "retry_after", (double)o->retry_after);
-        return http_reply_json_headers(req, 429, e, extra);
-    }
-    case AUTH_TRIAL_EXPIRED:
-        return http_reply_error(req, 403, "trial_expired",
-                                "the trial has ended: sign-in is no longer possible", NULL);
-    case AUTH_FROZEN:
-        return http_reply_error(req, 403, "account_frozen", "the account is frozen", NULL);
-    case AUTH_DISABLED:
-        return http_reply_error(req, 403, "user_disabled", "this user is disabled", NULL);
-    case AUTH_IP_DENIED:
-        return http_reply_error(req, 403, "ip_not_allowed",
-                                "the account does not allow access from this address", NULL);
-    case AUTH_PLAN_LIMIT:
-        return reply_plan_limit(req, o->quota, o->plan);
-    case AUTH_BAD_CODE:
-        return http_reply_error(req, 401, "invalid_code",
-                                "the code is wrong, expired or already used", "code");
-    case AUTH_BAD_CHALLENGE:
-        return http_reply_error(req, 401, "invalid_challenge",
-                                "the sign-in attempt has expired: sign in again", "challenge");
-    case AUTH_BAD_TOKEN:
-        return http_reply_error(req, 400, "invalid_token",
-                                "the reset link is unknown, used or expired", "token");
-    case AUTH_UNAUTHENTICATED:
-        return http_reply_error(req, 401, "unauthenticated", "sign in first", NULL);
-    case AUTH_POLICY:
-        return http_reply_error(req, 400, password_policy_code((pw_policy)o->policy),
-                                password_policy_message((pw_policy)o->policy), "password");
-    case AUTH_MAIL_FAILED:
-        return http_reply_error(req, 503, "mail_unavailable",
-                                "the e-mail could not be sent; try again later", NULL);
-    case AUTH_DB:
-        return http_reply_db(req, o->db);
-    default:
-        return http_reply_error(req, 500, "internal_error", "internal error", NULL);
-    }
 }
 
 /* The user as the API shows them. */
@@ -126,37 +71,6 @@ static cJSON *user_json(const db_auth_user *u, int plan)
         }
     }
     return o;
-}
-
-/* Fill the request's identity from a resolved or signed-in user. */
-static void set_identity(http_req *req, const auth_outcome *o, bool via_token)
-{
-    req->account_id = o->user.account_id;
-    req->user_id = o->user.user_id;
-    req->role = auth_role_from_name(o->user.role);
-    req->plan = o->plan;
-    req->file_access = auth_file_access_from_name(o->user.file_access);
-    req->session_id = o->user.session_id;
-    req->via_token = via_token;
-    http_actor_init(req);
-}
-
-static const char *client_ip(const http_req *req)
-{
-    return req->ri->remote_addr;
-}
-
-/* The session cookie's value into "out" (cap > AUTH_SECRET_CHARS); false
- * when absent or not of the right length. */
-static bool session_cookie(const http_req *req, char *out, size_t cap)
-{
-    const char *header = mg_get_header(req->conn, "Cookie");
-    int n;
-    if (header == NULL) {
-        return false;
-    }
-    n = mg_get_cookie(header, AUTH_COOKIE, out, cap);
-    return n == AUTH_SECRET_CHARS;
 }
 
 /* The request's User-Agent as text fit to store (it goes into the session
@@ -205,97 +119,6 @@ static void cookie_header(const http_req *req, const char *v, char *out, size_t 
              v ? "" : "; Max-Age=0");
 }
 
-/* ---------------------------------------------------- request auth */
-
-/* A second layer under the CSRF token for writes with the session cookie:
- * a browser says where a request comes from. Sec-Fetch-Site must be
- * "same-origin" (or "none": typed by the user) when sent, and Origin, when
- * sent, must name this server (its Host, or METRON_PUBLIC_URL behind a
- * proxy). Clients that send neither (scripts, old browsers) rely on the
- * token alone. */
-static bool same_site_request(const http_req *req)
-{
-    const char *site = mg_get_header(req->conn, "Sec-Fetch-Site");
-    const char *origin = mg_get_header(req->conn, "Origin");
-    if (site != NULL && strcmp(site, "same-origin") != 0 && strcmp(site, "none") != 0) {
-        return false;
-    }
-    return origin == NULL || hdr_same_origin(origin, mg_get_header(req->conn, "Host"),
-                                             getenv("METRON_PUBLIC_URL"));
-}
-
-int http_auth_resolve(http_req *req, const http_route *route)
-{
-    const char *authz = mg_get_header(req->conn, "Authorization");
-    const char *method = req->ri->request_method;
-    char cookie[AUTH_SECRET_CHARS + 8] = "";
-    auth_outcome o;
-    bool token = false;
-
-    if (authz != NULL && strncasecmp(authz, "Bearer ", 7) == 0) {
-        const char *t = authz + 7;
-        while (*t == ' ') {
-            t++;
-        }
-        token = true;
-        svc_auth_resolve_token(req->srv, t, client_ip(req), &o);
-    } else if (authz != NULL) {
-        return http_reply_error(req, 401, "unauthenticated",
-                                "use Authorization: Bearer <token> or a session cookie", NULL),
-               -1;
-    } else if (session_cookie(req, cookie, sizeof cookie)) {
-        svc_auth_resolve_cookie(req->srv, cookie, client_ip(req), &o);
-    } else {
-        return http_reply_error(req, 401, "unauthenticated", "sign in first", NULL), -1;
-    }
-    if (o.code != AUTH_OK) {
-        /* A refusal names no user: the access log stays anonymous. */
-        (void)reply_failure(req, &o);
-        OPENSSL_cleanse(cookie, sizeof cookie);
-        return -1;
-    }
-    set_identity(req, &o, token);
-    if (!token && strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
-        const char *sent = mg_get_header(req->conn, "X-CSRF-Token");
-        if (!same_site_request(req)) {
-            OPENSSL_cleanse(cookie, sizeof cookie);
-            return http_reply_error(req, 403, "cross_site",
-                                    "a change with the session cookie must come from the "
-                                    "portal's own pages",
-                                    NULL),
-                   -1;
-        }
-        char want[64];
-        bool ok = auth_csrf_token(cookie, want, sizeof want) == 0 && sent != NULL &&
-                  strlen(sent) == strlen(want) && auth_equal(sent, want, strlen(want));
-        OPENSSL_cleanse(want, sizeof want);
-        if (!ok) {
-            OPENSSL_cleanse(cookie, sizeof cookie);
-            return http_reply_error(req, 403, "csrf",
-                                    "send the session's X-CSRF-Token header with every change",
-                                    NULL),
-                   -1;
-        }
-    }
-    OPENSSL_cleanse(cookie, sizeof cookie);
-    if (route->auth == AUTH_ADMIN && req->role != ROLE_ADMIN) {
-        return http_reply_error(req, 403, "forbidden", "account administrators only", NULL), -1;
-    }
-    /* A8: the temporary sign-in of an alarm mail sees, changes nothing and
-     * reaches no administrative function; it may sign out. */
-    if (o.user.view_only &&
-        (route->auth == AUTH_ADMIN ||
-         (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0 &&
-          strcmp(route->pattern, "/api/v1/auth/logout") != 0))) {
-        return http_reply_error(req, 403, "view_only",
-                                "a temporary sign-in from an alarm mail is view only: sign in "
-                                "with your password to change anything",
-                                NULL),
-               -1;
-    }
-    return 0;
-}
-
 /* ------------------------------------------------------------ sign-in */
 
 /* Read the login form of "body" into "in": {account, user, password} or
@@ -325,7 +148,7 @@ static int read_login(http_req *req, auth_login *in, bool need_password, char *u
     if (need_password && strlen(in->password) > PASSWORD_MAX_BYTES) {
         return http_reply_error(req, 400, "too_long", "the password is too long", "password"), -1;
     }
-    in->ip = client_ip(req);
+    in->ip = http_auth_client_ip(req);
     in->user_agent = user_agent(req, ua_buf, ua_cap);
     in->device = device_buf != NULL ? device_cookie(req, device_buf, device_cap) : NULL;
     return 0;
@@ -339,7 +162,7 @@ static int reply_signed_in(http_req *req, auth_outcome *o, const char *action)
     char csrf[64], extra[400] = "";
     int rc;
 
-    set_identity(req, o, o->is_token);
+    http_auth_set_identity(req, o, o->is_token);
     if (o->code == AUTH_TWO_STEP) {
         /* The password was right: this device is known from now on. */
         device_cookie_header(req, o->device, extra, sizeof extra);
@@ -433,7 +256,7 @@ static int login_common(http_req *req, bool want_token)
     if (refusal_name(o.code) != NULL) {
         audit_refusal(req, &o, refusal_name(o.code));
     }
-    return reply_failure(req, &o);
+    return http_auth_reply_failure(req, &o);
 }
 
 /* POST /api/v1/auth/login {account, user, password} | {email, password} */
@@ -460,7 +283,7 @@ static int h_two_step(http_req *req)
         http_json_string(req, req->body, "code", MAX_CODE_CHARS, true, &code) != 0) {
         return req->status;
     }
-    svc_auth_two_step(req->srv, challenge, code, client_ip(req),
+    svc_auth_two_step(req->srv, challenge, code, http_auth_client_ip(req),
                       user_agent(req, ua, sizeof ua), &o);
     if (o.code == AUTH_OK) {
         return reply_signed_in(req, &o, "auth.login");
@@ -468,7 +291,7 @@ static int h_two_step(http_req *req)
     if (refusal_name(o.code) != NULL) {
         audit_refusal(req, &o, refusal_name(o.code));
     }
-    return reply_failure(req, &o);
+    return http_auth_reply_failure(req, &o);
 }
 
 /* GET /api/v1/auth/session: who am I, and the CSRF token for cookie users. */
@@ -483,7 +306,7 @@ static int h_session(http_req *req)
 
     memset(&o, 0, sizeof o);
     if ((st = db_acquire(req->srv->pool, DB_WAIT_MS, &c)) != DB_OK ||
-        (st = db_auth_find_user(c, req->account_id, req->user_id, client_ip(req), &o.user,
+        (st = db_auth_find_user(c, req->account_id, req->user_id, http_auth_client_ip(req), &o.user,
                                 &found)) != DB_OK) {
         db_release(req->srv->pool, c);
         return http_reply_db(req, st);
@@ -496,7 +319,7 @@ static int h_session(http_req *req)
     r = cJSON_CreateObject();
     cJSON_AddItemToObject(r, "user", user_json(&o.user, req->plan));
     cJSON_AddBoolToObject(r, "via_token", req->via_token);
-    if (!req->via_token && session_cookie(req, cookie, sizeof cookie) &&
+    if (!req->via_token && http_auth_session_cookie(req, cookie, sizeof cookie) &&
         auth_csrf_token(cookie, csrf, sizeof csrf) == 0) {
         cJSON_AddStringToObject(r, "csrf_token", csrf);
         cJSON_AddNumberToObject(r, "idle_timeout_s", AUTH_IDLE_TIMEOUT_S);
@@ -549,7 +372,7 @@ static int h_me_password(http_req *req)
                                 password_policy_message((pw_policy)o.policy), "new");
     }
     if (o.code != AUTH_OK) {
-        return reply_failure(req, &o);
+        return http_auth_reply_failure(req, &o);
     }
     return http_reply_json(req, 200, cJSON_CreateObject());
 }
@@ -605,9 +428,9 @@ static int h_reset(http_req *req)
             0) {
         return req->status;
     }
-    svc_auth_reset(req->srv, token, password, client_ip(req), &o);
+    svc_auth_reset(req->srv, token, password, http_auth_client_ip(req), &o);
     if (o.code != AUTH_OK) {
-        return reply_failure(req, &o);
+        return http_auth_reply_failure(req, &o);
     }
     return http_reply_json(req, 200, cJSON_CreateObject());
 }
@@ -622,7 +445,7 @@ static int h_totp_enrol(http_req *req)
     cJSON *r;
     svc_auth_totp_enrol(req->srv, req->account_id, req->user_id, secret, uri, &o);
     if (o.code != AUTH_OK) {
-        return reply_failure(req, &o);
+        return http_auth_reply_failure(req, &o);
     }
     r = cJSON_CreateObject();
     cJSON_AddStringToObject(r, "secret", secret);
@@ -656,7 +479,7 @@ static int h_totp_confirm(http_req *req)
                                 "the code does not match the pending secret", "code");
     }
     if (o.code != AUTH_OK) {
-        return reply_failure(req, &o);
+        return http_auth_reply_failure(req, &o);
     }
     r = cJSON_CreateObject();
     cJSON_AddStringToObject(r, "two_step", "totp");
@@ -976,7 +799,7 @@ static int ip_put_store(http_req *req, const char *text, char *after, char *deta
         st = audit_write(c, &who, "account.ip_allow_list_change", "account", req->account_id,
                          detail);
     }
-    if (st != DB_OK || (st = db_auth_find_user(c, req->account_id, req->user_id, client_ip(req),
+    if (st != DB_OK || (st = db_auth_find_user(c, req->account_id, req->user_id, http_auth_client_ip(req),
                                                &me, &found)) != DB_OK) {
         db_release(req->srv->pool, c);
         return http_reply_db(req, st);

@@ -1391,3 +1391,68 @@ db_status svc_auth_set_two_step(srv *s, const audit_who *who, const char *mode)
     db_release(s->pool, c);
     return st;
 }
+
+void svc_plan_refusal(mt_plan plan, mt_quota q, svc_error *e)
+{
+    mt_error err;
+    if (mt_plan_require(plan, q, MT_ACCESS_FULL, &err) == MT_OK) {
+        snprintf(err.msg, sizeof err.msg, "%s is not available on this plan", mt_quota_id(q));
+    }
+    svc_fail_quota(e, plan, q, err.msg);
+}
+
+void auth_outcome_error(const auth_outcome *o, svc_error *e)
+{
+    switch (o->code) {
+    case AUTH_BAD_CREDENTIALS:
+        svc_fail(e, SVC_UNAUTHENTICATED, "invalid_credentials", NULL,
+                 "the login ID or the password is wrong");
+        break;
+    case AUTH_THROTTLED:
+        svc_fail(e, SVC_THROTTLED, "throttled", NULL,
+                 "too many failed attempts; try again in %lld seconds",
+                 (long long)o->retry_after);
+        e->retry_after = o->retry_after;
+        break;
+    case AUTH_TRIAL_EXPIRED:
+        svc_fail(e, SVC_FORBIDDEN, "trial_expired", NULL,
+                 "the trial has ended: sign-in is no longer possible");
+        break;
+    case AUTH_FROZEN:
+        svc_fail(e, SVC_FORBIDDEN, "account_frozen", NULL, "the account is frozen");
+        break;
+    case AUTH_DISABLED:
+        svc_fail(e, SVC_FORBIDDEN, "user_disabled", NULL, "this user is disabled");
+        break;
+    case AUTH_IP_DENIED:
+        svc_fail(e, SVC_FORBIDDEN, "ip_not_allowed", NULL,
+                 "the account does not allow access from this address");
+        break;
+    case AUTH_PLAN_LIMIT: svc_plan_refusal((mt_plan)o->plan, o->quota, e); break;
+    case AUTH_BAD_CODE:
+        svc_fail(e, SVC_UNAUTHENTICATED, "invalid_code", "code",
+                 "the code is wrong, expired or already used");
+        break;
+    case AUTH_BAD_CHALLENGE:
+        svc_fail(e, SVC_UNAUTHENTICATED, "invalid_challenge", "challenge",
+                 "the sign-in attempt has expired: sign in again");
+        break;
+    case AUTH_BAD_TOKEN:
+        svc_fail(e, SVC_INVALID, "invalid_token", "token",
+                 "the reset link is unknown, used or expired");
+        break;
+    case AUTH_UNAUTHENTICATED:
+        svc_fail(e, SVC_UNAUTHENTICATED, "unauthenticated", NULL, "sign in first");
+        break;
+    case AUTH_POLICY:
+        svc_fail(e, SVC_INVALID, password_policy_code((pw_policy)o->policy), "password", "%s",
+                 password_policy_message((pw_policy)o->policy));
+        break;
+    case AUTH_MAIL_FAILED:
+        svc_fail(e, SVC_UNAVAILABLE, "mail_unavailable", NULL,
+                 "the e-mail could not be sent; try again later");
+        break;
+    case AUTH_DB: svc_fail_db(e, o->db, NULL); break;
+    default: svc_fail(e, SVC_INTERNAL, NULL, NULL, NULL); break;
+    }
+}

@@ -204,4 +204,16 @@ void svc_auth_totp_confirm(srv *s, const audit_who *who, const char *code, auth_
  * as auth.two_step_change). DB_CONSTRAINT: "email" without an address. */
 db_status svc_auth_set_two_step(srv *s, const audit_who *who, const char *mode);
 
+/* The failure "o" (o->code neither AUTH_OK nor AUTH_TWO_STEP) as the
+ * service contract's svc_error: SVC_UNAUTHENTICATED invalid_credentials /
+ * invalid_code / invalid_challenge / unauthenticated, SVC_THROTTLED
+ * throttled (retry_after), SVC_FORBIDDEN trial_expired / account_frozen /
+ * user_disabled / ip_not_allowed, SVC_PLAN_LIMIT, SVC_INVALID
+ * invalid_token or the A6 policy's code (field password), SVC_UNAVAILABLE
+ * mail_unavailable, SVC_DB, SVC_INTERNAL. */
+void auth_outcome_error(const auth_outcome *o, svc_error *e);
+
+/* "q" is not available on "plan": SVC_PLAN_LIMIT with core's words. */
+void svc_plan_refusal(mt_plan plan, mt_quota q, svc_error *e);
+
 #endif
