@@ -22,7 +22,9 @@
 #include "jobs.h"
 #include "series_store.h"
 #include "svc_drive.h"
+#include "svc_destinations.h"
 #include "svc_export.h"
+#include "http_svc.h"
 
 /* POST /api/v1/test/audit-fail {count}: the next "count" audit writes fail
  * (tests only). */
@@ -339,6 +341,81 @@ static int h_debug_echo(http_req *req)
     return http_reply_json(req, 200, o);
 }
 
+/* POST /api/v1/test/notify {account_id, destination_ids?: [..] (none: the
+ * system recipients), count?: 1, per_tx?: 1, key_prefix, kind?: "test",
+ * severity?: "info", language?, title?, body?} -> 200 {queued, duplicates,
+ * skipped, message_id, delivery_id, enqueue_ms, commit_ms}: the real
+ * svc_notify_enqueue() inside real transactions, for the tests of
+ * delivery and for scripts/bench-notify. */
+static int h_test_notify(http_req *req)
+{
+    static const char *const allowed[] = {"account_id", "destination_ids", "count", "per_tx",
+                                          "key_prefix", "kind", "severity", "language",
+                                          "title", "body", NULL};
+    const cJSON *ids = cJSON_GetObjectItemCaseSensitive(req->body, "destination_ids");
+    const cJSON *x;
+    long long account = 0, to[64];
+    int n_to = 0;
+    long long count = 1, per_tx = 1;
+    const char *prefix = NULL, *kind = NULL, *severity = NULL, *language = NULL, *title = NULL,
+               *body = NULL;
+    bool present;
+    notify_result r;
+    double enq_ms = 0, commit_ms = 0;
+    svc_error e = {0};
+    cJSON *o;
+    if (http_json_fields(req, req->body, allowed, NULL) != 0 ||
+        admb_json_id(req, req->body, "account_id", false, &account, &present) != 0 ||
+        http_json_string(req, req->body, "key_prefix", 100, true, &prefix) != 0 ||
+        http_json_string(req, req->body, "kind", 64, false, &kind) != 0 ||
+        http_json_string(req, req->body, "severity", 16, false, &severity) != 0 ||
+        http_json_string(req, req->body, "language", 8, false, &language) != 0 ||
+        http_json_string(req, req->body, "title", 200, false, &title) != 0 ||
+        http_json_string(req, req->body, "body", 4000, false, &body) != 0) {
+        return req->status;
+    }
+    if (!present) {
+        return http_reply_error(req, 400, "missing", "'account_id' is required", "account_id");
+    }
+    x = cJSON_GetObjectItemCaseSensitive(req->body, "count");
+    if (x != NULL && (!cJSON_IsNumber(x) || x->valuedouble < 1 || x->valuedouble > 100000)) {
+        return http_reply_error(req, 400, "invalid_value", "count: 1..100000", "count");
+    }
+    count = x != NULL ? (long long)x->valuedouble : 1;
+    x = cJSON_GetObjectItemCaseSensitive(req->body, "per_tx");
+    if (x != NULL && (!cJSON_IsNumber(x) || x->valuedouble < 1 || x->valuedouble > 10000)) {
+        return http_reply_error(req, 400, "invalid_value", "per_tx: 1..10000", "per_tx");
+    }
+    per_tx = x != NULL ? (long long)x->valuedouble : 1;
+    if (ids != NULL) {
+        cJSON_ArrayForEach(x, ids)
+        {
+            if (n_to == 64 || !admb_json_id_value(x, &to[n_to])) {
+                return http_reply_error(req, 400, "invalid_value",
+                                        "destination_ids: at most 64 ids", "destination_ids");
+            }
+            n_to++;
+        }
+    }
+    if (svc_notify_load(req->srv->pool, account, to, n_to, (int)count, (int)per_tx, prefix,
+                        kind ? kind : "test", severity ? severity : "info", language,
+                        title ? title : "Metron load test", body ? body : "", &r, &enq_ms,
+                        &commit_ms, &e) != SVC_OK) {
+        return http_reply_svc(req, &e);
+    }
+    o = cJSON_CreateObject();
+    if (o != NULL) {
+        admb_add_int(o, "queued", r.queued);
+        admb_add_int(o, "duplicates", r.duplicates);
+        admb_add_int(o, "skipped", r.skipped);
+        admb_add_int(o, "message_id", r.message_id);
+        admb_add_int(o, "delivery_id", r.first_id);
+        cJSON_AddNumberToObject(o, "enqueue_ms", enq_ms);
+        cJSON_AddNumberToObject(o, "commit_ms", commit_ms);
+    }
+    return http_reply_json(req, 200, o);
+}
+
 const http_route http_routes_test[] = {
     {"POST", "/api/v1/test/audit-fail", h_test_audit_fail, AUTH_PUBLIC, BODY_JSON, true},
     {"POST", "/api/v1/test/clock", h_test_clock, AUTH_PUBLIC, BODY_JSON, true},
@@ -352,4 +429,5 @@ const http_route http_routes_test[] = {
     {"POST", "/api/v1/test/export-cleanup", h_test_cleanup, AUTH_PUBLIC, BODY_NONE, true},
     {"GET", "/api/v1/debug/sleep", h_debug_sleep, AUTH_PUBLIC, BODY_NONE, true},
     {"POST", "/api/v1/debug/echo", h_debug_echo, AUTH_PUBLIC, BODY_JSON, true},
+    {"POST", "/api/v1/test/notify", h_test_notify, AUTH_PUBLIC, BODY_JSON, true},
     {NULL, NULL, NULL, AUTH_PUBLIC, BODY_NONE, false}};
