@@ -126,3 +126,32 @@ db_status db_exec_one(db_conn *c, db_stmt *stmt, int n, const char *const *p,
     }
     return st;
 }
+
+char *db_text_array(const char *const *words, size_t n)
+{
+    size_t cap = 3, len = 0;
+    char *s;
+    for (size_t i = 0; i < n; i++) {
+        cap += 2 * strlen(words[i]) + 3;
+    }
+    if ((s = malloc(cap)) == NULL) {
+        return NULL;
+    }
+    s[len++] = '{';
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0) {
+            s[len++] = ',';
+        }
+        s[len++] = '"';
+        for (const char *w = words[i]; *w; w++) {
+            if (*w == '"' || *w == '\\') {
+                s[len++] = '\\';
+            }
+            s[len++] = *w;
+        }
+        s[len++] = '"';
+    }
+    s[len++] = '}';
+    s[len] = '\0';
+    return s;
+}

@@ -63,4 +63,9 @@ db_status db_exec_one(db_conn *c, db_stmt *stmt, int n, const char *const *p,
 MT_MUSTCHECK
 db_status db_exec_found(db_conn *c, db_stmt *stmt, int n, const char *const *p, bool *found);
 
+/* The text form of a text[] parameter holding the "n" strings "words",
+ * each quoted ("{\"view\",\"edit\"}"; backslashes and quotes escaped).
+ * Caller frees; NULL when out of memory. */
+char *db_text_array(const char *const *words, size_t n);
+
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "db_account.h"
+#include "db_rows.h"
 
 /* The shapes most statements here share: (account, id) -> one JSON text or
  * a row count; (account, name, description) -> the new id; (account, id,
@@ -157,18 +158,35 @@ static db_stmt st_users_count_ids = {"users_count_ids",
 static db_stmt st_teams_count_ids = {"teams_count_ids",
     "SELECT count(*) FROM teams WHERE account_id = $1 AND id = ANY ($2::bigint[])", 0};
 
-db_status db_users_count_ids(db_conn *c, long long account_id, const char *ids, long long *n)
+/* Run "stmt" with the account id and "ids" as a bigint[] parameter; its one
+ * integer into *out. */
+static db_status count_ids(db_conn *c, db_stmt *stmt, long long account_id, const int64_t *ids,
+                           size_t n, long long *out)
 {
     char a[24];
-    const char *p[] = {db_ll(account_id, a), ids};
-    return db_q_int(c, &st_users_count_ids, 2, p, n, NULL);
+    char *arr = db_id_array(ids, n);
+    db_status st;
+    if (arr == NULL) {
+        return DB_ERROR;
+    }
+    {
+        const char *p[] = {db_ll(account_id, a), arr};
+        st = db_q_int(c, stmt, 2, p, out, NULL);
+    }
+    free(arr);
+    return st;
 }
 
-db_status db_teams_count_ids(db_conn *c, long long account_id, const char *ids, long long *n)
+db_status db_users_count_ids(db_conn *c, long long account_id, const int64_t *ids, size_t n,
+                             long long *found)
 {
-    char a[24];
-    const char *p[] = {db_ll(account_id, a), ids};
-    return db_q_int(c, &st_teams_count_ids, 2, p, n, NULL);
+    return count_ids(c, &st_users_count_ids, account_id, ids, n, found);
+}
+
+db_status db_teams_count_ids(db_conn *c, long long account_id, const int64_t *ids, size_t n,
+                             long long *found)
+{
+    return count_ids(c, &st_teams_count_ids, account_id, ids, n, found);
 }
 
 /* ----------------------------------------------------------------- teams */
@@ -232,12 +250,24 @@ static db_stmt st_team_fill = {"team_members_fill",
     "INSERT INTO team_members (account_id, team_id, user_id) "
     "SELECT $1, $2, x FROM unnest($3::bigint[]) AS x ON CONFLICT DO NOTHING", 0};
 
-db_status db_team_set_members(db_conn *c, long long account_id, long long id, const char *ids)
+db_status db_team_set_members(db_conn *c, long long account_id, long long id,
+                              const int64_t *ids, size_t n)
 {
     char a[24], i[24];
-    const char *p[] = {db_ll(account_id, a), db_ll(id, i), ids};
-    db_status st = db_q_exec(c, &st_team_clear, 2, p, NULL);
-    return st == DB_OK ? db_q_exec(c, &st_team_fill, 3, p, NULL) : st;
+    char *arr = db_id_array(ids, n);
+    db_status st;
+    if (arr == NULL) {
+        return DB_ERROR;
+    }
+    {
+        const char *p[] = {db_ll(account_id, a), db_ll(id, i), arr};
+        st = db_q_exec(c, &st_team_clear, 2, p, NULL);
+        if (st == DB_OK) {
+            st = db_q_exec(c, &st_team_fill, 3, p, NULL);
+        }
+    }
+    free(arr);
+    return st;
 }
 
 static db_stmt st_team_add = {"team_member_add",
@@ -370,22 +400,32 @@ static db_stmt st_gta_fill = {"group_team_access_fill",
     "INSERT INTO group_team_access (account_id, group_id, team_id, access) "
     "SELECT $1, $2, x.id, x.access FROM unnest($3::bigint[], $4::text[]) AS x (id, access)", 0};
 
-db_status db_group_set_access(db_conn *c, long long account_id, long long id, const char *uids,
-                              const char *uacc, const char *tids, const char *tacc)
+db_status db_group_set_access(db_conn *c, long long account_id, long long id,
+                              const int64_t *uids, const char *const *uacc, size_t n_users,
+                              const int64_t *tids, const char *const *tacc, size_t n_teams)
 {
     char a[24], i[24];
-    const char *pu[] = {db_ll(account_id, a), db_ll(id, i), uids, uacc};
-    const char *pt[] = {a, i, tids, tacc};
-    db_status st = db_q_exec(c, &st_gua_clear, 2, pu, NULL);
-    if (st == DB_OK) {
-        st = db_q_exec(c, &st_gta_clear, 2, pu, NULL);
+    char *ua = db_id_array(uids, n_users), *ut = db_text_array(uacc, n_users);
+    char *ta = db_id_array(tids, n_teams), *tt = db_text_array(tacc, n_teams);
+    db_status st = DB_ERROR;
+    if (ua != NULL && ut != NULL && ta != NULL && tt != NULL) {
+        const char *pu[] = {db_ll(account_id, a), db_ll(id, i), ua, ut};
+        const char *pt[] = {a, i, ta, tt};
+        st = db_q_exec(c, &st_gua_clear, 2, pu, NULL);
+        if (st == DB_OK) {
+            st = db_q_exec(c, &st_gta_clear, 2, pu, NULL);
+        }
+        if (st == DB_OK) {
+            st = db_q_exec(c, &st_gua_fill, 4, pu, NULL);
+        }
+        if (st == DB_OK) {
+            st = db_q_exec(c, &st_gta_fill, 4, pt, NULL);
+        }
     }
-    if (st == DB_OK) {
-        st = db_q_exec(c, &st_gua_fill, 4, pu, NULL);
-    }
-    if (st == DB_OK) {
-        st = db_q_exec(c, &st_gta_fill, 4, pt, NULL);
-    }
+    free(ua);
+    free(ut);
+    free(ta);
+    free(tt);
     return st;
 }
 

@@ -10,6 +10,7 @@
 #define MTS_DB_USERS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "db.h"
 
@@ -55,10 +56,12 @@ db_status db_user_update(db_conn *c, long long account_id, long long id, const d
                          long long *changed);
 db_status db_user_delete(db_conn *c, long long account_id, long long id, long long *changed);
 
-/* How many of the distinct ids of the array literal "ids" are users (or
- * teams) of the account. */
-db_status db_users_count_ids(db_conn *c, long long account_id, const char *ids, long long *n);
-db_status db_teams_count_ids(db_conn *c, long long account_id, const char *ids, long long *n);
+/* How many of the "n" distinct "ids" are users (or teams) of the account:
+ * *found. */
+db_status db_users_count_ids(db_conn *c, long long account_id, const int64_t *ids, size_t n,
+                             long long *found);
+db_status db_teams_count_ids(db_conn *c, long long account_id, const int64_t *ids, size_t n,
+                             long long *found);
 
 /* ----------------------------------------------------------------- teams */
 db_status db_teams_list(db_conn *c, long long account_id, char **json);
@@ -68,8 +71,9 @@ db_status db_team_insert(db_conn *c, long long account_id, const char *name,
 db_status db_team_update(db_conn *c, long long account_id, long long id, const char *name,
                          const char *description, long long *changed);
 db_status db_team_delete(db_conn *c, long long account_id, long long id, long long *changed);
-/* Replace the members of team "id" by the users "ids" (array literal). */
-db_status db_team_set_members(db_conn *c, long long account_id, long long id, const char *ids);
+/* Replace the members of team "id" by the "n" users "ids". */
+db_status db_team_set_members(db_conn *c, long long account_id, long long id,
+                              const int64_t *ids, size_t n);
 db_status db_team_add_member(db_conn *c, long long account_id, long long id, long long user_id);
 db_status db_team_remove_member(db_conn *c, long long account_id, long long id,
                                 long long user_id, long long *changed);
@@ -92,10 +96,12 @@ db_status db_group_set_time_zone(db_conn *c, long long account_id, long long id,
 db_status db_group_update(db_conn *c, long long account_id, long long id, const char *name,
                           const char *description, long long *changed);
 db_status db_group_delete(db_conn *c, long long account_id, long long id, long long *changed);
-/* Replace the access lists of group "id": users "uids" with "uacc"
- * ('view'/'edit', same length), teams "tids" with "tacc". */
-db_status db_group_set_access(db_conn *c, long long account_id, long long id, const char *uids,
-                              const char *uacc, const char *tids, const char *tacc);
+/* Replace the access lists of group "id": the "n_users" users "uids" with
+ * the grants "uacc" ("view"/"edit"), the "n_teams" teams "tids" with
+ * "tacc". */
+db_status db_group_set_access(db_conn *c, long long account_id, long long id,
+                              const int64_t *uids, const char *const *uacc, size_t n_users,
+                              const int64_t *tids, const char *const *tacc, size_t n_teams);
 
 /* ------------------------------------------------------------------- me */
 /* The user's current group id (0 = none). */

@@ -124,14 +124,13 @@ int admin_nullable_string(http_req *req, const char *name, size_t max_chars, boo
     return http_json_string(req, req->body, name, max_chars, false, out);
 }
 
-int admin_id_list(http_req *req, const cJSON *arr, const char *field, char **lit, long long *n)
+int admin_id_list(http_req *req, const cJSON *arr, const char *field, int64_t **ids, size_t *n)
 {
     int count = cJSON_GetArraySize(arr), i = 0;
-    long long *ids;
+    int64_t *sorted;
     char msg[160];
-    size_t cap, len = 0;
     const cJSON *item;
-    *lit = NULL;
+    *ids = NULL;
     *n = 0;
     if (!cJSON_IsArray(arr)) {
         snprintf(msg, sizeof msg, "'%.40s' must be an array of ids", field);
@@ -141,46 +140,40 @@ int admin_id_list(http_req *req, const cJSON *arr, const char *field, char **lit
         snprintf(msg, sizeof msg, "'%.40s' has more than %d ids", field, ID_LIST_MAX);
         return http_reply_error(req, 400, "too_long", msg, field), -1;
     }
-    ids = calloc((size_t)count + 1, sizeof *ids);
-    cap = (size_t)count * 20 + 3;
-    *lit = malloc(cap);
-    if (ids == NULL || *lit == NULL) {
-        free(ids);
-        free(*lit);
-        *lit = NULL;
+    *ids = calloc((size_t)count + 1, sizeof **ids);
+    sorted = calloc((size_t)count + 1, sizeof *sorted);
+    if (*ids == NULL || sorted == NULL) {
+        free(*ids);
+        free(sorted);
+        *ids = NULL;
         return http_reply_error(req, 500, "internal_error", "internal error", NULL), -1;
     }
     cJSON_ArrayForEach(item, arr)
     {
         if (!cJSON_IsNumber(item) || item->valuedouble != floor(item->valuedouble) ||
             item->valuedouble < 1 || item->valuedouble > 9.0e15) {
-            free(ids);
-            free(*lit);
-            *lit = NULL;
+            free(*ids);
+            free(sorted);
+            *ids = NULL;
             snprintf(msg, sizeof msg, "'%.40s' must be an array of positive integer ids",
                      field);
             return http_reply_error(req, 400, "wrong_type", msg, field), -1;
         }
-        ids[i++] = (long long)item->valuedouble;
+        (*ids)[i] = sorted[i] = (int64_t)item->valuedouble;
+        i++;
     }
-    (*lit)[len++] = '{';
-    for (int k = 0; k < count; k++) {
-        len += (size_t)snprintf(*lit + len, cap - len, "%s%lld", k ? "," : "", ids[k]);
-    }
-    (*lit)[len++] = '}';
-    (*lit)[len] = '\0';
-    qsort(ids, (size_t)count, sizeof *ids, cmp_ll);
+    qsort(sorted, (size_t)count, sizeof *sorted, cmp_i64);
     for (int k = 1; k < count; k++) {
-        if (ids[k] == ids[k - 1]) {
-            long long dup = ids[k];
-            free(ids);
-            free(*lit);
-            *lit = NULL;
+        if (sorted[k] == sorted[k - 1]) {
+            long long dup = (long long)sorted[k];
+            free(*ids);
+            free(sorted);
+            *ids = NULL;
             snprintf(msg, sizeof msg, "'%.40s' lists id %lld twice", field, dup);
             return http_reply_error(req, 400, "duplicate", msg, field), -1;
         }
     }
-    free(ids);
-    *n = count;
+    free(sorted);
+    *n = (size_t)count;
     return 0;
 }

@@ -6,6 +6,8 @@
 #ifndef MTS_HTTP_ADMIN_ARGS_H
 #define MTS_HTTP_ADMIN_ARGS_H
 
+#include <stdint.h>
+
 #include "http.h"
 #include "svc_account.h"
 
@@ -41,10 +43,10 @@ MT_MUSTCHECK
 int admin_nullable_string(http_req *req, const char *name, size_t max_chars, bool *set,
                           const char **out);
 
-/* A JSON array "arr" of distinct positive integer ids (at most 1000) as a
- * PostgreSQL array literal "{1,2}" in *lit (caller frees) with *n ids. Not
- * an array / not integers -> wrong_type; repeated -> 400 duplicate. */
+/* A JSON array "arr" of distinct positive integer ids (at most 1000) into
+ * *ids (caller frees; in the order given) with *n ids. Not an array / not
+ * integers -> wrong_type; repeated -> 400 duplicate. */
 MT_MUSTCHECK
-int admin_id_list(http_req *req, const cJSON *arr, const char *field, char **lit, long long *n);
+int admin_id_list(http_req *req, const cJSON *arr, const char *field, int64_t **ids, size_t *n);
 
 #endif

@@ -90,7 +90,7 @@ static int h_user_delete(http_req *req)
 
 /* name, description and optional member_ids of a team body. */
 static int read_team(http_req *req, bool create, const char **name, const char **description,
-                     char **members, long long *n_members)
+                     int64_t **members, size_t *n_members)
 {
     static const char *const allowed[] = {"name", "description", "member_ids", NULL};
     const cJSON *m;
@@ -120,8 +120,8 @@ static int h_team_create(http_req *req)
     svc_actor a = admin_actor(req);
     svc_result r = {0};
     const char *name = NULL, *desc = NULL;
-    char *members = NULL;
-    long long n = 0;
+    int64_t *members = NULL;
+    size_t n = 0;
     int rc;
     if (read_team(req, true, &name, &desc, &members, &n) != 0) {
         return req->status;
@@ -147,8 +147,9 @@ static int h_team_patch(http_req *req)
     svc_actor a = admin_actor(req);
     svc_result r = {0};
     const char *name = NULL, *desc = NULL;
-    char *members = NULL;
-    long long id, n = 0;
+    int64_t *members = NULL;
+    size_t n = 0;
+    long long id;
     int rc;
     if (admin_id(req, 0, &id) != 0 || read_team(req, false, &name, &desc, &members, &n) != 0) {
         return req->status;
@@ -265,31 +266,28 @@ static int h_group_delete(http_req *req)
 }
 
 /* One access list of PUT /groups/{id}/access: [{"<key>": id, "access":
- * "view"|"edit"}] -> id and access array literals. */
-static int read_access_list(http_req *req, const char *field, const char *key, char **ids,
-                            char **acc, long long *n)
+ * "view"|"edit"}] -> the ids and their grants (static strings), in order;
+ * the caller frees both arrays. */
+static int read_access_list(http_req *req, const char *field, const char *key, int64_t **ids,
+                            const char ***acc, size_t *n)
 {
     const cJSON *arr = cJSON_GetObjectItemCaseSensitive(req->body, field), *item;
     cJSON *id_arr;
-    size_t cap, len = 0;
-    *ids = *acc = NULL;
+    size_t k = 0;
+    *ids = NULL;
+    *acc = NULL;
     *n = 0;
-    if (arr == NULL) {
-        arr = NULL;
-    }
     if (arr != NULL && !cJSON_IsArray(arr)) {
         return http_reply_error(req, 400, "wrong_type", "must be an array", field), -1;
     }
     id_arr = cJSON_CreateArray();
-    cap = (size_t)cJSON_GetArraySize(arr) * 6 + 3;
-    *acc = malloc(cap);
+    *acc = calloc((size_t)cJSON_GetArraySize(arr) + 1, sizeof **acc);
     if (id_arr == NULL || *acc == NULL) {
         cJSON_Delete(id_arr);
         free(*acc);
         *acc = NULL;
         return http_reply_error(req, 500, "internal_error", "internal error", NULL), -1;
     }
-    (*acc)[len++] = '{';
     cJSON_ArrayForEach(item, arr)
     {
         const cJSON *idv = cJSON_GetObjectItemCaseSensitive(item, key);
@@ -305,10 +303,8 @@ static int read_access_list(http_req *req, const char *field, const char *key, c
                    -1;
         }
         cJSON_AddItemToArray(id_arr, cJSON_Duplicate(idv, 1));
-        len += (size_t)snprintf(*acc + len, cap - len, "%s%s", len > 1 ? "," : "", access);
+        (*acc)[k++] = strcmp(access, "view") == 0 ? "view" : "edit";
     }
-    (*acc)[len++] = '}';
-    (*acc)[len] = '\0';
     if (admin_id_list(req, id_arr, field, ids, n) != 0) {
         cJSON_Delete(id_arr);
         free(*acc);
@@ -326,7 +322,8 @@ static int h_group_access(http_req *req)
     svc_actor a = admin_actor(req);
     svc_result r = {0};
     svc_group_access in;
-    char *uids = NULL, *uacc = NULL, *tids = NULL, *tacc = NULL;
+    int64_t *uids = NULL, *tids = NULL;
+    const char **uacc = NULL, **tacc = NULL;
     long long id;
     int rc;
     memset(&in, 0, sizeof in);
@@ -336,7 +333,7 @@ static int h_group_access(http_req *req)
     }
     if (read_access_list(req, "teams", "team_id", &tids, &tacc, &in.n_teams) != 0) {
         free(uids);
-        free(uacc);
+        free((void *)uacc);
         return req->status;
     }
     in.user_ids = uids;
@@ -345,9 +342,9 @@ static int h_group_access(http_req *req)
     in.team_access = tacc;
     rc = svc_group_set_access(&a, id, &in, &r);
     free(uids);
-    free(uacc);
+    free((void *)uacc);
     free(tids);
-    free(tacc);
+    free((void *)tacc);
     return admin_reply(req, 200, rc, &r);
 }
 

@@ -389,7 +389,7 @@ int svc_team_get(const svc_actor *a, long long id, svc_result *r)
 }
 
 /* Whether every one of "n" distinct ids in "ids" is a user of the account. */
-static int check_users(const svc_actor *a, db_conn *c, const char *ids, long long n,
+static int check_users(const svc_actor *a, db_conn *c, const int64_t *ids, size_t n,
                        const char *field, svc_result *r)
 {
     long long found = 0;
@@ -397,10 +397,10 @@ static int check_users(const svc_actor *a, db_conn *c, const char *ids, long lon
     if (ids == NULL || n == 0) {
         return 0;
     }
-    if ((st = db_users_count_ids(c, a->account_id, ids, &found)) != DB_OK) {
+    if ((st = db_users_count_ids(c, a->account_id, ids, n, &found)) != DB_OK) {
         return svc_result_fail_db(r, st);
     }
-    if (found != n) {
+    if (found != (long long)n) {
         return svc_result_fail(r, SVC_NOT_FOUND, "not_found", field, "no such user");
     }
     return 0;
@@ -413,7 +413,7 @@ static int name_conflict(svc_result *r, const char *what)
 }
 
 int svc_team_create(const svc_actor *a, const char *name, const char *description,
-                    const char *member_ids, long long n_members, svc_result *r)
+                    const int64_t *member_ids, size_t n_members, svc_result *r)
 {
     db_conn *c = NULL;
     db_account_row row;
@@ -438,7 +438,7 @@ int svc_team_create(const svc_actor *a, const char *name, const char *descriptio
     }
     st = db_team_insert(c, a->account_id, name, description, &id);
     if (st == DB_OK && member_ids != NULL) {
-        st = db_team_set_members(c, a->account_id, id, member_ids);
+        st = db_team_set_members(c, a->account_id, id, member_ids, n_members);
     }
     if (st == DB_CONFLICT) {
         name_conflict(r, "team");
@@ -453,7 +453,7 @@ int svc_team_create(const svc_actor *a, const char *name, const char *descriptio
 }
 
 int svc_team_update(const svc_actor *a, long long id, const char *name, const char *description,
-                    const char *member_ids, long long n_members, svc_result *r)
+                    const int64_t *member_ids, size_t n_members, svc_result *r)
 {
     db_conn *c = NULL;
     db_account_row row;
@@ -483,7 +483,7 @@ int svc_team_update(const svc_actor *a, long long id, const char *name, const ch
         if (check_users(a, c, member_ids, n_members, "member_ids", r) != 0) {
             return fail_release(a, c, &row);
         }
-        if ((st = db_team_set_members(c, a->account_id, id, member_ids)) != DB_OK) {
+        if ((st = db_team_set_members(c, a->account_id, id, member_ids, n_members)) != DB_OK) {
             svc_result_fail_db(r, st);
             return fail_release(a, c, &row);
         }
@@ -523,7 +523,8 @@ int svc_team_delete(const svc_actor *a, long long id, svc_result *r)
 int svc_team_add_member(const svc_actor *a, long long id, long long user_id, svc_result *r)
 {
     db_conn *c = NULL;
-    char *json = NULL, ids[32], detail[64];
+    char *json = NULL, detail[64];
+    int64_t member = user_id;
     db_status st = db_acquire(a->srv->pool, DB_WAIT_MS, &c);
     if (st != DB_OK || (st = db_begin(c)) != DB_OK ||
         (st = db_team_get(c, a->account_id, id, &json)) != DB_OK) {
@@ -535,8 +536,7 @@ int svc_team_add_member(const svc_actor *a, long long id, long long user_id, svc
         return svc_result_fail(r, SVC_NOT_FOUND, "not_found", NULL, "no such team");
     }
     free(json);
-    snprintf(ids, sizeof ids, "{%lld}", user_id);
-    if (check_users(a, c, ids, 1, "user_id", r) != 0) {
+    if (check_users(a, c, &member, 1, "user_id", r) != 0) {
         db_release(a->srv->pool, c);
         return -1;
     }
@@ -694,17 +694,18 @@ int svc_group_set_access(const svc_actor *a, long long id, const svc_group_acces
         return -1;
     }
     if (in->n_teams > 0) {
-        if ((st = db_teams_count_ids(c, a->account_id, in->team_ids, &found)) != DB_OK) {
+        if ((st = db_teams_count_ids(c, a->account_id, in->team_ids, in->n_teams, &found)) !=
+            DB_OK) {
             db_release(a->srv->pool, c);
             return svc_result_fail_db(r, st);
         }
-        if (found != in->n_teams) {
+        if (found != (long long)in->n_teams) {
             db_release(a->srv->pool, c);
             return svc_result_fail(r, SVC_NOT_FOUND, "not_found", "teams", "no such team");
         }
     }
-    st = db_group_set_access(c, a->account_id, id, in->user_ids, in->user_access, in->team_ids,
-                             in->team_access);
+    st = db_group_set_access(c, a->account_id, id, in->user_ids, in->user_access, in->n_users,
+                             in->team_ids, in->team_access, in->n_teams);
     if (st != DB_OK) {
         db_release(a->srv->pool, c);
         return svc_result_fail_db(r, st);

@@ -32,11 +32,11 @@ int svc_user_delete(const svc_actor *a, long long id, svc_result *r);
 
 int svc_teams_list(const svc_actor *a, svc_result *r);
 int svc_team_get(const svc_actor *a, long long id, svc_result *r);
-/* "member_ids" (array literal of "n_members" distinct ids) may be NULL. */
+/* "member_ids" ("n_members" distinct ids) may be NULL: not given. */
 int svc_team_create(const svc_actor *a, const char *name, const char *description,
-                    const char *member_ids, long long n_members, svc_result *r);
+                    const int64_t *member_ids, size_t n_members, svc_result *r);
 int svc_team_update(const svc_actor *a, long long id, const char *name, const char *description,
-                    const char *member_ids, long long n_members, svc_result *r);
+                    const int64_t *member_ids, size_t n_members, svc_result *r);
 int svc_team_delete(const svc_actor *a, long long id, svc_result *r);
 int svc_team_add_member(const svc_actor *a, long long id, long long user_id, svc_result *r);
 int svc_team_remove_member(const svc_actor *a, long long id, long long user_id, svc_result *r);
@@ -53,13 +53,15 @@ int svc_group_update(const svc_actor *a, long long id, const char *name,
                      svc_result *r);
 int svc_group_delete(const svc_actor *a, long long id, svc_result *r);
 
-/* Replace a group's access lists: array literals of distinct user ids with
- * their grants ('view'/'edit'), and of team ids with theirs. */
+/* Replace a group's access lists: distinct user ids with their grants
+ * ("view"/"edit"), and team ids with theirs. */
 typedef struct {
-    const char *user_ids, *user_access;
-    long long n_users;
-    const char *team_ids, *team_access;
-    long long n_teams;
+    const int64_t *user_ids;
+    const char *const *user_access;
+    size_t n_users;
+    const int64_t *team_ids;
+    const char *const *team_access;
+    size_t n_teams;
 } svc_group_access;
 
 int svc_group_set_access(const svc_actor *a, long long id, const svc_group_access *in,
