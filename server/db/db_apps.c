@@ -471,30 +471,47 @@ db_status db_channel_delete(db_conn *c, long long account_id, long long channel_
 }
 
 db_status db_selection_inspect(db_conn *c, long long account_id, long long device_id,
-                               const char *ids_array, long long *on_device, long long *added)
+                               const int64_t *ids, size_t n, long long *on_device,
+                               long long *added)
 {
     char a[24], d[24];
-    const char *p[] = {a, d, ids_array};
+    char *arr = db_id_array(ids, n);
     PGresult *res = NULL;
     db_status st;
-    DB_ID(a, account_id);
-    DB_ID(d, device_id);
-    st = db_exec(c, &st_selection_inspect, 3, p, &res);
     *on_device = *added = 0;
+    if (arr == NULL) {
+        return DB_ERROR;
+    }
+    {
+        const char *p[] = {a, d, arr};
+        DB_ID(a, account_id);
+        DB_ID(d, device_id);
+        st = db_exec(c, &st_selection_inspect, 3, p, &res);
+    }
     if (st == DB_OK && PQntuples(res) == 1) {
         *on_device = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
         *added = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
     }
     PQclear(res);
+    free(arr);
     return st;
 }
 
 db_status db_selection_apply(db_conn *c, long long account_id, long long device_id,
-                             const char *ids_array)
+                             const int64_t *ids, size_t n)
 {
     char a[24], d[24];
-    const char *p[] = {a, d, ids_array};
-    DB_ID(a, account_id);
-    DB_ID(d, device_id);
-    return db_exec(c, &st_selection_apply, 3, p, NULL);
+    char *arr = db_id_array(ids, n);
+    db_status st;
+    if (arr == NULL) {
+        return DB_ERROR;
+    }
+    {
+        const char *p[] = {a, d, arr};
+        DB_ID(a, account_id);
+        DB_ID(d, device_id);
+        st = db_exec(c, &st_selection_apply, 3, p, NULL);
+    }
+    free(arr);
+    return st;
 }

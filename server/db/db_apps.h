@@ -17,6 +17,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "db.h"
 #include "db_rows.h"
@@ -169,14 +170,15 @@ db_status db_channel_update(db_conn *c, long long account_id, long long channel_
 
 db_status db_channel_delete(db_conn *c, long long account_id, long long channel_id, bool *found);
 
-/* For the selection "ids_array" (a PostgreSQL array literal of distinct ids,
- * "{1,2}"): how many of them are channels of the device (*on_device) and how
- * many of those are not selected now (*added). */
+/* For the selection of the "n" distinct channel ids "ids": how many of
+ * them are channels of the device (*on_device) and how many of those are
+ * not selected now (*added). */
 db_status db_selection_inspect(db_conn *c, long long account_id, long long device_id,
-                               const char *ids_array, long long *on_device, long long *added);
+                               const int64_t *ids, size_t n, long long *on_device,
+                               long long *added);
 
-/* Make exactly "ids_array" the selected channels of the device. */
+/* Make exactly the "n" channels "ids" the selected channels of the device. */
 db_status db_selection_apply(db_conn *c, long long account_id, long long device_id,
-                             const char *ids_array);
+                             const int64_t *ids, size_t n);
 
 #endif

@@ -505,9 +505,8 @@ svc_status svc_selection_set(db_pool *pool, const svc_actor *a, long long device
     db_device d;
     bool found = false;
     char count[24];
-    long long *sorted = NULL, on_device = 0, added = 0;
-    char *array = NULL;
-    size_t len = 0;
+    int64_t *sorted = NULL;
+    long long on_device = 0, added = 0;
     svc_status rc = SVC_OK;
 
     memset(&d, 0, sizeof d);
@@ -516,26 +515,21 @@ svc_status svc_selection_set(db_pool *pool, const svc_actor *a, long long device
                        "at most %d channel ids", SVC_SELECTION_MAX);
     }
     sorted = malloc(sizeof *sorted * (size_t)(n > 0 ? n : 1));
-    array = malloc((size_t)n * 21 + 3);
-    if (sorted == NULL || array == NULL) {
+    if (sorted == NULL) {
         rc = svc_fail(e, SVC_DB, NULL, NULL, "out of memory");
         goto out;
     }
-    if (n > 0) {
-        memcpy(sorted, ids, sizeof *sorted * (size_t)n);
-    }
-    qsort(sorted, (size_t)n, sizeof *sorted, cmp_ll);
-    array[len++] = '{';
     for (int i = 0; i < n; i++) {
-        if (i > 0 && sorted[i] == sorted[i - 1]) {
+        sorted[i] = (int64_t)ids[i];
+    }
+    qsort(sorted, (size_t)n, sizeof *sorted, cmp_i64);
+    for (int i = 1; i < n; i++) {
+        if (sorted[i] == sorted[i - 1]) {
             rc = svc_fail(e, SVC_INVALID, "invalid_value", "channel_ids",
-                         "channel %lld is listed twice", sorted[i]);
+                          "channel %lld is listed twice", (long long)sorted[i]);
             goto out;
         }
-        len += (size_t)snprintf(array + len, 22, "%s%lld", i ? "," : "", sorted[i]);
     }
-    array[len++] = '}';
-    array[len] = '\0';
 
     if ((rc = svc_tx_begin(pool, &c, e)) != SVC_OK) {
         goto out;
@@ -546,7 +540,9 @@ svc_status svc_selection_set(db_pool *pool, const svc_actor *a, long long device
         rc = svc_fail(e, SVC_NOT_FOUND, "not_found", NULL, "no such device");
         goto out;
     }
-    SVC_TRY_DB(db_selection_inspect(c, a->account_id, device_id, array, &on_device, &added), NULL);
+    SVC_TRY_DB(db_selection_inspect(c, a->account_id, device_id, sorted, (size_t)n, &on_device,
+                                     &added),
+               NULL);
     if (on_device != n) {
         rc = svc_fail(e, SVC_NOT_FOUND, "not_found", "channel_ids",
                      "%lld of the channel ids are not channels of this device",
@@ -560,13 +556,12 @@ svc_status svc_selection_set(db_pool *pool, const svc_actor *a, long long device
             goto out;
         }
     }
-    SVC_TRY_DB(db_selection_apply(c, a->account_id, device_id, array), NULL);
+    SVC_TRY_DB(db_selection_apply(c, a->account_id, device_id, sorted, (size_t)n), NULL);
     snprintf(count, sizeof count, "%d", n);
     SVC_TRY_DB(audit_write_kv(c, &who, "channel.select", "device", device_id, "selected", count),
            NULL);
 out:
     db_device_clear(&d);
     free(sorted);
-    free(array);
     return svc_tx_end(pool, c, rc, e, NULL);
 }
