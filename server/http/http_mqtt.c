@@ -144,21 +144,8 @@ static int h_revoke(http_req *req)
     return http_reply_json(req, 200, o);
 }
 
-/* GET /api/v1/test/mqtt (tests only): this process's bridge. */
-static int h_test_mqtt(http_req *req)
-{
-    cJSON *o = cJSON_CreateObject();
-    if (o != NULL) {
-        cJSON_AddBoolToObject(o, "configured", req->srv->cfg.mqtt_url != NULL);
-        cJSON_AddBoolToObject(o, "connected", mqtt_bridge_connected());
-        cJSON_AddNumberToObject(o, "messages", (double)mqtt_bridge_messages());
-    }
-    return http_reply_json(req, 200, o);
-}
-
 const http_route http_routes_mqtt[] = {
-    {"GET", "/api/v1/test/mqtt", h_test_mqtt, AUTH_PUBLIC, BODY_NONE, true},
     {"POST", "/api/v1/ingest/certificate", h_certificate, AUTH_APP, BODY_JSON, false},
     {"GET", "/api/v1/apps/*/certificates", h_certs, AUTH_USER, BODY_NONE, false},
     {"POST", "/api/v1/apps/*/certificates/*/revoke", h_revoke, AUTH_ADMIN, BODY_NONE, false},
-    {NULL}};
+    {NULL, NULL, NULL, AUTH_PUBLIC, BODY_NONE, false}};

@@ -25,6 +25,9 @@
 #include "svc_destinations.h"
 #include "svc_export.h"
 #include "http_svc.h"
+#include "svc_mqtt.h"
+#include "mqtt_ca.h"
+#include "mqtt_bridge.h"
 
 /* POST /api/v1/test/audit-fail {count}: the next "count" audit writes fail
  * (tests only). */
@@ -416,6 +419,18 @@ static int h_test_notify(http_req *req)
     return http_reply_json(req, 200, o);
 }
 
+/* GET /api/v1/test/mqtt (tests only): this process's bridge. */
+static int h_test_mqtt(http_req *req)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (o != NULL) {
+        cJSON_AddBoolToObject(o, "configured", req->srv->cfg.mqtt_url != NULL);
+        cJSON_AddBoolToObject(o, "connected", mqtt_bridge_connected());
+        cJSON_AddNumberToObject(o, "messages", (double)mqtt_bridge_messages());
+    }
+    return http_reply_json(req, 200, o);
+}
+
 const http_route http_routes_test[] = {
     {"POST", "/api/v1/test/audit-fail", h_test_audit_fail, AUTH_PUBLIC, BODY_JSON, true},
     {"POST", "/api/v1/test/clock", h_test_clock, AUTH_PUBLIC, BODY_JSON, true},
@@ -430,4 +445,5 @@ const http_route http_routes_test[] = {
     {"GET", "/api/v1/debug/sleep", h_debug_sleep, AUTH_PUBLIC, BODY_NONE, true},
     {"POST", "/api/v1/debug/echo", h_debug_echo, AUTH_PUBLIC, BODY_JSON, true},
     {"POST", "/api/v1/test/notify", h_test_notify, AUTH_PUBLIC, BODY_JSON, true},
+    {"GET", "/api/v1/test/mqtt", h_test_mqtt, AUTH_PUBLIC, BODY_NONE, true},
     {NULL, NULL, NULL, AUTH_PUBLIC, BODY_NONE, false}};
