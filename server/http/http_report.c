@@ -353,46 +353,6 @@ static int h_run_retry(http_req *req)
     return reply_run(req, 202, id);
 }
 
-/* The test route's work, on a thread of its own: rendering (fontconfig,
- * pango, cairo) needs more stack than a CivetWeb worker's fixed 100 KiB. */
-typedef struct {
-    srv *s;
-    int done;
-    int rc;
-} test_work;
-
-static void *test_work_main(void *arg)
-{
-    test_work *w = arg;
-    svc_report_config cfg;
-    bool did = true;
-    svc_report_config_load(&cfg);
-    while (did && w->done < 100 && w->rc == 0) {
-        w->rc = svc_report_work(w->s, &cfg, &did);
-        w->done += did ? 1 : 0;
-    }
-    return NULL;
-}
-
-/* POST /api/v1/test/report-work: make every due run now and say how many
- * (tests only: deterministic, no waiting for the worker thread). */
-static int h_test_work(http_req *req)
-{
-    test_work w = {req->srv, 0, 0};
-    pthread_t th;
-    cJSON *o;
-    if (pthread_create(&th, NULL, test_work_main, &w) != 0) {
-        return http_reply_error(req, 503, "server_busy", "no thread for the work", NULL);
-    }
-    pthread_join(th, NULL);
-    if (w.rc != 0) {
-        return http_reply_error(req, 503, "db_unavailable", "the database failed", NULL);
-    }
-    o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "runs", w.done);
-    return http_reply_json(req, 200, o);
-}
-
 const http_route http_routes_report[] = {
     {"GET", "/api/v1/groups/*/reports", h_list, AUTH_USER, BODY_NONE, false},
     {"POST", "/api/v1/groups/*/reports", h_create, AUTH_USER, BODY_JSON, false},
@@ -403,5 +363,4 @@ const http_route http_routes_report[] = {
     {"GET", "/api/v1/reports/*/runs", h_runs, AUTH_USER, BODY_NONE, false},
     {"GET", "/api/v1/report-runs/*", h_run_get, AUTH_USER, BODY_NONE, false},
     {"POST", "/api/v1/report-runs/*/retry", h_run_retry, AUTH_USER, BODY_NONE, false},
-    {"POST", "/api/v1/test/report-work", h_test_work, AUTH_PUBLIC, BODY_NONE, true},
     {NULL, NULL, NULL, AUTH_PUBLIC, BODY_NONE, false}};

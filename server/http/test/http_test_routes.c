@@ -6,6 +6,7 @@
  * with METRON_TEST_ROUTES=1 (docs/server.md). */
 #define _POSIX_C_SOURCE 200809L
 #include <civetweb.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,8 @@
 #include "svc_destinations.h"
 #include "svc_export.h"
 #include "http_svc.h"
+#include "svc_report.h"
+#include "report_worker.h"
 #include "svc_mqtt.h"
 #include "mqtt_ca.h"
 #include "mqtt_bridge.h"
@@ -431,6 +434,46 @@ static int h_test_mqtt(http_req *req)
     return http_reply_json(req, 200, o);
 }
 
+/* The test route's work, on a thread of its own: rendering (fontconfig,
+ * pango, cairo) needs more stack than a CivetWeb worker's fixed 100 KiB. */
+typedef struct {
+    srv *s;
+    int done;
+    int rc;
+} test_work;
+
+static void *test_work_main(void *arg)
+{
+    test_work *w = arg;
+    svc_report_config cfg;
+    bool did = true;
+    svc_report_config_load(&cfg);
+    while (did && w->done < 100 && w->rc == 0) {
+        w->rc = svc_report_work(w->s, &cfg, &did);
+        w->done += did ? 1 : 0;
+    }
+    return NULL;
+}
+
+/* POST /api/v1/test/report-work: make every due run now and say how many
+ * (tests only: deterministic, no waiting for the worker thread). */
+static int h_test_work(http_req *req)
+{
+    test_work w = {req->srv, 0, 0};
+    pthread_t th;
+    cJSON *o;
+    if (pthread_create(&th, NULL, test_work_main, &w) != 0) {
+        return http_reply_error(req, 503, "server_busy", "no thread for the work", NULL);
+    }
+    pthread_join(th, NULL);
+    if (w.rc != 0) {
+        return http_reply_error(req, 503, "db_unavailable", "the database failed", NULL);
+    }
+    o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "runs", w.done);
+    return http_reply_json(req, 200, o);
+}
+
 const http_route http_routes_test[] = {
     {"POST", "/api/v1/test/audit-fail", h_test_audit_fail, AUTH_PUBLIC, BODY_JSON, true},
     {"POST", "/api/v1/test/clock", h_test_clock, AUTH_PUBLIC, BODY_JSON, true},
@@ -446,4 +489,5 @@ const http_route http_routes_test[] = {
     {"POST", "/api/v1/debug/echo", h_debug_echo, AUTH_PUBLIC, BODY_JSON, true},
     {"POST", "/api/v1/test/notify", h_test_notify, AUTH_PUBLIC, BODY_JSON, true},
     {"GET", "/api/v1/test/mqtt", h_test_mqtt, AUTH_PUBLIC, BODY_NONE, true},
+    {"POST", "/api/v1/test/report-work", h_test_work, AUTH_PUBLIC, BODY_NONE, true},
     {NULL, NULL, NULL, AUTH_PUBLIC, BODY_NONE, false}};

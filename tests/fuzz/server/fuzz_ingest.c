@@ -26,6 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (int i = 0; i < 8; i++) {
         ch[i].id = i + 1; /* HOK channel i is Metron channel ch[i].id; JSON ids 1..8 */
         ch[i].selected = (data[0] >> (i % 7)) & 1;
+        ch[i].refusal = NULL;
     }
     known.ch = ch;
     known.n = 8;

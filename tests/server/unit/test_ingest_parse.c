@@ -13,7 +13,7 @@
 #define T0 1700000000000000LL  /* 2023-11-14, µs */
 
 /* Channels 10 and 11 are selected, 12 exists but is not. */
-static const ingest_channel channels[] = {{10, true}, {11, true}, {12, false}};
+static const ingest_channel channels[] = {{10, true, NULL}, {11, true, NULL}, {12, false, NULL}};
 static const ingest_known known = {channels, 3};
 
 /* Parse "json" (copied: the parser wants it NUL-terminated) into "b". */
