@@ -54,8 +54,10 @@ async function online() {
     r = await admin.post(`/api/v1/apps/${app.id}/devices`, { model: 'LR8450', serial: 'SNB0001', name: 'Bench logger' });
     const deviceId = r.body.id;
     const ids = [];
+    // Five units: one value axis each (the chart has room for five at 1366 px).
+    const UNITS = ['V', '°C', '%RH', 'A', 'kW'];
     for (let i = 1; i <= 32; i++) {
-      r = await admin.post(`/api/v1/devices/${deviceId}/channels`, { key: `CH${i}`, name: `Channel ${i}`, unit: i % 2 ? 'V' : '°C' });
+      r = await admin.post(`/api/v1/devices/${deviceId}/channels`, { key: `CH${i}`, name: `Channel ${i}`, unit: UNITS[i % UNITS.length] });
       ids.push(r.body.id);
     }
     r = await admin.put(`/api/v1/devices/${deviceId}/selection`, { channel_ids: ids });
@@ -88,7 +90,8 @@ async function online() {
       const first = await page.evaluate(() => {
         const c = document.querySelector('[data-testid=viewer-chart]').__chart;
         const u = c.uplot;
-        return { series: u.series.length - 1, buckets: c.block.buckets, points: u.data[0].length };
+        return { series: u.series.length - 1, shown: u.series.slice(1).filter((x) => x.show).length,
+          axes: u.axes.length - 1, buckets: c.block.buckets, points: u.data[0].length };
       });
       const firstWall = Date.now() - nav;
       // Reloads of the same view: request -> drawn, with the server's part
@@ -115,7 +118,7 @@ async function online() {
       const draw = stats(runs.map((x) => x.draw));
       results.online = { channels: 32, pointsPerChannel: n, ...first, firstPageMs: firstWall, total, server, transfer,
         query, prepare, draw, bytes: runs[0].bytes };
-      console.log(`online: 32 channels x ${n} one-minute points, ${first.buckets} buckets (plot width)`);
+      console.log(`online: 32 channels x ${n} one-minute points, ${first.buckets} buckets (plot width), ${first.shown} series drawn on ${first.axes} value axes`);
       console.log(`  request -> drawn chart: p50 ${ms(total.p50)}, min ${ms(total.min)}, p90 ${ms(total.p90)}, max ${ms(total.max)} (${RUNS} runs; target < 300 ms)`);
       console.log(`  p50 parts: query ${ms(query.p50)} (server to first byte ${ms(server.p50)}, whole response ${ms(transfer.p50)}, ${(runs[0].bytes / 1024).toFixed(0)} KiB, then JSON), arrays ${ms(prepare.p50)}, uPlot draw ${ms(draw.p50)}`);
       console.log(`  first page load (navigation -> drawn, includes sign-in state, modules, monitor): ${ms(firstWall)}`);

@@ -203,7 +203,7 @@ test('Web API tokens: made with a name and the password, shown once, listed with
   await page.click('[data-testid=token-create]');
   const secret = (await page.locator('[data-testid=token-secret]').textContent()).trim();
   assert.match(secret, /^[A-Za-z0-9_-]{43}$/);
-  await shot(page, 'token-made-pc');
+  await shot(page, 'token-made-pc', { fullPage: false });
   await page.click('[data-testid=token-done]');
   await page.waitForFunction(() => /Nightly export script/.test(document.querySelector('[data-testid=tokens-panel]').textContent));
   // Use it once: the list shows when.
@@ -245,7 +245,7 @@ test('help and about: version, the supported instruments, the references and the
     assert.equal(api.status, 200);
     assert.match(api.text || api.body || '', /openapi: 3/);
     if (size === 'phone390') await assertFits(page, 'help');
-    await shot(page, `help-${size}`, { fullPage: size === 'pc' });
+    await shot(page, `help-${size}`, { fullPage: false });
     // The navigation has the offline viewer, opening in a new tab.
     if (size === 'pc') {
       assert.equal(await page.getAttribute('a.nav-link[data-page=offline]', 'href'), 'offline.html');

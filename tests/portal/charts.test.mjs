@@ -149,7 +149,7 @@ test('on a 390×844 phone the chart is on the first screen too, and the page fit
   assert.ok(heads.every((x) => x.shown && x.text), 'every column has its name on the phone');
   assert.match(heads[1].text, /Supply air temperature/);
   await assertFits(page, 'viewer list');
-  await shot(page, 'charts-list-phone');
+  await shot(page, 'charts-list-phone', { fullPage: false });
   assert.deepEqual(page.consoleErrors, []);
   await page.context().close();
 });

@@ -137,7 +137,7 @@ test('the plan-change form of a Pro account preselects nothing and does not offe
     assert.doesNotMatch(text, /\(P\d+\)|\bP\d{1,2}\b/);
     assert.match(text, /registered apps/);
     if (size === 'phone390') await assertFits(page, 'admin/account');
-    await shot(page, `account-plan-${size}`);
+    await shot(page, `account-plan-${size}`, { fullPage: false });
     await page.context().close();
   }
 });

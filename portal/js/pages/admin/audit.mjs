@@ -29,9 +29,9 @@ function targetText(e, users) {
   return e.target_id ? t('audit.target_id', { kind, id: e.target_id }) : kind;
 }
 
-function who(e) {
+function who(e, users) {
   if (e.actor_kind === 'system') return t('audit.system');
-  const name = e.actor_login || t('audit.deleted_user');
+  const name = (e.user_id && users.get(e.user_id)) || e.actor_login || t('audit.deleted_user');
   return e.actor_kind === 'api_token' ? t('audit.via_token', { user: name }) : name;
 }
 
@@ -94,7 +94,7 @@ registerPage('admin/audit', {
       rows.push(...(r.body.entries || []));
       fill(list, table([
         { label: t('audit.time'), value: (e) => formatDateTime(e.at, { dateStyle: 'medium', timeStyle: 'medium' }) },
-        { label: t('audit.user'), value: who },
+        { label: t('audit.user'), value: (e) => who(e, users) },
         { label: t('audit.action'), value: (e) => h('span', { 'data-action': e.action, text: actionText(e.action) }) },
         { label: t('audit.target'), value: (e) => targetText(e, users) },
         { label: t('audit.address'), value: (e) => e.ip },

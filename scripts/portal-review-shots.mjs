@@ -1,0 +1,100 @@
+#!/usr/bin/env node
+// The portal's screenshot review pages (docs/img/README.md and one page per
+// area, docs/img/review-<area>.md): copies the screenshots the Chromium
+// tests wrote (build/portal-shots/, `node --test tests/portal/`) into
+// docs/img/review/ and writes the pages that show them, PC and phone side
+// by side. Run it after the portal tests when a page changed, look at the
+// pages, and commit what changed.
+//
+//   node scripts/portal-review-shots.mjs [--check]
+//
+// --check only lists screenshots that are missing from build/portal-shots.
+import fs from 'node:fs';
+import path from 'node:path';
+import url from 'node:url';
+
+const repo = path.resolve(path.dirname(url.fileURLToPath(import.meta.url)), '..');
+const shots = path.join(repo, 'build', 'portal-shots');
+const out = path.join(repo, 'docs', 'img');
+const dir = path.join(out, 'review');
+
+// [area, title, what to look at, [[screenshot, caption], ...]] — the
+// screenshots are those of tests/portal/*.test.mjs (their names there).
+const AREAS = [
+  ['monitor', 'Monitor', 'Connected only while the app is heard from; every value\'s age, stale values marked; special values as words with the chart\'s marks; high-speed mode with its end and whether values arrive.', [
+    ['monitor-trust-pc', 'Connected, ages, a stale value, +OVER as a word (monitor_trust.test.mjs)'],
+    ['monitor-no-contact-pc', 'The app said goodbye 11 minutes ago: "Not connected", with the last contact'],
+    ['monitor-live-phone', 'High-speed mode on a 390×844 phone: countdown, end time, values arriving'],
+  ]],
+  ['viewer', 'Viewer and charts', 'One y-axis per unit (units beyond the room named and hidden); the chart on the first screen; names wrap; the nearest value between samples; an empty period said; compare mode with every channel; the list keeps its names on a phone.', [
+    ['charts-32-pc', '32 channels in six units at 1366×768 (charts.test.mjs)'],
+    ['charts-32-phone', 'The same on a 390×844 phone: the setup folded, the chart on the first screen'],
+    ['charts-nearest-pc', 'Zoomed in between samples: the nearest value with its time'],
+    ['charts-empty-pc', 'A period without values says so'],
+    ['charts-compare-pc', 'Two periods of 32 channels: 64 series'],
+    ['charts-list-phone', 'List mode on a phone: a table with its channel names'],
+    ['viewer-zone-pc', 'Times in the zone chosen in My settings (New York; timezone.test.mjs)'],
+  ]],
+  ['computed', 'Computed channels', 'The expression checked as it is typed by the wasm core, the mistake marked; the preview of the last 24 hours.', [
+    ['computed-editor-pc', 'The editor with its preview (computed_import.test.mjs)'],
+    ['computed-list-pc', 'The list with the back-fill state'],
+    ['computed-editor-phone', 'The editor on a 390×844 phone'],
+  ]],
+  ['drive', 'Drive and import', 'A name clash keeps the dialog and what was typed; a file imported into measured channels with progress; below Pro the dialog says why not.', [
+    ['drive-name-clash-pc', 'A folder name already in use (fixes.test.mjs)'],
+    ['import-pc', 'Importing a HOK2 file: its channels mapped onto measured channels'],
+    ['import-standard-phone', 'On the Standard plan, on a phone: the plan does not include it'],
+  ]],
+  ['admin', 'Administration', 'The Users table with its actions in view at 1366 px; app credentials; channels; the IP allow-list; the audit log in sentences; the plan form preselecting nothing.', [
+    ['users-pc', 'Users with long names and addresses: Edit and Delete in view'],
+    ['apps-credential-pc', 'A renewed app credential, shown once'],
+    ['channels-pc', 'A device\'s channels: add, rename, unit, acquire'],
+    ['channels-phone', 'Channels on a 390×844 phone'],
+    ['security-pc', 'The IP allow-list with the browser\'s own address'],
+    ['security-standard-phone', 'The allow-list on the Standard plan: a sentence, no code'],
+    ['audit-pc', 'The audit log filtered to users\' changes'],
+    ['audit-phone', 'The audit log on a phone'],
+    ['account-plan-pc', 'Plan change of a Pro account: nothing preselected, quotas in words'],
+  ]],
+  ['account', 'My settings, help', 'The time zone by name; Web API tokens; a two-step code mistyped keeps you signed in; help and about.', [
+    ['account-zone-pc', 'The time zone chosen from the specification\'s list'],
+    ['token-made-pc', 'A Web API token, shown once'],
+    ['help-pc', 'Help and about: version, the supported instruments, the references'],
+    ['help-phone390', 'Help on a phone'],
+  ]],
+];
+
+// The images docs/portal.md and docs/viewer.md show, refreshed from the same runs.
+const DOC_IMAGES = [
+  ['monitor-detail-pc', 'portal-monitor-pc'], ['monitor-phone', 'portal-monitor-phone'],
+  ['monitor-ja-pc', 'portal-monitor-ja-pc'], ['signin-pc', 'portal-signin-pc'],
+  ['admin-users-phone', 'portal-users-phone'], ['viewer-graph-pc', 'portal-viewer-pc'],
+  ['drive-pc', 'portal-drive-pc'], ['offline-phone', 'portal-offline-phone'],
+];
+
+const check = process.argv.includes('--check');
+const missing = [];
+for (const [, , , list] of AREAS) for (const [name] of list) if (!fs.existsSync(path.join(shots, `${name}.png`))) missing.push(name);
+for (const [name] of DOC_IMAGES) if (!fs.existsSync(path.join(shots, `${name}.png`))) missing.push(name);
+if (missing.length) {
+  console.error(`missing in build/portal-shots (run node --test tests/portal/ first): ${missing.join(', ')}`);
+  process.exit(1);
+}
+if (check) process.exit(0);
+
+fs.mkdirSync(dir, { recursive: true });
+const index = ['# Portal screenshots for review', '',
+  'Made by the Chromium tests (`tests/portal/`, 1366×768 and a 390×844 phone) and copied here by',
+  '`node scripts/portal-review-shots.mjs`. One page per area:', ''];
+for (const [area, title, what, list] of AREAS) {
+  const page = [`# ${title}`, '', what, '', '[All areas](README.md)', ''];
+  for (const [name, caption] of list) {
+    fs.copyFileSync(path.join(shots, `${name}.png`), path.join(dir, `${name}.png`));
+    page.push(`## ${caption}`, '', `![${caption}](review/${name}.png)`, '');
+  }
+  fs.writeFileSync(path.join(out, `review-${area}.md`), page.join('\n'));
+  index.push(`- [${title}](review-${area}.md): ${what}`);
+}
+fs.writeFileSync(path.join(out, 'README.md'), `${index.join('\n')}\n`);
+for (const [name, doc] of DOC_IMAGES) fs.copyFileSync(path.join(shots, `${name}.png`), path.join(out, `${doc}.png`));
+console.log(`docs/img: ${AREAS.length} review pages, ${AREAS.reduce((n, a) => n + a[3].length, 0)} screenshots`);
