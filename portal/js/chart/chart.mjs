@@ -65,21 +65,43 @@ function cssVar(node, name, fallback) {
 
 /**
  * Make sure the page has uPlot's and the viewer's style sheets (the shell's
- * index.html links only app.css; offline.html links them itself).
+ * index.html links only app.css; offline.html links them itself). Resolves
+ * once both are loaded (or failed), so that sizes read afterwards are the
+ * styled ones.
  */
 export function ensureStyles() {
+  const waits = [];
   for (const rel of ['../../vendor/uplot/uPlot.min.css', '../../css/viewer.css']) {
     const href = new URL(rel, import.meta.url).href;
-    if ([...document.querySelectorAll('link[rel=stylesheet]')].some((l) => l.href === href)) continue;
-    const link = document.createElement('link');
-    link.rel = 'stylesheet';
-    link.href = href;
-    document.head.appendChild(link);
+    let link = [...document.querySelectorAll('link[rel=stylesheet]')].find((l) => l.href === href);
+    if (!link) {
+      link = document.createElement('link');
+      link.rel = 'stylesheet';
+      link.href = href;
+      document.head.appendChild(link);
+    }
+    if (!link.sheet) {
+      waits.push(new Promise((resolve) => {
+        link.addEventListener('load', resolve, { once: true });
+        link.addEventListener('error', resolve, { once: true });
+      }));
+    }
   }
+  return Promise.all(waits);
 }
 
 export function createChart(host, options) {
-  ensureStyles();
+  // The first query waits for the style sheets: the plot's width (its
+  // buckets) is the styled one, not that of an unstyled page.
+  let styled = false;
+  const stylesReady = ensureStyles().then(() => {
+    styled = true;
+    fit();
+    if (u && !destroyed) {
+      const sz = plotSize();
+      if (sz.width !== u.width || sz.height !== u.height) u.setSize(sz);
+    }
+  });
   let t = options.t;
   let locale = options.locale || navigator.language;
   let channels = [];
@@ -498,6 +520,10 @@ export function createChart(host, options) {
   // ---- loading: at most one query in flight; changes meanwhile ask again
   async function load() {
     if (destroyed || !channels.length) return;
+    if (!styled) {
+      await stylesReady;
+      if (destroyed || !channels.length) return;
+    }
     if (inFlight) { dirty = true; return; }
     inFlight = true;
     dirty = false;
