@@ -33,7 +33,7 @@ else()
 endif()
 
 # The about page (#/help) shows the version: package.json's, with the commit
-# the build was made from; and offers the API and gateway references as files.
+# the build was made from. (Its references come from scripts/portal-references.mjs.)
 file(READ ${ROOT}/package.json pkg)
 string(JSON mt_version GET "${pkg}" version)
 set(mt_commit "")
@@ -43,5 +43,3 @@ if(GIT_EXE)
                   OUTPUT_VARIABLE mt_commit OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET)
 endif()
 file(WRITE ${out}/version.json "{\"version\": \"${mt_version}\", \"commit\": \"${mt_commit}\"}\n")
-file(MAKE_DIRECTORY ${out}/docs)
-copy_if_present(${out}/docs ${ROOT}/docs/api/openapi.yaml ${ROOT}/docs/ingest.md)

@@ -243,7 +243,11 @@ test('help and about: version, the supported instruments, the references and the
     // The references are there to download.
     const api = await request(env.url, 'GET', `/${await page.getAttribute('[data-testid=help-openapi]', 'href')}`);
     assert.equal(api.status, 200);
-    assert.match(api.text || api.body || '', /openapi: 3/);
+    assert.match(api.body.openapi, /^3\./);
+    assert.ok(api.body.paths['/me/tokens/{id}']);
+    const ingest = await request(env.url, 'GET', `/${await page.getAttribute('[data-testid=help-ingest]', 'href')}`);
+    assert.equal(ingest.status, 200);
+    assert.match(String(ingest.body), /ingest\/batches/);
     if (size === 'phone390') await assertFits(page, 'help');
     await shot(page, `help-${size}`, { fullPage: false });
     // The navigation has the offline viewer, opening in a new tab.

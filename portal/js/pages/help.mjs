@@ -2,7 +2,8 @@
 // the version of this portal (vendor/version.json, written by the build)
 // and of the API, the supported-instrument table (I4: GET
 // /instrument-models, with the minimum firmware per kind of app), and the
-// API and gateway references as files.
+// API reference (OpenAPI as JSON) and the gateway protocol (docs/ingest.md),
+// made by scripts/portal-references.mjs.
 import { registerPage } from '../router.mjs';
 import { t } from '../i18n.mjs';
 import { api, errorMessage } from '../api.mjs';
@@ -42,9 +43,10 @@ registerPage('help', {
         h('section', { class: 'panel' }, h('h2', { text: t('help.about_title') }), about,
           h('h3', { text: t('help.references') }),
           h('ul', { class: 'links' },
-            h('li', {}, h('a', { href: 'vendor/docs/openapi.yaml', download: 'metron-openapi.yaml', 'data-testid': 'help-openapi',
+            h('li', {}, h('a', { href: 'vendor/docs/openapi.json', download: 'metron-openapi.json', 'data-testid': 'help-openapi',
               text: t('help.openapi') })),
-            h('li', {}, h('a', { href: 'vendor/docs/ingest.md', download: 'metron-ingest.md', text: t('help.ingest_doc') }))),
+            h('li', {}, h('a', { href: 'vendor/docs/ingest.html', target: '_blank', rel: 'noopener', 'data-testid': 'help-ingest',
+              text: t('help.ingest_doc') }))),
           h('p', { class: 'help', text: t('help.references_note') }))),
       h('section', { class: 'panel' }, h('h2', { text: t('help.models_title') }),
         h('p', { class: 'muted', text: t('help.models_intro') }), models));
