@@ -515,6 +515,13 @@ test('the link of an alarm mail opens the event in a view-only session; an expir
   await p2.click('a.button.primary');
   await p2.waitForSelector('#signin-form');
   await other.close();
+  // Someone signed in who follows the link keeps their own session.
+  const own = await open('monitor');
+  await own.goto(`${env.url}/#/alarms/events/${link[1]}?login=${link[2]}`);
+  await own.waitForSelector('[data-testid=event]');
+  assert.equal(await own.locator('[data-testid=view-only]').count(), 0);
+  assert.equal(await own.locator('[data-testid=event-ack-button]').count(), 1);
+  await own.context().close();
   assert.deepEqual(errors, []);
 });
 

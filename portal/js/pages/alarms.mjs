@@ -241,7 +241,8 @@ registerPage('alarms/events', {
   prefix: true,
   public: true, // the link of alarm mail signs in itself (A8); otherwise sign-in is asked for
   async render(container, params) {
-    if (params.login && params.path) { await temporaryLogin(container, params); return null; }
+    // Someone already signed in keeps their own session (a view-only one would replace it).
+    if (params.login && params.path && !session.user) { await temporaryLogin(container, params); return null; }
     if (!session.user) {
       navigate('signin', { next: hrefFor(params.path ? `alarms/events/${params.path}` : 'alarms/events', {}) }, { replace: true });
       return null;
