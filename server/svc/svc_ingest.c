@@ -160,7 +160,9 @@ static void cache_put(long long app_id, long long version, const ingest_channel 
     if (copy == NULL) {
         return;
     }
-    memcpy(copy, ch, n * sizeof *copy);
+    if (n > 0) {
+        memcpy(copy, ch, n * sizeof *copy); /* an app without channels has ch NULL */
+    }
     pthread_mutex_lock(&cache_mu);
     for (c = *head; c != NULL && c->app_id != app_id; c = c->next) {
     }
