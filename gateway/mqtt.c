@@ -109,6 +109,7 @@ gw_mqtt *gw_mqtt_new(int64_t app_id, const char *client_id, const char *host, in
         return NULL;
     }
     mosquitto_int_option(m->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
+    mosquitto_int_option(m->mosq, MOSQ_OPT_TCP_NODELAY, 1); /* no Nagle delay per batch */
     if (mosquitto_tls_set(m->mosq, cafile, NULL, certfile, keyfile, NULL) != MOSQ_ERR_SUCCESS) {
         snprintf(err, cap, "the MQTT certificate files do not load");
         gw_mqtt_free(m);

@@ -290,23 +290,121 @@ static void on_live(long long app_id, const struct mosquitto_message *msg)
     free(body);
 }
 
+/* Messages are handled by WORKERS threads, so that one server process
+ * stores several batches at once (the network thread only queues them):
+ * batches are independent (idempotent ids), so their order does not
+ * matter. A full queue makes the network thread wait, and the broker's
+ * in-flight limit then holds further messages back. */
+#define WORKERS 4
+#define QUEUE_MAX 256
+
+typedef struct job {
+    struct mosquitto_message msg; /* topic and payload: our copies */
+    mosquitto_property *props;
+    long long app_id;
+    char kind[16];
+    struct job *next;
+} job;
+
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t ready, space;
+    job *head, *tail;
+    int n;
+    pthread_t thread[WORKERS];
+    int started;
+} Q = {.mu = PTHREAD_MUTEX_INITIALIZER,
+       .ready = PTHREAD_COND_INITIALIZER,
+       .space = PTHREAD_COND_INITIALIZER};
+
+static void job_free(job *j)
+{
+    if (j != NULL) {
+        free(j->msg.topic);
+        free(j->msg.payload);
+        mosquitto_property_free_all(&j->props);
+        free(j);
+    }
+}
+
+static void handle(job *j)
+{
+    if (strcmp(j->kind, "batch") == 0) {
+        on_batch(B.mosq, j->app_id, &j->msg, j->props);
+    } else if (strcmp(j->kind, "status") == 0) {
+        on_status(j->app_id, &j->msg);
+    } else if (strcmp(j->kind, "live") == 0) {
+        on_live(j->app_id, &j->msg);
+    }
+}
+
+static void *worker_main(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        job *j;
+        pthread_mutex_lock(&Q.mu);
+        while (Q.head == NULL && !atomic_load(&B.stop)) {
+            pthread_cond_wait(&Q.ready, &Q.mu);
+        }
+        j = Q.head;
+        if (j == NULL) {
+            pthread_mutex_unlock(&Q.mu);
+            return NULL; /* stopping, nothing left */
+        }
+        Q.head = j->next;
+        if (Q.head == NULL) {
+            Q.tail = NULL;
+        }
+        Q.n--;
+        pthread_cond_signal(&Q.space);
+        pthread_mutex_unlock(&Q.mu);
+        handle(j);
+        job_free(j);
+    }
+}
+
 static void on_message(struct mosquitto *m, void *arg, const struct mosquitto_message *msg,
                        const mosquitto_property *props)
 {
-    long long app_id;
-    char kind[16];
+    job *j;
+    (void)m;
     (void)arg;
-    if (mqtt_topic_parse(msg->topic, &app_id, kind, sizeof kind) != 0) {
+    j = calloc(1, sizeof *j);
+    if (j == NULL) {
+        return; /* no reply: the app sends the batch again */
+    }
+    if (mqtt_topic_parse(msg->topic, &j->app_id, j->kind, sizeof j->kind) != 0) {
+        free(j);
         return; /* the broker's rules let nothing else through */
     }
     atomic_fetch_add(&B.messages, 1);
-    if (strcmp(kind, "batch") == 0) {
-        on_batch(m, app_id, msg, props);
-    } else if (strcmp(kind, "status") == 0) {
-        on_status(app_id, msg);
-    } else if (strcmp(kind, "live") == 0) {
-        on_live(app_id, msg);
+    j->msg.mid = msg->mid;
+    j->msg.qos = msg->qos;
+    j->msg.payloadlen = msg->payloadlen;
+    j->msg.topic = strdup(msg->topic);
+    j->msg.payload = malloc(msg->payloadlen > 0 ? (size_t)msg->payloadlen : 1);
+    if (j->msg.topic == NULL || j->msg.payload == NULL ||
+        (props != NULL && mosquitto_property_copy_all(&j->props, props) != MOSQ_ERR_SUCCESS)) {
+        job_free(j);
+        return;
     }
+    if (msg->payloadlen > 0) {
+        memcpy(j->msg.payload, msg->payload, (size_t)msg->payloadlen);
+    }
+    pthread_mutex_lock(&Q.mu);
+    while (Q.n >= QUEUE_MAX && !atomic_load(&B.stop)) {
+        pthread_cond_wait(&Q.space, &Q.mu);
+    }
+    if (Q.tail != NULL) {
+        Q.tail->next = j;
+    } else {
+        Q.head = j;
+    }
+    Q.tail = j;
+    Q.n++;
+    pthread_cond_signal(&Q.ready);
+    pthread_mutex_unlock(&Q.mu);
 }
 
 static void on_connect(struct mosquitto *m, void *arg, int rc, int flags,
@@ -506,12 +604,21 @@ int mqtt_bridge_start(srv *s, char *err, size_t cap)
     mosquitto_int_option(B.mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
     mosquitto_void_option(B.mosq, MOSQ_OPT_SSL_CTX, B.ctx);
     mosquitto_int_option(B.mosq, MOSQ_OPT_SSL_CTX_WITH_DEFAULTS, 0);
+    /* Replies are small: without this Nagle's algorithm holds each one
+     * back until the broker acknowledges the last (tens of ms). */
+    mosquitto_int_option(B.mosq, MOSQ_OPT_TCP_NODELAY, 1);
     mosquitto_reconnect_delay_set(B.mosq, 1, 5, false);
     mosquitto_connect_v5_callback_set(B.mosq, on_connect);
     mosquitto_disconnect_v5_callback_set(B.mosq, on_disconnect);
     mosquitto_message_v5_callback_set(B.mosq, on_message);
     mosquitto_log_callback_set(B.mosq, on_log);
     mosquitto_threaded_set(B.mosq, true); /* our threads, not loop_start() */
+    for (Q.started = 0; Q.started < WORKERS; Q.started++) {
+        if (pthread_create(&Q.thread[Q.started], NULL, worker_main, NULL) != 0) {
+            snprintf(err, cap, "mqtt: cannot start the worker threads");
+            goto out;
+        }
+    }
     if (pthread_create(&B.net_thread, NULL, net_main, NULL) != 0) {
         snprintf(err, cap, "mqtt: cannot start the client thread");
         goto out;
@@ -554,6 +661,16 @@ void mqtt_bridge_stop(void)
         pthread_join(B.net_thread, NULL);
         B.net_started = false;
     }
+    /* The workers finish what is queued (no reply is lost for a batch that
+     * was stored: the app would send it again anyway), then end. */
+    pthread_mutex_lock(&Q.mu);
+    pthread_cond_broadcast(&Q.ready);
+    pthread_cond_broadcast(&Q.space);
+    pthread_mutex_unlock(&Q.mu);
+    for (int i = 0; i < Q.started; i++) {
+        pthread_join(Q.thread[i], NULL);
+    }
+    Q.started = 0;
     if (B.mosq != NULL) {
         mosquitto_destroy(B.mosq);
         B.mosq = NULL;

@@ -446,6 +446,7 @@ svc_status svc_mqtt_setup(srv *s, char **cert_pem, char **key_pem, svc_error *e)
              "log_dest stderr\n"
              "log_type error\nlog_type warning\nlog_type notice\n"
              "max_packet_size 16777216\n"
+             "set_tcp_nodelay true\n"
              "listener %d%s\n"
              "protocol mqtt\n"
              "cafile %s/ca.pem\n"
