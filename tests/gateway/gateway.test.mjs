@@ -42,6 +42,8 @@ after(async () => {
   await srv?.stop();
   if (srv) fs.rmSync(srv.dataDir, { recursive: true, force: true });
   await pg?.destroy();
+  // An ASan+UBSan server must have nothing to report.
+  assert.doesNotMatch(srv?.stderr() || '', /runtime error|AddressSanitizer|LeakSanitizer/);
 });
 
 function gateway(opts) {

@@ -57,12 +57,12 @@ after(async () => {
     await g.stop('SIGKILL');
     fs.rmSync(g.state, { recursive: true, force: true });
   }
-  for (const s of extra) {
+  for (const s of [...extra, srv].filter(Boolean)) {
     await s.stop();
     fs.rmSync(s.dataDir, { recursive: true, force: true });
+    // An ASan+UBSan server (scripts/test) must have nothing to report.
+    assert.doesNotMatch(s.stderr(), /runtime error|AddressSanitizer|LeakSanitizer/);
   }
-  await srv?.stop();
-  if (srv) fs.rmSync(srv.dataDir, { recursive: true, force: true });
   await broker?.stop();
   await pg?.destroy();
   fs.rmSync(mqttDir, { recursive: true, force: true });

@@ -82,7 +82,7 @@ export async function mqttConnect({ host = '127.0.0.1', port, ca, cert, key, cli
   let sock;
   try {
     sock = await new Promise((resolve, reject) => {
-      const s = tls.connect({ host, port, ca, cert, key, servername: undefined,
+      const s = tls.connect({ host, port, ca, cert, key, servername: undefined, noDelay: true,
         checkServerIdentity: () => undefined }, () => resolve(s));
       s.once('error', reject);
     });
@@ -107,13 +107,19 @@ export async function mqttConnect({ host = '127.0.0.1', port, ca, cert, key, cli
   if (p.type !== 2) { sock.destroy(); throw new Error(`expected CONNACK, got ${p.type}`); }
   const reason = p.body[1];
   let mid = 1;
+  const held = [];
   const client = {
     async publish(topic, data, { qos = 1 } = {}) {
       const id = mid++;
       const vhp = Buffer.concat([str(topic), qos ? Buffer.from([id >> 8, id & 255]) : Buffer.alloc(0), varint(0)]);
       sock.write(packet(3, qos << 1, Buffer.concat([vhp, Buffer.from(data)])));
       if (!qos) return 0;
-      const ack = await rd.next();
+      let ack = await client.next(15000, true);
+      while (ack.type === 3) { // a message for the client passing by: kept for next()
+        held.push(ack);
+        ack = await client.next(15000, true);
+      }
+
       // PUBACK: id (2), reason (1, absent = success)
       return ack.type === 4 ? (ack.body.length > 2 ? ack.body[2] : 0) : -ack.type;
     },
@@ -125,7 +131,18 @@ export async function mqttConnect({ host = '127.0.0.1', port, ca, cert, key, cli
       // SUBACK: id (2), properties length (1 here), reason codes
       return ack.type === 9 ? ack.body[3] : -ack.type;
     },
-    next: (ms) => rd.next(ms),
+    /** The next packet; an incoming QoS 1 PUBLISH is acknowledged (PUBACK),
+     * as a client must, or the broker stops sending after its in-flight limit. */
+    async next(ms, fresh = false) {
+      if (!fresh && held.length) return held.shift();
+      const p = await rd.next(ms);
+      if (p.type === 3 && ((p.flags >> 1) & 3) === 1) {
+        const tlen = (p.body[0] << 8) | p.body[1];
+        const id = p.body.subarray(2 + tlen, 4 + tlen);
+        sock.write(packet(4, 0, Buffer.from([id[0], id[1]])));
+      }
+      return p;
+    },
     /** Resolves true when the broker closes the connection within "ms". */
     closed(ms = 5000) {
       return new Promise((resolve) => {
