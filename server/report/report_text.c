@@ -510,7 +510,7 @@ size_t report_num_mean(double v, char out[48])
             snprintf(tmp, sizeof tmp, "0");
             len = 1;
         }
-        snprintf(out, 48, "%s", tmp);
+        snprintf(out, 48, "%.47s", tmp); /* the same truncation, said so for -Wformat-truncation */
         return len;
     }
 }

@@ -1384,7 +1384,7 @@ static void drive_name(char out[300], const char *name, const char *label, const
         }
         front[len] = '\0';
     }
-    snprintf(out, 300, "%s%s", front, tail);
+    snprintf(out, 300, "%.255s%s", front, tail); /* front is at most 255 - strlen(tail) bytes here */
 }
 
 static const char *const up_tail[4] = {".pdf", ".xlsx", " summary.csv", " samples.csv"};
