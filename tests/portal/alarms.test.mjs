@@ -462,6 +462,43 @@ test('destinations: added, tested against a local webhook receiver, followed thr
   await page.context().close();
 });
 
+// ------------------------------------------------------------------ the group's notices; a member who may only view
+
+test('the group notices are saved from the alarm page; a member who may only view changes nothing', async () => {
+  const page = await open('alarms');
+  await page.waitForSelector('[data-testid=notice-settings]');
+  await page.fill('[data-testid=notice-minutes]', '0');
+  await page.click('[data-testid=notice-save]');
+  assert.equal(await page.textContent('[data-testid=notice-settings] .form-error'), 'Enter a whole number of minutes from 1 to 1,440.');
+  await page.fill('[data-testid=notice-minutes]', '25');
+  await page.selectOption('#gn-lang', 'ja');
+  await page.check('[data-testid=notice-settings] label:has-text("Ops Slack") input');
+  await page.click('[data-testid=notice-save]');
+  await page.waitForSelector('.toast-ok');
+  const slack = (await seed.admin.get('/api/v1/destinations')).body.items.find((d) => d.name === 'Ops Slack');
+  const got = (await seed.admin.get(`/api/v1/groups/${seed.groupId}/alarm-settings`)).body;
+  assert.equal(got.disconnect_minutes, 25);
+  assert.equal(got.notice_language, 'ja');
+  assert.deepEqual(got.notice_destinations, [slack.id]);
+  await page.context().close();
+  // A member with view access: the list and the history, nothing to change.
+  const { userId } = await env.createUser({ accountId: seed.accountId, user: 'viewer', password: PASSWORD, role: 'member', userName: 'Vera Viewer' });
+  const r = await seed.admin.put(`/api/v1/groups/${seed.groupId}/access`, { users: [{ user_id: userId, access: 'view' }], teams: [] });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  const member = await openPage(env);
+  await signIn(member, { account: 'acme', user: 'viewer', password: PASSWORD });
+  await member.goto(`${env.url}/#/alarms`);
+  await member.waitForSelector('[data-testid=alarm-list] tbody tr');
+  assert.equal(await member.locator('[data-testid=alarm-new], [data-testid=alarm-edit], [data-testid=alarm-delete], [data-testid=notice-save]').count(), 0);
+  await member.goto(`${env.url}/#/alarms?new=1`);
+  await member.waitForSelector('[data-testid=alarm-list]');
+  assert.equal(await member.locator('[data-testid=alarm-editor]').count(), 0);
+  await member.goto(`${env.url}/#/alarms/events`);
+  await member.waitForSelector('[data-testid=event]');
+  assert.deepEqual(member.consoleErrors, []);
+  await member.context().close();
+});
+
 // ------------------------------------------------------------------ the link of alarm mail (A8)
 
 test('the link of an alarm mail opens the event in a view-only session; an expired link says so', async () => {
