@@ -812,6 +812,8 @@ static int schedule_one(srv *s, const svc_report_config *cfg, const db_report_re
     if ((st = db_account_get(c, ref->account_id, &acct, &found)) != DB_OK || !found) {
         goto out;
     }
+    free(acct.json); /* the counts and the plan are what is read here */
+    acct.json = NULL;
     memset(&pe, 0, sizeof pe);
     if (mt_plan_get(svc_effective_plan(&acct), MT_Q_REPORT_TEMPLATES, &pe, &err) != MT_OK ||
         pe.limit < 1) {
@@ -1780,7 +1782,10 @@ int svc_report_work(srv *s, const svc_report_config *cfg, bool *did)
     }
     if (st == DB_OK && found) {
         st = db_account_get(c, x->run.account_id, &acct, &found);
-        x->plan = svc_effective_plan(&acct);
+        if (st == DB_OK && found) {
+            x->plan = svc_effective_plan(&acct);
+            free(acct.json);
+        }
     }
     if (st == DB_OK && !found) {
         goto done; /* the group or account went: the run went with it */
