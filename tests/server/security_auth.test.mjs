@@ -164,9 +164,20 @@ const mailsTo = (to) => sink.messages().filter((m) => m.includes(`X-RcptTo: ${to
 
 /** Wait until "to" has "n" mails, then a little longer to see no more come. */
 async function settledMails(to, n) {
-  for (let i = 0; i < 300 && mailsTo(to).length < n; i++) await sleep(50);
-  await sleep(1500);
+  for (let i = 0; i < 600 && mailsTo(to).length < n; i++) await sleep(50);
+  await sleep(2000);
   return mailsTo(to).length;
+}
+
+/** Wait until throttle row "key" has counted "n" requests (the work of a
+ * reset request runs after its reply). */
+async function counted(key, n) {
+  for (let i = 0; i < 600; i++) {
+    if (Number(await sql(`SELECT coalesce(max(failures), 0) FROM login_throttle
+      WHERE key = '${key}'`)) >= n) return;
+    await sleep(50);
+  }
+  assert.fail(`${key} never reached ${n}`);
 }
 
 test('password reset is throttled per user, per mailbox and per address, and always answers 202', async () => {
@@ -196,7 +207,7 @@ test('password reset is throttled per user, per mailbox and per address, and alw
       { localAddress: '127.0.0.72' });
     assert.equal(r.status, 202);
   }
-  await sleep(1000); // their work runs after their replies
+  await counted('reset-ip:127.0.0.72', 10); // their work runs after their replies
   r = await post('/api/v1/auth/reset-request', { account: b.account, user: 'admin' },
     { localAddress: '127.0.0.72' });
   assert.equal(r.status, 202);
