@@ -10,7 +10,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define METRON_VERSION "0.1.0"
 
 void config_usage(void)
 {
@@ -53,7 +52,8 @@ void config_usage(void)
           "offers no STARTTLS),\n"
           "METRON_PG_BIN (PostgreSQL binaries, default /usr/lib/postgresql/15/bin),\n"
           "METRON_NOTIFY_THREADS and the other METRON_NOTIFY_* (the outbox's senders:\n"
-          "docs/notify.md).\n"
+          "docs/notify.md), METRON_OPS_TOKEN (the operator's API, /api/v1/ops) and\n"
+          "METRON_METRICS_TOKEN (GET /metrics): each off unless set (docs/operations.md).\n"
           "Exit codes: 0 stopped cleanly, 1 failure, 2 bad usage, 3 database schema\n"
           "newer than this server.\n",
           stdout);
@@ -202,7 +202,8 @@ typedef enum {
     OPT_BODIES, /* size_t in lo..hi, at least max_body and max_raw_body (applied before it);
                  * unset: the larger of them, and at least 256 MiB */
     OPT_ON,     /* bool: "1" is on */
-    OPT_SMTP_TLS /* bool smtp_tls_optional: "required" (false) or "optional" (true) */
+    OPT_SMTP_TLS, /* bool smtp_tls_optional: "required" (false) or "optional" (true) */
+    OPT_TOKEN     /* const char *, 32..256 printable ASCII characters without blanks */
 } opt_kind;
 
 /* One setting: its flag (NULL: environment only), its environment variable
@@ -253,6 +254,10 @@ static const opt opts[] = {
      "expected required or optional"},
     {NULL, "METRON_SMTP_URL", NULL, OPT_SMTP, AT(smtp_url), 0, 0,
      "expected smtp://host:port or smtps://..."},
+    {NULL, "METRON_OPS_TOKEN", NULL, OPT_TOKEN, AT(ops_token), 0, 0,
+     "expected 32..256 printable characters without blanks (e.g. openssl rand -hex 32)"},
+    {NULL, "METRON_METRICS_TOKEN", NULL, OPT_TOKEN, AT(metrics_token), 0, 0,
+     "expected 32..256 printable characters without blanks (e.g. openssl rand -hex 32)"},
 };
 #undef AT
 #define N_OPTS (sizeof opts / sizeof opts[0])
@@ -271,6 +276,25 @@ static void pool_default(char *out, size_t cap)
 {
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     snprintf(out, cap, "%ld", cpus < 1 ? 16 : (cpus * 4 < 4 ? 4 : (cpus * 4 > 16 ? 16 : cpus * 4)));
+}
+
+/* A token of the operator's functions (unset is fine: the function is
+ * off): 32..256 printable ASCII characters, no blanks. */
+static bool token_valid(const char *val)
+{
+    size_t n = val != NULL ? strlen(val) : 0;
+    if (val == NULL) {
+        return true;
+    }
+    if (n < 32 || n > 256) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (val[i] <= ' ' || val[i] > '~') {
+            return false;
+        }
+    }
+    return true;
 }
 
 /* Store the text "val" of setting "o" into "cfg", or describe why not. */
@@ -300,6 +324,7 @@ static config_result apply(srv_config *cfg, const opt *o, const char *val, char 
         break;
     case OPT_ON: break;
     case OPT_SMTP_TLS: ok = strcmp(val, "required") == 0 || strcmp(val, "optional") == 0; break;
+    case OPT_TOKEN: ok = token_valid(val); break;
     }
     if (!ok) {
         if (o->flag == NULL) { /* an environment variable: the value is not repeated */
@@ -313,6 +338,7 @@ static config_result apply(srv_config *cfg, const opt *o, const char *val, char 
     switch (o->kind) {
     case OPT_STR:
     case OPT_LISTEN:
+    case OPT_TOKEN:
     case OPT_SMTP: memcpy(at, &val, sizeof val); break;
     case OPT_INT: {
         int i = (int)v;

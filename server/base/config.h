@@ -25,6 +25,9 @@ typedef struct {
                             * the system's; NULL = the system's */
 } notify_config;
 
+/* The server's version (--version, GET /metrics). */
+#define METRON_VERSION "0.1.0"
+
 typedef struct {
     const char *listen;       /* "127.0.0.1:8080", "8080", "127.0.0.1:0" */
     const char *database_url; /* NULL: the embedded cluster in data_dir/pg */
@@ -51,6 +54,9 @@ typedef struct {
     const char *mqtt_plugin;  /* the broker plugin for mosquitto.conf (NULL: next to the binary) */
     char mqtt_host[256];      /* parsed from mqtt_url */
     int mqtt_port;
+    const char *ops_token;    /* METRON_OPS_TOKEN: the operator's API (/api/v1/ops);
+                               * NULL = off. 32..256 printable ASCII characters */
+    const char *metrics_token; /* METRON_METRICS_TOKEN: GET /metrics; NULL = off */
     bool demo;                /* seed the demo accounts */
     bool test_routes;         /* METRON_TEST_ROUTES=1: debug routes for tests */
     notify_config notify;

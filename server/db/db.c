@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "metrics.h"
 
 /* Statement slots: each db_stmt gets a process-wide slot number on first use;
  * a connection remembers which slots it has prepared. */
@@ -213,6 +214,22 @@ int db_pool_warm(db_pool *pool)
     return n_open;
 }
 
+void db_pool_stats(db_pool *pool, int *size, int *idle, int *waiting)
+{
+    int n_idle = 0, n_wait = 0;
+    pthread_mutex_lock(&pool->mu);
+    for (const db_conn *c = pool->free_list; c != NULL; c = c->next_free) {
+        n_idle++;
+    }
+    for (const waiter *w = pool->wait_head; w != NULL; w = w->next) {
+        n_wait++;
+    }
+    *size = pool->size;
+    pthread_mutex_unlock(&pool->mu);
+    *idle = n_idle;
+    *waiting = n_wait;
+}
+
 db_status db_acquire(db_pool *pool, int wait_ms, db_conn **out)
 {
     struct timespec deadline, now;
@@ -220,13 +237,17 @@ db_status db_acquire(db_pool *pool, int wait_ms, db_conn **out)
     bool may_connect;
 
     *out = NULL;
+    metrics_add(METRIC_POOL_ACQUIRES, 1);
     pthread_mutex_lock(&pool->mu);
     if (pool->free_list != NULL && pool->wait_head == NULL) {
         c = pool->free_list;
         pool->free_list = c->next_free;
     } else {
         waiter me;
+        struct timespec began;
         pthread_condattr_t ca;
+        now_mono(&began);
+        metrics_add(METRIC_POOL_WAITS, 1);
         pthread_condattr_init(&ca);
         pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
         pthread_cond_init(&me.cv, &ca);
@@ -249,7 +270,11 @@ db_status db_acquire(db_pool *pool, int wait_ms, db_conn **out)
         }
         pthread_cond_destroy(&me.cv);
         c = me.got;
+        now_mono(&now);
+        metrics_pool_wait_us((long long)(now.tv_sec - began.tv_sec) * 1000000LL +
+                             (now.tv_nsec - began.tv_nsec) / 1000);
         if (c == NULL) {
+            metrics_add(METRIC_POOL_TIMEOUTS, 1);
             pthread_mutex_unlock(&pool->mu);
             log_warn("db: no free connection after %d ms", wait_ms);
             return DB_BUSY;

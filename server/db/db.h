@@ -60,6 +60,10 @@ int db_pool_warm(db_pool *pool);
  * in use. */
 void db_pool_free(db_pool *pool);
 
+/* The pool's occupancy now (GET /metrics): its size, the connections free
+ * and the threads waiting for one. Thread-safe. */
+void db_pool_stats(db_pool *pool, int *size, int *idle, int *waiting);
+
 /* How long a request waits for a free pooled connection before it gives
  * up with DB_BUSY (503 db_busy): the wait of every db_acquire() that has
  * no reason of its own to wait longer or shorter. */

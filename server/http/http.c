@@ -53,8 +53,11 @@ static const http_route *const route_tables[] = {
     http_routes_report,
     http_routes_notify,
     http_routes_mqtt,
+    http_routes_ops,
+    http_routes_metrics,
     http_routes_test,
 };
+#define N_ROUTE_TABLES (sizeof route_tables / sizeof route_tables[0])
 
 #define MAX_SEGMENTS 16
 /* Routes under this prefix never move the state epoch (api_handler). */
@@ -80,6 +83,7 @@ static _Thread_local struct {
     struct timespec start;
     long long account_id, user_id;
     int status;
+    int route;    /* http_metrics_route() of the matched route, -1 = none (static) */
     bool counted; /* counted in g_inflight */
 } tl_req;
 
@@ -100,10 +104,17 @@ static const char draining_reply[] =
 
 static const char *reason(int status);
 
-/* Whether "uri" (a decoded path) is under /api (our handlers). */
+int http_inflight(void)
+{
+    return atomic_load(&g_inflight);
+}
+
+/* Whether "uri" (a decoded path) is one of our handlers': under /api, or
+ * /metrics (O2, docs/operations.md). */
 static bool is_api_path(const char *uri)
 {
-    return strncmp(uri, "/api", 4) == 0 && (uri[4] == '/' || uri[4] == '\0');
+    return (strncmp(uri, "/api", 4) == 0 && (uri[4] == '/' || uri[4] == '\0')) ||
+           strcmp(uri, "/metrics") == 0;
 }
 
 /* Refuse, before CivetWeb serves a static file: "status" with a small
@@ -163,6 +174,7 @@ static int cb_begin_request(struct mg_connection *conn)
     tl_req.account_id = 0;
     tl_req.user_id = 0;
     tl_req.status = 0;
+    tl_req.route = -1;
     tl_req.counted = true;
     atomic_fetch_add(&g_inflight, 1);
     if (atomic_load(&g_draining)) {
@@ -175,8 +187,15 @@ static int cb_begin_request(struct mg_connection *conn)
 
 static void cb_end_request(const struct mg_connection *conn, int status)
 {
+    struct timespec now;
     (void)conn;
     tl_req.status = status;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (tl_req.start.tv_sec != 0) { /* a request begin_request saw */
+        http_metrics_observe(tl_req.route, status,
+                             (double)(now.tv_sec - tl_req.start.tv_sec) +
+                                 (double)(now.tv_nsec - tl_req.start.tv_nsec) / 1e9);
+    }
     if (tl_req.counted) {
         tl_req.counted = false;
         atomic_fetch_sub(&g_inflight, 1);
@@ -440,12 +459,14 @@ static int json_head(const http_req *req, int status, size_t body_len, const cha
 {
     return snprintf(out, cap,
                     "HTTP/1.1 %d %s\r\n"
-                    "Content-Type: application/json; charset=utf-8\r\n"
+                    "Content-Type: %s\r\n"
                     "Content-Length: %zu\r\n"
                     "Cache-Control: no-store\r\n"
                     "X-Content-Type-Options: nosniff\r\n"
                     "%s%s%s\r\n",
-                    status, reason(status), body_len, extra ? extra : "",
+                    status, reason(status),
+                    req->content_type ? req->content_type : "application/json; charset=utf-8",
+                    body_len, extra ? extra : "",
                     req->srv->tls ? "Strict-Transport-Security: max-age=31536000\r\n" : "",
                     closing(req) ? "Connection: close\r\n" : "");
 }
@@ -503,6 +524,18 @@ static int reply_json_headers(http_req *req, int status, cJSON *obj, const char 
     rc = send_reply(req, status, text, strlen(text), extra);
     cJSON_free(text);
     return rc;
+}
+
+int http_reply_text(http_req *req, int status, const char *content_type, const char *text,
+                    size_t len)
+{
+    if (req->replied) {
+        log_error("http: second reply to %s %s ignored", req->ri->request_method,
+                  req->ri->local_uri);
+        return req->status;
+    }
+    req->content_type = content_type;
+    return send_reply(req, status, text, len, NULL);
 }
 
 int http_reply_json_text(http_req *req, int status, const char *text, size_t len)
@@ -1206,6 +1239,7 @@ static int api_handler(struct mg_connection *conn, void *cbdata)
     req.conn = conn;
     req.ri = mg_get_request_info(conn);
     req.srv = s;
+    tl_req.route = HTTP_METRICS_UNMATCHED;
 
     n_seg = split_path(req.ri->local_uri ? req.ri->local_uri : "", buf, sizeof buf, seg);
     if (n_seg < 0) {
@@ -1213,13 +1247,14 @@ static int api_handler(struct mg_connection *conn, void *cbdata)
         status = http_reply_error(&req, 404, "not_found", "no such route", NULL);
         goto out;
     }
-    for (size_t t = 0; t < sizeof route_tables / sizeof route_tables[0] && !found; t++) {
+    for (size_t t = 0; t < N_ROUTE_TABLES && !found; t++) {
         for (const http_route *r = route_tables[t]; r->method != NULL; r++) {
             if (!route_enabled(s, r) || !pattern_matches(r->pattern, seg, n_seg, NULL)) {
                 continue;
             }
             if (strcmp(r->method, req.ri->request_method) == 0) {
                 found = r;
+                tl_req.route = http_metrics_route(t, (size_t)(r - route_tables[t]));
                 pattern_matches(r->pattern, seg, n_seg, &req);
                 break;
             }
@@ -1252,8 +1287,11 @@ static int api_handler(struct mg_connection *conn, void *cbdata)
          * leaves the body unread (and the connection closes after it), so
          * a client without one never makes the server hold its body. */
         req.must_close = has_body(&req);
-        if ((found->auth == AUTH_APP ? http_auth_app(&req) : http_auth_resolve(&req, found)) !=
-            0) {
+        int rc = found->auth == AUTH_APP ? http_auth_app(&req)
+                 : found->auth == AUTH_OPS || found->auth == AUTH_METRICS
+                     ? http_auth_operator(&req, found->auth)
+                     : http_auth_resolve(&req, found);
+        if (rc != 0) {
             status = req.status;
             goto out;
         }
@@ -1341,6 +1379,10 @@ int http_start(srv *s, char *err, size_t err_cap)
     int n = 0;
 
     s->tls = s->cfg.tls_cert != NULL;
+    if (http_metrics_init(route_tables, N_ROUTE_TABLES) != 0) {
+        snprintf(err, err_cap, "out of memory");
+        return -1;
+    }
     snprintf(listen, sizeof listen, "%s%s", s->cfg.listen, s->tls ? "s" : "");
     snprintf(threads, sizeof threads, "%d", s->cfg.threads);
 
@@ -1420,6 +1462,8 @@ int http_start(srv *s, char *err, size_t err_cap)
     }
     mg_set_request_handler(s->mg, "/api", api_handler, s);
     mg_set_auth_handler(s->mg, "/api", api_authorized, NULL);
+    mg_set_request_handler(s->mg, "/metrics$", api_handler, s);
+    mg_set_auth_handler(s->mg, "/metrics$", api_authorized, NULL);
     memset(ports, 0, sizeof ports);
     if (mg_get_server_ports(s->mg, 4, ports) > 0) {
         s->port = ports[0].port;

@@ -37,7 +37,9 @@ typedef enum {
     AUTH_PUBLIC = 0, /* anyone */
     AUTH_USER,       /* a signed-in user (session or API token) */
     AUTH_ADMIN,      /* an account administrator */
-    AUTH_APP         /* a gateway app: its credential (Authorization: Bearer mta_...) */
+    AUTH_APP,        /* a gateway app: its credential (Authorization: Bearer mta_...) */
+    AUTH_OPS,        /* the service's operator: Authorization: Bearer METRON_OPS_TOKEN */
+    AUTH_METRICS     /* a metrics scraper: Authorization: Bearer METRON_METRICS_TOKEN */
 } http_auth;
 
 typedef enum {
@@ -73,6 +75,7 @@ typedef struct {
                           * moves before its reply and after its handler */
     size_t body_held;    /* bytes of the server-wide body budget this request holds
                           * (http.c; given back when the request ends) */
+    const char *content_type; /* of the reply: NULL = JSON (http_reply_text() sets it) */
 } http_req;
 
 typedef int (*http_handler)(http_req *req);
@@ -139,6 +142,12 @@ http_range http_parse_range(const char *value, long long size, long long *first,
 
 int http_reply_file(http_req *req, const char *path, const char *content_type,
                     const char *download_name, const char *missing_msg);
+
+/* Reply "status" with "len" bytes of "text" (borrowed) as "content_type"
+ * (static), headers as for JSON replies: for the few routes whose answer is
+ * not JSON (GET /metrics). Returns "status". */
+int http_reply_text(http_req *req, int status, const char *content_type, const char *text,
+                    size_t len);
 
 /* http_reply_json() with "extra_headers" (each line ending in "\r\n", e.g.
  * "Set-Cookie: ...\r\n"; may be NULL) added to the reply. */
@@ -221,6 +230,28 @@ int http_auth_resolve(http_req *req, const http_route *route);
  * Returns 0, or -1 after replying. */
 int http_auth_app(http_req *req);
 
+/* Per-route request counts and latency histograms (http_metrics.c, GET
+ * /metrics). http_metrics_init() sizes them for the route tables (call once,
+ * before the server starts; 0 or -1 when out of memory); http_metrics_route()
+ * is the index of route "offset" of table "table"; http_metrics_observe()
+ * records a finished request of route index "route" (-1: not an API route,
+ * counted as static files). */
+#define HTTP_METRICS_STATIC (-1)    /* a static file of the portal */
+#define HTTP_METRICS_UNMATCHED (-2) /* an API path no route takes (404, 405) */
+int http_metrics_init(const http_route *const *tables, size_t n_tables);
+int http_metrics_route(size_t table, size_t offset);
+void http_metrics_observe(int route, int status, double seconds);
+
+/* Requests being handled now (metron_http_requests_in_flight). */
+int http_inflight(void);
+
+/* Check the operator's or the metrics scraper's token (AUTH_OPS,
+ * AUTH_METRICS; http_ops.c) before the body is read: `Authorization: Bearer
+ * <METRON_OPS_TOKEN or METRON_METRICS_TOKEN>`. 404 not_found when that
+ * token is not configured (the function is off), 401 unauthenticated for a
+ * missing or wrong one. Returns 0, or -1 after replying. */
+int http_auth_operator(http_req *req, http_auth kind);
+
 /* The route tables (one per http_<area>.c); http.c lists them in
  * route_tables[]. */
 extern const http_route http_routes_health[];
@@ -244,6 +275,8 @@ extern const http_route http_routes_gateway[]; /* http_gateway.c: instrument rep
 extern const http_route http_routes_alarm[];  /* http_alarm.c: alarm settings, events */
 extern const http_route http_routes_mqtt[];    /* http_mqtt.c: app certificates (MQTTS) */
 extern const http_route http_routes_report[]; /* http_report.c: reports, runs */
+extern const http_route http_routes_ops[];    /* http_ops.c: the operator's API (/ops) */
+extern const http_route http_routes_metrics[]; /* http_metrics.c: GET /metrics */
 /* The test-only routes (http/test/http_test_routes.c), in the test build
  * only (an empty table in production). */
 extern const http_route http_routes_test[];

@@ -221,6 +221,27 @@ _Static_assert(sizeof jobs / sizeof jobs[0] <= JOBS_MAX, "raise JOBS_MAX");
 
 static pthread_mutex_t run_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* What each job did so far in this process (GET /metrics), under run_lock
+ * for writes; read without it (plain words, a torn read is harmless). */
+static struct {
+    long long ok, failed;
+    int64_t last_ok; /* Unix seconds of the last successful round, 0 = none */
+    double last_ms;
+} stats[N_JOBS];
+
+int jobs_stats(int i, jobs_stat *out)
+{
+    if (i < 0 || i >= N_JOBS) {
+        return -1;
+    }
+    out->name = jobs[i].name;
+    out->ok = stats[i].ok;
+    out->failed = stats[i].failed;
+    out->last_ok = stats[i].last_ok;
+    out->last_ms = stats[i].last_ms;
+    return 0;
+}
+
 static double ms_since(const struct timespec *t0)
 {
     struct timespec t1;
@@ -252,6 +273,13 @@ int jobs_run(srv *s, const char *only, jobs_result *out, int cap)
         }
         clock_gettime(CLOCK_MONOTONIC, &t0);
         rc = jobs[i].run(s, now, &done);
+        if (rc == 0) {
+            stats[i].ok++;
+            stats[i].last_ok = (int64_t)time(NULL);
+        } else {
+            stats[i].failed++;
+        }
+        stats[i].last_ms = ms_since(&t0);
         if (out != NULL && n_run < cap) {
             out[n_run].name = jobs[i].name;
             out[n_run].done = done;

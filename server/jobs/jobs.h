@@ -55,6 +55,19 @@ typedef struct {
  * many jobs ran, or -1 when "only" names no job. */
 int jobs_run(srv *s, const char *only, jobs_result *out, int cap);
 
+/* What job number "i" (table order, 0..) did in this process: */
+typedef struct {
+    const char *name;   /* static */
+    long long ok;       /* rounds that succeeded */
+    long long failed;   /* rounds that failed (logged) */
+    int64_t last_ok;    /* Unix seconds (real time) of the last success, 0 = none */
+    double last_ms;     /* duration of the last round */
+} jobs_stat;
+
+/* Fill "out" for job "i". Returns 0, or -1 past the last job. Thread-safe
+ * (a read may see a round half-recorded). */
+int jobs_stats(int i, jobs_stat *out);
+
 /* Start the thread: a round every "interval_s" seconds (the first one
  * interval after the start); 0 starts nothing. Call once the pool is up.
  * Returns 0, or -1 when the thread cannot start. */

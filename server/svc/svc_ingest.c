@@ -13,6 +13,7 @@
 #include "db_account.h"
 #include "db_series.h"
 #include "log.h"
+#include "metrics.h"
 #include "svc_alarm_eval.h"
 
 static int fail(svc_error *e, svc_status st, const char *code, const char *fmt, ...)
@@ -253,6 +254,14 @@ int svc_ingest_batch_as(srv *s, const ingest_sender *who, ingest_body_kind kind,
     r->stored = b.n;
     rc = 0;
 out:
+    if (rc != 0) {
+        metrics_add(METRIC_INGEST_REFUSED, 1);
+    } else if (r->duplicate) {
+        metrics_add(METRIC_INGEST_DUPLICATES, 1);
+    } else {
+        metrics_add(METRIC_INGEST_BATCHES, 1);
+        metrics_add(METRIC_INGEST_SAMPLES, (long long)r->stored);
+    }
     db_release(s->pool, c);
     ingest_batch_free(&b);
     free(ch);

@@ -10,7 +10,8 @@
 /* The environment variables the cases set; each case starts from none. */
 static const char *const env_names[] = {"METRON_LISTEN",  "DATABASE_URL",     "METRON_THREADS",
                                         "METRON_SMTP_URL", "METRON_COMPACT_MS", "METRON_TEST_ROUTES",
-                                        "METRON_MAX_BODY"};
+                                        "METRON_MAX_BODY", "METRON_OPS_TOKEN",
+                                        "METRON_METRICS_TOKEN"};
 
 #define MAX_ARGS 8
 
@@ -64,6 +65,9 @@ static void config_refuses_bad_values_naming_the_setting(void)
         {{{"--max-raw-body=4096", "--body-memory=2048"}, {NULL}}, "--body-memory '2048'"},
         {{{NULL}, {"METRON_COMPACT_MS=5"}}, "METRON_COMPACT_MS: expected milliseconds"},
         {{{NULL}, {"METRON_SMTP_URL=http://mail"}}, "METRON_SMTP_URL: expected smtp://"},
+        {{{NULL}, {"METRON_OPS_TOKEN=too-short"}}, "METRON_OPS_TOKEN: expected 32..256 printable"},
+        {{{NULL}, {"METRON_METRICS_TOKEN=0123456789abcdef 0123456789abcdef"}},
+         "METRON_METRICS_TOKEN: expected 32..256"},
         {{{"--demo=yes"}, {NULL}}, "--demo takes no value"},
         {{{"--portal="}, {NULL}}, "--portal needs a non-empty value"},
         {{{"--data"}, {NULL}}, "--data needs a value"},
@@ -135,6 +139,7 @@ static void config_defaults_fill_every_setting(void)
     T_EQ_INT(cfg.jobs_interval_s, 60);
     T_EQ_INT(cfg.compact_ms, 30000);
     T_EQ_INT(cfg.body_memory, 256u << 20);
+    T_TRUE(cfg.ops_token == NULL && cfg.metrics_token == NULL); /* both off */
 }
 
 void suite_config(void)
