@@ -43,6 +43,12 @@ void config_usage(void)
           "                     (METRON_MQTT_DIR; default DATA/mqtt)\n"
           "  --mqtt-plugin FILE the broker plugin named in mosquitto.conf\n"
           "                     (METRON_MQTT_PLUGIN; default next to this binary)\n"
+          "  --trusted-proxies LIST  reverse proxies (addresses or networks, comma-separated)\n"
+          "                     whose X-Forwarded-For and X-Forwarded-Proto are believed\n"
+          "                     (METRON_TRUSTED_PROXIES; default none; docs/deploy.md)\n"
+          "  --cors-origins LIST  portal origins (https://host[:port], comma-separated)\n"
+          "                     allowed to call the API from another origin\n"
+          "                     (METRON_CORS_ORIGINS; default none; docs/deploy.md)\n"
           "  --demo             create the demo accounts and print their logins\n"
           "  --help, --version\n"
           "\n"
@@ -203,7 +209,9 @@ typedef enum {
                  * unset: the larger of them, and at least 256 MiB */
     OPT_ON,     /* bool: "1" is on */
     OPT_SMTP_TLS, /* bool smtp_tls_optional: "required" (false) or "optional" (true) */
-    OPT_TOKEN     /* const char *, 32..256 printable ASCII characters without blanks */
+    OPT_TOKEN,    /* const char *, 32..256 printable ASCII characters without blanks */
+    OPT_PROXIES,  /* net_list: addresses and networks (netaddr.h) */
+    OPT_ORIGINS   /* origin_list: http(s) origins (netaddr.h) */
 } opt_kind;
 
 /* One setting: its flag (NULL: environment only), its environment variable
@@ -258,6 +266,9 @@ static const opt opts[] = {
      "expected 32..256 printable characters without blanks (e.g. openssl rand -hex 32)"},
     {NULL, "METRON_METRICS_TOKEN", NULL, OPT_TOKEN, AT(metrics_token), 0, 0,
      "expected 32..256 printable characters without blanks (e.g. openssl rand -hex 32)"},
+    {"--trusted-proxies", "METRON_TRUSTED_PROXIES", NULL, OPT_PROXIES, AT(trusted_proxies), 0, 0,
+     NULL},
+    {"--cors-origins", "METRON_CORS_ORIGINS", NULL, OPT_ORIGINS, AT(cors_origins), 0, 0, NULL},
 };
 #undef AT
 #define N_OPTS (sizeof opts / sizeof opts[0])
@@ -325,6 +336,19 @@ static config_result apply(srv_config *cfg, const opt *o, const char *val, char 
     case OPT_ON: break;
     case OPT_SMTP_TLS: ok = strcmp(val, "required") == 0 || strcmp(val, "optional") == 0; break;
     case OPT_TOKEN: ok = token_valid(val); break;
+    case OPT_PROXIES:
+    case OPT_ORIGINS: {
+        /* Parsed straight into place; the message names the bad entry. */
+        char why[160];
+        int rc = o->kind == OPT_PROXIES
+                     ? net_list_parse(val, (net_list *)(void *)at, why, sizeof why)
+                     : origin_list_parse(val, (origin_list *)(void *)at, why, sizeof why);
+        if (rc != 0) {
+            snprintf(err, err_cap, "%s: %s", name, why);
+            return CONFIG_USAGE;
+        }
+        return CONFIG_OK;
+    }
     }
     if (!ok) {
         if (o->flag == NULL) { /* an environment variable: the value is not repeated */
@@ -361,6 +385,8 @@ static config_result apply(srv_config *cfg, const opt *o, const char *val, char 
         memcpy(at, &optional, sizeof optional);
         break;
     }
+    case OPT_PROXIES:
+    case OPT_ORIGINS: break; /* done above */
     }
     return CONFIG_OK;
 }

@@ -4,6 +4,7 @@
 #define MTS_CONFIG_H
 
 #include "mt/status.h"
+#include "netaddr.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -59,6 +60,10 @@ typedef struct {
     const char *metrics_token; /* METRON_METRICS_TOKEN: GET /metrics; NULL = off */
     bool demo;                /* seed the demo accounts */
     bool test_routes;         /* METRON_TEST_ROUTES=1: debug routes for tests */
+    net_list trusted_proxies; /* --trusted-proxies: whose X-Forwarded-For / -Proto is read
+                               * (docs/deploy.md); empty = nobody's */
+    origin_list cors_origins; /* --cors-origins: portal origins allowed to call the API
+                               * from another origin (docs/deploy.md); empty = none */
     notify_config notify;
 } srv_config;
 

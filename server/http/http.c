@@ -85,6 +85,8 @@ static _Thread_local struct {
     int status;
     int route;    /* http_metrics_route() of the matched route, -1 = none (static) */
     bool counted; /* counted in g_inflight */
+    char client_ip[NET_ADDR_CHARS]; /* the client behind a trusted proxy, or the peer */
+    bool forwarded_https;           /* X-Forwarded-Proto: https from a trusted proxy */
 } tl_req;
 
 /* Graceful shutdown (http_drain): CivetWeb's mg_stop() stops writing at once,
@@ -167,6 +169,43 @@ static int static_gate(struct mg_connection *conn, const struct mg_request_info 
     return 0;
 }
 
+/* Who the request comes from (tl_req.client_ip, forwarded_https): the
+ * connection's peer, unless that is one of --trusted-proxies, whose
+ * X-Forwarded-For (every such header, in order) names the hops before it
+ * (net_client_addr(): read from the right while the hops are trusted
+ * proxies) and whose X-Forwarded-Proto (its last entry) says whether the
+ * client spoke HTTPS to it. From anyone else both headers are ignored. */
+static void find_client(const struct mg_request_info *ri, const srv *s)
+{
+    const char *xff[8];
+    int n = 0;
+    tl_req.forwarded_https = false;
+    if (s == NULL || s->cfg.trusted_proxies.n == 0 ||
+        !net_list_has(&s->cfg.trusted_proxies, ri->remote_addr)) {
+        snprintf(tl_req.client_ip, sizeof tl_req.client_ip, "%s", ri->remote_addr);
+        return;
+    }
+    for (int i = 0; i < ri->num_headers && i < MG_MAX_HEADERS; i++) {
+        const char *name = ri->http_headers[i].name, *value = ri->http_headers[i].value;
+        if (name == NULL || value == NULL) {
+            continue;
+        }
+        if (strcasecmp(name, "X-Forwarded-For") == 0 && n < (int)(sizeof xff / sizeof xff[0])) {
+            xff[n++] = value;
+        } else if (strcasecmp(name, "X-Forwarded-Proto") == 0) {
+            const char *last = strrchr(value, ',');
+            last = last != NULL ? last + 1 : value;
+            while (*last == ' ' || *last == '\t') {
+                last++;
+            }
+            tl_req.forwarded_https = strncasecmp(last, "https", 5) == 0 &&
+                                     (last[5] == '\0' || last[5] == ' ' || last[5] == '\t');
+        }
+    }
+    (void)net_client_addr(&s->cfg.trusted_proxies, ri->remote_addr, xff, n, tl_req.client_ip,
+                          sizeof tl_req.client_ip);
+}
+
 static int cb_begin_request(struct mg_connection *conn)
 {
     const struct mg_request_info *ri = mg_get_request_info(conn);
@@ -176,6 +215,10 @@ static int cb_begin_request(struct mg_connection *conn)
     tl_req.status = 0;
     tl_req.route = -1;
     tl_req.counted = true;
+    tl_req.client_ip[0] = '\0';
+    if (ri != NULL) {
+        find_client(ri, mg_get_user_data(mg_get_context(conn)));
+    }
     atomic_fetch_add(&g_inflight, 1);
     if (atomic_load(&g_draining)) {
         mg_disable_connection_keep_alive(conn);
@@ -303,7 +346,8 @@ static int cb_log_access(const struct mg_connection *conn, const char *message)
         n += (size_t)snprintf(line + n, sizeof line - n, "null");
     }
     n += (size_t)snprintf(line + n, sizeof line - n, ",\"ms\":%.3f,\"ip\":\"", ms);
-    json_escape_into(line, sizeof line - 200, &n, ri->remote_addr);
+    json_escape_into(line, sizeof line - 200, &n,
+                     tl_req.client_ip[0] != '\0' ? tl_req.client_ip : ri->remote_addr);
     n += (size_t)snprintf(line + n, sizeof line - n, "\",\"account\":");
     if (tl_req.account_id > 0) {
         n += (size_t)snprintf(line + n, sizeof line - n, "%lld", tl_req.account_id);
@@ -463,10 +507,10 @@ static int json_head(const http_req *req, int status, size_t body_len, const cha
                     "Content-Length: %zu\r\n"
                     "Cache-Control: no-store\r\n"
                     "X-Content-Type-Options: nosniff\r\n"
-                    "%s%s%s\r\n",
+                    "%s%s%s%s\r\n",
                     status, reason(status),
                     req->content_type ? req->content_type : "application/json; charset=utf-8",
-                    body_len, extra ? extra : "",
+                    body_len, extra ? extra : "", req->cors,
                     req->srv->tls ? "Strict-Transport-Security: max-age=31536000\r\n" : "",
                     closing(req) ? "Connection: close\r\n" : "");
 }
@@ -636,9 +680,9 @@ static int file_head(const http_req *req, int status, const char *content_type,
                     "X-Content-Type-Options: nosniff\r\n"
                     "Content-Security-Policy: default-src 'none'; sandbox\r\n"
                     "Referrer-Policy: no-referrer\r\n"
-                    "%s%s\r\n",
+                    "%s%s%s\r\n",
                     status, reason(status), content_type, length, part, etag, modified,
-                    disposition,
+                    disposition, req->cors,
                     req->srv->tls ? "Strict-Transport-Security: max-age=31536000\r\n" : "",
                     req->must_close ? "Connection: close\r\n" : "");
 }
@@ -1227,6 +1271,86 @@ static bool route_enabled(const srv *s, const http_route *route)
     return !route->test_only || s->cfg.test_routes;
 }
 
+const char *http_client_ip(const http_req *req)
+{
+    if (req->client_ip[0] != '\0') {
+        return req->client_ip;
+    }
+    return req->ri != NULL ? req->ri->remote_addr : NULL;
+}
+
+bool http_secure(const http_req *req)
+{
+    return req->srv->tls || req->forwarded_https;
+}
+
+/* CORS (docs/deploy.md, "Cross origin"). A request whose Origin is on
+ * --cors-origins gets, on every reply, that origin as the one that may read
+ * it with credentials, and the reply headers the portal reads; a preflight
+ * from it (OPTIONS with Access-Control-Request-Method) gets the methods and
+ * the request headers the portal sends, for CORS_MAX_AGE_S (Chromium's
+ * ceiling). Any other Origin gets no CORS header, so the browser keeps every
+ * reply from its page, and its preflight is refused (403
+ * origin_not_allowed): its request never leaves the browser. Cookie writes
+ * are still checked as before (http_request_auth.c): a listed origin passes
+ * the Origin check, never the CSRF token. */
+#define CORS_MAX_AGE_S 7200
+#define CORS_METHODS "GET, HEAD, POST, PUT, PATCH, DELETE"
+#define CORS_HEADERS "Accept, Content-Type, X-CSRF-Token, Authorization, X-Batch-Id"
+#define CORS_EXPOSE "Retry-After, Content-Disposition, Content-Range, Accept-Ranges, ETag"
+
+static void cors_prepare(http_req *req)
+{
+    const char *origin = origin_list_find(&req->srv->cfg.cors_origins,
+                                          mg_get_header(req->conn, "Origin"));
+    req->cors[0] = '\0';
+    if (origin != NULL) {
+        snprintf(req->cors, sizeof req->cors,
+                 "Access-Control-Allow-Origin: %s\r\n"
+                 "Access-Control-Allow-Credentials: true\r\n"
+                 "Access-Control-Expose-Headers: " CORS_EXPOSE "\r\n"
+                 "Vary: Origin\r\n",
+                 origin);
+    }
+}
+
+static bool is_preflight(const http_req *req)
+{
+    return strcmp(req->ri->request_method, "OPTIONS") == 0 &&
+           mg_get_header(req->conn, "Origin") != NULL &&
+           mg_get_header(req->conn, "Access-Control-Request-Method") != NULL;
+}
+
+static int cors_preflight(http_req *req)
+{
+    char reply[NET_ORIGIN_CHARS + 700];
+    int n;
+    req->must_close = has_body(req);
+    if (req->cors[0] == '\0') {
+        return http_reply_error(req, 403, "origin_not_allowed",
+                                "this origin may not call the API: it is not one of the "
+                                "server's --cors-origins",
+                                NULL);
+    }
+    n = snprintf(reply, sizeof reply,
+                 "HTTP/1.1 204 No Content\r\n"
+                 "%s"
+                 "Access-Control-Allow-Methods: " CORS_METHODS "\r\n"
+                 "Access-Control-Allow-Headers: " CORS_HEADERS "\r\n"
+                 "Access-Control-Max-Age: %d\r\n"
+                 "Vary: Access-Control-Request-Method, Access-Control-Request-Headers\r\n"
+                 "%s%s\r\n",
+                 req->cors, CORS_MAX_AGE_S,
+                 req->srv->tls ? "Strict-Transport-Security: max-age=31536000\r\n" : "",
+                 closing(req) ? "Connection: close\r\n" : "");
+    if (n > 0 && (size_t)n < sizeof reply) {
+        mg_write(req->conn, reply, (size_t)n);
+    }
+    req->status = 204;
+    req->replied = true;
+    return 204;
+}
+
 static int api_handler(struct mg_connection *conn, void *cbdata)
 {
     srv *s = cbdata;
@@ -1240,6 +1364,14 @@ static int api_handler(struct mg_connection *conn, void *cbdata)
     req.ri = mg_get_request_info(conn);
     req.srv = s;
     tl_req.route = HTTP_METRICS_UNMATCHED;
+    snprintf(req.client_ip, sizeof req.client_ip, "%s",
+             tl_req.client_ip[0] != '\0' ? tl_req.client_ip : req.ri->remote_addr);
+    req.forwarded_https = tl_req.forwarded_https;
+    cors_prepare(&req);
+    if (is_preflight(&req)) {
+        status = cors_preflight(&req);
+        goto out;
+    }
 
     n_seg = split_path(req.ri->local_uri ? req.ri->local_uri : "", buf, sizeof buf, seg);
     if (n_seg < 0) {
@@ -1408,6 +1540,12 @@ int http_start(srv *s, char *err, size_t err_cap)
                        : STATIC_HEADERS;
     opts[n++] = "index_files";
     opts[n++] = "index.html";
+    /* Every file is checked again on each use (ETag, Last-Modified: 304 when
+     * unchanged), so a new release is picked up at once. Long caching is for
+     * the release folder of scripts/portal-dist behind nginx or a CDN
+     * (docs/deploy.md). */
+    opts[n++] = "static_file_cache_control";
+    opts[n++] = "no-cache";
     /* The portal's ES modules (.mjs) must be served as JavaScript: browsers
      * refuse module scripts of any other type. */
     opts[n++] = "extra_mime_types";

@@ -25,6 +25,7 @@
 #include <stddef.h>
 
 #include "db.h"
+#include "netaddr.h"
 #include "srv.h"
 #include "svc.h"
 
@@ -76,6 +77,11 @@ typedef struct {
     size_t body_held;    /* bytes of the server-wide body budget this request holds
                           * (http.c; given back when the request ends) */
     const char *content_type; /* of the reply: NULL = JSON (http_reply_text() sets it) */
+    char client_ip[NET_ADDR_CHARS]; /* the client: the connection's peer, or behind a
+                                     * trusted proxy the address it forwards (netaddr.h) */
+    bool forwarded_https; /* a trusted proxy says the client spoke HTTPS to it */
+    char cors[NET_ORIGIN_CHARS + 160]; /* the CORS header lines of every reply: the
+                                        * request's Origin is on --cors-origins ("" else) */
 } http_req;
 
 typedef int (*http_handler)(http_req *req);
@@ -102,6 +108,14 @@ int http_drain(int timeout_ms);
  * workers. Call http_drain() first: mg_stop() cuts replies still being
  * written. */
 void http_stop(srv *s);
+
+/* The client's address (req->client_ip): what the IP allow-list, the
+ * throttles, the audit log and the access log see. */
+const char *http_client_ip(const http_req *req);
+
+/* Whether the client reached us over HTTPS: our own TLS, or a trusted
+ * proxy's (X-Forwarded-Proto: https). Cookies get "Secure" then. */
+bool http_secure(const http_req *req);
 
 /* Reply "status" with the JSON object "obj" (takes ownership; NULL gives a
  * 500). Returns "status". */

@@ -157,7 +157,7 @@ static int h_trial_create(http_req *req)
         http_json_string(req, req->body, "password", 256, true, &password) != 0) {
         return req->status;
     }
-    rc = svc_trial_create(req->srv, email, password, req->ri->remote_addr, &r);
+    rc = svc_trial_create(req->srv, email, password, http_client_ip(req), &r);
     if (rc == 0 && r.obj != NULL) {
         /* The access log names the new account and its user. */
         req->account_id = (long long)cJSON_GetNumberValue(

@@ -495,12 +495,12 @@ static int h_temp_login(http_req *req)
         http_json_string(req, req->body, "token", 64, true, &token) != 0) {
         return req->status;
     }
-    if (svc_alarm_temp_login(req->srv, token, req->ri->remote_addr,
+    if (svc_alarm_temp_login(req->srv, token, http_client_ip(req),
                              http_header(req, "User-Agent"), &ts, &e) != SVC_OK) {
         return http_reply_svc(req, &e);
     }
     snprintf(headers, sizeof headers, "Set-Cookie: %s=%s; Path=/; HttpOnly; SameSite=Strict%s\r\n",
-             AUTH_COOKIE, ts.cookie, req->srv->tls ? "; Secure" : "");
+             AUTH_COOKIE, ts.cookie, http_secure(req) ? "; Secure" : "");
     o = cJSON_CreateObject();
     if (o != NULL) {
         char when[32];

@@ -16,7 +16,7 @@ audit_who audit_who_of(const http_req *req)
     w.account_id = req->account_id;
     w.user_id = req->user_id;
     w.via_token = req->via_token;
-    w.ip = req->ri != NULL ? req->ri->remote_addr : NULL;
+    w.ip = http_client_ip(req);
     return w;
 }
 

@@ -107,7 +107,7 @@ static void device_cookie_header(const http_req *req, const char *v, char *out, 
         snprintf(out + n, cap - n,
                  "Set-Cookie: %s=%s; Path=/api/v1/auth; HttpOnly; SameSite=Strict; "
                  "Max-Age=%d%s\r\n",
-                 AUTH_DEVICE_COOKIE, v, AUTH_DEVICE_TTL_S, req->srv->tls ? "; Secure" : "");
+                 AUTH_DEVICE_COOKIE, v, AUTH_DEVICE_TTL_S, http_secure(req) ? "; Secure" : "");
     }
 }
 
@@ -115,7 +115,7 @@ static void device_cookie_header(const http_req *req, const char *v, char *out, 
 static void cookie_header(const http_req *req, const char *v, char *out, size_t cap)
 {
     snprintf(out, cap, "Set-Cookie: %s=%s; Path=/; HttpOnly; SameSite=Strict%s%s\r\n",
-             AUTH_COOKIE, v ? v : "", req->srv->tls ? "; Secure" : "",
+             AUTH_COOKIE, v ? v : "", http_secure(req) ? "; Secure" : "",
              v ? "" : "; Max-Age=0");
 }
 

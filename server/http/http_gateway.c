@@ -218,7 +218,7 @@ static int h_report(http_req *req)
         }
         n++;
     }
-    if (svc_gw_report(req->srv, credential_of(req), req->ri->remote_addr, dev, n, &table,
+    if (svc_gw_report(req->srv, credential_of(req), http_client_ip(req), dev, n, &table,
                       &err) != SVC_OK) {
         rc = http_reply_svc(req, &err);
         goto out;

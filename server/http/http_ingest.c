@@ -81,7 +81,7 @@ static int h_batch(http_req *req)
         return http_reply_error(req, 400, "empty_batch", "the body is empty", NULL);
     }
     if (svc_ingest_batch(req->srv, credential_of(req), kind, req->raw, req->raw_len,
-                         http_header(req, "X-Batch-Id"), req->ri->remote_addr, &r, &e) != 0) {
+                         http_header(req, "X-Batch-Id"), http_client_ip(req), &r, &e) != 0) {
         return reply_ingest_err(req, &e);
     }
     req->account_id = r.account_id;
@@ -119,7 +119,7 @@ static int h_status(http_req *req)
                                 "state: expected \"connect\", \"disconnect\" or \"heartbeat\"",
                                 "state");
     }
-    if (svc_ingest_status(req->srv, credential_of(req), state->valuestring, req->ri->remote_addr,
+    if (svc_ingest_status(req->srv, credential_of(req), state->valuestring, http_client_ip(req),
                           &r, &e) != 0) {
         return reply_ingest_err(req, &e);
     }

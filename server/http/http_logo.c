@@ -20,7 +20,7 @@ static int h_logo_get(http_req *req)
     db_conn *c = NULL;
     unsigned char *data = NULL;
     size_t len = 0;
-    char type[32], head[512], *buf;
+    char type[32], head[1024], *buf;
     bool found = false;
     db_status st;
     int head_len;

@@ -38,7 +38,7 @@ void http_auth_set_identity(http_req *req, const auth_outcome *o, bool via_token
 
 const char *http_auth_client_ip(const http_req *req)
 {
-    return req->ri->remote_addr;
+    return http_client_ip(req);
 }
 
 /* The session cookie's value into "out" (cap > AUTH_SECRET_CHARS); false
@@ -59,12 +59,18 @@ bool http_auth_session_cookie(const http_req *req, char *out, size_t cap)
  * a browser says where a request comes from. Sec-Fetch-Site must be
  * "same-origin" (or "none": typed by the user) when sent, and Origin, when
  * sent, must name this server (its Host, or METRON_PUBLIC_URL behind a
- * proxy). Clients that send neither (scripts, old browsers) rely on the
- * token alone. */
+ * proxy). A portal on another origin of the same site that --cors-origins
+ * lists passes too (Sec-Fetch-Site "same-site" and its own Origin); another
+ * site never does (docs/deploy.md: its cookie is SameSite=Strict). Clients
+ * that send neither header (scripts, old browsers) rely on the token alone. */
 static bool same_site_request(const http_req *req)
 {
     const char *site = mg_get_header(req->conn, "Sec-Fetch-Site");
     const char *origin = mg_get_header(req->conn, "Origin");
+    if (origin != NULL && req->cors[0] != '\0' &&
+        (site == NULL || strcmp(site, "same-site") == 0 || strcmp(site, "same-origin") == 0)) {
+        return true; /* cors[] is set only for an Origin on the list */
+    }
     if (site != NULL && strcmp(site, "same-origin") != 0 && strcmp(site, "none") != 0) {
         return false;
     }

@@ -106,5 +106,5 @@ void http_actor_init(http_req *req)
     a->via_token = req->via_token;
     a->session_id = req->via_token ? 0 : req->session_id;
     a->token_id = req->via_token ? req->session_id : 0;
-    a->ip = req->ri != NULL ? req->ri->remote_addr : NULL;
+    a->ip = http_client_ip(req);
 }

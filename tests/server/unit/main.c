@@ -21,6 +21,7 @@ void suite_mqtt_ca(void);
 void suite_mqtt_bridge(void);
 void suite_instruments(void);
 void suite_ingest_parse(void);
+void suite_netaddr(void);
 
 static int n_passed, n_failed, cur_failed;
 static const char *filter;
@@ -84,6 +85,7 @@ int main(int argc, char **argv)
     suite_mqtt_bridge();
     suite_instruments();
     suite_ingest_parse();
+    suite_netaddr();
     printf("1..%d\n%d passed, %d failed\n", n_passed + n_failed, n_passed, n_failed);
     return n_failed ? 1 : 0;
 }

@@ -11,7 +11,8 @@
 static const char *const env_names[] = {"METRON_LISTEN",  "DATABASE_URL",     "METRON_THREADS",
                                         "METRON_SMTP_URL", "METRON_COMPACT_MS", "METRON_TEST_ROUTES",
                                         "METRON_MAX_BODY", "METRON_OPS_TOKEN",
-                                        "METRON_METRICS_TOKEN"};
+                                        "METRON_METRICS_TOKEN", "METRON_TRUSTED_PROXIES",
+                                        "METRON_CORS_ORIGINS"};
 
 #define MAX_ARGS 8
 
@@ -74,6 +75,12 @@ static void config_refuses_bad_values_naming_the_setting(void)
         {{{"--colour", "red"}, {NULL}}, "unknown option --colour"},
         {{{"listen"}, {NULL}}, "unexpected argument 'listen'"},
         {{{"--a-very-long-option-name-indeed-yes"}, {NULL}}, "unexpected argument"},
+        {{{"--trusted-proxies", "127.0.0.1,proxy.example"}, {NULL}},
+         "--trusted-proxies: 'proxy.example' is not an IPv4 or IPv6 address"},
+        {{{NULL}, {"METRON_TRUSTED_PROXIES=10.0.0.0/40"}}, "--trusted-proxies: '10.0.0.0/40'"},
+        {{{"--cors-origins", "*"}, {NULL}}, "--cors-origins: '*' is not an origin"},
+        {{{NULL}, {"METRON_CORS_ORIGINS=https://portal.example.com/app"}},
+         "--cors-origins: 'https://portal.example.com/app' is not an origin"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         srv_config cfg;
@@ -140,10 +147,33 @@ static void config_defaults_fill_every_setting(void)
     T_EQ_INT(cfg.compact_ms, 30000);
     T_EQ_INT(cfg.body_memory, 256u << 20);
     T_TRUE(cfg.ops_token == NULL && cfg.metrics_token == NULL); /* both off */
+    T_EQ_INT(cfg.trusted_proxies.n, 0); /* nobody's X-Forwarded-For is believed */
+    T_EQ_INT(cfg.cors_origins.n, 0);    /* no other origin may read the API */
+}
+
+static void config_reads_proxies_and_origins(void)
+{
+    static const command flags = {{"--trusted-proxies", "127.0.0.1, 10.0.0.0/8",
+                                   "--cors-origins=https://portal.example.com"},
+                                  {"METRON_TRUSTED_PROXIES=192.0.2.1", NULL}};
+    static const command env = {{NULL}, {"METRON_CORS_ORIGINS=http://127.0.0.1:8081 https://b.example",
+                                         NULL}};
+    srv_config cfg;
+    char err[200];
+    T_EQ_INT(run(&flags, &cfg, err, sizeof err), CONFIG_OK);
+    T_EQ_INT(cfg.trusted_proxies.n, 2); /* the flag wins over the environment */
+    T_TRUE(net_list_has(&cfg.trusted_proxies, "10.3.4.5"));
+    T_TRUE(!net_list_has(&cfg.trusted_proxies, "192.0.2.1"));
+    T_EQ_INT(cfg.cors_origins.n, 1);
+    T_EQ_STR(cfg.cors_origins.origin[0], "https://portal.example.com");
+    T_EQ_INT(run(&env, &cfg, err, sizeof err), CONFIG_OK);
+    T_EQ_INT(cfg.cors_origins.n, 2);
+    T_TRUE(origin_list_find(&cfg.cors_origins, "http://127.0.0.1:8081") != NULL);
 }
 
 void suite_config(void)
 {
+    T_RUN(config_reads_proxies_and_origins);
     T_RUN(config_refuses_bad_values_naming_the_setting);
     T_RUN(config_takes_flags_over_environment_over_defaults);
     T_RUN(config_defaults_fill_every_setting);
