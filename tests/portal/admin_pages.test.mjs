@@ -167,7 +167,13 @@ test('audit log: sentences, filtered by user, kind of action and time', async ()
     await page.selectOption('[data-testid=audit-user]', mia);
     await page.click('[data-testid=audit-apply]');
     await page.waitForFunction(() => location.hash.includes('user='));
-    await page.waitForSelector('[data-testid=audit-list] table');
+    // The page draws the new list after the hash changed: wait for a list
+    // of the filter's kind, not for the table that was there before.
+    const listOf = (want) => page.waitForFunction((w) => {
+      const es = [...document.querySelectorAll('[data-testid=audit-list] [data-action]')];
+      return es.length > 0 && es.every((e) => e.dataset.action.startsWith(w));
+    }, want, { timeout: 15000 }).catch(() => {});
+    await listOf('auth.login');
     let actions = await page.$$eval('[data-testid=audit-list] [data-action]', (es) => es.map((e) => e.dataset.action));
     assert.deepEqual([...new Set(actions)], ['auth.login']);
     // Users' changes only, by anyone.
@@ -175,7 +181,7 @@ test('audit log: sentences, filtered by user, kind of action and time', async ()
     await page.selectOption('[data-testid=audit-area]', 'user');
     await page.click('[data-testid=audit-apply]');
     await page.waitForFunction(() => location.hash.includes('area=user'));
-    await page.waitForSelector('[data-testid=audit-list] table');
+    await listOf('user.');
     actions = await page.$$eval('[data-testid=audit-list] [data-action]', (es) => es.map((e) => e.dataset.action));
     assert.ok(actions.length > 0 && actions.every((a) => a.startsWith('user.')), actions.join());
     await shot(page, 'audit-pc');

@@ -16,8 +16,11 @@ let srv;
 
 before(async () => {
   // A small budget for the budget test: two 2 MiB batches do not fit in 3 MiB.
+  // The operator's and the scraper's routes exist only with their tokens
+  // set: set them, so that their credential check is tried too.
   ({ pg, srv } = await startStack({
     args: ['--max-raw-body', String(2 << 20), '--body-memory', String(3 << 20)],
+    env: { METRON_METRICS_TOKEN: 'm'.repeat(40), METRON_OPS_TOKEN: 'o'.repeat(40) },
   }));
 });
 
