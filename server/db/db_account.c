@@ -239,26 +239,6 @@ db_status db_trial_create(db_conn *c, const char *email, const char *user_login,
     return st;
 }
 
-static db_stmt st_trials_expired = {"trial_delete_expired",
-    "DELETE FROM accounts WHERE id IN (SELECT id FROM accounts WHERE plan = 'trial' "
-    " AND trial_expires_at <= to_timestamp($1) ORDER BY id LIMIT $2) RETURNING id", 0};
-
-db_status db_trials_delete_expired(db_conn *c, int64_t now, int limit, long long *ids,
-                                   long long *n)
-{
-    char t[24], l[24];
-    const char *p[] = {db_ll((long long)now, t), db_ll(limit, l)};
-    PGresult *res = NULL;
-    db_status st = db_exec(c, &st_trials_expired, 2, p, &res);
-    *n = 0;
-    for (int i = 0; st == DB_OK && i < PQntuples(res) && i < limit; i++) {
-        ids[i] = strtoll(PQgetvalue(res, i, 0), NULL, 10);
-        (*n)++;
-    }
-    PQclear(res);
-    return st;
-}
-
 static db_stmt st_throttle = {"trial_throttle_hit",
     "INSERT INTO login_throttle AS t (key, window_start, failures) "
     "VALUES ($1, $2::timestamptz, 1) "

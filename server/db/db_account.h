@@ -76,13 +76,6 @@ db_status db_trial_create(db_conn *c, const char *email, const char *user_login,
                           const char *password_hash, const char *created_at,
                           const char *expires_at, long long *account_id, long long *user_id);
 
-/* L4, a background job: delete up to "limit" trial accounts whose trial
- * expired at or before "now" (Unix s), with everything they own (every
- * tenant table cascades from accounts). Their ids go to "ids" (room for
- * "limit"), their count to *n. */
-db_status db_trials_delete_expired(db_conn *c, int64_t now, int limit, long long *ids,
-                                   long long *n);
-
 /* Count one event under "key" in a window of "window_s" seconds ending at
  * "now" (login_throttle); *count = events in the current window. */
 db_status db_throttle_hit(db_conn *c, const char *key, const char *now, int window_s,

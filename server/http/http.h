@@ -261,9 +261,10 @@ int http_inflight(void);
 
 /* Check the operator's or the metrics scraper's token (AUTH_OPS,
  * AUTH_METRICS; http_ops.c) before the body is read: `Authorization: Bearer
- * <METRON_OPS_TOKEN or METRON_METRICS_TOKEN>`. 404 not_found when that
- * token is not configured (the function is off), 401 unauthenticated for a
- * missing or wrong one. Returns 0, or -1 after replying. */
+ * <METRON_OPS_TOKEN or METRON_METRICS_TOKEN>`; 401 unauthenticated (with
+ * WWW-Authenticate) for a missing or wrong one, and when that token is not
+ * configured (the function is off: the message says so). Returns 0, or -1
+ * after replying. */
 int http_auth_operator(http_req *req, http_auth kind);
 
 /* The route tables (one per http_<area>.c); http.c lists them in

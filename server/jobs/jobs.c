@@ -26,11 +26,10 @@
 #include "svc_auth.h"
 #include "svc_drive.h"
 #include "svc_export.h"
+#include "svc_ops.h"
 
 /* Rows one round of a sweep deletes at most (the next round goes on). */
 #define SWEEP_LIMIT 10000
-/* Expired trial accounts deleted per round (each takes all its data). */
-#define TRIALS_PER_ROUND 50
 
 int jobs_sql(srv *s, const char *name, job_sql_fn fn, int64_t now, long long *done)
 {
@@ -81,20 +80,6 @@ static db_status sweep_throttle(db_conn *c, int64_t now, long long *n)
     return db_auth_sweep_throttle(c, now, AUTH_THROTTLE_WINDOW_S, SWEEP_LIMIT, n);
 }
 
-/* L4: an expired trial is deleted with all its data (every tenant table
- * cascades from accounts; docs/server.md lists them). Its drive files on
- * disk are left to the drive's own sweep, which removes files whose
- * account is gone. */
-static db_status delete_trials(db_conn *c, int64_t now, long long *n)
-{
-    long long ids[TRIALS_PER_ROUND];
-    db_status st = db_trials_delete_expired(c, now, TRIALS_PER_ROUND, ids, n);
-    for (long long i = 0; st == DB_OK && i < *n; i++) {
-        log_info("jobs: trial account %lld expired (L4): deleted with its data", ids[i]);
-    }
-    return st;
-}
-
 static int job_temp_logins(srv *s, int64_t now, long long *done)
 {
     return jobs_sql(s, "temp_logins", db_temp_logins_sweep, now, done);
@@ -123,15 +108,6 @@ static int job_api_tokens(srv *s, int64_t now, long long *done)
 static int job_login_throttle(srv *s, int64_t now, long long *done)
 {
     return jobs_sql(s, "login_throttle", sweep_throttle, now, done);
-}
-
-static int job_trial_accounts(srv *s, int64_t now, long long *done)
-{
-    int rc = jobs_sql(s, "trial_accounts", delete_trials, now, done);
-    if (rc == 0 && *done > 0) {
-        auth_forget_identities(); /* their sessions went with them */
-    }
-    return rc;
 }
 
 /* The drive's L5 retention and orphan sweep (svc_drive.h). */
@@ -198,7 +174,8 @@ static const job_def jobs[] = {
     {"password_resets", job_password_resets, "reset links past their expiry (A4)"},
     {"api_tokens", job_api_tokens, "API tokens expired or revoked"},
     {"login_throttle", job_login_throttle, "throttle rows without failures for an hour"},
-    {"trial_accounts", job_trial_accounts, "trials past their expiry, with all their data (L4)"},
+    {"trial_accounts", svc_ops_job_trials, "trials past their expiry, with all their data (L4)"},
+    {"account_deletions", svc_ops_job_contracts, "accounts whose contract ended (O4)"},
     {"data_retention", job_data_retention, "Free accounts' acquired data older than a year (L5)"},
     {"drive", job_drive, "Free accounts' drive files older than a year (L5), orphaned files"},
     {"exports", svc_export_cleanup, "export files 24 h after the end, stale and orphaned exports"},

@@ -201,11 +201,14 @@ test('L4: a trial is deleted with all its data when it ends; others stay', async
     const done = await runJobs('trial_accounts');
     assert.ok(done.trial_accounts >= 1, JSON.stringify(done));
     assert.equal(await count(`SELECT count(*) FROM accounts WHERE id = ${trialId}`), 0);
-    // Nothing of it is left in any table that carries account_id.
+    // Nothing of it is left in any table that carries account_id, but the
+    // record of its deletion (the number and what was removed; O4).
     const tables = (await sql(`SELECT DISTINCT c.table_name FROM information_schema.columns c
       JOIN information_schema.tables t USING (table_schema, table_name)
       WHERE c.table_schema = 'public' AND c.column_name = 'account_id'
-      AND t.table_type = 'BASE TABLE' ORDER BY 1`)).split('\n');
+      AND t.table_type = 'BASE TABLE' AND c.table_name <> 'account_deletions' ORDER BY 1`)).split('\n');
+    assert.equal(await sql(`SELECT reason FROM account_deletions WHERE account_id = ${trialId}`),
+      'trial_expired');
     assert.ok(tables.length >= 15, tables.join(','));
     const left = [];
     for (const table of tables) {

@@ -2,12 +2,44 @@
 // Prometheus text format behind its own token (O2), and the operator's API.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { request, runServer, startServer, startStack, stopStack } from './harness.mjs';
-import { baseTime, dataTenant, MIN_US } from './data_helpers.mjs';
+import fs from 'node:fs';
+import path from 'node:path';
+import { createAccount, login, request, runServer, setClock, startServer, startStack,
+  stopStack } from './harness.mjs';
+import { baseTime, dataTenant, MIN_US, PW, uniq } from './data_helpers.mjs';
 
 const METRICS_TOKEN = 'm'.repeat(20) + '-metrics-token-0123456789';
 const OPS_TOKEN = 'o'.repeat(20) + '-operator-token-0123456789';
 let stack, srv;
+const sql = (q) => stack.pg.psql(q, stack.db);
+const count = async (q) => Number(await sql(q));
+/** The operator's client. */
+const ops = {
+  send: (method, p, body) => request(srv.url, method, `/api/v1/ops${p}`,
+    { body, headers: { authorization: `Bearer ${OPS_TOKEN}` } }),
+  get: (p) => ops.send('GET', p),
+  post: (p, body) => ops.send('POST', p, body),
+  put: (p, body) => ops.send('PUT', p, body),
+};
+const runJob = async (name) => {
+  const r = await request(srv.url, 'POST', `/api/v1/test/jobs?job=${name}`);
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal(r.body.jobs[0].ok, true);
+  return r.body.jobs[0].done;
+};
+/** Rows of account "id" left in any table that carries account_id. */
+async function rowsLeft(id) {
+  const tables = (await sql(`SELECT DISTINCT c.table_name FROM information_schema.columns c
+    JOIN information_schema.tables t USING (table_schema, table_name)
+    WHERE c.table_schema = 'public' AND c.column_name = 'account_id'
+    AND t.table_type = 'BASE TABLE' AND c.table_name <> 'account_deletions' ORDER BY 1`)).split('\n');
+  const left = [];
+  for (const t of tables) {
+    const k = await count(`SELECT count(*) FROM ${t} WHERE account_id = ${id}`);
+    if (k > 0) left.push(`${t}: ${k}`);
+  }
+  return left;
+}
 
 before(async () => {
   stack = await startStack({ env: { METRON_METRICS_TOKEN: METRICS_TOKEN,
@@ -61,13 +93,18 @@ const value = (parsed, name, labels = {}) => {
   return s ? s.value : undefined;
 };
 
-test('GET /metrics: off without a token configured, 401 without the right one', async () => {
+test('GET /metrics and the operator\'s API: 401 without the right token, off without one configured', async () => {
   for (const t of [null, 'wrong', OPS_TOKEN, METRICS_TOKEN + 'x']) {
     const r = await scrape(t);
     assert.equal(r.status, 401, t);
     assert.equal(JSON.parse(r.text).code, 'unauthenticated');
     assert.equal(r.headers.get('www-authenticate'), 'Bearer');
   }
+  // The operator's token does not open /metrics, nor the other way round.
+  const ops = await request(srv.url, 'GET', '/api/v1/ops/accounts',
+    { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
+  assert.equal(ops.status, 401);
+  assert.equal((await request(srv.url, 'GET', '/api/v1/ops/accounts')).status, 401);
   // A short token is refused at start (exit 2), naming the variable only.
   const bad = await runServer(['--listen', '127.0.0.1:0'], { METRON_METRICS_TOKEN: 'short' });
   assert.equal(bad.code, 2);
@@ -77,8 +114,12 @@ test('GET /metrics: off without a token configured, 401 without the right one', 
   const plain = await startServer({ databaseUrl: stack.url, args: ['--jobs-interval', '0'] });
   try {
     const r = await scrape(METRICS_TOKEN, plain.url);
-    assert.equal(r.status, 404);
-    assert.match(JSON.parse(r.text).message, /METRON_METRICS_TOKEN/);
+    assert.equal(r.status, 401);
+    assert.match(JSON.parse(r.text).message, /metrics are off: set METRON_METRICS_TOKEN/);
+    const o = await request(plain.url, 'GET', '/api/v1/ops/accounts',
+      { headers: { authorization: `Bearer ${OPS_TOKEN}` } });
+    assert.equal(o.status, 401);
+    assert.match(o.body.message, /operator's API is off/);
   } finally {
     assert.equal((await plain.stop()).code, 0);
   }
@@ -156,4 +197,175 @@ test('GET /metrics: requests and latency by route, ingest, pool, queues, jobs', 
   assert.equal(value(after, 'metron_compactor_lag_seconds'), 0);
   // The scrape itself is counted, under its own route.
   assert.ok(value(after, 'metron_http_requests_total', { method: 'GET', route: '/metrics', code: '2xx' }) >= 2);
+});
+
+// ------------------------------------------------------ the operator's API
+
+test('accounts as the operator sees them: pages, filters, one; bad filters are 400', async () => {
+  const a = await dataTenant(srv, { plan: 'free', n: 1 });
+  const b = await dataTenant(srv, { plan: 'pro', n: 1 });
+  let r = await ops.get(`/accounts?q=${encodeURIComponent(a.account.toUpperCase())}`);
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.deepEqual(r.body.items.map((x) => x.id), [a.id]);
+  const one = r.body.items[0];
+  assert.equal(one.login_id, a.account);
+  assert.equal(one.plan, 'free');
+  assert.equal(one.plan_in_force, 'free');
+  assert.equal(one.status, 'active');
+  assert.equal(one.users, 1);
+  assert.equal(one.storage.limit, 5e9);
+  assert.equal(one.contract_holder_email, null);
+  r = await ops.get('/accounts?plan=pro&limit=200');
+  assert.ok(r.body.items.some((x) => x.id === b.id) && r.body.items.every((x) => x.plan === 'pro'));
+  r = await ops.get(`/accounts?limit=1&after=${a.id - 1}`);
+  assert.deepEqual(r.body.items.map((x) => x.id), [a.id]);
+  assert.equal(r.body.next_after, a.id);
+  assert.deepEqual((await ops.get(`/accounts/${b.id}`)).body.storage.limit, 5e11);
+  for (const q of ['status=gone', 'plan=gold', 'limit=0', 'limit=201', 'after=-1', `q=${'x'.repeat(101)}`]) {
+    r = await ops.get(`/accounts?${q}`);
+    assert.equal(r.status, 400, q);
+  }
+  assert.equal((await ops.get('/accounts/999999999')).status, 404);
+  assert.equal((await ops.get('/accounts/abc')).status, 404);
+});
+
+test('L8 freeze: sign-in, sessions and ingestion refused at once, nothing deleted; unfreeze restores', async () => {
+  const t = await dataTenant(srv, { n: 1 });
+  const t0 = baseTime(12);
+  assert.equal((await t.ingest.batch({ batch_id: 'f1', channels: [{ id: t.channels[0], t: [t0], v: [1] }] })).status, 201);
+  assert.equal((await t.c.get('/api/v1/me')).status, 200); // remembered from now on
+  for (const [body, code] of [[{}, 'missing'], [{ reason: '' }, 'missing'], [{ reason: 'x', why: 1 }, 'unknown_field'],
+    [{ reason: 'x'.repeat(501) }, 'too_long'], [{ reason: 5 }, 'wrong_type']]) {
+    const r = await ops.post(`/accounts/${t.id}/freeze`, body);
+    assert.equal(r.status, 400, JSON.stringify(body));
+    assert.equal(r.body.code, code);
+  }
+  assert.equal((await ops.get(`/accounts/${t.id}`)).body.status, 'active');
+  let r = await ops.post(`/accounts/${t.id}/freeze`, { reason: 'mail bounced since March (L8)' });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal(r.body.status, 'frozen');
+  assert.equal(r.body.frozen_reason, 'mail bounced since March (L8)');
+  assert.ok(Date.parse(r.body.frozen_at) > 0);
+  r = await t.c.get('/api/v1/me');
+  assert.equal(r.status, 403);
+  assert.equal(r.body.code, 'account_frozen');
+  r = await request(srv.url, 'POST', '/api/v1/auth/login', { body: { account: t.account, user: 'admin', password: PW } });
+  assert.equal(r.status, 403);
+  assert.equal(r.body.code, 'account_frozen');
+  r = await t.ingest.batch({ batch_id: 'f2', channels: [{ id: t.channels[0], t: [t0 + MIN_US], v: [2] }] });
+  assert.equal(r.status, 403);
+  assert.equal(r.body.code, 'account_inactive');
+  assert.equal(await count(`SELECT count(*) FROM users WHERE account_id = ${t.id}`), 1);
+  assert.equal(await count(`SELECT count(*) FROM series_hot WHERE account_id = ${t.id}`) +
+    await count(`SELECT count(*) FROM series_day WHERE account_id = ${t.id}`), 1);
+  r = await ops.get('/accounts?status=frozen');
+  assert.ok(r.body.items.some((x) => x.id === t.id));
+  r = await ops.post(`/accounts/${t.id}/unfreeze`);
+  assert.equal(r.status, 200);
+  assert.equal(r.body.status, 'active');
+  assert.equal(r.body.frozen_reason, null);
+  assert.equal((await t.c.get('/api/v1/me')).status, 200);
+  r = await t.ingest.batch({ batch_id: 'f2', channels: [{ id: t.channels[0], t: [t0 + MIN_US], v: [2] }] });
+  assert.equal(r.status, 201);
+  assert.equal((await ops.post('/accounts/999999999/freeze', { reason: 'x' })).status, 404);
+});
+
+test('O4 deletion on request: everything of the account goes, irreversibly, and is reported', async () => {
+  const t = await dataTenant(srv, { n: 2 });
+  const keep = await dataTenant(srv, { n: 1 });
+  const t0 = baseTime(30);
+  assert.equal((await t.ingest.batch({ batch_id: 'd1', channels: [
+    { id: t.channels[0], t: [t0, t0 + MIN_US], v: [1, 2] }, { id: t.channels[1], t: [t0], v: [3] }] })).status, 201);
+  await request(srv.url, 'POST', '/api/v1/test/compact');
+  assert.equal((await t.ingest.batch({ batch_id: 'd2', channels: [
+    { id: t.channels[0], t: [t0 + 5 * MIN_US], v: [9] }] })).status, 201); // one hot row too
+  const file = await t.c.post('/api/v1/drive/files?name=notes.txt', Buffer.from('hello drive'),
+    { 'content-type': 'text/plain' });
+  assert.equal(file.status, 201, JSON.stringify(file.body));
+  const token = await request(srv.url, 'POST', '/api/v1/auth/token',
+    { body: { account: t.account, user: 'admin', password: PW } });
+  assert.equal(token.status, 200, JSON.stringify(token.body));
+  const driveDir = path.join(srv.dataDir, 'drive', String(t.id));
+  const onDisk = fs.existsSync(driveDir);
+
+  let r = await ops.post(`/accounts/${t.id}/delete`, { confirm: keep.account, reason: 'request' });
+  assert.equal(r.status, 400);
+  assert.equal(r.body.code, 'confirm_mismatch');
+  for (const body of [{ confirm: t.account }, { confirm: t.account, reason: 'whim' }, { reason: 'request' }]) {
+    assert.equal((await ops.post(`/accounts/${t.id}/delete`, body)).status, 400, JSON.stringify(body));
+  }
+  assert.equal(await count(`SELECT count(*) FROM accounts WHERE id = ${t.id}`), 1);
+
+  const used = (await ops.get(`/accounts/${t.id}`)).body.storage.used;
+  r = await ops.post(`/accounts/${t.id}/delete`, { confirm: t.account, reason: 'request' });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  const rec = r.body;
+  assert.equal(rec.account_id, t.id);
+  assert.equal(rec.reason, 'request');
+  assert.equal(rec.plan, 'pro');
+  assert.equal(rec.storage_bytes, used);
+  assert.ok(used > 11, `used ${used}`);
+  assert.equal(rec.removed.accounts, 1);
+  assert.equal(rec.removed.users, 1);
+  assert.equal(rec.removed.apps, 1);
+  assert.equal(rec.removed.channels, 2);
+  assert.equal(rec.removed.series_day, 2);
+  assert.equal(rec.removed.series_hot, 1);
+  assert.equal(rec.removed.drive_items, 1);
+  assert.equal(rec.removed.api_tokens, 1);
+  assert.ok(rec.removed.sessions >= 1 && rec.removed.audit_log >= 1, JSON.stringify(rec.removed));
+  assert.deepEqual(await rowsLeft(t.id), []);
+  if (onDisk) assert.ok(!fs.existsSync(driveDir), 'its files on disk went with it');
+  // Nothing of it answers any more; the other account is untouched.
+  assert.equal((await t.c.get('/api/v1/me')).status, 401);
+  assert.equal((await request(srv.url, 'GET', '/api/v1/me',
+    { headers: { authorization: `Bearer ${token.body.token}` } })).status, 401);
+  assert.equal((await t.ingest.batch({ batch_id: 'd3', channels: [{ id: t.channels[0], t: [t0], v: [1] }] })).status, 401);
+  assert.equal((await keep.c.get('/api/v1/me')).status, 200);
+  assert.equal((await ops.post(`/accounts/${t.id}/delete`, { confirm: t.account, reason: 'request' })).status, 404);
+  // The record: what was removed, nothing of what it held.
+  r = await ops.get('/deletions?limit=5');
+  assert.equal(r.status, 200);
+  assert.deepEqual(r.body.items[0], rec);
+  assert.doesNotMatch(JSON.stringify(r.body), new RegExp(t.account));
+  assert.equal((await ops.get(`/deletions?before=${rec.id}`)).body.items.some((x) => x.id === rec.id), false);
+});
+
+test('O4 at contract end and L4 at trial end: deleted by the jobs at that instant (test clock), recorded', async () => {
+  const a = await dataTenant(srv, { plan: 'standard', n: 1 });
+  const b = await dataTenant(srv, { plan: 'standard', n: 1 });
+  const now = Date.now();
+  for (const at of ['2020-01-01T00:00:00Z', 'tomorrow', '2026-13-01T00:00:00Z', 5]) {
+    const r = await ops.put(`/accounts/${a.id}/contract-end`, { at });
+    assert.equal(r.status, 400, String(at));
+  }
+  assert.equal((await ops.put(`/accounts/${a.id}/contract-end`, {})).status, 400);
+  const end = new Date(now + 86400e3).toISOString().replace(/\.\d+Z$/, 'Z');
+  let r = await ops.put(`/accounts/${a.id}/contract-end`, { at: end });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal(r.body.contract_ends_at, end.replace('Z', '.000Z'));
+  r = await ops.put(`/accounts/${b.id}/contract-end`, { at: end });
+  r = await ops.put(`/accounts/${b.id}/contract-end`, { at: null });
+  assert.equal(r.body.contract_ends_at, null);
+  // A trial that ends within the same day.
+  const email = `${uniq('tr')}@ops.test`;
+  const trial = await createAccount(srv.url, { email, password: PW, plan: 'trial',
+    trialExpires: Math.floor(now / 1000) + 3600 });
+  try {
+    assert.equal(await runJob('account_deletions'), 0);
+    assert.equal(await runJob('trial_accounts'), 0);
+    await setClock(srv.url, 86400 + 60);
+    assert.ok(await runJob('trial_accounts') >= 1);
+    assert.ok(await runJob('account_deletions') >= 1);
+  } finally {
+    await setClock(srv.url, 0);
+  }
+  assert.equal(await count(`SELECT count(*) FROM accounts WHERE id IN (${a.id}, ${trial.accountId})`), 0);
+  assert.equal(await count(`SELECT count(*) FROM accounts WHERE id = ${b.id}`), 1);
+  assert.deepEqual(await rowsLeft(a.id), []);
+  const items = (await ops.get('/deletions')).body.items;
+  const recA = items.find((x) => x.account_id === a.id);
+  assert.equal(recA.reason, 'contract_end');
+  assert.equal(recA.removed.channels, 1);
+  assert.equal(items.find((x) => x.account_id === trial.accountId).reason, 'trial_expired');
 });

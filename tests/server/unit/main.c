@@ -22,6 +22,7 @@ void suite_mqtt_bridge(void);
 void suite_instruments(void);
 void suite_ingest_parse(void);
 void suite_netaddr(void);
+void suite_isotime(void);
 
 static int n_passed, n_failed, cur_failed;
 static const char *filter;
@@ -86,6 +87,7 @@ int main(int argc, char **argv)
     suite_instruments();
     suite_ingest_parse();
     suite_netaddr();
+    suite_isotime();
     printf("1..%d\n%d passed, %d failed\n", n_passed + n_failed, n_passed, n_failed);
     return n_failed ? 1 : 0;
 }
