@@ -1,14 +1,19 @@
-// The API client: JSON over fetch to /api/v1, the session cookie sent by the
-// browser (same origin), X-CSRF-Token on every write. The CSRF token is kept
+// The API client: JSON over fetch to the API (js/config.mjs: same origin by
+// default, or the address the operator put in index.html), the session
+// cookie sent by the browser (credentials included, also to an API on
+// another origin of the same site that lets this portal in), X-CSRF-Token
+// on every write. The CSRF token is kept
 // in memory and sessionStorage (it dies with the tab) — never localStorage.
 // A 401 that says the session or token is gone (code "unauthenticated", or
 // no JSON body) calls the handler set with onUnauthorized() (the shell shows
 // the sign-in page); other 401 answers (a wrong code of a signed-in step)
 // are refusals like any other.
 import { t, has, formatNumber, formatDate } from './i18n.mjs';
+import { apiUrl } from './config.mjs';
+
+export { API_BASE, apiUrl } from './config.mjs';
 
 const CSRF_KEY = 'metron.csrf';
-const BASE = '/api/v1';
 let csrf = null;
 try { csrf = sessionStorage.getItem(CSRF_KEY); } catch { /* storage blocked */ }
 let unauthorized = null;
@@ -31,7 +36,7 @@ export function sessionEnded(status, body) {
 }
 
 const isWrite = (m) => m !== 'GET' && m !== 'HEAD';
-const url = (path) => (path.startsWith('/api/') ? path : BASE + path);
+const url = apiUrl;
 
 async function parse(res) {
   const type = res.headers.get('content-type') || '';
@@ -62,7 +67,7 @@ export async function request(method, path, opts = {}) {
   if (isWrite(method) && csrf) headers['X-CSRF-Token'] = csrf;
   let res;
   try {
-    res = await fetch(url(path), { method, headers, body, credentials: 'same-origin',
+    res = await fetch(url(path), { method, headers, body, credentials: 'include',
       signal: opts.signal, cache: 'no-store' });
   } catch (e) {
     if (e && e.name === 'AbortError') return { status: 0, body: { code: 'aborted' }, headers: new Headers(), ok: false };

@@ -1,7 +1,8 @@
 // The portal shell: start-up, the header (logo, group selector, language,
 // notification badge, user menu), the navigation, sign-in state and routing.
 import { initI18n, t, setLanguage, language, LANGUAGES, onLanguageChange, setTimeZone, onTimeZoneChange } from './i18n.mjs';
-import { api, setCsrf, onUnauthorized } from './api.mjs';
+import { api, setCsrf, onUnauthorized, apiUrl } from './api.mjs';
+import { asset } from './config.mjs';
 import { startRouter, navigate, refresh, currentRoute, pageDef, hrefFor } from './router.mjs';
 import { session, setUser, setGroup, setUnread, on, isAdmin } from './session.mjs';
 import { h, fill, icon } from './ui/dom.mjs';
@@ -60,7 +61,7 @@ async function loadGroups() {
 async function loadLogo() {
   const r = await api.get('/account');
   const has = r.status === 200 && r.body.has_logo;
-  logoUrl = has ? `/api/v1/account/logo?v=${encodeURIComponent(r.body.updated_at || '')}` : null;
+  logoUrl = has ? `${apiUrl('/account/logo')}?v=${encodeURIComponent(r.body.updated_at || '')}` : null;
 }
 
 /**
@@ -197,7 +198,7 @@ function buildHeader() {
     h('button', { type: 'button', id: 'nav-toggle', class: 'icon-btn nav-toggle', 'aria-controls': 'nav',
       'aria-expanded': 'false', 'aria-label': t('header.menu'), onclick: () => toggleNav() }, icon('menu')),
     h('a', { class: 'brand', href: '#/monitor' }, h('img', {
-      id: 'logo', src: logoUrl || 'css/logo.svg', alt: logoUrl ? t('header.account_logo') : 'Metron',
+      id: 'logo', src: logoUrl || asset('css/logo.svg'), alt: logoUrl ? t('header.account_logo') : 'Metron',
       class: logoUrl ? 'logo logo-own' : 'logo',
     })),
     h('div', { class: 'header-selects' }, groupSelect, langSelect),

@@ -1,6 +1,7 @@
 // Starts the offline viewer (offline.html): the classic-script bundle when
 // the build made one (it is the only way from file:// in Chromium), else
-// the ES modules (any web server; also forced with ?esm).
+// the ES modules (any web server; also forced with ?esm), found next to this
+// script wherever the portal's files are (a release folder, a sub-path).
 (function () {
   'use strict';
   var bundle = window.__metronOfflineBundle;
@@ -10,6 +11,7 @@
   }
   var s = document.createElement('script');
   s.type = 'module';
-  s.src = 'js/offline.mjs';
+  var me = document.currentScript && document.currentScript.src;
+  s.src = me ? new URL('offline.mjs', me).href : 'js/offline.mjs';
   document.head.appendChild(s);
 })();

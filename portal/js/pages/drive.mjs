@@ -9,7 +9,7 @@
 // Route: #/drive?folder=<id>&sort=name|date|size|kind&order=asc|desc&file=<id>
 import { registerPage, navigate } from '../router.mjs';
 import { t, language, formatNumber, formatDateTime, zoneOffset, shownZone, zoneLabel } from '../i18n.mjs';
-import { api, errorMessage, request, quotaName, planName } from '../api.mjs';
+import { api, errorMessage, request, quotaName, planName, apiUrl } from '../api.mjs';
 import { isAdmin, session, plan } from '../session.mjs';
 import { h, fill } from '../ui/dom.mjs';
 import { showDialog, confirmDialog } from '../ui/dialog.mjs';
@@ -214,7 +214,7 @@ async function render(container, params) {
     if (it.type === 'file' && it.viewable) out.push(b('drive.openViewer', () => go({ file: it.id }), 'drive-open'));
     if (it.type === 'file' && it.viewable && canEdit) out.push(b('drive.import', () => importFile(it), 'drive-import'));
     if (it.type === 'file') {
-      out.push(h('a', { class: 'button small', href: `/api/v1/drive/files/${it.id}/content`, download: it.name,
+      out.push(h('a', { class: 'button small', href: apiUrl(`/drive/files/${it.id}/content`), download: it.name,
         'data-testid': 'drive-download', text: t('drive.download') }));
     }
     if (it.type === 'dataset') {

@@ -6,7 +6,8 @@
 // made by scripts/portal-references.mjs.
 import { registerPage } from '../router.mjs';
 import { t } from '../i18n.mjs';
-import { api, errorMessage } from '../api.mjs';
+import { api, errorMessage, API_BASE } from '../api.mjs';
+import { asset } from '../config.mjs';
 import { h, fill } from '../ui/dom.mjs';
 import { pageHead } from '../ui/crud.mjs';
 import { table } from '../ui/table.mjs';
@@ -43,9 +44,9 @@ registerPage('help', {
         h('section', { class: 'panel' }, h('h2', { text: t('help.about_title') }), about,
           h('h3', { text: t('help.references') }),
           h('ul', { class: 'links' },
-            h('li', {}, h('a', { href: 'vendor/docs/openapi.json', download: 'metron-openapi.json', 'data-testid': 'help-openapi',
+            h('li', {}, h('a', { href: asset('vendor/docs/openapi.json'), download: 'metron-openapi.json', 'data-testid': 'help-openapi',
               text: t('help.openapi') })),
-            h('li', {}, h('a', { href: 'vendor/docs/ingest.html', target: '_blank', rel: 'noopener', 'data-testid': 'help-ingest',
+            h('li', {}, h('a', { href: asset('vendor/docs/ingest.html'), target: '_blank', rel: 'noopener', 'data-testid': 'help-ingest',
               text: t('help.ingest_doc') }))),
           h('p', { class: 'help', text: t('help.references_note') }))),
       h('section', { class: 'panel' }, h('h2', { text: t('help.models_title') }),
@@ -56,7 +57,7 @@ registerPage('help', {
     fill(about,
       row(t('help.version'), v && v.version ? (v.commit ? t('help.version_commit', { version: v.version, commit: v.commit })
         : v.version) : t('help.version_unknown'), 'help-version'),
-      row(t('help.api'), t('help.api_value', { base: `${location.origin}/api/v1` }), 'help-api'),
+      row(t('help.api'), t('help.api_value', { base: API_BASE }), 'help-api'),
       row(t('help.server'), health.status === 200 ? t('help.server_ok') : t('help.server_down'), 'help-server'));
     if (m.status !== 200) {
       fill(models, h('p', { class: 'form-error', text: errorMessage(m.body, m.status) }));

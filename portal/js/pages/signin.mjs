@@ -6,6 +6,7 @@
 import { registerPage } from '../router.mjs';
 import { t, LANGUAGES, language, setLanguage } from '../i18n.mjs';
 import { api, errorMessage } from '../api.mjs';
+import { asset } from '../config.mjs';
 import { emit } from '../session.mjs';
 import { h, fill } from '../ui/dom.mjs';
 
@@ -26,7 +27,7 @@ function langPicker() {
 /** The page frame: logo, a card with a title, the language picker below. */
 export function authFrame(container, title, ...content) {
   const card = h('section', { class: 'auth-card' },
-    h('img', { class: 'auth-logo', src: 'css/logo.svg', alt: 'Metron' }),
+    h('img', { class: 'auth-logo', src: asset('css/logo.svg'), alt: 'Metron' }),
     h('h1', { text: title }), content);
   fill(container, h('div', { class: 'auth' }, card, langPicker()));
   return card;

@@ -4,7 +4,7 @@
 // signed download_url; DELETE cancels. Recent exports are listed below.
 // docs/export.md.
 import { t, formatNumber, formatDateTime, shownZone, zoneLabel } from '../i18n.mjs';
-import { api, errorMessage } from '../api.mjs';
+import { api, errorMessage, apiUrl } from '../api.mjs';
 import { h, fill } from '../ui/dom.mjs';
 
 const POLL_MS = 700;
@@ -14,7 +14,7 @@ export const FORMATS = ['csv', 'hok', 'hok2'];
 export const browserZone = () => shownZone();
 
 function downloadLink(exp) {
-  return h('a', { class: 'button primary', href: exp.download_url, download: '',
+  return h('a', { class: 'button primary', href: apiUrl(exp.download_url), download: '',
     'data-testid': 'export-download', text: t('viewer.export.download') });
 }
 
@@ -122,7 +122,7 @@ export function exportMode(box, { channels, from, to }) {
           h('td', { class: 'num', 'data-label': t('viewer.export.col.channels'), text: formatNumber((e.channels || []).length) }),
           h('td', { 'data-label': t('viewer.export.col.status'), text: t(`viewer.export.state.${e.status}`) }),
           h('td', { 'data-label': t('viewer.export.col.file') }, e.download_url
-            ? h('a', { href: e.download_url, download: '', text: t('viewer.export.download') }) : '—')))))));
+            ? h('a', { href: apiUrl(e.download_url), download: '', text: t('viewer.export.download') }) : '—')))))));
   }
   loadRecent();
   return () => { alive = false; clearTimeout(timer); };

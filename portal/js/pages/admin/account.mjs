@@ -3,7 +3,7 @@
 // request, trial upgrade (L4), own logo (P22), and the plan table.
 import { registerPage } from '../../router.mjs';
 import { t, formatNumber, formatDate, formatDateTime, LANGUAGES } from '../../i18n.mjs';
-import { api, errorMessage, quotaName, planName } from '../../api.mjs';
+import { api, errorMessage, quotaName, planName, apiUrl } from '../../api.mjs';
 import { emit } from '../../session.mjs';
 import { h, fill } from '../../ui/dom.mjs';
 import { buildForm } from '../../ui/form.mjs';
@@ -142,7 +142,7 @@ function changePanel(acc, reload) {
 
 function logoPanel(acc, reload) {
   const preview = acc.has_logo
-    ? h('img', { class: 'logo-preview', src: `/api/v1/account/logo?v=${encodeURIComponent(acc.updated_at || '')}`, alt: t('header.account_logo') })
+    ? h('img', { class: 'logo-preview', src: `${apiUrl('/account/logo')}?v=${encodeURIComponent(acc.updated_at || '')}`, alt: t('header.account_logo') })
     : h('p', { class: 'muted', text: t('account.no_logo') });
   const input = h('input', { type: 'file', id: 'logo-file', accept: 'image/png,image/jpeg,image/gif,image/webp' });
   const err = h('p', { class: 'form-error', role: 'alert', hidden: true, 'data-testid': 'logo-error' });
