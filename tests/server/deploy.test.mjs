@@ -5,13 +5,15 @@
 // throttles, the sessions' and the access log's addresses; CORS answers
 // exactly the origins of --cors-origins, and cookie writes from them still
 // need the CSRF token; static files are served with validators and no-cache.
-// One cluster, one server; "the proxy" is requests from
-// 127.0.0.5 (any 127.x address reaches a server on 127.0.0.1).
+// One cluster, one server; "the proxy" is requests from 127.0.0.5 (any
+// 127.x address reaches a server on 127.0.0.1), and the last test puts a
+// real nginx (deploy/nginx/metron.conf, from 127.0.0.1) in front.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { createAccount, login, request, setClock, startStack, stopStack } from './harness.mjs';
+import { createAccount, login, request, setClock, startStack, stopStack, tempDir } from './harness.mjs';
+import { startNginx } from './nginx.mjs';
 
 const PROXY = '127.0.0.5';
 const PORTAL = 'http://portal.example.test:8081';
@@ -22,7 +24,7 @@ let n = 0;
 const uniq = (p) => `${p}${++n}-${process.pid % 10000}`;
 
 before(async () => {
-  ({ pg, srv } = await startStack({ args: ['--trusted-proxies', `${PROXY}, 10.0.0.0/8`,
+  ({ pg, srv } = await startStack({ args: ['--trusted-proxies', `${PROXY}, 10.0.0.0/8, 127.0.0.1`,
     '--cors-origins', `${PORTAL}, https://other.example.test`] }));
 });
 
@@ -227,4 +229,70 @@ test('static files: the right types for modules and WebAssembly, checked again o
     r = await get('/');
     assert.equal(r.headers.get('cache-control'), 'no-cache');
     assert.match(r.headers.get('content-type'), /^text\/html/);
+  });
+
+test('through nginx (deploy/nginx/metron.conf on a sub-path): the real client counts, a forged header does not; pages and releases are cached as they should',
+  async () => {
+    const dist = tempDir('metron-dist-');
+    fs.mkdirSync(path.join(dist, 'release', 'abc123', 'js'), { recursive: true });
+    fs.writeFileSync(path.join(dist, 'index.html'), '<!doctype html><p>portal</p>');
+    fs.writeFileSync(path.join(dist, 'release', 'abc123', 'js', 'app.mjs'), 'export {};\n');
+    fs.writeFileSync(path.join(dist, 'release', 'abc123', 'core.wasm'), Buffer.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]));
+    const ngx = await startNginx('metron.conf', { PREFIX: '/metron/', PORTAL_DIR: dist,
+      SERVER: `127.0.0.1:${srv.port}` });
+    try {
+      const base = `${ngx.url}/metron/`;
+      const acc = await account();
+      const admin = await login(srv.url, { account: acc, user: 'admin', password: PW });
+      let r = await admin.put('/api/v1/account/ip-allow-list',
+        { ip_allow_list: ['127.0.0.1', '127.0.0.45', '203.0.113.0/24'] });
+      assert.equal(r.status, 200);
+      const body = { account: acc, user: 'admin', password: PW };
+      // A client at 127.0.0.44 claims an allowed address: nginx appends the
+      // one it saw, and that is the one that counts.
+      r = await request(base, 'POST', 'api/v1/auth/login', { body, localAddress: '127.0.0.44',
+        headers: { 'x-forwarded-for': '203.0.113.9' } });
+      assert.equal(r.status, 403);
+      assert.equal(r.body.code, 'ip_not_allowed');
+      r = await request(base, 'POST', 'api/v1/auth/login', { body, localAddress: '127.0.0.45',
+        headers: { 'x-forwarded-for': '198.51.100.66' } });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      const cookies = [].concat(r.headers['set-cookie']).join('\n');
+      const cookie = /metron_session=([^;]+)/.exec(cookies)[1];
+      // The known-device cookie names the API's path under the prefix.
+      assert.match(cookies, /metron_device=[^\n]*; Path=\/metron\/api\/v1\/auth;/);
+      assert.match(cookies, /metron_session=[^\n]*; Path=\/;/);
+      r = await request(base, 'GET', 'api/v1/me/sessions', { localAddress: '127.0.0.45',
+        headers: { cookie: `metron_session=${cookie}` } });
+      assert.equal(r.body.items.find((s) => s.current).ip, '127.0.0.45');
+      // A cookie write through nginx from the portal's own origin passes the
+      // Origin check (nginx passes the Host with its port).
+      r = await request(base, 'GET', 'api/v1/auth/session', { localAddress: '127.0.0.45',
+        headers: { cookie: `metron_session=${cookie}` } });
+      assert.equal(r.status, 200);
+      r = await request(base, 'PATCH', 'api/v1/me', { body: { name: 'Via nginx' }, localAddress: '127.0.0.45',
+        headers: { cookie: `metron_session=${cookie}`, 'x-csrf-token': r.body.csrf_token,
+          origin: ngx.url, 'sec-fetch-site': 'same-origin' } });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      await admin.put('/api/v1/account/ip-allow-list', { ip_allow_list: [] });
+
+      // The pages: no-cache and the portal's headers; a release: a year.
+      let f = await fetch(base);
+      assert.equal(f.status, 200);
+      assert.equal(f.headers.get('cache-control'), 'no-cache');
+      assert.match(f.headers.get('content-security-policy'), /script-src 'self' 'wasm-unsafe-eval'/);
+      assert.equal(f.headers.get('x-frame-options'), 'DENY');
+      const etag = f.headers.get('etag');
+      assert.equal((await fetch(base, { headers: { 'if-none-match': etag } })).status, 304);
+      f = await fetch(`${base}release/abc123/js/app.mjs`);
+      assert.equal(f.status, 200);
+      assert.match(f.headers.get('content-type'), /^text\/javascript/);
+      assert.equal(f.headers.get('cache-control'), 'public, max-age=31536000, immutable');
+      f = await fetch(`${base}release/abc123/core.wasm`);
+      assert.equal(f.headers.get('content-type'), 'application/wasm');
+      f = await fetch(base, { method: 'POST', body: 'x' });
+      assert.equal(f.status, 403);
+    } finally {
+      await ngx.stop();
+    }
   });
