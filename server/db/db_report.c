@@ -565,7 +565,8 @@ db_status db_report_run_insert(db_conn *c, const db_report_run_new *r, long long
 static db_stmt st_run_expire = {"report_run_expire",
     "UPDATE report_runs SET state = 'failed', lease_owner = NULL, "
     " finished_at = to_timestamp($1::float8), "
-    " error = 'the server making it stopped during each of its ' || attempts || ' attempts' "
+    " error = 'the server making it stopped during each of its ' || attempts || ' attempts', "
+    " error_kind = 'interrupted' "
     "WHERE state = 'running' AND next_at <= to_timestamp($1::float8) AND attempts >= $2", 0};
 
 db_status db_report_run_expire(db_conn *c, int64_t now_s, int max_attempts, long long *n)
@@ -580,7 +581,8 @@ static db_stmt st_run_claim = {"report_run_claim",
     " next_at = to_timestamp($2::float8) + $3 * interval '1 second', "
     " started_at = to_timestamp($2::float8), "
     " error = CASE WHEN x.state = 'running' THEN 'the server working on it stopped or ran out "
-    "of time; tried again' ELSE x.error END "
+    "of time; tried again' ELSE x.error END, "
+    " error_kind = CASE WHEN x.state = 'running' THEN 'interrupted' ELSE x.error_kind END "
     "WHERE x.id = (SELECT y.id FROM report_runs y "
     "  WHERE y.state IN ('queued', 'retry', 'running') AND y.next_at <= to_timestamp($2::float8) "
     "  ORDER BY y.next_at, y.id LIMIT 1 FOR UPDATE SKIP LOCKED) "
@@ -645,7 +647,8 @@ db_status db_report_run_touch(db_conn *c, long long account_id, long long id, co
 
 static db_stmt st_run_done = {"report_run_done",
     "UPDATE report_runs SET state = 'done', lease_owner = NULL, samples = $3, render_ms = $4, "
-    " finished_at = to_timestamp($5::float8), error = NULL, next_at = to_timestamp($5::float8) "
+    " finished_at = to_timestamp($5::float8), error = NULL, error_kind = NULL, "
+    " next_at = to_timestamp($5::float8) "
     "WHERE account_id = $1 AND id = $2", 0};
 
 db_status db_report_run_done(db_conn *c, long long account_id, long long id, long long samples,
@@ -660,16 +663,18 @@ db_status db_report_run_done(db_conn *c, long long account_id, long long id, lon
 static db_stmt st_run_fail = {"report_run_fail",
     "UPDATE report_runs SET state = CASE WHEN $4 THEN 'retry' ELSE 'failed' END, "
     " lease_owner = NULL, next_at = to_timestamp($5::float8), error = left($7, 500), "
+    " error_kind = $8, "
     " finished_at = CASE WHEN $4 THEN NULL ELSE to_timestamp($6::float8) END "
     "WHERE account_id = $1 AND id = $2 AND state = 'running' AND lease_owner = $3", 0};
 
 db_status db_report_run_fail(db_conn *c, long long account_id, long long id, const char *owner,
-                             bool retry, int64_t next_s, int64_t now_s, const char *error)
+                             bool retry, int64_t next_s, int64_t now_s, const char *error,
+                             const char *kind)
 {
     char a[24], i[24], nx[24], now[24];
     const char *p[] = {db_ll(account_id, a), db_ll(id, i), owner, retry ? "true" : "false",
-                       db_ll(next_s, nx), db_ll(now_s, now), error};
-    return db_q_exec(c, &st_run_fail, 7, p, NULL);
+                       db_ll(next_s, nx), db_ll(now_s, now), error, kind};
+    return db_q_exec(c, &st_run_fail, 8, p, NULL);
 }
 
 static db_stmt st_file_add = {"report_file_add",
@@ -722,7 +727,8 @@ db_status db_report_run_requeue(db_conn *c, long long account_id, long long id, 
     " 'attempts', x.attempts, "                                                                \
     " 'next_at', CASE WHEN x.state IN ('queued', 'retry', 'running') "                         \
     "   THEN mt_utc(x.next_at) END, "                                                          \
-    " 'error', x.error, 'requested_by', x.requested_by, 'samples', x.samples, "                \
+    " 'error', x.error, 'error_kind', x.error_kind, "                                          \
+    " 'requested_by', x.requested_by, 'samples', x.samples, "                                  \
     " 'render_ms', x.render_ms, 'created_at', mt_utc(x.created_at), "                          \
     " 'started_at', mt_utc(x.started_at), 'finished_at', mt_utc(x.finished_at), "              \
     " 'files', COALESCE((SELECT json_agg(json_build_object('format', f.format, "               \

@@ -200,9 +200,12 @@ db_status db_report_run_done(db_conn *c, long long account_id, long long id, lon
                              int render_ms, int64_t now_s);
 
 /* The attempt failed: "retry" (due at "next_s") or failed for good, with
- * "error" (cut to 500 characters). Only while "owner" holds the claim. */
+ * "error" (cut to 500 characters) of kind "kind" (storage, database,
+ * server; the claim of a stopped run records interrupted). Only while
+ * "owner" holds the claim. */
 db_status db_report_run_fail(db_conn *c, long long account_id, long long id, const char *owner,
-                             bool retry, int64_t next_s, int64_t now_s, const char *error);
+                             bool retry, int64_t next_s, int64_t now_s, const char *error,
+                             const char *kind);
 
 /* A file the run made. */
 db_status db_report_file_add(db_conn *c, long long account_id, long long run_id,

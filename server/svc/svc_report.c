@@ -942,6 +942,7 @@ typedef struct {
     char xlsx_tmp[4200];
     long long samples;
     char error[300];
+    const char *error_kind; /* what kind of failure "error" is (REPORT_ERR_*) */
     char owner[160];
     double ms_figures, ms_pdf, ms_rows, ms_store; /* the phases, for the log */
 } run_ctx;
@@ -975,16 +976,41 @@ static void run_free(run_ctx *x)
     free(x->sources);
 }
 
-static int fail_run(run_ctx *x, const char *fmt, ...) MT_PRINTF(2, 3);
+/* The kinds of failure a run records beside its (English) error, so that
+ * the portal can say it in the reader's language (ReportRun.error_kind):
+ * the storage quota (P2) was full, the database failed, the server making
+ * it stopped (db_report.c), anything else on the server. */
+#define REPORT_ERR_STORAGE "storage"
+#define REPORT_ERR_DATABASE "database"
+#define REPORT_ERR_SERVER "server"
 
-static int fail_run(run_ctx *x, const char *fmt, ...)
+static const char *kind_of(svc_status st)
+{
+    if (st == SVC_PLAN_LIMIT) {
+        return REPORT_ERR_STORAGE;
+    }
+    if (st == SVC_DB || st == SVC_UNAVAILABLE) {
+        return REPORT_ERR_DATABASE;
+    }
+    return REPORT_ERR_SERVER;
+}
+
+static int fail_as(run_ctx *x, const char *kind, const char *fmt, ...) MT_PRINTF(3, 4);
+
+static int fail_as(run_ctx *x, const char *kind, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(x->error, sizeof x->error, fmt, ap);
     va_end(ap);
+    x->error_kind = kind;
     return -1;
 }
+
+/* A failure of the server itself (memory, files). */
+#define fail_run(x, ...) fail_as((x), REPORT_ERR_SERVER, __VA_ARGS__)
+/* A database failure. */
+#define fail_db(x, ...) fail_as((x), REPORT_ERR_DATABASE, __VA_ARGS__)
 
 /* The zone's offsets over the period: read at every UTC hour from a day
  * before to a day after, and where two hours differ, the second of the
@@ -1010,7 +1036,7 @@ static int build_tz(run_ctx *x, db_conn *c)
     if ((st = db_report_offsets(c, x->run.time_zone, secs, n, off)) != DB_OK) {
         free(secs);
         free(off);
-        return fail_run(x, "the time zone %s could not be read: %s", x->run.time_zone,
+        return fail_db(x, "the time zone %s could not be read: %s", x->run.time_zone,
                         db_strerror(st));
     }
     x->tz_from[k] = secs[0] * US_PER_S;
@@ -1028,7 +1054,7 @@ static int build_tz(run_ctx *x, db_conn *c)
             if ((st = db_report_offsets(c, x->run.time_zone, &mid, 1, &o)) != DB_OK) {
                 free(secs);
                 free(off);
-                return fail_run(x, "the time zone could not be read: %s", db_strerror(st));
+                return fail_db(x, "the time zone could not be read: %s", db_strerror(st));
             }
             if (o == off[i - 1]) {
                 lo = mid;
@@ -1073,7 +1099,7 @@ static int gather(run_ctx *x, db_conn *c)
     svc_error_clear(&e);
     if ((st = db_report_chan_info(c, x->run.account_id, x->r.id, &x->chans, &x->n_chans)) !=
         DB_OK) {
-        return fail_run(x, "the channels could not be read: %s", db_strerror(st));
+        return fail_db(x, "the channels could not be read: %s", db_strerror(st));
     }
     if (x->n_chans > REPORT_CH_MAX) {
         x->n_chans = REPORT_CH_MAX;
@@ -1104,7 +1130,8 @@ static int gather(run_ctx *x, db_conn *c)
     if (x->n_chans > 0 &&
         svc_data_stats(c, x->run.account_id, x->ids, (size_t)x->n_chans, t0, t1, x->stats, &e) !=
             SVC_OK) {
-        return fail_run(x, "the figures could not be computed: %s", e.message);
+        return fail_as(x, kind_of(e.status), "the figures could not be computed: %s",
+                       e.message);
     }
     for (int i = 0; i < x->n_chans; i++) {
         x->ch[i].stats = x->stats[i];
@@ -1122,7 +1149,8 @@ static int gather(run_ctx *x, db_conn *c)
             bucket_sink k = {x->bk + (size_t)i * nb, &x->grid};
             if (svc_data_decimate(x->s, c, x->run.account_id, &x->ids[i], 1, t0, t1, nb, &x->grid,
                                   keep_buckets, &k, &e) != SVC_OK) {
-                return fail_run(x, "the charts could not be computed: %s", e.message);
+                return fail_as(x, kind_of(e.status), "the charts could not be computed: %s",
+                               e.message);
             }
             if (x->grid.nb > nb) {
                 return fail_run(x, "the chart grid is larger than asked");
@@ -1134,7 +1162,7 @@ static int gather(run_ctx *x, db_conn *c)
     if (x->r.alarms) {
         if ((st = db_report_events(c, x->run.account_id, x->r.group_id, t0, t1, REPORT_EVENTS_MAX,
                                    &x->evrows, &x->n_evrows, &x->ev_total)) != DB_OK) {
-            return fail_run(x, "the alarm events could not be read: %s", db_strerror(st));
+            return fail_db(x, "the alarm events could not be read: %s", db_strerror(st));
         }
         x->ev = calloc((size_t)(x->n_evrows > 0 ? x->n_evrows : 1), sizeof *x->ev);
         if (x->ev == NULL) {
@@ -1206,7 +1234,7 @@ static int begin_upload(run_ctx *x, int k)
 {
     svc_error e;
     if (svc_drive_upload_begin(x->s->cfg.data_dir, x->run.account_id, &x->up[k], &e) != SVC_OK) {
-        return fail_run(x, "a drive file could not be created: %s", e.message);
+        return fail_as(x, kind_of(e.status), "a drive file could not be created: %s", e.message);
     }
     x->has_up[k] = true;
     return 0;
@@ -1216,7 +1244,7 @@ static int finish_upload(run_ctx *x, int k)
 {
     svc_error e;
     if (svc_drive_upload_finish(&x->up[k], x->names[k], &e) != SVC_OK) {
-        return fail_run(x, "a drive file could not be written: %s", e.message);
+        return fail_as(x, kind_of(e.status), "a drive file could not be written: %s", e.message);
     }
     return 0;
 }
@@ -1274,7 +1302,7 @@ static int write_rows(run_ctx *x, db_conn *c, report_xlsx *xw, bool csv)
         db_status st = db_series_day_count(c, x->run.account_id, x->ids, n_ch,
                                            series_day_of(a0), &n_day);
         if (st != DB_OK) {
-            rc = fail_run(x, "the samples could not be read: %s", db_strerror(st));
+            rc = fail_db(x, "the samples could not be read: %s", db_strerror(st));
             break;
         }
         while (parts < 24 && n_day / parts > ROWS_CHUNK_SAMPLES) {
@@ -1288,7 +1316,7 @@ static int write_rows(run_ctx *x, db_conn *c, report_xlsx *xw, bool csv)
                 continue;
             }
             if ((st = series_read(c, x->run.account_id, x->ids, n_ch, p0, p1, cols)) != DB_OK) {
-                rc = fail_run(x, "the samples could not be read: %s", db_strerror(st));
+                rc = fail_db(x, "the samples could not be read: %s", db_strerror(st));
                 break;
             }
             for (size_t i = 0; i < n_ch; i++) {
@@ -1617,7 +1645,7 @@ static int store(run_ctx *x, int render_ms)
     int result = 0;
     svc_error_clear(&e);
     if ((rc = svc_tx_begin(pool, &c, &e)) != SVC_OK) {
-        return fail_run(x, "%s", e.message);
+        return fail_as(x, kind_of(e.status), "%s", e.message);
     }
     if ((st = db_account_lock(c, x->run.account_id, &found)) != DB_OK ||
         (st = db_report_run_lock(c, x->run.account_id, x->run.id, x->owner, x->run.attempts,
@@ -1688,7 +1716,7 @@ out:
     if (result == 1) {
         return 1;
     }
-    return fail_run(x, "%s", e.message);
+    return fail_as(x, kind_of(e.status), "%s", e.message);
 }
 
 void svc_report_tmp_sweep(const char *data_dir)
@@ -1791,7 +1819,7 @@ int svc_report_work(srv *s, const svc_report_config *cfg, bool *did)
         goto done; /* the group or account went: the run went with it */
     }
     if (st != DB_OK) {
-        fail_run(x, "the report could not be read: %s", db_strerror(st));
+        fail_db(x, "the report could not be read: %s", db_strerror(st));
     } else if (build_tz(x, c) == 0 && gather(x, c) == 0) {
         x->ms_figures = mono_ms() - t_start;
         build_doc(x);
@@ -1841,7 +1869,7 @@ int svc_report_work(srv *s, const svc_report_config *cfg, bool *did)
         }
         (void)db_report_run_fail(c, x->run.account_id, x->run.id, x->owner, retry,
                                  now + (retry ? backoff_s(cfg, x->run.attempts) : 0), now,
-                                 x->error);
+                                 x->error, x->error_kind ? x->error_kind : REPORT_ERR_SERVER);
         log_warn("reports: run %lld attempt %d failed: %s%s", x->run.id, x->run.attempts,
                  x->error, retry ? " (it will be tried again)" : " (no attempt left)");
         rc = 0;

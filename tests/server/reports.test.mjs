@@ -613,6 +613,7 @@ test('a run that fails is retried with its error visible, fails for good after 5
     assert.equal(run.attempts, attempt);
     assert.equal(run.state, attempt < 5 ? 'retry' : 'failed', JSON.stringify(run));
     assert.match(run.error, /P2|storage|plan/i);
+    assert.equal(run.error_kind, 'storage'); // the portal's sentence
     assert.deepEqual(run.files, []);
     if (attempt < 5) {
       assert.ok(Date.parse(run.next_at) > Date.now() - 5000);
@@ -641,6 +642,7 @@ test('a run that fails is retried with its error visible, fails for good after 5
   r = await t.c.get(`/api/v1/report-runs/${id}`);
   assert.equal(r.body.state, 'done', JSON.stringify(r.body));
   assert.equal(r.body.error, null);
+  assert.equal(r.body.error_kind, null);
   assert.equal(r.body.files.length, 1);
   await setClock(srv.url, 0);
 });
