@@ -23,6 +23,7 @@ const NAV = [
   ['viewer', 'nav.viewer'],
   ['computed', 'nav.computed'],
   ['alarms', 'nav.alarms'],
+  ['reports', 'nav.reports'],
   ['drive', 'nav.drive'],
   ['notifications', 'nav.notifications'],
   ['inquiries', 'nav.inquiries', 'member'],

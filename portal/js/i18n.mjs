@@ -15,7 +15,7 @@ export const LANGUAGES = [
   { code: 'de', name: 'Deutsch' },
   { code: 'it', name: 'Italiano' },
 ];
-export const AREAS = ['app', 'viewer', 'alarms'];
+export const AREAS = ['app', 'viewer', 'alarms', 'reports'];
 const STORE_KEY = 'metron.lang';
 const CODES = LANGUAGES.map((l) => l.code);
 

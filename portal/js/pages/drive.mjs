@@ -17,6 +17,8 @@ import { toast } from '../ui/toast.mjs';
 import { ensureStyles, createChart, MAX_CHANNELS as MAX_SERIES } from '../chart/chart.mjs';
 import { channelHistory, channelLabel, MAX_CHANNELS } from './viewer_picker.mjs';
 import { fileErrorText } from '../chart/fileerrors.mjs';
+import { canCheck, checkFileDialog } from '../alarms/filecheck.mjs';
+import { otherFileView } from '../reports/drivefile.mjs';
 
 const SORTS = ['name', 'date', 'size', 'kind'];
 const PARALLEL_UPLOADS = 2;
@@ -213,6 +215,7 @@ async function render(container, params) {
     const out = [];
     if (it.type === 'file' && it.viewable) out.push(b('drive.openViewer', () => go({ file: it.id }), 'drive-open'));
     if (it.type === 'file' && it.viewable && canEdit) out.push(b('drive.import', () => importFile(it), 'drive-import'));
+    if (canCheck(it)) out.push(b('filecheck.action', () => checkFileDialog(it), 'drive-alarm-check'));
     if (it.type === 'file') {
       out.push(h('a', { class: 'button small', href: apiUrl(`/drive/files/${it.id}/content`), download: it.name,
         'data-testid': 'drive-download', text: t('drive.download') }));
@@ -540,6 +543,12 @@ async function render(container, params) {
     if (!alive) return;
     if (rec.status !== 200) { status.textContent = errorMessage(rec.body, rec.status); return; }
     title.textContent = rec.body.name;
+    // A report's PDF, XLSX or CSV (the link of a report mail): what it is and its download.
+    if (!rec.body.viewable) { status.replaceWith(otherFileView(rec.body)); return; }
+    if (canCheck(rec.body)) {
+      close.before(h('button', { type: 'button', class: 'small', 'data-testid': 'drive-view-alarm-check', text: t('filecheck.action'),
+        onclick: () => checkFileDialog(rec.body) }));
+    }
     const res = await request('GET', `/drive/files/${id}/content`, { raw: true });
     if (!alive) return;
     if (res.status !== 200) { status.textContent = errorMessage(res.body, res.status); return; }

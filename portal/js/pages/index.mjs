@@ -25,3 +25,5 @@ import './admin/audit.mjs';
 // Issue 13: alarms, their history, destinations of notifications.
 import './alarms.mjs';
 import './admin/destinations.mjs';
+// Issue 15: reports.
+import './reports.mjs';
