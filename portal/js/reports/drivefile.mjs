@@ -3,6 +3,7 @@
 // docs/reports.md, "The mail"): what it is, its size and time, and its
 // download, instead of a chart that cannot be drawn.
 import { t, formatDateTime } from '../i18n.mjs';
+import { apiUrl } from '../api.mjs';
 import { h } from '../ui/dom.mjs';
 import { formatBytes } from '../pages/drive.mjs';
 
@@ -20,6 +21,6 @@ export function otherFileView(f) {
     h('p', { class: 'df-facts', 'data-testid': 'drive-file-facts', text: t('drivefile.facts', { kind: t(kindOf(f)), size: formatBytes(f.size),
       time: formatDateTime(f.updated_at) }) }),
     h('p', { class: 'muted', text: t('drivefile.not_viewable') }),
-    h('div', { class: 'form-buttons' }, h('a', { class: 'button primary', href: `/api/v1/drive/files/${f.id}/content`, download: f.name,
+    h('div', { class: 'form-buttons' }, h('a', { class: 'button primary', href: apiUrl(`/drive/files/${f.id}/content`), download: f.name,
       'data-testid': 'drive-file-download', text: t('reports.download') })));
 }

@@ -6,7 +6,7 @@
 // a direct download.
 import { navigate, hrefFor } from '../router.mjs';
 import { t } from '../i18n.mjs';
-import { api, errorMessage } from '../api.mjs';
+import { api, errorMessage, apiUrl } from '../api.mjs';
 import { h, fill } from '../ui/dom.mjs';
 import { table } from '../ui/table.mjs';
 import { toast } from '../ui/toast.mjs';
@@ -29,7 +29,7 @@ function filesCell(run, report) {
   if (!run.files.length) return null;
   return h('ul', { class: 'rp-files', 'data-testid': 'run-files' }, run.files.map((f) => {
     if (!f.file_id) return h('li', { class: 'muted', text: t('reports.file_gone', { name: f.name }) });
-    const href = `/api/v1/drive/files/${f.file_id}/content`;
+    const href = apiUrl(`/drive/files/${f.file_id}/content`);
     return h('li', { class: 'rp-file', 'data-format': f.format, 'data-part': f.part || '' },
       h('a', { href: hrefFor('drive', { folder: report.folder_id || undefined, file: f.file_id }), class: 'rp-file-name',
         'data-testid': 'run-file-link', title: `${f.name} · ${t('reports.in_drive')}`, text: fileText(f),
