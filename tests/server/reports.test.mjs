@@ -31,7 +31,9 @@ before(async () => {
     METRON_NOTIFY_BACKOFF_MS: '200',
     // Runs are made by POST /test/report-work in these tests.
     METRON_REPORT_WORKERS: '0',
-    METRON_REPORT_RETRY_S: '1',
+    // A back-off of a minute (then 5, 30, 120): the failures test moves the
+    // server's clock past each, so a loaded machine cannot make one due early.
+    METRON_REPORT_RETRY_S: '60',
   } }));
 });
 
@@ -618,7 +620,7 @@ test('a run that fails is retried with its error visible, fails for good after 5
     if (attempt < 5) {
       assert.ok(Date.parse(run.next_at) > Date.now() - 5000);
       assert.equal(await work(), 0, 'not due before its back-off');
-      clock += [1, 5, 30, 120][attempt - 1] + 1; // METRON_REPORT_RETRY_S=1
+      clock += [60, 300, 1800, 7200][attempt - 1] + 1; // METRON_REPORT_RETRY_S=60
       await setClock(srv.url, clock);
     } else {
       assert.equal(run.next_at, null);
