@@ -582,7 +582,8 @@ static db_stmt st_run_claim = {"report_run_claim",
     " started_at = to_timestamp($2::float8), "
     " error = CASE WHEN x.state = 'running' THEN 'the server working on it stopped or ran out "
     "of time; tried again' ELSE x.error END, "
-    " error_kind = CASE WHEN x.state = 'running' THEN 'interrupted' ELSE x.error_kind END "
+    " error_kind = CASE WHEN x.state = 'running' THEN 'interrupted' ELSE x.error_kind END, "
+    " step = NULL, step_done = 0, step_total = 0 "
     "WHERE x.id = (SELECT y.id FROM report_runs y "
     "  WHERE y.state IN ('queued', 'retry', 'running') AND y.next_at <= to_timestamp($2::float8) "
     "  ORDER BY y.next_at, y.id LIMIT 1 FOR UPDATE SKIP LOCKED) "
@@ -643,6 +644,19 @@ db_status db_report_run_touch(db_conn *c, long long account_id, long long id, co
     char a[24], i[24], e[24];
     const char *p[] = {db_ll(account_id, a), db_ll(id, i), owner, db_ll(lease_end_s, e)};
     return db_q_exec(c, &st_run_touch, 4, p, NULL);
+}
+
+static db_stmt st_run_step = {"report_run_step",
+    "UPDATE report_runs SET step = $4, step_done = $5, step_total = $6 "
+    "WHERE account_id = $1 AND id = $2 AND state = 'running' AND lease_owner = $3", 0};
+
+db_status db_report_run_step(db_conn *c, long long account_id, long long id, const char *owner,
+                             const char *step, int done, int total)
+{
+    char a[24], i[24], d[24], n[24];
+    const char *p[] = {db_ll(account_id, a), db_ll(id, i), owner, step, db_ll(done, d),
+                       db_ll(total, n)};
+    return db_q_exec(c, &st_run_step, 6, p, NULL);
 }
 
 static db_stmt st_run_done = {"report_run_done",
@@ -728,6 +742,9 @@ db_status db_report_run_requeue(db_conn *c, long long account_id, long long id, 
     " 'next_at', CASE WHEN x.state IN ('queued', 'retry', 'running') "                         \
     "   THEN mt_utc(x.next_at) END, "                                                          \
     " 'error', x.error, 'error_kind', x.error_kind, "                                          \
+    " 'progress', CASE WHEN x.state = 'running' AND x.step IS NOT NULL "                       \
+    "   THEN json_build_object('step', x.step, 'done', x.step_done, "                          \
+    "   'total', x.step_total) END, "                                                          \
     " 'requested_by', x.requested_by, 'samples', x.samples, "                                  \
     " 'render_ms', x.render_ms, 'created_at', mt_utc(x.created_at), "                          \
     " 'started_at', mt_utc(x.started_at), 'finished_at', mt_utc(x.finished_at), "              \

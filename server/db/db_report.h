@@ -195,6 +195,13 @@ db_status db_report_run_lock(db_conn *c, long long account_id, long long id, con
 db_status db_report_run_touch(db_conn *c, long long account_id, long long id, const char *owner,
                               int64_t lease_end_s);
 
+/* Where the run is (docs/reports.md): "step" (figures, charts, pdf,
+ * samples, storing) with "done" of "total" (0 of 0: not counted). Only
+ * while "owner" holds the claim; advisory (the caller may ignore a
+ * failure). */
+db_status db_report_run_step(db_conn *c, long long account_id, long long id, const char *owner,
+                             const char *step, int done, int total);
+
 /* The run is done: its figures. */
 db_status db_report_run_done(db_conn *c, long long account_id, long long id, long long samples,
                              int render_ms, int64_t now_s);

@@ -1012,6 +1012,14 @@ static int fail_as(run_ctx *x, const char *kind, const char *fmt, ...)
 /* A database failure. */
 #define fail_db(x, ...) fail_as((x), REPORT_ERR_DATABASE, __VA_ARGS__)
 
+/* Record where the run is (ReportRun.progress: "name", "done" of "total",
+ * 0 of 0 when not counted), for the portal. Advisory: a failure here
+ * changes nothing, the next real statement on "c" reports it. */
+static void step(run_ctx *x, db_conn *c, const char *name, int done, int total)
+{
+    (void)db_report_run_step(c, x->run.account_id, x->run.id, x->owner, name, done, total);
+}
+
 /* The zone's offsets over the period: read at every UTC hour from a day
  * before to a day after, and where two hours differ, the second of the
  * change found by halving (zones change at whole seconds, at most a few
@@ -1127,6 +1135,7 @@ static int gather(run_ctx *x, db_conn *c)
         x->ch[i].source = x->sources[i];
     }
     /* The figures: the data API's summary code, one UTC day at a time. */
+    step(x, c, "figures", 0, 0);
     if (x->n_chans > 0 &&
         svc_data_stats(c, x->run.account_id, x->ids, (size_t)x->n_chans, t0, t1, x->stats, &e) !=
             SVC_OK) {
@@ -1147,6 +1156,7 @@ static int gather(run_ctx *x, db_conn *c)
         }
         for (int i = 0; i < x->n_chans; i++) {
             bucket_sink k = {x->bk + (size_t)i * nb, &x->grid};
+            step(x, c, "charts", i, x->n_chans);
             if (svc_data_decimate(x->s, c, x->run.account_id, &x->ids[i], 1, t0, t1, nb, &x->grid,
                                   keep_buckets, &k, &e) != SVC_OK) {
                 return fail_as(x, kind_of(e.status), "the charts could not be computed: %s",
@@ -1290,15 +1300,19 @@ static int write_rows(run_ctx *x, db_conn *c, report_xlsx *xw, bool csv)
     int rc = 0;
     char err[256];
     int64_t t0 = x->run.period_start, t1 = x->run.period_end;
+    /* The UTC days the loop reads, for the progress (at most 93 + 1). */
+    int n_days = t1 > t0 ? (int)(series_day_of(t1 - 1) - series_day_of(t0) + 1) : 0;
+    int day = 0;
     if (cols == NULL || pos == NULL || v == NULL || vc == NULL) {
         rc = fail_run(x, "out of memory");
         goto out;
     }
     for (int64_t d0 = series_day_of(t0) * SERIES_DAY_US; d0 < t1 && rc == 0 && n_ch > 0;
-         d0 += SERIES_DAY_US) {
+         d0 += SERIES_DAY_US, day++) {
         int64_t a0 = d0 > t0 ? d0 : t0, a1 = d0 + SERIES_DAY_US < t1 ? d0 + SERIES_DAY_US : t1;
         long long n_day = 0;
         int parts = 1;
+        step(x, c, "samples", day, n_days);
         db_status st = db_series_day_count(c, x->run.account_id, x->ids, n_ch,
                                            series_day_of(a0), &n_day);
         if (st != DB_OK) {
@@ -1449,6 +1463,7 @@ static int render(run_ctx *x, db_conn *c)
     file_names(x);
     double t0 = mono_ms();
     if (x->r.formats & REPORT_FMT_PDF) {
+        step(x, c, "pdf", 0, 0);
         if (begin_upload(x, UP_PDF) != 0) {
             return -1;
         }
@@ -1827,6 +1842,7 @@ int svc_report_work(srv *s, const svc_report_config *cfg, bool *did)
             double t_store;
             /* The connection goes back before the final transaction takes
              * one of its own. */
+            step(x, c, "storing", 0, 0);
             db_release(s->pool, c);
             c = NULL;
             if (cfg->test_stall_ms > 0) {

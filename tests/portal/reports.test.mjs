@@ -26,7 +26,7 @@ before(async () => {
     // The report worker looks often and holds a run "being made" a moment,
     // so that the page can be seen following it.
     METRON_REPORT_POLL_MS: '300',
-    METRON_REPORT_TEST_STALL_MS: '1500',
+    METRON_REPORT_TEST_STALL_MS: '2500',
     // Back-offs of 1, 5, 30 and 120 minutes: the test moves the server's clock past them.
     METRON_REPORT_RETRY_S: '60',
   } });
@@ -78,7 +78,9 @@ const runState = (page, id) => page.evaluate((rid) => {
   const cell = document.querySelector(`[data-run="${rid}"]`);
   return cell ? { state: cell.querySelector('[data-testid=run-state]').dataset.state,
     sentence: cell.querySelector('[data-testid=run-sentence]').textContent,
-    progress: cell.closest('tr').querySelectorAll('progress').length } : null;
+    progress: cell.closest('tr').querySelectorAll('progress').length,
+    step: cell.querySelector('[data-testid=run-progress]')?.dataset.step || null,
+    stepText: cell.querySelector('[data-testid=run-step]')?.textContent || null } : null;
 }, id);
 
 let reportId;
@@ -151,17 +153,30 @@ test('a report set up in the editor, made by hand for a past day, followed until
   await page.fill('[data-testid=make-day]', yesterday);
   assert.equal(await page.isDisabled('[data-testid=make-go]'), false);
   await page.click('[data-testid=make-go]');
-  // Followed: waiting or being made, then done (the worker holds it 1.5 s before storing).
+  // Followed: waiting or being made, then done (the worker holds it 2.5 s
+  // at its last step, storing, and the page asks every second).
   await page.waitForSelector('[data-testid=run-list] tr[data-run]');
   const runId = Number(await page.getAttribute('[data-testid=run-list] tr[data-run]', 'data-run'));
   const seen = new Set();
+  const steps = new Set();
+  const STEP_TEXT = { figures: /^Computing the figures of the summary table\.$/, charts: /^Drawing the charts: channel [123] of 3\.$/,
+    pdf: /^Writing the PDF\.$/, samples: /^Writing all values: day [12] of 2\.$/, storing: /^Storing the files in the drive\.$/ };
   for (let i = 0; i < 600; i++) {
     const s = await runState(page, runId);
     if (s) seen.add(s.state);
     if (s && s.state === 'running') {
+      // Read with its state in one go: the list is redrawn as it is followed.
       assert.match(s.sentence, /^Being made since .* \(attempt 1 of 5\)\.$/);
-      assert.equal(s.progress, 1, 'a run being made shows its progress'); // read with its state: the list is redrawn as it is followed
-      await docShot(page, 'reports-running-pc', { fullPage: false });
+      assert.equal(s.progress, 1, 'a run being made shows its progress');
+      if (s.step) {
+        steps.add(s.step);
+        assert.match(s.stepText, STEP_TEXT[s.step], s.step);
+      }
+      if (s.step === 'storing' && !steps.has('shot')) {
+        await page.evaluate((rid) => document.querySelector(`tr[data-run="${rid}"]`)?.scrollIntoView({ block: 'center' }), runId);
+        await docShot(page, 'reports-running-pc', { fullPage: false });
+        steps.add('shot');
+      }
     }
     if (s && (s.state === 'done' || s.state === 'failed')) break;
     await sleep(100);
@@ -169,6 +184,9 @@ test('a report set up in the editor, made by hand for a past day, followed until
   const done = await runState(page, runId);
   assert.equal(done.state, 'done', JSON.stringify(done));
   assert.ok(seen.has('running'), `states seen: ${[...seen]}`);
+  assert.ok(steps.has('storing'), `steps seen: ${[...steps]}`);
+  assert.equal(done.progress, 0);
+  assert.equal(done.stepText, null);
   assert.match(done.sentence, /^Made on .*, in [\d.]+ s\.$/);
   // Its four files, each a link into the drive and a download.
   const files = await page.$$eval(`tr[data-run="${runId}"] .rp-file`, (l) => l.map((x) => `${x.dataset.format}:${x.dataset.part}`));

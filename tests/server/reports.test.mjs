@@ -616,6 +616,7 @@ test('a run that fails is retried with its error visible, fails for good after 5
     assert.equal(run.state, attempt < 5 ? 'retry' : 'failed', JSON.stringify(run));
     assert.match(run.error, /P2|storage|plan/i);
     assert.equal(run.error_kind, 'storage'); // the portal's sentence
+    assert.equal(run.progress, null); // only while running
     assert.deepEqual(run.files, []);
     if (attempt < 5) {
       assert.ok(Date.parse(run.next_at) > Date.now() - 5000);
@@ -645,6 +646,9 @@ test('a run that fails is retried with its error visible, fails for good after 5
   assert.equal(r.body.state, 'done', JSON.stringify(r.body));
   assert.equal(r.body.error, null);
   assert.equal(r.body.error_kind, null);
+  assert.equal(r.body.progress, null);
+  // The worker recorded its steps as it went; the last one stays in the row.
+  assert.equal(await sql(`SELECT step || ' ' || step_done || '/' || step_total FROM report_runs WHERE id = ${id}`), 'storing 0/0');
   assert.equal(r.body.files.length, 1);
   await setClock(srv.url, 0);
 });

@@ -11,12 +11,12 @@ import { h, fill } from '../ui/dom.mjs';
 import { table } from '../ui/table.mjs';
 import { toast } from '../ui/toast.mjs';
 import {
-  busy, statePill, stateSentence, runPeriodText, fileText, periodOf, lastComplete, today, addDays, daysBetween,
+  busy, statePill, stateSentence, stepSentence, progressBar, runPeriodText, fileText, periodOf, lastComplete, today, addDays, daysBetween,
   dateText, zoneText, MAX_RANGE_DAYS,
 } from './text.mjs';
 
 const PAGE = 20;
-const POLL_MS = 1500;
+const POLL_MS = 1000;
 
 /** Go to a drive file: its own folder (it may have been moved), the file shown. */
 export async function openInDrive(fileId, fallbackFolder) {
@@ -65,7 +65,8 @@ export function runsList(box, report, { edit }) {
         h('span', { class: 'muted small-text', text: `${r.label} · ${t(`reports.kind.${r.kind}`)}` })) },
       { label: t('reports.col_state'), value: (r) => h('div', { class: 'cell-stack rp-state', 'data-run': String(r.id) }, statePill(r.state),
         h('span', { class: 'small-text', 'data-testid': 'run-sentence', text: stateSentence(r) }),
-        busy(r) && r.state !== 'retry' ? h('progress', { class: 'rp-progress', 'aria-label': t(`reports.state.${r.state}`) }) : null) },
+        stepSentence(r) ? h('span', { class: 'small-text rp-step', 'data-testid': 'run-step', text: stepSentence(r) }) : null,
+        busy(r) && r.state !== 'retry' ? progressBar(r) : null) },
       { label: t('reports.col_files'), value: (r) => filesCell(r, report) },
       { label: t('common.actions'), class: 'actions', value: (r) => (edit && r.state === 'failed'
         ? h('button', { type: 'button', class: 'small', 'data-testid': 'run-retry', text: t('reports.retry'), onclick: () => retry(r) }) : null) },
@@ -163,7 +164,7 @@ export function makePanel(box, report, { onMade }) {
     const r = await api.post(`/reports/${report.id}/runs`, c.body);
     go.disabled = false;
     if (r.status === 202) {
-      toast(t('reports.make_queued', { period: r.body.label }), 'ok');
+      toast(t('reports.make_queued', { period: runPeriodText(r.body) }), 'ok');
       if (onMade) onMade(r.body);
       return;
     }

@@ -129,6 +129,27 @@ export function stateSentence(run) {
   }
 }
 
+const STEPS = ['figures', 'charts', 'pdf', 'samples', 'storing'];
+
+/**
+ * Where a run being made is ("Writing all values: day 12 of 31."), from the
+ * step the server records as it goes (ReportRun.progress), or null.
+ */
+export function stepSentence(run) {
+  const p = run.state === 'running' ? run.progress : null;
+  if (!p || !STEPS.includes(p.step)) return null;
+  return t(`reports.step.${p.step}`, { done: formatNumber(Math.min(p.done + 1, p.total || 1)), total: formatNumber(p.total || 0) });
+}
+
+/** The bar of a run waiting or being made: the step's share when it counts, else moving. */
+export function progressBar(run) {
+  const p = run.state === 'running' ? run.progress : null;
+  const label = stepSentence(run) || t(`reports.state.${run.state}`);
+  const counted = p && p.total > 0;
+  return h('progress', { class: 'rp-progress', 'aria-label': label, 'data-testid': 'run-progress', 'data-step': p ? p.step : '',
+    ...(counted ? { max: String(p.total), value: String(Math.min(p.done, p.total)) } : {}) });
+}
+
 export const busy = (run) => run && ['queued', 'running', 'retry'].includes(run.state);
 
 /** A run's file for people: its kind and size ("PDF, 59 kB", "CSV, samples, 57 kB"). */
