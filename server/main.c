@@ -2,7 +2,7 @@
  *
  * Start: parse flags -> lock the data folder -> open the access log -> the
  * database (DATABASE_URL, or the embedded cluster) -> migrations -> pool ->
- * demo data -> HTTP. Stop (SIGINT/SIGTERM): stop accepting and finish the
+ * files still on disk into the database -> demo data -> HTTP. Stop (SIGINT/SIGTERM): stop accepting and finish the
  * requests in flight (mg_stop) -> close the pool -> stop the embedded
  * PostgreSQL. SIGINT/SIGTERM/SIGHUP are blocked in every thread and taken
  * by sigwait() in the main thread, so no handler runs at an awkward time. */
@@ -38,6 +38,7 @@
 #include "svc_alarm_eval.h"
 #include "svc_demo.h"
 #include "svc_export.h"
+#include "svc_files.h"
 
 enum { EXIT_USAGE = 2, EXIT_SCHEMA_TOO_NEW = 3 };
 
@@ -186,6 +187,16 @@ int main(int argc, char **argv)
         int n_open = db_pool_warm(s.pool);
         if (n_open < s.cfg.db_pool) {
             log_warn("db: %d of %d pool connections open", n_open, s.cfg.db_pool);
+        }
+    }
+    {
+        /* Files older versions kept in this data folder move into the
+         * database (docs/storage.md "Files"), before anyone asks for them. */
+        svc_files_migrate_stats fm;
+        svc_error fe = {0};
+        if (svc_files_migrate(s.pool, data_dir, &fm, &fe) != SVC_OK) {
+            log_error("files: %s", fe.message);
+            goto out;
         }
     }
     if (s.cfg.demo && svc_demo_seed(&s) != 0) {

@@ -32,6 +32,7 @@ static const db_field item_fields[] = {
     {DBF_STR, offsetof(db_drive_item, created_at)},
     {DBF_STR, offsetof(db_drive_item, updated_at)},
     {DBF_I64, offsetof(db_drive_item, n_children)},
+    {DBF_I64, offsetof(db_drive_item, blob_id)},
 };
 #define N_ITEM (int)(sizeof item_fields / sizeof item_fields[0])
 
@@ -108,7 +109,8 @@ static db_status exec_ids(db_conn *c, db_stmt *stmt, int n_params, const char *c
     " i.content_type, encode(i.sha256, 'hex'), i.created_by, " DB_ISO("i.created_at") ", "      \
     DB_ISO("i.updated_at") ", "                                                                 \
     " CASE WHEN i.is_folder THEN (SELECT count(*) FROM drive_items ch "                      \
-    "   WHERE ch.account_id = i.account_id AND ch.parent_id = i.id) ELSE 0 END "             \
+    "   WHERE ch.account_id = i.account_id AND ch.parent_id = i.id) ELSE 0 END, "            \
+    " i.blob_id "                                                                            \
     "FROM drive_items i "
 
 static db_stmt st_item_get = {"drive_item_get",
@@ -153,7 +155,7 @@ static db_stmt st_datasets = {"drive_datasets",
     "   JOIN devices d ON d.account_id = ch.account_id AND d.id = ch.device_id "
     "   JOIN apps ap ON ap.account_id = d.account_id AND ap.id = d.app_id "
     "   WHERE ch.account_id = g.account_id AND ap.group_id = g.id AND ch.selected), "
-    " 'dataset', NULL, NULL, 0, " DB_ISO("g.created_at") ", " DB_ISO("g.updated_at") ", 0 "
+    " 'dataset', NULL, NULL, 0, " DB_ISO("g.created_at") ", " DB_ISO("g.updated_at") ", 0, NULL "
     "FROM measurement_groups g WHERE g.account_id = $1 AND ($2::bigint = 0 OR g.id IN ("
     " SELECT gua.group_id FROM group_user_access gua "
     "  WHERE gua.account_id = $1 AND gua.user_id = $2 "
@@ -181,7 +183,7 @@ db_status db_drive_datasets(db_conn *c, long long account_id, long long member_u
 
 static db_stmt st_path = {"drive_path",
     WALK_UP("$2") "SELECT id, COALESCE(parent_id, 0), true, false, name, 0, 'folder', NULL, "
-                  " NULL, 0, NULL, NULL, 0 FROM up ORDER BY lvl DESC",
+                   " NULL, 0, NULL, NULL, 0, NULL FROM up ORDER BY lvl DESC",
     0};
 
 static db_stmt st_depth = {"drive_depth", WALK_UP("$2") "SELECT count(*) FROM up", 0};
@@ -321,20 +323,21 @@ db_status db_drive_folder_insert(db_conn *c, long long account_id, long long par
 
 static db_stmt st_file_insert = {"drive_file_insert",
     "INSERT INTO drive_items (account_id, parent_id, is_folder, name, size, kind, content_type, "
-    " sha256, created_by) "
+    " sha256, created_by, blob_id) "
     "VALUES ($1, NULLIF($2::bigint, 0), false, $3, $4, $5, $6, decode($7, 'hex'), "
-    " NULLIF($8::bigint, 0)) RETURNING id",
+    " NULLIF($8::bigint, 0), $9) RETURNING id",
     0};
 
 db_status db_drive_file_insert(db_conn *c, long long account_id, long long parent_id,
                                const char *name, long long size, const char *kind,
                                const char *content_type, const char *sha256_hex,
-                               long long user_id, long long *id)
+                               long long user_id, long long blob_id, long long *id)
 {
-    char a[24], f[24], sz[24], u[24];
+    char a[24], f[24], sz[24], u[24], b[24];
     const char *p[] = {db_ll(account_id, a), db_ll(parent_id, f), name,     db_ll(size, sz),
-                       kind,                 content_type,          sha256_hex, db_ll(user_id, u)};
-    return db_q_int(c, &st_file_insert, 8, p, id, NULL);
+                       kind,                 content_type,          sha256_hex, db_ll(user_id, u),
+                       db_ll(blob_id, b)};
+    return db_q_int(c, &st_file_insert, 9, p, id, NULL);
 }
 
 static db_stmt st_item_update = {"drive_item_update",
@@ -427,16 +430,6 @@ db_status db_drive_delete_old_files(db_conn *c, long long account_id, const char
     char a[24];
     const char *p[] = {db_ll(account_id, a), cutoff};
     return exec_ids(c, &st_delete_old, 2, p, ids, n, bytes);
-}
-
-static db_stmt st_file_ids = {"drive_file_ids",
-    "SELECT id FROM drive_items WHERE account_id = $1 AND NOT is_folder ORDER BY id", 0};
-
-db_status db_drive_file_ids(db_conn *c, long long account_id, long long **ids, int *n)
-{
-    char a[24];
-    const char *p[] = {db_ll(account_id, a)};
-    return exec_ids(c, &st_file_ids, 1, p, ids, n, NULL);
 }
 
 static db_stmt st_account_exists = {"drive_account_exists",

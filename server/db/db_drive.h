@@ -31,6 +31,7 @@ typedef struct {
     char *created_at;
     char *updated_at;
     long long n_children; /* folders: direct entries */
+    long long blob_id;    /* files: the bytes (db_files.h); 0 = still on a server's disk */
 } db_drive_item;
 
 /* Free "n" items made by the functions below ("rows" may be NULL), or the
@@ -91,12 +92,13 @@ db_status db_drive_find_name(db_conn *c, long long account_id, long long parent_
 db_status db_drive_folder_insert(db_conn *c, long long account_id, long long parent_id,
                                  const char *name, long long user_id, long long *id);
 
-/* Insert a file record. "sha256_hex" is 64 hex digits. DB_CONFLICT when the
- * name is taken. */
+/* Insert a file record whose bytes are blob "blob_id" (db_files.h, made
+ * ready in the same transaction). "sha256_hex" is 64 hex digits.
+ * DB_CONFLICT when the name is taken. */
 db_status db_drive_file_insert(db_conn *c, long long account_id, long long parent_id,
                                const char *name, long long size, const char *kind,
                                const char *content_type, const char *sha256_hex,
-                               long long user_id, long long *id);
+                               long long user_id, long long blob_id, long long *id);
 
 /* Rename ("name" NULL = keep) and/or move ("set_parent": to "parent_id",
  * 0 = root) entry "id". *found false when absent. DB_CONFLICT on a clash. */
@@ -135,9 +137,6 @@ void db_drive_accounts_free(db_drive_account *rows, int n);
  * (caller frees), count and total bytes. */
 db_status db_drive_delete_old_files(db_conn *c, long long account_id, const char *cutoff,
                                     long long **ids, int *n, long long *bytes);
-
-/* Every file id of the account (for the orphan sweep), ascending. */
-db_status db_drive_file_ids(db_conn *c, long long account_id, long long **ids, int *n);
 
 /* Whether the account exists. */
 db_status db_drive_account_exists(db_conn *c, long long account_id, bool *exists);

@@ -71,7 +71,8 @@ db_status db_export_running(db_conn *c, long long account_id, long long *n)
 #define ROW_COLS                                                                              \
     "id, account_id, user_id, format, channels::text, t_from, t_to, time_zone, status, "     \
     "progress, bytes, samples, COALESCE(error, ''), mt_utc(created_at), "                    \
-    "COALESCE(mt_utc(finished_at), ''), COALESCE(extract(epoch FROM finished_at)::bigint, 0)"
+    "COALESCE(mt_utc(finished_at), ''), COALESCE(extract(epoch FROM finished_at)::bigint, 0), " \
+    "COALESCE(blob_id, 0)"
 
 static void read_row(const PGresult *res, int r, db_export_row *o)
 {
@@ -107,6 +108,7 @@ static void read_row(const PGresult *res, int r, db_export_row *o)
     copy(o->created_at, sizeof o->created_at, PQgetvalue(res, r, 13));
     copy(o->finished_at, sizeof o->finished_at, PQgetvalue(res, r, 14));
     o->finished_s = strtoll(PQgetvalue(res, r, 15), NULL, 10);
+    o->blob_id = strtoll(PQgetvalue(res, r, 16), NULL, 10);
 }
 
 static db_stmt st_get = {"exp_get",
@@ -185,20 +187,21 @@ static db_stmt st_finish = {"exp_finish",
     "UPDATE exports SET status = CASE WHEN $3::boolean THEN 'done' ELSE 'failed' END, "
     "  progress = CASE WHEN $3::boolean THEN 1 ELSE progress END, bytes = $4, samples = $5, "
     "  error = CASE WHEN $3::boolean THEN NULL ELSE left($6, 500) END, "
-    "  updated_at = to_timestamp($7), finished_at = to_timestamp($7) "
+    "  updated_at = to_timestamp($7), finished_at = to_timestamp($7), "
+    "  blob_id = NULLIF($8::bigint, 0) "
     "WHERE account_id = $1 AND id = $2 AND status = 'running'", 0};
 
 db_status db_export_finish(db_conn *c, long long account_id, long long id, bool done,
                            long long bytes, long long samples, const char *error, int64_t now,
-                           bool *alive)
+                           long long blob_id, bool *alive)
 {
-    char a[24], i[24], b[24], s[24], n[24];
+    char a[24], i[24], b[24], s[24], n[24], bl[24];
     const char *p[] = {db_ll(account_id, a), db_ll(id, i), done ? "true" : "false",
                        db_ll(bytes, b), db_ll(samples, s),
                        error != NULL && *error != '\0' ? error : "export failed",
-                       db_ll((long long)now, n)};
+                       db_ll((long long)now, n), db_ll(done ? blob_id : 0, bl)};
     long long changed = 0;
-    db_status st = db_q_exec(c, &st_finish, 7, p, &changed);
+    db_status st = db_q_exec(c, &st_finish, 8, p, &changed);
     *alive = st == DB_OK && changed > 0;
     return st;
 }
@@ -331,8 +334,8 @@ db_status db_export_finished_before(db_conn *c, int64_t before, int limit,
 
 static db_stmt st_file_ids = {"exp_file_ids",
     "SELECT (SELECT count(*) FROM accounts WHERE id = $1), "
-    "  ARRAY(SELECT id FROM exports WHERE account_id = $1 AND status <> 'failed' "
-    "        ORDER BY id)::text", 0};
+    "  ARRAY(SELECT id FROM exports WHERE account_id = $1 AND status = 'done' "
+    "        AND blob_id IS NULL ORDER BY id)::text", 0};
 
 db_status db_export_file_ids(db_conn *c, long long account_id, long long **out, size_t *n,
                              bool *account_exists)

@@ -34,6 +34,7 @@ typedef struct {
     char created_at[24];  /* YYYY-MM-DDTHH:MM:SSZ */
     char finished_at[24]; /* "" while running */
     int64_t finished_s;   /* Unix seconds; 0 while running */
+    long long blob_id;    /* done: the file's bytes (db_files.h); 0 = none (yet) */
 } db_export_row;
 
 /* Insert a running export of "user" created at "now" (Unix s); *id gets its
@@ -60,11 +61,12 @@ db_status db_export_list(db_conn *c, long long account_id, long long user, int l
 db_status db_export_progress(db_conn *c, long long account_id, long long id, double progress,
                              long long bytes, long long samples, int64_t now, bool *alive);
 
-/* End a running export: "done" (progress 1) or "failed" with "error".
- * *alive false when the row was gone or no longer running. */
+/* End a running export: "done" (progress 1) with its file in blob
+ * "blob_id" (made ready in the same transaction, db_files.h), or "failed"
+ * with "error". *alive false when the row was gone or no longer running. */
 db_status db_export_finish(db_conn *c, long long account_id, long long id, bool done,
                            long long bytes, long long samples, const char *error, int64_t now,
-                           bool *alive);
+                           long long blob_id, bool *alive);
 
 /* Delete export "id" of "user" (any status). *found false when none;
  * "format" (8 bytes) receives its format and *was_running its state. */
@@ -90,9 +92,9 @@ db_status db_export_finished_before(db_conn *c, int64_t before, int limit,
                                     long long **account_ids, long long **ids, char (**formats)[8],
                                     size_t *n);
 
-/* The ids of the account's exports that may own a file (running or done),
- * sorted: *out (caller frees), *n. *account_exists false when the account
- * is gone. */
+/* The ids of the account's done exports whose file is still on a server's
+ * disk (not moved into the store yet), sorted: *out (caller frees), *n.
+ * *account_exists false when the account is gone. */
 db_status db_export_file_ids(db_conn *c, long long account_id, long long **out, size_t *n,
                              bool *account_exists);
 

@@ -535,11 +535,13 @@ db_status db_outbox_purge(db_conn *c, long long before_epoch, int max, long long
 /* ------------------------------------------------------------ attachments */
 
 static db_stmt st_attachment = {"outbox_attachment",
-    "SELECT attach_file_id, attach_name, attach_type FROM notify_outbox "
-    "WHERE account_id = $1 AND id = $2 AND attach_file_id IS NOT NULL", 0};
+    "SELECT o.attach_file_id, o.attach_name, o.attach_type, COALESCE(d.blob_id, 0) "
+    "FROM notify_outbox o LEFT JOIN drive_items d "
+    "  ON d.account_id = o.account_id AND d.id = o.attach_file_id "
+    "WHERE o.account_id = $1 AND o.id = $2 AND o.attach_file_id IS NOT NULL", 0};
 
 db_status db_outbox_attachment(db_conn *c, long long account_id, long long id,
-                               long long *file_id, char *name, char *type)
+                               long long *file_id, long long *blob_id, char *name, char *type)
 {
     char a[24], i[24];
     const char *p[] = {a, i};
@@ -548,12 +550,14 @@ db_status db_outbox_attachment(db_conn *c, long long account_id, long long id,
     ID(a, account_id);
     ID(i, id);
     *file_id = 0;
+    *blob_id = 0;
     name[0] = type[0] = '\0';
     if ((st = db_exec(c, &st_attachment, 2, p, &res)) != DB_OK) {
         return st;
     }
     if (PQntuples(res) == 1) {
         *file_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        *blob_id = strtoll(PQgetvalue(res, 0, 3), NULL, 10);
         snprintf(name, 256, "%s", PQgetvalue(res, 0, 1));
         snprintf(type, 104, "%s", PQgetvalue(res, 0, 2));
     }

@@ -196,9 +196,10 @@ db_status db_outbox_claim(db_conn *c, const char *owner, int limit, int lease_ms
 void db_outbox_job_free(db_outbox_job *rows, int n);
 
 /* The attachment of outbox row "id" (018_reports.sql): *file_id 0 when
- * none (or its drive file was deleted); "name" 256 and "type" 104 bytes. */
+ * none (or its drive file was deleted), *blob_id its bytes (db_files.h; 0
+ * while they are not in the store); "name" 256 and "type" 104 bytes. */
 db_status db_outbox_attachment(db_conn *c, long long account_id, long long id,
-                               long long *file_id, char *name, char *type);
+                               long long *file_id, long long *blob_id, char *name, char *type);
 
 /* The end of an attempt. */
 typedef struct {

@@ -661,7 +661,7 @@ http_range http_parse_range(const char *value, long long size, long long *first,
     return HTTP_RANGE_PART;
 }
 
-/* The headers of a file reply (see http_reply_file()), written like
+/* The headers of a file reply (see http_reply_blob()), written like
  * snprintf(); returns the length or -1. */
 static int file_head(const http_req *req, int status, const char *content_type,
                      long long length, const char *part, const char *etag,
@@ -687,47 +687,60 @@ static int file_head(const http_req *req, int status, const char *content_type,
                     req->must_close ? "Connection: close\r\n" : "");
 }
 
-int http_reply_file(http_req *req, const char *path, const char *content_type,
-                    const char *download_name, const char *missing_msg)
+/* The reply's bytes as they come from the store: the headers go out with
+ * the first piece, so that a store that fails before it still gets a
+ * proper error reply. */
+typedef struct {
+    http_req *req;
+    const char *head;
+    size_t head_len;
+    bool head_sent;
+} blob_out;
+
+static int blob_sink(void *arg, const void *data, size_t len)
 {
-    enum { CHUNK = 256 * 1024 };
-    struct stat st;
+    blob_out *o = arg;
+    if (!o->head_sent) {
+        o->head_sent = true;
+        if (mg_write(o->req->conn, o->head, o->head_len) <= 0) {
+            return -1;
+        }
+    }
+    return mg_write(o->req->conn, data, len) <= 0 ? -1 : 0; /* the client went away */
+}
+
+int http_reply_blob(http_req *req, const db_file *f, const char *content_type,
+                    const char *download_name)
+{
     struct tm tm;
     char etag[64], modified[40], part[128] = "";
-    char *buf = NULL, *disposition = NULL, *head = NULL;
+    char *disposition = NULL, *head = NULL;
     const char *if_range;
-    long long left, first = 0, last = -1;
+    long long first = 0, last = -1;
+    time_t secs = (time_t)(f->created_us / 1000000);
     http_range range;
     size_t disp_len;
     int head_len, status = 200;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0 || fstat(fd, &st) != 0) {
-        /* Deleted meanwhile, or the bytes are missing on disk. */
-        log_error("http: cannot read %s: %s", path, strerror(errno));
-        if (fd >= 0) {
-            close(fd);
-        }
-        return http_reply_error(req, 404, "not_found", missing_msg, NULL);
-    }
+    blob_out out;
+    db_status st;
+
     /* The headers are sized from their content (a 255-byte name takes up
      * to 1 KiB percent-encoded): every part is allocated, none is cut. */
     disp_len = hdr_disposition(download_name, NULL, 0);
-    if ((buf = malloc(CHUNK)) == NULL || (disposition = malloc(disp_len + 1)) == NULL) {
-        close(fd);
-        free(buf);
+    if ((disposition = malloc(disp_len + 1)) == NULL) {
         return http_reply_error(req, 503, "out_of_memory", "the server is out of memory: retry",
                                 NULL);
     }
     hdr_disposition(download_name, disposition, disp_len + 1);
-    /* Validators of these bytes: a download resumed with If-Range gets the
-     * rest only if the file is the one it began with. */
-    snprintf(etag, sizeof etag, "\"%llx-%llx\"", (unsigned long long)st.st_size,
-             (unsigned long long)st.st_mtim.tv_sec * 1000000000ull +
-                 (unsigned long long)st.st_mtim.tv_nsec);
-    gmtime_r(&st.st_mtim.tv_sec, &tm);
+    /* Validators of these bytes: a blob never changes and its id is never
+     * used again, so its id and size name them exactly; a download resumed
+     * with If-Range gets the rest only if the file is the one it began
+     * with. */
+    snprintf(etag, sizeof etag, "\"b%llx-%llx\"", (unsigned long long)f->id,
+             (unsigned long long)f->size);
+    gmtime_r(&secs, &tm);
     strftime(modified, sizeof modified, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-    range = http_parse_range(mg_get_header(req->conn, "Range"), (long long)st.st_size, &first,
-                             &last);
+    range = http_parse_range(mg_get_header(req->conn, "Range"), f->size, &first, &last);
     if_range = mg_get_header(req->conn, "If-Range");
     if (range != HTTP_RANGE_WHOLE && if_range != NULL && strcmp(if_range, etag) != 0 &&
         strcmp(if_range, modified) != 0) {
@@ -735,62 +748,54 @@ int http_reply_file(http_req *req, const char *path, const char *content_type,
     }
     if (range == HTTP_RANGE_UNSATISFIABLE) {
         char extra[80], msg[100];
-        close(fd);
-        free(buf);
         free(disposition);
-        snprintf(extra, sizeof extra, "Content-Range: bytes */%lld\r\n", (long long)st.st_size);
-        snprintf(msg, sizeof msg, "the range is outside the file's %lld bytes",
-                 (long long)st.st_size);
+        snprintf(extra, sizeof extra, "Content-Range: bytes */%lld\r\n", f->size);
+        snprintf(msg, sizeof msg, "the range is outside the file's %lld bytes", f->size);
         return http_reply_json_headers(req, 416, error_object("range_not_satisfiable", msg, NULL),
                                        extra);
     }
     if (range == HTTP_RANGE_PART) {
         status = 206;
         snprintf(part, sizeof part, "Content-Range: bytes %lld-%lld/%lld\r\n", first, last,
-                 (long long)st.st_size);
+                 f->size);
     } else {
         first = 0;
-        last = (long long)st.st_size - 1;
+        last = f->size - 1;
     }
     head_len = file_head(req, status, content_type, last - first + 1, part, etag, modified,
                          disposition, NULL, 0);
     if (head_len <= 0 || (head = malloc((size_t)head_len + 1)) == NULL ||
         file_head(req, status, content_type, last - first + 1, part, etag, modified, disposition,
                   head, (size_t)head_len + 1) != head_len) {
-        close(fd);
-        free(buf);
         free(disposition);
         free(head);
         return http_reply_error(req, 503, "out_of_memory", "the server is out of memory: retry",
                                 NULL);
     }
+    out.req = req;
+    out.head = head;
+    out.head_len = (size_t)head_len;
+    out.head_sent = false;
+    st = last >= first ? db_file_read(req->srv->pool, f, first, last, blob_sink, &out, NULL)
+                       : DB_OK;
+    if (!out.head_sent && st != DB_OK) {
+        /* Nothing sent yet: a real answer (the database away, or the file
+         * deleted meanwhile). */
+        free(disposition);
+        free(head);
+        return st == DB_ERROR ? http_reply_error(req, 404, "not_found",
+                                                 "the file's content is not available", NULL)
+                              : http_reply_db(req, st);
+    }
     req->status = status;
     req->replied = true;
     state_moves(req);
-    if (mg_write(req->conn, head, (size_t)head_len) <= 0) {
-        goto out;
+    if (!out.head_sent) {
+        (void)mg_write(req->conn, head, (size_t)head_len); /* an empty file or range */
+    } else if (st != DB_OK) {
+        log_error("http: a download of blob %lld stopped: %s (the client resumes it)", f->id,
+                  db_strerror(st));
     }
-    if (first > 0 && lseek(fd, (off_t)first, SEEK_SET) != (off_t)first) {
-        log_error("http: cannot seek %s to %lld: %s", path, first, strerror(errno));
-        goto out;
-    }
-    for (left = last - first + 1; left > 0;) {
-        ssize_t got = read(fd, buf, left < CHUNK ? (size_t)left : CHUNK);
-        if (got < 0 && errno == EINTR) {
-            continue;
-        }
-        if (got <= 0) {
-            log_error("http: reading %s stopped with %lld bytes unsent", path, left);
-            break;
-        }
-        if (mg_write(req->conn, buf, (size_t)got) <= 0) {
-            break; /* the client went away */
-        }
-        left -= got;
-    }
-out:
-    close(fd);
-    free(buf);
     free(disposition);
     free(head);
     return status;

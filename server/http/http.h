@@ -25,6 +25,7 @@
 #include <stddef.h>
 
 #include "db.h"
+#include "db_files.h"
 #include "netaddr.h"
 #include "srv.h"
 #include "svc.h"
@@ -125,19 +126,6 @@ int http_reply_json(http_req *req, int status, cJSON *obj);
  * large answers that are cheaper to write directly than through cJSON. */
 int http_reply_json_text(http_req *req, int status, const char *text, size_t len);
 
-/* Reply 200 with the file at "path" streamed in chunks (never whole in
- * memory): "content_type", a Content-Disposition that offers it as a
- * download named "download_name" (any length or bytes: hdr_disposition()
- * encodes it, and the headers are sized from their content), no-store, nosniff, a sandboxing CSP, Referrer-Policy no-referrer,
- * Accept-Ranges: bytes, and an ETag and Last-Modified of the file. A
- * request with one byte range (Range: bytes=a-b, a- or -n; see
- * http_parse_range()) gets 206 with that part and Content-Range, so an
- * interrupted download resumes; one that cannot be satisfied gets 416
- * range_not_satisfiable with a Content-Range that gives the size; several ranges,
- * a malformed Range or an If-Range that is not this ETag or Last-Modified
- * get the whole file (RFC 9110 lets a server ignore Range). A file that
- * cannot be opened answers 404 not_found with "missing_msg". Returns the
- * status. */
 /* What a Range header asks of a representation of "size" bytes. */
 typedef enum {
     HTTP_RANGE_WHOLE,        /* no Range, or one to ignore: send it all (200) */
@@ -154,8 +142,25 @@ typedef enum {
  * over 18 digits) is ignored: HTTP_RANGE_WHOLE. */
 http_range http_parse_range(const char *value, long long size, long long *first, long long *last);
 
-int http_reply_file(http_req *req, const char *path, const char *content_type,
-                    const char *download_name, const char *missing_msg);
+/* Reply 200 with the bytes of blob "f" (db_files.h) streamed from the
+ * store one chunk at a time (never whole in memory), each chunk read on a
+ * pooled connection taken for that read alone: "content_type", a
+ * Content-Disposition that offers it as a download named "download_name"
+ * (any length or bytes: hdr_disposition() encodes it, and the headers are
+ * sized from their content), no-store, nosniff, a sandboxing CSP,
+ * Referrer-Policy no-referrer, Accept-Ranges: bytes, and an ETag (the blob's id and size: a blob never
+ * changes) and Last-Modified (when it was stored). A
+ * request with one byte range (Range: bytes=a-b, a- or -n; see
+ * http_parse_range()) gets 206 with that part and Content-Range, so an
+ * interrupted download resumes; one that cannot be satisfied gets 416
+ * range_not_satisfiable with a Content-Range that gives the size; several ranges,
+ * a malformed Range or an If-Range that is not this ETag or Last-Modified
+ * get the whole file (RFC 9110 lets a server ignore Range). A store that
+ * fails before the first byte answers 503 db_unavailable / db_busy, or 404
+ * not_found when the blob was deleted meanwhile; after it, the reply stops
+ * short (the client resumes with Range). Returns the status. */
+int http_reply_blob(http_req *req, const db_file *f, const char *content_type,
+                    const char *download_name);
 
 /* Reply "status" with "len" bytes of "text" (borrowed) as "content_type"
  * (static), headers as for JSON replies: for the few routes whose answer is

@@ -282,7 +282,7 @@ static int h_folder_delete(http_req *req)
         query_flag(req, "recursive", false, &recursive) != 0) {
         return req->status;
     }
-    if (svc_drive_folder_delete(req->srv->pool, &a, req->srv->cfg.data_dir, id, recursive,
+    if (svc_drive_folder_delete(req->srv->pool, &a, id, recursive,
                                 &files, &bytes, &e) != SVC_OK) {
         return reply_err(req, &e);
     }
@@ -346,7 +346,7 @@ static int h_file_upload(http_req *req)
     int status;
 
     memset(&up, 0, sizeof up);
-    up.fd = -1;
+    up.spool_fd = -1;
     if (need_access(req, true) != 0 || query_folder(req, "folder_id", &folder) != 0) {
         return req->status;
     }
@@ -374,7 +374,8 @@ static int h_file_upload(http_req *req)
     if ((buf = malloc(CHUNK)) == NULL) {
         return refuse(req, 500, "internal_error", "internal error", NULL);
     }
-    if (svc_drive_upload_begin(req->srv->cfg.data_dir, req->account_id, &up, &e) != SVC_OK) {
+    if (svc_drive_upload_begin(req->srv->pool, req->srv->cfg.data_dir, req->account_id, &up,
+                               &e) != SVC_OK) {
         free(buf);
         return reply_err(req, &e);
     }
@@ -413,13 +414,13 @@ static int h_file_upload(http_req *req)
         goto fail;
     }
     if (svc_drive_upload_finish(&up, name, &e) != SVC_OK ||
-        svc_drive_upload_commit(req->srv->pool, &a, req->srv->cfg.data_dir, folder, name, ctype,
-                                &up, &id, &e) != SVC_OK) {
+        svc_drive_upload_commit(req->srv->pool, &a, folder, name, ctype, &up, &id, &e) !=
+            SVC_OK) {
         svc_drive_upload_abort(&up);
         status = reply_err(req, &e);
         goto fail;
     }
-    svc_drive_upload_abort(&up); /* frees the digest; the file was renamed */
+    svc_drive_upload_abort(&up); /* frees the buffers; the blob is the file's */
     free(buf);
     return reply_item(req, 201, id, false);
 fail:
@@ -452,8 +453,7 @@ static int h_file_delete(http_req *req)
     if (need_access(req, true) != 0 || admb_path_id(req, 0, &id) != 0) {
         return req->status;
     }
-    if (svc_drive_file_delete(req->srv->pool, &a, req->srv->cfg.data_dir, id, &bytes, &e) !=
-        SVC_OK) {
+    if (svc_drive_file_delete(req->srv->pool, &a, id, &bytes, &e) != SVC_OK) {
         return reply_err(req, &e);
     }
     audit_delete(req, "drive.file.delete", "drive_file", id, 1, bytes);
@@ -472,31 +472,25 @@ static int h_file_content(http_req *req)
     long long id;
     svc_actor a = admb_actor(req);
     svc_error e = {0};
-    cJSON *o = NULL;
-    const cJSON *name, *kind;
-    char path[4096];
-    const char *type;
+    svc_drive_content *f;
     int rc;
 
     if (need_access(req, false) != 0 || admb_path_id(req, 0, &id) != 0) {
         return req->status;
     }
-    if (svc_drive_item(req->srv->pool, &a, id, false, &o, &e) != SVC_OK) {
+    /* 300 bytes of name: on the heap, not on a worker's stack. */
+    if ((f = malloc(sizeof *f)) == NULL) {
+        return http_reply_error(req, 503, "out_of_memory", "the server is out of memory: retry",
+                                NULL);
+    }
+    if (svc_drive_content_get(req->srv->pool, &a, id, f, &e) != SVC_OK) {
+        free(f);
         return reply_err(req, &e);
     }
-    name = cJSON_GetObjectItemCaseSensitive(o, "name");
-    kind = cJSON_GetObjectItemCaseSensitive(o, "kind");
-    if (!cJSON_IsString(name) || svc_drive_file_path(req->srv->cfg.data_dir, req->account_id, id,
-                                                     path, sizeof path) != 0) {
-        cJSON_Delete(o);
-        return http_reply_error(req, 500, "internal_error", "internal error", NULL);
-    }
-    type = cJSON_IsString(kind) && strcmp(kind->valuestring, "hioki_csv") == 0
-               ? "text/csv"
-               : "application/octet-stream";
-    rc = http_reply_file(req, path, type, name->valuestring,
-                         "the file's content is not available");
-    cJSON_Delete(o);
+    rc = http_reply_blob(req, &f->blob,
+                         strcmp(f->kind, "hioki_csv") == 0 ? "text/csv" : "application/octet-stream",
+                         f->name);
+    free(f);
     return rc;
 }
 

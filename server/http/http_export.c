@@ -165,8 +165,7 @@ static int h_download(http_req *req)
     if (svc_export_download(req->srv, id, account, expires, sig, &f, &e) != 0) {
         return reply_err(req, &e);
     }
-    return http_reply_file(req, f.path, f.content_type, f.filename,
-                           "this export's file is no longer available");
+    return http_reply_blob(req, &f.blob, f.content_type, f.filename);
 }
 
 const http_route http_routes_export[] = {

@@ -110,13 +110,12 @@ static int job_login_throttle(srv *s, int64_t now, long long *done)
     return jobs_sql(s, "login_throttle", sweep_throttle, now, done);
 }
 
-/* The drive's L5 retention and orphan sweep (svc_drive.h). */
+/* The drive's L5 retention and the file store's sweep (svc_drive.h). */
 static int job_drive(srv *s, int64_t now, long long *done)
 {
     svc_drive_cleanup_stats st = {0};
     svc_error e = {0};
-    if (svc_drive_cleanup(s->pool, s->cfg.data_dir, now * 1000000LL, DRIVE_SWEEP_GRACE_S, &st,
-                          &e) != SVC_OK) {
+    if (svc_drive_cleanup(s->pool, now * 1000000LL, DRIVE_SWEEP_GRACE_S, &st, &e) != SVC_OK) {
         log_error("jobs: drive clean-up: %s", e.message);
         return -1;
     }
@@ -177,7 +176,7 @@ static const job_def jobs[] = {
     {"trial_accounts", svc_ops_job_trials, "trials past their expiry, with all their data (L4)"},
     {"account_deletions", svc_ops_job_contracts, "accounts whose contract ended (O4)"},
     {"data_retention", job_data_retention, "Free accounts' acquired data older than a year (L5)"},
-    {"drive", job_drive, "Free accounts' drive files older than a year (L5), orphaned files"},
+    {"drive", job_drive, "Free accounts' drive files older than a year (L5), unrecorded blobs"},
     {"exports", svc_export_cleanup, "export files 24 h after the end, stale and orphaned exports"},
     {"app_requests", job_app_requests, "requests to apps (self-check, firmware) 30 days old"},
     {"notify_outbox", job_notify_outbox, "outbox rows sent, dead or cancelled 30 days ago"},

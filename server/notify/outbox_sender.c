@@ -14,6 +14,7 @@
 
 #include "db.h"
 #include "db_channel.h"
+#include "db_files.h"
 #include "db_outbox.h"
 #include "log.h"
 #include "mail.h"
@@ -107,6 +108,20 @@ static void failed(const db_outbox_job *j, db_outbox_result *r, bool permanent,
     r->delay_ms = notify_backoff_ms(failures, g.cfg.backoff_ms, g.cfg.backoff_max_ms, jitter);
 }
 
+/* Where the attachment's bytes go: a buffer of the blob's size. */
+typedef struct {
+    unsigned char *buf;
+    size_t len;
+} att_buf;
+
+static int att_sink(void *arg, const void *data, size_t len)
+{
+    att_buf *b = arg;
+    memcpy(b->buf + b->len, data, len);
+    b->len += len;
+    return 0;
+}
+
 /* The file attached to mail row "j" (a report's PDF), read whole into
  * *data (caller frees; NULL when the row has none, or when its drive file
  * is gone or too large: the mail then goes without it). Returns 0, or -1
@@ -115,15 +130,18 @@ static int load_attachment(const db_outbox_job *j, unsigned char **data, size_t 
                            char name[256], char type[104])
 {
     db_conn *c = NULL;
-    long long file_id = 0;
-    char path[4096];
-    FILE *f;
-    long size;
+    long long file_id = 0, blob_id = 0;
+    db_file f;
+    bool found = false;
+    att_buf b = {NULL, 0};
     db_status st = db_acquire(g.s->pool, DB_WAIT_MS, &c);
     *data = NULL;
     *len = 0;
     if (st == DB_OK) {
-        st = db_outbox_attachment(c, j->account_id, j->id, &file_id, name, type);
+        st = db_outbox_attachment(c, j->account_id, j->id, &file_id, &blob_id, name, type);
+        if (st == DB_OK && blob_id != 0) {
+            st = db_file_get(c, j->account_id, blob_id, &f, &found);
+        }
         db_release(g.s->pool, c);
     }
     if (st != DB_OK) {
@@ -132,30 +150,25 @@ static int load_attachment(const db_outbox_job *j, unsigned char **data, size_t 
     if (file_id == 0) {
         return 0;
     }
-    /* The drive's layout (docs/drive.md): DATA/drive/<account>/<file id>. */
-    snprintf(path, sizeof path, "%s/drive/%lld/%lld",
-             g.s->cfg.data_dir != NULL ? g.s->cfg.data_dir : ".", j->account_id, file_id);
-    if ((f = fopen(path, "rb")) == NULL) {
+    if (!found) {
         log_warn("outbox: delivery %lld: its attachment (file %lld) cannot be read: sent "
                  "without it",
                  j->id, file_id);
         return 0;
     }
-    if (fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) >= 0 && size <= MAIL_ATTACH_MAX &&
-        fseek(f, 0, SEEK_SET) == 0 && (*data = malloc((size_t)size + 1)) != NULL) {
-        if (fread(*data, 1, (size_t)size, f) == (size_t)size) {
-            *len = (size_t)size;
-        } else {
-            free(*data);
-            *data = NULL;
-        }
-    }
-    fclose(f);
-    if (*data == NULL) {
-        log_warn("outbox: delivery %lld: its attachment (file %lld) is unreadable or over %lld "
-                 "bytes: sent without it",
+    if (f.size > MAIL_ATTACH_MAX || (b.buf = malloc((size_t)f.size + 1)) == NULL) {
+        log_warn("outbox: delivery %lld: its attachment (file %lld) is over %lld bytes: sent "
+                 "without it",
                  j->id, file_id, (long long)MAIL_ATTACH_MAX);
+        return 0;
     }
+    if (f.size > 0 && (st = db_file_read(g.s->pool, &f, 0, f.size - 1, att_sink, &b, NULL)) !=
+                          DB_OK) {
+        free(b.buf);
+        return st == DB_ERROR ? 0 : -1; /* deleted meanwhile: without it */
+    }
+    *data = b.buf;
+    *len = b.len;
     return 0;
 }
 

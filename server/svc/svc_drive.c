@@ -1,9 +1,8 @@
 /* The drive: names, folders, uploads, quota, kinds, channels, retention
  * (svc_drive.h; docs/drive.md). */
-#define _DEFAULT_SOURCE /* mkstemp, fsync */
+#define _DEFAULT_SOURCE
 #include "svc_drive.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
@@ -23,6 +22,7 @@
 #include "db_storage.h"
 #include "ingest_parse.h"
 #include "utf8.h"
+#include "svc_files.h"
 #include "log.h"
 #include "mt/caltime.h"
 #include "mt/csv.h"
@@ -97,12 +97,6 @@ static svc_status fail_db(svc_error *e, db_status st)
     return svc_fail_db(e, st, NULL);
 }
 
-static svc_status fail_io(svc_error *e, const char *what, const char *path)
-{
-    log_error("drive: %s %s: %s", what, path, strerror(errno));
-    return svc_fail(e, SVC_DB, NULL, NULL, "the file could not be stored");
-}
-
 static svc_status name_taken(svc_error *e)
 {
     return svc_fail(e, SVC_CONFLICT, "name_taken", "name",
@@ -168,88 +162,62 @@ static long long storage_limit(mt_plan plan)
     return (long long)entry.limit;
 }
 
-/* --------------------------------------------------------------- on disk */
+/* ------------------------------------------------------------ the store */
 
-int svc_drive_file_path(const char *data_dir, long long account_id, long long id, char *buf,
-                        size_t cap)
+/* A whole file read from memory by core: svc_files.h's map of a copy. */
+typedef svc_file_map file_map;
+
+/* The ready blob of drive item "it" into *f: SVC_NOT_FOUND (logged) when
+ * its bytes are not in the store. */
+static svc_status item_blob(db_pool *pool, long long account_id, const db_drive_item *it,
+                            db_file *f, svc_error *e)
 {
-    int n = snprintf(buf, cap, "%s/drive/%lld/%lld", data_dir, account_id, id);
-    return n < 0 || (size_t)n >= cap ? -1 : 0;
+    db_conn *c = NULL;
+    bool found = false;
+    db_status st;
+    if (it->blob_id == 0) {
+        log_warn("drive: file %lld of account %lld: its bytes are still on the disk of the "
+                 "server that had them (moved into the database at its next start)",
+                 it->id, account_id);
+        return svc_fail(e, SVC_NOT_FOUND, "not_found", NULL,
+                        "the file's content is not available");
+    }
+    if ((st = db_acquire(pool, DB_WAIT_MS, &c)) != DB_OK) {
+        return fail_db(e, st);
+    }
+    st = db_file_get(c, account_id, it->blob_id, f, &found);
+    db_release(pool, c);
+    if (st != DB_OK) {
+        return fail_db(e, st);
+    }
+    if (!found) {
+        return svc_fail(e, SVC_NOT_FOUND, "not_found", NULL,
+                        "the file's content is not available");
+    }
+    return SVC_OK;
 }
 
-/* Create DATA/drive/<account> (and DATA/drive) when missing. */
-static int account_dir(const char *data_dir, long long account_id, char *buf, size_t cap)
-{
-    int n = snprintf(buf, cap, "%s/drive", data_dir);
-    if (n < 0 || (size_t)n >= cap || (mkdir(buf, 0700) != 0 && errno != EEXIST)) {
-        return -1;
-    }
-    n = snprintf(buf, cap, "%s/drive/%lld", data_dir, account_id);
-    if (n < 0 || (size_t)n >= cap || (mkdir(buf, 0700) != 0 && errno != EEXIST)) {
-        return -1;
-    }
-    return 0;
-}
+static svc_status file_record(db_pool *pool, const svc_actor *a, long long id, db_drive_item *it,
+                              svc_error *e);
 
-/* Remove the files "ids" of "account_id" (after their records went). A
- * failure is logged; the sweep of svc_drive_cleanup() retries. */
-static void unlink_files(const char *data_dir, long long account_id, const long long *ids,
-                         int n)
+/* Map the whole of drive item "it" (a copy in DATA/tmp). */
+static svc_status map_item(db_pool *pool, const char *data_dir, long long account_id,
+                           const db_drive_item *it, file_map *m, svc_error *e)
 {
-    char path[4096];
-    for (int i = 0; i < n; i++) {
-        if (svc_drive_file_path(data_dir, account_id, ids[i], path, sizeof path) == 0 &&
-            unlink(path) != 0 && errno != ENOENT) {
-            log_warn("drive: cannot remove %s: %s (the sweep will retry)", path,
-                     strerror(errno));
-        }
-    }
-}
-
-/* A read-only map of a whole file. */
-typedef struct {
-    int fd;
-    const uint8_t *data;
-    size_t len;
-} file_map;
-
-static int map_open(const char *path, file_map *m)
-{
-    struct stat st;
-    m->fd = open(path, O_RDONLY | O_CLOEXEC);
+    db_file f;
+    svc_status rc;
+    m->fd = -1;
     m->data = NULL;
     m->len = 0;
-    if (m->fd < 0) {
-        return -1;
+    if ((rc = item_blob(pool, account_id, it, &f, e)) != SVC_OK) {
+        return rc;
     }
-    if (fstat(m->fd, &st) != 0) {
-        close(m->fd);
-        m->fd = -1;
-        return -1;
-    }
-    m->len = (size_t)st.st_size;
-    if (m->len > 0) {
-        void *p = mmap(NULL, m->len, PROT_READ, MAP_PRIVATE, m->fd, 0);
-        if (p == MAP_FAILED) {
-            close(m->fd);
-            m->fd = -1;
-            return -1;
-        }
-        m->data = p;
-    }
-    return 0;
+    return svc_file_map_open(pool, data_dir, &f, m, e);
 }
 
 static void map_close(file_map *m)
 {
-    if (m->data != NULL) {
-        munmap((void *)m->data, m->len);
-    }
-    if (m->fd >= 0) {
-        close(m->fd);
-    }
-    m->data = NULL;
-    m->fd = -1;
+    svc_file_map_close(m);
 }
 
 /* ---------------------------------------------------------------- listing */
@@ -668,9 +636,9 @@ out:
     return tx_end(pool, c, rc, e);
 }
 
-svc_status svc_drive_folder_delete(db_pool *pool, const svc_actor *a, const char *data_dir,
-                                long long id, bool recursive, long long *n_files,
-                                long long *bytes, svc_error *e)
+svc_status svc_drive_folder_delete(db_pool *pool, const svc_actor *a, long long id,
+                                   bool recursive, long long *n_files, long long *bytes,
+                                   svc_error *e)
 {
     db_conn *c = NULL;
     long long *ids = NULL, freed = 0, children = 0;
@@ -697,15 +665,13 @@ svc_status svc_drive_folder_delete(db_pool *pool, const svc_actor *a, const char
         goto out;
     }
     TRY_DB(db_drive_subtree_files(c, a->account_id, id, &ids, &n, &freed));
+    /* The rows cascade; each file's blob goes with its row (a trigger). */
     TRY_DB(db_drive_item_delete(c, a->account_id, id, &found));
     if (freed > 0) {
         TRY_DB(db_storage_add_drive(c, a->account_id, -freed));
     }
 out:
     rc = tx_end(pool, c, rc, e);
-    if (rc == SVC_OK) {
-        unlink_files(data_dir, a->account_id, ids, n);
-    }
     if (n_files != NULL) {
         *n_files = rc == SVC_OK ? n : 0;
     }
@@ -719,8 +685,8 @@ out:
 
 /* ------------------------------------------------------------------ files */
 
-svc_status svc_drive_file_delete(db_pool *pool, const svc_actor *a, const char *data_dir,
-                              long long id, long long *bytes, svc_error *e)
+svc_status svc_drive_file_delete(db_pool *pool, const svc_actor *a, long long id,
+                                 long long *bytes, svc_error *e)
 {
     db_conn *c = NULL;
     db_drive_item it;
@@ -742,9 +708,6 @@ svc_status svc_drive_file_delete(db_pool *pool, const svc_actor *a, const char *
     }
 out:
     rc = tx_end(pool, c, rc, e);
-    if (rc == SVC_OK) {
-        unlink_files(data_dir, a->account_id, &id, 1);
-    }
     if (bytes != NULL) {
         *bytes = rc == SVC_OK ? it.size : 0;
     }
@@ -783,53 +746,97 @@ out:
     return rc;
 }
 
-svc_status svc_drive_upload_begin(const char *data_dir, long long account_id, svc_drive_upload *u,
-                               svc_error *e)
+svc_status svc_drive_content_get(db_pool *pool, const svc_actor *a, long long id,
+                                 svc_drive_content *out, svc_error *e)
 {
-    char dir[4096];
-    int n;
-    memset(u, 0, sizeof *u);
-    u->fd = -1;
-    if (account_dir(data_dir, account_id, dir, sizeof dir) != 0) {
-        return fail_io(e, "cannot create", dir);
-    }
-    n = snprintf(u->path, sizeof u->path, "%s/tmp-XXXXXX", dir);
-    if (n < 0 || (size_t)n >= sizeof u->path) {
-        u->path[0] = '\0';
-        errno = ENAMETOOLONG;
-        return fail_io(e, "path too long:", dir);
-    }
-    u->fd = mkstemp(u->path);
-    if (u->fd < 0) {
-        svc_status rc = fail_io(e, "cannot create a file in", dir);
-        u->path[0] = '\0';
+    db_drive_item it;
+    svc_status rc;
+    memset(out, 0, sizeof *out);
+    if ((rc = file_record(pool, a, id, &it, e)) != SVC_OK) {
         return rc;
     }
-    (void)fcntl(u->fd, F_SETFD, FD_CLOEXEC);
+    snprintf(out->name, sizeof out->name, "%s", it.name ? it.name : "");
+    snprintf(out->kind, sizeof out->kind, "%s", it.kind ? it.kind : "other");
+    snprintf(out->sha256, sizeof out->sha256, "%s", it.sha256 ? it.sha256 : "");
+    rc = item_blob(pool, a->account_id, &it, &out->blob, e);
+    db_drive_item_clear(&it);
+    return rc;
+}
+
+svc_status svc_drive_upload_begin(db_pool *pool, const char *data_dir, long long account_id,
+                                  svc_drive_upload *u, svc_error *e)
+{
+    db_status st;
+    memset(u, 0, sizeof *u);
+    u->spool_fd = -1;
+    snprintf(u->tmp_dir, sizeof u->tmp_dir, "%s", data_dir);
+    if ((u->head = malloc(DRIVE_SNIFF_BYTES)) == NULL) {
+        return svc_fail_nomem(e);
+    }
     u->sha = EVP_MD_CTX_new();
     if (u->sha == NULL || EVP_DigestInit_ex(u->sha, EVP_sha256(), NULL) != 1) {
         svc_drive_upload_abort(u);
         return svc_fail(e, SVC_DB, NULL, NULL, "SHA-256 unavailable");
     }
+    if ((st = db_file_begin(pool, account_id, &u->w)) != DB_OK) {
+        svc_drive_upload_abort(u);
+        return fail_db(e, st);
+    }
     return SVC_OK;
 }
 
-svc_status svc_drive_upload_write(svc_drive_upload *u, const void *buf, size_t len, svc_error *e)
+static const uint8_t hok_magic[8] = {'M', 'T', 'H', 'O', 'K', '\r', '\n', 0x1a};
+
+/* Write "len" bytes to the local copy of a HOK upload. */
+static int spool_write(svc_drive_upload *u, const void *buf, size_t len)
 {
     const char *p = buf;
-    size_t done = 0;
-    if (EVP_DigestUpdate(u->sha, buf, len) != 1) {
-        return svc_fail(e, SVC_DB, NULL, NULL, "SHA-256 failed");
-    }
-    while (done < len) {
-        ssize_t w = write(u->fd, p + done, len - done);
+    while (len > 0) {
+        ssize_t w = write(u->spool_fd, p, len);
         if (w < 0 && errno == EINTR) {
             continue;
         }
         if (w <= 0) {
-            return fail_io(e, "cannot write", u->path);
+            log_error("drive: cannot write the local copy of an upload: %s", strerror(errno));
+            return -1;
         }
-        done += (size_t)w;
+        p += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+svc_status svc_drive_upload_write(svc_drive_upload *u, const void *buf, size_t len, svc_error *e)
+{
+    db_status st;
+    if (EVP_DigestUpdate(u->sha, buf, len) != 1) {
+        return svc_fail(e, SVC_DB, NULL, NULL, "SHA-256 failed");
+    }
+    if (u->head_len < DRIVE_SNIFF_BYTES) {
+        size_t k = DRIVE_SNIFF_BYTES - u->head_len < len ? DRIVE_SNIFF_BYTES - u->head_len : len;
+        bool was_short = u->head_len < sizeof hok_magic;
+        memcpy(u->head + u->head_len, buf, k);
+        u->head_len += k;
+        /* A HOK file is checked whole by core at the end: it is also kept
+         * in a local copy (never on the heap), started once its magic is
+         * known. */
+        if (was_short && u->head_len >= sizeof hok_magic &&
+            memcmp(u->head, hok_magic, sizeof hok_magic) == 0) {
+            if ((u->spool_fd = svc_files_tmp(u->tmp_dir)) < 0 ||
+                spool_write(u, u->head, u->head_len) != 0) {
+                return svc_fail(e, SVC_DB, NULL, NULL, "the file could not be stored");
+            }
+            if (k < len && spool_write(u, (const char *)buf + k, len - k) != 0) {
+                return svc_fail(e, SVC_DB, NULL, NULL, "the file could not be stored");
+            }
+        } else if (!was_short && u->spool_fd >= 0 && spool_write(u, buf, len) != 0) {
+            return svc_fail(e, SVC_DB, NULL, NULL, "the file could not be stored");
+        }
+    } else if (u->spool_fd >= 0 && spool_write(u, buf, len) != 0) {
+        return svc_fail(e, SVC_DB, NULL, NULL, "the file could not be stored");
+    }
+    if ((st = db_file_write(&u->w, buf, len)) != DB_OK) {
+        return fail_db(e, st);
     }
     u->size += (long long)len;
     return SVC_OK;
@@ -842,39 +849,42 @@ static bool text_export_name(const char *name)
     return fold_cmp(ext, "csv") == 0 || fold_cmp(ext, "txt") == 0;
 }
 
-/* The kind of the finished file at "path" (see svc_drive_upload_finish()). */
-static const char *detect_kind(const char *path, const char *name)
+/* The kind of the finished upload "u" (see svc_drive_upload_finish()). */
+static const char *detect_kind(svc_drive_upload *u, const char *name)
 {
-    static const uint8_t magic[8] = {'M', 'T', 'H', 'O', 'K', '\r', '\n', 0x1a};
     const char *kind = "other";
-    file_map m;
     mt_error err;
-    if (map_open(path, &m) != 0) {
-        return kind;
-    }
-    if (m.len >= 10 && memcmp(m.data, magic, sizeof magic) == 0) {
+    if (u->spool_fd >= 0) {
+        /* The HOK magic: core checks the whole file (header, index,
+         * trailers), mapped from the local copy. */
+        void *p = u->size > 0 ? mmap(NULL, (size_t)u->size, PROT_READ, MAP_PRIVATE,
+                                     u->spool_fd, 0)
+                              : MAP_FAILED;
         mt_hok *h = NULL;
-        if (mt_hok_open(m.data, m.len, &h, &err) == MT_OK) {
+        if (p == MAP_FAILED) {
+            log_warn("drive: cannot map the local copy of an upload: %s", strerror(errno));
+            return kind;
+        }
+        if (mt_hok_open(p, (size_t)u->size, &h, &err) == MT_OK) {
             kind = mt_hok_version(h) == MT_HOK_V1 ? "hok" : "hok2";
         }
         mt_hok_close(h);
-    } else if (m.len > 0 && text_export_name(name)) {
+        munmap(p, (size_t)u->size);
+    } else if (u->head_len > 0 && text_export_name(name)) {
         /* Parse the start of the file, cut after its last complete line:
          * a bounded cost that still tells a HIOKI export from other text. */
-        size_t len = m.len;
+        size_t len = u->head_len;
         mt_csv *csv = NULL;
-        if (len > CSV_SNIFF_BYTES) {
-            len = CSV_SNIFF_BYTES;
-            while (len > 0 && m.data[len - 1] != '\n') {
+        if ((long long)len < u->size) {
+            while (len > 0 && u->head[len - 1] != '\n') {
                 len--;
             }
         }
-        if (len > 0 && mt_csv_read((const char *)m.data, len, NULL, &csv, &err) == MT_OK) {
+        if (len > 0 && mt_csv_read((const char *)u->head, len, NULL, &csv, &err) == MT_OK) {
             kind = "hioki_csv";
         }
         mt_csv_free(csv);
     }
-    map_close(&m);
     return kind;
 }
 
@@ -883,14 +893,10 @@ svc_status svc_drive_upload_finish(svc_drive_upload *u, const char *name, svc_er
     static const char hex[] = "0123456789abcdef";
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int md_len = 0;
-    if (fsync(u->fd) != 0) {
-        return fail_io(e, "cannot flush", u->path);
+    db_status st;
+    if ((st = db_file_flush(&u->w)) != DB_OK) {
+        return fail_db(e, st);
     }
-    if (close(u->fd) != 0) {
-        u->fd = -1;
-        return fail_io(e, "cannot close", u->path);
-    }
-    u->fd = -1;
     if (EVP_DigestFinal_ex(u->sha, md, &md_len) != 1 || md_len != 32) {
         return svc_fail(e, SVC_DB, NULL, NULL, "SHA-256 failed");
     }
@@ -899,33 +905,38 @@ svc_status svc_drive_upload_finish(svc_drive_upload *u, const char *name, svc_er
         u->sha256_hex[2 * i + 1] = hex[md[i] & 15];
     }
     u->sha256_hex[64] = '\0';
-    snprintf(u->kind, sizeof u->kind, "%s", detect_kind(u->path, name));
+    snprintf(u->kind, sizeof u->kind, "%s", detect_kind(u, name));
+    if (u->spool_fd >= 0) {
+        close(u->spool_fd);
+        u->spool_fd = -1;
+    }
     return SVC_OK;
 }
 
 void svc_drive_upload_abort(svc_drive_upload *u)
 {
-    if (u->fd >= 0) {
-        close(u->fd);
-        u->fd = -1;
+    if (u->spool_fd >= 0) {
+        close(u->spool_fd);
+        u->spool_fd = -1;
     }
-    if (u->path[0] != '\0') {
-        if (unlink(u->path) != 0 && errno != ENOENT) {
-            log_warn("drive: cannot remove %s: %s", u->path, strerror(errno));
-        }
-        u->path[0] = '\0';
-    }
+    db_file_writer_end(&u->w, !u->kept);
+    free(u->head);
+    u->head = NULL;
     EVP_MD_CTX_free(u->sha);
     u->sha = NULL;
 }
 
-svc_status svc_drive_upload_commit(db_pool *pool, const svc_actor *a, const char *data_dir,
-                                long long folder_id, const char *name, const char *content_type,
-                                svc_drive_upload *u, long long *id, svc_error *e)
+void svc_drive_upload_keep(svc_drive_upload *u)
+{
+    u->kept = true;
+}
+
+svc_status svc_drive_upload_commit(db_pool *pool, const svc_actor *a, long long folder_id,
+                                   const char *name, const char *content_type,
+                                   svc_drive_upload *u, long long *id, svc_error *e)
 {
     db_conn *c = NULL;
-    char final_path[4096];
-    bool taken = false, renamed = false;
+    bool taken = false;
     long long used = 0;
     svc_status rc;
 
@@ -944,38 +955,25 @@ svc_status svc_drive_upload_commit(db_pool *pool, const svc_actor *a, const char
     if ((rc = svc_quota_check(e, a->plan, MT_Q_STORAGE, used + u->size)) != SVC_OK) {
         goto out;
     }
+    TRY_DB(db_file_ready_tx(c, &u->w));
     TRY_DB(db_drive_file_insert(c, a->account_id, folder_id, name, u->size, u->kind,
-                                content_type, u->sha256_hex, a->user_id, id));
+                                content_type, u->sha256_hex, a->user_id, u->w.blob_id, id));
     TRY_DB(db_storage_add_drive(c, a->account_id, u->size));
-    if (svc_drive_file_path(data_dir, a->account_id, *id, final_path, sizeof final_path) != 0 ||
-        rename(u->path, final_path) != 0) {
-        rc = fail_io(e, "cannot rename", u->path);
-        goto out;
-    }
-    renamed = true;
-    u->path[0] = '\0'; /* the temporary name is gone */
 out:
     rc = tx_end(pool, c, rc, e);
-    if (rc != SVC_OK && renamed) {
-        /* The record was not committed: the bytes must not stay. */
-        if (unlink(final_path) != 0 && errno != ENOENT) {
-            log_warn("drive: cannot remove %s: %s (the sweep will retry)", final_path,
-                     strerror(errno));
-        }
-    }
-    if (rc != SVC_OK) {
+    if (rc == SVC_OK) {
+        svc_drive_upload_keep(u);
+    } else {
         *id = 0;
     }
     return rc;
 }
 
 svc_status svc_drive_upload_commit_tx(db_conn *c, long long account_id, mt_plan plan,
-                                      long long user_id, const char *data_dir,
-                                      long long folder_id, const char *name,
+                                      long long user_id, long long folder_id, const char *name,
                                       const char *content_type, svc_drive_upload *u,
                                       long long *id, svc_error *e)
 {
-    char final_path[4096];
     bool taken = false;
     long long used = 0, n = 0;
     svc_status rc = SVC_OK;
@@ -999,18 +997,10 @@ svc_status svc_drive_upload_commit_tx(db_conn *c, long long account_id, mt_plan 
     if ((rc = svc_quota_check(e, plan, MT_Q_STORAGE, used + u->size)) != SVC_OK) {
         goto out;
     }
+    TRY_DB(db_file_ready_tx(c, &u->w));
     TRY_DB(db_drive_file_insert(c, account_id, folder_id, name, u->size, u->kind, content_type,
-                                u->sha256_hex, user_id, id));
+                                u->sha256_hex, user_id, u->w.blob_id, id));
     TRY_DB(db_storage_add_drive(c, account_id, u->size));
-    if (svc_drive_file_path(data_dir, account_id, *id, final_path, sizeof final_path) != 0 ||
-        rename(u->path, final_path) != 0) {
-        rc = fail_io(e, "cannot rename", u->path);
-        goto out;
-    }
-    /* The bytes are now under the file's id: the caller removes them if
-     * its transaction does not commit. */
-    snprintf(u->path, sizeof u->path, "%s", final_path);
-    u->renamed = true;
 out:
     if (rc != SVC_OK) {
         *id = 0;
@@ -1230,7 +1220,6 @@ svc_status svc_drive_channels(db_pool *pool, const svc_actor *a, const char *dat
                            int utc_offset_minutes, cJSON **out, svc_error *e)
 {
     db_drive_item it;
-    char path[4096];
     file_map m = {-1, NULL, 0};
     cJSON *o = NULL;
     svc_status rc;
@@ -1245,9 +1234,14 @@ svc_status svc_drive_channels(db_pool *pool, const svc_actor *a, const char *dat
                      it.kind ? it.kind : "other");
         goto out;
     }
-    if (svc_drive_file_path(data_dir, a->account_id, id, path, sizeof path) != 0 ||
-        map_open(path, &m) != 0) {
-        rc = fail_io(e, "cannot open", path);
+    if (strcmp(it.kind, "hioki_csv") == 0 && it.size > DRIVE_CSV_OPEN_MAX) {
+        rc = svc_fail(e, SVC_INVALID, "too_large", NULL,
+                      "the server reads the channels of CSV files up to %lld bytes; "
+                      "download this one and open it in the viewer",
+                      DRIVE_CSV_OPEN_MAX);
+        goto out;
+    }
+    if ((rc = map_item(pool, data_dir, a->account_id, &it, &m, e)) != SVC_OK) {
         goto out;
     }
     if ((o = cJSON_CreateObject()) == NULL) {
@@ -1391,7 +1385,6 @@ svc_status svc_drive_import(db_pool *pool, const svc_actor *a, const char *data_
                          const cJSON *body, int64_t now_us, cJSON **out, svc_error *e)
 {
     db_drive_item it;
-    char path[4096];
     file_map m = {-1, NULL, 0};
     import_map *map = NULL; /* DRIVE_IMPORT_MAX entries: 16 KB, not on a worker's stack */
     size_t n_map = 0, n_rec = 0;
@@ -1464,9 +1457,7 @@ svc_status svc_drive_import(db_pool *pool, const svc_actor *a, const char *data_
         }
         utc_offset = (int)off->valuedouble;
     }
-    if (svc_drive_file_path(data_dir, a->account_id, id, path, sizeof path) != 0 ||
-        map_open(path, &m) != 0) {
-        rc = fail_io(e, "cannot open", path);
+    if ((rc = map_item(pool, data_dir, a->account_id, &it, &m, e)) != SVC_OK) {
         goto out;
     }
     if ((rc = import_read(&m, it.kind, utc_offset, map, n_map, &rec, &n_rec, e)) != SVC_OK) {
@@ -1575,7 +1566,6 @@ svc_status svc_drive_read_columns(db_pool *pool, const svc_actor *a, const char 
                                   size_t *n_rec, char *name, size_t name_cap, svc_error *e)
 {
     db_drive_item it;
-    char path[4096];
     file_map m = {-1, NULL, 0};
     import_map *map = NULL;
     svc_status rc;
@@ -1599,9 +1589,7 @@ svc_status svc_drive_read_columns(db_pool *pool, const svc_actor *a, const char 
         map[k].index = index[k];
         map[k].channel = channel[k];
     }
-    if (svc_drive_file_path(data_dir, a->account_id, id, path, sizeof path) != 0 ||
-        map_open(path, &m) != 0) {
-        rc = fail_io(e, "cannot open", path);
+    if ((rc = map_item(pool, data_dir, a->account_id, &it, &m, e)) != SVC_OK) {
         goto out;
     }
     if ((rc = import_read(&m, it.kind, utc_offset_minutes, map, n_map, rec, n_rec, e)) != SVC_OK) {
@@ -1632,9 +1620,8 @@ out:
     return rc;
 }
 
-static svc_status retention_account(db_pool *pool, const char *data_dir, long long account_id,
-                                 const char *cutoff, svc_drive_cleanup_stats *stats,
-                                 svc_error *e)
+static svc_status retention_account(db_pool *pool, long long account_id, const char *cutoff,
+                                    svc_drive_cleanup_stats *stats, svc_error *e)
 {
     db_conn *c = NULL;
     long long *ids = NULL, freed = 0;
@@ -1643,21 +1630,19 @@ static svc_status retention_account(db_pool *pool, const char *data_dir, long lo
     if ((rc = tx_lock(pool, account_id, &c, e)) != SVC_OK) {
         goto out;
     }
+    /* Each file's blob goes with its row (a trigger). */
     TRY_DB(db_drive_delete_old_files(c, account_id, cutoff, &ids, &n, &freed));
     if (freed > 0) {
         TRY_DB(db_storage_add_drive(c, account_id, -freed));
     }
 out:
     rc = tx_end(pool, c, rc, e);
-    if (rc == SVC_OK) {
-        unlink_files(data_dir, account_id, ids, n);
-        if (n > 0) {
-            stats->accounts++;
-            stats->files_deleted += n;
-            stats->bytes_freed += freed;
-            log_info("drive: retention deleted %d files (%lld bytes) of account %lld", n, freed,
-                     account_id);
-        }
+    if (rc == SVC_OK && n > 0) {
+        stats->accounts++;
+        stats->files_deleted += n;
+        stats->bytes_freed += freed;
+        log_info("drive: retention deleted %d files (%lld bytes) of account %lld", n, freed,
+                 account_id);
     }
     free(ids);
     return rc;
@@ -1680,97 +1665,21 @@ static bool free_now(const db_drive_account *acc, int64_t now_us)
     return eff == MT_PLAN_FREE;
 }
 
-/* Parse a whole decimal id (no sign, no leading zero). */
-static bool parse_id(const char *s, long long *out)
-{
-    char *end;
-    long long v;
-    if (s[0] < '1' || s[0] > '9' || strlen(s) > 18) {
-        return false;
-    }
-    errno = 0;
-    v = strtoll(s, &end, 10);
-    if (errno != 0 || *end != '\0') {
-        return false;
-    }
-    *out = v;
-    return true;
-}
+/* Blobs swept per statement (the next round goes on). */
+#define SWEEP_LIMIT 1000
 
-/* Sweep DATA/drive/<account_id>. */
-static svc_status sweep_account(db_pool *pool, const char *drive_dir, long long account_id,
-                             time_t older_than, svc_drive_cleanup_stats *stats, svc_error *e)
-{
-    db_conn *c = NULL;
-    long long *ids = NULL;
-    int n = 0;
-    bool exists = false;
-    char dir[4200], path[4200 + 260];
-    DIR *d;
-    struct dirent *de;
-    db_status st = db_acquire(pool, DB_WAIT_MS, &c);
-    if (st != DB_OK) {
-        return fail_db(e, st);
-    }
-    if ((st = db_drive_account_exists(c, account_id, &exists)) == DB_OK && exists) {
-        st = db_drive_file_ids(c, account_id, &ids, &n);
-    }
-    db_release(pool, c);
-    if (st != DB_OK) {
-        free(ids);
-        return fail_db(e, st);
-    }
-    snprintf(dir, sizeof dir, "%s/%lld", drive_dir, account_id);
-    if ((d = opendir(dir)) == NULL) {
-        free(ids);
-        return SVC_OK;
-    }
-    while ((de = readdir(d)) != NULL) {
-        struct stat sb;
-        long long id;
-        bool orphan;
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) {
-            continue;
-        }
-        if (strncmp(de->d_name, "tmp-", 4) == 0) {
-            orphan = true; /* an upload that never finished (kept while recent) */
-        } else if (parse_id(de->d_name, &id)) {
-            orphan = n == 0 || bsearch(&id, ids, (size_t)n, sizeof *ids, cmp_ll) == NULL;
-        } else {
-            continue; /* not ours: left alone */
-        }
-        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-        if (!orphan || lstat(path, &sb) != 0 || !S_ISREG(sb.st_mode) ||
-            sb.st_mtime > older_than) {
-            continue;
-        }
-        if (unlink(path) == 0) {
-            stats->orphans_removed++;
-        } else if (errno != ENOENT) {
-            log_warn("drive: cannot remove %s: %s", path, strerror(errno));
-        }
-    }
-    closedir(d);
-    if (!exists) {
-        (void)rmdir(dir); /* fails while recent files remain: the next sweep */
-    }
-    free(ids);
-    return SVC_OK;
-}
-
-svc_status svc_drive_cleanup(db_pool *pool, const char *data_dir, int64_t now_us, int64_t grace_s,
-                          svc_drive_cleanup_stats *stats, svc_error *e)
+svc_status svc_drive_cleanup(db_pool *pool, int64_t now_us, int64_t grace_s,
+                             svc_drive_cleanup_stats *stats, svc_error *e)
 {
     db_conn *c = NULL;
     db_drive_account *accs = NULL;
     int n_accs = 0;
     mt_day today, cutoff_day;
     mt_error err;
-    char cutoff[MT_CAL_INSTANT_LEN], drive_dir[4096];
-    DIR *d;
-    struct dirent *de;
+    char cutoff[MT_CAL_INSTANT_LEN];
     svc_status rc = SVC_OK;
     db_status st;
+    long long swept = 0;
 
     memset(stats, 0, sizeof *stats);
     if (mt_cal_day_of(now_us, &today, &err) != MT_OK ||
@@ -1791,7 +1700,7 @@ svc_status svc_drive_cleanup(db_pool *pool, const char *data_dir, int64_t now_us
     }
     for (int i = 0; i < n_accs && rc == SVC_OK; i++) {
         if (free_now(&accs[i], now_us)) {
-            rc = retention_account(pool, data_dir, accs[i].id, cutoff, stats, e);
+            rc = retention_account(pool, accs[i].id, cutoff, stats, e);
         }
     }
     db_drive_accounts_free(accs, n_accs);
@@ -1799,23 +1708,21 @@ svc_status svc_drive_cleanup(db_pool *pool, const char *data_dir, int64_t now_us
         return rc;
     }
 
-    /* 2. The orphan sweep. */
-    snprintf(drive_dir, sizeof drive_dir, "%s/drive", data_dir);
-    if ((d = opendir(drive_dir)) == NULL) {
-        return SVC_OK; /* nothing was ever uploaded */
+    /* 2. Blobs nobody recorded (uploads, exports and report files that
+     *    never finished). */
+    if ((st = db_acquire(pool, DB_WAIT_MS, &c)) != DB_OK) {
+        return fail_db(e, st);
     }
-    while ((de = readdir(d)) != NULL && rc == SVC_OK) {
-        long long account_id;
-        if (parse_id(de->d_name, &account_id)) {
-            rc = sweep_account(pool, drive_dir, account_id, time(NULL) - (time_t)grace_s, stats,
-                               e);
-        }
+    st = db_file_sweep(c, grace_s, SWEEP_LIMIT, &swept);
+    db_release(pool, c);
+    if (st != DB_OK) {
+        return fail_db(e, st);
     }
-    closedir(d);
-    if (stats->orphans_removed > 0) {
-        log_info("drive: the sweep removed %lld files without a record", stats->orphans_removed);
+    stats->orphans_removed = swept;
+    if (swept > 0) {
+        log_info("drive: the sweep removed %lld unfinished files from the database", swept);
     }
-    return rc;
+    return SVC_OK;
 }
 
 svc_status svc_drive_test_set_data_bytes(db_pool *pool, long long account_id, long long bytes,

@@ -1,21 +1,20 @@
 /* Business rules of the drive (D1, D4-D6, P2, P24, L5): names, folders,
- * uploads streamed to disk, the storage quota, kind detection, the channel
- * list of HOK/HOK2/HIOKI CSV files, retention and the orphan sweep.
+ * uploads streamed into the file store, the storage quota, kind detection,
+ * the channel list of HOK/HOK2/HIOKI CSV files and retention.
  * docs/drive.md describes the behaviour; the rules in short:
  *
- * - A file's bytes live in DATA/drive/<account_id>/<file_id>: the name on
- *   disk is the numeric id, never the user's name, so no user input ever
- *   becomes part of a path.
+ * - A file's bytes live in PostgreSQL (db_files.h: a blob of chunk rows),
+ *   where every server process reaches them; no user input ever becomes a
+ *   path.
  * - Every change runs in one transaction that first locks the account row
  *   (db_account_lock()): two uploads cannot both take the last bytes of the
  *   quota, and two folder moves cannot build a cycle together. The file
- *   record and its bytes in account_storage.drive_bytes change together.
- * - Files reach disk before their record: an upload is written to a
- *   temporary file (DATA/drive/<account_id>/tmp-XXXXXX), renamed to its id
- *   inside the recording transaction, and removed again when anything
- *   fails. Deleting removes the record (and frees the quota) first and the
- *   bytes after the commit; whatever is left on disk without a record is
- *   removed by svc_drive_cleanup().
+ *   record, its bytes in account_storage.drive_bytes and its blob change
+ *   together: an upload's chunks are stored as they arrive (a blob
+ *   "writing"), and the transaction that inserts the record makes the blob
+ *   ready; deleting the record deletes the blob in the same transaction.
+ *   An upload that fails leaves nothing (its blob is discarded, or removed
+ *   by the sweep of svc_drive_cleanup() when its server died).
  *
  * Failures are described in a svc_error (svc_apps.h); the HTTP layer turns it
  * into the JSON error. */
@@ -28,6 +27,7 @@
 #include <stdint.h>
 
 #include "db.h"
+#include "db_files.h"
 #include "ingest_batch.h"
 #include "svc_apps.h"
 
@@ -92,25 +92,35 @@ svc_status svc_drive_item_update(db_pool *pool, const svc_actor *a, long long id
 
 /* Delete folder "id": refused with SVC_CONFLICT folder_not_empty when it
  * holds anything, unless "recursive" (then everything inside goes, and the
- * bytes of its files are freed). "data_dir" is the server's data folder.
- * *n_files and *bytes (may be NULL) receive what was deleted. */
+ * bytes of its files are freed). *n_files and *bytes (may be NULL) receive
+ * what was deleted. */
 MT_MUSTCHECK
-svc_status svc_drive_folder_delete(db_pool *pool, const svc_actor *a, const char *data_dir,
-                                long long id, bool recursive, long long *n_files,
-                                long long *bytes, svc_error *e);
+svc_status svc_drive_folder_delete(db_pool *pool, const svc_actor *a, long long id,
+                                   bool recursive, long long *n_files, long long *bytes,
+                                   svc_error *e);
 
 /* ----------------------------------------------------------------- files */
 
-/* Delete file "id": the record and its bytes in the quota go in one
- * transaction, the file on disk right after. SVC_NOT_FOUND. */
+/* Delete file "id": the record, its bytes in the quota and its blob go in
+ * one transaction. SVC_NOT_FOUND. */
 MT_MUSTCHECK
-svc_status svc_drive_file_delete(db_pool *pool, const svc_actor *a, const char *data_dir,
-                              long long id, long long *bytes, svc_error *e);
+svc_status svc_drive_file_delete(db_pool *pool, const svc_actor *a, long long id,
+                                 long long *bytes, svc_error *e);
 
-/* The path of file "id" of "account_id" on disk into "buf". Returns 0, or
- * -1 when it does not fit. */
-int svc_drive_file_path(const char *data_dir, long long account_id, long long id, char *buf,
-                        size_t cap);
+/* What a download of file "id" needs: its name, kind, SHA-256 and blob. */
+typedef struct {
+    db_file blob;
+    char name[DRIVE_NAME_MAX + 1];
+    char kind[16];
+    char sha256[65];
+} svc_drive_content;
+
+/* File "id" for a download. SVC_NOT_FOUND when there is no such file, or
+ * when its bytes are not in the store (still on the disk of the server
+ * that had them before the store: moved at that server's next start). */
+MT_MUSTCHECK
+svc_status svc_drive_content_get(db_pool *pool, const svc_actor *a, long long id,
+                                 svc_drive_content *out, svc_error *e);
 
 /* Before an upload: check that folder "folder_id" (0 = root) exists and
  * "name" is valid and free there, and give the bytes still free in the
@@ -120,65 +130,76 @@ MT_MUSTCHECK
 svc_status svc_drive_upload_check(db_pool *pool, const svc_actor *a, long long folder_id,
                                const char *name, long long *room, svc_error *e);
 
-/* An upload in progress: a temporary file in the account's folder, the
- * byte count and the running SHA-256. */
+/* An upload in progress: its blob being written (db_files.h), the byte
+ * count, the running SHA-256, the first bytes (for the kind) and, for a
+ * HOK file, an unlinked local copy that core checks at the end. */
 typedef struct {
-    int fd;
-    char path[4096];
+    db_file_writer w;
     long long size;
-    void *sha;           /* EVP_MD_CTX */
-    char sha256_hex[65]; /* set by svc_drive_upload_finish() */
-    char kind[16];       /* set by svc_drive_upload_finish() */
-    bool renamed;        /* svc_drive_upload_commit_tx(): "path" is the file's own now */
+    void *sha;            /* EVP_MD_CTX */
+    char sha256_hex[65];  /* set by svc_drive_upload_finish() */
+    char kind[16];        /* set by svc_drive_upload_finish() */
+    unsigned char *head;  /* the first DRIVE_SNIFF_BYTES */
+    size_t head_len;
+    int spool_fd;         /* -1, or the local copy of a HOK upload */
+    char tmp_dir[4096];   /* DATA/tmp */
+    bool kept;            /* recorded: the blob is the file's (never discarded) */
 } svc_drive_upload;
 
-/* Create the temporary file for an upload of "account_id" (the account's
- * folder is created as needed). On failure nothing is left behind. */
-MT_MUSTCHECK
-svc_status svc_drive_upload_begin(const char *data_dir, long long account_id, svc_drive_upload *u,
-                               svc_error *e);
+/* How many of an upload's first bytes decide its kind. */
+#define DRIVE_SNIFF_BYTES (256 * 1024)
 
-/* Append "len" bytes. On failure the upload must be aborted. */
+/* Start an upload for "account_id": a blob in the store ("data_dir" holds
+ * the local copy of a HOK upload while core checks it). On failure nothing
+ * is left behind. */
+MT_MUSTCHECK
+svc_status svc_drive_upload_begin(db_pool *pool, const char *data_dir, long long account_id,
+                                  svc_drive_upload *u, svc_error *e);
+
+/* Append "len" bytes (stored in the blob chunk by chunk as they fill). On
+ * failure the upload must be aborted. */
 MT_MUSTCHECK
 svc_status svc_drive_upload_write(svc_drive_upload *u, const void *buf, size_t len, svc_error *e);
 
-/* Flush the file to disk, close it, finish the SHA-256 and detect the
- * kind: "hok"/"hok2" (the HOK magic and a file core's mt_hok_open()
- * accepts), "hioki_csv" (a .csv/.txt name whose start core's mt_csv_read()
- * parses), else "other". "name" is the user's file name (for the
- * extension). The file stays until svc_drive_upload_commit() or
- * svc_drive_upload_abort(). */
+/* Store the last chunk, finish the SHA-256 and detect the kind: "hok" /
+ * "hok2" (the HOK magic and a file core's mt_hok_open() accepts),
+ * "hioki_csv" (a .csv/.txt name whose start core's mt_csv_read() parses),
+ * else "other". "name" is the user's file name (for the extension). The
+ * blob waits for svc_drive_upload_commit() or svc_drive_upload_abort(). */
 MT_MUSTCHECK
 svc_status svc_drive_upload_finish(svc_drive_upload *u, const char *name, svc_error *e);
 
-/* Remove the temporary file and free "u" (safe to call twice). */
+/* Free "u" and, unless it was recorded (kept), discard its blob (safe to
+ * call twice). */
 void svc_drive_upload_abort(svc_drive_upload *u);
+
+/* After the caller's transaction that ran svc_drive_upload_commit_tx()
+ * committed: the blob is the file's now. */
+void svc_drive_upload_keep(svc_drive_upload *u);
 
 /* Record the finished upload "u" as file "name" in "folder_id", in one
  * transaction under the account lock: the folder must still exist, the
  * name be free (SVC_CONFLICT name_taken), the folder not full, and the
  * storage used plus u->size fit P2 on the actor's plan (SVC_PLAN_LIMIT, quota
- * MT_Q_STORAGE); then the row is inserted, drive_bytes grows by u->size and
- * the temporary file is renamed to the file's id. On success *id is set and
- * the temporary file is gone (renamed); on failure call
- * svc_drive_upload_abort(). */
+ * MT_Q_STORAGE); then the row is inserted with the blob made ready and
+ * drive_bytes grows by u->size. On success *id is set and the upload is
+ * kept; either way call svc_drive_upload_abort() afterwards. */
 MT_MUSTCHECK
-svc_status svc_drive_upload_commit(db_pool *pool, const svc_actor *a, const char *data_dir,
-                                long long folder_id, const char *name, const char *content_type,
-                                svc_drive_upload *u, long long *id, svc_error *e);
+svc_status svc_drive_upload_commit(db_pool *pool, const svc_actor *a, long long folder_id,
+                                   const char *name, const char *content_type,
+                                   svc_drive_upload *u, long long *id, svc_error *e);
 
 /* svc_drive_upload_commit() inside the caller's transaction on "c", for
  * files the server makes itself (reports): the caller has locked the
  * account row (db_account_lock()); "plan" is the account's plan in force
  * and "user_id" the creator (0 = none: the system). Checks the name
  * (SVC_CONFLICT name_taken), the folder's room (folder_full) and P2
- * (SVC_PLAN_LIMIT), inserts the record, counts the bytes and renames the
- * temporary file to the id: then u->renamed is set and u->path is the
- * file's path, which the caller must remove if its transaction does not
- * commit (svc_drive_upload_abort() does). "folder_id" must exist. */
+ * (SVC_PLAN_LIMIT), inserts the record with the blob made ready and counts
+ * the bytes. Once the caller's transaction committed it calls
+ * svc_drive_upload_keep(); otherwise svc_drive_upload_abort() discards the
+ * blob. "folder_id" must exist. */
 svc_status svc_drive_upload_commit_tx(db_conn *c, long long account_id, mt_plan plan,
-                                      long long user_id, const char *data_dir,
-                                      long long folder_id, const char *name,
+                                      long long user_id, long long folder_id, const char *name,
                                       const char *content_type, svc_drive_upload *u,
                                       long long *id, svc_error *e);
 
@@ -232,23 +253,21 @@ typedef struct {
     long long accounts;       /* accounts whose old files were deleted */
     long long files_deleted;  /* L5: files past their retention */
     long long bytes_freed;
-    long long orphans_removed; /* files on disk without a record */
+    long long orphans_removed; /* blobs of uploads that never finished */
 } svc_drive_cleanup_stats;
 
 /* The drive's periodic job (safe to run at any time, from one thread):
  * 1. L5: on accounts whose plan in force at "now_us" is Free, delete the
  *    files created on a UTC date before core's retention cutoff
  *    (mt_licence_retention_cutoff(today)), freeing their bytes;
- * 2. sweep DATA/drive: remove files without a record (deleted accounts,
- *    expired trials, deletes whose unlink failed) and stale temporary files,
- *    when they were last written more than "grace_s" seconds ago (so that an
- *    upload being recorded right now is never touched), and the folders of
- *    accounts that no longer exist once empty.
+ * 2. the sweep of the file store: remove blobs of uploads (and exports,
+ *    report files) that were never recorded — a client that went away, a
+ *    server that died — once no chunk arrived for "grace_s" seconds (so an
+ *    upload in progress is never touched).
  * Fills "stats". */
 MT_MUSTCHECK
-svc_status svc_drive_cleanup(db_pool *pool, const char *data_dir, int64_t now_us, int64_t grace_s,
-                          svc_drive_cleanup_stats *stats, svc_error *e);
-
+svc_status svc_drive_cleanup(db_pool *pool, int64_t now_us, int64_t grace_s,
+                             svc_drive_cleanup_stats *stats, svc_error *e);
 /* The grace period of the orphan sweep used by the periodic job. */
 #define DRIVE_SWEEP_GRACE_S 3600
 

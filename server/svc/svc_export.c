@@ -789,8 +789,7 @@ int svc_export_delete(srv *s, const svc_actor *a, long long id, svc_error *e)
 {
     db_conn *c = NULL;
     bool found = false, was_running = false;
-    char format[8], path[4200];
-    int fmt;
+    char format[8];
     db_status st = db_acquire(s->pool, EXPORT_DB_WAIT_MS, &c);
     if (st != DB_OK) {
         return fail_db(e, st);
@@ -808,13 +807,7 @@ int svc_export_delete(srv *s, const svc_actor *a, long long id, svc_error *e)
         /* The worker stops at its next step and removes its partial file. */
         cancel_job(a->account_id, id);
     }
-    fmt = fmt_of(format);
-    if (fmt >= 0) {
-        export_path(s, a->account_id, id, fmt, path, sizeof path);
-        if (unlink(path) != 0 && errno != ENOENT) {
-            log_warn("export: cannot remove %s: %s", path, strerror(errno));
-        }
-    }
+    /* A done export's bytes went with its row (a trigger on exports). */
     return 0;
 }
 
@@ -824,8 +817,7 @@ int svc_export_download(srv *s, long long id, long long account_id, long long ex
     char want[65];
     db_conn *c = NULL;
     db_export_row row;
-    bool found = false;
-    struct stat sb;
+    bool found = false, have = false;
     int fmt;
     db_status st;
     if (sig == NULL || strlen(sig) != 64 || sign(s, id, account_id, expires, want) != 0 ||
@@ -842,6 +834,9 @@ int svc_export_download(srv *s, long long id, long long account_id, long long ex
         return fail_db(e, st);
     }
     st = db_export_get(c, account_id, 0, id, &row, &found);
+    if (st == DB_OK && found && row.blob_id != 0) {
+        st = db_file_get(c, account_id, row.blob_id, &out->blob, &have);
+    }
     db_release(s->pool, c);
     if (st != DB_OK) {
         return fail_db(e, st);
@@ -851,8 +846,9 @@ int svc_export_download(srv *s, long long id, long long account_id, long long ex
         fail(e, SVC_NOT_FOUND, "not_found", NULL, "this export is no longer available");
         return -1;
     }
-    export_path(s, account_id, id, fmt, out->path, sizeof out->path);
-    if (stat(out->path, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+    if (!have) {
+        /* Still on the disk of the server that made it (moved into the
+         * database at its next start). */
         fail(e, SVC_NOT_FOUND, "not_found", NULL, "this export's file is no longer available");
         return -1;
     }
@@ -1538,18 +1534,66 @@ fail:
 
 /* ------------------------------------------------------------ worker */
 
+/* Copy the finished file "path" into a new blob of the export's account
+ * (*w; db_files.h). 0, or -1 with the run failed. */
+static int store_file(run_ctx *x, const char *path, db_file_writer *w)
+{
+    enum { PIECE = 256 * 1024 };
+    char *buf = malloc(PIECE);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int rc = -1;
+    db_status st;
+    if (buf == NULL || fd < 0) {
+        run_fail(x, "cannot read the file: %s", strerror(errno));
+        goto out;
+    }
+    if ((st = db_file_begin(x->s->pool, x->j->account_id, w)) != DB_OK) {
+        run_fail(x, "the file could not be stored: %s", db_strerror(st));
+        goto out;
+    }
+    for (;;) {
+        ssize_t got = read(fd, buf, PIECE);
+        if (got < 0 && errno == EINTR) {
+            continue;
+        }
+        if (got < 0) {
+            run_fail(x, "cannot read the file: %s", strerror(errno));
+            goto out;
+        }
+        if (got == 0) {
+            break;
+        }
+        if ((st = db_file_write(w, buf, (size_t)got)) != DB_OK) {
+            run_fail(x, "the file could not be stored: %s", db_strerror(st));
+            goto out;
+        }
+    }
+    if ((st = db_file_flush(w)) != DB_OK) {
+        run_fail(x, "the file could not be stored: %s", db_strerror(st));
+        goto out;
+    }
+    rc = 0;
+out:
+    if (fd >= 0) {
+        close(fd);
+    }
+    free(buf);
+    return rc;
+}
+
 static void run_job(srv *s, export_job *j)
 {
     run_ctx x;
     char dir[4200], final_path[4200], tmp[4300];
     db_conn *c = NULL;
-    db_status st;
+    db_status st = DB_OK;
     bool any = false, alive = false;
     int64_t first = 0, last = 0, max_day = 0;
     int rc = -1;
-    struct stat sb;
+    db_file_writer w;
 
     memset(&x, 0, sizeof x);
+    memset(&w, 0, sizeof w);
     x.s = s;
     x.j = j;
     x.last_ms = mono_ms();
@@ -1612,35 +1656,38 @@ static void run_job(srv *s, export_job *j)
         }
     }
     rc = j->fmt == FMT_CSV ? write_zip(&x, tmp) : write_hok(&x, tmp);
-    if (rc == 0 && rename(tmp, final_path) != 0) {
-        run_fail(&x, "cannot write the file: %s", strerror(errno));
+    if (rc == 0 && store_file(&x, tmp, &w) != 0) {
         rc = -1;
     }
 done:
-    if (rc != 0) {
-        (void)unlink(tmp);
-    }
+    (void)unlink(tmp); /* the bytes are in the store now, or not wanted */
     free(x.chs);
     if (x.state == RUN_CANCELLED) {
+        db_file_writer_end(&w, true);
         return; /* deleted: the row is gone */
     }
-    if (rc == 0 && stat(final_path, &sb) == 0) {
-        x.bytes = (long long)sb.st_size;
+    if (rc == 0) {
+        x.bytes = w.size;
     }
     if (x.state == RUN_STOPPED) {
         snprintf(x.error, sizeof x.error, "the server stopped before the export finished");
     }
+    /* The row becomes done and the blob ready in one transaction. */
     if ((st = db_acquire(s->pool, EXPORT_DB_WAIT_MS, &c)) == DB_OK) {
-        st = db_export_finish(c, j->account_id, j->id, rc == 0, x.bytes, x.samples, x.error,
-                              auth_now(), &alive);
-        db_release(s->pool, c);
+        if ((st = db_begin(c)) == DB_OK && (rc != 0 || (st = db_file_ready_tx(c, &w)) == DB_OK) &&
+            (st = db_export_finish(c, j->account_id, j->id, rc == 0, x.bytes, x.samples,
+                                   x.error, auth_now(), w.blob_id, &alive)) == DB_OK &&
+            alive) {
+            st = db_commit(c);
+        }
+        db_release(s->pool, c); /* rolls back when not committed */
     }
     if (st != DB_OK) {
         log_error("export %lld: cannot record its end: %s", j->id, db_strerror(st));
     }
-    if (rc == 0 && st == DB_OK && !alive) {
-        (void)unlink(final_path); /* deleted while it was being finished */
-    }
+    /* Kept only when recorded: a failure, or an export deleted while it
+     * was being finished, discards it. */
+    db_file_writer_end(&w, !(rc == 0 && st == DB_OK && alive));
     if (rc != 0) {
         log_warn("export %lld of account %lld failed: %s", j->id, j->account_id, x.error);
     }
@@ -1722,7 +1769,7 @@ void svc_export_workers_stop(void)
         if (W.s != NULL && db_acquire(W.s->pool, 2000, &c) == DB_OK) {
             (void)db_export_finish(c, left->account_id, left->id, false, 0, 0,
                                    "the server stopped before the export started", auth_now(),
-                                   &alive);
+                                   0, &alive);
             db_release(W.s->pool, c);
         }
         free(left);
@@ -1811,7 +1858,8 @@ static int sweep_account(srv *s, long long account_id, long long *removed)
         if (strstr(dot, ".part") != NULL) {
             orphan = !job_live(account_id, id);
         } else {
-            orphan = n == 0 || bsearch(&id, ids, n, sizeof *ids, cmp_ll) == NULL;
+            orphan = !job_live(account_id, id) &&
+                     (n == 0 || bsearch(&id, ids, n, sizeof *ids, cmp_ll) == NULL);
         }
         if (!orphan) {
             continue;
@@ -1872,20 +1920,10 @@ int svc_export_cleanup(srv *s, int64_t now, long long *done)
         log_error("export clean-up: %s", db_strerror(st));
         return -1;
     }
-    /* 2. Exports that ended more than EXPORT_KEEP_S ago: file, then row. */
+    /* 2. Exports that ended more than EXPORT_KEEP_S ago: the row, and its
+     *    file with it (a trigger deletes the blob). */
     for (size_t i = 0; i < n; i++) {
-        char path[4200];
-        int fmt = fmt_of(fmts[i]);
         bool deleted = false;
-        if (fmt >= 0) {
-            export_path(s, accs[i], ids[i], fmt, path, sizeof path);
-            if (unlink(path) == 0) {
-                removed++;
-            } else if (errno != ENOENT) {
-                log_warn("export: cannot remove %s: %s", path, strerror(errno));
-                continue;
-            }
-        }
         if ((st = db_export_remove(c, accs[i], ids[i], &deleted)) != DB_OK) {
             rc = -1;
             break;

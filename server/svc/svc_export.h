@@ -26,6 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "db_files.h"
 #include "srv.h"
 #include "svc.h"
 
@@ -73,7 +74,7 @@ int svc_export_delete(srv *s, const svc_actor *a, long long id, svc_error *e);
 
 /* A file ready to download. */
 typedef struct {
-    char path[4200];
+    db_file blob;             /* the bytes, in the store (db_files.h) */
     char filename[64];        /* metron-export-<id>.<zip|hok|hok2> */
     const char *content_type; /* static */
 } export_file;

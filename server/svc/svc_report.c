@@ -1243,7 +1243,8 @@ static int to_upload(void *arg, const void *data, size_t len)
 static int begin_upload(run_ctx *x, int k)
 {
     svc_error e;
-    if (svc_drive_upload_begin(x->s->cfg.data_dir, x->run.account_id, &x->up[k], &e) != SVC_OK) {
+    if (svc_drive_upload_begin(x->s->pool, x->s->cfg.data_dir, x->run.account_id, &x->up[k],
+                               &e) != SVC_OK) {
         return fail_as(x, kind_of(e.status), "a drive file could not be created: %s", e.message);
     }
     x->has_up[k] = true;
@@ -1703,7 +1704,7 @@ static int store(run_ctx *x, int render_ms)
             file_name(x, k, true);
         }
         if ((rc = svc_drive_upload_commit_tx(c, x->run.account_id, x->plan, x->run.requested_by,
-                                             x->s->cfg.data_dir, folder, x->names[k],
+                                             folder, x->names[k],
                                              up_type[k], &x->up[k], &file_ids[k], &e)) !=
             SVC_OK) {
             goto out;
@@ -1724,7 +1725,7 @@ out:
     rc = svc_tx_end(pool, c, rc, &e, NULL);
     if (rc == SVC_OK) {
         for (int k = 0; k < 4; k++) {
-            x->up[k].path[0] = '\0'; /* committed: the drive owns them now */
+            svc_drive_upload_keep(&x->up[k]); /* committed: the drive owns them now */
         }
         return 0;
     }

@@ -1,4 +1,5 @@
-// The drive (D1, D4-D6, P2, P24, L5): folders, uploads streamed to disk,
+// The drive (D1, D4-D6, P2, P24, L5): folders, uploads streamed into the
+// file store (PostgreSQL; any server process serves them),
 // downloads, sorting, the storage quota, file rights of members, tenant
 // isolation, kind detection and channels of HOK/HOK2/HIOKI CSV files, the
 // P24 import gate, retention and the orphan sweep. Unhappy paths first.
@@ -9,7 +10,8 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import url from 'node:url';
-import { createAccount, createUser, login, repoRoot, request, sleep, startStack, stopStack } from './harness.mjs';
+import { createAccount, createUser, login, repoRoot, request, sessionClient, sleep, startServer,
+  startStack, stopStack, tempDir } from './harness.mjs';
 
 let pg;
 let srv;
@@ -53,10 +55,10 @@ const mkdir = (c, name, parentId) => c.post('/api/v1/drive/folders',
   parentId === undefined ? { name } : { name, parent_id: parentId });
 
 /** A request that returns the raw reply bytes (downloads); "headers" are
- * added to the request. */
+ * added to the request; "c.base" another server's URL. */
 function rawGet(c, p, headers = {}) {
   return new Promise((resolve, reject) => {
-    const u = new URL(p, srv.url);
+    const u = new URL(p, c.base || srv.url);
     const req = http.request({ host: u.hostname, port: u.port, path: u.pathname + u.search,
       method: 'GET', agent: false, headers: { cookie: `metron_session=${c.cookie}`, ...headers } },
     (res) => {
@@ -102,8 +104,15 @@ function chunkedUpload(c, p, chunks, pauseMs = 20) {
   });
 }
 
-const driveDir = (t) => path.join(srv.dataDir, 'drive', String(t.id));
-const diskFiles = (t) => (fs.existsSync(driveDir(t)) ? fs.readdirSync(driveDir(t)).sort() : []);
+// The account's files whose bytes are in the store (PostgreSQL: their ids,
+// sorted as text) and "loose:<blob>" for every blob of the account that no
+// file holds (what an upload left behind: there must be none).
+async function storedFiles(t) {
+  const rows = await sql(`SELECT COALESCE(i.id::text, 'loose:' || b.id) FROM file_blobs b
+    LEFT JOIN drive_items i ON i.account_id = b.account_id AND i.blob_id = b.id
+    WHERE b.account_id = ${t.id}`);
+  return rows.split('\n').filter(Boolean).sort();
+}
 
 async function storageUsed(t) {
   const r = await t.c.get('/api/v1/account');
@@ -160,7 +169,7 @@ test('names: every bad name is refused for folders, renames and uploads; nothing
   assert.equal(await count(`SELECT count(*) FROM drive_items WHERE account_id = ${t.id}`), 2);
   assert.equal(await sql(`SELECT string_agg(name, ',' ORDER BY id) FROM drive_items
     WHERE account_id = ${t.id}`), 'keep,keep.bin');
-  assert.deepEqual(diskFiles(t), [String(file.body.id)]);
+  assert.deepEqual((await storedFiles(t)), [String(file.body.id)]);
   // The longest names fit: 255 bytes, ASCII or not; odd but valid characters too.
   for (const name of ['x'.repeat(255), `${'é'.repeat(127)}z`, '名前 (1) #%+&.csv', '.hidden',
     '...', 'a..b', 'ʻokina']) {
@@ -273,7 +282,7 @@ test('folders: create, nest, clash (any ASCII case), rename, move, cycles, depth
   assert.equal(r.body.code, 'folder_not_empty');
   r = await t.c.del(`/api/v1/drive/folders/${a.id}?recursive=maybe`);
   assert.equal(r.status, 400);
-  assert.ok(diskFiles(t).includes(String(deep.id)));
+  assert.ok((await storedFiles(t)).includes(String(deep.id)));
   r = await t.c.del(`/api/v1/drive/folders/${a.id}?recursive=1`);
   assert.equal(r.status, 200, JSON.stringify(r.body));
   assert.equal(r.body.files_deleted, 1);
@@ -281,7 +290,7 @@ test('folders: create, nest, clash (any ASCII case), rename, move, cycles, depth
   assert.equal(await storageUsed(t), before - 3000);
   assert.equal(await count(`SELECT count(*) FROM drive_items WHERE account_id = ${t.id}
     AND id IN (${a.id}, ${b.id}, ${c.id}, ${deep.id})`), 0);
-  assert.ok(!diskFiles(t).includes(String(deep.id)));
+  assert.ok(!(await storedFiles(t)).includes(String(deep.id)));
   assert.equal((await t.c.get(`/api/v1/drive/folders/${a.id}`)).status, 404);
   // An empty folder goes without recursive.
   const empty = (await mkdir(t.c, 'empty')).body;
@@ -329,7 +338,7 @@ test('files: upload, clash refused without overwriting, byte-identical download 
     assert.equal(decodeURIComponent(enc), names[i]);
   }
   // The bytes live under the numeric id; no temporary file is left.
-  assert.deepEqual(diskFiles(t), made.map((m) => String(m.id)).sort());
+  assert.deepEqual((await storedFiles(t)), made.map((m) => String(m.id)).sort());
   assert.equal(await storageUsed(t), big.length + 6);
   // Detail, unknown ids, malformed ids.
   r = await t.c.get(`/api/v1/drive/files/${made[0].id}`);
@@ -354,7 +363,7 @@ test('files: upload, clash refused without overwriting, byte-identical download 
   assert.equal(r.status, 200);
   assert.equal(r.body.bytes_freed, big.length);
   assert.equal(await storageUsed(t), used - big.length);
-  assert.ok(!diskFiles(t).includes(String(made[0].id)));
+  assert.ok(!(await storedFiles(t)).includes(String(made[0].id)));
   assert.equal((await t.c.del(`/api/v1/drive/files/${made[0].id}`)).status, 404);
   assert.equal((await rawGet(t.c, `/api/v1/drive/files/${made[0].id}/content`)).status, 404);
 });
@@ -443,7 +452,7 @@ test('quota P2: exactly full is accepted, one byte past is refused; deleting fre
   assert.equal(r.status, 413);
   assert.equal(r.body.quota, 'P2');
   assert.equal(await count(`SELECT count(*) FROM drive_items WHERE account_id = ${t.id}`), 3);
-  assert.equal(diskFiles(t).filter((f) => f.startsWith('tmp-')).length, 0);
+  assert.equal((await storedFiles(t)).filter((f) => f.startsWith('loose:')).length, 0);
   // Deleting frees the quota.
   r = await t.c.del(`/api/v1/drive/files/${b.id}`);
   assert.equal(r.status, 200);
@@ -461,7 +470,7 @@ test('quota P2: a chunked upload is refused once it passes the room left, and le
   assert.equal(r.body.code, 'plan_limit');
   assert.equal(r.body.quota, 'P2');
   await sleep(50);
-  assert.deepEqual(diskFiles(t), []);
+  assert.deepEqual((await storedFiles(t)), []);
   assert.equal(await count(`SELECT count(*) FROM drive_items WHERE account_id = ${t.id}`), 0);
   assert.equal(await storageUsed(t), FREE_LIMIT - 100_000);
   // Within the room, a chunked upload works and is counted exactly.
@@ -470,7 +479,7 @@ test('quota P2: a chunked upload is refused once it passes the room left, and le
   assert.equal(ok.body.size, 80_000);
   assert.equal(ok.body.sha256, sha256(Buffer.concat([chunk, chunk])));
   assert.equal(await storageUsed(t), FREE_LIMIT - 20_000);
-  assert.deepEqual(diskFiles(t), [String(ok.body.id)]);
+  assert.deepEqual((await storedFiles(t)), [String(ok.body.id)]);
 });
 
 test('quota P2: two concurrent uploads cannot both take the last bytes', async () => {
@@ -480,7 +489,7 @@ test('quota P2: two concurrent uploads cannot both take the last bytes', async (
   const codes = rs.map((r) => r.status).sort();
   assert.deepEqual(codes, [201, 413, 413, 413], JSON.stringify(rs.map((r) => r.body)));
   assert.equal(await storageUsed(t), FREE_LIMIT - 400);
-  assert.equal(diskFiles(t).length, 1);
+  assert.equal((await storedFiles(t)).length, 1);
 });
 
 // ----------------------------------------------------------- file rights
@@ -514,7 +523,7 @@ test('members: file access none sees nothing, view reads only, edit changes', as
   }
   assert.equal((await upload(view.c, 'x.bin', crypto.randomBytes(5000))).status, 403);
   assert.equal(await count(`SELECT count(*) FROM drive_items WHERE account_id = ${t.id}`), 2);
-  assert.deepEqual(diskFiles(t), [String(file.id)]);
+  assert.deepEqual((await storedFiles(t)), [String(file.id)]);
   // Edit rights: everything.
   let r = await upload(edit.c, 'mine.bin', 'x', { folder: f.id });
   assert.equal(r.status, 201);
@@ -525,7 +534,7 @@ test('members: file access none sees nothing, view reads only, edit changes', as
   assert.equal(r.status, 200);
   r = await edit.c.del(`/api/v1/drive/files/${file.id}`);
   assert.equal(r.status, 200);
-  assert.deepEqual(diskFiles(t), []);
+  assert.deepEqual((await storedFiles(t)), []);
 });
 
 test('tenants: another account\'s folder and file ids answer 404 and change nothing', async () => {
@@ -711,37 +720,41 @@ test('L5 retention: Free accounts lose files over a year old; paid ones keep the
   const newFree = (await upload(free.c, 'new.bin', crypto.randomBytes(300))).body;
   const oldStd = (await upload(std.c, 'old.bin', crypto.randomBytes(100))).body;
   const oldLapsed = (await upload(lapsed.c, 'old.bin', crypto.randomBytes(100))).body;
-  const goneFile = (await upload(gone.c, 'g.bin', 'x')).body;
+  await upload(gone.c, 'g.bin', 'x');
   await sql(`UPDATE drive_items SET created_at = now() - interval '400 days'
     WHERE id IN (${oldFree.id}, ${oldStd.id}, ${oldLapsed.id})`);
   // A Standard licence that lapsed: the account is Free now (L3).
   await sql(`UPDATE accounts SET licence_expires_at = now() - interval '3 days' WHERE id = ${lapsed.id}`);
-  // An account deleted (its rows cascade; the bytes stay on disk until the sweep).
+  // An account deleted: its rows cascade, its files' bytes with them.
   await sql(`DELETE FROM accounts WHERE id = ${gone.id}`);
-  assert.ok(fs.existsSync(path.join(driveDir(gone), String(goneFile.id))));
-  // Leftovers: a stale and a fresh temporary file, a file without a record, a foreign file.
-  const old = new Date(Date.now() - 2 * 3600 * 1000);
-  for (const [name, stale] of [['tmp-stale1', true], ['tmp-fresh1', false], ['987654321', true],
-    ['README', true]]) {
-    const p = path.join(driveDir(free), name);
-    fs.writeFileSync(p, 'leftover');
-    if (stale) fs.utimesSync(p, old, old);
-  }
-  fs.utimesSync(path.join(driveDir(gone), String(goneFile.id)), old, old);
+  assert.equal(await count(`SELECT count(*) FROM file_blobs WHERE account_id = ${gone.id}`), 0);
+  assert.equal(await count(`SELECT count(*) FROM file_chunks WHERE account_id = ${gone.id}`), 0);
+  // Leftovers in the store: uploads that stopped two hours ago (a client that
+  // went away, a server that died) and one still arriving; a complete blob
+  // that nothing holds (cannot happen through the API: a safety net).
+  const blob = async (state, age) => Number(await sql(`WITH b AS (INSERT INTO file_blobs
+    (account_id, state, chunk_size, updated_at) VALUES (${free.id}, '${state}', 1048576,
+    now() - interval '${age}') RETURNING account_id, id)
+    INSERT INTO file_chunks SELECT account_id, id, 0, '\\x0102' FROM b RETURNING blob_id`));
+  const staleUpload = await blob('writing', '2 hours');
+  const freshUpload = await blob('writing', '1 minute');
+  const loose = await blob('ready', '2 hours');
   const usedBefore = await storageUsed(free);
 
   const r = await request(srv.url, 'POST', '/api/v1/test/drive-retention', { body: {} });
   assert.equal(r.status, 200, JSON.stringify(r.body));
   assert.equal(r.body.files_deleted, 2);
   assert.equal(r.body.bytes_freed, 800);
-  assert.equal(r.body.orphans_removed, 3);
+  assert.equal(r.body.orphans_removed, 2);
   assert.equal(await storageUsed(free), usedBefore - 700);
   assert.equal(await count(`SELECT count(*) FROM drive_items WHERE id IN (${oldFree.id}, ${oldLapsed.id})`), 0);
   assert.equal(await count(`SELECT count(*) FROM drive_items WHERE id IN (${newFree.id}, ${oldStd.id})`), 2);
-  assert.deepEqual(diskFiles(free), ['README', String(newFree.id), 'tmp-fresh1'].sort());
-  assert.deepEqual(diskFiles(std), [String(oldStd.id)]);
-  assert.deepEqual(diskFiles(lapsed), []);
-  assert.ok(!fs.existsSync(driveDir(gone)), 'the deleted account\'s folder is gone');
+  assert.deepEqual(await storedFiles(free), [String(newFree.id), `loose:${freshUpload}`].sort());
+  assert.deepEqual(await storedFiles(std), [String(oldStd.id)]);
+  assert.deepEqual(await storedFiles(lapsed), []);
+  assert.equal(await count(`SELECT count(*) FROM file_blobs WHERE id IN (${staleUpload}, ${loose})`), 0);
+  assert.equal(await count(`SELECT count(*) FROM file_chunks WHERE blob_id IN (${staleUpload}, ${loose})`), 0);
+  await sql(`DELETE FROM file_blobs WHERE id = ${freshUpload}`);
   // Nothing more to do the second time.
   const again = await request(srv.url, 'POST', '/api/v1/test/drive-retention', { body: {} });
   assert.deepEqual(again.body, { accounts: 0, files_deleted: 0, bytes_freed: 0, orphans_removed: 0 });
@@ -758,14 +771,14 @@ test('L5 retention: Free accounts lose files over a year old; paid ones keep the
 test('a download resumes: one byte range gets 206, an impossible one 416, others the whole file',
   async () => {
     const t = await tenant();
-    const bytes = crypto.randomBytes(300_000); // more than one 256 KiB chunk of the server
+    const bytes = crypto.randomBytes(1_200_000); // more than one 1 MiB chunk of the store
     const r = await upload(t.c, 'resume.bin', bytes);
     assert.equal(r.status, 201, JSON.stringify(r.body));
     const url = `/api/v1/drive/files/${r.body.id}/content`;
     const whole = await rawGet(t.c, url);
     assert.equal(whole.status, 200);
     assert.equal(whole.headers['accept-ranges'], 'bytes');
-    assert.match(whole.headers.etag, /^"[0-9a-f]+-[0-9a-f]+"$/);
+    assert.match(whole.headers.etag, /^"b[0-9a-f]+-[0-9a-f]+"$/);
     assert.match(whole.headers['last-modified'], /^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/);
     assert.ok(whole.buf.equals(bytes));
     const size = bytes.length;
@@ -779,7 +792,8 @@ test('a download resumes: one byte range gets 206, an impossible one 416, others
       assert.equal(d.headers['x-content-type-options'], 'nosniff');
     };
     await part('bytes=0-9', 0, 9);
-    await part('bytes=262140-262150', 262140, 262150); // across the chunk border
+    await part('bytes=1048570-1048590', 1048570, 1048590); // across the chunk border
+    await part('bytes=1048576-1048576', 1048576, 1048576); // the first byte of a chunk
     await part('bytes=100000-', 100000, size - 1); // the rest: a resumed download
     await part('bytes=-500', size - 500, size - 1);
     await part(`bytes=${size - 1}-${size + 1000}`, size - 1, size - 1); // cut at the end
@@ -810,3 +824,79 @@ test('a download resumes: one byte range gets 206, an impossible one 416, others
     assert.equal(d.status, 404);
     assert.equal(JSON.parse(d.buf.toString()).code, 'not_found');
   });
+
+test('the bytes live in the database: another server process on the database serves them', async () => {
+  const t = await tenant();
+  const bytes = crypto.randomBytes(2_500_000); // three chunks of the store
+  const r = await upload(t.c, 'shared.bin', bytes);
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  const hok = await upload(t.c, 'clip.hok2', fixture('hok', 'tiny.hok2'));
+  const other = await startServer({ databaseUrl: pg.url(db) });
+  try {
+    const c2 = sessionClient(other.url, { cookie: t.c.cookie, csrf: t.c.csrf });
+    const get = (p, headers) => rawGet({ ...c2, base: other.url }, p, headers);
+    let d = await get(`/api/v1/drive/files/${r.body.id}/content`);
+    assert.equal(d.status, 200);
+    assert.ok(d.buf.equals(bytes));
+    assert.equal(crypto.createHash('sha256').update(d.buf).digest('hex'), r.body.sha256);
+    d = await get(`/api/v1/drive/files/${r.body.id}/content`, { range: 'bytes=2097100-2097200' });
+    assert.equal(d.status, 206);
+    assert.ok(d.buf.equals(bytes.subarray(2097100, 2097201)));
+    // Core reads a HOK2 file from a copy the other process makes for itself.
+    if (hok.status === 201 && hok.body.kind === 'hok2') {
+      const ch = await c2.get(`/api/v1/drive/files/${hok.body.id}/channels`);
+      assert.equal(ch.status, 200, JSON.stringify(ch.body));
+      assert.ok(ch.body.channels.length > 0);
+    }
+    // Deleted through the other process: gone for both, its bytes too.
+    assert.equal((await c2.del(`/api/v1/drive/files/${r.body.id}`)).status, 200);
+    assert.equal((await rawGet(t.c, `/api/v1/drive/files/${r.body.id}/content`)).status, 404);
+    assert.ok(!(await storedFiles(t)).includes(String(r.body.id)));
+    assert.equal(await count(`SELECT count(*) FROM file_chunks c WHERE account_id = ${t.id}
+      AND NOT EXISTS (SELECT 1 FROM drive_items i WHERE i.account_id = c.account_id
+                      AND i.blob_id = c.blob_id)`), 0);
+  } finally {
+    assert.equal((await other.stop()).code, 0, other.stderr());
+    fs.rmSync(other.dataDir, { recursive: true, force: true });
+  }
+});
+
+test('files older versions kept on disk move into the database at start, once', async () => {
+  const t = await tenant();
+  const a = crypto.randomBytes(1_500_000);
+  const b = Buffer.from('second file');
+  const ra = (await upload(t.c, 'a.bin', a)).body;
+  const rb = (await upload(t.c, 'b.csv', b)).body;
+  const updated = await sql(`SELECT updated_at FROM drive_items WHERE id = ${ra.id}`);
+  // The layout before the store: DATA/drive/<account>/<id>, no blob.
+  const dataDir = tempDir('metron-old-');
+  const dir = path.join(dataDir, 'drive', String(t.id));
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, String(ra.id)), a);
+  fs.writeFileSync(path.join(dir, String(rb.id)), b);
+  fs.writeFileSync(path.join(dir, '999999999'), 'no record names me');
+  await sql(`UPDATE drive_items SET blob_id = NULL WHERE id IN (${ra.id}, ${rb.id})`);
+  await sql(`DELETE FROM file_blobs b WHERE account_id = ${t.id}`);
+  // Meanwhile (no file in the store) the download says so.
+  assert.equal((await rawGet(t.c, `/api/v1/drive/files/${ra.id}/content`)).status, 404);
+  let old = await startServer({ databaseUrl: pg.url(db), dataDir });
+  try {
+    assert.match(old.stderr(), /moved 2 drive files and 0 export files \(1500011 bytes\)/);
+    for (const [f, want] of [[ra, a], [rb, b]]) {
+      const d = await rawGet(t.c, `/api/v1/drive/files/${f.id}/content`);
+      assert.equal(d.status, 200);
+      assert.ok(d.buf.equals(want));
+    }
+    assert.deepEqual(await storedFiles(t), [String(ra.id), String(rb.id)].sort());
+    assert.equal(await sql(`SELECT updated_at FROM drive_items WHERE id = ${ra.id}`), updated);
+    assert.deepEqual(fs.readdirSync(dir), ['999999999']); // not ours to judge: left in place
+    assert.equal((await old.stop()).code, 0, old.stderr());
+    // Again: nothing to move.
+    old = await startServer({ databaseUrl: pg.url(db), dataDir });
+    assert.doesNotMatch(old.stderr(), /moved \d+ drive files/);
+    assert.deepEqual(await storedFiles(t), [String(ra.id), String(rb.id)].sort());
+  } finally {
+    await old.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+});

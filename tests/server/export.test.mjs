@@ -23,6 +23,12 @@ let srv;
 let db;
 let hok;
 const sql = (q) => pg.psql(q, db);
+// Blobs of the account that no export or drive file holds (what a deleted
+// or failed export left behind: there must be none).
+const looseBlobs = async (account) => Number(await sql(`SELECT count(*) FROM file_blobs b
+  WHERE account_id = ${account} AND NOT EXISTS (SELECT 1 FROM exports x
+    WHERE x.account_id = b.account_id AND x.blob_id = b.id)
+  AND NOT EXISTS (SELECT 1 FROM drive_items i WHERE i.account_id = b.account_id AND i.blob_id = b.id)`));
 
 before(async () => {
   pg = await startPostgres();
@@ -575,7 +581,7 @@ test('signed URLs: tampered, expired or reused for another export -> 403; other 
   assert.deepEqual(r.body, { id: a.id, deleted: true });
   assert.equal((await A.c.get(`/api/v1/exports/${a.id}`)).status, 404);
   assert.equal((await fetchRaw(a.download_url)).status, 404);
-  assert.ok(!fs.existsSync(path.join(srv.dataDir, 'exports', String(A.id), `${a.id}.hok`)));
+  assert.equal(await looseBlobs(A.id), 0, 'its bytes went with it');
 });
 
 test('at most 2 running exports per account: the third is 429', async () => {
@@ -668,7 +674,9 @@ test('clean-up: files and records go 24 h after the end; stale and orphaned ones
   assert.equal(r.status, 201, r.text);
   const done = await exportOf(t.c, { channels: t.channels, from: A.from, to: A.to, format: 'csv' });
   const dir = path.join(srv.dataDir, 'exports', String(t.id));
-  assert.ok(fs.existsSync(path.join(dir, `${done.id}.zip`)));
+  // The file is in the database (any server process serves it), not here.
+  assert.equal(await sql(`SELECT blob_id IS NOT NULL FROM exports WHERE id = ${done.id}`), 't');
+  assert.ok(!fs.existsSync(path.join(dir, `${done.id}.zip`)));
   // Export files do not count against the storage quota (P2).
   const before = await sql(`SELECT data_bytes + drive_bytes FROM account_storage WHERE account_id = ${t.id}`);
   assert.ok(Number(before) < done.bytes || done.bytes < 1000);
@@ -682,7 +690,7 @@ test('clean-up: files and records go 24 h after the end; stale and orphaned ones
     ARRAY[${t.channels[0]}]::bigint[], 0, 1, 'UTC', now(), now()) RETURNING id`));
   r = await request(srv.url, 'POST', '/api/v1/test/export-cleanup');
   assert.equal(r.status, 200, JSON.stringify(r.body));
-  assert.ok(fs.existsSync(path.join(dir, `${done.id}.zip`)), 'kept within 24 h');
+  assert.equal((await fetchRaw(done.download_url)).status, 200, 'kept within 24 h');
   assert.ok(!fs.existsSync(path.join(dir, '999999999.zip')));
   assert.ok(!fs.existsSync(path.join(dir, '999999998.hok.part')));
   assert.ok(fs.existsSync(path.join(dir, 'notes.txt')));
@@ -702,7 +710,7 @@ test('clean-up: files and records go 24 h after the end; stale and orphaned ones
   } finally {
     await setClock(srv.url, 0);
   }
-  assert.ok(!fs.existsSync(path.join(dir, `${done.id}.zip`)));
+  assert.equal(await sql(`SELECT count(*) FROM file_blobs WHERE account_id = ${t.id}`), '0');
   assert.equal(await sql(`SELECT count(*) FROM exports WHERE account_id = ${t.id}`), '0');
   assert.equal((await fetchRaw(done.download_url)).status, 404);
 });

@@ -266,7 +266,7 @@ static int h_test_storage(http_req *req)
 }
 
 /* POST /api/v1/test/drive-retention {grace_s?}: run the drive's periodic
- * job now (L5 retention at the test clock, then the orphan sweep). */
+ * job now (L5 retention at the test clock, then the file store's sweep). */
 static int h_test_retention(http_req *req)
 {
     const cJSON *grace = cJSON_GetObjectItemCaseSensitive(req->body, "grace_s");
@@ -281,8 +281,7 @@ static int h_test_retention(http_req *req)
         }
         grace_s = (int64_t)grace->valuedouble;
     }
-    if (svc_drive_cleanup(req->srv->pool, req->srv->cfg.data_dir, auth_now() * 1000000,
-                          grace_s, &s, &e) != SVC_OK) {
+    if (svc_drive_cleanup(req->srv->pool, auth_now() * 1000000, grace_s, &s, &e) != SVC_OK) {
         return admb_reply_err(req, &e);
     }
     o = cJSON_CreateObject();
