@@ -20,13 +20,30 @@
 // fills (target portal_vendor). METRON_SERVER_BIN names the server binary
 // (default build/server/metron-server-test); METRON_CHROMIUM the browser
 // (default /usr/bin/chromium, Debian's package, driven by playwright-core).
+//
+// The three ways of hosting the portal (docs/deploy.md) are startStack's
+// option deploy, or METRON_PORTAL_DEPLOY for a whole run of test files:
+//   server  metron-server serves portal/ (the default);
+//   nginx   nginx (deploy/nginx/metron.conf) serves scripts/portal-dist's
+//           folder at /metron/ and passes /metron/api/ to the server from
+//           127.0.0.2, which the server trusts as its proxy (the browser,
+//           at 127.0.0.1, is a client like any other): env.url is
+//           http://127.0.0.1:<nginx>/metron;
+//   cors    nginx (deploy/nginx/metron-static.conf) serves the portal-dist
+//           folder on one loopback port, made with --api pointing at the
+//           server on another, whose --cors-origins lists the portal's
+//           origin: env.url is the portal, env.apiUrl the server.
+// env.apiUrl is where the API is reached from node (the same as env.url
+// but in the cors way).
 import fs from 'node:fs';
 import path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { chromium } from 'playwright-core';
 import {
   startPostgres, startServer, startSmtpSink, createAccount, createUser, login, request,
-  setClock, repoRoot, sleep,
+  setClock, repoRoot, sleep, freePort, tempDir,
 } from '../server/harness.mjs';
+import { startNginx } from '../server/nginx.mjs';
 
 export { repoRoot, sleep, request, startSmtpSink };
 export const portalDir = path.join(repoRoot, 'portal');
@@ -98,9 +115,11 @@ export function checkVendor() {
  * Start PostgreSQL, metron-server serving portal/ and one headless Chromium.
  * Options: demo (true: the server creates the demo accounts of DEMO), smtp
  * (true: also start an SMTP sink and point the server at it), env, args
- * (extra server environment / flags).
- * Returns { url, srv, pg, smtp, browser, psql(sql), createAccount(o),
- * createUser(o), login(o), setClock(s), stop() }.
+ * (extra server environment / flags), deploy ('server' | 'nginx' | 'cors',
+ * see above; default METRON_PORTAL_DEPLOY or 'server').
+ * Returns { url, apiUrl, deploy, nginx, dist, srv, pg, smtp, browser,
+ * psql(sql), createAccount(o), createUser(o), login(o), setClock(s), stop() }
+ * (nginx and dist, the portal-dist folder, only in the nginx and cors ways).
  * createAccount/createUser/login take the options of tests/server/harness.mjs.
  */
 export async function startStack(options = {}) {
@@ -123,11 +142,33 @@ export async function startStack(options = {}) {
     env.METRON_SMTP_FROM = 'metron@example.test';
   }
   const args = [...(options.demo ? ['--demo'] : []), ...(options.args || [])];
+  const deploy = options.deploy || process.env.METRON_PORTAL_DEPLOY || 'server';
+  if (!['server', 'nginx', 'cors'].includes(deploy)) throw new Error(`unknown deploy way "${deploy}"`);
+  let ngxPort = 0;
+  if (deploy !== 'server') {
+    ngxPort = await freePort();
+    const portalUrl = `http://127.0.0.1:${ngxPort}${deploy === 'nginx' ? '/metron' : ''}`;
+    env.METRON_PUBLIC_URL = portalUrl; // links in mails go to the portal
+    args.push(...(deploy === 'nginx' ? ['--trusted-proxies', NGINX_BIND]
+      : ['--cors-origins', `http://127.0.0.1:${ngxPort}`]));
+  }
   const srv = await startServer({ databaseUrl: dbUrl, portalDir, env, args });
+  let ngx = null;
+  let dist = null;
+  let url = srv.url;
+  if (deploy !== 'server') {
+    dist = portalDist(deploy === 'cors' ? ['--api', `${srv.url}/api/v1`] : []);
+    ngx = deploy === 'nginx'
+      ? await startNginx('metron.conf', { LISTEN: `127.0.0.1:${ngxPort}`, PREFIX: '/metron/',
+        PORTAL_DIR: dist, SERVER: `127.0.0.1:${srv.port}` }, { proxyBind: NGINX_BIND })
+      : await startNginx('metron-static.conf', { LISTEN: `127.0.0.1:${ngxPort}`, PORTAL_DIR: dist,
+        API_ORIGIN: srv.url });
+    url = env.METRON_PUBLIC_URL;
+  }
   const browser = await chromium.launch(LAUNCH);
   const dbName = new URL(dbUrl).pathname.slice(1);
   return {
-    url: srv.url, srv, pg, smtp, browser,
+    url, apiUrl: deploy === 'cors' ? srv.url : url, deploy, nginx: ngx, dist, srv, pg, smtp, browser,
     psql: (sql) => pg.psql(sql, dbName),
     createAccount: (o) => createAccount(srv.url, o),
     createUser: (o) => createUser(srv.url, o),
@@ -135,11 +176,28 @@ export async function startStack(options = {}) {
     setClock: (s) => setClock(srv.url, s),
     async stop() {
       try { await browser.close(); } catch { /* already closed */ }
+      if (ngx) await ngx.stop();
       await srv.stop();
       if (smtp) await smtp.stop();
       await pg.destroy();
+      if (dist) fs.rmSync(dist, { recursive: true, force: true });
     },
   };
+}
+
+/** The address nginx connects to the server from in the nginx way. */
+const NGINX_BIND = '127.0.0.2';
+
+/**
+ * The portal as scripts/portal-dist.mjs makes it for a static host, in a new
+ * temporary folder ("args": e.g. ['--api', URL]); returns the folder.
+ */
+export function portalDist(args = []) {
+  const dir = tempDir('metron-dist-');
+  const r = spawnSync(process.execPath, [path.join(repoRoot, 'scripts', 'portal-dist.mjs'), dir, ...args],
+    { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`scripts/portal-dist.mjs failed: ${r.stderr}${r.stdout}`);
+  return dir;
 }
 
 /** The same as startStack. */
@@ -202,6 +260,24 @@ export async function shot(page, name, { fullPage = true } = {}) {
   const file = path.join(shotsDir, `${name}.png`);
   await page.screenshot({ path: file, fullPage });
   return file;
+}
+
+/**
+ * A request from inside the page, as the portal makes it: to env.apiUrl
+ * ("path" like "/api/v1/me"), with the page's cookies, and on writes the
+ * page's CSRF token. Resolves to { status, body } (body: parsed JSON or null).
+ */
+export function pageFetch(page, env, p, { method = 'GET', body } = {}) {
+  return page.evaluate(async ({ u, method, body }) => {
+    const headers = {};
+    if (method !== 'GET' && method !== 'HEAD') headers['X-CSRF-Token'] = sessionStorage.getItem('metron.csrf');
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    const res = await fetch(u, { method, headers, credentials: 'include',
+      body: body === undefined ? undefined : JSON.stringify(body) });
+    let json = null;
+    try { json = await res.json(); } catch { /* no JSON */ }
+    return { status: res.status, body: json };
+  }, { u: env.apiUrl + p, method, body });
 }
 
 /** Wait until the router has shown `page` (the main area's data-page). */

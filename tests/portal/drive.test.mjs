@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startStack, openPage, signIn, shot, waitForPage, scrollWidth } from './browser.mjs';
+import { startStack, openPage, signIn, shot, waitForPage, scrollWidth, pageFetch } from './browser.mjs';
 import { PASSWORD } from './fixtures.mjs';
 import { appClient, MIN_US } from '../server/data_helpers.mjs';
 import { makeHok2 } from './make_hok2.mjs';
@@ -45,7 +45,7 @@ before(async () => {
   await admin.put(`/api/v1/devices/${deviceId}/selection`, { channel_ids: chIds });
   const t = Date.now() * 1000 - 3600e6;
   const t0 = t - (t % MIN_US);
-  r = await appClient(env.url, app.credential).batch({ batch_id: 'd1', channels: chIds.map((id, k) => ({
+  r = await appClient(env.apiUrl, app.credential).batch({ batch_id: 'd1', channels: chIds.map((id, k) => ({
     id, t: [t0, t0 + MIN_US], v: [180 + k, 181 + k] })) });
   assert.ok(r.status < 300, r.text);
 });
@@ -148,7 +148,7 @@ test('folders, uploads with progress, sort, download, rename, move, open in the 
   await page.waitForSelector('.dr-up[data-name="big.bin"][data-state=cancelled]');
   await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0,
     downloadThroughput: -1, uploadThroughput: -1 });
-  const listing = await page.evaluate(async (id) => (await fetch(`/api/v1/drive/folders/${id}`)).json(), folderId);
+  const listing = (await pageFetch(page, env, `/api/v1/drive/folders/${folderId}`)).body;
   assert.deepEqual(listing.items.map((i) => i.name), ['Prüfung 7.hok2']);
   await page.evaluate(() => window.scrollTo(0, 0));
   await shot(page, 'drive-pc');

@@ -31,7 +31,7 @@ export async function seedAccount(env, { account = 'acme', plan = 'pro', userNam
   await admin.put(`/api/v1/devices/${deviceId}/selection`, { channel_ids: channels.slice(0, 3) });
   const t0 = (Date.now() - 10 * 60000) * 1000;
   const t0m = t0 - (t0 % 60e6);
-  const ingest = appClient(env.url, app.credential);
+  const ingest = appClient(env.apiUrl || env.url, app.credential);
   r = await ingest.batch({ batch_id: 'seed-1', channels: [
     { id: channels[0], t: [t0m, t0m + 60e6], v: [12.25, 12.5] },
     { id: channels[1], t: [t0m, t0m + 60e6], v: [3, '+over'] },

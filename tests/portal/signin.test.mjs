@@ -3,7 +3,7 @@
 // SMTP sink, logout, and the automatic logout after 24 h idle.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startStack, openPage, signIn, shot, waitForPage } from './browser.mjs';
+import { startStack, openPage, signIn, shot, waitForPage, pageFetch } from './browser.mjs';
 import { PASSWORD, totp } from './fixtures.mjs';
 
 let env;
@@ -31,8 +31,8 @@ test('account ID + user ID + password; logout shows the sign-in page with a mess
   await logout(page);
   assert.match(await page.textContent('[data-testid=signin-reason]'), /signed out/);
   // The session is gone on the server too.
-  const r = await page.evaluate(async () => (await fetch('/api/v1/auth/session')).status);
-  assert.equal(r, 401);
+  const r = await pageFetch(page, env, '/api/v1/auth/session');
+  assert.equal(r.status, 401);
   assert.deepEqual(page.cspErrors, []);
   assert.deepEqual(page.consoleErrors, []);
   await page.context().close();
@@ -90,13 +90,8 @@ test('TOTP: enrolment with a QR code, then sign-in with a code computed from the
     code: (kind) => { assert.equal(kind, 'totp'); return totp(secret, Math.floor(Date.now() / 30000) + 1); } });
   await waitForPage(page, 'monitor');
   // Back to no second step for the other tests.
-  const r = await page.evaluate(async () => {
-    const csrf = sessionStorage.getItem('metron.csrf');
-    const res = await fetch('/api/v1/me/two-step', { method: 'PUT', headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf },
-      body: JSON.stringify({ mode: 'off' }) });
-    return res.status;
-  });
-  assert.equal(r, 200);
+  const r = await pageFetch(page, env, '/api/v1/me/two-step', { method: 'PUT', body: { mode: 'off' } });
+  assert.equal(r.status, 200);
   assert.deepEqual(page.consoleErrors, []);
   await page.context().close();
 });

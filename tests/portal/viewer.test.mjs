@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { startStack, openPage, signIn, shot, waitForPage, scrollWidth } from './browser.mjs';
+import { startStack, openPage, signIn, shot, waitForPage, scrollWidth, pageFetch } from './browser.mjs';
 import { PASSWORD } from './fixtures.mjs';
 import { appClient, MIN_US } from '../server/data_helpers.mjs';
 import { loadCore } from './make_hok2.mjs';
@@ -56,7 +56,7 @@ before(async () => {
   const now = Date.now() * 1000;
   t0 = now - (now % (24 * 3600e6)) - 8 * 24 * 3600e6;
   const times = Array.from({ length: WEEK_MIN }, (_, i) => t0 + i * MIN_US);
-  const ingest = appClient(env.url, app.credential);
+  const ingest = appClient(env.apiUrl, app.credential);
   r = await ingest.batch({ batch_id: 'week-1', channels: [
     { id: ch.Saw, t: times, v: times.map((_, i) => saw(i)) },
     { id: ch.Wave, t: times, v: times.map((_, i) => wave(i)) },
@@ -274,7 +274,7 @@ test('comparison: two periods overlaid (day 2 over day 1) and the channel picker
   assert.deepEqual(p.labels.slice(0, 2), ['Saw', 'Wave']);
   assert.match(await page.evaluate(() => location.hash), new RegExp(`channels=${ch.Saw}%2C${ch.Wave}|channels=${ch.Saw},${ch.Wave}`));
   // History (D2): the channels charted are the most recent ones.
-  const hist = await page.evaluate(async () => (await fetch('/api/v1/me/channel-history')).json());
+  const hist = (await pageFetch(page, env, '/api/v1/me/channel-history')).body;
   assert.deepEqual(hist.slice(0, 2).map((c) => c.name).sort(), ['Saw', 'Wave']);
   assert.deepEqual(page.consoleErrors, []);
   await page.context().close();

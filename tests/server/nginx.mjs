@@ -15,10 +15,11 @@ export const nginxBin = process.env.METRON_NGINX || '/usr/sbin/nginx';
 
 /**
  * Start nginx with deploy/nginx/<site> (LISTEN is set here: a free port on
- * 127.0.0.1, or vars.LISTEN). Resolves to { url, port, dir, stop() } once
- * it answers.
+ * 127.0.0.1, or vars.LISTEN). opts.proxyBind: the address nginx connects to
+ * the server from (e.g. 127.0.0.2, so that the browser's 127.0.0.1 is not
+ * the proxy's). Resolves to { url, port, dir, stop() } once it answers.
  */
-export async function startNginx(site, vars = {}) {
+export async function startNginx(site, vars = {}, { proxyBind } = {}) {
   if (!fs.existsSync(nginxBin)) {
     throw new Error(`${nginxBin} is missing: scripts/bootstrap installs nginx-light`);
   }
@@ -49,7 +50,7 @@ http {
   fastcgi_temp_path ${dir}/fastcgi;
   uwsgi_temp_path ${dir}/uwsgi;
   scgi_temp_path ${dir}/scgi;
-  include ${dir}/site.conf;
+${proxyBind ? `  proxy_bind ${proxyBind};\n` : ''}  include ${dir}/site.conf;
 }
 `);
   let stderr = '';
