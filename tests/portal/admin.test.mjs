@@ -109,12 +109,13 @@ test('the own logo uploads from a file and appears in the header (G7, P22)', asy
   const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==', 'base64');
   const page = await openPage(env);
   await signIn(page, { account: 'evil', user: 'admin', password: PASSWORD });
-  assert.equal(await page.getAttribute('#logo', 'src'), 'css/logo.svg');
+  // The portal's own logo, found relative to its modules (docs/deploy.md).
+  assert.equal(await page.$eval('#logo', (i) => i.src), `${env.url}/css/logo.svg`);
   await page.goto(`${env.url}/#/admin/account`);
   await waitForPage(page, 'admin/account');
   await page.setInputFiles('#logo-file', { name: 'logo.png', mimeType: 'image/png', buffer: png });
   await page.click('[data-testid=logo-upload]');
-  await page.waitForFunction(() => document.querySelector('#logo').getAttribute('src').startsWith('/api/v1/account/logo'));
+  await page.waitForFunction((u) => document.querySelector('#logo').src.startsWith(u), `${env.url}/api/v1/account/logo?`);
   // The header shows the uploaded image (1 x 1 px) once it has loaded.
   await page.waitForFunction(() => {
     const img = document.querySelector('#logo');

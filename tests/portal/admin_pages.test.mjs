@@ -247,11 +247,12 @@ test('help and about: version, the supported instruments, the references and the
     assert.doesNotMatch(models, /null|undefined|lr8450-direct/);
     assert.equal(await page.getAttribute('[data-testid=help-offline]', 'href'), 'offline.html');
     // The references are there to download.
-    const api = await request(env.url, 'GET', `/${await page.getAttribute('[data-testid=help-openapi]', 'href')}`);
+    // (The links are absolute: relative to the portal's modules, wherever it is hosted.)
+    const api = await request(env.url, 'GET', await page.$eval('[data-testid=help-openapi]', (a) => a.href));
     assert.equal(api.status, 200);
     assert.match(api.body.openapi, /^3\./);
     assert.ok(api.body.paths['/me/tokens/{id}']);
-    const ingest = await request(env.url, 'GET', `/${await page.getAttribute('[data-testid=help-ingest]', 'href')}`);
+    const ingest = await request(env.url, 'GET', await page.$eval('[data-testid=help-ingest]', (a) => a.href));
     assert.equal(ingest.status, 200);
     assert.match(String(ingest.body), /ingest\/batches/);
     if (size === 'phone390') await assertFits(page, 'help');
