@@ -256,8 +256,8 @@ db_status db_alarm_group_next(db_conn *c, long long account_id, long long group_
 
 static db_stmt st_channels = {"alarm_channels",
     "SELECT c.id, c.expression IS NOT NULL, COALESCE(c.group_id, p.group_id, 0), "
-    " COALESCE(p.id, 0) FROM channels c "
-    "LEFT JOIN devices d ON d.account_id = c.account_id AND d.id = c.device_id "
+    " COALESCE(p.id, 0), COALESCE(d.model, ''), COALESCE(d.firmware, ''), COALESCE(p.kind, '') "
+    "FROM channels c LEFT JOIN devices d ON d.account_id = c.account_id AND d.id = c.device_id "
     "LEFT JOIN apps p ON p.account_id = d.account_id AND p.id = d.app_id "
     "WHERE c.account_id = $1 AND c.id = ANY($2::bigint[])", 0};
 
@@ -280,6 +280,9 @@ db_status db_alarm_channels(db_conn *c, long long account_id, const long long *i
                 out[i].computed = col_bool(res, r, 1);
                 out[i].group_id = col_ll(res, r, 2);
                 out[i].app_id = col_ll(res, r, 3);
+                snprintf(out[i].model, sizeof out[i].model, "%s", PQgetvalue(res, r, 4));
+                snprintf(out[i].firmware, sizeof out[i].firmware, "%s", PQgetvalue(res, r, 5));
+                snprintf(out[i].kind, sizeof out[i].kind, "%s", PQgetvalue(res, r, 6));
             }
         }
     }

@@ -81,6 +81,9 @@ typedef struct {
     bool computed;      /* a computed channel (X1) */
     long long group_id; /* its group: the computed channel's, or its app's (0 = none) */
     long long app_id;   /* its app (measured channels), else 0 */
+    char model[33];     /* its instrument's model, firmware and app kind ("" for a */
+    char firmware[33];  /* computed channel): the supported-instrument table (I4) */
+    char kind[16];      /* decides whether alarms are possible on it */
 } db_alarm_channel;
 
 db_status db_alarm_channels(db_conn *c, long long account_id, const long long *ids, int n,

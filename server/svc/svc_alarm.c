@@ -14,6 +14,7 @@
 #include "auth.h"
 #include "db_account.h"
 #include "db_computed.h"
+#include "instruments.h"
 #include "mt/alarm.h"
 #include "svc_tx.h"
 
@@ -156,6 +157,18 @@ static svc_status check_rule(db_conn *c, const svc_actor *a, db_alarm_rule *r, s
             return svc_fail(e, SVC_INVALID, NULL, "channels",
                             "channels[%d]: channel %lld is not in this measurement group", i,
                             r->ch[i]);
+        }
+        /* I4: alarms need the instrument's firmware to reach the table's
+         * minimum for alarms (a firmware not known is not refused). */
+        if (!info[i].computed && info[i].model[0] != '\0') {
+            char why[240];
+            instr_verdict v = instr_check(info[i].model, instr_app_bit(info[i].kind),
+                                          info[i].firmware, INSTR_ALARMS, why, sizeof why);
+            if (v == INSTR_FIRMWARE_TOO_OLD || v == INSTR_NOT_SUPPORTED) {
+                return svc_fail(e, SVC_UNPROCESSABLE,
+                                v == INSTR_FIRMWARE_TOO_OLD ? "firmware_too_old" : "not_supported",
+                                "channels", "channels[%d]: channel %lld: %s", i, r->ch[i], why);
+            }
         }
     }
     if (n_ch == 2) {

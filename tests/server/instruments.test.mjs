@@ -2,7 +2,8 @@
 // the specification with its app kinds and minimum firmware per function
 // ("-" cells, the PQ3198 footnote), what a device's firmware allows shown on
 // the device, monitoring refused below the minimum with the model, the
-// function and the version named, and the firmware upgrade request (M6).
+// function and the version named (batches and alarm settings), and the
+// firmware upgrade request (M6).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createAccount, createUser, login, startStack, stopStack } from './harness.mjs';
@@ -136,4 +137,34 @@ test('a firmware upgrade (M6) is a request to the app: administrators, a newer v
   assert.equal(r.body.firmware, 'V2.30');
   const pending = await t.ingest.requests();
   assert.deepEqual(pending.body.requests, [{ id: r.body.id, kind: 'firmware_upgrade', device_id: dev.id, firmware: 'V2.30' }]);
+});
+
+test('an alarm on an instrument below the minimum for alarms is refused, and allowed once upgraded', async () => {
+  const t = await tenant();
+  let r = await t.c.post('/api/v1/groups', { name: uniq('Site') });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  const group = r.body.id;
+  r = await t.c.patch(`/api/v1/apps/${t.appId}`, { group_id: group });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  const old = await device(t, 'LR8450', 'V1.40');
+  const unknown = await device(t, 'PW3390');
+  const body = (ch) => ({ name: uniq('Hot'), rule: 'CH1 > 30', channels: [ch] });
+  r = await t.c.post(`/api/v1/groups/${group}/alarms`, body(old.channels[0]));
+  assert.equal(r.status, 422, JSON.stringify(r.body));
+  assert.equal(r.body.code, 'firmware_too_old');
+  assert.equal(r.body.field, 'channels');
+  assert.match(r.body.message, /LR8450 with firmware V1\.40: alarms need firmware V1\.50 or later/);
+  assert.equal((await t.c.get(`/api/v1/groups/${group}/alarms`)).body.items.length, 0, 'nothing stored');
+  // A firmware not known is not refused; an edit onto the old one is.
+  r = await t.c.post(`/api/v1/groups/${group}/alarms`, body(unknown.channels[0]));
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  const rule = r.body.id;
+  r = await t.c.patch(`/api/v1/alarms/${rule}`, { channels: [old.channels[0]] });
+  assert.equal(r.status, 422, JSON.stringify(r.body));
+  assert.equal((await t.c.get(`/api/v1/alarms/${rule}`)).body.channels[0], unknown.channels[0]);
+  // After the upgrade (the app reports V1.50) the same alarm is taken.
+  r = await t.c.patch(`/api/v1/devices/${old.id}`, { firmware: 'V1.50' });
+  assert.equal(r.status, 200);
+  r = await t.c.post(`/api/v1/groups/${group}/alarms`, body(old.channels[0]));
+  assert.equal(r.status, 201, JSON.stringify(r.body));
 });
