@@ -280,7 +280,7 @@ test('two servers share the subscription: every message is handled once, by one 
   await assertContiguous(t, from);
 });
 
-test('a gateway that dies is marked disconnected by its will (S6, cause mqtt)', async () => {
+test('a gateway that dies is marked disconnected by its will (S6, cause mqtt), and connected when it is back', async () => {
   const t = await newApp();
   const g = gateway({ url: srv.url, code: t.credential, args: ['--channels', '1', '--keepalive', '5'] });
   await g.waitFor(/MQTTS: connected/);
@@ -299,4 +299,21 @@ test('a gateway that dies is marked disconnected by its will (S6, cause mqtt)', 
   assert.equal(r.status, 200);
   assert.equal(await sql(`SELECT event || ' ' || cause FROM app_connection_events
     WHERE app_id = ${t.appId} ORDER BY id DESC LIMIT 1`), 'disconnected mqtt');
+  const [disconnectedAt] = (await sql(`SELECT extract(epoch FROM disconnected_at) FROM apps
+    WHERE id = ${t.appId}`)).split('\n').map(Number);
+  assert.ok(Math.abs(disconnectedAt * 1000 - killed) < 15000, 'the time of the will is kept');
+  // The gateway comes back (its state folder): connected again at its
+  // first message, the times of both kept, the change recorded.
+  const back = gateway({ state: g.state, args: ['--keepalive', '5'] });
+  await back.waitFor(/MQTTS: connected/);
+  await until(async () => (await sql(`SELECT connected FROM apps WHERE id = ${t.appId}`)) === 't',
+    'connected again');
+  const [connectedAt, disconnectedAt2] = (await sql(`SELECT extract(epoch FROM connected_at) || '|' ||
+    extract(epoch FROM disconnected_at) FROM apps WHERE id = ${t.appId}`)).split('|').map(Number);
+  assert.ok(connectedAt > disconnectedAt2, 'connected after the disconnection');
+  assert.equal(disconnectedAt2, disconnectedAt, 'the disconnection time stays');
+  assert.equal((await request(srv.url, 'POST', '/api/v1/test/jobs?job=app_connections')).status, 200);
+  assert.equal(await sql(`SELECT event FROM app_connection_events
+    WHERE app_id = ${t.appId} ORDER BY id DESC LIMIT 1`), 'connected');
+  await back.stop();
 });
