@@ -16,9 +16,11 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import url from 'node:url';
-import { startStack, openPage, signIn, waitForPage, pageFetch, shot, openBrowser } from './browser.mjs';
+import { spawnSync } from 'node:child_process';
+import { startStack, signIn, waitForPage, pageFetch, shot, openBrowser, repoRoot } from './browser.mjs';
 import { PASSWORD, seedAccount } from './fixtures.mjs';
 import { makeHok2 } from './make_hok2.mjs';
 
@@ -237,3 +239,39 @@ describe('the portal on one origin, the API on another (--cors-origins)', () => 
       await context.close();
     });
 });
+
+test('scripts/portal-dist: one release folder per content, written again changes nothing in it; the API address goes into the page; a bad one is refused',
+  () => {
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'metron-dist-'));
+    const dist = (...args) => spawnSync(process.execPath, [path.join(repoRoot, 'scripts', 'portal-dist.mjs'), out, ...args],
+      { encoding: 'utf8' });
+    try {
+      let r = dist('--api', 'https://api.example.test/api/v1');
+      assert.equal(r.status, 0, r.stderr);
+      const releases = fs.readdirSync(path.join(out, 'release'));
+      assert.equal(releases.length, 1);
+      assert.match(releases[0], /^[0-9a-f]{16}$/);
+      const index = fs.readFileSync(path.join(out, 'index.html'), 'utf8');
+      assert.match(index, /<meta name="metron-api" content="https:\/\/api\.example\.test\/api\/v1">/);
+      assert.match(index, new RegExp(`<script type="module" src="release/${releases[0]}/js/app.mjs">`));
+      assert.doesNotMatch(index, /(href|src)="(css|js|vendor|i18n)\//);
+      const offline = fs.readFileSync(path.join(out, 'offline.html'), 'utf8');
+      assert.match(offline, new RegExp(`src="release/${releases[0]}/vendor/offline.bundle.js"`));
+      const app = path.join(out, 'release', releases[0], 'js', 'app.mjs');
+      const before = fs.statSync(app).mtimeMs;
+      r = dist();
+      assert.equal(r.status, 0, r.stderr);
+      assert.deepEqual(fs.readdirSync(path.join(out, 'release')), releases);
+      assert.equal(fs.statSync(app).mtimeMs, before);
+      assert.match(fs.readFileSync(path.join(out, 'index.html'), 'utf8'), /<meta name="metron-api" content="">/);
+      r = dist('--api', 'https://x.test/"><script>');
+      assert.equal(r.status, 2);
+      assert.match(r.stderr, /--api must be a URL/);
+      r = dist('--api');
+      assert.equal(r.status, 2);
+      assert.match(r.stderr, /--api needs a value/);
+      assert.deepEqual(fs.readdirSync(path.join(out, 'release')), releases);
+    } finally {
+      fs.rmSync(out, { recursive: true, force: true });
+    }
+  });
