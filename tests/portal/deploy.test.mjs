@@ -42,7 +42,7 @@ describe('behind nginx on one origin, at /metron/', () => {
   after(async () => { if (env) await env.stop(); });
 
   test('every file comes from the release folder under the sub-path (a year, the right types); the wasm core, uPlot and the catalogues load; a new release shows at the next load',
-    async () => {
+    async (t) => {
       assert.match(env.url, /^http:\/\/127\.0\.0\.1:\d+\/metron$/);
       const context = await env.browser.newContext({ viewport: { width: 1280, height: 800 } });
       const page = await context.newPage();
@@ -93,6 +93,23 @@ describe('behind nginx on one origin, at /metron/', () => {
       assert.ok(pageRes.headers.etag, 'the page has a validator');
       const api = seen.filter((r) => r.url.startsWith(`${env.url}/api/v1/`));
       assert.ok(api.length > 3 && api.every((r) => r.status < 500), 'the API through nginx');
+
+      // The next visit (a new tab of the same browser): the page is asked
+      // again (304), the release's files come from the browser's cache
+      // without a request (nginx's access log sees none).
+      const log = path.join(env.nginx.dir, 'access.log');
+      const lines = () => fs.readFileSync(log, 'utf8').split('\n').filter(Boolean);
+      const n0 = lines().length;
+      const again = await context.newPage();
+      await again.goto(`${env.url}/#/monitor`);
+      await waitForPage(again, 'monitor');
+      await again.waitForSelector('[data-testid=user-menu]');
+      const visit = lines().slice(n0).map((l) => (/"GET (\S+) HTTP[^"]*" (\d+)/.exec(l) || []).slice(1, 3).join(' '));
+      assert.ok(visit.includes('/metron/ 304'), visit.join('\n'));
+      assert.deepEqual(visit.filter((l) => l.includes('/release/')), []);
+      t.diagnostic(`first visit: ${files.length} release files fetched; next visit: ${visit.length} requests, ` +
+        `${visit.filter((l) => l.includes('/api/')).length} of them to the API, none for release files`);
+      await again.close();
 
       // A new release: its folder next to the old one, then index.html
       // names it. The next load takes it, without any cache to clear.
