@@ -281,7 +281,9 @@ db_status db_report_count(db_conn *c, long long account_id, long long group_id, 
     " 'next_period', CASE WHEN r.auto_enabled AND r.next_start IS NOT NULL THEN "              \
     "   json_build_object('from', mt_utc(to_timestamp(r.next_start / 1e6)), "                 \
     "   'to', mt_utc(to_timestamp(r.next_end / 1e6)), 'from_us', r.next_start, "               \
-    "   'to_us', r.next_end) END, "                                                            \
+    "   'to_us', r.next_end, "                                                                 \
+    "   'due_from', mt_utc(to_timestamp(r.next_end / 1e6 + $3::float8)), "                     \
+    "   'due_by', mt_utc(to_timestamp(r.next_end / 1e6 + $4::float8))) END, "                  \
     " 'folder_id', r.folder_id, "                                                              \
     " 'last_run', (SELECT json_build_object('id', x.id, 'state', x.state, 'label', x.label, "  \
     "   'kind', x.kind, 'finished_at', mt_utc(x.finished_at)) FROM report_runs x "            \
@@ -295,18 +297,21 @@ static db_stmt st_list_json = {"report_list_json",
     "SELECT COALESCE(json_agg(" REPORT_JSON " ORDER BY r.id), '[]')::text "
     "FROM report_settings r WHERE r.account_id = $1 AND r.group_id = $2", 0};
 
-db_status db_report_json(db_conn *c, long long account_id, long long id, char **json)
+db_status db_report_json(db_conn *c, long long account_id, long long id, int settle_s,
+                         int wait_s, char **json)
 {
-    char a[24], i[24];
-    const char *p[] = {db_ll(account_id, a), db_ll(id, i)};
-    return db_q_text(c, &st_json, 2, p, json);
+    char a[24], i[24], st[24], w[24];
+    const char *p[] = {db_ll(account_id, a), db_ll(id, i), db_ll(settle_s, st), db_ll(wait_s, w)};
+    return db_q_text(c, &st_json, 4, p, json);
 }
 
-db_status db_report_list_json(db_conn *c, long long account_id, long long group_id, char **json)
+db_status db_report_list_json(db_conn *c, long long account_id, long long group_id,
+                              int settle_s, int wait_s, char **json)
 {
-    char a[24], g[24];
-    const char *p[] = {db_ll(account_id, a), db_ll(group_id, g)};
-    return db_q_text(c, &st_list_json, 2, p, json);
+    char a[24], g[24], st[24], w[24];
+    const char *p[] = {db_ll(account_id, a), db_ll(group_id, g), db_ll(settle_s, st),
+                       db_ll(wait_s, w)};
+    return db_q_text(c, &st_list_json, 4, p, json);
 }
 
 /* ----------------------------------------------------------- checking */

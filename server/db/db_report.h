@@ -72,10 +72,12 @@ db_status db_report_delete(db_conn *c, long long account_id, long long id, bool 
 db_status db_report_count(db_conn *c, long long account_id, long long group_id, long long *n);
 
 /* The API's object of report "id" (NULL *json when none), and the array of
- * the group's reports. Caller frees. */
-db_status db_report_json(db_conn *c, long long account_id, long long id, char **json);
+ * the group's reports; next_period's due_from and due_by are its end plus
+ * "settle_s" and "wait_s" (the scheduling rule). Caller frees. */
+db_status db_report_json(db_conn *c, long long account_id, long long id, int settle_s,
+                         int wait_s, char **json);
 db_status db_report_list_json(db_conn *c, long long account_id, long long group_id,
-                              char **json);
+                              int settle_s, int wait_s, char **json);
 
 /* ----------------------------------------------------------- checking */
 

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -381,6 +382,22 @@ static char *with_quota(const char *items, const svc_actor *a, long long used)
     return out;
 }
 
+static svc_report_config g_rule;
+static pthread_once_t g_rule_once = PTHREAD_ONCE_INIT;
+
+static void rule_load(void)
+{
+    svc_report_config_load(&g_rule);
+}
+
+/* The scheduling rule of this process (its environment), read once: the
+ * API's next_period says when its report is due. */
+static const svc_report_config *rule_config(void)
+{
+    pthread_once(&g_rule_once, rule_load);
+    return &g_rule;
+}
+
 svc_status svc_report_list(const svc_actor *a, long long group_id, char **json, svc_error *e)
 {
     db_pool *pool = a->srv->pool;
@@ -388,6 +405,7 @@ svc_status svc_report_list(const svc_actor *a, long long group_id, char **json, 
     cx_access acc = CX_ACCESS_NONE;
     char *items = NULL;
     long long used = 0;
+    const svc_report_config *cfg = rule_config(); /* for next_period */
     svc_status rc;
     *json = NULL;
     if ((rc = svc_tx_begin(pool, &c, e)) != SVC_OK) {
@@ -397,7 +415,8 @@ svc_status svc_report_list(const svc_actor *a, long long group_id, char **json, 
     if ((rc = require(acc, false, "measurement group", e)) != SVC_OK) {
         goto out;
     }
-    SVC_TRY_DB(db_report_list_json(c, a->account_id, group_id, &items), NULL);
+    SVC_TRY_DB(db_report_list_json(c, a->account_id, group_id, cfg->settle_s, cfg->wait_s, &items),
+               NULL);
     SVC_TRY_DB(db_report_count(c, a->account_id, group_id, &used), NULL);
     if ((*json = with_quota(items ? items : "[]", a, used)) == NULL) {
         rc = svc_fail_nomem(e);
@@ -417,13 +436,14 @@ svc_status svc_report_get(const svc_actor *a, long long id, char **json, svc_err
     db_pool *pool = a->srv->pool;
     db_conn *c = NULL;
     db_report r;
+    const svc_report_config *cfg = rule_config(); /* for next_period */
     svc_status rc;
     *json = NULL;
     if ((rc = svc_tx_begin(pool, &c, e)) != SVC_OK ||
         (rc = get_report(c, a, id, false, false, &r, e)) != SVC_OK) {
         goto out;
     }
-    SVC_TRY_DB(db_report_json(c, a->account_id, id, json), NULL);
+    SVC_TRY_DB(db_report_json(c, a->account_id, id, cfg->settle_s, cfg->wait_s, json), NULL);
     if (*json == NULL) {
         rc = svc_fail(e, SVC_NOT_FOUND, NULL, NULL, "no such report");
     }

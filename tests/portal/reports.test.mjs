@@ -221,6 +221,11 @@ test('a report set up in the editor, made by hand for a past day, followed until
   assert.match(await page.textContent('[data-testid=report-auto-state]'), /^next: /);
   assert.equal(await page.textContent('[data-testid=report-quota]'), '1 of 3 report templates of this group used (Standard plan).');
   await docShot(page, 'reports-list-pc', { fullPage: false });
+  // The report's page says when the next one is due, by the server's rule.
+  await page.goto(`${env.url}/#/reports/${rep.id}`);
+  await page.waitForSelector('[data-testid=report-due]');
+  assert.match(await page.textContent('[data-testid=report-due]'),
+    /^It is made from .+ on, once every channel has sent data from after the period's end, and by .+ at the latest\.$/);
   assert.deepEqual(page.consoleErrors, []);
   assert.deepEqual(page.cspErrors, []);
   await page.context().close();

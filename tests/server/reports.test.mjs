@@ -450,6 +450,10 @@ test('settings: defaults, every member checked, P17 per plan, rights, tenants, t
   assert.ok(np.from_us <= Date.now() * 1000 && Date.now() * 1000 < np.to_us);
   assert.equal(np.to_us - np.from_us, 7 * DAY_US);
   assert.equal(new Date(np.from_us / 1000).getUTCDay(), 1); // a Monday
+  // When it is due (the scheduling rule of this server: the defaults).
+  assert.equal(Date.parse(np.due_from), np.to_us / 1000 + 300e3, 'the end + METRON_REPORT_SETTLE_S');
+  assert.equal(Date.parse(np.due_by), np.to_us / 1000 + 21600e3, 'the end + METRON_REPORT_WAIT_S');
+  assert.deepEqual((await t.c.get(`/api/v1/groups/${t.group}/reports`)).body.items.find((x) => x.id === rep.id).next_period, np);
   r = await t.c.patch(`/api/v1/reports/${rep.id}`, { auto_enabled: false });
   assert.equal(r.body.next_period, null);
 

@@ -100,7 +100,11 @@ function settingsPanel(rep) {
       kv('reports.k_formats', rep.formats.map((f) => t(`reports.format.${f}`)).join(', ')),
       kv('reports.k_recipients', nRcpt ? t('reports.recipients_n', { users: formatNumber(rep.recipients.users.length),
         system: formatNumber(rep.recipients.system.length) }) : t('reports.recipients_none')),
-      kv('reports.k_auto', nextText(rep), 'report-auto'),
+      kv('reports.k_auto', rep.next_period && rep.next_period.due_from
+        ? h('div', { class: 'cell-stack' }, h('span', { text: nextText(rep) }),
+          h('span', { class: 'muted small-text', 'data-testid': 'report-due', text: t('reports.auto_due', {
+            from: formatDateTime(rep.next_period.due_from), by: formatDateTime(rep.next_period.due_by) }) }))
+        : nextText(rep), 'report-auto'),
       rep.folder_id ? kv('reports.k_folder', h('a', { href: hrefFor('drive', { folder: rep.folder_id }), text: t('reports.open_folder'),
         'data-testid': 'report-folder' })) : null));
 }
