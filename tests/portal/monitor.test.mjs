@@ -1,7 +1,9 @@
 // Monitor and notifications in Chromium: latest values (special values as
 // words), a channel opens the viewer, the acquisition selection refused past
-// P10 with the limit and the plan, high-speed mode's countdown, the unread
-// badge, the unread/all filter and marking read.
+// P10 with the limit and the plan, high-speed mode's countdown, an
+// instrument's firmware below the minimum with what it keeps from working
+// and its upgrade asked of the app (I4, M6), the unread badge, the
+// unread/all filter and marking read.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack, openPage, signIn, waitForPage, shot } from './browser.mjs';
@@ -93,6 +95,60 @@ test('choosing more channels than P10 allows is refused with the limit and the p
   await page.waitForSelector('#selection-form', { state: 'detached' });
   await page.waitForSelector('.channel:not(.unselected)');
   assert.equal(await page.locator('.channel:not(.unselected)').count(), 30);
+  await page.context().close();
+});
+
+test('firmware (I4, M6): the monitor says what an old firmware keeps from working and asks the app for an upgrade', async () => {
+  await env.createAccount({ account: 'fwco', plan: 'pro', user: 'admin', password: PASSWORD });
+  const c = await env.login({ account: 'fwco', user: 'admin', password: PASSWORD });
+  const g = (await c.post('/api/v1/groups', { name: 'Line 2' })).body;
+  const app = (await c.post('/api/v1/apps', { kind: 'one', name: 'Old gateway', group_id: g.id })).body;
+  const dev = (await c.post(`/api/v1/apps/${app.id}/devices`, { model: 'LR8450', serial: 'SNOLD',
+    name: 'Old logger', firmware: 'V1.40' })).body;
+  assert.ok(dev.id, JSON.stringify(dev));
+  for (const key of ['CH1', 'CH2']) {
+    assert.equal((await c.post(`/api/v1/devices/${dev.id}/channels`, { key, name: key, unit: 'V' })).status, 201);
+  }
+  const page = await openPage(env);
+  await signIn(page, { account: 'fwco', user: 'admin', password: PASSWORD });
+  await waitForPage(page, 'monitor');
+  const why = page.locator('[data-testid=firmware-why]');
+  await why.waitFor();
+  assert.match(await page.textContent('[data-testid=device-firmware]'), /Firmware V1\.40/);
+  assert.match(await why.textContent(), /^Firmware V1\.50 or later is needed for monitoring, .*alarms, and the console\.$/);
+  await shot(page, 'monitor-firmware-pc');
+  // On a phone the sentence wraps inside the page.
+  await page.setViewportSize({ width: 390, height: 844 });
+  const box = await why.boundingBox();
+  assert.ok(box.x >= 0 && box.x + box.width <= 390, JSON.stringify(box));
+  await shot(page, 'monitor-firmware-phone');
+  await page.setViewportSize({ width: 1366, height: 768 });
+  // An older version is refused in the dialog, with what was typed kept.
+  await page.click('[data-testid=firmware-upgrade]');
+  await page.fill('[data-testid=fw-version]', 'V1.30');
+  await page.click('[data-testid=fw-submit]');
+  const err = page.locator('[data-testid=fw-error]:not([hidden])');
+  await err.waitFor();
+  assert.match(await err.textContent(), /already runs this version or a newer one/);
+  assert.equal(await page.inputValue('[data-testid=fw-version]'), 'V1.30');
+  await page.fill('[data-testid=fw-version]', 'V2.30');
+  await page.click('[data-testid=fw-submit]');
+  await page.waitForSelector('[data-testid=fw-version]', { state: 'detached' });
+  await page.waitForSelector('.toast >> text=asked to install firmware V2.30 on Old logger');
+  // The app picks the request up and answers it, as metron-gateway does.
+  const base = env.apiUrl || env.url;
+  const auth = { authorization: `Bearer ${app.credential}`, 'content-type': 'application/json' };
+  const pending = await (await fetch(`${base}/api/v1/ingest/requests`, { headers: auth })).json();
+  assert.equal(pending.requests.length, 1);
+  assert.equal(pending.requests[0].kind, 'firmware_upgrade');
+  const ans = await fetch(`${base}/api/v1/ingest/requests/${pending.requests[0].id}`, { method: 'POST',
+    headers: auth, body: JSON.stringify({ ok: true, message: 'installed', result: { firmware: 'V2.30' } }) });
+  assert.equal(ans.status, 200, await ans.text());
+  // The page follows the request: done, and the device shows its new firmware.
+  await page.waitForSelector('.toast >> text=Old logger now runs firmware V2.30.');
+  await page.waitForFunction(() => /Firmware V2\.30/.test(document.querySelector('[data-testid=device-firmware]')?.textContent || ''));
+  assert.equal(await why.count(), 0, 'nothing is kept from working any more');
+  assert.deepEqual(page.consoleErrors, []);
   await page.context().close();
 });
 

@@ -2,7 +2,10 @@
 // latest values (GET /groups/{id}/monitor), refreshed every minute;
 // high-speed mode (M3: 5-second values for 10 minutes, with a countdown);
 // the acquisition-channel selection per device within P10/P11 (M4); any
-// channel opens in the viewer (M5).
+// channel opens in the viewer (M5); each instrument's firmware and, when it
+// is below the supported-instrument table's minimum (I4), what it keeps
+// from working and the version needed; a firmware upgrade (M6) asked of the
+// app and followed until the app has carried it out.
 //
 // What can be trusted (docs/portal.md, "Monitor"): an app sends a batch
 // every minute, so an app counts as connected only while the server has
@@ -13,7 +16,7 @@
 // when it ends and whether 5-second values are arriving (none for
 // LIVE_SILENT_MS: "not arriving").
 import { registerPage, navigate } from '../router.mjs';
-import { t, formatNumber, formatDateTime, formatAgo } from '../i18n.mjs';
+import { t, formatNumber, formatDateTime, formatAgo, language } from '../i18n.mjs';
 import { api, errorMessage, quotaName, planName } from '../api.mjs';
 import { session, on, isAdmin, plan } from '../session.mjs';
 import { h, fill, icon } from '../ui/dom.mjs';
@@ -91,6 +94,86 @@ function channelCard(ch, cells) {
   return card;
 }
 
+const FUNCTIONS = ['monitoring', 'drive_data', 'drive_files', 'alarms', 'console'];
+const REQUEST_POLL_MS = 2000;
+const REQUEST_FOLLOW_MS = 5 * 60000; // then the page stops asking (the request lives 10 minutes)
+
+/**
+ * What the firmware of device "d" (an item of GET /apps/{id}/devices, with
+ * "functions" per I4) keeps from working, as sentences in the reader's
+ * language, e.g. "Firmware V1.50 or later is needed for monitoring, alarms
+ * and the console."; null when nothing. Functions the model has under no firmware
+ * (the table's "-") are not a firmware matter and are left out.
+ */
+export function firmwareLimits(d) {
+  if (!d || !d.functions) return null;
+  const byVersion = new Map();
+  for (const f of FUNCTIONS) {
+    const x = d.functions[f];
+    if (!x || x.allowed !== false || !x.min_firmware) continue;
+    if (!byVersion.has(x.min_firmware)) byVersion.set(x.min_firmware, []);
+    byVersion.get(x.min_firmware).push(t(`function.${f}`));
+  }
+  if (!byVersion.size) return null;
+  const list = new Intl.ListFormat(language(), { type: 'conjunction' });
+  return [...byVersion].map(([version, fns]) => t('monitor.fw_needs', { functions: list.format(fns), version }))
+    .join(' ');
+}
+
+/** Follow request "req" of app "appId" until the app has answered it. */
+async function followUpgrade(appId, req, label, reload) {
+  const until = Date.now() + REQUEST_FOLLOW_MS;
+  while (Date.now() < until) {
+    await new Promise((r) => setTimeout(r, REQUEST_POLL_MS));
+    const r = await api.get(`/apps/${appId}/requests/${req.id}`);
+    if (r.status !== 200) continue;
+    const { state } = r.body;
+    if (state === 'pending') continue;
+    if (state === 'done') toast(t('monitor.fw_done', { device: label, version: req.firmware }), 'ok', 10000);
+    else if (state === 'expired') toast(t('monitor.fw_expired', { device: label }), 'error', 10000);
+    else toast(t('monitor.fw_failed', { device: label, version: req.firmware }), 'error', 10000);
+    reload();
+    return;
+  }
+  toast(t('monitor.fw_still_pending', { device: label }), 'info', 10000);
+}
+
+/** Ask the app of device "d" to install a newer firmware on it (M6). */
+export async function upgradeDialog(d, appId, info, reload) {
+  const label = d.name || `${d.model} ${d.serial}`;
+  const needed = info && info.functions ? FUNCTIONS.map((f) => info.functions[f])
+    .filter((x) => x && x.allowed === false && x.min_firmware).map((x) => x.min_firmware) : [];
+  await showDialog({
+    title: t('monitor.fw_title', { device: label }),
+    onOpen(dlg, close) {
+      const input = h('input', { name: 'firmware', id: 'fw-version', maxlength: 32, required: true,
+        placeholder: needed[0] || 'V2.30', 'data-testid': 'fw-version' });
+      const err = h('p', { class: 'form-error', role: 'alert', hidden: true, 'data-testid': 'fw-error' });
+      const form = h('form', { class: 'form', novalidate: true },
+        h('p', { class: 'muted', text: t('monitor.fw_help') }),
+        info && info.firmware ? h('p', { text: t('monitor.firmware', { version: info.firmware }) }) : null,
+        h('label', { for: 'fw-version', text: t('monitor.fw_new') }), input, err,
+        h('div', { class: 'form-buttons' },
+          h('button', { type: 'button', onclick: () => close(null), text: t('common.cancel') }),
+          h('button', { type: 'submit', class: 'primary', 'data-testid': 'fw-submit', text: t('monitor.fw_ask') })));
+      form.addEventListener('submit', async (e) => {
+        e.preventDefault();
+        const res = await api.post(`/devices/${d.id}/firmware-upgrade`, { firmware: input.value.trim() });
+        if (res.status === 202) {
+          close(true);
+          toast(t('monitor.fw_requested', { device: label, version: res.body.firmware }), 'ok', 10000);
+          followUpgrade(appId, res.body, label, reload);
+        } else {
+          err.textContent = errorMessage(res.body, res.status, { fieldLabel: t('field.firmware') });
+          err.hidden = false;
+        }
+      });
+      dlg.querySelector('.dialog-body').append(form);
+      input.focus();
+    },
+  });
+}
+
 export async function selectionDialog(device, reload) {
   const r = await api.get(`/devices/${device.id}/channels`);
   if (r.status !== 200) { toast(errorMessage(r.body, r.status), 'error'); return; }
@@ -160,7 +243,16 @@ function drawAppState(app, pill, contact) {
     : t('monitor.never_contact');
 }
 
-function appPanel(app, cells, reload, apps) {
+/** The firmware line of a device: its version and, below the minimum, why. */
+function firmwareLine(info) {
+  if (!info || !info.firmware) return null;
+  const why = firmwareLimits(info);
+  return h('p', { class: 'device-firmware small-text', 'data-testid': 'device-firmware' },
+    h('span', { class: 'muted', text: t('monitor.firmware', { version: info.firmware }) }), ' ',
+    why ? h('span', { class: 'pill warn', 'data-testid': 'firmware-why', text: why }) : null);
+}
+
+function appPanel(app, cells, reload, apps, details) {
   const pill = h('span', { 'data-testid': 'app-state' });
   const contact = h('span', { class: 'muted small-text', 'data-testid': 'app-contact' });
   drawAppState(app, pill, contact);
@@ -172,6 +264,7 @@ function appPanel(app, cells, reload, apps) {
       contact),
     app.devices.length ? app.devices.map((d) => {
       const selected = d.channels.filter((c) => c.selected);
+      const info = details.get(d.id);
       return h('div', { class: 'device', 'data-device': String(d.id) },
         h('div', { class: 'device-head' },
           h('h3', {}, d.name || d.model, ' ', h('span', { class: 'muted small-text', text: `${d.model} · ${d.serial}` })),
@@ -179,7 +272,10 @@ function appPanel(app, cells, reload, apps) {
             selected.length ? h('button', { type: 'button', class: 'small', text: t('monitor.open_device'),
               onclick: () => navigate('viewer', { channels: selected.map((c) => c.id) }) }) : null,
             isAdmin() ? h('button', { type: 'button', class: 'small', 'data-testid': 'select-channels',
-              text: t('monitor.choose_channels'), onclick: () => selectionDialog(d, reload) }) : null)),
+              text: t('monitor.choose_channels'), onclick: () => selectionDialog(d, reload) }) : null,
+            isAdmin() ? h('button', { type: 'button', class: 'small', 'data-testid': 'firmware-upgrade',
+              text: t('monitor.fw_upgrade'), onclick: () => upgradeDialog(d, app.id, info, reload) }) : null)),
+        firmwareLine(info),
         d.channels.length ? h('div', { class: 'channels' }, d.channels.map((c) => channelCard(c, cells)))
           : h('p', { class: 'empty', text: t('monitor.no_channels') }));
     }) : h('p', { class: 'empty', text: t('monitor.no_devices') }));
@@ -309,7 +405,14 @@ registerPage('monitor', {
         appRows.length = 0;
         const apps = r.body.apps || [];
         const computed = r.body.computed || [];
-        fill(body, apps.length ? apps.map((a) => appPanel(a, cells, load, appRows))
+        // Each device's firmware and what it allows (I4): the apps' device lists.
+        const details = new Map();
+        await Promise.all(apps.map(async (a) => {
+          const dr = await api.get(`/apps/${a.id}/devices`);
+          if (dr.status === 200) for (const d of dr.body.items || []) details.set(d.id, d);
+        }));
+        if (stopped || gid !== session.groupId) return;
+        fill(body, apps.length ? apps.map((a) => appPanel(a, cells, load, appRows, details))
           : h('div', { class: 'notice' }, h('p', { text: t('monitor.no_apps') }),
             isAdmin() ? h('a', { href: '#/admin/apps', text: t('nav.admin_apps') }) : null),
         computed.length ? h('section', { class: 'panel' }, h('h2', { text: t('monitor.computed') }),
