@@ -424,3 +424,58 @@ test('the report pages fit a 390×844 phone and read as sentences in the seven l
   assert.deepEqual(page.cspErrors, []);
   await page.context().close();
 });
+
+test('a member with edit access adds only themself to the recipients; one with view access reads the reports and downloads them, and changes nothing', async () => {
+  assert.ok(reportId, 'the first test made the report');
+  const grant = async (user, name) => {
+    const { userId } = await env.createUser({ accountId: seed.accountId, user, password: PASSWORD, role: 'member', userName: name });
+    return userId;
+  };
+  const editorId = await grant('editor', 'Eddie Editor');
+  const viewerId = await grant('viewer', 'Vera Viewer');
+  let r = await seed.admin.put(`/api/v1/groups/${seed.groupId}/access`, { users: [
+    { user_id: editorId, access: 'edit' }, { user_id: viewerId, access: 'view' }], teams: [] });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  const before = (await seed.admin.get(`/api/v1/reports/${reportId}`)).body;
+  assert.deepEqual(before.recipients.users, [seed.userId]);
+
+  // The editor sees only themself; the administrator's choice stays and is said to stay.
+  const page = await openPage(env, { size: 'pc' });
+  await signIn(page, { account: 'acme', user: 'editor', password: PASSWORD });
+  await page.goto(`${env.url}/#/reports?edit=${reportId}`);
+  await waitForPage(page, 'reports');
+  await page.waitForSelector('[data-testid=report-editor]');
+  assert.deepEqual(await page.$$eval('[data-testid=report-users] input', (l) => l.map((x) => Number(x.dataset.user))), [editorId]);
+  assert.equal(await page.textContent('[data-testid=report-users]'), 'Me (Eddie Editor)');
+  assert.equal(await page.textContent('[data-testid=report-kept]'), 'Other recipients chosen by an administrator stay as they are (1).');
+  assert.equal(await page.locator('[data-testid=report-system]').count(), 0);
+  await page.check(`[data-testid=report-users] input[data-user="${editorId}"]`);
+  await page.click('[data-testid=report-save]');
+  await page.waitForSelector('[data-testid=make-panel]');
+  r = await seed.admin.get(`/api/v1/reports/${reportId}`);
+  assert.deepEqual(r.body.recipients, { users: [seed.userId, editorId], system: [] });
+  assert.deepEqual(page.consoleErrors, []);
+  await page.context().close();
+
+  // The viewer: the list and the reports made with their files; no way to change or make one.
+  const view = await openPage(env, { size: 'phone390' });
+  await signIn(view, { account: 'acme', user: 'viewer', password: PASSWORD });
+  await view.goto(`${env.url}/#/reports`);
+  await waitForPage(view, 'reports');
+  await view.waitForSelector('[data-testid=report-list] tr.rp-row');
+  for (const sel of ['report-new', 'report-edit', 'report-auto-toggle', 'report-delete']) {
+    assert.equal(await view.locator(`[data-testid=${sel}]`).count(), 0, sel);
+  }
+  await view.click('[data-testid=report-open]');
+  await view.waitForSelector('[data-testid=run-list] tr[data-run] [data-testid=run-download]');
+  assert.equal(await view.locator('[data-testid=make-panel]').count(), 0);
+  assert.equal(await view.locator('[data-testid=report-edit]').count(), 0);
+  assert.equal(await view.locator('[data-testid=run-retry]').count(), 0);
+  await assertFits(view, 'reports as a viewer');
+  // Asked directly, the server refuses a viewer's report by hand, and the page would say it in words.
+  const vc = await env.login({ account: 'acme', user: 'viewer', password: PASSWORD });
+  r = await vc.post(`/api/v1/reports/${reportId}/runs`, { date: '2024-05-01' });
+  assert.equal(r.status, 403);
+  assert.deepEqual(view.consoleErrors, []);
+  await view.context().close();
+});
