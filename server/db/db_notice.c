@@ -231,7 +231,7 @@ db_status db_app_change_done(db_conn *c, const db_app_change *ch, long long *eve
 
 static db_stmt st_accounts = {"notice_accounts",
     "SELECT a.id, a.plan, " MT_DAY_OF("a.licence_expires_at") ", "
-    " COALESCE(octet_length(a.logo), 0) + COALESCE(s.data_bytes + s.drive_bytes, 0) "
+    " COALESCE(octet_length(a.logo), 0) + COALESCE(s.data_bytes + s.drive_bytes + s.picture_bytes, 0) "
     "   + COALESCE((SELECT 24 * sum(h.n) FROM series_hot h WHERE h.account_id = a.id), 0), "
     " EXISTS (SELECT 1 FROM server_notices n WHERE n.account_id = a.id AND n.key = 'storage_low'), "
     " a.name, a.language, a.subscriber_email "

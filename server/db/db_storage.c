@@ -5,7 +5,7 @@
 
 static db_stmt st_used = {"storage_used",
     "SELECT COALESCE(octet_length(a.logo), 0) "
-    "     + COALESCE((SELECT s.data_bytes + s.drive_bytes FROM account_storage s "
+    "     + COALESCE((SELECT s.data_bytes + s.drive_bytes + s.picture_bytes FROM account_storage s "
     "                 WHERE s.account_id = a.id), 0) "
     "     + COALESCE((SELECT 24 * sum(h.n) FROM series_hot h WHERE h.account_id = a.id), 0) "
     "FROM accounts a WHERE a.id = $1", 0};

@@ -1,4 +1,5 @@
-/* Storage used per account (P2): the logo, acquired data and drive files.
+/* Storage used per account (P2): the logo, acquired data, drive files and
+ * dashboard pictures (picture_bytes, 023_dashboards.sql; db_dashboard.h).
  *
  * account_storage (004_data.sql) keeps data_bytes and drive_bytes; the
  * transactions that add or remove samples or files change them with the
@@ -10,7 +11,8 @@
 
 #include "db.h"
 
-/* Bytes the account uses now: logo + acquired data + drive files. */
+/* Bytes the account uses now: logo + acquired data + drive files +
+ * dashboard pictures. */
 db_status db_storage_used(db_conn *c, long long account_id, long long *bytes);
 
 /* Add "delta" (may be negative; the counter never goes below 0) to the
