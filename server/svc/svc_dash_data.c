@@ -27,7 +27,6 @@
  * of at most 5 x DASH_REDUCED_BUCKETS points: about 20 MB at the very most
  * (docs/dashboards.md, "Bounds"). */
 #define _POSIX_C_SOURCE 200809L
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +39,7 @@
 #include "db_dashboard.h"
 #include "mt/decimate.h"
 #include "mt/stats.h"
+#include "sbuf.h"
 #include "series_store.h"
 #include "svc_dashboard.h"
 #include "svc_data.h"
@@ -50,111 +50,43 @@
 
 /* ------------------------------------------------------------- text */
 
-typedef struct {
-    char *p;
-    size_t len, cap;
-    bool failed;
-} dbuf;
-
-static void db_reserve(dbuf *b, size_t more)
-{
-    size_t cap;
-    char *grown;
-    if (b->failed || b->len + more + 1 <= b->cap) {
-        return;
-    }
-    cap = b->cap ? b->cap : 65536;
-    while (cap < b->len + more + 1) {
-        cap *= 2;
-    }
-    grown = realloc(b->p, cap);
-    if (grown == NULL) {
-        b->failed = true;
-        return;
-    }
-    b->p = grown;
-    b->cap = cap;
-}
-
-static void db_add(dbuf *b, const char *s, size_t n)
-{
-    db_reserve(b, n);
-    if (!b->failed) {
-        memcpy(b->p + b->len, s, n);
-        b->len += n;
-        b->p[b->len] = '\0';
-    }
-}
-
-static void db_put(dbuf *b, const char *s)
-{
-    db_add(b, s, strlen(s));
-}
-
-static void db_printf(dbuf *b, const char *fmt, ...) MT_PRINTF(2, 3);
-
-static void db_printf(dbuf *b, const char *fmt, ...)
-{
-    va_list ap;
-    int n;
-    char small[256];
-    va_start(ap, fmt);
-    n = vsnprintf(small, sizeof small, fmt, ap);
-    va_end(ap);
-    if (n < 0) {
-        b->failed = true;
-        return;
-    }
-    if ((size_t)n < sizeof small) {
-        db_add(b, small, (size_t)n);
-        return;
-    }
-    db_reserve(b, (size_t)n);
-    if (!b->failed) {
-        va_start(ap, fmt);
-        vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
-        va_end(ap);
-        b->len += (size_t)n;
-    }
-}
-
 /* A JSON string of "s" (UTF-8 from the database). */
-static void db_string(dbuf *b, const char *s)
+static void put_string(sbuf *b, const char *s)
 {
-    db_put(b, "\"");
+    sb_put(b, "\"");
     for (const unsigned char *p = (const unsigned char *)(s != NULL ? s : ""); *p; p++) {
         if (*p == '"' || *p == '\\') {
             char esc[3] = {'\\', (char)*p, 0};
-            db_add(b, esc, 2);
+            sb_add(b, esc, 2);
         } else if (*p < 0x20) {
-            db_printf(b, "\\u%04x", *p);
+            sb_printf(b, "\\u%04x", *p);
         } else {
-            db_add(b, (const char *)p, 1);
+            sb_add(b, (const char *)p, 1);
         }
     }
-    db_put(b, "\"");
+    sb_put(b, "\"");
 }
 
 /* A value: a number that reads back exactly, or its special value's name. */
-static void db_value(dbuf *b, double v)
+static void put_value(sbuf *b, double v)
 {
     mt_sv kind = mt_sv_kind(v);
     if (kind != MT_SV_NONE) {
-        db_printf(b, "\"%s\"", mt_sv_name(kind));
+        sb_printf(b, "\"%s\"", mt_sv_name(kind));
         return;
     }
     for (int prec = 15; prec <= 17; prec++) {
         char text[40];
         snprintf(text, sizeof text, "%.*g", prec, v);
         if (prec == 17 || strtod(text, NULL) == v) {
-            db_put(b, text);
+            sb_put(b, text);
             return;
         }
     }
 }
 
 /* "n" doubles as little-endian float64 bytes in base64 (RFC 4648). */
-static void db_base64_f64(dbuf *b, const double *x, size_t n, bool as_int, const int64_t *xi)
+static void put_base64_f64(sbuf *b, const double *x, size_t n, bool as_int, const int64_t *xi)
 {
     static const char alphabet[] =
         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -162,7 +94,7 @@ static void db_base64_f64(dbuf *b, const double *x, size_t n, bool as_int, const
     unsigned char chunk[3];
     int in_chunk = 0;
     char *o;
-    db_reserve(b, out_len + 2);
+    sb_reserve(b, out_len + 2);
     if (b->failed) {
         return;
     }
@@ -218,50 +150,50 @@ static size_t count_runs(const int64_t *t, size_t n)
 
 /* Write the times of a raw series: as runs [first, step, count, ...] when
  * that takes at most half as many numbers as the times, else base64. */
-static void put_times(dbuf *b, const int64_t *t, size_t n)
+static void put_times(sbuf *b, const int64_t *t, size_t n)
 {
     if (n > 0 && count_runs(t, n) * 3 <= n / 2) {
         size_t i = 0;
         bool first = true;
-        db_put(b, "\"t_runs\":[");
+        sb_put(b, "\"t_runs\":[");
         while (i < n) {
             int64_t step = i + 1 < n ? t[i + 1] - t[i] : 0;
             size_t k = i + 1;
             while (k < n && t[k] - t[k - 1] == step) {
                 k++;
             }
-            db_printf(b, "%s%lld,%lld,%zu", first ? "" : ",", (long long)t[i], (long long)step,
+            sb_printf(b, "%s%lld,%lld,%zu", first ? "" : ",", (long long)t[i], (long long)step,
                       k - i);
             first = false;
             i = k;
         }
-        db_put(b, "]");
+        sb_put(b, "]");
     } else {
-        db_put(b, "\"t\":");
-        db_base64_f64(b, NULL, n, true, t);
+        sb_put(b, "\"t\":");
+        put_base64_f64(b, NULL, n, true, t);
     }
 }
 
-static void put_stats(dbuf *b, const mt_stats *st)
+static void put_stats(sbuf *b, const mt_stats *st)
 {
     static const mt_sv kinds[] = {MT_SV_MISSING, MT_SV_OVER_POS, MT_SV_OVER_NEG, MT_SV_BREAK,
                                   MT_SV_ERROR};
-    db_printf(b, "{\"n\":%llu,\"min\":", (unsigned long long)st->n);
+    sb_printf(b, "{\"n\":%llu,\"min\":", (unsigned long long)st->n);
     if (st->n > 0) {
-        db_value(b, st->min);
-        db_printf(b, ",\"t_min\":%lld,\"max\":", (long long)st->t_min);
-        db_value(b, st->max);
-        db_printf(b, ",\"t_max\":%lld,\"mean\":", (long long)st->t_max);
-        db_value(b, mt_stats_mean(st));
+        put_value(b, st->min);
+        sb_printf(b, ",\"t_min\":%lld,\"max\":", (long long)st->t_min);
+        put_value(b, st->max);
+        sb_printf(b, ",\"t_max\":%lld,\"mean\":", (long long)st->t_max);
+        put_value(b, mt_stats_mean(st));
     } else {
-        db_put(b, "null,\"t_min\":null,\"max\":null,\"t_max\":null,\"mean\":null");
+        sb_put(b, "null,\"t_min\":null,\"max\":null,\"t_max\":null,\"mean\":null");
     }
-    db_printf(b, ",\"special\":{\"count\":%llu", (unsigned long long)mt_stats_special_total(st));
+    sb_printf(b, ",\"special\":{\"count\":%llu", (unsigned long long)mt_stats_special_total(st));
     for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
-        db_printf(b, ",\"%s\":%llu", mt_sv_name(kinds[k]),
+        sb_printf(b, ",\"%s\":%llu", mt_sv_name(kinds[k]),
                   (unsigned long long)st->n_special[kinds[k]]);
     }
-    db_put(b, "}}");
+    sb_put(b, "}}");
 }
 
 /* Points of reduced buckets: per bucket its first, min, max and last value
@@ -419,7 +351,7 @@ typedef struct {
     long long account_id;
     int64_t now;
     int64_t since;
-    dbuf *b;
+    sbuf *b;
 } ctx;
 
 /* A reduced window of channel "ch": buckets and statistics. */
@@ -475,17 +407,17 @@ static svc_status put_reduced(ctx *x, int64_t ch, dash_window w, const series_co
         }
     }
     if (rc == SVC_OK) {
-        db_printf(x->b,
+        sb_printf(x->b,
                   "{\"window\":\"%s\",\"from\":%lld,\"to\":%lld,\"partial\":false,"
                   "\"reduced\":true,\"buckets\":%d,\"n\":%zu,",
                   dash_window_name(w), (long long)t0, (long long)t1, DASH_REDUCED_BUCKETS, p.n);
-        db_put(x->b, "\"t\":");
-        db_base64_f64(x->b, NULL, p.n, true, p.t);
-        db_put(x->b, ",\"v\":");
-        db_base64_f64(x->b, p.v, p.n, false, NULL);
-        db_put(x->b, ",\"stats\":");
+        sb_put(x->b, "\"t\":");
+        put_base64_f64(x->b, NULL, p.n, true, p.t);
+        sb_put(x->b, ",\"v\":");
+        put_base64_f64(x->b, p.v, p.n, false, NULL);
+        sb_put(x->b, ",\"stats\":");
         put_stats(x->b, &st);
-        db_put(x->b, "}");
+        sb_put(x->b, "}");
     }
     points_free(&p);
     return rc;
@@ -496,14 +428,14 @@ static svc_status put_reduced(ctx *x, int64_t ch, dash_window w, const series_co
 static void put_raw(ctx *x, dash_window w, int64_t from, int64_t t1, bool partial,
                     const int64_t *t, const double *v, size_t n)
 {
-    db_printf(x->b,
+    sb_printf(x->b,
               "{\"window\":\"%s\",\"from\":%lld,\"to\":%lld,\"partial\":%s,"
               "\"reduced\":false,\"n\":%zu,",
               dash_window_name(w), (long long)from, (long long)t1, partial ? "true" : "false", n);
     put_times(x->b, t, n);
-    db_put(x->b, ",\"v\":");
-    db_base64_f64(x->b, v, n, false, NULL);
-    db_put(x->b, "}");
+    sb_put(x->b, ",\"v\":");
+    put_base64_f64(x->b, v, n, false, NULL);
+    sb_put(x->b, "}");
 }
 
 /* The first index of "col" at or after "t0". */
@@ -535,14 +467,14 @@ static svc_status put_series(ctx *x, int64_t ch, unsigned windows, long long sto
     db_status st;
     svc_status rc = SVC_OK;
     bool first = true;
-    db_put(x->b, "[");
+    sb_put(x->b, "[");
     if (stored <= DASH_SERIES_CAP && from < t1) {
         if ((st = series_read(x->c, x->account_id, &ch, 1, from, t1, &col)) != DB_OK) {
             return svc_fail_db(e, st, NULL);
         }
         if (col.n <= DASH_SERIES_CAP) {
             put_raw(x, (dash_window)top, from, t1, from > t0, col.t, col.v, col.n);
-            db_put(x->b, "]");
+            sb_put(x->b, "]");
             series_col_free(&col);
             return SVC_OK;
         }
@@ -558,7 +490,7 @@ static svc_status put_series(ctx *x, int64_t ch, unsigned windows, long long sto
             continue;
         }
         if (!first) {
-            db_put(x->b, ",");
+            sb_put(x->b, ",");
         }
         first = false;
         if (w < top) {
@@ -584,13 +516,13 @@ static svc_status put_series(ctx *x, int64_t ch, unsigned windows, long long sto
         series_col_free(&part);
     }
     series_col_free(&col);
-    db_put(x->b, "]");
+    sb_put(x->b, "]");
     return rc;
 }
 
 /* ------------------------------------------------------------- answer */
 
-static void put_latest(dbuf *b, const db_dash_channel *ci, const series_col *hot)
+static void put_latest(sbuf *b, const db_dash_channel *ci, const series_col *hot)
 {
     int64_t lt = 0;
     double lv = 0;
@@ -607,12 +539,12 @@ static void put_latest(dbuf *b, const db_dash_channel *ci, const series_col *hot
         has = true;
     }
     if (!has) {
-        db_put(b, "null");
+        sb_put(b, "null");
         return;
     }
-    db_printf(b, "{\"t\":%lld,\"v\":", (long long)lt);
-    db_value(b, lv);
-    db_put(b, "}");
+    sb_printf(b, "{\"t\":%lld,\"v\":", (long long)lt);
+    put_value(b, lv);
+    sb_put(b, "}");
 }
 
 svc_status svc_dash_data(const svc_actor *a, long long id, int64_t since,
@@ -635,7 +567,7 @@ svc_status svc_dash_data(const svc_actor *a, long long id, int64_t since,
     char *alarm = NULL;
     bool found = false, has_alarm = false;
     int64_t now = now_us();
-    dbuf b = {0};
+    sbuf b = {0};
     ctx x;
     db_status st;
     svc_status rc = SVC_OK;
@@ -817,20 +749,20 @@ svc_status svc_dash_data(const svc_actor *a, long long id, int64_t since,
     x.now = now;
     x.since = since;
     x.b = &b;
-    db_printf(&b, "{\"dashboard_id\":%lld,\"version\":%lld,\"now\":%lld,\"since\":", row.id,
+    sb_printf(&b, "{\"dashboard_id\":%lld,\"version\":%lld,\"now\":%lld,\"since\":", row.id,
               row.version, (long long)now);
     if (since > 0) {
-        db_printf(&b, "%lld", (long long)since);
+        sb_printf(&b, "%lld", (long long)since);
     } else {
-        db_put(&b, "null");
+        sb_put(&b, "null");
     }
-    db_put(&b, ",\"windows\":{");
+    sb_put(&b, ",\"windows\":{");
     for (int w = 0; w < DASH_WINDOW_COUNT_; w++) {
-        db_printf(&b, "%s\"%s\":{\"from\":%lld,\"to\":%lld}", w ? "," : "",
+        sb_printf(&b, "%s\"%s\":{\"from\":%lld,\"to\":%lld}", w ? "," : "",
                   dash_window_name((dash_window)w),
                   (long long)(now + 1 - dash_window_us((dash_window)w)), (long long)(now + 1));
     }
-    db_printf(&b, "},\"limits\":{\"series_cap\":%d,\"reduced_buckets\":%d}", DASH_SERIES_CAP,
+    sb_printf(&b, "},\"limits\":{\"series_cap\":%d,\"reduced_buckets\":%d}", DASH_SERIES_CAP,
               DASH_REDUCED_BUCKETS);
     if (client_version != row.version) {
         cJSON *d = cJSON_CreateObject(), *p = cJSON_Parse(row.panels ? row.panels : "[]");
@@ -849,11 +781,11 @@ svc_status svc_dash_data(const svc_actor *a, long long id, int64_t since,
             rc = svc_fail_nomem(e);
             goto out;
         }
-        db_put(&b, ",\"dashboard\":");
-        db_put(&b, text);
+        sb_put(&b, ",\"dashboard\":");
+        sb_put(&b, text);
         cJSON_free(text);
     }
-    db_put(&b, ",\"channels\":[");
+    sb_put(&b, ",\"channels\":[");
     {
         bool first = true;
         for (size_t i = 0; i < n_chans && rc == SVC_OK; i++) {
@@ -862,60 +794,60 @@ svc_status svc_dash_data(const svc_actor *a, long long id, int64_t since,
             if (ci == NULL || (!ch->panel && ch->windows == 0)) {
                 continue; /* gone, or the input of a computed channel not previewed */
             }
-            db_printf(&b, "%s{\"id\":%lld,\"key\":", first ? "" : ",", (long long)ci->id);
+            sb_printf(&b, "%s{\"id\":%lld,\"key\":", first ? "" : ",", (long long)ci->id);
             first = false;
-            db_string(&b, ci->key);
-            db_put(&b, ",\"name\":");
-            db_string(&b, ci->name);
-            db_put(&b, ",\"unit\":");
-            db_string(&b, ci->unit);
+            put_string(&b, ci->key);
+            sb_put(&b, ",\"name\":");
+            put_string(&b, ci->name);
+            sb_put(&b, ",\"unit\":");
+            put_string(&b, ci->unit);
             if (ci->decimals >= 0) {
-                db_printf(&b, ",\"decimals\":%lld", ci->decimals);
+                sb_printf(&b, ",\"decimals\":%lld", ci->decimals);
             } else {
-                db_put(&b, ",\"decimals\":null");
+                sb_put(&b, ",\"decimals\":null");
             }
-            db_printf(&b, ",\"panel\":%s,\"computed\":%s", ch->panel ? "true" : "false",
+            sb_printf(&b, ",\"panel\":%s,\"computed\":%s", ch->panel ? "true" : "false",
                       ci->computed ? "true" : "false");
             if (ci->computed) {
-                db_put(&b, ",\"expression\":");
-                db_string(&b, ci->expression);
-                db_put(&b, ",\"inputs\":[");
+                sb_put(&b, ",\"expression\":");
+                put_string(&b, ci->expression);
+                sb_put(&b, ",\"inputs\":[");
                 {
                     int64_t in[10];
                     int n_in = parse_ids(ci->inputs, in, 10);
                     for (int k = 0; k < n_in; k++) {
-                        db_printf(&b, "%s%lld", k ? "," : "", (long long)in[k]);
+                        sb_printf(&b, "%s%lld", k ? "," : "", (long long)in[k]);
                     }
                 }
-                db_printf(&b, "],\"preview\":%s", ch->preview ? "true" : "false");
+                sb_printf(&b, "],\"preview\":%s", ch->preview ? "true" : "false");
             } else {
-                db_put(&b, ",\"expression\":null,\"inputs\":null,\"preview\":false");
+                sb_put(&b, ",\"expression\":null,\"inputs\":null,\"preview\":false");
             }
-            db_put(&b, ",\"latest\":");
+            sb_put(&b, ",\"latest\":");
             put_latest(&b, ci, i < n_ids ? &hot[i] : NULL);
-            db_put(&b, ",\"series\":");
+            sb_put(&b, ",\"series\":");
             if (ch->windows != 0) {
                 rc = put_series(&x, ch->id, ch->windows, stored[i], e);
             } else {
-                db_put(&b, "[]");
+                sb_put(&b, "[]");
             }
-            db_put(&b, "}");
+            sb_put(&b, "}");
         }
     }
     if (rc != SVC_OK) {
         goto out;
     }
-    db_put(&b, "],\"missing_channels\":[");
+    sb_put(&b, "],\"missing_channels\":[");
     {
         bool first = true;
         for (size_t i = 0; i < n_ids; i++) {
             if (chans[i].info == NULL) {
-                db_printf(&b, "%s%lld", first ? "" : ",", (long long)chans[i].id);
+                sb_printf(&b, "%s%lld", first ? "" : ",", (long long)chans[i].id);
                 first = false;
             }
         }
     }
-    db_put(&b, "],\"pictures\":[");
+    sb_put(&b, "],\"pictures\":[");
     for (size_t i = 0; i < n_pics && i < DASH_MAX_PANELS; i++) {
         db_dash_picture pic;
         bool have = false;
@@ -926,24 +858,24 @@ svc_status svc_dash_data(const svc_actor *a, long long id, int64_t since,
             goto out;
         }
         if (have) {
-            db_printf(&b, "%s{\"id\":%lld,\"sha256\":\"%s\",\"content_type\":\"%s\","
+            sb_printf(&b, "%s{\"id\":%lld,\"sha256\":\"%s\",\"content_type\":\"%s\","
                           "\"width\":%lld,\"height\":%lld}",
                       b.p[b.len - 1] == '[' ? "" : ",", pic.id, pic.sha256, pic.content_type,
                       pic.width, pic.height);
         }
         db_dash_picture_clear(&pic);
     }
-    db_put(&b, "],\"alarm_summary\":");
+    sb_put(&b, "],\"alarm_summary\":");
     if (has_alarm) {
         if ((st = db_alarm_summary_json(c, a->account_id, row.group_id, &alarm)) != DB_OK) {
             rc = svc_fail_db(e, st, NULL);
             goto out;
         }
-        db_put(&b, alarm != NULL ? alarm : "null");
+        sb_put(&b, alarm != NULL ? alarm : "null");
     } else {
-        db_put(&b, "null");
+        sb_put(&b, "null");
     }
-    db_put(&b, "}");
+    sb_put(&b, "}");
     if (b.failed) {
         rc = svc_fail_nomem(e);
         goto out;
