@@ -6,7 +6,8 @@
 //   const out = e.eval([a, b]); e.free();
 //
 // One module instance carries every binding; each binding lives in its own
-// file (expr.mjs, alarm.mjs, hok.mjs, csv.mjs, licence.mjs, decimate.mjs)
+// file (expr.mjs, alarm.mjs, hok.mjs, csv.mjs, licence.mjs, decimate.mjs,
+// stats.mjs)
 // and follows the conventions of mtw.mjs: times in milliseconds, values as
 // Float64Array, failures as MetronError with .code, .pos, .line and .col.
 import createCore from './metron_core.mjs';
@@ -16,6 +17,7 @@ import { bindHok } from './hok.mjs';
 import { bindCsv } from './csv.mjs';
 import { bindLicence } from './licence.mjs';
 import { bindDecimate } from './decimate.mjs';
+import { bindStats } from './stats.mjs';
 
 export { MetronError, SV, SV_NAMES, specialKind } from './mtw.mjs';
 
@@ -32,5 +34,6 @@ export async function loadMetron(options = {}) {
     csv: bindCsv(m),
     licence: bindLicence(m),
     decimate: bindDecimate(m),
+    stats: bindStats(m),
   });
 }
