@@ -280,7 +280,8 @@ static svc_status read_value(const cJSON *obj, const char *at, dash_value *v, sv
     if (present && !colour_valid(colour)) {
         return bad(e, "invalid_value", field, "'%s' must be a colour written #rrggbb", field);
     }
-    snprintf(v->colour, sizeof v->colour, "%s", present ? colour : "#111111");
+    /* Checked above: "#rrggbb", 7 characters and the NUL. */
+    memcpy(v->colour, present ? colour : "#111111", sizeof v->colour);
     for (char *c = v->colour + 1; *c != '\0'; c++) {
         *c = (char)(*c >= 'A' && *c <= 'F' ? *c - 'A' + 'a' : *c);
     }
@@ -339,7 +340,13 @@ static svc_status read_panel(const cJSON *obj, const char *at, bool place, dash_
         return bad(e, "invalid_value", field,
                    "'%s' must be 1 to %d letters, digits, '_' or '-'", field, DASH_ID_MAX);
     }
-    snprintf(p->id, sizeof p->id, "%s", present ? id : "");
+    if (present) {
+        size_t n = strlen(id); /* at most DASH_ID_MAX: checked above */
+        memcpy(p->id, id, n);
+        p->id[n] = '\0';
+    } else {
+        p->id[0] = '\0';
+    }
     if ((rc = get_text(obj, "title", at, DASH_TITLE_MAX, p->title, sizeof p->title, NULL, e)) !=
             SVC_OK ||
         (rc = get_int(obj, "w", at, 1, DASH_GRID_COLS, default_w[p->kind], false, &p->w, e)) !=
@@ -556,23 +563,22 @@ svc_status dash_panels_add(dash_panels *ps, const cJSON *obj, bool place, svc_er
         return rc;
     }
     if (p->x < 0 || p->y < 0) {
-        int bottom = 0;
-        for (size_t i = 0; i < ps->n; i++) {
-            int b = ps->p[i].y + ps->p[i].h;
-            bottom = b > bottom ? b : bottom;
+        /* The first free place in reading order (row by row, left to right)
+         * where the panel fits: the grid fills up without holes. */
+        bool placed = false;
+        for (int y = 0; y + p->h <= DASH_MAX_ROWS && !placed; y++) {
+            for (int x = 0; x + p->w <= DASH_GRID_COLS && !placed; x++) {
+                bool free_here = true;
+                p->x = x;
+                p->y = y;
+                for (size_t i = 0; i < ps->n && free_here; i++) {
+                    free_here = !overlap(&ps->p[i], p);
+                }
+                placed = free_here;
+            }
         }
-        if (p->x < 0) {
-            p->x = 0;
-        }
-        if (p->x + p->w > DASH_GRID_COLS) {
-            p->x = DASH_GRID_COLS - p->w;
-        }
-        if (p->y < 0) {
-            p->y = bottom;
-        }
-        if (p->y + p->h > DASH_MAX_ROWS) {
-            return bad(e, "invalid_value", "panel",
-                       "the dashboard is full: no room below its panels");
+        if (!placed) {
+            return bad(e, "invalid_value", "panel", "the dashboard is full: no room for the panel");
         }
     }
     ps->n++;

@@ -91,9 +91,9 @@ int64_t dash_window_us(dash_window w);
 MT_MUSTCHECK svc_status dash_panels_read(const cJSON *arr, dash_panels *out, svc_error *e);
 
 /* Read one panel object "obj" (the same checks, field "panel.<member>");
- * with "place" its x, y may be left out: it is then put below the panels of
- * "ps" at x 0 (w, h default by kind). Appended to "ps" (ids and layout
- * checked against its panels). */
+ * with "place" its x, y may be left out: it then takes the first free place
+ * of the grid in reading order where it fits (w, h default by kind).
+ * Appended to "ps" (ids and layout checked against its panels). */
 MT_MUSTCHECK svc_status dash_panels_add(dash_panels *ps, const cJSON *obj, bool place,
                                         svc_error *e);
 

@@ -59,7 +59,8 @@ MT_MUSTCHECK svc_status svc_dash_update(const svc_actor *a, long long id, const 
                                         svc_error *e);
 
 /* Add one panel to dashboard "id" (M6, "Add to dashboard" from the
- * monitor): placed below the others unless it says where (dash_panels_add()). */
+ * monitor): in the first free place of the grid unless it says where
+ * (dash_panels_add()). */
 MT_MUSTCHECK svc_status svc_dash_add_panel(const svc_actor *a, long long id, const cJSON *panel,
                                            svc_error *e);
 

@@ -296,17 +296,17 @@ test('members: view reads, edit changes; other accounts and ungranted groups see
   }
 });
 
-test('M6: a panel added from the monitor goes below the others', async () => {
+test('M6: a panel added from the monitor takes the first free place of the grid', async () => {
   const t = await groupTenant();
   const d = await mustCreate(t, { panels: [panel({ kind: 'alarm', w: 4, h: 3 }), panel({ kind: 'alarm', x: 4, h: 5 })] });
   let r = await t.c.post(`/api/v1/dashboards/${d.id}/panels`, { panel: { kind: 'value', channels: [t.channels[1]] } });
   assert.equal(r.status, 201, JSON.stringify(r.body));
   const added = r.body.panels[2];
-  assert.deepEqual([added.id, added.x, added.y, added.w, added.h], ['p3', 0, 5, 3, 2]);
+  assert.deepEqual([added.id, added.x, added.y, added.w, added.h], ['p3', 0, 3, 3, 2]);
   assert.deepEqual(added.channels, [t.channels[1]]);
   assert.equal(r.body.version, 2);
   r = await t.c.post(`/api/v1/dashboards/${d.id}/panels`, { panel: { kind: 'graph', channels: [t.channels[1]], window: 'hour', title: 'Flow' } });
-  assert.deepEqual([r.body.panels[3].y, r.body.panels[3].w, r.body.panels[3].window], [7, 6, 'hour']);
+  assert.deepEqual([r.body.panels[3].x, r.body.panels[3].y, r.body.panels[3].w, r.body.panels[3].window], [0, 5, 6, 'hour']);
   // Refusals name "panel".
   r = await t.c.post(`/api/v1/dashboards/${d.id}/panels`, { panel: { kind: 'value', channels: [98765432] } });
   assert.equal(r.status, 400);
