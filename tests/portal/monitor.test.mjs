@@ -2,7 +2,8 @@
 // words), a channel opens the viewer, the acquisition selection refused past
 // P10 with the limit and the plan, high-speed mode's countdown, an
 // instrument's firmware below the minimum with what it keeps from working
-// and its upgrade asked of the app (I4, M6), the unread badge, the
+// and its upgrade asked of the app (I4, M6), the app self-check (M4)
+// answered instrument by instrument, the unread badge, the
 // unread/all filter and marking read.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -148,6 +149,45 @@ test('firmware (I4, M6): the monitor says what an old firmware keeps from workin
   await page.waitForSelector('.toast >> text=Old logger now runs firmware V2.30.');
   await page.waitForFunction(() => /Firmware V2\.30/.test(document.querySelector('[data-testid=device-firmware]')?.textContent || ''));
   assert.equal(await why.count(), 0, 'nothing is kept from working any more');
+  assert.deepEqual(page.consoleErrors, []);
+  await page.context().close();
+});
+
+test('self-check (M4): asked of the app from the monitor, its answer shown instrument by instrument', async () => {
+  await env.createAccount({ account: 'scco', plan: 'pro', user: 'admin', password: PASSWORD });
+  const c = await env.login({ account: 'scco', user: 'admin', password: PASSWORD });
+  const g = (await c.post('/api/v1/groups', { name: 'Line 3' })).body;
+  const app = (await c.post('/api/v1/apps', { kind: 'cross', name: 'Cross gateway', group_id: g.id })).body;
+  const devs = [];
+  for (const [model, name] of [['CM4372', 'Clamp A'], ['BT3554-50', 'Battery tester']]) {
+    const d = (await c.post(`/api/v1/apps/${app.id}/devices`, { model, serial: `S${model}`, name })).body;
+    assert.equal((await c.post(`/api/v1/devices/${d.id}/channels`, { key: 'CH1', name: 'CH1' })).status, 201);
+    devs.push(d);
+  }
+  const page = await openPage(env);
+  await signIn(page, { account: 'scco', user: 'admin', password: PASSWORD });
+  await waitForPage(page, 'monitor');
+  await page.click('[data-testid=self-check]');
+  await page.waitForSelector('[data-testid=sc-result] >> text=Waiting for the app to answer');
+  // The app answers as metron-gateway does.
+  const base = env.apiUrl || env.url;
+  const auth = { authorization: `Bearer ${app.credential}`, 'content-type': 'application/json' };
+  const pending = await (await fetch(`${base}/api/v1/ingest/requests`, { headers: auth })).json();
+  assert.deepEqual(pending.requests.map((r) => r.kind), ['self_check']);
+  const result = { app: { software: 'metron-gateway 1', kind: 'cross', spooled_batches: 3 }, instruments: [
+    { model: 'CM4372', serial: 'SCM4372', device_id: devs[0].id, communication: 'ok', channels: 1, selected: 1, state: 'ok', problems: [] },
+    { model: 'BT3554-50', serial: 'SBT3554-50', device_id: devs[1].id, communication: 'ok', channels: 2, selected: 1, state: 'attention', problems: ['V: over range'] }] };
+  const ans = await fetch(`${base}/api/v1/ingest/requests/${pending.requests[0].id}`, { method: 'POST',
+    headers: auth, body: JSON.stringify({ ok: false, message: '1 of 2 instruments need attention', result }) });
+  assert.equal(ans.status, 200, await ans.text());
+  await page.waitForSelector('[data-testid=sc-result][data-state=failed]');
+  assert.equal(await page.textContent('[data-testid=sc-summary]'), '1 of 2 instruments need attention.');
+  const items = page.locator('[data-testid=sc-instruments] li');
+  assert.equal(await items.count(), 2);
+  assert.match(await items.nth(0).textContent(), /Clamp A.*Works.*1 of 1 channels acquired/);
+  assert.match(await items.nth(1).textContent(), /Battery tester.*Needs attention.*1 of 2 channels acquired.*The app reports: V: over range/);
+  assert.match(await page.textContent('[data-testid=sc-result]'), /Batches waiting in the app to be sent: 3/);
+  await shot(page, 'monitor-self-check-pc');
   assert.deepEqual(page.consoleErrors, []);
   await page.context().close();
 });

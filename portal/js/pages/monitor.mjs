@@ -174,6 +174,67 @@ export async function upgradeDialog(d, appId, info, reload) {
   });
 }
 
+const SC_STATES = ['ok', 'attention', 'upgrading', 'not_registered'];
+
+/** The app's self-check answer "req" (GET /apps/{id}/requests/{rid}) as nodes. */
+function selfCheckResult(req, devices) {
+  if (req.state === 'expired') return [h('p', { class: 'form-error', text: t('monitor.sc_expired') })];
+  const res = req.result && typeof req.result === 'object' ? req.result : {};
+  const ins = Array.isArray(res.instruments) ? res.instruments : [];
+  if (req.state === 'failed' && !ins.length) return [h('p', { class: 'form-error', text: t('monitor.sc_failed') })];
+  const bad = ins.filter((i) => i.state !== 'ok').length;
+  const out = [h('p', { 'data-testid': 'sc-summary', class: bad || req.state === 'failed' ? 'form-error' : '',
+    text: bad ? t('monitor.sc_attention', { n: formatNumber(bad), total: formatNumber(ins.length) })
+      : req.state === 'failed' ? t('monitor.sc_failed') : t('monitor.sc_ok') })];
+  if (res.app && typeof res.app.spooled_batches === 'number') {
+    out.push(h('p', { class: 'muted', text: t('monitor.sc_spool', { n: formatNumber(res.app.spooled_batches) }) }));
+  }
+  if (ins.length) {
+    out.push(h('ul', { class: 'sc-list', 'data-testid': 'sc-instruments' }, ins.map((i) => {
+      const dev = devices.find((d) => d.id === i.device_id);
+      const state = SC_STATES.includes(i.state) ? i.state : 'unknown';
+      const problems = Array.isArray(i.problems) ? i.problems.filter((x) => typeof x === 'string') : [];
+      return h('li', { 'data-state': state },
+        h('strong', { text: dev ? (dev.name || dev.model) : `${i.model || ''} ${i.serial || ''}`.trim() }), ' ',
+        h('span', { class: `pill ${state === 'ok' ? 'ok' : 'warn'}`, text: t(`monitor.sc_state_${state}`) }),
+        typeof i.channels === 'number' && typeof i.selected === 'number'
+          ? h('span', { class: 'muted small-text', text: ` ${t('monitor.sc_channels', { selected: formatNumber(i.selected), channels: formatNumber(i.channels) })}` }) : null,
+        problems.length ? h('div', { class: 'small-text', text: t('monitor.sc_problems', { problems: problems.join('; ') }) }) : null);
+    })));
+  }
+  return out;
+}
+
+/** Ask app "app" for its self-check (M4) and show its answer when it comes. */
+export async function selfCheckDialog(app) {
+  const r = await api.post(`/apps/${app.id}/self-check`);
+  if (r.status !== 202) { toast(errorMessage(r.body, r.status), 'error'); return; }
+  const rid = r.body.id;
+  await showDialog({
+    title: t('monitor.sc_title', { app: app.name }),
+    wide: true,
+    buttons: [{ label: t('common.close'), value: null }],
+    onOpen(dlg) {
+      const box = h('div', { 'data-testid': 'sc-result', 'aria-live': 'polite' },
+        h('p', { class: 'muted', text: t('monitor.sc_waiting') }));
+      dlg.querySelector('.dialog-body').append(box);
+      const until = Date.now() + REQUEST_FOLLOW_MS;
+      const poll = async () => {
+        if (!dlg.isConnected) return;
+        const q = await api.get(`/apps/${app.id}/requests/${rid}`);
+        if (q.status === 200 && q.body.state !== 'pending') {
+          fill(box, selfCheckResult(q.body, app.devices || []));
+          box.dataset.state = q.body.state;
+          return;
+        }
+        if (Date.now() > until) { fill(box, h('p', { text: t('monitor.sc_still_pending') })); return; }
+        setTimeout(poll, REQUEST_POLL_MS);
+      };
+      setTimeout(poll, REQUEST_POLL_MS);
+    },
+  });
+}
+
 export async function selectionDialog(device, reload) {
   const r = await api.get(`/devices/${device.id}/channels`);
   if (r.status !== 200) { toast(errorMessage(r.body, r.status), 'error'); return; }
@@ -261,7 +322,9 @@ function appPanel(app, cells, reload, apps, details) {
     h('div', { class: 'panel-head' },
       h('div', { class: 'app-title' }, h('h2', { text: app.name }),
         h('span', { class: 'pill', text: t(`app_kind.${app.kind}`) }), pill),
-      contact),
+      h('div', { class: 'page-tools' }, contact,
+        app.enabled ? h('button', { type: 'button', class: 'small', 'data-testid': 'self-check',
+          text: t('monitor.sc_button'), onclick: () => selfCheckDialog(app) }) : null)),
     app.devices.length ? app.devices.map((d) => {
       const selected = d.channels.filter((c) => c.selected);
       const info = details.get(d.id);
