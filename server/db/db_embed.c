@@ -2,6 +2,7 @@
 #include "db_embed.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -43,7 +44,10 @@ struct db_embed {
     gid_t gid;
     db_embed_repl repl[DB_EMBED_MAX_REPLICATION];
     size_t n_repl;
+    char backup_conf[PATH_MAX]; /* DATA/pgbackrest.conf; "" = no backups */
 };
+
+extern char **environ;
 
 /* Write a constant message from the child between fork and exec. */
 static void child_say(const char *a, const char *b)
@@ -57,7 +61,8 @@ static void child_say(const char *a, const char *b)
  * session, with the default signal mask, in folder "cwd" (which is checked
  * this way: the user must be able to reach it). stdout goes to /dev/null.
  * Returns the exit status, or -1 when it could not be run. */
-static int run_prog(const db_embed *e, char *const argv[], const char *cwd)
+static int run_prog_env(const db_embed *e, char *const argv[], const char *cwd,
+                        char *const envp[])
 {
     pid_t pid, w;
     int status;
@@ -95,7 +100,11 @@ static int run_prog(const db_embed *e, char *const argv[], const char *cwd)
                       cwd);
             _exit(125);
         }
-        execv(argv[0], argv);
+        if (envp != NULL) {
+            execve(argv[0], argv, envp);
+        } else {
+            execv(argv[0], argv);
+        }
         child_say("metron-server: cannot run ", argv[0]);
         _exit(127);
     }
@@ -109,6 +118,11 @@ static int run_prog(const db_embed *e, char *const argv[], const char *cwd)
         return WEXITSTATUS(status);
     }
     return -1;
+}
+
+static int run_prog(const db_embed *e, char *const argv[], const char *cwd)
+{
+    return run_prog_env(e, argv, cwd, NULL);
 }
 
 static bool file_exists(const char *dir, const char *name)
@@ -158,12 +172,13 @@ static int fsync_dir(const char *dir)
  * user: written under a temporary name, flushed, then renamed, so that
  * PostgreSQL (which may reload at any moment) and a crash see either the old
  * or the new file, never half of one. Sets errno on failure. */
-static int write_file(const db_embed *e, const char *name, const char *text)
+static int write_file_in(const db_embed *e, const char *dir, const char *name,
+                         const char *text)
 {
     char path[PATH_MAX + 64], tmp[PATH_MAX + 80];
     int fd, rc = 0, saved;
-    snprintf(path, sizeof path, "%s/%s", e->pg_dir, name);
-    snprintf(tmp, sizeof tmp, "%s/%s.metron-new", e->pg_dir, name);
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    snprintf(tmp, sizeof tmp, "%s/%s.metron-new", dir, name);
     (void)unlink(tmp);
     fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) {
@@ -187,6 +202,11 @@ static int write_file(const db_embed *e, const char *name, const char *text)
     }
     errno = saved;
     return rc;
+}
+
+static int write_file(const db_embed *e, const char *name, const char *text)
+{
+    return write_file_in(e, e->pg_dir, name, text);
 }
 
 /* Read at most "cap" - 1 bytes from "fd" into "out" (NUL terminated).
@@ -818,9 +838,173 @@ out:
     return rc;
 }
 
+
+/* ------------------------------------------------------------ backups (O3) */
+
+#define BACKUP_STANZA "metron"
+#define BACKUP_CONF "pgbackrest.conf"
+#define PGBACKREST_DEFAULT "/usr/bin/pgbackrest"
+#define BACKUP_PATHS_MSG                                                                      \
+    "METRON_BACKUP: the backup folder and the data folder (and the socket folder) must be "  \
+    "absolute paths of letters, digits and / . _ - only"
+
+/* A path that pgbackrest.conf and archive_command hold as it is: absolute,
+ * of letters, digits and "/._-" only, without "..". */
+static bool plain_path(const char *p)
+{
+    if (p == NULL || p[0] != '/' || strstr(p, "..") != NULL || strlen(p) > PATH_MAX / 2) {
+        return false;
+    }
+    for (; *p != '\0'; p++) {
+        if (!isalnum((unsigned char)*p) && *p != '/' && *p != '.' && *p != '_' && *p != '-') {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* The repository folder "repo" with its parents: the parents 0755, "repo"
+ * itself 0700 and the cluster user's (pgBackRest runs as that user). */
+static int make_repo(const db_embed *e, const char *repo, char *err, size_t cap)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s", repo);
+    for (char *q = path + 1;; q++) {
+        if (*q == '/' || *q == '\0') {
+            char c = *q;
+            *q = '\0';
+            if (path[0] != '\0' && mkdir(path, c == '\0' ? 0700 : 0755) != 0 && errno != EEXIST) {
+                snprintf(err, cap, "cannot create the backup folder %s: %s", path, strerror(errno));
+                return -1;
+            }
+            *q = c;
+            if (c == '\0') {
+                break;
+            }
+        }
+    }
+    if (chmod(repo, 0700) != 0 || (e->drop && chown(repo, e->uid, e->gid) != 0)) {
+        snprintf(err, cap, "cannot hand the backup folder %s to the PostgreSQL user: %s", repo,
+                 strerror(errno));
+        return -1;
+    }
+    /* pgBackRest writes its logs there but does not create the folder. */
+    snprintf(path, sizeof path, "%s/log", repo);
+    if ((mkdir(path, 0700) != 0 && errno != EEXIST) ||
+        (e->drop && chown(path, e->uid, e->gid) != 0)) {
+        snprintf(err, cap, "cannot create %s: %s", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* The pgBackRest program (METRON_PGBACKREST, default /usr/bin/pgbackrest). */
+static const char *pgbackrest_prog(void)
+{
+    const char *p = getenv("METRON_PGBACKREST");
+    return p != NULL && *p != '\0' ? p : PGBACKREST_DEFAULT;
+}
+
+/* With "repo" set: check it, create it, write DATA/pgbackrest.conf (the
+ * stanza "metron": this cluster, its socket, the repository with 7 days of
+ * full backups kept) and append WAL archiving through pgBackRest to "conf"
+ * (metron.conf's text, "cap" bytes). */
+static int backup_prepare(db_embed *e, const char *data_dir, const char *repo, char *conf,
+                          size_t cap, char *err, size_t err_cap)
+{
+    char text[PATH_MAX * 4 + 1024];
+    size_t len = strlen(conf);
+    int n;
+    if (!plain_path(repo) || !plain_path(data_dir) || !plain_path(e->sock_dir)) {
+        snprintf(err, err_cap, BACKUP_PATHS_MSG);
+        return -1;
+    }
+    if (access(pgbackrest_prog(), X_OK) != 0) {
+        snprintf(err, err_cap, "METRON_BACKUP: pgBackRest not found at %s (install pgbackrest, or "
+                               "set METRON_PGBACKREST)",
+                 pgbackrest_prog());
+        return -1;
+    }
+    if (make_repo(e, repo, err, err_cap) != 0) {
+        return -1;
+    }
+    n = snprintf(text, sizeof text,
+                 "# Written by metron-server at every start (docs/operations.md, Backups).\n"
+                 "[global]\n"
+                 "repo1-path=%s\n"
+                 "repo1-retention-full-type=time\n"
+                 "repo1-retention-full=7\n"
+                 "log-path=%s/log\n"
+                 "lock-path=%s/lock\n"
+                 "spool-path=%s/spool\n"
+                 "log-level-console=warn\n"
+                 "log-level-stderr=warn\n"
+                 "log-level-file=info\n"
+                 "start-fast=y\n"
+                 "compress-type=lz4\n"
+                 "\n"
+                 "[" BACKUP_STANZA "]\n"
+                 "pg1-path=%s\n"
+                 "pg1-socket-path=%s\n"
+                 "pg1-port=%d\n"
+                 "pg1-user=postgres\n",
+                 repo, repo, repo, repo, e->pg_dir, e->sock_dir, EMBED_PORT);
+    if (n < 0 || (size_t)n >= sizeof text) {
+        snprintf(err, err_cap, "METRON_BACKUP: paths too long");
+        return -1;
+    }
+    if (write_file_in(e, data_dir, BACKUP_CONF, text) != 0) {
+        snprintf(err, err_cap, "cannot write %s/%s: %s", data_dir, BACKUP_CONF, strerror(errno));
+        return -1;
+    }
+    snprintf(e->backup_conf, sizeof e->backup_conf, "%s/%s", data_dir, BACKUP_CONF);
+    n = snprintf(conf + len, cap - len,
+                 "archive_mode = on\n"
+                 "archive_command = '%s --config=%s --stanza=" BACKUP_STANZA " archive-push %%p'\n"
+                 "archive_timeout = 60\n",
+                 pgbackrest_prog(), e->backup_conf);
+    if (n < 0 || (size_t)n >= cap - len || !plain_path(pgbackrest_prog())) {
+        snprintf(err, err_cap, "METRON_BACKUP: paths too long or METRON_PGBACKREST not plain");
+        return -1;
+    }
+    return 0;
+}
+
+/* pgBackRest "command" on the stanza as the cluster user, with the
+ * cluster's password file for its connections. Returns its exit status. */
+static int backup_run(const db_embed *e, const char *command)
+{
+    char cfg[PATH_MAX + 16], pgpass[PATH_MAX + 32];
+    char *argv[] = {(char *)pgbackrest_prog(), cfg, "--stanza=" BACKUP_STANZA, (char *)command,
+                    NULL};
+    char **envp;
+    size_t n = 0, k = 0;
+    int rc;
+    snprintf(cfg, sizeof cfg, "--config=%s", e->backup_conf);
+    snprintf(pgpass, sizeof pgpass, "PGPASSFILE=%s/%s", e->pg_dir, SECRET_FILE);
+    while (environ[n] != NULL) {
+        n++;
+    }
+    envp = calloc(n + 2, sizeof *envp);
+    if (envp == NULL) {
+        return -1;
+    }
+    envp[k++] = pgpass;
+    for (size_t i = 0; i < n; i++) {
+        if (strncmp(environ[i], "PG", 2) != 0) { /* no PGHOST etc. of the server's */
+            envp[k++] = environ[i];
+        }
+    }
+    envp[k] = NULL;
+    rc = run_prog_env(e, argv, e->pg_dir, envp);
+    free(envp);
+    return rc;
+}
+
 int db_embed_start(const char *data_dir, const char *pg_bin, db_embed **out, char *conninfo,
                    size_t conninfo_cap, char *err, size_t err_cap)
 {
+    const char *backup_repo = getenv("METRON_BACKUP");
     db_embed *e = calloc(1, sizeof *e);
     char check[PATH_MAX + 16], conf[PATH_MAX * 2 + 256], quoted[PATH_MAX * 2];
     char ci_postgres[PATH_MAX * 2 + 256], secret[SECRET_HEX + 1];
@@ -829,6 +1013,9 @@ int db_embed_start(const char *data_dir, const char *pg_bin, db_embed **out, cha
     int rc;
 
     *out = NULL;
+    if (backup_repo != NULL && backup_repo[0] == '\0') {
+        backup_repo = NULL;
+    }
     if (e == NULL) {
         snprintf(err, err_cap, "out of memory");
         return -1;
@@ -838,6 +1025,10 @@ int db_embed_start(const char *data_dir, const char *pg_bin, db_embed **out, cha
         goto fail;
     }
     snprintf(e->pg_ctl, sizeof e->pg_ctl, "%s/pg_ctl", pg_bin);
+    if (backup_repo != NULL && (!plain_path(backup_repo) || !plain_path(data_dir))) {
+        snprintf(err, err_cap, BACKUP_PATHS_MSG);
+        goto fail;
+    }
     for (size_t i = 0; i < sizeof progs / sizeof progs[0]; i++) {
         snprintf(check, sizeof check, "%s/%s", pg_bin, progs[i]);
         if (access(check, X_OK) != 0) {
@@ -894,6 +1085,10 @@ int db_embed_start(const char *data_dir, const char *pg_bin, db_embed **out, cha
              "unix_socket_permissions = 0700\n"
              "password_encryption = 'scram-sha-256'\n",
              EMBED_PORT, quoted);
+    if (backup_repo != NULL &&
+        backup_prepare(e, data_dir, backup_repo, conf, sizeof conf, err, err_cap) != 0) {
+        goto fail;
+    }
     if (write_file(e, "metron.conf", conf) != 0) {
         snprintf(err, err_cap, "cannot write %s/metron.conf: %s", e->pg_dir, strerror(errno));
         goto fail;
@@ -938,6 +1133,20 @@ int db_embed_start(const char *data_dir, const char *pg_bin, db_embed **out, cha
     if (prepare_database(ci_postgres, err, err_cap) != 0) {
         db_embed_stop(e);
         return -1;
+    }
+    /* The stanza is created once; later starts only check it (a repository
+     * of another cluster is refused here, not at the first backup). */
+    if (e->backup_conf[0] != '\0' && (rc = backup_run(e, "stanza-create")) != 0) {
+        snprintf(err, err_cap,
+                 "METRON_BACKUP: pgbackrest stanza-create exited with %d (a repository of another "
+                 "cluster? see %s)",
+                 rc, e->backup_conf);
+        db_embed_stop(e);
+        return -1;
+    }
+    if (e->backup_conf[0] != '\0') {
+        log_info("backups: WAL archived with pgBackRest, stanza %s (%s)", BACKUP_STANZA,
+                 e->backup_conf);
     }
     log_info("embedded PostgreSQL: running in %s (unix socket in %s, no TCP, SCRAM)", e->pg_dir,
              e->sock_dir);

@@ -27,7 +27,16 @@
 
 typedef struct db_embed db_embed;
 
-/* Create (if needed) and start the cluster in "data_dir"/pg using the
+/* Backups (O3, docs/operations.md "Backups and restore"): with
+ * METRON_BACKUP set to a repository folder (an absolute path; unset or
+ * empty = none), DATA/pgbackrest.conf is written at every start (stanza
+ * "metron": this cluster and that repository, full backups kept 7 days),
+ * the cluster archives its WAL with pgBackRest (archive_mode on,
+ * archive_timeout 60 s) and the stanza is created or checked once the
+ * cluster runs. The backups themselves are taken by scripts/backup (a daily
+ * timer); scripts/restore restores.
+ *
+ * Create (if needed) and start the cluster in "data_dir"/pg using the
  * PostgreSQL programs in "pg_bin", and create the database "metron". On
  * success returns 0, *out is set (stop and free it with db_embed_stop()) and
  * "conninfo" holds the libpq connection string (it carries the password:

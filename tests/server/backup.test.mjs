@@ -1,0 +1,154 @@
+// Backups and restore (O3; docs/operations.md "Backups"): the embedded
+// cluster archives its WAL with pgBackRest (METRON_BACKUP=REPO), scripts/backup
+// takes a full backup, the cluster is destroyed, scripts/restore brings back
+// every sample and every file byte for byte (including what was stored after
+// the backup, from the archived WAL), and a point-in-time restore to just
+// before a deletion brings the deleted data back.
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { repoRoot, sessionClient, sleep, startServer, tempDir } from './harness.mjs';
+import { MIN_US, baseTime, dataTenant } from './data_helpers.mjs';
+
+const pgbackrest = process.env.METRON_PGBACKREST || '/usr/bin/pgbackrest';
+const dataDir = tempDir('metron-backup-');
+const repo = path.join(tempDir('metron-repo-'), 'repo');
+const env = { METRON_BACKUP: repo };
+let srv = null;
+
+after(async () => {
+  if (srv) await srv.stop('SIGTERM');
+  // A failed restore may leave its cluster running: stop it before removing.
+  await run('/usr/lib/postgresql/15/bin/pg_ctl', ['stop', '-D', path.join(dataDir, 'pg'), '-m',
+    'immediate'], { asOwner: true });
+});
+
+/** Run a program; resolves to { code, out } whatever its exit. */
+function run(file, args, { asOwner = false } = {}) {
+  let f = file;
+  let a = args;
+  if (asOwner && process.getuid() === 0) {
+    f = '/usr/sbin/runuser';
+    a = ['-u', 'postgres', '--', file, ...args];
+  }
+  return new Promise((resolve) => {
+    const child = execFile(f, a, { cwd: '/', timeout: 300000 }, (error, stdout, stderr) => {
+      resolve({ code: child.exitCode, out: `${stdout}${stderr}` });
+    });
+  });
+}
+
+async function script(name, ...args) {
+  const r = await run(path.join(repoRoot, 'scripts', name), args);
+  assert.equal(r.code, 0, `scripts/${name} ${args.join(' ')}: ${r.out}`);
+  return r.out;
+}
+
+/** Every sample of every channel (or the status that says it is gone) and
+ * every file's bytes, as one comparable object. */
+async function snapshot(t, files, from, to) {
+  const out = { channels: {}, files: {} };
+  // The server listens on a new port after each restart; the session is in
+  // the database (and so in the backup).
+  const c = sessionClient(srv.url, { cookie: t.c.cookie, csrf: t.c.csrf });
+  for (const ch of t.channels) {
+    const r = await c.get(`/api/v1/data/raw?channels=${ch}&from=${from}&to=${to}&limit=100000`);
+    out.channels[ch] = r.status === 200 ? { t: r.body.t, v: r.body.channels[0].v } : r.status;
+  }
+  for (const [name, id] of Object.entries(files)) {
+    const r = await fetch(`${srv.url}/api/v1/drive/files/${id}/content`,
+      { headers: { cookie: `metron_session=${c.cookie}` } });
+    const buf = Buffer.from(await r.arrayBuffer());
+    out.files[name] = r.status === 200
+      ? crypto.createHash('sha256').update(buf).digest('hex') + `:${buf.length}` : r.status;
+  }
+  return out;
+}
+
+/** A batch of "n" minutes from minute "m0" on every channel of "t". */
+function batch(t, id, t0, m0, n) {
+  return t.ingest.batch({ batch_id: id, channels: t.channels.map((ch, k) => ({
+    id: ch,
+    t: Array.from({ length: n }, (_, i) => t0 + (m0 + i) * MIN_US),
+    v: Array.from({ length: n }, (_, i) => Math.round(Math.sin((m0 + i) / 7 + k) * 1e6) / 1e3),
+  })) });
+}
+
+async function restart() {
+  srv = await startServer({ dataDir, env });
+}
+
+test('back up, destroy the cluster, restore byte-identical; point in time before a deletion',
+  { skip: !fs.existsSync(pgbackrest) && 'pgbackrest is not installed' }, async () => {
+    await restart();
+    assert.match(srv.stderr(), /backups: WAL archived with pgBackRest/);
+    const t = await dataTenant(srv, { plan: 'pro', n: 3 });
+    const t0 = baseTime(48);
+    const from = t0;
+    const to = t0 + 2000 * MIN_US;
+    let r = await batch(t, 'before-backup', t0, 0, 600);
+    assert.equal(r.status, 201, r.text);
+    const files = {};
+    const upload = async (name, bytes) => {
+      const u = await t.c.post(`/api/v1/drive/files?name=${name}`, bytes,
+        { 'content-type': 'application/octet-stream' });
+      assert.equal(u.status, 201, JSON.stringify(u.body));
+      files[name] = u.body.id;
+    };
+    await upload('before.bin', crypto.randomBytes(300_000));
+
+    const full = await script('backup', dataDir, 'full');
+    assert.match(full, /backup: full done/);
+    assert.match(await script('backup', dataDir, 'info'), /full backup/);
+
+    // Stored after the backup: only the archived WAL holds it.
+    r = await batch(t, 'after-backup', t0, 600, 600);
+    assert.equal(r.status, 201, r.text);
+    await upload('after.bin', crypto.randomBytes(200_000));
+    const beforeDeletion = await snapshot(t, files, from, to);
+    assert.equal(beforeDeletion.channels[t.channels[2]].t.length, 1200);
+
+    // The instant to go back to, with commits well clear of it on both sides.
+    await sleep(1500);
+    const instant = new Date().toISOString();
+    await sleep(1500);
+    r = await t.c.del(`/api/v1/channels/${t.channels[2]}`);
+    assert.ok(r.status === 200 || r.status === 204, JSON.stringify(r.body));
+    const afterDeletion = await snapshot(t, files, from, to);
+    assert.notDeepEqual(afterDeletion, beforeDeletion);
+    await script('backup', dataDir, 'check'); // the deletion's WAL is archived
+
+    // Destroy the cluster, restore everything archived.
+    await srv.stop('SIGTERM');
+    srv = null;
+    fs.rmSync(path.join(dataDir, 'pg'), { recursive: true, force: true });
+    assert.match(await script('restore', dataDir), /restore: done/);
+    await restart();
+    assert.deepEqual(await snapshot(t, files, from, to), afterDeletion);
+
+    // Point in time: just before the deletion.
+    await srv.stop('SIGTERM');
+    srv = null;
+    const pitr = await script('restore', dataDir, '--time', instant);
+    console.log(instant, pitr);
+    assert.match(pitr, /restore: done/);
+    await restart();
+    assert.deepEqual(await snapshot(t, files, from, to), beforeDeletion);
+
+    // The restored cluster goes on archiving (a new timeline): a backup of it works.
+    assert.match(await script('backup', dataDir, 'incr'), /backup: incr done/);
+    const exit = await srv.stop('SIGTERM');
+    srv = null;
+    assert.equal(exit.code, 0);
+  });
+
+test('METRON_BACKUP refused: a relative path, odd characters; the server does not start', async () => {
+  for (const bad of ['relative/repo', '/tmp/with space', '/tmp/a/../b']) {
+    const d = tempDir('metron-backup-bad-');
+    await assert.rejects(startServer({ dataDir: d, env: { METRON_BACKUP: bad } }),
+      /METRON_BACKUP: the backup folder and the data folder \(and the socket folder\) must be absolute paths/);
+  }
+});
