@@ -1,0 +1,118 @@
+// The Debian package (issue 17 item 8; docs/operations.md "Installation: the Debian package"):
+// `cpack -G DEB` in the release build folder makes metron_VERSION_amd64.deb;
+// unpacked into a temporary root (dpkg-deb -x, no installation), it holds the
+// server, the portal, the gateway, the broker plugin, the backup scripts and
+// the systemd units, and the server starts from there: the embedded cluster,
+// backups on as /etc/default/metron sets them, the packaged portal served.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { repoRoot, serverBin, sleep, tempDir, trackProcess } from './harness.mjs';
+
+const build = path.join(repoRoot, 'build');
+const which = (p) => ['/usr/bin', '/bin'].some((d) => fs.existsSync(path.join(d, p)));
+// The package holds the release build: run once, with the release server
+// (the ASan pass of the suite builds no metron-server to package).
+const why = !which('cpack') || !which('dpkg-deb') ? 'cpack or dpkg-deb missing'
+  : !fs.existsSync(path.join(build, 'CPackConfig.cmake')) ? 'no release build in build/'
+  : path.dirname(path.dirname(path.resolve(serverBin))) !== build
+    ? 'METRON_SERVER_BIN is not of build/ (the package is made from build/)' : false;
+
+function run(file, args, opts = {}) {
+  return new Promise((resolve) => {
+    const child = execFile(file, args, { timeout: 300000, maxBuffer: 1 << 24, ...opts },
+      (error, stdout, stderr) => resolve({ code: child.exitCode, stdout, stderr }));
+  });
+}
+
+test('cpack -G DEB: the package unpacks into a temporary root and the server starts from it',
+  { skip: why }, async () => {
+    const out = tempDir('metron-pkg-');
+    let r = await run('cpack', ['-G', 'DEB', '-B', out], { cwd: build });
+    assert.equal(r.code, 0, `${r.stdout}${r.stderr}`);
+    const deb = fs.readdirSync(out).find((f) => /^metron_.*_amd64\.deb$/.test(f));
+    assert.ok(deb, `no .deb in ${fs.readdirSync(out)}`);
+    const pkg = path.join(out, deb);
+
+    r = await run('dpkg-deb', ['-f', pkg, 'Package', 'Depends']);
+    assert.match(r.stdout, /^Package: metron$/m);
+    for (const dep of ['postgresql-15', 'pgbackrest', 'libpq5', 'libcivetweb1']) {
+      assert.match(r.stdout, new RegExp(`Depends:.*\\b${dep}\\b`), dep);
+    }
+    r = await run('dpkg-deb', ['-c', pkg]);
+    for (const f of ['./usr/lib/metron/bin/metron-server', './usr/lib/metron/bin/libmetron_ssl_shim.so',
+      './usr/lib/metron/bin/metron-gateway', './usr/bin/metron-server',
+      './usr/lib/metron/scripts/backup', './usr/lib/metron/scripts/restore',
+      './usr/share/metron/portal/index.html', './lib/systemd/system/metron.service',
+      './lib/systemd/system/metron-backup.timer', './etc/default/metron']) {
+      assert.ok(r.stdout.includes(` ${f}`), `${f} missing from the package`);
+    }
+    assert.doesNotMatch(r.stdout, /CMakeLists\.txt|vendor\.cmake/);
+    r = await run('dpkg-deb', ['-e', pkg, path.join(out, 'control')]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(fs.readFileSync(path.join(out, 'control', 'conffiles'), 'utf8'),
+      /^\/etc\/default\/metron$/m);
+    assert.match(fs.readFileSync(path.join(out, 'control', 'postinst'), 'utf8'), /adduser --system/);
+
+    // Unpacked, not installed: paths under the temporary root.
+    const root = path.join(out, 'root');
+    r = await run('dpkg-deb', ['-x', pkg, root]);
+    assert.equal(r.code, 0, r.stderr);
+    const unit = fs.readFileSync(path.join(root, 'lib/systemd/system/metron.service'), 'utf8');
+    const exec = /^ExecStart=(\S+)/m.exec(unit)[1];
+    assert.ok(fs.existsSync(path.join(root, exec)), `ExecStart ${exec} is not in the package`);
+    assert.match(unit, /^EnvironmentFile=\/etc\/default\/metron$/m);
+    const defaults = Object.fromEntries(fs.readFileSync(path.join(root, 'etc/default/metron'), 'utf8')
+      .split('\n').filter((l) => /^[A-Z_]+=/.test(l)).map((l) => l.split(/=(.*)/s).slice(0, 2)));
+    assert.equal(defaults.METRON_PORTAL, '/usr/share/metron/portal');
+    assert.ok(defaults.METRON_BACKUP, 'backups are on in the package');
+
+    const bin = path.join(root, 'usr/bin/metron-server');
+    r = await run(bin, ['--version']);
+    assert.equal(r.code, 0, r.stderr);
+    r = await run(path.join(root, 'usr/bin/metron-gateway'), ['--help']);
+    assert.ok(r.code === 0 || r.code === 2, `metron-gateway --help: ${r.code} ${r.stderr}`);
+
+    // The configuration of /etc/default/metron, its paths moved under the root.
+    const data = path.join(out, 'data');
+    fs.mkdirSync(data, { mode: 0o755 });
+    const env = { ...process.env, ...defaults, METRON_LISTEN: '127.0.0.1:0', METRON_DATA: data,
+      METRON_PORTAL: path.join(root, defaults.METRON_PORTAL), METRON_BACKUP: path.join(out, 'backup') };
+    delete env.DATABASE_URL;
+    delete env.METRON_TEST_ROUTES;
+    const proc = spawn(bin, [], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    trackProcess(proc, 'packaged metron-server');
+    let err = '';
+    for (const s of [proc.stdout, proc.stderr]) {
+      s.setEncoding('utf8');
+      s.on('data', (d) => { err += d; });
+    }
+    const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
+    let url = null;
+    for (const deadline = Date.now() + 90000; !url; await sleep(50)) {
+      url = /listening on (http:\/\/[0-9.]+:\d+)\//.exec(err)?.[1];
+      assert.ok(proc.exitCode === null, `the packaged server exited: ${err}`);
+      assert.ok(Date.now() < deadline, `the packaged server did not start: ${err}`);
+    }
+    assert.match(err, /backups: WAL archived with pgBackRest/);
+    let health = null;
+    for (const deadline = Date.now() + 30000; health?.status !== 200; await sleep(100)) {
+      health = await fetch(`${url}/api/v1/health`).catch(() => null);
+      await health?.arrayBuffer();
+      assert.ok(Date.now() < deadline, 'never healthy');
+    }
+    const index = await fetch(`${url}/`);
+    assert.equal(index.status, 200);
+    assert.equal(await index.text(),
+      fs.readFileSync(path.join(root, 'usr/share/metron/portal/index.html'), 'utf8'));
+    // The production binary: no test routes, whatever the environment says.
+    const testRoute = await fetch(`${url}/api/v1/test/accounts`, { method: 'POST' });
+    await testRoute.arrayBuffer();
+    assert.equal(testRoute.status, 404);
+    proc.kill('SIGTERM');
+    const exit = await exited;
+    assert.equal(exit.code, 0, err);
+    assert.ok(!fs.existsSync(path.join(data, 'pg', 'postmaster.pid')), 'the cluster was stopped');
+  });
