@@ -239,3 +239,65 @@ db_status db_ops_trials_ended(db_conn *c, long long now_s, int limit, long long 
 {
     return ids_of(c, &st_trials_ended, now_s, limit, ids, n);
 }
+
+/* ------------------------------------------------- maintenance windows (O1) */
+
+#define WINDOW_COLS                                                                   \
+    "id, extract(epoch FROM announce_at)::bigint, extract(epoch FROM starts_at)::bigint, " \
+    "extract(epoch FROM ends_at)::bigint, extract(epoch FROM created_at)::bigint"
+
+static db_stmt st_maint_open = {"ops_maintenance_open",
+    "SELECT " WINDOW_COLS " FROM maintenance_windows "
+    "WHERE cancelled_at IS NULL AND ends_at > to_timestamp($1::bigint) "
+    "ORDER BY starts_at, id LIMIT $2", 0};
+
+db_status db_ops_maintenance_open(db_conn *c, long long now_s, db_ops_window *out, int cap,
+                                  int *n)
+{
+    char t[24], l[24];
+    const char *p[] = {db_ll(now_s, t), db_ll(cap, l)};
+    PGresult *res = NULL;
+    db_status st = db_exec(c, &st_maint_open, 2, p, &res);
+    *n = 0;
+    for (int i = 0; st == DB_OK && i < PQntuples(res) && i < cap; i++) {
+        db_ops_window *w = &out[(*n)++];
+        w->id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+        w->announce_at = strtoll(PQgetvalue(res, i, 1), NULL, 10);
+        w->starts_at = strtoll(PQgetvalue(res, i, 2), NULL, 10);
+        w->ends_at = strtoll(PQgetvalue(res, i, 3), NULL, 10);
+        w->created_at = strtoll(PQgetvalue(res, i, 4), NULL, 10);
+    }
+    PQclear(res);
+    return st;
+}
+
+static db_stmt st_maint_add = {"ops_maintenance_add",
+    "INSERT INTO maintenance_windows (announce_at, starts_at, ends_at, created_at) "
+    "VALUES (to_timestamp($1::bigint), to_timestamp($2::bigint), to_timestamp($3::bigint), "
+    "        to_timestamp($4::bigint)) RETURNING id", 0};
+
+db_status db_ops_maintenance_add(db_conn *c, const db_ops_window *w, long long *id)
+{
+    char a[24], b[24], e[24], n[24];
+    const char *p[] = {db_ll(w->announce_at, a), db_ll(w->starts_at, b), db_ll(w->ends_at, e),
+                       db_ll(w->created_at, n)};
+    PGresult *res = NULL;
+    db_status st = db_exec(c, &st_maint_add, 4, p, &res);
+    *id = 0;
+    if (st == DB_OK && PQntuples(res) == 1) {
+        *id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    }
+    PQclear(res);
+    return st;
+}
+
+static db_stmt st_maint_cancel = {"ops_maintenance_cancel",
+    "UPDATE maintenance_windows SET cancelled_at = to_timestamp($2::bigint) "
+    "WHERE id = $1 AND cancelled_at IS NULL AND ends_at > to_timestamp($2::bigint)", 0};
+
+db_status db_ops_maintenance_cancel(db_conn *c, long long id, long long now_s, bool *found)
+{
+    char a[24], t[24];
+    const char *p[] = {db_ll(id, a), db_ll(now_s, t)};
+    return db_exec_found(c, &st_maint_cancel, 2, p, found);
+}

@@ -103,4 +103,27 @@ db_status db_ops_contracts_ended(db_conn *c, long long now_s, int limit, long lo
 MT_MUSTCHECK
 db_status db_ops_trials_ended(db_conn *c, long long now_s, int limit, long long *ids, int *n);
 
+/* ------------------------------------------------- maintenance windows (O1) */
+
+typedef struct {
+    long long id;
+    long long announce_at, starts_at, ends_at, created_at; /* Unix seconds */
+} db_ops_window;
+
+/* The windows not cancelled that end after "now_s", earliest start first, at
+ * most "cap", into "out" (*n of them). */
+MT_MUSTCHECK
+db_status db_ops_maintenance_open(db_conn *c, long long now_s, db_ops_window *out, int cap,
+                                  int *n);
+
+/* Schedule a window (the table's checks hold: start < end, at most 12 h,
+ * announce <= start); *id = its id. */
+MT_MUSTCHECK
+db_status db_ops_maintenance_add(db_conn *c, const db_ops_window *w, long long *id);
+
+/* Cancel window "id" at "now_s" if it is open (not cancelled, not ended):
+ * *found false otherwise. */
+MT_MUSTCHECK
+db_status db_ops_maintenance_cancel(db_conn *c, long long id, long long now_s, bool *found);
+
 #endif

@@ -25,7 +25,9 @@
 #include "hdr_text.h"
 #include "http_svc.h"
 #include "json_guard.h"
+#include "isotime.h"
 #include "log.h"
+#include "maintenance.h"
 #include "tls_compat.h"
 #include "utf8.h"
 
@@ -1357,6 +1359,32 @@ static int cors_preflight(http_req *req)
     return 204;
 }
 
+/* O1: during a maintenance window (maintenance.h) every API route answers
+ * 503 maintenance with Retry-After until the window's end, except what the
+ * operator, the monitoring and the portal's banner need (and the test
+ * routes, which move the clock). Returns true after replying. */
+static bool maintenance_gate(http_req *req, const http_route *r)
+{
+    int64_t now = auth_now(), ends_at = 0;
+    char extra[48], msg[160], end_text[ISO_TIME_LEN + 8];
+    if (!maint_active(now, &ends_at) || r->auth == AUTH_OPS || r->auth == AUTH_METRICS ||
+        strcmp(r->pattern, "/api/v1/health") == 0 ||
+        strcmp(r->pattern, "/api/v1/maintenance") == 0 || r->test_only) {
+        return false;
+    }
+    if (iso_time_format(ends_at, end_text, sizeof end_text) != 0) {
+        snprintf(end_text, sizeof end_text, "its end");
+    }
+    snprintf(extra, sizeof extra, "Retry-After: %lld\r\n",
+             (long long)(ends_at - now > 0 ? ends_at - now : 1));
+    snprintf(msg, sizeof msg,
+             "the service is in a scheduled maintenance window until %s: try again then",
+             end_text);
+    req->must_close = has_body(req);
+    reply_json_headers(req, 503, error_object("maintenance", msg, NULL), extra);
+    return true;
+}
+
 static int api_handler(struct mg_connection *conn, void *cbdata)
 {
     srv *s = cbdata;
@@ -1418,6 +1446,10 @@ static int api_handler(struct mg_connection *conn, void *cbdata)
     if (found == NULL) {
         req.must_close = has_body(&req);
         status = http_reply_error(&req, 404, "not_found", "no such route", NULL);
+        goto out;
+    }
+    if (maintenance_gate(&req, found)) {
+        status = req.status;
         goto out;
     }
     if (found->auth != AUTH_PUBLIC) {

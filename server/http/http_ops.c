@@ -11,6 +11,7 @@
 #include "http_admin_args.h"
 #include "http_admin_rows.h"
 #include "http_svc.h"
+#include "auth.h"
 #include "isotime.h"
 #include "svc_ops.h"
 
@@ -257,7 +258,121 @@ static int h_deletions(http_req *req)
     return status;
 }
 
+/* ------------------------------------------------- maintenance windows (O1) */
+
+/* GET /api/v1/maintenance: what the portal's banner shows (public). */
+static int h_maintenance_now(http_req *req)
+{
+    cJSON *o = svc_ops_maintenance_now(auth_now());
+    if (o == NULL) {
+        return http_reply_error(req, 503, "out_of_memory", "the server is out of memory: retry",
+                                NULL);
+    }
+    return http_reply_json(req, 200, o);
+}
+
+/* GET /api/v1/ops/maintenance */
+static int h_maintenance_list(http_req *req)
+{
+    cJSON *out = NULL;
+    svc_error e;
+    svc_error_clear(&e);
+    if (svc_ops_maintenance_list(req->srv, &out, &e) != SVC_OK) {
+        return http_reply_svc(req, &e);
+    }
+    return http_reply_json(req, 200, out);
+}
+
+/* Body field "name" as an instant into *out; absent or null: *out -1 (and
+ * "required" refuses that). Returns 0, or -1 after replying. */
+static int body_instant(http_req *req, const char *name, bool required, int64_t *out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(req->body, name);
+    char msg[120];
+    *out = -1;
+    if (v == NULL || cJSON_IsNull(v)) {
+        if (required) {
+            snprintf(msg, sizeof msg, "'%s' is needed (or 'date' for the default window)", name);
+            return http_reply_error(req, 400, "missing", msg, name), -1;
+        }
+        return 0;
+    }
+    if (!cJSON_IsString(v) ||
+        iso_time_parse(v->valuestring, strlen(v->valuestring), out) != 0) {
+        snprintf(msg, sizeof msg, "'%s' must be an instant such as 2027-03-31T22:30:00Z", name);
+        *out = -1;
+        return http_reply_error(req, 400, "invalid_value", msg, name), -1;
+    }
+    return 0;
+}
+
+/* POST /api/v1/ops/maintenance {date} | {starts_at, ends_at} [+ announce_at]:
+ * "date" (YYYY-MM-DD) is the specification's window, 06:30-07:30 China
+ * Standard Time (UTC+8) of that day. */
+static int h_maintenance_add(http_req *req)
+{
+    static const char *const allowed[] = {"date", "starts_at", "ends_at", "announce_at", NULL};
+    const cJSON *date = cJSON_GetObjectItemCaseSensitive(req->body, "date");
+    int64_t announce = -1, start = -1, end = -1;
+    cJSON *out = NULL;
+    svc_error e;
+    if (http_json_fields(req, req->body, allowed, NULL) != 0 ||
+        body_instant(req, "announce_at", false, &announce) != 0) {
+        return req->status;
+    }
+    if (date != NULL && !cJSON_IsNull(date)) {
+        char text[40];
+        if (cJSON_GetObjectItemCaseSensitive(req->body, "starts_at") != NULL ||
+            cJSON_GetObjectItemCaseSensitive(req->body, "ends_at") != NULL) {
+            return http_reply_error(req, 400, "invalid_value",
+                                    "give either 'date' or 'starts_at' and 'ends_at'", "date");
+        }
+        if (!cJSON_IsString(date) || strlen(date->valuestring) != 10 ||
+            snprintf(text, sizeof text, "%sT06:30:00+08:00", date->valuestring) >=
+                (int)sizeof text ||
+            iso_time_parse(text, strlen(text), &start) != 0) {
+            return http_reply_error(req, 400, "invalid_value",
+                                    "'date' must be a day such as 2027-03-31", "date");
+        }
+        end = start + 3600;
+    } else if (body_instant(req, "starts_at", true, &start) != 0 ||
+               body_instant(req, "ends_at", true, &end) != 0) {
+        return req->status;
+    }
+    svc_error_clear(&e);
+    if (svc_ops_maintenance_add(req->srv, announce, start, end, &out, &e) != SVC_OK) {
+        return http_reply_svc(req, &e);
+    }
+    return http_reply_json(req, 201, out);
+}
+
+/* POST /api/v1/ops/maintenance/{id}/cancel */
+static int h_maintenance_cancel(http_req *req)
+{
+    long long id;
+    cJSON *o;
+    svc_error e;
+    if (admin_id(req, 0, &id) != 0) {
+        return req->status;
+    }
+    svc_error_clear(&e);
+    if (svc_ops_maintenance_cancel(req->srv, id, &e) != SVC_OK) {
+        return http_reply_svc(req, &e);
+    }
+    o = cJSON_CreateObject();
+    if (o != NULL) {
+        cJSON_AddNumberToObject(o, "id", (double)id);
+        cJSON_AddBoolToObject(o, "cancelled", true);
+    }
+    return http_reply_json(req, 200, o);
+}
+
 const http_route http_routes_ops[] = {
+    {"GET", "/api/v1/maintenance", h_maintenance_now, AUTH_PUBLIC, BODY_NONE, false},
+    {"GET", "/api/v1/ops/maintenance", h_maintenance_list, AUTH_OPS, BODY_NONE, false},
+    {"POST", "/api/v1/ops/maintenance", h_maintenance_add, AUTH_OPS, BODY_JSON, false},
+    {"POST", "/api/v1/ops/maintenance/*/cancel", h_maintenance_cancel, AUTH_OPS, BODY_NONE,
+     false},
     {"GET", "/api/v1/ops/accounts", h_accounts, AUTH_OPS, BODY_NONE, false},
     {"GET", "/api/v1/ops/accounts/*", h_account, AUTH_OPS, BODY_NONE, false},
     {"POST", "/api/v1/ops/accounts/*/freeze", h_freeze, AUTH_OPS, BODY_JSON, false},

@@ -175,6 +175,7 @@ static const job_def jobs[] = {
     {"login_throttle", job_login_throttle, "throttle rows without failures for an hour"},
     {"trial_accounts", svc_ops_job_trials, "trials past their expiry, with all their data (L4)"},
     {"account_deletions", svc_ops_job_contracts, "accounts whose contract ended (O4)"},
+    {"maintenance", svc_ops_job_maintenance, "the maintenance schedule reloaded (O1)"},
     {"data_retention", job_data_retention, "Free accounts' acquired data older than a year (L5)"},
     {"drive", job_drive, "Free accounts' drive files older than a year (L5), unrecorded blobs"},
     {"exports", svc_export_cleanup, "export files 24 h after the end, stale and orphaned exports"},
@@ -306,6 +307,8 @@ static void *jobs_main(void *arg)
 int jobs_start(srv *s, int interval_s)
 {
     pthread_condattr_t attr;
+    /* The maintenance schedule is in memory from the start on (O1). */
+    (void)svc_ops_maintenance_reload(s);
     if (interval_s <= 0) {
         log_info("jobs: off (--jobs-interval 0)");
         return 0;

@@ -9,7 +9,9 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "isotime.h"
 #include "log.h"
+#include "maintenance.h"
 #include "mt/licence.h"
 #include "svc_tx.h"
 
@@ -349,4 +351,193 @@ int svc_ops_job_contracts(srv *s, int64_t now, long long *done)
 int svc_ops_job_trials(srv *s, int64_t now, long long *done)
 {
     return delete_due(s, now, db_ops_trials_ended, "trial_expired", done);
+}
+
+/* ------------------------------------------------- maintenance windows (O1) */
+
+/* Announced this long before the start unless the operator says otherwise. */
+#define MAINT_ANNOUNCE_S (72 * 3600)
+#define MAINT_LONGEST_S (12 * 3600)
+#define MAINT_AHEAD_S (366 * 86400)
+
+static void add_time(cJSON *o, const char *name, int64_t t)
+{
+    char buf[ISO_TIME_LEN + 8];
+    if (iso_time_format(t, buf, sizeof buf) == 0) {
+        cJSON_AddStringToObject(o, name, buf);
+    } else {
+        cJSON_AddNullToObject(o, name);
+    }
+}
+
+static cJSON *window_json(long long id, int64_t announce_at, int64_t starts_at, int64_t ends_at,
+                          int64_t now)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (o == NULL) {
+        return NULL;
+    }
+    cJSON_AddNumberToObject(o, "id", (double)id);
+    add_time(o, "announce_at", announce_at);
+    add_time(o, "starts_at", starts_at);
+    add_time(o, "ends_at", ends_at);
+    cJSON_AddBoolToObject(o, "in_progress", starts_at <= now && now < ends_at);
+    return o;
+}
+
+/* The open windows at "now" on "c" into "w" (*n). */
+static db_status open_windows(db_conn *c, int64_t now, db_ops_window *w, int *n)
+{
+    return db_ops_maintenance_open(c, (long long)now, w, MAINT_MAX, n);
+}
+
+int svc_ops_maintenance_reload(srv *s)
+{
+    db_ops_window rows[MAINT_MAX];
+    maint_window w[MAINT_MAX];
+    int n = 0;
+    db_conn *c = NULL;
+    db_status st = db_acquire(s->pool, DB_WAIT_MS, &c);
+    if (st == DB_OK) {
+        st = open_windows(c, auth_now(), rows, &n);
+    }
+    db_release(s->pool, c);
+    if (st != DB_OK) {
+        log_warn("maintenance: cannot read the schedule (%s): keeping the one in memory",
+                 db_strerror(st));
+        return -1;
+    }
+    for (int i = 0; i < n; i++) {
+        w[i] = (maint_window){rows[i].id, rows[i].announce_at, rows[i].starts_at,
+                              rows[i].ends_at};
+    }
+    maint_set(w, n);
+    return 0;
+}
+
+int svc_ops_job_maintenance(srv *s, int64_t now, long long *done)
+{
+    (void)now;
+    *done = 0;
+    return svc_ops_maintenance_reload(s);
+}
+
+svc_status svc_ops_maintenance_list(srv *s, cJSON **out, svc_error *e)
+{
+    db_ops_window rows[MAINT_MAX];
+    int n = 0;
+    int64_t now = auth_now();
+    db_conn *c = NULL;
+    db_status st = db_acquire(s->pool, DB_WAIT_MS, &c);
+    cJSON *items;
+    *out = NULL;
+    if (st == DB_OK) {
+        st = open_windows(c, now, rows, &n);
+    }
+    db_release(s->pool, c);
+    if (st != DB_OK) {
+        return svc_fail_db(e, st, NULL);
+    }
+    *out = cJSON_CreateObject();
+    items = *out != NULL ? cJSON_AddArrayToObject(*out, "items") : NULL;
+    for (int i = 0; items != NULL && i < n; i++) {
+        cJSON *o = window_json(rows[i].id, rows[i].announce_at, rows[i].starts_at,
+                               rows[i].ends_at, now);
+        if (o == NULL) {
+            items = NULL;
+            break;
+        }
+        cJSON_AddItemToArray(items, o);
+    }
+    if (items == NULL) {
+        cJSON_Delete(*out);
+        *out = NULL;
+        return svc_fail_nomem(e);
+    }
+    return SVC_OK;
+}
+
+svc_status svc_ops_maintenance_add(srv *s, int64_t announce_at, int64_t starts_at,
+                                   int64_t ends_at, cJSON **out, svc_error *e)
+{
+    int64_t now = auth_now();
+    db_ops_window w;
+    db_conn *c = NULL;
+    db_status st;
+    *out = NULL;
+    if (ends_at <= starts_at) {
+        return svc_fail(e, SVC_INVALID, NULL, "ends_at", "the window must end after it starts");
+    }
+    if (ends_at - starts_at > MAINT_LONGEST_S) {
+        return svc_fail(e, SVC_INVALID, NULL, "ends_at", "a window lasts at most 12 hours");
+    }
+    if (ends_at <= now) {
+        return svc_fail(e, SVC_INVALID, NULL, "ends_at", "the window is already over");
+    }
+    if (starts_at > now + MAINT_AHEAD_S) {
+        return svc_fail(e, SVC_INVALID, NULL, "starts_at",
+                        "a window is scheduled at most a year ahead");
+    }
+    if (announce_at < 0) {
+        announce_at = starts_at - MAINT_ANNOUNCE_S > now ? starts_at - MAINT_ANNOUNCE_S : now;
+        if (announce_at > starts_at) {
+            announce_at = starts_at;
+        }
+    } else if (announce_at > starts_at) {
+        return svc_fail(e, SVC_INVALID, NULL, "announce_at",
+                        "the announcement must come at or before the start");
+    }
+    w = (db_ops_window){0, announce_at, starts_at, ends_at, now};
+    if ((st = db_acquire(s->pool, DB_WAIT_MS, &c)) == DB_OK) {
+        st = db_ops_maintenance_add(c, &w, &w.id);
+    }
+    db_release(s->pool, c);
+    if (st != DB_OK) {
+        return svc_fail_db(e, st, NULL);
+    }
+    (void)svc_ops_maintenance_reload(s);
+    log_info("maintenance: window %lld scheduled from %lld to %lld (announced from %lld)", w.id,
+             (long long)starts_at, (long long)ends_at, (long long)announce_at);
+    *out = window_json(w.id, announce_at, starts_at, ends_at, now);
+    return *out != NULL ? SVC_OK : svc_fail_nomem(e);
+}
+
+svc_status svc_ops_maintenance_cancel(srv *s, long long id, svc_error *e)
+{
+    bool found = false;
+    db_conn *c = NULL;
+    db_status st = db_acquire(s->pool, DB_WAIT_MS, &c);
+    if (st == DB_OK) {
+        st = db_ops_maintenance_cancel(c, id, (long long)auth_now(), &found);
+    }
+    db_release(s->pool, c);
+    if (st != DB_OK) {
+        return svc_fail_db(e, st, NULL);
+    }
+    if (!found) {
+        return svc_fail(e, SVC_NOT_FOUND, NULL, NULL, "no open maintenance window %lld", id);
+    }
+    (void)svc_ops_maintenance_reload(s);
+    log_info("maintenance: window %lld cancelled", id);
+    return SVC_OK;
+}
+
+cJSON *svc_ops_maintenance_now(int64_t now)
+{
+    maint_window w;
+    cJSON *o = cJSON_CreateObject();
+    if (o == NULL) {
+        return NULL;
+    }
+    if (maint_current(now, &w)) {
+        cJSON *x = window_json(w.id, w.announce_at, w.starts_at, w.ends_at, now);
+        if (x == NULL) {
+            cJSON_Delete(o);
+            return NULL;
+        }
+        cJSON_AddItemToObject(o, "window", x);
+    } else {
+        cJSON_AddNullToObject(o, "window");
+    }
+    return o;
 }

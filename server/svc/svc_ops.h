@@ -67,4 +67,35 @@ svc_status svc_ops_deletions(srv *s, long long before, int limit, char **json, s
 int svc_ops_job_contracts(srv *s, int64_t now, long long *done);
 int svc_ops_job_trials(srv *s, int64_t now, long long *done);
 
+/* ------------------------------------------------- maintenance windows (O1) */
+
+/* Load the open windows into the schedule in memory (maintenance.h).
+ * Returns 0, or -1 (logged) keeping the schedule it had. */
+int svc_ops_maintenance_reload(srv *s);
+
+/* The job: reload (other processes' changes reach this one within a round). */
+int svc_ops_job_maintenance(srv *s, int64_t now, long long *done);
+
+/* The open windows as {items: [window]} (caller frees *out). */
+MT_MUSTCHECK
+svc_status svc_ops_maintenance_list(srv *s, cJSON **out, svc_error *e);
+
+/* Schedule a window from "starts_at" to "ends_at" (Unix seconds), announced
+ * from "announce_at" (-1: 72 hours before the start, or now if that is
+ * later). SVC_INVALID when it ends before now or at/before its start, lasts
+ * more than 12 hours, starts more than a year ahead, or is announced after
+ * its start. *out: the window. */
+MT_MUSTCHECK
+svc_status svc_ops_maintenance_add(srv *s, int64_t announce_at, int64_t starts_at,
+                                   int64_t ends_at, cJSON **out, svc_error *e);
+
+/* Cancel open window "id" (SVC_NOT_FOUND: none, or already over). */
+MT_MUSTCHECK
+svc_status svc_ops_maintenance_cancel(srv *s, long long id, svc_error *e);
+
+/* What the portal shows at "now" (GET /api/v1/maintenance): {window: null}
+ * or {window: {id, announce_at, starts_at, ends_at, in_progress}}, from the
+ * schedule in memory (no database). NULL when out of memory. */
+cJSON *svc_ops_maintenance_now(int64_t now);
+
 #endif
