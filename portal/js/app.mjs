@@ -8,6 +8,7 @@ import { session, setUser, setGroup, setUnread, on, isAdmin } from './session.mj
 import { h, fill, icon } from './ui/dom.mjs';
 import { toast } from './ui/toast.mjs';
 import { setZone as setChartZone } from './chart/format.mjs';
+import { startMaintenanceBanner } from './maintenance.mjs';
 import './pages/index.mjs';
 
 const header = document.getElementById('header');
@@ -276,6 +277,7 @@ function guard(name, def, params) {
 
 async function start() {
   await initI18n();
+  startMaintenanceBanner();
   const s = await api.get('/auth/session', { quiet401: true });
   if (s.status === 200 && s.body && s.body.user) {
     if (s.body.csrf_token) setCsrf(s.body.csrf_token);
