@@ -286,7 +286,9 @@ db_status db_report_count(db_conn *c, long long account_id, long long group_id, 
     "   'due_by', mt_utc(to_timestamp(r.next_end / 1e6 + $4::float8))) END, "                  \
     " 'folder_id', r.folder_id, "                                                              \
     " 'last_run', (SELECT json_build_object('id', x.id, 'state', x.state, 'label', x.label, "  \
-    "   'kind', x.kind, 'finished_at', mt_utc(x.finished_at)) FROM report_runs x "            \
+    "   'kind', x.kind, 'from_us', x.period_start, 'to_us', x.period_end, "                    \
+    "   'time_zone', x.time_zone, 'attempts', x.attempts, 'error_kind', x.error_kind, "        \
+    "   'finished_at', mt_utc(x.finished_at)) FROM report_runs x "                             \
     "   WHERE x.account_id = r.account_id AND x.report_id = r.id ORDER BY x.id DESC LIMIT 1), " \
     " 'created_at', mt_utc(r.created_at), 'updated_at', mt_utc(r.updated_at))"
 

@@ -323,6 +323,13 @@ async function failAndRetry() {
   assert.equal(s.sentence, 'Not made, after 5 attempts: The files did not fit into the cloud storage of your plan. Make room in the drive, then try again.');
   assert.doesNotMatch(await page.textContent('#main'), /plan_limit|P2|quota is|storage quota/);
   await docShot(page, 'reports-failed-pc', { fullPage: false });
+  // The list says why the last report was not made, in words.
+  await page.goto(`${env.url}/#/reports`);
+  await page.waitForSelector('[data-testid=report-list] tr.rp-row [data-testid=report-last-error]');
+  assert.equal(await page.textContent('[data-testid=report-last-error]'),
+    'The files did not fit into the cloud storage of your plan. Make room in the drive, then try again.');
+  await page.goto(`${env.url}/#/reports/${reportId}`);
+  await page.waitForFunction((id) => document.querySelector(`[data-run="${id}"] [data-state=failed]`), runId);
   // Room again: "Try again" makes it.
   await env.setClock(0);
   assert.equal((await storage(0)).status, 200);

@@ -635,6 +635,9 @@ test('a run that fails is retried with its error visible, fails for good after 5
   assert.equal(await work(), 0);
   r = await t.c.get(`/api/v1/reports/${rep.id}`);
   assert.equal(r.body.last_run.state, 'failed');
+  assert.equal(r.body.last_run.error_kind, 'storage'); // the list says why in words
+  assert.equal(r.body.last_run.attempts, 5);
+  assert.equal(r.body.last_run.time_zone, 'UTC');
   assert.equal(await sql(`SELECT count(*) FROM drive_items WHERE account_id = ${t.id} AND NOT is_folder`), '0');
   // Room again; queued by hand it is made.
   assert.equal((await fill(0)).status, 200);

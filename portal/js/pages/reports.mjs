@@ -16,7 +16,7 @@ import { table } from '../ui/table.mjs';
 import { confirmDialog } from '../ui/dialog.mjs';
 import { reportEditor } from '../reports/editor.mjs';
 import { runsList, makePanel } from '../reports/runs.mjs';
-import { reportLine, quotaSentence, statePill, languageName, zoneText } from '../reports/text.mjs';
+import { reportLine, quotaSentence, statePill, languageName, zoneText, runPeriodText, errorSentence } from '../reports/text.mjs';
 
 /** Whether the user may change the group's reports (edit access). */
 export function canEditGroup(gid = session.groupId) {
@@ -63,10 +63,16 @@ async function listPage(container, gid) {
         if (!(await confirmDialog(t('reports.delete_confirm', { name: rep.name }), { confirm: t('common.delete') }))) return;
         if (reportReply(await api.del(`/reports/${rep.id}`), t('common.deleted'))) navigate('reports', {});
       } }) : null);
-  const last = (rep) => (rep.last_run ? h('div', { class: 'cell-stack rp-last' }, statePill(rep.last_run.state),
-    h('span', { class: 'small-text', text: rep.last_run.label }),
-    rep.last_run.finished_at ? h('span', { class: 'muted small-text', text: formatDateTime(rep.last_run.finished_at) }) : null)
-    : h('span', { class: 'muted small-text', text: t('reports.never_made') }));
+  // The last report: its period, state, when it was made or why it was not.
+  const last = (rep) => {
+    const x = rep.last_run;
+    if (!x) return h('span', { class: 'muted small-text', text: t('reports.never_made') });
+    const bad = x.state === 'failed' || x.state === 'retry';
+    return h('div', { class: 'cell-stack rp-last' }, statePill(x.state),
+      h('span', { class: 'small-text', text: x.from_us ? runPeriodText(x) : x.label }),
+      bad && x.error_kind ? h('span', { class: 'small-text rp-last-error', 'data-testid': 'report-last-error', text: errorSentence(x) }) : null,
+      !bad && x.finished_at ? h('span', { class: 'muted small-text', text: formatDateTime(x.finished_at) }) : null);
+  };
   fill(container, head,
     h('p', { class: 'intro', text: t('reports.intro') }),
     h('p', { class: full ? 'notice warn' : 'muted small-text', 'data-testid': 'report-quota', 'data-full': String(full),
