@@ -5,7 +5,9 @@
 // app's topic and a revoked certificate are refused (the revocation at
 // once); a broker restart and a server restart mid-stream leave no gap and
 // no duplicate; two server processes share the subscription and every
-// message is stored once.
+// message is stored once; high-speed mode's 5-second samples travel on the
+// live topic; a gateway that dies is disconnected by its will and
+// connected again when it is back.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -221,6 +223,32 @@ test('revoking a certificate disconnects the app at once and refuses the certifi
   await assertContiguous(t, from);
   // The broker logged the refusal with the serial.
   assert.match(broker.log(), new RegExp(`certificate ${old.serial} is revoked`));
+});
+
+test('high-speed mode (M3) over MQTTS: 5-second samples reach the monitor through the broker', async () => {
+  const t = await newApp('one');
+  const grp = await t.c.post('/api/v1/groups', { name: 'Line 1' });
+  assert.equal(grp.status, 201, JSON.stringify(grp.body));
+  let r = await t.c.patch(`/api/v1/apps/${t.appId}`, { group_id: grp.body.id });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  const g = gateway({ url: srv.url, code: t.credential, args: ['--models', 'LR8450', '--channels', '2'] });
+  await g.waitFor(/MQTTS: connected/);
+  await until(async () => Number(await sql(`SELECT count(*) FROM channel_latest
+    WHERE account_id = ${t.id}`)) === 2, 'both channels');
+  const ch = Number((await sql(`SELECT min(channel_id) FROM channel_latest WHERE account_id = ${t.id}`)));
+  const access = () => fs.readFileSync(path.join(srv.dataDir, 'access.log'), 'utf8');
+  r = await t.c.post(`/api/v1/groups/${grp.body.id}/live`, {});
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  const since = Date.now() * 1000 - 60e6;
+  const live = await until(async () => {
+    const q = await t.c.get(`/api/v1/groups/${grp.body.id}/live?since=${since}`);
+    const c = q.body.channels?.find((x) => x.id === ch);
+    return c && c.t.length >= 2 ? c : null;
+  }, 'two live samples', 30000);
+  for (const x of live.t) assert.equal(x % 5e6, 0, 'on 5-second instants');
+  // They came through the broker (up/live), not the HTTPS live route.
+  assert.doesNotMatch(access(), /"path":"\/api\/v1\/ingest\/live"/);
+  await g.stop();
 });
 
 test('broker restart mid-stream: the batches wait and arrive, no gap, no duplicate', async () => {
