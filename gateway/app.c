@@ -26,7 +26,7 @@
 #define UPGRADE_MS 8000      /* a simulated firmware upgrade takes this long */
 #define FLUSH_BUDGET_MS 2000 /* at most this long sending per step */
 #define REPLY_WAIT_MS 10000  /* an MQTT batch not answered in this time is sent again */
-#define RENEW_DAYS 30        /* a certificate is renewed this long before it expires */
+#define RENEW_RETRY_MS 3600000 /* a renewal while connected is tried again after this */
 
 /* What the gateway remembers of each instrument while it runs. */
 typedef struct {
@@ -68,6 +68,7 @@ struct gw_app {
     gw_mqtt *mq;
     gw_cert_reply *cert;  /* the certificate in use (STATE/mqtt.json) */
     int64_t cert_not_after;
+    int64_t next_renew_ms; /* while connected: when a renewal may be tried next */
     int64_t next_mqtt_ms; /* when to (re)connect or ask for a certificate */
     int64_t mqtt_backoff_ms;
     bool mqtt_was_up;
@@ -566,6 +567,12 @@ static bool mqtt_up(const gw_app *a)
     return a->mq != NULL && gw_mqtt_status(a->mq) == GW_MQTT_UP;
 }
 
+/* Whether the certificate in use is due for renewal (--renew-days). */
+static bool cert_due(const gw_app *a, int64_t now_ms)
+{
+    return a->cert_not_after < now_ms / 1000 + (int64_t)a->cfg.renew_days * 86400;
+}
+
 /* Keep the MQTT session alive: certificate, (re)connection, status. */
 static void mqtt_tend(gw_app *a, int64_t now_ms)
 {
@@ -585,6 +592,18 @@ static void mqtt_tend(gw_app *a, int64_t now_ms)
                 a->cert->url, (long long)a->cert->app_id, a->cert->serial);
             a->mqtt_problem[0] = '\0';
         }
+        /* Renewal while connected: the new certificate (and key) is kept for
+         * the next connection; this one goes on (the old certificate stays
+         * valid until it expires), so the app is never seen disconnecting. */
+        if (a->cert != NULL && cert_due(a, now_ms) && now_ms >= a->next_renew_ms) {
+            char old[sizeof a->cert->serial];
+            snprintf(old, sizeof old, "%s", a->cert->serial);
+            LOG(a, GW_LOG_QUIET, "MQTTS: certificate %s expires in %" PRId64 " days: renewing "
+                "it (the connection stays)", old,
+                (a->cert_not_after - now_ms / 1000) / 86400);
+            a->next_renew_ms = now_ms + RENEW_RETRY_MS;
+            mqtt_request_cert(a);
+        }
         return;
     }
     if (a->mqtt_was_up) {
@@ -603,7 +622,7 @@ static void mqtt_tend(gw_app *a, int64_t now_ms)
         free(a->cert);
         a->cert = NULL;
     }
-    if (a->cert == NULL || a->cert_not_after < now_ms / 1000 + RENEW_DAYS * 86400LL) {
+    if (a->cert == NULL || cert_due(a, now_ms)) {
         if (mqtt_request_cert(a) != 0 || !a->mqtt_wanted) {
             a->next_mqtt_ms = now_ms + a->mqtt_backoff_ms;
             a->mqtt_backoff_ms = a->mqtt_backoff_ms * 2 > (int64_t)a->cfg.retry_max_s * 1000

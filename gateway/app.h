@@ -52,6 +52,7 @@ typedef struct {
     int batch_max;           /* times per spooled batch when catching up */
     int retry_max_s;         /* longest back-off between tries */
     int keepalive_s;         /* MQTT keep-alive: the broker sends the will after 1.5 x this */
+    int renew_days;          /* a client certificate is renewed this long before it expires */
     long timeout_ms;
     const gw_fw_override *fw;
     size_t n_fw;

@@ -52,6 +52,8 @@ static const char usage[] =
     "  --cacert FILE         trust these certificate authorities (PEM) for https\n"
     "  --keepalive S         MQTT keep-alive, 5 to 600 s (default 30): a dead connection\n"
     "                        is noticed by the broker after 1.5 x this (its will)\n"
+    "  --renew-days N        renew the MQTT client certificate N days before it expires\n"
+    "                        (default 30; also while connected, without a reconnection)\n"
     "  --transport T         auto | mqtts | https: how batches travel (default auto:\n"
     "                        MQTTS when the server offers it, docs/mqtt.md)\n"
     "  --log quiet|info|debug (default info)\n"
@@ -101,6 +103,7 @@ int main(int argc, char **argv)
     cfg.batch_max = 60;
     cfg.retry_max_s = 30;
     cfg.keepalive_s = 30;
+    cfg.renew_days = 30;
     cfg.timeout_ms = 15000;
     cfg.log = GW_LOG_INFO;
     cfg.fw = fw;
@@ -221,6 +224,10 @@ int main(int argc, char **argv)
         } else if (strcmp(name, "--keepalive") == 0) {
             if (int_arg(v, 5, 600, &cfg.keepalive_s) != 0) {
                 return bad("--keepalive: expected 5 to 600 seconds, not %s", v);
+            }
+        } else if (strcmp(name, "--renew-days") == 0) {
+            if (int_arg(v, 1, 3650, &cfg.renew_days) != 0) {
+                return bad("--renew-days: expected 1 to 3650 days, not %s", v);
             }
         } else if (strcmp(name, "--transport") == 0) {
             if (strcmp(v, "auto") == 0) {

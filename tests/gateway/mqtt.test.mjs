@@ -5,7 +5,8 @@
 // app's topic and a revoked certificate are refused (the revocation at
 // once); a broker restart and a server restart mid-stream leave no gap and
 // no duplicate; two server processes share the subscription and every
-// message is stored once; high-speed mode's 5-second samples travel on the
+// message is stored once; a certificate due is renewed without a
+// reconnection; high-speed mode's 5-second samples travel on the
 // live topic; a gateway that dies is disconnected by its will and
 // connected again when it is back.
 import { after, before, test } from 'node:test';
@@ -249,6 +250,38 @@ test('high-speed mode (M3) over MQTTS: 5-second samples reach the monitor throug
   // They came through the broker (up/live), not the HTTPS live route.
   assert.doesNotMatch(access(), /"path":"\/api\/v1\/ingest\/live"/);
   await g.stop();
+});
+
+test('renewal: a certificate due is renewed while connected, the connection stays, the next one uses the new', async () => {
+  const t = await newApp();
+  const from = Date.now() * 1000 - 5e6;
+  // App certificates last 90 days: renewing 100 days ahead makes the first one due at once.
+  let g = gateway({ url: srv.url, code: t.credential, args: ['--channels', '1', '--renew-days', '100'] });
+  await g.waitFor(/MQTTS: connected .*\(certificate ([0-9a-f]+)\)/);
+  const first = /MQTTS: connected .*\(certificate ([0-9a-f]+)\)/.exec(g.log())[1];
+  await g.waitFor(new RegExp(`certificate ${first} expires in \\d+ days: renewing it \\(the connection stays\\)`));
+  await until(() => (g.log().match(/got client certificate/g) || []).length === 2, 'the renewed certificate');
+  const second = [...g.log().matchAll(/got client certificate ([0-9a-f]+)/g)][1][1];
+  assert.notEqual(second, first);
+  const certs = (await t.c.get(`/api/v1/apps/${t.appId}/certificates`)).body.items;
+  assert.deepEqual(certs.map((c) => c.state), ['active', 'active'], 'the old one stays valid');
+  // The connection went on: no reconnection, the app never seen disconnected.
+  const n = Number(await sql(`SELECT count(*) FROM ingest_batches WHERE account_id = ${t.id}`));
+  await until(async () => Number(await sql(`SELECT count(*) FROM ingest_batches
+    WHERE account_id = ${t.id}`)) >= n + 2, 'batches after the renewal');
+  assert.doesNotMatch(g.log(), /lost the broker/);
+  assert.equal((g.log().match(/MQTTS: connected/g) || []).length, 1);
+  assert.equal(await sql(`SELECT connected FROM apps WHERE id = ${t.appId}`), 't');
+  await g.stop();
+  // The next start connects with the renewed certificate (and does not renew again).
+  g = gateway({ state: g.state });
+  await g.waitFor(new RegExp(`MQTTS: connected .*\\(certificate ${second}\\)`));
+  await until(async () => Number(await sql(`SELECT count(*) FROM ingest_batches
+    WHERE account_id = ${t.id}`)) >= n + 4, 'batches with the new certificate');
+  await until(async () => g.spooled() === 0, 'an empty spool');
+  assert.doesNotMatch(g.log(), /renewing|got client certificate/);
+  await g.stop();
+  await assertContiguous(t, from);
 });
 
 test('broker restart mid-stream: the batches wait and arrive, no gap, no duplicate', async () => {
