@@ -26,11 +26,13 @@
 #include "db_embed.h"
 #include "db_listen.h"
 #include "db_migrate.h"
+#include "db_replica.h"
 #include "http.h"
 #include "jobs.h"
 #include "report_worker.h"
 #include "outbox_sender.h"
 #include "log.h"
+#include "metrics.h"
 #include "mqtt_bridge.h"
 #include "refresher.h"
 #include "series_store.h"
@@ -88,6 +90,23 @@ const char *__lsan_default_suppressions(void);
 const char *__lsan_default_suppressions(void)
 {
     return "leak:libfontconfig.so\n";
+}
+
+/* How often the replica's monitor asks both clusters how far they are: the
+ * staleness bound is known to within this (docs/scale.md). */
+#define REPLICA_CHECK_MS 100
+
+static db_replica *the_replica;
+
+/* GET /metrics: the replica's state (metrics.h). */
+static void replica_metrics(metrics_replica_state *out)
+{
+    db_replica_state st;
+    db_replica_get_state(the_replica, &st);
+    out->configured = true;
+    out->up = st.up;
+    out->lag_seconds = st.bound_ms >= 0 ? (double)st.bound_ms / 1000.0 : 0.0;
+    out->reads_on_primary = !st.fresh;
 }
 
 int main(int argc, char **argv)
@@ -199,6 +218,20 @@ int main(int argc, char **argv)
             goto out;
         }
     }
+    if (s.cfg.replica_url != NULL) {
+        /* Reads that may be slightly stale go to this standby while it is
+         * within the bound (docs/scale.md). */
+        s.replica = db_replica_start(conninfo, s.cfg.replica_url, s.cfg.db_pool,
+                                     s.cfg.replica_max_lag_ms, REPLICA_CHECK_MS);
+        if (s.replica == NULL) {
+            log_error("cannot start the read replica's monitor thread");
+            goto out;
+        }
+        the_replica = s.replica;
+        metrics_set_replica_reader(replica_metrics);
+        log_info("database: a read replica (METRON_REPLICA_URL), at most %d ms stale",
+                 s.cfg.replica_max_lag_ms);
+    }
     if (s.cfg.demo && svc_demo_seed(&s) != 0) {
         goto out;
     }
@@ -287,6 +320,8 @@ out:
     svc_export_workers_stop();
     computed_backfill_stop();
     series_compactor_stop();
+    metrics_set_replica_reader(NULL);
+    db_replica_stop(s.replica);
     db_pool_free(s.pool);
     db_embed_stop(embed);
     if (s.access_fd >= 0) {

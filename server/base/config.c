@@ -53,7 +53,9 @@ void config_usage(void)
           "  --help, --version\n"
           "\n"
           "Environment: DATABASE_URL (use this PostgreSQL; without it a private cluster\n"
-          "is created in DATA/pg), METRON_SMTP_URL (smtp://host:port), METRON_SMTP_FROM,\n"
+          "is created in DATA/pg), METRON_REPLICA_URL (a streaming standby of it for\n"
+          "reads at most METRON_REPLICA_MAX_LAG_MS stale, default 1000: docs/scale.md),\n"
+          "METRON_SMTP_URL (smtp://host:port), METRON_SMTP_FROM,\n"
           "METRON_SMTP_TLS (required: STARTTLS or smtps; optional: plain when the relay\n"
           "offers no STARTTLS),\n"
           "METRON_PG_BIN (PostgreSQL binaries, default /usr/lib/postgresql/15/bin),\n"
@@ -233,6 +235,9 @@ static const opt opts[] = {
     {"--listen", "METRON_LISTEN", "127.0.0.1:8080", OPT_LISTEN, AT(listen), 0, 0,
      "expected PORT or IPv4:PORT"},
     {NULL, "DATABASE_URL", NULL, OPT_STR, AT(database_url), 0, 0, NULL},
+    {NULL, "METRON_REPLICA_URL", NULL, OPT_STR, AT(replica_url), 0, 0, NULL},
+    {NULL, "METRON_REPLICA_MAX_LAG_MS", "1000", OPT_INT, AT(replica_max_lag_ms), 0, 3600000,
+     "expected milliseconds 0..3600000"},
     {"--data", "METRON_DATA", "./var", OPT_STR, AT(data_dir), 0, 0, NULL},
     {"--portal", "METRON_PORTAL", "./portal", OPT_STR, AT(portal_dir), 0, 0, NULL},
     {NULL, "METRON_SMTP_FROM", "metron@localhost", OPT_STR, AT(smtp_from), 0, 0, NULL},

@@ -32,6 +32,10 @@ typedef struct {
 typedef struct {
     const char *listen;       /* "127.0.0.1:8080", "8080", "127.0.0.1:0" */
     const char *database_url; /* NULL: the embedded cluster in data_dir/pg */
+    const char *replica_url;  /* METRON_REPLICA_URL: a streaming standby of the database for
+                               * reads that may be slightly stale (docs/scale.md); NULL = none */
+    int replica_max_lag_ms;   /* METRON_REPLICA_MAX_LAG_MS: reads go to the standby only while
+                               * it is at most this stale (docs/scale.md) */
     const char *data_dir;     /* created if missing */
     const char *portal_dir;   /* static files root */
     const char *smtp_url;     /* NULL: no mail (logged instead) */

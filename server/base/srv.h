@@ -10,10 +10,13 @@ struct mg_context;
 /* The pool (db.h); only its pointer is kept here, so that srv.h needs no
  * libpq. */
 typedef struct db_pool db_pool;
+/* The read replica (db_replica.h), likewise. */
+typedef struct db_replica db_replica;
 
 typedef struct srv {
     srv_config cfg;
     db_pool *pool;
+    db_replica *replica; /* METRON_REPLICA_URL's standby; NULL = none (docs/scale.md) */
     struct mg_context *mg;
     int access_fd;     /* the access log (A9), -1 = none */
     bool tls;          /* serving HTTPS */

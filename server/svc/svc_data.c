@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "db_replica.h"
 #include "db_series.h"
 #include "log.h"
 #include "mt/decimate.h"
@@ -296,15 +297,15 @@ static void *read_half(void *arg)
 
 /* series_read_hours() of "ch" on "c", with half of the channels on a second
  * connection when the range is long (over 31 days) and one is free at once. */
-static db_status read_hours_split(srv *s, db_conn *c, long long account_id, const int64_t *ch,
-                                  size_t n_ch, int64_t t0, int64_t t1, mt_block_summary **out,
-                                  size_t *n_out)
+static db_status read_hours_split(db_pool *pool, db_conn *c, long long account_id,
+                                  const int64_t *ch, size_t n_ch, int64_t t0, int64_t t1,
+                                  mt_block_summary **out, size_t *n_out)
 {
     hours_half h = {0};
     pthread_t th;
     size_t k = n_ch / 2;
     db_status st;
-    if (n_ch < 2 || t1 - t0 <= 31 * SERIES_DAY_US || db_acquire(s->pool, 0, &h.c) != DB_OK) {
+    if (n_ch < 2 || t1 - t0 <= 31 * SERIES_DAY_US || db_acquire(pool, 0, &h.c) != DB_OK) {
         return series_read_hours(c, account_id, ch, n_ch, t0, t1, out, n_out);
     }
     h.account_id = account_id;
@@ -315,12 +316,12 @@ static db_status read_hours_split(srv *s, db_conn *c, long long account_id, cons
     h.out = out + k;
     h.n_out = n_out + k;
     if (pthread_create(&th, NULL, read_half, &h) != 0) {
-        db_release(s->pool, h.c);
+        db_release(pool, h.c);
         return series_read_hours(c, account_id, ch, n_ch, t0, t1, out, n_out);
     }
     st = series_read_hours(c, account_id, ch, k, t0, t1, out, n_out);
     pthread_join(th, NULL);
-    db_release(s->pool, h.c);
+    db_release(pool, h.c);
     if (st == DB_OK && h.st != DB_OK) {
         st = h.st;
     }
@@ -330,9 +331,11 @@ static db_status read_hours_split(srv *s, db_conn *c, long long account_id, cons
     return st;
 }
 
-svc_status svc_data_decimate(srv *s, db_conn *c, long long account_id, const int64_t *ch,
-                             size_t n_ch, int64_t t0, int64_t t1, size_t buckets, data_grid *g,
-                             data_bucket_fn fn, void *arg, svc_error *e)
+/* svc_data_decimate() on "c", a connection of "pool" (the primary's or the
+ * standby's: a second connection for long ranges comes from the same). */
+static svc_status decimate_on(db_pool *pool, db_conn *c, long long account_id, const int64_t *ch,
+                              size_t n_ch, int64_t t0, int64_t t1, size_t buckets, data_grid *g,
+                              data_bucket_fn fn, void *arg, svc_error *e)
 {
     mt_bucket *bk = NULL;
     series_col *cols = NULL, *hot = NULL;
@@ -373,7 +376,7 @@ svc_status svc_data_decimate(srv *s, db_conn *c, long long account_id, const int
          * in the summaries too, and their days are re-read whole anyway. */
         st = series_read_hot(c, account_id, ch, n_ch, T0, T1, hot);
         if (st == DB_OK) {
-            st = read_hours_split(s, c, account_id, ch, n_ch, T0, T1, hours, n_hours);
+            st = read_hours_split(pool, c, account_id, ch, n_ch, T0, T1, hours, n_hours);
         }
     } else {
         st = series_read(c, account_id, ch, n_ch, t0, t1, cols);
@@ -442,6 +445,66 @@ out:
     return rc;
 }
 
+svc_status svc_data_decimate(srv *s, db_conn *c, long long account_id, const int64_t *ch,
+                             size_t n_ch, int64_t t0, int64_t t1, size_t buckets, data_grid *g,
+                             data_bucket_fn fn, void *arg, svc_error *e)
+{
+    return decimate_on(s->pool, c, account_id, ch, n_ch, t0, t1, buckets, g, fn, arg, e);
+}
+
+/* ------------------------------------------------ the read replica */
+
+/* A viewer's read: its arguments and where it runs. */
+typedef struct {
+    const svc_actor *a;
+    const int64_t *ch;
+    size_t n_ch;
+    int64_t t0, t1;
+    size_t n; /* graph: buckets; raw: the page's rows */
+} data_read;
+
+typedef void (*data_read_fn)(db_pool *pool, const data_read *q, data_reply *r);
+
+/* Run "fn" on the read replica while a read there is within its staleness
+ * bound (METRON_REPLICA_MAX_LAG_MS, docs/scale.md), else on the primary.
+ * Who may see what is decided on the primary first, never on the standby
+ * (a revoked right is never honoured late); the standby's answer stands
+ * only when it is a full answer: anything else (the standby gone or
+ * restarting, a conflict with recovery, a channel too new for it) is read
+ * again on the primary, so the client never sees the standby fail. */
+static void read_somewhere(srv *s, data_read_fn fn, const data_read *q, data_reply *r)
+{
+    db_pool *standby = db_replica_pool(s->replica, NULL);
+    if (standby != NULL) {
+        db_conn *c = NULL;
+        db_status st;
+        memset(r, 0, sizeof *r);
+        if ((st = db_acquire(s->pool, DB_WAIT_MS, &c)) != DB_OK) {
+            fail_db(r, st);
+            return;
+        }
+        st = check_visible(c, q->a, q->ch, q->n_ch, r) == 0 ? DB_OK : DB_ERROR;
+        db_release(s->pool, c);
+        if (st != DB_OK) {
+            return; /* the refusal, from the primary */
+        }
+        fn(standby, q, r);
+        if (r->err.status == SVC_OK) {
+            db_replica_count(s->replica, true);
+            return;
+        }
+        log_warn("replica: a read on the standby did not answer (%s): read on the primary",
+                 r->err.message);
+        if (r->err.status == SVC_DB) {
+            db_replica_failed(s->replica);
+        }
+        free(r->json);
+        memset(r, 0, sizeof *r);
+    }
+    db_replica_count(s->replica, false);
+    fn(s->pool, q, r);
+}
+
 /* The graph answer, written channel by channel as the buckets come. */
 typedef struct {
     sbuf b;
@@ -465,37 +528,55 @@ static int graph_channel(void *arg, size_t i, const mt_bucket *bk)
     return j->b.failed ? -1 : 0;
 }
 
-void svc_data_graph(srv *s, const svc_actor *a, const int64_t *ch, size_t n_ch, int64_t t0,
-                    int64_t t1, size_t buckets, data_reply *r)
+static void graph_on(db_pool *pool, const data_read *q, data_reply *r)
 {
     db_conn *c = NULL;
     data_grid g = {0};
-    graph_json j = {{0}, ch, &g};
+    graph_json j = {{0}, q->ch, &g};
     db_status st;
 
     memset(r, 0, sizeof *r);
-    if ((st = db_acquire(s->pool, DB_WAIT_MS, &c)) != DB_OK) {
+    if ((st = db_acquire(pool, DB_WAIT_MS, &c)) != DB_OK) {
         fail_db(r, st);
         return;
     }
-    if (check_visible(c, a, ch, n_ch, r) != 0) {
+    if (check_visible(c, q->a, q->ch, q->n_ch, r) != 0) {
         goto out;
     }
-    if (a->user_id != 0 && (st = db_channels_viewed(c, a->account_id, a->user_id, ch, n_ch)) !=
-                               DB_OK) {
-        fail_db(r, st);
-        goto out;
-    }
-    if (svc_data_decimate(s, c, a->account_id, ch, n_ch, t0, t1, buckets, &g, graph_channel, &j,
-                          &r->err) != SVC_OK) {
+    if (decimate_on(pool, c, q->a->account_id, q->ch, q->n_ch, q->t0, q->t1, q->n, &g,
+                    graph_channel, &j, &r->err) != SVC_OK) {
         goto out;
     }
     sb_put(&j.b, "]}");
     ok(r, &j.b);
     j.b.p = NULL;
 out:
-    db_release(s->pool, c);
+    db_release(pool, c);
     free(j.b.p);
+}
+
+void svc_data_graph(srv *s, const svc_actor *a, const int64_t *ch, size_t n_ch, int64_t t0,
+                    int64_t t1, size_t buckets, data_reply *r)
+{
+    const data_read q = {a, ch, n_ch, t0, t1, buckets};
+    db_conn *c = NULL;
+    db_status st;
+
+    read_somewhere(s, graph_on, &q, r);
+    if (r->err.status != SVC_OK || a->user_id == 0) {
+        return;
+    }
+    /* What the user looked at (a write: always on the primary), once the
+     * channels are known to be visible. */
+    if ((st = db_acquire(s->pool, DB_WAIT_MS, &c)) == DB_OK) {
+        st = db_channels_viewed(c, a->account_id, a->user_id, ch, n_ch);
+        db_release(s->pool, c);
+    }
+    if (st != DB_OK) {
+        free(r->json);
+        memset(r, 0, sizeof *r);
+        fail_db(r, st);
+    }
 }
 
 /* ----------------------------------------------------------- summary */
@@ -581,16 +662,19 @@ static void put_stats(sbuf *b, const mt_stats *st)
     sb_put(b, "}");
 }
 
-void svc_data_summary(srv *s, const svc_actor *a, const int64_t *ch, size_t n_ch, int64_t t0,
-                      int64_t t1, data_reply *r)
+static void summary_on(db_pool *pool, const data_read *q, data_reply *r)
 {
+    const svc_actor *a = q->a;
+    const int64_t *ch = q->ch;
+    size_t n_ch = q->n_ch;
+    int64_t t0 = q->t0, t1 = q->t1;
     db_conn *c = NULL;
     sbuf b = {0};
     mt_stats *st = NULL;
     db_status dst;
 
     memset(r, 0, sizeof *r);
-    if ((dst = db_acquire(s->pool, DB_WAIT_MS, &c)) != DB_OK) {
+    if ((dst = db_acquire(pool, DB_WAIT_MS, &c)) != DB_OK) {
         fail_db(r, dst);
         return;
     }
@@ -614,16 +698,26 @@ void svc_data_summary(srv *s, const svc_actor *a, const int64_t *ch, size_t n_ch
     ok(r, &b);
     b.p = NULL;
 out:
-    db_release(s->pool, c);
+    db_release(pool, c);
     free(b.p);
     free(st);
 }
 
+void svc_data_summary(srv *s, const svc_actor *a, const int64_t *ch, size_t n_ch, int64_t t0,
+                      int64_t t1, data_reply *r)
+{
+    const data_read q = {a, ch, n_ch, t0, t1, 0};
+    read_somewhere(s, summary_on, &q, r);
+}
+
 /* -------------------------------------------------------------- raw */
 
-void svc_data_raw(srv *s, const svc_actor *a, const int64_t *ch, size_t n_ch, int64_t t0,
-                  int64_t t1, size_t limit, data_reply *r)
+static void raw_on(db_pool *pool, const data_read *q, data_reply *r)
 {
+    const svc_actor *a = q->a;
+    const int64_t *ch = q->ch;
+    size_t n_ch = q->n_ch, limit = q->n;
+    int64_t t0 = q->t0, t1 = q->t1;
     db_conn *c = NULL;
     sbuf b = {0};
     series_col *cols = NULL;
@@ -633,7 +727,7 @@ void svc_data_raw(srv *s, const svc_actor *a, const int64_t *ch, size_t n_ch, in
     bool more = false;
 
     memset(r, 0, sizeof *r);
-    if ((st = db_acquire(s->pool, DB_WAIT_MS, &c)) != DB_OK) {
+    if ((st = db_acquire(pool, DB_WAIT_MS, &c)) != DB_OK) {
         fail_db(r, st);
         return;
     }
@@ -701,7 +795,7 @@ void svc_data_raw(srv *s, const svc_actor *a, const int64_t *ch, size_t n_ch, in
     ok(r, &b);
     b.p = NULL;
 out:
-    db_release(s->pool, c);
+    db_release(pool, c);
     free(b.p);
     for (size_t i = 0; cols != NULL && i < n_ch; i++) {
         series_col_free(&cols[i]);
@@ -709,6 +803,13 @@ out:
     free(cols);
     free(pos);
     free(times);
+}
+
+void svc_data_raw(srv *s, const svc_actor *a, const int64_t *ch, size_t n_ch, int64_t t0,
+                  int64_t t1, size_t limit, data_reply *r)
+{
+    const data_read q = {a, ch, n_ch, t0, t1, limit};
+    read_somewhere(s, raw_on, &q, r);
 }
 
 /* ----------------------------------------------------------- monitor */

@@ -12,7 +12,8 @@ static const char *const env_names[] = {"METRON_LISTEN",  "DATABASE_URL",     "M
                                         "METRON_SMTP_URL", "METRON_COMPACT_MS", "METRON_TEST_ROUTES",
                                         "METRON_MAX_BODY", "METRON_OPS_TOKEN",
                                         "METRON_METRICS_TOKEN", "METRON_TRUSTED_PROXIES",
-                                        "METRON_CORS_ORIGINS"};
+                                        "METRON_CORS_ORIGINS", "METRON_REPLICA_URL",
+                                        "METRON_REPLICA_MAX_LAG_MS"};
 
 #define MAX_ARGS 8
 
@@ -66,6 +67,7 @@ static void config_refuses_bad_values_naming_the_setting(void)
         {{{"--max-raw-body=4096", "--body-memory=2048"}, {NULL}}, "--body-memory '2048'"},
         {{{NULL}, {"METRON_COMPACT_MS=5"}}, "METRON_COMPACT_MS: expected milliseconds"},
         {{{NULL}, {"METRON_SMTP_URL=http://mail"}}, "METRON_SMTP_URL: expected smtp://"},
+        {{{NULL}, {"METRON_REPLICA_MAX_LAG_MS=-5"}}, "METRON_REPLICA_MAX_LAG_MS: expected milliseconds"},
         {{{NULL}, {"METRON_OPS_TOKEN=too-short"}}, "METRON_OPS_TOKEN: expected 32..256 printable"},
         {{{NULL}, {"METRON_METRICS_TOKEN=0123456789abcdef 0123456789abcdef"}},
          "METRON_METRICS_TOKEN: expected 32..256"},
@@ -149,6 +151,8 @@ static void config_defaults_fill_every_setting(void)
     T_TRUE(cfg.ops_token == NULL && cfg.metrics_token == NULL); /* both off */
     T_EQ_INT(cfg.trusted_proxies.n, 0); /* nobody's X-Forwarded-For is believed */
     T_EQ_INT(cfg.cors_origins.n, 0);    /* no other origin may read the API */
+    T_TRUE(cfg.replica_url == NULL);    /* no read replica */
+    T_EQ_INT(cfg.replica_max_lag_ms, 1000);
 }
 
 static void config_reads_proxies_and_origins(void)

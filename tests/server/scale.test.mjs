@@ -1,0 +1,463 @@
+// Two server processes behind HAProxy on one PostgreSQL primary with a
+// streaming-replication standby for reads (issue 17 item 3, docs/scale.md).
+// Everything real and on 127.0.0.1: a primary cluster, a standby made with
+// pg_basebackup streaming from it, two metron-server processes on the
+// primary (each with METRON_REPLICA_URL on the standby), and Debian's
+// haproxy in front of them. The tests:
+//   - a file uploaded through one process downloads byte-identical (ranges
+//     too) through the other and through HAProxy;
+//   - a sign-out on one process ends the session on the other;
+//   - reads go to the standby (shown by pausing its replay: the process with
+//     a long staleness bound keeps answering from it, the one with a short
+//     bound falls back to the primary), and to the primary while it is down;
+//   - ingest through both and through HAProxy while one process is killed
+//     with SIGKILL and then the standby is stopped: every acknowledged batch
+//     is stored exactly once, clients see only retries;
+//   - the outbox and the jobs of two processes: every notification posted
+//     once, no job run twice at the same time.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import {
+  freePort, login, pgBin, request, sleep, startPostgres, startServer, tempDir, trackProcess,
+} from './harness.mjs';
+import { MIN_US, PW, appClient, baseTime, dataTenant } from './data_helpers.mjs';
+import { startWebhookReceiver } from './webhook_receiver.mjs';
+
+const execFileP = promisify(execFile);
+const METRICS_TOKEN = 'scale-metrics-token-0123456789abcdef0123';
+const HAPROXY = process.env.METRON_HAPROXY || '/usr/sbin/haproxy';
+
+let pg; // the primary
+let dbUrl;
+let dbName;
+let standby; // { dir, port, url(), start(), stop() }
+let servers = []; // [a, b]
+let proxy; // { url, proc }
+let rx;
+
+function pgIds() {
+  if (process.getuid() !== 0) return {};
+  const line = fs.readFileSync('/etc/passwd', 'utf8').split('\n')
+    .find((l) => l.startsWith('postgres:'));
+  const [, , uid, gid] = line.split(':');
+  return { uid: Number(uid), gid: Number(gid) };
+}
+
+async function pgProg(prog, args) {
+  return execFileP(path.join(pgBin, prog), args, { ...pgIds(), cwd: '/',
+    env: { ...process.env, LC_ALL: 'C.UTF-8' }, timeout: 120000 });
+}
+
+/** A standby of "pg": pg_basebackup streaming over its replication slot. */
+async function startStandby() {
+  const root = tempDir('metron-standby-');
+  const dir = path.join(root, 'data'); // the harness stops a cluster in .../data at the end
+  fs.mkdirSync(dir, { mode: 0o700 });
+  const ids = pgIds();
+  if (ids.uid !== undefined) fs.chownSync(dir, ids.uid, ids.gid);
+  await pgProg('pg_basebackup', ['-h', '127.0.0.1', '-p', String(pg.port), '-U', 'postgres',
+    '-D', dir, '-X', 'stream', '-R', '-C', '-S', `metron_standby_${process.pid}`, '--no-sync',
+    '--checkpoint=fast']);
+  const port = await freePort();
+  const opts = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c hot_standby=on ` +
+    '-c hot_standby_feedback=on -c fsync=off';
+  const s = {
+    dir, port,
+    url: (db) => `postgresql://postgres@127.0.0.1:${port}/${db}`,
+    start: () => pgProg('pg_ctl', ['-D', dir, '-l', path.join(dir, 'log'), '-o', opts, '-w',
+      '-t', '60', 'start']),
+    // "immediate": as if the machine of the standby died.
+    kill: () => pgProg('pg_ctl', ['-D', dir, '-m', 'immediate', '-w', 'stop']),
+    async psql(sql) {
+      const { stdout } = await execFileP(path.join(pgBin, 'psql'), ['-X', '-q', '-A', '-t',
+        '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1', '-p', String(port), '-U', 'postgres',
+        '-d', dbName, '-c', sql]);
+      return stdout.trim();
+    },
+  };
+  await s.start();
+  return s;
+}
+
+/** HAProxy in front of "backends": round robin, health checks, retries. */
+async function startHaproxy(backends) {
+  const dir = tempDir('metron-haproxy-');
+  const port = await freePort();
+  const cfg = [
+    'global',
+    '  maxconn 2000',
+    'defaults',
+    '  mode http',
+    '  timeout connect 2s',
+    '  timeout client 60s',
+    '  timeout server 60s',
+    // A request that found its server dead (refused, reset, closed without
+    // an answer) is sent again to the other one: ingest batches carry their
+    // batch_id, so a batch stored before the server died is acknowledged as
+    // a duplicate, never stored twice.
+    '  retries 3',
+    '  option redispatch 1',
+    '  retry-on conn-failure empty-response response-timeout',
+    'frontend metron',
+    `  bind 127.0.0.1:${port}`,
+    '  http-request disable-l7-retry if !{ method GET HEAD } !{ path /api/v1/ingest/batches }',
+    '  default_backend servers',
+    'backend servers',
+    '  balance roundrobin',
+    '  option httpchk GET /api/v1/health',
+    '  http-check expect status 200',
+    '  default-server inter 300ms fall 2 rise 2',
+    '  http-response set-header X-Served-By %s',
+    ...backends.map((b, i) => `  server s${i} 127.0.0.1:${b.port} check`),
+    '',
+  ].join('\n');
+  const file = path.join(dir, 'haproxy.cfg');
+  fs.writeFileSync(file, cfg);
+  await execFileP(HAPROXY, ['-c', '-q', '-f', file]);
+  const proc = spawn(HAPROXY, ['-db', '-f', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+  trackProcess(proc, 'haproxy');
+  let err = '';
+  proc.stderr.setEncoding('utf8');
+  proc.stderr.on('data', (d) => { err += d; });
+  const url = `http://127.0.0.1:${port}`;
+  // Up when both servers answer through it.
+  const seen = new Set();
+  const deadline = Date.now() + 30000;
+  while (seen.size < backends.length) {
+    if (proc.exitCode !== null) throw new Error(`haproxy exited: ${err}`);
+    if (Date.now() > deadline) throw new Error(`haproxy: only ${[...seen]} up: ${err}`);
+    try {
+      const r = await fetch(url + '/api/v1/health');
+      await r.arrayBuffer();
+      if (r.status === 200) seen.add(r.headers.get('x-served-by'));
+    } catch { /* not yet */ }
+    await sleep(50);
+  }
+  return { url, proc, stderr: () => err };
+}
+
+async function metrics(srv) {
+  const r = await fetch(srv.url + '/metrics', { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
+  assert.equal(r.status, 200);
+  const text = await r.text();
+  const val = (name) => {
+    const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
+    return m ? Number(m[1]) : null;
+  };
+  return { up: val('metron_replica_up'), onPrimary: val('metron_replica_reads_on_primary'),
+    lag: val('metron_replica_lag_seconds') };
+}
+
+/** Wait until "fn" gives a truthy value (polled), or fail naming "what". */
+async function until(what, fn, timeoutMs = 30000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+before(async () => {
+  const t0 = Date.now();
+  const step = (what) => console.log(`# set-up: ${what} at ${Date.now() - t0} ms`);
+  pg = await startPostgres();
+  dbUrl = await pg.createDatabase();
+  dbName = new URL(dbUrl).pathname.slice(1);
+  step('primary');
+  standby = await startStandby();
+  step('standby');
+  rx = await startWebhookReceiver();
+  const env = {
+    METRON_REPLICA_URL: standby.url(dbName),
+    METRON_METRICS_TOKEN: METRICS_TOKEN,
+    METRON_NOTIFY_ALLOW_LOCAL: '1',
+    METRON_NOTIFY_RATE_MS: '0,0,0,0',
+    METRON_NOTIFY_BACKOFF_MS: '200',
+  };
+  // Process 0 may read from the standby however far behind it is (so that
+  // pausing its replay shows where it reads); process 1 at most 500 ms.
+  // The first one migrates the database; the second finds it done.
+  servers.push(await startServer({ databaseUrl: dbUrl,
+    env: { ...env, METRON_REPLICA_MAX_LAG_MS: '3600000' } }));
+  servers.push(await startServer({ databaseUrl: dbUrl,
+    env: { ...env, METRON_REPLICA_MAX_LAG_MS: '500' } }));
+  step('two servers');
+  proxy = await startHaproxy(servers);
+  step('haproxy');
+});
+
+after(async () => {
+  if (proxy && proxy.proc.exitCode === null) {
+    proxy.proc.kill('SIGTERM');
+    await new Promise((r) => proxy.proc.once('exit', r));
+  }
+  await rx?.stop();
+  for (const s of servers) {
+    const exit = await s.stop();
+    if (exit.signal !== 'SIGKILL') {
+      assert.equal(exit.code, 0, s.stderr());
+      assert.doesNotMatch(s.stderr(), /runtime error|AddressSanitizer|LeakSanitizer/);
+    }
+    fs.rmSync(s.dataDir, { recursive: true, force: true });
+  }
+  try { await standby?.kill(); } catch { /* stopped already */ }
+  await pg?.destroy();
+});
+
+/** fetch() with the session of "c" (cookie and CSRF token). */
+function withSession(c, base, p, { method = 'GET', body, headers = {} } = {}) {
+  return fetch(base + p, { method, body, headers: { cookie: `metron_session=${c.cookie}`,
+    ...(method !== 'GET' ? { 'x-csrf-token': c.csrf } : {}), ...headers } });
+}
+
+test('a file uploaded through one process downloads byte-identical through the other and through HAProxy', async () => {
+  const [a, b] = servers;
+  const t = await dataTenant(a, { n: 1 });
+  const bytes = crypto.randomBytes(3 * 1024 * 1024 + 12345); // four chunk rows
+  let r = await withSession(t.c, a.url, '/api/v1/drive/files?name=scale.bin', { method: 'POST',
+    body: bytes, headers: { 'content-type': 'application/octet-stream' } });
+  const text = await r.text();
+  assert.equal(r.status, 201, text);
+  const id = JSON.parse(text).id;
+  for (const base of [b.url, proxy.url, proxy.url]) {
+    r = await withSession(t.c, base, `/api/v1/drive/files/${id}/content`);
+    assert.equal(r.status, 200);
+    assert.ok(Buffer.from(await r.arrayBuffer()).equals(bytes), `bytes through ${base}`);
+  }
+  // A download resumed on the other process: same validator, the rest only.
+  r = await withSession(t.c, a.url, `/api/v1/drive/files/${id}/content`,
+    { headers: { range: 'bytes=0-99' } });
+  const etag = r.headers.get('etag');
+  await r.arrayBuffer();
+  r = await withSession(t.c, b.url, `/api/v1/drive/files/${id}/content`,
+    { headers: { range: 'bytes=1048000-', 'if-range': etag } });
+  assert.equal(r.status, 206);
+  assert.ok(Buffer.from(await r.arrayBuffer()).equals(bytes.subarray(1048000)));
+});
+
+test('a sign-out through one process ends the session on the other', async () => {
+  const [a, b] = servers;
+  const t = await dataTenant(a, { n: 1 });
+  const c = await login(a.url, { account: t.account, user: 'admin', password: PW });
+  // Both processes know (and remember) the session.
+  for (const s of [a, b]) {
+    assert.equal((await withSession(c, s.url, '/api/v1/me')).status, 200);
+  }
+  const r = await withSession(c, a.url, '/api/v1/auth/logout', { method: 'POST' });
+  assert.ok(r.status === 200 || r.status === 204, String(r.status));
+  const t0 = Date.now();
+  // The other process hears of it through PostgreSQL (LISTEN/NOTIFY): the
+  // time that takes is the only window, measured here.
+  await until('the other process to refuse the session', async () =>
+    (await withSession(c, b.url, '/api/v1/me')).status === 401, 2000);
+  console.log(`# sign-out seen by the other process after ${Date.now() - t0} ms`);
+  assert.equal((await withSession(c, a.url, '/api/v1/me')).status, 401);
+});
+
+/** The raw samples of channel "ch" from "t0" as [t, v] through "base". */
+async function samples(c, base, ch, t0) {
+  const r = await withSession(c, base,
+    `/api/v1/data/raw?channels=${ch}&from=${t0}&to=${t0 + 100000 * MIN_US}&limit=100000`);
+  assert.equal(r.status, 200);
+  const body = await r.json();
+  return body.t.length;
+}
+
+test('reads go to the standby within the staleness bound, to the primary beyond it or while it is down', async () => {
+  const [a, b] = servers;
+  const t = await dataTenant(a, { n: 1 });
+  const ch = t.channels[0];
+  const t0 = baseTime();
+  const ingest = appClient(a.url, t.app.credential);
+  let r = await ingest.batch({ batch_id: 'r1', channels: [{ id: ch, t: [t0], v: [1] }] });
+  assert.equal(r.status, 201);
+  // The standby has it (it catches up within milliseconds) ...
+  await until('the standby to replay the first batch', async () => await standby.psql(
+    `SELECT count(*) FROM ingest_batches WHERE account_id = ${t.id}`) === '1', 20000).catch(async (e) => {
+    throw new Error(`${e.message}: ` + await standby.psql(`SELECT pg_last_wal_receive_lsn() || ' ' ||
+      pg_last_wal_replay_lsn() || ' ' || pg_get_wal_replay_pause_state() || ' ' || COALESCE((SELECT
+      string_agg(backend_type || ':' || COALESCE(wait_event, '-') || ':' || COALESCE(left(query, 60), ''), ', ')
+      FROM pg_stat_activity), '')`) + ' primary ' + await pg.psql('SELECT pg_current_wal_insert_lsn()', dbName));
+  });
+  // ... and both processes read it.
+  for (const s of [a, b]) await until('the first sample', async () => await samples(t.c, s.url, ch, t0) === 1);
+  const m = await metrics(a);
+  assert.equal(m.up, 1);
+  assert.equal(m.onPrimary, 0);
+
+  // The standby stops replaying: what is acknowledged now is on the primary only.
+  await standby.psql('SELECT pg_wal_replay_pause()');
+  try {
+    // A pause is asked for; the standby may apply a record more before it holds.
+    // (A record written meanwhile is one it stops before.)
+    await until('the standby to pause', async () =>
+      await standby.psql('SELECT pg_get_wal_replay_pause_state()') === 'paused' ||
+      (await pg.psql('SELECT txid_current()', dbName), false));
+    r = await ingest.batch({ batch_id: 'r2', channels: [{ id: ch, t: [t0 + MIN_US], v: [2] }] });
+    assert.equal(r.status, 201);
+    // Process 1 (bound 500 ms) goes to the primary once the bound is passed ...
+    await until('process 1 to read on the primary', async () => await samples(t.c, b.url, ch, t0) === 2);
+    // (the bound only grows while the standby stays behind)
+    await until('process 1 to say it reads on the primary', async () => (await metrics(b)).onPrimary === 1);
+    // ... process 0 (bound 1 h) keeps reading the standby, which is behind.
+    // (a read that fails there for a moment is read on the primary: fresher,
+    // never staler; so wait for an answer from the standby)
+    await until('process 0 to answer from the standby', async () =>
+      await samples(t.c, a.url, ch, t0) === 1, 10000).catch(async (e) => {
+      const onStandby = await standby.psql(`SELECT count(*) FROM ingest_batches WHERE account_id = ${t.id}`);
+      const state = await standby.psql('SELECT pg_get_wal_replay_pause_state()');
+      throw new Error(`${e.message}: the standby has ${onStandby} batches, ${state}; ` +
+        JSON.stringify(await metrics(a)) + ' ' +
+        a.stderr().split('\n').filter((l) => /replica/.test(l)).slice(-6).join(' | '));
+    });
+    assert.equal((await metrics(a)).onPrimary, 0);
+  } finally {
+    await standby.psql('SELECT pg_wal_replay_resume()');
+  }
+  await until('process 0 to see the standby caught up', async () => await samples(t.c, a.url, ch, t0) === 2);
+  await until('process 1 back on the standby', async () => (await metrics(b)).onPrimary === 0);
+});
+
+test('ingest through both processes and HAProxy while one is killed -9 and the standby dies: nothing lost, nothing twice', async () => {
+  const [a, b] = servers;
+  const t = await dataTenant(a, { n: 2 });
+  const t0 = baseTime(72);
+  const clients = [appClient(a.url, t.app.credential), appClient(b.url, t.app.credential),
+    appClient(proxy.url, t.app.credential)];
+  const acked = new Map(); // batch_id -> samples
+  let retries = 0;
+  let n = 0;
+  let stop = false;
+  const reader = await login(proxy.url, { account: t.account, user: 'admin', password: PW });
+  const readErrors = [];
+  // A client retries what got no answer, with the same batch_id.
+  async function send(client, id, body) {
+    for (let i = 0; i < 50; i++) {
+      try {
+        const r = await client.batch(body);
+        if (r.status === 201 || r.status === 200) {
+          acked.set(id, body.channels.reduce((k, c) => k + c.t.length, 0));
+          return;
+        }
+        assert.ok(r.status >= 500, `${r.status} ${r.text}`);
+      } catch (e) {
+        if (!/fetch failed|ECONNRESET|ECONNREFUSED|socket/i.test(String(e.cause || e))) throw e;
+      }
+      retries++;
+      await sleep(100);
+    }
+    throw new Error(`batch ${id} never acknowledged`);
+  }
+  // Writers through HAProxy, and through process 1 directly (the survivor);
+  // process 0 directly only until it is killed.
+  const writer = async (k, client) => {
+    while (!stop) {
+      const i = n++;
+      const id = `w${k}-${i}`;
+      await send(client, id, { batch_id: id, channels: t.channels.map((ch) =>
+        ({ id: ch, t: [t0 + i * MIN_US], v: [i] })) });
+    }
+  };
+  // Readers through HAProxy: every answer is a 200 (the standby's death
+  // included: reads fall back to the primary).
+  const readLoop = async () => {
+    while (!stop) {
+      const r = await withSession(reader, proxy.url,
+        `/api/v1/data/summary?channels=${t.channels.join(',')}&from=${t0}&to=${t0 + 100000 * MIN_US}`)
+        .catch((e) => ({ status: String(e) }));
+      if (r.status !== 200) readErrors.push(r.status);
+      else await r.arrayBuffer();
+    }
+  };
+  const direct0 = (async () => {
+    for (let i = 0; i < 20; i++) await send(clients[0], `d0-${i}`, { batch_id: `d0-${i}`,
+      channels: [{ id: t.channels[0], t: [t0 - (i + 1) * MIN_US], v: [i] }] });
+  })();
+  const loops = [writer(1, clients[2]), writer(2, clients[2]), writer(3, clients[1]), readLoop()];
+  await direct0;
+  await until('traffic', () => acked.size >= 60, 60000);
+  a.proc.kill('SIGKILL');
+  assert.equal((await a.exited).signal, 'SIGKILL');
+  const afterKill = acked.size;
+  await until('traffic after the kill', () => acked.size >= afterKill + 40, 60000);
+  await standby.kill();
+  const afterStandby = acked.size;
+  await until('traffic after the standby died', () => acked.size >= afterStandby + 40, 60000);
+  stop = true;
+  await Promise.all(loops);
+  await until('process 1 to see the standby down', async () => (await metrics(b)).up === 0);
+  assert.deepEqual(readErrors, [], 'reads through HAProxy all answered');
+
+  // Every acknowledged batch once, with its samples once.
+  const stored = await pg.psql(`SELECT count(*) FROM ingest_batches WHERE account_id = ${t.id}`, dbName);
+  assert.equal(Number(stored), acked.size);
+  const total = [...acked.values()].reduce((x, y) => x + y, 0);
+  const r = await withSession(reader, proxy.url,
+    `/api/v1/data/summary?channels=${t.channels.join(',')}&from=${t0 - 100 * MIN_US}&to=${t0 + 100000 * MIN_US}`);
+  const sum = await r.json();
+  assert.equal(sum.channels.reduce((k, c) => k + c.n, 0), total);
+  console.log(`# ${acked.size} batches acknowledged (${total} samples), ${retries} client retries; ` +
+    `${afterKill} before the kill, ${afterStandby} before the standby died`);
+
+  // The standby comes back and catches up; reads go to it again.
+  await standby.start();
+  await until('process 1 back on the standby', async () => {
+    const m = await metrics(b);
+    return m.up === 1 && m.onPrimary === 0;
+  });
+  assert.equal(await standby.psql(`SELECT count(*) FROM ingest_batches WHERE account_id = ${t.id}`),
+    String(acked.size));
+  // The killed process comes back on the same data folder.
+  servers[0] = await startServer({ databaseUrl: dbUrl, dataDir: a.dataDir,
+    env: { METRON_REPLICA_URL: standby.url(dbName), METRON_METRICS_TOKEN: METRICS_TOKEN,
+      METRON_NOTIFY_ALLOW_LOCAL: '1', METRON_NOTIFY_RATE_MS: '0,0,0,0' } });
+});
+
+test('two processes: every notification of the outbox posted once, no job run twice at once', async () => {
+  const [a, b] = servers;
+  const t = await dataTenant(a, { n: 1 });
+  const ids = [];
+  for (let i = 0; i < 6; i++) {
+    const r = await t.c.post('/api/v1/destinations', { kind: 'slack',
+      address: rx.url(`/scale/${i}/secret`), name: `scale ${i}` });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    ids.push(r.body.id);
+  }
+  for (let i = 0; i < 6; i++) rx.setDefault(`/scale/${i}/secret`, { stallMs: 5 });
+  // Enqueued through both processes at once; both send.
+  const queued = await Promise.all([a, b].map((s, k) => request(s.url, 'POST',
+    '/api/v1/test/notify', { body: { account_id: t.id, destination_ids: ids, count: 60,
+      per_tx: 10, key_prefix: `scale${k}` } })));
+  assert.equal(queued[0].body.queued + queued[1].body.queued, 120);
+  await until('every notification sent', async () => (await pg.psql(
+    `SELECT count(*) FROM notify_outbox WHERE account_id = ${t.id} AND state = 'sent'`, dbName)) === '120', 60000);
+  const reqs = rx.requests.filter((r) => r.path.startsWith('/scale/'));
+  assert.equal(reqs.length, 120);
+  assert.equal(new Set(reqs.map((r) => r.delivery)).size, 120);
+
+  // The jobs of both processes at once: a round of a job runs in one
+  // process at a time (an advisory lock), the other skips it; rows swept
+  // are counted once.
+  await pg.psql(`INSERT INTO login_throttle (key, window_start, failures)
+    SELECT 'scale-' || g, now() - interval '2 days', 1 FROM generate_series(1, 25000) g`, dbName);
+  let done = 0;
+  for (let round = 0; round < 10; round++) {
+    const runs = await Promise.all([a, b].map((s) => request(s.url, 'POST',
+      '/api/v1/test/jobs?job=login_throttle')));
+    for (const r of runs) {
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      assert.ok(r.body.jobs.every((j) => j.ok), JSON.stringify(r.body));
+      done += r.body.jobs.reduce((k, j) => k + j.done, 0);
+    }
+    if (await pg.psql(`SELECT count(*) FROM login_throttle WHERE key LIKE 'scale-%'`, dbName) === '0') break;
+  }
+  assert.equal(await pg.psql(`SELECT count(*) FROM login_throttle WHERE key LIKE 'scale-%'`, dbName), '0');
+  assert.equal(done, 25000);
+});
