@@ -207,6 +207,37 @@ db_status db_file_get(db_conn *c, long long account_id, long long blob_id, db_fi
     return DB_OK;
 }
 
+/* Whole chunk rows $3..$4-1 of a blob, in order: a download reads up to
+ * FILE_READ_ROWS rows a query (fewer, larger queries: docs/benchmarks.md). */
+static db_stmt st_rows = {"file_rows",
+    "SELECT data FROM file_chunks "
+    "WHERE account_id = $1 AND blob_id = $2 AND seq >= $3 AND seq < $4 ORDER BY seq", 0};
+
+#define FILE_READ_ROWS 8
+
+/* The length of chunk "seq" of "f". */
+static long long chunk_len(const db_file *f, long long seq)
+{
+    long long off = seq * f->chunk_size, left = f->size - off;
+    return left < f->chunk_size ? left : f->chunk_size;
+}
+
+/* One query on a connection of "pool" taken for it alone. */
+static db_status read_query(db_pool *pool, db_stmt *stmt, int n, const char *const *p,
+                            PGresult **res)
+{
+    const int formats[] = {0, 0, 0, 0, 0};
+    db_conn *c = NULL;
+    db_status st;
+    *res = NULL;
+    if ((st = db_acquire(pool, DB_WAIT_MS, &c)) != DB_OK) {
+        return st;
+    }
+    st = db_exec_bin(c, stmt, n, p, NULL, formats, 1, res);
+    db_release(pool, c);
+    return st;
+}
+
 db_status db_file_read(db_pool *pool, const db_file *f, long long first, long long last,
                        db_file_sink sink, void *arg, bool *stopped)
 {
@@ -222,32 +253,60 @@ db_status db_file_read(db_pool *pool, const db_file *f, long long first, long lo
     db_ll(f->id, b);
     while (pos <= last) {
         long long seq = pos / f->chunk_size, in = pos % f->chunk_size;
-        long long want = f->chunk_size - in;
-        const char *p[] = {a, b, db_ll(seq, s), db_ll(in + 1, o), n};
-        const int formats[] = {0, 0, 0, 0, 0};
-        db_conn *c = NULL;
+        long long rows = 0;
         PGresult *res = NULL;
         db_status st;
-        int rc;
-        if (want > last - pos + 1) {
-            want = last - pos + 1;
+        int rc = 0;
+        /* Whole chunks from here on (within the range): several a query. */
+        while (in == 0 && rows < FILE_READ_ROWS && (seq + rows) * f->chunk_size < f->size &&
+               (seq + rows) * f->chunk_size + chunk_len(f, seq + rows) - 1 <= last) {
+            rows++;
         }
-        db_ll(want, n);
-        if ((st = db_acquire(pool, DB_WAIT_MS, &c)) != DB_OK) {
-            return st;
+        if (rows > 0) {
+            const char *p[] = {a, b, db_ll(seq, s), db_ll(seq + rows, n)};
+            if ((st = read_query(pool, &st_rows, 4, p, &res)) != DB_OK) {
+                return st;
+            }
+            if (PQntuples(res) != rows) {
+                log_error("files: blob %lld of account %lld: chunks %lld..%lld missing (deleted "
+                          "meanwhile?)", f->id, f->account_id, seq, seq + rows - 1);
+                PQclear(res);
+                return DB_ERROR;
+            }
+            for (int i = 0; i < (int)rows && rc == 0; i++) {
+                long long len = chunk_len(f, seq + i);
+                if (PQgetlength(res, i, 0) != len) {
+                    log_error("files: blob %lld of account %lld: chunk %lld is short", f->id,
+                              f->account_id, seq + i);
+                    PQclear(res);
+                    return DB_ERROR;
+                }
+                rc = sink(arg, PQgetvalue(res, i, 0), (size_t)len);
+                pos += len;
+            }
+        } else {
+            /* Part of one chunk (a range's first or last): only the bytes
+             * asked for (the column is not compressed: only the TOAST
+             * slices they are in are read). */
+            long long want = f->chunk_size - in;
+            const char *p[] = {a, b, db_ll(seq, s), db_ll(in + 1, o), n};
+            if (want > last - pos + 1) {
+                want = last - pos + 1;
+            }
+            db_ll(want, n);
+            if ((st = read_query(pool, &st_part, 5, p, &res)) != DB_OK) {
+                return st;
+            }
+            if (PQntuples(res) != 1 || PQgetlength(res, 0, 0) != want) {
+                log_error("files: blob %lld of account %lld: chunk %lld is %s", f->id,
+                          f->account_id, seq,
+                          PQntuples(res) != 1 ? "missing (deleted meanwhile?)" : "short");
+                PQclear(res);
+                return DB_ERROR;
+            }
+            rc = sink(arg, PQgetvalue(res, 0, 0), (size_t)want);
+            pos += want;
         }
-        st = db_exec_bin(c, &st_part, 5, p, NULL, formats, 1, &res);
-        db_release(pool, c);
-        if (st != DB_OK) {
-            return st;
-        }
-        if (PQntuples(res) != 1 || PQgetlength(res, 0, 0) != want) {
-            log_error("files: blob %lld of account %lld: chunk %lld is %s", f->id, f->account_id,
-                      seq, PQntuples(res) != 1 ? "missing (deleted meanwhile?)" : "short");
-            PQclear(res);
-            return DB_ERROR;
-        }
-        rc = sink(arg, PQgetvalue(res, 0, 0), (size_t)want);
         PQclear(res);
         if (rc != 0) {
             if (stopped != NULL) {
@@ -255,7 +314,6 @@ db_status db_file_read(db_pool *pool, const db_file *f, long long first, long lo
             }
             return DB_OK;
         }
-        pos += want;
     }
     return DB_OK;
 }

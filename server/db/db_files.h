@@ -81,8 +81,9 @@ db_status db_file_get(db_conn *c, long long account_id, long long blob_id, db_fi
 typedef int (*db_file_sink)(void *arg, const void *data, size_t len);
 
 /* Bytes "first".."last" (inclusive, within f->size) of blob "f", in pieces
- * of at most one chunk, each read with one query on a pooled connection
- * taken for that query alone (waiting up to DB_WAIT_MS). *stopped (may be
+ * of at most one chunk: whole chunks up to 8 a query (at most 8 chunks in
+ * memory), a part of one chunk (a range's ends) one a query; each query on
+ * a pooled connection taken for it alone (waiting up to DB_WAIT_MS). *stopped (may be
  * NULL) says whether the sink stopped it. DB_ERROR when a chunk is missing
  * (the blob was deleted meanwhile) or shorter than the size says. */
 db_status db_file_read(db_pool *pool, const db_file *f, long long first, long long last,
