@@ -234,7 +234,8 @@ static db_stmt st_accounts = {"notice_accounts",
     " COALESCE(octet_length(a.logo), 0) + COALESCE(s.data_bytes + s.drive_bytes + s.picture_bytes, 0) "
     "   + COALESCE((SELECT 24 * sum(h.n) FROM series_hot h WHERE h.account_id = a.id), 0), "
     " EXISTS (SELECT 1 FROM server_notices n WHERE n.account_id = a.id AND n.key = 'storage_low'), "
-    " a.name, a.language, a.subscriber_email "
+    " a.name, a.language, a.subscriber_email, "
+    " COALESCE(extract(epoch FROM a.over_quota_since)::bigint, -1) "
     "FROM accounts a LEFT JOIN account_storage s ON s.account_id = a.id "
     "WHERE a.id > $1 AND a.status = 'active' ORDER BY a.id LIMIT $2", 0};
 
@@ -267,6 +268,7 @@ db_status db_notice_accounts(db_conn *c, long long after, int cap, db_notice_acc
         copy_col(res, r, 5, x->name, sizeof x->name);
         copy_col(res, r, 6, x->language, sizeof x->language);
         copy_col(res, r, 7, x->subscriber_email, sizeof x->subscriber_email);
+        x->over_since = col_ll(res, r, 8);
     }
     *n = rows;
     PQclear(res);
@@ -297,4 +299,35 @@ db_status db_notice_release(db_conn *c, long long account_id, const char *key)
     char a[24];
     const char *p[] = {db_ll(account_id, a), key};
     return db_q_exec(c, &st_release, 2, p, NULL);
+}
+
+/* ------------------------------------------------------------------ S8 */
+
+static db_stmt st_over = {"notice_over_quota",
+    "UPDATE accounts SET over_quota_since = CASE WHEN $2::bigint >= 0 "
+    "  THEN to_timestamp($2::bigint) END WHERE id = $1", 0};
+
+db_status db_notice_over_quota(db_conn *c, long long id, long long since_s)
+{
+    char a[24], t[24];
+    const char *p[] = {db_ll(id, a), db_ll(since_s, t)};
+    return db_q_exec(c, &st_over, 2, p, NULL);
+}
+
+static db_stmt st_delete_acquired = {"notice_delete_acquired",
+    "WITH gone AS (SELECT mt_account_delete_acquired($1) AS removed), "
+    "ended AS (UPDATE accounts SET over_quota_since = NULL WHERE id = $1 RETURNING 1), "
+    "rec AS (INSERT INTO storage_quota_deletions (account_id, over_since, deleted_at, "
+    "    used_bytes, limit_bytes, freed_bytes, removed) "
+    "  SELECT $1, to_timestamp($2::bigint), to_timestamp($3::bigint), $4, $5, "
+    "    (g.removed->>'bytes')::bigint, g.removed FROM gone g RETURNING freed_bytes) "
+    "SELECT freed_bytes + 0 * (SELECT count(*) FROM ended) FROM rec", 0};
+
+db_status db_notice_delete_acquired(db_conn *c, long long id, long long since_s, long long now_s,
+                                    long long used, long long limit, long long *freed)
+{
+    char a[24], b[24], t[24], u[24], l[24];
+    const char *p[] = {db_ll(id, a), db_ll(since_s, b), db_ll(now_s, t), db_ll(used, u),
+                       db_ll(limit, l)};
+    return db_q_int(c, &st_delete_acquired, 5, p, freed, NULL);
 }

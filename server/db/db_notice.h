@@ -89,6 +89,7 @@ typedef struct {
     char name[804];
     char language[8];
     char subscriber_email[256]; /* the contract holder (L6), "" = none */
+    int64_t over_since;       /* S8: over the storage quota since (Unix s), -1 = not */
 } db_notice_account;
 
 /* Accounts after id "after" (ascending), up to "cap": every account for
@@ -104,5 +105,16 @@ db_status db_notice_claim(db_conn *c, long long account_id, const char *key, boo
 
 /* Remove key "key" (a standing notice that no longer holds). */
 db_status db_notice_release(db_conn *c, long long account_id, const char *key);
+
+/* S8: set when account "id" was found over its storage quota ("since_s"
+ * Unix seconds; -1 = it is not, the period ends). */
+db_status db_notice_over_quota(db_conn *c, long long id, long long since_s);
+
+/* S8 / L3: delete every sample of account "id" (mt_account_delete_acquired
+ * of 026_storage_quota.sql), end its over-quota period and record the
+ * deletion (the period's start "since_s", "now_s", the bytes "used" of
+ * "limit"); *freed = the bytes given back. Inside the caller's transaction. */
+db_status db_notice_delete_acquired(db_conn *c, long long id, long long since_s, long long now_s,
+                                    long long used, long long limit, long long *freed);
 
 #endif

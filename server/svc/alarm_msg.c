@@ -51,6 +51,9 @@ typedef struct {
     const char *t_licence, *t_licence_expired, *b_licence, *b_licence_expired;
     /* R6: title %s rule; body: file, rule, count, time, tz */
     const char *t_file, *b_file, *f_file;
+    /* S8: title %s deadline; body: account, used, limit, deadline /
+     * title; body: account, limit, freed */
+    const char *t_over, *b_over, *t_over_deleted, *b_over_deleted;
 } words_table;
 
 static const words_table tables[ALARM_LANGS] = {
@@ -77,7 +80,11 @@ static const words_table tables[ALARM_LANGS] = {
      "[许可证] 将于 %s 到期", "[许可证] 已于 %s 到期",
      "账户“%2$s”的 %1$s 许可证将于 %3$s 到期（剩余 %4$d 天）。请续订以保留其功能和数据。",
      "账户“%2$s”的 %1$s 许可证已于 %3$s 到期：该账户现按 Free 套餐运行。",
-     "[文件报警] %s", "文件“%s”满足报警“%s”的条件 %d 次，首次于 %s（%s）。", "文件"},
+     "[文件报警] %s", "文件“%s”满足报警“%s”的条件 %d 次，首次于 %s（%s）。", "文件",
+     "[存储] 超出配额：数据将于 %s 删除",
+     "账户“%s”已使用 %s，超出 %s 的存储配额。如果到 %s 仍超出配额，其全部采集数据将被删除。请删除数据或文件，或更改套餐。",
+     "[存储] 采集数据已删除",
+     "账户“%s”超出存储配额（%s）已达 31 天：其采集数据（%s）已被删除。"},
     /* ja */
     {"[アラーム] %s", "[警告] %s", "[解除] %s", "[継続中] %s", "[データなし] %s",
      "[データ再開] %s", "[特殊値] %s", "[特殊値終了] %s",
@@ -101,7 +108,11 @@ static const words_table tables[ALARM_LANGS] = {
      "[ライセンス] %s に期限切れ", "[ライセンス] %s に期限切れになりました",
      "アカウント「%2$s」の %1$s ライセンスは %3$s に期限が切れます（残り %4$d 日）。機能とデータを維持するには更新してください。",
      "アカウント「%2$s」の %1$s ライセンスは %3$s に期限が切れました：このアカウントは Free プランとして動作します。",
-     "[ファイルアラーム] %s", "ファイル「%s」はアラーム「%s」の条件を %d 回満たしました（最初は %s、%s）。", "ファイル"},
+     "[ファイルアラーム] %s", "ファイル「%s」はアラーム「%s」の条件を %d 回満たしました（最初は %s、%s）。", "ファイル",
+     "[ストレージ] 容量超過：データは %s に削除されます",
+     "アカウント「%s」は %s を使用しており、ストレージ容量 %s を超えています。%s までに容量内に戻らない場合、収集データはすべて削除されます。データやファイルを削除するか、プランを変更してください。",
+     "[ストレージ] 収集データを削除しました",
+     "アカウント「%s」はストレージ容量（%s）を 31 日間超過していたため、収集データ（%s）を削除しました。"},
     /* en */
     {"[Alarm] %s", "[Warning] %s", "[Cleared] %s", "[Still raised] %s", "[No data] %s",
      "[Data again] %s", "[Special value] %s", "[Special value ended] %s",
@@ -130,7 +141,11 @@ static const words_table tables[ALARM_LANGS] = {
      "functions and data.",
      "The %s licence of the account \"%s\" expired on %s: the account now works with the Free "
      "plan.",
-     "[File alarm] %s", "The file \"%s\" meets the alarm \"%s\" %d time(s), first at %s (%s).", "File"},
+     "[File alarm] %s", "The file \"%s\" meets the alarm \"%s\" %d time(s), first at %s (%s).", "File",
+     "[Storage] Over quota: data will be deleted on %s",
+     "Account \"%s\" uses %s of its %s storage quota. Unless it is below the quota by %s, all its acquired data will be deleted. Delete data or files, or change the plan.",
+     "[Storage] Acquired data deleted",
+     "Account \"%s\" was over its storage quota (%s) for 31 days: its acquired data (%s) has been deleted."},
     /* es */
     {"[Alarma] %s", "[Aviso] %s", "[Resuelta] %s", "[Sigue activa] %s", "[Sin datos] %s",
      "[Datos de nuevo] %s", "[Valor especial] %s", "[Fin del valor especial] %s",
@@ -158,7 +173,11 @@ static const words_table tables[ALARM_LANGS] = {
      "La licencia %s de la cuenta «%s» vence el %s (quedan %d días). Renuévela para conservar "
      "sus funciones y datos.",
      "La licencia %s de la cuenta «%s» venció el %s: la cuenta funciona ahora con el plan Free.",
-     "[Alarma de archivo] %s", "El archivo «%s» cumple la alarma «%s» %d vez/veces, la primera el %s (%s).", "Archivo"},
+     "[Alarma de archivo] %s", "El archivo «%s» cumple la alarma «%s» %d vez/veces, la primera el %s (%s).", "Archivo",
+     "[Almacenamiento] Cuota superada: los datos se eliminarán el %s",
+     "La cuenta «%s» usa %s de su cuota de almacenamiento de %s. Si el %s sigue por encima de la cuota, se eliminarán todos sus datos adquiridos. Elimine datos o archivos, o cambie de plan.",
+     "[Almacenamiento] Datos adquiridos eliminados",
+     "La cuenta «%s» superó su cuota de almacenamiento (%s) durante 31 días: sus datos adquiridos (%s) se han eliminado."},
     /* fr */
     {"[Alarme] %s", "[Avertissement] %s", "[Levée] %s", "[Toujours active] %s",
      "[Aucune donnée] %s", "[Données de retour] %s", "[Valeur spéciale] %s",
@@ -188,7 +207,11 @@ static const words_table tables[ALARM_LANGS] = {
      "conserver ses fonctions et ses données.",
      "La licence %s du compte « %s » a expiré le %s : le compte fonctionne désormais avec "
      "l’offre Free.",
-     "[Alarme de fichier] %s", "Le fichier « %s » remplit l’alarme « %s » %d fois, la première le %s (%s).", "Fichier"},
+     "[Alarme de fichier] %s", "Le fichier « %s » remplit l’alarme « %s » %d fois, la première le %s (%s).", "Fichier",
+     "[Stockage] Quota dépassé : les données seront supprimées le %s",
+     "Le compte « %s » utilise %s de son quota de stockage de %s. S'il dépasse encore le quota le %s, toutes ses données acquises seront supprimées. Supprimez des données ou des fichiers, ou changez de formule.",
+     "[Stockage] Données acquises supprimées",
+     "Le compte « %s » a dépassé son quota de stockage (%s) pendant 31 jours : ses données acquises (%s) ont été supprimées."},
     /* de */
     {"[Alarm] %s", "[Warnung] %s", "[Aufgehoben] %s", "[Weiterhin aktiv] %s",
      "[Keine Daten] %s", "[Wieder Daten] %s", "[Sonderwert] %s", "[Sonderwert beendet] %s",
@@ -217,7 +240,11 @@ static const words_table tables[ALARM_LANGS] = {
      "Funktionen und Daten zu behalten.",
      "Die %s-Lizenz des Kontos „%s“ ist am %s abgelaufen: das Konto arbeitet jetzt mit dem "
      "Tarif Free.",
-     "[Dateialarm] %s", "Die Datei „%s“ erfüllt den Alarm „%s“ %d-mal, zuerst am %s (%s).", "Datei"},
+     "[Dateialarm] %s", "Die Datei „%s“ erfüllt den Alarm „%s“ %d-mal, zuerst am %s (%s).", "Datei",
+     "[Speicher] Kontingent überschritten: Daten werden am %s gelöscht",
+     "Das Konto „%s“ belegt %s seines Speicherkontingents von %s. Liegt es am %s noch darüber, werden alle erfassten Daten gelöscht. Löschen Sie Daten oder Dateien oder wechseln Sie den Tarif.",
+     "[Speicher] Erfasste Daten gelöscht",
+     "Das Konto „%s“ lag 31 Tage über seinem Speicherkontingent (%s): Seine erfassten Daten (%s) wurden gelöscht."},
     /* it */
     {"[Allarme] %s", "[Avviso] %s", "[Rientrato] %s", "[Ancora attivo] %s", "[Nessun dato] %s",
      "[Dati di nuovo] %s", "[Valore speciale] %s", "[Fine valore speciale] %s",
@@ -246,7 +273,11 @@ static const words_table tables[ALARM_LANGS] = {
      "mantenerne funzioni e dati.",
      "La licenza %s dell’account «%s» è scaduta il %s: l’account ora funziona con il piano "
      "Free.",
-     "[Allarme file] %s", "Il file «%s» soddisfa l’allarme «%s» %d volte, la prima il %s (%s).", "File"},
+     "[Allarme file] %s", "Il file «%s» soddisfa l’allarme «%s» %d volte, la prima il %s (%s).", "File",
+     "[Archiviazione] Quota superata: i dati saranno eliminati il %s",
+     "L'account «%s» usa %s della sua quota di archiviazione di %s. Se il %s è ancora oltre la quota, tutti i dati acquisiti saranno eliminati. Elimini dati o file, oppure cambi piano.",
+     "[Archiviazione] Dati acquisiti eliminati",
+     "L'account «%s» ha superato la quota di archiviazione (%s) per 31 giorni: i dati acquisiti (%s) sono stati eliminati."},
 };
 
 static const words_table *table_of(const char *lang)
@@ -493,4 +524,28 @@ void alarm_msg_licence(const char *account_name, const char *plan_title, const c
     } else {
         put(w->body, sizeof w->body, t->b_licence, plan_title, account_name, expiry, days_left);
     }
+}
+
+void alarm_msg_over_quota(const char *account_name, long long used, long long limit,
+                          const char *deadline, const char *lang, alarm_words *w)
+{
+    const words_table *t = table_of(lang);
+    char u[32], l[32];
+    words_init(w);
+    bytes_text(used, u, sizeof u);
+    bytes_text(limit, l, sizeof l);
+    put(w->title, sizeof w->title, t->t_over, deadline);
+    put(w->body, sizeof w->body, t->b_over, account_name, u, l, deadline);
+}
+
+void alarm_msg_over_quota_deleted(const char *account_name, long long limit, long long freed,
+                                  const char *lang, alarm_words *w)
+{
+    const words_table *t = table_of(lang);
+    char f[32], l[32];
+    words_init(w);
+    bytes_text(freed, f, sizeof f);
+    bytes_text(limit, l, sizeof l);
+    put(w->title, sizeof w->title, "%s", t->t_over_deleted);
+    put(w->body, sizeof w->body, t->b_over_deleted, account_name, l, f);
 }

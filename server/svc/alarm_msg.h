@@ -58,6 +58,16 @@ void alarm_msg_app(bool connected, bool cause_app, const char *app_name, const c
 void alarm_msg_storage(const char *account_name, int percent_left, long long used,
                        long long limit, const char *lang, alarm_words *w);
 
+/* S8 / L3: account "account_name" uses "used" bytes of its "limit": unless
+ * below the quota by "deadline" (YYYY-MM-DD), its acquired data is deleted. */
+void alarm_msg_over_quota(const char *account_name, long long used, long long limit,
+                          const char *deadline, const char *lang, alarm_words *w);
+
+/* S8: the acquired data of "account_name" ("freed" bytes) was deleted after
+ * 31 days over its "limit". */
+void alarm_msg_over_quota_deleted(const char *account_name, long long limit, long long freed,
+                                  const char *lang, alarm_words *w);
+
 /* S9 / L6: the licence (plan "plan_title") of "account_name" expires on
  * "expiry" (YYYY-MM-DD) in "days_left" days; "expired": it expired then. */
 void alarm_msg_licence(const char *account_name, const char *plan_title, const char *expiry,

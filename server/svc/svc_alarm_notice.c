@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "alarm_msg.h"
 #include "db_alarm.h"
@@ -402,6 +403,98 @@ static svc_status storage_one(srv *s, db_conn *c, const db_notice_account *a, in
     return SVC_OK;
 }
 
+/* ------------------------------------------------------------------ S8, L3 */
+
+/* Days an account may stay over its storage quota before its acquired data
+ * is deleted (S8, L3). */
+#define OVER_QUOTA_DAYS 31
+
+typedef struct {
+    const db_notice_account *a;
+    long long used, limit, freed;
+    char deadline[16];
+} over_arg;
+
+static void over_words(const void *arg, const char *lang, alarm_words *w)
+{
+    const over_arg *x = arg;
+    alarm_msg_over_quota(x->a->name, x->used, x->limit, x->deadline, lang, w);
+}
+
+static void over_deleted_words(const void *arg, const char *lang, alarm_words *w)
+{
+    const over_arg *x = arg;
+    alarm_msg_over_quota_deleted(x->a->name, x->limit, x->freed, lang, w);
+}
+
+/* S8 / L3 for account "a" at "now_us": over the quota of its plan in force,
+ * the period starts and the contract holder (and the administrators'
+ * inbox) is told the deadline, 31 days later; back under the quota, the
+ * period ends; still over at the deadline, its acquired data is deleted,
+ * recorded and the deletion told (a new period begins at the next round if
+ * files alone keep it over). Ingestion goes on meanwhile. */
+static svc_status over_quota_one(db_conn *c, const db_notice_account *a, int64_t now_us,
+                                 long long *done, svc_error *e)
+{
+    mt_plan_entry pe;
+    mt_error err;
+    int64_t now = now_us / 1000000;
+    over_arg x;
+    char key[96];
+    db_status st;
+    bool over;
+    if (mt_plan_get(effective(a, now_us), MT_Q_STORAGE, &pe, &err) != MT_OK || pe.limit <= 0) {
+        return SVC_OK;
+    }
+    over = a->used > pe.limit;
+    if (!over) {
+        if (a->over_since >= 0 && (st = db_notice_over_quota(c, a->id, -1)) != DB_OK) {
+            return svc_fail_db(e, st, NULL);
+        }
+        if (a->over_since >= 0) {
+            log_info("storage: account %lld is within its quota again (S8)", a->id);
+        }
+        return SVC_OK;
+    }
+    memset(&x, 0, sizeof x);
+    x.a = a;
+    x.used = a->used;
+    x.limit = pe.limit;
+    if (a->over_since < 0) {
+        time_t deadline = (time_t)(now + OVER_QUOTA_DAYS * 86400LL);
+        struct tm tm;
+        gmtime_r(&deadline, &tm);
+        strftime(x.deadline, sizeof x.deadline, "%Y-%m-%d", &tm);
+        if ((st = db_notice_over_quota(c, a->id, (long long)now)) != DB_OK) {
+            return svc_fail_db(e, st, NULL);
+        }
+        snprintf(key, sizeof key, "notice:over_quota:%lld:%lld", a->id, (long long)now);
+        log_info("storage: account %lld over its quota (%lld of %lld bytes): acquired data "
+                 "deleted on %s unless below it by then (S8)",
+                 a->id, (long long)a->used, (long long)pe.limit, x.deadline);
+        (*done)++;
+        return notice_send(c, a->id, 0, "notice.over_quota", key, "warning", NULL, over_words, &x,
+                           NULL, 0, a->subscriber_email, a->language, "{}", e);
+    }
+    if (now < a->over_since + OVER_QUOTA_DAYS * 86400LL) {
+        return SVC_OK;
+    }
+    if ((st = db_notice_delete_acquired(c, a->id, (long long)a->over_since, (long long)now,
+                                        (long long)a->used, (long long)pe.limit, &x.freed)) !=
+        DB_OK) {
+        return svc_fail_db(e, st, NULL);
+    }
+    snprintf(key, sizeof key, "notice:over_quota_deleted:%lld:%lld", a->id,
+             (long long)a->over_since);
+    log_info("storage: account %lld over its quota since %lld: its acquired data (%lld bytes) "
+             "deleted (S8, L3)",
+             a->id, (long long)a->over_since, x.freed);
+    (*done)++;
+    return notice_send(c, a->id, 0, "notice.over_quota_deleted", key, "warning", NULL,
+                       over_deleted_words, &x, NULL, 0, a->subscriber_email, a->language, "{}",
+                       e);
+}
+
 /* S9 for account "a": the notice of core's calendar whose day is today
  * (from its 08:00 CST send instant), once. */
 static svc_status licence_one(db_conn *c, const db_notice_account *a, int64_t now_us,
@@ -484,6 +577,9 @@ static int each_account(srv *s, int64_t now, long long *done, bool licence)
             if ((rc = svc_tx_begin(s->pool, &c, &e)) == SVC_OK) {
                 rc = licence ? licence_one(c, &rows[i], now_us, done, &e)
                              : storage_one(s, c, &rows[i], now_us, done, &e);
+                if (rc == SVC_OK && !licence) {
+                    rc = over_quota_one(c, &rows[i], now_us, done, &e);
+                }
             }
             rc = svc_tx_end(s->pool, c, rc, &e, NULL);
             if (rc != SVC_OK) {
