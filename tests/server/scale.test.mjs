@@ -6,6 +6,8 @@
 // haproxy in front of them. The tests:
 //   - a file uploaded through one process downloads byte-identical (ranges
 //     too) through the other and through HAProxy;
+//   - an export started through one process is followed and downloaded
+//     through the other;
 //   - a sign-out on one process ends the session on the other;
 //   - reads go to the standby (shown by pausing its replay: the process with
 //     a long staleness bound keeps answering from it, the one with a short
@@ -242,6 +244,30 @@ test('a file uploaded through one process downloads byte-identical through the o
   assert.ok(Buffer.from(await r.arrayBuffer()).equals(bytes.subarray(1048000)));
 });
 
+test('an export started through one process is followed and downloaded through the other', async () => {
+  const [a, b] = servers;
+  const t = await dataTenant(a, { n: 1 });
+  const t0 = baseTime();
+  const r = await appClient(a.url, t.app.credential).batch({ batch_id: 'x1',
+    channels: [{ id: t.channels[0], t: [t0, t0 + MIN_US], v: [1.25, 2.5] }] });
+  assert.equal(r.status, 201);
+  let e = await withSession(t.c, a.url, '/api/v1/exports', { method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ channels: t.channels, from: t0, to: t0 + 10 * MIN_US, format: 'csv' }) });
+  assert.equal(e.status, 202);
+  const id = (await e.json()).id;
+  const done = await until('the export to end (asked of the other process)', async () => {
+    e = await withSession(t.c, b.url, `/api/v1/exports/${id}`);
+    const body = await e.json();
+    return body.status !== 'running' && body;
+  }, 60000);
+  assert.equal(done.status, 'done', JSON.stringify(done));
+  const d = await fetch(b.url + done.download_url);
+  assert.equal(d.status, 200);
+  const zip = Buffer.from(await d.arrayBuffer());
+  assert.equal(zip.subarray(0, 2).toString(), 'PK');
+});
+
 test('a sign-out through one process ends the session on the other', async () => {
   const [a, b] = servers;
   const t = await dataTenant(a, { n: 1 });
@@ -461,3 +487,39 @@ test('two processes: every notification of the outbox posted once, no job run tw
   assert.equal(await pg.psql(`SELECT count(*) FROM login_throttle WHERE key LIKE 'scale-%'`, dbName), '0');
   assert.equal(done, 25000);
 });
+
+// A measurement, not a check (METRON_SCALE_BENCH=1; docs/scale.md "Two
+// processes against one"): ingest batches a second through HAProxy with one
+// backend and with both, same clients, same seconds, same run.
+test('ingest through HAProxy: one backend against two (METRON_SCALE_BENCH=1)',
+  { skip: process.env.METRON_SCALE_BENCH !== '1' }, async () => {
+    const seconds = Number(process.env.METRON_SCALE_BENCH_S || 10);
+    const clients = 16;
+    const t = await dataTenant(servers[1], { n: 4 });
+    const one = await startHaproxy([servers[1]]);
+    let base = 0;
+    const run = async (url) => {
+      const c = appClient(url, t.app.credential);
+      const end = Date.now() + seconds * 1000;
+      let n = 0;
+      await Promise.all(Array.from({ length: clients }, async (_, k) => {
+        while (Date.now() < end) {
+          const i = base++;
+          const r = await c.batch({ batch_id: `bench-${i}`, channels: t.channels.map((ch) =>
+            ({ id: ch, t: [baseTime(24 * 30) + i * 1e6], v: [i] })) });
+          assert.ok(r.status === 201, `${r.status} ${r.text}`);
+          n++;
+        }
+      }));
+      return n / seconds;
+    };
+    const load = () => fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+    const l0 = load();
+    const r1 = await run(one.url);
+    const r2 = await run(proxy.url);
+    const r1b = await run(one.url);
+    console.log(`# ${clients} clients, ${seconds} s each, 4 channels a batch; load ${l0} -> ${load()}`);
+    console.log(`# one backend: ${r1.toFixed(0)} then ${r1b.toFixed(0)} batches/s; two backends: ${r2.toFixed(0)} batches/s`);
+    one.proc.kill('SIGTERM');
+    await new Promise((r) => one.proc.once('exit', r));
+  });
