@@ -33,7 +33,7 @@ before(async () => {
   seed = await seedAccount(env, { plan: 'standard' });
   await seed.admin.patch('/api/v1/account', { time_zone: 'Asia/Tokyo' });
   let r = await seed.admin.post(`/api/v1/apps/${seed.appId}/credentials`, {});
-  const ingest = appClient(env.url, r.body.credential);
+  const ingest = appClient(env.apiUrl || env.url, r.body.credential);
   // Three days of one-minute samples of CH1-CH3, ending an hour ago.
   const end = Date.now() * 1000 - 3600e6;
   const t0 = end - (end % MIN_US) - 3 * DAY_US;
@@ -71,7 +71,7 @@ async function open(route, { size = 'pc', lang } = {}) {
   return page;
 }
 
-const storage = (bytes) => request(env.url, 'POST', '/api/v1/test/storage', { body: { account_id: seed.accountId, data_bytes: bytes } });
+const storage = (bytes) => request(env.srv.url, 'POST', '/api/v1/test/storage', { body: { account_id: seed.accountId, data_bytes: bytes } });
 
 /** The state of run "id" on the page, and its sentence. */
 const runState = (page, id) => page.evaluate((rid) => {
