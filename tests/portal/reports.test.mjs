@@ -226,6 +226,14 @@ test('a report set up in the editor, made by hand for a past day, followed until
   await page.waitForSelector('[data-testid=report-due]');
   assert.match(await page.textContent('[data-testid=report-due]'),
     /^It is made from .+ on, once every channel has sent data from after the period's end, and by .+ at the latest\.$/);
+  // Switched off and on again from the report's own page.
+  await page.click('[data-testid=report-page-auto-toggle]');
+  await page.waitForFunction(() => document.querySelector('[data-testid=report-auto-text]')?.textContent === 'Off');
+  assert.equal(await page.locator('[data-testid=report-due]').count(), 0);
+  assert.equal((await seed.admin.get(`/api/v1/reports/${rep.id}`)).body.auto_enabled, false);
+  await page.click('[data-testid=report-page-auto-toggle]');
+  await page.waitForSelector('[data-testid=report-due]');
+  assert.equal((await seed.admin.get(`/api/v1/reports/${rep.id}`)).body.auto_enabled, true);
   assert.deepEqual(page.consoleErrors, []);
   assert.deepEqual(page.cspErrors, []);
   await page.context().close();

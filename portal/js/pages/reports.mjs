@@ -6,7 +6,7 @@
 //   #/reports?new=1|edit=<id>  the editor (js/reports/editor.mjs)
 //   #/reports/<id>             one report: its settings, "make a report now"
 //                              and the reports it made with their files
-import { registerPage, navigate, hrefFor } from '../router.mjs';
+import { registerPage, navigate, hrefFor, refresh } from '../router.mjs';
 import { t, language, formatNumber, formatDateTime } from '../i18n.mjs';
 import { api, errorMessage, planName } from '../api.mjs';
 import { session, isAdmin, on, plan } from '../session.mjs';
@@ -54,10 +54,7 @@ async function listPage(container, gid) {
       onclick: () => navigate('reports', { edit: rep.id }) }) : null,
     edit ? h('button', { type: 'button', class: 'small', 'data-testid': 'report-auto-toggle',
       text: t(rep.auto_enabled ? 'reports.auto_disable' : 'reports.auto_enable'),
-      onclick: async () => {
-        const p = await api.patch(`/reports/${rep.id}`, { auto_enabled: !rep.auto_enabled });
-        if (reportReply(p, t(rep.auto_enabled ? 'reports.auto_disabled_toast' : 'reports.auto_enabled_toast'))) navigate('reports', {});
-      } }) : null,
+      onclick: () => toggleAuto(rep, () => navigate('reports', {})) }) : null,
     edit ? h('button', { type: 'button', class: 'small danger', 'data-testid': 'report-delete', text: t('common.delete'),
       onclick: async () => {
         if (!(await confirmDialog(t('reports.delete_confirm', { name: rep.name }), { confirm: t('common.delete') }))) return;
@@ -91,7 +88,13 @@ async function listPage(container, gid) {
 
 // ------------------------------------------------------------- one report
 
-function settingsPanel(rep) {
+/** Automatic creation switched on or off (edit access); then the page again. */
+async function toggleAuto(rep, after) {
+  const p = await api.patch(`/reports/${rep.id}`, { auto_enabled: !rep.auto_enabled });
+  if (reportReply(p, t(rep.auto_enabled ? 'reports.auto_disabled_toast' : 'reports.auto_enabled_toast'))) after();
+}
+
+function settingsPanel(rep, edit) {
   const kv = (k, v, testid) => [h('dt', { text: t(k) }), h('dd', { 'data-testid': testid }, v)];
   const contents = [rep.summary && t('reports.contents_summary'), rep.charts !== 'none' && t(`reports.charts.${rep.charts}`),
     rep.alarms && t('reports.contents_alarms')].filter(Boolean).join(', ');
@@ -106,11 +109,13 @@ function settingsPanel(rep) {
       kv('reports.k_formats', rep.formats.map((f) => t(`reports.format.${f}`)).join(', ')),
       kv('reports.k_recipients', nRcpt ? t('reports.recipients_n', { users: formatNumber(rep.recipients.users.length),
         system: formatNumber(rep.recipients.system.length) }) : t('reports.recipients_none')),
-      kv('reports.k_auto', rep.next_period && rep.next_period.due_from
-        ? h('div', { class: 'cell-stack' }, h('span', { text: nextText(rep) }),
-          h('span', { class: 'muted small-text', 'data-testid': 'report-due', text: t('reports.auto_due', {
-            from: formatDateTime(rep.next_period.due_from), by: formatDateTime(rep.next_period.due_by) }) }))
-        : nextText(rep), 'report-auto'),
+      kv('reports.k_auto', h('div', { class: 'cell-stack' }, h('span', { 'data-testid': 'report-auto-text', text: nextText(rep) }),
+        rep.next_period && rep.next_period.due_from
+          ? h('span', { class: 'muted small-text', 'data-testid': 'report-due', text: t('reports.auto_due', {
+            from: formatDateTime(rep.next_period.due_from), by: formatDateTime(rep.next_period.due_by) }) }) : null,
+        edit ? h('button', { type: 'button', class: 'small rp-auto-toggle', 'data-testid': 'report-page-auto-toggle',
+          text: t(rep.auto_enabled ? 'reports.auto_disable' : 'reports.auto_enable'),
+          onclick: () => toggleAuto(rep, () => refresh()) }) : null), 'report-auto'),
       rep.folder_id ? kv('reports.k_folder', h('a', { href: hrefFor('drive', { folder: rep.folder_id }), text: t('reports.open_folder'),
         'data-testid': 'report-folder' })) : null));
 }
@@ -125,7 +130,7 @@ async function reportPage(container, id) {
   const makeBox = h('section', { class: 'panel rp-make' });
   fill(container, pageHead(rep.name, back, edit ? h('button', { type: 'button', class: 'small', 'data-testid': 'report-edit',
     text: t('common.edit'), onclick: () => navigate('reports', { edit: rep.id }) }) : null),
-  h('div', { class: 'rp-grid' }, edit ? makeBox : null, settingsPanel(rep)), runsBox);
+  h('div', { class: 'rp-grid' }, edit ? makeBox : null, settingsPanel(rep, edit)), runsBox);
   const runs = runsList(runsBox, rep, { edit });
   if (edit) makePanel(makeBox, rep, { onMade: () => runs.reload() });
   return () => runs.stop();
