@@ -832,26 +832,6 @@ int http_reply_error(http_req *req, int status, const char *code, const char *me
     return http_reply_json(req, status, error_object(code, message, field));
 }
 
-int http_reply_db(http_req *req, db_status st)
-{
-    switch (st) {
-    case DB_UNAVAILABLE:
-        return http_reply_error(req, 503, "db_unavailable",
-                                "the database is unavailable; try again shortly", NULL);
-    case DB_BUSY:
-        return http_reply_error(req, 503, "db_busy", "the server is busy; try again shortly",
-                                NULL);
-    case DB_CONFLICT:
-        return http_reply_error(req, 409, "conflict", "this conflicts with existing data",
-                                NULL);
-    case DB_CONSTRAINT:
-        return http_reply_error(req, 409, "constraint",
-                                "this change does not fit the related data", NULL);
-    default:
-        return http_reply_error(req, 500, "internal_error", "internal error", NULL);
-    }
-}
-
 int http_json_string(http_req *req, const cJSON *obj, const char *name, size_t max_chars,
                      bool required, const char **out)
 {

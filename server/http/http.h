@@ -14,8 +14,9 @@
  * malformed JSON or to anything but an object. Every reply is one JSON
  * object written with one mg_write() call (headers and body together).
  *
- * A handler validates its input, does its work through svc_* / db_*, and
- * ends with exactly one http_reply_*() call whose value it returns. A handler
+ * A handler validates its input, does its work through svc_* (never db_*:
+ * the HTTP layer includes no db/ header), and ends with exactly one
+ * http_reply_*() call whose value it returns. A handler
  * that returns without replying gets a 500 internal_error. */
 #ifndef MTS_HTTP_H
 #define MTS_HTTP_H
@@ -24,7 +25,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "db.h"
 #include "db_files.h"
 #include "netaddr.h"
 #include "srv.h"
@@ -176,10 +176,6 @@ int http_reply_json_headers(http_req *req, int status, cJSON *obj, const char *e
  * Returns "status". */
 int http_reply_error(http_req *req, int status, const char *code, const char *message,
                      const char *field);
-
-/* Reply to a failed database call: 503 db_unavailable / db_busy, 409
- * conflict, 500 internal_error. Returns the status. */
-int http_reply_db(http_req *req, db_status st);
 
 /* Read string member "name" of "obj" into *out (borrowed from obj): absent
  * -> 0 with *out NULL unless "required" (then 400 missing); not a string ->

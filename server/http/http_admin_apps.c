@@ -3,9 +3,9 @@
  *
  * Reads are open to every signed-in user; a member sees only the apps of
  * the measurement groups granted to them (directly or through a team) and
- * their devices and channels (db_apps.h). Changes are for administrators
- * (AUTH_ADMIN) and are audited. Reads go straight to db_apps.c; writes go
- * through svc_apps.c (tenancy, quotas, transactions). */
+ * their devices and channels. Changes are for administrators (AUTH_ADMIN)
+ * and are audited. Reads are svc_apps_read.c (the JSON of each kind),
+ * writes svc_apps.c (tenancy, quotas, transactions). */
 #define _POSIX_C_SOURCE 200809L
 #include <civetweb.h>
 #include <errno.h>
@@ -15,226 +15,26 @@
 
 #include "auth.h"
 #include "instruments.h"
-#include "db_apps.h"
 #include "http_admin_args.h"
 #include "http_admin_rows.h"
+#include "http_svc.h"
+#include "json_out.h"
 #include "svc_apps.h"
 
-/* The viewer for db_apps.c: 0 for administrators, else the member. */
-static long long viewer_of(const http_req *req)
+/* Reply "status" with what "st" gave: "o", or the failure "e". */
+static int reply_read(http_req *req, int status, svc_status st, cJSON *o, const svc_error *e)
 {
-    return req->role == ROLE_ADMIN ? 0 : req->user_id;
+    return st == SVC_OK ? http_reply_json(req, status, o) : http_reply_svc(req, e);
 }
-
-/* ------------------------------------------------------------- to JSON */
-
-static cJSON *app_json(const http_req *req, const void *row)
-{
-    const db_app *a = row;
-    cJSON *o = cJSON_CreateObject();
-    (void)req;
-    if (o == NULL) {
-        return NULL;
-    }
-    admb_add_int(o, "id", a->id);
-    admb_add_str(o, "kind", a->kind);
-    admb_add_str(o, "name", a->name);
-    cJSON_AddBoolToObject(o, "enabled", a->enabled);
-    admb_add_id(o, "group_id", a->group_id);
-    admb_add_str(o, "credential_prefix", a->credential_prefix);
-    admb_add_str(o, "credential_set_at", a->credential_set_at);
-    admb_add_str(o, "last_seen_at", a->last_seen_at);
-    admb_add_str(o, "last_seen_ip", a->last_seen_ip);
-    admb_add_int(o, "device_count", a->device_count);
-    {
-        /* S6: what the server knows of the app's connection (docs/alarms.md). */
-        cJSON *cn = cJSON_AddObjectToObject(o, "connection");
-        if (cn != NULL) {
-            cJSON_AddBoolToObject(cn, "connected", a->connected);
-            admb_add_str(cn, "since", a->connected ? a->connected_at : a->disconnected_at);
-            admb_add_str(cn, "connected_at", a->connected_at);
-            admb_add_str(cn, "disconnected_at", a->disconnected_at);
-            admb_add_str(cn, "last_seen_at", a->last_seen_at);
-            admb_add_str(cn, "cause", a->connection_cause);
-            admb_add_int(cn, "disconnect_after_s", a->disconnect_after_s);
-        }
-    }
-    admb_add_str(o, "created_at", a->created_at);
-    admb_add_str(o, "updated_at", a->updated_at);
-    return o;
-}
-
-/* The selection quota of a device on app kind "kind": P11 for LR8450 direct,
- * P10 otherwise. */
-static mt_quota selection_quota(const char *kind)
-{
-    return svc_app_kind_bit(kind) == SVC_APP_DIRECT ? MT_Q_CHANNELS_LR8450 : MT_Q_CHANNELS_ONE;
-}
-
-/* {"quota":"P10","limit":30} for the plan; limit null where the table says
- * "-" (not available). */
-static cJSON *selection_limit_json(mt_plan plan, const char *kind)
-{
-    mt_quota q = selection_quota(kind);
-    mt_plan_entry e = {0};
-    mt_error err;
-    cJSON *o = cJSON_CreateObject();
-    if (o == NULL) {
-        return NULL;
-    }
-    cJSON_AddStringToObject(o, "quota", mt_quota_id(q));
-    if (mt_plan_get(plan, q, &e, &err) == MT_OK && e.available) {
-        admb_add_int(o, "limit", e.limit);
-    } else {
-        cJSON_AddNullToObject(o, "limit");
-    }
-    return o;
-}
-
-/* What the supported-instrument table (I4) allows an instrument "model" of
- * firmware "fw" on an app of kind "kind": per function {min_firmware (null
- * for the table's "-"), allowed (null while the firmware is not known),
- * why (the refusal in words, or null), note}. */
-static cJSON *functions_json(const char *model, const char *kind, const char *fw)
-{
-    unsigned app = instr_app_bit(kind);
-    const instr_row *row = instr_find(model, app);
-    cJSON *o = cJSON_CreateObject();
-    for (int f = 0; o != NULL && f < INSTR_FUNCTIONS; f++) {
-        cJSON *x = cJSON_AddObjectToObject(o, instr_function_name((instr_function)f));
-        const char *need = instr_min(row, (instr_function)f);
-        char why[240];
-        instr_verdict v;
-        if (x == NULL) {
-            break;
-        }
-        admb_add_str(x, "min_firmware", need);
-        v = instr_check(model, app, fw, (instr_function)f, why, sizeof why);
-        if (v == INSTR_OK && (fw == NULL || fw[0] == '\0') && need != NULL) {
-            cJSON_AddNullToObject(x, "allowed");
-        } else {
-            cJSON_AddBoolToObject(x, "allowed", v == INSTR_OK);
-        }
-        admb_add_str(x, "why", v == INSTR_OK ? NULL : why);
-        admb_add_str(x, "note", row != NULL ? row->note[f] : NULL);
-    }
-    return o;
-}
-
-static cJSON *device_json(const http_req *req, const void *row)
-{
-    const db_device *d = row;
-    mt_plan plan = (mt_plan)req->plan;
-    cJSON *o = cJSON_CreateObject();
-    const svc_model *m = svc_model_find(d->model);
-    const char *min_fw = NULL;
-    if (o == NULL) {
-        return NULL;
-    }
-    if (m != NULL) {
-        min_fw = svc_app_kind_bit(d->app_kind) == SVC_APP_DIRECT ? m->min_firmware_direct
-                                                                 : m->min_firmware;
-    }
-    admb_add_int(o, "id", d->id);
-    admb_add_int(o, "app_id", d->app_id);
-    admb_add_str(o, "app_kind", d->app_kind);
-    admb_add_str(o, "model", d->model);
-    admb_add_str(o, "serial", d->serial);
-    admb_add_str(o, "firmware", d->firmware);
-    admb_add_str(o, "name", d->name);
-    admb_add_str(o, "min_firmware", min_fw);
-    if (min_fw != NULL && d->firmware != NULL && d->firmware[0] != '\0') {
-        cJSON_AddBoolToObject(o, "firmware_supported", svc_firmware_cmp(d->firmware, min_fw) >= 0);
-    } else {
-        cJSON_AddNullToObject(o, "firmware_supported");
-    }
-    cJSON_AddItemToObject(o, "functions", functions_json(d->model, d->app_kind, d->firmware));
-    admb_add_int(o, "channel_count", d->channel_count);
-    admb_add_int(o, "selected_count", d->selected_count);
-    cJSON_AddItemToObject(o, "selection_limit", selection_limit_json(plan, d->app_kind));
-    admb_add_str(o, "created_at", d->created_at);
-    admb_add_str(o, "updated_at", d->updated_at);
-    return o;
-}
-
-static cJSON *channel_json(const http_req *req, const void *row)
-{
-    const db_channel *ch = row;
-    cJSON *o = cJSON_CreateObject();
-    (void)req;
-    if (o == NULL) {
-        return NULL;
-    }
-    admb_add_int(o, "id", ch->id);
-    admb_add_int(o, "device_id", ch->device_id);
-    admb_add_str(o, "key", ch->key);
-    admb_add_str(o, "name", ch->name);
-    admb_add_str(o, "unit", ch->unit);
-    cJSON_AddBoolToObject(o, "selected", ch->selected);
-    admb_add_int(o, "position", ch->position);
-    if (ch->decimals >= 0) {
-        admb_add_int(o, "decimals", ch->decimals);
-    } else {
-        cJSON_AddNullToObject(o, "decimals");
-    }
-    admb_add_str(o, "created_at", ch->created_at);
-    admb_add_str(o, "updated_at", ch->updated_at);
-    return o;
-}
-
-/* The kinds of rows of this file (admb_kind): apps as the request may see
- * them, or as an administrator does; devices; channels. */
-static db_status get_app(db_conn *c, const http_req *req, long long id, void *row, bool *found)
-{
-    return db_app_get(c, req->account_id, viewer_of(req), id, row, found);
-}
-
-static db_status get_app_admin(db_conn *c, const http_req *req, long long id, void *row,
-                               bool *found)
-{
-    return db_app_get(c, req->account_id, 0, id, row, found);
-}
-
-static db_status get_device(db_conn *c, const http_req *req, long long id, void *row,
-                            bool *found)
-{
-    return db_device_get(c, req->account_id, viewer_of(req), id, row, found);
-}
-
-static db_status get_channel(db_conn *c, const http_req *req, long long id, void *row,
-                             bool *found)
-{
-    return db_channel_get(c, req->account_id, viewer_of(req), id, row, found);
-}
-
-static void clear_app(void *row)
-{
-    db_app_clear(row);
-}
-
-static void clear_device(void *row)
-{
-    db_device_clear(row);
-}
-
-static void clear_channel(void *row)
-{
-    db_channel_clear(row);
-}
-
-static const admb_kind k_app = {"app", get_app, app_json, clear_app};
-static const admb_kind k_app_admin = {"app", get_app_admin, app_json, clear_app};
-static const admb_kind k_device = {"device", get_device, device_json, clear_device};
-static const admb_kind k_channel = {"channel", get_channel, channel_json, clear_channel};
 
 /* Reply "status" with the app "id" as seen by an administrator, adding
  * "credential" when not NULL. */
 static int reply_app(http_req *req, int status, long long id, const char *credential)
 {
-    db_app a;
-    cJSON *o = admb_row_json(req, id, &k_app_admin, &a);
-    if (o == NULL) {
-        return req->status;
+    cJSON *o = NULL;
+    svc_error e;
+    if (svc_app_get(&req->actor, id, true, &o, &e) != SVC_OK) {
+        return http_reply_svc(req, &e);
     }
     if (credential != NULL) {
         cJSON_AddStringToObject(o, "credential", credential);
@@ -244,14 +44,18 @@ static int reply_app(http_req *req, int status, long long id, const char *creden
 
 static int reply_device(http_req *req, int status, long long id)
 {
-    db_device d;
-    return admb_reply_row(req, status, id, &k_device, &d);
+    cJSON *o = NULL;
+    svc_error e;
+    svc_status st = svc_device_get(&req->actor, id, &o, &e);
+    return reply_read(req, status, st, o, &e);
 }
 
 static int reply_channel(http_req *req, int status, long long id)
 {
-    db_channel ch;
-    return admb_reply_row(req, status, id, &k_channel, &ch);
+    cJSON *o = NULL;
+    svc_error e;
+    svc_status st = svc_channel_get(&req->actor, id, &o, &e);
+    return reply_read(req, status, st, o, &e);
 }
 
 /* ----------------------------------------------------- instrument models */
@@ -283,8 +87,8 @@ static int h_models(http_req *req)
         if (m[i].apps & SVC_APP_DIRECT) {
             cJSON_AddItemToArray(apps, cJSON_CreateString("lr8450-direct"));
         }
-        admb_add_str(it, "min_firmware", m[i].min_firmware);
-        admb_add_str(it, "min_firmware_direct", m[i].min_firmware_direct);
+        json_add_str(it, "min_firmware", m[i].min_firmware);
+        json_add_str(it, "min_firmware_direct", m[i].min_firmware_direct);
         cJSON_AddBoolToObject(it, "console", m[i].console);
         {
             /* The table's rows of the model: per app kind, every function's
@@ -314,7 +118,7 @@ static int h_models(http_req *req)
                     cJSON_AddItemToArray(kinds, cJSON_CreateString("lr8450-direct"));
                 }
                 for (int f = 0; f < INSTR_FUNCTIONS; f++) {
-                    admb_add_str(mins, instr_function_name((instr_function)f),
+                    json_add_str(mins, instr_function_name((instr_function)f),
                                  instr_min(&t[r], (instr_function)f));
                     if (t[r].note[f] != NULL) {
                         cJSON_AddStringToObject(notes, instr_function_name((instr_function)f),
@@ -333,22 +137,10 @@ static int h_models(http_req *req)
 /* GET /api/v1/apps */
 static int h_apps_list(http_req *req)
 {
-    db_conn *c = NULL;
-    db_app *rows = NULL;
-    int n = 0;
-    db_status st;
-    cJSON *o;
-    if (admb_acquire(req, &c) != 0) {
-        return req->status;
-    }
-    st = db_app_list(c, req->account_id, viewer_of(req), &rows, &n);
-    db_release(req->srv->pool, c);
-    if (st != DB_OK) {
-        return http_reply_db(req, st);
-    }
-    o = admb_items(req, rows, n, sizeof *rows, app_json);
-    db_app_free(rows, n);
-    return http_reply_json(req, 200, o);
+    cJSON *o = NULL;
+    svc_error e;
+    svc_status st = svc_apps_list(&req->actor, &o, &e);
+    return reply_read(req, 200, st, o, &e);
 }
 
 /* POST /api/v1/apps {kind, name, group_id?}: 201 with the one-time
@@ -380,12 +172,15 @@ static int h_apps_create(http_req *req)
 /* GET /api/v1/apps/{id} */
 static int h_app_get(http_req *req)
 {
-    db_app a;
     long long id;
+    cJSON *o = NULL;
+    svc_error e;
+    svc_status st;
     if (admb_path_id(req, 0, &id) != 0) {
         return req->status;
     }
-    return admb_reply_row(req, 200, id, &k_app, &a);
+    st = svc_app_get(&req->actor, id, false, &o, &e);
+    return reply_read(req, 200, st, o, &e);
 }
 
 /* PATCH /api/v1/apps/{id} {name?, enabled?, group_id?} */
@@ -449,33 +244,10 @@ static int h_app_credentials(http_req *req)
 /* GET /api/v1/devices?app_id= and GET /api/v1/apps/{id}/devices */
 static int devices_list(http_req *req, long long app_id)
 {
-    db_conn *c = NULL;
-    db_device *rows = NULL;
-    int n = 0;
-    db_status st;
-    bool found = true;
-    cJSON *o;
-    if (admb_acquire(req, &c) != 0) {
-        return req->status;
-    }
-    if (app_id > 0) {
-        db_app a;
-        st = db_app_get(c, req->account_id, viewer_of(req), app_id, &a, &found);
-        db_app_clear(&a);
-        if (st != DB_OK || !found) {
-            db_release(req->srv->pool, c);
-            return st != DB_OK ? http_reply_db(req, st)
-                               : http_reply_error(req, 404, "not_found", "no such app", NULL);
-        }
-    }
-    st = db_device_list(c, req->account_id, viewer_of(req), app_id, &rows, &n);
-    db_release(req->srv->pool, c);
-    if (st != DB_OK) {
-        return http_reply_db(req, st);
-    }
-    o = admb_items(req, rows, n, sizeof *rows, device_json);
-    db_device_free(rows, n);
-    return http_reply_json(req, 200, o);
+    cJSON *o = NULL;
+    svc_error e;
+    svc_status st = svc_devices_list(&req->actor, app_id, &o, &e);
+    return reply_read(req, 200, st, o, &e);
 }
 
 static int h_devices_list(http_req *req)
@@ -568,39 +340,15 @@ static int h_device_delete(http_req *req)
 /* GET /api/v1/devices/{id}/channels: {items, selected_count, selection_limit} */
 static int h_channels_list(http_req *req)
 {
-    db_conn *c = NULL;
-    db_device d;
-    db_channel *rows = NULL;
-    int n = 0, selected = 0;
     long long id;
-    bool found = false;
-    db_status st;
-    cJSON *o;
-    if (admb_path_id(req, 0, &id) != 0 || admb_acquire(req, &c) != 0) {
+    cJSON *o = NULL;
+    svc_error e;
+    svc_status st;
+    if (admb_path_id(req, 0, &id) != 0) {
         return req->status;
     }
-    st = db_device_get(c, req->account_id, viewer_of(req), id, &d, &found);
-    if (st == DB_OK && found) {
-        st = db_channel_list(c, req->account_id, viewer_of(req), id, &rows, &n);
-    }
-    db_release(req->srv->pool, c);
-    if (st != DB_OK || !found) {
-        db_device_clear(&d);
-        return st != DB_OK ? http_reply_db(req, st)
-                           : http_reply_error(req, 404, "not_found", "no such device", NULL);
-    }
-    o = admb_items(req, rows, n, sizeof *rows, channel_json);
-    for (int i = 0; i < n; i++) {
-        selected += rows[i].selected;
-    }
-    if (o != NULL) {
-        cJSON_AddNumberToObject(o, "selected_count", selected);
-        cJSON_AddItemToObject(o, "selection_limit",
-                              selection_limit_json((mt_plan)req->plan, d.app_kind));
-    }
-    db_channel_free(rows, n);
-    db_device_clear(&d);
-    return http_reply_json(req, 200, o);
+    st = svc_channels_list(&req->actor, id, &o, &e);
+    return reply_read(req, 200, st, o, &e);
 }
 
 /* "decimals": absent (*set false), null (automatic: -1) or a whole number

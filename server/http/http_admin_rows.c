@@ -155,38 +155,6 @@ int admb_query_int(http_req *req, const char *name, long long lo, long long hi, 
     return 0;
 }
 
-void admb_add_str(cJSON *o, const char *name, const char *v)
-{
-    cJSON_AddItemToObjectCS(o, name, v == NULL ? cJSON_CreateNull() : cJSON_CreateString(v));
-}
-
-void admb_add_int(cJSON *o, const char *name, long long v)
-{
-    char text[24];
-    snprintf(text, sizeof text, "%lld", v);
-    cJSON_AddItemToObjectCS(o, name, cJSON_CreateRaw(text));
-}
-
-void admb_add_id(cJSON *o, const char *name, long long v)
-{
-    if (v <= 0) {
-        cJSON_AddItemToObjectCS(o, name, cJSON_CreateNull());
-    } else {
-        admb_add_int(o, name, v);
-    }
-}
-
-int admb_acquire(http_req *req, db_conn **c)
-{
-    db_status st = db_acquire(req->srv->pool, DB_WAIT_MS, c);
-    if (st != DB_OK) {
-        *c = NULL;
-        http_reply_db(req, st);
-        return -1;
-    }
-    return 0;
-}
-
 int admb_reply_deleted(http_req *req, long long id)
 {
     cJSON *o = cJSON_CreateObject();
@@ -195,53 +163,4 @@ int admb_reply_deleted(http_req *req, long long id)
         cJSON_AddBoolToObject(o, "deleted", true);
     }
     return http_reply_json(req, 200, o);
-}
-
-cJSON *admb_row_json(http_req *req, long long id, const admb_kind *k, void *row)
-{
-    db_conn *c = NULL;
-    bool found = false;
-    db_status st;
-    cJSON *o;
-    char msg[64];
-    if (admb_acquire(req, &c) != 0) {
-        return NULL;
-    }
-    st = k->get(c, req, id, row, &found);
-    db_release(req->srv->pool, c);
-    if (st != DB_OK) {
-        http_reply_db(req, st);
-        return NULL;
-    }
-    if (!found) {
-        snprintf(msg, sizeof msg, "no such %s", k->what);
-        http_reply_error(req, 404, "not_found", msg, NULL);
-        return NULL;
-    }
-    o = k->to_json(req, row);
-    k->clear(row);
-    if (o == NULL) {
-        http_reply_json(req, 500, NULL);
-    }
-    return o;
-}
-
-int admb_reply_row(http_req *req, int status, long long id, const admb_kind *k, void *row)
-{
-    cJSON *o = admb_row_json(req, id, k, row);
-    return o != NULL ? http_reply_json(req, status, o) : req->status;
-}
-
-cJSON *admb_items(const http_req *req, const void *rows, int n, size_t row_size,
-                  admb_json_fn to_json)
-{
-    cJSON *o = cJSON_CreateObject(), *items = cJSON_AddArrayToObject(o, "items");
-    if (items == NULL) {
-        cJSON_Delete(o);
-        return NULL;
-    }
-    for (int i = 0; i < n; i++) {
-        cJSON_AddItemToArray(items, to_json(req, (const char *)rows + (size_t)i * row_size));
-    }
-    return o;
 }

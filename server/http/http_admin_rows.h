@@ -1,14 +1,13 @@
 /* Helpers shared by the administration routes of part B (http_admin_apps.c,
  * http_recipients.c, ...; written in http_admin_rows.c): the actor of a
- * request, ids in paths, typed JSON members, paging, rows as JSON, and
- * svc_error -> JSON error replies. */
+ * request, ids in paths, typed JSON members, paging, and svc_error -> JSON
+ * error replies. (The services build the JSON of rows: json_out.h.) */
 #ifndef MTS_HTTP_ADMIN_ROWS_H
 #define MTS_HTTP_ADMIN_ROWS_H
 
 #include <cjson/cJSON.h>
 #include <stdbool.h>
 
-#include "db.h"
 #include "http.h"
 #include "svc_apps.h"
 
@@ -54,49 +53,7 @@ int admb_query_int(http_req *req, const char *name, long long lo, long long hi, 
 /* Query parameter "name" into "out" ("" when absent). */
 void admb_query_str(const http_req *req, const char *name, char *out, size_t cap);
 
-/* Take a pooled connection for "req": 0, or -1 after replying (503). */
-MT_MUSTCHECK
-int admb_acquire(http_req *req, db_conn **c);
-
 /* Reply 200 {"id": id, "deleted": true}. */
 int admb_reply_deleted(http_req *req, long long id);
-
-/* A row to JSON for the handlers (the request gives the plan, the role). */
-typedef cJSON *(*admb_json_fn)(const http_req *req, const void *row);
-
-/* How one kind of row is read and shown: "get" reads row "id" as "req"
- * may see it into "row" (*found), "to_json" shows it, "clear" frees its
- * strings; "what" names it in "no such <what>". */
-typedef struct {
-    const char *what;
-    db_status (*get)(db_conn *c, const http_req *req, long long id, void *row, bool *found);
-    admb_json_fn to_json;
-    void (*clear)(void *row);
-} admb_kind;
-
-/* Read row "id" of kind "k" (into "row", a struct of that kind, cleared
- * again before returning) on a pooled connection and return its JSON
- * (caller owns), or NULL after replying: 404 not_found, the database
- * error, or 500 when out of memory. */
-cJSON *admb_row_json(http_req *req, long long id, const admb_kind *k, void *row);
-
-/* Reply "status" with the JSON of row "id" of kind "k" (admb_row_json()).
- * Returns the status. */
-int admb_reply_row(http_req *req, int status, long long id, const admb_kind *k, void *row);
-
-/* {"items": [to_json(row) for each of the "n" rows of "row_size" bytes at
- * "rows"]} (caller owns), or NULL when out of memory. */
-cJSON *admb_items(const http_req *req, const void *rows, int n, size_t row_size,
-                  admb_json_fn to_json);
-
-/* cJSON helpers that add null for NULL/0. "name" must be a string literal
- * (it is not copied: lists of many rows make fewer allocations). */
-void admb_add_str(cJSON *o, const char *name, const char *v);
-void admb_add_id(cJSON *o, const char *name, long long v);
-
-/* Add the integer "v" as member "name" (a string literal). Written as its
- * decimal text: this cJSON prints every number through printf("%1.15g")
- * and sscanf, which dominated the cost of long lists. */
-void admb_add_int(cJSON *o, const char *name, long long v);
 
 #endif

@@ -4,7 +4,6 @@
  * http_request_auth.c; the test fixtures are http/test/; the rules live in
  * svc_auth.c. */
 #define _POSIX_C_SOURCE 200809L
-#include <arpa/inet.h>
 #include <civetweb.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
@@ -16,7 +15,6 @@
 #include "http_audit.h"
 #include "auth.h"
 #include "auth_password.h"
-#include "db_auth.h"
 #include "hdr_text.h"
 #include "http.h"
 #include "http_admin_args.h"
@@ -28,9 +26,6 @@
 #include "svc_auth.h"
 
 #define MAX_CODE_CHARS 16
-/* The stored allow-list as JSON text: 100 entries of at most 49 characters. */
-#define IP_LIST_TEXT_MAX 8192
-#define MAX_IP_ENTRIES 100
 
 /* ------------------------------------------------------------- replies */
 
@@ -156,14 +151,14 @@ static int read_login(http_req *req, auth_login *in, bool need_password, char *u
 
 /* Reply to a successful sign-in step: a session (cookie + CSRF token), an
  * API token, or a two-step challenge. */
-static int reply_signed_in(http_req *req, auth_outcome *o, const char *action)
+static int reply_signed_in(http_req *req, auth_grant *o, const char *action)
 {
     cJSON *r = cJSON_CreateObject(), *detail = cJSON_CreateObject();
     char csrf[64], extra[400] = "";
     int rc;
 
     http_auth_set_identity(req, o, o->is_token);
-    if (o->code == AUTH_TWO_STEP) {
+    if (o->challenge) {
         /* The password was right: this device is known from now on. */
         device_cookie_header(req, o->device, extra, sizeof extra);
         OPENSSL_cleanse(o->device, sizeof o->device);
@@ -213,50 +208,30 @@ static int reply_signed_in(http_req *req, auth_outcome *o, const char *action)
     return rc;
 }
 
-/* After a refused sign-in of a known user, record it on their account. */
-static void audit_refusal(http_req *req, const auth_outcome *o, const char *why)
+/* Reply to a refused sign-in step. A refusal that concerns the user it
+ * identified (audited by the service) names them in the access log. */
+static int reply_refused(http_req *req, const auth_grant *o, const svc_error *e)
 {
-    cJSON *d;
-    if (o->user.account_id <= 0) {
-        return;
+    if (o->user.account_id > 0) {
+        req->account_id = o->user.account_id;
+        req->user_id = o->user.user_id;
     }
-    d = cJSON_CreateObject();
-    cJSON_AddStringToObject(d, "reason", why);
-    req->account_id = o->user.account_id;
-    req->user_id = o->user.user_id;
-    http_audit(req, "auth.login_refused", "user", o->user.user_id, d);
-    cJSON_Delete(d);
-}
-
-static const char *refusal_name(auth_result r)
-{
-    switch (r) {
-    case AUTH_TRIAL_EXPIRED: return "trial_expired";
-    case AUTH_FROZEN: return "account_frozen";
-    case AUTH_DISABLED: return "user_disabled";
-    case AUTH_IP_DENIED: return "ip_not_allowed";
-    case AUTH_PLAN_LIMIT: return "plan_limit";
-    case AUTH_BAD_CODE: return "invalid_code";
-    default: return NULL;
-    }
+    return http_reply_svc(req, e);
 }
 
 static int login_common(http_req *req, bool want_token)
 {
     char ua[USER_AGENT_CAP], device[AUTH_DEVICE_CAP];
     auth_login in;
-    auth_outcome o;
+    auth_grant o;
+    svc_error e;
     if (read_login(req, &in, true, ua, sizeof ua, device, sizeof device) != 0) {
         return req->status;
     }
-    svc_auth_login(req->srv, &in, want_token, &o);
-    if (o.code == AUTH_OK || o.code == AUTH_TWO_STEP) {
-        return reply_signed_in(req, &o, "auth.login");
+    if (svc_auth_login(req->srv, &in, want_token, &o, &e) != SVC_OK) {
+        return reply_refused(req, &o, &e);
     }
-    if (refusal_name(o.code) != NULL) {
-        audit_refusal(req, &o, refusal_name(o.code));
-    }
-    return http_auth_reply_failure(req, &o);
+    return reply_signed_in(req, &o, "auth.login");
 }
 
 /* POST /api/v1/auth/login {account, user, password} | {email, password} */
@@ -277,47 +252,33 @@ static int h_two_step(http_req *req)
     static const char *const allowed[] = {"challenge", "code", NULL};
     const char *challenge = NULL, *code = NULL;
     char ua[USER_AGENT_CAP];
-    auth_outcome o;
+    auth_grant o;
+    svc_error e;
     if (http_json_fields(req, req->body, allowed, NULL) != 0 ||
         http_json_string(req, req->body, "challenge", 64, true, &challenge) != 0 ||
         http_json_string(req, req->body, "code", MAX_CODE_CHARS, true, &code) != 0) {
         return req->status;
     }
-    svc_auth_two_step(req->srv, challenge, code, http_auth_client_ip(req),
-                      user_agent(req, ua, sizeof ua), &o);
-    if (o.code == AUTH_OK) {
-        return reply_signed_in(req, &o, "auth.login");
+    if (svc_auth_two_step(req->srv, challenge, code, http_auth_client_ip(req),
+                          user_agent(req, ua, sizeof ua), &o, &e) != SVC_OK) {
+        return reply_refused(req, &o, &e);
     }
-    if (refusal_name(o.code) != NULL) {
-        audit_refusal(req, &o, refusal_name(o.code));
-    }
-    return http_auth_reply_failure(req, &o);
+    return reply_signed_in(req, &o, "auth.login");
 }
 
 /* GET /api/v1/auth/session: who am I, and the CSRF token for cookie users. */
 static int h_session(http_req *req)
 {
-    auth_outcome o;
-    bool found = false;
-    db_conn *c = NULL;
-    db_status st;
+    db_auth_user u;
+    svc_error e;
     cJSON *r;
     char cookie[AUTH_SECRET_CHARS + 8], csrf[64];
 
-    memset(&o, 0, sizeof o);
-    if ((st = db_acquire(req->srv->pool, DB_WAIT_MS, &c)) != DB_OK ||
-        (st = db_auth_find_user(c, req->account_id, req->user_id, http_auth_client_ip(req), &o.user,
-                                &found)) != DB_OK) {
-        db_release(req->srv->pool, c);
-        return http_reply_db(req, st);
-    }
-    db_release(req->srv->pool, c);
-    OPENSSL_cleanse(o.user.password_hash, sizeof o.user.password_hash);
-    if (!found) {
-        return http_reply_error(req, 401, "unauthenticated", "sign in first", NULL);
+    if (svc_auth_session_user(&req->actor, &u, &e) != SVC_OK) {
+        return http_reply_svc(req, &e);
     }
     r = cJSON_CreateObject();
-    cJSON_AddItemToObject(r, "user", user_json(&o.user, req->plan));
+    cJSON_AddItemToObject(r, "user", user_json(&u, req->plan));
     cJSON_AddBoolToObject(r, "via_token", req->via_token);
     if (!req->via_token && http_auth_session_cookie(req, cookie, sizeof cookie) &&
         auth_csrf_token(cookie, csrf, sizeof csrf) == 0) {
@@ -333,14 +294,9 @@ static int h_session(http_req *req)
 static int h_logout(http_req *req)
 {
     char extra[200];
-    db_status st;
-    if (req->via_token) {
-        return http_reply_error(req, 400, "not_a_session",
-                                "an API token is not a session: it expires by itself", NULL);
-    }
-    st = svc_auth_logout(req->srv, req->account_id, req->session_id);
-    if (st != DB_OK) {
-        return http_reply_db(req, st);
+    svc_error e;
+    if (svc_auth_logout(&req->actor, &e) != SVC_OK) {
+        return http_reply_svc(req, &e);
     }
     cookie_header(req, NULL, extra, sizeof extra);
     http_audit(req, "auth.logout", "user", req->user_id, NULL);
@@ -354,25 +310,14 @@ static int h_me_password(http_req *req)
 {
     static const char *const allowed[] = {"current", "new", NULL};
     const char *current = NULL, *next = NULL;
-    auth_outcome o;
+    svc_error e;
     if (http_json_fields(req, req->body, allowed, NULL) != 0 ||
         http_json_string(req, req->body, "current", PASSWORD_MAX_BYTES, true, &current) != 0 ||
         http_json_string(req, req->body, "new", PASSWORD_MAX_BYTES + 1, true, &next) != 0) {
         return req->status;
     }
-    audit_who who = audit_who_of(req);
-    svc_auth_change_password(req->srv, &who, req->via_token ? 0 : req->session_id, current, next,
-                             &o);
-    if (o.code == AUTH_BAD_CREDENTIALS) {
-        return http_reply_error(req, 403, "wrong_password", "the current password is wrong",
-                                "current");
-    }
-    if (o.code == AUTH_POLICY) {
-        return http_reply_error(req, 400, password_policy_code((pw_policy)o.policy),
-                                password_policy_message((pw_policy)o.policy), "new");
-    }
-    if (o.code != AUTH_OK) {
-        return http_auth_reply_failure(req, &o);
+    if (svc_auth_change_password(&req->actor, current, next, &e) != SVC_OK) {
+        return http_reply_svc(req, &e);
     }
     return http_reply_json(req, 200, cJSON_CreateObject());
 }
@@ -421,16 +366,15 @@ static int h_reset(http_req *req)
 {
     static const char *const allowed[] = {"token", "password", NULL};
     const char *token = NULL, *password = NULL;
-    auth_outcome o;
+    svc_error e;
     if (http_json_fields(req, req->body, allowed, NULL) != 0 ||
         http_json_string(req, req->body, "token", 64, true, &token) != 0 ||
         http_json_string(req, req->body, "password", PASSWORD_MAX_BYTES + 1, true, &password) !=
             0) {
         return req->status;
     }
-    svc_auth_reset(req->srv, token, password, http_auth_client_ip(req), &o);
-    if (o.code != AUTH_OK) {
-        return http_auth_reply_failure(req, &o);
+    if (svc_auth_reset(req->srv, token, password, http_auth_client_ip(req), &e) != SVC_OK) {
+        return http_reply_svc(req, &e);
     }
     return http_reply_json(req, 200, cJSON_CreateObject());
 }
@@ -441,11 +385,10 @@ static int h_reset(http_req *req)
 static int h_totp_enrol(http_req *req)
 {
     char secret[64], uri[SVC_AUTH_URI_CAP];
-    auth_outcome o;
+    svc_error e;
     cJSON *r;
-    svc_auth_totp_enrol(req->srv, req->account_id, req->user_id, secret, uri, &o);
-    if (o.code != AUTH_OK) {
-        return http_auth_reply_failure(req, &o);
+    if (svc_auth_totp_enrol(&req->actor, secret, uri, &e) != SVC_OK) {
+        return http_reply_svc(req, &e);
     }
     r = cJSON_CreateObject();
     cJSON_AddStringToObject(r, "secret", secret);
@@ -460,26 +403,14 @@ static int h_totp_confirm(http_req *req)
 {
     static const char *const allowed[] = {"code", NULL};
     const char *code = NULL;
-    audit_who who = audit_who_of(req);
-    auth_outcome o;
+    svc_error e;
     cJSON *r;
     if (http_json_fields(req, req->body, allowed, NULL) != 0 ||
         http_json_string(req, req->body, "code", MAX_CODE_CHARS, true, &code) != 0) {
         return req->status;
     }
-    svc_auth_totp_confirm(req->srv, &who, code, &o);
-    if (o.code == AUTH_BAD_CHALLENGE) {
-        return http_reply_error(req, 409, "no_enrolment", "start with POST /api/v1/me/totp/enrol",
-                                NULL);
-    }
-    /* A wrong code of a signed-in user is a refused value (400), not an
-     * ended session (401): clients take a 401 to mean "sign in again". */
-    if (o.code == AUTH_BAD_CODE) {
-        return http_reply_error(req, 400, "invalid_code",
-                                "the code does not match the pending secret", "code");
-    }
-    if (o.code != AUTH_OK) {
-        return http_auth_reply_failure(req, &o);
+    if (svc_auth_totp_confirm(&req->actor, code, &e) != SVC_OK) {
+        return http_reply_svc(req, &e);
     }
     r = cJSON_CreateObject();
     cJSON_AddStringToObject(r, "two_step", "totp");
@@ -491,24 +422,14 @@ static int h_two_step_set(http_req *req)
 {
     static const char *const allowed[] = {"mode", NULL};
     const char *mode = NULL;
-    audit_who who = audit_who_of(req);
-    db_status st;
+    svc_error e;
     cJSON *r;
     if (http_json_fields(req, req->body, allowed, NULL) != 0 ||
         http_json_string(req, req->body, "mode", 8, true, &mode) != 0) {
         return req->status;
     }
-    if (strcmp(mode, "off") != 0 && strcmp(mode, "email") != 0) {
-        return http_reply_error(req, 400, "invalid_value",
-                                "'mode' must be \"off\" or \"email\" (TOTP: enrol and confirm)",
-                                "mode");
-    }
-    st = svc_auth_set_two_step(req->srv, &who, mode);
-    if (st == DB_CONSTRAINT) {
-        return http_reply_error(req, 409, "no_email", "the user has no e-mail address", "mode");
-    }
-    if (st != DB_OK) {
-        return http_reply_db(req, st);
+    if (svc_auth_set_two_step(&req->actor, mode, &e) != SVC_OK) {
+        return http_reply_svc(req, &e);
     }
     r = cJSON_CreateObject();
     cJSON_AddStringToObject(r, "two_step", mode);
@@ -517,58 +438,33 @@ static int h_two_step_set(http_req *req)
 
 /* ------------------------------------------------- sessions and tokens */
 
-/* Reply {items: <json array text>} (takes "json"). */
-static int reply_items(http_req *req, char *json)
-{
-    cJSON *r = cJSON_CreateObject(), *items = json ? cJSON_Parse(json) : NULL;
-    free(json);
-    if (r == NULL || items == NULL) {
-        cJSON_Delete(r);
-        cJSON_Delete(items);
-        return http_reply_error(req, 500, "internal_error", "internal error", NULL);
-    }
-    cJSON_AddItemToObject(r, "items", items);
-    return http_reply_json(req, 200, r);
-}
-
-/* The current session of a cookie request (0 for an API token). */
-static long long current_session(const http_req *req)
-{
-    return req->via_token ? 0 : req->session_id;
-}
-
 /* GET /api/v1/me/sessions: the user's live sessions, the current one marked. */
 static int h_sessions_list(http_req *req)
 {
-    audit_who who = audit_who_of(req);
-    char *json = NULL;
-    db_status st = svc_auth_sessions_list(req->srv, &who, current_session(req), &json);
-    if (st != DB_OK) {
-        return http_reply_db(req, st);
+    cJSON *o = NULL;
+    svc_error e;
+    if (svc_auth_sessions_list(&req->actor, &o, &e) != SVC_OK) {
+        return http_reply_svc(req, &e);
     }
-    return reply_items(req, json);
+    return http_reply_json(req, 200, o);
 }
 
 /* DELETE /api/v1/me/sessions/{id}: end one of the user's sessions (the
  * current one too: then the cookie is cleared, as by logout). */
 static int h_session_end(http_req *req)
 {
-    audit_who who = audit_who_of(req);
     long long id;
-    bool found = false, current;
+    bool current;
     char extra[200] = "";
-    db_status st;
+    svc_error e;
     cJSON *r;
     if (admin_id(req, 0, &id) != 0) {
         return req->status;
     }
-    if ((st = svc_auth_session_end(req->srv, &who, id, &found)) != DB_OK) {
-        return http_reply_db(req, st);
+    if (svc_auth_session_end(&req->actor, id, &e) != SVC_OK) {
+        return http_reply_svc(req, &e);
     }
-    if (!found) {
-        return http_reply_error(req, 404, "not_found", "no such session", NULL);
-    }
-    current = id == current_session(req);
+    current = id == req->actor.session_id;
     if (current) {
         cookie_header(req, NULL, extra, sizeof extra);
     }
@@ -583,12 +479,11 @@ static int h_session_end(http_req *req)
  * current one (all of them for a token request). */
 static int h_sessions_end_others(http_req *req)
 {
-    audit_who who = audit_who_of(req);
     long long n = 0;
-    db_status st = svc_auth_sessions_end_all(req->srv, &who, current_session(req), &n);
+    svc_error e;
     cJSON *r;
-    if (st != DB_OK) {
-        return http_reply_db(req, st);
+    if (svc_auth_sessions_end_all(&req->actor, &n, &e) != SVC_OK) {
+        return http_reply_svc(req, &e);
     }
     r = cJSON_CreateObject();
     cJSON_AddNumberToObject(r, "ended", (double)n);
@@ -605,26 +500,22 @@ static bool plan_allows_tokens(const http_req *req)
 /* GET /api/v1/me/tokens (P20): the user's live API tokens. */
 static int h_tokens_list(http_req *req)
 {
-    audit_who who = audit_who_of(req);
-    char *json = NULL;
-    db_status st;
+    cJSON *o = NULL;
+    svc_error e;
     if (!plan_allows_tokens(req)) {
         return reply_plan_limit(req, MT_Q_WEB_API, req->plan);
     }
-    st = svc_auth_tokens_list(req->srv, &who, req->via_token ? req->session_id : 0, &json);
-    if (st != DB_OK) {
-        return http_reply_db(req, st);
+    if (svc_auth_tokens_list(&req->actor, &o, &e) != SVC_OK) {
+        return http_reply_svc(req, &e);
     }
-    return reply_items(req, json);
+    return http_reply_json(req, 200, o);
 }
 
 /* DELETE /api/v1/me/tokens/{id} (P20): revoke one of the user's tokens. */
 static int h_token_revoke(http_req *req)
 {
-    audit_who who = audit_who_of(req);
     long long id;
-    bool found = false;
-    db_status st;
+    svc_error e;
     cJSON *r;
     if (admin_id(req, 0, &id) != 0) {
         return req->status;
@@ -632,11 +523,8 @@ static int h_token_revoke(http_req *req)
     if (!plan_allows_tokens(req)) {
         return reply_plan_limit(req, MT_Q_WEB_API, req->plan);
     }
-    if ((st = svc_auth_token_revoke(req->srv, &who, id, &found)) != DB_OK) {
-        return http_reply_db(req, st);
-    }
-    if (!found) {
-        return http_reply_error(req, 404, "not_found", "no such token", NULL);
+    if (svc_auth_token_revoke(&req->actor, id, &e) != SVC_OK) {
+        return http_reply_svc(req, &e);
     }
     r = cJSON_CreateObject();
     cJSON_AddNumberToObject(r, "id", (double)id);
@@ -648,11 +536,9 @@ static int h_token_revoke(http_req *req)
 static int h_token_rename(http_req *req)
 {
     static const char *const allowed[] = {"name", NULL};
-    audit_who who = audit_who_of(req);
     const char *name = NULL;
     long long id;
-    bool found = false;
-    db_status st;
+    svc_error e;
     cJSON *r;
     if (admin_id(req, 0, &id) != 0) {
         return req->status;
@@ -664,11 +550,8 @@ static int h_token_rename(http_req *req)
         http_json_string(req, req->body, "name", 100, true, &name) != 0) {
         return req->status;
     }
-    if ((st = svc_auth_token_rename(req->srv, &who, id, name, &found)) != DB_OK) {
-        return http_reply_db(req, st);
-    }
-    if (!found) {
-        return http_reply_error(req, 404, "not_found", "no such token", NULL);
+    if (svc_auth_token_rename(&req->actor, id, name, &e) != SVC_OK) {
+        return http_reply_svc(req, &e);
     }
     r = cJSON_CreateObject();
     cJSON_AddNumberToObject(r, "id", (double)id);
@@ -681,22 +564,14 @@ static int h_token_rename(http_req *req)
  * keeps the current session. */
 static int h_user_sessions_end(http_req *req)
 {
-    audit_who who = audit_who_of(req);
     long long id, n_sessions = 0, n_tokens = 0;
-    bool found = false;
-    db_status st;
+    svc_error e;
     cJSON *r;
     if (admin_id(req, 0, &id) != 0) {
         return req->status;
     }
-    st = svc_auth_user_sessions_end(req->srv, &who, id,
-                                    id == req->user_id ? current_session(req) : 0, &found,
-                                    &n_sessions, &n_tokens);
-    if (st != DB_OK) {
-        return http_reply_db(req, st);
-    }
-    if (!found) {
-        return http_reply_error(req, 404, "not_found", "no such user", NULL);
+    if (svc_auth_user_sessions_end(&req->actor, id, &n_sessions, &n_tokens, &e) != SVC_OK) {
+        return http_reply_svc(req, &e);
     }
     r = cJSON_CreateObject();
     cJSON_AddNumberToObject(r, "user_id", (double)id);
@@ -717,108 +592,15 @@ static bool plan_allows_ip_list(http_req *req)
 /* GET /api/v1/account/ip-allow-list (admin, Pro) */
 static int h_ip_get(http_req *req)
 {
-    char *text;
-    db_conn *c = NULL;
-    db_status st;
-    cJSON *r;
+    cJSON *o = NULL;
+    svc_error e;
     if (!plan_allows_ip_list(req)) {
         return reply_plan_limit(req, MT_Q_IP_RESTRICTION, req->plan);
     }
-    /* On the heap: a worker's stack is 100 KiB in all (docs/server.md). */
-    if ((text = malloc(IP_LIST_TEXT_MAX)) == NULL) {
-        return http_reply_error(req, 500, "internal_error", "internal error", NULL);
+    if (svc_auth_ip_list_get(&req->actor, &o, &e) != SVC_OK) {
+        return http_reply_svc(req, &e);
     }
-    if ((st = db_acquire(req->srv->pool, DB_WAIT_MS, &c)) != DB_OK ||
-        (st = db_auth_ip_list_get(c, req->account_id, text, IP_LIST_TEXT_MAX)) != DB_OK) {
-        db_release(req->srv->pool, c);
-        free(text);
-        return http_reply_db(req, st);
-    }
-    db_release(req->srv->pool, c);
-    r = cJSON_CreateObject();
-    cJSON_AddItemToObject(r, "ip_allow_list", cJSON_Parse(text));
-    free(text);
-    return http_reply_json(req, 200, r);
-}
-
-/* Whether "s" is an IPv4/IPv6 address with an optional /prefix. */
-static bool cidr_ok(const char *s)
-{
-    char addr[64];
-    const char *slash = strchr(s, '/');
-    size_t len = slash ? (size_t)(slash - s) : strlen(s);
-    unsigned char buf[16];
-    int family, max;
-    if (len == 0 || len >= sizeof addr) {
-        return false;
-    }
-    memcpy(addr, s, len);
-    addr[len] = '\0';
-    if (inet_pton(AF_INET, addr, buf) == 1) {
-        family = AF_INET;
-        max = 32;
-    } else if (inet_pton(AF_INET6, addr, buf) == 1) {
-        family = AF_INET6;
-        max = 128;
-    } else {
-        return false;
-    }
-    (void)family;
-    if (slash != NULL) {
-        char *end;
-        long p;
-        if (slash[1] < '0' || slash[1] > '9') {
-            return false;
-        }
-        p = strtol(slash + 1, &end, 10);
-        if (*end != '\0' || p < 0 || p > max) {
-            return false;
-        }
-    }
-    return true;
-}
-
-/* The change of PUT ip-allow-list, its audit entry (the list as stored) and
- * the lock-out check in one transaction: a refused list leaves neither.
- * "after" and "detail" are the caller's IP_LIST_TEXT_MAX (+ 32) buffers. */
-static int ip_put_store(http_req *req, const char *text, char *after, char *detail)
-{
-    audit_who who = audit_who_of(req);
-    db_conn *c = NULL;
-    db_status st;
-    db_auth_user me;
-    bool found = false;
-    cJSON *r;
-
-    if ((st = db_acquire(req->srv->pool, DB_WAIT_MS, &c)) == DB_OK && (st = db_begin(c)) == DB_OK &&
-        (st = db_auth_ip_list_set(c, req->account_id, text)) == DB_OK) {
-        st = db_auth_ip_list_get(c, req->account_id, after, IP_LIST_TEXT_MAX);
-    }
-    if (st == DB_OK) {
-        snprintf(detail, IP_LIST_TEXT_MAX + 32, "{\"ip_allow_list\":%s}", after);
-        st = audit_write(c, &who, "account.ip_allow_list_change", "account", req->account_id,
-                         detail);
-    }
-    if (st != DB_OK || (st = db_auth_find_user(c, req->account_id, req->user_id, http_auth_client_ip(req),
-                                               &me, &found)) != DB_OK) {
-        db_release(req->srv->pool, c);
-        return http_reply_db(req, st);
-    }
-    OPENSSL_cleanse(me.password_hash, sizeof me.password_hash);
-    if (!found || !me.ip_ok) {
-        db_release(req->srv->pool, c); /* rolls back */
-        return http_reply_error(req, 409, "would_lock_out",
-                                "the list must allow your own address", "ip_allow_list");
-    }
-    if ((st = db_commit(c)) != DB_OK) {
-        db_release(req->srv->pool, c);
-        return http_reply_db(req, st);
-    }
-    db_release(req->srv->pool, c);
-    auth_forget_identities();
-    r = cJSON_CreateObject();
-    cJSON_AddItemToObject(r, "ip_allow_list", cJSON_Parse(after));
-    return http_reply_json(req, 200, r);
+    return http_reply_json(req, 200, o);
 }
 
 /* PUT /api/v1/account/ip-allow-list {ip_allow_list: ["203.0.113.0/24", ...]}
@@ -828,48 +610,20 @@ static int ip_put_store(http_req *req, const char *text, char *after, char *deta
 static int h_ip_put(http_req *req)
 {
     static const char *const allowed[] = {"ip_allow_list", NULL};
-    const cJSON *list = cJSON_GetObjectItemCaseSensitive(req->body, "ip_allow_list"), *e;
-    char *text, msg[160], *after, *detail;
-    int n = 0, status;
-
+    cJSON *o = NULL;
+    svc_error e;
     if (!plan_allows_ip_list(req)) {
         return reply_plan_limit(req, MT_Q_IP_RESTRICTION, req->plan);
     }
     if (http_json_fields(req, req->body, allowed, NULL) != 0) {
         return req->status;
     }
-    if (list == NULL) {
-        return http_reply_error(req, 400, "missing", "'ip_allow_list' is required",
-                                "ip_allow_list");
+    if (svc_auth_ip_list_set(&req->actor,
+                             cJSON_GetObjectItemCaseSensitive(req->body, "ip_allow_list"), &o,
+                             &e) != SVC_OK) {
+        return http_reply_svc(req, &e);
     }
-    if (!cJSON_IsArray(list)) {
-        return http_reply_error(req, 400, "wrong_type", "'ip_allow_list' must be an array",
-                                "ip_allow_list");
-    }
-    cJSON_ArrayForEach(e, list)
-    {
-        if (!cJSON_IsString(e) || !cidr_ok(e->valuestring)) {
-            snprintf(msg, sizeof msg, "entry %d is not an address or CIDR block", n);
-            return http_reply_error(req, 400, "invalid_value", msg, "ip_allow_list");
-        }
-        n++;
-    }
-    if (n > MAX_IP_ENTRIES) {
-        return http_reply_error(req, 400, "too_long", "at most 100 entries", "ip_allow_list");
-    }
-    /* On the heap: a worker's stack is 100 KiB in all (docs/server.md). */
-    text = cJSON_PrintUnformatted(list);
-    after = malloc(IP_LIST_TEXT_MAX);
-    detail = malloc(IP_LIST_TEXT_MAX + 32);
-    if (text == NULL || after == NULL || detail == NULL) {
-        status = http_reply_error(req, 500, "internal_error", "internal error", NULL);
-    } else {
-        status = ip_put_store(req, text, after, detail);
-    }
-    cJSON_free(text);
-    free(after);
-    free(detail);
-    return status;
+    return http_reply_json(req, 200, o);
 }
 
 const http_route http_routes_auth[] = {

@@ -8,8 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "computed_days.h"
-#include "db_computed.h"
 #include "http.h"
 #include "http_admin_rows.h"
 #include "http_svc.h"

@@ -27,7 +27,6 @@
 #include "audit.h"
 #include "http_audit.h"
 #include "auth.h"
-#include "db_drive.h"
 #include "http_admin_rows.h"
 #include "http_svc.h"
 #include "log.h"

@@ -8,8 +8,8 @@
 #include <strings.h>
 
 #include "auth.h"
-#include "db_logo.h"
 #include "http_admin_rows.h"
+#include "http_svc.h"
 #include "svc_logo.h"
 
 /* GET /api/v1/account/logo: the image itself, with its type, nosniff and a
@@ -17,23 +17,13 @@
  * because http.c's replies are JSON only. */
 static int h_logo_get(http_req *req)
 {
-    db_conn *c = NULL;
     unsigned char *data = NULL;
     size_t len = 0;
     char type[32], head[1024], *buf;
-    bool found = false;
-    db_status st;
+    svc_error e;
     int head_len;
-    if (admb_acquire(req, &c) != 0) {
-        return req->status;
-    }
-    st = db_logo_get(c, req->account_id, &data, &len, type, sizeof type, &found);
-    db_release(req->srv->pool, c);
-    if (st != DB_OK) {
-        return http_reply_db(req, st);
-    }
-    if (!found) {
-        return http_reply_error(req, 404, "not_found", "the account has no logo", NULL);
+    if (svc_logo_get(&req->actor, &data, &len, type, sizeof type, &e) != SVC_OK) {
+        return http_reply_svc(req, &e);
     }
     head_len = snprintf(head, sizeof head,
                         "HTTP/1.1 200 OK\r\n"

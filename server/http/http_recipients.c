@@ -9,70 +9,27 @@
 #include <strings.h>
 
 #include "auth.h"
-#include "db_recipients.h"
 #include "http_admin_rows.h"
-#include "svc_destinations.h"
+#include "http_svc.h"
 #include "svc_recipients.h"
-
-static cJSON *recipient_json(const http_req *req, const void *row)
-{
-    const db_recipient *r = row;
-    cJSON *o = cJSON_CreateObject();
-    char masked[400];
-    (void)req;
-    if (o == NULL) {
-        return NULL;
-    }
-    admb_add_int(o, "id", r->id);
-    admb_add_str(o, "kind", r->kind);
-    admb_add_str(o, "name", r->name);
-    /* A webhook URL carries its secret: never returned whole. */
-    cJSON_AddStringToObject(o, "address", svc_notify_mask(r->kind, r->address, masked,
-                                                          sizeof masked));
-    admb_add_str(o, "language", r->language);
-    cJSON_AddBoolToObject(o, "enabled", r->enabled);
-    admb_add_str(o, "created_at", r->created_at);
-    admb_add_str(o, "updated_at", r->updated_at);
-    return o;
-}
-
-static db_status get_recipient(db_conn *c, const http_req *req, long long id, void *row,
-                               bool *found)
-{
-    return db_recipient_get(c, req->account_id, id, row, found);
-}
-
-static void clear_recipient(void *row)
-{
-    db_recipient_clear(row);
-}
-
-static const admb_kind k_recipient = {"recipient", get_recipient, recipient_json,
-                                      clear_recipient};
 
 static int reply_recipient(http_req *req, int status, long long id)
 {
-    db_recipient r;
-    return admb_reply_row(req, status, id, &k_recipient, &r);
+    cJSON *o = NULL;
+    svc_error e;
+    if (svc_recipient_get(&req->actor, id, &o, &e) != SVC_OK) {
+        return http_reply_svc(req, &e);
+    }
+    return http_reply_json(req, status, o);
 }
 
 static int h_recipients_list(http_req *req)
 {
-    db_conn *c = NULL;
-    db_recipient *rows = NULL;
-    int n = 0;
-    db_status st;
-    cJSON *o;
-    if (admb_acquire(req, &c) != 0) {
-        return req->status;
+    cJSON *o = NULL;
+    svc_error e;
+    if (svc_recipients_list(&req->actor, &o, &e) != SVC_OK) {
+        return http_reply_svc(req, &e);
     }
-    st = db_recipient_list(c, req->account_id, &rows, &n);
-    db_release(req->srv->pool, c);
-    if (st != DB_OK) {
-        return http_reply_db(req, st);
-    }
-    o = admb_items(req, rows, n, sizeof *rows, recipient_json);
-    db_recipient_free(rows, n);
     return http_reply_json(req, 200, o);
 }
 

@@ -15,23 +15,15 @@
 #include "hdr_text.h"
 #include "http_svc.h"
 
-/* Reply to a failed auth_outcome. */
-int http_auth_reply_failure(http_req *req, const auth_outcome *o)
-{
-    svc_error f;
-    auth_outcome_error(o, &f);
-    return http_reply_svc(req, &f);
-}
-
 /* Fill the request's identity from a resolved or signed-in user. */
-void http_auth_set_identity(http_req *req, const auth_outcome *o, bool via_token)
+void http_auth_set_identity(http_req *req, const auth_grant *g, bool via_token)
 {
-    req->account_id = o->user.account_id;
-    req->user_id = o->user.user_id;
-    req->role = auth_role_from_name(o->user.role);
-    req->plan = o->plan;
-    req->file_access = auth_file_access_from_name(o->user.file_access);
-    req->session_id = o->user.session_id;
+    req->account_id = g->user.account_id;
+    req->user_id = g->user.user_id;
+    req->role = auth_role_from_name(g->user.role);
+    req->plan = g->plan;
+    req->file_access = auth_file_access_from_name(g->user.file_access);
+    req->session_id = g->user.session_id;
     req->via_token = via_token;
     http_actor_init(req);
 }
@@ -83,7 +75,9 @@ int http_auth_resolve(http_req *req, const http_route *route)
     const char *authz = mg_get_header(req->conn, "Authorization");
     const char *method = req->ri->request_method;
     char cookie[AUTH_SECRET_CHARS + 8] = "";
-    auth_outcome o;
+    auth_grant o;
+    svc_error e;
+    svc_status st;
     bool token = false;
 
     if (authz != NULL && strncasecmp(authz, "Bearer ", 7) == 0) {
@@ -92,19 +86,19 @@ int http_auth_resolve(http_req *req, const http_route *route)
             t++;
         }
         token = true;
-        svc_auth_resolve_token(req->srv, t, http_auth_client_ip(req), &o);
+        st = svc_auth_resolve_token(req->srv, t, http_auth_client_ip(req), &o, &e);
     } else if (authz != NULL) {
         return http_reply_error(req, 401, "unauthenticated",
                                 "use Authorization: Bearer <token> or a session cookie", NULL),
                -1;
     } else if (http_auth_session_cookie(req, cookie, sizeof cookie)) {
-        svc_auth_resolve_cookie(req->srv, cookie, http_auth_client_ip(req), &o);
+        st = svc_auth_resolve_cookie(req->srv, cookie, http_auth_client_ip(req), &o, &e);
     } else {
         return http_reply_error(req, 401, "unauthenticated", "sign in first", NULL), -1;
     }
-    if (o.code != AUTH_OK) {
+    if (st != SVC_OK) {
         /* A refusal names no user: the access log stays anonymous. */
-        (void)http_auth_reply_failure(req, &o);
+        (void)http_reply_svc(req, &e);
         OPENSSL_cleanse(cookie, sizeof cookie);
         return -1;
     }

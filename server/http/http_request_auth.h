@@ -10,13 +10,9 @@
 #include "http.h"
 #include "svc_auth.h"
 
-/* Reply to the failed auth_outcome "o" (http_reply_svc() of
- * auth_outcome_error()). Returns the status. */
-int http_auth_reply_failure(http_req *req, const auth_outcome *o);
-
 /* Fill the request's identity (account, user, role, plan, file rights,
  * session or token) and its actor from a resolved or signed-in user. */
-void http_auth_set_identity(http_req *req, const auth_outcome *o, bool via_token);
+void http_auth_set_identity(http_req *req, const auth_grant *g, bool via_token);
 
 /* The client's address (borrowed from the request). */
 const char *http_auth_client_ip(const http_req *req);

@@ -8,7 +8,7 @@
 
 #include "auth.h"
 
-int http_svc_status(svc_status st, db_status db)
+int http_svc_status(svc_status st)
 {
     switch (st) {
     case SVC_OK: return 200;
@@ -24,11 +24,7 @@ int http_svc_status(svc_status st, db_status db)
     case SVC_NOT_IMPLEMENTED: return 501;
     case SVC_NOMEM:
     case SVC_UNAVAILABLE: return 503;
-    case SVC_DB:
-        return db == DB_UNAVAILABLE || db == DB_BUSY      ? 503
-               : db == DB_CONFLICT || db == DB_CONSTRAINT ? 409
-                                                          : 500;
-    default: return 500;
+    default: return 500; /* SVC_DB (see svc_db_public()), SVC_INTERNAL */
     }
 }
 
@@ -60,9 +56,11 @@ int http_reply_svc(http_req *req, const svc_error *e)
     char header[64];
     const char *headers = NULL;
     if (e->status == SVC_DB) {
-        return http_reply_db(req, e->db != DB_OK ? e->db : DB_ERROR);
+        const char *code, *message;
+        svc_status as = svc_db_public(e, &code, &message);
+        return http_reply_error(req, http_svc_status(as), code, message, NULL);
     }
-    status = http_svc_status(e->status, e->db);
+    status = http_svc_status(e->status);
     if (status == 500) {
         return http_reply_error(req, 500, "internal_error", "internal error", NULL);
     }

@@ -7,13 +7,12 @@
 #include "http.h"
 #include "svc.h"
 
-/* The HTTP status that answers "st" (db: the database status of an SVC_DB
- * failure): SVC_INVALID 400, SVC_UNAUTHENTICATED 401, SVC_FORBIDDEN and
- * SVC_PLAN_LIMIT 403, SVC_NOT_FOUND 404, SVC_CONFLICT 409, SVC_TOO_LARGE
- * 413, SVC_UNPROCESSABLE 422, SVC_THROTTLED 429, SVC_NOT_IMPLEMENTED 501,
- * SVC_NOMEM and SVC_UNAVAILABLE 503, SVC_DB 503 (unavailable, busy) / 409
- * (conflict, constraint) / 500, anything else 500. */
-int http_svc_status(svc_status st, db_status db);
+/* The HTTP status that answers "st": SVC_INVALID 400, SVC_UNAUTHENTICATED
+ * 401, SVC_FORBIDDEN and SVC_PLAN_LIMIT 403, SVC_NOT_FOUND 404,
+ * SVC_CONFLICT 409, SVC_TOO_LARGE 413, SVC_UNPROCESSABLE 422, SVC_THROTTLED
+ * 429, SVC_NOT_IMPLEMENTED 501, SVC_NOMEM and SVC_UNAVAILABLE 503, anything
+ * else 500 (an SVC_DB failure is first read by svc_db_public()). */
+int http_svc_status(svc_status st);
 
 /* Reply to the failure "e": {"code", "message", "field"?} with the status
  * of http_svc_status(), plus
@@ -26,7 +25,8 @@ int http_svc_status(svc_status st, db_status db);
  *     "used" when e->used >= 0 — the only place this body is built;
  *   - for SVC_THROTTLED with e->retry_after > 0: "retry_after" and a
  *     Retry-After header;
- *   - SVC_DB: the database's reply (http_reply_db()).
+ *   - SVC_DB: the reply svc_db_public() gives it: 503 db_unavailable /
+ *     db_busy, 409 conflict / constraint, 500 internal_error.
  * Returns the status. */
 int http_reply_svc(http_req *req, const svc_error *e);
 

@@ -70,6 +70,32 @@ svc_status svc_fail_db(svc_error *e, db_status st, const char *conflict_msg)
     return SVC_DB;
 }
 
+svc_status svc_db_public(const svc_error *e, const char **code, const char **message)
+{
+    switch (e->db) {
+    case DB_UNAVAILABLE:
+        *code = "db_unavailable";
+        *message = "the database is unavailable; try again shortly";
+        return SVC_UNAVAILABLE;
+    case DB_BUSY:
+        *code = "db_busy";
+        *message = "the server is busy; try again shortly";
+        return SVC_UNAVAILABLE;
+    case DB_CONFLICT:
+        *code = "conflict";
+        *message = "this conflicts with existing data";
+        return SVC_CONFLICT;
+    case DB_CONSTRAINT:
+        *code = "constraint";
+        *message = "this change does not fit the related data";
+        return SVC_CONFLICT;
+    default:
+        *code = "internal_error";
+        *message = "internal error";
+        return SVC_INTERNAL;
+    }
+}
+
 svc_status svc_fail_nomem(svc_error *e)
 {
     return svc_fail(e, SVC_NOMEM, NULL, NULL, NULL);

@@ -116,6 +116,15 @@ svc_status svc_fail(svc_error *e, svc_status st, const char *code, const char *f
  * status. */
 svc_status svc_fail_db(svc_error *e, db_status st, const char *conflict_msg);
 
+/* How the SVC_DB failure "e" reads to a client, by its database status:
+ * SVC_UNAVAILABLE "db_unavailable" (PostgreSQL cannot be reached) or
+ * "db_busy" (no free connection in time), SVC_CONFLICT "conflict" (a
+ * unique violation) or "constraint" (a check or foreign key), else
+ * SVC_INTERNAL "internal_error" (the details are in the server's log).
+ * Sets *code and *message (static strings) and returns that status, so
+ * that callers map statuses only, never database ones. */
+svc_status svc_db_public(const svc_error *e, const char **code, const char **message);
+
 /* SVC_NOMEM with the table's message. */
 svc_status svc_fail_nomem(svc_error *e);
 

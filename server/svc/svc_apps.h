@@ -11,6 +11,7 @@
 #ifndef MTS_SVC_APPS_H
 #define MTS_SVC_APPS_H
 
+#include <cjson/cJSON.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -146,5 +147,42 @@ svc_status svc_channel_delete(db_pool *pool, const svc_actor *a, long long chann
 MT_MUSTCHECK
 svc_status svc_selection_set(db_pool *pool, const svc_actor *a,
                            long long device_id, const long long *ids, int n, svc_error *e);
+
+/* ----------------------------------------------- reads (svc_apps_read.c)
+ *
+ * What actor "a" may see, as the API shows it (docs/api/admin-b.md): a
+ * member sees the apps of the measurement groups granted to them (directly
+ * or through a team) and their devices and channels, an administrator the
+ * whole account. On success *out is the JSON (caller owns); on failure
+ * *out is NULL and "e" says why: SVC_NOT_FOUND ("no such app", "no such
+ * device", "no such channel") for what does not exist or is not visible,
+ * SVC_DB, SVC_NOMEM. */
+
+/* {"items": [app, ...]} by id. */
+MT_MUSTCHECK
+svc_status svc_apps_list(const svc_actor *a, cJSON **out, svc_error *e);
+
+/* App "app_id"; "as_admin": as an administrator sees it (after a change by
+ * one, whatever the groups). */
+MT_MUSTCHECK
+svc_status svc_app_get(const svc_actor *a, long long app_id, bool as_admin, cJSON **out,
+                       svc_error *e);
+
+/* {"items": [device, ...]} of app "app_id" (0 = of every visible app; a
+ * named app must be visible). A device shows the selection limit of the
+ * actor's plan and what the supported-instrument table (I4) allows it. */
+MT_MUSTCHECK
+svc_status svc_devices_list(const svc_actor *a, long long app_id, cJSON **out, svc_error *e);
+
+MT_MUSTCHECK
+svc_status svc_device_get(const svc_actor *a, long long device_id, cJSON **out, svc_error *e);
+
+/* {"items": [channel, ...], "selected_count", "selection_limit"} of device
+ * "device_id". */
+MT_MUSTCHECK
+svc_status svc_channels_list(const svc_actor *a, long long device_id, cJSON **out, svc_error *e);
+
+MT_MUSTCHECK
+svc_status svc_channel_get(const svc_actor *a, long long channel_id, cJSON **out, svc_error *e);
 
 #endif

@@ -2,6 +2,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "svc_auth.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -9,6 +10,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "auth.h"
@@ -21,7 +23,7 @@
 #include "mt/licence.h"
 #include "refresher.h"
 #include "svc_notify.h"
-
+#include "svc_tx.h"
 
 /* A hash to verify against when the user does not exist, so that an
  * unknown user costs the same argon2id work as a wrong password. */
@@ -38,15 +40,23 @@ static void make_dummy_hash(void)
     }
 }
 
-static void fail(auth_outcome *out, auth_result code)
+/* The refusals every sign-in path shares, in the contract's terms (svc.h). */
+static svc_status unauthenticated(svc_error *e)
 {
-    out->code = code;
+    return svc_fail(e, SVC_UNAUTHENTICATED, "unauthenticated", NULL, "sign in first");
 }
 
-static void fail_db(auth_outcome *out, db_status st)
+static svc_status throttled(svc_error *e, int64_t retry_after)
 {
-    out->code = AUTH_DB;
-    out->db = st;
+    svc_fail(e, SVC_THROTTLED, "throttled", NULL,
+             "too many failed attempts; try again in %lld seconds", (long long)retry_after);
+    e->retry_after = retry_after;
+    return SVC_THROTTLED;
+}
+
+static svc_status internal(svc_error *e)
+{
+    return svc_fail(e, SVC_INTERNAL, NULL, NULL, NULL);
 }
 
 int svc_auth_effective_plan(const db_auth_user *u, int64_t now)
@@ -72,26 +82,40 @@ int svc_auth_effective_plan(const db_auth_user *u, int64_t now)
 }
 
 /* Account-level refusals that apply to every request of the user, signed
- * in or signing in. Returns AUTH_OK or the refusal. */
-static auth_result account_gate(const db_auth_user *u, int plan, int64_t now)
+ * in or signing in: SVC_OK or the refusal in "e" (SVC_FORBIDDEN
+ * trial_expired, account_frozen, user_disabled, ip_not_allowed). */
+static svc_status account_gate(const db_auth_user *u, int plan, int64_t now, svc_error *e)
 {
     mt_error err;
     if (u->trial_expires >= 0 && now >= u->trial_expires) {
-        return AUTH_TRIAL_EXPIRED;
+        return svc_fail(e, SVC_FORBIDDEN, "trial_expired", NULL,
+                        "the trial has ended: sign-in is no longer possible");
     }
     if (u->frozen) {
-        return AUTH_FROZEN;
+        return svc_fail(e, SVC_FORBIDDEN, "account_frozen", NULL, "the account is frozen");
     }
     if (u->disabled) {
-        return AUTH_DISABLED;
+        return svc_fail(e, SVC_FORBIDDEN, "user_disabled", NULL, "this user is disabled");
     }
     /* A7 applies while the plan has P21; a list left after a downgrade
      * rests until the account is Pro again. */
     if (u->ip_list_set && !u->ip_ok &&
         mt_plan_require((mt_plan)plan, MT_Q_IP_RESTRICTION, MT_ACCESS_FULL, &err) == MT_OK) {
-        return AUTH_IP_DENIED;
+        return svc_fail(e, SVC_FORBIDDEN, "ip_not_allowed", NULL,
+                        "the account does not allow access from this address");
     }
-    return AUTH_OK;
+    return SVC_OK;
+}
+
+/* API tokens are a Pro function (P20): SVC_OK, or SVC_PLAN_LIMIT. */
+static svc_status token_gate(int plan, svc_error *e)
+{
+    mt_error err;
+    if (mt_plan_require((mt_plan)plan, MT_Q_WEB_API, MT_ACCESS_FULL, &err) != MT_OK) {
+        svc_plan_refusal((mt_plan)plan, MT_Q_WEB_API, e);
+        return SVC_PLAN_LIMIT;
+    }
+    return SVC_OK;
 }
 
 static void lower_copy(char *out, size_t cap, const char *s)
@@ -259,17 +283,16 @@ static int random_code(char out[7])
     return 0;
 }
 
-/* Create the active session or API token for "u" into "out" (AUTH_OK). */
-static void issue(db_conn *c, const db_auth_user *u, bool want_token, const char *ip,
-                  const char *ua, int64_t now, auth_outcome *out)
+/* Create the active session or API token for "u" into "out". */
+static svc_status issue(db_conn *c, const db_auth_user *u, bool want_token, const char *ip,
+                        const char *ua, int64_t now, auth_grant *out, svc_error *e)
 {
     unsigned char hash[AUTH_SHA256_BYTES], csrf_hash[AUTH_SHA256_BYTES];
     char csrf[64];
     long long id = 0;
     db_status st;
     if (auth_new_secret(out->secret, sizeof out->secret, hash) != 0) {
-        fail(out, AUTH_INTERNAL);
-        return;
+        return internal(e);
     }
     if (want_token) {
         out->expires = now + AUTH_TOKEN_TTL_S;
@@ -277,8 +300,7 @@ static void issue(db_conn *c, const db_auth_user *u, bool want_token, const char
         out->is_token = true;
     } else {
         if (auth_csrf_token(out->secret, csrf, sizeof csrf) != 0) {
-            fail(out, AUTH_INTERNAL);
-            return;
+            return internal(e);
         }
         auth_sha256(csrf, strlen(csrf), csrf_hash);
         st = db_auth_session_insert(c, u->account_id, u->user_id, hash, csrf_hash, "active",
@@ -290,11 +312,10 @@ static void issue(db_conn *c, const db_auth_user *u, bool want_token, const char
     }
     if (st != DB_OK) {
         OPENSSL_cleanse(out->secret, sizeof out->secret);
-        fail_db(out, st);
-        return;
+        return svc_fail_db(e, st, NULL);
     }
     out->user.session_id = id;
-    out->code = AUTH_OK;
+    return SVC_OK;
 }
 
 /* Mail a login code for challenge session "session_id". Called without a
@@ -312,8 +333,9 @@ static int mail_login_code(srv *s, const db_auth_user *u, const char *code)
 
 /* Start the second step for "u": a challenge session, and for "email" a
  * code sent by mail. */
-static void begin_two_step(srv *s, db_conn **cp, const db_auth_user *u, bool want_token,
-                           const char *ip, const char *ua, int64_t now, auth_outcome *out)
+static svc_status begin_two_step(srv *s, db_conn **cp, const db_auth_user *u, bool want_token,
+                                 const char *ip, const char *ua, int64_t now, auth_grant *out,
+                                 svc_error *e)
 {
     unsigned char hash[AUTH_SHA256_BYTES], code_hash[AUTH_SHA256_BYTES], dummy[AUTH_SHA256_BYTES];
     char code[7];
@@ -323,8 +345,7 @@ static void begin_two_step(srv *s, db_conn **cp, const db_auth_user *u, bool wan
 
     if (auth_new_secret(out->secret, sizeof out->secret, hash) != 0 ||
         auth_random(dummy, sizeof dummy) != 0 || (by_mail && random_code(code) != 0)) {
-        fail(out, AUTH_INTERNAL);
-        return;
+        return internal(e);
     }
     /* csrf_hash is unused for a challenge: random, never matches. */
     st = db_auth_session_insert(*cp, u->account_id, u->user_id, hash, dummy, "two_step",
@@ -336,27 +357,59 @@ static void begin_two_step(srv *s, db_conn **cp, const db_auth_user *u, bool wan
                                        now + AUTH_EMAIL_CODE_TTL_S);
     }
     if (st != DB_OK) {
-        fail_db(out, st);
-        return;
+        return svc_fail_db(e, st, NULL);
     }
     if (by_mail) {
         db_release(s->pool, *cp);
         *cp = NULL;
         if (mail_login_code(s, u, code) != 0) {
             OPENSSL_cleanse(code, sizeof code);
-            fail(out, AUTH_MAIL_FAILED);
-            return;
+            return svc_fail(e, SVC_UNAVAILABLE, "mail_unavailable", NULL,
+                            "the e-mail could not be sent; try again later");
         }
         OPENSSL_cleanse(code, sizeof code);
     }
-    out->code = AUTH_TWO_STEP;
+    out->challenge = true;
+    return SVC_OK;
 }
 
-void svc_auth_login(srv *s, const auth_login *in, bool want_token, auth_outcome *out)
+/* The refusals of a sign-in step that concern the user it identified:
+ * audited on their account as auth.login_refused, and *out keeps naming
+ * them; after any other failure it names nobody. */
+static svc_status finish_refusal(srv *s, const char *ip, svc_status rc, auth_grant *out,
+                                 const svc_error *e)
+{
+    static const char *const audited[] = {"trial_expired",  "account_frozen", "user_disabled",
+                                          "ip_not_allowed", "plan_limit",     "invalid_code"};
+    const char *code = e->code != NULL ? e->code : svc_status_code(e->status);
+    bool audit = false;
+    if (rc == SVC_OK) {
+        return rc;
+    }
+    for (size_t i = 0; i < sizeof audited / sizeof audited[0]; i++) {
+        audit = audit || strcmp(code, audited[i]) == 0;
+    }
+    if (!audit || out->user.account_id <= 0) {
+        memset(&out->user, 0, sizeof out->user);
+        return rc;
+    }
+    {
+        audit_who who = {out->user.account_id, out->user.user_id, false, ip};
+        cJSON *d = cJSON_CreateObject();
+        cJSON_AddStringToObject(d, "reason", code);
+        (void)audit_event(s->pool, &who, "auth.login_refused", "user", out->user.user_id, d);
+        cJSON_Delete(d);
+    }
+    return rc;
+}
+
+static svc_status login(srv *s, const auth_login *in, bool want_token, auth_grant *out,
+                        svc_error *e)
 {
     char text_key[420], ip_key[80], user_key[40], device_key_name[40] = "", account[80];
     db_conn *c = NULL;
     db_status st;
+    svc_status rc = SVC_OK;
     bool found = false, pw_ok, by_device = false;
     int64_t now = auth_now(), locked = 0;
     mt_error err;
@@ -365,19 +418,17 @@ void svc_auth_login(srv *s, const auth_login *in, bool want_token, auth_outcome 
     pthread_once(&dummy_once, make_dummy_hash);
     throttle_keys(in, text_key, sizeof text_key, ip_key, sizeof ip_key);
     if ((st = db_acquire(s->pool, DB_WAIT_MS, &c)) != DB_OK) {
-        fail_db(out, st);
-        return;
+        return svc_fail_db(e, st, NULL);
     }
     /* The client address's lock holds for everyone; the login text's lock
      * is that of a login naming nobody (a known user's failures count on
      * the user). */
     if ((st = db_auth_throttle_check(c, text_key, ip_key, now, &locked)) != DB_OK) {
-        fail_db(out, st);
+        rc = svc_fail_db(e, st, NULL);
         goto out;
     }
     if (locked > now) {
-        out->retry_after = locked - now;
-        fail(out, AUTH_THROTTLED);
+        rc = throttled(e, locked - now);
         goto out;
     }
     if (in->email != NULL) {
@@ -387,7 +438,7 @@ void svc_auth_login(srv *s, const auth_login *in, bool want_token, auth_outcome 
         st = db_auth_find_login(c, account, in->user, in->ip, &out->user, &found);
     }
     if (st != DB_OK) {
-        fail_db(out, st);
+        rc = svc_fail_db(e, st, NULL);
         goto out;
     }
     /* Failures count against the user, whichever of their login IDs (the
@@ -395,7 +446,7 @@ void svc_auth_login(srv *s, const auth_login *in, bool want_token, auth_outcome 
     snprintf(user_key, sizeof user_key, "user:%lld", found ? out->user.user_id : 0LL);
     if (found) {
         if ((st = db_auth_throttle_check(c, user_key, "", now, &locked)) != DB_OK) {
-            fail_db(out, st);
+            rc = svc_fail_db(e, st, NULL);
             goto out;
         }
         if (locked > now) {
@@ -406,14 +457,13 @@ void svc_auth_login(srv *s, const auth_login *in, bool want_token, auth_outcome 
                                      sizeof device_key_name);
             if (by_device && (st = db_auth_throttle_check(c, device_key_name, "", now,
                                                           &device_locked)) != DB_OK) {
-                fail_db(out, st);
+                rc = svc_fail_db(e, st, NULL);
                 goto out;
             }
             if (!by_device || device_locked > now) {
                 OPENSSL_cleanse(out->user.password_hash, sizeof out->user.password_hash);
                 memset(&out->user, 0, sizeof out->user);
-                out->retry_after = (device_locked > locked ? device_locked : locked) - now;
-                fail(out, AUTH_THROTTLED);
+                rc = throttled(e, (device_locked > locked ? device_locked : locked) - now);
                 goto out;
             }
         }
@@ -441,39 +491,41 @@ void svc_auth_login(srv *s, const auth_login *in, bool want_token, auth_outcome 
             st = count_key(c, device_key_name, AUTH_USER_FAILURES, now);
         }
         if (st != DB_OK) {
-            fail_db(out, st);
+            rc = svc_fail_db(e, st, NULL);
             goto out;
         }
         memset(&out->user, 0, sizeof out->user);
-        fail(out, AUTH_BAD_CREDENTIALS);
+        rc = svc_fail(e, SVC_UNAUTHENTICATED, "invalid_credentials", NULL,
+                      "the login ID or the password is wrong");
         goto out;
     }
     if ((st = db_auth_throttle_clear(c, user_key)) != DB_OK ||
         (by_device && (st = db_auth_throttle_clear(c, device_key_name)) != DB_OK)) {
-        fail_db(out, st);
+        rc = svc_fail_db(e, st, NULL);
         goto out;
     }
-    out->code = account_gate(&out->user, out->plan, now);
-    if (out->code != AUTH_OK) {
-        goto out;
-    }
-    if (want_token &&
-        mt_plan_require((mt_plan)out->plan, MT_Q_WEB_API, MT_ACCESS_FULL, &err) != MT_OK) {
-        out->quota = MT_Q_WEB_API;
-        fail(out, AUTH_PLAN_LIMIT);
+    if ((rc = account_gate(&out->user, out->plan, now, e)) != SVC_OK ||
+        (want_token && (rc = token_gate(out->plan, e)) != SVC_OK)) {
         goto out;
     }
     if (strcmp(out->user.two_step, "off") != 0) {
-        begin_two_step(s, &c, &out->user, want_token, in->ip, in->user_agent, now, out);
+        rc = begin_two_step(s, &c, &out->user, want_token, in->ip, in->user_agent, now, out, e);
         goto out;
     }
-    issue(c, &out->user, want_token, in->ip, in->user_agent, now, out);
+    rc = issue(c, &out->user, want_token, in->ip, in->user_agent, now, out, e);
 out:
     db_release(s->pool, c);
+    return rc;
 }
 
-void svc_auth_two_step(srv *s, const char *challenge, const char *code, const char *ip,
-                       const char *user_agent, auth_outcome *out)
+svc_status svc_auth_login(srv *s, const auth_login *in, bool want_token, auth_grant *out,
+                          svc_error *e)
+{
+    return finish_refusal(s, in->ip, login(s, in, want_token, out, e), out, e);
+}
+
+static svc_status two_step(srv *s, const char *challenge, const char *code, const char *ip,
+                           const char *user_agent, auth_grant *out, svc_error *e)
 {
     unsigned char hash[AUTH_SHA256_BYTES], code_hash[AUTH_SHA256_BYTES],
         stored[AUTH_SHA256_BYTES];
@@ -485,19 +537,20 @@ void svc_auth_two_step(srv *s, const char *challenge, const char *code, const ch
     bool found = false, ok = false, want_token;
     db_conn *c = NULL;
     db_status st;
+    svc_status rc = SVC_OK;
 
     memset(out, 0, sizeof *out);
     auth_sha256(challenge, strlen(challenge), hash);
     if ((st = db_acquire(s->pool, DB_WAIT_MS, &c)) != DB_OK) {
-        fail_db(out, st);
-        return;
+        return svc_fail_db(e, st, NULL);
     }
     if ((st = db_auth_session_get(c, hash, now, ip, &out->user, &found)) != DB_OK) {
-        fail_db(out, st);
+        rc = svc_fail_db(e, st, NULL);
         goto out;
     }
     if (!found || strcmp(out->user.stage, "two_step") != 0) {
-        fail(out, AUTH_BAD_CHALLENGE);
+        rc = svc_fail(e, SVC_UNAUTHENTICATED, "invalid_challenge", "challenge",
+                      "the sign-in attempt has expired: sign in again");
         goto out;
     }
     challenge_id = out->user.session_id;
@@ -505,19 +558,18 @@ void svc_auth_two_step(srv *s, const char *challenge, const char *code, const ch
     snprintf(user_key, sizeof user_key, "two-step:%lld", out->user.user_id);
     snprintf(ip_key, sizeof ip_key, "ip:%s", ip);
     if ((st = db_auth_throttle_check(c, user_key, ip_key, now, &locked)) != DB_OK) {
-        fail_db(out, st);
+        rc = svc_fail_db(e, st, NULL);
         goto out;
     }
     if (locked > now) {
-        out->retry_after = locked - now;
-        fail(out, AUTH_THROTTLED);
+        rc = throttled(e, locked - now);
         goto out;
     }
     if (strcmp(out->user.two_step, "totp") == 0) {
         st = db_auth_totp_get(c, out->user.account_id, out->user.user_id, secret, &secret_len,
                               pending, &pending_len, &last_step);
         if (st != DB_OK) {
-            fail_db(out, st);
+            rc = svc_fail_db(e, st, NULL);
             goto out;
         }
         ok = secret_len > 0 &&
@@ -527,7 +579,7 @@ void svc_auth_two_step(srv *s, const char *challenge, const char *code, const ch
             st = db_auth_totp_use_step(c, out->user.account_id, out->user.user_id, step,
                                        &taken);
             if (st != DB_OK) {
-                fail_db(out, st);
+                rc = svc_fail_db(e, st, NULL);
                 goto out;
             }
             ok = taken; /* a concurrent request used this code first */
@@ -537,7 +589,7 @@ void svc_auth_two_step(srv *s, const char *challenge, const char *code, const ch
         st = db_auth_email_code_get(c, out->user.account_id, challenge_id, now, &code_id,
                                     stored, &attempts, &found);
         if (st != DB_OK) {
-            fail_db(out, st);
+            rc = svc_fail_db(e, st, NULL);
             goto out;
         }
         if (found && attempts < AUTH_CHALLENGE_MAX_TRIES) {
@@ -546,33 +598,40 @@ void svc_auth_two_step(srv *s, const char *challenge, const char *code, const ch
             st = ok ? db_auth_email_code_use(c, out->user.account_id, code_id, now)
                     : db_auth_email_code_attempt(c, out->user.account_id, code_id);
             if (st != DB_OK) {
-                fail_db(out, st);
+                rc = svc_fail_db(e, st, NULL);
                 goto out;
             }
         }
     }
     if (!ok) {
         if ((st = count_failure(c, user_key, ip_key, now)) != DB_OK) {
-            fail_db(out, st);
+            rc = svc_fail_db(e, st, NULL);
             goto out;
         }
-        fail(out, AUTH_BAD_CODE);
+        rc = svc_fail(e, SVC_UNAUTHENTICATED, "invalid_code", "code",
+                      "the code is wrong, expired or already used");
         goto out;
     }
     /* The challenge is spent either way from here. */
     if ((st = db_auth_session_delete(c, out->user.account_id, challenge_id)) != DB_OK ||
         (st = db_auth_throttle_clear(c, user_key)) != DB_OK) {
-        fail_db(out, st);
+        rc = svc_fail_db(e, st, NULL);
         goto out;
     }
     out->plan = svc_auth_effective_plan(&out->user, now);
-    out->code = account_gate(&out->user, out->plan, now);
-    if (out->code != AUTH_OK) {
+    if ((rc = account_gate(&out->user, out->plan, now, e)) != SVC_OK) {
         goto out;
     }
-    issue(c, &out->user, want_token, ip, user_agent, now, out);
+    rc = issue(c, &out->user, want_token, ip, user_agent, now, out, e);
 out:
     db_release(s->pool, c);
+    return rc;
+}
+
+svc_status svc_auth_two_step(srv *s, const char *challenge, const char *code, const char *ip,
+                             const char *user_agent, auth_grant *out, svc_error *e)
+{
+    return finish_refusal(s, ip, two_step(s, challenge, code, ip, user_agent, out, e), out, e);
 }
 
 /* ---------------------------------------------- remembered identities
@@ -760,28 +819,26 @@ static void id_refresh(void *ctx, const void *arg)
     (void)id_read(ctx, r->hash, r->ip, r->token, auth_now_ms(), &u, &active);
 }
 
-static void resolve(srv *s, const char *secret, bool token, const char *ip, auth_outcome *out)
+static svc_status resolve(srv *s, const char *secret, bool token, const char *ip, auth_grant *out,
+                          svc_error *e)
 {
     unsigned char hash[AUTH_SHA256_BYTES];
     int64_t now_ms = auth_now_ms(), now = now_ms / 1000;
     bool due = false, active = false;
     db_status st;
-    mt_error err;
+    svc_status rc = SVC_OK;
 
     memset(out, 0, sizeof *out);
     if (secret == NULL || strlen(secret) != AUTH_SECRET_CHARS || ip == NULL) {
-        fail(out, AUTH_UNAUTHENTICATED);
-        return;
+        return unauthenticated(e);
     }
     auth_sha256(secret, AUTH_SECRET_CHARS, hash);
     if (!id_lookup(hash, ip, token, now_ms, &out->user, &due)) {
         if ((st = id_read(s, hash, ip, token, now_ms, &out->user, &active)) != DB_OK) {
-            fail_db(out, st);
-            return;
+            return svc_fail_db(e, st, NULL);
         }
         if (!active) {
-            fail(out, AUTH_UNAUTHENTICATED);
-            return;
+            return unauthenticated(e);
         }
     } else {
         if (due) {
@@ -791,41 +848,65 @@ static void resolve(srv *s, const char *secret, bool token, const char *ip, auth
             (void)refresher_submit(id_refresh, s, &r, sizeof r);
         }
         if (out->user.token_expires >= 0 && now >= out->user.token_expires) {
-            fail(out, AUTH_UNAUTHENTICATED);
-            return;
+            return unauthenticated(e);
         }
     }
     out->plan = svc_auth_effective_plan(&out->user, now);
-    out->code = account_gate(&out->user, out->plan, now);
-    if (out->code == AUTH_OK && token &&
-        mt_plan_require((mt_plan)out->plan, MT_Q_WEB_API, MT_ACCESS_FULL, &err) != MT_OK) {
-        out->quota = MT_Q_WEB_API;
-        fail(out, AUTH_PLAN_LIMIT);
+    if ((rc = account_gate(&out->user, out->plan, now, e)) == SVC_OK && token) {
+        rc = token_gate(out->plan, e);
     }
+    return rc;
 }
 
-void svc_auth_resolve_cookie(srv *s, const char *cookie, const char *ip, auth_outcome *out)
+svc_status svc_auth_resolve_cookie(srv *s, const char *cookie, const char *ip, auth_grant *out,
+                                   svc_error *e)
 {
-    resolve(s, cookie, false, ip, out);
+    return resolve(s, cookie, false, ip, out, e);
 }
 
-void svc_auth_resolve_token(srv *s, const char *token, const char *ip, auth_outcome *out)
+svc_status svc_auth_resolve_token(srv *s, const char *token, const char *ip, auth_grant *out,
+                                  svc_error *e)
 {
-    resolve(s, token, true, ip, out);
+    return resolve(s, token, true, ip, out, e);
 }
 
-db_status svc_auth_logout(srv *s, long long account_id, long long session_id)
+svc_status svc_auth_logout(const svc_actor *a, svc_error *e)
 {
     db_conn *c = NULL;
-    db_status st = db_acquire(s->pool, DB_WAIT_MS, &c);
-    if (st == DB_OK) {
-        st = db_auth_session_delete(c, account_id, session_id);
+    db_status st;
+    if (a->via_token) {
+        return svc_fail(e, SVC_INVALID, "not_a_session", NULL,
+                        "an API token is not a session: it expires by itself");
     }
-    db_release(s->pool, c);
-    if (st == DB_OK) {
-        auth_forget_identities();
+    if ((st = db_acquire(a->srv->pool, DB_WAIT_MS, &c)) == DB_OK) {
+        st = db_auth_session_delete(c, a->account_id, a->session_id);
     }
-    return st;
+    db_release(a->srv->pool, c);
+    if (st != DB_OK) {
+        return svc_fail_db(e, st, NULL);
+    }
+    auth_forget_identities();
+    return SVC_OK;
+}
+
+svc_status svc_auth_session_user(const svc_actor *a, db_auth_user *out, svc_error *e)
+{
+    bool found = false;
+    db_conn *c = NULL;
+    db_status st = db_acquire(a->srv->pool, DB_WAIT_MS, &c);
+    memset(out, 0, sizeof *out);
+    if (st == DB_OK) {
+        st = db_auth_find_user(c, a->account_id, a->user_id, a->ip, out, &found);
+    }
+    db_release(a->srv->pool, c);
+    OPENSSL_cleanse(out->password_hash, sizeof out->password_hash);
+    if (st != DB_OK) {
+        return svc_fail_db(e, st, NULL);
+    }
+    if (!found) {
+        return unauthenticated(e);
+    }
+    return SVC_OK;
 }
 
 /* ------------------------------------------------ own sessions and tokens */
@@ -834,43 +915,58 @@ db_status svc_auth_logout(srv *s, long long account_id, long long session_id)
 typedef db_status (*list_fn)(db_conn *c, long long account_id, long long user_id,
                              long long current_id, int64_t now, char **json);
 
-static db_status list_own(srv *s, const audit_who *who, long long current_id, list_fn fn,
-                          char **json)
+static svc_status list_own(const svc_actor *a, long long current_id, list_fn fn, cJSON **out,
+                           svc_error *e)
 {
     db_conn *c = NULL;
-    db_status st = db_acquire(s->pool, DB_WAIT_MS, &c);
-    *json = NULL;
+    char *json = NULL;
+    cJSON *items;
+    db_status st = db_acquire(a->srv->pool, DB_WAIT_MS, &c);
+    *out = NULL;
     if (st == DB_OK) {
-        st = fn(c, who->account_id, who->user_id, current_id, auth_now(), json);
+        st = fn(c, a->account_id, a->user_id, current_id, auth_now(), &json);
     }
-    db_release(s->pool, c);
-    return st;
+    db_release(a->srv->pool, c);
+    if (st != DB_OK) {
+        free(json);
+        return svc_fail_db(e, st, NULL);
+    }
+    *out = cJSON_CreateObject();
+    items = json != NULL ? cJSON_Parse(json) : NULL;
+    free(json);
+    if (*out == NULL || items == NULL) {
+        cJSON_Delete(*out);
+        cJSON_Delete(items);
+        *out = NULL;
+        return internal(e);
+    }
+    cJSON_AddItemToObject(*out, "items", items);
+    return SVC_OK;
 }
 
-db_status svc_auth_sessions_list(srv *s, const audit_who *who, long long current_id,
-                                 char **json)
+svc_status svc_auth_sessions_list(const svc_actor *a, cJSON **out, svc_error *e)
 {
-    return list_own(s, who, current_id, db_auth_sessions_json, json);
+    return list_own(a, a->session_id, db_auth_sessions_json, out, e);
 }
 
-db_status svc_auth_tokens_list(srv *s, const audit_who *who, long long current_id,
-                               char **json)
+svc_status svc_auth_tokens_list(const svc_actor *a, cJSON **out, svc_error *e)
 {
-    return list_own(s, who, current_id, db_auth_tokens_json, json);
+    return list_own(a, a->token_id, db_auth_tokens_json, out, e);
 }
 
 /* Commit "c" when "st" is DB_OK, release it, and forget resolved
- * identities after a commit. Returns the final status. */
-static db_status commit_forget(srv *s, db_conn *c, db_status st)
+ * identities after a commit. SVC_OK, or the database's failure. */
+static svc_status commit_forget(const svc_actor *a, db_conn *c, db_status st, svc_error *e)
 {
     if (st == DB_OK) {
         st = db_commit(c);
     }
-    db_release(s->pool, c); /* rolls back an unfinished transaction */
-    if (st == DB_OK) {
-        auth_forget_identities();
+    db_release(a->srv->pool, c); /* rolls back an unfinished transaction */
+    if (st != DB_OK) {
+        return svc_fail_db(e, st, NULL);
     }
-    return st;
+    auth_forget_identities();
+    return SVC_OK;
 }
 
 /* Ending one of the user's rows: a session (deleted) or a token (revoked). */
@@ -885,157 +981,172 @@ static db_status end_session_row(db_conn *c, long long account_id, long long use
 }
 
 /* End row "id" of the user with "fn" and audit "action" on "type"/"id", in
- * one transaction. */
-static db_status end_own(srv *s, const audit_who *who, long long id, end_fn fn,
-                         const char *action, const char *type, bool *found)
+ * one transaction; SVC_NOT_FOUND "no such <type words>" when it is not one
+ * of theirs. */
+static svc_status end_own(const svc_actor *a, long long id, end_fn fn, const char *action,
+                          const char *type, const char *missing, svc_error *e)
 {
+    audit_who who = svc_who(a);
+    bool found = false;
     db_conn *c = NULL;
-    db_status st = db_acquire(s->pool, DB_WAIT_MS, &c);
-    *found = false;
+    svc_status rc = SVC_OK;
+    db_status st = db_acquire(a->srv->pool, DB_WAIT_MS, &c);
     if (st == DB_OK && (st = db_begin(c)) == DB_OK &&
-        (st = fn(c, who->account_id, who->user_id, id, auth_now(), found)) == DB_OK && *found) {
-        st = audit_write(c, who, action, type, id, NULL);
+        (st = fn(c, a->account_id, a->user_id, id, auth_now(), &found)) == DB_OK && found) {
+        st = audit_write(c, &who, action, type, id, NULL);
     }
-    return commit_forget(s, c, st);
+    if ((rc = commit_forget(a, c, st, e)) != SVC_OK) {
+        return rc;
+    }
+    return found ? SVC_OK : svc_fail(e, SVC_NOT_FOUND, NULL, NULL, "%s", missing);
 }
 
-db_status svc_auth_session_end(srv *s, const audit_who *who, long long session_id,
-                               bool *found)
+svc_status svc_auth_session_end(const svc_actor *a, long long session_id, svc_error *e)
 {
-    return end_own(s, who, session_id, end_session_row, "auth.session_end", "session", found);
+    return end_own(a, session_id, end_session_row, "auth.session_end", "session", "no such session",
+                   e);
 }
 
-db_status svc_auth_sessions_end_all(srv *s, const audit_who *who, long long keep_id,
-                                    long long *n_ended)
+svc_status svc_auth_sessions_end_all(const svc_actor *a, long long *n_ended, svc_error *e)
 {
+    audit_who who = svc_who(a);
     char detail[64];
     db_conn *c = NULL;
-    db_status st = db_acquire(s->pool, DB_WAIT_MS, &c);
+    svc_status rc = SVC_OK;
+    db_status st = db_acquire(a->srv->pool, DB_WAIT_MS, &c);
     *n_ended = 0;
     if (st == DB_OK && (st = db_begin(c)) == DB_OK &&
-        (st = db_auth_sessions_delete_user(c, who->account_id, who->user_id, keep_id,
-                                           n_ended)) == DB_OK) {
+        (st = db_auth_sessions_delete_user(c, a->account_id, a->user_id, a->session_id, n_ended)) ==
+            DB_OK) {
         snprintf(detail, sizeof detail, "{\"ended\":%lld}", *n_ended);
-        st = audit_write(c, who, "auth.sessions_end", "user", who->user_id, detail);
+        st = audit_write(c, &who, "auth.sessions_end", "user", a->user_id, detail);
     }
-    st = commit_forget(s, c, st);
-    if (st != DB_OK) {
+    if ((rc = commit_forget(a, c, st, e)) != SVC_OK) {
         *n_ended = 0;
     }
-    return st;
+    return rc;
 }
 
-db_status svc_auth_token_revoke(srv *s, const audit_who *who, long long token_id,
-                                bool *found)
+svc_status svc_auth_token_revoke(const svc_actor *a, long long token_id, svc_error *e)
 {
-    return end_own(s, who, token_id, db_auth_token_revoke, "auth.token_revoke", "api_token",
-                   found);
+    return end_own(a, token_id, db_auth_token_revoke, "auth.token_revoke", "api_token",
+                   "no such token", e);
 }
 
-db_status svc_auth_token_rename(srv *s, const audit_who *who, long long token_id,
-                                const char *name, bool *found)
+svc_status svc_auth_token_rename(const svc_actor *a, long long token_id, const char *name,
+                                 svc_error *e)
 {
+    audit_who who = svc_who(a);
+    bool found = false;
     db_conn *c = NULL;
-    db_status st = db_acquire(s->pool, DB_WAIT_MS, &c);
-    *found = false;
+    svc_status rc = SVC_OK;
+    db_status st = db_acquire(a->srv->pool, DB_WAIT_MS, &c);
     if (st == DB_OK && (st = db_begin(c)) == DB_OK &&
-        (st = db_auth_token_rename(c, who->account_id, who->user_id, token_id, name, auth_now(),
-                                   found)) == DB_OK &&
-        *found) {
-        st = audit_write(c, who, "auth.token_rename", "api_token", token_id, NULL);
+        (st = db_auth_token_rename(c, a->account_id, a->user_id, token_id, name, auth_now(),
+                                   &found)) == DB_OK &&
+        found) {
+        st = audit_write(c, &who, "auth.token_rename", "api_token", token_id, NULL);
     }
-    return commit_forget(s, c, st);
+    if ((rc = commit_forget(a, c, st, e)) != SVC_OK) {
+        return rc;
+    }
+    return found ? SVC_OK : svc_fail(e, SVC_NOT_FOUND, NULL, NULL, "no such token");
 }
 
-db_status svc_auth_user_sessions_end(srv *s, const audit_who *who, long long user_id,
-                                     long long keep_id, bool *found, long long *n_sessions,
-                                     long long *n_tokens)
+svc_status svc_auth_user_sessions_end(const svc_actor *a, long long user_id, long long *n_sessions,
+                                      long long *n_tokens, svc_error *e)
 {
+    audit_who who = svc_who(a);
     char detail[96];
     db_auth_user u;
+    bool found = false;
     db_conn *c = NULL;
-    db_status st = db_acquire(s->pool, DB_WAIT_MS, &c);
-    *found = false;
+    svc_status rc = SVC_OK;
+    /* Naming oneself keeps the current session. */
+    long long keep_id = user_id == a->user_id ? a->session_id : 0;
+    db_status st = db_acquire(a->srv->pool, DB_WAIT_MS, &c);
     *n_sessions = *n_tokens = 0;
     if (st == DB_OK && (st = db_begin(c)) == DB_OK) {
-        st = db_auth_find_user(c, who->account_id, user_id, "0.0.0.0", &u, found);
+        st = db_auth_find_user(c, a->account_id, user_id, "0.0.0.0", &u, &found);
         OPENSSL_cleanse(u.password_hash, sizeof u.password_hash);
     }
-    if (st == DB_OK && *found &&
-        (st = db_auth_sessions_delete_user(c, who->account_id, user_id, keep_id,
-                                           n_sessions)) == DB_OK &&
-        (st = db_auth_tokens_revoke_user(c, who->account_id, user_id, auth_now(), n_tokens)) ==
+    if (st == DB_OK && found &&
+        (st = db_auth_sessions_delete_user(c, a->account_id, user_id, keep_id, n_sessions)) ==
+            DB_OK &&
+        (st = db_auth_tokens_revoke_user(c, a->account_id, user_id, auth_now(), n_tokens)) ==
             DB_OK) {
         snprintf(detail, sizeof detail, "{\"sessions\":%lld,\"tokens\":%lld}", *n_sessions,
                  *n_tokens);
-        st = audit_write(c, who, "user.sessions_end", "user", user_id, detail);
+        st = audit_write(c, &who, "user.sessions_end", "user", user_id, detail);
     }
-    st = commit_forget(s, c, st);
-    if (st != DB_OK) {
+    if ((rc = commit_forget(a, c, st, e)) != SVC_OK) {
         *n_sessions = *n_tokens = 0;
+        return rc;
     }
-    return st;
+    return found ? SVC_OK : svc_fail(e, SVC_NOT_FOUND, NULL, NULL, "no such user");
 }
 
-/* Hash "password" after the A6 check against "login_id". */
-static bool new_password_hash(const char *password, const char *login_id, char *hash,
-                              size_t cap, auth_outcome *out)
+/* Hash "password" after the A6 check against "login_id": SVC_OK, SVC_INVALID
+ * with the policy's code on "field", or SVC_INTERNAL. */
+static svc_status new_password_hash(const char *password, const char *login_id, char *hash,
+                                    size_t cap, const char *field, svc_error *e)
 {
     pw_policy p = password_check_policy(password, login_id);
     if (p != PW_OK) {
-        out->policy = (int)p;
-        fail(out, AUTH_POLICY);
-        return false;
+        return svc_fail(e, SVC_INVALID, password_policy_code(p), field, "%s",
+                        password_policy_message(p));
     }
     if (password_hash(password, hash, cap) != 0) {
-        fail(out, AUTH_INTERNAL);
-        return false;
+        return internal(e);
     }
-    return true;
+    return SVC_OK;
 }
 
-void svc_auth_change_password(srv *s, const audit_who *who, long long keep_session,
-                              const char *current, const char *new_password,
-                              auth_outcome *out)
+svc_status svc_auth_change_password(const svc_actor *a, const char *current,
+                                    const char *new_password, svc_error *e)
 {
-    long long account_id = who->account_id, user_id = who->user_id;
+    audit_who who = svc_who(a);
+    long long account_id = a->account_id, user_id = a->user_id;
     char hash[PASSWORD_HASH_CAP];
+    db_auth_user u;
     bool found = false, ok;
     db_conn *c = NULL;
     db_status st;
+    svc_status rc = SVC_OK;
     int64_t now = auth_now();
 
-    memset(out, 0, sizeof *out);
-    if ((st = db_acquire(s->pool, DB_WAIT_MS, &c)) != DB_OK) {
-        fail_db(out, st);
-        return;
+    memset(&u, 0, sizeof u);
+    if ((st = db_acquire(a->srv->pool, DB_WAIT_MS, &c)) != DB_OK) {
+        return svc_fail_db(e, st, NULL);
     }
-    if ((st = db_auth_find_user(c, account_id, user_id, "0.0.0.0", &out->user, &found)) !=
-        DB_OK) {
-        fail_db(out, st);
+    if ((st = db_auth_find_user(c, account_id, user_id, "0.0.0.0", &u, &found)) != DB_OK) {
+        rc = svc_fail_db(e, st, NULL);
         goto out;
     }
-    ok = found && password_verify(out->user.password_hash, current);
-    OPENSSL_cleanse(out->user.password_hash, sizeof out->user.password_hash);
+    ok = found && password_verify(u.password_hash, current);
+    OPENSSL_cleanse(u.password_hash, sizeof u.password_hash);
     if (!ok) {
-        fail(out, AUTH_BAD_CREDENTIALS);
+        rc = svc_fail(e, SVC_FORBIDDEN, "wrong_password", "current",
+                      "the current password is wrong");
         goto out;
     }
-    if (!new_password_hash(new_password, out->user.login_id, hash, sizeof hash, out)) {
+    if ((rc = new_password_hash(new_password, u.login_id, hash, sizeof hash, "new", e)) != SVC_OK) {
         goto out;
     }
+    /* The user's other sessions end; the current one (none for a token)
+     * stays. */
     if ((st = db_begin(c)) != DB_OK ||
         (st = db_auth_set_password(c, account_id, user_id, hash, now)) != DB_OK ||
-        (st = db_auth_sessions_delete_user(c, account_id, user_id, keep_session, NULL)) != DB_OK ||
-        (st = audit_write(c, who, "auth.password_change", "user", user_id, NULL)) != DB_OK ||
+        (st = db_auth_sessions_delete_user(c, account_id, user_id, a->session_id, NULL)) != DB_OK ||
+        (st = audit_write(c, &who, "auth.password_change", "user", user_id, NULL)) != DB_OK ||
         (st = db_commit(c)) != DB_OK) {
-        fail_db(out, st);
+        rc = svc_fail_db(e, st, NULL);
         goto out;
     }
     auth_forget_identities();
-    out->code = AUTH_OK;
 out:
-    db_release(s->pool, c);
+    db_release(a->srv->pool, c);
+    return rc;
 }
 
 /* The reset mail in the seven portal languages: its subject, its text
@@ -1222,8 +1333,8 @@ out:
     return rc;
 }
 
-void svc_auth_reset(srv *s, const char *token, const char *password, const char *ip,
-                    auth_outcome *out)
+svc_status svc_auth_reset(srv *s, const char *token, const char *password, const char *ip,
+                          svc_error *e)
 {
     audit_who who = {0, 0, false, ip};
     unsigned char hash[AUTH_SHA256_BYTES];
@@ -1232,33 +1343,35 @@ void svc_auth_reset(srv *s, const char *token, const char *password, const char 
     bool found = false;
     db_conn *c = NULL;
     db_status st;
+    svc_status rc = SVC_OK;
+    db_auth_user u;
     int64_t now = auth_now();
 
-    memset(out, 0, sizeof *out);
+    memset(&u, 0, sizeof u);
     auth_sha256(token, strlen(token), hash);
     if ((st = db_acquire(s->pool, DB_WAIT_MS, &c)) != DB_OK) {
-        fail_db(out, st);
-        return;
+        return svc_fail_db(e, st, NULL);
     }
     if ((st = db_begin(c)) != DB_OK ||
         (st = db_auth_reset_take(c, hash, now, &account_id, &user_id, &found)) != DB_OK) {
-        fail_db(out, st);
+        rc = svc_fail_db(e, st, NULL);
         goto out;
     }
     if (!found) {
-        fail(out, AUTH_BAD_TOKEN);
+        rc = svc_fail(e, SVC_INVALID, "invalid_token", "token",
+                      "the reset link is unknown, used or expired");
         goto out;
     }
-    if ((st = db_auth_find_user(c, account_id, user_id, "0.0.0.0", &out->user, &found)) !=
-            DB_OK ||
+    if ((st = db_auth_find_user(c, account_id, user_id, "0.0.0.0", &u, &found)) != DB_OK ||
         !found) {
-        fail_db(out, st == DB_OK ? DB_ERROR : st);
+        rc = svc_fail_db(e, st == DB_OK ? DB_ERROR : st, NULL);
         goto out;
     }
-    OPENSSL_cleanse(out->user.password_hash, sizeof out->user.password_hash);
+    OPENSSL_cleanse(u.password_hash, sizeof u.password_hash);
     /* A refused password leaves the link unused (rollback), so the user can
      * try again with a better one. */
-    if (!new_password_hash(password, out->user.login_id, pw_hash, sizeof pw_hash, out)) {
+    if ((rc = new_password_hash(password, u.login_id, pw_hash, sizeof pw_hash, "password", e)) !=
+        SVC_OK) {
         goto out;
     }
     who.account_id = account_id;
@@ -1271,51 +1384,47 @@ void svc_auth_reset(srv *s, const char *token, const char *password, const char 
         (st = db_auth_sessions_delete_user(c, account_id, user_id, 0, NULL)) != DB_OK ||
         (st = audit_write(c, &who, "auth.password_reset", "user", user_id, NULL)) != DB_OK ||
         (st = db_commit(c)) != DB_OK) {
-        fail_db(out, st);
+        rc = svc_fail_db(e, st, NULL);
         goto out;
     }
     auth_forget_identities();
-    out->code = AUTH_OK;
 out:
     db_release(s->pool, c); /* rolls back an unfinished transaction */
+    return rc;
 }
 
-void svc_auth_totp_enrol(srv *s, long long account_id, long long user_id, char *secret_b32,
-                         char *uri, auth_outcome *out)
+svc_status svc_auth_totp_enrol(const svc_actor *a, char *secret_b32, char *uri, svc_error *e)
 {
     unsigned char secret[TOTP_SECRET_BYTES];
     char label[400], enc[1200];
+    db_auth_user u;
     bool found = false;
     db_conn *c = NULL;
     db_status st;
     size_t n = 0;
 
-    memset(out, 0, sizeof *out);
+    memset(&u, 0, sizeof u);
     if (auth_random(secret, sizeof secret) != 0 || totp_base32(secret, sizeof secret, secret_b32,
                                                                64) < 0) {
-        fail(out, AUTH_INTERNAL);
-        return;
+        return internal(e);
     }
-    if ((st = db_acquire(s->pool, DB_WAIT_MS, &c)) != DB_OK) {
-        fail_db(out, st);
-        return;
+    if ((st = db_acquire(a->srv->pool, DB_WAIT_MS, &c)) != DB_OK) {
+        return svc_fail_db(e, st, NULL);
     }
-    st = db_auth_find_user(c, account_id, user_id, "0.0.0.0", &out->user, &found);
-    OPENSSL_cleanse(out->user.password_hash, sizeof out->user.password_hash);
+    st = db_auth_find_user(c, a->account_id, a->user_id, "0.0.0.0", &u, &found);
+    OPENSSL_cleanse(u.password_hash, sizeof u.password_hash);
     if (st == DB_OK && found) {
-        st = db_auth_totp_set_pending(c, account_id, user_id, secret, (int)sizeof secret);
+        st = db_auth_totp_set_pending(c, a->account_id, a->user_id, secret, (int)sizeof secret);
     }
-    db_release(s->pool, c);
+    db_release(a->srv->pool, c);
     OPENSSL_cleanse(secret, sizeof secret);
     if (st != DB_OK || !found) {
-        fail_db(out, st == DB_OK ? DB_ERROR : st);
-        return;
+        return svc_fail_db(e, st == DB_OK ? DB_ERROR : st, NULL);
     }
     /* otpauth://totp/Metron:<account>%2F<user>?secret=...&issuer=Metron
      * (Key Uri Format): the label is percent-encoded. */
-    snprintf(label, sizeof label, "%s/%s",
-             out->user.account_login[0] ? out->user.account_login : "trial",
-             out->user.email_login ? out->user.email : out->user.login_id);
+    snprintf(label, sizeof label, "%s/%s", u.account_login[0] ? u.account_login : "trial",
+             u.email_login ? u.email : u.login_id);
     for (const unsigned char *p = (const unsigned char *)label; *p && n + 4 < sizeof enc; p++) {
         if (isalnum(*p) || *p == '-' || *p == '.' || *p == '_' || *p == '~') {
             enc[n++] = (char)*p;
@@ -1328,68 +1437,80 @@ void svc_auth_totp_enrol(srv *s, long long account_id, long long user_id, char *
              "otpauth://totp/Metron:%s?secret=%s&issuer=Metron&algorithm=SHA1&digits=%d&"
              "period=%d",
              enc, secret_b32, TOTP_DIGITS, TOTP_STEP_S);
-    out->code = AUTH_OK;
+    return SVC_OK;
 }
 
-void svc_auth_totp_confirm(srv *s, const audit_who *who, const char *code, auth_outcome *out)
+svc_status svc_auth_totp_confirm(const svc_actor *a, const char *code, svc_error *e)
 {
-    long long account_id = who->account_id, user_id = who->user_id;
+    audit_who who = svc_who(a);
+    long long account_id = a->account_id, user_id = a->user_id;
     unsigned char secret[64], pending[64];
     int secret_len = 0, pending_len = 0;
     int64_t last_step = -1, step = -1, now = auth_now();
     db_conn *c = NULL;
     db_status st;
+    svc_status rc = SVC_OK;
 
-    memset(out, 0, sizeof *out);
-    if ((st = db_acquire(s->pool, DB_WAIT_MS, &c)) != DB_OK) {
-        fail_db(out, st);
-        return;
+    if ((st = db_acquire(a->srv->pool, DB_WAIT_MS, &c)) != DB_OK) {
+        return svc_fail_db(e, st, NULL);
     }
     st = db_auth_totp_get(c, account_id, user_id, secret, &secret_len, pending, &pending_len,
                           &last_step);
     if (st != DB_OK) {
-        fail_db(out, st);
+        rc = svc_fail_db(e, st, NULL);
         goto out;
     }
     if (pending_len == 0) {
-        fail(out, AUTH_BAD_CHALLENGE); /* nothing to confirm */
+        rc = svc_fail(e, SVC_CONFLICT, "no_enrolment", NULL,
+                      "start with POST /api/v1/me/totp/enrol"); /* nothing to confirm */
         goto out;
     }
     /* A new secret starts a new sequence: any step of the window is fresh,
-     * but the step used stays spent. */
+     * but the step used stays spent. A wrong code of a signed-in user is a
+     * refused value (400), not an ended session (401): clients take a 401
+     * to mean "sign in again". */
     if (!totp_verify(pending, (size_t)pending_len, code, now, -1, &step)) {
-        fail(out, AUTH_BAD_CODE);
+        rc = svc_fail(e, SVC_INVALID, "invalid_code", "code",
+                      "the code does not match the pending secret");
         goto out;
     }
     if ((st = db_begin(c)) != DB_OK ||
         (st = db_auth_totp_confirm(c, account_id, user_id, step)) != DB_OK ||
-        (st = audit_write(c, who, "auth.two_step_change", "user", user_id,
+        (st = audit_write(c, &who, "auth.two_step_change", "user", user_id,
                           "{\"two_step\":\"totp\"}")) != DB_OK ||
         (st = db_commit(c)) != DB_OK) {
-        fail_db(out, st);
+        rc = svc_fail_db(e, st, NULL);
         goto out;
     }
-    out->code = AUTH_OK;
 out:
     OPENSSL_cleanse(secret, sizeof secret);
     OPENSSL_cleanse(pending, sizeof pending);
-    db_release(s->pool, c);
+    db_release(a->srv->pool, c);
+    return rc;
 }
 
-db_status svc_auth_set_two_step(srv *s, const audit_who *who, const char *mode)
+svc_status svc_auth_set_two_step(const svc_actor *a, const char *mode, svc_error *e)
 {
+    audit_who who = svc_who(a);
     db_conn *c = NULL;
-    db_status st = db_acquire(s->pool, DB_WAIT_MS, &c);
+    db_status st;
+    if (strcmp(mode, "off") != 0 && strcmp(mode, "email") != 0) {
+        return svc_fail(e, SVC_INVALID, "invalid_value", "mode",
+                        "'mode' must be \"off\" or \"email\" (TOTP: enrol and confirm)");
+    }
+    st = db_acquire(a->srv->pool, DB_WAIT_MS, &c);
     if (st == DB_OK && (st = db_begin(c)) == DB_OK &&
-        (st = db_auth_set_two_step(c, who->account_id, who->user_id, mode)) == DB_OK) {
-        st = audit_write_kv(c, who, "auth.two_step_change", "user", who->user_id, "two_step",
-                            mode);
+        (st = db_auth_set_two_step(c, a->account_id, a->user_id, mode)) == DB_OK) {
+        st = audit_write_kv(c, &who, "auth.two_step_change", "user", a->user_id, "two_step", mode);
     }
     if (st == DB_OK) {
         st = db_commit(c);
     }
-    db_release(s->pool, c);
-    return st;
+    db_release(a->srv->pool, c);
+    if (st == DB_CONSTRAINT) {
+        return svc_fail(e, SVC_CONFLICT, "no_email", "mode", "the user has no e-mail address");
+    }
+    return st == DB_OK ? SVC_OK : svc_fail_db(e, st, NULL);
 }
 
 void svc_plan_refusal(mt_plan plan, mt_quota q, svc_error *e)
@@ -1401,58 +1522,149 @@ void svc_plan_refusal(mt_plan plan, mt_quota q, svc_error *e)
     svc_fail_quota(e, plan, q, err.msg);
 }
 
-void auth_outcome_error(const auth_outcome *o, svc_error *e)
+/* ---------------------------------------------------- IP allow-list (A7) */
+
+/* The stored allow-list as JSON text: 100 entries of at most 49 characters. */
+#define IP_LIST_TEXT_MAX 8192
+#define MAX_IP_ENTRIES 100
+
+svc_status svc_auth_ip_list_get(const svc_actor *a, cJSON **out, svc_error *e)
 {
-    switch (o->code) {
-    case AUTH_BAD_CREDENTIALS:
-        svc_fail(e, SVC_UNAUTHENTICATED, "invalid_credentials", NULL,
-                 "the login ID or the password is wrong");
-        break;
-    case AUTH_THROTTLED:
-        svc_fail(e, SVC_THROTTLED, "throttled", NULL,
-                 "too many failed attempts; try again in %lld seconds",
-                 (long long)o->retry_after);
-        e->retry_after = o->retry_after;
-        break;
-    case AUTH_TRIAL_EXPIRED:
-        svc_fail(e, SVC_FORBIDDEN, "trial_expired", NULL,
-                 "the trial has ended: sign-in is no longer possible");
-        break;
-    case AUTH_FROZEN:
-        svc_fail(e, SVC_FORBIDDEN, "account_frozen", NULL, "the account is frozen");
-        break;
-    case AUTH_DISABLED:
-        svc_fail(e, SVC_FORBIDDEN, "user_disabled", NULL, "this user is disabled");
-        break;
-    case AUTH_IP_DENIED:
-        svc_fail(e, SVC_FORBIDDEN, "ip_not_allowed", NULL,
-                 "the account does not allow access from this address");
-        break;
-    case AUTH_PLAN_LIMIT: svc_plan_refusal((mt_plan)o->plan, o->quota, e); break;
-    case AUTH_BAD_CODE:
-        svc_fail(e, SVC_UNAUTHENTICATED, "invalid_code", "code",
-                 "the code is wrong, expired or already used");
-        break;
-    case AUTH_BAD_CHALLENGE:
-        svc_fail(e, SVC_UNAUTHENTICATED, "invalid_challenge", "challenge",
-                 "the sign-in attempt has expired: sign in again");
-        break;
-    case AUTH_BAD_TOKEN:
-        svc_fail(e, SVC_INVALID, "invalid_token", "token",
-                 "the reset link is unknown, used or expired");
-        break;
-    case AUTH_UNAUTHENTICATED:
-        svc_fail(e, SVC_UNAUTHENTICATED, "unauthenticated", NULL, "sign in first");
-        break;
-    case AUTH_POLICY:
-        svc_fail(e, SVC_INVALID, password_policy_code((pw_policy)o->policy), "password", "%s",
-                 password_policy_message((pw_policy)o->policy));
-        break;
-    case AUTH_MAIL_FAILED:
-        svc_fail(e, SVC_UNAVAILABLE, "mail_unavailable", NULL,
-                 "the e-mail could not be sent; try again later");
-        break;
-    case AUTH_DB: svc_fail_db(e, o->db, NULL); break;
-    default: svc_fail(e, SVC_INTERNAL, NULL, NULL, NULL); break;
+    char *text;
+    db_conn *c = NULL;
+    db_status st;
+    *out = NULL;
+    /* On the heap: a worker's stack is 100 KiB in all (docs/server.md). */
+    if ((text = malloc(IP_LIST_TEXT_MAX)) == NULL) {
+        return internal(e);
     }
+    if ((st = db_acquire(a->srv->pool, DB_WAIT_MS, &c)) == DB_OK) {
+        st = db_auth_ip_list_get(c, a->account_id, text, IP_LIST_TEXT_MAX);
+    }
+    db_release(a->srv->pool, c);
+    if (st != DB_OK) {
+        free(text);
+        return svc_fail_db(e, st, NULL);
+    }
+    *out = cJSON_CreateObject();
+    cJSON_AddItemToObject(*out, "ip_allow_list", cJSON_Parse(text));
+    free(text);
+    return SVC_OK;
+}
+
+/* Whether "s" is an IPv4/IPv6 address with an optional /prefix. */
+static bool cidr_ok(const char *s)
+{
+    char addr[64];
+    const char *slash = strchr(s, '/');
+    size_t len = slash ? (size_t)(slash - s) : strlen(s);
+    unsigned char buf[16];
+    int max;
+    if (len == 0 || len >= sizeof addr) {
+        return false;
+    }
+    memcpy(addr, s, len);
+    addr[len] = '\0';
+    if (inet_pton(AF_INET, addr, buf) == 1) {
+        max = 32;
+    } else if (inet_pton(AF_INET6, addr, buf) == 1) {
+        max = 128;
+    } else {
+        return false;
+    }
+    if (slash != NULL) {
+        char *end;
+        long p;
+        if (slash[1] < '0' || slash[1] > '9') {
+            return false;
+        }
+        p = strtol(slash + 1, &end, 10);
+        if (*end != '\0' || p < 0 || p > max) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* The change, its audit entry (the list as stored) and the lock-out check
+ * in one transaction: a refused list leaves neither. "after" and "detail"
+ * are the caller's IP_LIST_TEXT_MAX (+ 32) buffers. */
+static svc_status ip_list_store(const svc_actor *a, const char *text, char *after, char *detail,
+                                cJSON **out, svc_error *e)
+{
+    audit_who who = svc_who(a);
+    db_conn *c = NULL;
+    db_status st;
+    db_auth_user me;
+    bool found = false;
+
+    if ((st = db_acquire(a->srv->pool, DB_WAIT_MS, &c)) == DB_OK && (st = db_begin(c)) == DB_OK &&
+        (st = db_auth_ip_list_set(c, a->account_id, text)) == DB_OK) {
+        st = db_auth_ip_list_get(c, a->account_id, after, IP_LIST_TEXT_MAX);
+    }
+    if (st == DB_OK) {
+        snprintf(detail, IP_LIST_TEXT_MAX + 32, "{\"ip_allow_list\":%s}", after);
+        st = audit_write(c, &who, "account.ip_allow_list_change", "account", a->account_id, detail);
+    }
+    if (st != DB_OK ||
+        (st = db_auth_find_user(c, a->account_id, a->user_id, a->ip, &me, &found)) != DB_OK) {
+        db_release(a->srv->pool, c);
+        return svc_fail_db(e, st, NULL);
+    }
+    OPENSSL_cleanse(me.password_hash, sizeof me.password_hash);
+    if (!found || !me.ip_ok) {
+        db_release(a->srv->pool, c); /* rolls back */
+        return svc_fail(e, SVC_CONFLICT, "would_lock_out", "ip_allow_list",
+                        "the list must allow your own address");
+    }
+    if ((st = db_commit(c)) != DB_OK) {
+        db_release(a->srv->pool, c);
+        return svc_fail_db(e, st, NULL);
+    }
+    db_release(a->srv->pool, c);
+    auth_forget_identities();
+    *out = cJSON_CreateObject();
+    cJSON_AddItemToObject(*out, "ip_allow_list", cJSON_Parse(after));
+    return SVC_OK;
+}
+
+svc_status svc_auth_ip_list_set(const svc_actor *a, const cJSON *list, cJSON **out, svc_error *e)
+{
+    const cJSON *entry;
+    char *text, *after, *detail;
+    int n = 0;
+    svc_status rc;
+
+    *out = NULL;
+    if (list == NULL) {
+        return svc_fail(e, SVC_INVALID, "missing", "ip_allow_list", "'ip_allow_list' is required");
+    }
+    if (!cJSON_IsArray(list)) {
+        return svc_fail(e, SVC_INVALID, "wrong_type", "ip_allow_list",
+                        "'ip_allow_list' must be an array");
+    }
+    cJSON_ArrayForEach(entry, list)
+    {
+        if (!cJSON_IsString(entry) || !cidr_ok(entry->valuestring)) {
+            return svc_fail(e, SVC_INVALID, "invalid_value", "ip_allow_list",
+                            "entry %d is not an address or CIDR block", n);
+        }
+        n++;
+    }
+    if (n > MAX_IP_ENTRIES) {
+        return svc_fail(e, SVC_INVALID, "too_long", "ip_allow_list", "at most 100 entries");
+    }
+    /* On the heap: a worker's stack is 100 KiB in all (docs/server.md). */
+    text = cJSON_PrintUnformatted(list);
+    after = malloc(IP_LIST_TEXT_MAX);
+    detail = malloc(IP_LIST_TEXT_MAX + 32);
+    if (text == NULL || after == NULL || detail == NULL) {
+        rc = internal(e);
+    } else {
+        rc = ip_list_store(a, text, after, detail, out, e);
+    }
+    cJSON_free(text);
+    free(after);
+    free(detail);
+    return rc;
 }

@@ -4,6 +4,7 @@
 #ifndef MTS_SVC_AUTH_H
 #define MTS_SVC_AUTH_H
 
+#include <cjson/cJSON.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -34,41 +35,20 @@
 #define AUTH_DEVICE_TTL_S (180 * 86400)
 #define AUTH_DEVICE_CAP 128
 
-typedef enum {
-    AUTH_OK = 0,
-    AUTH_TWO_STEP,        /* password right; the second step is awaited (challenge) */
-    AUTH_BAD_CREDENTIALS, /* 401 invalid_credentials: unknown user or wrong password */
-    AUTH_THROTTLED,       /* 429 throttled: retry_after */
-    AUTH_TRIAL_EXPIRED,   /* 403 trial_expired (L4) */
-    AUTH_FROZEN,          /* 403 account_frozen */
-    AUTH_DISABLED,        /* 403 user_disabled */
-    AUTH_IP_DENIED,       /* 403 ip_not_allowed (A7) */
-    AUTH_PLAN_LIMIT,      /* 403 plan_limit: quota / plan */
-    AUTH_BAD_CODE,        /* 401 invalid_code: wrong, expired or reused code */
-    AUTH_BAD_CHALLENGE,   /* 401 invalid_challenge: unknown or expired challenge */
-    AUTH_BAD_TOKEN,       /* 400 invalid_token: unknown, used or expired reset link */
-    AUTH_UNAUTHENTICATED, /* 401 unauthenticated: no or dead session/token */
-    AUTH_POLICY,          /* 400 A6 policy: policy */
-    AUTH_MAIL_FAILED,     /* 503 mail_unavailable */
-    AUTH_DB,              /* database trouble: db */
-    AUTH_INTERNAL         /* 500 */
-} auth_result;
-
+/* What a sign-in step or a resolved cookie or token gives: the user and
+ * their plan, and for a sign-in the secret to hand to the client. The
+ * failures are the caller's svc_error (svc.h). */
 typedef struct {
-    auth_result code;
-    db_status db;              /* AUTH_DB */
-    int64_t retry_after;       /* AUTH_THROTTLED: seconds */
-    mt_quota quota;            /* AUTH_PLAN_LIMIT */
-    int policy;                /* AUTH_POLICY: a pw_policy */
+    db_auth_user user;         /* the user (session_id: the session or token row) */
     int plan;                  /* the effective mt_plan of the user's account */
-    db_auth_user user;         /* the user (when known) */
-    char secret[64];           /* AUTH_OK: the new cookie value or API token;
-                                * AUTH_TWO_STEP: the challenge */
+    bool challenge;            /* a sign-in whose password was right and whose second
+                                * step is awaited: "secret" is the challenge */
+    char secret[64];           /* the new cookie value or API token, or the challenge */
     int64_t expires;           /* the token's expiry (Unix s) */
     bool is_token;             /* secret is an API token (not a cookie) */
     char device[AUTH_DEVICE_CAP]; /* svc_auth_login() for a session: when the password
                                    * was right, the known-device cookie to set; else "" */
-} auth_outcome;
+} auth_grant;
 
 /* What a login form sends: "account" + "user" (A1, alternative login ID
  * included), or "email" for Trial; and "password". "ip" is the client
@@ -88,80 +68,105 @@ typedef struct {
 int svc_auth_effective_plan(const db_auth_user *u, int64_t now);
 
 /* Sign in. "want_token": a Web API token (A2, Pro only) instead of a portal
- * session. AUTH_OK: out->secret is the cookie value (or the token, with
- * out->expires); AUTH_TWO_STEP: out->secret is the challenge and
- * out->user.two_step the method ("email": a code was mailed). Failures as
- * in auth_result; unknown users and wrong passwords are answered alike and
- * in about the same time, and both count towards throttling. */
-void svc_auth_login(srv *s, const auth_login *in, bool want_token, auth_outcome *out);
+ * session. SVC_OK: out->secret is the cookie value (or the token, with
+ * out->expires), or, with out->challenge, the challenge of the second step
+ * (out->user.two_step the method; "email": a code was mailed). Failures:
+ * SVC_UNAUTHENTICATED invalid_credentials (unknown users and wrong
+ * passwords are answered alike and in about the same time, and both count
+ * towards throttling), SVC_THROTTLED throttled (retry_after), SVC_FORBIDDEN
+ * trial_expired / account_frozen / user_disabled / ip_not_allowed,
+ * SVC_PLAN_LIMIT (a token without P20), SVC_UNAVAILABLE mail_unavailable,
+ * SVC_DB, SVC_INTERNAL. A refusal of the user the password named (the
+ * forbidden ones, plan_limit) is audited on their account as
+ * auth.login_refused, and out->user then names them; after any other
+ * failure it names nobody. */
+MT_MUSTCHECK
+svc_status svc_auth_login(srv *s, const auth_login *in, bool want_token, auth_grant *out,
+                          svc_error *e);
 
-/* Complete a two-step login with "code" for "challenge". AUTH_OK as for
- * svc_auth_login(). */
-void svc_auth_two_step(srv *s, const char *challenge, const char *code, const char *ip,
-                       const char *user_agent, auth_outcome *out);
+/* Complete a two-step login with "code" for "challenge". SVC_OK as for
+ * svc_auth_login(); SVC_UNAUTHENTICATED invalid_challenge (unknown or
+ * expired) or invalid_code (wrong, expired or reused: audited as above),
+ * SVC_THROTTLED, the account's refusals as for svc_auth_login(). */
+MT_MUSTCHECK
+svc_status svc_auth_two_step(srv *s, const char *challenge, const char *code, const char *ip,
+                             const char *user_agent, auth_grant *out, svc_error *e);
 
-/* Who a session cookie value or a bearer token stands for, at "ip". AUTH_OK
+/* Who a session cookie value or a bearer token stands for, at "ip". SVC_OK
  * with out->user (session_id = the session or token row) and out->plan;
- * AUTH_UNAUTHENTICATED, AUTH_TRIAL_EXPIRED, AUTH_FROZEN, AUTH_IP_DENIED,
- * AUTH_PLAN_LIMIT (a token after a downgrade), AUTH_DB. */
-void svc_auth_resolve_cookie(srv *s, const char *cookie, const char *ip, auth_outcome *out);
-void svc_auth_resolve_token(srv *s, const char *token, const char *ip, auth_outcome *out);
+ * SVC_UNAUTHENTICATED unauthenticated, SVC_FORBIDDEN trial_expired /
+ * account_frozen / user_disabled / ip_not_allowed, SVC_PLAN_LIMIT (a token
+ * after a downgrade), SVC_DB. */
+MT_MUSTCHECK
+svc_status svc_auth_resolve_cookie(srv *s, const char *cookie, const char *ip, auth_grant *out,
+                                   svc_error *e);
+MT_MUSTCHECK
+svc_status svc_auth_resolve_token(srv *s, const char *token, const char *ip, auth_grant *out,
+                                  svc_error *e);
 
-/* End one session. */
-db_status svc_auth_logout(srv *s, long long account_id, long long session_id);
-
-/* ------------------------------------------------ own sessions and tokens
+/* ------------------------------------------------ the signed-in user
  *
- * "who" is the signed-in user (audit.h); every function touches only their
- * own rows. Changes are audited in their transaction and forget resolved
- * identities (auth_forget_identities()) after the commit. */
+ * "a" is the signed-in user; every function touches only their own rows.
+ * Changes are audited in their transaction and forget resolved identities
+ * (auth_forget_identities()) after the commit. */
 
-/* The user's live sessions as a JSON array text into *json (caller frees),
- * "current_id" marked current (db_auth_sessions_json). */
-db_status svc_auth_sessions_list(srv *s, const audit_who *who, long long current_id,
-                                 char **json);
+/* End the actor's session (sign out). SVC_INVALID not_a_session for an API
+ * token (tokens expire by themselves). */
+MT_MUSTCHECK
+svc_status svc_auth_logout(const svc_actor *a, svc_error *e);
 
-/* End the user's session "session_id" (*found false when it is not one of
- * theirs). Audited as auth.session_end. */
-db_status svc_auth_session_end(srv *s, const audit_who *who, long long session_id,
-                               bool *found);
+/* The signed-in user as stored now, seen from the actor's address (the
+ * allow-list verdict), into "out" (password hash cleared).
+ * SVC_UNAUTHENTICATED when the user is gone. */
+MT_MUSTCHECK
+svc_status svc_auth_session_user(const svc_actor *a, db_auth_user *out, svc_error *e);
 
-/* End every session of the user but "keep_id" (0 = all); *n_ended.
- * Audited as auth.sessions_end. */
-db_status svc_auth_sessions_end_all(srv *s, const audit_who *who, long long keep_id,
-                                    long long *n_ended);
+/* The user's live sessions, the actor's own marked current:
+ * {"items": [...]} into *out (caller owns) (db_auth_sessions_json). */
+MT_MUSTCHECK
+svc_status svc_auth_sessions_list(const svc_actor *a, cJSON **out, svc_error *e);
 
-/* The user's live API tokens as a JSON array text into *json (caller
- * frees), "current_id" marked current (db_auth_tokens_json). */
-db_status svc_auth_tokens_list(srv *s, const audit_who *who, long long current_id,
-                               char **json);
+/* End the user's session "session_id" (SVC_NOT_FOUND "no such session"
+ * when it is not one of theirs). Audited as auth.session_end. */
+MT_MUSTCHECK
+svc_status svc_auth_session_end(const svc_actor *a, long long session_id, svc_error *e);
 
-/* Revoke the user's token "token_id" (*found false when it is not one of
- * their live tokens). Audited as auth.token_revoke. */
-db_status svc_auth_token_revoke(srv *s, const audit_who *who, long long token_id,
-                                bool *found);
+/* End every session of the user but the actor's own (all of them for a
+ * token); *n_ended. Audited as auth.sessions_end. */
+MT_MUSTCHECK
+svc_status svc_auth_sessions_end_all(const svc_actor *a, long long *n_ended, svc_error *e);
 
-/* Name the user's live token "token_id" (name: up to 100 characters, "" for
- * none); *found false when it is not one of theirs. Audited as
- * auth.token_rename. */
-db_status svc_auth_token_rename(srv *s, const audit_who *who, long long token_id,
-                                const char *name, bool *found);
+/* The user's live API tokens, the actor's own marked current:
+ * {"items": [...]} into *out (caller owns) (db_auth_tokens_json). */
+MT_MUSTCHECK
+svc_status svc_auth_tokens_list(const svc_actor *a, cJSON **out, svc_error *e);
 
-/* An administrator ("who") ends every session of user "user_id" of their
- * account and revokes the user's API tokens; "keep_id" (0 = none) is a
- * session left alone (the administrator's own current one, when they name
- * themselves). *found false when the account has no such user. Audited as
+/* Revoke the user's token "token_id" (SVC_NOT_FOUND "no such token" when it
+ * is not one of their live tokens). Audited as auth.token_revoke. */
+MT_MUSTCHECK
+svc_status svc_auth_token_revoke(const svc_actor *a, long long token_id, svc_error *e);
+
+/* Name the user's live token "token_id" (name: up to 100 characters, ""
+ * for none); SVC_NOT_FOUND "no such token". Audited as auth.token_rename. */
+MT_MUSTCHECK
+svc_status svc_auth_token_rename(const svc_actor *a, long long token_id, const char *name,
+                                 svc_error *e);
+
+/* An administrator ("a") ends every session of user "user_id" of their
+ * account and revokes the user's API tokens; naming themselves, their own
+ * current session stays. SVC_NOT_FOUND "no such user". Audited as
  * user.sessions_end with the counts. */
-db_status svc_auth_user_sessions_end(srv *s, const audit_who *who, long long user_id,
-                                     long long keep_id, bool *found, long long *n_sessions,
-                                     long long *n_tokens);
+MT_MUSTCHECK
+svc_status svc_auth_user_sessions_end(const svc_actor *a, long long user_id, long long *n_sessions,
+                                      long long *n_tokens, svc_error *e);
 
-/* Change the signed-in user's ("who") password (A6) after checking
- * "current"; the user's other sessions end (the current session
- * "keep_session" stays). Audited as auth.password_change. */
-void svc_auth_change_password(srv *s, const audit_who *who, long long keep_session,
-                              const char *current, const char *new_password,
-                              auth_outcome *out);
+/* Change the signed-in user's password (A6) after checking "current"
+ * (SVC_FORBIDDEN wrong_password, field current; SVC_INVALID the policy's
+ * code, field new); the user's other sessions end (the actor's current
+ * session stays). Audited as auth.password_change. */
+MT_MUSTCHECK
+svc_status svc_auth_change_password(const svc_actor *a, const char *current,
+                                    const char *new_password, svc_error *e);
 
 /* Reset requests (A4) a user, a mailbox and a client address may make in
  * an hour (AUTH_THROTTLE_WINDOW_S without one starts the count again):
@@ -187,33 +192,48 @@ svc_status svc_auth_reset_request(srv *s, const auth_login *in, const char *base
                                   svc_error *e);
 
 /* A4: set "password" with the reset link's "token"; ends every session of
- * the user. Audited as auth.password_reset by the user, from "ip". AUTH_OK
- * with out->user filled; AUTH_BAD_TOKEN; AUTH_POLICY. */
-void svc_auth_reset(srv *s, const char *token, const char *password, const char *ip,
-                    auth_outcome *out);
+ * the user. Audited as auth.password_reset by the user, from "ip".
+ * SVC_INVALID invalid_token (field token) or the policy's code (field
+ * password), SVC_DB. */
+MT_MUSTCHECK
+svc_status svc_auth_reset(srv *s, const char *token, const char *password, const char *ip,
+                          svc_error *e);
 
-/* TOTP enrolment: a new pending secret into "secret_b32"/"uri" (caps 64 /
- * SVC_AUTH_URI_CAP). Then confirm with a code from the app. */
+/* TOTP enrolment of the signed-in user: a new pending secret into
+ * "secret_b32"/"uri" (caps 64 / SVC_AUTH_URI_CAP). Then confirm with a
+ * code from the app. */
 #define SVC_AUTH_URI_CAP 1400
-void svc_auth_totp_enrol(srv *s, long long account_id, long long user_id, char *secret_b32,
-                         char *uri, auth_outcome *out);
-/* Confirming is audited as auth.two_step_change, by "who". */
-void svc_auth_totp_confirm(srv *s, const audit_who *who, const char *code, auth_outcome *out);
+MT_MUSTCHECK
+svc_status svc_auth_totp_enrol(const svc_actor *a, char *secret_b32, char *uri, svc_error *e);
 
-/* Set the user's ("who") own two-step method to "off" or "email" (audited
- * as auth.two_step_change). DB_CONSTRAINT: "email" without an address. */
-db_status svc_auth_set_two_step(srv *s, const audit_who *who, const char *mode);
+/* Confirm the pending secret with "code": two_step becomes "totp".
+ * SVC_CONFLICT no_enrolment (nothing pending), SVC_INVALID invalid_code
+ * (field code). Audited as auth.two_step_change. */
+MT_MUSTCHECK
+svc_status svc_auth_totp_confirm(const svc_actor *a, const char *code, svc_error *e);
 
-/* The failure "o" (o->code neither AUTH_OK nor AUTH_TWO_STEP) as the
- * service contract's svc_error: SVC_UNAUTHENTICATED invalid_credentials /
- * invalid_code / invalid_challenge / unauthenticated, SVC_THROTTLED
- * throttled (retry_after), SVC_FORBIDDEN trial_expired / account_frozen /
- * user_disabled / ip_not_allowed, SVC_PLAN_LIMIT, SVC_INVALID
- * invalid_token or the A6 policy's code (field password), SVC_UNAVAILABLE
- * mail_unavailable, SVC_DB, SVC_INTERNAL. */
-void auth_outcome_error(const auth_outcome *o, svc_error *e);
+/* Set the user's own two-step method to "off" or "email" (SVC_INVALID for
+ * another, field mode; SVC_CONFLICT no_email for "email" without an
+ * address). Audited as auth.two_step_change. */
+MT_MUSTCHECK
+svc_status svc_auth_set_two_step(const svc_actor *a, const char *mode, svc_error *e);
 
 /* "q" is not available on "plan": SVC_PLAN_LIMIT with core's words. */
 void svc_plan_refusal(mt_plan plan, mt_quota q, svc_error *e);
+
+/* The account's IP allow-list (A7; the caller checked P21):
+ * {"ip_allow_list": [...]} into *out (caller owns). */
+MT_MUSTCHECK
+svc_status svc_auth_ip_list_get(const svc_actor *a, cJSON **out, svc_error *e);
+
+/* Replace the account's allow-list with the JSON array "list" of IPv4 or
+ * IPv6 addresses with an optional /prefix (at most 100; an empty list
+ * allows every address): SVC_INVALID missing / wrong_type / invalid_value
+ * / too_long (field ip_allow_list), SVC_CONFLICT would_lock_out when the
+ * list would not allow the actor's own address (nothing changes). Audited
+ * as account.ip_allow_list_change; {"ip_allow_list": [...]} as stored into
+ * *out (caller owns). */
+MT_MUSTCHECK
+svc_status svc_auth_ip_list_set(const svc_actor *a, const cJSON *list, cJSON **out, svc_error *e);
 
 #endif

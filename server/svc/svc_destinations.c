@@ -12,6 +12,7 @@
 #include "auth.h"
 #include "db_apps.h"
 #include "db_recipients.h"
+#include "json_out.h"
 #include "svc_recipients.h"
 #include "svc_tx.h"
 
@@ -57,35 +58,78 @@ static svc_status admin_only(const svc_actor *a, svc_error *e)
     return SVC_OK;
 }
 
-svc_status svc_destination_list(const svc_actor *a, db_destination **out, int *n,
-                                svc_error *e)
+static cJSON *destination_json(const db_destination *d)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (o == NULL) {
+        return NULL;
+    }
+    json_add_int(o, "id", d->id);
+    json_add_str(o, "kind", d->kind);
+    json_add_str(o, "name", d->name);
+    json_add_str(o, "address", d->address);
+    json_add_str(o, "language", d->language);
+    cJSON_AddBoolToObject(o, "enabled", d->enabled);
+    if (d->last_state != NULL) {
+        cJSON *l = cJSON_AddObjectToObject(o, "last_delivery");
+        if (l != NULL) {
+            json_add_str(l, "state", d->last_state);
+            json_add_str(l, "at", d->last_at);
+            json_add_str(l, "error", d->last_error);
+        }
+    } else {
+        cJSON_AddNullToObject(o, "last_delivery");
+    }
+    json_add_str(o, "created_at", d->created_at);
+    json_add_str(o, "updated_at", d->updated_at);
+    return o;
+}
+
+svc_status svc_destination_list(const svc_actor *a, cJSON **out, svc_error *e)
 {
     db_conn *c = NULL;
+    db_destination *rows = NULL;
+    int n = 0;
+    cJSON *o, *items;
     db_status st = db_acquire(a->srv->pool, DB_WAIT_MS, &c);
     *out = NULL;
-    *n = 0;
     if (st == DB_OK) {
-        st = db_destination_list(c, a->account_id, out, n);
+        st = db_destination_list(c, a->account_id, &rows, &n);
         db_release(a->srv->pool, c);
     }
     if (st != DB_OK) {
         return svc_fail_db(e, st, NULL);
     }
-    for (int i = 0; i < *n; i++) {
-        mask_row(&(*out)[i]);
+    o = cJSON_CreateObject();
+    items = o != NULL ? cJSON_AddArrayToObject(o, "items") : NULL;
+    for (int i = 0; items != NULL && i < n; i++) {
+        cJSON *x;
+        mask_row(&rows[i]);
+        x = destination_json(&rows[i]);
+        if (x == NULL || !cJSON_AddItemToArray(items, x)) {
+            cJSON_Delete(x);
+            items = NULL;
+        }
     }
+    db_destination_free(rows, n);
+    if (items == NULL) {
+        cJSON_Delete(o);
+        return svc_fail_nomem(e);
+    }
+    *out = o;
     return SVC_OK;
 }
 
-svc_status svc_destination_get(const svc_actor *a, long long id, db_destination *out,
-                               svc_error *e)
+/* Destination "id" of the account into "d" (free with
+ * db_destination_clear()), address masked; SVC_NOT_FOUND. */
+static svc_status destination_row(const svc_actor *a, long long id, db_destination *d, svc_error *e)
 {
     db_conn *c = NULL;
     bool found = false;
     db_status st = db_acquire(a->srv->pool, DB_WAIT_MS, &c);
-    memset(out, 0, sizeof *out);
+    memset(d, 0, sizeof *d);
     if (st == DB_OK) {
-        st = db_destination_get(c, a->account_id, id, out, &found);
+        st = db_destination_get(c, a->account_id, id, d, &found);
         db_release(a->srv->pool, c);
     }
     if (st != DB_OK) {
@@ -94,8 +138,21 @@ svc_status svc_destination_get(const svc_actor *a, long long id, db_destination 
     if (!found) {
         return svc_fail(e, SVC_NOT_FOUND, "not_found", NULL, "no such destination");
     }
-    mask_row(out);
+    mask_row(d);
     return SVC_OK;
+}
+
+svc_status svc_destination_get(const svc_actor *a, long long id, cJSON **out, svc_error *e)
+{
+    db_destination d;
+    svc_status rc = destination_row(a, id, &d, e);
+    *out = NULL;
+    if (rc != SVC_OK) {
+        return rc;
+    }
+    *out = destination_json(&d);
+    db_destination_clear(&d);
+    return *out != NULL ? SVC_OK : svc_fail_nomem(e);
 }
 
 static bool kind_valid(const char *k)
@@ -360,8 +417,7 @@ svc_status svc_destination_test(const svc_actor *a, long long id, notify_result 
     svc_status rc;
     notify_to to = {NOTIFY_TO_DESTINATION, id, NULL, NULL};
     memset(out, 0, sizeof *out);
-    if ((rc = admin_only(a, e)) != SVC_OK ||
-        (rc = svc_destination_get(a, id, &d, e)) != SVC_OK) {
+    if ((rc = admin_only(a, e)) != SVC_OK || (rc = destination_row(a, id, &d, e)) != SVC_OK) {
         return rc;
     }
     rc = send_test(a, &to, d.name, d.kind, out, e);
@@ -422,14 +478,81 @@ static svc_status admin_reads(const svc_actor *a, svc_error *e)
     return SVC_OK;
 }
 
-svc_status svc_delivery_list(const svc_actor *a, const db_delivery_filter *f, db_delivery **out,
-                             int *n, svc_error *e)
+/* A number member, or null for 0 (none). */
+static void add_id_or_null(cJSON *o, const char *name, long long v)
+{
+    if (v > 0) {
+        json_add_int(o, name, v);
+    } else {
+        cJSON_AddNullToObject(o, name);
+    }
+}
+
+static cJSON *delivery_json(const db_delivery *d)
+{
+    cJSON *o = cJSON_CreateObject(), *t;
+    if (o == NULL) {
+        return NULL;
+    }
+    json_add_int(o, "id", d->id);
+    json_add_int(o, "message_id", d->message_id);
+    json_add_str(o, "kind", d->kind);
+    json_add_str(o, "key", d->key);
+    t = cJSON_AddObjectToObject(o, "target");
+    if (t != NULL) {
+        json_add_str(t, "type", d->target_type);
+        add_id_or_null(t, "destination_id", d->destination_id);
+        add_id_or_null(t, "recipient_id", d->recipient_id);
+        add_id_or_null(t, "user_id", d->user_id);
+        json_add_str(t, "address", d->address);
+    }
+    json_add_str(o, "channel", d->channel);
+    json_add_str(o, "language", d->language);
+    json_add_str(o, "severity", d->severity);
+    json_add_str(o, "title", d->title);
+    json_add_str(o, "state", d->state);
+    json_add_int(o, "attempts", d->attempts);
+    json_add_int(o, "failures", d->failures);
+    json_add_str(o, "next_at", d->next_at);
+    json_add_str(o, "created_at", d->created_at);
+    json_add_str(o, "sent_at", d->sent_at);
+    json_add_str(o, "last_error", d->last_error);
+    cJSON_AddBoolToObject(o, "sensitive", d->sensitive);
+    return o;
+}
+
+static cJSON *attempt_json(const db_attempt *at)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (o == NULL) {
+        return NULL;
+    }
+    json_add_int(o, "n", at->n);
+    json_add_str(o, "started_at", at->started_at);
+    json_add_str(o, "ended_at", at->ended_at);
+    if (at->duration_ms != NULL) {
+        cJSON_AddNumberToObject(o, "duration_ms", strtod(at->duration_ms, NULL));
+    } else {
+        cJSON_AddNullToObject(o, "duration_ms");
+    }
+    json_add_str(o, "outcome", at->outcome);
+    add_id_or_null(o, "status", at->status);
+    json_add_str(o, "response", at->response);
+    json_add_str(o, "error", at->error);
+    json_add_str(o, "sender", at->owner);
+    return o;
+}
+
+svc_status svc_delivery_list(const svc_actor *a, const db_delivery_filter *f, cJSON **out,
+                             svc_error *e)
 {
     db_conn *c = NULL;
+    db_delivery *rows = NULL;
+    int n = 0;
     db_status st;
     svc_status rc;
+    cJSON *o, *items;
     *out = NULL;
-    *n = 0;
     if ((rc = admin_reads(a, e)) != SVC_OK) {
         return rc;
     }
@@ -443,47 +566,98 @@ svc_status svc_delivery_list(const svc_actor *a, const db_delivery_filter *f, db
                         "state must be one of: queued, sending, sent, retry, dead, cancelled");
     }
     if ((st = db_acquire(a->srv->pool, DB_WAIT_MS, &c)) == DB_OK) {
-        st = db_delivery_list(c, a->account_id, f, out, n);
+        st = db_delivery_list(c, a->account_id, f, &rows, &n);
         db_release(a->srv->pool, c);
     }
     if (st != DB_OK) {
         return svc_fail_db(e, st, NULL);
     }
-    for (int i = 0; i < *n; i++) {
-        mask_delivery(&(*out)[i]);
+    o = cJSON_CreateObject();
+    items = o != NULL ? cJSON_AddArrayToObject(o, "items") : NULL;
+    for (int i = 0; items != NULL && i < n; i++) {
+        cJSON *x;
+        mask_delivery(&rows[i]);
+        x = delivery_json(&rows[i]);
+        if (x == NULL || !cJSON_AddItemToArray(items, x)) {
+            cJSON_Delete(x);
+            items = NULL;
+        }
     }
+    if (items == NULL) {
+        cJSON_Delete(o);
+        db_delivery_free(rows, n);
+        return svc_fail_nomem(e);
+    }
+    /* A full page: the next one starts before its last row. */
+    if (n == f->limit) {
+        json_add_int(o, "next_before", rows[n - 1].id);
+    } else {
+        cJSON_AddNullToObject(o, "next_before");
+    }
+    db_delivery_free(rows, n);
+    *out = o;
     return SVC_OK;
 }
 
-svc_status svc_delivery_get(const svc_actor *a, long long id, db_delivery *out,
-                            db_attempt **attempts, int *n_attempts, svc_error *e)
+svc_status svc_delivery_get(const svc_actor *a, long long id, cJSON **out, svc_error *e)
 {
     db_conn *c = NULL;
+    db_delivery d;
+    db_attempt *att = NULL;
+    int n = 0;
     db_status st;
     svc_status rc;
     bool found = false;
-    memset(out, 0, sizeof *out);
-    *attempts = NULL;
-    *n_attempts = 0;
+    cJSON *o, *arr;
+    *out = NULL;
+    memset(&d, 0, sizeof d);
     if ((rc = admin_reads(a, e)) != SVC_OK) {
         return rc;
     }
     if ((st = db_acquire(a->srv->pool, DB_WAIT_MS, &c)) == DB_OK) {
-        st = db_delivery_get(c, a->account_id, id, out, &found);
+        st = db_delivery_get(c, a->account_id, id, &d, &found);
         if (st == DB_OK && found) {
-            st = db_attempt_list(c, a->account_id, id, attempts, n_attempts);
+            st = db_attempt_list(c, a->account_id, id, &att, &n);
         }
         db_release(a->srv->pool, c);
     }
     if (st != DB_OK) {
-        db_delivery_clear(out);
+        db_delivery_clear(&d);
+        db_attempt_free(att, n);
         return svc_fail_db(e, st, NULL);
     }
     if (!found) {
         return svc_fail(e, SVC_NOT_FOUND, "not_found", NULL, "no such delivery");
     }
-    mask_delivery(out);
-    return SVC_OK;
+    mask_delivery(&d);
+    o = delivery_json(&d);
+    if (o != NULL) {
+        cJSON *fields = d.fields ? cJSON_Parse(d.fields) : NULL;
+        json_add_str(o, "body", d.body);
+        if (fields != NULL) {
+            cJSON_AddItemToObject(o, "fields", fields);
+        } else {
+            cJSON_AddArrayToObject(o, "fields");
+        }
+        json_add_str(o, "link_url", d.link_url);
+        json_add_str(o, "link_label", d.link_label);
+        arr = cJSON_AddArrayToObject(o, "log");
+        for (int i = 0; arr != NULL && i < n; i++) {
+            cJSON *x = attempt_json(&att[i]);
+            if (x == NULL || !cJSON_AddItemToArray(arr, x)) {
+                cJSON_Delete(x);
+                arr = NULL;
+            }
+        }
+        if (arr == NULL) {
+            cJSON_Delete(o);
+            o = NULL;
+        }
+    }
+    db_delivery_clear(&d);
+    db_attempt_free(att, n);
+    *out = o;
+    return o != NULL ? SVC_OK : svc_fail_nomem(e);
 }
 
 svc_status svc_delivery_retry(const svc_actor *a, long long id, svc_error *e)

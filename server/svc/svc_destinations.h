@@ -5,6 +5,7 @@
 #ifndef MTS_SVC_DESTINATIONS_H
 #define MTS_SVC_DESTINATIONS_H
 
+#include <cjson/cJSON.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -35,13 +36,14 @@ typedef struct {
     int enabled; /* -1 = not given */
 } svc_destination_in;
 
-/* The account's destinations, addresses masked (caller frees with
- * db_destination_free()). Any signed-in user. */
-svc_status svc_destination_list(const svc_actor *a, db_destination **out, int *n,
-                                svc_error *e);
-/* One destination, address masked (free with db_destination_clear()). */
-svc_status svc_destination_get(const svc_actor *a, long long id, db_destination *out,
-                               svc_error *e);
+/* The account's destinations as the API shows them, addresses masked:
+ * {"items": [...]} into *out (caller owns). Any signed-in user. SVC_DB,
+ * SVC_NOMEM. */
+MT_MUSTCHECK
+svc_status svc_destination_list(const svc_actor *a, cJSON **out, svc_error *e);
+/* One destination, address masked, into *out (caller owns); SVC_NOT_FOUND. */
+MT_MUSTCHECK
+svc_status svc_destination_get(const svc_actor *a, long long id, cJSON **out, svc_error *e);
 
 /* Administrators only (SVC_FORBIDDEN); SVC_INVALID with the field at
  * fault; SVC_CONFLICT "this destination already exists" (same kind and
@@ -65,17 +67,19 @@ svc_status svc_recipient_test(const svc_actor *a, long long id, notify_result *o
 /* ------------------------------------------------------------ delivery log */
 
 /* The outbox rows of the account as the filter "f" selects them (limit
- * 1..200), addresses masked (free with db_delivery_free()). Administrators
- * only. */
-svc_status svc_delivery_list(const svc_actor *a, const db_delivery_filter *f, db_delivery **out,
-                             int *n, svc_error *e);
+ * 1..200; SVC_INVALID for another limit or an unknown state), addresses
+ * masked: {"items": [...], "next_before": the id to page on after a full
+ * page, else null} into *out (caller owns). Administrators only
+ * (SVC_FORBIDDEN). */
+MT_MUSTCHECK
+svc_status svc_delivery_list(const svc_actor *a, const db_delivery_filter *f, cJSON **out,
+                             svc_error *e);
 
-/* One outbox row and its attempts, addresses masked (free with
- * db_delivery_clear() and db_attempt_free()). Administrators only;
- * SVC_NOT_FOUND. */
-svc_status svc_delivery_get(const svc_actor *a, long long id, db_delivery *out,
-                            db_attempt **attempts, int *n_attempts, svc_error *e);
-
+/* One outbox row with its text ("body", "fields", "link_url",
+ * "link_label") and every attempt ("log"), addresses masked, into *out
+ * (caller owns). Administrators only; SVC_NOT_FOUND. */
+MT_MUSTCHECK
+svc_status svc_delivery_get(const svc_actor *a, long long id, cJSON **out, svc_error *e);
 
 /* Send delivery "id" again after it died or was cancelled (an operator who
  * fixed the webhook): due now, failures counted from 0, the same

@@ -167,3 +167,24 @@ svc_status svc_logo_delete(db_pool *pool, const svc_actor *a, svc_error *e)
 out:
     return svc_tx_end(pool, c, rc, e, NULL);
 }
+
+svc_status svc_logo_get(const svc_actor *a, unsigned char **data, size_t *len, char *type,
+                        size_t type_cap, svc_error *e)
+{
+    db_conn *c = NULL;
+    bool found = false;
+    db_status st = db_acquire(a->srv->pool, DB_WAIT_MS, &c);
+    *data = NULL;
+    *len = 0;
+    if (st == DB_OK) {
+        st = db_logo_get(c, a->account_id, data, len, type, type_cap, &found);
+    }
+    db_release(a->srv->pool, c);
+    if (st != DB_OK) {
+        return svc_fail_db(e, st, NULL);
+    }
+    if (!found) {
+        return svc_fail(e, SVC_NOT_FOUND, NULL, NULL, "the account has no logo");
+    }
+    return SVC_OK;
+}

@@ -38,4 +38,11 @@ svc_status svc_logo_set(db_pool *pool, const svc_actor *a, const unsigned char *
 MT_MUSTCHECK
 svc_status svc_logo_delete(db_pool *pool, const svc_actor *a, svc_error *e);
 
+/* The account's logo: its bytes into *data (caller frees), *len, and its
+ * type into "type" ("type_cap" bytes). SVC_NOT_FOUND ("the account has no
+ * logo"), SVC_DB. */
+MT_MUSTCHECK
+svc_status svc_logo_get(const svc_actor *a, unsigned char **data, size_t *len, char *type,
+                        size_t type_cap, svc_error *e);
+
 #endif

@@ -10,6 +10,7 @@
 
 #include "auth.h"
 #include "db_recipients.h"
+#include "json_out.h"
 #include "svc_destinations.h"
 
 static bool label_valid(const char *s, size_t n)
@@ -254,4 +255,69 @@ out:
 svc_status svc_recipient_delete(db_pool *pool, const svc_actor *a, long long id, svc_error *e)
 {
     return svc_delete_one(pool, a, db_recipient_delete, id, "recipient", "recipient", e);
+}
+
+/* ------------------------------------------------------------------ reads */
+
+static cJSON *recipient_json(const void *ctx, const void *row)
+{
+    const db_recipient *r = row;
+    cJSON *o = cJSON_CreateObject();
+    char masked[400];
+    (void)ctx;
+    if (o == NULL) {
+        return NULL;
+    }
+    json_add_int(o, "id", r->id);
+    json_add_str(o, "kind", r->kind);
+    json_add_str(o, "name", r->name);
+    /* A webhook URL carries its secret: never returned whole. */
+    cJSON_AddStringToObject(o, "address",
+                            svc_notify_mask(r->kind, r->address, masked, sizeof masked));
+    json_add_str(o, "language", r->language);
+    cJSON_AddBoolToObject(o, "enabled", r->enabled);
+    json_add_str(o, "created_at", r->created_at);
+    json_add_str(o, "updated_at", r->updated_at);
+    return o;
+}
+
+svc_status svc_recipients_list(const svc_actor *a, cJSON **out, svc_error *e)
+{
+    db_conn *c = NULL;
+    db_recipient *rows = NULL;
+    int n = 0;
+    db_status st = db_acquire(a->srv->pool, DB_WAIT_MS, &c);
+    *out = NULL;
+    if (st == DB_OK) {
+        st = db_recipient_list(c, a->account_id, &rows, &n);
+    }
+    db_release(a->srv->pool, c);
+    if (st != DB_OK) {
+        return svc_fail_db(e, st, NULL);
+    }
+    *out = json_items(rows, n, sizeof *rows, recipient_json, a);
+    db_recipient_free(rows, n);
+    return *out != NULL ? SVC_OK : svc_fail_nomem(e);
+}
+
+svc_status svc_recipient_get(const svc_actor *a, long long id, cJSON **out, svc_error *e)
+{
+    db_conn *c = NULL;
+    db_recipient r;
+    bool found = false;
+    db_status st = db_acquire(a->srv->pool, DB_WAIT_MS, &c);
+    *out = NULL;
+    if (st == DB_OK) {
+        st = db_recipient_get(c, a->account_id, id, &r, &found);
+    }
+    db_release(a->srv->pool, c);
+    if (st != DB_OK) {
+        return svc_fail_db(e, st, NULL);
+    }
+    if (!found) {
+        return svc_fail(e, SVC_NOT_FOUND, NULL, NULL, "no such recipient");
+    }
+    *out = recipient_json(a, &r);
+    db_recipient_clear(&r);
+    return *out != NULL ? SVC_OK : svc_fail_nomem(e);
 }

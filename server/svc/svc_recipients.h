@@ -40,4 +40,14 @@ svc_status svc_recipient_update(db_pool *pool, const svc_actor *a, long long id,
 MT_MUSTCHECK
 svc_status svc_recipient_delete(db_pool *pool, const svc_actor *a, long long id, svc_error *e);
 
+/* The account's recipients, webhook addresses masked: {"items": [...]}
+ * into *out (caller owns). SVC_DB, SVC_NOMEM. */
+MT_MUSTCHECK
+svc_status svc_recipients_list(const svc_actor *a, cJSON **out, svc_error *e);
+
+/* Recipient "id" into *out (caller owns); SVC_NOT_FOUND ("no such
+ * recipient"). */
+MT_MUSTCHECK
+svc_status svc_recipient_get(const svc_actor *a, long long id, cJSON **out, svc_error *e);
+
 #endif

@@ -15,18 +15,16 @@
 #include "audit.h"
 #include "auth.h"
 #include "auth_password.h"
-#include "computed_days.h"
-#include "db_auth.h"
-#include "db_computed.h"
 #include "http.h"
 #include "http_admin_rows.h"
+#include "json_out.h"
 #include "jobs.h"
-#include "series_store.h"
 #include "svc_drive.h"
 #include "svc_destinations.h"
 #include "svc_export.h"
 #include "http_svc.h"
 #include "svc_report.h"
+#include "svc_test_fixtures.h"
 #include "report_worker.h"
 #include "svc_mqtt.h"
 #include "mqtt_ca.h"
@@ -95,9 +93,7 @@ static int test_user(http_req *req, const cJSON *b, long long account_id, bool e
 {
     const char *login = NULL, *password = NULL, *name = NULL, *email = NULL, *role = NULL,
                *files = NULL;
-    char hash[PASSWORD_HASH_CAP];
-    db_conn *c = NULL;
-    db_status st;
+    svc_error e;
     if (http_json_string(req, b, "user", AUTH_MAX_EMAIL_CHARS, !email_login, &login) != 0 ||
         http_json_string(req, b, "password", PASSWORD_MAX_BYTES, true, &password) != 0 ||
         http_json_string(req, b, "user_name", 100, false, &name) != 0 ||
@@ -111,16 +107,9 @@ static int test_user(http_req *req, const cJSON *b, long long account_id, bool e
     }
     role = role ? role : "admin";
     files = files ? files : (strcmp(role, "admin") == 0 ? "edit" : "view");
-    if (password_hash(password, hash, sizeof hash) != 0) {
-        return http_reply_error(req, 500, "internal_error", "hashing failed", NULL), -1;
-    }
-    if ((st = db_acquire(req->srv->pool, DB_WAIT_MS, &c)) == DB_OK) {
-        st = db_auth_test_user(c, account_id, login, name ? name : login, email, email_login,
-                               role, files, hash, user_id);
-    }
-    db_release(req->srv->pool, c);
-    if (st != DB_OK) {
-        return http_reply_db(req, st), -1;
+    if (svc_test_user_create(req->srv, account_id, login, name ? name : login, email, email_login,
+                             role, files, password, user_id, &e) != SVC_OK) {
+        return http_reply_svc(req, &e), -1;
     }
     return 0;
 }
@@ -134,8 +123,7 @@ static int h_test_account(http_req *req)
     const char *account = NULL, *alt = NULL, *name = NULL, *plan = NULL;
     long long account_id = 0, user_id = 0;
     int64_t now = auth_now();
-    db_conn *c = NULL;
-    db_status st;
+    svc_error e;
     cJSON *r;
     if (http_json_string(req, b, "account", AUTH_MAX_LOGIN_CHARS, false, &account) != 0 ||
         http_json_string(req, b, "alt_account", AUTH_MAX_LOGIN_CHARS, false, &alt) != 0 ||
@@ -145,15 +133,12 @@ static int h_test_account(http_req *req)
     }
     le = cJSON_GetObjectItemCaseSensitive(b, "licence_expires");
     te = cJSON_GetObjectItemCaseSensitive(b, "trial_expires");
-    if ((st = db_acquire(req->srv->pool, DB_WAIT_MS, &c)) == DB_OK) {
-        st = db_auth_test_account(
-            c, account, alt, name ? name : (account ? account : "Trial"), plan,
-            cJSON_IsNumber(le) ? (int64_t)le->valuedouble : now + 365 * 86400,
-            cJSON_IsNumber(te) ? (int64_t)te->valuedouble : now + 93 * 86400, &account_id);
-    }
-    db_release(req->srv->pool, c);
-    if (st != DB_OK) {
-        return http_reply_db(req, st);
+    if (svc_test_account_create(req->srv, account, alt, name ? name : (account ? account : "Trial"),
+                                plan,
+                                cJSON_IsNumber(le) ? (int64_t)le->valuedouble : now + 365 * 86400,
+                                cJSON_IsNumber(te) ? (int64_t)te->valuedouble : now + 93 * 86400,
+                                &account_id, &e) != SVC_OK) {
+        return http_reply_svc(req, &e);
     }
     if (test_user(req, b, account_id, account == NULL, &user_id) != 0) {
         return req->status;
@@ -187,33 +172,15 @@ static int h_test_user(http_req *req)
  * or "rounds" rounds did work (default: no limit). */
 static int h_test_backfill(http_req *req)
 {
-    computed_backfill_stats st = {0};
-    long long rounds, days, left = 0;
-    db_conn *c = NULL;
-    cJSON *o;
-    int rc = 1;
+    long long rounds, days;
+    svc_error e;
+    cJSON *o = NULL;
     if (admb_query_int(req, "rounds", 1, 1000000, 1000000, &rounds) != 0 ||
         admb_query_int(req, "days", 1, 10000, 16, &days) != 0) {
         return req->status;
     }
-    for (long long i = 0; i < rounds && rc == 1; i++) {
-        rc = computed_backfill_round(req->srv->pool, (size_t)days, &st);
-    }
-    if (rc < 0) {
-        return http_reply_error(req, 503, "db_unavailable", "back-fill failed", NULL);
-    }
-    if (db_acquire(req->srv->pool, DB_WAIT_MS, &c) != DB_OK ||
-        db_cx_backfill_count(c, &left) != DB_OK) {
-        db_release(req->srv->pool, c);
-        return http_reply_error(req, 503, "db_unavailable", "back-fill failed", NULL);
-    }
-    db_release(req->srv->pool, c);
-    o = cJSON_CreateObject();
-    if (o != NULL) {
-        cJSON_AddNumberToObject(o, "rounds", (double)st.rounds);
-        cJSON_AddNumberToObject(o, "days", (double)st.days);
-        cJSON_AddNumberToObject(o, "finished", (double)st.finished);
-        cJSON_AddNumberToObject(o, "jobs_left", (double)left);
+    if (svc_test_backfill(req->srv, rounds, days, &o, &e) != SVC_OK) {
+        return http_reply_svc(req, &e);
     }
     return http_reply_json(req, 200, o);
 }
@@ -222,17 +189,11 @@ static int h_test_backfill(http_req *req)
  * rows due (tests only). */
 static int h_test_compact(http_req *req)
 {
-    series_compact_stats st = {0};
-    cJSON *o;
-    if (series_compact_all(req->srv->pool, &st) != 0) {
-        return http_reply_error(req, 503, "db_unavailable", "compaction failed", NULL);
+    svc_error e;
+    cJSON *o = NULL;
+    if (svc_test_compact(req->srv, &o, &e) != SVC_OK) {
+        return http_reply_svc(req, &e);
     }
-    o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "hot_rows", (double)st.hot_rows);
-    cJSON_AddNumberToObject(o, "samples", (double)st.samples);
-    cJSON_AddNumberToObject(o, "blocks", (double)st.blocks);
-    cJSON_AddNumberToObject(o, "dropped", (double)st.dropped);
-    cJSON_AddNumberToObject(o, "months", (double)st.months);
     return http_reply_json(req, 200, o);
 }
 
@@ -410,11 +371,11 @@ static int h_test_notify(http_req *req)
     }
     o = cJSON_CreateObject();
     if (o != NULL) {
-        admb_add_int(o, "queued", r.queued);
-        admb_add_int(o, "duplicates", r.duplicates);
-        admb_add_int(o, "skipped", r.skipped);
-        admb_add_int(o, "message_id", r.message_id);
-        admb_add_int(o, "delivery_id", r.first_id);
+        json_add_int(o, "queued", r.queued);
+        json_add_int(o, "duplicates", r.duplicates);
+        json_add_int(o, "skipped", r.skipped);
+        json_add_int(o, "message_id", r.message_id);
+        json_add_int(o, "delivery_id", r.first_id);
         cJSON_AddNumberToObject(o, "enqueue_ms", enq_ms);
         cJSON_AddNumberToObject(o, "commit_ms", commit_ms);
     }

@@ -64,22 +64,54 @@ static void http_svc_status_maps_every_status(void)
 {
     static const struct {
         svc_status st;
-        db_status db;
         int http;
     } cases[] = {
-        {SVC_OK, DB_OK, 200},           {SVC_INVALID, DB_OK, 400},
-        {SVC_UNAUTHENTICATED, DB_OK, 401}, {SVC_FORBIDDEN, DB_OK, 403},
-        {SVC_PLAN_LIMIT, DB_OK, 403},   {SVC_NOT_FOUND, DB_OK, 404},
-        {SVC_CONFLICT, DB_OK, 409},     {SVC_TOO_LARGE, DB_OK, 413},
-        {SVC_UNPROCESSABLE, DB_OK, 422}, {SVC_THROTTLED, DB_OK, 429},
-        {SVC_NOMEM, DB_OK, 503},        {SVC_UNAVAILABLE, DB_OK, 503},
-        {SVC_DB, DB_UNAVAILABLE, 503},  {SVC_DB, DB_BUSY, 503},
-        {SVC_DB, DB_CONFLICT, 409},     {SVC_DB, DB_CONSTRAINT, 409},
-        {SVC_DB, DB_ERROR, 500},        {SVC_NOT_IMPLEMENTED, DB_OK, 501},
-        {SVC_INTERNAL, DB_OK, 500},     {SVC_STATUS_COUNT_, DB_OK, 500},
+        {SVC_OK, 200},
+        {SVC_INVALID, 400},
+        {SVC_UNAUTHENTICATED, 401},
+        {SVC_FORBIDDEN, 403},
+        {SVC_PLAN_LIMIT, 403},
+        {SVC_NOT_FOUND, 404},
+        {SVC_CONFLICT, 409},
+        {SVC_TOO_LARGE, 413},
+        {SVC_UNPROCESSABLE, 422},
+        {SVC_THROTTLED, 429},
+        {SVC_NOMEM, 503},
+        {SVC_UNAVAILABLE, 503},
+        {SVC_DB, 500},
+        {SVC_NOT_IMPLEMENTED, 501},
+        {SVC_INTERNAL, 500},
+        {SVC_STATUS_COUNT_, 500},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        T_EQ_INT(http_svc_status(cases[i].st, cases[i].db), cases[i].http);
+        T_EQ_INT(http_svc_status(cases[i].st), cases[i].http);
+    }
+}
+
+static void svc_db_public_reads_the_database_status(void)
+{
+    static const struct {
+        db_status db;
+        svc_status as;
+        const char *code;
+        int http;
+    } cases[] = {
+        {DB_UNAVAILABLE, SVC_UNAVAILABLE, "db_unavailable", 503},
+        {DB_BUSY, SVC_UNAVAILABLE, "db_busy", 503},
+        {DB_CONFLICT, SVC_CONFLICT, "conflict", 409},
+        {DB_CONSTRAINT, SVC_CONFLICT, "constraint", 409},
+        {DB_ERROR, SVC_INTERNAL, "internal_error", 500},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        svc_error e;
+        const char *code = NULL, *message = NULL;
+        svc_status as;
+        T_EQ_INT(svc_fail_db(&e, cases[i].db, NULL), SVC_DB);
+        as = svc_db_public(&e, &code, &message);
+        T_EQ_INT(as, cases[i].as);
+        T_EQ_STR(code, cases[i].code);
+        T_TRUE(message != NULL && message[0] != '\0');
+        T_EQ_INT(http_svc_status(as), cases[i].http);
     }
 }
 
@@ -90,4 +122,5 @@ void suite_svc(void)
     T_RUN(svc_fail_db_keeps_the_database_status);
     T_RUN(svc_fail_quota_names_quota_and_plan);
     T_RUN(http_svc_status_maps_every_status);
+    T_RUN(svc_db_public_reads_the_database_status);
 }

@@ -1,0 +1,121 @@
+/* The notifications inbox (N1) (see svc_notifications.h). */
+#define _POSIX_C_SOURCE 200809L
+#include "svc_notifications.h"
+
+#include <string.h>
+
+#include "db_notifications.h"
+#include "json_out.h"
+
+static cJSON *notification_json(const void *ctx, const void *row)
+{
+    const db_notification *n = row;
+    cJSON *o = cJSON_CreateObject(), *data;
+    (void)ctx;
+    if (o == NULL) {
+        return NULL;
+    }
+    json_add_int(o, "id", n->id);
+    json_add_str(o, "kind", n->kind);
+    json_add_str(o, "title", n->title);
+    json_add_str(o, "body", n->body);
+    data = n->data != NULL ? cJSON_Parse(n->data) : NULL;
+    cJSON_AddItemToObject(o, "data", data != NULL ? data : cJSON_CreateObject());
+    json_add_str(o, "created_at", n->created_at);
+    json_add_str(o, "read_at", n->read_at);
+    cJSON_AddBoolToObject(o, "read", n->read_at != NULL);
+    return o;
+}
+
+svc_status svc_notifications_list(const svc_actor *a, bool unread_only, int limit, int offset,
+                                  cJSON **out, svc_error *e)
+{
+    db_conn *c = NULL;
+    db_notification *rows = NULL;
+    int n = 0;
+    long long total = 0, unread = 0;
+    cJSON *o;
+    db_status st = db_acquire(a->srv->pool, DB_WAIT_MS, &c);
+    *out = NULL;
+    if (st == DB_OK) {
+        st = db_notification_list(c, a->account_id, a->user_id, unread_only, limit, offset, &rows,
+                                  &n, &total, &unread);
+    }
+    db_release(a->srv->pool, c);
+    if (st != DB_OK) {
+        return svc_fail_db(e, st, NULL);
+    }
+    o = json_items(rows, n, sizeof *rows, notification_json, a);
+    db_notification_free(rows, n);
+    if (o == NULL) {
+        return svc_fail_nomem(e);
+    }
+    cJSON_AddStringToObject(o, "filter", unread_only ? "unread" : "all");
+    cJSON_AddNumberToObject(o, "total", (double)total);
+    cJSON_AddNumberToObject(o, "unread", (double)unread);
+    cJSON_AddNumberToObject(o, "limit", (double)limit);
+    cJSON_AddNumberToObject(o, "offset", (double)offset);
+    *out = o;
+    return SVC_OK;
+}
+
+/* {"unread", "marked"?} after a change on "c" (released here, also when
+ * "st" tells that the change failed); "marked" < 0: not told. */
+static svc_status unread_reply(const svc_actor *a, db_conn *c, db_status st, long long marked,
+                               cJSON **out, svc_error *e)
+{
+    long long unread = 0;
+    cJSON *o;
+    if (st == DB_OK) {
+        st = db_notification_unread(c, a->account_id, a->user_id, &unread);
+    }
+    db_release(a->srv->pool, c);
+    if (st != DB_OK) {
+        return svc_fail_db(e, st, NULL);
+    }
+    if ((o = cJSON_CreateObject()) == NULL) {
+        return svc_fail_nomem(e);
+    }
+    cJSON_AddNumberToObject(o, "unread", (double)unread);
+    if (marked >= 0) {
+        cJSON_AddNumberToObject(o, "marked", (double)marked);
+    }
+    *out = o;
+    return SVC_OK;
+}
+
+svc_status svc_notifications_unread(const svc_actor *a, cJSON **out, svc_error *e)
+{
+    db_conn *c = NULL;
+    db_status st = db_acquire(a->srv->pool, DB_WAIT_MS, &c);
+    *out = NULL;
+    return unread_reply(a, c, st, -1, out, e);
+}
+
+svc_status svc_notification_read(const svc_actor *a, long long id, cJSON **out, svc_error *e)
+{
+    db_conn *c = NULL;
+    bool found = false;
+    db_status st = db_acquire(a->srv->pool, DB_WAIT_MS, &c);
+    *out = NULL;
+    if (st == DB_OK) {
+        st = db_notification_mark(c, a->account_id, a->user_id, id, &found);
+    }
+    if (st == DB_OK && !found) {
+        db_release(a->srv->pool, c);
+        return svc_fail(e, SVC_NOT_FOUND, NULL, NULL, "no such notification");
+    }
+    return unread_reply(a, c, st, 1, out, e);
+}
+
+svc_status svc_notifications_read_all(const svc_actor *a, cJSON **out, svc_error *e)
+{
+    db_conn *c = NULL;
+    long long marked = 0;
+    db_status st = db_acquire(a->srv->pool, DB_WAIT_MS, &c);
+    *out = NULL;
+    if (st == DB_OK) {
+        st = db_notification_mark_all(c, a->account_id, a->user_id, &marked);
+    }
+    return unread_reply(a, c, st, marked, out, e);
+}
