@@ -11,8 +11,9 @@
 static int h_account_get(http_req *req)
 {
     svc_actor a = admin_actor(req);
-    svc_result r = {0};
-    return admin_reply(req, 200, svc_account_get(&a, &r), &r);
+    cJSON *o = NULL;
+    svc_error e;
+    return admin_reply(req, 200, svc_account_get(&a, &o, &e), &o, &e);
 }
 
 /* NULL-terminated for http_json_fields(). */
@@ -26,7 +27,8 @@ static int h_account_patch(http_req *req)
     static const char *const allowed[] = {"name", "subscriber", "time_zone", "language",
                                           "alt_login_id", NULL};
     svc_actor a = admin_actor(req);
-    svc_result r = {0};
+    cJSON *o = NULL;
+    svc_error e;
     svc_account_patch p;
     const cJSON *sub;
     memset(&p, 0, sizeof p);
@@ -75,7 +77,7 @@ static int h_account_patch(http_req *req)
             }
         }
     }
-    return admin_reply(req, 200, svc_account_update(&a, &p, &r), &r);
+    return admin_reply(req, 200, svc_account_update(&a, &p, &o, &e), &o, &e);
 }
 
 /* GET /api/v1/plans (public: the plan table from core) */
@@ -89,7 +91,8 @@ static int h_quotation_create(http_req *req)
 {
     static const char *const allowed[] = {"plan", "months", "note", NULL};
     svc_actor a = admin_actor(req);
-    svc_result r = {0};
+    cJSON *o = NULL;
+    svc_error e;
     const char *plan = NULL, *note = NULL;
     long long months = 0;
     bool has_months;
@@ -99,15 +102,16 @@ static int h_quotation_create(http_req *req)
         http_json_string(req, req->body, "note", 2000, false, &note) != 0) {
         return req->status;
     }
-    return admin_reply(req, 201, svc_quotation_create(&a, plan, (int)months, note, &r), &r);
+    return admin_reply(req, 201, svc_quotation_create(&a, plan, (int)months, note, &o, &e), &o, &e);
 }
 
 /* GET /api/v1/account/quotation (administrators): the requests made */
 static int h_quotation_list(http_req *req)
 {
     svc_actor a = admin_actor(req);
-    svc_result r = {0};
-    return admin_reply(req, 200, svc_quotation_list(&a, &r), &r);
+    cJSON *o = NULL;
+    svc_error e;
+    return admin_reply(req, 200, svc_quotation_list(&a, &o, &e), &o, &e);
 }
 
 /* POST /api/v1/account/plan {plan, months?} (administrators) */
@@ -115,7 +119,8 @@ static int h_plan_change(http_req *req)
 {
     static const char *const allowed[] = {"plan", "months", NULL};
     svc_actor a = admin_actor(req);
-    svc_result r = {0};
+    cJSON *o = NULL;
+    svc_error e;
     const char *plan = NULL;
     long long months = 0;
     bool has_months;
@@ -124,7 +129,7 @@ static int h_plan_change(http_req *req)
         admin_int(req, "months", false, 1, 1200, &months, &has_months) != 0) {
         return req->status;
     }
-    return admin_reply(req, 200, svc_plan_change(&a, plan, (int)months, &r), &r);
+    return admin_reply(req, 200, svc_plan_change(&a, plan, (int)months, &o, &e), &o, &e);
 }
 
 /* POST /api/v1/account/upgrade {plan, login_id, months?} (the trial's user) */
@@ -132,7 +137,8 @@ static int h_upgrade(http_req *req)
 {
     static const char *const allowed[] = {"plan", "login_id", "months", NULL};
     svc_actor a = admin_actor(req);
-    svc_result r = {0};
+    cJSON *o = NULL;
+    svc_error e;
     const char *plan = NULL, *login_id = NULL;
     long long months = 0;
     bool has_months;
@@ -142,30 +148,32 @@ static int h_upgrade(http_req *req)
         admin_int(req, "months", false, 1, 1200, &months, &has_months) != 0) {
         return req->status;
     }
-    return admin_reply(req, 200, svc_trial_upgrade(&a, plan, (int)months, login_id, &r), &r);
+    return admin_reply(req, 200, svc_trial_upgrade(&a, plan, (int)months, login_id, &o, &e), &o,
+                       &e);
 }
 
 /* POST /api/v1/trial {email, password} (public; throttled per address) */
 static int h_trial_create(http_req *req)
 {
     static const char *const allowed[] = {"email", "password", NULL};
-    svc_result r = {0};
+    cJSON *o = NULL;
+    svc_error e;
     const char *email = NULL, *password = NULL;
-    int rc;
+    svc_status rc;
     if (http_json_fields(req, req->body, allowed, NULL) != 0 ||
         http_json_string(req, req->body, "email", 254, true, &email) != 0 ||
         http_json_string(req, req->body, "password", 256, true, &password) != 0) {
         return req->status;
     }
-    rc = svc_trial_create(req->srv, email, password, http_client_ip(req), &r);
-    if (rc == 0 && r.obj != NULL) {
+    rc = svc_trial_create(req->srv, email, password, http_client_ip(req), &o, &e);
+    if (rc == SVC_OK && o != NULL) {
         /* The access log names the new account and its user. */
-        req->account_id = (long long)cJSON_GetNumberValue(
-            cJSON_GetObjectItemCaseSensitive(r.obj, "account_id"));
-        req->user_id = (long long)cJSON_GetNumberValue(
-            cJSON_GetObjectItemCaseSensitive(r.obj, "user_id"));
+        req->account_id =
+            (long long)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(o, "account_id"));
+        req->user_id =
+            (long long)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(o, "user_id"));
     }
-    return admin_reply(req, 201, rc, &r);
+    return admin_reply(req, 201, rc, &o, &e);
 }
 
 const http_route http_routes_admin_account[] = {

@@ -30,25 +30,21 @@ bool admin_language_known(const char *s)
     return false;
 }
 
-int admin_reply(http_req *req, int ok_status, int rc, svc_result *r)
+int admin_reply(http_req *req, int ok_status, svc_status st, cJSON **obj, const svc_error *e)
 {
-    if (rc == 0 && r->err.status == SVC_OK) {
-        cJSON *obj = r->obj;
-        r->obj = NULL;
-        if (obj == NULL) {
-            obj = cJSON_CreateObject();
-            if (obj != NULL) {
-                cJSON_AddBoolToObject(obj, "ok", 1);
-            }
+    cJSON *o = *obj;
+    *obj = NULL;
+    if (st != SVC_OK) {
+        cJSON_Delete(o);
+        return http_reply_svc(req, e);
+    }
+    if (o == NULL) {
+        o = cJSON_CreateObject();
+        if (o != NULL) {
+            cJSON_AddBoolToObject(o, "ok", 1);
         }
-        return http_reply_json(req, ok_status, obj);
     }
-    cJSON_Delete(r->obj);
-    r->obj = NULL;
-    if (r->err.status == SVC_OK) {
-        return http_reply_error(req, 500, "internal_error", "internal error", NULL);
-    }
-    return http_reply_svc(req, &r->err);
+    return http_reply_json(req, ok_status, o);
 }
 
 int admin_id(http_req *req, int i, long long *out)

@@ -1,6 +1,6 @@
 /* Helpers shared by the administration handlers (http_admin_*.c): the
- * acting user, strict reading of JSON members, and the reply to an
- * svc_result (its object with "ok_status", or its failure through
+ * acting user, strict reading of JSON members, and the reply to a service
+ * call (its object with "ok_status", or its failure through
  * http_reply_svc(), http_svc.h). Every reader returns 0, or -1 after
  * replying with a 400. */
 #ifndef MTS_HTTP_ADMIN_ARGS_H
@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "http.h"
+#include "http_svc.h"
 #include "svc_account.h"
 
 /* Whether "s" is one of the portal's languages (zh-CN, ja, en, es, fr, de,
@@ -18,10 +19,12 @@ bool admin_language_known(const char *s);
 /* The signed-in user of "req" as an svc_actor. */
 svc_actor admin_actor(const http_req *req);
 
-/* Reply for "rc"/"r": r->obj (or {"ok": true}) with "ok_status" when rc is 0
- * and r->err.status SVC_OK, else the failure. Takes r->obj. Returns the
- * status. */
-int admin_reply(http_req *req, int ok_status, int rc, svc_result *r);
+/* Reply to a service call that returned "st": SVC_OK: *obj (or, for NULL,
+ * {"ok": true}) with "ok_status"; else the failure "e" (http_reply_svc()).
+ * Takes *obj (set to NULL), so that a handler can write
+ *     return admin_reply(req, 200, svc_x(&a, &o, &e), &o, &e);
+ * Returns the status. */
+int admin_reply(http_req *req, int ok_status, svc_status st, cJSON **obj, const svc_error *e);
 
 /* Path parameter "i" as a positive id; anything else answers 404. */
 MT_MUSTCHECK

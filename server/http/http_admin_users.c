@@ -37,53 +37,58 @@ static int read_user(http_req *req, bool create, svc_user_input *in)
 static int h_users_list(http_req *req)
 {
     svc_actor a = admin_actor(req);
-    svc_result r = {0};
-    return admin_reply(req, 200, svc_users_list(&a, &r), &r);
+    cJSON *o = NULL;
+    svc_error e;
+    return admin_reply(req, 200, svc_users_list(&a, &o, &e), &o, &e);
 }
 
 static int h_user_create(http_req *req)
 {
     svc_actor a = admin_actor(req);
-    svc_result r = {0};
+    cJSON *o = NULL;
+    svc_error e;
     svc_user_input in;
     if (read_user(req, true, &in) != 0) {
         return req->status;
     }
-    return admin_reply(req, 201, svc_user_create(&a, &in, &r), &r);
+    return admin_reply(req, 201, svc_user_create(&a, &in, &o, &e), &o, &e);
 }
 
 static int h_user_get(http_req *req)
 {
     svc_actor a = admin_actor(req);
-    svc_result r = {0};
+    cJSON *o = NULL;
+    svc_error e;
     long long id;
     if (admin_id(req, 0, &id) != 0) {
         return req->status;
     }
-    return admin_reply(req, 200, svc_user_get(&a, id, &r), &r);
+    return admin_reply(req, 200, svc_user_get(&a, id, &o, &e), &o, &e);
 }
 
 static int h_user_patch(http_req *req)
 {
     svc_actor a = admin_actor(req);
-    svc_result r = {0};
+    cJSON *o = NULL;
+    svc_error e;
     svc_user_input in;
     long long id;
     if (admin_id(req, 0, &id) != 0 || read_user(req, false, &in) != 0) {
         return req->status;
     }
-    return admin_reply(req, 200, svc_user_update(&a, id, &in, &r), &r);
+    return admin_reply(req, 200, svc_user_update(&a, id, &in, &o, &e), &o, &e);
 }
 
 static int h_user_delete(http_req *req)
 {
     svc_actor a = admin_actor(req);
-    svc_result r = {0};
+    cJSON *o = NULL;
+    svc_error e;
     long long id;
     if (admin_id(req, 0, &id) != 0) {
         return req->status;
     }
-    return admin_reply(req, 200, svc_user_delete(&a, id, &r), &r);
+    return admin_reply(req, 200, svc_user_delete(&a, id, &o, &e), &o, &e);
 }
 
 /* ----------------------------------------------------------------- teams */
@@ -111,63 +116,68 @@ static int read_team(http_req *req, bool create, const char **name, const char *
 static int h_teams_list(http_req *req)
 {
     svc_actor a = admin_actor(req);
-    svc_result r = {0};
-    return admin_reply(req, 200, svc_teams_list(&a, &r), &r);
+    cJSON *o = NULL;
+    svc_error e;
+    return admin_reply(req, 200, svc_teams_list(&a, &o, &e), &o, &e);
 }
 
 static int h_team_create(http_req *req)
 {
     svc_actor a = admin_actor(req);
-    svc_result r = {0};
+    cJSON *o = NULL;
+    svc_error e;
     const char *name = NULL, *desc = NULL;
     int64_t *members = NULL;
     size_t n = 0;
-    int rc;
+    svc_status rc;
     if (read_team(req, true, &name, &desc, &members, &n) != 0) {
         return req->status;
     }
-    rc = svc_team_create(&a, name, desc, members, n, &r);
+    rc = svc_team_create(&a, name, desc, members, n, &o, &e);
     free(members);
-    return admin_reply(req, 201, rc, &r);
+    return admin_reply(req, 201, rc, &o, &e);
 }
 
 static int h_team_get(http_req *req)
 {
     svc_actor a = admin_actor(req);
-    svc_result r = {0};
+    cJSON *o = NULL;
+    svc_error e;
     long long id;
     if (admin_id(req, 0, &id) != 0) {
         return req->status;
     }
-    return admin_reply(req, 200, svc_team_get(&a, id, &r), &r);
+    return admin_reply(req, 200, svc_team_get(&a, id, &o, &e), &o, &e);
 }
 
 static int h_team_patch(http_req *req)
 {
     svc_actor a = admin_actor(req);
-    svc_result r = {0};
+    cJSON *o = NULL;
+    svc_error e;
     const char *name = NULL, *desc = NULL;
     int64_t *members = NULL;
     size_t n = 0;
     long long id;
-    int rc;
+    svc_status rc;
     if (admin_id(req, 0, &id) != 0 || read_team(req, false, &name, &desc, &members, &n) != 0) {
         return req->status;
     }
-    rc = svc_team_update(&a, id, name, desc, members, n, &r);
+    rc = svc_team_update(&a, id, name, desc, members, n, &o, &e);
     free(members);
-    return admin_reply(req, 200, rc, &r);
+    return admin_reply(req, 200, rc, &o, &e);
 }
 
 static int h_team_delete(http_req *req)
 {
     svc_actor a = admin_actor(req);
-    svc_result r = {0};
+    cJSON *o = NULL;
+    svc_error e;
     long long id;
     if (admin_id(req, 0, &id) != 0) {
         return req->status;
     }
-    return admin_reply(req, 200, svc_team_delete(&a, id, &r), &r);
+    return admin_reply(req, 200, svc_team_delete(&a, id, &o, &e), &o, &e);
 }
 
 /* POST /api/v1/teams/{id}/members {user_id} */
@@ -175,26 +185,28 @@ static int h_team_member_add(http_req *req)
 {
     static const char *const allowed[] = {"user_id", NULL};
     svc_actor a = admin_actor(req);
-    svc_result r = {0};
+    cJSON *o = NULL;
+    svc_error e;
     long long id, user_id;
     bool present;
     if (admin_id(req, 0, &id) != 0 || http_json_fields(req, req->body, allowed, NULL) != 0 ||
         admin_int(req, "user_id", true, 1, 9000000000000000LL, &user_id, &present) != 0) {
         return req->status;
     }
-    return admin_reply(req, 200, svc_team_add_member(&a, id, user_id, &r), &r);
+    return admin_reply(req, 200, svc_team_add_member(&a, id, user_id, &o, &e), &o, &e);
 }
 
 /* DELETE /api/v1/teams/{id}/members/{user_id} */
 static int h_team_member_remove(http_req *req)
 {
     svc_actor a = admin_actor(req);
-    svc_result r = {0};
+    cJSON *o = NULL;
+    svc_error e;
     long long id, user_id;
     if (admin_id(req, 0, &id) != 0 || admin_id(req, 1, &user_id) != 0) {
         return req->status;
     }
-    return admin_reply(req, 200, svc_team_remove_member(&a, id, user_id, &r), &r);
+    return admin_reply(req, 200, svc_team_remove_member(&a, id, user_id, &o, &e), &o, &e);
 }
 
 /* ---------------------------------------------------------------- groups */
@@ -214,36 +226,40 @@ static int read_group(http_req *req, bool create, const char **name, const char 
 static int h_groups_list(http_req *req)
 {
     svc_actor a = admin_actor(req);
-    svc_result r = {0};
-    return admin_reply(req, 200, svc_groups_list(&a, &r), &r);
+    cJSON *o = NULL;
+    svc_error e;
+    return admin_reply(req, 200, svc_groups_list(&a, &o, &e), &o, &e);
 }
 
 static int h_group_create(http_req *req)
 {
     svc_actor a = admin_actor(req);
-    svc_result r = {0};
+    cJSON *o = NULL;
+    svc_error e;
     const char *name = NULL, *desc = NULL;
     if (read_group(req, true, &name, &desc) != 0) {
         return req->status;
     }
-    return admin_reply(req, 201, svc_group_create(&a, name, desc, &r), &r);
+    return admin_reply(req, 201, svc_group_create(&a, name, desc, &o, &e), &o, &e);
 }
 
 static int h_group_get(http_req *req)
 {
     svc_actor a = admin_actor(req);
-    svc_result r = {0};
+    cJSON *o = NULL;
+    svc_error e;
     long long id;
     if (admin_id(req, 0, &id) != 0) {
         return req->status;
     }
-    return admin_reply(req, 200, svc_group_get(&a, id, &r), &r);
+    return admin_reply(req, 200, svc_group_get(&a, id, &o, &e), &o, &e);
 }
 
 static int h_group_patch(http_req *req)
 {
     svc_actor a = admin_actor(req);
-    svc_result r = {0};
+    cJSON *o = NULL;
+    svc_error e;
     const char *name = NULL, *desc = NULL, *tz = NULL;
     bool set_tz = false;
     long long id;
@@ -251,18 +267,19 @@ static int h_group_patch(http_req *req)
         admin_nullable_string(req, "time_zone", 64, &set_tz, &tz) != 0) {
         return req->status;
     }
-    return admin_reply(req, 200, svc_group_update(&a, id, name, desc, set_tz, tz, &r), &r);
+    return admin_reply(req, 200, svc_group_update(&a, id, name, desc, set_tz, tz, &o, &e), &o, &e);
 }
 
 static int h_group_delete(http_req *req)
 {
     svc_actor a = admin_actor(req);
-    svc_result r = {0};
+    cJSON *o = NULL;
+    svc_error e;
     long long id;
     if (admin_id(req, 0, &id) != 0) {
         return req->status;
     }
-    return admin_reply(req, 200, svc_group_delete(&a, id, &r), &r);
+    return admin_reply(req, 200, svc_group_delete(&a, id, &o, &e), &o, &e);
 }
 
 /* One access list of PUT /groups/{id}/access: [{"<key>": id, "access":
@@ -320,12 +337,13 @@ static int h_group_access(http_req *req)
 {
     static const char *const allowed[] = {"users", "teams", NULL};
     svc_actor a = admin_actor(req);
-    svc_result r = {0};
+    cJSON *o = NULL;
+    svc_error e;
     svc_group_access in;
     int64_t *uids = NULL, *tids = NULL;
     const char **uacc = NULL, **tacc = NULL;
     long long id;
-    int rc;
+    svc_status rc;
     memset(&in, 0, sizeof in);
     if (admin_id(req, 0, &id) != 0 || http_json_fields(req, req->body, allowed, NULL) != 0 ||
         read_access_list(req, "users", "user_id", &uids, &uacc, &in.n_users) != 0) {
@@ -340,12 +358,12 @@ static int h_group_access(http_req *req)
     in.user_access = uacc;
     in.team_ids = tids;
     in.team_access = tacc;
-    rc = svc_group_set_access(&a, id, &in, &r);
+    rc = svc_group_set_access(&a, id, &in, &o, &e);
     free(uids);
     free((void *)uacc);
     free(tids);
     free((void *)tacc);
-    return admin_reply(req, 200, rc, &r);
+    return admin_reply(req, 200, rc, &o, &e);
 }
 
 /* -------------------------------------------------------------------- me */
@@ -353,12 +371,12 @@ static int h_group_access(http_req *req)
 static int h_me_get(http_req *req)
 {
     svc_actor a = admin_actor(req);
-    svc_result r = {0};
+    svc_error e;
     char *text = NULL;
     size_t len = 0;
     int status;
-    if (svc_me_get_text(&a, &text, &len, &r) != 0) {
-        return admin_reply(req, 200, -1, &r);
+    if (svc_me_get_text(&a, &text, &len, &e) != SVC_OK) {
+        return http_reply_svc(req, &e);
     }
     status = http_reply_json_text(req, 200, text, len);
     free(text);
@@ -369,7 +387,8 @@ static int h_me_patch(http_req *req)
 {
     static const char *const allowed[] = {"name", "email", "language", "time_zone", NULL};
     svc_actor a = admin_actor(req);
-    svc_result r = {0};
+    cJSON *o = NULL;
+    svc_error e;
     svc_user_input in;
     memset(&in, 0, sizeof in);
     in.disabled = -1;
@@ -385,14 +404,15 @@ static int h_me_patch(http_req *req)
                                 "'language' is one of zh-CN, ja, en, es, fr, de, it",
                                 "language");
     }
-    return admin_reply(req, 200, svc_me_update(&a, &in, &r), &r);
+    return admin_reply(req, 200, svc_me_update(&a, &in, &o, &e), &o, &e);
 }
 
 static int h_me_group_get(http_req *req)
 {
     svc_actor a = admin_actor(req);
-    svc_result r = {0};
-    return admin_reply(req, 200, svc_me_group_get(&a, &r), &r);
+    cJSON *o = NULL;
+    svc_error e;
+    return admin_reply(req, 200, svc_me_group_get(&a, &o, &e), &o, &e);
 }
 
 /* PUT /api/v1/me/group {group_id} (null clears) */
@@ -400,7 +420,8 @@ static int h_me_group_put(http_req *req)
 {
     static const char *const allowed[] = {"group_id", NULL};
     svc_actor a = admin_actor(req);
-    svc_result r = {0};
+    cJSON *o = NULL;
+    svc_error e;
     long long gid = 0;
     bool present;
     if (http_json_fields(req, req->body, allowed, NULL) != 0) {
@@ -413,7 +434,7 @@ static int h_me_group_put(http_req *req)
     if (admin_int(req, "group_id", false, 1, 9000000000000000LL, &gid, &present) != 0) {
         return req->status;
     }
-    return admin_reply(req, 200, svc_me_group_set(&a, present ? gid : 0, &r), &r);
+    return admin_reply(req, 200, svc_me_group_set(&a, present ? gid : 0, &o, &e), &o, &e);
 }
 
 const http_route http_routes_admin_users[] = {

@@ -29,29 +29,6 @@ db_status svc_audit(db_conn *c, const svc_actor *a, const char *action,
 
 /* ---------------------------------------------------------- results */
 
-int svc_result_fail(svc_result *r, svc_status st, const char *code, const char *field,
-                    const char *fmt, ...)
-{
-    va_list ap;
-    svc_fail(&r->err, st, code, field, NULL);
-    va_start(ap, fmt);
-    vsnprintf(r->err.message, sizeof r->err.message, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
-int svc_result_fail_db(svc_result *r, db_status st)
-{
-    svc_fail_db(&r->err, st, NULL);
-    return -1;
-}
-
-int svc_result_fail_limit(svc_result *r, mt_plan plan, mt_quota q, const char *msg)
-{
-    svc_fail_quota(&r->err, plan, q, msg);
-    return -1;
-}
-
 int64_t svc_now_us(void)
 {
     return auth_now() * MT_US_PER_S;
@@ -105,7 +82,7 @@ mt_plan svc_effective_plan(const db_account_row *row)
     return effective_plan(row);
 }
 
-int svc_begin_locked(const svc_actor *a, db_conn **c, db_account_row *row, svc_result *r)
+svc_status svc_begin_locked(const svc_actor *a, db_conn **c, db_account_row *row, svc_error *e)
 {
     bool found = false;
     db_status st = db_acquire(a->srv->pool, DB_WAIT_MS, c);
@@ -115,14 +92,14 @@ int svc_begin_locked(const svc_actor *a, db_conn **c, db_account_row *row, svc_r
         (found && (st = db_account_get(*c, a->account_id, row, &found)) != DB_OK)) {
         db_release(a->srv->pool, *c);
         *c = NULL;
-        return svc_result_fail_db(r, st);
+        return svc_fail_db(e, st, NULL);
     }
     if (!found) {
         db_release(a->srv->pool, *c);
         *c = NULL;
-        return svc_result_fail(r, SVC_NOT_FOUND, "not_found", NULL, "no such account");
+        return svc_fail(e, SVC_NOT_FOUND, "not_found", NULL, "no such account");
     }
-    return 0;
+    return SVC_OK;
 }
 
 /* ------------------------------------------------------- account view */
@@ -192,7 +169,7 @@ static cJSON *account_json(const db_account_row *row, bool admin)
     return o;
 }
 
-int svc_account_get(const svc_actor *a, svc_result *r)
+svc_status svc_account_get(const svc_actor *a, cJSON **out, svc_error *e)
 {
     db_conn *c = NULL;
     db_account_row row;
@@ -203,37 +180,38 @@ int svc_account_get(const svc_actor *a, svc_result *r)
     }
     db_release(a->srv->pool, c);
     if (st != DB_OK) {
-        return svc_result_fail_db(r, st);
+        return svc_fail_db(e, st, NULL);
     }
     if (!found) {
-        return svc_result_fail(r, SVC_NOT_FOUND, "not_found", NULL, "no such account");
+        return svc_fail(e, SVC_NOT_FOUND, "not_found", NULL, "no such account");
     }
-    r->obj = account_json(&row, a->admin);
+    *out = account_json(&row, a->admin);
     free(row.json);
-    return r->obj != NULL ? 0 : svc_result_fail_db(r, DB_ERROR);
+    return *out != NULL ? 0 : svc_fail_db(e, DB_ERROR, NULL);
 }
 
 /* ---------------------------------------------------------- PATCH */
 
-int svc_account_update(const svc_actor *a, const svc_account_patch *p, svc_result *r)
+svc_status svc_account_update(const svc_actor *a, const svc_account_patch *p, cJSON **out,
+                              svc_error *e)
 {
     db_conn *c = NULL;
     db_account_row row = {0};
     bool known;
     long long changed = 0;
     mt_error err;
-    int rc = -1;
+    bool done = false;
     db_status st;
-    if (svc_begin_locked(a, &c, &row, r) != 0) {
+    if (svc_begin_locked(a, &c, &row, e) != SVC_OK) {
         goto out;
     }
     if (p->time_zone != NULL) {
         if ((st = db_time_zone_known(c, p->time_zone, &known)) != DB_OK) {
-            svc_result_fail_db(r, st);
+            svc_fail_db(e, st, NULL);
             goto out;
         }
         if (!known) {
-            svc_result_fail(r, SVC_INVALID, "invalid_value", "time_zone",
+            svc_fail(e, SVC_INVALID, "invalid_value", "time_zone",
                      "'time_zone' is not a known time zone (e.g. 'UTC', 'Asia/Shanghai')");
             goto out;
         }
@@ -241,31 +219,31 @@ int svc_account_update(const svc_actor *a, const svc_account_patch *p, svc_resul
     if (p->alt_login_id_set && p->alt_login_id != NULL &&
         mt_plan_require(effective_plan(&row), MT_Q_ALT_LOGIN_ID, MT_ACCESS_FULL, &err) !=
             MT_OK) {
-        svc_result_fail_limit(r, effective_plan(&row), MT_Q_ALT_LOGIN_ID, err.msg);
+        svc_fail_quota(e, effective_plan(&row), MT_Q_ALT_LOGIN_ID, err.msg);
         goto out;
     }
     st = db_account_update(c, a->account_id, p->name, p->subscriber, p->time_zone, p->language,
                            p->alt_login_id_set, p->alt_login_id, &changed);
     if (st == DB_CONFLICT) {
-        svc_result_fail(r, SVC_CONFLICT, "alt_login_id_taken", "alt_login_id",
+        svc_fail(e, SVC_CONFLICT, "alt_login_id_taken", "alt_login_id",
                  "this alternative login ID is already in use");
         goto out;
     }
     if (st == DB_CONSTRAINT) {
-        svc_result_fail(r, SVC_INVALID, "invalid_value", NULL, "a value is not allowed here");
+        svc_fail(e, SVC_INVALID, "invalid_value", NULL, "a value is not allowed here");
         goto out;
     }
     if (st != DB_OK || (st = svc_audit(c, a, "account.update", "account", a->account_id,
                                        NULL)) != DB_OK ||
         (st = db_commit(c)) != DB_OK) {
-        svc_result_fail_db(r, st);
+        svc_fail_db(e, st, NULL);
         goto out;
     }
-    rc = 0;
+    done = true;
 out:
     free(row.json);
     db_release(a->srv->pool, c);
-    return rc == 0 ? svc_account_get(a, r) : rc;
+    return done ? svc_account_get(a, out, e) : e->status;
 }
 
 /* ------------------------------------------------------------ plans */
@@ -328,8 +306,8 @@ cJSON *svc_plans_json(void)
 
 /* ------------------------------------------------------- quotations */
 
-int svc_quotation_create(const svc_actor *a, const char *plan, int months, const char *note,
-                         svc_result *r)
+svc_status svc_quotation_create(const svc_actor *a, const char *plan, int months, const char *note,
+                                cJSON **out, svc_error *e)
 {
     mt_plan p;
     mt_error err;
@@ -337,14 +315,14 @@ int svc_quotation_create(const svc_actor *a, const char *plan, int months, const
     db_conn *c = NULL;
     db_status st;
     if (mt_plan_from_name(plan, &p, &err) != MT_OK) {
-        return svc_result_fail(r, SVC_INVALID, "invalid_value", "plan", "%s", err.msg);
+        return svc_fail(e, SVC_INVALID, "invalid_value", "plan", "%s", err.msg);
     }
     if (p != MT_PLAN_STANDARD && p != MT_PLAN_PRO) {
-        return svc_result_fail(r, SVC_INVALID, "invalid_value", "plan",
+        return svc_fail(e, SVC_INVALID, "invalid_value", "plan",
                         "quotations are for the paid plans: 'standard' or 'pro'");
     }
     if (mt_plan_check_term(p, months, &err) != MT_OK) {
-        return svc_result_fail(r, SVC_INVALID, "invalid_term", "months", "%s", err.msg);
+        return svc_fail(e, SVC_INVALID, "invalid_term", "months", "%s", err.msg);
     }
     svc_format_time(svc_now_us(), now);
     st = db_acquire(a->srv->pool, DB_WAIT_MS, &c);
@@ -357,14 +335,14 @@ int svc_quotation_create(const svc_actor *a, const char *plan, int months, const
     db_release(a->srv->pool, c);
     if (st != DB_OK || json == NULL) {
         free(json);
-        return svc_result_fail_db(r, st != DB_OK ? st : DB_ERROR);
+        return svc_fail_db(e, st != DB_OK ? st : DB_ERROR, NULL);
     }
-    r->obj = cJSON_Parse(json);
+    *out = cJSON_Parse(json);
     free(json);
-    return r->obj ? 0 : svc_result_fail_db(r, DB_ERROR);
+    return *out ? 0 : svc_fail_db(e, DB_ERROR, NULL);
 }
 
-int svc_quotation_list(const svc_actor *a, svc_result *r)
+svc_status svc_quotation_list(const svc_actor *a, cJSON **out, svc_error *e)
 {
     char *json = NULL;
     db_conn *c = NULL;
@@ -375,14 +353,14 @@ int svc_quotation_list(const svc_actor *a, svc_result *r)
     db_release(a->srv->pool, c);
     if (st != DB_OK || json == NULL) {
         free(json);
-        return svc_result_fail_db(r, st != DB_OK ? st : DB_ERROR);
+        return svc_fail_db(e, st != DB_OK ? st : DB_ERROR, NULL);
     }
-    r->obj = cJSON_CreateObject();
-    if (r->obj != NULL) {
-        cJSON_AddItemToObject(r->obj, "quotations", cJSON_Parse(json));
+    *out = cJSON_CreateObject();
+    if (*out != NULL) {
+        cJSON_AddItemToObject(*out, "quotations", cJSON_Parse(json));
     }
     free(json);
-    return r->obj ? 0 : svc_result_fail_db(r, DB_ERROR);
+    return *out ? 0 : svc_fail_db(e, DB_ERROR, NULL);
 }
 
 /* ------------------------------------------------------- plan change */
@@ -390,7 +368,7 @@ int svc_quotation_list(const svc_actor *a, svc_result *r)
 /* Whether the account's current data fits "target" (for changes down):
  * counts P2..P6 and the features P21..P23 in use. Fills "r" and returns -1
  * on the first quota it would break. */
-static int check_fits(const db_account_row *row, mt_plan target, svc_result *r)
+static svc_status check_fits(const db_account_row *row, mt_plan target, svc_error *e)
 {
     static const mt_quota counted[] = {MT_Q_STORAGE, MT_Q_APPS, MT_Q_USERS, MT_Q_TEAMS,
                                        MT_Q_GROUPS};
@@ -398,29 +376,29 @@ static int check_fits(const db_account_row *row, mt_plan target, svc_result *r)
     for (size_t i = 0; i < sizeof counted / sizeof counted[0]; i++) {
         int64_t used = usage_of(row, counted[i]);
         if (used > 0 && mt_plan_check(target, counted[i], used, &err) != MT_OK) {
-            return svc_result_fail_limit(r, target, counted[i], err.msg);
+            return svc_fail_quota(e, target, counted[i], err.msg);
         }
     }
     if (row->has_alt_login &&
         mt_plan_require(target, MT_Q_ALT_LOGIN_ID, MT_ACCESS_FULL, &err) != MT_OK) {
-        return svc_result_fail_limit(r, target, MT_Q_ALT_LOGIN_ID, err.msg);
+        return svc_fail_quota(e, target, MT_Q_ALT_LOGIN_ID, err.msg);
     }
     if (row->has_ip_allow &&
         mt_plan_require(target, MT_Q_IP_RESTRICTION, MT_ACCESS_FULL, &err) != MT_OK) {
-        return svc_result_fail_limit(r, target, MT_Q_IP_RESTRICTION, err.msg);
+        return svc_fail_quota(e, target, MT_Q_IP_RESTRICTION, err.msg);
     }
     if (row->has_logo && mt_plan_require(target, MT_Q_OWN_LOGO, MT_ACCESS_FULL, &err) != MT_OK) {
-        return svc_result_fail_limit(r, target, MT_Q_OWN_LOGO, err.msg);
+        return svc_fail_quota(e, target, MT_Q_OWN_LOGO, err.msg);
     }
-    return 0;
+    return SVC_OK;
 }
 
 /* The licence for a change from "eff" (the plan in force) to "target" on
  * "today": *term and *expiry ('' = none) and, for Standard <-> Pro, the
  * conversion. Returns 0, or -1 with "r" filled. */
-static int new_licence(const db_account_row *row, mt_plan eff, mt_plan target, int months,
-                       mt_day today, char term[16], char expiry[MT_CAL_DATE_LEN],
-                       mt_licence_conversion *conv, bool *converted, svc_result *r)
+static svc_status new_licence(const db_account_row *row, mt_plan eff, mt_plan target, int months,
+                              mt_day today, char term[16], char expiry[MT_CAL_DATE_LEN],
+                              mt_licence_conversion *conv, bool *converted, svc_error *e)
 {
     mt_error err;
     mt_day exp_day;
@@ -428,44 +406,45 @@ static int new_licence(const db_account_row *row, mt_plan eff, mt_plan target, i
     *converted = false;
     if (target == MT_PLAN_FREE) {
         if (months != 0) {
-            return svc_result_fail(r, SVC_INVALID, "invalid_term", "months",
+            return svc_fail(e, SVC_INVALID, "invalid_term", "months",
                             "plan free has no licence term: leave 'months' out");
         }
-        return 0;
+        return SVC_OK;
     }
     if (eff == MT_PLAN_STANDARD || eff == MT_PLAN_PRO) {
         int64_t remaining = row->has_expiry ? (int64_t)row->expiry - today : 0;
         if (months != 0) {
-            return svc_result_fail(r, SVC_INVALID, "invalid_term", "months",
+            return svc_fail(e, SVC_INVALID, "invalid_term", "months",
                             "a running licence is converted (L2): leave 'months' out");
         }
         if (remaining < 0) {
             remaining = 0;
         }
         if (mt_licence_convert(eff, target, remaining, today, conv, &err) != MT_OK) {
-            return svc_result_fail(r, SVC_CONFLICT, "conversion_failed", NULL, "%s", err.msg);
+            return svc_fail(e, SVC_CONFLICT, "conversion_failed", NULL, "%s", err.msg);
         }
         *converted = true;
         format_day(conv->expiry, expiry);
         snprintf(term, 16, "%s", "");
-        return 0;
+        return SVC_OK;
     }
     if (months == 0) {
-        return svc_result_fail(r, SVC_INVALID, "missing", "months",
+        return svc_fail(e, SVC_INVALID, "missing", "months",
                         "a paid plan needs a licence term: 'months' 1, 3 or 12 (P25)");
     }
     if (mt_plan_check_term(target, months, &err) != MT_OK) {
-        return svc_result_fail(r, SVC_INVALID, "invalid_term", "months", "%s", err.msg);
+        return svc_fail(e, SVC_INVALID, "invalid_term", "months", "%s", err.msg);
     }
     if (mt_cal_add_months(today, months, &exp_day, &err) != MT_OK) {
-        return svc_result_fail(r, SVC_INVALID, "invalid_term", "months", "%s", err.msg);
+        return svc_fail(e, SVC_INVALID, "invalid_term", "months", "%s", err.msg);
     }
     format_day(exp_day, expiry);
     snprintf(term, 16, "%d", months);
-    return 0;
+    return SVC_OK;
 }
 
-int svc_plan_change(const svc_actor *a, const char *plan, int months, svc_result *r)
+svc_status svc_plan_change(const svc_actor *a, const char *plan, int months, cJSON **out,
+                           svc_error *e)
 {
     db_conn *c = NULL;
     db_account_row row = {0};
@@ -475,27 +454,27 @@ int svc_plan_change(const svc_actor *a, const char *plan, int months, svc_result
     mt_day today = today_utc(), next;
     mt_licence_conversion conv = {0};
     char term[16], expiry[MT_CAL_DATE_LEN], now[32], detail[256], day[MT_CAL_DATE_LEN];
-    int rc = -1;
+    bool done = false;
     db_status st;
 
     if (mt_plan_from_name(plan, &target, &err) != MT_OK) {
-        return svc_result_fail(r, SVC_INVALID, "invalid_value", "plan", "%s", err.msg);
+        return svc_fail(e, SVC_INVALID, "invalid_value", "plan", "%s", err.msg);
     }
     if (target == MT_PLAN_TRIAL) {
-        return svc_result_fail(r, SVC_INVALID, "invalid_value", "plan",
+        return svc_fail(e, SVC_INVALID, "invalid_value", "plan",
                         "an account cannot change to plan trial");
     }
-    if (svc_begin_locked(a, &c, &row, r) != 0) {
+    if (svc_begin_locked(a, &c, &row, e) != SVC_OK) {
         goto out;
     }
     if (strcmp(row.plan, "trial") == 0) {
-        svc_result_fail(r, SVC_CONFLICT, "trial_upgrade_required", "plan",
+        svc_fail(e, SVC_CONFLICT, "trial_upgrade_required", "plan",
                  "a trial changes plan through POST /api/v1/account/upgrade");
         goto out;
     }
     eff = effective_plan(&row);
     if (eff == target) {
-        svc_result_fail(r, SVC_CONFLICT, "same_plan", "plan", "the account is already on plan %s",
+        svc_fail(e, SVC_CONFLICT, "same_plan", "plan", "the account is already on plan %s",
                  mt_plan_name(target));
         goto out;
     }
@@ -503,19 +482,20 @@ int svc_plan_change(const svc_actor *a, const char *plan, int months, svc_result
         mt_status ms = mt_licence_check_plan_change(row.changed_day, today, &next, &err);
         if (ms == MT_ELIMIT) {
             format_day(next, day);
-            svc_result_fail(r, SVC_CONFLICT, "plan_change_too_soon", "plan",
+            svc_fail(e, SVC_CONFLICT, "plan_change_too_soon", "plan",
                      "the plan can change once a month (L2): next change allowed on %s", day);
-            r->err.extra_key = "next_allowed";
-            snprintf(r->err.extra_val, sizeof r->err.extra_val, "%s", day);
+            e->extra_key = "next_allowed";
+            snprintf(e->extra_val, sizeof e->extra_val, "%s", day);
             goto out;
         }
         if (ms != MT_OK) {
-            svc_result_fail(r, SVC_CONFLICT, "plan_change_too_soon", "plan", "%s", err.msg);
+            svc_fail(e, SVC_CONFLICT, "plan_change_too_soon", "plan", "%s", err.msg);
             goto out;
         }
     }
-    if (check_fits(&row, target, r) != 0 ||
-        new_licence(&row, eff, target, months, today, term, expiry, &conv, &converted, r) != 0) {
+    if (check_fits(&row, target, e) != SVC_OK ||
+        new_licence(&row, eff, target, months, today, term, expiry, &conv, &converted, e) !=
+            SVC_OK) {
         goto out;
     }
     if (converted && row.term_months > 0) {
@@ -535,29 +515,29 @@ int svc_plan_change(const svc_actor *a, const char *plan, int months, svc_result
         (st = svc_audit(c, a, "account.plan_change", "account", a->account_id, detail)) !=
             DB_OK ||
         (st = db_commit(c)) != DB_OK) {
-        svc_result_fail_db(r, st);
+        svc_fail_db(e, st, NULL);
         goto out;
     }
     auth_forget_identities(); /* sessions and tokens carry the plan (P20, P21) */
-    rc = 0;
+    done = true;
 out:
     free(row.json);
     db_release(a->srv->pool, c);
-    if (rc != 0) {
-        return rc;
+    if (!done) {
+        return e->status;
     }
-    if (svc_account_get(a, r) != 0) {
-        return -1;
+    if (svc_account_get(a, out, e) != SVC_OK) {
+        return e->status;
     }
     if (converted) {
-        cJSON *cv = cJSON_AddObjectToObject(r->obj, "conversion");
+        cJSON *cv = cJSON_AddObjectToObject(*out, "conversion");
         format_day(conv.expiry, day);
         cJSON_AddNumberToObject(cv, "days", (double)conv.days);
         cJSON_AddNumberToObject(cv, "dropped", (double)conv.dropped);
         cJSON_AddNumberToObject(cv, "cap_days", (double)conv.cap_days);
         cJSON_AddStringToObject(cv, "expiry", day);
     }
-    return 0;
+    return SVC_OK;
 }
 
 /* --------------------------------------------------------------- trial */
@@ -577,8 +557,8 @@ static bool account_login_valid(const char *s)
     return true;
 }
 
-int svc_trial_upgrade(const svc_actor *a, const char *plan, int months, const char *login_id,
-                      svc_result *r)
+svc_status svc_trial_upgrade(const svc_actor *a, const char *plan, int months, const char *login_id,
+                             cJSON **out, svc_error *e)
 {
     db_conn *c = NULL;
     db_account_row row = {0};
@@ -587,39 +567,39 @@ int svc_trial_upgrade(const svc_actor *a, const char *plan, int months, const ch
     mt_error err;
     mt_licence_conversion conv;
     char term[16], expiry[MT_CAL_DATE_LEN], now[32], detail[160];
-    int rc = -1;
+    bool done = false;
     db_status st;
 
     if (mt_plan_from_name(plan, &target, &err) != MT_OK) {
-        return svc_result_fail(r, SVC_INVALID, "invalid_value", "plan", "%s", err.msg);
+        return svc_fail(e, SVC_INVALID, "invalid_value", "plan", "%s", err.msg);
     }
     if (target == MT_PLAN_TRIAL) {
-        return svc_result_fail(r, SVC_INVALID, "invalid_value", "plan",
+        return svc_fail(e, SVC_INVALID, "invalid_value", "plan",
                         "upgrade to 'free', 'standard' or 'pro'");
     }
     if (!account_login_valid(login_id)) {
-        return svc_result_fail(r, SVC_INVALID, "invalid_value", "login_id",
+        return svc_fail(e, SVC_INVALID, "invalid_value", "login_id",
                         "the account ID is 3 to 32 characters: a-z, 0-9, '.', '_', '-', "
                         "starting with a letter or digit");
     }
-    if (svc_begin_locked(a, &c, &row, r) != 0) {
+    if (svc_begin_locked(a, &c, &row, e) != SVC_OK) {
         goto out;
     }
     if (strcmp(row.plan, "trial") != 0) {
-        svc_result_fail(r, SVC_CONFLICT, "not_a_trial", NULL,
+        svc_fail(e, SVC_CONFLICT, "not_a_trial", NULL,
                  "only a trial is upgraded; change plan with POST /api/v1/account/plan");
         goto out;
     }
-    if (check_fits(&row, target, r) != 0 ||
+    if (check_fits(&row, target, e) != SVC_OK ||
         new_licence(&row, MT_PLAN_FREE, target, months, today_utc(), term, expiry, &conv,
-                    &converted, r) != 0) {
+                    &converted, e) != SVC_OK) {
         goto out;
     }
     svc_format_time(svc_now_us(), now);
     st = db_account_upgrade_trial(c, a->account_id, login_id, mt_plan_name(target),
                                   term[0] ? term : NULL, expiry[0] ? expiry : NULL, now);
     if (st == DB_CONFLICT) {
-        svc_result_fail(r, SVC_CONFLICT, "login_id_taken", "login_id",
+        svc_fail(e, SVC_CONFLICT, "login_id_taken", "login_id",
                  "this account ID is already in use");
         goto out;
     }
@@ -629,15 +609,15 @@ int svc_trial_upgrade(const svc_actor *a, const char *plan, int months, const ch
         (st = svc_audit(c, a, "account.trial_upgrade", "account", a->account_id, detail)) !=
             DB_OK ||
         (st = db_commit(c)) != DB_OK) {
-        svc_result_fail_db(r, st);
+        svc_fail_db(e, st, NULL);
         goto out;
     }
     auth_forget_identities();
-    rc = 0;
+    done = true;
 out:
     free(row.json);
     db_release(a->srv->pool, c);
-    return rc == 0 ? svc_account_get(a, r) : rc;
+    return done ? svc_account_get(a, out, e) : e->status;
 }
 
 bool svc_valid_email(const char *s)
@@ -671,8 +651,8 @@ bool svc_valid_user_login(const char *s)
     return true;
 }
 
-int svc_trial_create(srv *s, const char *email, const char *password, const char *ip,
-                     svc_result *r)
+svc_status svc_trial_create(srv *s, const char *email, const char *password, const char *ip,
+                            cJSON **out, svc_error *e)
 {
     char hash[PASSWORD_HASH_CAP], now[32], expires[32], key[96];
     int64_t created = svc_now_us(), exp_us;
@@ -684,16 +664,16 @@ int svc_trial_create(srv *s, const char *email, const char *password, const char
     const char *login;
 
     if (!svc_valid_email(email)) {
-        return svc_result_fail(r, SVC_INVALID, "invalid_value", "email",
+        return svc_fail(e, SVC_INVALID, "invalid_value", "email",
                         "'email' must be an e-mail address");
     }
     pw = password_check_policy(password, email);
     if (pw != PW_OK) {
-        return svc_result_fail(r, SVC_INVALID, password_policy_code(pw), "password", "%s",
+        return svc_fail(e, SVC_INVALID, password_policy_code(pw), "password", "%s",
                         password_policy_message(pw));
     }
     if (mt_licence_trial_expiry(created, &exp_us, &err) != MT_OK) {
-        return svc_result_fail_db(r, DB_ERROR);
+        return svc_fail_db(e, DB_ERROR, NULL);
     }
     svc_format_time(created, now);
     svc_format_time(exp_us, expires);
@@ -704,17 +684,17 @@ int svc_trial_create(srv *s, const char *email, const char *password, const char
     }
     if (st != DB_OK) {
         db_release(s->pool, c);
-        return svc_result_fail_db(r, st);
+        return svc_fail_db(e, st, NULL);
     }
     if (hits > TRIAL_PER_IP_PER_HOUR) {
         db_release(s->pool, c);
-        return svc_result_fail(r, SVC_THROTTLED, "too_many_requests", NULL,
+        return svc_fail(e, SVC_THROTTLED, "too_many_requests", NULL,
                         "too many trials from this address; try again later");
     }
     /* Hashing takes ~50 ms: do not hold a transaction meanwhile. */
     if (password_hash(password, hash, sizeof hash) != 0) {
         db_release(s->pool, c);
-        return svc_result_fail_db(r, DB_ERROR);
+        return svc_fail_db(e, DB_ERROR, NULL);
     }
     login = svc_valid_user_login(email) ? email : "trial";
     if ((st = db_begin(c)) == DB_OK) {
@@ -722,7 +702,7 @@ int svc_trial_create(srv *s, const char *email, const char *password, const char
     }
     if (st == DB_CONFLICT) {
         db_release(s->pool, c);
-        return svc_result_fail(r, SVC_CONFLICT, "email_taken", "email",
+        return svc_fail(e, SVC_CONFLICT, "email_taken", "email",
                         "a trial with this e-mail address exists already");
     }
     if (st == DB_OK) {
@@ -732,17 +712,17 @@ int svc_trial_create(srv *s, const char *email, const char *password, const char
     }
     if (st != DB_OK || (st = db_commit(c)) != DB_OK) {
         db_release(s->pool, c);
-        return svc_result_fail_db(r, st);
+        return svc_fail_db(e, st, NULL);
     }
     db_release(s->pool, c);
-    r->obj = cJSON_CreateObject();
-    if (r->obj == NULL) {
-        return svc_result_fail_db(r, DB_ERROR);
+    *out = cJSON_CreateObject();
+    if (*out == NULL) {
+        return svc_fail_db(e, DB_ERROR, NULL);
     }
-    cJSON_AddNumberToObject(r->obj, "account_id", (double)account_id);
-    cJSON_AddNumberToObject(r->obj, "user_id", (double)user_id);
-    cJSON_AddStringToObject(r->obj, "email", email);
-    cJSON_AddStringToObject(r->obj, "plan", "trial");
-    cJSON_AddStringToObject(r->obj, "trial_expires_at", expires);
-    return 0;
+    cJSON_AddNumberToObject(*out, "account_id", (double)account_id);
+    cJSON_AddNumberToObject(*out, "user_id", (double)user_id);
+    cJSON_AddStringToObject(*out, "email", email);
+    cJSON_AddStringToObject(*out, "plan", "trial");
+    cJSON_AddStringToObject(*out, "trial_expires_at", expires);
+    return SVC_OK;
 }

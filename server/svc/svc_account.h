@@ -10,9 +10,11 @@
  * pass a limit together. Administrative changes write their audit entry in
  * the same transaction (svc_audit), so the two are kept or lost together.
  *
- * Results come back in an svc_result: kind SVC_OK with "obj" (a cJSON value
- * the caller owns), or an error kind with the code/field/message that the
- * HTTP layer turns into a JSON error (http_admin_args.h: admin_reply). */
+ * A function returns the service contract's status (svc.h): SVC_OK with its
+ * result in *out (a cJSON value the caller owns; NULL for a change that
+ * answers nothing), or the failure in the caller's svc_error, which the
+ * HTTP layer answers with http_reply_svc() (http_admin_args.h:
+ * admin_reply()). */
 #ifndef MTS_SVC_ACCOUNT_H
 #define MTS_SVC_ACCOUNT_H
 
@@ -26,25 +28,12 @@
 #include "srv.h"
 #include "svc.h"
 
-/* A result: err.status SVC_OK with "obj" (a cJSON value the caller owns;
- * may be NULL), or the failure in "err" (svc.h). */
-typedef struct {
-    svc_error err;
-    cJSON *obj;
-} svc_result;
-
-/* Fill "r" as an error and return -1 (helpers for svc_*.c). */
-int svc_result_fail(svc_result *r, svc_status st, const char *code, const char *field,
-             const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-int svc_result_fail_db(svc_result *r, db_status st);
-int svc_result_fail_limit(svc_result *r, mt_plan plan, mt_quota q, const char *msg);
-
 /* Write the audit entry (A9) of the change "a" made on "c", inside the
  * change's transaction (audit_write()): "action" ('user.create'), the
  * target's type and id (0 = none), "detail_json" a JSON object text or
  * NULL. Returns the database status: on failure the change fails too. */
-db_status svc_audit(db_conn *c, const svc_actor *a, const char *action,
-                    const char *target_type, long long target_id, const char *detail_json);
+db_status svc_audit(db_conn *c, const svc_actor *a, const char *action, const char *target_type,
+                    long long target_id, const char *detail_json);
 
 /* Now (auth_now(): the server clock plus the test clock offset) in core's
  * microseconds, and as 'YYYY-MM-DDTHH:MM:SSZ' for SQL parameters. */
@@ -55,8 +44,9 @@ void svc_format_time(int64_t t_us, char out[32]);
  * and read it with its counts (db_account.h): the way every change that
  * adds to a quota starts. On success *c is held (release it with
  * db_release(), which rolls back unless committed) and row->json must be
- * freed. Returns 0, or -1 with "r" filled (then *c is released). */
-int svc_begin_locked(const svc_actor *a, db_conn **c, db_account_row *row, svc_result *r);
+ * freed. Returns SVC_OK, or the failure in "e" (then *c is released). */
+MT_MUSTCHECK
+svc_status svc_begin_locked(const svc_actor *a, db_conn **c, db_account_row *row, svc_error *e);
 
 /* The plan in force for an account row (L3: a lapsed licence is Free). */
 mt_plan svc_effective_plan(const db_account_row *row);
@@ -70,7 +60,8 @@ bool svc_valid_user_login(const char *s);
  * subscriber (administrators only), alternative login ID, time zone,
  * language, and "usage": for P2..P8 the amount used and the limit of the
  * effective plan. */
-int svc_account_get(const svc_actor *a, svc_result *r);
+MT_MUSTCHECK
+svc_status svc_account_get(const svc_actor *a, cJSON **out, svc_error *e);
 
 /* Fields of PATCH /api/v1/account; NULL = unchanged. "alt_login_id_set"
  * with alt_login_id NULL clears it. */
@@ -83,30 +74,38 @@ typedef struct {
     const char *alt_login_id;
 } svc_account_patch;
 
-int svc_account_update(const svc_actor *a, const svc_account_patch *p, svc_result *r);
+MT_MUSTCHECK
+svc_status svc_account_update(const svc_actor *a, const svc_account_patch *p, cJSON **out,
+                              svc_error *e);
 
 /* The plan table (P1..P25) from core as JSON: {"plans":[...],"quotas":[...]}. */
 cJSON *svc_plans_json(void);
 
 /* Store a quotation request for "plan" (standard/pro) and "months" (P25). */
-int svc_quotation_create(const svc_actor *a, const char *plan, int months, const char *note,
-                         svc_result *r);
-int svc_quotation_list(const svc_actor *a, svc_result *r);
+MT_MUSTCHECK
+svc_status svc_quotation_create(const svc_actor *a, const char *plan, int months, const char *note,
+                                cJSON **out, svc_error *e);
+MT_MUSTCHECK
+svc_status svc_quotation_list(const svc_actor *a, cJSON **out, svc_error *e);
 
 /* Change the plan (L2): at most once a month; Standard <-> Pro converts the
  * remaining days (mt_licence_convert); Free -> paid needs "months" (P25);
  * a change to a plan whose quotas the account's current data exceeds is
  * refused with plan_limit. "months" 0 = not given. */
-int svc_plan_change(const svc_actor *a, const char *plan, int months, svc_result *r);
+MT_MUSTCHECK
+svc_status svc_plan_change(const svc_actor *a, const char *plan, int months, cJSON **out,
+                           svc_error *e);
 
 /* Upgrade a trial (L4, L7) to "plan" keeping its data; the account gets the
  * account login ID "login_id" (P1) and the trial's user keeps signing in with
  * that account ID, their user ID and password. */
-int svc_trial_upgrade(const svc_actor *a, const char *plan, int months, const char *login_id,
-                      svc_result *r);
+MT_MUSTCHECK
+svc_status svc_trial_upgrade(const svc_actor *a, const char *plan, int months, const char *login_id,
+                             cJSON **out, svc_error *e);
 
 /* Create a trial account and its one user (public; throttled per "ip"). */
-int svc_trial_create(srv *s, const char *email, const char *password, const char *ip,
-                     svc_result *r);
+MT_MUSTCHECK
+svc_status svc_trial_create(srv *s, const char *email, const char *password, const char *ip,
+                            cJSON **out, svc_error *e);
 
 #endif

@@ -13,38 +13,38 @@
 #include "refresher.h"
 #include "reply_cache.h"
 
-
-/* Parse JSON text "json" from the database into r->obj, wrapped as
+/* Parse JSON text "json" from the database into *out, wrapped as
  * {"<wrap>": value} when "wrap" is set; frees "json". NULL json = not found. */
-static int take_json(char *json, const char *wrap, const char *what, svc_result *r)
+static svc_status take_json(char *json, const char *wrap, const char *what, cJSON **out,
+                            svc_error *e)
 {
     cJSON *v;
     if (json == NULL) {
-        return svc_result_fail(r, SVC_NOT_FOUND, "not_found", NULL, "no such %s", what);
+        return svc_fail(e, SVC_NOT_FOUND, "not_found", NULL, "no such %s", what);
     }
     v = cJSON_Parse(json);
     free(json);
     if (v == NULL) {
-        return svc_result_fail_db(r, DB_ERROR);
+        return svc_fail_db(e, DB_ERROR, NULL);
     }
     if (wrap == NULL) {
-        r->obj = v;
-        return 0;
+        *out = v;
+        return SVC_OK;
     }
-    r->obj = cJSON_CreateObject();
-    if (r->obj == NULL) {
+    *out = cJSON_CreateObject();
+    if (*out == NULL) {
         cJSON_Delete(v);
-        return svc_result_fail_db(r, DB_ERROR);
+        return svc_fail_db(e, DB_ERROR, NULL);
     }
-    cJSON_AddItemToObject(r->obj, wrap, v);
-    return 0;
+    cJSON_AddItemToObject(*out, wrap, v);
+    return SVC_OK;
 }
 
 /* A read on one pooled connection: "fn" fills *json. */
 typedef db_status (*reader)(db_conn *c, const svc_actor *a, long long id, char **json);
 
-static int read_one(const svc_actor *a, long long id, reader fn, const char *wrap,
-                    const char *what, svc_result *r)
+static svc_status read_one(const svc_actor *a, long long id, reader fn, const char *wrap,
+                           const char *what, cJSON **out, svc_error *e)
 {
     db_conn *c = NULL;
     char *json = NULL;
@@ -55,15 +55,15 @@ static int read_one(const svc_actor *a, long long id, reader fn, const char *wra
     db_release(a->srv->pool, c);
     if (st != DB_OK) {
         free(json);
-        return svc_result_fail_db(r, st);
+        return svc_fail_db(e, st, NULL);
     }
-    return take_json(json, wrap, what, r);
+    return take_json(json, wrap, what, out, e);
 }
 
 /* Audit, commit and release; then read the result with "fn" (id "id"). */
-static int finish(const svc_actor *a, db_conn *c, const char *action, const char *type,
-                  long long id, const char *detail, reader fn, const char *what,
-                  svc_result *r)
+static svc_status finish(const svc_actor *a, db_conn *c, const char *action, const char *type,
+                         long long id, const char *detail, reader fn, const char *what, cJSON **out,
+                         svc_error *e)
 {
     db_status st = svc_audit(c, a, action, type, id, detail);
     if (st == DB_OK) {
@@ -71,24 +71,27 @@ static int finish(const svc_actor *a, db_conn *c, const char *action, const char
     }
     db_release(a->srv->pool, c);
     if (st != DB_OK) {
-        return svc_result_fail_db(r, st);
+        return svc_fail_db(e, st, NULL);
     }
     /* Roles, disabled users, ended sessions: a remembered identity must
      * not outlive the change. */
     auth_forget_identities();
     if (fn == NULL) {
-        r->obj = NULL;
-        return 0;
+        *out = NULL;
+        return SVC_OK;
     }
-    return read_one(a, id, fn, NULL, what, r);
+    return read_one(a, id, fn, NULL, what, out, e);
 }
 
-static int fail_release(const svc_actor *a, db_conn *c, db_account_row *row)
+/* Give up a change begun with svc_begin_locked() whose failure "e" holds:
+ * free the row, roll back. Returns the failure's status. */
+static svc_status fail_release(const svc_actor *a, db_conn *c, db_account_row *row,
+                               const svc_error *e)
 {
     free(row->json);
     row->json = NULL;
     db_release(a->srv->pool, c);
-    return -1;
+    return e->status;
 }
 
 /* ----------------------------------------------------------------- users */
@@ -104,14 +107,14 @@ static db_status rd_user(db_conn *c, const svc_actor *a, long long id, char **js
     return db_user_get(c, a->account_id, id, json);
 }
 
-int svc_users_list(const svc_actor *a, svc_result *r)
+svc_status svc_users_list(const svc_actor *a, cJSON **out, svc_error *e)
 {
-    return read_one(a, 0, rd_users, "users", "user", r);
+    return read_one(a, 0, rd_users, "users", "user", out, e);
 }
 
-int svc_user_get(const svc_actor *a, long long id, svc_result *r)
+svc_status svc_user_get(const svc_actor *a, long long id, cJSON **out, svc_error *e)
 {
-    return read_one(a, id, rd_user, NULL, "user", r);
+    return read_one(a, id, rd_user, NULL, "user", out, e);
 }
 
 static const char *two_step_value(const char *s)
@@ -123,53 +126,52 @@ static const char *two_step_value(const char *s)
 }
 
 /* Checks of the values themselves (no database). */
-static int validate_user(const svc_user_input *in, svc_result *r)
+static svc_status validate_user(const svc_user_input *in, svc_error *e)
 {
     const char *ts = two_step_value(in->two_step);
     if (in->login_id != NULL && !svc_valid_user_login(in->login_id)) {
-        return svc_result_fail(r, SVC_INVALID, "invalid_value", "login_id",
+        return svc_fail(e, SVC_INVALID, "invalid_value", "login_id",
                         "the user ID is 1 to 64 characters: letters, digits, '.', '_', '@', "
                         "'-', starting with a letter or digit");
     }
     if (in->name != NULL && in->name[0] == '\0') {
-        return svc_result_fail(r, SVC_INVALID, "invalid_value", "name", "'name' must not be empty");
+        return svc_fail(e, SVC_INVALID, "invalid_value", "name", "'name' must not be empty");
     }
     if (in->email_set && in->email != NULL && !svc_valid_email(in->email)) {
-        return svc_result_fail(r, SVC_INVALID, "invalid_value", "email",
+        return svc_fail(e, SVC_INVALID, "invalid_value", "email",
                         "'email' must be an e-mail address");
     }
     if (in->role != NULL && strcmp(in->role, "admin") != 0 && strcmp(in->role, "member") != 0) {
-        return svc_result_fail(r, SVC_INVALID, "invalid_value", "role",
-                        "'role' is 'admin' or 'member'");
+        return svc_fail(e, SVC_INVALID, "invalid_value", "role", "'role' is 'admin' or 'member'");
     }
     if (in->file_access != NULL && strcmp(in->file_access, "none") != 0 &&
         strcmp(in->file_access, "view") != 0 && strcmp(in->file_access, "edit") != 0) {
-        return svc_result_fail(r, SVC_INVALID, "invalid_value", "file_access",
+        return svc_fail(e, SVC_INVALID, "invalid_value", "file_access",
                         "'file_access' is 'none', 'view' or 'edit'");
     }
     if (ts != NULL && strcmp(ts, "off") != 0 && strcmp(ts, "email") != 0 &&
         strcmp(ts, "totp") != 0) {
-        return svc_result_fail(r, SVC_INVALID, "invalid_value", "two_step",
+        return svc_fail(e, SVC_INVALID, "invalid_value", "two_step",
                         "'two_step' is 'off' (or 'none'), 'email' or 'totp'");
     }
-    return 0;
+    return SVC_OK;
 }
 
 /* The password of "in" checked (A6) against "login" and hashed into "hash". */
-static int hash_password(const char *password, const char *login, char *hash, svc_result *r)
+static svc_status hash_password(const char *password, const char *login, char *hash, svc_error *e)
 {
     pw_policy pw = password_check_policy(password, login);
     if (pw != PW_OK) {
-        return svc_result_fail(r, SVC_INVALID, password_policy_code(pw), "password", "%s",
+        return svc_fail(e, SVC_INVALID, password_policy_code(pw), "password", "%s",
                         password_policy_message(pw));
     }
     if (password_hash(password, hash, PASSWORD_HASH_CAP) != 0) {
-        return svc_result_fail_db(r, DB_ERROR);
+        return svc_fail_db(e, DB_ERROR, NULL);
     }
-    return 0;
+    return SVC_OK;
 }
 
-int svc_user_create(const svc_actor *a, const svc_user_input *in, svc_result *r)
+svc_status svc_user_create(const svc_actor *a, const svc_user_input *in, cJSON **out, svc_error *e)
 {
     char hash[PASSWORD_HASH_CAP];
     const char *role = in->role ? in->role : "member";
@@ -183,50 +185,51 @@ int svc_user_create(const svc_actor *a, const svc_user_input *in, svc_result *r)
     long long id = 0;
     db_status st;
 
-    if (validate_user(in, r) != 0) {
-        return -1;
+    if (validate_user(in, e) != SVC_OK) {
+        return e->status;
     }
     if (in->role != NULL && strcmp(role, "admin") == 0 && in->file_access != NULL &&
         strcmp(in->file_access, "edit") != 0) {
-        return svc_result_fail(r, SVC_INVALID, "invalid_value", "file_access",
+        return svc_fail(e, SVC_INVALID, "invalid_value", "file_access",
                         "administrators have file access 'edit'");
     }
     if (strcmp(ts, "totp") == 0) {
-        return svc_result_fail(r, SVC_CONFLICT, "totp_not_enrolled", "two_step",
+        return svc_fail(e, SVC_CONFLICT, "totp_not_enrolled", "two_step",
                         "the user enrols an authenticator app first (A3)");
     }
     if (strcmp(ts, "email") == 0 && in->email == NULL) {
-        return svc_result_fail(r, SVC_INVALID, "missing", "email",
+        return svc_fail(e, SVC_INVALID, "missing", "email",
                         "two-step verification by e-mail needs an e-mail address");
     }
-    if (hash_password(in->password, in->login_id, hash, r) != 0) {
-        return -1;
+    if (hash_password(in->password, in->login_id, hash, e) != SVC_OK) {
+        return e->status;
     }
-    if (svc_begin_locked(a, &c, &row, r) != 0) {
-        return -1;
+    if (svc_begin_locked(a, &c, &row, e) != SVC_OK) {
+        return e->status;
     }
     plan = svc_effective_plan(&row);
     if (mt_plan_check(plan, MT_Q_USERS, row.n_users + 1, &err) != MT_OK) {
-        svc_result_fail_limit(r, plan, MT_Q_USERS, err.msg);
-        return fail_release(a, c, &row);
+        svc_fail_quota(e, plan, MT_Q_USERS, err.msg);
+        return fail_release(a, c, &row, e);
     }
     free(row.json);
     row.json = NULL;
     st = db_user_insert(c, a->account_id, in->login_id, in->name, in->email, role, fa, ts, hash,
                         &id);
     if (st == DB_CONFLICT) {
-        svc_result_fail(r, SVC_CONFLICT, "login_id_taken", "login_id",
+        svc_fail(e, SVC_CONFLICT, "login_id_taken", "login_id",
                  "this user ID is already used in the account");
-        return fail_release(a, c, &row);
+        return fail_release(a, c, &row, e);
     }
     if (st != DB_OK) {
-        svc_result_fail_db(r, st);
-        return fail_release(a, c, &row);
+        svc_fail_db(e, st, NULL);
+        return fail_release(a, c, &row, e);
     }
-    return finish(a, c, "user.create", "user", id, NULL, rd_user, "user", r);
+    return finish(a, c, "user.create", "user", id, NULL, rd_user, "user", out, e);
 }
 
-int svc_user_update(const svc_actor *a, long long id, const svc_user_input *in, svc_result *r)
+svc_status svc_user_update(const svc_actor *a, long long id, const svc_user_input *in, cJSON **out,
+                           svc_error *e)
 {
     char hash[PASSWORD_HASH_CAP], detail[96] = "";
     db_conn *c = NULL;
@@ -238,56 +241,56 @@ int svc_user_update(const svc_actor *a, long long id, const svc_user_input *in, 
     bool demote;
     db_status st;
 
-    if (validate_user(in, r) != 0) {
-        return -1;
+    if (validate_user(in, e) != SVC_OK) {
+        return e->status;
     }
-    if (svc_begin_locked(a, &c, &row, r) != 0) {
-        return -1;
+    if (svc_begin_locked(a, &c, &row, e) != SVC_OK) {
+        return e->status;
     }
     if ((st = db_user_facts_get(c, a->account_id, id, &f)) != DB_OK ||
         (st = db_users_count_admins(c, a->account_id, &admins)) != DB_OK) {
-        svc_result_fail_db(r, st);
-        return fail_release(a, c, &row);
+        svc_fail_db(e, st, NULL);
+        return fail_release(a, c, &row, e);
     }
     if (!f.found) {
-        svc_result_fail(r, SVC_NOT_FOUND, "not_found", NULL, "no such user");
-        return fail_release(a, c, &row);
+        svc_fail(e, SVC_NOT_FOUND, "not_found", NULL, "no such user");
+        return fail_release(a, c, &row, e);
     }
     demote = f.admin && ((in->role != NULL && strcmp(in->role, "member") == 0) ||
                          in->disabled == 1);
     if (demote && admins <= 1) {
-        svc_result_fail(r, SVC_CONFLICT, "last_admin", in->disabled == 1 ? "disabled" : "role",
+        svc_fail(e, SVC_CONFLICT, "last_admin", in->disabled == 1 ? "disabled" : "role",
                  "the account keeps at least one administrator");
-        return fail_release(a, c, &row);
+        return fail_release(a, c, &row, e);
     }
     if (id == a->user_id && (in->disabled == 1 ||
                              (in->role != NULL && strcmp(in->role, "member") == 0))) {
-        svc_result_fail(r, SVC_CONFLICT, "cannot_change_self", in->disabled == 1 ? "disabled" : "role",
+        svc_fail(e, SVC_CONFLICT, "cannot_change_self", in->disabled == 1 ? "disabled" : "role",
                  "administrators cannot demote or disable themselves");
-        return fail_release(a, c, &row);
+        return fail_release(a, c, &row, e);
     }
     if (ts != NULL && strcmp(ts, "totp") == 0 && !f.has_totp) {
-        svc_result_fail(r, SVC_CONFLICT, "totp_not_enrolled", "two_step",
+        svc_fail(e, SVC_CONFLICT, "totp_not_enrolled", "two_step",
                  "the user enrols an authenticator app first (A3)");
-        return fail_release(a, c, &row);
+        return fail_release(a, c, &row, e);
     }
     if (ts != NULL && strcmp(ts, "email") == 0 &&
         (in->email_set ? in->email == NULL : !f.has_email)) {
-        svc_result_fail(r, SVC_INVALID, "missing", "email",
+        svc_fail(e, SVC_INVALID, "missing", "email",
                  "two-step verification by e-mail needs an e-mail address");
-        return fail_release(a, c, &row);
+        return fail_release(a, c, &row, e);
     }
     {
         bool becomes_admin = in->role ? strcmp(in->role, "admin") == 0 : f.admin;
         if (becomes_admin && in->file_access != NULL && strcmp(in->file_access, "edit") != 0) {
-            svc_result_fail(r, SVC_INVALID, "invalid_value", "file_access",
+            svc_fail(e, SVC_INVALID, "invalid_value", "file_access",
                      "administrators have file access 'edit'");
-            return fail_release(a, c, &row);
+            return fail_release(a, c, &row, e);
         }
         p.file_access = becomes_admin && in->role != NULL ? "edit" : in->file_access;
     }
-    if (in->password != NULL && hash_password(in->password, f.login_id, hash, r) != 0) {
-        return fail_release(a, c, &row);
+    if (in->password != NULL && hash_password(in->password, f.login_id, hash, e) != SVC_OK) {
+        return fail_release(a, c, &row, e);
     }
     p.name = in->name;
     p.set_email = in->email_set;
@@ -298,14 +301,14 @@ int svc_user_update(const svc_actor *a, long long id, const svc_user_input *in, 
     p.password_hash = in->password ? hash : NULL;
     st = db_user_update(c, a->account_id, id, &p, &changed);
     if (st == DB_CONSTRAINT) {
-        svc_result_fail(r, SVC_CONFLICT, "constraint", NULL,
+        svc_fail(e, SVC_CONFLICT, "constraint", NULL,
                  "this change does not fit the user's settings (e-mail needed by two-step "
                  "verification?)");
-        return fail_release(a, c, &row);
+        return fail_release(a, c, &row, e);
     }
     if (st != DB_OK) {
-        svc_result_fail_db(r, st);
-        return fail_release(a, c, &row);
+        svc_fail_db(e, st, NULL);
+        return fail_release(a, c, &row, e);
     }
     /* A disabled user is signed out everywhere (tokens revoked too); a new
      * password ends the user's sessions (but the administrator's own
@@ -316,18 +319,18 @@ int svc_user_update(const svc_actor *a, long long id, const svc_user_input *in, 
             (in->disabled == 1 &&
              (st = db_auth_tokens_revoke_user(c, a->account_id, id, auth_now(), &revoked)) !=
                  DB_OK)) {
-            svc_result_fail_db(r, st);
-            return fail_release(a, c, &row);
+            svc_fail_db(e, st, NULL);
+            return fail_release(a, c, &row, e);
         }
         snprintf(detail, sizeof detail, "{\"sessions_ended\":%lld,\"tokens_revoked\":%lld}",
                  ended, revoked);
     }
     free(row.json);
-    return finish(a, c, "user.update", "user", id, detail[0] ? detail : NULL, rd_user, "user",
-                  r);
+    return finish(a, c, "user.update", "user", id, detail[0] ? detail : NULL, rd_user, "user", out,
+                  e);
 }
 
-int svc_user_delete(const svc_actor *a, long long id, svc_result *r)
+svc_status svc_user_delete(const svc_actor *a, long long id, cJSON **out, svc_error *e)
 {
     db_conn *c = NULL;
     db_account_row row;
@@ -335,34 +338,34 @@ int svc_user_delete(const svc_actor *a, long long id, svc_result *r)
     long long admins = 0, changed = 0;
     db_status st;
 
-    if (svc_begin_locked(a, &c, &row, r) != 0) {
-        return -1;
+    if (svc_begin_locked(a, &c, &row, e) != SVC_OK) {
+        return e->status;
     }
     free(row.json);
     row.json = NULL;
     if ((st = db_user_facts_get(c, a->account_id, id, &f)) != DB_OK ||
         (st = db_users_count_admins(c, a->account_id, &admins)) != DB_OK) {
-        svc_result_fail_db(r, st);
-        return fail_release(a, c, &row);
+        svc_fail_db(e, st, NULL);
+        return fail_release(a, c, &row, e);
     }
     if (!f.found) {
-        svc_result_fail(r, SVC_NOT_FOUND, "not_found", NULL, "no such user");
-        return fail_release(a, c, &row);
+        svc_fail(e, SVC_NOT_FOUND, "not_found", NULL, "no such user");
+        return fail_release(a, c, &row, e);
     }
     if (id == a->user_id) {
-        svc_result_fail(r, SVC_CONFLICT, "cannot_delete_self", NULL, "you cannot delete yourself");
-        return fail_release(a, c, &row);
+        svc_fail(e, SVC_CONFLICT, "cannot_delete_self", NULL, "you cannot delete yourself");
+        return fail_release(a, c, &row, e);
     }
     if (f.admin && admins <= 1) {
-        svc_result_fail(r, SVC_CONFLICT, "last_admin", NULL,
+        svc_fail(e, SVC_CONFLICT, "last_admin", NULL,
                  "the account keeps at least one administrator");
-        return fail_release(a, c, &row);
+        return fail_release(a, c, &row, e);
     }
     if ((st = db_user_delete(c, a->account_id, id, &changed)) != DB_OK) {
-        svc_result_fail_db(r, st);
-        return fail_release(a, c, &row);
+        svc_fail_db(e, st, NULL);
+        return fail_release(a, c, &row, e);
     }
-    return finish(a, c, "user.delete", "user", id, NULL, NULL, "user", r);
+    return finish(a, c, "user.delete", "user", id, NULL, NULL, "user", out, e);
 }
 
 /* ----------------------------------------------------------------- teams */
@@ -378,42 +381,42 @@ static db_status rd_team(db_conn *c, const svc_actor *a, long long id, char **js
     return db_team_get(c, a->account_id, id, json);
 }
 
-int svc_teams_list(const svc_actor *a, svc_result *r)
+svc_status svc_teams_list(const svc_actor *a, cJSON **out, svc_error *e)
 {
-    return read_one(a, 0, rd_teams, "teams", "team", r);
+    return read_one(a, 0, rd_teams, "teams", "team", out, e);
 }
 
-int svc_team_get(const svc_actor *a, long long id, svc_result *r)
+svc_status svc_team_get(const svc_actor *a, long long id, cJSON **out, svc_error *e)
 {
-    return read_one(a, id, rd_team, NULL, "team", r);
+    return read_one(a, id, rd_team, NULL, "team", out, e);
 }
 
 /* Whether every one of "n" distinct ids in "ids" is a user of the account. */
-static int check_users(const svc_actor *a, db_conn *c, const int64_t *ids, size_t n,
-                       const char *field, svc_result *r)
+static svc_status check_users(const svc_actor *a, db_conn *c, const int64_t *ids, size_t n,
+                              const char *field, svc_error *e)
 {
     long long found = 0;
     db_status st;
     if (ids == NULL || n == 0) {
-        return 0;
+        return SVC_OK;
     }
     if ((st = db_users_count_ids(c, a->account_id, ids, n, &found)) != DB_OK) {
-        return svc_result_fail_db(r, st);
+        return svc_fail_db(e, st, NULL);
     }
     if (found != (long long)n) {
-        return svc_result_fail(r, SVC_NOT_FOUND, "not_found", field, "no such user");
+        return svc_fail(e, SVC_NOT_FOUND, "not_found", field, "no such user");
     }
-    return 0;
+    return SVC_OK;
 }
 
-static int name_conflict(svc_result *r, const char *what)
+static svc_status name_conflict(svc_error *e, const char *what)
 {
-    return svc_result_fail(r, SVC_CONFLICT, "name_taken", "name", "a %s with this name exists already",
+    return svc_fail(e, SVC_CONFLICT, "name_taken", "name", "a %s with this name exists already",
                     what);
 }
 
-int svc_team_create(const svc_actor *a, const char *name, const char *description,
-                    const int64_t *member_ids, size_t n_members, svc_result *r)
+svc_status svc_team_create(const svc_actor *a, const char *name, const char *description,
+                           const int64_t *member_ids, size_t n_members, cJSON **out, svc_error *e)
 {
     db_conn *c = NULL;
     db_account_row row;
@@ -423,37 +426,38 @@ int svc_team_create(const svc_actor *a, const char *name, const char *descriptio
     db_status st;
 
     if (name[0] == '\0') {
-        return svc_result_fail(r, SVC_INVALID, "invalid_value", "name", "'name' must not be empty");
+        return svc_fail(e, SVC_INVALID, "invalid_value", "name", "'name' must not be empty");
     }
-    if (svc_begin_locked(a, &c, &row, r) != 0) {
-        return -1;
+    if (svc_begin_locked(a, &c, &row, e) != SVC_OK) {
+        return e->status;
     }
     plan = svc_effective_plan(&row);
     if (mt_plan_check(plan, MT_Q_TEAMS, row.n_teams + 1, &err) != MT_OK) {
-        svc_result_fail_limit(r, plan, MT_Q_TEAMS, err.msg);
-        return fail_release(a, c, &row);
+        svc_fail_quota(e, plan, MT_Q_TEAMS, err.msg);
+        return fail_release(a, c, &row, e);
     }
-    if (check_users(a, c, member_ids, n_members, "member_ids", r) != 0) {
-        return fail_release(a, c, &row);
+    if (check_users(a, c, member_ids, n_members, "member_ids", e) != SVC_OK) {
+        return fail_release(a, c, &row, e);
     }
     st = db_team_insert(c, a->account_id, name, description, &id);
     if (st == DB_OK && member_ids != NULL) {
         st = db_team_set_members(c, a->account_id, id, member_ids, n_members);
     }
     if (st == DB_CONFLICT) {
-        name_conflict(r, "team");
-        return fail_release(a, c, &row);
+        name_conflict(e, "team");
+        return fail_release(a, c, &row, e);
     }
     if (st != DB_OK) {
-        svc_result_fail_db(r, st);
-        return fail_release(a, c, &row);
+        svc_fail_db(e, st, NULL);
+        return fail_release(a, c, &row, e);
     }
     free(row.json);
-    return finish(a, c, "team.create", "team", id, NULL, rd_team, "team", r);
+    return finish(a, c, "team.create", "team", id, NULL, rd_team, "team", out, e);
 }
 
-int svc_team_update(const svc_actor *a, long long id, const char *name, const char *description,
-                    const int64_t *member_ids, size_t n_members, svc_result *r)
+svc_status svc_team_update(const svc_actor *a, long long id, const char *name,
+                           const char *description, const int64_t *member_ids, size_t n_members,
+                           cJSON **out, svc_error *e)
 {
     db_conn *c = NULL;
     db_account_row row;
@@ -461,42 +465,42 @@ int svc_team_update(const svc_actor *a, long long id, const char *name, const ch
     db_status st;
 
     if (name != NULL && name[0] == '\0') {
-        return svc_result_fail(r, SVC_INVALID, "invalid_value", "name", "'name' must not be empty");
+        return svc_fail(e, SVC_INVALID, "invalid_value", "name", "'name' must not be empty");
     }
-    if (svc_begin_locked(a, &c, &row, r) != 0) {
-        return -1;
+    if (svc_begin_locked(a, &c, &row, e) != SVC_OK) {
+        return e->status;
     }
     st = db_team_update(c, a->account_id, id, name, description, &changed);
     if (st == DB_CONFLICT) {
-        name_conflict(r, "team");
-        return fail_release(a, c, &row);
+        name_conflict(e, "team");
+        return fail_release(a, c, &row, e);
     }
     if (st != DB_OK) {
-        svc_result_fail_db(r, st);
-        return fail_release(a, c, &row);
+        svc_fail_db(e, st, NULL);
+        return fail_release(a, c, &row, e);
     }
     if (changed == 0) {
-        svc_result_fail(r, SVC_NOT_FOUND, "not_found", NULL, "no such team");
-        return fail_release(a, c, &row);
+        svc_fail(e, SVC_NOT_FOUND, "not_found", NULL, "no such team");
+        return fail_release(a, c, &row, e);
     }
     if (member_ids != NULL) {
-        if (check_users(a, c, member_ids, n_members, "member_ids", r) != 0) {
-            return fail_release(a, c, &row);
+        if (check_users(a, c, member_ids, n_members, "member_ids", e) != SVC_OK) {
+            return fail_release(a, c, &row, e);
         }
         if ((st = db_team_set_members(c, a->account_id, id, member_ids, n_members)) != DB_OK) {
-            svc_result_fail_db(r, st);
-            return fail_release(a, c, &row);
+            svc_fail_db(e, st, NULL);
+            return fail_release(a, c, &row, e);
         }
     }
     free(row.json);
-    return finish(a, c, "team.update", "team", id, NULL, rd_team, "team", r);
+    return finish(a, c, "team.update", "team", id, NULL, rd_team, "team", out, e);
 }
 
 /* Run a change of one row ("changed" 0 = not found) and finish it. */
 typedef db_status (*changer)(db_conn *c, long long account_id, long long id, long long *changed);
 
-static int change_one(const svc_actor *a, long long id, changer fn, const char *action,
-                      const char *type, svc_result *r)
+static svc_status change_one(const svc_actor *a, long long id, changer fn, const char *action,
+                             const char *type, cJSON **out, svc_error *e)
 {
     db_conn *c = NULL;
     long long changed = 0;
@@ -506,21 +510,22 @@ static int change_one(const svc_actor *a, long long id, changer fn, const char *
     }
     if (st != DB_OK) {
         db_release(a->srv->pool, c);
-        return svc_result_fail_db(r, st);
+        return svc_fail_db(e, st, NULL);
     }
     if (changed == 0) {
         db_release(a->srv->pool, c);
-        return svc_result_fail(r, SVC_NOT_FOUND, "not_found", NULL, "no such %s", type);
+        return svc_fail(e, SVC_NOT_FOUND, "not_found", NULL, "no such %s", type);
     }
-    return finish(a, c, action, type, id, NULL, NULL, type, r);
+    return finish(a, c, action, type, id, NULL, NULL, type, out, e);
 }
 
-int svc_team_delete(const svc_actor *a, long long id, svc_result *r)
+svc_status svc_team_delete(const svc_actor *a, long long id, cJSON **out, svc_error *e)
 {
-    return change_one(a, id, db_team_delete, "team.delete", "team", r);
+    return change_one(a, id, db_team_delete, "team.delete", "team", out, e);
 }
 
-int svc_team_add_member(const svc_actor *a, long long id, long long user_id, svc_result *r)
+svc_status svc_team_add_member(const svc_actor *a, long long id, long long user_id, cJSON **out,
+                               svc_error *e)
 {
     db_conn *c = NULL;
     char *json = NULL, detail[64];
@@ -529,26 +534,27 @@ int svc_team_add_member(const svc_actor *a, long long id, long long user_id, svc
     if (st != DB_OK || (st = db_begin(c)) != DB_OK ||
         (st = db_team_get(c, a->account_id, id, &json)) != DB_OK) {
         db_release(a->srv->pool, c);
-        return svc_result_fail_db(r, st);
+        return svc_fail_db(e, st, NULL);
     }
     if (json == NULL) {
         db_release(a->srv->pool, c);
-        return svc_result_fail(r, SVC_NOT_FOUND, "not_found", NULL, "no such team");
+        return svc_fail(e, SVC_NOT_FOUND, "not_found", NULL, "no such team");
     }
     free(json);
-    if (check_users(a, c, &member, 1, "user_id", r) != 0) {
+    if (check_users(a, c, &member, 1, "user_id", e) != SVC_OK) {
         db_release(a->srv->pool, c);
-        return -1;
+        return e->status;
     }
     if ((st = db_team_add_member(c, a->account_id, id, user_id)) != DB_OK) {
         db_release(a->srv->pool, c);
-        return svc_result_fail_db(r, st);
+        return svc_fail_db(e, st, NULL);
     }
     snprintf(detail, sizeof detail, "{\"user_id\":%lld}", user_id);
-    return finish(a, c, "team.member_add", "team", id, detail, rd_team, "team", r);
+    return finish(a, c, "team.member_add", "team", id, detail, rd_team, "team", out, e);
 }
 
-int svc_team_remove_member(const svc_actor *a, long long id, long long user_id, svc_result *r)
+svc_status svc_team_remove_member(const svc_actor *a, long long id, long long user_id, cJSON **out,
+                                  svc_error *e)
 {
     db_conn *c = NULL;
     long long changed = 0;
@@ -559,14 +565,14 @@ int svc_team_remove_member(const svc_actor *a, long long id, long long user_id, 
     }
     if (st != DB_OK) {
         db_release(a->srv->pool, c);
-        return svc_result_fail_db(r, st);
+        return svc_fail_db(e, st, NULL);
     }
     if (changed == 0) {
         db_release(a->srv->pool, c);
-        return svc_result_fail(r, SVC_NOT_FOUND, "not_found", NULL, "no such team member");
+        return svc_fail(e, SVC_NOT_FOUND, "not_found", NULL, "no such team member");
     }
     snprintf(detail, sizeof detail, "{\"user_id\":%lld}", user_id);
-    return finish(a, c, "team.member_remove", "team", id, detail, NULL, "team", r);
+    return finish(a, c, "team.member_remove", "team", id, detail, NULL, "team", out, e);
 }
 
 /* ---------------------------------------------------------------- groups */
@@ -582,18 +588,18 @@ static db_status rd_group(db_conn *c, const svc_actor *a, long long id, char **j
     return db_group_get(c, a->account_id, a->user_id, a->admin, id, json);
 }
 
-int svc_groups_list(const svc_actor *a, svc_result *r)
+svc_status svc_groups_list(const svc_actor *a, cJSON **out, svc_error *e)
 {
-    return read_one(a, 0, rd_groups, "groups", "group", r);
+    return read_one(a, 0, rd_groups, "groups", "group", out, e);
 }
 
-int svc_group_get(const svc_actor *a, long long id, svc_result *r)
+svc_status svc_group_get(const svc_actor *a, long long id, cJSON **out, svc_error *e)
 {
-    return read_one(a, id, rd_group, NULL, "measurement group", r);
+    return read_one(a, id, rd_group, NULL, "measurement group", out, e);
 }
 
-int svc_group_create(const svc_actor *a, const char *name, const char *description,
-                     svc_result *r)
+svc_status svc_group_create(const svc_actor *a, const char *name, const char *description,
+                            cJSON **out, svc_error *e)
 {
     db_conn *c = NULL;
     db_account_row row;
@@ -603,39 +609,39 @@ int svc_group_create(const svc_actor *a, const char *name, const char *descripti
     db_status st;
 
     if (name[0] == '\0') {
-        return svc_result_fail(r, SVC_INVALID, "invalid_value", "name", "'name' must not be empty");
+        return svc_fail(e, SVC_INVALID, "invalid_value", "name", "'name' must not be empty");
     }
-    if (svc_begin_locked(a, &c, &row, r) != 0) {
-        return -1;
+    if (svc_begin_locked(a, &c, &row, e) != SVC_OK) {
+        return e->status;
     }
     plan = svc_effective_plan(&row);
     if (mt_plan_check(plan, MT_Q_GROUPS, row.n_groups + 1, &err) != MT_OK) {
-        svc_result_fail_limit(r, plan, MT_Q_GROUPS, err.msg);
-        return fail_release(a, c, &row);
+        svc_fail_quota(e, plan, MT_Q_GROUPS, err.msg);
+        return fail_release(a, c, &row, e);
     }
     st = db_group_insert(c, a->account_id, name, description, &id);
     if (st == DB_CONFLICT) {
-        name_conflict(r, "measurement group");
-        return fail_release(a, c, &row);
+        name_conflict(e, "measurement group");
+        return fail_release(a, c, &row, e);
     }
     if (st != DB_OK) {
-        svc_result_fail_db(r, st);
-        return fail_release(a, c, &row);
+        svc_fail_db(e, st, NULL);
+        return fail_release(a, c, &row, e);
     }
     free(row.json);
-    return finish(a, c, "group.create", "group", id, NULL, rd_group, "measurement group", r);
+    return finish(a, c, "group.create", "group", id, NULL, rd_group, "measurement group", out, e);
 }
 
-int svc_group_update(const svc_actor *a, long long id, const char *name,
-                     const char *description, bool set_tz, const char *time_zone,
-                     svc_result *r)
+svc_status svc_group_update(const svc_actor *a, long long id, const char *name,
+                            const char *description, bool set_tz, const char *time_zone,
+                            cJSON **out, svc_error *e)
 {
     db_conn *c = NULL;
     long long changed = 0;
     bool known = true;
     db_status st;
     if (name != NULL && name[0] == '\0') {
-        return svc_result_fail(r, SVC_INVALID, "invalid_value", "name", "'name' must not be empty");
+        return svc_fail(e, SVC_INVALID, "invalid_value", "name", "'name' must not be empty");
     }
     st = db_acquire(a->srv->pool, DB_WAIT_MS, &c);
     if (st == DB_OK && set_tz && time_zone != NULL) {
@@ -643,8 +649,8 @@ int svc_group_update(const svc_actor *a, long long id, const char *name,
     }
     if (st == DB_OK && !known) {
         db_release(a->srv->pool, c);
-        return svc_result_fail(r, SVC_INVALID, "invalid_value", "time_zone",
-                               "'time_zone' is not a known time zone (e.g. 'UTC', 'Asia/Tokyo')");
+        return svc_fail(e, SVC_INVALID, "invalid_value", "time_zone",
+                        "'time_zone' is not a known time zone (e.g. 'UTC', 'Asia/Tokyo')");
     }
     if (st == DB_OK && (st = db_begin(c)) == DB_OK) {
         st = db_group_update(c, a->account_id, id, name, description, &changed);
@@ -654,26 +660,26 @@ int svc_group_update(const svc_actor *a, long long id, const char *name,
     }
     if (st == DB_CONFLICT) {
         db_release(a->srv->pool, c);
-        return name_conflict(r, "measurement group");
+        return name_conflict(e, "measurement group");
     }
     if (st != DB_OK) {
         db_release(a->srv->pool, c);
-        return svc_result_fail_db(r, st);
+        return svc_fail_db(e, st, NULL);
     }
     if (changed == 0) {
         db_release(a->srv->pool, c);
-        return svc_result_fail(r, SVC_NOT_FOUND, "not_found", NULL, "no such measurement group");
+        return svc_fail(e, SVC_NOT_FOUND, "not_found", NULL, "no such measurement group");
     }
-    return finish(a, c, "group.update", "group", id, NULL, rd_group, "measurement group", r);
+    return finish(a, c, "group.update", "group", id, NULL, rd_group, "measurement group", out, e);
 }
 
-int svc_group_delete(const svc_actor *a, long long id, svc_result *r)
+svc_status svc_group_delete(const svc_actor *a, long long id, cJSON **out, svc_error *e)
 {
-    return change_one(a, id, db_group_delete, "group.delete", "group", r);
+    return change_one(a, id, db_group_delete, "group.delete", "group", out, e);
 }
 
-int svc_group_set_access(const svc_actor *a, long long id, const svc_group_access *in,
-                         svc_result *r)
+svc_status svc_group_set_access(const svc_actor *a, long long id, const svc_group_access *in,
+                                cJSON **out, svc_error *e)
 {
     db_conn *c = NULL;
     char *json = NULL;
@@ -682,40 +688,40 @@ int svc_group_set_access(const svc_actor *a, long long id, const svc_group_acces
     if (st != DB_OK || (st = db_begin(c)) != DB_OK ||
         (st = db_group_get(c, a->account_id, a->user_id, true, id, &json)) != DB_OK) {
         db_release(a->srv->pool, c);
-        return svc_result_fail_db(r, st);
+        return svc_fail_db(e, st, NULL);
     }
     if (json == NULL) {
         db_release(a->srv->pool, c);
-        return svc_result_fail(r, SVC_NOT_FOUND, "not_found", NULL, "no such measurement group");
+        return svc_fail(e, SVC_NOT_FOUND, "not_found", NULL, "no such measurement group");
     }
     free(json);
-    if (check_users(a, c, in->user_ids, in->n_users, "users", r) != 0) {
+    if (check_users(a, c, in->user_ids, in->n_users, "users", e) != SVC_OK) {
         db_release(a->srv->pool, c);
-        return -1;
+        return e->status;
     }
     if (in->n_teams > 0) {
         if ((st = db_teams_count_ids(c, a->account_id, in->team_ids, in->n_teams, &found)) !=
             DB_OK) {
             db_release(a->srv->pool, c);
-            return svc_result_fail_db(r, st);
+            return svc_fail_db(e, st, NULL);
         }
         if (found != (long long)in->n_teams) {
             db_release(a->srv->pool, c);
-            return svc_result_fail(r, SVC_NOT_FOUND, "not_found", "teams", "no such team");
+            return svc_fail(e, SVC_NOT_FOUND, "not_found", "teams", "no such team");
         }
     }
     st = db_group_set_access(c, a->account_id, id, in->user_ids, in->user_access, in->n_users,
                              in->team_ids, in->team_access, in->n_teams);
     if (st != DB_OK) {
         db_release(a->srv->pool, c);
-        return svc_result_fail_db(r, st);
+        return svc_fail_db(e, st, NULL);
     }
-    return finish(a, c, "group.access", "group", id, NULL, rd_group, "measurement group", r);
+    return finish(a, c, "group.access", "group", id, NULL, rd_group, "measurement group", out, e);
 }
 
 /* -------------------------------------------------------------------- me */
 
-int svc_me_get(const svc_actor *a, svc_result *r)
+svc_status svc_me_get(const svc_actor *a, cJSON **out, svc_error *e)
 {
     db_conn *c = NULL;
     char *json = NULL, *account = NULL;
@@ -726,20 +732,20 @@ int svc_me_get(const svc_actor *a, svc_result *r)
     }
     db_release(a->srv->pool, c);
     if (st != DB_OK) {
-        return svc_result_fail_db(r, st);
+        return svc_fail_db(e, st, NULL);
     }
-    if (take_json(json, NULL, "user", r) != 0) {
+    if (take_json(json, NULL, "user", out, e) != SVC_OK) {
         free(account);
-        return -1;
+        return e->status;
     }
     /* The plan in force is the one the request was authenticated with. */
     acc = cJSON_Parse(account);
     free(account);
     if (acc != NULL) {
         cJSON_AddStringToObject(acc, "effective_plan", mt_plan_name(a->plan));
-        cJSON_AddItemToObject(r->obj, "account", acc);
+        cJSON_AddItemToObject(*out, "account", acc);
     }
-    return 0;
+    return SVC_OK;
 }
 
 /* The epoch of a remembered GET /me body of the account (reply_cache.h):
@@ -752,26 +758,26 @@ static unsigned long long me_epoch(long long account_id)
 
 /* Read the GET /me body of "a" and remember it (at "now_ms", under the
  * state epoch read before the read: a racing commit makes it stale). */
-static int me_read_put(const svc_actor *a, int64_t now_ms, char **text, size_t *len,
-                       svc_result *r)
+static svc_status me_read_put(const svc_actor *a, int64_t now_ms, char **text, size_t *len,
+                              svc_error *e)
 {
     reply_key key = {REPLY_ME, a->account_id, a->user_id, (int)a->plan};
     unsigned long long epoch = me_epoch(a->account_id);
+    cJSON *me = NULL;
     char *printed;
 
-    if (svc_me_get(a, r) != 0) {
-        return -1;
+    if (svc_me_get(a, &me, e) != SVC_OK) {
+        return e->status;
     }
-    printed = cJSON_PrintUnformatted(r->obj);
-    cJSON_Delete(r->obj);
-    r->obj = NULL;
+    printed = cJSON_PrintUnformatted(me);
+    cJSON_Delete(me);
     if (printed == NULL) {
-        return svc_result_fail_db(r, DB_ERROR);
+        return svc_fail_db(e, DB_ERROR, NULL);
     }
     *len = strlen(printed);
     reply_cache_put(&key, epoch, now_ms, printed, *len);
     *text = printed; /* cJSON allocates with malloc (no hooks installed): free() it */
-    return 0;
+    return SVC_OK;
 }
 
 /* What a refresh of a remembered GET /me body needs (the server is the
@@ -788,16 +794,15 @@ static void me_refresh(void *ctx, const void *arg)
     const me_refresh_arg *m = arg;
     svc_actor a = {.srv = ctx, .account_id = m->account_id, .user_id = m->user_id,
                    .plan = m->plan};
-    svc_result r = {0};
+    svc_error e;
     char *text = NULL;
     size_t len = 0;
-    if (me_read_put(&a, auth_now_ms(), &text, &len, &r) == 0) {
+    if (me_read_put(&a, auth_now_ms(), &text, &len, &e) == SVC_OK) {
         free(text);
     }
-    cJSON_Delete(r.obj);
 }
 
-int svc_me_get_text(const svc_actor *a, char **text, size_t *len, svc_result *r)
+svc_status svc_me_get_text(const svc_actor *a, char **text, size_t *len, svc_error *e)
 {
     /* The body depends on the user and account rows and on the plan the
      * request was authenticated with (effective_plan). */
@@ -810,12 +815,12 @@ int svc_me_get_text(const svc_actor *a, char **text, size_t *len, svc_result *r)
             me_refresh_arg m = {a->account_id, a->user_id, a->plan};
             (void)refresher_submit(me_refresh, a->srv, &m, sizeof m);
         }
-        return 0;
+        return SVC_OK;
     }
-    return me_read_put(a, now_ms, text, len, r);
+    return me_read_put(a, now_ms, text, len, e);
 }
 
-int svc_me_update(const svc_actor *a, const svc_user_input *in, svc_result *r)
+svc_status svc_me_update(const svc_actor *a, const svc_user_input *in, cJSON **out, svc_error *e)
 {
     db_conn *c = NULL;
     db_user_patch p = {0};
@@ -823,8 +828,8 @@ int svc_me_update(const svc_actor *a, const svc_user_input *in, svc_result *r)
     long long changed = 0;
     bool known = true;
     db_status st;
-    if (validate_user(in, r) != 0) {
-        return -1;
+    if (validate_user(in, e) != SVC_OK) {
+        return e->status;
     }
     st = db_acquire(a->srv->pool, DB_WAIT_MS, &c);
     if (st == DB_OK && (st = db_begin(c)) == DB_OK) {
@@ -835,11 +840,11 @@ int svc_me_update(const svc_actor *a, const svc_user_input *in, svc_result *r)
     }
     if (st != DB_OK) {
         db_release(a->srv->pool, c);
-        return svc_result_fail_db(r, st);
+        return svc_fail_db(e, st, NULL);
     }
     if (!known) {
         db_release(a->srv->pool, c);
-        return svc_result_fail(r, SVC_INVALID, "invalid_value", "time_zone",
+        return svc_fail(e, SVC_INVALID, "invalid_value", "time_zone",
                         "'time_zone' is not a known time zone (e.g. 'UTC', 'Asia/Tokyo')");
     }
     p.name = in->name;
@@ -852,23 +857,23 @@ int svc_me_update(const svc_actor *a, const svc_user_input *in, svc_result *r)
     st = db_user_update(c, a->account_id, a->user_id, &p, &changed);
     if (st == DB_CONSTRAINT) {
         db_release(a->srv->pool, c);
-        return svc_result_fail(r, SVC_CONFLICT, "constraint", "email",
+        return svc_fail(e, SVC_CONFLICT, "constraint", "email",
                         "the e-mail address is needed (two-step verification or e-mail login)");
     }
     if (st != DB_OK) {
         db_release(a->srv->pool, c);
-        return svc_result_fail_db(r, st);
+        return svc_fail_db(e, st, NULL);
     }
     (void)f;
     st = db_commit(c);
     db_release(a->srv->pool, c);
     if (st != DB_OK) {
-        return svc_result_fail_db(r, st);
+        return svc_fail_db(e, st, NULL);
     }
-    return svc_me_get(a, r);
+    return svc_me_get(a, out, e);
 }
 
-int svc_me_group_get(const svc_actor *a, svc_result *r)
+svc_status svc_me_group_get(const svc_actor *a, cJSON **out, svc_error *e)
 {
     db_conn *c = NULL;
     char *json = NULL;
@@ -881,20 +886,20 @@ int svc_me_group_get(const svc_actor *a, svc_result *r)
     db_release(a->srv->pool, c);
     if (st != DB_OK) {
         free(json);
-        return svc_result_fail_db(r, st);
+        return svc_fail_db(e, st, NULL);
     }
-    r->obj = cJSON_CreateObject();
-    if (r->obj == NULL) {
+    *out = cJSON_CreateObject();
+    if (*out == NULL) {
         free(json);
-        return svc_result_fail_db(r, DB_ERROR);
+        return svc_fail_db(e, DB_ERROR, NULL);
     }
     /* A selection the user lost access to reads as none. */
-    cJSON_AddItemToObject(r->obj, "group", json ? cJSON_Parse(json) : cJSON_CreateNull());
+    cJSON_AddItemToObject(*out, "group", json ? cJSON_Parse(json) : cJSON_CreateNull());
     free(json);
-    return 0;
+    return SVC_OK;
 }
 
-int svc_me_group_set(const svc_actor *a, long long group_id, svc_result *r)
+svc_status svc_me_group_set(const svc_actor *a, long long group_id, cJSON **out, svc_error *e)
 {
     db_conn *c = NULL;
     char *json = NULL;
@@ -904,7 +909,7 @@ int svc_me_group_set(const svc_actor *a, long long group_id, svc_result *r)
     }
     if (st == DB_OK && group_id > 0 && json == NULL) {
         db_release(a->srv->pool, c);
-        return svc_result_fail(r, SVC_NOT_FOUND, "not_found", "group_id", "no such measurement group");
+        return svc_fail(e, SVC_NOT_FOUND, "not_found", "group_id", "no such measurement group");
     }
     free(json);
     if (st == DB_OK) {
@@ -912,7 +917,7 @@ int svc_me_group_set(const svc_actor *a, long long group_id, svc_result *r)
     }
     db_release(a->srv->pool, c);
     if (st != DB_OK) {
-        return svc_result_fail_db(r, st);
+        return svc_fail_db(e, st, NULL);
     }
-    return svc_me_group_get(a, r);
+    return svc_me_group_get(a, out, e);
 }

@@ -24,34 +24,55 @@ typedef struct {
     const char *time_zone;
 } svc_user_input;
 
-int svc_users_list(const svc_actor *a, svc_result *r);
-int svc_user_get(const svc_actor *a, long long id, svc_result *r);
-int svc_user_create(const svc_actor *a, const svc_user_input *in, svc_result *r);
-int svc_user_update(const svc_actor *a, long long id, const svc_user_input *in, svc_result *r);
-int svc_user_delete(const svc_actor *a, long long id, svc_result *r);
+MT_MUSTCHECK
+svc_status svc_users_list(const svc_actor *a, cJSON **out, svc_error *e);
+MT_MUSTCHECK
+svc_status svc_user_get(const svc_actor *a, long long id, cJSON **out, svc_error *e);
+MT_MUSTCHECK
+svc_status svc_user_create(const svc_actor *a, const svc_user_input *in, cJSON **out, svc_error *e);
+MT_MUSTCHECK
+svc_status svc_user_update(const svc_actor *a, long long id, const svc_user_input *in, cJSON **out,
+                           svc_error *e);
+MT_MUSTCHECK
+svc_status svc_user_delete(const svc_actor *a, long long id, cJSON **out, svc_error *e);
 
-int svc_teams_list(const svc_actor *a, svc_result *r);
-int svc_team_get(const svc_actor *a, long long id, svc_result *r);
+MT_MUSTCHECK
+svc_status svc_teams_list(const svc_actor *a, cJSON **out, svc_error *e);
+MT_MUSTCHECK
+svc_status svc_team_get(const svc_actor *a, long long id, cJSON **out, svc_error *e);
 /* "member_ids" ("n_members" distinct ids) may be NULL: not given. */
-int svc_team_create(const svc_actor *a, const char *name, const char *description,
-                    const int64_t *member_ids, size_t n_members, svc_result *r);
-int svc_team_update(const svc_actor *a, long long id, const char *name, const char *description,
-                    const int64_t *member_ids, size_t n_members, svc_result *r);
-int svc_team_delete(const svc_actor *a, long long id, svc_result *r);
-int svc_team_add_member(const svc_actor *a, long long id, long long user_id, svc_result *r);
-int svc_team_remove_member(const svc_actor *a, long long id, long long user_id, svc_result *r);
+MT_MUSTCHECK
+svc_status svc_team_create(const svc_actor *a, const char *name, const char *description,
+                           const int64_t *member_ids, size_t n_members, cJSON **out, svc_error *e);
+MT_MUSTCHECK
+svc_status svc_team_update(const svc_actor *a, long long id, const char *name,
+                           const char *description, const int64_t *member_ids, size_t n_members,
+                           cJSON **out, svc_error *e);
+MT_MUSTCHECK
+svc_status svc_team_delete(const svc_actor *a, long long id, cJSON **out, svc_error *e);
+MT_MUSTCHECK
+svc_status svc_team_add_member(const svc_actor *a, long long id, long long user_id, cJSON **out,
+                               svc_error *e);
+MT_MUSTCHECK
+svc_status svc_team_remove_member(const svc_actor *a, long long id, long long user_id, cJSON **out,
+                                  svc_error *e);
 
-int svc_groups_list(const svc_actor *a, svc_result *r);
-int svc_group_get(const svc_actor *a, long long id, svc_result *r);
-int svc_group_create(const svc_actor *a, const char *name, const char *description,
-                     svc_result *r);
+MT_MUSTCHECK
+svc_status svc_groups_list(const svc_actor *a, cJSON **out, svc_error *e);
+MT_MUSTCHECK
+svc_status svc_group_get(const svc_actor *a, long long id, cJSON **out, svc_error *e);
+MT_MUSTCHECK
+svc_status svc_group_create(const svc_actor *a, const char *name, const char *description,
+                            cJSON **out, svc_error *e);
 /* "set_tz": set the group's own time zone to "time_zone" (a name
  * PostgreSQL knows; NULL = the account's again), the zone of its reports'
  * periods. */
-int svc_group_update(const svc_actor *a, long long id, const char *name,
-                     const char *description, bool set_tz, const char *time_zone,
-                     svc_result *r);
-int svc_group_delete(const svc_actor *a, long long id, svc_result *r);
+MT_MUSTCHECK
+svc_status svc_group_update(const svc_actor *a, long long id, const char *name,
+                            const char *description, bool set_tz, const char *time_zone,
+                            cJSON **out, svc_error *e);
+MT_MUSTCHECK
+svc_status svc_group_delete(const svc_actor *a, long long id, cJSON **out, svc_error *e);
 
 /* Replace a group's access lists: distinct user ids with their grants
  * ("view"/"edit"), and team ids with theirs. */
@@ -64,20 +85,26 @@ typedef struct {
     size_t n_teams;
 } svc_group_access;
 
-int svc_group_set_access(const svc_actor *a, long long id, const svc_group_access *in,
-                         svc_result *r);
+MT_MUSTCHECK
+svc_status svc_group_set_access(const svc_actor *a, long long id, const svc_group_access *in,
+                                cJSON **out, svc_error *e);
 
 /* M1: the signed-in user (with their account's name and plans), updating
  * name / e-mail / language / time zone, and the current group. */
-int svc_me_get(const svc_actor *a, svc_result *r);
+MT_MUSTCHECK
+svc_status svc_me_get(const svc_actor *a, cJSON **out, svc_error *e);
 /* GET /me as the JSON text of svc_me_get()'s object, remembered for a
- * moment (reply_cache.h; auth.h, auth_state_changed()). On success returns
- * 0 with *text (caller owns it: free()) of *len bytes; otherwise -1 with
- * "r" filled and *text untouched. */
-int svc_me_get_text(const svc_actor *a, char **text, size_t *len, svc_result *r);
-int svc_me_update(const svc_actor *a, const svc_user_input *in, svc_result *r);
-int svc_me_group_get(const svc_actor *a, svc_result *r);
+ * moment (reply_cache.h; auth.h, auth_state_changed()). SVC_OK with *text
+ * (caller owns it: free()) of *len bytes; otherwise the failure in "e" and
+ * *text untouched. */
+MT_MUSTCHECK
+svc_status svc_me_get_text(const svc_actor *a, char **text, size_t *len, svc_error *e);
+MT_MUSTCHECK
+svc_status svc_me_update(const svc_actor *a, const svc_user_input *in, cJSON **out, svc_error *e);
+MT_MUSTCHECK
+svc_status svc_me_group_get(const svc_actor *a, cJSON **out, svc_error *e);
 /* "group_id" 0 clears the selection. */
-int svc_me_group_set(const svc_actor *a, long long group_id, svc_result *r);
+MT_MUSTCHECK
+svc_status svc_me_group_set(const svc_actor *a, long long group_id, cJSON **out, svc_error *e);
 
 #endif
