@@ -8,17 +8,18 @@
 
 #include "auth.h"
 #include "http_query.h"
-#include "series_store.h"
 #include "svc_data.h"
 
-static int reply(http_req *req, data_reply *r)
+/* Reply with what a query gave: its JSON text "json" ("len" bytes; freed
+ * here), or its refusal "e". */
+static int reply(http_req *req, svc_status st, char *json, size_t len, const svc_error *e)
 {
     int rc;
-    if (r->err.status != SVC_OK) {
-        return http_reply_svc(req, &r->err);
+    if (st != SVC_OK) {
+        return http_reply_svc(req, e);
     }
-    rc = http_reply_json_text(req, 200, r->json, r->len);
-    free(r->json);
+    rc = http_reply_json_text(req, 200, json, len);
+    free(json);
     return rc;
 }
 
@@ -28,13 +29,17 @@ static int h_graph(http_req *req)
     int64_t ids[DATA_MAX_CHANNELS];
     long long t0, t1, buckets;
     int n = hq_channels(req, ids);
-    data_reply r;
+    char *json = NULL;
+    size_t len = 0;
+    svc_error e;
+    svc_status st;
     if (n < 0 || hq_range(req, &t0, &t1) != 0 ||
         hq_int(req, "buckets", 1, DATA_MAX_BUCKETS, true, 1000, &buckets) != 0) {
         return req->status;
     }
-    svc_data_graph(req->srv, &req->actor, ids, (size_t)n, t0, t1, (size_t)buckets, &r);
-    return reply(req, &r);
+    st = svc_data_graph(req->srv, &req->actor, ids, (size_t)n, t0, t1, (size_t)buckets, &json, &len,
+                        &e);
+    return reply(req, st, json, len, &e);
 }
 
 /* GET /api/v1/data/summary?channels=&from=&to= */
@@ -43,12 +48,15 @@ static int h_summary(http_req *req)
     int64_t ids[DATA_MAX_CHANNELS];
     long long t0, t1;
     int n = hq_channels(req, ids);
-    data_reply r;
+    char *json = NULL;
+    size_t len = 0;
+    svc_error e;
+    svc_status st;
     if (n < 0 || hq_range(req, &t0, &t1) != 0) {
         return req->status;
     }
-    svc_data_summary(req->srv, &req->actor, ids, (size_t)n, t0, t1, &r);
-    return reply(req, &r);
+    st = svc_data_summary(req->srv, &req->actor, ids, (size_t)n, t0, t1, &json, &len, &e);
+    return reply(req, st, json, len, &e);
 }
 
 /* GET /api/v1/data/raw?channels=&from=&to=&limit= */
@@ -57,13 +65,17 @@ static int h_raw(http_req *req)
     int64_t ids[DATA_MAX_CHANNELS];
     long long t0, t1, limit;
     int n = hq_channels(req, ids);
-    data_reply r;
+    char *json = NULL;
+    size_t len = 0;
+    svc_error e;
+    svc_status st;
     if (n < 0 || hq_range(req, &t0, &t1) != 0 ||
         hq_int(req, "limit", 1, DATA_MAX_PAGE, true, 1000, &limit) != 0) {
         return req->status;
     }
-    svc_data_raw(req->srv, &req->actor, ids, (size_t)n, t0, t1, (size_t)limit, &r);
-    return reply(req, &r);
+    st =
+        svc_data_raw(req->srv, &req->actor, ids, (size_t)n, t0, t1, (size_t)limit, &json, &len, &e);
+    return reply(req, st, json, len, &e);
 }
 
 /* GET /api/v1/groups/{id}/monitor */
@@ -71,20 +83,26 @@ static int h_monitor(http_req *req)
 {
     char *end = NULL;
     long long id = strtoll(req->params[0], &end, 10);
-    data_reply r;
+    char *json = NULL;
+    size_t len = 0;
+    svc_error e;
+    svc_status st;
     if (end == req->params[0] || *end != '\0' || id <= 0) {
         return http_reply_error(req, 404, "not_found", "no such measurement group", NULL);
     }
-    svc_data_monitor(req->srv, &req->actor, id, &r);
-    return reply(req, &r);
+    st = svc_data_monitor(req->srv, &req->actor, id, &json, &len, &e);
+    return reply(req, st, json, len, &e);
 }
 
 /* GET /api/v1/me/channel-history */
 static int h_history(http_req *req)
 {
-    data_reply r;
-    svc_data_history(req->srv, &req->actor, &r);
-    return reply(req, &r);
+    char *json = NULL;
+    size_t len = 0;
+    svc_error e;
+    svc_status st;
+    st = svc_data_history(req->srv, &req->actor, &json, &len, &e);
+    return reply(req, st, json, len, &e);
 }
 
 const http_route http_routes_data[] = {

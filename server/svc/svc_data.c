@@ -92,6 +92,30 @@ static void sb_value(sbuf *b, double v)
     }
 }
 
+/* A query's answer or its refusal, inside this file: err.status SVC_OK
+ * with "json" (the answer, "len" bytes), or the refusal in "err". The
+ * public functions hand them out as out-parameters (reply_out()). */
+typedef struct {
+    svc_error err;
+    char *json;
+    size_t len;
+} data_reply;
+
+/* Hand "r" out: *json and *len (the caller frees), or the refusal in "e";
+ * returns its status. */
+static svc_status reply_out(data_reply *r, char **json, size_t *len, svc_error *e)
+{
+    *json = r->json;
+    *len = r->len;
+    *e = r->err;
+    if (r->err.status != SVC_OK) {
+        free(r->json);
+        *json = NULL;
+        *len = 0;
+    }
+    return r->err.status;
+}
+
 static void fail(data_reply *r, svc_status st, const char *code, const char *field,
                  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
@@ -555,7 +579,7 @@ out:
     free(j.b.p);
 }
 
-void svc_data_graph(srv *s, const svc_actor *a, const int64_t *ch, size_t n_ch, int64_t t0,
+static void graph_r(srv *s, const svc_actor *a, const int64_t *ch, size_t n_ch, int64_t t0,
                     int64_t t1, size_t buckets, data_reply *r)
 {
     const data_read q = {a, ch, n_ch, t0, t1, buckets};
@@ -577,6 +601,15 @@ void svc_data_graph(srv *s, const svc_actor *a, const int64_t *ch, size_t n_ch, 
         memset(r, 0, sizeof *r);
         fail_db(r, st);
     }
+}
+
+svc_status svc_data_graph(srv *s, const svc_actor *a, const int64_t *ch, size_t n_ch, int64_t t0,
+                          int64_t t1, size_t buckets, char **json, size_t *len, svc_error *e)
+{
+    data_reply r;
+    memset(&r, 0, sizeof r);
+    graph_r(s, a, ch, n_ch, t0, t1, buckets, &r);
+    return reply_out(&r, json, len, e);
 }
 
 /* ----------------------------------------------------------- summary */
@@ -703,11 +736,20 @@ out:
     free(st);
 }
 
-void svc_data_summary(srv *s, const svc_actor *a, const int64_t *ch, size_t n_ch, int64_t t0,
+static void summary_r(srv *s, const svc_actor *a, const int64_t *ch, size_t n_ch, int64_t t0,
                       int64_t t1, data_reply *r)
 {
     const data_read q = {a, ch, n_ch, t0, t1, 0};
     read_somewhere(s, summary_on, &q, r);
+}
+
+svc_status svc_data_summary(srv *s, const svc_actor *a, const int64_t *ch, size_t n_ch, int64_t t0,
+                            int64_t t1, char **json, size_t *len, svc_error *e)
+{
+    data_reply r;
+    memset(&r, 0, sizeof r);
+    summary_r(s, a, ch, n_ch, t0, t1, &r);
+    return reply_out(&r, json, len, e);
 }
 
 /* -------------------------------------------------------------- raw */
@@ -805,11 +847,20 @@ out:
     free(times);
 }
 
-void svc_data_raw(srv *s, const svc_actor *a, const int64_t *ch, size_t n_ch, int64_t t0,
+static void raw_r(srv *s, const svc_actor *a, const int64_t *ch, size_t n_ch, int64_t t0,
                   int64_t t1, size_t limit, data_reply *r)
 {
     const data_read q = {a, ch, n_ch, t0, t1, limit};
     read_somewhere(s, raw_on, &q, r);
+}
+
+svc_status svc_data_raw(srv *s, const svc_actor *a, const int64_t *ch, size_t n_ch, int64_t t0,
+                        int64_t t1, size_t limit, char **json, size_t *len, svc_error *e)
+{
+    data_reply r;
+    memset(&r, 0, sizeof r);
+    raw_r(s, a, ch, n_ch, t0, t1, limit, &r);
+    return reply_out(&r, json, len, e);
 }
 
 /* ----------------------------------------------------------- monitor */
@@ -830,7 +881,7 @@ static cJSON *latest_json(int64_t t, double v)
     return o;
 }
 
-void svc_data_monitor(srv *s, const svc_actor *a, long long group_id, data_reply *r)
+static void monitor_r(srv *s, const svc_actor *a, long long group_id, data_reply *r)
 {
     db_conn *c = NULL;
     db_monitor_row *rows = NULL;
@@ -968,7 +1019,16 @@ out:
     free(ids);
 }
 
-void svc_data_history(srv *s, const svc_actor *a, data_reply *r)
+svc_status svc_data_monitor(srv *s, const svc_actor *a, long long group_id, char **json,
+                            size_t *len, svc_error *e)
+{
+    data_reply r;
+    memset(&r, 0, sizeof r);
+    monitor_r(s, a, group_id, &r);
+    return reply_out(&r, json, len, e);
+}
+
+static void history_r(srv *s, const svc_actor *a, data_reply *r)
 {
     db_conn *c = NULL;
     char *json = NULL;
@@ -988,4 +1048,12 @@ void svc_data_history(srv *s, const svc_actor *a, data_reply *r)
     svc_error_clear(&r->err);
     r->json = json;
     r->len = strlen(json);
+}
+
+svc_status svc_data_history(srv *s, const svc_actor *a, char **json, size_t *len, svc_error *e)
+{
+    data_reply r;
+    memset(&r, 0, sizeof r);
+    history_r(s, a, &r);
+    return reply_out(&r, json, len, e);
 }

@@ -18,25 +18,22 @@
 #define DATA_MAX_BUCKETS 20000
 #define DATA_MAX_PAGE 100000  /* raw rows per page */
 
-/* A query's answer or its refusal: err.status SVC_OK with "json" (the
- * answer, "len" bytes; caller frees), or the refusal in "err". */
-typedef struct {
-    svc_error err;
-    char *json;
-    size_t len;
-} data_reply;
-
+/* The queries answer with JSON text built directly (cheaper than cJSON
+ * for thousands of numbers): SVC_OK with *json ("len" bytes; caller
+ * frees), or the refusal in "e" and *json NULL. */
 
 /* Graph mode: channels "ch" over [t0, t1) in about "buckets" buckets. */
-void svc_data_graph(srv *s, const svc_actor *a, const int64_t *ch, size_t n_ch, int64_t t0,
-                    int64_t t1, size_t buckets, data_reply *r);
+MT_MUSTCHECK
+svc_status svc_data_graph(srv *s, const svc_actor *a, const int64_t *ch, size_t n_ch, int64_t t0,
+                          int64_t t1, size_t buckets, char **json, size_t *len, svc_error *e);
 
 /* Summary: per channel, the statistics of core's mt_stats over [t0, t1)
  * (count, min and max with their times, mean, special values by kind).
  * The figures of a report's summary table come from svc_data_stats(), the
  * same code. */
-void svc_data_summary(srv *s, const svc_actor *a, const int64_t *ch, size_t n_ch, int64_t t0,
-                      int64_t t1, data_reply *r);
+MT_MUSTCHECK
+svc_status svc_data_summary(srv *s, const svc_actor *a, const int64_t *ch, size_t n_ch, int64_t t0,
+                            int64_t t1, char **json, size_t *len, svc_error *e);
 
 /* The buckets that graph mode computes: for the requested [t0, t1) and
  * "buckets", the grid actually used (whole UTC hours from the stored
@@ -75,14 +72,18 @@ MT_MUSTCHECK svc_status svc_data_stats(db_conn *c, long long account_id, const i
 /* List mode: up to "limit" distinct times from "t0" (inclusive) before
  * "t1", one row per time with one value per channel (null where a channel
  * has no sample). "next" in the answer continues the page. */
-void svc_data_raw(srv *s, const svc_actor *a, const int64_t *ch, size_t n_ch, int64_t t0,
-                  int64_t t1, size_t limit, data_reply *r);
+MT_MUSTCHECK
+svc_status svc_data_raw(srv *s, const svc_actor *a, const int64_t *ch, size_t n_ch, int64_t t0,
+                        int64_t t1, size_t limit, char **json, size_t *len, svc_error *e);
 
 /* The monitor of a measurement group: apps, devices, channels, latest
  * values (stored and still hot). */
-void svc_data_monitor(srv *s, const svc_actor *a, long long group_id, data_reply *r);
+MT_MUSTCHECK
+svc_status svc_data_monitor(srv *s, const svc_actor *a, long long group_id, char **json,
+                            size_t *len, svc_error *e);
 
 /* The 10 most recently viewed channels of the user (D2). */
-void svc_data_history(srv *s, const svc_actor *a, data_reply *r);
+MT_MUSTCHECK
+svc_status svc_data_history(srv *s, const svc_actor *a, char **json, size_t *len, svc_error *e);
 
 #endif
