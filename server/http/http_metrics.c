@@ -148,7 +148,7 @@ static void write_http(sbuf *b)
 static void write_pool(sbuf *b, srv *s)
 {
     int size = 0, idle = 0, waiting = 0;
-    db_pool_stats(s->pool, &size, &idle, &waiting);
+    svc_ops_pool(s, &size, &idle, &waiting);
     metrics_write_head(b, "metron_db_pool_connections", "gauge",
                        "PostgreSQL connections of the pool by state");
     sb_printf(b, "metron_db_pool_connections{state=\"idle\"} %d\n", idle);

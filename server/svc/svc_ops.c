@@ -541,3 +541,8 @@ cJSON *svc_ops_maintenance_now(int64_t now)
     }
     return o;
 }
+
+void svc_ops_pool(srv *s, int *size, int *idle, int *waiting)
+{
+    db_pool_stats(s->pool, size, idle, waiting);
+}

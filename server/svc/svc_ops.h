@@ -98,4 +98,8 @@ svc_status svc_ops_maintenance_cancel(srv *s, long long id, svc_error *e);
  * schedule in memory (no database). NULL when out of memory. */
 cJSON *svc_ops_maintenance_now(int64_t now);
 
+/* The connection pool's occupancy now: its size, the connections free and
+ * the threads waiting for one (db_pool_stats()). Thread-safe. */
+void svc_ops_pool(srv *s, int *size, int *idle, int *waiting);
+
 #endif
