@@ -77,7 +77,7 @@ static int h_create(http_req *req)
     rq.t0 = t0;
     rq.t1 = t1;
     rq.time_zone = tz;
-    if (svc_export_create(req->srv, a, &rq, &out, &e) != 0) {
+    if (svc_export_create(req->srv, a, &rq, &out, &e) != SVC_OK) {
         return reply_err(req, &e);
     }
     return http_reply_json(req, 202, out);
@@ -89,7 +89,7 @@ static int h_list(http_req *req)
     const svc_actor *a = &req->actor;
     svc_error e = {0};
     cJSON *out = NULL;
-    if (svc_export_list(req->srv, a, &out, &e) != 0) {
+    if (svc_export_list(req->srv, a, &out, &e) != SVC_OK) {
         return reply_err(req, &e);
     }
     return http_reply_json(req, 200, out);
@@ -105,7 +105,7 @@ static int h_get(http_req *req)
     if (path_id(req, &id) != 0) {
         return req->status;
     }
-    if (svc_export_get(req->srv, a, id, &out, &e) != 0) {
+    if (svc_export_get(req->srv, a, id, &out, &e) != SVC_OK) {
         return reply_err(req, &e);
     }
     return http_reply_json(req, 200, out);
@@ -121,7 +121,7 @@ static int h_delete(http_req *req)
     if (path_id(req, &id) != 0) {
         return req->status;
     }
-    if (svc_export_delete(req->srv, a, id, &e) != 0) {
+    if (svc_export_delete(req->srv, a, id, &e) != SVC_OK) {
         return reply_err(req, &e);
     }
     o = cJSON_CreateObject();
@@ -162,7 +162,7 @@ static int h_download(http_req *req)
                                 "required)",
                                 NULL);
     }
-    if (svc_export_download(req->srv, id, account, expires, sig, &f, &e) != 0) {
+    if (svc_export_download(req->srv, id, account, expires, sig, &f, &e) != SVC_OK) {
         return reply_err(req, &e);
     }
     return http_reply_blob(req, &f.blob, f.content_type, f.filename);

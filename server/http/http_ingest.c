@@ -81,7 +81,7 @@ static int h_batch(http_req *req)
         return http_reply_error(req, 400, "empty_batch", "the body is empty", NULL);
     }
     if (svc_ingest_batch(req->srv, credential_of(req), kind, req->raw, req->raw_len,
-                         http_header(req, "X-Batch-Id"), http_client_ip(req), &r, &e) != 0) {
+                         http_header(req, "X-Batch-Id"), http_client_ip(req), &r, &e) != SVC_OK) {
         return reply_ingest_err(req, &e);
     }
     req->account_id = r.account_id;
@@ -120,7 +120,7 @@ static int h_status(http_req *req)
                                 "state");
     }
     if (svc_ingest_status(req->srv, credential_of(req), state->valuestring, http_client_ip(req),
-                          &r, &e) != 0) {
+                          &r, &e) != SVC_OK) {
         return reply_ingest_err(req, &e);
     }
     req->account_id = r.account_id;
@@ -137,7 +137,7 @@ static int h_channels(http_req *req)
     char *json = NULL;
     svc_error e;
     cJSON *o;
-    if (svc_ingest_describe(req->srv, credential_of(req), &json, &e) != 0) {
+    if (svc_ingest_describe(req->srv, credential_of(req), &json, &e) != SVC_OK) {
         return reply_ingest_err(req, &e);
     }
     o = json != NULL ? cJSON_Parse(json) : NULL;

@@ -218,7 +218,7 @@ static void on_batch(struct mosquitto *m, long long app_id, const struct mosquit
     }
     if (svc_ingest_batch_as(B.s, &who, kind, (const unsigned char *)body,
                             (size_t)msg->payloadlen, batch_id[0] ? batch_id : NULL, NULL, &r,
-                            &e) != 0) {
+                            &e) != SVC_OK) {
         goto refuse;
     }
     {
@@ -257,7 +257,7 @@ static void on_status(long long app_id, const struct mosquitto_message *msg)
     st = cJSON_GetObjectItemCaseSensitive(o, "state");
     for (size_t i = 0; cJSON_IsString(st) && i < 3; i++) {
         if (strcmp(st->valuestring, states[i]) == 0) {
-            if (svc_ingest_status_as(B.s, &who, states[i], NULL, &r, &e) != 0) {
+            if (svc_ingest_status_as(B.s, &who, states[i], NULL, &r, &e) != SVC_OK) {
                 log_warn("mqtt: status of app %lld: %s", app_id, e.message);
             }
             break;

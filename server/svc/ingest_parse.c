@@ -366,7 +366,7 @@ static int parse_snapshots(const cJSON *snaps, const ingest_known *known, int64_
     return 0;
 }
 
-int ingest_parse_json(const char *text, size_t len, const ingest_known *known, int64_t now_us,
+static int parse_json(const char *text, size_t len, const ingest_known *known, int64_t now_us,
                       ingest_batch *b, svc_error *e)
 {
     const char *end = NULL;
@@ -427,7 +427,7 @@ out:
     return rc;
 }
 
-int ingest_parse_hok(const unsigned char *buf, size_t len, const char *batch_id,
+static int parse_hok(const unsigned char *buf, size_t len, const char *batch_id,
                      const ingest_known *known, int64_t now_us, ingest_batch *b, svc_error *e)
 {
     mt_hok *h = NULL;
@@ -503,4 +503,17 @@ out:
     free(cols);
     mt_hok_close(h);
     return rc;
+}
+
+svc_status ingest_parse_json(const char *text, size_t len, const ingest_known *known,
+                             int64_t now_us, ingest_batch *b, svc_error *e)
+{
+    return parse_json(text, len, known, now_us, b, e) == 0 ? SVC_OK : e->status;
+}
+
+svc_status ingest_parse_hok(const unsigned char *buf, size_t len, const char *batch_id,
+                            const ingest_known *known, int64_t now_us, ingest_batch *b,
+                            svc_error *e)
+{
+    return parse_hok(buf, len, batch_id, known, now_us, b, e) == 0 ? SVC_OK : e->status;
 }

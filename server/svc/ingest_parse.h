@@ -41,15 +41,18 @@ bool ingest_batch_id_valid(const char *id);
 
 /* Parse a JSON body ("text", "len" bytes, NUL-terminated at text[len]) into
  * "b" (zeroed by the caller), check it against "known" and "now_us".
- * Returns 0, or -1 with "e" filled; on -1 "b" may hold partial samples
- * (free it anyway). */
-int ingest_parse_json(const char *text, size_t len, const ingest_known *known, int64_t now_us,
-                      ingest_batch *b, svc_error *e);
+ * Returns SVC_OK, or the failure in "e"; after a failure "b" may hold
+ * partial samples (free it anyway). */
+MT_MUSTCHECK
+svc_status ingest_parse_json(const char *text, size_t len, const ingest_known *known,
+                             int64_t now_us, ingest_batch *b, svc_error *e);
 
 /* Parse a HOK/HOK2 body with "batch_id" (from the X-Batch-Id header).
  * Same contract as ingest_parse_json(). */
-int ingest_parse_hok(const unsigned char *buf, size_t len, const char *batch_id,
-                     const ingest_known *known, int64_t now_us, ingest_batch *b, svc_error *e);
+MT_MUSTCHECK
+svc_status ingest_parse_hok(const unsigned char *buf, size_t len, const char *batch_id,
+                            const ingest_known *known, int64_t now_us, ingest_batch *b,
+                            svc_error *e);
 
 /* Free the samples of "b" (keeps it reusable). */
 void ingest_batch_free(ingest_batch *b);

@@ -59,26 +59,27 @@ static const char *const fmt_ext[] = {"zip", "hok", "hok2"};
 
 /* ------------------------------------------------------------ helpers */
 
-static void fail(svc_error *e, svc_status st, const char *code, const char *field,
-                 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static svc_status fail(svc_error *e, svc_status st, const char *code, const char *field,
+                       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
-static void fail(svc_error *e, svc_status st, const char *code, const char *field,
-                 const char *fmt, ...)
+/* Fill "e" and return its status. */
+static svc_status fail(svc_error *e, svc_status st, const char *code, const char *field,
+                       const char *fmt, ...)
 {
     va_list ap;
     svc_fail(e, st, code, field, NULL);
     va_start(ap, fmt);
     vsnprintf(e->message, sizeof e->message, fmt, ap);
     va_end(ap);
+    return st;
 }
 
 /* Too many exports: wait this many seconds before asking again. */
 #define EXPORT_RETRY_AFTER_S 30
 
-static int fail_db(svc_error *e, db_status st)
+static svc_status fail_db(svc_error *e, db_status st)
 {
-    svc_fail_db(e, st, NULL);
-    return -1;
+    return svc_fail_db(e, st, NULL);
 }
 
 static int fmt_of(const char *name)
@@ -556,8 +557,8 @@ static void cancel_job(long long account_id, long long id)
 
 /* ----------------------------------------------------------- the API */
 
-int svc_export_create(srv *s, const svc_actor *a, const export_request *rq, cJSON **out,
-                      svc_error *e)
+svc_status svc_export_create(srv *s, const svc_actor *a, const export_request *rq, cJSON **out,
+                             svc_error *e)
 {
     db_conn *c = NULL;
     db_status st;
@@ -574,20 +575,18 @@ int svc_export_create(srv *s, const svc_actor *a, const export_request *rq, cJSO
 
     *out = NULL;
     if (fmt < 0) {
-        fail(e, SVC_INVALID, "invalid_value", "format", "format: expected \"csv\", \"hok\" or \"hok2\"");
-        return -1;
+        return fail(e, SVC_INVALID, "invalid_value", "format",
+                    "format: expected \"csv\", \"hok\" or \"hok2\"");
     }
     if (rq->n_ch == 0 || rq->n_ch > EXPORT_MAX_CHANNELS || rq->t1 <= rq->t0) {
-        fail(e, SVC_INVALID, "invalid_value", "channels", "1 to %d channels and from < to",
-             EXPORT_MAX_CHANNELS);
-        return -1;
+        return fail(e, SVC_INVALID, "invalid_value", "channels", "1 to %d channels and from < to",
+                    EXPORT_MAX_CHANNELS);
     }
     if (rq->time_zone != NULL) {
         tz_from_text(rq->time_zone, &tz);
         if (!tz.fixed && !tz_name_chars(rq->time_zone)) {
-            fail(e, SVC_INVALID, "invalid_value", "time_zone",
-                 "time_zone: expected an IANA name ('Asia/Tokyo') or an offset ('+09:00')");
-            return -1;
+            return fail(e, SVC_INVALID, "invalid_value", "time_zone",
+                        "time_zone: expected an IANA name ('Asia/Tokyo') or an offset ('+09:00')");
         }
     }
     if ((st = db_acquire(s->pool, EXPORT_DB_WAIT_MS, &c)) != DB_OK) {
@@ -707,10 +706,10 @@ out:
     }
     free(j);
     free(vis);
-    return rc;
+    return rc == 0 ? SVC_OK : e->status;
 }
 
-int svc_export_get(srv *s, const svc_actor *a, long long id, cJSON **out, svc_error *e)
+svc_status svc_export_get(srv *s, const svc_actor *a, long long id, cJSON **out, svc_error *e)
 {
     db_conn *c = NULL;
     db_export_row row;
@@ -726,17 +725,15 @@ int svc_export_get(srv *s, const svc_actor *a, long long id, cJSON **out, svc_er
         return fail_db(e, st);
     }
     if (!found) {
-        fail(e, SVC_NOT_FOUND, "not_found", NULL, "no such export");
-        return -1;
+        return fail(e, SVC_NOT_FOUND, "not_found", NULL, "no such export");
     }
     if ((*out = row_json(s, &row, auth_now())) == NULL) {
-        fail(e, SVC_UNAVAILABLE, "unavailable", NULL, "cannot build the answer now: retry");
-        return -1;
+        return fail(e, SVC_UNAVAILABLE, "unavailable", NULL, "cannot build the answer now: retry");
     }
-    return 0;
+    return SVC_OK;
 }
 
-int svc_export_list(srv *s, const svc_actor *a, cJSON **out, svc_error *e)
+svc_status svc_export_list(srv *s, const svc_actor *a, cJSON **out, svc_error *e)
 {
     db_conn *c = NULL;
     db_export_row *rows = NULL;
@@ -767,10 +764,9 @@ int svc_export_list(srv *s, const svc_actor *a, cJSON **out, svc_error *e)
     if (arr == NULL) {
         cJSON_Delete(*out);
         *out = NULL;
-        fail(e, SVC_UNAVAILABLE, "unavailable", NULL, "cannot build the answer now: retry");
-        return -1;
+        return fail(e, SVC_UNAVAILABLE, "unavailable", NULL, "cannot build the answer now: retry");
     }
-    return 0;
+    return SVC_OK;
 }
 
 /* DATA/exports/<account> and the file's final path. */
@@ -785,7 +781,7 @@ static void export_path(const srv *s, long long account_id, long long id, int fm
     snprintf(out, cap, "%s/exports/%lld/%lld.%s", s->cfg.data_dir, account_id, id, fmt_ext[fmt]);
 }
 
-int svc_export_delete(srv *s, const svc_actor *a, long long id, svc_error *e)
+svc_status svc_export_delete(srv *s, const svc_actor *a, long long id, svc_error *e)
 {
     db_conn *c = NULL;
     bool found = false, was_running = false;
@@ -800,19 +796,18 @@ int svc_export_delete(srv *s, const svc_actor *a, long long id, svc_error *e)
         return fail_db(e, st);
     }
     if (!found) {
-        fail(e, SVC_NOT_FOUND, "not_found", NULL, "no such export");
-        return -1;
+        return fail(e, SVC_NOT_FOUND, "not_found", NULL, "no such export");
     }
     if (was_running) {
         /* The worker stops at its next step and removes its partial file. */
         cancel_job(a->account_id, id);
     }
     /* A done export's bytes went with its row (a trigger on exports). */
-    return 0;
+    return SVC_OK;
 }
 
-int svc_export_download(srv *s, long long id, long long account_id, long long expires,
-                        const char *sig, export_file *out, svc_error *e)
+svc_status svc_export_download(srv *s, long long id, long long account_id, long long expires,
+                               const char *sig, export_file *out, svc_error *e)
 {
     char want[65];
     db_conn *c = NULL;
@@ -822,13 +817,13 @@ int svc_export_download(srv *s, long long id, long long account_id, long long ex
     db_status st;
     if (sig == NULL || strlen(sig) != 64 || sign(s, id, account_id, expires, want) != 0 ||
         CRYPTO_memcmp(want, sig, 64) != 0) {
-        fail(e, SVC_FORBIDDEN, "invalid_signature", "sig", "this download link is not valid");
-        return -1;
+        return fail(e, SVC_FORBIDDEN, "invalid_signature", "sig",
+                    "this download link is not valid");
     }
     if (expires < auth_now()) {
-        fail(e, SVC_FORBIDDEN, "link_expired", "expires",
-             "this download link has expired: ask for the export's status again for a new one");
-        return -1;
+        return fail(e, SVC_FORBIDDEN, "link_expired", "expires",
+                    "this download link has expired: ask for the export's status again for a "
+                    "new one");
     }
     if ((st = db_acquire(s->pool, EXPORT_DB_WAIT_MS, &c)) != DB_OK) {
         return fail_db(e, st);
@@ -843,18 +838,17 @@ int svc_export_download(srv *s, long long id, long long account_id, long long ex
     }
     fmt = found ? fmt_of(row.format) : -1;
     if (!found || fmt < 0 || strcmp(row.status, "done") != 0) {
-        fail(e, SVC_NOT_FOUND, "not_found", NULL, "this export is no longer available");
-        return -1;
+        return fail(e, SVC_NOT_FOUND, "not_found", NULL, "this export is no longer available");
     }
     if (!have) {
         /* Still on the disk of the server that made it (moved into the
          * database at its next start). */
-        fail(e, SVC_NOT_FOUND, "not_found", NULL, "this export's file is no longer available");
-        return -1;
+        return fail(e, SVC_NOT_FOUND, "not_found", NULL,
+                    "this export's file is no longer available");
     }
     snprintf(out->filename, sizeof out->filename, "metron-export-%lld.%s", id, fmt_ext[fmt]);
     out->content_type = fmt == FMT_CSV ? "application/zip" : "application/octet-stream";
-    return 0;
+    return SVC_OK;
 }
 
 /* ------------------------------------------------------------ a run */

@@ -58,19 +58,24 @@ typedef struct {
  * channel the actor may not see), SVC_THROTTLED too_many_exports
  * (EXPORT_MAX_RUNNING_PER_ACCOUNT running in the account, or
  * EXPORT_MAX_PENDING in the server; retry_after set), SVC_UNAVAILABLE. On success *out
- * (caller frees) is the export's status object. Returns 0 or -1 with "e". */
-int svc_export_create(srv *s, const svc_actor *a, const export_request *rq, cJSON **out,
-                      svc_error *e);
+ * (caller frees) is the export's status object. Returns SVC_OK or the
+ * failure in "e". */
+MT_MUSTCHECK
+svc_status svc_export_create(srv *s, const svc_actor *a, const export_request *rq, cJSON **out,
+                             svc_error *e);
 
 /* The status of the actor's export "id" (SVC_NOT_FOUND for another user's or
  * account's), with a fresh download URL when it is done. */
-int svc_export_get(srv *s, const svc_actor *a, long long id, cJSON **out, svc_error *e);
+MT_MUSTCHECK
+svc_status svc_export_get(srv *s, const svc_actor *a, long long id, cJSON **out, svc_error *e);
 
 /* The actor's EXPORT_LIST_LIMIT most recent exports: {"exports": [...]}. */
-int svc_export_list(srv *s, const svc_actor *a, cJSON **out, svc_error *e);
+MT_MUSTCHECK
+svc_status svc_export_list(srv *s, const svc_actor *a, cJSON **out, svc_error *e);
 
 /* Cancel (when running) and delete the actor's export "id" and its file. */
-int svc_export_delete(srv *s, const svc_actor *a, long long id, svc_error *e);
+MT_MUSTCHECK
+svc_status svc_export_delete(srv *s, const svc_actor *a, long long id, svc_error *e);
 
 /* A file ready to download. */
 typedef struct {
@@ -83,8 +88,9 @@ typedef struct {
  * ("expires" Unix seconds, "sig" hex HMAC) and find its file: SVC_FORBIDDEN
  * invalid_signature / link_expired, SVC_NOT_FOUND when the export is gone or not
  * done. */
-int svc_export_download(srv *s, long long id, long long account_id, long long expires,
-                        const char *sig, export_file *out, svc_error *e);
+MT_MUSTCHECK
+svc_status svc_export_download(srv *s, long long id, long long account_id, long long expires,
+                               const char *sig, export_file *out, svc_error *e);
 
 /* The periodic clean-up at "now" (Unix s; jobs.h's job_fn): removes files
  * and rows of exports that ended more than EXPORT_KEEP_S ago, fails running

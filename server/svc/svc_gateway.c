@@ -32,7 +32,7 @@ static svc_status identify(db_conn *c, const char *credential, app_ref *app, svc
 {
     ingest_result r;
     memset(&r, 0, sizeof r);
-    if (svc_ingest_app(c, credential, svc_ingest_now_us(), &r, NULL, e) != 0) {
+    if (svc_ingest_app(c, credential, svc_ingest_now_us(), &r, NULL, e) != SVC_OK) {
         return e->status != SVC_OK ? e->status : SVC_INTERNAL;
     }
     app->account_id = r.account_id;

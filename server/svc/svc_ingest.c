@@ -16,24 +16,23 @@
 #include "metrics.h"
 #include "svc_alarm_eval.h"
 
-static int fail(svc_error *e, svc_status st, const char *code, const char *fmt, ...)
+static svc_status fail(svc_error *e, svc_status st, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
-/* Fill "e" and return -1. */
-static int fail(svc_error *e, svc_status st, const char *code, const char *fmt, ...)
+/* Fill "e" and return its status. */
+static svc_status fail(svc_error *e, svc_status st, const char *code, const char *fmt, ...)
 {
     va_list ap;
     svc_fail(e, st, code, NULL, NULL);
     va_start(ap, fmt);
     vsnprintf(e->message, sizeof e->message, fmt, ap);
     va_end(ap);
-    return -1;
+    return st;
 }
 
-static int fail_db(svc_error *e, db_status st)
+static svc_status fail_db(svc_error *e, db_status st)
 {
-    svc_fail_db(e, st, NULL);
-    return -1;
+    return svc_fail_db(e, st, NULL);
 }
 
 int64_t svc_ingest_now_us(void)
@@ -43,8 +42,8 @@ int64_t svc_ingest_now_us(void)
     return auth_now() * 1000000LL + tv.tv_usec;
 }
 
-int svc_ingest_app(db_conn *c, const char *credential, int64_t now, ingest_result *r,
-                   long long *version, svc_error *e)
+svc_status svc_ingest_app(db_conn *c, const char *credential, int64_t now, ingest_result *r,
+                          long long *version, svc_error *e)
 {
     unsigned char md[32];
     unsigned int md_len = 0;
@@ -79,11 +78,11 @@ int svc_ingest_app(db_conn *c, const char *credential, int64_t now, ingest_resul
         return fail(e, SVC_FORBIDDEN, "account_inactive",
                     "the account is frozen or its trial has expired: data is not accepted");
     }
-    return 0;
+    return SVC_OK;
 }
 
-int svc_ingest_app_as(db_conn *c, const ingest_sender *who, int64_t now, ingest_result *r,
-                      long long *version, svc_error *e)
+svc_status svc_ingest_app_as(db_conn *c, const ingest_sender *who, int64_t now, ingest_result *r,
+                             long long *version, svc_error *e)
 {
     bool found = false, enabled = false, ok = false;
     long long ver = 0;
@@ -109,7 +108,7 @@ int svc_ingest_app_as(db_conn *c, const ingest_sender *who, int64_t now, ingest_
         return fail(e, SVC_FORBIDDEN, "account_inactive",
                     "the account is frozen or its trial has expired: data is not accepted");
     }
-    return 0;
+    return SVC_OK;
 }
 
 /* ---------------------------------------------------- channel table cache
@@ -183,17 +182,17 @@ static void cache_put(long long app_id, long long version, const ingest_channel 
     free(copy);
 }
 
-int svc_ingest_batch(srv *s, const char *credential, ingest_body_kind kind,
-                     const unsigned char *body, size_t len, const char *batch_id,
-                     const char *ip, ingest_result *r, svc_error *e)
+svc_status svc_ingest_batch(srv *s, const char *credential, ingest_body_kind kind,
+                            const unsigned char *body, size_t len, const char *batch_id,
+                            const char *ip, ingest_result *r, svc_error *e)
 {
     ingest_sender who = {credential, 0};
     return svc_ingest_batch_as(s, &who, kind, body, len, batch_id, ip, r, e);
 }
 
-int svc_ingest_batch_as(srv *s, const ingest_sender *who, ingest_body_kind kind,
-                        const unsigned char *body, size_t len, const char *batch_id,
-                        const char *ip, ingest_result *r, svc_error *e)
+svc_status svc_ingest_batch_as(srv *s, const ingest_sender *who, ingest_body_kind kind,
+                               const unsigned char *body, size_t len, const char *batch_id,
+                               const char *ip, ingest_result *r, svc_error *e)
 {
     db_conn *c = NULL;
     ingest_channel *ch = NULL;
@@ -211,7 +210,7 @@ int svc_ingest_batch_as(srv *s, const ingest_sender *who, ingest_body_kind kind,
     if ((st = db_acquire(s->pool, DB_WAIT_MS, &c)) != DB_OK) {
         return fail_db(e, st);
     }
-    if (svc_ingest_app_as(c, who, now, r, &version, e) != 0) {
+    if (svc_ingest_app_as(c, who, now, r, &version, e) != SVC_OK) {
         goto out;
     }
     switch (cache_get(r->app_id, version, &ch, &known.n)) {
@@ -231,7 +230,7 @@ int svc_ingest_batch_as(srv *s, const ingest_sender *who, ingest_body_kind kind,
     known.ch = ch;
     if ((kind == INGEST_BODY_JSON
              ? ingest_parse_json((const char *)body, len, &known, now, &b, e)
-             : ingest_parse_hok(body, len, batch_id, &known, now, &b, e)) != 0) {
+             : ingest_parse_hok(body, len, batch_id, &known, now, &b, e)) != SVC_OK) {
         goto out;
     }
     r->n_samples = b.n;
@@ -265,7 +264,7 @@ out:
     db_release(s->pool, c);
     ingest_batch_free(&b);
     free(ch);
-    return rc;
+    return rc == 0 ? SVC_OK : e->status;
 }
 
 svc_status svc_ingest_authenticate(srv *s, const char *credential, long long *account_id,
@@ -286,7 +285,7 @@ svc_status svc_ingest_authenticate(srv *s, const char *credential, long long *ac
     if ((st = db_acquire(s->pool, DB_WAIT_MS, &c)) != DB_OK) {
         return svc_fail_db(e, st, NULL);
     }
-    if (svc_ingest_app(c, credential, svc_ingest_now_us(), &r, NULL, e) != 0) {
+    if (svc_ingest_app(c, credential, svc_ingest_now_us(), &r, NULL, e) != SVC_OK) {
         rc = e->status;
     } else {
         *account_id = r.account_id;
@@ -296,15 +295,15 @@ svc_status svc_ingest_authenticate(srv *s, const char *credential, long long *ac
     return rc;
 }
 
-int svc_ingest_status(srv *s, const char *credential, const char *state, const char *ip,
-                      ingest_result *r, svc_error *e)
+svc_status svc_ingest_status(srv *s, const char *credential, const char *state, const char *ip,
+                             ingest_result *r, svc_error *e)
 {
     ingest_sender who = {credential, 0};
     return svc_ingest_status_as(s, &who, state, ip, r, e);
 }
 
-int svc_ingest_status_as(srv *s, const ingest_sender *who, const char *state, const char *ip,
-                         ingest_result *r, svc_error *e)
+svc_status svc_ingest_status_as(srv *s, const ingest_sender *who, const char *state, const char *ip,
+                                ingest_result *r, svc_error *e)
 {
     db_conn *c = NULL;
     db_status st;
@@ -313,7 +312,7 @@ int svc_ingest_status_as(srv *s, const ingest_sender *who, const char *state, co
     if ((st = db_acquire(s->pool, DB_WAIT_MS, &c)) != DB_OK) {
         return fail_db(e, st);
     }
-    if (svc_ingest_app_as(c, who, svc_ingest_now_us(), r, NULL, e) == 0) {
+    if (svc_ingest_app_as(c, who, svc_ingest_now_us(), r, NULL, e) == SVC_OK) {
         /* The MQTT bridge's statuses (the app's own, or its will sent by
          * the broker when the connection died) count as cause "mqtt". */
         if ((st = db_app_seen_via(c, r->account_id, r->app_id, ip,
@@ -325,10 +324,10 @@ int svc_ingest_status_as(srv *s, const ingest_sender *who, const char *state, co
         }
     }
     db_release(s->pool, c);
-    return rc;
+    return rc == 0 ? SVC_OK : e->status;
 }
 
-int svc_ingest_describe(srv *s, const char *credential, char **json, svc_error *e)
+svc_status svc_ingest_describe(srv *s, const char *credential, char **json, svc_error *e)
 {
     db_conn *c = NULL;
     ingest_result r;
@@ -339,7 +338,7 @@ int svc_ingest_describe(srv *s, const char *credential, char **json, svc_error *
     if ((st = db_acquire(s->pool, DB_WAIT_MS, &c)) != DB_OK) {
         return fail_db(e, st);
     }
-    if (svc_ingest_app(c, credential, svc_ingest_now_us(), &r, NULL, e) == 0) {
+    if (svc_ingest_app(c, credential, svc_ingest_now_us(), &r, NULL, e) == SVC_OK) {
         if ((st = db_ingest_describe(c, r.account_id, r.app_id, json)) != DB_OK) {
             fail_db(e, st);
         } else {
@@ -347,5 +346,5 @@ int svc_ingest_describe(srv *s, const char *credential, char **json, svc_error *
         }
     }
     db_release(s->pool, c);
-    return rc;
+    return rc == 0 ? SVC_OK : e->status;
 }

@@ -37,12 +37,14 @@ typedef struct {
 
 /* Store one batch sent by the app holding "credential" (the text after
  * "Bearer "; may be NULL). "body"/"len" is the request body, "batch_id" the
- * X-Batch-Id header (HOK bodies only), "ip" the client address. Returns 0
- * with "r" filled, or -1 with "e" saying why (status 401/403/400/413/422/
- * 503); on -1 nothing was stored. */
-int svc_ingest_batch(srv *s, const char *credential, ingest_body_kind kind,
-                     const unsigned char *body, size_t len, const char *batch_id,
-                     const char *ip, ingest_result *r, svc_error *e);
+ * X-Batch-Id header (HOK bodies only), "ip" the client address. Returns SVC_OK
+ * with "r" filled, or the failure in "e" (SVC_UNAUTHENTICATED,
+ * SVC_FORBIDDEN, SVC_INVALID, SVC_TOO_LARGE, SVC_UNPROCESSABLE, SVC_DB,
+ * ...); on a failure nothing was stored. */
+MT_MUSTCHECK
+svc_status svc_ingest_batch(srv *s, const char *credential, ingest_body_kind kind,
+                            const unsigned char *body, size_t len, const char *batch_id,
+                            const char *ip, ingest_result *r, svc_error *e);
 
 /* Who holds "credential" (the text after "Bearer "; may be NULL): SVC_OK
  * with *account_id and *app_id of an enabled app of an active account;
@@ -50,34 +52,41 @@ int svc_ingest_batch(srv *s, const char *credential, ingest_body_kind kind,
  * (app_disabled, account_inactive), SVC_DB. One lookup, no side effect:
  * the HTTP layer calls it before it reads a request body, so that a
  * client without a credential never makes the server hold one. */
+MT_MUSTCHECK
 svc_status svc_ingest_authenticate(srv *s, const char *credential, long long *account_id,
                                    long long *app_id, svc_error *e);
 /* The same for sender "who". */
-int svc_ingest_batch_as(srv *s, const ingest_sender *who, ingest_body_kind kind,
-                        const unsigned char *body, size_t len, const char *batch_id,
-                        const char *ip, ingest_result *r, svc_error *e);
+MT_MUSTCHECK
+svc_status svc_ingest_batch_as(srv *s, const ingest_sender *who, ingest_body_kind kind,
+                               const unsigned char *body, size_t len, const char *batch_id,
+                               const char *ip, ingest_result *r, svc_error *e);
 
 /* Record a connect / disconnect / heartbeat ("state") of the app. */
-int svc_ingest_status(srv *s, const char *credential, const char *state, const char *ip,
-                      ingest_result *r, svc_error *e);
-int svc_ingest_status_as(srv *s, const ingest_sender *who, const char *state, const char *ip,
-                         ingest_result *r, svc_error *e);
+MT_MUSTCHECK
+svc_status svc_ingest_status(srv *s, const char *credential, const char *state, const char *ip,
+                             ingest_result *r, svc_error *e);
+MT_MUSTCHECK
+svc_status svc_ingest_status_as(srv *s, const ingest_sender *who, const char *state, const char *ip,
+                                ingest_result *r, svc_error *e);
 
 /* The app's devices and channels as JSON text (caller frees), for the
  * gateway to learn the ids it sends. */
-int svc_ingest_describe(srv *s, const char *credential, char **json, svc_error *e);
+MT_MUSTCHECK
+svc_status svc_ingest_describe(srv *s, const char *credential, char **json, svc_error *e);
 
 /* Find the app of "credential" (an "mta_" credential) on connection "c" at
  * "now" (µs): r->account_id and r->app_id, and *version (may be NULL) the
- * version of its channel table. 0, or -1 with "e": SVC_UNAUTHENTICATED
+ * version of its channel table. SVC_OK, or the failure in "e": SVC_UNAUTHENTICATED
  * (malformed or unknown credential), SVC_FORBIDDEN app_disabled /
  * account_inactive, the database's failure. */
-int svc_ingest_app(db_conn *c, const char *credential, int64_t now, ingest_result *r,
-                   long long *version, svc_error *e);
+MT_MUSTCHECK
+svc_status svc_ingest_app(db_conn *c, const char *credential, int64_t now, ingest_result *r,
+                          long long *version, svc_error *e);
 
 /* svc_ingest_app() for sender "who" (a credential, or an app id). */
-int svc_ingest_app_as(db_conn *c, const ingest_sender *who, int64_t now, ingest_result *r,
-                      long long *version, svc_error *e);
+MT_MUSTCHECK
+svc_status svc_ingest_app_as(db_conn *c, const ingest_sender *who, int64_t now, ingest_result *r,
+                             long long *version, svc_error *e);
 
 /* Now in µs on the test-shiftable clock of auth_now(), with the
  * microseconds of the system clock. */

@@ -153,7 +153,7 @@ svc_status svc_live_ingest_as(srv *s, const ingest_sender *who, const char *body
     if ((st = db_acquire(s->pool, DB_WAIT_MS, &c)) != DB_OK) {
         return svc_fail_db(e, st, NULL);
     }
-    if (svc_ingest_app_as(c, who, now, &r, NULL, e) != 0) {
+    if (svc_ingest_app_as(c, who, now, &r, NULL, e) != SVC_OK) {
         rc = e->status;
         goto out;
     }
@@ -172,7 +172,7 @@ svc_status svc_live_ingest_as(srv *s, const ingest_sender *who, const char *body
         goto out;
     }
     known.ch = ch;
-    if (ingest_parse_json(body, len, &known, now, &b, e) != 0) {
+    if (ingest_parse_json(body, len, &known, now, &b, e) != SVC_OK) {
         rc = e->status;
         goto out;
     }

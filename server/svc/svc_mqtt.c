@@ -102,7 +102,7 @@ svc_status svc_mqtt_issue(srv *s, const char *credential, const char *csr, size_
     if ((rc = svc_tx_begin(s->pool, &c, e)) != SVC_OK) {
         goto out;
     }
-    if (svc_ingest_app(c, credential, svc_ingest_now_us(), &r, NULL, e) != 0) {
+    if (svc_ingest_app(c, credential, svc_ingest_now_us(), &r, NULL, e) != SVC_OK) {
         rc = e->status != SVC_OK ? e->status : SVC_INTERNAL;
         goto out;
     }

@@ -6,7 +6,8 @@
 // server/http/ writes an HTTP status number, and server/http/ reaches the
 // database only through services: it includes no header of server/db/ or
 // server/store/ and calls no db_*() function nor names a DB_* status;
-// test-only routes are only in server/http/test/.
+// test-only routes are only in server/http/test/; a function declared
+// below server/http/ that fills an svc_error returns an svc_status.
 //
 // KNOWN lists what the move to this layout has not yet removed. It may only
 // shrink: an entry that no longer occurs fails too, so that it is taken out.
@@ -70,6 +71,23 @@ const STATUS = /(?<![\w.]|[[*+/-]\s*)(400|401|403|404|405|406|409|410|412|413|41
 const DB_CALL = /\b(db_[a-z]\w*)\s*\(/g;
 const DB_NAME = /\b(DB_[A-Z]\w*)\b/g;
 const STORAGE = new Set(['db', 'store']);
+
+// The declarations in header code "code" that take an svc_error to fill
+// and return neither svc_status nor void: [name, return type].
+export function svcErrorCarriers(code) {
+  const out = [];
+  for (const decl of code.split(/[;{}]/)) {
+    const m = /^\s*((?:[A-Za-z_]\w*[\s*]+)+?)([A-Za-z_]\w*)\s*\(([\s\S]*)\)\s*$/.exec(decl);
+    if (m === null || /^\s*typedef\b/.test(decl) || !/(^|[(,])\s*svc_error\s*\*/.test(m[3])) {
+      continue;
+    }
+    const ret = m[1].replace(/\b(MT_MUSTCHECK|static|inline|extern)\b/g, '').trim();
+    if (ret !== 'svc_status' && ret !== 'void') {
+      out.push([m[2], ret]);
+    }
+  }
+  return out;
+}
 
 function violations() {
   const found = [];
@@ -135,6 +153,14 @@ function violations() {
         found.push(`sql ${f}`);
       }
     }
+    if (layer !== null && RANK[layer] < RANK.http && f.endsWith('.h')) {
+      // One error contract: a function that fills an svc_error returns an
+      // svc_status (or nothing, for a helper that only fills it), never a
+      // 0/-1 of its own.
+      for (const [name, ret] of svcErrorCarriers(codeOnly(src))) {
+        found.push(`carrier ${f} ${name} ${ret}`);
+      }
+    }
     if (layer !== null && RANK[layer] < RANK.http && !HTTP_CLIENTS.has(f)) {
       const code = codeOnly(src).replace(/^\s*#\s*define\s+\w+_(MS|S|US)\s+\d+\s*$/gm, '');
       const seen = new Set();
@@ -163,6 +189,20 @@ test('the HTTP rule finds storage calls and names, not row types or comments', (
   assert.deepEqual(names('db_status st = db_acquire(p, DB_WAIT_MS, &c); db_release (p, c);'),
     ['db_acquire', 'db_release', 'DB_WAIT_MS']);
   assert.deepEqual(names('const db_app *a = row; /* db_app_free(rows) */ x = "DB_OK";'), []);
+});
+
+test('the contract rule finds a 0/-1 status next to an svc_error', () => {
+  const names = (src) => svcErrorCarriers(codeOnly(src)).map(([n, r]) => `${n}:${r}`);
+  assert.deepEqual(names(`
+    typedef struct { int a; } x_t;
+    MT_MUSTCHECK
+    svc_status svc_a(const svc_actor *a, svc_error *e);
+    int svc_b(srv *s, long long id,
+              svc_error *e);
+    void svc_fill(mt_plan p, svc_error *e);
+    bool svc_c(const svc_error *e);
+    typedef svc_status (*fn_t)(void *arg, svc_error *e);
+    static inline long long svc_viewer(const svc_actor *a) { return 0; }`), ['svc_b:int']);
 });
 
 test('server/: every file in its layer, includes only downwards, HTTP only in http/', () => {

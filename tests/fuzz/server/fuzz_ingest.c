@@ -19,7 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ingest_batch b;
     svc_error e;
     char *text;
-    int rc;
+    svc_status rc;
     if (size == 0) {
         return 0;
     }
@@ -43,8 +43,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         rc = ingest_parse_json(text, size - 1, &known, NOW, &b, &e);
         free(text);
     }
-    if (rc != 0) {
-        if (rc != -1 || e.status == SVC_OK || e.message[0] == '\0' ||
+    if (rc != SVC_OK) {
+        if (rc != e.status || e.status == SVC_OK || e.message[0] == '\0' ||
             svc_status_code(e.status) == NULL) {
             abort();
         }

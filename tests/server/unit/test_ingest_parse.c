@@ -17,11 +17,11 @@ static const ingest_channel channels[] = {{10, true, NULL}, {11, true, NULL}, {1
 static const ingest_known known = {channels, 3};
 
 /* Parse "json" (copied: the parser wants it NUL-terminated) into "b". */
-static int parse(const char *json, ingest_batch *b, svc_error *e)
+static svc_status parse(const char *json, ingest_batch *b, svc_error *e)
 {
     size_t len = strlen(json);
     char *text = malloc(len + 1);
-    int rc;
+    svc_status rc;
     memcpy(text, json, len + 1);
     memset(b, 0, sizeof *b);
     rc = ingest_parse_json(text, len, &known, NOW, b, e);
@@ -70,9 +70,9 @@ static void ingest_parse_refuses_bad_batches_with_code_and_field(void)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         ingest_batch b;
         svc_error e;
-        int rc = parse(cases[i].body, &b, &e);
+        svc_status rc = parse(cases[i].body, &b, &e);
         ingest_batch_free(&b);
-        if (rc != -1 || e.status != cases[i].status || e.code == NULL ||
+        if (rc != cases[i].status || e.status != cases[i].status || e.code == NULL ||
             strcmp(e.code, cases[i].code) != 0 ||
             (cases[i].field == NULL) != (e.field == NULL) ||
             (cases[i].field != NULL && strcmp(e.field, cases[i].field) != 0) ||
@@ -92,7 +92,7 @@ static void ingest_parse_sorts_columns_and_snapshots_into_records(void)
         "{\"batch_id\":\"b-17\","
         "\"channels\":[{\"id\":11,\"t\":[1700000000000000,1700000000000010],\"v\":[1.5,\"+over\"]}],"
         "\"snapshots\":[{\"t\":1700000000000005,\"ids\":[10,11],\"v\":[2.5,3.5]}]}";
-    T_EQ_INT(parse(body, &b, &e), 0);
+    T_EQ_INT(parse(body, &b, &e), SVC_OK);
     T_EQ_STR(b.batch_id, "b-17");
     T_EQ_INT(b.n, 4);
     T_EQ_INT(b.n_channels, 2);
@@ -114,12 +114,12 @@ static void ingest_parse_refuses_a_hok_body_that_is_not_hok(void)
     ingest_batch b;
     svc_error e;
     memset(&b, 0, sizeof b);
-    T_EQ_INT(ingest_parse_hok(junk, sizeof junk - 1, "b1", &known, NOW, &b, &e), -1);
+    T_EQ_INT(ingest_parse_hok(junk, sizeof junk - 1, "b1", &known, NOW, &b, &e), SVC_INVALID);
     T_EQ_INT(e.status, SVC_INVALID);
     T_EQ_STR(e.code, "bad_hok");
     ingest_batch_free(&b);
     memset(&b, 0, sizeof b);
-    T_EQ_INT(ingest_parse_hok(junk, sizeof junk - 1, "a b", &known, NOW, &b, &e), -1);
+    T_EQ_INT(ingest_parse_hok(junk, sizeof junk - 1, "a b", &known, NOW, &b, &e), SVC_INVALID);
     T_EQ_STR(e.code, "invalid_value");
     T_EQ_STR(e.field, "X-Batch-Id");
     ingest_batch_free(&b);
