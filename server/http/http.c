@@ -725,7 +725,8 @@ int http_reply_blob(http_req *req, const db_file *f, const char *content_type,
     size_t disp_len;
     int head_len, status = 200;
     blob_out out;
-    db_status st;
+    svc_error err;
+    svc_status st;
 
     /* The headers are sized from their content (a 255-byte name takes up
      * to 1 KiB percent-encoded): every part is allocated, none is cut. */
@@ -779,25 +780,22 @@ int http_reply_blob(http_req *req, const db_file *f, const char *content_type,
     out.head = head;
     out.head_len = (size_t)head_len;
     out.head_sent = false;
-    st = last >= first ? db_file_read(req->srv->pool, f, first, last, blob_sink, &out, NULL)
-                       : DB_OK;
-    if (!out.head_sent && st != DB_OK) {
+    st = last >= first ? svc_file_read(req->srv, f, first, last, blob_sink, &out, &err) : SVC_OK;
+    if (!out.head_sent && st != SVC_OK) {
         /* Nothing sent yet: a real answer (the database away, or the file
          * deleted meanwhile). */
         free(disposition);
         free(head);
-        return st == DB_ERROR ? http_reply_error(req, 404, "not_found",
-                                                 "the file's content is not available", NULL)
-                              : http_reply_db(req, st);
+        return http_reply_svc(req, &err);
     }
     req->status = status;
     req->replied = true;
     state_moves(req);
     if (!out.head_sent) {
         (void)mg_write(req->conn, head, (size_t)head_len); /* an empty file or range */
-    } else if (st != DB_OK) {
+    } else if (st != SVC_OK) {
         log_error("http: a download of blob %lld stopped: %s (the client resumes it)", f->id,
-                  db_strerror(st));
+                  err.message);
     }
     free(disposition);
     free(head);

@@ -25,10 +25,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "db_files.h"
 #include "netaddr.h"
 #include "srv.h"
 #include "svc.h"
+#include "svc_files.h"
 
 struct mg_connection;
 struct mg_request_info;
@@ -142,7 +142,7 @@ typedef enum {
  * over 18 digits) is ignored: HTTP_RANGE_WHOLE. */
 http_range http_parse_range(const char *value, long long size, long long *first, long long *last);
 
-/* Reply 200 with the bytes of blob "f" (db_files.h) streamed from the
+/* Reply 200 with the bytes of blob "f" (svc_file_read()) streamed from the
  * store one chunk at a time (never whole in memory), each chunk read on a
  * pooled connection taken for that read alone: "content_type", a
  * Content-Disposition that offers it as a download named "download_name"

@@ -65,6 +65,20 @@ svc_status svc_file_map_open(db_pool *pool, const char *data_dir, const db_file 
     return SVC_OK;
 }
 
+svc_status svc_file_read(srv *s, const db_file *f, long long first, long long last,
+                         db_file_sink sink, void *arg, svc_error *e)
+{
+    db_status st = db_file_read(s->pool, f, first, last, sink, arg, NULL);
+    if (st == DB_OK) {
+        return SVC_OK;
+    }
+    if (st == DB_ERROR) {
+        return svc_fail(e, SVC_NOT_FOUND, "not_found", NULL,
+                        "the file's content is not available");
+    }
+    return svc_fail_db(e, st, NULL);
+}
+
 void svc_file_map_close(svc_file_map *m)
 {
     if (m->data != NULL) {

@@ -10,6 +10,7 @@
 
 #include "db.h"
 #include "db_files.h"
+#include "srv.h"
 #include "svc.h"
 
 /* An unlinked temporary file in DATA/tmp (mode 0600; the folder is made
@@ -31,6 +32,18 @@ typedef struct {
 svc_status svc_file_map_open(db_pool *pool, const char *data_dir, const db_file *f,
                              svc_file_map *m, svc_error *e);
 void svc_file_map_close(svc_file_map *m);
+
+/* Bytes "first".."last" (inclusive, within f->size) of blob "f" to
+ * "sink" (db_file_sink: 0 to go on, non-zero to stop), one chunk at a
+ * time, each read on a pooled connection taken for that read alone
+ * (db_file_read()). SVC_OK (also when the sink stopped it), or the store's
+ * failure in "e": SVC_NOT_FOUND when a chunk is missing (the blob was
+ * deleted meanwhile), else SVC_DB. For the download routes: they send the
+ * headers with the first piece, so a failure before it still gets a
+ * proper reply. */
+MT_MUSTCHECK
+svc_status svc_file_read(srv *s, const db_file *f, long long first, long long last,
+                         db_file_sink sink, void *arg, svc_error *e);
 
 /* What svc_files_migrate() did. */
 typedef struct {
