@@ -23,6 +23,7 @@
 
 #include "auth.h"
 #include "hdr_text.h"
+#include "http_internal.h"
 #include "http_svc.h"
 #include "json_guard.h"
 #include "isotime.h"
@@ -107,8 +108,6 @@ static const char draining_reply[] =
     "\r\n"
     "{\"code\":\"shutting_down\",\"message\":\"the server is shutting down\"}";
 
-static const char *reason(int status);
-
 int http_inflight(void)
 {
     return atomic_load(&g_inflight);
@@ -140,7 +139,7 @@ static int static_refusal(struct mg_connection *conn, int status, const char *co
                      "%s"
                      "Connection: close\r\n"
                      "\r\n%s",
-                     status, reason(status), body_len, extra, body);
+                     status, http_reason(status), body_len, extra, body);
     mg_disable_connection_keep_alive(conn);
     if (n > 0 && (size_t)n < sizeof reply) {
         mg_write(conn, reply, (size_t)n);
@@ -410,792 +409,6 @@ static int cb_log_message(const struct mg_connection *conn, const char *message)
     return 1;
 }
 
-/* --------------------------------------------------------------- replies */
-
-static const char *reason(int status)
-{
-    switch (status) {
-    case 200: return "OK";
-    case 201: return "Created";
-    case 204: return "No Content";
-    case 206: return "Partial Content";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 409: return "Conflict";
-    case 413: return "Payload Too Large";
-    case 415: return "Unsupported Media Type";
-    case 416: return "Range Not Satisfiable";
-    case 429: return "Too Many Requests";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 503: return "Service Unavailable";
-    default: return "Status";
-    }
-}
-
-/* Whether the comma-separated header value "v" contains "token" (any case). */
-static bool has_token(const char *v, const char *token)
-{
-    size_t n = strlen(token);
-    while (*v != '\0') {
-        while (*v == ' ' || *v == ',') {
-            v++;
-        }
-        if (strncasecmp(v, token, n) == 0 && (v[n] == '\0' || v[n] == ',' || v[n] == ' ')) {
-            return true;
-        }
-        v += strcspn(v, ",");
-    }
-    return false;
-}
-
-/* Whether the connection will be closed after this reply: the client asked
- * for it, HTTP/1.0 without keep-alive, or the body was left unread. */
-static bool closing(const http_req *req)
-{
-    const char *c = mg_get_header(req->conn, "Connection");
-    if (req->must_close) {
-        return true;
-    }
-    if (c != NULL) {
-        return has_token(c, "close") ||
-               (strcmp(req->ri->http_version, "1.1") != 0 && !has_token(c, "keep-alive"));
-    }
-    return strcmp(req->ri->http_version, "1.1") != 0;
-}
-
-/* A request that may have written: move the state epoch (auth.h) before
- * its reply leaves, so that the client's next request, on any connection,
- * finds no remembered reply from before the change. api_handler() moves it
- * again after the handler, for work done after the reply. */
-/* A request that may write moves the epoch of remembered replies (auth.h):
- * a signed-in user's request that of their account only (it cannot change
- * another account's rows), a public one (a login sets last_login_at) the
- * epoch of every account. */
-static void state_moves(const http_req *req)
-{
-    if (!req->may_write) {
-        return;
-    }
-    if (req->account_id > 0) {
-        auth_account_state_changed(req->account_id);
-    } else {
-        auth_state_changed();
-    }
-}
-
-/* What is written when not even a reply fits in memory: never nothing. */
-static const char nomem_reply[] =
-    "HTTP/1.1 503 Service Unavailable\r\n"
-    "Content-Type: application/json; charset=utf-8\r\n"
-    "Content-Length: 68\r\n"
-    "Cache-Control: no-store\r\n"
-    "Retry-After: 5\r\n"
-    "Connection: close\r\n"
-    "\r\n"
-    "{\"code\":\"out_of_memory\",\"message\":\"the server is out of memory: retry\"}";
-
-/* The status line and fixed headers of a JSON reply, "extra" and the
- * optional lines included, written like snprintf() ("out" may be NULL with
- * "cap" 0 to measure); returns the length or -1. */
-static int json_head(const http_req *req, int status, size_t body_len, const char *extra,
-                     char *out, size_t cap)
-{
-    return snprintf(out, cap,
-                    "HTTP/1.1 %d %s\r\n"
-                    "Content-Type: %s\r\n"
-                    "Content-Length: %zu\r\n"
-                    "Cache-Control: no-store\r\n"
-                    "X-Content-Type-Options: nosniff\r\n"
-                    "%s%s%s%s\r\n",
-                    status, reason(status),
-                    req->content_type ? req->content_type : "application/json; charset=utf-8",
-                    body_len, extra ? extra : "", req->cors,
-                    req->srv->tls ? "Strict-Transport-Security: max-age=31536000\r\n" : "",
-                    closing(req) ? "Connection: close\r\n" : "");
-}
-
-/* Write status line, headers and "body" in one mg_write() call: with
- * tcp_nodelay and a single write, a reply leaves in one segment. The
- * buffer is sized from the headers and the body, whatever their length;
- * when it cannot be had, a fixed 503 out_of_memory goes out instead. */
-static int send_reply(http_req *req, int status, const char *body, size_t body_len,
-                      const char *extra_headers)
-{
-    char *buf = NULL;
-    int head_len = json_head(req, status, body_len, extra_headers, NULL, 0);
-
-    state_moves(req);
-    if (head_len > 0) {
-        buf = malloc((size_t)head_len + 1 + body_len);
-    }
-    if (buf == NULL ||
-        json_head(req, status, body_len, extra_headers, buf, (size_t)head_len + 1) != head_len) {
-        free(buf);
-        log_error("http: no memory for a %zu-byte reply", body_len);
-        mg_write(req->conn, nomem_reply, sizeof nomem_reply - 1);
-        req->must_close = true;
-        req->status = 503;
-        req->replied = true;
-        return 503;
-    }
-    memcpy(buf + head_len, body, body_len);
-    mg_write(req->conn, buf, (size_t)head_len + body_len);
-    free(buf);
-    req->status = status;
-    req->replied = true;
-    return status;
-}
-
-static const char internal_error_body[] =
-    "{\"code\":\"internal_error\",\"message\":\"internal error\"}";
-
-static int reply_json_headers(http_req *req, int status, cJSON *obj, const char *extra)
-{
-    char *text;
-    int rc;
-    if (req->replied) {
-        log_error("http: second reply to %s %s ignored", req->ri->request_method,
-                  req->ri->local_uri);
-        cJSON_Delete(obj);
-        return req->status;
-    }
-    text = obj ? cJSON_PrintUnformatted(obj) : NULL;
-    cJSON_Delete(obj);
-    if (text == NULL) {
-        return send_reply(req, 500, internal_error_body, sizeof internal_error_body - 1, NULL);
-    }
-    rc = send_reply(req, status, text, strlen(text), extra);
-    cJSON_free(text);
-    return rc;
-}
-
-int http_reply_text(http_req *req, int status, const char *content_type, const char *text,
-                    size_t len)
-{
-    if (req->replied) {
-        log_error("http: second reply to %s %s ignored", req->ri->request_method,
-                  req->ri->local_uri);
-        return req->status;
-    }
-    req->content_type = content_type;
-    return send_reply(req, status, text, len, NULL);
-}
-
-int http_reply_json_text(http_req *req, int status, const char *text, size_t len)
-{
-    if (req->replied) {
-        log_error("http: second reply to %s %s ignored", req->ri->request_method,
-                  req->ri->local_uri);
-        return req->status;
-    }
-    return send_reply(req, status, text, len, NULL);
-}
-
-static cJSON *error_object(const char *code, const char *message, const char *field);
-
-/* A decimal of at most 18 digits from *p (advanced); -1 if none or longer. */
-static long long range_number(const char **p)
-{
-    long long v = 0;
-    int n = 0;
-    while (**p >= '0' && **p <= '9') {
-        if (++n > 18) {
-            return -1;
-        }
-        v = v * 10 + (**p - '0');
-        (*p)++;
-    }
-    return n > 0 ? v : -1;
-}
-
-http_range http_parse_range(const char *value, long long size, long long *first, long long *last)
-{
-    const char *p = value;
-    long long a = -1, b = -1;
-    if (p == NULL) {
-        return HTTP_RANGE_WHOLE;
-    }
-    while (*p == ' ' || *p == '\t') {
-        p++;
-    }
-    if (strncasecmp(p, "bytes=", 6) != 0) {
-        return HTTP_RANGE_WHOLE;
-    }
-    p += 6;
-    while (*p == ' ' || *p == '\t') {
-        p++;
-    }
-    if (*p == '-') { /* the last "b" bytes */
-        p++;
-        if ((b = range_number(&p)) < 0) {
-            return HTTP_RANGE_WHOLE;
-        }
-    } else {
-        if ((a = range_number(&p)) < 0 || *p++ != '-') {
-            return HTTP_RANGE_WHOLE;
-        }
-        if (*p >= '0' && *p <= '9' && (b = range_number(&p)) < 0) {
-            return HTTP_RANGE_WHOLE;
-        }
-    }
-    while (*p == ' ' || *p == '\t') {
-        p++;
-    }
-    if (*p != '\0' || (a >= 0 && b >= 0 && a > b)) {
-        return HTTP_RANGE_WHOLE; /* several ranges, or not a range */
-    }
-    if (a < 0) { /* suffix */
-        if (b == 0 || size == 0) {
-            return HTTP_RANGE_UNSATISFIABLE;
-        }
-        *first = b >= size ? 0 : size - b;
-        *last = size - 1;
-        return HTTP_RANGE_PART;
-    }
-    if (a >= size) {
-        return HTTP_RANGE_UNSATISFIABLE;
-    }
-    *first = a;
-    *last = b < 0 || b >= size ? size - 1 : b;
-    return HTTP_RANGE_PART;
-}
-
-/* The headers of a file reply (see http_reply_blob()), written like
- * snprintf(); returns the length or -1. */
-static int file_head(const http_req *req, int status, const char *content_type,
-                     long long length, const char *part, const char *etag,
-                     const char *modified, const char *disposition, char *out, size_t cap)
-{
-    return snprintf(out, cap,
-                    "HTTP/1.1 %d %s\r\n"
-                    "Content-Type: %s\r\n"
-                    "Content-Length: %lld\r\n"
-                    "%s"
-                    "Accept-Ranges: bytes\r\n"
-                    "ETag: %s\r\n"
-                    "Last-Modified: %s\r\n"
-                    "Content-Disposition: %s\r\n"
-                    "Cache-Control: private, no-store\r\n"
-                    "X-Content-Type-Options: nosniff\r\n"
-                    "Content-Security-Policy: default-src 'none'; sandbox\r\n"
-                    "Referrer-Policy: no-referrer\r\n"
-                    "%s%s%s\r\n",
-                    status, reason(status), content_type, length, part, etag, modified,
-                    disposition, req->cors,
-                    req->srv->tls ? "Strict-Transport-Security: max-age=31536000\r\n" : "",
-                    req->must_close ? "Connection: close\r\n" : "");
-}
-
-/* The reply's bytes as they come from the store: the headers go out with
- * the first piece, so that a store that fails before it still gets a
- * proper error reply. */
-typedef struct {
-    http_req *req;
-    const char *head;
-    size_t head_len;
-    bool head_sent;
-} blob_out;
-
-static int blob_sink(void *arg, const void *data, size_t len)
-{
-    blob_out *o = arg;
-    if (!o->head_sent) {
-        o->head_sent = true;
-        if (mg_write(o->req->conn, o->head, o->head_len) <= 0) {
-            return -1;
-        }
-    }
-    return mg_write(o->req->conn, data, len) <= 0 ? -1 : 0; /* the client went away */
-}
-
-int http_reply_blob(http_req *req, const db_file *f, const char *content_type,
-                    const char *download_name)
-{
-    struct tm tm;
-    char etag[64], modified[40], part[128] = "";
-    char *disposition = NULL, *head = NULL;
-    const char *if_range;
-    long long first = 0, last = -1;
-    time_t secs = (time_t)(f->created_us / 1000000);
-    http_range range;
-    size_t disp_len;
-    int head_len, status = 200;
-    blob_out out;
-    svc_error err;
-    svc_status st;
-
-    /* The headers are sized from their content (a 255-byte name takes up
-     * to 1 KiB percent-encoded): every part is allocated, none is cut. */
-    disp_len = hdr_disposition(download_name, NULL, 0);
-    if ((disposition = malloc(disp_len + 1)) == NULL) {
-        return http_reply_error(req, 503, "out_of_memory", "the server is out of memory: retry",
-                                NULL);
-    }
-    hdr_disposition(download_name, disposition, disp_len + 1);
-    /* Validators of these bytes: a blob never changes and its id is never
-     * used again, so its id and size name them exactly; a download resumed
-     * with If-Range gets the rest only if the file is the one it began
-     * with. */
-    snprintf(etag, sizeof etag, "\"b%llx-%llx\"", (unsigned long long)f->id,
-             (unsigned long long)f->size);
-    gmtime_r(&secs, &tm);
-    strftime(modified, sizeof modified, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-    range = http_parse_range(mg_get_header(req->conn, "Range"), f->size, &first, &last);
-    if_range = mg_get_header(req->conn, "If-Range");
-    if (range != HTTP_RANGE_WHOLE && if_range != NULL && strcmp(if_range, etag) != 0 &&
-        strcmp(if_range, modified) != 0) {
-        range = HTTP_RANGE_WHOLE; /* the file changed since: send it all */
-    }
-    if (range == HTTP_RANGE_UNSATISFIABLE) {
-        char extra[80], msg[100];
-        free(disposition);
-        snprintf(extra, sizeof extra, "Content-Range: bytes */%lld\r\n", f->size);
-        snprintf(msg, sizeof msg, "the range is outside the file's %lld bytes", f->size);
-        return http_reply_json_headers(req, 416, error_object("range_not_satisfiable", msg, NULL),
-                                       extra);
-    }
-    if (range == HTTP_RANGE_PART) {
-        status = 206;
-        snprintf(part, sizeof part, "Content-Range: bytes %lld-%lld/%lld\r\n", first, last,
-                 f->size);
-    } else {
-        first = 0;
-        last = f->size - 1;
-    }
-    head_len = file_head(req, status, content_type, last - first + 1, part, etag, modified,
-                         disposition, NULL, 0);
-    if (head_len <= 0 || (head = malloc((size_t)head_len + 1)) == NULL ||
-        file_head(req, status, content_type, last - first + 1, part, etag, modified, disposition,
-                  head, (size_t)head_len + 1) != head_len) {
-        free(disposition);
-        free(head);
-        return http_reply_error(req, 503, "out_of_memory", "the server is out of memory: retry",
-                                NULL);
-    }
-    out.req = req;
-    out.head = head;
-    out.head_len = (size_t)head_len;
-    out.head_sent = false;
-    st = last >= first ? svc_file_read(req->srv, f, first, last, blob_sink, &out, &err) : SVC_OK;
-    if (!out.head_sent && st != SVC_OK) {
-        /* Nothing sent yet: a real answer (the database away, or the file
-         * deleted meanwhile). */
-        free(disposition);
-        free(head);
-        return http_reply_svc(req, &err);
-    }
-    req->status = status;
-    req->replied = true;
-    state_moves(req);
-    if (!out.head_sent) {
-        (void)mg_write(req->conn, head, (size_t)head_len); /* an empty file or range */
-    } else if (st != SVC_OK) {
-        log_error("http: a download of blob %lld stopped: %s (the client resumes it)", f->id,
-                  err.message);
-    }
-    free(disposition);
-    free(head);
-    return status;
-}
-
-int http_reply_json(http_req *req, int status, cJSON *obj)
-{
-    return reply_json_headers(req, status, obj, NULL);
-}
-
-int http_reply_json_headers(http_req *req, int status, cJSON *obj, const char *extra_headers)
-{
-    return reply_json_headers(req, status, obj, extra_headers);
-}
-
-static cJSON *error_object(const char *code, const char *message, const char *field)
-{
-    cJSON *o = cJSON_CreateObject();
-    if (o == NULL || !cJSON_AddStringToObject(o, "code", code) ||
-        !cJSON_AddStringToObject(o, "message", message) ||
-        (field != NULL && !cJSON_AddStringToObject(o, "field", field))) {
-        cJSON_Delete(o);
-        return NULL;
-    }
-    return o;
-}
-
-int http_reply_error(http_req *req, int status, const char *code, const char *message,
-                     const char *field)
-{
-    return http_reply_json(req, status, error_object(code, message, field));
-}
-
-int http_json_string(http_req *req, const cJSON *obj, const char *name, size_t max_chars,
-                     bool required, const char **out)
-{
-    const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, name);
-    char msg[160];
-    *out = NULL;
-    if (item == NULL || cJSON_IsNull(item)) {
-        if (required) {
-            snprintf(msg, sizeof msg, "'%.40s' is required", name);
-            http_reply_error(req, 400, "missing", msg, name);
-            return -1;
-        }
-        return 0;
-    }
-    if (!cJSON_IsString(item) || item->valuestring == NULL) {
-        snprintf(msg, sizeof msg, "'%.40s' must be a string", name);
-        http_reply_error(req, 400, "wrong_type", msg, name);
-        return -1;
-    }
-    if (utf8_chars(item->valuestring) > max_chars) {
-        snprintf(msg, sizeof msg, "'%.40s' is longer than %zu characters", name, max_chars);
-        http_reply_error(req, 400, "too_long", msg, name);
-        return -1;
-    }
-    *out = item->valuestring;
-    return 0;
-}
-
-int http_json_fields(http_req *req, const cJSON *obj, const char *const *allowed,
-                     const char *within)
-{
-    const cJSON *item;
-    char msg[160];
-    cJSON_ArrayForEach(item, obj)
-    {
-        const char *name = item->string != NULL ? item->string : "";
-        bool ok = false;
-        for (const char *const *a = allowed; *a != NULL && !ok; a++) {
-            ok = strcmp(name, *a) == 0;
-        }
-        if (ok) {
-            continue;
-        }
-        if (within != NULL) {
-            snprintf(msg, sizeof msg, "unknown field '%.60s' in '%.40s'", name, within);
-        } else {
-            snprintf(msg, sizeof msg, "unknown field '%.60s'", name);
-        }
-        http_reply_error(req, 400, "unknown_field", msg, within != NULL ? within : name);
-        return -1;
-    }
-    return 0;
-}
-
-/* -------------------------------------------------------------- bodies */
-
-bool http_utf8_valid(const unsigned char *s, size_t len)
-{
-    return utf8_valid(s, len);
-}
-
-/* Whether the request carries a body (a length or chunked encoding). */
-static bool has_body(const http_req *req)
-{
-    return req->ri->content_length > 0 || mg_get_header(req->conn, "Transfer-Encoding") != NULL;
-}
-
-/* ------------------------------------------------------- body budget
- *
- * What every request body being read or held may take together
- * (--body-memory): a request reserves the bytes of its buffer as the
- * buffer grows with what the client actually sent (never the length it
- * declared), and gives them back when it ends (api_handler). A growth that
- * would pass the budget fails: the request is answered 503 server_busy with
- * Retry-After and its connection closed. */
-static atomic_size_t g_body_held;
-
-/* Reserve "n" bytes for "req"; false when the budget has no room. */
-static bool budget_take(http_req *req, size_t n)
-{
-    size_t limit = req->srv->cfg.body_memory;
-    size_t held = atomic_load(&g_body_held);
-    do {
-        if (n > limit || held > limit - n) {
-            return false;
-        }
-    } while (!atomic_compare_exchange_weak(&g_body_held, &held, held + n));
-    req->body_held += n;
-    return true;
-}
-
-/* Give back everything "req" holds. */
-static void budget_release(http_req *req)
-{
-    if (req->body_held > 0) {
-        atomic_fetch_sub(&g_body_held, req->body_held);
-        req->body_held = 0;
-    }
-}
-
-/* Seconds a client refused for lack of body memory is asked to wait. */
-#define BUSY_RETRY_S 5
-
-enum { BODY_READ_OK = 0, BODY_READ_TOO_LARGE = 1, BODY_READ_BUSY = 2, BODY_READ_ERROR = -1 };
-
-/* The first buffer of a body: small, whatever length was declared; it
- * doubles as bytes arrive. */
-#define BODY_FIRST_CAP (64 * 1024)
-
-/* Read the whole request body, at most "limit" bytes, into a buffer that
- * grows with what arrives and is charged to the body budget (it stays
- * charged until the request ends). Returns BODY_READ_OK with *out (caller
- * frees; NUL-terminated) and *len; BODY_READ_TOO_LARGE when it is over the
- * limit, BODY_READ_BUSY when the budget has no room (the rest is left
- * unread: req->must_close), BODY_READ_ERROR on a read error or no memory. */
-static int read_body(http_req *req, size_t limit, char **out, size_t *len)
-{
-    long long declared = req->ri->content_length;
-    size_t cap, n = 0;
-    char *buf;
-
-    *out = NULL;
-    *len = 0;
-    if (declared > (long long)limit) {
-        req->must_close = true;
-        return BODY_READ_TOO_LARGE;
-    }
-    cap = declared >= 0 && (size_t)declared < BODY_FIRST_CAP ? (size_t)declared + 1
-                                                              : BODY_FIRST_CAP;
-    if (!budget_take(req, cap)) {
-        req->must_close = true;
-        return BODY_READ_BUSY;
-    }
-    buf = malloc(cap);
-    if (buf == NULL) {
-        req->must_close = true;
-        return BODY_READ_ERROR;
-    }
-    for (;;) {
-        int got;
-        if (declared >= 0 && n == (size_t)declared) {
-            break; /* all that was announced */
-        }
-        if (n + 1 >= cap) {
-            char *grown;
-            size_t next = cap * 2;
-            if (cap > limit + 1) {
-                free(buf);
-                req->must_close = true;
-                return BODY_READ_TOO_LARGE;
-            }
-            if (declared >= 0 && next > (size_t)declared + 1) {
-                next = (size_t)declared + 1;
-            }
-            if (next > limit + 2) {
-                next = limit + 2;
-            }
-            if (!budget_take(req, next - cap)) {
-                free(buf);
-                req->must_close = true;
-                return BODY_READ_BUSY;
-            }
-            grown = realloc(buf, next);
-            if (grown == NULL) {
-                free(buf);
-                req->must_close = true;
-                return BODY_READ_ERROR;
-            }
-            buf = grown;
-            cap = next;
-        }
-        got = mg_read(req->conn, buf + n, cap - 1 - n);
-        if (got < 0) {
-            free(buf);
-            req->must_close = true;
-            return BODY_READ_ERROR;
-        }
-        if (got == 0) {
-            break;
-        }
-        n += (size_t)got;
-        if (n > limit) {
-            free(buf);
-            req->must_close = true;
-            return BODY_READ_TOO_LARGE;
-        }
-    }
-    buf[n] = '\0';
-    *out = buf;
-    *len = n;
-    return BODY_READ_OK;
-}
-
-/* Read and drop a body nobody wants (a route without one), at most
- * "limit" bytes, through a small buffer: nothing is held. Returns
- * BODY_READ_OK, BODY_READ_TOO_LARGE or BODY_READ_ERROR. */
-static int discard_body(http_req *req, size_t limit)
-{
-    char sink[2048];
-    size_t n = 0;
-    if (req->ri->content_length > (long long)limit) {
-        req->must_close = true;
-        return BODY_READ_TOO_LARGE;
-    }
-    for (;;) {
-        int got = mg_read(req->conn, sink, sizeof sink);
-        if (got < 0) {
-            req->must_close = true;
-            return BODY_READ_ERROR;
-        }
-        if (got == 0) {
-            return BODY_READ_OK;
-        }
-        n += (size_t)got;
-        if (n > limit) {
-            req->must_close = true;
-            return BODY_READ_TOO_LARGE;
-        }
-    }
-}
-
-/* Reply to a body that could not be taken (read_body()'s status "rc"). */
-static int reply_body_refused(http_req *req, int rc, size_t limit)
-{
-    char msg[120], extra[40];
-    /* read_body() freed its buffer: give its bytes back before replying, so
-     * that a client told to retry (or the next one) finds them free. */
-    budget_release(req);
-    switch (rc) {
-    case BODY_READ_TOO_LARGE:
-        snprintf(msg, sizeof msg, "the request body is larger than %zu bytes", limit);
-        return http_reply_error(req, 413, "body_too_large", msg, NULL);
-    case BODY_READ_BUSY:
-        snprintf(extra, sizeof extra, "Retry-After: %d\r\n", BUSY_RETRY_S);
-        return http_reply_json_headers(
-            req, 503,
-            error_object("server_busy",
-                         "the server is holding as many request bodies as it may; "
-                         "send this one again in a few seconds",
-                         NULL),
-            extra);
-    default:
-        return http_reply_error(req, 400, "bad_body", "the request body could not be read",
-                                NULL);
-    }
-}
-
-void http_close_after_reply(http_req *req)
-{
-    req->must_close = true;
-    mg_disable_connection_keep_alive(req->conn);
-}
-
-long http_body_read(http_req *req, void *buf, size_t cap)
-{
-    int got = mg_read(req->conn, buf, cap > INT_MAX ? INT_MAX : cap);
-    if (got < 0) {
-        req->must_close = true;
-        return -1;
-    }
-    return got;
-}
-
-long long http_content_length(const http_req *req)
-{
-    return req->ri->content_length;
-}
-
-const char *http_header(const http_req *req, const char *name)
-{
-    return mg_get_header(req->conn, name);
-}
-
-int http_query(const http_req *req, const char *name, char *buf, size_t cap)
-{
-    const char *qs = req->ri->query_string;
-    int n;
-    if (qs == NULL) {
-        return -1;
-    }
-    n = mg_get_var(qs, strlen(qs), name, buf, cap);
-    return n >= 0 ? n : (n == -1 ? -1 : -2);
-}
-
-int http_json_guard(http_req *req, const char *text, size_t len)
-{
-    char msg[160];
-    size_t at = 0;
-    json_guard_status st = json_guard(text, len, JSON_MAX_DEPTH, &at);
-    if (st == JSON_GUARD_OK) {
-        return 0;
-    }
-    if (st == JSON_GUARD_DEEP) {
-        snprintf(msg, sizeof msg,
-                 "malformed JSON at byte %zu: arrays and objects may nest at most %d levels deep",
-                 at, JSON_MAX_DEPTH);
-    } else {
-        snprintf(msg, sizeof msg, "malformed JSON at byte %zu: %s", at, json_guard_message(st));
-    }
-    return http_reply_error(req, 400, "malformed_json", msg, NULL), -1;
-}
-
-static bool is_json_type(const char *ct)
-{
-    size_t n = strlen("application/json");
-    if (ct == NULL || strncasecmp(ct, "application/json", n) != 0) {
-        return false;
-    }
-    return ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ';
-}
-
-/* Fill req->body for a JSON route; replies and returns -1 on any problem. */
-static int take_json_body(http_req *req)
-{
-    char *text = NULL, msg[160];
-    size_t len = 0;
-    const char *end = NULL;
-    int rc;
-
-    if (!is_json_type(mg_get_header(req->conn, "Content-Type"))) {
-        req->must_close = has_body(req); /* the body stays unread */
-        return http_reply_error(req, 415, "unsupported_media_type",
-                                "send the body as application/json", NULL),
-               -1;
-    }
-    rc = read_body(req, req->srv->cfg.max_body, &text, &len);
-    if (rc != BODY_READ_OK) {
-        return reply_body_refused(req, rc, req->srv->cfg.max_body), -1;
-    }
-    if (len == 0) {
-        free(text);
-        return http_reply_error(req, 400, "malformed_json", "the body is empty: send a JSON object",
-                                NULL),
-               -1;
-    }
-    if (!http_utf8_valid((const unsigned char *)text, len)) {
-        free(text);
-        return http_reply_error(req, 400, "malformed_json", "the body is not valid UTF-8", NULL),
-               -1;
-    }
-    if (memchr(text, '\0', len) != NULL) {
-        free(text);
-        return http_reply_error(req, 400, "malformed_json", "the body contains a NUL byte", NULL),
-               -1;
-    }
-    if (http_json_guard(req, text, len) != 0) {
-        free(text);
-        return -1;
-    }
-    /* len + 1: cJSON's require_null_terminated wants the terminator inside
-     * the length (read_body() always writes it). */
-    req->body = cJSON_ParseWithLengthOpts(text, len + 1, &end, 1);
-    if (req->body == NULL) {
-        size_t at = (end != NULL && end >= text && end <= text + len) ? (size_t)(end - text) : 0;
-        free(text);
-        snprintf(msg, sizeof msg, "malformed JSON at byte %zu", at);
-        return http_reply_error(req, 400, "malformed_json", msg, NULL), -1;
-    }
-    free(text);
-    if (!cJSON_IsObject(req->body)) {
-        return http_reply_error(req, 400, "wrong_type", "the body must be a JSON object", NULL),
-               -1;
-    }
-    return 0;
-}
-
 /* ------------------------------------------------------------- routing */
 
 /* Split "path" (a copy is made into "buf") into segments. */
@@ -1311,7 +524,7 @@ static int cors_preflight(http_req *req)
 {
     char reply[NET_ORIGIN_CHARS + 700];
     int n;
-    req->must_close = has_body(req);
+    req->must_close = http_has_body(req);
     if (req->cors[0] == '\0') {
         return http_reply_error(req, 403, "origin_not_allowed",
                                 "this origin may not call the API: it is not one of the "
@@ -1328,7 +541,7 @@ static int cors_preflight(http_req *req)
                  "%s%s\r\n",
                  req->cors, CORS_MAX_AGE_S,
                  req->srv->tls ? "Strict-Transport-Security: max-age=31536000\r\n" : "",
-                 closing(req) ? "Connection: close\r\n" : "");
+                 http_closing(req) ? "Connection: close\r\n" : "");
     if (n > 0 && (size_t)n < sizeof reply) {
         mg_write(req->conn, reply, (size_t)n);
     }
@@ -1358,8 +571,8 @@ static bool maintenance_gate(http_req *req, const http_route *r)
     snprintf(msg, sizeof msg,
              "the service is in a scheduled maintenance window until %s: try again then",
              end_text);
-    req->must_close = has_body(req);
-    reply_json_headers(req, 503, error_object("maintenance", msg, NULL), extra);
+    req->must_close = http_has_body(req);
+    http_reply_json_headers(req, 503, http_error_object("maintenance", msg, NULL), extra);
     return true;
 }
 
@@ -1387,7 +600,7 @@ static int api_handler(struct mg_connection *conn, void *cbdata)
 
     n_seg = split_path(req.ri->local_uri ? req.ri->local_uri : "", buf, sizeof buf, seg);
     if (n_seg < 0) {
-        req.must_close = has_body(&req);
+        req.must_close = http_has_body(&req);
         status = http_reply_error(&req, 404, "not_found", "no such route", NULL);
         goto out;
     }
@@ -1414,15 +627,15 @@ static int api_handler(struct mg_connection *conn, void *cbdata)
     if (found == NULL && allow[0] != '\0') {
         char extra[160];
         snprintf(extra, sizeof extra, "Allow: %s\r\n", allow);
-        req.must_close = has_body(&req);
-        status = reply_json_headers(
+        req.must_close = http_has_body(&req);
+        status = http_reply_json_headers(
             &req, 405,
-            error_object("method_not_allowed", "this route does not take this method", NULL),
+            http_error_object("method_not_allowed", "this route does not take this method", NULL),
             extra);
         goto out;
     }
     if (found == NULL) {
-        req.must_close = has_body(&req);
+        req.must_close = http_has_body(&req);
         status = http_reply_error(&req, 404, "not_found", "no such route", NULL);
         goto out;
     }
@@ -1434,7 +647,7 @@ static int api_handler(struct mg_connection *conn, void *cbdata)
         /* Credentials first, on every route that has them: a refusal
          * leaves the body unread (and the connection closes after it), so
          * a client without one never makes the server hold its body. */
-        req.must_close = has_body(&req);
+        req.must_close = http_has_body(&req);
         int rc = found->auth == AUTH_APP ? http_auth_app(&req)
                  : found->auth == AUTH_OPS || found->auth == AUTH_METRICS
                      ? http_auth_operator(&req, found->auth)
@@ -1446,27 +659,27 @@ static int api_handler(struct mg_connection *conn, void *cbdata)
         req.must_close = false;
     }
     if (found->body == BODY_JSON) {
-        if (take_json_body(&req) != 0) {
+        if (http_take_json_body(&req) != 0) {
             status = req.status;
             goto out;
         }
     } else if (found->body == BODY_RAW) {
-        int rc = read_body(&req, s->cfg.max_raw_body, (char **)&req.raw, &req.raw_len);
+        int rc = http_read_body(&req, s->cfg.max_raw_body, (char **)&req.raw, &req.raw_len);
         if (rc != BODY_READ_OK) {
-            status = reply_body_refused(&req, rc, s->cfg.max_raw_body);
+            status = http_reply_body_refused(&req, rc, s->cfg.max_raw_body);
             goto out;
         }
     } else if (found->body == BODY_STREAM) {
         /* the handler reads it, a bounded chunk at a time */
-    } else if (has_body(&req)) {
-        int rc = discard_body(&req, s->cfg.max_body);
+    } else if (http_has_body(&req)) {
+        int rc = http_discard_body(&req, s->cfg.max_body);
         if (rc != BODY_READ_OK) {
-            status = reply_body_refused(&req, rc, s->cfg.max_body);
+            status = http_reply_body_refused(&req, rc, s->cfg.max_body);
             goto out;
         }
     }
     /* Every API request that may write moves the epoch of remembered
-     * replies (state_moves(): its account's, or every account's for a
+     * replies (http_state_moves(): its account's, or every account's for a
      * public one), so that they never outlive a change made through the
      * API. The apps' high-rate ingestion writes acquired data only, never
      * users or accounts. */
@@ -1474,7 +687,7 @@ static int api_handler(struct mg_connection *conn, void *cbdata)
                     strncmp(found->pattern, INGEST_PREFIX, sizeof INGEST_PREFIX - 1) != 0;
     http_actor_init(&req);
     status = found->fn(&req);
-    state_moves(&req);
+    http_state_moves(&req);
     if (!req.replied) {
         log_error("http: %s %s returned without a reply", found->method, found->pattern);
         status = http_reply_error(&req, 500, "internal_error", "internal error", NULL);
@@ -1484,7 +697,7 @@ out:
     tl_req.user_id = req.user_id;
     cJSON_Delete(req.body);
     free(req.raw);
-    budget_release(&req);
+    http_budget_release(&req);
     return req.replied ? req.status : status;
 }
 

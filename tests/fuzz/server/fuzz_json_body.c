@@ -1,5 +1,5 @@
-/* Fuzz target for a JSON request body as the HTTP layer takes it (http.c
- * take_json_body: strict UTF-8, no NUL byte, json_guard(), then cJSON) and
+/* Fuzz target for a JSON request body as the HTTP layer takes it
+ * (http_body.c http_take_json_body: strict UTF-8, no NUL byte, json_guard(), then cJSON) and
  * the readers the handlers use on the object (http_json_fields,
  * http_json_string, admin_int/bool/nullable_string, hq_json_range,
  * hq_json_channels). The handlers' replies go to a request without a

@@ -1,4 +1,4 @@
-/* server/http.c: http_parse_range(), the Range header of file downloads
+/* server/http/http_reply.c: http_parse_range(), the Range header of file downloads
  * (RFC 9110 14.1.2), one range or none. */
 #include "http.h"
 #include "t.h"

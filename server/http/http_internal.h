@@ -1,0 +1,55 @@
+/* What http.c, http_reply.c and http_body.c share: the request pipeline's
+ * own functions, not for route handlers (they use http.h). */
+#ifndef MTS_HTTP_INTERNAL_H
+#define MTS_HTTP_INTERNAL_H
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "http.h"
+
+/* ---- http_reply.c */
+
+/* The reason phrase of "status" ("Not Found"); "Status" for one not listed. */
+const char *http_reason(int status);
+
+/* Whether the connection closes after this reply: the client asked for it,
+ * HTTP/1.0 without keep-alive, or the body was left unread. */
+bool http_closing(const http_req *req);
+
+/* A request that may write moves the epoch of remembered replies (auth.h)
+ * before its reply leaves: its account's, or every account's for a public
+ * one. */
+void http_state_moves(const http_req *req);
+
+/* {"code", "message", "field"?} (caller owns it), or NULL without memory. */
+cJSON *http_error_object(const char *code, const char *message, const char *field);
+
+/* ---- http_body.c */
+
+enum { BODY_READ_OK = 0, BODY_READ_TOO_LARGE = 1, BODY_READ_BUSY = 2, BODY_READ_ERROR = -1 };
+
+/* Whether the request carries a body (a length or chunked encoding). */
+bool http_has_body(const http_req *req);
+
+/* Read the whole body, at most "limit" bytes, charged to the body budget
+ * until the request ends: BODY_READ_OK with *out (caller frees;
+ * NUL-terminated) and *len, BODY_READ_TOO_LARGE, BODY_READ_BUSY (no room in
+ * the budget) or BODY_READ_ERROR. */
+int http_read_body(http_req *req, size_t limit, char **out, size_t *len);
+
+/* Read and drop a body the route does not take, at most "limit" bytes:
+ * BODY_READ_OK, BODY_READ_TOO_LARGE or BODY_READ_ERROR. */
+int http_discard_body(http_req *req, size_t limit);
+
+/* Reply to a body that could not be taken (http_read_body()'s "rc"). */
+int http_reply_body_refused(http_req *req, int rc, size_t limit);
+
+/* Fill req->body for a JSON route; replies and returns -1 on any problem. */
+int http_take_json_body(http_req *req);
+
+/* Give back the body budget "req" holds (at the end of every request). */
+void http_budget_release(http_req *req);
+
+#endif
