@@ -13,12 +13,10 @@
 #include "db_series.h"
 #include "db_storage.h"
 #include "log.h"
+#include "series_internal.h"
 #include "mt/licence.h"
 #include "mt/series.h"
 #include "worker.h"
-
-/* A process-wide lock number for the compactor ("MTCO"). */
-#define COMPACTOR_LOCK "1297367887"
 
 void series_col_free(series_col *c)
 {
@@ -27,7 +25,7 @@ void series_col_free(series_col *c)
     memset(c, 0, sizeof *c);
 }
 
-static int col_reserve(series_col *c, size_t need)
+int series_col_reserve(series_col *c, size_t need)
 {
     if (need > c->cap) {
         size_t cap = c->cap ? c->cap : 64;
@@ -51,9 +49,9 @@ static int col_reserve(series_col *c, size_t need)
     return 0;
 }
 
-static int col_push(series_col *c, int64_t t, double v)
+int series_col_push(series_col *c, int64_t t, double v)
 {
-    if (col_reserve(c, c->n + 1) != 0) {
+    if (series_col_reserve(c, c->n + 1) != 0) {
         return -1;
     }
     c->t[c->n] = t;
@@ -69,7 +67,7 @@ int64_t series_day_of(int64_t t)
 }
 
 /* Big-endian readers for binary result columns. */
-static int64_t be64(const char *p)
+int64_t series_be64(const char *p)
 {
     const unsigned char *u = (const unsigned char *)p;
     uint64_t x = 0;
@@ -79,7 +77,7 @@ static int64_t be64(const char *p)
     return (int64_t)x;
 }
 
-static int32_t be32(const char *p)
+int32_t series_be32(const char *p)
 {
     const unsigned char *u = (const unsigned char *)p;
     return (int32_t)(((uint32_t)u[0] << 24) | ((uint32_t)u[1] << 16) | ((uint32_t)u[2] << 8) |
@@ -220,7 +218,7 @@ static db_status upsert_block(db_conn *c, long long account_id, int64_t ch, int6
 
 /* ------------------------------------------------ batched block writes
  *
- * fold() writes all the day blocks of a round with one INSERT ... SELECT
+ * series_fold() writes all the day blocks of a round with one INSERT ... SELECT
  * FROM unnest() of binary arrays (PostgreSQL's binary array format: ndim,
  * flags, element type, dimension, lower bound, then length-prefixed
  * big-endian elements), instead of one statement per block. */
@@ -451,7 +449,7 @@ out:
 /* Fold "rec" (one account; sorted by channel then time; one sample per
  * channel and time) into the day blocks. *bytes_delta receives the change
  * in stored bytes; *dropped the samples that did not fit a day block. */
-static db_status fold(db_conn *c, long long account_id, const ingest_rec *rec, size_t n,
+db_status series_fold(db_conn *c, long long account_id, const ingest_rec *rec, size_t n,
                       long long *bytes_delta, size_t *blocks, size_t *dropped)
 {
     fold_group *g = NULL;
@@ -515,11 +513,11 @@ static db_status fold(db_conn *c, long long account_id, const ingest_rec *rec, s
         goto out;
     }
     for (size_t i = 0; i < n_old; i++) {
-        old[i].ch = be64(PQgetvalue(res, (int)i, 0));
-        old[i].day = be32(PQgetvalue(res, (int)i, 1));
+        old[i].ch = series_be64(PQgetvalue(res, (int)i, 0));
+        old[i].day = series_be32(PQgetvalue(res, (int)i, 1));
         old[i].data = PQgetvalue(res, (int)i, 2);
         old[i].len = PQgetlength(res, (int)i, 2);
-        old[i].old_bytes = be32(PQgetvalue(res, (int)i, 3));
+        old[i].old_bytes = series_be32(PQgetvalue(res, (int)i, 3));
     }
     qsort(old, n_old, sizeof *old, cmp_old);
     for (size_t i = 0; i < n_g; i++) {
@@ -533,7 +531,7 @@ static db_status fold(db_conn *c, long long account_id, const ingest_rec *rec, s
         if (ob != NULL) {
             if (mt_series_info((const uint8_t *)ob->data, (size_t)ob->len, &have, NULL, NULL,
                                &err) != MT_OK ||
-                col_reserve(&cur, have) != 0 ||
+                series_col_reserve(&cur, have) != 0 ||
                 mt_series_decode((const uint8_t *)ob->data, (size_t)ob->len, cur.t, cur.v,
                                  cur.cap, &cur.n, &err) != MT_OK) {
                 log_error("series: stored block of channel %lld day %lld is unreadable: %s",
@@ -542,13 +540,13 @@ static db_status fold(db_conn *c, long long account_id, const ingest_rec *rec, s
             }
             *bytes_delta -= ob->old_bytes;
         }
-        if (col_reserve(&merged, cur.n + nn) != 0) {
+        if (series_col_reserve(&merged, cur.n + nn) != 0) {
             goto out;
         }
         {
             /* New samples, as arrays, for the merge. */
             series_col add = {0};
-            if (col_reserve(&add, nn) != 0) {
+            if (series_col_reserve(&add, nn) != 0) {
                 goto out;
             }
             for (size_t k = 0; k < nn; k++) {
@@ -640,653 +638,6 @@ db_status series_write_day(db_conn *c, long long account_id, int64_t ch, int64_t
     if (st == DB_OK) {
         *bytes_delta = now - old;
         st = db_storage_add_data(c, account_id, *bytes_delta);
-    }
-    return st;
-}
-
-/* ----------------------------------------------------------- compaction */
-
-typedef struct {
-    long long account_id;
-    int64_t seq; /* order of arrival: a later sample wins at equal times */
-    ingest_rec r;
-} hot_rec;
-
-static int cmp_hot(const void *a, const void *b)
-{
-    const hot_rec *x = a, *y = b;
-    if (x->account_id != y->account_id) {
-        return x->account_id < y->account_id ? -1 : 1;
-    }
-    if (x->r.ch != y->r.ch) {
-        return x->r.ch < y->r.ch ? -1 : 1;
-    }
-    if (x->r.t != y->r.t) {
-        return x->r.t < y->r.t ? -1 : 1;
-    }
-    return (x->seq > y->seq) - (x->seq < y->seq);
-}
-
-static db_stmt st_lock = {"ser_compactor_lock", "SELECT pg_try_advisory_lock(" COMPACTOR_LOCK ")",
-                          0};
-static db_stmt st_unlock = {"ser_compactor_unlock",
-                            "SELECT pg_advisory_unlock(" COMPACTOR_LOCK ")", 0};
-static db_stmt st_hot_take = {"ser_hot_take",
-    "SELECT id, account_id, payload FROM series_hot ORDER BY id LIMIT $1 "
-    "FOR UPDATE SKIP LOCKED", 0};
-static db_stmt st_hot_del = {"ser_hot_delete",
-    "DELETE FROM series_hot WHERE id = ANY($1::bigint[])", 0};
-static db_stmt st_live = {"ser_channels_live",
-    "SELECT id FROM channels WHERE id = ANY($1::bigint[]) ORDER BY id", 0};
-
-static pthread_mutex_t compact_mu = PTHREAD_MUTEX_INITIALIZER;
-
-static int round_locked(db_conn *c, int max_rows, series_compact_stats *stats)
-{
-    PGresult *res = NULL, *live = NULL;
-    hot_rec *all = NULL;
-    ingest_rec *recs = NULL;
-    int64_t *ids = NULL, *chs = NULL, *alive = NULL;
-    char *ids_text = NULL, *chs_text = NULL, lim[24];
-    size_t n_rows, n_all = 0, n_alive = 0, n_chs = 0;
-    db_status st;
-    int rc = -1;
-
-    if ((st = db_begin(c)) != DB_OK) {
-        return -1;
-    }
-    {
-        const char *p[] = {db_ll(max_rows, lim)};
-        int formats[1] = {0};
-        if (db_exec_bin(c, &st_hot_take, 1, p, NULL, formats, 1, &res) != DB_OK) {
-            goto out;
-        }
-    }
-    n_rows = (size_t)PQntuples(res);
-    if (n_rows == 0) {
-        rc = 0;
-        goto out;
-    }
-    ids = malloc(n_rows * sizeof *ids);
-    for (size_t i = 0; i < n_rows; i++) {
-        n_all += (size_t)PQgetlength(res, (int)i, 2) / 24;
-    }
-    all = malloc((n_all ? n_all : 1) * sizeof *all);
-    recs = malloc((n_all ? n_all : 1) * sizeof *recs);
-    chs = malloc((n_all ? n_all : 1) * sizeof *chs);
-    if (ids == NULL || all == NULL || recs == NULL || chs == NULL) {
-        goto out;
-    }
-    n_all = 0;
-    for (size_t i = 0; i < n_rows; i++) {
-        const unsigned char *pl = (const unsigned char *)PQgetvalue(res, (int)i, 2);
-        size_t n = (size_t)PQgetlength(res, (int)i, 2) / 24;
-        long long account = be64(PQgetvalue(res, (int)i, 1));
-        ids[i] = be64(PQgetvalue(res, (int)i, 0));
-        for (size_t k = 0; k < n; k++) {
-            hot_rec *h = &all[n_all];
-            h->account_id = account;
-            h->seq = (int64_t)n_all;
-            db_rec_get(pl + 24 * k, &h->r);
-            chs[n_all] = h->r.ch;
-            n_all++;
-        }
-    }
-    /* Channels deleted since their samples arrived: drop those samples. */
-    qsort(chs, n_all, sizeof *chs, cmp_i64);
-    for (size_t i = 0; i < n_all; i++) {
-        if (n_chs == 0 || chs[n_chs - 1] != chs[i]) {
-            chs[n_chs++] = chs[i];
-        }
-    }
-    if ((chs_text = db_id_array(chs, n_chs)) == NULL) {
-        goto out;
-    }
-    {
-        const char *p[] = {chs_text};
-        if (db_exec(c, &st_live, 1, p, &live) != DB_OK) {
-            goto out;
-        }
-    }
-    n_alive = (size_t)PQntuples(live);
-    alive = malloc((n_alive ? n_alive : 1) * sizeof *alive);
-    if (alive == NULL) {
-        goto out;
-    }
-    for (size_t i = 0; i < n_alive; i++) {
-        alive[i] = strtoll(PQgetvalue(live, (int)i, 0), NULL, 10);
-    }
-    qsort(all, n_all, sizeof *all, cmp_hot);
-    /* Per account: dedupe equal (channel, time) keeping the latest arrival,
-     * fold, and move the bytes from "hot" to "blocks". */
-    for (size_t i = 0; i < n_all;) {
-        long long account = all[i].account_id;
-        size_t j = i, n = 0;
-        long long delta = 0;
-        while (j < n_all && all[j].account_id == account) {
-            const hot_rec *h = &all[j];
-            if (!bsearch(&h->r.ch, alive, n_alive, sizeof *alive, cmp_i64)) {
-                stats->dropped++;
-            } else if (n > 0 && recs[n - 1].ch == h->r.ch && recs[n - 1].t == h->r.t) {
-                recs[n - 1] = h->r; /* a later arrival at the same time wins */
-            } else {
-                recs[n++] = h->r;
-            }
-            j++;
-        }
-        if (fold(c, account, recs, n, &delta, &stats->blocks, &stats->dropped) != DB_OK ||
-            db_storage_add_data(c, account, delta) != DB_OK ||
-            computed_on_fold(c, account, recs, n) != DB_OK) {
-            goto out;
-        }
-        stats->samples += n;
-        i = j;
-    }
-    if ((ids_text = db_id_array(ids, n_rows)) == NULL) {
-        goto out;
-    }
-    {
-        const char *p[] = {ids_text};
-        if (db_q_exec(c, &st_hot_del, 1, p, NULL) != DB_OK) {
-            goto out;
-        }
-    }
-    if (db_commit(c) != DB_OK) {
-        goto out;
-    }
-    stats->hot_rows += n_rows;
-    rc = 1;
-out:
-    if (rc != 1) {
-        db_rollback(c);
-    }
-    PQclear(res);
-    PQclear(live);
-    free(all);
-    free(recs);
-    free(ids);
-    free(chs);
-    free(alive);
-    free(ids_text);
-    free(chs_text);
-    return rc;
-}
-
-int series_compact_round(db_pool *pool, int max_rows, series_compact_stats *st)
-{
-    db_conn *c = NULL;
-    series_compact_stats local = {0};
-    bool got = false;
-    long long v = 0;
-    int rc;
-    if (db_acquire(pool, DB_WAIT_MS, &c) != DB_OK) {
-        return -1;
-    }
-    pthread_mutex_lock(&compact_mu);
-    {
-        PGresult *res = NULL;
-        if (db_exec(c, &st_lock, 0, NULL, &res) == DB_OK && PQntuples(res) == 1) {
-            got = PQgetvalue(res, 0, 0)[0] == 't';
-        }
-        PQclear(res);
-    }
-    if (!got) {
-        pthread_mutex_unlock(&compact_mu);
-        db_release(pool, c);
-        return 0;
-    }
-    rc = round_locked(c, max_rows, st != NULL ? st : &local);
-    (void)db_q_int(c, &st_unlock, 0, NULL, &v, NULL);
-    pthread_mutex_unlock(&compact_mu);
-    db_release(pool, c);
-    return rc;
-}
-
-int series_compact_all(db_pool *pool, series_compact_stats *st)
-{
-    int rc;
-    while ((rc = series_compact_round(pool, 256, st)) == 1) {
-    }
-    if (rc == 0) {
-        while ((rc = series_month_round(pool, 256, st != NULL ? &st->months : NULL)) == 1) {
-        }
-    }
-    return rc < 0 ? -1 : 0;
-}
-
-/* ------------------------------------------------------ the compactor thread */
-
-static worker compactor;
-
-static int compact_round(void *ctx, const volatile bool *stop)
-{
-    int rc;
-    (void)stop;
-    rc = series_compact_round((db_pool *)ctx, 256, NULL);
-    /* Month rows only once the hot table is empty: compaction comes first. */
-    return rc != 0 ? rc : series_month_round((db_pool *)ctx, 64, NULL);
-}
-
-int series_compactor_start(db_pool *pool, int interval_ms)
-{
-    return worker_start(&compactor, interval_ms, compact_round, pool);
-}
-
-void series_compactor_stop(void)
-{
-    worker_stop(&compactor);
-}
-
-/* ---------------------------------------------------------------- reads */
-
-static db_stmt st_read = {"ser_read",
-    "SELECT channel_id, data FROM series_day "
-    "WHERE account_id = $1 AND channel_id = ANY($2::bigint[]) AND day BETWEEN $3 AND $4 "
-    "ORDER BY channel_id, day", 0};
-static db_stmt st_read_hot = {"ser_read_hot",
-    "SELECT payload FROM series_hot "
-    "WHERE account_id = $1 AND t_max >= $2 AND t_min < $3 ORDER BY id", 0};
-
-static size_t index_of(const int64_t *ch, size_t n_ch, int64_t id)
-{
-    for (size_t i = 0; i < n_ch; i++) {
-        if (ch[i] == id) {
-            return i;
-        }
-    }
-    return n_ch;
-}
-
-static db_status read_range(db_conn *c, db_stmt *stmt, long long account_id, const int64_t *ch,
-                            size_t n_ch, int64_t t0, int64_t t1, PGresult **res)
-{
-    char a[24], d0[24], d1[24];
-    char *chs = db_id_array(ch, n_ch);
-    const char *p[4];
-    int formats[4] = {0, 0, 0, 0};
-    db_status st;
-    if (chs == NULL) {
-        return DB_ERROR;
-    }
-    p[0] = db_ll(account_id, a);
-    p[1] = chs;
-    p[2] = db_ll(series_day_of(t0), d0);
-    p[3] = db_ll(series_day_of(t1 - 1), d1);
-    st = db_exec_bin(c, stmt, 4, p, NULL, formats, 1, res);
-    free(chs);
-    return st;
-}
-
-/* Stable sort of a column by time (insertion into place: hot samples are
- * few and nearly sorted). Equal times keep their order. */
-static void sort_col(series_col *c)
-{
-    for (size_t i = 1; i < c->n; i++) {
-        int64_t t = c->t[i];
-        double v = c->v[i];
-        size_t j = i;
-        while (j > 0 && c->t[j - 1] > t) {
-            c->t[j] = c->t[j - 1];
-            c->v[j] = c->v[j - 1];
-            j--;
-        }
-        c->t[j] = t;
-        c->v[j] = v;
-    }
-}
-
-db_status series_read_hot(db_conn *c, long long account_id, const int64_t *ch, size_t n_ch,
-                          int64_t t0, int64_t t1, series_col *out)
-{
-    char a[24], s0[24], s1[24];
-    const char *p[] = {db_ll(account_id, a), db_ll(t0, s0), db_ll(t1, s1)};
-    int formats[3] = {0, 0, 0};
-    PGresult *res = NULL;
-    db_status st = db_exec_bin(c, &st_read_hot, 3, p, NULL, formats, 1, &res);
-    memset(out, 0, n_ch * sizeof *out);
-    if (st != DB_OK) {
-        return st;
-    }
-    for (int r = 0; r < PQntuples(res); r++) {
-        const unsigned char *pl = (const unsigned char *)PQgetvalue(res, r, 0);
-        size_t n = (size_t)PQgetlength(res, r, 0) / 24;
-        for (size_t k = 0; k < n; k++) {
-            ingest_rec rec;
-            size_t i;
-            db_rec_get(pl + 24 * k, &rec);
-            if (rec.t < t0 || rec.t >= t1 || (i = index_of(ch, n_ch, rec.ch)) == n_ch) {
-                continue;
-            }
-            if (col_push(&out[i], rec.t, rec.v) != 0) {
-                PQclear(res);
-                return DB_ERROR;
-            }
-        }
-    }
-    PQclear(res);
-    for (size_t i = 0; i < n_ch; i++) {
-        series_col *col = &out[i];
-        size_t w = 0;
-        sort_col(col);
-        /* At equal times the later arrival (later in the column) wins. */
-        for (size_t k = 0; k < col->n; k++) {
-            if (w > 0 && col->t[w - 1] == col->t[k]) {
-                col->v[w - 1] = col->v[k];
-            } else {
-                col->t[w] = col->t[k];
-                col->v[w] = col->v[k];
-                w++;
-            }
-        }
-        col->n = w;
-    }
-    return DB_OK;
-}
-
-db_status series_read(db_conn *c, long long account_id, const int64_t *ch, size_t n_ch,
-                      int64_t t0, int64_t t1, series_col *out)
-{
-    PGresult *res = NULL;
-    series_col *hot = NULL, blocks = {0};
-    db_status st;
-    memset(out, 0, n_ch * sizeof *out);
-    if (n_ch == 0 || t1 <= t0) {
-        return DB_OK;
-    }
-    hot = calloc(n_ch, sizeof *hot);
-    if (hot == NULL) {
-        return DB_ERROR;
-    }
-    /* Hot rows first, then the blocks: a compaction that commits between the
-     * two reads then shows its samples twice (merged away below), never not
-     * at all. */
-    if ((st = series_read_hot(c, account_id, ch, n_ch, t0, t1, hot)) != DB_OK ||
-        (st = read_range(c, &st_read, account_id, ch, n_ch, t0, t1, &res)) != DB_OK) {
-        goto out;
-    }
-    st = DB_ERROR;
-    for (size_t i = 0; i < n_ch; i++) {
-        blocks.n = 0;
-        for (int r = 0; r < PQntuples(res); r++) {
-            const uint8_t *data = (const uint8_t *)PQgetvalue(res, r, 1);
-            size_t len = (size_t)PQgetlength(res, r, 1), n = 0, got = 0;
-            mt_error err;
-            if (be64(PQgetvalue(res, r, 0)) != ch[i]) {
-                continue;
-            }
-            if (mt_series_info(data, len, &n, NULL, NULL, &err) != MT_OK ||
-                col_reserve(&blocks, blocks.n + n) != 0 ||
-                mt_series_decode(data, len, blocks.t + blocks.n, blocks.v + blocks.n,
-                                 blocks.cap - blocks.n, &got, &err) != MT_OK) {
-                log_error("series: unreadable block of channel %lld: %s", (long long)ch[i],
-                          err.msg);
-                goto out;
-            }
-            /* Keep only [t0, t1). */
-            {
-                size_t w = blocks.n;
-                for (size_t k = blocks.n; k < blocks.n + got; k++) {
-                    if (blocks.t[k] >= t0 && blocks.t[k] < t1) {
-                        blocks.t[w] = blocks.t[k];
-                        blocks.v[w] = blocks.v[k];
-                        w++;
-                    }
-                }
-                blocks.n = w;
-            }
-        }
-        out[i].n = 0;
-        if (col_reserve(&out[i], blocks.n + 1) != 0) {
-            goto out;
-        }
-        if (blocks.n > 0) {
-            memcpy(out[i].t, blocks.t, blocks.n * sizeof *blocks.t);
-            memcpy(out[i].v, blocks.v, blocks.n * sizeof *blocks.v);
-        }
-        out[i].n = blocks.n;
-    }
-    PQclear(res);
-    res = NULL;
-    for (size_t i = 0; i < n_ch; i++) {
-        series_col m = {0};
-        mt_error err;
-        if (hot[i].n == 0) {
-            continue;
-        }
-        if (col_reserve(&m, out[i].n + hot[i].n) != 0 ||
-            mt_series_merge(out[i].t, out[i].v, out[i].n, hot[i].t, hot[i].v, hot[i].n, m.t,
-                            m.v, &m.n, &err) != MT_OK) {
-            series_col_free(&m);
-            goto out;
-        }
-        series_col_free(&out[i]);
-        out[i] = m;
-    }
-    st = DB_OK;
-out:
-    PQclear(res);
-    if (hot != NULL) {
-        for (size_t i = 0; i < n_ch; i++) {
-            series_col_free(&hot[i]);
-        }
-        free(hot);
-    }
-    series_col_free(&blocks);
-    if (st != DB_OK) {
-        for (size_t i = 0; i < n_ch; i++) {
-            series_col_free(&out[i]);
-        }
-    }
-    return st;
-}
-
-void series_hours_free(mt_block_summary **out, size_t *n_out, size_t n_ch)
-{
-    for (size_t i = 0; i < n_ch; i++) {
-        free(out[i]);
-        out[i] = NULL;
-        n_out[i] = 0;
-    }
-}
-
-/* One stored run of packed summaries of one channel: a month row or a day
- * row's hours, starting on day "day". */
-typedef struct {
-    size_t ch;
-    int64_t day;
-    const uint8_t *p;
-    size_t len;
-} hours_piece;
-
-static int cmp_piece(const void *a, const void *b)
-{
-    const hours_piece *x = a, *y = b;
-    if (x->ch != y->ch) {
-        return x->ch < y->ch ? -1 : 1;
-    }
-    return (x->day > y->day) - (x->day < y->day);
-}
-
-/* Append to "segs" (pairs of first and last day, flat, with channel ids in
- * "seg_ch") the days of [d0, d1] of channel "id" that the sorted month
- * ranges "mr" (pairs [month, month_end)) do not cover. */
-static int uncovered(int64_t id, int64_t d0, int64_t d1, const int64_t *mr, size_t n_mr,
-                     int64_t **seg_ch, int64_t **segs, size_t *n_seg, size_t *cap)
-{
-    int64_t from = d0;
-    for (size_t k = 0; k <= n_mr && from <= d1; k++) {
-        int64_t to = k < n_mr ? mr[2 * k] - 1 : d1;
-        if (to > d1) {
-            to = d1;
-        }
-        if (to >= from) {
-            if (*n_seg == *cap) {
-                size_t nc = *cap ? *cap * 2 : 64;
-                int64_t *a = realloc(*seg_ch, nc * sizeof *a);
-                int64_t *b = a ? realloc(*segs, 2 * nc * sizeof *b) : NULL;
-                if (a != NULL) {
-                    *seg_ch = a;
-                }
-                if (b == NULL) {
-                    return -1;
-                }
-                *segs = b;
-                *cap = nc;
-            }
-            (*seg_ch)[*n_seg] = id;
-            (*segs)[2 * *n_seg] = from;
-            (*segs)[2 * *n_seg + 1] = to;
-            (*n_seg)++;
-        }
-        if (k < n_mr && mr[2 * k + 1] > from) {
-            from = mr[2 * k + 1];
-        }
-    }
-    return 0;
-}
-
-static db_stmt st_read_months = {"ser_read_months",
-    "SELECT channel_id, month, month_end, hours FROM series_month "
-    "WHERE account_id = $1 AND channel_id = ANY($2::bigint[]) AND month <= $4 AND month_end > $3 "
-    "ORDER BY channel_id, month", 0};
-static db_stmt st_read_day_hours = {"ser_read_day_hours",
-    "SELECT d.channel_id, d.day, d.hours "
-    "FROM unnest($2::bigint[], $3::int[], $4::int[]) AS r(c, d0, d1) "
-    "JOIN series_day d ON d.channel_id = r.c AND d.day BETWEEN r.d0 AND r.d1 "
-    "WHERE d.account_id = $1", 0};
-
-/* Month rows first; then the day rows of whatever days they do not cover
- * (the current month, months not built yet or made dirty by a late write).
- * A month row written or deleted between the two reads changes nothing:
- * the day rows it was built from are the same. */
-db_status series_read_hours(db_conn *c, long long account_id, const int64_t *ch, size_t n_ch,
-                            int64_t t0, int64_t t1, mt_block_summary **out, size_t *n_out)
-{
-    PGresult *months = NULL, *days = NULL;
-    db_status st;
-    int64_t d0 = series_day_of(t0), d1 = series_day_of(t1 - 1);
-    int64_t *mr = NULL, *seg_ch = NULL, *segs = NULL;
-    size_t n_seg = 0, seg_cap = 0, n_pieces = 0, *total = NULL;
-    hours_piece *pieces = NULL;
-    int n_m = 0, n_d = 0;
-
-    memset(out, 0, n_ch * sizeof *out);
-    memset(n_out, 0, n_ch * sizeof *n_out);
-    if (n_ch == 0 || t1 <= t0) {
-        return DB_OK;
-    }
-    if ((st = read_range(c, &st_read_months, account_id, ch, n_ch, t0, t1, &months)) != DB_OK) {
-        return st;
-    }
-    st = DB_ERROR;
-    n_m = PQntuples(months);
-    mr = malloc((size_t)(n_m ? n_m : 1) * 2 * sizeof *mr);
-    if (mr == NULL) {
-        goto out;
-    }
-    for (int r = 0; r < n_m; r++) {
-        mr[2 * r] = be32(PQgetvalue(months, r, 1));
-        mr[2 * r + 1] = be32(PQgetvalue(months, r, 2));
-    }
-    /* Per channel: its month ranges (rows are ordered by channel, month;
-     * channels may be asked for in any order). */
-    for (size_t i = 0; i < n_ch; i++) {
-        int lo = 0, hi = n_m, first;
-        while (lo < hi) {
-            int mid = lo + (hi - lo) / 2;
-            if (be64(PQgetvalue(months, mid, 0)) < ch[i]) {
-                lo = mid + 1;
-            } else {
-                hi = mid;
-            }
-        }
-        first = lo;
-        while (lo < n_m && be64(PQgetvalue(months, lo, 0)) == ch[i]) {
-            lo++;
-        }
-        if (uncovered(ch[i], d0, d1, mr + 2 * first, (size_t)(lo - first), &seg_ch, &segs,
-                      &n_seg, &seg_cap) != 0) {
-            goto out;
-        }
-    }
-    if (n_seg > 0) {
-        char a[24];
-        int64_t *lo = malloc(n_seg * sizeof *lo), *hi = malloc(n_seg * sizeof *hi);
-        char *p1 = NULL, *p2 = NULL, *p3 = NULL;
-        if (lo != NULL && hi != NULL) {
-            for (size_t k = 0; k < n_seg; k++) {
-                lo[k] = segs[2 * k];
-                hi[k] = segs[2 * k + 1];
-            }
-            p1 = db_id_array(seg_ch, n_seg);
-            p2 = db_id_array(lo, n_seg);
-            p3 = db_id_array(hi, n_seg);
-        }
-        if (p1 != NULL && p2 != NULL && p3 != NULL) {
-            const char *p[] = {db_ll(account_id, a), p1, p2, p3};
-            int formats[4] = {0, 0, 0, 0};
-            st = db_exec_bin(c, &st_read_day_hours, 4, p, NULL, formats, 1, &days);
-        }
-        free(lo);
-        free(hi);
-        free(p1);
-        free(p2);
-        free(p3);
-        if (st != DB_OK) {
-            goto out;
-        }
-        st = DB_ERROR;
-        n_d = PQntuples(days);
-    }
-    pieces = malloc((size_t)(n_m + n_d + 1) * sizeof *pieces);
-    total = calloc(n_ch, sizeof *total);
-    if (pieces == NULL || total == NULL) {
-        goto out;
-    }
-    for (int r = 0; r < n_m + n_d; r++) {
-        PGresult *res = r < n_m ? months : days;
-        int row = r < n_m ? r : r - n_m;
-        size_t i = index_of(ch, n_ch, be64(PQgetvalue(res, row, 0)));
-        hours_piece *pc = &pieces[n_pieces];
-        if (i == n_ch) {
-            continue;
-        }
-        pc->ch = i;
-        pc->day = be32(PQgetvalue(res, row, 1));
-        pc->p = (const uint8_t *)PQgetvalue(res, row, r < n_m ? 3 : 2);
-        pc->len = (size_t)PQgetlength(res, row, r < n_m ? 3 : 2);
-        total[i] += pc->len / MT_SUMMARY_PACKED;
-        n_pieces++;
-    }
-    qsort(pieces, n_pieces, sizeof *pieces, cmp_piece);
-    for (size_t i = 0; i < n_ch; i++) {
-        if (total[i] > 0 && (out[i] = malloc(total[i] * sizeof *out[i])) == NULL) {
-            goto out;
-        }
-    }
-    for (size_t k = 0; k < n_pieces; k++) {
-        const hours_piece *pc = &pieces[k];
-        size_t i = pc->ch, got = 0;
-        mt_error err;
-        if (mt_summary_unpack(pc->p, pc->len, out[i] + n_out[i], total[i] - n_out[i], &got,
-                              &err) != MT_OK) {
-            log_error("series: unreadable hourly summaries of channel %lld: %s",
-                      (long long)ch[i], err.msg);
-            goto out;
-        }
-        n_out[i] += got;
-    }
-    st = DB_OK;
-out:
-    PQclear(months);
-    PQclear(days);
-    free(mr);
-    free(seg_ch);
-    free(segs);
-    free(pieces);
-    free(total);
-    if (st != DB_OK) {
-        series_hours_free(out, n_out, n_ch);
     }
     return st;
 }

@@ -1,0 +1,430 @@
+/* The time-series store's reads: raw samples of day blocks and the hot
+ * table, hour and month summaries (series_store.h, docs/storage.md). Split
+ * from series_store.c. */
+#define _POSIX_C_SOURCE 200809L
+#include "series_store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmp.h"
+#include "db_account.h"
+#include "db_series.h"
+#include "log.h"
+#include "mt/series.h"
+#include "series_internal.h"
+
+/* ---------------------------------------------------------------- reads */
+
+static db_stmt st_read = {"ser_read",
+    "SELECT channel_id, data FROM series_day "
+    "WHERE account_id = $1 AND channel_id = ANY($2::bigint[]) AND day BETWEEN $3 AND $4 "
+    "ORDER BY channel_id, day", 0};
+static db_stmt st_read_hot = {"ser_read_hot",
+    "SELECT payload FROM series_hot "
+    "WHERE account_id = $1 AND t_max >= $2 AND t_min < $3 ORDER BY id", 0};
+
+static size_t index_of(const int64_t *ch, size_t n_ch, int64_t id)
+{
+    for (size_t i = 0; i < n_ch; i++) {
+        if (ch[i] == id) {
+            return i;
+        }
+    }
+    return n_ch;
+}
+
+static db_status read_range(db_conn *c, db_stmt *stmt, long long account_id, const int64_t *ch,
+                            size_t n_ch, int64_t t0, int64_t t1, PGresult **res)
+{
+    char a[24], d0[24], d1[24];
+    char *chs = db_id_array(ch, n_ch);
+    const char *p[4];
+    int formats[4] = {0, 0, 0, 0};
+    db_status st;
+    if (chs == NULL) {
+        return DB_ERROR;
+    }
+    p[0] = db_ll(account_id, a);
+    p[1] = chs;
+    p[2] = db_ll(series_day_of(t0), d0);
+    p[3] = db_ll(series_day_of(t1 - 1), d1);
+    st = db_exec_bin(c, stmt, 4, p, NULL, formats, 1, res);
+    free(chs);
+    return st;
+}
+
+/* Stable sort of a column by time (insertion into place: hot samples are
+ * few and nearly sorted). Equal times keep their order. */
+static void sort_col(series_col *c)
+{
+    for (size_t i = 1; i < c->n; i++) {
+        int64_t t = c->t[i];
+        double v = c->v[i];
+        size_t j = i;
+        while (j > 0 && c->t[j - 1] > t) {
+            c->t[j] = c->t[j - 1];
+            c->v[j] = c->v[j - 1];
+            j--;
+        }
+        c->t[j] = t;
+        c->v[j] = v;
+    }
+}
+
+db_status series_read_hot(db_conn *c, long long account_id, const int64_t *ch, size_t n_ch,
+                          int64_t t0, int64_t t1, series_col *out)
+{
+    char a[24], s0[24], s1[24];
+    const char *p[] = {db_ll(account_id, a), db_ll(t0, s0), db_ll(t1, s1)};
+    int formats[3] = {0, 0, 0};
+    PGresult *res = NULL;
+    db_status st = db_exec_bin(c, &st_read_hot, 3, p, NULL, formats, 1, &res);
+    memset(out, 0, n_ch * sizeof *out);
+    if (st != DB_OK) {
+        return st;
+    }
+    for (int r = 0; r < PQntuples(res); r++) {
+        const unsigned char *pl = (const unsigned char *)PQgetvalue(res, r, 0);
+        size_t n = (size_t)PQgetlength(res, r, 0) / 24;
+        for (size_t k = 0; k < n; k++) {
+            ingest_rec rec;
+            size_t i;
+            db_rec_get(pl + 24 * k, &rec);
+            if (rec.t < t0 || rec.t >= t1 || (i = index_of(ch, n_ch, rec.ch)) == n_ch) {
+                continue;
+            }
+            if (series_col_push(&out[i], rec.t, rec.v) != 0) {
+                PQclear(res);
+                return DB_ERROR;
+            }
+        }
+    }
+    PQclear(res);
+    for (size_t i = 0; i < n_ch; i++) {
+        series_col *col = &out[i];
+        size_t w = 0;
+        sort_col(col);
+        /* At equal times the later arrival (later in the column) wins. */
+        for (size_t k = 0; k < col->n; k++) {
+            if (w > 0 && col->t[w - 1] == col->t[k]) {
+                col->v[w - 1] = col->v[k];
+            } else {
+                col->t[w] = col->t[k];
+                col->v[w] = col->v[k];
+                w++;
+            }
+        }
+        col->n = w;
+    }
+    return DB_OK;
+}
+
+db_status series_read(db_conn *c, long long account_id, const int64_t *ch, size_t n_ch,
+                      int64_t t0, int64_t t1, series_col *out)
+{
+    PGresult *res = NULL;
+    series_col *hot = NULL, blocks = {0};
+    db_status st;
+    memset(out, 0, n_ch * sizeof *out);
+    if (n_ch == 0 || t1 <= t0) {
+        return DB_OK;
+    }
+    hot = calloc(n_ch, sizeof *hot);
+    if (hot == NULL) {
+        return DB_ERROR;
+    }
+    /* Hot rows first, then the blocks: a compaction that commits between the
+     * two reads then shows its samples twice (merged away below), never not
+     * at all. */
+    if ((st = series_read_hot(c, account_id, ch, n_ch, t0, t1, hot)) != DB_OK ||
+        (st = read_range(c, &st_read, account_id, ch, n_ch, t0, t1, &res)) != DB_OK) {
+        goto out;
+    }
+    st = DB_ERROR;
+    for (size_t i = 0; i < n_ch; i++) {
+        blocks.n = 0;
+        for (int r = 0; r < PQntuples(res); r++) {
+            const uint8_t *data = (const uint8_t *)PQgetvalue(res, r, 1);
+            size_t len = (size_t)PQgetlength(res, r, 1), n = 0, got = 0;
+            mt_error err;
+            if (series_be64(PQgetvalue(res, r, 0)) != ch[i]) {
+                continue;
+            }
+            if (mt_series_info(data, len, &n, NULL, NULL, &err) != MT_OK ||
+                series_col_reserve(&blocks, blocks.n + n) != 0 ||
+                mt_series_decode(data, len, blocks.t + blocks.n, blocks.v + blocks.n,
+                                 blocks.cap - blocks.n, &got, &err) != MT_OK) {
+                log_error("series: unreadable block of channel %lld: %s", (long long)ch[i],
+                          err.msg);
+                goto out;
+            }
+            /* Keep only [t0, t1). */
+            {
+                size_t w = blocks.n;
+                for (size_t k = blocks.n; k < blocks.n + got; k++) {
+                    if (blocks.t[k] >= t0 && blocks.t[k] < t1) {
+                        blocks.t[w] = blocks.t[k];
+                        blocks.v[w] = blocks.v[k];
+                        w++;
+                    }
+                }
+                blocks.n = w;
+            }
+        }
+        out[i].n = 0;
+        if (series_col_reserve(&out[i], blocks.n + 1) != 0) {
+            goto out;
+        }
+        if (blocks.n > 0) {
+            memcpy(out[i].t, blocks.t, blocks.n * sizeof *blocks.t);
+            memcpy(out[i].v, blocks.v, blocks.n * sizeof *blocks.v);
+        }
+        out[i].n = blocks.n;
+    }
+    PQclear(res);
+    res = NULL;
+    for (size_t i = 0; i < n_ch; i++) {
+        series_col m = {0};
+        mt_error err;
+        if (hot[i].n == 0) {
+            continue;
+        }
+        if (series_col_reserve(&m, out[i].n + hot[i].n) != 0 ||
+            mt_series_merge(out[i].t, out[i].v, out[i].n, hot[i].t, hot[i].v, hot[i].n, m.t,
+                            m.v, &m.n, &err) != MT_OK) {
+            series_col_free(&m);
+            goto out;
+        }
+        series_col_free(&out[i]);
+        out[i] = m;
+    }
+    st = DB_OK;
+out:
+    PQclear(res);
+    if (hot != NULL) {
+        for (size_t i = 0; i < n_ch; i++) {
+            series_col_free(&hot[i]);
+        }
+        free(hot);
+    }
+    series_col_free(&blocks);
+    if (st != DB_OK) {
+        for (size_t i = 0; i < n_ch; i++) {
+            series_col_free(&out[i]);
+        }
+    }
+    return st;
+}
+
+void series_hours_free(mt_block_summary **out, size_t *n_out, size_t n_ch)
+{
+    for (size_t i = 0; i < n_ch; i++) {
+        free(out[i]);
+        out[i] = NULL;
+        n_out[i] = 0;
+    }
+}
+
+/* One stored run of packed summaries of one channel: a month row or a day
+ * row's hours, starting on day "day". */
+typedef struct {
+    size_t ch;
+    int64_t day;
+    const uint8_t *p;
+    size_t len;
+} hours_piece;
+
+static int cmp_piece(const void *a, const void *b)
+{
+    const hours_piece *x = a, *y = b;
+    if (x->ch != y->ch) {
+        return x->ch < y->ch ? -1 : 1;
+    }
+    return (x->day > y->day) - (x->day < y->day);
+}
+
+/* Append to "segs" (pairs of first and last day, flat, with channel ids in
+ * "seg_ch") the days of [d0, d1] of channel "id" that the sorted month
+ * ranges "mr" (pairs [month, month_end)) do not cover. */
+static int uncovered(int64_t id, int64_t d0, int64_t d1, const int64_t *mr, size_t n_mr,
+                     int64_t **seg_ch, int64_t **segs, size_t *n_seg, size_t *cap)
+{
+    int64_t from = d0;
+    for (size_t k = 0; k <= n_mr && from <= d1; k++) {
+        int64_t to = k < n_mr ? mr[2 * k] - 1 : d1;
+        if (to > d1) {
+            to = d1;
+        }
+        if (to >= from) {
+            if (*n_seg == *cap) {
+                size_t nc = *cap ? *cap * 2 : 64;
+                int64_t *a = realloc(*seg_ch, nc * sizeof *a);
+                int64_t *b = a ? realloc(*segs, 2 * nc * sizeof *b) : NULL;
+                if (a != NULL) {
+                    *seg_ch = a;
+                }
+                if (b == NULL) {
+                    return -1;
+                }
+                *segs = b;
+                *cap = nc;
+            }
+            (*seg_ch)[*n_seg] = id;
+            (*segs)[2 * *n_seg] = from;
+            (*segs)[2 * *n_seg + 1] = to;
+            (*n_seg)++;
+        }
+        if (k < n_mr && mr[2 * k + 1] > from) {
+            from = mr[2 * k + 1];
+        }
+    }
+    return 0;
+}
+
+static db_stmt st_read_months = {"ser_read_months",
+    "SELECT channel_id, month, month_end, hours FROM series_month "
+    "WHERE account_id = $1 AND channel_id = ANY($2::bigint[]) AND month <= $4 AND month_end > $3 "
+    "ORDER BY channel_id, month", 0};
+static db_stmt st_read_day_hours = {"ser_read_day_hours",
+    "SELECT d.channel_id, d.day, d.hours "
+    "FROM unnest($2::bigint[], $3::int[], $4::int[]) AS r(c, d0, d1) "
+    "JOIN series_day d ON d.channel_id = r.c AND d.day BETWEEN r.d0 AND r.d1 "
+    "WHERE d.account_id = $1", 0};
+
+/* Month rows first; then the day rows of whatever days they do not cover
+ * (the current month, months not built yet or made dirty by a late write).
+ * A month row written or deleted between the two reads changes nothing:
+ * the day rows it was built from are the same. */
+db_status series_read_hours(db_conn *c, long long account_id, const int64_t *ch, size_t n_ch,
+                            int64_t t0, int64_t t1, mt_block_summary **out, size_t *n_out)
+{
+    PGresult *months = NULL, *days = NULL;
+    db_status st;
+    int64_t d0 = series_day_of(t0), d1 = series_day_of(t1 - 1);
+    int64_t *mr = NULL, *seg_ch = NULL, *segs = NULL;
+    size_t n_seg = 0, seg_cap = 0, n_pieces = 0, *total = NULL;
+    hours_piece *pieces = NULL;
+    int n_m = 0, n_d = 0;
+
+    memset(out, 0, n_ch * sizeof *out);
+    memset(n_out, 0, n_ch * sizeof *n_out);
+    if (n_ch == 0 || t1 <= t0) {
+        return DB_OK;
+    }
+    if ((st = read_range(c, &st_read_months, account_id, ch, n_ch, t0, t1, &months)) != DB_OK) {
+        return st;
+    }
+    st = DB_ERROR;
+    n_m = PQntuples(months);
+    mr = malloc((size_t)(n_m ? n_m : 1) * 2 * sizeof *mr);
+    if (mr == NULL) {
+        goto out;
+    }
+    for (int r = 0; r < n_m; r++) {
+        mr[2 * r] = series_be32(PQgetvalue(months, r, 1));
+        mr[2 * r + 1] = series_be32(PQgetvalue(months, r, 2));
+    }
+    /* Per channel: its month ranges (rows are ordered by channel, month;
+     * channels may be asked for in any order). */
+    for (size_t i = 0; i < n_ch; i++) {
+        int lo = 0, hi = n_m, first;
+        while (lo < hi) {
+            int mid = lo + (hi - lo) / 2;
+            if (series_be64(PQgetvalue(months, mid, 0)) < ch[i]) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        first = lo;
+        while (lo < n_m && series_be64(PQgetvalue(months, lo, 0)) == ch[i]) {
+            lo++;
+        }
+        if (uncovered(ch[i], d0, d1, mr + 2 * first, (size_t)(lo - first), &seg_ch, &segs,
+                      &n_seg, &seg_cap) != 0) {
+            goto out;
+        }
+    }
+    if (n_seg > 0) {
+        char a[24];
+        int64_t *lo = malloc(n_seg * sizeof *lo), *hi = malloc(n_seg * sizeof *hi);
+        char *p1 = NULL, *p2 = NULL, *p3 = NULL;
+        if (lo != NULL && hi != NULL) {
+            for (size_t k = 0; k < n_seg; k++) {
+                lo[k] = segs[2 * k];
+                hi[k] = segs[2 * k + 1];
+            }
+            p1 = db_id_array(seg_ch, n_seg);
+            p2 = db_id_array(lo, n_seg);
+            p3 = db_id_array(hi, n_seg);
+        }
+        if (p1 != NULL && p2 != NULL && p3 != NULL) {
+            const char *p[] = {db_ll(account_id, a), p1, p2, p3};
+            int formats[4] = {0, 0, 0, 0};
+            st = db_exec_bin(c, &st_read_day_hours, 4, p, NULL, formats, 1, &days);
+        }
+        free(lo);
+        free(hi);
+        free(p1);
+        free(p2);
+        free(p3);
+        if (st != DB_OK) {
+            goto out;
+        }
+        st = DB_ERROR;
+        n_d = PQntuples(days);
+    }
+    pieces = malloc((size_t)(n_m + n_d + 1) * sizeof *pieces);
+    total = calloc(n_ch, sizeof *total);
+    if (pieces == NULL || total == NULL) {
+        goto out;
+    }
+    for (int r = 0; r < n_m + n_d; r++) {
+        PGresult *res = r < n_m ? months : days;
+        int row = r < n_m ? r : r - n_m;
+        size_t i = index_of(ch, n_ch, series_be64(PQgetvalue(res, row, 0)));
+        hours_piece *pc = &pieces[n_pieces];
+        if (i == n_ch) {
+            continue;
+        }
+        pc->ch = i;
+        pc->day = series_be32(PQgetvalue(res, row, 1));
+        pc->p = (const uint8_t *)PQgetvalue(res, row, r < n_m ? 3 : 2);
+        pc->len = (size_t)PQgetlength(res, row, r < n_m ? 3 : 2);
+        total[i] += pc->len / MT_SUMMARY_PACKED;
+        n_pieces++;
+    }
+    qsort(pieces, n_pieces, sizeof *pieces, cmp_piece);
+    for (size_t i = 0; i < n_ch; i++) {
+        if (total[i] > 0 && (out[i] = malloc(total[i] * sizeof *out[i])) == NULL) {
+            goto out;
+        }
+    }
+    for (size_t k = 0; k < n_pieces; k++) {
+        const hours_piece *pc = &pieces[k];
+        size_t i = pc->ch, got = 0;
+        mt_error err;
+        if (mt_summary_unpack(pc->p, pc->len, out[i] + n_out[i], total[i] - n_out[i], &got,
+                              &err) != MT_OK) {
+            log_error("series: unreadable hourly summaries of channel %lld: %s",
+                      (long long)ch[i], err.msg);
+            goto out;
+        }
+        n_out[i] += got;
+    }
+    st = DB_OK;
+out:
+    PQclear(months);
+    PQclear(days);
+    free(mr);
+    free(seg_ch);
+    free(segs);
+    free(pieces);
+    free(total);
+    if (st != DB_OK) {
+        series_hours_free(out, n_out, n_ch);
+    }
+    return st;
+}
