@@ -221,6 +221,31 @@ db_pool *db_replica_pool(db_replica *r, int64_t *bound_ms)
     return bound <= r->max_lag_ms ? r->pool : NULL;
 }
 
+int64_t db_replica_now_ms(void)
+{
+    return mono_ms();
+}
+
+db_pool *db_replica_pool_since(db_replica *r, int64_t since_ms, int wait_ms)
+{
+    int64_t until = mono_ms() + wait_ms;
+    if (r == NULL) {
+        return NULL;
+    }
+    for (;;) {
+        const struct timespec step = {0, 20 * 1000000L};
+        int64_t good = atomic_load(&r->good_ms);
+        bool up = atomic_load(&r->up);
+        if (up && good != 0 && good >= since_ms) {
+            return r->pool;
+        }
+        if (!up || mono_ms() >= until) {
+            return NULL;
+        }
+        nanosleep(&step, NULL);
+    }
+}
+
 void db_replica_count(db_replica *r, bool on_replica)
 {
     if (r != NULL) {

@@ -41,6 +41,17 @@ void db_replica_stop(db_replica *r);
  * (-1 when there is none). NULL "r" gives NULL. */
 db_pool *db_replica_pool(db_replica *r, int64_t *bound_ms);
 
+/* The clock of the bound: monotonic milliseconds. */
+int64_t db_replica_now_ms(void);
+
+/* The standby's pool when it shows every commit the primary acknowledged
+ * before "since_ms" (a db_replica_now_ms() of this process: t_good >=
+ * since_ms), else NULL, waiting up to "wait_ms" for it to get there while
+ * it answers (the monitor's next checks). For work that must see what was
+ * acknowledged before it was asked for (an export), however long ago that
+ * was. NULL "r" gives NULL at once. */
+db_pool *db_replica_pool_since(db_replica *r, int64_t since_ms, int wait_ms);
+
 /* Counted by the callers that fell back (db_replica_fallback()) and used
  * the standby: for /metrics, the health route and the tests. */
 void db_replica_count(db_replica *r, bool on_replica);

@@ -25,6 +25,7 @@
 #include "auth.h"
 #include "db_account.h"
 #include "db_export.h"
+#include "db_replica.h"
 #include "db_series.h"
 #include "log.h"
 #include "mt/caltime.h"
@@ -477,6 +478,7 @@ typedef struct export_job {
     size_t n_ch;
     int64_t t0, t1;
     char tz[72];
+    int64_t asked_ms;   /* db_replica_now_ms() when it was asked for */
     atomic_bool cancel; /* deleted by its user */
     struct export_job *next;
 } export_job;
@@ -687,6 +689,7 @@ svc_status svc_export_create(srv *s, const svc_actor *a, const export_request *r
     j->t0 = rq->t0;
     j->t1 = rq->t1;
     snprintf(j->tz, sizeof j->tz, "%s", tz_text);
+    j->asked_ms = db_replica_now_ms();
     enqueue(j);
     j = NULL;
     reserved = false;
@@ -1002,6 +1005,10 @@ static int merge(const series_col *cols, size_t n, rowset *r)
     return 0;
 }
 
+/* How long an export's first read waits for the standby to show what was
+ * acknowledged before the export was asked for (a few monitor checks). */
+#define EXPORT_REPLICA_WAIT_MS 500
+
 /* Read chunk "k" (of x->n_chunks: part k % parts of day day0 + k / parts)
  * of channels "ids" into "r"; with "offsets", also the time zone's offset
  * at each row. 0 or -1 (x->state set). */
@@ -1020,32 +1027,52 @@ static int read_chunk(run_ctx *x, const int64_t *ids, size_t n, int64_t k, bool 
     if (b > x->r1) {
         b = x->r1;
     }
-    memset(cols, 0, sizeof cols);
-    if ((st = db_acquire(x->s->pool, EXPORT_DB_WAIT_MS, &c)) != DB_OK) {
+    /* On the read replica once it shows everything acknowledged before the
+     * export was asked for (docs/scale.md; the first chunk waits a moment
+     * for the monitor to see it there), else on the primary; a failure
+     * there is read again on the primary. */
+    db_pool *standby = db_replica_pool_since(x->s->replica, x->j->asked_ms,
+                                             k == 0 ? EXPORT_REPLICA_WAIT_MS : 0);
+    for (;;) {
+        db_pool *pool = standby != NULL ? standby : x->s->pool;
+        long long samples = 0;
+        bool oom = false;
+        memset(cols, 0, sizeof cols);
+        if ((st = db_acquire(pool, EXPORT_DB_WAIT_MS, &c)) == DB_OK &&
+            (st = series_read(c, x->j->account_id, ids, n, a, b, cols)) == DB_OK) {
+            for (size_t i = 0; i < n; i++) {
+                samples += (long long)cols[i].n;
+            }
+            oom = merge(cols, n, r) != 0;
+            if (!oom && offsets) {
+                st = tz_offsets(c, &x->tz, day, r->t, r->n_rows, r->off);
+            }
+        }
+        db_release(pool, c);
+        c = NULL;
+        for (size_t i = 0; i < n; i++) {
+            series_col_free(&cols[i]);
+        }
+        if (oom) {
+            run_fail(x, "out of memory");
+            return -1;
+        }
+        if (st == DB_OK) {
+            x->samples += samples;
+            rc = 0;
+            break;
+        }
+        if (standby != NULL) {
+            log_warn("replica: an export's read failed on the standby (%s): read on the primary",
+                     db_strerror(st));
+            db_replica_failed(x->s->replica);
+            standby = NULL;
+            continue;
+        }
         run_fail(x, "reading the data: %s", db_strerror(st));
-        return -1;
+        break;
     }
-    if ((st = series_read(c, x->j->account_id, ids, n, a, b, cols)) != DB_OK) {
-        run_fail(x, "reading the data: %s", db_strerror(st));
-        goto out;
-    }
-    for (size_t i = 0; i < n; i++) {
-        x->samples += (long long)cols[i].n;
-    }
-    if (merge(cols, n, r) != 0) {
-        run_fail(x, "out of memory");
-        goto out;
-    }
-    if (offsets && (st = tz_offsets(c, &x->tz, day, r->t, r->n_rows, r->off)) != DB_OK) {
-        run_fail(x, "time zone %s: %s", x->tz.name, db_strerror(st));
-        goto out;
-    }
-    rc = 0;
-out:
-    db_release(x->s->pool, c);
-    for (size_t i = 0; i < n; i++) {
-        series_col_free(&cols[i]);
-    }
+    db_replica_count(x->s->replica, rc == 0 && standby != NULL);
     return rc;
 }
 

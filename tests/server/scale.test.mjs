@@ -296,6 +296,30 @@ async function samples(c, base, ch, t0) {
   return body.t.length;
 }
 
+/** Run a CSV export of channel "ch" from "t0" through "base": the number of
+ * samples the server says it wrote. */
+async function exported(c, base, ch, t0) {
+  let e = await withSession(c, base, '/api/v1/exports', { method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ channels: [ch], from: t0, to: t0 + 10 * MIN_US, format: 'csv' }) });
+  assert.equal(e.status, 202);
+  const id = (await e.json()).id;
+  const done = await until('the export to end', async () => {
+    e = await withSession(c, base, `/api/v1/exports/${id}`);
+    const body = await e.json();
+    return body.status !== 'running' && body;
+  }, 60000);
+  assert.equal(done.status, 'done', JSON.stringify(done));
+  return done.samples;
+}
+
+/** Index and sequential scans of the series tables counted by the standby
+ * (its own statistics: reads run on it). */
+async function standbyScans() {
+  return Number(await standby.psql(`SELECT COALESCE(sum(COALESCE(idx_scan, 0) +
+    COALESCE(seq_scan, 0)), 0) FROM pg_stat_user_tables WHERE relname LIKE 'series%'`));
+}
+
 test('reads go to the standby within the staleness bound, to the primary beyond it or while it is down', async () => {
   const [a, b] = servers;
   const t = await dataTenant(a, { n: 1 });
@@ -344,11 +368,25 @@ test('reads go to the standby within the staleness bound, to the primary beyond 
         a.stderr().split('\n').filter((l) => /replica/.test(l)).slice(-6).join(' | '));
     });
     assert.equal((await metrics(a)).onPrimary, 0);
+    // An export must hold what was acknowledged before it was asked for:
+    // the standby does not, so it is made from the primary.
+    assert.equal(await exported(t.c, a.url, ch, t0), 2);
   } finally {
     await standby.psql('SELECT pg_wal_replay_resume()');
   }
   await until('process 0 to see the standby caught up', async () => await samples(t.c, a.url, ch, t0) === 2);
   await until('process 1 back on the standby', async () => (await metrics(b)).onPrimary === 0);
+  // Caught up, the standby makes exports: its statistics count the reads.
+  // A backend reports what it read when idle, at most 10 s later: the count
+  // is taken once it has not moved for 11 s (the reads above all reported).
+  let scans = await standbyScans();
+  for (let still = Date.now(); Date.now() - still < 11000;) {
+    await sleep(500);
+    const now = await standbyScans();
+    if (now !== scans) [scans, still] = [now, Date.now()];
+  }
+  assert.equal(await exported(t.c, a.url, ch, t0), 2);
+  await until('the standby to count the export\'s reads', async () => await standbyScans() > scans, 30000);
 });
 
 test('ingest through both processes and HAProxy while one is killed -9 and the standby dies: nothing lost, nothing twice', async () => {
