@@ -125,6 +125,8 @@ test('the own logo uploads from a file and appears in the header (G7, P22)', asy
   // Not an image: refused with a sentence. (The page re-renders the form
   // after an upload: let that settle, and check the file is in the input
   // before clicking, so the click does not meet an emptied input.)
+  // The redrawn form is the one with the uploaded logo's preview in it.
+  await page.waitForSelector('img.logo-preview');
   await page.waitForLoadState('networkidle');
   await page.setInputFiles('#logo-file', { name: 'x.png', mimeType: 'image/png', buffer: Buffer.from('<svg/>') });
   await page.waitForFunction(() => document.querySelector('#logo-file')?.files?.length === 1);
