@@ -88,7 +88,7 @@ void metrics_label_value(sbuf *b, const char *s);
 /* The replica seam (issue 17 item 3, the `scale` work): the read replica's
  * state as the code that runs it knows it. Until something registers a
  * reader, there is no replica: GET /metrics says nothing about one and GET
- * /api/v1/health answers "replica": {"configured": false}. */
+ * /api/v1/health answers "replica": {"configured": false} (http_health.c). */
 typedef struct {
     bool configured;    /* a replica is set up */
     bool up;            /* it answers */

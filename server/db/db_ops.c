@@ -301,3 +301,26 @@ db_status db_ops_maintenance_cancel(db_conn *c, long long id, long long now_s, b
     const char *p[] = {db_ll(id, a), db_ll(now_s, t)};
     return db_exec_found(c, &st_maint_cancel, 2, p, found);
 }
+
+/* ------------------------------------------------------------ backups (O3) */
+
+static db_stmt st_archiver = {"ops_archiver",
+    "SELECT current_setting('archive_mode') <> 'off', "
+    " COALESCE(extract(epoch FROM last_archived_time), 0)::float8, "
+    " COALESCE(extract(epoch FROM last_failed_time), 0)::float8 FROM pg_stat_archiver", 0};
+
+db_status db_ops_archiver(db_conn *c, bool *archiving, double *last_archived_at,
+                          double *last_failed_at)
+{
+    PGresult *res = NULL;
+    db_status st = db_exec(c, &st_archiver, 0, NULL, &res);
+    *archiving = false;
+    *last_archived_at = *last_failed_at = 0;
+    if (st == DB_OK && PQntuples(res) == 1) {
+        *archiving = PQgetvalue(res, 0, 0)[0] == 't';
+        *last_archived_at = strtod(PQgetvalue(res, 0, 1), NULL);
+        *last_failed_at = strtod(PQgetvalue(res, 0, 2), NULL);
+    }
+    PQclear(res);
+    return st;
+}

@@ -24,6 +24,12 @@ typedef struct {
     double last_failed_at;    /* Unix seconds, 0 = never */
 } db_ops_queues;
 
+/* WAL archiving for backups (O3; GET /api/v1/health): whether it is on,
+ * and the last success and failure (Unix seconds, 0 = never). */
+MT_MUSTCHECK
+db_status db_ops_archiver(db_conn *c, bool *archiving, double *last_archived_at,
+                          double *last_failed_at);
+
 /* Read the depths above at "now_s" (Unix seconds: the server's clock, so
  * that a test clock moves the ages too). */
 MT_MUSTCHECK

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "http.h"
+#include "isotime.h"
 #include "svc_health.h"
 
 /* 200 {"status":"ok","db":"ok","changes_heard":true}, or 503
@@ -22,6 +23,28 @@ static int h_health(http_req *req)
     cJSON_AddStringToObject(o, "status", h.ok ? "ok" : "unavailable");
     cJSON_AddStringToObject(o, "db", h.db);
     cJSON_AddBoolToObject(o, "changes_heard", h.changes_heard);
+    {
+        cJSON *b = cJSON_AddObjectToObject(o, "backup");
+        cJSON *r = cJSON_AddObjectToObject(o, "replica");
+        char at[ISO_TIME_LEN + 8];
+        if (b != NULL) {
+            cJSON_AddStringToObject(b, "state", h.backup);
+            if (h.last_archived_at > 0 &&
+                iso_time_format((int64_t)h.last_archived_at, at, sizeof at) == 0) {
+                cJSON_AddStringToObject(b, "last_archived_at", at);
+            } else {
+                cJSON_AddNullToObject(b, "last_archived_at");
+            }
+        }
+        if (r != NULL) {
+            cJSON_AddBoolToObject(r, "configured", h.replica.configured);
+            if (h.replica.configured) {
+                cJSON_AddBoolToObject(r, "up", h.replica.up);
+                cJSON_AddNumberToObject(r, "lag_seconds", h.replica.lag_seconds);
+                cJSON_AddBoolToObject(r, "reads_on_primary", h.replica.reads_on_primary);
+            }
+        }
+    }
     return http_reply_json(req, h.ok ? 200 : 503, o);
 }
 

@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 
+#include "metrics.h"
 #include "srv.h"
 
 /* How long the check waits for a pooled connection: an overloaded server
@@ -16,6 +17,11 @@ typedef struct {
     bool ok;             /* the database answered */
     const char *db;      /* "ok", "busy" (no free connection in time) or "down" */
     bool changes_heard;  /* the auth listener hears committed changes (db_listen.h) */
+    /* Backups (O3): "off" (no WAL archiving), "ok", "failing" (the last
+     * archiving attempt failed), or "unknown" (the database did not answer) */
+    const char *backup;
+    double last_archived_at; /* Unix seconds, 0 = never */
+    metrics_replica_state replica; /* the read replica (metrics.h) */
 } svc_health;
 
 /* Check the database (SELECT 1 on a pooled connection) and read the

@@ -10,7 +10,8 @@ const c = loadContract();
 const check = (method, url, status, body, headers = JSON_TYPE) =>
   c.check(method, url, status, headers, body, body === undefined ? '' : JSON.stringify(body));
 
-const health = { status: 'ok', db: 'ok', changes_heard: true };
+const health = { status: 'ok', db: 'ok', changes_heard: true,
+    backup: { state: 'off', last_archived_at: null }, replica: { configured: false } };
 const user = {
   id: 7, login_id: 'ada', name: 'Ada', email: null, role: 'admin', file_access: 'edit',
   two_step: 'off', totp_enrolled: false, language: null, time_zone: 'UTC', disabled: false,

@@ -170,7 +170,8 @@ async function stopAndCheck(srv, d = dataDir) {
 
 async function health(srv) {
   const res = await fetch(srv.url + '/api/v1/health');
-  assert.deepEqual(await res.json(), { status: 'ok', db: 'ok', changes_heard: true });
+  assert.deepEqual(await res.json(), { status: 'ok', db: 'ok', changes_heard: true,
+    backup: { state: 'off', last_archived_at: null }, replica: { configured: false } });
 }
 
 test('without DATABASE_URL the server creates, uses and stops its own cluster', async () => {

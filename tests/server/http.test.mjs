@@ -36,7 +36,8 @@ const post = (p, body, headers = { 'content-type': 'application/json' }) =>
 test('health answers ok with the database up', async () => {
   const res = await fetch(srv.url + '/api/v1/health');
   assert.equal(res.status, 200);
-  assert.deepEqual(await json(res), { status: 'ok', db: 'ok', changes_heard: true });
+  assert.deepEqual(await json(res), { status: 'ok', db: 'ok', changes_heard: true,
+    backup: { state: 'off', last_archived_at: null }, replica: { configured: false } });
   assert.equal(res.headers.get('cache-control'), 'no-store');
   assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
 });

@@ -231,7 +231,8 @@ const HEARD_MS = 1500;
 test('the server hears committed changes (health says so)', async () => {
   const r = await request(srv.url, 'GET', '/api/v1/health');
   assert.equal(r.status, 200);
-  assert.deepEqual(r.body, { status: 'ok', db: 'ok', changes_heard: true });
+  assert.deepEqual(r.body, { status: 'ok', db: 'ok', changes_heard: true,
+    backup: { state: 'off', last_archived_at: null }, replica: { configured: false } });
 });
 
 test('a change made in SQL behind the server\'s back shows as soon as it is announced',

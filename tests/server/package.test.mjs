@@ -44,7 +44,7 @@ test('cpack -G DEB: the package unpacks into a temporary root and the server sta
     r = await run('dpkg-deb', ['-c', pkg]);
     for (const f of ['./usr/lib/metron/bin/metron-server', './usr/lib/metron/bin/libmetron_ssl_shim.so',
       './usr/lib/metron/bin/metron-gateway', './usr/bin/metron-server',
-      './usr/lib/metron/scripts/backup', './usr/lib/metron/scripts/restore',
+      './usr/lib/metron/scripts/backup', './usr/lib/metron/scripts/restore', './usr/lib/metron/scripts/probe',
       './usr/share/metron/portal/index.html', './lib/systemd/system/metron.service',
       './lib/systemd/system/metron-backup.timer', './etc/default/metron']) {
       assert.ok(r.stdout.includes(` ${f}`), `${f} missing from the package`);

@@ -49,7 +49,8 @@ test('a PostgreSQL restart: 503 db down while it is away, 200 again without a re
       if (!h.body.changes_heard) break;
       await sleep(50);
     } while (Date.now() < deadline);
-    assert.deepEqual(h.body, { status: 'unavailable', db: 'down', changes_heard: false });
+    assert.deepEqual(h.body, { status: 'unavailable', db: 'down', changes_heard: false,
+      backup: { state: 'unknown', last_archived_at: null }, replica: { configured: false } });
     await pg.start();
     deadline = Date.now() + 5000;
     do {
@@ -58,7 +59,8 @@ test('a PostgreSQL restart: 503 db down while it is away, 200 again without a re
       await sleep(100);
     } while (Date.now() < deadline);
     assert.equal(h.status, 200);
-    assert.deepEqual(h.body, { status: 'ok', db: 'ok', changes_heard: true });
+    assert.deepEqual(h.body, { status: 'ok', db: 'ok', changes_heard: true,
+    backup: { state: 'off', last_archived_at: null }, replica: { configured: false } });
     // Heard again: a change made in SQL shows at once (under the 2 s that
     // bound an unheard one).
     assert.equal((await admin.get('/api/v1/me')).status, 200);

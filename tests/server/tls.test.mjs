@@ -46,7 +46,8 @@ test('with --tls-cert the server speaks HTTPS and sends HSTS', async () => {
   assert.match(srv.url, /^https:\/\//);
   const res = await get(srv.url + '/api/v1/health');
   assert.equal(res.status, 200);
-  assert.deepEqual(JSON.parse(res.body), { status: 'ok', db: 'ok', changes_heard: true });
+  assert.deepEqual(JSON.parse(res.body), { status: 'ok', db: 'ok', changes_heard: true,
+    backup: { state: 'off', last_archived_at: null }, replica: { configured: false } });
   assert.match(res.headers['strict-transport-security'], /max-age=/);
 });
 
