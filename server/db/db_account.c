@@ -85,6 +85,8 @@ static db_stmt st_get = {"acct_get",
     "  'licence_expiry', to_char(a.licence_expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), "
     "  'plan_changed_at', mt_utc(a.plan_changed_at), "
     "  'trial_expires_at', mt_utc(a.trial_expires_at), "
+    "  'storage_over_quota_since', mt_utc(a.over_quota_since), "
+    "  'storage_deletion_at', mt_utc(a.over_quota_since + interval '31 days'), "
     "  'subscriber', json_build_object('company', a.subscriber_company, "
     "    'name', a.subscriber_name, 'email', a.subscriber_email, "
     "    'phone', a.subscriber_phone, 'address', a.subscriber_address, "

@@ -81,6 +81,10 @@ test('S8: over quota -> the deadline told once; ingestion goes on; 31 days later
   assert.equal(inbox.length, 1, "the administrators' inbox too");
   await job('storage_notices');
   assert.equal((await mails(t.id, 'notice.over_quota')).length, 1, 'told once');
+  // The account sees it too (GET /api/v1/account).
+  let acct = (await t.c.get('/api/v1/account')).body;
+  assert.equal(Date.parse(acct.storage_over_quota_since) / 1000, since);
+  assert.equal(Date.parse(acct.storage_deletion_at) / 1000, since + 31 * DAY);
 
   // Ingestion goes on while over quota (the data is what is at stake).
   let r = await t.ingest.batch({ batch_id: 'b', channels: [{ id: t.channels[0],
@@ -103,6 +107,9 @@ test('S8: over quota -> the deadline told once; ingestion goes on; 31 days later
     Number(await sql(`SELECT count(*) FROM channel_latest WHERE account_id = ${t.id}`)), 0);
   assert.equal(Number(await sql(`SELECT data_bytes FROM account_storage WHERE account_id = ${t.id}`)), 0);
   assert.equal(await overSince(t.id), -1, 'the period ended');
+  acct = (await (await login(srv.url, { account: t.account, user: 'admin', password: PW })).get('/api/v1/account')).body;
+  assert.equal(acct.storage_over_quota_since, null);
+  assert.equal(acct.storage_deletion_at, null);
   const rec = (await sql(`SELECT extract(epoch FROM over_since)::bigint || '|' || used_bytes || '|' ||
     limit_bytes || '|' || freed_bytes || '|' || (removed->>'series_hot')
     FROM storage_quota_deletions WHERE account_id = ${t.id}`)).split('|').map(Number);
