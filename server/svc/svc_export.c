@@ -1007,7 +1007,7 @@ static int merge(const series_col *cols, size_t n, rowset *r)
 
 /* How long an export's first read waits for the standby to show what was
  * acknowledged before the export was asked for (a few monitor checks). */
-#define EXPORT_REPLICA_WAIT_MS 500
+#define EXPORT_REPLICA_WAIT_MS 2000
 
 /* Read chunk "k" (of x->n_chunks: part k % parts of day day0 + k / parts)
  * of channels "ids" into "r"; with "offsets", also the time zone's offset

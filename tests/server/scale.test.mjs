@@ -385,8 +385,16 @@ test('reads go to the standby within the staleness bound, to the primary beyond 
     const now = await standbyScans();
     if (now !== scans) [scans, still] = [now, Date.now()];
   }
-  assert.equal(await exported(t.c, a.url, ch, t0), 2);
-  await until('the standby to count the export\'s reads', async () => await standbyScans() > scans, 30000);
+  // (on a loaded machine the monitor may not see the standby caught up
+  // within the export's first wait: then it is made from the primary,
+  // which is right too; so up to three exports)
+  for (let attempt = 1; ; attempt++) {
+    assert.equal(await exported(t.c, a.url, ch, t0), 2);
+    const read = await until('the standby to count the export\'s reads',
+      async () => await standbyScans() > scans, 12000).then(() => true, () => false);
+    if (read) break;
+    assert.ok(attempt < 3, 'three exports, none read on the standby');
+  }
 });
 
 test('ingest through both processes and HAProxy while one is killed -9 and the standby dies: nothing lost, nothing twice', async () => {
@@ -484,7 +492,7 @@ test('ingest through both processes and HAProxy while one is killed -9 and the s
       METRON_NOTIFY_ALLOW_LOCAL: '1', METRON_NOTIFY_RATE_MS: '0,0,0,0' } });
 });
 
-test('two processes: every notification of the outbox posted once, no job run twice at once', async () => {
+test('two processes: every notification of the outbox posted once, no job run twice at once, compactors fold every sample once', async () => {
   const [a, b] = servers;
   const t = await dataTenant(a, { n: 1 });
   const ids = [];
@@ -524,6 +532,27 @@ test('two processes: every notification of the outbox posted once, no job run tw
   }
   assert.equal(await pg.psql(`SELECT count(*) FROM login_throttle WHERE key LIKE 'scale-%'`, dbName), '0');
   assert.equal(done, 25000);
+
+  // The compactors of both processes at once (an advisory lock and SKIP
+  // LOCKED): every sample folded once, none lost, none doubled.
+  const t2 = await dataTenant(a, { n: 2 });
+  const t1 = baseTime(24 * 5);
+  const c2 = appClient(proxy.url, t2.app.credential);
+  for (let i = 0; i < 40; i++) {
+    const r = await c2.batch({ batch_id: `c-${i}`, channels: t2.channels.map((ch) =>
+      ({ id: ch, t: [t1 + i * 3600e6], v: [i] })) });
+    assert.equal(r.status, 201);
+  }
+  const q = `/api/v1/data/summary?channels=${t2.channels.join(',')}&from=${t1}&to=${t1 + 41 * 3600e6}`;
+  const count = async () => (await (await withSession(t2.c, a.url, q)).json())
+    .channels.reduce((k, c) => k + c.n, 0);
+  // (process 0 reads a standby that may be behind: wait for it)
+  await until('the standby to hold the batches', async () => await count() === 80);
+  const compacted = await Promise.all([a, b, a, b].map((s) => request(s.url, 'POST', '/api/v1/test/compact')));
+  for (const r of compacted) assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal(await pg.psql(`SELECT count(*) FROM series_hot WHERE account_id = ${t2.id}`, dbName), '0');
+  await until('the standby to hold the folded days', async () => await count() === 80);
+  assert.equal(await pg.psql(`SELECT COALESCE(sum(n), 0) FROM series_day WHERE account_id = ${t2.id}`, dbName), '80');
 });
 
 // A measurement, not a check (METRON_SCALE_BENCH=1; docs/scale.md "Two
