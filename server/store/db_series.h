@@ -99,7 +99,10 @@ db_status db_group_visible(db_conn *c, long long account_id, long long viewer,
                            long long group_id, bool *visible);
 
 /* One monitor row of a group (M2): a channel with its app, device and
- * latest stored value. Strings are heap copies (NULL for SQL NULL). */
+ * latest stored value; an app without devices, or a device without
+ * channels, has one row of its own with device_id (and channel_id) 0, so
+ * that an app just registered is listed too. Strings are heap copies (NULL
+ * for SQL NULL). */
 typedef struct {
     long long app_id;
     char *app_name;

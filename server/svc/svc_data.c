@@ -881,6 +881,47 @@ static cJSON *latest_json(int64_t t, double v)
     return o;
 }
 
+/* Opens the app and the device of monitor row "m" in "apps" when they
+ * differ from the previous row's (rows come ordered by app, device,
+ * channel): *app, *devices, *dev and *chans then point at the open ones.
+ * A row without a device (device_id 0) opens only its app; *chans is NULL
+ * until a device is open. */
+static void monitor_app_device(cJSON *apps, const db_monitor_row *m, cJSON **app,
+                               cJSON **devices, cJSON **dev, cJSON **chans,
+                               long long *last_app, long long *last_dev)
+{
+    if (m->app_id != *last_app) {
+        *app = cJSON_CreateObject();
+        cJSON_AddNumberToObject(*app, "id", (double)m->app_id);
+        cJSON_AddStringToObject(*app, "name", (m->app_name != NULL ? m->app_name : ""));
+        cJSON_AddStringToObject(*app, "kind", (m->app_kind != NULL ? m->app_kind : ""));
+        cJSON_AddBoolToObject(*app, "enabled", m->app_enabled);
+        cJSON_AddBoolToObject(*app, "connected", m->app_connected);
+        if (m->app_last_seen == NULL) {
+            cJSON_AddNullToObject(*app, "last_seen_at");
+        } else {
+            cJSON_AddStringToObject(*app, "last_seen_at", m->app_last_seen);
+        }
+        *devices = cJSON_AddArrayToObject(*app, "devices");
+        cJSON_AddItemToArray(apps, *app);
+        *last_app = m->app_id;
+        *last_dev = -1;
+        *dev = NULL;
+        *chans = NULL;
+    }
+    if (m->device_id > 0 && m->device_id != *last_dev) {
+        *dev = cJSON_CreateObject();
+        cJSON_AddNumberToObject(*dev, "id", (double)m->device_id);
+        cJSON_AddStringToObject(*dev, "model", (m->device_model != NULL ? m->device_model : ""));
+        cJSON_AddStringToObject(*dev, "serial",
+                                (m->device_serial != NULL ? m->device_serial : ""));
+        cJSON_AddStringToObject(*dev, "name", (m->device_name != NULL ? m->device_name : ""));
+        *chans = cJSON_AddArrayToObject(*dev, "channels");
+        cJSON_AddItemToArray(*devices, *dev);
+        *last_dev = m->device_id;
+    }
+}
+
 static void monitor_r(srv *s, const svc_actor *a, long long group_id, data_reply *r)
 {
     db_conn *c = NULL;
@@ -891,7 +932,7 @@ static void monitor_r(srv *s, const svc_actor *a, long long group_id, data_reply
     long long last_app = -1, last_dev = -1;
     int64_t *ids = NULL;
     series_col *hot = NULL;
-    size_t n_rows = 0;
+    size_t n_rows = 0, n_ids = 0;
     db_status st;
     char *text;
 
@@ -919,12 +960,16 @@ static void monitor_r(srv *s, const svc_actor *a, long long group_id, data_reply
         fail(r, SVC_NOMEM, NULL, NULL, "the server is out of memory: retry");
         goto out;
     }
+    /* The channels' ids (rows of an app without devices or a device without
+     * channels have none). */
     for (size_t i = 0; i < n_rows; i++) {
-        ids[i] = rows[i].channel_id;
+        if (rows[i].channel_id > 0) {
+            ids[n_ids++] = rows[i].channel_id;
+        }
     }
     /* Samples not yet folded into blocks are newer than channel_latest. */
-    if (n_rows > 0 &&
-        (st = series_read_hot(c, a->account_id, ids, n_rows, INT64_MIN / 2, INT64_MAX / 2, hot)) !=
+    if (n_ids > 0 &&
+        (st = series_read_hot(c, a->account_id, ids, n_ids, INT64_MIN / 2, INT64_MAX / 2, hot)) !=
             DB_OK) {
         fail_db(r, st);
         goto out;
@@ -933,25 +978,32 @@ static void monitor_r(srv *s, const svc_actor *a, long long group_id, data_reply
     cJSON_AddNumberToObject(root, "group_id", (double)group_id);
     apps = cJSON_AddArrayToObject(root, "apps");
     computed = cJSON_AddArrayToObject(root, "computed");
-    for (size_t i = 0; i < n_rows; i++) {
+    for (size_t i = 0, k = 0; i < n_rows; i++) {
         const db_monitor_row *m = &rows[i];
         bool is_computed = m->computed;
-        cJSON *chan = cJSON_CreateObject();
+        cJSON *chan;
         int64_t lt = 0;
         double lv = 0;
         bool has = false;
+        if (m->channel_id <= 0) {
+            /* An app without devices or a device without channels yet. */
+            monitor_app_device(apps, m, &app, &devices, &dev, &chans, &last_app, &last_dev);
+            continue;
+        }
+        chan = cJSON_CreateObject();
         if (m->latest_t != NULL) {
             lt = strtoll(m->latest_t, NULL, 10);
             lv = m->latest_special ? mt_sv_value((mt_sv)m->latest_special)
                                    : strtod(m->latest_v != NULL ? m->latest_v : "", NULL);
             has = true;
         }
-        if (hot[i].n > 0 && (!has || hot[i].t[hot[i].n - 1] >= lt)) {
-            lt = hot[i].t[hot[i].n - 1];
-            lv = hot[i].v[hot[i].n - 1];
+        if (hot[k].n > 0 && (!has || hot[k].t[hot[k].n - 1] >= lt)) {
+            lt = hot[k].t[hot[k].n - 1];
+            lv = hot[k].v[hot[k].n - 1];
             has = true;
         }
-        cJSON_AddNumberToObject(chan, "id", (double)ids[i]);
+        k++;
+        cJSON_AddNumberToObject(chan, "id", (double)m->channel_id);
         cJSON_AddStringToObject(chan, "key", (m->ch_key != NULL ? m->ch_key : ""));
         cJSON_AddStringToObject(chan, "name", (m->ch_name != NULL ? m->ch_name : ""));
         cJSON_AddStringToObject(chan, "unit", (m->unit != NULL ? m->unit : ""));
@@ -967,38 +1019,8 @@ static void monitor_r(srv *s, const svc_actor *a, long long group_id, data_reply
             cJSON_AddItemToArray(computed, chan);
             continue;
         }
-        {
-            long long app_id = m->app_id;
-            long long dev_id = m->device_id;
-            if (app_id != last_app) {
-                app = cJSON_CreateObject();
-                cJSON_AddNumberToObject(app, "id", (double)app_id);
-                cJSON_AddStringToObject(app, "name", (m->app_name != NULL ? m->app_name : ""));
-                cJSON_AddStringToObject(app, "kind", (m->app_kind != NULL ? m->app_kind : ""));
-                cJSON_AddBoolToObject(app, "enabled", m->app_enabled);
-                cJSON_AddBoolToObject(app, "connected", m->app_connected);
-                if (m->app_last_seen == NULL) {
-                    cJSON_AddNullToObject(app, "last_seen_at");
-                } else {
-                    cJSON_AddStringToObject(app, "last_seen_at", m->app_last_seen);
-                }
-                devices = cJSON_AddArrayToObject(app, "devices");
-                cJSON_AddItemToArray(apps, app);
-                last_app = app_id;
-                last_dev = -1;
-            }
-            if (dev_id != last_dev) {
-                dev = cJSON_CreateObject();
-                cJSON_AddNumberToObject(dev, "id", (double)dev_id);
-                cJSON_AddStringToObject(dev, "model", (m->device_model != NULL ? m->device_model : ""));
-                cJSON_AddStringToObject(dev, "serial", (m->device_serial != NULL ? m->device_serial : ""));
-                cJSON_AddStringToObject(dev, "name", (m->device_name != NULL ? m->device_name : ""));
-                chans = cJSON_AddArrayToObject(dev, "channels");
-                cJSON_AddItemToArray(devices, dev);
-                last_dev = dev_id;
-            }
-            cJSON_AddItemToArray(chans, chan);
-        }
+        monitor_app_device(apps, m, &app, &devices, &dev, &chans, &last_app, &last_dev);
+        cJSON_AddItemToArray(chans, chan);
     }
     text = cJSON_PrintUnformatted(root);
     if (text == NULL) {

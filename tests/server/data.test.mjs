@@ -256,6 +256,37 @@ test('monitor: apps, devices, channels with the latest value, hot or folded', as
   assert.equal(typeof r.body.apps[0].last_seen_at, 'string');
 });
 
+test('monitor: an app just registered is listed, without devices and with a device without channels', async () => {
+  const t = await dataTenant(srv, { n: 1 });
+  let r = await t.c.post('/api/v1/groups', { name: 'New site' });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  const g = r.body.id;
+  await t.c.patch(`/api/v1/apps/${t.appId}`, { group_id: g });
+  r = await t.c.post('/api/v1/apps', { kind: 'one', name: 'Just registered' });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  const bare = r.body.id;
+  r = await t.c.patch(`/api/v1/apps/${bare}`, { group_id: g });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  r = await t.c.get(`/api/v1/groups/${g}/monitor`);
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  const app = (id) => r.body.apps.find((a) => a.id === id);
+  assert.deepEqual(r.body.apps.map((a) => a.id), [t.appId, bare].sort((x, y) => x - y));
+  assert.deepEqual(app(bare).devices, []);
+  assert.equal(app(bare).name, 'Just registered');
+  assert.equal(app(bare).last_seen_at, null);
+  assert.deepEqual(app(t.appId).devices[0].channels.map((c) => c.id), t.channels);
+  // Its first instrument, before any channel.
+  r = await t.c.post(`/api/v1/apps/${bare}/devices`, { model: 'LR8450', serial: 'SN-NEW-1' });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  const dev = r.body.id;
+  r = await t.c.get(`/api/v1/groups/${g}/monitor`);
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.deepEqual(app(bare).devices.map((d) => [d.id, d.serial, d.channels]),
+    [[dev, 'SN-NEW-1', []]]);
+  assert.equal(app(t.appId).devices[0].channels.length, 1);
+  assert.deepEqual(r.body.computed, []);
+});
+
 test('channel history: the 10 most recently viewed channels', async () => {
   const t = await dataTenant(srv, { n: 12 });
   for (const ch of t.channels) {
