@@ -16,7 +16,8 @@ long long mb_app_of(const char *identity)
 {
     long long id = 0;
     int digits = 0;
-    if (identity == NULL || strncmp(identity, "app-", 4) != 0) {
+    /* Only the name Metron's CA writes ("app-%lld"): "app-042" is not app 42. */
+    if (identity == NULL || strncmp(identity, "app-", 4) != 0 || identity[4] == '0') {
         return 0;
     }
     for (const char *p = identity + 4; *p != '\0'; p++) {

@@ -29,8 +29,8 @@ enum {
     MB_ACL_UNSUBSCRIBE = 0x08
 };
 
-/* The app id of identity "app-<1..18 digits>" (not 0), or 0 for any other
- * text or NULL. */
+/* The app id of identity "app-<1..18 digits, no leading zero>", or 0 for
+ * any other text or NULL (one identity has one spelling). */
 long long mb_app_of(const char *identity);
 
 /* Whether "topic" is metron/v1/app/<digits>/<dir>/<one level without

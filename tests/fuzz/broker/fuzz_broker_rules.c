@@ -8,12 +8,13 @@
  *   a<access><who><topic>     access 'r' 'w' 's' 'u' (any other byte: its low
  *                             four bits, unknown kinds included); who 'S' the
  *                             servers, 'A' app-42, else the identity is the
- *                             text up to the first '\n' and the topic follows;
+ *                             text from <who> up to the first '\n', the topic after it;
  *                             the topic ends at its first NUL as in the broker
  *   i<common name>\n<serial>  the name's bytes as the certificate holds them
  *   c<control message>        the payload as the broker hands it over
- * Besides "no crash": an app is never granted anything outside its own
- * topics, a stranger nothing, the servers no wildcard write; an accepted
+ * Besides "no crash": an identity is an app's only as the CA spells it
+ * ("app-<id>", no leading zero); an app is never granted anything outside
+ * its own topics, a stranger nothing, the servers no wildcard write; an accepted
  * name has no NUL and is an app or the servers, never revoked; every
  * revocation taken is a valid serial, kept sorted and found again. */
 #include <stdint.h>
@@ -78,6 +79,11 @@ static void check_acl(const uint8_t *data, size_t size)
             abort();
         }
     } else if ((id = mb_app_of(user)) > 0) {
+        char canonical[32];
+        snprintf(canonical, sizeof canonical, "app-%lld", id);
+        if (strcmp(canonical, user) != 0) {
+            abort(); /* one app, one spelling of its identity */
+        }
         snprintf(up, sizeof up, "metron/v1/app/%lld/up/", id);
         snprintf(down, sizeof down, "metron/v1/app/%lld/down/", id);
         if (allowed && access == MB_ACL_WRITE) {
