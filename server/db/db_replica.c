@@ -158,18 +158,38 @@ static void *monitor(void *arg)
     return NULL;
 }
 
+int db_replica__conninfo(const char *ci, char *out, size_t cap)
+{
+    bool uri = strncmp(ci, "postgresql://", 13) == 0 || strncmp(ci, "postgres://", 11) == 0;
+    int n;
+    if (strstr(ci, "connect_timeout") != NULL) {
+        n = snprintf(out, cap, "%s", ci);
+    } else if (uri) {
+        n = snprintf(out, cap, "%s%cconnect_timeout=%d", ci, strchr(ci, '?') ? '&' : '?',
+                     DB_REPLICA_CONNECT_TIMEOUT_S);
+    } else {
+        n = snprintf(out, cap, "%s connect_timeout=%d", ci, DB_REPLICA_CONNECT_TIMEOUT_S);
+    }
+    return n < 0 || (size_t)n >= cap ? -1 : 0;
+}
+
 db_replica *db_replica_start(const char *primary_conninfo, const char *replica_conninfo,
                              int pool_size, int max_lag_ms, int check_ms)
 {
+    size_t cap = strlen(replica_conninfo) + 64;
     db_replica *r = calloc(1, sizeof *r);
     if (r == NULL) {
         return NULL;
     }
     r->primary_ci = strdup(primary_conninfo);
-    r->replica_ci = strdup(replica_conninfo);
+    r->replica_ci = malloc(cap);
+    if (r->replica_ci != NULL && db_replica__conninfo(replica_conninfo, r->replica_ci, cap) != 0) {
+        free(r->replica_ci);
+        r->replica_ci = NULL;
+    }
     r->max_lag_ms = max_lag_ms;
     r->check_ms = check_ms;
-    r->pool = db_pool_new(replica_conninfo, pool_size);
+    r->pool = r->replica_ci != NULL ? db_pool_new(r->replica_ci, pool_size) : NULL;
     pthread_mutex_init(&r->mu, NULL);
     pthread_cond_init(&r->cv, NULL);
     if (r->primary_ci == NULL || r->replica_ci == NULL || r->pool == NULL ||

@@ -72,4 +72,15 @@ typedef struct {
 
 void db_replica_get_state(db_replica *r, db_replica_state *out);
 
+/* Seconds a connection to the standby may take to open: a standby that
+ * stopped answering (its machine gone) costs a read this long before it
+ * goes to the primary, not the system's TCP time-out. */
+#define DB_REPLICA_CONNECT_TIMEOUT_S 2
+
+/* Internal, declared for the unit tests (tests/server/unit/test_db_replica.c):
+ * "ci" (a key=value string or a postgres:// URI) with connect_timeout set to
+ * DB_REPLICA_CONNECT_TIMEOUT_S unless it sets one, into "out". Returns 0, or
+ * -1 when it does not fit. */
+int db_replica__conninfo(const char *ci, char *out, size_t cap);
+
 #endif
