@@ -2,7 +2,8 @@
 // words), a channel opens the viewer, the acquisition selection refused past
 // P10 with the limit and the plan, high-speed mode's countdown, an
 // instrument's firmware below the minimum with what it keeps from working
-// and its upgrade asked of the app (I4, M6), the app self-check (M4)
+// and its upgrade asked of the app (I4, M6), an app just registered with
+// no instruments or channels yet, the app self-check (M4)
 // answered instrument by instrument, the unread badge, the
 // unread/all filter and marking read.
 import { test, before, after } from 'node:test';
@@ -51,6 +52,30 @@ test('the monitor shows apps, devices and channels with their latest values; spe
   // Any channel opens in the viewer.
   await page.click(`[data-channel="${seed.channels[0]}"]`);
   await page.waitForFunction((id) => location.hash === `#/viewer?channels=${id}`, seed.channels[0]);
+  assert.deepEqual(page.consoleErrors, []);
+  await page.context().close();
+});
+
+test('an app just registered is on the monitor, saying it has no instruments or no channels yet', async () => {
+  await env.createAccount({ account: 'newco', plan: 'pro', user: 'admin', password: PASSWORD });
+  const c = await env.login({ account: 'newco', user: 'admin', password: PASSWORD });
+  const g = (await c.post('/api/v1/groups', { name: 'New line' })).body;
+  const bare = (await c.post('/api/v1/apps', { kind: 'one', name: 'Fresh gateway', group_id: g.id })).body;
+  const app = (await c.post('/api/v1/apps', { kind: 'one', name: 'Second gateway', group_id: g.id })).body;
+  const dev = (await c.post(`/api/v1/apps/${app.id}/devices`, { model: 'LR8450', serial: 'SNNEW',
+    name: 'New logger' })).body;
+  assert.ok(bare.id && dev.id, JSON.stringify([bare, dev]));
+  const page = await openPage(env);
+  await signIn(page, { account: 'newco', user: 'admin', password: PASSWORD });
+  await waitForPage(page, 'monitor');
+  const card = (id) => page.locator(`.app-card[data-app="${id}"]`);
+  await card(bare.id).waitFor();
+  await card(app.id).waitFor();
+  assert.match(await card(bare.id).locator('h2').textContent(), /Fresh gateway/);
+  assert.equal(await card(bare.id).locator('.empty').textContent(), 'This app has no instruments yet.');
+  assert.match(await card(app.id).locator('.device h3').textContent(), /New logger/);
+  assert.equal(await card(app.id).locator('.device .empty').textContent(), 'No channels yet.');
+  assert.equal(await page.locator('.notice').count(), 0, 'not "no apps"');
   assert.deepEqual(page.consoleErrors, []);
   await page.context().close();
 });
