@@ -55,14 +55,25 @@ async function snapshot(t, files, from, to) {
   // The server listens on a new port after each restart; the session is in
   // the database (and so in the backup).
   const c = sessionClient(srv.url, { cookie: t.c.cookie, csrf: t.c.csrf });
+  // A 503 (no pooled connection in time on a loaded machine) is a "retry",
+  // not an answer about the data: ask again.
+  const retry = async (fn) => {
+    for (const deadline = Date.now() + 60000; ; await sleep(200)) {
+      const r = await fn();
+      if (r.status !== 503 || Date.now() > deadline) return r;
+    }
+  };
   for (const ch of t.channels) {
-    const r = await c.get(`/api/v1/data/raw?channels=${ch}&from=${from}&to=${to}&limit=100000`);
+    const r = await retry(() => c.get(`/api/v1/data/raw?channels=${ch}&from=${from}&to=${to}&limit=100000`));
     out.channels[ch] = r.status === 200 ? { t: r.body.t, v: r.body.channels[0].v } : r.status;
   }
   for (const [name, id] of Object.entries(files)) {
-    const r = await fetch(`${srv.url}/api/v1/drive/files/${id}/content`,
-      { headers: { cookie: `metron_session=${c.cookie}` } });
-    const buf = Buffer.from(await r.arrayBuffer());
+    const r = await retry(async () => {
+      const x = await fetch(`${srv.url}/api/v1/drive/files/${id}/content`,
+        { headers: { cookie: `metron_session=${c.cookie}` } });
+      return { status: x.status, buf: Buffer.from(await x.arrayBuffer()) };
+    });
+    const { buf } = r;
     out.files[name] = r.status === 200
       ? crypto.createHash('sha256').update(buf).digest('hex') + `:${buf.length}` : r.status;
   }
