@@ -32,6 +32,7 @@
 #include "report_worker.h"
 #include "outbox_sender.h"
 #include "log.h"
+#include "linelog.h"
 #include "metrics.h"
 #include "mqtt_bridge.h"
 #include "refresher.h"
@@ -273,6 +274,10 @@ int main(int argc, char **argv)
         log_error("cannot start the report worker thread");
         goto out;
     }
+    if (linelog_start(s.access_fd) != 0) {
+        log_error("cannot start the access log's writer thread");
+        goto out;
+    }
     if (http_start(&s, err, sizeof err) != 0) {
         log_error("%s", err);
         goto out;
@@ -311,6 +316,7 @@ int main(int argc, char **argv)
     rc = EXIT_SUCCESS;
 out:
     http_stop(&s);
+    linelog_stop(); /* every access line written */
     report_worker_stop();
     outbox_sender_stop();
     mqtt_bridge_stop();

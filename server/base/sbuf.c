@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 void sb_printf(sbuf *b, const char *fmt, ...)
 {
@@ -31,4 +32,74 @@ void sb_printf(sbuf *b, const char *fmt, ...)
         va_end(ap);
     }
     b->len += (size_t)n;
+}
+
+void sb_i64(sbuf *b, long long v)
+{
+    char tmp[24];
+    int n = 0;
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    do {
+        tmp[sizeof tmp - 1 - n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    if (v < 0) {
+        tmp[sizeof tmp - 1 - n++] = '-';
+    }
+    sb_add(b, tmp + sizeof tmp - n, (size_t)n);
+}
+
+void sb_json_str(sbuf *b, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t n, extra = 0;
+    const unsigned char *p;
+    char *o;
+    if (s == NULL) {
+        sb_add(b, "null", 4);
+        return;
+    }
+    for (p = (const unsigned char *)s; *p != '\0'; p++) {
+        if (*p < 0x20 || *p == '"' || *p == '\\') {
+            extra += 5; /* at most \u00XX for one byte */
+        }
+    }
+    n = (size_t)((const char *)p - s);
+    sb_reserve(b, n + extra + 2);
+    if (b->failed) {
+        return;
+    }
+    o = b->p + b->len;
+    *o++ = '"';
+    if (extra == 0) {
+        memcpy(o, s, n);
+        o += n;
+    } else {
+        for (p = (const unsigned char *)s; *p != '\0'; p++) {
+            unsigned char c = *p;
+            if (c >= 0x20 && c != '"' && c != '\\') {
+                *o++ = (char)c;
+                continue;
+            }
+            *o++ = '\\';
+            switch (c) {
+            case '"': *o++ = '"'; break;
+            case '\\': *o++ = '\\'; break;
+            case '\b': *o++ = 'b'; break;
+            case '\f': *o++ = 'f'; break;
+            case '\n': *o++ = 'n'; break;
+            case '\r': *o++ = 'r'; break;
+            case '\t': *o++ = 't'; break;
+            default:
+                *o++ = 'u';
+                *o++ = '0';
+                *o++ = '0';
+                *o++ = hex[c >> 4];
+                *o++ = hex[c & 15];
+            }
+        }
+    }
+    *o++ = '"';
+    *o = '\0';
+    b->len = (size_t)(o - b->p);
 }

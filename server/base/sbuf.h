@@ -68,4 +68,12 @@ static inline void sb_put(sbuf *b, const char *s)
 /* Append printf-formatted text. */
 void sb_printf(sbuf *b, const char *fmt, ...) MT_PRINTF(2, 3);
 
+/* Append "v" in decimal (no printf: lists print thousands of ids). */
+void sb_i64(sbuf *b, long long v);
+
+/* Append "s" as a JSON string, quoted and escaped as cJSON prints it
+ * ("\"", "\\", \b \f \n \r \t, other control characters as
+ * \u00XX, every other byte as is), or null when "s" is NULL. */
+void sb_json_str(sbuf *b, const char *s);
+
 #endif

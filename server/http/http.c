@@ -28,6 +28,7 @@
 #include "json_guard.h"
 #include "isotime.h"
 #include "log.h"
+#include "linelog.h"
 #include "maintenance.h"
 #include "tls_compat.h"
 #include "utf8.h"
@@ -367,8 +368,9 @@ static int cb_log_access(const struct mg_connection *conn, const char *message)
         n = sizeof line - 1;
         line[n - 1] = '\n';
     }
-    /* One write(2) per line on an O_APPEND descriptor: lines never mix. */
-    (void)log_write_all(s->access_fd, line, n);
+    /* Copied into the access log's buffer, written by its one thread
+     * (base/linelog.h: lines never mix, none is dropped). */
+    linelog_put(s->access_fd, line, n);
     /* A request CivetWeb refuses before begin_request must not inherit
      * this one's start time and ids. */
     memset(&tl_req, 0, sizeof tl_req);
