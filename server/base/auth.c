@@ -7,6 +7,7 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -170,9 +171,24 @@ int auth_random(unsigned char *out, size_t n)
     return n <= (size_t)0x7fffffff && RAND_bytes(out, (int)n) == 1 ? 0 : -1;
 }
 
+/* SHA-256 fetched from the provider once (issue 16): on OpenSSL 3,
+ * SHA256() goes through EVP_Q_digest(), which fetches the algorithm (a
+ * look-up under a lock in the provider's method store) on every call, and
+ * every request hashes its token or cookie. */
+static EVP_MD *g_sha256;
+static pthread_once_t g_sha256_once = PTHREAD_ONCE_INIT;
+
+static void sha256_fetch(void)
+{
+    g_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
 void auth_sha256(const void *data, size_t len, unsigned char out[AUTH_SHA256_BYTES])
 {
-    SHA256(data, len, out);
+    pthread_once(&g_sha256_once, sha256_fetch);
+    if (g_sha256 == NULL || EVP_Digest(data, len, out, NULL, g_sha256, NULL) != 1) {
+        SHA256(data, len, out); /* the same digest, fetched per call */
+    }
 }
 
 int auth_new_secret(char *text, size_t text_cap, unsigned char hash[AUTH_SHA256_BYTES])

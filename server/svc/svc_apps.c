@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth.h"
 #include "cmp.h"
 #include "db_apps.h"
 #include "instruments.h"
@@ -95,7 +96,6 @@ static int new_credential(char text[SVC_CREDENTIAL_CAP], char hash_hex[65], char
     static const char b64url[] =
         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     unsigned char raw[33], md[32];
-    unsigned int md_len = 0;
     size_t n = 0;
     if (RAND_bytes(raw, 32) != 1) {
         return -1;
@@ -114,9 +114,7 @@ static int new_credential(char text[SVC_CREDENTIAL_CAP], char hash_hex[65], char
         }
     }
     text[n] = '\0';
-    if (EVP_Digest(text, n, md, &md_len, EVP_sha256(), NULL) != 1 || md_len != 32) {
-        return -1;
-    }
+    auth_sha256(text, n, md);
     for (int i = 0; i < 32; i++) {
         snprintf(hash_hex + 2 * i, 3, "%02x", md[i]);
     }
@@ -248,16 +246,15 @@ svc_status svc_app_authenticate(db_pool *pool, const char *credential, long long
                              long long *app_id, svc_error *e)
 {
     unsigned char md[32];
-    unsigned int md_len = 0;
     char hash_hex[65];
     db_conn *c = NULL;
     bool found = false, enabled = false;
     db_status st;
     if (credential == NULL || strncmp(credential, "mta_", 4) != 0 ||
-        strlen(credential) != 47 ||
-        EVP_Digest(credential, strlen(credential), md, &md_len, EVP_sha256(), NULL) != 1) {
+        strlen(credential) != 47) {
         return svc_fail(e, SVC_UNAUTHENTICATED, NULL, NULL, "unknown app credential");
     }
+    auth_sha256(credential, strlen(credential), md);
     for (int i = 0; i < 32; i++) {
         snprintf(hash_hex + 2 * i, 3, "%02x", md[i]);
     }
