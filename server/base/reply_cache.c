@@ -56,6 +56,18 @@ static bool same_key(const reply_key *a, const reply_key *b)
            a->user_id == b->user_id && a->variant == b->variant;
 }
 
+/* METRON_REPLY_CACHE=0 turns the remembered replies off (every GET /me
+ * reads the database): scripts/bench-server measures whether they still pay
+ * (docs/benchmarks.md). Read once. */
+static bool g_off;
+static pthread_once_t g_off_once = PTHREAD_ONCE_INIT;
+
+static void read_switch(void)
+{
+    const char *v = getenv("METRON_REPLY_CACHE");
+    g_off = v != NULL && strcmp(v, "0") == 0;
+}
+
 bool reply_cache_get(const reply_key *key, unsigned long long epoch, int64_t now_ms, char **text,
                      size_t *len, bool *due)
 {
@@ -66,6 +78,14 @@ bool reply_cache_get(const reply_key *key, unsigned long long epoch, int64_t now
     size_t n = 0;
     bool refresh = false;
     int64_t ttl_ms = auth_cache_ttl_ms(), refresh_ms = auth_cache_refresh_ms();
+
+    pthread_once(&g_off_once, read_switch);
+    if (g_off) {
+        if (due != NULL) {
+            *due = false;
+        }
+        return false;
+    }
 
     pthread_mutex_lock(lock);
     /* now_ms < at_ms: the clock went back; the entry's age is unknown. */

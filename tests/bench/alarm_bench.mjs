@@ -88,7 +88,9 @@ async function main() {
   const MINUTES = env('BENCH_MINUTES', 20);
   const ROUNDS = env('BENCH_ROUNDS', 3);
   const CLIENTS = 4;
-  const pg = await startPostgres();
+  // PostgreSQL's default durability, as in production (BENCH_PG=fast: off, and said).
+  const pg = await startPostgres({ durable: process.env.BENCH_PG !== 'fast' });
+  console.log(`PostgreSQL: ${await pg.durability()}${process.env.BENCH_PG === 'fast' ? ' [BENCH_PG=fast: NOT durable]' : ''}; load ${(await import('node:os')).loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   const url = await pg.createDatabase();
   const db = new URL(url).pathname.slice(1);
   const rx = await startWebhookReceiver();

@@ -11,14 +11,24 @@
 // on loopback, creates a Pro account with apps, devices and channels (the
 // channels by SQL, to set up thousands quickly), and prints figures.
 // Sizes: BENCH_CLIENTS, BENCH_CHANNELS, BENCH_MINUTES, BENCH_DAYS (env).
+//
+// PostgreSQL keeps its default durability (every commit flushed before it is
+// acknowledged, as in production); BENCH_PG=fast turns fsync,
+// synchronous_commit and full_page_writes off and says so on every line.
+// Every figure is printed with its ceiling measured in the same run (a binary
+// COPY of the same number of rows into an unindexed table, one transaction,
+// durable like the rest) and as a RESULT line for scripts/bench.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createAccount, login, request, startPostgres, startServer } from '../server/harness.mjs';
 import { loadHok } from '../server/data_helpers.mjs';
 import { copyRate } from './pg_copy.mjs';
+import { context, cpuMeter, result } from './bench_util.mjs';
 
 const mode = process.argv[2] || 'ingest';
+const FAST = process.env.BENCH_PG === 'fast';
+const durable = !FAST;
 const env = (k, d) => Number(process.env[k] || d);
 const MIN = 60_000_000;
 const PW = 'Correct-h0rse';
@@ -89,14 +99,16 @@ async function ingest() {
   const channels = env('BENCH_CHANNELS', 2000);
   const minutes = env('BENCH_MINUTES', 60);
   const fillDays = env('BENCH_DAYS', 7);
-  const pg = await startPostgres();
+  const pg = await startPostgres({ durable });
   const url = await pg.createDatabase();
   const db = new URL(url).pathname.slice(1);
   const srv = await startServer({ databaseUrl: url, env: { METRON_COMPACT_MS: '3600000' },
     args: ['--db-pool', String(2 * clients + 2)] });
   try {
     const s = await setup(pg, db, srv, { apps: clients, channels });
-    const copy = await copyRate(pg, db, 2_000_000);
+    const dur = await context('ingest', pg);
+    const pgPid = pg.pid();
+    const copy = await copyRate(pg, db, clients * channels * minutes);
     // Everyday: the last hour (writes of today and yesterday never touch
     // month rows); back-fill goes further back, before it.
     const base = Date.now() * 1000 - (minutes + 5) * MIN;
@@ -109,12 +121,14 @@ async function ingest() {
         snapshots: [{ t: start + m * MIN, ids: s.apps[a].channels,
           v: s.apps[a].channels.map((_, k) => signal(k, m)) }] })));
     }
+    const everyN = clients * channels * minutes;
+    let meter = cpuMeter(srv.proc.pid, pgPid);
     let t = performance.now();
     await Promise.all(s.apps.map(async (app, a) => {
       for (const body of bodies[a]) await post(srv.url, app.app.credential, body);
     }));
     const everyMs = performance.now() - t;
-    const everyN = clients * channels * minutes;
+    const everyCpu = meter.stop(everyN);
     const everyCompact = await compact(srv);
 
     // Back-fill: long runs of one channel (an imported file: "fillDays" days
@@ -137,6 +151,7 @@ async function ingest() {
           times: ts.map((x) => x / 1000), values: [vs] }, { format: 'hok2' });
       });
       const mb = bodies.reduce((n, b) => n + b.length, 0) / 1e6;
+      meter = cpuMeter(srv.proc.pid, pgPid);
       t = performance.now();
       await pool(jobs.length, clients, async (i) => {
         const cred = s.apps[jobs[i][0]].app.credential;
@@ -144,24 +159,42 @@ async function ingest() {
         else await post(srv.url, cred, bodies[i], 'application/vnd.metron.hok', { 'X-Batch-Id': `h-${jobs[i][1]}` });
       });
       const ms = performance.now() - t;
+      const cpu = meter.stop(jobs.length * perBatch);
       const comp = await compact(srv);
-      fills.push({ form, rate: (jobs.length * perBatch) / (ms / 1000), mb, comp, n: jobs.length * perBatch });
+      fills.push({ form, rate: (jobs.length * perBatch) / (ms / 1000), mb, comp, n: jobs.length * perBatch, cpu });
     }
     const bytes = await diskBytes(pg, db);
     const stored = Number(await pg.psql('SELECT sum(n) FROM series_day', db));
 
     const every = everyN / (everyMs / 1000);
-    console.log(`ingest benchmark (${os.cpus().length} cores, load ${os.loadavg()[0].toFixed(2)}; ${new Date().toISOString().slice(0, 10)})`);
-    console.log(`binary COPY into an unindexed table:  ${fmt(copy)} rows/s`);
+    const label = FAST ? ' [BENCH_PG=fast: NOT durable]' : '';
+    const cpuTxt = (c) => `CPU per sample: server ${c.server.toFixed(2)} µs, PostgreSQL ${c.pg.toFixed(2)} µs`;
+    console.log(`binary COPY into an unindexed table (${fmt(everyN)} rows, one transaction):  ${fmt(copy)} rows/s${label}`);
     console.log(`everyday  ${clients} clients x ${channels} channels x ${minutes} minutes (1 minute per batch):`);
-    console.log(`  end to end through HTTP: ${fmt(every)} samples/s   (${(every / copy).toFixed(2)} x COPY; target >= 500 k)`);
+    console.log(`  end to end through HTTP: ${fmt(every)} samples/s   (${(every / copy).toFixed(2)} x COPY; target >= 0.5); ${cpuTxt(everyCpu)}${label}`);
     console.log(`  compaction into day blocks: ${fmt(everyCompact.samples / (everyCompact.ms / 1000))} samples/s (${everyCompact.blocks} blocks, ${everyCompact.months} month rows, ${everyCompact.ms.toFixed(0)} ms)`);
     for (const f of fills) {
       console.log(`back-fill ${clients} clients x ${runCh} channels, ${fillDays} days of one channel per batch (${f.form}, ${f.mb.toFixed(1)} MB):`);
-      console.log(`  end to end through HTTP: ${fmt(f.rate)} samples/s   (${(f.rate / copy).toFixed(2)} x COPY; target >= 2 M)`);
+      console.log(`  end to end through HTTP: ${fmt(f.rate)} samples/s   (${(f.rate / copy).toFixed(2)} x COPY); ${cpuTxt(f.cpu)}${label}`);
       console.log(`  compaction into day blocks: ${fmt(f.comp.samples / (f.comp.ms / 1000))} samples/s (${f.comp.blocks} blocks, ${f.comp.months} month rows built, ${f.comp.ms.toFixed(0)} ms)`);
     }
     console.log(`disk: ${(bytes.total / stored).toFixed(2)} bytes per stored sample (${stored} samples, ${fmt(bytes.total)}B with indexes and month rows; target < 4)`);
+    const cpuNote = (c) => `CPU/sample server ${c.server.toFixed(2)} µs + PostgreSQL ${c.pg.toFixed(2)} µs`;
+    result({ name: `everyday ingest, HTTP${label}`, value: every, unit: 'samples/s', ceilingName: 'binary COPY',
+      ceiling: copy, target: '>= 0.5 of COPY', verdict: every >= 0.5 * copy ? 'met' : 'NOT met',
+      notes: cpuNote(everyCpu) });
+    const json = fills.find((f) => f.form === 'json');
+    const hok2 = fills.find((f) => f.form === 'hok2');
+    for (const f of fills) {
+      result({ name: `back-fill ingest, ${f.form}${label}`, value: f.rate, unit: 'samples/s', ceilingName: 'binary COPY',
+        ceiling: copy, target: '', verdict: '', notes: cpuNote(f.cpu) });
+    }
+    if (json && hok2) {
+      result({ name: `back-fill JSON / HOK2${label}`, value: json.rate, unit: 'samples/s', ceilingName: 'HOK2 back-fill',
+        ceiling: hok2.rate, target: '>= 0.8 of HOK2', verdict: json.rate >= 0.8 * hok2.rate ? 'met' : 'NOT met',
+        notes: cpuNote(json.cpu) });
+    }
+    console.log(`done: load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}; PostgreSQL ${dur}`);
   } finally {
     await srv.stop();
     await pg.destroy();
@@ -177,8 +210,8 @@ function pct(a, p) {
 async function query() {
   const days = env('BENCH_DAYS', 365);
   const nch = 32;
-  const runs = env('BENCH_RUNS', 20);
-  const pg = await startPostgres();
+  const runs = Math.max(100, env('BENCH_RUNS', 100)); // percentiles need 100 requests at least
+  const pg = await startPostgres({ durable });
   const url = await pg.createDatabase();
   const db = new URL(url).pathname.slice(1);
   const srv = await startServer({ databaseUrl: url, env: { METRON_COMPACT_MS: '3600000' } });
@@ -208,9 +241,12 @@ async function query() {
     const from = t0, to = t0 + days * 86400e6;
     // Latency = request sent -> last byte of the answer received (as wrk or
     // curl measure it); the client's own JSON.parse is timed apart.
-    const graph = [], parse = [];
+    const graph = [], parse = [], health = [];
+    const dur = await context('query', pg);
     let body = null;
+    let meter = null;
     for (let i = 0; i < runs + 4; i++) {
+      if (i === 4) meter = cpuMeter(srv.proc.pid, pg.pid());
       t = performance.now();
       const r = await fetch(`${srv.url}/api/v1/data/graph?channels=${chs}&from=${from}&to=${to}&buckets=2000`,
         { headers: { cookie: `metron_session=${s.c.cookie}` } });
@@ -221,7 +257,14 @@ async function query() {
       body = JSON.parse(text);
       if (i >= 4) parse.push(performance.now() - t);
       body.size = text.length;
+      // The ceiling of a request on this machine at this moment: the
+      // smallest reply of the same server, right after.
+      t = performance.now();
+      const h = await fetch(`${srv.url}/api/v1/health`);
+      await h.arrayBuffer();
+      if (i >= 4) health.push(performance.now() - t);
     }
+    const graphCpu = meter.stop(runs);
     const raw = [];
     for (let i = 0; i < runs + 2; i++) {
       const d = (i * 37) % days;
@@ -230,11 +273,20 @@ async function query() {
       if (r.status !== 200 || r.body.t.length !== 1440) throw new Error(`raw day: ${r.status}`);
       if (i >= 2) raw.push(performance.now() - t);
     }
-    console.log(`query benchmark (${os.cpus().length} cores, load ${os.loadavg()[0].toFixed(2)}; ${new Date().toISOString().slice(0, 10)})`);
+    const label = FAST ? ' [BENCH_PG=fast: NOT durable]' : '';
     console.log(`data: ${nch} channels x ${days} days of one-minute samples = ${fmt(samples)} samples, loaded in ${(loadMs / 1000).toFixed(1)} s (${fmt(samples / (loadMs / 1000))} samples/s) + compaction ${(c.ms / 1000).toFixed(1)} s`);
-    console.log(`graph, 32 channels x ${days} days -> 2000 buckets (${body.buckets} x ${body.bucket_us / 3600e6} h from ${body.source}): p50 ${pct(graph, 50).toFixed(1)} ms, p95 ${pct(graph, 95).toFixed(1)} ms (target p95 < 150 ms); ${(body.size / 1e6).toFixed(2)} MB of JSON, parsed by the client in p50 ${pct(parse, 50).toFixed(1)} ms`);
+    console.log(`graph, 32 channels x ${days} days -> 2000 buckets (${body.buckets} x ${body.bucket_us / 3600e6} h from ${body.source}): p50 ${pct(graph, 50).toFixed(1)} ms, p95 ${pct(graph, 95).toFixed(1)} ms over ${graph.length} requests (target p95 < 100 ms), request -> last byte; CPU per request: server ${(graphCpu.server / 1000).toFixed(1)} ms, PostgreSQL ${(graphCpu.pg / 1000).toFixed(1)} ms${label}`);
+    console.log(`  ${(body.size / 1e6).toFixed(2)} MB of JSON, parsed by the client apart: p50 ${pct(parse, 50).toFixed(1)} ms, p95 ${pct(parse, 95).toFixed(1)} ms`);
+    console.log(`  GET /health right after each (the ceiling of any request now): p50 ${pct(health, 50).toFixed(2)} ms, p95 ${pct(health, 95).toFixed(2)} ms`);
     console.log(`raw day of one channel (1440 samples): p50 ${pct(raw, 50).toFixed(1)} ms, p95 ${pct(raw, 95).toFixed(1)} ms`);
     console.log(`disk: ${(bytes.total / samples).toFixed(2)} bytes per sample: day rows ${(bytes.days / samples).toFixed(2)}, month rows ${(bytes.months / samples).toFixed(2)} (target < 4)`);
+    const p95 = pct(graph, 95);
+    result({ name: `year query p95, 32 ch -> 2000 buckets${label}`, value: p95, unit: 'ms', ceilingName: 'GET /health p95',
+      ceiling: pct(health, 95), target: 'p95 < 100 ms', verdict: p95 < 100 ? 'met' : 'NOT met',
+      notes: `p50 ${pct(graph, 50).toFixed(1)} ms over ${graph.length}; client parse p50 ${pct(parse, 50).toFixed(1)} ms apart; CPU/req server ${(graphCpu.server / 1000).toFixed(1)} ms + PostgreSQL ${(graphCpu.pg / 1000).toFixed(1)} ms` });
+    result({ name: `raw day of one channel p95${label}`, value: pct(raw, 95), unit: 'ms', ceilingName: 'GET /health p95',
+      ceiling: pct(health, 95), target: '', verdict: '', notes: `p50 ${pct(raw, 50).toFixed(1)} ms over ${raw.length}` });
+    console.log(`done: load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}; PostgreSQL ${dur}`);
     if (process.env.BENCH_KEEP) {
       // For profiling: keep everything up until the file BENCH_KEEP is removed.
       fs.writeFileSync(process.env.BENCH_KEEP, JSON.stringify({ url: srv.url, db: url,

@@ -58,7 +58,11 @@ const pct = (xs, p) => {
 };
 const ms = (x) => `${x.toFixed(1)} ms`;
 
-const pg = await startPostgres();
+// PostgreSQL's default durability, as in production (BENCH_PG=fast: off, and said).
+
+const pg = await startPostgres({ durable: process.env.BENCH_PG !== 'fast' });
+
+console.log(`PostgreSQL: ${await pg.durability()}${process.env.BENCH_PG === 'fast' ? ' [BENCH_PG=fast: NOT durable]' : ''}; load ${(await import('node:os')).loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 const dbUrl = await pg.createDatabase();
 const db = new URL(dbUrl).pathname.slice(1);
 const sql = (q) => pg.psql(q, db);

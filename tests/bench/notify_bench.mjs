@@ -38,7 +38,9 @@ const ENV = {
 async function main() {
   console.log(`bench-notify: ${MESSAGES} messages, ${DESTS} destinations, ${THREADS} sender threads`);
   console.log(`load before: ${load()} (${os.cpus().length} CPUs)`);
-  const pg = await startPostgres();
+  // PostgreSQL's default durability, as in production (BENCH_PG=fast: off, and said).
+  const pg = await startPostgres({ durable: process.env.BENCH_PG !== 'fast' });
+  console.log(`PostgreSQL: ${await pg.durability()}${process.env.BENCH_PG === 'fast' ? ' [BENCH_PG=fast: NOT durable]' : ''}; load ${(await import('node:os')).loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   const rx = await startWebhookReceiver();
   const servers = [];
   try {

@@ -42,7 +42,9 @@ async function main() {
   console.log(`bench-report: ${CHANNELS} channels x ${DAYS} days of one-minute data ` +
     `(${CHANNELS * DAYS * 1440} samples)`);
   console.log(`load before: ${load()} (${os.cpus().length} CPUs)`);
-  const pg = await startPostgres();
+  // PostgreSQL's default durability, as in production (BENCH_PG=fast: off, and said).
+  const pg = await startPostgres({ durable: process.env.BENCH_PG !== 'fast' });
+  console.log(`PostgreSQL: ${await pg.durability()}${process.env.BENCH_PG === 'fast' ? ' [BENCH_PG=fast: NOT durable]' : ''}; load ${(await import('node:os')).loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   let srv;
   try {
     const url = await pg.createDatabase();

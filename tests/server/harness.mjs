@@ -232,7 +232,15 @@ async function pgRun(prog, args, opts = {}) {
  * Create and start a private cluster: { port, dir, url(db), createDatabase(),
  * psql(sql, db), stop(), start(), destroy() }.
  */
-export async function startPostgres() {
+/**
+ * A PostgreSQL 15 cluster of its own. Tests need speed, not durability:
+ * by default fsync, synchronous_commit and full_page_writes are off.
+ * Benchmarks pass { durable: true }: PostgreSQL's defaults (every commit
+ * flushed to disk before it is acknowledged), as in production.
+ * pg.durability() answers what the running cluster does ("fsync=on,
+ * synchronous_commit=on, full_page_writes=on, wal_sync_method=fdatasync").
+ */
+export async function startPostgres({ durable = false } = {}) {
   const root = tempDir('metron-pg-');
   const dir = path.join(root, 'data');
   const ids = postgresUser();
@@ -241,11 +249,10 @@ export async function startPostgres() {
   await pgRun('initdb', ['-D', dir, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8',
     '--locale=C.UTF-8', '--no-sync'], { cwd: dir });
   const port = await freePort();
-  // Tests need speed, not durability.
-  const opts = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off ` +
-    '-c synchronous_commit=off -c full_page_writes=off';
+  const opts = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1` + (durable ? '' :
+    ' -c fsync=off -c synchronous_commit=off -c full_page_writes=off');
   const pg = {
-    port, dir, root, dbCount: 0,
+    port, dir, root, dbCount: 0, durable,
     url: (db = 'postgres') => `postgresql://postgres@127.0.0.1:${port}/${db}`,
     async start() {
       await pgRun('pg_ctl', ['-D', dir, '-l', path.join(dir, 'log'), '-o', opts, '-w',
@@ -270,6 +277,17 @@ export async function startPostgres() {
       for (const st of statements) args.push('-c', st);
       const { stdout } = await execFileP(path.join(pgBin, 'psql'), args);
       return stdout.trim();
+    },
+    /** The durability settings in force, as one line. */
+    async durability() {
+      const names = ['fsync', 'synchronous_commit', 'full_page_writes', 'wal_sync_method'];
+      const vals = (await pg.psql(`SELECT ${names.map((n) => `current_setting('${n}')`).join(" || ',' || ")}`))
+        .split(',');
+      return names.map((n, i) => `${n}=${vals[i]}`).join(', ');
+    },
+    /** The postmaster's pid (its backends are its children). */
+    pid() {
+      return Number(fs.readFileSync(path.join(dir, 'postmaster.pid'), 'utf8').split('\n')[0]);
     },
     /** A new empty database; returns its URL. */
     async createDatabase(name) {

@@ -1,0 +1,123 @@
+// What every benchmark of issue 16 prints beside its figures: the machine's
+// load, PostgreSQL's durability settings, the CPU time that the server and
+// PostgreSQL spent, and one "RESULT" line per figure with its ceiling
+// measured in the same run and their ratio. scripts/bench collects the
+// RESULT lines of every benchmark into one table (docs/benchmarks.md).
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import { promisify } from 'node:util';
+
+const execFileP = promisify(execFile);
+
+/** "12.31 14.02 15.77" (1, 5, 15 minutes). */
+export const load = () => os.loadavg().map((x) => x.toFixed(2)).join(' ');
+
+export function pct(xs, p) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] : NaN;
+}
+
+export function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+export function fmt(n) {
+  return n >= 1e6 ? `${(n / 1e6).toFixed(2)} M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)} k` : n.toFixed(1);
+}
+
+/** CPU seconds (user + system) used so far by "pid" and, with "children",
+ * by its direct children too (PostgreSQL's backends under the postmaster;
+ * backends that exited are not counted, the pools keep theirs open). */
+export function cpuOf(pid, children = false) {
+  const read = (p) => {
+    try {
+      const f = fs.readFileSync(`/proc/${p}/stat`, 'utf8');
+      const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
+      return { ppid: Number(rest[1]), t: (Number(rest[11]) + Number(rest[12])) / 100 };
+    } catch {
+      return null;
+    }
+  };
+  let t = read(pid)?.t || 0;
+  if (children) {
+    for (const d of fs.readdirSync('/proc')) {
+      if (!/^\d+$/.test(d)) continue;
+      const x = read(d);
+      if (x && x.ppid === pid) t += x.t;
+    }
+  }
+  return t;
+}
+
+/** A CPU meter of a server and a PostgreSQL cluster: meter.stop(n) gives
+ * { server, pg, total } in microseconds per unit of work (n units). */
+export function cpuMeter(serverPid, pgPid) {
+  const s0 = cpuOf(serverPid);
+  const p0 = pgPid ? cpuOf(pgPid, true) : 0;
+  return {
+    stop(n) {
+      const server = ((cpuOf(serverPid) - s0) * 1e6) / n;
+      const pg = pgPid ? ((cpuOf(pgPid, true) - p0) * 1e6) / n : 0;
+      return { server, pg, total: server + pg };
+    },
+  };
+}
+
+/**
+ * One figure for scripts/bench's table, printed as a line
+ *   RESULT\t<name>\t<value>\t<unit>\t<ceiling name>\t<ceiling>\t<ratio>\t<target>\t<verdict>\t<notes>
+ * "ratio" is value / ceiling (or null when there is no ceiling), "target"
+ * a sentence such as ">= 0.6 of the ceiling", "verdict" met / NOT met / "".
+ */
+export function result(r) {
+  const f = (x) => (x === null || x === undefined ? '' : String(x));
+  const ratio = r.ratio ?? (r.ceiling ? r.value / r.ceiling : null);
+  process.stdout.write(['RESULT', r.name, typeof r.value === 'number' ? +r.value.toPrecision(4) : r.value,
+    r.unit, f(r.ceilingName), r.ceiling ? +Number(r.ceiling).toPrecision(4) : '',
+    ratio === null ? '' : ratio.toFixed(2), f(r.target), f(r.verdict), f(r.notes)].join('\t') + '\n');
+}
+
+/** The context line of a benchmark: machine, load, PostgreSQL durability. */
+export async function context(name, pg) {
+  const dur = pg ? await pg.durability() : 'no PostgreSQL';
+  const line = `${name}: ${new Date().toISOString()}, ${os.cpus().length} CPUs, load ${load()}; PostgreSQL ${dur}`;
+  process.stdout.write(`${line}\n`);
+  process.stdout.write(`CONTEXT\t${name}\t${load()}\t${dur}\n`);
+  return dur;
+}
+
+/**
+ * Run wrk; returns { rps, requests, p50, p90, p99 (ms), non2xx, errors,
+ * cpu: {server, pg, total} µs per request } (cpu when "pids" is given).
+ * "args": extra wrk arguments (headers, -s script, ...); trailing(): the
+ * script's own arguments ("--" and after), asked again for each run.
+ */
+export async function wrk(url, { seconds = 10, conns = 50, threads = 2, args = [], pids = null,
+  warm = 2, trailing = () => [] } = {}) {
+  if (warm > 0) {
+    await execFileP('wrk', ['-t1', `-c${conns}`, `-d${warm}s`, ...args, url, ...trailing()])
+      .catch(() => {});
+  }
+  const meter = pids ? cpuMeter(pids.server, pids.pg) : null;
+  const { stdout } = await execFileP('wrk', [`-t${threads}`, `-c${conns}`, `-d${seconds}s`, '--latency',
+    ...args, url, ...trailing()], { maxBuffer: 1 << 24 });
+  const requests = Number(/(\d+) requests in/.exec(stdout)?.[1] || 0);
+  const cpu = meter ? meter.stop(requests || 1) : null;
+  const ms = (p) => {
+    const m = new RegExp(`^\\s*${p}%\\s+([0-9.]+)(us|ms|s)\\s*$`, 'm').exec(stdout);
+    if (!m) return NaN;
+    return Number(m[1]) * (m[2] === 'us' ? 1e-3 : m[2] === 's' ? 1e3 : 1);
+  };
+  return {
+    rps: Number(/Requests\/sec:\s+([0-9.]+)/.exec(stdout)?.[1] || 0),
+    requests,
+    p50: ms(50), p90: ms(90), p99: ms(99),
+    non2xx: Number(/Non-2xx or 3xx responses: (\d+)/.exec(stdout)?.[1] || 0),
+    errors: /Socket errors: (.*)/.exec(stdout)?.[1] || '',
+    cpu,
+    out: stdout,
+  };
+}

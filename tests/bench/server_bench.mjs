@@ -1,0 +1,206 @@
+// The API against its ceiling (issue 16; scripts/bench-server runs this).
+//
+// Its own PostgreSQL 15 cluster with PostgreSQL's default durability
+// (BENCH_PG=fast: fsync, synchronous_commit and full_page_writes off,
+// printed as such), metron-server (METRON_SERVER_BIN, the test build) with
+// its access log in a file, and the CivetWeb hello-world of the same build
+// folder (tests/bench/civet_hello.c, BENCH_HELLO_BIN) with the server's HTTP
+// options and thread count: the most any CivetWeb reply gets on this machine
+// at that moment. Set-up through the API: a Pro account, a Web API token, 13
+// apps with 100 devices, a measurement group of one app with a device of 32
+// channels (by SQL), one day of one-minute data of one channel.
+//
+// wrk -t2 -c50 (BENCH_WRK_THREADS, BENCH_CONNECTIONS) for BENCH_SECONDS
+// (10) each, after a 2 s warm-up, in this order: hello-world, GET /me,
+// GET /devices (100), the route mix (tests/bench/api_mix.lua), hello-world
+// again; then GET /me on a server started without its reply cache
+// (METRON_REPLY_CACHE=0). The ceiling of each figure is the mean of the two
+// hello-world runs around it; every figure is printed with its ratio to that
+// ceiling, wrk's p50/p99 (over every request of the run: thousands), and
+// the CPU time per request of the server and of PostgreSQL's backends
+// (/proc/PID/stat), which a shared machine does not inflate as it does the
+// rates. BENCH_ONLY=me,devices,mix,nocache runs a part.
+import { execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { createAccount, freePort, login, repoRoot, serverBin, sleep, startPostgres, startServer,
+  tempDir } from '../server/harness.mjs';
+import { context, fmt, load, result, wrk } from './bench_util.mjs';
+
+const SECS = Number(process.env.BENCH_SECONDS || 10);
+const CONNS = Number(process.env.BENCH_CONNECTIONS || 50);
+const WRK_T = Number(process.env.BENCH_WRK_THREADS || 2);
+const FAST = process.env.BENCH_PG === 'fast';
+const ONLY = (process.env.BENCH_ONLY || 'me,devices,mix,nocache').split(',');
+const PW = 'Bench-passw0rd!';
+const MIN = 60_000_000;
+const say = (s) => process.stdout.write(`${s}\n`);
+
+const helloBin = process.env.BENCH_HELLO_BIN ||
+  path.join(path.dirname(serverBin), '..', 'tests', 'bench', 'metron-bench-hello');
+const threads = Number(/--threads N.*default (\d+)/.exec(execFileSync(serverBin, ['--help'],
+  { encoding: 'utf8' }))?.[1] || 64);
+
+const pg = await startPostgres({ durable: !FAST });
+const dbUrl = await pg.createDatabase();
+const db = new URL(dbUrl).pathname.slice(1);
+const sql = (q) => pg.psql(q, db);
+const logDir = tempDir('metron-bench-log-');
+const serverArgs = ['--db-pool', String(Number(process.env.BENCH_DB_POOL || 8)), '--access-log',
+  path.join(logDir, 'access.log')];
+let srv = await startServer({ databaseUrl: dbUrl, args: serverArgs });
+
+async function api(method, p, body, token, extra = {}) {
+  const r = await fetch(srv.url + p, { method, body: body === undefined ? undefined : JSON.stringify(body),
+    headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}),
+      ...extra } });
+  const text = await r.text();
+  if (r.status >= 300) throw new Error(`${method} ${p}: ${r.status} ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+
+// ------------------------------------------------------------ set-up
+const account = 'bench';
+const ids = await createAccount(srv.url, { account, plan: 'pro', user: 'admin', password: PW,
+  email: 'admin@bench.test' });
+const token = (await api('POST', '/api/v1/auth/token', { account, user: 'admin', password: PW })).token;
+let made = 0;
+for (let a = 1; a <= 13 && made < 100; a++) {
+  const app = await api('POST', '/api/v1/apps', { kind: 'one', name: `gateway ${a}` }, token);
+  for (let k = 0; k < 8 && made < 100; k++) {
+    made++;
+    await api('POST', `/api/v1/apps/${app.id}/devices`, { model: 'LR8450', serial: `SN${made}`,
+      firmware: 'V2.30' }, token);
+  }
+}
+// The monitored group: one app (a gateway) with a device of 32 channels.
+const group = await api('POST', '/api/v1/groups', { name: 'Line 1' }, token);
+const gw = await api('POST', '/api/v1/apps', { kind: 'lr8450-direct', name: 'Line 1 gateway',
+  group_id: group.id }, token);
+const dev = (await api('POST', `/api/v1/apps/${gw.id}/devices`, { model: 'LR8450', serial: 'L1',
+  firmware: 'V2.30' }, token)).id;
+const chIds = (await sql(`INSERT INTO channels (account_id, device_id, ch_key, name, unit, selected,
+  position) SELECT ${ids.accountId}, ${dev}, 'CH' || i, 'Channel ' || i, 'V', true, i
+  FROM generate_series(1, 32) i RETURNING id`)).split('\n').map(Number);
+// Yesterday's day of one channel, and a first minute of every channel.
+const now = Date.now() * 1000;
+const dayFrom = now - (now % (86400 * 1e6)) - 86400 * 1e6;
+const ts = Array.from({ length: 1440 }, (_, i) => dayFrom + i * MIN);
+await api('POST', '/api/v1/ingest/batches', { batch_id: 'day', channels: [{ id: chIds[0], t: ts,
+  v: ts.map((_, i) => Math.round(2000 + 500 * Math.sin(i / 100)) / 100) }] }, gw.credential);
+await api('POST', '/api/v1/ingest/batches', { batch_id: 'first', snapshots: [{ t: now - 20 * MIN,
+  ids: chIds, v: chIds.map((_, k) => k) }] }, gw.credential);
+const devices = JSON.parse(await (await fetch(`${srv.url}/api/v1/devices`, {
+  headers: { Authorization: `Bearer ${token}` } })).text());
+if (devices.items.length !== 101) throw new Error(`${devices.items.length} devices, not 101`);
+await sql('VACUUM ANALYZE');
+
+// BENCH_KEEP=FILE: write what a profiler needs to FILE and keep everything
+// up until FILE is removed.
+if (process.env.BENCH_KEEP) {
+  fs.writeFileSync(process.env.BENCH_KEEP, JSON.stringify({ url: srv.url, token, pid: srv.proc.pid,
+    pg_pid: pg.pid(), db: dbUrl, group: group.id, credential: gw.credential, channels: chIds,
+    day_from: dayFrom }) + '\n');
+  say(`bench-server: kept up at ${srv.url} (${process.env.BENCH_KEEP}); remove it to stop`);
+  while (fs.existsSync(process.env.BENCH_KEEP)) await sleep(500);
+  await srv.stop();
+  await pg.destroy();
+  process.exit(0);
+}
+
+// ------------------------------------------------------------ runs
+const pgPid = pg.pid();
+const pids = () => ({ server: srv.proc.pid, pg: pgPid });
+const auth = ['-H', `Authorization: Bearer ${token}`];
+let runNo = 0;
+const mixScript = ['-s', path.join(repoRoot, 'tests', 'bench', 'api_mix.lua')];
+// The script's own arguments, a new run number for every wrk run (the
+// warm-up too): no batch id or sample time is sent twice.
+const mixArgs = (only = '') => ['--', token, gw.credential, String(group.id), String(chIds[0]),
+  String(dayFrom), String(dayFrom + 86400e6), String(now - 15 * MIN), chIds.join(','), String(runNo++),
+  only];
+async function run(url, args, trailing) {
+  return wrk(url, { seconds: SECS, conns: CONNS, threads: WRK_T, pids: pids(), args, trailing });
+}
+
+async function hello() {
+  const port = await freePort();
+  const p = spawn(helloBin, ['--listen', `127.0.0.1:${port}`, '--threads', String(threads)],
+    { stdio: 'ignore' });
+  await sleep(300);
+  const url = `http://127.0.0.1:${port}/`;
+  const r = await wrk(url, { seconds: SECS, conns: CONNS, threads: WRK_T, pids: { server: p.pid } });
+  p.kill('SIGTERM');
+  await new Promise((res) => p.once('exit', res));
+  return r;
+}
+
+const dur = await context('server', pg);
+say(`wrk -t${WRK_T} -c${CONNS} -d${SECS}s; server: ${path.basename(serverBin)}, ${threads} HTTP threads ` +
+  `(hello-world too), ${serverArgs.join(' ')}`);
+const line = (name, r, ceil) => say(`${name.padEnd(34)} ${fmt(r.rps).padStart(8)} req/s  ` +
+  `p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  ` +
+  (ceil ? `${(r.rps / ceil).toFixed(2)} of hello  ` : '') +
+  (r.cpu ? `CPU/request: server ${r.cpu.server.toFixed(1)} µs, PostgreSQL ${r.cpu.pg.toFixed(1)} µs  ` : '') +
+  `(${r.requests} requests${r.non2xx ? `, ${r.non2xx} non-2xx` : ''}${r.errors ? `, socket errors ${r.errors}` : ''}; load ${load()})`);
+
+const h1 = await hello();
+line('CivetWeb hello-world (ceiling)', h1);
+const got = {};
+if (ONLY.includes('me')) got.me = await run(`${srv.url}/api/v1/me`, auth);
+if (ONLY.includes('devices')) got.devices = await run(`${srv.url}/api/v1/devices`, auth);
+if (ONLY.includes('mix')) got.mix = await run(srv.url, mixScript, () => mixArgs());
+// BENCH_ONLY=routes: each request of the mix alone (where the mix's time goes).
+const routes = {};
+if (ONLY.includes('routes')) {
+  for (const k of ['ingest', 'monitor', 'unread', 'raw']) {
+    routes[k] = await run(srv.url, mixScript, () => mixArgs(k));
+  }
+}
+const h2 = await hello();
+const ceil = (h1.rps + h2.rps) / 2;
+line('CivetWeb hello-world again', h2);
+say(`ceiling: ${fmt(ceil)} req/s (mean of the two hello-world runs)`);
+if (got.me) line('GET /me (token, reply cache on)', got.me, ceil);
+if (got.devices) line('GET /devices (100 devices + 1)', got.devices, ceil);
+if (got.mix) line('route mix (api_mix.lua)', got.mix, ceil);
+for (const [k, r] of Object.entries(routes)) line(`mix's ${k} alone`, r, ceil);
+
+if (ONLY.includes('nocache')) {
+  await srv.stop();
+  srv = await startServer({ databaseUrl: dbUrl, args: serverArgs, env: { METRON_REPLY_CACHE: '0' } });
+  got.nocache = await run(`${srv.url}/api/v1/me`, auth);
+  const h3 = await hello();
+  line('GET /me without its reply cache', got.nocache, h3.rps);
+  line('CivetWeb hello-world (its ceiling)', h3);
+  got.nocache.ceil = h3.rps;
+}
+await srv.stop();
+await pg.destroy();
+
+const notes = (r) => `p99 ${r.p99.toFixed(1)} ms; CPU/req server ${r.cpu.server.toFixed(0)} µs + PostgreSQL ` +
+  `${r.cpu.pg.toFixed(0)} µs; ${r.requests} requests${r.non2xx ? `, ${r.non2xx} NON-2XX` : ''}`;
+const ok = (c) => (c ? 'met' : 'NOT met');
+if (got.me) {
+  result({ name: 'GET /me (reply cache on)', value: got.me.rps, unit: 'req/s', ceilingName: 'hello-world',
+    ceiling: ceil, target: '>= 0.8 of hello, p99 < 20 ms',
+    verdict: ok(got.me.rps >= 0.8 * ceil && got.me.p99 < 20 && !got.me.non2xx), notes: notes(got.me) });
+}
+if (got.nocache) {
+  result({ name: 'GET /me (reply cache off)', value: got.nocache.rps, unit: 'req/s',
+    ceilingName: 'hello-world', ceiling: got.nocache.ceil, target: '>= 0.8 of hello, p99 < 20 ms',
+    verdict: ok(got.nocache.rps >= 0.8 * got.nocache.ceil && got.nocache.p99 < 20 && !got.nocache.non2xx),
+    notes: notes(got.nocache) });
+}
+if (got.devices) {
+  result({ name: 'GET /devices (100)', value: got.devices.rps, unit: 'req/s', ceilingName: 'hello-world',
+    ceiling: ceil, target: '>= 10 k req/s, p99 < 20 ms',
+    verdict: ok(got.devices.rps >= 10000 && got.devices.p99 < 20 && !got.devices.non2xx),
+    notes: notes(got.devices) });
+}
+if (got.mix) {
+  result({ name: 'API route mix', value: got.mix.rps, unit: 'req/s', ceilingName: 'hello-world',
+    ceiling: ceil, target: '>= 0.6 of hello, p99 < 20 ms',
+    verdict: ok(got.mix.rps >= 0.6 * ceil && got.mix.p99 < 20 && !got.mix.non2xx), notes: notes(got.mix) });
+}
+say(`done: load ${load()}; PostgreSQL ${dur}${FAST ? ' (BENCH_PG=fast: NOT durable)' : ''}`);
