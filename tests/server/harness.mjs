@@ -220,6 +220,30 @@ export function tempDir(prefix = 'metron-test-') {
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/** The access log's size in bytes now (for accessLogWith's "from"). */
+export function accessLogSize(dataDir) {
+  const file = path.join(dataDir, 'access.log');
+  return fs.existsSync(file) ? fs.statSync(file).size : 0;
+}
+
+/** The access log's text (from byte "from" on) once it matches every one of
+ * "patterns" (its lines are written by one thread in batches, docs/server.md
+ * "Access log": a line shows up some milliseconds after its reply, more on a
+ * loaded machine). Throws after "timeoutMs" with what the file held. */
+export async function accessLogWith(dataDir, patterns, { from = 0, timeoutMs = 15000 } = {}) {
+  const file = path.join(dataDir, 'access.log');
+  const deadline = Date.now() + timeoutMs;
+  let text = '';
+  for (;;) {
+    text = fs.existsSync(file) ? fs.readFileSync(file).subarray(from).toString('utf8') : '';
+    if (patterns.every((re) => re.test(text))) return text;
+    if (Date.now() > deadline) {
+      throw new Error(`the access log never held ${patterns.filter((re) => !re.test(text)).join(', ')}:\n${text.slice(-2000)}`);
+    }
+    await sleep(20);
+  }
+}
+
 /** Run a PostgreSQL program as the cluster's user. */
 async function pgRun(prog, args, opts = {}) {
   return execFileP(path.join(pgBin, prog), args, {
