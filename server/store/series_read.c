@@ -121,6 +121,127 @@ db_status series_read_hot(db_conn *c, long long account_id, const int64_t *ch, s
     return DB_OK;
 }
 
+/* Newest first by t_max (the index series_hot_account), a page at a time:
+ * rows strictly before the cursor (t_max, id), none older than $2. */
+static db_stmt st_read_hot_newest = {"ser_read_hot_newest",
+    "SELECT id, t_max, payload FROM series_hot "
+    "WHERE account_id = $1 AND t_max >= $2 AND t_max <= $3 AND (t_max < $3 OR id < $4) "
+    "ORDER BY t_max DESC, id DESC LIMIT $5", 0};
+
+static int64_t get_be64(const char *p)
+{
+    uint64_t u = 0;
+    for (int k = 0; k < 8; k++) {
+        u = (u << 8) | (unsigned char)p[k];
+    }
+    return (int64_t)u;
+}
+
+typedef struct {
+    int64_t id;
+    size_t pos;
+} id_pos;
+
+static int cmp_id_pos(const void *a, const void *b)
+{
+    const id_pos *x = a, *y = b;
+    return (x->id > y->id) - (x->id < y->id);
+}
+
+db_status series_read_hot_latest(db_conn *c, long long account_id, const int64_t *ch,
+                                 size_t n_ch, const int64_t *since, bool *has, int64_t *t,
+                                 double *v)
+{
+    id_pos *idx;
+    int64_t *from_row; /* the hot row id of each channel's sample */
+    int64_t cur_t = INT64_MAX, cur_id = INT64_MAX;
+    long long page = 16;
+    db_status st = DB_OK;
+    for (size_t i = 0; i < n_ch; i++) {
+        has[i] = false;
+    }
+    if (n_ch == 0) {
+        return DB_OK;
+    }
+    idx = malloc(n_ch * sizeof *idx);
+    from_row = calloc(n_ch, sizeof *from_row);
+    if (idx == NULL || from_row == NULL) {
+        free(idx);
+        free(from_row);
+        return DB_ERROR;
+    }
+    for (size_t i = 0; i < n_ch; i++) {
+        idx[i].id = ch[i];
+        idx[i].pos = i;
+    }
+    qsort(idx, n_ch, sizeof *idx, cmp_id_pos);
+    for (;;) {
+        /* The oldest time still of interest: below it no row can change
+         * any channel's answer. */
+        int64_t need = INT64_MAX;
+        char a[24], s_need[24], s_t[24], s_id[24], s_n[24];
+        const char *p[5];
+        int formats[5] = {0, 0, 0, 0, 0};
+        PGresult *res = NULL;
+        int rows;
+        for (size_t i = 0; i < n_ch; i++) {
+            int64_t n_i = has[i] ? t[i] : since[i];
+            need = n_i < need ? n_i : need;
+        }
+        if (need > cur_t) {
+            break;
+        }
+        p[0] = db_ll(account_id, a);
+        p[1] = db_ll(need, s_need);
+        p[2] = db_ll(cur_t, s_t);
+        p[3] = db_ll(cur_id, s_id);
+        p[4] = db_ll(page, s_n);
+        if ((st = db_exec_bin(c, &st_read_hot_newest, 5, p, NULL, formats, 1, &res)) != DB_OK) {
+            break;
+        }
+        rows = PQntuples(res);
+        for (int r = 0; r < rows; r++) {
+            int64_t row_id = get_be64(PQgetvalue(res, r, 0));
+            const unsigned char *pl = (const unsigned char *)PQgetvalue(res, r, 2);
+            size_t n = (size_t)PQgetlength(res, r, 2) / 24;
+            cur_t = get_be64(PQgetvalue(res, r, 1));
+            cur_id = row_id;
+            for (size_t k = 0; k < n; k++) {
+                ingest_rec rec;
+                id_pos key, *hit;
+                size_t i;
+                db_rec_get(pl + 24 * k, &rec);
+                key.id = rec.ch;
+                hit = bsearch(&key, idx, n_ch, sizeof *idx, cmp_id_pos);
+                if (hit == NULL) {
+                    continue;
+                }
+                i = hit->pos;
+                if (rec.t < since[i]) {
+                    continue;
+                }
+                /* Rows come newest t_max first, then newest id: a later
+                 * arrival (higher row id, or later in the same row) wins
+                 * at an equal time. */
+                if (!has[i] || rec.t > t[i] || (rec.t == t[i] && row_id >= from_row[i])) {
+                    has[i] = true;
+                    t[i] = rec.t;
+                    v[i] = rec.v;
+                    from_row[i] = row_id;
+                }
+            }
+        }
+        PQclear(res);
+        if (rows < page) {
+            break; /* every row of interest was read */
+        }
+        page = page < 1024 ? page * 4 : page;
+    }
+    free(idx);
+    free(from_row);
+    return st;
+}
+
 db_status series_read(db_conn *c, long long account_id, const int64_t *ch, size_t n_ch,
                       int64_t t0, int64_t t1, series_col *out)
 {

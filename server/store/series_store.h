@@ -105,6 +105,17 @@ void series_hours_free(mt_block_summary **out, size_t *n_out, size_t n_ch);
 db_status series_read_hot(db_conn *c, long long account_id, const int64_t *ch, size_t n_ch,
                           int64_t t0, int64_t t1, series_col *out);
 
+/* The newest hot sample of each channel (the monitor, issue 16): has[i],
+ * t[i], v[i] for channel ch[i], considering only samples at or after
+ * since[i] (INT64_MIN: any). At equal times the later arrival wins, as in
+ * series_read_hot(). Reads the account's hot rows newest first (by t_max),
+ * a page at a time, and stops as soon as no older row can hold a newer
+ * sample of any channel: with fresh data that is the first page, however
+ * many rows wait for the compactor. */
+db_status series_read_hot_latest(db_conn *c, long long account_id, const int64_t *ch,
+                                 size_t n_ch, const int64_t *since, bool *has, int64_t *t,
+                                 double *v);
+
 #endif
 
 /* The data-retention job (L5; jobs.c): in one bounded round, delete the

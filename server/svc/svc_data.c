@@ -930,8 +930,9 @@ static void monitor_r(srv *s, const svc_actor *a, long long group_id, data_reply
     bool visible = false;
     cJSON *root = NULL, *apps, *computed, *app = NULL, *devices = NULL, *dev = NULL, *chans = NULL;
     long long last_app = -1, last_dev = -1;
-    int64_t *ids = NULL;
-    series_col *hot = NULL;
+    int64_t *ids = NULL, *since = NULL, *hot_t = NULL;
+    double *hot_v = NULL;
+    bool *hot_has = NULL;
     size_t n_rows = 0, n_ids = 0;
     db_status st;
     char *text;
@@ -955,8 +956,11 @@ static void monitor_r(srv *s, const svc_actor *a, long long group_id, data_reply
     }
     n_rows = (size_t)n_mon;
     ids = malloc((n_rows + 1) * sizeof *ids);
-    hot = calloc(n_rows + 1, sizeof *hot);
-    if (ids == NULL || hot == NULL) {
+    since = malloc((n_rows + 1) * sizeof *since);
+    hot_t = malloc((n_rows + 1) * sizeof *hot_t);
+    hot_v = malloc((n_rows + 1) * sizeof *hot_v);
+    hot_has = calloc(n_rows + 1, sizeof *hot_has);
+    if (ids == NULL || since == NULL || hot_t == NULL || hot_v == NULL || hot_has == NULL) {
         fail(r, SVC_NOMEM, NULL, NULL, "the server is out of memory: retry");
         goto out;
     }
@@ -964,13 +968,18 @@ static void monitor_r(srv *s, const svc_actor *a, long long group_id, data_reply
      * channels have none). */
     for (size_t i = 0; i < n_rows; i++) {
         if (rows[i].channel_id > 0) {
+            /* A hot sample counts from channel_latest's time on (equal: the
+             * hot one is the later arrival). */
+            since[n_ids] = rows[i].latest_t != NULL ? strtoll(rows[i].latest_t, NULL, 10)
+                                                    : INT64_MIN;
             ids[n_ids++] = rows[i].channel_id;
         }
     }
-    /* Samples not yet folded into blocks are newer than channel_latest. */
-    if (n_ids > 0 &&
-        (st = series_read_hot(c, a->account_id, ids, n_ids, INT64_MIN / 2, INT64_MAX / 2, hot)) !=
-            DB_OK) {
+    /* Samples not yet folded into blocks are newer than channel_latest:
+     * only the newest of each channel is read (issue 16: the monitor used
+     * to read every hot row of the account). */
+    if ((st = series_read_hot_latest(c, a->account_id, ids, n_ids, since, hot_has, hot_t,
+                                     hot_v)) != DB_OK) {
         fail_db(r, st);
         goto out;
     }
@@ -997,9 +1006,9 @@ static void monitor_r(srv *s, const svc_actor *a, long long group_id, data_reply
                                    : strtod(m->latest_v != NULL ? m->latest_v : "", NULL);
             has = true;
         }
-        if (hot[k].n > 0 && (!has || hot[k].t[hot[k].n - 1] >= lt)) {
-            lt = hot[k].t[hot[k].n - 1];
-            lv = hot[k].v[hot[k].n - 1];
+        if (hot_has[k] && (!has || hot_t[k] >= lt)) {
+            lt = hot_t[k];
+            lv = hot_v[k];
             has = true;
         }
         k++;
@@ -1034,10 +1043,10 @@ out:
     db_release(s->pool, c);
     db_monitor_rows_free(rows, n_mon);
     cJSON_Delete(root);
-    for (size_t i = 0; hot != NULL && i < n_rows; i++) {
-        series_col_free(&hot[i]);
-    }
-    free(hot);
+    free(hot_has);
+    free(hot_v);
+    free(hot_t);
+    free(since);
     free(ids);
 }
 

@@ -287,6 +287,40 @@ test('monitor: an app just registered is listed, without devices and with a devi
   assert.deepEqual(r.body.computed, []);
 });
 
+test('monitor: the newest hot sample of each channel, however many hot rows wait for the compactor', async () => {
+  const t = await dataTenant(srv, { n: 2, selected: 2 });
+  let r = await t.c.post('/api/v1/groups', { name: 'Many rows' });
+  const g = r.body.id;
+  await t.c.patch(`/api/v1/apps/${t.appId}`, { group_id: g });
+  const [c1, c2] = t.channels;
+  const t0 = baseTime(3);
+  // CH2 only in the oldest hot row; CH1 in the 40 rows after it (the
+  // monitor reads rows newest first, a page at a time: CH2 is pages away).
+  await t.ingest.batch({ batch_id: 'old', channels: [{ id: c2, t: [t0, t0 + 1], v: [7, 8] }] });
+  for (let i = 1; i <= 40; i++) {
+    await t.ingest.batch({ batch_id: `b${i}`, channels: [{ id: c1, t: [t0 + i * MIN_US], v: [i] }] });
+  }
+  // A later arrival at the newest time wins; a back-fill sent last, older
+  // than both, changes nothing.
+  await t.ingest.batch({ batch_id: 'again', channels: [{ id: c1, t: [t0 + 40 * MIN_US], v: [99] }] });
+  await t.ingest.batch({ batch_id: 'fill', channels: [{ id: c1, t: [t0 - MIN_US], v: [-1] },
+    { id: c2, t: [t0 - MIN_US], v: [-1] }] });
+  const chans = () => r.body.apps[0].devices[0].channels.map((c) => [c.id, c.latest]);
+  const want = [[c1, { t: t0 + 40 * MIN_US, v: 99 }], [c2, { t: t0 + 1, v: 8 }]];
+  r = await t.c.get(`/api/v1/groups/${g}/monitor`);
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.deepEqual(chans(), want);
+  // Folded: the latest values come from channel_latest; a hot sample older
+  // than them does not count, a newer one does.
+  await compact();
+  await t.ingest.batch({ batch_id: 'older', channels: [{ id: c2, t: [t0 - 2 * MIN_US], v: [-2] }] });
+  r = await t.c.get(`/api/v1/groups/${g}/monitor`);
+  assert.deepEqual(chans(), want);
+  await t.ingest.batch({ batch_id: 'newer', channels: [{ id: c2, t: [t0 + 2], v: [9] }] });
+  r = await t.c.get(`/api/v1/groups/${g}/monitor`);
+  assert.deepEqual(chans(), [want[0], [c2, { t: t0 + 2, v: 9 }]]);
+});
+
 test('channel history: the 10 most recently viewed channels', async () => {
   const t = await dataTenant(srv, { n: 12 });
   for (const ch of t.channels) {
