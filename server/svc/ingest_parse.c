@@ -399,6 +399,411 @@ static int parse_snapshots(const cJSON *snaps, const ingest_known *known, int64_
     return 0;
 }
 
+/* ------------------------------------------------ JSON: the fast path
+ *
+ * A batch in the shape every client sends (issue 16: a back-fill of 10,080
+ * samples of one channel built 20,000 cJSON nodes, a malloc and a strtod()
+ * each), read in one pass straight into records. It takes only what it is
+ * sure of: strict JSON with strings without escapes, each member at most
+ * once, "t" before "v" in a run and "ids" before "v" in a snapshot, times
+ * and ids as plain integers of at most 2^53, every check passed. Anything
+ * else, errors included, returns FAST_NO and the tree parser below decides,
+ * so a refusal is word for word what it always was. Numbers are the
+ * doubles strtod() gives (what cJSON stores): Clinger's exact case
+ * (at most 2^53 as a decimal integer times or over a power of ten up to
+ * 10^22: one correctly rounded operation) and strtod() itself otherwise.
+ * tests/fuzz/server/fuzz_ingest.c checks that both paths agree. */
+
+enum { FAST_OK = 0, FAST_NO = 1 };
+
+typedef struct {
+    const char *p, *end;
+} fcur;
+
+static void f_ws(fcur *c)
+{
+    while (c->p < c->end && (*c->p == ' ' || *c->p == '\n' || *c->p == '\r' || *c->p == '\t')) {
+        c->p++;
+    }
+}
+
+static bool f_lit(fcur *c, char ch)
+{
+    f_ws(c);
+    if (c->p < c->end && *c->p == ch) {
+        c->p++;
+        return true;
+    }
+    return false;
+}
+
+/* A string of printable ASCII without escapes, shorter than "cap". */
+static bool f_str(fcur *c, char *buf, size_t cap)
+{
+    size_t n = 0;
+    f_ws(c);
+    if (c->p >= c->end || *c->p != '"') {
+        return false;
+    }
+    c->p++;
+    while (c->p < c->end && *c->p != '"') {
+        unsigned char ch = (unsigned char)*c->p;
+        if (ch == '\\' || ch < 0x20 || ch >= 0x7f || n + 1 >= cap) {
+            return false;
+        }
+        buf[n++] = (char)ch;
+        c->p++;
+    }
+    if (c->p >= c->end) {
+        return false;
+    }
+    c->p++;
+    buf[n] = '\0';
+    return true;
+}
+
+#define F_MAX_M (1ULL << 53)
+
+/* A strict JSON number into *d (as strtod() reads it); *is_int and *iv
+ * when it is a plain integer of at most 2^53 (exact as a double). */
+static bool f_num(fcur *c, double *d, bool *is_int, int64_t *iv)
+{
+    static const double p10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                 1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    const char *s, *q;
+    uint64_t m = 0; /* the digits while exact (at most 2^53) */
+    bool neg = false, exact = true, plain = true;
+    int frac = 0, ex = 0, ex_sign = 1;
+    f_ws(c);
+    s = q = c->p;
+    if (q < c->end && *q == '-') {
+        neg = true;
+        q++;
+    }
+    if (q >= c->end || *q < '0' || *q > '9') {
+        return false;
+    }
+    if (*q == '0') {
+        q++;
+        if (q < c->end && *q >= '0' && *q <= '9') {
+            return false; /* a leading zero: not JSON */
+        }
+    } else {
+        while (q < c->end && *q >= '0' && *q <= '9') {
+            uint64_t dg = (uint64_t)(*q - '0');
+            if (exact && m <= (F_MAX_M - dg) / 10) {
+                m = m * 10 + dg;
+            } else {
+                exact = false;
+            }
+            q++;
+        }
+    }
+    if (q < c->end && *q == '.') {
+        plain = false;
+        q++;
+        if (q >= c->end || *q < '0' || *q > '9') {
+            return false;
+        }
+        while (q < c->end && *q >= '0' && *q <= '9') {
+            uint64_t dg = (uint64_t)(*q - '0');
+            if (exact && m <= (F_MAX_M - dg) / 10) {
+                m = m * 10 + dg;
+                frac++;
+            } else {
+                exact = false;
+            }
+            q++;
+        }
+    }
+    if (q < c->end && (*q == 'e' || *q == 'E')) {
+        plain = false;
+        q++;
+        if (q < c->end && (*q == '+' || *q == '-')) {
+            ex_sign = *q == '-' ? -1 : 1;
+            q++;
+        }
+        if (q >= c->end || *q < '0' || *q > '9') {
+            return false;
+        }
+        while (q < c->end && *q >= '0' && *q <= '9') {
+            if (ex < 100000) {
+                ex = ex * 10 + (*q - '0');
+            }
+            q++;
+        }
+    }
+    if (q - s >= 63) {
+        return false; /* cJSON reads at most 63 characters of a number */
+    }
+    c->p = q;
+    *is_int = plain && exact;
+    *iv = neg ? -(int64_t)m : (int64_t)m;
+    ex = ex * ex_sign - frac;
+    if (exact && ex >= -22 && ex <= 22) {
+        double x = (double)m; /* exact: m < 2^53 */
+        x = ex >= 0 ? x * p10[ex] : x / p10[-ex];
+        *d = neg ? -x : x;
+    } else {
+        char tmp[64];
+        memcpy(tmp, s, (size_t)(q - s));
+        tmp[q - s] = '\0';
+        *d = strtod(tmp, NULL);
+    }
+    return true;
+}
+
+/* A sample's value: a finite number or a special-value name. */
+static bool f_value(fcur *c, double *v)
+{
+    f_ws(c);
+    if (c->p < c->end && *c->p == '"') {
+        char name[16];
+        if (!f_str(c, name, sizeof name)) {
+            return false;
+        }
+        for (int k = 1; k < MT_SV_COUNT; k++) {
+            if (strcmp(name, mt_sv_name((mt_sv)k)) == 0) {
+                *v = mt_sv_value((mt_sv)k);
+                return true;
+            }
+        }
+        return false;
+    }
+    {
+        bool is_int;
+        int64_t iv;
+        return f_num(c, v, &is_int, &iv) && isfinite(*v);
+    }
+}
+
+/* An integer of at most 2^53 (a time or a channel id). */
+static bool f_int(fcur *c, int64_t *out)
+{
+    double d;
+    bool is_int;
+    return f_num(c, &d, &is_int, out) && is_int;
+}
+
+static bool f_push(ingest_batch *b, int64_t ch, int64_t t, double v)
+{
+    if (b->n >= INGEST_MAX_SAMPLES) {
+        return false;
+    }
+    if (b->n == b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 256;
+        ingest_rec *grown;
+        if (cap > INGEST_MAX_SAMPLES) {
+            cap = INGEST_MAX_SAMPLES;
+        }
+        if ((grown = realloc(b->rec, cap * sizeof *grown)) == NULL) {
+            return false;
+        }
+        b->rec = grown;
+        b->cap = cap;
+    }
+    b->rec[b->n].ch = ch;
+    b->rec[b->n].t = t;
+    b->rec[b->n].v = v;
+    b->n++;
+    return true;
+}
+
+static bool f_channel_ok(const ingest_known *k, int64_t id)
+{
+    const ingest_channel *c = id > 0 ? find_channel(k, id) : NULL;
+    return c != NULL && c->selected && c->refusal == NULL;
+}
+
+/* "[" already read: values into the records from "start" on ("n" of them
+ * exactly). */
+static bool f_values(fcur *c, ingest_batch *b, size_t start, size_t n)
+{
+    size_t k = 0;
+    if (f_lit(c, ']')) {
+        return n == 0;
+    }
+    do {
+        if (k >= n || !f_value(c, &b->rec[start + k].v)) {
+            return false;
+        }
+        k++;
+    } while (f_lit(c, ','));
+    return k == n && f_lit(c, ']');
+}
+
+static int f_runs(fcur *c, const ingest_known *known, int64_t now_us, ingest_batch *b,
+                  size_t *n_runs)
+{
+    if (!f_lit(c, '[')) {
+        return FAST_NO;
+    }
+    if (f_lit(c, ']')) {
+        return FAST_OK;
+    }
+    do {
+        size_t start = b->n, n = 0;
+        int64_t ch = 0;
+        bool has_id = false, has_t = false, has_v = false;
+        if (++*n_runs > INGEST_MAX_RUNS || !f_lit(c, '{')) {
+            return FAST_NO;
+        }
+        do {
+            char key[8];
+            if (!f_str(c, key, sizeof key) || !f_lit(c, ':')) {
+                return FAST_NO;
+            }
+            if (strcmp(key, "id") == 0 && !has_id) {
+                has_id = true;
+                if (!f_int(c, &ch) || !f_channel_ok(known, ch)) {
+                    return FAST_NO;
+                }
+            } else if (strcmp(key, "t") == 0 && !has_t) {
+                int64_t t, prev = 0;
+                has_t = true;
+                if (!f_lit(c, '[')) {
+                    return FAST_NO;
+                }
+                if (!f_lit(c, ']')) {
+                    do {
+                        if (!f_int(c, &t) || !time_ok(t, now_us) || (n > 0 && t <= prev) ||
+                            !f_push(b, 0, t, 0)) {
+                            return FAST_NO;
+                        }
+                        prev = t;
+                        n++;
+                    } while (f_lit(c, ','));
+                    if (!f_lit(c, ']')) {
+                        return FAST_NO;
+                    }
+                }
+            } else if (strcmp(key, "v") == 0 && has_t && !has_v) {
+                has_v = true;
+                if (!f_lit(c, '[') || !f_values(c, b, start, n)) {
+                    return FAST_NO;
+                }
+            } else {
+                return FAST_NO;
+            }
+        } while (f_lit(c, ','));
+        if (!f_lit(c, '}') || !has_id || !has_v) {
+            return FAST_NO;
+        }
+        for (size_t k = start; k < b->n; k++) {
+            b->rec[k].ch = ch;
+        }
+    } while (f_lit(c, ','));
+    return f_lit(c, ']') ? FAST_OK : FAST_NO;
+}
+
+static int f_snapshots(fcur *c, const ingest_known *known, int64_t now_us, ingest_batch *b,
+                       size_t *n_runs)
+{
+    if (!f_lit(c, '[')) {
+        return FAST_NO;
+    }
+    if (f_lit(c, ']')) {
+        return FAST_OK;
+    }
+    do {
+        size_t start = b->n, n = 0;
+        int64_t t = 0;
+        bool has_t = false, has_ids = false, has_v = false;
+        if (++*n_runs > INGEST_MAX_RUNS || !f_lit(c, '{')) {
+            return FAST_NO;
+        }
+        do {
+            char key[8];
+            if (!f_str(c, key, sizeof key) || !f_lit(c, ':')) {
+                return FAST_NO;
+            }
+            if (strcmp(key, "t") == 0 && !has_t) {
+                has_t = true;
+                if (!f_int(c, &t) || !time_ok(t, now_us)) {
+                    return FAST_NO;
+                }
+            } else if (strcmp(key, "ids") == 0 && !has_ids) {
+                int64_t id;
+                has_ids = true;
+                if (!f_lit(c, '[')) {
+                    return FAST_NO;
+                }
+                if (!f_lit(c, ']')) {
+                    do {
+                        if (!f_int(c, &id) || !f_channel_ok(known, id) || !f_push(b, id, 0, 0)) {
+                            return FAST_NO;
+                        }
+                        n++;
+                    } while (f_lit(c, ','));
+                    if (!f_lit(c, ']')) {
+                        return FAST_NO;
+                    }
+                }
+            } else if (strcmp(key, "v") == 0 && has_ids && !has_v) {
+                has_v = true;
+                if (!f_lit(c, '[') || !f_values(c, b, start, n)) {
+                    return FAST_NO;
+                }
+            } else {
+                return FAST_NO;
+            }
+        } while (f_lit(c, ','));
+        if (!f_lit(c, '}') || !has_t || !has_v) {
+            return FAST_NO;
+        }
+        for (size_t k = start; k < b->n; k++) {
+            b->rec[k].t = t;
+        }
+    } while (f_lit(c, ','));
+    return f_lit(c, ']') ? FAST_OK : FAST_NO;
+}
+
+static int fast_json(const char *text, size_t len, const ingest_known *known, int64_t now_us,
+                     ingest_batch *b, svc_error *e)
+{
+    fcur c = {text, text + len};
+    bool has_id = false, has_ch = false, has_sn = false;
+    size_t n_runs = 0;
+    if (!f_lit(&c, '{')) {
+        return FAST_NO;
+    }
+    do {
+        char key[12];
+        if (!f_str(&c, key, sizeof key) || !f_lit(&c, ':')) {
+            return FAST_NO;
+        }
+        if (strcmp(key, "batch_id") == 0 && !has_id) {
+            has_id = true;
+            if (!f_str(&c, b->batch_id, sizeof b->batch_id) ||
+                !ingest_batch_id_valid(b->batch_id)) {
+                return FAST_NO;
+            }
+        } else if (strcmp(key, "channels") == 0 && !has_ch) {
+            has_ch = true;
+            if (f_runs(&c, known, now_us, b, &n_runs) != FAST_OK) {
+                return FAST_NO;
+            }
+        } else if (strcmp(key, "snapshots") == 0 && !has_sn) {
+            has_sn = true;
+            if (f_snapshots(&c, known, now_us, b, &n_runs) != FAST_OK) {
+                return FAST_NO;
+            }
+        } else {
+            return FAST_NO;
+        }
+    } while (f_lit(&c, ','));
+    if (!f_lit(&c, '}') || !has_id) {
+        return FAST_NO;
+    }
+    f_ws(&c);
+    if (c.p != c.end || b->n == 0) {
+        return FAST_NO;
+    }
+    /* Sorted and checked for two samples at one time as below. */
+    return finish(b, e) == 0 ? FAST_OK : FAST_NO;
+}
+
 static int parse_json(const char *text, size_t len, const ingest_known *known, int64_t now_us,
                       ingest_batch *b, svc_error *e)
 {
@@ -541,6 +946,22 @@ out:
 
 svc_status ingest_parse_json(const char *text, size_t len, const ingest_known *known,
                              int64_t now_us, ingest_batch *b, svc_error *e)
+{
+    if (fast_json(text, len, known, now_us, b, e) == FAST_OK) {
+        return SVC_OK;
+    }
+    /* Not the everyday shape, or refused: the tree parser reads it again
+     * from the start and gives its answer. */
+    b->n = 0;
+    b->n_channels = 0;
+    b->t_min = b->t_max = 0;
+    memset(b->batch_id, 0, sizeof b->batch_id);
+    svc_error_clear(e);
+    return parse_json(text, len, known, now_us, b, e) == 0 ? SVC_OK : e->status;
+}
+
+svc_status ingest_parse_json_tree(const char *text, size_t len, const ingest_known *known,
+                                  int64_t now_us, ingest_batch *b, svc_error *e)
 {
     return parse_json(text, len, known, now_us, b, e) == 0 ? SVC_OK : e->status;
 }

@@ -47,6 +47,13 @@ MT_MUSTCHECK
 svc_status ingest_parse_json(const char *text, size_t len, const ingest_known *known,
                              int64_t now_us, ingest_batch *b, svc_error *e);
 
+/* The same through a cJSON tree alone: what ingest_parse_json() falls back
+ * to for any body its one-pass reader does not take (and the reference the
+ * fuzz target checks that reader against). Same contract. */
+MT_MUSTCHECK
+svc_status ingest_parse_json_tree(const char *text, size_t len, const ingest_known *known,
+                                  int64_t now_us, ingest_batch *b, svc_error *e);
+
 /* Parse a HOK/HOK2 body with "batch_id" (from the X-Batch-Id header).
  * Same contract as ingest_parse_json(). */
 MT_MUSTCHECK

@@ -3,7 +3,9 @@
  * records are sorted, of known selected channels, inside the time window
  * and without two samples at one time; or a refusal with a status, a code
  * and a message; never a crash, hang or leak. The first byte picks the
- * body kind (even: JSON, odd: HOK/HOK2) and which channels are selected. */
+ * body kind (even: JSON, odd: HOK/HOK2) and which channels are selected.
+ * JSON bodies go through both readers (the one-pass one and the cJSON
+ * tree), which must give the same batch or the same refusal. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +43,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         memcpy(text, data + 1, size - 1);
         text[size - 1] = '\0';
         rc = ingest_parse_json(text, size - 1, &known, NOW, &b, &e);
+        {
+            /* The one-pass reader and the cJSON tree agree on every body:
+             * the same records bit for bit, or the same refusal. */
+            ingest_batch tb;
+            svc_error te;
+            svc_status trc;
+            memset(&tb, 0, sizeof tb);
+            trc = ingest_parse_json_tree(text, size - 1, &known, NOW, &tb, &te);
+            if (trc != rc) {
+                abort();
+            }
+            if (rc == SVC_OK && (tb.n != b.n || tb.n_channels != b.n_channels || tb.t_min != b.t_min ||
+                            tb.t_max != b.t_max || strcmp(tb.batch_id, b.batch_id) != 0 ||
+                            memcmp(tb.rec, b.rec, b.n * sizeof *b.rec) != 0)) {
+                abort();
+            }
+            if (rc != SVC_OK && (te.status != e.status || strcmp(te.message, e.message) != 0)) {
+                abort();
+            }
+            ingest_batch_free(&tb);
+        }
         free(text);
     }
     if (rc != SVC_OK) {

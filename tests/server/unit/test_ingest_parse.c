@@ -108,6 +108,63 @@ static void ingest_parse_sorts_columns_and_snapshots_into_records(void)
     ingest_batch_free(&b);
 }
 
+/* The one-pass reader and the cJSON tree give the same batch, bit for bit,
+ * or the same refusal: numbers at the edges of exact reading, the shapes
+ * the reader leaves to the tree, and refusals. */
+static void ingest_parse_one_pass_reader_agrees_with_the_tree(void)
+{
+    static const char *const bodies[] = {
+        "{\"batch_id\":\"a\",\"channels\":[{\"id\":10,\"t\":[1700000000000000,1700000000000001,"
+        "1700000000000002,1700000000000003,1700000000000004,1700000000000005,1700000000000006,"
+        "1700000000000007,1700000000000008,1700000000000009,1700000000000010,1700000000000011],"
+        "\"v\":[0.1,-0,1e22,1e23,123456789012345678,5e-324,1.7976931348623157e308,"
+        "2.2250738585072014e-308,9007199254740993,0.30000000000000004,-12.5E-3,\"break\"]}]}",
+        " { \"snapshots\" : [ { \"v\" : [1], \"ids\" : [10], \"t\" : 1700000000000000 } ] ,"
+        " \"batch_id\" : \"s\" } \n",
+        "{\"batch_id\":\"v-first\",\"channels\":[{\"id\":10,\"v\":[1],\"t\":[1700000000000000]}]}",
+        "{\"batch_id\":\"dup\",\"batch_id\":\"x\",\"channels\":[{\"id\":10,\"t\":[1700000000000000],"
+        "\"v\":[1]}]}",
+        "{\"batch_id\":\"esc\\u0041\",\"channels\":[{\"id\":10,\"t\":[1700000000000000],\"v\":[1]}]}",
+        "{\"batch_id\":\"float-t\",\"channels\":[{\"id\":10,\"t\":[1.7e15],\"v\":[1]}]}",
+        "{\"batch_id\":\"empty\",\"channels\":[]}",
+        "{\"batch_id\":\"twice\",\"channels\":[{\"id\":10,\"t\":[1700000000000000],\"v\":[1]}],"
+        "\"snapshots\":[{\"t\":1700000000000000,\"ids\":[10],\"v\":[2]}]}",
+        "{\"batch_id\":\"order\",\"channels\":[{\"id\":10,\"t\":[1700000000000001,1700000000000000],"
+        "\"v\":[1,2]}]}",
+        "{\"batch_id\":\"unsel\",\"snapshots\":[{\"t\":1700000000000000,\"ids\":[12],\"v\":[1]}]}",
+        "{\"batch_id\":\"inf\",\"channels\":[{\"id\":10,\"t\":[1700000000000000],\"v\":[1e999]}]}",
+        "{\"batch_id\":\"lead0\",\"channels\":[{\"id\":10,\"t\":[1700000000000000],\"v\":[01]}]}",
+        "{\"batch_id\":\"more-v\",\"channels\":[{\"id\":10,\"t\":[1700000000000000],\"v\":[1,2]}]}",
+        "{\"batch_id\":\"trail\",\"channels\":[{\"id\":10,\"t\":[1700000000000000],\"v\":[1]}]} x",
+        "{\"batch_id\":\"future\",\"channels\":[{\"id\":10,\"t\":[1800000400000000],\"v\":[1]}]}",
+    };
+    for (size_t k = 0; k < sizeof bodies / sizeof bodies[0]; k++) {
+        size_t len = strlen(bodies[k]);
+        char *text = malloc(len + 1);
+        ingest_batch b, tb;
+        svc_error e, te;
+        svc_status rc, trc;
+        memcpy(text, bodies[k], len + 1);
+        memset(&b, 0, sizeof b);
+        memset(&tb, 0, sizeof tb);
+        rc = ingest_parse_json(text, len, &known, NOW, &b, &e);
+        trc = ingest_parse_json_tree(text, len, &known, NOW, &tb, &te);
+        T_EQ_INT(rc, trc);
+        if (rc == SVC_OK) {
+            T_EQ_INT(b.n, tb.n);
+            T_EQ_INT(b.n_channels, tb.n_channels);
+            T_EQ_STR(b.batch_id, tb.batch_id);
+            T_EQ_INT(memcmp(b.rec, tb.rec, b.n * sizeof *b.rec), 0);
+        } else {
+            T_EQ_INT(e.status, te.status);
+            T_EQ_STR(e.message, te.message);
+        }
+        ingest_batch_free(&b);
+        ingest_batch_free(&tb);
+        free(text);
+    }
+}
+
 static void ingest_parse_refuses_a_hok_body_that_is_not_hok(void)
 {
     static const unsigned char junk[] = "not a HOK file at all";
@@ -143,6 +200,7 @@ void suite_ingest_parse(void)
 {
     T_RUN(ingest_parse_refuses_bad_batches_with_code_and_field);
     T_RUN(ingest_parse_sorts_columns_and_snapshots_into_records);
+    T_RUN(ingest_parse_one_pass_reader_agrees_with_the_tree);
     T_RUN(ingest_parse_refuses_a_hok_body_that_is_not_hok);
     T_RUN(ingest_batch_id_valid_takes_64_safe_characters);
 }
