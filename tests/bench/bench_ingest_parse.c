@@ -1,0 +1,104 @@
+/* The ingestion JSON readers side by side (issue 16, docs/benchmarks.md):
+ * a back-fill batch (one channel, 7 days of one-minute samples: 10,080
+ * times and values, as tests/bench/data_bench.mjs sends it) and an everyday
+ * batch (one minute of 2,000 channels as a snapshot), parsed "rounds" times
+ * by ingest_parse_json() (the one-pass reader) or ingest_parse_json_tree()
+ * (the cJSON tree alone).
+ *
+ *   bench_ingest_parse fast|tree fill|every [rounds]
+ *
+ * Prints the samples per second of CPU time; time two ways in turn (A B A B)
+ * to compare them on a shared machine. */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ingest_parse.h"
+#include "sbuf.h"
+
+#define NOW 1800000000000000LL
+#define T0 1700000000000000LL
+#define MIN_US 60000000LL
+
+static double value(int ch, int i)
+{
+    /* The benchmark's signal, rounded to 2 decimals as data_bench.mjs. */
+    return round((20 + 5 * sin((i + ch * 7) / 300.0) + ((i * 7919 + ch * 104729) % 97) / 97.0) * 100) /
+           100;
+}
+
+int main(int argc, char **argv)
+{
+    bool fast = argc > 1 && strcmp(argv[1], "fast") == 0;
+    bool every = argc > 2 && strcmp(argv[2], "every") == 0;
+    int rounds = argc > 3 ? atoi(argv[3]) : 200;
+    int n_ch = every ? 2000 : 1;
+    ingest_channel *ch = calloc((size_t)n_ch, sizeof *ch);
+    ingest_known known = {ch, (size_t)n_ch};
+    sbuf b = {0};
+    size_t samples = 0;
+    struct timespec t0, t1;
+    double s;
+    if (argc < 3 || (!fast && strcmp(argv[1], "tree") != 0) || ch == NULL || rounds < 1) {
+        fprintf(stderr, "usage: bench_ingest_parse fast|tree fill|every [rounds]\n");
+        return 2;
+    }
+    for (int i = 0; i < n_ch; i++) {
+        ch[i].id = 1000 + i;
+        ch[i].selected = true;
+    }
+    if (every) {
+        sb_put(&b, "{\"batch_id\":\"e-1\",\"snapshots\":[{\"t\":");
+        sb_i64(&b, T0);
+        sb_put(&b, ",\"ids\":[");
+        for (int i = 0; i < n_ch; i++) {
+            sb_printf(&b, "%s%d", i ? "," : "", 1000 + i);
+        }
+        sb_put(&b, "],\"v\":[");
+        for (int i = 0; i < n_ch; i++) {
+            sb_printf(&b, "%s%.17g", i ? "," : "", value(i, 0));
+        }
+        sb_put(&b, "]}]}");
+        samples = (size_t)n_ch;
+    } else {
+        int n = 7 * 1440;
+        sb_put(&b, "{\"batch_id\":\"f-1\",\"channels\":[{\"id\":1000,\"t\":[");
+        for (int i = 0; i < n; i++) {
+            sb_printf(&b, "%s%lld", i ? "," : "", (long long)(T0 + i * MIN_US));
+        }
+        sb_put(&b, "],\"v\":[");
+        for (int i = 0; i < n; i++) {
+            sb_printf(&b, "%s%.15g", i ? "," : "", value(0, i));
+        }
+        sb_put(&b, "]}]}");
+        samples = (size_t)n;
+    }
+    if (b.failed) {
+        return 1;
+    }
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0);
+    for (int r = 0; r < rounds; r++) {
+        ingest_batch batch;
+        svc_error e;
+        int rc;
+        memset(&batch, 0, sizeof batch);
+        rc = fast ? ingest_parse_json(b.p, b.len, &known, NOW, &batch, &e)
+                  : ingest_parse_json_tree(b.p, b.len, &known, NOW, &batch, &e);
+        if (rc != 0 || batch.n != samples) {
+            fprintf(stderr, "bench_ingest_parse: refused: %s\n", e.message);
+            return 1;
+        }
+        ingest_batch_free(&batch);
+    }
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t1);
+    s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    printf("%s %s: %zu bytes, %zu samples x %d rounds: %.1f M samples/s of CPU time\n",
+           fast ? "one-pass" : "tree", every ? "everyday" : "back-fill", b.len, samples, rounds,
+           (double)samples * rounds / s / 1e6);
+    free(b.p);
+    free(ch);
+    return 0;
+}
