@@ -244,10 +244,16 @@ static int h_app_credentials(http_req *req)
 /* GET /api/v1/devices?app_id= and GET /api/v1/apps/{id}/devices */
 static int devices_list(http_req *req, long long app_id)
 {
-    cJSON *o = NULL;
+    char *json = NULL;
+    size_t len = 0;
     svc_error e;
-    svc_status st = svc_devices_list(&req->actor, app_id, &o, &e);
-    return reply_read(req, 200, st, o, &e);
+    int rc;
+    if (svc_devices_list(&req->actor, app_id, &json, &len, &e) != SVC_OK) {
+        return http_reply_svc(req, &e);
+    }
+    rc = http_reply_json_text(req, 200, json, len);
+    free(json);
+    return rc;
 }
 
 static int h_devices_list(http_req *req)

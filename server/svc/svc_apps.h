@@ -169,10 +169,13 @@ svc_status svc_app_get(const svc_actor *a, long long app_id, bool as_admin, cJSO
                        svc_error *e);
 
 /* {"items": [device, ...]} of app "app_id" (0 = of every visible app; a
- * named app must be visible). A device shows the selection limit of the
- * actor's plan and what the supported-instrument table (I4) allows it. */
+ * named app must be visible) as JSON text in *json (malloc'd, caller
+ * frees; written straight into one buffer, issue 16). A device shows the
+ * selection limit of the actor's plan and what the supported-instrument
+ * table (I4) allows it. */
 MT_MUSTCHECK
-svc_status svc_devices_list(const svc_actor *a, long long app_id, cJSON **out, svc_error *e);
+svc_status svc_devices_list(const svc_actor *a, long long app_id, char **json, size_t *len,
+                            svc_error *e);
 
 MT_MUSTCHECK
 svc_status svc_device_get(const svc_actor *a, long long device_id, cJSON **out, svc_error *e);
