@@ -24,18 +24,21 @@ export async function copyRate(pg, db, rows) {
   fs.writeFileSync(file, buf.subarray(0, o));
   fs.chmodSync(file, 0o644);
   await pg.psql('CREATE TABLE bench_copy (channel_id bigint, t bigint, v float8)', db);
-  // psql's own start and connection are not the COPY's: the fastest of
-  // three empty statements through psql is taken off (on a loaded machine
-  // they cost tens of milliseconds, which would flatter every ratio to COPY).
-  const empty = [];
-  for (let i = 0; i < 3; i++) {
-    const t = performance.now();
-    await pg.psql('SELECT 1', db);
-    empty.push(performance.now() - t);
+  // Timed inside one psql session by the server's clock, so that psql's
+  // start and connection are not counted (on a loaded machine they cost
+  // tens of milliseconds); three rounds (the table emptied before each, each
+  // COPY its own durable transaction), the median: one COPY of these rows
+  // lasts a fraction of a second and moves with the machine.
+  const now = 'SELECT extract(epoch FROM clock_timestamp())';
+  const statements = [];
+  for (let k = 0; k < 3; k++) {
+    statements.push('TRUNCATE bench_copy', now, `COPY bench_copy FROM '${file}' WITH (FORMAT binary)`, now);
   }
-  const t = performance.now();
-  await pg.psql(`COPY bench_copy FROM '${file}' WITH (FORMAT binary)`, db);
-  const ms = Math.max(performance.now() - t - Math.min(...empty), 1e-3);
+  const stamps = (await pg.psqlEach(statements, db)).split('\n').map((l) => l.trim())
+    .filter((l) => /^[0-9]+(\.[0-9]+)?$/.test(l)).map(Number);
+  if (stamps.length !== 6) throw new Error(`copyRate: expected 6 time stamps, got ${stamps.length}`);
+  const secs = [0, 1, 2].map((k) => Math.max(stamps[2 * k + 1] - stamps[2 * k], 1e-6)).sort((a, b) => a - b);
+  const ms = secs[1] * 1000;
   await pg.psql('DROP TABLE bench_copy', db);
   fs.rmSync(file);
   return rows / (ms / 1000);
