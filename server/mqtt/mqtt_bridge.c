@@ -283,9 +283,13 @@ static void on_live(long long app_id, const struct mosquitto_message *msg)
     memcpy(body, msg->payload, (size_t)msg->payloadlen);
     body[msg->payloadlen] = '\0';
     if (json_guard(body, (size_t)msg->payloadlen, JSON_MAX_DEPTH, &at) == JSON_GUARD_OK) {
-        /* Display only: a refusal (high-speed mode just ended) is not answered. */
-        svc_live_ingest_as(B.s, &who, body, (size_t)msg->payloadlen, &account_id, &samples,
-                           &until, &e);
+        /* Display only: a refusal of the sender's batch (high-speed mode just
+         * ended, a bad value) is not answered; a failure of the server is logged. */
+        svc_status st = svc_live_ingest_as(B.s, &who, body, (size_t)msg->payloadlen,
+                                           &account_id, &samples, &until, &e);
+        if (st == SVC_NOMEM || st == SVC_UNAVAILABLE || st == SVC_DB || st == SVC_INTERNAL) {
+            log_warn("mqtt: live samples of app %lld: %s", app_id, e.message);
+        }
     }
     free(body);
 }

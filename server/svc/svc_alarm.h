@@ -59,28 +59,34 @@ typedef struct {
 
 /* The rules of group "group_id" as {"items": [...], "total": n, "quota":
  * {"id": "P7", "limit": n, "used": n}} JSON text (*json, caller frees). */
+MT_MUSTCHECK
 svc_status svc_alarm_list(const svc_actor *a, long long group_id, char **json, svc_error *e);
 
 /* Rule "id" as a JSON object (*json, caller frees). */
+MT_MUSTCHECK
 svc_status svc_alarm_get(const svc_actor *a, long long id, char **json, svc_error *e);
 
 /* Create a rule in group "group_id" from "d" (name, and rule + channels or
  * kind no_data + no_data_minutes + channels, are required); *id = the new
  * rule. P7 is checked with the account row locked. */
+MT_MUSTCHECK
 svc_status svc_alarm_create(const svc_actor *a, long long group_id, const svc_alarm_def *d,
                             long long *id, svc_error *e);
 
 /* Change rule "id": the given members, checked together with the kept
  * ones. */
+MT_MUSTCHECK
 svc_status svc_alarm_update(const svc_actor *a, long long id, const svc_alarm_def *d,
                             svc_error *e);
 
 /* Copy rule "id" into its group as a new rule named "name" (NULL: the
  * source's name + " (copy)"); P7 is checked. */
+MT_MUSTCHECK
 svc_status svc_alarm_copy(const svc_actor *a, long long id, const char *name, long long *new_id,
                           svc_error *e);
 
 /* Delete rule "id" (its history stays, with the rule as it was). */
+MT_MUSTCHECK
 svc_status svc_alarm_delete(const svc_actor *a, long long id, svc_error *e);
 
 /* ---------------------------------------------------------------- events
@@ -92,38 +98,45 @@ svc_status svc_alarm_delete(const svc_actor *a, long long id, svc_error *e);
 #define ALARM_ACTIVE_MAX (5 * 100) /* raised alarms per answer */
 
 /* Events matching "f" (f->limit 1..200) as {"items", "next_before"}. */
+MT_MUSTCHECK
 svc_status svc_alarm_events(const svc_actor *a, const db_alarm_filter *f, char **json,
                             svc_error *e);
 
 /* Event "id" as JSON. */
+MT_MUSTCHECK
 svc_status svc_alarm_event(const svc_actor *a, long long id, char **json, svc_error *e);
 
 /* Acknowledge raise or special event "id" with "comment" (NULL: none): who
  * and when are recorded, with an audit entry "alarm.ack". SVC_CONFLICT
  * "already_acknowledged" a second time; SVC_INVALID for another kind. A
  * temporary view-only sign-in (A8) may not acknowledge (SVC_FORBIDDEN). */
+MT_MUSTCHECK
 svc_status svc_alarm_event_ack(const svc_actor *a, long long id, const char *comment,
                                char **json, svc_error *e);
 
 /* The currently raised alarms the actor may see (of group "group_id", 0 =
  * every group), newest first, at most "limit" (1..ALARM_ACTIVE_MAX), as
  * {"items": [...]} JSON. */
+MT_MUSTCHECK
 svc_status svc_alarm_active(const svc_actor *a, long long group_id, int limit, char **json,
                             svc_error *e);
 
 /* The alarm summary of group "group_id" for a dashboard panel. */
+MT_MUSTCHECK
 svc_status svc_alarm_summary(const svc_actor *a, long long group_id, char **json,
                              svc_error *e);
 
 /* ------------------------------------------------------ group settings */
 
 /* The notice settings of group "group_id" (view access) as JSON. */
+MT_MUSTCHECK
 svc_status svc_alarm_settings_get(const svc_actor *a, long long group_id, char **json,
                                   svc_error *e);
 
 /* Replace them (edit access): disconnect_minutes 1..1440, the language one
  * of the seven or "" (each recipient's own), destinations of the account.
  * Audited "alarm.settings". */
+MT_MUSTCHECK
 svc_status svc_alarm_settings_put(const svc_actor *a, long long group_id,
                                   const db_alarm_settings *s, svc_error *e);
 
@@ -144,6 +157,7 @@ typedef struct {
  * until 30 minutes after the mail, for an enabled user of an active
  * account. SVC_UNAUTHENTICATED "link_expired" otherwise (also for an
  * unknown secret: the same answer). The session cannot be extended. */
+MT_MUSTCHECK
 svc_status svc_alarm_temp_login(srv *s, const char *token, const char *ip,
                                 const char *user_agent, alarm_temp_session *out, svc_error *e);
 

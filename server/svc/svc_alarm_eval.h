@@ -49,6 +49,7 @@ typedef struct {
  * row(s), note the app as seen, record the events with their notifications
  * and the rules' states — all or nothing. SVC_OK with "out", or the failure
  * in "e" (nothing stored). */
+MT_MUSTCHECK
 svc_status svc_alarm_store_batch(srv *s, db_conn *c, long long account_id, long long app_id,
                                  long long group_id, const ingest_batch *b, const char *ip,
                                  alarm_store_result *out, svc_error *e);
@@ -73,6 +74,7 @@ void svc_alarm_eval_forget(void);
  * inside the caller's transaction: inbox rows for the users who can see the
  * group, outbox rows for the rule's destinations in the rule's language.
  * SVC_OK, or SVC_DB (roll back). */
+MT_MUSTCHECK
 svc_status svc_alarm_notify_event(srv *s, db_conn *c, long long account_id, long long event_id,
                                   bool repeat, int repeat_n, svc_error *e);
 
@@ -89,6 +91,7 @@ svc_status svc_alarm_notify_event(srv *s, db_conn *c, long long account_id, long
  * destinations, its language). Needs edit access to the group. *json (free
  * with cJSON_free()): {file_id, file_name, group_id, samples, rules_checked,
  * events, raised: [{rule_id, rule_name, count, first_event_id, first_t}]}. */
+MT_MUSTCHECK
 svc_status svc_alarm_check_file(const svc_actor *a, long long file_id, long long group_id,
                                 const size_t *index, const int64_t *channel, size_t n_map,
                                 int utc_offset_minutes, char **json, svc_error *e);

@@ -188,6 +188,7 @@ svc_status svc_auth_change_password(const svc_actor *a, const char *current,
  * tell nothing about the user by their timing. Returns SVC_OK also when
  * nothing was done (unknown user, no address, a limit); SVC_DB / SVC_NOMEM
  * / SVC_INTERNAL in "e" only for the server's own log. */
+MT_MUSTCHECK
 svc_status svc_auth_reset_request(srv *s, const auth_login *in, const char *base_url,
                                   svc_error *e);
 

@@ -48,10 +48,13 @@ svc_status svc_destination_get(const svc_actor *a, long long id, cJSON **out, sv
 /* Administrators only (SVC_FORBIDDEN); SVC_INVALID with the field at
  * fault; SVC_CONFLICT "this destination already exists" (same kind and
  * address) or "too_many" past DESTINATIONS_MAX; audited. */
+MT_MUSTCHECK
 svc_status svc_destination_create(const svc_actor *a, const svc_destination_in *in,
                                   long long *id, svc_error *e);
+MT_MUSTCHECK
 svc_status svc_destination_update(const svc_actor *a, long long id,
                                   const svc_destination_in *in, svc_error *e);
+MT_MUSTCHECK
 svc_status svc_destination_delete(const svc_actor *a, long long id, svc_error *e);
 
 /* Queue a test message (kind "test", in the target's language) to
@@ -59,8 +62,10 @@ svc_status svc_destination_delete(const svc_actor *a, long long id, svc_error *e
  * Administrators only. SVC_NOT_FOUND; SVC_CONFLICT "disabled" when it is
  * disabled. On SVC_OK "out" tells the message and outbox row (poll it with
  * the delivery routes). */
+MT_MUSTCHECK
 svc_status svc_destination_test(const svc_actor *a, long long id, notify_result *out,
                                 svc_error *e);
+MT_MUSTCHECK
 svc_status svc_recipient_test(const svc_actor *a, long long id, notify_result *out,
                               svc_error *e);
 
@@ -86,6 +91,7 @@ svc_status svc_delivery_get(const svc_actor *a, long long id, cJSON **out, svc_e
  * X-Metron-Delivery. Administrators only; audited ("delivery.retry").
  * SVC_NOT_FOUND; SVC_CONFLICT "not_failed" for a row that is queued, being
  * sent or sent, "erased" for a sensitive row (its text is gone). */
+MT_MUSTCHECK
 svc_status svc_delivery_retry(const svc_actor *a, long long id, svc_error *e);
 
 /* Tests and benchmarks only (POST /api/v1/test/notify): enqueue "count"
@@ -96,6 +102,7 @@ svc_status svc_delivery_retry(const svc_actor *a, long long id, svc_error *e);
  * each target's). Sets the totals in "out" (first_id: the first row
  * inserted) and the wall time spent inside svc_notify_enqueue() calls and
  * their commits in *enqueue_ms / *commit_ms. */
+MT_MUSTCHECK
 svc_status svc_notify_load(db_pool *pool, long long account_id, const long long *to_ids,
                            int n_to, int count, int per_tx, const char *key_prefix,
                            const char *kind, const char *severity, const char *language,

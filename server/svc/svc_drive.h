@@ -198,6 +198,7 @@ svc_status svc_drive_upload_commit(db_pool *pool, const svc_actor *a, long long 
  * the bytes. Once the caller's transaction committed it calls
  * svc_drive_upload_keep(); otherwise svc_drive_upload_abort() discards the
  * blob. "folder_id" must exist. */
+MT_MUSTCHECK
 svc_status svc_drive_upload_commit_tx(db_conn *c, long long account_id, mt_plan plan,
                                       long long user_id, long long folder_id, const char *name,
                                       const char *content_type, svc_drive_upload *u,
@@ -206,6 +207,7 @@ svc_status svc_drive_upload_commit_tx(db_conn *c, long long account_id, mt_plan 
 /* The folder named "name" in "parent_id" (0 = root), created (by the
  * system) when there is none, inside the caller's transaction; when a file
  * holds the name, "name (2)" .. "name (9)". *id = the folder. */
+MT_MUSTCHECK
 svc_status svc_drive_folder_ensure_tx(db_conn *c, long long account_id, long long parent_id,
                                       const char *name, long long *id, svc_error *e);
 
@@ -242,6 +244,7 @@ svc_status svc_drive_import(db_pool *pool, const svc_actor *a, const char *data_
  * mappings), sorted by channel then time, a later row winning at equal
  * times, "missing" skipped; the file's name into "name". *rec: caller
  * frees. Errors as svc_drive_import() (no P24: nothing is stored). */
+MT_MUSTCHECK
 svc_status svc_drive_read_columns(db_pool *pool, const svc_actor *a, const char *data_dir,
                                   long long id, const size_t *index, const int64_t *channel,
                                   size_t n_map, int utc_offset_minutes, ingest_rec **rec,

@@ -29,6 +29,7 @@ typedef struct {
 /* Copy blob "f" into a temporary file of "data_dir" and map it into *m.
  * SVC_DB when the store or the disk failed (logged). Close with
  * svc_file_map_close() in any case. */
+MT_MUSTCHECK
 svc_status svc_file_map_open(db_pool *pool, const char *data_dir, const db_file *f,
                              svc_file_map *m, svc_error *e);
 void svc_file_map_close(svc_file_map *m);
@@ -62,6 +63,7 @@ typedef struct {
  * (the half-written blob is swept). Files of records this folder does not
  * hold are counted as missing and left to the server that has them. Runs
  * at start, before the server answers. */
+MT_MUSTCHECK
 svc_status svc_files_migrate(db_pool *pool, const char *data_dir, svc_files_migrate_stats *st,
                              svc_error *e);
 

@@ -47,17 +47,20 @@ typedef struct {
  * device.firmware and device.channels with the app as actor. On SVC_OK
  * *table_json (caller frees) is the app's channel table as GET
  * /api/v1/ingest/channels answers it. "ip" may be NULL. */
+MT_MUSTCHECK
 svc_status svc_gw_report(srv *s, const char *credential, const char *ip,
                          const svc_gw_device *dev, size_t n, char **table_json, svc_error *e);
 
 /* What the app has to do now: {"live_until", "requests": [...]} (caller
  * frees *json). */
+MT_MUSTCHECK
 svc_status svc_gw_pending(srv *s, const char *credential, char **json, svc_error *e);
 
 /* The app's answer to request "id": "ok", a sentence "message" (at most 300
  * characters) and "result_json" (the JSON text of an object, or NULL).
  * SVC_NOT_FOUND for a request that is not this app's, SVC_CONFLICT
  * "already_answered" / "request_expired". */
+MT_MUSTCHECK
 svc_status svc_gw_answer(srv *s, const char *credential, long long id, bool ok,
                          const char *message, const char *result_json, svc_error *e);
 
@@ -65,11 +68,13 @@ svc_status svc_gw_answer(srv *s, const char *credential, long long id, bool ok,
  * (*json, caller frees). SVC_NOT_FOUND for an app the actor cannot see,
  * SVC_CONFLICT "app_disabled", SVC_THROTTLED "too_many_requests" when the
  * app has 32 requests pending. */
+MT_MUSTCHECK
 svc_status svc_gw_self_check(const svc_actor *a, long long app_id, char **json, svc_error *e);
 
 /* The app's last 20 requests ({"items": [...]}), or request "request_id" of
  * it (0 = the list). SVC_NOT_FOUND for an app the actor cannot see or a
  * request that is not the app's. */
+MT_MUSTCHECK
 svc_status svc_gw_requests(const svc_actor *a, long long app_id, long long request_id,
                            char **json, svc_error *e);
 
@@ -80,6 +85,7 @@ svc_status svc_gw_requests(const svc_actor *a, long long app_id, long long reque
  * SVC_CONFLICT "not_newer" (not above the device's firmware),
  * "app_disabled", SVC_THROTTLED "too_many_requests". Audited as
  * device.firmware_upgrade. */
+MT_MUSTCHECK
 svc_status svc_gw_firmware_upgrade(const svc_actor *a, long long device_id, const char *firmware,
                                    char **json, svc_error *e);
 

@@ -49,6 +49,7 @@ svc_status svc_live_ingest(srv *s, const char *credential, const char *body, siz
                            svc_error *e);
 
 /* The same for sender "who" (svc_ingest.h: a credential or an app id). */
+MT_MUSTCHECK
 svc_status svc_live_ingest_as(srv *s, const ingest_sender *who, const char *body, size_t len,
                               long long *account_id, size_t *samples, long long *until,
                               svc_error *e);

@@ -27,6 +27,7 @@
 
 /* The CA's certificate and key, made and stored at the first call of any
  * server (borrowed: they live as long as the process). */
+MT_MUSTCHECK
 svc_status svc_mqtt_ca(srv *s, const char **cert_pem, const char **key_pem, svc_error *e);
 
 typedef struct {
@@ -43,14 +44,17 @@ typedef struct {
  * a request that does not read or verify, SVC_CONFLICT
  * "too_many_certificates" when the app has SVC_MQTT_ACTIVE_MAX active,
  * SVC_UNAVAILABLE "mqtt_off" when this server has no broker. */
+MT_MUSTCHECK
 svc_status svc_mqtt_issue(srv *s, const char *credential, const char *csr, size_t len,
                           svc_mqtt_issued *out, svc_error *e);
 
 /* The app's certificates ({"items": [...]}) for a user who sees the app. */
+MT_MUSTCHECK
 svc_status svc_mqtt_certs(const svc_actor *a, long long app_id, char **json, svc_error *e);
 
 /* Revoke certificate "cert_id" of app "app_id" (administrators; audited as
  * app.certificate_revoke). SVC_NOT_FOUND, SVC_CONFLICT "already_revoked". */
+MT_MUSTCHECK
 svc_status svc_mqtt_revoke(const svc_actor *a, long long app_id, long long cert_id,
                            svc_error *e);
 
@@ -59,10 +63,12 @@ svc_status svc_mqtt_revoke(const svc_actor *a, long long app_id, long long cert_
  * they come from this CA and last 30 more days; crl.pem; mosquitto.conf)
  * and make this process a client certificate of its own (*cert_pem,
  * *key_pem: caller frees). */
+MT_MUSTCHECK
 svc_status svc_mqtt_setup(srv *s, char **cert_pem, char **key_pem, svc_error *e);
 
 /* Revoked serials with id > "after_id" (oldest first, at most "cap"). When
  * any, the CRL in the MQTT folder is written again first. */
+MT_MUSTCHECK
 svc_status svc_mqtt_revocations(srv *s, long long after_id, db_mqtt_revoked *out, size_t cap,
                                 size_t *n, svc_error *e);
 

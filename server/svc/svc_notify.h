@@ -141,6 +141,7 @@ typedef struct {
  * (kind, key, severity, language, text, targets); SVC_DB when a statement
  * failed (the transaction is then aborted: the caller rolls back); or the
  * render callback's failure. Thread-safe (per connection). */
+MT_MUSTCHECK
 svc_status svc_notify_enqueue(db_conn *c, const notify_msg *m, notify_result *out,
                               svc_error *e);
 
