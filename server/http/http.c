@@ -38,6 +38,7 @@
 static const http_route *const route_tables[] = {
     http_routes_health,
     http_routes_auth,
+    http_routes_auth_sessions,
     http_routes_audit,
     http_routes_admin_apps,
     http_routes_recipients,

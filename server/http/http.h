@@ -271,7 +271,8 @@ int http_auth_operator(http_req *req, http_auth kind);
 /* The route tables (one per http_<area>.c); http.c lists them in
  * route_tables[]. */
 extern const http_route http_routes_health[];
-extern const http_route http_routes_auth[];  /* http_auth.c: /auth, /me, /account/ip-... */
+extern const http_route http_routes_auth[];  /* http_auth.c: /auth, /me password, two-step */
+extern const http_route http_routes_auth_sessions[]; /* http_auth_sessions.c: /me sessions, tokens, /account/ip-... */
 extern const http_route http_routes_audit[]; /* http_audit.c: /audit */
 extern const http_route http_routes_admin_apps[]; /* http_admin_apps.c: /apps, /devices, ... */
 extern const http_route http_routes_recipients[]; /* http_recipients.c: /notification-recipients */

@@ -1,8 +1,8 @@
 /* Sign-in over HTTP (docs/auth.md): the /auth routes, the user's own
- * password, two-step settings, sessions and tokens (/me), and the account's
- * IP allow-list. The authentication of every other request is
- * http_request_auth.c; the test fixtures are http/test/; the rules live in
- * svc_auth.c. */
+ * password and two-step settings (/me). Sessions, API tokens and the
+ * account's IP allow-list are http_auth_sessions.c; the authentication of
+ * every other request is http_request_auth.c; the test fixtures are
+ * http/test/; the rules live in svc_auth.c. */
 #define _POSIX_C_SOURCE 200809L
 #include <civetweb.h>
 #include <openssl/crypto.h>
@@ -13,6 +13,7 @@
 
 #include "audit.h"
 #include "http_audit.h"
+#include "http_auth_shared.h"
 #include "auth.h"
 #include "auth_password.h"
 #include "hdr_text.h"
@@ -30,7 +31,7 @@
 /* ------------------------------------------------------------- replies */
 
 /* Refuse a function the plan lacks (403 plan_limit for quota "q"). */
-static int reply_plan_limit(http_req *req, mt_quota q, int plan)
+int http_auth_reply_plan_limit(http_req *req, mt_quota q, int plan)
 {
     svc_error f;
     svc_plan_refusal((mt_plan)plan, q, &f);
@@ -107,7 +108,7 @@ static void device_cookie_header(const http_req *req, const char *v, char *out, 
 }
 
 /* Set-Cookie for a new session (value "v") or, with v NULL, its removal. */
-static void cookie_header(const http_req *req, const char *v, char *out, size_t cap)
+void http_auth_cookie_header(const http_req *req, const char *v, char *out, size_t cap)
 {
     snprintf(out, cap, "Set-Cookie: %s=%s; Path=/; HttpOnly; SameSite=Strict%s%s\r\n",
              AUTH_COOKIE, v ? v : "", http_secure(req) ? "; Secure" : "",
@@ -195,7 +196,7 @@ static int reply_signed_in(http_req *req, auth_grant *o, const char *action)
     }
     cJSON_AddItemToObject(r, "user", user_json(&o->user, o->plan));
     cJSON_AddStringToObject(r, "csrf_token", csrf);
-    cookie_header(req, o->secret, extra, sizeof extra);
+    http_auth_cookie_header(req, o->secret, extra, sizeof extra);
     device_cookie_header(req, o->device, extra, sizeof extra);
     OPENSSL_cleanse(o->device, sizeof o->device);
     OPENSSL_cleanse(o->secret, sizeof o->secret);
@@ -298,7 +299,7 @@ static int h_logout(http_req *req)
     if (svc_auth_logout(&req->actor, &e) != SVC_OK) {
         return http_reply_svc(req, &e);
     }
-    cookie_header(req, NULL, extra, sizeof extra);
+    http_auth_cookie_header(req, NULL, extra, sizeof extra);
     http_audit(req, "auth.logout", "user", req->user_id, NULL);
     return http_reply_json_headers(req, 200, cJSON_CreateObject(), extra);
 }
@@ -436,196 +437,6 @@ static int h_two_step_set(http_req *req)
     return http_reply_json(req, 200, r);
 }
 
-/* ------------------------------------------------- sessions and tokens */
-
-/* GET /api/v1/me/sessions: the user's live sessions, the current one marked. */
-static int h_sessions_list(http_req *req)
-{
-    cJSON *o = NULL;
-    svc_error e;
-    if (svc_auth_sessions_list(&req->actor, &o, &e) != SVC_OK) {
-        return http_reply_svc(req, &e);
-    }
-    return http_reply_json(req, 200, o);
-}
-
-/* DELETE /api/v1/me/sessions/{id}: end one of the user's sessions (the
- * current one too: then the cookie is cleared, as by logout). */
-static int h_session_end(http_req *req)
-{
-    long long id;
-    bool current;
-    char extra[200] = "";
-    svc_error e;
-    cJSON *r;
-    if (admin_id(req, 0, &id) != 0) {
-        return req->status;
-    }
-    if (svc_auth_session_end(&req->actor, id, &e) != SVC_OK) {
-        return http_reply_svc(req, &e);
-    }
-    current = id == req->actor.session_id;
-    if (current) {
-        cookie_header(req, NULL, extra, sizeof extra);
-    }
-    r = cJSON_CreateObject();
-    cJSON_AddNumberToObject(r, "id", (double)id);
-    cJSON_AddBoolToObject(r, "ended", true);
-    cJSON_AddBoolToObject(r, "current", current);
-    return http_reply_json_headers(req, 200, r, current ? extra : NULL);
-}
-
-/* DELETE /api/v1/me/sessions: end every session of the user but the
- * current one (all of them for a token request). */
-static int h_sessions_end_others(http_req *req)
-{
-    long long n = 0;
-    svc_error e;
-    cJSON *r;
-    if (svc_auth_sessions_end_all(&req->actor, &n, &e) != SVC_OK) {
-        return http_reply_svc(req, &e);
-    }
-    r = cJSON_CreateObject();
-    cJSON_AddNumberToObject(r, "ended", (double)n);
-    return http_reply_json(req, 200, r);
-}
-
-/* API tokens are a Pro function (P20): their list and revocation too. */
-static bool plan_allows_tokens(const http_req *req)
-{
-    mt_error err;
-    return mt_plan_require((mt_plan)req->plan, MT_Q_WEB_API, MT_ACCESS_FULL, &err) == MT_OK;
-}
-
-/* GET /api/v1/me/tokens (P20): the user's live API tokens. */
-static int h_tokens_list(http_req *req)
-{
-    cJSON *o = NULL;
-    svc_error e;
-    if (!plan_allows_tokens(req)) {
-        return reply_plan_limit(req, MT_Q_WEB_API, req->plan);
-    }
-    if (svc_auth_tokens_list(&req->actor, &o, &e) != SVC_OK) {
-        return http_reply_svc(req, &e);
-    }
-    return http_reply_json(req, 200, o);
-}
-
-/* DELETE /api/v1/me/tokens/{id} (P20): revoke one of the user's tokens. */
-static int h_token_revoke(http_req *req)
-{
-    long long id;
-    svc_error e;
-    cJSON *r;
-    if (admin_id(req, 0, &id) != 0) {
-        return req->status;
-    }
-    if (!plan_allows_tokens(req)) {
-        return reply_plan_limit(req, MT_Q_WEB_API, req->plan);
-    }
-    if (svc_auth_token_revoke(&req->actor, id, &e) != SVC_OK) {
-        return http_reply_svc(req, &e);
-    }
-    r = cJSON_CreateObject();
-    cJSON_AddNumberToObject(r, "id", (double)id);
-    cJSON_AddBoolToObject(r, "revoked", true);
-    return http_reply_json(req, 200, r);
-}
-
-/* PATCH /api/v1/me/tokens/{id} {name} (P20): name one of the user's tokens. */
-static int h_token_rename(http_req *req)
-{
-    static const char *const allowed[] = {"name", NULL};
-    const char *name = NULL;
-    long long id;
-    svc_error e;
-    cJSON *r;
-    if (admin_id(req, 0, &id) != 0) {
-        return req->status;
-    }
-    if (!plan_allows_tokens(req)) {
-        return reply_plan_limit(req, MT_Q_WEB_API, req->plan);
-    }
-    if (http_json_fields(req, req->body, allowed, NULL) != 0 ||
-        http_json_string(req, req->body, "name", 100, true, &name) != 0) {
-        return req->status;
-    }
-    if (svc_auth_token_rename(&req->actor, id, name, &e) != SVC_OK) {
-        return http_reply_svc(req, &e);
-    }
-    r = cJSON_CreateObject();
-    cJSON_AddNumberToObject(r, "id", (double)id);
-    cJSON_AddStringToObject(r, "name", name);
-    return http_reply_json(req, 200, r);
-}
-
-/* DELETE /api/v1/users/{id}/sessions (administrators): end every session
- * of a user of the account and revoke their API tokens. Naming oneself
- * keeps the current session. */
-static int h_user_sessions_end(http_req *req)
-{
-    long long id, n_sessions = 0, n_tokens = 0;
-    svc_error e;
-    cJSON *r;
-    if (admin_id(req, 0, &id) != 0) {
-        return req->status;
-    }
-    if (svc_auth_user_sessions_end(&req->actor, id, &n_sessions, &n_tokens, &e) != SVC_OK) {
-        return http_reply_svc(req, &e);
-    }
-    r = cJSON_CreateObject();
-    cJSON_AddNumberToObject(r, "user_id", (double)id);
-    cJSON_AddNumberToObject(r, "sessions_ended", (double)n_sessions);
-    cJSON_AddNumberToObject(r, "tokens_revoked", (double)n_tokens);
-    return http_reply_json(req, 200, r);
-}
-
-/* ---------------------------------------------------- IP allow-list */
-
-static bool plan_allows_ip_list(http_req *req)
-{
-    mt_error err;
-    return mt_plan_require((mt_plan)req->plan, MT_Q_IP_RESTRICTION, MT_ACCESS_FULL, &err) ==
-           MT_OK;
-}
-
-/* GET /api/v1/account/ip-allow-list (admin, Pro) */
-static int h_ip_get(http_req *req)
-{
-    cJSON *o = NULL;
-    svc_error e;
-    if (!plan_allows_ip_list(req)) {
-        return reply_plan_limit(req, MT_Q_IP_RESTRICTION, req->plan);
-    }
-    if (svc_auth_ip_list_get(&req->actor, &o, &e) != SVC_OK) {
-        return http_reply_svc(req, &e);
-    }
-    return http_reply_json(req, 200, o);
-}
-
-/* PUT /api/v1/account/ip-allow-list {ip_allow_list: ["203.0.113.0/24", ...]}
- * (admin, Pro). An empty list allows every address. The list must keep the
- * caller's own address allowed, so that an administrator cannot lock
- * themselves out by mistake. */
-static int h_ip_put(http_req *req)
-{
-    static const char *const allowed[] = {"ip_allow_list", NULL};
-    cJSON *o = NULL;
-    svc_error e;
-    if (!plan_allows_ip_list(req)) {
-        return reply_plan_limit(req, MT_Q_IP_RESTRICTION, req->plan);
-    }
-    if (http_json_fields(req, req->body, allowed, NULL) != 0) {
-        return req->status;
-    }
-    if (svc_auth_ip_list_set(&req->actor,
-                             cJSON_GetObjectItemCaseSensitive(req->body, "ip_allow_list"), &o,
-                             &e) != SVC_OK) {
-        return http_reply_svc(req, &e);
-    }
-    return http_reply_json(req, 200, o);
-}
-
 const http_route http_routes_auth[] = {
     {"POST", "/api/v1/auth/login", h_login, AUTH_PUBLIC, BODY_JSON, false},
     {"POST", "/api/v1/auth/two-step", h_two_step, AUTH_PUBLIC, BODY_JSON, false},
@@ -638,13 +449,4 @@ const http_route http_routes_auth[] = {
     {"POST", "/api/v1/me/totp/enrol", h_totp_enrol, AUTH_USER, BODY_NONE, false},
     {"POST", "/api/v1/me/totp/confirm", h_totp_confirm, AUTH_USER, BODY_JSON, false},
     {"PUT", "/api/v1/me/two-step", h_two_step_set, AUTH_USER, BODY_JSON, false},
-    {"GET", "/api/v1/me/sessions", h_sessions_list, AUTH_USER, BODY_NONE, false},
-    {"DELETE", "/api/v1/me/sessions", h_sessions_end_others, AUTH_USER, BODY_NONE, false},
-    {"DELETE", "/api/v1/me/sessions/*", h_session_end, AUTH_USER, BODY_NONE, false},
-    {"GET", "/api/v1/me/tokens", h_tokens_list, AUTH_USER, BODY_NONE, false},
-    {"DELETE", "/api/v1/me/tokens/*", h_token_revoke, AUTH_USER, BODY_NONE, false},
-    {"PATCH", "/api/v1/me/tokens/*", h_token_rename, AUTH_USER, BODY_JSON, false},
-    {"DELETE", "/api/v1/users/*/sessions", h_user_sessions_end, AUTH_ADMIN, BODY_NONE, false},
-    {"GET", "/api/v1/account/ip-allow-list", h_ip_get, AUTH_ADMIN, BODY_NONE, false},
-    {"PUT", "/api/v1/account/ip-allow-list", h_ip_put, AUTH_ADMIN, BODY_JSON, false},
     {NULL, NULL, NULL, AUTH_PUBLIC, BODY_NONE, false}};
