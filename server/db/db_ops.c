@@ -63,7 +63,7 @@ db_status db_ops_queue_depths(db_conn *c, long long now_s, db_ops_queues *out)
     DB_ISO("a.contract_ends_at") ", a.subscriber_email, "                                      \
     " (SELECT count(*) FROM users u WHERE u.account_id = a.id), "                              \
     " COALESCE(octet_length(a.logo), 0) + COALESCE((SELECT s.data_bytes + s.drive_bytes "      \
-    "   FROM account_storage s WHERE s.account_id = a.id), 0) "                                \
+    "   + s.picture_bytes FROM account_storage s WHERE s.account_id = a.id), 0) "             \
     "   + COALESCE((SELECT 24 * sum(h.n) FROM series_hot h WHERE h.account_id = a.id), 0) "   \
     "FROM accounts a "
 
@@ -153,7 +153,7 @@ db_status db_ops_contract_end(db_conn *c, long long id, long long at_s, bool *fo
 static db_stmt st_delete = {"ops_delete_account",
     "WITH before AS ("
     "  SELECT a.plan, COALESCE(octet_length(a.logo), 0) + COALESCE((SELECT s.data_bytes "
-    "    + s.drive_bytes FROM account_storage s WHERE s.account_id = a.id), 0) "
+    "    + s.drive_bytes + s.picture_bytes FROM account_storage s WHERE s.account_id = a.id), 0) "
     "    + COALESCE((SELECT 24 * sum(h.n) FROM series_hot h WHERE h.account_id = a.id), 0) "
     "    AS bytes FROM accounts a WHERE a.id = $1), "
     "gone AS (SELECT mt_account_delete($1) AS removed FROM before), "

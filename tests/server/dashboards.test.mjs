@@ -13,6 +13,7 @@ import { createAccount, createUser, login, request, startStack, stopStack } from
 import { PW, dataTenant, uniq, MIN_US } from './data_helpers.mjs';
 import { makePng, f64, seriesTimes, seriesValues } from './pictures.mjs';
 
+const OPS_TOKEN = 'o'.repeat(20) + '-operator-token-dashboards';
 let pg;
 let srv;
 let db;
@@ -20,7 +21,8 @@ const sql = (q) => pg.psql(q, db);
 
 before(async () => {
   // A long compactor interval: the tests fold explicitly with /test/compact.
-  ({ pg, srv, db } = await startStack({ env: { METRON_COMPACT_MS: '3600000' } }));
+  // The operator's token: its account figures count pictures too.
+  ({ pg, srv, db } = await startStack({ env: { METRON_COMPACT_MS: '3600000', METRON_OPS_TOKEN: OPS_TOKEN } }));
 });
 
 after(() => stopStack({ pg, srv }));
@@ -337,6 +339,10 @@ test('pictures: once per account, served with their type, counted against P2 and
   assert.equal(await sql(`SELECT count(*) FROM dashboard_pictures WHERE account_id = ${t.id}`), '1');
   assert.equal(await sql(`SELECT picture_bytes FROM account_storage WHERE account_id = ${t.id}`), String(png.length));
   assert.equal(await storageUsed(), usedBefore + png.length);
+  // The operator's view of the account counts it the same (P2).
+  const ops = await request(srv.url, 'GET', `/api/v1/ops/accounts/${t.id}`, { headers: { authorization: `Bearer ${OPS_TOKEN}` } });
+  assert.equal(ops.status, 200, JSON.stringify(ops.body));
+  assert.equal(ops.body.storage.used, usedBefore + png.length);
   // Another account stores its own copy.
   const o = await groupTenant();
   assert.equal((await uploadPicture(o.c, png)).status, 201);
