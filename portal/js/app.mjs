@@ -21,6 +21,7 @@ let logoUrl = null;
 /** The navigation: [name, label key, admin only]. Pages not registered are left out. */
 const NAV = [
   ['monitor', 'nav.monitor'],
+  ['dashboards', 'nav.dashboards'],
   ['viewer', 'nav.viewer'],
   ['computed', 'nav.computed'],
   ['alarms', 'nav.alarms'],

@@ -15,7 +15,7 @@ export const LANGUAGES = [
   { code: 'de', name: 'Deutsch' },
   { code: 'it', name: 'Italiano' },
 ];
-export const AREAS = ['app', 'viewer', 'alarms', 'reports'];
+export const AREAS = ['app', 'viewer', 'alarms', 'reports', 'dashboards'];
 const STORE_KEY = 'metron.lang';
 const CODES = LANGUAGES.map((l) => l.code);
 

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { startStack, openPage, signIn, waitForPage, shot, scrollWidth, portalDir } from './browser.mjs';
 import { PASSWORD, seedAccount } from './fixtures.mjs';
 
-const PAGES = ['monitor', 'computed', 'notifications', 'account', 'inquiries', 'help', 'admin/account', 'admin/users',
+const PAGES = ['monitor', 'dashboards', 'computed', 'notifications', 'account', 'inquiries', 'help', 'admin/account', 'admin/users',
   'admin/teams', 'admin/groups', 'admin/apps', 'admin/devices', 'admin/channels', 'admin/security', 'admin/audit',
   'admin/recipients', 'admin/inquiries'];
 // The viewer engineer's pages, once pages/index.mjs imports them.

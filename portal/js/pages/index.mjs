@@ -27,3 +27,5 @@ import './alarms.mjs';
 import './admin/destinations.mjs';
 // Issue 15: reports.
 import './reports.mjs';
+// Issue 15: dashboards.
+import './dashboards.mjs';

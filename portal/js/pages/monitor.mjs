@@ -24,6 +24,7 @@ import { pageHead } from '../ui/crud.mjs';
 import { raisedAlarms } from '../alarms/active.mjs';
 import { showDialog } from '../ui/dialog.mjs';
 import { toast } from '../ui/toast.mjs';
+import { addToDashboardButton } from '../dash/monitor_add.mjs';
 
 const REFRESH_MS = 60000;
 const LIVE_POLL_MS = 5000;
@@ -337,7 +338,9 @@ function appPanel(app, cells, reload, apps, details) {
             isAdmin() ? h('button', { type: 'button', class: 'small', 'data-testid': 'select-channels',
               text: t('monitor.choose_channels'), onclick: () => selectionDialog(d, reload) }) : null,
             isAdmin() ? h('button', { type: 'button', class: 'small', 'data-testid': 'firmware-upgrade',
-              text: t('monitor.fw_upgrade'), onclick: () => upgradeDialog(d, app.id, info, reload) }) : null)),
+              text: t('monitor.fw_upgrade'), onclick: () => upgradeDialog(d, app.id, info, reload) }) : null,
+            // M6: the device's acquired channels as a dashboard panel.
+            selected.length ? addToDashboardButton(selected, d.name || d.model) : null)),
         firmwareLine(info),
         d.channels.length ? h('div', { class: 'channels' }, d.channels.map((c) => channelCard(c, cells)))
           : h('p', { class: 'empty', text: t('monitor.no_channels') }));
