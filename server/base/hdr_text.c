@@ -1,46 +1,11 @@
 /* Text for and from HTTP headers (hdr_text.h). */
 #include "hdr_text.h"
 
+#include "utf8.h"
+
 #include <stdbool.h>
 #include <string.h>
 #include <strings.h>
-
-/* The length of the strict UTF-8 sequence at "s" ("left" bytes readable)
- * with its code point in *cp, or 0 when "s" does not start one (overlong,
- * surrogate, above U+10FFFF, cut short, a stray continuation byte). */
-static size_t utf8_seq(const unsigned char *s, size_t left, unsigned *cp)
-{
-    unsigned c = s[0], v;
-    size_t need;
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    }
-    if (c >= 0xC2 && c <= 0xDF) {
-        need = 1, v = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        need = 2, v = c & 0x0F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        need = 3, v = c & 0x07;
-    } else {
-        return 0;
-    }
-    if (left <= need) {
-        return 0;
-    }
-    for (size_t k = 1; k <= need; k++) {
-        if ((s[k] & 0xC0) != 0x80) {
-            return 0;
-        }
-        v = (v << 6) | (s[k] & 0x3F);
-    }
-    if ((need == 2 && (v < 0x800 || (v >= 0xD800 && v <= 0xDFFF))) ||
-        (need == 3 && (v < 0x10000 || v > 0x10FFFF))) {
-        return 0;
-    }
-    *cp = v;
-    return need + 1;
-}
 
 /* Whether RFC 8187 leaves byte "c" unencoded (attr-char). */
 static bool attr_char(unsigned char c)
@@ -73,8 +38,8 @@ size_t hdr_disposition(const char *name, char *out, size_t cap)
 
     put_str(out, cap, &n, "attachment; filename=\"");
     while (i < len) {
-        unsigned cp = 0;
-        size_t k = utf8_seq(p + i, len - i, &cp);
+        uint32_t cp = 0;
+        size_t k = utf8_decode(p + i, len - i, &cp);
         if (k == 1 && cp >= 0x20 && cp < 0x7F && cp != '"' && cp != '\\' && cp != '%') {
             put(out, cap, &n, (char)cp);
         } else {
@@ -108,8 +73,8 @@ size_t hdr_clean_text(const char *in, size_t len, char *out, size_t cap)
         return 0;
     }
     while (in != NULL && i < len) {
-        unsigned cp = 0;
-        size_t k = utf8_seq(p + i, len - i, &cp);
+        uint32_t cp = 0;
+        size_t k = utf8_decode(p + i, len - i, &cp);
         const char *src = (const char *)p + i;
         size_t src_len = k;
         if (k == 0 || cp < 0x20 || (cp >= 0x7F && cp <= 0x9F)) {
