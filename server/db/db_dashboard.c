@@ -242,8 +242,9 @@ static db_stmt st_inputs = {"dash_inputs",
     "WHERE account_id = $1 AND id = ANY($2::bigint[]) AND inputs IS NOT NULL",
     0};
 
-db_status db_dash_inputs(db_conn *c, long long account_id, const int64_t *ids, size_t n,
-                         int64_t **out, size_t *n_out)
+/* The ids that "stmt" ($1 the account, $2 an id array) answers for "ids". */
+static db_status account_ids_of(db_conn *c, db_stmt *stmt, long long account_id,
+                                const int64_t *ids, size_t n, int64_t **out, size_t *n_out)
 {
     char a[24];
     char *arr = db_id_array(ids, n);
@@ -254,9 +255,15 @@ db_status db_dash_inputs(db_conn *c, long long account_id, const int64_t *ids, s
         *n_out = 0;
         return DB_ERROR;
     }
-    st = ids_of(c, &st_inputs, 2, p, out, n_out);
+    st = ids_of(c, stmt, 2, p, out, n_out);
     free(arr);
     return st;
+}
+
+db_status db_dash_inputs(db_conn *c, long long account_id, const int64_t *ids, size_t n,
+                         int64_t **out, size_t *n_out)
+{
+    return account_ids_of(c, &st_inputs, account_id, ids, n, out, n_out);
 }
 
 static db_stmt st_counts = {"dash_stored_counts",
@@ -464,18 +471,7 @@ static db_stmt st_pic_ids = {"dash_pic_ids",
 db_status db_dash_picture_ids(db_conn *c, long long account_id, const int64_t *ids, size_t n,
                               int64_t **out, size_t *n_out)
 {
-    char a[24];
-    char *arr = db_id_array(ids, n);
-    const char *p[] = {db_ll(account_id, a), arr};
-    db_status st;
-    if (arr == NULL) {
-        *out = NULL;
-        *n_out = 0;
-        return DB_ERROR;
-    }
-    st = ids_of(c, &st_pic_ids, 2, p, out, n_out);
-    free(arr);
-    return st;
+    return account_ids_of(c, &st_pic_ids, account_id, ids, n, out, n_out);
 }
 
 /* Edit rights of member $3 on some group: a grant of 'edit', direct or
