@@ -16,6 +16,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { createAccount, login, setClock, sleep, startPostgres, startServer } from '../server/harness.mjs';
 import { startWebhookReceiver } from '../server/webhook_receiver.mjs';
+import { cpuOf } from './bench_util.mjs';
 
 const env = (k, d) => Number(process.env[k] || d);
 const MIN = 60_000_000;
@@ -32,29 +33,6 @@ function median(a) {
   const s = [...a].sort((x, y) => x - y);
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
-/** CPU seconds (user + system) used so far by process "pid" and, with
- * "children", by its children too (PostgreSQL's backends). */
-function cpuOf(pid, children = false) {
-  const read = (p) => {
-    try {
-      const f = fs.readFileSync(`/proc/${p}/stat`, 'utf8');
-      const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
-      return { ppid: Number(rest[1]), t: (Number(rest[11]) + Number(rest[12])) / 100 };
-    } catch {
-      return null;
-    }
-  };
-  let t = read(pid)?.t || 0;
-  if (children) {
-    for (const d of fs.readdirSync('/proc')) {
-      if (!/^\d+$/.test(d)) continue;
-      const x = read(d);
-      if (x && x.ppid === pid) t += x.t;
-    }
-  }
-  return t;
 }
 
 async function post(url, credential, body) {
