@@ -3,6 +3,7 @@
 #include "db_notice.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -314,20 +315,49 @@ db_status db_notice_over_quota(db_conn *c, long long id, long long since_s)
     return db_q_exec(c, &st_over, 2, p, NULL);
 }
 
-static db_stmt st_delete_acquired = {"notice_delete_acquired",
-    "WITH gone AS (SELECT mt_account_delete_acquired($1) AS removed), "
+static db_stmt st_delete_stored = {"notice_delete_stored",
+    "WITH gone AS (SELECT mt_account_delete_stored($1) AS removed), "
     "ended AS (UPDATE accounts SET over_quota_since = NULL WHERE id = $1 RETURNING 1), "
     "rec AS (INSERT INTO storage_quota_deletions (account_id, over_since, deleted_at, "
     "    used_bytes, limit_bytes, freed_bytes, removed) "
     "  SELECT $1, to_timestamp($2::bigint), to_timestamp($3::bigint), $4, $5, "
-    "    (g.removed->>'bytes')::bigint, g.removed FROM gone g RETURNING freed_bytes) "
-    "SELECT freed_bytes + 0 * (SELECT count(*) FROM ended) FROM rec", 0};
+    "    (g.removed->>'bytes')::bigint, g.removed FROM gone g RETURNING removed) "
+    "SELECT (r.removed->>'bytes')::bigint, (r.removed->>'data_bytes')::bigint, "
+    " (r.removed->>'drive_files')::bigint, (r.removed->>'report_files')::bigint, "
+    " (r.removed->>'drive_bytes')::bigint, (r.removed->>'pictures')::bigint, "
+    " (r.removed->>'picture_bytes')::bigint + 0 * (SELECT count(*) FROM ended) FROM rec r", 0};
 
-db_status db_notice_delete_acquired(db_conn *c, long long id, long long since_s, long long now_s,
-                                    long long used, long long limit, long long *freed)
+static const db_field removed_fields[] = {
+    {DBF_I64, offsetof(db_quota_removed, bytes)},
+    {DBF_I64, offsetof(db_quota_removed, data_bytes)},
+    {DBF_I64, offsetof(db_quota_removed, drive_files)},
+    {DBF_I64, offsetof(db_quota_removed, report_files)},
+    {DBF_I64, offsetof(db_quota_removed, drive_bytes)},
+    {DBF_I64, offsetof(db_quota_removed, pictures)},
+    {DBF_I64, offsetof(db_quota_removed, picture_bytes)},
+};
+#define N_REMOVED (int)(sizeof removed_fields / sizeof removed_fields[0])
+
+db_status db_notice_delete_stored(db_conn *c, long long id, long long since_s, long long now_s,
+                                  long long used, long long limit, db_quota_removed *out)
 {
     char a[24], b[24], t[24], u[24], l[24];
     const char *p[] = {db_ll(id, a), db_ll(since_s, b), db_ll(now_s, t), db_ll(used, u),
                        db_ll(limit, l)};
-    return db_q_int(c, &st_delete_acquired, 5, p, freed, NULL);
+    PGresult *res = NULL;
+    db_quota_removed *rows = NULL;
+    int n = 0;
+    db_status st = db_exec(c, &st_delete_stored, 5, p, &res);
+    memset(out, 0, sizeof *out);
+    if (st == DB_OK) {
+        st = db_rows_map(res, removed_fields, N_REMOVED, sizeof *rows, (void **)&rows, &n);
+    }
+    PQclear(res);
+    if (st == DB_OK && n == 1) {
+        *out = rows[0];
+    } else if (st == DB_OK) {
+        st = DB_ERROR;
+    }
+    db_rows_free(rows, n, removed_fields, N_REMOVED, sizeof *rows);
+    return st;
 }

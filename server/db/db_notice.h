@@ -110,11 +110,26 @@ db_status db_notice_release(db_conn *c, long long account_id, const char *key);
  * Unix seconds; -1 = it is not, the period ends). */
 db_status db_notice_over_quota(db_conn *c, long long id, long long since_s);
 
-/* S8 / L3: delete every sample of account "id" (mt_account_delete_acquired
- * of 026_storage_quota.sql), end its over-quota period and record the
- * deletion (the period's start "since_s", "now_s", the bytes "used" of
- * "limit"); *freed = the bytes given back. Inside the caller's transaction. */
-db_status db_notice_delete_acquired(db_conn *c, long long id, long long since_s, long long now_s,
-                                    long long used, long long limit, long long *freed);
+/* What the deletion at the end of an over-quota period removed (bytes as
+ * the quota P2 counts them). */
+typedef struct {
+    long long bytes;        /* all of it */
+    long long data_bytes;   /* acquired data: day blocks, 24 per hot sample */
+    long long drive_files;  /* drive files, report files included */
+    long long report_files; /* of which files a report made */
+    long long drive_bytes;
+    long long pictures;     /* dashboard pictures */
+    long long picture_bytes;
+} db_quota_removed;
+
+/* S8 / L3: delete everything account "id" stores that the quota counts but
+ * its logo (mt_account_delete_stored of 030_quota_delete_stored.sql:
+ * acquired data, every drive file, every dashboard picture), end its
+ * over-quota period and record the deletion (the period's start "since_s",
+ * "now_s", the bytes "used" of "limit") in storage_quota_deletions; *out
+ * what went. Inside the caller's transaction (which holds the account's
+ * lock). DB_OK, or the database's failure. */
+db_status db_notice_delete_stored(db_conn *c, long long id, long long since_s, long long now_s,
+                                  long long used, long long limit, db_quota_removed *out);
 
 #endif

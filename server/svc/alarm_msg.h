@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "db_alarm.h"
+#include "db_notice.h"
 #include "svc_notify.h"
 
 #define ALARM_LANGS 7
@@ -59,14 +60,15 @@ void alarm_msg_storage(const char *account_name, int percent_left, long long use
                        long long limit, const char *lang, alarm_words *w);
 
 /* S8 / L3: account "account_name" uses "used" bytes of its "limit": unless
- * below the quota by "deadline" (YYYY-MM-DD), its acquired data is deleted. */
+ * below the quota by "deadline" (YYYY-MM-DD), everything it stores is
+ * deleted. */
 void alarm_msg_over_quota(const char *account_name, long long used, long long limit,
                           const char *deadline, const char *lang, alarm_words *w);
 
-/* S8: the acquired data of "account_name" ("freed" bytes) was deleted after
- * 31 days over its "limit". */
-void alarm_msg_over_quota_deleted(const char *account_name, long long limit, long long freed,
-                                  const char *lang, alarm_words *w);
+/* S8: everything "account_name" stored was deleted after 31 days over its
+ * "limit": "r" says what (bytes, files, report files, pictures). */
+void alarm_msg_over_quota_deleted(const char *account_name, long long limit,
+                                  const db_quota_removed *r, const char *lang, alarm_words *w);
 
 /* S9 / L6: the licence (plan "plan_title") of "account_name" expires on
  * "expiry" (YYYY-MM-DD) in "days_left" days; "expired": it expired then. */

@@ -9,8 +9,10 @@
 #include <time.h>
 
 #include "alarm_msg.h"
+#include "db_account.h"
 #include "db_alarm.h"
 #include "db_notice.h"
+#include "db_storage.h"
 #include "log.h"
 #include "mt/licence.h"
 #include "mt/plan.h"
@@ -405,13 +407,14 @@ static svc_status storage_one(srv *s, db_conn *c, const db_notice_account *a, in
 
 /* ------------------------------------------------------------------ S8, L3 */
 
-/* Days an account may stay over its storage quota before its acquired data
- * is deleted (S8, L3). */
+/* Days an account may stay over its storage quota before everything it
+ * stores is deleted (S8, L3). */
 #define OVER_QUOTA_DAYS 31
 
 typedef struct {
     const db_notice_account *a;
-    long long used, limit, freed;
+    long long used, limit;
+    db_quota_removed removed;
     char deadline[16];
 } over_arg;
 
@@ -424,15 +427,17 @@ static void over_words(const void *arg, const char *lang, alarm_words *w)
 static void over_deleted_words(const void *arg, const char *lang, alarm_words *w)
 {
     const over_arg *x = arg;
-    alarm_msg_over_quota_deleted(x->a->name, x->limit, x->freed, lang, w);
+    alarm_msg_over_quota_deleted(x->a->name, x->limit, &x->removed, lang, w);
 }
 
 /* S8 / L3 for account "a" at "now_us": over the quota of its plan in force,
  * the period starts and the contract holder (and the administrators'
  * inbox) is told the deadline, 31 days later; back under the quota, the
- * period ends; still over at the deadline, its acquired data is deleted,
- * recorded and the deletion told (a new period begins at the next round if
- * files alone keep it over). Ingestion goes on meanwhile. */
+ * period ends; still over at the deadline (counted again under the
+ * account's lock, so that files deleted a moment before count), everything
+ * the quota counts but the logo is deleted (acquired data, drive files with
+ * report files, dashboard pictures: "all stored data", L3), recorded and the
+ * deletion told with what went. Ingestion goes on meanwhile. */
 static svc_status over_quota_one(db_conn *c, const db_notice_account *a, int64_t now_us,
                                  long long *done, svc_error *e)
 {
@@ -469,8 +474,8 @@ static svc_status over_quota_one(db_conn *c, const db_notice_account *a, int64_t
             return svc_fail_db(e, st, NULL);
         }
         snprintf(key, sizeof key, "notice:over_quota:%lld:%lld", a->id, (long long)now);
-        log_info("storage: account %lld over its quota (%lld of %lld bytes): acquired data "
-                 "deleted on %s unless below it by then (S8)",
+        log_info("storage: account %lld over its quota (%lld of %lld bytes): everything it "
+                 "stores deleted on %s unless below it by then (S8)",
                  a->id, (long long)a->used, (long long)pe.limit, x.deadline);
         (*done)++;
         return notice_send(c, a->id, 0, "notice.over_quota", key, "warning", NULL, over_words, &x,
@@ -479,16 +484,38 @@ static svc_status over_quota_one(db_conn *c, const db_notice_account *a, int64_t
     if (now < a->over_since + OVER_QUOTA_DAYS * 86400LL) {
         return SVC_OK;
     }
-    if ((st = db_notice_delete_acquired(c, a->id, (long long)a->over_since, (long long)now,
-                                        (long long)a->used, (long long)pe.limit, &x.freed)) !=
-        DB_OK) {
+    {
+        bool found = false;
+        long long used = 0;
+        if ((st = db_account_lock(c, a->id, &found)) != DB_OK ||
+            (found && (st = db_storage_used(c, a->id, &used)) != DB_OK)) {
+            return svc_fail_db(e, st, NULL);
+        }
+        if (!found) {
+            return SVC_OK;
+        }
+        if (used <= pe.limit) {
+            /* Freed in the meantime: the period ends, nothing is deleted. */
+            if ((st = db_notice_over_quota(c, a->id, -1)) != DB_OK) {
+                return svc_fail_db(e, st, NULL);
+            }
+            log_info("storage: account %lld is within its quota again at its deadline (S8)",
+                     a->id);
+            return SVC_OK;
+        }
+        x.used = used;
+    }
+    if ((st = db_notice_delete_stored(c, a->id, (long long)a->over_since, (long long)now,
+                                      x.used, (long long)pe.limit, &x.removed)) != DB_OK) {
         return svc_fail_db(e, st, NULL);
     }
     snprintf(key, sizeof key, "notice:over_quota_deleted:%lld:%lld", a->id,
              (long long)a->over_since);
-    log_info("storage: account %lld over its quota since %lld: its acquired data (%lld bytes) "
-             "deleted (S8, L3)",
-             a->id, (long long)a->over_since, x.freed);
+    log_info("storage: account %lld over its quota since %lld: everything it stored deleted "
+             "(%lld bytes: acquired data %lld, %lld drive files %lld, %lld pictures %lld; S8, L3)",
+             a->id, (long long)a->over_since, x.removed.bytes, x.removed.data_bytes,
+             x.removed.drive_files, x.removed.drive_bytes, x.removed.pictures,
+             x.removed.picture_bytes);
     (*done)++;
     return notice_send(c, a->id, 0, "notice.over_quota_deleted", key, "warning", NULL,
                        over_deleted_words, &x, NULL, 0, a->subscriber_email, a->language, "{}",

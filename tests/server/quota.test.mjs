@@ -2,13 +2,17 @@
 // one accounting (logo, acquired data, drive files, pictures, hot samples)
 // against the plan in force; over it, the contract holder (and the
 // administrators' inbox) is told the deadline, in the account's language;
-// ingestion goes on; 31 days later (the test clock), if still over, the
-// acquired data is deleted, the deletion recorded and told; an account back
-// under its quota before the deadline keeps everything.
+// ingestion goes on; 31 days later (the test clock), if still over,
+// everything the quota counts but the logo is deleted (acquired data, drive
+// files with report files, dashboard pictures: "all stored data", L3), the
+// deletion recorded and told with what went; an account back under its
+// quota before the deadline keeps everything, and other accounts are not
+// touched.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { login, request, setClock, startStack, stopStack } from './harness.mjs';
-import { MIN_US, PW, baseTime, dataTenant } from './data_helpers.mjs';
+import { MIN_US, PW, baseTime, dataTenant, uniq } from './data_helpers.mjs';
+import { makePng } from './pictures.mjs';
 
 let stack, srv;
 const sql = (q) => stack.pg.psql(q, stack.db);
@@ -16,7 +20,9 @@ const GB = 1e9;
 const DAY = 86400;
 
 before(async () => {
-  stack = await startStack({ env: { METRON_COMPACT_MS: '3600000', METRON_NOTIFY_THREADS: '0' },
+  // Report runs are made by POST /test/report-work here.
+  stack = await startStack({ env: { METRON_COMPACT_MS: '3600000', METRON_NOTIFY_THREADS: '0',
+    METRON_REPORT_WORKERS: '0' },
     args: ['--jobs-interval', '0'] });
   srv = stack.srv;
 });
@@ -119,8 +125,8 @@ test('S8: over quota -> the deadline told once; ingestion goes on; 31 days later
   assert.equal(rec[4], 2, 'two hot rows (batches)');
   m = await mails(t.id, 'notice.over_quota_deleted');
   assert.equal(m.length, 1);
-  assert.equal(m[0][2], '[Stockage] Données acquises supprimées');
-  assert.match(m[0][3], /a dépassé son quota de stockage \(5\.0 GB\) pendant 31 jours : ses données acquises \(168 B\) ont été supprimées\./);
+  assert.equal(m[0][2], '[Stockage] Données stockées supprimées');
+  assert.match(m[0][3], /a dépassé son quota de stockage \(5\.0 GB\) pendant 31 jours : tout ce qu'il stockait a été supprimé, 168 B au total\. Données acquises : 168 B\. Fichiers : 0 \(0 B\), dont fichiers de rapports : 0\. Images de tableaux de bord : 0 \(0 B\)\./);
   // The channels stay; new samples are taken and counted again.
   r = await t.ingest.batch({ batch_id: 'c', channels: [{ id: t.channels[0], t: [t0 + 20 * MIN_US], v: [5] }] });
   assert.equal(r.status, 201, r.text);
@@ -145,5 +151,182 @@ test('S8: back under the quota before the deadline -> the period ends, nothing i
   assert.equal(await samples(t, t0), 3, "every time of every channel kept");
   assert.equal((await mails(t.id, 'notice.over_quota_deleted')).length, 0);
   assert.equal(Number(await sql(`SELECT count(*) FROM storage_quota_deletions WHERE account_id = ${t.id}`)), 0);
+  await setClock(srv.url, 0);
+});
+
+/** A tenant with everything the quota counts: samples, a folder with two
+ * drive files, a report run's two CSV files, two dashboard pictures (one
+ * shown on a dashboard). Returns the tenant and what it holds. */
+async function fullTenant(t0, plan, licenceExpires) {
+  const t = await dataTenant(srv, { plan, n: 2 });
+  await sql(`UPDATE accounts SET subscriber_email = 'holder@${t.account}.test', language = 'en'
+    WHERE id = ${t.id}`);
+  let r = await t.c.post('/api/v1/groups', { name: uniq('Site') });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  const group = r.body.id;
+  r = await t.c.patch(`/api/v1/apps/${t.appId}`, { group_id: group });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  r = await t.ingest.batch({ batch_id: 'a', channels: t.channels.map((id) => ({ id,
+    t: [0, 1, 2].map((i) => t0 + i * MIN_US), v: [1, 2, 3] })) });
+  assert.equal(r.status, 201, r.text);
+  r = await t.c.post('/api/v1/drive/folders', { name: 'Site A' });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  const folder = r.body.id;
+  const files = [];
+  for (const [name, bytes] of [['log.txt', Buffer.alloc(3000, 0x61)], ['photo.bin', Buffer.alloc(70000, 7)]]) {
+    r = await t.c.post(`/api/v1/drive/files?name=${name}&folder_id=${folder}`, bytes,
+      { 'content-type': 'application/octet-stream' });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    files.push(r.body.id);
+  }
+  const pictures = [];
+  for (const [w, h] of [[40, 30], [9, 9]]) {
+    r = await t.c.post(`/api/v1/dashboard-pictures?name=p${w}.png`, makePng(w, h),
+      { 'content-type': 'image/png' });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    pictures.push(r.body);
+  }
+  let reportRun = null;
+  if (plan !== 'free') {
+    r = await t.c.post(`/api/v1/groups/${group}/dashboards`, { name: 'Plan', panels: [
+      { kind: 'picture', x: 0, y: 0, w: 3, h: 2, picture_id: pictures[0].id }] });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    r = await t.c.post(`/api/v1/groups/${group}/reports`, { name: 'Daily', period: 'day',
+      channels: t.channels, formats: ['csv'] });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    r = await t.c.post(`/api/v1/reports/${r.body.id}/runs`,
+      { date: new Date(t0 / 1000).toISOString().slice(0, 10) });
+    assert.equal(r.status, 202, JSON.stringify(r.body));
+    reportRun = r.body.id;
+    r = await request(srv.url, 'POST', '/api/v1/test/report-work');
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    r = await t.c.get(`/api/v1/report-runs/${reportRun}`);
+    assert.equal(r.body.state, 'done', JSON.stringify(r.body));
+    assert.equal(r.body.files.length, 2, 'summary and samples');
+  }
+  if (licenceExpires) {
+    await sql(`UPDATE accounts SET licence_expires_at = '${licenceExpires}' WHERE id = ${t.id}`);
+  }
+  return { t, group, folder, files, pictures, reportRun };
+}
+
+/** What account "id" holds, as rows and as the quota's counters. */
+async function holdings(id) {
+  const n = async (q) => Number(await sql(q));
+  return {
+    files: await n(`SELECT count(*) FROM drive_items WHERE account_id = ${id} AND NOT is_folder`),
+    folders: await n(`SELECT count(*) FROM drive_items WHERE account_id = ${id} AND is_folder`),
+    fileBytes: await n(`SELECT COALESCE(sum(size), 0) FROM drive_items WHERE account_id = ${id}`),
+    blobs: await n(`SELECT count(*) FROM file_blobs WHERE account_id = ${id}`),
+    chunks: await n(`SELECT count(*) FROM file_chunks WHERE account_id = ${id}`),
+    pictures: await n(`SELECT count(*) FROM dashboard_pictures WHERE account_id = ${id}`),
+    pictureBytes: await n(`SELECT COALESCE(sum(size), 0) FROM dashboard_pictures WHERE account_id = ${id}`),
+    hot: await n(`SELECT COALESCE(sum(n), 0) FROM series_hot WHERE account_id = ${id}`),
+    reportFiles: await n(`SELECT count(file_id) FROM report_files WHERE account_id = ${id}`),
+    counters: await sql(`SELECT data_bytes || ',' || drive_bytes || ',' || picture_bytes
+      FROM account_storage WHERE account_id = ${id}`),
+  };
+}
+
+test('S8, L3: still over at the deadline -> everything the quota counts is deleted (files, report files, pictures, data), told with what went; other accounts untouched', async () => {
+  const t0 = baseTime(30);
+  const yesterday = new Date(Date.now() - 86400e3).toISOString().slice(0, 10);
+  // A lapsed Standard licence: the account now has Free's 5 GB (L3).
+  const over = await fullTenant(t0, 'standard', yesterday);
+  const a = over.t;
+  // Another account within its quota, and one that goes over 10 days later.
+  const under = await fullTenant(t0, 'free');
+  const later = await fullTenant(t0, 'free');
+  const before = await holdings(a.id);
+  assert.equal(before.files, 4, 'two uploads and two report files');
+  assert.equal(before.reportFiles, 2);
+  assert.equal(before.pictures, 2);
+  assert.equal(before.hot, 6);
+  const underBefore = await holdings(under.t.id);
+  const laterBefore0 = await holdings(later.t.id);
+  assert.equal(underBefore.files, 2);
+  assert.equal(underBefore.pictures, 2);
+
+  await setBytes(a.id, 6 * GB);
+  await job('storage_notices');
+  const since = await overSince(a.id);
+  assert.ok(since > 0);
+  assert.equal(await overSince(under.t.id), -1);
+  let m = await mails(a.id, 'notice.over_quota');
+  assert.equal(m.length, 1);
+  assert.match(m[0][3], /everything it stores \(acquired data, drive files, report files and dashboard pictures\) will be deleted/);
+
+  await setClock(srv.url, 10 * DAY);
+  await setBytes(later.t.id, 6 * GB);
+  await job('storage_notices');
+  assert.ok(await overSince(later.t.id) > since + 9 * DAY);
+  const laterBefore = await holdings(later.t.id);
+  assert.deepEqual({ ...laterBefore, counters: null }, { ...laterBefore0, counters: null });
+
+  await setClock(srv.url, 31 * DAY + 60);
+  await job('storage_notices');
+
+  // Everything the quota counts is gone: files (their bytes in the
+  // database too), report files, pictures, samples; the folders stay.
+  const after = await holdings(a.id);
+  assert.deepEqual(after, { files: 0, folders: before.folders, fileBytes: 0, blobs: 0, chunks: 0, pictures: 0,
+    pictureBytes: 0, hot: 0, reportFiles: 0, counters: '0,0,0' });
+  assert.equal(Number(await sql(`SELECT count(*) FROM report_files WHERE account_id = ${a.id}`)), 2,
+    "the run's record stays, without its files");
+  const c = await login(srv.url, { account: a.account, user: 'admin', password: PW });
+  assert.equal((await c.get(`/api/v1/drive/files/${over.files[0]}/content`)).status, 404);
+  assert.equal((await c.get(`/api/v1/dashboard-pictures/${over.pictures[0].id}/content`)).status, 404);
+  assert.equal((await c.get('/api/v1/dashboard-pictures')).body.items.length, 0);
+  assert.equal(await samples({ ...a, c }, t0), 0);
+  const run = await c.get(`/api/v1/report-runs/${over.reportRun}`);
+  assert.equal(run.status, 200, 'the report run is still listed');
+  assert.equal(run.body.state, 'done');
+  const acct = (await c.get('/api/v1/account')).body;
+  assert.equal(acct.usage.find((u) => u.quota === 'P2').used, 0, 'nothing counted any more');
+  assert.equal(acct.storage_over_quota_since, null);
+  assert.equal(await overSince(a.id), -1);
+
+  // The record: what went, byte for byte.
+  const rec = JSON.parse(await sql(`SELECT json_build_object('used', used_bytes, 'limit', limit_bytes,
+    'freed', freed_bytes, 'removed', removed) FROM storage_quota_deletions WHERE account_id = ${a.id}`));
+  const dataBytes = 6 * 24;
+  assert.equal(rec.limit, 5 * GB);
+  assert.ok(rec.used > 6 * GB);
+  assert.equal(rec.removed.data_bytes, dataBytes);
+  assert.equal(rec.removed.drive_files, 4);
+  assert.equal(rec.removed.report_files, 2);
+  assert.equal(rec.removed.drive_bytes, before.fileBytes);
+  assert.equal(rec.removed.pictures, 2);
+  assert.equal(rec.removed.picture_bytes, before.pictureBytes);
+  assert.equal(rec.freed, dataBytes + before.fileBytes + before.pictureBytes);
+  assert.equal(rec.removed.bytes, rec.freed);
+
+  // The contract holder is told what went.
+  m = await mails(a.id, 'notice.over_quota_deleted');
+  assert.equal(m.length, 1);
+  assert.equal(m[0][0], `holder@${a.account}.test`);
+  assert.equal(m[0][2], '[Storage] Stored data deleted');
+  const kb = (b) => `${(b / 1000).toFixed(1)} kB`;
+  assert.ok(m[0][3].includes(`for 31 days: everything it stored has been deleted, ${kb(rec.freed)} in all. ` +
+    `Acquired data: ${dataBytes} B. Drive files: 4 (${kb(before.fileBytes)}), of which report files: 2. ` +
+    `Dashboard pictures: 2 (${before.pictureBytes} B). Folders, channels, devices, dashboards and settings are kept.`),
+    m[0][3]);
+  const inbox = (await c.get('/api/v1/notifications?limit=100')).body.items
+    .filter((n) => n.kind === 'notice.over_quota_deleted');
+  assert.equal(inbox.length, 1);
+
+  // The account within its quota and the one whose deadline is still ahead
+  // keep everything.
+  assert.deepEqual(await holdings(under.t.id), underBefore);
+  assert.deepEqual(await holdings(later.t.id), laterBefore);
+  assert.equal((await mails(later.t.id, 'notice.over_quota_deleted')).length, 0);
+  assert.equal(Number(await sql(`SELECT count(*) FROM storage_quota_deletions
+    WHERE account_id IN (${under.t.id}, ${later.t.id})`)), 0);
+
+  // The account goes on: uploads are taken and counted again.
+  const r = await c.post('/api/v1/drive/files?name=new.txt', Buffer.from('hello'),
+    { 'content-type': 'application/octet-stream' });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  assert.equal((await c.get('/api/v1/account')).body.usage.find((u) => u.quota === 'P2').used, 5);
   await setClock(srv.url, 0);
 });
