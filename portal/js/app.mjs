@@ -9,6 +9,7 @@ import { h, fill, icon } from './ui/dom.mjs';
 import { toast } from './ui/toast.mjs';
 import { setZone as setChartZone } from './chart/format.mjs';
 import { startMaintenanceBanner } from './maintenance.mjs';
+import { startQuotaBanner } from './quota_banner.mjs';
 import './pages/index.mjs';
 
 const header = document.getElementById('header');
@@ -279,6 +280,7 @@ function guard(name, def, params) {
 async function start() {
   await initI18n();
   startMaintenanceBanner();
+  startQuotaBanner();
   const s = await api.get('/auth/session', { quiet401: true });
   if (s.status === 200 && s.body && s.body.user) {
     if (s.body.csrf_token) setCsrf(s.body.csrf_token);

@@ -12,6 +12,7 @@ import { table } from '../../ui/table.mjs';
 import { toast } from '../../ui/toast.mjs';
 import { confirmDialog } from '../../ui/dialog.mjs';
 import { zoneOptions } from '../account.mjs';
+import { overQuotaText, setQuotaAccount } from '../../quota_banner.mjs';
 
 const MONTHS = [1, 3, 12];
 const monthOpts = () => MONTHS.map((m) => ({ value: m, label: t('account.months', { n: formatNumber(m) }) }));
@@ -66,7 +67,10 @@ function planPanel(acc) {
     [t('account.status'), t(`account.status_${acc.status || 'active'}`)],
   ].filter(Boolean);
   const usage = (acc.usage || []).map((u) => ({ ...u }));
+  // S8, L3: over the storage quota, since when and the day of the deletion.
+  const over = overQuotaText(acc);
   return h('section', { class: 'panel' }, h('h2', { text: t('account.plan_licence') }),
+    over ? h('p', { class: 'notice error', role: 'alert', 'data-testid': 'storage-over-quota', text: over }) : null,
     h('dl', { class: 'kv' }, rows.map(([k, v]) => [h('dt', { text: k }), h('dd', {}, v)])),
     h('h3', { class: 'spaced', text: t('account.usage') }),
     table([
@@ -193,6 +197,7 @@ registerPage('admin/account', {
       const r = await api.get('/account');
       if (r.status !== 200) { fill(container, h('p', { class: 'form-error', text: errorMessage(r.body, r.status) })); return; }
       const acc = r.body;
+      setQuotaAccount(acc);
       fill(container, pageHead(t('nav.admin_account')),
         h('div', { class: 'grid-2' }, planPanel(acc), changePanel(acc, draw)),
         h('div', { class: 'grid-2' }, infoPanel(acc, draw), logoPanel(acc, draw)),
