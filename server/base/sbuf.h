@@ -1,5 +1,5 @@
 /* A growing text buffer: the one string builder of the server (JSON answers
- * of svc_data.c, CSV and metadata of svc_export.c).
+ * of svc_data.c, CSV and metadata of svc_export_csv.c).
  *
  *     sbuf b = {0};
  *     sb_put(&b, "[");

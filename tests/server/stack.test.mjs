@@ -26,7 +26,7 @@ export const PATH_MAX_BYTES = 32768;
 // stacks) or at start-up, never on a CivetWeb worker: exempt from the frame
 // limit. Each entry names why.
 const OWN_THREAD = new Map([
-  ['run_job', 'export worker thread (svc_export.c)'],
+  ['run_job', 'export worker thread (svc_export_worker.c)'],
   ['db_embed_start', 'start-up, before CivetWeb runs'],
   ['svc_export_cleanup', 'background jobs thread'],
   ['svc_drive_cleanup', 'background jobs thread'],
