@@ -3,6 +3,7 @@
 #include "reply_cache.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +23,7 @@ typedef struct {
 } rc_slot;
 
 static rc_slot slots[REPLY_CACHE_SLOTS];
+static atomic_size_t g_bytes; /* the bodies of every slot, together */
 static pthread_mutex_t locks[REPLY_CACHE_STRIPES];
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
@@ -119,7 +121,7 @@ void reply_cache_put(const reply_key *key, unsigned long long epoch, int64_t now
     pthread_mutex_t *lock = lock_of(i);
     char *copy, *unused;
 
-    if (len > REPLY_CACHE_MAX_BODY) {
+    if (len > (key->kind == REPLY_ME ? REPLY_CACHE_MAX_BODY : REPLY_CACHE_MAX_LIST)) {
         return;
     }
     /* Copied outside the lock; whichever buffer is left over is freed
@@ -133,8 +135,12 @@ void reply_cache_put(const reply_key *key, unsigned long long epoch, int64_t now
     pthread_mutex_lock(lock);
     if (e->used && same_key(&e->key, key) && e->epoch > epoch) {
         unused = copy; /* a read under a later epoch is already here */
+    } else if (atomic_load(&g_bytes) - e->len + len > REPLY_CACHE_MAX_BYTES) {
+        unused = copy; /* the budget of every body together is spent */
     } else {
         unused = e->body;
+        atomic_fetch_sub(&g_bytes, e->len);
+        atomic_fetch_add(&g_bytes, len);
         e->used = true;
         e->key = *key;
         e->epoch = epoch;
@@ -154,6 +160,7 @@ void reply_cache_clear(void)
         char *body;
         pthread_mutex_lock(lock);
         body = slots[i].body;
+        atomic_fetch_sub(&g_bytes, slots[i].len);
         memset(&slots[i], 0, sizeof slots[i]);
         pthread_mutex_unlock(lock);
         free(body);

@@ -24,8 +24,9 @@
  * A fixed table of REPLY_CACHE_SLOTS slots under REPLY_CACHE_STRIPES locks;
  * a key has one slot, so a newer entry of another key evicts an older one.
  * The variants of one (kind, account, user) share the slot. Bodies longer
- * than REPLY_CACHE_MAX_BODY bytes are not kept. Every function is
- * thread-safe. */
+ * than REPLY_CACHE_MAX_BODY bytes (REPLY_CACHE_MAX_LIST for a list) are not
+ * kept, nor a body that would take all the bodies kept past
+ * REPLY_CACHE_MAX_BYTES. Every function is thread-safe. */
 #ifndef MTS_REPLY_CACHE_H
 #define MTS_REPLY_CACHE_H
 
@@ -35,11 +36,17 @@
 
 #define REPLY_CACHE_SLOTS 1024 /* a power of two */
 #define REPLY_CACHE_STRIPES 64
-#define REPLY_CACHE_MAX_BODY 16384
+#define REPLY_CACHE_MAX_BODY 16384          /* GET /me */
+#define REPLY_CACHE_MAX_LIST (256 * 1024)    /* a list: REPLY_DEVICES */
+#define REPLY_CACHE_MAX_BYTES (64u << 20)    /* every body kept, together */
 
 /* What a remembered body is the reply of. */
 typedef enum {
-    REPLY_ME = 1 /* GET /api/v1/me; variant: the effective plan of the request */
+    REPLY_ME = 1, /* GET /api/v1/me; variant: the effective plan of the request */
+    /* GET /api/v1/devices (every app's devices); variant: the effective plan
+     * (the selection limits). What it shows is announced by migrations 012
+     * and 031. */
+    REPLY_DEVICES = 2
 } reply_kind;
 
 typedef struct {
@@ -64,7 +71,8 @@ bool reply_cache_get(const reply_key *key, unsigned long long epoch, int64_t now
  * read from the database under state epoch "epoch" (read before the data)
  * at time "now_ms" (auth_now_ms() before the read). Replaces the slot's entry, except an entry of the same key
  * and variant read under a later epoch (the newer read wins). Does nothing
- * for a body over REPLY_CACHE_MAX_BODY or when out of memory. */
+ * for a body over its kind's limit, past REPLY_CACHE_MAX_BYTES in all, or
+ * when out of memory. */
 void reply_cache_put(const reply_key *key, unsigned long long epoch, int64_t now_ms,
                      const char *text, size_t len);
 

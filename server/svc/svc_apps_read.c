@@ -7,9 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth.h"
 #include "db_apps.h"
 #include "instruments.h"
 #include "json_out.h"
+#include "refresher.h"
+#include "reply_cache.h"
 #include "sbuf.h"
 #include "svc_apps.h"
 
@@ -265,8 +268,10 @@ svc_status svc_app_get(const svc_actor *a, long long app_id, bool as_admin, cJSO
 
 /* --------------------------------------------------------------- devices */
 
-svc_status svc_devices_list(const svc_actor *a, long long app_id, char **json, size_t *len,
-                            svc_error *e)
+/* The list of devices (all apps when app_id is 0) read from the database
+ * and written as JSON into *json (malloc'd, *len bytes). */
+static svc_status devices_read(const svc_actor *a, long long app_id, char **json, size_t *len,
+                               svc_error *e)
 {
     db_conn *c = NULL;
     db_device *rows = NULL;
@@ -307,6 +312,86 @@ svc_status svc_devices_list(const svc_actor *a, long long app_id, char **json, s
     *json = b.p;
     *len = b.len;
     return SVC_OK;
+}
+
+/* The remembered list of every app's devices (reply_cache.h, REPLY_DEVICES,
+ * issue 16), as GET /me's: its epoch moves on every API write of the
+ * account in this process (http.c) and on every commit anywhere that
+ * PostgreSQL announces for the account (migrations 012 and 031: devices,
+ * apps, channels, group grants, team members, users, the account). The
+ * variant holds what else the list depends on and the actor carries: the
+ * plan (selection limits) and the role (an administrator sees every
+ * device, a member the granted groups'), so a request authenticated before
+ * a change of either never puts its list where the changed user finds it. */
+static unsigned long long devices_epoch(long long account_id)
+{
+    return auth_state_epoch() + auth_account_epoch(account_id) +
+           auth_account_state_epoch(account_id);
+}
+
+static reply_key devices_key(const svc_actor *a)
+{
+    reply_key k = {REPLY_DEVICES, a->account_id, a->user_id,
+                   (int)a->plan * 64 + (a->role & 31) * 2 + (a->admin ? 1 : 0)};
+    return k;
+}
+
+/* Read the list, remember it under the epoch read before the read. */
+static svc_status devices_read_put(const svc_actor *a, int64_t now_ms, char **json, size_t *len,
+                                   svc_error *e)
+{
+    reply_key key = devices_key(a);
+    unsigned long long epoch = devices_epoch(a->account_id);
+    if (devices_read(a, 0, json, len, e) != SVC_OK) {
+        return e->status;
+    }
+    reply_cache_put(&key, epoch, now_ms, *json, *len);
+    return SVC_OK;
+}
+
+/* What a refresh of a remembered list needs (the server is the job's
+ * context). */
+typedef struct {
+    long long account_id, user_id;
+    int role;
+    bool admin;
+    mt_plan plan;
+} devices_refresh_arg;
+
+static void devices_refresh(void *ctx, const void *arg)
+{
+    const devices_refresh_arg *m = arg;
+    svc_actor a = {.srv = ctx, .account_id = m->account_id, .user_id = m->user_id,
+                   .role = m->role, .admin = m->admin, .plan = m->plan};
+    svc_error e;
+    char *json = NULL;
+    size_t len = 0;
+    if (devices_read_put(&a, auth_now_ms(), &json, &len, &e) == SVC_OK) {
+        free(json);
+    }
+}
+
+svc_status svc_devices_list(const svc_actor *a, long long app_id, char **json, size_t *len,
+                            svc_error *e)
+{
+    reply_key key;
+    int64_t now_ms;
+    bool due = false;
+    /* One app's devices (a rarer page) and actors that are not a signed-in
+     * user are read every time. */
+    if (app_id > 0 || a->user_id <= 0) {
+        return devices_read(a, app_id, json, len, e);
+    }
+    key = devices_key(a);
+    now_ms = auth_now_ms();
+    if (reply_cache_get(&key, devices_epoch(a->account_id), now_ms, json, len, &due)) {
+        if (due) {
+            devices_refresh_arg m = {a->account_id, a->user_id, a->role, a->admin, a->plan};
+            (void)refresher_submit(devices_refresh, a->srv, &m, sizeof m);
+        }
+        return SVC_OK;
+    }
+    return devices_read_put(a, now_ms, json, len, e);
 }
 
 svc_status svc_device_get(const svc_actor *a, long long device_id, cJSON **out, svc_error *e)

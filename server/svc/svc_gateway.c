@@ -242,6 +242,11 @@ out:
     if (rc != SVC_OK) {
         free(*table_json);
         *table_json = NULL;
+    } else {
+        /* Devices and channels changed: the account's remembered replies
+         * (the device list, reply_cache.h) end now in this process, before
+         * the reply leaves; other processes hear it from PostgreSQL. */
+        auth_account_state_changed(app.account_id);
     }
     return rc;
 }
@@ -300,7 +305,12 @@ svc_status svc_gw_answer(srv *s, const char *credential, long long id, bool ok,
         break;
     }
 out:
-    return svc_tx_end(s->pool, c, rc, e, NULL);
+    rc = svc_tx_end(s->pool, c, rc, e, NULL);
+    if (rc == SVC_OK) {
+        /* An answer may set a device's firmware (as svc_gw_report()). */
+        auth_account_state_changed(app.account_id);
+    }
+    return rc;
 }
 
 /* ------------------------------------------------------- requests (user) */
