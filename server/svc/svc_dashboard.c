@@ -112,8 +112,24 @@ typedef struct {
     size_t n_pic;
 } dash_stored;
 
+/* A picture that the dashboard as stored ("was", NULL for a new one)
+ * already names and that is gone since (deleted with everything the
+ * account stored at the end of an over-quota period, S8/L3) may stay named:
+ * its panel says that the picture is no longer available, and the
+ * dashboard can still be renamed, rearranged and copied. */
+static bool named_before(const dash_panels *was, int64_t picture_id)
+{
+    for (size_t p = 0; was != NULL && p < was->n; p++) {
+        if (was->p[p].picture_id == picture_id) {
+            return true;
+        }
+    }
+    return false;
+}
+
 static svc_status check_refs(db_conn *c, const svc_actor *a, long long group_id,
-                             const dash_panels *ps, dash_stored *out, svc_error *e)
+                             const dash_panels *ps, const dash_panels *was, dash_stored *out,
+                             svc_error *e)
 {
     int64_t *ok = NULL;
     size_t n_ok = 0, n_ch;
@@ -180,7 +196,7 @@ static svc_status check_refs(db_conn *c, const svc_actor *a, long long group_id,
             for (size_t k = 0; k < n_ok && !found; k++) {
                 found = ok[k] == out->pic[i];
             }
-            if (!found) {
+            if (!found && !named_before(was, out->pic[i])) {
                 snprintf(field, sizeof field, "panels");
                 for (size_t p = 0; p < ps->n; p++) {
                     if (ps->p[p].picture_id == out->pic[i]) {
@@ -353,7 +369,7 @@ svc_status svc_dash_create(const svc_actor *a, long long group_id, const svc_das
     if ((rc = access_of(c, a, group_id, &acc, e)) != SVC_OK ||
         (rc = require(acc, true, "measurement group", e)) != SVC_OK ||
         (rc = check_quota(c, a, group_id, e)) != SVC_OK ||
-        (rc = check_refs(c, a, group_id, &ps, &stored, e)) != SVC_OK) {
+        (rc = check_refs(c, a, group_id, &ps, NULL, &stored, e)) != SVC_OK) {
         goto out;
     }
     SVC_TRY_DB(db_dash_insert(c, a->account_id, group_id, d->name, stored.text, stored.ch,
@@ -393,7 +409,7 @@ svc_status svc_dash_update(const svc_actor *a, long long id, const svc_dash_def 
     db_pool *pool = a->srv->pool;
     db_conn *c = NULL;
     db_dash_row row;
-    dash_panels ps = {0};
+    dash_panels ps = {0}, was = {0};
     dash_stored stored = {0};
     cx_access acc;
     long long version = 0;
@@ -415,10 +431,11 @@ svc_status svc_dash_update(const svc_actor *a, long long id, const svc_dash_def 
                       row.version, d->version);
         goto out;
     }
-    if (d->panels == NULL && (rc = stored_panels(&row, &ps, e)) != SVC_OK) {
+    if ((rc = stored_panels(&row, d->panels == NULL ? &ps : &was, e)) != SVC_OK) {
         goto out;
     }
-    if ((rc = check_refs(c, a, row.group_id, &ps, &stored, e)) != SVC_OK) {
+    if ((rc = check_refs(c, a, row.group_id, &ps, d->panels == NULL ? &ps : &was, &stored,
+                         e)) != SVC_OK) {
         goto out;
     }
     SVC_TRY_DB(db_dash_update(c, a->account_id, id, d->name != NULL ? d->name : row.name,
@@ -432,6 +449,7 @@ svc_status svc_dash_update(const svc_actor *a, long long id, const svc_dash_def 
 out:
     free(stored.text);
     dash_panels_free(&ps);
+    dash_panels_free(&was);
     db_dash_row_clear(&row);
     return svc_tx_end(pool, c, rc, e, NULL);
 }
@@ -441,7 +459,7 @@ svc_status svc_dash_add_panel(const svc_actor *a, long long id, const cJSON *pan
     db_pool *pool = a->srv->pool;
     db_conn *c = NULL;
     db_dash_row row;
-    dash_panels ps = {0};
+    dash_panels ps = {0}, was = {0};
     dash_stored stored = {0};
     cx_access acc;
     long long version = 0;
@@ -450,10 +468,11 @@ svc_status svc_dash_add_panel(const svc_actor *a, long long id, const cJSON *pan
     if ((rc = svc_tx_begin(pool, &c, e)) != SVC_OK ||
         (rc = load(c, a, id, true, true, &row, &acc, e)) != SVC_OK ||
         (rc = stored_panels(&row, &ps, e)) != SVC_OK ||
+        (rc = stored_panels(&row, &was, e)) != SVC_OK ||
         (rc = dash_panels_add(&ps, panel, true, e)) != SVC_OK) {
         goto out;
     }
-    if ((rc = check_refs(c, a, row.group_id, &ps, &stored, e)) != SVC_OK) {
+    if ((rc = check_refs(c, a, row.group_id, &ps, &was, &stored, e)) != SVC_OK) {
         /* A refusal names the new panel as the client sent it. */
         if (e->field != NULL && strncmp(e->field, "panels[", 7) == 0) {
             e->field = "panel";
@@ -466,6 +485,7 @@ svc_status svc_dash_add_panel(const svc_actor *a, long long id, const cJSON *pan
 out:
     free(stored.text);
     dash_panels_free(&ps);
+    dash_panels_free(&was);
     db_dash_row_clear(&row);
     return svc_tx_end(pool, c, rc, e, NULL);
 }
@@ -494,7 +514,7 @@ svc_status svc_dash_copy(const svc_actor *a, long long id, const char *name, lon
     if ((rc = load(c, a, id, true, false, &row, &acc, e)) != SVC_OK ||
         (rc = check_quota(c, a, row.group_id, e)) != SVC_OK ||
         (rc = stored_panels(&row, &ps, e)) != SVC_OK ||
-        (rc = check_refs(c, a, row.group_id, &ps, &stored, e)) != SVC_OK) {
+        (rc = check_refs(c, a, row.group_id, &ps, &ps, &stored, e)) != SVC_OK) {
         goto out;
     }
     if (name == NULL) {

@@ -187,10 +187,12 @@ async function fullTenant(t0, plan, licenceExpires) {
     pictures.push(r.body);
   }
   let reportRun = null;
+  let dashboard = null;
   if (plan !== 'free') {
     r = await t.c.post(`/api/v1/groups/${group}/dashboards`, { name: 'Plan', panels: [
       { kind: 'picture', x: 0, y: 0, w: 3, h: 2, picture_id: pictures[0].id }] });
     assert.equal(r.status, 201, JSON.stringify(r.body));
+    dashboard = r.body.id;
     r = await t.c.post(`/api/v1/groups/${group}/reports`, { name: 'Daily', period: 'day',
       channels: t.channels, formats: ['csv'] });
     assert.equal(r.status, 201, JSON.stringify(r.body));
@@ -207,7 +209,7 @@ async function fullTenant(t0, plan, licenceExpires) {
   if (licenceExpires) {
     await sql(`UPDATE accounts SET licence_expires_at = '${licenceExpires}' WHERE id = ${t.id}`);
   }
-  return { t, group, folder, files, pictures, reportRun };
+  return { t, group, folder, files, pictures, reportRun, dashboard };
 }
 
 /** What account "id" holds, as rows and as the quota's counters. */
@@ -281,6 +283,22 @@ test('S8, L3: still over at the deadline -> everything the quota counts is delet
   const run = await c.get(`/api/v1/report-runs/${over.reportRun}`);
   assert.equal(run.status, 200, 'the report run is still listed');
   assert.equal(run.body.state, 'done');
+  // The dashboard that showed a picture stays, its panel naming the picture
+  // that is gone; it can still be renamed and added to, while a new
+  // reference to a picture that does not exist is refused as before.
+  let d = await c.get(`/api/v1/dashboards/${over.dashboard}`);
+  assert.equal(d.status, 200);
+  assert.equal(d.body.panels[0].picture_id, over.pictures[0].id);
+  d = await c.patch(`/api/v1/dashboards/${over.dashboard}`, { name: 'Plan 2' });
+  assert.equal(d.status, 200, JSON.stringify(d.body));
+  d = await c.post(`/api/v1/dashboards/${over.dashboard}/panels`, { panel: { kind: 'value', w: 3, h: 2,
+    channels: [a.channels[0]] } });
+  assert.equal(d.status, 201, JSON.stringify(d.body));
+  assert.equal(d.body.panels.length, 2);
+  d = await c.patch(`/api/v1/dashboards/${over.dashboard}`, { panels: [
+    { kind: 'picture', x: 0, y: 0, w: 3, h: 2, picture_id: over.pictures[1].id }] });
+  assert.equal(d.status, 400, JSON.stringify(d.body));
+  assert.equal(d.body.field, 'panels[0].picture_id');
   const acct = (await c.get('/api/v1/account')).body;
   assert.equal(acct.usage.find((u) => u.quota === 'P2').used, 0, 'nothing counted any more');
   assert.equal(acct.storage_over_quota_since, null);
