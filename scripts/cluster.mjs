@@ -1,0 +1,615 @@
+// The pieces of a scale-out set (docs/scale.md): a PostgreSQL primary, a
+// streaming-replication standby of it, metron-server processes on the
+// primary reading from the standby, and HAProxy in front of them. One
+// implementation for the operator's scripts/cluster (the command line at
+// the end of this file) and for tests/server/scale.test.mjs, which brings
+// its set up with these functions.
+//
+//   const primary = await startPrimary({ dir, port, password });
+//   const standby = await startStandby({ primary, dir: dir2, port: port2 });
+//   const proxy = await startHaproxy({ dir: dir3, listen: '127.0.0.1:8080',
+//     backends: [{ host: '127.0.0.1', port: 8081 }, ...] });
+//
+// Started as root, the PostgreSQL programs run as the "postgres" system user
+// (initdb refuses root), so the folders given must be reachable by it.
+// "onSpawn(proc, what)" (optional) is told of every long-running child
+// process (HAProxy, servers), e.g. for the tests' clean-up.
+import { execFile, spawn } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const execFileP = promisify(execFile);
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const pgBin = process.env.METRON_PG_BIN || '/usr/lib/postgresql/15/bin';
+export const haproxyBin = process.env.METRON_HAPROXY || '/usr/sbin/haproxy';
+export const DATABASE = 'metron';
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** { uid, gid } of the postgres user when running as root, else {}. */
+export function pgIds() {
+  if (!process.getuid || process.getuid() !== 0) return {};
+  const line = fs.readFileSync('/etc/passwd', 'utf8').split('\n')
+    .find((l) => l.startsWith('postgres:'));
+  if (!line) throw new Error('running as root needs the postgres system user');
+  const [, , uid, gid] = line.split(':');
+  return { uid: Number(uid), gid: Number(gid) };
+}
+
+/** Make "p" (a file or folder) the cluster user's. */
+function giveToPg(p) {
+  const ids = pgIds();
+  if (ids.uid !== undefined) fs.chownSync(p, ids.uid, ids.gid);
+}
+
+/** Run a PostgreSQL program as the cluster's user; "password" goes in
+ * PGPASSWORD (never on a command line). */
+async function pgProg(prog, args, { password, timeout = 120000 } = {}) {
+  const env = { ...process.env, LC_ALL: 'C.UTF-8' };
+  delete env.PGPASSWORD;
+  if (password) env.PGPASSWORD = password;
+  return execFileP(path.join(pgBin, prog), args, { ...pgIds(), cwd: '/', env, timeout });
+}
+
+/** A free TCP port on 127.0.0.1 (closed again before it is returned). */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.unref();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** The pid in a cluster's postmaster.pid if that process runs, else 0. */
+export function postmasterPid(dir) {
+  try {
+    const pid = Number(fs.readFileSync(path.join(dir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    return pid && pidAlive(pid) ? pid : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Whether "pid" is a live process (not gone, not a zombie). */
+export function pidAlive(pid) {
+  try {
+    return !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+/** What every cluster handle has: the URL of a database, psql, start, stop. */
+function clusterHandle({ dir, port, password, log, opts }) {
+  const auth = password ? `postgres:${encodeURIComponent(password)}@` : 'postgres@';
+  const h = {
+    dir, port, password,
+    url: (db = DATABASE) => `postgresql://${auth}127.0.0.1:${port}/${db}`,
+    running: () => postmasterPid(dir) !== 0,
+    start: () => pgProg('pg_ctl', ['-D', dir, '-l', log, '-o', opts, '-w', '-t', '120', 'start'],
+      { timeout: 150000 }),
+    /** "fast" ends the sessions and stops cleanly; "immediate" is a crash. */
+    stop: (mode = 'fast') => pgProg('pg_ctl', ['-D', dir, '-m', mode, '-w', '-t', '60', 'stop']),
+    /** Run SQL with psql; the unaligned output (rows by \n, columns by |). */
+    async psql(sql, db = DATABASE) {
+      const { stdout } = await pgProg('psql', ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1',
+        '-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-d', db, '-c', sql], { password });
+      return stdout.trim();
+    },
+  };
+  return h;
+}
+
+/**
+ * The primary: a cluster in "dir" (created by initdb when it holds none,
+ * with "password" for the postgres role and SCRAM authentication only),
+ * started on 127.0.0.1:"port" with no unix socket, with the database
+ * "metron". PostgreSQL's durable defaults unless "durable" is false (tests).
+ * Returns the handle (url(db), psql(sql, db), start(), stop(mode), running()).
+ */
+export async function startPrimary({ dir, port, password, log = `${dir}.log`, durable = true }) {
+  if (!password) throw new Error('startPrimary: a password is needed');
+  if (!fs.existsSync(path.join(dir, 'PG_VERSION'))) {
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    fs.chmodSync(dir, 0o700);
+    giveToPg(dir);
+    const pwfile = path.join(path.dirname(dir), `.pwfile-${process.pid}`);
+    fs.writeFileSync(pwfile, password + '\n', { mode: 0o600 });
+    giveToPg(pwfile);
+    try {
+      await pgProg('initdb', ['-D', dir, '-U', 'postgres', '-A', 'scram-sha-256',
+        '--pwfile', pwfile, '-E', 'UTF8', '--locale=C.UTF-8']);
+    } finally {
+      fs.rmSync(pwfile, { force: true });
+    }
+  }
+  if (!fs.existsSync(log)) fs.writeFileSync(log, '');
+  giveToPg(log);
+  const opts = `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=` +
+    (durable ? '' : ' -c fsync=off -c synchronous_commit=off -c full_page_writes=off');
+  const h = clusterHandle({ dir, port, password, log, opts });
+  if (!h.running()) await h.start();
+  if (await h.psql(`SELECT count(*) FROM pg_database WHERE datname = '${DATABASE}'`,
+    'postgres') === '0') {
+    await h.psql(`CREATE DATABASE ${DATABASE}`, 'postgres');
+  }
+  return h;
+}
+
+/**
+ * A streaming standby of "primary" ({ port, password } of the primary on
+ * 127.0.0.1) in "dir": made by pg_basebackup over the replication slot
+ * "slot" when "dir" holds no cluster yet (the slot keeps the WAL the standby
+ * has not received, and is made anew with it), then started on
+ * 127.0.0.1:"port" with hot_standby and hot_standby_feedback. Returns the
+ * handle, whose stop('immediate') is the standby's machine dying.
+ */
+export async function startStandby({ primary, dir, port, slot = 'metron_standby',
+  log = `${dir}.log`, durable = true }) {
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(slot)) throw new Error(`bad slot name ${slot}`);
+  if (!fs.existsSync(path.join(dir, 'PG_VERSION'))) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    giveToPg(dir);
+    const p = clusterHandle({ port: primary.port, password: primary.password });
+    await p.psql(`SELECT pg_drop_replication_slot('${slot}') FROM pg_replication_slots ` +
+      `WHERE slot_name = '${slot}' AND NOT active`, 'postgres');
+    await pgProg('pg_basebackup', ['-h', '127.0.0.1', '-p', String(primary.port), '-U',
+      'postgres', '-D', dir, '-X', 'stream', '-R', '-C', '-S', slot, '--checkpoint=fast',
+      ...(durable ? [] : ['--no-sync'])], { password: primary.password, timeout: 600000 });
+  }
+  if (!fs.existsSync(log)) fs.writeFileSync(log, '');
+  giveToPg(log);
+  const opts = `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories= ` +
+    '-c hot_standby=on -c hot_standby_feedback=on' + (durable ? '' : ' -c fsync=off');
+  const h = clusterHandle({ dir, port, password: primary.password, log, opts });
+  if (!h.running()) await h.start();
+  return h;
+}
+
+/**
+ * The text of deploy/haproxy/metron.cfg with HAProxy listening on "listen"
+ * ("127.0.0.1:8080") and one "server" line per { host, port } of
+ * "backends" (named s0, s1, ...).
+ */
+export function haproxyConfig({ listen, backends }) {
+  const vars = {
+    LISTEN: listen,
+    SERVERS: backends.map((b, i) => `  server s${i} ${b.host || '127.0.0.1'}:${b.port} check`)
+      .join('\n'),
+  };
+  const text = fs.readFileSync(path.join(repoRoot, 'deploy', 'haproxy', 'metron.cfg'), 'utf8');
+  // (the comments name the values too: they stay as they are)
+  return text.split('\n').map((line) => (/^\s*#/.test(line) ? line
+    : line.replace(/@([A-Z_]+)@/g, (m, name) => {
+      if (!(name in vars)) throw new Error(`deploy/haproxy/metron.cfg: no value for ${m}`);
+      return vars[name];
+    }))).join('\n');
+}
+
+/**
+ * HAProxy in front of "backends" with the configuration written to
+ * "dir"/haproxy.cfg (checked with haproxy -c first). Resolves to
+ * { url, proc, stderr(), stop() } once every backend has answered a health
+ * request through it (waitAll false: once one has).
+ */
+export async function startHaproxy({ dir, listen, backends, onSpawn, waitAll = true,
+  timeoutMs = 60000 }) {
+  if (!fs.existsSync(haproxyBin)) {
+    throw new Error(`${haproxyBin} is missing: scripts/bootstrap installs haproxy`);
+  }
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, 'haproxy.cfg');
+  fs.writeFileSync(file, haproxyConfig({ listen, backends }));
+  await execFileP(haproxyBin, ['-c', '-q', '-f', file]);
+  // Its own process group: a Ctrl-C meant for scripts/cluster does not reach it.
+  const proc = spawn(haproxyBin, ['-db', '-f', file],
+    { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+  onSpawn?.(proc, 'haproxy');
+  let err = '';
+  proc.stderr.setEncoding('utf8');
+  proc.stderr.on('data', (d) => { err += d; });
+  const url = `http://${listen.replace(/^:/, '127.0.0.1:').replace(/^0\.0\.0\.0:/, '127.0.0.1:')}`;
+  const seen = new Set();
+  const deadline = Date.now() + timeoutMs;
+  while (seen.size < (waitAll ? backends.length : 1)) {
+    if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`haproxy exited: ${err}`);
+    if (Date.now() > deadline) throw new Error(`haproxy: only ${[...seen]} up: ${err}`);
+    try {
+      const r = await fetch(url + '/api/v1/health');
+      await r.arrayBuffer();
+      if (r.status === 200) seen.add(r.headers.get('x-served-by'));
+    } catch { /* not yet */ }
+    await sleep(50);
+  }
+  const exited = new Promise((r) => {
+    if (proc.exitCode !== null || proc.signalCode !== null) r();
+    else proc.once('exit', r);
+  });
+  return {
+    url, proc, file, stderr: () => err,
+    async stop() {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+// ------------------------------------------------------------------ scripts/cluster
+//
+// The operator's command (scripts/cluster runs this file; docs/scale.md,
+// "Running the set: scripts/cluster"):
+//
+//   scripts/cluster [start] [--servers N] [--listen HOST:PORT] [--data DIR]
+//                   [--server-port P] [--no-demo] [-- SERVER-ARGS...]
+//   scripts/cluster status [--data DIR]
+//   scripts/cluster stop [--data DIR]
+
+const USAGE = `usage: scripts/cluster [start] [--servers N] [--listen HOST:PORT] [--data DIR]
+                       [--server-port P] [--no-demo] [-- METRON-SERVER-ARGS...]
+       scripts/cluster status [--data DIR]
+       scripts/cluster stop [--data DIR]`;
+
+function parseArgs(argv) {
+  const o = { verb: 'start', servers: 2, listen: process.env.METRON_LISTEN || '127.0.0.1:8080',
+    data: process.env.METRON_DATA ? path.join(process.env.METRON_DATA, 'cluster')
+      : path.join(repoRoot, 'var', 'cluster'),
+    serverPort: null, demo: true, serverArgs: [] };
+  const args = [...argv];
+  if (args[0] && !args[0].startsWith('-')) o.verb = args.shift();
+  if (!['start', 'status', 'stop'].includes(o.verb)) throw new Error(`unknown command "${o.verb}"`);
+  while (args.length) {
+    const a = args.shift();
+    const value = () => {
+      if (!args.length) throw new Error(`${a} needs a value`);
+      return args.shift();
+    };
+    if (a === '--') { o.serverArgs = args.splice(0); break; }
+    if (a === '--servers') {
+      o.servers = Number(value());
+      if (!Number.isInteger(o.servers) || o.servers < 1 || o.servers > 16) {
+        throw new Error('--servers: a whole number from 1 to 16');
+      }
+    } else if (a === '--listen') {
+      o.listen = value();
+      if (!/^(\[[0-9a-fA-F:]+\]|[0-9.]*|[A-Za-z0-9.-]+)?:\d{1,5}$/.test(o.listen)) {
+        throw new Error('--listen: HOST:PORT, e.g. 127.0.0.1:8080');
+      }
+    } else if (a === '--data') o.data = path.resolve(value());
+    else if (a === '--server-port') {
+      o.serverPort = Number(value());
+      if (!Number.isInteger(o.serverPort) || o.serverPort < 0 || o.serverPort > 65535) {
+        throw new Error('--server-port: a port number (0: free ports)');
+      }
+    } else if (a === '--no-demo') o.demo = false;
+    else if (a === '-h' || a === '--help') { o.verb = 'help'; break; } else {
+      throw new Error(`unknown option "${a}"`);
+    }
+  }
+  return o;
+}
+
+const stateFile = (data) => path.join(data, 'cluster.json');
+
+function readState(data) {
+  try {
+    return JSON.parse(fs.readFileSync(stateFile(data), 'utf8'));
+  } catch {
+    return null;
+  }
+}
+
+function writeState(data, state) {
+  const tmp = stateFile(data) + '.tmp';
+  fs.writeFileSync(tmp, JSON.stringify(state, null, 2) + '\n', { mode: 0o600 });
+  fs.renameSync(tmp, stateFile(data));
+}
+
+/** The primary's password: made once, kept in DATA/primary.secret (0600). */
+function secret(data) {
+  const file = path.join(data, 'primary.secret');
+  if (!fs.existsSync(file)) {
+    fs.writeFileSync(file, crypto.randomBytes(32).toString('hex') + '\n', { mode: 0o600 });
+  }
+  return fs.readFileSync(file, 'utf8').trim();
+}
+
+/** A port for a cluster: the one it had last time (in the state file) if
+ * still free, else a free one. */
+async function clusterPort(previous) {
+  if (previous) {
+    const free = await new Promise((resolve) => {
+      const s = net.createServer();
+      s.on('error', () => resolve(false));
+      s.listen(previous, '127.0.0.1', () => s.close(() => resolve(true)));
+    });
+    if (free) return previous;
+  }
+  return freePort();
+}
+
+function log(...a) {
+  console.log('cluster:', ...a);
+}
+
+/** Start one metron-server: its output goes to DATA/server-I.log and, each
+ * line prefixed with "sI|", to this terminal. */
+function spawnServer({ bin, index, port, data, env, args }) {
+  const dir = path.join(data, `server-${index}`);
+  fs.mkdirSync(dir, { recursive: true });
+  const logFile = path.join(data, `server-${index}.log`);
+  const out = fs.createWriteStream(logFile, { flags: 'a' });
+  const argv = ['--listen', `127.0.0.1:${port}`, '--data', dir, '--portal',
+    path.join(repoRoot, 'portal'), '--trusted-proxies', '127.0.0.1', ...args];
+  const proc = spawn(bin, argv, { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let text = '';
+  for (const s of [proc.stdout, proc.stderr]) {
+    s.setEncoding('utf8');
+    let rest = '';
+    s.on('data', (d) => {
+      out.write(d);
+      text += d;
+      if (text.length > 65536) text = text.slice(-32768);
+      const lines = (rest + d).split('\n');
+      rest = lines.pop();
+      for (const l of lines) console.log(`s${index}| ${l}`);
+    });
+  }
+  const exited = new Promise((resolve) => proc.once('exit', (code, signal) => {
+    out.end();
+    resolve({ code, signal });
+  }));
+  return { index, port, dir, log: logFile, proc, exited, url: `http://127.0.0.1:${port}`,
+    output: () => text };
+}
+
+async function healthy(url, timeoutMs = 5000) {
+  try {
+    const r = await fetch(url + '/api/v1/health', { signal: AbortSignal.timeout(timeoutMs) });
+    await r.arrayBuffer();
+    return r.status === 200;
+  } catch {
+    return false;
+  }
+}
+
+async function waitHealthy(srv, timeoutMs = 180000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!await healthy(srv.url, 2000)) {
+    if (srv.proc.exitCode !== null || srv.proc.signalCode !== null) {
+      throw new Error(`server ${srv.index} exited before it answered (see ${srv.log})`);
+    }
+    if (Date.now() > deadline) throw new Error(`server ${srv.index} did not answer in time`);
+    await sleep(100);
+  }
+}
+
+async function start(o) {
+  fs.mkdirSync(o.data, { recursive: true, mode: 0o755 });
+  const prev = readState(o.data);
+  if (prev?.pid && prev.pid !== process.pid && pidAlive(prev.pid) && prev.running) {
+    throw new Error(`a cluster already runs from ${o.data} (pid ${prev.pid}): ` +
+      'scripts/cluster status / scripts/cluster stop');
+  }
+  const bin = process.env.METRON_SERVER_BIN || path.join(repoRoot, 'build', 'server', 'metron-server');
+  if (!fs.existsSync(bin)) throw new Error(`${bin} is missing: build it (scripts/cluster does unless METRON_SKIP_BUILD=1)`);
+  const password = secret(o.data);
+  const state = { pid: process.pid, running: true, up: false, data: o.data, started: new Date().toISOString() };
+  writeState(o.data, state);
+
+  let stopping = false;
+  const servers = [];
+  let proxy = null;
+  let primary = null;
+  let standby = null;
+  let status = 0;
+  const stopAll = async () => {
+    if (proxy) {
+      await proxy.stop();
+      log('haproxy stopped');
+    }
+    // In order: no new requests (HAProxy), then the servers finish theirs.
+    await Promise.all(servers.map(async (s) => {
+      if (s.proc.exitCode === null && s.proc.signalCode === null) s.proc.kill('SIGTERM');
+      const timer = setTimeout(() => s.proc.kill('SIGKILL'), 60000);
+      const e = await s.exited;
+      clearTimeout(timer);
+      log(`server ${s.index} stopped (${e.signal || `exit ${e.code}`})`);
+      if (e.code !== 0 && !s.died) status = 1;
+    }));
+    for (const [name, c] of [['standby', standby], ['primary', primary]]) {
+      if (c?.running()) {
+        try {
+          await c.stop('fast');
+          log(`${name} stopped`);
+        } catch (e) {
+          log(`${name} did not stop: ${e.message}`);
+          status = 1;
+        }
+      }
+    }
+    writeState(o.data, { ...readState(o.data), running: false, up: false,
+      stopped: new Date().toISOString() });
+  };
+  let stopped = null;
+  const onSignal = (sig) => {
+    if (stopping) {
+      log(`${sig}: already stopping`);
+      return;
+    }
+    stopping = true;
+    log(`${sig}: stopping HAProxy, the servers, the standby, the primary`);
+    stopped = stopAll();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onSignal);
+
+  try {
+    const pPort = await clusterPort(prev?.primary?.port);
+    primary = await startPrimary({ dir: path.join(o.data, 'primary'), port: pPort, password,
+      log: path.join(o.data, 'primary.log') });
+    log(`primary PostgreSQL on 127.0.0.1:${pPort} (${path.join(o.data, 'primary')})`);
+    if (stopping) return finish();
+    const sPort = await clusterPort(prev?.standby?.port);
+    const standbyDir = path.join(o.data, 'standby');
+    if (!fs.existsSync(path.join(standbyDir, 'PG_VERSION'))) log('making the standby (pg_basebackup)');
+    standby = await startStandby({ primary, dir: standbyDir, port: sPort,
+      log: path.join(o.data, 'standby.log') });
+    log(`standby PostgreSQL on 127.0.0.1:${sPort}, streaming from the primary`);
+    Object.assign(state, { primary: { port: pPort, dir: primary.dir },
+      standby: { port: sPort, dir: standby.dir } });
+    writeState(o.data, state);
+    if (stopping) return finish();
+
+    const env = { ...process.env, DATABASE_URL: primary.url(), METRON_REPLICA_URL: standby.url() };
+    const hp = o.listen.lastIndexOf(':');
+    const first = o.serverPort ?? Number(o.listen.slice(hp + 1)) + 1;
+    for (let i = 0; i < o.servers; i++) {
+      const port = first === 0 ? await freePort() : first + i;
+      // The first one migrates the database (and makes the demo accounts);
+      // the others start once it answers.
+      const s = spawnServer({ bin, index: i, port, data: o.data, env,
+        args: [...(i === 0 && o.demo ? ['--demo'] : []), ...o.serverArgs] });
+      servers.push(s);
+      s.exited.then((e) => {
+        if (!stopping) {
+          s.died = true;
+          log(`server ${i} exited (${e.signal || `exit ${e.code}`}); HAProxy sends its ` +
+            `requests to the others (log: ${s.log})`);
+        }
+      });
+      state.servers = servers.map((x) => ({ index: x.index, url: x.url, pid: x.proc.pid, log: x.log }));
+      writeState(o.data, state);
+      await waitHealthy(s);
+      if (stopping) return finish();
+    }
+    proxy = await startHaproxy({ dir: o.data, listen: o.listen, backends: servers });
+    proxy.proc.once('exit', (code, signal) => {
+      if (!stopping) log(`haproxy exited (${signal || `exit ${code}`}): ${proxy.stderr()}`);
+    });
+    Object.assign(state, { up: true, url: proxy.url, haproxy: { pid: proxy.proc.pid, config: proxy.file } });
+    writeState(o.data, state);
+    log(`up: ${proxy.url} (HAProxy) -> ${servers.map((s) => s.url).join(', ')}`);
+    log(`primary 127.0.0.1:${pPort}, standby 127.0.0.1:${sPort}; data: ${o.data}`);
+    log('Ctrl-C (or scripts/cluster stop) stops everything');
+  } catch (e) {
+    log(`start failed: ${e.message}`);
+    if (!stopping) {
+      stopping = true;
+      stopped = stopAll();
+    }
+    await stopped;
+    return 1;
+  }
+  return finish();
+
+  async function finish() {
+    // Until a signal has stopped everything.
+    while (!stopped) await sleep(200);
+    await stopped;
+    log('stopped');
+    return status;
+  }
+}
+
+async function statusVerb(o) {
+  const st = readState(o.data);
+  if (!st) {
+    console.log(`no cluster in ${o.data}`);
+    return 3;
+  }
+  const running = st.running && pidAlive(st.pid);
+  console.log(`scripts/cluster (pid ${st.pid}): ${running ? (st.up ? 'up' : 'starting') : 'not running'}`);
+  let ok = running && st.up;
+  if (st.url) {
+    const h = running && await healthy(st.url);
+    ok &&= h;
+    console.log(`haproxy ${st.url}: ${h ? 'answers' : 'does not answer'}`);
+  }
+  for (const s of st.servers || []) {
+    const h = running && await healthy(s.url);
+    ok &&= h;
+    console.log(`server ${s.index} ${s.url} (pid ${s.pid}): ${h ? 'answers' : 'does not answer'} (log: ${s.log})`);
+  }
+  for (const name of ['primary', 'standby']) {
+    if (!st[name]) continue;
+    const pid = postmasterPid(st[name].dir);
+    ok &&= pid !== 0;
+    console.log(`${name} 127.0.0.1:${st[name].port}: ${pid ? `runs (pid ${pid})` : 'stopped'}`);
+  }
+  return ok ? 0 : running ? 1 : 3;
+}
+
+async function stopVerb(o) {
+  const st = readState(o.data);
+  if (!st) {
+    console.log(`no cluster in ${o.data}`);
+    return 0;
+  }
+  if (st.running && pidAlive(st.pid)) {
+    process.kill(st.pid, 'SIGTERM');
+    const deadline = Date.now() + 120000;
+    while (pidAlive(st.pid) && Date.now() < deadline) await sleep(100);
+    if (pidAlive(st.pid)) {
+      console.log(`scripts/cluster (pid ${st.pid}) still runs after 120 s`);
+      return 1;
+    }
+  }
+  // What a supervisor that was killed left behind.
+  let left = 0;
+  for (const p of [st.haproxy?.pid, ...(st.servers || []).map((s) => s.pid)]) {
+    if (!p || !pidAlive(p)) continue;
+    const cmd = fs.readFileSync(`/proc/${p}/cmdline`, 'utf8');
+    if (!/haproxy|metron-server/.test(cmd) || !cmd.includes(o.data)) continue;
+    left++;
+    process.kill(p, 'SIGTERM');
+    for (let i = 0; i < 600 && pidAlive(p); i++) await sleep(100);
+  }
+  for (const name of ['standby', 'primary']) {
+    if (st[name] && postmasterPid(st[name].dir)) {
+      left++;
+      await pgProg('pg_ctl', ['-D', st[name].dir, '-m', 'fast', '-w', '-t', '60', 'stop']);
+    }
+  }
+  if (left) {
+    console.log(`stopped ${left} process(es) left by a scripts/cluster that did not stop them`);
+    writeState(o.data, { ...st, running: false, up: false, stopped: new Date().toISOString() });
+  }
+  console.log('stopped');
+  return 0;
+}
+
+export async function main(argv) {
+  let o;
+  try {
+    o = parseArgs(argv);
+  } catch (e) {
+    console.error(`cluster: ${e.message}\n${USAGE}`);
+    return 2;
+  }
+  if (o.verb === 'help') {
+    console.log(USAGE);
+    return 0;
+  }
+  try {
+    if (o.verb === 'status') return await statusVerb(o);
+    if (o.verb === 'stop') return await stopVerb(o);
+    return await start(o);
+  } catch (e) {
+    console.error(`cluster: ${e.message}`);
+    return 1;
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
+  process.exitCode = await main(process.argv.slice(2));
+}
