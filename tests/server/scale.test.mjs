@@ -3,7 +3,9 @@
 // Everything real and on 127.0.0.1: a primary cluster, a standby made with
 // pg_basebackup streaming from it, two metron-server processes on the
 // primary (each with METRON_REPLICA_URL on the standby), and Debian's
-// haproxy in front of them. The tests:
+// haproxy in front of them. The standby and HAProxy (its configuration from
+// deploy/haproxy/metron.cfg) are started by scripts/cluster.mjs, the same
+// code as the operator's scripts/cluster. The tests:
 //   - a file uploaded through one process downloads byte-identical (ranges
 //     too) through the other and through HAProxy;
 //   - an export started through one process is followed and downloaded
@@ -19,20 +21,18 @@
 //     once, no job run twice at the same time.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import {
-  freePort, login, pgBin, request, sleep, startPostgres, startServer, tempDir, trackProcess,
+  freePort, login, request, sleep, startPostgres, startServer, tempDir, trackProcess,
 } from './harness.mjs';
+import { startHaproxy as startClusterHaproxy, startStandby as startClusterStandby }
+  from '../../scripts/cluster.mjs';
 import { MIN_US, PW, appClient, baseTime, dataTenant } from './data_helpers.mjs';
 import { startWebhookReceiver } from './webhook_receiver.mjs';
 
-const execFileP = promisify(execFile);
 const METRICS_TOKEN = 'scale-metrics-token-0123456789abcdef0123';
-const HAPROXY = process.env.METRON_HAPROXY || '/usr/sbin/haproxy';
 
 let pg; // the primary
 let dbUrl;
@@ -42,105 +42,25 @@ let servers = []; // [a, b]
 let proxy; // { url, proc }
 let rx;
 
-function pgIds() {
-  if (process.getuid() !== 0) return {};
-  const line = fs.readFileSync('/etc/passwd', 'utf8').split('\n')
-    .find((l) => l.startsWith('postgres:'));
-  const [, , uid, gid] = line.split(':');
-  return { uid: Number(uid), gid: Number(gid) };
-}
-
-async function pgProg(prog, args) {
-  return execFileP(path.join(pgBin, prog), args, { ...pgIds(), cwd: '/',
-    env: { ...process.env, LC_ALL: 'C.UTF-8' }, timeout: 120000 });
-}
-
-/** A standby of "pg": pg_basebackup streaming over its replication slot. */
+/** A standby of "pg" streaming over its own replication slot (scripts/cluster.mjs). */
 async function startStandby() {
   const root = tempDir('metron-standby-');
-  const dir = path.join(root, 'data'); // the harness stops a cluster in .../data at the end
-  fs.mkdirSync(dir, { mode: 0o700 });
-  const ids = pgIds();
-  if (ids.uid !== undefined) fs.chownSync(dir, ids.uid, ids.gid);
-  await pgProg('pg_basebackup', ['-h', '127.0.0.1', '-p', String(pg.port), '-U', 'postgres',
-    '-D', dir, '-X', 'stream', '-R', '-C', '-S', `metron_standby_${process.pid}`, '--no-sync',
-    '--checkpoint=fast']);
-  const port = await freePort();
-  const opts = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c hot_standby=on ` +
-    '-c hot_standby_feedback=on -c fsync=off';
-  const s = {
-    dir, port,
-    url: (db) => `postgresql://postgres@127.0.0.1:${port}/${db}`,
-    start: () => pgProg('pg_ctl', ['-D', dir, '-l', path.join(dir, 'log'), '-o', opts, '-w',
-      '-t', '60', 'start']),
+  // (the harness stops a cluster in .../data at the end)
+  const s = await startClusterStandby({ primary: { port: pg.port }, dir: path.join(root, 'data'),
+    port: await freePort(), slot: `metron_standby_${process.pid}`, durable: false });
+  return {
+    dir: s.dir, port: s.port, url: s.url, start: s.start,
     // "immediate": as if the machine of the standby died.
-    kill: () => pgProg('pg_ctl', ['-D', dir, '-m', 'immediate', '-w', 'stop']),
-    async psql(sql) {
-      const { stdout } = await execFileP(path.join(pgBin, 'psql'), ['-X', '-q', '-A', '-t',
-        '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1', '-p', String(port), '-U', 'postgres',
-        '-d', dbName, '-c', sql]);
-      return stdout.trim();
-    },
+    kill: () => s.stop('immediate'),
+    psql: (sql) => s.psql(sql, dbName),
   };
-  await s.start();
-  return s;
 }
 
-/** HAProxy in front of "backends": round robin, health checks, retries. */
+/** HAProxy in front of "backends" (deploy/haproxy/metron.cfg by scripts/cluster.mjs):
+ * round robin, health checks, retries; up once every backend answered through it. */
 async function startHaproxy(backends) {
-  const dir = tempDir('metron-haproxy-');
-  const port = await freePort();
-  const cfg = [
-    'global',
-    '  maxconn 2000',
-    'defaults',
-    '  mode http',
-    '  timeout connect 2s',
-    '  timeout client 60s',
-    '  timeout server 60s',
-    // A request that found its server dead (refused, reset, closed without
-    // an answer) is sent again to the other one: ingest batches carry their
-    // batch_id, so a batch stored before the server died is acknowledged as
-    // a duplicate, never stored twice.
-    '  retries 3',
-    '  option redispatch 1',
-    '  retry-on conn-failure empty-response response-timeout',
-    'frontend metron',
-    `  bind 127.0.0.1:${port}`,
-    '  http-request disable-l7-retry if !{ method GET HEAD } !{ path /api/v1/ingest/batches }',
-    '  default_backend servers',
-    'backend servers',
-    '  balance roundrobin',
-    '  option httpchk GET /api/v1/health',
-    '  http-check expect status 200',
-    '  default-server inter 300ms fall 2 rise 2',
-    '  http-response set-header X-Served-By %s',
-    ...backends.map((b, i) => `  server s${i} 127.0.0.1:${b.port} check`),
-    '',
-  ].join('\n');
-  const file = path.join(dir, 'haproxy.cfg');
-  fs.writeFileSync(file, cfg);
-  await execFileP(HAPROXY, ['-c', '-q', '-f', file]);
-  const proc = spawn(HAPROXY, ['-db', '-f', file], { stdio: ['ignore', 'ignore', 'pipe'] });
-  trackProcess(proc, 'haproxy');
-  let err = '';
-  proc.stderr.setEncoding('utf8');
-  proc.stderr.on('data', (d) => { err += d; });
-  const url = `http://127.0.0.1:${port}`;
-  // Up when both servers answer through it.
-  const seen = new Set();
-  const deadline = Date.now() + 30000;
-  while (seen.size < backends.length) {
-    if (proc.exitCode !== null) throw new Error(`haproxy exited: ${err}`);
-    if (Date.now() > deadline) throw new Error(`haproxy: only ${[...seen]} up: ${err}`);
-    try {
-      const r = await fetch(url + '/api/v1/health');
-      await r.arrayBuffer();
-      if (r.status === 200) seen.add(r.headers.get('x-served-by'));
-    } catch { /* not yet */ }
-    await sleep(50);
-  }
-  return { url, proc, stderr: () => err };
+  return startClusterHaproxy({ dir: tempDir('metron-haproxy-'),
+    listen: `127.0.0.1:${await freePort()}`, backends, onSpawn: trackProcess });
 }
 
 async function metrics(srv) {
@@ -196,10 +116,7 @@ before(async () => {
 });
 
 after(async () => {
-  if (proxy && proxy.proc.exitCode === null) {
-    proxy.proc.kill('SIGTERM');
-    await new Promise((r) => proxy.proc.once('exit', r));
-  }
+  await proxy?.stop();
   await rx?.stop();
   for (const s of servers) {
     const exit = await s.stop();
@@ -285,6 +202,93 @@ test('a sign-out through one process ends the session on the other', async () =>
     (await withSession(c, b.url, '/api/v1/me')).status === 401, 2000);
   console.log(`# sign-out seen by the other process after ${Date.now() - t0} ms`);
   assert.equal((await withSession(c, a.url, '/api/v1/me')).status, 401);
+});
+
+test('live monitoring across processes: started on one, fed through the other, read on both, stopped for both', async () => {
+  const [a, b] = servers;
+  const t = await dataTenant(a, { n: 2 });
+  let r = await t.c.post('/api/v1/groups', { name: 'Live across' });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  const g = r.body.id;
+  assert.equal((await t.c.patch(`/api/v1/apps/${t.appId}`, { group_id: g })).status, 200);
+  const json = { 'content-type': 'application/json' };
+  const gwA = appClient(a.url, t.app.credential);
+  const gwB = appClient(b.url, t.app.credential);
+  const liveBatch = (base, body) => fetch(`${base}/api/v1/ingest/live`, { method: 'POST',
+    headers: { authorization: `Bearer ${t.app.credential}`, ...json }, body: JSON.stringify(body) })
+    .then(async (x) => ({ status: x.status, body: await x.json() }));
+  const readLive = async (base, since) => {
+    const x = await withSession(t.c, base, `/api/v1/groups/${g}/live${since ? `?since=${since}` : ''}`);
+    assert.equal(x.status, 200);
+    return x.json();
+  };
+  const now = Date.now() * 1000;
+  const t0 = now - (now % 5e6) - 60e6;
+  const snaps = (from, k) => Array.from({ length: k }, (_, i) => ({ t: t0 + (from + i) * 5e6,
+    ids: t.channels, v: [from + i, -(from + i)] }));
+
+  // Started by the user through process 0 ...
+  r = await withSession(t.c, a.url, `/api/v1/groups/${g}/live`, { method: 'POST' });
+  assert.equal(r.status, 200);
+  const { until } = await r.json();
+  // ... the gateway, polling process 1, is told at once, and its samples
+  // sent there are taken.
+  assert.equal((await gwB.requests()).body.live_until, until);
+  assert.equal((await gwB.channels()).body.live_until, until);
+  r = await liveBatch(b.url, { batch_id: 'lx-1', snapshots: snaps(0, 6) });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal(r.body.samples, 12);
+  assert.equal(r.body.until, until);
+  // The portal reads them through process 0, then process 1: the same values.
+  const seen = [];
+  for (const base of [a.url, b.url]) {
+    const body = await readLive(base);
+    assert.equal(body.until, until, base);
+    assert.deepEqual(body.channels.map((c) => c.id), t.channels);
+    assert.deepEqual(body.channels[0].t, snaps(0, 6).map((x) => x.t));
+    assert.deepEqual(body.channels[1].v, [0, -1, -2, -3, -4, -5]);
+    seen.push(body);
+  }
+  assert.deepEqual(seen[0], seen[1]);
+  // More samples through process 0 (the gateway's next connection went
+  // there), read incrementally through process 1.
+  r = await liveBatch(a.url, { batch_id: 'lx-2', snapshots: snaps(6, 2) });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  let body = await readLive(b.url, t0 + 6 * 5e6);
+  assert.deepEqual(body.channels[0].v, [6, 7]);
+  // Through HAProxy, wherever it lands, the same.
+  for (let i = 0; i < 2; i++) {
+    const x = await withSession(t.c, proxy.url, `/api/v1/groups/${g}/live`);
+    assert.equal(x.status, 200);
+    assert.deepEqual((await x.json()).channels[0].v, [0, 1, 2, 3, 4, 5, 6, 7]);
+  }
+
+  // Stopped through process 1: over for process 0 and for the gateway on
+  // either process.
+  r = await withSession(t.c, b.url, `/api/v1/groups/${g}/live`, { method: 'DELETE' });
+  assert.equal(r.status, 200);
+  body = await readLive(a.url);
+  assert.equal(body.until, null);
+  for (const [gw, base] of [[gwA, a.url], [gwB, b.url]]) {
+    assert.equal((await gw.requests()).body.live_until, null, base);
+    assert.equal((await gw.channels()).body.live_until, null, base);
+    r = await liveBatch(base, { batch_id: 'lx-3', snapshots: snaps(8, 1) });
+    assert.equal(r.status, 409, base);
+    assert.equal(r.body.code, 'live_not_active');
+  }
+  // And the other way round: started through process 1, stopped through process 0.
+  r = await withSession(t.c, b.url, `/api/v1/groups/${g}/live`, { method: 'POST' });
+  assert.equal(r.status, 200);
+  assert.equal((await readLive(a.url)).until, (await r.json()).until);
+  assert.equal((await liveBatch(a.url, { batch_id: 'lx-4', snapshots: snaps(9, 1) })).status, 200);
+  r = await withSession(t.c, a.url, `/api/v1/groups/${g}/live`, { method: 'DELETE' });
+  assert.equal(r.status, 200);
+  assert.equal((await readLive(b.url)).until, null);
+  assert.equal((await liveBatch(b.url, { batch_id: 'lx-5', snapshots: snaps(10, 1) })).status, 409);
+  // Display only: none of it is stored as acquired data (read on the primary
+  // by process 1 once its bound has passed, or on a standby that shows it).
+  r = await withSession(t.c, b.url, `/api/v1/data/raw?channels=${t.channels[0]}&from=${t0}&to=${now + 60e6}`);
+  assert.deepEqual((await r.json()).t, []);
 });
 
 /** The raw samples of channel "ch" from "t0" as [t, v] through "base". */
@@ -587,6 +591,5 @@ test('ingest through HAProxy: one backend against two (METRON_SCALE_BENCH=1)',
     const r1b = await run(one.url);
     console.log(`# ${clients} clients, ${seconds} s each, 4 channels a batch; load ${l0} -> ${load()}`);
     console.log(`# one backend: ${r1.toFixed(0)} then ${r1b.toFixed(0)} batches/s; two backends: ${r2.toFixed(0)} batches/s`);
-    one.proc.kill('SIGTERM');
-    await new Promise((r) => one.proc.once('exit', r));
+    await one.stop();
   });
