@@ -1,0 +1,162 @@
+// scripts/cluster, the operator's scale-out set (docs/scale.md, "Running the
+// set: scripts/cluster"), run as an operator runs it: a primary, a streaming
+// standby, two metron-server processes (METRON_SERVER_BIN) and HAProxy on
+// loopback; status; Ctrl-C stops everything; started again on the same
+// folder it keeps the data and the standby; a second start is refused;
+// `scripts/cluster stop` from another shell stops it. Nothing is left running.
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { freePort, login, repoRoot, serverBin, tempDir, trackProcess } from './harness.mjs';
+import { pidAlive, postmasterPid } from '../../scripts/cluster.mjs';
+
+const script = path.join(repoRoot, 'scripts', 'cluster');
+const data = path.join(tempDir('metron-cluster-'), 'set');
+const env = { ...process.env, METRON_SKIP_BUILD: '1', METRON_SERVER_BIN: serverBin };
+delete env.METRON_DATA;
+delete env.DATABASE_URL;
+delete env.METRON_LISTEN;
+
+/** Run scripts/cluster to its end: { code, out }. */
+function run(args) {
+  return new Promise((resolve) => {
+    execFile(script, args, { env, timeout: 180000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? (err.code ?? 1) : 0, out: stdout + stderr });
+    });
+  });
+}
+
+/** Start scripts/cluster in the background; resolves once it says it is up. */
+async function start(args) {
+  // Its own process group, as in a terminal: Ctrl-C goes to the whole group.
+  const proc = spawn(script, ['--data', data, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true });
+  trackProcess(proc, 'scripts/cluster');
+  let out = '';
+  for (const s of [proc.stdout, proc.stderr]) {
+    s.setEncoding('utf8');
+    s.on('data', (d) => { out += d; });
+  }
+  const exited = new Promise((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
+  const url = await new Promise((resolve, reject) => {
+    const timer = setInterval(() => {
+      const m = /^cluster: up: (http:\/\/[0-9.]+:\d+) /m.exec(out);
+      if (m) {
+        clearInterval(timer);
+        resolve(m[1]);
+      } else if (proc.exitCode !== null) {
+        clearInterval(timer);
+        reject(new Error(`scripts/cluster exited (${proc.exitCode}):\n${out}`));
+      }
+    }, 50);
+  });
+  return { proc, url, exited, out: () => out };
+}
+
+const state = () => JSON.parse(fs.readFileSync(path.join(data, 'cluster.json'), 'utf8'));
+
+/** Every process of the set that is still alive (should be none). */
+function leftOver(st) {
+  const left = [];
+  for (const p of [st.pid, st.haproxy?.pid, ...st.servers.map((s) => s.pid)]) {
+    if (p && pidAlive(p)) left.push(p);
+  }
+  for (const name of ['primary', 'standby']) {
+    if (postmasterPid(st[name].dir)) left.push(name);
+  }
+  return left;
+}
+
+/** The names of the processes that answered "n" health requests through HAProxy. */
+async function backendsSeen(url, n) {
+  const seen = new Set();
+  for (let i = 0; i < n; i++) {
+    const r = await fetch(url + '/api/v1/health');
+    const body = await r.json();
+    assert.equal(r.status, 200);
+    assert.equal(body.replica.configured, true);
+    seen.add(r.headers.get('x-served-by'));
+  }
+  return [...seen].sort();
+}
+
+function noSanitizerReport() {
+  for (const f of fs.readdirSync(data).filter((x) => /^server-\d+\.log$/.test(x))) {
+    assert.doesNotMatch(fs.readFileSync(path.join(data, f), 'utf8'),
+      /runtime error|AddressSanitizer|LeakSanitizer/, f);
+  }
+}
+
+after(async () => {
+  // Whatever a failed test left: the script's own "stop" cleans up.
+  if (fs.existsSync(path.join(data, 'cluster.json'))) await run(['stop', '--data', data]);
+});
+
+test('scripts/cluster: two servers behind HAProxy on a primary and a streaming standby; status; Ctrl-C stops it all', async () => {
+  const listen = `127.0.0.1:${await freePort()}`;
+  const c = await start(['--listen', listen, '--server-port', '0']);
+  assert.equal(c.url, `http://${listen}`);
+  assert.match(c.out(), /cluster: making the standby \(pg_basebackup\)/);
+  assert.match(c.out(), /Demo logins/);
+  const st = state();
+  assert.equal(st.servers.length, 2);
+  assert.equal(st.up, true);
+  // Both processes answer through HAProxy, and both use the standby.
+  assert.deepEqual(await backendsSeen(c.url, 4), ['s0', 's1']);
+  for (const s of st.servers) {
+    let up = false;
+    for (let i = 0; i < 200 && !up; i++) {
+      up = (await (await fetch(s.url + '/api/v1/health')).json()).replica.up;
+      if (!up) await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.ok(up, `server ${s.index} reads on the standby`);
+  }
+  // A demo user signs in through HAProxy; the session holds on both processes.
+  const u = await login(c.url, { account: 'demo-pro', user: 'admin', password: 'Demo-pass1' });
+  for (const s of st.servers) {
+    const r = await fetch(s.url + '/api/v1/me', { headers: { cookie: `metron_session=${u.cookie}` } });
+    assert.equal(r.status, 200, s.url);
+  }
+  const status = await run(['status', '--data', data]);
+  assert.equal(status.code, 0, status.out);
+  assert.match(status.out, /: up\n/);
+  assert.match(status.out, /server 1 http:\/\/127\.0\.0\.1:\d+ \(pid \d+\): answers/);
+  assert.match(status.out, /standby 127\.0\.0\.1:\d+: runs/);
+  // Ctrl-C in the terminal: SIGINT to the script's process group. The
+  // servers, HAProxy and the clusters run in groups of their own: the
+  // script stops them in order.
+  process.kill(-c.proc.pid, 'SIGINT');
+  const exit = await c.exited;
+  assert.deepEqual(exit, { code: 0, signal: null }, c.out());
+  assert.match(c.out(), /haproxy stopped[\s\S]*server \d stopped[\s\S]*standby stopped[\s\S]*primary stopped/);
+  assert.deepEqual(leftOver(st), []);
+  noSanitizerReport();
+  const after1 = await run(['status', '--data', data]);
+  assert.equal(after1.code, 3, after1.out);
+  assert.match(after1.out, /not running/);
+});
+
+test('scripts/cluster: started again on its folder it keeps the data and the standby; a second start is refused; "stop" stops it', async () => {
+  const listen = `127.0.0.1:${await freePort()}`;
+  const c = await start(['--listen', listen, '--server-port', '0', '--no-demo']);
+  assert.doesNotMatch(c.out(), /making the standby/);
+  // The demo accounts of the first run are still there (in the primary).
+  await login(c.url, { account: 'demo-free', user: 'admin', password: 'Demo-pass1' });
+  assert.deepEqual(await backendsSeen(c.url, 4), ['s0', 's1']);
+  const second = await run(['--data', data, '--listen', `127.0.0.1:${await freePort()}`]);
+  assert.equal(second.code, 1, second.out);
+  assert.match(second.out, /a cluster already runs from/);
+  assert.equal((await fetch(c.url + '/api/v1/health')).status, 200);
+  const st = state();
+  const stop = await run(['stop', '--data', data]);
+  assert.equal(stop.code, 0, stop.out);
+  assert.deepEqual(await c.exited, { code: 0, signal: null }, c.out());
+  assert.deepEqual(leftOver(st), []);
+  noSanitizerReport();
+  // Bad use is a usage error that starts nothing.
+  const bad = await run(['--servers', '0', '--data', data]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.out, /--servers: a whole number from 1 to 16/);
+});
