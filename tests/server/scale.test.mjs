@@ -559,6 +559,30 @@ test('two processes: every notification of the outbox posted once, no job run tw
   assert.equal(await pg.psql(`SELECT COALESCE(sum(n), 0) FROM series_day WHERE account_id = ${t2.id}`, dbName), '80');
 });
 
+test('the exports clean-up of two processes at once: each stale export failed once, each old one removed once, a live one kept', async () => {
+  const [a, b] = servers;
+  const t = await dataTenant(a, { n: 1 });
+  const user = (await t.c.get('/api/v1/me')).body.id;
+  const row = (status, age, extra = '') => `(${t.id}, ${user}, 'csv', ARRAY[${t.channels[0]}]::bigint[],
+    0, 1, 'UTC', '${status}', now() - interval '${age}', now() - interval '${age}'${extra})`;
+  // 30 that ended two days ago, 20 left running by a server that stopped
+  // 20 minutes ago, and one running now (its server heart-beats it).
+  await pg.psql(`INSERT INTO exports (account_id, user_id, format, channels, t_from, t_to,
+    time_zone, status, created_at, updated_at, finished_at) VALUES
+    ${Array.from({ length: 30 }, () => row('done', '2 days', ", now() - interval '2 days'")).join(',')}`, dbName);
+  await pg.psql(`INSERT INTO exports (account_id, user_id, format, channels, t_from, t_to,
+    time_zone, status, created_at, updated_at) VALUES
+    ${Array.from({ length: 20 }, () => row('running', '20 minutes')).join(',')},
+    ${row('running', '1 second')}`, dbName);
+  const rounds = await Promise.all([a, b, a, b].map((s) =>
+    request(s.url, 'POST', '/api/v1/test/export-cleanup')));
+  for (const r of rounds) assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal(rounds.reduce((k, r) => k + r.body.done, 0), 50, JSON.stringify(rounds.map((r) => r.body)));
+  assert.equal(await pg.psql(`SELECT string_agg(status || ':' || n, ',' ORDER BY status) FROM
+    (SELECT status, count(*) n FROM exports WHERE account_id = ${t.id} GROUP BY status) x`, dbName),
+  'failed:20,running:1');
+});
+
 // A measurement, not a check (METRON_SCALE_BENCH=1; docs/scale.md "Two
 // processes against one"): ingest batches a second through HAProxy with one
 // backend and with both, same clients, same seconds, same run.
