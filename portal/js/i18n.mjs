@@ -231,9 +231,24 @@ export function fromInputValue(s) {
   return fromWallClock(+m[1], +m[2], +m[3], +m[4], +m[5]);
 }
 
+// Intl formatters cost far more to make than to use (a dashboard formats a
+// few hundred values and times a refresh): one per language, zone and
+// options, kept while they are asked for.
+const formatters = new Map();
+function formatter(Kind, opts) {
+  const key = `${Kind.name}|${language()}|${zone || ''}|${opts ? JSON.stringify(opts) : ''}`;
+  let f = formatters.get(key);
+  if (!f) {
+    if (formatters.size >= 200) formatters.clear();
+    f = new Kind(language(), opts);
+    formatters.set(key, f);
+  }
+  return f;
+}
+
 export function formatNumber(x, opts) {
   if (x === null || x === undefined || Number.isNaN(x)) return '';
-  return new Intl.NumberFormat(language(), opts).format(x);
+  return formatter(Intl.NumberFormat, opts).format(x);
 }
 
 /** A date and time (ms since the epoch, or an ISO string) in the shown time zone. */
@@ -241,7 +256,7 @@ export function formatDateTime(ms, opts) {
   if (ms === null || ms === undefined || ms === '') return '';
   const d = typeof ms === 'string' ? new Date(ms) : new Date(ms);
   if (Number.isNaN(d.getTime())) return '';
-  return new Intl.DateTimeFormat(language(), { ...(opts || { dateStyle: 'medium', timeStyle: 'short' }), timeZone: zone })
+  return formatter(Intl.DateTimeFormat, { ...(opts || { dateStyle: 'medium', timeStyle: 'short' }), timeZone: zone })
     .format(d);
 }
 
@@ -260,7 +275,7 @@ export function formatAgo(ms) {
   const d = typeof ms === 'string' ? Date.parse(ms) : ms;
   if (!Number.isFinite(d)) return '';
   const s = Math.round((d - Date.now()) / 1000);
-  const rtf = new Intl.RelativeTimeFormat(language(), { numeric: 'auto' });
+  const rtf = formatter(Intl.RelativeTimeFormat, { numeric: 'auto' });
   const a = Math.abs(s);
   if (a < 60) return rtf.format(s, 'second');
   if (a < 3600) return rtf.format(Math.round(s / 60), 'minute');
