@@ -7,7 +7,11 @@
 //
 //   const g = panelChart(host, { locale, channels: [{name, unit, colour}] });
 //   g.width()                       // the plotting area's width in CSS pixels (buckets to ask for)
-//   g.draw({from, to, buckets, series: [buckets.mjs series]})
+//   g.measure()                     // the host's size (a layout read; see draw)
+//   g.draw({from, to, buckets, series: [buckets.mjs series]}, size?)
+//                                   // "size": what measure() gave before this
+//                                   // round of DOM writes, so that drawing a
+//                                   // dashboard's panels forces no layout
 //   g.destroy()
 import uPlot from '../../vendor/uplot/uPlot.esm.js';
 import { toPlot } from '../chart/buckets.mjs';
@@ -80,11 +84,12 @@ export function panelChart(host, { locale, channels }) {
       if (u) return Math.max(1, Math.round(u.bbox.width / uPlot.pxRatio));
       return Math.max(40, measure().width - 60);
     },
-    draw(b) {
+    measure,
+    draw(b, measured) {
       block = b;
       plot = toPlot(b);
       const data = [plot.x, ...plot.ys];
-      const m = measure();
+      const m = measured || measure();
       if (!u) {
         size = m;
         u = new uPlot(opts(), data, host);

@@ -4,6 +4,8 @@
 //
 //   const view = panelView(panel, ctx);   // ctx: {data, core, editing(), onValues(values), openValue(i)}
 //   body.append(view.el); view.update();  // after each refresh (and on resize)
+//   view.measure?.()                      // optional: read the layout first, so that
+//                                         // updating every panel in turn forces none
 //   view.destroy();
 //
 // Graphs: core's decimation of the window to the plot's pixel width and
@@ -85,6 +87,7 @@ function graphView(panel, ctx) {
   const el = h('div', { class: 'dash-graph' }, plotHost, legend);
   let chart = null;
   let chartKey = '';
+  let measured = null; // the plot's size, read before this round of updates
   /** Every channel decimated by core to "nb" buckets of window "w", and the legend's rows. */
   function buckets(nb, w, entries, locale, c) {
     const ids = panel.channels;
@@ -125,13 +128,22 @@ function graphView(panel, ctx) {
 
   return {
     el,
+    measure() {
+      // Only a drawn graph: before the first drawing its legend is empty,
+      // and the legend's rows take their height from the plot.
+      measured = chart && legend.firstChild ? chart.measure() : null;
+    },
     update() {
       const { data, core: c } = ctx;
       const locale = language();
+      const size = measured;
+      measured = null;
       const ids = panel.channels;
       const entries = ids.map((id) => data.channel(id));
       const key = entries.map((e, i) => `${ids[i]}:${e ? e.unit : ''}:${e ? e.name : ''}`).join('|') + locale;
+      let fresh = false;
       if (!chart || key !== chartKey) {
+        fresh = true;
         if (chart) chart.destroy();
         plotHost.replaceChildren();
         chart = panelChart(plotHost, { locale, channels: ids.map((id, i) => ({
@@ -148,7 +160,7 @@ function graphView(panel, ctx) {
         if (want === nb) break;
         nb = want;
         const { series, rows } = buckets(nb, w, entries, locale, c);
-        chart.draw({ from: w.from, to: w.to, buckets: nb, series });
+        chart.draw({ from: w.from, to: w.to, buckets: nb, series }, pass === 0 && !fresh ? size : null);
         fill(legend, rows);
       }
       el.dataset.from = String(w.from);
@@ -181,8 +193,8 @@ export function pictureUrl(pic) {
 }
 
 /** The picture box: as large as fits the body, the picture's own proportions. */
-function fitBox(box, body, pic) {
-  const r = body.getBoundingClientRect();
+function fitBox(box, body, pic, rect) {
+  const r = rect || body.getBoundingClientRect();
   if (!pic || !r.width) return r.width || 0;
   const aspect = pic.width / pic.height;
   let w = r.width, hgt = w / aspect;
@@ -197,15 +209,19 @@ function pictureView(panel, ctx) {
   const box = h('div', { class: 'dash-imgbox' }, img);
   const el = h('div', { class: 'dash-picture' }, box);
   const note = h('p', { class: 'muted dash-note' });
+  let measured = null;
   return {
     el,
+    measure() { measured = box.isConnected ? el.getBoundingClientRect() : null; },
     update() {
+      const rect = measured;
+      measured = null;
       const pic = ctx.data.picture(panel.picture_id);
       if (!pic) { fill(el, note); note.textContent = t('dash.picture_gone'); return; }
       if (!box.isConnected) fill(el, box);
       const src = pictureUrl(pic);
       if (img.getAttribute('src') !== src) img.setAttribute('src', src);
-      fitBox(box, el, pic);
+      fitBox(box, el, pic, rect);
     },
     destroy() {},
   };
@@ -226,6 +242,7 @@ function imageValuesView(panel, ctx) {
   const note = h('p', { class: 'muted dash-note' });
   let values = panel.values.map((v) => ({ ...v }));
   let scale = 1;
+  let measured = null;
 
   function place(label, v) {
     label.style.left = `${v.x * 100}%`;
@@ -306,14 +323,17 @@ function imageValuesView(panel, ctx) {
 
   return {
     el,
+    measure() { measured = box.isConnected ? el.getBoundingClientRect() : null; },
     update() {
+      const rect = measured;
+      measured = null;
       const pic = ctx.data.picture(panel.picture_id);
       if (!pic) { fill(el, note); note.textContent = t('dash.picture_gone'); return; }
       if (!box.isConnected) fill(el, box);
       const src = pictureUrl(pic);
       if (img.getAttribute('src') !== src) img.setAttribute('src', src);
       values = panel.values.map((v) => ({ ...v }));
-      scale = fitBox(box, el, pic) / 800;
+      scale = fitBox(box, el, pic, rect) / 800;
       draw();
     },
     destroy() {},

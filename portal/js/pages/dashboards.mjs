@@ -289,6 +289,11 @@ async function renderDashboard(container, id) {
   /** Compute and draw every panel from the data this page has. */
   function updateAll() {
     const t0 = performance.now();
+    // Every panel's layout read first, then every panel drawn: reading a
+    // size between two panels' DOM writes would force a layout each time.
+    for (const v of views.values()) {
+      try { if (v.view.measure) v.view.measure(); } catch (e) { console.warn('panel', v.panel.id, e); }
+    }
     for (const v of views.values()) {
       try { v.view.update(); } catch (e) { console.warn('panel', v.panel.id, e); }
     }
