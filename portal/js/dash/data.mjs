@@ -61,10 +61,24 @@ export function lowerBound(t, x) {
   return lo;
 }
 
-function concat(a, b) {
-  const out = new Float64Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
+/**
+ * old[from, to) followed by "add", in old's own buffer when it has room
+ * after the kept part (the window moves on by a minute a refresh: the kept
+ * part is not copied, the new samples go into the room behind it), else in
+ * a new buffer with room for about forty more refreshes. "old" is given
+ * up: its samples past "to" are overwritten.
+ */
+export function splice(old, from, to, add) {
+  const n = to - from + add.length;
+  const start = old.byteOffset / 8 + from;
+  if (start + n <= old.buffer.byteLength / 8) {
+    const out = new Float64Array(old.buffer, start * 8, n);
+    out.set(add, to - from);
+    return out;
+  }
+  const out = new Float64Array(new ArrayBuffer(8 * (n + (n >> 2) + 64)), 0, n);
+  out.set(old.subarray(from, to), 0);
+  out.set(add, to - from);
   return out;
 }
 
@@ -195,8 +209,8 @@ export class DashData {
         const keepFrom = lowerBound(old.t, wFrom), keepTo = lowerBound(old.t, d.from);
         e.raw = {
           ...d, partial: false, from: wFrom,
-          t: concat(old.t.subarray(keepFrom, keepTo), d.t),
-          v: concat(old.v.subarray(keepFrom, keepTo), d.v),
+          t: splice(old.t, keepFrom, keepTo, d.t),
+          v: splice(old.v, keepFrom, keepTo, d.v),
         };
       }
       next.set(ch.id, e);
