@@ -113,6 +113,9 @@ async function renderList(container) {
 async function renderDashboard(container, id) {
   ensureStyles();
   performance.mark('dash-start');
+  // The WebAssembly core loads while the first answer is on its way.
+  const corePromise = core();
+  corePromise.catch(() => {}); // a failure is met where it is awaited
   const data = new DashData(id);
   const titleEl = h('h1', { text: '' });
   const status = h('p', { class: 'dash-status', role: 'status', 'data-testid': 'dash-status' });
@@ -309,7 +312,7 @@ async function renderDashboard(container, id) {
       const { layout: changed } = await data.refresh({ full });
       if (stopped) return;
       lastProblem = null;
-      if (!c) c = await core();
+      if (!c) c = await corePromise.catch(() => core());
       await data.previews();
       titleEl.textContent = data.dashboard.name;
       document.title = `${data.dashboard.name} · Metron`;
