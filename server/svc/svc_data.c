@@ -865,60 +865,88 @@ svc_status svc_data_raw(srv *s, const svc_actor *a, const int64_t *ch, size_t n_
 
 /* ----------------------------------------------------------- monitor */
 
-static cJSON *latest_json(int64_t t, double v)
+/* {"t":µs,"v":value or the special value's name}. */
+static void latest_write(sbuf *b, int64_t t, double v)
 {
-    cJSON *o = cJSON_CreateObject();
     mt_sv kind = mt_sv_kind(v);
-    if (o == NULL) {
-        return NULL;
-    }
-    cJSON_AddNumberToObject(o, "t", (double)t);
-    if (kind == MT_SV_NONE) {
-        cJSON_AddNumberToObject(o, "v", v);
+    char text[32];
+    sb_put(b, "{\"t\":");
+    sb_i64(b, (long long)t);
+    sb_put(b, ",\"v\":");
+    if (kind != MT_SV_NONE) {
+        sb_json_str(b, mt_sv_name(kind));
+    } else if (v != v || v - v != 0) {
+        sb_put(b, "null"); /* not a number, nor a special value: as cJSON printed it */
     } else {
-        cJSON_AddStringToObject(o, "v", mt_sv_name(kind));
+        sb_add(b, text, format_double(v, text));
     }
-    return o;
+    sb_add(b, "}", 1);
 }
 
-/* Opens the app and the device of monitor row "m" in "apps" when they
- * differ from the previous row's (rows come ordered by app, device,
- * channel): *app, *devices, *dev and *chans then point at the open ones.
- * A row without a device (device_id 0) opens only its app; *chans is NULL
- * until a device is open. */
-static void monitor_app_device(cJSON *apps, const db_monitor_row *m, cJSON **app,
-                               cJSON **devices, cJSON **dev, cJSON **chans,
-                               long long *last_app, long long *last_dev)
+/* Where the monitor's writer is: which app and device are open (their
+ * JSON objects not yet closed). */
+typedef struct {
+    long long app; /* -1: none */
+    long long dev; /* -1: none */
+    bool any_app;
+    bool any_chan; /* in the open device's (or the computed) channel list */
+} monitor_pos;
+
+/* Close the open device and app (as far as "to_app" asks). */
+static void monitor_close(sbuf *b, monitor_pos *p, bool to_app)
 {
-    if (m->app_id != *last_app) {
-        *app = cJSON_CreateObject();
-        cJSON_AddNumberToObject(*app, "id", (double)m->app_id);
-        cJSON_AddStringToObject(*app, "name", (m->app_name != NULL ? m->app_name : ""));
-        cJSON_AddStringToObject(*app, "kind", (m->app_kind != NULL ? m->app_kind : ""));
-        cJSON_AddBoolToObject(*app, "enabled", m->app_enabled);
-        cJSON_AddBoolToObject(*app, "connected", m->app_connected);
-        if (m->app_last_seen == NULL) {
-            cJSON_AddNullToObject(*app, "last_seen_at");
-        } else {
-            cJSON_AddStringToObject(*app, "last_seen_at", m->app_last_seen);
-        }
-        *devices = cJSON_AddArrayToObject(*app, "devices");
-        cJSON_AddItemToArray(apps, *app);
-        *last_app = m->app_id;
-        *last_dev = -1;
-        *dev = NULL;
-        *chans = NULL;
+    if (p->dev >= 0) {
+        sb_put(b, "]}"); /* channels, device */
+        p->dev = -1;
     }
-    if (m->device_id > 0 && m->device_id != *last_dev) {
-        *dev = cJSON_CreateObject();
-        cJSON_AddNumberToObject(*dev, "id", (double)m->device_id);
-        cJSON_AddStringToObject(*dev, "model", (m->device_model != NULL ? m->device_model : ""));
-        cJSON_AddStringToObject(*dev, "serial",
-                                (m->device_serial != NULL ? m->device_serial : ""));
-        cJSON_AddStringToObject(*dev, "name", (m->device_name != NULL ? m->device_name : ""));
-        *chans = cJSON_AddArrayToObject(*dev, "channels");
-        cJSON_AddItemToArray(*devices, *dev);
-        *last_dev = m->device_id;
+    if (to_app && p->app >= 0) {
+        sb_put(b, "]}"); /* devices, app */
+        p->app = -1;
+    }
+}
+
+/* Opens the app and the device of monitor row "m" when they differ from the
+ * previous row's (rows come ordered by app, device, channel). A row
+ * without a device (device_id 0) opens only its app. */
+static void monitor_app_device(sbuf *b, const db_monitor_row *m, monitor_pos *p)
+{
+    if (m->app_id != p->app) {
+        monitor_close(b, p, true);
+        if (p->any_app) {
+            sb_add(b, ",", 1);
+        }
+        p->any_app = true;
+        sb_put(b, "{\"id\":");
+        sb_i64(b, m->app_id);
+        sb_put(b, ",\"name\":");
+        sb_json_str(b, m->app_name != NULL ? m->app_name : "");
+        sb_put(b, ",\"kind\":");
+        sb_json_str(b, m->app_kind != NULL ? m->app_kind : "");
+        sb_put(b, m->app_enabled ? ",\"enabled\":true" : ",\"enabled\":false");
+        sb_put(b, m->app_connected ? ",\"connected\":true" : ",\"connected\":false");
+        sb_put(b, ",\"last_seen_at\":");
+        sb_json_str(b, m->app_last_seen);
+        sb_put(b, ",\"devices\":[");
+        p->app = m->app_id;
+        p->dev = -1;
+    }
+    if (m->device_id > 0 && m->device_id != p->dev) {
+        bool first = p->dev < 0;
+        monitor_close(b, p, false);
+        if (!first) {
+            sb_add(b, ",", 1);
+        }
+        sb_put(b, "{\"id\":");
+        sb_i64(b, m->device_id);
+        sb_put(b, ",\"model\":");
+        sb_json_str(b, m->device_model != NULL ? m->device_model : "");
+        sb_put(b, ",\"serial\":");
+        sb_json_str(b, m->device_serial != NULL ? m->device_serial : "");
+        sb_put(b, ",\"name\":");
+        sb_json_str(b, m->device_name != NULL ? m->device_name : "");
+        sb_put(b, ",\"channels\":[");
+        p->dev = m->device_id;
+        p->any_chan = false;
     }
 }
 
@@ -927,9 +955,9 @@ static void monitor_r(srv *s, const svc_actor *a, long long group_id, data_reply
     db_conn *c = NULL;
     db_monitor_row *rows = NULL;
     int n_mon = 0;
-    bool visible = false;
-    cJSON *root = NULL, *apps, *computed, *app = NULL, *devices = NULL, *dev = NULL, *chans = NULL;
-    long long last_app = -1, last_dev = -1;
+    bool visible = false, in_computed = false;
+    sbuf b = {0};
+    monitor_pos pos = {-1, -1, false, false};
     int64_t *ids = NULL, *since = NULL, *hot_t = NULL;
     double *hot_v = NULL;
     bool *hot_has = NULL;
@@ -983,23 +1011,22 @@ static void monitor_r(srv *s, const svc_actor *a, long long group_id, data_reply
         fail_db(r, st);
         goto out;
     }
-    root = cJSON_CreateObject();
-    cJSON_AddNumberToObject(root, "group_id", (double)group_id);
-    apps = cJSON_AddArrayToObject(root, "apps");
-    computed = cJSON_AddArrayToObject(root, "computed");
+    /* Written straight as text (issue 16: a cJSON tree of a 32-channel
+     * group was a quarter of the route's CPU in malloc and free). Rows come
+     * apps first (by app, device, channel), computed channels last. */
+    sb_put(&b, "{\"group_id\":");
+    sb_i64(&b, group_id);
+    sb_put(&b, ",\"apps\":[");
     for (size_t i = 0, k = 0; i < n_rows; i++) {
         const db_monitor_row *m = &rows[i];
-        bool is_computed = m->computed;
-        cJSON *chan;
         int64_t lt = 0;
         double lv = 0;
         bool has = false;
         if (m->channel_id <= 0) {
             /* An app without devices or a device without channels yet. */
-            monitor_app_device(apps, m, &app, &devices, &dev, &chans, &last_app, &last_dev);
+            monitor_app_device(&b, m, &pos);
             continue;
         }
-        chan = cJSON_CreateObject();
         if (m->latest_t != NULL) {
             lt = strtoll(m->latest_t, NULL, 10);
             lv = m->latest_special ? mt_sv_value((mt_sv)m->latest_special)
@@ -1012,37 +1039,65 @@ static void monitor_r(srv *s, const svc_actor *a, long long group_id, data_reply
             has = true;
         }
         k++;
-        cJSON_AddNumberToObject(chan, "id", (double)m->channel_id);
-        cJSON_AddStringToObject(chan, "key", (m->ch_key != NULL ? m->ch_key : ""));
-        cJSON_AddStringToObject(chan, "name", (m->ch_name != NULL ? m->ch_name : ""));
-        cJSON_AddStringToObject(chan, "unit", (m->unit != NULL ? m->unit : ""));
-        if (m->decimals >= 0) {
-            cJSON_AddNumberToObject(chan, "decimals", (double)m->decimals);
+        if (m->computed) {
+            if (!in_computed) {
+                monitor_close(&b, &pos, true);
+                sb_put(&b, "],\"computed\":[");
+                in_computed = true;
+                pos.any_chan = false;
+            }
         } else {
-            cJSON_AddNullToObject(chan, "decimals");
+            monitor_app_device(&b, m, &pos);
         }
-        cJSON_AddBoolToObject(chan, "selected", m->selected);
-        cJSON_AddItemToObject(chan, "latest", has ? latest_json(lt, lv) : cJSON_CreateNull());
-        if (is_computed) {
-            cJSON_AddStringToObject(chan, "expression", (m->expression != NULL ? m->expression : ""));
-            cJSON_AddItemToArray(computed, chan);
-            continue;
+        if (pos.any_chan) {
+            sb_add(&b, ",", 1);
         }
-        monitor_app_device(apps, m, &app, &devices, &dev, &chans, &last_app, &last_dev);
-        cJSON_AddItemToArray(chans, chan);
+        pos.any_chan = true;
+        sb_put(&b, "{\"id\":");
+        sb_i64(&b, m->channel_id);
+        sb_put(&b, ",\"key\":");
+        sb_json_str(&b, m->ch_key != NULL ? m->ch_key : "");
+        sb_put(&b, ",\"name\":");
+        sb_json_str(&b, m->ch_name != NULL ? m->ch_name : "");
+        sb_put(&b, ",\"unit\":");
+        sb_json_str(&b, m->unit != NULL ? m->unit : "");
+        sb_put(&b, ",\"decimals\":");
+        if (m->decimals >= 0) {
+            sb_i64(&b, m->decimals);
+        } else {
+            sb_put(&b, "null");
+        }
+        sb_put(&b, m->selected ? ",\"selected\":true" : ",\"selected\":false");
+        sb_put(&b, ",\"latest\":");
+        if (has) {
+            latest_write(&b, lt, lv);
+        } else {
+            sb_put(&b, "null");
+        }
+        if (m->computed) {
+            sb_put(&b, ",\"expression\":");
+            sb_json_str(&b, m->expression != NULL ? m->expression : "");
+        }
+        sb_add(&b, "}", 1);
     }
-    text = cJSON_PrintUnformatted(root);
-    if (text == NULL) {
+    if (!in_computed) {
+        monitor_close(&b, &pos, true);
+        sb_put(&b, "],\"computed\":[");
+    }
+    sb_put(&b, "]}");
+    if (b.failed) {
         fail(r, SVC_NOMEM, NULL, NULL, "the server is out of memory: retry");
         goto out;
     }
+    text = b.p;
+    b.p = NULL;
     svc_error_clear(&r->err);
     r->json = text;
     r->len = strlen(text);
 out:
     db_release(s->pool, c);
     db_monitor_rows_free(rows, n_mon);
-    cJSON_Delete(root);
+    free(b.p);
     free(hot_has);
     free(hot_v);
     free(hot_t);
