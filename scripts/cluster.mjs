@@ -218,22 +218,28 @@ export async function startHaproxy({ dir, listen, backends, onSpawn, waitAll = t
   proc.stderr.setEncoding('utf8');
   proc.stderr.on('data', (d) => { err += d; });
   const url = `http://${listen.replace(/^:/, '127.0.0.1:').replace(/^0\.0\.0\.0:/, '127.0.0.1:')}`;
+  const exited = new Promise((r) => {
+    if (proc.exitCode !== null || proc.signalCode !== null) r();
+    else proc.once('exit', r);
+  });
   const seen = new Set();
   const deadline = Date.now() + timeoutMs;
   while (seen.size < (waitAll ? backends.length : 1)) {
-    if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`haproxy exited: ${err}`);
-    if (Date.now() > deadline) throw new Error(`haproxy: only ${[...seen]} up: ${err}`);
+    let why = null;
+    if (proc.exitCode !== null || proc.signalCode !== null) why = `haproxy exited: ${err}`;
+    else if (Date.now() > deadline) why = `haproxy: only ${[...seen]} up: ${err}`;
+    if (why) {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
+      await exited;
+      throw new Error(why);
+    }
     try {
-      const r = await fetch(url + '/api/v1/health');
+      const r = await fetch(url + '/api/v1/health', { signal: AbortSignal.timeout(5000) });
       await r.arrayBuffer();
       if (r.status === 200) seen.add(r.headers.get('x-served-by'));
     } catch { /* not yet */ }
     await sleep(50);
   }
-  const exited = new Promise((r) => {
-    if (proc.exitCode !== null || proc.signalCode !== null) r();
-    else proc.once('exit', r);
-  });
   return {
     url, proc, file, stderr: () => err,
     async stop() {
@@ -411,24 +417,32 @@ async function start(o) {
   let primary = null;
   let standby = null;
   let status = 0;
+  // Stops whatever of the set runs; may run again (a piece that a start
+  // step finished after a signal is stopped by the second run).
   const stopAll = async () => {
-    if (proxy) {
+    if (proxy && !proxy.reported) {
       await proxy.stop();
+      proxy.reported = true;
       log('haproxy stopped');
     }
     // In order: no new requests (HAProxy), then the servers finish theirs.
     await Promise.all(servers.map(async (s) => {
+      if (s.reported) return;
       if (s.proc.exitCode === null && s.proc.signalCode === null) s.proc.kill('SIGTERM');
       const timer = setTimeout(() => s.proc.kill('SIGKILL'), 60000);
       const e = await s.exited;
       clearTimeout(timer);
+      s.reported = true;
       log(`server ${s.index} stopped (${e.signal || `exit ${e.code}`})`);
       if (e.code !== 0 && !s.died) status = 1;
     }));
-    for (const [name, c] of [['standby', standby], ['primary', primary]]) {
-      if (c?.running()) {
+    // The clusters by their folders: also one whose start step failed
+    // after pg_ctl had started it.
+    for (const name of ['standby', 'primary']) {
+      const dir = path.join(o.data, name);
+      if (postmasterPid(dir)) {
         try {
-          await c.stop('fast');
+          await pgProg('pg_ctl', ['-D', dir, '-m', 'fast', '-w', '-t', '60', 'stop']);
           log(`${name} stopped`);
         } catch (e) {
           log(`${name} did not stop: ${e.message}`);
@@ -464,7 +478,18 @@ async function start(o) {
     if (!fs.existsSync(path.join(standbyDir, 'PG_VERSION'))) log('making the standby (pg_basebackup)');
     standby = await startStandby({ primary, dir: standbyDir, port: sPort,
       log: path.join(o.data, 'standby.log') });
-    log(`standby PostgreSQL on 127.0.0.1:${sPort}, streaming from the primary`);
+    // It streams once its slot is active on the primary.
+    let streaming = false;
+    for (let i = 0; i < 300 && !streaming && !stopping; i++) {
+      streaming = await primary.psql("SELECT count(*) FROM pg_replication_slots WHERE " +
+        "slot_name = 'metron_standby' AND active", 'postgres') === '1';
+      if (!streaming) await sleep(100);
+    }
+    if (streaming) log(`standby PostgreSQL on 127.0.0.1:${sPort}, streaming from the primary`);
+    else {
+      log(`standby PostgreSQL on 127.0.0.1:${sPort} does NOT stream from the primary (see ` +
+        `${standby.dir}.log; delete ${standby.dir} to make it anew): reads go to the primary`);
+    }
     Object.assign(state, { primary: { port: pPort, dir: primary.dir },
       standby: { port: sPort, dir: standby.dir } });
     writeState(o.data, state);
@@ -502,13 +527,17 @@ async function start(o) {
     log(`primary 127.0.0.1:${pPort}, standby 127.0.0.1:${sPort}; data: ${o.data}`);
     log('Ctrl-C (or scripts/cluster stop) stops everything');
   } catch (e) {
-    log(`start failed: ${e.message}`);
+    // (a signal during the start stops what it was waiting for)
+    const interrupted = stopping;
+    log(interrupted ? `start interrupted (${e.message})` : `start failed: ${e.message}`);
     if (!stopping) {
       stopping = true;
       stopped = stopAll();
     }
     await stopped;
-    return 1;
+    await stopAll();
+    log('stopped');
+    return interrupted ? status : 1;
   }
   return finish();
 
@@ -516,6 +545,7 @@ async function start(o) {
     // Until a signal has stopped everything.
     while (!stopped) await sleep(200);
     await stopped;
+    await stopAll();
     log('stopped');
     return status;
   }

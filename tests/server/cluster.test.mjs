@@ -28,8 +28,9 @@ function run(args) {
   });
 }
 
-/** Start scripts/cluster in the background; resolves once it says it is up. */
-async function start(args) {
+/** Start scripts/cluster in the background; resolves once it says it is up
+ * (or, with "until", once its output matches that). */
+async function start(args, until = /^cluster: up: (http:\/\/[0-9.]+:\d+) /m) {
   // Its own process group, as in a terminal: Ctrl-C goes to the whole group.
   const proc = spawn(script, ['--data', data, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'],
     detached: true });
@@ -42,10 +43,10 @@ async function start(args) {
   const exited = new Promise((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
   const url = await new Promise((resolve, reject) => {
     const timer = setInterval(() => {
-      const m = /^cluster: up: (http:\/\/[0-9.]+:\d+) /m.exec(out);
+      const m = until.exec(out);
       if (m) {
         clearInterval(timer);
-        resolve(m[1]);
+        resolve(m[1] ?? m[0]);
       } else if (proc.exitCode !== null) {
         clearInterval(timer);
         reject(new Error(`scripts/cluster exited (${proc.exitCode}):\n${out}`));
@@ -60,7 +61,7 @@ const state = () => JSON.parse(fs.readFileSync(path.join(data, 'cluster.json'), 
 /** Every process of the set that is still alive (should be none). */
 function leftOver(st) {
   const left = [];
-  for (const p of [st.pid, st.haproxy?.pid, ...st.servers.map((s) => s.pid)]) {
+  for (const p of [st.pid, st.haproxy?.pid, ...(st.servers || []).map((s) => s.pid)]) {
     if (p && pidAlive(p)) left.push(p);
   }
   for (const name of ['primary', 'standby']) {
@@ -100,6 +101,7 @@ test('scripts/cluster: two servers behind HAProxy on a primary and a streaming s
   assert.equal(c.url, `http://${listen}`);
   assert.match(c.out(), /cluster: making the standby \(pg_basebackup\)/);
   assert.match(c.out(), /Demo logins/);
+  assert.match(c.out(), /cluster: standby PostgreSQL on 127\.0\.0\.1:\d+, streaming from the primary/);
   const st = state();
   assert.equal(st.servers.length, 2);
   assert.equal(st.up, true);
@@ -138,7 +140,7 @@ test('scripts/cluster: two servers behind HAProxy on a primary and a streaming s
   assert.match(after1.out, /not running/);
 });
 
-test('scripts/cluster: started again on its folder it keeps the data and the standby; a second start is refused; "stop" stops it', async () => {
+test('scripts/cluster: started again on its folder it keeps the data and the standby; a second start is refused; "stop" stops it; so does Ctrl-C while it starts', async () => {
   const listen = `127.0.0.1:${await freePort()}`;
   const c = await start(['--listen', listen, '--server-port', '0', '--no-demo']);
   assert.doesNotMatch(c.out(), /making the standby/);
@@ -155,6 +157,14 @@ test('scripts/cluster: started again on its folder it keeps the data and the sta
   assert.deepEqual(await c.exited, { code: 0, signal: null }, c.out());
   assert.deepEqual(leftOver(st), []);
   noSanitizerReport();
+  // Stopped while it starts (the standby runs, the first server starts):
+  // everything started so far stops, nothing is left.
+  const c2 = await start(['--listen', `127.0.0.1:${await freePort()}`, '--server-port', '0',
+    '--no-demo'], /^cluster: standby PostgreSQL on/m);
+  process.kill(-c2.proc.pid, 'SIGINT');
+  assert.deepEqual(await c2.exited, { code: 0, signal: null }, c2.out());
+  assert.match(c2.out(), /primary stopped/);
+  assert.deepEqual(leftOver(state()), [], c2.out());
   // Bad use is a usage error that starts nothing.
   const bad = await run(['--servers', '0', '--data', data]);
   assert.equal(bad.code, 2);
