@@ -14,7 +14,7 @@
 // (10) each, after a 2 s warm-up, in this order: hello-world, GET /me,
 // GET /devices (100), the route mix (tests/bench/api_mix.lua), hello-world
 // again; then GET /me on a server started without its reply cache
-// (METRON_REPLY_CACHE=0). The ceiling of each figure is the mean of the two
+// (METRON_REPLY_CACHE=0), and GET /devices on it. The ceiling of each figure is the mean of the two
 // hello-world runs around it; every figure is printed with its ratio to that
 // ceiling, wrk's p50/p99 (over every request of the run: thousands), and
 // the CPU time per request of the server and of PostgreSQL's backends
@@ -170,10 +170,15 @@ if (ONLY.includes('nocache')) {
   await srv.stop();
   srv = await startServer({ databaseUrl: dbUrl, args: serverArgs, env: { METRON_REPLY_CACHE: '0' } });
   got.nocache = await run(`${srv.url}/api/v1/me`, auth);
+  // The device list read from the database on every request: what a list
+  // costs right after each change (the remembered one is ended by it).
+  got.devnocache = await run(`${srv.url}/api/v1/devices`, auth);
   const h3 = await hello();
   line('GET /me without its reply cache', got.nocache, h3.rps);
+  line('GET /devices without the reply cache', got.devnocache, h3.rps);
   line('CivetWeb hello-world (its ceiling)', h3);
   got.nocache.ceil = h3.rps;
+  got.devnocache.ceil = h3.rps;
 }
 await srv.stop();
 await pg.destroy();
@@ -191,6 +196,11 @@ if (got.nocache) {
     ceilingName: 'hello-world', ceiling: got.nocache.ceil, target: '>= 0.8 of hello, p99 < 20 ms',
     verdict: ok(got.nocache.rps >= 0.8 * got.nocache.ceil && got.nocache.p99 < 20 && !got.nocache.non2xx),
     notes: notes(got.nocache) });
+}
+if (got.devnocache) {
+  result({ name: 'GET /devices (100, reply cache off)', value: got.devnocache.rps, unit: 'req/s',
+    ceilingName: 'hello-world', ceiling: got.devnocache.ceil, target: '(the cost of a list read)',
+    verdict: '-', notes: notes(got.devnocache) });
 }
 if (got.devices) {
   result({ name: 'GET /devices (100)', value: got.devices.rps, unit: 'req/s', ceilingName: 'hello-world',
