@@ -63,6 +63,12 @@ typedef struct {
     long long account_id; /* the signed-in account (set by auth before the handler runs);
                            * 0 = none. Every tenant query filters on it. */
     long long user_id;    /* the signed-in user; 0 = none (e.g. an app credential) */
+    long long app_id;     /* AUTH_APP: the app the credential names (0 = none), with its
+                           * measurement group and the version of its channel table
+                           * when http_auth_app() looked it up, so that the handler
+                           * need not look it up again */
+    long long app_group_id;
+    long long app_channels_version;
     int role;             /* the user's role (auth.h ROLE_*); 0 = none */
     int plan;             /* the account's effective plan (mt_plan of core's plan.h) */
     bool via_token;       /* authenticated by an API bearer token: no CSRF check */

@@ -30,13 +30,15 @@ static const char *credential_of(const http_req *req)
 
 int http_auth_app(http_req *req)
 {
-    long long account_id = 0, app_id = 0;
+    ingest_sender who;
     svc_error e;
-    if (svc_ingest_authenticate(req->srv, credential_of(req), &account_id, &app_id, &e) !=
-        SVC_OK) {
+    if (svc_ingest_authenticate_app(req->srv, credential_of(req), &who, &e) != SVC_OK) {
         return http_reply_svc(req, &e), -1;
     }
-    req->account_id = account_id;
+    req->account_id = who.account_id;
+    req->app_id = who.app_id;
+    req->app_group_id = who.group_id;
+    req->app_channels_version = who.channels_version;
     return 0;
 }
 
@@ -71,6 +73,13 @@ static int h_batch(http_req *req)
     ingest_result r;
     svc_error e;
     cJSON *o;
+    /* The app was looked up by http_auth_app() before the body was read. */
+    ingest_sender who = {.credential = credential_of(req),
+                         .app_id = req->app_id,
+                         .checked = req->app_id > 0,
+                         .account_id = req->account_id,
+                         .group_id = req->app_group_id,
+                         .channels_version = req->app_channels_version};
     if (body_kind(http_header(req, "Content-Type"), &kind) != 0) {
         return http_reply_error(req, 415, "unsupported_media_type",
                                 "send the batch as application/json or "
@@ -80,8 +89,9 @@ static int h_batch(http_req *req)
     if (req->raw_len == 0) {
         return http_reply_error(req, 400, "empty_batch", "the body is empty", NULL);
     }
-    if (svc_ingest_batch(req->srv, credential_of(req), kind, req->raw, req->raw_len,
-                         http_header(req, "X-Batch-Id"), http_client_ip(req), &r, &e) != SVC_OK) {
+    if (svc_ingest_batch_as(req->srv, &who, kind, req->raw, req->raw_len,
+                            http_header(req, "X-Batch-Id"), http_client_ip(req), &r, &e) !=
+        SVC_OK) {
         return reply_ingest_err(req, &e);
     }
     req->account_id = r.account_id;

@@ -169,7 +169,7 @@ static void on_batch(struct mosquitto *m, long long app_id, const struct mosquit
     void *corr = NULL;
     uint16_t corr_len = 0;
     char *ctype = NULL, batch_id[INGEST_BATCH_ID_MAX + 1] = "", *body = NULL;
-    ingest_sender who = {NULL, app_id};
+    ingest_sender who = {.credential = NULL, .app_id = app_id};
     ingest_body_kind kind = INGEST_BODY_JSON;
     ingest_result r;
     svc_error e;
@@ -245,7 +245,7 @@ out:
 static void on_status(long long app_id, const struct mosquitto_message *msg)
 {
     static const char *const states[] = {"connect", "disconnect", "heartbeat"};
-    ingest_sender who = {NULL, app_id};
+    ingest_sender who = {.credential = NULL, .app_id = app_id};
     ingest_result r;
     svc_error e;
     cJSON *o = NULL;
@@ -268,7 +268,7 @@ static void on_status(long long app_id, const struct mosquitto_message *msg)
 
 static void on_live(long long app_id, const struct mosquitto_message *msg)
 {
-    ingest_sender who = {NULL, app_id};
+    ingest_sender who = {.credential = NULL, .app_id = app_id};
     long long account_id, until;
     size_t samples, at = 0;
     svc_error e;

@@ -184,7 +184,7 @@ svc_status svc_ingest_batch(srv *s, const char *credential, ingest_body_kind kin
                             const unsigned char *body, size_t len, const char *batch_id,
                             const char *ip, ingest_result *r, svc_error *e)
 {
-    ingest_sender who = {credential, 0};
+    ingest_sender who = {.credential = credential, .app_id = 0};
     return svc_ingest_batch_as(s, &who, kind, body, len, batch_id, ip, r, e);
 }
 
@@ -208,7 +208,13 @@ svc_status svc_ingest_batch_as(srv *s, const ingest_sender *who, ingest_body_kin
     if ((st = db_acquire(s->pool, DB_WAIT_MS, &c)) != DB_OK) {
         return fail_db(e, st);
     }
-    if (svc_ingest_app_as(c, who, now, r, &version, e) != SVC_OK) {
+    if (who->checked) {
+        /* Looked up in this request, before its body was read. */
+        r->account_id = who->account_id;
+        r->app_id = who->app_id;
+        r->group_id = who->group_id;
+        version = who->channels_version;
+    } else if (svc_ingest_app_as(c, who, now, r, &version, e) != SVC_OK) {
         goto out;
     }
     switch (cache_get(r->app_id, version, &ch, &known.n)) {
@@ -268,13 +274,23 @@ out:
 svc_status svc_ingest_authenticate(srv *s, const char *credential, long long *account_id,
                                    long long *app_id, svc_error *e)
 {
+    ingest_sender who;
+    svc_status rc = svc_ingest_authenticate_app(s, credential, &who, e);
+    *account_id = who.account_id;
+    *app_id = who.app_id;
+    return rc;
+}
+
+svc_status svc_ingest_authenticate_app(srv *s, const char *credential, ingest_sender *who,
+                                       svc_error *e)
+{
     db_conn *c = NULL;
     ingest_result r;
     db_status st;
     svc_status rc = SVC_OK;
+    long long version = 0;
     memset(&r, 0, sizeof r);
-    *account_id = 0;
-    *app_id = 0;
+    memset(who, 0, sizeof *who);
     if (credential == NULL || strncmp(credential, "mta_", 4) != 0 || strlen(credential) != 47) {
         /* Refused without a database round trip. */
         return svc_fail(e, SVC_UNAUTHENTICATED, "unauthenticated", NULL,
@@ -283,11 +299,15 @@ svc_status svc_ingest_authenticate(srv *s, const char *credential, long long *ac
     if ((st = db_acquire(s->pool, DB_WAIT_MS, &c)) != DB_OK) {
         return svc_fail_db(e, st, NULL);
     }
-    if (svc_ingest_app(c, credential, svc_ingest_now_us(), &r, NULL, e) != SVC_OK) {
+    if (svc_ingest_app(c, credential, svc_ingest_now_us(), &r, &version, e) != SVC_OK) {
         rc = e->status;
     } else {
-        *account_id = r.account_id;
-        *app_id = r.app_id;
+        who->credential = credential;
+        who->checked = true;
+        who->account_id = r.account_id;
+        who->app_id = r.app_id;
+        who->group_id = r.group_id;
+        who->channels_version = version;
     }
     db_release(s->pool, c);
     return rc;
@@ -296,7 +316,7 @@ svc_status svc_ingest_authenticate(srv *s, const char *credential, long long *ac
 svc_status svc_ingest_status(srv *s, const char *credential, const char *state, const char *ip,
                              ingest_result *r, svc_error *e)
 {
-    ingest_sender who = {credential, 0};
+    ingest_sender who = {.credential = credential, .app_id = 0};
     return svc_ingest_status_as(s, &who, state, ip, r, e);
 }
 

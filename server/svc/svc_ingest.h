@@ -33,6 +33,14 @@ typedef struct {
 typedef struct {
     const char *credential;
     long long app_id;
+    /* "checked": the caller already found the app of "credential" enabled,
+     * in an active account, during this request (the HTTP layer does so
+     * before it reads the body: svc_ingest_authenticate_app()), with the
+     * fields below: the batch is stored without a second lookup. */
+    bool checked;
+    long long account_id;
+    long long group_id;
+    long long channels_version;
 } ingest_sender;
 
 /* Store one batch sent by the app holding "credential" (the text after
@@ -55,6 +63,11 @@ svc_status svc_ingest_batch(srv *s, const char *credential, ingest_body_kind kin
 MT_MUSTCHECK
 svc_status svc_ingest_authenticate(srv *s, const char *credential, long long *account_id,
                                    long long *app_id, svc_error *e);
+/* The same, filling "who" (its credential included) as a checked sender
+ * for svc_ingest_batch_as() in the same request. */
+MT_MUSTCHECK
+svc_status svc_ingest_authenticate_app(srv *s, const char *credential, ingest_sender *who,
+                                       svc_error *e);
 /* The same for sender "who". */
 MT_MUSTCHECK
 svc_status svc_ingest_batch_as(srv *s, const ingest_sender *who, ingest_body_kind kind,

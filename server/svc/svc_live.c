@@ -127,7 +127,7 @@ svc_status svc_live_get(const svc_actor *a, long long group_id, long long since_
 svc_status svc_live_ingest(srv *s, const char *credential, const char *body, size_t len,
                            long long *account_id, size_t *samples, long long *until, svc_error *e)
 {
-    ingest_sender who = {credential, 0};
+    ingest_sender who = {.credential = credential, .app_id = 0};
     return svc_live_ingest_as(s, &who, body, len, account_id, samples, until, e);
 }
 
