@@ -4,9 +4,16 @@
 // (scripts/bench-ingest) and tests/bench/gateway_bench.mjs use it.
 import fs from 'node:fs';
 import path from 'node:path';
+import { cpuOf } from './bench_util.mjs';
 
 /** The binary COPY rate of the same PostgreSQL: rows (bigint, bigint, float8). */
 export async function copyRate(pg, db, rows) {
+  return (await copyCeiling(pg, db, rows)).rate;
+}
+
+/** copyRate()'s rate, and PostgreSQL's CPU per row (µs) over the three
+ * COPYs and their TRUNCATEs (psql's backend start included: a few ms). */
+export async function copyCeiling(pg, db, rows) {
   const file = path.join(pg.root, 'copy.bin');
   const buf = Buffer.alloc(19 + rows * (2 + 3 * 12) + 2);
   let o = 0;
@@ -34,12 +41,15 @@ export async function copyRate(pg, db, rows) {
   for (let k = 0; k < 3; k++) {
     statements.push('TRUNCATE bench_copy', now, `COPY bench_copy FROM '${file}' WITH (FORMAT binary)`, now);
   }
-  const stamps = (await pg.psqlEach(statements, db)).split('\n').map((l) => l.trim())
+  const cpu0 = cpuOf(pg.pid(), true);
+  const out = await pg.psqlEach(statements, db);
+  const cpu = ((cpuOf(pg.pid(), true) - cpu0) * 1e6) / (3 * rows);
+  const stamps = out.split('\n').map((l) => l.trim())
     .filter((l) => /^[0-9]+(\.[0-9]+)?$/.test(l)).map(Number);
   if (stamps.length !== 6) throw new Error(`copyRate: expected 6 time stamps, got ${stamps.length}`);
   const secs = [0, 1, 2].map((k) => Math.max(stamps[2 * k + 1] - stamps[2 * k], 1e-6)).sort((a, b) => a - b);
   const ms = secs[1] * 1000;
   await pg.psql('DROP TABLE bench_copy', db);
   fs.rmSync(file);
-  return rows / (ms / 1000);
+  return { rate: rows / (ms / 1000), cpu };
 }
