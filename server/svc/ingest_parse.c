@@ -196,16 +196,26 @@ static int cmp_rec(const void *a, const void *b)
     return (x->t > y->t) - (x->t < y->t);
 }
 
-/* Sort, refuse a channel with two samples at one time, count channels. */
+/* Sort, refuse a channel with two samples at one time, count channels.
+ * Bodies come mostly in order already (a snapshot's ids ascending, a run's
+ * times increasing): one pass finds out, and only others are sorted (a sort
+ * of 10,080 records in order cost about half of a back-fill batch's
+ * reading). Equal records are refused below, so the order among them does
+ * not matter. */
 static int finish(ingest_batch *b, svc_error *e)
 {
+    size_t i;
     if (b->n == 0) {
         return fail(e, SVC_INVALID, "empty_batch", NULL, "the batch holds no samples");
     }
-    qsort(b->rec, b->n, sizeof *b->rec, cmp_rec);
+    for (i = 1; i < b->n && cmp_rec(&b->rec[i - 1], &b->rec[i]) <= 0; i++) {
+    }
+    if (i < b->n) {
+        qsort(b->rec, b->n, sizeof *b->rec, cmp_rec);
+    }
     b->n_channels = 1;
     b->t_min = b->t_max = b->rec[0].t;
-    for (size_t i = 1; i < b->n; i++) {
+    for (i = 1; i < b->n; i++) {
         const ingest_rec *p = &b->rec[i - 1], *r = &b->rec[i];
         if (r->ch == p->ch && r->t == p->t) {
             return fail(e, SVC_UNPROCESSABLE, "duplicate_sample", NULL,

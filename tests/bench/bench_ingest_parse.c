@@ -59,7 +59,7 @@ int main(int argc, char **argv)
         }
         sb_put(&b, "],\"v\":[");
         for (int i = 0; i < n_ch; i++) {
-            sb_printf(&b, "%s%.17g", i ? "," : "", value(i, 0));
+            sb_printf(&b, "%s%.15g", i ? "," : "", value(i, 0)); /* as node writes it */
         }
         sb_put(&b, "]}]}");
         samples = (size_t)n_ch;
