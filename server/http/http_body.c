@@ -68,9 +68,11 @@ void http_budget_release(http_req *req)
 /* The first buffer of a body: its declared length when that is at most
  * BODY_SIZED_MAX (one allocation, no copy: an ingest batch of a week of a
  * channel is 231 kB of JSON), else BODY_FIRST_CAP, doubled as bytes arrive,
- * so that a large declared length is held only as it is sent. */
+ * so that a large declared length is held (and charged to the budget) only
+ * as it is sent: a client sending a large body again right after its
+ * answer does not find the budget still held by its first one. */
 #define BODY_FIRST_CAP (64 * 1024)
-#define BODY_SIZED_MAX (4 * 1024 * 1024)
+#define BODY_SIZED_MAX (1024 * 1024)
 
 /* Read the whole request body, at most "limit" bytes, into a buffer that
  * grows with what arrives and is charged to the body budget (it stays
