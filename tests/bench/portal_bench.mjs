@@ -29,7 +29,7 @@ import { startStack, openBrowser, signIn, waitForPage, portalDir, repoRoot } fro
 import { appClient, MIN_US } from '../server/data_helpers.mjs';
 import { makeHok2 } from '../portal/make_hok2.mjs';
 import { makePng } from '../server/pictures.mjs';
-import { cpuMeter, pct, load, result } from './bench_util.mjs';
+import { cpuMeter, pct, load, result, context } from './bench_util.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, def) => {
@@ -260,6 +260,7 @@ function dashWatch() {
 async function dashboard() {
   const env = await startStack();
   try {
+    await context('dashboard (scripts/bench-portal)', env.pg);
     await env.createAccount({ account: 'dashco', plan: 'pro', user: 'admin', password: PASSWORD,
       email: 'admin@dashco.example.test' });
     const admin = await env.login({ account: 'dashco', user: 'admin', password: PASSWORD });
@@ -344,7 +345,7 @@ async function dashboard() {
     console.log(`dashboard: ${dash.panels.length} panels (${Object.entries(kinds).map(([k, v]) => `${v} ${k}`).join(', ')}; graphs of ${Object.entries(windows).map(([k, v]) => `${v} ${k}`).join(', ')}) over 40 channels x ${n} one-minute samples (ingested and compacted in ${ingestS.toFixed(1)} s)`);
 
     const srvPid = env.srv.proc.pid;
-    const pgPid = Number(fs.readFileSync(`${env.pg.dir}/postmaster.pid`, 'utf8').split('\n')[0]);
+    const pgPid = env.pg.pid();
     const { browser, page } = await openBrowser({ viewport: 'pc' });
     try {
       await page.addInitScript(dashWatch);
@@ -581,6 +582,7 @@ async function dashboard() {
       result({ name: 'dashboard refresh request p90, server (hourly whole)', value: pct(srvFull.lat, 90), unit: 'ms', ceilingName: 'GET /health p50',
         ceiling: pct(srvFull.health, 50), target: '', verdict: '',
         notes: `p50 ${pct(srvFull.lat, 50).toFixed(1)} ms; CPU/req server ${(srvFull.cpu.server / 1000).toFixed(1)} ms + PostgreSQL ${(srvFull.cpu.pg / 1000).toFixed(1)} ms; ${(srvFull.bytes / 1e6).toFixed(2)} MB` });
+      console.log(`done: load ${load()}`);
     } finally {
       await browser.close();
     }
