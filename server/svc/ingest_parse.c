@@ -643,9 +643,15 @@ static bool f_values(fcur *c, ingest_batch *b, size_t start, size_t n)
     return k == n && f_lit(c, ']');
 }
 
-static int f_runs(fcur *c, const ingest_known *known, int64_t now_us, ingest_batch *b,
-                  size_t *n_runs)
+/* A "channels" or a "snapshots" array: objects of one member "one" (a run's
+ * channel "id", a snapshot's time "t"), one array "many" (a run's times "t",
+ * strictly increasing; a snapshot's channel "ids") and then the values "v",
+ * one per element. The records are pushed as "many" is read and take the
+ * value of "one" at the object's end. */
+static int f_groups(fcur *c, const ingest_known *known, int64_t now_us, bool snapshots,
+                    ingest_batch *b, size_t *n_runs)
 {
+    const char *one = snapshots ? "t" : "id", *many = snapshots ? "ids" : "t";
     if (!f_lit(c, '[')) {
         return FAST_NO;
     }
@@ -654,8 +660,8 @@ static int f_runs(fcur *c, const ingest_known *known, int64_t now_us, ingest_bat
     }
     do {
         size_t start = b->n, n = 0;
-        int64_t ch = 0;
-        bool has_id = false, has_t = false, has_v = false;
+        int64_t value = 0;
+        bool has_one = false, has_many = false, has_v = false;
         if (++*n_runs > INGEST_MAX_RUNS || !f_lit(c, '{')) {
             return FAST_NO;
         }
@@ -664,31 +670,34 @@ static int f_runs(fcur *c, const ingest_known *known, int64_t now_us, ingest_bat
             if (!f_str(c, key, sizeof key) || !f_lit(c, ':')) {
                 return FAST_NO;
             }
-            if (strcmp(key, "id") == 0 && !has_id) {
-                has_id = true;
-                if (!f_int(c, &ch) || !f_channel_ok(known, ch)) {
+            if (strcmp(key, one) == 0 && !has_one) {
+                has_one = true;
+                if (!f_int(c, &value) ||
+                    !(snapshots ? time_ok(value, now_us) : f_channel_ok(known, value))) {
                     return FAST_NO;
                 }
-            } else if (strcmp(key, "t") == 0 && !has_t) {
-                int64_t t, prev = 0;
-                has_t = true;
+            } else if (strcmp(key, many) == 0 && !has_many) {
+                int64_t x, prev = 0;
+                has_many = true;
                 if (!f_lit(c, '[')) {
                     return FAST_NO;
                 }
                 if (!f_lit(c, ']')) {
                     do {
-                        if (!f_int(c, &t) || !time_ok(t, now_us) || (n > 0 && t <= prev) ||
-                            !f_push(b, 0, t, 0)) {
+                        if (!f_int(c, &x) ||
+                            !(snapshots ? f_channel_ok(known, x) && f_push(b, x, 0, 0)
+                                        : time_ok(x, now_us) && (n == 0 || x > prev) &&
+                                              f_push(b, 0, x, 0))) {
                             return FAST_NO;
                         }
-                        prev = t;
+                        prev = x;
                         n++;
                     } while (f_lit(c, ','));
                     if (!f_lit(c, ']')) {
                         return FAST_NO;
                     }
                 }
-            } else if (strcmp(key, "v") == 0 && has_t && !has_v) {
+            } else if (strcmp(key, "v") == 0 && has_many && !has_v) {
                 has_v = true;
                 if (!f_lit(c, '[') || !f_values(c, b, start, n)) {
                     return FAST_NO;
@@ -697,73 +706,15 @@ static int f_runs(fcur *c, const ingest_known *known, int64_t now_us, ingest_bat
                 return FAST_NO;
             }
         } while (f_lit(c, ','));
-        if (!f_lit(c, '}') || !has_id || !has_v) {
+        if (!f_lit(c, '}') || !has_one || !has_v) {
             return FAST_NO;
         }
         for (size_t k = start; k < b->n; k++) {
-            b->rec[k].ch = ch;
-        }
-    } while (f_lit(c, ','));
-    return f_lit(c, ']') ? FAST_OK : FAST_NO;
-}
-
-static int f_snapshots(fcur *c, const ingest_known *known, int64_t now_us, ingest_batch *b,
-                       size_t *n_runs)
-{
-    if (!f_lit(c, '[')) {
-        return FAST_NO;
-    }
-    if (f_lit(c, ']')) {
-        return FAST_OK;
-    }
-    do {
-        size_t start = b->n, n = 0;
-        int64_t t = 0;
-        bool has_t = false, has_ids = false, has_v = false;
-        if (++*n_runs > INGEST_MAX_RUNS || !f_lit(c, '{')) {
-            return FAST_NO;
-        }
-        do {
-            char key[8];
-            if (!f_str(c, key, sizeof key) || !f_lit(c, ':')) {
-                return FAST_NO;
-            }
-            if (strcmp(key, "t") == 0 && !has_t) {
-                has_t = true;
-                if (!f_int(c, &t) || !time_ok(t, now_us)) {
-                    return FAST_NO;
-                }
-            } else if (strcmp(key, "ids") == 0 && !has_ids) {
-                int64_t id;
-                has_ids = true;
-                if (!f_lit(c, '[')) {
-                    return FAST_NO;
-                }
-                if (!f_lit(c, ']')) {
-                    do {
-                        if (!f_int(c, &id) || !f_channel_ok(known, id) || !f_push(b, id, 0, 0)) {
-                            return FAST_NO;
-                        }
-                        n++;
-                    } while (f_lit(c, ','));
-                    if (!f_lit(c, ']')) {
-                        return FAST_NO;
-                    }
-                }
-            } else if (strcmp(key, "v") == 0 && has_ids && !has_v) {
-                has_v = true;
-                if (!f_lit(c, '[') || !f_values(c, b, start, n)) {
-                    return FAST_NO;
-                }
+            if (snapshots) {
+                b->rec[k].t = value;
             } else {
-                return FAST_NO;
+                b->rec[k].ch = value;
             }
-        } while (f_lit(c, ','));
-        if (!f_lit(c, '}') || !has_t || !has_v) {
-            return FAST_NO;
-        }
-        for (size_t k = start; k < b->n; k++) {
-            b->rec[k].t = t;
         }
     } while (f_lit(c, ','));
     return f_lit(c, ']') ? FAST_OK : FAST_NO;
@@ -791,12 +742,12 @@ static int fast_json(const char *text, size_t len, const ingest_known *known, in
             }
         } else if (strcmp(key, "channels") == 0 && !has_ch) {
             has_ch = true;
-            if (f_runs(&c, known, now_us, b, &n_runs) != FAST_OK) {
+            if (f_groups(&c, known, now_us, false, b, &n_runs) != FAST_OK) {
                 return FAST_NO;
             }
         } else if (strcmp(key, "snapshots") == 0 && !has_sn) {
             has_sn = true;
-            if (f_snapshots(&c, known, now_us, b, &n_runs) != FAST_OK) {
+            if (f_groups(&c, known, now_us, true, b, &n_runs) != FAST_OK) {
                 return FAST_NO;
             }
         } else {
