@@ -404,15 +404,34 @@ static svc_status stored_panels(const db_dash_row *row, dash_panels *ps, svc_err
     return rc;
 }
 
+/* Inside the transaction "c": check the references of "ps" (in group
+ * "group_id"; "was": the panels stored before) and write them, with
+ * "name", over dashboard "id". */
+static svc_status write_panels(db_conn *c, const svc_actor *a, long long id, long long group_id,
+                               const char *name, const dash_panels *ps, const dash_panels *was,
+                               svc_error *e)
+{
+    dash_stored stored = {0};
+    long long version = 0;
+    svc_status rc;
+    if ((rc = check_refs(c, a, group_id, ps, was, &stored, e)) != SVC_OK) {
+        goto out;
+    }
+    SVC_TRY_DB(db_dash_update(c, a->account_id, id, name, stored.text, stored.ch,
+                              stored.n_ch, stored.pic, stored.n_pic, &version),
+               NULL);
+out:
+    free(stored.text);
+    return rc;
+}
+
 svc_status svc_dash_update(const svc_actor *a, long long id, const svc_dash_def *d, svc_error *e)
 {
     db_pool *pool = a->srv->pool;
     db_conn *c = NULL;
     db_dash_row row;
     dash_panels ps = {0}, was = {0};
-    dash_stored stored = {0};
     cx_access acc;
-    long long version = 0;
     svc_status rc;
     memset(&row, 0, sizeof row);
     if ((d->name != NULL && (rc = check_name(d->name, e)) != SVC_OK) ||
@@ -434,20 +453,15 @@ svc_status svc_dash_update(const svc_actor *a, long long id, const svc_dash_def 
     if ((rc = stored_panels(&row, d->panels == NULL ? &ps : &was, e)) != SVC_OK) {
         goto out;
     }
-    if ((rc = check_refs(c, a, row.group_id, &ps, d->panels == NULL ? &ps : &was, &stored,
-                         e)) != SVC_OK) {
+    if ((rc = write_panels(c, a, id, row.group_id, d->name != NULL ? d->name : row.name, &ps,
+                           d->panels == NULL ? &ps : &was, e)) != SVC_OK) {
         goto out;
     }
-    SVC_TRY_DB(db_dash_update(c, a->account_id, id, d->name != NULL ? d->name : row.name,
-                              stored.text, stored.ch, stored.n_ch, stored.pic, stored.n_pic,
-                              &version),
-               NULL);
     if (d->name != NULL && row.name != NULL && strcmp(d->name, row.name) != 0) {
         SVC_TRY_DB(audit_dash(c, a, "dashboard.rename", id, d->name), NULL);
     }
     rc = sweep_pictures(c, a, e);
 out:
-    free(stored.text);
     dash_panels_free(&ps);
     dash_panels_free(&was);
     db_dash_row_clear(&row);
@@ -460,9 +474,7 @@ svc_status svc_dash_add_panel(const svc_actor *a, long long id, const cJSON *pan
     db_conn *c = NULL;
     db_dash_row row;
     dash_panels ps = {0}, was = {0};
-    dash_stored stored = {0};
     cx_access acc;
-    long long version = 0;
     svc_status rc;
     memset(&row, 0, sizeof row);
     if ((rc = svc_tx_begin(pool, &c, e)) != SVC_OK ||
@@ -472,18 +484,14 @@ svc_status svc_dash_add_panel(const svc_actor *a, long long id, const cJSON *pan
         (rc = dash_panels_add(&ps, panel, true, e)) != SVC_OK) {
         goto out;
     }
-    if ((rc = check_refs(c, a, row.group_id, &ps, &was, &stored, e)) != SVC_OK) {
+    if ((rc = write_panels(c, a, id, row.group_id, row.name, &ps, &was, e)) != SVC_OK) {
         /* A refusal names the new panel as the client sent it. */
         if (e->field != NULL && strncmp(e->field, "panels[", 7) == 0) {
             e->field = "panel";
         }
         goto out;
     }
-    SVC_TRY_DB(db_dash_update(c, a->account_id, id, row.name, stored.text, stored.ch,
-                              stored.n_ch, stored.pic, stored.n_pic, &version),
-               NULL);
 out:
-    free(stored.text);
     dash_panels_free(&ps);
     dash_panels_free(&was);
     db_dash_row_clear(&row);
