@@ -11,23 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_request.h"
 #include "http.h"
 #include "http_query.h"
 #include "svc_data.h"
-
-static void fake_request(http_req *req, srv *s, struct mg_request_info *ri, const char *qs)
-{
-    memset(req, 0, sizeof *req);
-    memset(ri, 0, sizeof *ri);
-    ri->request_method = "GET";
-    ri->request_uri = "/api/v1/fuzz";
-    ri->local_uri = "/api/v1/fuzz";
-    ri->http_version = "1.1";
-    strcpy(ri->remote_addr, "127.0.0.1");
-    ri->query_string = qs;
-    req->ri = ri;
-    req->srv = s;
-}
 
 static void check_query(srv *s, const char *qs)
 {
@@ -40,21 +27,21 @@ static void check_query(srv *s, const char *qs)
     int64_t ids[DATA_MAX_CHANNELS];
     int count;
     for (const char *const *n = names; *n != NULL; n++) {
-        fake_request(&req, s, &ri, qs);
+        fuzz_request(&req, s, &ri, "GET", qs, NULL);
         int got = http_query(&req, *n, buf, sizeof buf);
         if (got < -2 || got >= (int)sizeof buf) {
             abort();
         }
     }
-    fake_request(&req, s, &ri, qs);
+    fuzz_request(&req, s, &ri, "GET", qs, NULL);
     if (hq_int(&req, "limit", 1, 1000, true, 50, &v) == 0 && (v < 1 || v > 1000)) {
         abort();
     }
-    fake_request(&req, s, &ri, qs);
+    fuzz_request(&req, s, &ri, "GET", qs, NULL);
     if (hq_range(&req, &t0, &t1) == 0 && (t1 <= t0 || t1 - t0 > HQ_MAX_SPAN_US)) {
         abort();
     }
-    fake_request(&req, s, &ri, qs);
+    fuzz_request(&req, s, &ri, "GET", qs, NULL);
     count = hq_channels(&req, ids);
     if (count > DATA_MAX_CHANNELS) {
         abort();

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_request.h"
 #include "http.h"
 #include "http_admin_args.h"
 #include "http_query.h"
@@ -44,22 +45,6 @@ static int depth_of(const cJSON *root)
     return deepest;
 }
 
-/* A request as the handlers see it, without a connection: replies are
- * built and dropped. */
-static void fake_request(http_req *req, srv *s, struct mg_request_info *ri, cJSON *body)
-{
-    memset(req, 0, sizeof *req);
-    memset(ri, 0, sizeof *ri);
-    ri->request_method = "POST";
-    ri->request_uri = "/api/v1/fuzz";
-    ri->local_uri = "/api/v1/fuzz";
-    ri->http_version = "1.1";
-    strcpy(ri->remote_addr, "127.0.0.1");
-    req->ri = ri;
-    req->srv = s;
-    req->body = body;
-}
-
 static void read_members(srv *s, cJSON *obj)
 {
     static const char *const allowed[] = {"name", "channels", "from", "to", "limit", "enabled",
@@ -73,7 +58,7 @@ static void read_members(srv *s, cJSON *obj)
     bool present = false, set = false;
     int refused = 0; /* the readers' results (warn_unused_result): counted, not judged */
 
-#define FRESH() fake_request(&req, s, &ri, obj)
+#define FRESH() fuzz_request(&req, s, &ri, "POST", NULL, obj)
     FRESH();
     refused += http_json_fields(&req, obj, allowed, NULL) != 0;
     FRESH();
@@ -112,15 +97,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *text;
     json_guard_status st;
     cJSON *root;
-    if (size > (1u << 20)) {
+    if ((text = fuzz_text(data, size)) == NULL) {
         return 0;
     }
-    text = malloc(size + 1);
-    if (text == NULL) {
-        return 0;
-    }
-    memcpy(text, data, size);
-    text[size] = '\0';
     st = json_guard(text, size, JSON_MAX_DEPTH, &at);
     if (st != JSON_GUARD_OK && at >= size) {
         abort();

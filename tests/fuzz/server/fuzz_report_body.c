@@ -12,23 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_request.h"
 #include "http.h"
 #include "http_report.h"
 #include "json_guard.h"
-
-static void fake_request(http_req *req, srv *s, struct mg_request_info *ri, cJSON *body)
-{
-    memset(req, 0, sizeof *req);
-    memset(ri, 0, sizeof *ri);
-    ri->request_method = "POST";
-    ri->request_uri = "/api/v1/fuzz";
-    ri->local_uri = "/api/v1/fuzz";
-    ri->http_version = "1.1";
-    strcpy(ri->remote_addr, "127.0.0.1");
-    req->ri = ri;
-    req->srv = s;
-    req->body = body;
-}
 
 static bool one_of(const char *v, const char *const *set)
 {
@@ -75,7 +62,7 @@ static void read_all(srv *s, cJSON *obj)
     svc_report_def d;
     const char *date, *from, *to;
 
-    fake_request(&req, s, &ri, obj);
+    fuzz_request(&req, s, &ri, "POST", NULL, obj);
     if (http_report_read_def(&req, &d) == 0) {
         text_ok(d.name, 400);
         if ((d.period != NULL && !one_of(d.period, periods)) ||
@@ -102,7 +89,7 @@ static void read_all(srv *s, cJSON *obj)
     } else if (req.status < 400) {
         abort(); /* a refusal always answers */
     }
-    fake_request(&req, s, &ri, obj);
+    fuzz_request(&req, s, &ri, "POST", NULL, obj);
     if (http_report_read_run(&req, &date, &from, &to) == 0) {
         text_ok(date, 40);
         text_ok(from, 40);
@@ -116,15 +103,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *end = NULL;
     char *text;
     cJSON *root;
-    if (size > (1u << 20)) {
+    if ((text = fuzz_text(data, size)) == NULL) {
         return 0;
     }
-    text = malloc(size + 1);
-    if (text == NULL) {
-        return 0;
-    }
-    memcpy(text, data, size);
-    text[size] = '\0';
     if (!http_utf8_valid((const unsigned char *)text, size) || memchr(text, '\0', size) != NULL ||
         json_guard(text, size, JSON_MAX_DEPTH, NULL) != JSON_GUARD_OK) {
         free(text);
