@@ -28,6 +28,22 @@ static int cmp_rec_ct(const void *a, const void *b)
     return (x->t > y->t) - (x->t < y->t);
 }
 
+/* Sort "rec" by channel and time, one record per channel and time (at
+ * equal times the later row wins). Returns the new count. */
+static size_t sort_records(ingest_rec *rec, size_t n)
+{
+    size_t w = 0;
+    qsort(rec, n, sizeof *rec, cmp_rec_ct);
+    for (size_t i = 0; i < n; i++) {
+        if (w > 0 && rec[w - 1].ch == rec[i].ch && rec[w - 1].t == rec[i].t) {
+            rec[w - 1] = rec[i];
+        } else {
+            rec[w++] = rec[i];
+        }
+    }
+    return w;
+}
+
 /* Append file channel "col" (times "t", values "v", "n" rows) as records of
  * Metron channel "ch", skipping "missing" values. */
 static int push_column(ingest_rec **rec, size_t *n_rec, size_t *cap, int64_t ch, const mt_time *t,
@@ -220,23 +236,14 @@ svc_status svc_drive_import(db_pool *pool, const svc_actor *a, const char *data_
         goto out;
     }
     /* Sort; at equal times the later row wins; times inside the ingest range. */
-    qsort(rec, n_rec, sizeof *rec, cmp_rec_ct);
-    {
-        size_t w = 0;
-        for (size_t i = 0; i < n_rec; i++) {
-            if (rec[i].t < INGEST_T_MIN || rec[i].t > now_us + INGEST_FUTURE_US) {
-                rc = svc_fail(e, SVC_INVALID, "time_out_of_range", NULL,
-                             "a sample at %lld µs lies before 2000 or in the future",
-                             (long long)rec[i].t);
-                goto out;
-            }
-            if (w > 0 && rec[w - 1].ch == rec[i].ch && rec[w - 1].t == rec[i].t) {
-                rec[w - 1] = rec[i];
-            } else {
-                rec[w++] = rec[i];
-            }
+    n_rec = sort_records(rec, n_rec);
+    for (size_t i = 0; i < n_rec; i++) {
+        if (rec[i].t < INGEST_T_MIN || rec[i].t > now_us + INGEST_FUTURE_US) {
+            rc = svc_fail(e, SVC_INVALID, "time_out_of_range", NULL,
+                          "a sample at %lld µs lies before 2000 or in the future",
+                          (long long)rec[i].t);
+            goto out;
         }
-        n_rec = w;
     }
     /* Every target: a measured channel of the account the user may see. */
     ids = malloc(n_map * sizeof *ids);
@@ -339,19 +346,7 @@ svc_status svc_drive_read_columns(db_pool *pool, const svc_actor *a, const char 
     if ((rc = import_read(&m, it.kind, utc_offset_minutes, map, n_map, rec, n_rec, e)) != SVC_OK) {
         goto out;
     }
-    qsort(*rec, *n_rec, sizeof **rec, cmp_rec_ct);
-    {
-        /* At equal times the later row wins, as in an import. */
-        size_t w = 0;
-        for (size_t i = 0; i < *n_rec; i++) {
-            if (w > 0 && (*rec)[w - 1].ch == (*rec)[i].ch && (*rec)[w - 1].t == (*rec)[i].t) {
-                (*rec)[w - 1] = (*rec)[i];
-            } else {
-                (*rec)[w++] = (*rec)[i];
-            }
-        }
-        *n_rec = w;
-    }
+    *n_rec = sort_records(*rec, *n_rec);
 out:
     if (rc != SVC_OK) {
         free(*rec);
