@@ -156,18 +156,19 @@ svc_status svc_export_create(srv *s, const svc_actor *a, const export_request *r
 
     *out = NULL;
     if (fmt < 0) {
-        return fail(e, SVC_INVALID, "invalid_value", "format",
-                    "format: expected \"csv\", \"hok\" or \"hok2\"");
+        return svc_fail(e, SVC_INVALID, "invalid_value", "format",
+                        "format: expected \"csv\", \"hok\" or \"hok2\"");
     }
     if (rq->n_ch == 0 || rq->n_ch > EXPORT_MAX_CHANNELS || rq->t1 <= rq->t0) {
-        return fail(e, SVC_INVALID, "invalid_value", "channels", "1 to %d channels and from < to",
-                    EXPORT_MAX_CHANNELS);
+        return svc_fail(e, SVC_INVALID, "invalid_value", "channels",
+                        "1 to %d channels and from < to", EXPORT_MAX_CHANNELS);
     }
     if (rq->time_zone != NULL) {
         export_tz_from_text(rq->time_zone, &tz);
         if (!tz.fixed && !export_tz_name_chars(rq->time_zone)) {
-            return fail(e, SVC_INVALID, "invalid_value", "time_zone",
-                        "time_zone: expected an IANA name ('Asia/Tokyo') or an offset ('+09:00')");
+            return svc_fail(
+                e, SVC_INVALID, "invalid_value", "time_zone",
+                "time_zone: expected an IANA name ('Asia/Tokyo') or an offset ('+09:00')");
         }
     }
     if ((st = db_acquire(s->pool, EXPORT_DB_WAIT_MS, &c)) != DB_OK) {
@@ -185,8 +186,8 @@ svc_status svc_export_create(srv *s, const svc_actor *a, const export_request *r
             seen = vis[k] == rq->ch[i];
         }
         if (!seen) {
-            fail(e, SVC_NOT_FOUND, "not_found", "channels", "channel %lld: no such channel",
-                 (long long)rq->ch[i]);
+            svc_fail(e, SVC_NOT_FOUND, "not_found", "channels", "channel %lld: no such channel",
+                     (long long)rq->ch[i]);
             goto out;
         }
     }
@@ -198,10 +199,10 @@ svc_status svc_export_create(srv *s, const svc_actor *a, const export_request *r
             goto out;
         }
         if (!known) {
-            fail(e, SVC_INVALID, "invalid_value", "time_zone",
-                 "time_zone: '%s' is not a known time zone (e.g. 'UTC', 'Asia/Tokyo', "
-                 "'+09:00')",
-                 rq->time_zone);
+            svc_fail(e, SVC_INVALID, "invalid_value", "time_zone",
+                     "time_zone: '%s' is not a known time zone (e.g. 'UTC', 'Asia/Tokyo', "
+                     "'+09:00')",
+                     rq->time_zone);
             goto out;
         }
     }
@@ -212,7 +213,7 @@ svc_status svc_export_create(srv *s, const svc_actor *a, const export_request *r
         goto out;
     }
     if ((j = calloc(1, sizeof *j)) == NULL) {
-        fail(e, SVC_NOMEM, NULL, NULL, "the server is out of memory: retry");
+        svc_fail(e, SVC_NOMEM, NULL, NULL, "the server is out of memory: retry");
         goto out;
     }
     if (export_reserve_slot(e) != SVC_OK) {
@@ -232,9 +233,9 @@ svc_status svc_export_create(srv *s, const svc_actor *a, const export_request *r
         goto out;
     }
     if (running >= EXPORT_MAX_RUNNING_PER_ACCOUNT) {
-        fail(e, SVC_THROTTLED, "too_many_exports", NULL,
-             "at most %d exports run at once in an account: wait until one is done",
-             EXPORT_MAX_RUNNING_PER_ACCOUNT);
+        svc_fail(e, SVC_THROTTLED, "too_many_exports", NULL,
+                 "at most %d exports run at once in an account: wait until one is done",
+                 EXPORT_MAX_RUNNING_PER_ACCOUNT);
         e->retry_after = EXPORT_RETRY_AFTER_S;
         goto out;
     }
@@ -274,7 +275,7 @@ svc_status svc_export_create(srv *s, const svc_actor *a, const export_request *r
     reserved = false;
     *out = row_json(s, &row, now);
     if (*out == NULL) {
-        fail(e, SVC_NOMEM, NULL, NULL, "the server is out of memory: retry");
+        svc_fail(e, SVC_NOMEM, NULL, NULL, "the server is out of memory: retry");
         goto out;
     }
     rc = 0;
@@ -307,10 +308,11 @@ svc_status svc_export_get(srv *s, const svc_actor *a, long long id, cJSON **out,
         return fail_db(e, st);
     }
     if (!found) {
-        return fail(e, SVC_NOT_FOUND, "not_found", NULL, "no such export");
+        return svc_fail(e, SVC_NOT_FOUND, "not_found", NULL, "no such export");
     }
     if ((*out = row_json(s, &row, auth_now())) == NULL) {
-        return fail(e, SVC_UNAVAILABLE, "unavailable", NULL, "cannot build the answer now: retry");
+        return svc_fail(e, SVC_UNAVAILABLE, "unavailable", NULL,
+                        "cannot build the answer now: retry");
     }
     return SVC_OK;
 }
@@ -346,7 +348,8 @@ svc_status svc_export_list(srv *s, const svc_actor *a, cJSON **out, svc_error *e
     if (arr == NULL) {
         cJSON_Delete(*out);
         *out = NULL;
-        return fail(e, SVC_UNAVAILABLE, "unavailable", NULL, "cannot build the answer now: retry");
+        return svc_fail(e, SVC_UNAVAILABLE, "unavailable", NULL,
+                        "cannot build the answer now: retry");
     }
     return SVC_OK;
 }
@@ -378,7 +381,7 @@ svc_status svc_export_delete(srv *s, const svc_actor *a, long long id, svc_error
         return fail_db(e, st);
     }
     if (!found) {
-        return fail(e, SVC_NOT_FOUND, "not_found", NULL, "no such export");
+        return svc_fail(e, SVC_NOT_FOUND, "not_found", NULL, "no such export");
     }
     if (was_running) {
         /* The worker stops at its next step and removes its partial file. */
@@ -399,13 +402,13 @@ svc_status svc_export_download(srv *s, long long id, long long account_id, long 
     db_status st;
     if (sig == NULL || strlen(sig) != 64 || sign(s, id, account_id, expires, want) != 0 ||
         CRYPTO_memcmp(want, sig, 64) != 0) {
-        return fail(e, SVC_FORBIDDEN, "invalid_signature", "sig",
-                    "this download link is not valid");
+        return svc_fail(e, SVC_FORBIDDEN, "invalid_signature", "sig",
+                        "this download link is not valid");
     }
     if (expires < auth_now()) {
-        return fail(e, SVC_FORBIDDEN, "link_expired", "expires",
-                    "this download link has expired: ask for the export's status again for a "
-                    "new one");
+        return svc_fail(e, SVC_FORBIDDEN, "link_expired", "expires",
+                        "this download link has expired: ask for the export's status again for a "
+                        "new one");
     }
     if ((st = db_acquire(s->pool, EXPORT_DB_WAIT_MS, &c)) != DB_OK) {
         return fail_db(e, st);
@@ -420,13 +423,13 @@ svc_status svc_export_download(srv *s, long long id, long long account_id, long 
     }
     fmt = found ? fmt_of(row.format) : -1;
     if (!found || fmt < 0 || strcmp(row.status, "done") != 0) {
-        return fail(e, SVC_NOT_FOUND, "not_found", NULL, "this export is no longer available");
+        return svc_fail(e, SVC_NOT_FOUND, "not_found", NULL, "this export is no longer available");
     }
     if (!have) {
         /* Still on the disk of the server that made it (moved into the
          * database at its next start). */
-        return fail(e, SVC_NOT_FOUND, "not_found", NULL,
-                    "this export's file is no longer available");
+        return svc_fail(e, SVC_NOT_FOUND, "not_found", NULL,
+                        "this export's file is no longer available");
     }
     snprintf(out->filename, sizeof out->filename, "metron-export-%lld.%s", id, fmt_ext[fmt]);
     out->content_type = fmt == FMT_CSV ? "application/zip" : "application/octet-stream";

@@ -16,7 +16,6 @@
 #define MTS_SVC_EXPORT_INTERNAL_H
 
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -40,21 +39,6 @@
 enum { FMT_CSV = 0, FMT_HOK = 1, FMT_HOK2 = 2 };
 
 /* ------------------------------------------------------------ helpers */
-
-static inline svc_status fail(svc_error *e, svc_status st, const char *code, const char *field,
-                              const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-
-/* Fill "e" and return its status. */
-static inline svc_status fail(svc_error *e, svc_status st, const char *code, const char *field,
-                              const char *fmt, ...)
-{
-    va_list ap;
-    svc_fail(e, st, code, field, NULL);
-    va_start(ap, fmt);
-    vsnprintf(e->message, sizeof e->message, fmt, ap);
-    va_end(ap);
-    return st;
-}
 
 static inline svc_status fail_db(svc_error *e, db_status st)
 {

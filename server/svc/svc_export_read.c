@@ -3,6 +3,7 @@
  * range at a time, from the read replica or the primary, merged into rows
  * (svc_export_internal.h). */
 #define _POSIX_C_SOURCE 200809L
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -42,11 +42,11 @@ svc_status export_reserve_slot(svc_error *e)
     svc_status rc = SVC_OK;
     pthread_mutex_lock(&W.mu);
     if (!W.started || atomic_load(&W.stopping)) {
-        rc = fail(e, SVC_UNAVAILABLE, "unavailable", NULL,
-                  "exports are not available now: retry later");
+        rc = svc_fail(e, SVC_UNAVAILABLE, "unavailable", NULL,
+                      "exports are not available now: retry later");
     } else if (W.n_pending >= EXPORT_MAX_PENDING) {
-        rc = fail(e, SVC_THROTTLED, "too_many_exports", NULL,
-                  "the server is busy with %d exports: retry in a minute", EXPORT_MAX_PENDING);
+        rc = svc_fail(e, SVC_THROTTLED, "too_many_exports", NULL,
+                      "the server is busy with %d exports: retry in a minute", EXPORT_MAX_PENDING);
         e->retry_after = EXPORT_RETRY_AFTER_S;
     } else {
         W.n_pending++;
