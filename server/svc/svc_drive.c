@@ -193,3 +193,16 @@ svc_status drive_file_record(db_pool *pool, const svc_actor *a, long long id, db
     }
     return SVC_OK;
 }
+
+svc_status drive_viewable_record(db_pool *pool, const svc_actor *a, long long id,
+                                 db_drive_item *it, svc_error *e)
+{
+    svc_status rc = drive_file_record(pool, a, id, it, e);
+    if (rc == SVC_OK && !svc_drive_kind_viewable(it->kind)) {
+        rc = svc_fail(e, SVC_CONFLICT, "not_viewable", NULL,
+                      "only HOK, HOK2 and HIOKI CSV files have channels (this file is '%s')",
+                      it->kind ? it->kind : "other");
+        db_drive_item_clear(it);
+    }
+    return rc;
+}

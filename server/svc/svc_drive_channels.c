@@ -162,14 +162,8 @@ svc_status svc_drive_channels(db_pool *pool, const svc_actor *a, const char *dat
     svc_status rc;
 
     *out = NULL;
-    if ((rc = drive_file_record(pool, a, id, &it, e)) != SVC_OK) {
+    if ((rc = drive_viewable_record(pool, a, id, &it, e)) != SVC_OK) {
         return rc;
-    }
-    if (!svc_drive_kind_viewable(it.kind)) {
-        rc = svc_fail(e, SVC_CONFLICT, "not_viewable", NULL,
-                     "only HOK, HOK2 and HIOKI CSV files have channels (this file is '%s')",
-                     it.kind ? it.kind : "other");
-        goto out;
     }
     if (strcmp(it.kind, "hioki_csv") == 0 && it.size > DRIVE_CSV_OPEN_MAX) {
         rc = svc_fail(e, SVC_INVALID, "too_large", NULL,

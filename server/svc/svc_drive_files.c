@@ -49,11 +49,27 @@ out:
     return rc;
 }
 
+/* Folder "folder_id" exists, has room for one more entry and holds no
+ * entry "name" yet. */
+static svc_status check_room(db_conn *c, const svc_actor *a, long long folder_id,
+                             const char *name, svc_error *e)
+{
+    bool taken = false;
+    svc_status rc;
+    db_status st;
+    if ((rc = drive_check_parent(c, a, folder_id, "folder_id", e)) != SVC_OK) {
+        return rc;
+    }
+    if ((st = db_drive_name_taken(c, a->account_id, folder_id, name, 0, &taken)) != DB_OK) {
+        return st == DB_CONFLICT ? name_taken(e) : fail_db(e, st);
+    }
+    return taken ? name_taken(e) : SVC_OK;
+}
+
 svc_status svc_drive_upload_check(db_pool *pool, const svc_actor *a, long long folder_id,
                                const char *name, long long *room, svc_error *e)
 {
     db_conn *c = NULL;
-    bool taken = false;
     long long used = 0, limit = drive_storage_limit(a->plan);
     svc_status rc;
     db_status st;
@@ -65,12 +81,7 @@ svc_status svc_drive_upload_check(db_pool *pool, const svc_actor *a, long long f
     if ((st = db_acquire(pool, DB_WAIT_MS, &c)) != DB_OK) {
         return fail_db(e, st);
     }
-    if ((rc = drive_check_parent(c, a, folder_id, "folder_id", e)) != SVC_OK) {
-        goto out;
-    }
-    TRY_DB(db_drive_name_taken(c, a->account_id, folder_id, name, 0, &taken));
-    if (taken) {
-        rc = name_taken(e);
+    if ((rc = check_room(c, a, folder_id, name, e)) != SVC_OK) {
         goto out;
     }
     TRY_DB(db_storage_used(c, a->account_id, &used));
@@ -270,19 +281,13 @@ svc_status svc_drive_upload_commit(db_pool *pool, const svc_actor *a, long long 
                                    svc_drive_upload *u, long long *id, svc_error *e)
 {
     db_conn *c = NULL;
-    bool taken = false;
     long long used = 0;
     svc_status rc;
 
     *id = 0;
     if ((rc = drive_check_name(name, e)) != SVC_OK ||
         (rc = drive_tx_lock(pool, a->account_id, &c, e)) != SVC_OK ||
-        (rc = drive_check_parent(c, a, folder_id, "folder_id", e)) != SVC_OK) {
-        goto out;
-    }
-    TRY_DB(db_drive_name_taken(c, a->account_id, folder_id, name, 0, &taken));
-    if (taken) {
-        rc = name_taken(e);
+        (rc = check_room(c, a, folder_id, name, e)) != SVC_OK) {
         goto out;
     }
     /* Under the account lock: no other upload can count in between. */

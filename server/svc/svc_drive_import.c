@@ -322,14 +322,8 @@ svc_status svc_drive_read_columns(db_pool *pool, const svc_actor *a, const char 
     svc_status rc;
     *rec = NULL;
     *n_rec = 0;
-    if ((rc = drive_file_record(pool, a, id, &it, e)) != SVC_OK) {
+    if ((rc = drive_viewable_record(pool, a, id, &it, e)) != SVC_OK) {
         return rc;
-    }
-    if (!svc_drive_kind_viewable(it.kind)) {
-        rc = svc_fail(e, SVC_CONFLICT, "not_viewable", NULL,
-                      "only HOK, HOK2 and HIOKI CSV files have channels (this file is '%s')",
-                      it.kind ? it.kind : "other");
-        goto out;
     }
     snprintf(name, name_cap, "%s", it.name ? it.name : "");
     if ((map = calloc(n_map ? n_map : 1, sizeof *map)) == NULL) {

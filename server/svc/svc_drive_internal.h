@@ -87,6 +87,12 @@ MT_MUSTCHECK
 svc_status drive_file_record(db_pool *pool, const svc_actor *a, long long id, db_drive_item *it,
                              svc_error *e);
 
+/* drive_file_record() of a kind with channels (svc_drive_kind_viewable()),
+ * else SVC_CONFLICT not_viewable (and "it" cleared). */
+MT_MUSTCHECK
+svc_status drive_viewable_record(db_pool *pool, const svc_actor *a, long long id,
+                                 db_drive_item *it, svc_error *e);
+
 /* ------------------------------------------- folders (svc_drive_folders.c) */
 
 /* Inside a locked transaction: folder "parent_id" (0 = root) exists and has
