@@ -109,6 +109,9 @@ function batch(t, id, t0, m0, n) {
   })) });
 }
 
+/** The timeline scripts/restore says the restored cluster is on. */
+const timeline = (out) => Number(/restore: timeline (\d+)/.exec(out)?.[1]);
+
 async function restart() {
   srv = await startServer({ dataDir, env });
 }
@@ -163,7 +166,11 @@ test('back up, destroy the cluster, restore byte-identical; point in time before
     await srv.stop('SIGTERM');
     srv = null;
     fs.rmSync(path.join(dataDir, 'pg'), { recursive: true, force: true });
-    assert.match(await script('restore', dataDir), /restore: done/);
+    const whole = await script('restore', dataDir);
+    assert.match(whole, /restore: done/);
+    // The recovery ended (promoted, a new timeline), not merely started:
+    // a cluster stopped before would replay past any target at its next start.
+    assert.equal(timeline(whole), 2, whole);
     await restart();
     same(await snapshot(t, files, from, to), afterDeletion, 'restored to the end of the WAL');
 
@@ -173,6 +180,7 @@ test('back up, destroy the cluster, restore byte-identical; point in time before
     const pitr = await script('restore', dataDir, '--time', instant);
     console.log(instant, pitr);
     assert.match(pitr, /restore: done/);
+    assert.equal(timeline(pitr), 3, pitr);
     await restart();
     same(await snapshot(t, files, from, to), beforeDeletion, `restored to ${instant}: ${pitr}`);
 
