@@ -104,8 +104,8 @@ typedef struct {
     char *serial;
     char *firmware;
     char *name;
-    char *created_at;
-    char *updated_at;
+    long long created_us; /* µs since the Unix epoch (the API writes ISO 8601) */
+    long long updated_us;
     long long channel_count;
     long long selected_count;
 } db_device;

@@ -10,6 +10,7 @@
 #include "auth.h"
 #include "db_apps.h"
 #include "instruments.h"
+#include "isotime.h"
 #include "json_out.h"
 #include "refresher.h"
 #include "reply_cache.h"
@@ -126,11 +127,83 @@ static void functions_write(sbuf *b, const char *model, const char *kind, const 
     sb_add(b, "}", 1);
 }
 
+/* "us" (µs since the Unix epoch) as "YYYY-MM-DDTHH:MM:SS.mmmZ", the
+ * milliseconds truncated as to_char()'s MS did; null outside the years
+ * 1970..9999. */
+static void iso_ms_write(sbuf *b, long long us)
+{
+    long long ms = us >= 0 ? us / 1000 : -((-us + 999) / 1000);
+    long long s = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
+    int frac = (int)(ms - s * 1000);
+    char t[ISO_TIME_LEN + 8];
+    if (iso_time_format((int64_t)s, t, sizeof t) != 0) {
+        sb_put(b, "null");
+        return;
+    }
+    /* t is "YYYY-MM-DDTHH:MM:SSZ": the fraction goes before the Z. */
+    t[19] = '.';
+    t[20] = (char)('0' + frac / 100);
+    t[21] = (char)('0' + frac / 10 % 10);
+    t[22] = (char)('0' + frac % 10);
+    t[23] = 'Z';
+    sb_add(b, "\"", 1);
+    sb_add(b, t, 24);
+    sb_add(b, "\"", 1);
+}
+
+/* The function tables already written in one list: devices of one (model,
+ * app kind, firmware) have the same table, copied from the first one's
+ * text instead of checked again. */
+#define FN_MEMO 8
+typedef struct {
+    int n;
+    struct {
+        const char *model, *kind, *fw;
+        size_t off, len;
+    } e[FN_MEMO];
+} fn_memo;
+
+static bool same_str(const char *x, const char *y)
+{
+    return x == NULL ? y == NULL : y != NULL && strcmp(x, y) == 0;
+}
+
+/* functions_write() through "memo" (NULL: none). */
+static void functions_write_memo(sbuf *b, fn_memo *memo, const char *model, const char *kind,
+                                 const char *fw)
+{
+    size_t off = b->len;
+    if (memo != NULL) {
+        for (int i = 0; i < memo->n; i++) {
+            if (same_str(memo->e[i].model, model) && same_str(memo->e[i].kind, kind) &&
+                same_str(memo->e[i].fw, fw)) {
+                size_t from = memo->e[i].off, n = memo->e[i].len;
+                sb_reserve(b, n);
+                if (!b->failed) {
+                    memcpy(b->p + b->len, b->p + from, n);
+                    b->len += n;
+                    b->p[b->len] = '\0';
+                }
+                return;
+            }
+        }
+    }
+    functions_write(b, model, kind, fw);
+    if (memo != NULL && memo->n < FN_MEMO && !b->failed) {
+        memo->e[memo->n].model = model;
+        memo->e[memo->n].kind = kind;
+        memo->e[memo->n].fw = fw;
+        memo->e[memo->n].off = off;
+        memo->e[memo->n].len = b->len - off;
+        memo->n++;
+    }
+}
+
 /* A device as JSON text, written straight into "b" (issue 16: the list of
  * 100 devices built as a cJSON tree cost about 4,500 nodes, three mallocs
  * per string member, and spent half its CPU time in malloc and free). The
  * actor's plan gives the selection limit. */
-static void device_write(sbuf *b, const svc_actor *a, const db_device *d)
+static void device_write(sbuf *b, const svc_actor *a, const db_device *d, fn_memo *memo)
 {
     const svc_model *m = svc_model_find(d->model);
     const char *min_fw = NULL;
@@ -161,7 +234,7 @@ static void device_write(sbuf *b, const svc_actor *a, const db_device *d)
         sb_put(b, "null");
     }
     sb_put(b, ",\"functions\":");
-    functions_write(b, d->model, d->app_kind, d->firmware);
+    functions_write_memo(b, memo, d->model, d->app_kind, d->firmware);
     sb_put(b, ",\"channel_count\":");
     sb_i64(b, d->channel_count);
     sb_put(b, ",\"selected_count\":");
@@ -169,9 +242,9 @@ static void device_write(sbuf *b, const svc_actor *a, const db_device *d)
     sb_put(b, ",\"selection_limit\":");
     selection_limit_write(b, a->plan, d->app_kind);
     sb_put(b, ",\"created_at\":");
-    sb_json_str(b, d->created_at);
+    iso_ms_write(b, d->created_us);
     sb_put(b, ",\"updated_at\":");
-    sb_json_str(b, d->updated_at);
+    iso_ms_write(b, d->updated_us);
     sb_add(b, "}", 1);
 }
 
@@ -180,7 +253,7 @@ static cJSON *device_json(const svc_actor *a, const db_device *d)
 {
     sbuf b = {0};
     cJSON *o = NULL;
-    device_write(&b, a, d);
+    device_write(&b, a, d, NULL);
     if (!b.failed) {
         o = cJSON_Parse(b.p);
     }
@@ -278,6 +351,7 @@ static svc_status devices_read(const svc_actor *a, long long app_id, char **json
     int n = 0;
     bool found = true;
     sbuf b = {0};
+    fn_memo memo = {0};
     db_status st = db_acquire(a->srv->pool, DB_WAIT_MS, &c);
     *json = NULL;
     *len = 0;
@@ -301,7 +375,7 @@ static svc_status devices_read(const svc_actor *a, long long app_id, char **json
         if (i > 0) {
             sb_add(&b, ",", 1);
         }
-        device_write(&b, a, &rows[i]);
+        device_write(&b, a, &rows[i], &memo);
     }
     sb_put(&b, "]}");
     db_device_free(rows, n);
