@@ -466,6 +466,16 @@ async function dashboard() {
       const minute = await measure('minute');
       const full = await measure('full');
       if (minute.some((x) => !x.since) || full.some((x) => x.since)) throw new Error('a refresh of the wrong kind was measured');
+      // A refresh draws the panels once: nothing (a resize observer, a
+      // timer) draws them again after the measured span.
+      const redraws = await page.evaluate(async () => {
+        const g = document.querySelector('[data-testid=dash-grid]');
+        const u0 = Number(g.dataset.updates);
+        await g.__dash.refresh(false);
+        await new Promise((res) => setTimeout(res, 1000));
+        return Number(g.dataset.updates) - u0;
+      });
+      if (redraws !== 1) throw new Error(`a refresh drew the panels ${redraws} times`);
       // The same with the main thread's CPU time (Chrome's thread ticks):
       // on this shared machine the tasks' elapsed time above also holds the
       // time the thread waited for a CPU that other work had.
