@@ -509,6 +509,24 @@ async function dashboard() {
           console.log(`  profile of 10 ${kind} refreshes, self ms per refresh:`);
           for (const [k, v] of [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log(`    ${(v / 10).toFixed(2).padStart(7)}  ${k}`);
         }
+        await cdp.send('Profiler.disable');
+        // And Chrome's own trace of the main thread: what the time outside
+        // script is (style, layout, paint, ...), in CPU time of its events.
+        for (const kind of ['minute', 'full']) {
+          await browser.startTracing(page, { categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'v8'] });
+          for (let i = 0; i < 10; i++) await step(kind);
+          const trace = JSON.parse((await browser.stopTracing()).toString('utf8'));
+          const evs = trace.traceEvents || trace;
+          const main = evs.find((e) => e.name === 'thread_name' && e.args && e.args.name === 'CrRendererMain');
+          const byName = new Map();
+          for (const e of evs) {
+            if (!main || e.pid !== main.pid || e.tid !== main.tid || e.ph !== 'X') continue;
+            const d = (e.tdur ?? e.dur ?? 0) / 1000;
+            byName.set(e.name, (byName.get(e.name) || 0) + d);
+          }
+          console.log(`  trace of 10 ${kind} refreshes, main thread, CPU ms per refresh by event (nested events counted in each):`);
+          for (const [k, v] of [...byName.entries()].sort((a, b) => b[1] - a[1]).slice(0, 20)) console.log(`    ${(v / 10).toFixed(2).padStart(7)}  ${k}`);
+        }
       }
 
       // 4. The server's cost of one refresh request, alone (no browser
