@@ -10,8 +10,8 @@
 #include "auth.h"
 #include "db_apps.h"
 #include "instruments.h"
-#include "isotime.h"
 #include "json_out.h"
+#include "mt/caltime.h"
 #include "refresher.h"
 #include "reply_cache.h"
 #include "sbuf.h"
@@ -129,26 +129,45 @@ static void functions_write(sbuf *b, const char *model, const char *kind, const 
 
 /* "us" (µs since the Unix epoch) as "YYYY-MM-DDTHH:MM:SS.mmmZ", the
  * milliseconds truncated as to_char()'s MS did; null outside the years
- * 1970..9999. */
+ * 1970..9999. Digits written by hand: snprintf() here was a sixth of an
+ * uncached list's CPU. */
 static void iso_ms_write(sbuf *b, long long us)
 {
-    long long ms = us >= 0 ? us / 1000 : -((-us + 999) / 1000);
-    long long s = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
-    int frac = (int)(ms - s * 1000);
-    char t[ISO_TIME_LEN + 8];
-    if (iso_time_format((int64_t)s, t, sizeof t) != 0) {
+    long long ms = us / 1000, day = ms / 86400000, rem = ms % 86400000;
+    int y, mo, d, v[6];
+    char t[26], *o = t;
+    if (us < 0) {
         sb_put(b, "null");
         return;
     }
-    /* t is "YYYY-MM-DDTHH:MM:SSZ": the fraction goes before the Z. */
-    t[19] = '.';
-    t[20] = (char)('0' + frac / 100);
-    t[21] = (char)('0' + frac / 10 % 10);
-    t[22] = (char)('0' + frac % 10);
-    t[23] = 'Z';
-    sb_add(b, "\"", 1);
-    sb_add(b, t, 24);
-    sb_add(b, "\"", 1);
+    mt_cal_to_civil((mt_day)day, &y, &mo, &d);
+    if (y > 9999) {
+        sb_put(b, "null");
+        return;
+    }
+    v[0] = mo;
+    v[1] = d;
+    v[2] = (int)(rem / 3600000);
+    v[3] = (int)(rem / 60000 % 60);
+    v[4] = (int)(rem / 1000 % 60);
+    v[5] = (int)(rem % 1000);
+    *o++ = '"';
+    *o++ = (char)('0' + y / 1000);
+    *o++ = (char)('0' + y / 100 % 10);
+    *o++ = (char)('0' + y / 10 % 10);
+    *o++ = (char)('0' + y % 10);
+    for (int i = 0; i < 5; i++) {
+        *o++ = "--T::"[i];
+        *o++ = (char)('0' + v[i] / 10);
+        *o++ = (char)('0' + v[i] % 10);
+    }
+    *o++ = '.';
+    *o++ = (char)('0' + v[5] / 100);
+    *o++ = (char)('0' + v[5] / 10 % 10);
+    *o++ = (char)('0' + v[5] % 10);
+    *o++ = 'Z';
+    *o++ = '"';
+    sb_add(b, t, (size_t)(o - t));
 }
 
 /* The function tables already written in one list: devices of one (model,
