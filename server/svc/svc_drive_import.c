@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "auth.h"
+#include "cmp.h"
 #include "db_series.h"
 #include "ingest_parse.h"
 #include "mt/csv.h"
@@ -29,11 +30,15 @@ static int cmp_rec_ct(const void *a, const void *b)
 }
 
 /* Sort "rec" by channel and time, one record per channel and time (at
- * equal times the later row wins). Returns the new count. */
+ * equal times the later row wins: the sort keeps equal records in their
+ * order, which qsort() does not promise). Returns the new count, or
+ * (size_t)-1 when memory runs out. */
 static size_t sort_records(ingest_rec *rec, size_t n)
 {
     size_t w = 0;
-    qsort(rec, n, sizeof *rec, cmp_rec_ct);
+    if (sort_stable(rec, n, sizeof *rec, cmp_rec_ct) != 0) {
+        return (size_t)-1;
+    }
     for (size_t i = 0; i < n; i++) {
         if (w > 0 && rec[w - 1].ch == rec[i].ch && rec[w - 1].t == rec[i].t) {
             rec[w - 1] = rec[i];
@@ -236,7 +241,11 @@ svc_status svc_drive_import(db_pool *pool, const svc_actor *a, const char *data_
         goto out;
     }
     /* Sort; at equal times the later row wins; times inside the ingest range. */
-    n_rec = sort_records(rec, n_rec);
+    if ((n_rec = sort_records(rec, n_rec)) == (size_t)-1) {
+        n_rec = 0;
+        rc = svc_fail_nomem(e);
+        goto out;
+    }
     for (size_t i = 0; i < n_rec; i++) {
         if (rec[i].t < INGEST_T_MIN || rec[i].t > now_us + INGEST_FUTURE_US) {
             rc = svc_fail(e, SVC_INVALID, "time_out_of_range", NULL,
@@ -340,7 +349,9 @@ svc_status svc_drive_read_columns(db_pool *pool, const svc_actor *a, const char 
     if ((rc = import_read(&m, it.kind, utc_offset_minutes, map, n_map, rec, n_rec, e)) != SVC_OK) {
         goto out;
     }
-    *n_rec = sort_records(*rec, *n_rec);
+    if ((*n_rec = sort_records(*rec, *n_rec)) == (size_t)-1) {
+        rc = svc_fail_nomem(e);
+    }
 out:
     if (rc != SVC_OK) {
         free(*rec);
