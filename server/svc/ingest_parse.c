@@ -620,10 +620,21 @@ static bool f_push(ingest_batch *b, int64_t ch, int64_t t, double v)
     return true;
 }
 
-static bool f_channel_ok(const ingest_known *k, int64_t id)
+/* Channel "id" may be sent. "*next" is where the channel after the one
+ * found before would be: a snapshot's ids usually come in the table's
+ * order, and then no search is needed. */
+static bool f_channel_ok(const ingest_known *k, int64_t id, size_t *next)
 {
-    const ingest_channel *c = id > 0 ? find_channel(k, id) : NULL;
-    return c != NULL && c->selected && c->refusal == NULL;
+    const ingest_channel *c;
+    if (id <= 0) {
+        return false;
+    }
+    c = *next < k->n && k->ch[*next].id == id ? &k->ch[*next] : find_channel(k, id);
+    if (c == NULL) {
+        return false;
+    }
+    *next = (size_t)(c - k->ch) + 1;
+    return c->selected && c->refusal == NULL;
 }
 
 /* "[" already read: values into the records from "start" on ("n" of them
@@ -659,7 +670,7 @@ static int f_groups(fcur *c, const ingest_known *known, int64_t now_us, bool sna
         return FAST_OK;
     }
     do {
-        size_t start = b->n, n = 0;
+        size_t start = b->n, n = 0, next = 0;
         int64_t value = 0;
         bool has_one = false, has_many = false, has_v = false;
         if (++*n_runs > INGEST_MAX_RUNS || !f_lit(c, '{')) {
@@ -673,7 +684,7 @@ static int f_groups(fcur *c, const ingest_known *known, int64_t now_us, bool sna
             if (strcmp(key, one) == 0 && !has_one) {
                 has_one = true;
                 if (!f_int(c, &value) ||
-                    !(snapshots ? time_ok(value, now_us) : f_channel_ok(known, value))) {
+                    !(snapshots ? time_ok(value, now_us) : f_channel_ok(known, value, &next))) {
                     return FAST_NO;
                 }
             } else if (strcmp(key, many) == 0 && !has_many) {
@@ -685,7 +696,7 @@ static int f_groups(fcur *c, const ingest_known *known, int64_t now_us, bool sna
                 if (!f_lit(c, ']')) {
                     do {
                         if (!f_int(c, &x) ||
-                            !(snapshots ? f_channel_ok(known, x) && f_push(b, x, 0, 0)
+                            !(snapshots ? f_channel_ok(known, x, &next) && f_push(b, x, 0, 0)
                                         : time_ok(x, now_us) && (n == 0 || x > prev) &&
                                               f_push(b, 0, x, 0))) {
                             return FAST_NO;
