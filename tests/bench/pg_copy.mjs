@@ -8,6 +8,11 @@ import path from 'node:path';
 /** CPU seconds of the postmaster "pid", its live children and those that
  * exited (cutime, cstime: psql's backend ends with psql). */
 function clusterCpu(pid) {
+  return clusterStat(pid).cpu;
+}
+
+/** The CPU above and how many children "pid" has now. */
+function clusterStat(pid) {
   const stat = (p) => {
     try {
       const f = fs.readFileSync(`/proc/${p}/stat`, 'utf8');
@@ -18,12 +23,24 @@ function clusterCpu(pid) {
   };
   const own = stat(pid);
   let t = own ? (Number(own[11]) + Number(own[12]) + Number(own[13]) + Number(own[14])) / 100 : 0;
+  let children = 0;
   for (const d of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
     const x = stat(d);
-    if (x && Number(x[1]) === pid) t += (Number(x[11]) + Number(x[12])) / 100;
+    if (x && Number(x[1]) === pid) {
+      t += (Number(x[11]) + Number(x[12])) / 100;
+      children++;
+    }
   }
-  return t;
+  return { cpu: t, children };
+}
+
+/** Wait until the postmaster "pid" has at most "n" children again (psql's
+ * backend gone and reaped: its CPU is then in the postmaster's cutime). */
+async function backendGone(pid, n) {
+  for (let i = 0; i < 200 && clusterStat(pid).children > n; i++) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }
 
 /** The binary COPY rate of the same PostgreSQL: rows (bigint, bigint, float8). */
@@ -62,8 +79,9 @@ export async function copyCeiling(pg, db, rows) {
   for (let k = 0; k < 3; k++) {
     statements.push('TRUNCATE bench_copy', now, `COPY bench_copy FROM '${file}' WITH (FORMAT binary)`, now);
   }
-  const cpu0 = clusterCpu(pg.pid());
+  const { cpu: cpu0, children } = clusterStat(pg.pid());
   const out = await pg.psqlEach(statements, db);
+  await backendGone(pg.pid(), children);
   const cpu = ((clusterCpu(pg.pid()) - cpu0) * 1e6) / (3 * rows);
   const stamps = out.split('\n').map((l) => l.trim())
     .filter((l) => /^[0-9]+(\.[0-9]+)?$/.test(l)).map(Number);
