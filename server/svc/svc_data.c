@@ -81,7 +81,9 @@ static void sb_value(sbuf *b, double v)
     char text[32];
     size_t n;
     if (kind != MT_SV_NONE) {
-        sb_printf(b, "\"%s\"", mt_sv_name(kind));
+        sb_add(b, "\"", 1);
+        sb_put(b, mt_sv_name(kind));
+        sb_add(b, "\"", 1);
         return;
     }
     n = format_double(v, text);
@@ -264,7 +266,11 @@ static void put_buckets(sbuf *b, const mt_bucket *bk, size_t nb)
     static const char *const names[] = {"min", "max", "first", "last"};
     sb_put(b, "\"n\":[");
     for (size_t i = 0; i < nb; i++) {
-        sb_printf(b, i ? ",%llu" : "%llu", (unsigned long long)bk[i].n);
+        /* sb_i64(), not printf: a year of 2,000 buckets per channel. */
+        if (i) {
+            sb_add(b, ",", 1);
+        }
+        sb_i64(b, (long long)bk[i].n);
     }
     sb_put(b, "]");
     for (int k = 0; k < 4; k++) {
@@ -811,7 +817,11 @@ static void raw_on(db_pool *pool, const data_read *q, data_reply *r)
     }
     sb_printf(&b, "{\"from\":%lld,\"to\":%lld,\"t\":[", (long long)t0, (long long)t1);
     for (size_t k = 0; k < rows; k++) {
-        sb_printf(&b, k ? ",%lld" : "%lld", (long long)times[k]);
+        /* sb_i64(), not printf (a third of a raw day's CPU went to it). */
+        if (k) {
+            sb_add(&b, ",", 1);
+        }
+        sb_i64(&b, (long long)times[k]);
     }
     sb_put(&b, "],\"channels\":[");
     for (size_t i = 0; i < n_ch; i++) {
