@@ -292,6 +292,24 @@ test('through nginx (deploy/nginx/metron.conf on a sub-path): the real client co
       assert.equal(f.headers.get('content-type'), 'application/wasm');
       f = await fetch(base, { method: 'POST', body: 'x' });
       assert.equal(f.status, 403);
+
+      // The sub-path without its last slash redirects to it (with the query,
+      // a relative Location); a longer path that merely starts the same way
+      // and the API's own paths are not redirected.
+      f = await fetch(`${ngx.url}/metron`, { redirect: 'manual' });
+      assert.equal(f.status, 301);
+      assert.equal(f.headers.get('location'), '/metron/');
+      f = await fetch(`${ngx.url}/metron?lang=de&x=1`, { redirect: 'manual' });
+      assert.equal(f.status, 301);
+      assert.equal(f.headers.get('location'), '/metron/?lang=de&x=1');
+      f = await fetch(`${ngx.url}/metron`);
+      assert.equal(f.status, 200);
+      assert.equal(f.url, `${ngx.url}/metron/`);
+      assert.equal(await f.text(), '<!doctype html><p>portal</p>');
+      f = await fetch(`${ngx.url}/metronx`, { redirect: 'manual' });
+      assert.equal(f.status, 404);
+      f = await fetch(`${base}api/v1/health`, { redirect: 'manual' });
+      assert.equal(f.status, 200);
     } finally {
       await ngx.stop();
     }
