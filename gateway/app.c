@@ -27,6 +27,16 @@
 #define FLUSH_BUDGET_MS 2000 /* at most this long sending per step */
 #define REPLY_WAIT_MS 10000  /* an MQTT batch not answered in this time is sent again */
 #define RENEW_RETRY_MS 3600000 /* a renewal while connected is tried again after this */
+/* The server's "come back in N seconds" (Retry-After on a 503 or 429 over
+ * HTTPS, "retry_after" in an MQTT reply: a maintenance window, a busy
+ * server) is obeyed up to this long: a maintenance window lasts at most 12
+ * hours (docs/operations.md), and a wrong or hostile number must not
+ * silence the gateway for longer. */
+#define GW_RETRY_AFTER_MAX_S 43200
+/* After the wait, each app waits a random further 0..10% of it (at most
+ * JITTER_MAX_MS), so that the gateways held by one window do not all come
+ * back in the same second. */
+#define JITTER_MAX_MS 60000
 
 /* What the gateway remembers of each instrument while it runs. */
 typedef struct {
@@ -54,6 +64,7 @@ struct gw_app {
     int64_t cursor_s; /* the last sampling instant spooled (s), 0 = none */
     int64_t next_tick_ms, next_hb_ms, next_poll_ms, next_send_ms;
     int64_t backoff_ms;
+    int64_t hold_until_ms; /* the server asked for nothing before this (Retry-After) */
     int64_t live_until_us;
     int64_t last_live_s;
     int64_t started_ms;
@@ -169,12 +180,60 @@ static void no_problem(gw_app *a)
     }
 }
 
+static void random_bytes(unsigned char *out, size_t n);
+
+/* Whether the server asked the gateway to send nothing at "now_ms". */
+static bool held(const gw_app *a, int64_t now_ms)
+{
+    return now_ms < a->hold_until_ms;
+}
+
+/* The server asked for nothing for "secs" seconds ("why": its code and
+ * message): nothing goes to it until then plus a random jitter; sampling
+ * goes on into the spool, which is sent (back-filled) afterwards. */
+static void hold(gw_app *a, long long secs, const char *code, const char *why)
+{
+    unsigned char rb[4];
+    int64_t wait_ms, jitter_ms = 0, now = gw_now_ms();
+    char until[32];
+    time_t t;
+    struct tm tm;
+    if (secs > GW_RETRY_AFTER_MAX_S) {
+        secs = GW_RETRY_AFTER_MAX_S;
+    }
+    wait_ms = (int64_t)secs * 1000;
+    if (wait_ms / 10 > 0) {
+        uint32_t x;
+        random_bytes(rb, sizeof rb);
+        x = (uint32_t)rb[0] | (uint32_t)rb[1] << 8 | (uint32_t)rb[2] << 16 | (uint32_t)rb[3] << 24;
+        jitter_ms = (int64_t)(x % (uint32_t)(wait_ms / 10 < JITTER_MAX_MS ? wait_ms / 10
+                                                                           : JITTER_MAX_MS));
+    }
+    if (now + wait_ms + jitter_ms <= a->hold_until_ms) {
+        return; /* already held at least as long */
+    }
+    a->hold_until_ms = now + wait_ms + jitter_ms;
+    t = (time_t)(a->hold_until_ms / 1000);
+    gmtime_r(&t, &tm);
+    strftime(until, sizeof until, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    problem(a, "the server asks to wait %lld s (%s: %s): nothing is sent before %s; "
+            "measurements are kept in %s/spool and sent then",
+            secs, code, why, until, a->dir);
+}
+
 /* One request to the server. 0 when it answered (any status), -1 when not;
- * a server that does not answer is logged once. */
+ * a server that does not answer is logged once. While the server asked to
+ * wait (hold()), nothing is sent: -1 at once. */
 static int call(gw_app *a, const char *method, const char *path, const char *body, size_t len,
                 gw_resp *r)
 {
-    int rc = gw_http_do(a->http, method, path, "application/json", body, len, r);
+    int rc;
+    if (held(a, gw_now_ms())) {
+        memset(r, 0, sizeof *r);
+        snprintf(r->err, sizeof r->err, "the server asked to wait");
+        return -1;
+    }
+    rc = gw_http_do(a->http, method, path, "application/json", body, len, r);
     if (rc != 0) {
         a->server_ok = false;
         problem(a, "the server does not answer (%s): batches are kept in %s/spool", r->err,
@@ -184,6 +243,10 @@ static int call(gw_app *a, const char *method, const char *path, const char *bod
     a->server_ok = true;
     if (r->status >= 200 && r->status < 300) {
         no_problem(a);
+    } else if ((r->status == 503 || r->status == 429) && r->retry_after_s > 0) {
+        char code[64], msg[200];
+        gw_error_parse(r->body, r->len, code, sizeof code, msg, sizeof msg);
+        hold(a, r->retry_after_s, code[0] ? code : "busy", msg);
     } else if (r->status >= 500) {
         char code[64], msg[200];
         gw_error_parse(r->body, r->len, code, sizeof code, msg, sizeof msg);
@@ -692,7 +755,8 @@ static verdict send_mqtt(gw_app *a, const char *batch_id, const char *body, size
 {
     gw_mqtt_reply rep;
     int64_t until;
-    if (!mqtt_up(a) || gw_mqtt_send_batch(a->mq, batch_id, body, len) != 0) {
+    if (held(a, gw_now_ms()) || !mqtt_up(a) ||
+        gw_mqtt_send_batch(a->mq, batch_id, body, len) != 0) {
         return NO_ANSWER;
     }
     until = gw_now_ms() + REPLY_WAIT_MS;
@@ -709,6 +773,10 @@ static verdict send_mqtt(gw_app *a, const char *batch_id, const char *body, size
     snprintf(why, why_cap, "%s: %s\n", rep.code, rep.message);
     if (rep.ok) {
         return DROP;
+    }
+    if (rep.retry && rep.retry_after_s > 0) {
+        hold(a, (long long)rep.retry_after_s, rep.code, rep.message);
+        return KEEP;
     }
     if (rep.retry) {
         problem(a, "the server cannot store batches now (%s): they are sent again", rep.code);
@@ -1452,6 +1520,12 @@ void gw_app_wait(gw_app *a, int64_t ms)
     }
 }
 
+/* "t", or the end of the server's wait when that is later. */
+static int64_t not_held(const gw_app *a, int64_t t)
+{
+    return t < a->hold_until_ms ? a->hold_until_ms : t;
+}
+
 int64_t gw_app_step(gw_app *a, int64_t now_ms)
 {
     int64_t iv_ms = (int64_t)a->st.interval_s * 1000, next;
@@ -1460,17 +1534,22 @@ int64_t gw_app_step(gw_app *a, int64_t now_ms)
         tick(a, now_ms);
         a->next_tick_ms = (floor_div(now_ms, iv_ms) + 1) * iv_ms;
     }
-    if (now_ms >= a->next_hb_ms) {
+    /* While the server asked to wait, the instruments are sampled into the
+     * spool and nothing else happens: no heartbeat, poll, live sample or
+     * batch goes out (each would only be refused again). */
+    if (!held(a, now_ms) && now_ms >= a->next_hb_ms) {
         heartbeat(a);
         a->next_hb_ms = now_ms + (int64_t)a->cfg.heartbeat_s * 1000;
     }
-    if (now_ms >= a->next_poll_ms) {
+    if (!held(a, now_ms) && now_ms >= a->next_poll_ms) {
         poll_requests(a, now_ms);
         a->next_poll_ms = now_ms + (int64_t)a->cfg.poll_s * 1000;
     }
     firmware_finish(a, now_ms);
-    live(a, now_ms);
-    if (gw_spool_count(a->spool) > 0 && now_ms >= a->next_send_ms) {
+    if (!held(a, now_ms)) {
+        live(a, now_ms);
+    }
+    if (gw_spool_count(a->spool) > 0 && now_ms >= a->next_send_ms && !held(a, now_ms)) {
         if (send_spool(a, now_ms + FLUSH_BUDGET_MS) != 0) {
             a->next_send_ms = gw_now_ms() + a->backoff_ms;
             a->backoff_ms *= 2;
@@ -1483,16 +1562,17 @@ int64_t gw_app_step(gw_app *a, int64_t now_ms)
         }
     }
     next = a->next_tick_ms;
-    if (a->next_hb_ms < next) {
-        next = a->next_hb_ms;
+    if (not_held(a, a->next_hb_ms) < next) {
+        next = not_held(a, a->next_hb_ms);
     }
-    if (a->next_poll_ms < next && !a->requests_unsupported) {
-        next = a->next_poll_ms;
+    if (not_held(a, a->next_poll_ms) < next && !a->requests_unsupported) {
+        next = not_held(a, a->next_poll_ms);
     }
-    if (gw_spool_count(a->spool) > 0 && a->next_send_ms < next) {
-        next = a->next_send_ms > now_ms ? a->next_send_ms : now_ms + 10;
+    if (gw_spool_count(a->spool) > 0 && not_held(a, a->next_send_ms) < next) {
+        int64_t s = not_held(a, a->next_send_ms);
+        next = s > now_ms ? s : now_ms + 10;
     }
-    if (a->live_until_us > now_ms * 1000) {
+    if (a->live_until_us > now_ms * 1000 && !held(a, now_ms)) {
         int64_t l = (floor_div(now_ms / 1000, LIVE_STEP_S) + 1) * LIVE_STEP_S * 1000;
         next = l < next ? l : next;
     }
@@ -1513,7 +1593,7 @@ int64_t gw_app_step(gw_app *a, int64_t now_ms)
 
 size_t gw_app_flush(gw_app *a, int64_t deadline_ms)
 {
-    if (gw_spool_count(a->spool) > 0) {
+    if (gw_spool_count(a->spool) > 0 && !held(a, gw_now_ms())) {
         send_spool(a, deadline_ms);
     }
     return gw_spool_count(a->spool);

@@ -140,6 +140,14 @@ int gw_http_do(gw_http *h, const char *method, const char *path, const char *con
         return -1;
     }
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+    {
+        /* libcurl reads both forms (delta-seconds, HTTP-date) and bounds
+         * the number; a date in the past or garbage gives 0. */
+        curl_off_t ra = 0;
+        if (curl_easy_getinfo(c, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK && ra > 0) {
+            r->retry_after_s = (long long)ra;
+        }
+    }
     if (s.buf == NULL) {
         s.buf = calloc(1, 1);
         if (s.buf == NULL) {

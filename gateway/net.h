@@ -13,6 +13,8 @@ typedef struct {
     char *body;  /* the reply, NUL-terminated (caller frees: gw_resp_clear()) */
     size_t len;
     char err[256]; /* why no answer came (connection refused, timeout...) */
+    long long retry_after_s; /* the reply's Retry-After (seconds or a date, from
+                              * now), 0 when it has none */
 } gw_resp;
 
 /* A client of server "base" ("http(s)://host:port", no trailing slash

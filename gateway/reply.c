@@ -352,6 +352,15 @@ int gw_mqtt_reply_parse(const char *text, size_t len, gw_mqtt_reply *out, char *
     out->duplicate = cJSON_IsTrue(dup);
     out->retry = cJSON_IsTrue(retry);
     {
+        /* Whole seconds, bounded by the caller (GW_RETRY_AFTER_MAX_S);
+         * anything else is no advice. */
+        const cJSON *ra = cJSON_GetObjectItemCaseSensitive(root, "retry_after");
+        if (out->retry && cJSON_IsNumber(ra) && ra->valuedouble >= 1 &&
+            ra->valuedouble <= 1e9) {
+            out->retry_after_s = (int64_t)ra->valuedouble;
+        }
+    }
+    {
         const cJSON *c = cJSON_GetObjectItemCaseSensitive(root, "code");
         const cJSON *m = cJSON_GetObjectItemCaseSensitive(root, "message");
         if (cJSON_IsString(c)) {

@@ -107,6 +107,8 @@ typedef struct {
     bool ok;
     bool duplicate;
     bool retry;
+    int64_t retry_after_s; /* "retry_after": seconds to wait first (a
+                            * maintenance window), 0 when absent */
     char code[64];
     char message[300];
 } gw_mqtt_reply;

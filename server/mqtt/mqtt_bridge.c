@@ -19,8 +19,11 @@
 #include <unistd.h>
 
 #include "ingest_parse.h"
+#include "auth.h"
+#include "isotime.h"
 #include "json_guard.h"
 #include "log.h"
+#include "maintenance.h"
 #include "svc_ingest.h"
 #include "svc_live.h"
 #include "svc_mqtt.h"
@@ -163,6 +166,28 @@ static cJSON *refusal(const char *batch_id, const svc_error *e)
     return o;
 }
 
+/* O1: during a maintenance window a batch is refused as the HTTPS route
+ * refuses it (503 maintenance, Retry-After): {"ok": false, "retry": true,
+ * "code": "maintenance", "retry_after": seconds left}, without touching
+ * the database (which the operator may have stopped); the gateway keeps
+ * it and sends nothing until then (docs/mqtt.md). */
+static bool in_maintenance(long long *retry_after, char *msg, size_t cap)
+{
+    int64_t now = auth_now(), ends_at = 0;
+    char end_text[ISO_TIME_LEN + 8];
+    if (!maint_active(now, &ends_at)) {
+        return false;
+    }
+    if (iso_time_format(ends_at, end_text, sizeof end_text) != 0) {
+        snprintf(end_text, sizeof end_text, "its end");
+    }
+    *retry_after = ends_at - now > 0 ? (long long)(ends_at - now) : 1;
+    snprintf(msg, cap,
+             "the service is in a scheduled maintenance window until %s: try again then",
+             end_text);
+    return true;
+}
+
 static void on_batch(struct mosquitto *m, long long app_id, const struct mosquitto_message *msg,
                      const mosquitto_property *props)
 {
@@ -184,6 +209,23 @@ static void on_batch(struct mosquitto *m, long long app_id, const struct mosquit
         batch_id[corr_len] = '\0';
         if (!ingest_batch_id_valid(batch_id)) {
             batch_id[0] = '\0';
+        }
+    }
+    {
+        long long retry_after;
+        char why[160];
+        if (in_maintenance(&retry_after, why, sizeof why)) {
+            cJSON *o = cJSON_CreateObject();
+            if (o != NULL) {
+                cJSON_AddStringToObject(o, "batch_id", batch_id);
+                cJSON_AddBoolToObject(o, "ok", false);
+                cJSON_AddStringToObject(o, "code", "maintenance");
+                cJSON_AddStringToObject(o, "message", why);
+                cJSON_AddBoolToObject(o, "retry", true);
+                cJSON_AddNumberToObject(o, "retry_after", (double)retry_after);
+            }
+            reply(m, app_id, o, corr, corr_len);
+            goto out;
         }
     }
     if (ctype != NULL && strcmp(ctype, "application/vnd.metron.hok") == 0) {
@@ -333,8 +375,14 @@ static void job_free(job *j)
 
 static void handle(job *j)
 {
+    int64_t ends_at;
     if (strcmp(j->kind, "batch") == 0) {
         on_batch(B.mosq, j->app_id, &j->msg, j->props);
+    } else if (maint_active(auth_now(), &ends_at)) {
+        /* A status or live sample during a maintenance window: not
+         * answered, the database not touched (the HTTPS routes answer 503
+         * maintenance; a gateway stops sending them once a batch is
+         * refused with "maintenance"). */
     } else if (strcmp(j->kind, "status") == 0) {
         on_status(j->app_id, &j->msg);
     } else if (strcmp(j->kind, "live") == 0) {

@@ -90,8 +90,38 @@ static void reply_requests_are_read_and_unknown_kinds_skipped(void)
     T_EQ_INT(gw_requests_parse("{}", 2, q, 4, &n, &lu, err, sizeof err), -1);
 }
 
+/* A maintenance refusal over MQTT carries the seconds to wait; a number
+ * that is not a sensible count of seconds, or one on a final refusal, is
+ * no advice. */
+static void reply_mqtt_maintenance_carries_retry_after(void)
+{
+    static const char m[] = "{\"batch_id\":\"b1\",\"ok\":false,\"code\":\"maintenance\","
+                            "\"message\":\"until 2027-03-30T23:30:00Z\",\"retry\":true,"
+                            "\"retry_after\":3599}";
+    static const char neg[] = "{\"batch_id\":\"b1\",\"ok\":false,\"retry\":true,"
+                              "\"retry_after\":-5}";
+    static const char str[] = "{\"batch_id\":\"b1\",\"ok\":false,\"retry\":true,"
+                              "\"retry_after\":\"60\"}";
+    static const char fin[] = "{\"batch_id\":\"b1\",\"ok\":false,\"retry\":false,"
+                              "\"retry_after\":60}";
+    gw_mqtt_reply r;
+    char err[200];
+    T_EQ_INT(gw_mqtt_reply_parse(m, strlen(m), &r, err, sizeof err), 0);
+    T_EQ_INT(r.ok, 0);
+    T_EQ_INT(r.retry, 1);
+    T_EQ_INT(r.retry_after_s, 3599);
+    T_EQ_STR(r.code, "maintenance");
+    T_EQ_INT(gw_mqtt_reply_parse(neg, strlen(neg), &r, err, sizeof err), 0);
+    T_EQ_INT(r.retry_after_s, 0);
+    T_EQ_INT(gw_mqtt_reply_parse(str, strlen(str), &r, err, sizeof err), 0);
+    T_EQ_INT(r.retry_after_s, 0);
+    T_EQ_INT(gw_mqtt_reply_parse(fin, strlen(fin), &r, err, sizeof err), 0);
+    T_EQ_INT(r.retry_after_s, 0);
+}
+
 void suite_gw_reply(void)
 {
+    T_RUN(reply_mqtt_maintenance_carries_retry_after);
     T_RUN(reply_table_reads_devices_and_live_until);
     T_RUN(reply_table_refuses_what_is_not_one);
     T_RUN(reply_error_body_is_read_and_cleaned);
