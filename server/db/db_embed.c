@@ -1083,7 +1083,13 @@ int db_embed_start(const char *data_dir, const char *pg_bin, db_embed **out, cha
              "port = %d\n"
              "unix_socket_directories = '%s'\n"
              "unix_socket_permissions = 0700\n"
-             "password_encryption = 'scram-sha-256'\n",
+             "password_encryption = 'scram-sha-256'\n"
+             /* A new WAL segment is not first filled with 16 MB of zeros
+              * (a second write of every WAL byte while files are uploaded
+              * into the cluster: docs/benchmarks.md "Files in the shared
+              * store"); ext4 and XFS allocate on write and fdatasync()
+              * makes the allocation durable with the data. */
+             "wal_init_zero = off\n",
              EMBED_PORT, quoted);
     if (backup_repo != NULL &&
         backup_prepare(e, data_dir, backup_repo, conf, sizeof conf, err, err_cap) != 0) {

@@ -17,15 +17,25 @@ static db_stmt st_create = {"file_create",
     "INSERT INTO file_blobs (account_id, chunk_size) VALUES ($1, $2) RETURNING id", 0};
 
 /* The chunk goes in only while its blob is still being written (not swept),
- * and moves the blob's updated_at on (the sweep's clock). */
+ * and moves the blob's updated_at on (the sweep's clock). One statement,
+ * run outside any transaction block, so that it is a transaction of its
+ * own and costs one round trip (BEGIN, SET, INSERT, COMMIT were four: on a
+ * loaded machine each waits for a core; docs/benchmarks.md). Its commit
+ * does not wait for the WAL flush: "s" sets synchronous_commit off for this
+ * transaction alone (set_config(..., true) lasts until its end, which is
+ * when the setting is read); the durable commit that marks the blob ready
+ * flushes every chunk's WAL before anything names the blob. */
 static db_stmt st_put = {"file_put",
-    "WITH b AS (UPDATE file_blobs SET updated_at = now() "
+    "WITH s AS (SELECT set_config('synchronous_commit', 'off', true) AS v), "
+    "     b AS (UPDATE file_blobs SET updated_at = now() "
     "           WHERE account_id = $1 AND id = $2 AND state = 'writing' RETURNING account_id, id) "
     "INSERT INTO file_chunks (account_id, blob_id, seq, data) "
-    "SELECT account_id, id, $3, $4 FROM b", 0};
-
-static db_stmt st_async = {"file_async",
-    "SELECT set_config('synchronous_commit', 'off', true)", 0};
+    "SELECT b.account_id, b.id, $3::integer + r.k, r.d FROM b, s, "
+    "  (VALUES (0, $4::bytea), (1, $5::bytea), (2, $6::bytea), (3, $7::bytea)) AS r (k, d) "
+    "WHERE s.v = 'off' AND r.d IS NOT NULL", 0};
+#if DB_FILE_PUT_ROWS != 4
+#error "st_put names DB_FILE_PUT_ROWS chunk parameters"
+#endif
 
 static db_stmt st_ready = {"file_ready",
     "UPDATE file_blobs SET state = 'ready', size = $3, updated_at = now() "
@@ -48,7 +58,7 @@ db_status db_file_begin(db_pool *pool, long long account_id, db_file_writer *w)
     memset(w, 0, sizeof *w);
     w->pool = pool;
     w->account_id = account_id;
-    if ((w->buf = malloc(DB_FILE_CHUNK)) == NULL) {
+    if ((w->buf = malloc((size_t)DB_FILE_PUT_ROWS * DB_FILE_CHUNK)) == NULL) {
         log_error("files: no memory for a chunk buffer");
         return DB_ERROR;
     }
@@ -68,14 +78,16 @@ db_status db_file_begin(db_pool *pool, long long account_id, db_file_writer *w)
     return DB_OK;
 }
 
-/* Store the buffered bytes as the next chunk, in a transaction of its own. */
-static db_status put_chunk(db_file_writer *w)
+/* Store the buffered bytes as the next chunks (DB_FILE_CHUNK each, the last
+ * one shorter), in a transaction of their own (one statement, see st_put).
+ * The bytes go as binary parameters straight from the buffer. */
+static db_status put_chunks(db_file_writer *w)
 {
-    char a[24], b[24], s[24];
-    const char *p[] = {db_ll(w->account_id, a), db_ll(w->blob_id, b), db_ll(w->next_seq, s),
-                       (const char *)w->buf};
-    const int lengths[] = {0, 0, 0, (int)w->fill};
-    const int formats[] = {0, 0, 0, 1};
+    char a[24], b[24], s[24], want[24];
+    const char *p[3 + DB_FILE_PUT_ROWS] = {db_ll(w->account_id, a), db_ll(w->blob_id, b),
+                                           db_ll(w->next_seq, s)};
+    int lengths[3 + DB_FILE_PUT_ROWS] = {0}, formats[3 + DB_FILE_PUT_ROWS] = {0};
+    int rows = 0;
     db_conn *c = NULL;
     PGresult *res = NULL;
     db_status st;
@@ -83,23 +95,28 @@ static db_status put_chunk(db_file_writer *w)
     if (w->fill == 0) {
         return DB_OK;
     }
+    for (size_t off = 0; off < w->fill; off += DB_FILE_CHUNK, rows++) {
+        size_t len = w->fill - off < DB_FILE_CHUNK ? w->fill - off : DB_FILE_CHUNK;
+        p[3 + rows] = (const char *)w->buf + off;
+        lengths[3 + rows] = (int)len;
+        formats[3 + rows] = 1;
+    }
+    /* The rows not used this time are SQL NULL (skipped by the statement). */
     if ((st = db_acquire(w->pool, DB_WAIT_MS, &c)) != DB_OK) {
         return st;
     }
-    if ((st = db_begin(c)) == DB_OK && (st = db_exec(c, &st_async, 0, NULL, NULL)) == DB_OK &&
-        (st = db_exec_bin(c, &st_put, 4, p, lengths, formats, 0, &res)) == DB_OK) {
-        if (strcmp(PQcmdTuples(res), "1") != 0) {
-            log_error("files: blob %lld of account %lld is gone (abandoned and swept?)",
-                      w->blob_id, w->account_id);
-            st = DB_ERROR;
-        } else {
-            st = db_commit(c);
-        }
+    snprintf(want, sizeof want, "%d", rows);
+    if ((st = db_exec_bin(c, &st_put, 3 + DB_FILE_PUT_ROWS, p, lengths, formats, 0, &res)) ==
+            DB_OK &&
+        strcmp(PQcmdTuples(res), want) != 0) {
+        log_error("files: blob %lld of account %lld is gone (abandoned and swept?)",
+                  w->blob_id, w->account_id);
+        st = DB_ERROR;
     }
     PQclear(res);
-    db_release(w->pool, c); /* rolls back on failure */
+    db_release(w->pool, c);
     if (st == DB_OK) {
-        w->next_seq++;
+        w->next_seq += rows;
         w->fill = 0;
     }
     return st;
@@ -107,9 +124,10 @@ static db_status put_chunk(db_file_writer *w)
 
 db_status db_file_write(db_file_writer *w, const void *data, size_t len)
 {
+    const size_t cap = (size_t)DB_FILE_PUT_ROWS * DB_FILE_CHUNK;
     const unsigned char *p = data;
     while (len > 0) {
-        size_t k = DB_FILE_CHUNK - w->fill;
+        size_t k = cap - w->fill;
         db_status st;
         if (k > len) {
             k = len;
@@ -119,7 +137,7 @@ db_status db_file_write(db_file_writer *w, const void *data, size_t len)
         w->size += (long long)k;
         p += k;
         len -= k;
-        if (w->fill == DB_FILE_CHUNK && (st = put_chunk(w)) != DB_OK) {
+        if (w->fill == cap && (st = put_chunks(w)) != DB_OK) {
             return st;
         }
     }
@@ -128,7 +146,7 @@ db_status db_file_write(db_file_writer *w, const void *data, size_t len)
 
 db_status db_file_flush(db_file_writer *w)
 {
-    return put_chunk(w);
+    return put_chunks(w);
 }
 
 db_status db_file_ready_tx(db_conn *c, const db_file_writer *w)

@@ -4,14 +4,15 @@
  *
  * A file is a blob: a file_blobs row and its bytes in file_chunks rows of
  * DB_FILE_CHUNK bytes (the last one shorter). It is written by a
- * db_file_writer, one chunk per short transaction on a pooled connection
- * (a slow client never holds one), and becomes "ready" inside the
+ * db_file_writer, DB_FILE_PUT_ROWS chunks per short one-statement
+ * transaction on a pooled connection (a slow client never holds one), and
+ * becomes "ready" inside the
  * transaction that records its owner (db_file_ready_tx()). It is read
  * chunk by chunk (db_file_read()), each chunk on a connection taken and
  * given back, so that a slow download never holds one either; a blob never
  * changes once ready, so the reads need no common transaction. Deleting the
  * owner's row deletes the blob (a trigger). Nothing here holds a whole file
- * in memory: at most one chunk per writer or reader. */
+ * in memory: at most DB_FILE_PUT_ROWS chunks per writer, 8 per reader. */
 #ifndef MTS_DB_FILES_H
 #define MTS_DB_FILES_H
 
@@ -24,14 +25,19 @@
 /* Bytes per chunk row (chosen by measurement: docs/storage.md). */
 #define DB_FILE_CHUNK (1024 * 1024)
 
+/* Chunk rows a writer buffers and stores with one statement (one round
+ * trip, one transaction): DB_FILE_PUT_ROWS x DB_FILE_CHUNK bytes of memory
+ * per upload, as a download holds up to 8 rows (docs/benchmarks.md). */
+#define DB_FILE_PUT_ROWS 4
+
 /* ------------------------------------------------------------- writing */
 
 typedef struct {
     db_pool *pool;
     long long account_id;
     long long blob_id;   /* 0 until db_file_begin() */
-    unsigned char *buf;  /* DB_FILE_CHUNK bytes */
-    size_t fill;
+    unsigned char *buf;  /* DB_FILE_PUT_ROWS x DB_FILE_CHUNK bytes */
+    size_t fill;         /* bytes buffered (full chunks, then a partial one) */
     int next_seq;
     long long size;      /* bytes written so far (flushed or buffered) */
 } db_file_writer;
@@ -40,13 +46,14 @@ typedef struct {
  * On failure nothing is left (the writer needs no free). */
 db_status db_file_begin(db_pool *pool, long long account_id, db_file_writer *w);
 
-/* Append "len" bytes (full chunks are stored as they fill, each in its own
- * transaction with synchronous_commit off: the commit that marks the blob
- * ready flushes them). DB_ERROR also when the blob was removed meanwhile
- * (abandoned for an hour and swept). */
+/* Append "len" bytes (full chunks are stored DB_FILE_PUT_ROWS at a time as
+ * they fill, each group in one statement of its own transaction with
+ * synchronous_commit off: the commit that marks the blob ready flushes
+ * them). DB_ERROR also when the blob was removed meanwhile (abandoned for
+ * an hour and swept). */
 db_status db_file_write(db_file_writer *w, const void *data, size_t len);
 
-/* Store the last, partial chunk. */
+/* Store what is buffered (the last chunks, the last one partial). */
 db_status db_file_flush(db_file_writer *w);
 
 /* In the caller's transaction on "c": mark the blob ready with its size

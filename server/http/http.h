@@ -79,6 +79,7 @@ typedef struct {
     int status;          /* set by http_reply_*() */
     bool replied;
     bool must_close;     /* the request body was not read: close after replying */
+    bool continued;      /* "100 Continue" was considered (http_body.c): once */
     bool may_write;      /* a route that may change state: the state epoch (auth.h)
                           * moves before its reply and after its handler */
     size_t body_held;    /* bytes of the server-wide body budget this request holds

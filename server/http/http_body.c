@@ -80,6 +80,31 @@ void http_budget_release(http_req *req)
  * frees; NUL-terminated) and *len; BODY_READ_TOO_LARGE when it is over the
  * limit, BODY_READ_BUSY when the budget has no room (the rest is left
  * unread: req->must_close), BODY_READ_ERROR on a read error or no memory. */
+/* "Expect: 100-continue" (RFC 9110 §10.1.1): the client waits for the
+ * interim "100 Continue" before it sends the body. CivetWeb sends it only
+ * for its own file and CGI handlers; a route reads the body only after its
+ * checks (credentials, quota, size) passed, so it is sent here, at the
+ * first read, once. A refusal before that replies at once and closes
+ * (must_close), and the client never sent the body. Without it curl (and
+ * other clients) wait a second before every upload of more than 1 MB
+ * (docs/benchmarks.md, "Files in the shared store"). */
+static void continue_if_expected(http_req *req)
+{
+    static const char line[] = "HTTP/1.1 100 Continue\r\n\r\n";
+    const char *ex;
+    if (req->continued) {
+        return;
+    }
+    req->continued = true;
+    ex = mg_get_header(req->conn, "Expect");
+    if (ex != NULL && mg_strcasecmp(ex, "100-continue") == 0 && req->ri->http_version != NULL &&
+        strcmp(req->ri->http_version, "1.1") == 0) {
+        if (mg_write(req->conn, line, sizeof line - 1) != (int)(sizeof line - 1)) {
+            req->must_close = true; /* the read below fails on the same socket */
+        }
+    }
+}
+
 int http_read_body(http_req *req, size_t limit, char **out, size_t *len)
 {
     long long declared = req->ri->content_length;
@@ -136,6 +161,7 @@ int http_read_body(http_req *req, size_t limit, char **out, size_t *len)
             buf = grown;
             cap = next;
         }
+        continue_if_expected(req);
         got = mg_read(req->conn, buf + n, cap - 1 - n);
         if (got < 0) {
             free(buf);
@@ -220,7 +246,9 @@ void http_close_after_reply(http_req *req)
 
 long http_body_read(http_req *req, void *buf, size_t cap)
 {
-    int got = mg_read(req->conn, buf, cap > INT_MAX ? INT_MAX : cap);
+    int got;
+    continue_if_expected(req);
+    got = mg_read(req->conn, buf, cap > INT_MAX ? INT_MAX : cap);
     if (got < 0) {
         req->must_close = true;
         return -1;

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import path from 'node:path';
 import url from 'node:url';
 import { createAccount, createUser, login, repoRoot, request, sessionClient, sleep, startServer,
@@ -823,6 +824,71 @@ test('a download resumes: one byte range gets 206, an impossible one 416, others
     const d = await rawGet(other.c, url, { range: 'bytes=0-9' });
     assert.equal(d.status, 404);
     assert.equal(JSON.parse(d.buf.toString()).code, 'not_found');
+  });
+
+/**
+ * POST "p" with "Expect: 100-continue" on a raw socket: the body is sent
+ * only once "100 Continue" came. Resolves with { interim: the 100 lines
+ * seen, status, body } (the body unsent when the final answer came first).
+ */
+function expectUpload(c, p, bytes) {
+  return new Promise((resolve, reject) => {
+    const u = new URL(p, srv.url);
+    const s = net.connect(Number(u.port), u.hostname);
+    let text = Buffer.alloc(0);
+    let sent = false;
+    const interim = [];
+    s.on('error', reject);
+    s.on('connect', () => s.write(`POST ${u.pathname}${u.search} HTTP/1.1\r\nHost: ${u.host}\r\n` +
+      `Cookie: metron_session=${c.cookie}\r\nX-CSRF-Token: ${c.csrf}\r\n` +
+      'Content-Type: application/octet-stream\r\n' +
+      `Content-Length: ${bytes.length}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n`));
+    s.on('data', (d) => {
+      text = Buffer.concat([text, d]);
+      for (;;) {
+        const head = text.indexOf('\r\n\r\n');
+        if (head < 0 || !text.subarray(0, 13).toString().startsWith('HTTP/1.1 100 ')) break;
+        interim.push(text.subarray(0, head).toString());
+        text = text.subarray(head + 4);
+        if (!sent) {
+          sent = true;
+          s.write(bytes);
+        }
+      }
+    });
+    s.on('end', () => {
+      const t = text.toString('latin1');
+      const head = t.indexOf('\r\n\r\n');
+      resolve({ interim, sent, status: Number(t.slice(9, 12)), body: JSON.parse(t.slice(head + 4)) });
+    });
+  });
+}
+
+test('uploads: "Expect: 100-continue" is answered once the checks passed; a refusal comes at once, without the body',
+  async () => {
+    const t = await tenant();
+    // 9.5 MiB: three statements of the store (4 + 4 + 2 chunk rows, the
+    // last one partial), byte-identical, one row per 1 MiB.
+    const bytes = crypto.randomBytes(9.5 * 1024 * 1024);
+    let r = await expectUpload(t.c, filesUrl('continue.bin'), bytes);
+    assert.deepEqual(r.interim, ['HTTP/1.1 100 Continue']);
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    assert.equal(r.body.size, bytes.length);
+    assert.equal(r.body.sha256, sha256(bytes));
+    const d = await rawGet(t.c, `/api/v1/drive/files/${r.body.id}/content`);
+    assert.ok(d.buf.equals(bytes));
+    assert.equal(await sql(`SELECT count(*) || ' ' || max(seq) || ' ' || sum(octet_length(data))
+      FROM file_chunks c JOIN drive_items i ON i.account_id = c.account_id AND i.blob_id = c.blob_id
+      WHERE i.id = ${r.body.id}`), `10 9 ${bytes.length}`);
+    // Refused before the body (a bad name; over the quota): no 100, the
+    // refusal, nothing stored.
+    r = await expectUpload(t.c, filesUrl('a/b'), bytes.subarray(0, 1000));
+    assert.deepEqual([r.interim, r.sent, r.status, r.body.code], [[], false, 400, 'invalid_name']);
+    const f = await tenant('free');
+    await setDataBytes(f, FREE_LIMIT - 1000);
+    r = await expectUpload(f.c, filesUrl('big.bin'), bytes.subarray(0, 2000));
+    assert.deepEqual([r.interim, r.sent, r.status, r.body.quota], [[], false, 413, 'P2']);
+    assert.deepEqual(await storedFiles(f), []);
   });
 
 test('the bytes live in the database: another server process on the database serves them', async () => {
