@@ -3,7 +3,7 @@
 import { initI18n, t, setLanguage, language, LANGUAGES, onLanguageChange, setTimeZone, onTimeZoneChange } from './i18n.mjs';
 import { api, setCsrf, onUnauthorized, apiUrl } from './api.mjs';
 import { asset } from './config.mjs';
-import { startRouter, navigate, refresh, currentRoute, pageDef, hrefFor } from './router.mjs';
+import { startRouter, navigate, refresh, currentRoute, pageDef, hrefFor, track } from './router.mjs';
 import { session, setUser, setGroup, setUnread, on, isAdmin } from './session.mjs';
 import { h, fill, icon } from './ui/dom.mjs';
 import { toast } from './ui/toast.mjs';
@@ -113,8 +113,9 @@ on('signin', async ({ user, csrf_token: csrf, next }) => {
   else navigate('monitor');
 });
 on('signout', (reason) => leave(reason));
-on('logo', async () => { await loadLogo(); buildShell(); });
-on('groups', async () => { await loadGroups(); buildShell(); });
+// Tracked (router.mjs): the page's rendered mark waits for the new header.
+on('logo', () => track(async () => { await loadLogo(); buildShell(); }));
+on('groups', () => track(async () => { await loadGroups(); buildShell(); }));
 
 // A 401 on any request: the session ended (24 h idle, ended elsewhere).
 onUnauthorized(() => {

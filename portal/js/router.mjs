@@ -8,6 +8,18 @@
 // public: true (no sign-in needed), admin: true (administrators only),
 // prefix: true (also answers #/<name>/<rest>, with params.path = '<rest>':
 // e.g. 'alarms/events' shows #/alarms/events/17, the link of alarm mail).
+//
+// The rendered mark (for the portal tests and benchmarks): while a page is
+// drawing, <body> carries data-busy; once the page of the current route has
+// drawn and every piece of work it tracks has ended, data-busy goes and
+// data-rendered="<route>:<n>" is set, n counting up with every render and
+// every tracked reload. A render awaits the page's render(); work a page
+// does later (a list reloaded after a filter change or a save, data that
+// render() does not await) goes through track(promise or function), which
+// marks the page busy until it ends. A test reads the mark, acts, and waits
+// for a different one without data-busy (tests/portal/browser.mjs
+// gotoRoute, afterRender, waitRendered): it then reads what this render
+// drew, never the table that was there before.
 import { t } from './i18n.mjs';
 
 const pages = new Map();
@@ -16,6 +28,11 @@ let guard = null;
 let afterRender = null;
 let cleanup = null;
 let token = 0;
+let pending = 0;
+let markRoute = '';
+let marks = 0;
+let markTimer = null;
+let generation = 0;
 
 export function registerPage(name, def) { pages.set(name, def); }
 export function pageDef(name) { return pages.get(name) || prefixed(name).def; }
@@ -59,6 +76,59 @@ export function navigate(name, params = {}, { replace = false } = {}) {
 
 export function currentRoute() { return parseHash(); }
 
+/**
+ * Mark the page busy; the returned function ends this piece of work (once;
+ * nothing when the route has been rendered again since).
+ */
+function hold() {
+  const g = generation;
+  pending++;
+  const b = document.body;
+  if (b) { b.dataset.busy = 'true'; delete b.dataset.rendered; }
+  clearTimeout(markTimer);
+  markTimer = null;
+  let done = false;
+  return () => {
+    if (done || g !== generation) return; // work of a page left since
+    done = true;
+    pending--;
+    settle();
+  };
+}
+
+/**
+ * Set the rendered mark once nothing is pending. A task later, so that the
+ * code after the awaited work (the drawing of its answer, and any work it
+ * starts in turn) has run first.
+ */
+function settle() {
+  if (pending > 0 || markTimer) return;
+  markTimer = setTimeout(() => {
+    markTimer = null;
+    if (pending > 0) return;
+    const b = document.body;
+    if (!b) return;
+    delete b.dataset.busy;
+    b.dataset.rendered = `${markRoute}:${++marks}`;
+  }, 0);
+}
+
+/**
+ * Work of the current page that the rendered mark waits for: a promise, or
+ * a function (called now) returning one. Returns the same promise.
+ */
+export function track(work) {
+  const release = hold();
+  let p;
+  try {
+    p = Promise.resolve(typeof work === 'function' ? work() : work);
+  } catch (e) {
+    p = Promise.reject(e);
+  }
+  p.then(release, release);
+  return p;
+}
+
 /** Render the current page again (after a language change). */
 export function refresh() { return render(); }
 
@@ -89,6 +159,20 @@ async function render() {
     if (p.def) { def = p.def; params = { ...params, path: p.rest }; name = p.base; }
   }
   const my = ++token;
+  markRoute = def ? name : 'not-found';
+  // What the page left was still doing no longer holds the mark: it draws
+  // into a detached element.
+  generation++;
+  pending = 0;
+  const release = hold();
+  try {
+    await draw(def, name, params, my);
+  } finally {
+    release();
+  }
+}
+
+async function draw(def, name, params, my) {
   if (cleanup) { try { cleanup(); } catch { /* a page's own error */ } cleanup = null; }
   container.replaceChildren();
   container.dataset.page = def ? name : 'not-found';

@@ -7,13 +7,17 @@
 //     user: 'admin', password: 'Passw0rd!' });
 //   const page = await openPage(env, { size: 'pc' });   // 1366x768, or 'phone' (375x667)
 //   await signIn(page, { account: 'acme', user: 'admin', password: 'Passw0rd!' });
-//   await page.goto(env.url + '/#/monitor');
+//   await gotoRoute(page, env.url + '/#/monitor');  // and waits until it has drawn
 //   await shot(page, 'monitor-pc');                  // build/portal-shots/monitor-pc.png
 //   assert.deepEqual(page.cspErrors, []);            // console messages about CSP
 //   await env.stop();                                // browsers, server, PostgreSQL
 //
 // openBrowser({ viewport }) is the other way in: its own Chromium and one page,
 // { browser, page } (close it with browser.close()).
+//
+// Waiting for what a page shows: gotoRoute, waitForPage, afterRender and
+// waitRendered (the router's rendered mark, at the end of this file), not a
+// selector that the page before had too, nor a fixed time.
 //
 // The server serves the repository's portal/ folder, whose vendor/ subfolder
 // (uPlot, the WebAssembly core, the QR code library) the default CMake build
@@ -280,9 +284,16 @@ export function pageFetch(page, env, p, { method = 'GET', body } = {}) {
   }, { u: env.apiUrl + p, method, body });
 }
 
-/** Wait until the router has shown `page` (the main area's data-page). */
+/**
+ * Wait until the router has shown `page` (the main area's data-page) and the
+ * page has drawn with its data (the rendered mark of that route, below).
+ * After an action that draws the same route again (a folder opened, a
+ * filter applied), wait with afterRender instead: this one would see the
+ * mark of the render before.
+ */
 export async function waitForPage(page, name) {
   await page.waitForSelector(`#main[data-page="${name}"]`);
+  await waitRendered(page, { route: name });
 }
 
 /**
@@ -297,4 +308,59 @@ export async function assertFits(page, what = '') {
 /** document.documentElement.scrollWidth of the page (<= 375 on a phone). */
 export async function scrollWidth(page) {
   return page.evaluate(() => document.documentElement.scrollWidth);
+}
+
+// ------------------------------------------------------------ the rendered mark
+// The portal's router (portal/js/router.mjs) sets <body data-rendered=
+// "<route>:<n>"> once the current route's page has drawn with its data, and
+// again after each reload a page tracks (a list after a save or a filter);
+// <body data-busy> while it draws. Reading a table right after a hash change
+// or a click can read the one that was there before; waiting for a new mark
+// cannot.
+
+/**
+ * Wait until the page is not drawing and its rendered mark is other than
+ * "since" (when given) and of route "route" (when given, e.g. 'drive' or
+ * 'admin/audit'); returns the mark.
+ */
+export async function waitRendered(page, { since, route, timeout } = {}) {
+  await page.waitForFunction(({ since, route }) => {
+    const b = document.body;
+    const m = b && !b.dataset.busy ? b.dataset.rendered : '';
+    if (!m || (since !== undefined && since !== null && m === since)) return false;
+    return route === undefined || route === null || m.slice(0, m.lastIndexOf(':')) === route;
+  }, { since, route }, timeout ? { timeout } : undefined);
+  return page.evaluate(() => document.body.dataset.rendered);
+}
+
+/**
+ * Run "action" (async) once the page has finished drawing, then wait for the
+ * render it causes (a route change, a reload of a list after a save...).
+ * Options of waitRendered (route, timeout). Returns the new mark.
+ */
+export async function afterRender(page, action, opts = {}) {
+  const since = await waitRendered(page, { timeout: opts.timeout });
+  await action();
+  return waitRendered(page, { ...opts, since });
+}
+
+/**
+ * Go to a portal address ("url": env.url + '/#/drive?...', or just the
+ * hash '#/drive') and wait until its page has drawn with its data. On the
+ * portal's own document this changes the hash (the same hash draws the page
+ * again), else it loads the address. Options of waitRendered (route
+ * defaults to nothing: a guard may redirect, e.g. to sign-in). Returns the mark.
+ */
+export async function gotoRoute(page, url, opts = {}) {
+  const cur = page.url();
+  const target = new URL(url, /^https?:/.test(cur) ? cur : undefined);
+  const here = /^https?:/.test(cur) && cur.split('#')[0] === target.href.split('#')[0];
+  if (!here) {
+    await page.goto(target.href);
+    return waitRendered(page, opts);
+  }
+  return afterRender(page, () => page.evaluate((hash) => {
+    if (location.hash === hash) window.dispatchEvent(new HashChangeEvent('hashchange'));
+    else location.hash = hash;
+  }, target.hash || '#/'), opts);
 }

@@ -1,7 +1,7 @@
 // My settings (M1, A3, A5, A6): name, e-mail, language, time zone; password
 // change; two-step verification (off / e-mail / authenticator app with a QR
 // code enrolment); the user's sessions.
-import { registerPage } from '../router.mjs';
+import { registerPage, track } from '../router.mjs';
 import { t, LANGUAGES, setLanguage, language, formatDateTime, ZONES, zoneLabel, zoneOffset, setTimeZone } from '../i18n.mjs';
 import { api, errorMessage } from '../api.mjs';
 import { session, setUser } from '../session.mjs';
@@ -133,7 +133,8 @@ function twoStepPanel(me, refresh) {
 
 async function sessionsPanel() {
   const box = h('section', { class: 'panel' });
-  const load = async () => {
+  // Tracked: the page's rendered mark waits for the list (router.mjs).
+  const load = () => track(async () => {
     const r = await api.get('/me/sessions');
     if (r.status !== 200) { fill(box, h('p', { class: 'form-error', text: errorMessage(r.body, r.status) })); return; }
     fill(box, h('div', { class: 'panel-head' }, h('h2', { text: t('me.sessions') }),
@@ -150,7 +151,7 @@ async function sessionsPanel() {
           if (reportReply(await api.del(`/me/sessions/${s.id}`), t('me.ended'))) load();
         } })) },
     ], r.body.items || []));
-  };
+  });
   await load();
   return box;
 }
@@ -228,7 +229,7 @@ async function createToken(me, reload) {
 
 async function tokensPanel(me) {
   const box = h('section', { class: 'panel', id: 'tokens-panel', 'data-testid': 'tokens-panel' });
-  const load = async () => {
+  const load = () => track(async () => {
     const r = await api.get('/me/tokens');
     const head = h('div', { class: 'panel-head' }, h('h2', { text: t('tokens.title') }),
       r.status === 200 ? h('button', { type: 'button', class: 'small primary', 'data-testid': 'token-new', text: t('tokens.new'),
@@ -249,7 +250,7 @@ async function tokensPanel(me) {
             if (reportReply(await api.del(`/me/tokens/${k.id}`), t('tokens.revoked'))) load();
           } }) },
       ], r.body.items || [], { empty: t('tokens.none') }));
-  };
+  });
   await load();
   return box;
 }

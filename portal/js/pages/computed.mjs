@@ -8,7 +8,7 @@
 // the server aligns them (a time where every input has a sample).
 //
 // Route: #/computed, #/computed?edit=<id> | ?new=1
-import { registerPage, navigate } from '../router.mjs';
+import { registerPage, navigate, track } from '../router.mjs';
 import { t, language, formatNumber, formatDateTime } from '../i18n.mjs';
 import { api, errorMessage } from '../api.mjs';
 import { session, isAdmin, on } from '../session.mjs';
@@ -308,7 +308,8 @@ async function editor(container, gid, id) {
     previewTimer = setTimeout(preview, 500);
   }
 
-  expr.addEventListener('input', changed);
+  // Tracked: the page's rendered mark waits for the check of what was typed (router.mjs).
+  expr.addEventListener('input', () => track(changed()));
   unit.addEventListener('change', () => { if (lastCheck.ok) preview(); });
   save.addEventListener('click', async () => {
     err.hidden = true;

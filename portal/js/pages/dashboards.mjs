@@ -9,7 +9,7 @@
 //                       dragging, values on a picture are dragged to their
 //                       place (B3); every panel with channels opens them
 //                       in the viewer. Narrower than 640 px the panels stack.
-import { registerPage, navigate, hrefFor } from '../router.mjs';
+import { registerPage, navigate, hrefFor, track } from '../router.mjs';
 import { t, formatDateTime, formatNumber } from '../i18n.mjs';
 import { api, errorMessage, planName } from '../api.mjs';
 import { session, on, plan } from '../session.mjs';
@@ -55,7 +55,9 @@ async function renderList(container) {
   const body = h('div', { class: 'dash-list' });
   fill(container, head, body);
 
-  async function load() {
+  // Tracked: the page's rendered mark waits for the list (router.mjs).
+  function load() { return track(loadList); }
+  async function loadList() {
     const gid = session.groupId;
     if (!gid) {
       fill(head, pageHead(t('dash.title')));

@@ -7,7 +7,7 @@
 // the offline viewer (D5).
 //
 // Route: #/drive?folder=<id>&sort=name|date|size|kind&order=asc|desc&file=<id>
-import { registerPage, navigate } from '../router.mjs';
+import { registerPage, navigate, track } from '../router.mjs';
 import { t, language, formatNumber, formatDateTime, zoneOffset, shownZone, zoneLabel } from '../i18n.mjs';
 import { api, errorMessage, request, quotaName, planName, apiUrl } from '../api.mjs';
 import { isAdmin, session, plan } from '../session.mjs';
@@ -162,7 +162,9 @@ async function render(container, params) {
   fill(container, head, quota, viewBox, main, histBox);
 
   // ---------------------------------------------------------------- listing
-  async function load() {
+  // Tracked: the page's rendered mark waits for the listing (router.mjs).
+  function load() { return track(loadList); }
+  async function loadList() {
     const r = await api.get(`${folderPath(st.folder)}?sort=${st.sort}&order=${st.order}`);
     if (!alive) return;
     if (r.status !== 200) {
@@ -576,7 +578,7 @@ async function render(container, params) {
   }
 
   load();
-  renderHistory();
+  track(renderHistory);
   if (Number(params.file) > 0) openFileView(Number(params.file));
   return () => {
     alive = false;

@@ -4,7 +4,7 @@
 // waiting and being made; each run's state as a sentence (a failure in the
 // reader's language, "try again"); its files with a link into the drive and
 // a direct download.
-import { navigate, hrefFor } from '../router.mjs';
+import { navigate, hrefFor, track } from '../router.mjs';
 import { t } from '../i18n.mjs';
 import { api, errorMessage, apiUrl } from '../api.mjs';
 import { h, fill } from '../ui/dom.mjs';
@@ -99,7 +99,9 @@ export function runsList(box, report, { edit }) {
     const later = runs.some((r) => r.state === 'retry');
     if (alive && (soon || later)) timer = setTimeout(reload, soon ? POLL_MS : 10000);
   }
-  reload();
+  // The first list is tracked: the page's rendered mark waits for it
+  // (router.mjs); the polls while a run is being made are not.
+  track(reload());
   return { reload, stop: () => { alive = false; clearTimeout(timer); } };
 }
 

@@ -19,6 +19,7 @@ import { confirmDialog } from './dialog.mjs';
 import { toast } from './toast.mjs';
 import { t } from '../i18n.mjs';
 import { errorMessage } from '../api.mjs';
+import { track } from '../router.mjs';
 
 export function pageHead(title, ...tools) {
   return h('div', { class: 'page-head' }, h('h1', { text: title }),
@@ -91,7 +92,9 @@ export function crudPage(container, spec) {
     return h('div', { class: 'row-actions' }, btns);
   };
 
-  async function reload() {
+  // Tracked: the page's rendered mark waits for the list (router.mjs).
+  function reload() { return track(load); }
+  async function load() {
     const r = await spec.load();
     if (r.status !== 200) {
       fill(listBox, h('p', { class: 'form-error', role: 'alert', text: errorMessage(r.body, r.status) }));

@@ -1,7 +1,7 @@
 // Account and plan (L7, G7, P): account and subscriber information, the
 // plan, licence and usage against the quotas, plan change (L2), quotation
 // request, trial upgrade (L4), own logo (P22), and the plan table.
-import { registerPage } from '../../router.mjs';
+import { registerPage, track } from '../../router.mjs';
 import { t, formatNumber, formatDate, formatDateTime, LANGUAGES } from '../../i18n.mjs';
 import { api, errorMessage, quotaName, planName, apiUrl } from '../../api.mjs';
 import { emit } from '../../session.mjs';
@@ -199,10 +199,12 @@ registerPage('admin/account', {
       const acc = r.body;
       setQuotaAccount(acc);
       fill(container, pageHead(t('nav.admin_account')),
-        h('div', { class: 'grid-2' }, planPanel(acc), changePanel(acc, draw)),
-        h('div', { class: 'grid-2' }, infoPanel(acc, draw), logoPanel(acc, draw)),
+        h('div', { class: 'grid-2' }, planPanel(acc), changePanel(acc, reload)),
+        h('div', { class: 'grid-2' }, infoPanel(acc, reload), logoPanel(acc, reload)),
         await plansPanel(acc.plan));
     };
+    // Tracked: the page's rendered mark waits for the redrawn page (router.mjs).
+    const reload = () => track(draw);
     await draw();
   },
 });

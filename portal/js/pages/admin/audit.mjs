@@ -3,7 +3,7 @@
 // action and by time (GET /audit?user_id&action&from&to, paged with
 // next_before). Actions are sentences of the catalogue (audit.<action>),
 // never their internal names.
-import { registerPage, navigate } from '../../router.mjs';
+import { registerPage, navigate, track } from '../../router.mjs';
 import { t, has, formatDateTime, toInputValue, fromInputValue, shownZone, zoneLabel } from '../../i18n.mjs';
 import { api, errorMessage } from '../../api.mjs';
 import { h, fill } from '../../ui/dom.mjs';

@@ -4,7 +4,7 @@
 // within the plan's selection limit.
 //
 // Route: #/admin/channels?device=<id>
-import { registerPage, navigate } from '../../router.mjs';
+import { registerPage, navigate, track } from '../../router.mjs';
 import { t, formatNumber } from '../../i18n.mjs';
 import { api, errorMessage, quotaName, planName } from '../../api.mjs';
 import { plan } from '../../session.mjs';
@@ -48,7 +48,9 @@ registerPage('admin/channels', {
     fill(container, head, h('p', { class: 'intro', text: t('channels.intro') }),
       h('div', { class: 'field field-inline' }, h('label', { for: 'channels-device', text: t('channels.device') }), pick), box);
 
-    async function load() {
+    // Tracked: the page's rendered mark waits for the list (router.mjs).
+    function load() { return track(loadList); }
+    async function loadList() {
       const r = await api.get(`/devices/${id}/channels`);
       if (r.status !== 200) { fill(box, h('p', { class: 'form-error', text: errorMessage(r.body, r.status) })); return; }
       const { items, selection_limit: lim } = r.body;
