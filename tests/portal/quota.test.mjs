@@ -3,14 +3,14 @@
 // found over its quota shows its administrators, on every page, since when
 // and on which day everything it stores will be deleted unless storage is
 // freed or the plan upgraded, in each of the seven languages and in the
-// reader's time zone; the account page says it in the plan's panel; a
-// member who cannot act on it sees no banner; back within the quota, both
-// are gone.
+// reader's time zone; the account page says it in the plan's panel and
+// the drive page on its storage line; a member who cannot act on it sees no
+// banner; back within the quota, they are gone.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startStack, openPage, signIn, shot, request, waitForPage, portalDir } from './browser.mjs';
+import { startStack, openPage, signIn, shot, request, waitForPage, portalDir, gotoRoute } from './browser.mjs';
 import { PASSWORD, seedAccount } from './fixtures.mjs';
 
 const ZONE = 'Asia/Tokyo';
@@ -70,9 +70,12 @@ test('over quota: the sentence on the account page and a banner on every page fo
   assert.match(text, /^Dieses Konto liegt seit .+ über seinem Speicherkontingent\. .+ am .+ gelöscht\.$/);
   assert.equal(await page.textContent('[data-testid=quota-banner-link]'), 'Konto und Tarif ansehen');
   await shot(page, 'quota-banner-monitor-de');
-  await page.goto(`${env.url}/#/drive`);
+  await gotoRoute(page, `${env.url}/#/drive`);
   await waitForPage(page, 'drive');
   assert.equal(await bannerText(page), text, 'on the drive page too');
+  // The drive's storage line says it too.
+  assert.equal(await page.textContent('[data-testid=drive-quota] [data-testid=drive-over-quota]'), text);
+  await shot(page, 'quota-drive-de');
   // The banner's link leads to the account page, which says it in the plan's panel.
   await page.click('[data-testid=quota-banner-link]');
   await waitForPage(page, 'admin/account');
@@ -85,7 +88,7 @@ test('over quota: the sentence on the account page and a banner on every page fo
   for (const [lang, locale] of LANGS) {
     page = await openPage(env, { lang: locale, zone: ZONE });
     await signIn(page, { account: 'acme', user: 'admin', password: PASSWORD });
-    await page.goto(`${env.url}/#/admin/account`);
+    await gotoRoute(page, `${env.url}/#/admin/account`);
     await waitForPage(page, 'admin/account');
     await page.waitForSelector('[data-testid=storage-over-quota]');
     const want = await expected(page, lang, period);
@@ -119,10 +122,13 @@ test('over quota: the sentence on the account page and a banner on every page fo
   await storageJob();
   page = await openPage(env, { lang: 'en-US', zone: ZONE });
   await signIn(page, { account: 'acme', user: 'admin', password: PASSWORD });
-  await page.goto(`${env.url}/#/admin/account`);
+  await gotoRoute(page, `${env.url}/#/admin/account`);
   await waitForPage(page, 'admin/account');
   await page.waitForSelector('[data-testid=account-plan]');
   assert.equal(await page.$('[data-testid=storage-over-quota]'), null);
   assert.equal(await bannerText(page, false), null);
+  await gotoRoute(page, `${env.url}/#/drive`, { route: 'drive' });
+  await page.waitForSelector('[data-testid=drive-quota] progress');
+  assert.equal(await page.$('[data-testid=drive-over-quota]'), null);
   await page.context().close();
 });

@@ -19,6 +19,7 @@ import { channelHistory, channelLabel, MAX_CHANNELS } from './viewer_picker.mjs'
 import { fileErrorText } from '../chart/fileerrors.mjs';
 import { canCheck, checkFileDialog } from '../alarms/filecheck.mjs';
 import { otherFileView } from '../reports/drivefile.mjs';
+import { overQuotaText, setQuotaAccount } from '../quota_banner.mjs';
 
 const SORTS = ['name', 'date', 'size', 'kind'];
 const PARALLEL_UPLOADS = 2;
@@ -133,6 +134,7 @@ async function render(container, params) {
   };
   const canEdit = isAdmin() || !session.user || session.user.file_access !== 'view';
   let listing = null;
+  let account = null; // GET /account: the over-quota period (S8, L3)
   let alive = true;
   let fileView = null; // {chart, file} of an open file
 
@@ -165,8 +167,10 @@ async function render(container, params) {
   // Tracked: the page's rendered mark waits for the listing (router.mjs).
   function load() { return track(loadList); }
   async function loadList() {
-    const r = await api.get(`${folderPath(st.folder)}?sort=${st.sort}&order=${st.order}`);
+    const [r, acc] = await Promise.all([api.get(`${folderPath(st.folder)}?sort=${st.sort}&order=${st.order}`),
+      api.get('/account')]);
     if (!alive) return;
+    if (acc.status === 200 && acc.body) { account = acc.body; setQuotaAccount(account); }
     if (r.status !== 200) {
       fill(listBox, h('p', { class: 'form-error', role: 'alert', text: errorMessage(r.body, r.status) }));
       return;
@@ -182,8 +186,12 @@ async function render(container, params) {
     const s = listing.storage;
     if (!s) { fill(quota); return; }
     const bar = h('progress', { max: String(s.limit || 1), value: String(Math.min(s.used, s.limit || s.used)), class: 'dr-meter' });
+    // S8, L3: over the storage quota, since when and the day of the
+    // deletion, as the account page says it.
+    const over = overQuotaText(account);
     fill(quota, h('span', { text: t('drive.quota', { used: formatBytes(s.used), limit: formatBytes(s.limit),
-      drive: formatBytes(s.drive_bytes) }) }), bar);
+      drive: formatBytes(s.drive_bytes) }) }), bar,
+    over ? h('p', { class: 'notice error', role: 'alert', 'data-testid': 'drive-over-quota', text: over }) : null);
   }
 
   function renderCrumbs() {
