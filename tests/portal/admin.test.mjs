@@ -3,7 +3,7 @@
 // the generic form, and names with HTML are shown as text.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startStack, openPage, signIn, waitForPage } from './browser.mjs';
+import { startStack, openPage, signIn, waitForPage, gotoRoute, afterRender } from './browser.mjs';
 import { PASSWORD } from './fixtures.mjs';
 
 const XSS = '<img src=x onerror=alert(1)>';
@@ -26,7 +26,7 @@ after(async () => { if (env) await env.stop(); });
 test('a Free account adding a 4th app sees a message naming the limit (3) and the plan', async () => {
   const page = await openPage(env);
   await signIn(page, { account: 'freeco', user: 'admin', password: PASSWORD });
-  await page.goto(`${env.url}/#/admin/apps`);
+  await gotoRoute(page, `${env.url}/#/admin/apps`);
   await waitForPage(page, 'admin/apps');
   await page.waitForSelector('table.table');
   assert.equal(await page.locator('table.table tbody tr').count(), 3);
@@ -47,7 +47,7 @@ test('a Free account adding a 4th app sees a message naming the limit (3) and th
 test('registering an app shows its credential once; users are created through the form', async () => {
   const page = await openPage(env);
   await signIn(page, { account: 'evil', user: 'admin', password: PASSWORD });
-  await page.goto(`${env.url}/#/admin/apps`);
+  await gotoRoute(page, `${env.url}/#/admin/apps`);
   await waitForPage(page, 'admin/apps');
   await page.click('[data-testid=crud-add]');
   await page.fill('dialog input[name=name]', 'Roof gateway');
@@ -55,12 +55,12 @@ test('registering an app shows its credential once; users are created through th
   const cred = page.locator('[data-testid=app-credential]');
   await cred.waitFor();
   assert.match(await cred.textContent(), /^mta_[A-Za-z0-9_-]{43}$/);
-  await page.click('dialog .dialog-buttons button');
-  await page.waitForSelector('table.table');
+  // Closing the dialog reloads the list: wait for that render, not for the table before it.
+  await afterRender(page, () => page.click('dialog .dialog-buttons button'), { route: 'admin/apps' });
   assert.equal(await page.locator('[data-testid=app-credential]').count(), 0);
   assert.match(await page.textContent('table.table'), /Roof gateway/);
 
-  await page.goto(`${env.url}/#/admin/users`);
+  await gotoRoute(page, `${env.url}/#/admin/users`);
   await waitForPage(page, 'admin/users');
   await page.click('[data-testid=crud-add]');
   await page.fill('dialog input[name=login_id]', 'bob');
@@ -87,14 +87,13 @@ test('names with HTML are shown as text, never as markup', async () => {
   assert.equal(await page.textContent('#user-button .user-name'), XSS);
   assert.equal(await page.locator('#group-select option').first().textContent(), XSS);
   for (const p of ['monitor', 'admin/users', 'admin/groups', 'admin/teams']) {
-    await page.goto(`${env.url}/#/${p}`);
+    await gotoRoute(page, `${env.url}/#/${p}`);
     await waitForPage(page, p);
-    await page.waitForTimeout(300);
   }
-  await page.goto(`${env.url}/#/admin/teams`);
+  await gotoRoute(page, `${env.url}/#/admin/teams`);
   await page.waitForSelector('table.table');
   assert.match(await page.textContent('table.table'), /<img src=x onerror=alert\(1\)> team/);
-  await page.goto(`${env.url}/#/admin/users`);
+  await gotoRoute(page, `${env.url}/#/admin/users`);
   await page.waitForSelector('table.table');
   assert.match(await page.textContent('table.table'), /<img src=x onerror=alert\(1\)>/);
   // No element came out of the names: every <img> is one of the portal's own.
@@ -112,22 +111,21 @@ test('the own logo uploads from a file and appears in the header (G7, P22)', asy
   // The portal's own logo, found relative to its modules (docs/deploy.md).
   const own = await page.$eval('#logo', (i) => i.src);
   assert.ok(own.startsWith(`${env.url}/`) && own.endsWith('/css/logo.svg'), own);
-  await page.goto(`${env.url}/#/admin/account`);
+  await gotoRoute(page, `${env.url}/#/admin/account`);
   await waitForPage(page, 'admin/account');
   await page.setInputFiles('#logo-file', { name: 'logo.png', mimeType: 'image/png', buffer: png });
-  await page.click('[data-testid=logo-upload]');
+  // The upload redraws the page and the header: wait for that render.
+  await afterRender(page, () => page.click('[data-testid=logo-upload]'), { route: 'admin/account' });
   await page.waitForFunction((u) => document.querySelector('#logo').src.startsWith(u), `${env.apiUrl || env.url}/api/v1/account/logo?`);
   // The header shows the uploaded image (1 x 1 px) once it has loaded.
   await page.waitForFunction(() => {
     const img = document.querySelector('#logo');
     return img.complete && img.naturalWidth === 1;
   });
-  // Not an image: refused with a sentence. (The page re-renders the form
-  // after an upload: let that settle, and check the file is in the input
-  // before clicking, so the click does not meet an emptied input.)
-  // The redrawn form is the one with the uploaded logo's preview in it.
+  // Not an image: refused with a sentence. (The form above is the redrawn
+  // one, with the uploaded logo's preview in it; check the file is in the
+  // input before clicking, so the click does not meet an emptied input.)
   await page.waitForSelector('img.logo-preview');
-  await page.waitForLoadState('networkidle');
   await page.setInputFiles('#logo-file', { name: 'x.png', mimeType: 'image/png', buffer: Buffer.from('<svg/>') });
   await page.waitForFunction(() => document.querySelector('#logo-file')?.files?.length === 1);
   await page.click('[data-testid=logo-upload]');
@@ -140,7 +138,7 @@ test('a trial is upgraded from the account page and its user signs in with the n
   await env.createAccount({ plan: 'trial', user: 'tina@trial.example.test', email: 'tina@trial.example.test', password: PASSWORD });
   const page = await openPage(env);
   await signIn(page, { email: 'tina@trial.example.test', password: PASSWORD });
-  await page.goto(`${env.url}/#/admin/account`);
+  await gotoRoute(page, `${env.url}/#/admin/account`);
   await waitForPage(page, 'admin/account');
   assert.equal(await page.textContent('[data-testid=account-plan]'), 'Trial');
   await page.fill('#upgrade-form input[name=login_id]', 'tinaco');
@@ -149,7 +147,7 @@ test('a trial is upgraded from the account page and its user signs in with the n
   await page.click('dialog button[data-value=true]');
   await page.waitForSelector('#signin-form');
   await signIn(page, { account: 'tinaco', user: 'tina@trial.example.test', password: PASSWORD });
-  await page.goto(`${env.url}/#/admin/account`);
+  await gotoRoute(page, `${env.url}/#/admin/account`);
   await waitForPage(page, 'admin/account');
   await page.waitForSelector('[data-testid=account-plan]');
   assert.equal(await page.textContent('[data-testid=account-plan]'), 'Free');

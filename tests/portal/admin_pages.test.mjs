@@ -6,7 +6,7 @@
 // use, revoke); help and about (version, instrument table, offline viewer).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startStack, openPage, signIn, waitForPage, shot, assertFits, request } from './browser.mjs';
+import { startStack, openPage, signIn, waitForPage, shot, assertFits, request, gotoRoute, afterRender, waitRendered } from './browser.mjs';
 import { PASSWORD, seedAccount } from './fixtures.mjs';
 
 let env, seed;
@@ -22,7 +22,7 @@ after(async () => { if (env) await env.stop(); });
 async function open(size, page) {
   const p = await openPage(env, { size });
   await signIn(p, { account: 'acme', user: 'admin', password: PASSWORD });
-  await p.goto(`${env.url}/#/${page}`);
+  await gotoRoute(p, `${env.url}/#/${page}`);
   await waitForPage(p, page.split('?')[0]);
   return p;
 }
@@ -100,10 +100,10 @@ test('channels: add, rename, change the unit, acquire and delete', async () => {
     await page.click('dialog button[type=submit]');
     await page.waitForFunction(() => document.querySelector('tr[data-key=CH1] [data-testid=channel-decimals]')?.textContent === '2');
     assert.equal((await seed.admin.get(`/api/v1/channels/${seed.channels[0]}`)).body.decimals, 2);
-    await page.goto(`${env.url}/#/monitor`);
+    await gotoRoute(page, `${env.url}/#/monitor`);
     await page.waitForSelector(`[data-channel="${seed.channels[0]}"] [data-testid=channel-value]`);
     assert.equal(await page.textContent(`[data-channel="${seed.channels[0]}"] [data-testid=channel-value]`), '12.50');
-    await page.goto(`${env.url}/#/admin/channels?device=${seed.deviceId}`);
+    await gotoRoute(page, `${env.url}/#/admin/channels?device=${seed.deviceId}`);
     await page.waitForSelector('tr[data-key=CH9]');
     // Delete.
     await page.click('tr[data-key=CH9] [data-testid=channel-delete]');
@@ -140,7 +140,7 @@ test('IP allow-list: lines checked as typed, my address added, the list stored; 
 
   const std = await openPage(env, { size: 'phone390' });
   await signIn(std, { account: 'stdco', user: 'admin', password: PASSWORD });
-  await std.goto(`${env.url}/#/admin/security`);
+  await gotoRoute(std, `${env.url}/#/admin/security`);
   await std.waitForSelector('[data-testid=allow-list-refused]');
   const text = await std.textContent('[data-testid=allow-list-refused]');
   assert.match(text, /Standard plan does not include IP address restriction/);
@@ -165,31 +165,26 @@ test('audit log: sentences, filtered by user, kind of action and time', async ()
     // Only Mia: her sign-in, nothing of the administrator's.
     const mia = await page.$eval('[data-testid=audit-user]', (s) => [...s.options].find((o) => /mia/.test(o.textContent)).value);
     await page.selectOption('[data-testid=audit-user]', mia);
-    await page.click('[data-testid=audit-apply]');
-    await page.waitForFunction(() => location.hash.includes('user='));
-    // The page draws the new list after the hash changed: wait for a list
-    // of the filter's kind, not for the table that was there before.
-    const listOf = (want) => page.waitForFunction((w) => {
-      const es = [...document.querySelectorAll('[data-testid=audit-list] [data-action]')];
-      return es.length > 0 && es.every((e) => e.dataset.action.startsWith(w));
-    }, want, { timeout: 15000 }).catch(() => {});
-    await listOf('auth.login');
+    // The page draws the new list after the hash changed: wait for that
+    // render (the router's mark), not for the table that was there before.
+    const apply = () => afterRender(page, () => page.click('[data-testid=audit-apply]'), { route: 'admin/audit' });
+    await apply();
+    assert.ok(await page.evaluate(() => location.hash.includes('user=')));
     let actions = await page.$$eval('[data-testid=audit-list] [data-action]', (es) => es.map((e) => e.dataset.action));
     assert.deepEqual([...new Set(actions)], ['auth.login']);
     // Users' changes only, by anyone.
     await page.selectOption('[data-testid=audit-user]', '');
     await page.selectOption('[data-testid=audit-area]', 'user');
-    await page.click('[data-testid=audit-apply]');
-    await page.waitForFunction(() => location.hash.includes('area=user'));
-    await listOf('user.');
+    await apply();
+    assert.ok(await page.evaluate(() => location.hash.includes('area=user')));
     actions = await page.$$eval('[data-testid=audit-list] [data-action]', (es) => es.map((e) => e.dataset.action));
     assert.ok(actions.length > 0 && actions.every((a) => a.startsWith('user.')), actions.join());
     await shot(page, 'audit-pc');
     // A period before anything happened: nothing.
     await page.fill('[data-testid=audit-from]', '2001-01-01T00:00');
     await page.fill('[data-testid=audit-to]', '2001-01-02T00:00');
-    await page.click('[data-testid=audit-apply]');
-    await page.waitForFunction(() => /No entries match/.test(document.querySelector('[data-testid=audit-list]')?.textContent));
+    await apply();
+    assert.match(await page.textContent('[data-testid=audit-list]'), /No entries match/);
     assert.deepEqual(page.consoleErrors, []);
     await page.context().close();
   }
@@ -216,7 +211,7 @@ test('Web API tokens: made with a name and the password, shown once, listed with
   const r = await request(env.url, 'GET', '/api/v1/me', { headers: { authorization: `Bearer ${secret}` } });
   assert.equal(r.status, 200);
   await page.reload();
-  await page.waitForSelector('[data-testid=tokens-panel] table');
+  await waitRendered(page, { route: 'account' });
   const row = page.locator('[data-testid=tokens-panel] tr', { hasText: 'Nightly export script' });
   assert.doesNotMatch(await row.textContent(), /Never/);
   await row.locator('[data-testid=token-revoke]').click();
@@ -228,7 +223,7 @@ test('Web API tokens: made with a name and the password, shown once, listed with
 
   const std = await openPage(env, { size: 'phone390' });
   await signIn(std, { account: 'stdco', user: 'admin', password: PASSWORD });
-  await std.goto(`${env.url}/#/account`);
+  await gotoRoute(std, `${env.url}/#/account`);
   await std.waitForSelector('[data-testid=tokens-refused]');
   assert.match(await std.textContent('[data-testid=tokens-refused]'), /Standard plan does not include Web API/);
   await assertFits(std, 'account');

@@ -11,7 +11,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startStack, openPage, signIn, waitForPage, shot, assertFits, repoRoot, sleep } from './browser.mjs';
+import { startStack, openPage, signIn, waitForPage, shot, assertFits, repoRoot, sleep, gotoRoute, afterRender } from './browser.mjs';
 import { PASSWORD, seedAccount } from './fixtures.mjs';
 import { appClient, MIN_US } from '../server/data_helpers.mjs';
 import { startWebhookReceiver } from '../server/webhook_receiver.mjs';
@@ -48,7 +48,7 @@ async function docShot(page, name, opts) {
 async function open(route, { size = 'pc', lang } = {}) {
   const page = await openPage(env, { size, ...(lang ? { lang } : {}) });
   await signIn(page, { account: 'acme', user: 'admin', password: PASSWORD });
-  await page.goto(`${env.url}/#/${route}`);
+  await gotoRoute(page, `${env.url}/#/${route}`);
   await waitForPage(page, route.split('?')[0].replace(/\/\d+$/, ''));
   return page;
 }
@@ -161,7 +161,8 @@ test('the condition builder writes the rule as core does, explains it and refuse
   await page.check('[data-testid=alarm-notify-clear]');
   await page.fill('[data-testid=alarm-repeat]', '30');
   await page.selectOption('[data-testid=alarm-language]', 'de');
-  await page.click('[data-testid=alarm-save]');
+  // Saved, the page draws the list (the same route): wait for that render.
+  await afterRender(page, () => page.click('[data-testid=alarm-save]'), { route: 'alarms' });
   await waitForPage(page, 'alarms');
   await page.waitForSelector('[data-testid=alarm-list] tbody tr');
   const row = await page.textContent('[data-testid=alarm-list] tbody tr');
@@ -181,7 +182,7 @@ test('the condition builder writes the rule as core does, explains it and refuse
   await page.fill('[data-testid=alarm-nodata-minutes]', '20');
   s = await ruleState(page);
   assert.match(s.sentence, /has sent nothing for 20 minutes/);
-  await page.click('[data-testid=alarm-save]');
+  await afterRender(page, () => page.click('[data-testid=alarm-save]'), { route: 'alarms' });
   await page.waitForSelector('[data-testid=alarm-list] tbody tr:nth-child(2)');
   assert.match(await page.textContent('[data-testid=alarm-list]'), /No data for 20 min/);
   assert.deepEqual(page.consoleErrors, []);
@@ -252,7 +253,7 @@ test('the preview evaluates the rule in the browser exactly as the server did wh
     const server = await serverEvents(rule.id);
     assert.equal(server.late, 0, 'the batches arrived in order: no history');
     assert.ok(server.raise.length >= wantSome, `${rule.name}: only ${server.raise.length} raises`);
-    await page.goto(`${env.url}/#/alarms?edit=${rule.id}`);
+    await gotoRoute(page, `${env.url}/#/alarms?edit=${rule.id}`);
     await page.waitForFunction(() => {
       const e = document.querySelector('[data-testid=alarm-preview-info]');
       return e && e.dataset.state === 'done';
@@ -314,7 +315,7 @@ test('a raised alarm: on the monitor, in the header count and the notifications,
   const line = await page.textContent('[data-testid=raised-alarms]');
   assert.match(line, /The alarm “Boiler over 80” was raised at .*: Temperature 1 85\.5 °C\./);
   await sleep(2100); // the shell asks for the count on a page change, at most every 2 s
-  await page.goto(`${env.url}/#/alarms`);
+  await gotoRoute(page, `${env.url}/#/alarms`);
   await page.waitForFunction(() => !document.querySelector('[data-testid=unread-badge]').hidden);
   const unread = (await seed.admin.get('/api/v1/notifications/unread-count')).body.unread;
   assert.ok(unread >= 1);
@@ -323,7 +324,7 @@ test('a raised alarm: on the monitor, in the header count and the notifications,
   await page.waitForSelector('[data-testid=alarm-state][data-state=raised]');
   await docShot(page, 'alarms-list-pc', { fullPage: false });
   // The notification: a sentence, its kind, a link to the event.
-  await page.goto(`${env.url}/#/notifications?filter=unread`);
+  await gotoRoute(page, `${env.url}/#/notifications?filter=unread`);
   await page.waitForSelector('[data-testid=notif-kind][data-kind="alarm.raise"]');
   const item = page.locator('.notif-item', { has: page.locator('[data-kind="alarm.raise"]') }).first();
   // Told again from the event, in the portal's language and time zone, with the values.
@@ -336,7 +337,7 @@ test('a raised alarm: on the monitor, in the header count and the notifications,
   await page.waitForSelector('[data-testid=event]');
   assert.match(await page.textContent('[data-testid=event-sentence]'), /Boiler over 80/);
   // Acknowledge with a comment.
-  await page.goto(`${env.url}/#/alarms/events?rule=${rule.id}`);
+  await gotoRoute(page, `${env.url}/#/alarms/events?rule=${rule.id}`);
   await page.waitForSelector('[data-testid=event] [data-testid=event-ack-button]');
   await page.click('[data-testid=event] [data-testid=event-ack-button]');
   await page.fill('[data-testid=ack-comment]', 'Burner valve stuck; technician on the way.');
@@ -352,20 +353,20 @@ test('a raised alarm: on the monitor, in the header count and the notifications,
   // Filters: not acknowledged hides it, acknowledged shows it.
   await page.selectOption('#ef-rule', String(rule.id));
   await page.selectOption('#ef-acked', 'false');
-  await page.click('[data-testid=ef-apply]');
+  await afterRender(page, () => page.click('[data-testid=ef-apply]'), { route: 'alarms/events' });
   await page.waitForSelector('[data-testid=event-list] .empty');
   await page.selectOption('#ef-acked', 'true');
-  await page.click('[data-testid=ef-apply]');
+  await afterRender(page, () => page.click('[data-testid=ef-apply]'), { route: 'alarms/events' });
   await page.waitForSelector('[data-testid=event-list] [data-testid=event]');
   assert.equal(await page.locator('[data-testid=event-list] [data-testid=event]').count(), 1);
   // The monitor shows who acknowledged it; a clear removes it from there.
-  await page.goto(`${env.url}/#/monitor`);
+  await gotoRoute(page, `${env.url}/#/monitor`);
   await page.waitForSelector('[data-testid=raised-alarm]:has-text("Boiler over 80") [data-testid=event-acked]');
   await send({ [c1]: [[t1 + MIN_US, 60]] });
   await page.click('.page-tools button:has(svg)');
   await page.waitForSelector('[data-testid=raised-alarm]:has-text("Boiler over 80")', { state: 'detached' });
   // Mark the notifications read: the count follows.
-  await page.goto(`${env.url}/#/notifications?filter=unread`);
+  await gotoRoute(page, `${env.url}/#/notifications?filter=unread`);
   await page.waitForSelector('[data-kind="alarm.clear"]');
   await page.waitForSelector('.notif-item:has([data-kind="alarm.clear"]) .notif-body[data-retold=true]');
   assert.match(await page.textContent('.notif-item:has([data-kind="alarm.clear"])'), /ClearedBoiler over 80.*The alarm “Boiler over 80” cleared at/s);
@@ -440,7 +441,7 @@ test('destinations: added, tested against a local webhook receiver, followed thr
   await page.waitForSelector('tr:has-text("Ops Slack") [data-testid=delivery-state][data-state=sent]');
   // The event's page tells an administrator where its messages went.
   const pressure = (await seed.admin.get('/api/v1/alarm-events?kind=raise&limit=50')).body.items.find((e) => e.rule_name === 'Pressure low');
-  await page.goto(`${env.url}/#/alarms/events/${pressure.id}`);
+  await gotoRoute(page, `${env.url}/#/alarms/events/${pressure.id}`);
   await page.waitForSelector('[data-testid=event-deliveries] tbody tr');
   const sent = await page.textContent('[data-testid=event-deliveries] tbody tr');
   assert.match(sent, /Ops Slack/);
@@ -453,7 +454,7 @@ test('destinations: added, tested against a local webhook receiver, followed thr
   // The system notification recipients (G4) have the same test send.
   const g4 = await seed.admin.post('/api/v1/notification-recipients', { kind: 'wechat', name: 'Plant robot', address: rx.url('/wechat/robot'), language: 'zh-CN' });
   assert.equal(g4.status, 201, JSON.stringify(g4.body));
-  await page.goto(`${env.url}/#/admin/recipients`);
+  await gotoRoute(page, `${env.url}/#/admin/recipients`);
   await page.click('tr:has-text("Plant robot") button:has-text("Send a test message")');
   await page.waitForSelector('[data-testid=delivery-sentence][data-state=sent]', { timeout: 30000 });
   assert.equal(rx.accepted('/wechat/robot').length, 1);
@@ -487,13 +488,13 @@ test('the group notices are saved from the alarm page; a member who may only vie
   assert.equal(r.status, 200, JSON.stringify(r.body));
   const member = await openPage(env);
   await signIn(member, { account: 'acme', user: 'viewer', password: PASSWORD });
-  await member.goto(`${env.url}/#/alarms`);
+  await gotoRoute(member, `${env.url}/#/alarms`);
   await member.waitForSelector('[data-testid=alarm-list] tbody tr');
   assert.equal(await member.locator('[data-testid=alarm-new], [data-testid=alarm-edit], [data-testid=alarm-delete], [data-testid=notice-save]').count(), 0);
-  await member.goto(`${env.url}/#/alarms?new=1`);
+  await gotoRoute(member, `${env.url}/#/alarms?new=1`);
   await member.waitForSelector('[data-testid=alarm-list]');
   assert.equal(await member.locator('[data-testid=alarm-editor]').count(), 0);
-  await member.goto(`${env.url}/#/alarms/events`);
+  await gotoRoute(member, `${env.url}/#/alarms/events`);
   await member.waitForSelector('[data-testid=event]');
   assert.deepEqual(member.consoleErrors, []);
   await member.context().close();
@@ -531,7 +532,7 @@ test('the link of an alarm mail opens the event in a view-only session; an expir
   const page = await context.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));
-  await page.goto(`${env.url}/#/alarms/events/${link[1]}?login=${link[2]}`);
+  await gotoRoute(page, `${env.url}/#/alarms/events/${link[1]}?login=${link[2]}`);
   await page.waitForSelector('[data-testid=view-only]');
   assert.match(await page.textContent('[data-testid=view-only]'), /you can look, but not change anything, until/);
   assert.match(await page.textContent('[data-testid=event-sentence]'), /The alarm “Flue gas hot” was raised at .*: Temperature 1 612 °C\./);
@@ -539,14 +540,14 @@ test('the link of an alarm mail opens the event in a view-only session; an expir
   await assertFits(page, 'A8 event');
   await docShot(page, 'alarms-link-phone390', { fullPage: false });
   // The alarm pages offer nothing to change in this session.
-  await page.goto(`${env.url}/#/alarms`);
+  await gotoRoute(page, `${env.url}/#/alarms`);
   await page.waitForSelector('[data-testid=alarm-list]');
   assert.equal(await page.locator('[data-testid=alarm-new], [data-testid=alarm-edit], [data-testid=alarm-delete]').count(), 0);
   await context.close();
   // The same link again, or a made-up one: a sentence and the way to sign in.
   const other = await env.browser.newContext();
   const p2 = await other.newPage();
-  await p2.goto(`${env.url}/#/alarms/events/${link[1]}?login=${'x'.repeat(43)}`);
+  await gotoRoute(p2, `${env.url}/#/alarms/events/${link[1]}?login=${'x'.repeat(43)}`);
   await p2.waitForSelector('[data-testid=link-refused]');
   assert.match(await p2.textContent('[data-testid=link-refused]'), /This link has expired/);
   await p2.click('a.button.primary');
@@ -554,7 +555,7 @@ test('the link of an alarm mail opens the event in a view-only session; an expir
   await other.close();
   // Someone signed in who follows the link keeps their own session.
   const own = await open('monitor');
-  await own.goto(`${env.url}/#/alarms/events/${link[1]}?login=${link[2]}`);
+  await gotoRoute(own, `${env.url}/#/alarms/events/${link[1]}?login=${link[2]}`);
   await own.waitForSelector('[data-testid=event]');
   assert.equal(await own.locator('[data-testid=view-only]').count(), 0);
   assert.equal(await own.locator('[data-testid=event-ack-button]').count(), 1);
@@ -578,28 +579,28 @@ test('the alarm pages fit a 390×844 phone and read as sentences in the seven la
     ['notifications', 'notifications', '.notif-item'],
   ];
   for (const [route, name, ready] of pages) {
-    await page.goto(`${env.url}/#/${route}`);
+    await gotoRoute(page, `${env.url}/#/${route}`);
     await waitForPage(page, name);
     await page.waitForSelector(ready, { timeout: 60000 });
     await assertFits(page, route);
     const text = await page.textContent('#main');
     assert.ok(!raw.test(text), `${route}: ${text.match(raw)}`);
   }
-  await page.goto(`${env.url}/#/alarms?edit=${two.id}`);
+  await gotoRoute(page, `${env.url}/#/alarms?edit=${two.id}`);
   await page.waitForSelector('[data-testid=alarm-preview-info][data-state=done]', { timeout: 60000 });
   await docShot(page, 'alarms-editor-phone390');
-  await page.goto(`${env.url}/#/alarms/events`);
+  await gotoRoute(page, `${env.url}/#/alarms/events`);
   await page.waitForSelector('[data-testid=event]');
   await docShot(page, 'alarms-history-phone390', { fullPage: false });
   // The seven languages: the list and the editor, every string from the catalogues.
   const english = {};
   for (const code of ['en', 'zh-CN', 'ja', 'es', 'fr', 'de', 'it']) {
-    await page.goto(`${env.url}/#/alarms`);
+    await gotoRoute(page, `${env.url}/#/alarms`);
     await waitForPage(page, 'alarms');
     await page.click('#nav-toggle').catch(() => {});
     await page.selectOption('#lang-select', code);
     await page.waitForFunction((c) => document.documentElement.lang === c, code);
-    await page.goto(`${env.url}/#/alarms?edit=${two.id}`);
+    await gotoRoute(page, `${env.url}/#/alarms?edit=${two.id}`);
     await page.waitForSelector('[data-testid=alarm-sentence]');
     await page.waitForFunction(() => document.querySelector('[data-testid=alarm-sentence]').textContent.length > 20);
     const text = await page.textContent('#main');

@@ -12,7 +12,7 @@
 // - the list keeps its channel names on a phone.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startStack, openPage, signIn, shot, waitForPage, assertFits } from './browser.mjs';
+import { startStack, openPage, signIn, shot, waitForPage, assertFits, gotoRoute } from './browser.mjs';
 import { PASSWORD } from './fixtures.mjs';
 import { appClient, MIN_US } from '../server/data_helpers.mjs';
 
@@ -59,7 +59,7 @@ const TO = () => FROM() + DAY_MIN * 60000;
 async function viewer(size, params) {
   const page = await openPage(env, { size });
   await signIn(page, { account: 'plotco', user: 'admin', password: PASSWORD });
-  await page.goto(`${env.url}/#/viewer?${new URLSearchParams(params)}`);
+  await gotoRoute(page, `${env.url}/#/viewer?${new URLSearchParams(params)}`);
   await waitForPage(page, 'viewer');
   await page.waitForFunction(() => Number(document.querySelector('[data-testid=viewer-chart]')?.dataset.drawn || 0) > 0);
   return page;

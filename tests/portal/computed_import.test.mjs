@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startStack, openPage, signIn, waitForPage, shot, assertFits, sleep } from './browser.mjs';
+import { startStack, openPage, signIn, waitForPage, shot, assertFits, gotoRoute, afterRender } from './browser.mjs';
 import { PASSWORD, seedAccount } from './fixtures.mjs';
 import { appClient, MIN_US } from '../server/data_helpers.mjs';
 import { makeHok2 } from './make_hok2.mjs';
@@ -48,7 +48,7 @@ after(async () => {
 async function open(size, route, account = 'acme') {
   const page = await openPage(env, { size });
   await signIn(page, { account, user: 'admin', password: PASSWORD });
-  await page.goto(`${env.url}/#/${route}`);
+  await gotoRoute(page, `${env.url}/#/${route}`);
   await waitForPage(page, route.split('?')[0]);
   return page;
 }
@@ -61,9 +61,9 @@ const check = (page) => page.waitForFunction(() => {
   mark: document.querySelector('.expr-show:not([hidden]) mark')?.textContent ?? null })));
 
 async function typeExpr(page, s) {
-  await page.fill('[data-testid=computed-expression]', s);
+  // The page checks what was typed: wait for that check, not the one before.
+  await afterRender(page, () => page.fill('[data-testid=computed-expression]', s));
   await page.waitForFunction((x) => document.querySelector('[data-testid=computed-expression]').value === x, s);
-  await sleep(150);
   return check(page);
 }
 

@@ -14,7 +14,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startStack, openPage, signIn, waitForPage, shot, assertFits, repoRoot } from './browser.mjs';
+import { startStack, openPage, signIn, waitForPage, shot, assertFits, repoRoot, gotoRoute, afterRender } from './browser.mjs';
 import { seedAccount, PASSWORD } from './fixtures.mjs';
 import { appClient } from '../server/data_helpers.mjs';
 import { makePng } from '../server/pictures.mjs';
@@ -33,7 +33,7 @@ async function docShot(page, name, opts) {
 async function open(route, { size = 'pc', lang } = {}) {
   const page = await openPage(env, { size, ...(lang ? { lang } : {}) });
   await signIn(page, { account: 'acme', user: 'admin', password: PASSWORD });
-  await page.goto(`${env.url}/#/${route}`);
+  await gotoRoute(page, `${env.url}/#/${route}`);
   return page;
 }
 
@@ -296,7 +296,10 @@ test('at a phone width the panels stack and fit; in Japanese no key shows', asyn
 
   const ja = await open(`dashboards/${dashId}`, { lang: 'ja-JP' });
   await ja.waitForSelector('[data-testid=dash-grid][data-painted=true]');
-  await ja.selectOption('#lang-select', 'ja');
+  // A language switch draws the page again: wait for that render, not the grid before it.
+  const switchJa = () => ja.selectOption('#lang-select', 'ja');
+  if (await ja.evaluate(() => document.documentElement.lang === 'ja')) await switchJa();
+  else await afterRender(ja, switchJa, { route: 'dashboards' });
   await ja.waitForSelector('[data-testid=dash-grid][data-painted=true]');
   const text = await ja.textContent('#main');
   assert.doesNotMatch(text, /\bdash\.[a-z_]+/);
@@ -317,7 +320,7 @@ test('the list: rename, copy and delete a dashboard, within the plan\'s limit', 
   await page.waitForFunction((sel) => document.querySelector(`${sel} .dash-card-name`)?.textContent === 'Boiler room (north)', card);
   // Copy: a second card with every panel.
   await page.click(`${card} [data-testid=dash-copy]`);
-  await page.click('dialog button[type=submit]');
+  await afterRender(page, () => page.click('dialog button[type=submit]'), { route: 'dashboards' });
   await page.waitForFunction(() => document.querySelectorAll('.dash-card').length === 2);
   const list = (await seed.admin.get(`/api/v1/groups/${seed.groupId}/dashboards`)).body;
   const copy = list.items.find((d) => d.id !== dashId);

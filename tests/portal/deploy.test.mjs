@@ -20,7 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 import url from 'node:url';
 import { spawnSync } from 'node:child_process';
-import { startStack, signIn, waitForPage, pageFetch, shot, openBrowser, repoRoot } from './browser.mjs';
+import { startStack, signIn, waitForPage, pageFetch, shot, openBrowser, repoRoot, gotoRoute } from './browser.mjs';
 import { PASSWORD, seedAccount } from './fixtures.mjs';
 import { makeHok2 } from './make_hok2.mjs';
 
@@ -76,7 +76,7 @@ describe('behind nginx on one origin, at /metron/', () => {
       await waitForPage(page, 'monitor');
       // The viewer charts with uPlot.
       const now = Date.now();
-      await page.goto(`${env.url}/#/viewer?${new URLSearchParams({ channels: `${seed.channels[0]},${seed.channels[1]}`,
+      await gotoRoute(page, `${env.url}/#/viewer?${new URLSearchParams({ channels: `${seed.channels[0]},${seed.channels[1]}`,
         from: String(now - 3600e3), to: String(now) })}`);
       await waitForPage(page, 'viewer');
       await page.waitForFunction(() => Number(document.querySelector('[data-testid=viewer-chart]')?.dataset.drawn || 0) > 0);
@@ -123,7 +123,7 @@ describe('behind nginx on one origin, at /metron/', () => {
       const lines = () => fs.readFileSync(log, 'utf8').split('\n').filter(Boolean);
       const n0 = lines().length;
       const again = await context.newPage();
-      await again.goto(`${env.url}/#/monitor`);
+      await gotoRoute(again, `${env.url}/#/monitor`);
       await waitForPage(again, 'monitor');
       await again.waitForSelector('[data-testid=user-menu]');
       const visit = lines().slice(n0).map((l) => (/"GET (\S+) HTTP[^"]*" (\d+)/.exec(l) || []).slice(1, 3).join(' '));
@@ -145,7 +145,7 @@ describe('behind nginx on one origin, at /metron/', () => {
       const page2 = await context.newPage();
       page2.on('pageerror', (e) => errors.push(String(e)));
       const seen2 = recordResponses(page2);
-      await page2.goto(`${env.url}/#/monitor`);
+      await gotoRoute(page2, `${env.url}/#/monitor`);
       await waitForPage(page2, 'monitor');
       await page2.waitForSelector('[data-testid=user-menu]');
       const app = seen2.find((r) => /\/js\/app\.mjs$/.test(r.url));

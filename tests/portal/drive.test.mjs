@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startStack, openPage, signIn, shot, waitForPage, scrollWidth, pageFetch } from './browser.mjs';
+import { startStack, openPage, signIn, shot, waitForPage, scrollWidth, pageFetch, gotoRoute, afterRender } from './browser.mjs';
 import { PASSWORD } from './fixtures.mjs';
 import { appClient, MIN_US } from '../server/data_helpers.mjs';
 import { makeHok2 } from './make_hok2.mjs';
@@ -56,17 +56,10 @@ after(async () => {
 
 const row = (name) => `[data-testid=drive-table] tr[data-name="${name}"]`;
 const names = (page) => page.$$eval('[data-testid=drive-table] tbody tr', (trs) => trs.map((tr) => tr.dataset.name));
-/** The table's names once they are "want" (the page redraws the table after
- * a hash change: a row of the old table may be there before the new one). */
-async function namesBecome(page, want, sorted = false) {
-  await page.waitForFunction(([w, s]) => {
-    const got = [...document.querySelectorAll('[data-testid=drive-table] tbody tr')].map((tr) => tr.dataset.name);
-    if (s) got.sort();
-    return JSON.stringify(got) === JSON.stringify(w);
-  }, [want, sorted], { timeout: 15000 }).catch(() => {});
-  const got = await names(page);
-  return sorted ? got.sort() : got;
-}
+/** Run "action" and wait until the drive page has drawn what it causes (the
+ * page redraws the table after a hash change or a change: a row of the old
+ * table may be there before the new one). */
+const redrawn = (page, action) => afterRender(page, action, { route: 'drive' });
 
 async function dialogOk(page) {
   await page.click('dialog[open] .dialog-buttons button.primary, dialog[open] .dialog-buttons button.danger');
@@ -76,7 +69,7 @@ async function dialogOk(page) {
 test('folders, uploads with progress, sort, download, rename, move, open in the viewer, delete', async () => {
   const page = await openPage(env);
   await signIn(page, { account: 'driveco', user: 'admin', password: PASSWORD });
-  await page.goto(`${env.url}/#/drive`);
+  await gotoRoute(page, `${env.url}/#/drive`);
   await waitForPage(page, 'drive');
   await page.waitForSelector(row('Plant D'));
   assert.equal(await page.getAttribute(row('Plant D'), 'data-type'), 'dataset');
@@ -85,9 +78,9 @@ test('folders, uploads with progress, sort, download, rename, move, open in the 
   // A new folder, then into it.
   await page.click('[data-testid=drive-new-folder]');
   await page.fill('[data-testid=drive-name-input]', 'Reports');
-  await dialogOk(page);
+  await redrawn(page, () => dialogOk(page));
   await page.waitForSelector(row('Reports'));
-  await page.click(`${row('Reports')} a.dr-name`);
+  await redrawn(page, () => page.click(`${row('Reports')} a.dr-name`));
   await page.waitForFunction(() => /Reports/.test(document.querySelector('[data-testid=drive-crumbs]')?.textContent));
   const folderId = Number(new URLSearchParams(page.url().split('?')[1]).get('folder'));
   assert.ok(folderId > 0);
@@ -102,12 +95,12 @@ test('folders, uploads with progress, sort, download, rename, move, open in the 
   assert.equal(await page.textContent(`${row('Prüfung 7.hok2')} td:nth-child(2)`), 'HOK2 file');
 
   // Sorting by size, largest first.
-  await page.selectOption('[data-testid=drive-sort]', 'size');
+  await redrawn(page, () => page.selectOption('[data-testid=drive-sort]', 'size'));
   await page.waitForFunction(() => location.hash.includes('sort=size'));
-  await page.click('[data-testid=drive-order]');
+  await redrawn(page, () => page.click('[data-testid=drive-order]'));
   await page.waitForFunction(() => location.hash.includes('order=desc'));
   await page.waitForSelector(row('notes.txt'));
-  assert.deepEqual(await namesBecome(page, ['Prüfung 7.hok2', 'notes.txt']), ['Prüfung 7.hok2', 'notes.txt']);
+  assert.deepEqual(await names(page), ['Prüfung 7.hok2', 'notes.txt']);
 
   // Download.
   const [download] = await Promise.all([page.waitForEvent('download'), page.click(`${row('notes.txt')} [data-testid=drive-download]`)]);
@@ -118,13 +111,13 @@ test('folders, uploads with progress, sort, download, rename, move, open in the 
   // Rename, then move to the root.
   await page.click(`${row('notes.txt')} [data-testid=drive-rename]`);
   await page.fill('[data-testid=drive-name-input]', 'notes 2024.txt');
-  await dialogOk(page);
+  await redrawn(page, () => dialogOk(page));
   await page.waitForSelector(row('notes 2024.txt'));
   await page.click(`${row('notes 2024.txt')} [data-testid=drive-move]`);
   await page.waitForSelector('[data-testid=drive-move-browser] button.link');
   await page.click('[data-testid=drive-move-browser] button.link >> nth=0');
   await page.waitForSelector(`[data-testid=drive-move-browser] button[data-folder="${folderId}"]`);
-  await dialogOk(page);
+  await redrawn(page, () => dialogOk(page));
   await page.waitForSelector(row('notes 2024.txt'), { state: 'detached' });
 
   // The HOK2 file opened in the viewer: downloaded and read by core in the page.
@@ -165,14 +158,14 @@ test('folders, uploads with progress, sort, download, rename, move, open in the 
   await shot(page, 'drive-pc');
 
   // Deleting the non-empty folder asks twice.
-  await page.click('[data-testid=drive-crumbs] a');
+  await redrawn(page, () => page.click('[data-testid=drive-crumbs] a'));
   await page.waitForSelector(row('Reports'));
   await page.click(`${row('Reports')} [data-testid=drive-delete]`);
   await page.click('dialog[open] .dialog-buttons button.danger');
   await page.waitForFunction(() => /not empty/.test(document.querySelector('dialog[open]')?.textContent || ''));
-  await dialogOk(page);
+  await redrawn(page, () => dialogOk(page));
   await page.waitForSelector(row('Reports'), { state: 'detached' });
-  assert.deepEqual(await namesBecome(page, ['notes 2024.txt', 'Plant D'].sort(), true), ['notes 2024.txt', 'Plant D'].sort());
+  assert.deepEqual((await names(page)).sort(), ['notes 2024.txt', 'Plant D'].sort());
   assert.deepEqual(page.cspErrors, []);
   assert.deepEqual(page.consoleErrors, []);
   await page.context().close();
@@ -181,14 +174,14 @@ test('folders, uploads with progress, sort, download, rename, move, open in the 
 test('the acquired-data set opens in the viewer; the channel history lists what was charted', async () => {
   const page = await openPage(env);
   await signIn(page, { account: 'driveco', user: 'admin', password: PASSWORD });
-  await page.goto(`${env.url}/#/drive`);
+  await gotoRoute(page, `${env.url}/#/drive`);
   await page.waitForSelector(`${row('Plant D')} [data-testid=drive-dataset-view]`);
   await page.click(`${row('Plant D')} [data-testid=drive-dataset-view]`);
   await waitForPage(page, 'viewer');
   await page.waitForSelector('[data-testid=viewer-chart][data-drawn]');
   assert.match(page.url(), new RegExp(`channels=${chIds[0]}(%2C|,)${chIds[1]}`));
   // Charting put both channels in the history (D2), shown on the drive page.
-  await page.goto(`${env.url}/#/drive`);
+  await gotoRoute(page, `${env.url}/#/drive`);
   await waitForPage(page, 'drive');
   await page.waitForSelector('[data-testid=drive-history] li');
   const hist = await page.$$eval('[data-testid=drive-history] li a', (as) => as.map((a) => a.textContent));
@@ -200,7 +193,7 @@ test('the acquired-data set opens in the viewer; the channel history lists what 
 test('phone: the drive fits 375 px', async () => {
   const page = await openPage(env, { size: 'phone' });
   await signIn(page, { account: 'driveco', user: 'admin', password: PASSWORD });
-  await page.goto(`${env.url}/#/drive`);
+  await gotoRoute(page, `${env.url}/#/drive`);
   await page.waitForSelector(row('Plant D'));
   assert.ok(await scrollWidth(page) <= 375, `scroll width ${await scrollWidth(page)}`);
   await page.evaluate(() => window.scrollTo(0, 0));

@@ -5,7 +5,7 @@
 // internal codes; the plan-change form preselects nothing.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startStack, openPage, signIn, waitForPage, shot, assertFits } from './browser.mjs';
+import { startStack, openPage, signIn, waitForPage, shot, assertFits, gotoRoute } from './browser.mjs';
 import { PASSWORD, totp } from './fixtures.mjs';
 
 let env;
@@ -29,7 +29,7 @@ after(async () => { if (env) await env.stop(); });
 test('a mistyped code while enrolling two-step verification is refused; the user stays signed in', async () => {
   const page = await openPage(env);
   await signIn(page, { account: 'acme', user: 'admin', password: PASSWORD });
-  await page.goto(`${env.url}/#/account`);
+  await gotoRoute(page, `${env.url}/#/account`);
   await waitForPage(page, 'account');
   await page.click('[data-testid=totp-enrol]');
   await page.waitForSelector('[data-testid=totp-qr]');
@@ -60,7 +60,7 @@ test('a mistyped code while enrolling two-step verification is refused; the user
 test('the Users table keeps every row\'s actions in view at 1366 px', async () => {
   const page = await openPage(env);
   await signIn(page, { account: 'acme', user: 'admin', password: PASSWORD });
-  await page.goto(`${env.url}/#/admin/users`);
+  await gotoRoute(page, `${env.url}/#/admin/users`);
   await waitForPage(page, 'admin/users');
   await page.waitForSelector('table.table tbody tr:nth-child(5)');
   const box = await page.evaluate(() => {
@@ -85,7 +85,7 @@ test('the Users table keeps every row\'s actions in view at 1366 px', async () =
 test('a name clash in a drive dialog is shown in the dialog, which keeps what was typed', async () => {
   const page = await openPage(env);
   await signIn(page, { account: 'acme', user: 'admin', password: PASSWORD });
-  await page.goto(`${env.url}/#/drive`);
+  await gotoRoute(page, `${env.url}/#/drive`);
   await waitForPage(page, 'drive');
   const newFolder = async (name) => {
     await page.click('[data-testid=drive-new-folder]');
@@ -121,7 +121,7 @@ test('the plan-change form of a Pro account preselects nothing and does not offe
   for (const size of ['pc', 'phone390']) {
     const page = await openPage(env, { size });
     await signIn(page, { account: 'acme', user: 'admin', password: PASSWORD });
-    await page.goto(`${env.url}/#/admin/account`);
+    await gotoRoute(page, `${env.url}/#/admin/account`);
     await waitForPage(page, 'admin/account');
     await page.waitForSelector('#plan-form select[name=plan]');
     assert.equal(await page.inputValue('#plan-form select[name=plan]'), '');

@@ -8,7 +8,7 @@
 // unread/all filter and marking read.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startStack, openPage, signIn, waitForPage, shot } from './browser.mjs';
+import { startStack, openPage, signIn, waitForPage, shot, afterRender } from './browser.mjs';
 import { PASSWORD, seedAccount } from './fixtures.mjs';
 
 let env;
@@ -226,16 +226,18 @@ test('notifications: the badge counts unread ones; filter, mark one and mark all
   await waitForPage(page, 'notifications');
   await page.waitForSelector('.notif-item');
   assert.equal(await page.locator('.notif-item').count(), 2);
-  await page.click('[data-testid=mark-read] >> nth=0');
+  // Each of these draws the list again: wait for that render, not the list before it.
+  const redrawn = (action) => afterRender(page, action, { route: 'notifications' });
+  await redrawn(() => page.click('[data-testid=mark-read] >> nth=0'));
   await page.waitForFunction(() => document.querySelector('[data-testid=unread-badge]').textContent === '1');
-  await page.click('button[data-filter=unread]');
+  await redrawn(() => page.click('button[data-filter=unread]'));
   await page.waitForFunction(() => location.hash.includes('filter=unread'));
   await page.waitForFunction(() => document.querySelectorAll('.notif-item').length === 1);
   await shot(page, 'notifications-detail-pc');
-  await page.click('[data-testid=mark-all-read]');
+  await redrawn(() => page.click('[data-testid=mark-all-read]'));
   await page.waitForFunction(() => /No unread notifications/.test(document.querySelector('#main').textContent));
   assert.equal(await badge.isHidden(), true);
-  await page.click('button[data-filter=all]');
+  await redrawn(() => page.click('button[data-filter=all]'));
   await page.waitForFunction(() => document.querySelectorAll('.notif-item').length === 2);
   assert.equal(await page.locator('.notif-item.unread').count(), 0);
   await page.context().close();

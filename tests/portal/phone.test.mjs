@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startStack, openPage, signIn, waitForPage, shot, scrollWidth, portalDir } from './browser.mjs';
+import { startStack, openPage, signIn, waitForPage, shot, scrollWidth, portalDir, gotoRoute } from './browser.mjs';
 import { PASSWORD, seedAccount } from './fixtures.mjs';
 
 const PAGES = ['monitor', 'dashboards', 'computed', 'notifications', 'account', 'inquiries', 'help', 'admin/account', 'admin/users',
@@ -33,11 +33,10 @@ for (const size of ['pc', 'phone']) {
     if (size === 'phone') assert.ok(await scrollWidth(page) <= 375, 'sign-in fits');
     await signIn(page, { account: 'acme', user: 'admin', password: PASSWORD });
     for (const p of PAGES) {
-      await page.goto(`${env.url}/#/${p}`);
+      await gotoRoute(page, `${env.url}/#/${p}`);
       await waitForPage(page, p);
-      // Drawn: the page's heading is there and no request is pending.
+      // Drawn (waitForPage waited for the rendered mark): the page's heading is there.
       await page.waitForSelector('#main .view h1');
-      await page.waitForLoadState('networkidle', { timeout: 3000 }).catch(() => {});
       await shot(page, `${p.replace('/', '-')}-${size}`);
       if (size === 'phone') {
         const w = await scrollWidth(page);
@@ -54,7 +53,7 @@ for (const size of ['pc', 'phone']) {
       await waitForPage(page, 'notifications');
       await page.waitForSelector('a.nav-link[data-page=monitor]', { state: 'hidden' });
       // A form dialog fits too.
-      await page.goto(`${env.url}/#/admin/users`);
+      await gotoRoute(page, `${env.url}/#/admin/users`);
       await waitForPage(page, 'admin/users');
       await page.click('[data-testid=crud-add]');
       await page.waitForSelector('dialog form');

@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startStack, openPage, signIn, waitForPage, shot, assertFits, repoRoot, request, sleep } from './browser.mjs';
+import { startStack, openPage, signIn, waitForPage, shot, assertFits, repoRoot, request, sleep, gotoRoute } from './browser.mjs';
 import { PASSWORD, seedAccount } from './fixtures.mjs';
 import { appClient, MIN_US } from '../server/data_helpers.mjs';
 import { makeHok2 } from './make_hok2.mjs';
@@ -66,7 +66,7 @@ async function docShot(page, name, opts) {
 async function open(route, { size = 'pc', lang } = {}) {
   const page = await openPage(env, { size, ...(lang ? { lang } : {}) });
   await signIn(page, { account: 'acme', user: 'admin', password: PASSWORD });
-  await page.goto(`${env.url}/#/${route}`);
+  await gotoRoute(page, `${env.url}/#/${route}`);
   await waitForPage(page, route.split('?')[0].replace(/\/\d+$/, ''));
   return page;
 }
@@ -210,7 +210,7 @@ test('a report set up in the editor, made by hand for a past day, followed until
   await page.waitForSelector(`[data-testid=drive-table] tr[data-name="Boiler house ${yesterday}.pdf"]`);
   assert.match(await page.textContent('[data-testid=drive-crumbs]'), /Reports\s*\/\s*Boiler house/);
   // The list tells the last report and that automatic creation is off.
-  await page.goto(`${env.url}/#/reports`);
+  await gotoRoute(page, `${env.url}/#/reports`);
   await page.waitForSelector('[data-testid=report-list] tr.rp-row');
   assert.match(await page.textContent('[data-testid=report-line]'), /^Daily · 3 channels · PDF, Excel \(XLSX\), CSV · 日本語$/);
   assert.equal(await page.textContent('[data-testid=report-auto-state]'), 'Off');
@@ -222,7 +222,7 @@ test('a report set up in the editor, made by hand for a past day, followed until
   assert.equal(await page.textContent('[data-testid=report-quota]'), '1 of 3 report templates of this group used (Standard plan).');
   await docShot(page, 'reports-list-pc', { fullPage: false });
   // The report's page says when the next one is due, by the server's rule.
-  await page.goto(`${env.url}/#/reports/${rep.id}`);
+  await gotoRoute(page, `${env.url}/#/reports/${rep.id}`);
   await page.waitForSelector('[data-testid=report-due]');
   assert.match(await page.textContent('[data-testid=report-due]'),
     /^It is made from .+ on, once every channel has sent data from after the period's end, and by .+ at the latest\.$/);
@@ -254,13 +254,13 @@ test('the plan\'s report templates per group: the limit said in words, a creatio
   assert.equal(await page.textContent('[data-testid=report-error]'),
     'Your Standard plan allows 3 automatic report templates per group. Remove one or change the plan to add more.');
   // The list says that all are used, and offers no new one.
-  await page.goto(`${env.url}/#/reports`);
+  await gotoRoute(page, `${env.url}/#/reports`);
   await page.waitForSelector('[data-testid=report-quota][data-full=true]');
   assert.equal(await page.textContent('[data-testid=report-quota]'),
     'All 3 report templates that your Standard plan allows in this group are used. Delete one, or change the plan, to add another.');
   assert.equal(await page.isDisabled('[data-testid=report-new]'), true);
   // Opened anyway (a bookmark), the editor says so before anything is typed.
-  await page.goto(`${env.url}/#/reports?new=1`);
+  await gotoRoute(page, `${env.url}/#/reports?new=1`);
   await page.waitForSelector('[data-testid=report-quota-full]');
   await docShot(page, 'reports-limit-pc', { fullPage: false });
   // A Free account has none.
@@ -270,9 +270,9 @@ test('the plan\'s report templates per group: the limit said in words, a creatio
   await signIn(free, { account: 'freebie', user: 'admin', password: PASSWORD });
   const fc = await env.login({ account: 'freebie', user: 'admin', password: PASSWORD });
   await fc.post('/api/v1/groups', { name: 'Free group' });
-  await free.goto(`${env.url}/#/monitor`);
+  await gotoRoute(free, `${env.url}/#/monitor`);
   await free.reload();
-  await free.goto(`${env.url}/#/reports`);
+  await gotoRoute(free, `${env.url}/#/reports`);
   await free.waitForSelector('[data-testid=report-quota]');
   assert.equal(await free.textContent('[data-testid=report-quota]'), 'The Free plan does not include automatic report templates per group.');
   assert.equal(await free.isDisabled('[data-testid=report-new]'), true);
@@ -332,11 +332,11 @@ async function failAndRetry() {
   assert.doesNotMatch(await page.textContent('#main'), /plan_limit|P2|quota is|storage quota/);
   await docShot(page, 'reports-failed-pc', { fullPage: false });
   // The list says why the last report was not made, in words.
-  await page.goto(`${env.url}/#/reports`);
+  await gotoRoute(page, `${env.url}/#/reports`);
   await page.waitForSelector('[data-testid=report-list] tr.rp-row [data-testid=report-last-error]');
   assert.equal(await page.textContent('[data-testid=report-last-error]'),
     'The files did not fit into the cloud storage of your plan. Make room in the drive, then try again.');
-  await page.goto(`${env.url}/#/reports/${reportId}`);
+  await gotoRoute(page, `${env.url}/#/reports/${reportId}`);
   await page.waitForFunction((id) => document.querySelector(`[data-run="${id}"] [data-state=failed]`), runId);
   // Room again: "Try again" makes it.
   await env.setClock(0);
@@ -384,11 +384,11 @@ test('a HOK2 file in the drive checked against the alarms of a group: the events
   await page.goBack();
   await waitForPage(page, 'drive');
   // The rule's history lists the four raises and four clears of the file.
-  await page.goto(`${env.url}/#/alarms/events?rule=${ruleId}`);
+  await gotoRoute(page, `${env.url}/#/alarms/events?rule=${ruleId}`);
   await page.waitForSelector('[data-testid=event-list] [data-testid=event]');
   assert.equal(await page.locator('[data-testid=event-list] [data-testid=event]').count(), 8);
   // The same action in the file's own view.
-  await page.goto(`${env.url}/#/drive`);
+  await gotoRoute(page, `${env.url}/#/drive`);
   await page.click('tr[data-name="boiler.hok2"] [data-testid=drive-open]');
   await page.waitForSelector('[data-testid=drive-view-alarm-check]');
   await page.click('[data-testid=drive-view-alarm-check]');
@@ -407,7 +407,7 @@ test('the report pages fit a 390×844 phone and read as sentences in the seven l
     [`reports?edit=${reportId}`, 'reports', '[data-testid=report-editor]'],
     [`reports/${reportId}`, 'reports', '[data-testid=run-list] tr[data-run]'],
   ]) {
-    await page.goto(`${env.url}/#/${route}`);
+    await gotoRoute(page, `${env.url}/#/${route}`);
     await waitForPage(page, name);
     await page.waitForSelector(ready);
     await assertFits(page, route);
@@ -415,16 +415,16 @@ test('the report pages fit a 390×844 phone and read as sentences in the seven l
     assert.ok(!raw.test(text), `${route}: ${text.match(raw)}`);
   }
   await docShot(page, 'reports-runs-phone390', { fullPage: false });
-  await page.goto(`${env.url}/#/reports?edit=${reportId}`);
+  await gotoRoute(page, `${env.url}/#/reports?edit=${reportId}`);
   await page.waitForSelector('[data-testid=report-editor]');
   await docShot(page, 'reports-editor-phone390');
   const seen = new Set();
   for (const code of ['en', 'zh-CN', 'ja', 'es', 'fr', 'de', 'it']) {
-    await page.goto(`${env.url}/#/reports`);
+    await gotoRoute(page, `${env.url}/#/reports`);
     await waitForPage(page, 'reports');
     await page.selectOption('#lang-select', code);
     await page.waitForFunction((c) => document.documentElement.lang === c, code);
-    await page.goto(`${env.url}/#/reports/${reportId}`);
+    await gotoRoute(page, `${env.url}/#/reports/${reportId}`);
     await page.waitForSelector('[data-testid=run-list] tr[data-run] [data-testid=run-sentence]');
     const text = await page.textContent('#main');
     assert.ok(!raw.test(text), `${code}: ${text.match(raw)}`);
@@ -457,7 +457,7 @@ test('a member with edit access adds only themself to the recipients; one with v
   // The editor sees only themself; the administrator's choice stays and is said to stay.
   const page = await openPage(env, { size: 'pc' });
   await signIn(page, { account: 'acme', user: 'editor', password: PASSWORD });
-  await page.goto(`${env.url}/#/reports?edit=${reportId}`);
+  await gotoRoute(page, `${env.url}/#/reports?edit=${reportId}`);
   await waitForPage(page, 'reports');
   await page.waitForSelector('[data-testid=report-editor]');
   assert.deepEqual(await page.$$eval('[data-testid=report-users] input', (l) => l.map((x) => Number(x.dataset.user))), [editorId]);
@@ -475,7 +475,7 @@ test('a member with edit access adds only themself to the recipients; one with v
   // The viewer: the list and the reports made with their files; no way to change or make one.
   const view = await openPage(env, { size: 'phone390' });
   await signIn(view, { account: 'acme', user: 'viewer', password: PASSWORD });
-  await view.goto(`${env.url}/#/reports`);
+  await gotoRoute(view, `${env.url}/#/reports`);
   await waitForPage(view, 'reports');
   await view.waitForSelector('[data-testid=report-list] tr.rp-row');
   for (const sel of ['report-new', 'report-edit', 'report-auto-toggle', 'report-delete']) {

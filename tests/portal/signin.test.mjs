@@ -3,7 +3,7 @@
 // SMTP sink, logout, and the automatic logout after 24 h idle.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startStack, openPage, signIn, shot, waitForPage, pageFetch } from './browser.mjs';
+import { startStack, openPage, signIn, shot, waitForPage, pageFetch, gotoRoute } from './browser.mjs';
 import { PASSWORD, totp } from './fixtures.mjs';
 
 let env;
@@ -68,7 +68,7 @@ test('a trial user signs in with e-mail + password', async () => {
 test('TOTP: enrolment with a QR code, then sign-in with a code computed from the secret', async () => {
   const page = await openPage(env);
   await signIn(page, { account: 'acme', user: 'admin', password: PASSWORD });
-  await page.goto(`${env.url}/#/account`);
+  await gotoRoute(page, `${env.url}/#/account`);
   await waitForPage(page, 'account');
   await page.click('[data-testid=totp-enrol]');
   await page.waitForSelector('[data-testid=totp-qr]');

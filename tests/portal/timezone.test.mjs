@@ -6,7 +6,7 @@
 // time moves to New York; the period typed into the viewer is read there too.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startStack, openPage, signIn, waitForPage, shot, assertFits } from './browser.mjs';
+import { startStack, openPage, signIn, waitForPage, shot, assertFits, gotoRoute } from './browser.mjs';
 import { PASSWORD, seedAccount } from './fixtures.mjs';
 import { appClient } from '../server/data_helpers.mjs';
 
@@ -76,7 +76,7 @@ test('times are shown in the browser\'s zone, then in the zone chosen in My sett
   const from = T - 30 * 60000, to = T + 90 * 60000;
 
   // The viewer in the browser's zone.
-  await page.goto(`${env.url}/#/viewer?channels=${ch}&from=${from}&to=${to}`);
+  await gotoRoute(page, `${env.url}/#/viewer?channels=${ch}&from=${from}&to=${to}`);
   await waitForPage(page, 'viewer');
   let facts = await chartFacts(page);
   assert.match(facts.range, new RegExp(hm(from, BROWSER_ZONE)));
@@ -89,7 +89,7 @@ test('times are shown in the browser\'s zone, then in the zone chosen in My sett
   assert.match(row[1], new RegExp(`\\b0?${hm(T, BROWSER_ZONE)}:00`));
 
   // My settings: the specification's zones, by name; New York.
-  await page.goto(`${env.url}/#/account`);
+  await gotoRoute(page, `${env.url}/#/account`);
   await waitForPage(page, 'account');
   await page.waitForSelector('#profile-form select[name=time_zone] option', { state: 'attached' });
   const options = await page.$$eval('#profile-form select[name=time_zone] option', (os) => os.map((o) => [o.value, o.textContent]));
@@ -105,7 +105,7 @@ test('times are shown in the browser\'s zone, then in the zone chosen in My sett
   await shot(page, 'account-zone-pc');
 
   // The monitor's times move to New York.
-  await page.goto(`${env.url}/#/monitor`);
+  await gotoRoute(page, `${env.url}/#/monitor`);
   await waitForPage(page, 'monitor');
   await page.waitForSelector(`[data-channel="${seed.channels[0]}"] .channel-time`);
   const latest = await page.evaluate(async (id) => {
@@ -119,7 +119,7 @@ test('times are shown in the browser\'s zone, then in the zone chosen in My sett
   assert.doesNotMatch(shown, new RegExp(`\\b0?${hm(latest, BROWSER_ZONE)}:`));
 
   // The viewer: range, ticks, inputs and list in New York.
-  await page.goto(`${env.url}/#/viewer?channels=${ch}&from=${from}&to=${to}`);
+  await gotoRoute(page, `${env.url}/#/viewer?channels=${ch}&from=${from}&to=${to}`);
   await waitForPage(page, 'viewer');
   facts = await chartFacts(page);
   assert.match(facts.range, new RegExp(hm(from, CHOSEN_ZONE)));
@@ -142,7 +142,7 @@ test('times are shown in the browser\'s zone, then in the zone chosen in My sett
   // The same on a phone.
   const phone = await openPage(env, { zone: BROWSER_ZONE, size: 'phone390' });
   await signIn(phone, { account: 'acme', user: 'admin', password: PASSWORD });
-  await phone.goto(`${env.url}/#/account`);
+  await gotoRoute(phone, `${env.url}/#/account`);
   await waitForPage(phone, 'account');
   await phone.waitForSelector('#profile-form select[name=time_zone] option', { state: 'attached' });
   assert.equal(await phone.inputValue('#profile-form select[name=time_zone]'), CHOSEN_ZONE);

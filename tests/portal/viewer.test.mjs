@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { startStack, openPage, signIn, shot, waitForPage, scrollWidth, pageFetch } from './browser.mjs';
+import { startStack, openPage, signIn, shot, waitForPage, scrollWidth, pageFetch, gotoRoute } from './browser.mjs';
 import { PASSWORD } from './fixtures.mjs';
 import { appClient, MIN_US } from '../server/data_helpers.mjs';
 import { loadCore } from './make_hok2.mjs';
@@ -78,7 +78,7 @@ async function signedIn(size = 'pc') {
 }
 
 async function openViewer(page, params) {
-  await page.goto(`${env.url}/#/viewer?${new URLSearchParams(params)}`);
+  await gotoRoute(page, `${env.url}/#/viewer?${new URLSearchParams(params)}`);
   await waitForPage(page, 'viewer');
 }
 
