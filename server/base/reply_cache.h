@@ -46,7 +46,10 @@ typedef enum {
     /* GET /api/v1/devices (every app's devices); variant: the effective plan
      * (the selection limits). What it shows is announced by migrations 012
      * and 031. */
-    REPLY_DEVICES = 2
+    REPLY_DEVICES = 2,
+    /* GET /api/v1/notifications/unread-count; variant 0. Announced by
+     * migration 033. */
+    REPLY_UNREAD = 3
 } reply_kind;
 
 typedef struct {

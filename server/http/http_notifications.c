@@ -43,10 +43,16 @@ static int h_notifications_list(http_req *req)
 /* GET /api/v1/notifications/unread-count -> {unread} */
 static int h_notifications_unread(http_req *req)
 {
-    cJSON *o = NULL;
+    char *text = NULL;
+    size_t len = 0;
     svc_error e;
-    svc_status st = svc_notifications_unread(&req->actor, &o, &e);
-    return reply(req, st, o, &e);
+    int rc;
+    if (svc_notifications_unread_text(&req->actor, &text, &len, &e) != SVC_OK) {
+        return http_reply_svc(req, &e);
+    }
+    rc = http_reply_json_text(req, 200, text, len);
+    free(text);
+    return rc;
 }
 
 /* POST /api/v1/notifications/{id}/read -> {unread, marked} */

@@ -2,10 +2,14 @@
 #define _POSIX_C_SOURCE 200809L
 #include "svc_notifications.h"
 
+#include <stdlib.h>
 #include <string.h>
 
+#include "auth.h"
 #include "db_notifications.h"
 #include "json_out.h"
+#include "reply_cache.h"
+#include "sbuf.h"
 
 static cJSON *notification_json(const void *ctx, const void *row)
 {
@@ -84,12 +88,56 @@ static svc_status unread_reply(const svc_actor *a, db_conn *c, db_status st, lon
     return SVC_OK;
 }
 
-svc_status svc_notifications_unread(const svc_actor *a, cJSON **out, svc_error *e)
+/* The remembered unread count (reply_cache.h, REPLY_UNREAD; issue 16: every
+ * portal page polls it): ended by every API write of the account in this
+ * process (http.c) and by every commit anywhere that PostgreSQL announces
+ * for the account (migration 033: a notification inserted, deleted, read
+ * or unread; 012: the users and the account). */
+static unsigned long long unread_epoch(long long account_id)
 {
+    return auth_state_epoch() + auth_account_epoch(account_id) +
+           auth_account_state_epoch(account_id);
+}
+
+svc_status svc_notifications_unread_text(const svc_actor *a, char **text, size_t *len,
+                                         svc_error *e)
+{
+    reply_key key = {REPLY_UNREAD, a->account_id, a->user_id, 0};
+    unsigned long long epoch;
+    int64_t now_ms = auth_now_ms();
     db_conn *c = NULL;
-    db_status st = db_acquire(a->srv->pool, DB_WAIT_MS, &c);
-    *out = NULL;
-    return unread_reply(a, c, st, -1, out, e);
+    long long unread = 0;
+    db_status st;
+    sbuf b = {0};
+
+    *text = NULL;
+    *len = 0;
+    if (a->user_id > 0 && reply_cache_get(&key, unread_epoch(a->account_id), now_ms, text, len,
+                                          NULL)) {
+        return SVC_OK;
+    }
+    epoch = unread_epoch(a->account_id); /* before the read: a racing commit makes it stale */
+    st = db_acquire(a->srv->pool, DB_WAIT_MS, &c);
+    if (st == DB_OK) {
+        st = db_notification_unread(c, a->account_id, a->user_id, &unread);
+    }
+    db_release(a->srv->pool, c);
+    if (st != DB_OK) {
+        return svc_fail_db(e, st, NULL);
+    }
+    sb_put(&b, "{\"unread\":");
+    sb_i64(&b, unread);
+    sb_add(&b, "}", 1);
+    if (b.failed) {
+        free(b.p);
+        return svc_fail_nomem(e);
+    }
+    if (a->user_id > 0) {
+        reply_cache_put(&key, epoch, now_ms, b.p, b.len);
+    }
+    *text = b.p;
+    *len = b.len;
+    return SVC_OK;
 }
 
 svc_status svc_notification_read(const svc_actor *a, long long id, cJSON **out, svc_error *e)

@@ -16,9 +16,11 @@ MT_MUSTCHECK
 svc_status svc_notifications_list(const svc_actor *a, bool unread_only, int limit, int offset,
                                   cJSON **out, svc_error *e);
 
-/* {"unread": how many are unread} into *out (caller owns). */
+/* {"unread": how many are unread} as JSON text into *text (caller frees),
+ * *len bytes; remembered per user (reply_cache.h, REPLY_UNREAD). */
 MT_MUSTCHECK
-svc_status svc_notifications_unread(const svc_actor *a, cJSON **out, svc_error *e);
+svc_status svc_notifications_unread_text(const svc_actor *a, char **text, size_t *len,
+                                         svc_error *e);
 
 /* Mark notification "id" read (kept when already read): {"unread",
  * "marked": 1} into *out (caller owns). SVC_NOT_FOUND ("no such

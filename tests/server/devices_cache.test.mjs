@@ -1,5 +1,6 @@
 // The remembered device list (GET /api/v1/devices, issue 16; reply_cache.h
-// REPLY_DEVICES, svc_apps_read.c): a change made through the API shows on
+// REPLY_DEVICES, svc_apps_read.c) and unread count (REPLY_UNREAD,
+// svc_notifications.c, migration 033): a change made through the API shows on
 // the very next GET /devices of the process that made it; a change made by
 // another server process on the same database, or in SQL, as soon as
 // PostgreSQL announces it (migrations 012 and 031), well before the 2 s
@@ -274,3 +275,60 @@ test('the list is remembered: a change nobody announces stays unseen until the n
     await sql(`UPDATE apps SET kind = 'cross' WHERE id = ${t.appId}`);
     await showsWithin(t.adminA, (it) => dev(it, t.deviceId).name === 'Unannounced', 'next announcement');
   });
+
+test('the unread count: a notification inserted, read or deleted anywhere shows on both processes', async () => {
+  const t = await account();
+  const unread = async (c) => {
+    const r = await c.get('/api/v1/notifications/unread-count');
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    return r.body.unread;
+  };
+  const countWithin = async (c, want, what) => {
+    const t0 = Date.now();
+    for (;;) {
+      const got = await unread(c);
+      if (got === want) return;
+      assert.ok(Date.now() - t0 < HEARD_MS, `${what}: unread ${got}, not ${want}`);
+      await sleep(25);
+    }
+  };
+  assert.equal(await unread(t.memberA), 0);
+  assert.equal(await unread(t.memberB), 0);
+  // Inserted behind the servers' backs (as an alarm does, in ingestion).
+  const ins = (n) => sql(`INSERT INTO notifications (account_id, user_id, kind, title)
+    SELECT ${t.accountId}, ${t.memberId}, 'test.note', 'Note ' || i FROM generate_series(1, ${n}) i
+    RETURNING id`);
+  const ids = (await ins(3)).split('\n').map(Number);
+  await countWithin(t.memberA, 3, 'insert on A');
+  await countWithin(t.memberB, 3, 'insert on B');
+  assert.equal(await unread(t.adminA), 0, 'another user of the account');
+  // Read through process A: at once there, soon on B.
+  let r = await t.memberA.post(`/api/v1/notifications/${ids[0]}/read`);
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal(await unread(t.memberA), 2);
+  await countWithin(t.memberB, 2, 'read on B');
+  // Read all through B.
+  r = await t.memberB.post('/api/v1/notifications/read-all');
+  assert.deepEqual(r.body, { unread: 0, marked: 2 });
+  assert.equal(await unread(t.memberB), 0);
+  await countWithin(t.memberA, 0, 'read-all on A');
+  // Unread again, and deleted, in SQL.
+  await sql(`UPDATE notifications SET read_at = NULL WHERE id = ${ids[1]}`);
+  await countWithin(t.memberA, 1, 'unread again on A');
+  await countWithin(t.memberB, 1, 'unread again on B');
+  await sql(`DELETE FROM notifications WHERE id = ${ids[1]}`);
+  await countWithin(t.memberA, 0, 'deleted on A');
+  await countWithin(t.memberB, 0, 'deleted on B');
+  // The count is remembered: a change nobody announces stays unseen.
+  await ins(1);
+  await countWithin(t.memberA, 1, 'marker');
+  try {
+    await sql('ALTER TABLE notifications DISABLE TRIGGER notifications_unread_notify');
+    await ins(1);
+    assert.equal(await unread(t.memberA), 1);
+  } finally {
+    await sql('ALTER TABLE notifications ENABLE TRIGGER notifications_unread_notify');
+  }
+  await ins(1);
+  await countWithin(t.memberA, 3, 'the next announcement');
+});
