@@ -186,7 +186,17 @@ test('a value dragged on the picture is where it was after a reload', async () =
   await page.waitForSelector(label);
   const boxOf = () => page.$eval('.dash-k-image_values .dash-imgbox', (e) => { const r = e.getBoundingClientRect(); return { x: r.x, y: r.y, w: r.width, h: r.height }; });
   const posOf = () => page.$eval(label, (e) => { const r = e.getBoundingClientRect(); return { x: r.x, y: r.y }; });
+  // The value laid out on the picture: under load its place was read as
+  // 0, 0 (and its colour as '') right after the panel appeared.
+  const placed = () => page.waitForFunction((sel) => {
+    const l = document.querySelector(sel), b = document.querySelector('.dash-k-image_values .dash-imgbox');
+    if (!l || !b) return false;
+    const r = l.getBoundingClientRect(), q = b.getBoundingClientRect();
+    return r.width > 0 && q.width > 0 && r.left >= q.left - 1 && r.top >= q.top - 1 && r.left < q.right && r.top < q.bottom &&
+      getComputedStyle(l).color !== '';
+  }, label);
   await page.$eval('.dash-k-image_values', (e) => e.scrollIntoView({ block: 'center' }));
+  await placed();
   const box = await boxOf();
   const p0 = await posOf();
   const saved = page.waitForResponse((r) => r.url().endsWith(`/dashboards/${dashId}`) && r.request().method() === 'PATCH');
@@ -217,6 +227,7 @@ test('a value dragged on the picture is where it was after a reload', async () =
   await page.reload();
   await page.waitForSelector('[data-testid=dash-grid][data-painted=true]');
   await page.waitForSelector(label);
+  await placed();
   const box2 = await boxOf();
   const p2 = await posOf();
   assert.ok(Math.abs((p2.x - box2.x) / box2.w - (p1.x - box.x) / box.w) < 0.005, 'x after the reload');
