@@ -463,7 +463,7 @@ registerPage('monitor', {
       }
       const r = await api.get(`/groups/${gid}/monitor`);
       raised.load(gid);
-      if (stopped || gid !== session.groupId) return;
+      if (stopped || !container.isConnected || gid !== session.groupId) return;
       if (r.status !== 200) {
         fill(body, h('p', { class: 'form-error', role: 'alert', text: errorMessage(r.body, r.status) }));
       } else {
@@ -477,7 +477,10 @@ registerPage('monitor', {
           const dr = await api.get(`/apps/${a.id}/devices`);
           if (dr.status === 200) for (const d of dr.body.items || []) details.set(d.id, d);
         }));
-        if (stopped || gid !== session.groupId) return;
+        // Moved on while this loaded (the router detaches a page still
+        // loading and stops it only once its first load returns): no more
+        // requests, such as the high-speed check below.
+        if (stopped || !container.isConnected || gid !== session.groupId) return;
         fill(body, apps.length ? apps.map((a) => appPanel(a, cells, load, appRows, details))
           : h('div', { class: 'notice' }, h('p', { text: t('monitor.no_apps') }),
             isAdmin() ? h('a', { href: '#/admin/apps', text: t('nav.admin_apps') }) : null),
