@@ -53,8 +53,9 @@ const results = { when: new Date().toISOString(), load: fs.readFileSync('/proc/l
 console.log(`portal bench: ${results.when}, load average ${load()}`);
 
 async function online() {
-  const env = await startStack();
+  const env = await startStack({ durable: process.env.BENCH_PG !== 'fast' });
   try {
+    await context('viewer and monitor (scripts/bench-portal)', env.pg);
     await env.createAccount({ account: 'benchco', plan: 'pro', user: 'admin', password: PASSWORD,
       email: 'admin@benchco.example.test' });
     const admin = await env.login({ account: 'benchco', user: 'admin', password: PASSWORD });
@@ -258,7 +259,7 @@ function dashWatch() {
 }
 
 async function dashboard() {
-  const env = await startStack();
+  const env = await startStack({ durable: process.env.BENCH_PG !== 'fast' });
   try {
     await context('dashboard (scripts/bench-portal)', env.pg);
     await env.createAccount({ account: 'dashco', plan: 'pro', user: 'admin', password: PASSWORD,

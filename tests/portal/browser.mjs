@@ -128,7 +128,8 @@ export function checkVendor() {
  */
 export async function startStack(options = {}) {
   checkVendor();
-  const pg = await startPostgres();
+  // Tests need speed; benchmarks pass { durable: true } (PostgreSQL's defaults).
+  const pg = await startPostgres({ durable: !!options.durable });
   const dbUrl = await pg.createDatabase();
   let smtp = null;
   const env = { ...(options.env || {}) };
