@@ -1,9 +1,10 @@
 // The Debian package (issue 17 item 8; docs/operations.md "Installation: the Debian package"):
 // `cpack -G DEB` in the release build folder makes metron_VERSION_amd64.deb;
 // unpacked into a temporary root (dpkg-deb -x, no installation), it holds the
-// server, the portal, the gateway, the broker plugin, the backup scripts and
-// the systemd units, and the server starts from there: the embedded cluster,
-// backups on as /etc/default/metron sets them, the packaged portal served.
+// server, the portal, the gateway, the broker plugin, the backup scripts, the
+// prober, the HAProxy and nginx templates and the systemd units, and the
+// server starts from there: the embedded cluster, backups on as
+// /etc/default/metron sets them, the packaged portal served.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
@@ -36,16 +37,19 @@ test('cpack -G DEB: the package unpacks into a temporary root and the server sta
     assert.ok(deb, `no .deb in ${fs.readdirSync(out)}`);
     const pkg = path.join(out, deb);
 
-    r = await run('dpkg-deb', ['-f', pkg, 'Package', 'Depends']);
+    r = await run('dpkg-deb', ['-f', pkg, 'Package', 'Depends', 'Suggests']);
     assert.match(r.stdout, /^Package: metron$/m);
     for (const dep of ['postgresql-15', 'pgbackrest', 'libpq5', 'libcivetweb1']) {
       assert.match(r.stdout, new RegExp(`Depends:.*\\b${dep}\\b`), dep);
     }
+    assert.match(r.stdout, /^Suggests:.*\bnodejs\b.*\bhaproxy\b/m);
     r = await run('dpkg-deb', ['-c', pkg]);
     for (const f of ['./usr/lib/metron/bin/metron-server', './usr/lib/metron/bin/libmetron_ssl_shim.so',
       './usr/lib/metron/bin/metron-gateway', './usr/bin/metron-server',
       './usr/lib/metron/scripts/backup', './usr/lib/metron/scripts/restore', './usr/lib/metron/scripts/probe',
       './usr/share/metron/portal/index.html', './lib/systemd/system/metron.service',
+      './usr/share/metron/deploy/haproxy/metron.cfg', './usr/share/metron/deploy/nginx/metron.conf',
+      './usr/share/metron/deploy/nginx/metron-static.conf',
       './lib/systemd/system/metron-backup.timer', './etc/default/metron']) {
       assert.ok(r.stdout.includes(` ${f}`), `${f} missing from the package`);
     }
@@ -74,6 +78,20 @@ test('cpack -G DEB: the package unpacks into a temporary root and the server sta
     assert.equal(r.code, 0, r.stderr);
     r = await run(path.join(root, 'usr/bin/metron-gateway'), ['--help']);
     assert.ok(r.code === 0 || r.code === 2, `metron-gateway --help: ${r.code} ${r.stderr}`);
+    // The operator scripts run from the unpacked root: each prints its usage
+    // (exit 2) without arguments, so nothing of the source tree is needed.
+    for (const [script, usage] of [['backup', /scripts\/backup DATA/], ['restore', /scripts\/restore DATA/],
+      ['probe', /scripts\/probe URL/]]) {
+      r = await run(path.join(root, 'usr/lib/metron/scripts', script), [], { cwd: out });
+      assert.equal(r.code, 2, `${script}: ${r.code} ${r.stdout}${r.stderr}`);
+      assert.match(r.stderr, usage, script);
+    }
+    // The deployment templates, as in the source tree (values between at-signs).
+    for (const f of ['haproxy/metron.cfg', 'nginx/metron.conf', 'nginx/metron-static.conf']) {
+      const text = fs.readFileSync(path.join(root, 'usr/share/metron/deploy', f), 'utf8');
+      assert.equal(text, fs.readFileSync(path.join(repoRoot, 'deploy', f), 'utf8'), f);
+      assert.match(text, /@LISTEN@/, f);
+    }
 
     // The configuration of /etc/default/metron, its paths moved under the root.
     const data = path.join(out, 'data');
