@@ -20,6 +20,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { after } from 'node:test';
+import { freePort } from '../../scripts/cluster.mjs';
 // The API contract check needs the npm devDependencies (ajv, ajv-formats,
 // yaml): say how to get them rather than failing on a bare import error.
 export const { checkResponse } = await import('./api_contract.mjs').catch((e) => {
@@ -197,18 +198,8 @@ if (underTest) {
   });
 }
 
-/** A free TCP port on 127.0.0.1 (closed again before it is returned). */
-export async function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.unref();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
+/** A free TCP port on 127.0.0.1: the operator's cluster script's (one copy). */
+export { freePort };
 
 /** A temp folder that the postgres user can also reach; removed by rm(). */
 export function tempDir(prefix = 'metron-test-') {
