@@ -10,6 +10,7 @@ import { toast } from './ui/toast.mjs';
 import { setZone as setChartZone } from './chart/format.mjs';
 import { startMaintenanceBanner } from './maintenance.mjs';
 import { startQuotaBanner } from './quota_banner.mjs';
+import { sharedGet, duringStart } from './shell_data.mjs';
 import './pages/index.mjs';
 
 const header = document.getElementById('header');
@@ -63,7 +64,9 @@ async function loadGroups() {
 }
 
 async function loadLogo() {
-  const r = await api.get('/account');
+  // Shared with the over-quota banner (and a first page that reads it):
+  // one GET /account per page load (shell_data.mjs).
+  const r = await sharedGet('/account');
   const has = r.status === 200 && r.body.has_logo;
   logoUrl = has ? `${apiUrl('/account/logo')}?v=${encodeURIComponent(r.body.updated_at || '')}` : null;
 }
@@ -74,7 +77,11 @@ async function loadLogo() {
  * browser's remembered one).
  */
 async function enter(user, { fresh }) {
-  const me = await api.get('/me', { quiet401: true });
+  // The profile, the groups, the logo and the unread count at once: none
+  // of them waits for another (issue 15: the start's round trips).
+  refreshUnread();
+  unreadAt = Date.now();
+  const [me] = await Promise.all([api.get('/me', { quiet401: true }), loadGroups(), loadLogo()]);
   const u = me.status === 200 ? me.body : user;
   session.user = u;
   let stored = null;
@@ -84,7 +91,6 @@ async function enter(user, { fresh }) {
   }
   // Times in the zone the user chose (I2), else the device's (V5).
   setTimeZone(u.time_zone || null);
-  await Promise.all([loadGroups(), loadLogo()]);
   setUser(u);
   buildShell();
   pollUnread();
@@ -108,7 +114,7 @@ function leave(reason) {
 /** Called by the sign-in page with the login (or two-step) reply body. */
 on('signin', async ({ user, csrf_token: csrf, next }) => {
   setCsrf(csrf);
-  await enter(user, { fresh: true });
+  await duringStart(() => enter(user, { fresh: true }));
   if (next && next.startsWith('#/') && !next.startsWith('#/signin')) location.hash = next;
   else navigate('monitor');
 });
@@ -141,9 +147,10 @@ function refreshUnreadSoon() {
   refreshUnread();
 }
 window.addEventListener('focus', refreshUnreadSoon);
+// Every minute after enter() asked (the page's own render then does not ask
+// again either: refreshUnreadSoon waits 2 s after it).
 function pollUnread() {
   clearTimeout(unreadTimer);
-  refreshUnread();
   unreadTimer = setTimeout(function tick() {
     if (!session.user) return;
     refreshUnread();
@@ -279,10 +286,12 @@ function guard(name, def, params) {
 }
 
 async function start() {
+  // The sign-in state is asked while the language loads.
+  const session0 = api.get('/auth/session', { quiet401: true });
   await initI18n();
   startMaintenanceBanner();
   startQuotaBanner();
-  const s = await api.get('/auth/session', { quiet401: true });
+  const s = await session0;
   if (s.status === 200 && s.body && s.body.user) {
     if (s.body.csrf_token) setCsrf(s.body.csrf_token);
     await enter(s.body.user, { fresh: false });
@@ -290,7 +299,7 @@ async function start() {
     setCsrf(null);
     buildShell();
   }
-  await startRouter(main, {
+  return startRouter(main, {
     guard,
     after: () => {
       if (session.user) { buildNav(); refreshUnreadSoon(); }
@@ -300,4 +309,5 @@ async function start() {
   });
 }
 
-start();
+// The start, up to the first page drawn, shares its replies (shell_data.mjs).
+duringStart(start);

@@ -5,8 +5,9 @@
 // storage is freed or the plan upgraded, with a link to the account page.
 // Built like the maintenance banner (js/maintenance.mjs). The period comes
 // from GET /api/v1/account (storage_over_quota_since, storage_deletion_at),
-// read at sign-in, every 5 minutes and whenever the account page loads it.
-import { api } from './api.mjs';
+// read at sign-in, every 5 minutes and whenever the account page loads it;
+// at the start the one reply the header's logo reads too (shell_data.mjs).
+import { sharedGet } from './shell_data.mjs';
 import { t, formatDateTime, onLanguageChange, onTimeZoneChange } from './i18n.mjs';
 import { hrefFor } from './router.mjs';
 import { isAdmin, on } from './session.mjs';
@@ -60,7 +61,7 @@ async function poll() {
   timer = null;
   if (!isAdmin()) { period = null; show(); return; }
   try {
-    const r = await api.get('/account', { quiet401: true });
+    const r = await sharedGet('/account', { quiet401: true });
     if (r.status === 200 && r.body) setQuotaAccount(r.body);
   } catch { /* unreachable: keep what is shown */ }
   timer = setTimeout(poll, POLL_MS);

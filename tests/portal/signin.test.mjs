@@ -38,6 +38,39 @@ test('account ID + user ID + password; logout shows the sign-in page with a mess
   await page.context().close();
 });
 
+// Issue 15: the shell's requests at the start of a page (sign-in state,
+// profile, groups, account for the logo and the over-quota banner, unread
+// count, maintenance) are each made once, also when the first page reads
+// the account too (admin/account).
+test('a page load makes each of the shell\'s requests once (network log)', async () => {
+  const page = await openPage(env);
+  const asked = [];
+  page.on('request', (r) => {
+    const u = new URL(r.url());
+    if (u.pathname.startsWith('/api/v1/')) asked.push(`${r.method()} ${u.pathname.slice(7)}`);
+  });
+  const SHELL = ['GET /auth/session', 'GET /maintenance', 'GET /me', 'GET /groups', 'GET /me/group',
+    'GET /account', 'GET /notifications/unread-count'];
+  const counts = (names) => Object.fromEntries(names.map((n) => [n, asked.filter((x) => x === n).length]));
+  const once = (names) => Object.fromEntries(names.map((n) => [n, 1]));
+  await signIn(page, { account: 'acme', user: 'admin', password: PASSWORD });
+  await waitForPage(page, 'monitor');
+  // The sign-in (openPage's load asked the session and maintenance, maybe
+  // before the log began): the signed-in shell's requests once each.
+  const signedIn = SHELL.slice(2);
+  assert.deepEqual(counts(signedIn), once(signedIn), asked.join(', '));
+  assert.ok(counts(['GET /maintenance'])['GET /maintenance'] <= 1, asked.join(', '));
+  for (const route of ['monitor', 'admin/account']) {
+    await gotoRoute(page, `#/${route}`, { route });
+    asked.length = 0;
+    await page.reload();
+    await waitForPage(page, route);
+    assert.deepEqual(counts(SHELL), once(SHELL), `${route}: ${asked.join(', ')}`);
+  }
+  assert.deepEqual(page.consoleErrors, []);
+  await page.context().close();
+});
+
 test('a wrong password is refused with a sentence, not a code', async () => {
   const page = await openPage(env);
   await page.waitForSelector('#signin-form');

@@ -20,6 +20,7 @@ import { fileErrorText } from '../chart/fileerrors.mjs';
 import { canCheck, checkFileDialog } from '../alarms/filecheck.mjs';
 import { otherFileView } from '../reports/drivefile.mjs';
 import { overQuotaText, setQuotaAccount } from '../quota_banner.mjs';
+import { sharedGet } from '../shell_data.mjs';
 
 const SORTS = ['name', 'date', 'size', 'kind'];
 const PARALLEL_UPLOADS = 2;
@@ -168,7 +169,7 @@ async function render(container, params) {
   function load() { return track(loadList); }
   async function loadList() {
     const [r, acc] = await Promise.all([api.get(`${folderPath(st.folder)}?sort=${st.sort}&order=${st.order}`),
-      api.get('/account')]);
+      sharedGet('/account')]);
     if (!alive) return;
     if (acc.status === 200 && acc.body) { account = acc.body; setQuotaAccount(account); }
     if (r.status !== 200) {

@@ -13,6 +13,7 @@ import { toast } from '../../ui/toast.mjs';
 import { confirmDialog } from '../../ui/dialog.mjs';
 import { zoneOptions } from '../account.mjs';
 import { overQuotaText, setQuotaAccount } from '../../quota_banner.mjs';
+import { sharedGet } from '../../shell_data.mjs';
 
 const MONTHS = [1, 3, 12];
 const monthOpts = () => MONTHS.map((m) => ({ value: m, label: t('account.months', { n: formatNumber(m) }) }));
@@ -194,7 +195,7 @@ registerPage('admin/account', {
   admin: true,
   async render(container) {
     const draw = async () => {
-      const r = await api.get('/account');
+      const r = await sharedGet('/account');
       if (r.status !== 200) { fill(container, h('p', { class: 'form-error', text: errorMessage(r.body, r.status) })); return; }
       const acc = r.body;
       setQuotaAccount(acc);
