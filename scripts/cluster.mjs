@@ -434,7 +434,9 @@ async function start(o) {
       clearTimeout(timer);
       s.reported = true;
       log(`server ${s.index} stopped (${e.signal || `exit ${e.code}`})`);
-      if (e.code !== 0 && !s.died) status = 1;
+      // A server still starting may end by the SIGTERM itself (its
+      // handler not installed yet): that is the stop asked for, not a fault.
+      if (!s.died && e.code !== 0 && e.signal !== 'SIGTERM') status = 1;
     }));
     // The clusters by their folders: also one whose start step failed
     // after pg_ctl had started it.
