@@ -6,23 +6,14 @@
 // 503 maintenance).
 import { api } from './api.mjs';
 import { t, formatDateTime, onLanguageChange, onTimeZoneChange } from './i18n.mjs';
+import { pageBanner } from './ui/dom.mjs';
 
 const POLL_MS = 60000;
 let current = null;
 let timer = null;
 
 function banner() {
-  let el = document.getElementById('maintenance-banner');
-  if (!el) {
-    el = document.createElement('div');
-    el.id = 'maintenance-banner';
-    el.className = 'maintenance-banner';
-    el.setAttribute('role', 'status');
-    el.dataset.testid = 'maintenance-banner';
-    el.hidden = true;
-    document.body.prepend(el);
-  }
-  return el;
+  return pageBanner('maintenance-banner', 'maintenance-banner', 'status');
 }
 
 function show() {

@@ -11,7 +11,7 @@ import { sharedGet } from './shell_data.mjs';
 import { t, formatDateTime, onLanguageChange, onTimeZoneChange } from './i18n.mjs';
 import { hrefFor } from './router.mjs';
 import { isAdmin, on } from './session.mjs';
-import { h } from './ui/dom.mjs';
+import { h, pageBanner } from './ui/dom.mjs';
 
 const POLL_MS = 5 * 60000;
 let period = null; // { since, deletion } or null
@@ -25,17 +25,7 @@ export function overQuotaText(acc) {
 }
 
 function banner() {
-  let el = document.getElementById('quota-banner');
-  if (!el) {
-    el = document.createElement('div');
-    el.id = 'quota-banner';
-    el.className = 'quota-banner';
-    el.setAttribute('role', 'alert');
-    el.dataset.testid = 'quota-banner';
-    el.hidden = true;
-    document.body.prepend(el);
-  }
-  return el;
+  return pageBanner('quota-banner', 'quota-banner', 'alert');
 }
 
 function show() {

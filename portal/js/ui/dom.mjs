@@ -59,3 +59,17 @@ export function icon(name) {
   svg.appendChild(p);
   return svg;
 }
+
+/**
+ * The page-wide banner "id" at the top of <body> (made hidden the first
+ * time, with class "cls", ARIA role "role" and data-testid "id"): the
+ * maintenance and over-quota banners.
+ */
+export function pageBanner(id, cls, role) {
+  let el = document.getElementById(id);
+  if (!el) {
+    el = h('div', { id, class: cls, role, dataset: { testid: id }, hidden: true });
+    document.body.prepend(el);
+  }
+  return el;
+}
