@@ -9,14 +9,11 @@
 // notifications as sentences; every page at 390×844 and in the languages.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
-import { startStack, openPage, signIn, waitForPage, shot, assertFits, repoRoot, sleep, gotoRoute, afterRender } from './browser.mjs';
+import { startStack, openPage, signIn, waitForPage, shot, assertFits, sleep, gotoRoute, afterRender, docShot, openSignedIn } from './browser.mjs';
 import { PASSWORD, seedAccount } from './fixtures.mjs';
 import { appClient, MIN_US } from '../server/data_helpers.mjs';
 import { startWebhookReceiver } from '../server/webhook_receiver.mjs';
 
-const DOC_IMG = path.join(repoRoot, 'docs', 'img');
 let env, seed, ingest, rx;
 let batchN = 0;
 
@@ -35,20 +32,8 @@ after(async () => {
   if (env) await env.stop();
 });
 
-/**
- * A screenshot in build/portal-shots; with METRON_DOC_SHOTS=1 also copied
- * into docs/img (the pictures of docs/portal.md), so that an ordinary run
- * leaves the work tree as it was.
- */
-async function docShot(page, name, opts) {
-  const file = await shot(page, name, opts);
-  if (process.env.METRON_DOC_SHOTS === '1') fs.copyFileSync(file, path.join(DOC_IMG, `${name}.png`));
-}
-
-async function open(route, { size = 'pc', lang } = {}) {
-  const page = await openPage(env, { size, ...(lang ? { lang } : {}) });
-  await signIn(page, { account: 'acme', user: 'admin', password: PASSWORD });
-  await gotoRoute(page, `${env.url}/#/${route}`);
+async function open(route, opts = {}) {
+  const page = await openSignedIn(env, route, PASSWORD, opts);
   await waitForPage(page, route.split('?')[0].replace(/\/\d+$/, ''));
   return page;
 }

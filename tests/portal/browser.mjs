@@ -365,3 +365,27 @@ export async function gotoRoute(page, url, opts = {}) {
     else location.hash = hash;
   }, target.hash || '#/'), opts);
 }
+
+/**
+ * A screenshot in build/portal-shots; with METRON_DOC_SHOTS=1 also copied
+ * into docs/img (the pictures of docs/portal.md), so that an ordinary run
+ * leaves the work tree as it was.
+ */
+export async function docShot(page, name, opts) {
+  const file = await shot(page, name, opts);
+  if (process.env.METRON_DOC_SHOTS === '1') {
+    fs.copyFileSync(file, path.join(repoRoot, 'docs', 'img', `${name}.png`));
+  }
+  return file;
+}
+
+/**
+ * A new page of "env" signed in as acme's admin (password "password"), at
+ * "#/route" once its page has drawn; "size" and "lang" as openPage().
+ */
+export async function openSignedIn(env, route, password, { size = 'pc', lang } = {}) {
+  const page = await openPage(env, { size, ...(lang ? { lang } : {}) });
+  await signIn(page, { account: 'acme', user: 'admin', password });
+  await gotoRoute(page, `${env.url}/#/${route}`);
+  return page;
+}

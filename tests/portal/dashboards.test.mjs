@@ -12,28 +12,18 @@
 // delete on the list.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
-import { startStack, openPage, signIn, waitForPage, shot, assertFits, repoRoot, gotoRoute, afterRender } from './browser.mjs';
+import { startStack, waitForPage, shot, assertFits, afterRender, docShot, openSignedIn } from './browser.mjs';
 import { seedAccount, PASSWORD } from './fixtures.mjs';
 import { appClient } from '../server/data_helpers.mjs';
 import { makePng } from '../server/pictures.mjs';
 
-const DOC_IMG = path.join(repoRoot, 'docs', 'img');
 let env;
 let seed;
 let dashId;
 
 /** A screenshot in build/portal-shots; with METRON_DOC_SHOTS=1 also into docs/img. */
-async function docShot(page, name, opts) {
-  const file = await shot(page, name, opts);
-  if (process.env.METRON_DOC_SHOTS === '1') fs.copyFileSync(file, path.join(DOC_IMG, `${name}.png`));
-}
-
-async function open(route, { size = 'pc', lang } = {}) {
-  const page = await openPage(env, { size, ...(lang ? { lang } : {}) });
-  await signIn(page, { account: 'acme', user: 'admin', password: PASSWORD });
-  await gotoRoute(page, `${env.url}/#/${route}`);
+async function open(route, opts = {}) {
+  const page = await openSignedIn(env, route, PASSWORD, opts);
   return page;
 }
 

@@ -12,12 +12,11 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startStack, openPage, signIn, waitForPage, shot, assertFits, repoRoot, request, sleep, gotoRoute } from './browser.mjs';
+import { startStack, openPage, signIn, waitForPage, shot, assertFits, request, sleep, gotoRoute, docShot, openSignedIn } from './browser.mjs';
 import { PASSWORD, seedAccount } from './fixtures.mjs';
 import { appClient, MIN_US } from '../server/data_helpers.mjs';
 import { makeHok2 } from './make_hok2.mjs';
 
-const DOC_IMG = path.join(repoRoot, 'docs', 'img');
 const DAY_US = 86400e6;
 let env, seed, computedId, tmp;
 
@@ -54,19 +53,8 @@ after(async () => {
   if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-/**
- * A screenshot in build/portal-shots; with METRON_DOC_SHOTS=1 also copied
- * into docs/img (the pictures of docs/portal.md).
- */
-async function docShot(page, name, opts) {
-  const file = await shot(page, name, opts);
-  if (process.env.METRON_DOC_SHOTS === '1') fs.copyFileSync(file, path.join(DOC_IMG, `${name}.png`));
-}
-
-async function open(route, { size = 'pc', lang } = {}) {
-  const page = await openPage(env, { size, ...(lang ? { lang } : {}) });
-  await signIn(page, { account: 'acme', user: 'admin', password: PASSWORD });
-  await gotoRoute(page, `${env.url}/#/${route}`);
+async function open(route, opts = {}) {
+  const page = await openSignedIn(env, route, PASSWORD, opts);
   await waitForPage(page, route.split('?')[0].replace(/\/\d+$/, ''));
   return page;
 }

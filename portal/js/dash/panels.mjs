@@ -204,6 +204,19 @@ function fitBox(box, body, pic, rect) {
   return w;
 }
 
+/**
+ * The panel's picture into "img" inside "box" in "el"; the sentence in
+ * "note" instead when the picture is gone. Returns the picture or null.
+ */
+function showPicture(panel, ctx, { el, box, img, note }) {
+  const pic = ctx.data.picture(panel.picture_id);
+  if (!pic) { fill(el, note); note.textContent = t('dash.picture_gone'); return null; }
+  if (!box.isConnected) fill(el, box);
+  const src = pictureUrl(pic);
+  if (img.getAttribute('src') !== src) img.setAttribute('src', src);
+  return pic;
+}
+
 function pictureView(panel, ctx) {
   const img = h('img', { class: 'dash-img', alt: panel.title || t('dash.kind.picture'), draggable: 'false' });
   const box = h('div', { class: 'dash-imgbox' }, img);
@@ -216,12 +229,8 @@ function pictureView(panel, ctx) {
     update() {
       const rect = measured;
       measured = null;
-      const pic = ctx.data.picture(panel.picture_id);
-      if (!pic) { fill(el, note); note.textContent = t('dash.picture_gone'); return; }
-      if (!box.isConnected) fill(el, box);
-      const src = pictureUrl(pic);
-      if (img.getAttribute('src') !== src) img.setAttribute('src', src);
-      fitBox(box, el, pic, rect);
+      const pic = showPicture(panel, ctx, { el, box, img, note });
+      if (pic) fitBox(box, el, pic, rect);
     },
     destroy() {},
   };
@@ -327,11 +336,8 @@ function imageValuesView(panel, ctx) {
     update() {
       const rect = measured;
       measured = null;
-      const pic = ctx.data.picture(panel.picture_id);
-      if (!pic) { fill(el, note); note.textContent = t('dash.picture_gone'); return; }
-      if (!box.isConnected) fill(el, box);
-      const src = pictureUrl(pic);
-      if (img.getAttribute('src') !== src) img.setAttribute('src', src);
+      const pic = showPicture(panel, ctx, { el, box, img, note });
+      if (!pic) return;
       values = panel.values.map((v) => ({ ...v }));
       scale = fitBox(box, el, pic, rect) / 800;
       draw();
