@@ -287,8 +287,11 @@ test('a write through the API ends the remembered /me of its own account only', 
   const b = await account();
   const beforeB = await me(b.memberToken);
   try {
-    // A change nobody announces, so that only the server's own epochs decide.
+    // A change nobody announces, so that only the server's own epochs decide
+    // (a notification made for B meanwhile would announce B's account too).
     await sql('ALTER TABLE users DISABLE TRIGGER users_auth_notify');
+    await sql('ALTER TABLE notifications DISABLE TRIGGER notifications_unread_notify');
+    await sql('ALTER TABLE notifications DISABLE TRIGGER notifications_unread_notify_update');
     await sql(`UPDATE users SET name = 'Quiet B' WHERE id = ${b.memberId}`);
     // A write in account A: B's remembered reply stays.
     const r = await a.member.patch('/api/v1/me', { name: 'A wrote' });
@@ -300,6 +303,8 @@ test('a write through the API ends the remembered /me of its own account only', 
     assert.equal(w.status, 200, JSON.stringify(w.body));
     assert.equal((await me(b.memberToken, 1)).name, 'Quiet B');
   } finally {
+    await sql('ALTER TABLE notifications ENABLE TRIGGER notifications_unread_notify');
+    await sql('ALTER TABLE notifications ENABLE TRIGGER notifications_unread_notify_update');
     await sql('ALTER TABLE users ENABLE TRIGGER users_auth_notify');
   }
 });
