@@ -205,8 +205,10 @@ db_status db_hot_insert(db_conn *c, long long account_id, const ingest_rec *rec,
  * evaluated the batch with (the group's alarm sequence, locked FOR SHARE
  * so that no evaluation of the group commits in between), claim its id,
  * add its hot row, note the app as seen (at most every 5 s, so that busy
- * apps do not rewrite their row for every batch). When the sequence moved
- * on, nothing is written. */
+ * apps do not rewrite their row for every batch). The earlier count of a
+ * duplicate is read only for a duplicate: a cached plan of that lookup made
+ * while the table was small scanned the whole table for every batch. When
+ * the sequence moved on, nothing is written. */
 static db_stmt st_store_small = {"ser_store_small",
     "WITH chk AS ("
     "  SELECT g.seq FROM alarm_groups g WHERE g.account_id = $1 AND g.group_id = $9::bigint "
@@ -226,8 +228,9 @@ static db_stmt st_store_small = {"ser_store_small",
     "    AND (last_seen_at IS NULL OR last_seen_at < now() - interval '5 seconds' "
     "         OR NOT connected) RETURNING 1) "
     "SELECT (SELECT count(*) FROM claim), (SELECT count(*) FROM hot), "
-    "  (SELECT count(*) FROM seen), (SELECT n_samples FROM ingest_batches "
-    "   WHERE account_id = $1 AND app_id = $2 AND batch_id = $3), (SELECT ok FROM ok)", 0};
+    "  (SELECT count(*) FROM seen), "
+    "  CASE WHEN NOT EXISTS (SELECT 1 FROM claim) THEN (SELECT n_samples FROM ingest_batches "
+    "   WHERE account_id = $1 AND app_id = $2 AND batch_id = $3) END, (SELECT ok FROM ok)", 0};
 
 db_status db_ingest_store_small(db_conn *c, long long account_id, long long app_id,
                                 const char *batch_id, const ingest_rec *rec, size_t n,

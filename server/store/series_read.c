@@ -21,9 +21,16 @@ static db_stmt st_read = {"ser_read",
     "SELECT channel_id, data FROM series_day "
     "WHERE account_id = $1 AND channel_id = ANY($2::bigint[]) AND day BETWEEN $3 AND $4 "
     "ORDER BY channel_id, day", 0};
+/* The hot rows that overlap [$2, $3): t_min bounded from both sides, the
+ * lower bound by the account's largest span (migration 034); "t_max + 0"
+ * keeps a plan made while the table was small off the t_max index (every
+ * newer row read and dropped). */
 static db_stmt st_read_hot = {"ser_read_hot",
     "SELECT payload FROM series_hot "
-    "WHERE account_id = $1 AND t_max >= $2 AND t_min < $3 ORDER BY id", 0};
+    "WHERE account_id = $1 AND t_max + 0 >= $2 AND t_min < $3 "
+    "  AND t_min >= GREATEST($2::numeric - (SELECT COALESCE(max(t_max - t_min), 0) "
+    "                                      FROM series_hot WHERE account_id = $1), "
+    "                        -9223372036854775808)::bigint ORDER BY id", 0};
 
 static size_t index_of(const int64_t *ch, size_t n_ch, int64_t id)
 {
@@ -121,7 +128,7 @@ db_status series_read_hot(db_conn *c, long long account_id, const int64_t *ch, s
     return DB_OK;
 }
 
-/* Newest first by t_max (the index series_hot_account), a page at a time:
+/* Newest first by t_max (the index series_hot_account_newest), a page at a time:
  * rows strictly before the cursor (t_max, id), none older than $2. */
 static db_stmt st_read_hot_newest = {"ser_read_hot_newest",
     "SELECT id, t_max, payload FROM series_hot "

@@ -265,7 +265,9 @@ export async function startPostgres({ durable = false } = {}) {
     '--locale=C.UTF-8', '--no-sync'], { cwd: dir });
   const port = await freePort();
   const opts = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1` + (durable ? '' :
-    ' -c fsync=off -c synchronous_commit=off -c full_page_writes=off');
+    ' -c fsync=off -c synchronous_commit=off -c full_page_writes=off') +
+    // Extra server options for profiling (e.g. "-c shared_preload_libraries=pg_stat_statements").
+    (process.env.METRON_TEST_PG_OPTS ? ` ${process.env.METRON_TEST_PG_OPTS}` : '');
   const pg = {
     port, dir, root, dbCount: 0, durable,
     url: (db = 'postgres') => `postgresql://postgres@127.0.0.1:${port}/${db}`,
