@@ -21,16 +21,17 @@ static db_stmt st_read = {"ser_read",
     "SELECT channel_id, data FROM series_day "
     "WHERE account_id = $1 AND channel_id = ANY($2::bigint[]) AND day BETWEEN $3 AND $4 "
     "ORDER BY channel_id, day", 0};
-/* The hot rows that overlap [$2, $3): t_min bounded from both sides, the
- * lower bound by the account's largest span (migration 034); "t_max + 0"
- * keeps a plan made while the table was small off the t_max index (every
- * newer row read and dropped). */
+/* The hot rows that overlap [$2, $3): t_max bounded from both sides on the
+ * index series_hot_account_newest, above by the window's end plus the
+ * largest span of the account's hot rows, at least an hour (migration 038:
+ * only wider rows are in the partial index series_hot_account_wide). */
 static db_stmt st_read_hot = {"ser_read_hot",
     "SELECT payload FROM series_hot "
-    "WHERE account_id = $1 AND t_max + 0 >= $2 AND t_min < $3 "
-    "  AND t_min >= GREATEST($2::numeric - (SELECT COALESCE(max(t_max - t_min), 0) "
-    "                                      FROM series_hot WHERE account_id = $1), "
-    "                        -9223372036854775808)::bigint ORDER BY id", 0};
+    "WHERE account_id = $1 AND t_max >= $2 AND t_min < $3 "
+    "  AND t_max < LEAST($3::numeric + 1 + GREATEST(3600000000, "
+    "        (SELECT max(t_max - t_min) FROM series_hot "
+    "         WHERE account_id = $1 AND t_max - t_min > 3600000000)), "
+    "      9223372036854775807)::bigint ORDER BY id", 0};
 
 static size_t index_of(const int64_t *ch, size_t n_ch, int64_t id)
 {

@@ -148,6 +148,34 @@ test('a late sample replaces the stored one; hot data is merged into answers', a
   assert.deepEqual(again.body, r.body);
 });
 
+test('hot rows however wide: a window anywhere inside a back-fill row finds its samples', async () => {
+  // The hot read bounds t_max by the window's end plus the widest hot row
+  // of the account (migrations 034, 038): a row spanning three days and
+  // rows of a minute, read at each end, in the middle and past them.
+  const t = await dataTenant(srv, { n: 1 });
+  const ch = t.channels[0];
+  const t0 = baseTime(4 * 24);
+  const wide = [t0, t0 + 36 * HOUR, t0 + 72 * HOUR];
+  let r = await t.ingest.batch({ batch_id: 'wide', channels: [{ id: ch, t: wide, v: [1, 2, 3] }] });
+  assert.equal(r.status, 201, r.text);
+  const later = t0 + 80 * HOUR;
+  r = await t.ingest.batch({ batch_id: 'minute', channels: [{ id: ch, t: [later], v: [4] }] });
+  assert.equal(r.status, 201, r.text);
+  const raw = async (from, to) => {
+    const q = await t.c.get(`/api/v1/data/raw?channels=${ch}&from=${from}&to=${to}`);
+    assert.equal(q.status, 200, JSON.stringify(q.body));
+    return q.body.t;
+  };
+  for (let pass = 0; pass < 2; pass++) {
+    assert.deepEqual(await raw(t0 - MIN_US, t0 + MIN_US), [t0]);
+    assert.deepEqual(await raw(t0 + 35 * HOUR, t0 + 37 * HOUR), [t0 + 36 * HOUR]);
+    assert.deepEqual(await raw(t0 + 72 * HOUR, t0 + 73 * HOUR), [t0 + 72 * HOUR]);
+    assert.deepEqual(await raw(t0 + 73 * HOUR, t0 + 79 * HOUR), []);
+    assert.deepEqual(await raw(t0 - HOUR, later + 1), [...wide, later]);
+    await compact(); // the same answers from the day blocks
+  }
+});
+
 test('list mode: rows of distinct times, nulls where a channel has no sample, paging', async () => {
   const t = await dataTenant(srv, { n: 2 });
   const [a, b] = t.channels;
