@@ -112,9 +112,19 @@ export async function mqttConnect({ host = '127.0.0.1', port, ca, cert, key, cli
   let mid = 1;
   const held = [];
   const client = {
-    async publish(topic, data, { qos = 1 } = {}) {
-      const id = mid++;
-      const vhp = Buffer.concat([str(topic), qos ? Buffer.from([id >> 8, id & 255]) : Buffer.alloc(0), varint(0)]);
+    /** "contentType" and "correlation" (a string or Buffer) are sent as the
+     * v5 properties the server's bridge reads (a HOK batch's type and id). */
+    async publish(topic, data, { qos = 1, contentType, correlation } = {}) {
+      const id = (mid = (mid % 65535) + 1);
+      const props = [];
+      if (contentType !== undefined) props.push(Buffer.from([0x03]), str(contentType));
+      if (correlation !== undefined) {
+        const c = Buffer.from(correlation);
+        props.push(Buffer.from([0x09, c.length >> 8, c.length & 255]), c);
+      }
+      const pb = Buffer.concat(props);
+      const vhp = Buffer.concat([str(topic), qos ? Buffer.from([id >> 8, id & 255]) : Buffer.alloc(0),
+        varint(pb.length), pb]);
       sock.write(packet(3, qos << 1, Buffer.concat([vhp, Buffer.from(data)])));
       if (!qos) return 0;
       let ack = await client.next(15000, true);
@@ -127,7 +137,7 @@ export async function mqttConnect({ host = '127.0.0.1', port, ca, cert, key, cli
       return ack.type === 4 ? (ack.body.length > 2 ? ack.body[2] : 0) : -ack.type;
     },
     async subscribe(filter) {
-      const id = mid++;
+      const id = (mid = (mid % 65535) + 1);
       sock.write(packet(8, 2, Buffer.concat([Buffer.from([id >> 8, id & 255]), varint(0),
         str(filter), Buffer.from([1])])));
       const ack = await rd.next();
