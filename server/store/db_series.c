@@ -10,62 +10,48 @@
 #include "db_rows.h"
 #include "instruments.h"
 
-static db_stmt st_app = {"ser_app",
-    "SELECT p.account_id, p.id, p.enabled, "
-    "       a.status = 'active' AND (a.trial_expires_at IS NULL OR "
-    "           a.trial_expires_at > to_timestamp($2::bigint / 1e6)), p.channels_version, "
-    "       COALESCE(p.group_id, 0) "
+/* The columns of an app's row for ingestion (app_cache_row): the trial's end
+ * in µs since the epoch (compared with the time of each use, app_cache.h). */
+#define APP_COLS \
+    "SELECT p.account_id, p.id, p.enabled, a.status = 'active', " \
+    "       COALESCE((extract(epoch FROM a.trial_expires_at) * 1000000)::bigint, " \
+    "                9223372036854775807), p.channels_version, COALESCE(p.group_id, 0) " \
     "FROM apps p JOIN accounts a ON a.id = p.account_id "
-    "WHERE p.credential_hash = decode($1, 'hex')", 0};
 
-db_status db_ingest_app(db_conn *c, const char *hash_hex, int64_t now_us, long long *account_id,
-                        long long *app_id, bool *enabled, bool *account_ok,
-                        long long *channels_version, long long *group_id, bool *found)
+static db_stmt st_app = {"ser_app", APP_COLS "WHERE p.credential_hash = decode($1, 'hex')", 0};
+static db_stmt st_app_by_id = {"ser_app_by_id", APP_COLS "WHERE p.id = $1", 0};
+
+/* Run "stmt" with its one parameter and read its row into *row. */
+static db_status read_app(db_conn *c, db_stmt *stmt, const char *param, app_cache_row *row,
+                          bool *found)
 {
-    char now[24];
-    const char *p[] = {hash_hex, db_ll(now_us, now)};
+    const char *p[] = {param};
     PGresult *res = NULL;
-    db_status st = db_exec(c, &st_app, 2, p, &res);
+    db_status st = db_exec(c, stmt, 1, p, &res);
     *found = false;
     if (st == DB_OK && PQntuples(res) == 1) {
-        *account_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-        *app_id = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
-        *enabled = PQgetvalue(res, 0, 2)[0] == 't';
-        *account_ok = PQgetvalue(res, 0, 3)[0] == 't';
-        *channels_version = strtoll(PQgetvalue(res, 0, 4), NULL, 10);
-        *group_id = strtoll(PQgetvalue(res, 0, 5), NULL, 10);
+        row->account_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        row->app_id = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+        row->enabled = PQgetvalue(res, 0, 2)[0] == 't';
+        row->account_active = PQgetvalue(res, 0, 3)[0] == 't';
+        row->trial_expires_us = strtoll(PQgetvalue(res, 0, 4), NULL, 10);
+        row->channels_version = strtoll(PQgetvalue(res, 0, 5), NULL, 10);
+        row->group_id = strtoll(PQgetvalue(res, 0, 6), NULL, 10);
         *found = true;
     }
     PQclear(res);
     return st;
 }
 
-static db_stmt st_app_by_id = {"ser_app_by_id",
-    "SELECT p.account_id, p.id, p.enabled, "
-    "       a.status = 'active' AND (a.trial_expires_at IS NULL OR "
-    "           a.trial_expires_at > to_timestamp($2::bigint / 1e6)), p.channels_version "
-    "FROM apps p JOIN accounts a ON a.id = p.account_id "
-    "WHERE p.id = $1", 0};
-
-db_status db_ingest_app_by_id(db_conn *c, long long id, int64_t now_us, long long *account_id,
-                              long long *app_id, bool *enabled, bool *account_ok,
-                              long long *channels_version, bool *found)
+db_status db_ingest_app(db_conn *c, const char *hash_hex, app_cache_row *row, bool *found)
 {
-    char now[24], idb[24];
-    const char *p[] = {db_ll(id, idb), db_ll(now_us, now)};
-    PGresult *res = NULL;
-    db_status st = db_exec(c, &st_app_by_id, 2, p, &res);
-    *found = false;
-    if (st == DB_OK && PQntuples(res) == 1) {
-        *account_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-        *app_id = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
-        *enabled = PQgetvalue(res, 0, 2)[0] == 't';
-        *account_ok = PQgetvalue(res, 0, 3)[0] == 't';
-        *channels_version = strtoll(PQgetvalue(res, 0, 4), NULL, 10);
-        *found = true;
-    }
-    PQclear(res);
-    return st;
+    return read_app(c, &st_app, hash_hex, row, found);
+}
+
+db_status db_ingest_app_by_id(db_conn *c, long long id, app_cache_row *row, bool *found)
+{
+    char idb[24];
+    return read_app(c, &st_app_by_id, db_ll(id, idb), row, found);
 }
 
 static db_stmt st_channels = {"ser_channels",

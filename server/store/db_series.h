@@ -8,22 +8,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "app_cache.h"
 #include "db.h"
 #include "ingest_batch.h"
 
-/* The app holding credential hash "hash_hex": its account and id, whether
- * it is enabled, whether its account may ingest (status active and not an
- * expired trial), the version of its channel table (apps.channels_version)
- * and its measurement group (0 = none). *found false when no app has it. */
-db_status db_ingest_app(db_conn *c, const char *hash_hex, int64_t now_us, long long *account_id,
-                        long long *app_id, bool *enabled, bool *account_ok,
-                        long long *channels_version, long long *group_id, bool *found);
+/* The app holding credential hash "hash_hex" into *row: its account and id,
+ * whether it is enabled, whether its account is active and when its trial
+ * ends, the version of its channel table (apps.channels_version) and its
+ * measurement group (0 = none). *found false when no app has it. */
+db_status db_ingest_app(db_conn *c, const char *hash_hex, app_cache_row *row, bool *found);
 
 /* The same for the app with id "id" (an app the MQTT broker authenticated
  * by its client certificate, docs/mqtt.md). */
-db_status db_ingest_app_by_id(db_conn *c, long long id, int64_t now_us, long long *account_id,
-                              long long *app_id, bool *enabled, bool *account_ok,
-                              long long *channels_version, bool *found);
+db_status db_ingest_app_by_id(db_conn *c, long long id, app_cache_row *row, bool *found);
 
 /* Store a batch of "n" records (sorted; at most one hot row's worth) in one
  * statement: check the alarm sequence of group "alarm_group" (0 = none;

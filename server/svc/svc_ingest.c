@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/time.h>
 
+#include "app_cache.h"
 #include "auth.h"
 #include "db_account.h"
 #include "db_series.h"
@@ -41,72 +42,136 @@ int64_t svc_ingest_now_us(void)
     return auth_now() * 1000000LL + tv.tv_usec;
 }
 
-svc_status svc_ingest_app(db_conn *c, const char *credential, int64_t now, ingest_result *r,
+/* Whether "credential" has the form of an app credential ("mta_" and 43
+ * characters). */
+static bool credential_form(const char *credential)
+{
+    return credential != NULL && strncmp(credential, "mta_", 4) == 0 && strlen(credential) == 47;
+}
+
+/* The verdict on the app of "row" at "now" (µs), filling "r" and *version. */
+static svc_status verdict(const app_cache_row *row, int64_t now, ingest_result *r,
                           long long *version, svc_error *e)
 {
-    unsigned char md[32];
-    char hash_hex[65];
-    bool found = false, enabled = false, ok = false;
-    long long ver = 0;
-    db_status st;
-    if (credential == NULL || strncmp(credential, "mta_", 4) != 0 ||
-        strlen(credential) != 47) {
-        return fail(e, SVC_UNAUTHENTICATED, "unauthenticated",
-                    "send the app credential as Authorization: Bearer mta_...");
-    }
-    auth_sha256(credential, strlen(credential), md); /* the digest fetched once */
-    for (int i = 0; i < 32; i++) {
-        snprintf(hash_hex + 2 * i, 3, "%02x", md[i]);
-    }
-    st = db_ingest_app(c, hash_hex, now, &r->account_id, &r->app_id, &enabled, &ok, &ver,
-                       &r->group_id, &found);
+    r->account_id = row->account_id;
+    r->app_id = row->app_id;
+    r->group_id = row->group_id;
     if (version != NULL) {
-        *version = ver;
+        *version = row->channels_version;
     }
-    if (st != DB_OK) {
-        return fail_db(e, st);
-    }
-    if (!found) {
-        return fail(e, SVC_UNAUTHENTICATED, "unauthenticated", "unknown app credential");
-    }
-    if (!enabled) {
+    if (!row->enabled) {
         return fail(e, SVC_FORBIDDEN, "app_disabled", "this app is disabled by an administrator");
     }
-    if (!ok) {
+    if (!app_cache_row_ok(row, now)) {
         return fail(e, SVC_FORBIDDEN, "account_inactive",
                     "the account is frozen or its trial has expired: data is not accepted");
     }
     return SVC_OK;
 }
 
-svc_status svc_ingest_app_as(db_conn *c, const ingest_sender *who, int64_t now, ingest_result *r,
-                             long long *version, svc_error *e)
+/* The app of "who" (a credential of the right form, or an app id) at
+ * "now" (µs): remembered (app_cache.h), or read on "c", or when "c" is NULL
+ * on a connection taken from "pool" only then. */
+static svc_status find_app(db_pool *pool, db_conn *c, const ingest_sender *who, int64_t now,
+                           ingest_result *r, long long *version, svc_error *e)
 {
-    bool found = false, enabled = false, ok = false;
-    long long ver = 0;
+    app_cache_key key;
+    app_cache_row row;
+    app_cache_mark mark;
+    char hash_hex[65];
+    bool found = false;
+    int64_t now_ms = auth_now_ms();
+    db_conn *own = NULL;
     db_status st;
-    if (who->credential != NULL || who->app_id <= 0) {
-        return svc_ingest_app(c, who->credential, now, r, version, e);
+
+    memset(&key, 0, sizeof key);
+    memset(&row, 0, sizeof row);
+    if (who->credential != NULL) {
+        auth_sha256(who->credential, strlen(who->credential), key.hash);
+    } else {
+        key.by_id = true;
+        key.app_id = who->app_id;
     }
-    st = db_ingest_app_by_id(c, who->app_id, now, &r->account_id, &r->app_id, &enabled, &ok,
-                             &ver, &found);
-    if (version != NULL) {
-        *version = ver;
+    if (app_cache_get(&key, now_ms, &row)) {
+        return verdict(&row, now, r, version, e);
+    }
+    if (c == NULL) {
+        if ((st = db_acquire(pool, DB_WAIT_MS, &own)) != DB_OK) {
+            return fail_db(e, st);
+        }
+        c = own;
+    }
+    app_cache_begin(&mark);
+    if (key.by_id) {
+        st = db_ingest_app_by_id(c, key.app_id, &row, &found);
+    } else {
+        for (int i = 0; i < 32; i++) {
+            snprintf(hash_hex + 2 * i, 3, "%02x", key.hash[i]);
+        }
+        st = db_ingest_app(c, hash_hex, &row, &found);
+    }
+    if (own != NULL) {
+        db_release(pool, own);
     }
     if (st != DB_OK) {
         return fail_db(e, st);
     }
     if (!found) {
-        return fail(e, SVC_UNAUTHENTICATED, "unauthenticated", "this app no longer exists");
+        /* Not remembered (the table's size must not depend on what clients
+         * send); a remembered entry of the key is stale. */
+        app_cache_forget(&key);
+        return key.by_id ? fail(e, SVC_UNAUTHENTICATED, "unauthenticated",
+                                "this app no longer exists")
+                         : fail(e, SVC_UNAUTHENTICATED, "unauthenticated",
+                                "unknown app credential");
     }
-    if (!enabled) {
-        return fail(e, SVC_FORBIDDEN, "app_disabled", "this app is disabled by an administrator");
+    app_cache_put(&key, &mark, now_ms, &row);
+    return verdict(&row, now, r, version, e);
+}
+
+/* A batch whose store broke a constraint (a foreign key: its app is gone)
+ * may have raced with a change of its app this process has not heard of
+ * yet (a deletion in SQL, or by another process): forget the remembered app
+ * and ask the database; if it refuses the app now, that is the answer. */
+static void recheck_app(db_conn *c, const ingest_sender *who, int64_t now, svc_error *e)
+{
+    app_cache_key key;
+    ingest_result again;
+    svc_error why;
+    memset(&key, 0, sizeof key);
+    memset(&again, 0, sizeof again);
+    memset(&why, 0, sizeof why);
+    if (who->credential != NULL) {
+        auth_sha256(who->credential, strlen(who->credential), key.hash);
+    } else {
+        key.by_id = true;
+        key.app_id = who->app_id;
     }
-    if (!ok) {
-        return fail(e, SVC_FORBIDDEN, "account_inactive",
-                    "the account is frozen or its trial has expired: data is not accepted");
+    app_cache_forget(&key);
+    if (find_app(NULL, c, who, now, &again, NULL, &why) != SVC_OK &&
+        (why.status == SVC_UNAUTHENTICATED || why.status == SVC_FORBIDDEN)) {
+        fail(e, why.status, why.code, "%s", why.message);
     }
-    return SVC_OK;
+}
+
+svc_status svc_ingest_app(db_conn *c, const char *credential, int64_t now, ingest_result *r,
+                          long long *version, svc_error *e)
+{
+    ingest_sender who = {.credential = credential, .app_id = 0};
+    if (!credential_form(credential)) {
+        return fail(e, SVC_UNAUTHENTICATED, "unauthenticated",
+                    "send the app credential as Authorization: Bearer mta_...");
+    }
+    return find_app(NULL, c, &who, now, r, version, e);
+}
+
+svc_status svc_ingest_app_as(db_conn *c, const ingest_sender *who, int64_t now, ingest_result *r,
+                             long long *version, svc_error *e)
+{
+    if (who->credential != NULL || who->app_id <= 0) {
+        return svc_ingest_app(c, who->credential, now, r, version, e);
+    }
+    return find_app(NULL, c, who, now, r, version, e);
 }
 
 /* ---------------------------------------------------- channel table cache
@@ -243,6 +308,9 @@ svc_status svc_ingest_batch_as(srv *s, const ingest_sender *who, ingest_body_kin
      * nothing (svc_alarm_eval.h). */
     if (svc_alarm_store_batch(s, c, r->account_id, r->app_id, r->group_id, &b, ip, &stored, e) !=
         SVC_OK) {
+        if (e->status == SVC_DB && e->db == DB_CONSTRAINT) {
+            recheck_app(c, who, now, e);
+        }
         goto out;
     }
     fresh = stored.fresh;
@@ -284,33 +352,27 @@ svc_status svc_ingest_authenticate(srv *s, const char *credential, long long *ac
 svc_status svc_ingest_authenticate_app(srv *s, const char *credential, ingest_sender *who,
                                        svc_error *e)
 {
-    db_conn *c = NULL;
     ingest_result r;
-    db_status st;
-    svc_status rc = SVC_OK;
     long long version = 0;
+    ingest_sender sender = {.credential = credential, .app_id = 0};
     memset(&r, 0, sizeof r);
     memset(who, 0, sizeof *who);
-    if (credential == NULL || strncmp(credential, "mta_", 4) != 0 || strlen(credential) != 47) {
+    if (!credential_form(credential)) {
         /* Refused without a database round trip. */
         return svc_fail(e, SVC_UNAUTHENTICATED, "unauthenticated", NULL,
                         "send the app credential as Authorization: Bearer mta_...");
     }
-    if ((st = db_acquire(s->pool, DB_WAIT_MS, &c)) != DB_OK) {
-        return svc_fail_db(e, st, NULL);
+    /* A connection is taken only when the app is not remembered. */
+    if (find_app(s->pool, NULL, &sender, svc_ingest_now_us(), &r, &version, e) != SVC_OK) {
+        return e->status;
     }
-    if (svc_ingest_app(c, credential, svc_ingest_now_us(), &r, &version, e) != SVC_OK) {
-        rc = e->status;
-    } else {
-        who->credential = credential;
-        who->checked = true;
-        who->account_id = r.account_id;
-        who->app_id = r.app_id;
-        who->group_id = r.group_id;
-        who->channels_version = version;
-    }
-    db_release(s->pool, c);
-    return rc;
+    who->credential = credential;
+    who->checked = true;
+    who->account_id = r.account_id;
+    who->app_id = r.app_id;
+    who->group_id = r.group_id;
+    who->channels_version = version;
+    return SVC_OK;
 }
 
 svc_status svc_ingest_status(srv *s, const char *credential, const char *state, const char *ip,
