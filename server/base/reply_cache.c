@@ -34,11 +34,13 @@ static void init_locks(void)
     }
 }
 
-/* The slot of a key: the variants of one (kind, account, user) share it. */
+/* The slot of a key: the variants of one (kind, account, user, sub) share
+ * it. */
 static unsigned slot_of(const reply_key *k)
 {
     uint64_t h = (uint64_t)k->account_id * 0x9e3779b97f4a7c15u;
     h ^= (uint64_t)k->user_id * 0xc2b2ae3d27d4eb4fu;
+    h ^= (uint64_t)k->sub * 0x94d049bb133111ebu;
     h ^= (uint64_t)k->kind * 0x165667b19e3779f9u;
     h ^= h >> 29;
     h *= 0xbf58476d1ce4e5b9u;
@@ -55,7 +57,7 @@ static pthread_mutex_t *lock_of(unsigned slot)
 static bool same_key(const reply_key *a, const reply_key *b)
 {
     return a->kind == b->kind && a->account_id == b->account_id &&
-           a->user_id == b->user_id && a->variant == b->variant;
+           a->user_id == b->user_id && a->variant == b->variant && a->sub == b->sub;
 }
 
 /* METRON_REPLY_CACHE=0 turns the remembered replies off (every GET /me

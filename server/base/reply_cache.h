@@ -23,7 +23,7 @@
  *
  * A fixed table of REPLY_CACHE_SLOTS slots under REPLY_CACHE_STRIPES locks;
  * a key has one slot, so a newer entry of another key evicts an older one.
- * The variants of one (kind, account, user) share the slot. Bodies longer
+ * The variants of one (kind, account, user, sub) share the slot. Bodies longer
  * than REPLY_CACHE_MAX_BODY bytes (REPLY_CACHE_MAX_LIST for a list) are not
  * kept, nor a body that would take all the bodies kept past
  * REPLY_CACHE_MAX_BYTES. Every function is thread-safe. */
@@ -49,7 +49,12 @@ typedef enum {
     REPLY_DEVICES = 2,
     /* GET /api/v1/notifications/unread-count; variant 0. Announced by
      * migration 033. */
-    REPLY_UNREAD = 3
+    REPLY_UNREAD = 3,
+    /* The structure of a group's monitor (svc_data.c: apps, devices,
+     * channels with their names, units, decimals, selection, expressions,
+     * with what changes on every request left out); sub: the group id;
+     * variant: the role. Announced by migrations 012, 031 and 036. */
+    REPLY_MONITOR = 4
 } reply_kind;
 
 typedef struct {
@@ -57,6 +62,8 @@ typedef struct {
     long long account_id;
     long long user_id;
     int variant; /* what else the body depends on (see reply_kind) */
+    long long sub; /* what the reply is of (REPLY_MONITOR: the group), else 0;
+                    * unlike a variant, each has a slot of its own */
 } reply_key;
 
 /* Look up "key" at state epoch "epoch" and time "now_ms" (auth_now_ms()).

@@ -400,31 +400,31 @@ db_status db_group_visible(db_conn *c, long long account_id, long long viewer,
 
 #define ISO_UTC(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
-static db_stmt st_monitor = {"ser_monitor",
-    "SELECT p.id, p.name, p.kind, p.enabled, p.connected, " ISO_UTC("p.last_seen_at") ", "
+/* The structure of a group's monitor; what changes with every batch (the
+ * apps' connection state, the channels' latest values) is read apart
+ * (series_read_monitor()). */
+static db_stmt st_monitor = {"ser_monitor_shape",
+    "SELECT p.id, p.name, p.kind, p.enabled, "
     "       d.id, d.model, d.serial, d.name, c.id, c.ch_key, c.name, c.unit, c.selected, "
-    "       l.t, l.v, COALESCE(l.special, 0), false, NULL, COALESCE(c.decimals, -1) "
+    "       false, NULL, COALESCE(c.decimals, -1) "
     "FROM apps p LEFT JOIN devices d ON d.account_id = p.account_id AND d.app_id = p.id "
     "LEFT JOIN channels c ON c.account_id = d.account_id AND c.device_id = d.id "
-    "LEFT JOIN channel_latest l ON l.channel_id = c.id "
     "WHERE p.account_id = $1 AND p.group_id = $2 "
     "UNION ALL "
-    "SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, c.id, c.ch_key, c.name, "
-    "       c.unit, true, l.t, l.v, COALESCE(l.special, 0), true, c.expression, "
-    "       COALESCE(c.decimals, -1) "
-    "FROM channels c LEFT JOIN channel_latest l ON l.channel_id = c.id "
+    "SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, c.id, c.ch_key, c.name, "
+    "       c.unit, true, true, c.expression, COALESCE(c.decimals, -1) "
+    "FROM channels c "
     "WHERE c.account_id = $1 AND c.group_id = $2 AND c.expression IS NOT NULL "
-    "ORDER BY 19, 1, 7, 11", 0};
+    "ORDER BY 14, 1, 5, 9", 0};
 
 #define MON(type, member) {type, offsetof(db_monitor_row, member)}
 static const db_field monitor_fields[] = {
     MON(DBF_I64, app_id),       MON(DBF_STR, app_name),      MON(DBF_STR, app_kind),
-    MON(DBF_BOOL, app_enabled), MON(DBF_BOOL, app_connected), MON(DBF_STR, app_last_seen),
-    MON(DBF_I64, device_id),    MON(DBF_STR, device_model),  MON(DBF_STR, device_serial),
-    MON(DBF_STR, device_name),  MON(DBF_I64, channel_id),    MON(DBF_STR, ch_key),
-    MON(DBF_STR, ch_name),      MON(DBF_STR, unit),          MON(DBF_BOOL, selected),
-    MON(DBF_STR, latest_t),     MON(DBF_STR, latest_v),      MON(DBF_I64, latest_special),
-    MON(DBF_BOOL, computed),    MON(DBF_STR, expression),    MON(DBF_I64, decimals),
+    MON(DBF_BOOL, app_enabled), MON(DBF_I64, device_id),     MON(DBF_STR, device_model),
+    MON(DBF_STR, device_serial), MON(DBF_STR, device_name),  MON(DBF_I64, channel_id),
+    MON(DBF_STR, ch_key),       MON(DBF_STR, ch_name),       MON(DBF_STR, unit),
+    MON(DBF_BOOL, selected),    MON(DBF_BOOL, computed),     MON(DBF_STR, expression),
+    MON(DBF_I64, decimals),
 };
 #undef MON
 #define N_MONITOR_FIELDS ((int)(sizeof monitor_fields / sizeof monitor_fields[0]))

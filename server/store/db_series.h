@@ -95,18 +95,17 @@ db_status db_series_day_count(db_conn *c, long long account_id, const int64_t *i
 db_status db_group_visible(db_conn *c, long long account_id, long long viewer,
                            long long group_id, bool *visible);
 
-/* One monitor row of a group (M2): a channel with its app, device and
- * latest stored value; an app without devices, or a device without
- * channels, has one row of its own with device_id (and channel_id) 0, so
- * that an app just registered is listed too. Strings are heap copies (NULL
- * for SQL NULL). */
+/* One row of the structure of a group's monitor (M2): a channel with its
+ * app and device; an app without devices, or a device without channels,
+ * has one row of its own with device_id (and channel_id) 0, so that an app
+ * just registered is listed too. What changes with every batch (the apps'
+ * connection state, the latest values) is not here: series_read_monitor().
+ * Strings are heap copies (NULL for SQL NULL). */
 typedef struct {
     long long app_id;
     char *app_name;
     char *app_kind;
     bool app_enabled;
-    bool app_connected;
-    char *app_last_seen; /* ISO text, or NULL */
     long long device_id;
     char *device_model;
     char *device_serial;
@@ -116,17 +115,14 @@ typedef struct {
     char *ch_name;
     char *unit;
     bool selected;
-    char *latest_t;      /* µs as text, NULL when nothing is stored */
-    char *latest_v;      /* the value as text, NULL for a special value */
-    long long latest_special; /* mt_sv, 0 = an ordinary value */
     bool computed;
     char *expression;    /* computed channels, else NULL */
     long long decimals;  /* how many decimals values are shown with; -1 automatic */
 } db_monitor_row;
 
-/* The monitor rows of a group, apps and devices together, computed
- * channels after them: *out (caller frees with db_monitor_rows_free();
- * NULL when none) and *n. */
+/* The monitor rows of a group, apps and devices together (by app, device,
+ * channel), computed channels after them (by channel): *out (caller frees
+ * with db_monitor_rows_free(); NULL when none) and *n. */
 db_status db_group_monitor(db_conn *c, long long account_id, long long group_id,
                            db_monitor_row **out, int *n);
 

@@ -129,6 +129,10 @@ db_status series_read_hot(db_conn *c, long long account_id, const int64_t *ch, s
     return DB_OK;
 }
 
+/* The first page of a newest-sample read (rows); later pages are 4 times
+ * larger, up to 1,024. */
+#define HOT_NEWEST_FIRST_PAGE 16
+
 /* Newest first by t_max (the index series_hot_account_newest), a page at a time:
  * rows strictly before the cursor (t_max, id), none older than $2. */
 static db_stmt st_read_hot_newest = {"ser_read_hot_newest",
@@ -156,33 +160,109 @@ static int cmp_id_pos(const void *a, const void *b)
     return (x->id > y->id) - (x->id < y->id);
 }
 
-db_status series_read_hot_latest(db_conn *c, long long account_id, const int64_t *ch,
-                                 size_t n_ch, const int64_t *since, bool *has, int64_t *t,
-                                 double *v)
-{
+/* A read of the newest hot sample of each channel (series_read_hot_latest(),
+ * series_read_monitor()): the channels sorted by id, and the cursor of the
+ * pages read so far. */
+typedef struct {
+    const int64_t *since;
+    bool *has;
+    int64_t *t;
+    double *v;
+    size_t n_ch;
     id_pos *idx;
-    int64_t *from_row; /* the hot row id of each channel's sample */
-    int64_t cur_t = INT64_MAX, cur_id = INT64_MAX;
-    long long page = 16;
-    db_status st = DB_OK;
+    int64_t *from_row;    /* the hot row id of each channel's sample */
+    int64_t cur_t, cur_id; /* the oldest (t_max, id) read so far */
+    long long page;       /* how many rows the next page asks */
+} hot_newest;
+
+static int hn_begin(hot_newest *h, const int64_t *ch, size_t n_ch, const int64_t *since,
+                    bool *has, int64_t *t, double *v)
+{
+    memset(h, 0, sizeof *h);
+    h->since = since;
+    h->has = has;
+    h->t = t;
+    h->v = v;
+    h->n_ch = n_ch;
+    h->cur_t = INT64_MAX;
+    h->cur_id = INT64_MAX;
+    h->page = HOT_NEWEST_FIRST_PAGE;
     for (size_t i = 0; i < n_ch; i++) {
         has[i] = false;
     }
     if (n_ch == 0) {
-        return DB_OK;
+        return 0;
     }
-    idx = malloc(n_ch * sizeof *idx);
-    from_row = calloc(n_ch, sizeof *from_row);
-    if (idx == NULL || from_row == NULL) {
-        free(idx);
-        free(from_row);
-        return DB_ERROR;
+    h->idx = malloc(n_ch * sizeof *h->idx);
+    h->from_row = calloc(n_ch, sizeof *h->from_row);
+    if (h->idx == NULL || h->from_row == NULL) {
+        free(h->idx);
+        free(h->from_row);
+        h->idx = NULL;
+        h->from_row = NULL;
+        return -1;
     }
     for (size_t i = 0; i < n_ch; i++) {
-        idx[i].id = ch[i];
-        idx[i].pos = i;
+        h->idx[i].id = ch[i];
+        h->idx[i].pos = i;
     }
-    qsort(idx, n_ch, sizeof *idx, cmp_id_pos);
+    qsort(h->idx, n_ch, sizeof *h->idx, cmp_id_pos);
+    return 0;
+}
+
+static void hn_end(hot_newest *h)
+{
+    free(h->idx);
+    free(h->from_row);
+    h->idx = NULL;
+    h->from_row = NULL;
+}
+
+/* The position of channel "id" in the caller's list, or n_ch. */
+static size_t hn_pos(const hot_newest *h, int64_t id)
+{
+    id_pos key, *hit;
+    if (h->n_ch == 0) {
+        return 0;
+    }
+    key.id = id;
+    hit = bsearch(&key, h->idx, h->n_ch, sizeof *h->idx, cmp_id_pos);
+    return hit != NULL ? hit->pos : h->n_ch;
+}
+
+/* Take in hot row "row_id" (t_max "t_max", "n" records at "pl"). */
+static void hn_row(hot_newest *h, int64_t row_id, int64_t t_max, const unsigned char *pl, size_t n)
+{
+    if (t_max < h->cur_t || (t_max == h->cur_t && row_id < h->cur_id)) {
+        h->cur_t = t_max;
+        h->cur_id = row_id;
+    }
+    for (size_t k = 0; k < n; k++) {
+        ingest_rec rec;
+        size_t i;
+        db_rec_get(pl + 24 * k, &rec);
+        i = hn_pos(h, rec.ch);
+        if (i == h->n_ch || rec.t < h->since[i]) {
+            continue;
+        }
+        /* A later arrival (higher row id, or later in the same row) wins
+         * at an equal time. */
+        if (!h->has[i] || rec.t > h->t[i] || (rec.t == h->t[i] && row_id >= h->from_row[i])) {
+            h->has[i] = true;
+            h->t[i] = rec.t;
+            h->v[i] = rec.v;
+            h->from_row[i] = row_id;
+        }
+    }
+}
+
+/* Read the pages after the cursor, newest first, until no older row can
+ * hold a newer sample of any channel. */
+static db_status hn_pages(db_conn *c, long long account_id, hot_newest *h)
+{
+    if (h->n_ch == 0) {
+        return DB_OK;
+    }
     for (;;) {
         /* The oldest time still of interest: below it no row can change
          * any channel's answer. */
@@ -192,61 +272,228 @@ db_status series_read_hot_latest(db_conn *c, long long account_id, const int64_t
         int formats[5] = {0, 0, 0, 0, 0};
         PGresult *res = NULL;
         int rows;
-        for (size_t i = 0; i < n_ch; i++) {
-            int64_t n_i = has[i] ? t[i] : since[i];
+        db_status st;
+        for (size_t i = 0; i < h->n_ch; i++) {
+            int64_t n_i = h->has[i] ? h->t[i] : h->since[i];
             need = n_i < need ? n_i : need;
         }
-        if (need > cur_t) {
-            break;
+        if (need > h->cur_t) {
+            return DB_OK;
         }
         p[0] = db_ll(account_id, a);
         p[1] = db_ll(need, s_need);
-        p[2] = db_ll(cur_t, s_t);
-        p[3] = db_ll(cur_id, s_id);
-        p[4] = db_ll(page, s_n);
+        p[2] = db_ll(h->cur_t, s_t);
+        p[3] = db_ll(h->cur_id, s_id);
+        p[4] = db_ll(h->page, s_n);
         if ((st = db_exec_bin(c, &st_read_hot_newest, 5, p, NULL, formats, 1, &res)) != DB_OK) {
-            break;
+            return st;
         }
         rows = PQntuples(res);
         for (int r = 0; r < rows; r++) {
-            int64_t row_id = get_be64(PQgetvalue(res, r, 0));
-            const unsigned char *pl = (const unsigned char *)PQgetvalue(res, r, 2);
-            size_t n = (size_t)PQgetlength(res, r, 2) / 24;
-            cur_t = get_be64(PQgetvalue(res, r, 1));
-            cur_id = row_id;
-            for (size_t k = 0; k < n; k++) {
-                ingest_rec rec;
-                id_pos key, *hit;
-                size_t i;
-                db_rec_get(pl + 24 * k, &rec);
-                key.id = rec.ch;
-                hit = bsearch(&key, idx, n_ch, sizeof *idx, cmp_id_pos);
-                if (hit == NULL) {
-                    continue;
-                }
-                i = hit->pos;
-                if (rec.t < since[i]) {
-                    continue;
-                }
-                /* Rows come newest t_max first, then newest id: a later
-                 * arrival (higher row id, or later in the same row) wins
-                 * at an equal time. */
-                if (!has[i] || rec.t > t[i] || (rec.t == t[i] && row_id >= from_row[i])) {
-                    has[i] = true;
-                    t[i] = rec.t;
-                    v[i] = rec.v;
-                    from_row[i] = row_id;
-                }
-            }
+            hn_row(h, get_be64(PQgetvalue(res, r, 0)), get_be64(PQgetvalue(res, r, 1)),
+                   (const unsigned char *)PQgetvalue(res, r, 2),
+                   (size_t)PQgetlength(res, r, 2) / 24);
         }
         PQclear(res);
-        if (rows < page) {
-            break; /* every row of interest was read */
+        if (rows < h->page) {
+            return DB_OK; /* every row of interest was read */
         }
-        page = page < 1024 ? page * 4 : page;
+        h->page = h->page < 1024 ? h->page * 4 : h->page;
     }
-    free(idx);
-    free(from_row);
+}
+
+db_status series_read_hot_latest(db_conn *c, long long account_id, const int64_t *ch,
+                                 size_t n_ch, const int64_t *since, bool *has, int64_t *t,
+                                 double *v)
+{
+    hot_newest h;
+    db_status st;
+    if (hn_begin(&h, ch, n_ch, since, has, t, v) != 0) {
+        return DB_ERROR;
+    }
+    st = hn_pages(c, account_id, &h);
+    hn_end(&h);
+    return st;
+}
+
+/* What changes on every request of a group's monitor, in one round trip
+ * (issue 16): the apps' connection state and last contact (kind 0), the
+ * channels' rows of channel_latest (1), and the first page of the account's
+ * newest hot rows as series_read_hot_latest() reads it, bounded by the
+ * oldest channel_latest time of the channels (2: none at all when they have
+ * none, since no bound then reads every row). Binary results. */
+static db_stmt st_monitor_live = {"ser_monitor_live",
+    "SELECT 0::smallint, p.id, NULL::bigint, p.connected, p.last_seen_at, NULL::float8, "
+    "       NULL::smallint, NULL::bytea "
+    "FROM apps p WHERE p.account_id = $1 AND p.id = ANY($2::bigint[]) "
+    "UNION ALL "
+    "SELECT 1::smallint, l.channel_id, l.t, NULL, NULL, l.v, l.special, NULL "
+    "FROM channel_latest l WHERE l.channel_id = ANY($3::bigint[]) "
+    "UNION ALL "
+    "(SELECT 2::smallint, h.id, h.t_max, NULL, NULL, NULL, NULL, h.payload FROM series_hot h "
+    " WHERE h.account_id = $1 AND h.t_max >= ("
+    "   SELECT min(COALESCE(l.t, '-9223372036854775808'::bigint)) "
+    "   FROM unnest($3::bigint[]) AS u(id) LEFT JOIN channel_latest l ON l.channel_id = u.id) "
+    " ORDER BY h.t_max DESC, h.id DESC LIMIT $4)", 0};
+
+/* PostgreSQL's binary timestamptz (µs since 2000-01-01 UTC) in µs since
+ * the Unix epoch; false for ±infinity. */
+static bool pg_time_us(const char *p, int64_t *us)
+{
+    int64_t v = get_be64(p);
+    if (v == INT64_MAX || v == INT64_MIN) {
+        return false;
+    }
+    *us = v + INT64_C(946684800000000);
+    return true;
+}
+
+static double get_f64(const char *p)
+{
+    uint64_t u = (uint64_t)get_be64(p);
+    double d;
+    memcpy(&d, &u, sizeof d);
+    return d;
+}
+
+static int cmp_app(const void *a, const void *b)
+{
+    const series_monitor_app *x = a, *y = b;
+    return (x->id > y->id) - (x->id < y->id);
+}
+
+db_status series_read_monitor(db_conn *c, long long account_id, series_monitor_app *apps,
+                              size_t n_apps, const int64_t *ch, size_t n_ch,
+                              series_monitor_value *out)
+{
+    char a[24], s_page[24];
+    char *app_arr = NULL, *ch_arr = NULL;
+    const char *p[4];
+    int formats[4] = {0, 0, 0, 0};
+    int64_t *since = NULL, *t = NULL;
+    double *v = NULL;
+    bool *has = NULL;
+    series_monitor_app *by_id = NULL;
+    hot_newest h;
+    PGresult *res = NULL;
+    db_status st = DB_ERROR;
+    int rows, n_hot = 0;
+
+    memset(&h, 0, sizeof h);
+    memset(out, 0, n_ch * sizeof *out);
+    for (size_t i = 0; i < n_apps; i++) {
+        apps[i].found = apps[i].connected = apps[i].seen = false;
+        apps[i].seen_us = 0;
+    }
+    {
+        int64_t *ids = malloc((n_apps + 1) * sizeof *ids);
+        if (ids == NULL) {
+            return DB_ERROR;
+        }
+        for (size_t i = 0; i < n_apps; i++) {
+            ids[i] = apps[i].id;
+        }
+        app_arr = db_id_array(ids, n_apps);
+        free(ids);
+    }
+    ch_arr = db_id_array(ch, n_ch);
+    since = malloc((n_ch + 1) * sizeof *since);
+    t = malloc((n_ch + 1) * sizeof *t);
+    v = malloc((n_ch + 1) * sizeof *v);
+    has = malloc((n_ch + 1) * sizeof *has);
+    by_id = malloc((n_apps + 1) * sizeof *by_id);
+    if (app_arr == NULL || ch_arr == NULL || since == NULL || t == NULL || v == NULL ||
+        has == NULL || by_id == NULL) {
+        goto out;
+    }
+    if (hn_begin(&h, ch, n_ch, since, has, t, v) != 0) {
+        goto out;
+    }
+    p[0] = db_ll(account_id, a);
+    p[1] = app_arr;
+    p[2] = ch_arr;
+    p[3] = db_ll(HOT_NEWEST_FIRST_PAGE, s_page);
+    if ((st = db_exec_bin(c, &st_monitor_live, 4, p, NULL, formats, 1, &res)) != DB_OK) {
+        goto out;
+    }
+    /* The binary widths the reading below relies on. */
+    if (PQnfields(res) != 8 || PQfsize(res, 0) != 2 || PQfsize(res, 1) != 8 ||
+        PQfsize(res, 2) != 8 || PQfsize(res, 3) != 1 || PQfsize(res, 4) != 8 ||
+        PQfsize(res, 5) != 8 || PQfsize(res, 6) != 2) {
+        log_error("series_read_monitor: unexpected column types");
+        st = DB_ERROR;
+        goto out;
+    }
+    /* The apps, by id. */
+    memcpy(by_id, apps, n_apps * sizeof *apps);
+    for (size_t i = 0; i < n_apps; i++) {
+        by_id[i].seen_us = (int64_t)i; /* where it came from */
+    }
+    qsort(by_id, n_apps, sizeof *by_id, cmp_app);
+    rows = PQntuples(res);
+    /* The apps and channel_latest first: they bound which hot samples count. */
+    for (size_t i = 0; i < n_ch; i++) {
+        since[i] = INT64_MIN;
+    }
+    for (int r = 0; r < rows; r++) {
+        int kind = (int)(((unsigned char)PQgetvalue(res, r, 0)[0] << 8) |
+                         (unsigned char)PQgetvalue(res, r, 0)[1]);
+        int64_t id = get_be64(PQgetvalue(res, r, 1));
+        if (kind == 0) {
+            series_monitor_app key, *hit;
+            key.id = id;
+            hit = n_apps > 0 ? bsearch(&key, by_id, n_apps, sizeof *by_id, cmp_app) : NULL;
+            if (hit != NULL) {
+                series_monitor_app *m = &apps[hit->seen_us];
+                m->found = true;
+                m->connected = PQgetvalue(res, r, 3)[0] != 0;
+                m->seen = !PQgetisnull(res, r, 4) && pg_time_us(PQgetvalue(res, r, 4), &m->seen_us);
+            }
+        } else if (kind == 1) {
+            size_t i = hn_pos(&h, id);
+            if (i < n_ch) {
+                const char *sp = PQgetvalue(res, r, 6);
+                series_monitor_value *o = &out[i];
+                o->latest = true;
+                o->latest_t = get_be64(PQgetvalue(res, r, 2));
+                o->latest_special = ((unsigned char)sp[0] << 8) | (unsigned char)sp[1];
+                o->latest_v = PQgetisnull(res, r, 5) ? 0 : get_f64(PQgetvalue(res, r, 5));
+                since[i] = o->latest_t; /* a hot sample counts from here on */
+            }
+        } else {
+            n_hot++;
+        }
+    }
+    for (int r = 0; r < rows; r++) {
+        if (PQgetvalue(res, r, 0)[1] == 2) {
+            hn_row(&h, get_be64(PQgetvalue(res, r, 1)), get_be64(PQgetvalue(res, r, 2)),
+                   (const unsigned char *)PQgetvalue(res, r, 7),
+                   (size_t)PQgetlength(res, r, 7) / 24);
+        }
+    }
+    PQclear(res);
+    res = NULL;
+    /* More pages only when the first was full (as series_read_hot_latest()). */
+    st = DB_OK;
+    if (n_hot >= HOT_NEWEST_FIRST_PAGE) {
+        h.page = HOT_NEWEST_FIRST_PAGE * 4;
+        st = hn_pages(c, account_id, &h);
+    }
+    for (size_t i = 0; i < n_ch && st == DB_OK; i++) {
+        out[i].hot = has[i];
+        out[i].hot_t = t[i];
+        out[i].hot_v = v[i];
+    }
+out:
+    PQclear(res);
+    hn_end(&h);
+    free(app_arr);
+    free(ch_arr);
+    free(since);
+    free(t);
+    free(v);
+    free(has);
+    free(by_id);
     return st;
 }
 

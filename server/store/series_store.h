@@ -116,6 +116,39 @@ db_status series_read_hot_latest(db_conn *c, long long account_id, const int64_t
                                  size_t n_ch, const int64_t *since, bool *has, int64_t *t,
                                  double *v);
 
+/* An app of a group's monitor: its id (in), and what changes with every
+ * batch it sends (out). */
+typedef struct {
+    int64_t id;
+    bool found;     /* the app still exists */
+    bool connected; /* apps.connected */
+    bool seen;      /* apps.last_seen_at is set (and finite) */
+    int64_t seen_us; /* apps.last_seen_at, µs since the Unix epoch */
+} series_monitor_app;
+
+/* A channel's newest sample for the monitor: its channel_latest row (as of
+ * the last compaction) and the newest hot sample at or after that row's
+ * time (series_read_hot_latest()). */
+typedef struct {
+    bool latest;
+    int64_t latest_t;
+    double latest_v;     /* when latest_special is 0 */
+    int latest_special;  /* mt_sv; 0 = an ordinary value */
+    bool hot;
+    int64_t hot_t;
+    double hot_v;
+} series_monitor_value;
+
+/* What changes with every request of a group's monitor (issue 16), in one
+ * round trip while the newest hot rows hold every channel's newest sample:
+ * the connection state of apps[0..n_apps) (by their ids), and of channels
+ * ch[0..n_ch) their channel_latest rows and newest hot samples into
+ * out[0..n_ch), exactly as channel_latest and series_read_hot_latest() give
+ * them. */
+db_status series_read_monitor(db_conn *c, long long account_id, series_monitor_app *apps,
+                              size_t n_apps, const int64_t *ch, size_t n_ch,
+                              series_monitor_value *out);
+
 #endif
 
 /* The data-retention job (L5; jobs.c): in one bounded round, delete the

@@ -425,7 +425,7 @@ static unsigned long long devices_epoch(long long account_id)
 static reply_key devices_key(const svc_actor *a)
 {
     reply_key k = {REPLY_DEVICES, a->account_id, a->user_id,
-                   (int)a->plan * 64 + (a->role & 31) * 2 + (a->admin ? 1 : 0)};
+                   (int)a->plan * 64 + (a->role & 31) * 2 + (a->admin ? 1 : 0), 0};
     return k;
 }
 

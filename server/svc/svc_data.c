@@ -9,11 +9,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth.h"
 #include "db_replica.h"
 #include "db_series.h"
 #include "log.h"
+#include "mt/caltime.h"
 #include "mt/decimate.h"
 #include "mt/series.h"
+#include "reply_cache.h"
 #include "sbuf.h"
 #include "series_store.h"
 
@@ -893,6 +896,39 @@ static void latest_write(sbuf *b, int64_t t, double v)
     sb_add(b, "}", 1);
 }
 
+/* A group's monitor is written from two parts (issue 16: the route read
+ * the whole group, with its names and units as text, on every refresh):
+ *   - its structure (apps, devices, channels: names, units, decimals,
+ *     selection, computed expressions, and that the user may see the
+ *     group), remembered per user and group (reply_cache.h, REPLY_MONITOR)
+ *     as GET /devices is: it ends with every API write of the account in
+ *     this process and every change PostgreSQL announces for the account
+ *     (migrations 012, 031 and 036);
+ *   - what changes with every batch (the apps' connection state and last
+ *     contact, each channel's newest value), read on every request in one
+ *     round trip (series_read_monitor()).
+ * The structure is one blob: a mon_head, the app ids, the channel ids, then
+ * the reply's JSON text with a MON_APP byte where the next app's connection
+ * state goes and a MON_VALUE byte where the next channel's newest value
+ * goes (the text never holds these bytes otherwise: JSON strings escape
+ * every control character). */
+#define MON_APP '\x01'
+#define MON_VALUE '\x02'
+
+typedef struct {
+    int64_t group_id;
+    uint32_t n_apps, n_ch;
+} mon_head;
+
+/* A blob taken apart: ids copied out, the text borrowed from the blob. */
+typedef struct {
+    series_monitor_app *apps;
+    size_t n_apps;
+    int64_t *ch;
+    size_t n_ch;
+    const char *text; /* NUL-terminated */
+} mon_shape;
+
 /* Where the monitor's writer is: which app and device are open (their
  * JSON objects not yet closed). */
 typedef struct {
@@ -900,6 +936,8 @@ typedef struct {
     long long dev; /* -1: none */
     bool any_app;
     bool any_chan; /* in the open device's (or the computed) channel list */
+    int64_t *apps; /* the ids of the apps written so far */
+    size_t n_apps;
 } monitor_pos;
 
 /* Close the open device and app (as far as "to_app" asks). */
@@ -933,10 +971,9 @@ static void monitor_app_device(sbuf *b, const db_monitor_row *m, monitor_pos *p)
         sb_put(b, ",\"kind\":");
         sb_json_str(b, m->app_kind != NULL ? m->app_kind : "");
         sb_put(b, m->app_enabled ? ",\"enabled\":true" : ",\"enabled\":false");
-        sb_put(b, m->app_connected ? ",\"connected\":true" : ",\"connected\":false");
-        sb_put(b, ",\"last_seen_at\":");
-        sb_json_str(b, m->app_last_seen);
+        sb_add(b, "\x01", 1); /* MON_APP: ,"connected":..,"last_seen_at":.. */
         sb_put(b, ",\"devices\":[");
+        p->apps[p->n_apps++] = m->app_id;
         p->app = m->app_id;
         p->dev = -1;
     }
@@ -960,95 +997,35 @@ static void monitor_app_device(sbuf *b, const db_monitor_row *m, monitor_pos *p)
     }
 }
 
-static void monitor_r(srv *s, const svc_actor *a, long long group_id, data_reply *r)
+/* The structure blob of group "group_id" from its monitor rows (apps first
+ * by app, device, channel; computed channels last), into *blob (malloc'd)
+ * of *len bytes. Returns 0, or -1 when out of memory. */
+static int monitor_shape_blob(long long group_id, const db_monitor_row *rows, size_t n_rows,
+                              char **blob, size_t *len)
 {
-    db_conn *c = NULL;
-    db_monitor_row *rows = NULL;
-    int n_mon = 0;
-    bool visible = false, in_computed = false;
     sbuf b = {0};
-    monitor_pos pos = {-1, -1, false, false};
-    int64_t *ids = NULL, *since = NULL, *hot_t = NULL;
-    double *hot_v = NULL;
-    bool *hot_has = NULL;
-    size_t n_rows = 0, n_ids = 0;
-    db_status st;
-    char *text;
+    monitor_pos pos = {-1, -1, false, false, NULL, 0};
+    int64_t *ch = malloc((n_rows + 1) * sizeof *ch);
+    size_t n_ch = 0;
+    bool in_computed = false;
+    mon_head h;
+    char *out = NULL;
+    int rc = -1;
 
-    memset(r, 0, sizeof *r);
-    if ((st = db_acquire(s->pool, DB_WAIT_MS, &c)) != DB_OK) {
-        fail_db(r, st);
-        return;
+    pos.apps = malloc((n_rows + 1) * sizeof *pos.apps);
+    if (ch == NULL || pos.apps == NULL) {
+        goto done;
     }
-    if ((st = db_group_visible(c, a->account_id, svc_viewer(a), group_id, &visible)) != DB_OK) {
-        fail_db(r, st);
-        goto out;
-    }
-    if (!visible) {
-        fail(r, SVC_NOT_FOUND, "not_found", NULL, "no such measurement group");
-        goto out;
-    }
-    if ((st = db_group_monitor(c, a->account_id, group_id, &rows, &n_mon)) != DB_OK) {
-        fail_db(r, st);
-        goto out;
-    }
-    n_rows = (size_t)n_mon;
-    ids = malloc((n_rows + 1) * sizeof *ids);
-    since = malloc((n_rows + 1) * sizeof *since);
-    hot_t = malloc((n_rows + 1) * sizeof *hot_t);
-    hot_v = malloc((n_rows + 1) * sizeof *hot_v);
-    hot_has = calloc(n_rows + 1, sizeof *hot_has);
-    if (ids == NULL || since == NULL || hot_t == NULL || hot_v == NULL || hot_has == NULL) {
-        fail(r, SVC_NOMEM, NULL, NULL, "the server is out of memory: retry");
-        goto out;
-    }
-    /* The channels' ids (rows of an app without devices or a device without
-     * channels have none). */
-    for (size_t i = 0; i < n_rows; i++) {
-        if (rows[i].channel_id > 0) {
-            /* A hot sample counts from channel_latest's time on (equal: the
-             * hot one is the later arrival). */
-            since[n_ids] = rows[i].latest_t != NULL ? strtoll(rows[i].latest_t, NULL, 10)
-                                                    : INT64_MIN;
-            ids[n_ids++] = rows[i].channel_id;
-        }
-    }
-    /* Samples not yet folded into blocks are newer than channel_latest:
-     * only the newest of each channel is read (issue 16: the monitor used
-     * to read every hot row of the account). */
-    if ((st = series_read_hot_latest(c, a->account_id, ids, n_ids, since, hot_has, hot_t,
-                                     hot_v)) != DB_OK) {
-        fail_db(r, st);
-        goto out;
-    }
-    /* Written straight as text (issue 16: a cJSON tree of a 32-channel
-     * group was a quarter of the route's CPU in malloc and free). Rows come
-     * apps first (by app, device, channel), computed channels last. */
     sb_put(&b, "{\"group_id\":");
     sb_i64(&b, group_id);
     sb_put(&b, ",\"apps\":[");
-    for (size_t i = 0, k = 0; i < n_rows; i++) {
+    for (size_t i = 0; i < n_rows; i++) {
         const db_monitor_row *m = &rows[i];
-        int64_t lt = 0;
-        double lv = 0;
-        bool has = false;
         if (m->channel_id <= 0) {
             /* An app without devices or a device without channels yet. */
             monitor_app_device(&b, m, &pos);
             continue;
         }
-        if (m->latest_t != NULL) {
-            lt = strtoll(m->latest_t, NULL, 10);
-            lv = m->latest_special ? mt_sv_value((mt_sv)m->latest_special)
-                                   : strtod(m->latest_v != NULL ? m->latest_v : "", NULL);
-            has = true;
-        }
-        if (hot_has[k] && (!has || hot_t[k] >= lt)) {
-            lt = hot_t[k];
-            lv = hot_v[k];
-            has = true;
-        }
-        k++;
         if (m->computed) {
             if (!in_computed) {
                 monitor_close(&b, &pos, true);
@@ -1078,12 +1055,8 @@ static void monitor_r(srv *s, const svc_actor *a, long long group_id, data_reply
             sb_put(&b, "null");
         }
         sb_put(&b, m->selected ? ",\"selected\":true" : ",\"selected\":false");
-        sb_put(&b, ",\"latest\":");
-        if (has) {
-            latest_write(&b, lt, lv);
-        } else {
-            sb_put(&b, "null");
-        }
+        sb_put(&b, ",\"latest\":\x02"); /* MON_VALUE */
+        ch[n_ch++] = m->channel_id;
         if (m->computed) {
             sb_put(&b, ",\"expression\":");
             sb_json_str(&b, m->expression != NULL ? m->expression : "");
@@ -1096,23 +1069,243 @@ static void monitor_r(srv *s, const svc_actor *a, long long group_id, data_reply
     }
     sb_put(&b, "]}");
     if (b.failed) {
+        goto done;
+    }
+    h.group_id = group_id;
+    h.n_apps = (uint32_t)pos.n_apps;
+    h.n_ch = (uint32_t)n_ch;
+    *len = sizeof h + (pos.n_apps + n_ch) * sizeof(int64_t) + b.len;
+    if ((out = malloc(*len + 1)) == NULL) {
+        goto done;
+    }
+    memcpy(out, &h, sizeof h);
+    memcpy(out + sizeof h, pos.apps, pos.n_apps * sizeof(int64_t));
+    memcpy(out + sizeof h + pos.n_apps * sizeof(int64_t), ch, n_ch * sizeof(int64_t));
+    memcpy(out + sizeof h + (pos.n_apps + n_ch) * sizeof(int64_t), b.p, b.len);
+    out[*len] = '\0';
+    *blob = out;
+    rc = 0;
+done:
+    free(b.p);
+    free(pos.apps);
+    free(ch);
+    return rc;
+}
+
+/* Take blob "blob" ("len" bytes, NUL-terminated) of group "group_id"
+ * apart into "s" (its arrays malloc'd: monitor_shape_free()). Returns 0, or
+ * -1 (out of memory, or not a blob of that group). */
+static int monitor_shape_parse(const char *blob, size_t len, long long group_id, mon_shape *s)
+{
+    mon_head h;
+    size_t ids;
+    memset(s, 0, sizeof *s);
+    if (len < sizeof h) {
+        return -1;
+    }
+    memcpy(&h, blob, sizeof h);
+    ids = ((size_t)h.n_apps + h.n_ch) * sizeof(int64_t);
+    if (h.group_id != group_id || len - sizeof h < ids) {
+        return -1;
+    }
+    s->apps = calloc((size_t)h.n_apps + 1, sizeof *s->apps);
+    s->ch = malloc(((size_t)h.n_ch + 1) * sizeof *s->ch);
+    if (s->apps == NULL || s->ch == NULL) {
+        free(s->apps);
+        free(s->ch);
+        memset(s, 0, sizeof *s);
+        return -1;
+    }
+    s->n_apps = h.n_apps;
+    s->n_ch = h.n_ch;
+    for (size_t i = 0; i < s->n_apps; i++) {
+        memcpy(&s->apps[i].id, blob + sizeof h + i * sizeof(int64_t), sizeof(int64_t));
+    }
+    memcpy(s->ch, blob + sizeof h + s->n_apps * sizeof(int64_t), s->n_ch * sizeof(int64_t));
+    s->text = blob + sizeof h + ids;
+    return 0;
+}
+
+static void monitor_shape_free(mon_shape *s)
+{
+    free(s->apps);
+    free(s->ch);
+    memset(s, 0, sizeof *s);
+}
+
+/* ,"connected":..,"last_seen_at":"YYYY-MM-DDTHH:MM:SSZ" or null (seconds
+ * cut, as PostgreSQL's to_char() wrote it). */
+static void monitor_app_state(sbuf *b, const series_monitor_app *m)
+{
+    sb_put(b, m->found && m->connected ? ",\"connected\":true" : ",\"connected\":false");
+    sb_put(b, ",\"last_seen_at\":");
+    if (m->found && m->seen) {
+        int64_t s = m->seen_us / 1000000 - (m->seen_us % 1000000 < 0 ? 1 : 0);
+        int64_t day = s / 86400 - (s % 86400 < 0 ? 1 : 0), sec = s - day * 86400;
+        int year, month, dom;
+        char text[48];
+        mt_cal_to_civil((mt_day)day, &year, &month, &dom);
+        sb_add(b, text,
+               (size_t)snprintf(text, sizeof text, "\"%04d-%02d-%02dT%02d:%02d:%02dZ\"", year,
+                                month, dom, (int)(sec / 3600), (int)(sec / 60 % 60),
+                                (int)(sec % 60)));
+    } else {
+        sb_put(b, "null");
+    }
+}
+
+/* A channel's newest value: the newer of its channel_latest row and its
+ * newest hot sample (equal times: the hot one, the later arrival). */
+static void monitor_value(sbuf *b, const series_monitor_value *m)
+{
+    int64_t lt = 0;
+    double lv = 0;
+    bool has = false;
+    if (m->latest) {
+        lt = m->latest_t;
+        lv = m->latest_special ? mt_sv_value((mt_sv)m->latest_special) : m->latest_v;
+        has = true;
+    }
+    if (m->hot && (!has || m->hot_t >= lt)) {
+        lt = m->hot_t;
+        lv = m->hot_v;
+        has = true;
+    }
+    if (has) {
+        latest_write(b, lt, lv);
+    } else {
+        sb_put(b, "null");
+    }
+}
+
+/* The reply: the shape's text with the apps' state and the channels'
+ * values written in. */
+static void monitor_write(sbuf *b, const mon_shape *s, const series_monitor_value *v)
+{
+    const char *p = s->text;
+    size_t ia = 0, ic = 0;
+    for (;;) {
+        const char *q = strpbrk(p, "\x01\x02");
+        if (q == NULL) {
+            sb_put(b, p);
+            return;
+        }
+        sb_add(b, p, (size_t)(q - p));
+        if (*q == MON_APP) {
+            if (ia < s->n_apps) {
+                monitor_app_state(b, &s->apps[ia++]);
+            }
+        } else if (ic < s->n_ch) {
+            monitor_value(b, &v[ic++]);
+        }
+        p = q + 1;
+    }
+}
+
+/* The epoch of a remembered structure (as devices_epoch() in
+ * svc_apps_read.c): a sum of epochs that only grow. */
+static unsigned long long monitor_epoch(long long account_id)
+{
+    return auth_state_epoch() + auth_account_epoch(account_id) +
+           auth_account_state_epoch(account_id);
+}
+
+/* Read the structure of the group (after checking that the actor may see
+ * it) into *blob (*len bytes), and remember it for a signed-in user. */
+static void monitor_shape_read(db_conn *c, const svc_actor *a, long long group_id,
+                               const reply_key *key, char **blob, size_t *len, data_reply *r)
+{
+    unsigned long long epoch = monitor_epoch(a->account_id); /* before the read */
+    int64_t now_ms = auth_now_ms();
+    db_monitor_row *rows = NULL;
+    int n_rows = 0;
+    bool visible = false;
+    db_status st;
+    if ((st = db_group_visible(c, a->account_id, svc_viewer(a), group_id, &visible)) != DB_OK) {
+        fail_db(r, st);
+        return;
+    }
+    if (!visible) {
+        fail(r, SVC_NOT_FOUND, "not_found", NULL, "no such measurement group");
+        return;
+    }
+    if ((st = db_group_monitor(c, a->account_id, group_id, &rows, &n_rows)) != DB_OK) {
+        fail_db(r, st);
+        return;
+    }
+    if (monitor_shape_blob(group_id, rows, (size_t)n_rows, blob, len) != 0) {
+        fail(r, SVC_NOMEM, NULL, NULL, "the server is out of memory: retry");
+    } else if (key != NULL) {
+        reply_cache_put(key, epoch, now_ms, *blob, *len);
+    }
+    db_monitor_rows_free(rows, n_rows);
+}
+
+static void monitor_r(srv *s, const svc_actor *a, long long group_id, data_reply *r)
+{
+    db_conn *c = NULL;
+    reply_key key = {REPLY_MONITOR, a->account_id, a->user_id,
+                     (a->role & 31) * 2 + (a->admin ? 1 : 0), group_id};
+    /* Actors that are not a signed-in user are read every time. */
+    const reply_key *remember = a->user_id > 0 ? &key : NULL;
+    char *blob = NULL;
+    size_t blob_len = 0;
+    mon_shape shape = {0};
+    series_monitor_value *val = NULL;
+    sbuf b = {0};
+    bool due = false;
+    db_status st;
+
+    memset(r, 0, sizeof *r);
+    if (remember != NULL &&
+        reply_cache_get(remember, monitor_epoch(a->account_id), auth_now_ms(), &blob, &blob_len,
+                        &due) &&
+        due) {
+        /* Read it again now (this caller was told; the others keep using
+         * the remembered one meanwhile). */
+        free(blob);
+        blob = NULL;
+    }
+    if ((st = db_acquire(s->pool, DB_WAIT_MS, &c)) != DB_OK) {
+        fail_db(r, st);
+        goto out;
+    }
+    if (blob == NULL) {
+        monitor_shape_read(c, a, group_id, remember, &blob, &blob_len, r);
+        if (blob == NULL) {
+            goto out;
+        }
+    }
+    if (monitor_shape_parse(blob, blob_len, group_id, &shape) != 0 ||
+        (val = malloc((shape.n_ch + 1) * sizeof *val)) == NULL) {
         fail(r, SVC_NOMEM, NULL, NULL, "the server is out of memory: retry");
         goto out;
     }
-    text = b.p;
-    b.p = NULL;
+    if ((st = series_read_monitor(c, a->account_id, shape.apps, shape.n_apps, shape.ch,
+                                  shape.n_ch, val)) != DB_OK) {
+        fail_db(r, st);
+        goto out;
+    }
+    db_release(s->pool, c);
+    c = NULL;
+    /* Written straight as text (issue 16: a cJSON tree of a 32-channel
+     * group was a quarter of the route's CPU in malloc and free). */
+    sb_reserve(&b, strlen(shape.text) + 64 * (shape.n_apps + shape.n_ch) + 1);
+    monitor_write(&b, &shape, val);
+    if (b.failed) {
+        fail(r, SVC_NOMEM, NULL, NULL, "the server is out of memory: retry");
+        goto out;
+    }
     svc_error_clear(&r->err);
-    r->json = text;
-    r->len = strlen(text);
+    r->json = b.p;
+    r->len = b.len;
+    b.p = NULL;
 out:
     db_release(s->pool, c);
-    db_monitor_rows_free(rows, n_mon);
+    monitor_shape_free(&shape);
+    free(val);
+    free(blob);
     free(b.p);
-    free(hot_has);
-    free(hot_v);
-    free(hot_t);
-    free(since);
-    free(ids);
 }
 
 svc_status svc_data_monitor(srv *s, const svc_actor *a, long long group_id, char **json,

@@ -102,7 +102,7 @@ static unsigned long long unread_epoch(long long account_id)
 svc_status svc_notifications_unread_text(const svc_actor *a, char **text, size_t *len,
                                          svc_error *e)
 {
-    reply_key key = {REPLY_UNREAD, a->account_id, a->user_id, 0};
+    reply_key key = {REPLY_UNREAD, a->account_id, a->user_id, 0, 0};
     unsigned long long epoch;
     int64_t now_ms = auth_now_ms();
     db_conn *c = NULL;

@@ -761,7 +761,7 @@ static unsigned long long me_epoch(long long account_id)
 static svc_status me_read_put(const svc_actor *a, int64_t now_ms, char **text, size_t *len,
                               svc_error *e)
 {
-    reply_key key = {REPLY_ME, a->account_id, a->user_id, (int)a->plan};
+    reply_key key = {REPLY_ME, a->account_id, a->user_id, (int)a->plan, 0};
     unsigned long long epoch = me_epoch(a->account_id);
     cJSON *me = NULL;
     char *printed;
@@ -806,7 +806,7 @@ svc_status svc_me_get_text(const svc_actor *a, char **text, size_t *len, svc_err
 {
     /* The body depends on the user and account rows and on the plan the
      * request was authenticated with (effective_plan). */
-    reply_key key = {REPLY_ME, a->account_id, a->user_id, (int)a->plan};
+    reply_key key = {REPLY_ME, a->account_id, a->user_id, (int)a->plan, 0};
     int64_t now_ms = auth_now_ms();
     bool due = false;
 

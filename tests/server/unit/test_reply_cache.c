@@ -14,7 +14,7 @@
 
 static reply_key me(long long account, long long user, int plan)
 {
-    reply_key k = {REPLY_ME, account, user, plan};
+    reply_key k = {REPLY_ME, account, user, plan, 0};
     return k;
 }
 
@@ -226,6 +226,27 @@ static void reply_cache_is_consistent_under_concurrent_use(void)
     reply_cache_clear();
 }
 
+/* The monitors of two groups of one user are two entries (sub), each with
+ * its own slot: one does not end the other. Bodies may hold NUL bytes. */
+static void reply_cache_keys_by_sub_with_a_slot_each(void)
+{
+    reply_key g1 = {REPLY_MONITOR, 1, 2, 3, 10};
+    reply_key g2 = {REPLY_MONITOR, 1, 2, 3, 11};
+    static const char blob[] = {'a', '\0', 'b'};
+    char *text = NULL;
+    size_t len = 0;
+    reply_cache_clear();
+    reply_cache_put(&g1, 5, NOW, blob, sizeof blob);
+    T_TRUE(misses(&g2, 5, NOW));
+    reply_cache_put(&g2, 5, NOW, "two", 3);
+    T_TRUE(holds(&g2, 5, NOW, "two"));
+    T_TRUE(reply_cache_get(&g1, 5, NOW, &text, &len, NULL));
+    T_TRUE(len == sizeof blob && text != NULL && memcmp(text, blob, sizeof blob) == 0 &&
+           text[len] == '\0');
+    free(text);
+    reply_cache_clear();
+}
+
 void suite_reply_cache(void)
 {
     T_RUN(reply_cache_misses_when_empty_and_hits_after_put);
@@ -233,6 +254,7 @@ void suite_reply_cache(void)
     T_RUN(reply_cache_entry_lives_less_than_the_ttl);
     T_RUN(reply_cache_tells_one_caller_an_ageing_entry_is_due);
     T_RUN(reply_cache_keys_by_kind_account_user_and_variant);
+    T_RUN(reply_cache_keys_by_sub_with_a_slot_each);
     T_RUN(reply_cache_keeps_the_read_of_the_later_epoch);
     T_RUN(reply_cache_keeps_no_body_over_the_limit);
     T_RUN(reply_cache_is_consistent_under_concurrent_use);
