@@ -115,11 +115,17 @@ test('kill -9 during delivery: after the restart every key is delivered, once pe
   const lost = new Set((await pg.psql(`SELECT outbox_id FROM notify_attempts
     WHERE outcome = 'lost'`, dbName)).split('\n').filter(Boolean));
   assert.ok(lost.size >= 1);
+  // A POST may also be repeated after an attempt that ended unanswered on
+  // a busy machine (the 400 ms receiver past the sender's timeout: logged
+  // "timeout" or "failed"); every repeat is one such attempt, never more.
+  const unsent = new Map((await pg.psql(`SELECT outbox_id, count(*) FROM notify_attempts
+    WHERE outcome <> 'sent' GROUP BY outbox_id`, dbName)).split('\n').filter(Boolean)
+    .map((l) => l.split('|')).map(([k, n]) => [k, Number(n)]));
   const byKey = new Map();
   for (const r of reqs) byKey.set(r.delivery, (byKey.get(r.delivery) || 0) + 1);
   for (const [key, n] of byKey) {
-    if (n > 1) assert.ok(lost.has(key), `delivery ${key} was posted ${n} times without a lost attempt`);
-    assert.ok(n <= 2, `delivery ${key} posted ${n} times`);
+    assert.ok(n - 1 <= (unsent.get(key) || 0),
+      `delivery ${key} was posted ${n} times after ${unsent.get(key) || 0} unanswered attempts`);
   }
   const log = await pg.psql(`SELECT string_agg(outcome, ',' ORDER BY n) FROM notify_attempts
     WHERE outbox_id = (SELECT min(outbox_id) FROM notify_attempts WHERE outcome = 'lost')`, dbName);
