@@ -190,12 +190,15 @@ test('the app is remembered: a change nobody announces stays unseen until the ne
     await soon(t.onA, ch, 'stored', 'marker back');
     await now(t.onA, ch, 'stored', 'remembered');
     try {
+      // (036's trigger announces "enabled" too: the group monitor shows it.)
       await sql('ALTER TABLE apps DISABLE TRIGGER apps_ingest_notify');
+      await sql('ALTER TABLE apps DISABLE TRIGGER apps_monitor_notify_update');
       await sql(`UPDATE apps SET enabled = false WHERE id = ${t.appId}`);
       // A read of the database would refuse it at once; the remembered app does not.
       for (let i = 0; i < 3; i++) await now(t.onA, ch, 'stored', 'unannounced');
     } finally {
       await sql('ALTER TABLE apps ENABLE TRIGGER apps_ingest_notify');
+      await sql('ALTER TABLE apps ENABLE TRIGGER apps_monitor_notify_update');
     }
     await sql(`UPDATE accounts SET name = name WHERE id = ${t.id}`);
     await soon(t.onA, ch, 'app_disabled', 'the next announcement');
@@ -216,7 +219,8 @@ test('the triggers announce what ingestion remembers, and not the touch of every
   const out = await pg.psqlEach([
     'LISTEN metron_auth',
     `UPDATE apps SET last_seen_at = now(), last_seen_ip = '127.0.0.1', connected = true WHERE id = ${t.appId}`,
-    `UPDATE channels SET name = 'Renamed', unit = 'A' WHERE id = ${t.channels[0]}`,
+    // (A channel's name and unit are announced for the group monitor, 036.)
+    `UPDATE channels SET position = 2 WHERE id = ${t.channels[0]}`,
     'SELECT 1',
     `UPDATE apps SET enabled = false WHERE id = ${t.appId}`,
     'SELECT 2',
@@ -231,7 +235,7 @@ test('the triggers announce what ingestion remembers, and not the touch of every
   const heard = (from, to) => lines.slice(from ? lines.indexOf(from) : 0, lines.indexOf(to))
     .map((l) => l.match(/notification "metron_auth" with payload "(\d+)"/)).filter(Boolean)
     .map((m) => Number(m[1]));
-  assert.deepEqual(heard(null, '1'), [], `the touch or a rename was announced: ${out}`);
+  assert.deepEqual(heard(null, '1'), [], `the touch or a move was announced: ${out}`);
   assert.deepEqual(heard('1', '2'), [t.id], out);
   assert.deepEqual(heard('2', '3'), [t.id], out);
   assert.deepEqual(heard('3', '4'), [t.id], out);
