@@ -291,21 +291,9 @@ db_status db_app_seen_via(db_conn *c, long long account_id, long long app_id, co
 
 /* ------------------------------------------------------------- queries */
 
-/* The groups user $3 may see (directly or through a team), in account $1. */
-#define GROUPS_OF_USER                                                                        \
-    "SELECT gua.group_id FROM group_user_access gua WHERE gua.account_id = $1 "             \
-    "  AND gua.user_id = $3 "                                                               \
-    "UNION SELECT gta.group_id FROM group_team_access gta JOIN team_members tm "            \
-    "  ON tm.account_id = gta.account_id AND tm.team_id = gta.team_id "                     \
-    "  WHERE gta.account_id = $1 AND tm.user_id = $3"
+#define GROUPS_OF_USER DB_GROUPS_OF_USER
 
-static db_stmt st_visible = {"ser_visible",
-    "SELECT c.id FROM channels c "
-    "LEFT JOIN devices d ON d.account_id = c.account_id AND d.id = c.device_id "
-    "LEFT JOIN apps p ON p.account_id = d.account_id AND p.id = d.app_id "
-    "WHERE c.account_id = $1 AND c.id = ANY($2::bigint[]) "
-    "  AND ($3::bigint IS NULL OR COALESCE(c.group_id, p.group_id) IN (" GROUPS_OF_USER "))",
-    0};
+static db_stmt st_visible = {"ser_visible", DB_CHANNELS_VISIBLE, 0};
 
 /* Run "stmt" ($1 account, $2 ids, $3 viewer or NULL) and collect the ids
  * of its first column. */

@@ -73,6 +73,25 @@ db_status db_ingest_describe(db_conn *c, long long account_id, long long app_id,
 
 #endif
 
+/* SQL: the groups user $3 may see (directly or through a team), in account
+ * $1. */
+#define DB_GROUPS_OF_USER                                                                     \
+    "SELECT gua.group_id FROM group_user_access gua WHERE gua.account_id = $1 "             \
+    "  AND gua.user_id = $3 "                                                               \
+    "UNION SELECT gta.group_id FROM group_team_access gta JOIN team_members tm "            \
+    "  ON tm.account_id = gta.account_id AND tm.team_id = gta.team_id "                     \
+    "  WHERE gta.account_id = $1 AND tm.user_id = $3"
+
+/* SQL: the ids of channels $2 (bigint[]) of account $1 that viewer $3
+ * (NULL = an administrator) may see (db_channels_visible(); the raw data
+ * read asks it in the same statement as the samples, series_store.h). */
+#define DB_CHANNELS_VISIBLE                                                                   \
+    "SELECT c.id FROM channels c "                                                          \
+    "LEFT JOIN devices d ON d.account_id = c.account_id AND d.id = c.device_id "            \
+    "LEFT JOIN apps p ON p.account_id = d.account_id AND p.id = d.app_id "                  \
+    "WHERE c.account_id = $1 AND c.id = ANY($2::bigint[]) "                                 \
+    "  AND ($3::bigint IS NULL OR COALESCE(c.group_id, p.group_id) IN (" DB_GROUPS_OF_USER "))"
+
 /* Of channels "ids" ("n"), those of account "account_id" that "viewer" may
  * see (viewer 0 = an administrator: every channel of the account; else the
  * channels of the groups granted to that user directly or through a team).

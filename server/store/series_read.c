@@ -17,21 +17,44 @@
 
 /* ---------------------------------------------------------------- reads */
 
-static db_stmt st_read = {"ser_read",
-    "SELECT channel_id, data FROM series_day "
-    "WHERE account_id = $1 AND channel_id = ANY($2::bigint[]) AND day BETWEEN $3 AND $4 "
-    "ORDER BY channel_id, day", 0};
-/* The hot rows that overlap [$2, $3): t_max bounded from both sides on the
- * index series_hot_account_newest, above by the window's end plus the
- * largest span of the account's hot rows, at least an hour (migration 038:
- * only wider rows are in the partial index series_hot_account_wide). */
+/* The hot rows of account A that overlap [T0, T1) (A, T0, T1: the SQL
+ * parameters that hold them): t_max bounded from both sides on the index
+ * series_hot_account_newest, above by the window's end plus the largest
+ * span of the account's hot rows, at least an hour (migration 038: only
+ * wider rows are in the partial index series_hot_account_wide). */
+#define HOT_ROWS_WHERE(A, T0, T1)                                                             \
+    "FROM series_hot "                                                                      \
+    "WHERE account_id = " A " AND t_max >= " T0 " AND t_min < " T1 " "                      \
+    "  AND t_max < LEAST(" T1 "::numeric + 1 + GREATEST(3600000000, "                       \
+    "        (SELECT max(t_max - t_min) FROM series_hot "                                   \
+    "         WHERE account_id = " A " AND t_max - t_min > 3600000000)), "                  \
+    "      9223372036854775807)::bigint"
+
 static db_stmt st_read_hot = {"ser_read_hot",
-    "SELECT payload FROM series_hot "
-    "WHERE account_id = $1 AND t_max >= $2 AND t_min < $3 "
-    "  AND t_max < LEAST($3::numeric + 1 + GREATEST(3600000000, "
-    "        (SELECT max(t_max - t_min) FROM series_hot "
-    "         WHERE account_id = $1 AND t_max - t_min > 3600000000)), "
-    "      9223372036854775807)::bigint ORDER BY id", 0};
+    "SELECT payload " HOT_ROWS_WHERE("$1", "$2", "$3") " ORDER BY id", 0};
+
+/* A window's samples in one statement, so in one snapshot (a compaction is
+ * seen wholly or not at all) and one round trip (issue 16): rows of kind 1,
+ * the hot rows (id, payload) in order of arrival, then of kind 2, the day
+ * blocks (channel_id, data, day) by channel and day. $1 account, $2
+ * channels, $3/$4 the window [t0, t1), $5/$6 its first and last day. */
+#define READ_SAMPLES(A, CH, T0, T1, D0, D1, CH_FILTER)                                        \
+    "SELECT 1, id, payload, 0 " HOT_ROWS_WHERE(A, T0, T1) " "                               \
+    "UNION ALL SELECT 2, channel_id, data, day FROM series_day "                            \
+    "WHERE account_id = " A " AND channel_id = ANY(" CH "::bigint[]) " CH_FILTER            \
+    "  AND day BETWEEN " D0 " AND " D1 " "
+static db_stmt st_read = {"ser_read",
+    READ_SAMPLES("$1", "$2", "$3", "$4", "$5", "$6", "") "ORDER BY 1, 2, 4", 0};
+
+/* st_read with the visibility check in front (the raw data route: one
+ * statement instead of three): rows of kind 0 are the visible ids of
+ * channels $2 for viewer $3 (NULL = administrator; db_channels_visible()),
+ * and only their day blocks are read. $4/$5 the window, $6/$7 its days. */
+static db_stmt st_read_seen = {"ser_read_seen",
+    "WITH v AS (" DB_CHANNELS_VISIBLE ") "
+    "SELECT 0, id, NULL::bytea, 0 FROM v UNION ALL "
+    READ_SAMPLES("$1", "$2", "$4", "$5", "$6", "$7", "AND channel_id IN (SELECT id FROM v) ")
+    "ORDER BY 1, 2, 4", 0};
 
 static size_t index_of(const int64_t *ch, size_t n_ch, int64_t id)
 {
@@ -81,6 +104,51 @@ static void sort_col(series_col *c)
     }
 }
 
+/* Append to out[i] the samples of channel ch[i] in [t0, t1) of hot rows
+ * r0..r1 of "res" (their payload in column "col", in order of arrival):
+ * 0, or -1 without memory. */
+static int hot_from_rows(PGresult *res, int r0, int r1, int col, const int64_t *ch, size_t n_ch,
+                         int64_t t0, int64_t t1, series_col *out)
+{
+    for (int r = r0; r < r1; r++) {
+        const unsigned char *pl = (const unsigned char *)PQgetvalue(res, r, col);
+        size_t n = (size_t)PQgetlength(res, r, col) / 24;
+        for (size_t k = 0; k < n; k++) {
+            ingest_rec rec;
+            size_t i;
+            db_rec_get(pl + 24 * k, &rec);
+            if (rec.t < t0 || rec.t >= t1 || (i = index_of(ch, n_ch, rec.ch)) == n_ch) {
+                continue;
+            }
+            if (series_col_push(&out[i], rec.t, rec.v) != 0) {
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* Put each of the "n_ch" columns of hot samples in time order, one sample
+ * per time: at equal times the later arrival (later in the column) wins. */
+static void hot_settle(series_col *out, size_t n_ch)
+{
+    for (size_t i = 0; i < n_ch; i++) {
+        series_col *col = &out[i];
+        size_t w = 0;
+        sort_col(col);
+        for (size_t k = 0; k < col->n; k++) {
+            if (w > 0 && col->t[w - 1] == col->t[k]) {
+                col->v[w - 1] = col->v[k];
+            } else {
+                col->t[w] = col->t[k];
+                col->v[w] = col->v[k];
+                w++;
+            }
+        }
+        col->n = w;
+    }
+}
+
 db_status series_read_hot(db_conn *c, long long account_id, const int64_t *ch, size_t n_ch,
                           int64_t t0, int64_t t1, series_col *out)
 {
@@ -93,39 +161,15 @@ db_status series_read_hot(db_conn *c, long long account_id, const int64_t *ch, s
     if (st != DB_OK) {
         return st;
     }
-    for (int r = 0; r < PQntuples(res); r++) {
-        const unsigned char *pl = (const unsigned char *)PQgetvalue(res, r, 0);
-        size_t n = (size_t)PQgetlength(res, r, 0) / 24;
-        for (size_t k = 0; k < n; k++) {
-            ingest_rec rec;
-            size_t i;
-            db_rec_get(pl + 24 * k, &rec);
-            if (rec.t < t0 || rec.t >= t1 || (i = index_of(ch, n_ch, rec.ch)) == n_ch) {
-                continue;
-            }
-            if (series_col_push(&out[i], rec.t, rec.v) != 0) {
-                PQclear(res);
-                return DB_ERROR;
-            }
+    if (hot_from_rows(res, 0, PQntuples(res), 0, ch, n_ch, t0, t1, out) != 0) {
+        PQclear(res);
+        for (size_t i = 0; i < n_ch; i++) {
+            series_col_free(&out[i]);
         }
+        return DB_ERROR;
     }
     PQclear(res);
-    for (size_t i = 0; i < n_ch; i++) {
-        series_col *col = &out[i];
-        size_t w = 0;
-        sort_col(col);
-        /* At equal times the later arrival (later in the column) wins. */
-        for (size_t k = 0; k < col->n; k++) {
-            if (w > 0 && col->t[w - 1] == col->t[k]) {
-                col->v[w - 1] = col->v[k];
-            } else {
-                col->t[w] = col->t[k];
-                col->v[w] = col->v[k];
-                w++;
-            }
-        }
-        col->n = w;
-    }
+    hot_settle(out, n_ch);
     return DB_OK;
 }
 
@@ -497,100 +541,172 @@ out:
     return st;
 }
 
-db_status series_read(db_conn *c, long long account_id, const int64_t *ch, size_t n_ch,
-                      int64_t t0, int64_t t1, series_col *out)
+/* The samples of st_read or st_read_seen's answer "res" (column 0 the
+ * kind, 1 the id, 2 the bytes): the hot rows (kind 1) and the day blocks
+ * (kind 2) of channel ch[i] in [t0, t1), merged into out[i] (a hot sample
+ * replaces a stored one at the same time). */
+static db_status samples_from(PGresult *res, const int64_t *ch, size_t n_ch, int64_t t0,
+                              int64_t t1, series_col *out)
 {
-    PGresult *res = NULL;
-    series_col *hot = NULL, blocks = {0};
-    db_status st;
-    memset(out, 0, n_ch * sizeof *out);
-    if (n_ch == 0 || t1 <= t0) {
-        return DB_OK;
-    }
-    hot = calloc(n_ch, sizeof *hot);
+    int rows = PQntuples(res), hot0 = 0, day0;
+    series_col *hot = calloc(n_ch, sizeof *hot);
+    db_status st = DB_ERROR;
     if (hot == NULL) {
         return DB_ERROR;
     }
-    /* Hot rows first, then the blocks: a compaction that commits between the
-     * two reads then shows its samples twice (merged away below), never not
-     * at all. */
-    if ((st = series_read_hot(c, account_id, ch, n_ch, t0, t1, hot)) != DB_OK ||
-        (st = read_range(c, &st_read, account_id, ch, n_ch, t0, t1, &res)) != DB_OK) {
+    /* Rows come ordered by kind, then id (hot rows) or channel and day. */
+    while (hot0 < rows && series_be32(PQgetvalue(res, hot0, 0)) < 1) {
+        hot0++;
+    }
+    for (day0 = hot0; day0 < rows && series_be32(PQgetvalue(res, day0, 0)) == 1; day0++) {
+    }
+    if (hot_from_rows(res, hot0, day0, 2, ch, n_ch, t0, t1, hot) != 0) {
         goto out;
     }
-    st = DB_ERROR;
+    hot_settle(hot, n_ch);
     for (size_t i = 0; i < n_ch; i++) {
-        blocks.n = 0;
-        for (int r = 0; r < PQntuples(res); r++) {
-            const uint8_t *data = (const uint8_t *)PQgetvalue(res, r, 1);
-            size_t len = (size_t)PQgetlength(res, r, 1), n = 0, got = 0;
-            mt_error err;
-            if (series_be64(PQgetvalue(res, r, 0)) != ch[i]) {
-                continue;
+        series_col *col = &out[i];
+        int lo = day0, hi = rows;
+        /* This channel's day blocks (the rows are by channel, then day),
+         * decoded straight into its column. */
+        while (lo < hi) {
+            int mid = lo + (hi - lo) / 2;
+            if (series_be64(PQgetvalue(res, mid, 1)) < ch[i]) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
             }
+        }
+        for (int r = lo; r < rows && series_be64(PQgetvalue(res, r, 1)) == ch[i]; r++) {
+            const uint8_t *data = (const uint8_t *)PQgetvalue(res, r, 2);
+            size_t len = (size_t)PQgetlength(res, r, 2), n = 0, got = 0, w = col->n;
+            mt_error err;
             if (mt_series_info(data, len, &n, NULL, NULL, &err) != MT_OK ||
-                series_col_reserve(&blocks, blocks.n + n) != 0 ||
-                mt_series_decode(data, len, blocks.t + blocks.n, blocks.v + blocks.n,
-                                 blocks.cap - blocks.n, &got, &err) != MT_OK) {
+                series_col_reserve(col, col->n + n) != 0 ||
+                mt_series_decode(data, len, col->t + col->n, col->v + col->n, col->cap - col->n,
+                                 &got, &err) != MT_OK) {
                 log_error("series: unreadable block of channel %lld: %s", (long long)ch[i],
                           err.msg);
                 goto out;
             }
             /* Keep only [t0, t1). */
-            {
-                size_t w = blocks.n;
-                for (size_t k = blocks.n; k < blocks.n + got; k++) {
-                    if (blocks.t[k] >= t0 && blocks.t[k] < t1) {
-                        blocks.t[w] = blocks.t[k];
-                        blocks.v[w] = blocks.v[k];
-                        w++;
-                    }
+            for (size_t k = col->n; k < col->n + got; k++) {
+                if (col->t[k] >= t0 && col->t[k] < t1) {
+                    col->t[w] = col->t[k];
+                    col->v[w] = col->v[k];
+                    w++;
                 }
-                blocks.n = w;
             }
+            col->n = w;
         }
-        out[i].n = 0;
-        if (series_col_reserve(&out[i], blocks.n + 1) != 0) {
+        if (series_col_reserve(col, col->n + 1) != 0) {
             goto out;
         }
-        if (blocks.n > 0) {
-            memcpy(out[i].t, blocks.t, blocks.n * sizeof *blocks.t);
-            memcpy(out[i].v, blocks.v, blocks.n * sizeof *blocks.v);
+        if (hot[i].n > 0) {
+            series_col m = {0};
+            mt_error err;
+            if (series_col_reserve(&m, col->n + hot[i].n) != 0 ||
+                mt_series_merge(col->t, col->v, col->n, hot[i].t, hot[i].v, hot[i].n, m.t, m.v,
+                                &m.n, &err) != MT_OK) {
+                series_col_free(&m);
+                goto out;
+            }
+            series_col_free(col);
+            *col = m;
         }
-        out[i].n = blocks.n;
-    }
-    PQclear(res);
-    res = NULL;
-    for (size_t i = 0; i < n_ch; i++) {
-        series_col m = {0};
-        mt_error err;
-        if (hot[i].n == 0) {
-            continue;
-        }
-        if (series_col_reserve(&m, out[i].n + hot[i].n) != 0 ||
-            mt_series_merge(out[i].t, out[i].v, out[i].n, hot[i].t, hot[i].v, hot[i].n, m.t,
-                            m.v, &m.n, &err) != MT_OK) {
-            series_col_free(&m);
-            goto out;
-        }
-        series_col_free(&out[i]);
-        out[i] = m;
     }
     st = DB_OK;
 out:
-    PQclear(res);
-    if (hot != NULL) {
-        for (size_t i = 0; i < n_ch; i++) {
-            series_col_free(&hot[i]);
-        }
-        free(hot);
-    }
-    series_col_free(&blocks);
-    if (st != DB_OK) {
-        for (size_t i = 0; i < n_ch; i++) {
+    for (size_t i = 0; i < n_ch; i++) {
+        series_col_free(&hot[i]);
+        if (st != DB_OK) {
             series_col_free(&out[i]);
         }
     }
+    free(hot);
+    return st;
+}
+
+/* Run st_read (viewer < 0) or st_read_seen for viewer "viewer" (0 = an
+ * administrator) over [t0, t1) of channels "ch": *res. */
+static db_status read_samples(db_conn *c, long long account_id, long long viewer,
+                              const int64_t *ch, size_t n_ch, int64_t t0, int64_t t1,
+                              PGresult **res)
+{
+    char a[24], v[24], s0[24], s1[24], d0[24], d1[24];
+    char *chs = db_id_array(ch, n_ch);
+    const char *p[7];
+    int formats[7] = {0, 0, 0, 0, 0, 0, 0}, n = 0;
+    db_status st;
+    if (chs == NULL) {
+        return DB_ERROR;
+    }
+    p[n++] = db_ll(account_id, a);
+    p[n++] = chs;
+    if (viewer >= 0) {
+        p[n++] = viewer > 0 ? db_ll(viewer, v) : NULL;
+    }
+    p[n++] = db_ll(t0, s0);
+    p[n++] = db_ll(t1, s1);
+    p[n++] = db_ll(series_day_of(t0), d0);
+    p[n++] = db_ll(series_day_of(t1 - 1), d1);
+    st = db_exec_bin(c, viewer >= 0 ? &st_read_seen : &st_read, n, p, NULL, formats, 1, res);
+    free(chs);
+    return st;
+}
+
+db_status series_read(db_conn *c, long long account_id, const int64_t *ch, size_t n_ch,
+                      int64_t t0, int64_t t1, series_col *out)
+{
+    PGresult *res = NULL;
+    db_status st;
+    memset(out, 0, n_ch * sizeof *out);
+    if (n_ch == 0 || t1 <= t0) {
+        return DB_OK;
+    }
+    if ((st = read_samples(c, account_id, -1, ch, n_ch, t0, t1, &res)) == DB_OK) {
+        st = samples_from(res, ch, n_ch, t0, t1, out);
+    }
+    PQclear(res);
+    return st;
+}
+
+db_status series_read_visible(db_conn *c, long long account_id, long long viewer,
+                              const int64_t *ch, size_t n_ch, int64_t t0, int64_t t1,
+                              series_col *out, int64_t *hidden)
+{
+    PGresult *res = NULL;
+    db_status st;
+    int rows, n_vis = 0;
+    memset(out, 0, n_ch * sizeof *out);
+    *hidden = 0;
+    if (n_ch == 0) {
+        return DB_OK;
+    }
+    if (t1 <= t0) {
+        t1 = t0; /* no samples; the visibility still asked */
+    }
+    if ((st = read_samples(c, account_id, viewer, ch, n_ch, t0, t1, &res)) != DB_OK) {
+        return st;
+    }
+    rows = PQntuples(res);
+    while (n_vis < rows && series_be32(PQgetvalue(res, n_vis, 0)) == 0) {
+        n_vis++;
+    }
+    /* The first channel asked for that the viewer may not see, if any. */
+    for (size_t i = 0; i < n_ch && *hidden == 0; i++) {
+        bool found = false;
+        for (int r = 0; r < n_vis && !found; r++) {
+            found = series_be64(PQgetvalue(res, r, 1)) == ch[i];
+        }
+        if (!found) {
+            *hidden = ch[i];
+        }
+    }
+    if (*hidden == 0 && t1 > t0) {
+        st = samples_from(res, ch, n_ch, t0, t1, out);
+    }
+    PQclear(res);
     return st;
 }
 

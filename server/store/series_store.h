@@ -90,6 +90,14 @@ void series_compactor_stop(void);
 db_status series_read(db_conn *c, long long account_id, const int64_t *ch, size_t n_ch,
                       int64_t t0, int64_t t1, series_col *out);
 
+/* series_read() of channels that viewer "viewer" (0 = an administrator) may
+ * see, with that check (db_channels_visible()) in the same statement: one
+ * round trip. When one of "ch" is not visible, *hidden receives the first
+ * such (in the order of "ch") and nothing is read; else *hidden is 0. */
+db_status series_read_visible(db_conn *c, long long account_id, long long viewer,
+                              const int64_t *ch, size_t n_ch, int64_t t0, int64_t t1,
+                              series_col *out, int64_t *hidden);
+
 /* Hourly summaries (mt_block_summary, one per non-empty UTC hour) of each
  * channel over the whole UTC days that meet [t0, t1), from the month rows
  * and the day rows no month row covers (the caller adds hot samples). out[i]/n_out[i]: malloc'd
