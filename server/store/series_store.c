@@ -463,7 +463,6 @@ db_status series_fold(db_conn *c, long long account_id, const ingest_rec *rec, s
     db_status st = DB_ERROR;
 
     *bytes_delta = 0;
-    bb_start(&batch);
     if (n == 0) {
         return DB_OK;
     }
@@ -471,6 +470,9 @@ db_status series_fold(db_conn *c, long long account_id, const ingest_rec *rec, s
     if (g == NULL) {
         return DB_ERROR;
     }
+    /* Its arrays are allocated: freed at "out" only (an early return
+     * above leaked them). */
+    bb_start(&batch);
     for (size_t i = 0; i < n; i++) {
         int64_t day = series_day_of(rec[i].t);
         if (n_g > 0 && g[n_g - 1].ch == rec[i].ch && g[n_g - 1].day == day) {
