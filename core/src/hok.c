@@ -654,6 +654,7 @@ mt_status mt_hok_open(const uint8_t *buf, size_t len, mt_hok **out, mt_error *er
     }
     h->buf = buf;
     h->len = len;
+    h->sect_b = SIZE_MAX;
     if ((st = parse_header(h, err)) != MT_OK) {
         goto out;
     }

@@ -1036,10 +1036,19 @@ mt_status mt_hok_decode_block(mt_hok *h, size_t ch, size_t b, mt_time *t, double
         }
     }
     if (v) {
-        off += rd_u32le(p + 8);
-        for (i = 0; i < ch; i++) {
+        if (h->sect_b == b && h->sect_ch <= ch) {
+            off = h->sect_off;
+            i = h->sect_ch;
+        } else {
+            off += rd_u32le(p + 8);
+            i = 0;
+        }
+        for (; i < ch; i++) {
             off += rd_u32le(p + 12 + 4 * i);
         }
+        h->sect_b = b;
+        h->sect_ch = ch;
+        h->sect_off = off;
         sect_len = rd_u32le(p + 12 + 4 * ch);
         st = mt__hok2_dec_channel(p + off, sect_len, (size_t)blk->off + off, rows,
                                   h->sum[ch * h->n_blocks + b].n, v, err);

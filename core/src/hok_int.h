@@ -49,6 +49,11 @@ struct mt_hok {
     uint8_t *verified;     /* per block: checksum already checked */
     mt_time *scratch_t;    /* block_rows each, allocated on first use */
     double *scratch_v;
+    /* Where the last channel section decoded starts (block sect_b, channel
+     * sect_ch, sect_off bytes into the block; sect_b == SIZE_MAX: none), so
+     * that reading the channels of a block in order finds each in O(1),
+     * not by adding up the lengths before it (O(channels) each). */
+    size_t sect_b, sect_ch, sect_off;
 };
 
 struct mt_hok_writer {

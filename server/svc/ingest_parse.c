@@ -846,6 +846,7 @@ static int parse_hok(const unsigned char *buf, size_t len, const char *batch_id,
     size_t n_ch;
     uint64_t rows;
     enum { CHUNK = 4096 };
+    size_t chunk;
     mt_time *t = NULL;
     double *vals = NULL, **cols = NULL;
     char field[96];
@@ -863,10 +864,13 @@ static int parse_hok(const unsigned char *buf, size_t len, const char *batch_id,
     n_ch = mt_hok_channel_count(h);
     ch = mt_hok_channels(h);
     rows = mt_hok_row_count(h);
-    for (size_t c = 0; c < n_ch; c++) {
-        snprintf(field, sizeof field, "channel[%zu].id", c);
-        if (check_channel(known, ch[c].id, field, e) != 0) {
-            goto out;
+    for (size_t c = 0, next = 0; c < n_ch; c++) {
+        /* The field's name is written only for an error. */
+        if (!f_channel_ok(known, ch[c].id, &next)) {
+            snprintf(field, sizeof field, "channel[%zu].id", c);
+            if (check_channel(known, ch[c].id, field, e) != 0) {
+                goto out;
+            }
         }
     }
     if (rows * (n_ch ? n_ch : 1) > INGEST_MAX_SAMPLES) {
@@ -874,18 +878,23 @@ static int parse_hok(const unsigned char *buf, size_t len, const char *batch_id,
              INGEST_MAX_SAMPLES);
         goto out;
     }
-    t = malloc(CHUNK * sizeof *t);
-    vals = malloc((n_ch ? n_ch : 1) * CHUNK * sizeof *vals);
+    /* Rows are read "chunk" at a time for every channel: no more rows than
+     * the body has (an everyday body of one instant and 2,000 channels
+     * needs 2,000 values, not 2,000 columns of 4,096 rows: 64 MB mapped,
+     * touched and unmapped for each batch, 4 ms of page faults). */
+    chunk = rows < CHUNK ? (size_t)(rows > 0 ? rows : 1) : CHUNK;
+    t = malloc(chunk * sizeof *t);
+    vals = malloc((n_ch ? n_ch : 1) * chunk * sizeof *vals);
     cols = malloc((n_ch ? n_ch : 1) * sizeof *cols);
     if (t == NULL || vals == NULL || cols == NULL) {
         fail(e, SVC_NOMEM, "out_of_memory", NULL, "the server is out of memory: retry");
         goto out;
     }
     for (size_t c = 0; c < n_ch; c++) {
-        cols[c] = vals + c * CHUNK;
+        cols[c] = vals + c * chunk;
     }
-    for (uint64_t r0 = 0; r0 < rows; r0 += CHUNK) {
-        size_t n = rows - r0 < CHUNK ? (size_t)(rows - r0) : CHUNK;
+    for (uint64_t r0 = 0; r0 < rows; r0 += chunk) {
+        size_t n = rows - r0 < chunk ? (size_t)(rows - r0) : chunk;
         if (mt_hok_read_rows(h, r0, n, t, cols, &err) != MT_OK) {
             fail(e, SVC_INVALID, "bad_hok", NULL, "the HOK body is corrupt at byte %zu: %s", err.pos,
                  err.msg);

@@ -241,6 +241,11 @@ async function ingest() {
     const hok = await loadHok();
     const kinds = ['HTTP, JSON', ...(noMqtt ? [] : ['MQTTS, JSON']), ...(hok && !noMqtt ? ['MQTTS, HOK2'] : []),
       ...(hok ? ['HTTP, HOK2'] : [])];
+    // BENCH_EVERYDAY: a regular expression choosing kinds (profiling), e.g. "MQTTS, JSON".
+    if (process.env.BENCH_EVERYDAY) {
+      const re = new RegExp(process.env.BENCH_EVERYDAY);
+      kinds.splice(0, kinds.length, ...kinds.filter((k, i) => i === 0 || re.test(k)));
+    }
     const nRounds = Math.max(1, env('BENCH_ROUNDS', 3));
     const sets = [];
     for (let r = 0; r < nRounds; r++) {

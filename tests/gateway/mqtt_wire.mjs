@@ -59,9 +59,15 @@ function reader(sock) {
       if (ready.length) return Promise.resolve(ready.shift());
       if (ended) return Promise.reject(ended);
       return new Promise((resolve, reject) => {
-        const w = { resolve, reject };
+        // The timer ends with the wait: one left running would keep the
+        // process alive for "ms" after its last packet.
+        let timer = null;
+        const w = {
+          resolve: (p) => { clearTimeout(timer); resolve(p); },
+          reject: (e) => { clearTimeout(timer); reject(e); },
+        };
         waiting.push(w);
-        setTimeout(() => {
+        timer = setTimeout(() => {
           const k = waiting.indexOf(w);
           if (k >= 0) { waiting.splice(k, 1); reject(new Error('no packet in time')); }
         }, ms);
