@@ -12,7 +12,10 @@
 // It starts its own PostgreSQL cluster and metron-server (METRON_SERVER_BIN)
 // on loopback, creates a Pro account with apps, devices and channels (the
 // channels by SQL, to set up thousands quickly), and prints figures.
-// Sizes: BENCH_CLIENTS, BENCH_CHANNELS, BENCH_MINUTES, BENCH_DAYS (env).
+// Sizes: BENCH_CLIENTS, BENCH_CHANNELS, BENCH_MINUTES, BENCH_DAYS (env);
+// BENCH_ROUNDS everyday rounds of each kind (default 3), BENCH_EVERYDAY a
+// regular expression choosing everyday kinds besides "HTTP, JSON" (such as
+// "MQTTS"), BENCH_MQTT=0 HTTP only.
 //
 // PostgreSQL keeps its default durability (every commit flushed before it is
 // acknowledged, as in production); BENCH_PG=fast turns fsync,
