@@ -7,7 +7,7 @@
 // judged by the time of each batch. Two server processes, one cluster.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { login, sleep, startServer, startStack, stopStack } from './harness.mjs';
+import { login, setClock, sleep, startServer, startStack, stopStack } from './harness.mjs';
 import { MIN_US, PW, appClient, baseTime, dataTenant } from './data_helpers.mjs';
 
 let pg;
@@ -127,6 +127,59 @@ test('the channel table: a selection changed through the API, or in SQL, is judg
     };
     await refused(t.onA, 'old firmware on A');
     await refused(t.onB, 'old firmware on B');
+  });
+
+test('an app moved into a group is judged by the group\'s alarm rules on the next batch of that process, and soon on the other',
+  async () => {
+    const t = await tenant();
+    const [c1, c2] = t.channels;
+    let r = await t.adminA.post('/api/v1/groups', { name: `Site ${++seq}` });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    const group = r.body.id;
+    // A rule's channels are the group's: the app is in it while they are made.
+    r = await t.adminA.patch(`/api/v1/apps/${t.appId}`, { group_id: group });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    // Rules made as if a day ago (rows older than a rule are history).
+    await setClock(srvA.url, -86400);
+    try {
+      for (const [name, ch] of [['One hot', c1], ['Two hot', c2]]) {
+        r = await t.adminA.post(`/api/v1/groups/${group}/alarms`, { name, rule: 'CH1 > 30', channels: [ch] });
+        assert.equal(r.status, 201, JSON.stringify(r.body));
+      }
+    } finally {
+      await setClock(srvA.url, 0);
+    }
+    r = await t.adminA.patch(`/api/v1/apps/${t.appId}`, { group_id: null });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    const t0 = baseTime(6);
+    let minute = 0;
+    const hot = async (c, ch) => {
+      const res = await c.batch({ batch_id: `g-${++seq}`, channels: [{ id: ch, t: [t0 + ++minute * MIN_US], v: [31] }] });
+      assert.equal(res.status, 201, res.text);
+    };
+    const raised = async () => {
+      const ev = await t.adminA.get('/api/v1/alarm-events');
+      assert.equal(ev.status, 200, JSON.stringify(ev.body));
+      return ev.body.items.filter((x) => x.kind === 'raise').map((x) => x.rule_name).sort();
+    };
+    // Outside the group: no rule judges its batches, on either process.
+    for (let i = 0; i < 2; i++) {
+      await hot(t.onA, c1);
+      await hot(t.onB, c2);
+    }
+    assert.deepEqual(await raised(), []);
+    r = await t.adminA.patch(`/api/v1/apps/${t.appId}`, { group_id: group });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    await hot(t.onA, c1);
+    assert.deepEqual(await raised(), ['One hot'], 'on A at once');
+    const t1 = Date.now();
+    for (;;) {
+      await hot(t.onB, c2);
+      if ((await raised()).length === 2) break;
+      assert.ok(Date.now() - t1 < HEARD_MS, 'the group on B');
+      await sleep(25);
+    }
+    assert.deepEqual(await raised(), ['One hot', 'Two hot']);
   });
 
 test('the account frozen or the app deleted, in SQL, stop batches on both processes as soon as announced',
