@@ -29,6 +29,8 @@ export const haproxyBin = process.env.METRON_HAPROXY || '/usr/sbin/haproxy';
 export const DATABASE = 'metron';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/** The signals that stop the set (and each server) as asked. */
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 /** { uid, gid } of the postgres user when running as root, else {}. */
 export function pgIds() {
@@ -434,9 +436,14 @@ async function start(o) {
       clearTimeout(timer);
       s.reported = true;
       log(`server ${s.index} stopped (${e.signal || `exit ${e.code}`})`);
-      // A server still starting may end by the SIGTERM itself (its
-      // handler not installed yet): that is the stop asked for, not a fault.
-      if (!s.died && e.code !== 0 && e.signal !== 'SIGTERM') status = 1;
+      // A server still starting may end by a stop signal itself: the
+      // SIGTERM sent here before its handler is installed, or the
+      // terminal's Ctrl-C (SIGINT, SIGHUP) sent to this script's process
+      // group while the server was being spawned: the child leaves the
+      // group (setsid) only after the fork, a signal to the group in
+      // between stays pending in it and ends it as it unblocks its signals
+      // before exec. That is the stop asked for, not a fault.
+      if (!s.died && e.code !== 0 && !STOP_SIGNALS.includes(e.signal)) status = 1;
     }));
     // The clusters by their folders: also one whose start step failed
     // after pg_ctl had started it.
@@ -465,9 +472,7 @@ async function start(o) {
     log(`${sig}: stopping HAProxy, the servers, the standby, the primary`);
     stopped = stopAll();
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  process.on('SIGHUP', onSignal);
+  for (const sig of STOP_SIGNALS) process.on(sig, onSignal);
 
   try {
     const pPort = await clusterPort(prev?.primary?.port);
