@@ -267,6 +267,11 @@ void http_metrics_observe(int route, int status, double seconds);
 /* Requests being handled now (metron_http_requests_in_flight). */
 int http_inflight(void);
 
+/* Bytes of request bodies charged to the --body-memory budget now
+ * (metron_http_body_bytes_held): 0 once every body read has been given
+ * back (http_body.c). */
+size_t http_body_held(void);
+
 /* Check the operator's or the metrics scraper's token (AUTH_OPS,
  * AUTH_METRICS; http_ops.c) before the body is read: `Authorization: Bearer
  * <METRON_OPS_TOKEN or METRON_METRICS_TOKEN>`; 401 unauthenticated (with

@@ -53,6 +53,11 @@ static bool budget_take(http_req *req, size_t n)
     return true;
 }
 
+size_t http_body_held(void)
+{
+    return atomic_load(&g_body_held);
+}
+
 /* Give back everything "req" holds. */
 void http_budget_release(http_req *req)
 {

@@ -121,6 +121,9 @@ static void write_http(sbuf *b)
     char labels[512];
     metrics_write_head(b, "metron_http_requests_in_flight", "gauge", "Requests being handled");
     sb_printf(b, "metron_http_requests_in_flight %d\n", http_inflight());
+    metrics_write_head(b, "metron_http_body_bytes_held", "gauge",
+                       "Bytes of request bodies held now, out of --body-memory");
+    sb_printf(b, "metron_http_body_bytes_held %zu\n", http_body_held());
     metrics_write_head(b, "metron_http_requests_total", "counter",
                        "Finished requests by route and status class");
     for (size_t i = 0; i < g_n_routes + 2; i++) {

@@ -87,6 +87,22 @@ function rawSend(port, head, { bodyBytes = 0, fill = 0x20, pauseAt = -1, resume 
   });
 }
 
+/** Wait until the server's body bytes held (metron_http_body_bytes_held)
+ * satisfy "ok"; fails with the last value after 60 s. */
+async function bodyHeld(ok, what) {
+  let n = -1;
+  for (const deadline = Date.now() + 60000; Date.now() < deadline;) {
+    const r = await fetch(srv.url + '/metrics',
+      { headers: { authorization: `Bearer ${'m'.repeat(40)}` } });
+    const m = /^metron_http_body_bytes_held (\d+)$/m.exec(await r.text());
+    assert.ok(m, 'metron_http_body_bytes_held in /metrics');
+    n = Number(m[1]);
+    if (ok(n)) return n;
+    await sleep(20);
+  }
+  assert.fail(`${what}: ${n} bytes held`);
+}
+
 /** The status line and headers of a reply. */
 function headOf(r) {
   return r.text.split('\r\n\r\n')[0];
@@ -160,15 +176,11 @@ test('bodies in flight share the --body-memory budget: past it 503 server_busy w
   let release;
   const resume = new Promise((r) => { release = r; });
   const a = rawSend(srv.port, head(2 * MiB), { bodyBytes: 2 * MiB, pauseAt: 2 * MiB - 10, resume });
-  // B: another 2 MiB does not fit beside it in 3 MiB (once the server has
-  // read what A sent: on a loaded machine that may take a moment, so B
-  // tries again until then).
-  let b;
-  for (let i = 0; i < 40; i++) {
-    await sleep(250);
-    b = await rawSend(srv.port, head(2 * MiB), { bodyBytes: 2 * MiB });
-    if (b.status === 503) break;
-  }
+  // B: another 2 MiB does not fit beside it in 3 MiB, once the server has
+  // read what A sent (on a loaded machine that may take a moment: wait for
+  // the bytes held to show it).
+  await bodyHeld((n) => n >= 2 * MiB - 10, 'A\'s 2 MiB read and held');
+  const b = await rawSend(srv.port, head(2 * MiB), { bodyBytes: 2 * MiB });
   assert.equal(b.status, 503, headOf(b));
   assert.match(headOf(b), /Retry-After: \d+/i);
   assert.match(b.text, /"code":"server_busy"/);
@@ -176,7 +188,9 @@ test('bodies in flight share the --body-memory budget: past it 503 server_busy w
   release();
   const ra = await a;
   assert.equal(ra.status, 400, headOf(ra));
-  // What A held was given back: B fits now.
+  // What A held is given back when its request ends, just after its reply
+  // left: every byte (a leak would never come back to 0). Then B fits.
+  await bodyHeld((n) => n === 0, 'every body given back');
   const b2 = await rawSend(srv.port, head(2 * MiB), { bodyBytes: 2 * MiB });
   assert.equal(b2.status, 400, headOf(b2));
   // A body the limit refuses is 413 before anything is read.
