@@ -93,6 +93,10 @@ async function enter(user, { fresh }) {
   setTimeZone(u.time_zone || null);
   setUser(u);
   buildShell();
+  // The count asked above is the first page's too, however long the start
+  // took on a busy machine: its render does not ask again.
+  unreadAt = Date.now();
+  unreadAsked = true;
   pollUnread();
 }
 
@@ -141,6 +145,7 @@ async function refreshUnread() {
 }
 // Also on moving to another page and on coming back to the window (at most every 2 s).
 let unreadAt = 0;
+let unreadAsked = false; // enter() asked it for the first page
 function refreshUnreadSoon() {
   if (!session.user || Date.now() - unreadAt < 2000) return;
   unreadAt = Date.now();
@@ -302,7 +307,11 @@ async function start() {
   return startRouter(main, {
     guard,
     after: () => {
-      if (session.user) { buildNav(); refreshUnreadSoon(); }
+      if (session.user) {
+        buildNav();
+        if (unreadAsked) unreadAsked = false;
+        else refreshUnreadSoon();
+      }
       toggleNav(false);
       main.focus({ preventScroll: true });
     },
