@@ -458,16 +458,22 @@ export async function startSmtpSink() {
   const proc = spawn(python, ['-m', 'aiosmtpd', '-n', '-l', `127.0.0.1:${port}`, '-c',
     'aiosmtpd.handlers.Mailbox', path.join(dir, 'mail')], { stdio: 'ignore' });
   track(proc, `SMTP sink on port ${port}`);
-  const deadline = Date.now() + 10000;
+  // Until it listens, or it exits (no aiosmtpd: at once). Python's start
+  // took over 10 s at load 38: the bound is for a sink that hangs.
+  const deadline = Date.now() + 60000;
   for (;;) {
     const ok = await new Promise((resolve) => {
       const s = net.connect(port, '127.0.0.1', () => { s.end(); resolve(true); });
       s.on('error', () => resolve(false));
     });
     if (ok) break;
-    if (proc.exitCode !== null || Date.now() > deadline) {
+    const exited = proc.exitCode !== null || proc.signalCode !== null;
+    if (exited || Date.now() > deadline) {
       proc.kill('SIGKILL');
-      throw new Error('SMTP sink did not start (is python3-aiosmtpd installed?)');
+      throw new Error(exited
+        ? `SMTP sink exited (${proc.exitCode ?? proc.signalCode}) before it listened ` +
+          '(is python3-aiosmtpd installed?)'
+        : 'SMTP sink did not listen within 60 s');
     }
     await sleep(50);
   }
