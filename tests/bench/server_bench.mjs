@@ -150,10 +150,11 @@ const got = {};
 if (ONLY.includes('me')) got.me = await run(`${srv.url}/api/v1/me`, auth);
 if (ONLY.includes('devices')) got.devices = await run(`${srv.url}/api/v1/devices`, auth);
 if (ONLY.includes('mix')) got.mix = await run(srv.url, mixScript, () => mixArgs());
-// BENCH_ONLY=routes: each request of the mix alone (where the mix's time goes).
+// BENCH_ONLY=routes: each request of the mix alone (where the mix's time goes);
+// BENCH_ROUTES=ingest,raw: only those.
 const routes = {};
 if (ONLY.includes('routes')) {
-  for (const k of ['ingest', 'monitor', 'unread', 'raw']) {
+  for (const k of (process.env.BENCH_ROUTES || 'ingest,monitor,unread,raw').split(',')) {
     routes[k] = await run(srv.url, mixScript, () => mixArgs(k));
   }
 }
