@@ -7,7 +7,8 @@
 // judged by the time of each batch. Two server processes, one cluster.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { login, setClock, sleep, startServer, startStack, stopStack } from './harness.mjs';
+import { login, setClock, sleep } from './harness.mjs';
+import { startTwo, stopTwo } from './two_servers.mjs';
 import { MIN_US, PW, appClient, baseTime, dataTenant } from './data_helpers.mjs';
 
 let pg;
@@ -18,20 +19,9 @@ const HEARD_MS = 1500;
 const sql = (q) => pg.psql(q, db);
 let seq = 0;
 
-before(async () => {
-  let url;
-  ({ pg, srv: srvA, db, url } = await startStack());
-  srvB = await startServer({ databaseUrl: url });
-});
+before(async () => { ({ pg, srvA, srvB, db } = await startTwo()); });
 
-after(async () => {
-  const exit = await srvB?.stop();
-  await stopStack({ pg, srv: srvA });
-  if (exit?.code !== 0) throw new Error(`server B exited with ${JSON.stringify(exit)}: ${srvB.stderr()}`);
-  if (/runtime error|AddressSanitizer|LeakSanitizer/.test(srvB.stderr())) {
-    throw new Error(`sanitizer report: ${srvB.stderr()}`);
-  }
-});
+after(() => stopTwo({ pg, srvA, srvB }));
 
 /** A tenant (data_helpers.mjs) with an app client and an admin session on
  * each process. */

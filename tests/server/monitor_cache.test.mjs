@@ -8,55 +8,29 @@
 // not. Two server processes, one cluster.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  createAccount, createUser, login, sleep, startServer, startStack, stopStack,
-} from './harness.mjs';
+import { sleep } from './harness.mjs';
+import { accountOnBoth, startTwo, stopTwo } from './two_servers.mjs';
 import { appClient, baseTime, MIN_US } from './data_helpers.mjs';
 
 let pg;
 let srvA;
 let srvB;
 let db;
-const PW = 'Correct-h0rse';
 const HEARD_MS = 1500;
 let n = 0;
 const uniq = (p) => `${p}${++n}-${process.pid % 10000}`;
 const sql = (q) => pg.psql(q, db);
 
-before(async () => {
-  let url;
-  ({ pg, srv: srvA, db, url } = await startStack());
-  srvB = await startServer({ databaseUrl: url });
-});
+before(async () => { ({ pg, srvA, srvB, db } = await startTwo()); });
 
-after(async () => {
-  const exit = await srvB?.stop();
-  await stopStack({ pg, srv: srvA });
-  if (exit?.code !== 0) throw new Error(`server B exited with ${JSON.stringify(exit)}: ${srvB.stderr()}`);
-  if (/runtime error|AddressSanitizer|LeakSanitizer/.test(srvB.stderr())) {
-    throw new Error(`sanitizer report: ${srvB.stderr()}`);
-  }
-});
+after(() => stopTwo({ pg, srvA, srvB }));
 
 /** An account with an administrator and a member signed in on both
  * processes, a group with an app, a device of two selected channels and a
  * computed channel. */
 async function account() {
-  const acc = uniq('mc');
-  const ids = await createAccount(srvA.url, { account: acc, plan: 'pro', user: 'admin', password: PW,
-    email: `admin@${acc}.test` });
-  const m = await createUser(srvA.url, { accountId: ids.accountId, user: 'member', password: PW,
-    role: 'member' });
-  const on = async (srv, user) => login(srv.url, { account: acc, user, password: PW });
-  const t = {
-    ...ids, memberId: m.userId,
-    adminA: await on(srvA, 'admin'), adminB: await on(srvB, 'admin'),
-    memberA: await on(srvA, 'member'), memberB: await on(srvB, 'member'),
-  };
-  let r = await t.adminA.post('/api/v1/groups', { name: 'Plant' });
-  assert.equal(r.status, 201, JSON.stringify(r.body));
-  t.groupId = r.body.id;
-  r = await t.adminA.post('/api/v1/apps', { kind: 'lr8450-direct', name: 'Gateway', group_id: t.groupId });
+  const t = await accountOnBoth(srvA, srvB, uniq('mc'));
+  let r = await t.adminA.post('/api/v1/apps', { kind: 'lr8450-direct', name: 'Gateway', group_id: t.groupId });
   assert.equal(r.status, 201, JSON.stringify(r.body));
   t.appId = r.body.id;
   t.ingest = appClient(srvA.url, r.body.credential);

@@ -1,0 +1,43 @@
+// Two server processes on one PostgreSQL cluster, for the tests of what each
+// process remembers (devices_cache, monitor_cache, app_cache): start and
+// stop them, and an account signed in on both.
+import assert from 'node:assert/strict';
+import { createAccount, createUser, login, startServer, startStack, stopStack } from './harness.mjs';
+
+export const PW = 'Correct-h0rse';
+
+/** The cluster, server A (startStack's) and server B on A's database. */
+export async function startTwo() {
+  const { pg, srv: srvA, db, url } = await startStack();
+  const srvB = await startServer({ databaseUrl: url });
+  return { pg, srvA, srvB, db };
+}
+
+/** Stop both; B's exit and its sanitizer reports fail the test file. */
+export async function stopTwo({ pg, srvA, srvB }) {
+  const exit = await srvB?.stop();
+  await stopStack({ pg, srv: srvA });
+  if (exit?.code !== 0) throw new Error(`server B exited with ${JSON.stringify(exit)}: ${srvB.stderr()}`);
+  if (/runtime error|AddressSanitizer|LeakSanitizer/.test(srvB.stderr())) {
+    throw new Error(`sanitizer report: ${srvB.stderr()}`);
+  }
+}
+
+/** A new account "acc" with an administrator and a member signed in on both
+ * processes, and a measurement group "Plant" (not granted to the member). */
+export async function accountOnBoth(srvA, srvB, acc) {
+  const ids = await createAccount(srvA.url, { account: acc, plan: 'pro', user: 'admin', password: PW,
+    email: `admin@${acc}.test` });
+  const m = await createUser(srvA.url, { accountId: ids.accountId, user: 'member', password: PW,
+    role: 'member' });
+  const on = async (srv, user) => login(srv.url, { account: acc, user, password: PW });
+  const t = {
+    ...ids, memberId: m.userId,
+    adminA: await on(srvA, 'admin'), adminB: await on(srvB, 'admin'),
+    memberA: await on(srvA, 'member'), memberB: await on(srvB, 'member'),
+  };
+  const group = await t.adminA.post('/api/v1/groups', { name: 'Plant' });
+  assert.equal(group.status, 201, JSON.stringify(group.body));
+  t.groupId = group.body.id;
+  return t;
+}
