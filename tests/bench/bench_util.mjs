@@ -96,11 +96,12 @@ export async function context(name, pg) {
  * script's own arguments ("--" and after), asked again for each run.
  */
 export async function wrk(url, { seconds = 10, conns = 50, threads = 2, args = [], pids = null,
-  warm = 2, trailing = () => [] } = {}) {
+  warm = 2, trailing = () => [], afterWarm = null } = {}) {
   if (warm > 0) {
     await execFileP('wrk', ['-t1', `-c${conns}`, `-d${warm}s`, ...args, url, ...trailing()])
       .catch(() => {});
   }
+  if (afterWarm) await afterWarm();
   const meter = pids ? cpuMeter(pids.server, pids.pg) : null;
   const { stdout } = await execFileP('wrk', [`-t${threads}`, `-c${conns}`, `-d${seconds}s`, '--latency',
     ...args, url, ...trailing()], { maxBuffer: 1 << 24 });
