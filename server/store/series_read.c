@@ -545,6 +545,21 @@ out:
  * kind, 1 the id, 2 the bytes): the hot rows (kind 1) and the day blocks
  * (kind 2) of channel ch[i] in [t0, t1), merged into out[i] (a hot sample
  * replaces a stored one at the same time). */
+/* The first row of [lo, hi) of "res" whose big-endian id in column "col"
+ * is not below "id" (the rows ordered by that column); hi when none. */
+static int rows_lower_bound(const PGresult *res, int lo, int hi, int col, int64_t id)
+{
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (series_be64(PQgetvalue(res, mid, col)) < id) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo;
+}
+
 static db_status samples_from(PGresult *res, const int64_t *ch, size_t n_ch, int64_t t0,
                               int64_t t1, series_col *out)
 {
@@ -566,17 +581,9 @@ static db_status samples_from(PGresult *res, const int64_t *ch, size_t n_ch, int
     hot_settle(hot, n_ch);
     for (size_t i = 0; i < n_ch; i++) {
         series_col *col = &out[i];
-        int lo = day0, hi = rows;
         /* This channel's day blocks (the rows are by channel, then day),
          * decoded straight into its column. */
-        while (lo < hi) {
-            int mid = lo + (hi - lo) / 2;
-            if (series_be64(PQgetvalue(res, mid, 1)) < ch[i]) {
-                lo = mid + 1;
-            } else {
-                hi = mid;
-            }
-        }
+        int lo = rows_lower_bound(res, day0, rows, 1, ch[i]);
         for (int r = lo; r < rows && series_be64(PQgetvalue(res, r, 1)) == ch[i]; r++) {
             const uint8_t *data = (const uint8_t *)PQgetvalue(res, r, 2);
             size_t len = (size_t)PQgetlength(res, r, 2), n = 0, got = 0, w = col->n;
@@ -821,16 +828,7 @@ db_status series_read_hours(db_conn *c, long long account_id, const int64_t *ch,
     /* Per channel: its month ranges (rows are ordered by channel, month;
      * channels may be asked for in any order). */
     for (size_t i = 0; i < n_ch; i++) {
-        int lo = 0, hi = n_m, first;
-        while (lo < hi) {
-            int mid = lo + (hi - lo) / 2;
-            if (series_be64(PQgetvalue(months, mid, 0)) < ch[i]) {
-                lo = mid + 1;
-            } else {
-                hi = mid;
-            }
-        }
-        first = lo;
+        int lo = rows_lower_bound(months, 0, n_m, 0, ch[i]), first = lo;
         while (lo < n_m && series_be64(PQgetvalue(months, lo, 0)) == ch[i]) {
             lo++;
         }

@@ -69,6 +69,19 @@ static svc_status verdict(const app_cache_row *row, int64_t now, ingest_result *
     return SVC_OK;
 }
 
+/* The remembered-app key of a sender: its credential's hash, or the app id
+ * of an app the MQTT bridge authenticated by its certificate. */
+static void sender_key(const ingest_sender *who, app_cache_key *key)
+{
+    memset(key, 0, sizeof *key);
+    if (who->credential != NULL) {
+        auth_sha256(who->credential, strlen(who->credential), key->hash);
+    } else {
+        key->by_id = true;
+        key->app_id = who->app_id;
+    }
+}
+
 /* The app of "who" (a credential of the right form, or an app id) at
  * "now" (µs): remembered (app_cache.h), or read on "c", or when "c" is NULL
  * on a connection taken from "pool" only then. */
@@ -84,14 +97,8 @@ static svc_status find_app(db_pool *pool, db_conn *c, const ingest_sender *who, 
     db_conn *own = NULL;
     db_status st;
 
-    memset(&key, 0, sizeof key);
     memset(&row, 0, sizeof row);
-    if (who->credential != NULL) {
-        auth_sha256(who->credential, strlen(who->credential), key.hash);
-    } else {
-        key.by_id = true;
-        key.app_id = who->app_id;
-    }
+    sender_key(who, &key);
     if (app_cache_get(&key, now_ms, &row)) {
         return verdict(&row, now, r, version, e);
     }
@@ -138,15 +145,9 @@ static void recheck_app(db_conn *c, const ingest_sender *who, int64_t now, svc_e
     app_cache_key key;
     ingest_result again;
     svc_error why;
-    memset(&key, 0, sizeof key);
     memset(&again, 0, sizeof again);
     memset(&why, 0, sizeof why);
-    if (who->credential != NULL) {
-        auth_sha256(who->credential, strlen(who->credential), key.hash);
-    } else {
-        key.by_id = true;
-        key.app_id = who->app_id;
-    }
+    sender_key(who, &key);
     app_cache_forget(&key);
     if (find_app(NULL, c, who, now, &again, NULL, &why) != SVC_OK &&
         (why.status == SVC_UNAUTHENTICATED || why.status == SVC_FORBIDDEN)) {

@@ -8,14 +8,10 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { login, setClock, sleep } from './harness.mjs';
-import { startTwo, stopTwo } from './two_servers.mjs';
+import { HEARD_MS, startTwo, stopTwo } from './two_servers.mjs';
 import { MIN_US, PW, appClient, baseTime, dataTenant } from './data_helpers.mjs';
 
-let pg;
-let srvA;
-let srvB;
-let db;
-const HEARD_MS = 1500;
+let pg, srvA, srvB, db;
 const sql = (q) => pg.psql(q, db);
 let seq = 0;
 

@@ -8,15 +8,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request, sleep } from './harness.mjs';
-import { accountOnBoth, startTwo, stopTwo } from './two_servers.mjs';
+import { HEARD_MS, accountOnBoth, startTwo, stopTwo, uniq } from './two_servers.mjs';
 
-let pg;
-let srvA;
-let srvB;
-let db;
-const HEARD_MS = 1500;
-let n = 0;
-const uniq = (p) => `${p}${++n}-${process.pid % 10000}`;
+let pg, srvA, srvB, db;
 const sql = (q) => pg.psql(q, db);
 
 before(async () => { ({ pg, srvA, srvB, db } = await startTwo()); });

@@ -5,6 +5,13 @@ import assert from 'node:assert/strict';
 import { createAccount, createUser, login, startServer, startStack, stopStack } from './harness.mjs';
 
 export const PW = 'Correct-h0rse';
+/** How long a change announced by PostgreSQL may take to reach the other
+ * process (well below the 2 s that bound it when nothing is heard). */
+export const HEARD_MS = 1500;
+
+let n = 0;
+/** A name not used before in this test process ("p" and a counter). */
+export const uniq = (p) => `${p}${++n}-${process.pid % 10000}`;
 
 /** The cluster, server A (startStack's) and server B on A's database. */
 export async function startTwo() {
