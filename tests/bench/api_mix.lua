@@ -57,21 +57,37 @@ function init(args)
   end
 end
 
-local nvals = 0
+-- The load generator's own CPU counts against the server on these two
+-- CPUs: a batch is put together from parts made once (its request head,
+-- and the 100 value lists that the counter cycles through), so that wrk
+-- spends about what it spends on a fixed request (its user CPU per batch 21 -> 13 µs).
+local head, vlists
+local function batch_parts()
+  head = wrk.format("POST", "/api/v1/ingest/batches", {
+    ["Authorization"] = "Bearer " .. args_[2],
+    ["Content-Type"] = "application/json" })
+  head = head:sub(1, -3) -- without the blank line that ends the head
+  vlists = {}
+  local n = select(2, ids:gsub(",", ",")) + 1
+  for c = 0, 99 do
+    local v = {}
+    for k = 1, n do
+      v[k] = string.format("%.2f", 20 + ((c + k) % 100) / 10)
+    end
+    vlists[c] = table.concat(v, ",")
+  end
+end
+
 local function batch()
+  if head == nil then
+    batch_parts()
+  end
   counter = counter + 1
   -- One millisecond apart per thread and batch: times never repeat.
   local t = t0 + (counter * 16 + tid) * 1000 + run
-  local v = {}
-  local n = select(2, ids:gsub(",", ",")) + 1
-  for k = 1, n do
-    v[k] = string.format("%.2f", 20 + ((counter + k) % 100) / 10)
-  end
   local body = '{"batch_id":"mix' .. run .. '-' .. tid .. '-' .. counter .. '","snapshots":[{"t":' ..
-    string.format("%.0f", t) .. ',"ids":[' .. ids .. '],"v":[' .. table.concat(v, ",") .. ']}]}'
-  return wrk.format("POST", "/api/v1/ingest/batches", {
-    ["Authorization"] = "Bearer " .. args_[2],
-    ["Content-Type"] = "application/json" }, body)
+    string.format("%.0f", t) .. ',"ids":[' .. ids .. '],"v":[' .. vlists[counter % 100] .. ']}]}'
+  return head .. "Content-Length: " .. #body .. "\r\n\r\n" .. body
 end
 
 local i = 0
