@@ -414,22 +414,93 @@ static int cb_log_message(const struct mg_connection *conn, const char *message)
 
 /* ------------------------------------------------------------- routing */
 
-/* Split "path" (a copy is made into "buf") into segments. */
-static int split_path(const char *path, char *buf, size_t cap, char **seg)
+/* Split "path" (a copy is made into "buf") into segments, NUL-terminated
+ * in "buf", with their lengths in "len": what strtok_r(buf, "/") gives
+ * (runs of '/' separate, empty segments are none). -1 when the path is
+ * longer than "cap" - 1 or has more than MAX_SEGMENTS segments. */
+static int split_path(const char *path, char *buf, size_t cap, char **seg, size_t *len)
 {
+    size_t n_path = strlen(path), i = 0;
     int n = 0;
-    char *save = NULL, *tok;
-    if (strlen(path) >= cap) {
+    if (n_path >= cap) {
         return -1;
     }
-    strcpy(buf, path);
-    for (tok = strtok_r(buf, "/", &save); tok != NULL; tok = strtok_r(NULL, "/", &save)) {
+    memcpy(buf, path, n_path + 1);
+    while (i < n_path) {
+        size_t start;
+        while (i < n_path && buf[i] == '/') {
+            i++;
+        }
+        if (i == n_path) {
+            break;
+        }
         if (n == MAX_SEGMENTS) {
             return -1;
         }
-        seg[n++] = tok;
+        start = i;
+        while (i < n_path && buf[i] != '/') {
+            i++;
+        }
+        buf[i] = '\0'; /* a '/' or the path's own end */
+        seg[n] = buf + start;
+        len[n] = i - start;
+        n++;
+        i++;
     }
     return n;
+}
+
+/* A route's pattern split once into its segments (a "*" segment matches
+ * any one segment): matching a request is then a comparison of segment
+ * counts and lengths before any bytes (issue 16: splitting every pattern
+ * of every table again for each request cost more than the rest of
+ * routing a small request). */
+typedef struct {
+    int n;           /* segments; -1: more than MAX_SEGMENTS (never matches) */
+    const char *seg[MAX_SEGMENTS];
+    size_t len[MAX_SEGMENTS];
+} route_pat;
+
+static route_pat *g_route_pats[N_ROUTE_TABLES];
+static pthread_once_t g_route_pats_once = PTHREAD_ONCE_INIT;
+
+static void route_pat_compile(const char *pattern, route_pat *rp)
+{
+    const char *p = pattern;
+    rp->n = 0;
+    while (*p == '/') {
+        p++;
+    }
+    while (*p != '\0') {
+        size_t len = strcspn(p, "/");
+        if (rp->n == MAX_SEGMENTS) {
+            rp->n = -1;
+            return;
+        }
+        rp->seg[rp->n] = p;
+        rp->len[rp->n] = len;
+        rp->n++;
+        p += len;
+        while (*p == '/') {
+            p++;
+        }
+    }
+}
+
+/* Compiled once; a table that cannot be had (out of memory at start) is
+ * matched from its patterns' text by pattern_matches() instead. */
+static void route_pats_compile(void)
+{
+    for (size_t t = 0; t < N_ROUTE_TABLES; t++) {
+        size_t n = 0;
+        while (route_tables[t][n].method != NULL) {
+            n++;
+        }
+        g_route_pats[t] = calloc(n ? n : 1, sizeof *g_route_pats[t]);
+        for (size_t i = 0; g_route_pats[t] != NULL && i < n; i++) {
+            route_pat_compile(route_tables[t][i].pattern, &g_route_pats[t][i]);
+        }
+    }
 }
 
 static bool pattern_matches(const char *pattern, char **seg, int n_seg, http_req *req)
@@ -460,6 +531,36 @@ static bool pattern_matches(const char *pattern, char **seg, int n_seg, http_req
     }
     if (i != n_seg) {
         return false;
+    }
+    if (req != NULL) {
+        req->n_params = n_params < HTTP_MAX_PARAMS ? n_params : HTTP_MAX_PARAMS;
+    }
+    return true;
+}
+
+/* pattern_matches() of route "r" (number "i" of table "t") on a compiled
+ * pattern: the same answer and the same parameters. */
+static bool route_matches(size_t t, size_t i, const http_route *r, char **seg,
+                          const size_t *len, int n_seg, http_req *req)
+{
+    const route_pat *rp;
+    int n_params = 0;
+    if (g_route_pats[t] == NULL) {
+        return pattern_matches(r->pattern, seg, n_seg, req);
+    }
+    rp = &g_route_pats[t][i];
+    if (rp->n != n_seg) {
+        return false;
+    }
+    for (int k = 0; k < n_seg; k++) {
+        if (rp->len[k] == 1 && rp->seg[k][0] == '*') {
+            if (n_params < HTTP_MAX_PARAMS && req != NULL) {
+                req->params[n_params] = seg[k];
+            }
+            n_params++;
+        } else if (len[k] != rp->len[k] || memcmp(seg[k], rp->seg[k], len[k]) != 0) {
+            return false;
+        }
     }
     if (req != NULL) {
         req->n_params = n_params < HTTP_MAX_PARAMS ? n_params : HTTP_MAX_PARAMS;
@@ -584,6 +685,7 @@ static int api_handler(struct mg_connection *conn, void *cbdata)
     srv *s = cbdata;
     http_req req;
     char buf[MAX_PATH], *seg[MAX_SEGMENTS], allow[128] = "";
+    size_t seg_len[MAX_SEGMENTS];
     const http_route *found = NULL;
     int n_seg, status;
 
@@ -601,7 +703,8 @@ static int api_handler(struct mg_connection *conn, void *cbdata)
         goto out;
     }
 
-    n_seg = split_path(req.ri->local_uri ? req.ri->local_uri : "", buf, sizeof buf, seg);
+    pthread_once(&g_route_pats_once, route_pats_compile);
+    n_seg = split_path(req.ri->local_uri ? req.ri->local_uri : "", buf, sizeof buf, seg, seg_len);
     if (n_seg < 0) {
         req.must_close = http_has_body(&req);
         status = http_reply_error(&req, 404, "not_found", "no such route", NULL);
@@ -609,13 +712,14 @@ static int api_handler(struct mg_connection *conn, void *cbdata)
     }
     for (size_t t = 0; t < N_ROUTE_TABLES && !found; t++) {
         for (const http_route *r = route_tables[t]; r->method != NULL; r++) {
-            if (!route_enabled(s, r) || !pattern_matches(r->pattern, seg, n_seg, NULL)) {
+            size_t i = (size_t)(r - route_tables[t]);
+            if (!route_enabled(s, r) || !route_matches(t, i, r, seg, seg_len, n_seg, NULL)) {
                 continue;
             }
             if (strcmp(r->method, req.ri->request_method) == 0) {
                 found = r;
-                tl_req.route = http_metrics_route(t, (size_t)(r - route_tables[t]));
-                pattern_matches(r->pattern, seg, n_seg, &req);
+                tl_req.route = http_metrics_route(t, i);
+                route_matches(t, i, r, seg, seg_len, n_seg, &req);
                 break;
             }
             if (strstr(allow, r->method) == NULL &&
