@@ -66,6 +66,33 @@ static int body_kind(const char *ct, ingest_body_kind *kind)
     return -1;
 }
 
+/* Counts below this are printed by cJSON ("%1.15g") as their plain
+ * decimal digits, as put_count() writes them. */
+#define COUNT_TEXT_MAX 1000000000000000ULL
+
+/* Append "t" to out at n (the caller sized out); returns the new length. */
+static size_t put_text(char *out, size_t n, const char *t)
+{
+    size_t len = strlen(t);
+    memcpy(out + n, t, len);
+    return n + len;
+}
+
+/* Append "v" (below COUNT_TEXT_MAX) in decimal. */
+static size_t put_count(char *out, size_t n, unsigned long long v)
+{
+    char tmp[24];
+    size_t k = 0;
+    do {
+        tmp[k++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    while (k > 0) {
+        out[n++] = tmp[--k];
+    }
+    return n;
+}
+
 /* POST /api/v1/ingest/batches: one batch (JSON or HOK/HOK2 body). */
 static int h_batch(http_req *req)
 {
@@ -95,6 +122,25 @@ static int h_batch(http_req *req)
         return reply_ingest_err(req, &e);
     }
     req->account_id = r.account_id;
+    if (r.n_samples < COUNT_TEXT_MAX && r.stored < COUNT_TEXT_MAX &&
+        r.n_channels < COUNT_TEXT_MAX) {
+        /* The reply cJSON would print, written directly (issue 16: a
+         * tree, and printf() with a sscanf() back for each number, were a
+         * tenth of a small batch's instructions). */
+        char text[128];
+        size_t n = 0;
+        n = put_text(text, n, r.duplicate ? "{\"duplicate\":true,\"samples\":"
+                                          : "{\"duplicate\":false,\"samples\":");
+        n = put_count(text, n, r.n_samples);
+        n = put_text(text, n, ",\"stored\":");
+        n = put_count(text, n, r.stored);
+        if (!r.duplicate) {
+            n = put_text(text, n, ",\"channels\":");
+            n = put_count(text, n, r.n_channels);
+        }
+        n = put_text(text, n, "}");
+        return http_reply_json_text(req, r.duplicate ? 200 : 201, text, n);
+    }
     o = cJSON_CreateObject();
     if (o != NULL) {
         cJSON_AddBoolToObject(o, "duplicate", r.duplicate);
