@@ -39,13 +39,44 @@ static void civil_from_days(long long days, long long *y, int *m, int *d)
     *y = yoe + era * 400 + (*m <= 2);
 }
 
+/* "v" (0..10^width - 1) as "width" digits at "out". */
+static void put_digits(char *out, int width, long long v)
+{
+    for (int i = width - 1; i >= 0; i--) {
+        out[i] = (char)('0' + v % 10);
+        v /= 10;
+    }
+}
+
 void log_utc_format(int64_t secs, long nsec, char *out, size_t cap)
 {
     long long days = (secs >= 0 ? secs : secs - 86399) / 86400, y;
     int m, d, sod = (int)(secs - days * 86400);
+    int ms = (int)(nsec / 1000000L) % 1000;
     civil_from_days(days, &y, &m, &d);
+    if (y >= 0 && y <= 9999 && ms >= 0 && cap >= 25) {
+        /* What the snprintf() below writes, digit by digit: every log
+         * line and access-log line has one (issue 16: its snprintf() was
+         * a thirtieth of a small request's instructions). */
+        put_digits(out, 4, y);
+        out[4] = '-';
+        put_digits(out + 5, 2, m);
+        out[7] = '-';
+        put_digits(out + 8, 2, d);
+        out[10] = 'T';
+        put_digits(out + 11, 2, sod / 3600);
+        out[13] = ':';
+        put_digits(out + 14, 2, sod / 60 % 60);
+        out[16] = ':';
+        put_digits(out + 17, 2, sod % 60);
+        out[19] = '.';
+        put_digits(out + 20, 3, ms);
+        out[23] = 'Z';
+        out[24] = '\0';
+        return;
+    }
     snprintf(out, cap, "%04lld-%02d-%02dT%02d:%02d:%02d.%03dZ", y, m, d, sod / 3600,
-             sod / 60 % 60, sod % 60, (int)(nsec / 1000000L) % 1000);
+             sod / 60 % 60, sod % 60, ms);
 }
 
 void log_utc_now(char *out, size_t cap)
