@@ -37,24 +37,40 @@ static db_stmt st_read_hot = {"ser_read_hot",
  * seen wholly or not at all) and one round trip (issue 16): rows of kind 1,
  * the hot rows (id, payload) in order of arrival, then of kind 2, the day
  * blocks (channel_id, data, day) by channel and day. $1 account, $2
- * channels, $3/$4 the window [t0, t1), $5/$6 its first and last day. */
-#define READ_SAMPLES(A, CH, T0, T1, D0, D1, CH_FILTER)                                        \
-    "SELECT 1, id, payload, 0 " HOT_ROWS_WHERE(A, T0, T1) " "                               \
-    "UNION ALL SELECT 2, channel_id, data, day FROM series_day "                            \
+ * channels, $3/$4 the window [t0, t1), $5/$6 its first and last day.
+ * HOT and DAY: the bytes of each kind ("payload" and "data", or NULL for
+ * the versions alone); HOT_VER and DAY_VER: a fifth column of each kind or
+ * nothing (HOT_VERSION, DAY_VERSION). */
+#define READ_SAMPLES(A, CH, T0, T1, D0, D1, CH_FILTER, HOT, DAY, HOT_VER, DAY_VER)            \
+    "SELECT 1, id, " HOT ", 0" HOT_VER " " HOT_ROWS_WHERE(A, T0, T1) " "                   \
+    "UNION ALL SELECT 2, channel_id, " DAY ", day" DAY_VER " FROM series_day "              \
     "WHERE account_id = " A " AND channel_id = ANY(" CH "::bigint[]) " CH_FILTER            \
     "  AND day BETWEEN " D0 " AND " D1 " "
 static db_stmt st_read = {"ser_read",
-    READ_SAMPLES("$1", "$2", "$3", "$4", "$5", "$6", "") "ORDER BY 1, 2, 4", 0};
+    READ_SAMPLES("$1", "$2", "$3", "$4", "$5", "$6", "", "payload", "data", "", "")
+    "ORDER BY 1, 2, 4", 0};
+
+/* The versions of what a window's reply is made from (raw_cache.h), in a
+ * fifth column: a hot row's is its id (column 2: written once, never
+ * changed), a day block's the xmin of its row (every write of a block is a
+ * row version of another transaction); 0 for the visible ids. */
+#define HOT_VERSION ", 0::bigint"
+#define DAY_VERSION ", xmin::text::bigint"
 
 /* st_read with the visibility check in front (the raw data route: one
  * statement instead of three): rows of kind 0 are the visible ids of
- * channels $2 for viewer $3 (NULL = administrator; db_channels_visible()),
- * and only their day blocks are read. $4/$5 the window, $6/$7 its days. */
-static db_stmt st_read_seen = {"ser_read_seen",
-    "WITH v AS (" DB_CHANNELS_VISIBLE ") "
-    "SELECT 0, id, NULL::bytea, 0 FROM v UNION ALL "
-    READ_SAMPLES("$1", "$2", "$4", "$5", "$6", "$7", "AND channel_id IN (SELECT id FROM v) ")
-    "ORDER BY 1, 2, 4", 0};
+ * channels $2 for viewer $3 (db_channels_visible()), and only their day
+ * blocks are read. $4/$5 the window, $6/$7 its days. With the versions;
+ * st_vers_seen: the same rows without their bytes. */
+#define READ_SEEN(HOT, DAY)                                                                   \
+    "WITH v AS (" DB_CHANNELS_VISIBLE ") "                                                  \
+    "SELECT 0, id, NULL::bytea, 0, 0::bigint FROM v UNION ALL "                             \
+    READ_SAMPLES("$1", "$2", "$4", "$5", "$6", "$7", "AND channel_id IN (SELECT id FROM v) ", \
+                 HOT, DAY, HOT_VERSION,     \
+                 DAY_VERSION)                                                     \
+    "ORDER BY 1, 2, 4"
+static db_stmt st_read_seen = {"ser_read_seen", READ_SEEN("payload", "data"), 0};
+static db_stmt st_vers_seen = {"ser_vers_seen", READ_SEEN("NULL::bytea", "NULL::bytea"), 0};
 
 /* st_read_seen for an administrator, who sees every channel of the account:
  * the same rows without the groups' joins (issue 16: with them a raw day
@@ -64,11 +80,15 @@ static db_stmt st_read_seen = {"ser_read_seen",
  * are of account $1 already, and a read with a channel not visible is
  * refused before its samples are looked at. $3/$4 the window, $5/$6 its
  * days. */
-static db_stmt st_read_seen_admin = {"ser_read_seen_admin",
-    "SELECT 0, id, NULL::bytea, 0 FROM channels "
-    "WHERE account_id = $1 AND id = ANY($2::bigint[]) UNION ALL "
-    READ_SAMPLES("$1", "$2", "$3", "$4", "$5", "$6", "")
-    "ORDER BY 1, 2, 4", 0};
+#define READ_SEEN_ADMIN(HOT, DAY)                                                             \
+    "SELECT 0, id, NULL::bytea, 0, 0::bigint FROM channels "                                \
+    "WHERE account_id = $1 AND id = ANY($2::bigint[]) UNION ALL "                           \
+    READ_SAMPLES("$1", "$2", "$3", "$4", "$5", "$6", "", HOT, DAY, HOT_VERSION, DAY_VERSION) \
+    "ORDER BY 1, 2, 4"
+static db_stmt st_read_seen_admin = {"ser_read_seen_admin", READ_SEEN_ADMIN("payload", "data"),
+                                     0};
+static db_stmt st_vers_seen_admin = {"ser_vers_seen_admin",
+                                     READ_SEEN_ADMIN("NULL::bytea", "NULL::bytea"), 0};
 
 static size_t index_of(const int64_t *ch, size_t n_ch, int64_t id)
 {
@@ -650,8 +670,9 @@ out:
 
 /* Run st_read (viewer < 0), st_read_seen_admin (viewer 0: an
  * administrator) or st_read_seen for viewer "viewer" over [t0, t1) of
- * channels "ch": *res. */
-static db_status read_samples(db_conn *c, long long account_id, long long viewer,
+ * channels "ch" (with "bytes" false: st_vers_seen_admin or st_vers_seen,
+ * the same rows without their bytes): *res. */
+static db_status read_samples(db_conn *c, long long account_id, long long viewer, bool bytes,
                               const int64_t *ch, size_t n_ch, int64_t t0, int64_t t1,
                               PGresult **res)
 {
@@ -659,6 +680,9 @@ static db_status read_samples(db_conn *c, long long account_id, long long viewer
     char *chs = db_id_array(ch, n_ch);
     const char *p[7];
     int formats[7] = {0, 0, 0, 0, 0, 0, 0}, n = 0;
+    db_stmt *stmt = viewer < 0 ? &st_read
+                    : viewer == 0 ? (bytes ? &st_read_seen_admin : &st_vers_seen_admin)
+                                  : (bytes ? &st_read_seen : &st_vers_seen);
     db_status st;
     if (chs == NULL) {
         return DB_ERROR;
@@ -672,8 +696,7 @@ static db_status read_samples(db_conn *c, long long account_id, long long viewer
     p[n++] = db_ll(t1, s1);
     p[n++] = db_ll(series_day_of(t0), d0);
     p[n++] = db_ll(series_day_of(t1 - 1), d1);
-    st = db_exec_bin(c, viewer > 0 ? &st_read_seen : viewer == 0 ? &st_read_seen_admin : &st_read,
-                     n, p, NULL, formats, 1, res);
+    st = db_exec_bin(c, stmt, n, p, NULL, formats, 1, res);
     free(chs);
     return st;
 }
@@ -687,48 +710,122 @@ db_status series_read(db_conn *c, long long account_id, const int64_t *ch, size_
     if (n_ch == 0 || t1 <= t0) {
         return DB_OK;
     }
-    if ((st = read_samples(c, account_id, -1, ch, n_ch, t0, t1, &res)) == DB_OK) {
+    if ((st = read_samples(c, account_id, -1, true, ch, n_ch, t0, t1, &res)) == DB_OK) {
         st = samples_from(res, ch, n_ch, t0, t1, out);
     }
     PQclear(res);
     return st;
 }
 
-db_status series_read_visible(db_conn *c, long long account_id, long long viewer,
-                              const int64_t *ch, size_t n_ch, int64_t t0, int64_t t1,
-                              series_col *out, int64_t *hidden)
+/* Bytes of one row's version: its kind (int4), id (int8), day (int4) and
+ * version (int8), as PostgreSQL sent them. */
+#define VERSION_ROW 24
+
+/* Of the answer "res" of st_read_seen or st_vers_seen (and their
+ * administrator's statements) for channels "ch": the first channel that
+ * is not visible (*hidden, else 0), "*n_vis" rows of kind 0, and when
+ * "ver" is given and every channel is visible, the versions of the other
+ * rows into it (caller frees ver->p). */
+static db_status seen_rows(PGresult *res, const int64_t *ch, size_t n_ch, int64_t *hidden,
+                           int *n_vis, series_versions *ver)
 {
-    PGresult *res = NULL;
-    db_status st;
-    int rows, n_vis = 0;
-    memset(out, 0, n_ch * sizeof *out);
+    int rows = PQntuples(res), nv = 0;
+    while (nv < rows && series_be32(PQgetvalue(res, nv, 0)) == 0) {
+        nv++;
+    }
+    *n_vis = nv;
     *hidden = 0;
-    if (n_ch == 0) {
-        return DB_OK;
-    }
-    if (t1 <= t0) {
-        t1 = t0; /* no samples; the visibility still asked */
-    }
-    if ((st = read_samples(c, account_id, viewer, ch, n_ch, t0, t1, &res)) != DB_OK) {
-        return st;
-    }
-    rows = PQntuples(res);
-    while (n_vis < rows && series_be32(PQgetvalue(res, n_vis, 0)) == 0) {
-        n_vis++;
-    }
     /* The first channel asked for that the viewer may not see, if any. */
     for (size_t i = 0; i < n_ch && *hidden == 0; i++) {
         bool found = false;
-        for (int r = 0; r < n_vis && !found; r++) {
+        for (int r = 0; r < nv && !found; r++) {
             found = series_be64(PQgetvalue(res, r, 1)) == ch[i];
         }
         if (!found) {
             *hidden = ch[i];
         }
     }
-    if (*hidden == 0 && t1 > t0) {
+    if (ver == NULL || *hidden != 0) {
+        return DB_OK;
+    }
+    if (PQnfields(res) != 5 || PQfsize(res, 0) != 4 || PQfsize(res, 1) != 8 ||
+        PQfsize(res, 3) != 4 || PQfsize(res, 4) != 8) {
+        log_error("series: unexpected column types of a window's versions");
+        return DB_ERROR;
+    }
+    ver->len = (size_t)(rows - nv) * VERSION_ROW;
+    ver->p = malloc(ver->len ? ver->len : 1);
+    if (ver->p == NULL) {
+        ver->len = 0;
+        return DB_ERROR;
+    }
+    for (int r = nv; r < rows; r++) {
+        uint8_t *o = ver->p + (size_t)(r - nv) * VERSION_ROW;
+        memcpy(o, PQgetvalue(res, r, 0), 4);
+        memcpy(o + 4, PQgetvalue(res, r, 1), 8);
+        memcpy(o + 12, PQgetvalue(res, r, 3), 4);
+        memcpy(o + 16, PQgetvalue(res, r, 4), 8);
+    }
+    return DB_OK;
+}
+
+db_status series_read_visible(db_conn *c, long long account_id, long long viewer,
+                              const int64_t *ch, size_t n_ch, int64_t t0, int64_t t1,
+                              series_col *out, int64_t *hidden, series_versions *ver)
+{
+    PGresult *res = NULL;
+    db_status st;
+    int n_vis = 0;
+    memset(out, 0, n_ch * sizeof *out);
+    *hidden = 0;
+    if (ver != NULL) {
+        ver->p = NULL;
+        ver->len = 0;
+    }
+    if (n_ch == 0) {
+        return DB_OK;
+    }
+    if (t1 <= t0) {
+        t1 = t0; /* no samples; the visibility still asked */
+    }
+    if ((st = read_samples(c, account_id, viewer, true, ch, n_ch, t0, t1,
+                           &res)) != DB_OK) {
+        return st;
+    }
+    st = seen_rows(res, ch, n_ch, hidden, &n_vis, ver);
+    if (st == DB_OK && *hidden == 0 && t1 > t0) {
         st = samples_from(res, ch, n_ch, t0, t1, out);
     }
+    PQclear(res);
+    if (st != DB_OK && ver != NULL) {
+        free(ver->p);
+        ver->p = NULL;
+        ver->len = 0;
+    }
+    return st;
+}
+
+db_status series_versions_visible(db_conn *c, long long account_id, long long viewer,
+                                  const int64_t *ch, size_t n_ch, int64_t t0, int64_t t1,
+                                  int64_t *hidden, series_versions *ver)
+{
+    PGresult *res = NULL;
+    db_status st;
+    int n_vis = 0;
+    *hidden = 0;
+    ver->p = NULL;
+    ver->len = 0;
+    if (n_ch == 0) {
+        return DB_OK;
+    }
+    if (t1 <= t0) {
+        t1 = t0;
+    }
+    if ((st = read_samples(c, account_id, viewer, false, ch, n_ch, t0, t1,
+                           &res)) != DB_OK) {
+        return st;
+    }
+    st = seen_rows(res, ch, n_ch, hidden, &n_vis, ver);
     PQclear(res);
     return st;
 }

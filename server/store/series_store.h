@@ -90,13 +90,30 @@ void series_compactor_stop(void);
 db_status series_read(db_conn *c, long long account_id, const int64_t *ch, size_t n_ch,
                       int64_t t0, int64_t t1, series_col *out);
 
+/* The versions of what a window's samples are read from (raw_cache.h):
+ * "len" bytes at "p" (malloc'd), equal for two reads exactly when they read
+ * the same hot rows and the same versions of the same day blocks. */
+typedef struct {
+    uint8_t *p;
+    size_t len;
+} series_versions;
+
 /* series_read() of channels that viewer "viewer" (0 = an administrator) may
  * see, with that check (db_channels_visible()) in the same statement: one
  * round trip. When one of "ch" is not visible, *hidden receives the first
- * such (in the order of "ch") and nothing is read; else *hidden is 0. */
+ * such (in the order of "ch") and nothing is read; else *hidden is 0, and
+ * when "ver" is not NULL it receives the versions of what was read (caller
+ * frees ver->p). */
 db_status series_read_visible(db_conn *c, long long account_id, long long viewer,
                               const int64_t *ch, size_t n_ch, int64_t t0, int64_t t1,
-                              series_col *out, int64_t *hidden);
+                              series_col *out, int64_t *hidden, series_versions *ver);
+
+/* series_read_visible()'s check and versions alone, without a sample: the
+ * statement of a remembered reply's check (issue 16). *hidden as there;
+ * when it is 0, *ver as there (caller frees ver->p). */
+db_status series_versions_visible(db_conn *c, long long account_id, long long viewer,
+                                  const int64_t *ch, size_t n_ch, int64_t t0, int64_t t1,
+                                  int64_t *hidden, series_versions *ver);
 
 /* Hourly summaries (mt_block_summary, one per non-empty UTC hour) of each
  * channel over the whole UTC days that meet [t0, t1), from the month rows

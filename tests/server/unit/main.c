@@ -17,6 +17,7 @@ void suite_http_range(void);
 void suite_json_guard(void);
 void suite_refresher(void);
 void suite_reply_cache(void);
+void suite_raw_cache(void);
 void suite_app_cache(void);
 void suite_svc(void);
 void suite_mqtt_ca(void);
@@ -87,6 +88,7 @@ int main(int argc, char **argv)
     suite_json_guard();
     suite_refresher();
     suite_reply_cache();
+    suite_raw_cache();
     suite_app_cache();
     suite_svc();
     suite_mqtt_ca();

@@ -1,0 +1,228 @@
+/* Validated replies of the raw data route (raw_cache.h). */
+#define _POSIX_C_SOURCE 200809L
+#include "raw_cache.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+_Static_assert((RAW_CACHE_SLOTS & (RAW_CACHE_SLOTS - 1)) == 0,
+               "RAW_CACHE_SLOTS must be a power of two");
+
+typedef struct {
+    bool used;
+    bool stable;
+    long long account_id;
+    int64_t *ch; /* n_ch ids, owned */
+    size_t n_ch;
+    int64_t t0, t1;
+    size_t limit;
+    int64_t at_ms;  /* when it was first read */
+    uint8_t *ver;   /* owned */
+    size_t ver_len;
+    char *body;     /* NUL-terminated, owned */
+    size_t len;
+} raw_slot;
+
+static raw_slot slots[RAW_CACHE_SLOTS];
+static atomic_size_t g_bytes;
+static pthread_mutex_t locks[RAW_CACHE_STRIPES];
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+static bool g_off;
+
+static void init_once(void)
+{
+    const char *v = getenv("METRON_RAW_CACHE");
+    g_off = v != NULL && strcmp(v, "0") == 0;
+    for (int i = 0; i < RAW_CACHE_STRIPES; i++) {
+        pthread_mutex_init(&locks[i], NULL);
+    }
+}
+
+static uint64_t mix(uint64_t h, uint64_t v)
+{
+    h ^= v * 0x9e3779b97f4a7c15u;
+    h ^= h >> 29;
+    h *= 0xbf58476d1ce4e5b9u;
+    h ^= h >> 32;
+    return h;
+}
+
+static unsigned slot_of(const raw_cache_key *k)
+{
+    uint64_t h = mix(0, (uint64_t)k->account_id);
+    h = mix(h, (uint64_t)k->t0);
+    h = mix(h, (uint64_t)k->t1);
+    h = mix(h, (uint64_t)k->limit);
+    for (size_t i = 0; i < k->n_ch; i++) {
+        h = mix(h, (uint64_t)k->ch[i]);
+    }
+    return (unsigned)(h & (RAW_CACHE_SLOTS - 1));
+}
+
+static pthread_mutex_t *lock_of(unsigned slot)
+{
+    return &locks[slot % RAW_CACHE_STRIPES];
+}
+
+static bool same_key(const raw_slot *e, const raw_cache_key *k)
+{
+    return e->used && e->account_id == k->account_id && e->t0 == k->t0 && e->t1 == k->t1 &&
+           e->limit == k->limit && e->n_ch == k->n_ch &&
+           memcmp(e->ch, k->ch, k->n_ch * sizeof *k->ch) == 0;
+}
+
+static bool fresh(const raw_slot *e, int64_t now_ms)
+{
+    return now_ms - e->at_ms >= 0 && now_ms - e->at_ms < RAW_CACHE_TTL_MS;
+}
+
+static size_t slot_bytes(const raw_slot *e)
+{
+    return e->len + e->ver_len + e->n_ch * sizeof *e->ch;
+}
+
+/* Empty slot "e" (its lock held). */
+static void drop(raw_slot *e)
+{
+    if (e->used) {
+        atomic_fetch_sub(&g_bytes, slot_bytes(e));
+    }
+    free(e->ch);
+    free(e->ver);
+    free(e->body);
+    memset(e, 0, sizeof *e);
+}
+
+bool raw_cache_stable(const raw_cache_key *key, int64_t now_ms)
+{
+    unsigned i;
+    bool yes;
+    pthread_once(&once, init_once);
+    if (g_off) {
+        return false;
+    }
+    i = slot_of(key);
+    pthread_mutex_lock(lock_of(i));
+    yes = same_key(&slots[i], key) && slots[i].stable && fresh(&slots[i], now_ms);
+    pthread_mutex_unlock(lock_of(i));
+    return yes;
+}
+
+bool raw_cache_get(const raw_cache_key *key, const void *ver, size_t ver_len, int64_t now_ms,
+                   char **text, size_t *len)
+{
+    unsigned i;
+    raw_slot *e;
+    bool hit = false;
+    *text = NULL;
+    *len = 0;
+    pthread_once(&once, init_once);
+    if (g_off) {
+        return false;
+    }
+    i = slot_of(key);
+    e = &slots[i];
+    pthread_mutex_lock(lock_of(i));
+    if (same_key(e, key) && fresh(e, now_ms)) {
+        if (e->ver_len == ver_len && memcmp(e->ver, ver, ver_len) == 0) {
+            char *copy = malloc(e->len + 1);
+            if (copy != NULL) {
+                memcpy(copy, e->body, e->len + 1);
+                *text = copy;
+                *len = e->len;
+                hit = true;
+            }
+        } else {
+            e->stable = false; /* changed: the next read goes to the samples */
+        }
+    }
+    pthread_mutex_unlock(lock_of(i));
+    return hit;
+}
+
+void raw_cache_put(const raw_cache_key *key, const void *ver, size_t ver_len, int64_t now_ms,
+                   const char *text, size_t len)
+{
+    unsigned i;
+    raw_slot *e, fresh_e;
+    size_t need;
+    pthread_once(&once, init_once);
+    if (g_off || len > RAW_CACHE_MAX_BODY || ver_len > RAW_CACHE_MAX_VERSIONS ||
+        key->n_ch == 0) {
+        return;
+    }
+    i = slot_of(key);
+    e = &slots[i];
+    pthread_mutex_lock(lock_of(i));
+    if (same_key(e, key) && fresh(e, now_ms) && e->ver_len == ver_len &&
+        memcmp(e->ver, ver, ver_len) == 0) {
+        /* Read twice with the same versions: worth checking them first. */
+        e->stable = true;
+        pthread_mutex_unlock(lock_of(i));
+        return;
+    }
+    pthread_mutex_unlock(lock_of(i));
+
+    /* A new entry, made outside the lock. */
+    memset(&fresh_e, 0, sizeof fresh_e);
+    need = len + ver_len + key->n_ch * sizeof *key->ch;
+    fresh_e.ch = malloc(key->n_ch * sizeof *key->ch);
+    fresh_e.ver = malloc(ver_len ? ver_len : 1);
+    fresh_e.body = malloc(len + 1);
+    if (fresh_e.ch == NULL || fresh_e.ver == NULL || fresh_e.body == NULL) {
+        goto out;
+    }
+    memcpy(fresh_e.ch, key->ch, key->n_ch * sizeof *key->ch);
+    memcpy(fresh_e.ver, ver, ver_len);
+    memcpy(fresh_e.body, text, len);
+    fresh_e.body[len] = '\0';
+    fresh_e.used = true;
+    fresh_e.account_id = key->account_id;
+    fresh_e.n_ch = key->n_ch;
+    fresh_e.t0 = key->t0;
+    fresh_e.t1 = key->t1;
+    fresh_e.limit = key->limit;
+    fresh_e.at_ms = now_ms;
+    fresh_e.ver_len = ver_len;
+    fresh_e.len = len;
+
+    pthread_mutex_lock(lock_of(i));
+    {
+        /* The slot's old entry out and the new one in as one step of the
+         * total, so that no two puts together pass RAW_CACHE_MAX_BYTES. */
+        size_t old = e->used ? slot_bytes(e) : 0;
+        size_t cur = atomic_load(&g_bytes);
+        do {
+            if (cur - old + need > RAW_CACHE_MAX_BYTES) {
+                pthread_mutex_unlock(lock_of(i));
+                goto out;
+            }
+        } while (!atomic_compare_exchange_weak(&g_bytes, &cur, cur - old + need));
+        e->used = false; /* counted out above */
+        drop(e);
+        *e = fresh_e;
+    }
+    pthread_mutex_unlock(lock_of(i));
+    return;
+out:
+    free(fresh_e.ch);
+    free(fresh_e.ver);
+    free(fresh_e.body);
+}
+
+size_t raw_cache_bytes(void)
+{
+    return atomic_load(&g_bytes);
+}
+
+void raw_cache_clear(void)
+{
+    pthread_once(&once, init_once);
+    for (unsigned i = 0; i < RAW_CACHE_SLOTS; i++) {
+        pthread_mutex_lock(lock_of(i));
+        drop(&slots[i]);
+        pthread_mutex_unlock(lock_of(i));
+    }
+}

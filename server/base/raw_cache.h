@@ -1,0 +1,80 @@
+/* Validated replies of the raw data route (issue 16): the JSON text of
+ * GET /api/v1/data/raw for one window, kept with the versions of what it
+ * was made from, so that asking the same window again costs PostgreSQL a
+ * statement that returns those versions and no sample, and this process
+ * neither decoding nor writing numbers.
+ *
+ * A window's reply is a function of its request (account, channels in
+ * their order, from, to, limit) and of the rows it is read from: the hot
+ * rows of the account that overlap it (ids that never change: a hot row is
+ * written once, then deleted by the compactor) and the day blocks of its
+ * channels and days (channel, day and the row's xmin: every write of a
+ * block is a new row version by another transaction). The caller reads
+ * those versions in the same statement as the samples (a reply is kept
+ * with the versions of its own snapshot) and, on a later request, in a
+ * statement of their own, made on every request in PostgreSQL: so it holds
+ * across several server processes on one database, and the viewer's right
+ * to see the channels is checked in that statement each time, never kept.
+ *
+ * An entry is used only
+ *   - when it is "stable": the window read twice gave the same versions
+ *     (a window that changes on every read, such as today's, goes straight
+ *     to its samples, without a versions statement first that would not
+ *     pay); a versions mismatch makes it unstable again;
+ *   - while it is younger than RAW_CACHE_TTL_MS (an xmin repeats only after
+ *     2^32 transactions; the entry is gone long before).
+ * A fixed table of RAW_CACHE_SLOTS slots under RAW_CACHE_STRIPES locks; a
+ * key has one slot, a newer entry of another key evicts it. Replies over
+ * RAW_CACHE_MAX_BODY bytes, versions over RAW_CACHE_MAX_VERSIONS bytes, or
+ * a reply that would take all the replies kept past RAW_CACHE_MAX_BYTES are
+ * not kept. METRON_RAW_CACHE=0 turns it off (read once). Thread-safe. */
+#ifndef MTS_RAW_CACHE_H
+#define MTS_RAW_CACHE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define RAW_CACHE_SLOTS 512 /* a power of two */
+#define RAW_CACHE_STRIPES 32
+#define RAW_CACHE_MAX_BODY (1u << 20)    /* 1 MiB: a day of 32 channels at 1/min is ~0.5 */
+#define RAW_CACHE_MAX_VERSIONS 16384     /* 512 day blocks or hot rows */
+#define RAW_CACHE_MAX_BYTES (32u << 20)  /* every reply kept, together */
+#define RAW_CACHE_TTL_MS (10 * 60 * 1000)
+
+/* What a reply answers. "ch" (n_ch ids, in the order asked) is borrowed. */
+typedef struct {
+    long long account_id;
+    const int64_t *ch;
+    size_t n_ch;
+    int64_t t0, t1;
+    size_t limit;
+} raw_cache_key;
+
+/* Whether a stable entry of "key" younger than the TTL at "now_ms" is
+ * kept: then the caller reads the versions first and asks
+ * raw_cache_get(). */
+bool raw_cache_stable(const raw_cache_key *key, int64_t now_ms);
+
+/* The reply of "key" made from versions "ver" ("ver_len" bytes): on a hit,
+ * *text is a NUL-terminated copy (caller frees) of *len bytes and true is
+ * returned. Otherwise false (*text NULL, *len 0); an entry of the key with
+ * other versions is no longer stable. */
+bool raw_cache_get(const raw_cache_key *key, const void *ver, size_t ver_len, int64_t now_ms,
+                   char **text, size_t *len);
+
+/* Remember "len" bytes at "text" (copied) as the reply of "key" made from
+ * versions "ver" ("ver_len" bytes), read at "now_ms". When the slot holds
+ * the key with the same versions the entry becomes stable (its age is kept);
+ * otherwise it is replaced by an unstable one. Nothing is kept past the
+ * limits above or without memory. */
+void raw_cache_put(const raw_cache_key *key, const void *ver, size_t ver_len, int64_t now_ms,
+                   const char *text, size_t len);
+
+/* Bytes of replies and versions kept (tests). */
+size_t raw_cache_bytes(void);
+
+/* Forget every entry and free its memory. */
+void raw_cache_clear(void);
+
+#endif

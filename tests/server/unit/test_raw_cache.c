@@ -1,0 +1,160 @@
+/* server/base/raw_cache.c: the raw data route's replies, each kept with the
+ * versions of the rows it was made from; used once read twice alike, only
+ * with the same versions and for less than RAW_CACHE_TTL_MS. */
+#define _POSIX_C_SOURCE 200809L
+#include <stdlib.h>
+#include <string.h>
+
+#include "raw_cache.h"
+#include "t.h"
+
+#define NOW 1800000000000LL
+
+static const int64_t CH[] = {11, 12, 13};
+
+static raw_cache_key window(long long account, size_t n_ch, int64_t t0, size_t limit)
+{
+    raw_cache_key k = {account, CH, n_ch, t0, t0 + 86400000000LL, limit};
+    return k;
+}
+
+/* Whether "key" at versions "ver" is answered with exactly "want". */
+static bool holds(const raw_cache_key *key, const char *ver, int64_t now, const char *want)
+{
+    char *text = NULL;
+    size_t len = 0;
+    bool same = raw_cache_get(key, ver, strlen(ver), now, &text, &len) && text != NULL &&
+                len == strlen(want) && memcmp(text, want, len + 1) == 0;
+    free(text);
+    return same;
+}
+
+static bool misses(const raw_cache_key *key, const char *ver, int64_t now)
+{
+    char *text = (char *)"untouched";
+    size_t len = 99;
+    bool hit = raw_cache_get(key, ver, strlen(ver), now, &text, &len);
+    if (hit) {
+        free(text);
+        return false;
+    }
+    return text == NULL && len == 0;
+}
+
+static void put(const raw_cache_key *key, const char *ver, int64_t now, const char *body)
+{
+    raw_cache_put(key, ver, strlen(ver), now, body, strlen(body));
+}
+
+static void raw_cache_is_stable_once_read_twice_with_the_same_versions(void)
+{
+    raw_cache_key k = window(1, 2, 0, 2000);
+    raw_cache_clear();
+    T_TRUE(!raw_cache_stable(&k, NOW));
+    T_TRUE(misses(&k, "v1", NOW));
+    put(&k, "v1", NOW, "{\"a\":1}");
+    T_TRUE(!raw_cache_stable(&k, NOW));
+    T_TRUE(holds(&k, "v1", NOW, "{\"a\":1}"));
+    put(&k, "v1", NOW + 5, "{\"a\":1}");
+    T_TRUE(raw_cache_stable(&k, NOW + 5));
+    T_TRUE(holds(&k, "v1", NOW + 5, "{\"a\":1}"));
+    raw_cache_clear();
+    T_TRUE(!raw_cache_stable(&k, NOW));
+    T_TRUE(raw_cache_bytes() == 0);
+}
+
+static void raw_cache_never_answers_other_versions_and_turns_unstable(void)
+{
+    raw_cache_key k = window(1, 2, 0, 2000);
+    raw_cache_clear();
+    put(&k, "v1", NOW, "old");
+    put(&k, "v1", NOW, "old");
+    T_TRUE(raw_cache_stable(&k, NOW));
+    T_TRUE(misses(&k, "v2", NOW));
+    T_TRUE(misses(&k, "v", NOW)); /* a prefix */
+    T_TRUE(misses(&k, "v1x", NOW));
+    T_TRUE(!raw_cache_stable(&k, NOW));
+    /* A reply of other versions replaces it, unstable until read alike again. */
+    put(&k, "v2", NOW, "new");
+    T_TRUE(!raw_cache_stable(&k, NOW));
+    T_TRUE(misses(&k, "v1", NOW));
+    T_TRUE(holds(&k, "v2", NOW, "new"));
+    put(&k, "v2", NOW, "new");
+    T_TRUE(raw_cache_stable(&k, NOW));
+}
+
+static void raw_cache_keys_by_account_channels_in_order_window_and_limit(void)
+{
+    raw_cache_key k = window(1, 2, 0, 2000);
+    raw_cache_key acct = window(2, 2, 0, 2000), more = window(1, 3, 0, 2000),
+                  later = window(1, 2, 60, 2000), lim = window(1, 2, 0, 37);
+    static const int64_t swapped[] = {12, 11};
+    raw_cache_key order = k;
+    order.ch = swapped;
+    raw_cache_clear();
+    put(&k, "v", NOW, "mine");
+    put(&k, "v", NOW, "mine");
+    T_TRUE(misses(&acct, "v", NOW));
+    T_TRUE(misses(&more, "v", NOW));
+    T_TRUE(misses(&later, "v", NOW));
+    T_TRUE(misses(&lim, "v", NOW));
+    T_TRUE(misses(&order, "v", NOW));
+    T_TRUE(!raw_cache_stable(&order, NOW));
+    T_TRUE(holds(&k, "v", NOW, "mine"));
+}
+
+static void raw_cache_entry_lives_less_than_the_ttl(void)
+{
+    raw_cache_key k = window(3, 1, 0, 10);
+    raw_cache_clear();
+    put(&k, "v", NOW, "x");
+    put(&k, "v", NOW + 1000, "x"); /* stable; its age counts from the first read */
+    T_TRUE(raw_cache_stable(&k, NOW + RAW_CACHE_TTL_MS - 1));
+    T_TRUE(holds(&k, "v", NOW + RAW_CACHE_TTL_MS - 1, "x"));
+    T_TRUE(!raw_cache_stable(&k, NOW + RAW_CACHE_TTL_MS));
+    T_TRUE(misses(&k, "v", NOW + RAW_CACHE_TTL_MS));
+    T_TRUE(misses(&k, "v", NOW - 1)); /* a clock set back: unknown age */
+    /* Past the TTL a read starts a new entry. */
+    put(&k, "v", NOW + RAW_CACHE_TTL_MS, "y");
+    T_TRUE(!raw_cache_stable(&k, NOW + RAW_CACHE_TTL_MS));
+    T_TRUE(holds(&k, "v", NOW + RAW_CACHE_TTL_MS, "y"));
+}
+
+static void raw_cache_bounds_what_it_keeps(void)
+{
+    raw_cache_key k = window(4, 1, 0, 10);
+    char *big = malloc(RAW_CACHE_MAX_BODY + 2);
+    char *ver = malloc(RAW_CACHE_MAX_VERSIONS + 2);
+    T_TRUE(big != NULL && ver != NULL);
+    memset(big, 'x', RAW_CACHE_MAX_BODY + 1);
+    big[RAW_CACHE_MAX_BODY + 1] = '\0';
+    memset(ver, 'v', RAW_CACHE_MAX_VERSIONS + 1);
+    ver[RAW_CACHE_MAX_VERSIONS + 1] = '\0';
+    raw_cache_clear();
+    put(&k, "v", NOW, big);
+    T_TRUE(misses(&k, "v", NOW));
+    put(&k, ver, NOW, "small");
+    T_TRUE(misses(&k, ver, NOW));
+    T_TRUE(raw_cache_bytes() == 0);
+    /* Many windows of the largest reply: never more than the total. */
+    big[RAW_CACHE_MAX_BODY] = '\0';
+    for (int i = 0; i < 200; i++) {
+        raw_cache_key w = window(5, 1, (int64_t)i * 60000000, 10);
+        put(&w, "v", NOW, big);
+        T_TRUE(raw_cache_bytes() <= RAW_CACHE_MAX_BYTES);
+    }
+    T_TRUE(raw_cache_bytes() > 0);
+    raw_cache_clear();
+    T_TRUE(raw_cache_bytes() == 0);
+    free(big);
+    free(ver);
+}
+
+void suite_raw_cache(void)
+{
+    T_RUN(raw_cache_is_stable_once_read_twice_with_the_same_versions);
+    T_RUN(raw_cache_never_answers_other_versions_and_turns_unstable);
+    T_RUN(raw_cache_keys_by_account_channels_in_order_window_and_limit);
+    T_RUN(raw_cache_entry_lives_less_than_the_ttl);
+    T_RUN(raw_cache_bounds_what_it_keeps);
+}
