@@ -525,20 +525,55 @@ static void route_pat_compile(const char *pattern, route_pat *rp)
     }
 }
 
+/* The routes of each segment count, in matching order (table by table,
+ * each table's order): a request looks only at those of its own count. */
+typedef struct {
+    unsigned short t, i;
+} route_ref;
+
+static route_ref *g_routes_by_n[MAX_SEGMENTS + 1];
+static size_t g_routes_by_n_len[MAX_SEGMENTS + 1];
+static bool g_routes_by_n_ok;
+
 /* Compiled once; a table that cannot be had (out of memory at start) is
- * matched from its patterns' text by pattern_matches() instead. */
+ * matched from its patterns' text by pattern_matches() instead, and then
+ * every route is looked at as before. */
 static void route_pats_compile(void)
 {
+    bool ok = true;
     for (size_t t = 0; t < N_ROUTE_TABLES; t++) {
         size_t n = 0;
         while (route_tables[t][n].method != NULL) {
             n++;
         }
         g_route_pats[t] = calloc(n ? n : 1, sizeof *g_route_pats[t]);
+        ok = ok && g_route_pats[t] != NULL && n <= USHRT_MAX;
         for (size_t i = 0; g_route_pats[t] != NULL && i < n; i++) {
             route_pat_compile(route_tables[t][i].pattern, &g_route_pats[t][i]);
         }
     }
+    for (int k = 0; ok && k <= MAX_SEGMENTS; k++) {
+        size_t len = 0;
+        for (size_t t = 0; t < N_ROUTE_TABLES; t++) {
+            for (size_t i = 0; route_tables[t][i].method != NULL; i++) {
+                len += g_route_pats[t][i].n == k;
+            }
+        }
+        if ((g_routes_by_n[k] = calloc(len ? len : 1, sizeof *g_routes_by_n[k])) == NULL) {
+            ok = false;
+            break;
+        }
+        for (size_t t = 0; t < N_ROUTE_TABLES; t++) {
+            for (size_t i = 0; route_tables[t][i].method != NULL; i++) {
+                if (g_route_pats[t][i].n == k) {
+                    route_ref *ref = &g_routes_by_n[k][g_routes_by_n_len[k]++];
+                    ref->t = (unsigned short)t;
+                    ref->i = (unsigned short)i;
+                }
+            }
+        }
+    }
+    g_routes_by_n_ok = ok;
 }
 
 static bool pattern_matches(const char *pattern, char **seg, int n_seg, http_req *req)
@@ -590,14 +625,20 @@ static bool route_matches(size_t t, size_t i, const http_route *r, char **seg,
     if (rp->n != n_seg) {
         return false;
     }
+    /* The literal segments from the last one back (the first ones, "api"
+     * and "v1", are every route's), then the parameters in order. */
+    for (int k = n_seg - 1; k >= 0; k--) {
+        if (!(rp->len[k] == 1 && rp->seg[k][0] == '*') &&
+            (len[k] != rp->len[k] || memcmp(seg[k], rp->seg[k], len[k]) != 0)) {
+            return false;
+        }
+    }
     for (int k = 0; k < n_seg; k++) {
         if (rp->len[k] == 1 && rp->seg[k][0] == '*') {
             if (n_params < HTTP_MAX_PARAMS && req != NULL) {
                 req->params[n_params] = seg[k];
             }
             n_params++;
-        } else if (len[k] != rp->len[k] || memcmp(seg[k], rp->seg[k], len[k]) != 0) {
-            return false;
         }
     }
     if (req != NULL) {
@@ -610,6 +651,31 @@ static bool route_matches(size_t t, size_t i, const http_route *r, char **seg,
 static bool route_enabled(const srv *s, const http_route *route)
 {
     return !route->test_only || s->cfg.test_routes;
+}
+
+/* Route "i" of table "t" for the request: the route when it is enabled
+ * and its pattern and method match (its parameters and metrics label
+ * set); NULL otherwise, with its method added to "allow" when only the
+ * method differs. */
+static const http_route *route_try(http_req *req, size_t t, size_t i, char **seg,
+                                   const size_t *len, int n_seg, char *allow, size_t allow_cap)
+{
+    const http_route *r = &route_tables[t][i];
+    if (!route_enabled(req->srv, r) || !route_matches(t, i, r, seg, len, n_seg, NULL)) {
+        return NULL;
+    }
+    if (strcmp(r->method, req->ri->request_method) == 0) {
+        tl_req.route = http_metrics_route(t, i);
+        route_matches(t, i, r, seg, len, n_seg, req);
+        return r;
+    }
+    if (strstr(allow, r->method) == NULL && strlen(allow) + strlen(r->method) + 3 < allow_cap) {
+        if (allow[0] != '\0') {
+            strcat(allow, ", ");
+        }
+        strcat(allow, r->method);
+    }
+    return NULL;
 }
 
 const char *http_client_ip(const http_req *req)
@@ -748,24 +814,15 @@ static int api_handler(struct mg_connection *conn, void *cbdata)
         status = http_reply_error(&req, 404, "not_found", "no such route", NULL);
         goto out;
     }
-    for (size_t t = 0; t < N_ROUTE_TABLES && !found; t++) {
-        for (const http_route *r = route_tables[t]; r->method != NULL; r++) {
-            size_t i = (size_t)(r - route_tables[t]);
-            if (!route_enabled(s, r) || !route_matches(t, i, r, seg, seg_len, n_seg, NULL)) {
-                continue;
-            }
-            if (strcmp(r->method, req.ri->request_method) == 0) {
-                found = r;
-                tl_req.route = http_metrics_route(t, i);
-                route_matches(t, i, r, seg, seg_len, n_seg, &req);
-                break;
-            }
-            if (strstr(allow, r->method) == NULL &&
-                strlen(allow) + strlen(r->method) + 3 < sizeof allow) {
-                if (allow[0] != '\0') {
-                    strcat(allow, ", ");
-                }
-                strcat(allow, r->method);
+    if (g_routes_by_n_ok) {
+        for (size_t k = 0; k < g_routes_by_n_len[n_seg] && found == NULL; k++) {
+            const route_ref *ref = &g_routes_by_n[n_seg][k];
+            found = route_try(&req, ref->t, ref->i, seg, seg_len, n_seg, allow, sizeof allow);
+        }
+    } else {
+        for (size_t t = 0; t < N_ROUTE_TABLES && !found; t++) {
+            for (size_t i = 0; route_tables[t][i].method != NULL && !found; i++) {
+                found = route_try(&req, t, i, seg, seg_len, n_seg, allow, sizeof allow);
             }
         }
     }
