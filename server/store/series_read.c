@@ -212,11 +212,11 @@ db_status series_read_hot(db_conn *c, long long account_id, const int64_t *ch, s
 #define HOT_NEWEST_FIRST_PAGE 16
 
 /* Newest first by t_max (the index series_hot_account_newest), a page at a time:
- * rows strictly before the cursor (t_max, id), none older than $2. */
+ * rows strictly before the cursor (t_max, id), none older than $2
+ * (mt_hot_newest(), migration 040: planned once per connection, by an index
+ * scan whatever the statistics were when it was planned). */
 static db_stmt st_read_hot_newest = {"ser_read_hot_newest",
-    "SELECT id, t_max, payload FROM series_hot "
-    "WHERE account_id = $1 AND t_max >= $2 AND t_max <= $3 AND (t_max < $3 OR id < $4) "
-    "ORDER BY t_max DESC, id DESC LIMIT $5", 0};
+    "SELECT id, t_max, payload FROM mt_hot_newest($1, $2, $3, $4, $5)", 0};
 
 static int64_t get_be64(const char *p)
 {
@@ -398,21 +398,13 @@ db_status series_read_hot_latest(db_conn *c, long long account_id, const int64_t
  * (issue 16): the apps' connection state and last contact (kind 0), the
  * channels' rows of channel_latest (1), and the first page of the account's
  * newest hot rows as series_read_hot_latest() reads it, bounded by the
- * oldest channel_latest time of the channels (2: none at all when they have
- * none, since no bound then reads every row). Binary results. */
+ * oldest channel_latest time of the channels (2: every row when one of them
+ * has none). mt_monitor_live() (migration 040) is planned once per
+ * connection and reads the hot rows by an index scan that stops after the
+ * page, whatever the statistics were when it was planned. Binary results. */
 static db_stmt st_monitor_live = {"ser_monitor_live",
-    "SELECT 0::smallint, p.id, NULL::bigint, p.connected, p.last_seen_at, NULL::float8, "
-    "       NULL::smallint, NULL::bytea "
-    "FROM apps p WHERE p.account_id = $1 AND p.id = ANY($2::bigint[]) "
-    "UNION ALL "
-    "SELECT 1::smallint, l.channel_id, l.t, NULL, NULL, l.v, l.special, NULL "
-    "FROM channel_latest l WHERE l.channel_id = ANY($3::bigint[]) "
-    "UNION ALL "
-    "(SELECT 2::smallint, h.id, h.t_max, NULL, NULL, NULL, NULL, h.payload FROM series_hot h "
-    " WHERE h.account_id = $1 AND h.t_max >= ("
-    "   SELECT min(COALESCE(l.t, '-9223372036854775808'::bigint)) "
-    "   FROM unnest($3::bigint[]) AS u(id) LEFT JOIN channel_latest l ON l.channel_id = u.id) "
-    " ORDER BY h.t_max DESC, h.id DESC LIMIT $4)", 0};
+    "SELECT kind, id, t, connected, seen, v, special, payload "
+    "FROM mt_monitor_live($1, $2::bigint[], $3::bigint[], $4)", 0};
 
 /* PostgreSQL's binary timestamptz (µs since 2000-01-01 UTC) in µs since
  * the Unix epoch; false for ±infinity. */
