@@ -4,6 +4,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "series_store.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -207,9 +208,11 @@ db_status series_read_hot(db_conn *c, long long account_id, const int64_t *ch, s
     return DB_OK;
 }
 
-/* The first page of a newest-sample read (rows); later pages are 4 times
- * larger, up to 1,024. */
+/* The first page of a newest-sample read (rows) when no earlier read of the
+ * same channels tells how many it takes; later pages are 4 times larger
+ * than the one before, up to 1,024. */
 #define HOT_NEWEST_FIRST_PAGE 16
+#define HOT_NEWEST_MAX_PAGE 1024
 
 /* Newest first by t_max (the index series_hot_account_newest), a page at a time:
  * rows strictly before the cursor (t_max, id), none older than $2
@@ -249,8 +252,10 @@ typedef struct {
     size_t n_ch;
     id_pos *idx;
     int64_t *from_row;    /* the hot row id of each channel's sample */
-    int64_t cur_t, cur_id; /* the oldest (t_max, id) read so far */
+    int64_t cur_t, cur_id; /* the oldest (t_max, id) taken in so far */
     long long page;       /* how many rows the next page asks */
+    bool done;            /* no row after the cursor can change the answer */
+    long long used;       /* rows taken in (newest first) until it was done */
 } hot_newest;
 
 static int hn_begin(hot_newest *h, const int64_t *ch, size_t n_ch, const int64_t *since,
@@ -308,13 +313,34 @@ static size_t hn_pos(const hot_newest *h, int64_t id)
     return hit != NULL ? hit->pos : h->n_ch;
 }
 
-/* Take in hot row "row_id" (t_max "t_max", "n" records at "pl"). */
+/* Whether no hot row after the cursor (older by (t_max, id)) can change
+ * any channel's answer: such a row holds samples at or before cur_t, and at
+ * cur_t only rows of lower ids (earlier arrivals, which lose at an equal
+ * time to the row that gave the channel its sample when that row's id is
+ * at least the cursor's). */
+static bool hn_settled(const hot_newest *h)
+{
+    for (size_t i = 0; i < h->n_ch; i++) {
+        if (h->has[i] ? (h->t[i] < h->cur_t ||
+                         (h->t[i] == h->cur_t && h->from_row[i] < h->cur_id))
+                      : h->since[i] <= h->cur_t) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Take in hot row "row_id" (t_max "t_max", "n" records at "pl"), the next
+ * one newest first by (t_max, id); nothing once the answer is settled (the
+ * rest of the page is not decoded). */
 static void hn_row(hot_newest *h, int64_t row_id, int64_t t_max, const unsigned char *pl, size_t n)
 {
-    if (t_max < h->cur_t || (t_max == h->cur_t && row_id < h->cur_id)) {
-        h->cur_t = t_max;
-        h->cur_id = row_id;
+    if (h->done) {
+        return;
     }
+    h->cur_t = t_max;
+    h->cur_id = row_id;
+    h->used++;
     for (size_t k = 0; k < n; k++) {
         ingest_rec rec;
         size_t i;
@@ -332,6 +358,48 @@ static void hn_row(hot_newest *h, int64_t row_id, int64_t t_max, const unsigned 
             h->from_row[i] = row_id;
         }
     }
+    h->done = hn_settled(h);
+}
+
+/* Result rows r0..r0+n of "res" (columns: row id, t_max, payload at
+ * c_id, c_id + 1, c_pl) taken in newest first by (t_max, id), whatever
+ * order PostgreSQL sent them in. Returns 0, or -1 when out of memory. */
+typedef struct {
+    int64_t t_max, id;
+    int row;
+} hot_key;
+
+static int cmp_hot_key_newest(const void *a, const void *b)
+{
+    const hot_key *x = a, *y = b;
+    if (x->t_max != y->t_max) {
+        return x->t_max < y->t_max ? 1 : -1;
+    }
+    return (x->id < y->id) - (x->id > y->id);
+}
+
+static int hn_rows(hot_newest *h, const PGresult *res, const int *rows, size_t n, int c_id,
+                   int c_pl)
+{
+    hot_key *k;
+    if (n == 0) {
+        return 0;
+    }
+    if ((k = malloc(n * sizeof *k)) == NULL) {
+        return -1;
+    }
+    for (size_t j = 0; j < n; j++) {
+        k[j].row = rows[j];
+        k[j].id = get_be64(PQgetvalue(res, rows[j], c_id));
+        k[j].t_max = get_be64(PQgetvalue(res, rows[j], c_id + 1));
+    }
+    qsort(k, n, sizeof *k, cmp_hot_key_newest);
+    for (size_t j = 0; j < n && !h->done; j++) {
+        hn_row(h, k[j].id, k[j].t_max, (const unsigned char *)PQgetvalue(res, k[j].row, c_pl),
+               (size_t)PQgetlength(res, k[j].row, c_pl) / 24);
+    }
+    free(k);
+    return 0;
 }
 
 /* Read the pages after the cursor, newest first, until no older row can
@@ -349,14 +417,15 @@ static db_status hn_pages(db_conn *c, long long account_id, hot_newest *h)
         const char *p[5];
         int formats[5] = {0, 0, 0, 0, 0};
         PGresult *res = NULL;
-        int rows;
+        int rows, *idx;
         db_status st;
+        if (h->done || (h->used > 0 && hn_settled(h))) {
+            h->done = true;
+            return DB_OK;
+        }
         for (size_t i = 0; i < h->n_ch; i++) {
             int64_t n_i = h->has[i] ? h->t[i] : h->since[i];
             need = n_i < need ? n_i : need;
-        }
-        if (need > h->cur_t) {
-            return DB_OK;
         }
         p[0] = db_ll(account_id, a);
         p[1] = db_ll(need, s_need);
@@ -367,16 +436,24 @@ static db_status hn_pages(db_conn *c, long long account_id, hot_newest *h)
             return st;
         }
         rows = PQntuples(res);
-        for (int r = 0; r < rows; r++) {
-            hn_row(h, get_be64(PQgetvalue(res, r, 0)), get_be64(PQgetvalue(res, r, 1)),
-                   (const unsigned char *)PQgetvalue(res, r, 2),
-                   (size_t)PQgetlength(res, r, 2) / 24);
+        if ((idx = malloc(((size_t)rows + 1) * sizeof *idx)) == NULL) {
+            PQclear(res);
+            return DB_ERROR;
         }
+        for (int r = 0; r < rows; r++) {
+            idx[r] = r;
+        }
+        if (hn_rows(h, res, idx, (size_t)rows, 0, 2) != 0) {
+            free(idx);
+            PQclear(res);
+            return DB_ERROR;
+        }
+        free(idx);
         PQclear(res);
         if (rows < h->page) {
             return DB_OK; /* every row of interest was read */
         }
-        h->page = h->page < 1024 ? h->page * 4 : h->page;
+        h->page = h->page < HOT_NEWEST_MAX_PAGE / 4 ? h->page * 4 : HOT_NEWEST_MAX_PAGE;
     }
 }
 
@@ -432,6 +509,44 @@ static int cmp_app(const void *a, const void *b)
     return (x->id > y->id) - (x->id < y->id);
 }
 
+/* How many newest hot rows the last monitor read of the same channels took
+ * (issue 16): the next read asks that many in its first page instead of
+ * 16 (a gateway's batch holds every channel of its device: one row is
+ * usually enough, 15 rows of 24-byte records less per request to send and
+ * receive). A hint only: a read that needs more reads more pages. Slots of
+ * 48 bits of the key's hash and 16 bits of rows; a collision costs at
+ * most a page. */
+#define MONITOR_HINT_SLOTS 256
+static _Atomic uint64_t g_monitor_hint[MONITOR_HINT_SLOTS];
+
+static uint64_t monitor_key(long long account_id, const int64_t *ch, size_t n_ch)
+{
+    uint64_t x = 14695981039346656037u ^ (uint64_t)account_id;
+    x *= 1099511628211u;
+    for (size_t i = 0; i < n_ch; i++) {
+        x ^= (uint64_t)ch[i];
+        x *= 1099511628211u;
+    }
+    return x ^ (x >> 29);
+}
+
+static long long monitor_hint_get(uint64_t key)
+{
+    uint64_t v = atomic_load_explicit(&g_monitor_hint[key % MONITOR_HINT_SLOTS],
+                                      memory_order_relaxed);
+    if (v != 0 && (v >> 16) == (key >> 16)) {
+        return (long long)(v & 0xFFFF);
+    }
+    return HOT_NEWEST_FIRST_PAGE;
+}
+
+static void monitor_hint_put(uint64_t key, long long rows)
+{
+    uint64_t r = rows < 1 ? 1 : rows > HOT_NEWEST_MAX_PAGE ? HOT_NEWEST_MAX_PAGE : (uint64_t)rows;
+    atomic_store_explicit(&g_monitor_hint[key % MONITOR_HINT_SLOTS], ((key >> 16) << 16) | r,
+                          memory_order_relaxed);
+}
+
 db_status series_read_monitor(db_conn *c, long long account_id, series_monitor_app *apps,
                               size_t n_apps, const int64_t *ch, size_t n_ch,
                               series_monitor_value *out)
@@ -447,7 +562,9 @@ db_status series_read_monitor(db_conn *c, long long account_id, series_monitor_a
     hot_newest h;
     PGresult *res = NULL;
     db_status st = DB_ERROR;
-    int rows, n_hot = 0;
+    int rows, n_hot = 0, *hot_rows = NULL;
+    uint64_t key = monitor_key(account_id, ch, n_ch);
+    long long page = monitor_hint_get(key);
 
     memset(&h, 0, sizeof h);
     memset(out, 0, n_ch * sizeof *out);
@@ -482,7 +599,7 @@ db_status series_read_monitor(db_conn *c, long long account_id, series_monitor_a
     p[0] = db_ll(account_id, a);
     p[1] = app_arr;
     p[2] = ch_arr;
-    p[3] = db_ll(HOT_NEWEST_FIRST_PAGE, s_page);
+    p[3] = db_ll(page, s_page);
     if ((st = db_exec_bin(c, &st_monitor_live, 4, p, NULL, formats, 1, &res)) != DB_OK) {
         goto out;
     }
@@ -501,6 +618,10 @@ db_status series_read_monitor(db_conn *c, long long account_id, series_monitor_a
     }
     qsort(by_id, n_apps, sizeof *by_id, cmp_app);
     rows = PQntuples(res);
+    if ((hot_rows = malloc(((size_t)rows + 1) * sizeof *hot_rows)) == NULL) {
+        st = DB_ERROR;
+        goto out;
+    }
     /* The apps and channel_latest first: they bound which hot samples count. */
     for (size_t i = 0; i < n_ch; i++) {
         since[i] = INT64_MIN;
@@ -531,23 +652,26 @@ db_status series_read_monitor(db_conn *c, long long account_id, series_monitor_a
                 since[i] = o->latest_t; /* a hot sample counts from here on */
             }
         } else {
-            n_hot++;
+            hot_rows[n_hot++] = r;
         }
     }
-    for (int r = 0; r < rows; r++) {
-        if (PQgetvalue(res, r, 0)[1] == 2) {
-            hn_row(&h, get_be64(PQgetvalue(res, r, 1)), get_be64(PQgetvalue(res, r, 2)),
-                   (const unsigned char *)PQgetvalue(res, r, 7),
-                   (size_t)PQgetlength(res, r, 7) / 24);
-        }
+    /* The hot rows newest first, until the answer is settled. */
+    if (hn_rows(&h, res, hot_rows, (size_t)n_hot, 1, 7) != 0) {
+        st = DB_ERROR;
+        goto out;
     }
     PQclear(res);
     res = NULL;
     /* More pages only when the first was full (as series_read_hot_latest()). */
     st = DB_OK;
-    if (n_hot >= HOT_NEWEST_FIRST_PAGE) {
-        h.page = HOT_NEWEST_FIRST_PAGE * 4;
+    if (n_hot >= page && !h.done) {
+        h.page = page < HOT_NEWEST_MAX_PAGE / 4 ? page * 4 : HOT_NEWEST_MAX_PAGE;
         st = hn_pages(c, account_id, &h);
+    }
+    if (st == DB_OK) {
+        /* Settled: the rows it took; every row read: one more, so that the
+         * next read's first page is not full. */
+        monitor_hint_put(key, h.done ? h.used : h.used + 1);
     }
     for (size_t i = 0; i < n_ch && st == DB_OK; i++) {
         out[i].hot = has[i];
@@ -557,6 +681,7 @@ db_status series_read_monitor(db_conn *c, long long account_id, series_monitor_a
 out:
     PQclear(res);
     hn_end(&h);
+    free(hot_rows);
     free(app_arr);
     free(ch_arr);
     free(since);

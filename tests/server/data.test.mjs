@@ -349,6 +349,42 @@ test('monitor: the newest hot sample of each channel, however many hot rows wait
   assert.deepEqual(chans(), [want[0], [c2, { t: t0 + 2, v: 9 }]]);
 });
 
+test('monitor: a first page sized by the last read still finds a channel pages behind it; a later arrival at an equal time wins', async () => {
+  const t = await dataTenant(srv, { n: 2, selected: 2 });
+  let r = await t.c.post('/api/v1/groups', { name: 'Remembered page' });
+  const g = r.body.id;
+  await t.c.patch(`/api/v1/apps/${t.appId}`, { group_id: g });
+  const [c1, c2] = t.channels;
+  const t0 = baseTime(4);
+  const chans = () => r.body.apps[0].devices[0].channels.map((c) => [c.id, c.latest]);
+  const get = async () => {
+    r = await t.c.get(`/api/v1/groups/${g}/monitor`);
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    return chans();
+  };
+  // Both channels in every batch: the newest row settles the read, and the
+  // next read asks that one row first.
+  await t.ingest.batch({ batch_id: 'a', channels: [{ id: c1, t: [t0], v: [1] }, { id: c2, t: [t0], v: [2] }] });
+  await t.ingest.batch({ batch_id: 'b', channels: [{ id: c1, t: [t0 + MIN_US], v: [3] },
+    { id: c2, t: [t0 + MIN_US], v: [4] }] });
+  assert.deepEqual(await get(), [[c1, { t: t0 + MIN_US, v: 3 }], [c2, { t: t0 + MIN_US, v: 4 }]]);
+  assert.deepEqual(await get(), [[c1, { t: t0 + MIN_US, v: 3 }], [c2, { t: t0 + MIN_US, v: 4 }]]);
+  // A later arrival of CH2 at the same time wins over the row before it.
+  await t.ingest.batch({ batch_id: 'c', channels: [{ id: c2, t: [t0 + MIN_US], v: [5] }] });
+  assert.deepEqual(await get(), [[c1, { t: t0 + MIN_US, v: 3 }], [c2, { t: t0 + MIN_US, v: 5 }]]);
+  // 30 rows of CH1 alone: CH2's newest sample is pages behind the first page.
+  for (let i = 2; i <= 31; i++) {
+    await t.ingest.batch({ batch_id: `d${i}`, channels: [{ id: c1, t: [t0 + i * MIN_US], v: [i] }] });
+  }
+  const want = [[c1, { t: t0 + 31 * MIN_US, v: 31 }], [c2, { t: t0 + MIN_US, v: 5 }]];
+  assert.deepEqual(await get(), want);
+  assert.deepEqual(await get(), want);
+  // And back to batches of both: one row settles it again.
+  await t.ingest.batch({ batch_id: 'e', channels: [{ id: c1, t: [t0 + 32 * MIN_US], v: [6] },
+    { id: c2, t: [t0 + 32 * MIN_US], v: [7] }] });
+  assert.deepEqual(await get(), [[c1, { t: t0 + 32 * MIN_US, v: 6 }], [c2, { t: t0 + 32 * MIN_US, v: 7 }]]);
+});
+
 test('channel history: the 10 most recently viewed channels', async () => {
   const t = await dataTenant(srv, { n: 12 });
   for (const ch of t.channels) {
