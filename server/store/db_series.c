@@ -2,11 +2,13 @@
 #include "db_series.h"
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "db_account.h"
+#include "sbuf.h"
 #include "db_rows.h"
 #include "instruments.h"
 
@@ -260,6 +262,160 @@ db_status db_ingest_store_small(db_conn *c, long long account_id, long long app_
         }
     }
     PQclear(res);
+    return st;
+}
+
+/* Several small batches in one statement (group commit, issue 16): each
+ * row of the arrays is what st_store_small takes for one batch; their
+ * payloads are one bytea ($12) cut at offsets. The groups' rows are locked
+ * first (in order: the scalar subquery of "ok" reads all of "chk"), then
+ * every claim is made (the sort of "seen" reads all of "claim") before any
+ * app row is updated, and claims in key order: the same order of locks as
+ * st_store_small and as any other group, so no deadlock between them. */
+static db_stmt st_store_group = {"ser_store_group",
+    "WITH i AS MATERIALIZED ("
+    "  SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::int[], $5::bigint[], "
+    "    $6::bigint[], $7::int[], $8::int[], $9::text[], $10::bigint[], $11::bigint[]) "
+    "  WITH ORDINALITY AS u(acc, app, bid, n, t0, t1, off, len, ip, grp, seq, k)), "
+    "chk AS MATERIALIZED ("
+    "  SELECT g.account_id, g.group_id, g.seq FROM alarm_groups g "
+    "  WHERE (g.account_id, g.group_id) IN (SELECT acc, grp FROM i WHERE grp IS NOT NULL) "
+    "  ORDER BY g.account_id, g.group_id FOR SHARE OF g), "
+    "ok AS MATERIALIZED ("
+    "  SELECT i.*, (i.grp IS NULL OR COALESCE((SELECT c.seq FROM chk c "
+    "    WHERE c.account_id = i.acc AND c.group_id = i.grp), 0) = i.seq) AS ok FROM i), "
+    "claim AS ("
+    "  INSERT INTO ingest_batches (account_id, app_id, batch_id, n_samples) "
+    "  SELECT acc, app, bid, n FROM ok WHERE ok ORDER BY acc, app, bid "
+    "  ON CONFLICT DO NOTHING RETURNING account_id, app_id, batch_id), "
+    "hot AS ("
+    "  INSERT INTO series_hot (account_id, t_min, t_max, n, payload) "
+    "  SELECT ok.acc, ok.t0, ok.t1, ok.n, substring($12::bytea FROM ok.off + 1 FOR ok.len) "
+    "  FROM ok JOIN claim c ON c.account_id = ok.acc AND c.app_id = ok.app "
+    "    AND c.batch_id = ok.bid ORDER BY ok.k RETURNING 1), "
+    "seen AS ("
+    "  UPDATE apps a SET last_seen_at = now(), last_seen_ip = s.ip::inet, connected = true, "
+    "    connected_at = CASE WHEN a.connected THEN a.connected_at ELSE now() END, "
+    "    connection_cause = CASE WHEN a.connected THEN a.connection_cause ELSE 'data' END "
+    "  FROM (SELECT DISTINCT ON (ok.acc, ok.app) ok.acc, ok.app, ok.ip FROM ok "
+    "    JOIN claim c ON c.account_id = ok.acc AND c.app_id = ok.app AND c.batch_id = ok.bid "
+    "    ORDER BY ok.acc, ok.app, ok.k DESC) s "
+    "  WHERE a.account_id = s.acc AND a.id = s.app "
+    "    AND (a.last_seen_at IS NULL OR a.last_seen_at < now() - interval '5 seconds' "
+    "         OR NOT a.connected) RETURNING 1) "
+    "SELECT ok.k, ok.ok, c.batch_id IS NOT NULL, "
+    "  CASE WHEN ok.ok AND c.batch_id IS NULL THEN (SELECT b.n_samples FROM ingest_batches b "
+    "    WHERE b.account_id = ok.acc AND b.app_id = ok.app AND b.batch_id = ok.bid) END, "
+    "  (SELECT count(*) FROM hot), (SELECT count(*) FROM seen) "
+    "FROM ok LEFT JOIN claim c ON c.account_id = ok.acc AND c.app_id = ok.app "
+    "  AND c.batch_id = ok.bid ORDER BY ok.k", 0};
+
+/* Append "v" to the text form of an array ("{" already there). */
+static void arr_ll(sbuf *a, long long v, bool first)
+{
+    if (!first) {
+        sb_add(a, ",", 1);
+    }
+    sb_i64(a, v);
+}
+
+/* Append "s" (NULL: a NULL element) quoted to the text form of an array. */
+static void arr_str(sbuf *a, const char *s, bool first)
+{
+    if (!first) {
+        sb_add(a, ",", 1);
+    }
+    if (s == NULL) {
+        sb_put(a, "NULL");
+        return;
+    }
+    sb_add(a, "\"", 1);
+    for (; *s != '\0'; s++) {
+        if (*s == '"' || *s == '\\') {
+            sb_add(a, "\\", 1);
+        }
+        sb_add(a, s, 1);
+    }
+    sb_add(a, "\"", 1);
+}
+
+db_status db_ingest_store_group(db_conn *c, db_small_batch *const *b, size_t n)
+{
+    enum { ACC, APP, BID, CNT, T0, T1, OFF, LEN, IP, GRP, SEQ, NA };
+    sbuf a[NA];
+    const char *p[NA + 1];
+    int lengths[NA + 1] = {0};
+    int formats[NA + 1] = {0};
+    unsigned char *payload;
+    size_t bytes = 0, off = 0;
+    PGresult *res = NULL;
+    db_status st = DB_ERROR;
+    bool failed = false;
+
+    for (size_t i = 0; i < n; i++) {
+        bytes += b[i]->n * 24;
+    }
+    if (n == 0 || bytes > (size_t)INT32_MAX) {
+        return DB_ERROR;
+    }
+    memset(a, 0, sizeof a);
+    if ((payload = malloc(bytes > 0 ? bytes : 1)) == NULL) {
+        return DB_ERROR;
+    }
+    for (int k = 0; k < NA; k++) {
+        sb_add(&a[k], "{", 1);
+    }
+    for (size_t i = 0; i < n; i++) {
+        const db_small_batch *x = b[i];
+        bool first = i == 0;
+        for (size_t j = 0; j < x->n; j++) {
+            db_rec_put(payload + off + 24 * j, &x->rec[j]);
+        }
+        arr_ll(&a[ACC], x->account_id, first);
+        arr_ll(&a[APP], x->app_id, first);
+        arr_str(&a[BID], x->batch_id, first);
+        arr_ll(&a[CNT], (long long)x->n, first);
+        arr_ll(&a[T0], x->t_min, first);
+        arr_ll(&a[T1], x->t_max, first);
+        arr_ll(&a[OFF], (long long)off, first);
+        arr_ll(&a[LEN], (long long)(x->n * 24), first);
+        arr_str(&a[IP], x->ip, first);
+        if (x->alarm_group != 0) {
+            arr_ll(&a[GRP], x->alarm_group, first);
+        } else {
+            arr_str(&a[GRP], NULL, first);
+        }
+        arr_ll(&a[SEQ], x->alarm_seq, first);
+        off += x->n * 24;
+    }
+    for (int k = 0; k < NA; k++) {
+        sb_add(&a[k], "}", 1);
+        failed = failed || a[k].failed;
+        p[k] = a[k].p;
+    }
+    p[NA] = (const char *)payload;
+    lengths[NA] = (int)bytes;
+    formats[NA] = 1;
+    if (!failed) {
+        st = db_exec_bin(c, &st_store_group, NA + 1, p, lengths, formats, 0, &res);
+    }
+    if (st == DB_OK && (size_t)PQntuples(res) != n) {
+        st = DB_ERROR;
+    }
+    for (size_t i = 0; st == DB_OK && i < n; i++) {
+        db_small_batch *x = b[i];
+        x->seq_ok = PQgetvalue(res, (int)i, 1)[0] == 't';
+        x->fresh = x->seq_ok && PQgetvalue(res, (int)i, 2)[0] == 't';
+        x->prev_samples = 0;
+        if (x->seq_ok && !x->fresh && !PQgetisnull(res, (int)i, 3)) {
+            x->prev_samples = strtoll(PQgetvalue(res, (int)i, 3), NULL, 10);
+        }
+    }
+    PQclear(res);
+    for (int k = 0; k < NA; k++) {
+        free(a[k].p);
+    }
+    free(payload);
     return st;
 }
 

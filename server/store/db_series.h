@@ -34,6 +34,26 @@ db_status db_ingest_store_small(db_conn *c, long long account_id, long long app_
                                 long long alarm_group, long long alarm_seq, bool *seq_ok,
                                 bool *fresh, long long *prev_samples);
 
+/* One batch of a group for db_ingest_store_group(): the arguments of
+ * db_ingest_store_small() in, its answers out. */
+typedef struct {
+    long long account_id, app_id;
+    const char *batch_id;
+    const ingest_rec *rec;
+    size_t n;
+    int64_t t_min, t_max;
+    const char *ip;
+    long long alarm_group, alarm_seq;
+    bool seq_ok, fresh;         /* out */
+    long long prev_samples;     /* out */
+} db_small_batch;
+
+/* Store "n" (>= 1) small batches as db_ingest_store_small() does each, in
+ * one statement and so one transaction and one commit: all of them or, when
+ * the statement fails, none. No two of them may have the same account, app
+ * and batch id. */
+db_status db_ingest_store_group(db_conn *c, db_small_batch *const *b, size_t n);
+
 /* The measured channels of the app's devices, sorted by id, into *out
  * (caller frees) and *n. */
 db_status db_ingest_channels(db_conn *c, long long account_id, long long app_id,

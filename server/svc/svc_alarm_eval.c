@@ -16,6 +16,7 @@
 #include "db_alarm.h"
 #include "db_computed.h"
 #include "db_series.h"
+#include "ingest_group.h"
 #include "log.h"
 #include "mt/alarm.h"
 #include "svc_drive.h"
@@ -1000,7 +1001,7 @@ svc_status svc_alarm_store_batch(srv *s, db_conn *c, long long account_id, long 
              * the statement's check of the sequence is enough. */
             long long seq = g->seq;
             entry_put(g);
-            st = db_ingest_store_small(c, account_id, app_id, b->batch_id, b->rec, b->n,
+            st = ingest_group_store_small(c, account_id, app_id, b->batch_id, b->rec, b->n,
                                        b->t_min, b->t_max, ip, group_id, seq, &seq_ok, &fresh,
                                        &prev);
             if ((g = entry_get(account_id, group_id)) == NULL) {
@@ -1026,7 +1027,7 @@ svc_status svc_alarm_store_batch(srv *s, db_conn *c, long long account_id, long 
                 break; /* the transaction below, with this evaluation */
             }
         }
-        st = db_ingest_store_small(c, account_id, app_id, b->batch_id, b->rec, b->n, b->t_min,
+        st = ingest_group_store_small(c, account_id, app_id, b->batch_id, b->rec, b->n, b->t_min,
                                    b->t_max, ip, g != NULL ? group_id : 0,
                                    g != NULL ? g->seq : 0, &seq_ok, &fresh, &prev);
         if (st != DB_OK) {

@@ -1,0 +1,37 @@
+/* Group commit of small ingest batches (issue 16): batches that reach the
+ * store while another batch's statement runs wait for it, and the first of
+ * them then stores all that wait, in one statement, one transaction and one
+ * commit (db_ingest_store_group()). Each caller is answered only after the
+ * commit that holds its batch. A batch that finds no statement running is
+ * stored at once, alone, as before (no timer, no waiting for company).
+ *
+ * Every answer is the one db_ingest_store_small() would give: a batch whose
+ * group's alarm sequence moved on comes back with seq_ok false (the caller
+ * retries it as before); a second copy of a batch id in one group is
+ * answered as a duplicate of the first; when the group's statement fails,
+ * each of its batches is stored again alone, by its own caller on its own
+ * connection, so that one bad batch fails only itself. */
+#ifndef MTS_INGEST_GROUP_H
+#define MTS_INGEST_GROUP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "db.h"
+#include "ingest_batch.h"
+
+/* Most batches, and most bytes of records, in one statement: a bound on the
+ * memory of a group (parameters built for it) whatever the load. */
+#define INGEST_GROUP_MAX 64
+#define INGEST_GROUP_BYTES (4u << 20)
+
+/* db_ingest_store_small() of db_series.h, on connection "c" (the caller's),
+ * stored with whatever other batches wait at the same time. */
+db_status ingest_group_store_small(db_conn *c, long long account_id, long long app_id,
+                                   const char *batch_id, const ingest_rec *rec, size_t n,
+                                   int64_t t_min, int64_t t_max, const char *ip,
+                                   long long alarm_group, long long alarm_seq, bool *seq_ok,
+                                   bool *fresh, long long *prev_samples);
+
+#endif

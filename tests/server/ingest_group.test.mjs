@@ -1,0 +1,211 @@
+// Group commit of small ingest batches (issue 16, server/svc/ingest_group.h):
+// batches that reach the store while another batch's statement runs are
+// stored together, in one statement and one commit, and each is answered
+// after that commit. Every answer stays what the batch would get alone: a
+// second copy of a batch id in the same group is a duplicate, a batch that
+// fails fails alone (the others are stored), a batch whose group's alarm
+// sequence moved on is evaluated again and stored.
+//
+// To make a group for sure, a psql session holds series_hot (LOCK ... SHARE
+// MODE): the first batch's statement waits for it (seen in pg_stat_activity),
+// the next ones queue behind it in the server (seen in GET /metrics), then
+// the session commits.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { pgBin, sleep, startStack, stopStack } from './harness.mjs';
+import { MIN_US, baseTime, dataTenant, uniq } from './data_helpers.mjs';
+
+const METRICS_TOKEN = 'metrics-' + 'g'.repeat(32);
+let pg;
+let srv;
+let db;
+const sql = (q) => pg.psql(q, db);
+
+before(async () => {
+  ({ pg, srv, db } = await startStack({ env: { METRON_METRICS_TOKEN: METRICS_TOKEN },
+    args: ['--db-pool', '16'] }));
+});
+
+after(() => stopStack({ pg, srv }));
+
+/** The counters of GET /metrics whose names start with metron_ingest_. */
+async function counters() {
+  const r = await fetch(srv.url + '/metrics', { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
+  assert.equal(r.status, 200);
+  const out = {};
+  for (const line of (await r.text()).split('\n')) {
+    const m = /^(metron_ingest_[a-z_]+)(\{[^}]*\})? (\d+)$/.exec(line);
+    if (m) out[m[1] + (m[2] || '')] = Number(m[3]);
+  }
+  return out;
+}
+
+/** Poll "fn" until it returns true (a state, not a time). */
+async function until(fn, what, timeoutMs = 60000) {
+  const end = Date.now() + timeoutMs;
+  while (!(await fn())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+/** A psql session holding series_hot until release(). */
+async function holdHotTable() {
+  const p = spawn(path.join(pgBin, 'psql'), ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1',
+    '-h', '127.0.0.1', '-p', String(pg.port), '-U', 'postgres', '-d', db],
+  { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  p.stdout.on('data', (d) => { out += d; });
+  p.stderr.on('data', (d) => { err += d; });
+  const exited = new Promise((resolve) => p.on('exit', resolve));
+  p.stdin.write("BEGIN; LOCK TABLE series_hot IN SHARE MODE; SELECT 'locked';\n");
+  await until(async () => out.includes('locked') || p.exitCode !== null, 'the lock');
+  assert.ok(out.includes('locked'), err);
+  return {
+    async release() {
+      p.stdin.end('COMMIT;\n');
+      assert.equal(await exited, 0, err);
+    },
+  };
+}
+
+/** Statements of the server waiting for a lock while they store a batch. */
+const blockedStores = async () => Number(await sql(`SELECT count(*) FROM pg_stat_activity
+  WHERE wait_event_type = 'Lock' AND query LIKE '%INSERT INTO ingest_batches%'`));
+
+/** One batch of one sample per channel at time "t". */
+const batchAt = (t, id, t0, v = 1) => ({ batch_id: id,
+  snapshots: [{ t: t0, ids: t.channels, v: t.channels.map((_, k) => v + k) }] });
+
+/**
+ * Send "first" and wait until its statement waits for the held table; send
+ * "rest" at once and wait until each waits in the server's queue; release the
+ * table. Returns the answers [first, ...rest] and the counters' changes.
+ */
+async function inOneGroup(t, first, rest, between = async () => {}) {
+  const before0 = await counters();
+  const lock = await holdHotTable();
+  let answers;
+  try {
+    const p0 = t.ingest.batch(first);
+    await until(async () => (await blockedStores()) === 1, 'the first batch to wait for the lock');
+    const w0 = (await counters()).metron_ingest_group_waits_total;
+    const ps = rest.map((b) => t.ingest.batch(b));
+    await until(async () => (await counters()).metron_ingest_group_waits_total === w0 + rest.length,
+      'the other batches to queue');
+    await between();
+    await lock.release();
+    answers = await Promise.all([p0, ...ps]);
+  } catch (e) {
+    await lock.release().catch(() => {});
+    throw e;
+  }
+  const after0 = await counters();
+  const delta = Object.fromEntries(Object.keys(after0).map((k) => [k, after0[k] - (before0[k] || 0)]));
+  return { answers, delta };
+}
+
+/** [batch ids stored, samples stored] for the account (hot rows and days). */
+async function stored(t) {
+  const row = await sql(`SELECT (SELECT count(*) FROM ingest_batches WHERE account_id = ${t.id}),
+    (SELECT COALESCE(sum(n), 0) FROM series_hot WHERE account_id = ${t.id}) +
+    (SELECT COALESCE(sum(n), 0) FROM series_day WHERE account_id = ${t.id})`);
+  return row.split('|').map(Number);
+}
+
+test('batches arriving together are stored in one statement; a copy of a batch id in the group is a duplicate', async () => {
+  const t = await dataTenant(srv, { n: 3 });
+  const t0 = baseTime();
+  const id = uniq('g');
+  const rest = [1, 2, 3, 4].map((i) => batchAt(t, `${id}-${i}`, t0 + i * MIN_US, 10 * i));
+  // Two copies of batch 2 in the same group (other values: still the same batch).
+  rest.push(batchAt(t, `${id}-2`, t0 + 9 * MIN_US, 99));
+  const { answers, delta } = await inOneGroup(t, batchAt(t, `${id}-0`, t0, 0), rest);
+  for (const r of answers.slice(0, 5)) {
+    assert.equal(r.status, 201, r.text);
+    assert.deepEqual(r.body, { duplicate: false, samples: 3, stored: 3, channels: 3 });
+  }
+  assert.equal(answers[5].status, 200, answers[5].text);
+  assert.deepEqual(answers[5].body, { duplicate: true, samples: 3, stored: 0 });
+  // The four queued batches (and the copy) went in one statement that did not fail.
+  assert.equal(delta.metron_ingest_group_statements_total, 1);
+  assert.equal(delta.metron_ingest_grouped_batches_total, 4);
+  assert.equal(delta.metron_ingest_group_retries_total, 0);
+  assert.equal(delta['metron_ingest_batches_total{result="stored"}'], 5);
+  assert.equal(delta['metron_ingest_batches_total{result="duplicate"}'], 1);
+  assert.deepEqual(await stored(t), [5, 15]);
+  // Each batch's own samples, at its own time (the payloads cut right).
+  const r = await t.c.get(`/api/v1/data/raw?channels=${t.channels.join(',')}&from=${t0}` +
+    `&to=${t0 + 10 * MIN_US}`);
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.deepEqual(r.body.t, [0, 1, 2, 3, 4].map((i) => t0 + i * MIN_US));
+  assert.deepEqual(r.body.channels.map((c) => c.v),
+    [0, 1, 2].map((k) => [0, 1, 2, 3, 4].map((i) => 10 * i + k)));
+  // The app is seen, and a retry later is still a duplicate.
+  assert.equal(await sql(`SELECT connected AND last_seen_at IS NOT NULL FROM apps WHERE id = ${t.appId}`), 't');
+  const again = await t.ingest.batch(rest[2]);
+  assert.equal(again.status, 200, again.text);
+  assert.equal(again.body.duplicate, true);
+});
+
+test('a batch that fails inside a group fails alone: the others of its group are stored', async () => {
+  const t = await dataTenant(srv, { n: 2 });
+  const t0 = baseTime() + 3600e6;
+  const bad = t0 + 3 * MIN_US;
+  // A real refusal by PostgreSQL for one batch's hot row (a trigger of this
+  // test), so that the group's statement fails.
+  await sql(`CREATE FUNCTION test_refuse_hot() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN IF NEW.account_id = ${t.id} AND NEW.t_min = ${bad} THEN
+      RAISE EXCEPTION 'refused by the test'; END IF; RETURN NEW; END $$;
+    CREATE TRIGGER test_refuse_hot BEFORE INSERT ON series_hot
+      FOR EACH ROW EXECUTE FUNCTION test_refuse_hot()`);
+  try {
+    const id = uniq('f');
+    const rest = [1, 2, 3, 4].map((i) => batchAt(t, `${id}-${i}`, t0 + i * MIN_US, i));
+    rest.push(batchAt(t, `${id}-2`, t0 + 9 * MIN_US, 99)); // a copy inside the failing group
+    const { answers, delta } = await inOneGroup(t, batchAt(t, `${id}-0`, t0), rest);
+    const [first, b1, b2, b3, b4, copy] = answers;
+    for (const r of [first, b1, b4]) assert.equal(r.status, 201, r.text);
+    assert.equal(b3.status, 500, b3.text);
+    // Batch 2 and its copy, each retried alone: one stored, one duplicate.
+    assert.deepEqual([b2.status, copy.status].sort(), [200, 201]);
+    assert.equal([b2, copy].find((r) => r.status === 200).body.duplicate, true);
+    assert.equal(delta.metron_ingest_group_statements_total, 1);
+    assert.equal(delta.metron_ingest_group_retries_total, 5);
+    assert.equal(delta['metron_ingest_batches_total{result="stored"}'], 4);
+    assert.deepEqual(await stored(t), [4, 8]);
+    assert.equal(await sql(`SELECT count(*) FROM ingest_batches WHERE account_id = ${t.id}
+      AND batch_id = '${id}-3'`), '0');
+  } finally {
+    await sql('DROP TRIGGER test_refuse_hot ON series_hot; DROP FUNCTION test_refuse_hot()');
+  }
+});
+
+test('batches of a group whose alarm sequence moved while they waited are evaluated again and stored', async () => {
+  const t = await dataTenant(srv, { n: 2 });
+  let r = await t.c.post('/api/v1/groups', { name: uniq('Site') });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  const group = r.body.id;
+  r = await t.c.patch(`/api/v1/apps/${t.appId}`, { group_id: group });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  const t0 = baseTime() + 2 * 3600e6;
+  const id = uniq('s');
+  // Known to the server's memory before the group is held.
+  r = await t.ingest.batch(batchAt(t, `${id}-w`, t0 - MIN_US));
+  assert.equal(r.status, 201, r.text);
+  const rest = [1, 2, 3].map((i) => batchAt(t, `${id}-${i}`, t0 + i * MIN_US, i));
+  const { answers, delta } = await inOneGroup(t, batchAt(t, `${id}-0`, t0), rest, async () => {
+    // Another process moves the group's sequence on while the batches wait.
+    await sql(`INSERT INTO alarm_groups (account_id, group_id, seq) VALUES (${t.id}, ${group}, 7)
+      ON CONFLICT (account_id, group_id) DO UPDATE SET seq = alarm_groups.seq + 7`);
+  });
+  for (const a of answers) {
+    assert.equal(a.status, 201, a.text);
+    assert.equal(a.body.duplicate, false);
+  }
+  assert.equal(delta.metron_ingest_group_statements_total >= 1, true);
+  assert.deepEqual(await stored(t), [5, 10]);
+});
