@@ -24,14 +24,14 @@
     X(INGEST_REFUSED, "metron_ingest_batches_total", "result=\"refused\"",                   \
       "Ingestion batches by outcome")                                                        \
     X(INGEST_SAMPLES, "metron_ingest_samples_total", "", "Samples stored from batches")      \
-    X(INGEST_GROUPS, "metron_ingest_group_statements_total", "",                          \
-      "Statements that stored several ingestion batches at once (group commit)")            \
-    X(INGEST_GROUPED, "metron_ingest_grouped_batches_total", "",                            \
-      "Ingestion batches stored by a statement of several")                                 \
-    X(INGEST_GROUP_WAITS, "metron_ingest_group_waits_total", "",                            \
-      "Ingestion batches that waited for another batch's statement to join the next one")   \
-    X(INGEST_GROUP_RETRIES, "metron_ingest_group_retries_total", "",                        \
-      "Ingestion batches stored again alone after their group's statement failed")          \
+    X(INGEST_GROUPS, "metron_ingest_group_statements_total", "",                             \
+      "Statements that stored several ingestion batches at once (group commit)")             \
+    X(INGEST_GROUPED, "metron_ingest_grouped_batches_total", "",                             \
+      "Ingestion batches stored by a statement of several")                                  \
+    X(INGEST_GROUP_WAITS, "metron_ingest_group_waits_total", "",                             \
+      "Ingestion batches that waited for another batch's statement to join the next one")    \
+    X(INGEST_GROUP_RETRIES, "metron_ingest_group_retries_total", "",                         \
+      "Ingestion batches stored again alone after their group's statement failed")           \
     X(POOL_ACQUIRES, "metron_db_pool_acquires_total", "",                                    \
       "Connections taken from the PostgreSQL pool")                                          \
     X(POOL_WAITS, "metron_db_pool_waits_total", "",                                          \

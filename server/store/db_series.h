@@ -44,8 +44,8 @@ typedef struct {
     int64_t t_min, t_max;
     const char *ip;
     long long alarm_group, alarm_seq;
-    bool seq_ok, fresh;         /* out */
-    long long prev_samples;     /* out */
+    bool seq_ok, fresh;     /* out */
+    long long prev_samples; /* out */
 } db_small_batch;
 
 /* Store "n" (>= 1) small batches as db_ingest_store_small() does each, in

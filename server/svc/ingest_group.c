@@ -12,6 +12,7 @@
 #include "ingest_group.h"
 
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "db_series.h"
@@ -22,15 +23,23 @@ enum { QUEUED, TAKEN, DONE, ALONE };
 typedef struct item {
     db_small_batch b;
     int state;
-    int copy_of; /* TAKEN: -1, or the index in the group of the same batch id */
+    int copy_of;  /* TAKEN: -1, or the index in the group of the same batch id */
     db_status st; /* DONE: the answer */
+    pthread_cond_t cv; /* signalled when answered, or when it may lead */
     struct item *next;
 } item;
 
 static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t g_cv = PTHREAD_COND_INITIALIZER;
 static item *g_head, *g_tail;
-static bool g_leading;
+static int g_leading;     /* groups being stored now */
+static int g_leaders = 1; /* at most that many at once */
+
+void ingest_group_init(int leaders)
+{
+    pthread_mutex_lock(&g_mu);
+    g_leaders = leaders >= 1 ? leaders : 1;
+    pthread_mutex_unlock(&g_mu);
+}
 
 static bool same_batch(const db_small_batch *a, const db_small_batch *b)
 {
@@ -138,9 +147,16 @@ static void lead(db_conn *c, item **grp, size_t n)
             it->state = ALONE; /* its own request decides, as without groups */
         }
     }
-    g_leading = false;
-    /* The answers of this group, and a next leader among those queued. */
-    pthread_cond_broadcast(&g_cv);
+    g_leading--;
+    /* The answers of this group (not to the leader: it is awake), and a
+     * next leader: the first batch queued meanwhile. After this the
+     * waiters' items are theirs again and not touched. */
+    for (size_t k = 1; k < n; k++) {
+        pthread_cond_signal(&grp[k]->cv);
+    }
+    if (g_head != NULL) {
+        pthread_cond_signal(&g_head->cv);
+    }
     pthread_mutex_unlock(&g_mu);
 }
 
@@ -165,21 +181,32 @@ db_status ingest_group_store_small(db_conn *c, long long account_id, long long a
     me.b.alarm_seq = alarm_seq;
     me.state = QUEUED;
     me.copy_of = -1;
+    pthread_cond_init(&me.cv, NULL);
 
     pthread_mutex_lock(&g_mu);
+    {
+        static bool env_read;
+        if (!env_read) {
+            const char *v = getenv("METRON_INGEST_LEADERS");
+            env_read = true;
+            if (v != NULL && atoi(v) >= 1) {
+                g_leaders = atoi(v);
+            }
+        }
+    }
     if (g_tail != NULL) {
         g_tail->next = &me;
     } else {
         g_head = &me;
     }
     g_tail = &me;
-    if (g_leading) {
+    if (g_leading >= g_leaders) {
         metrics_add(METRIC_INGEST_GROUP_WAITS, 1);
     }
     for (;;) {
-        if (me.state == QUEUED && !g_leading) {
+        if (me.state == QUEUED && g_leading < g_leaders) {
             size_t k;
-            g_leading = true;
+            g_leading++;
             k = take(&me, grp);
             pthread_mutex_unlock(&g_mu);
             lead(c, grp, k); /* answers "me" too */
@@ -188,9 +215,10 @@ db_status ingest_group_store_small(db_conn *c, long long account_id, long long a
         if (me.state == DONE || me.state == ALONE) {
             break;
         }
-        pthread_cond_wait(&g_cv, &g_mu);
+        pthread_cond_wait(&me.cv, &g_mu);
     }
     pthread_mutex_unlock(&g_mu);
+    pthread_cond_destroy(&me.cv);
     if (me.state == ALONE) {
         return db_ingest_store_small(c, account_id, app_id, batch_id, rec, n, t_min, t_max, ip,
                                      alarm_group, alarm_seq, seq_ok, fresh, prev_samples);

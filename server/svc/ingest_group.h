@@ -26,6 +26,9 @@
 #define INGEST_GROUP_MAX 64
 #define INGEST_GROUP_BYTES (4u << 20)
 
+/* At most "leaders" groups stored at once (1 by default). */
+void ingest_group_init(int leaders);
+
 /* db_ingest_store_small() of db_series.h, on connection "c" (the caller's),
  * stored with whatever other batches wait at the same time. */
 db_status ingest_group_store_small(db_conn *c, long long account_id, long long app_id,
