@@ -99,27 +99,34 @@ static size_t take(item *me, item **grp)
     return n;
 }
 
-/* Store the taken batches "grp" on "c" and answer each (g_mu not held
- * while the statement runs; after the answers are out the waiters' items
- * are theirs again and not touched). */
-static void lead(db_conn *c, item **grp, size_t n)
+/* Store the taken batches "grp" and answer each (g_mu not held while the
+ * statement runs; after the answers are out the waiters' items are theirs
+ * again and not touched). The statement runs on *c, the leader's
+ * connection, taken from "pool" first when the leader gave its own back
+ * while it waited; when none comes in time, every batch of the group is
+ * answered with that failure (DB_BUSY: 503 db_busy), as each would be
+ * alone. */
+static void lead(db_pool *pool, db_conn **c, item **grp, size_t n)
 {
     db_small_batch *u[INGEST_GROUP_MAX];
     size_t n_u = 0;
-    db_status st;
+    db_status st = DB_OK;
+    bool no_conn = false;
     for (size_t k = 0; k < n; k++) {
         if (grp[k]->copy_of < 0) {
             u[n_u++] = &grp[k]->b;
         }
     }
-    if (n_u == 1) {
+    if (*c == NULL && (st = db_acquire(pool, DB_WAIT_MS, c)) != DB_OK) {
+        no_conn = true;
+    } else if (n_u == 1) {
         /* Alone: the statement of one batch, exactly as without groups. */
         db_small_batch *x = u[0];
-        st = db_ingest_store_small(c, x->account_id, x->app_id, x->batch_id, x->rec, x->n,
+        st = db_ingest_store_small(*c, x->account_id, x->app_id, x->batch_id, x->rec, x->n,
                                    x->t_min, x->t_max, x->ip, x->alarm_group, x->alarm_seq,
                                    &x->seq_ok, &x->fresh, &x->prev_samples);
     } else {
-        st = db_ingest_store_group(c, u, n_u);
+        st = db_ingest_store_group(*c, u, n_u);
         metrics_add(METRIC_INGEST_GROUPS, 1);
         if (st == DB_OK) {
             metrics_add(METRIC_INGEST_GROUPED, (long long)n_u);
@@ -131,7 +138,9 @@ static void lead(db_conn *c, item **grp, size_t n)
     for (size_t k = 0; k < n; k++) {
         item *it = grp[k];
         it->st = st;
-        if (it->copy_of < 0) {
+        if (no_conn) {
+            it->state = DONE;
+        } else if (it->copy_of < 0) {
             /* A failed group: each batch once more on its own, so that one
              * bad batch fails only itself. A lone statement's failure is
              * its batch's answer. */
@@ -160,7 +169,7 @@ static void lead(db_conn *c, item **grp, size_t n)
     pthread_mutex_unlock(&g_mu);
 }
 
-db_status ingest_group_store_small(db_conn *c, long long account_id, long long app_id,
+db_status ingest_group_store_small(db_pool *pool, db_conn **c, long long account_id, long long app_id,
                                    const char *batch_id, const ingest_rec *rec, size_t n,
                                    int64_t t_min, int64_t t_max, const char *ip,
                                    long long alarm_group, long long alarm_seq, bool *seq_ok,
@@ -209,18 +218,36 @@ db_status ingest_group_store_small(db_conn *c, long long account_id, long long a
             g_leading++;
             k = take(&me, grp);
             pthread_mutex_unlock(&g_mu);
-            lead(c, grp, k); /* answers "me" too */
+            lead(pool, c, grp, k); /* answers "me" too */
             pthread_mutex_lock(&g_mu);
         }
         if (me.state == DONE || me.state == ALONE) {
             break;
+        }
+        if (*c != NULL) {
+            /* Waiting: the connection goes back to the pool meanwhile, so
+             * that a stalled statement does not take one connection per
+             * waiting batch from every other request. The state is looked
+             * at again before waiting (an answer may have come). */
+            pthread_mutex_unlock(&g_mu);
+            db_release(pool, *c);
+            *c = NULL;
+            pthread_mutex_lock(&g_mu);
+            continue;
         }
         pthread_cond_wait(&me.cv, &g_mu);
     }
     pthread_mutex_unlock(&g_mu);
     pthread_cond_destroy(&me.cv);
     if (me.state == ALONE) {
-        return db_ingest_store_small(c, account_id, app_id, batch_id, rec, n, t_min, t_max, ip,
+        db_status st;
+        *seq_ok = false;
+        *fresh = false;
+        *prev_samples = 0;
+        if (*c == NULL && (st = db_acquire(pool, DB_WAIT_MS, c)) != DB_OK) {
+            return st;
+        }
+        return db_ingest_store_small(*c, account_id, app_id, batch_id, rec, n, t_min, t_max, ip,
                                      alarm_group, alarm_seq, seq_ok, fresh, prev_samples);
     }
     *seq_ok = me.b.seq_ok;

@@ -10,7 +10,11 @@
  * retries it as before); a second copy of a batch id in one group is
  * answered as a duplicate of the first; when the group's statement fails,
  * each of its batches is stored again alone, by its own caller on its own
- * connection, so that one bad batch fails only itself. */
+ * connection, so that one bad batch fails only itself.
+ *
+ * A batch that waits holds no pooled connection: its caller's goes back to
+ * the pool while it waits, and only the batch that then leads a group takes
+ * one again, to store the group. */
 #ifndef MTS_INGEST_GROUP_H
 #define MTS_INGEST_GROUP_H
 
@@ -29,9 +33,13 @@
 /* At most "leaders" groups stored at once (1 by default). */
 void ingest_group_init(int leaders);
 
-/* db_ingest_store_small() of db_series.h, on connection "c" (the caller's),
- * stored with whatever other batches wait at the same time. */
-db_status ingest_group_store_small(db_conn *c, long long account_id, long long app_id,
+/* db_ingest_store_small() of db_series.h, stored with whatever other
+ * batches wait at the same time. *c is the caller's connection (outside a
+ * transaction); when the batch had to wait it was given back to "pool" and
+ * *c is NULL, or another connection of "pool" (the one its group was stored
+ * on, or its own store alone after a failed group). The caller releases *c
+ * when it is not NULL. DB_BUSY when no connection came in time. */
+db_status ingest_group_store_small(db_pool *pool, db_conn **c, long long account_id, long long app_id,
                                    const char *batch_id, const ingest_rec *rec, size_t n,
                                    int64_t t_min, int64_t t_max, const char *ip,
                                    long long alarm_group, long long alarm_seq, bool *seq_ok,

@@ -970,7 +970,16 @@ db_fail:
     return svc_fail_db(e, st, NULL);
 }
 
-svc_status svc_alarm_store_batch(srv *s, db_conn *c, long long account_id, long long app_id,
+/* The caller's connection again in *cp when a grouped store gave it back to
+ * the pool while the batch waited (ingest_group.h): DB_OK, or DB_BUSY when
+ * none came in time (in *st too). */
+static db_status conn_back(srv *s, db_conn **cp, db_status *st)
+{
+    *st = *cp != NULL ? DB_OK : db_acquire(s->pool, DB_WAIT_MS, cp);
+    return *st;
+}
+
+svc_status svc_alarm_store_batch(srv *s, db_conn **cp, long long account_id, long long app_id,
                                  long long group_id, const ingest_batch *b, const char *ip,
                                  alarm_store_result *out, svc_error *e)
 {
@@ -978,6 +987,7 @@ svc_status svc_alarm_store_batch(srv *s, db_conn *c, long long account_id, long 
     eval_ctx x;
     svc_status rc = SVC_OK;
     db_status st = DB_OK;
+    db_conn *c = NULL;
     bool done = false;
 
     memset(out, 0, sizeof *out);
@@ -991,7 +1001,8 @@ svc_status svc_alarm_store_batch(srv *s, db_conn *c, long long account_id, long 
     for (int attempt = 0; attempt < FAST_TRIES && b->n <= HOT_ROW_MAX && !done; attempt++) {
         bool seq_ok = false, fresh = false;
         long long prev = 0;
-        if (g != NULL && !g->loaded && (st = entry_load(c, g)) != DB_OK) {
+        if (g != NULL && !g->loaded && (conn_back(s, cp, &st) != DB_OK ||
+                                         (st = entry_load(*cp, g)) != DB_OK)) {
             rc = svc_fail_db(e, st, NULL);
             goto out;
         }
@@ -1001,7 +1012,7 @@ svc_status svc_alarm_store_batch(srv *s, db_conn *c, long long account_id, long 
              * the statement's check of the sequence is enough. */
             long long seq = g->seq;
             entry_put(g);
-            st = ingest_group_store_small(c, account_id, app_id, b->batch_id, b->rec, b->n,
+            st = ingest_group_store_small(s->pool, cp, account_id, app_id, b->batch_id, b->rec, b->n,
                                        b->t_min, b->t_max, ip, group_id, seq, &seq_ok, &fresh,
                                        &prev);
             if ((g = entry_get(account_id, group_id)) == NULL) {
@@ -1027,7 +1038,7 @@ svc_status svc_alarm_store_batch(srv *s, db_conn *c, long long account_id, long 
                 break; /* the transaction below, with this evaluation */
             }
         }
-        st = ingest_group_store_small(c, account_id, app_id, b->batch_id, b->rec, b->n, b->t_min,
+        st = ingest_group_store_small(s->pool, cp, account_id, app_id, b->batch_id, b->rec, b->n, b->t_min,
                                    b->t_max, ip, g != NULL ? group_id : 0,
                                    g != NULL ? g->seq : 0, &seq_ok, &fresh, &prev);
         if (st != DB_OK) {
@@ -1058,6 +1069,14 @@ svc_status svc_alarm_store_batch(srv *s, db_conn *c, long long account_id, long 
         if (g != NULL && x.n_undo == 0 && x.n_ev == 0 && g->loaded) {
             eval_batch(&x, g, b); /* a large batch: not evaluated yet */
         }
+        if (conn_back(s, cp, &st) != DB_OK) {
+            if (g != NULL) {
+                undo_all(&x, g);
+            }
+            rc = svc_fail_db(e, st, NULL);
+            goto out;
+        }
+        c = *cp;
         rc = begin_batch(c, account_id, g, &x, app_id, b, &out->fresh, &out->prev_samples, e);
         if (rc != SVC_OK || !out->fresh) {
             goto out;

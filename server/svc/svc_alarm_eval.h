@@ -44,13 +44,16 @@ typedef struct {
 } alarm_store_result;
 
 /* Store batch "b" of app "app_id" (account "account_id", measurement group
- * "group_id", 0 = none) on connection "c" (outside a transaction), with the
+ * "group_id", 0 = none) on connection *c (outside a transaction), with the
  * evaluation of the group's rules: claim the batch id, insert the hot
  * row(s), note the app as seen, record the events with their notifications
  * and the rules' states — all or nothing. SVC_OK with "out", or the failure
- * in "e" (nothing stored). */
+ * in "e" (nothing stored). A small batch may wait for another batch's
+ * statement (group commit, ingest_group.h) and gives *c back to the pool
+ * meanwhile: on return *c is NULL or a connection of the pool, which the
+ * caller releases. */
 MT_MUSTCHECK
-svc_status svc_alarm_store_batch(srv *s, db_conn *c, long long account_id, long long app_id,
+svc_status svc_alarm_store_batch(srv *s, db_conn **c, long long account_id, long long app_id,
                                  long long group_id, const ingest_batch *b, const char *ip,
                                  alarm_store_result *out, svc_error *e);
 

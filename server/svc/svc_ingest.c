@@ -139,8 +139,10 @@ static svc_status find_app(db_pool *pool, db_conn *c, const ingest_sender *who, 
 /* A batch whose store broke a constraint (a foreign key: its app is gone)
  * may have raced with a change of its app this process has not heard of
  * yet (a deletion in SQL, or by another process): forget the remembered app
- * and ask the database; if it refuses the app now, that is the answer. */
-static void recheck_app(db_conn *c, const ingest_sender *who, int64_t now, svc_error *e)
+ * and ask the database (on "c", or on a connection of "pool" when the store
+ * gave "c" back); if it refuses the app now, that is the answer. */
+static void recheck_app(db_pool *pool, db_conn *c, const ingest_sender *who, int64_t now,
+                        svc_error *e)
 {
     app_cache_key key;
     ingest_result again;
@@ -149,7 +151,7 @@ static void recheck_app(db_conn *c, const ingest_sender *who, int64_t now, svc_e
     memset(&why, 0, sizeof why);
     sender_key(who, &key);
     app_cache_forget(&key);
-    if (find_app(NULL, c, who, now, &again, NULL, &why) != SVC_OK &&
+    if (find_app(pool, c, who, now, &again, NULL, &why) != SVC_OK &&
         (why.status == SVC_UNAUTHENTICATED || why.status == SVC_FORBIDDEN)) {
         fail(e, why.status, why.code, "%s", why.message);
     }
@@ -307,10 +309,10 @@ svc_status svc_ingest_batch_as(srv *s, const ingest_sender *who, ingest_body_kin
     r->n_channels = b.n_channels;
     /* Stored with the evaluation of the group's alarm rules (S3), all or
      * nothing (svc_alarm_eval.h). */
-    if (svc_alarm_store_batch(s, c, r->account_id, r->app_id, r->group_id, &b, ip, &stored, e) !=
+    if (svc_alarm_store_batch(s, &c, r->account_id, r->app_id, r->group_id, &b, ip, &stored, e) !=
         SVC_OK) {
         if (e->status == SVC_DB && e->db == DB_CONSTRAINT) {
-            recheck_app(c, who, now, e);
+            recheck_app(s->pool, c, who, now, e);
         }
         goto out;
     }

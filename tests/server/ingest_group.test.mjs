@@ -209,3 +209,33 @@ test('batches of a group whose alarm sequence moved while they waited are evalua
   assert.equal(delta.metron_ingest_group_statements_total >= 1, true);
   assert.deepEqual(await stored(t), [5, 10]);
 });
+
+test('waiting batches hold no pooled connection: more batches than connections wait, and other requests are served meanwhile', async () => {
+  const t = await dataTenant(srv, { n: 2 });
+  const t0 = baseTime() + 4 * 3600e6;
+  const id = uniq('p');
+  /** A gauge or counter of GET /metrics by its full name. */
+  const metric = async (name) => {
+    const r = await fetch(srv.url + '/metrics', { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
+    const line = (await r.text()).split('\n').find((l) => l.startsWith(name + ' '));
+    assert.ok(line, name);
+    return Number(line.slice(name.length + 1));
+  };
+  const timeouts0 = await metric('metron_db_pool_timeouts_total');
+  // 24 waiting batches: more than the pool's 16 connections (each would
+  // hold one while it waits if waiters kept theirs).
+  const rest = Array.from({ length: 24 }, (_, i) => batchAt(t, `${id}-${i + 1}`, t0 + (i + 1) * MIN_US, i));
+  const { answers } = await inOneGroup(t, batchAt(t, `${id}-0`, t0), rest, async () => {
+    // The first batch's statement holds one connection; the waiting ones none.
+    assert.ok(await metric('metron_db_pool_connections{state="in_use"}') <= 3);
+    assert.equal(await metric('metron_db_pool_waiting'), 0);
+    const r = await t.c.post('/api/v1/groups', { name: uniq('Busy') });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+  });
+  for (const a of answers) {
+    assert.equal(a.status, 201, a.text);
+    assert.equal(a.body.duplicate, false);
+  }
+  assert.equal(await metric('metron_db_pool_timeouts_total'), timeouts0);
+  assert.deepEqual(await stored(t), [25, 50]);
+});
