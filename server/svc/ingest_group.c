@@ -4,7 +4,8 @@
  * statement of the queue runs, it leads: it takes its own batch and then
  * those queued first (at most INGEST_GROUP_MAX batches and
  * INGEST_GROUP_BYTES of records, the rest wait for the next leader), stores
- * them on its connection, writes each taken batch's answer and wakes every
+ * them on its connection (one taken from the pool again when it gave its
+ * own back while it waited), writes each taken batch's answer and wakes every
  * waiter. A waiter whose batch was not taken may then lead the next group.
  * The waiting batches live on their callers' stacks, so the queue holds at
  * most one batch per thread that stores (HTTP workers, the MQTT bridge). */
@@ -31,15 +32,10 @@ typedef struct item {
 
 static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
 static item *g_head, *g_tail;
-static int g_leading;     /* groups being stored now */
-static int g_leaders = 1; /* at most that many at once */
-
-void ingest_group_init(int leaders)
-{
-    pthread_mutex_lock(&g_mu);
-    g_leaders = leaders >= 1 ? leaders : 1;
-    pthread_mutex_unlock(&g_mu);
-}
+/* A group is being stored now. One at a time: two at once made smaller
+ * groups and cost PostgreSQL more per batch (ingest alone, alternated at
+ * load 24-30: 34-35 us with one, 42-48 us with two; docs/benchmarks.md). */
+static bool g_leading;
 
 static bool same_batch(const db_small_batch *a, const db_small_batch *b)
 {
@@ -156,7 +152,7 @@ static void lead(db_pool *pool, db_conn **c, item **grp, size_t n)
             it->state = ALONE; /* its own request decides, as without groups */
         }
     }
-    g_leading--;
+    g_leading = false;
     /* The answers of this group (not to the leader: it is awake), and a
      * next leader: the first batch queued meanwhile. After this the
      * waiters' items are theirs again and not touched. */
@@ -193,29 +189,19 @@ db_status ingest_group_store_small(db_pool *pool, db_conn **c, long long account
     pthread_cond_init(&me.cv, NULL);
 
     pthread_mutex_lock(&g_mu);
-    {
-        static bool env_read;
-        if (!env_read) {
-            const char *v = getenv("METRON_INGEST_LEADERS");
-            env_read = true;
-            if (v != NULL && atoi(v) >= 1) {
-                g_leaders = atoi(v);
-            }
-        }
-    }
     if (g_tail != NULL) {
         g_tail->next = &me;
     } else {
         g_head = &me;
     }
     g_tail = &me;
-    if (g_leading >= g_leaders) {
+    if (g_leading) {
         metrics_add(METRIC_INGEST_GROUP_WAITS, 1);
     }
     for (;;) {
-        if (me.state == QUEUED && g_leading < g_leaders) {
+        if (me.state == QUEUED && !g_leading) {
             size_t k;
-            g_leading++;
+            g_leading = true;
             k = take(&me, grp);
             pthread_mutex_unlock(&g_mu);
             lead(pool, c, grp, k); /* answers "me" too */

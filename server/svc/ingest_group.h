@@ -30,9 +30,6 @@
 #define INGEST_GROUP_MAX 64
 #define INGEST_GROUP_BYTES (4u << 20)
 
-/* At most "leaders" groups stored at once (1 by default). */
-void ingest_group_init(int leaders);
-
 /* db_ingest_store_small() of db_series.h, stored with whatever other
  * batches wait at the same time. *c is the caller's connection (outside a
  * transaction); when the batch had to wait it was given back to "pool" and
