@@ -173,6 +173,14 @@ static int static_gate(struct mg_connection *conn, const struct mg_request_info 
     return 0;
 }
 
+/* snprintf(out, cap, "%s", text) by a copy: cut to cap - 1 bytes. */
+static void copy_text(char *out, size_t cap, const char *text)
+{
+    size_t len = strnlen(text, cap - 1);
+    memcpy(out, text, len);
+    out[len] = '\0';
+}
+
 /* Who the request comes from (tl_req.client_ip, forwarded_https): the
  * connection's peer, unless that is one of --trusted-proxies, whose
  * X-Forwarded-For (every such header, in order) names the hops before it
@@ -186,7 +194,7 @@ static void find_client(const struct mg_request_info *ri, const srv *s)
     tl_req.forwarded_https = false;
     if (s == NULL || s->cfg.trusted_proxies.n == 0 ||
         !net_list_has(&s->cfg.trusted_proxies, ri->remote_addr)) {
-        snprintf(tl_req.client_ip, sizeof tl_req.client_ip, "%s", ri->remote_addr);
+        copy_text(tl_req.client_ip, sizeof tl_req.client_ip, ri->remote_addr);
         return;
     }
     for (int i = 0; i < ri->num_headers && i < MG_MAX_HEADERS; i++) {
@@ -798,8 +806,8 @@ static int api_handler(struct mg_connection *conn, void *cbdata)
     req.ri = mg_get_request_info(conn);
     req.srv = s;
     tl_req.route = HTTP_METRICS_UNMATCHED;
-    snprintf(req.client_ip, sizeof req.client_ip, "%s",
-             tl_req.client_ip[0] != '\0' ? tl_req.client_ip : req.ri->remote_addr);
+    copy_text(req.client_ip, sizeof req.client_ip,
+              tl_req.client_ip[0] != '\0' ? tl_req.client_ip : req.ri->remote_addr);
     req.forwarded_https = tl_req.forwarded_https;
     cors_prepare(&req);
     if (is_preflight(&req)) {
