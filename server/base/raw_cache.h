@@ -9,7 +9,9 @@
  * rows of the account that overlap it (ids that never change: a hot row is
  * written once, then deleted by the compactor) and the day blocks of its
  * channels and days (channel, day and the row's xmin: every write of a
- * block is a new row version by another transaction). The caller reads
+ * block is a new row version by another transaction), with the start of
+ * PostgreSQL's postmaster (a cluster restored to an earlier point hands
+ * out used xids again, after a restart). The caller reads
  * those versions in the same statement as the samples (a reply is kept
  * with the versions of its own snapshot) and, on a later request, in a
  * statement of their own, made on every request in PostgreSQL: so it holds

@@ -54,7 +54,12 @@ static db_stmt st_read = {"ser_read",
 /* The versions of what a window's reply is made from (raw_cache.h), in a
  * fifth column: a hot row's is its id (column 2: written once, never
  * changed), a day block's the xmin of its row (every write of a block is a
- * row version of another transaction); 0 for the visible ids. */
+ * row version of another transaction). The visible ids' is the start of
+ * PostgreSQL's postmaster (VISIBLE_VERSION): xids only grow within one run
+ * of a cluster, but a cluster restored to an earlier point (a restart)
+ * hands out again xids it had used, and a copy made before must not match
+ * a block written again under one of them. */
+#define VISIBLE_VERSION "(extract(epoch FROM pg_postmaster_start_time()) * 1000000)::bigint"
 #define HOT_VERSION ", 0::bigint"
 #define DAY_VERSION ", xmin::text::bigint"
 
@@ -65,7 +70,7 @@ static db_stmt st_read = {"ser_read",
  * st_vers_seen: the same rows without their bytes. */
 #define READ_SEEN(HOT, DAY)                                                                   \
     "WITH v AS (" DB_CHANNELS_VISIBLE ") "                                                  \
-    "SELECT 0, id, NULL::bytea, 0, 0::bigint FROM v UNION ALL "                             \
+    "SELECT 0, id, NULL::bytea, 0, " VISIBLE_VERSION " FROM v UNION ALL "                   \
     READ_SAMPLES("$1", "$2", "$4", "$5", "$6", "$7", "AND channel_id IN (SELECT id FROM v) ", \
                  HOT, DAY, HOT_VERSION,     \
                  DAY_VERSION)                                                     \
@@ -82,7 +87,7 @@ static db_stmt st_vers_seen = {"ser_vers_seen", READ_SEEN("NULL::bytea", "NULL::
  * refused before its samples are looked at. $3/$4 the window, $5/$6 its
  * days. */
 #define READ_SEEN_ADMIN(HOT, DAY)                                                             \
-    "SELECT 0, id, NULL::bytea, 0, 0::bigint FROM channels "                                \
+    "SELECT 0, id, NULL::bytea, 0, " VISIBLE_VERSION " FROM channels "                      \
     "WHERE account_id = $1 AND id = ANY($2::bigint[]) UNION ALL "                           \
     READ_SAMPLES("$1", "$2", "$3", "$4", "$5", "$6", "", HOT, DAY, HOT_VERSION, DAY_VERSION) \
     "ORDER BY 1, 2, 4"
@@ -841,8 +846,8 @@ db_status series_read(db_conn *c, long long account_id, const int64_t *ch, size_
 /* Of the answer "res" of st_read_seen or st_vers_seen (and their
  * administrator's statements) for channels "ch": the first channel that
  * is not visible (*hidden, else 0), "*n_vis" rows of kind 0, and when
- * "ver" is given and every channel is visible, the versions of the other
- * rows into it (caller frees ver->p). */
+ * "ver" is given and every channel is visible, the versions of every row
+ * into it (caller frees ver->p). */
 static db_status seen_rows(PGresult *res, const int64_t *ch, size_t n_ch, int64_t *hidden,
                            int *n_vis, series_versions *ver)
 {
@@ -870,14 +875,14 @@ static db_status seen_rows(PGresult *res, const int64_t *ch, size_t n_ch, int64_
         log_error("series: unexpected column types of a window's versions");
         return DB_ERROR;
     }
-    ver->len = (size_t)(rows - nv) * VERSION_ROW;
+    ver->len = (size_t)rows * VERSION_ROW;
     ver->p = malloc(ver->len ? ver->len : 1);
     if (ver->p == NULL) {
         ver->len = 0;
         return DB_ERROR;
     }
-    for (int r = nv; r < rows; r++) {
-        uint8_t *o = ver->p + (size_t)(r - nv) * VERSION_ROW;
+    for (int r = 0; r < rows; r++) {
+        uint8_t *o = ver->p + (size_t)r * VERSION_ROW;
         memcpy(o, PQgetvalue(res, r, 0), 4);
         memcpy(o + 4, PQgetvalue(res, r, 1), 8);
         memcpy(o + 12, PQgetvalue(res, r, 3), 4);
