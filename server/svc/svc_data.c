@@ -850,6 +850,22 @@ svc_status svc_data_summary(srv *s, const svc_actor *a, const int64_t *ch, size_
 
 /* -------------------------------------------------------------- raw */
 
+/* The answer of a read that failed, or that names a channel the viewer
+ * may not see; false when the read may go on. */
+static bool read_failed(data_reply *r, db_status st, int64_t hidden)
+{
+    if (st != DB_OK) {
+        fail_db(r, st);
+        return true;
+    }
+    if (hidden != 0) {
+        fail(r, SVC_NOT_FOUND, "not_found", "channels", "channel %lld: no such channel",
+             (long long)hidden);
+        return true;
+    }
+    return false;
+}
+
 static void raw_on(db_pool *pool, const data_read *q, data_reply *r)
 {
     const svc_actor *a = q->a;
@@ -887,13 +903,7 @@ static void raw_on(db_pool *pool, const data_read *q, data_reply *r)
         }
         free(ver.p);
         ver.p = NULL;
-        if (st != DB_OK) {
-            fail_db(r, st);
-            goto out;
-        }
-        if (hidden != 0) {
-            fail(r, SVC_NOT_FOUND, "not_found", "channels", "channel %lld: no such channel",
-                 (long long)hidden);
+        if (read_failed(r, st, hidden)) {
             goto out;
         }
     }
@@ -911,13 +921,7 @@ static void raw_on(db_pool *pool, const data_read *q, data_reply *r)
                              &ver);
     db_release(pool, c);
     c = NULL;
-    if (st != DB_OK) {
-        fail_db(r, st);
-        goto out;
-    }
-    if (hidden != 0) {
-        fail(r, SVC_NOT_FOUND, "not_found", "channels", "channel %lld: no such channel",
-             (long long)hidden);
+    if (read_failed(r, st, hidden)) {
         goto out;
     }
     /* The first "limit" distinct times of all channels. */
