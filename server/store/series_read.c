@@ -553,7 +553,7 @@ static void monitor_hint_put(uint64_t key, long long rows)
 }
 
 db_status series_read_monitor(db_conn *c, long long account_id, series_monitor_app *apps,
-                              size_t n_apps, const int64_t *ch, size_t n_ch,
+                              size_t n_apps, const int64_t *ch, size_t n_ch, size_t n_measured,
                               series_monitor_value *out)
 {
     char a[24], s_page[24];
@@ -573,6 +573,7 @@ db_status series_read_monitor(db_conn *c, long long account_id, series_monitor_a
 
     memset(&h, 0, sizeof h);
     memset(out, 0, n_ch * sizeof *out);
+    n_measured = n_measured < n_ch ? n_measured : n_ch;
     for (size_t i = 0; i < n_apps; i++) {
         apps[i].found = apps[i].connected = apps[i].seen = false;
         apps[i].seen_us = 0;
@@ -598,7 +599,11 @@ db_status series_read_monitor(db_conn *c, long long account_id, series_monitor_a
         has == NULL || by_id == NULL) {
         goto out;
     }
-    if (hn_begin(&h, ch, n_ch, since, has, t, v) != 0) {
+    for (size_t i = 0; i < n_ch; i++) {
+        has[i] = false;
+    }
+    /* Hot rows are searched for the measured channels only. */
+    if (hn_begin(&h, ch, n_measured, since, has, t, v) != 0) {
         goto out;
     }
     p[0] = db_ll(account_id, a);
@@ -647,6 +652,9 @@ db_status series_read_monitor(db_conn *c, long long account_id, series_monitor_a
             }
         } else if (kind == 1) {
             size_t i = hn_pos(&h, id);
+            while (i >= n_measured && i < n_ch && ch[i] != id) {
+                i++; /* not measured: one of the computed channels */
+            }
             if (i < n_ch) {
                 const char *sp = PQgetvalue(res, r, 6);
                 series_monitor_value *o = &out[i];

@@ -169,9 +169,11 @@ typedef struct {
  * the connection state of apps[0..n_apps) (by their ids), and of channels
  * ch[0..n_ch) their channel_latest rows and newest hot samples into
  * out[0..n_ch), exactly as channel_latest and series_read_hot_latest() give
- * them. */
+ * them. ch[n_measured..n_ch) are computed channels: their samples never
+ * reach the hot table (the compactor writes them as day blocks and
+ * channel_latest), so no hot row is read for them. */
 db_status series_read_monitor(db_conn *c, long long account_id, series_monitor_app *apps,
-                              size_t n_apps, const int64_t *ch, size_t n_ch,
+                              size_t n_apps, const int64_t *ch, size_t n_ch, size_t n_measured,
                               series_monitor_value *out);
 
 #endif

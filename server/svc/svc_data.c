@@ -1054,6 +1054,7 @@ static void latest_write(sbuf *b, int64_t t, double v)
 typedef struct {
     int64_t group_id;
     uint32_t n_apps, n_ch;
+    uint32_t n_computed; /* the last n_computed channels are computed ones */
 } mon_head;
 
 /* A blob taken apart: ids copied out, the text borrowed from the blob. */
@@ -1062,6 +1063,7 @@ typedef struct {
     size_t n_apps;
     int64_t *ch;
     size_t n_ch;
+    size_t n_measured; /* ch[0..n_measured): measured; the rest computed */
     const char *text; /* NUL-terminated */
 } mon_shape;
 
@@ -1142,7 +1144,7 @@ static int monitor_shape_blob(long long group_id, const db_monitor_row *rows, si
     sbuf b = {0};
     monitor_pos pos = {-1, -1, false, false, NULL, 0};
     int64_t *ch = malloc((n_rows + 1) * sizeof *ch);
-    size_t n_ch = 0;
+    size_t n_ch = 0, n_computed = 0;
     bool in_computed = false;
     mon_head h;
     char *out = NULL;
@@ -1193,6 +1195,7 @@ static int monitor_shape_blob(long long group_id, const db_monitor_row *rows, si
         sb_put(&b, m->selected ? ",\"selected\":true" : ",\"selected\":false");
         sb_put(&b, ",\"latest\":\x02"); /* MON_VALUE */
         ch[n_ch++] = m->channel_id;
+        n_computed = m->computed ? n_computed + 1 : 0; /* only a list's tail counts */
         if (m->computed) {
             sb_put(&b, ",\"expression\":");
             sb_json_str(&b, m->expression != NULL ? m->expression : "");
@@ -1207,9 +1210,11 @@ static int monitor_shape_blob(long long group_id, const db_monitor_row *rows, si
     if (b.failed) {
         goto done;
     }
+    memset(&h, 0, sizeof h);
     h.group_id = group_id;
     h.n_apps = (uint32_t)pos.n_apps;
     h.n_ch = (uint32_t)n_ch;
+    h.n_computed = (uint32_t)n_computed;
     *len = sizeof h + (pos.n_apps + n_ch) * sizeof(int64_t) + b.len;
     if ((out = malloc(*len + 1)) == NULL) {
         goto done;
@@ -1241,7 +1246,7 @@ static int monitor_shape_parse(const char *blob, size_t len, long long group_id,
     }
     memcpy(&h, blob, sizeof h);
     ids = ((size_t)h.n_apps + h.n_ch) * sizeof(int64_t);
-    if (h.group_id != group_id || len - sizeof h < ids) {
+    if (h.group_id != group_id || len - sizeof h < ids || h.n_computed > h.n_ch) {
         return -1;
     }
     s->apps = calloc((size_t)h.n_apps + 1, sizeof *s->apps);
@@ -1254,6 +1259,7 @@ static int monitor_shape_parse(const char *blob, size_t len, long long group_id,
     }
     s->n_apps = h.n_apps;
     s->n_ch = h.n_ch;
+    s->n_measured = h.n_ch - h.n_computed;
     for (size_t i = 0; i < s->n_apps; i++) {
         memcpy(&s->apps[i].id, blob + sizeof h + i * sizeof(int64_t), sizeof(int64_t));
     }
@@ -1418,7 +1424,7 @@ static void monitor_r(srv *s, const svc_actor *a, long long group_id, data_reply
         goto out;
     }
     if ((st = series_read_monitor(c, a->account_id, shape.apps, shape.n_apps, shape.ch,
-                                  shape.n_ch, val)) != DB_OK) {
+                                  shape.n_ch, shape.n_measured, val)) != DB_OK) {
         fail_db(r, st);
         goto out;
     }

@@ -383,6 +383,23 @@ test('computed as data is folded: SQR(SQ()), mean, division by zero, SQR of a ne
   const mon = r.body.computed.find((x) => x.id === hyp.id);
   assert.deepEqual(mon.latest, { t: ts2.at(-1), v: 10 });
   assert.equal(mon.expression, 'SQR(SQ(CH1)+SQ(CH2))');
+  // Newer samples of one input, 20 hot rows not folded yet: the measured
+  // channels show their newest samples, the computed one its folded value
+  // (its samples never reach the hot table).
+  const t9 = ts2.at(-1) + MIN_US;
+  for (let i = 0; i < 20; i++) {
+    r = await t.ingest.batch({ batch_id: `hot${i}`, channels: [{ id: a, t: [t9 + i * MIN_US], v: [i] }] });
+    assert.equal(r.status, 201, r.text);
+  }
+  for (let k = 0; k < 2; k++) {
+    r = await t.c.get(`/api/v1/groups/${t.group}/monitor`);
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    const chOf = (id) => r.body.apps.flatMap((p) => p.devices.flatMap((d) => d.channels))
+      .find((c) => c.id === id);
+    assert.deepEqual(chOf(a).latest, { t: t9 + 19 * MIN_US, v: 19 });
+    assert.deepEqual(chOf(b).latest, { t: late[2], v: 8 });
+    assert.deepEqual(r.body.computed.find((x) => x.id === hyp.id).latest, { t: ts2.at(-1), v: 10 });
+  }
 });
 
 // ------------------------------------------------------------ back-fill
