@@ -498,8 +498,26 @@ char *db_id_array(const int64_t *ids, size_t n)
         return NULL;
     }
     s[len++] = '{';
+    /* Each id digit by digit, as "%lld" writes it (issue 16: snprintf()
+     * for each of a monitor's 32 channels was 24 k instructions of the
+     * request). A comma and 20 characters at most each: "cap" holds them. */
     for (size_t i = 0; i < n; i++) {
-        len += (size_t)snprintf(s + len, cap - len, i ? ",%lld" : "%lld", (long long)ids[i]);
+        char tmp[24];
+        size_t k = sizeof tmp;
+        long long v = (long long)ids[i];
+        unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+        do {
+            tmp[--k] = (char)('0' + u % 10);
+            u /= 10;
+        } while (u != 0);
+        if (v < 0) {
+            tmp[--k] = '-';
+        }
+        if (i > 0) {
+            s[len++] = ',';
+        }
+        memcpy(s + len, tmp + k, sizeof tmp - k);
+        len += sizeof tmp - k;
     }
     s[len++] = '}';
     s[len] = '\0';
