@@ -226,8 +226,10 @@ test('waiting batches hold no pooled connection: more batches than connections w
   // hold one while it waits if waiters kept theirs).
   const rest = Array.from({ length: 24 }, (_, i) => batchAt(t, `${id}-${i + 1}`, t0 + (i + 1) * MIN_US, i));
   const { answers } = await inOneGroup(t, batchAt(t, `${id}-0`, t0), rest, async () => {
-    // The first batch's statement holds one connection; the waiting ones none.
-    assert.ok(await metric('metron_db_pool_connections{state="in_use"}') <= 3);
+    // The first batch's statement holds one connection, the waiting ones
+    // none (background work may hold a few: a bound well under the 16 that
+    // waiters holding theirs would take).
+    assert.ok(await metric('metron_db_pool_connections{state="in_use"}') < 8);
     assert.equal(await metric('metron_db_pool_waiting'), 0);
     const r = await t.c.post('/api/v1/groups', { name: uniq('Busy') });
     assert.equal(r.status, 201, JSON.stringify(r.body));
