@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <stdatomic.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -352,6 +353,30 @@ static void line_dec(char *line, size_t cap, size_t *n, long long v)
     line_put(line, cap, n, tmp + k, sizeof tmp - k);
 }
 
+/* Append "ms" as "%.3f" writes it. Digit by digit when its thousandths
+ * are surely the same as printf's: from 0 to 10^6 ms, where the product by
+ * 1000 (below 10^9) is off the exact one by at most 6 x 10^-8, unless that
+ * product is within 10^-6 of a half; snprintf() otherwise (issue 16: it
+ * was 1.6 k instructions of every request). */
+static void line_ms(char *line, size_t cap, size_t *n, double ms)
+{
+    double x = ms * 1000.0, f;
+    if (ms >= 0 && ms <= 1e6 && (f = x - floor(x), fabs(f - 0.5) > 1e-6)) {
+        long long r = (long long)floor(x) + (f > 0.5);
+        char frac[3];
+        line_dec(line, cap, n, r / 1000);
+        frac[0] = (char)('0' + r / 100 % 10);
+        frac[1] = (char)('0' + r / 10 % 10);
+        frac[2] = (char)('0' + r % 10);
+        line_put(line, cap, n, ".", 1);
+        line_put(line, cap, n, frac, 3);
+        return;
+    }
+    if (*n < cap) {
+        *n += (size_t)snprintf(line + *n, cap - *n, "%.3f", ms);
+    }
+}
+
 /* One JSON line per request (A9). No query string (it may carry secrets),
  * no headers, no bodies. Put together by copies, the time and integers
  * written digit by digit (issue 16: ten snprintf() calls were a tenth of
@@ -393,9 +418,9 @@ static int cb_log_access(const struct mg_connection *conn, const char *message)
     } else {
         LINE_LIT(line, &n, "null");
     }
-    if (n < sizeof line) {
-        n += (size_t)snprintf(line + n, sizeof line - n, ",\"ms\":%.3f,\"ip\":\"", ms);
-    }
+    LINE_LIT(line, &n, ",\"ms\":");
+    line_ms(line, sizeof line, &n, ms);
+    LINE_LIT(line, &n, ",\"ip\":\"");
     json_escape_into(line, sizeof line - 200, &n,
                      tl_req.client_ip[0] != '\0' ? tl_req.client_ip : ri->remote_addr);
     LINE_LIT(line, &n, "\",\"account\":");
