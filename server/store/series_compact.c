@@ -57,6 +57,27 @@ static db_stmt st_live = {"ser_channels_live",
 
 static pthread_mutex_t compact_mu = PTHREAD_MUTEX_INITIALIZER;
 
+/* How many hot rows a round takes. Every round rewrites each day block it
+ * touches whole, so a round's cost follows the blocks, not the rows: with
+ * rounds of 256 rows, batches of 32 channels arriving thousands a second
+ * (issue 16's route mix) rewrote the same 32 growing blocks 30 times a
+ * second, and folding 200 k such batches took over 5 minutes. A round now
+ * takes about ROUND_SAMPLES samples (16 MB of records in memory), in rows
+ * sized by the samples per row of the last round: 256 rows of 1,000
+ * channels, 8,192 of 32. Guarded by compact_mu. */
+#define ROUND_SAMPLES 262144
+#define ROUND_ROWS_MIN 16
+#define ROUND_ROWS_MAX 8192
+static int round_rows = 256;
+
+static void round_rows_learn(size_t rows, size_t samples)
+{
+    size_t per_row = rows > 0 && samples > rows ? samples / rows : 1;
+    size_t next = ROUND_SAMPLES / per_row;
+    round_rows = (int)(next < ROUND_ROWS_MIN ? ROUND_ROWS_MIN
+                       : next > ROUND_ROWS_MAX ? ROUND_ROWS_MAX : next);
+}
+
 static int round_locked(db_conn *c, int max_rows, series_compact_stats *stats)
 {
     PGresult *res = NULL, *live = NULL;
@@ -87,6 +108,7 @@ static int round_locked(db_conn *c, int max_rows, series_compact_stats *stats)
     for (size_t i = 0; i < n_rows; i++) {
         n_all += (size_t)PQgetlength(res, (int)i, 2) / 24;
     }
+    round_rows_learn(n_rows, n_all);
     all = malloc((n_all ? n_all : 1) * sizeof *all);
     recs = malloc((n_all ? n_all : 1) * sizeof *recs);
     chs = malloc((n_all ? n_all : 1) * sizeof *chs);
@@ -211,7 +233,7 @@ int series_compact_round(db_pool *pool, int max_rows, series_compact_stats *st)
         db_release(pool, c);
         return 0;
     }
-    rc = round_locked(c, max_rows, st != NULL ? st : &local);
+    rc = round_locked(c, max_rows > 0 ? max_rows : round_rows, st != NULL ? st : &local);
     (void)db_q_int(c, &st_unlock, 0, NULL, &v, NULL);
     pthread_mutex_unlock(&compact_mu);
     db_release(pool, c);
@@ -221,7 +243,7 @@ int series_compact_round(db_pool *pool, int max_rows, series_compact_stats *st)
 int series_compact_all(db_pool *pool, series_compact_stats *st)
 {
     int rc;
-    while ((rc = series_compact_round(pool, 256, st)) == 1) {
+    while ((rc = series_compact_round(pool, 0, st)) == 1) {
     }
     if (rc == 0) {
         while ((rc = series_month_round(pool, 256, st != NULL ? &st->months : NULL)) == 1) {
@@ -238,7 +260,7 @@ static int compact_round(void *ctx, const volatile bool *stop)
 {
     int rc;
     (void)stop;
-    rc = series_compact_round((db_pool *)ctx, 256, NULL);
+    rc = series_compact_round((db_pool *)ctx, 0, NULL);
     /* Month rows only once the hot table is empty: compaction comes first. */
     return rc != 0 ? rc : series_month_round((db_pool *)ctx, 64, NULL);
 }

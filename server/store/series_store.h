@@ -60,7 +60,8 @@ db_status series_update_latest(db_conn *c, long long account_id, const ingest_re
  * changed are recomputed for the days touched. */
 db_status computed_on_fold(db_conn *c, long long account_id, const ingest_rec *rec, size_t n);
 
-/* One compaction round: fold up to "max_rows" hot rows (oldest first) into
+/* One compaction round: fold up to "max_rows" hot rows (oldest first; 0:
+ * about 256 k samples' worth, sized by the previous round's rows) into
  * day blocks in one transaction, delete them, fix the accounts' storage
  * counters. Returns 1 when rows were folded, 0 when there was nothing to
  * do (or another process holds the compactor lock), -1 on a database

@@ -4,7 +4,9 @@
 --
 -- TOKEN: a Web API token of a portal user; CREDENTIAL: an app's credential
 -- (a gateway); GROUP: a measurement group of 32 channels; CHANNEL, FROM, TO:
--- one channel's stored day; T0: the first time (µs) of the ingest batches;
+-- one channel's stored day; T0: the first time (µs) of the ingest batches
+-- (a thread's batches step 16 ms: 3 h before now leaves room for 675 k
+-- batches of each thread before the server's limit of 5 min ahead);
 -- IDS: the 32 channel ids ("1,2,...") that the gateway sends; RUN: a number
 -- (0..999) of this wrk run, so that no two runs send the same batch id or
 -- sample time. An optional tenth argument (ingest, monitor, unread, me,

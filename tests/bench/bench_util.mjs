@@ -96,9 +96,11 @@ export async function context(name, pg) {
  * cpu: {server, pg, total} µs per request } (cpu when "pids" is given).
  * "args": extra wrk arguments (headers, -s script, ...); trailing(): the
  * script's own arguments ("--" and after), asked again for each run.
+ * afterWarm(): after the warm-up, before the meter starts; afterRun(): after
+ * the run, metered apart (cpuAfter: work the run left behind, per request).
  */
 export async function wrk(url, { seconds = 10, conns = 50, threads = 2, args = [], pids = null,
-  warm = 2, trailing = () => [], afterWarm = null } = {}) {
+  warm = 2, trailing = () => [], afterWarm = null, afterRun = null } = {}) {
   if (warm > 0) {
     await execFileP('wrk', ['-t1', `-c${conns}`, `-d${warm}s`, ...args, url, ...trailing()])
       .catch(() => {});
@@ -109,6 +111,12 @@ export async function wrk(url, { seconds = 10, conns = 50, threads = 2, args = [
     ...args, url, ...trailing()], { maxBuffer: 1 << 24 });
   const requests = Number(/(\d+) requests in/.exec(stdout)?.[1] || 0);
   const cpu = meter ? meter.stop(requests || 1) : null;
+  let cpuAfter = null;
+  if (afterRun) {
+    const after = pids ? cpuMeter(pids.server, pids.pg) : null;
+    await afterRun();
+    cpuAfter = after ? after.stop(requests || 1) : null;
+  }
   const ms = (p) => {
     const m = new RegExp(`^\\s*${p}%\\s+([0-9.]+)(us|ms|s)\\s*$`, 'm').exec(stdout);
     if (!m) return NaN;
@@ -121,6 +129,7 @@ export async function wrk(url, { seconds = 10, conns = 50, threads = 2, args = [
     non2xx: Number(/Non-2xx or 3xx responses: (\d+)/.exec(stdout)?.[1] || 0),
     errors: /Socket errors: (.*)/.exec(stdout)?.[1] || '',
     cpu,
+    cpuAfter,
     out: stdout,
   };
 }

@@ -315,6 +315,30 @@ test('monitor: an app just registered is listed, without devices and with a devi
   assert.deepEqual(r.body.computed, []);
 });
 
+test('compaction: a round takes rows by their samples, so small batches rewrite a day block once, not every 256 rows', async () => {
+  const t = await dataTenant(srv, { n: 2, selected: 2 });
+  const [c1, c2] = t.channels;
+  const t0 = baseTime(5);
+  await compact();
+  const N = 1500;
+  for (let i = 0; i < N; i += 50) {
+    const rs = await Promise.all(Array.from({ length: 50 }, (_, k) => t.ingest.batch({
+      batch_id: `s${i + k}`, snapshots: [{ t: t0 + (i + k) * 1e6, ids: [c1, c2], v: [i + k, -(i + k)] }] })));
+    for (const r of rs) assert.equal(r.status, 201, r.text);
+  }
+  // Rounds of 256 rows rewrote both blocks 6 times (12); now the first
+  // round learns 2 samples a row and the next takes every row left.
+  const got = await compact();
+  assert.equal(got.hot_rows, N);
+  assert.equal(got.samples, 2 * N);
+  assert.ok(got.blocks <= 4, `${got.blocks} block writes`);
+  const r = await t.c.get(`/api/v1/data/raw?channels=${c1},${c2}&from=${t0}&to=${t0 + N * 1e6}&limit=2000`);
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal(r.body.t.length, N);
+  assert.deepEqual([r.body.t[N - 1], r.body.channels[0].v[N - 1], r.body.channels[1].v[N - 1]],
+    [t0 + (N - 1) * 1e6, N - 1, -(N - 1)]);
+});
+
 test('monitor: the newest hot sample of each channel, however many hot rows wait for the compactor', async () => {
   const t = await dataTenant(srv, { n: 2, selected: 2 });
   let r = await t.c.post('/api/v1/groups', { name: 'Many rows' });
