@@ -151,13 +151,15 @@ const mixArgs = (only = '') => ['--', token, gw.credential, String(group.id), St
 // the compactor rewrites a day block whole in every round of 256 hot rows:
 // folding such dense channels costs far more per sample than the everyday
 // data of docs/storage.md (issue 16's notes in docs/benchmarks.md).
+// ANALYZE comes before that folding, so that the statistics are those of a
+// hot table holding a warm-up's rows, not of an empty one.
 const fold = async () => {
   const r = await fetch(`${srv.url}/api/v1/test/compact`, { method: 'POST' });
   if (r.status !== 200) throw new Error(`compact: ${r.status} ${await r.text()}`);
 };
 async function run(url, args, trailing) {
   return wrk(url, { seconds: SECS, conns: CONNS, threads: WRK_T, pids: pids(), args, trailing,
-    afterWarm: async () => { await fold(); await sql('ANALYZE'); }, afterRun: fold });
+    afterWarm: async () => { await sql('ANALYZE'); await fold(); }, afterRun: fold });
 }
 
 async function hello() {
