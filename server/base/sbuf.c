@@ -34,19 +34,26 @@ void sb_printf(sbuf *b, const char *fmt, ...)
     b->len += (size_t)n;
 }
 
-void sb_i64(sbuf *b, long long v)
+size_t dec_text(long long v, char *out)
 {
     char tmp[24];
-    int n = 0;
+    size_t k = sizeof tmp, len = 0;
     unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
     do {
-        tmp[sizeof tmp - 1 - n++] = (char)('0' + u % 10);
+        tmp[--k] = (char)('0' + u % 10);
         u /= 10;
     } while (u != 0);
     if (v < 0) {
-        tmp[sizeof tmp - 1 - n++] = '-';
+        out[len++] = '-';
     }
-    sb_add(b, tmp + sizeof tmp - n, (size_t)n);
+    memcpy(out + len, tmp + k, sizeof tmp - k);
+    return len + sizeof tmp - k;
+}
+
+void sb_i64(sbuf *b, long long v)
+{
+    char tmp[24];
+    sb_add(b, tmp, dec_text(v, tmp));
 }
 
 void sb_json_str(sbuf *b, const char *s)

@@ -71,6 +71,12 @@ void sb_printf(sbuf *b, const char *fmt, ...) MT_PRINTF(2, 3);
 /* Append "v" in decimal (no printf: lists print thousands of ids). */
 void sb_i64(sbuf *b, long long v);
 
+/* "v" in decimal, as "%lld" writes it, into "out" (no NUL; at most 20
+ * bytes); returns its length. The one digit writer of the server (issue
+ * 16: snprintf() per id, parameter, log field and header was thousands of
+ * instructions of every request). */
+size_t dec_text(long long v, char *out);
+
 /* Append "s" as a JSON string, quoted and escaped as cJSON prints it
  * ("\"", "\\", \b \f \n \r \t, other control characters as
  * \u00XX, every other byte as is), or null when "s" is NULL. */

@@ -11,6 +11,7 @@
 
 #include "log.h"
 #include "metrics.h"
+#include "sbuf.h"
 
 /* Statement slots: each db_stmt gets a process-wide slot number on first use;
  * a connection remembers which slots it has prepared. */
@@ -379,19 +380,9 @@ db_status db_exec(db_conn *c, db_stmt *stmt, int n_params, const char *const *pa
  * statement of every request). "out" holds at least 80 bytes. */
 static void stmt_server_name(char *out, int slot, const char *name)
 {
-    char tmp[16];
-    size_t k = sizeof tmp, n = 0, len = strnlen(name, 60);
-    unsigned int u = slot < 0 ? 0U - (unsigned int)slot : (unsigned int)slot;
-    do {
-        tmp[--k] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u != 0);
+    size_t n = 0, len = strnlen(name, 60);
     out[n++] = 's';
-    if (slot < 0) {
-        out[n++] = '-';
-    }
-    memcpy(out + n, tmp + k, sizeof tmp - k);
-    n += sizeof tmp - k;
+    n += dec_text(slot, out + n);
     out[n++] = '_';
     memcpy(out + n, name, len);
     out[n + len] = '\0';
@@ -502,22 +493,10 @@ char *db_id_array(const int64_t *ids, size_t n)
      * for each of a monitor's 32 channels was 24 k instructions of the
      * request). A comma and 20 characters at most each: "cap" holds them. */
     for (size_t i = 0; i < n; i++) {
-        char tmp[24];
-        size_t k = sizeof tmp;
-        long long v = (long long)ids[i];
-        unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
-        do {
-            tmp[--k] = (char)('0' + u % 10);
-            u /= 10;
-        } while (u != 0);
-        if (v < 0) {
-            tmp[--k] = '-';
-        }
         if (i > 0) {
             s[len++] = ',';
         }
-        memcpy(s + len, tmp + k, sizeof tmp - k);
-        len += sizeof tmp - k;
+        len += dec_text((long long)ids[i], s + len);
     }
     s[len++] = '}';
     s[len] = '\0';

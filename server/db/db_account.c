@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sbuf.h"
+
 /* ------------------------------------------------------------- helpers */
 
 /* "%lld" written digit by digit (issue 16: a statement's parameters are
@@ -12,18 +14,7 @@
  * ingest batch's 79 k). */
 const char *db_ll(long long v, char buf[24])
 {
-    char tmp[24];
-    size_t k = sizeof tmp, n = 0;
-    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
-    do {
-        tmp[--k] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u != 0);
-    if (v < 0) {
-        buf[n++] = '-';
-    }
-    memcpy(buf + n, tmp + k, sizeof tmp - k);
-    buf[n + sizeof tmp - k] = '\0';
+    buf[dec_text(v, buf)] = '\0';
     return buf;
 }
 

@@ -31,6 +31,7 @@
 #include "log.h"
 #include "linelog.h"
 #include "maintenance.h"
+#include "sbuf.h"
 #include "tls_compat.h"
 #include "utf8.h"
 
@@ -341,16 +342,7 @@ static void line_put(char *line, size_t cap, size_t *n, const char *t, size_t le
 static void line_dec(char *line, size_t cap, size_t *n, long long v)
 {
     char tmp[24];
-    size_t k = sizeof tmp;
-    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
-    do {
-        tmp[--k] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u != 0);
-    if (v < 0) {
-        tmp[--k] = '-';
-    }
-    line_put(line, cap, n, tmp + k, sizeof tmp - k);
+    line_put(line, cap, n, tmp, dec_text(v, tmp));
 }
 
 /* Append "ms" as "%.3f" writes it. Digit by digit when its thousandths

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "sbuf.h"
 #include "svc_ingest.h"
 
 static const char *credential_of(const http_req *req)
@@ -81,16 +82,7 @@ static size_t put_text(char *out, size_t n, const char *t)
 /* Append "v" (below COUNT_TEXT_MAX) in decimal. */
 static size_t put_count(char *out, size_t n, unsigned long long v)
 {
-    char tmp[24];
-    size_t k = 0;
-    do {
-        tmp[k++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v != 0);
-    while (k > 0) {
-        out[n++] = tmp[--k];
-    }
-    return n;
+    return n + dec_text((long long)v, out + n);
 }
 
 /* POST /api/v1/ingest/batches: one batch (JSON or HOK/HOK2 body). */

@@ -21,6 +21,7 @@
 #include "http_internal.h"
 #include "http_svc.h"
 #include "log.h"
+#include "sbuf.h"
 #include "utf8.h"
 
 /* --------------------------------------------------------------- replies */
@@ -110,25 +111,6 @@ static const char nomem_reply[] =
     "Connection: close\r\n"
     "\r\n"
     "{\"code\":\"out_of_memory\",\"message\":\"the server is out of memory: retry\"}";
-
-/* "v" in decimal into out (at least 21 bytes); returns its length. */
-static size_t dec_text(long long v, char *out)
-{
-    char tmp[24];
-    size_t n = 0, len = 0;
-    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
-    do {
-        tmp[n++] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u != 0);
-    if (v < 0) {
-        out[len++] = '-';
-    }
-    while (n > 0) {
-        out[len++] = tmp[--n];
-    }
-    return len;
-}
 
 /* Write status line, headers and "body" in one mg_write() call: with
  * tcp_nodelay and a single write, a reply leaves in one segment. The
