@@ -26,6 +26,15 @@ const compact = async () => {
   return r.body;
 };
 
+/** A tenant of two selected channels whose app is in a new group "name". */
+async function monitoredTenant(name) {
+  const t = await dataTenant(srv, { n: 2, selected: 2 });
+  const r = await t.c.post('/api/v1/groups', { name });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  await t.c.patch(`/api/v1/apps/${t.appId}`, { group_id: r.body.id });
+  return { t, g: r.body.id };
+}
+
 /** A deterministic signal with spikes and the odd special value. */
 function signal(seed, n) {
   const v = [];
@@ -261,10 +270,8 @@ test('another account\'s channels and groups are never reachable; members see gr
 });
 
 test('monitor: apps, devices, channels with the latest value, hot or folded', async () => {
-  const t = await dataTenant(srv, { n: 2, selected: 2 });
-  let r = await t.c.post('/api/v1/groups', { name: 'Plant' });
-  const g = r.body.id;
-  await t.c.patch(`/api/v1/apps/${t.appId}`, { group_id: g });
+  const { t, g } = await monitoredTenant('Plant');
+  let r;
   const t0 = baseTime(2);
   await t.ingest.batch({ batch_id: '1', snapshots: [{ t: t0, ids: t.channels, v: [1, 2] },
     { t: t0 + MIN_US, ids: t.channels, v: [3, '-over'] }] });
@@ -340,10 +347,8 @@ test('compaction: a round takes rows by their samples, so small batches rewrite 
 });
 
 test('monitor: the newest hot sample of each channel, however many hot rows wait for the compactor', async () => {
-  const t = await dataTenant(srv, { n: 2, selected: 2 });
-  let r = await t.c.post('/api/v1/groups', { name: 'Many rows' });
-  const g = r.body.id;
-  await t.c.patch(`/api/v1/apps/${t.appId}`, { group_id: g });
+  const { t, g } = await monitoredTenant('Many rows');
+  let r;
   const [c1, c2] = t.channels;
   const t0 = baseTime(3);
   // CH2 only in the oldest hot row; CH1 in the 40 rows after it (the
@@ -374,10 +379,8 @@ test('monitor: the newest hot sample of each channel, however many hot rows wait
 });
 
 test('monitor: a first page sized by the last read still finds a channel pages behind it; a later arrival at an equal time wins', async () => {
-  const t = await dataTenant(srv, { n: 2, selected: 2 });
-  let r = await t.c.post('/api/v1/groups', { name: 'Remembered page' });
-  const g = r.body.id;
-  await t.c.patch(`/api/v1/apps/${t.appId}`, { group_id: g });
+  const { t, g } = await monitoredTenant('Remembered page');
+  let r;
   const [c1, c2] = t.channels;
   const t0 = baseTime(4);
   const chans = () => r.body.apps[0].devices[0].channels.map((c) => [c.id, c.latest]);

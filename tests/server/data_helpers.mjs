@@ -50,6 +50,18 @@ export function appClient(baseUrl, credential) {
  * selected for acquisition. Returns { id, account, c, app, appId, deviceId,
  * channels: [ids], ingest: appClient }.
  */
+/**
+ * [batch ids stored, samples stored] for tenant "t" (hot rows and day
+ * blocks), through "sql" (a psql runner). One statement (one snapshot): the
+ * compactor may move samples meanwhile, and they are counted once either way.
+ */
+export async function storedCounts(sql, t) {
+  const row = await sql(`SELECT (SELECT count(*) FROM ingest_batches WHERE account_id = ${t.id}),
+    (SELECT COALESCE(sum(n), 0) FROM series_hot WHERE account_id = ${t.id}) +
+    (SELECT COALESCE(sum(n), 0) FROM series_day WHERE account_id = ${t.id})`);
+  return row.split('|').map(Number);
+}
+
 export async function dataTenant(srv, { plan = 'pro', n = 4, selected = n } = {}) {
   const account = uniq('dat');
   const ids = await createAccount(srv.url, { account, plan, user: 'admin', password: PW,

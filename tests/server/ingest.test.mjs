@@ -4,7 +4,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request, startStack, stopStack } from './harness.mjs';
-import { MIN_US, appClient, baseTime, dataTenant, loadHok, uniq } from './data_helpers.mjs';
+import { MIN_US, appClient, baseTime, dataTenant, loadHok, storedCounts, uniq } from './data_helpers.mjs';
 
 let pg;
 let srv;
@@ -19,15 +19,7 @@ before(async () => {
 
 after(() => stopStack({ pg, srv }));
 
-/** Rows stored for the account: [batches, hot samples]. */
-async function stored(t) {
-  // One statement (one snapshot): the compactor may move samples meanwhile.
-  // Hot samples folded into blocks are counted once (by time) either way.
-  const row = await sql(`SELECT (SELECT count(*) FROM ingest_batches WHERE account_id = ${t.id}),
-    (SELECT COALESCE(sum(n), 0) FROM series_hot WHERE account_id = ${t.id}) +
-    (SELECT COALESCE(sum(n), 0) FROM series_day WHERE account_id = ${t.id})`);
-  return row.split('|').map(Number);
-}
+const stored = (t) => storedCounts(sql, t);
 
 test('a JSON batch is stored once; its retry is acknowledged as a duplicate', async () => {
   const t = await dataTenant(srv);

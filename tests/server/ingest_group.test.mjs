@@ -15,7 +15,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { pgBin, sleep, startStack, stopStack } from './harness.mjs';
-import { MIN_US, baseTime, dataTenant, uniq } from './data_helpers.mjs';
+import { MIN_US, baseTime, dataTenant, storedCounts, uniq } from './data_helpers.mjs';
 
 const METRICS_TOKEN = 'metrics-' + 'g'.repeat(32);
 let pg;
@@ -108,13 +108,7 @@ async function inOneGroup(t, first, rest, between = async () => {}) {
   return { answers, delta };
 }
 
-/** [batch ids stored, samples stored] for the account (hot rows and days). */
-async function stored(t) {
-  const row = await sql(`SELECT (SELECT count(*) FROM ingest_batches WHERE account_id = ${t.id}),
-    (SELECT COALESCE(sum(n), 0) FROM series_hot WHERE account_id = ${t.id}) +
-    (SELECT COALESCE(sum(n), 0) FROM series_day WHERE account_id = ${t.id})`);
-  return row.split('|').map(Number);
-}
+const stored = (t) => storedCounts(sql, t);
 
 test('batches arriving together are stored in one statement; a copy of a batch id in the group is a duplicate', async () => {
   const t = await dataTenant(srv, { n: 3 });
