@@ -82,7 +82,7 @@ const batchAt = (t, id, t0, v = 1) => ({ batch_id: id,
 
 /**
  * Send "first" and wait until its statement waits for the held table; send
- * "rest" at once and wait until each waits in the server's queue; release the
+ * "rest" in order, each once the one before waits in the server's queue; release the
  * table. Returns the answers [first, ...rest] and the counters' changes.
  */
 async function inOneGroup(t, first, rest, between = async () => {}) {
@@ -93,9 +93,15 @@ async function inOneGroup(t, first, rest, between = async () => {}) {
     const p0 = t.ingest.batch(first);
     await until(async () => (await blockedStores()) === 1, 'the first batch to wait for the lock');
     const w0 = (await counters()).metron_ingest_group_waits_total;
-    const ps = rest.map((b) => t.ingest.batch(b));
-    await until(async () => (await counters()).metron_ingest_group_waits_total === w0 + rest.length,
-      'the other batches to queue');
+    // One at a time, each queued before the next is sent: the queue's order
+    // is then that of "rest" (which copy of a batch id is the duplicate
+    // depends on it; sent all at once, they reached the queue in any order).
+    const ps = [];
+    for (const b of rest) {
+      ps.push(t.ingest.batch(b));
+      await until(async () => (await counters()).metron_ingest_group_waits_total === w0 + ps.length,
+        'the other batches to queue');
+    }
     await between();
     await lock.release();
     answers = await Promise.all([p0, ...ps]);
