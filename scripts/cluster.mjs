@@ -58,6 +58,21 @@ async function pgProg(prog, args, { password, timeout = 120000 } = {}) {
 }
 
 /** A free TCP port on 127.0.0.1 (closed again before it is returned). */
+/**
+ * The settings every cluster Metron runs gets (server/db/pg_tuning.conf, the
+ * same file the server's embedded cluster is given), as postgres "-c"
+ * options: " -c wal_init_zero=off -c ...".
+ */
+export function pgTuningOptions() {
+  const text = fs.readFileSync(path.join(repoRoot, 'server/db/pg_tuning.conf'), 'utf8');
+  let opts = '';
+  for (const line of text.split('\n')) {
+    const m = /^\s*([a-z_]+)\s*=\s*(\S+)\s*$/.exec(line);
+    if (m) opts += ` -c ${m[1]}=${m[2]}`;
+  }
+  return opts;
+}
+
 export function freePort() {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
@@ -136,7 +151,7 @@ export async function startPrimary({ dir, port, password, log = `${dir}.log`, du
   if (!fs.existsSync(log)) fs.writeFileSync(log, '');
   giveToPg(log);
   const opts = `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=` +
-    (durable ? '' : ' -c fsync=off -c synchronous_commit=off -c full_page_writes=off');
+    (durable ? pgTuningOptions() : ' -c fsync=off -c synchronous_commit=off -c full_page_writes=off');
   const h = clusterHandle({ dir, port, password, log, opts });
   if (!h.running()) await h.start();
   if (await h.psql(`SELECT count(*) FROM pg_database WHERE datname = '${DATABASE}'`,
@@ -171,7 +186,7 @@ export async function startStandby({ primary, dir, port, slot = 'metron_standby'
   if (!fs.existsSync(log)) fs.writeFileSync(log, '');
   giveToPg(log);
   const opts = `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories= ` +
-    '-c hot_standby=on -c hot_standby_feedback=on' + (durable ? '' : ' -c fsync=off');
+    '-c hot_standby=on -c hot_standby_feedback=on' + (durable ? pgTuningOptions() : ' -c fsync=off');
   const h = clusterHandle({ dir, port, password: primary.password, log, opts });
   if (!h.running()) await h.start();
   return h;

@@ -2,6 +2,7 @@
 # Writes a C file with every DIR/NNN_name.sql as a byte array (not a string
 # literal: -pedantic refuses literals over 4095 characters) and the table
 #   const db_migration db_migrations[]; const size_t db_migrations_count;
+include(${CMAKE_CURRENT_LIST_DIR}/embed_hex.cmake)
 file(GLOB files ${DIR}/*.sql)
 list(SORT files)
 set(body "/* Generated from server/migrations/NNN_name.sql by embed_migrations.cmake. */\n")
@@ -19,9 +20,7 @@ foreach(f ${files})
     message(FATAL_ERROR "migration ${f}: duplicate version ${version}")
   endif()
   set(last ${version})
-  file(READ ${f} hex HEX)
-  string(REGEX REPLACE "([0-9a-f][0-9a-f])" "(char)0x\\1," hex "${hex}")
-  string(REGEX REPLACE "((\\(char\\)0x..,)(\\(char\\)0x..,)(\\(char\\)0x..,)(\\(char\\)0x..,)(\\(char\\)0x..,)(\\(char\\)0x..,)(\\(char\\)0x..,)(\\(char\\)0x..,))" "\\1\n    " hex "${hex}")
+  mt_hex_array(hex ${f})
   string(APPEND body "static const char m_${base}[] = {\n    ${hex}0x00};\n\n")
   string(APPEND table "    {${version}, \"${base}\", m_${base}, sizeof m_${base} - 1},\n")
   math(EXPR count "${count} + 1")

@@ -1006,7 +1006,7 @@ int db_embed_start(const char *data_dir, const char *pg_bin, db_embed **out, cha
 {
     const char *backup_repo = getenv("METRON_BACKUP");
     db_embed *e = calloc(1, sizeof *e);
-    char check[PATH_MAX + 16], conf[PATH_MAX * 2 + 256], quoted[PATH_MAX * 2];
+    char check[PATH_MAX + 16], conf[PATH_MAX * 2 + 8192], quoted[PATH_MAX * 2];
     char ci_postgres[PATH_MAX * 2 + 256], secret[SECRET_HEX + 1];
     const char *progs[] = {"initdb", "pg_ctl", "postgres"};
     bool have_secret, had_trust;
@@ -1083,14 +1083,16 @@ int db_embed_start(const char *data_dir, const char *pg_bin, db_embed **out, cha
              "port = %d\n"
              "unix_socket_directories = '%s'\n"
              "unix_socket_permissions = 0700\n"
-             "password_encryption = 'scram-sha-256'\n"
-             /* A new WAL segment is not first filled with 16 MB of zeros
-              * (a second write of every WAL byte while files are uploaded
-              * into the cluster: docs/benchmarks.md "Files in the shared
-              * store"); ext4 and XFS allocate on write and fdatasync()
-              * makes the allocation durable with the data. */
-             "wal_init_zero = off\n",
+             "password_encryption = 'scram-sha-256'\n",
              EMBED_PORT, quoted);
+    /* The settings every cluster Metron runs gets (server/db/pg_tuning.conf:
+     * WAL segments not zero-filled, compressed full-page images, shared
+     * buffers and checkpoint spacing for ingest; issue 16). */
+    if (strlen(conf) + strlen(db_pg_tuning) + 1 > sizeof conf) {
+        snprintf(err, err_cap, "data folder path too long");
+        goto fail;
+    }
+    strcat(conf, db_pg_tuning);
     if (backup_repo != NULL &&
         backup_prepare(e, data_dir, backup_repo, conf, sizeof conf, err, err_cap) != 0) {
         goto fail;

@@ -27,6 +27,10 @@
 
 typedef struct db_embed db_embed;
 
+/* server/db/pg_tuning.conf, compiled in (pg_tuning_gen.c): settings that
+ * metron.conf gives the embedded cluster after its own. */
+extern const char db_pg_tuning[];
+
 /* Backups (O3, docs/operations.md "Backups and restore"): with
  * METRON_BACKUP set to a repository folder (an absolute path; unset or
  * empty = none), DATA/pgbackrest.conf is written at every start (stanza

@@ -186,6 +186,16 @@ test('without DATABASE_URL the server creates, uses and stops its own cluster', 
   assert.equal(socketDir(dataDir), path.join(dataDir, 'pg'));
   await health(srv);
   await assertLockedDown(dataDir);
+  // The cluster runs with server/db/pg_tuning.conf's settings (issue 16).
+  const shown = await psql(null, ['-h', socketDir(dataDir), '-U', 'postgres', '-d', 'metron', '-c',
+    "SELECT string_agg(name || '=' || current_setting(name), ',' ORDER BY name) " +
+    "FROM pg_settings WHERE name IN ('wal_init_zero', 'wal_compression', 'shared_buffers', " +
+    "'max_wal_size', 'min_wal_size', 'checkpoint_timeout', 'fsync', 'synchronous_commit', " +
+    "'full_page_writes')"], { PGPASSFILE: path.join(dataDir, 'pg', 'metron.pgpass') });
+  assert.equal(shown.code, 0, shown.stderr);
+  assert.equal(shown.stdout, 'checkpoint_timeout=15min,fsync=on,full_page_writes=on,' +
+    'max_wal_size=4GB,min_wal_size=1GB,shared_buffers=512MB,synchronous_commit=on,' +
+    'wal_compression=lz4,wal_init_zero=off');
   await stopAndCheck(srv);
 });
 

@@ -20,7 +20,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { after } from 'node:test';
-import { freePort } from '../../scripts/cluster.mjs';
+import { freePort, pgTuningOptions } from '../../scripts/cluster.mjs';
 // The API contract check needs the npm devDependencies (ajv, ajv-formats,
 // yaml): say how to get them rather than failing on a bare import error.
 export const { checkResponse } = await import('./api_contract.mjs').catch((e) => {
@@ -250,8 +250,9 @@ async function pgRun(prog, args, opts = {}) {
 /**
  * A PostgreSQL 15 cluster of its own. Tests need speed, not durability:
  * by default fsync, synchronous_commit and full_page_writes are off.
- * Benchmarks pass { durable: true }: PostgreSQL's defaults (every commit
- * flushed to disk before it is acknowledged), as in production.
+ * Benchmarks pass { durable: true }: PostgreSQL's durable defaults (every
+ * commit flushed to disk before it is acknowledged) with the settings of
+ * server/db/pg_tuning.conf, as the server's own cluster runs.
  * pg.durability() answers what the running cluster does ("fsync=on,
  * synchronous_commit=on, full_page_writes=on, wal_sync_method=fdatasync").
  */
@@ -264,7 +265,9 @@ export async function startPostgres({ durable = false } = {}) {
   await pgRun('initdb', ['-D', dir, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8',
     '--locale=C.UTF-8', '--no-sync'], { cwd: dir });
   const port = await freePort();
-  const opts = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1` + (durable ? '' :
+  // Durable clusters (benchmarks) get the settings of the clusters Metron
+  // runs (server/db/pg_tuning.conf), so that a benchmark measures what runs.
+  const opts = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1` + (durable ? pgTuningOptions() :
     ' -c fsync=off -c synchronous_commit=off -c full_page_writes=off') +
     // Extra server options for profiling (e.g. "-c shared_preload_libraries=pg_stat_statements").
     (process.env.METRON_TEST_PG_OPTS ? ` ${process.env.METRON_TEST_PG_OPTS}` : '');
@@ -295,9 +298,11 @@ export async function startPostgres({ durable = false } = {}) {
       const { stdout } = await execFileP(path.join(pgBin, 'psql'), args);
       return stdout.trim();
     },
-    /** The durability settings in force, as one line. */
+    /** The durability settings in force, and the WAL and memory settings
+     * that pg_tuning.conf changes, as one line. */
     async durability() {
-      const names = ['fsync', 'synchronous_commit', 'full_page_writes', 'wal_sync_method'];
+      const names = ['fsync', 'synchronous_commit', 'full_page_writes', 'wal_sync_method',
+        'shared_buffers', 'wal_init_zero', 'wal_compression', 'max_wal_size'];
       const vals = (await pg.psql(`SELECT ${names.map((n) => `current_setting('${n}')`).join(" || ',' || ")}`))
         .split(',');
       return names.map((n, i) => `${n}=${vals[i]}`).join(', ');
