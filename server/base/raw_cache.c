@@ -10,6 +10,15 @@
 _Static_assert((RAW_CACHE_SLOTS & (RAW_CACHE_SLOTS - 1)) == 0,
                "RAW_CACHE_SLOTS must be a power of two");
 
+/* A reply's text, shared by its slot and the requests copying it out, so
+ * that no copy is made under the slot's lock (issue 16: 50 requests of one
+ * window queued on that lock while each copied 30 KB). */
+typedef struct {
+    atomic_size_t refs;
+    size_t len;
+    char text[]; /* len bytes and a NUL */
+} raw_body;
+
 typedef struct {
     bool used;
     bool stable;
@@ -21,11 +30,37 @@ typedef struct {
     int64_t at_ms;  /* when it was first read */
     uint8_t *ver;   /* owned */
     size_t ver_len;
-    char *body;     /* NUL-terminated, owned */
+    raw_body *body; /* one reference owned */
     size_t len;
 } raw_slot;
 
+/* A shared check of a slot's versions (raw_cache_check()). */
+struct raw_check {
+    unsigned slot;
+    long long account_id, viewer;
+    const void *db;
+    int64_t *ch; /* n_ch ids, owned */
+    size_t n_ch;
+    int64_t t0, t1;
+    size_t limit;
+    int refs;         /* the leader and every follower; under the slot's lock */
+    bool started;     /* closed to followers: its statement may have begun */
+    bool done;
+    raw_body *hit;    /* when done: the reply the versions matched, or NULL */
+    pthread_cond_t go;   /* the leader: no other check of the slot runs */
+    pthread_cond_t ended; /* the followers: done */
+};
+
+/* What runs on a slot: the check that takes followers (not started) and
+ * whether a started one is out. Apart from raw_slot: an entry replaced or
+ * dropped leaves them as they are. */
+typedef struct {
+    raw_check *open;
+    bool busy;
+} raw_coord;
+
 static raw_slot slots[RAW_CACHE_SLOTS];
+static raw_coord coord[RAW_CACHE_SLOTS];
 static atomic_size_t g_bytes;
 static pthread_mutex_t locks[RAW_CACHE_STRIPES];
 static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -78,6 +113,27 @@ static bool fresh(const raw_slot *e, int64_t now_ms)
     return now_ms - e->at_ms >= 0 && now_ms - e->at_ms < RAW_CACHE_TTL_MS;
 }
 
+static void body_unref(raw_body *b)
+{
+    if (b != NULL && atomic_fetch_sub(&b->refs, 1) == 1) {
+        free(b);
+    }
+}
+
+/* A NUL-terminated copy of "b" into *text / *len (caller frees); false
+ * without memory. Drops the caller's reference to "b". */
+static bool body_copy_out(raw_body *b, char **text, size_t *len)
+{
+    char *copy = malloc(b->len + 1);
+    if (copy != NULL) {
+        memcpy(copy, b->text, b->len + 1);
+        *text = copy;
+        *len = b->len;
+    }
+    body_unref(b);
+    return copy != NULL;
+}
+
 static size_t slot_bytes(const raw_slot *e)
 {
     return e->len + e->ver_len + e->n_ch * sizeof *e->ch;
@@ -91,7 +147,7 @@ static void drop(raw_slot *e)
     }
     free(e->ch);
     free(e->ver);
-    free(e->body);
+    body_unref(e->body);
     memset(e, 0, sizeof *e);
 }
 
@@ -115,7 +171,7 @@ bool raw_cache_get(const raw_cache_key *key, const void *ver, size_t ver_len, in
 {
     unsigned i;
     raw_slot *e;
-    bool hit = false;
+    raw_body *b = NULL;
     *text = NULL;
     *len = 0;
     pthread_once(&once, init_once);
@@ -127,19 +183,14 @@ bool raw_cache_get(const raw_cache_key *key, const void *ver, size_t ver_len, in
     pthread_mutex_lock(lock_of(i));
     if (same_key(e, key) && fresh(e, now_ms)) {
         if (e->ver_len == ver_len && memcmp(e->ver, ver, ver_len) == 0) {
-            char *copy = malloc(e->len + 1);
-            if (copy != NULL) {
-                memcpy(copy, e->body, e->len + 1);
-                *text = copy;
-                *len = e->len;
-                hit = true;
-            }
+            b = e->body;
+            atomic_fetch_add(&b->refs, 1);
         } else {
             e->stable = false; /* changed: the next read goes to the samples */
         }
     }
     pthread_mutex_unlock(lock_of(i));
-    return hit;
+    return b != NULL && body_copy_out(b, text, len);
 }
 
 void raw_cache_put(const raw_cache_key *key, const void *ver, size_t ver_len, int64_t now_ms,
@@ -170,14 +221,16 @@ void raw_cache_put(const raw_cache_key *key, const void *ver, size_t ver_len, in
     need = len + ver_len + key->n_ch * sizeof *key->ch;
     fresh_e.ch = malloc(key->n_ch * sizeof *key->ch);
     fresh_e.ver = malloc(ver_len ? ver_len : 1);
-    fresh_e.body = malloc(len + 1);
+    fresh_e.body = malloc(sizeof *fresh_e.body + len + 1);
     if (fresh_e.ch == NULL || fresh_e.ver == NULL || fresh_e.body == NULL) {
         goto out;
     }
     memcpy(fresh_e.ch, key->ch, key->n_ch * sizeof *key->ch);
     memcpy(fresh_e.ver, ver, ver_len);
-    memcpy(fresh_e.body, text, len);
-    fresh_e.body[len] = '\0';
+    atomic_init(&fresh_e.body->refs, 1);
+    fresh_e.body->len = len;
+    memcpy(fresh_e.body->text, text, len);
+    fresh_e.body->text[len] = '\0';
     fresh_e.used = true;
     fresh_e.account_id = key->account_id;
     fresh_e.n_ch = key->n_ch;
@@ -210,6 +263,148 @@ out:
     free(fresh_e.ch);
     free(fresh_e.ver);
     free(fresh_e.body);
+}
+
+/* Whether check "k" is of "key" for "viewer" on "db". */
+static bool same_check(const raw_check *k, const raw_cache_key *key, long long viewer,
+                       const void *db)
+{
+    return k->account_id == key->account_id && k->viewer == viewer && k->db == db &&
+           k->t0 == key->t0 && k->t1 == key->t1 && k->limit == key->limit &&
+           k->n_ch == key->n_ch && memcmp(k->ch, key->ch, key->n_ch * sizeof *key->ch) == 0;
+}
+
+/* Let go of "k" (its slot's lock held); the last one frees it. */
+static void check_unref_locked(raw_check *k)
+{
+    if (--k->refs == 0) {
+        body_unref(k->hit);
+        pthread_cond_destroy(&k->go);
+        pthread_cond_destroy(&k->ended);
+        free(k->ch);
+        free(k);
+    }
+}
+
+raw_check_role raw_cache_check(const raw_cache_key *key, long long viewer, const void *db,
+                               int64_t now_ms, raw_check **chk, char **text, size_t *len)
+{
+    unsigned i;
+    raw_coord *co;
+    raw_check *k;
+    raw_body *hit;
+    *chk = NULL;
+    *text = NULL;
+    *len = 0;
+    pthread_once(&once, init_once);
+    if (g_off || key->n_ch == 0) {
+        return RAW_CHECK_READ;
+    }
+    i = slot_of(key);
+    co = &coord[i];
+    pthread_mutex_lock(lock_of(i));
+    if (!same_key(&slots[i], key) || !slots[i].stable || !fresh(&slots[i], now_ms)) {
+        pthread_mutex_unlock(lock_of(i));
+        return RAW_CHECK_READ;
+    }
+    if (co->open != NULL) {
+        /* A check not started yet: its statement will begin after this
+         * request came, as this request's own would. */
+        k = co->open;
+        if (!same_check(k, key, viewer, db)) {
+            pthread_mutex_unlock(lock_of(i));
+            return RAW_CHECK_READ; /* another viewer's: a statement of its own */
+        }
+        k->refs++;
+        while (!k->done) {
+            pthread_cond_wait(&k->ended, lock_of(i));
+        }
+        hit = k->hit;
+        if (hit != NULL) {
+            atomic_fetch_add(&hit->refs, 1);
+        }
+        check_unref_locked(k);
+        pthread_mutex_unlock(lock_of(i));
+        return hit != NULL && body_copy_out(hit, text, len) ? RAW_CHECK_HIT : RAW_CHECK_READ;
+    }
+    k = calloc(1, sizeof *k);
+    if (k != NULL && (k->ch = malloc(key->n_ch * sizeof *key->ch)) == NULL) {
+        free(k);
+        k = NULL;
+    }
+    if (k == NULL) {
+        pthread_mutex_unlock(lock_of(i));
+        return RAW_CHECK_READ;
+    }
+    memcpy(k->ch, key->ch, key->n_ch * sizeof *key->ch);
+    k->slot = i;
+    k->account_id = key->account_id;
+    k->viewer = viewer;
+    k->db = db;
+    k->n_ch = key->n_ch;
+    k->t0 = key->t0;
+    k->t1 = key->t1;
+    k->limit = key->limit;
+    k->refs = 1;
+    pthread_cond_init(&k->go, NULL);
+    pthread_cond_init(&k->ended, NULL);
+    co->open = k;
+    /* One check of a slot out at a time: the requests that come while it
+     * runs join this one. */
+    while (co->busy) {
+        pthread_cond_wait(&k->go, lock_of(i));
+    }
+    pthread_mutex_unlock(lock_of(i));
+    *chk = k;
+    return RAW_CHECK_LEAD;
+}
+
+void raw_check_start(raw_check *k)
+{
+    pthread_mutex_lock(lock_of(k->slot));
+    if (!k->started) {
+        k->started = true;
+        if (coord[k->slot].open == k) {
+            coord[k->slot].open = NULL;
+        }
+        coord[k->slot].busy = true;
+    }
+    pthread_mutex_unlock(lock_of(k->slot));
+}
+
+bool raw_check_end(raw_check *k, const raw_cache_key *key, bool ok, const void *ver,
+                   size_t ver_len, int64_t now_ms, char **text, size_t *len)
+{
+    unsigned i = k->slot;
+    raw_coord *co = &coord[i];
+    raw_slot *e = &slots[i];
+    raw_body *hit = NULL;
+    *text = NULL;
+    *len = 0;
+    pthread_mutex_lock(lock_of(i));
+    if (ok && same_key(e, key) && fresh(e, now_ms)) {
+        if (e->ver_len == ver_len && memcmp(e->ver, ver, ver_len) == 0) {
+            hit = e->body;
+            atomic_fetch_add(&hit->refs, 2); /* the check's and the leader's */
+            k->hit = hit;
+        } else {
+            e->stable = false;
+        }
+    }
+    if (co->open == k) {
+        co->open = NULL; /* ended before it started (no connection) */
+    }
+    if (k->started) {
+        co->busy = false;
+        if (co->open != NULL) {
+            pthread_cond_signal(&co->open->go);
+        }
+    }
+    k->done = true;
+    pthread_cond_broadcast(&k->ended);
+    check_unref_locked(k);
+    pthread_mutex_unlock(lock_of(i));
+    return hit != NULL && body_copy_out(hit, text, len);
 }
 
 size_t raw_cache_bytes(void)

@@ -17,6 +17,9 @@
  * statement of their own, made on every request in PostgreSQL: so it holds
  * across several server processes on one database, and the viewer's right
  * to see the channels is checked in that statement each time, never kept.
+ * Requests of one window and viewer that come while such a statement is
+ * out share the next one (raw_cache_check()): it begins after each of
+ * them came, so each is still checked after it arrived.
  *
  * An entry is used only
  *   - when it is "stable": the window read twice gave the same versions
@@ -72,6 +75,45 @@ bool raw_cache_get(const raw_cache_key *key, const void *ver, size_t ver_len, in
  * limits above or without memory. */
 void raw_cache_put(const raw_cache_key *key, const void *ver, size_t ver_len, int64_t now_ms,
                    const char *text, size_t len);
+
+/* Requests of one stable window share its versions statement (issue 16):
+ * a request that finds a check of the same window, viewer and database
+ * ("db", compared only) that has not started yet waits for it, and is
+ * answered by it; the statement begins after the request came, as its own
+ * would, so the rows and the viewer's right are checked in PostgreSQL
+ * after every request arrived, never taken from before. One check of a
+ * slot runs at a time: those that come while it runs form the next. */
+typedef struct raw_check raw_check;
+
+typedef enum {
+    RAW_CHECK_READ, /* read the window (its own statement): no entry, or no copy to send */
+    RAW_CHECK_LEAD, /* run the check: raw_check_start(), the statement, raw_check_end() */
+    RAW_CHECK_HIT   /* a check begun after this call matched: *text is the reply */
+} raw_check_role;
+
+/* For a stable entry of "key" younger than the TTL at "now_ms": join the
+ * open check of "viewer" on "db" and wait for its end (RAW_CHECK_HIT with
+ * *text a NUL-terminated copy of *len bytes, caller frees; or
+ * RAW_CHECK_READ when it did not match or failed), or open one and return
+ * RAW_CHECK_LEAD with *chk (once no other check of the slot runs). The
+ * leader calls raw_check_start() once it holds a connection (no request
+ * joins after that), runs the versions statement, and ends the check with
+ * raw_check_end() on every path, which frees *chk. RAW_CHECK_READ
+ * otherwise (*chk NULL, *text NULL). */
+raw_check_role raw_cache_check(const raw_cache_key *key, long long viewer, const void *db,
+                               int64_t now_ms, raw_check **chk, char **text, size_t *len);
+
+/* Close check "chk" to followers: its statement is about to begin. */
+void raw_check_start(raw_check *chk);
+
+/* End check "chk" of "key": "ok" when its statement gave versions "ver"
+ * ("ver_len" bytes) with every channel visible, false when it failed, was
+ * refused or never ran. Answers every follower; returns true with *text (a
+ * copy, caller frees) and *len when the entry's versions matched, as
+ * raw_cache_get() does (a mismatch makes the entry unstable). "chk" is
+ * freed or left to its followers: not to be used after. */
+bool raw_check_end(raw_check *chk, const raw_cache_key *key, bool ok, const void *ver,
+                   size_t ver_len, int64_t now_ms, char **text, size_t *len);
 
 /* Bytes of replies and versions kept (tests). */
 size_t raw_cache_bytes(void);

@@ -880,22 +880,33 @@ static void raw_on(db_pool *pool, const data_read *q, data_reply *r)
     const raw_cache_key key = {a->account_id, ch, n_ch, t0, t1, limit};
     const int64_t now = auth_now_ms();
     series_versions ver = {NULL, 0};
+    raw_check *chk = NULL;
     db_status st;
     bool more = false;
 
     memset(r, 0, sizeof *r);
-    if ((st = db_acquire(pool, DB_WAIT_MS, &c)) != DB_OK) {
-        fail_db(r, st);
-        return;
-    }
     /* A window read twice alike (raw_cache.h): who may see it and the
-     * versions of its rows, checked in PostgreSQL on every request, then
-     * the reply made from those versions, if this process has it. */
-    if (raw_cache_stable(&key, now)) {
+     * versions of its rows, checked in PostgreSQL after every request came
+     * (one statement for the requests of one viewer that wait for it
+     * together), then the reply made from those versions, if this process
+     * has it. */
+    switch (raw_cache_check(&key, svc_viewer(a), pool, now, &chk, &r->json, &r->len)) {
+    case RAW_CHECK_HIT:
+        svc_error_clear(&r->err);
+        return;
+    case RAW_CHECK_READ:
+        break;
+    case RAW_CHECK_LEAD:
+        if ((st = db_acquire(pool, DB_WAIT_MS, &c)) != DB_OK) {
+            raw_check_end(chk, &key, false, NULL, 0, now, &r->json, &r->len);
+            fail_db(r, st);
+            return;
+        }
+        raw_check_start(chk);
         st = series_versions_visible(c, a->account_id, svc_viewer(a), ch, n_ch, t0, t1, &hidden,
                                      &ver);
-        if (st == DB_OK && hidden == 0 &&
-            raw_cache_get(&key, ver.p, ver.len, now, &r->json, &r->len)) {
+        if (raw_check_end(chk, &key, st == DB_OK && hidden == 0, ver.p, ver.len, now, &r->json,
+                          &r->len)) {
             db_release(pool, c);
             free(ver.p);
             svc_error_clear(&r->err);
@@ -906,6 +917,11 @@ static void raw_on(db_pool *pool, const data_read *q, data_reply *r)
         if (read_failed(r, st, hidden)) {
             goto out;
         }
+        break;
+    }
+    if (c == NULL && (st = db_acquire(pool, DB_WAIT_MS, &c)) != DB_OK) {
+        fail_db(r, st);
+        return;
     }
     cols = calloc(n_ch, sizeof *cols);
     pos = calloc(n_ch, sizeof *pos);

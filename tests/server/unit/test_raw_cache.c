@@ -2,8 +2,11 @@
  * versions of the rows it was made from; used once read twice alike, only
  * with the same versions and for less than RAW_CACHE_TTL_MS. */
 #define _POSIX_C_SOURCE 200809L
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "raw_cache.h"
 #include "t.h"
@@ -150,8 +153,156 @@ static void raw_cache_bounds_what_it_keeps(void)
     free(ver);
 }
 
+/* A request of a shared check in a thread of its own: what it was told. */
+typedef struct {
+    raw_cache_key key;
+    long long viewer;
+    pthread_t th;
+    atomic_int done;
+    raw_check_role role;
+    raw_check *chk;
+    char *text;
+    size_t len;
+} asker;
+
+static void *ask(void *arg)
+{
+    asker *q = arg;
+    q->role = raw_cache_check(&q->key, q->viewer, CH, NOW, &q->chk, &q->text, &q->len);
+    atomic_store(&q->done, 1);
+    return NULL;
+}
+
+static void ask_in_thread(asker *q, const raw_cache_key *key, long long viewer)
+{
+    memset(q, 0, sizeof *q);
+    q->key = *key;
+    q->viewer = viewer;
+    T_TRUE(pthread_create(&q->th, NULL, ask, q) == 0);
+}
+
+static void pause_ms(long ms)
+{
+    struct timespec ts = {0, ms * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Ends check "chk" of "key" with versions "ver"; whether it answered "want"
+ * (NULL: no answer). */
+static bool ends_with(raw_check *chk, const raw_cache_key *key, bool ok, const char *ver,
+                      const char *want)
+{
+    char *text = NULL;
+    size_t len = 0;
+    bool hit = raw_check_end(chk, key, ok, ver, ver ? strlen(ver) : 0, NOW, &text, &len);
+    bool same = want == NULL ? !hit && text == NULL
+                             : hit && len == strlen(want) && memcmp(text, want, len + 1) == 0;
+    free(text);
+    return same;
+}
+
+static void raw_cache_check_led_alone_answers_only_the_same_versions(void)
+{
+    raw_cache_key k = window(6, 2, 0, 2000);
+    raw_check *chk = NULL;
+    char *text = NULL;
+    size_t len = 0;
+    raw_cache_clear();
+    /* Not stable yet: read. */
+    T_TRUE(raw_cache_check(&k, 0, CH, NOW, &chk, &text, &len) == RAW_CHECK_READ);
+    T_TRUE(chk == NULL && text == NULL);
+    put(&k, "v1", NOW, "day");
+    put(&k, "v1", NOW, "day");
+    T_TRUE(raw_cache_check(&k, 0, CH, NOW, &chk, &text, &len) == RAW_CHECK_LEAD);
+    raw_check_start(chk);
+    T_TRUE(ends_with(chk, &k, true, "v1", "day"));
+    /* Other versions: no answer, and the entry is no longer used. */
+    T_TRUE(raw_cache_check(&k, 0, CH, NOW, &chk, &text, &len) == RAW_CHECK_LEAD);
+    raw_check_start(chk);
+    T_TRUE(ends_with(chk, &k, true, "v2", NULL));
+    T_TRUE(raw_cache_check(&k, 0, CH, NOW, &chk, &text, &len) == RAW_CHECK_READ);
+    /* A statement that failed or refused answers nothing, even alike. */
+    put(&k, "v1", NOW, "day");
+    put(&k, "v1", NOW, "day");
+    T_TRUE(raw_cache_check(&k, 0, CH, NOW, &chk, &text, &len) == RAW_CHECK_LEAD);
+    raw_check_start(chk);
+    T_TRUE(ends_with(chk, &k, false, "v1", NULL));
+    raw_cache_clear();
+}
+
+static void raw_cache_check_answers_who_came_before_it_started(void)
+{
+    raw_cache_key k = window(7, 2, 0, 2000);
+    raw_check *chk = NULL;
+    char *text = NULL;
+    size_t len = 0;
+    asker same, other;
+    raw_cache_clear();
+    put(&k, "v1", NOW, "shared");
+    put(&k, "v1", NOW, "shared");
+    T_TRUE(raw_cache_check(&k, 42, CH, NOW, &chk, &text, &len) == RAW_CHECK_LEAD);
+    /* Same viewer: waits for this check. Another viewer: its own read. */
+    ask_in_thread(&same, &k, 42);
+    ask_in_thread(&other, &k, 43);
+    T_TRUE(pthread_join(other.th, NULL) == 0);
+    T_TRUE(other.role == RAW_CHECK_READ && other.text == NULL);
+    pause_ms(50);
+    T_TRUE(atomic_load(&same.done) == 0);
+    raw_check_start(chk);
+    T_TRUE(ends_with(chk, &k, true, "v1", "shared"));
+    T_TRUE(pthread_join(same.th, NULL) == 0);
+    T_TRUE(same.role == RAW_CHECK_HIT && same.len == 6 && memcmp(same.text, "shared", 7) == 0);
+    free(same.text);
+
+    /* A check that failed: who waited for it reads for itself. */
+    T_TRUE(raw_cache_check(&k, 42, CH, NOW, &chk, &text, &len) == RAW_CHECK_LEAD);
+    ask_in_thread(&same, &k, 42);
+    pause_ms(50);
+    T_TRUE(atomic_load(&same.done) == 0);
+    T_TRUE(ends_with(chk, &k, false, NULL, NULL)); /* never started: no connection */
+    T_TRUE(pthread_join(same.th, NULL) == 0);
+    T_TRUE(same.role == RAW_CHECK_READ && same.text == NULL);
+    raw_cache_clear();
+}
+
+static void raw_cache_check_started_takes_no_one_and_the_next_waits_for_it(void)
+{
+    raw_cache_key k = window(8, 1, 0, 2000);
+    raw_check *chk = NULL;
+    char *text = NULL;
+    size_t len = 0;
+    asker late, later;
+    raw_cache_clear();
+    put(&k, "v1", NOW, "x");
+    put(&k, "v1", NOW, "x");
+    T_TRUE(raw_cache_check(&k, 0, CH, NOW, &chk, &text, &len) == RAW_CHECK_LEAD);
+    raw_check_start(chk);
+    /* Came after the statement began: leads the next check, once this one
+     * has ended; a request after it joins that next check. */
+    ask_in_thread(&late, &k, 0);
+    pause_ms(50);
+    T_TRUE(atomic_load(&late.done) == 0);
+    ask_in_thread(&later, &k, 0);
+    pause_ms(50);
+    T_TRUE(atomic_load(&later.done) == 0);
+    T_TRUE(ends_with(chk, &k, true, "v1", "x"));
+    T_TRUE(pthread_join(late.th, NULL) == 0);
+    T_TRUE(late.role == RAW_CHECK_LEAD && late.chk != NULL);
+    pause_ms(50);
+    T_TRUE(atomic_load(&later.done) == 0);
+    raw_check_start(late.chk);
+    T_TRUE(ends_with(late.chk, &k, true, "v1", "x"));
+    T_TRUE(pthread_join(later.th, NULL) == 0);
+    T_TRUE(later.role == RAW_CHECK_HIT && later.len == 1);
+    free(later.text);
+    raw_cache_clear();
+}
+
 void suite_raw_cache(void)
 {
+    T_RUN(raw_cache_check_led_alone_answers_only_the_same_versions);
+    T_RUN(raw_cache_check_answers_who_came_before_it_started);
+    T_RUN(raw_cache_check_started_takes_no_one_and_the_next_waits_for_it);
     T_RUN(raw_cache_is_stable_once_read_twice_with_the_same_versions);
     T_RUN(raw_cache_never_answers_other_versions_and_turns_unstable);
     T_RUN(raw_cache_keys_by_account_channels_in_order_window_and_limit);
