@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "db_account.h"
-#include "sbuf.h"
 #include "db_rows.h"
 #include "instruments.h"
 
@@ -310,95 +309,127 @@ static db_stmt st_store_group = {"ser_store_group",
     "FROM ok LEFT JOIN claim c ON c.account_id = ok.acc AND c.app_id = ok.app "
     "  AND c.batch_id = ok.bid ORDER BY ok.k", 0};
 
-/* Append "v" to the text form of an array ("{" already there). */
-static void arr_ll(sbuf *a, long long v, bool first)
+/* The group statement's arrays go in PostgreSQL's binary form (array_recv:
+ * a header of 20 bytes, then each element as its length and its bytes,
+ * integers big-endian): no text to format here and none for PostgreSQL to
+ * parse (array_in), and one buffer for all eleven arrays instead of one
+ * growing buffer each (issue 16, the small ingest batch). */
+enum { OID_INT8 = 20, OID_INT4 = 23, OID_TEXT = 25 };
+
+static unsigned char *put_be32(unsigned char *p, uint32_t x)
 {
-    if (!first) {
-        sb_add(a, ",", 1);
-    }
-    sb_i64(a, v);
+    p[0] = (unsigned char)(x >> 24);
+    p[1] = (unsigned char)(x >> 16);
+    p[2] = (unsigned char)(x >> 8);
+    p[3] = (unsigned char)x;
+    return p + 4;
 }
 
-/* Append "s" (NULL: a NULL element) quoted to the text form of an array. */
-static void arr_str(sbuf *a, const char *s, bool first)
+static unsigned char *put_be64(unsigned char *p, uint64_t x)
 {
-    if (!first) {
-        sb_add(a, ",", 1);
-    }
+    p = put_be32(p, (uint32_t)(x >> 32));
+    return put_be32(p, (uint32_t)x);
+}
+
+/* The header of a one-dimensional array of "n" elements of type "oid". */
+static unsigned char *arr_head(unsigned char *p, size_t n, bool has_null, uint32_t oid)
+{
+    p = put_be32(p, 1);
+    p = put_be32(p, has_null ? 1u : 0u);
+    p = put_be32(p, oid);
+    p = put_be32(p, (uint32_t)n);
+    return put_be32(p, 1);
+}
+
+static unsigned char *el_i64(unsigned char *p, long long v)
+{
+    return put_be64(put_be32(p, 8), (uint64_t)v);
+}
+
+static unsigned char *el_i32(unsigned char *p, int32_t v)
+{
+    return put_be32(put_be32(p, 4), (uint32_t)v);
+}
+
+/* "s" (NULL: a NULL element) of "len" bytes. */
+static unsigned char *el_str(unsigned char *p, const char *s, size_t len)
+{
     if (s == NULL) {
-        sb_put(a, "NULL");
-        return;
+        return put_be32(p, UINT32_MAX); /* -1: NULL */
     }
-    sb_add(a, "\"", 1);
-    for (; *s != '\0'; s++) {
-        if (*s == '"' || *s == '\\') {
-            sb_add(a, "\\", 1);
-        }
-        sb_add(a, s, 1);
-    }
-    sb_add(a, "\"", 1);
+    p = put_be32(p, (uint32_t)len);
+    memcpy(p, s, len);
+    return p + len;
 }
 
 db_status db_ingest_store_group(db_conn *c, db_small_batch *const *b, size_t n)
 {
     enum { ACC, APP, BID, CNT, T0, T1, OFF, LEN, IP, GRP, SEQ, NA };
-    sbuf a[NA];
+    /* Each array's element type, and the bytes of one element (its length
+     * word and value; text: the length word only). */
+    static const uint32_t oid[NA] = {OID_INT8, OID_INT8, OID_TEXT, OID_INT4, OID_INT8, OID_INT8,
+                                     OID_INT4, OID_INT4, OID_TEXT, OID_INT8, OID_INT8};
+    static const size_t el[NA] = {12, 12, 4, 8, 12, 12, 8, 8, 4, 12, 12};
     const char *p[NA + 1];
-    int lengths[NA + 1] = {0};
-    int formats[NA + 1] = {0};
-    unsigned char *payload;
-    size_t bytes = 0, off = 0;
+    int lengths[NA + 1];
+    int formats[NA + 1];
+    unsigned char *buf, *w, *start[NA];
+    size_t bytes = 0, off = 0, size = 0, text = 0;
+    bool null_grp = false;
     PGresult *res = NULL;
     db_status st = DB_ERROR;
-    bool failed = false;
 
     for (size_t i = 0; i < n; i++) {
         bytes += b[i]->n * 24;
-    }
-    if (n == 0 || bytes > (size_t)INT32_MAX) {
-        return DB_ERROR;
-    }
-    memset(a, 0, sizeof a);
-    if ((payload = malloc(bytes > 0 ? bytes : 1)) == NULL) {
-        return DB_ERROR;
+        text += strlen(b[i]->batch_id) + (b[i]->ip != NULL ? strlen(b[i]->ip) : 0);
+        null_grp = null_grp || b[i]->alarm_group == 0;
     }
     for (int k = 0; k < NA; k++) {
-        sb_add(&a[k], "{", 1);
+        size += 20 + n * el[k];
     }
-    for (size_t i = 0; i < n; i++) {
-        const db_small_batch *x = b[i];
-        bool first = i == 0;
-        for (size_t j = 0; j < x->n; j++) {
-            db_rec_put(payload + off + 24 * j, &x->rec[j]);
-        }
-        arr_ll(&a[ACC], x->account_id, first);
-        arr_ll(&a[APP], x->app_id, first);
-        arr_str(&a[BID], x->batch_id, first);
-        arr_ll(&a[CNT], (long long)x->n, first);
-        arr_ll(&a[T0], x->t_min, first);
-        arr_ll(&a[T1], x->t_max, first);
-        arr_ll(&a[OFF], (long long)off, first);
-        arr_ll(&a[LEN], (long long)(x->n * 24), first);
-        arr_str(&a[IP], x->ip, first);
-        if (x->alarm_group != 0) {
-            arr_ll(&a[GRP], x->alarm_group, first);
-        } else {
-            arr_str(&a[GRP], NULL, first);
-        }
-        arr_ll(&a[SEQ], x->alarm_seq, first);
-        off += x->n * 24;
+    size += text;
+    if (n == 0 || n > (size_t)INT32_MAX || bytes > (size_t)INT32_MAX || size > (size_t)INT32_MAX) {
+        return DB_ERROR;
     }
+    if ((buf = malloc(size + (bytes > 0 ? bytes : 1))) == NULL) {
+        return DB_ERROR;
+    }
+    w = buf;
     for (int k = 0; k < NA; k++) {
-        sb_add(&a[k], "}", 1);
-        failed = failed || a[k].failed;
-        p[k] = a[k].p;
+        start[k] = w;
+        w = arr_head(w, n, (k == GRP && null_grp) || (k == IP), oid[k]);
+        for (size_t i = 0; i < n; i++) {
+            const db_small_batch *x = b[i];
+            switch (k) {
+            case ACC: w = el_i64(w, x->account_id); break;
+            case APP: w = el_i64(w, x->app_id); break;
+            case BID: w = el_str(w, x->batch_id, strlen(x->batch_id)); break;
+            case CNT: w = el_i32(w, (int32_t)x->n); break;
+            case T0: w = el_i64(w, x->t_min); break;
+            case T1: w = el_i64(w, x->t_max); break;
+            case OFF: w = el_i32(w, (int32_t)off); off += x->n * 24; break;
+            case LEN: w = el_i32(w, (int32_t)(x->n * 24)); break;
+            case IP: w = el_str(w, x->ip, x->ip != NULL ? strlen(x->ip) : 0); break;
+            case GRP:
+                w = x->alarm_group != 0 ? el_i64(w, x->alarm_group) : el_str(w, NULL, 0);
+                break;
+            default: w = el_i64(w, x->alarm_seq); break;
+            }
+        }
+        p[k] = (const char *)start[k];
+        lengths[k] = (int)(w - start[k]);
+        formats[k] = 1;
     }
-    p[NA] = (const char *)payload;
+    for (size_t i = 0, o = 0; i < n; i++) {
+        for (size_t j = 0; j < b[i]->n; j++) {
+            db_rec_put(w + o + 24 * j, &b[i]->rec[j]);
+        }
+        o += b[i]->n * 24;
+    }
+    p[NA] = (const char *)w;
     lengths[NA] = (int)bytes;
     formats[NA] = 1;
-    if (!failed) {
-        st = db_exec_bin(c, &st_store_group, NA + 1, p, lengths, formats, 0, &res);
-    }
+    st = db_exec_bin(c, &st_store_group, NA + 1, p, lengths, formats, 0, &res);
     if (st == DB_OK && (size_t)PQntuples(res) != n) {
         st = DB_ERROR;
     }
@@ -412,10 +443,7 @@ db_status db_ingest_store_group(db_conn *c, db_small_batch *const *b, size_t n)
         }
     }
     PQclear(res);
-    for (int k = 0; k < NA; k++) {
-        free(a[k].p);
-    }
-    free(payload);
+    free(buf);
     return st;
 }
 
