@@ -150,6 +150,25 @@ void db_rec_put(unsigned char *p, const ingest_rec *r)
     put_le64(p + 16, bits);
 }
 
+/* The payload of "n" records: on a little-endian host with ingest_rec laid
+ * out as the record ({i64, i64, f64}, 24 bytes) one copy, otherwise record
+ * by record (issue 16: the byte loops cost about 2,000 instructions of a
+ * small batch of 32 records). */
+static void recs_put(unsigned char *p, const ingest_rec *rec, size_t n)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (sizeof(ingest_rec) == 24 && offsetof(ingest_rec, t) == 8 && offsetof(ingest_rec, v) == 16) {
+        if (n > 0) {
+            memcpy(p, rec, n * 24);
+        }
+        return;
+    }
+#endif
+    for (size_t i = 0; i < n; i++) {
+        db_rec_put(p + 24 * i, &rec[i]);
+    }
+}
+
 void db_rec_get(const unsigned char *p, ingest_rec *r)
 {
     uint64_t bits = get_le64(p + 16);
@@ -174,9 +193,7 @@ db_status db_hot_insert(db_conn *c, long long account_id, const ingest_rec *rec,
     if (payload == NULL) {
         return DB_ERROR;
     }
-    for (size_t i = 0; i < n; i++) {
-        db_rec_put(payload + 24 * i, &rec[i]);
-    }
+    recs_put(payload, rec, n);
     p[0] = db_ll(account_id, a);
     p[1] = db_ll(t_min, t0);
     p[2] = db_ll(t_max, t1);
@@ -239,9 +256,7 @@ db_status db_ingest_store_small(db_conn *c, long long account_id, long long app_
     if (payload == NULL) {
         return DB_ERROR;
     }
-    for (size_t i = 0; i < n; i++) {
-        db_rec_put(payload + 24 * i, &rec[i]);
-    }
+    recs_put(payload, rec, n);
     p[0] = db_ll(account_id, a);
     p[1] = db_ll(app_id, b);
     p[2] = batch_id;
@@ -421,9 +436,7 @@ db_status db_ingest_store_group(db_conn *c, db_small_batch *const *b, size_t n)
         formats[k] = 1;
     }
     for (size_t i = 0, o = 0; i < n; i++) {
-        for (size_t j = 0; j < b[i]->n; j++) {
-            db_rec_put(w + o + 24 * j, &b[i]->rec[j]);
-        }
+        recs_put(w + o, b[i]->rec, b[i]->n);
         o += b[i]->n * 24;
     }
     p[NA] = (const char *)w;
