@@ -473,6 +473,8 @@ static bool f_str(fcur *c, char *buf, size_t cap)
 }
 
 #define F_MAX_M (1ULL << 53)
+/* Digits that fit in m whatever they are: 10^15 - 1 < 2^53. */
+#define F_SAFE_DIGITS 15
 
 /* A strict JSON number into *d (as strtod() reads it); *is_int and *iv
  * when it is a plain integer of at most 2^53 (exact as a double). */
@@ -484,7 +486,7 @@ static bool f_num(fcur *c, double *d, bool *is_int, int64_t *iv)
     const char *s, *q;
     uint64_t m = 0; /* the digits while exact (at most 2^53) */
     bool neg = false, exact = true, plain = true;
-    int frac = 0, ex = 0, ex_sign = 1;
+    int frac = 0, ex = 0, ex_sign = 1, nd = 0; /* nd: digits in m */
     f_ws(c);
     s = q = c->p;
     if (q < c->end && *q == '-') {
@@ -500,6 +502,13 @@ static bool f_num(fcur *c, double *d, bool *is_int, int64_t *iv)
             return false; /* a leading zero: not JSON */
         }
     } else {
+        /* The first F_SAFE_DIGITS digits always fit (m < 10^15 <= 2^53):
+         * no check per digit for them (issue 16: most numbers of a batch). */
+        while (q < c->end && *q >= '0' && *q <= '9' && nd < F_SAFE_DIGITS) {
+            m = m * 10 + (uint64_t)(*q - '0');
+            nd++;
+            q++;
+        }
         while (q < c->end && *q >= '0' && *q <= '9') {
             uint64_t dg = (uint64_t)(*q - '0');
             if (exact && m <= (F_MAX_M - dg) / 10) {
@@ -515,6 +524,13 @@ static bool f_num(fcur *c, double *d, bool *is_int, int64_t *iv)
         q++;
         if (q >= c->end || *q < '0' || *q > '9') {
             return false;
+        }
+        /* As above: fewer than F_SAFE_DIGITS digits so far means exact. */
+        while (q < c->end && *q >= '0' && *q <= '9' && nd < F_SAFE_DIGITS) {
+            m = m * 10 + (uint64_t)(*q - '0');
+            frac++;
+            nd++;
+            q++;
         }
         while (q < c->end && *q >= '0' && *q <= '9') {
             uint64_t dg = (uint64_t)(*q - '0');
