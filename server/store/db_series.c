@@ -177,8 +177,13 @@ void db_rec_get(const unsigned char *p, ingest_rec *r)
     memcpy(&r->v, &bits, 8);
 }
 
+/* The account's row is locked as a foreign key's check would (series_hot
+ * has none, 041_hot_account_lock.sql): no row is written for an account
+ * being deleted or deleted. */
 static db_stmt st_hot = {"ser_hot_insert",
-    "INSERT INTO series_hot (account_id, t_min, t_max, n, payload) VALUES ($1, $2, $3, $4, $5)",
+    "INSERT INTO series_hot (account_id, t_min, t_max, n, payload) "
+    "SELECT a.id, $2::bigint, $3::bigint, $4::int, $5::bytea FROM accounts a "
+    "WHERE a.id = $1 FOR KEY SHARE OF a",
     0};
 
 db_status db_hot_insert(db_conn *c, long long account_id, const ingest_rec *rec, size_t n,
@@ -189,6 +194,7 @@ db_status db_hot_insert(db_conn *c, long long account_id, const ingest_rec *rec,
     const char *p[5];
     int lengths[5] = {0, 0, 0, 0, (int)(n * 24)};
     int formats[5] = {0, 0, 0, 0, 1};
+    PGresult *res = NULL;
     db_status st;
     if (payload == NULL) {
         return DB_ERROR;
@@ -199,8 +205,12 @@ db_status db_hot_insert(db_conn *c, long long account_id, const ingest_rec *rec,
     p[2] = db_ll(t_max, t1);
     p[3] = db_ll((long long)n, cnt);
     p[4] = (const char *)payload;
-    st = db_exec_bin(c, &st_hot, 5, p, lengths, formats, 0, NULL);
+    st = db_exec_bin(c, &st_hot, 5, p, lengths, formats, 0, &res);
     free(payload);
+    if (st == DB_OK && strcmp(PQcmdTuples(res), "1") != 0) {
+        st = DB_CONSTRAINT; /* no such account: what the foreign key said */
+    }
+    PQclear(res);
     return st;
 }
 
