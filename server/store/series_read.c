@@ -246,6 +246,26 @@ static int cmp_id_pos(const void *a, const void *b)
     return (x->id > y->id) - (x->id < y->id);
 }
 
+/* Sort "a" (n entries) by id: by insertion when short (a monitor's channels
+ * come mostly in order: then it only compares; qsort() of 32 channels was
+ * a tenth of the monitor's instructions, issue 16), else by qsort(). */
+static void sort_id_pos(id_pos *a, size_t n)
+{
+    if (n > 64) {
+        qsort(a, n, sizeof *a, cmp_id_pos);
+        return;
+    }
+    for (size_t k = 1; k < n; k++) {
+        id_pos x = a[k];
+        size_t j = k;
+        while (j > 0 && a[j - 1].id > x.id) {
+            a[j] = a[j - 1];
+            j--;
+        }
+        a[j] = x;
+    }
+}
+
 /* A read of the newest hot sample of each channel (series_read_hot_latest(),
  * series_read_monitor()): the channels sorted by id, and the cursor of the
  * pages read so far. */
@@ -294,7 +314,7 @@ static int hn_begin(hot_newest *h, const int64_t *ch, size_t n_ch, const int64_t
         h->idx[i].id = ch[i];
         h->idx[i].pos = i;
     }
-    qsort(h->idx, n_ch, sizeof *h->idx, cmp_id_pos);
+    sort_id_pos(h->idx, n_ch);
     return 0;
 }
 
@@ -477,22 +497,26 @@ db_status series_read_hot_latest(db_conn *c, long long account_id, const int64_t
 }
 
 /* What changes on every request of a group's monitor, in one round trip
- * (issue 16): the apps' connection state and last contact (kind 0), the
- * channels' rows of channel_latest (1), and the first page of the account's
- * newest hot rows as series_read_hot_latest() reads it, bounded by the
- * oldest channel_latest time of the channels (2: every row when one of them
- * has none). mt_monitor_live() (migration 040) is planned once per
- * connection and reads the hot rows by an index scan that stops after the
- * page, whatever the statistics were when it was planned. Binary results. */
-static db_stmt st_monitor_live = {"ser_monitor_live",
-    "SELECT kind, id, t, connected, seen, v, special, payload "
-    "FROM mt_monitor_live($1, $2::bigint[], $3::bigint[], $4)", 0};
+ * (issue 16): the apps' connection state and last contact, the channels'
+ * rows of channel_latest, and the first page of the account's newest hot
+ * rows as series_read_hot_latest() reads it, bounded by the oldest
+ * channel_latest time of the channels (every row when one of them has
+ * none). mt_monitor_row() (migration 043) answers them as one row of
+ * arrays, binary both ways; it is planned once per connection and reads the
+ * hot rows by an index scan that stops after the page, whatever the
+ * statistics were when it was planned. */
+static db_stmt st_monitor_row = {"ser_monitor_row",
+    "SELECT * FROM mt_monitor_row($1::bigint, $2::bigint[], $3::bigint[], $4::integer)", 0};
+
+/* PostgreSQL's type oids of the arrays' elements. */
+enum { OID_BOOL = 16, OID_BYTEA = 17, OID_INT8 = 20, OID_INT2 = 21, OID_FLOAT8 = 701,
+       OID_TIMESTAMPTZ = 1184 };
 
 /* PostgreSQL's binary timestamptz (µs since 2000-01-01 UTC) in µs since
  * the Unix epoch; false for ±infinity. */
-static bool pg_time_us(const char *p, int64_t *us)
+static bool pg_time_us(const unsigned char *p, int64_t *us)
 {
-    int64_t v = get_be64(p);
+    int64_t v = get_be64((const char *)p);
     if (v == INT64_MAX || v == INT64_MIN) {
         return false;
     }
@@ -500,18 +524,126 @@ static bool pg_time_us(const char *p, int64_t *us)
     return true;
 }
 
-static double get_f64(const char *p)
+static double get_f64(const unsigned char *p)
 {
-    uint64_t u = (uint64_t)get_be64(p);
+    uint64_t u = (uint64_t)get_be64((const char *)p);
     double d;
     memcpy(&d, &u, sizeof d);
     return d;
 }
 
-static int cmp_app(const void *a, const void *b)
+static uint32_t get_be32(const unsigned char *p)
 {
-    const series_monitor_app *x = a, *y = b;
-    return (x->id > y->id) - (x->id < y->id);
+    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+
+static void put_be32(unsigned char *p, uint32_t u)
+{
+    p[0] = (unsigned char)(u >> 24);
+    p[1] = (unsigned char)(u >> 16);
+    p[2] = (unsigned char)(u >> 8);
+    p[3] = (unsigned char)u;
+}
+
+static void put_be64(unsigned char *p, int64_t v)
+{
+    put_be32(p, (uint32_t)((uint64_t)v >> 32));
+    put_be32(p + 4, (uint32_t)v);
+}
+
+/* A one-dimensional array of PostgreSQL's binary format (array_send()),
+ * read element by element. */
+typedef struct {
+    const unsigned char *p, *end;
+    uint32_t n; /* elements */
+} pg_arr;
+
+/* Open column "col" of row 0 of "res" as an array of "elem" elements (a
+ * NULL value: no elements). Returns 0, or -1 when it is not such an array. */
+static int arr_open(const PGresult *res, int col, uint32_t elem, pg_arr *a)
+{
+    const unsigned char *p = (const unsigned char *)PQgetvalue(res, 0, col);
+    int len = PQgetlength(res, 0, col);
+    uint32_t ndim;
+    a->p = a->end = p;
+    a->n = 0;
+    if (PQgetisnull(res, 0, col)) {
+        return 0;
+    }
+    if (len < 12 || get_be32(p + 8) != elem) {
+        return -1;
+    }
+    ndim = get_be32(p);
+    a->end = p + len;
+    a->p = p + 12;
+    if (ndim == 0) {
+        return 0;
+    }
+    if (ndim != 1 || len < 20) {
+        return -1;
+    }
+    a->n = get_be32(p + 12);
+    a->p = p + 20;
+    return 0;
+}
+
+/* The next element: its bytes at *v and their count, -1 for NULL, or -2
+ * when the array ends early. */
+static long arr_next(pg_arr *a, const unsigned char **v)
+{
+    uint32_t len;
+    *v = NULL;
+    if (a->end - a->p < 4) {
+        return -2;
+    }
+    len = get_be32(a->p);
+    a->p += 4;
+    if (len == UINT32_MAX) {
+        *v = NULL;
+        return -1;
+    }
+    if ((uint64_t)(a->end - a->p) < len) {
+        return -2;
+    }
+    *v = a->p;
+    a->p += len;
+    return (long)len;
+}
+
+/* The next element of fixed width "w" (false: NULL, or the array ends
+ * early or holds another width: then *bad turns true unless it is NULL). */
+static bool arr_fixed(pg_arr *a, long w, const unsigned char **v, bool *bad)
+{
+    long len = arr_next(a, v);
+    if (len == w) {
+        return true;
+    }
+    if (len != -1) {
+        *bad = true;
+    }
+    return false;
+}
+
+/* The head of the binary value of a bigint[] of "n" elements (array_send())
+ * into "out"; returns its length (the elements follow, 12 bytes each:
+ * id_array_put()). */
+static size_t id_array_head(unsigned char *out, size_t n)
+{
+    put_be32(out, n > 0 ? 1 : 0); /* dimensions */
+    put_be32(out + 4, 0);         /* no NULLs */
+    put_be32(out + 8, OID_INT8);
+    if (n == 0) {
+        return 12;
+    }
+    put_be32(out + 12, (uint32_t)n);
+    put_be32(out + 16, 1); /* lower bound */
+    return 20;
+}
+
+static void id_array_put(unsigned char *out, int64_t id)
+{
+    put_be32(out, 8);
+    put_be64(out + 4, id);
 }
 
 /* How many newest hot rows the last monitor read of the same channels took
@@ -552,24 +684,170 @@ static void monitor_hint_put(uint64_t key, long long rows)
                           memory_order_relaxed);
 }
 
+/* The apps' part of the row (columns 0..2) into apps[0..n_apps), found by
+ * id ("idx": the apps' ids sorted). Returns 0, or -1 when malformed. */
+static int monitor_apps(const PGresult *res, series_monitor_app *apps, size_t n_apps,
+                        const id_pos *idx)
+{
+    pg_arr ids, conn, seen;
+    bool bad = false;
+    if (arr_open(res, 0, OID_INT8, &ids) != 0 || arr_open(res, 1, OID_BOOL, &conn) != 0 ||
+        arr_open(res, 2, OID_TIMESTAMPTZ, &seen) != 0 || conn.n != ids.n || seen.n != ids.n) {
+        return -1;
+    }
+    for (uint32_t k = 0; k < ids.n && !bad; k++) {
+        const unsigned char *vi = NULL, *vc = NULL, *vs = NULL;
+        bool has_id = arr_fixed(&ids, 8, &vi, &bad);
+        bool has_c = arr_fixed(&conn, 1, &vc, &bad);
+        bool has_s = arr_fixed(&seen, 8, &vs, &bad);
+        size_t i = n_apps;
+        if (bad || !has_id) {
+            bad = true;
+            break;
+        }
+        if (n_apps > 0) {
+            id_pos key, *hit;
+            key.id = get_be64((const char *)vi);
+            hit = bsearch(&key, idx, n_apps, sizeof *idx, cmp_id_pos);
+            i = hit != NULL ? hit->pos : n_apps;
+        }
+        if (i < n_apps) {
+            series_monitor_app *m = &apps[i];
+            m->found = true;
+            m->connected = has_c && vc[0] != 0;
+            m->seen = has_s && pg_time_us(vs, &m->seen_us);
+        }
+    }
+    return bad ? -1 : 0;
+}
+
+/* The channel_latest part of the row (columns 3..6) into out[] and
+ * since[] of the channels ch[0..n_ch) (measured ones found through "h",
+ * computed ones ch[n_measured..) by a search). Returns 0, or -1 when
+ * malformed. */
+static int monitor_latest(const PGresult *res, const hot_newest *h, const int64_t *ch,
+                          size_t n_ch, size_t n_measured, series_monitor_value *out,
+                          int64_t *since)
+{
+    pg_arr ids, ts, vs, sps;
+    bool bad = false;
+    if (arr_open(res, 3, OID_INT8, &ids) != 0 || arr_open(res, 4, OID_INT8, &ts) != 0 ||
+        arr_open(res, 5, OID_FLOAT8, &vs) != 0 || arr_open(res, 6, OID_INT2, &sps) != 0 ||
+        ts.n != ids.n || vs.n != ids.n || sps.n != ids.n) {
+        return -1;
+    }
+    for (uint32_t k = 0; k < ids.n; k++) {
+        const unsigned char *vi = NULL, *vt = NULL, *vv = NULL, *vsp = NULL;
+        bool has_id = arr_fixed(&ids, 8, &vi, &bad);
+        bool has_t = arr_fixed(&ts, 8, &vt, &bad);
+        bool has_v = arr_fixed(&vs, 8, &vv, &bad);
+        bool has_sp = arr_fixed(&sps, 2, &vsp, &bad);
+        int64_t id;
+        size_t i;
+        if (bad || !has_id || !has_t || !has_sp) {
+            return -1;
+        }
+        id = get_be64((const char *)vi);
+        /* The rows mostly come in the channels' order. */
+        if (k < n_measured && ch[k] == id) {
+            i = k;
+        } else {
+            i = hn_pos(h, id);
+            while (i >= n_measured && i < n_ch && ch[i] != id) {
+                i++; /* not measured: one of the computed channels */
+            }
+        }
+        if (i < n_ch) {
+            series_monitor_value *o = &out[i];
+            o->latest = true;
+            o->latest_t = get_be64((const char *)vt);
+            o->latest_special = (vsp[0] << 8) | vsp[1];
+            o->latest_v = has_v ? get_f64(vv) : 0;
+            since[i] = o->latest_t; /* a hot sample counts from here on */
+        }
+    }
+    return 0;
+}
+
+/* A hot row of the answer. */
+typedef struct {
+    int64_t t_max, id;
+    const unsigned char *payload;
+    size_t n; /* records */
+} hot_ref;
+
+/* The hot rows' part of the row (columns 7..9) taken in newest first by
+ * (t_max, id), until the answer is settled. *n_rows: how many it held.
+ * Returns 0, or -1 when malformed or out of memory. */
+static int monitor_hot(const PGresult *res, hot_newest *h, long long *n_rows)
+{
+    pg_arr ids, ts, pls;
+    hot_ref *r;
+    bool bad = false;
+    *n_rows = 0;
+    if (arr_open(res, 7, OID_INT8, &ids) != 0 || arr_open(res, 8, OID_INT8, &ts) != 0 ||
+        arr_open(res, 9, OID_BYTEA, &pls) != 0 || ts.n != ids.n || pls.n != ids.n) {
+        return -1;
+    }
+    if (ids.n == 0) {
+        return 0;
+    }
+    if ((r = malloc(ids.n * sizeof *r)) == NULL) {
+        return -1;
+    }
+    for (uint32_t k = 0; k < ids.n; k++) {
+        const unsigned char *vi = NULL, *vt = NULL, *vp = NULL;
+        bool has_id = arr_fixed(&ids, 8, &vi, &bad);
+        bool has_t = arr_fixed(&ts, 8, &vt, &bad);
+        long len = arr_next(&pls, &vp);
+        if (bad || !has_id || !has_t || len < 0) {
+            free(r);
+            return -1;
+        }
+        r[k].id = get_be64((const char *)vi);
+        r[k].t_max = get_be64((const char *)vt);
+        r[k].payload = vp;
+        r[k].n = (size_t)len / 24;
+    }
+    /* Newest first, whatever order they came in (they come newest first:
+     * then this only compares). */
+    for (uint32_t k = 1; k < ids.n; k++) {
+        hot_ref x = r[k];
+        uint32_t j = k;
+        while (j > 0 && (r[j - 1].t_max < x.t_max ||
+                         (r[j - 1].t_max == x.t_max && r[j - 1].id < x.id))) {
+            r[j] = r[j - 1];
+            j--;
+        }
+        r[j] = x;
+    }
+    for (uint32_t k = 0; k < ids.n && !h->done; k++) {
+        hn_row(h, r[k].id, r[k].t_max, r[k].payload, r[k].n);
+    }
+    *n_rows = ids.n;
+    free(r);
+    return 0;
+}
+
 db_status series_read_monitor(db_conn *c, long long account_id, series_monitor_app *apps,
                               size_t n_apps, const int64_t *ch, size_t n_ch, size_t n_measured,
                               series_monitor_value *out)
 {
-    char a[24], s_page[24];
-    char *app_arr = NULL, *ch_arr = NULL;
+    unsigned char acct_bin[8], page_bin[4];
     const char *p[4];
-    int formats[4] = {0, 0, 0, 0};
+    int lengths[4], formats[4] = {1, 1, 1, 1};
+    unsigned char *params = NULL;
     int64_t *since = NULL, *t = NULL;
     double *v = NULL;
     bool *has = NULL;
-    series_monitor_app *by_id = NULL;
+    id_pos *app_idx = NULL;
     hot_newest h;
     PGresult *res = NULL;
     db_status st = DB_ERROR;
-    int rows, n_hot = 0, *hot_rows = NULL;
+    long long n_hot = 0;
     uint64_t key = monitor_key(account_id, ch, n_ch);
     long long page = monitor_hint_get(key);
+    size_t n_arr = n_apps + n_ch;
 
     memset(&h, 0, sizeof h);
     memset(out, 0, n_ch * sizeof *out);
@@ -578,99 +856,66 @@ db_status series_read_monitor(db_conn *c, long long account_id, series_monitor_a
         apps[i].found = apps[i].connected = apps[i].seen = false;
         apps[i].seen_us = 0;
     }
+    /* One allocation for the work arrays and the parameters. */
     {
-        int64_t *ids = malloc((n_apps + 1) * sizeof *ids);
-        if (ids == NULL) {
+        size_t sz = (n_ch + 1) * (2 * sizeof(int64_t) + sizeof(double) + sizeof(bool)) +
+                    (n_apps + 1) * sizeof(id_pos) + 40 + 12 * n_arr + 64;
+        char *m = malloc(sz);
+        if (m == NULL) {
             return DB_ERROR;
         }
-        for (size_t i = 0; i < n_apps; i++) {
-            ids[i] = apps[i].id;
-        }
-        app_arr = db_id_array(ids, n_apps);
-        free(ids);
-    }
-    ch_arr = db_id_array(ch, n_ch);
-    since = malloc((n_ch + 1) * sizeof *since);
-    t = malloc((n_ch + 1) * sizeof *t);
-    v = malloc((n_ch + 1) * sizeof *v);
-    has = malloc((n_ch + 1) * sizeof *has);
-    by_id = malloc((n_apps + 1) * sizeof *by_id);
-    if (app_arr == NULL || ch_arr == NULL || since == NULL || t == NULL || v == NULL ||
-        has == NULL || by_id == NULL) {
-        goto out;
+        since = (int64_t *)(void *)m;
+        t = since + (n_ch + 1);
+        v = (double *)(void *)(t + (n_ch + 1));
+        app_idx = (id_pos *)(void *)(v + (n_ch + 1));
+        has = (bool *)(app_idx + (n_apps + 1));
+        params = (unsigned char *)(has + (n_ch + 1));
     }
     for (size_t i = 0; i < n_ch; i++) {
         has[i] = false;
+        since[i] = INT64_MIN;
     }
     /* Hot rows are searched for the measured channels only. */
     if (hn_begin(&h, ch, n_measured, since, has, t, v) != 0) {
         goto out;
     }
-    p[0] = db_ll(account_id, a);
-    p[1] = app_arr;
-    p[2] = ch_arr;
-    p[3] = db_ll(page, s_page);
-    if ((st = db_exec_bin(c, &st_monitor_live, 4, p, NULL, formats, 1, &res)) != DB_OK) {
-        goto out;
-    }
-    /* The binary widths the reading below relies on. */
-    if (PQnfields(res) != 8 || PQfsize(res, 0) != 2 || PQfsize(res, 1) != 8 ||
-        PQfsize(res, 2) != 8 || PQfsize(res, 3) != 1 || PQfsize(res, 4) != 8 ||
-        PQfsize(res, 5) != 8 || PQfsize(res, 6) != 2) {
-        log_error("series_read_monitor: unexpected column types");
-        st = DB_ERROR;
-        goto out;
-    }
-    /* The apps, by id. */
-    memcpy(by_id, apps, n_apps * sizeof *apps);
     for (size_t i = 0; i < n_apps; i++) {
-        by_id[i].seen_us = (int64_t)i; /* where it came from */
+        app_idx[i].id = apps[i].id;
+        app_idx[i].pos = i;
     }
-    qsort(by_id, n_apps, sizeof *by_id, cmp_app);
-    rows = PQntuples(res);
-    if ((hot_rows = malloc(((size_t)rows + 1) * sizeof *hot_rows)) == NULL) {
-        st = DB_ERROR;
+    sort_id_pos(app_idx, n_apps);
+    put_be64(acct_bin, account_id);
+    put_be32(page_bin, (uint32_t)page);
+    p[0] = (const char *)acct_bin;
+    lengths[0] = 8;
+    {
+        /* The apps' ids, then the channels'. */
+        unsigned char *q = params;
+        size_t len = id_array_head(q, n_apps);
+        for (size_t i = 0; i < n_apps; i++, len += 12) {
+            id_array_put(q + len, apps[i].id);
+        }
+        p[1] = (const char *)q;
+        lengths[1] = (int)len;
+        q += len;
+        len = id_array_head(q, n_ch);
+        for (size_t i = 0; i < n_ch; i++, len += 12) {
+            id_array_put(q + len, ch[i]);
+        }
+        p[2] = (const char *)q;
+        lengths[2] = (int)len;
+    }
+    p[3] = (const char *)page_bin;
+    lengths[3] = 4;
+    if ((st = db_exec_bin(c, &st_monitor_row, 4, p, lengths, formats, 1, &res)) != DB_OK) {
         goto out;
     }
-    /* The apps and channel_latest first: they bound which hot samples count. */
-    for (size_t i = 0; i < n_ch; i++) {
-        since[i] = INT64_MIN;
-    }
-    for (int r = 0; r < rows; r++) {
-        int kind = (int)(((unsigned char)PQgetvalue(res, r, 0)[0] << 8) |
-                         (unsigned char)PQgetvalue(res, r, 0)[1]);
-        int64_t id = get_be64(PQgetvalue(res, r, 1));
-        if (kind == 0) {
-            series_monitor_app key, *hit;
-            key.id = id;
-            hit = n_apps > 0 ? bsearch(&key, by_id, n_apps, sizeof *by_id, cmp_app) : NULL;
-            if (hit != NULL) {
-                series_monitor_app *m = &apps[hit->seen_us];
-                m->found = true;
-                m->connected = PQgetvalue(res, r, 3)[0] != 0;
-                m->seen = !PQgetisnull(res, r, 4) && pg_time_us(PQgetvalue(res, r, 4), &m->seen_us);
-            }
-        } else if (kind == 1) {
-            size_t i = hn_pos(&h, id);
-            while (i >= n_measured && i < n_ch && ch[i] != id) {
-                i++; /* not measured: one of the computed channels */
-            }
-            if (i < n_ch) {
-                const char *sp = PQgetvalue(res, r, 6);
-                series_monitor_value *o = &out[i];
-                o->latest = true;
-                o->latest_t = get_be64(PQgetvalue(res, r, 2));
-                o->latest_special = ((unsigned char)sp[0] << 8) | (unsigned char)sp[1];
-                o->latest_v = PQgetisnull(res, r, 5) ? 0 : get_f64(PQgetvalue(res, r, 5));
-                since[i] = o->latest_t; /* a hot sample counts from here on */
-            }
-        } else {
-            hot_rows[n_hot++] = r;
-        }
-    }
-    /* The hot rows newest first, until the answer is settled. */
-    if (hn_rows(&h, res, hot_rows, (size_t)n_hot, 1, 7) != 0) {
-        st = DB_ERROR;
+    st = DB_ERROR;
+    if (PQnfields(res) != 10 || PQntuples(res) != 1 ||
+        monitor_apps(res, apps, n_apps, app_idx) != 0 ||
+        monitor_latest(res, &h, ch, n_ch, n_measured, out, since) != 0 ||
+        monitor_hot(res, &h, &n_hot) != 0) {
+        log_error("series_read_monitor: an answer of mt_monitor_row() it cannot read");
         goto out;
     }
     PQclear(res);
@@ -694,14 +939,7 @@ db_status series_read_monitor(db_conn *c, long long account_id, series_monitor_a
 out:
     PQclear(res);
     hn_end(&h);
-    free(hot_rows);
-    free(app_arr);
-    free(ch_arr);
     free(since);
-    free(t);
-    free(v);
-    free(has);
-    free(by_id);
     return st;
 }
 
