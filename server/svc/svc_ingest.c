@@ -168,13 +168,24 @@ svc_status svc_ingest_app(db_conn *c, const char *credential, int64_t now, inges
     return find_app(NULL, c, &who, now, r, version, e);
 }
 
+/* svc_ingest_app_as() on "c", or when "c" is NULL on a connection taken
+ * from "pool" only if the app is not remembered. */
+static svc_status app_as(db_pool *pool, db_conn *c, const ingest_sender *who, int64_t now,
+                         ingest_result *r, long long *version, svc_error *e)
+{
+    if (who->credential != NULL || who->app_id <= 0) {
+        if (!credential_form(who->credential)) {
+            return fail(e, SVC_UNAUTHENTICATED, "unauthenticated",
+                        "send the app credential as Authorization: Bearer mta_...");
+        }
+    }
+    return find_app(pool, c, who, now, r, version, e);
+}
+
 svc_status svc_ingest_app_as(db_conn *c, const ingest_sender *who, int64_t now, ingest_result *r,
                              long long *version, svc_error *e)
 {
-    if (who->credential != NULL || who->app_id <= 0) {
-        return svc_ingest_app(c, who->credential, now, r, version, e);
-    }
-    return find_app(NULL, c, who, now, r, version, e);
+    return app_as(NULL, c, who, now, r, version, e);
 }
 
 /* ---------------------------------------------------- channel table cache
@@ -273,23 +284,26 @@ svc_status svc_ingest_batch_as(srv *s, const ingest_sender *who, ingest_body_kin
 
     memset(r, 0, sizeof *r);
     memset(&b, 0, sizeof b);
-    if ((st = db_acquire(s->pool, DB_WAIT_MS, &c)) != DB_OK) {
-        return fail_db(e, st);
-    }
+    /* No pooled connection is taken before one is needed: the app and its
+     * channel table are usually remembered, and a batch stored in a group
+     * needs none of its own (the group's leader takes one; issue 16: every
+     * small batch took one from the pool while its body was read, and
+     * gave it back when it waited for its group). */
     if (who->checked) {
         /* Looked up in this request, before its body was read. */
         r->account_id = who->account_id;
         r->app_id = who->app_id;
         r->group_id = who->group_id;
         version = who->channels_version;
-    } else if (svc_ingest_app_as(c, who, now, r, &version, e) != SVC_OK) {
+    } else if (app_as(s->pool, NULL, who, now, r, &version, e) != SVC_OK) {
         goto out;
     }
     switch (cache_get(r->app_id, version, &ch, &known.n)) {
     case 1:
         break;
     case 0:
-        if ((st = db_ingest_channels(c, r->account_id, r->app_id, &ch, &known.n)) != DB_OK) {
+        if ((c == NULL && (st = db_acquire(s->pool, DB_WAIT_MS, &c)) != DB_OK) ||
+            (st = db_ingest_channels(c, r->account_id, r->app_id, &ch, &known.n)) != DB_OK) {
             fail_db(e, st);
             goto out;
         }
