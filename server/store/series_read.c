@@ -497,20 +497,39 @@ db_status series_read_hot_latest(db_conn *c, long long account_id, const int64_t
 }
 
 /* What changes on every request of a group's monitor, in one round trip
- * (issue 16): the apps' connection state and last contact, the channels'
- * rows of channel_latest, and the first page of the account's newest hot
- * rows as series_read_hot_latest() reads it, bounded by the oldest
- * channel_latest time of the channels (every row when one of them has
- * none). mt_monitor_row() (migration 043) answers them as one row of
- * arrays, binary both ways; it is planned once per connection and reads the
- * hot rows by an index scan that stops after the page, whatever the
- * statistics were when it was planned. */
-static db_stmt st_monitor_row = {"ser_monitor_row",
-    "SELECT * FROM mt_monitor_row($1::bigint, $2::bigint[], $3::bigint[], $4::integer)", 0};
+ * (issue 16): the apps' connection state and last contact (kind 0), the
+ * channels' rows of channel_latest (1), and the first page of the account's
+ * newest hot rows (2) as series_read_hot_latest() reads its pages, through
+ * mt_hot_newest() (migration 040: planned once per connection, by an index
+ * scan backward that stops after the page, whatever the statistics were
+ * when it was planned). Binary both ways.
+ *
+ * A plain statement, not a plpgsql function (migrations 040, 043: measured
+ * with callgrind on the backend, 32 channels, per execution: 040's
+ * mt_monitor_live() 488 k instructions, 043's one row of arrays 452 k,
+ * this 321 k; a plpgsql function's SPI call and the rows it stores and the
+ * outer query reads again cost 66-122 k, array_agg() and array_send() more
+ * than the rows). apps and channel_latest grow slowly and are read by
+ * their keys, so a kept plan of theirs stays right; only the hot table,
+ * which a burst of batches grows from nothing in seconds, needs the
+ * function's plan. The first page is not bounded by the channels' oldest
+ * channel_latest time (a second read of channel_latest, or a subquery as
+ * the function's argument, cost 90 k): a row older than every channel's
+ * channel_latest row settles the read after one row (hn_settled()). */
+static db_stmt st_monitor_read = {"ser_monitor_read",
+    "SELECT 0::smallint, p.id, NULL::bigint, p.connected, p.last_seen_at, NULL::float8, "
+    "       NULL::smallint, NULL::bytea "
+    "FROM apps p WHERE p.account_id = $1::bigint AND p.id = ANY($2::bigint[]) "
+    "UNION ALL "
+    "SELECT 1::smallint, l.channel_id, l.t, NULL, NULL, l.v, l.special, NULL "
+    "FROM channel_latest l WHERE l.channel_id = ANY($3::bigint[]) "
+    "UNION ALL "
+    "SELECT 2::smallint, h.id, h.t_max, NULL, NULL, NULL, NULL, h.payload "
+    "FROM mt_hot_newest($1::bigint, '-9223372036854775808'::bigint, "
+    "  '9223372036854775807'::bigint, '9223372036854775807'::bigint, $4::integer) h", 0};
 
-/* PostgreSQL's type oids of the arrays' elements. */
-enum { OID_BOOL = 16, OID_BYTEA = 17, OID_INT8 = 20, OID_INT2 = 21, OID_FLOAT8 = 701,
-       OID_TIMESTAMPTZ = 1184 };
+/* PostgreSQL's type oid of bigint (the parameters' arrays). */
+enum { OID_INT8 = 20 };
 
 /* PostgreSQL's binary timestamptz (µs since 2000-01-01 UTC) in µs since
  * the Unix epoch; false for ±infinity. */
@@ -532,11 +551,6 @@ static double get_f64(const unsigned char *p)
     return d;
 }
 
-static uint32_t get_be32(const unsigned char *p)
-{
-    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
-}
-
 static void put_be32(unsigned char *p, uint32_t u)
 {
     p[0] = (unsigned char)(u >> 24);
@@ -549,79 +563,6 @@ static void put_be64(unsigned char *p, int64_t v)
 {
     put_be32(p, (uint32_t)((uint64_t)v >> 32));
     put_be32(p + 4, (uint32_t)v);
-}
-
-/* A one-dimensional array of PostgreSQL's binary format (array_send()),
- * read element by element. */
-typedef struct {
-    const unsigned char *p, *end;
-    uint32_t n; /* elements */
-} pg_arr;
-
-/* Open column "col" of row 0 of "res" as an array of "elem" elements (a
- * NULL value: no elements). Returns 0, or -1 when it is not such an array. */
-static int arr_open(const PGresult *res, int col, uint32_t elem, pg_arr *a)
-{
-    const unsigned char *p = (const unsigned char *)PQgetvalue(res, 0, col);
-    int len = PQgetlength(res, 0, col);
-    uint32_t ndim;
-    a->p = a->end = p;
-    a->n = 0;
-    if (PQgetisnull(res, 0, col)) {
-        return 0;
-    }
-    if (len < 12 || get_be32(p + 8) != elem) {
-        return -1;
-    }
-    ndim = get_be32(p);
-    a->end = p + len;
-    a->p = p + 12;
-    if (ndim == 0) {
-        return 0;
-    }
-    if (ndim != 1 || len < 20) {
-        return -1;
-    }
-    a->n = get_be32(p + 12);
-    a->p = p + 20;
-    return 0;
-}
-
-/* The next element: its bytes at *v and their count, -1 for NULL, or -2
- * when the array ends early. */
-static long arr_next(pg_arr *a, const unsigned char **v)
-{
-    uint32_t len;
-    *v = NULL;
-    if (a->end - a->p < 4) {
-        return -2;
-    }
-    len = get_be32(a->p);
-    a->p += 4;
-    if (len == UINT32_MAX) {
-        *v = NULL;
-        return -1;
-    }
-    if ((uint64_t)(a->end - a->p) < len) {
-        return -2;
-    }
-    *v = a->p;
-    a->p += len;
-    return (long)len;
-}
-
-/* The next element of fixed width "w" (false: NULL, or the array ends
- * early or holds another width: then *bad turns true unless it is NULL). */
-static bool arr_fixed(pg_arr *a, long w, const unsigned char **v, bool *bad)
-{
-    long len = arr_next(a, v);
-    if (len == w) {
-        return true;
-    }
-    if (len != -1) {
-        *bad = true;
-    }
-    return false;
 }
 
 /* The head of the binary value of a bigint[] of "n" elements (array_send())
@@ -684,91 +625,6 @@ static void monitor_hint_put(uint64_t key, long long rows)
                           memory_order_relaxed);
 }
 
-/* The apps' part of the row (columns 0..2) into apps[0..n_apps), found by
- * id ("idx": the apps' ids sorted). Returns 0, or -1 when malformed. */
-static int monitor_apps(const PGresult *res, series_monitor_app *apps, size_t n_apps,
-                        const id_pos *idx)
-{
-    pg_arr ids, conn, seen;
-    bool bad = false;
-    if (arr_open(res, 0, OID_INT8, &ids) != 0 || arr_open(res, 1, OID_BOOL, &conn) != 0 ||
-        arr_open(res, 2, OID_TIMESTAMPTZ, &seen) != 0 || conn.n != ids.n || seen.n != ids.n) {
-        return -1;
-    }
-    for (uint32_t k = 0; k < ids.n && !bad; k++) {
-        const unsigned char *vi = NULL, *vc = NULL, *vs = NULL;
-        bool has_id = arr_fixed(&ids, 8, &vi, &bad);
-        bool has_c = arr_fixed(&conn, 1, &vc, &bad);
-        bool has_s = arr_fixed(&seen, 8, &vs, &bad);
-        size_t i = n_apps;
-        if (bad || !has_id) {
-            bad = true;
-            break;
-        }
-        if (n_apps > 0) {
-            id_pos key, *hit;
-            key.id = get_be64((const char *)vi);
-            hit = bsearch(&key, idx, n_apps, sizeof *idx, cmp_id_pos);
-            i = hit != NULL ? hit->pos : n_apps;
-        }
-        if (i < n_apps) {
-            series_monitor_app *m = &apps[i];
-            m->found = true;
-            m->connected = has_c && vc[0] != 0;
-            m->seen = has_s && pg_time_us(vs, &m->seen_us);
-        }
-    }
-    return bad ? -1 : 0;
-}
-
-/* The channel_latest part of the row (columns 3..6) into out[] and
- * since[] of the channels ch[0..n_ch) (measured ones found through "h",
- * computed ones ch[n_measured..) by a search). Returns 0, or -1 when
- * malformed. */
-static int monitor_latest(const PGresult *res, const hot_newest *h, const int64_t *ch,
-                          size_t n_ch, size_t n_measured, series_monitor_value *out,
-                          int64_t *since)
-{
-    pg_arr ids, ts, vs, sps;
-    bool bad = false;
-    if (arr_open(res, 3, OID_INT8, &ids) != 0 || arr_open(res, 4, OID_INT8, &ts) != 0 ||
-        arr_open(res, 5, OID_FLOAT8, &vs) != 0 || arr_open(res, 6, OID_INT2, &sps) != 0 ||
-        ts.n != ids.n || vs.n != ids.n || sps.n != ids.n) {
-        return -1;
-    }
-    for (uint32_t k = 0; k < ids.n; k++) {
-        const unsigned char *vi = NULL, *vt = NULL, *vv = NULL, *vsp = NULL;
-        bool has_id = arr_fixed(&ids, 8, &vi, &bad);
-        bool has_t = arr_fixed(&ts, 8, &vt, &bad);
-        bool has_v = arr_fixed(&vs, 8, &vv, &bad);
-        bool has_sp = arr_fixed(&sps, 2, &vsp, &bad);
-        int64_t id;
-        size_t i;
-        if (bad || !has_id || !has_t || !has_sp) {
-            return -1;
-        }
-        id = get_be64((const char *)vi);
-        /* The rows mostly come in the channels' order. */
-        if (k < n_measured && ch[k] == id) {
-            i = k;
-        } else {
-            i = hn_pos(h, id);
-            while (i >= n_measured && i < n_ch && ch[i] != id) {
-                i++; /* not measured: one of the computed channels */
-            }
-        }
-        if (i < n_ch) {
-            series_monitor_value *o = &out[i];
-            o->latest = true;
-            o->latest_t = get_be64((const char *)vt);
-            o->latest_special = (vsp[0] << 8) | vsp[1];
-            o->latest_v = has_v ? get_f64(vv) : 0;
-            since[i] = o->latest_t; /* a hot sample counts from here on */
-        }
-    }
-    return 0;
-}
-
 /* A hot row of the answer. */
 typedef struct {
     int64_t t_max, id;
@@ -776,57 +632,101 @@ typedef struct {
     size_t n; /* records */
 } hot_ref;
 
-/* The hot rows' part of the row (columns 7..9) taken in newest first by
- * (t_max, id), until the answer is settled. *n_rows: how many it held.
- * Returns 0, or -1 when malformed or out of memory. */
-static int monitor_hot(const PGresult *res, hot_newest *h, long long *n_rows)
+/* The rows of the answer "res": the apps into apps[0..n_apps) (found by id:
+ * "idx", their ids sorted), the channel_latest rows into out[] and since[]
+ * of the channels ch[0..n_ch) (measured ones found through "h", computed
+ * ones ch[n_measured..) by a search), the hot rows into hot[] (*n_hot of
+ * them: room for every row). Returns 0, or -1 when a row is not as the
+ * statement writes it. */
+static int monitor_rows(const PGresult *res, series_monitor_app *apps, size_t n_apps,
+                        const id_pos *idx, const hot_newest *h, const int64_t *ch, size_t n_ch,
+                        size_t n_measured, series_monitor_value *out, int64_t *since,
+                        hot_ref *hot, size_t *n_hot)
 {
-    pg_arr ids, ts, pls;
-    hot_ref *r;
-    bool bad = false;
-    *n_rows = 0;
-    if (arr_open(res, 7, OID_INT8, &ids) != 0 || arr_open(res, 8, OID_INT8, &ts) != 0 ||
-        arr_open(res, 9, OID_BYTEA, &pls) != 0 || ts.n != ids.n || pls.n != ids.n) {
-        return -1;
-    }
-    if (ids.n == 0) {
-        return 0;
-    }
-    if ((r = malloc(ids.n * sizeof *r)) == NULL) {
-        return -1;
-    }
-    for (uint32_t k = 0; k < ids.n; k++) {
-        const unsigned char *vi = NULL, *vt = NULL, *vp = NULL;
-        bool has_id = arr_fixed(&ids, 8, &vi, &bad);
-        bool has_t = arr_fixed(&ts, 8, &vt, &bad);
-        long len = arr_next(&pls, &vp);
-        if (bad || !has_id || !has_t || len < 0) {
-            free(r);
+    int rows = PQntuples(res);
+    size_t k_ch = 0;
+    *n_hot = 0;
+    for (int r = 0; r < rows; r++) {
+        const unsigned char *kind_p = (const unsigned char *)PQgetvalue(res, r, 0);
+        int kind = (kind_p[0] << 8) | kind_p[1];
+        int64_t id = get_be64(PQgetvalue(res, r, 1));
+        if (kind == 0) {
+            size_t i = n_apps;
+            if (n_apps > 0) {
+                id_pos key, *hit;
+                key.id = id;
+                hit = bsearch(&key, idx, n_apps, sizeof *idx, cmp_id_pos);
+                i = hit != NULL ? hit->pos : n_apps;
+            }
+            if (i < n_apps) {
+                series_monitor_app *m = &apps[i];
+                m->found = true;
+                m->connected = PQgetvalue(res, r, 3)[0] != 0;
+                m->seen = !PQgetisnull(res, r, 4) &&
+                          pg_time_us((const unsigned char *)PQgetvalue(res, r, 4), &m->seen_us);
+            }
+        } else if (kind == 1) {
+            size_t i;
+            if (PQgetisnull(res, r, 2) || PQgetisnull(res, r, 6)) {
+                return -1;
+            }
+            /* The rows mostly come in the channels' order. */
+            if (k_ch < n_measured && ch[k_ch] == id) {
+                i = k_ch;
+            } else {
+                i = hn_pos(h, id);
+                while (i >= n_measured && i < n_ch && ch[i] != id) {
+                    i++; /* not measured: one of the computed channels */
+                }
+            }
+            k_ch++;
+            if (i < n_ch) {
+                const unsigned char *sp = (const unsigned char *)PQgetvalue(res, r, 6);
+                series_monitor_value *o = &out[i];
+                o->latest = true;
+                o->latest_t = get_be64(PQgetvalue(res, r, 2));
+                o->latest_special = (sp[0] << 8) | sp[1];
+                o->latest_v = PQgetisnull(res, r, 5)
+                                  ? 0
+                                  : get_f64((const unsigned char *)PQgetvalue(res, r, 5));
+                since[i] = o->latest_t; /* a hot sample counts from here on */
+            }
+        } else if (kind == 2) {
+            hot_ref *x = &hot[(*n_hot)++];
+            if (PQgetisnull(res, r, 2) || PQgetisnull(res, r, 7)) {
+                return -1;
+            }
+            x->id = id;
+            x->t_max = get_be64(PQgetvalue(res, r, 2));
+            x->payload = (const unsigned char *)PQgetvalue(res, r, 7);
+            x->n = (size_t)PQgetlength(res, r, 7) / 24;
+        } else {
             return -1;
         }
-        r[k].id = get_be64((const char *)vi);
-        r[k].t_max = get_be64((const char *)vt);
-        r[k].payload = vp;
-        r[k].n = (size_t)len / 24;
     }
+    return 0;
+}
+
+/* The hot rows hot[0..n) taken in newest first by (t_max, id), until the
+ * answer is settled (after the apps and channel_latest: they bound which
+ * hot samples count). */
+static void monitor_hot(hot_newest *h, hot_ref *hot, size_t n)
+{
     /* Newest first, whatever order they came in (they come newest first:
      * then this only compares). */
-    for (uint32_t k = 1; k < ids.n; k++) {
-        hot_ref x = r[k];
-        uint32_t j = k;
-        while (j > 0 && (r[j - 1].t_max < x.t_max ||
-                         (r[j - 1].t_max == x.t_max && r[j - 1].id < x.id))) {
-            r[j] = r[j - 1];
+    for (size_t k = 1; k < n; k++) {
+        hot_ref x = hot[k];
+        size_t j = k;
+        while (j > 0 && (hot[j - 1].t_max < x.t_max ||
+                         (hot[j - 1].t_max == x.t_max && hot[j - 1].id < x.id))) {
+            hot[j] = hot[j - 1];
             j--;
         }
-        r[j] = x;
+        hot[j] = x;
     }
-    for (uint32_t k = 0; k < ids.n && !h->done; k++) {
-        hn_row(h, r[k].id, r[k].t_max, r[k].payload, r[k].n);
+    for (size_t k = 0; k < n && !h->done; k++) {
+        hn_row(h, hot[k].id, hot[k].t_max, hot[k].payload, hot[k].n);
     }
-    *n_rows = ids.n;
-    free(r);
-    return 0;
 }
 
 db_status series_read_monitor(db_conn *c, long long account_id, series_monitor_app *apps,
@@ -844,7 +744,8 @@ db_status series_read_monitor(db_conn *c, long long account_id, series_monitor_a
     hot_newest h;
     PGresult *res = NULL;
     db_status st = DB_ERROR;
-    long long n_hot = 0;
+    hot_ref *hot = NULL;
+    size_t n_hot = 0;
     uint64_t key = monitor_key(account_id, ch, n_ch);
     long long page = monitor_hint_get(key);
     size_t n_arr = n_apps + n_ch;
@@ -907,22 +808,31 @@ db_status series_read_monitor(db_conn *c, long long account_id, series_monitor_a
     }
     p[3] = (const char *)page_bin;
     lengths[3] = 4;
-    if ((st = db_exec_bin(c, &st_monitor_row, 4, p, lengths, formats, 1, &res)) != DB_OK) {
+    if ((st = db_exec_bin(c, &st_monitor_read, 4, p, lengths, formats, 1, &res)) != DB_OK) {
         goto out;
     }
     st = DB_ERROR;
-    if (PQnfields(res) != 10 || PQntuples(res) != 1 ||
-        monitor_apps(res, apps, n_apps, app_idx) != 0 ||
-        monitor_latest(res, &h, ch, n_ch, n_measured, out, since) != 0 ||
-        monitor_hot(res, &h, &n_hot) != 0) {
-        log_error("series_read_monitor: an answer of mt_monitor_row() it cannot read");
+    /* The binary widths the reading relies on. */
+    if (PQnfields(res) != 8 || PQfsize(res, 0) != 2 || PQfsize(res, 1) != 8 ||
+        PQfsize(res, 2) != 8 || PQfsize(res, 3) != 1 || PQfsize(res, 4) != 8 ||
+        PQfsize(res, 5) != 8 || PQfsize(res, 6) != 2) {
+        log_error("series_read_monitor: unexpected column types");
         goto out;
     }
+    if ((hot = malloc(((size_t)PQntuples(res) + 1) * sizeof *hot)) == NULL) {
+        goto out;
+    }
+    if (monitor_rows(res, apps, n_apps, app_idx, &h, ch, n_ch, n_measured, out, since, hot,
+                     &n_hot) != 0) {
+        log_error("series_read_monitor: a row it cannot read");
+        goto out;
+    }
+    monitor_hot(&h, hot, n_hot);
     PQclear(res);
     res = NULL;
     /* More pages only when the first was full (as series_read_hot_latest()). */
     st = DB_OK;
-    if (n_hot >= page && !h.done) {
+    if ((long long)n_hot >= page && !h.done) {
         h.page = page < HOT_NEWEST_MAX_PAGE / 4 ? page * 4 : HOT_NEWEST_MAX_PAGE;
         st = hn_pages(c, account_id, &h);
     }
@@ -939,6 +849,7 @@ db_status series_read_monitor(db_conn *c, long long account_id, series_monitor_a
 out:
     PQclear(res);
     hn_end(&h);
+    free(hot);
     free(since);
     return st;
 }
