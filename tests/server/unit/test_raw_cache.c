@@ -201,6 +201,18 @@ static bool ends_with(raw_check *chk, const raw_cache_key *key, bool ok, const c
     return same;
 }
 
+/* "key" made stable with "reply" at versions "v1" (stored twice), then a
+ * check asked by "viewer", which leads it (*chk). */
+static void stable_then_lead(const raw_cache_key *key, long long viewer, const char *reply,
+                             raw_check **chk)
+{
+    char *text = NULL;
+    size_t len = 0;
+    put(key, "v1", NOW, reply);
+    put(key, "v1", NOW, reply);
+    T_TRUE(raw_cache_check(key, viewer, CH, NOW, chk, &text, &len) == RAW_CHECK_LEAD);
+}
+
 static void raw_cache_check_led_alone_answers_only_the_same_versions(void)
 {
     raw_cache_key k = window(6, 2, 0, 2000);
@@ -211,9 +223,7 @@ static void raw_cache_check_led_alone_answers_only_the_same_versions(void)
     /* Not stable yet: read. */
     T_TRUE(raw_cache_check(&k, 0, CH, NOW, &chk, &text, &len) == RAW_CHECK_READ);
     T_TRUE(chk == NULL && text == NULL);
-    put(&k, "v1", NOW, "day");
-    put(&k, "v1", NOW, "day");
-    T_TRUE(raw_cache_check(&k, 0, CH, NOW, &chk, &text, &len) == RAW_CHECK_LEAD);
+    stable_then_lead(&k, 0, "day", &chk);
     raw_check_start(chk);
     T_TRUE(ends_with(chk, &k, true, "v1", "day"));
     /* Other versions: no answer, and the entry is no longer used. */
@@ -222,9 +232,7 @@ static void raw_cache_check_led_alone_answers_only_the_same_versions(void)
     T_TRUE(ends_with(chk, &k, true, "v2", NULL));
     T_TRUE(raw_cache_check(&k, 0, CH, NOW, &chk, &text, &len) == RAW_CHECK_READ);
     /* A statement that failed or refused answers nothing, even alike. */
-    put(&k, "v1", NOW, "day");
-    put(&k, "v1", NOW, "day");
-    T_TRUE(raw_cache_check(&k, 0, CH, NOW, &chk, &text, &len) == RAW_CHECK_LEAD);
+    stable_then_lead(&k, 0, "day", &chk);
     raw_check_start(chk);
     T_TRUE(ends_with(chk, &k, false, "v1", NULL));
     raw_cache_clear();
@@ -238,9 +246,7 @@ static void raw_cache_check_answers_who_came_before_it_started(void)
     size_t len = 0;
     asker same, other;
     raw_cache_clear();
-    put(&k, "v1", NOW, "shared");
-    put(&k, "v1", NOW, "shared");
-    T_TRUE(raw_cache_check(&k, 42, CH, NOW, &chk, &text, &len) == RAW_CHECK_LEAD);
+    stable_then_lead(&k, 42, "shared", &chk);
     /* Same viewer: waits for this check. Another viewer: its own read. */
     ask_in_thread(&same, &k, 42);
     ask_in_thread(&other, &k, 43);
@@ -269,13 +275,9 @@ static void raw_cache_check_started_takes_no_one_and_the_next_waits_for_it(void)
 {
     raw_cache_key k = window(8, 1, 0, 2000);
     raw_check *chk = NULL;
-    char *text = NULL;
-    size_t len = 0;
     asker late, later;
     raw_cache_clear();
-    put(&k, "v1", NOW, "x");
-    put(&k, "v1", NOW, "x");
-    T_TRUE(raw_cache_check(&k, 0, CH, NOW, &chk, &text, &len) == RAW_CHECK_LEAD);
+    stable_then_lead(&k, 0, "x", &chk);
     raw_check_start(chk);
     /* Came after the statement began: leads the next check, once this one
      * has ended; a request after it joins that next check. */
