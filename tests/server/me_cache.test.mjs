@@ -285,6 +285,11 @@ test('while changes are heard, an entry lives past 2 s: a change nobody announce
 test('a write through the API ends the remembered /me of its own account only', async () => {
   const a = await account();
   const b = await account();
+  // Every announcement of B's making heard first (one announced change of
+  // B's account seen by the server comes after them all on its one
+  // listening connection): a late one would end B's remembered reply below.
+  await sql(`UPDATE accounts SET name = 'B ready' WHERE id = ${b.accountId}`);
+  await showsWithin(b.memberToken, (x) => x.account.name === 'B ready', HEARD_MS);
   const beforeB = await me(b.memberToken);
   try {
     // A change nobody announces, so that only the server's own epochs decide
