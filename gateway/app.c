@@ -45,6 +45,16 @@ typedef struct {
     char upgrade_to[GW_FIRMWARE_MAX + 1];
 } ins_run;
 
+/* An answer to one of the server's requests that did not reach it (no
+ * answer in time, the server busy or asking to wait): its body, sent again
+ * at every poll until the server takes or refuses it. */
+#define UNSENT_MAX 16
+typedef struct {
+    int64_t id;
+    char *body;
+    size_t len;
+} unsent_answer;
+
 struct gw_app {
     gw_config cfg;
     char dir[4096];
@@ -84,6 +94,8 @@ struct gw_app {
     int64_t mqtt_backoff_ms;
     bool mqtt_was_up;
     char mqtt_problem[300];
+    unsent_answer unsent[UNSENT_MAX]; /* oldest first */
+    size_t n_unsent;
 };
 
 /* ---------------------------------------------------------------- helpers */
@@ -946,25 +958,70 @@ static void live(gw_app *a, int64_t now_ms)
 
 /* ------------------------------------------------------------- requests */
 
+/* POST the answer "body" to request "id": 0 when the server took it or
+ * refused it for good (logged), -1 when it is to be sent again (no answer,
+ * the server asked to wait, or a 5xx / 429). */
+static int post_answer(gw_app *a, int64_t id, const char *body, size_t len)
+{
+    gw_resp r;
+    char path[80];
+    int rc = 0;
+    snprintf(path, sizeof path, "/api/v1/ingest/requests/%" PRId64, id);
+    if (call(a, "POST", path, body, len, &r) != 0) {
+        return -1;
+    }
+    if (r.status >= 500 || r.status == 429) {
+        rc = -1;
+    } else if (r.status != 200) {
+        char code[64], msg[300];
+        gw_error_parse(r.body, r.len, code, sizeof code, msg, sizeof msg);
+        LOG(a, GW_LOG_QUIET, "the answer to request %" PRId64 " was refused (%ld %s): %s", id,
+            r.status, code, msg);
+    }
+    gw_resp_clear(&r);
+    return rc;
+}
+
 static void answer(gw_app *a, int64_t id, bool ok, const char *message, const char *result)
 {
     gw_buf b = {0};
-    gw_resp r;
-    char path[80];
     gw_buf_fmt(&b, "{\"ok\":%s,\"message\":", ok ? "true" : "false");
     gw_buf_json_str(&b, message);
     gw_buf_fmt(&b, ",\"result\":%s}", result != NULL ? result : "{}");
-    snprintf(path, sizeof path, "/api/v1/ingest/requests/%" PRId64, id);
-    if (!b.oom && call(a, "POST", path, b.p, b.len, &r) == 0) {
-        if (r.status != 200) {
-            char code[64], msg[300];
-            gw_error_parse(r.body, r.len, code, sizeof code, msg, sizeof msg);
-            LOG(a, GW_LOG_QUIET, "the answer to request %" PRId64 " was refused (%ld %s): %s",
-                id, r.status, code, msg);
+    if (b.oom) {
+        LOG(a, GW_LOG_QUIET, "the answer to request %" PRId64 " is lost: out of memory", id);
+    } else if ((a->n_unsent > 0 || post_answer(a, id, b.p, b.len) != 0)) {
+        /* Kept, in order behind any answer still waiting: sent again at the
+         * next poll (a request left unanswered shows "pending" for good). */
+        if (a->n_unsent == UNSENT_MAX) {
+            LOG(a, GW_LOG_QUIET, "the answer to request %" PRId64 " is lost: %d answers "
+                "already wait for the server", id, UNSENT_MAX);
+        } else {
+            unsent_answer *u = &a->unsent[a->n_unsent++];
+            u->id = id;
+            u->body = b.p;
+            u->len = b.len;
+            LOG(a, GW_LOG_INFO, "the answer to request %" PRId64 " waits for the server", id);
+            return;
         }
-        gw_resp_clear(&r);
     }
     gw_buf_free(&b);
+}
+
+/* The answers that did not reach the server, sent again in order until
+ * one still does not. */
+static void resend_answers(gw_app *a)
+{
+    size_t done = 0;
+    while (done < a->n_unsent &&
+           post_answer(a, a->unsent[done].id, a->unsent[done].body, a->unsent[done].len) == 0) {
+        LOG(a, GW_LOG_INFO, "the answer to request %" PRId64 " was sent again",
+            a->unsent[done].id);
+        free(a->unsent[done].body);
+        done++;
+    }
+    memmove(a->unsent, a->unsent + done, (a->n_unsent - done) * sizeof a->unsent[0]);
+    a->n_unsent -= done;
 }
 
 /* The app self-check (M4): the app, its spool and disk, each instrument's
@@ -1117,6 +1174,7 @@ static void poll_requests(gw_app *a, int64_t now_ms)
     if (a->requests_unsupported) {
         return;
     }
+    resend_answers(a);
     if (call(a, "GET", "/api/v1/ingest/requests", NULL, 0, &r) != 0) {
         return;
     }
@@ -1625,6 +1683,9 @@ void gw_app_close(gw_app *a)
     gw_state_clear(&a->st);
     free(a->run);
     free(a->vbuf);
+    for (size_t i = 0; i < a->n_unsent; i++) {
+        free(a->unsent[i].body);
+    }
     memset(a->credential, 0, sizeof a->credential);
     free(a);
 }

@@ -171,3 +171,32 @@ test('MQTTS: a batch is refused with "maintenance" and retry_after, the gateway 
   assertQuietAfter503(accessLines(logFrom), endsAt, 2);
   await assertBackfilled(t, from, startsAt, endsAt);
 });
+
+test('an answer due while the gateway holds (a firmware upgrade ending in the window) reaches the server later', async () => {
+  const t = await dataTenant(srv, { n: 2 });
+  const g = startGateway({ url: srv.url, code: t.app.credential, args: ['--transport', 'https'] });
+  gateways.push(g);
+  await until(async () => Number(await sql(`SELECT count(*) FROM ingest_batches
+    WHERE account_id = ${t.id}`)) >= 1, 'a batch stored');
+  const r = await t.c.post(`/api/v1/devices/${t.deviceId}/firmware-upgrade`, { firmware: 'V9.90' });
+  assert.equal(r.status, 202, JSON.stringify(r.body));
+  await g.waitFor(/upgrading firmware .* -> V9\.90/);
+  // The window begins before the upgrade's 8 s are over: the gateway holds,
+  // and the upgrade ends while it does.
+  const [, endsAt] = await window();
+  await g.waitFor(/the server asks to wait \d+ s \(maintenance: /);
+  await g.waitFor(/firmware V9\.90 installed/, 20000);
+  assert.ok(Date.now() / 1000 < endsAt, 'the upgrade ended inside the window');
+  await g.waitFor(/the answer to request \d+ waits for the server/);
+  // The portal's API answers 503 maintenance too until the window ends.
+  const done = await until(async () => {
+    const q = await t.c.get(`/api/v1/apps/${t.appId}/requests/${r.body.id}`);
+    return q.status === 200 && q.body.state !== 'pending' ? q.body : null;
+  }, 'the upgrade answered', 40000).catch((e) => {
+    throw new Error(`${e.message}; the gateway's log:\n${g.log()}`);
+  });
+  assert.equal(done.state, 'done', JSON.stringify(done));
+  assert.deepEqual(done.result, { firmware: 'V9.90' });
+  assert.match(g.log(), /the answer to request \d+ was sent again/);
+  await g.stop();
+});
