@@ -35,6 +35,8 @@ void config_usage(void)
           "                     larger of the two limits above)\n"
           "  --jobs-interval S  run the background clean-ups every S seconds, 0 = never\n"
           "                     (METRON_JOBS_INTERVAL; default 60)\n"
+          "  --batch-id-days N  keep ingestion batch ids N days, 0 = for ever\n"
+          "                     (METRON_BATCH_ID_DAYS; default 30; docs/ingest.md)\n"
           "  --mqtt URL         take batches from this MQTT broker, mqtts://host:port\n"
           "                     (METRON_MQTT_URL; docs/mqtt.md)\n"
           "  --mqtt-public URL  the broker as apps reach it (METRON_MQTT_PUBLIC_URL;\n"
@@ -261,6 +263,8 @@ static const opt opts[] = {
      "expected bytes, at least --max-body and --max-raw-body"},
     {"--jobs-interval", "METRON_JOBS_INTERVAL", "60", OPT_INT, AT(jobs_interval_s), 0, 86400,
      "expected seconds 0..86400"},
+    {"--batch-id-days", "METRON_BATCH_ID_DAYS", "30", OPT_INT, AT(batch_id_days), 0, 3650,
+     "expected days 0..3650"},
     {NULL, "METRON_COMPACT_MS", "30000", OPT_INT, AT(compact_ms), 10, 3600000,
      "expected milliseconds 10..3600000"},
     {NULL, "METRON_SMTP_TLS", "required", OPT_SMTP_TLS, AT(smtp_tls_optional), 0, 0,

@@ -52,6 +52,8 @@ typedef struct {
     size_t body_memory;       /* what all request bodies in flight may hold together, bytes */
     int compact_ms;           /* compactor interval (hot rows -> day blocks), ms */
     int jobs_interval_s;      /* background jobs (jobs.h) every N s; 0 = off */
+    int batch_id_days;        /* METRON_BATCH_ID_DAYS: batch ids kept N days (30), 0 = for
+                               * ever (docs/ingest.md) */
     const char *mqtt_url;     /* "mqtts://host:port": the broker the server takes batches
                                * from (docs/mqtt.md); NULL: no MQTT */
     const char *mqtt_public;  /* the broker as apps reach it (default mqtt_url) */

@@ -32,6 +32,8 @@
       "Ingestion batches that waited for another batch's statement to join the next one")    \
     X(INGEST_GROUP_RETRIES, "metron_ingest_group_retries_total", "",                         \
       "Ingestion batches stored again alone after their group's statement failed")           \
+    X(INGEST_BATCH_IDS_PRUNED, "metron_ingest_batch_ids_pruned_total", "",                   \
+      "Batch ids deleted after METRON_BATCH_ID_DAYS (a later retry is stored again)")         \
     X(POOL_ACQUIRES, "metron_db_pool_acquires_total", "",                                    \
       "Connections taken from the PostgreSQL pool")                                          \
     X(POOL_WAITS, "metron_db_pool_waits_total", "",                                          \

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "auth.h"
+#include "batch_ids.h"
 #include "db_account.h"
 #include "db_alarm.h"
 #include "db_auth.h"
@@ -31,15 +32,19 @@
 /* Rows one round of a sweep deletes at most (the next round goes on). */
 #define SWEEP_LIMIT 10000
 
-int jobs_sql(srv *s, const char *name, job_sql_fn fn, int64_t now, long long *done)
+int jobs_sql_arg(srv *s, const char *name, job_sql_arg_fn fn, void *arg, int64_t now,
+                 long long *done, bool *ran)
 {
     db_conn *c = NULL;
     bool got = false;
     db_status st = db_acquire(s->pool, DB_WAIT_MS, &c);
     *done = 0;
+    if (ran != NULL) {
+        *ran = false;
+    }
     if (st == DB_OK && (st = db_begin(c)) == DB_OK &&
         (st = db_job_try_lock(c, name, &got)) == DB_OK && got &&
-        (st = fn(c, now, done)) == DB_OK) {
+        (st = fn(c, now, arg, done)) == DB_OK) {
         st = db_commit(c);
     } else if (st == DB_OK && !got) {
         st = db_rollback(c); /* another server process runs it now */
@@ -50,7 +55,22 @@ int jobs_sql(srv *s, const char *name, job_sql_fn fn, int64_t now, long long *do
         log_error("jobs: %s: %s", name, db_strerror(st));
         return -1;
     }
+    if (ran != NULL) {
+        *ran = got;
+    }
     return 0;
+}
+
+/* jobs_sql(): "arg" is the plain job's function. */
+static db_status run_plain(db_conn *c, int64_t now, void *arg, long long *done)
+{
+    const job_sql_fn *fn = arg;
+    return (*fn)(c, now, done);
+}
+
+int jobs_sql(srv *s, const char *name, job_sql_fn fn, int64_t now, long long *done)
+{
+    return jobs_sql_arg(s, name, run_plain, &fn, now, done, NULL);
 }
 
 /* ------------------------------------------------------------- the jobs */
@@ -179,6 +199,8 @@ static const job_def jobs[] = {
     {"data_retention", job_data_retention, "Free accounts' acquired data older than a year (L5)"},
     {"drive", job_drive, "Free accounts' drive files older than a year (L5), unrecorded blobs"},
     {"exports", svc_export_cleanup, "export files 24 h after the end, stale and orphaned exports"},
+    {"ingest_batch_ids", batch_ids_job,
+     "ingestion batch ids older than --batch-id-days (30), a bounded range of pages a round"},
     {"app_requests", job_app_requests, "requests to apps (self-check, firmware) 30 days old"},
     {"notify_outbox", job_notify_outbox, "outbox rows sent, dead or cancelled 30 days ago"},
     {"temp_logins", job_temp_logins, "alarm mail login links (A8) past their 30 minutes"},

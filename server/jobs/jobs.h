@@ -38,6 +38,15 @@ typedef db_status (*job_sql_fn)(db_conn *c, int64_t now, long long *done);
  * Returns 0, or -1 after logging the failure. */
 int jobs_sql(srv *s, const char *name, job_sql_fn fn, int64_t now, long long *done);
 
+/* A jobs_sql() job with an argument: "arg" (borrowed) is passed to "fn". */
+typedef db_status (*job_sql_arg_fn)(db_conn *c, int64_t now, void *arg, long long *done);
+
+/* jobs_sql() for a job_sql_arg_fn: the same transaction and advisory lock;
+ * *ran tells whether "fn" ran and committed (false when another server
+ * process holds the job's lock, or on failure). "ran" may be NULL. */
+int jobs_sql_arg(srv *s, const char *name, job_sql_arg_fn fn, void *arg, int64_t now,
+                 long long *done, bool *ran);
+
 /* What one job did in jobs_run(). */
 typedef struct {
     const char *name; /* static */

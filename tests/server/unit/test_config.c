@@ -13,7 +13,7 @@ static const char *const env_names[] = {"METRON_LISTEN",  "DATABASE_URL",     "M
                                         "METRON_MAX_BODY", "METRON_OPS_TOKEN",
                                         "METRON_METRICS_TOKEN", "METRON_TRUSTED_PROXIES",
                                         "METRON_CORS_ORIGINS", "METRON_REPLICA_URL",
-                                        "METRON_REPLICA_MAX_LAG_MS"};
+                                        "METRON_REPLICA_MAX_LAG_MS", "METRON_BATCH_ID_DAYS"};
 
 #define MAX_ARGS 8
 
@@ -63,6 +63,8 @@ static void config_refuses_bad_values_naming_the_setting(void)
         {{{"--max-body", "12"}, {NULL}}, "--max-body '12': expected bytes"},
         {{{"--max-raw-body=2000000000"}, {NULL}}, "--max-raw-body '2000000000'"},
         {{{"--jobs-interval", "-1"}, {NULL}}, "--jobs-interval '-1': expected seconds"},
+        {{{"--batch-id-days", "3651"}, {NULL}}, "--batch-id-days '3651': expected days 0..3650"},
+        {{{NULL}, {"METRON_BATCH_ID_DAYS=-1"}}, "--batch-id-days '-1'"},
         {{{"--body-memory", "1000"}, {NULL}}, "--body-memory '1000': expected bytes, at least"},
         {{{"--max-raw-body=4096", "--body-memory=2048"}, {NULL}}, "--body-memory '2048'"},
         {{{NULL}, {"METRON_COMPACT_MS=5"}}, "METRON_COMPACT_MS: expected milliseconds"},
@@ -146,6 +148,7 @@ static void config_defaults_fill_every_setting(void)
     T_TRUE(cfg.db_pool >= 4 && cfg.db_pool <= 16);
     T_EQ_INT(cfg.max_raw_body, 67108864);
     T_EQ_INT(cfg.jobs_interval_s, 60);
+    T_EQ_INT(cfg.batch_id_days, 30);
     T_EQ_INT(cfg.compact_ms, 30000);
     T_EQ_INT(cfg.body_memory, 256u << 20);
     T_TRUE(cfg.ops_token == NULL && cfg.metrics_token == NULL); /* both off */
