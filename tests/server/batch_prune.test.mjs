@@ -145,8 +145,14 @@ test('a pass reads a bounded range of pages per step and per round, shared by tw
 
   // While another process holds the job's lock, a round does nothing.
   const holder = pg.psql(`SELECT pg_advisory_lock(hashtext('metron.job.ingest_batch_ids')),
-    pg_sleep(1.5)`, db);
-  await sleep(500);
+    pg_sleep(4)`, db);
+  const deadline = Date.now() + 3000;
+  while (await count(`SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid)
+    WHERE l.locktype = 'advisory' AND l.granted AND a.query LIKE '%pg_sleep(4)%'
+      AND l.pid <> pg_backend_pid()`) === 0) {
+    assert.ok(Date.now() < deadline, 'the lock was not taken within 3 s');
+    await sleep(50);
+  }
   assert.equal(await prune(), 0);
   await holder;
   assert.equal(await oldIn(2048, pages + 1), rest);
