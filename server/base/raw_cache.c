@@ -1,17 +1,12 @@
 /* Validated replies of the raw data route (raw_cache.h). */
-#define _GNU_SOURCE /* syscall() */
 #include "raw_cache.h"
 
-#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef __linux__
-#include <linux/futex.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-#endif
+
+#include "waitword.h"
 
 _Static_assert((RAW_CACHE_SLOTS & (RAW_CACHE_SLOTS - 1)) == 0,
                "RAW_CACHE_SLOTS must be a power of two");
@@ -270,43 +265,6 @@ out:
     free(fresh_e.body);
 }
 
-/* The followers of a check wait on its "done" word, not on the slot's
- * lock: woken together, they do not queue on that lock again (issue 16: a
- * fifth of the raw day's server time went to that queue). */
-#ifdef __linux__
-static void done_wait(atomic_int *w)
-{
-    while (atomic_load_explicit(w, memory_order_acquire) == 0) {
-        syscall(SYS_futex, w, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
-    }
-}
-
-static void done_wake(atomic_int *w)
-{
-    syscall(SYS_futex, w, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
-}
-#else
-static pthread_mutex_t done_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t done_cv = PTHREAD_COND_INITIALIZER;
-
-static void done_wait(atomic_int *w)
-{
-    pthread_mutex_lock(&done_mu);
-    while (atomic_load(w) == 0) {
-        pthread_cond_wait(&done_cv, &done_mu);
-    }
-    pthread_mutex_unlock(&done_mu);
-}
-
-static void done_wake(atomic_int *w)
-{
-    (void)w;
-    pthread_mutex_lock(&done_mu);
-    pthread_cond_broadcast(&done_cv);
-    pthread_mutex_unlock(&done_mu);
-}
-#endif
-
 /* Whether check "k" is of "key" for "viewer" on "db". */
 static bool same_check(const raw_check *k, const raw_cache_key *key, long long viewer,
                        const void *db)
@@ -358,7 +316,7 @@ raw_check_role raw_cache_check(const raw_cache_key *key, long long viewer, const
         }
         atomic_fetch_add(&k->refs, 1);
         pthread_mutex_unlock(lock_of(i));
-        done_wait(&k->done);
+        waitword_wait(&k->done);
         hit = k->hit;
         if (hit != NULL) {
             atomic_fetch_add(&hit->refs, 1);
@@ -441,8 +399,7 @@ bool raw_check_end(raw_check *k, const raw_cache_key *key, bool ok, const void *
     }
     pthread_mutex_unlock(lock_of(i));
     /* The leader's reference keeps "k" until its followers are woken. */
-    atomic_store_explicit(&k->done, 1, memory_order_release);
-    done_wake(&k->done);
+    waitword_set(&k->done);
     check_unref(k);
     return hit != NULL && body_copy_out(hit, text, len);
 }

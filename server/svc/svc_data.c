@@ -20,6 +20,7 @@
 #include "reply_cache.h"
 #include "sbuf.h"
 #include "series_store.h"
+#include "shared_read.h"
 
 /* --------------------------------------------------------- JSON text */
 
@@ -1466,6 +1467,102 @@ static void monitor_shape_read(db_conn *c, const svc_actor *a, long long group_i
     db_monitor_rows_free(rows, n_rows);
 }
 
+/* The key of the values read of "shape" in account "account_id" on pool
+ * "pool" (shared_read.h): what series_read_monitor() is given, so that
+ * requests of one group's monitor share it whoever asks (each request
+ * checked the asker's right to see the group before it joins). Caller
+ * frees; NULL without memory. */
+static unsigned char *monitor_values_key(const void *pool, long long account_id,
+                                         const mon_shape *shape, size_t *len)
+{
+    int64_t head[5] = {0x6d6f6e76 /* "monv" */, (int64_t)(intptr_t)pool, account_id,
+                       (int64_t)shape->n_apps, (int64_t)shape->n_measured};
+    size_t n = sizeof head + (shape->n_apps + shape->n_ch) * sizeof(int64_t);
+    unsigned char *key = malloc(n), *p = key;
+    if (key == NULL) {
+        return NULL;
+    }
+    memcpy(p, head, sizeof head);
+    p += sizeof head;
+    for (size_t i = 0; i < shape->n_apps; i++, p += sizeof(int64_t)) {
+        memcpy(p, &shape->apps[i].id, sizeof(int64_t));
+    }
+    memcpy(p, shape->ch, shape->n_ch * sizeof(int64_t));
+    *len = n;
+    return key;
+}
+
+/* A values read's result as its followers take it: the read's status, then
+ * (when DB_OK) the apps and the values as series_read_monitor() left them. */
+static size_t monitor_values_size(const mon_shape *shape)
+{
+    return sizeof(int32_t) + shape->n_apps * sizeof *shape->apps +
+           shape->n_ch * sizeof(series_monitor_value);
+}
+
+/* Read what changes with every batch of the monitor of "shape" into
+ * shape->apps and val[0..n_ch): in one read shared with the requests of
+ * the same values that came before it began (shared_read.h), or alone. *c
+ * is the caller's connection or NULL (one is then taken when this request
+ * reads; the caller releases *c). Returns the read's status. */
+static db_status monitor_values(srv *s, db_conn **c, long long account_id, mon_shape *shape,
+                                series_monitor_value *val)
+{
+    size_t key_len = 0, res_len = 0, apps_len = shape->n_apps * sizeof *shape->apps;
+    size_t vals_len = shape->n_ch * sizeof *val;
+    unsigned char *key = monitor_values_key(s->pool, account_id, shape, &key_len);
+    unsigned char *res = NULL;
+    sread *rd = NULL;
+    sread_role role = SREAD_ALONE;
+    int32_t st32;
+    db_status st;
+    /* A request that holds a connection already (it read the group's
+     * structure) reads alone: it never waits on another holding it. */
+    if (key != NULL && *c == NULL) {
+        role = sread_join(key, key_len, &rd, (void **)&res, &res_len);
+    }
+    free(key);
+    if (role == SREAD_SHARED) {
+        memcpy(&st32, res, sizeof st32);
+        if (st32 == DB_OK && res_len == monitor_values_size(shape)) {
+            memcpy(shape->apps, res + sizeof st32, apps_len);
+            memcpy(val, res + sizeof st32 + apps_len, vals_len);
+        } else if (st32 == DB_OK) {
+            st32 = DB_ERROR; /* cannot be: the same key reads the same sizes */
+        }
+        free(res);
+        return (db_status)st32;
+    }
+    st = *c != NULL ? DB_OK : db_acquire(s->pool, DB_WAIT_MS, c);
+    if (st == DB_OK) {
+        if (rd != NULL) {
+            sread_start(rd);
+        }
+        st = series_read_monitor(*c, account_id, shape->apps, shape->n_apps, shape->ch,
+                                 shape->n_ch, shape->n_measured, val);
+    }
+    if (rd != NULL) {
+        /* Its followers share what it read, and a busy or unreachable
+         * PostgreSQL (each of them would wait as long again); after
+         * another failure each reads alone. */
+        size_t n = monitor_values_size(shape);
+        res = st == DB_OK || st == DB_BUSY || st == DB_UNAVAILABLE ? malloc(n) : NULL;
+        if (res != NULL) {
+            st32 = st;
+            memcpy(res, &st32, sizeof st32);
+            if (st == DB_OK) {
+                memcpy(res + sizeof st32, shape->apps, apps_len);
+                memcpy(res + sizeof st32 + apps_len, val, vals_len);
+            } else {
+                n = sizeof st32;
+            }
+        }
+        sread_end(rd, res, n);
+        free(res);
+    }
+    return st;
+}
+
 static void monitor_r(srv *s, const svc_actor *a, long long group_id, data_reply *r)
 {
     db_conn *c = NULL;
@@ -1491,11 +1588,11 @@ static void monitor_r(srv *s, const svc_actor *a, long long group_id, data_reply
         free(blob);
         blob = NULL;
     }
-    if ((st = db_acquire(s->pool, DB_WAIT_MS, &c)) != DB_OK) {
-        fail_db(r, st);
-        goto out;
-    }
     if (blob == NULL) {
+        if ((st = db_acquire(s->pool, DB_WAIT_MS, &c)) != DB_OK) {
+            fail_db(r, st);
+            goto out;
+        }
         monitor_shape_read(c, a, group_id, remember, &blob, &blob_len, r);
         if (blob == NULL) {
             goto out;
@@ -1506,8 +1603,7 @@ static void monitor_r(srv *s, const svc_actor *a, long long group_id, data_reply
         fail(r, SVC_NOMEM, NULL, NULL, "the server is out of memory: retry");
         goto out;
     }
-    if ((st = series_read_monitor(c, a->account_id, shape.apps, shape.n_apps, shape.ch,
-                                  shape.n_ch, shape.n_measured, val)) != DB_OK) {
+    if ((st = monitor_values(s, &c, a->account_id, &shape, val)) != DB_OK) {
         fail_db(r, st);
         goto out;
     }

@@ -228,6 +228,33 @@ test('what changes with every batch shows at once on both processes, announced o
   assert.deepEqual(chan(await now(t.adminB), t.channels[0]).latest, { t: t0 + MIN_US, v: 2.25 });
 });
 
+test('requests of one group at once share reads, and each shows every batch acknowledged before it was sent',
+  async () => {
+    // shared_read.h: a request joins only a read that begins after it came.
+    const t = await account();
+    await monitor(t.adminA, t);
+    await monitor(t.adminB, t);
+    const t0 = baseTime(3);
+    for (let k = 1; k <= 25; k++) {
+      const r = await t.ingest.batch({ batch_id: `s${k}`,
+        snapshots: [{ t: t0 + k * MIN_US, ids: t.channels, v: [k, k + 0.5] }] });
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+      const asks = [];
+      for (let i = 0; i < 12; i++) asks.push((i % 2 ? t.adminB : t.adminA).get(path(t)));
+      // A batch sent meanwhile may show or not: never an older value.
+      const next = t.ingest.batch({ batch_id: `s${k}b`,
+        snapshots: [{ t: t0 + k * MIN_US + 1, ids: [t.channels[0]], v: [k + 0.25] }] });
+      for (const a of await Promise.all(asks)) {
+        assert.equal(a.status, 200, JSON.stringify(a.body));
+        const c0 = chan(a.body, t.channels[0]).latest, c1 = chan(a.body, t.channels[1]).latest;
+        assert.ok(c0.t === t0 + k * MIN_US || c0.t === t0 + k * MIN_US + 1, JSON.stringify(c0));
+        assert.equal(c0.v, c0.t === t0 + k * MIN_US ? k : k + 0.25);
+        assert.deepEqual(c1, { t: t0 + k * MIN_US, v: k + 0.5 });
+      }
+      assert.equal((await next).status, 201);
+    }
+  });
+
 test('the triggers announce what the monitor shows, and not what every batch touches', async () => {
   const t = await account();
   const out = await pg.psqlEach([

@@ -1,0 +1,207 @@
+/* Reads shared by the requests that want the same one (shared_read.h). */
+#include "shared_read.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "waitword.h"
+
+_Static_assert((SREAD_SLOTS & (SREAD_SLOTS - 1)) == 0, "SREAD_SLOTS must be a power of two");
+
+/* One result, shared by the read and each follower copying it out, so that
+ * no copy is made under a lock. */
+typedef struct {
+    atomic_size_t refs;
+    size_t len;
+    unsigned char data[];
+} sread_result;
+
+struct sread {
+    unsigned slot;
+    void *key; /* key_len bytes, owned */
+    size_t key_len;
+    atomic_int refs;      /* the leader and every follower */
+    bool started;         /* closed to followers (slot's lock) */
+    atomic_int done;      /* set once ended: "result" is then set for good */
+    sread_result *result; /* when done: the result, or NULL */
+    pthread_cond_t go;    /* the leader: no other read of the key runs */
+};
+
+/* What runs on a slot: the read that takes followers (not begun) and the
+ * one that is out. */
+typedef struct {
+    sread *open;
+    sread *busy;
+} sread_slot;
+
+static sread_slot slots[SREAD_SLOTS];
+static pthread_mutex_t locks[SREAD_STRIPES];
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+static bool g_off;
+
+static void init_once(void)
+{
+    const char *v = getenv("METRON_SHARED_READ");
+    g_off = v != NULL && strcmp(v, "0") == 0;
+    for (int i = 0; i < SREAD_STRIPES; i++) {
+        pthread_mutex_init(&locks[i], NULL);
+    }
+}
+
+/* FNV-1a over the key's bytes. */
+static unsigned slot_of(const void *key, size_t len)
+{
+    const unsigned char *p = key;
+    uint64_t h = 0xcbf29ce484222325u;
+    for (size_t i = 0; i < len; i++) {
+        h = (h ^ p[i]) * 0x100000001b3u;
+    }
+    return (unsigned)((h ^ (h >> 32)) & (SREAD_SLOTS - 1));
+}
+
+static pthread_mutex_t *lock_of(unsigned slot)
+{
+    return &locks[slot % SREAD_STRIPES];
+}
+
+static bool same_key(const sread *r, const void *key, size_t len)
+{
+    return r->key_len == len && memcmp(r->key, key, len) == 0;
+}
+
+static void result_unref(sread_result *x)
+{
+    if (x != NULL && atomic_fetch_sub(&x->refs, 1) == 1) {
+        free(x);
+    }
+}
+
+/* Let go of "r"; the last one frees it. */
+static void sread_unref(sread *r)
+{
+    if (atomic_fetch_sub(&r->refs, 1) == 1) {
+        result_unref(r->result);
+        pthread_cond_destroy(&r->go);
+        free(r->key);
+        free(r);
+    }
+}
+
+sread_role sread_join(const void *key, size_t key_len, sread **out, void **res, size_t *res_len)
+{
+    unsigned i;
+    sread_slot *sl;
+    sread *r;
+    sread_result *x;
+    *out = NULL;
+    *res = NULL;
+    *res_len = 0;
+    pthread_once(&once, init_once);
+    if (g_off || key_len == 0 || key_len > SREAD_MAX_KEY) {
+        return SREAD_ALONE;
+    }
+    i = slot_of(key, key_len);
+    sl = &slots[i];
+    pthread_mutex_lock(lock_of(i));
+    if (sl->open != NULL) {
+        r = sl->open;
+        if (!same_key(r, key, key_len)) {
+            pthread_mutex_unlock(lock_of(i));
+            return SREAD_ALONE; /* another key's: a read of its own */
+        }
+        /* Not begun yet: it begins after this request came, as this
+         * request's own read would. */
+        atomic_fetch_add(&r->refs, 1);
+        pthread_mutex_unlock(lock_of(i));
+        waitword_wait(&r->done);
+        x = r->result;
+        if (x != NULL) {
+            atomic_fetch_add(&x->refs, 1);
+        }
+        sread_unref(r);
+        if (x == NULL) {
+            return SREAD_ALONE;
+        }
+        *res = malloc(x->len > 0 ? x->len : 1);
+        if (*res == NULL) {
+            result_unref(x);
+            return SREAD_ALONE;
+        }
+        memcpy(*res, x->data, x->len);
+        *res_len = x->len;
+        result_unref(x);
+        return SREAD_SHARED;
+    }
+    if (sl->busy != NULL && !same_key(sl->busy, key, key_len)) {
+        pthread_mutex_unlock(lock_of(i));
+        return SREAD_ALONE; /* never wait for another key's read */
+    }
+    r = calloc(1, sizeof *r);
+    if (r != NULL && (r->key = malloc(key_len)) == NULL) {
+        free(r);
+        r = NULL;
+    }
+    if (r == NULL) {
+        pthread_mutex_unlock(lock_of(i));
+        return SREAD_ALONE;
+    }
+    memcpy(r->key, key, key_len);
+    r->key_len = key_len;
+    r->slot = i;
+    atomic_init(&r->refs, 1);
+    atomic_init(&r->done, 0);
+    pthread_cond_init(&r->go, NULL);
+    sl->open = r;
+    /* One read of a key out at a time: the requests that come while it
+     * runs join this one. */
+    while (sl->busy != NULL) {
+        pthread_cond_wait(&r->go, lock_of(i));
+    }
+    pthread_mutex_unlock(lock_of(i));
+    *out = r;
+    return SREAD_LEAD;
+}
+
+void sread_start(sread *r)
+{
+    pthread_mutex_lock(lock_of(r->slot));
+    if (!r->started) {
+        r->started = true;
+        if (slots[r->slot].open == r) {
+            slots[r->slot].open = NULL;
+        }
+        slots[r->slot].busy = r;
+    }
+    pthread_mutex_unlock(lock_of(r->slot));
+}
+
+void sread_end(sread *r, const void *res, size_t res_len)
+{
+    unsigned i = r->slot;
+    sread_slot *sl = &slots[i];
+    sread_result *x = NULL;
+    if (res != NULL && res_len <= SREAD_MAX_RESULT &&
+        (x = malloc(sizeof *x + (res_len > 0 ? res_len : 1))) != NULL) {
+        atomic_init(&x->refs, 1);
+        x->len = res_len;
+        memcpy(x->data, res, res_len);
+    }
+    pthread_mutex_lock(lock_of(i));
+    r->result = x;
+    if (sl->open == r) {
+        sl->open = NULL; /* ended before it began */
+    }
+    if (sl->busy == r) {
+        sl->busy = NULL;
+        if (sl->open != NULL) {
+            pthread_cond_signal(&sl->open->go);
+        }
+    }
+    pthread_mutex_unlock(lock_of(i));
+    /* The leader's reference keeps "r" until its followers are woken. */
+    waitword_set(&r->done);
+    sread_unref(r);
+}

@@ -1,0 +1,55 @@
+/* Reads shared by the requests that want the same one (issue 16): the
+ * values of a group's monitor that every page of it asks for again every
+ * few seconds, and that many requests of one group ask for at once.
+ *
+ * A request that finds a read of the same key that has not begun yet
+ * waits for it and takes a copy of its result; that read begins after
+ * each of them came, as its own would, so every request's answer is read
+ * after the request arrived (nothing is kept from before it: this is not
+ * a cache). One read of a key runs at a time: the requests that come
+ * while it runs form the next one, whose leader begins once it ends. The
+ * leader may end a read with no result (it failed in a way its followers
+ * should not share): each follower then reads alone.
+ *
+ * A fixed table of SREAD_SLOTS slots under SREAD_STRIPES locks; a key has
+ * one slot, and a request whose slot holds another key's read reads alone
+ * (no request waits for another key). Keys over SREAD_MAX_KEY bytes and
+ * results over SREAD_MAX_RESULT bytes are not shared. METRON_SHARED_READ=0
+ * turns sharing off (every request reads alone). Thread-safe. */
+#ifndef MTS_SHARED_READ_H
+#define MTS_SHARED_READ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define SREAD_SLOTS 256 /* a power of two */
+#define SREAD_STRIPES 32
+#define SREAD_MAX_KEY 65536
+#define SREAD_MAX_RESULT (1u << 20)
+
+typedef struct sread sread;
+
+typedef enum {
+    SREAD_ALONE,  /* read alone: nothing shared (*r NULL) */
+    SREAD_LEAD,   /* read for everyone: sread_start(), the read, sread_end() */
+    SREAD_SHARED  /* a read begun after this call ended: *res is its result */
+} sread_role;
+
+/* Join the read of "key" ("key_len" bytes, compared whole) that has not
+ * begun yet and wait for its end: SREAD_SHARED with *res a copy of its
+ * result (*res_len bytes, caller frees), or SREAD_ALONE when it ended with
+ * none. With no such read, open one and return SREAD_LEAD with *r, once no
+ * other read of the key runs. SREAD_ALONE otherwise. */
+sread_role sread_join(const void *key, size_t key_len, sread **r, void **res, size_t *res_len);
+
+/* Close read "r" to followers: it is about to begin. The leader calls it
+ * once it holds what the read needs (a connection), so that requests may
+ * join while it waits for that. Calling it twice does nothing more. */
+void sread_start(sread *r);
+
+/* End read "r", led by the caller, on every path: "res" ("res_len" bytes,
+ * copied; NULL when followers are to read alone) answers every follower.
+ * "r" is freed or left to its followers: not to be used after. */
+void sread_end(sread *r, const void *res, size_t res_len);
+
+#endif

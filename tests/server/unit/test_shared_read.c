@@ -1,0 +1,149 @@
+/* server/base/shared_read.c: reads shared by the requests of one key that
+ * came before the read began; one read of a key out at a time. */
+#define _POSIX_C_SOURCE 200809L
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "shared_read.h"
+#include "t.h"
+
+/* A request in a thread of its own: what it was told. */
+typedef struct {
+    const char *key;
+    pthread_t th;
+    atomic_int done;
+    sread_role role;
+    sread *rd;
+    void *res;
+    size_t len;
+} asker;
+
+static void *ask(void *arg)
+{
+    asker *q = arg;
+    q->role = sread_join(q->key, strlen(q->key), &q->rd, &q->res, &q->len);
+    atomic_store(&q->done, 1);
+    return NULL;
+}
+
+static void ask_in_thread(asker *q, const char *key)
+{
+    memset(q, 0, sizeof *q);
+    q->key = key;
+    T_TRUE(pthread_create(&q->th, NULL, ask, q) == 0);
+}
+
+static void pause_ms(long ms)
+{
+    struct timespec ts = {0, ms * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Lead the read of "key" into *rd. */
+static void lead(const char *key, sread **rd)
+{
+    void *res = NULL;
+    size_t len = 0;
+    *rd = NULL;
+    T_TRUE(sread_join(key, strlen(key), rd, &res, &len) == SREAD_LEAD);
+    T_TRUE(*rd != NULL && res == NULL && len == 0);
+}
+
+static bool got(const asker *q, const char *want)
+{
+    return q->role == SREAD_SHARED && q->len == strlen(want) && memcmp(q->res, want, q->len) == 0;
+}
+
+static void shared_read_alone_leads_and_ends(void)
+{
+    sread *rd = NULL;
+    lead("group 1", &rd);
+    sread_start(rd);
+    sread_start(rd); /* twice: nothing more */
+    sread_end(rd, "values", 6);
+    /* Nothing is kept: the next request leads its own read. */
+    lead("group 1", &rd);
+    sread_end(rd, NULL, 0); /* ended before it began */
+    lead("group 1", &rd);
+    sread_end(rd, NULL, 0);
+}
+
+static void shared_read_answers_who_came_before_it_began(void)
+{
+    asker same, other;
+    sread *rd = NULL;
+    lead("group 2", &rd);
+    ask_in_thread(&same, "group 2");
+    pause_ms(50);
+    T_TRUE(atomic_load(&same.done) == 0);
+    sread_start(rd);
+    /* Came after it began: leads the next read, once this one ended. */
+    ask_in_thread(&other, "group 2");
+    pause_ms(50);
+    T_TRUE(atomic_load(&other.done) == 0);
+    sread_end(rd, "v1", 2);
+    T_TRUE(pthread_join(same.th, NULL) == 0);
+    T_TRUE(got(&same, "v1"));
+    free(same.res);
+    T_TRUE(pthread_join(other.th, NULL) == 0);
+    T_TRUE(other.role == SREAD_LEAD && other.rd != NULL);
+    sread_start(other.rd);
+    sread_end(other.rd, "v2", 2);
+}
+
+static void shared_read_failure_sends_each_follower_alone(void)
+{
+    asker same;
+    sread *rd = NULL;
+    lead("group 3", &rd);
+    ask_in_thread(&same, "group 3");
+    pause_ms(50);
+    T_TRUE(atomic_load(&same.done) == 0);
+    sread_end(rd, NULL, 0); /* never began: no connection */
+    T_TRUE(pthread_join(same.th, NULL) == 0);
+    T_TRUE(same.role == SREAD_ALONE && same.rd == NULL && same.res == NULL);
+}
+
+/* Keys are compared whole; a request never waits for another key's read. */
+static void shared_read_other_key_reads_alone(void)
+{
+    char k1[] = "group 4", k2[SREAD_SLOTS * 2][16];
+    sread *rd = NULL, *rd2 = NULL;
+    void *res = NULL;
+    size_t len = 0;
+    int alone = 0;
+    lead(k1, &rd);
+    /* Some of these keys share k1's slot: they read alone, never wait. */
+    for (int i = 0; i < SREAD_SLOTS * 2; i++) {
+        snprintf(k2[i], sizeof k2[i], "other %d", i);
+        sread_role role = sread_join(k2[i], strlen(k2[i]), &rd2, &res, &len);
+        T_TRUE(role == SREAD_LEAD || role == SREAD_ALONE);
+        if (role == SREAD_LEAD) {
+            sread_end(rd2, NULL, 0);
+        } else {
+            alone++;
+        }
+    }
+    T_TRUE(alone > 0);
+    sread_end(rd, NULL, 0);
+    /* Too long a key is never shared. */
+    {
+        size_t n = SREAD_MAX_KEY + 1;
+        char *big = calloc(1, n);
+        T_TRUE(big != NULL);
+        T_TRUE(sread_join(big, n, &rd2, &res, &len) == SREAD_ALONE && rd2 == NULL);
+        free(big);
+    }
+}
+
+void suite_shared_read(void)
+{
+    T_RUN(shared_read_alone_leads_and_ends);
+    T_RUN(shared_read_answers_who_came_before_it_began);
+    T_RUN(shared_read_failure_sends_each_follower_alone);
+    T_RUN(shared_read_other_key_reads_alone);
+}
