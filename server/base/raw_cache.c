@@ -48,6 +48,7 @@ struct raw_check {
     bool started;     /* closed to followers: its statement may have begun (slot's lock) */
     atomic_int done;  /* 1 once ended; "hit" is then set for good */
     raw_body *hit;    /* when done: the reply the versions matched, or NULL */
+    int failure;      /* when done: raw_check_fail()'s code, or 0 */
     pthread_cond_t go; /* the leader: no other check of the slot runs */
 };
 
@@ -286,7 +287,8 @@ static void check_unref(raw_check *k)
 }
 
 raw_check_role raw_cache_check(const raw_cache_key *key, long long viewer, const void *db,
-                               int64_t now_ms, raw_check **chk, char **text, size_t *len)
+                               int64_t now_ms, raw_check **chk, char **text, size_t *len,
+                               int *failure)
 {
     unsigned i;
     raw_coord *co;
@@ -295,6 +297,7 @@ raw_check_role raw_cache_check(const raw_cache_key *key, long long viewer, const
     *chk = NULL;
     *text = NULL;
     *len = 0;
+    *failure = 0;
     pthread_once(&once, init_once);
     if (g_off || key->n_ch == 0) {
         return RAW_CHECK_READ;
@@ -321,7 +324,11 @@ raw_check_role raw_cache_check(const raw_cache_key *key, long long viewer, const
         if (hit != NULL) {
             atomic_fetch_add(&hit->refs, 1);
         }
+        *failure = k->failure;
         check_unref(k);
+        if (*failure != 0) {
+            return RAW_CHECK_FAILED;
+        }
         return hit != NULL && body_copy_out(hit, text, len) ? RAW_CHECK_HIT : RAW_CHECK_READ;
     }
     k = calloc(1, sizeof *k);
@@ -369,11 +376,25 @@ void raw_check_start(raw_check *k)
     pthread_mutex_unlock(lock_of(k->slot));
 }
 
+/* Close check "k" (its slot's lock held): the slot's next check may run. */
+static void check_close(raw_check *k)
+{
+    raw_coord *co = &coord[k->slot];
+    if (co->open == k) {
+        co->open = NULL; /* ended before it started (no connection) */
+    }
+    if (k->started) {
+        co->busy = false;
+        if (co->open != NULL) {
+            pthread_cond_signal(&co->open->go);
+        }
+    }
+}
+
 bool raw_check_end(raw_check *k, const raw_cache_key *key, bool ok, const void *ver,
                    size_t ver_len, int64_t now_ms, char **text, size_t *len)
 {
     unsigned i = k->slot;
-    raw_coord *co = &coord[i];
     raw_slot *e = &slots[i];
     raw_body *hit = NULL;
     *text = NULL;
@@ -388,20 +409,22 @@ bool raw_check_end(raw_check *k, const raw_cache_key *key, bool ok, const void *
             e->stable = false;
         }
     }
-    if (co->open == k) {
-        co->open = NULL; /* ended before it started (no connection) */
-    }
-    if (k->started) {
-        co->busy = false;
-        if (co->open != NULL) {
-            pthread_cond_signal(&co->open->go);
-        }
-    }
+    check_close(k);
     pthread_mutex_unlock(lock_of(i));
     /* The leader's reference keeps "k" until its followers are woken. */
     waitword_set(&k->done);
     check_unref(k);
     return hit != NULL && body_copy_out(hit, text, len);
+}
+
+void raw_check_fail(raw_check *k, int code)
+{
+    pthread_mutex_lock(lock_of(k->slot));
+    k->failure = code;
+    check_close(k);
+    pthread_mutex_unlock(lock_of(k->slot));
+    waitword_set(&k->done);
+    check_unref(k);
 }
 
 size_t raw_cache_bytes(void)

@@ -86,22 +86,25 @@ void raw_cache_put(const raw_cache_key *key, const void *ver, size_t ver_len, in
 typedef struct raw_check raw_check;
 
 typedef enum {
-    RAW_CHECK_READ, /* read the window (its own statement): no entry, or no copy to send */
-    RAW_CHECK_LEAD, /* run the check: raw_check_start(), the statement, raw_check_end() */
-    RAW_CHECK_HIT   /* a check begun after this call matched: *text is the reply */
+    RAW_CHECK_READ,  /* read the window (its own statement): no entry, or no copy to send */
+    RAW_CHECK_LEAD,  /* run the check: raw_check_start(), the statement, raw_check_end() */
+    RAW_CHECK_HIT,   /* a check begun after this call matched: *text is the reply */
+    RAW_CHECK_FAILED /* the check this call waited for failed as raw_check_fail() says */
 } raw_check_role;
 
 /* For a stable entry of "key" younger than the TTL at "now_ms": join the
  * open check of "viewer" on "db" and wait for its end (RAW_CHECK_HIT with
- * *text a NUL-terminated copy of *len bytes, caller frees; or
- * RAW_CHECK_READ when it did not match or failed), or open one and return
+ * *text a NUL-terminated copy of *len bytes, caller frees; RAW_CHECK_FAILED
+ * with *failure the code its leader gave raw_check_fail(); or
+ * RAW_CHECK_READ when it did not match or failed otherwise), or open one and return
  * RAW_CHECK_LEAD with *chk (once no other check of the slot runs). The
  * leader calls raw_check_start() once it holds a connection (no request
  * joins after that), runs the versions statement, and ends the check with
  * raw_check_end() on every path, which frees *chk. RAW_CHECK_READ
  * otherwise (*chk NULL, *text NULL). */
 raw_check_role raw_cache_check(const raw_cache_key *key, long long viewer, const void *db,
-                               int64_t now_ms, raw_check **chk, char **text, size_t *len);
+                               int64_t now_ms, raw_check **chk, char **text, size_t *len,
+                               int *failure);
 
 /* Close check "chk" to followers: its statement is about to begin. */
 void raw_check_start(raw_check *chk);
@@ -114,6 +117,14 @@ void raw_check_start(raw_check *chk);
  * freed or left to its followers: not to be used after. */
 bool raw_check_end(raw_check *chk, const raw_cache_key *key, bool ok, const void *ver,
                    size_t ver_len, int64_t now_ms, char **text, size_t *len);
+
+/* End check "chk" with failure "code" (not 0) that its followers share
+ * (RAW_CHECK_FAILED): PostgreSQL busy or unreachable, which each of them
+ * would otherwise wait for as long again before failing alike (issue 16:
+ * 5 s for the leader's connection, then 5 s more for each follower's).
+ * The leader answers with that failure itself. "chk" is freed or left to
+ * its followers: not to be used after. */
+void raw_check_fail(raw_check *chk, int code);
 
 /* Bytes of replies and versions kept (tests). */
 size_t raw_cache_bytes(void);

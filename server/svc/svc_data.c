@@ -882,6 +882,7 @@ static void raw_on(db_pool *pool, const data_read *q, data_reply *r)
     const int64_t now = auth_now_ms();
     series_versions ver = {NULL, 0};
     raw_check *chk = NULL;
+    int failure = 0;
     db_status st;
     bool more = false;
 
@@ -891,21 +892,33 @@ static void raw_on(db_pool *pool, const data_read *q, data_reply *r)
      * (one statement for the requests of one viewer that wait for it
      * together), then the reply made from those versions, if this process
      * has it. */
-    switch (raw_cache_check(&key, svc_viewer(a), pool, now, &chk, &r->json, &r->len)) {
+    switch (raw_cache_check(&key, svc_viewer(a), pool, now, &chk, &r->json, &r->len, &failure)) {
     case RAW_CHECK_HIT:
         svc_error_clear(&r->err);
+        return;
+    case RAW_CHECK_FAILED:
+        /* PostgreSQL busy or unreachable for the check this request
+         * waited for, begun after it came: its answer too. */
+        fail_db(r, (db_status)failure);
         return;
     case RAW_CHECK_READ:
         break;
     case RAW_CHECK_LEAD:
         if ((st = db_acquire(pool, DB_WAIT_MS, &c)) != DB_OK) {
-            raw_check_end(chk, &key, false, NULL, 0, now, &r->json, &r->len);
+            raw_check_fail(chk, st);
             fail_db(r, st);
             return;
         }
         raw_check_start(chk);
         st = series_versions_visible(c, a->account_id, svc_viewer(a), ch, n_ch, t0, t1, &hidden,
                                      &ver);
+        if (st == DB_UNAVAILABLE) {
+            raw_check_fail(chk, st);
+            db_release(pool, c);
+            free(ver.p);
+            fail_db(r, st);
+            return;
+        }
         if (raw_check_end(chk, &key, st == DB_OK && hidden == 0, ver.p, ver.len, now, &r->json,
                           &r->len)) {
             db_release(pool, c);
