@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "waitword.h"
+#include "shared_read.h"
 
 _Static_assert((RAW_CACHE_SLOTS & (RAW_CACHE_SLOTS - 1)) == 0,
                "RAW_CACHE_SLOTS must be a power of two");
@@ -35,33 +35,16 @@ typedef struct {
     size_t len;
 } raw_slot;
 
-/* A shared check of a slot's versions (raw_cache_check()). */
+/* A shared check of a window's versions (raw_cache_check()): a read of
+ * shared_read.h, keyed by the window, the viewer and the database. Its
+ * result is 'H' and the reply's text with its NUL (the versions matched),
+ * or 'F' and the failure's code (raw_check_fail()). */
 struct raw_check {
+    sread *rd;
     unsigned slot;
-    long long account_id, viewer;
-    const void *db;
-    int64_t *ch; /* n_ch ids, owned */
-    size_t n_ch;
-    int64_t t0, t1;
-    size_t limit;
-    atomic_int refs;  /* the leader and every follower */
-    bool started;     /* closed to followers: its statement may have begun (slot's lock) */
-    atomic_int done;  /* 1 once ended; "hit" is then set for good */
-    raw_body *hit;    /* when done: the reply the versions matched, or NULL */
-    int failure;      /* when done: raw_check_fail()'s code, or 0 */
-    pthread_cond_t go; /* the leader: no other check of the slot runs */
 };
 
-/* What runs on a slot: the check that takes followers (not started) and
- * whether a started one is out. Apart from raw_slot: an entry replaced or
- * dropped leaves them as they are. */
-typedef struct {
-    raw_check *open;
-    bool busy;
-} raw_coord;
-
 static raw_slot slots[RAW_CACHE_SLOTS];
-static raw_coord coord[RAW_CACHE_SLOTS];
 static atomic_size_t g_bytes;
 static pthread_mutex_t locks[RAW_CACHE_STRIPES];
 static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -266,24 +249,21 @@ out:
     free(fresh_e.body);
 }
 
-/* Whether check "k" is of "key" for "viewer" on "db". */
-static bool same_check(const raw_check *k, const raw_cache_key *key, long long viewer,
-                       const void *db)
+/* The shared read's key of "key" for "viewer" on "db" (caller frees);
+ * NULL without memory. */
+static unsigned char *check_key(const raw_cache_key *key, long long viewer, const void *db,
+                                size_t *len)
 {
-    return k->account_id == key->account_id && k->viewer == viewer && k->db == db &&
-           k->t0 == key->t0 && k->t1 == key->t1 && k->limit == key->limit &&
-           k->n_ch == key->n_ch && memcmp(k->ch, key->ch, key->n_ch * sizeof *key->ch) == 0;
-}
-
-/* Let go of "k"; the last one frees it. */
-static void check_unref(raw_check *k)
-{
-    if (atomic_fetch_sub(&k->refs, 1) == 1) {
-        body_unref(k->hit);
-        pthread_cond_destroy(&k->go);
-        free(k->ch);
-        free(k);
+    int64_t head[7] = {0x72617763 /* "rawc" */, key->account_id, viewer, (int64_t)(intptr_t)db,
+                       key->t0, key->t1, (int64_t)key->limit};
+    size_t n = sizeof head + key->n_ch * sizeof *key->ch;
+    unsigned char *k = malloc(n);
+    if (k != NULL) {
+        memcpy(k, head, sizeof head);
+        memcpy(k + sizeof head, key->ch, key->n_ch * sizeof *key->ch);
+        *len = n;
     }
+    return k;
 }
 
 raw_check_role raw_cache_check(const raw_cache_key *key, long long viewer, const void *db,
@@ -291,9 +271,11 @@ raw_check_role raw_cache_check(const raw_cache_key *key, long long viewer, const
                                int *failure)
 {
     unsigned i;
-    raw_coord *co;
-    raw_check *k;
-    raw_body *hit;
+    bool stable;
+    unsigned char *k, *res = NULL;
+    size_t k_len = 0, res_len = 0;
+    sread *rd = NULL;
+    sread_role role;
     *chk = NULL;
     *text = NULL;
     *len = 0;
@@ -303,92 +285,46 @@ raw_check_role raw_cache_check(const raw_cache_key *key, long long viewer, const
         return RAW_CHECK_READ;
     }
     i = slot_of(key);
-    co = &coord[i];
     pthread_mutex_lock(lock_of(i));
-    if (!same_key(&slots[i], key) || !slots[i].stable || !fresh(&slots[i], now_ms)) {
-        pthread_mutex_unlock(lock_of(i));
-        return RAW_CHECK_READ;
-    }
-    if (co->open != NULL) {
-        /* A check not started yet: its statement will begin after this
-         * request came, as this request's own would. */
-        k = co->open;
-        if (!same_check(k, key, viewer, db)) {
-            pthread_mutex_unlock(lock_of(i));
-            return RAW_CHECK_READ; /* another viewer's: a statement of its own */
-        }
-        atomic_fetch_add(&k->refs, 1);
-        pthread_mutex_unlock(lock_of(i));
-        waitword_wait(&k->done);
-        hit = k->hit;
-        if (hit != NULL) {
-            atomic_fetch_add(&hit->refs, 1);
-        }
-        *failure = k->failure;
-        check_unref(k);
-        if (*failure != 0) {
-            return RAW_CHECK_FAILED;
-        }
-        return hit != NULL && body_copy_out(hit, text, len) ? RAW_CHECK_HIT : RAW_CHECK_READ;
-    }
-    k = calloc(1, sizeof *k);
-    if (k != NULL && (k->ch = malloc(key->n_ch * sizeof *key->ch)) == NULL) {
-        free(k);
-        k = NULL;
-    }
-    if (k == NULL) {
-        pthread_mutex_unlock(lock_of(i));
-        return RAW_CHECK_READ;
-    }
-    memcpy(k->ch, key->ch, key->n_ch * sizeof *key->ch);
-    k->slot = i;
-    k->account_id = key->account_id;
-    k->viewer = viewer;
-    k->db = db;
-    k->n_ch = key->n_ch;
-    k->t0 = key->t0;
-    k->t1 = key->t1;
-    k->limit = key->limit;
-    atomic_init(&k->refs, 1);
-    atomic_init(&k->done, 0);
-    pthread_cond_init(&k->go, NULL);
-    co->open = k;
-    /* One check of a slot out at a time: the requests that come while it
-     * runs join this one. */
-    while (co->busy) {
-        pthread_cond_wait(&k->go, lock_of(i));
-    }
+    stable = same_key(&slots[i], key) && slots[i].stable && fresh(&slots[i], now_ms);
     pthread_mutex_unlock(lock_of(i));
-    *chk = k;
-    return RAW_CHECK_LEAD;
+    if (!stable || (k = check_key(key, viewer, db, &k_len)) == NULL) {
+        return RAW_CHECK_READ;
+    }
+    /* A check not begun yet of the same window and viewer: its statement
+     * begins after this request came, as this request's own would. */
+    role = sread_join(k, k_len, &rd, (void **)&res, &res_len);
+    free(k);
+    if (role == SREAD_LEAD) {
+        if ((*chk = malloc(sizeof **chk)) == NULL) {
+            sread_end(rd, NULL, 0);
+            return RAW_CHECK_READ;
+        }
+        (*chk)->rd = rd;
+        (*chk)->slot = i;
+        return RAW_CHECK_LEAD;
+    }
+    if (role != SREAD_SHARED) {
+        return RAW_CHECK_READ;
+    }
+    if (res_len == 1 + sizeof *failure && res[0] == 'F') {
+        memcpy(failure, res + 1, sizeof *failure);
+        free(res);
+        return RAW_CHECK_FAILED;
+    }
+    if (res_len >= 2 && res[0] == 'H' && res[res_len - 1] == '\0') {
+        memmove(res, res + 1, res_len - 1); /* the text and its NUL */
+        *text = (char *)res;
+        *len = res_len - 2;
+        return RAW_CHECK_HIT;
+    }
+    free(res);
+    return RAW_CHECK_READ;
 }
 
 void raw_check_start(raw_check *k)
 {
-    pthread_mutex_lock(lock_of(k->slot));
-    if (!k->started) {
-        k->started = true;
-        if (coord[k->slot].open == k) {
-            coord[k->slot].open = NULL;
-        }
-        coord[k->slot].busy = true;
-    }
-    pthread_mutex_unlock(lock_of(k->slot));
-}
-
-/* Close check "k" (its slot's lock held): the slot's next check may run. */
-static void check_close(raw_check *k)
-{
-    raw_coord *co = &coord[k->slot];
-    if (co->open == k) {
-        co->open = NULL; /* ended before it started (no connection) */
-    }
-    if (k->started) {
-        co->busy = false;
-        if (co->open != NULL) {
-            pthread_cond_signal(&co->open->go);
-        }
-    }
+    sread_start(k->rd);
 }
 
 bool raw_check_end(raw_check *k, const raw_cache_key *key, bool ok, const void *ver,
@@ -397,34 +333,37 @@ bool raw_check_end(raw_check *k, const raw_cache_key *key, bool ok, const void *
     unsigned i = k->slot;
     raw_slot *e = &slots[i];
     raw_body *hit = NULL;
+    char *res = NULL;
     *text = NULL;
     *len = 0;
     pthread_mutex_lock(lock_of(i));
     if (ok && same_key(e, key) && fresh(e, now_ms)) {
         if (e->ver_len == ver_len && memcmp(e->ver, ver, ver_len) == 0) {
             hit = e->body;
-            atomic_fetch_add(&hit->refs, 2); /* the check's and the leader's */
-            k->hit = hit;
+            atomic_fetch_add(&hit->refs, 1);
         } else {
             e->stable = false;
         }
     }
-    check_close(k);
     pthread_mutex_unlock(lock_of(i));
-    /* The leader's reference keeps "k" until its followers are woken. */
-    waitword_set(&k->done);
-    check_unref(k);
+    /* The reply, copied outside the slot's lock, to the followers. */
+    if (hit != NULL && (res = malloc(hit->len + 2)) != NULL) {
+        res[0] = 'H';
+        memcpy(res + 1, hit->text, hit->len + 1);
+    }
+    sread_end(k->rd, res, res != NULL ? hit->len + 2 : 0);
+    free(res);
+    free(k);
     return hit != NULL && body_copy_out(hit, text, len);
 }
 
 void raw_check_fail(raw_check *k, int code)
 {
-    pthread_mutex_lock(lock_of(k->slot));
-    k->failure = code;
-    check_close(k);
-    pthread_mutex_unlock(lock_of(k->slot));
-    waitword_set(&k->done);
-    check_unref(k);
+    unsigned char res[1 + sizeof code];
+    res[0] = 'F';
+    memcpy(res + 1, &code, sizeof code);
+    sread_end(k->rd, res, sizeof res);
+    free(k);
 }
 
 size_t raw_cache_bytes(void)

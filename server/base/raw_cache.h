@@ -18,8 +18,9 @@
  * across several server processes on one database, and the viewer's right
  * to see the channels is checked in that statement each time, never kept.
  * Requests of one window and viewer that come while such a statement is
- * out share the next one (raw_cache_check()): it begins after each of
- * them came, so each is still checked after it arrived.
+ * out share the next one (raw_cache_check(), a read of shared_read.h): it
+ * begins after each of them came, so each is still checked after it
+ * arrived.
  *
  * An entry is used only
  *   - when it is "stable": the window read twice gave the same versions
@@ -82,7 +83,8 @@ void raw_cache_put(const raw_cache_key *key, const void *ver, size_t ver_len, in
  * answered by it; the statement begins after the request came, as its own
  * would, so the rows and the viewer's right are checked in PostgreSQL
  * after every request arrived, never taken from before. One check of a
- * slot runs at a time: those that come while it runs form the next. */
+ * window and viewer runs at a time: those that come while it runs form
+ * the next. */
 typedef struct raw_check raw_check;
 
 typedef enum {
@@ -96,11 +98,12 @@ typedef enum {
  * open check of "viewer" on "db" and wait for its end (RAW_CHECK_HIT with
  * *text a NUL-terminated copy of *len bytes, caller frees; RAW_CHECK_FAILED
  * with *failure the code its leader gave raw_check_fail(); or
- * RAW_CHECK_READ when it did not match or failed otherwise), or open one and return
- * RAW_CHECK_LEAD with *chk (once no other check of the slot runs). The
- * leader calls raw_check_start() once it holds a connection (no request
- * joins after that), runs the versions statement, and ends the check with
- * raw_check_end() on every path, which frees *chk. RAW_CHECK_READ
+ * RAW_CHECK_READ when it did not match or failed otherwise), or open one
+ * and return RAW_CHECK_LEAD with *chk (once no other check of the window and viewer
+ * runs). The leader calls raw_check_start() once it holds a connection (no
+ * request joins after that), runs the versions statement, and ends the
+ * check with raw_check_end() or raw_check_fail() on every path, which frees
+ * *chk. RAW_CHECK_READ
  * otherwise (*chk NULL, *text NULL). */
 raw_check_role raw_cache_check(const raw_cache_key *key, long long viewer, const void *db,
                                int64_t now_ms, raw_check **chk, char **text, size_t *len,

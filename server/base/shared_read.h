@@ -1,6 +1,7 @@
 /* Reads shared by the requests that want the same one (issue 16): the
  * values of a group's monitor that every page of it asks for again every
- * few seconds, and that many requests of one group ask for at once.
+ * few seconds, and that many requests of one group ask for at once; the
+ * versions check of a remembered raw day (raw_cache.h).
  *
  * A request that finds a read of the same key that has not begun yet
  * waits for it and takes a copy of its result; that read begins after
@@ -25,7 +26,7 @@
 #define SREAD_SLOTS 256 /* a power of two */
 #define SREAD_STRIPES 32
 #define SREAD_MAX_KEY 65536
-#define SREAD_MAX_RESULT (1u << 20)
+#define SREAD_MAX_RESULT ((1u << 20) + 64) /* a raw day of RAW_CACHE_MAX_BODY, tagged */
 
 typedef struct sread sread;
 
