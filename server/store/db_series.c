@@ -1,6 +1,7 @@
 /* Storage of acquired data (see db_series.h). */
 #include "db_series.h"
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -177,6 +178,169 @@ void db_rec_get(const unsigned char *p, ingest_rec *r)
     memcpy(&r->v, &bits, 8);
 }
 
+/* ------------------------------------------------- channels with a sample
+ *
+ * channel_sent (migration 046) holds a row for every measured channel of
+ * which a sample was ever stored: the group monitor leaves a channel
+ * without one out of the bound of its hot-row read (series_read_monitor()).
+ * Every writer of hot rows below first calls sent_mark(), which makes the
+ * missing rows before the hot row commits: "no row" proves "no hot
+ * sample". Rows go only with their channel or account, and channel ids are
+ * never used again, so a channel once seen with a committed row keeps it:
+ * this process remembers such channels in a lossy set (a slot of 64-bit
+ * ids found by a hash, 4 slots probed), and a batch of remembered channels
+ * pays a look-up per channel and no SQL. A channel pushed out of the set
+ * costs one INSERT ... ON CONFLICT DO NOTHING more. */
+#define SENT_SLOTS (1u << 16)
+#define SENT_PROBE 4u
+static _Atomic int64_t g_sent[SENT_SLOTS];
+
+static size_t sent_slot(int64_t ch)
+{
+    uint64_t x = (uint64_t)ch * UINT64_C(0x9E3779B97F4A7C15);
+    return (size_t)(x >> 48) & (SENT_SLOTS - 1);
+}
+
+static bool sent_known(int64_t ch)
+{
+    size_t s = sent_slot(ch);
+    for (size_t k = 0; k < SENT_PROBE; k++) {
+        if (atomic_load_explicit(&g_sent[(s + k) & (SENT_SLOTS - 1)], memory_order_relaxed) ==
+            ch) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Remember "ch" (its row committed): the first empty slot of its probe,
+ * else one of them chosen by the id (the channel it held is forgotten). */
+static void sent_put(int64_t ch)
+{
+    size_t s = sent_slot(ch);
+    for (size_t k = 0; k < SENT_PROBE; k++) {
+        _Atomic int64_t *slot = &g_sent[(s + k) & (SENT_SLOTS - 1)];
+        int64_t old = atomic_load_explicit(slot, memory_order_relaxed);
+        if (old == ch) {
+            return;
+        }
+        if (old == 0 && atomic_compare_exchange_strong_explicit(
+                            slot, &old, ch, memory_order_relaxed, memory_order_relaxed)) {
+            return;
+        }
+    }
+    atomic_store_explicit(&g_sent[(s + ((uint64_t)ch & (SENT_PROBE - 1))) & (SENT_SLOTS - 1)], ch,
+                          memory_order_relaxed);
+}
+
+/* In the order of the channels, so that two statements making rows of the
+ * same channels wait for each other at most once (no deadlock). */
+static db_stmt st_sent = {"ser_sent",
+    "INSERT INTO channel_sent (channel_id, account_id) "
+    "SELECT u.c, u.a FROM unnest($1::bigint[], $2::bigint[]) AS u(a, c) ORDER BY u.c "
+    "ON CONFLICT DO NOTHING", 0};
+
+/* The records of one account's batch, for sent_mark(). */
+typedef struct {
+    long long account_id;
+    const ingest_rec *rec;
+    size_t n;
+} sent_part;
+
+/* A channel to make a row of, and its account. */
+typedef struct {
+    int64_t ch, account_id;
+} sent_new;
+
+static int cmp_sent_new(const void *a, const void *b)
+{
+    const sent_new *x = a, *y = b;
+    return (x->ch > y->ch) - (x->ch < y->ch);
+}
+
+/* Make the channel_sent rows of the channels of parts[0..n_parts) this
+ * process does not remember, before their hot rows: outside a transaction
+ * in a statement of their own (committed first; then remembered), inside
+ * the caller's transaction in it (committed with the hot rows; not
+ * remembered, since the transaction may still roll back). Returns DB_OK
+ * when every channel has its row (or will with the caller's commit). */
+static db_status sent_mark(db_conn *c, const sent_part *parts, size_t n_parts)
+{
+    sent_new *nw = NULL;
+    int64_t *acc = NULL, *ch = NULL;
+    size_t n_new = 0, cap = 0, n_uniq = 0;
+    char *acc_txt = NULL, *ch_txt = NULL;
+    db_status st = DB_ERROR;
+    bool in_tx;
+    for (size_t k = 0; k < n_parts; k++) {
+        const ingest_rec *r = parts[k].rec;
+        for (size_t i = 0; i < parts[k].n; i++) {
+            if ((i > 0 && r[i].ch == r[i - 1].ch) || sent_known(r[i].ch)) {
+                continue; /* records come sorted by channel: one look-up each */
+            }
+            if (n_new > 0 && nw[n_new - 1].ch == r[i].ch) {
+                continue;
+            }
+            if (n_new == cap) {
+                size_t ncap = cap == 0 ? 32 : 2 * cap;
+                sent_new *grown = realloc(nw, ncap * sizeof *grown);
+                if (grown == NULL) {
+                    goto out;
+                }
+                nw = grown;
+                cap = ncap;
+            }
+            nw[n_new].ch = r[i].ch;
+            nw[n_new++].account_id = parts[k].account_id;
+        }
+    }
+    if (n_new == 0) {
+        return DB_OK;
+    }
+    /* Each channel once, in order (the statement inserts in that order). */
+    qsort(nw, n_new, sizeof *nw, cmp_sent_new);
+    if ((acc = malloc(n_new * sizeof *acc)) == NULL || (ch = malloc(n_new * sizeof *ch)) == NULL) {
+        goto out;
+    }
+    for (size_t i = 0; i < n_new; i++) {
+        if (n_uniq == 0 || ch[n_uniq - 1] != nw[i].ch) {
+            acc[n_uniq] = nw[i].account_id;
+            ch[n_uniq++] = nw[i].ch;
+        }
+    }
+    in_tx = PQtransactionStatus(db_conn_pg(c)) != PQTRANS_IDLE;
+    if ((acc_txt = db_id_array(acc, n_uniq)) == NULL ||
+        (ch_txt = db_id_array(ch, n_uniq)) == NULL) {
+        goto out;
+    }
+    {
+        const char *p[] = {acc_txt, ch_txt};
+        PGresult *res = NULL;
+        st = db_exec(c, &st_sent, 2, p, &res);
+        PQclear(res);
+    }
+    if (st == DB_OK && !in_tx) {
+        for (size_t i = 0; i < n_uniq; i++) {
+            if (ch[i] != 0) {
+                sent_put(ch[i]);
+            }
+        }
+    }
+out:
+    free(acc_txt);
+    free(ch_txt);
+    free(acc);
+    free(ch);
+    free(nw);
+    return st;
+}
+
+db_status db_channels_sent(db_conn *c, long long account_id, const ingest_rec *rec, size_t n)
+{
+    sent_part part = {account_id, rec, n};
+    return sent_mark(c, &part, 1);
+}
+
 /* The account's row is locked as a foreign key's check would (series_hot
  * has none, 041_hot_account_lock.sql): no row is written for an account
  * being deleted or deleted. */
@@ -196,8 +360,13 @@ db_status db_hot_insert(db_conn *c, long long account_id, const ingest_rec *rec,
     int formats[5] = {0, 0, 0, 0, 1};
     PGresult *res = NULL;
     db_status st;
+    sent_part part = {account_id, rec, n};
     if (payload == NULL) {
         return DB_ERROR;
+    }
+    if ((st = sent_mark(c, &part, 1)) != DB_OK) {
+        free(payload);
+        return st;
     }
     recs_put(payload, rec, n);
     p[0] = db_ll(account_id, a);
@@ -262,9 +431,14 @@ db_status db_ingest_store_small(db_conn *c, long long account_id, long long app_
     db_status st;
     *fresh = false;
     *seq_ok = false;
+    sent_part part = {account_id, rec, n};
     *prev_samples = 0;
     if (payload == NULL) {
         return DB_ERROR;
+    }
+    if ((st = sent_mark(c, &part, 1)) != DB_OK) {
+        free(payload);
+        return st;
     }
     recs_put(payload, rec, n);
     p[0] = db_ll(account_id, a);
@@ -425,6 +599,25 @@ db_status db_ingest_store_group(db_conn *c, db_small_batch *const *b, size_t n)
     size += text;
     if (n == 0 || n > (size_t)INT32_MAX || bytes > (size_t)INT32_MAX || size > (size_t)INT32_MAX) {
         return DB_ERROR;
+    }
+    {
+        /* The channels' channel_sent rows first (one statement for every
+         * batch, only when a channel is not remembered). */
+        sent_part *parts = malloc(n * sizeof *parts);
+        if (parts == NULL) {
+            return DB_ERROR;
+        }
+        for (size_t i = 0; i < n; i++) {
+            parts[i].account_id = b[i]->account_id;
+            parts[i].rec = b[i]->rec;
+            parts[i].n = b[i]->n;
+        }
+        st = sent_mark(c, parts, n);
+        free(parts);
+        if (st != DB_OK) {
+            return st;
+        }
+        st = DB_ERROR;
     }
     if ((buf = malloc(size + (bytes > 0 ? bytes : 1))) == NULL) {
         return DB_ERROR;

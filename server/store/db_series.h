@@ -65,7 +65,21 @@ db_status db_ingest_claim(db_conn *c, long long account_id, long long app_id,
                           const char *batch_id, size_t n_samples, bool *fresh,
                           long long *prev_samples);
 
-/* Insert "n" records (sorted) as one hot row. */
+/* Make the channel_sent rows (migration 046) of the channels of rec[0..n)
+ * that this process does not know to have one; every writer of hot rows
+ * below does so itself. Called outside a transaction, the rows are
+ * committed at once and remembered: a writer that stores hot rows in a
+ * transaction of its own (a large batch, the file import) calls it before
+ * opening it, so that its transaction finds them remembered and holds no
+ * lock on a new row for its length (the first batch of that channel from
+ * another process would wait for it). */
+db_status db_channels_sent(db_conn *c, long long account_id, const ingest_rec *rec, size_t n);
+
+/* Insert "n" records (sorted) as one hot row. Like every writer of hot rows
+ * here (db_ingest_store_small(), db_ingest_store_group()), it first makes
+ * the channel_sent rows of the records' channels this process does not know
+ * to have one (migration 046): in the caller's transaction when one is
+ * open, else committed before the hot row. */
 db_status db_hot_insert(db_conn *c, long long account_id, const ingest_rec *rec, size_t n,
                         int64_t t_min, int64_t t_max);
 

@@ -1077,6 +1077,15 @@ svc_status svc_alarm_store_batch(srv *s, db_conn **cp, long long account_id, lon
             goto out;
         }
         c = *cp;
+        /* The channels' channel_sent rows before the transaction
+         * (db_channels_sent(): committed, remembered, not locked by it). */
+        if ((st = db_channels_sent(c, account_id, b->rec, b->n)) != DB_OK) {
+            if (g != NULL) {
+                undo_all(&x, g);
+            }
+            rc = svc_fail_db(e, st, NULL);
+            goto out;
+        }
         rc = begin_batch(c, account_id, g, &x, app_id, b, &out->fresh, &out->prev_samples, e);
         if (rc != SVC_OK || !out->fresh) {
             goto out;

@@ -283,7 +283,12 @@ svc_status svc_drive_import(db_pool *pool, const svc_actor *a, const char *data_
     }
     /* Into the hot table, in one transaction (the compactor folds it). A
      * second import of the same file stores the same samples again at the
-     * same times: they replace themselves, nothing is duplicated. */
+     * same times: they replace themselves, nothing is duplicated. The
+     * channels' channel_sent rows first, committed outside it (db_series.h). */
+    if ((st = db_channels_sent(c, a->account_id, rec, n_rec)) != DB_OK) {
+        rc = fail_db(e, st);
+        goto out;
+    }
     st = db_begin(c);
     for (size_t i = 0; st == DB_OK && i < n_rec; i += 4096) {
         size_t n = n_rec - i < 4096 ? n_rec - i : 4096;
