@@ -52,6 +52,71 @@ WHERE c.expression IS NULL AND (
         FROM series_hot h, generate_series(0, h.n - 1) k))
 ON CONFLICT DO NOTHING;
 
+-- The monitor's first page of the account's newest hot rows (the statement
+-- ser_monitor_read, series_read.c; as mt_hot_newest() of 040 from the top):
+-- the first "page" rows newest first by (t_max, id), none older than
+-- "need", the oldest channel_latest time of the channels "ch_ids". The
+-- statement gives "need" only when every channel has a channel_latest row
+-- (the everyday read: one query, as mt_hot_newest()). Else "need" is NULL
+-- and the function looks the channels up itself: the channels with neither
+-- a channel_latest nor a channel_sent row (none stored a sample) come
+-- first, as rows of their id and NULLs, and are left out of the bound,
+-- which is then the others' oldest channel_latest time (no hot row at all
+-- when none has one), or -infinity when a channel with a stored sample has
+-- no channel_latest row (its samples are still hot, or were deleted).
+-- Planned as 040's functions (the generic plan forced, sorts off), once per
+-- connection, and without sequential scans: a plan made while
+-- channel_latest or channel_sent is small would keep reading them whole
+-- (a join by hash, a scan per channel) on that connection as they grow.
+-- It reads with the calling statement's snapshot (STABLE).
+--
+-- Measured with callgrind (postgres --single, 32 channels, per execution of
+-- the monitor's statement, its rows printed; docs/benchmarks.md): before
+-- this migration 870 k instructions; with this function 869 k when every
+-- channel has a channel_latest row, 1,235 k with one channel that never
+-- sent (the look-up and that channel's row; before, 971 k and then the
+-- further pages down to the last hot row). The same look-up written into
+-- the statement cost the everyday read 42-106 k more: its plan nodes are
+-- set up on every execution even when they do not run.
+CREATE FUNCTION mt_monitor_hot(acct bigint, ch_ids bigint[], need bigint, page integer)
+RETURNS TABLE (id bigint, t_max bigint, payload bytea)
+LANGUAGE plpgsql STABLE
+SET plan_cache_mode = force_generic_plan
+SET enable_sort = off
+SET enable_seqscan = off
+AS $$
+DECLARE
+    have bigint[];
+    unsent bigint[];
+    n_latest bigint;
+BEGIN
+    IF need IS NOT NULL THEN
+        RETURN QUERY
+        SELECT h.id, h.t_max, h.payload FROM series_hot h
+        WHERE h.account_id = acct AND h.t_max >= need
+        ORDER BY h.t_max DESC, h.id DESC LIMIT page;
+        RETURN;
+    END IF;
+    SELECT COALESCE(array_agg(l.channel_id), '{}'), count(*), min(l.t)
+    INTO have, n_latest, need
+    FROM channel_latest l WHERE l.channel_id = ANY(ch_ids);
+    -- The test of channel_sent in the aggregate's FILTER: a subplan probed
+    -- per channel without a channel_latest row, never a join.
+    SELECT COALESCE(array_agg(c.id) FILTER (WHERE NOT EXISTS (
+               SELECT 1 FROM channel_sent s WHERE s.channel_id = c.id)), '{}')
+    INTO unsent
+    FROM unnest(ch_ids) AS c(id) WHERE c.id <> ALL(have);
+    need := CASE WHEN n_latest + cardinality(unsent) = cardinality(ch_ids)
+                 THEN COALESCE(need, '9223372036854775807'::bigint)
+                 ELSE '-9223372036854775808'::bigint END;
+    RETURN QUERY
+    SELECT u.id, NULL::bigint, NULL::bytea FROM unnest(unsent) AS u(id)
+    UNION ALL
+    (SELECT h.id, h.t_max, h.payload FROM series_hot h
+     WHERE h.account_id = acct AND h.t_max >= need
+     ORDER BY h.t_max DESC, h.id DESC LIMIT page);
+END $$;
+
 -- A deleted channel's row goes with its samples (004_data.sql's trigger,
 -- the same function with one more DELETE).
 CREATE OR REPLACE FUNCTION mt_channel_deleted() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -500,9 +500,9 @@ db_status series_read_hot_latest(db_conn *c, long long account_id, const int64_t
  * (issue 16): the apps' connection state and last contact, the channels'
  * rows of channel_latest, and the first page of the account's newest hot
  * rows as series_read_hot_latest() reads its pages, through
- * mt_hot_newest() (migration 040: planned once per connection, by an index
- * scan backward that stops after the page, whatever the statistics were
- * when it was planned). Binary both ways.
+ * mt_monitor_hot() (migration 046, planned as mt_hot_newest() of 040: once
+ * per connection, by an index scan backward that stops after the page,
+ * whatever the statistics were when it was planned). Binary both ways.
  *
  * A plain statement, not a plpgsql function (migrations 040, 043: measured
  * with callgrind on the backend, 32 channels, per execution: 040's
@@ -520,6 +520,16 @@ db_status series_read_hot_latest(db_conn *c, long long account_id, const int64_t
  * ms and 2,364 buffers per request after 221 k hot rows were folded,
  * against 0.04 ms with the bound). A row older than every channel's
  * channel_latest row still settles the read (hn_settled()).
+ * A channel with neither a channel_latest nor a channel_sent row (one that
+ * never sent data, e.g. a logger's spare input; migration 046) has no hot
+ * sample either: mt_monitor_hot() (046) leaves it out of the bound (the
+ * others' oldest time; no hot row at all when none has a channel_latest
+ * row) and sends it as a row of its id and NULLs, so that it waits for no
+ * hot row here either (monitor_rows()). Without that, one such channel
+ * made the bound -infinity and every request walked the account's hot
+ * rows. The function looks channels up only when the statement gives it
+ * no bound (a channel without a channel_latest row): the everyday read is
+ * one query in it, as in mt_hot_newest() (measured in 046).
  * A row's kind is told by its NULLs (an app's "connected" is never NULL, a
  * hot row's payload neither), and an ordinary value's special 0 comes as
  * NULL: each value PostgreSQL sends costs about 270 instructions (24 k of
@@ -535,10 +545,9 @@ static db_stmt st_monitor_read = {"ser_monitor_read",
     "SELECT l.channel_id, l.t, NULL, NULL, l.v, NULLIF(l.special, 0), NULL FROM l "
     "UNION ALL "
     "SELECT h.id, h.t_max, NULL, NULL, NULL, NULL, h.payload "
-    "FROM mt_hot_newest($1::bigint, "
-    "  (SELECT CASE WHEN count(*) = cardinality($3::bigint[]) THEN min(l.t) "
-    "          ELSE '-9223372036854775808'::bigint END FROM l), "
-    "  '9223372036854775807'::bigint, '9223372036854775807'::bigint, $4::integer) h", 0};
+    "FROM mt_monitor_hot($1::bigint, $3::bigint[], "
+    "  (SELECT CASE WHEN count(*) = cardinality($3::bigint[]) THEN min(l.t) END FROM l), "
+    "  $4::integer) h", 0};
 
 /* PostgreSQL's type oid of bigint (the parameters' arrays). */
 enum { OID_INT8 = 20 };
@@ -647,9 +656,10 @@ typedef struct {
 /* The rows of the answer "res": the apps into apps[0..n_apps) (found by id:
  * "idx", their ids sorted), the channel_latest rows into out[] and since[]
  * of the channels ch[0..n_ch) (measured ones found through "h", computed
- * ones ch[n_measured..) by a search), the hot rows into hot[] (*n_hot of
- * them: room for every row). Returns 0, or -1 when a row is not as the
- * statement writes it. */
+ * ones ch[n_measured..) by a search), a channel without a stored sample as
+ * since[] INT64_MAX, the hot rows into hot[] (*n_hot of them: room for
+ * every row). Returns 0, or -1 when a row is not as the statement writes
+ * it. */
 static int monitor_rows(const PGresult *res, series_monitor_app *apps, size_t n_apps,
                         const id_pos *idx, const hot_newest *h, const int64_t *ch, size_t n_ch,
                         size_t n_measured, series_monitor_value *out, int64_t *since,
@@ -679,11 +689,17 @@ static int monitor_rows(const PGresult *res, series_monitor_app *apps, size_t n_
                 m->seen = !PQgetisnull(res, r, 3) &&
                           pg_time_us((const unsigned char *)PQgetvalue(res, r, 3), &m->seen_us);
             }
+        } else if (PQgetisnull(res, r, 6) && PQgetisnull(res, r, 1)) {
+            /* A channel without a stored sample (mt_monitor_hot()): no hot
+             * row holds one of its samples, so none counts or is waited for
+             * (hn_pages(), hn_settled()). */
+            for (size_t i = 0; i < n_ch; i++) {
+                if (ch[i] == id) {
+                    since[i] = INT64_MAX;
+                }
+            }
         } else if (PQgetisnull(res, r, 6)) { /* a channel_latest row */
             size_t i;
-            if (PQgetisnull(res, r, 1)) {
-                return -1;
-            }
             /* The rows mostly come in the channels' order. */
             if (k_ch < n_measured && ch[k_ch] == id) {
                 i = k_ch;

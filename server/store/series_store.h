@@ -172,7 +172,9 @@ typedef struct {
  * out[0..n_ch), exactly as channel_latest and series_read_hot_latest() give
  * them. ch[n_measured..n_ch) are computed channels: their samples never
  * reach the hot table (the compactor writes them as day blocks and
- * channel_latest), so no hot row is read for them. */
+ * channel_latest), so no hot row is read for them. A channel without a
+ * channel_sent row (no sample ever stored, migration 046) costs no hot-row
+ * read either. */
 db_status series_read_monitor(db_conn *c, long long account_id, series_monitor_app *apps,
                               size_t n_apps, const int64_t *ch, size_t n_ch, size_t n_measured,
                               series_monitor_value *out);

@@ -82,6 +82,13 @@ const dev = (await api('POST', `/api/v1/apps/${gw.id}/devices`, { model: 'LR8450
 const chIds = (await sql(`INSERT INTO channels (account_id, device_id, ch_key, name, unit, selected,
   position) SELECT ${ids.accountId}, ${dev}, 'CH' || i, 'Channel ' || i, 'V', true, i
   FROM generate_series(1, 32) i RETURNING id`)).split('\n').map(Number);
+// BENCH_SPARE=1: one more selected channel of the device that never sends
+// (a logger's spare input; migration 046): the monitor's group then has a
+// channel without a channel_latest row.
+if (process.env.BENCH_SPARE === '1') {
+  await sql(`INSERT INTO channels (account_id, device_id, ch_key, name, unit, selected, position)
+    VALUES (${ids.accountId}, ${dev}, 'CH33', 'Spare', 'V', true, 33)`);
+}
 // A stored day of one channel, and a first minute of every channel before
 // the runs' batches (the monitor then reads the newest of those).
 const now = Date.now() * 1000;
