@@ -122,15 +122,25 @@ async function reads(fn) {
   return { buffers, pages, monitors };
 }
 
-test('a channel that never sent data: the same answer, and the read bounded by the other channels', async (ctx) => {
+/** A tenant whose three sending channels stored 1, 2 and 3 at t0, folded
+ * into channel_latest, then "rows" hot rows of backlog (the spare channel
+ * never sent). */
+async function seeded(rows) {
   const t = await tenant();
   const [c1, c2, c3] = t.channels;
   const t0 = baseTime(3);
-  let r = await t.ingestA.batch({ batch_id: 'a', channels: [{ id: c1, t: [t0], v: [1] },
+  const r = await t.ingestA.batch({ batch_id: 'a', channels: [{ id: c1, t: [t0], v: [1] },
     { id: c2, t: [t0], v: [2] }, { id: c3, t: [t0], v: [3] }] });
   assert.equal(r.status, 201, JSON.stringify(r.body));
   await compact();
-  await backlog(t, 20000, t0);
+  await backlog(t, rows, t0);
+  return { t, t0 };
+}
+
+test('a channel that never sent data: the same answer, and the read bounded by the other channels', async (ctx) => {
+  const { t, t0 } = await seeded(20000);
+  const [c1, c2, c3] = t.channels;
+  let r;
   const want = [[c1, { t: t0, v: 1 }], [c2, { t: t0, v: 2 }], [c3, { t: t0, v: 3 }], [t.spare, null]];
   // Every connection's statements prepared and planned before counting.
   for (let i = 0; i < 8; i++) {
@@ -172,14 +182,9 @@ test('a channel that never sent data: the same answer, and the read bounded by t
 });
 
 test('the first sample of the spare channel arrives through the other process, older than everything', async () => {
-  const t = await tenant();
+  const { t, t0 } = await seeded(200);
   const [c1, c2, c3] = t.channels;
-  const t0 = baseTime(3);
-  let r = await t.ingestA.batch({ batch_id: 'a', channels: [{ id: c1, t: [t0], v: [1] },
-    { id: c2, t: [t0], v: [2] }, { id: c3, t: [t0], v: [3] }] });
-  assert.equal(r.status, 201, JSON.stringify(r.body));
-  await compact();
-  await backlog(t, 200, t0);
+  let r;
   const base = [[c1, { t: t0, v: 1 }], [c2, { t: t0, v: 2 }], [c3, { t: t0, v: 3 }]];
   await same(t, [...base, [t.spare, null]], 'never sent');
   // A back-fill, older than every channel_latest row and every backlog row,
