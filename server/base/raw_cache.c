@@ -37,8 +37,11 @@ typedef struct {
 
 /* A shared check of a window's versions (raw_cache_check()): a read of
  * shared_read.h, keyed by the window, the viewer and the database. Its
- * result is 'H' and the reply's text with its NUL (the versions matched),
- * or 'F' and the failure's code (raw_check_fail()). */
+ * result ends with a tag byte: the reply's text, its NUL and 'H' (the
+ * versions matched), or the failure's code and 'F' (raw_check_fail()).
+ * The tag comes last so that a follower copies the text out of the shared
+ * result once, as it is (issue 16: a tag first cost a second copy of the
+ * day, to move it away). */
 struct raw_check {
     sread *rd;
     unsigned slot;
@@ -272,10 +275,13 @@ raw_check_role raw_cache_check(const raw_cache_key *key, long long viewer, const
 {
     unsigned i;
     bool stable;
-    unsigned char *k, *res = NULL;
+    unsigned char *k;
+    const unsigned char *res;
     size_t k_len = 0, res_len = 0;
     sread *rd = NULL;
+    sread_result *x = NULL;
     sread_role role;
+    raw_check_role out = RAW_CHECK_READ;
     *chk = NULL;
     *text = NULL;
     *len = 0;
@@ -293,7 +299,7 @@ raw_check_role raw_cache_check(const raw_cache_key *key, long long viewer, const
     }
     /* A check not begun yet of the same window and viewer: its statement
      * begins after this request came, as this request's own would. */
-    role = sread_join(k, k_len, &rd, (void **)&res, &res_len);
+    role = sread_join_ref(k, k_len, &rd, &x);
     free(k);
     if (role == SREAD_LEAD) {
         if ((*chk = malloc(sizeof **chk)) == NULL) {
@@ -307,19 +313,18 @@ raw_check_role raw_cache_check(const raw_cache_key *key, long long viewer, const
     if (role != SREAD_SHARED) {
         return RAW_CHECK_READ;
     }
-    if (res_len == 1 + sizeof *failure && res[0] == 'F') {
-        memcpy(failure, res + 1, sizeof *failure);
-        free(res);
-        return RAW_CHECK_FAILED;
-    }
-    if (res_len >= 2 && res[0] == 'H' && res[res_len - 1] == '\0') {
-        memmove(res, res + 1, res_len - 1); /* the text and its NUL */
-        *text = (char *)res;
+    res = sread_result_data(x, &res_len);
+    if (res_len == sizeof *failure + 1 && res[res_len - 1] == 'F') {
+        memcpy(failure, res, sizeof *failure);
+        out = RAW_CHECK_FAILED;
+    } else if (res_len >= 2 && res[res_len - 1] == 'H' && res[res_len - 2] == '\0' &&
+               (*text = malloc(res_len - 1)) != NULL) {
+        memcpy(*text, res, res_len - 1); /* the text and its NUL */
         *len = res_len - 2;
-        return RAW_CHECK_HIT;
+        out = RAW_CHECK_HIT;
     }
-    free(res);
-    return RAW_CHECK_READ;
+    sread_result_drop(x);
+    return out;
 }
 
 void raw_check_start(raw_check *k)
@@ -333,7 +338,8 @@ bool raw_check_end(raw_check *k, const raw_cache_key *key, bool ok, const void *
     unsigned i = k->slot;
     raw_slot *e = &slots[i];
     raw_body *hit = NULL;
-    char *res = NULL;
+    sread_result *x = NULL;
+    void *res = NULL;
     *text = NULL;
     *len = 0;
     pthread_mutex_lock(lock_of(i));
@@ -346,22 +352,22 @@ bool raw_check_end(raw_check *k, const raw_cache_key *key, bool ok, const void *
         }
     }
     pthread_mutex_unlock(lock_of(i));
-    /* The reply, copied outside the slot's lock, to the followers. */
-    if (hit != NULL && (res = malloc(hit->len + 2)) != NULL) {
-        res[0] = 'H';
-        memcpy(res + 1, hit->text, hit->len + 1);
+    /* The reply, copied outside the slot's lock, to the followers (once:
+     * they read it in place). */
+    if (hit != NULL && (x = sread_result_new(hit->len + 2, &res)) != NULL) {
+        memcpy(res, hit->text, hit->len + 1);
+        ((char *)res)[hit->len + 1] = 'H';
     }
-    sread_end(k->rd, res, res != NULL ? hit->len + 2 : 0);
-    free(res);
+    sread_end_result(k->rd, x);
     free(k);
     return hit != NULL && body_copy_out(hit, text, len);
 }
 
 void raw_check_fail(raw_check *k, int code)
 {
-    unsigned char res[1 + sizeof code];
-    res[0] = 'F';
-    memcpy(res + 1, &code, sizeof code);
+    unsigned char res[sizeof code + 1];
+    memcpy(res, &code, sizeof code);
+    res[sizeof code] = 'F';
     sread_end(k->rd, res, sizeof res);
     free(k);
 }

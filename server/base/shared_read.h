@@ -43,6 +43,26 @@ typedef enum {
  * other read of the key runs. SREAD_ALONE otherwise. */
 sread_role sread_join(const void *key, size_t key_len, sread **r, void **res, size_t *res_len);
 
+/* A read's result, shared by its followers (reference counted). */
+typedef struct sread_result sread_result;
+
+/* As sread_join(), but SREAD_SHARED gives *res, a reference to the read's
+ * result itself: read it in place (sread_result_data()), then
+ * sread_result_drop() it (issue 16: a follower that copied a raw day out
+ * to look at it copied 33 KB it then copied again). */
+sread_role sread_join_ref(const void *key, size_t key_len, sread **r, sread_result **res);
+
+/* The bytes of result "x" (*len of them), valid until it is dropped. */
+const void *sread_result_data(const sread_result *x, size_t *len);
+
+/* Let go of a reference of sread_join_ref(). NULL does nothing. */
+void sread_result_drop(sread_result *x);
+
+/* A new result of "len" bytes for the caller to fill at *data and give to
+ * sread_end_result() (or sread_result_drop()): made once, never copied.
+ * NULL (and *data NULL) past SREAD_MAX_RESULT or without memory. */
+sread_result *sread_result_new(size_t len, void **data);
+
 /* Close read "r" to followers: it is about to begin. The leader calls it
  * once it holds what the read needs (a connection), so that requests may
  * join while it waits for that. Calling it twice does nothing more. */
@@ -52,5 +72,9 @@ void sread_start(sread *r);
  * copied; NULL when followers are to read alone) answers every follower.
  * "r" is freed or left to its followers: not to be used after. */
 void sread_end(sread *r, const void *res, size_t res_len);
+
+/* As sread_end(), with result "x" of sread_result_new() taken over as it
+ * is (NULL: followers read alone). */
+void sread_end_result(sread *r, sread_result *x);
 
 #endif

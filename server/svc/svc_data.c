@@ -1505,46 +1505,125 @@ static unsigned char *monitor_values_key(const void *pool, long long account_id,
     return key;
 }
 
-/* A values read's result as its followers take it: the read's status, then
- * (when DB_OK) the apps and the values as series_read_monitor() left them. */
-static size_t monitor_values_size(const mon_shape *shape)
+/* The reply: the shape's text with the apps' state and the channels'
+ * values written in, into "b". */
+static void monitor_reply(sbuf *b, const mon_shape *s, const series_monitor_value *v)
 {
-    return sizeof(int32_t) + shape->n_apps * sizeof *shape->apps +
-           shape->n_ch * sizeof(series_monitor_value);
+    sb_reserve(b, s->text_len + 64 * (s->n_apps + s->n_ch) + 1);
+    monitor_write(b, s, v);
 }
 
-/* Read what changes with every batch of the monitor of "shape" into
- * shape->apps and val[0..n_ch): in one read shared with the requests of
- * the same values that came before it began (shared_read.h), or alone. *c
- * is the caller's connection or NULL (one is then taken when this request
- * reads; the caller releases *c). Returns the read's status. */
-static db_status monitor_values(srv *s, db_conn **c, long long account_id, mon_shape *shape,
-                                series_monitor_value *val)
+/* A values read's result as its followers take it (shared_read.h): the
+ * leader's reply text and a NUL, the apps and the values as
+ * series_read_monitor() left them, the leader's structure blob, then this
+ * footer; or the footer alone after a failure its followers share. A
+ * follower whose blob is the leader's, byte for byte, answers with the
+ * leader's text: a reply is a function of the blob and the values, and
+ * writing it again was about half of each follower's instructions (issue
+ * 16). Any other follower writes its own from the values. reply_len and
+ * blob_len are 0 when the leader shares the values only. */
+typedef struct {
+    int32_t status;
+    uint32_t reply_len;
+    uint32_t blob_len;
+} mon_shared;
+
+/* A follower's reply into "b" from the shared result "x" of a read of the
+ * values of "shape" (blob "blob" of "blob_len" bytes): the read's status. */
+static db_status monitor_shared_take(const sread_result *x, mon_shape *shape,
+                                     series_monitor_value *val, const char *blob,
+                                     size_t blob_len, sbuf *b)
 {
-    size_t key_len = 0, res_len = 0, apps_len = shape->n_apps * sizeof *shape->apps;
-    size_t vals_len = shape->n_ch * sizeof *val;
+    size_t n, apps_len = shape->n_apps * sizeof *shape->apps, vals_len = shape->n_ch * sizeof *val;
+    const char *p = sread_result_data(x, &n), *at;
+    mon_shared f;
+    if (n < sizeof f) {
+        return DB_ERROR; /* cannot be */
+    }
+    memcpy(&f, p + n - sizeof f, sizeof f);
+    if (f.status != DB_OK) {
+        return n == sizeof f ? (db_status)f.status : DB_ERROR;
+    }
+    if (n != (size_t)f.reply_len + 1 + apps_len + vals_len + f.blob_len + sizeof f) {
+        return DB_ERROR; /* cannot be: the same key reads the same sizes */
+    }
+    at = p + f.reply_len + 1;
+    if (f.blob_len > 0 && f.blob_len == blob_len &&
+        memcmp(at + apps_len + vals_len, blob, blob_len) == 0) {
+        sb_add(b, p, f.reply_len);
+        return DB_OK;
+    }
+    memcpy(shape->apps, at, apps_len);
+    memcpy(val, at + apps_len, vals_len);
+    monitor_reply(b, shape, val);
+    return DB_OK;
+}
+
+/* End the leader's read "rd" of the values of "shape" with status "st":
+ * its reply "b" (when whole), the values and its blob to the followers,
+ * or a busy or unreachable PostgreSQL (each of them would wait as long
+ * again); after another failure each reads alone. */
+static void monitor_shared_give(sread *rd, db_status st, const mon_shape *shape,
+                                const series_monitor_value *val, const char *blob,
+                                size_t blob_len, const sbuf *b)
+{
+    size_t apps_len = shape->n_apps * sizeof *shape->apps, vals_len = shape->n_ch * sizeof *val;
+    size_t n = sizeof(mon_shared);
+    mon_shared f = {(int32_t)st, 0, 0};
+    sread_result *x;
+    char *p;
+    if (st == DB_OK) {
+        if (!b->failed && b->len + 1 + apps_len + vals_len + blob_len + n <= SREAD_MAX_RESULT) {
+            f.reply_len = (uint32_t)b->len;
+            f.blob_len = (uint32_t)blob_len;
+        }
+        n += (size_t)f.reply_len + 1 + apps_len + vals_len + f.blob_len;
+    } else if (st != DB_BUSY && st != DB_UNAVAILABLE) {
+        sread_end_result(rd, NULL);
+        return;
+    }
+    if ((x = sread_result_new(n, (void **)&p)) != NULL) {
+        if (st == DB_OK) {
+            if (f.reply_len > 0) {
+                memcpy(p, b->p, f.reply_len);
+            }
+            p[f.reply_len] = '\0';
+            memcpy(p + f.reply_len + 1, shape->apps, apps_len);
+            memcpy(p + f.reply_len + 1 + apps_len, val, vals_len);
+            memcpy(p + f.reply_len + 1 + apps_len + vals_len, blob, f.blob_len);
+        }
+        memcpy(p + n - sizeof f, &f, sizeof f);
+    }
+    sread_end_result(rd, x);
+}
+
+/* Read what changes with every batch of the monitor of "shape" (of blob
+ * "blob", "blob_len" bytes) and write the reply into "b": in one read
+ * shared with the requests of the same values that came before it began
+ * (shared_read.h), or alone. *c is the caller's connection or NULL (one is
+ * then taken when this request reads); it is released before the reply
+ * is written. Returns the read's status (the reply is written when
+ * DB_OK, unless b->failed). */
+static db_status monitor_values(srv *s, db_conn **c, long long account_id, mon_shape *shape,
+                                series_monitor_value *val, const char *blob, size_t blob_len,
+                                sbuf *b)
+{
+    size_t key_len = 0;
     unsigned char *key = monitor_values_key(s->pool, account_id, shape, &key_len);
-    unsigned char *res = NULL;
     sread *rd = NULL;
+    sread_result *x = NULL;
     sread_role role = SREAD_ALONE;
-    int32_t st32;
     db_status st;
     /* A request that holds a connection already (it read the group's
      * structure) reads alone: it never waits on another holding it. */
     if (key != NULL && *c == NULL) {
-        role = sread_join(key, key_len, &rd, (void **)&res, &res_len);
+        role = sread_join_ref(key, key_len, &rd, &x);
     }
     free(key);
     if (role == SREAD_SHARED) {
-        memcpy(&st32, res, sizeof st32);
-        if (st32 == DB_OK && res_len == monitor_values_size(shape)) {
-            memcpy(shape->apps, res + sizeof st32, apps_len);
-            memcpy(val, res + sizeof st32 + apps_len, vals_len);
-        } else if (st32 == DB_OK) {
-            st32 = DB_ERROR; /* cannot be: the same key reads the same sizes */
-        }
-        free(res);
-        return (db_status)st32;
+        st = monitor_shared_take(x, shape, val, blob, blob_len, b);
+        sread_result_drop(x);
+        return st;
     }
     st = *c != NULL ? DB_OK : db_acquire(s->pool, DB_WAIT_MS, c);
     if (st == DB_OK) {
@@ -1554,24 +1633,15 @@ static db_status monitor_values(srv *s, db_conn **c, long long account_id, mon_s
         st = series_read_monitor(*c, account_id, shape->apps, shape->n_apps, shape->ch,
                                  shape->n_ch, shape->n_measured, val);
     }
+    db_release(s->pool, *c);
+    *c = NULL;
+    /* Written straight as text (issue 16: a cJSON tree of a 32-channel
+     * group was a quarter of the route's CPU in malloc and free). */
+    if (st == DB_OK) {
+        monitor_reply(b, shape, val);
+    }
     if (rd != NULL) {
-        /* Its followers share what it read, and a busy or unreachable
-         * PostgreSQL (each of them would wait as long again); after
-         * another failure each reads alone. */
-        size_t n = monitor_values_size(shape);
-        res = st == DB_OK || st == DB_BUSY || st == DB_UNAVAILABLE ? malloc(n) : NULL;
-        if (res != NULL) {
-            st32 = st;
-            memcpy(res, &st32, sizeof st32);
-            if (st == DB_OK) {
-                memcpy(res + sizeof st32, shape->apps, apps_len);
-                memcpy(res + sizeof st32 + apps_len, val, vals_len);
-            } else {
-                n = sizeof st32;
-            }
-        }
-        sread_end(rd, res, n);
-        free(res);
+        monitor_shared_give(rd, st, shape, val, blob, blob_len, b);
     }
     return st;
 }
@@ -1616,16 +1686,10 @@ static void monitor_r(srv *s, const svc_actor *a, long long group_id, data_reply
         fail(r, SVC_NOMEM, NULL, NULL, "the server is out of memory: retry");
         goto out;
     }
-    if ((st = monitor_values(s, &c, a->account_id, &shape, val)) != DB_OK) {
+    if ((st = monitor_values(s, &c, a->account_id, &shape, val, blob, blob_len, &b)) != DB_OK) {
         fail_db(r, st);
         goto out;
     }
-    db_release(s->pool, c);
-    c = NULL;
-    /* Written straight as text (issue 16: a cJSON tree of a 32-channel
-     * group was a quarter of the route's CPU in malloc and free). */
-    sb_reserve(&b, shape.text_len + 64 * (shape.n_apps + shape.n_ch) + 1);
-    monitor_write(&b, &shape, val);
     if (b.failed) {
         fail(r, SVC_NOMEM, NULL, NULL, "the server is out of memory: retry");
         goto out;

@@ -255,6 +255,49 @@ test('requests of one group at once share reads, and each shows every batch ackn
     }
   });
 
+test('requests at once whose remembered structures differ share the values, each with its own structure',
+  async () => {
+    // svc_data.c: a follower answers with its leader's text only when its
+    // structure is the leader's byte for byte; otherwise it writes its own.
+    const t = await account();
+    let r = await t.adminA.put(`/api/v1/groups/${t.groupId}/access`, { users: [{ user_id: t.memberId,
+      access: 'view' }] });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    await monitor(t.adminA, t);
+    try {
+      // The administrator's remembered structure keeps the old unit; the
+      // member, asking for the first time, remembers the new one.
+      await sql('ALTER TABLE channels DISABLE TRIGGER channels_monitor_notify_update');
+      await sql(`UPDATE channels SET unit = 'Unannounced' WHERE id = ${t.channels[0]}`);
+      await monitor(t.memberA, t);
+      const t0 = baseTime(4);
+      for (let k = 1; k <= 10; k++) {
+        r = await t.ingest.batch({ batch_id: `d${k}`,
+          snapshots: [{ t: t0 + k * MIN_US, ids: t.channels, v: [k, k + 0.5] }] });
+        assert.equal(r.status, 201, JSON.stringify(r.body));
+        const who = [];
+        const asks = [];
+        for (let i = 0; i < 12; i++) {
+          who.push(i % 2 ? 'member' : 'admin');
+          asks.push((i % 2 ? t.memberA : t.adminA).get(path(t)));
+        }
+        const got = await Promise.all(asks);
+        for (let i = 0; i < got.length; i++) {
+          const a = got[i];
+          assert.equal(a.status, 200, JSON.stringify(a.body));
+          assert.equal(a.body.group_id, t.groupId);
+          const c0 = chan(a.body, t.channels[0]);
+          assert.equal(c0.unit, who[i] === 'member' ? 'Unannounced' : 'V', JSON.stringify(c0));
+          assert.deepEqual(c0.latest, { t: t0 + k * MIN_US, v: k });
+          assert.deepEqual(chan(a.body, t.channels[1]).latest, { t: t0 + k * MIN_US, v: k + 0.5 });
+          assert.equal(a.body.apps[0].connected, true);
+        }
+      }
+    } finally {
+      await sql('ALTER TABLE channels ENABLE TRIGGER channels_monitor_notify_update');
+    }
+  });
+
 test('the triggers announce what the monitor shows, and not what every batch touches', async () => {
   const t = await account();
   const out = await pg.psqlEach([
