@@ -140,10 +140,77 @@ static void shared_read_other_key_reads_alone(void)
     }
 }
 
+/* A request of sread_join_ref() in a thread of its own. */
+typedef struct {
+    const char *key;
+    pthread_t th;
+    sread_role role;
+    sread *rd;
+    sread_result *res;
+} ref_asker;
+
+static void *ask_ref(void *arg)
+{
+    ref_asker *q = arg;
+    q->role = sread_join_ref(q->key, strlen(q->key), &q->rd, &q->res);
+    return NULL;
+}
+
+static void shared_read_followers_read_the_result_in_place(void)
+{
+    ref_asker f[3];
+    sread *rd = NULL;
+    sread_result *x;
+    void *data = NULL;
+    size_t len = 0;
+    const void *a, *b;
+    lead("group 5", &rd);
+    for (int i = 0; i < 3; i++) {
+        memset(&f[i], 0, sizeof f[i]);
+        f[i].key = "group 5";
+        T_TRUE(pthread_create(&f[i].th, NULL, ask_ref, &f[i]) == 0);
+    }
+    pause_ms(50);
+    sread_start(rd);
+    T_TRUE(sread_result_new(SREAD_MAX_RESULT + 1, &data) == NULL && data == NULL);
+    x = sread_result_new(5, &data);
+    T_TRUE(x != NULL && data != NULL);
+    memcpy(data, "v5v5v", 5);
+    sread_end_result(rd, x); /* taken over: not copied */
+    for (int i = 0; i < 3; i++) {
+        T_TRUE(pthread_join(f[i].th, NULL) == 0);
+        T_TRUE(f[i].role == SREAD_SHARED && f[i].rd == NULL && f[i].res != NULL);
+        a = sread_result_data(f[i].res, &len);
+        T_TRUE(len == 5 && memcmp(a, "v5v5v", 5) == 0);
+    }
+    /* One result, read in place by each. */
+    a = sread_result_data(f[0].res, &len);
+    b = sread_result_data(f[2].res, &len);
+    T_TRUE(a == b && a == data);
+    for (int i = 0; i < 3; i++) {
+        sread_result_drop(f[i].res);
+    }
+    sread_result_drop(NULL);
+    /* A copying follower of a result made for it. */
+    {
+        asker same;
+        lead("group 5", &rd);
+        ask_in_thread(&same, "group 5");
+        pause_ms(50);
+        x = sread_result_new(2, &data);
+        memcpy(data, "v6", 2);
+        sread_end_result(rd, x);
+        T_TRUE(pthread_join(same.th, NULL) == 0);
+        T_TRUE(got(&same, "v6"));
+        free(same.res);
+    }
+}
+
 void suite_shared_read(void)
 {
     T_RUN(shared_read_alone_leads_and_ends);
     T_RUN(shared_read_answers_who_came_before_it_began);
     T_RUN(shared_read_failure_sends_each_follower_alone);
     T_RUN(shared_read_other_key_reads_alone);
+    T_RUN(shared_read_followers_read_the_result_in_place);
 }
