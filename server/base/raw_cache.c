@@ -107,13 +107,14 @@ static void body_unref(raw_body *b)
     }
 }
 
-/* A NUL-terminated copy of "b" into *text / *len (caller frees); false
- * without memory. Drops the caller's reference to "b". */
-static bool body_copy_out(raw_body *b, char **text, size_t *len)
+/* A NUL-terminated copy of "b" at "room" bytes into a new block *text
+ * (caller frees), of *len bytes; false without memory. Drops the caller's
+ * reference to "b". */
+static bool body_copy_out(raw_body *b, size_t room, char **text, size_t *len)
 {
-    char *copy = malloc(b->len + 1);
+    char *copy = room + b->len + 1 > room ? malloc(room + b->len + 1) : NULL;
     if (copy != NULL) {
-        memcpy(copy, b->text, b->len + 1);
+        memcpy(copy + room, b->text, b->len + 1);
         *text = copy;
         *len = b->len;
     }
@@ -177,7 +178,7 @@ bool raw_cache_get(const raw_cache_key *key, const void *ver, size_t ver_len, in
         }
     }
     pthread_mutex_unlock(lock_of(i));
-    return b != NULL && body_copy_out(b, text, len);
+    return b != NULL && body_copy_out(b, 0, text, len);
 }
 
 void raw_cache_put(const raw_cache_key *key, const void *ver, size_t ver_len, int64_t now_ms,
@@ -270,8 +271,8 @@ static unsigned char *check_key(const raw_cache_key *key, long long viewer, cons
 }
 
 raw_check_role raw_cache_check(const raw_cache_key *key, long long viewer, const void *db,
-                               int64_t now_ms, raw_check **chk, char **text, size_t *len,
-                               int *failure)
+                               int64_t now_ms, size_t room, raw_check **chk, char **text,
+                               size_t *len, int *failure)
 {
     unsigned i;
     bool stable;
@@ -318,8 +319,8 @@ raw_check_role raw_cache_check(const raw_cache_key *key, long long viewer, const
         memcpy(failure, res, sizeof *failure);
         out = RAW_CHECK_FAILED;
     } else if (res_len >= 2 && res[res_len - 1] == 'H' && res[res_len - 2] == '\0' &&
-               (*text = malloc(res_len - 1)) != NULL) {
-        memcpy(*text, res, res_len - 1); /* the text and its NUL */
+               room + res_len - 1 > room && (*text = malloc(room + res_len - 1)) != NULL) {
+        memcpy(*text + room, res, res_len - 1); /* the text and its NUL */
         *len = res_len - 2;
         out = RAW_CHECK_HIT;
     }
@@ -333,7 +334,7 @@ void raw_check_start(raw_check *k)
 }
 
 bool raw_check_end(raw_check *k, const raw_cache_key *key, bool ok, const void *ver,
-                   size_t ver_len, int64_t now_ms, char **text, size_t *len)
+                   size_t ver_len, int64_t now_ms, size_t room, char **text, size_t *len)
 {
     unsigned i = k->slot;
     raw_slot *e = &slots[i];
@@ -360,7 +361,7 @@ bool raw_check_end(raw_check *k, const raw_cache_key *key, bool ok, const void *
     }
     sread_end_result(k->rd, x);
     free(k);
-    return hit != NULL && body_copy_out(hit, text, len);
+    return hit != NULL && body_copy_out(hit, room, text, len);
 }
 
 void raw_check_fail(raw_check *k, int code)

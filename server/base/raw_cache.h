@@ -96,7 +96,8 @@ typedef enum {
 
 /* For a stable entry of "key" younger than the TTL at "now_ms": join the
  * open check of "viewer" on "db" and wait for its end (RAW_CHECK_HIT with
- * *text a NUL-terminated copy of *len bytes, caller frees; RAW_CHECK_FAILED
+ * *text a new block, caller frees, of "room" free bytes (the reply's
+ * headers go there, issue 16) then a NUL-terminated copy of *len bytes; RAW_CHECK_FAILED
  * with *failure the code its leader gave raw_check_fail(); or
  * RAW_CHECK_READ when it did not match or failed otherwise), or open one
  * and return RAW_CHECK_LEAD with *chk (once no other check of the window and viewer
@@ -106,8 +107,8 @@ typedef enum {
  * *chk. RAW_CHECK_READ
  * otherwise (*chk NULL, *text NULL). */
 raw_check_role raw_cache_check(const raw_cache_key *key, long long viewer, const void *db,
-                               int64_t now_ms, raw_check **chk, char **text, size_t *len,
-                               int *failure);
+                               int64_t now_ms, size_t room, raw_check **chk, char **text,
+                               size_t *len, int *failure);
 
 /* Close check "chk" to followers: its statement is about to begin. */
 void raw_check_start(raw_check *chk);
@@ -115,11 +116,12 @@ void raw_check_start(raw_check *chk);
 /* End check "chk" of "key": "ok" when its statement gave versions "ver"
  * ("ver_len" bytes) with every channel visible, false when it failed, was
  * refused or never ran. Answers every follower; returns true with *text (a
- * copy, caller frees) and *len when the entry's versions matched, as
+ * copy at "room" bytes into a new block, caller frees the block, as
+ * raw_cache_check() gives it) and *len when the entry's versions matched, as
  * raw_cache_get() does (a mismatch makes the entry unstable). "chk" is
  * freed or left to its followers: not to be used after. */
 bool raw_check_end(raw_check *chk, const raw_cache_key *key, bool ok, const void *ver,
-                   size_t ver_len, int64_t now_ms, char **text, size_t *len);
+                   size_t ver_len, int64_t now_ms, size_t room, char **text, size_t *len);
 
 /* End check "chk" with failure "code" (not 0) that its followers share
  * (RAW_CHECK_FAILED): PostgreSQL busy or unreachable, which each of them

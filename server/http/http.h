@@ -133,6 +133,12 @@ int http_reply_json(http_req *req, int status, cJSON *obj);
  * large answers that are cheaper to write directly than through cJSON. */
 int http_reply_json_text(http_req *req, int status, const char *text, size_t len);
 
+/* As http_reply_json_text(), with "room" bytes before "text" in the
+ * caller's buffer that may be overwritten: the headers go there when they
+ * fit, so that the reply leaves in one write without a copy of the body
+ * (otherwise it is sent as http_reply_json_text() sends it). */
+int http_reply_json_room(http_req *req, int status, char *text, size_t room, size_t len);
+
 /* What a Range header asks of a representation of "size" bytes. */
 typedef enum {
     HTTP_RANGE_WHOLE,        /* no Range, or one to ignore: send it all (200) */

@@ -128,8 +128,12 @@ static const char nomem_reply[] =
 #define REPLY_ONE_WRITE_MAX (16 * 1024)
 #define REPLY_HEAD_MAX 2048
 
+/* "room": the bytes before "body" that may be written (the caller's
+ * buffer, http_reply_json_room()): when the headers fit there they are put
+ * right before the body and the reply leaves in one write without a copy
+ * of the body, whatever its length. */
 static int send_reply(http_req *req, int status, const char *body, size_t body_len,
-                      const char *extra_headers)
+                      const char *extra_headers, size_t room)
 {
     static const char hsts[] = "Strict-Transport-Security: max-age=31536000\r\n";
     static const char closing[] = "Connection: close\r\n";
@@ -166,6 +170,20 @@ static int send_reply(http_req *req, int status, const char *body, size_t body_l
 #undef PART
 
     http_state_moves(req);
+    if (head_len <= room) {
+        /* The body's own buffer has room for the headers (issue 16: a
+         * remembered raw day went in two writes, the headers alone in a
+         * segment of their own). */
+        char *head = (char *)body - head_len;
+        for (size_t i = 0; i < n_parts; i++) {
+            memcpy(head + at, parts[i], lens[i]);
+            at += lens[i];
+        }
+        mg_write(req->conn, head, head_len + body_len);
+        req->status = status;
+        req->replied = true;
+        return status;
+    }
     if (body_len > REPLY_ONE_WRITE_MAX && head_len <= REPLY_HEAD_MAX) {
         /* A large body leaves in many segments anyway: the headers go in
          * one write and the body in the next, without copying it (issue
@@ -219,9 +237,10 @@ static int reply_json_headers(http_req *req, int status, cJSON *obj, const char 
     text = obj ? cJSON_PrintUnformatted(obj) : NULL;
     cJSON_Delete(obj);
     if (text == NULL) {
-        return send_reply(req, 500, internal_error_body, sizeof internal_error_body - 1, NULL);
+        return send_reply(req, 500, internal_error_body, sizeof internal_error_body - 1, NULL,
+                          0);
     }
-    rc = send_reply(req, status, text, strlen(text), extra);
+    rc = send_reply(req, status, text, strlen(text), extra, 0);
     cJSON_free(text);
     return rc;
 }
@@ -235,7 +254,7 @@ int http_reply_text(http_req *req, int status, const char *content_type, const c
         return req->status;
     }
     req->content_type = content_type;
-    return send_reply(req, status, text, len, NULL);
+    return send_reply(req, status, text, len, NULL, 0);
 }
 
 int http_reply_json_text(http_req *req, int status, const char *text, size_t len)
@@ -245,7 +264,17 @@ int http_reply_json_text(http_req *req, int status, const char *text, size_t len
                   req->ri->local_uri);
         return req->status;
     }
-    return send_reply(req, status, text, len, NULL);
+    return send_reply(req, status, text, len, NULL, 0);
+}
+
+int http_reply_json_room(http_req *req, int status, char *text, size_t room, size_t len)
+{
+    if (req->replied) {
+        log_error("http: second reply to %s %s ignored", req->ri->request_method,
+                  req->ri->local_uri);
+        return req->status;
+    }
+    return send_reply(req, status, text, len, NULL, room);
 }
 
 /* A decimal of at most 18 digits from *p (advanced); -1 if none or longer. */

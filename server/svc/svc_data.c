@@ -190,7 +190,8 @@ static void sb_times(sbuf *b, const int64_t *t, size_t n)
  * public functions hand them out as out-parameters (reply_out()). */
 typedef struct {
     svc_error err;
-    char *json;
+    char *json;  /* the block to free */
+    size_t room; /* the answer is at json + room (svc_data_raw()) */
     size_t len;
 } data_reply;
 
@@ -892,9 +893,11 @@ static void raw_on(db_pool *pool, const data_read *q, data_reply *r)
      * (one statement for the requests of one viewer that wait for it
      * together), then the reply made from those versions, if this process
      * has it. */
-    switch (raw_cache_check(&key, svc_viewer(a), pool, now, &chk, &r->json, &r->len, &failure)) {
+    switch (raw_cache_check(&key, svc_viewer(a), pool, now, DATA_REPLY_ROOM, &chk, &r->json,
+                            &r->len, &failure)) {
     case RAW_CHECK_HIT:
         svc_error_clear(&r->err);
+        r->room = DATA_REPLY_ROOM;
         return;
     case RAW_CHECK_FAILED:
         /* PostgreSQL busy or unreachable for the check this request
@@ -919,11 +922,12 @@ static void raw_on(db_pool *pool, const data_read *q, data_reply *r)
             fail_db(r, st);
             return;
         }
-        if (raw_check_end(chk, &key, st == DB_OK && hidden == 0, ver.p, ver.len, now, &r->json,
-                          &r->len)) {
+        if (raw_check_end(chk, &key, st == DB_OK && hidden == 0, ver.p, ver.len, now,
+                          DATA_REPLY_ROOM, &r->json, &r->len)) {
             db_release(pool, c);
             free(ver.p);
             svc_error_clear(&r->err);
+            r->room = DATA_REPLY_ROOM;
             return;
         }
         free(ver.p);
@@ -1034,11 +1038,13 @@ static void raw_r(srv *s, const svc_actor *a, const int64_t *ch, size_t n_ch, in
 }
 
 svc_status svc_data_raw(srv *s, const svc_actor *a, const int64_t *ch, size_t n_ch, int64_t t0,
-                        int64_t t1, size_t limit, char **json, size_t *len, svc_error *e)
+                        int64_t t1, size_t limit, char **json, size_t *room, size_t *len,
+                        svc_error *e)
 {
     data_reply r;
     memset(&r, 0, sizeof r);
     raw_r(s, a, ch, n_ch, t0, t1, limit, &r);
+    *room = r.err.status == SVC_OK ? r.room : 0;
     return reply_out(&r, json, len, e);
 }
 

@@ -71,10 +71,15 @@ MT_MUSTCHECK svc_status svc_data_stats(db_conn *c, long long account_id, const i
 
 /* List mode: up to "limit" distinct times from "t0" (inclusive) before
  * "t1", one row per time with one value per channel (null where a channel
- * has no sample). "next" in the answer continues the page. */
+ * has no sample). "next" in the answer continues the page. *json is the
+ * block to free; the answer (*len bytes and a NUL) is at *json + *room,
+ * and the *room bytes before it (0 or DATA_REPLY_ROOM) are the caller's
+ * to write (the reply's headers: http_reply_json_room()). */
+#define DATA_REPLY_ROOM 1024
 MT_MUSTCHECK
 svc_status svc_data_raw(srv *s, const svc_actor *a, const int64_t *ch, size_t n_ch, int64_t t0,
-                        int64_t t1, size_t limit, char **json, size_t *len, svc_error *e);
+                        int64_t t1, size_t limit, char **json, size_t *room, size_t *len,
+                        svc_error *e);
 
 /* The monitor of a measurement group: apps, devices, channels, latest
  * values (stored and still hot). */

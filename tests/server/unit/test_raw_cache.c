@@ -169,7 +169,8 @@ typedef struct {
 static void *ask(void *arg)
 {
     asker *q = arg;
-    q->role = raw_cache_check(&q->key, q->viewer, CH, NOW, &q->chk, &q->text, &q->len, &q->failure);
+    q->role = raw_cache_check(&q->key, q->viewer, CH, NOW, 0, &q->chk, &q->text, &q->len,
+                              &q->failure);
     atomic_store(&q->done, 1);
     return NULL;
 }
@@ -195,7 +196,7 @@ static bool ends_with(raw_check *chk, const raw_cache_key *key, bool ok, const c
 {
     char *text = NULL;
     size_t len = 0;
-    bool hit = raw_check_end(chk, key, ok, ver, ver ? strlen(ver) : 0, NOW, &text, &len);
+    bool hit = raw_check_end(chk, key, ok, ver, ver ? strlen(ver) : 0, NOW, 0, &text, &len);
     bool same = want == NULL ? !hit && text == NULL
                              : hit && len == strlen(want) && memcmp(text, want, len + 1) == 0;
     free(text);
@@ -212,7 +213,7 @@ static void stable_then_lead(const raw_cache_key *key, long long viewer, const c
     int failure = 0;
     put(key, "v1", NOW, reply);
     put(key, "v1", NOW, reply);
-    T_TRUE(raw_cache_check(key, viewer, CH, NOW, chk, &text, &len, &failure) == RAW_CHECK_LEAD);
+    T_TRUE(raw_cache_check(key, viewer, CH, NOW, 0, chk, &text, &len, &failure) == RAW_CHECK_LEAD);
 }
 
 static void raw_cache_check_led_alone_answers_only_the_same_versions(void)
@@ -224,16 +225,16 @@ static void raw_cache_check_led_alone_answers_only_the_same_versions(void)
     int failure = 0;
     raw_cache_clear();
     /* Not stable yet: read. */
-    T_TRUE(raw_cache_check(&k, 0, CH, NOW, &chk, &text, &len, &failure) == RAW_CHECK_READ);
+    T_TRUE(raw_cache_check(&k, 0, CH, NOW, 0, &chk, &text, &len, &failure) == RAW_CHECK_READ);
     T_TRUE(chk == NULL && text == NULL);
     stable_then_lead(&k, 0, "day", &chk);
     raw_check_start(chk);
     T_TRUE(ends_with(chk, &k, true, "v1", "day"));
     /* Other versions: no answer, and the entry is no longer used. */
-    T_TRUE(raw_cache_check(&k, 0, CH, NOW, &chk, &text, &len, &failure) == RAW_CHECK_LEAD);
+    T_TRUE(raw_cache_check(&k, 0, CH, NOW, 0, &chk, &text, &len, &failure) == RAW_CHECK_LEAD);
     raw_check_start(chk);
     T_TRUE(ends_with(chk, &k, true, "v2", NULL));
-    T_TRUE(raw_cache_check(&k, 0, CH, NOW, &chk, &text, &len, &failure) == RAW_CHECK_READ);
+    T_TRUE(raw_cache_check(&k, 0, CH, NOW, 0, &chk, &text, &len, &failure) == RAW_CHECK_READ);
     /* A statement that failed or refused answers nothing, even alike. */
     stable_then_lead(&k, 0, "day", &chk);
     raw_check_start(chk);
@@ -268,7 +269,7 @@ static void raw_cache_check_answers_who_came_before_it_started(void)
     free(same.text);
 
     /* A check that failed: who waited for it reads for itself. */
-    T_TRUE(raw_cache_check(&k, 42, CH, NOW, &chk, &text, &len, &failure) == RAW_CHECK_LEAD);
+    T_TRUE(raw_cache_check(&k, 42, CH, NOW, 0, &chk, &text, &len, &failure) == RAW_CHECK_LEAD);
     ask_in_thread(&same, &k, 42);
     pause_ms(50);
     T_TRUE(atomic_load(&same.done) == 0);
@@ -278,14 +279,14 @@ static void raw_cache_check_answers_who_came_before_it_started(void)
 
     /* PostgreSQL busy for the check: who waited for it shares that answer
      * (it would wait as long again), and the slot takes the next check. */
-    T_TRUE(raw_cache_check(&k, 42, CH, NOW, &chk, &text, &len, &failure) == RAW_CHECK_LEAD);
+    T_TRUE(raw_cache_check(&k, 42, CH, NOW, 0, &chk, &text, &len, &failure) == RAW_CHECK_LEAD);
     ask_in_thread(&same, &k, 42);
     pause_ms(50);
     T_TRUE(atomic_load(&same.done) == 0);
     raw_check_fail(chk, -2);
     T_TRUE(pthread_join(same.th, NULL) == 0);
     T_TRUE(same.role == RAW_CHECK_FAILED && same.failure == -2 && same.text == NULL);
-    T_TRUE(raw_cache_check(&k, 42, CH, NOW, &chk, &text, &len, &failure) == RAW_CHECK_LEAD);
+    T_TRUE(raw_cache_check(&k, 42, CH, NOW, 0, &chk, &text, &len, &failure) == RAW_CHECK_LEAD);
     T_TRUE(failure == 0);
     raw_check_start(chk);
     T_TRUE(ends_with(chk, &k, true, "v1", "shared"));
