@@ -237,8 +237,7 @@ static int reply_json_headers(http_req *req, int status, cJSON *obj, const char 
     text = obj ? cJSON_PrintUnformatted(obj) : NULL;
     cJSON_Delete(obj);
     if (text == NULL) {
-        return send_reply(req, 500, internal_error_body, sizeof internal_error_body - 1, NULL,
-                          0);
+        return send_reply(req, 500, internal_error_body, sizeof internal_error_body - 1, NULL, 0);
     }
     rc = send_reply(req, status, text, strlen(text), extra, 0);
     cJSON_free(text);

@@ -169,8 +169,8 @@ typedef struct {
 static void *ask(void *arg)
 {
     asker *q = arg;
-    q->role = raw_cache_check(&q->key, q->viewer, CH, NOW, 0, &q->chk, &q->text, &q->len,
-                              &q->failure);
+    q->role =
+        raw_cache_check(&q->key, q->viewer, CH, NOW, 0, &q->chk, &q->text, &q->len, &q->failure);
     atomic_store(&q->done, 1);
     return NULL;
 }
