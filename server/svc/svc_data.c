@@ -1566,12 +1566,13 @@ static db_status monitor_shared_take(const sread_result *x, mon_shape *shape,
 }
 
 /* End the leader's read "rd" of the values of "shape" with status "st":
- * its reply "b" (when whole), the values and its blob to the followers,
+ * its reply "b" (from "room" bytes on, when whole), the values and its blob
+ * to the followers,
  * or a busy or unreachable PostgreSQL (each of them would wait as long
  * again); after another failure each reads alone. */
 static void monitor_shared_give(sread *rd, db_status st, const mon_shape *shape,
                                 const series_monitor_value *val, const char *blob,
-                                size_t blob_len, const sbuf *b)
+                                size_t blob_len, const sbuf *b, size_t room)
 {
     size_t apps_len = shape->n_apps * sizeof *shape->apps, vals_len = shape->n_ch * sizeof *val;
     size_t n = sizeof(mon_shared);
@@ -1579,8 +1580,9 @@ static void monitor_shared_give(sread *rd, db_status st, const mon_shape *shape,
     sread_result *x;
     char *p;
     if (st == DB_OK) {
-        if (!b->failed && b->len + 1 + apps_len + vals_len + blob_len + n <= SREAD_MAX_RESULT) {
-            f.reply_len = (uint32_t)b->len;
+        if (!b->failed && b->len >= room &&
+            b->len - room + 1 + apps_len + vals_len + blob_len + n <= SREAD_MAX_RESULT) {
+            f.reply_len = (uint32_t)(b->len - room);
             f.blob_len = (uint32_t)blob_len;
         }
         n += (size_t)f.reply_len + 1 + apps_len + vals_len + f.blob_len;
@@ -1591,7 +1593,7 @@ static void monitor_shared_give(sread *rd, db_status st, const mon_shape *shape,
     if ((x = sread_result_new(n, (void **)&p)) != NULL) {
         if (st == DB_OK) {
             if (f.reply_len > 0) {
-                memcpy(p, b->p, f.reply_len);
+                memcpy(p, b->p + room, f.reply_len);
             }
             p[f.reply_len] = '\0';
             memcpy(p + f.reply_len + 1, shape->apps, apps_len);
@@ -1604,7 +1606,8 @@ static void monitor_shared_give(sread *rd, db_status st, const mon_shape *shape,
 }
 
 /* Read what changes with every batch of the monitor of "shape" (of blob
- * "blob", "blob_len" bytes) and write the reply into "b": in one read
+ * "blob", "blob_len" bytes) and write the reply into "b" (after its first
+ * "room" bytes, already there): in one read
  * shared with the requests of the same values that came before it began
  * (shared_read.h), or alone. *c is the caller's connection or NULL (one is
  * then taken when this request reads); it is released before the reply
@@ -1612,7 +1615,7 @@ static void monitor_shared_give(sread *rd, db_status st, const mon_shape *shape,
  * DB_OK, unless b->failed). */
 static db_status monitor_values(srv *s, db_conn **c, long long account_id, mon_shape *shape,
                                 series_monitor_value *val, const char *blob, size_t blob_len,
-                                sbuf *b)
+                                sbuf *b, size_t room)
 {
     size_t key_len = 0;
     unsigned char *key = monitor_values_key(s->pool, account_id, shape, &key_len);
@@ -1647,7 +1650,7 @@ static db_status monitor_values(srv *s, db_conn **c, long long account_id, mon_s
         monitor_reply(b, shape, val);
     }
     if (rd != NULL) {
-        monitor_shared_give(rd, st, shape, val, blob, blob_len, b);
+        monitor_shared_give(rd, st, shape, val, blob, blob_len, b, room);
     }
     return st;
 }
@@ -1692,7 +1695,14 @@ static void monitor_r(srv *s, const svc_actor *a, long long group_id, data_reply
         fail(r, SVC_NOMEM, NULL, NULL, "the server is out of memory: retry");
         goto out;
     }
-    if ((st = monitor_values(s, &c, a->account_id, &shape, val, blob, blob_len, &b)) != DB_OK) {
+    /* Room for the reply's headers before it (http_reply_json_room(): one
+     * write, no copy of the reply). */
+    sb_reserve(&b, DATA_REPLY_ROOM + shape.text_len + 64 * (shape.n_apps + shape.n_ch) + 1);
+    if (!b.failed) {
+        b.len = DATA_REPLY_ROOM;
+    }
+    if ((st = monitor_values(s, &c, a->account_id, &shape, val, blob, blob_len, &b,
+                             DATA_REPLY_ROOM)) != DB_OK) {
         fail_db(r, st);
         goto out;
     }
@@ -1702,7 +1712,8 @@ static void monitor_r(srv *s, const svc_actor *a, long long group_id, data_reply
     }
     svc_error_clear(&r->err);
     r->json = b.p;
-    r->len = b.len;
+    r->room = DATA_REPLY_ROOM;
+    r->len = b.len - DATA_REPLY_ROOM;
     b.p = NULL;
 out:
     db_release(s->pool, c);
@@ -1713,11 +1724,12 @@ out:
 }
 
 svc_status svc_data_monitor(srv *s, const svc_actor *a, long long group_id, char **json,
-                            size_t *len, svc_error *e)
+                            size_t *room, size_t *len, svc_error *e)
 {
     data_reply r;
     memset(&r, 0, sizeof r);
     monitor_r(s, a, group_id, &r);
+    *room = r.err.status == SVC_OK ? r.room : 0;
     return reply_out(&r, json, len, e);
 }
 

@@ -82,10 +82,11 @@ svc_status svc_data_raw(srv *s, const svc_actor *a, const int64_t *ch, size_t n_
                         svc_error *e);
 
 /* The monitor of a measurement group: apps, devices, channels, latest
- * values (stored and still hot). */
+ * values (stored and still hot). *json, *room and *len as
+ * svc_data_raw() gives them. */
 MT_MUSTCHECK
 svc_status svc_data_monitor(srv *s, const svc_actor *a, long long group_id, char **json,
-                            size_t *len, svc_error *e);
+                            size_t *room, size_t *len, svc_error *e);
 
 /* The 10 most recently viewed channels of the user (D2). */
 MT_MUSTCHECK
