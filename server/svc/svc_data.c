@@ -1111,9 +1111,10 @@ typedef struct {
 
 /* A blob taken apart: ids copied out, the text borrowed from the blob. */
 typedef struct {
-    series_monitor_app *apps;
+    series_monitor_app *apps; /* one block with "ch" and "val" */
     size_t n_apps;
     int64_t *ch;
+    series_monitor_value *val; /* n_ch: what the values read gives */
     size_t n_ch;
     size_t n_measured; /* ch[0..n_measured): measured; the rest computed */
     const char *marks;  /* n_marks uint32_t offsets of the marks in "text" */
@@ -1303,16 +1304,21 @@ done:
     return rc;
 }
 
+_Static_assert(sizeof(series_monitor_app) % _Alignof(series_monitor_value) == 0 &&
+                   _Alignof(series_monitor_value) <= _Alignof(int64_t) &&
+                   _Alignof(int64_t) <= _Alignof(series_monitor_app),
+               "mon_shape's block: each array aligned after the one before");
+
 static void monitor_shape_free(mon_shape *s)
 {
     free(s->apps);
-    free(s->ch);
     memset(s, 0, sizeof *s);
 }
 
 /* Take blob "blob" ("len" bytes, NUL-terminated) of group "group_id"
- * apart into "s" (its arrays malloc'd: monitor_shape_free()). Returns 0, or
- * -1 (out of memory, or not a blob of that group). */
+ * apart into "s" (its arrays in one malloc'd block, with room for the
+ * values: monitor_shape_free()). Returns 0, or -1 (out of memory, or not
+ * a blob of that group). */
 static int monitor_shape_parse(const char *blob, size_t len, long long group_id, mon_shape *s)
 {
     mon_head h;
@@ -1327,14 +1333,17 @@ static int monitor_shape_parse(const char *blob, size_t len, long long group_id,
     if (h.group_id != group_id || len - sizeof h < ids + marks || h.n_computed > h.n_ch) {
         return -1;
     }
-    s->apps = calloc((size_t)h.n_apps + 1, sizeof *s->apps);
-    s->ch = malloc(((size_t)h.n_ch + 1) * sizeof *s->ch);
-    if (s->apps == NULL || s->ch == NULL) {
-        free(s->apps);
-        free(s->ch);
+    /* One block (issue 16: three allocations a request): the apps (set
+     * to zero), then the channels' ids and their values (sizes that keep
+     * each array aligned: both structs hold 64-bit members). */
+    s->apps = calloc(1, ((size_t)h.n_apps + 1) * sizeof *s->apps +
+                            ((size_t)h.n_ch + 1) * (sizeof *s->ch + sizeof *s->val));
+    if (s->apps == NULL) {
         memset(s, 0, sizeof *s);
         return -1;
     }
+    s->ch = (int64_t *)(void *)(s->apps + h.n_apps + 1);
+    s->val = (series_monitor_value *)(void *)(s->ch + h.n_ch + 1);
     s->n_apps = h.n_apps;
     s->n_ch = h.n_ch;
     s->n_measured = h.n_ch - h.n_computed;
@@ -1489,15 +1498,17 @@ static void monitor_shape_read(db_conn *c, const svc_actor *a, long long group_i
 /* The key of the values read of "shape" in account "account_id" on pool
  * "pool" (shared_read.h): what series_read_monitor() is given, so that
  * requests of one group's monitor share it whoever asks (each request
- * checked the asker's right to see the group before it joins). Caller
- * frees; NULL without memory. */
+ * checked the asker's right to see the group before it joins). In "buf"
+ * ("cap" bytes) when it fits, else malloc'd (the caller frees a key that
+ * is not "buf"); NULL without memory. */
 static unsigned char *monitor_values_key(const void *pool, long long account_id,
-                                         const mon_shape *shape, size_t *len)
+                                         const mon_shape *shape, unsigned char *buf, size_t cap,
+                                         size_t *len)
 {
     int64_t head[5] = {0x6d6f6e76 /* "monv" */, (int64_t)(intptr_t)pool, account_id,
                        (int64_t)shape->n_apps, (int64_t)shape->n_measured};
     size_t n = sizeof head + (shape->n_apps + shape->n_ch) * sizeof(int64_t);
-    unsigned char *key = malloc(n), *p = key;
+    unsigned char *key = n <= cap ? buf : malloc(n), *p = key;
     if (key == NULL) {
         return NULL;
     }
@@ -1618,7 +1629,8 @@ static db_status monitor_values(srv *s, db_conn **c, long long account_id, mon_s
                                 sbuf *b, size_t room)
 {
     size_t key_len = 0;
-    unsigned char *key = monitor_values_key(s->pool, account_id, shape, &key_len);
+    unsigned char buf[1024]; /* a group of up to 120 apps and channels */
+    unsigned char *key = monitor_values_key(s->pool, account_id, shape, buf, sizeof buf, &key_len);
     sread *rd = NULL;
     sread_result *x = NULL;
     sread_role role = SREAD_ALONE;
@@ -1628,7 +1640,9 @@ static db_status monitor_values(srv *s, db_conn **c, long long account_id, mon_s
     if (key != NULL && *c == NULL) {
         role = sread_join_ref(key, key_len, &rd, &x);
     }
-    free(key);
+    if (key != buf) {
+        free(key);
+    }
     if (role == SREAD_SHARED) {
         st = monitor_shared_take(x, shape, val, blob, blob_len, b);
         sread_result_drop(x);
@@ -1665,7 +1679,6 @@ static void monitor_r(srv *s, const svc_actor *a, long long group_id, data_reply
     char *blob = NULL;
     size_t blob_len = 0;
     mon_shape shape = {0};
-    series_monitor_value *val = NULL;
     sbuf b = {0};
     bool due = false;
     db_status st;
@@ -1690,8 +1703,7 @@ static void monitor_r(srv *s, const svc_actor *a, long long group_id, data_reply
             goto out;
         }
     }
-    if (monitor_shape_parse(blob, blob_len, group_id, &shape) != 0 ||
-        (val = malloc((shape.n_ch + 1) * sizeof *val)) == NULL) {
+    if (monitor_shape_parse(blob, blob_len, group_id, &shape) != 0) {
         fail(r, SVC_NOMEM, NULL, NULL, "the server is out of memory: retry");
         goto out;
     }
@@ -1701,7 +1713,7 @@ static void monitor_r(srv *s, const svc_actor *a, long long group_id, data_reply
     if (!b.failed) {
         b.len = DATA_REPLY_ROOM;
     }
-    if ((st = monitor_values(s, &c, a->account_id, &shape, val, blob, blob_len, &b,
+    if ((st = monitor_values(s, &c, a->account_id, &shape, shape.val, blob, blob_len, &b,
                              DATA_REPLY_ROOM)) != DB_OK) {
         fail_db(r, st);
         goto out;
@@ -1718,7 +1730,6 @@ static void monitor_r(srv *s, const svc_actor *a, long long group_id, data_reply
 out:
     db_release(s->pool, c);
     monitor_shape_free(&shape);
-    free(val);
     free(blob);
     free(b.p);
 }
