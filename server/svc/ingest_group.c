@@ -5,28 +5,68 @@
  * those queued first (at most INGEST_GROUP_MAX batches and
  * INGEST_GROUP_BYTES of records, the rest wait for the next leader), stores
  * them on its connection (one taken from the pool again when it gave its
- * own back while it waited), writes each taken batch's answer and wakes every
- * waiter. A waiter whose batch was not taken may then lead the next group.
- * The waiting batches live on their callers' stacks, so the queue holds at
- * most one batch per thread that stores (HTTP workers, the MQTT bridge). */
+ * own back while it waited), writes each taken batch's answer and wakes its
+ * waiter, and wakes the first batch queued meanwhile, which may then lead
+ * the next group. The waiting batches live on their callers' stacks, so the
+ * queue holds at most one batch per thread that stores (HTTP workers, the
+ * MQTT bridge).
+ *
+ * Wake-ups (issue 16): a waiter sleeps on its thread's wait word (a futex,
+ * waitword.h), not on a condition variable of g_mu, and reads its answer
+ * without g_mu: the waiters of a group, woken together, used to queue on
+ * g_mu again, behind each other and behind the leader that still held it
+ * while it signalled them (__lll_lock_wait was 5 % of ingest's server
+ * samples, and every such queue a context switch more).
+ *
+ * Who may touch what, and when (the items are on the waiters' stacks):
+ * - an item's queue links, "state" before the answer, "slot" and "copy_of"
+ *   are read and written under g_mu only;
+ * - the leader writes the whole answer of every batch of its group (st, the
+ *   item's seq_ok, fresh, prev_samples; for a copy also read from its first
+ *   copy's item) before it publishes any of them, and then publishes each
+ *   with one release store of "state" (DONE or ALONE), under g_mu. Its own
+ *   item's answer goes last (it is answered by returning);
+ * - a waiter that loads DONE or ALONE (acquire) owns its item again and may
+ *   return at once, without g_mu; so the leader reads nothing of an item
+ *   after its store, and takes each waiter's slot beforehand;
+ * - the wake-up is on the slot, never on the item: after the store the
+ *   waiter may have returned and its stack be reused, and a futex wake on
+ *   an address of that stack could wake an unrelated waiter there (and the
+ *   contract of waitword_set() is that the word outlives the call). A slot
+ *   is the wait word of one thread, allocated once and never freed (a
+ *   thread's slot goes back to g_free_slots when the thread ends, for the
+ *   next new thread), so a late wake-up reaches at worst the next wait of
+ *   a slot's thread, which looks at its state again and sleeps on: every
+ *   wait here is a loop on the state, not on the word;
+ * - a slot's word is set to 0 by its own thread under g_mu before it looks
+ *   at its state and sleeps; any answer or call to lead decided after that
+ *   look (under g_mu) is followed by a waitword_set() of the slot, so no
+ *   wake-up is lost, and one decided before it is seen in the state. */
 #define _POSIX_C_SOURCE 200809L
 #include "ingest_group.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "db_series.h"
 #include "metrics.h"
+#include "waitword.h"
 
 enum { QUEUED, TAKEN, DONE, ALONE };
 
+typedef struct wait_slot {
+    atomic_int word; /* waitword.h: set when the owner should look at its state */
+    struct wait_slot *next_free;
+} wait_slot;
+
 typedef struct item {
     db_small_batch b;
-    int state;
-    int copy_of;  /* TAKEN: -1, or the index in the group of the same batch id */
-    db_status st; /* DONE: the answer */
-    pthread_cond_t cv; /* signalled when answered, or when it may lead */
+    atomic_int state; /* under g_mu; DONE and ALONE also read without it */
+    int copy_of;      /* TAKEN: -1, or the index in the group of the same batch id */
+    db_status st;     /* DONE: the answer */
+    wait_slot *slot;  /* the waiter's thread's */
     struct item *next;
 } item;
 
@@ -36,6 +76,61 @@ static item *g_head, *g_tail;
  * groups and cost PostgreSQL more per batch (ingest alone, alternated at
  * load 24-30: 34-35 us with one, 42-48 us with two; docs/benchmarks.md). */
 static bool g_leading;
+/* The slots of ended threads (under g_mu). */
+static wait_slot *g_free_slots;
+static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+static pthread_key_t g_slot_key;
+static bool g_key_ok;
+
+static int get_state(item *it)
+{
+    return atomic_load_explicit(&it->state, memory_order_acquire);
+}
+
+static void set_state(item *it, int s)
+{
+    atomic_store_explicit(&it->state, s, memory_order_release);
+}
+
+/* A thread ends: its slot waits for the next new thread. Not freed: a
+ * leader may still wake it (see the top of the file). */
+static void slot_put(void *p)
+{
+    wait_slot *s = p;
+    pthread_mutex_lock(&g_mu);
+    s->next_free = g_free_slots;
+    g_free_slots = s;
+    pthread_mutex_unlock(&g_mu);
+}
+
+static void slot_key_init(void)
+{
+    g_key_ok = pthread_key_create(&g_slot_key, slot_put) == 0;
+}
+
+/* The calling thread's slot, taken or made on its first batch (under g_mu);
+ * NULL when out of memory. */
+static wait_slot *slot_of_thread(void)
+{
+    wait_slot *s;
+    if (!g_key_ok) {
+        return NULL;
+    }
+    if ((s = pthread_getspecific(g_slot_key)) != NULL) {
+        return s;
+    }
+    if ((s = g_free_slots) != NULL) {
+        g_free_slots = s->next_free;
+    } else if ((s = calloc(1, sizeof *s)) == NULL) {
+        return NULL;
+    }
+    if (pthread_setspecific(g_slot_key, s) != 0) {
+        s->next_free = g_free_slots;
+        g_free_slots = s;
+        return NULL;
+    }
+    return s;
+}
 
 static bool same_batch(const db_small_batch *a, const db_small_batch *b)
 {
@@ -69,7 +164,7 @@ static size_t take(item *me, item **grp)
     size_t n = 0, bytes = 0;
     item *it, *next;
     unqueue(me);
-    me->state = TAKEN;
+    atomic_store_explicit(&me->state, TAKEN, memory_order_relaxed);
     me->copy_of = -1;
     grp[n++] = me;
     bytes = me->b.n * 24;
@@ -85,7 +180,7 @@ static size_t take(item *me, item **grp)
             continue; /* too large for this group: the next one */
         }
         unqueue(it);
-        it->state = TAKEN;
+        atomic_store_explicit(&it->state, TAKEN, memory_order_relaxed);
         it->copy_of = copy;
         grp[n++] = it;
         if (copy < 0) {
@@ -95,17 +190,18 @@ static size_t take(item *me, item **grp)
     return n;
 }
 
-/* Store the taken batches "grp" and answer each (g_mu not held while the
- * statement runs; after the answers are out the waiters' items are theirs
- * again and not touched). The statement runs on *c, the leader's
- * connection, taken from "pool" first when the leader gave its own back
- * while it waited; when none comes in time, every batch of the group is
- * answered with that failure (DB_BUSY: 503 db_busy), as each would be
+/* Store the taken batches "grp" (grp[0] the leader's own) and answer each
+ * (g_mu not held while the statement runs). The statement runs on *c, the
+ * leader's connection, taken from "pool" first when the leader gave its own
+ * back while it waited; when none comes in time, every batch of the group
+ * is answered with that failure (DB_BUSY: 503 db_busy), as each would be
  * alone. */
 static void lead(db_pool *pool, db_conn **c, item **grp, size_t n)
 {
     db_small_batch *u[INGEST_GROUP_MAX];
-    size_t n_u = 0;
+    int answer[INGEST_GROUP_MAX];
+    wait_slot *wake[INGEST_GROUP_MAX + 1];
+    size_t n_u = 0, n_wake = 0;
     db_status st = DB_OK;
     bool no_conn = false;
     for (size_t k = 0; k < n; k++) {
@@ -130,39 +226,48 @@ static void lead(db_pool *pool, db_conn **c, item **grp, size_t n)
             metrics_add(METRIC_INGEST_GROUP_RETRIES, (long long)n);
         }
     }
-    pthread_mutex_lock(&g_mu);
+    /* Every answer first, none published: a copy's answer reads its first
+     * copy's item, which is not to be touched once that one is answered. */
     for (size_t k = 0; k < n; k++) {
         item *it = grp[k];
         it->st = st;
         if (no_conn) {
-            it->state = DONE;
+            answer[k] = DONE;
         } else if (it->copy_of < 0) {
             /* A failed group: each batch once more on its own, so that one
              * bad batch fails only itself. A lone statement's failure is
              * its batch's answer. */
-            it->state = st != DB_OK && n_u > 1 ? ALONE : DONE;
+            answer[k] = st != DB_OK && n_u > 1 ? ALONE : DONE;
         } else if (st == DB_OK && grp[it->copy_of]->b.seq_ok) {
             /* Stored (or found stored) by its first copy: a duplicate. */
             const db_small_batch *first = &grp[it->copy_of]->b;
             it->b.seq_ok = true;
             it->b.fresh = false;
             it->b.prev_samples = first->fresh ? (long long)first->n : first->prev_samples;
-            it->state = DONE;
+            answer[k] = DONE;
         } else {
-            it->state = ALONE; /* its own request decides, as without groups */
+            answer[k] = ALONE; /* its own request decides, as without groups */
         }
     }
+    pthread_mutex_lock(&g_mu);
     g_leading = false;
-    /* The answers of this group (not to the leader: it is awake), and a
-     * next leader: the first batch queued meanwhile. After this the
-     * waiters' items are theirs again and not touched. */
-    for (size_t k = 1; k < n; k++) {
-        pthread_cond_signal(&grp[k]->cv);
-    }
+    /* A next leader first (the statement's wait is the longest), then the
+     * answers of this group: each waiter's slot is taken before its item
+     * is published, and its item not touched after. The leader's own item
+     * (grp[0]) is published last. */
     if (g_head != NULL) {
-        pthread_cond_signal(&g_head->cv);
+        wake[n_wake++] = g_head->slot;
+    }
+    for (size_t k = n; k-- > 0;) {
+        if (k > 0) {
+            wake[n_wake++] = grp[k]->slot;
+        }
+        set_state(grp[k], answer[k]);
     }
     pthread_mutex_unlock(&g_mu);
+    for (size_t k = 0; k < n_wake; k++) {
+        waitword_set(&wake[k]->word);
+    }
 }
 
 db_status ingest_group_store_small(db_pool *pool, db_conn **c, long long account_id, long long app_id,
@@ -173,6 +278,7 @@ db_status ingest_group_store_small(db_pool *pool, db_conn **c, long long account
 {
     item me;
     item *grp[INGEST_GROUP_MAX];
+    int state;
     memset(&me, 0, sizeof me);
     me.b.account_id = account_id;
     me.b.app_id = app_id;
@@ -184,11 +290,18 @@ db_status ingest_group_store_small(db_pool *pool, db_conn **c, long long account
     me.b.ip = ip;
     me.b.alarm_group = alarm_group;
     me.b.alarm_seq = alarm_seq;
-    me.state = QUEUED;
+    atomic_init(&me.state, QUEUED);
     me.copy_of = -1;
-    pthread_cond_init(&me.cv, NULL);
 
+    pthread_once(&g_once, slot_key_init);
     pthread_mutex_lock(&g_mu);
+    if ((me.slot = slot_of_thread()) == NULL) {
+        /* No memory for this thread's wait word: stored alone at once, as
+         * before groups (right, only not grouped). */
+        pthread_mutex_unlock(&g_mu);
+        state = ALONE;
+        goto alone;
+    }
     if (g_tail != NULL) {
         g_tail->next = &me;
     } else {
@@ -199,15 +312,19 @@ db_status ingest_group_store_small(db_pool *pool, db_conn **c, long long account
         metrics_add(METRIC_INGEST_GROUP_WAITS, 1);
     }
     for (;;) {
-        if (me.state == QUEUED && !g_leading) {
+        /* Under g_mu here. */
+        state = atomic_load_explicit(&me.state, memory_order_relaxed);
+        if (state == QUEUED && !g_leading) {
             size_t k;
             g_leading = true;
             k = take(&me, grp);
             pthread_mutex_unlock(&g_mu);
             lead(pool, c, grp, k); /* answers "me" too */
-            pthread_mutex_lock(&g_mu);
+            state = get_state(&me);
+            break;
         }
-        if (me.state == DONE || me.state == ALONE) {
+        if (state == DONE || state == ALONE) {
+            pthread_mutex_unlock(&g_mu);
             break;
         }
         if (*c != NULL) {
@@ -221,11 +338,19 @@ db_status ingest_group_store_small(db_pool *pool, db_conn **c, long long account
             pthread_mutex_lock(&g_mu);
             continue;
         }
-        pthread_cond_wait(&me.cv, &g_mu);
+        /* Sleep until a leader answers, or calls on this batch to lead
+         * (see the top of the file for why no wake-up is lost). */
+        atomic_store_explicit(&me.slot->word, 0, memory_order_relaxed);
+        pthread_mutex_unlock(&g_mu);
+        waitword_wait(&me.slot->word);
+        state = get_state(&me);
+        if (state == DONE || state == ALONE) {
+            break; /* the answer, read without g_mu */
+        }
+        pthread_mutex_lock(&g_mu);
     }
-    pthread_mutex_unlock(&g_mu);
-    pthread_cond_destroy(&me.cv);
-    if (me.state == ALONE) {
+alone:
+    if (state == ALONE) {
         db_status st;
         *seq_ok = false;
         *fresh = false;
