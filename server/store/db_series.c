@@ -126,6 +126,26 @@ db_status db_ingest_claim(db_conn *c, long long account_id, long long app_id,
     return st;
 }
 
+/* The count of a batch id found claimed by another transaction that
+ * committed while the claiming statement ran: its ON CONFLICT waited for
+ * that commit, but the statement's snapshot, taken before, does not show
+ * the row, so its own look-up found nothing. A new statement has a new
+ * snapshot and sees it (a retry sent while its first copy was being
+ * stored is then answered with the first copy's count, not 0). */
+static void claimed_count(db_conn *c, long long account_id, long long app_id,
+                          const char *batch_id, long long *prev_samples)
+{
+    char a[24], b[24];
+    const char *p[] = {db_ll(account_id, a), db_ll(app_id, b), batch_id};
+    bool found = false;
+    /* On failure the answer keeps 0, as before: the batch is a duplicate
+     * either way and was stored (by its first copy); a failure here must
+     * not make the stored batches of a group be tried again. */
+    if (db_q_int(c, &st_claimed, 3, p, prev_samples, &found) != DB_OK || !found) {
+        *prev_samples = 0;
+    }
+}
+
 static void put_le64(unsigned char *p, uint64_t x)
 {
     for (int i = 0; i < 8; i++) {
@@ -429,6 +449,7 @@ db_status db_ingest_store_small(db_conn *c, long long account_id, long long app_
     int formats[10] = {0, 0, 0, 0, 0, 0, 1, 0, 0, 0};
     PGresult *res = NULL;
     db_status st;
+    bool unseen = false; /* a duplicate whose first copy this statement did not see */
     *fresh = false;
     *seq_ok = false;
     sent_part part = {account_id, rec, n};
@@ -456,11 +477,18 @@ db_status db_ingest_store_small(db_conn *c, long long account_id, long long app_
     if (st == DB_OK && PQntuples(res) == 1) {
         *seq_ok = PQgetvalue(res, 0, 2)[0] == 't';
         *fresh = *seq_ok && PQgetvalue(res, 0, 0)[0] == 't';
-        if (*seq_ok && !*fresh && !PQgetisnull(res, 0, 1)) {
-            *prev_samples = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+        if (*seq_ok && !*fresh) {
+            if (!PQgetisnull(res, 0, 1)) {
+                *prev_samples = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+            } else {
+                unseen = true;
+            }
         }
     }
     PQclear(res);
+    if (unseen) {
+        claimed_count(c, account_id, app_id, batch_id, prev_samples);
+    }
     return st;
 }
 
@@ -664,12 +692,22 @@ db_status db_ingest_store_group(db_conn *c, db_small_batch *const *b, size_t n)
         x->seq_ok = PQgetvalue(res, (int)i, 1)[0] == 't';
         x->fresh = x->seq_ok && PQgetvalue(res, (int)i, 2)[0] == 't';
         x->prev_samples = 0;
-        if (x->seq_ok && !x->fresh && !PQgetisnull(res, (int)i, 3)) {
-            x->prev_samples = strtoll(PQgetvalue(res, (int)i, 3), NULL, 10);
+        if (x->seq_ok && !x->fresh) {
+            if (!PQgetisnull(res, (int)i, 3)) {
+                x->prev_samples = strtoll(PQgetvalue(res, (int)i, 3), NULL, 10);
+            } else {
+                x->prev_samples = -1; /* read again below */
+            }
         }
     }
     PQclear(res);
     free(buf);
+    for (size_t i = 0; st == DB_OK && i < n; i++) {
+        db_small_batch *x = b[i];
+        if (x->seq_ok && !x->fresh && x->prev_samples < 0) {
+            claimed_count(c, x->account_id, x->app_id, x->batch_id, &x->prev_samples);
+        }
+    }
     return st;
 }
 
