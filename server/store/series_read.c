@@ -106,7 +106,10 @@ static db_stmt st_read_seen_admin = {"ser_read_seen_admin", READ_SEEN_ADMIN("pay
  * Hiding the values from the planner (scalar subqueries) was not enough:
  * each ANALYZE of a growing series_hot raised the generic plan's cost
  * above the mean of the custom plans made before, and 35-80 % of the
- * executions were still planned in the route mix. */
+ * executions were still planned in the route mix. Migration 048 plans it
+ * without sequential or bitmap scans: a plan made while series_hot was
+ * small scanned it whole on every call until the next ANALYZE (10-17 ms a
+ * call at 44 k hot rows, against 0.08 ms; issue 16, pgreads). */
 static db_stmt st_vers_seen_admin = {"ser_vers_seen_admin",
     "SELECT * FROM mt_raw_versions($1::bigint, $2::bigint[], $3::bigint, $4::bigint, "
     "$5::integer, $6::integer)", 0};
