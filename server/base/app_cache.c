@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "auth.h"
+#include "stripes.h"
 
 _Static_assert((APP_CACHE_SETS & (APP_CACHE_SETS - 1)) == 0,
                "APP_CACHE_SETS must be a power of two");
@@ -23,14 +24,7 @@ typedef struct {
 
 static ac_entry g_sets[APP_CACHE_SETS][APP_CACHE_WAYS];
 static pthread_mutex_t g_locks[APP_CACHE_STRIPES];
-static pthread_once_t g_once = PTHREAD_ONCE_INIT;
-
-static void init_locks(void)
-{
-    for (int i = 0; i < APP_CACHE_STRIPES; i++) {
-        pthread_mutex_init(&g_locks[i], NULL);
-    }
-}
+static stripes g_stripes = STRIPES_OF(g_locks);
 
 static unsigned set_of(const app_cache_key *k)
 {
@@ -48,8 +42,7 @@ static unsigned set_of(const app_cache_key *k)
 
 static pthread_mutex_t *lock_of(unsigned set)
 {
-    pthread_once(&g_once, init_locks);
-    return &g_locks[set % APP_CACHE_STRIPES];
+    return stripe_lock(&g_stripes, set);
 }
 
 static bool same_key(const app_cache_key *a, const app_cache_key *b)
@@ -62,19 +55,11 @@ static bool same_key(const app_cache_key *a, const app_cache_key *b)
 
 /* METRON_APP_CACHE=0 turns the cache off (every batch reads its app from the
  * database): scripts/bench-server measures what it saves. Read once. */
-static bool g_off;
-static pthread_once_t g_off_once = PTHREAD_ONCE_INIT;
-
-static void read_switch(void)
-{
-    const char *v = getenv("METRON_APP_CACHE");
-    g_off = v != NULL && strcmp(v, "0") == 0;
-}
+static env_switch g_switch = ENV_SWITCH("METRON_APP_CACHE");
 
 static bool cache_off(void)
 {
-    pthread_once(&g_off_once, read_switch);
-    return g_off;
+    return env_switch_off(&g_switch);
 }
 
 bool app_cache_row_ok(const app_cache_row *row, int64_t now_us)

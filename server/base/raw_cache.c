@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "shared_read.h"
+#include "stripes.h"
 
 _Static_assert((RAW_CACHE_SLOTS & (RAW_CACHE_SLOTS - 1)) == 0,
                "RAW_CACHE_SLOTS must be a power of two");
@@ -50,17 +51,8 @@ struct raw_check {
 static raw_slot slots[RAW_CACHE_SLOTS];
 static atomic_size_t g_bytes;
 static pthread_mutex_t locks[RAW_CACHE_STRIPES];
-static pthread_once_t once = PTHREAD_ONCE_INIT;
-static bool g_off;
-
-static void init_once(void)
-{
-    const char *v = getenv("METRON_RAW_CACHE");
-    g_off = v != NULL && strcmp(v, "0") == 0;
-    for (int i = 0; i < RAW_CACHE_STRIPES; i++) {
-        pthread_mutex_init(&locks[i], NULL);
-    }
-}
+static stripes g_stripes = STRIPES_OF(locks);
+static env_switch g_switch = ENV_SWITCH("METRON_RAW_CACHE");
 
 static uint64_t mix(uint64_t h, uint64_t v)
 {
@@ -85,7 +77,7 @@ static unsigned slot_of(const raw_cache_key *k)
 
 static pthread_mutex_t *lock_of(unsigned slot)
 {
-    return &locks[slot % RAW_CACHE_STRIPES];
+    return stripe_lock(&g_stripes, slot);
 }
 
 static bool same_key(const raw_slot *e, const raw_cache_key *k)
@@ -143,8 +135,7 @@ bool raw_cache_stable(const raw_cache_key *key, int64_t now_ms)
 {
     unsigned i;
     bool yes;
-    pthread_once(&once, init_once);
-    if (g_off) {
+    if (env_switch_off(&g_switch)) {
         return false;
     }
     i = slot_of(key);
@@ -162,8 +153,7 @@ bool raw_cache_get(const raw_cache_key *key, const void *ver, size_t ver_len, in
     raw_body *b = NULL;
     *text = NULL;
     *len = 0;
-    pthread_once(&once, init_once);
-    if (g_off) {
+    if (env_switch_off(&g_switch)) {
         return false;
     }
     i = slot_of(key);
@@ -187,8 +177,7 @@ void raw_cache_put(const raw_cache_key *key, const void *ver, size_t ver_len, in
     unsigned i;
     raw_slot *e, fresh_e;
     size_t need;
-    pthread_once(&once, init_once);
-    if (g_off || len > RAW_CACHE_MAX_BODY || ver_len > RAW_CACHE_MAX_VERSIONS ||
+    if (env_switch_off(&g_switch) || len > RAW_CACHE_MAX_BODY || ver_len > RAW_CACHE_MAX_VERSIONS ||
         key->n_ch == 0) {
         return;
     }
@@ -287,8 +276,7 @@ raw_check_role raw_cache_check(const raw_cache_key *key, long long viewer, const
     *text = NULL;
     *len = 0;
     *failure = 0;
-    pthread_once(&once, init_once);
-    if (g_off || key->n_ch == 0) {
+    if (env_switch_off(&g_switch) || key->n_ch == 0) {
         return RAW_CHECK_READ;
     }
     i = slot_of(key);
@@ -380,7 +368,6 @@ size_t raw_cache_bytes(void)
 
 void raw_cache_clear(void)
 {
-    pthread_once(&once, init_once);
     for (unsigned i = 0; i < RAW_CACHE_SLOTS; i++) {
         pthread_mutex_lock(lock_of(i));
         drop(&slots[i]);

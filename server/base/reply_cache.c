@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "auth.h"
+#include "stripes.h"
 
 _Static_assert((REPLY_CACHE_SLOTS & (REPLY_CACHE_SLOTS - 1)) == 0,
                "REPLY_CACHE_SLOTS must be a power of two");
@@ -25,14 +26,7 @@ typedef struct {
 static rc_slot slots[REPLY_CACHE_SLOTS];
 static atomic_size_t g_bytes; /* the bodies of every slot, together */
 static pthread_mutex_t locks[REPLY_CACHE_STRIPES];
-static pthread_once_t once = PTHREAD_ONCE_INIT;
-
-static void init_locks(void)
-{
-    for (int i = 0; i < REPLY_CACHE_STRIPES; i++) {
-        pthread_mutex_init(&locks[i], NULL);
-    }
-}
+static stripes g_stripes = STRIPES_OF(locks);
 
 /* The slot of a key: the variants of one (kind, account, user, sub) share
  * it. */
@@ -50,8 +44,7 @@ static unsigned slot_of(const reply_key *k)
 
 static pthread_mutex_t *lock_of(unsigned slot)
 {
-    pthread_once(&once, init_locks);
-    return &locks[slot % REPLY_CACHE_STRIPES];
+    return stripe_lock(&g_stripes, slot);
 }
 
 static bool same_key(const reply_key *a, const reply_key *b)
@@ -63,14 +56,7 @@ static bool same_key(const reply_key *a, const reply_key *b)
 /* METRON_REPLY_CACHE=0 turns the remembered replies off (every GET /me
  * reads the database): scripts/bench-server measures whether they still pay
  * (docs/benchmarks.md). Read once. */
-static bool g_off;
-static pthread_once_t g_off_once = PTHREAD_ONCE_INIT;
-
-static void read_switch(void)
-{
-    const char *v = getenv("METRON_REPLY_CACHE");
-    g_off = v != NULL && strcmp(v, "0") == 0;
-}
+static env_switch g_switch = ENV_SWITCH("METRON_REPLY_CACHE");
 
 bool reply_cache_get(const reply_key *key, unsigned long long epoch, int64_t now_ms, char **text,
                      size_t *len, bool *due)
@@ -83,8 +69,7 @@ bool reply_cache_get(const reply_key *key, unsigned long long epoch, int64_t now
     bool refresh = false;
     int64_t ttl_ms = auth_cache_ttl_ms(), refresh_ms = auth_cache_refresh_ms();
 
-    pthread_once(&g_off_once, read_switch);
-    if (g_off) {
+    if (env_switch_off(&g_switch)) {
         if (due != NULL) {
             *due = false;
         }

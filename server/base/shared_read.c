@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "stripes.h"
 #include "waitword.h"
 
 _Static_assert((SREAD_SLOTS & (SREAD_SLOTS - 1)) == 0, "SREAD_SLOTS must be a power of two");
@@ -40,17 +41,8 @@ typedef struct {
 
 static sread_slot slots[SREAD_SLOTS];
 static pthread_mutex_t locks[SREAD_STRIPES];
-static pthread_once_t once = PTHREAD_ONCE_INIT;
-static bool g_off;
-
-static void init_once(void)
-{
-    const char *v = getenv("METRON_SHARED_READ");
-    g_off = v != NULL && strcmp(v, "0") == 0;
-    for (int i = 0; i < SREAD_STRIPES; i++) {
-        pthread_mutex_init(&locks[i], NULL);
-    }
-}
+static stripes g_stripes = STRIPES_OF(locks);
+static env_switch g_switch = ENV_SWITCH("METRON_SHARED_READ");
 
 /* A hash of the key's bytes, eight at a time (issue 16: FNV-1a a byte at a
  * time was 1.5 k instructions of a monitor's 304-byte key per request). */
@@ -76,7 +68,7 @@ static unsigned slot_of(const void *key, size_t len)
 
 static pthread_mutex_t *lock_of(unsigned slot)
 {
-    return &locks[slot % SREAD_STRIPES];
+    return stripe_lock(&g_stripes, slot);
 }
 
 static bool same_key(const sread *r, const void *key, size_t len)
@@ -134,8 +126,7 @@ sread_role sread_join_ref(const void *key, size_t key_len, sread **out, sread_re
     sread_result *x;
     *out = NULL;
     *res = NULL;
-    pthread_once(&once, init_once);
-    if (g_off || key_len == 0 || key_len > SREAD_MAX_KEY) {
+    if (env_switch_off(&g_switch) || key_len == 0 || key_len > SREAD_MAX_KEY) {
         return SREAD_ALONE;
     }
     i = slot_of(key, key_len);

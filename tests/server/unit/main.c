@@ -30,6 +30,7 @@ void suite_isotime(void);
 void suite_picture_info(void);
 void suite_linelog(void);
 void suite_cmp(void);
+void suite_stripes(void);
 
 static int n_passed, n_failed, cur_failed;
 static const char *filter;
@@ -102,6 +103,7 @@ int main(int argc, char **argv)
     suite_picture_info();
     suite_linelog();
     suite_cmp();
+    suite_stripes();
     printf("1..%d\n%d passed, %d failed\n", n_passed + n_failed, n_passed, n_failed);
     return n_failed ? 1 : 0;
 }
