@@ -41,10 +41,11 @@ static db_stmt st_target_user = {"outbox_target_user",
     "WHERE u.account_id = $1 AND u.id = $2", 0};
 static db_stmt st_account_language = {"outbox_account_language",
     "SELECT language FROM accounts WHERE id = $1", 0};
-#define OUTBOX_COLS                                                                          \
-    "INSERT INTO notify_outbox (account_id, message_id, dedupe_key, target, target_type, "    \
-    " destination_id, recipient_id, user_id, email, channel, kind, language, severity, title, " \
-    " body, fields, link_url, link_label, sensitive, attach_file_id, attach_name, attach_type) "
+#define OUTBOX_COLS                                                                                \
+    "INSERT INTO notify_outbox (account_id, message_id, dedupe_key, target, target_type, "         \
+    " destination_id, recipient_id, user_id, email, channel, kind, language, severity, title, "    \
+    " body, fields, link_url, link_label, sensitive, attach_file_id, attach_name, attach_type, "   \
+    " expires_at) "
 
 static db_stmt st_insert = {"outbox_insert",
     OUTBOX_COLS
@@ -53,7 +54,7 @@ static db_stmt st_insert = {"outbox_insert",
     " CASE WHEN $5 = 'recipient' THEN $6::bigint END, "
     " CASE WHEN $5 = 'user' THEN $6::bigint END, "
     " $7, $8, $9, $10, $11, $12, $13, $14::jsonb, $15, $16, $17, NULLIF($18::bigint, 0), $19, "
-    " $20) "
+    " $20, to_timestamp(NULLIF($21::bigint, 0))) "
     "ON CONFLICT (account_id, dedupe_key, target) DO NOTHING RETURNING id, message_id", 0};
 static db_stmt st_insert_dest = {"outbox_insert_dest",
     OUTBOX_COLS
@@ -62,7 +63,8 @@ static db_stmt st_insert_dest = {"outbox_insert_dest",
     " COALESCE($5, d.language), $6, $7, $8, $9::jsonb, $10, $11, $12, "
     " CASE WHEN d.kind = 'email' THEN NULLIF($14::bigint, 0) END, "
     " CASE WHEN d.kind = 'email' AND $14::bigint <> 0 THEN $15 END, "
-    " CASE WHEN d.kind = 'email' AND $14::bigint <> 0 THEN $16 END "
+    " CASE WHEN d.kind = 'email' AND $14::bigint <> 0 THEN $16 END, "
+    " to_timestamp(NULLIF($17::bigint, 0)) "
     "FROM notify_destinations d WHERE d.account_id = $1 AND d.id = $13 AND d.enabled "
     "ON CONFLICT (account_id, dedupe_key, target) DO NOTHING RETURNING id, message_id", 0};
 static db_stmt st_insert_rcpt = {"outbox_insert_rcpt",
@@ -72,7 +74,8 @@ static db_stmt st_insert_rcpt = {"outbox_insert_rcpt",
     " COALESCE($5, s.language), $6, $7, $8, $9::jsonb, $10, $11, $12, "
     " CASE WHEN s.channel = 'email' THEN NULLIF($14::bigint, 0) END, "
     " CASE WHEN s.channel = 'email' AND $14::bigint <> 0 THEN $15 END, "
-    " CASE WHEN s.channel = 'email' AND $14::bigint <> 0 THEN $16 END "
+    " CASE WHEN s.channel = 'email' AND $14::bigint <> 0 THEN $16 END, "
+    " to_timestamp(NULLIF($17::bigint, 0)) "
     "FROM system_notification_recipients s WHERE s.account_id = $1 AND s.id = $13 AND s.enabled "
     "ON CONFLICT (account_id, dedupe_key, target) DO NOTHING RETURNING id, message_id", 0};
 static db_stmt st_existing = {"outbox_existing",
@@ -151,8 +154,8 @@ static db_status insert_returning(db_conn *c, db_stmt *st, int n, const char *co
 db_status db_outbox_insert(db_conn *c, const db_outbox_row *row, long long *id,
                            long long *message_id, bool *inserted)
 {
-    char a[24], m[24], ref[24], att[24];
-    const char *p[20];
+    char a[24], m[24], ref[24], att[24], exp[24];
+    const char *p[21];
     ID(a, row->account_id);
     ID(m, row->message_id);
     ID(ref, row->to->ref);
@@ -177,15 +180,17 @@ db_status db_outbox_insert(db_conn *c, const db_outbox_row *row, long long *id,
     p[17] = att;
     p[18] = row->attach_file_id ? row->attach_name : NULL;
     p[19] = row->attach_file_id ? row->attach_type : NULL;
-    return insert_returning(c, &st_insert, 20, p, id, message_id, inserted);
+    ID(exp, row->expires_at);
+    p[20] = exp;
+    return insert_returning(c, &st_insert, 21, p, id, message_id, inserted);
 }
 
 db_status db_outbox_insert_to(db_conn *c, const db_outbox_row *row, bool recipient,
                               long long ref, long long *id, long long *message_id,
                               bool *inserted)
 {
-    char a[24], m[24], r[24], att[24];
-    const char *p[16];
+    char a[24], m[24], r[24], att[24], exp[24];
+    const char *p[17];
     ID(a, row->account_id);
     ID(m, row->message_id);
     ID(r, ref);
@@ -206,7 +211,9 @@ db_status db_outbox_insert_to(db_conn *c, const db_outbox_row *row, bool recipie
     p[13] = att;
     p[14] = row->attach_file_id ? row->attach_name : NULL;
     p[15] = row->attach_file_id ? row->attach_type : NULL;
-    return insert_returning(c, recipient ? &st_insert_rcpt : &st_insert_dest, 16, p, id,
+    ID(exp, row->expires_at);
+    p[16] = exp;
+    return insert_returning(c, recipient ? &st_insert_rcpt : &st_insert_dest, 17, p, id,
                             message_id, inserted);
 }
 
@@ -426,7 +433,8 @@ static db_stmt st_finish = {"outbox_finish",
     "  WHERE account_id = $1 AND id = $3 AND outcome IS NULL RETURNING id) "
     "UPDATE notify_outbox o SET state = $9::text, "
     " next_at = CASE WHEN $9::text = 'retry' "
-    "   THEN clock_timestamp() + $10::bigint * interval '1 millisecond' ELSE o.next_at END, "
+    "   THEN LEAST(clock_timestamp() + $10::bigint * interval '1 millisecond', o.expires_at) "
+    "   ELSE o.next_at END, "
     " failures = o.failures + $11::integer, "
     " sent_at = CASE WHEN $9::text = 'sent' THEN clock_timestamp() END, "
     " last_error = $8, lease_owner = NULL, "
@@ -447,6 +455,17 @@ static db_stmt st_rate_push = {"outbox_rate_push",
     "VALUES ($1, md5($2 || ' ' || $3), clock_timestamp() + $4::bigint * interval '1 millisecond') "
     "ON CONFLICT (account_id, rate_key) DO UPDATE SET next_at = "
     " GREATEST(t.next_at, EXCLUDED.next_at)", 0};
+
+/* Rows past their expiry that no sender claimed (every process without
+ * sender threads, or all of them stopped): cancelled, their secret erased
+ * (the claim does the same for the rows it meets). */
+static db_stmt st_expire = {"outbox_expire",
+    "WITH x AS (UPDATE notify_outbox o SET state = 'cancelled', lease_owner = NULL, "
+    "  last_error = 'expired before it could be sent', "
+    "  body = CASE WHEN o.sensitive THEN '' ELSE o.body END, "
+    "  link_url = CASE WHEN o.sensitive THEN NULL ELSE o.link_url END "
+    " WHERE o.state IN ('queued', 'retry') AND o.expires_at <= now() RETURNING 1) "
+    "SELECT count(*) FROM x", 0};
 
 static db_stmt st_purge = {"outbox_purge",
     "WITH gone AS (DELETE FROM notify_outbox WHERE id IN ("
@@ -530,6 +549,11 @@ db_status db_outbox_purge(db_conn *c, long long before_epoch, int max, long long
     ID(b, before_epoch);
     ID(m, max);
     return db_q_int(c, &st_purge, 2, p, done, NULL);
+}
+
+db_status db_outbox_expire(db_conn *c, long long *done)
+{
+    return db_q_int(c, &st_expire, 0, NULL, done, NULL);
 }
 
 /* ------------------------------------------------------------ attachments */

@@ -62,6 +62,7 @@ typedef struct {
     long long attach_file_id; /* a drive file sent with an e-mail (0 = none) */
     const char *attach_name;
     const char *attach_type;
+    long long expires_at; /* Unix seconds: not sent from then on (0 = never; 050) */
 } db_outbox_row;
 
 /* Insert "row" for its resolved target row->to unless (account, key,
@@ -234,5 +235,10 @@ db_status db_outbox_rate_push(db_conn *c, long long account_id, const char *chan
  * with their attempts, and rate slots unused for a day; *done = rows
  * deleted. */
 db_status db_outbox_purge(db_conn *c, long long before_epoch, int max, long long *done);
+
+/* Cancel the queued and retry rows past their expiry (migration 050) and
+ * erase a sensitive one's text; *done = rows cancelled. The claim does the
+ * same for the rows it meets: this is for rows no sender looks at. */
+db_status db_outbox_expire(db_conn *c, long long *done);
 
 #endif

@@ -168,11 +168,18 @@ static int job_data_retention(srv *s, int64_t now, long long *done)
     return jobs_sql(s, "data_retention", series_retention, now, done);
 }
 
-/* The outbox's finished rows (sent, dead, cancelled) after 30 days, with
- * their delivery log (docs/notify.md). */
+/* The outbox's rows past their expiry that no sender met (cancelled, a
+ * sign-in code's text erased), and its finished rows (sent, dead,
+ * cancelled) after 30 days, with their delivery log (docs/notify.md). */
 static db_status purge_outbox(db_conn *c, int64_t now, long long *done)
 {
-    return db_outbox_purge(c, (long long)now - 30LL * 86400, 10000, done);
+    long long expired = 0;
+    db_status st = db_outbox_expire(c, &expired);
+    if (st == DB_OK) {
+        st = db_outbox_purge(c, (long long)now - 30LL * 86400, 10000, done);
+        *done += expired;
+    }
+    return st;
 }
 
 static int job_notify_outbox(srv *s, int64_t now, long long *done)
@@ -202,7 +209,8 @@ static const job_def jobs[] = {
     {"ingest_batch_ids", batch_ids_job,
      "ingestion batch ids older than --batch-id-days (30), a bounded range of pages a round"},
     {"app_requests", job_app_requests, "requests to apps (self-check, firmware) 30 days old"},
-    {"notify_outbox", job_notify_outbox, "outbox rows sent, dead or cancelled 30 days ago"},
+    {"notify_outbox", job_notify_outbox,
+     "outbox rows past their expiry; rows sent, dead or cancelled 30 days ago"},
     {"temp_logins", job_temp_logins, "alarm mail login links (A8) past their 30 minutes"},
     {"alarm_no_data", svc_alarm_job_no_data, "no-data alarms: channels silent for N minutes"},
     {"alarm_repeats", svc_alarm_job_repeats, "repeat notifications of raised alarms"},

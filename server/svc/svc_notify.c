@@ -126,6 +126,9 @@ static svc_status check_msg(const notify_msg *m, svc_error *e)
     if (m->attach_file_id < 0) {
         return bad(e, "attach_file_id", "an attachment is a drive file id");
     }
+    if (m->expires_at < 0) {
+        return bad(e, "expires_at", "an expiry is a time in Unix seconds, or 0 for none");
+    }
     if (m->attach_file_id > 0) {
         size_t len = m->attach_name != NULL ? strlen(m->attach_name) : 0;
         size_t tlen = m->attach_type != NULL ? strlen(m->attach_type) : 0;
@@ -426,6 +429,7 @@ static void row_of(const notify_msg *m, const notify_text *text, const char *fie
     row->attach_file_id = m->attach_file_id;
     row->attach_name = m->attach_file_id ? m->attach_name : NULL;
     row->attach_type = m->attach_file_id ? m->attach_type : NULL;
+    row->expires_at = m->expires_at;
 }
 
 /* The common case in one statement per target: destinations and single

@@ -114,6 +114,11 @@ typedef struct {
     long long attach_file_id;
     const char *attach_name;
     const char *attach_type;
+    /* Unix seconds (the auth clock, auth_now()) from which the message is
+     * useless and must not be sent (an e-mailed sign-in code: its code's
+     * expiry), or 0 = never. A row not sent by then is cancelled, and a
+     * sensitive one's text erased then (docs/notify.md, "Expiry"). */
+    long long expires_at;
 } notify_msg;
 
 /* The largest attachment a mail carries (a larger file goes without). */
