@@ -3,7 +3,6 @@
 #include "mail.h"
 
 #include <curl/curl.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,8 +10,6 @@
 #include <time.h>
 
 #include "log.h"
-
-static atomic_uint g_mail_seq;
 
 /* TLS to the relay: smtps:// is TLS from the start; smtp:// must upgrade
  * with STARTTLS (mail is refused by the relay that cannot), unless the
@@ -51,80 +48,6 @@ static bool address_ok(const char *a)
         }
     }
     return true;
-}
-
-int mail_send(const srv *s, const char *to, const char *subject, const char *body)
-{
-    const char *from = s->cfg.smtp_from ? s->cfg.smtp_from : "metron@localhost";
-    char from_env[300], to_env[300], date[64], msgid[128];
-    char *msg = NULL;
-    size_t cap;
-    int n, rc = -1;
-    CURL *curl = NULL;
-    struct curl_slist *rcpt = NULL;
-    upload up;
-    CURLcode cc;
-    time_t now = time(NULL);
-    struct tm tm;
-
-    if (s->cfg.smtp_url == NULL || s->cfg.smtp_url[0] == '\0') {
-        log_warn("mail: no SMTP server configured (METRON_SMTP_URL): message not sent");
-        return -1;
-    }
-    if (!address_ok(to) || !address_ok(from) || strpbrk(subject, "\r\n") != NULL) {
-        log_warn("mail: unusable address or subject: message not sent");
-        return -1;
-    }
-    gmtime_r(&now, &tm);
-    strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
-    snprintf(msgid, sizeof msgid, "<%lld.%u@metron>", (long long)now,
-             atomic_fetch_add(&g_mail_seq, 1));
-    cap = strlen(body) + strlen(subject) + strlen(to) + strlen(from) + 512;
-    msg = malloc(cap);
-    if (msg == NULL) {
-        return -1;
-    }
-    /* Subject may hold UTF-8: RFC 2047 would be needed for non-ASCII; the
-     * server's subjects are ASCII. The body is declared UTF-8. */
-    n = snprintf(msg, cap,
-                 "Date: %s\r\nFrom: <%s>\r\nTo: <%s>\r\nSubject: %s\r\nMessage-ID: %s\r\n"
-                 "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
-                 "Content-Transfer-Encoding: 8bit\r\n\r\n%s\r\n",
-                 date, from, to, subject, msgid, body);
-    if (n < 0 || (size_t)n >= cap) {
-        goto out;
-    }
-    up.data = msg;
-    up.len = (size_t)n;
-    up.off = 0;
-    snprintf(from_env, sizeof from_env, "<%s>", from);
-    snprintf(to_env, sizeof to_env, "<%s>", to);
-    curl = curl_easy_init();
-    rcpt = curl_slist_append(NULL, to_env);
-    if (curl == NULL || rcpt == NULL) {
-        goto out;
-    }
-    curl_easy_setopt(curl, CURLOPT_URL, s->cfg.smtp_url);
-    curl_easy_setopt(curl, CURLOPT_MAIL_FROM, from_env);
-    curl_easy_setopt(curl, CURLOPT_MAIL_RCPT, rcpt);
-    curl_easy_setopt(curl, CURLOPT_READFUNCTION, read_cb);
-    curl_easy_setopt(curl, CURLOPT_READDATA, &up);
-    curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 10000L);
-    curl_easy_setopt(curl, CURLOPT_USE_SSL, use_ssl(s));
-    cc = curl_easy_perform(curl);
-    if (cc != CURLE_OK) {
-        log_warn("mail: sending failed: %s", curl_easy_strerror(cc));
-        goto out;
-    }
-    rc = 0;
-out:
-    curl_slist_free_all(rcpt);
-    curl_easy_cleanup(curl);
-    free(msg);
-    return rc;
 }
 
 /* ------------------------------------------------------------ the outbox */

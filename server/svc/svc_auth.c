@@ -318,56 +318,148 @@ static svc_status issue(db_conn *c, const db_auth_user *u, bool want_token, cons
     return SVC_OK;
 }
 
-/* Mail a login code for challenge session "session_id". Called without a
- * database connection held across the SMTP exchange. */
-static int mail_login_code(srv *s, const db_auth_user *u, const char *code)
-{
+/* The sign-in code mail in the seven portal languages: its subject and
+ * its text ("%s" the code, "%d" the minutes it is valid). */
+static const struct {
+    const char *lang, *title, *body;
+} code_words[] = {
+    {"zh-CN", "您的 Metron 登录验证码",
+     "您的 Metron 登录验证码是 %s\n\n"
+     "验证码在 %d 分钟内有效。如果不是您本人在登录，请修改密码：有人知道您的密码。"},
+    {"ja", "Metron のログインコード",
+     "Metron のログインコードは %s です。\n\n"
+     "有効期間は %d 分です。ログインしようとしていない場合は、パスワードを変更してください。"
+     "誰かがパスワードを知っています。"},
+    {"en", "Your Metron sign-in code",
+     "Your Metron sign-in code is %s\n\n"
+     "It is valid for %d minutes. If you did not try to sign in, change your password: "
+     "someone knows it."},
+    {"es", "Su código de inicio de sesión de Metron",
+     "Su código de inicio de sesión de Metron es %s\n\n"
+     "Es válido durante %d minutos. Si no ha intentado iniciar sesión, cambie su contraseña: "
+     "alguien la conoce."},
+    {"fr", "Votre code de connexion Metron",
+     "Votre code de connexion Metron est %s\n\n"
+     "Il est valable %d minutes. Si vous n’avez pas essayé de vous connecter, changez votre "
+     "mot de passe : quelqu’un le connaît."},
+    {"de", "Ihr Metron-Anmeldecode",
+     "Ihr Metron-Anmeldecode lautet %s\n\n"
+     "Er ist %d Minuten gültig. Wenn Sie nicht versucht haben, sich anzumelden, ändern Sie "
+     "Ihr Passwort: Jemand kennt es."},
+    {"it", "Il tuo codice di accesso a Metron",
+     "Il tuo codice di accesso a Metron è %s\n\n"
+     "È valido per %d minuti. Se non hai provato ad accedere, cambia la password: qualcuno "
+     "la conosce."},
+};
+
+typedef struct {
+    const char *code;
     char body[600];
-    snprintf(body, sizeof body,
-             "Your Metron sign-in code is %s\n\n"
-             "It is valid for %d minutes. If you did not try to sign in, change your\n"
-             "password: someone knows it.\n",
-             code, AUTH_EMAIL_CODE_TTL_S / 60);
-    return mail_send(s, u->email, "Your Metron sign-in code", body);
+} code_text;
+
+static svc_status render_code(void *arg, const char *language, notify_text *out, svc_error *e)
+{
+    code_text *t = arg;
+    size_t i = 0, n = sizeof code_words / sizeof code_words[0];
+    (void)e;
+    while (i < n && strcmp(code_words[i].lang, language) != 0) {
+        i++;
+    }
+    if (i == n) {
+        i = 2; /* en */
+    }
+    snprintf(t->body, sizeof t->body, code_words[i].body, t->code, AUTH_EMAIL_CODE_TTL_S / 60);
+    out->title = code_words[i].title;
+    out->body = t->body;
+    return SVC_OK;
+}
+
+/* Queue the code mail of challenge "challenge_id" for "u" in the outbox
+ * (docs/notify.md), on "c" inside the challenge's transaction: the sender
+ * threads send it after the commit, never this request's thread, so a slow
+ * or dead mail relay cannot hold sign-in requests. Sent once (the key is
+ * the challenge's), retried while the relay fails, never after "expires"
+ * (the code's end), and erased from the outbox once sent or expired. */
+static svc_status queue_login_code(db_conn *c, const db_auth_user *u, long long challenge_id,
+                                   const char *code, int64_t expires, svc_error *e)
+{
+    notify_to to = {NOTIFY_TO_USER, 0, NULL, NULL};
+    notify_result res;
+    code_text text;
+    notify_msg m;
+    char key[48];
+    svc_status rc;
+
+    snprintf(key, sizeof key, "sign-in:%lld", challenge_id);
+    memset(&text, 0, sizeof text);
+    text.code = code;
+    memset(&m, 0, sizeof m);
+    m.account_id = u->account_id;
+    m.kind = "auth.sign_in_code";
+    m.key = key;
+    m.severity = "info";
+    m.render = render_code;
+    m.render_arg = &text;
+    to.id = u->user_id;
+    m.to = &to;
+    m.n_to = 1;
+    m.sensitive = true;
+    m.expires_at = expires;
+    rc = svc_notify_enqueue(c, &m, &res, e);
+    OPENSSL_cleanse(text.body, sizeof text.body);
+    if (rc == SVC_OK && res.queued != 1) {
+        /* The user has no e-mail address (or was disabled meanwhile). */
+        rc = svc_fail(e, SVC_UNAVAILABLE, "mail_unavailable", NULL,
+                      "the e-mail code cannot be sent to this user");
+    }
+    return rc;
 }
 
 /* Start the second step for "u": a challenge session, and for "email" a
- * code sent by mail. */
-static svc_status begin_two_step(srv *s, db_conn **cp, const db_auth_user *u, bool want_token,
+ * code queued for the mail, in one transaction. */
+static svc_status begin_two_step(srv *s, db_conn *c, const db_auth_user *u, bool want_token,
                                  const char *ip, const char *ua, int64_t now, auth_grant *out,
                                  svc_error *e)
 {
     unsigned char hash[AUTH_SHA256_BYTES], code_hash[AUTH_SHA256_BYTES], dummy[AUTH_SHA256_BYTES];
-    char code[7];
+    char code[7] = "";
     long long id = 0;
     db_status st;
+    svc_status rc = SVC_OK;
     bool by_mail = strcmp(u->two_step, "email") == 0;
 
+    if (by_mail && (s->cfg.smtp_url == NULL || s->cfg.smtp_url[0] == '\0')) {
+        /* No relay at all: the code could never arrive; say so at once. */
+        return svc_fail(e, SVC_UNAVAILABLE, "mail_unavailable", NULL,
+                        "no mail relay is configured: the e-mail code cannot be sent");
+    }
     if (auth_new_secret(out->secret, sizeof out->secret, hash) != 0 ||
         auth_random(dummy, sizeof dummy) != 0 || (by_mail && random_code(code) != 0)) {
         return internal(e);
     }
+    if (by_mail && (st = db_begin(c)) != DB_OK) {
+        return svc_fail_db(e, st, NULL);
+    }
     /* csrf_hash is unused for a challenge: random, never matches. */
-    st = db_auth_session_insert(*cp, u->account_id, u->user_id, hash, dummy, "two_step",
-                                want_token ? "token" : "portal", now, AUTH_CHALLENGE_TTL_S, ip,
-                                ua, &id);
+    st = db_auth_session_insert(c, u->account_id, u->user_id, hash, dummy, "two_step",
+                                want_token ? "token" : "portal", now, AUTH_CHALLENGE_TTL_S, ip, ua,
+                                &id);
     if (st == DB_OK && by_mail) {
         auth_sha256(code, strlen(code), code_hash);
-        st = db_auth_email_code_insert(*cp, u->account_id, u->user_id, id, code_hash,
+        st = db_auth_email_code_insert(c, u->account_id, u->user_id, id, code_hash,
                                        now + AUTH_EMAIL_CODE_TTL_S);
     }
     if (st != DB_OK) {
-        return svc_fail_db(e, st, NULL);
+        rc = svc_fail_db(e, st, NULL);
+    } else if (by_mail &&
+               (rc = queue_login_code(c, u, id, code, now + AUTH_EMAIL_CODE_TTL_S, e)) == SVC_OK &&
+               (st = db_commit(c)) != DB_OK) {
+        rc = svc_fail_db(e, st, NULL);
     }
-    if (by_mail) {
-        db_release(s->pool, *cp);
-        *cp = NULL;
-        if (mail_login_code(s, u, code) != 0) {
-            OPENSSL_cleanse(code, sizeof code);
-            return svc_fail(e, SVC_UNAVAILABLE, "mail_unavailable", NULL,
-                            "the e-mail could not be sent; try again later");
-        }
-        OPENSSL_cleanse(code, sizeof code);
+    OPENSSL_cleanse(code, sizeof code);
+    if (rc != SVC_OK) {
+        OPENSSL_cleanse(out->secret, sizeof out->secret);
+        return rc; /* the caller's release rolls back */
     }
     out->challenge = true;
     return SVC_OK;
@@ -509,7 +601,7 @@ static svc_status login(srv *s, const auth_login *in, bool want_token, auth_gran
         goto out;
     }
     if (strcmp(out->user.two_step, "off") != 0) {
-        rc = begin_two_step(s, &c, &out->user, want_token, in->ip, in->user_agent, now, out, e);
+        rc = begin_two_step(s, c, &out->user, want_token, in->ip, in->user_agent, now, out, e);
         goto out;
     }
     rc = issue(c, &out->user, want_token, in->ip, in->user_agent, now, out, e);

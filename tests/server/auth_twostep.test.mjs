@@ -1,10 +1,12 @@
 // Two-step verification (A3: TOTP and e-mail codes), password reset (A4)
-// and password changes (A6). Mail goes to the harness's SMTP sink; the
-// server's clock is moved with the test-only clock route.
+// and password changes (A6). Mail goes to the harness's SMTP sink through a
+// relay of this file that can stall or drop connections (a slow or dead
+// mail server); the server's clock is moved with the test-only clock route.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import net from 'node:net';
 import {
   createAccount, login, request, setClock, sleep, startPostgres, startServer, startSmtpSink,
 } from './harness.mjs';
@@ -12,24 +14,75 @@ import {
 let pg;
 let srv;
 let sink;
+let relay;
+let srvOptions;
 const PW = 'Correct-h0rse';
 let n = 0;
 const uniq = (p) => `${p}${++n}-${process.pid % 10000}`;
 let offset = 0; // the server clock's offset, seconds
 let db; // the test database's name, for pg.psql()
 
+/**
+ * A mail relay on loopback in front of the sink: "pass" forwards each
+ * connection to it, "stall" accepts and never answers (a hung mail
+ * server), "drop" closes at once (a dead one). { url, set(mode), stop() }.
+ */
+async function startRelay(port) {
+  let mode = 'pass';
+  const socks = new Set();
+  const keep = (x) => { socks.add(x); x.on('close', () => socks.delete(x)); x.on('error', () => {}); };
+  const server = net.createServer((c) => {
+    keep(c);
+    if (mode === 'drop') { c.destroy(); return; }
+    if (mode === 'stall') return;
+    const up = net.connect(port, '127.0.0.1');
+    keep(up);
+    up.on('error', () => c.destroy());
+    up.on('close', () => c.destroy());
+    c.on('close', () => up.destroy());
+    c.pipe(up);
+    up.pipe(c);
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `smtp://127.0.0.1:${server.address().port}`,
+    set(m) { mode = m; },
+    async stop() {
+      for (const x of socks) x.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+/** Stop the server and check how it ended (exit 0, no sanitizer report, no
+ * secret in its log). */
+async function stopServer(s) {
+  const exit = await s.stop();
+  fs.rmSync(s.dataDir, { recursive: true, force: true });
+  assert.equal(exit?.code, 0, s.stderr());
+  assert.doesNotMatch(s.stderr(), /runtime error|AddressSanitizer/);
+  assert.doesNotMatch(s.stderr(), /token=|sign-in code is/);
+}
+
 before(async () => {
   pg = await startPostgres();
   sink = await startSmtpSink();
+  relay = await startRelay(sink.port);
   const url = await pg.createDatabase();
   db = new URL(url).pathname.slice(1);
-  srv = await startServer({ databaseUrl: url,
-    env: { METRON_SMTP_URL: sink.url, METRON_SMTP_TLS: 'optional',
-      METRON_SMTP_FROM: 'metron@metron.test' } });
+  // An attempt gives up after 3 s and is retried 0.2-0.4 s later: a stalled
+  // relay shows within a test's time.
+  srvOptions = { databaseUrl: url,
+    env: { METRON_SMTP_URL: relay.url, METRON_SMTP_TLS: 'optional',
+      METRON_SMTP_FROM: 'metron@metron.test', METRON_NOTIFY_TIMEOUT_MS: '3000',
+      METRON_NOTIFY_LEASE_MS: '5000', METRON_NOTIFY_BACKOFF_MS: '200',
+      METRON_NOTIFY_BACKOFF_MAX_MS: '400', METRON_NOTIFY_MAX_FAILURES: '100' } };
+  srv = await startServer(srvOptions);
 });
 
 after(async () => {
   const exit = await srv?.stop();
+  await relay?.stop();
   await sink?.stop();
   await pg?.destroy();
   if (srv) fs.rmSync(srv.dataDir, { recursive: true, force: true });
@@ -233,10 +286,15 @@ test('e-mail codes: mailed on login, wrong codes refused, single use, expire', a
   assert.equal(r.status, 200);
   let since = sink.messages().length;
   r = await post('/api/v1/auth/login', { account: a.account, user: 'admin', password: PW });
+  const answered = Date.now();
   assert.equal(r.status, 200);
   assert.equal(r.body.two_step, 'email');
   const { challenge } = r.body;
   const mail = await mailTo(a.email, since);
+  // The senders are woken by the commit, not by their one-second poll.
+  const took = Date.now() - answered;
+  console.log(`# the code arrived ${took} ms after the sign-in answered`);
+  assert.ok(took < 3000, `${took} ms`);
   assert.match(mail, /Subject: Your Metron sign-in code/);
   const code = /sign-in code is (\d{6})/.exec(mail)[1];
   const wrong = code === '000000' ? '000001' : '000000';
@@ -259,13 +317,164 @@ test('e-mail codes: mailed on login, wrong codes refused, single use, expire', a
   } finally {
     await clock(0);
   }
-  // Codes are stored hashed.
+  // Codes are stored hashed; the mails' text left the outbox once sent.
   const rows = await pg.psql(`SELECT count(*) FROM email_codes
     WHERE code_hash = sha256(convert_to('${late}', 'UTF8'))`, db);
   assert.equal(rows, '1');
+  assert.equal(await codeRows(a.accountId), 'sent|0|1\nsent|0|1');
+  assert.equal(await pg.psql(`SELECT count(*) FROM notify_outbox
+    WHERE body LIKE '%${late}%' OR body LIKE '%${code}%'`, db), '0');
   r = await c.put('/api/v1/me/two-step', { mode: 'off' });
   assert.equal(r.status, 200);
   await login(srv.url, { account: a.account, user: 'admin', password: PW });
+});
+
+/** The account's sign-in code rows of the outbox, oldest first: "state|body
+ * length|attempts" lines. */
+const codeRows = (accountId) => pg.psql(`SELECT state || '|' || length(body) || '|' || attempts
+  FROM notify_outbox WHERE account_id = ${accountId} AND kind = 'auth.sign_in_code'
+  ORDER BY id`, db);
+
+/** Poll until the account's sign-in code rows read "want" (a RegExp). */
+async function waitRows(accountId, want, ms = 20000) {
+  let got;
+  for (const end = Date.now() + ms; Date.now() < end; await sleep(100)) {
+    got = await codeRows(accountId);
+    if (want.test(got)) return got;
+  }
+  throw new Error(`the outbox rows stay ${JSON.stringify(got)}`);
+}
+
+/** An account with e-mail codes on (for a user reading "language"). */
+async function emailAccount(language) {
+  const a = await account();
+  const c = await login(srv.url, { account: a.account, user: 'admin', password: PW });
+  if (language) assert.equal((await c.patch('/api/v1/me', { language })).status, 200);
+  assert.equal((await c.put('/api/v1/me/two-step', { mode: 'email' })).status, 200);
+  return a;
+}
+
+/** Sign in with the e-mailed code of "challenge" (from the newest mail to
+ * the account since "since"). */
+async function finishWithMail(a, challenge, since) {
+  const code = /(?:sign-in code is|Anmeldecode lautet) (\d{6})/
+    .exec(await mailTo(a.email, since))[1];
+  const r = await post('/api/v1/auth/two-step', { challenge, code });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.ok(r.body.csrf_token);
+}
+
+test('e-mail codes: a stalled mail relay holds no request; the code comes when it answers',
+  async () => {
+    const accounts = [];
+    for (let i = 0; i < 5; i++) accounts.push(await emailAccount());
+    const late = accounts.pop();
+    const since = sink.messages().length;
+    relay.set('stall');
+    try {
+      // Four sign-ins at once while the relay hangs, and other requests
+      // meanwhile: every one answers at once (before, each sign-in held
+      // its worker thread for the whole SMTP time-out).
+      const timed = async (f) => { const t = Date.now(); const r = await f(); return [r, Date.now() - t]; };
+      const [logins, health] = await Promise.all([
+        Promise.all(accounts.map((a) => timed(() => post('/api/v1/auth/login',
+          { account: a.account, user: 'admin', password: PW })))),
+        Promise.all([0, 1, 2, 3].map(() => timed(() => request(srv.url, 'GET', '/api/v1/health'))))]);
+      console.log(`# sign-ins with the relay stalled: ${logins.map(([, ms]) => ms).join(', ')} ms; ` +
+        `health meanwhile: ${health.map(([, ms]) => ms).join(', ')} ms`);
+      for (const [r, ms] of logins) {
+        assert.equal(r.status, 200, JSON.stringify(r.body));
+        assert.equal(r.body.two_step, 'email');
+        assert.ok(ms < 1000, `a sign-in took ${ms} ms`);
+      }
+      for (const [r, ms] of health) {
+        assert.equal(r.status, 200);
+        assert.ok(ms < 1000, `a health request took ${ms} ms`);
+      }
+      // Another sign-in while the senders wait on the relay: as fast.
+      const [again, ms] = await timed(() => post('/api/v1/auth/login',
+        { account: late.account, user: 'admin', password: PW }));
+      console.log(`# one more sign-in while the senders wait on the relay: ${ms} ms`);
+      assert.equal(again.status, 200);
+      assert.ok(ms < 1000, `${ms} ms`);
+      await waitRows(accounts[1].accountId, /^sending\|\d+\|1$/);
+      relay.set('pass');
+      // The attempts time out (3 s) and are tried again: every code comes,
+      // once, and signs in.
+      for (let i = 0; i < 4; i++) await finishWithMail(accounts[i], logins[i][0].body.challenge, since);
+      await finishWithMail(late, again.body.challenge, since);
+      await sleep(1000);
+      for (const a of [...accounts, late]) {
+        const mails = sink.messages().slice(since).filter((m) => m.includes(`X-RcptTo: ${a.email}`));
+        assert.equal(mails.length, 1, a.email);
+        assert.match(await codeRows(a.accountId), /^sent\|0\|\d+$/);
+      }
+      const outcomes = await pg.psql(`SELECT string_agg(coalesce(t.outcome, '-'), ',' ORDER BY t.n)
+        FROM notify_attempts t JOIN notify_outbox o ON o.id = t.outbox_id
+        WHERE o.account_id = ${accounts[1].accountId} AND o.kind = 'auth.sign_in_code'`, db);
+      assert.match(outcomes, /^timeout,.*sent$/);
+    } finally {
+      relay.set('pass');
+    }
+  });
+
+test('e-mail codes: queued while the relay is dead, sent once after a restart', async () => {
+  const a = await emailAccount();
+  const b = await emailAccount('de');
+  const since = sink.messages().length;
+  // B's code goes out before the restart (in B's language).
+  let r = await post('/api/v1/auth/login', { account: b.account, user: 'admin', password: PW });
+  assert.equal(r.status, 200);
+  const bChallenge = r.body.challenge;
+  const bMail = await mailTo(b.email, since);
+  assert.match(bMail, /Subject: Ihr Metron-Anmeldecode/);
+  assert.match(bMail, /Ihr Metron-Anmeldecode lautet \d{6}/);
+  await waitRows(b.accountId, /^sent\|0\|1$/);
+  // A's fails while the relay is down, and waits in the outbox.
+  relay.set('drop');
+  try {
+    r = await post('/api/v1/auth/login', { account: a.account, user: 'admin', password: PW });
+    assert.equal(r.status, 200);
+    await waitRows(a.accountId, /^retry\|\d+\|[1-9]\d*$/);
+    await stopServer(srv);
+    srv = null;
+  } finally {
+    relay.set('pass');
+  }
+  srv = await startServer(srvOptions);
+  // The new process sends A's code (the challenge holds across it) and not
+  // B's again.
+  await finishWithMail(a, r.body.challenge, since);
+  await finishWithMail(b, bChallenge, since);
+  await sleep(1500);
+  const to = (x) => sink.messages().slice(since).filter((m) => m.includes(`X-RcptTo: ${x.email}`));
+  assert.equal(to(a).length, 1);
+  assert.equal(to(b).length, 1);
+  assert.match(await codeRows(a.accountId), /^sent\|0\|\d+$/);
+  assert.equal(await codeRows(b.accountId), 'sent|0|1');
+});
+
+test('e-mail codes: a code that expired before the relay came back is never sent', async () => {
+  const a = await emailAccount();
+  const since = sink.messages().length;
+  relay.set('drop');
+  try {
+    // The server's clock 595 s behind: the code ends 5 s from now.
+    await clock(-595);
+    const r = await post('/api/v1/auth/login', { account: a.account, user: 'admin', password: PW });
+    assert.equal(r.status, 200);
+    const rows = await waitRows(a.accountId, /^cancelled\|0\|\d+$/, 30000);
+    assert.notEqual(rows, 'cancelled|0|0'); // it was tried while the relay was down
+    assert.equal(await pg.psql(`SELECT last_error FROM notify_outbox WHERE account_id =
+      ${a.accountId} AND kind = 'auth.sign_in_code'`, db), 'expired before it could be sent');
+    relay.set('pass');
+    await sleep(1500);
+    assert.equal(sink.messages().slice(since).filter((m) => m.includes(`X-RcptTo: ${a.email}`))
+      .length, 0);
+  } finally {
+    relay.set('pass');
+    await clock(0);
+  }
 });
 
 test('A4: reset links are mailed, single-use, valid 30 minutes, and end all sessions',
