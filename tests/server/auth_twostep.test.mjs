@@ -477,6 +477,32 @@ test('e-mail codes: a code that expired before the relay came back is never sent
   }
 });
 
+test('e-mail codes: the notify_outbox job cancels an expired code no sender met', async () => {
+  const a = await emailAccount();
+  relay.set('drop');
+  try {
+    const r = await post('/api/v1/auth/login', { account: a.account, user: 'admin', password: PW });
+    assert.equal(r.status, 200);
+    // Make the waiting row expired and not due for an hour: as if no
+    // process had sender threads.
+    let moved = '';
+    for (let i = 0; i < 100 && moved !== '1'; i++) {
+      moved = await pg.psql(`WITH x AS (UPDATE notify_outbox SET next_at = now() + interval '1 hour',
+        expires_at = now() - interval '1 second' WHERE account_id = ${a.accountId}
+        AND kind = 'auth.sign_in_code' AND state IN ('queued', 'retry') RETURNING 1)
+        SELECT count(*) FROM x`, db);
+      if (moved !== '1') await sleep(50);
+    }
+    assert.equal(moved, '1');
+    assert.match(await codeRows(a.accountId), /^retry\|[1-9]\d*\|\d+$/);
+    const j = await request(srv.url, 'POST', '/api/v1/test/jobs?job=notify_outbox');
+    assert.equal(j.status, 200, JSON.stringify(j.body));
+    assert.match(await codeRows(a.accountId), /^cancelled\|0\|\d+$/);
+  } finally {
+    relay.set('pass');
+  }
+});
+
 test('A4: reset links are mailed, single-use, valid 30 minutes, and end all sessions',
   async () => {
     const a = await account();
