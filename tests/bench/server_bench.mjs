@@ -20,17 +20,26 @@
 // the CPU time per request of the server and of PostgreSQL's backends
 // (/proc/PID/stat), which a shared machine does not inflate as it does the
 // rates. BENCH_ONLY=me,devices,mix,nocache runs a part.
+//
+// BENCH_VIEWER=member: the portal's requests (GET /me, /devices, the
+// monitor, the unread count and the raw day, alone and in the mix) are
+// those of a member ("viewer") granted the monitored group, not of the
+// administrator: a member's reads carry the groups' visibility rules
+// (the raw day's version check ser_vers_seen instead of
+// mt_raw_versions()). The set-up is the administrator's either way.
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { createAccount, freePort, login, repoRoot, serverBin, sleep, startPostgres, startServer,
-  tempDir } from '../server/harness.mjs';
+import { createAccount, createUser, freePort, login, repoRoot, serverBin, sleep, startPostgres,
+  startServer, tempDir } from '../server/harness.mjs';
 import { context, fmt, load, result, wrk } from './bench_util.mjs';
 
 const SECS = Number(process.env.BENCH_SECONDS || 10);
 const CONNS = Number(process.env.BENCH_CONNECTIONS || 50);
 const WRK_T = Number(process.env.BENCH_WRK_THREADS || 2);
 const FAST = process.env.BENCH_PG === 'fast';
+const VIEWER = process.env.BENCH_VIEWER || 'admin';
+if (!['admin', 'member'].includes(VIEWER)) throw new Error(`BENCH_VIEWER=${VIEWER}: admin or member`);
 const ONLY = (process.env.BENCH_ONLY || 'me,devices,mix,nocache').split(',');
 const PW = 'Bench-passw0rd!';
 const MIN = 60_000_000;
@@ -63,22 +72,22 @@ async function api(method, p, body, token, extra = {}) {
 const account = 'bench';
 const ids = await createAccount(srv.url, { account, plan: 'pro', user: 'admin', password: PW,
   email: 'admin@bench.test' });
-const token = (await api('POST', '/api/v1/auth/token', { account, user: 'admin', password: PW })).token;
+const adminToken = (await api('POST', '/api/v1/auth/token', { account, user: 'admin', password: PW })).token;
 let made = 0;
 for (let a = 1; a <= 13 && made < 100; a++) {
-  const app = await api('POST', '/api/v1/apps', { kind: 'one', name: `gateway ${a}` }, token);
+  const app = await api('POST', '/api/v1/apps', { kind: 'one', name: `gateway ${a}` }, adminToken);
   for (let k = 0; k < 8 && made < 100; k++) {
     made++;
     await api('POST', `/api/v1/apps/${app.id}/devices`, { model: 'LR8450', serial: `SN${made}`,
-      firmware: 'V2.30' }, token);
+      firmware: 'V2.30' }, adminToken);
   }
 }
 // The monitored group: one app (a gateway) with a device of 32 channels.
-const group = await api('POST', '/api/v1/groups', { name: 'Line 1' }, token);
+const group = await api('POST', '/api/v1/groups', { name: 'Line 1' }, adminToken);
 const gw = await api('POST', '/api/v1/apps', { kind: 'lr8450-direct', name: 'Line 1 gateway',
-  group_id: group.id }, token);
+  group_id: group.id }, adminToken);
 const dev = (await api('POST', `/api/v1/apps/${gw.id}/devices`, { model: 'LR8450', serial: 'L1',
-  firmware: 'V2.30' }, token)).id;
+  firmware: 'V2.30' }, adminToken)).id;
 const chIds = (await sql(`INSERT INTO channels (account_id, device_id, ch_key, name, unit, selected,
   position) SELECT ${ids.accountId}, ${dev}, 'CH' || i, 'Channel ' || i, 'V', true, i
   FROM generate_series(1, 32) i RETURNING id`)).split('\n').map(Number);
@@ -101,8 +110,21 @@ await api('POST', '/api/v1/ingest/batches', { batch_id: 'day', channels: [{ id: 
 await api('POST', '/api/v1/ingest/batches', { batch_id: 'first', snapshots: [{ t: now - 200 * MIN,
   ids: chIds, v: chIds.map((_, k) => k) }] }, gw.credential);
 const devices = JSON.parse(await (await fetch(`${srv.url}/api/v1/devices`, {
-  headers: { Authorization: `Bearer ${token}` } })).text());
+  headers: { Authorization: `Bearer ${adminToken}` } })).text());
 if (devices.items.length !== 101) throw new Error(`${devices.items.length} devices, not 101`);
+// The viewer of the portal's requests (BENCH_VIEWER): the administrator, or
+// a member granted the monitored group (view), with a Web API token of its own.
+let token = adminToken;
+if (VIEWER === 'member') {
+  const m = await createUser(srv.url, { accountId: ids.accountId, user: 'viewer', password: PW,
+    role: 'member', email: 'viewer@bench.test' });
+  await api('PUT', `/api/v1/groups/${group.id}/access`, { users: [{ user_id: m.userId, access: 'view' }],
+    teams: [] }, adminToken);
+  token = (await api('POST', '/api/v1/auth/token', { account, user: 'viewer', password: PW })).token;
+  const raw = await api('GET', `/api/v1/data/raw?channels=${chIds[0]}&from=${dayFrom}&to=${dayFrom + 86400e6}` +
+    '&limit=2000', undefined, token);
+  if (raw.t.length !== 1440) throw new Error(`the member's raw day: ${raw.t.length} times, not 1440`);
+}
 // The set-up's data folded into day blocks, as yesterday's data of a
 // running service is: a day-wide hot row left in series_hot widens every
 // read of a past window of the account until the compactor's first round
@@ -115,7 +137,7 @@ await sql('VACUUM ANALYZE');
 // BENCH_KEEP=FILE: write what a profiler needs to FILE and keep everything
 // up until FILE is removed.
 if (process.env.BENCH_KEEP) {
-  fs.writeFileSync(process.env.BENCH_KEEP, JSON.stringify({ url: srv.url, token, pid: srv.proc.pid,
+  fs.writeFileSync(process.env.BENCH_KEEP, JSON.stringify({ url: srv.url, token, admin_token: adminToken, viewer: VIEWER, pid: srv.proc.pid,
     pg_pid: pg.pid(), db: dbUrl, group: group.id, credential: gw.credential, channels: chIds,
     day_from: dayFrom }) + '\n');
   say(`bench-server: kept up at ${srv.url} (${process.env.BENCH_KEEP}); remove it to stop`);
@@ -183,7 +205,8 @@ async function hello() {
 
 const dur = await context('server', pg);
 say(`wrk -t${WRK_T} -c${CONNS} -d${SECS}s; server: ${path.basename(serverBin)}, ${threads} HTTP threads ` +
-  `(hello-world too), ${serverArgs.join(' ')}`);
+  `(hello-world too), ${serverArgs.join(' ')}; portal requests of the ${VIEWER === 'member' ?
+    'member granted the group (BENCH_VIEWER=member)' : 'administrator'}`);
 const line = (name, r, ceil) => say(`${name.padEnd(34)} ${fmt(r.rps).padStart(8)} req/s  ` +
   `p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  ` +
   (ceil ? `${(r.rps / ceil).toFixed(2)} of hello  ` : '') +
