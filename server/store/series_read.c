@@ -39,9 +39,8 @@ static db_stmt st_read_hot = {"ser_read_hot",
  * the hot rows (id, payload) in order of arrival, then of kind 2, the day
  * blocks (channel_id, data, day) by channel and day. $1 account, $2
  * channels, $3/$4 the window [t0, t1), $5/$6 its first and last day.
- * HOT and DAY: the bytes of each kind ("payload" and "data", or NULL for
- * the versions alone); HOT_VER and DAY_VER: a fifth column of each kind or
- * nothing (HOT_VERSION, DAY_VERSION). */
+ * HOT and DAY: the bytes of each kind ("payload" and "data"); HOT_VER and
+ * DAY_VER: a fifth column of each kind or nothing. */
 #define READ_SAMPLES(A, CH, T0, T1, D0, D1, CH_FILTER, HOT, DAY, HOT_VER, DAY_VER)            \
     "SELECT 1, id, " HOT ", 0" HOT_VER " " HOT_ROWS_WHERE(A, T0, T1) " "                   \
     "UNION ALL SELECT 2, channel_id, " DAY ", day" DAY_VER " FROM series_day "              \
@@ -55,64 +54,48 @@ static db_stmt st_read = {"ser_read",
  * fifth column: a hot row's is its id (column 2: written once, never
  * changed), a day block's the xmin of its row (every write of a block is a
  * row version of another transaction). The visible ids' is the start of
- * PostgreSQL's postmaster (VISIBLE_VERSION): xids only grow within one run
- * of a cluster, but a cluster restored to an earlier point (a restart)
- * hands out again xids it had used, and a copy made before must not match
- * a block written again under one of them. */
-#define VISIBLE_VERSION "(extract(epoch FROM pg_postmaster_start_time()) * 1000000)::bigint"
-#define HOT_VERSION ", 0::bigint"
-#define DAY_VERSION ", xmin::text::bigint"
+ * PostgreSQL's postmaster: xids only grow within one run of a cluster, but
+ * a cluster restored to an earlier point (a restart) hands out again xids
+ * it had used, and a copy made before must not match a block written again
+ * under one of them.
+ *
+ * The raw data route's reads (st_read_seen_admin and st_read_seen, with the
+ * bytes) and version checks (st_vers_seen_admin and st_vers_seen, without
+ * them): kind 0 the ids of channels $2 that the viewer may see, with
+ * that start as their version, kind 1 the window's hot rows, kind 2 the day
+ * blocks of those visible channels, each row with its version (column 5),
+ * in that order. All four run mt_raw_read() (migration 049) or
+ * mt_raw_versions() (047, 048), whose plan PostgreSQL makes once per
+ * connection, without sequential or bitmap scans (issue 16). As prepared statements they were
+ * planned again on most executions once series_hot had grown (0.3-0.4 ms
+ * of PostgreSQL CPU each, against 0.05 ms to run; ingpg), or kept a generic
+ * plan made while series_hot was small, which scanned it whole on every
+ * call until the next ANALYZE (10-22 ms a call at 44-87 k hot rows,
+ * against 0.1 ms; pgreads for the administrator's check, pgchecks for the
+ * others). The queries and their rows are in the migrations; here, what
+ * each viewer passes.
+ *
+ * An administrator sees every channel of the account: no groups' joins
+ * (with them a raw day cost PostgreSQL about twice as much, most of it the
+ * executor's start and the locks of six more relations). A read with a
+ * channel not visible is refused before its samples are looked at
+ * (seen_rows()). $1 account, $2 channels, $3/$4 the window [t0, t1), $5/$6
+ * its first and last day. */
+#define RAW_ROWS_ADMIN(FN)                                                                         \
+    "SELECT * FROM " FN "($1::bigint, $2::bigint[], $3::bigint, $4::bigint, $5::integer, "         \
+    "$6::integer)"
+static db_stmt st_read_seen_admin = {"ser_read_seen_admin", RAW_ROWS_ADMIN("mt_raw_read"), 0};
+static db_stmt st_vers_seen_admin = {"ser_vers_seen_admin", RAW_ROWS_ADMIN("mt_raw_versions"), 0};
 
-/* st_read with the visibility check in front (the raw data route: one
- * statement instead of three): rows of kind 0 are the visible ids of
- * channels $2 for viewer $3 (db_channels_visible()), and only their day
- * blocks are read. $4/$5 the window, $6/$7 its days. With the versions;
- * st_vers_seen: the same rows without their bytes. */
-#define READ_SEEN(HOT, DAY)                                                                   \
-    "WITH v AS (" DB_CHANNELS_VISIBLE ") "                                                  \
-    "SELECT 0, id, NULL::bytea, 0, " VISIBLE_VERSION " FROM v UNION ALL "                   \
-    READ_SAMPLES("$1", "$2", "$4", "$5", "$6", "$7", "AND channel_id IN (SELECT id FROM v) ", \
-                 HOT, DAY, HOT_VERSION,     \
-                 DAY_VERSION)                                                     \
-    "ORDER BY 1, 2, 4"
-static db_stmt st_read_seen = {"ser_read_seen", READ_SEEN("payload", "data"), 0};
-static db_stmt st_vers_seen = {"ser_vers_seen", READ_SEEN("NULL::bytea", "NULL::bytea"), 0};
-
-/* st_read_seen for an administrator, who sees every channel of the account:
- * the same rows without the groups' joins (issue 16: with them a raw day
- * cost PostgreSQL about twice as much, most of it the executor's start and
- * the locks of six more relations, though an administrator's generic plan
- * never runs them). The day blocks need no filter by the visible ids: they
- * are of account $1 already, and a read with a channel not visible is
- * refused before its samples are looked at. $3/$4 the window, $5/$6 its
- * days. */
-#define READ_SEEN_ADMIN(HOT, DAY)                                                             \
-    "SELECT 0, id, NULL::bytea, 0, " VISIBLE_VERSION " FROM channels "                      \
-    "WHERE account_id = $1 AND id = ANY($2::bigint[]) UNION ALL "                           \
-    READ_SAMPLES("$1", "$2", "$3", "$4", "$5", "$6", "", HOT, DAY, HOT_VERSION, DAY_VERSION) \
-    "ORDER BY 1, 2, 4"
-static db_stmt st_read_seen_admin = {"ser_read_seen_admin", READ_SEEN_ADMIN("payload", "data"),
-                                     0};
-/* st_read_seen_admin's rows without their bytes: the same query in
- * mt_raw_versions() (migration 047), whose plan is made once per
- * connection (issue 16, ingpg). This check runs for most raw reads that
- * the server's copy of the answer could serve (raw_cache.h). As a prepared
- * statement PostgreSQL planned it again on most executions (0.3-0.4 ms of
- * PostgreSQL CPU, against 0.05 ms to run it): it keeps the generic plan
- * only while that costs less than the mean of the custom plans made so far
- * on the connection, and with the window's values in view a custom plan
- * estimated the window's hot rows from the statistics (one row), the
- * generic plan by a default share of series_hot (hundreds as it grows).
- * Hiding the values from the planner (scalar subqueries) was not enough:
- * each ANALYZE of a growing series_hot raised the generic plan's cost
- * above the mean of the custom plans made before, and 35-80 % of the
- * executions were still planned in the route mix. Migration 048 plans it
- * without sequential or bitmap scans: a plan made while series_hot was
- * small scanned it whole on every call until the next ANALYZE (10-17 ms a
- * call at 44 k hot rows, against 0.08 ms; issue 16, pgreads). */
-static db_stmt st_vers_seen_admin = {"ser_vers_seen_admin",
-    "SELECT * FROM mt_raw_versions($1::bigint, $2::bigint[], $3::bigint, $4::bigint, "
-    "$5::integer, $6::integer)", 0};
+/* A member (viewer $3) passes the function the ids of channels $2 it may
+ * see (DB_CHANNELS_VISIBLE, evaluated once, in the same statement and
+ * snapshot): the function's rows of kind 0 are then those ids, and only
+ * their day blocks are read. $4/$5 the window, $6/$7 its days. */
+#define RAW_ROWS_SEEN(FN)                                                                          \
+    "SELECT * FROM " FN "($1::bigint, ARRAY(" DB_CHANNELS_VISIBLE "), $4::bigint, "                \
+    "$5::bigint, $6::integer, $7::integer)"
+static db_stmt st_read_seen = {"ser_read_seen", RAW_ROWS_SEEN("mt_raw_read"), 0};
+static db_stmt st_vers_seen = {"ser_vers_seen", RAW_ROWS_SEEN("mt_raw_versions"), 0};
 
 static size_t index_of(const int64_t *ch, size_t n_ch, int64_t id)
 {

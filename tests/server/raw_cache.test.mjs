@@ -95,3 +95,70 @@ test('a remembered raw window follows late samples, compactions and rights on ei
   now = await read(t.adminA);
   assert.deepEqual(now.channels[1].v.filter((v) => v !== null), []);
 });
+
+test("a member's raw day: its samples, current after each ingest and compaction, only its groups' channels", async () => {
+  const t = await tenant();
+  // A second app in a group not granted to the member, with a channel.
+  let r = await t.adminA.post('/api/v1/groups', { name: 'Other' });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  const other = r.body.id;
+  r = await t.adminA.post('/api/v1/apps', { kind: 'lr8450-direct', name: 'Other gateway', group_id: other });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  const app2 = r.body;
+  r = await t.adminA.post(`/api/v1/apps/${app2.id}/devices`, { model: 'LR8450', serial: uniq('SN') });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  r = await t.adminA.post(`/api/v1/devices/${r.body.id}/channels`, { key: 'CH1', name: 'CH1', unit: 'V' });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  const hidden = r.body.id;
+  r = await t.adminA.put(`/api/v1/groups/${t.groupId}/access`,
+    { users: [{ user_id: t.memberId, access: 'view' }], teams: [] });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+
+  const d0 = baseTime(96);
+  const ts = Array.from({ length: 1440 }, (_, i) => d0 + i * MIN_US);
+  r = await t.viaA.batch({ batch_id: 'day', channels: [{ id: t.ch[0], t: ts, v: ts.map((_, i) => i / 2) }] });
+  assert.equal(r.status, 201, r.text);
+  await compact(two.srvA);
+  const q = `/api/v1/data/raw?channels=${t.ch.join(',')}&from=${d0}&to=${d0 + 86400e6}&limit=2000`;
+  const read = async (c) => {
+    const x = await c.get(q);
+    assert.equal(x.status, 200, JSON.stringify(x.body));
+    return x.body;
+  };
+  // The member's day is the administrator's, read often enough on A to be
+  // remembered there.
+  const first = await read(t.memberA);
+  assert.equal(first.t.length, 1440);
+  assert.equal(first.channels[0].v[7], 3.5);
+  assert.deepEqual(first.channels[1].v.filter((v) => v !== null), []);
+  assert.deepEqual(await read(t.adminA), first);
+  for (let k = 0; k < 3; k++) assert.deepEqual(await read(t.memberA), first);
+  // Each acknowledged batch (through either process) shows on the member's
+  // very next read: a hot row in the window, then its compaction.
+  for (let k = 1; k <= 3; k++) {
+    r = await t.viaB.batch({ batch_id: `late${k}`, channels: [{ id: t.ch[1], t: [ts[k]], v: [k * 10] }] });
+    assert.equal(r.status, 201, r.text);
+    const now = await read(t.memberA);
+    assert.deepEqual(now.channels[1].v.slice(1, k + 1), Array.from({ length: k }, (_, i) => (i + 1) * 10));
+    assert.deepEqual(now.t, first.t);
+    assert.deepEqual(await read(t.memberB), now);
+  }
+  await compact(two.srvB);
+  const folded = await read(t.memberA);
+  assert.deepEqual(folded.channels[1].v.slice(0, 5), [null, 10, 20, 30, null]);
+  r = await t.viaA.batch({ batch_id: 'late4', channels: [{ id: t.ch[0], t: [ts[7]], v: [-1] }] });
+  assert.equal(r.status, 201, r.text);
+  await compact(two.srvA);
+  assert.equal((await read(t.memberA)).channels[0].v[7], -1);
+  // A channel of a group not granted: refused with the others, however
+  // often the visible ones were read; the administrator reads it.
+  const q2 = `/api/v1/data/raw?channels=${t.ch[0]},${hidden}&from=${d0}&to=${d0 + 86400e6}&limit=2000`;
+  for (let k = 0; k < 3; k++) {
+    r = await t.memberA.get(q2);
+    assert.equal(r.status, 404, JSON.stringify(r.body));
+    assert.equal(r.body.code, 'not_found');
+  }
+  r = await t.adminA.get(q2);
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal(r.body.channels[0].v[7], -1);
+});
