@@ -12,6 +12,7 @@ import { startMaintenanceBanner } from './maintenance.mjs';
 import { startQuotaBanner } from './quota_banner.mjs';
 import { sharedGet, duringStart } from './shell_data.mjs';
 import './pages/index.mjs';
+import './alarms/view_only.mjs';
 
 const header = document.getElementById('header');
 const nav = document.getElementById('nav');

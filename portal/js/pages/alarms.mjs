@@ -19,8 +19,7 @@ import { alarmCore, describeRule, describeNoData } from '../alarms/rule.mjs';
 import { eventCard } from '../alarms/events.mjs';
 import { eventDeliveries } from '../alarms/deliveries.mjs';
 import { alarmEditor } from './alarm_editor.mjs';
-
-const VIEW_ONLY_KEY = 'metron.viewonly';
+import { viewOnly, VIEW_ONLY_KEY } from '../alarms/view_only.mjs';
 
 /** Whether the user may change the current group's alarms. */
 export function canEdit(gid = session.groupId) {
@@ -28,14 +27,6 @@ export function canEdit(gid = session.groupId) {
   if (isAdmin()) return true;
   const g = session.groups.find((x) => x.id === gid);
   return !!(g && g.my_access === 'edit');
-}
-
-/** The end (ms) of a view-only session opened by an alarm mail's link (A8), or 0. */
-export function viewOnly() {
-  let v = null;
-  try { v = sessionStorage.getItem(VIEW_ONLY_KEY); } catch { /* blocked */ }
-  const end = v ? Date.parse(v) : 0;
-  return end > Date.now() ? end : 0;
 }
 
 function tabs(active) {
@@ -260,8 +251,4 @@ registerPage('alarms/events', {
   },
 });
 
-// A view-only session ends with the tab, at its end or at sign-out; a normal sign-in forgets it.
-const forget = () => { try { sessionStorage.removeItem(VIEW_ONLY_KEY); } catch { /* blocked */ } };
-on('signin', (x) => { if (!x || !x.viewOnly) forget(); });
-on('user', (u) => { if (!u) forget(); });
-export { viewOnly as isViewOnly };
+export { viewOnly, viewOnly as isViewOnly };
