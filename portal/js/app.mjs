@@ -3,7 +3,7 @@
 import { initI18n, t, setLanguage, language, LANGUAGES, onLanguageChange, setTimeZone, onTimeZoneChange } from './i18n.mjs';
 import { api, setCsrf, onUnauthorized, apiUrl } from './api.mjs';
 import { asset } from './config.mjs';
-import { startRouter, navigate, refresh, currentRoute, pageDef, hrefFor, track } from './router.mjs';
+import { startRouter, navigate, refresh, currentRoute, pageDef, hrefFor, track, preload, parseHash } from './router.mjs';
 import { session, setUser, setGroup, setUnread, on, isAdmin } from './session.mjs';
 import { h, fill, icon } from './ui/dom.mjs';
 import { toast } from './ui/toast.mjs';
@@ -11,6 +11,7 @@ import { setZone as setChartZone } from './chart/format.mjs';
 import { startMaintenanceBanner } from './maintenance.mjs';
 import { startQuotaBanner } from './quota_banner.mjs';
 import { sharedGet, duringStart } from './shell_data.mjs';
+// The route table: each page's module is loaded when first shown.
 import './pages/index.mjs';
 import './alarms/view_only.mjs';
 
@@ -119,8 +120,11 @@ function leave(reason) {
 /** Called by the sign-in page with the login (or two-step) reply body. */
 on('signin', async ({ user, csrf_token: csrf, next }) => {
   setCsrf(csrf);
+  // The next page's module loads while the profile and the groups are asked.
+  const to = next && next.startsWith('#/') && !next.startsWith('#/signin') ? next : null;
+  preload(to ? parseHash(to).name : 'monitor');
   await duringStart(() => enter(user, { fresh: true }));
-  if (next && next.startsWith('#/') && !next.startsWith('#/signin')) location.hash = next;
+  if (to) location.hash = to;
   else navigate('monitor');
 });
 on('signout', (reason) => leave(reason));
@@ -291,14 +295,30 @@ function guard(name, def, params) {
   return null;
 }
 
+/**
+ * Start loading the first page's module as soon as the sign-in state is
+ * known, while the catalogues load and the profile and groups are asked:
+ * the page the address names, else the monitor, or the sign-in page for
+ * someone not signed in.
+ */
+function preloadFirst(signedIn) {
+  const first = currentRoute().name;
+  const def = first && pageDef(first);
+  if (signedIn) preload(first || 'monitor');
+  else preload(def && def.public ? first : 'signin');
+}
+
+const signedInReply = (s) => !!(s.status === 200 && s.body && s.body.user);
+
 async function start() {
   // The sign-in state is asked while the language loads.
   const session0 = api.get('/auth/session', { quiet401: true });
+  session0.then((s) => preloadFirst(signedInReply(s)), () => {});
   await initI18n();
   startMaintenanceBanner();
   startQuotaBanner();
   const s = await session0;
-  if (s.status === 200 && s.body && s.body.user) {
+  if (signedInReply(s)) {
     if (s.body.csrf_token) setCsrf(s.body.csrf_token);
     await enter(s.body.user, { fresh: false });
   } else {

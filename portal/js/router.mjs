@@ -3,6 +3,16 @@
 //
 //   registerPage('monitor', { title: 'nav.monitor', render(container, params) {...} });
 //
+// Pages are loaded when first shown: pages/index.mjs declares each route
+// with lazyPage(name, { title, public?, admin?, prefix?, load }), load being
+// () => import('./<page>.mjs'); the module, once evaluated, registers its
+// page(s) with registerPage as above, which replaces the declaration. Until
+// then the declaration is what the guard, the navigation and pageDef() see.
+// While the module loads, the page shows the loading sentence; a module that
+// cannot be loaded (the network dropped) shows a sentence with a button that
+// tries again. preload(name) starts loading a route's module early (the
+// first page, while the sign-in state is asked).
+//
 // render() may return (or resolve to) a function: it runs when the page is
 // left (stop timers, unsubscribe). Page definitions may also say
 // public: true (no sign-in needed), admin: true (administrators only),
@@ -35,6 +45,28 @@ let markTimer = null;
 let generation = 0;
 
 export function registerPage(name, def) { pages.set(name, def); }
+
+/** A page whose module is loaded when first shown (see above). */
+export function lazyPage(name, def) { if (!pages.has(name)) pages.set(name, def); }
+
+// load function -> the promise of its import, while under way or done; a
+// failed one is forgotten, so that the next visit (or the retry) tries again.
+const loads = new Map();
+function loadModule(load) {
+  let p = loads.get(load);
+  if (!p) {
+    p = Promise.resolve().then(load);
+    loads.set(load, p);
+    p.catch(() => { if (loads.get(load) === p) loads.delete(load); });
+  }
+  return p;
+}
+
+/** Start loading the module of route "name" (nothing if it is loaded or unknown). */
+export function preload(name) {
+  const def = pageDef(name);
+  if (def && !def.render && def.load) loadModule(def.load).catch(() => { /* told when shown */ });
+}
 export function pageDef(name) { return pages.get(name) || prefixed(name).def; }
 
 /** The prefix page that answers "name" ({def, rest}), or {} when none does. */
@@ -172,6 +204,64 @@ async function render() {
   }
 }
 
+/** Whether the portal's own files can be fetched (the network is back). */
+async function reachable() {
+  try {
+    const r = await fetch(new URL('./router.mjs', import.meta.url), { cache: 'no-store' });
+    return r.ok;
+  } catch {
+    return false;
+  }
+}
+
+let retrying = null; // the page whose "try again" was pressed
+
+/**
+ * The registered definition of a declared page ("name" as the route table
+ * names it), its module loaded meanwhile with the loading sentence in
+ * "view"; null after a failure, told in "view" with a button to try again.
+ */
+async function loadPage(def, name, view) {
+  const again = retrying === name;
+  retrying = null;
+  const wait = document.createElement('p');
+  wait.className = 'loading';
+  wait.textContent = t('common.loading');
+  view.appendChild(wait);
+  try {
+    await loadModule(def.load);
+    const loaded = pages.get(name);
+    if (!loaded || !loaded.render) throw new Error(`the module of page ${name} did not register it`);
+    return loaded;
+  } catch (e) {
+    console.warn('page module', name, e);
+    // A browser may keep a module it could not fetch as failed for the life
+    // of the document (import() then fails again at once, whatever the
+    // network; Chromium 156 fetches it again): when trying again fails
+    // while the portal's files can be fetched, "try again" loads the
+    // document again at the same address (still signed in: the cookie).
+    if (again && await reachable()) {
+      location.reload();
+      return null;
+    }
+    const box = document.createElement('div');
+    box.className = 'load-failed';
+    box.setAttribute('role', 'alert');
+    box.dataset.testid = 'page-load-failed';
+    const p = document.createElement('p');
+    p.textContent = t('error.page_load');
+    const retry = document.createElement('button');
+    retry.type = 'button';
+    retry.className = 'primary';
+    retry.dataset.testid = 'page-load-retry';
+    retry.textContent = t('common.retry');
+    retry.addEventListener('click', () => { retrying = name; render(); });
+    box.append(p, retry);
+    view.replaceChildren(box);
+    return null;
+  }
+}
+
 async function draw(def, name, params, my) {
   if (cleanup) { try { cleanup(); } catch { /* a page's own error */ } cleanup = null; }
   container.replaceChildren();
@@ -191,6 +281,11 @@ async function draw(def, name, params, my) {
   const view = document.createElement('div');
   view.className = 'view';
   container.appendChild(view);
+  if (!def.render) {
+    def = await loadPage(def, name, view);
+    if (!def || my !== token) return;
+    view.replaceChildren();
+  }
   try {
     const r = await def.render(view, params);
     if (typeof r === 'function') {

@@ -1,31 +1,44 @@
-// Every page module of the portal; each registers itself with the router.
-import './signin.mjs';
-import './reset.mjs';
-import './monitor.mjs';
-import './notifications.mjs';
-import './account.mjs';
-import './inquiries.mjs';
-import './admin/account.mjs';
-import './admin/users.mjs';
-import './admin/teams.mjs';
-import './admin/groups.mjs';
-import './admin/apps.mjs';
-import './admin/devices.mjs';
-import './admin/recipients.mjs';
-import './admin/inquiries.mjs';
-// The viewer engineer's pages:
-import './viewer.mjs';
-import './drive.mjs';
-// Issue 18: the pages for what the server could do without a page.
-import './computed.mjs';
-import './help.mjs';
-import './admin/channels.mjs';
-import './admin/security.mjs';
-import './admin/audit.mjs';
-// Issue 13: alarms, their history, destinations of notifications.
-import './alarms.mjs';
-import './admin/destinations.mjs';
-// Issue 15: reports.
-import './reports.mjs';
-// Issue 15: dashboards.
-import './dashboards.mjs';
+// Every page of the portal: its route, what the router needs before its
+// module is loaded (title, public, admin, prefix: router.mjs), and the
+// module, imported when the page is first shown. Each module registers its
+// page(s) with registerPage when evaluated, with the same title and flags
+// (tests/code/portal_pages.test.mjs checks that they agree and that the
+// start-up imports no page module).
+import { lazyPage } from '../router.mjs';
+
+const signin = () => import('./signin.mjs');
+const alarms = () => import('./alarms.mjs');
+const PAGES = [
+  ['signin', { title: 'signin.title', public: true }, signin],
+  ['reset', { title: 'reset.title', public: true }, () => import('./reset.mjs')],
+  ['monitor', { title: 'nav.monitor' }, () => import('./monitor.mjs')],
+  ['notifications', { title: 'nav.notifications' }, () => import('./notifications.mjs')],
+  ['account', { title: 'nav.my_account' }, () => import('./account.mjs')],
+  ['inquiries', { title: 'nav.inquiries' }, () => import('./inquiries.mjs')],
+  ['admin/account', { title: 'nav.admin_account', admin: true }, () => import('./admin/account.mjs')],
+  ['admin/users', { title: 'nav.admin_users', admin: true }, () => import('./admin/users.mjs')],
+  ['admin/teams', { title: 'nav.admin_teams', admin: true }, () => import('./admin/teams.mjs')],
+  ['admin/groups', { title: 'nav.admin_groups', admin: true }, () => import('./admin/groups.mjs')],
+  ['admin/apps', { title: 'nav.admin_apps', admin: true }, () => import('./admin/apps.mjs')],
+  ['admin/devices', { title: 'nav.admin_devices', admin: true }, () => import('./admin/devices.mjs')],
+  ['admin/recipients', { title: 'nav.admin_recipients', admin: true }, () => import('./admin/recipients.mjs')],
+  ['admin/inquiries', { title: 'nav.admin_inquiries', admin: true }, () => import('./admin/inquiries.mjs')],
+  // The viewer engineer's pages:
+  ['viewer', { title: 'viewer.title' }, () => import('./viewer.mjs')],
+  ['drive', { title: 'drive.title' }, () => import('./drive.mjs')],
+  // Issue 18: the pages for what the server could do without a page.
+  ['computed', { title: 'nav.computed' }, () => import('./computed.mjs')],
+  ['help', { title: 'nav.help' }, () => import('./help.mjs')],
+  ['admin/channels', { title: 'nav.admin_channels', admin: true }, () => import('./admin/channels.mjs')],
+  ['admin/security', { title: 'nav.admin_security', admin: true }, () => import('./admin/security.mjs')],
+  ['admin/audit', { title: 'nav.admin_audit', admin: true }, () => import('./admin/audit.mjs')],
+  // Issue 13: alarms, their history, destinations of notifications.
+  ['alarms', { title: 'nav.alarms' }, alarms],
+  ['alarms/events', { title: 'alarms.tab_history', prefix: true, public: true }, alarms],
+  ['admin/destinations', { title: 'nav.admin_destinations', admin: true }, () => import('./admin/destinations.mjs')],
+  // Issue 15: reports.
+  ['reports', { title: 'nav.reports', prefix: true }, () => import('./reports.mjs')],
+  // Issue 15: dashboards.
+  ['dashboards', { title: 'nav.dashboards', prefix: true }, () => import('./dashboards.mjs')],
+];
+for (const [name, def, load] of PAGES) lazyPage(name, { ...def, load });
