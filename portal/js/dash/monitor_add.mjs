@@ -9,7 +9,6 @@ import { h } from '../ui/dom.mjs';
 import { showDialog } from '../ui/dialog.mjs';
 import { toast } from '../ui/toast.mjs';
 import { hrefFor } from '../router.mjs';
-import { WINDOWS, valuesHeight } from './editor.mjs';
 
 const MAX = 8;
 
@@ -21,8 +20,13 @@ export function addToDashboardButton(channels, deviceName) {
 
 async function addDialog(channels, deviceName) {
   const gid = session.groupId;
-  const r = await api.get(`/groups/${gid}/dashboards`);
+  // The dashboards' editor (its windows and panel sizes) is loaded with the
+  // list, not with the monitor: the monitor is the first page after sign-in.
+  const [r, editor] = await Promise.all([api.get(`/groups/${gid}/dashboards`),
+    import('./editor.mjs').catch((e) => { console.warn('dash/editor.mjs', e); return null; })]);
   if (r.status !== 200) { toast(errorMessage(r.body, r.status), 'error'); return; }
+  if (!editor) { toast(t('error.network'), 'error'); return; }
+  const { WINDOWS, valuesHeight } = editor;
   const { items, quota, can_edit: canEdit } = r.body;
   if (!canEdit) { toast(t('dash.add_no_right'), 'error'); return; }
   const roomForNew = items.length < quota.limit;
