@@ -64,6 +64,11 @@ function load(file) {
       if (/^\s*(import|export)\s[^(]/.test(text) && !/^\s*(\/\/|\*)/.test(text)) {
         fail(file, n, 'indented import/export');
       }
+      // A classic script from file:// cannot load a module: import() (the
+      // portal's pages use it, loaded when first shown) has no place here.
+      if (/\bimport\s*\(/.test(text.replace(/\/\/.*$/, '')) && !/^\s*\*/.test(text)) {
+        fail(file, n, 'import() in a module of the offline viewer');
+      }
       return text.replace(/\bimport\.meta\.url\b/g,
         `new URL(${JSON.stringify(`../${id}`)}, __bundleUrl).href`);
     }
