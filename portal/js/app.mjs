@@ -117,11 +117,28 @@ function leave(reason) {
   navigate('signin', { reason, next }, { replace: true });
 }
 
+/** The address a sign-in goes on to ("next" of the sign-in page), or null: the monitor. */
+function afterSignIn(next) {
+  return next && next.startsWith('#/') && !next.startsWith('#/signin') ? next : null;
+}
+
+/**
+ * On the sign-in page, once the browser is idle: the module of the page that
+ * signing in leads to, so that it is there when the password has been typed.
+ */
+function preloadAfterSignIn() {
+  const to = afterSignIn(currentRoute().params.next);
+  const go = () => { if (!session.user) preload(to ? parseHash(to).name : 'monitor'); };
+  if (window.requestIdleCallback) requestIdleCallback(go, { timeout: 2000 });
+  else setTimeout(go, 500);
+}
+
 /** Called by the sign-in page with the login (or two-step) reply body. */
 on('signin', async ({ user, csrf_token: csrf, next }) => {
   setCsrf(csrf);
-  // The next page's module loads while the profile and the groups are asked.
-  const to = next && next.startsWith('#/') && !next.startsWith('#/signin') ? next : null;
+  // The next page's module (if the sign-in page has not loaded it already)
+  // loads while the profile and the groups are asked.
+  const to = afterSignIn(next);
   preload(to ? parseHash(to).name : 'monitor');
   await duringStart(() => enter(user, { fresh: true }));
   if (to) location.hash = to;
@@ -327,11 +344,13 @@ async function start() {
   }
   return startRouter(main, {
     guard,
-    after: () => {
+    after: (name) => {
       if (session.user) {
         buildNav();
         if (unreadAsked) unreadAsked = false;
         else refreshUnreadSoon();
+      } else if (name === 'signin') {
+        preloadAfterSignIn();
       }
       toggleNav(false);
       main.focus({ preventScroll: true });

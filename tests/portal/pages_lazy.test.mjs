@@ -9,7 +9,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startStack, openPage, signIn, waitForPage, waitRendered, gotoRoute, shot, portalDir } from './browser.mjs';
+import { startStack, openPage, signIn, waitForPage, waitRendered, gotoRoute, shot, docShot, portalDir } from './browser.mjs';
 import { PASSWORD, seedAccount } from './fixtures.mjs';
 
 let env;
@@ -29,12 +29,27 @@ function moduleLog(page) {
   return log;
 }
 
+/** A page in a new browser context (nothing cached), not yet at any address; console errors collected. */
+async function freshPage() {
+  const context = await env.browser.newContext({ viewport: { width: 1366, height: 768 }, locale: 'en-US' });
+  const page = await context.newPage();
+  page.consoleErrors = [];
+  page.cspErrors = [];
+  page.on('console', (msg) => {
+    if (/Content.Security.Policy|CSP/i.test(msg.text())) page.cspErrors.push(msg.text());
+    if (msg.type() === 'error' && !/Failed to load resource/.test(msg.text())) page.consoleErrors.push(msg.text());
+  });
+  page.on('pageerror', (e) => page.consoleErrors.push(String((e && e.stack) || e)));
+  return page;
+}
+
 const catalogue = (lang) => JSON.parse(fs.readFileSync(path.join(portalDir, 'i18n', 'app', `${lang}.json`), 'utf8'));
 
 test('the first page after sign-in fetches no other page\'s module; another page\'s comes when shown', async () => {
-  const page = await openPage(env, { size: 'pc' });
+  // (The monitor's module is loaded while the sign-in page waits for the password.)
+  const page = await freshPage();
   const log = moduleLog(page);
-  await page.reload();
+  await page.goto(env.url);
   await signIn(page, { account: 'acme', user: 'admin', password: PASSWORD });
   await waitForPage(page, 'monitor');
   await page.waitForSelector('[data-testid=monitor-device], #main .view h1');
@@ -62,7 +77,7 @@ test('the first page after sign-in fetches no other page\'s module; another page
   await page.waitForSelector('#main[data-page="admin/users"] .view p.loading');
   assert.equal(await page.getAttribute('body', 'data-busy'), 'true');
   assert.equal(await page.textContent('#main .view'), 'Loading…');
-  await shot(page, 'lazy-loading');
+  await docShot(page, 'portal-page-loading-pc'); // docs/portal.md
   release();
   await waitForPage(page, 'admin/users');
   await page.unroute(isUsers, slow);
@@ -128,6 +143,7 @@ for (const [lang, locale] of [['en', 'en-US'], ['de', 'de-DE'], ['ja', 'ja-JP']]
       assert.equal(await page.textContent('[data-testid=page-load-retry]'), cat['common.retry']);
       assert.equal(await page.getAttribute('#main', 'data-page'), route);
       await shot(page, `lazy-failed-${route}-${lang}`);
+      if (route === 'computed') await docShot(page, 'portal-page-load-failed-pc'); // docs/portal.md
       // The network down: trying again tells the same.
       await page.context().setOffline(true);
       let since = await waitRendered(page);
@@ -154,3 +170,27 @@ for (const [lang, locale] of [['en', 'en-US'], ['de', 'de-DE'], ['ja', 'ja-JP']]
     await page.context().close();
   });
 }
+
+test('a module the browser keeps as failed: trying again loads the document again, still signed in', async () => {
+  // A module that arrived broken (here: not JavaScript) stays failed in the
+  // document's module map, as a failed fetch does in some browsers.
+  const page = await openPage(env, { size: 'pc' });
+  await signIn(page, { account: 'acme', user: 'admin', password: PASSWORD });
+  await waitForPage(page, 'monitor');
+  const match = (u) => u.pathname.endsWith('/js/pages/inquiries.mjs');
+  const broken = (r) => r.fulfill({ status: 200, contentType: 'text/javascript', body: 'this is not (JavaScript' });
+  await page.route(match, broken);
+  await gotoRoute(page, `${env.url}/#/inquiries`, { route: 'inquiries' });
+  await page.waitForSelector('[data-testid=page-load-failed]');
+  await page.unroute(match, broken);
+  page.consoleErrors.length = 0; // the browser's own report of the broken module
+  let loads = 0;
+  page.on('load', () => { loads++; });
+  await page.click('[data-testid=page-load-retry]');
+  await page.waitForSelector('#main[data-page="inquiries"] .view h1');
+  await waitForPage(page, 'inquiries');
+  assert.equal(loads, 1, 'the document was loaded again');
+  assert.equal(await page.$('[data-testid=user-menu]') !== null, true, 'still signed in');
+  assert.deepEqual(page.consoleErrors, []);
+  await page.context().close();
+});
