@@ -1,5 +1,9 @@
 // The portal's viewer benchmark (issue #5), in headless Chromium:
 //
+//  0. the first page after sign-in: the sign-in page from an empty cache,
+//     signing in -> the monitor drawn, a signed-in load and a reload: time,
+//     main-thread script time, and the portal's modules fetched (how many,
+//     their bytes) — boot() below;
 //  1. online: milliseconds from the chart's request to the drawn chart for
 //     32 channels x one week of one-minute data (10,080 points each) through
 //     the real server (metron-server + PostgreSQL, data compacted into day
@@ -15,8 +19,8 @@
 //     around it) — target < 100 ms; the server's cost of one refresh
 //     request (latency, server + PostgreSQL CPU) in the same run.
 //
-//   node tests/bench/portal_bench.mjs [--runs N] [--dash-runs N] [--rows R --channels C]
-//        [--skip-online] [--skip-offline] [--skip-dashboard]
+//   node tests/bench/portal_bench.mjs [--runs N] [--dash-runs N] [--boot-runs N] [--boot-typing MS] [--rows R --channels C]
+//        [--skip-boot] [--skip-online] [--skip-offline] [--skip-dashboard] [--portal DIR]
 //   (scripts/bench-portal runs it; figures in docs/viewer.md and docs/benchmarks.md)
 //
 // The 100-million-sample file (default 4 channels x 25,000,000 rows at 1 kHz)
@@ -29,6 +33,7 @@ import { startStack, openBrowser, signIn, waitForPage, portalDir, repoRoot } fro
 import { appClient, MIN_US } from '../server/data_helpers.mjs';
 import { makeHok2 } from '../portal/make_hok2.mjs';
 import { makePng } from '../server/pictures.mjs';
+import { seedAccount, PASSWORD as SEED_PASSWORD } from '../portal/fixtures.mjs';
 import { cpuMeter, pct, load, result, context } from './bench_util.mjs';
 
 const args = process.argv.slice(2);
@@ -37,6 +42,8 @@ const opt = (name, def) => {
   return i >= 0 ? Number(args[i + 1]) : def;
 };
 const RUNS = opt('runs', 15);
+const BOOT_RUNS = opt('boot-runs', 10);
+const BOOT_TYPING = opt('boot-typing', 1000);
 const ROWS = opt('rows', 25e6);
 const CHANNELS = opt('channels', 4);
 const outDir = path.join(repoRoot, 'build', 'bench-portal');
@@ -51,6 +58,125 @@ const stats = (xs) => {
 const ms = (x) => `${x.toFixed(0)} ms`;
 const results = { when: new Date().toISOString(), load: fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ') };
 console.log(`portal bench: ${results.when}, load average ${load()}`);
+
+/**
+ * 0. The first page after sign-in (the boot): a visitor's first load of the
+ * portal (empty browser cache) -> the sign-in page drawn; signing in (the
+ * button pressed) -> the monitor drawn with the group's values; and a
+ * signed-in load of #/monitor with an empty cache (a new browser profile,
+ * the session cookie) and again with the cache filled (a reload). For each:
+ * milliseconds to the router's rendered mark, the main thread's script and
+ * task time (Chrome's ScriptDuration, TaskDuration), and the portal's
+ * modules (.mjs and .js) fetched: how many, and their bytes (the body as
+ * sent, Resource Timing's encodedBodySize; revalidations count as requests,
+ * 0 bytes). --boot-runs N (default 10) fresh browser contexts; the sign-in
+ * button is pressed --boot-typing MS (default 1000) after the sign-in page
+ * was drawn (the portal loads the next page's module meanwhile).
+ * --portal DIR serves another portal folder (an earlier version, to
+ * compare: its vendor/ from the build).
+ */
+async function boot() {
+  const portalArg = args.indexOf('--portal');
+  const portal = portalArg >= 0 ? path.resolve(args[portalArg + 1]) : portalDir;
+  const env = await startStack({ durable: process.env.BENCH_PG !== 'fast', portalDir: portal });
+  try {
+    await context(`first page after sign-in (scripts/bench-portal), portal ${path.relative(repoRoot, portal) || portal}`, env.pg);
+    await seedAccount(env, { account: 'bootco' });
+    const steps = { signinPage: [], signIn: [], signedInCold: [], signedInWarm: [] };
+    const visit = []; // the sign-in page's document, up to the monitor drawn
+    const LOGIN = { account: 'bootco', user: 'admin', password: SEED_PASSWORD };
+    // The render marks and when they were set, from the document's start.
+    const marks = () => {
+      window.__marks = [];
+      new MutationObserver(() => {
+        const m = document.body.dataset.rendered;
+        if (m && !document.body.dataset.busy) window.__marks.push([m, performance.now()]);
+      }).observe(document, { subtree: true, attributes: true, attributeFilter: ['data-rendered', 'data-busy'] });
+    };
+    const drawn = (page, route, after = 0) => page.waitForFunction(({ route, after }) => {
+      const m = (window.__marks || []).find(([x, t]) => x.startsWith(`${route}:`) && t >= after);
+      return m ? m[1] : false;
+    }, { route, after }).then((h) => h.jsonValue());
+    // The portal's modules among the resources asked for from "since" to
+    // "until" (ms from the document's start).
+    const modules = (page, since = 0, until = Infinity) => page.evaluate(([since, until]) => {
+      const all = performance.getEntriesByType('resource').filter((e) => e.startTime >= since && e.startTime <= until);
+      const xs = all.filter((e) => /\.m?js$/.test(new URL(e.name).pathname));
+      return { count: xs.length, bytes: xs.reduce((a, e) => a + e.encodedBodySize, 0),
+        wire: xs.reduce((a, e) => a + e.transferSize, 0), all: all.length };
+    }, [since, until === Infinity ? 1e12 : until]);
+    const metric = async (cdp) => {
+      const { metrics } = await cdp.send('Performance.getMetrics');
+      const m = Object.fromEntries(metrics.map((x) => [x.name, x.value]));
+      return { script: m.ScriptDuration * 1000, task: m.TaskDuration * 1000 };
+    };
+    const diff = (a, b) => ({ script: b.script - a.script, task: b.task - a.task });
+    for (let i = 0; i < BOOT_RUNS; i++) {
+      // A visitor: the sign-in page, then signing in.
+      const ctx = await env.browser.newContext({ viewport: { width: 1366, height: 768 } });
+      await ctx.addInitScript(marks);
+      let page = await ctx.newPage();
+      let cdp = await ctx.newCDPSession(page);
+      await cdp.send('Performance.enable');
+      // (Chrome's metrics start again with each document: a load's are its own.)
+      await page.goto(env.url);
+      let ms = await drawn(page, 'signin');
+      let m1 = await metric(cdp);
+      steps.signinPage.push({ ms, ...m1, ...(await modules(page, 0, ms)) });
+      // A person reads the page and types for a few seconds: the button is
+      // pressed BOOT_TYPING ms after the page was drawn (--boot-typing MS).
+      await page.waitForTimeout(BOOT_TYPING);
+      await page.click('[data-testid=signin-mode-account]');
+      await page.fill('#signin-account', LOGIN.account);
+      await page.fill('#signin-user', LOGIN.user);
+      await page.fill('#signin-password', LOGIN.password);
+      let m0 = await metric(cdp);
+      const t0 = await page.evaluate(() => { const t = performance.now(); document.querySelector('#signin-form button[type=submit]').click(); return t; });
+      ms = await drawn(page, 'monitor', t0);
+      m1 = await metric(cdp);
+      await page.waitForSelector('#main[data-page=monitor] .view h1');
+      steps.signIn.push({ ms: ms - t0, ...diff(m0, m1), ...(await modules(page, t0)) });
+      visit.push(await modules(page));
+      const cookies = await ctx.cookies();
+      await ctx.close();
+      // Signed in, a new browser profile (nothing cached): #/monitor, then a reload.
+      const ctx2 = await env.browser.newContext({ viewport: { width: 1366, height: 768 } });
+      await ctx2.addCookies(cookies);
+      await ctx2.addInitScript(marks);
+      page = await ctx2.newPage();
+      cdp = await ctx2.newCDPSession(page);
+      await cdp.send('Performance.enable');
+      await page.goto(`${env.url}/#/monitor`);
+      ms = await drawn(page, 'monitor');
+      steps.signedInCold.push({ ms, ...(await metric(cdp)), ...(await modules(page)) });
+      await page.reload();
+      ms = await drawn(page, 'monitor');
+      steps.signedInWarm.push({ ms, ...(await metric(cdp)), ...(await modules(page)) });
+      await ctx2.close();
+    }
+    const p50 = (xs, k) => pct(xs.map((x) => x[k]), 50);
+    const LABEL = {
+      signinPage: 'first visit, empty cache: address -> sign-in page drawn',
+      signIn: 'signing in: button -> monitor drawn (modules fetched after the button)',
+      signedInCold: 'signed in, empty cache: #/monitor -> drawn',
+      signedInWarm: 'signed in, cached: reload of #/monitor -> drawn',
+    };
+    console.log(`boot: ${BOOT_RUNS} runs, each in a new browser context, the sign-in button pressed ${BOOT_TYPING} ms after the page was drawn; p50 (min-max)`);
+    for (const [k, xs] of Object.entries(steps)) {
+      const r = (key, d = 0) => `${p50(xs, key).toFixed(d)} (${Math.min(...xs.map((x) => x[key])).toFixed(d)}-${Math.max(...xs.map((x) => x[key])).toFixed(d)})`;
+      console.log(`  ${LABEL[k]}: ${r('ms')} ms; main thread script ${r('script')} ms, tasks ${r('task')} ms; ` +
+        `${xs[0].count} modules, ${(xs[0].bytes / 1024).toFixed(0)} KiB of module bodies (${(xs[0].wire / 1024).toFixed(0)} KiB on the wire), ${xs[0].all} requests in all`);
+    }
+    const first = visit;
+    console.log(`  the sign-in page and the monitor after it, from an empty cache: ${first[0].count} modules, ${(first[0].bytes / 1024).toFixed(0)} KiB of module bodies, ${first[0].all} requests in all`);
+    results.boot = { portal, runs: BOOT_RUNS, typingMs: BOOT_TYPING, steps, visit };
+    result({ name: 'portal: signing in -> monitor drawn p50', value: p50(steps.signIn, 'ms'), unit: 'ms', target: '', verdict: '',
+      notes: `script ${p50(steps.signIn, 'script').toFixed(0)} ms; ${steps.signIn[0].count} modules, ${(steps.signIn[0].bytes / 1024).toFixed(0)} KiB; sign-in page + monitor ${first[0].count} modules, ${(first[0].bytes / 1024).toFixed(0)} KiB` });
+    console.log(`done: load ${load()}`);
+  } finally {
+    await env.stop();
+  }
+}
 
 async function online() {
   const env = await startStack({ durable: process.env.BENCH_PG !== 'fast' });
@@ -620,6 +746,7 @@ async function dashboard() {
   }
 }
 
+if (!args.includes('--skip-boot')) await boot();
 if (!args.includes('--skip-online')) await online();
 
 if (!args.includes('--skip-offline')) await offline();

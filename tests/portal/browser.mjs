@@ -120,7 +120,9 @@ export function checkVendor() {
  * Options: demo (true: the server creates the demo accounts of DEMO), smtp
  * (true: also start an SMTP sink and point the server at it), env, args
  * (extra server environment / flags), deploy ('server' | 'nginx' | 'cors',
- * see above; default METRON_PORTAL_DEPLOY or 'server').
+ * see above; default METRON_PORTAL_DEPLOY or 'server'), portalDir (the
+ * folder metron-server serves, default portal/: a benchmark's earlier
+ * version of it; the server way only).
  * Returns { url, apiUrl, deploy, nginx, dist, srv, pg, smtp, browser,
  * psql(sql), createAccount(o), createUser(o), login(o), setClock(s), stop() }
  * (nginx and dist, the portal-dist folder, only in the nginx and cors ways).
@@ -157,7 +159,7 @@ export async function startStack(options = {}) {
     args.push(...(deploy === 'nginx' ? ['--trusted-proxies', NGINX_BIND]
       : ['--cors-origins', `http://127.0.0.1:${ngxPort}`]));
   }
-  const srv = await startServer({ databaseUrl: dbUrl, portalDir, env, args });
+  const srv = await startServer({ databaseUrl: dbUrl, portalDir: options.portalDir || portalDir, env, args });
   let ngx = null;
   let dist = null;
   let url = srv.url;
