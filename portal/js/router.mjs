@@ -67,6 +67,7 @@ export function preload(name) {
   const def = pageDef(name);
   if (def && !def.render && def.load) loadModule(def.load).catch(() => { /* told when shown */ });
 }
+
 export function pageDef(name) { return pages.get(name) || prefixed(name).def; }
 
 /** The prefix page that answers "name" ({def, rest}), or {} when none does. */
@@ -223,6 +224,7 @@ let retrying = null; // the page whose "try again" was pressed
  */
 async function loadPage(def, name, view) {
   const again = retrying === name;
+  const mine = token;
   retrying = null;
   const wait = document.createElement('p');
   wait.className = 'loading';
@@ -241,7 +243,7 @@ async function loadPage(def, name, view) {
     // while the portal's files can be fetched, "try again" loads the
     // document again at the same address (still signed in: the cookie).
     if (again && await reachable()) {
-      location.reload();
+      if (mine === token) location.reload(); // not if the user has moved on meanwhile
       return null;
     }
     const box = document.createElement('div');
