@@ -2,13 +2,10 @@
 #include "http.h"
 
 #include <civetweb.h>
-#include <arpa/inet.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <sys/stat.h>
-#include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -940,6 +937,82 @@ static int api_authorized(struct mg_connection *conn, void *cbdata)
     return 1;
 }
 
+/* CivetWeb 1.15 checks its stop flag only every 2 s while it waits in
+ * poll(): in the listener and in every worker holding an idle keep-alive
+ * connection (or a slow client's half-sent request). To stop at once, a
+ * helper thread interrupts those poll() calls: it sends WAKE_SIGNAL (an
+ * empty handler) to each of CivetWeb's threads, every 20 ms until mg_stop()
+ * returns (a thread may enter poll() just after a signal). CivetWeb then
+ * sees its stop flag and closes the connection itself.
+ *
+ * Each thread puts itself in g_wake.list in cb_init_thread() and takes
+ * itself out in cb_exit_thread(), both under g_wake.mu, and the helper
+ * signals under the same lock: it only ever signals a thread that is still
+ * running. (It used to shut down the server's client sockets found in
+ * /proc/self/fd by their local port: a worker could close a socket between
+ * that check and the shutdown(2), and the number be reused at once by
+ * another thread's socket, a PostgreSQL connection or a webhook's, which was
+ * then cut. ThreadSanitizer reported it; docs/server-code.md.)
+ *
+ * SIGURG: ignored by default, so a stray one can never end the process,
+ * and nothing here uses TCP urgent data. SA_RESTART: a thread still busy
+ * with a request (the drain timed out) gets its read(2)s and write(2)s
+ * restarted; poll(2) is never restarted, which is the point. */
+#define WAKE_SIGNAL SIGURG
+
+typedef struct wake_thread {
+    pthread_t id;
+    struct wake_thread *next;
+} wake_thread;
+
+static struct {
+    pthread_mutex_t mu;
+    wake_thread *list; /* CivetWeb's running threads, under mu */
+} g_wake = {PTHREAD_MUTEX_INITIALIZER, NULL};
+static _Thread_local wake_thread tl_wake;
+static atomic_bool g_stopped;
+
+static void on_wake_signal(int sig)
+{
+    (void)sig; /* only here to make poll(2) return EINTR */
+}
+
+static void wake_join(void)
+{
+    tl_wake.id = pthread_self();
+    pthread_mutex_lock(&g_wake.mu);
+    tl_wake.next = g_wake.list;
+    g_wake.list = &tl_wake;
+    pthread_mutex_unlock(&g_wake.mu);
+}
+
+static void wake_leave(void)
+{
+    pthread_mutex_lock(&g_wake.mu);
+    for (wake_thread **p = &g_wake.list; *p != NULL; p = &(*p)->next) {
+        if (*p == &tl_wake) {
+            *p = tl_wake.next;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&g_wake.mu);
+}
+
+static void *waker(void *arg)
+{
+    struct timespec tick = {0, 20 * 1000000L};
+    (void)arg;
+    for (int i = 0; i < 100 && !atomic_load(&g_stopped); i++) {
+        nanosleep(&tick, NULL);
+        pthread_mutex_lock(&g_wake.mu);
+        for (const wake_thread *t = g_wake.list; t != NULL; t = t->next) {
+            (void)pthread_kill(t->id, WAKE_SIGNAL);
+        }
+        pthread_mutex_unlock(&g_wake.mu);
+    }
+    return NULL;
+}
+
 /* CivetWeb's worker threads run at nice HTTP_WORKER_NICE: the server's
  * other threads (the refresher above all, refresher.h) get ahead of them
  * when every worker is busy, and a request never waits for a refresh that
@@ -953,7 +1026,16 @@ static void *cb_init_thread(const struct mg_context *ctx, int thread_type)
     if (thread_type == 1) {
         (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), HTTP_WORKER_NICE);
     }
+    wake_join();
     return NULL;
+}
+
+static void cb_exit_thread(const struct mg_context *ctx, int thread_type, void *thread_pointer)
+{
+    (void)ctx;
+    (void)thread_type;
+    (void)thread_pointer;
+    wake_leave();
 }
 
 int http_start(srv *s, char *err, size_t err_cap)
@@ -1024,6 +1106,7 @@ int http_start(srv *s, char *err, size_t err_cap)
 
     memset(&cb, 0, sizeof cb);
     cb.init_thread = cb_init_thread;
+    cb.exit_thread = cb_exit_thread;
     cb.begin_request = cb_begin_request;
     cb.end_request = cb_end_request;
     cb.log_access = cb_log_access;
@@ -1046,6 +1129,14 @@ int http_start(srv *s, char *err, size_t err_cap)
     }
     if (!s->tls) {
         mg_init_library(0);
+    }
+    {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_wake_signal;
+        sa.sa_flags = SA_RESTART;
+        sigemptyset(&sa.sa_mask);
+        (void)sigaction(WAKE_SIGNAL, &sa, NULL);
     }
     s->mg = mg_start2(&init, &error);
     if (s->mg == NULL) {
@@ -1088,76 +1179,13 @@ int http_drain(int timeout_ms)
     return 0;
 }
 
-/* CivetWeb 1.15 checks its stop flag only every 2 s while it waits in
- * poll(): in the listener and in every worker holding an idle keep-alive
- * connection. To stop at once, a helper thread wakes the listener with a
- * connection to our own port, and shuts down the server's remaining client
- * sockets: after http_drain() they are idle keep-alive connections, found
- * in /proc/self/fd by their local port (never the listening socket, never
- * PostgreSQL's sockets). */
-static atomic_bool g_stopped;
-
-static void shutdown_idle_connections(int port)
-{
-    DIR *d = opendir("/proc/self/fd");
-    struct dirent *de;
-    if (d == NULL) {
-        return;
-    }
-    while ((de = readdir(d)) != NULL) {
-        struct sockaddr_in a;
-        socklen_t len = sizeof a;
-        struct stat st;
-        int fd, listening = 0;
-        socklen_t opt_len = sizeof listening;
-        if (de->d_name[0] < '0' || de->d_name[0] > '9') {
-            continue;
-        }
-        fd = atoi(de->d_name);
-        if (fd == dirfd(d) || fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode) ||
-            getsockname(fd, (struct sockaddr *)&a, &len) != 0 || a.sin_family != AF_INET ||
-            ntohs(a.sin_port) != port ||
-            getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &opt_len) != 0 || listening) {
-            continue;
-        }
-        shutdown(fd, SHUT_RDWR);
-    }
-    closedir(d);
-}
-
-static void *waker(void *arg)
-{
-    const srv *s = arg;
-    struct timespec tick = {0, 20 * 1000000L};
-    for (int i = 0; i < 100 && !atomic_load(&g_stopped); i++) {
-        struct sockaddr_in a;
-        int fd;
-        nanosleep(&tick, NULL);
-        shutdown_idle_connections(s->port);
-        fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd < 0) {
-            continue;
-        }
-        memset(&a, 0, sizeof a);
-        a.sin_family = AF_INET;
-        a.sin_port = htons((uint16_t)s->port);
-        if (inet_pton(AF_INET, s->host, &a.sin_addr) != 1 ||
-            a.sin_addr.s_addr == htonl(INADDR_ANY)) {
-            a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        }
-        (void)connect(fd, (struct sockaddr *)&a, sizeof a);
-        close(fd);
-    }
-    return NULL;
-}
-
 void http_stop(srv *s)
 {
     if (s->mg != NULL) {
         pthread_t t;
         bool wake;
         atomic_store(&g_stopped, false);
-        wake = s->port > 0 && pthread_create(&t, NULL, waker, s) == 0;
+        wake = pthread_create(&t, NULL, waker, NULL) == 0;
         mg_stop(s->mg);
         atomic_store(&g_stopped, true);
         if (wake) {
