@@ -31,6 +31,7 @@ void suite_picture_info(void);
 void suite_linelog(void);
 void suite_cmp(void);
 void suite_stripes(void);
+void suite_http_time(void);
 
 static int n_passed, n_failed, cur_failed;
 static const char *filter;
@@ -104,6 +105,7 @@ int main(int argc, char **argv)
     suite_linelog();
     suite_cmp();
     suite_stripes();
+    suite_http_time();
     printf("1..%d\n%d passed, %d failed\n", n_passed + n_failed, n_passed, n_failed);
     return n_failed ? 1 : 0;
 }
