@@ -134,6 +134,7 @@ int main(int argc, char **argv)
         break;
     }
     s.access_fd = -1;
+    http_address_init(&s);
 
     /* CivetWeb writes the date of its access line (cb_log_access reads the
      * status and byte count from it) with localtime(), which stats

@@ -19,9 +19,11 @@ typedef struct srv {
     db_replica *replica; /* METRON_REPLICA_URL's standby; NULL = none (docs/scale.md) */
     struct mg_context *mg;
     int access_fd;     /* the access log (A9), -1 = none */
-    bool tls;          /* serving HTTPS */
-    int port;          /* the port actually listened on */
-    char host[64];     /* the address listened on ("0.0.0.0" for all) */
+    bool tls;          /* serving HTTPS; set before any thread starts */
+    _Atomic int port;  /* the port actually listened on, 0 until then: set by
+                        * http_start() while other threads already run */
+    char host[64];     /* the address listened on ("0.0.0.0" for all); set
+                        * before any thread starts */
 } srv;
 
 #endif

@@ -1062,6 +1062,19 @@ static void cb_exit_thread(const struct mg_context *ctx, int thread_type, void *
     wake_leave();
 }
 
+void http_address_init(srv *s)
+{
+    const char *colon = strrchr(s->cfg.listen, ':');
+    size_t len = colon ? (size_t)(colon - s->cfg.listen) : 0;
+    s->tls = s->cfg.tls_cert != NULL;
+    if (colon == NULL || len >= sizeof s->host) {
+        snprintf(s->host, sizeof s->host, "0.0.0.0");
+    } else {
+        memcpy(s->host, s->cfg.listen, len);
+        s->host[len] = '\0';
+    }
+}
+
 int http_start(srv *s, char *err, size_t err_cap)
 {
     struct mg_callbacks cb;
@@ -1072,7 +1085,6 @@ int http_start(srv *s, char *err, size_t err_cap)
     const char *opts[40];
     int n = 0;
 
-    s->tls = s->cfg.tls_cert != NULL;
     if (http_metrics_init(route_tables, N_ROUTE_TABLES) != 0) {
         snprintf(err, err_cap, "out of memory");
         return -1;
@@ -1175,17 +1187,7 @@ int http_start(srv *s, char *err, size_t err_cap)
     mg_set_auth_handler(s->mg, "/metrics$", api_authorized, NULL);
     memset(ports, 0, sizeof ports);
     if (mg_get_server_ports(s->mg, 4, ports) > 0) {
-        s->port = ports[0].port;
-    }
-    {
-        const char *colon = strrchr(s->cfg.listen, ':');
-        size_t len = colon ? (size_t)(colon - s->cfg.listen) : 0;
-        if (colon == NULL || len >= sizeof s->host) {
-            snprintf(s->host, sizeof s->host, "0.0.0.0");
-        } else {
-            memcpy(s->host, s->cfg.listen, len);
-            s->host[len] = '\0';
-        }
+        atomic_store(&s->port, ports[0].port); /* read by threads already running */
     }
     return 0;
 }

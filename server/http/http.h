@@ -103,8 +103,15 @@ typedef struct {
     bool test_only; /* only with METRON_TEST_ROUTES=1 */
 } http_route;
 
+/* Set s->tls and s->host from s->cfg (--tls-cert, --listen). Call before
+ * any thread starts: every thread then reads them without a lock (the
+ * public URL of links in mails and reports). */
+void http_address_init(srv *s);
+
 /* Start CivetWeb for "s" (listen address, threads, TLS, portal folder from
- * s->cfg) and sets s->mg and s->port. Returns 0, or -1 with "err" filled. */
+ * s->cfg; http_address_init() done) and set s->mg and s->port (atomic: the
+ * threads started before read it; 0 until then). Returns 0, or -1 with
+ * "err" filled. */
 int http_start(srv *s, char *err, size_t err_cap);
 
 /* Begin a graceful shutdown: new requests get 503 shutting_down (and the
