@@ -259,6 +259,15 @@ static unsigned char *check_key(const raw_cache_key *key, long long viewer, cons
     return k;
 }
 
+int raw_check_open_count(const raw_cache_key *key, long long viewer, const void *db)
+{
+    size_t k_len = 0;
+    unsigned char *k = check_key(key, viewer, db, &k_len);
+    int n = k != NULL ? sread_open_count(k, k_len) : 0;
+    free(k);
+    return n;
+}
+
 raw_check_role raw_cache_check(const raw_cache_key *key, long long viewer, const void *db,
                                int64_t now_ms, size_t room, raw_check **chk, char **text,
                                size_t *len, int *failure)

@@ -131,6 +131,10 @@ bool raw_check_end(raw_check *chk, const raw_cache_key *key, bool ok, const void
  * its followers: not to be used after. */
 void raw_check_fail(raw_check *chk, int code);
 
+/* How many requests are on the check of "key" for "viewer" on "db" that
+ * has not begun yet (sread_open_count(); tests). */
+int raw_check_open_count(const raw_cache_key *key, long long viewer, const void *db);
+
 /* Bytes of replies and versions kept (tests). */
 size_t raw_cache_bytes(void);
 

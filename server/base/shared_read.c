@@ -247,3 +247,19 @@ void sread_end_result(sread *r, sread_result *x)
     waitword_set(&r->done);
     sread_unref(r);
 }
+
+int sread_open_count(const void *key, size_t key_len)
+{
+    unsigned i;
+    int n = 0;
+    if (key_len == 0 || key_len > SREAD_MAX_KEY) {
+        return 0;
+    }
+    i = slot_of(key, key_len);
+    pthread_mutex_lock(lock_of(i));
+    if (slots[i].open != NULL && same_key(slots[i].open, key, key_len)) {
+        n = atomic_load(&slots[i].open->refs);
+    }
+    pthread_mutex_unlock(lock_of(i));
+    return n;
+}

@@ -77,4 +77,10 @@ void sread_end(sread *r, const void *res, size_t res_len);
  * is (NULL: followers read alone). */
 void sread_end_result(sread *r, sread_result *x);
 
+/* How many requests are on the read of "key" that has not begun yet: its
+ * leader and the followers waiting for it; 0 with none. For tests, which
+ * wait for their threads to have joined rather than for a fixed time (a
+ * thread late under load joined the next read instead). */
+int sread_open_count(const void *key, size_t key_len);
+
 #endif

@@ -189,6 +189,18 @@ static void pause_ms(long ms)
     nanosleep(&ts, NULL);
 }
 
+/* Wait until "n" requests are on the check of "key" for "viewer" not begun
+ * yet (the threads started have joined it), up to 10 s. */
+static void wait_open(const raw_cache_key *key, long long viewer, int n)
+{
+    int waited = 0;
+    while (raw_check_open_count(key, viewer, CH) != n && waited < 10000) {
+        pause_ms(1);
+        waited++;
+    }
+    T_EQ_INT(raw_check_open_count(key, viewer, CH), n);
+}
+
 /* Ends check "chk" of "key" with versions "ver"; whether it answered "want"
  * (NULL: no answer). */
 static bool ends_with(raw_check *chk, const raw_cache_key *key, bool ok, const char *ver,
@@ -260,7 +272,7 @@ static void raw_cache_check_answers_who_came_before_it_started(void)
     T_TRUE(other.role == RAW_CHECK_LEAD && other.chk != NULL && other.text == NULL);
     raw_check_start(other.chk);
     T_TRUE(ends_with(other.chk, &k, true, "v1", "shared"));
-    pause_ms(50);
+    wait_open(&k, 42, 2);
     T_TRUE(atomic_load(&same.done) == 0);
     raw_check_start(chk);
     T_TRUE(ends_with(chk, &k, true, "v1", "shared"));
@@ -271,7 +283,7 @@ static void raw_cache_check_answers_who_came_before_it_started(void)
     /* A check that failed: who waited for it reads for itself. */
     T_TRUE(raw_cache_check(&k, 42, CH, NOW, 0, &chk, &text, &len, &failure) == RAW_CHECK_LEAD);
     ask_in_thread(&same, &k, 42);
-    pause_ms(50);
+    wait_open(&k, 42, 2);
     T_TRUE(atomic_load(&same.done) == 0);
     T_TRUE(ends_with(chk, &k, false, NULL, NULL)); /* never started: no connection */
     T_TRUE(pthread_join(same.th, NULL) == 0);
@@ -281,7 +293,7 @@ static void raw_cache_check_answers_who_came_before_it_started(void)
      * (it would wait as long again), and the slot takes the next check. */
     T_TRUE(raw_cache_check(&k, 42, CH, NOW, 0, &chk, &text, &len, &failure) == RAW_CHECK_LEAD);
     ask_in_thread(&same, &k, 42);
-    pause_ms(50);
+    wait_open(&k, 42, 2);
     T_TRUE(atomic_load(&same.done) == 0);
     raw_check_fail(chk, -2);
     T_TRUE(pthread_join(same.th, NULL) == 0);
@@ -304,10 +316,10 @@ static void raw_cache_check_started_takes_no_one_and_the_next_waits_for_it(void)
     /* Came after the statement began: leads the next check, once this one
      * has ended; a request after it joins that next check. */
     ask_in_thread(&late, &k, 0);
-    pause_ms(50);
+    wait_open(&k, 0, 1); /* leads the next check, waiting for this one */
     T_TRUE(atomic_load(&late.done) == 0);
     ask_in_thread(&later, &k, 0);
-    pause_ms(50);
+    wait_open(&k, 0, 2);
     T_TRUE(atomic_load(&later.done) == 0);
     T_TRUE(ends_with(chk, &k, true, "v1", "x"));
     T_TRUE(pthread_join(late.th, NULL) == 0);

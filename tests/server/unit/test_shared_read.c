@@ -43,6 +43,18 @@ static void pause_ms(long ms)
     nanosleep(&ts, NULL);
 }
 
+/* Wait until "n" requests are on the read of "key" not begun yet (the
+ * threads started have joined it), up to 10 s. */
+static void wait_open(const char *key, int n)
+{
+    int waited = 0;
+    while (sread_open_count(key, strlen(key)) != n && waited < 10000) {
+        pause_ms(1);
+        waited++;
+    }
+    T_EQ_INT(sread_open_count(key, strlen(key)), n);
+}
+
 /* Lead the read of "key" into *rd. */
 static void lead(const char *key, sread **rd)
 {
@@ -78,12 +90,12 @@ static void shared_read_answers_who_came_before_it_began(void)
     sread *rd = NULL;
     lead("group 2", &rd);
     ask_in_thread(&same, "group 2");
-    pause_ms(50);
+    wait_open("group 2", 2);
     T_TRUE(atomic_load(&same.done) == 0);
     sread_start(rd);
     /* Came after it began: leads the next read, once this one ended. */
     ask_in_thread(&other, "group 2");
-    pause_ms(50);
+    wait_open("group 2", 1); /* its own, waiting for this one to end */
     T_TRUE(atomic_load(&other.done) == 0);
     sread_end(rd, "v1", 2);
     T_TRUE(pthread_join(same.th, NULL) == 0);
@@ -101,7 +113,7 @@ static void shared_read_failure_sends_each_follower_alone(void)
     sread *rd = NULL;
     lead("group 3", &rd);
     ask_in_thread(&same, "group 3");
-    pause_ms(50);
+    wait_open("group 3", 2);
     T_TRUE(atomic_load(&same.done) == 0);
     sread_end(rd, NULL, 0); /* never began: no connection */
     T_TRUE(pthread_join(same.th, NULL) == 0);
@@ -170,7 +182,7 @@ static void shared_read_followers_read_the_result_in_place(void)
         f[i].key = "group 5";
         T_TRUE(pthread_create(&f[i].th, NULL, ask_ref, &f[i]) == 0);
     }
-    pause_ms(50);
+    wait_open("group 5", 4);
     sread_start(rd);
     T_TRUE(sread_result_new(SREAD_MAX_RESULT + 1, &data) == NULL && data == NULL);
     x = sread_result_new(5, &data);
@@ -196,7 +208,7 @@ static void shared_read_followers_read_the_result_in_place(void)
         asker same;
         lead("group 5", &rd);
         ask_in_thread(&same, "group 5");
-        pause_ms(50);
+        wait_open("group 5", 2);
         x = sread_result_new(2, &data);
         memcpy(data, "v6", 2);
         sread_end_result(rd, x);
