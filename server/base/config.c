@@ -159,6 +159,8 @@ static int notify_config_parse(notify_config *n, char *err, size_t err_cap)
         {"METRON_NOTIFY_BACKOFF_MAX_MS", "3600000", 10, 86400000,
          offsetof(notify_config, backoff_max_ms)},
         {"METRON_NOTIFY_MAX_FAILURES", "10", 1, 100, offsetof(notify_config, max_failures)},
+        {"METRON_NOTIFY_RECEIVER_LIMIT", "1", 1, 64, offsetof(notify_config, receiver_limit)},
+        {"METRON_NOTIFY_MAIL_LIMIT", "0", 0, 64, offsetof(notify_config, mail_limit)},
     };
     const char *rate = env_or("METRON_NOTIFY_RATE_MS", "100,1000,500,3000");
     long v;
@@ -169,6 +171,9 @@ static int notify_config_parse(notify_config *n, char *err, size_t err_cap)
             return -1;
         }
         *(int *)((char *)n + ints[i].off) = (int)v;
+    }
+    if (n->mail_limit == 0) { /* default: a hung relay holds half the threads at most */
+        n->mail_limit = n->threads / 2 > 1 ? n->threads / 2 : 1;
     }
     if (n->lease_ms < n->timeout_ms + 1000) {
         snprintf(err, err_cap, "METRON_NOTIFY_LEASE_MS must be at least "

@@ -19,6 +19,10 @@ typedef struct {
     int max_failures;      /* METRON_NOTIFY_MAX_FAILURES: dead after this many (10) */
     int rate_ms[4];        /* METRON_NOTIFY_RATE_MS "email,slack,teams,wechat" spacing per
                             * receiver ("100,1000,500,3000") */
+    int receiver_limit;    /* METRON_NOTIFY_RECEIVER_LIMIT: attempts in flight per webhook
+                            * receiver, across processes (1) */
+    int mail_limit;        /* METRON_NOTIFY_MAIL_LIMIT: mails in flight through the relay,
+                            * across processes (half the threads, at least 1) */
     bool allow_local;      /* METRON_NOTIFY_ALLOW_LOCAL=1: webhooks may reach loopback and
                             * link-local addresses (tests, benchmarks) */
     const char *ca_file;   /* METRON_NOTIFY_CA_FILE: the CA certificates that webhook

@@ -45,7 +45,7 @@ static db_stmt st_account_language = {"outbox_account_language",
     "INSERT INTO notify_outbox (account_id, message_id, dedupe_key, target, target_type, "         \
     " destination_id, recipient_id, user_id, email, channel, kind, language, severity, title, "    \
     " body, fields, link_url, link_label, sensitive, attach_file_id, attach_name, attach_type, "   \
-    " expires_at) "
+    " expires_at, priority) "
 
 static db_stmt st_insert = {"outbox_insert",
     OUTBOX_COLS
@@ -54,7 +54,7 @@ static db_stmt st_insert = {"outbox_insert",
     " CASE WHEN $5 = 'recipient' THEN $6::bigint END, "
     " CASE WHEN $5 = 'user' THEN $6::bigint END, "
     " $7, $8, $9, $10, $11, $12, $13, $14::jsonb, $15, $16, $17, NULLIF($18::bigint, 0), $19, "
-    " $20, to_timestamp(NULLIF($21::bigint, 0))) "
+    " $20, to_timestamp(NULLIF($21::bigint, 0)), $22::smallint) "
     "ON CONFLICT (account_id, dedupe_key, target) DO NOTHING RETURNING id, message_id", 0};
 static db_stmt st_insert_dest = {"outbox_insert_dest",
     OUTBOX_COLS
@@ -64,7 +64,7 @@ static db_stmt st_insert_dest = {"outbox_insert_dest",
     " CASE WHEN d.kind = 'email' THEN NULLIF($14::bigint, 0) END, "
     " CASE WHEN d.kind = 'email' AND $14::bigint <> 0 THEN $15 END, "
     " CASE WHEN d.kind = 'email' AND $14::bigint <> 0 THEN $16 END, "
-    " to_timestamp(NULLIF($17::bigint, 0)) "
+    " to_timestamp(NULLIF($17::bigint, 0)), $18::smallint "
     "FROM notify_destinations d WHERE d.account_id = $1 AND d.id = $13 AND d.enabled "
     "ON CONFLICT (account_id, dedupe_key, target) DO NOTHING RETURNING id, message_id", 0};
 static db_stmt st_insert_rcpt = {"outbox_insert_rcpt",
@@ -75,7 +75,7 @@ static db_stmt st_insert_rcpt = {"outbox_insert_rcpt",
     " CASE WHEN s.channel = 'email' THEN NULLIF($14::bigint, 0) END, "
     " CASE WHEN s.channel = 'email' AND $14::bigint <> 0 THEN $15 END, "
     " CASE WHEN s.channel = 'email' AND $14::bigint <> 0 THEN $16 END, "
-    " to_timestamp(NULLIF($17::bigint, 0)) "
+    " to_timestamp(NULLIF($17::bigint, 0)), $18::smallint "
     "FROM system_notification_recipients s WHERE s.account_id = $1 AND s.id = $13 AND s.enabled "
     "ON CONFLICT (account_id, dedupe_key, target) DO NOTHING RETURNING id, message_id", 0};
 static db_stmt st_existing = {"outbox_existing",
@@ -155,7 +155,7 @@ db_status db_outbox_insert(db_conn *c, const db_outbox_row *row, long long *id,
                            long long *message_id, bool *inserted)
 {
     char a[24], m[24], ref[24], att[24], exp[24];
-    const char *p[21];
+    const char *p[22];
     ID(a, row->account_id);
     ID(m, row->message_id);
     ID(ref, row->to->ref);
@@ -182,7 +182,8 @@ db_status db_outbox_insert(db_conn *c, const db_outbox_row *row, long long *id,
     p[19] = row->attach_file_id ? row->attach_type : NULL;
     ID(exp, row->expires_at);
     p[20] = exp;
-    return insert_returning(c, &st_insert, 21, p, id, message_id, inserted);
+    p[21] = row->interactive ? "0" : "1";
+    return insert_returning(c, &st_insert, 22, p, id, message_id, inserted);
 }
 
 db_status db_outbox_insert_to(db_conn *c, const db_outbox_row *row, bool recipient,
@@ -190,7 +191,7 @@ db_status db_outbox_insert_to(db_conn *c, const db_outbox_row *row, bool recipie
                               bool *inserted)
 {
     char a[24], m[24], r[24], att[24], exp[24];
-    const char *p[17];
+    const char *p[18];
     ID(a, row->account_id);
     ID(m, row->message_id);
     ID(r, ref);
@@ -213,8 +214,9 @@ db_status db_outbox_insert_to(db_conn *c, const db_outbox_row *row, bool recipie
     p[15] = row->attach_file_id ? row->attach_type : NULL;
     ID(exp, row->expires_at);
     p[16] = exp;
-    return insert_returning(c, recipient ? &st_insert_rcpt : &st_insert_dest, 17, p, id,
-                            message_id, inserted);
+    p[17] = row->interactive ? "0" : "1";
+    return insert_returning(c, recipient ? &st_insert_rcpt : &st_insert_dest, 18, p, id, message_id,
+                            inserted);
 }
 
 db_status db_outbox_existing(db_conn *c, long long account_id, const char *key,
@@ -425,7 +427,7 @@ static db_stmt st_claim = {"outbox_claim",
     "SELECT r_id, r_account_id, r_attempt_id, r_attempt, r_failures, r_channel, r_address, "
     " r_message_id, r_kind, r_key, r_language, r_severity, r_title, r_body, r_fields, "
     " r_link_url, r_link_label, " DB_ISO("r_created_at")
-    " FROM notify_claim($1, $2, $3, $4::integer[], $5)", 0};
+    " FROM notify_claim($1, $2, $3, $4::integer[], $5, $6, $7)", 0};
 
 static db_stmt st_finish = {"outbox_finish",
     "WITH a AS (UPDATE notify_attempts SET outcome = $4, ended_at = clock_timestamp(), "
@@ -476,18 +478,20 @@ static db_stmt st_purge = {"outbox_purge",
     "SELECT (SELECT count(*) FROM gone)", 0};
 
 db_status db_outbox_claim(db_conn *c, const char *owner, int limit, int lease_ms,
-                          const int rate_ms[4], int max_failures, db_outbox_job **out,
-                          int *n)
+                          const int rate_ms[4], int max_failures, int receiver_limit,
+                          int mail_limit, db_outbox_job **out, int *n)
 {
-    char l[24], ls[24], rate[100], mf[24];
-    const char *p[] = {owner, l, ls, rate, mf};
+    char l[24], ls[24], rate[100], mf[24], rl[24], ml[24];
+    const char *p[] = {owner, l, ls, rate, mf, rl, ml};
     ID(l, limit);
     ID(ls, lease_ms);
     ID(mf, max_failures);
+    ID(rl, receiver_limit);
+    ID(ml, mail_limit);
     snprintf(rate, sizeof rate, "{%d,%d,%d,%d}", rate_ms[0], rate_ms[1], rate_ms[2],
              rate_ms[3]);
-    return db_exec_rows(c, &st_claim, 5, p, job_fields, N_JOB, sizeof(db_outbox_job),
-                        (void **)out, n);
+    return db_exec_rows(c, &st_claim, 7, p, job_fields, N_JOB, sizeof(db_outbox_job), (void **)out,
+                        n);
 }
 
 void db_outbox_job_free(db_outbox_job *rows, int n)

@@ -405,6 +405,7 @@ static svc_status queue_login_code(db_conn *c, const db_auth_user *u, long long 
     m.n_to = 1;
     m.sensitive = true;
     m.expires_at = expires;
+    m.interactive = true; /* the person waits at the sign-in page */
     rc = svc_notify_enqueue(c, &m, &res, e);
     OPENSSL_cleanse(text.body, sizeof text.body);
     if (rc == SVC_OK && res.queued != 1) {
@@ -1402,6 +1403,7 @@ svc_status svc_auth_reset_request(srv *s, const auth_login *in, const char *base
     m.to = &to;
     m.n_to = 1;
     m.sensitive = true;
+    m.interactive = true; /* the person waits for the link */
     who.account_id = u.account_id;
     if ((st = db_begin(c)) != DB_OK ||
         (st = db_auth_reset_drop_unused(c, u.account_id, u.user_id)) != DB_OK ||

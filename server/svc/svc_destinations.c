@@ -390,6 +390,7 @@ static svc_status send_test(const svc_actor *a, const notify_to *to, const char 
     memset(&m, 0, sizeof m);
     m.account_id = a->account_id;
     m.kind = "test";
+    m.interactive = true; /* the administrator follows the delivery */
     m.key = key;
     m.severity = "info";
     m.render = render_test;

@@ -430,6 +430,7 @@ static void row_of(const notify_msg *m, const notify_text *text, const char *fie
     row->attach_name = m->attach_file_id ? m->attach_name : NULL;
     row->attach_type = m->attach_file_id ? m->attach_type : NULL;
     row->expires_at = m->expires_at;
+    row->interactive = m->interactive;
 }
 
 /* The common case in one statement per target: destinations and single

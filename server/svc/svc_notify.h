@@ -119,6 +119,10 @@ typedef struct {
      * expiry), or 0 = never. A row not sent by then is cancelled, and a
      * sensitive one's text erased then (docs/notify.md, "Expiry"). */
     long long expires_at;
+    /* A person waits for it at a screen (an e-mailed sign-in code, a reset
+     * link, a test send): the senders take it before every other due
+     * message (docs/notify.md, "Order and receivers in flight"). */
+    bool interactive;
 } notify_msg;
 
 /* The largest attachment a mail carries (a larger file goes without). */
