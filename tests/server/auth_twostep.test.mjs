@@ -418,6 +418,54 @@ test('e-mail codes: a stalled mail relay holds no request; the code comes when i
     }
   });
 
+test('e-mail codes: a code goes before a backlog of other notifications', async () => {
+  // Spacing per address off, so that the whole backlog is due at once.
+  await stopServer(srv);
+  srv = null;
+  srv = await startServer({ ...srvOptions,
+    env: { ...srvOptions.env, METRON_NOTIFY_RATE_MS: '0,0,0,0' } });
+  try {
+    const a = await account();
+    const c = await login(srv.url, { account: a.account, user: 'admin', password: PW });
+    const d = await c.post('/api/v1/destinations', { kind: 'email', address: `alarms@${a.account}.test` });
+    assert.equal(d.status, 201, JSON.stringify(d.body));
+    assert.equal((await c.put('/api/v1/me/two-step', { mode: 'email' })).status, 200);
+    const since = sink.messages().length;
+    // 300 alarm mails queued in one transaction, then a sign-in at once.
+    const BACKLOG = 300;
+    const load = await post('/api/v1/test/notify', { account_id: a.accountId,
+      destination_ids: [d.body.id], count: BACKLOG, per_tx: BACKLOG, key_prefix: uniq('storm'),
+      kind: 'alarm.raise' });
+    assert.equal(load.body.queued, BACKLOG, JSON.stringify(load.body));
+    const r = await post('/api/v1/auth/login', { account: a.account, user: 'admin', password: PW });
+    const answered = Date.now();
+    assert.equal(r.status, 200);
+    await mailTo(a.email, since);
+    const took = Date.now() - answered;
+    const before = sink.messages().slice(since)
+      .findIndex((m) => m.includes(`X-RcptTo: ${a.email}`));
+    console.log(`# behind ${BACKLOG} queued mails the code arrived ${took} ms after the sign-in, ` +
+      `after ${before} of them`);
+    // Only the mails already on their way when the sign-in committed.
+    assert.ok(before < 20, `the code came after ${before} backlog mails`);
+    assert.ok(took < 2000, `${took} ms`);
+    await finishWithMail(a, r.body.challenge, since);
+    assert.equal(await pg.psql(`SELECT priority FROM notify_outbox
+      WHERE account_id = ${a.accountId} AND kind = 'auth.sign_in_code'`, db), '0');
+    // The backlog is still delivered, every mail once.
+    for (let i = 0; i < 600; i++) {
+      if (sink.messages().slice(since).length >= BACKLOG + 1) break;
+      await sleep(50);
+    }
+    const alarms = sink.messages().slice(since).filter((m) => m.includes(`X-RcptTo: alarms@${a.account}.test`));
+    assert.equal(alarms.length, BACKLOG);
+  } finally {
+    await stopServer(srv);
+    srv = null;
+    srv = await startServer(srvOptions);
+  }
+});
+
 test('e-mail codes: queued while the relay is dead, sent once after a restart', async () => {
   const a = await emailAccount();
   const b = await emailAccount('de');

@@ -429,6 +429,53 @@ test('a receiver that stalls past the time-out is tried again; it never slows th
   assert.equal(done.state, 'sent');
 });
 
+test('a hung receiver holds one sender thread at most: another receiver keeps getting its deliveries at once',
+  async () => {
+    const t = await tenant();
+    // Teams (no spacing per receiver here): a backlog to a receiver that
+    // never answers would take every sender thread, each for the time-out
+    // (1.5 s), if nothing held it back.
+    const hung = hook('hung');
+    const fine = hook('fine');
+    rx.setDefault(pathOf(hung), { hang: true });
+    const dh = await t.c.post('/api/v1/destinations', { kind: 'teams', address: hung });
+    const df = await t.c.post('/api/v1/destinations', { kind: 'teams', address: fine });
+    try {
+      const load = await request(srv.url, 'POST', '/api/v1/test/notify', { body: {
+        account_id: t.id, destination_ids: [dh.body.id], count: 8, per_tx: 8, key_prefix: uniq('h'),
+      } });
+      assert.equal(load.body.queued, 8);
+      await rx.waitFor(() => rx.to(pathOf(hung)).length >= 1);
+      await sleep(300); // every sender thread has had its chance at the backlog
+      const lat = [];
+      for (let i = 0; i < 6; i++) {
+        const t0 = Date.now();
+        const r = await request(srv.url, 'POST', '/api/v1/test/notify', { body: {
+          account_id: t.id, destination_ids: [df.body.id], count: 1, key_prefix: uniq('f'),
+        } });
+        assert.equal(r.body.queued, 1);
+        await rx.waitFor(() => rx.accepted(pathOf(fine)).length === i + 1);
+        lat.push(Date.now() - t0);
+      }
+      console.log(`# a healthy receiver beside a hung one: ${lat.join(', ')} ms`);
+      for (const ms of lat) assert.ok(ms < 1000, `a delivery to the healthy receiver took ${ms} ms`);
+      // One attempt at a time reached the hung receiver: each began after
+      // the one before had timed out.
+      const at = rx.to(pathOf(hung)).map((x) => x.at);
+      for (let i = 1; i < at.length; i++) {
+        assert.ok(at[i] - at[i - 1] >= 1300, `attempt ${i + 1} began ${at[i] - at[i - 1]} ms after the one before`);
+      }
+      const inFlight = await sql(`SELECT count(*) FROM notify_outbox
+        WHERE destination_id = ${dh.body.id} AND state = 'sending' AND next_at > now()`);
+      assert.ok(Number(inFlight) <= 1, inFlight);
+    } finally {
+      // The backlog is cancelled with its destination.
+      await t.c.del(`/api/v1/destinations/${dh.body.id}`);
+      rx.setDefault(pathOf(hung), { status: 200 });
+      rx.releaseHung();
+    }
+  });
+
 test('deleting or disabling a destination cancels what is still queued for it', async () => {
   const t = await tenant();
   const url = hook('cancel');
