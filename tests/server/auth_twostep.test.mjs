@@ -10,11 +10,13 @@ import net from 'node:net';
 import {
   createAccount, login, request, setClock, sleep, startPostgres, startServer, startSmtpSink,
 } from './harness.mjs';
+import { startWebhookReceiver } from './webhook_receiver.mjs';
 
 let pg;
 let srv;
 let sink;
 let relay;
+let rx;
 let srvOptions;
 const PW = 'Correct-h0rse';
 let n = 0;
@@ -68,6 +70,7 @@ before(async () => {
   pg = await startPostgres();
   sink = await startSmtpSink();
   relay = await startRelay(sink.port);
+  rx = await startWebhookReceiver();
   const url = await pg.createDatabase();
   db = new URL(url).pathname.slice(1);
   // An attempt gives up after 3 s and is retried 0.2-0.4 s later: a stalled
@@ -76,13 +79,15 @@ before(async () => {
     env: { METRON_SMTP_URL: relay.url, METRON_SMTP_TLS: 'optional',
       METRON_SMTP_FROM: 'metron@metron.test', METRON_NOTIFY_TIMEOUT_MS: '3000',
       METRON_NOTIFY_LEASE_MS: '5000', METRON_NOTIFY_BACKOFF_MS: '200',
-      METRON_NOTIFY_BACKOFF_MAX_MS: '400', METRON_NOTIFY_MAX_FAILURES: '100' } };
+      METRON_NOTIFY_BACKOFF_MAX_MS: '400', METRON_NOTIFY_MAX_FAILURES: '100',
+      METRON_NOTIFY_ALLOW_LOCAL: '1' } };
   srv = await startServer(srvOptions);
 });
 
 after(async () => {
   const exit = await srv?.stop();
   await relay?.stop();
+  await rx?.stop();
   await sink?.stop();
   await pg?.destroy();
   if (srv) fs.rmSync(srv.dataDir, { recursive: true, force: true });
@@ -463,6 +468,59 @@ test('e-mail codes: a code goes before a backlog of other notifications', async 
     await stopServer(srv);
     srv = null;
     srv = await startServer(srvOptions);
+  }
+});
+
+test('e-mail codes: a hung relay holds half the sender threads; webhooks keep going', async () => {
+  const accounts = [];
+  for (let i = 0; i < 6; i++) accounts.push(await emailAccount());
+  const a = await account();
+  const c = await login(srv.url, { account: a.account, user: 'admin', password: PW });
+  // Four Teams receivers, one notification each (one receiver's rate slot
+  // would space them by 500 ms).
+  const hooks = [];
+  for (let i = 0; i < 4; i++) {
+    const hook = `/teams-${uniq('h')}`;
+    const d = await c.post('/api/v1/destinations', { kind: 'teams', address: rx.url(hook) });
+    assert.equal(d.status, 201, JSON.stringify(d.body));
+    hooks.push({ hook, id: d.body.id });
+  }
+  const since = sink.messages().length;
+  const challenges = [];
+  const inFlight = () => pg.psql(`SELECT count(*) FROM notify_outbox
+    WHERE channel = 'email' AND state = 'sending' AND next_at > now()`, db);
+  relay.set('stall');
+  try {
+    for (const x of accounts) {
+      const r = await post('/api/v1/auth/login', { account: x.account, user: 'admin', password: PW });
+      assert.equal(r.status, 200);
+      challenges.push(r.body.challenge);
+    }
+    for (let i = 0; i < 100 && await inFlight() !== '2'; i++) await sleep(50);
+    await sleep(300); // every sender thread has had its chance at the codes
+    // Six codes wait on the relay; an alarm's webhook goes at once.
+    const lat = [];
+    for (let i = 0; i < 4; i++) {
+      const t0 = Date.now();
+      const r = await post('/api/v1/test/notify', { account_id: a.accountId,
+        destination_ids: [hooks[i].id], count: 1, key_prefix: uniq('w'), kind: 'alarm.raise' });
+      assert.equal(r.body.queued, 1, JSON.stringify(r.body));
+      await rx.waitFor(() => rx.accepted(hooks[i].hook).length === 1, 10000);
+      lat.push(Date.now() - t0);
+      assert.ok(Number(await inFlight()) <= 2);
+    }
+    console.log(`# webhooks while the relay hangs: ${lat.join(', ')} ms`);
+    for (const ms of lat) assert.ok(ms < 1000, `a webhook took ${ms} ms`);
+  } finally {
+    relay.set('pass');
+  }
+  // The codes come once the relay answers, each once.
+  for (let i = 0; i < accounts.length; i++) {
+    await waitRows(accounts[i].accountId, /^sent\|0\|\d+$/, 30000);
+    await finishWithMail(accounts[i], challenges[i], since);
+  }
+  for (const x of accounts) {
+    assert.equal(sink.messages().slice(since).filter((m) => m.includes(`X-RcptTo: ${x.email}`)).length, 1);
   }
 });
 
