@@ -15,9 +15,10 @@
 -- URL), p_mail_limit for all mail together (every mail goes through the one
 -- SMTP relay). The others' rows are claimed meanwhile; the skipped rows stay
 -- due, untouched, and are claimed once an attempt of theirs ends. A claimer
--- decides on a receiver under a transaction-scoped advisory lock of it
--- (tried, not waited for: a receiver another claimer is deciding on is
--- skipped this time), so concurrent claims never exceed the limit.
+-- decides on a receiver under a transaction-scoped advisory lock of it, so
+-- concurrent claims never exceed the limit (the first receiver of a call is
+-- waited for, the later ones only tried: no two claimers wait for each
+-- other).
 ALTER TABLE notify_outbox ADD COLUMN priority smallint NOT NULL DEFAULT 1
     CHECK (priority IN (0, 1));
 UPDATE notify_outbox SET priority = 0
@@ -31,6 +32,11 @@ CREATE INDEX notify_outbox_due_first ON notify_outbox (priority, next_at, id)
 CREATE INDEX notify_outbox_due_hooks ON notify_outbox (priority, next_at, id)
     WHERE state IN ('queued', 'retry', 'sending') AND channel <> 'email';
 DROP INDEX notify_outbox_due;
+-- The rows that expire and wait (e-mailed sign-in codes): the claim cancels
+-- them past their expiry while their receiver is busy, and so does the
+-- background job.
+CREATE INDEX notify_outbox_expiring ON notify_outbox (expires_at)
+    WHERE state IN ('queued', 'retry') AND expires_at IS NOT NULL;
 -- The attempts in flight (a handful: at most the sender threads of all
 -- processes, plus leases that ran out).
 CREATE INDEX notify_outbox_in_flight ON notify_outbox (next_at) WHERE state = 'sending';
@@ -73,6 +79,7 @@ DECLARE
     v_route text;
     v_busy text[];
     due refcursor;
+    v_locked boolean := false;
 BEGIN
     -- The receivers at their limit now: their rows are not even looked at.
     SELECT COALESCE(array_agg(x.route), '{}') INTO v_busy
@@ -81,6 +88,21 @@ BEGIN
              WHERE o.state = 'sending' AND o.next_at > now()
              GROUP BY 1) x
      WHERE x.n >= CASE WHEN x.route = 'mail' THEN p_mail_limit ELSE p_receiver_limit END;
+    -- A busy receiver's rows are not met below: the ones past their expiry
+    -- (sign-in codes behind a hung relay) are cancelled here, on time, as
+    -- the loop would.
+    IF cardinality(v_busy) > 0 THEN
+        UPDATE notify_outbox o
+           SET state = 'cancelled', lease_owner = NULL,
+               last_error = 'expired before it could be sent',
+               body = CASE WHEN o.sensitive THEN '' ELSE o.body END,
+               link_url = CASE WHEN o.sensitive THEN NULL ELSE o.link_url END
+         WHERE o.id IN (SELECT x.id FROM notify_outbox x
+                         WHERE x.state IN ('queued', 'retry') AND x.expires_at <= now()
+                           AND notify_route(x.channel, x.target) = ANY (v_busy)
+                         FOR UPDATE SKIP LOCKED);
+    END IF;
+
     -- While mail is at its limit, the due rows are read from the index of
     -- the webhook rows alone: a backlog of mail is not walked past by
     -- every claim (docs/notify.md).
@@ -172,14 +194,21 @@ BEGIN
         -- due as it is (a lost attempt's row becomes a retry) for a later
         -- claim.
         v_route := notify_route(v_channel, r.target);
+        -- First key: 'MtNr'. The first receiver of a call is waited for
+        -- (another claimer's decision is a statement away); later ones are
+        -- only tried, so a claimer holding one never waits for another (no
+        -- deadlock between claimers).
         v_n := 0;
-        -- First key: 'MtNr'.
-        IF pg_try_advisory_xact_lock(1299467890, hashtext(v_route)) THEN
+        IF NOT v_locked THEN
+            PERFORM pg_advisory_xact_lock(1299467890, hashtext(v_route));
+            v_locked := true;
+        ELSIF NOT pg_try_advisory_xact_lock(1299467890, hashtext(v_route)) THEN
+            v_n := 2147483647; -- another claimer is deciding on this receiver
+        END IF;
+        IF v_n = 0 THEN
             SELECT count(*) INTO v_n FROM notify_outbox o
              WHERE o.state = 'sending' AND o.next_at > now() AND o.id <> r.id
                AND notify_route(o.channel, o.target) = v_route;
-        ELSE
-            v_n := 2147483647; -- another claimer is deciding on this receiver
         END IF;
         IF v_n >= (CASE WHEN v_route = 'mail' THEN p_mail_limit ELSE p_receiver_limit END) THEN
             IF r.state = 'sending' THEN
