@@ -1,0 +1,149 @@
+// The outbox's order and receivers in flight (docs/notify.md "Order and
+// receivers in flight"; docs/benchmarks.md "Notifications: a sign-in code
+// behind a backlog, a healthy receiver beside a hung one"). One server with
+// 4 sender threads, rate slots off (METRON_NOTIFY_RATE_MS=0,0,0,0) so that a
+// backlog is all due at once, attempts time out after 3 s:
+//  1. backlog: BACKLOG mails to one e-mail destination queued in one
+//     transaction, then at once a sign-in with an e-mailed code: the time
+//     from the sign-in's answer to the code in the SMTP sink, and how many
+//     backlog mails the sink got before it;
+//  2. hung webhook: 12 notifications to a Teams receiver that never
+//     answers, then 10 sent one after another to a healthy one: each one's
+//     time from its enqueue to the receiver;
+//  3. hung relay: 12 mails while the mail relay hangs, then 10 webhook
+//     notifications to the healthy receiver as in 2.
+//   METRON_SERVER_BIN=build/server/metron-server-test NODE_PATH=/usr/share/nodejs \
+//     node tests/bench/outbox_lanes_bench.mjs [BACKLOG]
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { createAccount, login, request, sleep, startPostgres, startServer, startSmtpSink }
+  from '../server/harness.mjs';
+import { startWebhookReceiver } from '../server/webhook_receiver.mjs';
+
+const PW = 'Correct-h0rse';
+const BACKLOG = Number(process.argv[2] || 1000);
+const pg = await startPostgres();
+const sink = await startSmtpSink();
+const rx = await startWebhookReceiver();
+let mode = 'pass';
+const socks = new Set();
+const relaySrv = net.createServer((c) => {
+  socks.add(c); c.on('error', () => {}); c.on('close', () => socks.delete(c));
+  if (mode === 'stall') return;
+  const up = net.connect(sink.port, '127.0.0.1');
+  up.on('error', () => c.destroy()); up.on('close', () => c.destroy()); c.on('close', () => up.destroy());
+  c.pipe(up); up.pipe(c);
+});
+await new Promise((r) => relaySrv.listen(0, '127.0.0.1', r));
+const url = await pg.createDatabase();
+const srv = await startServer({ databaseUrl: url, args: ['--threads', '4'],
+  env: { METRON_SMTP_URL: `smtp://127.0.0.1:${relaySrv.address().port}`, METRON_SMTP_TLS: 'optional',
+    METRON_SMTP_FROM: 'metron@metron.test', METRON_NOTIFY_THREADS: '4',
+    METRON_NOTIFY_RATE_MS: '0,0,0,0', METRON_NOTIFY_TIMEOUT_MS: '3000',
+    METRON_NOTIFY_LEASE_MS: '10000', METRON_NOTIFY_BACKOFF_MS: '500',
+    METRON_NOTIFY_BACKOFF_MAX_MS: '1000', METRON_NOTIFY_ALLOW_LOCAL: '1' } });
+const acc = `lanes-${process.pid}`;
+const ids = await createAccount(srv.url, { account: acc, plan: 'standard', user: 'admin', password: PW,
+  email: `admin@${acc}.test` });
+const c = await login(srv.url, { account: acc, user: 'admin', password: PW });
+const dest = async (kind, address) => {
+  const r = await c.post('/api/v1/destinations', { kind, address });
+  if (r.status !== 201) throw new Error(JSON.stringify(r.body));
+  return r.body.id;
+};
+const mailDest = await dest('email', `backlog@${acc}.test`);
+const hungDest = await dest('teams', rx.url('/hung'));
+const fineDest = await dest('teams', rx.url('/fine'));
+rx.setDefault('/hung', { hang: true });
+let k = 0;
+const enqueue = async (to, count) => {
+  const r = await request(srv.url, 'POST', '/api/v1/test/notify', { body: { account_id: ids.accountId,
+    destination_ids: [to], count, per_tx: count, key_prefix: `b${++k}`, kind: 'alarm.raise' } });
+  if (r.status !== 200 || r.body.queued !== count) throw new Error(JSON.stringify(r.body));
+};
+const quiet = async () => {
+  for (;;) {
+    const n = await pg.psql(`SELECT count(*) FROM notify_outbox WHERE state IN ('queued', 'retry', 'sending')`,
+      new URL(url).pathname.slice(1));
+    if (n === '0') return;
+    await sleep(100);
+  }
+};
+const seenMail = new Map(); // file name -> mtime, of every mail looked at
+const mailDir = path.join(sink.dir, 'mail', 'new');
+async function mailPlace(needle) {
+  for (;;) {
+    const names = fs.existsSync(mailDir) ? fs.readdirSync(mailDir) : [];
+    for (const f of names) {
+      if (seenMail.has(f)) continue;
+      const p = path.join(mailDir, f);
+      const mtime = fs.statSync(p).mtimeMs;
+      seenMail.set(f, mtime);
+      if (fs.readFileSync(p, 'utf8').includes(needle)) {
+        const at = performance.now();
+        let before = 0;
+        for (const [g, m] of seenMail) if (g !== f && m < mtime && !old.has(g)) before++;
+        return { at, before };
+      }
+    }
+    await sleep(5);
+  }
+}
+let old = new Set();
+const med = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
+const cpu0 = await c.put('/api/v1/me/two-step', { mode: 'email' });
+if (cpu0.status !== 200) throw new Error(JSON.stringify(cpu0.body));
+
+// 1. A sign-in behind a backlog.
+for (let round = 0; round < 3; round++) {
+  await quiet();
+  const since = sink.messages().length;
+  old = new Set(fs.existsSync(mailDir) ? fs.readdirSync(mailDir) : []);
+  for (const f of old) seenMail.set(f, 0);
+  const t0 = performance.now();
+  await enqueue(mailDest, BACKLOG);
+  const r = await request(srv.url, 'POST', '/api/v1/auth/login', { body: { account: acc, user: 'admin', password: PW } });
+  if (r.status !== 200) throw new Error(JSON.stringify(r.body));
+  const answered = performance.now();
+  // The sink's maildir is read file by file as mails come (its messages()
+  // reads them all on every call: with thousands, the poller would take
+  // the CPU the server needs). The code's place: the backlog mails written
+  // before it.
+  const code = await mailPlace(`X-RcptTo: admin@${acc}.test`);
+  const took = Math.round(code.at - answered);
+  const at = code.before;
+  while (sink.messages().length - since < BACKLOG + 1) await sleep(500);
+  console.log(`backlog of ${BACKLOG} mails: the sign-in code arrived ${took} ms after the sign-in's answer, ` +
+    `after ${at} backlog mails; the whole backlog took ${Math.round(performance.now() - t0)} ms`);
+}
+
+// 2. and 3. A healthy receiver while another receiver, or the relay, hangs.
+for (const what of ['hung webhook receiver', 'hung mail relay']) {
+  await quiet();
+  if (what === 'hung mail relay') { mode = 'stall'; await enqueue(mailDest, 12); }
+  else await enqueue(hungDest, 12);
+  await sleep(300);
+  const lat = [];
+  for (let i = 0; i < 10; i++) {
+    const before = rx.accepted('/fine').length;
+    const t = performance.now();
+    await enqueue(fineDest, 1);
+    await rx.waitFor(() => rx.accepted('/fine').length > before, 60000);
+    lat.push(Math.round(performance.now() - t));
+  }
+  console.log(`${what}: 10 notifications to a healthy receiver, each from its enqueue to the receiver: ` +
+    `median ${med(lat)} ms, max ${Math.max(...lat)} ms (${lat.join(' ')})`);
+  // Let the hung ones go (a receiver that comes back) and drain.
+  mode = 'pass';
+  for (const s of socks) s.destroy();
+  rx.setDefault('/hung', { status: 200 });
+  rx.releaseHung();
+  await quiet();
+  rx.setDefault('/hung', { hang: true });
+}
+await srv.stop();
+relaySrv.close();
+await rx.stop();
+await sink.stop();
+await pg.destroy();
