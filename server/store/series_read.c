@@ -18,37 +18,34 @@
 
 /* ---------------------------------------------------------------- reads */
 
-/* The hot rows of account A that overlap [T0, T1) (A, T0, T1: the SQL
- * parameters that hold them): t_max bounded from both sides on the index
+/* The hot rows of a window are those of account A that overlap [T0, T1),
+ * found by t_max bounded from both sides on the index
  * series_hot_account_newest, above by the window's end plus the largest
  * span of the account's hot rows, at least an hour (migration 038: only
- * wider rows are in the partial index series_hot_account_wide). */
-#define HOT_ROWS_WHERE(A, T0, T1)                                                             \
-    "FROM series_hot "                                                                      \
-    "WHERE account_id = " A " AND t_max >= " T0 " AND t_min < " T1 " "                      \
-    "  AND t_max < LEAST(" T1 "::numeric + 1 + GREATEST(3600000000, "                       \
-    "        (SELECT max(t_max - t_min) FROM series_hot "                                   \
-    "         WHERE account_id = " A " AND t_max - t_min > 3600000000)), "                  \
-    "      9223372036854775807)::bigint"
+ * wider rows are in the partial index series_hot_account_wide): the
+ * functions mt_raw_read() (049) and mt_hot_read() (052). */
 
-static db_stmt st_read_hot = {"ser_read_hot",
-    "SELECT payload " HOT_ROWS_WHERE("$1", "$2", "$3") " ORDER BY id", 0};
-
-/* A window's samples in one statement, so in one snapshot (a compaction is
- * seen wholly or not at all) and one round trip (issue 16): rows of kind 1,
- * the hot rows (id, payload) in order of arrival, then of kind 2, the day
- * blocks (channel_id, data, day) by channel and day. $1 account, $2
- * channels, $3/$4 the window [t0, t1), $5/$6 its first and last day.
- * HOT and DAY: the bytes of each kind ("payload" and "data"); HOT_VER and
- * DAY_VER: a fifth column of each kind or nothing. */
-#define READ_SAMPLES(A, CH, T0, T1, D0, D1, CH_FILTER, HOT, DAY, HOT_VER, DAY_VER)            \
-    "SELECT 1, id, " HOT ", 0" HOT_VER " " HOT_ROWS_WHERE(A, T0, T1) " "                   \
-    "UNION ALL SELECT 2, channel_id, " DAY ", day" DAY_VER " FROM series_day "              \
-    "WHERE account_id = " A " AND channel_id = ANY(" CH "::bigint[]) " CH_FILTER            \
-    "  AND day BETWEEN " D0 " AND " D1 " "
+/* A window's samples (samples_from()): mt_ser_read() (migration 052), its
+ * rows of kind 1 the hot rows (id, payload), of kind 2 the day blocks
+ * (channel, data, day), in no order. $1 account, $2 channels, $3/$4 the
+ * window [t0, t1), $5/$6 its first and last day. Planned once per
+ * connection without sequential or bitmap scans; as a prepared statement
+ * it kept a generic plan made while series_hot was small, which scanned
+ * it whole on every call until the next ANALYZE (serread, issue 16). */
 static db_stmt st_read = {"ser_read",
-    READ_SAMPLES("$1", "$2", "$3", "$4", "$5", "$6", "", "payload", "data", "", "")
-    "ORDER BY 1, 2, 4", 0};
+    "SELECT * FROM mt_ser_read($1::bigint, $2::bigint[], $3::bigint, $4::bigint, $5::integer, "
+    "$6::integer)", 0};
+
+/* The hot rows (id, payload) of account $1 whose samples may fall in the
+ * window [$2, $3), in no order: mt_hot_read() (migration 052), planned
+ * once per connection without sequential or bitmap scans. As a prepared
+ * statement it kept a generic plan made while series_hot was small, which
+ * scanned it whole on every call until the next ANALYZE (serread, issue
+ * 16). series_read_hot() puts the rows in order of arrival itself: sorted
+ * in the function, a read of every hot row of an account was sorted on
+ * disk before the function's tuplestore held it again. */
+static db_stmt st_read_hot = {"ser_read_hot",
+    "SELECT r_id, r_payload FROM mt_hot_read($1::bigint, $2::bigint, $3::bigint)", 0};
 
 /* The versions of what a window's reply is made from (raw_cache.h), in a
  * fifth column: a hot row's is its id (column 2: written once, never
@@ -190,52 +187,6 @@ static void hot_settle(series_col *out, size_t n_ch)
     }
 }
 
-db_status series_read_hot(db_conn *c, long long account_id, const int64_t *ch, size_t n_ch,
-                          int64_t t0, int64_t t1, series_col *out)
-{
-    char a[24], s0[24], s1[24];
-    const char *p[] = {db_ll(account_id, a), db_ll(t0, s0), db_ll(t1, s1)};
-    int formats[3] = {0, 0, 0};
-    PGresult *res = NULL;
-    db_status st = db_exec_bin(c, &st_read_hot, 3, p, NULL, formats, 1, &res);
-    memset(out, 0, n_ch * sizeof *out);
-    if (st != DB_OK) {
-        return st;
-    }
-    if (hot_from_rows(res, 0, PQntuples(res), 0, ch, n_ch, t0, t1, out) != 0) {
-        PQclear(res);
-        for (size_t i = 0; i < n_ch; i++) {
-            series_col_free(&out[i]);
-        }
-        return DB_ERROR;
-    }
-    PQclear(res);
-    hot_settle(out, n_ch);
-    return DB_OK;
-}
-
-/* The first page of a newest-sample read (rows) when no earlier read of the
- * same channels tells how many it takes; later pages are 4 times larger
- * than the one before, up to 1,024. */
-#define HOT_NEWEST_FIRST_PAGE 16
-#define HOT_NEWEST_MAX_PAGE 1024
-
-/* Newest first by t_max (the index series_hot_account_newest), a page at a time:
- * rows strictly before the cursor (t_max, id), none older than $2
- * (mt_hot_newest(), migration 040: planned once per connection, by an index
- * scan whatever the statistics were when it was planned). */
-static db_stmt st_read_hot_newest = {"ser_read_hot_newest",
-    "SELECT id, t_max, payload FROM mt_hot_newest($1, $2, $3, $4, $5)", 0};
-
-static int64_t get_be64(const char *p)
-{
-    uint64_t u = 0;
-    for (int k = 0; k < 8; k++) {
-        u = (u << 8) | (unsigned char)p[k];
-    }
-    return (int64_t)u;
-}
-
 typedef struct {
     int64_t id;
     size_t pos;
@@ -265,6 +216,71 @@ static void sort_id_pos(id_pos *a, size_t n)
         }
         a[j] = x;
     }
+}
+
+db_status series_read_hot(db_conn *c, long long account_id, const int64_t *ch, size_t n_ch,
+                          int64_t t0, int64_t t1, series_col *out)
+{
+    char a[24], s0[24], s1[24];
+    const char *p[] = {db_ll(account_id, a), db_ll(t0, s0), db_ll(t1, s1)};
+    int formats[3] = {0, 0, 0};
+    PGresult *res = NULL;
+    db_status st = db_exec_bin(c, &st_read_hot, 3, p, NULL, formats, 1, &res);
+    int rows, fail = 0;
+    id_pos *order = NULL;
+    memset(out, 0, n_ch * sizeof *out);
+    if (st != DB_OK) {
+        return st;
+    }
+    /* The rows in order of arrival (their id, column 0): at equal times
+     * the later arrival's sample wins (hot_settle()). */
+    rows = PQntuples(res);
+    if (rows > 0 && (order = malloc((size_t)rows * sizeof *order)) == NULL) {
+        fail = 1;
+    }
+    for (int r = 0; r < rows && !fail; r++) {
+        order[r].id = series_be64(PQgetvalue(res, r, 0));
+        order[r].pos = (size_t)r;
+    }
+    if (!fail) {
+        sort_id_pos(order, (size_t)rows);
+    }
+    for (int k = 0; k < rows && !fail; k++) {
+        int r = (int)order[k].pos;
+        fail = hot_from_rows(res, r, r + 1, 1, ch, n_ch, t0, t1, out) != 0;
+    }
+    free(order);
+    PQclear(res);
+    if (fail) {
+        for (size_t i = 0; i < n_ch; i++) {
+            series_col_free(&out[i]);
+        }
+        return DB_ERROR;
+    }
+    hot_settle(out, n_ch);
+    return DB_OK;
+}
+
+/* The first page of a newest-sample read (rows) when no earlier read of the
+ * same channels tells how many it takes; later pages are 4 times larger
+ * than the one before, up to 1,024. */
+#define HOT_NEWEST_FIRST_PAGE 16
+#define HOT_NEWEST_MAX_PAGE 1024
+
+/* Newest first by t_max (the index series_hot_account_newest), a page at a time:
+ * rows strictly before the cursor (t_max, id), none older than $2
+ * (mt_hot_newest(), migration 040: planned once per connection, by an index
+ * scan whatever the statistics were when it was planned). */
+static db_stmt st_read_hot_newest = {"ser_read_hot_newest",
+    "SELECT id, t_max, payload FROM mt_hot_newest($1, $2, $3, $4, $5)", 0};
+
+static int64_t get_be64(const char *p)
+{
+    uint64_t u = 0;
+    for (int k = 0; k < 8; k++) {
+        u = (u << 8) | (unsigned char)p[k];
+    }
+    return (int64_t)u;
 }
 
 /* A read of the newest hot sample of each channel (series_read_hot_latest(),
@@ -883,10 +899,6 @@ out:
     return st;
 }
 
-/* The samples of st_read or st_read_seen's answer "res" (column 0 the
- * kind, 1 the id, 2 the bytes): the hot rows (kind 1) and the day blocks
- * (kind 2) of channel ch[i] in [t0, t1), merged into out[i] (a hot sample
- * replaces a stored one at the same time). */
 /* The first row of [lo, hi) of "res" whose big-endian id in column "col"
  * is not below "id" (the rows ordered by that column); hi when none. */
 static int rows_lower_bound(const PGresult *res, int lo, int hi, int col, int64_t id)
@@ -902,31 +914,90 @@ static int rows_lower_bound(const PGresult *res, int lo, int hi, int col, int64_
     return lo;
 }
 
-static db_status samples_from(PGresult *res, const int64_t *ch, size_t n_ch, int64_t t0,
-                              int64_t t1, series_col *out)
+/* A day block's row of an answer: its channel, day and row number. */
+typedef struct {
+    int64_t ch;
+    int32_t day;
+    int row;
+} day_row;
+
+static int cmp_day_row(const void *a, const void *b)
 {
-    int rows = PQntuples(res), hot0 = 0, day0;
+    const day_row *x = a, *y = b;
+    if (x->ch != y->ch) {
+        return (x->ch > y->ch) - (x->ch < y->ch);
+    }
+    return (x->day > y->day) - (x->day < y->day);
+}
+
+/* The first of the "n" day rows "d" (by channel, then day) of channel "id";
+ * n when none. */
+static size_t day_rows_lower_bound(const day_row *d, size_t n, int64_t id)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (d[mid].ch < id) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo;
+}
+
+/* The samples of an answer "res" of mt_ser_read() (series_read()) or of
+ * st_read_seen or st_read_seen_admin (column 0 the kind, 1 the id, 2 the
+ * bytes, 3 the day), its rows in any order: the hot rows (kind 1) in order
+ * of arrival (their id) and the day blocks (kind 2) of channel ch[i] in
+ * [t0, t1), merged into out[i] (a hot sample replaces a stored one at the
+ * same time). Rows of other kinds (0: the channels) are skipped. */
+static db_status samples_from(PGresult *res, const int64_t *ch, size_t n_ch, int64_t t0, int64_t t1,
+                              series_col *out)
+{
+    int rows = PQntuples(res);
+    size_t n_hot = 0, n_day = 0;
+    bool hot_sorted = true, day_sorted = true;
     series_col *hot = calloc(n_ch, sizeof *hot);
+    id_pos *hots = rows > 0 ? malloc((size_t)rows * sizeof *hots) : NULL;
+    day_row *days = rows > 0 ? malloc((size_t)rows * sizeof *days) : NULL;
     db_status st = DB_ERROR;
-    if (hot == NULL) {
-        return DB_ERROR;
-    }
-    /* Rows come ordered by kind, then id (hot rows) or channel and day. */
-    while (hot0 < rows && series_be32(PQgetvalue(res, hot0, 0)) < 1) {
-        hot0++;
-    }
-    for (day0 = hot0; day0 < rows && series_be32(PQgetvalue(res, day0, 0)) == 1; day0++) {
-    }
-    if (hot_from_rows(res, hot0, day0, 2, ch, n_ch, t0, t1, hot) != 0) {
+    if (hot == NULL || (rows > 0 && (hots == NULL || days == NULL))) {
         goto out;
+    }
+    for (int r = 0; r < rows; r++) {
+        int32_t kind = series_be32(PQgetvalue(res, r, 0));
+        int64_t id = series_be64(PQgetvalue(res, r, 1));
+        if (kind == 1) {
+            hot_sorted = hot_sorted && (n_hot == 0 || hots[n_hot - 1].id < id);
+            hots[n_hot].id = id;
+            hots[n_hot++].pos = (size_t)r;
+        } else if (kind == 2) {
+            day_row d = {id, series_be32(PQgetvalue(res, r, 3)), r};
+            day_sorted = day_sorted && (n_day == 0 || cmp_day_row(&days[n_day - 1], &d) < 0);
+            days[n_day++] = d;
+        }
+    }
+    if (!hot_sorted) {
+        sort_id_pos(hots, n_hot);
+    }
+    if (!day_sorted) {
+        qsort(days, n_day, sizeof *days, cmp_day_row);
+    }
+    for (size_t k = 0; k < n_hot; k++) {
+        int r = (int)hots[k].pos;
+        if (hot_from_rows(res, r, r + 1, 2, ch, n_ch, t0, t1, hot) != 0) {
+            goto out;
+        }
     }
     hot_settle(hot, n_ch);
     for (size_t i = 0; i < n_ch; i++) {
         series_col *col = &out[i];
-        /* This channel's day blocks (the rows are by channel, then day),
-         * decoded straight into its column. */
-        int lo = rows_lower_bound(res, day0, rows, 1, ch[i]);
-        for (int r = lo; r < rows && series_be64(PQgetvalue(res, r, 1)) == ch[i]; r++) {
+        /* This channel's day blocks, day by day, decoded straight into
+         * its column. */
+        for (size_t j = day_rows_lower_bound(days, n_day, ch[i]); j < n_day && days[j].ch == ch[i];
+             j++) {
+            int r = days[j].row;
             const uint8_t *data = (const uint8_t *)PQgetvalue(res, r, 2);
             size_t len = (size_t)PQgetlength(res, r, 2), n = 0, got = 0, w = col->n;
             mt_error err;
@@ -967,19 +1038,23 @@ static db_status samples_from(PGresult *res, const int64_t *ch, size_t n_ch, int
     st = DB_OK;
 out:
     for (size_t i = 0; i < n_ch; i++) {
-        series_col_free(&hot[i]);
+        if (hot != NULL) {
+            series_col_free(&hot[i]);
+        }
         if (st != DB_OK) {
             series_col_free(&out[i]);
         }
     }
     free(hot);
+    free(hots);
+    free(days);
     return st;
 }
 
 /* Run st_read (viewer < 0), st_read_seen_admin (viewer 0: an
- * administrator) or st_read_seen for viewer "viewer" over [t0, t1) of
- * channels "ch" (with "bytes" false: st_vers_seen_admin or st_vers_seen,
- * the same rows without their bytes): *res. */
+ * administrator) or st_read_seen for viewer "viewer"
+ * over [t0, t1) of channels "ch" (with "bytes" false: st_vers_seen_admin
+ * or st_vers_seen, the same rows without their bytes): *res. */
 static db_status read_samples(db_conn *c, long long account_id, long long viewer, bool bytes,
                               const int64_t *ch, size_t n_ch, int64_t t0, int64_t t1,
                               PGresult **res)
