@@ -26,4 +26,10 @@ typedef struct srv {
                         * before any thread starts */
 } srv;
 
+/* The portal's origin for links in mails and reports: METRON_PUBLIC_URL,
+ * else the address listened on ("localhost" for all addresses; port 0 while
+ * the server is not listening yet, docs/server.md). "s" may be NULL (a
+ * tool without a server): "http://localhost". */
+void srv_public_url(const srv *s, char *out, size_t cap);
+
 #endif

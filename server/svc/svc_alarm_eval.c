@@ -39,21 +39,6 @@ void svc_alarm_eval_init(srv *s)
     g_srv = s;
 }
 
-void svc_alarm_public_url(const srv *s, char *out, size_t cap)
-{
-    const char *env = getenv("METRON_PUBLIC_URL");
-    if (env != NULL && env[0] != '\0') {
-        snprintf(out, cap, "%s", env);
-        return;
-    }
-    if (s == NULL) {
-        snprintf(out, cap, "http://localhost");
-        return;
-    }
-    snprintf(out, cap, "%s://%s:%d", s->tls ? "https" : "http",
-             strcmp(s->host, "0.0.0.0") == 0 ? "localhost" : s->host, s->port);
-}
-
 /* ------------------------------------------------------- rules in memory */
 
 typedef struct {
@@ -681,7 +666,7 @@ svc_status svc_alarm_notify_event(srv *s, db_conn *c, long long account_id, long
         kind = strcmp(m->kind, "special") == 0 ? ALARM_MSG_SPECIAL : ALARM_MSG_SPECIAL_END;
         kind_name = "alarm.special";
     }
-    svc_alarm_public_url(s, base, sizeof base);
+    srv_public_url(s, base, sizeof base);
     snprintf(link, sizeof link, "%s/#/alarms/events/%lld", base, event_id);
 
     /* N1: the inbox of everyone who can see the group, in their language. */
@@ -1221,7 +1206,7 @@ static svc_status notify_file(srv *s, db_conn *c, long long account_id, long lon
     if (fr == NULL) {
         return svc_fail_nomem(e);
     }
-    svc_alarm_public_url(s, base, sizeof base);
+    srv_public_url(s, base, sizeof base);
     snprintf(link, sizeof link, "%s/#/alarms/events/%lld", base, m->id);
     fr->m = m;
     fr->file_name = file_name;

@@ -99,8 +99,4 @@ svc_status svc_alarm_check_file(const svc_actor *a, long long file_id, long long
                                 const size_t *index, const int64_t *channel, size_t n_map,
                                 int utc_offset_minutes, char **json, svc_error *e);
 
-/* The portal's origin for links in messages: METRON_PUBLIC_URL, else the
- * address the server listens on. */
-void svc_alarm_public_url(const srv *s, char *out, size_t cap);
-
 #endif

@@ -1556,18 +1556,6 @@ static void utf8_cut(char *s, size_t max)
     s[bytes] = '\0';
 }
 
-/* The portal's origin for links in mails (as the reset link's). */
-static void public_url(const srv *s, char *out, size_t cap)
-{
-    const char *env = getenv("METRON_PUBLIC_URL");
-    if (env != NULL && env[0] != '\0') {
-        snprintf(out, cap, "%s", env);
-        return;
-    }
-    snprintf(out, cap, "%s://%s:%d", s->tls ? "https" : "http",
-             strcmp(s->host, "0.0.0.0") == 0 ? "localhost" : s->host, s->port);
-}
-
 /* Put the announcement into the outbox (on the final transaction). */
 static svc_status announce(run_ctx *x, db_conn *c, const long long file_ids[4], long long folder,
                            svc_error *e)
@@ -1636,7 +1624,7 @@ static svc_status announce(run_ctx *x, db_conn *c, const long long file_ids[4], 
     fields[0] = (notify_field){report_text(lang, RT_PERIOD), period};
     fields[1] = (notify_field){report_text(lang, RT_GROUP), x->ctx.group_name};
     fields[2] = (notify_field){report_text(lang, RT_FILES), files};
-    public_url(x->s, base, sizeof base);
+    srv_public_url(x->s, base, sizeof base);
     snprintf(link, sizeof link, "%s/#/drive?folder=%lld&file=%lld", base, folder,
              first >= 0 ? file_ids[first] : 0);
     memset(&text, 0, sizeof text);
