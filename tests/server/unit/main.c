@@ -1,7 +1,16 @@
 /* Runner of the server's C unit tests (tests/t.h conventions): TAP lines and
- * a closing "N passed, N failed". Usage: server_unit_tests [substring]. */
+ * a closing "N passed, N failed". Usage: server_unit_tests [substring].
+ *
+ * A watchdog ends a test that runs longer than METRON_UNIT_TIMEOUT_S
+ * seconds (default 120; 0 turns it off) with its name, so that a hang fails
+ * the run instead of holding it with no CPU and no name: the output is
+ * line-buffered, and the runner aborts (a core file, where enabled, holds
+ * every thread's stack). */
+#define _POSIX_C_SOURCE 200809L
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "t.h"
 
@@ -35,6 +44,19 @@ void suite_http_time(void);
 
 static int n_passed, n_failed, cur_failed;
 static const char *filter;
+static unsigned timeout_s = 120;
+/* What the watchdog writes: made before each test, as the handler may
+ * only write(). */
+static char hung_msg[512];
+static size_t hung_len;
+
+static void on_alarm(int sig)
+{
+    (void)sig;
+    (void)!write(STDOUT_FILENO, hung_msg, hung_len);
+    signal(SIGABRT, SIG_DFL);
+    abort();
+}
 
 void t__fail(const char *file, int line, const char *fmt, ...)
 {
@@ -53,7 +75,18 @@ void t__run(const char *name, void (*fn)(void))
         return;
     }
     cur_failed = 0;
+    if (timeout_s > 0) {
+        int n =
+            snprintf(hung_msg, sizeof hung_msg,
+                     "not ok %d - %s\n#   %s was still running after %u s: stopped by the "
+                     "watchdog (a hang?)\nBail out! %s hung\n%d passed, %d failed\n",
+                     n_passed + n_failed + 1, name, name, timeout_s, name, n_passed, n_failed + 1);
+        hung_len = n < 0 ? 0 : (size_t)n < sizeof hung_msg ? (size_t)n : sizeof hung_msg - 1;
+        fflush(stdout);
+        alarm(timeout_s);
+    }
     fn();
+    alarm(0);
     if (cur_failed) {
         n_failed++;
         printf("not ok %d - %s\n", n_passed + n_failed, name);
@@ -78,7 +111,15 @@ const char *t_fixture_path(const char *name)
 
 int main(int argc, char **argv)
 {
+    const char *t = getenv("METRON_UNIT_TIMEOUT_S");
     filter = argc > 1 ? argv[1] : NULL;
+    if (t != NULL && *t != '\0') {
+        timeout_s = (unsigned)strtoul(t, NULL, 10);
+    }
+    /* Each line as it is written: a run that is killed still names the
+     * tests it ran and the one it was in. */
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    signal(SIGALRM, on_alarm);
     suite_auth_password();
     suite_auth_totp();
     suite_auth_crypto();
