@@ -153,10 +153,19 @@ static void raw_cache_bounds_what_it_keeps(void)
     free(ver);
 }
 
-/* A request of a shared check in a thread of its own: what it was told. */
+/* A request of a shared check in a thread of its own: what it was told.
+ * The tests keep their askers static: a thread that a failed test leaves
+ * behind writes into its own asker, never into a later test's frame. A
+ * thread meant to ask first starts LATE_MS late, as a loaded scheduler may
+ * run it: past the 50 ms these tests once paused for, so that a test that
+ * assumed a time again would fail here every run (before wait_open() a
+ * late thread led the next check and the test hung in pthread_join()). */
+#define LATE_MS 80
+
 typedef struct {
     raw_cache_key key;
     long long viewer;
+    long late_ms; /* the thread waits this long before it asks */
     pthread_t th;
     atomic_int done;
     raw_check_role role;
@@ -166,39 +175,45 @@ typedef struct {
     int failure;
 } asker;
 
+static void pause_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
 static void *ask(void *arg)
 {
     asker *q = arg;
+    pause_ms(q->late_ms);
     q->role =
         raw_cache_check(&q->key, q->viewer, CH, NOW, 0, &q->chk, &q->text, &q->len, &q->failure);
     atomic_store(&q->done, 1);
     return NULL;
 }
 
-static void ask_in_thread(asker *q, const raw_cache_key *key, long long viewer)
+/* Ask as "viewer" in a thread that starts "late_ms" late. */
+static void ask_in_thread(asker *q, const raw_cache_key *key, long long viewer, long late_ms)
 {
     memset(q, 0, sizeof *q);
     q->key = *key;
     q->viewer = viewer;
+    q->late_ms = late_ms;
     T_TRUE(pthread_create(&q->th, NULL, ask, q) == 0);
 }
 
-static void pause_ms(long ms)
-{
-    struct timespec ts = {0, ms * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 /* Wait until "n" requests are on the check of "key" for "viewer" not begun
- * yet (the threads started have joined it), up to 10 s. */
-static void wait_open(const raw_cache_key *key, long long viewer, int n)
+ * yet (the threads started have joined it), up to 10 s; whether they are
+ * (the test ends otherwise, rather than join a thread that may wait for
+ * ever). */
+static bool wait_open(const raw_cache_key *key, long long viewer, int n)
 {
-    int waited = 0;
-    while (raw_check_open_count(key, viewer, CH) != n && waited < 10000) {
+    for (int waited = 0; waited < 10000; waited++) {
+        if (raw_check_open_count(key, viewer, CH) == n) {
+            return true;
+        }
         pause_ms(1);
-        waited++;
     }
-    T_EQ_INT(raw_check_open_count(key, viewer, CH), n);
+    return raw_check_open_count(key, viewer, CH) == n;
 }
 
 /* Ends check "chk" of "key" with versions "ver"; whether it answered "want"
@@ -261,18 +276,18 @@ static void raw_cache_check_answers_who_came_before_it_started(void)
     char *text = NULL;
     size_t len = 0;
     int failure = 0;
-    asker same, other;
+    static asker same, other;
     raw_cache_clear();
     stable_then_lead(&k, 42, "shared", &chk);
     /* Same viewer: waits for this check. Another viewer: a check of its
      * own, at once (it never waits for this one). */
-    ask_in_thread(&same, &k, 42);
-    ask_in_thread(&other, &k, 43);
+    ask_in_thread(&same, &k, 42, LATE_MS);
+    ask_in_thread(&other, &k, 43, 0);
     T_TRUE(pthread_join(other.th, NULL) == 0);
     T_TRUE(other.role == RAW_CHECK_LEAD && other.chk != NULL && other.text == NULL);
     raw_check_start(other.chk);
     T_TRUE(ends_with(other.chk, &k, true, "v1", "shared"));
-    wait_open(&k, 42, 2);
+    T_TRUE(wait_open(&k, 42, 2));
     T_TRUE(atomic_load(&same.done) == 0);
     raw_check_start(chk);
     T_TRUE(ends_with(chk, &k, true, "v1", "shared"));
@@ -282,8 +297,8 @@ static void raw_cache_check_answers_who_came_before_it_started(void)
 
     /* A check that failed: who waited for it reads for itself. */
     T_TRUE(raw_cache_check(&k, 42, CH, NOW, 0, &chk, &text, &len, &failure) == RAW_CHECK_LEAD);
-    ask_in_thread(&same, &k, 42);
-    wait_open(&k, 42, 2);
+    ask_in_thread(&same, &k, 42, LATE_MS);
+    T_TRUE(wait_open(&k, 42, 2));
     T_TRUE(atomic_load(&same.done) == 0);
     T_TRUE(ends_with(chk, &k, false, NULL, NULL)); /* never started: no connection */
     T_TRUE(pthread_join(same.th, NULL) == 0);
@@ -292,8 +307,8 @@ static void raw_cache_check_answers_who_came_before_it_started(void)
     /* PostgreSQL busy for the check: who waited for it shares that answer
      * (it would wait as long again), and the slot takes the next check. */
     T_TRUE(raw_cache_check(&k, 42, CH, NOW, 0, &chk, &text, &len, &failure) == RAW_CHECK_LEAD);
-    ask_in_thread(&same, &k, 42);
-    wait_open(&k, 42, 2);
+    ask_in_thread(&same, &k, 42, LATE_MS);
+    T_TRUE(wait_open(&k, 42, 2));
     T_TRUE(atomic_load(&same.done) == 0);
     raw_check_fail(chk, -2);
     T_TRUE(pthread_join(same.th, NULL) == 0);
@@ -309,22 +324,22 @@ static void raw_cache_check_started_takes_no_one_and_the_next_waits_for_it(void)
 {
     raw_cache_key k = window(8, 1, 0, 2000);
     raw_check *chk = NULL;
-    asker late, later;
+    static asker late, later;
     raw_cache_clear();
     stable_then_lead(&k, 0, "x", &chk);
     raw_check_start(chk);
     /* Came after the statement began: leads the next check, once this one
      * has ended; a request after it joins that next check. */
-    ask_in_thread(&late, &k, 0);
-    wait_open(&k, 0, 1); /* leads the next check, waiting for this one */
+    ask_in_thread(&late, &k, 0, LATE_MS);
+    T_TRUE(wait_open(&k, 0, 1)); /* leads the next check, waiting for this one */
     T_TRUE(atomic_load(&late.done) == 0);
-    ask_in_thread(&later, &k, 0);
-    wait_open(&k, 0, 2);
+    ask_in_thread(&later, &k, 0, 0);
+    T_TRUE(wait_open(&k, 0, 2));
     T_TRUE(atomic_load(&later.done) == 0);
     T_TRUE(ends_with(chk, &k, true, "v1", "x"));
     T_TRUE(pthread_join(late.th, NULL) == 0);
     T_TRUE(late.role == RAW_CHECK_LEAD && late.chk != NULL);
-    pause_ms(50);
+    T_TRUE(wait_open(&k, 0, 2)); /* "later" still on it */
     T_TRUE(atomic_load(&later.done) == 0);
     raw_check_start(late.chk);
     T_TRUE(ends_with(late.chk, &k, true, "v1", "x"));

@@ -11,9 +11,18 @@
 #include "shared_read.h"
 #include "t.h"
 
-/* A request in a thread of its own: what it was told. */
+/* A request in a thread of its own: what it was told.
+ * The tests keep their askers static: a thread that a failed test leaves
+ * behind writes into its own asker, never into a later test's frame. A
+ * thread meant to ask first starts LATE_MS late, as a loaded scheduler may
+ * run it: past the 50 ms these tests once paused for, so that a test that
+ * assumed a time again would fail here every run (before wait_open() a
+ * late thread led the next read and the test hung in pthread_join()). */
+#define LATE_MS 80
+
 typedef struct {
     const char *key;
+    long late_ms; /* the thread waits this long before it asks */
     pthread_t th;
     atomic_int done;
     sread_role role;
@@ -22,37 +31,42 @@ typedef struct {
     size_t len;
 } asker;
 
+static void pause_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
 static void *ask(void *arg)
 {
     asker *q = arg;
+    pause_ms(q->late_ms);
     q->role = sread_join(q->key, strlen(q->key), &q->rd, &q->res, &q->len);
     atomic_store(&q->done, 1);
     return NULL;
 }
 
-static void ask_in_thread(asker *q, const char *key)
+/* Ask for "key" in a thread that starts "late_ms" late. */
+static void ask_in_thread(asker *q, const char *key, long late_ms)
 {
     memset(q, 0, sizeof *q);
     q->key = key;
+    q->late_ms = late_ms;
     T_TRUE(pthread_create(&q->th, NULL, ask, q) == 0);
 }
 
-static void pause_ms(long ms)
-{
-    struct timespec ts = {0, ms * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 /* Wait until "n" requests are on the read of "key" not begun yet (the
- * threads started have joined it), up to 10 s. */
-static void wait_open(const char *key, int n)
+ * threads started have joined it), up to 10 s; whether they are (the test
+ * ends otherwise, rather than join a thread that may wait for ever). */
+static bool wait_open(const char *key, int n)
 {
-    int waited = 0;
-    while (sread_open_count(key, strlen(key)) != n && waited < 10000) {
+    for (int waited = 0; waited < 10000; waited++) {
+        if (sread_open_count(key, strlen(key)) == n) {
+            return true;
+        }
         pause_ms(1);
-        waited++;
     }
-    T_EQ_INT(sread_open_count(key, strlen(key)), n);
+    return sread_open_count(key, strlen(key)) == n;
 }
 
 /* Lead the read of "key" into *rd. */
@@ -86,16 +100,16 @@ static void shared_read_alone_leads_and_ends(void)
 
 static void shared_read_answers_who_came_before_it_began(void)
 {
-    asker same, other;
+    static asker same, other;
     sread *rd = NULL;
     lead("group 2", &rd);
-    ask_in_thread(&same, "group 2");
-    wait_open("group 2", 2);
+    ask_in_thread(&same, "group 2", LATE_MS);
+    T_TRUE(wait_open("group 2", 2));
     T_TRUE(atomic_load(&same.done) == 0);
     sread_start(rd);
     /* Came after it began: leads the next read, once this one ended. */
-    ask_in_thread(&other, "group 2");
-    wait_open("group 2", 1); /* its own, waiting for this one to end */
+    ask_in_thread(&other, "group 2", 0);
+    T_TRUE(wait_open("group 2", 1)); /* its own, waiting for this one to end */
     T_TRUE(atomic_load(&other.done) == 0);
     sread_end(rd, "v1", 2);
     T_TRUE(pthread_join(same.th, NULL) == 0);
@@ -109,11 +123,11 @@ static void shared_read_answers_who_came_before_it_began(void)
 
 static void shared_read_failure_sends_each_follower_alone(void)
 {
-    asker same;
+    static asker same;
     sread *rd = NULL;
     lead("group 3", &rd);
-    ask_in_thread(&same, "group 3");
-    wait_open("group 3", 2);
+    ask_in_thread(&same, "group 3", LATE_MS);
+    T_TRUE(wait_open("group 3", 2));
     T_TRUE(atomic_load(&same.done) == 0);
     sread_end(rd, NULL, 0); /* never began: no connection */
     T_TRUE(pthread_join(same.th, NULL) == 0);
@@ -155,6 +169,7 @@ static void shared_read_other_key_reads_alone(void)
 /* A request of sread_join_ref() in a thread of its own. */
 typedef struct {
     const char *key;
+    long late_ms;
     pthread_t th;
     sread_role role;
     sread *rd;
@@ -164,13 +179,14 @@ typedef struct {
 static void *ask_ref(void *arg)
 {
     ref_asker *q = arg;
+    pause_ms(q->late_ms);
     q->role = sread_join_ref(q->key, strlen(q->key), &q->rd, &q->res);
     return NULL;
 }
 
 static void shared_read_followers_read_the_result_in_place(void)
 {
-    ref_asker f[3];
+    static ref_asker f[3];
     sread *rd = NULL;
     sread_result *x;
     void *data = NULL;
@@ -180,9 +196,10 @@ static void shared_read_followers_read_the_result_in_place(void)
     for (int i = 0; i < 3; i++) {
         memset(&f[i], 0, sizeof f[i]);
         f[i].key = "group 5";
+        f[i].late_ms = i == 0 ? LATE_MS : 0;
         T_TRUE(pthread_create(&f[i].th, NULL, ask_ref, &f[i]) == 0);
     }
-    wait_open("group 5", 4);
+    T_TRUE(wait_open("group 5", 4));
     sread_start(rd);
     T_TRUE(sread_result_new(SREAD_MAX_RESULT + 1, &data) == NULL && data == NULL);
     x = sread_result_new(5, &data);
@@ -205,10 +222,10 @@ static void shared_read_followers_read_the_result_in_place(void)
     sread_result_drop(NULL);
     /* A copying follower of a result made for it. */
     {
-        asker same;
+        static asker same;
         lead("group 5", &rd);
-        ask_in_thread(&same, "group 5");
-        wait_open("group 5", 2);
+        ask_in_thread(&same, "group 5", LATE_MS);
+        T_TRUE(wait_open("group 5", 2));
         x = sread_result_new(2, &data);
         memcpy(data, "v6", 2);
         sread_end_result(rd, x);
