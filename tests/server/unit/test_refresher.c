@@ -91,9 +91,15 @@ static unsigned long long wait_run(unsigned long long n)
 }
 
 /* A fresh start for each test: no refresher left running by a test that
- * failed half-way, nothing recorded, the gate shut. */
+ * failed half-way, nothing recorded, the gate shut. The gate is opened
+ * first: a test that failed before it opened the gate left the thread in
+ * wait_gate(), and refresher_stop() would wait for it for ever. */
 static void reset(void)
 {
+    pthread_mutex_lock(&mu);
+    gate_open = true;
+    pthread_cond_broadcast(&cv);
+    pthread_mutex_unlock(&mu);
     refresher_stop();
     pthread_mutex_lock(&mu);
     n_seen = 0;
