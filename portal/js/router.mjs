@@ -13,6 +13,13 @@
 // tries again. preload(name) starts loading a route's module early (the
 // first page, while the sign-in state is asked).
 //
+// A declaration may also name the page's own style sheets, css: ['alarms']
+// for css/alarms.css (index.html links only app.css): they are fetched
+// with the module (and by preload), and the page is drawn once they have
+// loaded, so that it never shows unstyled; one that cannot be loaded is
+// told like a module that cannot be. stylesheet(name) is the same for a
+// part shown outside its page (the monitor's "Add to dashboard" dialog).
+//
 // render() may return (or resolve to) a function: it runs when the page is
 // left (stop timers, unsubscribe). Page definitions may also say
 // public: true (no sign-in needed), admin: true (administrators only),
@@ -47,7 +54,62 @@ let generation = 0;
 export function registerPage(name, def) { pages.set(name, def); }
 
 /** A page whose module is loaded when first shown (see above). */
-export function lazyPage(name, def) { if (!pages.has(name)) pages.set(name, def); }
+export function lazyPage(name, def) {
+  if (def.css) pageCss.set(name, def.css);
+  if (!pages.has(name)) pages.set(name, def);
+}
+
+// route name -> the names of its style sheets (the route table's css).
+const pageCss = new Map();
+// href -> { promise, done } of a style sheet inserted or found; a failed one
+// is forgotten (its <link> removed), so that the next visit tries again.
+const sheets = new Map();
+
+/**
+ * Make sure css/<name>.css is linked from the document; resolves once it has
+ * loaded, rejects when it could not be.
+ */
+export function stylesheet(name) {
+  const href = new URL(`../css/${name}.css`, import.meta.url).href;
+  let s = sheets.get(href);
+  if (s) return s.promise;
+  let link = [...document.querySelectorAll('link[rel=stylesheet]')].find((l) => l.href === href);
+  s = { done: false, promise: null };
+  if (link && link.sheet) {
+    s.done = true;
+    s.promise = Promise.resolve();
+  } else {
+    if (!link) {
+      link = document.createElement('link');
+      link.rel = 'stylesheet';
+      link.href = href;
+      document.head.appendChild(link);
+    }
+    const el = link;
+    s.promise = new Promise((resolve, reject) => {
+      el.addEventListener('load', () => { s.done = true; resolve(); }, { once: true });
+      el.addEventListener('error', () => {
+        if (sheets.get(href) === s) sheets.delete(href);
+        el.remove();
+        reject(new Error(`style sheet ${name} could not be loaded`));
+      }, { once: true });
+    });
+  }
+  sheets.set(href, s);
+  return s.promise;
+}
+
+/** Whether every style sheet of route "name" has loaded. */
+function stylesLoaded(name) {
+  for (const c of pageCss.get(name) || []) {
+    const s = sheets.get(new URL(`../css/${c}.css`, import.meta.url).href);
+    if (!s || !s.done) return false;
+  }
+  return true;
+}
+
+/** The style sheets of route "name", loaded (a promise). */
+function pageStyles(name) { return Promise.all((pageCss.get(name) || []).map(stylesheet)); }
 
 // load function -> the promise of its import, while under way or done; a
 // failed one is forgotten, so that the next visit (or the retry) tries again.
@@ -66,6 +128,8 @@ function loadModule(load) {
 export function preload(name) {
   const def = pageDef(name);
   if (def && !def.render && def.load) loadModule(def.load).catch(() => { /* told when shown */ });
+  const base = pages.get(name) ? name : prefixed(name).base;
+  if (base) pageStyles(base).catch(() => { /* told when shown */ });
 }
 
 export function pageDef(name) { return pages.get(name) || prefixed(name).def; }
@@ -219,8 +283,9 @@ let retrying = null; // the page whose "try again" was pressed
 
 /**
  * The registered definition of a declared page ("name" as the route table
- * names it), its module loaded meanwhile with the loading sentence in
- * "view"; null after a failure, told in "view" with a button to try again.
+ * names it), its module and style sheets loaded meanwhile with the loading
+ * sentence in "view"; null after a failure, told in "view" with a button to
+ * try again.
  */
 async function loadPage(def, name, view) {
   const again = retrying === name;
@@ -231,7 +296,7 @@ async function loadPage(def, name, view) {
   wait.textContent = t('common.loading');
   view.appendChild(wait);
   try {
-    await loadModule(def.load);
+    await Promise.all([def.render ? null : loadModule(def.load), pageStyles(name)]);
     const loaded = pages.get(name);
     if (!loaded || !loaded.render) throw new Error(`the module of page ${name} did not register it`);
     return loaded;
@@ -283,7 +348,7 @@ async function draw(def, name, params, my) {
   const view = document.createElement('div');
   view.className = 'view';
   container.appendChild(view);
-  if (!def.render) {
+  if (!def.render || !stylesLoaded(name)) {
     def = await loadPage(def, name, view);
     if (!def || my !== token) return;
     view.replaceChildren();

@@ -146,3 +146,17 @@ test('every relative import of the portal\'s modules exists; the offline viewer 
   const dynamic = offline.filter((f) => importsOf(readFileSync(f, 'utf8')).dynamic.length).map(rel);
   assert.deepEqual(dynamic, [], 'import() in the offline viewer\'s modules');
 });
+
+test('the pages\' own style sheets: named by the route table, loaded with their pages, not by index.html', () => {
+  const src = code(readFileSync(join(pagesDir, 'index.mjs'), 'utf8'));
+  const named = new Set();
+  for (const m of src.matchAll(/\bcss:\s*\[([^\]]*)\]/g)) {
+    for (const n of m[1].matchAll(/'([^']+)'/g)) named.add(n[1]);
+  }
+  assert.ok(named.has('alarms') && named.has('reports') && named.has('dashboards'), [...named].join(' '));
+  for (const n of named) assert.ok(existsSync(join(portal, 'css', `${n}.css`)), `css/${n}.css is missing`);
+  // index.html links app.css only: every other sheet is a page's (or the viewer's: chart.mjs).
+  const links = [...readFileSync(join(portal, 'index.html'), 'utf8').matchAll(/<link rel="stylesheet" href="([^"]+)"/g)]
+    .map((m) => m[1]);
+  assert.deepEqual(links, ['css/app.css']);
+});

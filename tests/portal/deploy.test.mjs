@@ -92,13 +92,18 @@ describe('behind nginx on one origin, at /metron/', () => {
         return typeof m.alarm;
       }, `${env.url}/release/${release}/js/chart/filesource.mjs`);
       assert.equal(core, 'object');
+      // A page's own style sheet, loaded with the page (the route table's css).
+      await gotoRoute(page, `${env.url}/#/alarms`);
+      await waitForPage(page, 'alarms');
+      assert.ok(await page.evaluate(() => [...document.styleSheets].some((s) => s.href
+        && s.href.endsWith('/css/alarms.css') && s.cssRules.length > 0)), 'css/alarms.css applied');
 
       // Nothing left the sub-path: no /api/, /css/ or /js/ at the root.
       const outside = seen.filter((r) => !r.url.startsWith(`${env.url}/`) && !r.url.startsWith('data:'));
       assert.deepEqual(outside.map((r) => r.url), []);
       const files = seen.filter((r) => r.url.startsWith(`${env.url}/release/`));
       for (const kind of ['/js/app.mjs', '/vendor/uplot/uPlot.esm.js', '/vendor/wasm/metron_core.mjs',
-        '/i18n/app/en.json', '/css/app.css']) {
+        '/i18n/app/en.json', '/css/app.css', '/css/alarms.css']) {
         assert.ok(files.some((r) => r.url.endsWith(kind)), `${kind} from the release folder`);
       }
       for (const r of files) {

@@ -5,6 +5,8 @@
 // fetched (the network dropped) shows a sentence in the user's language
 // with a button that tries again, and trying again once the network is back
 // draws the page — also when what failed was a module the page imports.
+// A page's own style sheet (css/alarms.css, ...: the route table's css) is
+// fetched with the page, and the page is drawn once it has loaded.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -29,6 +31,32 @@ function moduleLog(page) {
   return log;
 }
 
+/** The portal's style sheets the page fetches from now on ('css/app.css'). */
+function cssLog(page) {
+  const log = [];
+  page.on('request', (r) => {
+    const u = new URL(r.url());
+    if (u.pathname.endsWith('.css')) log.push(u.pathname.replace(/^.*?\/((?:css|vendor)\/)/, '$1'));
+  });
+  return log;
+}
+
+/**
+ * Record, in the page, the style sheets loaded when the page's first
+ * element other than the loading sentence is drawn (window.firstDrawSheets).
+ */
+async function watchFirstDraw(page) {
+  await page.addInitScript(() => {
+    new MutationObserver((_, obs) => {
+      const view = document.querySelector('#main .view');
+      if (!view || !view.firstElementChild || view.querySelector('p.loading')) return;
+      window.firstDrawSheets = [...document.styleSheets].filter((s) => s.href && s.cssRules.length > 0)
+        .map((s) => new URL(s.href).pathname.replace(/^.*\/css\//, 'css/'));
+      obs.disconnect();
+    }).observe(document, { childList: true, subtree: true });
+  });
+}
+
 /** A page in a new browser context (nothing cached), not yet at any address; console errors collected. */
 async function freshPage() {
   const context = await env.browser.newContext({ viewport: { width: 1366, height: 768 }, locale: 'en-US' });
@@ -49,6 +77,7 @@ test('the first page after sign-in fetches no other page\'s module; another page
   // (The monitor's module is loaded while the sign-in page waits for the password.)
   const page = await freshPage();
   const log = moduleLog(page);
+  const css = cssLog(page);
   await page.goto(env.url);
   await signIn(page, { account: 'acme', user: 'admin', password: PASSWORD });
   await waitForPage(page, 'monitor');
@@ -56,6 +85,7 @@ test('the first page after sign-in fetches no other page\'s module; another page
   const pages = (l) => l.filter((f) => f.startsWith('js/pages/')).sort();
   assert.deepEqual(pages(log), ['js/pages/index.mjs', 'js/pages/monitor.mjs', 'js/pages/signin.mjs']);
   assert.ok(!log.some((f) => f.startsWith('vendor/uplot/')), `uPlot fetched for the monitor: ${log.join(', ')}`);
+  assert.deepEqual(css, ['css/app.css'], 'the monitor needs no page\'s style sheet');
   const boot = log.length;
   await shot(page, 'lazy-first-page-monitor');
 
@@ -166,6 +196,52 @@ for (const [lang, locale] of [['en', 'en-US'], ['de', 'de-DE'], ['ja', 'ja-JP']]
       assert.equal(await page.evaluate(() => document.documentElement.lang), lang);
       if (lang === 'en') await shot(page, `lazy-retried-${route}`);
     }
+    assert.deepEqual(page.consoleErrors, []);
+    await page.context().close();
+  });
+}
+
+for (const [route, sheet, probe] of [['alarms', 'css/alarms.css', '[data-testid=alarm-new], #main .view h1'],
+  ['reports', 'css/reports.css', '#main .view h1'], ['dashboards', 'css/dashboards.css', '#main .view h1']]) {
+  test(`a deep link to ${route}: drawn with ${sheet} loaded, the sheet fetched with the page`, async () => {
+    const page = await openPage(env, { size: 'pc' });
+    await signIn(page, { account: 'acme', user: 'admin', password: PASSWORD });
+    await waitForPage(page, 'monitor');
+    // Another tab of the same browser (signed in) at the deep link, its
+    // style sheet slow: the loading sentence until it is there.
+    const tab = await page.context().newPage();
+    await watchFirstDraw(tab);
+    const css = cssLog(tab);
+    let release;
+    const held = new Promise((r) => { release = r; });
+    const slow = async (r) => { await held; await r.continue(); };
+    const match = (u) => u.pathname.endsWith(`/${sheet}`);
+    await tab.route(match, slow);
+    await tab.goto(`${env.url}/#/${route}`);
+    await tab.waitForSelector(`#main[data-page="${route}"] .view p.loading`);
+    await tab.waitForTimeout(300);
+    assert.ok(await tab.$(`#main[data-page="${route}"] .view p.loading`), 'drawn before its style sheet');
+    release();
+    await waitForPage(tab, route);
+    await tab.waitForSelector(probe);
+    const sheets = await tab.evaluate(() => window.firstDrawSheets);
+    assert.ok(sheets && sheets.includes(sheet), `first drawn with ${JSON.stringify(sheets)}`);
+    assert.deepEqual(css.filter((c) => c.startsWith('css/')).sort(), ['css/app.css', sheet].sort());
+    await shot(tab, `lazy-css-deep-${route}`);
+    await tab.unroute(match, slow);
+
+    // The style sheet cannot be fetched: told like a module, tried again.
+    const other = await page.context().newPage();
+    const block = (r) => r.abort('internetdisconnected');
+    await other.route(match, block);
+    await other.goto(`${env.url}/#/${route}`);
+    await other.waitForSelector('[data-testid=page-load-failed]');
+    await other.unroute(match, block);
+    await other.click('[data-testid=page-load-retry]');
+    await waitForPage(other, route);
+    await other.waitForSelector(probe);
+    assert.ok(await other.evaluate((s) => [...document.styleSheets].some((x) => x.href && x.href.endsWith(`/${s}`)
+      && x.cssRules.length > 0), sheet));
     assert.deepEqual(page.consoleErrors, []);
     await page.context().close();
   });

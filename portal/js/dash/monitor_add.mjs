@@ -8,7 +8,7 @@ import { session } from '../session.mjs';
 import { h } from '../ui/dom.mjs';
 import { showDialog } from '../ui/dialog.mjs';
 import { toast } from '../ui/toast.mjs';
-import { hrefFor } from '../router.mjs';
+import { hrefFor, stylesheet } from '../router.mjs';
 
 const MAX = 8;
 
@@ -20,12 +20,14 @@ export function addToDashboardButton(channels, deviceName) {
 
 async function addDialog(channels, deviceName) {
   const gid = session.groupId;
-  // The dashboards' editor (its windows and panel sizes) is loaded with the
-  // list, not with the monitor: the monitor is the first page after sign-in.
-  const [r, editor] = await Promise.all([api.get(`/groups/${gid}/dashboards`),
-    import('./editor.mjs').catch((e) => { console.warn('dash/editor.mjs', e); return null; })]);
+  // The dashboards' editor (its windows and panel sizes) and style sheet
+  // (the dialog's checks, the toast's link) are loaded with the list, not
+  // with the monitor: the monitor is the first page after sign-in.
+  const [r, editor, styled] = await Promise.all([api.get(`/groups/${gid}/dashboards`),
+    import('./editor.mjs').catch((e) => { console.warn('dash/editor.mjs', e); return null; }),
+    stylesheet('dashboards').then(() => true, (e) => { console.warn('css/dashboards.css', e); return false; })]);
   if (r.status !== 200) { toast(errorMessage(r.body, r.status), 'error'); return; }
-  if (!editor) { toast(t('error.network'), 'error'); return; }
+  if (!editor || !styled) { toast(t('error.network'), 'error'); return; }
   const { WINDOWS, valuesHeight } = editor;
   const { items, quota, can_edit: canEdit } = r.body;
   if (!canEdit) { toast(t('dash.add_no_right'), 'error'); return; }

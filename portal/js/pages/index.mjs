@@ -1,6 +1,8 @@
 // Every page of the portal: its route, what the router needs before its
 // module is loaded (title, public, admin, prefix: router.mjs), and the
-// module, imported when the page is first shown. Each module registers its
+// module, imported when the page is first shown; css names the page's own
+// style sheets (css/<name>.css, loaded with it: index.html links only
+// app.css; tests/code/portal_pages.test.mjs checks that they exist). Each module registers its
 // page(s) with registerPage when evaluated, with the same title and flags
 // (tests/code/portal_pages.test.mjs checks that they agree and that the
 // start-up imports no page module).
@@ -12,7 +14,7 @@ const PAGES = [
   ['signin', { title: 'signin.title', public: true }, signin],
   ['reset', { title: 'reset.title', public: true }, () => import('./reset.mjs')],
   ['monitor', { title: 'nav.monitor' }, () => import('./monitor.mjs')],
-  ['notifications', { title: 'nav.notifications' }, () => import('./notifications.mjs')],
+  ['notifications', { title: 'nav.notifications', css: ['alarms'] }, () => import('./notifications.mjs')],
   ['account', { title: 'nav.my_account' }, () => import('./account.mjs')],
   ['inquiries', { title: 'nav.inquiries' }, () => import('./inquiries.mjs')],
   ['admin/account', { title: 'nav.admin_account', admin: true }, () => import('./admin/account.mjs')],
@@ -21,11 +23,11 @@ const PAGES = [
   ['admin/groups', { title: 'nav.admin_groups', admin: true }, () => import('./admin/groups.mjs')],
   ['admin/apps', { title: 'nav.admin_apps', admin: true }, () => import('./admin/apps.mjs')],
   ['admin/devices', { title: 'nav.admin_devices', admin: true }, () => import('./admin/devices.mjs')],
-  ['admin/recipients', { title: 'nav.admin_recipients', admin: true }, () => import('./admin/recipients.mjs')],
+  ['admin/recipients', { title: 'nav.admin_recipients', admin: true, css: ['alarms'] }, () => import('./admin/recipients.mjs')],
   ['admin/inquiries', { title: 'nav.admin_inquiries', admin: true }, () => import('./admin/inquiries.mjs')],
   // The viewer engineer's pages:
   ['viewer', { title: 'viewer.title' }, () => import('./viewer.mjs')],
-  ['drive', { title: 'drive.title' }, () => import('./drive.mjs')],
+  ['drive', { title: 'drive.title', css: ['reports'] }, () => import('./drive.mjs')],
   // Issue 18: the pages for what the server could do without a page.
   ['computed', { title: 'nav.computed' }, () => import('./computed.mjs')],
   ['help', { title: 'nav.help' }, () => import('./help.mjs')],
@@ -33,12 +35,12 @@ const PAGES = [
   ['admin/security', { title: 'nav.admin_security', admin: true }, () => import('./admin/security.mjs')],
   ['admin/audit', { title: 'nav.admin_audit', admin: true }, () => import('./admin/audit.mjs')],
   // Issue 13: alarms, their history, destinations of notifications.
-  ['alarms', { title: 'nav.alarms' }, alarms],
-  ['alarms/events', { title: 'alarms.tab_history', prefix: true, public: true }, alarms],
-  ['admin/destinations', { title: 'nav.admin_destinations', admin: true }, () => import('./admin/destinations.mjs')],
+  ['alarms', { title: 'nav.alarms', css: ['alarms'] }, alarms],
+  ['alarms/events', { title: 'alarms.tab_history', prefix: true, public: true, css: ['alarms'] }, alarms],
+  ['admin/destinations', { title: 'nav.admin_destinations', admin: true, css: ['alarms'] }, () => import('./admin/destinations.mjs')],
   // Issue 15: reports.
-  ['reports', { title: 'nav.reports', prefix: true }, () => import('./reports.mjs')],
+  ['reports', { title: 'nav.reports', prefix: true, css: ['reports'] }, () => import('./reports.mjs')],
   // Issue 15: dashboards.
-  ['dashboards', { title: 'nav.dashboards', prefix: true }, () => import('./dashboards.mjs')],
+  ['dashboards', { title: 'nav.dashboards', prefix: true, css: ['dashboards'] }, () => import('./dashboards.mjs')],
 ];
 for (const [name, def, load] of PAGES) lazyPage(name, { ...def, load });
