@@ -2,7 +2,7 @@
 //
 //  0. the first page after sign-in: the sign-in page from an empty cache,
 //     signing in -> the monitor drawn, a signed-in load and a reload: time,
-//     main-thread script time, and the portal's modules fetched (how many,
+//     main-thread script time, and the portal's modules and style sheets fetched (how many,
 //     their bytes) — boot() below;
 //  1. online: milliseconds from the chart's request to the drawn chart for
 //     32 channels x one week of one-minute data (10,080 points each) through
@@ -104,8 +104,10 @@ async function boot() {
     const modules = (page, since = 0, until = Infinity) => page.evaluate(([since, until]) => {
       const all = performance.getEntriesByType('resource').filter((e) => e.startTime >= since && e.startTime <= until);
       const xs = all.filter((e) => /\.m?js$/.test(new URL(e.name).pathname));
+      const css = all.filter((e) => /\.css$/.test(new URL(e.name).pathname));
       return { count: xs.length, bytes: xs.reduce((a, e) => a + e.encodedBodySize, 0),
-        wire: xs.reduce((a, e) => a + e.transferSize, 0), all: all.length };
+        wire: xs.reduce((a, e) => a + e.transferSize, 0), all: all.length,
+        css: css.length, cssBytes: css.reduce((a, e) => a + e.encodedBodySize, 0) };
     }, [since, until === Infinity ? 1e12 : until]);
     const metric = async (cdp) => {
       const { metrics } = await cdp.send('Performance.getMetrics');
@@ -167,10 +169,12 @@ async function boot() {
     for (const [k, xs] of Object.entries(steps)) {
       const r = (key, d = 0) => `${p50(xs, key).toFixed(d)} (${Math.min(...xs.map((x) => x[key])).toFixed(d)}-${Math.max(...xs.map((x) => x[key])).toFixed(d)})`;
       console.log(`  ${LABEL[k]}: ${r('ms')} ms; main thread script ${r('script')} ms, tasks ${r('task')} ms; ` +
-        `${xs[0].count} modules, ${(xs[0].bytes / 1024).toFixed(0)} KiB of module bodies (${(xs[0].wire / 1024).toFixed(0)} KiB on the wire), ${xs[0].all} requests in all`);
+        `${xs[0].count} modules, ${(xs[0].bytes / 1024).toFixed(0)} KiB of module bodies (${(xs[0].wire / 1024).toFixed(0)} KiB on the wire), ` +
+        `${xs[0].css} style sheets, ${(xs[0].cssBytes / 1024).toFixed(1)} KiB, ${xs[0].all} requests in all`);
     }
     const first = visit;
-    console.log(`  the sign-in page and the monitor after it, from an empty cache: ${first[0].count} modules, ${(first[0].bytes / 1024).toFixed(0)} KiB of module bodies, ${first[0].all} requests in all`);
+    console.log(`  the sign-in page and the monitor after it, from an empty cache: ${first[0].count} modules, ${(first[0].bytes / 1024).toFixed(0)} KiB of module bodies, ` +
+      `${first[0].css} style sheets, ${(first[0].cssBytes / 1024).toFixed(1)} KiB, ${first[0].all} requests in all`);
     results.boot = { portal, runs: BOOT_RUNS, typingMs: BOOT_TYPING, steps, visit };
     result({ name: 'portal: signing in -> monitor drawn p50', value: p50(steps.signIn, 'ms'), unit: 'ms', target: '', verdict: '',
       notes: `script ${p50(steps.signIn, 'script').toFixed(0)} ms; ${steps.signIn[0].count} modules, ${(steps.signIn[0].bytes / 1024).toFixed(0)} KiB; sign-in page + monitor ${first[0].count} modules, ${(first[0].bytes / 1024).toFixed(0)} KiB` });
