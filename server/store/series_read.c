@@ -61,8 +61,10 @@ static db_stmt st_read_hot = {"ser_read_hot",
  * them): kind 0 the ids of channels $2 that the viewer may see, with
  * that start as their version, kind 1 the window's hot rows, kind 2 the day
  * blocks of those visible channels, each row with its version (column 5),
- * in that order. All four run mt_raw_read() (migration 049) or
- * mt_raw_versions() (047, 048), whose plan PostgreSQL makes once per
+ * in no order (migration 053: seen_rows() and samples_from() put them in
+ * order; a sort inside the function cost more than the read of an hour
+ * of hot rows, rawread). All four run mt_raw_read() (049, 053) or
+ * mt_raw_versions() (047, 048, 053), whose plan PostgreSQL makes once per
  * connection, without sequential or bitmap scans (issue 16). As prepared statements they were
  * planned again on most executions once series_hot had grown (0.3-0.4 ms
  * of PostgreSQL CPU each, against 0.05 ms to run; ingpg), or kept a generic
@@ -1104,30 +1106,59 @@ db_status series_read(db_conn *c, long long account_id, const int64_t *ch, size_
  * version (int8), as PostgreSQL sent them. */
 #define VERSION_ROW 24
 
+/* Order of two rows' versions: by kind, id and day (each row has its own:
+ * a channel, a hot row, a channel's day), the order the functions returned
+ * them in before migration 053. */
+static int cmp_version_row(const void *a, const void *b)
+{
+    const char *x = a, *y = b;
+    int32_t kx = series_be32(x), ky = series_be32(y), dx, dy;
+    int64_t ix, iy;
+    if (kx != ky) {
+        return (kx > ky) - (kx < ky);
+    }
+    ix = series_be64(x + 4);
+    iy = series_be64(y + 4);
+    if (ix != iy) {
+        return (ix > iy) - (ix < iy);
+    }
+    dx = series_be32(x + 12);
+    dy = series_be32(y + 12);
+    return (dx > dy) - (dx < dy);
+}
+
 /* Of the answer "res" of st_read_seen or st_vers_seen (and their
- * administrator's statements) for channels "ch": the first channel that
- * is not visible (*hidden, else 0), "*n_vis" rows of kind 0, and when
- * "ver" is given and every channel is visible, the versions of every row
- * into it (caller frees ver->p). */
+ * administrator's statements) for channels "ch", its rows in any order
+ * (migration 053): the first channel that is not visible (*hidden, else
+ * 0), and when "ver" is given and every channel is visible, the versions
+ * of every row into it, by kind, id and day, so that a read and a later
+ * check of the same rows give the same bytes (caller frees ver->p). */
 static db_status seen_rows(PGresult *res, const int64_t *ch, size_t n_ch, int64_t *hidden,
-                           int *n_vis, series_versions *ver)
+                           series_versions *ver)
 {
     int rows = PQntuples(res), nv = 0;
-    while (nv < rows && series_be32(PQgetvalue(res, nv, 0)) == 0) {
-        nv++;
-    }
-    *n_vis = nv;
+    int64_t *vis = rows > 0 ? malloc((size_t)rows * sizeof *vis) : NULL;
+    bool sorted = true;
     *hidden = 0;
+    if (rows > 0 && vis == NULL) {
+        return DB_ERROR;
+    }
+    for (int r = 0; r < rows; r++) {
+        if (series_be32(PQgetvalue(res, r, 0)) == 0) {
+            vis[nv++] = series_be64(PQgetvalue(res, r, 1));
+        }
+    }
     /* The first channel asked for that the viewer may not see, if any. */
     for (size_t i = 0; i < n_ch && *hidden == 0; i++) {
         bool found = false;
-        for (int r = 0; r < nv && !found; r++) {
-            found = series_be64(PQgetvalue(res, r, 1)) == ch[i];
+        for (int k = 0; k < nv && !found; k++) {
+            found = vis[k] == ch[i];
         }
         if (!found) {
             *hidden = ch[i];
         }
     }
+    free(vis);
     if (ver == NULL || *hidden != 0) {
         return DB_OK;
     }
@@ -1148,6 +1179,10 @@ static db_status seen_rows(PGresult *res, const int64_t *ch, size_t n_ch, int64_
         memcpy(o + 4, PQgetvalue(res, r, 1), 8);
         memcpy(o + 12, PQgetvalue(res, r, 3), 4);
         memcpy(o + 16, PQgetvalue(res, r, 4), 8);
+        sorted = sorted && (r == 0 || cmp_version_row(o - VERSION_ROW, o) < 0);
+    }
+    if (!sorted) {
+        qsort(ver->p, (size_t)rows, VERSION_ROW, cmp_version_row);
     }
     return DB_OK;
 }
@@ -1158,7 +1193,6 @@ db_status series_read_visible(db_conn *c, long long account_id, long long viewer
 {
     PGresult *res = NULL;
     db_status st;
-    int n_vis = 0;
     memset(out, 0, n_ch * sizeof *out);
     *hidden = 0;
     if (ver != NULL) {
@@ -1175,7 +1209,7 @@ db_status series_read_visible(db_conn *c, long long account_id, long long viewer
                            &res)) != DB_OK) {
         return st;
     }
-    st = seen_rows(res, ch, n_ch, hidden, &n_vis, ver);
+    st = seen_rows(res, ch, n_ch, hidden, ver);
     if (st == DB_OK && *hidden == 0 && t1 > t0) {
         st = samples_from(res, ch, n_ch, t0, t1, out);
     }
@@ -1194,7 +1228,6 @@ db_status series_versions_visible(db_conn *c, long long account_id, long long vi
 {
     PGresult *res = NULL;
     db_status st;
-    int n_vis = 0;
     *hidden = 0;
     ver->p = NULL;
     ver->len = 0;
@@ -1208,7 +1241,7 @@ db_status series_versions_visible(db_conn *c, long long account_id, long long vi
                            &res)) != DB_OK) {
         return st;
     }
-    st = seen_rows(res, ch, n_ch, hidden, &n_vis, ver);
+    st = seen_rows(res, ch, n_ch, hidden, ver);
     PQclear(res);
     return st;
 }
