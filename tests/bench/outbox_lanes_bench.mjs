@@ -15,10 +15,10 @@
 //   METRON_SERVER_BIN=build/server/metron-server-test NODE_PATH=/usr/share/nodejs \
 //     node tests/bench/outbox_lanes_bench.mjs [BACKLOG]
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { createAccount, login, request, sleep, startPostgres, startServer, startSmtpSink }
   from '../server/harness.mjs';
+import { startRelay } from '../server/smtp_relay.mjs';
 import { startWebhookReceiver } from '../server/webhook_receiver.mjs';
 
 const PW = 'Correct-h0rse';
@@ -26,19 +26,10 @@ const BACKLOG = Number(process.argv[2] || 1000);
 const pg = await startPostgres();
 const sink = await startSmtpSink();
 const rx = await startWebhookReceiver();
-let mode = 'pass';
-const socks = new Set();
-const relaySrv = net.createServer((c) => {
-  socks.add(c); c.on('error', () => {}); c.on('close', () => socks.delete(c));
-  if (mode === 'stall') return;
-  const up = net.connect(sink.port, '127.0.0.1');
-  up.on('error', () => c.destroy()); up.on('close', () => c.destroy()); c.on('close', () => up.destroy());
-  c.pipe(up); up.pipe(c);
-});
-await new Promise((r) => relaySrv.listen(0, '127.0.0.1', r));
+const relay = await startRelay(sink.port);
 const url = await pg.createDatabase();
 const srv = await startServer({ databaseUrl: url, args: ['--threads', '4'],
-  env: { METRON_SMTP_URL: `smtp://127.0.0.1:${relaySrv.address().port}`, METRON_SMTP_TLS: 'optional',
+  env: { METRON_SMTP_URL: `smtp://127.0.0.1:${relay.port}`, METRON_SMTP_TLS: 'optional',
     METRON_SMTP_FROM: 'metron@metron.test', METRON_NOTIFY_THREADS: '4',
     METRON_NOTIFY_RATE_MS: '0,0,0,0', METRON_NOTIFY_TIMEOUT_MS: '3000',
     METRON_NOTIFY_LEASE_MS: '10000', METRON_NOTIFY_BACKOFF_MS: '500',
@@ -121,7 +112,7 @@ for (let round = 0; round < 3; round++) {
 // 2. and 3. A healthy receiver while another receiver, or the relay, hangs.
 for (const what of ['hung webhook receiver', 'hung mail relay']) {
   await quiet();
-  if (what === 'hung mail relay') { mode = 'stall'; await enqueue(mailDest, 12); }
+  if (what === 'hung mail relay') { relay.set('stall'); await enqueue(mailDest, 12); }
   else await enqueue(hungDest, 12);
   await sleep(300);
   const lat = [];
@@ -135,15 +126,15 @@ for (const what of ['hung webhook receiver', 'hung mail relay']) {
   console.log(`${what}: 10 notifications to a healthy receiver, each from its enqueue to the receiver: ` +
     `median ${med(lat)} ms, max ${Math.max(...lat)} ms (${lat.join(' ')})`);
   // Let the hung ones go (a receiver that comes back) and drain.
-  mode = 'pass';
-  for (const s of socks) s.destroy();
+  relay.set('pass');
+  relay.cut();
   rx.setDefault('/hung', { status: 200 });
   rx.releaseHung();
   await quiet();
   rx.setDefault('/hung', { hang: true });
 }
 await srv.stop();
-relaySrv.close();
+await relay.stop();
 await rx.stop();
 await sink.stop();
 await pg.destroy();

@@ -10,26 +10,17 @@
 //   METRON_SERVER_BIN=build/server/metron-server-test NODE_PATH=/usr/share/nodejs \
 //     node tests/bench/signin_mail_bench.mjs
 import fs from 'node:fs';
-import net from 'node:net';
 import { createAccount, login, request, sleep, startPostgres, startServer, startSmtpSink }
   from '../server/harness.mjs';
+import { startRelay } from '../server/smtp_relay.mjs';
 
 const PW = 'Correct-h0rse';
 const pg = await startPostgres();
 const sink = await startSmtpSink();
-let mode = 'pass';
-const socks = new Set();
-const relaySrv = net.createServer((c) => {
-  socks.add(c); c.on('error', () => {}); c.on('close', () => socks.delete(c));
-  if (mode === 'stall') return;
-  const up = net.connect(sink.port, '127.0.0.1');
-  up.on('error', () => c.destroy()); up.on('close', () => c.destroy()); c.on('close', () => up.destroy());
-  c.pipe(up); up.pipe(c);
-});
-await new Promise((r) => relaySrv.listen(0, '127.0.0.1', r));
+const relay = await startRelay(sink.port);
 const url = await pg.createDatabase();
 const srv = await startServer({ databaseUrl: url, args: ['--threads', '4'],
-  env: { METRON_SMTP_URL: `smtp://127.0.0.1:${relaySrv.address().port}`, METRON_SMTP_TLS: 'optional',
+  env: { METRON_SMTP_URL: `smtp://127.0.0.1:${relay.port}`, METRON_SMTP_TLS: 'optional',
     METRON_SMTP_FROM: 'metron@metron.test' } });
 const accts = [];
 for (let i = 0; i < 8; i++) {
@@ -63,16 +54,16 @@ const cpuPer = (cpu() - c0) / N;
 const med = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
 console.log(`relay fine: server CPU ${cpuPer.toFixed(1)} ms per sign-in with its mail (${N} sign-ins); sign-in answer median ${med(ans)} ms (max ${Math.max(...ans)}); mail after the answer median ${med(arr)} ms (max ${Math.max(...arr)})`);
 // 2. relay stalled: 8 concurrent sign-ins on 4 worker threads, and 4 health requests 200 ms later.
-mode = 'stall';
+relay.set('stall');
 const t0 = performance.now();
 const p = Promise.all(accts.map((a) => timed(() => signIn(a))));
 await sleep(200);
 const h = await Promise.all([0, 1, 2, 3].map(() => timed(() => request(srv.url, 'GET', '/api/v1/health'))));
 const l = await p;
 console.log(`relay stalled: 8 sign-ins ${l.map(([r, ms]) => `${r.status}/${ms}`).join(' ')} ms; health ${h.map(([r, ms]) => `${r.status}/${ms}`).join(' ')} ms; all done after ${Math.round(performance.now() - t0)} ms`);
-mode = 'pass';
-for (const s of socks) s.destroy();
+relay.set('pass');
+relay.cut();
 await srv.stop();
-relaySrv.close();
+await relay.stop();
 await sink.stop();
 await pg.destroy();

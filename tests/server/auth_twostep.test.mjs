@@ -6,11 +6,11 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import {
   createAccount, login, request, setClock, sleep, startPostgres, startServer, startSmtpSink,
 } from './harness.mjs';
 import { startWebhookReceiver } from './webhook_receiver.mjs';
+import { startRelay } from './smtp_relay.mjs';
 
 let pg;
 let srv;
@@ -23,38 +23,6 @@ let n = 0;
 const uniq = (p) => `${p}${++n}-${process.pid % 10000}`;
 let offset = 0; // the server clock's offset, seconds
 let db; // the test database's name, for pg.psql()
-
-/**
- * A mail relay on loopback in front of the sink: "pass" forwards each
- * connection to it, "stall" accepts and never answers (a hung mail
- * server), "drop" closes at once (a dead one). { url, set(mode), stop() }.
- */
-async function startRelay(port) {
-  let mode = 'pass';
-  const socks = new Set();
-  const keep = (x) => { socks.add(x); x.on('close', () => socks.delete(x)); x.on('error', () => {}); };
-  const server = net.createServer((c) => {
-    keep(c);
-    if (mode === 'drop') { c.destroy(); return; }
-    if (mode === 'stall') return;
-    const up = net.connect(port, '127.0.0.1');
-    keep(up);
-    up.on('error', () => c.destroy());
-    up.on('close', () => c.destroy());
-    c.on('close', () => up.destroy());
-    c.pipe(up);
-    up.pipe(c);
-  });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `smtp://127.0.0.1:${server.address().port}`,
-    set(m) { mode = m; },
-    async stop() {
-      for (const x of socks) x.destroy();
-      await new Promise((resolve) => server.close(resolve));
-    },
-  };
-}
 
 /** Stop the server and check how it ended (exit 0, no sanitizer report, no
  * secret in its log). */
