@@ -30,7 +30,7 @@ const relay = await startRelay(sink.port);
 const url = await pg.createDatabase();
 const srv = await startServer({ databaseUrl: url, args: ['--threads', '4'],
   env: { METRON_SMTP_URL: `smtp://127.0.0.1:${relay.port}`, METRON_SMTP_TLS: 'optional',
-    METRON_SMTP_FROM: 'metron@metron.test', METRON_NOTIFY_THREADS: '4',
+    METRON_SMTP_FROM: 'metron@metron.test', METRON_NOTIFY_THREADS: process.env.BENCH_NOTIFY_THREADS || '4',
     METRON_NOTIFY_RATE_MS: '0,0,0,0', METRON_NOTIFY_TIMEOUT_MS: '3000',
     METRON_NOTIFY_LEASE_MS: '10000', METRON_NOTIFY_BACKOFF_MS: '500',
     METRON_NOTIFY_BACKOFF_MAX_MS: '1000', METRON_NOTIFY_ALLOW_LOCAL: '1' } });
