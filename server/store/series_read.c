@@ -22,8 +22,11 @@
  * found by t_max bounded from both sides on the index
  * series_hot_account_newest, above by the window's end plus the largest
  * span of the account's hot rows, at least an hour (migration 038: only
- * wider rows are in the partial index series_hot_account_wide): the
- * functions mt_raw_read() (049) and mt_hot_read() (052). */
+ * wider rows are in the partial index series_hot_account_wide), and
+ * t_min < T1 checked on the same index's entries (its last column since
+ * migration 055), so that the rows starting after the window are not
+ * fetched: the functions mt_raw_read() (053), mt_hot_read() (052) and
+ * mt_ser_read() (054). */
 
 /* A window's samples (samples_from()): mt_ser_read() (migration 052), its
  * rows of kind 1 the hot rows (id, payload), of kind 2 the day blocks
