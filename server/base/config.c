@@ -152,7 +152,7 @@ static int notify_config_parse(notify_config *n, char *err, size_t err_cap)
         long lo, hi;
         size_t off;
     } ints[] = {
-        {"METRON_NOTIFY_THREADS", "4", 0, 64, offsetof(notify_config, threads)},
+        {"METRON_NOTIFY_THREADS", "8", 0, 64, offsetof(notify_config, threads)},
         {"METRON_NOTIFY_TIMEOUT_MS", "10000", 100, 120000, offsetof(notify_config, timeout_ms)},
         {"METRON_NOTIFY_LEASE_MS", "60000", 1000, 3600000, offsetof(notify_config, lease_ms)},
         {"METRON_NOTIFY_BACKOFF_MS", "30000", 10, 3600000, offsetof(notify_config, backoff_ms)},
