@@ -1117,7 +1117,12 @@ static void firmware_start(gw_app *a, const gw_request *q, int64_t now_ms)
             answer(a, q->id, false, "the firmware version is not valid", NULL);
             return;
         }
-        if (a->run[i].upgrade_until_ms > now_ms) {
+        /* Not "until > now": the server lists the request as pending until
+         * its answer, so a poll that comes in the loop round in which the
+         * upgrade's time is up, before firmware_finish() of that round,
+         * would start the same upgrade again (and again, each time its
+         * time is up: the request never answered). */
+        if (a->run[i].upgrade_until_ms != 0) {
             if (a->run[i].upgrade_req != q->id) {
                 answer(a, q->id, false, "an upgrade of this instrument is already running",
                        NULL);
