@@ -318,6 +318,20 @@ static svc_status issue(db_conn *c, const db_auth_user *u, bool want_token, cons
     return SVC_OK;
 }
 
+/* The row of a mail's words (code_words, reset_words) in "language", else
+ * English's: each of the "n" rows, "size" bytes apart, begins with its
+ * language tag, and English is the third. */
+static size_t words_row(const void *rows, size_t n, size_t size, const char *language)
+{
+    for (size_t i = 0; i < n; i++) {
+        const char *const *lang = (const char *const *)((const char *)rows + i * size);
+        if (strcmp(*lang, language) == 0) {
+            return i;
+        }
+    }
+    return 2; /* en */
+}
+
 /* The sign-in code mail in the seven portal languages: its subject and
  * its text ("%s" the code, "%d" the minutes it is valid). */
 static const struct {
@@ -360,14 +374,9 @@ typedef struct {
 static svc_status render_code(void *arg, const char *language, notify_text *out, svc_error *e)
 {
     code_text *t = arg;
-    size_t i = 0, n = sizeof code_words / sizeof code_words[0];
+    size_t i = words_row(code_words, sizeof code_words / sizeof code_words[0], sizeof code_words[0],
+                         language);
     (void)e;
-    while (i < n && strcmp(code_words[i].lang, language) != 0) {
-        i++;
-    }
-    if (i == n) {
-        i = 2; /* en */
-    }
     snprintf(t->body, sizeof t->body, code_words[i].body, t->code, AUTH_EMAIL_CODE_TTL_S / 60);
     out->title = code_words[i].title;
     out->body = t->body;
@@ -1301,14 +1310,9 @@ typedef struct {
 static svc_status render_reset(void *arg, const char *language, notify_text *out, svc_error *e)
 {
     reset_text *t = arg;
-    size_t i = 0, n = sizeof reset_words / sizeof reset_words[0];
+    size_t i = words_row(reset_words, sizeof reset_words / sizeof reset_words[0],
+                         sizeof reset_words[0], language);
     (void)e;
-    while (i < n && strcmp(reset_words[i].lang, language) != 0) {
-        i++;
-    }
-    if (i == n) {
-        i = 2; /* en */
-    }
     snprintf(t->body, sizeof t->body, reset_words[i].body, t->login_id, AUTH_RESET_TTL_S / 60);
     out->title = reset_words[i].title;
     out->body = t->body;

@@ -89,6 +89,17 @@ export async function dataTenant(srv, { plan = 'pro', n = 4, selected = n } = {}
     ingest: appClient(srv.url, app.credential) };
 }
 
+/** Put tenant "t"'s app in a new measurement group (named "name" and a
+ * unique suffix); its id. */
+export async function inNewGroup(t, name = 'Site') {
+  let r = await t.c.post('/api/v1/groups', { name: uniq(name) });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  const group = r.body.id;
+  r = await t.c.patch(`/api/v1/apps/${t.appId}`, { group_id: group });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  return group;
+}
+
 /** The wasm core's HOK API (build/wasm-build), or null when it is not built. */
 export async function loadHok() {
   const dir = process.env.METRON_WASM_DIR || path.join(repoRoot, 'build', 'wasm-build', 'wasm');

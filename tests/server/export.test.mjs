@@ -12,7 +12,7 @@ import zlib from 'node:zlib';
 import {
   createUser, login, request, sessionClient, setClock, sleep, startPostgres, startServer,
 } from './harness.mjs';
-import { MIN_US, PW, appClient, baseTime, dataTenant, loadHok, uniq } from './data_helpers.mjs';
+import { MIN_US, PW, appClient, baseTime, dataTenant, inNewGroup, loadHok, uniq } from './data_helpers.mjs';
 import { SV, SV_NAMES, specialKind } from '../../wasm/mtw.mjs';
 import { seriesValues } from './pictures.mjs';
 
@@ -722,11 +722,8 @@ test('after the hot table grows (no ANALYZE yet), a refresh, statistics, raw pag
   // (docs/benchmarks.md, serread): the same answers as before the growth.
   await setClock(srv.url, 0);
   const t = await dataTenant(srv, { n: 2 });
-  let r = await t.c.post('/api/v1/groups', { name: uniq('Site') });
-  assert.equal(r.status, 201, JSON.stringify(r.body));
-  const group = r.body.id;
-  r = await t.c.patch(`/api/v1/apps/${t.appId}`, { group_id: group });
-  assert.equal(r.status, 200, JSON.stringify(r.body));
+  const group = await inNewGroup(t);
+  let r;
   const now = Date.now() * 1000;
   const end = now - (now % MIN_US) - MIN_US;
   const n = 23 * 60;

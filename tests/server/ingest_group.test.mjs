@@ -15,7 +15,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { pgBin, sleep, startStack, stopStack } from './harness.mjs';
-import { MIN_US, baseTime, dataTenant, storedCounts, uniq } from './data_helpers.mjs';
+import { MIN_US, baseTime, dataTenant, inNewGroup, storedCounts, uniq } from './data_helpers.mjs';
 
 const METRICS_TOKEN = 'metrics-' + 'g'.repeat(32);
 let pg;
@@ -186,11 +186,8 @@ test('a batch that fails inside a group fails alone: the others of its group are
 
 test('batches of a group whose alarm sequence moved while they waited are evaluated again and stored', async () => {
   const t = await dataTenant(srv, { n: 2 });
-  let r = await t.c.post('/api/v1/groups', { name: uniq('Site') });
-  assert.equal(r.status, 201, JSON.stringify(r.body));
-  const group = r.body.id;
-  r = await t.c.patch(`/api/v1/apps/${t.appId}`, { group_id: group });
-  assert.equal(r.status, 200, JSON.stringify(r.body));
+  const group = await inNewGroup(t);
+  let r;
   const t0 = baseTime() + 2 * 3600e6;
   const id = uniq('s');
   // Known to the server's memory before the group is held.

@@ -22,6 +22,14 @@ const compact = async (srv) => {
 
 /** An account on both processes with an app in group "Plant", a device and
  * two channels. */
+/** A reader of the raw data page "q": (client) => its body, after checking
+ * that it answered 200. */
+const reader = (q) => async (c) => {
+  const x = await c.get(q);
+  assert.equal(x.status, 200, JSON.stringify(x.body));
+  return x.body;
+};
+
 async function tenant() {
   const t = await accountOnBoth(two.srvA, two.srvB, uniq('raw'));
   let r = await t.adminA.post('/api/v1/apps', { kind: 'lr8450-direct', name: 'Gateway',
@@ -52,11 +60,7 @@ test('a remembered raw window follows late samples, compactions and rights on ei
   assert.equal(r.status, 201, r.text);
   await compact(two.srvA);
   const q = `/api/v1/data/raw?channels=${t.ch.join(',')}&from=${d0}&to=${d0 + 86400e6}&limit=2000`;
-  const read = async (c) => {
-    const x = await c.get(q);
-    assert.equal(x.status, 200, JSON.stringify(x.body));
-    return x.body;
-  };
+  const read = reader(q);
   // Read often enough on A to be remembered there.
   const first = await read(t.adminA);
   for (let k = 0; k < 3; k++) assert.deepEqual(await read(t.adminA), first);
@@ -120,11 +124,7 @@ test("a member's raw day: its samples, current after each ingest and compaction,
   assert.equal(r.status, 201, r.text);
   await compact(two.srvA);
   const q = `/api/v1/data/raw?channels=${t.ch.join(',')}&from=${d0}&to=${d0 + 86400e6}&limit=2000`;
-  const read = async (c) => {
-    const x = await c.get(q);
-    assert.equal(x.status, 200, JSON.stringify(x.body));
-    return x.body;
-  };
+  const read = reader(q);
   // The member's day is the administrator's, read often enough on A to be
   // remembered there.
   const first = await read(t.memberA);
@@ -184,11 +184,7 @@ test('rows out of order from PostgreSQL: the later arrival wins, and a read and 
     { id: t.ch[1], t: [ts[3]], v: [201] }] });
   assert.equal(r.status, 201, r.text);
   const q = `/api/v1/data/raw?channels=${t.ch[1]},${t.ch[0]}&from=${d0}&to=${d0 + 3600e6}&limit=100`;
-  const read = async (c) => {
-    const x = await c.get(q);
-    assert.equal(x.status, 200, JSON.stringify(x.body));
-    return x.body;
-  };
+  const read = reader(q);
   const first = await read(t.adminA);
   assert.equal(first.t.length, 60);
   assert.deepEqual([first.channels[1].v[3], first.channels[1].v[4], first.channels[1].v[50]], [200, 4, 101]);
