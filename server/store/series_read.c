@@ -192,16 +192,11 @@ static void hot_settle(series_col *out, size_t n_ch)
     }
 }
 
+/* "id" first: cmp_i64() orders and finds id_pos entries by it. */
 typedef struct {
     int64_t id;
     size_t pos;
 } id_pos;
-
-static int cmp_id_pos(const void *a, const void *b)
-{
-    const id_pos *x = a, *y = b;
-    return (x->id > y->id) - (x->id < y->id);
-}
 
 /* Sort "a" (n entries) by id: by insertion when short (a monitor's channels
  * come mostly in order: then it only compares; qsort() of 32 channels was
@@ -209,7 +204,7 @@ static int cmp_id_pos(const void *a, const void *b)
 static void sort_id_pos(id_pos *a, size_t n)
 {
     if (n > 64) {
-        qsort(a, n, sizeof *a, cmp_id_pos);
+        qsort(a, n, sizeof *a, cmp_i64);
         return;
     }
     for (size_t k = 1; k < n; k++) {
@@ -356,7 +351,7 @@ static size_t hn_pos(const hot_newest *h, int64_t id)
         return 0;
     }
     key.id = id;
-    hit = bsearch(&key, h->idx, h->n_ch, sizeof *h->idx, cmp_id_pos);
+    hit = bsearch(&key, h->idx, h->n_ch, sizeof *h->idx, cmp_i64);
     return hit != NULL ? hit->pos : h->n_ch;
 }
 
@@ -701,7 +696,7 @@ static int monitor_rows(const PGresult *res, series_monitor_app *apps, size_t n_
             if (n_apps > 0) {
                 id_pos key, *hit;
                 key.id = id;
-                hit = bsearch(&key, idx, n_apps, sizeof *idx, cmp_id_pos);
+                hit = bsearch(&key, idx, n_apps, sizeof *idx, cmp_i64);
                 i = hit != NULL ? hit->pos : n_apps;
             }
             if (i < n_apps) {
