@@ -245,6 +245,38 @@ static ssize_t read_file(const db_embed *e, const char *name, char *out, size_t 
     return (ssize_t)len;
 }
 
+/* Log the last lines of postgres.log (at most LOG_TAIL bytes): why a start
+ * failed, in the server's own log, where an operator (or a test that
+ * deletes the folder) sees it. */
+#define LOG_TAIL 2048
+static void log_pg_tail(const db_embed *e)
+{
+    char path[PATH_MAX + 64], text[LOG_TAIL + 1];
+    struct stat st;
+    size_t len;
+    int fd;
+    snprintf(path, sizeof path, "%s/postgres.log", e->pg_dir);
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) {
+        return;
+    }
+    if (fstat(fd, &st) == 0 && st.st_size > LOG_TAIL) {
+        (void)lseek(fd, st.st_size - LOG_TAIL, SEEK_SET);
+    }
+    len = read_fd(fd, text, sizeof text);
+    close(fd);
+    for (char *line = text, *end; line < text + len && *line != '\0'; line = end + 1) {
+        end = strchr(line, '\n');
+        if (end == NULL) {
+            end = text + len;
+        }
+        *end = '\0';
+        if (*line != '\0') {
+            log_error("embedded PostgreSQL: %s", line);
+        }
+    }
+}
+
 /* Copy "s" into "out" as the inside of a single-quoted value (postgresql.conf
  * and libpq connection strings both escape ' and \ with a backslash).
  * Returns -1 when it does not fit. */
@@ -1111,6 +1143,7 @@ int db_embed_start(const char *data_dir, const char *pg_bin, db_embed **out, cha
     }
     rc = pg_ctl(e, "start", NULL, NULL);
     if (rc != 0) {
+        log_pg_tail(e);
         snprintf(err, err_cap, "embedded PostgreSQL did not start (exit %d); see %s/postgres.log",
                  rc, e->pg_dir);
         goto fail;

@@ -250,6 +250,25 @@ test('a password file others could read, or none, gets a new password', async ()
   await stopAndCheck(srv);
 });
 
+test('a cluster that cannot start: the server says why in its own log, from postgres.log',
+  async () => {
+    const auto = path.join(dataDir, 'pg', 'postgresql.auto.conf');
+    const kept = fs.readFileSync(auto, 'utf8');
+    fs.appendFileSync(auto, 'metron_no_such_setting_for_the_test = 1\n');
+    try {
+      const failed = await startServer({ dataDir, waitHealthy: false }).catch((e) => e);
+      assert.ok(failed instanceof Error);
+      assert.match(failed.message, /embedded PostgreSQL did not start/);
+      assert.match(failed.message,
+        /embedded PostgreSQL: .*unrecognized configuration parameter "metron_no_such_setting_for_the_test"/);
+    } finally {
+      fs.writeFileSync(auto, kept);
+    }
+    const srv = await startServer({ dataDir, startTimeoutMs: 60000 });
+    await health(srv);
+    await stopAndCheck(srv);
+  });
+
 test('a cluster created the old way (trust, 127.0.0.1 TCP) is locked down at the next start',
   async () => {
     const d = tempDir('metron-embed-old-');
