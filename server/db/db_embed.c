@@ -684,6 +684,23 @@ static void remove_earlier_socket_dir(const db_embed *e)
     remove_socket_dir(e, dir);
 }
 
+/* No postmaster runs in the cluster folder now (stopped above, and our data
+ * folder is locked), so a socket lock file in it is not a live one: a copy
+ * restored from a backup (pgBackRest copies it with the cluster) names the
+ * postmaster of the backup's time, and PostgreSQL refuses to start while any
+ * process of the cluster user has that PID (the old postmaster, if it was
+ * left running, or a new process given the same number). */
+static void remove_copied_socket_lock(const db_embed *e)
+{
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s%s.lock", e->pg_dir, SOCK_FILE);
+    if (unlink(path) == 0) {
+        log_info("embedded PostgreSQL: removed a socket lock file no postmaster holds (%s)", path);
+    } else if (errno != ENOENT) {
+        log_warn("embedded PostgreSQL: cannot remove %s: %s", path, strerror(errno));
+    }
+}
+
 /* The unix socket goes into the cluster folder when its path fits in
  * sockaddr_un; otherwise into a new private folder SOCK_PREFIX + XXXXXX
  * (mode 0700, owned by the cluster user). */
@@ -1096,6 +1113,7 @@ int db_embed_start(const char *data_dir, const char *pg_bin, db_embed **out, cha
         (void)pg_ctl(e, "stop", "-m", "fast");
     }
     remove_earlier_socket_dir(e);
+    remove_copied_socket_lock(e);
 
     /* Everything the postmaster reads is rewritten before it starts: no TCP,
      * the socket in a folder only the cluster user (and root) can enter, and

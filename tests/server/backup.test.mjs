@@ -116,6 +116,16 @@ async function restart() {
   srv = await startServer({ dataDir, env });
 }
 
+/** Stop the server: it exits 0 having stopped its PostgreSQL (a cluster
+ * left running would outlive the folder the test removes). */
+async function stopped() {
+  const exit = await srv.stop('SIGTERM');
+  const err = srv.stderr();
+  srv = null;
+  assert.equal(exit.code, 0, err);
+  assert.match(err, /embedded PostgreSQL: stopped/, err);
+}
+
 test('back up, destroy the cluster, restore byte-identical; point in time before a deletion',
   { skip: !fs.existsSync(pgbackrest) && 'pgbackrest is not installed' }, async () => {
     await restart();
@@ -163,11 +173,12 @@ test('back up, destroy the cluster, restore byte-identical; point in time before
     assert.ok(Date.parse(health.backup.last_archived_at) > Date.now() - 120000, JSON.stringify(health));
 
     // Destroy the cluster, restore everything archived.
-    await srv.stop('SIGTERM');
-    srv = null;
+    await stopped();
     fs.rmSync(path.join(dataDir, 'pg'), { recursive: true, force: true });
     const whole = await script('restore', dataDir);
     assert.match(whole, /restore: done/);
+    // The socket lock file pgBackRest copied names the backup's postmaster.
+    assert.ok(!fs.existsSync(path.join(dataDir, 'pg', '.s.PGSQL.5432.lock')));
     // The recovery ended (promoted, a new timeline), not merely started:
     // a cluster stopped before would replay past any target at its next start.
     assert.equal(timeline(whole), 2, whole);
@@ -175,8 +186,7 @@ test('back up, destroy the cluster, restore byte-identical; point in time before
     same(await snapshot(t, files, from, to), afterDeletion, 'restored to the end of the WAL');
 
     // Point in time: just before the deletion.
-    await srv.stop('SIGTERM');
-    srv = null;
+    await stopped();
     const pitr = await script('restore', dataDir, '--time', instant);
     console.log(instant, pitr);
     assert.match(pitr, /restore: done/);

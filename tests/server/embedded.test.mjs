@@ -3,7 +3,7 @@
 // folder, SCRAM with a generated password in DATA/pg/metron.pgpass (0600).
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
@@ -267,6 +267,26 @@ test('a cluster that cannot start: the server says why in its own log, from post
     const srv = await startServer({ dataDir, startTimeoutMs: 60000 });
     await health(srv);
     await stopAndCheck(srv);
+  });
+
+test('a socket lock file restored with the cluster, naming a live process, does not stop the start',
+  async () => {
+    // As pgBackRest restores it: the lock of the backup's postmaster, whose
+    // PID a process of the cluster user has now.
+    const lock = path.join(dataDir, 'pg', '.s.PGSQL.5432.lock');
+    const pw = /^postgres:x:(\d+):(\d+):/m.exec(fs.readFileSync('/etc/passwd', 'utf8'));
+    const holder = spawn('sleep', ['60'], { uid: Number(pw[1]), gid: Number(pw[2]),
+      stdio: 'ignore' });
+    try {
+      fs.writeFileSync(lock, `${holder.pid}\n${path.join(dataDir, 'pg')}\n1796537337\n5432\n`);
+      fs.chownSync(lock, Number(pw[1]), Number(pw[2]));
+      const srv = await startServer({ dataDir, startTimeoutMs: 60000 });
+      assert.match(srv.stderr(), /removed a socket lock file no postmaster holds/);
+      await health(srv);
+      await stopAndCheck(srv);
+    } finally {
+      holder.kill('SIGKILL');
+    }
   });
 
 test('a cluster created the old way (trust, 127.0.0.1 TCP) is locked down at the next start',
