@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "auth.h"
@@ -20,6 +21,17 @@ static pthread_t g_thread;
 static bool g_running;
 static char *g_conninfo;
 static int g_wake[2] = {-1, -1}; /* a byte written to [1] stops the thread */
+
+/* The barriers being waited for (db_listen_barrier_begin()), under g_mu;
+ * g_heard is broadcast when one is heard. */
+static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t g_heard;
+static pthread_once_t g_heard_once = PTHREAD_ONCE_INIT;
+static db_listen_barrier *g_waiting;
+static unsigned long long g_barriers; /* made so far, under g_mu */
+
+/* Outside any transaction, so committed at once. */
+static db_stmt st_barrier = {"listen_barrier", "SELECT pg_notify($1, $2)", 0};
 
 /* Wait up to "ms" for "fd" to be readable (fd < 0: just wait) or for the
  * stop byte. Returns 1 when fd is readable, 0 on time-out, -1 to stop. */
@@ -64,14 +76,32 @@ static PGconn *connect_listen(char *why, size_t why_cap)
     return c;
 }
 
-/* One notification: its payload is the account id (migration 012). */
-static void heard(const PGnotify *n)
+/* Mark the barrier waiting for "payload" heard, if there is one. */
+static void barrier_heard(const char *payload)
+{
+    pthread_mutex_lock(&g_mu);
+    for (db_listen_barrier *b = g_waiting; b != NULL; b = b->next) {
+        if (strcmp(b->payload, payload) == 0) {
+            b->heard = true;
+            pthread_cond_broadcast(&g_heard);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&g_mu);
+}
+
+void db_listen_heard(const char *payload)
 {
     char *end = NULL;
     long long id;
+    if (strncmp(payload, DB_LISTEN_BARRIER_PREFIX, strlen(DB_LISTEN_BARRIER_PREFIX)) == 0) {
+        barrier_heard(payload);
+        return;
+    }
+    /* Otherwise the account id (migration 012). */
     errno = 0;
-    id = strtoll(n->extra, &end, 10);
-    if (errno != 0 || end == n->extra || *end != '\0' || id <= 0) {
+    id = strtoll(payload, &end, 10);
+    if (errno != 0 || end == payload || *end != '\0' || id <= 0) {
         auth_forget_identities();
         return;
     }
@@ -126,7 +156,7 @@ static void *listen_main(void *arg)
             continue;
         }
         for (PGnotify *n = PQnotifies(c); n != NULL; n = PQnotifies(c)) {
-            heard(n);
+            db_listen_heard(n->extra);
             PQfreemem(n);
         }
     }
@@ -187,4 +217,57 @@ void db_listen_stop(void)
     free(g_conninfo);
     g_conninfo = NULL;
     g_running = false;
+}
+
+/* The condition variable waits on the monotonic clock. */
+static void heard_init(void)
+{
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&g_heard, &ca);
+    pthread_condattr_destroy(&ca);
+}
+
+void db_listen_barrier_begin(db_listen_barrier *b)
+{
+    pthread_once(&g_heard_once, heard_init);
+    pthread_mutex_lock(&g_mu);
+    snprintf(b->payload, sizeof b->payload, DB_LISTEN_BARRIER_PREFIX "%ld.%llu", (long)getpid(),
+             ++g_barriers);
+    b->heard = false;
+    b->next = g_waiting;
+    g_waiting = b;
+    pthread_mutex_unlock(&g_mu);
+}
+
+bool db_listen_barrier_end(db_listen_barrier *b, int timeout_ms)
+{
+    struct timespec until;
+    bool heard;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += timeout_ms / 1000;
+    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&g_mu);
+    while (!b->heard && timeout_ms > 0 && pthread_cond_timedwait(&g_heard, &g_mu, &until) == 0) {
+    }
+    heard = b->heard;
+    for (db_listen_barrier **p = &g_waiting; *p != NULL; p = &(*p)->next) {
+        if (*p == b) {
+            *p = b->next;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&g_mu);
+    return heard;
+}
+
+db_status db_listen_barrier_send(db_conn *conn, const db_listen_barrier *b)
+{
+    const char *params[2] = {DB_LISTEN_CHANNEL, b->payload};
+    return db_exec(conn, &st_barrier, 2, params, NULL);
 }

@@ -382,6 +382,26 @@ static int h_test_notify(http_req *req)
     return http_reply_json(req, 200, o);
 }
 
+/* POST /api/v1/test/listen-barrier (tests only) -> 200 {heard: true,
+ * waited_ms}: once it answers, the listener of announced changes has
+ * handled every announcement committed before the request (db_listen.h);
+ * 503 when it does not hear within 10 s. */
+static int h_test_listen_barrier(http_req *req)
+{
+    double ms = 0;
+    svc_error e;
+    cJSON *o;
+    if (svc_test_listen_barrier(req->srv, &ms, &e) != SVC_OK) {
+        return http_reply_svc(req, &e);
+    }
+    o = cJSON_CreateObject();
+    if (o != NULL) {
+        cJSON_AddBoolToObject(o, "heard", true);
+        cJSON_AddNumberToObject(o, "waited_ms", ms);
+    }
+    return http_reply_json(req, 200, o);
+}
+
 /* GET /api/v1/test/mqtt (tests only): this process's bridge. */
 static int h_test_mqtt(http_req *req)
 {
@@ -449,5 +469,6 @@ const http_route http_routes_test[] = {
     {"POST", "/api/v1/debug/echo", h_debug_echo, AUTH_PUBLIC, BODY_JSON, true},
     {"POST", "/api/v1/test/notify", h_test_notify, AUTH_PUBLIC, BODY_JSON, true},
     {"GET", "/api/v1/test/mqtt", h_test_mqtt, AUTH_PUBLIC, BODY_NONE, true},
+    {"POST", "/api/v1/test/listen-barrier", h_test_listen_barrier, AUTH_PUBLIC, BODY_NONE, true},
     {"POST", "/api/v1/test/report-work", h_test_work, AUTH_PUBLIC, BODY_NONE, true},
     {NULL, NULL, NULL, AUTH_PUBLIC, BODY_NONE, false}};

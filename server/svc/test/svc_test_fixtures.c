@@ -2,10 +2,14 @@
 #define _POSIX_C_SOURCE 200809L
 #include "svc_test_fixtures.h"
 
+#include <time.h>
+
+#include "auth.h"
 #include "auth_password.h"
 #include "db_auth.h"
 #include "computed_days.h"
 #include "db_computed.h"
+#include "db_listen.h"
 #include "series_store.h"
 
 svc_status svc_test_account_create(srv *s, const char *login_id, const char *alt_login_id,
@@ -84,5 +88,38 @@ svc_status svc_test_compact(srv *s, cJSON **out, svc_error *e)
     cJSON_AddNumberToObject(*out, "blocks", (double)st.blocks);
     cJSON_AddNumberToObject(*out, "dropped", (double)st.dropped);
     cJSON_AddNumberToObject(*out, "months", (double)st.months);
+    return SVC_OK;
+}
+
+svc_status svc_test_listen_barrier(srv *s, double *waited_ms, svc_error *e)
+{
+    db_listen_barrier b;
+    db_conn *c = NULL;
+    db_status st;
+    struct timespec t0, t1;
+    bool heard;
+    *waited_ms = 0;
+    if (!auth_listening()) {
+        return svc_fail(e, SVC_UNAVAILABLE, NULL, NULL,
+                        "The server does not hear announced changes now.");
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    /* Registered before it is sent, so that it cannot be heard unseen. */
+    db_listen_barrier_begin(&b);
+    if ((st = db_acquire(s->pool, DB_WAIT_MS, &c)) == DB_OK) {
+        st = db_listen_barrier_send(c, &b);
+    }
+    db_release(s->pool, c);
+    heard = db_listen_barrier_end(&b, st == DB_OK ? SVC_TEST_BARRIER_WAIT_MS : 0);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    *waited_ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+    if (st != DB_OK) {
+        return svc_fail_db(e, st, NULL);
+    }
+    if (!heard) {
+        return svc_fail(e, SVC_UNAVAILABLE, NULL, NULL,
+                        "The server did not hear its own announcement within %d s.",
+                        SVC_TEST_BARRIER_WAIT_MS / 1000);
+    }
     return SVC_OK;
 }

@@ -41,4 +41,16 @@ svc_status svc_test_backfill(srv *s, long long rounds, long long days, cJSON **o
 MT_MUSTCHECK
 svc_status svc_test_compact(srv *s, cJSON **out, svc_error *e);
 
+/* How long svc_test_listen_barrier() waits for its barrier to be heard. */
+#define SVC_TEST_BARRIER_WAIT_MS 10000
+
+/* A barrier through the listener of announced changes (db_listen.h): commit
+ * a barrier NOTIFY on a pooled connection and wait up to
+ * SVC_TEST_BARRIER_WAIT_MS until the listener thread has heard it, so that
+ * every announcement committed before this call has been handled. Sets
+ * *waited_ms. SVC_UNAVAILABLE (not listening now, or not heard in time),
+ * SVC_DB (the NOTIFY failed). */
+MT_MUSTCHECK
+svc_status svc_test_listen_barrier(srv *s, double *waited_ms, svc_error *e);
+
 #endif

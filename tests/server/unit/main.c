@@ -19,6 +19,7 @@ void suite_auth_totp(void);
 void suite_auth_crypto(void);
 void suite_config(void);
 void suite_db_embed(void);
+void suite_db_listen(void);
 void suite_db_replica(void);
 void suite_log(void);
 void suite_notify_format(void);
@@ -125,6 +126,7 @@ int main(int argc, char **argv)
     suite_auth_crypto();
     suite_config();
     suite_db_embed();
+    suite_db_listen();
     suite_db_replica();
     suite_log();
     suite_notify_format();
