@@ -2,7 +2,7 @@
 // server/reply_cache.c, svc_auth.c): a change made through the API shows on
 // the very next GET /me of every client; a change made behind the server's
 // back (SQL by hand, another server process) as soon as PostgreSQL
-// announces it (migration 012, server/auth_listen.c), well before the 2 s
+// announces it (migration 012, server/db/db_listen.c), well before the 2 s
 // that bound it when nothing is heard; the plan in force comes from the
 // request. One cluster and one server.
 import { after, before, test } from 'node:test';
