@@ -1,0 +1,32 @@
+// The generic-plan trap of the server's reads of samples (issue 16,
+// docs/benchmarks.md "readbench"): a plan of mt_ser_read(), mt_hot_read(),
+// mt_raw_read() or mt_raw_versions() made in a connection while series_hot
+// was small must not read the whole table once it has grown. Runs
+// `scripts/bench-reads quick` (tests/bench/read_bench.mjs): the hot table
+// grown through the server's ingest, emptied to 33 rows as a compaction
+// round leaves it, plans made in a kept session, the rows ingested again
+// without ANALYZE; the kept session's shared buffers per call against a
+// fresh session's (counted, not timed), and a control (mt_ser_read()
+// without its enable_* SET clauses) that must fall into the trap, so that
+// the check is known to see it.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { repoRoot } from './harness.mjs';
+
+test('a read planned while the hot table was small reads no more once it has grown', async () => {
+  const env = { ...process.env };
+  delete env.NODE_TEST_CONTEXT; // the benchmark is a program, not a test file
+  const { code, out } = await new Promise((resolve) => {
+    const child = execFile(process.execPath, [path.join(repoRoot, 'tests', 'bench', 'read_bench.mjs'),
+      'quick'], { env, timeout: 120000, maxBuffer: 1 << 22 }, (error, stdout, stderr) => {
+      resolve({ code: child.exitCode, out: `${stdout}\n${stderr}` });
+    });
+  });
+  assert.equal(code, 0, out);
+  assert.match(out, /control: .* trapped, as it should be/, out);
+  for (const fn of ['mt_ser_read', 'mt_hot_read', 'mt_raw_read', 'mt_raw_versions']) {
+    assert.match(out, new RegExp(`^\\| ${fn}\\(\\) \\|.*\\| ok \\|$`, 'm'), out);
+  }
+});
