@@ -193,6 +193,12 @@ async function buffersOf(s, stmt) {
 // ------------------------------------------------------------ set-up
 
 let agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+/** A new agent: the server closes connections left idle (a request on one
+ * it has just closed fails with "socket hang up"). */
+function fresh() {
+  agent.destroy();
+  agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+}
 
 function post(url, credential, body) {
   const u = new URL(url);
@@ -473,25 +479,61 @@ async function md5s(pg, db, a1, a2, D) {
   return { calls: lines.length, rows: total, md5: crypto.createHash('md5').update(lines.join('\n')).digest('hex'), lines };
 }
 
-/** Hot rows at the edges of windows, through the ingest: wider than an
- * hour (series_hot_account_wide), across hours and midnight, ending exactly
- * at a window's start, starting exactly at its end. */
-async function edgeRows(srv, a1, D) {
-  const rows = [
-    [D * DAY + 1800e6 - 1, D * DAY + 1800e6 + 1], // around the 1 µs window
-    [D * DAY - 1800e6, D * DAY + 1800e6], // across midnight
-    [D * DAY + 3000e6, D * DAY + 3000e6 + 2 * HOUR], // 2 h wide
-    [(D - 2) * DAY + 3600e6, (D - 1) * DAY + 25200e6], // 30 h wide
-    [(D - 1) * DAY - 1, (D - 1) * DAY - 1], // ending just before a window's start
-    [(D - 1) * DAY, (D - 1) * DAY], // at a window's start
-    [D * DAY, D * DAY], // at a window's end
-    [D * DAY + 5400e6 - 1, D * DAY + 5400e6], // ending at an end
-  ];
+/** Hot rows at the edges of the windows, through the ingest: "narrow"
+ * ones (an hour wide at most: found by the bound of an hour after the
+ * window's end) across hours, midnight and the windows' ends, of 1 µs to
+ * an hour, exactly 5 min and 1 h among them, ending exactly at a window's
+ * start, starting exactly at its end; "wide" ones, 2 h and 30 h (in
+ * series_hot_account_wide: they widen the bound). Each one channel, one or
+ * two samples (n <= 2: the everyday rows have 32). */
+function edges(D, hotRows) {
+  const h1 = D * DAY + (Math.max(0, Math.floor(hotRows / 3600 / 2)) + 1) * HOUR;
+  return {
+    narrow: [
+      [D * DAY + 1800e6 - 1, D * DAY + 1800e6 + 1], // around the 1 µs window
+      [D * DAY - 1800e6, D * DAY + 1800e6], // 1 h across midnight
+      [D * DAY - 120e6, D * DAY + 120e6], // 4 min across midnight
+      [D * DAY - 600e6, D * DAY + 1200e6], // 30 min across midnight
+      [D * DAY + 5400e6 - 1, D * DAY + 5400e6 - 1 + 300e6], // exactly 5 min, across an end
+      [(D - 1) * DAY - 1, (D - 1) * DAY - 1 + HOUR], // exactly 1 h, across an end
+      [h1 - 60e6, h1 + 58 * 60e6], // 59 min across the hour of today's end
+      [(D - 1) * DAY - 1, (D - 1) * DAY - 1], // ending just before a window's start
+      [(D - 1) * DAY, (D - 1) * DAY], // at a window's start
+      [D * DAY, D * DAY], // at a window's end
+      [D * DAY + 5400e6 - 1, D * DAY + 5400e6], // ending at an end
+    ],
+    wide: [
+      [D * DAY + 3000e6, D * DAY + 3000e6 + 2 * HOUR], // 2 h wide
+      [(D - 2) * DAY + 3600e6, (D - 1) * DAY + 25200e6], // 30 h wide
+    ],
+  };
+}
+
+async function edgeRows(srv, a1, rows, tag) {
+  fresh(); // the server closed the connections left idle meanwhile
   let i = 0;
   for (const [t0, t1] of rows) {
-    await post(srv.url, a1.app.credential, JSON.stringify({ batch_id: `edge-${i++}`,
-      channels: [{ id: a1.channels[5 % a1.channels.length], t: t0 === t1 ? [t0] : [t0, t1], v: t0 === t1 ? [i] : [i, -i] }] }));
+    i++;
+    await post(srv.url, a1.app.credential, JSON.stringify({ batch_id: `edge-${tag}-${i}`,
+      channels: [{ id: a1.channels[5 % a1.channels.length], t: t0 === t1 ? [t0] : [t0, t1],
+        v: t0 === t1 ? [i] : [i, -i] }] }));
   }
+}
+
+/** The md5s of the three states: the set-up, with the narrow edge rows,
+ * with the wide ones too; the edge rows are deleted first (a second pass
+ * after a candidate is applied ingests them again: the md5s are of what
+ * the rows hold, not their ids). */
+async function md5States(pg, db, srv, a1, a2, D, tag) {
+  await pg.psql(`DELETE FROM series_hot WHERE account_id = ${a1.id} AND n <= 2`, db);
+  const e = edges(D, HOT);
+  const out = [];
+  out.push(['the set-up', await md5s(pg, db, a1, a2, D)]);
+  await edgeRows(srv, a1, e.narrow, `${tag}n`);
+  out.push([`with ${e.narrow.length} rows of 1 µs to 1 h at the windows' edges`, await md5s(pg, db, a1, a2, D)]);
+  await edgeRows(srv, a1, e.wide, `${tag}w`);
+  out.push([`and ${e.wide.length} rows 2 h and 30 h wide`, await md5s(pg, db, a1, a2, D)]);
+  return out;
 }
 
 // ------------------------------------------------------------ main
@@ -523,23 +565,25 @@ async function main() {
     say(`set-up ${((performance.now() - t0) / 1000).toFixed(0)} s (compaction: ${JSON.stringify(comp)}): ${counts}`);
     const dur = await context(`read-bench ${mode}`, pg);
     if (mode === 'md5') {
-      agent.destroy();
-      const before = await md5s(pg, db, a1, a2, D);
-      say(`rows identity (the functions as migrated): ${before.calls} calls, ${before.rows} rows, md5 ${before.md5}`);
-      if (process.env.BENCH_MD5_LINES) fs.writeFileSync(process.env.BENCH_MD5_LINES, before.lines.join('\n') + '\n');
-      agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
-      await edgeRows(srv, a1, D);
-      const edge = await md5s(pg, db, a1, a2, D);
-      say(`with 8 hot rows at the windows' edges (2 h and 30 h wide, across hours and midnight, at a window's start and end): ${edge.calls} calls, ${edge.rows} rows, md5 ${edge.md5}`);
+      const base = await md5States(pg, db, srv, a1, a2, D, 'm');
+      for (const [what, m] of base) say(`rows identity, ${what}: ${m.calls} calls, ${m.rows} rows, md5 ${m.md5}`);
+      if (process.env.BENCH_MD5_LINES) {
+        fs.writeFileSync(process.env.BENCH_MD5_LINES, base.map(([w, m]) => `# ${w}\n${m.lines.join('\n')}\n`).join(''));
+      }
+      let k = 0;
       for (const file of candidates) {
         await pg.psql(fs.readFileSync(file, 'utf8'), db);
-        const after = await md5s(pg, db, a1, a2, D);
-        const same = after.md5 === edge.md5;
-        say(`after ${file}: ${after.calls} calls, ${after.rows} rows, md5 ${after.md5}: ${same ? 'the same rows' : 'DIFFERENT rows'}`);
-        if (!same) {
-          ok = false;
-          for (let i = 0; i < after.lines.length; i++) {
-            if (after.lines[i] !== edge.lines[i]) say(`  before: ${edge.lines[i]}\n  after:  ${after.lines[i]}`);
+        const after = await md5States(pg, db, srv, a1, a2, D, `c${++k}`);
+        for (let j = 0; j < base.length; j++) {
+          const [what, b] = base[j];
+          const a = after[j][1];
+          const same = a.md5 === b.md5;
+          say(`after ${file}, ${what}: ${a.calls} calls, ${a.rows} rows, md5 ${a.md5}: ${same ? 'the same rows' : 'DIFFERENT rows'}`);
+          if (!same) {
+            ok = false;
+            for (let i = 0; i < a.lines.length; i++) {
+              if (a.lines[i] !== b.lines[i]) say(`  before: ${b.lines[i]}\n  after:  ${a.lines[i]}`);
+            }
           }
         }
       }
@@ -560,8 +604,7 @@ async function main() {
       const srv2 = stopped ? await startServer({ databaseUrl: url, dataDir: srv.dataDir,
         env: { METRON_COMPACT_MS: '3600000' } }) : srv;
       try {
-        agent.destroy();
-        agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+        fresh();
         say('');
         ok = await trap(pg, db, srv2, a1, D);
       } finally {
