@@ -21,8 +21,9 @@
 /* The hot rows of a window are those of account A that overlap [T0, T1),
  * found by t_max bounded from both sides on the index
  * series_hot_account_newest, above by the window's end plus the largest
- * span of the account's hot rows, at least an hour (migration 038: only
- * wider rows are in the partial index series_hot_account_wide), and
+ * span of the account's hot rows, at least 5 minutes (migration 057, an
+ * hour before it: only wider rows are in the partial index
+ * series_hot_account_wide), and
  * t_min < T1 checked on the same index's entries (its last column since
  * migration 055), so that the rows starting after the window are not
  * fetched: the functions mt_raw_read() (053), mt_hot_read() (052) and
