@@ -702,14 +702,14 @@ export async function setClock(baseUrl, offsetS) {
 /**
  * Wait until each server (an object with `url`, or a URL) has heard every
  * change announced to it (NOTIFY metron_auth) committed before this call:
- * POST /api/v1/test/listen-barrier commits a barrier announcement and
+ * GET /api/v1/test/listen-barrier commits a barrier announcement and
  * answers once that server's listener heard it (announcements arrive in
  * commit order). After it, a remembered reply is ended only by what
  * commits later. Throws when a server did not hear it (503 after 10 s).
  */
 export async function heardAll(...servers) {
   for (const s of servers) {
-    const r = await request(typeof s === 'string' ? s : s.url, 'POST', '/api/v1/test/listen-barrier');
+    const r = await request(typeof s === 'string' ? s : s.url, 'GET', '/api/v1/test/listen-barrier');
     if (r.status !== 200 || r.body?.heard !== true) {
       throw new Error(`listen barrier: ${r.status} ${JSON.stringify(r.body)}`);
     }

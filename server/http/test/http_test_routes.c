@@ -382,10 +382,13 @@ static int h_test_notify(http_req *req)
     return http_reply_json(req, 200, o);
 }
 
-/* POST /api/v1/test/listen-barrier (tests only) -> 200 {heard: true,
+/* GET /api/v1/test/listen-barrier (tests only) -> 200 {heard: true,
  * waited_ms}: once it answers, the listener of announced changes has
  * handled every announcement committed before the request (db_listen.h);
- * 503 when it does not hear within 10 s. */
+ * 503 when it does not hear within 10 s. A GET: it changes no state a
+ * reply shows, and a POST would move the state epoch of every account
+ * (http_state_moves(), a public request that may write) after its reply
+ * left, ending the remembered replies the test reads right after it. */
 static int h_test_listen_barrier(http_req *req)
 {
     double ms = 0;
@@ -469,6 +472,6 @@ const http_route http_routes_test[] = {
     {"POST", "/api/v1/debug/echo", h_debug_echo, AUTH_PUBLIC, BODY_JSON, true},
     {"POST", "/api/v1/test/notify", h_test_notify, AUTH_PUBLIC, BODY_JSON, true},
     {"GET", "/api/v1/test/mqtt", h_test_mqtt, AUTH_PUBLIC, BODY_NONE, true},
-    {"POST", "/api/v1/test/listen-barrier", h_test_listen_barrier, AUTH_PUBLIC, BODY_NONE, true},
+    {"GET", "/api/v1/test/listen-barrier", h_test_listen_barrier, AUTH_PUBLIC, BODY_NONE, true},
     {"POST", "/api/v1/test/report-work", h_test_work, AUTH_PUBLIC, BODY_NONE, true},
     {NULL, NULL, NULL, AUTH_PUBLIC, BODY_NONE, false}};
