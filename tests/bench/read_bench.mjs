@@ -91,6 +91,16 @@ import { context, load, result } from './bench_util.mjs';
 
 const mode = process.argv[2] || 'full';
 const candidates = process.argv.slice(3);
+if (!['full', 'md5', 'quick'].includes(mode)) {
+  process.stderr.write(`read_bench.mjs: the first argument is full, md5 or quick (then the candidate .sql files), not "${mode}"\n`);
+  process.exit(2);
+}
+for (const file of candidates) {
+  if (!fs.existsSync(file)) {
+    process.stderr.write(`read_bench.mjs: no such file: ${file}\n`);
+    process.exit(2);
+  }
+}
 const QUICK = mode === 'quick';
 const FAST = process.env.BENCH_PG === 'fast' || QUICK;
 const env = (k, d) => Number(process.env[k] || d);
