@@ -161,6 +161,7 @@ static int notify_config_parse(notify_config *n, char *err, size_t err_cap)
         {"METRON_NOTIFY_MAX_FAILURES", "10", 1, 100, offsetof(notify_config, max_failures)},
         {"METRON_NOTIFY_RECEIVER_LIMIT", "1", 1, 64, offsetof(notify_config, receiver_limit)},
         {"METRON_NOTIFY_MAIL_LIMIT", "0", 0, 64, offsetof(notify_config, mail_limit)},
+        {"METRON_NOTIFY_HOST_LIMIT", "0", 0, 64, offsetof(notify_config, host_limit)},
     };
     const char *rate = env_or("METRON_NOTIFY_RATE_MS", "100,1000,500,3000");
     long v;
@@ -174,6 +175,9 @@ static int notify_config_parse(notify_config *n, char *err, size_t err_cap)
     }
     if (n->mail_limit == 0) { /* default: a hung relay holds half the threads at most */
         n->mail_limit = n->threads / 2 > 1 ? n->threads / 2 : 1;
+    }
+    if (n->host_limit == 0) { /* default: a hung webhook host holds a quarter at most */
+        n->host_limit = n->threads / 4 > 1 ? n->threads / 4 : 1;
     }
     if (n->lease_ms < n->timeout_ms + 1000) {
         snprintf(err, err_cap, "METRON_NOTIFY_LEASE_MS must be at least "

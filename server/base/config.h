@@ -23,6 +23,9 @@ typedef struct {
                             * receiver, across processes (1) */
     int mail_limit;        /* METRON_NOTIFY_MAIL_LIMIT: mails in flight through the relay,
                             * across processes (half the threads, at least 1) */
+    int host_limit;        /* METRON_NOTIFY_HOST_LIMIT: webhook attempts in flight per
+                            * receiving host (the URL's host and port), across processes
+                            * (a quarter of the threads, at least 1) */
     bool allow_local;      /* METRON_NOTIFY_ALLOW_LOCAL=1: webhooks may reach loopback and
                             * link-local addresses (tests, benchmarks) */
     const char *ca_file;   /* METRON_NOTIFY_CA_FILE: the CA certificates that webhook

@@ -45,7 +45,7 @@ static db_stmt st_account_language = {"outbox_account_language",
     "INSERT INTO notify_outbox (account_id, message_id, dedupe_key, target, target_type, "         \
     " destination_id, recipient_id, user_id, email, channel, kind, language, severity, title, "    \
     " body, fields, link_url, link_label, sensitive, attach_file_id, attach_name, attach_type, "   \
-    " expires_at, priority) "
+    " expires_at, priority, host_key) "
 
 static db_stmt st_insert = {"outbox_insert",
     OUTBOX_COLS
@@ -54,7 +54,12 @@ static db_stmt st_insert = {"outbox_insert",
     " CASE WHEN $5 = 'recipient' THEN $6::bigint END, "
     " CASE WHEN $5 = 'user' THEN $6::bigint END, "
     " $7, $8, $9, $10, $11, $12, $13, $14::jsonb, $15, $16, $17, NULLIF($18::bigint, 0), $19, "
-    " $20, to_timestamp(NULLIF($21::bigint, 0)), $22::smallint) "
+    " $20, to_timestamp(NULLIF($21::bigint, 0)), $22::smallint, "
+    " CASE $5 WHEN 'destination' THEN (SELECT notify_host(d.kind, d.address) "
+    "   FROM notify_destinations d WHERE d.account_id = $1 AND d.id = $6::bigint) "
+    "  WHEN 'recipient' THEN (SELECT notify_host(s.channel, s.address) "
+    "   FROM system_notification_recipients s WHERE s.account_id = $1 AND s.id = $6::bigint) "
+    " END) "
     "ON CONFLICT (account_id, dedupe_key, target) DO NOTHING RETURNING id, message_id", 0};
 static db_stmt st_insert_dest = {"outbox_insert_dest",
     OUTBOX_COLS
@@ -64,7 +69,7 @@ static db_stmt st_insert_dest = {"outbox_insert_dest",
     " CASE WHEN d.kind = 'email' THEN NULLIF($14::bigint, 0) END, "
     " CASE WHEN d.kind = 'email' AND $14::bigint <> 0 THEN $15 END, "
     " CASE WHEN d.kind = 'email' AND $14::bigint <> 0 THEN $16 END, "
-    " to_timestamp(NULLIF($17::bigint, 0)), $18::smallint "
+    " to_timestamp(NULLIF($17::bigint, 0)), $18::smallint, notify_host(d.kind, d.address) "
     "FROM notify_destinations d WHERE d.account_id = $1 AND d.id = $13 AND d.enabled "
     "ON CONFLICT (account_id, dedupe_key, target) DO NOTHING RETURNING id, message_id", 0};
 static db_stmt st_insert_rcpt = {"outbox_insert_rcpt",
@@ -75,7 +80,7 @@ static db_stmt st_insert_rcpt = {"outbox_insert_rcpt",
     " CASE WHEN s.channel = 'email' THEN NULLIF($14::bigint, 0) END, "
     " CASE WHEN s.channel = 'email' AND $14::bigint <> 0 THEN $15 END, "
     " CASE WHEN s.channel = 'email' AND $14::bigint <> 0 THEN $16 END, "
-    " to_timestamp(NULLIF($17::bigint, 0)), $18::smallint "
+    " to_timestamp(NULLIF($17::bigint, 0)), $18::smallint, notify_host(s.channel, s.address) "
     "FROM system_notification_recipients s WHERE s.account_id = $1 AND s.id = $13 AND s.enabled "
     "ON CONFLICT (account_id, dedupe_key, target) DO NOTHING RETURNING id, message_id", 0};
 static db_stmt st_existing = {"outbox_existing",
@@ -427,7 +432,7 @@ static db_stmt st_claim = {"outbox_claim",
     "SELECT r_id, r_account_id, r_attempt_id, r_attempt, r_failures, r_channel, r_address, "
     " r_message_id, r_kind, r_key, r_language, r_severity, r_title, r_body, r_fields, "
     " r_link_url, r_link_label, " DB_ISO("r_created_at")
-    " FROM notify_claim($1, $2, $3, $4::integer[], $5, $6, $7)", 0};
+    " FROM notify_claim($1, $2, $3, $4::integer[], $5, $6, $7, $8)", 0};
 
 static db_stmt st_finish = {"outbox_finish",
     "WITH a AS (UPDATE notify_attempts SET outcome = $4, ended_at = clock_timestamp(), "
@@ -479,18 +484,19 @@ static db_stmt st_purge = {"outbox_purge",
 
 db_status db_outbox_claim(db_conn *c, const char *owner, int limit, int lease_ms,
                           const int rate_ms[4], int max_failures, int receiver_limit,
-                          int mail_limit, db_outbox_job **out, int *n)
+                          int mail_limit, int host_limit, db_outbox_job **out, int *n)
 {
-    char l[24], ls[24], rate[100], mf[24], rl[24], ml[24];
-    const char *p[] = {owner, l, ls, rate, mf, rl, ml};
+    char l[24], ls[24], rate[100], mf[24], rl[24], ml[24], hl[24];
+    const char *p[] = {owner, l, ls, rate, mf, rl, ml, hl};
     ID(l, limit);
     ID(ls, lease_ms);
     ID(mf, max_failures);
     ID(rl, receiver_limit);
     ID(ml, mail_limit);
+    ID(hl, host_limit);
     snprintf(rate, sizeof rate, "{%d,%d,%d,%d}", rate_ms[0], rate_ms[1], rate_ms[2],
              rate_ms[3]);
-    return db_exec_rows(c, &st_claim, 7, p, job_fields, N_JOB, sizeof(db_outbox_job), (void **)out,
+    return db_exec_rows(c, &st_claim, 8, p, job_fields, N_JOB, sizeof(db_outbox_job), (void **)out,
                         n);
 }
 

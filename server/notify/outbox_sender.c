@@ -373,8 +373,8 @@ static void drain(webhook_client *wc, struct drand48_data *rng)
         st = db_acquire(g.s->pool, DB_WAIT_MS, &c);
         if (st == DB_OK) {
             st = db_outbox_claim(c, g.owner, OUTBOX_BATCH, g.cfg.lease_ms, g.cfg.rate_ms,
-                                 g.cfg.max_failures, g.cfg.receiver_limit, g.cfg.mail_limit, &jobs,
-                                 &n);
+                                 g.cfg.max_failures, g.cfg.receiver_limit, g.cfg.mail_limit,
+                                 g.cfg.host_limit, &jobs, &n);
             db_release(g.s->pool, c);
         }
         t_claim = mono_ms();

@@ -13,7 +13,9 @@ static const char *const env_names[] = {"METRON_LISTEN",  "DATABASE_URL",     "M
                                         "METRON_MAX_BODY", "METRON_OPS_TOKEN",
                                         "METRON_METRICS_TOKEN", "METRON_TRUSTED_PROXIES",
                                         "METRON_CORS_ORIGINS", "METRON_REPLICA_URL",
-                                        "METRON_REPLICA_MAX_LAG_MS", "METRON_BATCH_ID_DAYS"};
+                                        "METRON_REPLICA_MAX_LAG_MS", "METRON_BATCH_ID_DAYS",
+                                        "METRON_NOTIFY_THREADS", "METRON_NOTIFY_MAIL_LIMIT",
+                                        "METRON_NOTIFY_HOST_LIMIT"};
 
 #define MAX_ARGS 8
 
@@ -68,6 +70,8 @@ static void config_refuses_bad_values_naming_the_setting(void)
         {{{"--body-memory", "1000"}, {NULL}}, "--body-memory '1000': expected bytes, at least"},
         {{{"--max-raw-body=4096", "--body-memory=2048"}, {NULL}}, "--body-memory '2048'"},
         {{{NULL}, {"METRON_COMPACT_MS=5"}}, "METRON_COMPACT_MS: expected milliseconds"},
+        {{{NULL}, {"METRON_NOTIFY_HOST_LIMIT=65"}},
+         "METRON_NOTIFY_HOST_LIMIT: expected an integer 0..64"},
         {{{NULL}, {"METRON_SMTP_URL=http://mail"}}, "METRON_SMTP_URL: expected smtp://"},
         {{{NULL}, {"METRON_REPLICA_MAX_LAG_MS=-5"}}, "METRON_REPLICA_MAX_LAG_MS: expected milliseconds"},
         {{{NULL}, {"METRON_OPS_TOKEN=too-short"}}, "METRON_OPS_TOKEN: expected 32..256 printable"},
@@ -158,6 +162,37 @@ static void config_defaults_fill_every_setting(void)
     T_EQ_INT(cfg.replica_max_lag_ms, 1000);
 }
 
+/* The outbox's limits in flight (docs/notify.md, "Order and receivers in
+ * flight"): mail half the sender threads, a webhook host a quarter, at
+ * least 1; each may be set. */
+static void config_notify_limits_follow_the_threads(void)
+{
+    static const struct {
+        command cmd;
+        int threads, receiver, mail, host;
+    } cases[] = {
+        {{{NULL}, {NULL}}, 8, 1, 4, 2},
+        {{{NULL}, {"METRON_NOTIFY_THREADS=16"}}, 16, 1, 8, 4},
+        {{{NULL}, {"METRON_NOTIFY_THREADS=2"}}, 2, 1, 1, 1},
+        {{{NULL}, {"METRON_NOTIFY_THREADS=0"}}, 0, 1, 1, 1},
+        {{{NULL}, {"METRON_NOTIFY_HOST_LIMIT=3", "METRON_NOTIFY_MAIL_LIMIT=5"}}, 8, 1, 5, 3},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        srv_config cfg;
+        char err[200];
+        config_result r;
+        memset(&cfg, 0, sizeof cfg);
+        r = run(&cases[i].cmd, &cfg, err, sizeof err);
+        if (r != CONFIG_OK || cfg.notify.threads != cases[i].threads ||
+            cfg.notify.receiver_limit != cases[i].receiver ||
+            cfg.notify.mail_limit != cases[i].mail || cfg.notify.host_limit != cases[i].host) {
+            T_FAIL("case %zu: result %d (%s), threads %d receiver %d mail %d host %d", i, (int)r,
+                   err, cfg.notify.threads, cfg.notify.receiver_limit, cfg.notify.mail_limit,
+                   cfg.notify.host_limit);
+        }
+    }
+}
+
 static void config_reads_proxies_and_origins(void)
 {
     static const command flags = {{"--trusted-proxies", "127.0.0.1, 10.0.0.0/8",
@@ -184,6 +219,7 @@ void suite_config(void)
     T_RUN(config_refuses_bad_values_naming_the_setting);
     T_RUN(config_takes_flags_over_environment_over_defaults);
     T_RUN(config_defaults_fill_every_setting);
+    T_RUN(config_notify_limits_follow_the_threads);
     for (size_t i = 0; i < sizeof env_names / sizeof env_names[0]; i++) {
         unsetenv(env_names[i]);
     }
