@@ -10,6 +10,7 @@
 //   ... rx.url('/slack') is the webhook URL ...
 //   await rx.waitFor(() => rx.accepted('/slack').length === 1);
 //   rx.requests  // every request, oldest first
+//   rx.maxOpen()  // the most requests open at once (in flight to this host)
 //   await rx.stop();
 import http from 'node:http';
 import https from 'node:https';
@@ -33,8 +34,15 @@ export async function startWebhookReceiver({ tls } = {}) {
   const hung = new Set(); // responses that never get an answer
   const waiters = new Set();
   const notify = () => { for (const w of waiters) w(); };
+  // Requests open now (arrived, the connection not closed or answered yet)
+  // and the most open at once: what a receiving host sees in flight.
+  let open = 0;
+  let maxOpen = 0;
 
   const handler = (req, res) => {
+    open++;
+    maxOpen = Math.max(maxOpen, open);
+    res.on('close', () => { open--; notify(); });
     const chunks = [];
     req.on('data', (c) => chunks.push(c));
     req.on('end', async () => {
@@ -123,6 +131,11 @@ export async function startWebhookReceiver({ tls } = {}) {
         waiters.add(w);
       });
     },
+    /** Requests open now: arrived and neither answered nor closed. */
+    open: () => open,
+    /** The most requests open at once since the start (or the last reset). */
+    maxOpen: () => maxOpen,
+    resetMaxOpen() { maxOpen = open; },
     /** Close hung requests' connections (the client sees a broken request). */
     releaseHung() {
       for (const res of hung) res.socket?.destroy();
