@@ -12,10 +12,11 @@
 //  4. latency: while that server runs, messages enqueued at a steady pace;
 //     from the enqueue's reply to the receiver's arrival, p50/p95/max.
 //
-// Rate limits per receiver are off (METRON_NOTIFY_RATE_MS=0,0,0,0) for 1-3:
-// one local receiver stands for many webhooks. Sizes: BENCH_MESSAGES,
-// BENCH_DESTINATIONS, BENCH_THREADS (env). It prints the load (uptime) with
-// the figures: the machine is shared.
+// Rate limits per receiver are off (METRON_NOTIFY_RATE_MS=0,0,0,0) for 1-3,
+// and the limit per receiving host is the thread count (BENCH_HOST_LIMIT
+// sets another): one local receiver stands for many webhooks. Sizes:
+// BENCH_MESSAGES, BENCH_DESTINATIONS, BENCH_THREADS (env). It prints the
+// load (uptime) with the figures: the machine is shared.
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -30,9 +31,12 @@ const PW = 'Correct-h0rse';
 const load = () => os.loadavg().map((x) => x.toFixed(2)).join(' ');
 const pct = (a, p) => a[Math.min(a.length - 1, Math.floor(p * a.length))];
 
+// One local receiver stands for many webhooks on many hosts: no limit per
+// receiving host below the threads (it would be a quarter of them).
 const ENV = {
   METRON_NOTIFY_ALLOW_LOCAL: '1',
   METRON_NOTIFY_RATE_MS: '0,0,0,0',
+  METRON_NOTIFY_HOST_LIMIT: process.env.BENCH_HOST_LIMIT || String(Math.max(1, THREADS)),
 };
 
 async function main() {

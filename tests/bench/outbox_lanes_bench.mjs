@@ -12,6 +12,14 @@
 //     time from its enqueue to the receiver;
 //  3. hung relay: 12 mails while the mail relay hangs, then 10 webhook
 //     notifications to the healthy receiver as in 2.
+//  4. hung host: HOST_DESTS (8) Teams destinations on one receiving host
+//     (a receiver of its own, another port) that never answers, 3
+//     notifications each, then 10 to the healthy receiver as in 2 and a
+//     sign-in with an e-mailed code: each one's time, the code's, and the
+//     most requests the hung host had open at once (migration 056: at most
+//     METRON_NOTIFY_HOST_LIMIT, a quarter of the threads by default).
+// BENCH_NOTIFY_THREADS sets the server's METRON_NOTIFY_THREADS (4);
+// BENCH_PARTS=4 runs part 4 alone (e.g. "1,2,3,4": all, the default).
 //   METRON_SERVER_BIN=build/server/metron-server-test NODE_PATH=/usr/share/nodejs \
 //     node tests/bench/outbox_lanes_bench.mjs [BACKLOG]
 import fs from 'node:fs';
@@ -23,6 +31,8 @@ import { startWebhookReceiver } from '../server/webhook_receiver.mjs';
 
 const PW = 'Correct-h0rse';
 const BACKLOG = Number(process.argv[2] || 1000);
+const PARTS = new Set((process.env.BENCH_PARTS || '1,2,3,4').split(',').map(Number));
+const HOST_DESTS = 8;
 const pg = await startPostgres();
 const sink = await startSmtpSink();
 const rx = await startWebhookReceiver();
@@ -87,7 +97,7 @@ const cpu0 = await c.put('/api/v1/me/two-step', { mode: 'email' });
 if (cpu0.status !== 200) throw new Error(JSON.stringify(cpu0.body));
 
 // 1. A sign-in behind a backlog.
-for (let round = 0; round < 3; round++) {
+for (let round = 0; round < (PARTS.has(1) ? 3 : 0); round++) {
   await quiet();
   const since = sink.messages().length;
   old = new Set(fs.existsSync(mailDir) ? fs.readdirSync(mailDir) : []);
@@ -110,7 +120,7 @@ for (let round = 0; round < 3; round++) {
 }
 
 // 2. and 3. A healthy receiver while another receiver, or the relay, hangs.
-for (const what of ['hung webhook receiver', 'hung mail relay']) {
+for (const what of ['hung webhook receiver', 'hung mail relay'].filter((w, i) => PARTS.has(i + 2))) {
   await quiet();
   if (what === 'hung mail relay') { relay.set('stall'); await enqueue(mailDest, 12); }
   else await enqueue(hungDest, 12);
@@ -133,7 +143,41 @@ for (const what of ['hung webhook receiver', 'hung mail relay']) {
   await quiet();
   rx.setDefault('/hung', { hang: true });
 }
+// 4. A healthy receiver and a sign-in code while a host that serves many
+// destinations hangs.
+const rxh = await startWebhookReceiver();
+const hostDests = [];
+for (let i = 0; i < HOST_DESTS; i++) hostDests.push(await dest('teams', rxh.url(`/h${i}`)));
+for (let round = 0; round < (PARTS.has(4) ? 3 : 0); round++) {
+  await quiet();
+  for (let i = 0; i < HOST_DESTS; i++) rxh.setDefault(`/h${i}`, { hang: true });
+  rxh.resetMaxOpen();
+  for (const d of hostDests) await enqueue(d, 3);
+  await sleep(300);
+  const lat = [];
+  for (let i = 0; i < 10; i++) {
+    const before = rx.accepted('/fine').length;
+    const t = performance.now();
+    await enqueue(fineDest, 1);
+    await rx.waitFor(() => rx.accepted('/fine').length > before, 60000);
+    lat.push(Math.round(performance.now() - t));
+  }
+  old = new Set(fs.existsSync(mailDir) ? fs.readdirSync(mailDir) : []);
+  for (const f of old) seenMail.set(f, 0);
+  const r = await request(srv.url, 'POST', '/api/v1/auth/login', { body: { account: acc, user: 'admin', password: PW } });
+  if (r.status !== 200) throw new Error(JSON.stringify(r.body));
+  const answered = performance.now();
+  const code = await mailPlace(`X-RcptTo: admin@${acc}.test`);
+  console.log(`hung host (${HOST_DESTS} destinations on one receiver): 10 notifications to a healthy receiver: ` +
+    `median ${med(lat)} ms, max ${Math.max(...lat)} ms (${lat.join(' ')}); the sign-in code ` +
+    `${Math.round(code.at - answered)} ms after the sign-in's answer; the hung host had at most ` +
+    `${rxh.maxOpen()} requests open at once`);
+  for (let i = 0; i < HOST_DESTS; i++) rxh.setDefault(`/h${i}`, { status: 200 });
+  rxh.releaseHung();
+  await quiet();
+}
 await srv.stop();
+await rxh.stop();
 await relay.stop();
 await rx.stop();
 await sink.stop();

@@ -1,0 +1,126 @@
+// What one notify_claim() costs on a large outbox (docs/notify.md, "Order
+// and receivers in flight"; docs/benchmarks.md "Attempts in flight per
+// receiving host"). Its own PostgreSQL, a server with no sender threads
+// (it only migrates and makes the account and destinations); the outbox is
+// filled by SQL: 200,000 sent mails, 50,000 due mails, 20,000 future
+// retries, then in turn:
+//   code:  one due sign-in code (priority 0) — the claim returns it;
+//   host:  8 Teams destinations on one host, 2 of their rows 'sending'
+//          under a live lease, 800 due rows of theirs older than every
+//          other due row, then one due row of a healthy host — with 056 the
+//          claim reads past the 800 and returns the healthy row (051 takes
+//          a row of the hung host: only 2 of its destinations are busy);
+//   hooks: the same with mail at its limit (4 mails 'sending'): the due
+//          rows are read from notify_outbox_due_hooks.
+// Each figure: ROUNDS claims of 1 row, each undone (a subtransaction rolled
+// back), timed inside PostgreSQL (clock_timestamp(), and the backend's CPU
+// from /proc/self/stat, 10 ms ticks: take ROUNDS in the thousands); the
+// median of REPEAT such runs. Works with a server binary of before 056 too (the 7-argument
+// claim of 051; host_key is then not filled).
+//   METRON_SERVER_BIN=build/server/metron-server-test NODE_PATH=/usr/share/nodejs \
+//     node tests/bench/outbox_claim_bench.mjs [ROUNDS (2000)] [REPEAT (3)]
+import { createAccount, login, startPostgres, startServer } from '../server/harness.mjs';
+
+const ROUNDS = Number(process.argv[2] || 2000);
+const REPEAT = Number(process.argv[3] || 3);
+const PW = 'Correct-h0rse';
+const pg = await startPostgres();
+const url = await pg.createDatabase();
+const db = new URL(url).pathname.slice(1);
+const sql = (q) => pg.psql(q, db);
+const srv = await startServer({ databaseUrl: url, env: { METRON_NOTIFY_THREADS: '0' } });
+const ids = await createAccount(srv.url, { account: 'claim', plan: 'pro', user: 'admin', password: PW,
+  email: 'admin@claim.test' });
+const c = await login(srv.url, { account: 'claim', user: 'admin', password: PW });
+const dest = async (kind, address) => {
+  const r = await c.post('/api/v1/destinations', { kind, address });
+  if (r.status !== 201) throw new Error(JSON.stringify(r.body));
+  return r.body.id;
+};
+const mail = await dest('email', 'backlog@claim.test');
+const hung = [];
+for (let i = 0; i < 8; i++) hung.push(await dest('teams', `http://10.0.0.7:9000/h${i}`));
+const healthy = await dest('teams', 'http://10.0.0.8:9000/fine');
+await srv.stop();
+const A = ids.accountId;
+const has056 = (await sql(`SELECT count(*) FROM information_schema.columns
+  WHERE table_name = 'notify_outbox' AND column_name = 'host_key'`)) === '1';
+
+// rows(n, destination, kind, state, next_at expression, priority)
+const rows = (n, d, channel, state, next, prio = 1, key = 'k') => sql(`
+  INSERT INTO notify_outbox (account_id, message_id, dedupe_key, target, target_type,
+    destination_id, channel, kind, language, severity, title, state, next_at, priority,
+    lease_owner, attempts)
+  SELECT ${A}, nextval('notify_message_seq'), '${key}' || g, 'd:${d}', 'destination', ${d},
+    '${channel}', 'alarm.raise', 'en', 'alert', 'T', '${state}', ${next}, ${prio},
+    CASE WHEN '${state}' = 'sending' THEN 'bench' END, CASE WHEN '${state}' = 'sending' THEN 1 ELSE 0 END
+    FROM generate_series(1, ${n}) g`);
+const fillHosts = () => has056 ? sql(`UPDATE notify_outbox o SET host_key = notify_host(d.kind, d.address)
+  FROM notify_destinations d WHERE o.state IN ('queued', 'retry', 'sending')
+   AND d.account_id = o.account_id AND d.id = o.destination_id`) : null;
+
+await rows(200000, mail, 'email', 'sent', `now() - interval '1 day'`, 1, 'sent');
+await rows(50000, mail, 'email', 'queued', `now() - interval '1 minute'`, 1, 'due');
+await rows(20000, mail, 'email', 'retry', `now() + interval '1 hour'`, 1, 'later');
+await rows(1, mail, 'email', 'queued', 'now()', 0, 'code');
+await fillHosts();
+await sql('VACUUM ANALYZE notify_outbox');
+
+const claim = has056
+  ? `notify_claim('bench', 1, 60000, '{0,0,0,0}', 10, 1, 4, 2)`
+  : `notify_claim('bench', 1, 60000, '{0,0,0,0}', 10, 1, 4)`;
+// pg.psql() gives stdout only: the NOTICE goes to stderr, so the loop's
+// figure is read from a table instead.
+await sql(`CREATE TABLE bench_claim (what text, ms numeric, cpu_ms numeric)`);
+async function measure(what) {
+  let returned = '';
+  for (let k = 0; k < REPEAT; k++) {
+    await sql(`DO $$
+      DECLARE t0 timestamptz; total interval := '0'; n integer; c0 bigint; c1 bigint;
+      BEGIN
+        c0 := (SELECT (f[12])::bigint + (f[13])::bigint
+                 FROM regexp_split_to_array(split_part(pg_read_file('/proc/self/stat'), ') ', 2), ' ') f);
+        FOR i IN 1..${ROUNDS} LOOP
+          BEGIN
+            t0 := clock_timestamp();
+            SELECT count(*) INTO n FROM ${claim};
+            total := total + (clock_timestamp() - t0);
+            RAISE EXCEPTION 'undo';
+          EXCEPTION WHEN raise_exception THEN NULL;
+          END;
+        END LOOP;
+        c1 := (SELECT (f[12])::bigint + (f[13])::bigint
+                 FROM regexp_split_to_array(split_part(pg_read_file('/proc/self/stat'), ') ', 2), ' ') f);
+        INSERT INTO bench_claim VALUES ('${what}', extract(epoch FROM total) * 1000 / ${ROUNDS},
+          (c1 - c0) * 10.0 / ${ROUNDS});
+      END $$`);
+  }
+  // What a claim takes there (undone; a separate call: psql -c runs its
+  // statements in one transaction).
+  returned = await sql(`BEGIN; SELECT r_channel || ' ' || r_address FROM ${claim}; ROLLBACK;`);
+  const all = (await sql(`SELECT string_agg(round(ms, 3)::text, ' ' ORDER BY ms) FROM bench_claim
+    WHERE what = '${what}'`));
+  const cpu = (await sql(`SELECT string_agg(round(cpu_ms, 3)::text, ' ' ORDER BY cpu_ms) FROM bench_claim
+    WHERE what = '${what}'`));
+  const mid = (t) => t.split(' ').map(Number)[Math.floor(REPEAT / 2)];
+  console.log(`${what}: claim ${mid(all)} ms, CPU ${mid(cpu)} ms (medians of ${REPEAT} runs of ` +
+    `${ROUNDS}: ${all} / ${cpu}); it returned: ` +
+    `${returned.split('\n').filter((l) => /@|http/.test(l)).join(', ')}`);
+}
+
+await measure('code');
+await sql(`DELETE FROM notify_outbox WHERE dedupe_key = 'code1'`);
+// The hung host: 2 attempts in flight, 800 due rows older than the rest.
+await rows(1, hung[0], 'teams', 'sending', `now() + interval '1 minute'`, 1, 'fly');
+await rows(1, hung[1], 'teams', 'sending', `now() + interval '1 minute'`, 1, 'fly');
+for (const d of hung) await rows(100, d, 'teams', 'queued', `now() - interval '2 hours'`, 1, 'hung');
+await rows(1, healthy, 'teams', 'queued', `now() - interval '1 hour'`, 1, 'fine');
+await fillHosts();
+await sql('VACUUM ANALYZE notify_outbox');
+await measure('host');
+// Mail at its limit too: the webhook rows' own index.
+await rows(4, mail, 'email', 'sending', `now() + interval '1 minute'`, 1, 'mailfly');
+await sql('VACUUM ANALYZE notify_outbox');
+await measure('hooks');
+console.log(`schema ${has056 ? '056' : 'before 056'}; ${await sql(`SELECT count(*) FROM notify_outbox`)} rows`);
+await pg.destroy();
