@@ -251,6 +251,15 @@ export function formatNumber(x, opts) {
   return formatter(Intl.NumberFormat, opts).format(x);
 }
 
+/** Bytes for people (the drive, reports): "1.4 MB" in the current language (decimal units, like the quota). */
+export function formatBytes(n) {
+  const units = ['byte', 'kilobyte', 'megabyte', 'gigabyte', 'terabyte'];
+  let v = Number(n) || 0, i = 0;
+  while (v >= 1000 && i < units.length - 1) { v /= 1000; i++; }
+  return formatNumber(v, { style: 'unit', unit: units[i], unitDisplay: i === 0 ? 'narrow' : 'short',
+    maximumFractionDigits: i === 0 ? 0 : v < 10 ? 1 : 0 });
+}
+
 /** A date and time (ms since the epoch, or an ISO string) in the shown time zone. */
 export function formatDateTime(ms, opts) {
   if (ms === null || ms === undefined || ms === '') return '';

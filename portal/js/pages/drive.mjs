@@ -8,7 +8,7 @@
 //
 // Route: #/drive?folder=<id>&sort=name|date|size|kind&order=asc|desc&file=<id>
 import { registerPage, navigate, track } from '../router.mjs';
-import { t, language, formatNumber, formatDateTime, zoneOffset, shownZone, zoneLabel } from '../i18n.mjs';
+import { t, language, formatNumber, formatDateTime, formatBytes, zoneOffset, shownZone, zoneLabel } from '../i18n.mjs';
 import { api, errorMessage, request, quotaName, planName, apiUrl } from '../api.mjs';
 import { isAdmin, session, plan } from '../session.mjs';
 import { h, fill } from '../ui/dom.mjs';
@@ -24,15 +24,6 @@ import { sharedGet } from '../shell_data.mjs';
 
 const SORTS = ['name', 'date', 'size', 'kind'];
 const PARALLEL_UPLOADS = 2;
-
-/** Bytes for people: "1.4 MB" in the current language (decimal units, like the quota). */
-export function formatBytes(n) {
-  const units = ['byte', 'kilobyte', 'megabyte', 'gigabyte', 'terabyte'];
-  let v = Number(n) || 0, i = 0;
-  while (v >= 1000 && i < units.length - 1) { v /= 1000; i++; }
-  return formatNumber(v, { style: 'unit', unit: units[i], unitDisplay: i === 0 ? 'narrow' : 'short',
-    maximumFractionDigits: i === 0 ? 0 : v < 10 ? 1 : 0 });
-}
 
 const folderPath = (id) => (id ? `/drive/folders/${id}` : '/drive');
 

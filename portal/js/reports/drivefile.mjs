@@ -2,10 +2,9 @@
 // XLSX or CSV; the link of a report mail opens the report's folder with it,
 // docs/reports.md, "The mail"): what it is, its size and time, and its
 // download, instead of a chart that cannot be drawn.
-import { t, formatDateTime } from '../i18n.mjs';
+import { t, formatDateTime, formatBytes } from '../i18n.mjs';
 import { apiUrl } from '../api.mjs';
 import { h } from '../ui/dom.mjs';
-import { formatBytes } from '../pages/drive.mjs';
 
 function kindOf(f) {
   const n = String(f.name || '').toLowerCase();

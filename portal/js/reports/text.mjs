@@ -2,11 +2,10 @@
 // failure, files; and the calendar of a report's periods in the group's time
 // zone (local dates, as the server counts them: a day, an ISO week from
 // Monday, a month; "to" excluded).
-import { t, language, formatNumber, formatDateTime, LANGUAGES, wallClock, zoneLabel } from '../i18n.mjs';
+import { t, language, formatNumber, formatDateTime, formatBytes, LANGUAGES, wallClock, zoneLabel } from '../i18n.mjs';
 import { h } from '../ui/dom.mjs';
 import { planName, quotaName } from '../api.mjs';
 import { plan } from '../session.mjs';
-import { formatBytes } from '../pages/drive.mjs';
 
 export const PERIODS = ['day', 'week', 'month'];
 export const FORMATS = ['pdf', 'xlsx', 'csv'];
