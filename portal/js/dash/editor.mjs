@@ -8,9 +8,9 @@ import { api, errorMessage } from '../api.mjs';
 import { h, fill } from '../ui/dom.mjs';
 import { showDialog } from '../ui/dialog.mjs';
 import { pictureUrl } from './panels.mjs';
+import { WINDOWS, valuesHeight } from './grid.mjs';
 
 export const KINDS = ['graph_value', 'graph', 'value', 'picture', 'image_values', 'alarm'];
-export const WINDOWS = ['hour', 'day', 'week'];
 const MAX_PANEL_CHANNELS = 8;
 const MAX_VALUES = 32;
 const PICTURE_MAX = 5 * 1024 * 1024;
@@ -137,11 +137,6 @@ export function formatBytes(n) {
   let x = n;
   while (x >= 1000 && i < units.length - 1) { x /= 1000; i++; }
   return `${formatNumber(x, { maximumFractionDigits: i ? 1 : 0 })} ${units[i]}`;
-}
-
-/** Grid rows for a new values panel of "n" channels: one value a row, and the head. */
-export function valuesHeight(n) {
-  return Math.min(24, Math.max(2, n + 1));
 }
 
 /**

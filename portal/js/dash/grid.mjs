@@ -15,6 +15,13 @@ export const ROW_PX = 56;
 export const GAP_PX = 12;
 export const STACK_PX = 640;
 const MAX_ROWS = 480;
+/** The time windows of a graph panel. */
+export const WINDOWS = ['hour', 'day', 'week'];
+
+/** Grid rows for a new values panel of "n" channels: one value a row, and the head. */
+export function valuesHeight(n) {
+  return Math.min(24, Math.max(2, n + 1));
+}
 
 export function overlaps(a, b) {
   return a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
