@@ -6,6 +6,19 @@
 // profile (I2): setTimeZone() — every time the portal shows, and every time
 // typed into a form, is then in that zone.
 // The chosen language is remembered in localStorage (the code only).
+//
+// Areas are loaded when needed (issue 16): START_AREAS ('app': the shell,
+// sign-in, every page that names no area, and the keys several areas
+// share) before the first page; any other area with the first page that
+// names it in the route table (pages/index.mjs, areas: [...]) — the router
+// awaits loadAreas() with the page's module and style sheets, so that the
+// page is drawn once its words are there, in the language and English, and
+// tells a failed fetch like a module that could not be loaded. A part shown
+// outside its page calls loadAreas() itself (the monitor's "Add to
+// dashboard" dialog). The areas loaded are "in use": setLanguage() fetches
+// them all in the new language before it switches (a page is never drawn
+// half in English). tests/code/portal_i18n.test.mjs checks that every key a
+// module uses is in an area loaded where that module runs.
 export const LANGUAGES = [
   { code: 'zh-CN', name: '简体中文' },
   { code: 'ja', name: '日本語' },
@@ -16,6 +29,7 @@ export const LANGUAGES = [
   { code: 'it', name: 'Italiano' },
 ];
 export const AREAS = ['app', 'viewer', 'alarms', 'reports', 'dashboards'];
+export const START_AREAS = ['app'];
 const STORE_KEY = 'metron.lang';
 const CODES = LANGUAGES.map((l) => l.code);
 
@@ -37,28 +51,75 @@ export const ZONES = [
 ];
 
 let current = 'en';
+let target = null; // the language setLanguage() is switching to
+let switches = 0;
 let zone; // undefined: the device's time zone (V5)
 let catalogue = {};
 let english = {};
-const cache = new Map();
+// "<area>/<code>" -> the promise of its catalogue; one that could not be
+// fetched is forgotten, so that the next page (or "try again") asks again.
+const files = new Map();
+const loaded = new Map(); // "<area>/<code>" -> the catalogue, once fetched
+const inUse = new Set(START_AREAS); // loaded in the current language and merged
 const listeners = new Set();
 
-async function loadArea(area, code) {
-  try {
-    const res = await fetch(new URL(`../i18n/${area}/${code}.json`, import.meta.url));
-    if (!res.ok) return {};
-    return await res.json();
-  } catch {
-    return {}; // an area not written yet, or offline
+function fetchArea(area, code) {
+  const id = `${area}/${code}`;
+  let p = files.get(id);
+  if (!p) {
+    p = fetch(new URL(`../i18n/${id}.json`, import.meta.url)).then(async (res) => {
+      if (!res.ok) throw new Error(`catalogue ${id}: HTTP ${res.status}`);
+      const cat = await res.json();
+      loaded.set(id, cat);
+      return cat;
+    });
+    files.set(id, p);
+    p.catch(() => { if (files.get(id) === p) files.delete(id); });
   }
+  return p;
 }
 
-async function load(code) {
-  if (!cache.has(code)) {
-    const parts = await Promise.all(AREAS.map((a) => loadArea(a, code)));
-    cache.set(code, Object.assign({}, ...parts));
+/** Areas "areas" in language "code" and in English (the fallback), fetched. */
+function fetchAreas(areas, code) {
+  return Promise.all(areas.flatMap((a) => [fetchArea(a, code), code === 'en' ? null : fetchArea(a, 'en')]));
+}
+
+const isLoaded = (area, code) => loaded.has(`${area}/${code}`) && loaded.has(`${area}/en`);
+
+/** The catalogues of the areas in use, merged (in the order of AREAS, as they always were). */
+function merge() {
+  const pick = (code) => Object.assign({}, ...AREAS.filter((a) => inUse.has(a)).map((a) => loaded.get(`${a}/${code}`) || {}));
+  catalogue = pick(current);
+  english = current === 'en' ? catalogue : pick('en');
+}
+
+/** Whether the areas "areas" are loaded for the language shown (t() has their words). */
+export function areasLoaded(areas = []) {
+  return areas.every((a) => inUse.has(a) && isLoaded(a, current));
+}
+
+/**
+ * Load areas "areas" (their catalogues in the language shown, and the one
+ * being switched to, and English) and put them in use; resolves when t()
+ * has their words, rejects when one could not be fetched (the network).
+ */
+export async function loadAreas(areas = []) {
+  if (areasLoaded(areas) && (!target || areas.every((a) => isLoaded(a, target)))) return;
+  for (;;) {
+    const langs = [...new Set([current, target].filter(Boolean))];
+    await Promise.all(langs.map((code) => fetchAreas(areas, code)));
+    // A language chosen meanwhile: its catalogues too.
+    if ([current, target].filter(Boolean).every((code) => areas.every((a) => isLoaded(a, code)))) break;
   }
-  return cache.get(code);
+  let added = false;
+  for (const a of areas) if (!inUse.has(a)) { inUse.add(a); added = true; }
+  if (added) merge();
+}
+
+/** Start fetching the areas of a page about to be shown (nothing is put in use; failures are told when shown). */
+export function preloadAreas(areas = []) {
+  const code = target || current;
+  if (code) fetchAreas(areas, code).catch(() => { /* told when the page is shown */ });
 }
 
 /** The supported code closest to a browser language tag ('zh-Hans-CN' → 'zh-CN'). */
@@ -84,13 +145,31 @@ export function preferredLanguage() {
   return 'en';
 }
 
-/** Switch to "code" (unknown codes → English), remember it, tell listeners. */
+/**
+ * Switch to "code" (unknown codes → English), remember it, tell listeners.
+ * The areas in use are fetched in the new language first; one that cannot
+ * be fetched is no longer in use (the page that needs it asks again when
+ * it is drawn again, and tells the failure), the start-up's keep what they
+ * have (an empty catalogue at worst, as before areas were loaded lazily).
+ */
 export async function setLanguage(code, { remember = true } = {}) {
   const lang = CODES.includes(code) ? code : 'en';
-  english = await load('en');
-  catalogue = await load(lang);
+  const mine = ++switches;
+  target = lang;
+  for (;;) {
+    const areas = [...inUse];
+    const got = await Promise.allSettled(areas.map((a) => fetchAreas([a], lang)));
+    got.forEach((g, i) => {
+      if (g.status === 'rejected' && !START_AREAS.includes(areas[i])) inUse.delete(areas[i]);
+    });
+    // Areas put in use meanwhile (a page shown): fetched too.
+    if ([...inUse].every((a) => START_AREAS.includes(a) || isLoaded(a, lang))) break;
+  }
+  if (mine !== switches) return lang; // a later choice wins
+  target = null;
   const changed = lang !== current;
   current = lang;
+  merge();
   document.documentElement.lang = lang;
   if (remember) {
     try { localStorage.setItem(STORE_KEY, lang); } catch { /* blocked */ }
@@ -100,7 +179,7 @@ export async function setLanguage(code, { remember = true } = {}) {
   return lang;
 }
 
-/** Load the preferred language once at start-up. */
+/** Load the preferred language (the start-up's areas) once at start-up. */
 export async function initI18n() {
   current = null;
   return setLanguage(preferredLanguage(), { remember: false });

@@ -20,6 +20,14 @@
 // told like a module that cannot be. stylesheet(name) is the same for a
 // part shown outside its page (the monitor's "Add to dashboard" dialog).
 //
+// Likewise areas: ['alarms'] names the catalogues of portal/i18n/ the page
+// needs besides 'app' (i18n.mjs, loaded at start-up): they are fetched with
+// the module (in the language shown and English; preload fetches them
+// too), and the page is drawn once they are there, so that it never shows
+// a raw key or English before its language; one that cannot be fetched is
+// told like a module that cannot be loaded (in the user's language: the
+// sentence and the button are 'app' keys).
+//
 // render() may return (or resolve to) a function: it runs when the page is
 // left (stop timers, unsubscribe). Page definitions may also say
 // public: true (no sign-in needed), admin: true (administrators only),
@@ -37,7 +45,7 @@
 // for a different one without data-busy (tests/portal/browser.mjs
 // gotoRoute, afterRender, waitRendered): it then reads what this render
 // drew, never the table that was there before.
-import { t } from './i18n.mjs';
+import { t, loadAreas, areasLoaded, preloadAreas } from './i18n.mjs';
 
 const pages = new Map();
 let container = null;
@@ -56,11 +64,14 @@ export function registerPage(name, def) { pages.set(name, def); }
 /** A page whose module is loaded when first shown (see above). */
 export function lazyPage(name, def) {
   if (def.css) pageCss.set(name, def.css);
+  if (def.areas) pageAreas.set(name, def.areas);
   if (!pages.has(name)) pages.set(name, def);
 }
 
 // route name -> the names of its style sheets (the route table's css).
 const pageCss = new Map();
+// route name -> the catalogue areas it needs besides 'app' (the route table's areas).
+const pageAreas = new Map();
 // href -> { promise, done } of a style sheet inserted or found; a failed one
 // is forgotten (its <link> removed), so that the next visit tries again.
 const sheets = new Map();
@@ -99,8 +110,9 @@ export function stylesheet(name) {
   return s.promise;
 }
 
-/** Whether every style sheet of route "name" has loaded. */
-function stylesLoaded(name) {
+/** Whether every style sheet and catalogue area of route "name" has loaded. */
+function partsLoaded(name) {
+  if (!areasLoaded(pageAreas.get(name))) return false;
   for (const c of pageCss.get(name) || []) {
     const s = sheets.get(new URL(`../css/${c}.css`, import.meta.url).href);
     if (!s || !s.done) return false;
@@ -129,7 +141,10 @@ export function preload(name) {
   const def = pageDef(name);
   if (def && !def.render && def.load) loadModule(def.load).catch(() => { /* told when shown */ });
   const base = pages.get(name) ? name : prefixed(name).base;
-  if (base) pageStyles(base).catch(() => { /* told when shown */ });
+  if (base) {
+    pageStyles(base).catch(() => { /* told when shown */ });
+    preloadAreas(pageAreas.get(base));
+  }
 }
 
 export function pageDef(name) { return pages.get(name) || prefixed(name).def; }
@@ -283,7 +298,7 @@ let retrying = null; // the page whose "try again" was pressed
 
 /**
  * The registered definition of a declared page ("name" as the route table
- * names it), its module and style sheets loaded meanwhile with the loading
+ * names it), its module, style sheets and catalogue areas loaded meanwhile with the loading
  * sentence in "view"; null after a failure, told in "view" with a button to
  * try again.
  */
@@ -296,7 +311,7 @@ async function loadPage(def, name, view) {
   wait.textContent = t('common.loading');
   view.appendChild(wait);
   try {
-    await Promise.all([def.render ? null : loadModule(def.load), pageStyles(name)]);
+    await Promise.all([def.render ? null : loadModule(def.load), pageStyles(name), loadAreas(pageAreas.get(name))]);
     const loaded = pages.get(name);
     if (!loaded || !loaded.render) throw new Error(`the module of page ${name} did not register it`);
     return loaded;
@@ -348,7 +363,7 @@ async function draw(def, name, params, my) {
   const view = document.createElement('div');
   view.className = 'view';
   container.appendChild(view);
-  if (!def.render || !stylesLoaded(name)) {
+  if (!def.render || !partsLoaded(name)) {
     def = await loadPage(def, name, view);
     if (!def || my !== token) return;
     view.replaceChildren();

@@ -14,7 +14,7 @@ const PAGES = [
   ['signin', { title: 'signin.title', public: true }, signin],
   ['reset', { title: 'reset.title', public: true }, () => import('./reset.mjs')],
   ['monitor', { title: 'nav.monitor' }, () => import('./monitor.mjs')],
-  ['notifications', { title: 'nav.notifications', css: ['alarms'] }, () => import('./notifications.mjs')],
+  ['notifications', { title: 'nav.notifications', css: ['alarms'], areas: ['alarms'] }, () => import('./notifications.mjs')],
   ['account', { title: 'nav.my_account' }, () => import('./account.mjs')],
   ['inquiries', { title: 'nav.inquiries' }, () => import('./inquiries.mjs')],
   ['admin/account', { title: 'nav.admin_account', admin: true }, () => import('./admin/account.mjs')],
@@ -23,24 +23,24 @@ const PAGES = [
   ['admin/groups', { title: 'nav.admin_groups', admin: true }, () => import('./admin/groups.mjs')],
   ['admin/apps', { title: 'nav.admin_apps', admin: true }, () => import('./admin/apps.mjs')],
   ['admin/devices', { title: 'nav.admin_devices', admin: true }, () => import('./admin/devices.mjs')],
-  ['admin/recipients', { title: 'nav.admin_recipients', admin: true, css: ['alarms'] }, () => import('./admin/recipients.mjs')],
+  ['admin/recipients', { title: 'nav.admin_recipients', admin: true, css: ['alarms'], areas: ['alarms'] }, () => import('./admin/recipients.mjs')],
   ['admin/inquiries', { title: 'nav.admin_inquiries', admin: true }, () => import('./admin/inquiries.mjs')],
   // The viewer engineer's pages:
-  ['viewer', { title: 'viewer.title' }, () => import('./viewer.mjs')],
-  ['drive', { title: 'drive.title', css: ['reports'] }, () => import('./drive.mjs')],
+  ['viewer', { title: 'viewer.title', areas: ['viewer'] }, () => import('./viewer.mjs')],
+  ['drive', { title: 'drive.title', css: ['reports'], areas: ['viewer'] }, () => import('./drive.mjs')],
   // Issue 18: the pages for what the server could do without a page.
-  ['computed', { title: 'nav.computed' }, () => import('./computed.mjs')],
+  ['computed', { title: 'nav.computed', areas: ['viewer'] }, () => import('./computed.mjs')],
   ['help', { title: 'nav.help' }, () => import('./help.mjs')],
   ['admin/channels', { title: 'nav.admin_channels', admin: true }, () => import('./admin/channels.mjs')],
   ['admin/security', { title: 'nav.admin_security', admin: true }, () => import('./admin/security.mjs')],
   ['admin/audit', { title: 'nav.admin_audit', admin: true }, () => import('./admin/audit.mjs')],
   // Issue 13: alarms, their history, destinations of notifications.
-  ['alarms', { title: 'nav.alarms', css: ['alarms'] }, alarms],
-  ['alarms/events', { title: 'alarms.tab_history', prefix: true, public: true, css: ['alarms'] }, alarms],
-  ['admin/destinations', { title: 'nav.admin_destinations', admin: true, css: ['alarms'] }, () => import('./admin/destinations.mjs')],
+  ['alarms', { title: 'nav.alarms', css: ['alarms'], areas: ['alarms', 'viewer'] }, alarms],
+  ['alarms/events', { title: 'alarms.tab_history', prefix: true, public: true, css: ['alarms'], areas: ['alarms', 'viewer'] }, alarms],
+  ['admin/destinations', { title: 'nav.admin_destinations', admin: true, css: ['alarms'], areas: ['alarms'] }, () => import('./admin/destinations.mjs')],
   // Issue 15: reports.
-  ['reports', { title: 'nav.reports', prefix: true, css: ['reports'] }, () => import('./reports.mjs')],
+  ['reports', { title: 'nav.reports', prefix: true, css: ['reports'], areas: ['reports'] }, () => import('./reports.mjs')],
   // Issue 15: dashboards.
-  ['dashboards', { title: 'nav.dashboards', prefix: true, css: ['dashboards'] }, () => import('./dashboards.mjs')],
+  ['dashboards', { title: 'nav.dashboards', prefix: true, css: ['dashboards'], areas: ['dashboards', 'viewer'] }, () => import('./dashboards.mjs')],
 ];
 for (const [name, def, load] of PAGES) lazyPage(name, { ...def, load });
