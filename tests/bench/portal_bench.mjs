@@ -44,6 +44,9 @@ const opt = (name, def) => {
 const RUNS = opt('runs', 15);
 const BOOT_RUNS = opt('boot-runs', 10);
 const BOOT_TYPING = opt('boot-typing', 1000);
+// --boot-lang CODE: the browser's language and the user's profile language
+// in the boot runs (default: the browser's own, English; no profile language).
+const BOOT_LANG = args.includes('--boot-lang') ? args[args.indexOf('--boot-lang') + 1] : null;
 // --portal DIR: the portal folder the server serves (online, dashboard, boot).
 const PORTAL = args.includes('--portal') ? path.resolve(args[args.indexOf('--portal') + 1]) : portalDir;
 const ROWS = opt('rows', 25e6);
@@ -84,9 +87,15 @@ async function boot() {
   try {
     await context(`first page after sign-in (scripts/bench-portal), portal ${path.relative(repoRoot, portal) || portal}`, env.pg);
     await seedAccount(env, { account: 'bootco' });
+    const LANG_CTX = BOOT_LANG ? { locale: BOOT_LANG } : {};
     const steps = { signinPage: [], signIn: [], signedInCold: [], signedInWarm: [] };
     const visit = []; // the sign-in page's document, up to the monitor drawn
     const LOGIN = { account: 'bootco', user: 'admin', password: SEED_PASSWORD };
+    if (BOOT_LANG) {
+      const me = await env.login(LOGIN);
+      const r = await me.patch('/api/v1/me', { language: BOOT_LANG });
+      if (r.status !== 200) throw new Error(`profile language: ${r.status}`);
+    }
     // The render marks and when they were set, from the document's start.
     const marks = () => {
       window.__marks = [];
@@ -105,9 +114,13 @@ async function boot() {
       const all = performance.getEntriesByType('resource').filter((e) => e.startTime >= since && e.startTime <= until);
       const xs = all.filter((e) => /\.m?js$/.test(new URL(e.name).pathname));
       const css = all.filter((e) => /\.css$/.test(new URL(e.name).pathname));
-      return { count: xs.length, bytes: xs.reduce((a, e) => a + e.encodedBodySize, 0),
-        wire: xs.reduce((a, e) => a + e.transferSize, 0), all: all.length,
-        css: css.length, cssBytes: css.reduce((a, e) => a + e.encodedBodySize, 0) };
+      // The catalogues (portal/i18n/<area>/<lang>.json).
+      const cat = all.filter((e) => /\/i18n\/[^/]+\/[^/]+\.json$/.test(new URL(e.name).pathname));
+      const sum = (list, k) => list.reduce((a, e) => a + e[k], 0);
+      return { count: xs.length, bytes: sum(xs, 'encodedBodySize'), wire: sum(xs, 'transferSize'), all: all.length,
+        css: css.length, cssBytes: sum(css, 'encodedBodySize'),
+        cat: cat.length, catBytes: sum(cat, 'encodedBodySize'),
+        allBytes: sum(all, 'encodedBodySize'), allWire: sum(all, 'transferSize') };
     }, [since, until === Infinity ? 1e12 : until]);
     const metric = async (cdp) => {
       const { metrics } = await cdp.send('Performance.getMetrics');
@@ -117,7 +130,7 @@ async function boot() {
     const diff = (a, b) => ({ script: b.script - a.script, task: b.task - a.task });
     for (let i = 0; i < BOOT_RUNS; i++) {
       // A visitor: the sign-in page, then signing in.
-      const ctx = await env.browser.newContext({ viewport: { width: 1366, height: 768 } });
+      const ctx = await env.browser.newContext({ viewport: { width: 1366, height: 768 }, ...LANG_CTX });
       await ctx.addInitScript(marks);
       let page = await ctx.newPage();
       let cdp = await ctx.newCDPSession(page);
@@ -144,7 +157,7 @@ async function boot() {
       const cookies = await ctx.cookies();
       await ctx.close();
       // Signed in, a new browser profile (nothing cached): #/monitor, then a reload.
-      const ctx2 = await env.browser.newContext({ viewport: { width: 1366, height: 768 } });
+      const ctx2 = await env.browser.newContext({ viewport: { width: 1366, height: 768 }, ...LANG_CTX });
       await ctx2.addCookies(cookies);
       await ctx2.addInitScript(marks);
       page = await ctx2.newPage();
@@ -165,17 +178,21 @@ async function boot() {
       signedInCold: 'signed in, empty cache: #/monitor -> drawn',
       signedInWarm: 'signed in, cached: reload of #/monitor -> drawn',
     };
-    console.log(`boot: ${BOOT_RUNS} runs, each in a new browser context, the sign-in button pressed ${BOOT_TYPING} ms after the page was drawn; p50 (min-max)`);
+    console.log(`boot: ${BOOT_RUNS} runs${BOOT_LANG ? ` in ${BOOT_LANG}` : ''}, each in a new browser context, the sign-in button pressed ${BOOT_TYPING} ms after the page was drawn; p50 (min-max)`);
     for (const [k, xs] of Object.entries(steps)) {
       const r = (key, d = 0) => `${p50(xs, key).toFixed(d)} (${Math.min(...xs.map((x) => x[key])).toFixed(d)}-${Math.max(...xs.map((x) => x[key])).toFixed(d)})`;
       console.log(`  ${LABEL[k]}: ${r('ms')} ms; main thread script ${r('script')} ms, tasks ${r('task')} ms; ` +
         `${xs[0].count} modules, ${(xs[0].bytes / 1024).toFixed(0)} KiB of module bodies (${(xs[0].wire / 1024).toFixed(0)} KiB on the wire), ` +
-        `${xs[0].css} style sheets, ${(xs[0].cssBytes / 1024).toFixed(1)} KiB, ${xs[0].all} requests in all`);
+        `${xs[0].css} style sheets, ${(xs[0].cssBytes / 1024).toFixed(1)} KiB, ` +
+        `${xs[0].cat} catalogues, ${(xs[0].catBytes / 1024).toFixed(1)} KiB, ` +
+        `${xs[0].all} requests in all, ${(xs[0].allBytes / 1024).toFixed(0)} KiB of bodies (${(xs[0].allWire / 1024).toFixed(0)} KiB on the wire)`);
     }
     const first = visit;
     console.log(`  the sign-in page and the monitor after it, from an empty cache: ${first[0].count} modules, ${(first[0].bytes / 1024).toFixed(0)} KiB of module bodies, ` +
-      `${first[0].css} style sheets, ${(first[0].cssBytes / 1024).toFixed(1)} KiB, ${first[0].all} requests in all`);
-    results.boot = { portal, runs: BOOT_RUNS, typingMs: BOOT_TYPING, steps, visit };
+      `${first[0].css} style sheets, ${(first[0].cssBytes / 1024).toFixed(1)} KiB, ` +
+      `${first[0].cat} catalogues, ${(first[0].catBytes / 1024).toFixed(1)} KiB, ` +
+      `${first[0].all} requests in all, ${(first[0].allBytes / 1024).toFixed(0)} KiB of bodies (${(first[0].allWire / 1024).toFixed(0)} KiB on the wire)`);
+    results.boot = { portal, lang: BOOT_LANG, runs: BOOT_RUNS, typingMs: BOOT_TYPING, steps, visit };
     result({ name: 'portal: signing in -> monitor drawn p50', value: p50(steps.signIn, 'ms'), unit: 'ms', target: '', verdict: '',
       notes: `script ${p50(steps.signIn, 'script').toFixed(0)} ms; ${steps.signIn[0].count} modules, ${(steps.signIn[0].bytes / 1024).toFixed(0)} KiB; sign-in page + monitor ${first[0].count} modules, ${(first[0].bytes / 1024).toFixed(0)} KiB` });
     console.log(`done: load ${load()}`);
