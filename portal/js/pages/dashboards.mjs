@@ -113,7 +113,11 @@ async function renderList(container) {
 // ------------------------------------------------------------------ one dashboard
 
 async function renderDashboard(container, id) {
-  ensureStyles();
+  // The chart's style sheets (uPlot's, css/viewer.css) load beside the first
+  // answer; the panels are first drawn once they are there: a sheet that
+  // arrived after them resized the grid and moved what was drawn (a value's
+  // place on a picture among it).
+  const styles = ensureStyles();
   performance.mark('dash-start');
   // The WebAssembly core loads while the first answer is on its way.
   const corePromise = core();
@@ -316,6 +320,7 @@ async function renderDashboard(container, id) {
       lastProblem = null;
       if (!c) c = await corePromise.catch(() => core());
       await data.previews();
+      if (!painted) await styles;
       titleEl.textContent = data.dashboard.name;
       document.title = `${data.dashboard.name} · Metron`;
       if (changed || relayout || !views.size) { drawTools(); rebuild(); } else updateAll();
