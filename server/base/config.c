@@ -162,6 +162,8 @@ static int notify_config_parse(notify_config *n, char *err, size_t err_cap)
         {"METRON_NOTIFY_RECEIVER_LIMIT", "1", 1, 64, offsetof(notify_config, receiver_limit)},
         {"METRON_NOTIFY_MAIL_LIMIT", "0", 0, 64, offsetof(notify_config, mail_limit)},
         {"METRON_NOTIFY_HOST_LIMIT", "0", 0, 64, offsetof(notify_config, host_limit)},
+        {"METRON_NOTIFY_HOST_HEALTHY_LIMIT", "0", 0, 64,
+         offsetof(notify_config, healthy_host_limit)},
     };
     const char *rate = env_or("METRON_NOTIFY_RATE_MS", "100,1000,500,3000");
     long v;
@@ -178,6 +180,14 @@ static int notify_config_parse(notify_config *n, char *err, size_t err_cap)
     }
     if (n->host_limit == 0) { /* default: a hung webhook host holds a quarter at most */
         n->host_limit = n->threads / 4 > 1 ? n->threads / 4 : 1;
+    }
+    if (n->healthy_host_limit == 0) { /* default: a healthy host may have half the threads */
+        n->healthy_host_limit = n->threads / 2 > n->host_limit ? n->threads / 2 : n->host_limit;
+    } else if (n->healthy_host_limit < n->host_limit) {
+        snprintf(err, err_cap,
+                 "METRON_NOTIFY_HOST_HEALTHY_LIMIT must be at least "
+                 "METRON_NOTIFY_HOST_LIMIT");
+        return -1;
     }
     if (n->lease_ms < n->timeout_ms + 1000) {
         snprintf(err, err_cap, "METRON_NOTIFY_LEASE_MS must be at least "

@@ -25,7 +25,12 @@ typedef struct {
                             * across processes (half the threads, at least 1) */
     int host_limit;        /* METRON_NOTIFY_HOST_LIMIT: webhook attempts in flight per
                             * receiving host (the URL's host and port), across processes
-                            * (a quarter of the threads, at least 1) */
+                            * (a quarter of the threads, at least 1) while the host's
+                            * last attempt ended without an answer (timed out or failed
+                            * to connect) */
+    int healthy_host_limit; /* METRON_NOTIFY_HOST_HEALTHY_LIMIT: the same for a host whose
+                             * last attempt was answered (or that has none): half the
+                             * threads, at least host_limit */
     bool allow_local;      /* METRON_NOTIFY_ALLOW_LOCAL=1: webhooks may reach loopback and
                             * link-local addresses (tests, benchmarks) */
     const char *ca_file;   /* METRON_NOTIFY_CA_FILE: the CA certificates that webhook

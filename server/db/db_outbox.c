@@ -432,7 +432,7 @@ static db_stmt st_claim = {"outbox_claim",
     "SELECT r_id, r_account_id, r_attempt_id, r_attempt, r_failures, r_channel, r_address, "
     " r_message_id, r_kind, r_key, r_language, r_severity, r_title, r_body, r_fields, "
     " r_link_url, r_link_label, " DB_ISO("r_created_at")
-    " FROM notify_claim($1, $2, $3, $4::integer[], $5, $6, $7, $8)", 0};
+    " FROM notify_claim($1, $2, $3, $4::integer[], $5, $6, $7, $8, $9)", 0};
 
 static db_stmt st_finish = {"outbox_finish",
     "WITH a AS (UPDATE notify_attempts SET outcome = $4, ended_at = clock_timestamp(), "
@@ -479,24 +479,27 @@ static db_stmt st_purge = {"outbox_purge",
     "  SELECT id FROM notify_outbox WHERE state IN ('sent', 'dead', 'cancelled') "
     "   AND created_at < to_timestamp($1::double precision) ORDER BY created_at LIMIT $2) "
     "  RETURNING 1), "
-    " slots AS (DELETE FROM notify_rate WHERE next_at < to_timestamp($1::double precision) - interval '1 day') "
+    " slots AS (DELETE FROM notify_rate WHERE next_at < to_timestamp($1::double precision) - interval '1 day'), "
+    " hosts AS (DELETE FROM notify_host_health WHERE failed_at < now() - interval '1 day') "
     "SELECT (SELECT count(*) FROM gone)", 0};
 
 db_status db_outbox_claim(db_conn *c, const char *owner, int limit, int lease_ms,
                           const int rate_ms[4], int max_failures, int receiver_limit,
-                          int mail_limit, int host_limit, db_outbox_job **out, int *n)
+                          int mail_limit, int host_limit, int healthy_host_limit,
+                          db_outbox_job **out, int *n)
 {
-    char l[24], ls[24], rate[100], mf[24], rl[24], ml[24], hl[24];
-    const char *p[] = {owner, l, ls, rate, mf, rl, ml, hl};
+    char l[24], ls[24], rate[100], mf[24], rl[24], ml[24], hl[24], hh[24];
+    const char *p[] = {owner, l, ls, rate, mf, rl, ml, hl, hh};
     ID(l, limit);
     ID(ls, lease_ms);
     ID(mf, max_failures);
     ID(rl, receiver_limit);
     ID(ml, mail_limit);
     ID(hl, host_limit);
+    ID(hh, healthy_host_limit);
     snprintf(rate, sizeof rate, "{%d,%d,%d,%d}", rate_ms[0], rate_ms[1], rate_ms[2],
              rate_ms[3]);
-    return db_exec_rows(c, &st_claim, 8, p, job_fields, N_JOB, sizeof(db_outbox_job), (void **)out,
+    return db_exec_rows(c, &st_claim, 9, p, job_fields, N_JOB, sizeof(db_outbox_job), (void **)out,
                         n);
 }
 

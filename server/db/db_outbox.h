@@ -189,17 +189,20 @@ typedef struct {
 } db_outbox_job;
 
 /* Claim up to "limit" due rows for sender "owner" with a lease of
- * "lease_ms" (see notify_claim() in migrations 013, 050, 051 and 056 for
+ * "lease_ms" (see notify_claim() in migrations 013, 050, 051, 056 and 058 for
  * cancellation, lost leases, rate slots, expiry and order; "rate_ms" =
  * email, slack, teams, wechat), interactive rows first, skipping the rows
  * of a receiver that has "receiver_limit" attempts in flight (a webhook
  * destination or recipient), of a receiving host (a webhook URL's host
- * and port) with "host_limit" attempts in flight, or of mail while
+ * and port) with "host_limit" attempts in flight if its last attempt ended
+ * without an answer (notify_host_health), "healthy_host_limit" otherwise,
+ * or of mail while
  * "mail_limit" mails are in flight. One statement in its own transaction
  * (do not call inside one). */
 db_status db_outbox_claim(db_conn *c, const char *owner, int limit, int lease_ms,
                           const int rate_ms[4], int max_failures, int receiver_limit,
-                          int mail_limit, int host_limit, db_outbox_job **out, int *n);
+                          int mail_limit, int host_limit, int healthy_host_limit,
+                          db_outbox_job **out, int *n);
 void db_outbox_job_free(db_outbox_job *rows, int n);
 
 /* The attachment of outbox row "id" (018_reports.sql): *file_id 0 when

@@ -1,5 +1,5 @@
 // Attempts in flight per receiving host (docs/notify.md, "Order and
-// receivers in flight"; migration 056): several webhook destinations, of
+// receivers in flight"; migrations 056 and 058): several webhook destinations, of
 // two accounts, on one receiver that hangs, beside a healthy receiver on
 // another port, with two server processes sending from one database. The
 // hung host holds at most its limit of sender threads (in both processes
@@ -92,13 +92,20 @@ test('the receiving host: lower-case host and port, the scheme\'s port when the 
     // processes upgraded one after the other).
     assert.equal(await pg.psql(`SELECT count(*) FROM notify_claim('old', 1, 60000, '{0,0,0,0}', 10, 1, 4)`,
       dbName), '0');
+    // And that of a process of before 058 (056's, with the host limit).
+    assert.equal(await pg.psql(`SELECT count(*) FROM notify_claim('old', 1, 60000, '{0,0,0,0}', 10, 1, 4, 2)`,
+      dbName), '0');
   });
 
 test('a hung host holds at most its limit of sender threads, in two processes together; the others go on; ' +
   'its notifications are delivered once it recovers, each once', async () => {
   const url = await pg.createDatabase();
   const dbName = new URL(url).pathname.slice(1);
-  const env = { ...ENV, METRON_SMTP_URL: sink.url, METRON_SMTP_FROM: 'metron@metron.test' };
+  // The healthy hosts' limit the same as the strict one: the hung host (whose
+  // attempts never time out here) is held to it from its first attempt on,
+  // as in 056. The next test has the two limits apart.
+  const env = { ...ENV, METRON_SMTP_URL: sink.url, METRON_SMTP_FROM: 'metron@metron.test',
+    METRON_NOTIFY_HOST_HEALTHY_LIMIT: String(HOST_LIMIT) };
   const a = await startServer({ databaseUrl: url, env });
   servers.push(a);
   const b = await startServer({ databaseUrl: url, env });
@@ -207,4 +214,106 @@ test('a hung host holds at most its limit of sender threads, in two processes to
   // checks that both send); shown, not asserted.
   const owners = await pg.psql(`SELECT count(DISTINCT owner) FROM notify_attempts`, dbName);
   console.log(`# ${owners} of 2 processes sent`);
+});
+
+// 058: the strict limit for a host whose last attempt ended without an
+// answer, a larger one for a healthy host. Two processes of 4 threads, the
+// strict limit 2, the healthy one 4; attempts time out after 5 s.
+test('a slow but answering host gets the healthy limit; a hung host the strict one once an attempt timed out; ' +
+  'an answer restores the healthy limit; each notification delivered once', async () => {
+  const HEALTHY = 4;
+  const url = await pg.createDatabase();
+  const dbName = new URL(url).pathname.slice(1);
+  const env = { ...ENV, METRON_NOTIFY_HOST_HEALTHY_LIMIT: String(HEALTHY),
+    METRON_NOTIFY_TIMEOUT_MS: '5000', METRON_NOTIFY_LEASE_MS: '8000' };
+  const a = await startServer({ databaseUrl: url, env });
+  servers.push(a);
+  const b = await startServer({ databaseUrl: url, env });
+  servers.push(b);
+  const rx = await startWebhookReceiver();
+  try {
+    const ids = await createAccount(a.url, { account: 'adapt', plan: 'pro', user: 'admin', password: PW,
+      email: 'admin@adapt.test' });
+    const c = await login(a.url, { account: 'adapt', user: 'admin', password: PW });
+    const dests = [];
+    for (let i = 0; i < 8; i++) {
+      const r = await c.post('/api/v1/destinations', { kind: ['teams', 'slack', 'wechat'][i % 3],
+        address: rx.url(`/a/${i}`) });
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+      dests.push(r.body.id);
+    }
+    const hostKey = `127.0.0.1:${rx.port}`;
+    const health = () => pg.psql(`SELECT count(*) FROM notify_host_health WHERE host_key = '${hostKey}'`,
+      dbName);
+    // Requests held open by the receiver, not answered yet.
+    const hanging = () => rx.requests.filter((x) => x.status === 'hang' && !x.closed).length;
+    const every = (step) => { for (let i = 0; i < 8; i++) rx.setDefault(`/a/${i}`, step); };
+    let round = 0;
+    const queue = async (count) => {
+      round++;
+      for (const id of dests) {
+        const r = await request(b.url, 'POST', '/api/v1/test/notify', { body: { account_id: ids.accountId,
+          destination_ids: [id], count, per_tx: count, key_prefix: `r${round}d${id}`, kind: 'alarm.raise' } });
+        assert.equal(r.body.queued, count, JSON.stringify(r.body));
+      }
+    };
+    // A slow receiver that answers: it holds each request until the test
+    // answers it. 8 notifications, 8 threads: the host gets the healthy
+    // limit in flight at once (more than the strict 2), no more.
+    every({ hang: true });
+    await queue(1);
+    for (let k = 0; k < 2; k++) {
+      await rx.waitFor(() => hanging() === HEALTHY, 30000, `${HEALTHY} requests open at once`);
+      rx.answerHung(200);
+    }
+    await rx.waitFor(() => rx.accepted().length === 8, 30000, 'the slow host\'s 8 notifications');
+    assert.equal(rx.maxOpen(), HEALTHY);
+    assert.equal(await health(), '0');
+
+    // The host hangs: its first attempts still take the healthy limit (it
+    // answered until now); once one of them timed out, at most the strict
+    // limit is in flight.
+    rx.resetMaxOpen();
+    const first = rx.requests.length;
+    await queue(3);
+    await rx.waitFor(() => rx.open() === HEALTHY, 30000, 'the hung host\'s first attempts');
+    await waitSql(dbName, `SELECT count(*) FROM notify_host_health WHERE host_key = '${hostKey}'`, '1');
+    await rx.waitFor(() => rx.requests.slice(first, first + HEALTHY).every((x) => x.closed), 30000,
+      'the first attempts\' time-outs');
+    assert.ok(rx.maxOpen() <= HEALTHY, `${rx.maxOpen()} requests open at once before the time-out`);
+    rx.resetMaxOpen();
+    assert.ok(rx.open() <= HOST_LIMIT, `${rx.open()} open after the time-outs`);
+    const later = rx.requests.length;
+    await rx.waitFor(() => rx.requests.length >= later + 2 * HOST_LIMIT, 60000, 'later attempts');
+    assert.ok(rx.maxOpen() <= HOST_LIMIT, `${rx.maxOpen()} requests open at once after a time-out`);
+    assert.equal(rx.maxOpen(), HOST_LIMIT);
+    assert.ok(Number(await pg.psql(`SELECT failures FROM notify_host_health
+      WHERE host_key = '${hostKey}'`, dbName)) >= HEALTHY + 1);
+
+    // It answers again (an error status is an answer too): back to healthy,
+    // everything delivered.
+    every({ status: 200 });
+    rx.answerHung(503);
+    await waitSql(dbName, `SELECT count(*) FILTER (WHERE state = 'sent') || '/' || count(*)
+      FROM notify_outbox`, '32/32');
+    await waitSql(dbName, `SELECT count(*) FROM notify_host_health`, '0');
+
+    // The recovered host gets the healthy limit again.
+    rx.resetMaxOpen();
+    every({ hang: true });
+    await queue(1);
+    for (let k = 0; k < 2; k++) {
+      await rx.waitFor(() => hanging() === HEALTHY, 30000, `${HEALTHY} requests open at once, recovered`);
+      rx.answerHung(200);
+    }
+    await waitSql(dbName, `SELECT count(*) FILTER (WHERE state = 'sent') || '/' || count(*)
+      FROM notify_outbox`, '40/40');
+    assert.equal(rx.maxOpen(), HEALTHY);
+    // Exactly once: every row accepted once, by its delivery id.
+    const rows = (await pg.psql('SELECT id FROM notify_outbox ORDER BY id', dbName)).split('\n');
+    const accepted = rx.accepted().map((x) => x.delivery).sort();
+    assert.deepEqual(accepted, [...rows].sort());
+  } finally {
+    await rx.stop();
+  }
 });

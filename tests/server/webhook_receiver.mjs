@@ -31,7 +31,7 @@ export async function startWebhookReceiver({ tls } = {}) {
   const plans = new Map(); // path -> [step, ...] consumed in order
   const defaults = new Map(); // path -> step once the plan is used up
   const sockets = new Set();
-  const hung = new Set(); // responses that never get an answer
+  const hung = new Map(); // responses that never get an answer -> their records
   const waiters = new Set();
   const notify = () => { for (const w of waiters) w(); };
   // Requests open now (arrived, the connection not closed or answered yet)
@@ -63,7 +63,8 @@ export async function startWebhookReceiver({ tls } = {}) {
       if (step.stallMs) await sleep(step.stallMs);
       if (step.hang) {
         rec.status = 'hang';
-        hung.add(res);
+        res.on('close', () => { rec.closed = true; notify(); });
+        hung.set(res, rec);
         notify();
         return;
       }
@@ -138,8 +139,22 @@ export async function startWebhookReceiver({ tls } = {}) {
     resetMaxOpen() { maxOpen = open; },
     /** Close hung requests' connections (the client sees a broken request). */
     releaseHung() {
-      for (const res of hung) res.socket?.destroy();
+      for (const res of hung.keys()) res.socket?.destroy();
       hung.clear();
+    },
+    /** Answer the hung requests still open with "status" (a slow receiver
+     *  that answers in the end); their records get that status. */
+    answerHung(status = 200) {
+      for (const [res, rec] of hung) {
+        if (rec.closed) continue;
+        try {
+          res.writeHead(status, { 'Content-Type': 'text/plain' });
+          res.end(status < 300 ? 'ok' : 'busy');
+          rec.status = status;
+        } catch { /* closed meanwhile */ }
+      }
+      hung.clear();
+      notify();
     },
     async stop() {
       rx.releaseHung();

@@ -15,7 +15,8 @@ static const char *const env_names[] = {"METRON_LISTEN",  "DATABASE_URL",     "M
                                         "METRON_CORS_ORIGINS", "METRON_REPLICA_URL",
                                         "METRON_REPLICA_MAX_LAG_MS", "METRON_BATCH_ID_DAYS",
                                         "METRON_NOTIFY_THREADS", "METRON_NOTIFY_MAIL_LIMIT",
-                                        "METRON_NOTIFY_HOST_LIMIT"};
+                                        "METRON_NOTIFY_HOST_LIMIT",
+                                        "METRON_NOTIFY_HOST_HEALTHY_LIMIT"};
 
 #define MAX_ARGS 8
 
@@ -72,6 +73,8 @@ static void config_refuses_bad_values_naming_the_setting(void)
         {{{NULL}, {"METRON_COMPACT_MS=5"}}, "METRON_COMPACT_MS: expected milliseconds"},
         {{{NULL}, {"METRON_NOTIFY_HOST_LIMIT=65"}},
          "METRON_NOTIFY_HOST_LIMIT: expected an integer 0..64"},
+        {{{NULL}, {"METRON_NOTIFY_HOST_HEALTHY_LIMIT=1", "METRON_NOTIFY_HOST_LIMIT=2"}},
+         "METRON_NOTIFY_HOST_HEALTHY_LIMIT must be at least METRON_NOTIFY_HOST_LIMIT"},
         {{{NULL}, {"METRON_SMTP_URL=http://mail"}}, "METRON_SMTP_URL: expected smtp://"},
         {{{NULL}, {"METRON_REPLICA_MAX_LAG_MS=-5"}}, "METRON_REPLICA_MAX_LAG_MS: expected milliseconds"},
         {{{NULL}, {"METRON_OPS_TOKEN=too-short"}}, "METRON_OPS_TOKEN: expected 32..256 printable"},
@@ -169,13 +172,15 @@ static void config_notify_limits_follow_the_threads(void)
 {
     static const struct {
         command cmd;
-        int threads, receiver, mail, host;
+        int threads, receiver, mail, host, healthy;
     } cases[] = {
-        {{{NULL}, {NULL}}, 8, 1, 4, 2},
-        {{{NULL}, {"METRON_NOTIFY_THREADS=16"}}, 16, 1, 8, 4},
-        {{{NULL}, {"METRON_NOTIFY_THREADS=2"}}, 2, 1, 1, 1},
-        {{{NULL}, {"METRON_NOTIFY_THREADS=0"}}, 0, 1, 1, 1},
-        {{{NULL}, {"METRON_NOTIFY_HOST_LIMIT=3", "METRON_NOTIFY_MAIL_LIMIT=5"}}, 8, 1, 5, 3},
+        {{{NULL}, {NULL}}, 8, 1, 4, 2, 4},
+        {{{NULL}, {"METRON_NOTIFY_THREADS=16"}}, 16, 1, 8, 4, 8},
+        {{{NULL}, {"METRON_NOTIFY_THREADS=2"}}, 2, 1, 1, 1, 1},
+        {{{NULL}, {"METRON_NOTIFY_THREADS=0"}}, 0, 1, 1, 1, 1},
+        {{{NULL}, {"METRON_NOTIFY_HOST_LIMIT=3", "METRON_NOTIFY_MAIL_LIMIT=5"}}, 8, 1, 5, 3, 4},
+        {{{NULL}, {"METRON_NOTIFY_HOST_LIMIT=6"}}, 8, 1, 4, 6, 6},
+        {{{NULL}, {"METRON_NOTIFY_HOST_HEALTHY_LIMIT=7"}}, 8, 1, 4, 2, 7},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         srv_config cfg;
@@ -185,10 +190,11 @@ static void config_notify_limits_follow_the_threads(void)
         r = run(&cases[i].cmd, &cfg, err, sizeof err);
         if (r != CONFIG_OK || cfg.notify.threads != cases[i].threads ||
             cfg.notify.receiver_limit != cases[i].receiver ||
-            cfg.notify.mail_limit != cases[i].mail || cfg.notify.host_limit != cases[i].host) {
-            T_FAIL("case %zu: result %d (%s), threads %d receiver %d mail %d host %d", i, (int)r,
-                   err, cfg.notify.threads, cfg.notify.receiver_limit, cfg.notify.mail_limit,
-                   cfg.notify.host_limit);
+            cfg.notify.mail_limit != cases[i].mail || cfg.notify.host_limit != cases[i].host ||
+            cfg.notify.healthy_host_limit != cases[i].healthy) {
+            T_FAIL("case %zu: result %d (%s), threads %d receiver %d mail %d host %d healthy %d", i,
+                   (int)r, err, cfg.notify.threads, cfg.notify.receiver_limit,
+                   cfg.notify.mail_limit, cfg.notify.host_limit, cfg.notify.healthy_host_limit);
         }
     }
 }
