@@ -15,7 +15,8 @@
 // Rate limits per receiver are off (METRON_NOTIFY_RATE_MS=0,0,0,0) for 1-3,
 // and the limit per receiving host is the thread count (BENCH_HOST_LIMIT
 // sets another): one local receiver stands for many webhooks. Sizes:
-// BENCH_MESSAGES, BENCH_DESTINATIONS, BENCH_THREADS (env). It prints the
+// BENCH_MESSAGES, BENCH_DESTINATIONS, BENCH_THREADS (env); BENCH_HOST_HEALTHY_LIMIT sets
+// the limit of a healthy host (058). It prints the
 // load (uptime) with the figures: the machine is shared.
 import fs from 'node:fs';
 import http from 'node:http';
@@ -37,6 +38,10 @@ const ENV = {
   METRON_NOTIFY_ALLOW_LOCAL: '1',
   METRON_NOTIFY_RATE_MS: '0,0,0,0',
   METRON_NOTIFY_HOST_LIMIT: process.env.BENCH_HOST_LIMIT || String(Math.max(1, THREADS)),
+  // 058: the limit of a healthy host (the server's default when unset: half
+  // the threads, at least the host limit).
+  ...(process.env.BENCH_HOST_HEALTHY_LIMIT
+    ? { METRON_NOTIFY_HOST_HEALTHY_LIMIT: process.env.BENCH_HOST_HEALTHY_LIMIT } : {}),
 };
 
 async function main() {
