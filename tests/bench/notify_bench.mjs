@@ -16,7 +16,8 @@
 // and the limit per receiving host is the thread count (BENCH_HOST_LIMIT
 // sets another): one local receiver stands for many webhooks. Sizes:
 // BENCH_MESSAGES, BENCH_DESTINATIONS, BENCH_THREADS (env); BENCH_HOST_HEALTHY_LIMIT sets
-// the limit of a healthy host (058). It prints the
+// the limit of a healthy host (058), BENCH_RECEIVER_MS a delay of the
+// receiver's answers (parts 3-4). It prints the
 // load (uptime) with the figures: the machine is shared.
 import fs from 'node:fs';
 import http from 'node:http';
@@ -28,6 +29,7 @@ const env = (k, d) => Number(process.env[k] || d);
 const MESSAGES = env('BENCH_MESSAGES', 12000);
 const DESTS = Math.min(50, env('BENCH_DESTINATIONS', 50)); // 50: an account's most
 const THREADS = env('BENCH_THREADS', 4);
+const RECEIVER_MS = env('BENCH_RECEIVER_MS', 0);
 const PW = 'Correct-h0rse';
 const load = () => os.loadavg().map((x) => x.toFixed(2)).join(' ');
 const pct = (a, p) => a[Math.min(a.length - 1, Math.floor(p * a.length))];
@@ -65,6 +67,9 @@ async function main() {
     for (let i = 0; i < DESTS; i++) {
       const r = await c.post('/api/v1/destinations', { kind: ['slack', 'teams', 'wechat'][i % 3],
         address: rx.url(`/bench/${i}/T0/B0/secret`), name: `Bench ${i}` });
+      // BENCH_RECEIVER_MS: the receiver answers each POST after this long (a
+      // provider that takes its time), in parts 3 and 4.
+      if (RECEIVER_MS > 0) rx.setDefault(`/bench/${i}/T0/B0/secret`, { stallMs: RECEIVER_MS });
       if (r.status !== 201) throw new Error(JSON.stringify(r.body));
       dest.push(r.body.id);
     }
