@@ -286,7 +286,6 @@ test('a slow but answering host gets the healthy limit; a hung host the strict o
     const later = rx.requests.length;
     await rx.waitFor(() => rx.requests.length >= later + 2 * HOST_LIMIT, 60000, 'later attempts');
     assert.ok(rx.maxOpen() <= HOST_LIMIT, `${rx.maxOpen()} requests open at once after a time-out`);
-    assert.equal(rx.maxOpen(), HOST_LIMIT);
     assert.ok(Number(await pg.psql(`SELECT failures FROM notify_host_health
       WHERE host_key = '${hostKey}'`, dbName)) >= HEALTHY + 1);
 
