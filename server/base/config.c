@@ -189,9 +189,13 @@ static int notify_config_parse(notify_config *n, char *err, size_t err_cap)
                  "METRON_NOTIFY_HOST_LIMIT");
         return -1;
     }
-    if (n->lease_ms < n->timeout_ms + 1000) {
+    /* The sender sends a claimed row only while the lease outlasts the
+     * attempt by a second (outbox_sender.c); half a second more leaves time
+     * between the claim and the send. At exactly the time-out + 1000 every
+     * claimed row was handed back and nothing was ever sent. */
+    if (n->lease_ms < n->timeout_ms + 1500) {
         snprintf(err, err_cap, "METRON_NOTIFY_LEASE_MS must be at least "
-                               "METRON_NOTIFY_TIMEOUT_MS + 1000");
+                               "METRON_NOTIFY_TIMEOUT_MS + 1500");
         return -1;
     }
     if (n->backoff_max_ms < n->backoff_ms) {

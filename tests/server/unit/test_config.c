@@ -16,7 +16,8 @@ static const char *const env_names[] = {"METRON_LISTEN",  "DATABASE_URL",     "M
                                         "METRON_REPLICA_MAX_LAG_MS", "METRON_BATCH_ID_DAYS",
                                         "METRON_NOTIFY_THREADS", "METRON_NOTIFY_MAIL_LIMIT",
                                         "METRON_NOTIFY_HOST_LIMIT",
-                                        "METRON_NOTIFY_HOST_HEALTHY_LIMIT"};
+                                        "METRON_NOTIFY_HOST_HEALTHY_LIMIT",
+                                        "METRON_NOTIFY_TIMEOUT_MS", "METRON_NOTIFY_LEASE_MS"};
 
 #define MAX_ARGS 8
 
@@ -75,6 +76,8 @@ static void config_refuses_bad_values_naming_the_setting(void)
          "METRON_NOTIFY_HOST_LIMIT: expected an integer 0..64"},
         {{{NULL}, {"METRON_NOTIFY_HOST_HEALTHY_LIMIT=1", "METRON_NOTIFY_HOST_LIMIT=2"}},
          "METRON_NOTIFY_HOST_HEALTHY_LIMIT must be at least METRON_NOTIFY_HOST_LIMIT"},
+        {{{NULL}, {"METRON_NOTIFY_TIMEOUT_MS=2000", "METRON_NOTIFY_LEASE_MS=3000"}},
+         "METRON_NOTIFY_LEASE_MS must be at least METRON_NOTIFY_TIMEOUT_MS + 1500"},
         {{{NULL}, {"METRON_SMTP_URL=http://mail"}}, "METRON_SMTP_URL: expected smtp://"},
         {{{NULL}, {"METRON_REPLICA_MAX_LAG_MS=-5"}}, "METRON_REPLICA_MAX_LAG_MS: expected milliseconds"},
         {{{NULL}, {"METRON_OPS_TOKEN=too-short"}}, "METRON_OPS_TOKEN: expected 32..256 printable"},
@@ -181,6 +184,7 @@ static void config_notify_limits_follow_the_threads(void)
         {{{NULL}, {"METRON_NOTIFY_HOST_LIMIT=3", "METRON_NOTIFY_MAIL_LIMIT=5"}}, 8, 1, 5, 3, 4},
         {{{NULL}, {"METRON_NOTIFY_HOST_LIMIT=6"}}, 8, 1, 4, 6, 6},
         {{{NULL}, {"METRON_NOTIFY_HOST_HEALTHY_LIMIT=7"}}, 8, 1, 4, 2, 7},
+        {{{NULL}, {"METRON_NOTIFY_TIMEOUT_MS=2000", "METRON_NOTIFY_LEASE_MS=3500"}}, 8, 1, 4, 2, 4},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         srv_config cfg;
