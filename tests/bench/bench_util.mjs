@@ -5,6 +5,7 @@
 // RESULT lines of every benchmark into one table (docs/benchmarks.md).
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import { promisify } from 'node:util';
 
@@ -132,4 +133,26 @@ export async function wrk(url, { seconds = 10, conns = 50, threads = 2, args = [
     cpuAfter,
     out: stdout,
   };
+}
+
+/** POST one ingest batch "body" (a string or Buffer of Content-Type "type")
+ * with the app's credential through the keep-alive "agent"; resolves on
+ * 201, rejects with the server's answer otherwise. */
+export function postBatch(agent, url, credential, body, type = 'application/json', extra = {}) {
+  const u = new URL(url);
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: u.hostname, port: u.port, path: '/api/v1/ingest/batches',
+      method: 'POST', agent, headers: { Authorization: `Bearer ${credential}`, 'Content-Type': type,
+        'Content-Length': Buffer.byteLength(body), ...extra } }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => {
+        if (res.statusCode === 201) resolve();
+        else reject(new Error(`ingest: ${res.statusCode} ${Buffer.concat(chunks).toString()}`));
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 }

@@ -39,7 +39,7 @@ import { createAccount, freePort, login, request, startPostgres, startServer, te
   from '../server/harness.mjs';
 import { loadHok } from '../server/data_helpers.mjs';
 import { copyCeiling } from './pg_copy.mjs';
-import { context, cpuMeter, cpuOf, result } from './bench_util.mjs';
+import { context, cpuMeter, cpuOf, postBatch, result } from './bench_util.mjs';
 import { makeCsr, pluginPath, startBroker, until } from '../gateway/helpers.mjs';
 import { mqttConnect } from '../gateway/mqtt_wire.mjs';
 
@@ -88,22 +88,7 @@ function fresh() {
 }
 
 function post(url, credential, body, type = 'application/json', extra = {}) {
-  const u = new URL(url);
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: u.hostname, port: u.port, path: '/api/v1/ingest/batches',
-      method: 'POST', agent, headers: { Authorization: `Bearer ${credential}`, 'Content-Type': type,
-        'Content-Length': body.length, ...extra } }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => {
-        if (res.statusCode === 201) resolve();
-        else reject(new Error(`ingest: ${res.statusCode} ${Buffer.concat(chunks).toString()}`));
-      });
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
+  return postBatch(agent, url, credential, body, type, extra);
 }
 
 async function compact(srv) {

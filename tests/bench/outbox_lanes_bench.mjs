@@ -119,12 +119,9 @@ for (let round = 0; round < (PARTS.has(1) ? 3 : 0); round++) {
     `after ${at} backlog mails; the whole backlog took ${Math.round(performance.now() - t0)} ms`);
 }
 
-// 2. and 3. A healthy receiver while another receiver, or the relay, hangs.
-for (const what of ['hung webhook receiver', 'hung mail relay'].filter((w, i) => PARTS.has(i + 2))) {
-  await quiet();
-  if (what === 'hung mail relay') { relay.set('stall'); await enqueue(mailDest, 12); }
-  else await enqueue(hungDest, 12);
-  await sleep(300);
+/** 10 notifications to the healthy receiver, one after the other: the
+ * milliseconds from each one's enqueue to its arrival. */
+async function healthyLatencies() {
   const lat = [];
   for (let i = 0; i < 10; i++) {
     const before = rx.accepted('/fine').length;
@@ -133,6 +130,16 @@ for (const what of ['hung webhook receiver', 'hung mail relay'].filter((w, i) =>
     await rx.waitFor(() => rx.accepted('/fine').length > before, 60000);
     lat.push(Math.round(performance.now() - t));
   }
+  return lat;
+}
+
+// 2. and 3. A healthy receiver while another receiver, or the relay, hangs.
+for (const what of ['hung webhook receiver', 'hung mail relay'].filter((w, i) => PARTS.has(i + 2))) {
+  await quiet();
+  if (what === 'hung mail relay') { relay.set('stall'); await enqueue(mailDest, 12); }
+  else await enqueue(hungDest, 12);
+  await sleep(300);
+  const lat = await healthyLatencies();
   console.log(`${what}: 10 notifications to a healthy receiver, each from its enqueue to the receiver: ` +
     `median ${med(lat)} ms, max ${Math.max(...lat)} ms (${lat.join(' ')})`);
   // Let the hung ones go (a receiver that comes back) and drain.
@@ -154,14 +161,7 @@ for (let round = 0; round < (PARTS.has(4) ? 3 : 0); round++) {
   rxh.resetMaxOpen();
   for (const d of hostDests) await enqueue(d, 3);
   await sleep(300);
-  const lat = [];
-  for (let i = 0; i < 10; i++) {
-    const before = rx.accepted('/fine').length;
-    const t = performance.now();
-    await enqueue(fineDest, 1);
-    await rx.waitFor(() => rx.accepted('/fine').length > before, 60000);
-    lat.push(Math.round(performance.now() - t));
-  }
+  const lat = await healthyLatencies();
   old = new Set(fs.existsSync(mailDir) ? fs.readdirSync(mailDir) : []);
   for (const f of old) seenMail.set(f, 0);
   const r = await request(srv.url, 'POST', '/api/v1/auth/login', { body: { account: acc, user: 'admin', password: PW } });

@@ -87,7 +87,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { pgBin, startPostgres, startServer, request } from '../server/harness.mjs';
 import { dataTenant } from '../server/data_helpers.mjs';
-import { context, load, result } from './bench_util.mjs';
+import { context, load, postBatch, result } from './bench_util.mjs';
 
 const mode = process.argv[2] || 'full';
 const candidates = process.argv.slice(3);
@@ -214,22 +214,7 @@ function fresh() {
 }
 
 function post(url, credential, body) {
-  const u = new URL(url);
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: u.hostname, port: u.port, path: '/api/v1/ingest/batches',
-      method: 'POST', agent, headers: { Authorization: `Bearer ${credential}`,
-        'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) } }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => {
-        if (res.statusCode === 201) resolve();
-        else reject(new Error(`ingest: ${res.statusCode} ${Buffer.concat(chunks).toString()}`));
-      });
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
+  return postBatch(agent, url, credential, body);
 }
 
 async function pool(n, conc, fn) {

@@ -288,6 +288,17 @@ export async function startPostgres({ durable = false } = {}) {
           String(port), '-U', 'postgres', '-d', db, '-c', sql]);
       return stdout.trim();
     },
+    /** Run "sql" every "everyMs" until its output is "want"; throws with
+     * the last output after "timeoutMs". */
+    async until(sql, want, db = 'postgres', timeoutMs = 60000, everyMs = 100) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const got = await this.psql(sql, db);
+        if (got === want) return;
+        if (Date.now() > deadline) throw new Error(`${sql}: ${got}, wanted ${want}`);
+        await sleep(everyMs);
+      }
+    },
     /** Run each statement with psql as its own transaction, in one session;
      * returns the output, notifications of the session included
      * ('Asynchronous notification "channel" with payload "..." ...'). */

@@ -58,15 +58,7 @@ after(async () => {
   await pg?.destroy();
 });
 
-async function waitSql(dbName, q, want, timeoutMs = 60000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const got = await pg.psql(q, dbName);
-    if (got === want) return;
-    if (Date.now() > deadline) throw new Error(`${q}: ${got}, wanted ${want}`);
-    await sleep(100);
-  }
-}
+const waitSql = (dbName, q, want, timeoutMs = 60000) => pg.until(q, want, dbName, timeoutMs);
 
 test('the receiving host: lower-case host and port, the scheme\'s port when the URL has none; mail has none; ' +
   'the claim of before 056 still answers',

@@ -63,15 +63,7 @@ async function destinations(t, prefix, n) {
   return ids;
 }
 
-async function waitSql(dbName, q, want, timeoutMs = 60000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const got = await pg.psql(q, dbName);
-    if (got === want) return;
-    if (Date.now() > deadline) throw new Error(`${q}: ${got}, wanted ${want}`);
-    await sleep(200);
-  }
-}
+const waitSql = (dbName, q, want, timeoutMs = 60000) => pg.until(q, want, dbName, timeoutMs, 200);
 
 test('kill -9 during delivery: after the restart every key is delivered, once per X-Metron-Delivery', async () => {
   const url = await pg.createDatabase();
