@@ -174,21 +174,34 @@ test('a value dragged on the picture is where it was after a reload', async () =
   await page.click('[data-testid=dash-arrange]');
   const label = '.dash-k-image_values .dash-pv[data-index="0"]';
   await page.waitForSelector(label);
-  const boxOf = () => page.$eval('.dash-k-image_values .dash-imgbox', (e) => { const r = e.getBoundingClientRect(); return { x: r.x, y: r.y, w: r.width, h: r.height }; });
-  const posOf = () => page.$eval(label, (e) => { const r = e.getBoundingClientRect(); return { x: r.x, y: r.y }; });
-  // The value laid out on the picture: under load its place was read as
-  // 0, 0 (and its colour as '') right after the panel appeared.
-  const placed = () => page.waitForFunction((sel) => {
-    const l = document.querySelector(sel), b = document.querySelector('.dash-k-image_values .dash-imgbox');
-    if (!l || !b) return false;
-    const r = l.getBoundingClientRect(), q = b.getBoundingClientRect();
-    return r.width > 0 && q.width > 0 && r.left >= q.left - 1 && r.top >= q.top - 1 && r.left < q.right && r.top < q.bottom &&
-      getComputedStyle(l).color !== '';
-  }, label);
+  // The picture and the value laid out on it, read in one frame once they
+  // have stayed where they are for five frames in a row with the value's
+  // colour set: under load the value was read at 0, 0 with no colour right
+  // after the panel appeared, and panels drawn again around it (data
+  // arriving, a style sheet loading) move or replace it, so a place read
+  // apart from its wait could be another drawing's.
+  const laidOut = () => page.evaluate((sel) => new Promise((resolve) => {
+    let last = '', same = 0;
+    const look = () => {
+      const l = document.querySelector(sel), b = document.querySelector('.dash-k-image_values .dash-imgbox');
+      let now = '';
+      if (l && b) {
+        const r = l.getBoundingClientRect(), q = b.getBoundingClientRect();
+        const colour = getComputedStyle(l).color;
+        if (r.width > 0 && q.width > 0 && r.left >= q.left - 1 && r.top >= q.top - 1 && r.left < q.right &&
+            r.top < q.bottom && colour !== '') {
+          now = JSON.stringify({ box: { x: q.x, y: q.y, w: q.width, h: q.height }, pos: { x: r.x, y: r.y },
+            colour, text: l.textContent });
+        }
+      }
+      same = now !== '' && now === last ? same + 1 : 0;
+      last = now;
+      if (same >= 5) resolve(JSON.parse(now)); else requestAnimationFrame(look);
+    };
+    requestAnimationFrame(look);
+  }), label);
   await page.$eval('.dash-k-image_values', (e) => e.scrollIntoView({ block: 'center' }));
-  await placed();
-  const box = await boxOf();
-  const p0 = await posOf();
+  const { box, pos: p0 } = await laidOut();
   const saved = page.waitForResponse((r) => r.url().endsWith(`/dashboards/${dashId}`) && r.request().method() === 'PATCH');
   await page.mouse.move(p0.x + 5, p0.y + 5);
   await page.mouse.down();
@@ -198,7 +211,7 @@ test('a value dragged on the picture is where it was after a reload', async () =
   const v = (await seed.admin.get(`/api/v1/dashboards/${dashId}`)).body.panels.find((p) => p.kind === 'image_values').values[0];
   assert.ok(Math.abs(v.x - (0.04 + 0.3)) < 0.01, `x ${v.x}`);
   assert.ok(Math.abs(v.y - (0.04 + 0.4)) < 0.01, `y ${v.y}`);
-  const p1 = await posOf();
+  const { pos: p1 } = await laidOut();
   // Its settings: colour, size, decimals, unit.
   await page.click(label);
   await page.waitForSelector('[data-testid=value-form]');
@@ -217,14 +230,12 @@ test('a value dragged on the picture is where it was after a reload', async () =
   await page.reload();
   await page.waitForSelector('[data-testid=dash-grid][data-painted=true]');
   await page.waitForSelector(label);
-  await placed();
-  const box2 = await boxOf();
-  const p2 = await posOf();
-  assert.ok(Math.abs((p2.x - box2.x) / box2.w - (p1.x - box.x) / box.w) < 0.005, 'x after the reload');
-  assert.ok(Math.abs((p2.y - box2.y) / box2.h - (p1.y - box.y) / box.h) < 0.005, 'y after the reload');
-  const look = await page.$eval(label, (e) => ({ colour: getComputedStyle(e).color, text: e.textContent }));
-  assert.equal(look.colour, 'rgb(204, 0, 0)');
-  assert.match(look.text, /\d\.\d degC/);
+  const { box: box2, pos: p2, colour, text } = await laidOut();
+  const where = JSON.stringify({ box, p1, box2, p2 });
+  assert.ok(Math.abs((p2.x - box2.x) / box2.w - (p1.x - box.x) / box.w) < 0.005, `x after the reload: ${where}`);
+  assert.ok(Math.abs((p2.y - box2.y) / box2.h - (p1.y - box.y) / box.h) < 0.005, `y after the reload: ${where}`);
+  assert.equal(colour, 'rgb(204, 0, 0)');
+  assert.match(text, /\d\.\d degC/);
   assert.deepEqual(page.consoleErrors, []);
   await page.context().close();
 });
