@@ -135,6 +135,7 @@ async function renderDashboard(container, id) {
   let c = null;
   let saving = Promise.resolve();
   let painted = false;
+  let drawnWidth = -1; // the grid's width when the panels were last drawn
   let lastProblem = null;
 
   fill(container, h('div', { class: 'page-head' }, h('div', { class: 'dash-title' },
@@ -298,6 +299,7 @@ async function renderDashboard(container, id) {
   /** Compute and draw every panel from the data this page has. */
   function updateAll() {
     const t0 = performance.now();
+    drawnWidth = grid.getBoundingClientRect().width;
     // Every panel's layout read first, then every panel drawn: reading a
     // size between two panels' DOM writes would force a layout each time.
     for (const v of views.values()) {
@@ -354,15 +356,25 @@ async function renderDashboard(container, id) {
       save(l).then(() => updateAll());
     },
   });
+  // Panels are drawn again only when the grid's width changed since they
+  // were drawn: their sizes follow the width, and a change of height is the
+  // panels' own content arriving (filling the grid made every dashboard draw
+  // all its panels twice when it opened). data-redraw marks a drawing due.
   let resizeTimer = null;
   const ro = new ResizeObserver(() => {
-    const stacked = grid.getBoundingClientRect().width < STACK_PX;
+    const width = grid.getBoundingClientRect().width;
+    const stacked = width < STACK_PX;
     if (stacked !== grid.classList.contains('dash-stacked')) {
       grid.classList.toggle('dash-stacked', stacked);
       drawStatus();
     }
+    if (!views.size || width === drawnWidth) return;
     clearTimeout(resizeTimer);
-    resizeTimer = setTimeout(() => { if (views.size) updateAll(); }, 150);
+    grid.dataset.redraw = 'due';
+    resizeTimer = setTimeout(() => {
+      delete grid.dataset.redraw;
+      if (views.size && grid.getBoundingClientRect().width !== drawnWidth) updateAll();
+    }, 150);
   });
   ro.observe(grid);
   // For scripts/bench-portal (a refresh's main-thread time): the page's own
