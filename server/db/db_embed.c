@@ -59,10 +59,11 @@ static void child_say(const char *a, const char *b)
 
 /* Run "argv" (argv[0] an absolute path) as the cluster's user, in its own
  * session, with the default signal mask, in folder "cwd" (which is checked
- * this way: the user must be able to reach it). stdout goes to /dev/null.
- * Returns the exit status, or -1 when it could not be run. */
-static int run_prog_env(const db_embed *e, char *const argv[], const char *cwd,
-                        char *const envp[])
+ * this way: the user must be able to reach it), with environment "envp"
+ * (NULL: ours). stdout goes to "out_fd" (-1: /dev/null). Returns the exit
+ * status, or -1 when it could not be run. */
+static int run_prog_io(const db_embed *e, char *const argv[], const char *cwd, char *const envp[],
+                       int out_fd)
 {
     pid_t pid, w;
     int status;
@@ -86,6 +87,9 @@ static int run_prog_env(const db_embed *e, char *const argv[], const char *cwd,
             if (devnull > 2) {
                 close(devnull);
             }
+        }
+        if (out_fd >= 0) {
+            dup2(out_fd, 1);
         }
         if (e->drop) {
             if (setgroups(0, NULL) != 0 || setgid(e->gid) != 0 || setuid(e->uid) != 0) {
@@ -118,6 +122,11 @@ static int run_prog_env(const db_embed *e, char *const argv[], const char *cwd,
         return WEXITSTATUS(status);
     }
     return -1;
+}
+
+static int run_prog_env(const db_embed *e, char *const argv[], const char *cwd, char *const envp[])
+{
+    return run_prog_io(e, argv, cwd, envp, -1);
 }
 
 static int run_prog(const db_embed *e, char *const argv[], const char *cwd)
@@ -325,6 +334,62 @@ static int pg_ctl(const db_embed *e, const char *action, const char *extra_flag,
     }
     argv[n] = NULL;
     return run_prog(e, argv, e->pg_dir);
+}
+
+/* The value of line "Database cluster state:" of pg_controldata (run as
+ * the cluster user, in the C locale) into "out". Returns 0, or -1 with a
+ * message in "err". */
+static int cluster_state(const db_embed *e, const char *pg_bin, char *out, size_t cap, char *err,
+                         size_t err_cap)
+{
+    static const char key[] = "Database cluster state:";
+    char prog[PATH_MAX + 32], text[8192];
+    char *argv[] = {prog, "-D", (char *)e->pg_dir, NULL};
+    char *envp[] = {"LC_ALL=C", NULL};
+    const char *line;
+    int fds[2], rc;
+    size_t len;
+
+    snprintf(prog, sizeof prog, "%s/pg_controldata", pg_bin);
+    if (pipe(fds) != 0) {
+        snprintf(err, err_cap, "embedded PostgreSQL: pipe: %s", strerror(errno));
+        return -1;
+    }
+    (void)fcntl(fds[0], F_SETFD, FD_CLOEXEC);
+    (void)fcntl(fds[1], F_SETFD, FD_CLOEXEC); /* dup2() onto stdout clears it there */
+    /* pg_controldata writes about 3 kB: the pipe holds it until we read. */
+    rc = run_prog_io(e, argv, e->pg_dir, envp, fds[1]);
+    close(fds[1]);
+    (void)read_fd(fds[0], text, sizeof text);
+    close(fds[0]);
+    line = strstr(text, key);
+    if (rc != 0 || line == NULL) {
+        snprintf(err, err_cap,
+                 "embedded PostgreSQL: cannot read the state of the cluster in %s "
+                 "(pg_controldata exited with %d)",
+                 e->pg_dir, rc);
+        return -1;
+    }
+    line += sizeof key - 1;
+    line += strspn(line, " \t");
+    len = strcspn(line, "\n");
+    if (len >= cap) {
+        len = cap - 1;
+    }
+    memcpy(out, line, len);
+    out[len] = '\0';
+    return 0;
+}
+
+bool db_embed__state_needs_restore(const char *state, bool recovery_signal, bool standby_signal)
+{
+    /* Left in archive recovery (stopped, or killed) without a signal file:
+     * PostgreSQL would start with crash recovery over everything in pg_wal.
+     * A standby keeps standby.signal; an interrupted scripts/restore puts
+     * recovery.signal back unless it was killed itself. */
+    bool in_recovery =
+        strcmp(state, "shut down in recovery") == 0 || strcmp(state, "in archive recovery") == 0;
+    return in_recovery && !recovery_signal && !standby_signal;
 }
 
 /* initdb never enables trust: peer for the local socket and reject for TCP
@@ -1057,7 +1122,8 @@ int db_embed_start(const char *data_dir, const char *pg_bin, db_embed **out, cha
     db_embed *e = calloc(1, sizeof *e);
     char check[PATH_MAX + 16], conf[PATH_MAX * 2 + 8192], quoted[PATH_MAX * 2];
     char ci_postgres[PATH_MAX * 2 + 256], secret[SECRET_HEX + 1];
-    const char *progs[] = {"initdb", "pg_ctl", "postgres"};
+    const char *progs[] = {"initdb", "pg_ctl", "postgres", "pg_controldata"};
+    char state[64];
     bool have_secret, had_trust;
     int rc;
 
@@ -1114,6 +1180,23 @@ int db_embed_start(const char *data_dir, const char *pg_bin, db_embed **out, cha
     }
     remove_earlier_socket_dir(e);
     remove_copied_socket_lock(e);
+
+    /* A restore stopped between the removal of recovery.signal and the end
+     * of recovery (docs/operations.md "Restoring"): a start would replay,
+     * as crash recovery, the WAL fetched past the restore's instant. */
+    if (cluster_state(e, pg_bin, state, sizeof state, err, err_cap) != 0) {
+        goto fail;
+    }
+    if (db_embed__state_needs_restore(state, file_exists(e->pg_dir, "recovery.signal"),
+                                      file_exists(e->pg_dir, "standby.signal"))) {
+        snprintf(err, err_cap,
+                 "the PostgreSQL cluster in %s is in the middle of a restore (\"%s\", without "
+                 "recovery.signal): not started, since it would replay WAL past the restore's "
+                 "instant. Run scripts/restore %s again (with the same --time, if any), then "
+                 "start metron-server.",
+                 e->pg_dir, state, data_dir);
+        goto fail;
+    }
 
     /* Everything the postmaster reads is rewritten before it starts: no TCP,
      * the socket in a folder only the cluster user (and root) can enter, and

@@ -23,6 +23,7 @@
 #ifndef MTS_DB_EMBED_H
 #define MTS_DB_EMBED_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 typedef struct db_embed db_embed;
@@ -73,6 +74,15 @@ int db_embed_allow_replication(db_embed *e, const char *role, const char *cidr, 
                                size_t err_cap);
 
 /* Internal, declared for the unit tests (tests/server/unit/test_db_embed.c). */
+
+/* Whether a cluster whose pg_controldata "Database cluster state" is
+ * "state" must not be started but restored again: in archive recovery
+ * ("shut down in recovery", or "in archive recovery" after a crash) with
+ * neither recovery.signal nor standby.signal, so that PostgreSQL would run
+ * crash recovery over all the WAL in pg_wal, past a restore's instant. A
+ * standby (standby.signal) and an interrupted restore that put
+ * recovery.signal back are started. */
+bool db_embed__state_needs_restore(const char *state, bool recovery_signal, bool standby_signal);
 
 /* One replication line of pg_hba.conf. */
 typedef struct {

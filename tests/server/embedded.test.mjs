@@ -369,3 +369,57 @@ test('a data path too long for a unix socket address gets a private socket folde
     await stopAndCheck(srv2, d);
     assert.ok(!fs.existsSync(sock2), `${sock2} removed at stop`);
   });
+
+/** pg_controldata's "Database cluster state" of "pgDir". */
+async function clusterState(pgDir) {
+  const r = await run(path.join(pgBin, 'pg_controldata'), ['-D', pgDir],
+    { ...(isRoot ? clusterIds() : {}), env: { LC_ALL: 'C' } });
+  assert.equal(r.code, 0, r.stderr);
+  return /^Database cluster state:\s*(.*)$/m.exec(r.stdout)[1];
+}
+
+test('a cluster left "shut down in recovery" without a signal file is not started: restore again',
+  async () => {
+    // What an interrupted scripts/restore can leave (docs/operations.md,
+    // "Restoring"): made here by stopping a standby and removing its
+    // standby.signal, as PostgreSQL removes recovery.signal before the end
+    // of a recovery.
+    const pg = path.join(dataDir, 'pg');
+    const signal = path.join(pg, 'standby.signal');
+    const pgCtl = (...args) => asCluster('pg_ctl', ['-D', pg, '-w', '-t', '60', ...args], pg);
+    const putSignal = () => {
+      fs.writeFileSync(signal, '');
+      if (isRoot) fs.chownSync(signal, clusterIds().uid, clusterIds().gid);
+    };
+    putSignal();
+    let r = await pgCtl('-l', path.join(pg, 'postgres.log'), 'start');
+    assert.equal(r.code, 0, r.stderr);
+    r = await pgCtl('-m', 'fast', 'stop');
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(await clusterState(pg), 'shut down in recovery');
+    fs.rmSync(signal);
+
+    const refused = await startServer({ dataDir, waitHealthy: false }).catch((e) => e);
+    assert.ok(refused instanceof Error);
+    assert.match(refused.message, new RegExp('the PostgreSQL cluster in ' + pg + ' is in the ' +
+      'middle of a restore \\("shut down in recovery", without recovery.signal\\): not started, ' +
+      'since it would replay WAL past the restore\'s instant. Run scripts/restore ' + dataDir +
+      ' again'));
+    assert.ok(!fs.existsSync(path.join(pg, 'postmaster.pid')), 'PostgreSQL was not started');
+    assert.equal(await clusterState(pg), 'shut down in recovery', 'nothing was replayed');
+
+    // With the signal file (a standby; a restore that put recovery.signal
+    // back) PostgreSQL starts; promoted, the cluster is an ordinary one and
+    // the server starts on it.
+    putSignal();
+    r = await pgCtl('-l', path.join(pg, 'postgres.log'), 'start');
+    assert.equal(r.code, 0, r.stderr);
+    r = await pgCtl('promote');
+    assert.equal(r.code, 0, r.stderr);
+    r = await pgCtl('-m', 'fast', 'stop');
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(await clusterState(pg), 'shut down');
+    const srv = await startServer({ dataDir, startTimeoutMs: 60000 });
+    await health(srv);
+    await stopAndCheck(srv);
+  });

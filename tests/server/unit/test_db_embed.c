@@ -122,6 +122,23 @@ static void embed_repl_adds_one_scram_line_per_role(void)
     T_TRUE(!hba_line_has(hba, "trust"));
 }
 
+/* The states pg_controldata reports (PostgreSQL 15, dbState()). */
+static void embed_refuses_a_cluster_left_in_recovery_without_a_signal_file(void)
+{
+    T_TRUE(db_embed__state_needs_restore("shut down in recovery", false, false));
+    T_TRUE(db_embed__state_needs_restore("in archive recovery", false, false));
+    /* An interrupted scripts/restore put recovery.signal back; a standby. */
+    T_TRUE(!db_embed__state_needs_restore("shut down in recovery", true, false));
+    T_TRUE(!db_embed__state_needs_restore("shut down in recovery", false, true));
+    T_TRUE(!db_embed__state_needs_restore("in archive recovery", false, true));
+    /* Ordinary clusters, and a crash of a primary (crash recovery is right). */
+    T_TRUE(!db_embed__state_needs_restore("shut down", false, false));
+    T_TRUE(!db_embed__state_needs_restore("in production", false, false));
+    T_TRUE(!db_embed__state_needs_restore("in crash recovery", false, false));
+    T_TRUE(!db_embed__state_needs_restore("shutting down", false, false));
+    T_TRUE(!db_embed__state_needs_restore("", false, false));
+}
+
 void suite_db_embed(void)
 {
     T_RUN(embed_hba_is_scram_on_the_socket_only);
@@ -129,4 +146,5 @@ void suite_db_embed(void)
     T_RUN(embed_hba_reports_a_short_buffer);
     T_RUN(embed_repl_refuses_bad_roles_and_addresses);
     T_RUN(embed_repl_adds_one_scram_line_per_role);
+    T_RUN(embed_refuses_a_cluster_left_in_recovery_without_a_signal_file);
 }
