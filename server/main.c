@@ -283,6 +283,8 @@ int main(int argc, char **argv)
         log_error("%s", err);
         goto out;
     }
+    /* Links in mails and reports wait until now for the port (srv.h). */
+    srv_publish_port(&s);
     /* The listening line is the last line of start-up: whoever waits for
      * it (the test harness, a script) has everything printed before it. */
     if (s.cfg.demo) {
@@ -316,6 +318,7 @@ int main(int argc, char **argv)
     }
     rc = EXIT_SUCCESS;
 out:
+    srv_publish_port(&s); /* after a failed start: no thread stays waiting for the port */
     http_stop(&s);
     linelog_stop(); /* every access line written */
     report_worker_stop();

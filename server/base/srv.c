@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "waitword.h"
+
 void srv_public_url(const srv *s, char *out, size_t cap)
 {
     const char *env = getenv("METRON_PUBLIC_URL");
@@ -12,10 +14,26 @@ void srv_public_url(const srv *s, char *out, size_t cap)
         snprintf(out, cap, "%s", env);
         return;
     }
+    const char *host;
+    int port;
     if (s == NULL) {
         snprintf(out, cap, "http://localhost");
         return;
     }
-    snprintf(out, cap, "%s://%s:%d", s->tls ? "https" : "http",
-             strcmp(s->host, "0.0.0.0") == 0 ? "localhost" : s->host, s->port);
+    /* A wait on a word we only read: waitword_wait() loads it atomically. */
+    waitword_wait((atomic_int *)&s->port_published);
+    port = atomic_load(&s->port);
+    host = strcmp(s->host, "0.0.0.0") == 0 ? "localhost" : s->host;
+    if (port > 0) {
+        snprintf(out, cap, "%s://%s:%d", s->tls ? "https" : "http", host, port);
+    } else {
+        snprintf(out, cap, "%s://%s", s->tls ? "https" : "http", host);
+    }
+}
+
+void srv_publish_port(srv *s)
+{
+    if (atomic_load(&s->port_published) == 0) {
+        waitword_set(&s->port_published);
+    }
 }

@@ -323,21 +323,6 @@ static int h_me_password(http_req *req)
     return http_reply_json(req, 200, cJSON_CreateObject());
 }
 
-/* The portal's origin for links in e-mails: METRON_PUBLIC_URL, else the
- * address the server listens on. Never the request's Host header (an
- * attacker could point a victim's reset link at their own site). */
-static void public_url(const http_req *req, char *out, size_t cap)
-{
-    const char *env = getenv("METRON_PUBLIC_URL");
-    if (env != NULL && env[0] != '\0') {
-        snprintf(out, cap, "%s", env);
-        return;
-    }
-    snprintf(out, cap, "%s://%s:%d", req->srv->tls ? "https" : "http",
-             strcmp(req->srv->host, "0.0.0.0") == 0 ? "localhost" : req->srv->host,
-             req->srv->port);
-}
-
 /* POST /api/v1/auth/reset-request {account, user} | {email}: 202 whether or
  * not the user exists (a malformed body is 400). The reply leaves before
  * any look-up: whether a user exists, has an address or is over a limit,
@@ -353,7 +338,10 @@ static int h_reset_request(http_req *req)
     if (read_login(req, &in, false, ua, sizeof ua, NULL, 0) != 0) {
         return req->status;
     }
-    public_url(req, base, sizeof base);
+    /* The portal's origin for links in e-mails: METRON_PUBLIC_URL, else the
+     * address the server listens on. Never the request's Host header (an
+     * attacker could point a victim's reset link at their own site). */
+    srv_public_url(req->srv, base, sizeof base);
     http_close_after_reply(req);
     status = http_reply_json(req, 202, cJSON_CreateObject());
     if (svc_auth_reset_request(req->srv, &in, base, &e) != SVC_OK) {

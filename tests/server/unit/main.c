@@ -42,6 +42,7 @@ void suite_linelog(void);
 void suite_cmp(void);
 void suite_stripes(void);
 void suite_http_time(void);
+void suite_srv(void);
 
 static int n_passed, n_failed, cur_failed;
 static const char *filter;
@@ -149,6 +150,7 @@ int main(int argc, char **argv)
     suite_cmp();
     suite_stripes();
     suite_http_time();
+    suite_srv();
     printf("1..%d\n%d passed, %d failed\n", n_passed + n_failed, n_passed, n_failed);
     return n_failed ? 1 : 0;
 }
