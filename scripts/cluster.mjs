@@ -28,6 +28,31 @@ export const pgBin = process.env.METRON_PG_BIN || '/usr/lib/postgresql/15/bin';
 export const haproxyBin = process.env.METRON_HAPROXY || '/usr/sbin/haproxy';
 export const DATABASE = 'metron';
 
+/**
+ * Where the set's pieces are: in the checkout (scripts/cluster builds the
+ * server there first), or in the Debian package's tree, where this file is
+ * /usr/lib/metron/scripts/cluster.mjs: the server in /usr/lib/metron/bin, the
+ * portal, the HAProxy template and pg_tuning.conf in /usr/share/metron, and
+ * no default data folder (/usr/lib/metron is not written to: --data DIR or
+ * METRON_DATA).
+ */
+export const installed = !fs.existsSync(path.join(repoRoot, 'CMakeLists.txt')) &&
+  fs.existsSync(path.join(repoRoot, 'bin', 'metron-server'));
+const shareDir = path.resolve(repoRoot, '..', '..', 'share', 'metron');
+export const layout = installed ? {
+  server: path.join(repoRoot, 'bin', 'metron-server'),
+  portal: path.join(shareDir, 'portal'),
+  haproxyTemplate: path.join(shareDir, 'deploy', 'haproxy', 'metron.cfg'),
+  pgTuning: path.join(shareDir, 'deploy', 'postgresql', 'pg_tuning.conf'),
+  data: null,
+} : {
+  server: path.join(repoRoot, 'build', 'server', 'metron-server'),
+  portal: path.join(repoRoot, 'portal'),
+  haproxyTemplate: path.join(repoRoot, 'deploy', 'haproxy', 'metron.cfg'),
+  pgTuning: path.join(repoRoot, 'server', 'db', 'pg_tuning.conf'),
+  data: path.join(repoRoot, 'var', 'cluster'),
+};
+
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 /** The signals that stop the set (and each server) as asked. */
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'];
@@ -64,7 +89,7 @@ async function pgProg(prog, args, { password, timeout = 120000 } = {}) {
  * options: " -c wal_init_zero=off -c ...".
  */
 export function pgTuningOptions() {
-  const text = fs.readFileSync(path.join(repoRoot, 'server/db/pg_tuning.conf'), 'utf8');
+  const text = fs.readFileSync(layout.pgTuning, 'utf8');
   let opts = '';
   for (const line of text.split('\n')) {
     const m = /^\s*([a-z_]+)\s*=\s*(\S+)\s*$/.exec(line);
@@ -203,7 +228,7 @@ export function haproxyConfig({ listen, backends }) {
     SERVERS: backends.map((b, i) => `  server s${i} ${b.host || '127.0.0.1'}:${b.port} check`)
       .join('\n'),
   };
-  const text = fs.readFileSync(path.join(repoRoot, 'deploy', 'haproxy', 'metron.cfg'), 'utf8');
+  const text = fs.readFileSync(layout.haproxyTemplate, 'utf8');
   // (the comments name the values too: they stay as they are)
   return text.split('\n').map((line) => (/^\s*#/.test(line) ? line
     : line.replace(/@([A-Z_]+)@/g, (m, name) => {
@@ -283,8 +308,7 @@ const USAGE = `usage: scripts/cluster [start] [--servers N] [--listen HOST:PORT]
 
 function parseArgs(argv) {
   const o = { verb: 'start', servers: 2, listen: process.env.METRON_LISTEN || '127.0.0.1:8080',
-    data: process.env.METRON_DATA ? path.join(process.env.METRON_DATA, 'cluster')
-      : path.join(repoRoot, 'var', 'cluster'),
+    data: process.env.METRON_DATA ? path.join(process.env.METRON_DATA, 'cluster') : layout.data,
     serverPort: null, demo: true, serverArgs: [] };
   const args = [...argv];
   if (args[0] && !args[0].startsWith('-')) o.verb = args.shift();
@@ -316,6 +340,10 @@ function parseArgs(argv) {
     else if (a === '-h' || a === '--help') { o.verb = 'help'; break; } else {
       throw new Error(`unknown option "${a}"`);
     }
+  }
+  if (o.verb !== 'help' && !o.data) {
+    throw new Error('installed from the package, the set needs a folder: --data DIR (or ' +
+      'METRON_DATA); as root one the postgres user can reach');
   }
   return o;
 }
@@ -371,7 +399,7 @@ function spawnServer({ bin, index, port, data, env, args }) {
   const logFile = path.join(data, `server-${index}.log`);
   const out = fs.createWriteStream(logFile, { flags: 'a' });
   const argv = ['--listen', `127.0.0.1:${port}`, '--data', dir, '--portal',
-    path.join(repoRoot, 'portal'), '--trusted-proxies', '127.0.0.1', ...args];
+    layout.portal, '--trusted-proxies', '127.0.0.1', ...args];
   const proc = spawn(bin, argv, { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let text = '';
   for (const s of [proc.stdout, proc.stderr]) {
@@ -422,7 +450,7 @@ async function start(o) {
     throw new Error(`a cluster already runs from ${o.data} (pid ${prev.pid}): ` +
       'scripts/cluster status / scripts/cluster stop');
   }
-  const bin = process.env.METRON_SERVER_BIN || path.join(repoRoot, 'build', 'server', 'metron-server');
+  const bin = process.env.METRON_SERVER_BIN || layout.server;
   if (!fs.existsSync(bin)) throw new Error(`${bin} is missing: build it (scripts/cluster does unless METRON_SKIP_BUILD=1)`);
   const password = secret(o.data);
   const state = { pid: process.pid, running: true, up: false, data: o.data, started: new Date().toISOString() };

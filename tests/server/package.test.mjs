@@ -4,13 +4,16 @@
 // server, the portal, the gateway, the broker plugin, the backup scripts, the
 // prober, the HAProxy and nginx templates and the systemd units, and the
 // server starts from there: the embedded cluster, backups on as
-// /etc/default/metron sets them, the packaged portal served.
+// /etc/default/metron sets them, the packaged portal served. scripts/cluster
+// runs from there too: the packaged server behind HAProxy on a primary and a
+// streaming standby, with nothing of the source tree.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { repoRoot, serverBin, sleep, tempDir, trackProcess } from './harness.mjs';
+import { freePort, repoRoot, serverBin, sleep, tempDir, trackProcess } from './harness.mjs';
+import { pidAlive, postmasterPid } from '../../scripts/cluster.mjs';
 
 const build = path.join(repoRoot, 'build');
 const which = (p) => ['/usr/bin', '/bin'].some((d) => fs.existsSync(path.join(d, p)));
@@ -47,6 +50,8 @@ test('cpack -G DEB: the package unpacks into a temporary root and the server sta
     for (const f of ['./usr/lib/metron/bin/metron-server', './usr/lib/metron/bin/libmetron_ssl_shim.so',
       './usr/lib/metron/bin/metron-gateway', './usr/bin/metron-server',
       './usr/lib/metron/scripts/backup', './usr/lib/metron/scripts/restore', './usr/lib/metron/scripts/probe',
+      './usr/lib/metron/scripts/cluster', './usr/lib/metron/scripts/cluster.mjs',
+      './usr/share/metron/deploy/postgresql/pg_tuning.conf',
       './usr/share/metron/portal/index.html', './lib/systemd/system/metron.service',
       './usr/share/metron/deploy/haproxy/metron.cfg', './usr/share/metron/deploy/nginx/metron.conf',
       './usr/share/metron/deploy/nginx/metron-static.conf',
@@ -92,6 +97,8 @@ test('cpack -G DEB: the package unpacks into a temporary root and the server sta
       assert.equal(text, fs.readFileSync(path.join(repoRoot, 'deploy', f), 'utf8'), f);
       assert.match(text, /@LISTEN@/, f);
     }
+    assert.equal(fs.readFileSync(path.join(root, 'usr/share/metron/deploy/postgresql/pg_tuning.conf'),
+      'utf8'), fs.readFileSync(path.join(repoRoot, 'server/db/pg_tuning.conf'), 'utf8'));
 
     // The configuration of /etc/default/metron, its paths moved under the root.
     const data = path.join(out, 'data');
@@ -133,4 +140,65 @@ test('cpack -G DEB: the package unpacks into a temporary root and the server sta
     const exit = await exited;
     assert.equal(exit.code, 0, err);
     assert.ok(!fs.existsSync(path.join(data, 'pg', 'postmaster.pid')), 'the cluster was stopped');
+
+    await packagedCluster(root);
   });
+
+/** scripts/cluster as the package installs it, run from the unpacked root
+ * "root": no build, the packaged server, portal, HAProxy template and
+ * PostgreSQL settings; Ctrl-C stops everything. */
+async function packagedCluster(root) {
+  const script = path.join(root, 'usr/lib/metron/scripts/cluster');
+  const env = { ...process.env };
+  for (const k of ['METRON_SERVER_BIN', 'METRON_SKIP_BUILD', 'METRON_DATA', 'DATABASE_URL',
+    'METRON_LISTEN', 'METRON_TEST_ROUTES']) delete env[k];
+  let r = await run(script, ['--help'], { env, cwd: '/' });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /scripts\/cluster \[start\]/);
+  // Nothing is written under /usr/lib/metron: the folder must be given.
+  r = await run(script, ['status'], { env, cwd: '/' });
+  assert.equal(r.code, 2, r.stdout + r.stderr);
+  assert.match(r.stderr, /the set needs a folder: --data DIR \(or METRON_DATA\)/);
+
+  const data = path.join(tempDir('metron-pkg-cluster-'), 'set');
+  const listen = `127.0.0.1:${await freePort()}`;
+  const proc = spawn(script, ['--data', data, '--servers', '1', '--listen', listen,
+    '--server-port', '0', '--no-demo'], { env, cwd: '/', stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true });
+  trackProcess(proc, 'packaged scripts/cluster');
+  let out = '';
+  for (const s of [proc.stdout, proc.stderr]) {
+    s.setEncoding('utf8');
+    s.on('data', (d) => { out += d; });
+  }
+  const exited = new Promise((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
+  let url = null;
+  for (const deadline = Date.now() + 240000; !url; await sleep(50)) {
+    url = /^cluster: up: (http:\/\/[0-9.]+:\d+) /m.exec(out)?.[1];
+    assert.ok(proc.exitCode === null, `the packaged scripts/cluster exited: ${out}`);
+    assert.ok(Date.now() < deadline, `the packaged scripts/cluster did not come up: ${out}`);
+  }
+  assert.equal(url, `http://${listen}`);
+  assert.doesNotMatch(out, /building the server/);
+  assert.match(out, /standby PostgreSQL on 127\.0\.0\.1:\d+, streaming from the primary/);
+  const st = JSON.parse(fs.readFileSync(path.join(data, 'cluster.json'), 'utf8'));
+  assert.equal(st.servers.length, 1);
+  assert.equal(fs.readlinkSync(`/proc/${st.servers[0].pid}/exe`),
+    path.join(root, 'usr/lib/metron/bin/metron-server'), 'the packaged server runs');
+  const health = await fetch(`${url}/api/v1/health`);
+  const body = await health.json();
+  assert.equal(health.status, 200);
+  assert.equal(body.replica.configured, true);
+  const index = await fetch(`${url}/`);
+  assert.equal(index.status, 200);
+  assert.equal(await index.text(),
+    fs.readFileSync(path.join(root, 'usr/share/metron/portal/index.html'), 'utf8'));
+  // The primary runs with the packaged pg_tuning.conf.
+  const cmdline = fs.readFileSync(`/proc/${postmasterPid(st.primary.dir)}/cmdline`, 'utf8');
+  assert.match(cmdline, /wal_init_zero=off/);
+  process.kill(-proc.pid, 'SIGINT');
+  assert.deepEqual(await exited, { code: 0, signal: null }, out);
+  const left = [st.pid, st.haproxy?.pid, ...st.servers.map((s) => s.pid)].filter((p) => p && pidAlive(p));
+  for (const name of ['primary', 'standby']) if (postmasterPid(st[name].dir)) left.push(name);
+  assert.deepEqual(left, [], 'nothing of the set is left running');
+}
