@@ -481,6 +481,22 @@ db_status db_rollback(db_conn *c)
     return exec_command(c, "ROLLBACK");
 }
 
+db_status db_savepoint(db_conn *c)
+{
+    return exec_command(c, "SAVEPOINT s");
+}
+
+db_status db_savepoint_release(db_conn *c)
+{
+    return exec_command(c, "RELEASE SAVEPOINT s");
+}
+
+db_status db_savepoint_rollback(db_conn *c)
+{
+    db_status st = exec_command(c, "ROLLBACK TO SAVEPOINT s");
+    return st == DB_OK ? exec_command(c, "RELEASE SAVEPOINT s") : st;
+}
+
 char *db_id_array(const int64_t *ids, size_t n)
 {
     size_t cap = 2 + n * 21 + 1, len = 0;

@@ -110,6 +110,16 @@ MT_MUSTCHECK
 db_status db_commit(db_conn *conn);
 db_status db_rollback(db_conn *conn);
 
+/* One savepoint inside a transaction (the name "s"; a new one hides the
+ * last until it is released): set it, release it (keep what was done since)
+ * or roll back to it (undo that; the transaction goes on), then release. */
+MT_MUSTCHECK
+db_status db_savepoint(db_conn *conn);
+MT_MUSTCHECK
+db_status db_savepoint_release(db_conn *conn);
+MT_MUSTCHECK
+db_status db_savepoint_rollback(db_conn *conn);
+
 /* The raw libpq handle, for db_migrate.c and db_embed.c only (they run
  * fixed multi-statement scripts before the service starts). */
 PGconn *db_conn_pg(db_conn *conn);

@@ -369,24 +369,52 @@ static mt_plan effective(const db_notice_account *a, int64_t now_us)
     return eff;
 }
 
+/* The storage quota of the plan in force for "a" at "now_us" into *limit;
+ * false when it has none. */
+static bool storage_limit(const db_notice_account *a, int64_t now_us, long long *limit)
+{
+    mt_plan_entry pe;
+    mt_error err;
+    if (mt_plan_get(effective(a, now_us), MT_Q_STORAGE, &pe, &err) != MT_OK || pe.limit <= 0) {
+        return false;
+    }
+    *limit = pe.limit;
+    return true;
+}
+
+/* What S7 has to do for "a" at "now_us" (from its row alone): the notice
+ * once below 10 % left, re-armed at 12 %. */
+typedef enum { S7_NONE, S7_NOTIFY, S7_REARM } s7_step;
+
+static s7_step storage_step(const db_notice_account *a, int64_t now_us, long long *limit,
+                            long long *left_pct)
+{
+    if (!storage_limit(a, now_us, limit)) {
+        return S7_NONE;
+    }
+    *left_pct = a->used >= *limit ? 0 : (*limit - a->used) * 100 / *limit;
+    if (*left_pct < ALARM_STORAGE_LOW_PERCENT && !a->storage_low) {
+        return S7_NOTIFY;
+    }
+    if (*left_pct >= ALARM_STORAGE_REARM_PERCENT && a->storage_low) {
+        return S7_REARM;
+    }
+    return S7_NONE;
+}
+
 /* S7 for account "a": the notice once below 10 %, re-armed above 12 %. */
 static svc_status storage_one(srv *s, db_conn *c, const db_notice_account *a, int64_t now_us,
                               long long *done, svc_error *e)
 {
-    mt_plan_entry pe;
-    mt_error err;
-    long long left_pct;
+    long long limit = 0, left_pct = 0;
     db_status st;
+    s7_step step = storage_step(a, now_us, &limit, &left_pct);
     (void)s;
-    if (mt_plan_get(effective(a, now_us), MT_Q_STORAGE, &pe, &err) != MT_OK || pe.limit <= 0) {
-        return SVC_OK;
-    }
-    left_pct = a->used >= pe.limit ? 0 : (pe.limit - a->used) * 100 / pe.limit;
-    if (left_pct < ALARM_STORAGE_LOW_PERCENT && !a->storage_low) {
+    if (step == S7_NOTIFY) {
         bool fresh = false;
         long long stamp = 0;
         char key[96];
-        storage_arg x = {a, (int)left_pct, pe.limit};
+        storage_arg x = {a, (int)left_pct, limit};
         if ((st = db_notice_claim(c, a->id, "storage_low", &fresh, &stamp)) != DB_OK) {
             return svc_fail_db(e, st, NULL);
         }
@@ -398,8 +426,7 @@ static svc_status storage_one(srv *s, db_conn *c, const db_notice_account *a, in
         return notice_send(c, a->id, 0, "notice.storage_low", key, "warning", NULL,
                            storage_words, &x, NULL, 0, NULL, NULL, "{}", e);
     }
-    if (left_pct >= ALARM_STORAGE_REARM_PERCENT && a->storage_low &&
-        (st = db_notice_release(c, a->id, "storage_low")) != DB_OK) {
+    if (step == S7_REARM && (st = db_notice_release(c, a->id, "storage_low")) != DB_OK) {
         return svc_fail_db(e, st, NULL);
     }
     return SVC_OK;
@@ -438,34 +465,48 @@ static void over_deleted_words(const void *arg, const char *lang, alarm_words *w
  * the quota counts but the logo is deleted (acquired data, drive files with
  * report files, dashboard pictures: "all stored data", L3), recorded and the
  * deletion told with what went. Ingestion goes on meanwhile. */
+typedef enum { S8_NONE, S8_END, S8_START, S8_DEADLINE } s8_step;
+
+/* What S8 has to do for "a" at "now_us" (from its row alone): end the
+ * period (within the quota again), start it (over), or its deadline. */
+static s8_step over_quota_step(const db_notice_account *a, int64_t now_us, long long *limit)
+{
+    if (!storage_limit(a, now_us, limit)) {
+        return S8_NONE;
+    }
+    if (a->used <= *limit) {
+        return a->over_since >= 0 ? S8_END : S8_NONE;
+    }
+    if (a->over_since < 0) {
+        return S8_START;
+    }
+    return now_us / 1000000 >= a->over_since + OVER_QUOTA_DAYS * 86400LL ? S8_DEADLINE : S8_NONE;
+}
+
 static svc_status over_quota_one(db_conn *c, const db_notice_account *a, int64_t now_us,
                                  long long *done, svc_error *e)
 {
-    mt_plan_entry pe;
-    mt_error err;
+    long long limit = 0;
     int64_t now = now_us / 1000000;
     over_arg x;
     char key[96];
     db_status st;
-    bool over;
-    if (mt_plan_get(effective(a, now_us), MT_Q_STORAGE, &pe, &err) != MT_OK || pe.limit <= 0) {
+    s8_step step = over_quota_step(a, now_us, &limit);
+    if (step == S8_NONE) {
         return SVC_OK;
     }
-    over = a->used > pe.limit;
-    if (!over) {
-        if (a->over_since >= 0 && (st = db_notice_over_quota(c, a->id, -1)) != DB_OK) {
+    if (step == S8_END) {
+        if ((st = db_notice_over_quota(c, a->id, -1)) != DB_OK) {
             return svc_fail_db(e, st, NULL);
         }
-        if (a->over_since >= 0) {
-            log_info("storage: account %lld is within its quota again (S8)", a->id);
-        }
+        log_info("storage: account %lld is within its quota again (S8)", a->id);
         return SVC_OK;
     }
     memset(&x, 0, sizeof x);
     x.a = a;
     x.used = a->used;
-    x.limit = pe.limit;
-    if (a->over_since < 0) {
+    x.limit = limit;
+    if (step == S8_START) {
         time_t deadline = (time_t)(now + OVER_QUOTA_DAYS * 86400LL);
         struct tm tm;
         gmtime_r(&deadline, &tm);
@@ -476,13 +517,10 @@ static svc_status over_quota_one(db_conn *c, const db_notice_account *a, int64_t
         snprintf(key, sizeof key, "notice:over_quota:%lld:%lld", a->id, (long long)now);
         log_info("storage: account %lld over its quota (%lld of %lld bytes): everything it "
                  "stores deleted on %s unless below it by then (S8)",
-                 a->id, (long long)a->used, (long long)pe.limit, x.deadline);
+                 a->id, (long long)a->used, limit, x.deadline);
         (*done)++;
         return notice_send(c, a->id, 0, "notice.over_quota", key, "warning", NULL, over_words, &x,
                            NULL, 0, a->subscriber_email, a->language, "{}", e);
-    }
-    if (now < a->over_since + OVER_QUOTA_DAYS * 86400LL) {
-        return SVC_OK;
     }
     {
         bool found = false;
@@ -494,7 +532,7 @@ static svc_status over_quota_one(db_conn *c, const db_notice_account *a, int64_t
         if (!found) {
             return SVC_OK;
         }
-        if (used <= pe.limit) {
+        if (used <= limit) {
             /* Freed in the meantime: the period ends, nothing is deleted. */
             if ((st = db_notice_over_quota(c, a->id, -1)) != DB_OK) {
                 return svc_fail_db(e, st, NULL);
@@ -505,8 +543,8 @@ static svc_status over_quota_one(db_conn *c, const db_notice_account *a, int64_t
         }
         x.used = used;
     }
-    if ((st = db_notice_delete_stored(c, a->id, (long long)a->over_since, (long long)now,
-                                      x.used, (long long)pe.limit, &x.removed)) != DB_OK) {
+    if ((st = db_notice_delete_stored(c, a->id, (long long)a->over_since, (long long)now, x.used,
+                                      limit, &x.removed)) != DB_OK) {
         return svc_fail_db(e, st, NULL);
     }
     snprintf(key, sizeof key, "notice:over_quota_deleted:%lld:%lld", a->id,
@@ -522,6 +560,27 @@ static svc_status over_quota_one(db_conn *c, const db_notice_account *a, int64_t
                        e);
 }
 
+/* Core's calendar of S9 notices for "a" into "cal" (*n of them) and its
+ * stored plan; false when it has none (no expiry, not Standard or Pro). */
+static bool licence_calendar(const db_notice_account *a, mt_plan *plan,
+                             mt_licence_notice cal[MT_LICENCE_NOTICE_MAX], size_t *n)
+{
+    mt_error err;
+    *n = 0;
+    return a->has_expiry && mt_plan_from_name(a->plan, plan, &err) == MT_OK &&
+           (*plan == MT_PLAN_STANDARD || *plan == MT_PLAN_PRO) &&
+           mt_licence_notices(a->expiry, cal, MT_LICENCE_NOTICE_MAX, n, &err) == MT_OK;
+}
+
+/* Whether notice "x" of the calendar is to be sent at "now_us": from its
+ * instant until the end of that day (a server down at 08:00 CST sends it
+ * when it is back the same day; a notice a whole day late is not sent, the
+ * next one of the calendar is). */
+static bool licence_notice_now(const mt_licence_notice *x, int64_t now_us)
+{
+    return now_us >= x->at && now_us < x->at + 86400000000LL;
+}
+
 /* S9 for account "a": the notice of core's calendar whose day is today
  * (from its 08:00 CST send instant), once. */
 static svc_status licence_one(db_conn *c, const db_notice_account *a, int64_t now_us,
@@ -531,9 +590,7 @@ static svc_status licence_one(db_conn *c, const db_notice_account *a, int64_t no
     size_t n = 0;
     mt_error err;
     mt_plan plan;
-    if (!a->has_expiry || mt_plan_from_name(a->plan, &plan, &err) != MT_OK ||
-        (plan != MT_PLAN_STANDARD && plan != MT_PLAN_PRO) ||
-        mt_licence_notices(a->expiry, cal, MT_LICENCE_NOTICE_MAX, &n, &err) != MT_OK) {
+    if (!licence_calendar(a, &plan, cal, &n)) {
         return SVC_OK;
     }
     for (size_t i = 0; i < n; i++) {
@@ -541,10 +598,7 @@ static svc_status licence_one(db_conn *c, const db_notice_account *a, int64_t no
         char key[96], day[MT_CAL_DATE_LEN];
         bool fresh = false;
         db_status st;
-        /* Sent from its instant until the end of that day: a server down
-         * at 08:00 CST sends it when it is back the same day; a notice a
-         * whole day late is not sent (the next one of the calendar is). */
-        if (now_us < cal[i].at || now_us >= cal[i].at + 86400000000LL) {
+        if (!licence_notice_now(&cal[i], now_us)) {
             continue;
         }
         memset(&x, 0, sizeof x);
@@ -577,8 +631,95 @@ static svc_status licence_one(db_conn *c, const db_notice_account *a, int64_t no
     return SVC_OK;
 }
 
-/* Run "one" (storage or licence) over every account, a page at a time,
- * each account in its own transaction. */
+/* Whether account "a" has anything to do at "now_us" (decided from its row
+ * alone, as the work itself decides): most accounts of a round have
+ * nothing, and take no transaction. */
+static bool account_due(const db_notice_account *a, int64_t now_us, bool licence)
+{
+    if (licence) {
+        mt_licence_notice cal[MT_LICENCE_NOTICE_MAX];
+        size_t n = 0;
+        mt_plan plan;
+        if (!licence_calendar(a, &plan, cal, &n)) {
+            return false;
+        }
+        for (size_t i = 0; i < n; i++) {
+            if (licence_notice_now(&cal[i], now_us)) {
+                return true;
+            }
+        }
+        return false;
+    }
+    long long limit = 0, left_pct = 0;
+    return storage_step(a, now_us, &limit, &left_pct) != S7_NONE ||
+           over_quota_step(a, now_us, &limit) != S8_NONE;
+}
+
+/* Accounts whose work shares one transaction: one commit (one WAL flush)
+ * for them all, each in a savepoint of its own, so that a failing account
+ * is undone alone and the others' work is kept. At most 32: each account
+ * that writes takes a subtransaction id, and PostgreSQL caches only 64 per
+ * transaction before other sessions' snapshots must look them up. */
+#define ACCOUNTS_PER_TX 32
+
+/* The work of the due accounts among rows[*i ..] ("n" rows), at most
+ * ACCOUNTS_PER_TX of them, in one transaction; *i is moved past them.
+ * Returns 0, or -1 when the transaction itself failed (nothing of it is
+ * kept; logged). */
+static int run_batch(srv *s, const db_notice_account *rows, int n, int *i, int64_t now_us,
+                     long long *done, bool licence)
+{
+    long long done_before = *done;
+    db_conn *c = NULL;
+    svc_error e;
+    svc_status rc;
+    int taken = 0;
+    svc_error_clear(&e);
+    rc = svc_tx_begin(s->pool, &c, &e);
+    for (; rc == SVC_OK && *i < n && taken < ACCOUNTS_PER_TX; (*i)++) {
+        const db_notice_account *a = &rows[*i];
+        long long done_account = *done;
+        svc_error ae;
+        svc_status arc;
+        db_status st;
+        if (!account_due(a, now_us, licence)) {
+            continue;
+        }
+        taken++;
+        svc_error_clear(&ae);
+        if ((st = db_savepoint(c)) != DB_OK) {
+            rc = svc_fail_db(&e, st, NULL);
+            break;
+        }
+        arc = licence ? licence_one(c, a, now_us, done, &ae)
+                      : storage_one(s, c, a, now_us, done, &ae);
+        if (arc == SVC_OK && !licence) {
+            arc = over_quota_one(c, a, now_us, done, &ae);
+        }
+        if (arc == SVC_OK) {
+            st = db_savepoint_release(c);
+        } else {
+            log_error("notices: account %lld: %s", a->id, ae.message);
+            *done = done_account;
+            st = db_savepoint_rollback(c);
+        }
+        if (st != DB_OK) {
+            rc = svc_fail_db(&e, st, NULL);
+            break;
+        }
+    }
+    rc = svc_tx_end(s->pool, c, rc, &e, NULL);
+    if (rc != SVC_OK) {
+        log_error("notices: accounts from %lld on: %s", rows[*i < n ? *i : n - 1].id, e.message);
+        *done = done_before;
+        return -1;
+    }
+    return 0;
+}
+
+/* Run "one" (storage or licence) over every account, a page at a time;
+ * the accounts with something to do ACCOUNTS_PER_TX to a transaction. A
+ * failed transaction ends the round (the next round does that work). */
 static int each_account(srv *s, int64_t now, long long *done, bool licence)
 {
     long long after = 0;
@@ -587,7 +728,7 @@ static int each_account(srv *s, int64_t now, long long *done, bool licence)
     for (;;) {
         db_notice_account *rows = NULL;
         db_conn *c = NULL;
-        int n = 0;
+        int n = 0, i = 0;
         db_status st = db_acquire(s->pool, DB_WAIT_MS, &c);
         if (st == DB_OK) {
             st = db_notice_accounts(c, after, ACCOUNTS_PER_PAGE, &rows, &n);
@@ -597,22 +738,17 @@ static int each_account(srv *s, int64_t now, long long *done, bool licence)
             log_error("notices: accounts: %s", db_strerror(st));
             return -1;
         }
-        for (int i = 0; i < n; i++) {
-            svc_error e;
-            svc_status rc;
-            svc_error_clear(&e);
-            if ((rc = svc_tx_begin(s->pool, &c, &e)) == SVC_OK) {
-                rc = licence ? licence_one(c, &rows[i], now_us, done, &e)
-                             : storage_one(s, c, &rows[i], now_us, done, &e);
-                if (rc == SVC_OK && !licence) {
-                    rc = over_quota_one(c, &rows[i], now_us, done, &e);
-                }
+        while (i < n) {
+            while (i < n && !account_due(&rows[i], now_us, licence)) {
+                i++;
             }
-            rc = svc_tx_end(s->pool, c, rc, &e, NULL);
-            if (rc != SVC_OK) {
-                log_error("notices: account %lld: %s", rows[i].id, e.message);
+            if (i < n && run_batch(s, rows, n, &i, now_us, done, licence) != 0) {
+                free(rows);
+                return -1;
             }
-            after = rows[i].id;
+        }
+        if (n > 0) {
+            after = rows[n - 1].id;
         }
         free(rows);
         if (n < ACCOUNTS_PER_PAGE) {

@@ -348,3 +348,53 @@ test('S8, L3: still over at the deadline -> everything the quota counts is delet
   assert.equal((await c.get('/api/v1/account')).body.usage.find((u) => u.quota === 'P2').used, 5);
   await setClock(srv.url, 0);
 });
+
+test('S8 over many accounts: deletions share a transaction 32 at a time; a failing account is undone alone and deleted at the next round', async () => {
+  const N = 40;
+  await setClock(srv.url, 200 * DAY);
+  await sql(`INSERT INTO accounts (login_id, name, plan, subscriber_email, language)
+    SELECT 'qbatch' || g, 'Batch ' || g, 'free', 'holder' || g || '@batch.test', 'en'
+    FROM generate_series(1, ${N}) g`);
+  const ids = (await sql("SELECT id FROM accounts WHERE login_id LIKE 'qbatch%' ORDER BY id"))
+    .split('\n').map(Number);
+  assert.equal(ids.length, N);
+  const failing = ids[5];
+  await sql(`INSERT INTO account_storage (account_id, data_bytes)
+    SELECT id, ${6 * GB} FROM accounts WHERE login_id LIKE 'qbatch%'
+    ON CONFLICT (account_id) DO UPDATE SET data_bytes = EXCLUDED.data_bytes`);
+  await job('storage_notices');
+  for (const id of ids) assert.ok(await overSince(id) > 0, `account ${id}: its period started`);
+
+  // Each deletion notes its transaction (txid_current() is the top-level
+  // one, also inside a savepoint); the failing account's deletion raises.
+  await sql(`CREATE TABLE test_quota_tx (account_id bigint, xid bigint);
+    CREATE FUNCTION test_quota_tx() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN
+      IF NEW.account_id = ${failing} THEN RAISE EXCEPTION 'test: this deletion fails'; END IF;
+      INSERT INTO test_quota_tx VALUES (NEW.account_id, txid_current()); RETURN NEW; END $f$;
+    CREATE TRIGGER test_quota_tx AFTER INSERT ON storage_quota_deletions
+      FOR EACH ROW EXECUTE FUNCTION test_quota_tx()`);
+  try {
+    await setClock(srv.url, 232 * DAY);
+    await job('storage_notices');
+    const ours = `account_id IN (${ids.join(',')})`;
+    const [deleted, txs] = (await sql(`SELECT count(*), count(DISTINCT xid) FROM test_quota_tx
+      WHERE ${ours}`)).split('|').map(Number);
+    assert.equal(deleted, N - 1, 'every account but the failing one deleted');
+    // 39 accounts in a row: 2 transactions of 32, 3 when a batch boundary
+    // (other accounts due before them, a page of 256) falls among them.
+    assert.ok(txs >= 2 && txs <= 3, `${deleted} deletions in ${txs} transactions`);
+    assert.equal(Number(await sql(`SELECT count(*) FROM notify_outbox WHERE ${ours}
+      AND kind = 'notice.over_quota_deleted'`)), N - 1, 'each deletion told');
+    assert.ok(await overSince(failing) > 0, 'the failing account is still in its period');
+    assert.equal(Number(await sql(`SELECT data_bytes FROM account_storage WHERE account_id = ${failing}`)),
+      6 * GB, 'and keeps what it stored');
+    assert.equal(Number(await sql(`SELECT count(*) FROM storage_quota_deletions WHERE account_id = ${failing}`)), 0);
+  } finally {
+    await sql('DROP TRIGGER test_quota_tx ON storage_quota_deletions; DROP FUNCTION test_quota_tx(); ' +
+      'DROP TABLE test_quota_tx');
+  }
+  await job('storage_notices');
+  assert.equal(await overSince(failing), -1, 'deleted at the next round');
+  assert.equal(Number(await sql(`SELECT count(*) FROM storage_quota_deletions WHERE account_id = ${failing}`)), 1);
+  await setClock(srv.url, 0);
+});
