@@ -204,9 +204,29 @@ static int cmp_rec(const void *a, const void *b)
  * not matter. */
 static int finish(ingest_batch *b, svc_error *e)
 {
-    size_t i;
+    size_t i, n_channels = 1;
+    int64_t t_min, t_max;
     if (b->n == 0) {
         return fail(e, SVC_INVALID, "empty_batch", NULL, "the batch holds no samples");
+    }
+    /* The everyday body, strictly in order, is counted in the same pass that
+     * finds out (issue 16); any other goes through the sort and the checks
+     * below from the start. */
+    t_min = t_max = b->rec[0].t;
+    for (i = 1; i < b->n; i++) {
+        const ingest_rec *p = &b->rec[i - 1], *r = &b->rec[i];
+        if (r->ch < p->ch || (r->ch == p->ch && r->t <= p->t)) {
+            break;
+        }
+        n_channels += r->ch != p->ch;
+        t_min = r->t < t_min ? r->t : t_min;
+        t_max = r->t > t_max ? r->t : t_max;
+    }
+    if (i == b->n) {
+        b->n_channels = n_channels;
+        b->t_min = t_min;
+        b->t_max = t_max;
+        return 0;
     }
     for (i = 1; i < b->n && cmp_rec(&b->rec[i - 1], &b->rec[i]) <= 0; i++) {
     }
@@ -430,14 +450,17 @@ typedef struct {
     const char *p, *end;
 } fcur;
 
-static void f_ws(fcur *c)
+/* JSON's white space is ' ', '\n', '\r', '\t', all below '!': one test
+ * for the everyday byte that is none of them. */
+static inline void f_ws(fcur *c)
 {
-    while (c->p < c->end && (*c->p == ' ' || *c->p == '\n' || *c->p == '\r' || *c->p == '\t')) {
+    while (c->p < c->end && (unsigned char)*c->p <= ' ' &&
+           (*c->p == ' ' || *c->p == '\n' || *c->p == '\r' || *c->p == '\t')) {
         c->p++;
     }
 }
 
-static bool f_lit(fcur *c, char ch)
+static inline bool f_lit(fcur *c, char ch)
 {
     f_ws(c);
     if (c->p < c->end && *c->p == ch) {
@@ -476,13 +499,32 @@ static bool f_str(fcur *c, char *buf, size_t cap)
 /* Digits that fit in m whatever they are: 10^15 - 1 < 2^53. */
 #define F_SAFE_DIGITS 15
 
+static const double f_p10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                               1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                               1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+static inline bool f_digit(char ch)
+{
+    return ch >= '0' && ch <= '9';
+}
+
+/* strtod() of the "len" (< 63) characters at "s": kept out of f_num(), whose
+ * everyday numbers need neither its buffer nor the stack check that the
+ * buffer brings. */
+static __attribute__((noinline)) double f_strtod(const char *s, size_t len)
+{
+    char tmp[64];
+    memcpy(tmp, s, len);
+    tmp[len] = '\0';
+    return strtod(tmp, NULL);
+}
+
 /* A strict JSON number into *d (as strtod() reads it); *is_int and *iv
- * when it is a plain integer of at most 2^53 (exact as a double). */
+ * when it is a plain integer of at most 2^53 (exact as a double). The
+ * general reader: f_plain_at() and f_int_at() below read the everyday
+ * forms themselves. */
 static bool f_num(fcur *c, double *d, bool *is_int, int64_t *iv)
 {
-    static const double p10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-                                 1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-                                 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
     const char *s, *q;
     uint64_t m = 0; /* the digits while exact (at most 2^53) */
     bool neg = false, exact = true, plain = true;
@@ -569,21 +611,84 @@ static bool f_num(fcur *c, double *d, bool *is_int, int64_t *iv)
     ex = ex * ex_sign - frac;
     if (exact && ex >= -22 && ex <= 22) {
         double x = (double)m; /* exact: m < 2^53 */
-        x = ex >= 0 ? x * p10[ex] : x / p10[-ex];
+        x = ex >= 0 ? x * f_p10[ex] : x / f_p10[-ex];
         *d = neg ? -x : x;
     } else {
-        char tmp[64];
-        memcpy(tmp, s, (size_t)(q - s));
-        tmp[q - s] = '\0';
-        *d = strtod(tmp, NULL);
+        *d = f_strtod(s, (size_t)(q - s));
     }
     return true;
+}
+
+/* White space at "q" skipped: programs rarely write any, and then this is
+ * one test. The hot loops below keep their place in locals ("q", "end")
+ * rather than in an fcur: records are written between reads, and through
+ * those writes the compiler could not keep a cursor in memory in a
+ * register (issue 16: a snapshot's id and value cost ~450 instructions,
+ * 150 of them the general f_num() for the value). */
+static inline const char *f_skip(const char *q, const char *end)
+{
+    while (q < end && (unsigned char)*q <= ' ' &&
+           (*q == ' ' || *q == '\n' || *q == '\r' || *q == '\t')) {
+        q++;
+    }
+    return q;
+}
+
+/* The everyday value at "q": -?digits(.digits)? of at most F_SAFE_DIGITS
+ * digits in all, no exponent, into *v. Its digits are exact in m, and m
+ * over 10^frac is the one correctly rounded division f_num() makes of it.
+ * Returns its end, or NULL for any other form (f_value() reads it then). */
+static inline const char *f_plain_at(const char *q, const char *end, double *v)
+{
+    uint64_t m;
+    int nd = 1, frac = 0;
+    bool neg = false;
+    double x;
+    if (q < end && *q == '-') {
+        neg = true;
+        q++;
+    }
+    if (q >= end || !f_digit(*q)) {
+        return NULL;
+    }
+    m = (uint64_t)(*q++ - '0');
+    if (m != 0) {
+        for (; q < end && f_digit(*q); q++, nd++) {
+            if (nd == F_SAFE_DIGITS) {
+                return NULL;
+            }
+            m = m * 10 + (uint64_t)(*q - '0');
+        }
+    }
+    if (q < end && *q == '.') {
+        q++;
+        for (; q < end && f_digit(*q); q++, nd++, frac++) {
+            if (nd == F_SAFE_DIGITS) {
+                return NULL;
+            }
+            m = m * 10 + (uint64_t)(*q - '0');
+        }
+        if (frac == 0) {
+            return NULL; /* "1." */
+        }
+    }
+    if (q < end && (f_digit(*q) || *q == 'e' || *q == 'E')) {
+        return NULL; /* a leading zero ("01"), or an exponent */
+    }
+    x = frac > 0 ? (double)m / f_p10[frac] : (double)m;
+    *v = neg ? -x : x;
+    return q;
 }
 
 /* A sample's value: a finite number or a special-value name. */
 static bool f_value(fcur *c, double *v)
 {
+    const char *q;
     f_ws(c);
+    if ((q = f_plain_at(c->p, c->end, v)) != NULL) {
+        c->p = q;
+        return true;
+    }
     if (c->p < c->end && *c->p == '"') {
         char name[16];
         if (!f_str(c, name, sizeof name)) {
@@ -604,42 +709,68 @@ static bool f_value(fcur *c, double *v)
     }
 }
 
-/* An integer of at most 2^53 (a time or a channel id). */
-static bool f_int(fcur *c, int64_t *out)
+/* A time or a channel id at "q": digits without a sign, a fraction or an
+ * exponent, of at most 2^53, into *out. Returns its end, or NULL for
+ * anything else: a negative or zero id or time is refused by the checks
+ * after it, and the tree parser decides on the other forms (1.0, 1e3:
+ * f_num() does not take them as integers either). */
+static inline const char *f_int_at(const char *q, const char *end, int64_t *out)
 {
-    double d;
-    bool is_int;
-    return f_num(c, &d, &is_int, out) && is_int;
+    uint64_t m;
+    if (q >= end || !f_digit(*q)) {
+        return NULL;
+    }
+    m = (uint64_t)(*q++ - '0');
+    if (m != 0) {
+        for (; q < end && f_digit(*q); q++) {
+            m = m * 10 + (uint64_t)(*q - '0'); /* m <= 2^53 before: no overflow */
+            if (m > F_MAX_M) {
+                return NULL;
+            }
+        }
+    }
+    if (q < end && (f_digit(*q) || *q == '.' || *q == 'e' || *q == 'E')) {
+        return NULL; /* a leading zero ("01"), a fraction, an exponent */
+    }
+    *out = (int64_t)m;
+    return q;
 }
 
-static bool f_push(ingest_batch *b, int64_t ch, int64_t t, double v)
+static bool f_int(fcur *c, int64_t *out)
 {
-    if (b->n >= INGEST_MAX_SAMPLES) {
+    const char *q;
+    f_ws(c);
+    if ((q = f_int_at(c->p, c->end, out)) == NULL) {
         return false;
     }
-    if (b->n == b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 256;
-        ingest_rec *grown;
-        if (cap > INGEST_MAX_SAMPLES) {
-            cap = INGEST_MAX_SAMPLES;
-        }
-        if ((grown = realloc(b->rec, cap * sizeof *grown)) == NULL) {
-            return false;
-        }
-        b->rec = grown;
-        b->cap = cap;
+    c->p = q;
+    return true;
+}
+
+/* Room for one record more in "b" (b->n == b->cap): false at
+ * INGEST_MAX_SAMPLES or out of memory. */
+static bool f_grow(ingest_batch *b)
+{
+    size_t cap = b->cap ? b->cap * 2 : 256;
+    ingest_rec *grown;
+    if (b->cap >= INGEST_MAX_SAMPLES) {
+        return false;
     }
-    b->rec[b->n].ch = ch;
-    b->rec[b->n].t = t;
-    b->rec[b->n].v = v;
-    b->n++;
+    if (cap > INGEST_MAX_SAMPLES) {
+        cap = INGEST_MAX_SAMPLES;
+    }
+    if ((grown = realloc(b->rec, cap * sizeof *grown)) == NULL) {
+        return false;
+    }
+    b->rec = grown;
+    b->cap = cap;
     return true;
 }
 
 /* Channel "id" may be sent. "*next" is where the channel after the one
  * found before would be: a snapshot's ids usually come in the table's
  * order, and then no search is needed. */
-static bool f_channel_ok(const ingest_known *k, int64_t id, size_t *next)
+static inline bool f_channel_ok(const ingest_known *k, int64_t id, size_t *next)
 {
     const ingest_channel *c;
     if (id <= 0) {
@@ -653,21 +784,93 @@ static bool f_channel_ok(const ingest_known *k, int64_t id, size_t *next)
     return c->selected && c->refusal == NULL;
 }
 
+/* "[" already read: a run's times (strictly increasing) or a snapshot's
+ * channel ids, each pushed as a record (the other field 0, the value 0);
+ * their count in *count. */
+static bool f_many(fcur *c, const ingest_known *known, int64_t now_us, bool snapshots,
+                   ingest_batch *b, size_t *count, size_t *next)
+{
+    const char *q = f_skip(c->p, c->end), *end = c->end;
+    ingest_rec *rec = b->rec;
+    size_t n_rec = b->n, cap = b->cap, n = 0, at = *next;
+    int64_t x, prev = 0;
+    if (q < end && *q == ']') {
+        c->p = q + 1;
+        *count = 0;
+        return true;
+    }
+    for (;;) {
+        if ((q = f_int_at(q, end, &x)) == NULL ||
+            !(snapshots ? f_channel_ok(known, x, &at)
+                        : time_ok(x, now_us) && (n == 0 || x > prev))) {
+            return false;
+        }
+        if (n_rec == cap) {
+            b->n = n_rec;
+            if (!f_grow(b)) {
+                return false;
+            }
+            rec = b->rec;
+            cap = b->cap;
+        }
+        rec[n_rec].ch = snapshots ? x : 0;
+        rec[n_rec].t = snapshots ? 0 : x;
+        rec[n_rec].v = 0;
+        n_rec++;
+        n++;
+        prev = x;
+        q = f_skip(q, end);
+        if (q >= end || *q != ',') {
+            break;
+        }
+        q = f_skip(q + 1, end);
+    }
+    b->n = n_rec;
+    *count = n;
+    *next = at;
+    if (q >= end || *q != ']') {
+        return false;
+    }
+    c->p = q + 1;
+    return true;
+}
+
 /* "[" already read: values into the records from "start" on ("n" of them
  * exactly). */
 static bool f_values(fcur *c, ingest_batch *b, size_t start, size_t n)
 {
+    const char *q = f_skip(c->p, c->end), *end = c->end, *at;
+    ingest_rec *rec = b->rec; /* NULL while no record was pushed */
     size_t k = 0;
-    if (f_lit(c, ']')) {
+    if (q < end && *q == ']') {
+        c->p = q + 1;
         return n == 0;
     }
-    do {
-        if (k >= n || !f_value(c, &b->rec[start + k].v)) {
+    for (;;) {
+        if (k >= n) {
             return false;
         }
+        if ((at = f_plain_at(q, end, &rec[start + k].v)) != NULL) {
+            q = at;
+        } else {
+            c->p = q;
+            if (!f_value(c, &rec[start + k].v)) {
+                return false;
+            }
+            q = c->p;
+        }
         k++;
-    } while (f_lit(c, ','));
-    return k == n && f_lit(c, ']');
+        q = f_skip(q, end);
+        if (q >= end || *q != ',') {
+            break;
+        }
+        q = f_skip(q + 1, end);
+    }
+    if (k != n || q >= end || *q != ']') {
+        return false;
+    }
+    c->p = q + 1;
+    return true;
 }
 
 /* A "channels" or a "snapshots" array: objects of one member "one" (a run's
@@ -704,25 +907,9 @@ static int f_groups(fcur *c, const ingest_known *known, int64_t now_us, bool sna
                     return FAST_NO;
                 }
             } else if (strcmp(key, many) == 0 && !has_many) {
-                int64_t x, prev = 0;
                 has_many = true;
-                if (!f_lit(c, '[')) {
+                if (!f_lit(c, '[') || !f_many(c, known, now_us, snapshots, b, &n, &next)) {
                     return FAST_NO;
-                }
-                if (!f_lit(c, ']')) {
-                    do {
-                        if (!f_int(c, &x) ||
-                            !(snapshots ? f_channel_ok(known, x, &next) && f_push(b, x, 0, 0)
-                                        : time_ok(x, now_us) && (n == 0 || x > prev) &&
-                                              f_push(b, 0, x, 0))) {
-                            return FAST_NO;
-                        }
-                        prev = x;
-                        n++;
-                    } while (f_lit(c, ','));
-                    if (!f_lit(c, ']')) {
-                        return FAST_NO;
-                    }
                 }
             } else if (strcmp(key, "v") == 0 && has_many && !has_v) {
                 has_v = true;
