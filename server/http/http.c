@@ -22,6 +22,7 @@
 #include "auth.h"
 #include "hdr_text.h"
 #include "http_internal.h"
+#include "http_libc.h"
 #include "http_svc.h"
 #include "json_guard.h"
 #include "isotime.h"
@@ -364,30 +365,6 @@ static void line_ms(char *line, size_t cap, size_t *n, double ms)
     if (*n < cap) {
         *n += (size_t)snprintf(line + *n, cap - *n, "%.3f", ms);
     }
-}
-
-/* localtime() and gmtime() of this process, with one result buffer per
- * thread instead of glibc's one for both. Debian's CivetWeb is built without
- * REENTRANT_TIME: it calls localtime() for the date of every access line
- * (because cb_log_access is set; the line's date is ignored, log_utc_now()
- * writes ours) and gmtime() for the Date and Last-Modified headers, in every
- * worker at once. With the shared buffer, a worker's header could be
- * formatted from another worker's time (an hours-old connection's start) or
- * half of each: ThreadSanitizer's report of CivetWeb's localtime(),
- * docs/server-code.md. The executable's definitions take the place of
- * glibc's for every shared library that calls them (CivetWeb; libpq and
- * libxlsxwriter too), and localtime_r() reads the zone once (main() sets TZ
- * before any thread). Our own code uses the _r forms. */
-struct tm *localtime(const time_t *t)
-{
-    static _Thread_local struct tm tm;
-    return localtime_r(t, &tm);
-}
-
-struct tm *gmtime(const time_t *t)
-{
-    static _Thread_local struct tm tm;
-    return gmtime_r(t, &tm);
 }
 
 /* One JSON line per request (A9). No query string (it may carry secrets),
@@ -1085,6 +1062,7 @@ int http_start(srv *s, char *err, size_t err_cap)
     const char *opts[40];
     int n = 0;
 
+    http_libc_init();
     if (http_metrics_init(route_tables, N_ROUTE_TABLES) != 0) {
         snprintf(err, err_cap, "out of memory");
         return -1;
