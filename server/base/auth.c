@@ -9,6 +9,8 @@
 #include <openssl/sha.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -189,6 +191,139 @@ void auth_sha256(const void *data, size_t len, unsigned char out[AUTH_SHA256_BYT
     if (g_sha256 == NULL || EVP_Digest(data, len, out, NULL, g_sha256, NULL) != 1) {
         SHA256(data, len, out); /* the same digest, fetched per call */
     }
+}
+
+/* SipHash-2-4, 128-bit output (J.-P. Aumasson and D. J. Bernstein's
+ * reference, siphash.c with outlen 16). */
+static uint64_t rotl64(uint64_t x, int b)
+{
+    return (x << b) | (x >> (64 - b));
+}
+
+static uint64_t rd_u64le(const unsigned char *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--) {
+        v = v << 8 | p[i];
+    }
+    return v;
+}
+
+static void wr_u64le(unsigned char *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++) {
+        p[i] = (unsigned char)(v >> (8 * i));
+    }
+}
+
+static void sipround(uint64_t v[4])
+{
+    v[0] += v[1];
+    v[1] = rotl64(v[1], 13) ^ v[0];
+    v[0] = rotl64(v[0], 32);
+    v[2] += v[3];
+    v[3] = rotl64(v[3], 16) ^ v[2];
+    v[0] += v[3];
+    v[3] = rotl64(v[3], 21) ^ v[0];
+    v[2] += v[1];
+    v[1] = rotl64(v[1], 17) ^ v[2];
+    v[2] = rotl64(v[2], 32);
+}
+
+void auth_siphash128(const unsigned char key[16], const void *data, size_t len,
+                     unsigned char out[16])
+{
+    const unsigned char *in = data, *end = in + len - len % 8;
+    uint64_t k0 = rd_u64le(key), k1 = rd_u64le(key + 8);
+    uint64_t v[4] = {0x736f6d6570736575ULL ^ k0, 0x646f72616e646f6dULL ^ k1,
+                     0x6c7967656e657261ULL ^ k0, 0x7465646279746573ULL ^ k1};
+    uint64_t b = (uint64_t)len << 56;
+    v[1] ^= 0xee;
+    for (; in != end; in += 8) {
+        uint64_t m = rd_u64le(in);
+        v[3] ^= m;
+        sipround(v);
+        sipround(v);
+        v[0] ^= m;
+    }
+    for (size_t i = 0; i < len % 8; i++) {
+        b |= (uint64_t)in[i] << (8 * i);
+    }
+    v[3] ^= b;
+    sipround(v);
+    sipround(v);
+    v[0] ^= b;
+    v[2] ^= 0xee;
+    for (int i = 0; i < 4; i++) {
+        sipround(v);
+    }
+    wr_u64le(out, v[0] ^ v[1] ^ v[2] ^ v[3]);
+    v[1] ^= 0xdd;
+    for (int i = 0; i < 4; i++) {
+        sipround(v);
+    }
+    wr_u64le(out + 8, v[0] ^ v[1] ^ v[2] ^ v[3]);
+}
+
+/* The secrets' SHA-256 remembered (auth_secret_sha256()): every request
+ * hashed its token or cookie, 3.4 k instructions through EVP (issue 16),
+ * against about 0.3 k for the SipHash that finds it here. One entry per
+ * slot, the last secret whose keyed hash falls there; a slot is read and
+ * written under its stripe's lock. */
+#define MEMO_SLOTS 1024 /* a power of two */
+#define MEMO_STRIPES 32
+
+typedef struct {
+    bool used;
+    unsigned char key[16]; /* auth_siphash128() of the secret under g_memo.sip_key */
+    unsigned char sha[AUTH_SHA256_BYTES];
+} memo_slot;
+
+static struct {
+    pthread_once_t once;
+    bool on; /* a random key was drawn */
+    unsigned char sip_key[16];
+    pthread_mutex_t locks[MEMO_STRIPES];
+    memo_slot slots[MEMO_SLOTS];
+} g_memo = {.once = PTHREAD_ONCE_INIT};
+
+static void memo_init(void)
+{
+    for (int i = 0; i < MEMO_STRIPES; i++) {
+        pthread_mutex_init(&g_memo.locks[i], NULL);
+    }
+    g_memo.on = auth_random(g_memo.sip_key, sizeof g_memo.sip_key) == 0;
+}
+
+void auth_secret_sha256(const char *secret, size_t len, unsigned char out[AUTH_SHA256_BYTES])
+{
+    unsigned char key[16];
+    unsigned i;
+    memo_slot *e;
+    bool hit;
+    pthread_once(&g_memo.once, memo_init);
+    if (!g_memo.on) {
+        auth_sha256(secret, len, out);
+        return;
+    }
+    auth_siphash128(g_memo.sip_key, secret, len, key);
+    i = ((unsigned)key[0] | (unsigned)key[1] << 8) & (MEMO_SLOTS - 1);
+    e = &g_memo.slots[i];
+    pthread_mutex_lock(&g_memo.locks[i % MEMO_STRIPES]);
+    hit = e->used && memcmp(e->key, key, sizeof key) == 0;
+    if (hit) {
+        memcpy(out, e->sha, AUTH_SHA256_BYTES);
+    }
+    pthread_mutex_unlock(&g_memo.locks[i % MEMO_STRIPES]);
+    if (hit) {
+        return;
+    }
+    auth_sha256(secret, len, out);
+    pthread_mutex_lock(&g_memo.locks[i % MEMO_STRIPES]);
+    e->used = true;
+    memcpy(e->key, key, sizeof key);
+    memcpy(e->sha, out, AUTH_SHA256_BYTES);
+    pthread_mutex_unlock(&g_memo.locks[i % MEMO_STRIPES]);
 }
 
 int auth_new_secret(char *text, size_t text_cap, unsigned char hash[AUTH_SHA256_BYTES])

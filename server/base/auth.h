@@ -153,6 +153,20 @@ int auth_new_secret(char *text, size_t text_cap, unsigned char hash[AUTH_SHA256_
 /* SHA-256 of "len" bytes at "data" into "out". */
 void auth_sha256(const void *data, size_t len, unsigned char out[AUTH_SHA256_BYTES]);
 
+/* auth_sha256() of a secret a client presents with every request (a
+ * session cookie, an API token), remembered: a secret seen lately is
+ * recognised by a keyed 128-bit SipHash of it (a key drawn at random per
+ * process) and its SHA-256 copied from memory. Only the two hashes are
+ * kept, never the secret. The result is the same as auth_sha256()'s; what
+ * the hash may do (an identity, a revocation) is decided by its callers as
+ * before. Thread-safe. */
+void auth_secret_sha256(const char *secret, size_t len, unsigned char out[AUTH_SHA256_BYTES]);
+
+/* SipHash-2-4 with a 128-bit result (the reference's 16-byte output) of
+ * "len" bytes at "data" under the 16-byte "key", into "out". */
+void auth_siphash128(const unsigned char key[16], const void *data, size_t len,
+                     unsigned char out[16]);
+
 /* The PostgreSQL bytea hex literal of "len" bytes ("\\x0a1b..."), NUL
  * terminated, into "out" (at least 2 * len + 3 bytes). Returns "out". */
 char *auth_bytea_hex(const unsigned char *data, size_t len, char *out);

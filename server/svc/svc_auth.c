@@ -934,7 +934,7 @@ static svc_status resolve(srv *s, const char *secret, bool token, const char *ip
     if (secret == NULL || strlen(secret) != AUTH_SECRET_CHARS || ip == NULL) {
         return unauthenticated(e);
     }
-    auth_sha256(secret, AUTH_SECRET_CHARS, hash);
+    auth_secret_sha256(secret, AUTH_SECRET_CHARS, hash);
     if (!id_lookup(hash, ip, token, now_ms, &out->user, &due)) {
         if ((st = id_read(s, hash, ip, token, now_ms, &out->user, &active)) != DB_OK) {
             return svc_fail_db(e, st, NULL);
