@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -79,11 +80,30 @@ void log_utc_format(int64_t secs, long nsec, char *out, size_t cap)
              sod / 60 % 60, sod % 60, ms);
 }
 
+/* The date and time to the second are written once a second in each
+ * thread (issue 16: every access line has one), the milliseconds every
+ * time; the same text as log_utc_format(). */
 void log_utc_now(char *out, size_t cap)
 {
+    static _Thread_local struct {
+        time_t sec;
+        char text[20]; /* "YYYY-MM-DDTHH:MM:SS", set when sec is */
+    } tl = {-1, ""};
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
+    if (cap >= 25 && ts.tv_sec == tl.sec) {
+        memcpy(out, tl.text, 19);
+        out[19] = '.';
+        put_digits(out + 20, 3, (int)(ts.tv_nsec / 1000000L) % 1000);
+        out[23] = 'Z';
+        out[24] = '\0';
+        return;
+    }
     log_utc_format((int64_t)ts.tv_sec, ts.tv_nsec, out, cap);
+    if (cap >= 25 && strlen(out) == 24) { /* a year of four digits */
+        memcpy(tl.text, out, 19);
+        tl.sec = ts.tv_sec;
+    }
 }
 
 static void log_v(const char *level, const char *fmt, va_list ap)

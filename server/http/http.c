@@ -257,12 +257,24 @@ static void cb_end_request(const struct mg_connection *conn, int status)
     }
 }
 
-/* Append "s" JSON-escaped (without quotes) to out[*n..cap). */
+/* Append "s" JSON-escaped (without quotes) to out[*n..cap). A run of
+ * characters that need no escape is copied at once (issue 16). */
 static void json_escape_into(char *out, size_t cap, size_t *n, const char *s)
 {
     static const char hex[] = "0123456789abcdef";
     for (; s != NULL && *s != '\0' && *n + 7 < cap; s++) {
         unsigned char ch = (unsigned char)*s;
+        size_t run = 0;
+        while (*n + run + 7 < cap && s[run] != '\0' && s[run] != '"' && s[run] != '\\' &&
+               (unsigned char)s[run] >= 0x20 && (unsigned char)s[run] != 0x7f) {
+            run++;
+        }
+        if (run > 0) {
+            memcpy(out + *n, s, run);
+            *n += run;
+            s += run - 1;
+            continue;
+        }
         if (ch == '"' || ch == '\\') {
             out[(*n)++] = '\\';
             out[(*n)++] = (char)ch;
@@ -279,6 +291,20 @@ static void json_escape_into(char *out, size_t cap, size_t *n, const char *s)
     }
 }
 
+/* The 1 to "max" decimal digits at "p" that no further digit follows, as
+ * *v, and where they end: false for anything else (strtol()'s cases). */
+static bool read_digits(const char *p, int max, long long *v, const char **end)
+{
+    int k = 0;
+    *v = 0;
+    while (k < max && p[k] >= '0' && p[k] <= '9') {
+        *v = *v * 10 + (p[k] - '0');
+        k++;
+    }
+    *end = p + k;
+    return k > 0 && !(p[k] >= '0' && p[k] <= '9');
+}
+
 /* CivetWeb's access line is
  *   ADDR - USER [DATE] "METHOD URI[?QS] HTTP/V" STATUS BYTES REFERER AGENT
  * The request part is known exactly, so STATUS and BYTES are read at the
@@ -287,9 +313,10 @@ static void json_escape_into(char *out, size_t cap, size_t *n, const char *s)
 static int parse_status_bytes(const struct mg_request_info *ri, const char *msg, int *status,
                               long long *bytes)
 {
-    const char *p = strstr(msg, "] \"");
+    const char *p = strstr(msg, "] \""), *dend;
     const char *parts[6];
     char *end;
+    long long v;
     if (p == NULL) {
         return -1;
     }
@@ -312,6 +339,13 @@ static int parse_status_bytes(const struct mg_request_info *ri, const char *msg,
         return -1;
     }
     p += 2;
+    if (read_digits(p, 9, &v, &dend) && *dend == ' ') {
+        *status = (int)v; /* what strtol() gives for CivetWeb's digits */
+        if (read_digits(dend + 1, 18, &v, &dend)) {
+            *bytes = v;
+            return 0;
+        }
+    }
     errno = 0;
     *status = (int)strtol(p, &end, 10);
     if (end == p || *end != ' ') {

@@ -48,9 +48,28 @@ static void log_utc_now_is_24_characters(void)
     T_TRUE(out[4] == '-' && out[10] == 'T' && out[19] == '.' && out[23] == 'Z');
 }
 
+/* The second's text is remembered per thread: every result still lies
+ * between log_utc_format() of the clock read just before and just after
+ * (ISO text sorts as time does). */
+static void log_utc_now_lies_between_the_clock_read_before_and_after(void)
+{
+    for (int i = 0; i < 20000; i++) {
+        struct timespec a, b;
+        char before[40], now[40], after[40];
+        clock_gettime(CLOCK_REALTIME, &a);
+        log_utc_now(now, sizeof now);
+        clock_gettime(CLOCK_REALTIME, &b);
+        log_utc_format((int64_t)a.tv_sec, a.tv_nsec, before, sizeof before);
+        log_utc_format((int64_t)b.tv_sec, b.tv_nsec, after, sizeof after);
+        T_EQ_INT(strlen(now), 24);
+        T_TRUE(strcmp(before, now) <= 0 && strcmp(now, after) <= 0);
+    }
+}
+
 void suite_log(void)
 {
     T_RUN(log_utc_format_writes_iso_8601_with_milliseconds);
     T_RUN(log_utc_format_agrees_with_gmtime);
     T_RUN(log_utc_now_is_24_characters);
+    T_RUN(log_utc_now_lies_between_the_clock_read_before_and_after);
 }
