@@ -13,12 +13,20 @@
 _Static_assert((REPLY_CACHE_SLOTS & (REPLY_CACHE_SLOTS - 1)) == 0,
                "REPLY_CACHE_SLOTS must be a power of two");
 
+/* A remembered body, shared: by its slot while it is there, and by every
+ * caller of reply_cache_get_shared() until it releases it. */
+struct reply_body {
+    atomic_int refs;
+    size_t len;
+    char text[]; /* "len" bytes and a NUL */
+};
+
 typedef struct {
     bool used;
     reply_key key;
     unsigned long long epoch;
     int64_t at_ms;
-    char *body; /* NUL-terminated, owned by the slot */
+    reply_body *body; /* the slot's reference */
     size_t len;
     bool refreshing; /* a caller was told it is due (auth_cache_refresh_ms()) */
 } rc_slot;
@@ -58,31 +66,37 @@ static bool same_key(const reply_key *a, const reply_key *b)
  * (docs/benchmarks.md). Read once. */
 static env_switch g_switch = ENV_SWITCH("METRON_REPLY_CACHE");
 
-bool reply_cache_get(const reply_key *key, unsigned long long epoch, int64_t now_ms, char **text,
-                     size_t *len, bool *due)
+void reply_body_release(reply_body *b)
+{
+    if (b != NULL && atomic_fetch_sub(&b->refs, 1) == 1) {
+        free(b);
+    }
+}
+
+void reply_body_text_free(reply_body_text *t)
+{
+    free(t->owned);
+    reply_body_release(t->shared);
+    memset(t, 0, sizeof *t);
+}
+
+bool reply_cache_get_shared(const reply_key *key, unsigned long long epoch, int64_t now_ms,
+                            reply_body **body, const char **text, size_t *len, bool *due)
 {
     unsigned i = slot_of(key);
     rc_slot *e = &slots[i];
     pthread_mutex_t *lock = lock_of(i);
-    char *copy = NULL;
-    size_t n = 0;
+    reply_body *found = NULL;
     bool refresh = false;
     int64_t ttl_ms = auth_cache_ttl_ms(), refresh_ms = auth_cache_refresh_ms();
 
-    if (env_switch_off(&g_switch)) {
-        if (due != NULL) {
-            *due = false;
-        }
-        return false;
-    }
-
-    pthread_mutex_lock(lock);
-    /* now_ms < at_ms: the clock went back; the entry's age is unknown. */
-    if (e->used && same_key(&e->key, key) && e->epoch == epoch && now_ms >= e->at_ms &&
-        now_ms - e->at_ms < ttl_ms) {
-        if ((copy = malloc(e->len + 1)) != NULL) {
-            memcpy(copy, e->body, e->len + 1);
-            n = e->len;
+    if (!env_switch_off(&g_switch)) {
+        pthread_mutex_lock(lock);
+        /* now_ms < at_ms: the clock went back; the entry's age is unknown. */
+        if (e->used && same_key(&e->key, key) && e->epoch == epoch && now_ms >= e->at_ms &&
+            now_ms - e->at_ms < ttl_ms) {
+            found = e->body;
+            atomic_fetch_add(&found->refs, 1);
             if (now_ms - e->at_ms >= refresh_ms && !e->refreshing && due != NULL) {
                 /* This caller has it read again and put; everyone keeps
                  * using this entry meanwhile. */
@@ -90,10 +104,44 @@ bool reply_cache_get(const reply_key *key, unsigned long long epoch, int64_t now
                 refresh = true;
             }
         }
+        pthread_mutex_unlock(lock);
     }
-    pthread_mutex_unlock(lock);
+    *body = found;
+    *text = found != NULL ? found->text : NULL;
+    *len = found != NULL ? found->len : 0;
+    if (due != NULL) {
+        *due = refresh;
+    }
+    return found != NULL;
+}
+
+bool reply_cache_get(const reply_key *key, unsigned long long epoch, int64_t now_ms, char **text,
+                     size_t *len, bool *due)
+{
+    reply_body *body;
+    const char *shared;
+    size_t n;
+    char *copy = NULL;
+    bool refresh = false;
+    /* Copied outside the lock, from the reference. */
+    if (reply_cache_get_shared(key, epoch, now_ms, &body, &shared, &n,
+                               due != NULL ? &refresh : NULL)) {
+        if ((copy = malloc(n + 1)) != NULL) {
+            memcpy(copy, shared, n + 1);
+        } else if (refresh) {
+            /* Not served: the next caller is told instead. */
+            unsigned i = slot_of(key);
+            pthread_mutex_lock(lock_of(i));
+            if (slots[i].body == body) {
+                slots[i].refreshing = false;
+            }
+            pthread_mutex_unlock(lock_of(i));
+            refresh = false;
+        }
+        reply_body_release(body);
+    }
     *text = copy;
-    *len = n;
+    *len = copy != NULL ? n : 0;
     if (due != NULL) {
         *due = refresh;
     }
@@ -106,19 +154,21 @@ void reply_cache_put(const reply_key *key, unsigned long long epoch, int64_t now
     unsigned i = slot_of(key);
     rc_slot *e = &slots[i];
     pthread_mutex_t *lock = lock_of(i);
-    char *copy, *unused;
+    reply_body *copy, *unused;
 
     if (len > (key->kind == REPLY_ME ? REPLY_CACHE_MAX_BODY : REPLY_CACHE_MAX_LIST)) {
         return;
     }
-    /* Copied outside the lock; whichever buffer is left over is freed
+    /* Copied outside the lock; whichever body is left over is released
      * outside it too. */
-    copy = malloc(len + 1);
+    copy = malloc(sizeof *copy + len + 1);
     if (copy == NULL) {
         return;
     }
-    memcpy(copy, text, len);
-    copy[len] = '\0';
+    atomic_init(&copy->refs, 1);
+    copy->len = len;
+    memcpy(copy->text, text, len);
+    copy->text[len] = '\0';
     pthread_mutex_lock(lock);
     if (e->used && same_key(&e->key, key) && e->epoch > epoch) {
         unused = copy; /* a read under a later epoch is already here */
@@ -137,19 +187,19 @@ void reply_cache_put(const reply_key *key, unsigned long long epoch, int64_t now
         e->refreshing = false;
     }
     pthread_mutex_unlock(lock);
-    free(unused);
+    reply_body_release(unused);
 }
 
 void reply_cache_clear(void)
 {
     for (unsigned i = 0; i < REPLY_CACHE_SLOTS; i++) {
         pthread_mutex_t *lock = lock_of(i);
-        char *body;
+        reply_body *body;
         pthread_mutex_lock(lock);
         body = slots[i].body;
         atomic_fetch_sub(&g_bytes, slots[i].len);
         memset(&slots[i], 0, sizeof slots[i]);
         pthread_mutex_unlock(lock);
-        free(body);
+        reply_body_release(body);
     }
 }

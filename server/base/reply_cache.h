@@ -26,7 +26,9 @@
  * The variants of one (kind, account, user, sub) share the slot. Bodies longer
  * than REPLY_CACHE_MAX_BODY bytes (REPLY_CACHE_MAX_LIST for a list) are not
  * kept, nor a body that would take all the bodies kept past
- * REPLY_CACHE_MAX_BYTES. Every function is thread-safe. */
+ * REPLY_CACHE_MAX_BYTES (bodies still referenced by requests after their
+ * entry was replaced are not counted: at most one each). Every function is
+ * thread-safe. */
 #ifndef MTS_REPLY_CACHE_H
 #define MTS_REPLY_CACHE_H
 
@@ -76,6 +78,33 @@ typedef struct {
  * reads the body and puts it. "due" may be NULL (never told). */
 bool reply_cache_get(const reply_key *key, unsigned long long epoch, int64_t now_ms, char **text,
                      size_t *len, bool *due);
+
+/* A remembered body shared with its slot (reply_cache_get_shared()). */
+typedef struct reply_body reply_body;
+
+/* As reply_cache_get(), without a copy (issue 16: the remembered device
+ * list, 70 KB, was copied for every request, under the slot's lock): on a
+ * hit *body is a reference to the remembered body and *text its text (*len
+ * bytes and a NUL), borrowed until reply_body_release(*body), even after
+ * the entry is replaced or forgotten. Otherwise *body and *text are NULL. */
+bool reply_cache_get_shared(const reply_key *key, unsigned long long epoch, int64_t now_ms,
+                            reply_body **body, const char **text, size_t *len, bool *due);
+
+/* Give back a reference of reply_cache_get_shared(); the text is dead
+ * after. NULL is allowed. */
+void reply_body_release(reply_body *b);
+
+/* A reply's text that is either the caller's own or a remembered body:
+ * "text" ("len" bytes) is "owned" (malloc'd) or inside "shared". */
+typedef struct {
+    const char *text;
+    size_t len;
+    char *owned;
+    reply_body *shared;
+} reply_body_text;
+
+/* Free "t"'s own text or release its body; "t" is empty after. */
+void reply_body_text_free(reply_body_text *t);
 
 /* Remember "len" bytes at "text" (borrowed; copied) as the body of "key",
  * read from the database under state epoch "epoch" (read before the data)

@@ -244,15 +244,15 @@ static int h_app_credentials(http_req *req)
 /* GET /api/v1/devices?app_id= and GET /api/v1/apps/{id}/devices */
 static int devices_list(http_req *req, long long app_id)
 {
-    char *json = NULL;
-    size_t len = 0;
+    reply_body_text list;
     svc_error e;
     int rc;
-    if (svc_devices_list(&req->actor, app_id, &json, &len, &e) != SVC_OK) {
+    if (svc_devices_list(&req->actor, app_id, &list, &e) != SVC_OK) {
+        reply_body_text_free(&list);
         return http_reply_svc(req, &e);
     }
-    rc = http_reply_json_text(req, 200, json, len);
-    free(json);
+    rc = http_reply_json_text(req, 200, list.text, list.len);
+    reply_body_text_free(&list);
     return rc;
 }
 

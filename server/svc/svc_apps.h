@@ -19,6 +19,7 @@
 #include "svc_tx.h"
 #include "db.h"
 #include "mt/plan.h"
+#include "reply_cache.h"
 #include "svc.h"
 
 /* ---------------------------------------------- supported instruments (I4) */
@@ -169,12 +170,14 @@ svc_status svc_app_get(const svc_actor *a, long long app_id, bool as_admin, cJSO
                        svc_error *e);
 
 /* {"items": [device, ...]} of app "app_id" (0 = of every visible app; a
- * named app must be visible) as JSON text in *json (malloc'd, caller
- * frees; written straight into one buffer, issue 16). A device shows the
- * selection limit of the actor's plan and what the supported-instrument
- * table (I4) allows it. */
+ * named app must be visible) as JSON text in *out (written straight into
+ * one buffer, issue 16; the list of every app's devices may be the
+ * remembered one itself, not a copy): the caller frees it with
+ * reply_body_text_free(), also after a failure. A device shows the selection
+ * limit of the actor's plan and what the supported-instrument table (I4)
+ * allows it. */
 MT_MUSTCHECK
-svc_status svc_devices_list(const svc_actor *a, long long app_id, char **json, size_t *len,
+svc_status svc_devices_list(const svc_actor *a, long long app_id, reply_body_text *out,
                             svc_error *e);
 
 MT_MUSTCHECK

@@ -464,27 +464,35 @@ static void devices_refresh(void *ctx, const void *arg)
     }
 }
 
-svc_status svc_devices_list(const svc_actor *a, long long app_id, char **json, size_t *len,
+svc_status svc_devices_list(const svc_actor *a, long long app_id, reply_body_text *out,
                             svc_error *e)
 {
     reply_key key;
     int64_t now_ms;
     bool due = false;
+    svc_status rc;
+    memset(out, 0, sizeof *out);
     /* One app's devices (a rarer page) and actors that are not a signed-in
      * user are read every time. */
     if (app_id > 0 || a->user_id <= 0) {
-        return devices_read(a, app_id, json, len, e);
+        rc = devices_read(a, app_id, &out->owned, &out->len, e);
+        out->text = out->owned;
+        return rc;
     }
     key = devices_key(a);
     now_ms = auth_now_ms();
-    if (reply_cache_get(&key, devices_epoch(a->account_id), now_ms, json, len, &due)) {
+    /* The remembered list itself, not a copy (reply_cache.h). */
+    if (reply_cache_get_shared(&key, devices_epoch(a->account_id), now_ms, &out->shared, &out->text,
+                               &out->len, &due)) {
         if (due) {
             devices_refresh_arg m = {a->account_id, a->user_id, a->role, a->admin, a->plan};
             (void)refresher_submit(devices_refresh, a->srv, &m, sizeof m);
         }
         return SVC_OK;
     }
-    return devices_read_put(a, now_ms, json, len, e);
+    rc = devices_read_put(a, now_ms, &out->owned, &out->len, e);
+    out->text = out->owned;
+    return rc;
 }
 
 svc_status svc_device_get(const svc_actor *a, long long device_id, cJSON **out, svc_error *e)

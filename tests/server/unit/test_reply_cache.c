@@ -201,6 +201,13 @@ static void *hammer(void *arg)
         snprintf(want, sizeof want, "{\"user\":%lld,\"pad\":\"%0*d\"}", user, (int)(user % 40), 0);
         if (seed & 1u) {
             reply_cache_put(&k, 1, NOW, want, strlen(want));
+        } else if (seed & 2u) {
+            reply_body *body = NULL;
+            const char *shared = NULL;
+            if (reply_cache_get_shared(&k, 1, NOW, &body, &shared, &len, NULL)) {
+                bad += len != strlen(want) || strcmp(shared, want) != 0;
+                reply_body_release(body);
+            }
         } else if (reply_cache_get(&k, 1, NOW, &text, &len, NULL)) {
             bad += len != strlen(want) || strcmp(text, want) != 0;
             free(text);
@@ -247,6 +254,38 @@ static void reply_cache_keys_by_sub_with_a_slot_each(void)
     reply_cache_clear();
 }
 
+/* A shared body stays readable after its entry is replaced or forgotten,
+ * until it is released; a miss gives NULLs. */
+static void reply_cache_shared_body_outlives_its_entry(void)
+{
+    reply_key k = me(1, 2, 0);
+    reply_body *a = NULL, *b = NULL, *none = (reply_body *)&k;
+    const char *ta = NULL, *tb = NULL, *tn = "untouched";
+    size_t la = 0, lb = 0, ln = 9;
+    reply_body_text out = {"x", 1, NULL, NULL};
+    reply_cache_clear();
+    T_TRUE(!reply_cache_get_shared(&k, 1, NOW, &none, &tn, &ln, NULL));
+    T_TRUE(none == NULL && tn == NULL && ln == 0);
+    reply_cache_put(&k, 1, NOW, "first", 5);
+    T_TRUE(reply_cache_get_shared(&k, 1, NOW, &a, &ta, &la, NULL));
+    T_TRUE(reply_cache_get_shared(&k, 1, NOW, &b, &tb, &lb, NULL));
+    T_TRUE(a == b && ta == tb && la == 5);
+    reply_cache_put(&k, 2, NOW, "second", 6); /* replaces the entry */
+    T_EQ_STR(ta, "first");
+    T_TRUE(holds(&k, 2, NOW, "second"));
+    reply_body_release(a);
+    reply_cache_clear(); /* forgets it all */
+    T_EQ_STR(tb, "first");
+    reply_body_release(b);
+    reply_body_release(NULL);
+    reply_cache_put(&k, 3, NOW, "third", 5);
+    T_TRUE(reply_cache_get_shared(&k, 3, NOW, &out.shared, &out.text, &out.len, NULL));
+    T_EQ_STR(out.text, "third");
+    reply_body_text_free(&out);
+    T_TRUE(out.text == NULL && out.shared == NULL && out.owned == NULL);
+    reply_cache_clear();
+}
+
 void suite_reply_cache(void)
 {
     T_RUN(reply_cache_misses_when_empty_and_hits_after_put);
@@ -258,4 +297,5 @@ void suite_reply_cache(void)
     T_RUN(reply_cache_keeps_the_read_of_the_later_epoch);
     T_RUN(reply_cache_keeps_no_body_over_the_limit);
     T_RUN(reply_cache_is_consistent_under_concurrent_use);
+    T_RUN(reply_cache_shared_body_outlives_its_entry);
 }
