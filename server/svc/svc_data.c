@@ -1676,7 +1676,10 @@ static void monitor_r(srv *s, const svc_actor *a, long long group_id, data_reply
                      (a->role & 31) * 2 + (a->admin ? 1 : 0), group_id};
     /* Actors that are not a signed-in user are read every time. */
     const reply_key *remember = a->user_id > 0 ? &key : NULL;
-    char *blob = NULL;
+    /* The remembered structure itself (held), or one read now (own). */
+    reply_body *held = NULL;
+    char *own = NULL;
+    const char *blob = NULL;
     size_t blob_len = 0;
     mon_shape shape = {0};
     sbuf b = {0};
@@ -1685,12 +1688,13 @@ static void monitor_r(srv *s, const svc_actor *a, long long group_id, data_reply
 
     memset(r, 0, sizeof *r);
     if (remember != NULL &&
-        reply_cache_get(remember, monitor_epoch(a->account_id), auth_now_ms(), &blob, &blob_len,
-                        &due) &&
+        reply_cache_get_shared(remember, monitor_epoch(a->account_id), auth_now_ms(), &held, &blob,
+                               &blob_len, &due) &&
         due) {
         /* Read it again now (this caller was told; the others keep using
          * the remembered one meanwhile). */
-        free(blob);
+        reply_body_release(held);
+        held = NULL;
         blob = NULL;
     }
     if (blob == NULL) {
@@ -1698,10 +1702,11 @@ static void monitor_r(srv *s, const svc_actor *a, long long group_id, data_reply
             fail_db(r, st);
             goto out;
         }
-        monitor_shape_read(c, a, group_id, remember, &blob, &blob_len, r);
-        if (blob == NULL) {
+        monitor_shape_read(c, a, group_id, remember, &own, &blob_len, r);
+        if (own == NULL) {
             goto out;
         }
+        blob = own;
     }
     if (monitor_shape_parse(blob, blob_len, group_id, &shape) != 0) {
         fail(r, SVC_NOMEM, NULL, NULL, "the server is out of memory: retry");
@@ -1730,7 +1735,8 @@ static void monitor_r(srv *s, const svc_actor *a, long long group_id, data_reply
 out:
     db_release(s->pool, c);
     monitor_shape_free(&shape);
-    free(blob);
+    reply_body_release(held);
+    free(own);
     free(b.p);
 }
 
