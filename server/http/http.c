@@ -766,7 +766,7 @@ bool http_secure(const http_req *req)
 static void cors_prepare(http_req *req)
 {
     const char *origin = origin_list_find(&req->srv->cfg.cors_origins,
-                                          mg_get_header(req->conn, "Origin"));
+                                          http_header(req, "Origin"));
     req->cors[0] = '\0';
     if (origin != NULL) {
         snprintf(req->cors, sizeof req->cors,
@@ -781,8 +781,8 @@ static void cors_prepare(http_req *req)
 static bool is_preflight(const http_req *req)
 {
     return strcmp(req->ri->request_method, "OPTIONS") == 0 &&
-           mg_get_header(req->conn, "Origin") != NULL &&
-           mg_get_header(req->conn, "Access-Control-Request-Method") != NULL;
+           http_header(req, "Origin") != NULL &&
+           http_header(req, "Access-Control-Request-Method") != NULL;
 }
 
 static int cors_preflight(http_req *req)

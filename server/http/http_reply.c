@@ -70,7 +70,7 @@ static bool has_token(const char *v, const char *token)
  * for it, HTTP/1.0 without keep-alive, or the body was left unread. */
 bool http_closing(const http_req *req)
 {
-    const char *c = mg_get_header(req->conn, "Connection");
+    const char *c = http_header(req, "Connection");
     if (req->must_close) {
         return true;
     }

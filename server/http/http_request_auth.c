@@ -72,7 +72,7 @@ static bool same_site_request(const http_req *req)
 
 int http_auth_resolve(http_req *req, const http_route *route)
 {
-    const char *authz = mg_get_header(req->conn, "Authorization");
+    const char *authz = http_header(req, "Authorization");
     const char *method = req->ri->request_method;
     char cookie[AUTH_SECRET_CHARS + 8] = "";
     auth_grant o;

@@ -1,5 +1,10 @@
 /* server/http/http_reply.c: http_parse_range(), the Range header of file downloads
- * (RFC 9110 14.1.2), one range or none. */
+ * (RFC 9110 14.1.2), one range or none; server/http/http_body.c:
+ * http_header(), a request header by name as mg_get_header() finds it. */
+#include <civetweb.h>
+#include <string.h>
+#include <strings.h>
+
 #include "http.h"
 #include "t.h"
 
@@ -71,14 +76,14 @@ static void http_range_ignores_anything_else(void)
         "bytes=-",
         "bytes=a-b",
         "bytes=5",
-        "bytes=9-5",            /* first after last */
-        "bytes=0-1,5-6",        /* several ranges: the whole file */
+        "bytes=9-5",     /* first after last */
+        "bytes=0-1,5-6", /* several ranges: the whole file */
         "bytes=0-1, -5",
-        "items=0-5",            /* another unit */
+        "items=0-5", /* another unit */
         "bytes=+1-5",
         "bytes=1--5",
         "bytes=0-5x",
-        "bytes=1234567890123456789-",   /* 19 digits */
+        "bytes=1234567890123456789-", /* 19 digits */
         "bytes=-1234567890123456789",
         "bytes 0-5",
     };
@@ -89,8 +94,63 @@ static void http_range_ignores_anything_else(void)
     }
 }
 
+/* mg_get_header()'s way: the first header whose name equals "name" with
+ * mg_strcasecmp() (ASCII, any case). */
+static const char *reference_header(const struct mg_request_info *ri, const char *name)
+{
+    for (int i = 0; i < ri->num_headers; i++) {
+        if (strcasecmp(name, ri->http_headers[i].name) == 0) {
+            return ri->http_headers[i].value;
+        }
+    }
+    return NULL;
+}
+
+static void http_header_finds_what_mg_get_header_finds(void)
+{
+    static const char *const names[] = {"Host",   "Authorization", "origin", "ORIGIN-x",
+                                        "Origin", "Connection",    "",       "x-Forwarded-For"};
+    static const char *const asked[] = {"Host",
+                                        "host",
+                                        "Origin",
+                                        "ORIGIN",
+                                        "Origin-X",
+                                        "Orig",
+                                        "Connection",
+                                        "Connect",
+                                        "Authorization",
+                                        "Cookie",
+                                        "X-Forwarded-For",
+                                        "",
+                                        "Transfer-Encoding",
+                                        "Access-Control-Request-Method"};
+    struct mg_request_info ri;
+    http_req req;
+    memset(&ri, 0, sizeof ri);
+    memset(&req, 0, sizeof req);
+    req.ri = &ri;
+    for (int n = 0; n <= (int)(sizeof names / sizeof names[0]); n++) {
+        ri.num_headers = n;
+        for (int i = 0; i < n; i++) {
+            ri.http_headers[i].name = names[i];
+            ri.http_headers[i].value = names[(i + 3) % 8];
+        }
+        for (size_t k = 0; k < sizeof asked / sizeof asked[0]; k++) {
+            T_TRUE(http_header(&req, asked[k]) == reference_header(&ri, asked[k]));
+        }
+    }
+    /* The first of two of one name. */
+    ri.num_headers = 2;
+    ri.http_headers[0].name = "Origin";
+    ri.http_headers[0].value = "a";
+    ri.http_headers[1].name = "origin";
+    ri.http_headers[1].value = "b";
+    T_EQ_STR(http_header(&req, "ORIGIN"), "a");
+}
+
 void suite_http_range(void)
 {
+    T_RUN(http_header_finds_what_mg_get_header_finds);
     T_RUN(http_range_reads_the_three_forms);
     T_RUN(http_range_cuts_what_runs_past_the_end);
     T_RUN(http_range_refuses_what_cannot_be_satisfied);
