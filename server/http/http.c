@@ -11,6 +11,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -583,10 +584,27 @@ static void route_pat_compile(const char *pattern, route_pat *rp)
 }
 
 /* The routes of each segment count, in matching order (table by table,
- * each table's order): a request looks only at those of its own count. */
+ * each table's order): a request looks only at those of its own count,
+ * and of those only at the ones whose last segment is a parameter or has
+ * the request's last segment's key (issue 16: each route of the count was
+ * compared, 0.9 k instructions of every request). */
 typedef struct {
     unsigned short t, i;
+    uint32_t last; /* seg_key() of the last segment; ROUTE_ANY_LAST for "*" */
 } route_ref;
+
+#define ROUTE_ANY_LAST 0u
+
+/* A key of segment "s" ("len" bytes): FNV-1a, never ROUTE_ANY_LAST. Equal
+ * segments have equal keys. */
+static uint32_t seg_key(const char *s, size_t len)
+{
+    uint32_t h = 2166136261u;
+    for (size_t k = 0; k < len; k++) {
+        h = (h ^ (unsigned char)s[k]) * 16777619u;
+    }
+    return h | 1u;
+}
 
 static route_ref *g_routes_by_n[MAX_SEGMENTS + 1];
 static size_t g_routes_by_n_len[MAX_SEGMENTS + 1];
@@ -622,10 +640,14 @@ static void route_pats_compile(void)
         }
         for (size_t t = 0; t < N_ROUTE_TABLES; t++) {
             for (size_t i = 0; route_tables[t][i].method != NULL; i++) {
-                if (g_route_pats[t][i].n == k) {
+                const route_pat *rp = &g_route_pats[t][i];
+                if (rp->n == k) {
                     route_ref *ref = &g_routes_by_n[k][g_routes_by_n_len[k]++];
                     ref->t = (unsigned short)t;
                     ref->i = (unsigned short)i;
+                    ref->last = k == 0 || (rp->len[k - 1] == 1 && rp->seg[k - 1][0] == '*')
+                                    ? ROUTE_ANY_LAST
+                                    : seg_key(rp->seg[k - 1], rp->len[k - 1]);
                 }
             }
         }
@@ -872,9 +894,12 @@ static int api_handler(struct mg_connection *conn, void *cbdata)
         goto out;
     }
     if (g_routes_by_n_ok) {
+        uint32_t last = n_seg > 0 ? seg_key(seg[n_seg - 1], seg_len[n_seg - 1]) : ROUTE_ANY_LAST;
         for (size_t k = 0; k < g_routes_by_n_len[n_seg] && found == NULL; k++) {
             const route_ref *ref = &g_routes_by_n[n_seg][k];
-            found = route_try(&req, ref->t, ref->i, seg, seg_len, n_seg, allow, sizeof allow);
+            if (ref->last == ROUTE_ANY_LAST || ref->last == last) {
+                found = route_try(&req, ref->t, ref->i, seg, seg_len, n_seg, allow, sizeof allow);
+            }
         }
     } else {
         for (size_t t = 0; t < N_ROUTE_TABLES && !found; t++) {
