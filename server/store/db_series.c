@@ -96,9 +96,16 @@ db_status db_ingest_channels(db_conn *c, long long account_id, long long app_id,
     return DB_OK;
 }
 
+/* The claim of a batch id locks its app's row FOR KEY SHARE first: no
+ * batch of a deleted app is stored (migration 060: the foreign key's check
+ * per batch became this lock; mt_ingest_app_gone() raises the key's error
+ * for an app not found). The same in every statement below that claims. */
 static db_stmt st_claim = {"ser_claim",
+    "WITH app AS MATERIALIZED ("
+    "  SELECT 1 FROM apps a WHERE a.account_id = $1::bigint AND a.id = $2::bigint FOR KEY SHARE) "
     "INSERT INTO ingest_batches (account_id, app_id, batch_id, n_samples) "
-    "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING 1", 0};
+    "SELECT $1, CASE WHEN EXISTS (SELECT 1 FROM app) THEN $2 "
+    "  ELSE mt_ingest_app_gone($1, $2) END, $3, $4 ON CONFLICT DO NOTHING RETURNING 1", 0};
 static db_stmt st_claimed = {"ser_claimed",
     "SELECT n_samples FROM ingest_batches "
     "WHERE account_id = $1 AND app_id = $2 AND batch_id = $3", 0};
@@ -419,9 +426,12 @@ static db_stmt st_store_small = {"ser_store_small",
     "WITH ok AS MATERIALIZED ("
     "  SELECT $9::bigint IS NULL OR COALESCE((SELECT g.seq FROM alarm_groups g "
     "    WHERE g.account_id = $1 AND g.group_id = $9::bigint FOR SHARE), 0) = $10::bigint AS ok), "
+    "app AS MATERIALIZED ("
+    "  SELECT 1 FROM apps a WHERE a.account_id = $1 AND a.id = $2::bigint FOR KEY SHARE), "
     "claim AS ("
     "  INSERT INTO ingest_batches (account_id, app_id, batch_id, n_samples) "
-    "  SELECT $1, $2, $3, $4 FROM ok WHERE ok.ok ON CONFLICT DO NOTHING RETURNING 1), "
+    "  SELECT $1, CASE WHEN EXISTS (SELECT 1 FROM app) THEN $2 ELSE mt_ingest_app_gone($1, $2) END, "
+    "    $3, $4 FROM ok WHERE ok.ok ON CONFLICT DO NOTHING RETURNING 1), "
     "hot AS ("
     "  INSERT INTO series_hot (account_id, t_min, t_max, n, payload) "
     "  SELECT $1, $5, $6, $4, $7 FROM claim), "
@@ -496,9 +506,12 @@ db_status db_ingest_store_small(db_conn *c, long long account_id, long long app_
  * row of the arrays is what st_store_small takes for one batch; their
  * payloads are one bytea ($12) cut at offsets. The groups' rows are locked
  * first (in order: the scalar subquery of "ok" reads all of "chk"), then
- * every claim is made (the sort of "seen" reads all of "claim") before any
- * app row is updated, and claims in key order: the same order of locks as
- * st_store_small and as any other group, so no deadlock between them.
+ * the apps' rows FOR KEY SHARE in order (each app once: what the foreign
+ * key's check did per batch, migration 060), then every claim is made (the
+ * sort of "seen" reads all of "claim") before any app row is updated, and
+ * claims in key order (batch ids compared as the key does, COLLATE "C"):
+ * the same order of locks as st_store_small and as any other group, so no
+ * deadlock between them.
  *
  * Its first array is read through a subquery, so that no plan knows how
  * many batches a group has: PostgreSQL plans a prepared statement anew
@@ -518,12 +531,17 @@ static db_stmt st_store_group = {"ser_store_group",
     "  SELECT g.account_id, g.group_id, g.seq FROM alarm_groups g "
     "  WHERE (g.account_id, g.group_id) IN (SELECT acc, grp FROM i WHERE grp IS NOT NULL) "
     "  ORDER BY g.account_id, g.group_id FOR SHARE OF g), "
+    "app AS MATERIALIZED ("
+    "  SELECT a.account_id, a.id FROM apps a WHERE (a.account_id, a.id) IN (SELECT acc, app FROM i) "
+    "  ORDER BY a.account_id, a.id FOR KEY SHARE OF a), "
     "ok AS MATERIALIZED ("
     "  SELECT i.*, (i.grp IS NULL OR COALESCE((SELECT c.seq FROM chk c "
     "    WHERE c.account_id = i.acc AND c.group_id = i.grp), 0) = i.seq) AS ok FROM i), "
     "claim AS ("
     "  INSERT INTO ingest_batches (account_id, app_id, batch_id, n_samples) "
-    "  SELECT acc, app, bid, n FROM ok WHERE ok ORDER BY acc, app, bid "
+    "  SELECT ok.acc, CASE WHEN EXISTS (SELECT 1 FROM app l WHERE l.account_id = ok.acc "
+    "    AND l.id = ok.app) THEN ok.app ELSE mt_ingest_app_gone(ok.acc, ok.app) END, ok.bid, ok.n "
+    "  FROM ok WHERE ok ORDER BY ok.acc, ok.app, ok.bid COLLATE \"C\" "
     "  ON CONFLICT DO NOTHING RETURNING account_id, app_id, batch_id), "
     "hot AS ("
     "  INSERT INTO series_hot (account_id, t_min, t_max, n, payload) "
