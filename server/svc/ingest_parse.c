@@ -503,11 +503,6 @@ static const double f_p10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
                                1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
                                1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 
-static inline bool f_digit(char ch)
-{
-    return ch >= '0' && ch <= '9';
-}
-
 /* strtod() of the "len" (< 63) characters at "s": kept out of f_num(), whose
  * everyday numbers need neither its buffer nor the stack check that the
  * buffer brings. */
@@ -634,46 +629,66 @@ static inline const char *f_skip(const char *q, const char *end)
     return q;
 }
 
+/* *q past "want", white space before it allowed (looked for only when
+ * "want" is not there): false, with *q at what is there instead. */
+static inline bool f_past(const char **q, const char *end, char want)
+{
+    const char *p = *q;
+    if (p >= end || *p != want) {
+        p = f_skip(p, end);
+        if (p >= end || *p != want) {
+            *q = p;
+            return false;
+        }
+    }
+    *q = p + 1;
+    return true;
+}
+
+/* The digits at "q" added to *m (wrapping when there are more than 19:
+ * the callers refuse those by their count); returns their end. */
+static inline const char *f_digits(const char *q, const char *end, uint64_t *m)
+{
+    uint64_t x = *m;
+    unsigned d;
+    while (q < end && (d = (unsigned)(unsigned char)*q - '0') <= 9) {
+        x = x * 10 + d;
+        q++;
+    }
+    *m = x;
+    return q;
+}
+
 /* The everyday value at "q": -?digits(.digits)? of at most F_SAFE_DIGITS
  * digits in all, no exponent, into *v. Its digits are exact in m, and m
  * over 10^frac is the one correctly rounded division f_num() makes of it.
  * Returns its end, or NULL for any other form (f_value() reads it then). */
 static inline const char *f_plain_at(const char *q, const char *end, double *v)
 {
-    uint64_t m;
-    int nd = 1, frac = 0;
+    const char *digits;
+    uint64_t m = 0;
+    size_t n_int, frac = 0;
     bool neg = false;
     double x;
     if (q < end && *q == '-') {
         neg = true;
         q++;
     }
-    if (q >= end || !f_digit(*q)) {
-        return NULL;
-    }
-    m = (uint64_t)(*q++ - '0');
-    if (m != 0) {
-        for (; q < end && f_digit(*q); q++, nd++) {
-            if (nd == F_SAFE_DIGITS) {
-                return NULL;
-            }
-            m = m * 10 + (uint64_t)(*q - '0');
-        }
+    digits = q;
+    q = f_digits(q, end, &m);
+    n_int = (size_t)(q - digits);
+    if (n_int == 0 || (n_int > 1 && *digits == '0')) {
+        return NULL; /* no digit, or a leading zero ("01") */
     }
     if (q < end && *q == '.') {
-        q++;
-        for (; q < end && f_digit(*q); q++, nd++, frac++) {
-            if (nd == F_SAFE_DIGITS) {
-                return NULL;
-            }
-            m = m * 10 + (uint64_t)(*q - '0');
-        }
-        if (frac == 0) {
+        const char *first = ++q;
+        q = f_digits(q, end, &m);
+        if ((frac = (size_t)(q - first)) == 0) {
             return NULL; /* "1." */
         }
     }
-    if (q < end && (f_digit(*q) || *q == 'e' || *q == 'E')) {
-        return NULL; /* a leading zero ("01"), or an exponent */
+    if (n_int + frac > F_SAFE_DIGITS || (q < end && (*q == 'e' || *q == 'E'))) {
+        return NULL;
     }
     x = frac > 0 ? (double)m / f_p10[frac] : (double)m;
     *v = neg ? -x : x;
@@ -716,21 +731,17 @@ static bool f_value(fcur *c, double *v)
  * f_num() does not take them as integers either). */
 static inline const char *f_int_at(const char *q, const char *end, int64_t *out)
 {
-    uint64_t m;
-    if (q >= end || !f_digit(*q)) {
-        return NULL;
+    const char *digits = q;
+    uint64_t m = 0;
+    size_t n;
+    q = f_digits(q, end, &m);
+    n = (size_t)(q - digits);
+    /* 2^53 has 16 digits: m is exact below 17 */
+    if (n == 0 || n > 16 || (n > 1 && *digits == '0') || m > F_MAX_M) {
+        return NULL; /* no digit, too large, or a leading zero ("01") */
     }
-    m = (uint64_t)(*q++ - '0');
-    if (m != 0) {
-        for (; q < end && f_digit(*q); q++) {
-            m = m * 10 + (uint64_t)(*q - '0'); /* m <= 2^53 before: no overflow */
-            if (m > F_MAX_M) {
-                return NULL;
-            }
-        }
-    }
-    if (q < end && (f_digit(*q) || *q == '.' || *q == 'e' || *q == 'E')) {
-        return NULL; /* a leading zero ("01"), a fraction, an exponent */
+    if (q < end && (*q == '.' || *q == 'e' || *q == 'E')) {
+        return NULL; /* a fraction, an exponent */
     }
     *out = (int64_t)m;
     return q;
@@ -800,11 +811,17 @@ static bool f_many(fcur *c, const ingest_known *known, int64_t now_us, bool snap
         return true;
     }
     for (;;) {
-        if ((q = f_int_at(q, end, &x)) == NULL ||
-            !(snapshots ? f_channel_ok(known, x, &at)
-                        : time_ok(x, now_us) && (n == 0 || x > prev))) {
+        const char *after = f_int_at(q, end, &x);
+        if (after == NULL) {
+            /* White space before it (rare), or not an integer. */
+            q = f_skip(q, end);
+            after = f_int_at(q, end, &x);
+        }
+        if (after == NULL || !(snapshots ? f_channel_ok(known, x, &at)
+                                         : time_ok(x, now_us) && (n == 0 || x > prev))) {
             return false;
         }
+        q = after;
         if (n_rec == cap) {
             b->n = n_rec;
             if (!f_grow(b)) {
@@ -819,11 +836,9 @@ static bool f_many(fcur *c, const ingest_known *known, int64_t now_us, bool snap
         n_rec++;
         n++;
         prev = x;
-        q = f_skip(q, end);
-        if (q >= end || *q != ',') {
+        if (!f_past(&q, end, ',')) {
             break;
         }
-        q = f_skip(q + 1, end);
     }
     b->n = n_rec;
     *count = n;
@@ -853,6 +868,7 @@ static bool f_values(fcur *c, ingest_batch *b, size_t start, size_t n)
         if ((at = f_plain_at(q, end, &rec[start + k].v)) != NULL) {
             q = at;
         } else {
+            /* White space before it, a name, or another form of number. */
             c->p = q;
             if (!f_value(c, &rec[start + k].v)) {
                 return false;
@@ -860,11 +876,9 @@ static bool f_values(fcur *c, ingest_batch *b, size_t start, size_t n)
             q = c->p;
         }
         k++;
-        q = f_skip(q, end);
-        if (q >= end || *q != ',') {
+        if (!f_past(&q, end, ',')) {
             break;
         }
-        q = f_skip(q + 1, end);
     }
     if (k != n || q >= end || *q != ']') {
         return false;
