@@ -4,6 +4,7 @@
 #include <openssl/crypto.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -229,49 +230,62 @@ svc_status svc_ingest_app_as(db_conn *c, const ingest_sender *who, int64_t now, 
 
 #define CACHE_BUCKETS 1024
 
+/* A remembered table, shared by the cache and the batches that read it:
+ * never written once made, freed by whoever lets go of it last (issue 16:
+ * each batch copied its app's table out, a malloc(), a copy and a free()
+ * per batch). */
+typedef struct {
+    atomic_long refs;
+    size_t n;
+    ingest_channel ch[];
+} chan_table;
+
 typedef struct cache_entry {
     long long app_id;
     long long version;
-    ingest_channel *ch;
-    size_t n;
+    chan_table *table; /* one reference */
     struct cache_entry *next;
 } cache_entry;
 
 static pthread_mutex_t cache_mu = PTHREAD_MUTEX_INITIALIZER;
 static cache_entry *cache[CACHE_BUCKETS];
 
-/* A copy of the cached table of "app_id" at "version" into *out (caller
- * frees): 1 when found, 0 when not, -1 when out of memory. */
-static int cache_get(long long app_id, long long version, ingest_channel **out, size_t *n)
+/* Let go of a reference to "t" (NULL: nothing). */
+static void table_release(chan_table *t)
 {
-    int rc = 0;
+    if (t != NULL && atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) == 1) {
+        free(t);
+    }
+}
+
+/* The cached table of "app_id" at "version" with a reference for the
+ * caller (table_release()), or NULL when there is none. */
+static chan_table *cache_get(long long app_id, long long version)
+{
+    chan_table *t = NULL;
     pthread_mutex_lock(&cache_mu);
     for (cache_entry *c = cache[(unsigned long long)app_id % CACHE_BUCKETS]; c; c = c->next) {
         if (c->app_id == app_id && c->version == version) {
-            *out = malloc((c->n ? c->n : 1) * sizeof **out);
-            if (*out == NULL) {
-                rc = -1;
-            } else {
-                memcpy(*out, c->ch, c->n * sizeof **out);
-                *n = c->n;
-                rc = 1;
-            }
+            t = c->table;
+            atomic_fetch_add_explicit(&t->refs, 1, memory_order_relaxed);
             break;
         }
     }
     pthread_mutex_unlock(&cache_mu);
-    return rc;
+    return t;
 }
 
 static void cache_put(long long app_id, long long version, const ingest_channel *ch, size_t n)
 {
     cache_entry **head = &cache[(unsigned long long)app_id % CACHE_BUCKETS], *c;
-    ingest_channel *copy = malloc((n ? n : 1) * sizeof *copy);
-    if (copy == NULL) {
+    chan_table *t = malloc(sizeof *t + n * sizeof *ch), *old = NULL;
+    if (t == NULL) {
         return;
     }
+    atomic_init(&t->refs, 1);
+    t->n = n;
     if (n > 0) {
-        memcpy(copy, ch, n * sizeof *copy); /* an app without channels has ch NULL */
+        memcpy(t->ch, ch, n * sizeof *ch); /* an app without channels has ch NULL */
     }
     pthread_mutex_lock(&cache_mu);
     for (c = *head; c != NULL && c->app_id != app_id; c = c->next) {
@@ -282,14 +296,14 @@ static void cache_put(long long app_id, long long version, const ingest_channel 
         *head = c;
     }
     if (c != NULL) {
-        free(c->ch);
-        c->ch = copy;
-        c->n = n;
+        old = c->table;
+        c->table = t;
         c->version = version;
-        copy = NULL;
+        t = NULL;
     }
     pthread_mutex_unlock(&cache_mu);
-    free(copy);
+    table_release(old);
+    table_release(t);
 }
 
 svc_status svc_ingest_batch(srv *s, const char *credential, ingest_body_kind kind,
@@ -306,6 +320,7 @@ svc_status svc_ingest_batch_as(srv *s, const ingest_sender *who, ingest_body_kin
 {
     db_conn *c = NULL;
     ingest_channel *ch = NULL;
+    chan_table *table = NULL;
     ingest_known known;
     ingest_batch b;
     int64_t now = svc_ingest_now_us();
@@ -331,22 +346,18 @@ svc_status svc_ingest_batch_as(srv *s, const ingest_sender *who, ingest_body_kin
     } else if (app_as(s->pool, NULL, who, now, r, &version, e) != SVC_OK) {
         goto out;
     }
-    switch (cache_get(r->app_id, version, &ch, &known.n)) {
-    case 1:
-        break;
-    case 0:
+    if ((table = cache_get(r->app_id, version)) != NULL) {
+        known.ch = table->ch;
+        known.n = table->n;
+    } else {
         if ((c == NULL && (st = db_acquire(s->pool, DB_WAIT_MS, &c)) != DB_OK) ||
             (st = db_ingest_channels(c, r->account_id, r->app_id, &ch, &known.n)) != DB_OK) {
             fail_db(e, st);
             goto out;
         }
         cache_put(r->app_id, version, ch, known.n);
-        break;
-    default:
-        fail(e, SVC_NOMEM, NULL, "the server is out of memory: retry");
-        goto out;
+        known.ch = ch;
     }
-    known.ch = ch;
     if ((kind == INGEST_BODY_JSON
              ? ingest_parse_json((const char *)body, len, &known, now, &b, e)
              : ingest_parse_hok(body, len, batch_id, &known, now, &b, e)) != SVC_OK) {
@@ -385,6 +396,7 @@ out:
     }
     db_release(s->pool, c);
     ingest_batch_free(&b);
+    table_release(table);
     free(ch);
     return rc == 0 ? SVC_OK : e->status;
 }
