@@ -41,6 +41,10 @@ typedef struct {
     ingest_rec *rec; /* caller frees with ingest_batch_free() */
     size_t n;
     size_t cap;
+    /* "rec" is a buffer of the caller's of "cap" records (zeroed: none),
+     * used until more are needed and then left alone, never freed
+     * (issue 16: a small batch allocated and freed 6 KB of records). */
+    bool rec_lent;
     size_t n_channels; /* distinct channels */
     int64_t t_min, t_max;
 } ingest_batch;

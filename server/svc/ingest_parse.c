@@ -46,9 +46,35 @@ bool ingest_batch_id_valid(const char *id)
 
 void ingest_batch_free(ingest_batch *b)
 {
-    free(b->rec);
+    if (!b->rec_lent) {
+        free(b->rec);
+    }
     b->rec = NULL;
     b->n = b->cap = 0;
+    b->rec_lent = false;
+}
+
+/* Room for more records in "b" (b->n == b->cap, below INGEST_MAX_SAMPLES):
+ * false when out of memory. A lent buffer is copied, not reallocated. */
+static bool grow(ingest_batch *b)
+{
+    size_t cap = b->cap ? b->cap * 2 : 256;
+    ingest_rec *grown;
+    if (cap > INGEST_MAX_SAMPLES) {
+        cap = INGEST_MAX_SAMPLES;
+    }
+    if (b->rec_lent) {
+        if ((grown = malloc(cap * sizeof *grown)) == NULL) {
+            return false;
+        }
+        memcpy(grown, b->rec, b->n * sizeof *grown);
+        b->rec_lent = false;
+    } else if ((grown = realloc(b->rec, cap * sizeof *grown)) == NULL) {
+        return false;
+    }
+    b->rec = grown;
+    b->cap = cap;
+    return true;
 }
 
 static int push(ingest_batch *b, int64_t ch, int64_t t, double v, svc_error *e)
@@ -57,18 +83,8 @@ static int push(ingest_batch *b, int64_t ch, int64_t t, double v, svc_error *e)
         return fail(e, SVC_TOO_LARGE, "batch_too_large", NULL,
                     "a batch holds at most %d samples: split it", INGEST_MAX_SAMPLES);
     }
-    if (b->n == b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 256;
-        ingest_rec *grown;
-        if (cap > INGEST_MAX_SAMPLES) {
-            cap = INGEST_MAX_SAMPLES;
-        }
-        grown = realloc(b->rec, cap * sizeof *grown);
-        if (grown == NULL) {
-            return fail(e, SVC_NOMEM, "out_of_memory", NULL, "the server is out of memory: retry");
-        }
-        b->rec = grown;
-        b->cap = cap;
+    if (b->n == b->cap && !grow(b)) {
+        return fail(e, SVC_NOMEM, "out_of_memory", NULL, "the server is out of memory: retry");
     }
     b->rec[b->n].ch = ch;
     b->rec[b->n].t = t;
@@ -762,20 +778,7 @@ static bool f_int(fcur *c, int64_t *out)
  * INGEST_MAX_SAMPLES or out of memory. */
 static bool f_grow(ingest_batch *b)
 {
-    size_t cap = b->cap ? b->cap * 2 : 256;
-    ingest_rec *grown;
-    if (b->cap >= INGEST_MAX_SAMPLES) {
-        return false;
-    }
-    if (cap > INGEST_MAX_SAMPLES) {
-        cap = INGEST_MAX_SAMPLES;
-    }
-    if ((grown = realloc(b->rec, cap * sizeof *grown)) == NULL) {
-        return false;
-    }
-    b->rec = grown;
-    b->cap = cap;
-    return true;
+    return b->cap < INGEST_MAX_SAMPLES && grow(b);
 }
 
 /* Channel "id" may be sent. "*next" is where the channel after the one

@@ -323,6 +323,10 @@ svc_status svc_ingest_batch_as(srv *s, const ingest_sender *who, ingest_body_kin
     chan_table *table = NULL;
     ingest_known known;
     ingest_batch b;
+    /* The records of a small batch (a gateway's minute of 64 channels or
+     * fewer) need no allocation; the group commit reads them from here
+     * while this thread waits for it. */
+    ingest_rec local[64];
     int64_t now = svc_ingest_now_us();
     alarm_store_result stored;
     bool fresh = false;
@@ -332,6 +336,9 @@ svc_status svc_ingest_batch_as(srv *s, const ingest_sender *who, ingest_body_kin
 
     memset(r, 0, sizeof *r);
     memset(&b, 0, sizeof b);
+    b.rec = local;
+    b.cap = sizeof local / sizeof local[0];
+    b.rec_lent = true;
     /* No pooled connection is taken before one is needed: the app and its
      * channel table are usually remembered, and a batch stored in a group
      * needs none of its own (the group's leader takes one; issue 16: every

@@ -19,6 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ingest_channel ch[8];
     ingest_known known;
     ingest_batch b;
+    ingest_rec lent[4];
     svc_error e;
     char *text;
     svc_status rc;
@@ -33,6 +34,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     known.ch = ch;
     known.n = 8;
     memset(&b, 0, sizeof b);
+    /* A buffer lent by the caller, as svc_ingest.c does: a batch of more
+     * records moves out of it (and it is never freed). */
+    b.rec = lent;
+    b.cap = sizeof lent / sizeof lent[0];
+    b.rec_lent = true;
     if (data[0] & 1) {
         rc = ingest_parse_hok(data + 1, size - 1, "fuzz-1", &known, NOW, &b, &e);
     } else {

@@ -165,6 +165,44 @@ static void ingest_parse_one_pass_reader_agrees_with_the_tree(void)
     }
 }
 
+/* A caller's buffer (svc_ingest.c lends one on its stack) holds a small
+ * batch; a larger one moves to the heap, with the same records, and the
+ * lent buffer is never freed (ASan would see it). */
+static void ingest_parse_reads_into_a_lent_buffer_and_grows_out_of_it(void)
+{
+    static const char *const bodies[] = {
+        "{\"batch_id\":\"two\",\"snapshots\":[{\"t\":1700000000000000,\"ids\":[10,11],"
+        "\"v\":[1.25,-2]}]}",
+        "{\"batch_id\":\"five\",\"channels\":[{\"id\":10,\"t\":[1700000000000000,"
+        "1700000000000001,1700000000000002],\"v\":[1,2,3]},{\"id\":11,\"t\":[1700000000000000,"
+        "1700000000000001],\"v\":[4,\"break\"]}]}",
+        "{\"batch_id\":\"tree\",\"channels\":[{\"id\":10,\"t\":[1700000000000000,"
+        "1700000000000001,1700000000000002],\"v\":[1e0,2e0,3e0]}]}",
+    };
+    for (size_t k = 0; k < sizeof bodies / sizeof bodies[0]; k++) {
+        size_t len = strlen(bodies[k]);
+        char *text = malloc(len + 1);
+        ingest_rec lent[2];
+        ingest_batch b, hb;
+        svc_error e, he;
+        memcpy(text, bodies[k], len + 1);
+        memset(&b, 0, sizeof b);
+        memset(&hb, 0, sizeof hb);
+        b.rec = lent;
+        b.cap = 2;
+        b.rec_lent = true;
+        T_EQ_INT(ingest_parse_json(text, len, &known, NOW, &b, &e), SVC_OK);
+        T_EQ_INT(ingest_parse_json(text, len, &known, NOW, &hb, &he), SVC_OK);
+        T_EQ_INT(b.n, hb.n);
+        T_EQ_INT(memcmp(b.rec, hb.rec, b.n * sizeof *b.rec), 0);
+        T_TRUE(b.n <= 2 ? b.rec == lent && b.rec_lent : b.rec != lent && !b.rec_lent);
+        ingest_batch_free(&b);
+        T_TRUE(b.rec == NULL && !b.rec_lent);
+        ingest_batch_free(&hb);
+        free(text);
+    }
+}
+
 static void ingest_parse_refuses_a_hok_body_that_is_not_hok(void)
 {
     static const unsigned char junk[] = "not a HOK file at all";
@@ -201,6 +239,7 @@ void suite_ingest_parse(void)
     T_RUN(ingest_parse_refuses_bad_batches_with_code_and_field);
     T_RUN(ingest_parse_sorts_columns_and_snapshots_into_records);
     T_RUN(ingest_parse_one_pass_reader_agrees_with_the_tree);
+    T_RUN(ingest_parse_reads_into_a_lent_buffer_and_grows_out_of_it);
     T_RUN(ingest_parse_refuses_a_hok_body_that_is_not_hok);
     T_RUN(ingest_batch_id_valid_takes_64_safe_characters);
 }
