@@ -3,10 +3,13 @@
  * db_ingest_store_group() with groups of "group" batches of 32 samples
  * (one snapshot of channels 1..32, as the route mix's gateway sends) for
  * "seconds", the batches' apps taken in turn from "apps" (comma-separated
- * ids of the account's apps). Prints the batches stored; the caller reads
+ * ids of the account's apps, or a range "FIRST-LAST": with more apps than
+ * batches in 5 s, every batch also marks its app seen, as gateways that
+ * each send a batch a minute do). Prints the batches stored; the caller reads
  * PostgreSQL's CPU from /proc around it (docs/benchmarks.md "ingpg2").
  *
  *   bench_ingest_group URL ACCOUNT APPS GROUP CLIENTS SECONDS RUN
+ *   (APPS: "1,2,3" or "15-120014")
  *
  * RUN (a number) must differ between runs on one database: batch ids and
  * times are made of it. Built with the server (build/server/
@@ -26,7 +29,7 @@
 enum { NCH = 32, MAXG = 64, MAXAPPS = 64 };
 
 static const char *url;
-static long long account, apps[MAXAPPS];
+static long long account, apps[MAXAPPS], app_lo, app_hi;
 static int n_apps, group, seconds, run;
 static atomic_llong stored, failed;
 
@@ -63,9 +66,9 @@ static void *client(void *arg)
                 rec[i][j].v = 20 + (double)((k + j) % 100) / 10;
             }
             snprintf(bid[i], sizeof bid[i], "grp%d-%d-%lld", run, tid, k);
-            b[i] = (db_small_batch){.account_id = account, .app_id = apps[k % n_apps],
-                                    .batch_id = bid[i], .rec = rec[i], .n = NCH,
-                                    .t_min = t, .t_max = t, .ip = ip};
+            long long app = app_hi > 0 ? app_lo + k % (app_hi - app_lo + 1) : apps[k % n_apps];
+            b[i] = (db_small_batch){.account_id = account, .app_id = app, .batch_id = bid[i],
+                                    .rec = rec[i], .n = NCH, .t_min = t, .t_max = t, .ip = ip};
             bp[i] = &b[i];
         }
         if (db_ingest_store_group(c, bp, (size_t)group) == DB_OK) {
@@ -94,7 +97,12 @@ int main(int argc, char **argv)
     }
     url = argv[1];
     account = strtoll(argv[2], NULL, 10);
-    for (s = argv[3]; *s != '\0' && n_apps < MAXAPPS; s = *e == ',' ? e + 1 : e) {
+    if (sscanf(argv[3], "%lld-%lld", &app_lo, &app_hi) == 2 && app_lo > 0 && app_hi >= app_lo) {
+        n_apps = 1;
+    } else {
+        app_hi = 0;
+    }
+    for (s = argv[3]; app_hi == 0 && *s != '\0' && n_apps < MAXAPPS; s = *e == ',' ? e + 1 : e) {
         apps[n_apps++] = strtoll(s, &e, 10);
         if (e == s) {
             return 2;

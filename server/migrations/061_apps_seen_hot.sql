@@ -1,0 +1,21 @@
+-- 061_apps_seen_hot: an ingest batch's note that its app was seen becomes a
+-- HOT update (issue 16, docs/benchmarks.md "ingpg2").
+--
+-- Every ingest statement updates its app's last_seen_at, last_seen_ip and
+-- connection columns (db_series.c, at most every 5 s per app: a gateway that
+-- sends a batch a minute updates its app with every batch). The index
+-- apps_connected_seen (016) held last_seen_at, so none of these updates could
+-- be a heap-only (HOT) update: each wrote a new row version on another page
+-- and an entry into every index of apps (six), about 15 us of PostgreSQL's
+-- CPU per small batch when the batches of a group come from different apps.
+--
+-- No statement can use that index for its time: the S6 sweep
+-- (db_apps_time_out(), db_notice.c) bounds last_seen_at by each row's own
+-- group's disconnect_minutes, a correlated subquery, so it reads the
+-- connected apps and filters them (a sequential scan here, or this partial
+-- index when few apps are connected). apps_connected keeps that second way
+-- to the connected apps without a column that the seen update changes
+-- (connected stays true then: a HOT update only needs the indexed values,
+-- predicates included, unchanged).
+DROP INDEX IF EXISTS apps_connected_seen;
+CREATE INDEX apps_connected ON apps (id) WHERE connected;
