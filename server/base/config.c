@@ -164,6 +164,7 @@ static int notify_config_parse(notify_config *n, char *err, size_t err_cap)
         {"METRON_NOTIFY_HOST_LIMIT", "0", 0, 64, offsetof(notify_config, host_limit)},
         {"METRON_NOTIFY_HOST_HEALTHY_LIMIT", "0", 0, 64,
          offsetof(notify_config, healthy_host_limit)},
+        {"METRON_NOTIFY_ACCOUNT_LIMIT", "0", 0, 64, offsetof(notify_config, account_limit)},
     };
     const char *rate = env_or("METRON_NOTIFY_RATE_MS", "100,1000,500,3000");
     long v;
@@ -188,6 +189,9 @@ static int notify_config_parse(notify_config *n, char *err, size_t err_cap)
                  "METRON_NOTIFY_HOST_HEALTHY_LIMIT must be at least "
                  "METRON_NOTIFY_HOST_LIMIT");
         return -1;
+    }
+    if (n->account_limit == 0) { /* default: one account's webhooks hold half the threads */
+        n->account_limit = n->threads / 2 > 1 ? n->threads / 2 : 1;
     }
     /* The sender sends a claimed row only while the lease outlasts the
      * attempt by a second (outbox_sender.c); half a second more leaves time

@@ -31,6 +31,9 @@ typedef struct {
     int healthy_host_limit; /* METRON_NOTIFY_HOST_HEALTHY_LIMIT: the same for a host whose
                              * last attempt was answered (or that has none): half the
                              * threads, at least host_limit */
+    int account_limit;     /* METRON_NOTIFY_ACCOUNT_LIMIT: webhook attempts in flight per
+                            * account, whatever their hosts, across processes (half the
+                            * threads, at least 1); mail is not counted */
     bool allow_local;      /* METRON_NOTIFY_ALLOW_LOCAL=1: webhooks may reach loopback and
                             * link-local addresses (tests, benchmarks) */
     const char *ca_file;   /* METRON_NOTIFY_CA_FILE: the CA certificates that webhook

@@ -432,7 +432,7 @@ static db_stmt st_claim = {"outbox_claim",
     "SELECT r_id, r_account_id, r_attempt_id, r_attempt, r_failures, r_channel, r_address, "
     " r_message_id, r_kind, r_key, r_language, r_severity, r_title, r_body, r_fields, "
     " r_link_url, r_link_label, " DB_ISO("r_created_at")
-    " FROM notify_claim($1, $2, $3, $4::integer[], $5, $6, $7, $8, $9)", 0};
+    " FROM notify_claim($1, $2, $3, $4::integer[], $5, $6::jsonb)", 0};
 
 static db_stmt st_finish = {"outbox_finish",
     "WITH a AS (UPDATE notify_attempts SET outcome = $4, ended_at = clock_timestamp(), "
@@ -484,22 +484,22 @@ static db_stmt st_purge = {"outbox_purge",
     "SELECT (SELECT count(*) FROM gone)", 0};
 
 db_status db_outbox_claim(db_conn *c, const char *owner, int limit, int lease_ms,
-                          const int rate_ms[4], int max_failures, int receiver_limit,
-                          int mail_limit, int host_limit, int healthy_host_limit,
+                          const int rate_ms[4], int max_failures, const db_outbox_limits *limits,
                           db_outbox_job **out, int *n)
 {
-    char l[24], ls[24], rate[100], mf[24], rl[24], ml[24], hl[24], hh[24];
-    const char *p[] = {owner, l, ls, rate, mf, rl, ml, hl, hh};
+    char l[24], ls[24], rate[100], mf[24], lim[200];
+    const char *p[] = {owner, l, ls, rate, mf, lim};
     ID(l, limit);
     ID(ls, lease_ms);
     ID(mf, max_failures);
-    ID(rl, receiver_limit);
-    ID(ml, mail_limit);
-    ID(hl, host_limit);
-    ID(hh, healthy_host_limit);
     snprintf(rate, sizeof rate, "{%d,%d,%d,%d}", rate_ms[0], rate_ms[1], rate_ms[2],
              rate_ms[3]);
-    return db_exec_rows(c, &st_claim, 9, p, job_fields, N_JOB, sizeof(db_outbox_job), (void **)out,
+    /* The keys notify_claim_busy() and notify_claim_held() read (059). */
+    snprintf(lim, sizeof lim,
+             "{\"receiver\": %d, \"mail\": %d, \"host\": %d, \"healthy_host\": %d, "
+             "\"account\": %d}",
+             limits->receiver, limits->mail, limits->host, limits->healthy_host, limits->account);
+    return db_exec_rows(c, &st_claim, 6, p, job_fields, N_JOB, sizeof(db_outbox_job), (void **)out,
                         n);
 }
 

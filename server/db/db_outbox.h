@@ -188,20 +188,26 @@ typedef struct {
     char *created_at;
 } db_outbox_job;
 
+/* The attempts in flight that a claim allows (docs/notify.md, "Order and
+ * receivers in flight"; each at least 1). */
+typedef struct {
+    int receiver;     /* per webhook destination or recipient */
+    int mail;         /* every mail together (the one relay) */
+    int host;         /* per receiving host (a webhook URL's host and port) whose last
+                       * attempt ended without an answer (notify_host_health) */
+    int healthy_host; /* per other receiving host */
+    int account;      /* per account, its webhooks of every host together (not mail) */
+} db_outbox_limits;
+
 /* Claim up to "limit" due rows for sender "owner" with a lease of
- * "lease_ms" (see notify_claim() in migrations 013, 050, 051, 056 and 058 for
- * cancellation, lost leases, rate slots, expiry and order; "rate_ms" =
- * email, slack, teams, wechat), interactive rows first, skipping the rows
- * of a receiver that has "receiver_limit" attempts in flight (a webhook
- * destination or recipient), of a receiving host (a webhook URL's host
- * and port) with "host_limit" attempts in flight if its last attempt ended
- * without an answer (notify_host_health), "healthy_host_limit" otherwise,
- * or of mail while
- * "mail_limit" mails are in flight. One statement in its own transaction
- * (do not call inside one). */
+ * "lease_ms" (see notify_claim() in migrations 013, 050, 051, 056, 058 and
+ * 059 for cancellation, lost leases, rate slots, expiry and order;
+ * "rate_ms" = email, slack, teams, wechat), interactive rows first,
+ * skipping the rows of a receiver, host or account with its limit of
+ * attempts in flight ("limits", in every process). One statement in its
+ * own transaction (do not call inside one). */
 db_status db_outbox_claim(db_conn *c, const char *owner, int limit, int lease_ms,
-                          const int rate_ms[4], int max_failures, int receiver_limit,
-                          int mail_limit, int host_limit, int healthy_host_limit,
+                          const int rate_ms[4], int max_failures, const db_outbox_limits *limits,
                           db_outbox_job **out, int *n);
 void db_outbox_job_free(db_outbox_job *rows, int n);
 

@@ -370,11 +370,12 @@ static void drain(webhook_client *wc, struct drand48_data *rng)
         if (stopping()) {
             return;
         }
+        const db_outbox_limits limits = {g.cfg.receiver_limit, g.cfg.mail_limit, g.cfg.host_limit,
+                                         g.cfg.healthy_host_limit, g.cfg.account_limit};
         st = db_acquire(g.s->pool, DB_WAIT_MS, &c);
         if (st == DB_OK) {
             st = db_outbox_claim(c, g.owner, OUTBOX_BATCH, g.cfg.lease_ms, g.cfg.rate_ms,
-                                 g.cfg.max_failures, g.cfg.receiver_limit, g.cfg.mail_limit,
-                                 g.cfg.host_limit, g.cfg.healthy_host_limit, &jobs, &n);
+                                 g.cfg.max_failures, &limits, &jobs, &n);
             db_release(g.s->pool, c);
         }
         t_claim = mono_ms();

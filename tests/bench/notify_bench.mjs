@@ -16,7 +16,9 @@
 // and the limit per receiving host is the thread count (BENCH_HOST_LIMIT
 // sets another): one local receiver stands for many webhooks. Sizes:
 // BENCH_MESSAGES, BENCH_DESTINATIONS, BENCH_THREADS (env); BENCH_HOST_HEALTHY_LIMIT sets
-// the limit of a healthy host (058), BENCH_RECEIVER_MS a delay of the
+// the limit of a healthy host (058), BENCH_ACCOUNT_LIMIT that of the one
+// account (059; the thread count when unset: the account stands for many),
+// BENCH_RECEIVER_MS a delay of the
 // receiver's answers (parts 3-4). It prints the
 // load (uptime) with the figures: the machine is shared.
 import fs from 'node:fs';
@@ -44,6 +46,10 @@ const ENV = {
   // the threads, at least the host limit).
   ...(process.env.BENCH_HOST_HEALTHY_LIMIT
     ? { METRON_NOTIFY_HOST_HEALTHY_LIMIT: process.env.BENCH_HOST_HEALTHY_LIMIT } : {}),
+  // 059: the one account's webhook attempts in flight; it stands for many
+  // accounts, so no limit below the threads unless asked (the server's
+  // default is half the threads).
+  METRON_NOTIFY_ACCOUNT_LIMIT: process.env.BENCH_ACCOUNT_LIMIT || String(Math.max(1, THREADS)),
 };
 
 async function main() {

@@ -1,5 +1,6 @@
-// Attempts in flight per receiving host (docs/notify.md, "Order and
-// receivers in flight"; migrations 056 and 058): several webhook destinations, of
+// Attempts in flight per receiving host and per account (docs/notify.md,
+// "Order and receivers in flight"; migrations 056, 058 and 059; the
+// account's limit in the last test): several webhook destinations, of
 // two accounts, on one receiver that hangs, beside a healthy receiver on
 // another port, with two server processes sending from one database. The
 // hung host holds at most its limit of sender threads (in both processes
@@ -22,9 +23,14 @@ const HOST_LIMIT = 2;
 // most there is): no hung attempt ends by itself while the test looks (the
 // receiver lets them go when the test says so; each wait below fails after
 // 30 s).
+// The limit per account (059) out of the way, as many as the threads of
+// both processes, where the test is of the hosts' (the last test sets its
+// own): at its default, half of a process's 4 threads, the one account's
+// attempts to the hung host would hold all of its share.
 const ENV = {
   METRON_NOTIFY_THREADS: '4',
   METRON_NOTIFY_HOST_LIMIT: String(HOST_LIMIT),
+  METRON_NOTIFY_ACCOUNT_LIMIT: '8',
   METRON_NOTIFY_ALLOW_LOCAL: '1',
   METRON_NOTIFY_BACKOFF_MS: '200',
   METRON_NOTIFY_BACKOFF_MAX_MS: '800',
@@ -86,6 +92,10 @@ test('the receiving host: lower-case host and port, the scheme\'s port when the 
       dbName), '0');
     // And that of a process of before 058 (056's, with the host limit).
     assert.equal(await pg.psql(`SELECT count(*) FROM notify_claim('old', 1, 60000, '{0,0,0,0}', 10, 1, 4, 2)`,
+      dbName), '0');
+    // And that of a process of before 059 (058's, with the healthy hosts'
+    // limit).
+    assert.equal(await pg.psql(`SELECT count(*) FROM notify_claim('old', 1, 60000, '{0,0,0,0}', 10, 1, 4, 2, 4)`,
       dbName), '0');
   });
 
@@ -306,5 +316,150 @@ test('a slow but answering host gets the healthy limit; a hung host the strict o
     assert.deepEqual(accepted, [...rows].sort());
   } finally {
     await rx.stop();
+  }
+});
+
+// 059: the webhook attempts in flight per account. One account's
+// destinations name HUNG_HOSTS receiving hosts (receivers of their own,
+// each its own port: "many servers of one network that hangs", or one
+// server by many names, count alike) that never answer; two processes of 3
+// sender threads, 6 in all, as many as the hung hosts, so without a limit
+// per account the hung attempts would hold every thread (the limit per host
+// holds each host to 1: one destination each). With
+// METRON_NOTIFY_ACCOUNT_LIMIT=3 the account has 3 attempts in flight, not
+// fewer and not more, in the two processes together; another account's
+// healthy receiver and the first account's own e-mailed sign-in code go on
+// meanwhile; once the hosts recover every notification is delivered
+// exactly once, never more than 3 of the account's at once.
+test('an account\'s webhooks on many hung hosts hold at most its limit of sender threads, in two processes ' +
+  'together; another account and its sign-in mail go on; each notification delivered once', async () => {
+  const ACCOUNT_LIMIT = 3;
+  const HUNG_HOSTS = 6;
+  const url = await pg.createDatabase();
+  const dbName = new URL(url).pathname.slice(1);
+  const env = { ...ENV, METRON_NOTIFY_THREADS: '3', METRON_NOTIFY_ACCOUNT_LIMIT: String(ACCOUNT_LIMIT),
+    METRON_SMTP_URL: sink.url, METRON_SMTP_FROM: 'metron@metron.test' };
+  const a = await startServer({ databaseUrl: url, env });
+  servers.push(a);
+  const b = await startServer({ databaseUrl: url, env });
+  servers.push(b);
+  const rxs = [];
+  const unwatch = [];
+  try {
+    for (let i = 0; i < HUNG_HOSTS; i++) rxs.push(await startWebhookReceiver());
+    // The account's requests open at all its receivers together, and the
+    // most at once (every request, answer and close of any of them).
+    let maxTogether = 0;
+    const together = () => rxs.reduce((n, rx) => n + rx.open(), 0);
+    for (const rx of rxs) {
+      unwatch.push(rx.watch(() => { maxTogether = Math.max(maxTogether, together()); }));
+    }
+    // Resolve when pred() holds, checked on every event of every receiver.
+    const waitTogether = (pred, ms, what) => new Promise((resolve, reject) => {
+      if (pred()) return resolve();
+      const offs = [];
+      const timer = setTimeout(() => {
+        for (const off of offs) off();
+        reject(new Error(`timed out waiting for ${what} (${together()} open)`));
+      }, ms);
+      for (const rx of rxs) {
+        offs.push(rx.watch(() => {
+          if (!pred()) return;
+          clearTimeout(timer);
+          for (const off of offs) off();
+          resolve();
+        }));
+      }
+    });
+    const tenants = {};
+    for (const name of ['hog', 'calm']) {
+      const ids = await createAccount(a.url, { account: name, plan: 'pro', user: 'admin', password: PW,
+        email: `admin@${name}.test` });
+      tenants[name] = { id: ids.accountId, c: await login(a.url, { account: name, user: 'admin', password: PW }) };
+    }
+    const hog = tenants.hog;
+    const hogDests = [];
+    for (const [i, rx] of rxs.entries()) {
+      rx.setDefault('/hook', { hang: true });
+      const r = await hog.c.post('/api/v1/destinations', { kind: ['teams', 'slack', 'wechat'][i % 3],
+        address: rx.url('/hook') });
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+      hogDests.push(r.body.id);
+    }
+    const calmDest = await tenants.calm.c.post('/api/v1/destinations', { kind: 'teams',
+      address: fine.url('/calm') });
+    assert.equal(calmDest.status, 201);
+    assert.equal(await pg.psql(`SELECT count(DISTINCT notify_host(kind, address)) FROM notify_destinations
+      WHERE account_id = ${hog.id}`, dbName), String(HUNG_HOSTS));
+
+    // 2 notifications to each hung destination, queued before anything else.
+    for (const id of hogDests) {
+      const r = await request(a.url, 'POST', '/api/v1/test/notify', { body: { account_id: hog.id,
+        destination_ids: [id], count: 2, per_tx: 2, key_prefix: `hog${id}`, kind: 'alarm.raise' } });
+      assert.equal(r.body.queued, 2, JSON.stringify(r.body));
+    }
+    // The account gets its limit in flight at once: no fewer.
+    await waitTogether(() => together() === ACCOUNT_LIMIT, 30000, 'the account\'s first attempts');
+
+    // The other account's healthy receiver, one notification after another:
+    // each wakes every sender of both processes, each of which would take a
+    // hung row if the account's limit let it.
+    const lat = [];
+    for (let i = 0; i < 5; i++) {
+      const t0 = Date.now();
+      const r = await request(b.url, 'POST', '/api/v1/test/notify', { body: { account_id: tenants.calm.id,
+        destination_ids: [calmDest.body.id], count: 1, key_prefix: `calm${i}` } });
+      assert.equal(r.body.queued, 1);
+      await fine.waitFor(() => fine.accepted('/calm').length === i + 1, 30000, 'the other account\'s receiver');
+      lat.push(Date.now() - t0);
+    }
+    // The hung account's own e-mailed sign-in code: mail is not held by it.
+    assert.equal((await hog.c.put('/api/v1/me/two-step', { mode: 'email' })).status, 200);
+    const since = sink.messages().length;
+    const t0 = Date.now();
+    const r = await request(a.url, 'POST', '/api/v1/auth/login', { body: { account: 'hog',
+      user: 'admin', password: PW } });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    for (;;) {
+      if (sink.messages().slice(since).some((m) => m.includes('X-RcptTo: admin@hog.test'))) break;
+      assert.ok(Date.now() - t0 < 30000, 'the sign-in code reached the relay');
+      await sleep(20);
+    }
+    console.log(`# beside an account with ${HUNG_HOSTS} hung hosts: the other account's notifications took ` +
+      `${lat.join(', ')} ms, the hung account's sign-in code ${Date.now() - t0} ms`);
+
+    // None of the hung attempts ended (they time out after 120 s): the
+    // account got its limit of them, no more, from the two processes.
+    const hungRequests = rxs.reduce((n, rx) => n + rx.requests.length, 0);
+    assert.equal(hungRequests, ACCOUNT_LIMIT);
+    assert.equal(together(), ACCOUNT_LIMIT);
+    assert.equal(maxTogether, ACCOUNT_LIMIT);
+    assert.equal(await pg.psql(`SELECT count(*) FROM notify_outbox WHERE state = 'sending'
+      AND next_at > now() AND account_id = ${hog.id}`, dbName), String(ACCOUNT_LIMIT));
+
+    // The hosts recover: the attempts in flight break (retried after the
+    // back-off), everything else follows, never more than the limit at once.
+    for (const rx of rxs) {
+      rx.setDefault('/hook', { stallMs: 5 });
+      rx.releaseHung();
+    }
+    const total = HUNG_HOSTS * 2 + 5;
+    await waitSql(dbName, `SELECT count(*) FILTER (WHERE state = 'sent') || '/' || count(*)
+      FROM notify_outbox WHERE channel <> 'email'`, `${total}/${total}`);
+    assert.ok(maxTogether <= ACCOUNT_LIMIT, `${maxTogether} of the account's requests open at once`);
+    // Exactly once: every row of the account accepted once, by its delivery
+    // id; the broken attempts were tried again with the same one.
+    const rows = (await pg.psql(`SELECT id FROM notify_outbox WHERE account_id = ${hog.id}
+      AND channel <> 'email' ORDER BY id`, dbName)).split('\n');
+    assert.equal(rows.length, HUNG_HOSTS * 2);
+    const accepted = rxs.flatMap((rx) => rx.accepted().map((x) => x.delivery)).sort();
+    assert.deepEqual(accepted, [...rows].sort());
+    const broken = rxs.flatMap((rx) => rx.requests.filter((x) => x.status === 'hang').map((x) => x.delivery));
+    assert.equal(broken.length, ACCOUNT_LIMIT);
+    for (const d of broken) assert.ok(rows.includes(d));
+    assert.equal(fine.deliveries('/calm').length, 5);
+  } finally {
+    for (const u of unwatch) u();
+    for (const rx of rxs) await rx.stop();
   }
 });

@@ -132,6 +132,13 @@ export async function startWebhookReceiver({ tls } = {}) {
         waiters.add(w);
       });
     },
+    /** Call fn() on every request, answer and close from now on, until the
+     *  function returned is called (e.g. to count requests open at several
+     *  receivers together). */
+    watch(fn) {
+      waiters.add(fn);
+      return () => waiters.delete(fn);
+    },
     /** Requests open now: arrived and neither answered nor closed. */
     open: () => open,
     /** The most requests open at once since the start (or the last reset). */

@@ -17,6 +17,7 @@ static const char *const env_names[] = {"METRON_LISTEN",  "DATABASE_URL",     "M
                                         "METRON_NOTIFY_THREADS", "METRON_NOTIFY_MAIL_LIMIT",
                                         "METRON_NOTIFY_HOST_LIMIT",
                                         "METRON_NOTIFY_HOST_HEALTHY_LIMIT",
+                                        "METRON_NOTIFY_ACCOUNT_LIMIT",
                                         "METRON_NOTIFY_TIMEOUT_MS", "METRON_NOTIFY_LEASE_MS"};
 
 #define MAX_ARGS 8
@@ -76,6 +77,12 @@ static void config_refuses_bad_values_naming_the_setting(void)
          "METRON_NOTIFY_HOST_LIMIT: expected an integer 0..64"},
         {{{NULL}, {"METRON_NOTIFY_HOST_HEALTHY_LIMIT=1", "METRON_NOTIFY_HOST_LIMIT=2"}},
          "METRON_NOTIFY_HOST_HEALTHY_LIMIT must be at least METRON_NOTIFY_HOST_LIMIT"},
+        {{{NULL}, {"METRON_NOTIFY_ACCOUNT_LIMIT=65"}},
+         "METRON_NOTIFY_ACCOUNT_LIMIT: expected an integer 0..64"},
+        {{{NULL}, {"METRON_NOTIFY_ACCOUNT_LIMIT=-1"}},
+         "METRON_NOTIFY_ACCOUNT_LIMIT: expected an integer 0..64"},
+        {{{NULL}, {"METRON_NOTIFY_ACCOUNT_LIMIT=half"}},
+         "METRON_NOTIFY_ACCOUNT_LIMIT: expected an integer 0..64"},
         {{{NULL}, {"METRON_NOTIFY_TIMEOUT_MS=2000", "METRON_NOTIFY_LEASE_MS=3000"}},
          "METRON_NOTIFY_LEASE_MS must be at least METRON_NOTIFY_TIMEOUT_MS + 1500"},
         {{{NULL}, {"METRON_SMTP_URL=http://mail"}}, "METRON_SMTP_URL: expected smtp://"},
@@ -169,22 +176,33 @@ static void config_defaults_fill_every_setting(void)
 }
 
 /* The outbox's limits in flight (docs/notify.md, "Order and receivers in
- * flight"): mail half the sender threads, a webhook host a quarter, at
- * least 1; each may be set. */
+ * flight"): mail half the sender threads, a webhook host a quarter (a
+ * healthy one half), an account's webhooks half, at least 1; each may be
+ * set, 0 meaning the default. */
 static void config_notify_limits_follow_the_threads(void)
 {
     static const struct {
         command cmd;
-        int threads, receiver, mail, host, healthy;
+        int threads, receiver, mail, host, healthy, account;
     } cases[] = {
-        {{{NULL}, {NULL}}, 8, 1, 4, 2, 4},
-        {{{NULL}, {"METRON_NOTIFY_THREADS=16"}}, 16, 1, 8, 4, 8},
-        {{{NULL}, {"METRON_NOTIFY_THREADS=2"}}, 2, 1, 1, 1, 1},
-        {{{NULL}, {"METRON_NOTIFY_THREADS=0"}}, 0, 1, 1, 1, 1},
-        {{{NULL}, {"METRON_NOTIFY_HOST_LIMIT=3", "METRON_NOTIFY_MAIL_LIMIT=5"}}, 8, 1, 5, 3, 4},
-        {{{NULL}, {"METRON_NOTIFY_HOST_LIMIT=6"}}, 8, 1, 4, 6, 6},
-        {{{NULL}, {"METRON_NOTIFY_HOST_HEALTHY_LIMIT=7"}}, 8, 1, 4, 2, 7},
-        {{{NULL}, {"METRON_NOTIFY_TIMEOUT_MS=2000", "METRON_NOTIFY_LEASE_MS=3500"}}, 8, 1, 4, 2, 4},
+        {{{NULL}, {NULL}}, 8, 1, 4, 2, 4, 4},
+        {{{NULL}, {"METRON_NOTIFY_THREADS=16"}}, 16, 1, 8, 4, 8, 8},
+        {{{NULL}, {"METRON_NOTIFY_THREADS=2"}}, 2, 1, 1, 1, 1, 1},
+        {{{NULL}, {"METRON_NOTIFY_THREADS=3"}}, 3, 1, 1, 1, 1, 1},
+        {{{NULL}, {"METRON_NOTIFY_THREADS=0"}}, 0, 1, 1, 1, 1, 1},
+        {{{NULL}, {"METRON_NOTIFY_HOST_LIMIT=3", "METRON_NOTIFY_MAIL_LIMIT=5"}}, 8, 1, 5, 3, 4, 4},
+        {{{NULL}, {"METRON_NOTIFY_HOST_LIMIT=6"}}, 8, 1, 4, 6, 6, 4},
+        {{{NULL}, {"METRON_NOTIFY_HOST_HEALTHY_LIMIT=7"}}, 8, 1, 4, 2, 7, 4},
+        {{{NULL}, {"METRON_NOTIFY_TIMEOUT_MS=2000", "METRON_NOTIFY_LEASE_MS=3500"}},
+         8,
+         1,
+         4,
+         2,
+         4,
+         4},
+        {{{NULL}, {"METRON_NOTIFY_ACCOUNT_LIMIT=6"}}, 8, 1, 4, 2, 4, 6},
+        {{{NULL}, {"METRON_NOTIFY_ACCOUNT_LIMIT=64"}}, 8, 1, 4, 2, 4, 64},
+        {{{NULL}, {"METRON_NOTIFY_ACCOUNT_LIMIT=0"}}, 8, 1, 4, 2, 4, 4},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         srv_config cfg;
@@ -195,19 +213,22 @@ static void config_notify_limits_follow_the_threads(void)
         if (r != CONFIG_OK || cfg.notify.threads != cases[i].threads ||
             cfg.notify.receiver_limit != cases[i].receiver ||
             cfg.notify.mail_limit != cases[i].mail || cfg.notify.host_limit != cases[i].host ||
-            cfg.notify.healthy_host_limit != cases[i].healthy) {
-            T_FAIL("case %zu: result %d (%s), threads %d receiver %d mail %d host %d healthy %d", i,
-                   (int)r, err, cfg.notify.threads, cfg.notify.receiver_limit,
-                   cfg.notify.mail_limit, cfg.notify.host_limit, cfg.notify.healthy_host_limit);
+            cfg.notify.healthy_host_limit != cases[i].healthy ||
+            cfg.notify.account_limit != cases[i].account) {
+            T_FAIL("case %zu: result %d (%s), threads %d receiver %d mail %d host %d healthy %d "
+                   "account %d",
+                   i, (int)r, err, cfg.notify.threads, cfg.notify.receiver_limit,
+                   cfg.notify.mail_limit, cfg.notify.host_limit, cfg.notify.healthy_host_limit,
+                   cfg.notify.account_limit);
         }
     }
 }
 
 static void config_reads_proxies_and_origins(void)
 {
-    static const command flags = {{"--trusted-proxies", "127.0.0.1, 10.0.0.0/8",
-                                   "--cors-origins=https://portal.example.com"},
-                                  {"METRON_TRUSTED_PROXIES=192.0.2.1", NULL}};
+    static const command flags = {
+        {"--trusted-proxies", "127.0.0.1, 10.0.0.0/8", "--cors-origins=https://portal.example.com"},
+        {"METRON_TRUSTED_PROXIES=192.0.2.1", NULL}};
     static const command env = {{NULL}, {"METRON_CORS_ORIGINS=http://127.0.0.1:8081 https://b.example",
                                          NULL}};
     srv_config cfg;
