@@ -11,7 +11,13 @@
 //          claim reads past the 800 and returns the healthy row (051 takes
 //          a row of the hung host: only 2 of its destinations are busy);
 //   hooks: the same with mail at its limit (4 mails 'sending'): the due
-//          rows are read from notify_outbox_due_hooks.
+//          rows are read from notify_outbox_due_hooks;
+//   account: the same with the account at its limit of webhook attempts
+//          in flight (4: 2 more rows 'sending' to two other hosts) and one
+//          due row of another account, the newest — with 059 the claim
+//          skips every webhook row of the account and returns the other
+//          account's (058 takes the healthy host's row: a fifth attempt of
+//          the account).
 // Each figure: ROUNDS claims of 1 row, each undone (a subtransaction rolled
 // back), timed inside PostgreSQL (clock_timestamp(), and the backend's CPU
 // from /proc/self/stat, 10 ms ticks: take ROUNDS in the thousands); the
@@ -41,17 +47,24 @@ const mail = await dest('email', 'backlog@claim.test');
 const hung = [];
 for (let i = 0; i < 8; i++) hung.push(await dest('teams', `http://10.0.0.7:9000/h${i}`));
 const healthy = await dest('teams', 'http://10.0.0.8:9000/fine');
+const busy = [await dest('slack', 'http://10.0.0.9:9000/b0'), await dest('wechat', 'http://10.0.0.10:9000/b1')];
+const idsB = await createAccount(srv.url, { account: 'claimb', plan: 'pro', user: 'admin', password: PW,
+  email: 'admin@claimb.test' });
+const cb = await login(srv.url, { account: 'claimb', user: 'admin', password: PW });
+const rb = await cb.post('/api/v1/destinations', { kind: 'teams', address: 'http://10.0.0.11:9000/other' });
+if (rb.status !== 201) throw new Error(JSON.stringify(rb.body));
+const otherDest = rb.body.id;
 await srv.stop();
 const A = ids.accountId;
 const has056 = (await sql(`SELECT count(*) FROM information_schema.columns
   WHERE table_name = 'notify_outbox' AND column_name = 'host_key'`)) === '1';
 
 // rows(n, destination, kind, state, next_at expression, priority)
-const rows = (n, d, channel, state, next, prio = 1, key = 'k') => sql(`
+const rows = (n, d, channel, state, next, prio = 1, key = 'k', account = A) => sql(`
   INSERT INTO notify_outbox (account_id, message_id, dedupe_key, target, target_type,
     destination_id, channel, kind, language, severity, title, state, next_at, priority,
     lease_owner, attempts)
-  SELECT ${A}, nextval('notify_message_seq'), '${key}' || g, 'd:${d}', 'destination', ${d},
+  SELECT ${account}, nextval('notify_message_seq'), '${key}' || g, 'd:${d}', 'destination', ${d},
     '${channel}', 'alarm.raise', 'en', 'alert', 'T', '${state}', ${next}, ${prio},
     CASE WHEN '${state}' = 'sending' THEN 'bench' END, CASE WHEN '${state}' = 'sending' THEN 1 ELSE 0 END
     FROM generate_series(1, ${n}) g`);
@@ -71,7 +84,13 @@ const has058 = (await sql(`SELECT count(*) FROM information_schema.tables
 // 058: the hung host is in trouble (its last attempt timed out), so it has
 // the strict limit (2) as under 056; a healthy host would have 4.
 if (has058) await sql(`INSERT INTO notify_host_health (host_key, failed_at) VALUES ('10.0.0.7:9000', now())`);
-const claim = has058
+const has059 = (await sql(`SELECT count(*) FROM pg_proc WHERE proname = 'notify_claim_held'`)) === '1';
+// 059: the limits in one jsonb, the account's 4 (half of 8 threads, the
+// default).
+const claim = has059
+  ? `notify_claim('bench', 1, 60000, '{0,0,0,0}', 10,
+      '{"receiver": 1, "mail": 4, "host": 2, "healthy_host": 4, "account": 4}')`
+  : has058
   ? `notify_claim('bench', 1, 60000, '{0,0,0,0}', 10, 1, 4, 2, 4)`
   : has056
   ? `notify_claim('bench', 1, 60000, '{0,0,0,0}', 10, 1, 4, 2)`
@@ -117,17 +136,26 @@ async function measure(what) {
 
 await measure('code');
 await sql(`DELETE FROM notify_outbox WHERE dedupe_key = 'code1'`);
-// The hung host: 2 attempts in flight, 800 due rows older than the rest.
-await rows(1, hung[0], 'teams', 'sending', `now() + interval '1 minute'`, 1, 'fly');
-await rows(1, hung[1], 'teams', 'sending', `now() + interval '1 minute'`, 1, 'fly');
+// The hung host: 2 attempts in flight (leases of an hour: a minute ran out
+// before the last case on a loaded machine), 800 due rows older than the rest.
+await rows(1, hung[0], 'teams', 'sending', `now() + interval '1 hour'`, 1, 'fly');
+await rows(1, hung[1], 'teams', 'sending', `now() + interval '1 hour'`, 1, 'fly');
 for (const d of hung) await rows(100, d, 'teams', 'queued', `now() - interval '2 hours'`, 1, 'hung');
 await rows(1, healthy, 'teams', 'queued', `now() - interval '1 hour'`, 1, 'fine');
 await fillHosts();
 await sql('VACUUM ANALYZE notify_outbox');
 await measure('host');
 // Mail at its limit too: the webhook rows' own index.
-await rows(4, mail, 'email', 'sending', `now() + interval '1 minute'`, 1, 'mailfly');
+await rows(4, mail, 'email', 'sending', `now() + interval '1 hour'`, 1, 'mailfly');
 await sql('VACUUM ANALYZE notify_outbox');
 await measure('hooks');
-console.log(`schema ${has058 ? '058' : has056 ? '056' : 'before 056'}; ${await sql(`SELECT count(*) FROM notify_outbox`)} rows`);
+// The account at its limit: 2 more attempts in flight, to two other hosts;
+// another account's due row, the newest.
+await rows(1, busy[0], 'slack', 'sending', `now() + interval '1 hour'`, 1, 'fly2');
+await rows(1, busy[1], 'wechat', 'sending', `now() + interval '1 hour'`, 1, 'fly3');
+await rows(1, otherDest, 'teams', 'queued', `now() - interval '1 second'`, 1, 'other', idsB.accountId);
+await fillHosts();
+await sql('VACUUM ANALYZE notify_outbox');
+await measure('account');
+console.log(`schema ${has059 ? '059' : has058 ? '058' : has056 ? '056' : 'before 056'}; ${await sql(`SELECT count(*) FROM notify_outbox`)} rows`);
 await pg.destroy();

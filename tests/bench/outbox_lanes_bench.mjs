@@ -18,8 +18,17 @@
 //     sign-in with an e-mailed code: each one's time, the code's, and the
 //     most requests the hung host had open at once (migration 056: at most
 //     METRON_NOTIFY_HOST_LIMIT, a quarter of the threads by default).
+//  5. hung account: another account's HOST_DESTS (8) Teams destinations,
+//     each on a receiving host of its own (a receiver per port: one
+//     server by many names, or many servers of a network that hangs,
+//     count alike) that never answers, 3 notifications each, then 10 to
+//     the first account's healthy receiver as in 2 and a sign-in with an
+//     e-mailed code: each one's time, the code's, and the most requests
+//     the hung account's hosts had open at once together (migration 059:
+//     at most METRON_NOTIFY_ACCOUNT_LIMIT, half the threads by default).
 // BENCH_NOTIFY_THREADS sets the server's METRON_NOTIFY_THREADS (4);
-// BENCH_PARTS=4 runs part 4 alone (e.g. "1,2,3,4": all, the default).
+// BENCH_PARTS=4 runs part 4 alone (e.g. "1,2,3,4,5": all, the default);
+// BENCH_DURABLE=1: PostgreSQL with its durable settings (fsync on).
 //   METRON_SERVER_BIN=build/server/metron-server-test NODE_PATH=/usr/share/nodejs \
 //     node tests/bench/outbox_lanes_bench.mjs [BACKLOG]
 import fs from 'node:fs';
@@ -31,9 +40,9 @@ import { startWebhookReceiver } from '../server/webhook_receiver.mjs';
 
 const PW = 'Correct-h0rse';
 const BACKLOG = Number(process.argv[2] || 1000);
-const PARTS = new Set((process.env.BENCH_PARTS || '1,2,3,4').split(',').map(Number));
+const PARTS = new Set((process.env.BENCH_PARTS || '1,2,3,4,5').split(',').map(Number));
 const HOST_DESTS = 8;
-const pg = await startPostgres();
+const pg = await startPostgres({ durable: process.env.BENCH_DURABLE === '1' });
 const sink = await startSmtpSink();
 const rx = await startWebhookReceiver();
 const relay = await startRelay(sink.port);
@@ -176,7 +185,54 @@ for (let round = 0; round < (PARTS.has(4) ? 3 : 0); round++) {
   rxh.releaseHung();
   await quiet();
 }
+// 5. A healthy receiver and a sign-in code while another account's
+// webhooks, on as many hosts as it has destinations, hang.
+const hogAcc = `hog-${process.pid}`;
+const hogIds = await createAccount(srv.url, { account: hogAcc, plan: 'standard', user: 'admin',
+  password: PW, email: `admin@${hogAcc}.test` });
+const hogC = await login(srv.url, { account: hogAcc, user: 'admin', password: PW });
+const hogRx = [];
+const hogDests = [];
+for (let i = 0; PARTS.has(5) && i < HOST_DESTS; i++) {
+  const r = await startWebhookReceiver();
+  hogRx.push(r);
+  const d = await hogC.post('/api/v1/destinations', { kind: 'teams', address: r.url('/hog') });
+  if (d.status !== 201) throw new Error(JSON.stringify(d.body));
+  hogDests.push(d.body.id);
+}
+let hogMax = 0;
+const hogOpen = () => hogRx.reduce((n, r) => n + r.open(), 0);
+for (const r of hogRx) r.watch(() => { hogMax = Math.max(hogMax, hogOpen()); });
+for (let round = 0; round < (PARTS.has(5) ? 3 : 0); round++) {
+  await quiet();
+  for (const r of hogRx) r.setDefault('/hog', { hang: true });
+  hogMax = hogOpen();
+  for (const d of hogDests) {
+    const r = await request(srv.url, 'POST', '/api/v1/test/notify', { body: { account_id: hogIds.accountId,
+      destination_ids: [d], count: 3, per_tx: 3, key_prefix: `hog${round}d${d}`, kind: 'alarm.raise' } });
+    if (r.status !== 200 || r.body.queued !== 3) throw new Error(JSON.stringify(r.body));
+  }
+  await sleep(300);
+  const lat = await healthyLatencies();
+  old = new Set(fs.existsSync(mailDir) ? fs.readdirSync(mailDir) : []);
+  for (const f of old) seenMail.set(f, 0);
+  const r = await request(srv.url, 'POST', '/api/v1/auth/login', { body: { account: acc, user: 'admin', password: PW } });
+  if (r.status !== 200) throw new Error(JSON.stringify(r.body));
+  const answered = performance.now();
+  const code = await mailPlace(`X-RcptTo: admin@${acc}.test`);
+  console.log(`hung account (${HOST_DESTS} destinations on ${HOST_DESTS} hosts): 10 notifications to another ` +
+    `account's healthy receiver: median ${med(lat)} ms, max ${Math.max(...lat)} ms (${lat.join(' ')}); ` +
+    `the sign-in code ${Math.round(code.at - answered)} ms after the sign-in's answer; the hung account ` +
+    `had at most ${hogMax} requests open at once`);
+  for (const h of hogRx) {
+    h.setDefault('/hog', { status: 200 });
+    h.releaseHung();
+  }
+  await quiet();
+}
+console.log(`PostgreSQL: ${await pg.durability()}`);
 await srv.stop();
+for (const h of hogRx) await h.stop();
 await rxh.stop();
 await relay.stop();
 await rx.stop();

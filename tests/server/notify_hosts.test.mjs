@@ -190,6 +190,11 @@ test('a hung host holds at most its limit of sender threads, in two processes to
   assert.equal(hung.maxOpen(), HOST_LIMIT);
   assert.equal(await pg.psql(`SELECT count(*) FROM notify_outbox
     WHERE state = 'sending' AND next_at > now() AND host_key = '${hostKey}'`, dbName), String(HOST_LIMIT));
+  // What the claim sees at its limits (059's notify_claim_busy()): the
+  // host, and its two destinations in flight; no account at 8.
+  assert.equal(await pg.psql(`SELECT cardinality(busy_routes) || ' ' || array_to_string(busy_hosts, ',')
+    || ' ' || cardinality(busy_accounts) FROM notify_claim_busy('{"receiver": 1, "mail": 2, "host": 2,
+    "healthy_host": 2, "account": 8}')`, dbName), `${HOST_LIMIT} ${hostKey} 0`);
 
   // The host recovers: the two attempts in flight break (retried after the
   // back-off), everything else follows.
@@ -436,6 +441,11 @@ test('an account\'s webhooks on many hung hosts hold at most its limit of sender
     assert.equal(maxTogether, ACCOUNT_LIMIT);
     assert.equal(await pg.psql(`SELECT count(*) FROM notify_outbox WHERE state = 'sending'
       AND next_at > now() AND account_id = ${hog.id}`, dbName), String(ACCOUNT_LIMIT));
+    // What the claim sees (notify_claim_busy()): the account at its limit,
+    // its 3 destinations in flight at theirs, no host at 2.
+    assert.equal(await pg.psql(`SELECT cardinality(busy_routes) || ' ' || cardinality(busy_hosts) || ' '
+      || array_to_string(busy_accounts, ',') FROM notify_claim_busy('{"receiver": 1, "mail": 3, "host": 2,
+      "healthy_host": 2, "account": 3}')`, dbName), `${ACCOUNT_LIMIT} 0 ${hog.id}`);
 
     // The hosts recover: the attempts in flight break (retried after the
     // back-off), everything else follows, never more than the limit at once.
