@@ -14,9 +14,11 @@
 -- back: it has its own limit (the relay's), and sign-in codes go by mail.
 --
 -- The checks of the limits move out of notify_claim() into two functions,
--- and the limits travel as one jsonb argument, so that a later limit is a
--- new definition of these two short functions (and a key more from the
--- server), not another copy of the whole claim:
+-- and the limits travel as one jsonb argument, so that a later limit
+-- checked row by row is a new definition of notify_claim_held() (and a key
+-- more from the server), not another copy of the whole claim (one whose
+-- rows should also stay out of the due scan changes notify_claim_busy()
+-- and that scan as well):
 --   notify_claim_busy(limits): the receivers, hosts and accounts at their
 --     limit now, read once per claim (their rows are not even looked at);
 --   notify_claim_held(limits, ...): one row's decision, under the advisory
