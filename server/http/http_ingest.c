@@ -108,9 +108,10 @@ static int h_batch(http_req *req)
     if (req->raw_len == 0) {
         return http_reply_error(req, 400, "empty_batch", "the body is empty", NULL);
     }
+    /* The batch id of a HOK body is its header's; a JSON body has its own. */
     if (svc_ingest_batch_as(req->srv, &who, kind, req->raw, req->raw_len,
-                            http_header(req, "X-Batch-Id"), http_client_ip(req), &r, &e) !=
-        SVC_OK) {
+                            kind == INGEST_BODY_HOK ? http_header(req, "X-Batch-Id") : NULL,
+                            http_client_ip(req), &r, &e) != SVC_OK) {
         return reply_ingest_err(req, &e);
     }
     req->account_id = r.account_id;

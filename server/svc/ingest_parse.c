@@ -890,6 +890,17 @@ static bool f_values(fcur *c, ingest_batch *b, size_t start, size_t n)
     return true;
 }
 
+/* strcmp(a, b) == 0 for a run's or a snapshot's member names (one to
+ * three characters: a call to strcmp() cost more than the comparison). */
+static inline bool same_key(const char *a, const char *b)
+{
+    while (*a != '\0' && *a == *b) {
+        a++;
+        b++;
+    }
+    return *a == *b;
+}
+
 /* A "channels" or a "snapshots" array: objects of one member "one" (a run's
  * channel "id", a snapshot's time "t"), one array "many" (a run's times "t",
  * strictly increasing; a snapshot's channel "ids") and then the values "v",
@@ -917,18 +928,18 @@ static int f_groups(fcur *c, const ingest_known *known, int64_t now_us, bool sna
             if (!f_str(c, key, sizeof key) || !f_lit(c, ':')) {
                 return FAST_NO;
             }
-            if (strcmp(key, one) == 0 && !has_one) {
+            if (same_key(key, one) && !has_one) {
                 has_one = true;
                 if (!f_int(c, &value) ||
                     !(snapshots ? time_ok(value, now_us) : f_channel_ok(known, value, &next))) {
                     return FAST_NO;
                 }
-            } else if (strcmp(key, many) == 0 && !has_many) {
+            } else if (same_key(key, many) && !has_many) {
                 has_many = true;
                 if (!f_lit(c, '[') || !f_many(c, known, now_us, snapshots, b, &n, &next)) {
                     return FAST_NO;
                 }
-            } else if (strcmp(key, "v") == 0 && has_many && !has_v) {
+            } else if (same_key(key, "v") && has_many && !has_v) {
                 has_v = true;
                 if (!f_lit(c, '[') || !f_values(c, b, start, n)) {
                     return FAST_NO;
