@@ -585,12 +585,15 @@ static void route_pat_compile(const char *pattern, route_pat *rp)
 
 /* The routes of each segment count, in matching order (table by table,
  * each table's order): a request looks only at those of its own count,
- * and of those only at the ones whose last segment is a parameter or has
- * the request's last segment's key (issue 16: each route of the count was
- * compared, 0.9 k instructions of every request). */
+ * and of those only at the ones whose last segment, and third one (the
+ * resource after "/api/v1"), is a parameter or has the key of the
+ * request's (issue 16: each route of the count was compared, 0.9 k
+ * instructions of every request, and a route ending in a parameter is
+ * common). */
 typedef struct {
     unsigned short t, i;
-    uint32_t last; /* seg_key() of the last segment; ROUTE_ANY_LAST for "*" */
+    uint32_t last;  /* seg_key() of the last segment; ROUTE_ANY_LAST for "*" */
+    uint32_t third; /* of the third segment; ROUTE_ANY_LAST for "*" or none */
 } route_ref;
 
 #define ROUTE_ANY_LAST 0u
@@ -648,6 +651,9 @@ static void route_pats_compile(void)
                     ref->last = k == 0 || (rp->len[k - 1] == 1 && rp->seg[k - 1][0] == '*')
                                     ? ROUTE_ANY_LAST
                                     : seg_key(rp->seg[k - 1], rp->len[k - 1]);
+                    ref->third = k < 3 || (rp->len[2] == 1 && rp->seg[2][0] == '*')
+                                     ? ROUTE_ANY_LAST
+                                     : seg_key(rp->seg[2], rp->len[2]);
                 }
             }
         }
@@ -895,9 +901,11 @@ static int api_handler(struct mg_connection *conn, void *cbdata)
     }
     if (g_routes_by_n_ok) {
         uint32_t last = n_seg > 0 ? seg_key(seg[n_seg - 1], seg_len[n_seg - 1]) : ROUTE_ANY_LAST;
+        uint32_t third = n_seg >= 3 ? seg_key(seg[2], seg_len[2]) : ROUTE_ANY_LAST;
         for (size_t k = 0; k < g_routes_by_n_len[n_seg] && found == NULL; k++) {
             const route_ref *ref = &g_routes_by_n[n_seg][k];
-            if (ref->last == ROUTE_ANY_LAST || ref->last == last) {
+            if ((ref->last == ROUTE_ANY_LAST || ref->last == last) &&
+                (ref->third == ROUTE_ANY_LAST || ref->third == third)) {
                 found = route_try(&req, ref->t, ref->i, seg, seg_len, n_seg, allow, sizeof allow);
             }
         }
