@@ -101,18 +101,18 @@ async function mailPlace(needle) {
   }
 }
 let old = new Set();
-const med = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
-const cpu0 = await c.put('/api/v1/me/two-step', { mode: 'email' });
-if (cpu0.status !== 200) throw new Error(JSON.stringify(cpu0.body));
-
-// 1. A sign-in behind a backlog.
-for (let round = 0; round < (PARTS.has(1) ? 3 : 0); round++) {
-  await quiet();
-  const since = sink.messages().length;
+/** The mails already in the sink's folder, so that mailPlace() counts only later ones. */
+function markMail() {
   old = new Set(fs.existsSync(mailDir) ? fs.readdirSync(mailDir) : []);
   for (const f of old) seenMail.set(f, 0);
-  const t0 = performance.now();
-  await enqueue(mailDest, BACKLOG);
+}
+/** Sign in (the code goes out by mail): "took", the milliseconds from the
+ * sign-in's answer to the code's arrival, and "before", the mails written
+ * before it since the mark. "before" (the argument) runs between the mark
+ * and the sign-in (part 1 queues its backlog there). */
+async function signInCode(before = async () => {}) {
+  markMail();
+  await before();
   const r = await request(srv.url, 'POST', '/api/v1/auth/login', { body: { account: acc, user: 'admin', password: PW } });
   if (r.status !== 200) throw new Error(JSON.stringify(r.body));
   const answered = performance.now();
@@ -121,8 +121,21 @@ for (let round = 0; round < (PARTS.has(1) ? 3 : 0); round++) {
   // the CPU the server needs). The code's place: the backlog mails written
   // before it.
   const code = await mailPlace(`X-RcptTo: admin@${acc}.test`);
-  const took = Math.round(code.at - answered);
-  const at = code.before;
+  return { took: Math.round(code.at - answered), before: code.before };
+}
+const med = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
+const cpu0 = await c.put('/api/v1/me/two-step', { mode: 'email' });
+if (cpu0.status !== 200) throw new Error(JSON.stringify(cpu0.body));
+
+// 1. A sign-in behind a backlog.
+for (let round = 0; round < (PARTS.has(1) ? 3 : 0); round++) {
+  await quiet();
+  const since = sink.messages().length;
+  let t0 = 0;
+  const { took, before: at } = await signInCode(async () => {
+    t0 = performance.now();
+    await enqueue(mailDest, BACKLOG);
+  });
   while (sink.messages().length - since < BACKLOG + 1) await sleep(500);
   console.log(`backlog of ${BACKLOG} mails: the sign-in code arrived ${took} ms after the sign-in's answer, ` +
     `after ${at} backlog mails; the whole backlog took ${Math.round(performance.now() - t0)} ms`);
@@ -171,15 +184,10 @@ for (let round = 0; round < (PARTS.has(4) ? 3 : 0); round++) {
   for (const d of hostDests) await enqueue(d, 3);
   await sleep(300);
   const lat = await healthyLatencies();
-  old = new Set(fs.existsSync(mailDir) ? fs.readdirSync(mailDir) : []);
-  for (const f of old) seenMail.set(f, 0);
-  const r = await request(srv.url, 'POST', '/api/v1/auth/login', { body: { account: acc, user: 'admin', password: PW } });
-  if (r.status !== 200) throw new Error(JSON.stringify(r.body));
-  const answered = performance.now();
-  const code = await mailPlace(`X-RcptTo: admin@${acc}.test`);
+  const code = await signInCode();
   console.log(`hung host (${HOST_DESTS} destinations on one receiver): 10 notifications to a healthy receiver: ` +
     `median ${med(lat)} ms, max ${Math.max(...lat)} ms (${lat.join(' ')}); the sign-in code ` +
-    `${Math.round(code.at - answered)} ms after the sign-in's answer; the hung host had at most ` +
+    `${code.took} ms after the sign-in's answer; the hung host had at most ` +
     `${rxh.maxOpen()} requests open at once`);
   for (let i = 0; i < HOST_DESTS; i++) rxh.setDefault(`/h${i}`, { status: 200 });
   rxh.releaseHung();
@@ -214,15 +222,10 @@ for (let round = 0; round < (PARTS.has(5) ? 3 : 0); round++) {
   }
   await sleep(300);
   const lat = await healthyLatencies();
-  old = new Set(fs.existsSync(mailDir) ? fs.readdirSync(mailDir) : []);
-  for (const f of old) seenMail.set(f, 0);
-  const r = await request(srv.url, 'POST', '/api/v1/auth/login', { body: { account: acc, user: 'admin', password: PW } });
-  if (r.status !== 200) throw new Error(JSON.stringify(r.body));
-  const answered = performance.now();
-  const code = await mailPlace(`X-RcptTo: admin@${acc}.test`);
+  const code = await signInCode();
   console.log(`hung account (${HOST_DESTS} destinations on ${HOST_DESTS} hosts): 10 notifications to another ` +
     `account's healthy receiver: median ${med(lat)} ms, max ${Math.max(...lat)} ms (${lat.join(' ')}); ` +
-    `the sign-in code ${Math.round(code.at - answered)} ms after the sign-in's answer; the hung account ` +
+    `the sign-in code ${code.took} ms after the sign-in's answer; the hung account ` +
     `had at most ${hogMax} requests open at once`);
   for (const h of hogRx) {
     h.setDefault('/hog', { status: 200 });
