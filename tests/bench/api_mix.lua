@@ -10,7 +10,11 @@
 -- IDS: the 32 channel ids ("1,2,...") that the gateway sends; RUN: a number
 -- (0..999) of this wrk run, so that no two runs send the same batch id or
 -- sample time. An optional tenth argument (ingest, monitor, unread, me,
--- devices, raw) sends that request of the mix alone.
+-- devices, raw) sends that request of the mix alone. An optional eleventh,
+-- APPS: a file of gateway apps, one a line ("CREDENTIAL ID,ID,..."), that
+-- send the ingest batches in turn (a thread's consecutive batches come from
+-- consecutive apps; BENCH_MIX_APPS of server_bench.mjs); without it the
+-- batches all come from CREDENTIAL with IDS.
 --
 -- Out of every 20 requests (a portal user with a page open, and the
 -- gateways of an account sending their one-minute batches):
@@ -63,14 +67,32 @@ end
 -- CPUs: a batch is put together from parts made once (its request head,
 -- and the 100 value lists that the counter cycles through), so that wrk
 -- spends about what it spends on a fixed request (its user CPU per batch 21 -> 13 µs).
-local head, vlists
+-- With many apps (APPS), each app's head and ids are made once too.
+local heads, idss, vlists
 local function batch_parts()
-  head = wrk.format("POST", "/api/v1/ingest/batches", {
-    ["Authorization"] = "Bearer " .. args_[2],
-    ["Content-Type"] = "application/json" })
-  head = head:sub(1, -3) -- without the blank line that ends the head
+  local apps = {}
+  if args_[11] and args_[11] ~= "" then
+    for line in io.lines(args_[11]) do
+      local cred, list = line:match("^(%S+) (%S+)$")
+      if cred then
+        apps[#apps + 1] = { cred, list }
+      end
+    end
+  end
+  if #apps == 0 then
+    apps[1] = { args_[2], ids }
+  end
+  heads, idss = {}, {}
+  for j, a in ipairs(apps) do
+    local h = wrk.format("POST", "/api/v1/ingest/batches", {
+      ["Authorization"] = "Bearer " .. a[1],
+      ["Content-Type"] = "application/json" })
+    heads[j] = h:sub(1, -3) -- without the blank line that ends the head
+    idss[j] = a[2]
+  end
   vlists = {}
-  local n = select(2, ids:gsub(",", ",")) + 1
+  -- Every app sends as many channels as the first (32 in server_bench.mjs).
+  local n = select(2, idss[1]:gsub(",", ",")) + 1
   for c = 0, 99 do
     local v = {}
     for k = 1, n do
@@ -81,15 +103,16 @@ local function batch_parts()
 end
 
 local function batch()
-  if head == nil then
+  if heads == nil then
     batch_parts()
   end
   counter = counter + 1
+  local j = (counter + tid) % #heads + 1
   -- One millisecond apart per thread and batch: times never repeat.
   local t = t0 + (counter * 16 + tid) * 1000 + run
   local body = '{"batch_id":"mix' .. run .. '-' .. tid .. '-' .. counter .. '","snapshots":[{"t":' ..
-    string.format("%.0f", t) .. ',"ids":[' .. ids .. '],"v":[' .. vlists[counter % 100] .. ']}]}'
-  return head .. "Content-Length: " .. #body .. "\r\n\r\n" .. body
+    string.format("%.0f", t) .. ',"ids":[' .. idss[j] .. '],"v":[' .. vlists[counter % 100] .. ']}]}'
+  return heads[j] .. "Content-Length: " .. #body .. "\r\n\r\n" .. body
 end
 
 local i = 0

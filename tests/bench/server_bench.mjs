@@ -8,7 +8,8 @@
 // options and thread count: the most any CivetWeb reply gets on this machine
 // at that moment. Set-up through the API: a Pro account, a Web API token, 13
 // apps with 100 devices, a measurement group of one app with a device of 32
-// channels (by SQL), one day of one-minute data of one channel.
+// channels (by SQL), one day of one-minute data of one channel, and the
+// gateway apps that send the mix's ingest batches (BENCH_MIX_APPS, below).
 //
 // wrk -t2 -c50 (BENCH_WRK_THREADS, BENCH_CONNECTIONS) for BENCH_SECONDS
 // (10) each, after a 2 s warm-up, in this order: hello-world, GET /me,
@@ -109,6 +110,43 @@ await api('POST', '/api/v1/ingest/batches', { batch_id: 'day', channels: [{ id: 
   v: ts.map((_, i) => Math.round(2000 + 500 * Math.sin(i / 100)) / 100) }] }, gw.credential);
 await api('POST', '/api/v1/ingest/batches', { batch_id: 'first', snapshots: [{ t: now - 200 * MIN,
   ids: chIds, v: chIds.map((_, k) => k) }] }, gw.credential);
+// BENCH_MIX_APPS=N (100): the mix's ingest batches come from N gateway
+// apps, each with its own credential and a device of 32 channels, wrk's
+// script rotating over them (a thread's consecutive batches go to
+// consecutive apps): the monitored group's gateway and N - 1 more, in
+// accounts of their own ("fleet1", ...: a Pro account registers at most 100
+// apps), as an account's many gateways each sending its minute. Per app, the
+// group statement locks the app's row, reads it and notes it seen (at most
+// every 5 s): the cost that one busy app hides (docs/benchmarks.md,
+// "mixapps"). BENCH_MIX_APPS=1: the monitored group's gateway alone, as before.
+const MIX_APPS = Number(process.env.BENCH_MIX_APPS || 100);
+if (!Number.isInteger(MIX_APPS) || MIX_APPS < 1 || MIX_APPS > 10000) {
+  throw new Error(`BENCH_MIX_APPS=${process.env.BENCH_MIX_APPS}: a whole number from 1 to 10000`);
+}
+const mixApps = [{ credential: gw.credential, channels: chIds }];
+for (let f = 1; mixApps.length < MIX_APPS; f++) {
+  const fa = await createAccount(srv.url, { account: `fleet${f}`, plan: 'pro', user: 'admin', password: PW,
+    email: `admin@fleet${f}.test` });
+  const ft = (await api('POST', '/api/v1/auth/token', { account: `fleet${f}`, user: 'admin', password: PW })).token;
+  const devs = [];
+  for (let k = 0; k < 90 && mixApps.length + devs.length < MIX_APPS; k++) {
+    const app = await api('POST', '/api/v1/apps', { kind: 'one', name: `gateway ${k + 1}` }, ft);
+    const d = await api('POST', `/api/v1/apps/${app.id}/devices`, { model: 'LR8450', serial: `F${f}-${k + 1}`,
+      firmware: 'V2.30' }, ft);
+    devs.push({ credential: app.credential, device: d.id });
+  }
+  const rows = (await sql(`INSERT INTO channels (account_id, device_id, ch_key, name, unit, selected, position)
+    SELECT ${fa.accountId}, d, 'CH' || i, 'Channel ' || i, 'V', true, i
+    FROM unnest(ARRAY[${devs.map((d) => d.device).join(',')}]::bigint[]) d, generate_series(1, 32) i
+    ORDER BY d, i RETURNING device_id || ' ' || id`)).split('\n').map((l) => l.split(' ').map(Number));
+  for (const d of devs) {
+    const chs = rows.filter(([dv]) => dv === d.device).map(([, id]) => id);
+    if (chs.length !== 32) throw new Error(`device ${d.device}: ${chs.length} channels, not 32`);
+    mixApps.push({ credential: d.credential, channels: chs });
+  }
+}
+const mixAppsFile = path.join(logDir, 'mix_apps.txt');
+fs.writeFileSync(mixAppsFile, mixApps.map((a) => `${a.credential} ${a.channels.join(',')}\n`).join(''));
 const devices = JSON.parse(await (await fetch(`${srv.url}/api/v1/devices`, {
   headers: { Authorization: `Bearer ${adminToken}` } })).text());
 if (devices.items.length !== 101) throw new Error(`${devices.items.length} devices, not 101`);
@@ -139,7 +177,7 @@ await sql('VACUUM ANALYZE');
 if (process.env.BENCH_KEEP) {
   fs.writeFileSync(process.env.BENCH_KEEP, JSON.stringify({ url: srv.url, token, admin_token: adminToken, viewer: VIEWER, pid: srv.proc.pid,
     pg_pid: pg.pid(), db: dbUrl, group: group.id, credential: gw.credential, channels: chIds,
-    day_from: dayFrom }) + '\n');
+    day_from: dayFrom, mix_apps: MIX_APPS, mix_apps_file: mixAppsFile }) + '\n');
   say(`bench-server: kept up at ${srv.url} (${process.env.BENCH_KEEP}); remove it to stop`);
   while (fs.existsSync(process.env.BENCH_KEEP)) await sleep(500);
   await srv.stop();
@@ -161,7 +199,7 @@ const mixScript = ['-s', path.join(repoRoot, 'tests', 'bench', 'api_mix.lua')];
 // warm-up too): no batch id or sample time is sent twice.
 const mixArgs = (only = '') => ['--', token, gw.credential, String(group.id), String(chIds[0]),
   String(dayFrom), String(dayFrom + 86400e6), String(now - 180 * MIN), chIds.join(','), String(runNo++),
-  only];
+  only, MIX_APPS > 1 ? mixAppsFile : ''];
 // After each warm-up, ANALYZE: the statistics of a server in its steady
 // state (autovacuum keeps them), not those of the set-up's few rows. The
 // server's statements are prepared once per connection and PostgreSQL keeps
@@ -206,7 +244,8 @@ async function hello() {
 const dur = await context('server', pg);
 say(`wrk -t${WRK_T} -c${CONNS} -d${SECS}s; server: ${path.basename(serverBin)}, ${threads} HTTP threads ` +
   `(hello-world too), ${serverArgs.join(' ')}; portal requests of the ${VIEWER === 'member' ?
-    'member granted the group (BENCH_VIEWER=member)' : 'administrator'}`);
+    'member granted the group (BENCH_VIEWER=member)' : 'administrator'}; the mix's ingest batches ` +
+  `from ${MIX_APPS === 1 ? 'one gateway app (BENCH_MIX_APPS=1)' : `${MIX_APPS} gateway apps (BENCH_MIX_APPS)`}`);
 const line = (name, r, ceil) => say(`${name.padEnd(34)} ${fmt(r.rps).padStart(8)} req/s  ` +
   `p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  ` +
   (ceil ? `${(r.rps / ceil).toFixed(2)} of hello  ` : '') +
