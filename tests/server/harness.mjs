@@ -211,6 +211,44 @@ export function tempDir(prefix = 'metron-test-') {
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/** Poll "fn" every "everyMs" until it returns a truthy value, which it
+ * returns (a state, not a time); throws naming "what" after "timeoutMs". */
+export async function pollUntil(fn, what, timeoutMs = 60000, everyMs = 20) {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
+
+/** A psql session on database "db" of the cluster "pg" (startPostgres())
+ * that is sent "first" at once: out() and err() are what it printed so
+ * far, end(rest) sends "rest", closes its input and resolves once it has
+ * exited (rejecting unless it exited 0). */
+export function psqlSession(pg, db, first) {
+  const p = spawn(path.join(pgBin, 'psql'), ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1',
+    '-h', '127.0.0.1', '-p', String(pg.port), '-U', 'postgres', '-d', db],
+  { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  p.stdout.on('data', (d) => { out += d; });
+  p.stderr.on('data', (d) => { err += d; });
+  const exited = new Promise((resolve) => p.on('exit', resolve));
+  p.stdin.write(first);
+  return {
+    out: () => out,
+    err: () => err,
+    exited: () => p.exitCode !== null,
+    async end(rest) {
+      p.stdin.end(rest);
+      const code = await exited;
+      if (code !== 0) throw new Error(`psql exited with ${code}: ${err}`);
+    },
+  };
+}
+
 /** The access log's size in bytes now (for accessLogWith's "from"). */
 export function accessLogSize(dataDir) {
   const file = path.join(dataDir, 'access.log');

@@ -12,9 +12,7 @@
 // pg_stat_activity); then the held id is rolled back.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import path from 'node:path';
-import { pgBin, sleep, startStack, stopStack } from './harness.mjs';
+import { pollUntil, psqlSession, startStack, stopStack } from './harness.mjs';
 import { MIN_US, baseTime, dataTenant, storedCounts, uniq } from './data_helpers.mjs';
 
 const METRICS_TOKEN = 'metrics-' + 'k'.repeat(32);
@@ -30,35 +28,9 @@ before(async () => {
 
 after(() => stopStack({ pg, srv }));
 
-/** Poll "fn" until it returns true (a state, not a time). */
-async function until(fn, what, timeoutMs = 60000) {
-  const end = Date.now() + timeoutMs;
-  while (!(await fn())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
-
+const until = pollUntil;
 /** A psql session that runs "first" (which prints "ready"), then "rest" on end(). */
-async function session(first) {
-  const p = spawn(path.join(pgBin, 'psql'), ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1',
-    '-h', '127.0.0.1', '-p', String(pg.port), '-U', 'postgres', '-d', db],
-  { stdio: ['pipe', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  p.stdout.on('data', (d) => { out += d; });
-  p.stderr.on('data', (d) => { err += d; });
-  const exited = new Promise((resolve) => p.on('exit', resolve));
-  p.stdin.write(first);
-  return {
-    out: () => out,
-    err: () => err,
-    async end(rest) {
-      p.stdin.end(rest);
-      assert.equal(await exited, 0, err);
-    },
-  };
-}
+const session = (first) => psqlSession(pg, db, first);
 
 async function ingestWaits() {
   const r = await fetch(srv.url + '/metrics', { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });

@@ -12,9 +12,7 @@
 // the session commits.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import path from 'node:path';
-import { pgBin, sleep, startStack, stopStack } from './harness.mjs';
+import { pollUntil, psqlSession, startStack, stopStack } from './harness.mjs';
 import { MIN_US, baseTime, dataTenant, inNewGroup, storedCounts, uniq } from './data_helpers.mjs';
 
 const METRICS_TOKEN = 'metrics-' + 'g'.repeat(32);
@@ -42,34 +40,14 @@ async function counters() {
   return out;
 }
 
-/** Poll "fn" until it returns true (a state, not a time). */
-async function until(fn, what, timeoutMs = 60000) {
-  const end = Date.now() + timeoutMs;
-  while (!(await fn())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
+const until = pollUntil;
 
 /** A psql session holding series_hot until release(). */
 async function holdHotTable() {
-  const p = spawn(path.join(pgBin, 'psql'), ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1',
-    '-h', '127.0.0.1', '-p', String(pg.port), '-U', 'postgres', '-d', db],
-  { stdio: ['pipe', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  p.stdout.on('data', (d) => { out += d; });
-  p.stderr.on('data', (d) => { err += d; });
-  const exited = new Promise((resolve) => p.on('exit', resolve));
-  p.stdin.write("BEGIN; LOCK TABLE series_hot IN SHARE MODE; SELECT 'locked';\n");
-  await until(async () => out.includes('locked') || p.exitCode !== null, 'the lock');
-  assert.ok(out.includes('locked'), err);
-  return {
-    async release() {
-      p.stdin.end('COMMIT;\n');
-      assert.equal(await exited, 0, err);
-    },
-  };
+  const p = psqlSession(pg, db, "BEGIN; LOCK TABLE series_hot IN SHARE MODE; SELECT 'locked';\n");
+  await until(async () => p.out().includes('locked') || p.exited(), 'the lock');
+  assert.ok(p.out().includes('locked'), p.err());
+  return { release: () => p.end('COMMIT;\n') };
 }
 
 /** Statements of the server waiting for a lock while they store a batch. */

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { createUser, login, request, setClock, sleep, startServer, startSmtpSink, startStack, stopStack, tempDir } from './harness.mjs';
+import { createUser, login, pollUntil, request, setClock, sleep, startServer, startSmtpSink, startStack, stopStack, tempDir } from './harness.mjs';
 import { MIN_US, PW, appClient, dataTenant, uniq } from './data_helpers.mjs';
 
 let pg;
@@ -663,15 +663,7 @@ test('a run that fails is retried with its error visible, fails for good after 5
 // ------------------------------------------------------------ schedule
 
 /** Poll "fn" until it returns a truthy value (or fail after "ms"). */
-async function until(fn, what, ms = 60000) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
+const until = (fn, what, ms = 60000) => pollUntil(fn, what, ms, 100);
 
 test('automatic reports: once per period after its data arrived, exactly once with two server processes, across a restart and a kill -9', async () => {
   const t = await groupTenant('pro', 2, 'UTC');
