@@ -7,7 +7,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { request, setClock, sleep, startServer, startStack, stopStack } from './harness.mjs';
+import { metricSamples, request, setClock, sleep, startServer, startStack, stopStack } from './harness.mjs';
 import { MIN_US, baseTime, dataTenant, storedCounts } from './data_helpers.mjs';
 
 const METRICS_TOKEN = 'b'.repeat(20) + '-metrics-token-0123456789';
@@ -50,11 +50,9 @@ async function wholePass(s = srv) {
 }
 
 const pruned = async (s = srv) => {
-  const r = await fetch(s.url + '/metrics', { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
-  assert.equal(r.status, 200);
-  const m = /^metron_ingest_batch_ids_pruned_total (\d+)$/m.exec(await r.text());
-  assert.ok(m, 'metron_ingest_batch_ids_pruned_total is reported');
-  return Number(m[1]);
+  const n = (await metricSamples(s.url, METRICS_TOKEN, 'metron_ingest_batch_ids_pruned_total')).metron_ingest_batch_ids_pruned_total;
+  assert.ok(n !== undefined, 'metron_ingest_batch_ids_pruned_total is reported');
+  return n;
 };
 
 const age = (t, batchId, days) => sql(`UPDATE ingest_batches

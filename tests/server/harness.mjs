@@ -19,7 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { after } from 'node:test';
+import { after, before } from 'node:test';
 import { freePort, pgTuningOptions } from '../../scripts/cluster.mjs';
 // The API contract check needs the npm devDependencies (ajv, ajv-formats,
 // yaml): say how to get them rather than failing on a bare import error.
@@ -210,6 +210,32 @@ export function tempDir(prefix = 'metron-test-') {
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** startStack(opts) before the file's tests and stopStack() after them.
+ * The object returned gets the stack's pg, srv and db once it has started;
+ * its sql(q) runs a statement on the stack's database. */
+export function useStack(opts = {}) {
+  const stack = { sql: (q) => stack.pg.psql(q, stack.db) };
+  before(async () => { Object.assign(stack, await startStack(opts)); });
+  after(() => stopStack(stack));
+  return stack;
+}
+
+/** GET /metrics of the server at "url" with the bearer "token": its
+ * samples whose names start with "prefix", keyed by name and labels as
+ * written ("metron_x" or 'metron_x{a="b"}'). Throws unless it answers 200. */
+export async function metricSamples(url, token, prefix = 'metron_') {
+  const r = await fetch(url + '/metrics', { headers: { authorization: `Bearer ${token}` } });
+  const text = await r.text();
+  if (r.status !== 200) throw new Error(`GET /metrics answered ${r.status}: ${text}`);
+  const out = {};
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(prefix)) continue;
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)$/.exec(line);
+    if (m) out[m[1] + (m[2] || '')] = Number(m[3]);
+  }
+  return out;
+}
 
 /** Poll "fn" every "everyMs" until it returns a truthy value, which it
  * returns (a state, not a time); throws naming "what" after "timeoutMs". */

@@ -10,34 +10,23 @@
 // waits for it; more batches queue behind it in the server (GET /metrics);
 // the app is deleted by another session meanwhile (it waits, seen in
 // pg_stat_activity); then the held id is rolled back.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { pollUntil, psqlSession, startStack, stopStack } from './harness.mjs';
+import { metricSamples, pollUntil, psqlSession, useStack } from './harness.mjs';
 import { MIN_US, baseTime, dataTenant, storedCounts, uniq } from './data_helpers.mjs';
 
 const METRICS_TOKEN = 'metrics-' + 'k'.repeat(32);
-let pg;
-let srv;
-let db;
-const sql = (q) => pg.psql(q, db);
-
-before(async () => {
-  ({ pg, srv, db } = await startStack({ env: { METRON_METRICS_TOKEN: METRICS_TOKEN },
-    args: ['--db-pool', '16'] }));
-});
-
-after(() => stopStack({ pg, srv }));
+const stack = useStack({ env: { METRON_METRICS_TOKEN: METRICS_TOKEN }, args: ['--db-pool', '16'] });
+const { sql } = stack;
 
 const until = pollUntil;
 /** A psql session that runs "first" (which prints "ready"), then "rest" on end(). */
-const session = (first) => psqlSession(pg, db, first);
+const session = (first) => psqlSession(stack.pg, stack.db, first);
 
 async function ingestWaits() {
-  const r = await fetch(srv.url + '/metrics', { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
-  assert.equal(r.status, 200);
-  const line = (await r.text()).split('\n').find((l) => l.startsWith('metron_ingest_group_waits_total '));
-  assert.ok(line, 'metron_ingest_group_waits_total');
-  return Number(line.split(' ')[1]);
+  const n = (await metricSamples(stack.srv.url, METRICS_TOKEN, 'metron_ingest_group_waits_total')).metron_ingest_group_waits_total;
+  assert.ok(n !== undefined, 'metron_ingest_group_waits_total');
+  return n;
 }
 
 /** Sessions of the server waiting for a lock in a statement that contains "text". */
@@ -48,9 +37,9 @@ const batchAt = (t, id, t0, v = 1) => ({ batch_id: id,
   snapshots: [{ t: t0, ids: t.channels, v: t.channels.map((_, k) => v + k) }] });
 
 test('a deleted app\'s batch ids are deleted with it', async () => {
-  const t = await dataTenant(srv, { n: 2 });
+  const t = await dataTenant(stack.srv, { n: 2 });
   const t0 = baseTime();
-  const other = await dataTenant(srv, { n: 2 });
+  const other = await dataTenant(stack.srv, { n: 2 });
   for (const [x, id] of [[t, uniq('d')], [t, uniq('d')], [other, uniq('o')]]) {
     const r = await x.ingest.batch(batchAt(x, id, t0));
     assert.equal(r.status, 201, r.text);
@@ -71,7 +60,7 @@ test('a deleted app\'s batch ids are deleted with it', async () => {
 });
 
 test('an app deleted while its batches are being stored: its deletion waits for them, and takes their batch ids', async () => {
-  const t = await dataTenant(srv, { n: 2 });
+  const t = await dataTenant(stack.srv, { n: 2 });
   const t0 = baseTime() + 3600e6;
   const id = uniq('r');
   // Another session holds the first batch's id (uncommitted): the batch's

@@ -10,41 +10,23 @@
 // MODE): the first batch's statement waits for it (seen in pg_stat_activity),
 // the next ones queue behind it in the server (seen in GET /metrics), then
 // the session commits.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { pollUntil, psqlSession, startStack, stopStack } from './harness.mjs';
+import { metricSamples, pollUntil, psqlSession, useStack } from './harness.mjs';
 import { MIN_US, baseTime, dataTenant, inNewGroup, storedCounts, uniq } from './data_helpers.mjs';
 
 const METRICS_TOKEN = 'metrics-' + 'g'.repeat(32);
-let pg;
-let srv;
-let db;
-const sql = (q) => pg.psql(q, db);
-
-before(async () => {
-  ({ pg, srv, db } = await startStack({ env: { METRON_METRICS_TOKEN: METRICS_TOKEN },
-    args: ['--db-pool', '16'] }));
-});
-
-after(() => stopStack({ pg, srv }));
+const stack = useStack({ env: { METRON_METRICS_TOKEN: METRICS_TOKEN }, args: ['--db-pool', '16'] });
+const { sql } = stack;
 
 /** The counters of GET /metrics whose names start with metron_ingest_. */
-async function counters() {
-  const r = await fetch(srv.url + '/metrics', { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
-  assert.equal(r.status, 200);
-  const out = {};
-  for (const line of (await r.text()).split('\n')) {
-    const m = /^(metron_ingest_[a-z_]+)(\{[^}]*\})? (\d+)$/.exec(line);
-    if (m) out[m[1] + (m[2] || '')] = Number(m[3]);
-  }
-  return out;
-}
+const counters = () => metricSamples(stack.srv.url, METRICS_TOKEN, 'metron_ingest_');
 
 const until = pollUntil;
 
 /** A psql session holding series_hot until release(). */
 async function holdHotTable() {
-  const p = psqlSession(pg, db, "BEGIN; LOCK TABLE series_hot IN SHARE MODE; SELECT 'locked';\n");
+  const p = psqlSession(stack.pg, stack.db, "BEGIN; LOCK TABLE series_hot IN SHARE MODE; SELECT 'locked';\n");
   await until(async () => p.out().includes('locked') || p.exited(), 'the lock');
   assert.ok(p.out().includes('locked'), p.err());
   return { release: () => p.end('COMMIT;\n') };
@@ -95,7 +77,7 @@ async function inOneGroup(t, first, rest, between = async () => {}) {
 const stored = (t) => storedCounts(sql, t);
 
 test('batches arriving together are stored in one statement; a copy of a batch id in the group is a duplicate', async () => {
-  const t = await dataTenant(srv, { n: 3 });
+  const t = await dataTenant(stack.srv, { n: 3 });
   const t0 = baseTime();
   const id = uniq('g');
   const rest = [1, 2, 3, 4].map((i) => batchAt(t, `${id}-${i}`, t0 + i * MIN_US, 10 * i));
@@ -130,7 +112,7 @@ test('batches arriving together are stored in one statement; a copy of a batch i
 });
 
 test('a batch that fails inside a group fails alone: the others of its group are stored', async () => {
-  const t = await dataTenant(srv, { n: 2 });
+  const t = await dataTenant(stack.srv, { n: 2 });
   const t0 = baseTime() + 3600e6;
   const bad = t0 + 3 * MIN_US;
   // A real refusal by PostgreSQL for one batch's hot row (a trigger of this
@@ -163,7 +145,7 @@ test('a batch that fails inside a group fails alone: the others of its group are
 });
 
 test('batches of a group whose alarm sequence moved while they waited are evaluated again and stored', async () => {
-  const t = await dataTenant(srv, { n: 2 });
+  const t = await dataTenant(stack.srv, { n: 2 });
   const group = await inNewGroup(t);
   let r;
   const t0 = baseTime() + 2 * 3600e6;
@@ -186,15 +168,14 @@ test('batches of a group whose alarm sequence moved while they waited are evalua
 });
 
 test('waiting batches hold no pooled connection: more batches than connections wait, and other requests are served meanwhile', async () => {
-  const t = await dataTenant(srv, { n: 2 });
+  const t = await dataTenant(stack.srv, { n: 2 });
   const t0 = baseTime() + 4 * 3600e6;
   const id = uniq('p');
   /** A gauge or counter of GET /metrics by its full name. */
   const metric = async (name) => {
-    const r = await fetch(srv.url + '/metrics', { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
-    const line = (await r.text()).split('\n').find((l) => l.startsWith(name + ' '));
-    assert.ok(line, name);
-    return Number(line.slice(name.length + 1));
+    const n = (await metricSamples(stack.srv.url, METRICS_TOKEN, name))[name];
+    assert.ok(n !== undefined, name);
+    return n;
   };
   const timeouts0 = await metric('metron_db_pool_timeouts_total');
   // 24 waiting batches: more than the pool's 16 connections (each would
@@ -221,7 +202,7 @@ test('many batches at once, copies among them and some refused by PostgreSQL: ea
   // Groups form and end while other batches arrive, store and are answered
   // (each waiter reads its answer without the queue's lock, issue 16): every
   // batch gets its own answer, once, whichever group took it.
-  const t = await dataTenant(srv, { n: 2 });
+  const t = await dataTenant(stack.srv, { n: 2 });
   const t0 = baseTime() + 6 * 3600e6;
   const id = uniq('m');
   const N = 160;

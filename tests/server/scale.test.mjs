@@ -25,7 +25,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  freePort, login, request, sleep, startPostgres, startServer, tempDir, trackProcess,
+  freePort, login, metricSamples, request, sleep, startPostgres, startServer, tempDir, trackProcess,
 } from './harness.mjs';
 import { startHaproxy as startClusterHaproxy, startStandby as startClusterStandby }
   from '../../scripts/cluster.mjs';
@@ -64,13 +64,8 @@ async function startHaproxy(backends) {
 }
 
 async function metrics(srv) {
-  const r = await fetch(srv.url + '/metrics', { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
-  assert.equal(r.status, 200);
-  const text = await r.text();
-  const val = (name) => {
-    const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
-    return m ? Number(m[1]) : null;
-  };
+  const m = await metricSamples(srv.url, METRICS_TOKEN, 'metron_replica_');
+  const val = (name) => m[name] ?? null;
   return { up: val('metron_replica_up'), onPrimary: val('metron_replica_reads_on_primary'),
     lag: val('metron_replica_lag_seconds') };
 }
