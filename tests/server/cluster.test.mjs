@@ -6,10 +6,10 @@
 // `scripts/cluster stop` from another shell stops it. Nothing is left running.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { freePort, login, repoRoot, serverBin, tempDir, trackProcess } from './harness.mjs';
+import { freePort, login, repoRoot, serverBin, spawnWatched, tempDir } from './harness.mjs';
 import { pidAlive, postmasterPid } from '../../scripts/cluster.mjs';
 
 const script = path.join(repoRoot, 'scripts', 'cluster');
@@ -32,28 +32,9 @@ function run(args) {
  * (or, with "until", once its output matches that). */
 async function start(args, until = /^cluster: up: (http:\/\/[0-9.]+:\d+) /m) {
   // Its own process group, as in a terminal: Ctrl-C goes to the whole group.
-  const proc = spawn(script, ['--data', data, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true });
-  trackProcess(proc, 'scripts/cluster');
-  let out = '';
-  for (const s of [proc.stdout, proc.stderr]) {
-    s.setEncoding('utf8');
-    s.on('data', (d) => { out += d; });
-  }
-  const exited = new Promise((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
-  const url = await new Promise((resolve, reject) => {
-    const timer = setInterval(() => {
-      const m = until.exec(out);
-      if (m) {
-        clearInterval(timer);
-        resolve(m[1] ?? m[0]);
-      } else if (proc.exitCode !== null) {
-        clearInterval(timer);
-        reject(new Error(`scripts/cluster exited (${proc.exitCode}):\n${out}`));
-      }
-    }, 50);
-  });
-  return { proc, url, exited, out: () => out };
+  const set = spawnWatched(script, ['--data', data, ...args], { env, detached: true }, 'scripts/cluster');
+  const url = await set.waitFor(until, 600000);
+  return { proc: set.proc, url, exited: set.exited, out: set.output };
 }
 
 const state = () => JSON.parse(fs.readFileSync(path.join(data, 'cluster.json'), 'utf8'));

@@ -237,6 +237,37 @@ export async function metricSamples(url, token, prefix = 'metron_') {
   return out;
 }
 
+/** spawn(cmd, args, opts) with stdout and stderr collected as text,
+ * tracked as "what" (trackProcess). output() is what it wrote so far;
+ * exited resolves to {code, signal}; waitFor(re, ms) resolves to the first
+ * match of "re" in its output (group 1 if any, else the whole match) and
+ * rejects, with the output, if the process ends first or after "ms". */
+export function spawnWatched(cmd, args, opts, what) {
+  const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
+  trackProcess(proc, what);
+  let out = '';
+  for (const s of [proc.stdout, proc.stderr]) {
+    s.setEncoding('utf8');
+    s.on('data', (d) => { out += d; });
+  }
+  const exited = new Promise((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
+  return {
+    proc,
+    exited,
+    output: () => out,
+    async waitFor(re, ms) {
+      for (const deadline = Date.now() + ms; ; await sleep(50)) {
+        const m = re.exec(out);
+        if (m) return m[1] ?? m[0];
+        if (proc.exitCode !== null || proc.signalCode !== null) {
+          throw new Error(`${what} exited (${proc.exitCode ?? proc.signalCode}) before saying ${re}:\n${out}`);
+        }
+        if (Date.now() > deadline) throw new Error(`${what} did not say ${re} within ${ms} ms:\n${out}`);
+      }
+    },
+  };
+}
+
 /** Poll "fn" every "everyMs" until it returns a truthy value, which it
  * returns (a state, not a time); throws naming "what" after "timeoutMs". */
 export async function pollUntil(fn, what, timeoutMs = 60000, everyMs = 20) {

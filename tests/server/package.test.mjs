@@ -9,10 +9,10 @@
 // streaming standby, with nothing of the source tree.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { freePort, repoRoot, serverBin, sleep, tempDir, trackProcess } from './harness.mjs';
+import { freePort, repoRoot, serverBin, sleep, spawnWatched, tempDir } from './harness.mjs';
 import { pidAlive, postmasterPid } from '../../scripts/cluster.mjs';
 
 const build = path.join(repoRoot, 'build');
@@ -107,21 +107,10 @@ test('cpack -G DEB: the package unpacks into a temporary root and the server sta
       METRON_PORTAL: path.join(root, defaults.METRON_PORTAL), METRON_BACKUP: path.join(out, 'backup') };
     delete env.DATABASE_URL;
     delete env.METRON_TEST_ROUTES;
-    const proc = spawn(bin, [], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    trackProcess(proc, 'packaged metron-server');
-    let err = '';
-    for (const s of [proc.stdout, proc.stderr]) {
-      s.setEncoding('utf8');
-      s.on('data', (d) => { err += d; });
-    }
-    const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
-    let url = null;
-    for (const deadline = Date.now() + 90000; !url; await sleep(50)) {
-      url = /listening on (http:\/\/[0-9.]+:\d+)\//.exec(err)?.[1];
-      assert.ok(proc.exitCode === null, `the packaged server exited: ${err}`);
-      assert.ok(Date.now() < deadline, `the packaged server did not start: ${err}`);
-    }
-    assert.match(err, /backups: WAL archived with pgBackRest/);
+    const server = spawnWatched(bin, [], { env }, 'the packaged metron-server');
+    const { proc, exited } = server;
+    const url = await server.waitFor(/listening on (http:\/\/[0-9.]+:\d+)\//, 90000);
+    assert.match(server.output(), /backups: WAL archived with pgBackRest/);
     let health = null;
     for (const deadline = Date.now() + 30000; health?.status !== 200; await sleep(100)) {
       health = await fetch(`${url}/api/v1/health`).catch(() => null);
@@ -138,7 +127,7 @@ test('cpack -G DEB: the package unpacks into a temporary root and the server sta
     assert.equal(testRoute.status, 404);
     proc.kill('SIGTERM');
     const exit = await exited;
-    assert.equal(exit.code, 0, err);
+    assert.equal(exit.code, 0, server.output());
     assert.ok(!fs.existsSync(path.join(data, 'pg', 'postmaster.pid')), 'the cluster was stopped');
 
     await packagedCluster(root);
@@ -162,22 +151,11 @@ async function packagedCluster(root) {
 
   const data = path.join(tempDir('metron-pkg-cluster-'), 'set');
   const listen = `127.0.0.1:${await freePort()}`;
-  const proc = spawn(script, ['--data', data, '--servers', '1', '--listen', listen,
-    '--server-port', '0', '--no-demo'], { env, cwd: '/', stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true });
-  trackProcess(proc, 'packaged scripts/cluster');
-  let out = '';
-  for (const s of [proc.stdout, proc.stderr]) {
-    s.setEncoding('utf8');
-    s.on('data', (d) => { out += d; });
-  }
-  const exited = new Promise((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
-  let url = null;
-  for (const deadline = Date.now() + 240000; !url; await sleep(50)) {
-    url = /^cluster: up: (http:\/\/[0-9.]+:\d+) /m.exec(out)?.[1];
-    assert.ok(proc.exitCode === null, `the packaged scripts/cluster exited: ${out}`);
-    assert.ok(Date.now() < deadline, `the packaged scripts/cluster did not come up: ${out}`);
-  }
+  const set = spawnWatched(script, ['--data', data, '--servers', '1', '--listen', listen,
+    '--server-port', '0', '--no-demo'], { env, cwd: '/', detached: true }, 'the packaged scripts/cluster');
+  const { proc, exited } = set;
+  const url = await set.waitFor(/^cluster: up: (http:\/\/[0-9.]+:\d+) /m, 240000);
+  const out = set.output();
   assert.equal(url, `http://${listen}`);
   assert.doesNotMatch(out, /building the server/);
   assert.match(out, /standby PostgreSQL on 127\.0\.0\.1:\d+, streaming from the primary/);
@@ -197,7 +175,7 @@ async function packagedCluster(root) {
   const cmdline = fs.readFileSync(`/proc/${postmasterPid(st.primary.dir)}/cmdline`, 'utf8');
   assert.match(cmdline, /wal_init_zero=off/);
   process.kill(-proc.pid, 'SIGINT');
-  assert.deepEqual(await exited, { code: 0, signal: null }, out);
+  assert.deepEqual(await exited, { code: 0, signal: null }, set.output());
   const left = [st.pid, st.haproxy?.pid, ...st.servers.map((s) => s.pid)].filter((p) => p && pidAlive(p));
   for (const name of ['primary', 'standby']) if (postmasterPid(st[name].dir)) left.push(name);
   assert.deepEqual(left, [], 'nothing of the set is left running');
