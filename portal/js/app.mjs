@@ -252,7 +252,7 @@ function buildNav() {
   const { name: cur } = currentRoute();
   const link = ([name, key]) => (pageDef(name) ? h('a', {
     href: `#/${name}`, class: ['nav-link', (cur === name || cur.startsWith(`${name}/`)) && 'active'],
-    'data-page': name, text: t(key), onclick: () => toggleNav(false),
+    'data-page': name, text: t(key), onclick: () => toggleNav(false),  // i18n-keys: nav.*
   }) : null);
   const items = NAV.filter(([, , only]) => !(only === 'member' && isAdmin())).map(link);
   // The offline file viewer (D5) is a page of its own: it opens in a new tab.

@@ -212,10 +212,10 @@ export function t(key, params) {
 /** Set the text of elements marked data-i18n="key" (and data-i18n-aria-label, -title, -placeholder). */
 export function translateTree(root) {
   if (!root || !root.querySelectorAll) return;
-  for (const el of root.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
+  for (const el of root.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);  // i18n-keys: as written (data-i18n attributes: index.html, checked above, and literals in the modules)
   for (const attr of ['aria-label', 'title', 'placeholder']) {
     const data = `data-i18n-${attr}`;
-    for (const el of root.querySelectorAll(`[${data}]`)) el.setAttribute(attr, t(el.getAttribute(data)));
+    for (const el of root.querySelectorAll(`[${data}]`)) el.setAttribute(attr, t(el.getAttribute(data)));  // i18n-keys: as written (data-i18n-* attributes, literals in the modules)
   }
 }
 

@@ -71,7 +71,7 @@ function h(tag, props = {}, ...kids) {
 function translate() {
   document.documentElement.lang = lang;
   document.title = `${t('offline.title')} · Metron`;
-  for (const e of document.querySelectorAll('[data-i18n]')) e.textContent = t(e.dataset.i18n);
+  for (const e of document.querySelectorAll('[data-i18n]')) e.textContent = t(e.dataset.i18n);  // i18n-keys: as written (offline.html's data-i18n attributes, checked above)
 }
 
 // ---------------------------------------------------------------- state
@@ -123,7 +123,7 @@ function renderInfo() {
     if (m[k]) rows.push([`offline.meta.${k}`, m[k]]);
   }
   const dl = h('dl', { class: 'ov-facts' });
-  for (const [k, v] of rows) dl.append(h('dt', { text: t(k) }), h('dd', { text: v }));
+  for (const [k, v] of rows) dl.append(h('dt', { text: t(k) }), h('dd', { text: v }));  // i18n-keys: offline.info.*, offline.meta.*
   const close = h('button', { type: 'button', class: 'small', 'data-testid': 'offline-close',
     text: t('offline.close') });
   close.addEventListener('click', closeFile);

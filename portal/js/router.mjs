@@ -356,7 +356,7 @@ async function draw(def, name, params, my) {
     document.title = 'Metron';
     return;
   }
-  document.title = `${t(def.title)} · Metron`;
+  document.title = `${t(def.title)} · Metron`;  // i18n-keys: as written (route titles: literals of pages/index.mjs and registerPage())
   if (afterRender) afterRender(name);
   // Each render gets its own element: a page that is still loading when the
   // user moves on writes into a detached element, never over the next page.

@@ -162,8 +162,8 @@ export function createChart(host, options) {
   // ---- strings (re-applied on a language change)
   function applyStrings() {
     for (const b of tools.querySelectorAll('button[data-key]')) {
-      b.title = t(b.dataset.key);
-      b.setAttribute('aria-label', t(b.dataset.key));
+      b.title = t(b.dataset.key);  // i18n-keys: chart.*
+      b.setAttribute('aria-label', t(b.dataset.key));  // i18n-keys: chart.*
     }
     plotWrap.setAttribute('aria-label', t('chart.plotLabel'));
     hint.textContent = t('chart.hint');

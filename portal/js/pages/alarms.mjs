@@ -33,7 +33,7 @@ function tabs(active) {
   return h('div', { class: 'segmented al-tabs', role: 'group', 'aria-label': t('nav.alarms') },
     [['alarms', 'alarms.tab_settings'], ['alarms/events', 'alarms.tab_history']].map(([page, key]) => h('button', {
       type: 'button', 'aria-pressed': String(page === active), 'data-testid': `alarms-tab-${page === 'alarms' ? 'settings' : 'history'}`,
-      text: t(key), onclick: () => navigate(page, {}) })));
+      text: t(key), onclick: () => navigate(page, {}) })));  // i18n-keys: alarms.tab_*
 }
 
 function noGroup(container, title) {

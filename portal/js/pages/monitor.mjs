@@ -298,7 +298,7 @@ export function appState(app, now = Date.now()) {
 function drawAppState(app, pill, contact) {
   const [cls, key, params] = appState(app);
   pill.className = `pill ${cls}`;
-  pill.textContent = t(key, params);
+  pill.textContent = t(key, params);  // i18n-keys: monitor.app_disabled, monitor.never_seen, monitor.connected, monitor.no_contact, monitor.disconnected
   pill.dataset.state = key.split('.')[1];
   contact.textContent = app.last_seen_at
     ? t('monitor.last_contact', { when: formatAgo(app.last_seen_at), at: formatDateTime(app.last_seen_at, { dateStyle: 'short', timeStyle: 'medium' }) })

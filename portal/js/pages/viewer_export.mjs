@@ -115,7 +115,7 @@ export function exportMode(box, { channels, from, to }) {
       h('table', { class: 'table' },
         h('thead', {}, h('tr', {}, ['viewer.export.col.created', 'viewer.export.col.format',
           'viewer.export.col.channels', 'viewer.export.col.status', 'viewer.export.col.file']
-          .map((k) => h('th', { scope: 'col', text: t(k) })))),
+          .map((k) => h('th', { scope: 'col', text: t(k) })))),  // i18n-keys: viewer.export.col.*
         h('tbody', {}, list.map((e) => h('tr', {},
           h('td', { 'data-label': t('viewer.export.col.created'), text: formatDateTime(e.created_at) }),
           h('td', { 'data-label': t('viewer.export.col.format'), text: t(`viewer.export.format.${e.format}`) }),

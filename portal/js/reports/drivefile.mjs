@@ -17,7 +17,7 @@ function kindOf(f) {
 /** The view of drive file "f" (GET /drive/files/{id}), for under the panel's head. */
 export function otherFileView(f) {
   return h('div', { class: 'df-view', 'data-testid': 'drive-file-other' },
-    h('p', { class: 'df-facts', 'data-testid': 'drive-file-facts', text: t('drivefile.facts', { kind: t(kindOf(f)), size: formatBytes(f.size),
+    h('p', { class: 'df-facts', 'data-testid': 'drive-file-facts', text: t('drivefile.facts', { kind: t(kindOf(f)), size: formatBytes(f.size),  // i18n-keys: drivefile.kind_*
       time: formatDateTime(f.updated_at) }) }),
     h('p', { class: 'muted', text: t('drivefile.not_viewable') }),
     h('div', { class: 'form-buttons' }, h('a', { class: 'button primary', href: apiUrl(`/drive/files/${f.id}/content`), download: f.name,
