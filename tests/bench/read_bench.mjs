@@ -1,7 +1,10 @@
 // The SQL functions the server reads samples through (issue 16,
 // docs/benchmarks.md "readbench"): mt_ser_read(), mt_hot_read() (052, 054),
-// mt_raw_read() and mt_raw_versions() (049, 053), on the index of 055.
-// scripts/bench-reads runs this file.
+// mt_raw_read() and mt_raw_versions() (049, 053), on the index of 055, and
+// a member's statements that call them (ser_read_seen, ser_vers_seen) or
+// check the channels alone (ser_visible), with the visibility rules
+// (DB_CHANNELS_VISIBLE) read from the server's source. scripts/bench-reads
+// runs this file.
 //
 //   node tests/bench/read_bench.mjs            the figures and the trap check
 //   node tests/bench/read_bench.mjs md5 [FILE.sql ...]
@@ -33,7 +36,8 @@
 // "today" (the day D chosen so that its rows are not in the future; the
 // year of blocks is the 365 days before it). Account 2 has 4 channels, 5
 // days of blocks and 10 hot rows of D (another account's channels and
-// rows). Autovacuum is off on series_hot (its plans are what the trap
+// rows). A member of account 1 (a user of role member) is granted the
+// group of its app, so sees all 32 channels. Autovacuum is off on series_hot (its plans are what the trap
 // check is about); the rest is VACUUM ANALYZEd before the figures. The
 // server's compactor runs a round when it starts (on the empty table) and
 // then once an hour (METRON_COMPACT_MS), its jobs not at all
@@ -62,12 +66,20 @@
 // printed too: every call pays it. Shared buffers per call (deterministic,
 // unlike CPU) are printed beside both.
 //
+// A member's statements, prepared with the text the server sends
+// (RAW_ROWS_SEEN of series_read.c, DB_CHANNELS_VISIBLE and
+// DB_GROUPS_OF_USER of db_series.h, read from those files), over the same
+// windows and channel sets; their ceiling the plain statement above with
+// the visible ids worked out by the same rules, values written in
+// (ANY(ARRAY(...)) in place of the ids). Their rows must be the
+// administrator's read of the same channels (the member sees them all).
+//
 // The trap check ("generic-plan trap": a plan made while series_hot was
 // small, kept once it has grown). All of account 1's hot rows but the
 // first 33 are deleted (as a compaction round leaves the table: the
 // indexes keep their depth), VACUUM ANALYZE; a kept session prepares and
-// calls each function 6 times; the rows are ingested again through the
-// server (no ANALYZE); then the kept session's CPU and buffers per call
+// calls each function and a member's three statements 6 times; the rows
+// are ingested again through the server (no ANALYZE); then the kept session's CPU and buffers per call
 // against a fresh session's, alternated. It fails (exit 1) when a kept
 // plan costs more than BENCH_TRAP_FACTOR (3) times the fresh session's
 // buffers, or (full run) CPU. A control shows that the check can see the
@@ -85,8 +97,8 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { pgBin, startPostgres, startServer, request } from '../server/harness.mjs';
-import { dataTenant } from '../server/data_helpers.mjs';
+import { pgBin, startPostgres, startServer, request, createUser } from '../server/harness.mjs';
+import { dataTenant, inNewGroup, PW } from '../server/data_helpers.mjs';
 import { context, load, postBatch, result } from './bench_util.mjs';
 
 const mode = process.argv[2] || 'full';
@@ -280,13 +292,13 @@ function exec(fn, a, ch, w0, w1) {
 }
 
 /** The ceiling: the same rows by a plain statement, values written in. */
-function plain(fn, a, ch, w0, w1, span) {
+function plain(fn, a, ch, w0, w1, span, chSql = null) {
   const hot = (cols) => `SELECT ${cols} FROM series_hot h WHERE h.account_id = ${a} AND h.t_max >= ${w0}
     AND h.t_min < ${w1} AND h.t_max < ${w1 + 1 + span}`;
   const day = (cols) => `SELECT ${cols} FROM series_day y WHERE y.account_id = ${a}
-    AND y.channel_id = ANY(${arr([...new Set(ch)])}) AND y.day BETWEEN ${dayOf(w0)} AND ${dayOf(w1 - 1)}`;
+    AND y.channel_id = ANY(${chSql ?? arr([...new Set(ch)])}) AND y.day BETWEEN ${dayOf(w0)} AND ${dayOf(w1 - 1)}`;
   const vis = `SELECT 0, c.id, NULL::bytea, 0, (extract(epoch FROM pg_postmaster_start_time()) * 1000000)::bigint
-    FROM channels c WHERE c.account_id = ${a} AND c.id = ANY(${arr(ch)})`;
+    FROM channels c WHERE c.account_id = ${a} AND c.id = ANY(${chSql ?? arr(ch)})`;
   switch (fn) {
     case 'hot': return hot('h.id, h.payload');
     case 'ser': return `${hot('1, h.id, h.payload, 0')} UNION ALL ${day('2, y.channel_id, y.data, y.day')}`;
@@ -298,6 +310,61 @@ function plain(fn, a, ch, w0, w1, span) {
 }
 
 const FN_NAME = { ser: 'mt_ser_read', hot: 'mt_hot_read', raw: 'mt_raw_read', ver: 'mt_raw_versions' };
+
+// ------------------------------------------------------------ a member's reads
+
+/** The text of the C macro "name" of "file" (string literals joined, the
+ * macros it names expanded, "args" for its parameters), as the server
+ * sends it: the benchmark prepares the server's own statements. */
+function macro(file, name, args = {}) {
+  const lines = fs.readFileSync(new URL(`../../server/${file}`, import.meta.url), 'utf8').split('\n');
+  let i = lines.findIndex((l) => new RegExp(`^#define ${name}\\b`).test(l));
+  if (i < 0 && file !== 'store/db_series.h') return macro('store/db_series.h', name, args);
+  if (i < 0) throw new Error(`no macro ${name} in server/${file} nor server/store/db_series.h`);
+  let body = lines[i].replace(new RegExp(`^#define ${name}(\\([^)]*\\))?`), '');
+  while (/\\\s*$/.test(lines[i])) body += `\n${lines[++i]}`;
+  let out = '';
+  for (const tok of body.matchAll(/"((?:[^"\\]|\\.)*)"|\b([A-Z_][A-Z0-9_]*)\b/g)) {
+    if (tok[1] !== undefined) out += tok[1].replace(/\\(.)/g, '$1');
+    else if (tok[2] in args) out += args[tok[2]];
+    else out += macro(file, tok[2]);
+  }
+  return out;
+}
+
+/** A member's statements, as series_read.c and db_series.c prepare them:
+ * the raw data route's read and version check (ser_read_seen,
+ * ser_vers_seen: the function called with the ids of the channels the
+ * member may see, DB_CHANNELS_VISIBLE in the same statement) and the
+ * visibility check alone (ser_visible: the data and export routes, before
+ * series_read()). $1 account, $2 channels, $3 the member, then the
+ * window and its days. */
+const VISIBLE = macro('store/db_series.h', 'DB_CHANNELS_VISIBLE');
+const MEMBER_PREPARES = [
+  `PREPARE rseen AS ${macro('store/series_read.c', 'RAW_ROWS_SEEN', { FN: 'mt_raw_read' })};`,
+  `PREPARE vseen AS ${macro('store/series_read.c', 'RAW_ROWS_SEEN', { FN: 'mt_raw_versions' })};`,
+  `PREPARE visible AS ${VISIBLE};`,
+].join('\n');
+const MEMBER_NAME = { rseen: 'ser_read_seen (member)', vseen: 'ser_vers_seen (member)', visible: 'ser_visible (member)' };
+
+/** The EXECUTE of a member's statement "fn" for account "a", member "m". */
+function execMember(fn, a, m, ch, w0, w1) {
+  if (fn === 'visible') return `EXECUTE visible(${a}, '{${ch.join(',')}}', ${m})`;
+  return `EXECUTE ${fn}(${a}, '{${ch.join(',')}}', ${m}, ${w0}, ${w1}, ${dayOf(w0)}, ${dayOf(w1 - 1)})`;
+}
+
+/** The member's visibility rules with the values written in. */
+function visibleSql(a, m, ch) {
+  return VISIBLE.replace(/\$1\b(?:::bigint)?/g, String(a)).replace(/\$2::bigint\[\]/g, arr(ch))
+    .replace(/\$3::bigint|\$3\b/g, `${m}::bigint`);
+}
+
+/** The ceiling of a member's statement: the same rows by a plain statement,
+ * values written in, the visible ids worked out by the same rules. */
+function plainMember(fn, a, m, ch, w0, w1, span) {
+  if (fn === 'visible') return visibleSql(a, m, ch);
+  return plain(fn === 'rseen' ? 'raw' : 'ver', a, ch, w0, w1, span, `ARRAY(${visibleSql(a, m, ch)})`);
+}
 
 /** The windows of the figures: [name, w0, w1]. */
 function windows(D, hotRows) {
@@ -314,19 +381,20 @@ function windows(D, hotRows) {
 
 // ------------------------------------------------------------ the parts
 
-async function figures(pg, db, a1, D) {
+async function figures(pg, db, a1, member, D) {
   // The ceiling knows the data: its bound is the largest span of the
   // account's hot rows (the functions' is at least a threshold).
   const span = Number(await pg.psql(`SELECT COALESCE(max(t_max - t_min), 0) FROM series_hot
     WHERE account_id = ${a1.id}`, db));
   const s = await session(pg, db);
-  await s.run(PREPARES);
+  await s.run(`${PREPARES}\n${MEMBER_PREPARES}`);
   const triv = await cpuPerCall(s, 'EXPLAIN (ANALYZE, TIMING OFF) EXECUTE one;');
   say(`a trivial call through the same session (EXPLAIN (ANALYZE, TIMING OFF) EXECUTE of SELECT 1): ${triv.us.toFixed(0)} µs of PostgreSQL CPU`);
   say('');
   say('| function | channels | window | rows | PostgreSQL CPU per call (2 rounds) | ceiling: plain statement, custom plan | ratio | shared buffers: function / ceiling | load |');
   say('|---|---|---|---|---|---|---|---|---|');
   const sets = [['1', a1.channels.slice(0, 1)], [String(NCH), a1.channels]];
+  const adminRows = new Map();
   for (const fn of ['ser', 'raw', 'ver', 'hot']) {
     for (const [cname, ch] of fn === 'hot' ? [['—', []]] : sets) {
       for (const [wname, w0, w1] of windows(D, HOT)) {
@@ -349,6 +417,43 @@ async function figures(pg, db, a1, D) {
         result({ name: `${FN_NAME[fn]}(), ${cname === '—' ? '' : `${cname} ch, `}${wname}${label}`, value: fm / 1000,
           unit: 'ms PostgreSQL CPU/call', ceilingName: 'plain statement, custom plan', ceiling: cm / 1000,
           target: '', verdict: '', notes: `${fb.rows} rows; buffers ${fb.buffers} / ${cb.buffers}` });
+        adminRows.set(`${fn}|${cname}|${wname}`, fb.rows);
+      }
+    }
+  }
+  // A member's statements (granted the group of all 32 channels: the rows
+  // of the administrator's read of the same channels and window, which is
+  // checked), beside the same rows by a plain statement with the
+  // visibility rules and the values written in.
+  say('');
+  say(`A member's statements (the visible ids worked out in the same statement, DB_CHANNELS_VISIBLE), load ${load()}:`);
+  say('');
+  say('| statement | channels | window | rows | PostgreSQL CPU per call (2 rounds) | ceiling: plain statement, custom plan | ratio | shared buffers: statement / ceiling | load |');
+  say('|---|---|---|---|---|---|---|---|---|');
+  for (const fn of ['rseen', 'vseen', 'visible']) {
+    for (const [cname, ch] of sets) {
+      for (const [wname, w0, w1] of fn === 'visible' ? [['—', 0, 1]] : windows(D, HOT)) {
+        const stmt = execMember(fn, a1.id, member, ch, w0, w1);
+        const ceil = plainMember(fn, a1.id, member, ch, w0, w1, span);
+        const fb = await buffersOf(s, stmt);
+        const cb = await buffersOf(s, ceil);
+        if (fb.rows !== cb.rows) throw new Error(`${MEMBER_NAME[fn]} ${wname}: ${fb.rows} rows, the ceiling's ${cb.rows}`);
+        const same = fn === 'visible' ? ch.length : adminRows.get(`${fn === 'rseen' ? 'raw' : 'ver'}|${cname}|${wname}`);
+        if (fb.rows !== same) throw new Error(`${MEMBER_NAME[fn]} ${cname} ch ${wname}: ${fb.rows} rows, the administrator's ${same}`);
+        const l0 = load();
+        const fu = [];
+        const cu = [];
+        for (let r = 0; r < 2; r++) {
+          fu.push((await cpuPerCall(s, `EXPLAIN (ANALYZE, TIMING OFF) ${stmt};`)).us);
+          cu.push((await cpuPerCall(s, `EXPLAIN (ANALYZE, TIMING OFF) ${ceil};`)).us);
+        }
+        const fm = (fu[0] + fu[1]) / 2;
+        const cm = (cu[0] + cu[1]) / 2;
+        const ms = (x) => (x / 1000).toFixed(x < 1000 ? 3 : 2);
+        say(`| ${MEMBER_NAME[fn]} | ${cname} | ${wname} | ${fb.rows} | ${fu.map(ms).join(' / ')} ms | ${cu.map(ms).join(' / ')} ms | ${(fm / cm).toFixed(2)} | ${fb.buffers} / ${cb.buffers} | ${l0.split(' ')[0]}–${load().split(' ')[0]} |`);
+        result({ name: `${MEMBER_NAME[fn]}, ${cname} ch${wname === '—' ? '' : `, ${wname}`}${label}`, value: fm / 1000,
+          unit: 'ms PostgreSQL CPU/call', ceilingName: 'plain statement, custom plan', ceiling: cm / 1000,
+          target: '', verdict: '', notes: `${fb.rows} rows; buffers ${fb.buffers} / ${cb.buffers}` });
       }
     }
   }
@@ -366,7 +471,7 @@ async function makeControl(pg, db) {
 }
 
 /** The trap check; returns true when it passes. */
-async function trap(pg, db, srv, a1, D) {
+async function trap(pg, db, srv, a1, member, D) {
   await makeControl(pg, db);
   // The day before yesterday: no hot row in it nor in the hour after it,
   // so a plan that reads the hot table whole shows at once.
@@ -378,9 +483,12 @@ async function trap(pg, db, srv, a1, D) {
     ['mt_hot_read()', exec('hot', a1.id, ch, w0, w1)],
     ['mt_raw_read()', exec('raw', a1.id, ch, w0, w1)],
     ['mt_raw_versions()', exec('ver', a1.id, ch, w0, w1)],
+    [MEMBER_NAME.rseen, execMember('rseen', a1.id, member, ch, w0, w1)],
+    [MEMBER_NAME.vseen, execMember('vseen', a1.id, member, ch, w0, w1)],
+    [MEMBER_NAME.visible, execMember('visible', a1.id, member, ch, w0, w1)],
     ['control: mt_ser_read() without its enable_* SET clauses', exec('ctl', a1.id, ch, w0, w1)],
   ];
-  const prepares = `${PREPARES}\nPREPARE ctl(bigint, bigint[], bigint, bigint, integer, integer) AS SELECT * FROM readbench_trap_control($1, $2, $3, $4, $5, $6);`;
+  const prepares = `${PREPARES}\n${MEMBER_PREPARES}\nPREPARE ctl(bigint, bigint[], bigint, bigint, integer, integer) AS SELECT * FROM readbench_trap_control($1, $2, $3, $4, $5, $6);`;
   // As a compaction round leaves the table: all but a few rows gone, and
   // the pages after them given back by VACUUM. The rows kept are the first
   // in the table (account 2's, then 33 of account 1's), whatever order the
@@ -560,7 +668,12 @@ async function main() {
     const D = dayOf(now - HOT * 1e6 - 600e6);
     const a1 = await dataTenant(srv, { n: NCH });
     const a2 = await dataTenant(srv, { n: 4 });
-    say(`read-bench ${mode}: ${new Date().toISOString()}, account 1: ${NCH} channels, ${DAYS} days of one-minute blocks, ${HOT} hot rows of "today" (${new Date(D * DAY / 1000).toISOString().slice(0, 10)}); account 2: 4 channels, 5 days, 10 hot rows`);
+    // A member of account 1 granted the group of its app (all 32 channels).
+    const member = (await createUser(srv.url, { accountId: a1.id, user: 'member', password: PW, role: 'member' })).userId;
+    const group = await inNewGroup(a1, 'Bench');
+    const granted = await a1.c.put(`/api/v1/groups/${group}/access`, { users: [{ user_id: member, access: 'view' }], teams: [] });
+    if (granted.status !== 200) throw new Error(`the member's grant: ${granted.status} ${JSON.stringify(granted.body)}`);
+    say(`read-bench ${mode}: ${new Date().toISOString()}, account 1: ${NCH} channels, ${DAYS} days of one-minute blocks, ${HOT} hot rows of "today" (${new Date(D * DAY / 1000).toISOString().slice(0, 10)}), a member granted them all; account 2: 4 channels, 5 days, 10 hot rows`);
     await backfill(srv, a1, D - DAYS, DAYS, 'y');
     await backfill(srv, a2, D - 5, 5, 'z');
     const comp = await compact(srv);
@@ -608,10 +721,10 @@ async function main() {
         await pg.psql(fs.readFileSync(file, 'utf8'), db);
         say(`applied ${file}`);
       }
-      if (!QUICK) await figures(pg, db, a1, D);
+      if (!QUICK) await figures(pg, db, a1, member, D);
       fresh();
       say('');
-      ok = await trap(pg, db, srv, a1, D);
+      ok = await trap(pg, db, srv, a1, member, D);
     }
     say(`done: load ${load()}; PostgreSQL ${dur}; ${((performance.now() - t0) / 1000).toFixed(0)} s${ok ? '' : '; FAILED'}`);
   } finally {

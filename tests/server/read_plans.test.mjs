@@ -1,7 +1,9 @@
 // The generic-plan trap of the server's reads of samples (issue 16,
 // docs/benchmarks.md "readbench"): a plan of mt_ser_read(), mt_hot_read(),
-// mt_raw_read() or mt_raw_versions() made in a connection while series_hot
-// was small must not read the whole table once it has grown. Runs
+// mt_raw_read() or mt_raw_versions(), or of a member's statements that
+// call them with the ids the member may see (ser_read_seen, ser_vers_seen)
+// or check those ids alone (ser_visible), made in a connection while
+// series_hot was small must not read the whole table once it has grown. Runs
 // `scripts/bench-reads quick` (tests/bench/read_bench.mjs): the hot table
 // grown through the server's ingest, emptied to 33 rows as a compaction
 // round leaves it, plans made in a kept session, the rows ingested again
@@ -28,5 +30,8 @@ test('a read planned while the hot table was small reads no more once it has gro
   assert.match(out, /control: .* trapped, as it should be/, out);
   for (const fn of ['mt_ser_read', 'mt_hot_read', 'mt_raw_read', 'mt_raw_versions']) {
     assert.match(out, new RegExp(`^\\| ${fn}\\(\\) \\|.*\\| ok \\|$`, 'm'), out);
+  }
+  for (const st of ['ser_read_seen', 'ser_vers_seen', 'ser_visible']) {
+    assert.match(out, new RegExp(`^\\| ${st} \\(member\\) \\|.*\\| ok \\|$`, 'm'), out);
   }
 });
