@@ -197,14 +197,16 @@ typedef struct {
                        * attempt ended without an answer (notify_host_health) */
     int healthy_host; /* per other receiving host */
     int account;      /* per account, its webhooks of every host together (not mail) */
+    int account_host; /* per account and receiving host: fewer than "account", so that
+                       * one host never holds all of an account's share (065) */
 } db_outbox_limits;
 
 /* Claim up to "limit" due rows for sender "owner" with a lease of
- * "lease_ms" (see notify_claim() in migrations 013, 050, 051, 056, 058 and
- * 059 for cancellation, lost leases, rate slots, expiry and order;
+ * "lease_ms" (see notify_claim() in migrations 013, 050, 051, 056, 058, 059
+ * and 065 for cancellation, lost leases, rate slots, expiry and order;
  * "rate_ms" = email, slack, teams, wechat), interactive rows first,
- * skipping the rows of a receiver, host or account with its limit of
- * attempts in flight ("limits", in every process). One statement in its
+ * skipping the rows of a receiver, host, account or account's host with its
+ * limit of attempts in flight ("limits", in every process). One statement in its
  * own transaction (do not call inside one). */
 db_status db_outbox_claim(db_conn *c, const char *owner, int limit, int lease_ms,
                           const int rate_ms[4], int max_failures, const db_outbox_limits *limits,

@@ -469,3 +469,108 @@ test('an account\'s webhooks on many hung hosts hold at most its limit of sender
     for (const rx of rxs) await rx.stop();
   }
 });
+
+// 065: one of an account's own hosts hangs while it still looks healthy
+// (its attempts never time out here). The healthy limit (4) is the
+// account's (4): before 065 the hung host's attempts took the account's
+// whole share, and its notification to a healthy receiver waited for the
+// first time-out. Now the host holds at most the account's limit less one
+// (3), and the healthy receiver has the fourth slot.
+test('an account\'s own hung host holds at most its share less one, in two processes together; the ' +
+  'account\'s healthy receiver goes on without a time-out; each notification delivered once', async () => {
+  const ACCOUNT_LIMIT = 4;
+  const SHARE = ACCOUNT_LIMIT - 1;
+  const HUNG_DESTS = 6;
+  const url = await pg.createDatabase();
+  const dbName = new URL(url).pathname.slice(1);
+  const env = { ...ENV, METRON_NOTIFY_ACCOUNT_LIMIT: String(ACCOUNT_LIMIT),
+    METRON_NOTIFY_HOST_HEALTHY_LIMIT: String(ACCOUNT_LIMIT) };
+  const a = await startServer({ databaseUrl: url, env });
+  servers.push(a);
+  const b = await startServer({ databaseUrl: url, env });
+  servers.push(b);
+  const own = await startWebhookReceiver();
+  try {
+    const ids = await createAccount(a.url, { account: 'share', plan: 'pro', user: 'admin', password: PW,
+      email: 'admin@share.test' });
+    const c = await login(a.url, { account: 'share', user: 'admin', password: PW });
+    const hungDests = [];
+    for (let i = 0; i < HUNG_DESTS; i++) {
+      own.setDefault(`/h${i}`, { hang: true });
+      const r = await c.post('/api/v1/destinations', { kind: ['teams', 'slack', 'wechat'][i % 3],
+        address: own.url(`/h${i}`) });
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+      hungDests.push(r.body.id);
+    }
+    const fineDest = await c.post('/api/v1/destinations', { kind: 'teams', address: fine.url('/share') });
+    assert.equal(fineDest.status, 201);
+    const hostKey = `127.0.0.1:${own.port}`;
+
+    // 2 notifications to each hung destination, queued before anything
+    // else: after the first 3 attempts, 6 due rows of the hung host's other
+    // destinations stay ahead of every healthy one.
+    for (const id of hungDests) {
+      const r = await request(a.url, 'POST', '/api/v1/test/notify', { body: { account_id: ids.accountId,
+        destination_ids: [id], count: 2, per_tx: 2, key_prefix: `hung${id}`, kind: 'alarm.raise' } });
+      assert.equal(r.body.queued, 2, JSON.stringify(r.body));
+    }
+    await own.waitFor(() => own.open() === SHARE, 30000, 'the hung host\'s first attempts');
+
+    // The account's healthy receiver, one notification after another, each
+    // queued through either process: each wakes every sender of both, each
+    // of which would take a hung row if the host's share let it. None of
+    // them waits for a time-out (the hung attempts end after 120 s; each
+    // wait fails after 30 s).
+    const lat = [];
+    for (let i = 0; i < 5; i++) {
+      const t0 = Date.now();
+      const r = await request([a, b][i % 2].url, 'POST', '/api/v1/test/notify', { body: {
+        account_id: ids.accountId, destination_ids: [fineDest.body.id], count: 1, key_prefix: `fine${i}` } });
+      assert.equal(r.body.queued, 1);
+      await fine.waitFor(() => fine.accepted('/share').length === i + 1, 30000, 'the account\'s healthy receiver');
+      lat.push(Date.now() - t0);
+    }
+    console.log(`# beside its own hung host: the account's healthy notifications took ${lat.join(', ')} ms`);
+
+    // The hung host got its share, no more, from the two processes.
+    assert.equal(own.requests.length, SHARE);
+    assert.equal(own.open(), SHARE);
+    assert.equal(own.maxOpen(), SHARE);
+    // What the claim sees (notify_claim_busy()): the account's host at its
+    // share, the host and the account not at theirs.
+    assert.equal(await pg.psql(`SELECT cardinality(busy_hosts) || ' ' || cardinality(busy_accounts) || ' '
+      || array_to_string(busy_pairs, ',') FROM notify_claim_busy('{"receiver": 1, "mail": 2, "host": 2,
+      "healthy_host": 4, "account": 4, "account_host": 3}')`, dbName), `0 0 ${ids.accountId} ${hostKey}`);
+    // A process of before 065 (its jsonb without "account_host") and one of
+    // before 059 (058's 9 arguments, its mail limit as the account's) claim
+    // under the same share: nothing is due but the hung host's rows, and
+    // neither takes one.
+    for (const claim of [`notify_claim('old', 1, 130000, '{0,0,0,0}', 10, '{"receiver": 1, "mail": 2,
+        "host": 2, "healthy_host": 4, "account": 4}')`,
+      `notify_claim('old', 1, 130000, '{0,0,0,0}', 10, 1, 4, 2, 4)`]) {
+      assert.equal(await pg.psql(`BEGIN; SELECT count(*) FROM ${claim}; ROLLBACK;`, dbName), '0');
+    }
+
+    // The host recovers: the attempts in flight break (retried after the
+    // back-off), everything else follows, never more than the share at once.
+    for (let i = 0; i < HUNG_DESTS; i++) own.setDefault(`/h${i}`, { stallMs: 5 });
+    own.releaseHung();
+    const total = HUNG_DESTS * 2 + 5;
+    await waitSql(dbName, `SELECT count(*) FILTER (WHERE state = 'sent') || '/' || count(*)
+      FROM notify_outbox WHERE channel <> 'email'`, `${total}/${total}`);
+    assert.ok(own.maxOpen() <= SHARE, `${own.maxOpen()} requests open at once at the hung host`);
+    // Exactly once: every row of the hung host accepted once, by its
+    // delivery id; the broken attempts were tried again with the same one.
+    const rows = (await pg.psql(`SELECT id FROM notify_outbox WHERE account_id = ${ids.accountId}
+      AND host_key = '${hostKey}' ORDER BY id`, dbName)).split('\n');
+    assert.equal(rows.length, HUNG_DESTS * 2);
+    assert.deepEqual(own.accepted().map((x) => x.delivery).sort(), [...rows].sort());
+    const broken = own.requests.filter((x) => x.status === 'hang').map((x) => x.delivery);
+    assert.equal(broken.length, SHARE);
+    for (const d of broken) assert.ok(rows.includes(d));
+    assert.equal(fine.deliveries('/share').length, 5);
+    assert.equal(fine.accepted('/share').length, 5);
+  } finally {
+    await own.stop();
+  }
+});
