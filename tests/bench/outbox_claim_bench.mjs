@@ -17,7 +17,13 @@
 //          due row of another account, the newest — with 059 the claim
 //          skips every webhook row of the account and returns the other
 //          account's (058 takes the healthy host's row: a fifth attempt of
-//          the account).
+//          the account);
+//   share: the account no longer at its limit and mail not at its own,
+//          the hung host looking healthy (no trouble recorded) with 3 of
+//          the account's attempts in flight (its share: the account's 4
+//          less one) — with 065 the claim skips the host's rows and
+//          returns the account's healthy host's row (059 takes a fourth
+//          row of the hung host: the account's last slot).
 // Each figure: ROUNDS claims of 1 row, each undone (a subtransaction rolled
 // back), timed inside PostgreSQL (clock_timestamp(), and the backend's CPU
 // from /proc/self/stat, 10 ms ticks: take ROUNDS in the thousands); the
@@ -85,9 +91,13 @@ const has058 = (await sql(`SELECT count(*) FROM information_schema.tables
 // the strict limit (2) as under 056; a healthy host would have 4.
 if (has058) await sql(`INSERT INTO notify_host_health (host_key, failed_at) VALUES ('10.0.0.7:9000', now())`);
 const has059 = (await sql(`SELECT count(*) FROM pg_proc WHERE proname = 'notify_claim_held'`)) === '1';
+const has065 = (await sql(`SELECT count(*) FROM schema_migrations WHERE version = 65`)) === '1';
 // 059: the limits in one jsonb, the account's 4 (half of 8 threads, the
-// default).
-const claim = has059
+// default); 065: the share of one host in it, 3, as the server passes it.
+const claim = has065
+  ? `notify_claim('bench', 1, 60000, '{0,0,0,0}', 10,
+      '{"receiver": 1, "mail": 4, "host": 2, "healthy_host": 4, "account": 4, "account_host": 3}')`
+  : has059
   ? `notify_claim('bench', 1, 60000, '{0,0,0,0}', 10,
       '{"receiver": 1, "mail": 4, "host": 2, "healthy_host": 4, "account": 4}')`
   : has058
@@ -157,5 +167,14 @@ await rows(1, otherDest, 'teams', 'queued', `now() - interval '1 second'`, 1, 'o
 await fillHosts();
 await sql('VACUUM ANALYZE notify_outbox');
 await measure('account');
-console.log(`schema ${has059 ? '059' : has058 ? '058' : has056 ? '056' : 'before 056'}; ${await sql(`SELECT count(*) FROM notify_outbox`)} rows`);
+// The account's share of one host: the other attempts and the host's
+// trouble gone, a third attempt to the hung host in flight.
+await sql(`DELETE FROM notify_outbox WHERE dedupe_key IN ('fly21', 'fly31', 'mailfly1', 'mailfly2',
+  'mailfly3', 'mailfly4')`);
+if (has058) await sql(`DELETE FROM notify_host_health`);
+await rows(1, hung[2], 'teams', 'sending', `now() + interval '1 hour'`, 1, 'fly4');
+await fillHosts();
+await sql('VACUUM ANALYZE notify_outbox');
+await measure('share');
+console.log(`schema ${has065 ? '065' : has059 ? '059' : has058 ? '058' : has056 ? '056' : 'before 056'}; ${await sql(`SELECT count(*) FROM notify_outbox`)} rows`);
 await pg.destroy();

@@ -17,7 +17,11 @@
 //     notifications each, then 10 to the healthy receiver as in 2 and a
 //     sign-in with an e-mailed code: each one's time, the code's, and the
 //     most requests the hung host had open at once (migration 056: at most
-//     METRON_NOTIFY_HOST_LIMIT, a quarter of the threads by default).
+//     METRON_NOTIFY_HOST_LIMIT, a quarter of the threads by default, once
+//     an attempt timed out; before that the healthy limit, half the
+//     threads, and since 065 at most the account's limit less one: the
+//     destinations are the healthy receiver's account's, which keeps a
+//     slot for it).
 //  5. hung account: another account's HOST_DESTS (8) Teams destinations,
 //     each on a receiving host of its own (a receiver per port: one
 //     server by many names, or many servers of a network that hangs,

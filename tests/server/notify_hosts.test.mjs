@@ -1,6 +1,7 @@
 // Attempts in flight per receiving host and per account (docs/notify.md,
-// "Order and receivers in flight"; migrations 056, 058 and 059; the
-// account's limit in the last test): several webhook destinations, of
+// "Order and receivers in flight"; migrations 056, 058, 059 and 065; the
+// account's limit in the last two tests, one host's share of it in the
+// last): several webhook destinations, of
 // two accounts, on one receiver that hangs, beside a healthy receiver on
 // another port, with two server processes sending from one database. The
 // hung host holds at most its limit of sender threads (in both processes
