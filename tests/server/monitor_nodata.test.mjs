@@ -302,3 +302,58 @@ test('the migration\'s rows of the channels stored before it: channel_latest row
   await same(t, [[c1, { t: t0, v: 1 }], [c2, { t: t0, v: 2 }], [c3, { t: t0, v: 3 }], [t.spare, null]],
     'after the migration\'s rows');
 });
+
+test('a group whose channel ids are one run reads channel_latest as a range; with a gap, by its ids; both answer alike', async () => {
+  const t = await tenant();
+  const [c1, c2, c3] = t.channels;
+  const t0 = baseTime(3);
+  /** How many monitor statements of each form ran during "fn". */
+  const forms = async (fn) => {
+    await sql('SELECT pg_stat_statements_reset()');
+    await fn();
+    const row = await sql(`SELECT
+        COALESCE(sum(calls) FILTER (WHERE query LIKE '%channel_id BETWEEN%'), 0),
+        COALESCE(sum(calls) FILTER (WHERE query LIKE '%channel_id = ANY%'), 0)
+      FROM pg_stat_statements WHERE query LIKE 'WITH l AS MATERIALIZED%'`);
+    const [run, ids] = row.split('|').map(Number);
+    return { run, ids };
+  };
+  /** Both processes' monitor as {id: latest}, before and after a fold. */
+  const both = async (want, what) => {
+    for (const c of [t.a, t.b]) {
+      const r = await c.get(`/api/v1/groups/${t.groupId}/monitor`);
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      const got = Object.fromEntries(r.body.apps[0].devices[0].channels.map((ch) => [ch.id, ch.latest ?? null]));
+      assert.deepEqual(got, want, what);
+    }
+  };
+  let r = await t.ingestA.batch({ batch_id: 'r1', channels: [{ id: c1, t: [t0], v: [1] },
+    { id: c3, t: [t0], v: [3] }] });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  let want = { [c1]: { t: t0, v: 1 }, [c2]: null, [c3]: { t: t0, v: 3 }, [t.spare]: null };
+  const asRun = await forms(() => both(want, 'a run of ids, hot'));
+  assert.deepEqual(asRun, { run: 2, ids: 0 }, 'a run of ids: read as a range');
+  await compact();
+  await both(want, 'a run of ids, folded');
+  // Two more channels of the same device, made after another account's:
+  // the group's ids have a gap.
+  await dataTenant(srvA, { n: 2 });
+  const more = [];
+  for (const key of ['CH5', 'CH6']) {
+    r = await t.c.post(`/api/v1/devices/${t.deviceId}/channels`, { key, name: key, unit: 'V' });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    more.push(r.body.id);
+  }
+  const [c5, c6] = more;
+  assert.ok(c5 > t.spare + 1, `a gap: ${t.spare} then ${c5}`);
+  r = await t.c.put(`/api/v1/devices/${t.deviceId}/selection`, { channel_ids: [...t.channels, c5, c6] });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  r = await t.ingestB.batch({ batch_id: 'g1', channels: [{ id: c5, t: [t0 + MIN_US], v: [5] },
+    { id: c2, t: [t0 + MIN_US], v: [2] }] });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  want = { ...want, [c2]: { t: t0 + MIN_US, v: 2 }, [c5]: { t: t0 + MIN_US, v: 5 }, [c6]: null };
+  const withGap = await forms(() => both(want, 'ids with a gap, hot'));
+  assert.deepEqual(withGap, { run: 0, ids: 2 }, 'ids with a gap: read by its ids');
+  await compact();
+  await both(want, 'ids with a gap, folded');
+});
