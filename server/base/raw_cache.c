@@ -38,11 +38,12 @@ typedef struct {
 
 /* A shared check of a window's versions (raw_cache_check()): a read of
  * shared_read.h, keyed by the window, the viewer and the database. Its
- * result ends with a tag byte: the reply's text, its NUL and 'H' (the
- * versions matched), or the failure's code and 'F' (raw_check_fail()).
- * The tag comes last so that a follower copies the text out of the shared
- * result once, as it is (issue 16: a tag first cost a second copy of the
- * day, to move it away). */
+ * result is the kept reply's text and its NUL, not copied (the versions
+ * matched: sread_result_wrap() of the slot's raw_body, issue 16: the day
+ * was copied into the result to be copied out again), or the failure's
+ * code and 'F' (raw_check_fail()), told apart by the last byte (the
+ * text's NUL or 'F'). A follower copies the text out once, behind room for its
+ * headers, so that its reply leaves in one write. */
 struct raw_check {
     sread *rd;
     unsigned slot;
@@ -97,6 +98,12 @@ static void body_unref(raw_body *b)
     if (b != NULL && atomic_fetch_sub(&b->refs, 1) == 1) {
         free(b);
     }
+}
+
+/* body_unref() as sread_result_wrap() calls it. */
+static void body_release(void *b)
+{
+    body_unref(b);
 }
 
 /* A NUL-terminated copy of "b" at "room" bytes into a new block *text
@@ -315,10 +322,10 @@ raw_check_role raw_cache_check(const raw_cache_key *key, long long viewer, const
     if (res_len == sizeof *failure + 1 && res[res_len - 1] == 'F') {
         memcpy(failure, res, sizeof *failure);
         out = RAW_CHECK_FAILED;
-    } else if (res_len >= 2 && res[res_len - 1] == 'H' && res[res_len - 2] == '\0' &&
-               room + res_len - 1 > room && (*text = malloc(room + res_len - 1)) != NULL) {
-        memcpy(*text + room, res, res_len - 1); /* the text and its NUL */
-        *len = res_len - 2;
+    } else if (res_len >= 1 && res[res_len - 1] == '\0' && room + res_len > room &&
+               (*text = malloc(room + res_len)) != NULL) {
+        memcpy(*text + room, res, res_len); /* the text and its NUL */
+        *len = res_len - 1;
         out = RAW_CHECK_HIT;
     }
     sread_result_drop(x);
@@ -337,7 +344,6 @@ bool raw_check_end(raw_check *k, const raw_cache_key *key, bool ok, const void *
     raw_slot *e = &slots[i];
     raw_body *hit = NULL;
     sread_result *x = NULL;
-    void *res = NULL;
     *text = NULL;
     *len = 0;
     pthread_mutex_lock(lock_of(i));
@@ -350,11 +356,13 @@ bool raw_check_end(raw_check *k, const raw_cache_key *key, bool ok, const void *
         }
     }
     pthread_mutex_unlock(lock_of(i));
-    /* The reply, copied outside the slot's lock, to the followers (once:
-     * they read it in place). */
-    if (hit != NULL && (x = sread_result_new(hit->len + 2, &res)) != NULL) {
-        memcpy(res, hit->text, hit->len + 1);
-        ((char *)res)[hit->len + 1] = 'H';
+    /* The kept reply itself to the followers, a reference of its own
+     * (they copy it out, in place). */
+    if (hit != NULL) {
+        atomic_fetch_add(&hit->refs, 1);
+        if ((x = sread_result_wrap(hit->text, hit->len + 1, body_release, hit)) == NULL) {
+            body_unref(hit);
+        }
     }
     sread_end_result(k->rd, x);
     free(k);

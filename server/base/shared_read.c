@@ -18,6 +18,9 @@ _Static_assert((SREAD_SLOTS & (SREAD_SLOTS - 1)) == 0, "SREAD_SLOTS must be a po
 struct sread_result {
     atomic_size_t refs;
     size_t len;
+    const unsigned char *at; /* the bytes: data[], or the caller's (sread_result_wrap()) */
+    void (*release)(void *); /* for the caller's bytes, once the last reference goes */
+    void *arg;
     unsigned char data[];
 };
 
@@ -79,6 +82,9 @@ static bool same_key(const sread *r, const void *key, size_t len)
 static void result_unref(sread_result *x)
 {
     if (x != NULL && atomic_fetch_sub(&x->refs, 1) == 1) {
+        if (x->release != NULL) {
+            x->release(x->arg);
+        }
         free(x);
     }
 }
@@ -91,7 +97,7 @@ void sread_result_drop(sread_result *x)
 const void *sread_result_data(const sread_result *x, size_t *len)
 {
     *len = x->len;
-    return x->data;
+    return x->at;
 }
 
 sread_result *sread_result_new(size_t len, void **data)
@@ -103,7 +109,24 @@ sread_result *sread_result_new(size_t len, void **data)
     }
     atomic_init(&x->refs, 1);
     x->len = len;
+    x->at = x->data;
+    x->release = NULL;
+    x->arg = NULL;
     *data = x->data;
+    return x;
+}
+
+sread_result *sread_result_wrap(const void *data, size_t len, void (*release)(void *), void *arg)
+{
+    sread_result *x;
+    if (len > SREAD_MAX_RESULT || (x = malloc(sizeof *x)) == NULL) {
+        return NULL;
+    }
+    atomic_init(&x->refs, 1);
+    x->len = len;
+    x->at = data;
+    x->release = release;
+    x->arg = arg;
     return x;
 }
 
@@ -198,7 +221,7 @@ sread_role sread_join(const void *key, size_t key_len, sread **r, void **res, si
         result_unref(x);
         return SREAD_ALONE;
     }
-    memcpy(*res, x->data, x->len);
+    memcpy(*res, x->at, x->len);
     *res_len = x->len;
     result_unref(x);
     return SREAD_SHARED;

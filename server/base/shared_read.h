@@ -63,6 +63,13 @@ void sread_result_drop(sread_result *x);
  * NULL (and *data NULL) past SREAD_MAX_RESULT or without memory. */
 sread_result *sread_result_new(size_t len, void **data);
 
+/* A result of the caller's "len" bytes at "data", not copied: they stay
+ * until the last reference goes, which then calls release(arg) (issue 16:
+ * a remembered raw day, 33 KB, was copied into each check's result to be
+ * copied out again). NULL past SREAD_MAX_RESULT or without memory (the
+ * caller keeps its bytes). */
+sread_result *sread_result_wrap(const void *data, size_t len, void (*release)(void *), void *arg);
+
 /* Close read "r" to followers: it is about to begin. The leader calls it
  * once it holds what the read needs (a connection), so that requests may
  * join while it waits for that. Calling it twice does nothing more. */

@@ -184,6 +184,47 @@ static void *ask_ref(void *arg)
     return NULL;
 }
 
+static atomic_int g_released;
+
+static void count_release(void *arg)
+{
+    T_TRUE(strcmp(arg, "kept") == 0);
+    atomic_fetch_add(&g_released, 1);
+}
+
+static void shared_read_wrapped_result_is_the_callers_bytes_until_the_last_drop(void)
+{
+    static ref_asker f[2];
+    static char kept[] = "kept";
+    sread *rd = NULL;
+    sread_result *x;
+    size_t len = 0;
+    atomic_store(&g_released, 0);
+    T_TRUE(sread_result_wrap(kept, SREAD_MAX_RESULT + 1, count_release, kept) == NULL);
+    lead("group 7", &rd);
+    for (int i = 0; i < 2; i++) {
+        memset(&f[i], 0, sizeof f[i]);
+        f[i].key = "group 7";
+        f[i].late_ms = 0;
+        T_TRUE(pthread_create(&f[i].th, NULL, ask_ref, &f[i]) == 0);
+    }
+    T_TRUE(wait_open("group 7", 3));
+    sread_start(rd);
+    x = sread_result_wrap(kept, 5, count_release, kept);
+    T_TRUE(x != NULL);
+    sread_end_result(rd, x);
+    for (int i = 0; i < 2; i++) {
+        T_TRUE(pthread_join(f[i].th, NULL) == 0);
+        T_TRUE(f[i].role == SREAD_SHARED && f[i].res != NULL);
+        /* The caller's bytes themselves, not a copy. */
+        T_TRUE(sread_result_data(f[i].res, &len) == kept && len == 5);
+    }
+    sread_result_drop(f[0].res);
+    T_TRUE(atomic_load(&g_released) == 0);
+    sread_result_drop(f[1].res); /* the last: released once */
+    T_TRUE(atomic_load(&g_released) == 1);
+}
+
 static void shared_read_followers_read_the_result_in_place(void)
 {
     static ref_asker f[3];
@@ -242,4 +283,5 @@ void suite_shared_read(void)
     T_RUN(shared_read_failure_sends_each_follower_alone);
     T_RUN(shared_read_other_key_reads_alone);
     T_RUN(shared_read_followers_read_the_result_in_place);
+    T_RUN(shared_read_wrapped_result_is_the_callers_bytes_until_the_last_drop);
 }
