@@ -12,14 +12,18 @@
 _Static_assert((RAW_CACHE_SLOTS & (RAW_CACHE_SLOTS - 1)) == 0,
                "RAW_CACHE_SLOTS must be a power of two");
 
-/* A reply's text, shared by its slot and the requests copying it out, so
- * that no copy is made under the slot's lock (issue 16: 50 requests of one
- * window queued on that lock while each copied 30 KB). */
-typedef struct {
+/* A reply's text, shared by its slot and the requests sending it, so that
+ * no copy is made under the slot's lock (issue 16: 50 requests of one
+ * window queued on that lock while each copied 30 KB), nor for each
+ * request (the headers go into the room before it: reply_head.h). */
+struct raw_reply {
     atomic_size_t refs;
     size_t len;
-    char text[]; /* len bytes and a NUL */
-} raw_body;
+    reply_head head;
+    char *text; /* len bytes and a NUL, RAW_REPLY_ROOM bytes into mem */
+    char mem[];
+};
+typedef struct raw_reply raw_body;
 
 typedef struct {
     bool used;
@@ -205,10 +209,12 @@ void raw_cache_put(const raw_cache_key *key, const void *ver, size_t ver_len, in
     need = len + ver_len + key->n_ch * sizeof *key->ch;
     fresh_e.ch = malloc(key->n_ch * sizeof *key->ch);
     fresh_e.ver = malloc(ver_len ? ver_len : 1);
-    fresh_e.body = malloc(sizeof *fresh_e.body + len + 1);
+    fresh_e.body = malloc(sizeof *fresh_e.body + RAW_REPLY_ROOM + len + 1);
     if (fresh_e.ch == NULL || fresh_e.ver == NULL || fresh_e.body == NULL) {
         goto out;
     }
+    fresh_e.body->text = fresh_e.body->mem + RAW_REPLY_ROOM;
+    reply_head_init(&fresh_e.body->head, RAW_REPLY_ROOM);
     memcpy(fresh_e.ch, key->ch, key->n_ch * sizeof *key->ch);
     memcpy(fresh_e.ver, ver, ver_len);
     atomic_init(&fresh_e.body->refs, 1);
@@ -276,8 +282,7 @@ int raw_check_open_count(const raw_cache_key *key, long long viewer, const void 
 }
 
 raw_check_role raw_cache_check(const raw_cache_key *key, long long viewer, const void *db,
-                               int64_t now_ms, size_t room, raw_check **chk, char **text,
-                               size_t *len, int *failure)
+                               int64_t now_ms, raw_check **chk, raw_reply **kept, int *failure)
 {
     unsigned i;
     bool stable;
@@ -289,8 +294,7 @@ raw_check_role raw_cache_check(const raw_cache_key *key, long long viewer, const
     sread_role role;
     raw_check_role out = RAW_CHECK_READ;
     *chk = NULL;
-    *text = NULL;
-    *len = 0;
+    *kept = NULL;
     *failure = 0;
     if (env_switch_off(&g_switch) || key->n_ch == 0) {
         return RAW_CHECK_READ;
@@ -322,10 +326,11 @@ raw_check_role raw_cache_check(const raw_cache_key *key, long long viewer, const
     if (res_len == sizeof *failure + 1 && res[res_len - 1] == 'F') {
         memcpy(failure, res, sizeof *failure);
         out = RAW_CHECK_FAILED;
-    } else if (res_len >= 1 && res[res_len - 1] == '\0' && room + res_len > room &&
-               (*text = malloc(room + res_len)) != NULL) {
-        memcpy(*text + room, res, res_len); /* the text and its NUL */
-        *len = res_len - 1;
+    } else if (res_len >= 1 && res[res_len - 1] == '\0') {
+        /* The kept reply itself (the result wraps it): a reference of
+         * this request's own, taken while the result holds one. */
+        *kept = sread_result_owner(x);
+        atomic_fetch_add(&(*kept)->refs, 1);
         out = RAW_CHECK_HIT;
     }
     sread_result_drop(x);
@@ -338,14 +343,13 @@ void raw_check_start(raw_check *k)
 }
 
 bool raw_check_end(raw_check *k, const raw_cache_key *key, bool ok, const void *ver,
-                   size_t ver_len, int64_t now_ms, size_t room, char **text, size_t *len)
+                   size_t ver_len, int64_t now_ms, raw_reply **kept)
 {
     unsigned i = k->slot;
     raw_slot *e = &slots[i];
     raw_body *hit = NULL;
     sread_result *x = NULL;
-    *text = NULL;
-    *len = 0;
+    *kept = NULL;
     pthread_mutex_lock(lock_of(i));
     if (ok && same_key(e, key) && fresh(e, now_ms)) {
         if (e->ver_len == ver_len && memcmp(e->ver, ver, ver_len) == 0) {
@@ -366,7 +370,20 @@ bool raw_check_end(raw_check *k, const raw_cache_key *key, bool ok, const void *
     }
     sread_end_result(k->rd, x);
     free(k);
-    return hit != NULL && body_copy_out(hit, room, text, len);
+    *kept = hit; /* the reference taken above */
+    return hit != NULL;
+}
+
+const char *raw_reply_text(raw_reply *r, size_t *len, reply_head **head)
+{
+    *len = r->len;
+    *head = &r->head;
+    return r->text;
+}
+
+void raw_reply_drop(raw_reply *r)
+{
+    body_unref(r);
 }
 
 void raw_check_fail(raw_check *k, int code)

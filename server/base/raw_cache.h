@@ -33,7 +33,9 @@
  * key has one slot, a newer entry of another key evicts it. Replies over
  * RAW_CACHE_MAX_BODY bytes, versions over RAW_CACHE_MAX_VERSIONS bytes, or
  * a reply that would take all the replies kept past RAW_CACHE_MAX_BYTES are
- * not kept. METRON_RAW_CACHE=0 turns it off (read once). Thread-safe. */
+ * not kept (each reply has RAW_REPLY_ROOM bytes of room besides, for its
+ * senders' headers: at most 256 KiB more in all). METRON_RAW_CACHE=0 turns
+ * it off (read once). Thread-safe. */
 #ifndef MTS_RAW_CACHE_H
 #define MTS_RAW_CACHE_H
 
@@ -41,12 +43,26 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "reply_head.h"
+
 #define RAW_CACHE_SLOTS 512 /* a power of two */
 #define RAW_CACHE_STRIPES 32
 #define RAW_CACHE_MAX_BODY (1u << 20)    /* 1 MiB: a day of 32 channels at 1/min is ~0.5 */
 #define RAW_CACHE_MAX_VERSIONS 16384     /* 512 day blocks or hot rows */
 #define RAW_CACHE_MAX_BYTES (32u << 20)  /* every reply kept, together */
 #define RAW_CACHE_TTL_MS (10 * 60 * 1000)
+#define RAW_REPLY_ROOM 512 /* before a kept reply, for its headers (reply_head.h) */
+
+/* A kept reply, reference counted: raw_cache_check() and raw_check_end()
+ * give one. */
+typedef struct raw_reply raw_reply;
+
+/* The text of "r" (*len bytes and a NUL) and the room before it that its
+ * senders share (*head), valid until raw_reply_drop(r). */
+const char *raw_reply_text(raw_reply *r, size_t *len, reply_head **head);
+
+/* Let go of a reference of "r". */
+void raw_reply_drop(raw_reply *r);
 
 /* What a reply answers. "ch" (n_ch ids, in the order asked) is borrowed. */
 typedef struct {
@@ -96,32 +112,30 @@ typedef enum {
 
 /* For a stable entry of "key" younger than the TTL at "now_ms": join the
  * open check of "viewer" on "db" and wait for its end (RAW_CHECK_HIT with
- * *text a new block, caller frees, of "room" free bytes (the reply's
- * headers go there, issue 16) then a NUL-terminated copy of *len bytes; RAW_CHECK_FAILED
- * with *failure the code its leader gave raw_check_fail(); or
- * RAW_CHECK_READ when it did not match or failed otherwise), or open one
- * and return RAW_CHECK_LEAD with *chk (once no other check of the window and viewer
- * runs). The leader calls raw_check_start() once it holds a connection (no
- * request joins after that), runs the versions statement, and ends the
- * check with raw_check_end() or raw_check_fail() on every path, which frees
- * *chk. RAW_CHECK_READ
- * otherwise (*chk NULL, *text NULL). */
+ * *kept a reference to the kept reply, which the caller drops, issue 16:
+ * no copy of it is made for a request; RAW_CHECK_FAILED with *failure the
+ * code its leader gave raw_check_fail(); or RAW_CHECK_READ when it did not
+ * match or failed otherwise), or open one and return RAW_CHECK_LEAD with
+ * *chk (once no other check of the window and viewer runs). The leader
+ * calls raw_check_start() once it holds a connection (no request joins
+ * after that), runs the versions statement, and ends the check with
+ * raw_check_end() or raw_check_fail() on every path, which frees *chk.
+ * RAW_CHECK_READ otherwise (*chk NULL, *kept NULL). */
 raw_check_role raw_cache_check(const raw_cache_key *key, long long viewer, const void *db,
-                               int64_t now_ms, size_t room, raw_check **chk, char **text,
-                               size_t *len, int *failure);
+                               int64_t now_ms, raw_check **chk, raw_reply **kept, int *failure);
 
 /* Close check "chk" to followers: its statement is about to begin. */
 void raw_check_start(raw_check *chk);
 
 /* End check "chk" of "key": "ok" when its statement gave versions "ver"
  * ("ver_len" bytes) with every channel visible, false when it failed, was
- * refused or never ran. Answers every follower; returns true with *text (a
- * copy at "room" bytes into a new block, caller frees the block, as
- * raw_cache_check() gives it) and *len when the entry's versions matched, as
- * raw_cache_get() does (a mismatch makes the entry unstable). "chk" is
- * freed or left to its followers: not to be used after. */
+ * refused or never ran. Answers every follower; returns true with *kept (a
+ * reference to the kept reply, as raw_cache_check() gives it) when the
+ * entry's versions matched, as raw_cache_get() does (a mismatch makes the
+ * entry unstable). "chk" is freed or left to its followers: not to be used
+ * after. */
 bool raw_check_end(raw_check *chk, const raw_cache_key *key, bool ok, const void *ver,
-                   size_t ver_len, int64_t now_ms, size_t room, char **text, size_t *len);
+                   size_t ver_len, int64_t now_ms, raw_reply **kept);
 
 /* End check "chk" with failure "code" (not 0) that its followers share
  * (RAW_CHECK_FAILED): PostgreSQL busy or unreachable, which each of them

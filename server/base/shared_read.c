@@ -116,6 +116,11 @@ sread_result *sread_result_new(size_t len, void **data)
     return x;
 }
 
+void *sread_result_owner(const sread_result *x)
+{
+    return x->arg;
+}
+
 sread_result *sread_result_wrap(const void *data, size_t len, void (*release)(void *), void *arg)
 {
     sread_result *x;

@@ -70,6 +70,11 @@ sread_result *sread_result_new(size_t len, void **data);
  * caller keeps its bytes). */
 sread_result *sread_result_wrap(const void *data, size_t len, void (*release)(void *), void *arg);
 
+/* The "arg" a result of sread_result_wrap() was made with (NULL for one of
+ * sread_result_new()): the owner of its bytes, for a caller that takes a
+ * reference of its own while it holds the result. */
+void *sread_result_owner(const sread_result *x);
+
 /* Close read "r" to followers: it is about to begin. The leader calls it
  * once it holds what the read needs (a connection), so that requests may
  * join while it waits for that. Calling it twice does nothing more. */

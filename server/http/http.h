@@ -26,6 +26,7 @@
 #include <stddef.h>
 
 #include "netaddr.h"
+#include "reply_head.h"
 #include "srv.h"
 #include "svc.h"
 #include "svc_files.h"
@@ -145,6 +146,15 @@ int http_reply_json_text(http_req *req, int status, const char *text, size_t len
  * fit, so that the reply leaves in one write without a copy of the body
  * (otherwise it is sent as http_reply_json_text() sends it). */
 int http_reply_json_room(http_req *req, int status, char *text, size_t room, size_t len);
+
+/* As http_reply_json_text(), for a remembered reply "text" shared by the
+ * requests that send it, with room before it described by "head"
+ * (reply_head.h): the first request writes its headers there, once, and
+ * every request whose headers are those bytes sends them and the text in
+ * one write, copying nothing; another copies the text behind its own
+ * headers (one write). */
+int http_reply_json_kept(http_req *req, int status, const char *text, size_t len,
+                         reply_head *head);
 
 /* What a Range header asks of a representation of "size" bytes. */
 typedef enum {

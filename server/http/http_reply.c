@@ -128,12 +128,42 @@ static const char nomem_reply[] =
 #define REPLY_ONE_WRITE_MAX (16 * 1024)
 #define REPLY_HEAD_MAX 2048
 
+/* Send "head" ("head_len" bytes) and "body" of a remembered reply whose
+ * room is "kept" (reply_head.h) in one write without a copy: when the
+ * headers written there are these bytes, or when this request is the
+ * first and writes them. False when the room holds other headers (or
+ * another request is writing them, or they do not fit): the caller
+ * copies. */
+static bool send_kept(http_req *req, const char *head, size_t head_len, const char *body,
+                      size_t body_len, reply_head *kept)
+{
+    char *at;
+    int state = atomic_load_explicit(&kept->state, memory_order_acquire);
+    if (head_len > kept->room) {
+        return false;
+    }
+    at = (char *)body - head_len; /* inside the room */
+    if (state == REPLY_HEAD_FREE &&
+        atomic_compare_exchange_strong(&kept->state, &state, REPLY_HEAD_WRITING)) {
+        memcpy(at, head, head_len);
+        kept->len = head_len;
+        atomic_store_explicit(&kept->state, REPLY_HEAD_WRITTEN, memory_order_release);
+        state = REPLY_HEAD_WRITTEN;
+    }
+    if (state != REPLY_HEAD_WRITTEN || kept->len != head_len || memcmp(at, head, head_len) != 0) {
+        return false;
+    }
+    mg_write(req->conn, at, head_len + body_len);
+    return true;
+}
+
 /* "room": the bytes before "body" that may be written (the caller's
  * buffer, http_reply_json_room()): when the headers fit there they are put
  * right before the body and the reply leaves in one write without a copy
- * of the body, whatever its length. */
-static int send_reply(http_req *req, int status, const char *body, size_t body_len,
-                      const char *extra_headers, size_t room)
+ * of the body, whatever its length. "kept": the room of a remembered reply
+ * shared by its senders (http_reply_json_kept()), or NULL. */
+static int send_reply_kept(http_req *req, int status, const char *body, size_t body_len,
+                           const char *extra_headers, size_t room, reply_head *kept)
 {
     static const char hsts[] = "Strict-Transport-Security: max-age=31536000\r\n";
     static const char closing[] = "Connection: close\r\n";
@@ -184,7 +214,22 @@ static int send_reply(http_req *req, int status, const char *body, size_t body_l
         req->replied = true;
         return status;
     }
-    if (body_len > REPLY_ONE_WRITE_MAX && head_len <= REPLY_HEAD_MAX) {
+    if (kept != NULL && head_len <= REPLY_HEAD_MAX) {
+        char head[REPLY_HEAD_MAX];
+        for (size_t i = 0; i < n_parts; i++) {
+            memcpy(head + at, parts[i], lens[i]);
+            at += lens[i];
+        }
+        at = 0;
+        if (send_kept(req, head, head_len, body, body_len, kept)) {
+            req->status = status;
+            req->replied = true;
+            return status;
+        }
+        /* Other headers than the remembered ones: copied below, one write
+         * (two writes cost more than the copy: docs/benchmarks.md, mixgap). */
+    }
+    if (kept == NULL && body_len > REPLY_ONE_WRITE_MAX && head_len <= REPLY_HEAD_MAX) {
         /* A large body leaves in many segments anyway: the headers go in
          * one write and the body in the next, without copying it (issue
          * 16: a remembered 70 KB device list was copied twice per
@@ -219,6 +264,12 @@ static int send_reply(http_req *req, int status, const char *body, size_t body_l
     req->status = status;
     req->replied = true;
     return status;
+}
+
+static int send_reply(http_req *req, int status, const char *body, size_t body_len,
+                      const char *extra_headers, size_t room)
+{
+    return send_reply_kept(req, status, body, body_len, extra_headers, room, NULL);
 }
 
 static const char internal_error_body[] =
@@ -274,6 +325,17 @@ int http_reply_json_room(http_req *req, int status, char *text, size_t room, siz
         return req->status;
     }
     return send_reply(req, status, text, len, NULL, room);
+}
+
+int http_reply_json_kept(http_req *req, int status, const char *text, size_t len,
+                         reply_head *head)
+{
+    if (req->replied) {
+        log_error("http: second reply to %s %s ignored", req->ri->request_method,
+                  req->ri->local_uri);
+        return req->status;
+    }
+    return send_reply_kept(req, status, text, len, NULL, 0, head);
 }
 
 /* A decimal of at most 18 digits from *p (advanced); -1 if none or longer. */

@@ -193,6 +193,7 @@ typedef struct {
     char *json;  /* the block to free */
     size_t room; /* the answer is at json + room (svc_data_raw()) */
     size_t len;
+    raw_reply *kept; /* svc_data_raw(): the answer is this kept reply instead */
 } data_reply;
 
 /* Hand "r" out: *json and *len (the caller frees), or the refusal in "e";
@@ -893,11 +894,9 @@ static void raw_on(db_pool *pool, const data_read *q, data_reply *r)
      * (one statement for the requests of one viewer that wait for it
      * together), then the reply made from those versions, if this process
      * has it. */
-    switch (raw_cache_check(&key, svc_viewer(a), pool, now, DATA_REPLY_ROOM, &chk, &r->json,
-                            &r->len, &failure)) {
+    switch (raw_cache_check(&key, svc_viewer(a), pool, now, &chk, &r->kept, &failure)) {
     case RAW_CHECK_HIT:
         svc_error_clear(&r->err);
-        r->room = DATA_REPLY_ROOM;
         return;
     case RAW_CHECK_FAILED:
         /* PostgreSQL busy or unreachable for the check this request
@@ -923,11 +922,10 @@ static void raw_on(db_pool *pool, const data_read *q, data_reply *r)
             return;
         }
         if (raw_check_end(chk, &key, st == DB_OK && hidden == 0, ver.p, ver.len, now,
-                          DATA_REPLY_ROOM, &r->json, &r->len)) {
+                          &r->kept)) {
             db_release(pool, c);
             free(ver.p);
             svc_error_clear(&r->err);
-            r->room = DATA_REPLY_ROOM;
             return;
         }
         free(ver.p);
@@ -1039,12 +1037,16 @@ static void raw_r(srv *s, const svc_actor *a, const int64_t *ch, size_t n_ch, in
 
 svc_status svc_data_raw(srv *s, const svc_actor *a, const int64_t *ch, size_t n_ch, int64_t t0,
                         int64_t t1, size_t limit, char **json, size_t *room, size_t *len,
-                        svc_error *e)
+                        raw_reply **kept, svc_error *e)
 {
     data_reply r;
     memset(&r, 0, sizeof r);
     raw_r(s, a, ch, n_ch, t0, t1, limit, &r);
     *room = r.err.status == SVC_OK ? r.room : 0;
+    *kept = r.err.status == SVC_OK ? r.kept : NULL;
+    if (*kept == NULL && r.kept != NULL) {
+        raw_reply_drop(r.kept);
+    }
     return reply_out(&r, json, len, e);
 }
 

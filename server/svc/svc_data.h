@@ -11,6 +11,7 @@
 #include "db.h"
 #include "mt/decimate.h"
 #include "mt/stats.h"
+#include "raw_cache.h"
 #include "srv.h"
 #include "svc.h"
 
@@ -74,12 +75,15 @@ MT_MUSTCHECK svc_status svc_data_stats(db_conn *c, long long account_id, const i
  * has no sample). "next" in the answer continues the page. *json is the
  * block to free; the answer (*len bytes and a NUL) is at *json + *room,
  * and the *room bytes before it (0 or DATA_REPLY_ROOM) are the caller's
- * to write (the reply's headers: http_reply_json_room()). */
+ * to write (the reply's headers: http_reply_json_room()). Or, for a page
+ * answered from the remembered reply (raw_cache.h), *json is NULL and
+ * *kept a reference to that reply (its text: raw_reply_text()), which the
+ * caller drops (raw_reply_drop()). */
 #define DATA_REPLY_ROOM 1024
 MT_MUSTCHECK
 svc_status svc_data_raw(srv *s, const svc_actor *a, const int64_t *ch, size_t n_ch, int64_t t0,
                         int64_t t1, size_t limit, char **json, size_t *room, size_t *len,
-                        svc_error *e);
+                        raw_reply **kept, svc_error *e);
 
 /* The monitor of a measurement group: apps, devices, channels, latest
  * values (stored and still hot). *json, *room and *len as

@@ -7,6 +7,7 @@
 // the next read; a right taken away, too.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { request } from './harness.mjs';
 import { accountOnBoth, startTwo, stopTwo, uniq } from './two_servers.mjs';
 import { MIN_US, appClient, baseTime } from './data_helpers.mjs';
@@ -210,4 +211,47 @@ test('rows out of order from PostgreSQL: the later arrival wins, and a read and 
   const folded = await read(t.adminA);
   assert.equal(folded.channels[1].v[3], 100);
   assert.deepEqual(await read(t.memberA), folded);
+});
+
+test('a remembered page goes out with each request\'s own headers: the first headers kept before it, others copied', async () => {
+  const t = await tenant();
+  const d0 = baseTime(96);
+  const ts = Array.from({ length: 1440 }, (_, i) => d0 + i * MIN_US);
+  let r = await t.viaA.batch({ batch_id: 'day', channels: [{ id: t.ch[0], t: ts, v: ts.map((_, i) => i / 8) }] });
+  assert.equal(r.status, 201, r.text);
+  await compact(two.srvA);
+  const q = `/api/v1/data/raw?channels=${t.ch[0]}&from=${d0}&to=${d0 + 86400e6}&limit=2000`;
+  /** GET "q" on A as the administrator, on a connection that closes after
+   * it (the harness's) or, with "agent", one kept open: status, headers and
+   * the body's bytes. */
+  const get = (agent) => new Promise((resolve, reject) => {
+    const u = new URL(q, two.srvA.url);
+    const req = http.get({ host: u.hostname, port: u.port, path: u.pathname + u.search,
+      agent: agent || false, headers: { cookie: `metron_session=${t.adminA.cookie}` } }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
+    });
+    req.on('error', reject);
+  });
+  // Read twice alike: remembered; the third is answered from it.
+  const first = await get();
+  assert.equal(first.status, 200, first.body.toString());
+  assert.equal(JSON.parse(first.body).t.length, 1440);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  try {
+    for (let k = 0; k < 3; k++) {
+      for (const [how, a] of [['closing', undefined], ['kept open', agent]]) {
+        const x = await get(a);
+        assert.equal(x.status, 200, `${how}: ${x.body.toString()}`);
+        assert.ok(x.body.equals(first.body), `${how}: the same page`);
+        assert.equal(Number(x.headers['content-length']), first.body.length, how);
+        assert.equal(x.headers['content-type'], 'application/json; charset=utf-8', how);
+        assert.equal(x.headers['cache-control'], 'no-store', how);
+        assert.equal(x.headers.connection === 'close', a === undefined, `${how}: ${x.headers.connection}`);
+      }
+    }
+  } finally {
+    agent.destroy();
+  }
 });

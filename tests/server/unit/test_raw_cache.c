@@ -175,8 +175,7 @@ typedef struct {
     atomic_int done;
     raw_check_role role;
     raw_check *chk;
-    char *text;
-    size_t len;
+    raw_reply *kept;
     int failure;
 } asker;
 
@@ -191,7 +190,7 @@ static void *ask(void *arg)
     asker *q = arg;
     pause_ms(q->late_ms);
     q->role =
-        raw_cache_check(&q->key, q->viewer, DB, NOW, 0, &q->chk, &q->text, &q->len, &q->failure);
+        raw_cache_check(&q->key, q->viewer, DB, NOW, &q->chk, &q->kept, &q->failure);
     atomic_store(&q->done, 1);
     return NULL;
 }
@@ -221,17 +220,28 @@ static bool wait_open(const raw_cache_key *key, long long viewer, int n)
     return raw_check_open_count(key, viewer, DB) == n;
 }
 
+/* Whether "kept" is a reply of text "want", with room before it for the
+ * headers (RAW_REPLY_ROOM, none written yet). */
+static bool kept_is(raw_reply *kept, const char *want)
+{
+    size_t len = 0;
+    reply_head *head = NULL;
+    const char *text = kept != NULL ? raw_reply_text(kept, &len, &head) : NULL;
+    return text != NULL && len == strlen(want) && memcmp(text, want, len + 1) == 0 &&
+           head->room == RAW_REPLY_ROOM;
+}
+
 /* Ends check "chk" of "key" with versions "ver"; whether it answered "want"
  * (NULL: no answer). */
 static bool ends_with(raw_check *chk, const raw_cache_key *key, bool ok, const char *ver,
                       const char *want)
 {
-    char *text = NULL;
-    size_t len = 0;
-    bool hit = raw_check_end(chk, key, ok, ver, ver ? strlen(ver) : 0, NOW, 0, &text, &len);
-    bool same = want == NULL ? !hit && text == NULL
-                             : hit && len == strlen(want) && memcmp(text, want, len + 1) == 0;
-    free(text);
+    raw_reply *kept = NULL;
+    bool hit = raw_check_end(chk, key, ok, ver, ver ? strlen(ver) : 0, NOW, &kept);
+    bool same = want == NULL ? !hit && kept == NULL : hit && kept_is(kept, want);
+    if (kept != NULL) {
+        raw_reply_drop(kept);
+    }
     return same;
 }
 
@@ -240,33 +250,31 @@ static bool ends_with(raw_check *chk, const raw_cache_key *key, bool ok, const c
 static void stable_then_lead(const raw_cache_key *key, long long viewer, const char *reply,
                              raw_check **chk)
 {
-    char *text = NULL;
-    size_t len = 0;
+    raw_reply *kept = NULL;
     int failure = 0;
     put(key, "v1", NOW, reply);
     put(key, "v1", NOW, reply);
-    T_TRUE(raw_cache_check(key, viewer, DB, NOW, 0, chk, &text, &len, &failure) == RAW_CHECK_LEAD);
+    T_TRUE(raw_cache_check(key, viewer, DB, NOW, chk, &kept, &failure) == RAW_CHECK_LEAD);
 }
 
 static void raw_cache_check_led_alone_answers_only_the_same_versions(void)
 {
     raw_cache_key k = window(6, 2, 0, 2000);
     raw_check *chk = NULL;
-    char *text = NULL;
-    size_t len = 0;
+    raw_reply *kept = NULL;
     int failure = 0;
     raw_cache_clear();
     /* Not stable yet: read. */
-    T_TRUE(raw_cache_check(&k, 0, DB, NOW, 0, &chk, &text, &len, &failure) == RAW_CHECK_READ);
-    T_TRUE(chk == NULL && text == NULL);
+    T_TRUE(raw_cache_check(&k, 0, DB, NOW, &chk, &kept, &failure) == RAW_CHECK_READ);
+    T_TRUE(chk == NULL && kept == NULL);
     stable_then_lead(&k, 0, "day", &chk);
     raw_check_start(chk);
     T_TRUE(ends_with(chk, &k, true, "v1", "day"));
     /* Other versions: no answer, and the entry is no longer used. */
-    T_TRUE(raw_cache_check(&k, 0, DB, NOW, 0, &chk, &text, &len, &failure) == RAW_CHECK_LEAD);
+    T_TRUE(raw_cache_check(&k, 0, DB, NOW, &chk, &kept, &failure) == RAW_CHECK_LEAD);
     raw_check_start(chk);
     T_TRUE(ends_with(chk, &k, true, "v2", NULL));
-    T_TRUE(raw_cache_check(&k, 0, DB, NOW, 0, &chk, &text, &len, &failure) == RAW_CHECK_READ);
+    T_TRUE(raw_cache_check(&k, 0, DB, NOW, &chk, &kept, &failure) == RAW_CHECK_READ);
     /* A statement that failed or refused answers nothing, even alike. */
     stable_then_lead(&k, 0, "day", &chk);
     raw_check_start(chk);
@@ -278,8 +286,7 @@ static void raw_cache_check_answers_who_came_before_it_started(void)
 {
     raw_cache_key k = window(7, 2, 0, 2000);
     raw_check *chk = NULL;
-    char *text = NULL;
-    size_t len = 0;
+    raw_reply *kept = NULL;
     int failure = 0;
     static asker same, other;
     raw_cache_clear();
@@ -289,7 +296,7 @@ static void raw_cache_check_answers_who_came_before_it_started(void)
     ask_in_thread(&same, &k, 42, LATE_MS);
     ask_in_thread(&other, &k, 43, 0);
     T_TRUE(pthread_join(other.th, NULL) == 0);
-    T_TRUE(other.role == RAW_CHECK_LEAD && other.chk != NULL && other.text == NULL);
+    T_TRUE(other.role == RAW_CHECK_LEAD && other.chk != NULL && other.kept == NULL);
     raw_check_start(other.chk);
     T_TRUE(ends_with(other.chk, &k, true, "v1", "shared"));
     T_TRUE(wait_open(&k, 42, 2));
@@ -297,28 +304,28 @@ static void raw_cache_check_answers_who_came_before_it_started(void)
     raw_check_start(chk);
     T_TRUE(ends_with(chk, &k, true, "v1", "shared"));
     T_TRUE(pthread_join(same.th, NULL) == 0);
-    T_TRUE(same.role == RAW_CHECK_HIT && same.len == 6 && memcmp(same.text, "shared", 7) == 0);
-    free(same.text);
+    T_TRUE(same.role == RAW_CHECK_HIT && kept_is(same.kept, "shared"));
+    raw_reply_drop(same.kept);
 
     /* A check that failed: who waited for it reads for itself. */
-    T_TRUE(raw_cache_check(&k, 42, DB, NOW, 0, &chk, &text, &len, &failure) == RAW_CHECK_LEAD);
+    T_TRUE(raw_cache_check(&k, 42, DB, NOW, &chk, &kept, &failure) == RAW_CHECK_LEAD);
     ask_in_thread(&same, &k, 42, LATE_MS);
     T_TRUE(wait_open(&k, 42, 2));
     T_TRUE(atomic_load(&same.done) == 0);
     T_TRUE(ends_with(chk, &k, false, NULL, NULL)); /* never started: no connection */
     T_TRUE(pthread_join(same.th, NULL) == 0);
-    T_TRUE(same.role == RAW_CHECK_READ && same.text == NULL);
+    T_TRUE(same.role == RAW_CHECK_READ && same.kept == NULL);
 
     /* PostgreSQL busy for the check: who waited for it shares that answer
      * (it would wait as long again), and the slot takes the next check. */
-    T_TRUE(raw_cache_check(&k, 42, DB, NOW, 0, &chk, &text, &len, &failure) == RAW_CHECK_LEAD);
+    T_TRUE(raw_cache_check(&k, 42, DB, NOW, &chk, &kept, &failure) == RAW_CHECK_LEAD);
     ask_in_thread(&same, &k, 42, LATE_MS);
     T_TRUE(wait_open(&k, 42, 2));
     T_TRUE(atomic_load(&same.done) == 0);
     raw_check_fail(chk, -2);
     T_TRUE(pthread_join(same.th, NULL) == 0);
-    T_TRUE(same.role == RAW_CHECK_FAILED && same.failure == -2 && same.text == NULL);
-    T_TRUE(raw_cache_check(&k, 42, DB, NOW, 0, &chk, &text, &len, &failure) == RAW_CHECK_LEAD);
+    T_TRUE(same.role == RAW_CHECK_FAILED && same.failure == -2 && same.kept == NULL);
+    T_TRUE(raw_cache_check(&k, 42, DB, NOW, &chk, &kept, &failure) == RAW_CHECK_LEAD);
     T_TRUE(failure == 0);
     raw_check_start(chk);
     T_TRUE(ends_with(chk, &k, true, "v1", "shared"));
@@ -349,8 +356,8 @@ static void raw_cache_check_started_takes_no_one_and_the_next_waits_for_it(void)
     raw_check_start(late.chk);
     T_TRUE(ends_with(late.chk, &k, true, "v1", "x"));
     T_TRUE(pthread_join(later.th, NULL) == 0);
-    T_TRUE(later.role == RAW_CHECK_HIT && later.len == 1);
-    free(later.text);
+    T_TRUE(later.role == RAW_CHECK_HIT && kept_is(later.kept, "x"));
+    raw_reply_drop(later.kept);
     raw_cache_clear();
 }
 
