@@ -117,14 +117,16 @@ db_status db_ingest_describe(db_conn *c, long long account_id, long long app_id,
     "  WHERE gta.account_id = $1 AND tm.user_id = $3"
 
 /* SQL: the ids of channels $2 (bigint[]) of account $1 that viewer $3
- * (NULL = an administrator) may see (db_channels_visible(); the raw data
- * read asks it in the same statement as the samples, series_store.h). */
-#define DB_CHANNELS_VISIBLE                                                                   \
-    "SELECT c.id FROM channels c "                                                          \
-    "LEFT JOIN devices d ON d.account_id = c.account_id AND d.id = c.device_id "            \
-    "LEFT JOIN apps p ON p.account_id = d.account_id AND p.id = d.app_id "                  \
-    "WHERE c.account_id = $1 AND c.id = ANY($2::bigint[]) "                                 \
-    "  AND ($3::bigint IS NULL OR COALESCE(c.group_id, p.group_id) IN (" DB_GROUPS_OF_USER "))"
+ * (NULL = an administrator) may see, as one bigint[] (ascending): the
+ * rules are mt_channels_seen() of migration 066, whose plan is kept and
+ * reaches the rows by their keys whatever the other tenants hold (a
+ * statement with the joins was planned anew on every call once the
+ * service had many tenants; docs/benchmarks.md, memberscale). The raw data
+ * read asks it in the same statement as the samples (series_read.c). */
+#define DB_CHANNELS_SEEN "mt_channels_seen($1::bigint, $2::bigint[], $3::bigint)"
+
+/* SQL: the same ids as rows (db_channels_visible()). */
+#define DB_CHANNELS_VISIBLE "SELECT unnest(" DB_CHANNELS_SEEN ")"
 
 /* Of channels "ids" ("n"), those of account "account_id" that "viewer" may
  * see (viewer 0 = an administrator: every channel of the account; else the

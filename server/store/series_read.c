@@ -91,12 +91,13 @@ static db_stmt st_read_seen_admin = {"ser_read_seen_admin", RAW_ROWS_ADMIN("mt_r
 static db_stmt st_vers_seen_admin = {"ser_vers_seen_admin", RAW_ROWS_ADMIN("mt_raw_versions"), 0};
 
 /* A member (viewer $3) passes the function the ids of channels $2 it may
- * see (DB_CHANNELS_VISIBLE, evaluated once, in the same statement and
+ * see (DB_CHANNELS_SEEN, evaluated once, in the same statement and
  * snapshot): the function's rows of kind 0 are then those ids, and only
- * their day blocks are read. $4/$5 the window, $6/$7 its days. */
+ * their day blocks are read. $4/$5 the window, $6/$7 its days. No table
+ * of its own: its generic plan is kept (066). */
 #define RAW_ROWS_SEEN(FN)                                                                          \
-    "SELECT * FROM " FN "($1::bigint, ARRAY(" DB_CHANNELS_VISIBLE "), $4::bigint, "                \
-    "$5::bigint, $6::integer, $7::integer)"
+    "SELECT * FROM " FN "($1::bigint, " DB_CHANNELS_SEEN ", $4::bigint, $5::bigint, "              \
+    "$6::integer, $7::integer)"
 static db_stmt st_read_seen = {"ser_read_seen", RAW_ROWS_SEEN("mt_raw_read"), 0};
 static db_stmt st_vers_seen = {"ser_vers_seen", RAW_ROWS_SEEN("mt_raw_versions"), 0};
 
