@@ -87,6 +87,18 @@
 // SET clauses (047's state) must cost many times more in the kept session
 // (else the set-up does not make the trap and the check fails too).
 //
+// The many-tenant check (memberscale, after the trap check): other
+// accounts added by SQL (tests/bench/tenants.mjs), BENCH_TENANTS / 10 and
+// then BENCH_TENANTS (5,000; quick 1,000) in all; at each size a read of
+// one channel must keep its plan (pg_prepared_statements: not a custom
+// plan on every call) and read no more than BENCH_TRAP_FACTOR times its
+// buffers with ten times the tenants (tenantsCheck()). A member's
+// statements with the visibility joins written in were planned on every
+// call from a few hundred tenants on (migration 066). BENCH_FIGURES=0
+// leaves the figures out. The md5 check hashes a member's statements too
+// (the server's text, the values written in), as the member and as an
+// administrator.
+//
 // BENCH_DEBUG=1 prints what psql writes on stderr and the kept session's
 // plans in the trap check (auto_explain, nested statements).
 //
@@ -100,6 +112,7 @@ import path from 'node:path';
 import { pgBin, startPostgres, startServer, request, createUser } from '../server/harness.mjs';
 import { dataTenant, inNewGroup, PW } from '../server/data_helpers.mjs';
 import { context, load, postBatch, result } from './bench_util.mjs';
+import { addTenantsSql, ANALYZE_SQL, countsSql } from './tenants.mjs';
 
 const mode = process.argv[2] || 'full';
 const candidates = process.argv.slice(3);
@@ -125,6 +138,7 @@ const HOT = env('BENCH_HOT_ROWS', QUICK ? 4000 : 40000);
 const KEEP = 33;
 const CALLS = Math.max(QUICK ? 20 : 200, env('BENCH_READ_CALLS', 200));
 const FACTOR = env('BENCH_TRAP_FACTOR', 3);
+const TENANTS = Math.max(10, env('BENCH_TENANTS', QUICK ? 1000 : 5000));
 const label = FAST && !QUICK ? ' [BENCH_PG=fast: NOT durable]' : '';
 const say = (s) => process.stdout.write(`${s}\n`);
 
@@ -353,6 +367,14 @@ function execMember(fn, a, m, ch, w0, w1) {
   return `EXECUTE ${fn}(${a}, '{${ch.join(',')}}', ${m}, ${w0}, ${w1}, ${dayOf(w0)}, ${dayOf(w1 - 1)})`;
 }
 
+/** A member's statement "fn" as the server sends it, the values written
+ * in (viewer "m": a user id, or NULL for an administrator). */
+function memberSql(fn, a, m, ch, w0, w1) {
+  const text = fn === 'visible' ? VISIBLE : macro('store/series_read.c', 'RAW_ROWS_SEEN', { FN: fn === 'rseen' ? 'mt_raw_read' : 'mt_raw_versions' });
+  const values = [a, `'{${ch.join(',')}}'`, m, w0, w1, dayOf(w0), dayOf(w1 - 1)];
+  return text.replace(/\$(\d)/g, (_, i) => String(values[Number(i) - 1]));
+}
+
 /** The member's visibility rules with the values written in. */
 function visibleSql(a, m, ch) {
   return VISIBLE.replace(/\$1\b(?:::bigint)?/g, String(a)).replace(/\$2::bigint\[\]/g, arr(ch))
@@ -547,12 +569,91 @@ async function trap(pg, db, srv, a1, member, D) {
   return ok;
 }
 
+/** The many-tenant check (memberscale): other accounts (tests/bench/
+ * tenants.mjs: 10 apps and devices each, 4 channels a device with their
+ * latest values, a member granted a group) added by SQL and ANALYZEd, as a
+ * service that grew: first BENCH_TENANTS / 10, then BENCH_TENANTS (5,000;
+ * quick 1,000) in all. At each size, each statement in a new session: 12
+ * calls of a read of one channel × yesterday (the raw day's), the plans
+ * PostgreSQL made for them (pg_prepared_statements: it tries 5 custom
+ * plans, then keeps the generic one unless that is estimated dearer), and
+ * the shared buffers of a call of 1 and of 32 channels. Fails when a
+ * statement is planned anew on every call, or when ten times the tenants
+ * cost a call more than BENCH_TRAP_FACTOR (3) times its buffers (+10): a
+ * scan of the tenants' rows costs ten times as much, a read of a member's
+ * rows by their keys an index level more (measured: 71 to 133 buffers for
+ * 32 channels' rows by key, 100 to 1,000 tenants). Returns true when it
+ * passes. */
+async function tenantsCheck(pg, db, a1, member, D) {
+  const w0 = (D - 1) * DAY;
+  const w1 = D * DAY;
+  const sets = [['1', a1.channels.slice(0, 1)], [String(NCH), a1.channels]];
+  const stmts = [
+    ['mt_raw_read()', (ch) => exec('raw', a1.id, ch, w0, w1), 'raw'],
+    ['mt_raw_versions()', (ch) => exec('ver', a1.id, ch, w0, w1), 'ver'],
+    [MEMBER_NAME.rseen, (ch) => execMember('rseen', a1.id, member, ch, w0, w1), 'rseen'],
+    [MEMBER_NAME.vseen, (ch) => execMember('vseen', a1.id, member, ch, w0, w1), 'vseen'],
+    [MEMBER_NAME.visible, (ch) => execMember('visible', a1.id, member, ch, w0, w1), 'visible'],
+  ];
+  const measure = async () => {
+    const s = await session(pg, db);
+    await s.run(`${PREPARES}\n${MEMBER_PREPARES}`);
+    const out = new Map();
+    for (const [name, stmt, prep] of stmts) {
+      const one = stmt(sets[0][1]);
+      await s.run(Array(12).fill(`${one};`).join('\n'));
+      const [gp, cp] = (await s.run(`SELECT generic_plans || ' ' || custom_plans FROM pg_prepared_statements WHERE name = '${prep}';`))
+        .trim().split(' ').map(Number);
+      const b = [];
+      for (const [, ch] of sets) b.push((await buffersOf(s, stmt(ch))).buffers);
+      const cpu = QUICK ? null : (await cpuPerCall(s, `EXPLAIN (ANALYZE, TIMING OFF) ${one};`)).us;
+      out.set(name, { gp, cp, b, cpu });
+    }
+    await s.close();
+    return out;
+  };
+  const small = Math.max(1, Math.round(TENANTS / 10));
+  const sizes = [];
+  sizes.push(['3 accounts', await measure()]);
+  for (const [from, n] of [[1, small], [small + 1, TENANTS - small]]) {
+    const t0 = performance.now();
+    await pg.psql(addTenantsSql(n, 10, 4, from), db);
+    for (const sql of ANALYZE_SQL.split('\n')) await pg.psql(sql, db);
+    say(`many-tenant check: ${n} other accounts added by SQL and ANALYZEd in ${((performance.now() - t0) / 1000).toFixed(1)} s (${await pg.psql(countsSql, db)}), load ${load()}`);
+    sizes.push([`+${from + n - 1}`, await measure()]);
+  }
+  say(`each statement in a new session: 12 calls of one channel × yesterday (plans: generic / custom), then one of 1 and one of ${NCH} channels (shared buffers)${QUICK ? '' : ', CPU per call of one channel'}`);
+  say('');
+  say(`| statement | ${sizes.map(([n]) => `${n}: plans | buffers${QUICK ? '' : ' | CPU'}`).join(' | ')} | verdict |`);
+  say(`|---|${sizes.map(() => `---|---|${QUICK ? '' : '---|'}`).join('')}---|`);
+  let ok = true;
+  for (const [name] of stmts) {
+    const [, m1] = sizes[1];
+    const [, m2] = sizes[2];
+    const a = m2.get(name);
+    const b = m1.get(name);
+    const replanned = a.cp > 6 || b.cp > 6;
+    const grown = a.b.some((x, i) => x > FACTOR * b.b[i] + 10);
+    if (replanned || grown) ok = false;
+    const verdict = replanned ? 'FAILED: planned anew on every call'
+      : grown ? 'FAILED: its cost grows with the other tenants' : 'ok';
+    const ms = (x) => `${(x / 1000).toFixed(3)} ms`;
+    say(`| ${name} | ${sizes.map(([, m]) => { const x = m.get(name); return `${x.gp} / ${x.cp} | ${x.b.join(' / ')}${QUICK ? '' : ` | ${ms(x.cpu)}`}`; }).join(' | ')} | ${verdict} |`);
+    if (!QUICK) {
+      result({ name: `${TENANTS} other tenants: ${name}, 1 ch, yesterday${label}`, value: a.cpu / 1000, unit: 'ms PostgreSQL CPU/call',
+        ceilingName: `${small} other tenants`, ceiling: b.cpu / 1000, target: 'no plan per call, buffers not growing',
+        verdict: replanned || grown ? 'NOT met' : 'met', notes: `plans ${a.gp} generic / ${a.cp} custom; buffers ${a.b.join(' / ')} against ${b.b.join(' / ')}` });
+    }
+  }
+  return ok;
+}
+
 /** The rows-identity check: one line per call "fn|set|window|rows|md5" and
  * the md5 of all lines. Each row is written by what it is, not by what
  * differs between runs: a hot row by its times, count and payload's md5
  * (its id is given in order of arrival), a day block's version as whether
  * it is the xmin of its row, kind 0's whether it is the postmaster's start. */
-async function md5s(pg, db, a1, a2, D) {
+async function md5s(pg, db, a1, a2, D, member) {
   const c = a1.channels;
   const sets = [
     ['one', [c[0]]], ['all', c], ['duplicates', [c[1], c[1], c[2], c[1]]],
@@ -588,6 +689,26 @@ async function md5s(pg, db, a1, a2, D) {
           const [n, m] = out.trim().split('|');
           total += Number(n);
           lines.push(`${FN_NAME[fn]}|${sname}|${acct === a1.id ? 'account 1' : 'account 2'}|${wname}|${n}|${m}`);
+        }
+      }
+    }
+  }
+  // A member's statements (the server's text, the values written in), as
+  // the member and as an administrator (viewer NULL): the rows of the
+  // visibility rules, whatever statement or function holds them.
+  for (const fn of ['rseen', 'vseen', 'visible']) {
+    for (const [sname, ch] of sets) {
+      for (const [vname, viewer] of [['member', member], ['administrator', 'NULL']]) {
+        for (const [wname, w0, w1] of fn === 'visible' ? [['—', 0, 1]] : wins) {
+          const sql = memberSql(fn, a1.id, viewer, ch, w0, w1);
+          const cols = fn === 'visible' ? 'r.x' : "concat_ws(',', r.r_kind, CASE WHEN r.r_kind = 1 THEN "
+            + "(SELECT concat_ws(':', h.t_min, h.t_max, h.n, md5(h.payload)) FROM series_hot h WHERE h.id = r.r_id) "
+            + 'ELSE r.r_id::text END, r.r_day, md5(r.r_payload), r.r_kind = 0 OR r.r_ver <> 0)';
+          const from = fn === 'visible' ? `(${sql}) AS r(x)` : `(${sql}) r`;
+          const out = await s.run(`SELECT count(*) || '|' || COALESCE(md5(string_agg(y::text, E'\\n' ORDER BY y::text)), '-') FROM (SELECT ${cols} AS y FROM ${from}) z;`);
+          const [n, m] = out.trim().split('|');
+          total += Number(n);
+          lines.push(`${MEMBER_NAME[fn]}|${sname}|${vname}|${wname}|${n}|${m}`);
         }
       }
     }
@@ -641,15 +762,15 @@ async function edgeRows(srv, a1, rows, tag) {
  * with the wide ones too; the edge rows are deleted first (a second pass
  * after a candidate is applied ingests them again: the md5s are of what
  * the rows hold, not their ids). */
-async function md5States(pg, db, srv, a1, a2, D, tag) {
+async function md5States(pg, db, srv, a1, a2, D, tag, member) {
   await pg.psql(`DELETE FROM series_hot WHERE account_id = ${a1.id} AND n <= 2`, db);
   const e = edges(D, HOT);
   const out = [];
-  out.push(['the set-up', await md5s(pg, db, a1, a2, D)]);
+  out.push(['the set-up', await md5s(pg, db, a1, a2, D, member)]);
   await edgeRows(srv, a1, e.narrow, `${tag}n`);
-  out.push([`with ${e.narrow.length} rows of 1 µs to 1 h at the windows' edges`, await md5s(pg, db, a1, a2, D)]);
+  out.push([`with ${e.narrow.length} rows of 1 µs to 1 h at the windows' edges`, await md5s(pg, db, a1, a2, D, member)]);
   await edgeRows(srv, a1, e.wide, `${tag}w`);
-  out.push([`and ${e.wide.length} rows 2 h and 30 h wide`, await md5s(pg, db, a1, a2, D)]);
+  out.push([`and ${e.wide.length} rows 2 h and 30 h wide`, await md5s(pg, db, a1, a2, D, member)]);
   return out;
 }
 
@@ -692,7 +813,7 @@ async function main() {
     say(`set-up ${((performance.now() - t0) / 1000).toFixed(0)} s (compaction: ${JSON.stringify(comp)}): ${counts}`);
     const dur = await context(`read-bench ${mode}`, pg);
     if (mode === 'md5') {
-      const base = await md5States(pg, db, srv, a1, a2, D, 'm');
+      const base = await md5States(pg, db, srv, a1, a2, D, 'm', member);
       for (const [what, m] of base) say(`rows identity, ${what}: ${m.calls} calls, ${m.rows} rows, md5 ${m.md5}`);
       if (process.env.BENCH_MD5_LINES) {
         fs.writeFileSync(process.env.BENCH_MD5_LINES, base.map(([w, m]) => `# ${w}\n${m.lines.join('\n')}\n`).join(''));
@@ -700,7 +821,7 @@ async function main() {
       let k = 0;
       for (const file of candidates) {
         await pg.psql(fs.readFileSync(file, 'utf8'), db);
-        const after = await md5States(pg, db, srv, a1, a2, D, `c${++k}`);
+        const after = await md5States(pg, db, srv, a1, a2, D, `c${++k}`, member);
         for (let j = 0; j < base.length; j++) {
           const [what, b] = base[j];
           const a = after[j][1];
@@ -721,10 +842,12 @@ async function main() {
         await pg.psql(fs.readFileSync(file, 'utf8'), db);
         say(`applied ${file}`);
       }
-      if (!QUICK) await figures(pg, db, a1, member, D);
+      if (!QUICK && process.env.BENCH_FIGURES !== '0') await figures(pg, db, a1, member, D);
       fresh();
       say('');
       ok = await trap(pg, db, srv, a1, member, D);
+      say('');
+      ok = (await tenantsCheck(pg, db, a1, member, D)) && ok;
     }
     say(`done: load ${load()}; PostgreSQL ${dur}; ${((performance.now() - t0) / 1000).toFixed(0)} s${ok ? '' : '; FAILED'}`);
   } finally {

@@ -22,15 +22,17 @@ const MAX_APPS = 100;
 const MAX_CHANNELS = 64;
 
 /** The SQL adding "n" tenants of "apps" apps (one device each) and
- * "channels" channels a device. */
-export function addTenantsSql(n, apps = 10, channels = 4) {
+ * "channels" channels a device, numbered from "from" (their login ids
+ * bt-<number>: a second call adds more with "from" past the first's). */
+export function addTenantsSql(n, apps = 10, channels = 4, from = 1) {
+  if (!Number.isInteger(from) || from < 1 || from > MAX_TENANTS) throw new Error(`from: a whole number from 1 to ${MAX_TENANTS}, not ${from}`);
   for (const [k, v, max] of [['tenants', n, MAX_TENANTS], ['apps', apps, MAX_APPS], ['channels', channels, MAX_CHANNELS]]) {
     if (!Number.isInteger(v) || v < 1 || v > max) throw new Error(`${k}: a whole number from 1 to ${max}, not ${v}`);
   }
   return `BEGIN;
 CREATE TEMP TABLE bt_acc ON COMMIT DROP AS
   WITH a AS (INSERT INTO accounts (login_id, name, plan)
-    SELECT 'bt-' || i, 'Tenant ' || i, 'free' FROM generate_series(1, ${n}) i RETURNING id)
+    SELECT 'bt-' || i, 'Tenant ' || i, 'free' FROM generate_series(${from}, ${from + n - 1}) i RETURNING id)
   SELECT id FROM a;
 CREATE TEMP TABLE bt_grp ON COMMIT DROP AS
   WITH g AS (INSERT INTO measurement_groups (account_id, name) SELECT id, 'Plant' FROM bt_acc
