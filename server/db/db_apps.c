@@ -55,13 +55,14 @@ db_status db_apps_lock_account(db_conn *c, long long account_id)
 
 #define APP_COLS                                                                             \
     "SELECT a.id, a.group_id, a.kind, a.name, a.enabled, a.credential_prefix, "              \
-    DB_ISO("a.credential_set_at") ", " DB_ISO("a.last_seen_at") ", host(a.last_seen_ip), "         \
+    DB_ISO("a.credential_set_at") ", " DB_ISO("e.last_seen_at") ", host(e.last_seen_ip), "         \
     DB_ISO("a.created_at") ", " DB_ISO("a.updated_at") ", "                                        \
     "(SELECT count(*) FROM devices d WHERE d.account_id = a.account_id AND d.app_id = a.id), " \
-    "a.connected, " DB_ISO("a.connected_at") ", " DB_ISO("a.disconnected_at") ", "             \
-    "a.connection_cause, 60 * COALESCE((SELECT g.disconnect_minutes FROM alarm_groups g "     \
+    "COALESCE(e.connected, false), " DB_ISO("e.connected_at") ", "                          \
+    DB_ISO("e.disconnected_at") ", "                                                           \
+    "e.connection_cause, 60 * COALESCE((SELECT g.disconnect_minutes FROM alarm_groups g "     \
     " WHERE g.account_id = a.account_id AND g.group_id = a.group_id), 10) "                    \
-    "FROM apps a "
+    "FROM apps a LEFT JOIN app_seen e ON e.account_id = a.account_id AND e.app_id = a.id "
 
 static const db_field app_fields[] = {
     {DBF_I64, offsetof(db_app, id)},

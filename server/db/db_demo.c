@@ -72,9 +72,9 @@ static db_stmt st_insert_channel = {"demo_insert_channel",
     "VALUES ($1, $2, $3, $4, $5, true, $6, $7::smallint) RETURNING id", 0};
 
 static db_stmt st_app_seen = {"demo_app_seen",
-    "UPDATE apps SET last_seen_at = to_timestamp($3::double precision / 1e6), connected = true, "
-    " connected_at = to_timestamp($3::double precision / 1e6) "
-    "WHERE account_id = $1 AND id = $2", 0};
+    "UPDATE app_seen SET last_seen_at = to_timestamp($3::double precision / 1e6), "
+    " connected = true, connected_at = to_timestamp($3::double precision / 1e6) "
+    "WHERE account_id = $1 AND app_id = $2", 0};
 
 static db_stmt st_selected_channels = {"demo_selected_channels",
     "SELECT id FROM channels WHERE account_id = $1 AND device_id = $2 AND selected "

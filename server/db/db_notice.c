@@ -118,10 +118,11 @@ db_status db_repeat_done(db_conn *c, long long account_id, long long id, int64_t
 /* ----------------------------------------------------------- S6 */
 
 static db_stmt st_time_out = {"notice_apps_time_out",
-    "WITH gone AS (UPDATE apps p SET connected = false, "
+    "WITH gone AS (UPDATE app_seen s SET connected = false, "
     "  disconnected_at = to_timestamp($1::bigint / 1e6), connection_cause = 'timeout' "
-    " WHERE p.connected AND p.last_seen_at IS NOT NULL "
-    "  AND p.last_seen_at < to_timestamp($1::bigint / 1e6) - COALESCE((SELECT "
+    " FROM apps p WHERE p.account_id = s.account_id AND p.id = s.app_id "
+    "  AND s.connected AND s.last_seen_at IS NOT NULL "
+    "  AND s.last_seen_at < to_timestamp($1::bigint / 1e6) - COALESCE((SELECT "
     "   g.disconnect_minutes FROM alarm_groups g WHERE g.account_id = p.account_id "
     "   AND g.group_id = p.group_id), 10) * interval '1 minute' RETURNING 1) "
     "SELECT count(*) FROM gone", 0};
@@ -135,18 +136,19 @@ db_status db_apps_time_out(db_conn *c, int64_t now_us, long long *n)
 
 static db_stmt st_changes = {"notice_app_changes",
     "SELECT p.account_id, p.id, COALESCE(p.group_id, 0), p.name, COALESCE(g.name, ''), "
-    " p.connected, COALESCE(p.connection_cause, CASE WHEN p.connected THEN 'data' "
+    " e.connected, COALESCE(e.connection_cause, CASE WHEN e.connected THEN 'data' "
     "   ELSE 'timeout' END), "
-    " to_char(COALESCE(CASE WHEN p.connected THEN p.connected_at ELSE p.last_seen_at END, "
+    " to_char(COALESCE(CASE WHEN e.connected THEN e.connected_at ELSE e.last_seen_at END, "
     "   now()) AT TIME ZONE a.time_zone, 'YYYY-MM-DD HH24:MI:SS'), a.time_zone, "
     " COALESCE(s.disconnect_minutes, 10), COALESCE(s.disconnect_notice, true), "
     " COALESCE(s.notice_language, ''), COALESCE(s.notice_destinations, '{}') "
-    "FROM apps p JOIN accounts a ON a.id = p.account_id "
+    "FROM app_seen e JOIN apps p ON p.account_id = e.account_id AND p.id = e.app_id "
+    "JOIN accounts a ON a.id = p.account_id "
     "LEFT JOIN measurement_groups g ON g.account_id = p.account_id AND g.id = p.group_id "
     "LEFT JOIN alarm_groups s ON s.account_id = p.account_id AND s.group_id = p.group_id "
-    "WHERE p.connected IS DISTINCT FROM p.connection_seen "
-    " AND NOT (p.connection_seen IS NULL AND NOT p.connected) "
-    "ORDER BY p.account_id, p.id LIMIT $1 FOR UPDATE OF p SKIP LOCKED", 0};
+    "WHERE e.connected IS DISTINCT FROM e.connection_seen "
+    " AND NOT (e.connection_seen IS NULL AND NOT e.connected) "
+    "ORDER BY e.account_id, e.app_id LIMIT $1 FOR UPDATE OF e SKIP LOCKED", 0};
 
 /* Parse "{1,2}" into at most "cap" ids. */
 static int parse_ids(const char *s, long long *out, int cap, int *n)
@@ -212,9 +214,11 @@ db_status db_app_changes(db_conn *c, int cap, db_app_change **out, int *n)
 static db_stmt st_change_done = {"notice_app_change_done",
     "WITH ev AS (INSERT INTO app_connection_events (account_id, app_id, event, cause, at) "
     " SELECT p.account_id, p.id, CASE WHEN $3::boolean THEN 'connected' ELSE 'disconnected' END, "
-    "  $4, COALESCE(CASE WHEN $3::boolean THEN p.connected_at ELSE p.disconnected_at END, now()) "
-    " FROM apps p WHERE p.account_id = $1 AND p.id = $2 RETURNING id), "
-    "upd AS (UPDATE apps SET connection_seen = $3::boolean WHERE account_id = $1 AND id = $2) "
+    "  $4, COALESCE(CASE WHEN $3::boolean THEN e.connected_at ELSE e.disconnected_at END, now()) "
+    " FROM apps p JOIN app_seen e ON e.account_id = p.account_id AND e.app_id = p.id "
+    " WHERE p.account_id = $1 AND p.id = $2 RETURNING id), "
+    "upd AS (UPDATE app_seen SET connection_seen = $3::boolean "
+    " WHERE account_id = $1 AND app_id = $2) "
     "SELECT id FROM ev", 0};
 
 db_status db_app_change_done(db_conn *c, const db_app_change *ch, long long *event_id)

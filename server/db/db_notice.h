@@ -47,7 +47,7 @@ db_status db_repeat_done(db_conn *c, long long account_id, long long id, int64_t
 
 /* Apps connected but not heard from for their group's disconnect_minutes
  * (10 without a group or setting) at "now_us": disconnected now (cause
- * timeout). *n = how many. */
+ * timeout, written to their app_seen rows, migration 064). *n = how many. */
 db_status db_apps_time_out(db_conn *c, int64_t now_us, long long *n);
 
 /* A change of apps.connected not yet recorded. Strings in buffers. */
@@ -68,8 +68,9 @@ typedef struct {
     int n_dest;
 } db_app_change;
 
-/* Up to "cap" apps whose connected differs from connection_seen, locked
- * (FOR UPDATE SKIP LOCKED). *out: malloc'd (caller frees). */
+/* Up to "cap" apps whose connected differs from connection_seen, their
+ * app_seen rows (migration 064) locked (FOR UPDATE SKIP LOCKED). *out:
+ * malloc'd (caller frees). */
 db_status db_app_changes(db_conn *c, int cap, db_app_change **out, int *n);
 
 /* Record change "ch" (app_connection_events) and mark it seen; *event_id

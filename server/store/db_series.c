@@ -437,10 +437,10 @@ static db_stmt st_store_small = {"ser_store_small",
     "  INSERT INTO series_hot (account_id, t_min, t_max, n, payload) "
     "  SELECT $1, $5, $6, $4, $7 FROM claim), "
     "seen AS ("
-    "  UPDATE apps SET last_seen_at = now(), last_seen_ip = $8::inet, connected = true, "
+    "  UPDATE app_seen SET last_seen_at = now(), last_seen_ip = $8::inet, connected = true, "
     "    connected_at = CASE WHEN connected THEN connected_at ELSE now() END, "
     "    connection_cause = CASE WHEN connected THEN connection_cause ELSE 'data' END "
-    "  WHERE account_id = $1 AND id = $2 AND EXISTS (SELECT 1 FROM claim) "
+    "  WHERE account_id = $1 AND app_id = $2 AND EXISTS (SELECT 1 FROM claim) "
     "    AND (last_seen_at IS NULL OR last_seen_at < now() - interval '5 seconds' "
     "         OR NOT connected)) "
     "SELECT EXISTS (SELECT 1 FROM claim), "
@@ -509,7 +509,8 @@ db_status db_ingest_store_small(db_conn *c, long long account_id, long long app_
  * first (in order: the scalar subquery of "ok" reads all of "chk"), then
  * the apps' rows FOR KEY SHARE in order (each app once: what the foreign
  * key's check did per batch, migration 060), then every claim is made (the
- * sort of "seen" reads all of "claim") before any app row is updated, and
+ * sort of "seen" reads all of "claim") before any app's app_seen row is
+ * updated (migration 064: the seen columns' narrow table), and
  * claims in key order (batch ids compared as the key does, COLLATE "C"):
  * the same order of locks as st_store_small and as any other group, so no
  * deadlock between them.
@@ -551,13 +552,13 @@ static db_stmt st_store_group = {"ser_store_group",
     "  FROM ok JOIN claim c ON c.account_id = ok.acc AND c.app_id = ok.app "
     "    AND c.batch_id = ok.bid ORDER BY ok.k), "
     "seen AS ("
-    "  UPDATE apps a SET last_seen_at = now(), last_seen_ip = s.ip::inet, connected = true, "
+    "  UPDATE app_seen a SET last_seen_at = now(), last_seen_ip = s.ip::inet, connected = true, "
     "    connected_at = CASE WHEN a.connected THEN a.connected_at ELSE now() END, "
     "    connection_cause = CASE WHEN a.connected THEN a.connection_cause ELSE 'data' END "
     "  FROM (SELECT DISTINCT ON (ok.acc, ok.app) ok.acc, ok.app, ok.ip FROM ok "
     "    JOIN claim c ON c.account_id = ok.acc AND c.app_id = ok.app AND c.batch_id = ok.bid "
     "    ORDER BY ok.acc, ok.app, ok.k DESC) s "
-    "  WHERE a.account_id = s.acc AND a.id = s.app "
+    "  WHERE a.account_id = s.acc AND a.app_id = s.app "
     "    AND (a.last_seen_at IS NULL OR a.last_seen_at < now() - interval '5 seconds' "
     "         OR NOT a.connected)) "
     "SELECT ok.k, ok.ok, c.batch_id IS NOT NULL, "
@@ -732,7 +733,7 @@ db_status db_ingest_store_group(db_conn *c, db_small_batch *const *b, size_t n)
 }
 
 static db_stmt st_seen = {"ser_app_seen",
-    "UPDATE apps SET last_seen_at = now(), last_seen_ip = $3::inet, "
+    "UPDATE app_seen SET last_seen_at = now(), last_seen_ip = $3::inet, "
     "  connected = CASE $4 WHEN 'connect' THEN true WHEN 'disconnect' THEN false "
     "                      ELSE true END, "
     "  connected_at = CASE WHEN $4 = 'connect' OR NOT connected THEN now() "
@@ -741,7 +742,7 @@ static db_stmt st_seen = {"ser_app_seen",
     "  connection_cause = CASE WHEN $4 IN ('connect', 'disconnect') THEN COALESCE($5, 'app') "
     "                          WHEN NOT connected THEN COALESCE($5, 'data') "
     "                          ELSE connection_cause END "
-    "WHERE account_id = $1 AND id = $2", 0};
+    "WHERE account_id = $1 AND app_id = $2", 0};
 
 db_status db_app_seen(db_conn *c, long long account_id, long long app_id, const char *ip,
                       const char *state)

@@ -83,13 +83,14 @@ db_status db_channels_sent(db_conn *c, long long account_id, const ingest_rec *r
 db_status db_hot_insert(db_conn *c, long long account_id, const ingest_rec *rec, size_t n,
                         int64_t t_min, int64_t t_max);
 
-/* The app was heard from: last_seen_at = now, last_seen_ip = "ip" (may be
- * NULL); "state" NULL (heartbeat/batch), "connect" or "disconnect". */
+/* The app was heard from: its app_seen row (migration 064) gets
+ * last_seen_at = now, last_seen_ip = "ip" (may be NULL); "state" NULL
+ * (heartbeat/batch), "connect" or "disconnect". */
 db_status db_app_seen(db_conn *c, long long account_id, long long app_id, const char *ip,
                       const char *state);
 
 /* The same with the cause of a change of the connection state recorded
- * (apps.connection_cause: "mqtt" for the MQTT bridge); NULL = "app" for a
+ * (app_seen.connection_cause: "mqtt" for the MQTT bridge); NULL = "app" for a
  * connect or disconnect, "data" for a sign of life. */
 db_status db_app_seen_via(db_conn *c, long long account_id, long long app_id, const char *ip,
                           const char *state, const char *cause);

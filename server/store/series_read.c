@@ -549,6 +549,8 @@ db_status series_read_hot_latest(db_conn *c, long long account_id, const int64_t
  * rows. The function looks channels up only when the statement gives it
  * no bound (a channel without a channel_latest row): the everyday read is
  * one query in it, as in mt_hot_newest() (measured in 046).
+ * The apps' rows come from app_seen (migration 064: an app's connection
+ * state and last contact, one row per app from its creation, gone with it).
  * A row's kind is told by its NULLs (an app's "connected" is never NULL, a
  * hot row's payload neither), and an ordinary value's special 0 comes as
  * NULL: each value PostgreSQL sends costs about 270 instructions (24 k of
@@ -560,9 +562,9 @@ db_status series_read_hot_latest(db_conn *c, long long account_id, const int64_t
     "WITH l AS MATERIALIZED ("                                                                 \
     "  SELECT channel_id, t, v, special FROM channel_latest "                                  \
     "  WHERE " latest_where ") "                                                               \
-    "SELECT p.id, NULL::bigint, p.connected, p.last_seen_at, NULL::float8, NULL::smallint, "   \
+    "SELECT p.app_id, NULL::bigint, p.connected, p.last_seen_at, NULL::float8, NULL::smallint, " \
     "       NULL::bytea "                                                                      \
-    "FROM apps p WHERE p.account_id = $1::bigint AND p.id = ANY($2::bigint[]) "                \
+    "FROM app_seen p WHERE p.account_id = $1::bigint AND p.app_id = ANY($2::bigint[]) "        \
     "UNION ALL "                                                                               \
     "SELECT l.channel_id, l.t, NULL, NULL, l.v, NULLIF(l.special, 0), NULL FROM l "            \
     "UNION ALL "                                                                               \

@@ -83,14 +83,14 @@ test('the gateway takes over an app with its code and its samples arrive', async
     AND channel_id IN (${t.channels[2]}, ${t.channels[3]})`), '0');
   const app = await t.c.get(`/api/v1/apps/${t.appId}`);
   assert.ok(app.body.last_seen_at);
-  assert.equal(await sql(`SELECT connected FROM apps WHERE id = ${t.appId}`), 't');
+  assert.equal(await sql(`SELECT connected FROM app_seen WHERE app_id = ${t.appId}`), 't');
   const state = JSON.parse(fs.readFileSync(`${g.state}/gateway.json`, 'utf8'));
   assert.equal(state.kind, 'lr8450-direct', 'the kind the server says');
   assert.equal(state.instruments[0].model, 'LR8450');
   assert.equal(fs.statSync(`${g.state}/credential`).mode & 0o777, 0o600);
   await g.stop();
   assert.match(g.log(), /stopping: \d+ sampling instants/);
-  assert.equal(await sql(`SELECT connected FROM apps WHERE id = ${t.appId}`), 'f');
+  assert.equal(await sql(`SELECT connected FROM app_seen WHERE app_id = ${t.appId}`), 'f');
 });
 
 test('server restart mid-stream: back-filled with no gap and no duplicate', async () => {

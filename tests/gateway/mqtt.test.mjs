@@ -139,7 +139,7 @@ test('a gateway gets its certificate with its code and sends over MQTTS', async 
     [new RegExp(`"path":"/api/v1/apps/${t.appId}/certificates"`)]);
   assert.doesNotMatch(access, /"path":"\/api\/v1\/ingest\/batches"/);
   await g.stop();
-  assert.equal(await sql(`SELECT connected FROM apps WHERE id = ${t.appId}`), 'f');
+  assert.equal(await sql(`SELECT connected FROM app_seen WHERE app_id = ${t.appId}`), 'f');
 });
 
 test('a foreign certificate, another app\'s topics and a server identity are refused', async () => {
@@ -273,7 +273,7 @@ test('renewal: a certificate due is renewed while connected, the connection stay
     WHERE account_id = ${t.id}`)) >= n + 2, 'batches after the renewal');
   assert.doesNotMatch(g.log(), /lost the broker/);
   assert.equal((g.log().match(/MQTTS: connected/g) || []).length, 1);
-  assert.equal(await sql(`SELECT connected FROM apps WHERE id = ${t.appId}`), 't');
+  assert.equal(await sql(`SELECT connected FROM app_seen WHERE app_id = ${t.appId}`), 't');
   await g.stop();
   // The next start connects with the renewed certificate (and does not renew again).
   g = gateway({ state: g.state });
@@ -347,7 +347,7 @@ test('a gateway that dies is marked disconnected by its will (S6, cause mqtt), a
   const t = await newApp();
   const g = gateway({ url: srv.url, code: t.credential, args: ['--channels', '1', '--keepalive', '5'] });
   await g.waitFor(/MQTTS: connected/);
-  await until(async () => (await sql(`SELECT connected FROM apps WHERE id = ${t.appId}`)) === 't',
+  await until(async () => (await sql(`SELECT connected FROM app_seen WHERE app_id = ${t.appId}`)) === 't',
     'connected');
   // The S6 job takes note of the connection first.
   assert.equal((await request(srv.url, 'POST', '/api/v1/test/jobs?job=app_connections')).status, 200);
@@ -355,24 +355,24 @@ test('a gateway that dies is marked disconnected by its will (S6, cause mqtt), a
   const killed = Date.now();
   // The broker notices the silence after 1.5 x the keep-alive and sends the will.
   await until(async () => (await sql(`SELECT connected::text || ' ' || connection_cause
-    FROM apps WHERE id = ${t.appId}`)) === 'false mqtt', 'disconnected by the will', 20000);
+    FROM app_seen WHERE app_id = ${t.appId}`)) === 'false mqtt', 'disconnected by the will', 20000);
   assert.ok(Date.now() - killed < 15000, 'within the keep-alive');
   // The S6 job records the change (and tells the group's recipients).
   const r = await request(srv.url, 'POST', '/api/v1/test/jobs?job=app_connections');
   assert.equal(r.status, 200);
   assert.equal(await sql(`SELECT event || ' ' || cause FROM app_connection_events
     WHERE app_id = ${t.appId} ORDER BY id DESC LIMIT 1`), 'disconnected mqtt');
-  const [disconnectedAt] = (await sql(`SELECT extract(epoch FROM disconnected_at) FROM apps
-    WHERE id = ${t.appId}`)).split('\n').map(Number);
+  const [disconnectedAt] = (await sql(`SELECT extract(epoch FROM disconnected_at) FROM app_seen
+    WHERE app_id = ${t.appId}`)).split('\n').map(Number);
   assert.ok(Math.abs(disconnectedAt * 1000 - killed) < 15000, 'the time of the will is kept');
   // The gateway comes back (its state folder): connected again at its
   // first message, the times of both kept, the change recorded.
   const back = gateway({ state: g.state, args: ['--keepalive', '5'] });
   await back.waitFor(/MQTTS: connected/);
-  await until(async () => (await sql(`SELECT connected FROM apps WHERE id = ${t.appId}`)) === 't',
+  await until(async () => (await sql(`SELECT connected FROM app_seen WHERE app_id = ${t.appId}`)) === 't',
     'connected again');
   const [connectedAt, disconnectedAt2] = (await sql(`SELECT extract(epoch FROM connected_at) || '|' ||
-    extract(epoch FROM disconnected_at) FROM apps WHERE id = ${t.appId}`)).split('|').map(Number);
+    extract(epoch FROM disconnected_at) FROM app_seen WHERE app_id = ${t.appId}`)).split('|').map(Number);
   assert.ok(connectedAt > disconnectedAt2, 'connected after the disconnection');
   assert.equal(disconnectedAt2, disconnectedAt, 'the disconnection time stays');
   assert.equal((await request(srv.url, 'POST', '/api/v1/test/jobs?job=app_connections')).status, 200);

@@ -55,7 +55,7 @@ test('connected only while the app is heard from; every value has an age and goe
   await shot(page, 'monitor-trust-pc');
 
   // 11 minutes without contact (the app still says it is connected): "No contact".
-  await env.psql(`UPDATE apps SET last_seen_at = now() - interval '11 minutes' WHERE id = ${seed.appId}`);
+  await env.psql(`UPDATE app_seen SET last_seen_at = now() - interval '11 minutes' WHERE app_id = ${seed.appId}`);
   await page.click('.page-head button[aria-label=Refresh]');
   await page.waitForFunction(() => document.querySelector('[data-testid=app-state]')?.dataset.state === 'no_contact');
   assert.equal(await page.textContent('[data-testid=app-state]'), 'No contact');

@@ -111,8 +111,8 @@ test('apps: register, list, detail, rename, disable/enable, credentials, last se
   const hash2 = crypto.createHash('sha256').update(r.body.credential).digest('hex');
   assert.equal(await sql(`SELECT encode(credential_hash, 'hex') FROM apps WHERE id = ${app.id}`), hash2);
 
-  await sql(`UPDATE apps SET last_seen_at = '2026-01-02T03:04:05Z', last_seen_ip = '10.1.2.3'
-    WHERE id = ${app.id}`);
+  await sql(`UPDATE app_seen SET last_seen_at = '2026-01-02T03:04:05Z', last_seen_ip = '10.1.2.3'
+    WHERE app_id = ${app.id}`);
   r = await t.c.get(`/api/v1/apps/${app.id}`);
   assert.equal(r.body.last_seen_at, '2026-01-02T03:04:05.000Z');
   assert.equal(r.body.last_seen_ip, '10.1.2.3');

@@ -256,7 +256,7 @@ test('the triggers announce what ingestion remembers, and not the touch of every
   const t = await tenant();
   const out = await pg.psqlEach([
     'LISTEN metron_auth',
-    `UPDATE apps SET last_seen_at = now(), last_seen_ip = '127.0.0.1', connected = true WHERE id = ${t.appId}`,
+    `UPDATE app_seen SET last_seen_at = now(), last_seen_ip = '127.0.0.1', connected = true WHERE app_id = ${t.appId}`,
     // (A channel's name and unit are announced for the group monitor, 036.)
     `UPDATE channels SET position = 2 WHERE id = ${t.channels[0]}`,
     'SELECT 1',

@@ -78,7 +78,7 @@ test('batch ids past 30 days are deleted, a retry inside them is still a duplica
   await age(other, 'other', 10);
   const samples = await storedCounts(sql, t);
   const others = await storedCounts(sql, other);
-  const appsBefore = await sql(`SELECT id, last_seen_at FROM apps ORDER BY id`);
+  const appsBefore = await sql(`SELECT app_id, last_seen_at FROM app_seen ORDER BY app_id`);
   const metricBefore = await pruned();
 
   await newPass();
@@ -88,7 +88,7 @@ test('batch ids past 30 days are deleted, a retry inside them is still a duplica
   // The samples, the apps and the other account stay as they were.
   assert.deepEqual((await storedCounts(sql, t))[1], samples[1]);
   assert.deepEqual(await storedCounts(sql, other), others);
-  assert.equal(await sql(`SELECT id, last_seen_at FROM apps ORDER BY id`), appsBefore);
+  assert.equal(await sql(`SELECT app_id, last_seen_at FROM app_seen ORDER BY app_id`), appsBefore);
   assert.equal(await pruned() - metricBefore, 1);
 
   // A retry 29 days late is still the same batch.

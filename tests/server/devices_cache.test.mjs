@@ -194,14 +194,15 @@ test('the triggers announce what the list shows, and not what ingestion touches'
   const t = await account();
   const out = await pg.psqlEach([
     'LISTEN metron_auth',
-    // Every ingested batch: the app's last contact; a channel's name.
-    `UPDATE apps SET last_seen_at = now(), last_seen_ip = '127.0.0.1' WHERE id = ${t.appId}`,
+    // Every ingested batch: the app's last contact (its app_seen row,
+    // migration 064); a channel's name.
+    `UPDATE app_seen SET last_seen_at = now(), last_seen_ip = '127.0.0.1' WHERE app_id = ${t.appId}`,
     `INSERT INTO channels (account_id, device_id, ch_key, name) VALUES (${t.accountId}, ${t.deviceId}, 'A', 'A')`,
     'SELECT 1',
     // (A channel's name and unit, an app's name: announced too since
     // migration 036, the group monitor shows them.)
     `UPDATE channels SET position = 3 WHERE device_id = ${t.deviceId}`,
-    `UPDATE apps SET connected = true WHERE id = ${t.appId}`,
+    `UPDATE app_seen SET connected = true WHERE app_id = ${t.appId}`,
     'SELECT 2',
     `UPDATE channels SET selected = true WHERE device_id = ${t.deviceId}`,
     'SELECT 3',

@@ -41,7 +41,7 @@ test('a JSON batch is stored once; its retry is acknowledged as a duplicate', as
   assert.equal(r.body.duplicate, true);
   assert.deepEqual(await stored(t), [1, 4]);
   // last seen is recorded.
-  assert.equal(await sql(`SELECT last_seen_at IS NOT NULL FROM apps WHERE id = ${t.appId}`), 't');
+  assert.equal(await sql(`SELECT last_seen_at IS NOT NULL FROM app_seen WHERE app_id = ${t.appId}`), 't');
 });
 
 test('the snapshot form: one time, many channels', async () => {
@@ -242,16 +242,16 @@ test('connect, heartbeat and disconnect are recorded; the app learns its channel
   assert.equal(r.status, 400);
   assert.equal(r.body.code, 'unknown_field');
   assert.equal(r.body.field, 'version');
-  assert.equal(await sql(`SELECT connected FROM apps WHERE id = ${t.appId}`), 'f');
+  assert.equal(await sql(`SELECT connected FROM app_seen WHERE app_id = ${t.appId}`), 'f');
   r = await t.ingest.status('connect');
   assert.equal(r.status, 200, r.text);
-  assert.equal(await sql(`SELECT connected FROM apps WHERE id = ${t.appId}`), 't');
+  assert.equal(await sql(`SELECT connected FROM app_seen WHERE app_id = ${t.appId}`), 't');
   r = await t.ingest.status('heartbeat');
   assert.equal(r.status, 200);
   r = await t.ingest.status('disconnect');
   assert.equal(r.status, 200);
   assert.equal(await sql(`SELECT connected::text || (disconnected_at IS NOT NULL)::text
-    FROM apps WHERE id = ${t.appId}`), 'falsetrue');
+    FROM app_seen WHERE app_id = ${t.appId}`), 'falsetrue');
   r = await t.ingest.status('asleep');
   assert.equal(r.status, 400);
   assert.equal(r.body.field, 'state');

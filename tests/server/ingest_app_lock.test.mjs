@@ -106,20 +106,3 @@ test('an app deleted while its batches are being stored: its deletion waits for 
   assert.equal(Number(await sql(`SELECT count(*) FROM series_hot WHERE account_id = ${t.id}`)),
     answers.filter((r) => r.status === 201).length);
 });
-
-test('no index of apps holds a column that an ingest batch\'s seen update writes (its update stays HOT)', async () => {
-  // db_series.c: the statements of one batch and of a group set these on the
-  // app at most every 5 s; updated_at is the touch trigger's (migration 061).
-  const written = ['last_seen_at', 'last_seen_ip', 'connected_at', 'connection_cause', 'updated_at'];
-  const defs = (await sql(`SELECT pg_get_indexdef(indexrelid) FROM pg_index
-    WHERE indrelid = 'apps'::regclass`)).split('\n');
-  assert.ok(defs.length >= 4, defs.join('\n'));
-  for (const d of defs) {
-    for (const col of written) {
-      assert.ok(!new RegExp(`\\b${col}\\b`).test(d), `${d} holds ${col}`);
-    }
-  }
-  // connected may be in an index: the seen update leaves it true once it is.
-  assert.ok(defs.some((d) => /apps_connected ON public\.apps USING btree \(id\) WHERE connected/.test(d)),
-    defs.join('\n'));
-});

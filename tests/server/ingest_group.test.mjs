@@ -105,7 +105,7 @@ test('batches arriving together are stored in one statement; a copy of a batch i
   assert.deepEqual(r.body.channels.map((c) => c.v),
     [0, 1, 2].map((k) => [0, 1, 2, 3, 4].map((i) => 10 * i + k)));
   // The app is seen, and a retry later is still a duplicate.
-  assert.equal(await sql(`SELECT connected AND last_seen_at IS NOT NULL FROM apps WHERE id = ${t.appId}`), 't');
+  assert.equal(await sql(`SELECT connected AND last_seen_at IS NOT NULL FROM app_seen WHERE app_id = ${t.appId}`), 't');
   const again = await t.ingest.batch(rest[2]);
   assert.equal(again.status, 200, again.text);
   assert.equal(again.body.duplicate, true);
