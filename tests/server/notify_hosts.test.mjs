@@ -82,6 +82,17 @@ after(async () => {
 
 const waitSql = (dbName, q, want, timeoutMs = 60000) => pg.until(q, want, dbName, timeoutMs);
 
+/** Two server processes on one new database (their outbox shared), stopped
+ * with the others after the file. */
+async function twoServers(env) {
+  const url = await pg.createDatabase();
+  const a = await startServer({ databaseUrl: url, env });
+  servers.push(a);
+  const b = await startServer({ databaseUrl: url, env });
+  servers.push(b);
+  return { url, dbName: new URL(url).pathname.slice(1), a, b };
+}
+
 test('the receiving host: lower-case host and port, the scheme\'s port when the URL has none; mail has none; ' +
   'the claim of before 056 still answers',
   async () => {
@@ -117,17 +128,12 @@ test('the receiving host: lower-case host and port, the scheme\'s port when the 
 
 test('a hung host holds at most its limit of sender threads, in two processes together; the others go on; ' +
   'its notifications are delivered once it recovers, each once', async () => {
-  const url = await pg.createDatabase();
-  const dbName = new URL(url).pathname.slice(1);
   // The healthy hosts' limit the same as the strict one: the hung host (whose
   // attempts never time out here) is held to it from its first attempt on,
   // as in 056. The next test has the two limits apart.
   const env = { ...ENV, METRON_SMTP_URL: sink.url, METRON_SMTP_FROM: 'metron@metron.test',
     METRON_NOTIFY_HOST_HEALTHY_LIMIT: String(HOST_LIMIT) };
-  const a = await startServer({ databaseUrl: url, env });
-  servers.push(a);
-  const b = await startServer({ databaseUrl: url, env });
-  servers.push(b);
+  const { dbName, a, b } = await twoServers(env);
   const tenants = [];
   for (const name of ['hosta', 'hostb']) {
     const ids = await createAccount(a.url, { account: name, plan: 'pro', user: 'admin', password: PW,
@@ -235,14 +241,9 @@ test('a hung host holds at most its limit of sender threads, in two processes to
 test('a slow but answering host gets the healthy limit; a hung host the strict one once an attempt timed out; ' +
   'an answer restores the healthy limit; each notification delivered once', async () => {
   const HEALTHY = 4;
-  const url = await pg.createDatabase();
-  const dbName = new URL(url).pathname.slice(1);
   const env = { ...ENV, METRON_NOTIFY_HOST_HEALTHY_LIMIT: String(HEALTHY),
     METRON_NOTIFY_TIMEOUT_MS: '5000', METRON_NOTIFY_LEASE_MS: '8000' };
-  const a = await startServer({ databaseUrl: url, env });
-  servers.push(a);
-  const b = await startServer({ databaseUrl: url, env });
-  servers.push(b);
+  const { dbName, a, b } = await twoServers(env);
   const rx = await startWebhookReceiver();
   try {
     const ids = await createAccount(a.url, { account: 'adapt', plan: 'pro', user: 'admin', password: PW,
@@ -346,14 +347,9 @@ test('an account\'s webhooks on many hung hosts hold at most its limit of sender
   'together; another account and its sign-in mail go on; each notification delivered once', async () => {
   const ACCOUNT_LIMIT = 3;
   const HUNG_HOSTS = 6;
-  const url = await pg.createDatabase();
-  const dbName = new URL(url).pathname.slice(1);
   const env = { ...ENV, METRON_NOTIFY_THREADS: '3', METRON_NOTIFY_ACCOUNT_LIMIT: String(ACCOUNT_LIMIT),
     METRON_SMTP_URL: sink.url, METRON_SMTP_FROM: 'metron@metron.test' };
-  const a = await startServer({ databaseUrl: url, env });
-  servers.push(a);
-  const b = await startServer({ databaseUrl: url, env });
-  servers.push(b);
+  const { dbName, a, b } = await twoServers(env);
   const rxs = [];
   const unwatch = [];
   try {
@@ -482,14 +478,9 @@ test('an account\'s own hung host holds at most its share less one, in two proce
   const ACCOUNT_LIMIT = 4;
   const SHARE = ACCOUNT_LIMIT - 1;
   const HUNG_DESTS = 6;
-  const url = await pg.createDatabase();
-  const dbName = new URL(url).pathname.slice(1);
   const env = { ...ENV, METRON_NOTIFY_ACCOUNT_LIMIT: String(ACCOUNT_LIMIT),
     METRON_NOTIFY_HOST_HEALTHY_LIMIT: String(ACCOUNT_LIMIT) };
-  const a = await startServer({ databaseUrl: url, env });
-  servers.push(a);
-  const b = await startServer({ databaseUrl: url, env });
-  servers.push(b);
+  const { dbName, a, b } = await twoServers(env);
   const own = await startWebhookReceiver();
   try {
     const ids = await createAccount(a.url, { account: 'share', plan: 'pro', user: 'admin', password: PW,
