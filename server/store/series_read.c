@@ -523,15 +523,16 @@ db_status series_read_hot_latest(db_conn *c, long long account_id, const int64_t
  * per connection, by an index scan backward that stops after the page,
  * whatever the statistics were when it was planned). Binary both ways.
  *
- * A plain statement, not a plpgsql function (migrations 040, 043: measured
+ * Until 068 a plain statement, not a plpgsql function (040, 043: measured
  * with callgrind on the backend, 32 channels, per execution: 040's
  * mt_monitor_live() 488 k instructions, 043's one row of arrays 452 k,
  * this 321 k; a plpgsql function's SPI call and the rows it stores and the
  * outer query reads again cost 66-122 k, array_agg() and array_send() more
- * than the rows). apps and channel_latest grow slowly and are read by
- * their keys, so a kept plan of theirs stays right; only the hot table,
- * which a burst of batches grows from nothing in seconds, needs the
- * function's plan. The first page is bounded by the channels' oldest
+ * than the rows). It was thought that apps and channel_latest grew too
+ * slowly to need a function's kept plan, as the hot table (which a burst
+ * of batches grows from nothing in seconds) does; but with many tenants
+ * the plain statement was planned anew on every call, which cost more
+ * than the function's SPI call (below). The first page is bounded by the channels' oldest
  * channel_latest time (every row when one of them has none), read once
  * (the CTE): without that bound the read cost about 90 k instructions
  * less, but right after the compactor emptied the hot table its index
@@ -550,7 +551,8 @@ db_status series_read_hot_latest(db_conn *c, long long account_id, const int64_t
  * no bound (a channel without a channel_latest row): the everyday read is
  * one query in it, as in mt_hot_newest() (measured in 046).
  * The apps' rows come from app_seen (migration 064: an app's connection
- * state and last contact, one row per app from its creation, gone with it).
+ * state and last contact, one row per app from its creation, gone with it),
+ * by its key (account_id, app_id).
  * A row's kind is told by its NULLs (an app's "connected" is never NULL, a
  * hot row's payload neither), and an ordinary value's special 0 comes as
  * NULL: each value PostgreSQL sends costs about 270 instructions (24 k of
@@ -558,30 +560,23 @@ db_status series_read_hot_latest(db_conn *c, long long account_id, const int64_t
 /* The most channels whose ids series_read_monitor() checks for a run. */
 #define MONITOR_RUN_MAX 1024
 
-#define MONITOR_READ(latest_where)                                                            \
-    "WITH l AS MATERIALIZED ("                                                                 \
-    "  SELECT channel_id, t, v, special FROM channel_latest "                                  \
-    "  WHERE " latest_where ") "                                                               \
-    "SELECT p.app_id, NULL::bigint, p.connected, p.last_seen_at, NULL::float8, NULL::smallint, " \
-    "       NULL::bytea "                                                                      \
-    "FROM app_seen p WHERE p.account_id = $1::bigint AND p.app_id = ANY($2::bigint[]) "        \
-    "UNION ALL "                                                                               \
-    "SELECT l.channel_id, l.t, NULL, NULL, l.v, NULLIF(l.special, 0), NULL FROM l "            \
-    "UNION ALL "                                                                               \
-    "SELECT h.id, h.t_max, NULL, NULL, NULL, NULL, h.payload "                                 \
-    "FROM mt_monitor_hot($1::bigint, $3::bigint[], "                                           \
-    "  (SELECT CASE WHEN count(*) = cardinality($3::bigint[]) THEN min(l.t) END FROM l), "     \
-    "  $4::integer) h"
+/* The statement is mt_monitor_read() of migration 068, the read above in
+ * a plpgsql function with its generic plan forced and sequential and
+ * bitmap scans off: prepared here as a plain statement with the tables in
+ * it, its generic plan (10 apps and 0.5 % of channel_latest counted for
+ * parameters it cannot see) was estimated dearer than a custom plan once
+ * the service had many tenants, and PostgreSQL planned it anew on every
+ * call (issue 16; docs/benchmarks.md, "monscale": 5,000 tenants, 200 µs
+ * against 72 µs of PostgreSQL CPU a call). When the group's channel ids
+ * are a run without gaps, $5 to $6 (a device's channels, made together:
+ * the usual group), channel_latest is read as one range of its key
+ * ("= ANY" of 32 ids is 32 descents of the index, about 40 % of
+ * PostgreSQL's CPU for the read; measured in docs/benchmarks.md,
+ * "mixgap"); else $5 and $6 are NULL and the ids are looked up one by
+ * one. The range holds exactly the ids of $3. */
 static db_stmt st_monitor_read = {"ser_monitor_read",
-    MONITOR_READ("channel_id = ANY($3::bigint[])"), 0};
-/* The same for channels whose ids are a run without gaps, $5 to $6 (a
- * device's channels, made together: the usual group): channel_latest read
- * as one range of its key (issue 16: "= ANY" of 32 ids is 32 descents of
- * the index, about 40 % of PostgreSQL's CPU for the read; measured in
- * docs/benchmarks.md, "mixgap"). The range holds exactly the ids of $3. */
-static db_stmt st_monitor_read_run = {"ser_monitor_read_run",
-    MONITOR_READ("channel_id BETWEEN $5::bigint AND $6::bigint"), 0};
-#undef MONITOR_READ
+    "SELECT * FROM mt_monitor_read($1::bigint, $2::bigint[], $3::bigint[], $4::integer, "
+    "$5::bigint, $6::bigint)", 0};
 
 /* Whether the "n" ids "ch" are each of lo..hi once (*lo, *hi), in any
  * order: a run of ids without gaps or repeats. */
@@ -826,7 +821,7 @@ db_status series_read_monitor(db_conn *c, long long account_id, series_monitor_a
 {
     unsigned char acct_bin[8], page_bin[4], lo_bin[8], hi_bin[8];
     const char *p[6];
-    int lengths[6], formats[6] = {1, 1, 1, 1, 1, 1}, n_params = 4;
+    int lengths[6] = {0}, formats[6] = {1, 1, 1, 1, 1, 1};
     int64_t lo, hi;
     unsigned char *params = NULL;
     int64_t *since = NULL, *t = NULL;
@@ -900,16 +895,15 @@ db_status series_read_monitor(db_conn *c, long long account_id, series_monitor_a
     }
     p[3] = (const char *)page_bin;
     lengths[3] = 4;
+    p[4] = p[5] = NULL; /* not a run: channel_latest by the ids of $3 */
     if (id_run(ch, n_ch, &lo, &hi)) {
         put_be64(lo_bin, lo);
         put_be64(hi_bin, hi);
         p[4] = (const char *)lo_bin;
         p[5] = (const char *)hi_bin;
         lengths[4] = lengths[5] = 8;
-        n_params = 6;
     }
-    if ((st = db_exec_bin(c, n_params == 6 ? &st_monitor_read_run : &st_monitor_read, n_params, p,
-                          lengths, formats, 1, &res)) != DB_OK) {
+    if ((st = db_exec_bin(c, &st_monitor_read, 6, p, lengths, formats, 1, &res)) != DB_OK) {
         goto out;
     }
     st = DB_ERROR;

@@ -94,7 +94,8 @@
 // plan on every call) and read no more than BENCH_TRAP_FACTOR times its
 // buffers with ten times the tenants (tenantsCheck()). A member's
 // statements with the visibility joins written in were planned on every
-// call from a few hundred tenants on (migration 066). BENCH_FIGURES=0
+// call from a few hundred tenants on (migration 066), the monitor's read
+// of a group (ser_monitor_read) too (068). BENCH_FIGURES=0
 // leaves the figures out. The md5 check hashes a member's statements too
 // (the server's text, the values written in), as the member and as an
 // administrator.
@@ -388,6 +389,35 @@ function plainMember(fn, a, m, ch, w0, w1, span) {
   return plain(fn === 'rseen' ? 'raw' : 'ver', a, ch, w0, w1, span, `ARRAY(${visibleSql(a, m, ch)})`);
 }
 
+/** A statement series_read.c prepares as a db_stmt ({"name", "text" ...,
+ * 0}), its text as the server sends it. */
+function stmtText(file, name) {
+  const src = fs.readFileSync(new URL(`../../server/${file}`, import.meta.url), 'utf8');
+  const i = src.indexOf(`{"${name}",`);
+  if (i < 0) throw new Error(`no statement ${name} in server/${file}`);
+  const body = src.slice(i + name.length + 4, src.indexOf('};', i));
+  let out = '';
+  for (const tok of body.matchAll(/"((?:[^"\\]|\\.)*)"/g)) out += tok[1].replace(/\\(.)/g, '$1');
+  return out;
+}
+
+/** The monitor's read of a group (series_read_monitor(): ser_monitor_read,
+ * migration 068), used by administrators and members alike: $1 account,
+ * $2 the group's apps, $3 its channels, $4 the page of hot rows, $5 and $6
+ * the ends of the channels' ids when they are a run without gaps (else
+ * NULL), as the server passes them. */
+const MONITOR_PREPARE = `PREPARE mon AS ${stmtText('store/series_read.c', 'ser_monitor_read')};`;
+const MONITOR_NAME = 'ser_monitor_read';
+
+/** The EXECUTE of the monitor's read of app "app"'s channels "ch" of
+ * account "a" (a first page of 64 hot rows). */
+function execMonitor(a, app, ch) {
+  const lo = Math.min(...ch);
+  const hi = Math.max(...ch);
+  const run = ch.length > 0 && hi - lo === ch.length - 1 && new Set(ch).size === ch.length;
+  return `EXECUTE mon(${a}, '{${app}}', '{${ch.join(',')}}', 64, ${run ? lo : 'NULL'}, ${run ? hi : 'NULL'})`;
+}
+
 /** The windows of the figures: [name, w0, w1]. */
 function windows(D, hotRows) {
   const h = Math.max(0, Math.floor(hotRows / 3600 / 2));
@@ -594,10 +624,11 @@ async function tenantsCheck(pg, db, a1, member, D) {
     [MEMBER_NAME.rseen, (ch) => execMember('rseen', a1.id, member, ch, w0, w1), 'rseen'],
     [MEMBER_NAME.vseen, (ch) => execMember('vseen', a1.id, member, ch, w0, w1), 'vseen'],
     [MEMBER_NAME.visible, (ch) => execMember('visible', a1.id, member, ch, w0, w1), 'visible'],
+    [MONITOR_NAME, (ch) => execMonitor(a1.id, a1.appId, ch), 'mon'],
   ];
   const measure = async () => {
     const s = await session(pg, db);
-    await s.run(`${PREPARES}\n${MEMBER_PREPARES}`);
+    await s.run(`${PREPARES}\n${MEMBER_PREPARES}\n${MONITOR_PREPARE}`);
     const out = new Map();
     for (const [name, stmt, prep] of stmts) {
       const one = stmt(sets[0][1]);

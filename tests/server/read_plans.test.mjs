@@ -13,7 +13,8 @@
 // the check is known to see it. Then the many-tenant check: 100 and then
 // 1,000 other accounts (apps, devices, channels, grants) added by SQL, and
 // a read of one channel must keep its plan (not be planned anew on every
-// call, as a member's statements with the visibility joins were: 066) and
+// call, as a member's statements with the visibility joins were: 066, and
+// the monitor's read of a group: 068) and
 // read no more than 3 times its buffers with ten times the tenants.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -41,7 +42,7 @@ test('a read planned while the hot table was small reads no more once it has gro
   // The many-tenant check's table: every statement ok.
   const tenants = out.slice(out.indexOf('many-tenant check'));
   for (const st of ['mt_raw_read\\(\\)', 'mt_raw_versions\\(\\)', 'ser_read_seen \\(member\\)',
-    'ser_vers_seen \\(member\\)', 'ser_visible \\(member\\)']) {
+    'ser_vers_seen \\(member\\)', 'ser_visible \\(member\\)', 'ser_monitor_read']) {
     assert.match(tenants, new RegExp(`^\\| ${st} \\|.*\\| ok \\|$`, 'm'), out);
   }
 });
