@@ -376,7 +376,9 @@ static db_stmt st_sweep = {"file_sweep",
     "         OR (NOT EXISTS (SELECT 1 FROM drive_items i "
     "                         WHERE i.account_id = b.account_id AND i.blob_id = b.id) "
     "             AND NOT EXISTS (SELECT 1 FROM exports x "
-    "                             WHERE x.account_id = b.account_id AND x.blob_id = b.id))) "
+    "                             WHERE x.account_id = b.account_id AND x.blob_id = b.id) "
+    "             AND NOT EXISTS (SELECT 1 FROM app_files f "
+    "                             WHERE f.account_id = b.account_id AND f.blob_id = b.id))) "
     "  LIMIT $2) "
     "DELETE FROM file_blobs b USING d WHERE b.account_id = d.account_id AND b.id = d.id", 0};
 

@@ -103,7 +103,8 @@ db_status db_file_to_fd(db_pool *pool, const db_file *f, int fd);
 /* ------------------------------------------------- housekeeping (jobs) */
 
 /* Delete blobs left "writing" with no chunk for "grace_s" seconds (by the
- * database's clock) and ready blobs that no drive item or export holds
+ * database's clock) and ready blobs that no drive item, export or app file
+ * (072) holds
  * (none should exist: a safety net), at most "limit" a call: *n deleted.
  * Serves every account. */
 db_status db_file_sweep(db_conn *c, long long grace_s, int limit, long long *n);

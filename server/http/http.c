@@ -62,6 +62,7 @@ static const http_route *const route_tables[] = {
     http_routes_ops,
     http_routes_metrics,
     http_routes_dashboard,
+    http_routes_app_share,
     http_routes_test,
 };
 #define N_ROUTE_TABLES (sizeof route_tables / sizeof route_tables[0])

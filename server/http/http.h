@@ -329,6 +329,7 @@ extern const http_route http_routes_mqtt[];    /* http_mqtt.c: app certificates 
 extern const http_route http_routes_report[]; /* http_report.c: reports, runs */
 extern const http_route http_routes_ops[];    /* http_ops.c: the operator's API (/ops) */
 extern const http_route http_routes_metrics[]; /* http_metrics.c: GET /metrics */
+extern const http_route http_routes_app_share[]; /* http_app_share.c: K1-K4 (apps and people) */
 extern const http_route http_routes_dashboard[]; /* http_dashboard.c: dashboards, pictures */
 /* The test-only routes (http/test/http_test_routes.c), in the test build
  * only (an empty table in production). */
