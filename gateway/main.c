@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "app.h"
+#include "share.h"
 #include "state.h"
 
 static volatile sig_atomic_t stop_signal;
@@ -57,6 +58,20 @@ static const char usage[] =
     "  --transport T         auto | mqtts | https: how batches travel (default auto:\n"
     "                        MQTTS when the server offers it, docs/mqtt.md)\n"
     "  --log quiet|info|debug (default info)\n"
+    "\n"
+    "What the app shares through the cloud (K1-K4, docs/app-share.md): one request,\n"
+    "its answer on stdout, then the program ends (exit 0 done, 1 a local file,\n"
+    "2 a wrong command, 3 the server refused it, 4 no answer). KIND is\n"
+    "battery-profiles, battery-thresholds, photo-templates or equipment-lists.\n"
+    "  --share-list KIND             the list (JSON)\n"
+    "  --share-upload KIND:FILE      upload FILE (K1-K3), named by --share-name or\n"
+    "                                the file's name; --share-replace replaces a file\n"
+    "                                of that name\n"
+    "  --share-download KIND:ID      the file's bytes, to --share-out FILE or stdout\n"
+    "  --share-delete KIND:ID\n"
+    "  --share-get equipment-lists:ID           one list with its items (JSON)\n"
+    "  --share-create equipment-lists:FILE      a list from a JSON file\n"
+    "  --share-edit equipment-lists:ID:FILE     change a list (name and/or items)\n"
     "  --help, --version\n";
 
 static int bad(const char *fmt, const char *arg)
@@ -81,8 +96,56 @@ static int int_arg(const char *s, long lo, long hi, int *out)
     return 0;
 }
 
+/* A --share-... request (share.h): the server and the credential given,
+ * else the ones saved in the state folder. */
+static int share_run(const gw_config *cfg, const gw_share_cmd *share)
+{
+    char path[4200], err[300];
+    const char *credential = cfg->credential, *server = cfg->server;
+    char *saved = NULL;
+    gw_state st;
+    int rc;
+    memset(&st, 0, sizeof st);
+    if (credential == NULL) {
+        size_t len = 0;
+        snprintf(path, sizeof path, "%s/credential", cfg->state_dir);
+        if ((saved = gw_read_file(path, 200, &len)) == NULL) {
+            fprintf(stderr, "metron-gateway: no credential: give --code, or --state with the "
+                            "folder of an app that ran before\n");
+            return 2;
+        }
+        saved[strcspn(saved, "\r\n")] = '\0';
+        credential = saved;
+    }
+    if (server == NULL) {
+        if (gw_state_load(cfg->state_dir, &st, err, sizeof err) != 1 || st.server[0] == '\0') {
+            fprintf(stderr, "metron-gateway: no server: give --server, or --state with the "
+                            "folder of an app that ran before\n");
+            free(saved);
+            gw_state_clear(&st);
+            return 2;
+        }
+        server = st.server;
+    }
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        fprintf(stderr, "metron-gateway: libcurl does not start\n");
+        free(saved);
+        gw_state_clear(&st);
+        return 1;
+    }
+    rc = gw_share_run(share, server, credential, cfg->cacert, cfg->timeout_ms);
+    curl_global_cleanup();
+    if (saved != NULL) {
+        memset(saved, 0, strlen(saved));
+    }
+    free(saved);
+    gw_state_clear(&st);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
+    gw_share_cmd share = {0};
     static gw_fw_override fw[16];
     gw_config cfg;
     gw_app *app = NULL;
@@ -116,6 +179,10 @@ int main(int argc, char **argv)
             fputs(usage, stdout);
             return 0;
         }
+        if (strcmp(f, "--share-replace") == 0) {
+            share.replace = true;
+            continue;
+        }
         if (strcmp(f, "--version") == 0) {
             puts("metron-gateway 1");
             return 0;
@@ -134,7 +201,33 @@ int main(int argc, char **argv)
             }
             v = argv[++i];
         }
-        if (strcmp(name, "--server") == 0) {
+        if (strncmp(name, "--share-", 8) == 0) {
+            static const struct {
+                const char *opt;
+                gw_share_action action;
+            } acts[] = {{"--share-list", GW_SHARE_LIST},         {"--share-get", GW_SHARE_GET},
+                        {"--share-upload", GW_SHARE_UPLOAD},     {"--share-download", GW_SHARE_DOWNLOAD},
+                        {"--share-delete", GW_SHARE_DELETE},     {"--share-create", GW_SHARE_CREATE},
+                        {"--share-edit", GW_SHARE_EDIT}};
+            bool known = false;
+            for (size_t k = 0; k < sizeof acts / sizeof acts[0]; k++) {
+                if (strcmp(name, acts[k].opt) == 0) {
+                    if (share.action != GW_SHARE_NONE) {
+                        return bad("one --share-... request at a time, not also %s", name);
+                    }
+                    share.action = acts[k].action;
+                    share.arg = v;
+                    known = true;
+                }
+            }
+            if (strcmp(name, "--share-name") == 0) {
+                share.name = v;
+            } else if (strcmp(name, "--share-out") == 0) {
+                share.out = v;
+            } else if (!known) {
+                return bad("unknown option %s", name);
+            }
+        } else if (strcmp(name, "--server") == 0) {
             cfg.server = v;
         } else if (strcmp(name, "--code") == 0) {
             cfg.credential = v;
@@ -254,6 +347,10 @@ int main(int argc, char **argv)
         } else {
             return bad("unknown option %s", name);
         }
+    }
+
+    if (share.action != GW_SHARE_NONE) {
+        return share_run(&cfg, &share);
     }
 
     memset(&sa, 0, sizeof sa);
