@@ -31,6 +31,7 @@ const NAV = [
   ['alarms', 'nav.alarms'],
   ['reports', 'nav.reports'],
   ['drive', 'nav.drive'],
+  ['share', 'nav.share'],
   ['notifications', 'nav.notifications'],
   ['inquiries', 'nav.inquiries', 'member'],
   ['account', 'nav.my_account'],

@@ -31,6 +31,8 @@ const PAGES = [
   // Issue 18: the pages for what the server could do without a page.
   ['computed', { title: 'nav.computed', areas: ['viewer'] }, () => import('./computed.mjs')],
   ['help', { title: 'nav.help' }, () => import('./help.mjs')],
+  // K1-K4: what the gateway apps share (docs/app-share.md).
+  ['share', { title: 'nav.share' }, () => import('./share.mjs')],
   ['admin/channels', { title: 'nav.admin_channels', admin: true }, () => import('./admin/channels.mjs')],
   ['admin/security', { title: 'nav.admin_security', admin: true }, () => import('./admin/security.mjs')],
   ['admin/audit', { title: 'nav.admin_audit', admin: true }, () => import('./admin/audit.mjs')],

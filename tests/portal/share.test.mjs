@@ -1,0 +1,117 @@
+// The page of what the gateway apps share (K1-K4; docs/app-share.md) in
+// Chromium at 1366×768 and on a 390×844 phone: a battery profile uploaded,
+// listed with who uploaded it, downloaded and deleted; a photo-drawing
+// template of the current group; an equipment list created from its lines,
+// opened and edited; what an app shared shown as the app's; a member with
+// file access view sees the lists without the buttons that change them;
+// sentences, never codes.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startStack, openPage, signIn, waitForPage, shot, assertFits, request, gotoRoute } from './browser.mjs';
+import { PASSWORD, seedAccount } from './fixtures.mjs';
+
+let env, seed;
+before(async () => {
+  env = await startStack();
+  seed = await seedAccount(env);
+  await env.createUser({ accountId: seed.accountId, user: 'viewer', password: PASSWORD, role: 'member', fileAccess: 'view' });
+});
+after(async () => { if (env) await env.stop(); });
+
+async function open(size, user = 'admin') {
+  const p = await openPage(env, { size });
+  await signIn(p, { account: 'acme', user, password: PASSWORD });
+  await gotoRoute(p, `${env.url}/#/share`);
+  await waitForPage(p, 'share');
+  return p;
+}
+
+const NO_CODES = /\bnull\b|undefined|\bshare\.[a-z_]+|\b[a-z]+_[a-z_]+\b(?!\.)/;
+
+test('files and equipment lists: upload, list, download, delete; create, open, edit', async () => {
+  // A Cross app of the account shares a threshold first.
+  let r = await seed.admin.post('/api/v1/apps', { kind: 'cross', name: 'Field tablet', group_id: seed.groupId });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  r = await request(env.url, 'POST', '/api/v1/ingest/app-share/battery-thresholds?name=Lead%2012V', {
+    body: Buffer.from('thresholds'), headers: { authorization: `Bearer ${r.body.credential}`, 'content-type': 'application/octet-stream' } });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+
+  const page = await open('pc');
+  const thresholds = page.locator('[data-testid=share-battery-thresholds]');
+  await thresholds.locator('tr', { hasText: 'Lead 12V' }).waitFor();
+  assert.match(await thresholds.textContent(), /app Field tablet/);
+
+  // Upload a profile through the dialog.
+  await page.click('[data-testid=share-upload-battery-profiles]');
+  await page.setInputFiles('dialog input[name=file]', { name: 'li-ion.bprof', mimeType: 'application/octet-stream', buffer: Buffer.from('profile bytes') });
+  await page.fill('dialog input[name=name]', 'Li-ion 12V');
+  await page.click('dialog button[type=submit]');
+  const profiles = page.locator('[data-testid=share-battery-profiles]');
+  const row = profiles.locator('tr', { hasText: 'Li-ion 12V' });
+  await row.waitFor();
+  assert.match(await row.textContent(), /Ada Admin/);
+  const href = await row.locator('[data-testid=share-download]').getAttribute('href');
+  const bytes = await page.evaluate(async (u) => (await (await fetch(u, { credentials: 'include' })).text()), href);
+  assert.equal(bytes, 'profile bytes');
+  // The same name again: the server's sentence in the dialog.
+  await page.click('[data-testid=share-upload-battery-profiles]');
+  await page.setInputFiles('dialog input[name=file]', { name: 'x', mimeType: 'application/octet-stream', buffer: Buffer.from('x') });
+  await page.fill('dialog input[name=name]', 'Li-ion 12V');
+  await page.click('dialog button[type=submit]');
+  await page.waitForSelector('dialog .form-error:not([hidden])');
+  assert.match(await page.textContent('dialog .form-error'), /already in use/);
+  await page.click('dialog button:not([type=submit])');
+  await page.waitForFunction(() => !document.querySelector('dialog'));
+
+  // A template of the current group.
+  await page.click('[data-testid=share-upload-photo-templates]');
+  await page.setInputFiles('dialog input[name=file]', { name: 'panel.svg', mimeType: 'image/svg+xml', buffer: Buffer.from('<svg/>') });
+  await page.click('dialog button[type=submit]');
+  await page.locator('[data-testid=share-photo-templates] tr', { hasText: 'panel.svg' }).waitFor();
+
+  // An equipment list from its lines.
+  await page.click('[data-testid=share-new-list]');
+  await page.fill('dialog input[name=name]', 'Line 1');
+  await page.fill('dialog textarea[name=items]', 'CM4375; 210001; blue case\nBT3554; 220002');
+  await page.click('dialog button[type=submit]');
+  const lists = page.locator('[data-testid=share-equipment-lists]');
+  const lrow = lists.locator('tr', { hasText: 'Line 1' });
+  await lrow.waitFor();
+  await lrow.locator('[data-testid=share-open-list]').click();
+  await page.waitForSelector('dialog table');
+  assert.match(await page.textContent('dialog'), /CM4375.*210001.*blue case/s);
+  await page.click('dialog .dialog-buttons button');
+  await page.waitForFunction(() => !document.querySelector('dialog'));
+  await lrow.locator('[data-testid=share-edit-list]').click();
+  assert.equal(await page.inputValue('dialog textarea[name=items]'), 'CM4375; 210001; blue case\nBT3554; 220002');
+  await page.fill('dialog textarea[name=items]', 'CM4375; 210001; blue case\nBT3554');
+  await page.click('dialog button[type=submit]');
+  await page.waitForSelector('dialog .form-error:not([hidden])');
+  assert.match(await page.textContent('dialog .form-error'), /Serial number/);
+  await page.fill('dialog textarea[name=items]', 'PW3365; 9');
+  await page.click('dialog button[type=submit]');
+  await page.waitForFunction(() => !document.querySelector('dialog'));
+  r = await seed.admin.get('/api/v1/app-share/equipment-lists');
+  assert.deepEqual(r.body.items.map((l) => [l.name, l.item_count]), [['Line 1', 1]]);
+  await shot(page, 'share-pc');
+
+  // Delete the profile.
+  await row.locator('[data-testid=share-delete]').click();
+  await page.click('dialog button.danger');
+  await row.waitFor({ state: 'detached' });
+  assert.doesNotMatch(await page.textContent('main'), NO_CODES);
+  assert.deepEqual(page.consoleErrors, []);
+  await page.context().close();
+});
+
+test('a member with file access view sees, without the buttons; the phone fits', async () => {
+  const page = await open('phone390', 'viewer');
+  await page.locator('[data-testid=share-battery-thresholds] tr', { hasText: 'Lead 12V' }).waitFor();
+  assert.equal(await page.locator('[data-testid=share-upload-battery-profiles]').count(), 0);
+  assert.equal(await page.locator('[data-testid=share-new-list]').count(), 0);
+  assert.equal(await page.locator('[data-testid=share-delete]').count(), 0);
+  await assertFits(page, 'share');
+  await shot(page, 'share-phone', { fullPage: false });
+  assert.deepEqual(page.consoleErrors, []);
+  await page.context().close();
+});
