@@ -68,10 +68,13 @@ static svc_status resolve_app(db_conn *c, svc_share_who w, svc_share_kind kind, 
                               svc_error *e)
 {
     char app_kind[16];
-    long long group = 0;
+    long long group = 0, expiry = 0;
     bool found = false;
     db_account_row row;
-    db_status st = db_share_app(c, w.a->account_id, w.app_id, app_kind, &group, &found);
+    db_status st;
+    memset(&row, 0, sizeof row);
+    st = db_share_app(c, w.a->account_id, w.app_id, app_kind, &group, row.plan, &row.has_expiry,
+                      &expiry, &found);
     if (st != DB_OK) {
         return fail_db(e, st);
     }
@@ -90,15 +93,10 @@ static svc_status resolve_app(db_conn *c, svc_share_who w, svc_share_kind kind, 
                         "put the app in a group first",
                         kinds[kind].whats);
     }
-    memset(&row, 0, sizeof row);
-    if ((st = db_account_get(c, w.a->account_id, &row, &found)) != DB_OK) {
-        return fail_db(e, st);
-    }
-    if (!found) {
-        return svc_fail(e, SVC_NOT_FOUND, NULL, NULL, "no such account");
-    }
+    /* The plan in force: svc_effective_plan() reads the stored plan and the
+     * licence expiry only. */
+    row.expiry = (mt_day)expiry;
     x->plan = svc_effective_plan(&row);
-    free(row.json);
     x->group_id = kinds[kind].per_group ? group : 0;
     x->by.app_id = w.app_id;
     return SVC_OK;
