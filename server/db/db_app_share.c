@@ -260,11 +260,11 @@ db_status db_equip_update(db_conn *c, long long account_id, long long id, const 
 }
 
 static db_stmt st_equip_delete = {"equip_delete",
-    "DELETE FROM equipment_lists WHERE account_id = $1 AND id = $2", 0};
+    "DELETE FROM equipment_lists WHERE account_id = $1 AND id = $2 RETURNING name", 0};
 
-db_status db_equip_delete(db_conn *c, long long account_id, long long id, bool *found)
+db_status db_equip_delete(db_conn *c, long long account_id, long long id, char **name)
 {
     char a[24], i[24];
     const char *p[] = {db_ll(account_id, a), db_ll(id, i)};
-    return db_exec_found(c, &st_equip_delete, 2, p, found);
+    return db_q_text(c, &st_equip_delete, 2, p, name);
 }

@@ -100,6 +100,7 @@ db_status db_equip_insert(db_conn *c, long long account_id, const char *name, co
 db_status db_equip_update(db_conn *c, long long account_id, long long id, const char *name,
                           const char *items, db_share_by by, bool *found);
 
-db_status db_equip_delete(db_conn *c, long long account_id, long long id, bool *found);
+/* Delete list "id": *name its name (caller frees; NULL when there was none). */
+db_status db_equip_delete(db_conn *c, long long account_id, long long id, char **name);
 
 #endif

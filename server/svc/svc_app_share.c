@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
 #include "auth.h"
 #include "db_account.h"
 #include "db_app_share.h"
@@ -198,6 +199,20 @@ static svc_status close_conn(db_pool *pool, db_conn *c, bool tx, svc_status rc,
             goto out;                                                                        \
         }                                                                                    \
     } while (0)
+
+/* A person's deletion in the audit log (A9), in the deletion's
+ * transaction, as the drive's deletions are; an app's is not a user's
+ * action (the record keeps which app changed it last). */
+static db_status audit_person(db_conn *c, svc_share_who w, const char *action,
+                              const char *target, long long id, const char *name)
+{
+    audit_who who;
+    if (w.app_id > 0) {
+        return DB_OK;
+    }
+    who = svc_who(w.a);
+    return audit_write_kv(c, &who, action, target, id, "name", name);
+}
 
 /* {"items": <the JSON array text>} (text freed). */
 static svc_status items_of(char *text, cJSON **out, svc_error *e)
@@ -558,7 +573,9 @@ svc_status svc_share_file_delete(db_pool *pool, svc_share_who w, svc_share_kind 
     TRY_DB(db_share_file_delete(c, w.a->account_id, kinds[kind].stored, id, &found, bytes));
     if (!found) {
         rc = svc_fail(e, SVC_NOT_FOUND, "not_found", NULL, "no such %s", kinds[kind].what);
+        goto out;
     }
+    TRY_DB(audit_person(c, w, "app_share.file.delete", kinds[kind].stored, id, f.name));
 out:
     rc = close_conn(pool, c, true, rc, kind, e);
     if (rc != SVC_OK) {
@@ -822,16 +839,19 @@ svc_status svc_equip_delete(db_pool *pool, svc_share_who w, long long id, svc_er
     const svc_share_kind kind = SHARE_EQUIPMENT_LIST;
     db_conn *c = NULL;
     share_ctx x;
-    bool found = false;
+    char *name = NULL;
     svc_status rc;
     if ((rc = open_conn(pool, w.a->account_id, true, &c, e)) != SVC_OK ||
         (rc = resolve(c, w, kind, 0, true, &x, e)) != SVC_OK) {
         goto out;
     }
-    TRY_DB(db_equip_delete(c, w.a->account_id, id, &found));
-    if (!found) {
+    TRY_DB(db_equip_delete(c, w.a->account_id, id, &name));
+    if (name == NULL) {
         rc = svc_fail(e, SVC_NOT_FOUND, "not_found", NULL, "no such equipment list");
+        goto out;
     }
+    TRY_DB(audit_person(c, w, "app_share.list.delete", "equipment_list", id, name));
 out:
+    free(name);
     return close_conn(pool, c, true, rc, kind, e);
 }

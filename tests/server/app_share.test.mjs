@@ -140,6 +140,11 @@ test('K1 battery profiles: a person uploads, lists, replaces, downloads and dele
   r = await t.c.del(`${P}/battery-profiles/${f.id}`);
   assert.equal(r.status, 200, JSON.stringify(r.body));
   assert.deepEqual(r.body, { id: f.id, deleted: true, bytes_freed: smaller.length });
+  // A person's deletion is in the audit log (A9), with the file's name.
+  r = await t.c.get('/api/v1/audit?action=app_share.');
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.deepEqual(r.body.entries.map((x) => [x.action, x.target_type, x.target_id, x.detail?.name]),
+    [['app_share.file.delete', 'battery_profile', f.id, 'Li-ion 12V']]);
   assert.equal(await driveBytes(t), 0);
   assert.equal(await blobs(t), 0);
   r = await t.c.get(`${P}/battery-profiles`);
@@ -177,6 +182,9 @@ test('K1 and K2 through a One app and a Cross app; the other server process sees
   r = await t.c.get(`${P}/battery-thresholds`);
   assert.deepEqual(r.body.items, []);
   assert.equal(await driveBytes(t), 0);
+  // An app's deletions are not a user's actions: the audit log has none.
+  r = await t.c.get('/api/v1/audit?action=app_share.');
+  assert.deepEqual(r.body.entries, []);
 });
 
 /** A new credential of the app of "kind" (the old one stops working). */
@@ -301,6 +309,9 @@ test('K4 equipment lists: created, listed, read, edited and deleted by a person 
   assert.equal(r.status, 200, JSON.stringify(r.body));
   r = await t.c.del(`${P}/equipment-lists/${l.id}`);
   assert.equal(r.status, 200, JSON.stringify(r.body));
+  r = await t.c.get('/api/v1/audit?action=app_share.list.delete');
+  assert.deepEqual(r.body.entries.map((x) => [x.target_type, x.target_id, x.detail?.name]),
+    [['equipment_list', l.id, 'Line 1 (east)']]);
   r = await t.apps.cross.c.get(`${A}/equipment-lists/${l.id}`);
   assert.equal(r.status, 404);
   r = await t.c.get(`${P}/equipment-lists`);

@@ -13,7 +13,7 @@ import { table } from '../../ui/table.mjs';
 const PAGE = 50;
 /** The kinds of action the filter offers: the prefix of their names. */
 const AREAS = ['auth', 'account', 'user', 'team', 'group', 'app', 'device', 'channel', 'computed', 'recipient',
-  'inquiry', 'logo'];
+  'inquiry', 'logo', 'app_share'];
 
 /** A sentence for an audit action, never its internal name. */
 export function actionText(action) {
