@@ -84,9 +84,9 @@ static svc_status resolve_app(db_conn *c, svc_share_who w, svc_share_kind kind, 
     }
     if (strcmp(app_kind, "lr8450-direct") == 0 ||
         (kinds[kind].cross_only && strcmp(app_kind, "cross") != 0)) {
-        return svc_fail(e, SVC_FORBIDDEN, "app_kind", NULL,
-                        "%s are shared with GENNECT Cross apps only%s", kinds[kind].whats,
-                        kinds[kind].cross_only ? "" : " and GENNECT One apps");
+        return svc_fail(e, SVC_FORBIDDEN, "app_kind", NULL, "%s are shared with %s apps only",
+                        kinds[kind].whats,
+                        kinds[kind].cross_only ? "GENNECT Cross" : "GENNECT One and GENNECT Cross");
     }
     if (kinds[kind].per_group && group == 0) {
         return svc_fail(e, SVC_CONFLICT, "no_group", NULL,

@@ -211,7 +211,7 @@ test('the app kinds: K3 and K4 refused to a One app, everything to an LR8450 dir
   assert.equal(r.status, 403, JSON.stringify(r.body));
   r = await t.apps['lr8450-direct'].c.get(`${A}/battery-profiles`);
   assert.equal(r.status, 403, JSON.stringify(r.body));
-  assert.match(r.body.message, /Cross apps only and GENNECT One apps/);
+  assert.match(r.body.message, /^battery profiles are shared with GENNECT One and GENNECT Cross apps only$/);
   r = await upload(t.apps['lr8450-direct'].c, `${A}/battery-profiles`, 'P', Buffer.from('x'));
   assert.equal(r.status, 403, JSON.stringify(r.body));
   // Without a credential, or a wrong one: 401.
