@@ -104,6 +104,30 @@ test('files and equipment lists: upload, list, download, delete; create, open, e
   await page.context().close();
 });
 
+test('an equipment list an app wrote (line breaks, semicolons, backslashes) is kept as it was when a person renames it', async () => {
+  const items = [
+    { model: 'CM;4375', serial: 'S\\1', note: 'first line\nsecond; with semicolon' },
+    { model: 'BT3554', serial: '2', note: '' },
+  ];
+  let r = await seed.admin.post('/api/v1/app-share/equipment-lists', { name: 'From the app', items });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  const id = r.body.id;
+  const page = await open('pc');
+  const lrow = page.locator('[data-testid=share-equipment-lists] tr', { hasText: 'From the app' });
+  await lrow.waitFor();
+  await lrow.locator('[data-testid=share-edit-list]').click();
+  assert.equal(await page.inputValue('dialog textarea[name=items]'),
+    'CM\\;4375; S\\\\1; first line\\nsecond; with semicolon\nBT3554; 2');
+  await page.fill('dialog input[name=name]', 'From the app (renamed)');
+  await page.click('dialog button[type=submit]');
+  await page.waitForFunction(() => !document.querySelector('dialog'));
+  r = await seed.admin.get(`/api/v1/app-share/equipment-lists/${id}`);
+  assert.equal(r.body.name, 'From the app (renamed)');
+  assert.deepEqual(r.body.items, items);
+  assert.deepEqual(page.consoleErrors, []);
+  await page.context().close();
+});
+
 test('a member with file access view sees, without the buttons; the phone fits', async () => {
   const page = await open('phone390', 'viewer');
   await page.locator('[data-testid=share-battery-thresholds] tr', { hasText: 'Lead 12V' }).waitFor();

@@ -87,14 +87,33 @@ function fileSection([kind, titleKey], { groupId, canChange }) {
   return box;
 }
 
-/** "model; serial; note" lines <-> items. */
-const itemsText = (items) => items.map((i) => [i.model, i.serial, i.note].filter((x, k) => k < 2 || x).join('; ')).join('\n');
-function parseItems(text) {
-  return text.split('\n').map((l) => l.trim()).filter(Boolean).map((l) => {
-    const [model = '', serial = '', ...note] = l.split(';').map((x) => x.trim());
-    return note.length && note.join('; ') ? { model, serial, note: note.join('; ') } : { model, serial };
-  });
+/**
+ * Items <-> lines of "model; serial; note" (the note may be left out). A
+ * backslash escapes: backslash-n is a line break of a note (apps may send
+ * them), backslash-semicolon a semicolon of a model or a serial number, two
+ * backslashes one, so that a list edited here keeps what it held.
+ */
+const esc = (s, semi) => String(s).replace(/\\/g, '\\\\').replace(/\n/g, '\\n')
+  .replace(/;/g, semi ? '\\;' : ';');
+const itemsText = (items) => items.map((i) => [esc(i.model, true), esc(i.serial, true)]
+  .concat(i.note ? [esc(i.note, false)] : []).join('; ')).join('\n');
+function parseLine(line) {
+  const parts = [''];
+  for (let k = 0; k < line.length; k++) {
+    const c = line[k];
+    if (c === '\\' && k + 1 < line.length) {
+      const n = line[++k];
+      parts[parts.length - 1] += n === 'n' ? '\n' : n;
+    } else if (c === ';' && parts.length < 3) {
+      parts.push('');
+    } else {
+      parts[parts.length - 1] += c;
+    }
+  }
+  const [model = '', serial = '', note = ''] = parts.map((x) => x.trim());
+  return note ? { model, serial, note } : { model, serial };
 }
+const parseItems = (text) => text.split('\n').filter((l) => l.trim()).map(parseLine);
 
 async function listDialog(list) {
   const fields = [
