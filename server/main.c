@@ -119,6 +119,8 @@ int main(int argc, char **argv)
     sigset_t sigs;
     int lock_fd = -1, sig = 0, rc = EXIT_FAILURE, n_applied = 0;
     migrate_result mr;
+    const db_migration *mset = NULL; /* this build's migrations (db_migrations_of_build()) */
+    size_t mcount = 0;
 
     /* People and tests read stdout through pipes (scripts/run | tee,
      * the test harness): one line at a time, as soon as it is written. */
@@ -190,14 +192,18 @@ int main(int argc, char **argv)
         goto out;
     }
 
-    mr = db_migrate(conninfo, &n_applied, err, sizeof err);
+    if (db_migrations_of_build(&mset, &mcount, err, sizeof err) != 0) {
+        log_error("migrations: %s", err);
+        goto out;
+    }
+    mr = db_migrate(conninfo, mset, mcount, &n_applied, err, sizeof err);
     if (mr != MIGRATE_OK) {
         log_error("migrations: %s", err);
         rc = mr == MIGRATE_TOO_NEW ? EXIT_SCHEMA_TOO_NEW : EXIT_FAILURE;
         goto out;
     }
-    log_info("schema: version %d (%d migration%s applied now)",
-             db_migrations[db_migrations_count - 1].version, n_applied, n_applied == 1 ? "" : "s");
+    log_info("schema: version %d (%d migration%s applied now)", mset[mcount - 1].version, n_applied,
+             n_applied == 1 ? "" : "s");
 
     s.pool = db_pool_new(conninfo, s.cfg.db_pool);
     if (s.pool == NULL) {

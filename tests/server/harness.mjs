@@ -464,7 +464,8 @@ export async function stopStack({ pg, srv } = {}) {
 /**
  * Start metron-server. Options: databaseUrl (omit for the embedded default),
  * dataDir, portalDir, args (extra flags), env (extra environment),
- * waitHealthy (default true). Returns { url, port, proc, dataDir, stdout(),
+ * waitHealthy (default true), bin (another binary than METRON_SERVER_BIN's,
+ * such as the production build). Returns { url, port, proc, dataDir, stdout(),
  * stderr(), exited (promise of {code, signal}), stop(signal) }.
  */
 export async function startServer(options = {}) {
@@ -476,7 +477,7 @@ export async function startServer(options = {}) {
   if (options.databaseUrl) env.DATABASE_URL = options.databaseUrl;
   const args = ['--listen', '127.0.0.1:0', '--data', dataDir, '--portal', portalDir,
     '--db-pool', '4', ...(options.args || [])];
-  const proc = spawn(serverBin, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(options.bin || serverBin, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   track(proc, `metron-server ${args.join(' ')}`, { graceMs: 10000 });
   let out = '';
   let err = '';

@@ -20,6 +20,7 @@ void suite_auth_crypto(void);
 void suite_config(void);
 void suite_db_embed(void);
 void suite_db_listen(void);
+void suite_db_migrate(void);
 void suite_db_replica(void);
 void suite_log(void);
 void suite_notify_format(void);
@@ -151,6 +152,7 @@ int main(int argc, char **argv)
     suite_stripes();
     suite_http_time();
     suite_srv();
+    suite_db_migrate();
     printf("1..%d\n%d passed, %d failed\n", n_passed + n_failed, n_passed, n_failed);
     return n_failed ? 1 : 0;
 }
