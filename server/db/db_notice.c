@@ -329,7 +329,9 @@ static db_stmt st_delete_stored = {"notice_delete_stored",
     "SELECT (r.removed->>'bytes')::bigint, (r.removed->>'data_bytes')::bigint, "
     " (r.removed->>'drive_files')::bigint, (r.removed->>'report_files')::bigint, "
     " (r.removed->>'drive_bytes')::bigint, (r.removed->>'pictures')::bigint, "
-    " (r.removed->>'picture_bytes')::bigint + 0 * (SELECT count(*) FROM ended) FROM rec r", 0};
+    " (r.removed->>'picture_bytes')::bigint + 0 * (SELECT count(*) FROM ended), "
+    " COALESCE((r.removed->>'app_files')::bigint, 0), "
+    " COALESCE((r.removed->>'app_file_bytes')::bigint, 0) FROM rec r", 0};
 
 static const db_field removed_fields[] = {
     {DBF_I64, offsetof(db_quota_removed, bytes)},
@@ -339,6 +341,8 @@ static const db_field removed_fields[] = {
     {DBF_I64, offsetof(db_quota_removed, drive_bytes)},
     {DBF_I64, offsetof(db_quota_removed, pictures)},
     {DBF_I64, offsetof(db_quota_removed, picture_bytes)},
+    {DBF_I64, offsetof(db_quota_removed, app_files)},
+    {DBF_I64, offsetof(db_quota_removed, app_file_bytes)},
 };
 #define N_REMOVED (int)(sizeof removed_fields / sizeof removed_fields[0])
 

@@ -121,11 +121,14 @@ typedef struct {
     long long drive_bytes;
     long long pictures;     /* dashboard pictures */
     long long picture_bytes;
+    long long app_files;    /* files shared with the apps (K1-K3, 072) */
+    long long app_file_bytes;
 } db_quota_removed;
 
 /* S8 / L3: delete everything account "id" stores that the quota counts but
  * its logo (mt_account_delete_stored of 030_quota_delete_stored.sql:
- * acquired data, every drive file, every dashboard picture), end its
+ * acquired data, every drive file, every dashboard picture, every file
+ * shared with the apps (072)), end its
  * over-quota period and record the deletion (the period's start "since_s",
  * "now_s", the bytes "used" of "limit") in storage_quota_deletions; *out
  * what went. Inside the caller's transaction (which holds the account's

@@ -256,7 +256,7 @@ test('S8, L3: still over at the deadline -> everything the quota counts is delet
   assert.equal(await overSince(under.t.id), -1);
   let m = await mails(a.id, 'notice.over_quota');
   assert.equal(m.length, 1);
-  assert.match(m[0][3], /everything it stores \(acquired data, drive files, report files and dashboard pictures\) will be deleted/);
+  assert.match(m[0][3], /everything it stores \(acquired data, drive files, report files, dashboard pictures and files shared with the apps\) will be deleted/);
 
   await setClock(srv.url, 10 * DAY);
   await setBytes(later.t.id, 6 * GB);
@@ -327,7 +327,7 @@ test('S8, L3: still over at the deadline -> everything the quota counts is delet
   const kb = (b) => `${(b / 1000).toFixed(1)} kB`;
   assert.ok(m[0][3].includes(`for 31 days: everything it stored has been deleted, ${kb(rec.freed)} in all. ` +
     `Acquired data: ${dataBytes} B. Drive files: 4 (${kb(before.fileBytes)}), of which report files: 2. ` +
-    `Dashboard pictures: 2 (${before.pictureBytes} B). Folders, channels, devices, dashboards and settings are kept.`),
+    `Dashboard pictures: 2 (${before.pictureBytes} B). Files shared with the apps: 0 (0 B). Folders, channels, devices, dashboards and settings are kept.`),
     m[0][3]);
   const inbox = (await c.get('/api/v1/notifications?limit=100')).body.items
     .filter((n) => n.kind === 'notice.over_quota_deleted');
