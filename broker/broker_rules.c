@@ -54,7 +54,11 @@ static bool server_allows(int access, const char *t)
 {
     switch (access) {
     case MB_ACL_SUBSCRIBE:
+        /* Every server process subscribes to the console's screens itself
+         * (not shared): the process that holds a person's console stream
+         * must get them (C1, docs/console.md). */
         return strcmp(t, "metron/v1/app/+/up/#") == 0 ||
+               strcmp(t, "metron/v1/app/+/up/console") == 0 ||
                strcmp(t, "$share/metron/metron/v1/app/+/up/#") == 0;
     case MB_ACL_READ:
         return mb_app_topic(t, "up");
@@ -79,7 +83,8 @@ static bool app_allows(long long id, int access, const char *t)
     case MB_ACL_WRITE:
         return starts(t, up) && (strcmp(t + up_len, "batch") == 0 ||
                                  strcmp(t + up_len, "live") == 0 ||
-                                 strcmp(t + up_len, "status") == 0);
+                                 strcmp(t + up_len, "status") == 0 ||
+                                 strcmp(t + up_len, "console") == 0);
     case MB_ACL_SUBSCRIBE:
         /* Its own down topics, no wildcard above them. */
         return starts(t, down) &&

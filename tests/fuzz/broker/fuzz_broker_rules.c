@@ -39,7 +39,7 @@ static char *cstr(const uint8_t *data, size_t size)
 
 static void check_acl(const uint8_t *data, size_t size)
 {
-    static const char *kinds[] = {"batch", "live", "status"};
+    static const char *kinds[] = {"batch", "live", "status", "console"};
     const uint8_t *nl;
     char *user, *topic, up[64], down[64];
     int access;
@@ -88,7 +88,7 @@ static void check_acl(const uint8_t *data, size_t size)
         snprintf(down, sizeof down, "metron/v1/app/%lld/down/", id);
         if (allowed && access == MB_ACL_WRITE) {
             bool own = false;
-            for (size_t k = 0; k < 3; k++) {
+            for (size_t k = 0; k < 4; k++) {
                 own |= strncmp(topic, up, strlen(up)) == 0 &&
                        strcmp(topic + strlen(up), kinds[k]) == 0;
             }
