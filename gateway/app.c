@@ -43,7 +43,18 @@ typedef struct {
     int64_t upgrade_until_ms; /* > 0 while a firmware upgrade runs (M6) */
     int64_t upgrade_req;      /* the request to answer when it is done */
     char upgrade_to[GW_FIRMWARE_MAX + 1];
+    /* The console (C1, docs/console.md). */
+    bool stopped;             /* measurement stopped from the console: samples missing */
+    int64_t started_s;        /* when the current measurement started */
+    int64_t run;              /* measurements started since the gateway started */
+    size_t page;              /* the page of channel values its screen shows */
+    int64_t watch_until_ms;   /* screens are sent until then (renewed by "watch") */
+    uint64_t screen_hash;     /* of the last screen sent */
 } ins_run;
+
+/* Screens are sent for this long after the server's last "watch" (it
+ * renews it every 20 s while a person's console is open). */
+#define CONSOLE_WATCH_MS 60000
 
 /* An answer to one of the server's requests that did not reach it (no
  * answer in time, the server busy or asking to wait): its body, sent again
@@ -427,13 +438,15 @@ static size_t n_channels(const gw_app *a)
 }
 
 /* The values of every channel at "t_us" into "out" (an instrument that is
- * upgrading its firmware does not measure: missing). */
+ * upgrading its firmware, or whose measurement was stopped from the
+ * console, does not measure: missing). */
 static void sample(const gw_app *a, int64_t t_us, int64_t now_ms, double *out)
 {
     size_t k = 0;
     for (size_t i = 0; i < a->st.n_ins; i++) {
         const gw_instrument *ins = &a->st.ins[i];
-        bool down = a->run[i].upgrade_until_ms > 0 && now_ms < a->run[i].upgrade_until_ms;
+        bool down = (a->run[i].upgrade_until_ms > 0 && now_ms < a->run[i].upgrade_until_ms) ||
+                    a->run[i].stopped;
         for (size_t c = 0; c < ins->n_ch; c++) {
             out[k++] = down ? mt_sv_value(MT_SV_MISSING) : gw_sim_value(&a->sim, ins, c, t_us);
         }
@@ -890,6 +903,157 @@ static int send_spool(gw_app *a, int64_t deadline_ms)
         }
     }
     return 0;
+}
+
+/* -------------------------------------------------------- console (C1) */
+
+static uint64_t text_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (; *s != '\0'; s++) {
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    }
+    return h;
+}
+
+/* Send the screen of instrument "i" (with the answer to operation "id"
+ * when not NULL); only when it changed unless "force". */
+static void console_send(gw_app *a, size_t i, int64_t now_ms, bool force, const char *id,
+                         bool ok, const char *message)
+{
+    const gw_instrument *ins = &a->st.ins[i];
+    ins_run *r = &a->run[i];
+    int64_t iv = a->st.interval_s, t_s = floor_div(now_ms / 1000, iv) * iv;
+    gw_console_view v = {.measuring = !r->stopped, .started_s = r->started_s, .run = r->run,
+                         .interval_s = a->st.interval_s, .page = r->page};
+    char screen[2048], *msg;
+    double *values = calloc(ins->n_ch ? ins->n_ch : 1, sizeof *values);
+    size_t len = 0, first = r->page * GW_CONSOLE_PAGE_ROWS;
+    uint64_t h;
+    if (values == NULL) {
+        return;
+    }
+    if (r->upgrade_until_ms > now_ms) {
+        v.busy = "upgrading its firmware";
+    }
+    for (size_t c = first; c < ins->n_ch && c < first + GW_CONSOLE_PAGE_ROWS; c++) {
+        values[c] = gw_sim_value(&a->sim, ins, c, t_s * 1000000);
+    }
+    gw_console_screen(ins, &v, values, now_ms / 1000, screen, sizeof screen);
+    free(values);
+    h = text_hash(screen);
+    if (!force && id == NULL && h == r->screen_hash) {
+        return;
+    }
+    msg = gw_console_message(ins, &v, screen, id, ok, message, &len);
+    if (msg != NULL && gw_mqtt_send(a->mq, "console", msg, len, 0) == 0) {
+        r->screen_hash = h;
+    }
+    free(msg);
+}
+
+/* Carry out console operation "op" on instrument "i": the answer's sentence
+ * into "why"; true when done. */
+static bool console_apply(gw_app *a, size_t i, const gw_console_op *op, int64_t now_ms,
+                          char *why, size_t cap)
+{
+    ins_run *r = &a->run[i];
+    size_t pages = gw_console_pages(&a->st.ins[i]);
+    if (r->upgrade_until_ms > now_ms && op->kind != GW_CON_PAGE_UP &&
+        op->kind != GW_CON_PAGE_DOWN) {
+        snprintf(why, cap, "the instrument is upgrading its firmware: try again when it is done");
+        return false;
+    }
+    switch (op->kind) {
+    case GW_CON_START:
+        if (!r->stopped) {
+            snprintf(why, cap, "the instrument is measuring already");
+            return false;
+        }
+        r->stopped = false;
+        r->started_s = now_ms / 1000;
+        r->run++;
+        snprintf(why, cap, "measurement %lld started", (long long)r->run);
+        return true;
+    case GW_CON_STOP:
+        if (r->stopped) {
+            snprintf(why, cap, "the instrument is stopped already");
+            return false;
+        }
+        r->stopped = true;
+        snprintf(why, cap, "measurement %lld stopped", (long long)r->run);
+        return true;
+    case GW_CON_RESTART:
+        r->stopped = false;
+        r->started_s = now_ms / 1000;
+        r->run++;
+        snprintf(why, cap, "measurement restarted (measurement %lld)", (long long)r->run);
+        return true;
+    case GW_CON_INTERVAL: {
+        /* The simulator samples all instruments of an app on one clock: the
+         * interval is the app's (docs/console.md). */
+        char err[300];
+        int old = a->st.interval_s;
+        int64_t iv_ms = (int64_t)op->interval_s * 1000;
+        a->st.interval_s = op->interval_s;
+        if (gw_state_save(a->dir, &a->st, err, sizeof err) != 0) {
+            a->st.interval_s = old;
+            snprintf(why, cap, "the interval could not be kept: %.120s", err);
+            return false;
+        }
+        a->next_tick_ms = (floor_div(now_ms, iv_ms) + 1) * iv_ms;
+        snprintf(why, cap, "the interval is %d s", op->interval_s);
+        return true;
+    }
+    case GW_CON_PAGE_UP:
+        r->page = r->page > 0 ? r->page - 1 : 0;
+        snprintf(why, cap, "page %zu of %zu", r->page + 1, pages);
+        return true;
+    case GW_CON_PAGE_DOWN:
+        r->page = r->page + 1 < pages ? r->page + 1 : pages - 1;
+        snprintf(why, cap, "page %zu of %zu", r->page + 1, pages);
+        return true;
+    default:
+        snprintf(why, cap, "this operation does not exist");
+        return false;
+    }
+}
+
+/* Take the console operations that came, carry them out, answer, and send
+ * the screens that are watched and changed. */
+static void console_tend(gw_app *a, int64_t now_ms)
+{
+    gw_console_op op;
+    if (!mqtt_up(a)) {
+        return;
+    }
+    while (gw_mqtt_console_take(a->mq, &op)) {
+        size_t i = 0;
+        char why[GW_CONSOLE_ANSWER_MAX];
+        bool ok;
+        while (i < a->st.n_ins && (strcmp(a->st.ins[i].model, op.model) != 0 ||
+                                   strcmp(a->st.ins[i].serial, op.serial) != 0)) {
+            i++;
+        }
+        if (i == a->st.n_ins) {
+            LOG(a, GW_LOG_INFO, "console: no instrument %s %s here", op.model, op.serial);
+            continue;
+        }
+        if (op.kind == GW_CON_WATCH) {
+            a->run[i].watch_until_ms = now_ms + CONSOLE_WATCH_MS;
+            console_send(a, i, now_ms, true, NULL, true, NULL);
+            continue;
+        }
+        ok = console_apply(a, i, &op, now_ms, why, sizeof why);
+        LOG(a, GW_LOG_INFO, "console: %s %s: %s", op.model, op.serial, why);
+        a->run[i].watch_until_ms = now_ms + CONSOLE_WATCH_MS;
+        console_send(a, i, now_ms, true, op.id[0] ? op.id : "", ok, why);
+    }
+    for (size_t i = 0; i < a->st.n_ins; i++) {
+        if (a->run[i].watch_until_ms > now_ms) {
+            console_send(a, i, now_ms, false, NULL, true, NULL);
+        }
+    }
 }
 
 /* ------------------------------------------------- high-speed mode (M3) */
@@ -1535,6 +1699,10 @@ int gw_app_open(const gw_config *cfg, gw_app **out, char *err, size_t cap)
         snprintf(err, cap, "out of memory");
         goto fail;
     }
+    for (size_t i = 0; i < a->st.n_ins; i++) {
+        a->run[i].started_s = gw_now_ms() / 1000;
+        a->run[i].run = 1;
+    }
     if (gw_state_save(a->dir, &a->st, err, cap) != 0) {
         goto fail;
     }
@@ -1609,6 +1777,7 @@ int64_t gw_app_step(gw_app *a, int64_t now_ms)
         a->next_poll_ms = now_ms + (int64_t)a->cfg.poll_s * 1000;
     }
     firmware_finish(a, now_ms);
+    console_tend(a, now_ms);
     if (!held(a, now_ms)) {
         live(a, now_ms);
     }
@@ -1643,6 +1812,13 @@ int64_t gw_app_step(gw_app *a, int64_t now_ms)
         int64_t u = a->run[i].upgrade_until_ms;
         if (u > 0 && u < next) {
             next = u;
+        }
+    }
+    for (size_t i = 0; i < a->st.n_ins && mqtt_up(a); i++) {
+        if (a->run[i].watch_until_ms > now_ms) {
+            int64_t s = (now_ms / 1000 + 1) * 1000; /* the screen's clock: each second */
+            next = s < next ? s : next;
+            break;
         }
     }
     if (a->mqtt_wanted && !mqtt_up(a) && a->next_mqtt_ms < next) {

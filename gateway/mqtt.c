@@ -11,6 +11,9 @@
 /* Replies kept until the sender asks for them (one batch is in flight at a
  * time; a few late ones of earlier tries may come too). */
 #define REPLIES_MAX 16
+/* Console operations kept until the app takes them (a person clicks; a
+ * flood of them beyond this is dropped, oldest first). */
+#define CONSOLE_OPS_MAX 16
 
 struct gw_mqtt {
     struct mosquitto *mosq;
@@ -22,6 +25,9 @@ struct gw_mqtt {
     char reason[200];
     gw_mqtt_reply replies[REPLIES_MAX];
     size_t n_replies;
+    gw_console_op ops[CONSOLE_OPS_MAX];
+    size_t n_ops;
+    uint64_t ops_refused;
 };
 
 static void on_connect(struct mosquitto *mosq, void *arg, int rc, int flags,
@@ -42,6 +48,9 @@ static void on_connect(struct mosquitto *mosq, void *arg, int rc, int flags,
         return;
     }
     snprintf(sub, sizeof sub, "%sdown/reply", m->topic);
+    mosquitto_subscribe_v5(mosq, NULL, sub, 1, 0, NULL);
+    /* C1: the console's operations (docs/console.md). */
+    snprintf(sub, sizeof sub, "%sdown/console", m->topic);
     mosquitto_subscribe_v5(mosq, NULL, sub, 1, 0, NULL);
     m->state = GW_MQTT_UP;
     m->reason[0] = '\0';
@@ -71,6 +80,21 @@ static void on_message(struct mosquitto *mosq, void *arg, const struct mosquitto
     char err[120];
     (void)mosq;
     (void)props;
+    if (msg->topic != NULL && strncmp(msg->topic, m->topic, strlen(m->topic)) == 0 &&
+        strcmp(msg->topic + strlen(m->topic), "down/console") == 0) {
+        gw_console_op op;
+        if (msg->payloadlen <= 0 || gw_console_parse(msg->payload, (size_t)msg->payloadlen, &op,
+                                                     err, sizeof err) != 0) {
+            m->ops_refused++;
+            return;
+        }
+        if (m->n_ops == CONSOLE_OPS_MAX) {
+            memmove(&m->ops[0], &m->ops[1], (CONSOLE_OPS_MAX - 1) * sizeof m->ops[0]);
+            m->n_ops--;
+        }
+        m->ops[m->n_ops++] = op;
+        return;
+    }
     if (msg->payloadlen <= 0 ||
         gw_mqtt_reply_parse(msg->payload, (size_t)msg->payloadlen, &r, err, sizeof err) != 0) {
         return;
@@ -214,4 +238,15 @@ int gw_mqtt_send(gw_mqtt *m, const char *kind, const char *body, size_t len, int
                    MOSQ_ERR_SUCCESS
                ? 0
                : -1;
+}
+
+bool gw_mqtt_console_take(gw_mqtt *m, gw_console_op *out)
+{
+    if (m->n_ops == 0) {
+        return false;
+    }
+    *out = m->ops[0];
+    memmove(&m->ops[0], &m->ops[1], (m->n_ops - 1) * sizeof m->ops[0]);
+    m->n_ops--;
+    return true;
 }

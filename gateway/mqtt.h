@@ -2,7 +2,8 @@
  * app's client certificate, to the broker the server named. Batches go to
  * metron/v1/app/{id}/up/batch (QoS 1, correlation data = the batch id) and
  * the server answers each on metron/v1/app/{id}/down/reply; status and
- * live samples go to up/status and up/live. The will message is
+ * live samples go to up/status and up/live; the console's operations
+ * come on down/console and its screens go to up/console (C1). The will message is
  * {"state": "disconnect"} on up/status. No thread: the gateway's loop
  * drives the network with gw_mqtt_pump(). */
 #ifndef GW_MQTT_H
@@ -12,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "console.h"
 #include "reply.h"
 
 typedef struct gw_mqtt gw_mqtt;
@@ -53,5 +55,9 @@ bool gw_mqtt_reply_for(gw_mqtt *m, const char *batch_id, gw_mqtt_reply *out);
 
 /* Publish to up/status or up/live ("kind") with "qos". 0 or -1. */
 int gw_mqtt_send(gw_mqtt *m, const char *kind, const char *body, size_t len, int qos);
+
+/* The oldest console operation received and not yet taken into "out"
+ * (then forgotten), else false. Operations that do not parse are dropped. */
+bool gw_mqtt_console_take(gw_mqtt *m, gw_console_op *out);
 
 #endif
