@@ -54,6 +54,7 @@ static const http_route *const route_tables[] = {
     http_routes_export,
     http_routes_drive,
     http_routes_live,
+    http_routes_console,
     http_routes_gateway,
     http_routes_alarm,
     http_routes_report,
@@ -1251,9 +1252,15 @@ int http_drain(int timeout_ms)
     return 0;
 }
 
+bool http_draining(void)
+{
+    return atomic_load(&g_draining);
+}
+
 void http_stop(srv *s)
 {
     if (s->mg != NULL) {
+        atomic_store(&g_draining, true); /* long-lived streams end (http_draining()) */
         pthread_t t;
         bool wake;
         atomic_store(&g_stopped, false);

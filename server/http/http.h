@@ -120,6 +120,10 @@ int http_start(srv *s, char *err, size_t err_cap);
  * to finish. Returns how many are still running (0 = all done). */
 int http_drain(int timeout_ms);
 
+/* Whether the server drains or stops: long-lived replies (the console's
+ * event streams) end when it does. Thread-safe. */
+bool http_draining(void);
+
 /* Stop CivetWeb: close the listening sockets and every connection, join the
  * workers. Call http_drain() first: mg_stop() cuts replies still being
  * written. */
@@ -323,6 +327,7 @@ extern const http_route http_routes_export[]; /* http_export.c: export jobs, dow
 extern const http_route http_routes_drive[];  /* http_drive.c: folders and files */
 extern const http_route http_routes_notify[]; /* http_notify.c: /destinations, /deliveries */
 extern const http_route http_routes_live[];   /* http_live.c: high-speed monitoring (M3) */
+extern const http_route http_routes_console[]; /* http_console.c: the console (C1, C2) */
 extern const http_route http_routes_gateway[]; /* http_gateway.c: instrument reports, app requests */
 extern const http_route http_routes_alarm[];  /* http_alarm.c: alarm settings, events */
 extern const http_route http_routes_mqtt[];    /* http_mqtt.c: app certificates (MQTTS) */

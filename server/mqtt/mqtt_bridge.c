@@ -24,11 +24,18 @@
 #include "json_guard.h"
 #include "log.h"
 #include "maintenance.h"
+#include "mqtt_console.h"
 #include "svc_ingest.h"
 #include "svc_live.h"
 #include "svc_mqtt.h"
 
 #define SHARED_SUB "$share/metron/metron/v1/app/+/up/#"
+/* The console's screens (C1, docs/console.md): every process subscribes
+ * itself, with this subscription identifier, so that the process holding a
+ * person's console stream gets them; the copy the shared subscription
+ * brings one process is told apart by the missing identifier and dropped. */
+#define CONSOLE_SUB "metron/v1/app/+/up/console"
+#define CONSOLE_SUB_ID 7
 #define CONTROL_TOPIC "$CONTROL/metron/v1"
 #define REVOKE_PAGE 200
 
@@ -418,6 +425,24 @@ static void on_message(struct mosquitto *m, void *arg, const struct mosquitto_me
         free(j);
         return; /* the broker's rules let nothing else through */
     }
+    if (strcmp(j->kind, "console") == 0) {
+        /* Screens are display only, small and bounded: handled here, not
+         * queued behind batches; only the copy of our own subscription. */
+        const mosquitto_property *p = props;
+        uint32_t sub_id = 0;
+        bool ours = false;
+        for (bool skip = false;
+             (p = mosquitto_property_read_varint(p, MQTT_PROP_SUBSCRIPTION_IDENTIFIER, &sub_id,
+                                                 skip)) != NULL;
+             skip = true) {
+            ours |= sub_id == CONSOLE_SUB_ID;
+        }
+        if (ours && msg->payloadlen > 0) {
+            mqtt_console_take(j->app_id, msg->payload, (size_t)msg->payloadlen);
+        }
+        free(j);
+        return;
+    }
     atomic_fetch_add(&B.messages, 1);
     j->msg.mid = msg->mid;
     j->msg.qos = msg->qos;
@@ -463,6 +488,14 @@ static void on_connect(struct mosquitto *m, void *arg, int rc, int flags,
         log_warn("mqtt: cannot subscribe to %s", SHARED_SUB);
         return;
     }
+    {
+        mosquitto_property *sp = NULL;
+        mosquitto_property_add_varint(&sp, MQTT_PROP_SUBSCRIPTION_IDENTIFIER, CONSOLE_SUB_ID);
+        if (mosquitto_subscribe_v5(m, NULL, CONSOLE_SUB, 0, 0, sp) != MOSQ_ERR_SUCCESS) {
+            log_warn("mqtt: cannot subscribe to %s: no console in this process", CONSOLE_SUB);
+        }
+        mosquitto_property_free_all(&sp);
+    }
     atomic_store(&B.connected, true);
     /* A broker that restarted has forgotten the revocations told before:
      * tell them all again (the CRL file holds them too). */
@@ -491,6 +524,19 @@ static void on_log(struct mosquitto *m, void *arg, int level, const char *text)
     if (level & (MOSQ_LOG_ERR | MOSQ_LOG_WARNING)) {
         log_warn("mqtt: %s", text);
     }
+}
+
+int mqtt_console_send(long long app_id, const char *text, size_t len)
+{
+    char topic[80];
+    if (B.mosq == NULL || !atomic_load(&B.connected)) {
+        return -1;
+    }
+    snprintf(topic, sizeof topic, "metron/v1/app/%lld/down/console", app_id);
+    return mosquitto_publish_v5(B.mosq, NULL, topic, (int)len, text, 1, false, NULL) ==
+                   MOSQ_ERR_SUCCESS
+               ? 0
+               : -1;
 }
 
 /* ----------------------------------------------------------- revocations */

@@ -10,6 +10,8 @@
  *                                  application/vnd.metron.hok) -> svc_ingest
  *   metron/v1/app/{id}/up/live    5-second samples (M3) -> svc_live
  *   metron/v1/app/{id}/up/status  {"state": "connect" | "disconnect" | "heartbeat"}
+ *   metron/v1/app/{id}/up/console  the console's screens (C1) -> mqtt_console.h,
+ *                                  through a subscription of each process's own
  *
  * The broker (its plugin, broker/) lets an app publish only under its own
  * id, which is its certificate's name "app-{id}": the id in the topic is
