@@ -47,20 +47,28 @@ int admin_reply(http_req *req, int ok_status, svc_status st, cJSON **obj, const 
     return http_reply_json(req, ok_status, o);
 }
 
-int admin_id(http_req *req, int i, long long *out)
+bool http_id_text(const char *s, long long *out)
 {
-    const char *s = i < req->n_params ? req->params[i] : NULL;
-    char *end = NULL;
-    long long v;
-    if (s == NULL || *s < '1' || *s > '9' || strlen(s) > 18) {
-        return http_reply_error(req, 404, "not_found", "no such object", NULL), -1;
+    long long v = 0;
+    size_t n = 0;
+    if (s == NULL || *s < '1' || *s > '9') {
+        return false;
     }
-    errno = 0;
-    v = strtoll(s, &end, 10);
-    if (errno != 0 || *end != '\0' || v <= 0) {
-        return http_reply_error(req, 404, "not_found", "no such object", NULL), -1;
+    for (; s[n] != '\0'; n++) {
+        if (n >= 18 || s[n] < '0' || s[n] > '9') {
+            return false;
+        }
+        v = v * 10 + (s[n] - '0');
     }
     *out = v;
+    return true;
+}
+
+int admin_id(http_req *req, int i, long long *out)
+{
+    if (!http_id_text(i < req->n_params ? req->params[i] : NULL, out)) {
+        return http_reply_error(req, 404, "not_found", "no such object", NULL), -1;
+    }
     return 0;
 }
 

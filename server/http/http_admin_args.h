@@ -30,6 +30,13 @@ int admin_reply(http_req *req, int ok_status, svc_status st, cJSON **obj, const 
 MT_MUSTCHECK
 int admin_id(http_req *req, int i, long long *out);
 
+/* Whether "s" is an id as the API writes one: 1 to 18 decimal digits, the
+ * first not 0 (no sign, space, exponent or leading zero: "+1", "01" and
+ * "1e3" are not ids, and nothing overflows); the value into *out. Every
+ * route reads its path ids through this (admin_id() and the routes that
+ * answer with their own "no such ..."). */
+bool http_id_text(const char *s, long long *out);
+
 /* Boolean member: *out -1 when absent, else 0/1; not a boolean -> 400. */
 MT_MUSTCHECK
 int admin_bool(http_req *req, const char *name, int *out);

@@ -1,5 +1,6 @@
 /* Routes of the acquired-data queries (M2, V1, V2, D2; docs/data-api.md). */
 #include "http.h"
+#include "http_admin_args.h"
 #include "http_svc.h"
 
 #include <stdio.h>
@@ -106,13 +107,12 @@ static int h_raw(http_req *req)
 /* GET /api/v1/groups/{id}/monitor */
 static int h_monitor(http_req *req)
 {
-    char *end = NULL;
-    long long id = strtoll(req->params[0], &end, 10);
+    long long id = 0;
     char *json = NULL;
     size_t room = 0, len = 0;
     svc_error e;
     svc_status st;
-    if (end == req->params[0] || *end != '\0' || id <= 0) {
+    if (!http_id_text(req->params[0], &id)) {
         return http_reply_error(req, 404, "not_found", "no such measurement group", NULL);
     }
     st = svc_data_monitor(req->srv, &req->actor, id, &json, &room, &len, &e);

@@ -21,6 +21,7 @@
 
 #include "auth.h"
 #include "http.h"
+#include "http_admin_args.h"
 #include "http_svc.h"
 #include "http_query.h"
 #include "log.h"
@@ -36,11 +37,8 @@ static int reply_err(http_req *req, const svc_error *e)
 /* Path parameter 0 as a positive id; -1 after replying 404 otherwise. */
 static int path_id(http_req *req, long long *out)
 {
-    char *end = NULL;
-    long long id;
-    errno = 0;
-    id = strtoll(req->params[0], &end, 10);
-    if (end == req->params[0] || *end != '\0' || errno != 0 || id <= 0) {
+    long long id = 0;
+    if (!http_id_text(req->params[0], &id)) {
         return http_reply_error(req, 404, "not_found", "no such export", NULL), -1;
     }
     *out = id;

@@ -12,6 +12,7 @@
  * http.c checks the credential before it reads the body, and the service
  * (svc_gateway.c) checks it again with the work. */
 #include "http.h"
+#include "http_admin_args.h"
 
 #include <civetweb.h>
 #include <stdio.h>
@@ -50,10 +51,7 @@ static int reply_text(http_req *req, int status, char *json)
 /* Path parameter "i" as a positive id; anything else answers 404. */
 static int path_id(http_req *req, int i, long long *out)
 {
-    char *end = NULL;
-    const char *s = req->params[i];
-    *out = strtoll(s, &end, 10);
-    if (end == s || *end != '\0' || *out <= 0 || s[0] == '+' || s[0] == ' ') {
+    if (!http_id_text(req->params[i], out)) {
         http_reply_error(req, 404, "not_found", "no such object", NULL);
         return -1;
     }

@@ -7,6 +7,7 @@
  * minutes, an UNLOGGED table); stored data stays at the regular one-minute
  * batches of /api/v1/ingest/batches. */
 #include "http.h"
+#include "http_admin_args.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,9 +19,7 @@
 
 static int group_param(http_req *req, long long *id)
 {
-    char *end = NULL;
-    *id = strtoll(req->params[0], &end, 10);
-    if (end == req->params[0] || *end != '\0' || *id <= 0) {
+    if (!http_id_text(req->params[0], id)) {
         http_reply_error(req, 404, "not_found", "no such measurement group", NULL);
         return -1;
     }

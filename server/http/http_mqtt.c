@@ -7,6 +7,7 @@
  *     POST /api/v1/apps/{id}/certificates/{cid}/revoke   (administrators) */
 #define _POSIX_C_SOURCE 200809L
 #include "http.h"
+#include "http_admin_args.h"
 
 #include <civetweb.h>
 #include <stdio.h>
@@ -35,10 +36,7 @@ static const char *credential_of(const http_req *req)
 
 static int path_id(http_req *req, int i, long long *out)
 {
-    char *end = NULL;
-    const char *s = req->params[i];
-    *out = strtoll(s, &end, 10);
-    if (end == s || *end != '\0' || *out <= 0 || s[0] == '+' || s[0] == ' ') {
+    if (!http_id_text(req->params[i], out)) {
         http_reply_error(req, 404, "not_found", "no such object", NULL);
         return -1;
     }
