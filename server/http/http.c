@@ -152,6 +152,20 @@ static int static_refusal(struct mg_connection *conn, int status, const char *co
     return status;
 }
 
+/* Whether the path of the request target "uri" (as sent: decode_url is
+ * off) holds "%00", an escaped NUL byte: refused with a sentence, where
+ * a decoded path would have been cut at it ("/api/v1/apps/1%00x" read as
+ * "/api/v1/apps/1", another route than the one sent). */
+static bool path_has_nul(const char *uri)
+{
+    for (const char *p = uri; p != NULL && *p != '\0' && *p != '?'; p++) {
+        if (p[0] == '%' && p[1] == '0' && p[2] == '0') {
+            return true;
+        }
+    }
+    return false;
+}
+
 /* The portal folder serves files to read, nothing else: GET and HEAD only
  * (no PROPFIND, PUT, DELETE, MKCOL, OPTIONS: CivetWeb would answer them),
  * and only paths hdr_static_path_ok() takes (no build files such as
@@ -163,6 +177,12 @@ static int static_gate(struct mg_connection *conn, const struct mg_request_info 
     const char *method = ri->request_method ? ri->request_method : "";
     const char *path = ri->local_uri ? ri->local_uri : "";
     const char *raw = ri->local_uri_raw ? ri->local_uri_raw : path;
+    if (path_has_nul(ri->request_uri)) {
+        return static_refusal(conn, 400, "bad_path",
+                              "the path holds an encoded NUL byte (%00), which no route or "
+                              "file name has",
+                              "");
+    }
     if (is_api_path(path)) {
         return 0;
     }
@@ -1100,6 +1120,41 @@ static void *cb_init_thread(const struct mg_context *ctx, int thread_type)
     return NULL;
 }
 
+/* CivetWeb's own refusals (a request it cannot read: an unknown method, a
+ * header block over its limit, a bad Content-Length or chunk size; a
+ * static file it cannot send) go out as JSON with a sentence, like every
+ * other reply, instead of its plain-text "Error 400: Bad Request" page.
+ * The connection closes after it: what follows on it cannot be trusted. */
+static int cb_http_error(struct mg_connection *conn, int status, const char *errmsg)
+{
+    const char *msg;
+    (void)errmsg; /* CivetWeb's own text may quote the request */
+    switch (status) {
+    case 400: msg = "the request could not be read: its request line, headers or body framing "
+                    "are not valid HTTP/1.1 (or its method is not one the server knows)";
+              break;
+    case 404: msg = "no such file"; break;
+    case 405: msg = "this path does not take this method"; break;
+    case 408: msg = "the request did not arrive in time"; break;
+    case 411: msg = "the request needs a Content-Length or a chunked body"; break;
+    case 413: msg = "the request's headers or body are larger than the server accepts"; break;
+    case 414: msg = "the request's path is longer than the server accepts"; break;
+    case 416: msg = "the requested range is outside the file"; break;
+    case 417: msg = "the server does not take this Expect header"; break;
+    case 431: msg = "the request's headers are larger than the server accepts"; break;
+    case 501: msg = "the server does not implement this method or transfer encoding"; break;
+    case 505: msg = "the server speaks HTTP/1.0 and HTTP/1.1 only"; break;
+    default:
+        if (status < 400 || status > 599) {
+            return 1; /* not an error page: CivetWeb's own */
+        }
+        msg = status < 500 ? "the request was refused" : "the server could not handle this request";
+        break;
+    }
+    static_refusal(conn, status, status < 500 ? "bad_request" : "internal_error", msg, "");
+    return 0;
+}
+
 static void cb_exit_thread(const struct mg_context *ctx, int thread_type, void *thread_pointer)
 {
     (void)ctx;
@@ -1151,6 +1206,13 @@ int http_start(srv *s, char *err, size_t err_cap)
     opts[n++] = "5000";
     opts[n++] = "request_timeout_ms";
     opts[n++] = "30000";
+    /* Paths are read as sent: CivetWeb would decode them into C strings,
+     * so "/api/v1/apps/1%00x" would reach the routes as "/api/v1/apps/1"
+     * (another route than the one sent, which a proxy's rule on the path
+     * would not see). No route or portal file name needs an escape;
+     * path_has_nul() answers a "%00" with a sentence. */
+    opts[n++] = "decode_url";
+    opts[n++] = "no";
     opts[n++] = "enable_directory_listing";
     opts[n++] = "no";
     opts[n++] = "access_control_allow_origin";
@@ -1194,6 +1256,7 @@ int http_start(srv *s, char *err, size_t err_cap)
     cb.end_request = cb_end_request;
     cb.log_access = cb_log_access;
     cb.log_message = cb_log_message;
+    cb.http_error = cb_http_error;
     memset(&init, 0, sizeof init);
     init.callbacks = &cb;
     init.user_data = s;
