@@ -21,6 +21,10 @@ void config_usage(void)
           "                     (METRON_DATA; default ./var)\n"
           "  --portal DIR       static files of the portal (METRON_PORTAL; default ./portal)\n"
           "  --threads N        HTTP worker threads (METRON_THREADS; default 64)\n"
+          "  --conns-per-address N  connections one client address may hold at once\n"
+          "                     (METRON_CONNS_PER_ADDRESS; default 0: a quarter of\n"
+          "                     --threads, at least 2, loopback exempt;\n"
+          "                     --trusted-proxies always exempt)\n"
           "  --db-pool N        PostgreSQL connections (METRON_DB_POOL; default 4 per CPU,\n"
           "                     4..16)\n"
           "  --tls-cert FILE    PEM file with certificate and private key: serve HTTPS\n"
@@ -280,6 +284,8 @@ static const opt opts[] = {
     {"--mqtt-plugin", "METRON_MQTT_PLUGIN", NULL, OPT_STR, AT(mqtt_plugin), 0, 0, NULL},
     {"--threads", "METRON_THREADS", "64", OPT_INT, AT(threads), 2, 1024,
      "expected an integer 2..1024"},
+    {"--conns-per-address", "METRON_CONNS_PER_ADDRESS", "0", OPT_INT, AT(conns_per_address), 0,
+     1024, "expected an integer 0..1024"},
     {"--db-pool", "METRON_DB_POOL", NULL, OPT_INT, AT(db_pool), 1, 256,
      "expected an integer 1..256"},
     {"--max-body", "METRON_MAX_BODY", "1048576", OPT_SIZE, AT(max_body), 1024, 1L << 30,

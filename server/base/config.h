@@ -61,6 +61,10 @@ typedef struct {
     const char *access_log;   /* NULL: data_dir/access.log; "-": stderr */
     const char *pg_bin;       /* PostgreSQL binaries for the embedded cluster */
     int threads;              /* CivetWeb worker threads */
+    int conns_per_address;    /* --conns-per-address: connections one client address may
+                               * hold at once (trusted proxies exempt); 0 = a quarter of
+                               * the threads, at least 2, loopback exempt too
+                               * (docs/server.md "HTTP") */
     int db_pool;              /* PostgreSQL connections */
     size_t max_body;          /* largest JSON request body, bytes */
     size_t max_raw_body;      /* largest BODY_RAW body (ingestion batches), bytes */

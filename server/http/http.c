@@ -1187,7 +1187,7 @@ int http_start(srv *s, char *err, size_t err_cap)
     int n = 0;
 
     http_libc_init();
-    if (http_metrics_init(route_tables, N_ROUTE_TABLES) != 0) {
+    if (http_metrics_init(route_tables, N_ROUTE_TABLES) != 0 || http_conns_init(s) != 0) {
         snprintf(err, err_cap, "out of memory");
         return -1;
     }

@@ -26,6 +26,18 @@ void http_state_moves(const http_req *req);
 /* {"code", "message", "field"?} (caller owns it), or NULL without memory. */
 cJSON *http_error_object(const char *code, const char *message, const char *field);
 
+/* ---- http_conns.c: connections per client address (accept() and
+ * close() of this executable count them; past the cap a connection is
+ * answered 503 and closed as it is accepted) */
+
+/* Set the cap from s->cfg (--threads, --conns-per-address) and start
+ * counting: 0, or -1 without memory. Before CivetWeb starts. */
+int http_conns_init(const srv *s);
+
+/* The cap in force, and the connections refused since the start. */
+int http_conns_cap(void);
+long long http_conns_refused(void);
+
 /* ---- http_body.c */
 
 enum { BODY_READ_OK = 0, BODY_READ_TOO_LARGE = 1, BODY_READ_BUSY = 2, BODY_READ_ERROR = -1 };

@@ -16,7 +16,7 @@ import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import YAML from 'yaml';
-import { repoRoot, startStack, stopStack } from './harness.mjs';
+import { pollUntil, repoRoot, request, startServer, startStack, stopStack } from './harness.mjs';
 import { dataTenant, inNewGroup } from './data_helpers.mjs';
 
 let pg;
@@ -403,4 +403,61 @@ test('hostile framing: long and many headers, lying lengths, bad chunks get a 4x
     if (!MOVING.has(k) && now[k] !== v) problems2.push(`table ${k} changed`);
   }
   assert.deepEqual(problems2, []);
+});
+
+/** A connection from "localAddress" that sends "text" (maybe nothing) and
+ * resolves with what the server answered once the server ends it. */
+function holdConnection(port, localAddress, text = '') {
+  const s = net.connect({ port, host: '127.0.0.1', localAddress });
+  const chunks = [];
+  const answered = new Promise((resolve) => {
+    s.on('data', (d) => chunks.push(d));
+    s.on('error', () => {});
+    s.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')));
+  });
+  if (text) s.write(text);
+  return { socket: s, answered };
+}
+
+/** GET /api/v1/health on a new connection from "localAddress": the status. */
+function healthFrom(port, localAddress) {
+  return new Promise((resolve, reject) => {
+    const q = http.get({ host: '127.0.0.1', port, path: '/api/v1/health', agent: false, localAddress },
+      (res) => { res.resume(); res.on('end', () => resolve(res.statusCode)); });
+    q.on('error', reject);
+  });
+}
+
+test('one address cannot hold every worker: connections past --conns-per-address are refused at once', async () => {
+  // 4 workers, 2 connections an address. Before, 30 idle connections held
+  // the 4 workers for 30 s each, and another client got no answer in 60 s.
+  const small = await startServer({ databaseUrl: await pg.createDatabase(),
+    args: ['--threads', '4', '--conns-per-address', '2'] });
+  try {
+    const idle = Array.from({ length: 12 }, () => holdConnection(small.port, '127.0.0.3'));
+    // Ten of them are answered 503 and closed as they are accepted.
+    let answers = 0;
+    await new Promise((resolve) => {
+      for (const c of idle) {
+        c.answered.then((text) => {
+          if (/^HTTP\/1\.1 503 /.test(text)) {
+            const body = JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4));
+            assert.equal(body.code, 'too_many_connections');
+            assert.match(body.message, /connections open/);
+          }
+          if (++answers === 10) resolve();
+        });
+      }
+    });
+    // Another client is served at once, by the two workers left.
+    assert.equal(await healthFrom(small.port, '127.0.0.2'), 200);
+    // The two held ones close: the address may connect again.
+    for (const c of idle) c.socket.destroy();
+    await pollUntil(async () => (await healthFrom(small.port, '127.0.0.3')) === 200,
+      'the address served again once its connections closed');
+  } finally {
+    const exit = await small.stop();
+    assert.equal(exit.code, 0, small.stderr());
+    assert.doesNotMatch(small.stderr(), /runtime error|AddressSanitizer|LeakSanitizer/);
+  }
 });

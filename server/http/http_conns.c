@@ -1,0 +1,230 @@
+/* Connections per client address (docs/server.md "HTTP", issue 16).
+ *
+ * CivetWeb 1.15 gives each connection one worker thread from the moment a
+ * worker takes it until it closes, also while the client sends nothing
+ * (up to request_timeout_ms before the first request, a byte at a time
+ * after): one client that opened --threads connections and sent nothing on
+ * them held every worker, and a legitimate client waited in the queue
+ * behind them (4 threads, 30 idle connections: no answer within 60 s). So
+ * one client address may hold at most --conns-per-address connections at
+ * once (default a quarter of the threads); a connection past that is
+ * answered 503 and closed by the listener as it accepts it, before any
+ * worker takes it. Trusted proxies (--trusted-proxies) are exempt: they
+ * carry everyone's requests; so are loopback addresses (the machine itself:
+ * a proxy on it, a benchmark) unless --conns-per-address is given.
+ *
+ * CivetWeb has no hook between accept() and a worker (its init_connection
+ * callback cannot refuse, and has no address yet), so this executable
+ * defines accept() and close() in place of glibc's, as http_libc.c does
+ * for localtime(): every shared library's calls reach them (CivetWeb's
+ * listener accepts with accept() and closes with close()). accept()
+ * counts the connection on its address, keyed by its descriptor; close()
+ * of a counted descriptor takes it off before the descriptor is freed, so
+ * a number reused by a later accept() starts clean. Descriptors are only
+ * counted while http_conns_init() has run (the server's own sockets,
+ * libpq's and libcurl's, are connect()ed, never accept()ed). */
+#define _GNU_SOURCE /* RTLD_NEXT, accept4 */
+#include <arpa/inet.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "http.h"
+#include "http_internal.h"
+#include "log.h"
+#include "netaddr.h"
+
+#define FD_TRACKED 65536 /* descriptors from here on are served uncounted */
+
+/* glibc declares accept() with __SOCKADDR_ARG (a transparent union of the
+ * sockaddr pointers under _GNU_SOURCE): the definition below must match. */
+typedef int accept_fn(int, __SOCKADDR_ARG, socklen_t *restrict);
+typedef int close_fn(int);
+
+static accept_fn *g_accept;
+static close_fn *g_close;
+static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+
+static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
+static _Atomic int
+    *_Atomic g_slot_of_fd; /* the slot + 1 of a counted descriptor: 0 = not counted */
+static struct {
+    uint32_t addr; /* IPv4, network order */
+    int n;         /* its connections now; 0 = a free slot */
+} * g_slots;
+static int g_n_slots; /* allocated */
+static int g_used;    /* slots [0, g_used) were ever taken: the scans stop there */
+static int g_cap;
+static bool g_loopback_too; /* --conns-per-address given: loopback counts as well */
+static const srv *g_srv;
+static atomic_llong g_refused;
+static atomic_llong g_last_log;
+
+static void resolve(void)
+{
+    void *a = dlsym(RTLD_NEXT, "accept"), *c = dlsym(RTLD_NEXT, "close");
+    memcpy(&g_accept, &a, sizeof a);
+    memcpy(&g_close, &c, sizeof c);
+}
+
+int http_conns_init(const srv *s)
+{
+    int cap = s->cfg.conns_per_address > 0 ? s->cfg.conns_per_address : s->cfg.threads / 4;
+    pthread_once(&g_once, resolve);
+    pthread_mutex_lock(&g_mu);
+    if (g_slots == NULL) {
+        /* Accepted connections wait for a worker in CivetWeb's queue: at most
+         * the threads and the queue hold one at once, far below this. */
+        g_n_slots = 4096;
+        g_slots = calloc((size_t)g_n_slots, sizeof *g_slots);
+    }
+    g_cap = cap < 2 ? 2 : cap;
+    g_loopback_too = s->cfg.conns_per_address > 0;
+    g_srv = s;
+    pthread_mutex_unlock(&g_mu);
+    if (g_slots == NULL) {
+        return -1;
+    }
+    if (atomic_load(&g_slot_of_fd) == NULL) { /* published last: accept() counts from now on */
+        _Atomic int *fds = calloc(FD_TRACKED, sizeof *fds);
+        if (fds == NULL) {
+            return -1;
+        }
+        atomic_store(&g_slot_of_fd, fds);
+    }
+    return 0;
+}
+
+int http_conns_cap(void)
+{
+    return g_cap;
+}
+
+long long http_conns_refused(void)
+{
+    return atomic_load(&g_refused);
+}
+
+/* Count "fd" on "addr": its address's connections now, or 0 when there is
+ * no room to count it (then it is served like any other). Under g_mu. */
+static int count_locked(_Atomic int *fds, int fd, uint32_t addr)
+{
+    int slot = -1;
+    for (int i = 0; i < g_used; i++) {
+        if (g_slots[i].n > 0 && g_slots[i].addr == addr) {
+            slot = i;
+            break;
+        }
+        if (slot < 0 && g_slots[i].n == 0) {
+            slot = i; /* the first free one, unless the address has its own */
+        }
+    }
+    if (slot < 0 || (g_slots[slot].n > 0 && g_slots[slot].addr != addr)) {
+        if (g_used >= g_n_slots) {
+            return 0;
+        }
+        slot = g_used++;
+    }
+    if (g_slots[slot].n == 0) {
+        g_slots[slot].addr = addr;
+    }
+    atomic_store(&fds[fd], slot + 1);
+    return ++g_slots[slot].n;
+}
+
+/* Take "fd" off its address's count, if it is counted. Under g_mu. */
+static void uncount_locked(_Atomic int *fds, int fd)
+{
+    int slot = atomic_exchange(&fds[fd], 0) - 1;
+    if (slot >= 0 && g_slots[slot].n > 0) {
+        g_slots[slot].n--;
+    }
+}
+
+static void refuse(int fd, const struct sockaddr_in *peer)
+{
+    static const char body[] =
+        "{\"code\":\"too_many_connections\",\"message\":\"this address has as many "
+        "connections open as the server allows one client: use those, or close some first\"}";
+    char reply[512], ip[INET_ADDRSTRLEN] = "?";
+    long long now_s = (long long)time(NULL), last = atomic_load(&g_last_log);
+    int n;
+    atomic_fetch_add(&g_refused, 1);
+    if (now_s - last >= 60 && atomic_compare_exchange_strong(&g_last_log, &last, now_s)) {
+        inet_ntop(AF_INET, &peer->sin_addr, ip, sizeof ip);
+        log_warn("http: %s holds %d connections, the most one address may "
+                 "(--conns-per-address): further ones are refused",
+                 ip, g_cap);
+    }
+    /* Under TLS nothing was negotiated yet: the refusal is the close. */
+    if (g_srv != NULL && !g_srv->tls) {
+        n = snprintf(reply, sizeof reply,
+                     "HTTP/1.1 503 Service Unavailable\r\n"
+                     "Content-Type: application/json; charset=utf-8\r\n"
+                     "Content-Length: %zu\r\nRetry-After: 5\r\nConnection: close\r\n\r\n%s",
+                     sizeof body - 1, body);
+        if (n > 0 && (size_t)n < sizeof reply) {
+            (void)send(fd, reply, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+        }
+    }
+    shutdown(fd, SHUT_RDWR);
+}
+
+int accept(int sock, __SOCKADDR_ARG addr, socklen_t *restrict len)
+{
+    struct sockaddr_in peer;
+    socklen_t plen = sizeof peer;
+    char ip[INET_ADDRSTRLEN];
+    _Atomic int *fds;
+    int fd, n;
+    pthread_once(&g_once, resolve);
+    fd = g_accept(sock, addr, len);
+    fds = atomic_load(&g_slot_of_fd);
+    if (fd < 0 || fd >= FD_TRACKED || fds == NULL ||
+        getpeername(fd, (struct sockaddr *)&peer, &plen) != 0 || peer.sin_family != AF_INET) {
+        return fd;
+    }
+    if (!g_loopback_too && (ntohl(peer.sin_addr.s_addr) >> 24) == 127) {
+        return fd;
+    }
+    if (g_srv->cfg.trusted_proxies.n > 0 &&
+        inet_ntop(AF_INET, &peer.sin_addr, ip, sizeof ip) != NULL &&
+        net_list_has(&g_srv->cfg.trusted_proxies, ip)) {
+        return fd;
+    }
+    pthread_mutex_lock(&g_mu);
+    n = count_locked(fds, fd, peer.sin_addr.s_addr);
+    if (n > g_cap) {
+        uncount_locked(fds, fd);
+        pthread_mutex_unlock(&g_mu);
+        refuse(fd, &peer);
+        g_close(fd);
+        errno = ECONNABORTED; /* CivetWeb's listener goes on to the next one */
+        return -1;
+    }
+    pthread_mutex_unlock(&g_mu);
+    return fd;
+}
+
+int close(int fd)
+{
+    _Atomic int *fds = atomic_load_explicit(&g_slot_of_fd, memory_order_acquire);
+    if (fds != NULL && fd >= 0 && fd < FD_TRACKED &&
+        atomic_load_explicit(&fds[fd], memory_order_relaxed) != 0) {
+        pthread_mutex_lock(&g_mu);
+        uncount_locked(fds, fd);
+        pthread_mutex_unlock(&g_mu);
+    }
+    pthread_once(&g_once, resolve);
+    return g_close(fd);
+}
