@@ -70,11 +70,20 @@ static const srv *g_srv;
 static atomic_llong g_refused;
 static atomic_llong g_last_log;
 
+/* A child of fork() (the embedded PostgreSQL's programs, db_embed.c) may
+ * close a descriptor before it execs: g_mu starts unlocked there even when
+ * another thread of the parent held it at the fork. */
+static void child_after_fork(void)
+{
+    pthread_mutex_init(&g_mu, NULL);
+}
+
 static void resolve(void)
 {
     void *a = dlsym(RTLD_NEXT, "accept"), *c = dlsym(RTLD_NEXT, "close");
     memcpy(&g_accept, &a, sizeof a);
     memcpy(&g_close, &c, sizeof c);
+    (void)pthread_atfork(NULL, NULL, child_after_fork);
 }
 
 int http_conns_init(const srv *s)
