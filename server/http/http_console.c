@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "http_admin_rows.h"
+#include "http_internal.h"
 #include "http_svc.h"
 #include "console_svc.h"
 
@@ -49,6 +50,27 @@ static int query_session(http_req *req, bool required, char *out)
     return session_of(req, n >= 0 ? buf : NULL, required, out);
 }
 
+/* A refusal that names who holds (or took) the console: the sentence and,
+ * as data, {"holder": {"name", "login_id", "since"}} (the portal words it
+ * in the person's language). */
+static int reply_refusal(http_req *req, const svc_error *e, const db_console_holder *who)
+{
+    cJSON *o, *hold;
+    if (!who->held || e->code == NULL) {
+        return http_reply_svc(req, e);
+    }
+    o = http_error_object(e->code, e->message, NULL);
+    hold = o != NULL ? cJSON_AddObjectToObject(o, "holder") : NULL;
+    if (hold == NULL) {
+        cJSON_Delete(o);
+        return http_reply_svc(req, e);
+    }
+    cJSON_AddStringToObject(hold, "name", who->name);
+    cJSON_AddStringToObject(hold, "login_id", who->login);
+    cJSON_AddStringToObject(hold, "since", who->since);
+    return http_reply_json(req, http_svc_status(e->status), o);
+}
+
 /* POST /api/v1/devices/{id}/console {"mode"?: "operate" | "view", "take_over"?} */
 static int h_open(http_req *req)
 {
@@ -58,6 +80,7 @@ static int h_open(http_req *req)
     int take_over = -1;
     bool operate = true;
     svc_error e;
+    db_console_holder who;
     cJSON *o = NULL;
     if (admb_path_id(req, 0, &id) != 0 || http_json_fields(req, req->body, allowed, NULL) != 0 ||
         http_json_string(req, req->body, "mode", 16, false, &mode) != 0 ||
@@ -68,8 +91,8 @@ static int h_open(http_req *req)
         return http_reply_error(req, 400, "invalid_value", "mode is operate or view", "mode");
     }
     operate = mode == NULL || strcmp(mode, "operate") == 0;
-    if (svc_console_open(&req->actor, id, operate, take_over == 1, &o, &e) != SVC_OK) {
-        return http_reply_svc(req, &e);
+    if (svc_console_open(&req->actor, id, operate, take_over == 1, &o, &who, &e) != SVC_OK) {
+        return reply_refusal(req, &e, &who);
     }
     return http_reply_json(req, 201, o);
 }
@@ -84,6 +107,7 @@ static int h_operate(http_req *req)
     int interval_s = 0;
     long long id;
     svc_error e;
+    db_console_holder who;
     cJSON *o;
     if (admb_path_id(req, 0, &id) != 0 || http_json_fields(req, req->body, allowed, NULL) != 0 ||
         http_json_string(req, req->body, "session", 40, true, &session_text) != 0 ||
@@ -104,8 +128,9 @@ static int h_operate(http_req *req)
         }
         interval_s = (int)iv->valuedouble;
     }
-    if (svc_console_operate(&req->actor, id, session, op, interval_s, op_id, &e) != SVC_OK) {
-        return http_reply_svc(req, &e);
+    if (svc_console_operate(&req->actor, id, session, op, interval_s, op_id, &who, &e) !=
+        SVC_OK) {
+        return reply_refusal(req, &e, &who);
     }
     o = cJSON_CreateObject();
     if (o != NULL) {

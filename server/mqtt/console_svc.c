@@ -155,7 +155,7 @@ static cJSON *holder_json(const db_console_holder *h)
 }
 
 svc_status svc_console_open(const svc_actor *a, long long device_id, bool operate,
-                            bool take_over, cJSON **out, svc_error *e)
+                            bool take_over, cJSON **out, db_console_holder *who_held, svc_error *e)
 {
     audit_who who = svc_who(a);
     db_conn *c = NULL;
@@ -167,6 +167,7 @@ svc_status svc_console_open(const svc_actor *a, long long device_id, bool operat
     svc_status rc;
     memset(&t, 0, sizeof t);
     memset(&h, 0, sizeof h);
+    memset(who_held, 0, sizeof *who_held);
     *out = NULL;
     svc_error_clear(e);
     if (take_over && !a->admin) {
@@ -195,6 +196,7 @@ svc_status svc_console_open(const svc_actor *a, long long device_id, bool operat
         if (!granted) {
             SVC_TRY_DB(db_console_holder_get(c, a->account_id, device_id, NULL, &h), NULL);
             held_sentence(&t, &h, a->admin, e);
+            *who_held = h;
             rc = SVC_CONFLICT;
             goto out;
         }
@@ -229,10 +231,12 @@ out:
 
 /* The sentence for a session that does not hold the console (any more). */
 static void not_held(db_conn *c, const svc_actor *a, long long device_id, const char *session,
-                     svc_error *e)
+                     db_console_holder *who, svc_error *e)
 {
     db_console_holder h;
     if (db_console_holder_get(c, a->account_id, device_id, session, &h) == DB_OK && h.lost) {
+        *who = h;
+        snprintf(who->since, sizeof who->since, "%s", h.lost_at);
         svc_fail(e, SVC_CONFLICT, "console_not_held", NULL,
                  "%.100s (%.64s) took the console over at %s: you can still watch it", h.name,
                  h.login, h.lost_at);
@@ -243,7 +247,8 @@ static void not_held(db_conn *c, const svc_actor *a, long long device_id, const 
 }
 
 svc_status svc_console_operate(const svc_actor *a, long long device_id, const char *session,
-                               const char *op, int interval_s, char *op_id, svc_error *e)
+                               const char *op, int interval_s, char *op_id,
+                               db_console_holder *taker, svc_error *e)
 {
     static const char *const ops[] = {"start", "stop", "restart", "interval", "page_up",
                                       "page_down"};
@@ -255,6 +260,7 @@ svc_status svc_console_operate(const svc_actor *a, long long device_id, const ch
     cJSON *msg = NULL;
     svc_status rc;
     memset(&t, 0, sizeof t);
+    memset(taker, 0, sizeof *taker);
     op_id[0] = '\0';
     svc_error_clear(e);
     for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
@@ -290,7 +296,7 @@ svc_status svc_console_operate(const svc_actor *a, long long device_id, const ch
     SVC_TRY_DB(db_console_renew(c, a->account_id, device_id, session, CONSOLE_HOLD_S, &held),
                NULL);
     if (!held) {
-        not_held(c, a, device_id, session, e);
+        not_held(c, a, device_id, session, taker, e);
         rc = SVC_CONFLICT;
         goto out;
     }
@@ -433,7 +439,8 @@ static void send_watch(const target *t)
  * and the app's connection. Returns 1 when the holder lost the console
  * (*lost_msg set), 0 otherwise; *h and *connected updated. */
 static int recheck(const svc_actor *a, long long device_id, const char *session, bool operate,
-                   db_console_holder *h, bool *connected, char *lost_msg, size_t cap)
+                   db_console_holder *h, bool *connected, db_console_holder *taker,
+                   char *lost_msg, size_t cap)
 {
     db_conn *c = NULL;
     db_app app;
@@ -451,6 +458,8 @@ static int recheck(const svc_actor *a, long long device_id, const char *session,
             lost.lost) {
             snprintf(lost_msg, cap, "%.100s (%.64s) took the console over at %s: you can "
                      "still watch it", lost.name, lost.login, lost.lost_at);
+            *taker = lost;
+            snprintf(taker->since, sizeof taker->since, "%s", lost.lost_at);
         } else {
             snprintf(lost_msg, cap, "you do not hold this console any more: open it again "
                      "to operate");
@@ -487,9 +496,11 @@ svc_status svc_console_stream(const svc_actor *a, long long device_id, const cha
     uint64_t screen_seq = 0, answer_seq = 0;
     int64_t now, next_check, next_watch, last_write;
     char lost_msg[300];
+    db_console_holder taker;
     svc_status rc;
     memset(&t, 0, sizeof t);
     memset(&h, 0, sizeof h);
+    memset(&taker, 0, sizeof taker);
     svc_error_clear(e);
     if (atomic_fetch_add(&g_streams, 1) >= CONSOLE_STREAMS_MAX) {
         atomic_fetch_sub(&g_streams, 1);
@@ -560,10 +571,17 @@ out:
         now = mono_ms();
         if (now >= next_check) {
             next_check = now + CHECK_MS;
-            if (recheck(a, device_id, session, operate, &h, &connected, lost_msg,
+            if (recheck(a, device_id, session, operate, &h, &connected, &taker, lost_msg,
                         sizeof lost_msg) == 1) {
+                cJSON *o = cJSON_CreateObject();
                 operate = false;
-                (void)event_msg(sink, "lost", lost_msg);
+                if (o != NULL) {
+                    cJSON_AddStringToObject(o, "message", lost_msg);
+                    if (taker.held) {
+                        cJSON_AddItemToObject(o, "holder", holder_json(&taker));
+                    }
+                }
+                (void)event_obj(sink, "lost", o);
                 goto done;
             }
             if (connected != was_connected || h.held != was_held || h.user_id != was_holder) {

@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "db_console.h"
 #include "svc.h"
 
 #define CONSOLE_SESSION_LEN 32
@@ -33,17 +34,21 @@
  * SVC_OK, or the refusal in "e": 404 no such device, 403 plan_limit (P18,
  * P19) or forbidden (a member asking to take over), 409 console_held (who
  * and since when), console_not_supported, firmware_too_old,
- * app_disabled, app_disconnected, 503 console_unavailable. */
+ * app_disabled, app_disconnected, 503 console_unavailable. On
+ * console_held *who (zeroed by this call) names the holder, so that the
+ * reply can carry them as data besides the sentence. */
 svc_status svc_console_open(const svc_actor *a, long long device_id, bool operate,
-                            bool take_over, cJSON **out, svc_error *e);
+                            bool take_over, cJSON **out, db_console_holder *who, svc_error *e);
 
 /* Carry out operation "op" ("start", "stop", "restart", "interval",
  * "page_up", "page_down"; "interval_s" for "interval", else 0) as session
  * "session", which must hold the console: relayed to the app and written to
  * the audit log; *op_id receives the id its answer will carry (at least
- * 41 bytes). */
+ * 41 bytes). On console_not_held after a take-over, *who (zeroed by this
+ * call) names who took it, "since" being when. */
 svc_status svc_console_operate(const svc_actor *a, long long device_id, const char *session,
-                               const char *op, int interval_s, char *op_id, svc_error *e);
+                               const char *op, int interval_s, char *op_id,
+                               db_console_holder *who, svc_error *e);
 
 /* Give the console up (*released false when "session" did not hold it). */
 svc_status svc_console_close(const svc_actor *a, long long device_id, const char *session,

@@ -237,6 +237,8 @@ test('C2: a second person is refused across server processes, watches, and an ad
   assert.equal(r.status, 409, JSON.stringify(r.body));
   assert.equal(r.body.code, 'console_held');
   assert.match(r.body.message, /Ada Admin \(admin\) operates the LR8450 S\/N .* since \d{4}-\d\d-\d\dT/);
+  assert.equal(r.body.holder.login_id, 'admin');
+  assert.equal(r.body.holder.name, 'Ada Admin');
   // Watching is allowed; the watcher's session cannot operate.
   r = await c2.post(`/api/v1/devices/${d.id}/console`, { mode: 'view' });
   assert.equal(r.status, 201);
@@ -262,9 +264,11 @@ test('C2: a second person is refused across server processes, watches, and an ad
   const newSession = r.body.session;
   const lost = await s1.next('lost');
   assert.match(lost.data.message, /Bea Second \(second\) took the console over at /);
+  assert.equal(lost.data.holder.login_id, 'second');
   r = await op(t.c, d.id, { session, op: 'stop' });
   assert.equal(r.status, 409);
   assert.match(r.body.message, /Bea Second \(second\) took the console over/);
+  assert.equal(r.body.holder.name, 'Bea Second');
   r = await op(c2, d.id, { session: newSession, op: 'stop' });
   assert.equal(r.status, 202);
   const audit = (await t.c.get('/api/v1/audit')).body.entries.map((e) => e.action);
