@@ -33,6 +33,8 @@ const PAGES = [
   ['help', { title: 'nav.help' }, () => import('./help.mjs')],
   // K1-K4: what the gateway apps share (docs/app-share.md).
   ['share', { title: 'nav.share' }, () => import('./share.mjs')],
+  // C1, C2: an instrument's console (docs/console.md).
+  ['console', { title: 'console.title' }, () => import('./console.mjs')],
   ['admin/channels', { title: 'nav.admin_channels', admin: true }, () => import('./admin/channels.mjs')],
   ['admin/security', { title: 'nav.admin_security', admin: true }, () => import('./admin/security.mjs')],
   ['admin/audit', { title: 'nav.admin_audit', admin: true }, () => import('./admin/audit.mjs')],

@@ -15,7 +15,7 @@
 // STALE_MS; ages are redrawn every 10 s. In high-speed mode the bar says
 // when it ends and whether 5-second values are arriving (none for
 // LIVE_SILENT_MS: "not arriving").
-import { registerPage, navigate } from '../router.mjs';
+import { registerPage, navigate, hrefFor } from '../router.mjs';
 import { t, formatNumber, formatDateTime, formatAgo, language } from '../i18n.mjs';
 import { api, errorMessage, quotaName, planName } from '../api.mjs';
 import { session, on, isAdmin, plan } from '../session.mjs';
@@ -337,6 +337,9 @@ function appPanel(app, cells, reload, apps, details) {
               onclick: () => navigate('viewer', { channels: selected.map((c) => c.id) }) }) : null,
             isAdmin() ? h('button', { type: 'button', class: 'small', 'data-testid': 'select-channels',
               text: t('monitor.choose_channels'), onclick: () => selectionDialog(d, reload) }) : null,
+            // C1: the instrument's console (the server says when it has none).
+            h('a', { class: 'button small', 'data-testid': 'open-console', href: hrefFor('console', { device: d.id }),
+              text: t('console.open') }),
             isAdmin() ? h('button', { type: 'button', class: 'small', 'data-testid': 'firmware-upgrade',
               text: t('monitor.fw_upgrade'), onclick: () => upgradeDialog(d, app.id, info, reload) }) : null,
             // M6: the device's acquired channels as a dashboard panel.

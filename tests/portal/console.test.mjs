@@ -1,0 +1,123 @@
+// The console page (C1, C2; docs/console.md) in Chromium, with real parts:
+// the server with its MQTT bridge, Mosquitto with Metron's plugin and
+// metron-gateway playing an LR8450. The monitor links to it; the page
+// shows the instrument's screen in a fixed-width panel, restarts the
+// measurement and shows the new screen and the instrument's answer; a
+// second administrator sees who operates it, the buttons disabled with the
+// reason, takes it over, and the first person's page says who took it;
+// sentences, never codes.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { startStack, openPage, signIn, waitForPage, gotoRoute, assertFits } from './browser.mjs';
+import { PASSWORD, seedAccount } from './fixtures.mjs';
+import { freePort, tempDir } from '../server/harness.mjs';
+import { pluginPath, startBroker, startGateway, until } from '../gateway/helpers.mjs';
+
+let env;
+let seed;
+let broker;
+let gw;
+let mqttDir;
+let deviceId;
+
+before(async () => {
+  mqttDir = tempDir('metron-mqtt-');
+  const brokerPort = await freePort();
+  env = await startStack({ args: ['--mqtt', `mqtts://127.0.0.1:${brokerPort}`, '--mqtt-dir', mqttDir,
+    '--mqtt-plugin', pluginPath] });
+  broker = await startBroker(mqttDir, brokerPort);
+  seed = await seedAccount(env);
+  await env.createUser({ accountId: seed.accountId, user: 'bea', password: PASSWORD, role: 'admin',
+    userName: 'Bea Second' });
+  const r = await seed.admin.post('/api/v1/apps', { kind: 'lr8450-direct', name: 'Console gateway',
+    group_id: seed.groupId });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  gw = startGateway({ url: env.apiUrl || env.url, code: r.body.credential,
+    args: ['--channels', '4', '--instruments', '1'] });
+  await gw.waitFor(/MQTTS: connected to mqtts:/);
+  deviceId = await until(async () => {
+    const d = await seed.admin.get(`/api/v1/apps/${r.body.id}/devices`);
+    return d.body.items?.length > 0 && d.body.items[0].id;
+  }, 'the gateway\'s instrument');
+  await until(async () => (await seed.admin.get(`/api/v1/apps/${r.body.id}`)).body.connection.connected,
+    'the app connected');
+});
+
+after(async () => {
+  if (gw) await gw.stop('SIGKILL');
+  if (env) await env.stop();
+  await broker?.stop();
+  if (gw) fs.rmSync(gw.state, { recursive: true, force: true });
+  if (mqttDir) fs.rmSync(mqttDir, { recursive: true, force: true });
+});
+
+const NO_CODES = /\bnull\b|undefined|\bconsole\.[a-z_]+|console_held|plan_limit/;
+
+async function open(user, size = 'pc') {
+  const p = await openPage(env, { size });
+  await signIn(p, { account: 'acme', user, password: PASSWORD });
+  await gotoRoute(p, `${env.url}/#/console?device=${deviceId}`);
+  await waitForPage(p, 'console');
+  return p;
+}
+
+test('the console: the screen, a restart seen on it, C2 with the reason, take-over told', async () => {
+  // The monitor links each instrument to its console.
+  const first = await open('admin');
+  const screen = first.locator('[data-testid=console-screen]');
+  await first.waitForFunction(() => /MEASURING run 1 /.test(
+    document.querySelector('[data-testid=console-screen]').textContent));
+  assert.match(await screen.textContent(), /LR8450 +S\/N /);
+  assert.equal(await screen.evaluate((e) => getComputedStyle(e).whiteSpace), 'pre');
+  assert.match(await first.locator('[data-testid=console-holder]').textContent(), /You operate it since/);
+  await first.click('[data-testid=console-restart]');
+  await first.waitForFunction(() => /MEASURING run 2 /.test(
+    document.querySelector('[data-testid=console-screen]').textContent));
+  await first.waitForFunction(() => /The instrument answers: measurement restarted/.test(
+    document.querySelector('[data-testid=console-answer]').textContent));
+
+  // A second administrator: told who operates it, buttons disabled with the reason.
+  const second = await open('bea', 'phone');
+  await second.waitForFunction(() => /MEASURING run 2 /.test(
+    document.querySelector('[data-testid=console-screen]').textContent));
+  const notice = await second.locator('[data-testid=console-notice]').textContent();
+  assert.match(notice, /Ada Admin \(admin\) operates this instrument since .*: you can watch, or take the console over/);
+  assert.equal(await second.locator('[data-testid=console-restart]').isDisabled(), true);
+  assert.match(await second.locator('[data-testid=console-reason]').textContent(), /Ada Admin \(admin\) operates/);
+  assert.doesNotMatch(await second.locator('#main').textContent(), NO_CODES);
+  await assertFits(second, 'console on a phone');
+  // Take-over: the first page is told who took it, its buttons go off.
+  await second.click('[data-testid=console-take-over]');
+  await second.waitForFunction(() => !document.querySelector('[data-testid=console-restart]').disabled);
+  await first.waitForFunction(() => /Bea Second \(bea\) took the console over/.test(
+    document.querySelector('[data-testid=console-notice]').textContent));
+  assert.equal(await first.locator('[data-testid=console-restart]').isDisabled(), true);
+  await second.click('[data-testid=console-stop]');
+  await first.waitForFunction(() => /STOPPED/.test(
+    document.querySelector('[data-testid=console-screen]').textContent));
+  assert.doesNotMatch(await first.locator('#main').textContent(), NO_CODES);
+  await first.context().close();
+  await second.context().close();
+});
+
+test('the monitor links an instrument to its console; a refusal is a sentence', async () => {
+  const p = await openPage(env);
+  await signIn(p, { account: 'acme', user: 'admin', password: PASSWORD });
+  await gotoRoute(p, `${env.url}/#/monitor`);
+  await waitForPage(p, 'monitor');
+  const link = p.locator(`[data-device="${deviceId}"] [data-testid=open-console]`);
+  await link.waitFor();
+  await link.click();
+  await waitForPage(p, 'console');
+  // The seed's own LR8450, its app disabled: the sentence, in the person's language.
+  const r = await seed.admin.patch(`/api/v1/apps/${seed.appId}`, { enabled: false });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  await gotoRoute(p, `${env.url}/#/console?device=${seed.deviceId}`);
+  await waitForPage(p, 'console');
+  await p.waitForFunction(() => /app is disabled: its instruments have no console/.test(
+    document.querySelector('[data-testid=console-notice]').textContent));
+  assert.equal(await p.locator('[data-testid=console-restart]').isDisabled(), true);
+  assert.doesNotMatch(await p.locator('#main').textContent(), NO_CODES);
+  await p.context().close();
+});
