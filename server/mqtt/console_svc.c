@@ -120,7 +120,8 @@ static svc_status check(const svc_actor *a, db_conn *c, long long device_id, mt_
                         t->app_name, t->d.model);
     }
     if (a->srv->cfg.mqtt_url == NULL) {
-        return svc_fail(e, SVC_UNAVAILABLE, "console_unavailable", NULL,
+        /* Not a passing failure: this service is set up without a broker. */
+        return svc_fail(e, SVC_CONFLICT, "console_unavailable", NULL,
                         "the console travels over MQTTS, which this service does not run");
     }
     if (!mqtt_bridge_connected()) {

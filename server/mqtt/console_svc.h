@@ -34,7 +34,8 @@
  * SVC_OK, or the refusal in "e": 404 no such device, 403 plan_limit (P18,
  * P19) or forbidden (a member asking to take over), 409 console_held (who
  * and since when), console_not_supported, firmware_too_old,
- * app_disabled, app_disconnected, 503 console_unavailable. On
+ * app_disabled, app_disconnected, console_unavailable (no broker in this
+ * service; 503 when it is away now). On
  * console_held *who (zeroed by this call) names the holder, so that the
  * reply can carry them as data besides the sentence. */
 svc_status svc_console_open(const svc_actor *a, long long device_id, bool operate,
