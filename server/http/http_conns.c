@@ -6,10 +6,14 @@
  * after): one client that opened --threads connections and sent nothing on
  * them held every worker, and a legitimate client waited in the queue
  * behind them (4 threads, 30 idle connections: no answer within 60 s). So
- * one client address may hold at most --conns-per-address connections at
- * once (default a quarter of the threads); a connection past that is
- * answered 503 and closed by the listener as it accepts it, before any
- * worker takes it. Trusted proxies (--trusted-proxies) are exempt: they
+ * while the counted connections take more than half of the threads, one
+ * client address may hold at most --conns-per-address connections at once
+ * (default a quarter of the threads); a connection past that is answered
+ * 503 and closed by the listener as it accepts it, before any worker takes
+ * it. While workers are plentiful an address is not limited: an office
+ * behind one NAT address, each browser with its few connections and a
+ * stream or two, is served; one client alone holds at most half of the
+ * workers before it is refused, and the others keep the rest. Trusted proxies (--trusted-proxies) are exempt: they
  * carry everyone's requests; so are loopback addresses (the machine itself:
  * a proxy on it, a benchmark) unless --conns-per-address is given.
  *
@@ -65,6 +69,8 @@ static struct {
 static int g_n_slots; /* allocated */
 static int g_used;    /* slots [0, g_used) were ever taken: the scans stop there */
 static int g_cap;
+static int g_busy;  /* counted connections above which the cap applies: half the threads */
+static int g_total; /* counted connections now */
 static bool g_loopback_too; /* --conns-per-address given: loopback counts as well */
 static const srv *g_srv;
 static atomic_llong g_refused;
@@ -98,6 +104,7 @@ int http_conns_init(const srv *s)
         g_slots = calloc((size_t)g_n_slots, sizeof *g_slots);
     }
     g_cap = cap < 2 ? 2 : cap;
+    g_busy = s->cfg.threads / 2;
     g_loopback_too = s->cfg.conns_per_address > 0;
     g_srv = s;
     pthread_mutex_unlock(&g_mu);
@@ -148,6 +155,7 @@ static int count_locked(_Atomic int *fds, int fd, uint32_t addr)
         g_slots[slot].addr = addr;
     }
     atomic_store(&fds[fd], slot + 1);
+    g_total++;
     return ++g_slots[slot].n;
 }
 
@@ -157,6 +165,7 @@ static void uncount_locked(_Atomic int *fds, int fd)
     int slot = atomic_exchange(&fds[fd], 0) - 1;
     if (slot >= 0 && g_slots[slot].n > 0) {
         g_slots[slot].n--;
+        g_total--;
     }
 }
 
@@ -213,7 +222,7 @@ int accept(int sock, __SOCKADDR_ARG addr, socklen_t *restrict len)
     }
     pthread_mutex_lock(&g_mu);
     n = count_locked(fds, fd, peer.sin_addr.s_addr);
-    if (n > g_cap) {
+    if (n > g_cap && g_total > g_busy) {
         uncount_locked(fds, fd);
         pthread_mutex_unlock(&g_mu);
         refuse(fd, &peer);

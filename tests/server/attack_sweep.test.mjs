@@ -467,3 +467,43 @@ test('one address cannot hold every worker: connections past --conns-per-address
     assert.doesNotMatch(small.stderr(), /runtime error|AddressSanitizer|LeakSanitizer/);
   }
 });
+
+/** A connection from "localAddress" that asks GET /api/v1/health and stays
+ * open (keep-alive): resolves with the first bytes of the answer. */
+function askAndHold(port, localAddress) {
+  const s = net.connect({ port, host: '127.0.0.1', localAddress });
+  s.on('error', () => {});
+  const first = new Promise((resolve) => {
+    s.once('data', (d) => resolve(d.toString('latin1')));
+    s.once('close', () => resolve(''));
+  });
+  s.write('GET /api/v1/health HTTP/1.1\r\nHost: metron\r\n\r\n');
+  return { socket: s, first };
+}
+
+test('while workers are plentiful one address may pass its cap (an office behind one NAT address); past half of them it may not', async () => {
+  // 16 workers, 2 connections an address: the cap applies once the counted
+  // connections take more than 8 workers (the harness's own health checks
+  // may hold one or two of them).
+  const srv16 = await startServer({ databaseUrl: await pg.createDatabase(),
+    args: ['--threads', '16', '--conns-per-address', '2'] });
+  const held = [];
+  try {
+    let refusedAt = 0;
+    for (let i = 1; i <= 12 && !refusedAt; i++) {
+      const c = askAndHold(srv16.port, '127.0.0.5');
+      held.push(c);
+      const first = await c.first;
+      if (/^HTTP\/1\.1 503 [^]*too_many_connections/.test(first)) refusedAt = i;
+      else assert.match(first, /^HTTP\/1\.1 200 /, `connection ${i} of the office's address`);
+    }
+    assert.ok(refusedAt > 5, `five connections of one address served on a quiet server (refused at ${refusedAt})`);
+    assert.ok(refusedAt <= 9, `refused once more than half of the workers are taken (at ${refusedAt})`);
+    // Another address is still served.
+    assert.equal(await healthFrom(srv16.port, '127.0.0.6'), 200);
+  } finally {
+    for (const c of held) c.socket.destroy();
+    const exit = await srv16.stop();
+    assert.equal(exit.code, 0, srv16.stderr());
+  }
+});
