@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "db_storage.h"
 #include "sbuf.h"
 
 /* ------------------------------------------------------------- helpers */
@@ -79,9 +80,7 @@ static db_stmt st_get = {"acct_get",
     " (SELECT count(*) FROM teams t WHERE t.account_id = a.id), "
     " (SELECT count(*) FROM measurement_groups g WHERE g.account_id = a.id), "
     " (SELECT count(*) FROM apps p WHERE p.account_id = a.id), "
-    " COALESCE(octet_length(a.logo), 0) + COALESCE((SELECT s.data_bytes + s.drive_bytes + s.picture_bytes "
-    "   FROM account_storage s WHERE s.account_id = a.id), 0) "
-    "   + COALESCE((SELECT 24 * sum(h.n) FROM series_hot h WHERE h.account_id = a.id), 0), "
+    " " DB_STORAGE_USED_SQL("a") ", "
     " a.alt_login_id IS NOT NULL, cardinality(a.ip_allow_list) > 0, a.logo IS NOT NULL, "
     " COALESCE(a.licence_term_months, 0), "
     " json_build_object("

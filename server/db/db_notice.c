@@ -10,6 +10,7 @@
 
 #include "db_account.h"
 #include "db_rows.h"
+#include "db_storage.h"
 
 static long long col_ll(const PGresult *res, int row, int col)
 {
@@ -236,12 +237,11 @@ db_status db_app_change_done(db_conn *c, const db_app_change *ch, long long *eve
 
 static db_stmt st_accounts = {"notice_accounts",
     "SELECT a.id, a.plan, " MT_DAY_OF("a.licence_expires_at") ", "
-    " COALESCE(octet_length(a.logo), 0) + COALESCE(s.data_bytes + s.drive_bytes + s.picture_bytes, 0) "
-    "   + COALESCE((SELECT 24 * sum(h.n) FROM series_hot h WHERE h.account_id = a.id), 0), "
+    " " DB_STORAGE_USED_SQL("a") ", "
     " EXISTS (SELECT 1 FROM server_notices n WHERE n.account_id = a.id AND n.key = 'storage_low'), "
     " a.name, a.language, a.subscriber_email, "
     " COALESCE(extract(epoch FROM a.over_quota_since)::bigint, -1) "
-    "FROM accounts a LEFT JOIN account_storage s ON s.account_id = a.id "
+    "FROM accounts a "
     "WHERE a.id > $1 AND a.status = 'active' ORDER BY a.id LIMIT $2", 0};
 
 db_status db_notice_accounts(db_conn *c, long long after, int cap, db_notice_account **out,

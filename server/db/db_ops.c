@@ -10,6 +10,7 @@
 
 #include "db_account.h"
 #include "db_rows.h"
+#include "db_storage.h"
 
 static db_stmt st_queues = {"ops_queues",
     "SELECT (SELECT count(*) FROM notify_outbox WHERE state IN ('queued', 'retry', 'sending')), "
@@ -62,9 +63,7 @@ db_status db_ops_queue_depths(db_conn *c, long long now_s, db_ops_queues *out)
     " COALESCE(((a.licence_expires_at AT TIME ZONE 'UTC')::date - DATE '1970-01-01'), -1), "  \
     DB_ISO("a.contract_ends_at") ", a.subscriber_email, "                                      \
     " (SELECT count(*) FROM users u WHERE u.account_id = a.id), "                              \
-    " COALESCE(octet_length(a.logo), 0) + COALESCE((SELECT s.data_bytes + s.drive_bytes "      \
-    "   + s.picture_bytes FROM account_storage s WHERE s.account_id = a.id), 0) "             \
-    "   + COALESCE((SELECT 24 * sum(h.n) FROM series_hot h WHERE h.account_id = a.id), 0) "   \
+    " " DB_STORAGE_USED_SQL("a") " "                                                           \
     "FROM accounts a "
 
 static const db_field account_fields[] = {
@@ -152,10 +151,7 @@ db_status db_ops_contract_end(db_conn *c, long long id, long long at_s, bool *fo
  * the deletion and its record, in one statement. */
 static db_stmt st_delete = {"ops_delete_account",
     "WITH before AS ("
-    "  SELECT a.plan, COALESCE(octet_length(a.logo), 0) + COALESCE((SELECT s.data_bytes "
-    "    + s.drive_bytes + s.picture_bytes FROM account_storage s WHERE s.account_id = a.id), 0) "
-    "    + COALESCE((SELECT 24 * sum(h.n) FROM series_hot h WHERE h.account_id = a.id), 0) "
-    "    AS bytes FROM accounts a WHERE a.id = $1), "
+    "  SELECT a.plan, " DB_STORAGE_USED_SQL("a") " AS bytes FROM accounts a WHERE a.id = $1), "
     "gone AS (SELECT mt_account_delete($1) AS removed FROM before), "
     "rec AS (INSERT INTO account_deletions "
     "    (account_id, plan, reason, deleted_at, storage_bytes, removed) "

@@ -4,11 +4,7 @@
 #include "db_account.h"
 
 static db_stmt st_used = {"storage_used",
-    "SELECT COALESCE(octet_length(a.logo), 0) "
-    "     + COALESCE((SELECT s.data_bytes + s.drive_bytes + s.picture_bytes FROM account_storage s "
-    "                 WHERE s.account_id = a.id), 0) "
-    "     + COALESCE((SELECT 24 * sum(h.n) FROM series_hot h WHERE h.account_id = a.id), 0) "
-    "FROM accounts a WHERE a.id = $1", 0};
+    "SELECT " DB_STORAGE_USED_SQL("a") " FROM accounts a WHERE a.id = $1", 0};
 
 db_status db_storage_used(db_conn *c, long long account_id, long long *bytes)
 {

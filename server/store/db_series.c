@@ -10,6 +10,7 @@
 
 #include "db_account.h"
 #include "db_rows.h"
+#include "db_storage.h"
 #include "instruments.h"
 
 /* The columns of an app's row for ingestion (app_cache_row): the trial's end
@@ -370,11 +371,18 @@ db_status db_channels_sent(db_conn *c, long long account_id, const ingest_rec *r
 
 /* The account's row is locked as a foreign key's check would (series_hot
  * has none, 041_hot_account_lock.sql): no row is written for an account
- * being deleted or deleted. */
+ * being deleted or deleted. The row's samples are counted for the quota in
+ * the same statement (069_hot_count.sql, DB_HOT_SHARD_SQL). */
 static db_stmt st_hot = {"ser_hot_insert",
-    "INSERT INTO series_hot (account_id, t_min, t_max, n, payload) "
-    "SELECT a.id, $2::bigint, $3::bigint, $4::int, $5::bytea FROM accounts a "
-    "WHERE a.id = $1 FOR KEY SHARE OF a",
+    "WITH hot AS ("
+    "  INSERT INTO series_hot (account_id, t_min, t_max, n, payload, counted) "
+    "  SELECT a.id, $2::bigint, $3::bigint, $4::int, $5::bytea, true FROM accounts a "
+    "  WHERE a.id = $1 FOR KEY SHARE OF a RETURNING account_id, n), "
+    "cnt AS ("
+    "  INSERT INTO series_hot_count AS k (account_id, shard, n) "
+    "  SELECT account_id, " DB_HOT_SHARD_SQL ", n FROM hot "
+    "  ON CONFLICT (account_id, shard) DO UPDATE SET n = k.n + excluded.n) "
+    "SELECT count(*) FROM hot",
     0};
 
 db_status db_hot_insert(db_conn *c, long long account_id, const ingest_rec *rec, size_t n,
@@ -403,7 +411,7 @@ db_status db_hot_insert(db_conn *c, long long account_id, const ingest_rec *rec,
     p[4] = (const char *)payload;
     st = db_exec_bin(c, &st_hot, 5, p, lengths, formats, 0, &res);
     free(payload);
-    if (st == DB_OK && strcmp(PQcmdTuples(res), "1") != 0) {
+    if (st == DB_OK && (PQntuples(res) != 1 || strcmp(PQgetvalue(res, 0, 0), "1") != 0)) {
         st = DB_CONSTRAINT; /* no such account: what the foreign key said */
     }
     PQclear(res);
@@ -418,8 +426,10 @@ db_status db_hot_insert(db_conn *c, long long account_id, const ingest_rec *rec,
  * apps do not rewrite their row for every batch). The earlier count of a
  * duplicate is read only for a duplicate: a cached plan of that lookup made
  * while the table was small scanned the whole table for every batch. When
- * the sequence moved on, nothing is written. The hot row and the app's row
- * are written by CTEs that return nothing (PostgreSQL runs every
+ * the sequence moved on, nothing is written. The hot row's samples are
+ * added to the account's counter row of this connection (069_hot_count.sql:
+ * the quota's figure without a sum over the hot rows). The hot row, its
+ * count and the app's row are written by CTEs that return nothing (PostgreSQL runs every
  * data-modifying CTE to completion, read or not): no result rows kept and
  * counted for them, fewer plan nodes to start per batch (issue 16). */
 static db_stmt st_store_small = {"ser_store_small",
@@ -434,8 +444,12 @@ static db_stmt st_store_small = {"ser_store_small",
     "    ELSE mt_ingest_app_gone($1, $2) END, "
     "    $3, $4 FROM ok WHERE ok.ok ON CONFLICT DO NOTHING RETURNING 1), "
     "hot AS ("
-    "  INSERT INTO series_hot (account_id, t_min, t_max, n, payload) "
-    "  SELECT $1, $5, $6, $4, $7 FROM claim), "
+    "  INSERT INTO series_hot (account_id, t_min, t_max, n, payload, counted) "
+    "  SELECT $1, $5, $6, $4, $7, true FROM claim), "
+    "cnt AS ("
+    "  INSERT INTO series_hot_count AS k (account_id, shard, n) "
+    "  SELECT $1, " DB_HOT_SHARD_SQL ", $4 FROM claim "
+    "  ON CONFLICT (account_id, shard) DO UPDATE SET n = k.n + excluded.n), "
     "seen AS ("
     "  UPDATE app_seen SET last_seen_at = now(), last_seen_ip = $8::inet, connected = true, "
     "    connected_at = CASE WHEN connected THEN connected_at ELSE now() END, "
@@ -511,7 +525,10 @@ db_status db_ingest_store_small(db_conn *c, long long account_id, long long app_
  * key's check did per batch, migration 060), then every claim is made (the
  * sort of "seen" reads all of "claim") before any app's app_seen row is
  * updated (migration 064: the seen columns' narrow table), and
- * claims in key order (batch ids compared as the key does, COLLATE "C"):
+ * claims in key order (batch ids compared as the key does, COLLATE "C"),
+ * and last the accounts' counter rows of this connection's shard
+ * (069_hot_count.sql), once per account, in account order (the samples
+ * read from the claims' rows: n_samples is each hot row's n):
  * the same order of locks as st_store_small and as any other group, so no
  * deadlock between them.
  *
@@ -545,12 +562,17 @@ static db_stmt st_store_group = {"ser_store_group",
     "  SELECT ok.acc, CASE WHEN EXISTS (SELECT 1 FROM app l WHERE l.account_id = ok.acc "
     "    AND l.id = ok.app) THEN ok.app ELSE mt_ingest_app_gone(ok.acc, ok.app) END, ok.bid, ok.n "
     "  FROM ok WHERE ok ORDER BY ok.acc, ok.app, ok.bid COLLATE \"C\" "
-    "  ON CONFLICT DO NOTHING RETURNING account_id, app_id, batch_id), "
+    "  ON CONFLICT DO NOTHING RETURNING account_id, app_id, batch_id, n_samples), "
     "hot AS ("
-    "  INSERT INTO series_hot (account_id, t_min, t_max, n, payload) "
-    "  SELECT ok.acc, ok.t0, ok.t1, ok.n, substring($12::bytea FROM ok.off + 1 FOR ok.len) "
+    "  INSERT INTO series_hot (account_id, t_min, t_max, n, payload, counted) "
+    "  SELECT ok.acc, ok.t0, ok.t1, ok.n, substring($12::bytea FROM ok.off + 1 FOR ok.len), true "
     "  FROM ok JOIN claim c ON c.account_id = ok.acc AND c.app_id = ok.app "
     "    AND c.batch_id = ok.bid ORDER BY ok.k), "
+    "cnt AS ("
+    "  INSERT INTO series_hot_count AS k (account_id, shard, n) "
+    "  SELECT c.account_id, " DB_HOT_SHARD_SQL ", sum(c.n_samples) FROM claim c "
+    "  GROUP BY c.account_id ORDER BY c.account_id "
+    "  ON CONFLICT (account_id, shard) DO UPDATE SET n = k.n + excluded.n), "
     "seen AS ("
     "  UPDATE app_seen a SET last_seen_at = now(), last_seen_ip = s.ip::inet, connected = true, "
     "    connected_at = CASE WHEN a.connected THEN a.connected_at ELSE now() END, "
