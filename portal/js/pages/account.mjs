@@ -9,6 +9,7 @@ import { h, fill } from '../ui/dom.mjs';
 import { buildForm } from '../ui/form.mjs';
 import { pageHead, reportReply } from '../ui/crud.mjs';
 import { table } from '../ui/table.mjs';
+import { parseUserAgent } from '../ui/user_agent.mjs';
 import { toast } from '../ui/toast.mjs';
 import { showDialog, confirmDialog } from '../ui/dialog.mjs';
 import qrcode from '../../vendor/qrcode/qrcode.mjs';
@@ -131,6 +132,18 @@ function twoStepPanel(me, refresh) {
         onclick: () => enrolTotp(refresh), text: t(mode === 'totp' ? 'me.two_step_totp_again' : 'me.two_step_totp') })));
 }
 
+/**
+ * A session's browser as a person names it ("Chrome 131 on Windows"), the
+ * header itself in the tooltip; null (a dash) when the session sent none.
+ */
+function browserCell(ua) {
+  if (!ua) return null;
+  const { browser, version, os } = parseUserAgent(ua);
+  const name = browser ? `${browser} ${version}`.trim() : t('me.session_browser_unknown');
+  return h('span', { title: String(ua).slice(0, 512), 'data-testid': 'session-browser',
+    text: os ? t('me.session_browser_on', { browser: name, os }) : name });
+}
+
 async function sessionsPanel() {
   const box = h('section', { class: 'panel' });
   // Tracked: the page's rendered mark waits for the list (router.mjs).
@@ -145,7 +158,7 @@ async function sessionsPanel() {
       { label: t('me.session_started'), value: (s) => formatDateTime(s.created_at) },
       { label: t('me.session_seen'), value: (s) => formatDateTime(s.last_seen_at) },
       { label: t('me.session_from'), value: (s) => s.ip },
-      { label: t('me.session_browser'), value: (s) => s.user_agent },
+      { label: t('me.session_browser'), value: (s) => browserCell(s.user_agent) },
       { label: '', class: 'actions', value: (s) => (s.current ? h('span', { class: 'pill accent', text: t('me.this_session') })
         : h('button', { type: 'button', class: 'small', text: t('me.end'), onclick: async () => {
           if (reportReply(await api.del(`/me/sessions/${s.id}`), t('me.ended'))) load();
