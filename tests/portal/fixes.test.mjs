@@ -135,7 +135,7 @@ test('the plan-change form of a Pro account preselects nothing and does not offe
     // The usage and plan tables name quotas in words, without their codes.
     const text = await page.textContent('#main');
     assert.doesNotMatch(text, /\(P\d+\)|\bP\d{1,2}\b/);
-    assert.match(text, /registered apps/);
+    assert.match(text, /Registered apps/);
     if (size === 'phone390') await assertFits(page, 'admin/account');
     await shot(page, `account-plan-${size}`, { fullPage: false });
     await page.context().close();

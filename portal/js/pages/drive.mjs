@@ -135,7 +135,7 @@ async function render(container, params) {
 
   // ---------------------------------------------------------------- layout
   const fileInput = h('input', { type: 'file', multiple: true, class: 'sr-only', id: 'drive-upload-input',
-    'data-testid': 'drive-upload-input', tabindex: '-1' });
+    'data-testid': 'drive-upload-input', tabindex: '-1', 'aria-label': t('drive.upload') });
   const uploadBtn = h('button', { type: 'button', class: 'primary', 'data-testid': 'drive-upload',
     text: t('drive.upload'), onclick: () => fileInput.click() });
   const folderBtn = h('button', { type: 'button', 'data-testid': 'drive-new-folder', text: t('drive.newFolder'),

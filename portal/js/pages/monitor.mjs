@@ -490,8 +490,8 @@ registerPage('monitor', {
         computed.length ? h('section', { class: 'panel' }, h('h2', { text: t('monitor.computed') }),
           h('div', { class: 'channels' }, computed.map((c) => channelCard(c, cells)))) : null);
         fill(status, t('monitor.updated', { time: formatDateTime(Date.now(), { timeStyle: 'medium' }) }),
-          h('span', { text: '·' }), h('span', { text: t('monitor.every_minute') }),
-          h('span', { text: '·' }), h('span', { 'data-testid': 'stale-rule', text: t('monitor.stale_rule', { minutes: STALE_MS / 60000 }) }));
+          h('span', { class: 'sep', 'aria-hidden': 'true', text: '·' }), h('span', { text: t('monitor.every_minute') }),
+          h('span', { class: 'sep', 'aria-hidden': 'true', text: '·' }), h('span', { 'data-testid': 'stale-rule', text: t('monitor.stale_rule', { minutes: STALE_MS / 60000 }) }));
       }
       // Is high-speed mode on already (started by someone else)?
       if (!liveUntil) {

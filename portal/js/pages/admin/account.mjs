@@ -2,7 +2,7 @@
 // plan, licence and usage against the quotas, plan change (L2), quotation
 // request, trial upgrade (L4), own logo (P22), and the plan table.
 import { registerPage, track } from '../../router.mjs';
-import { t, formatNumber, formatDate, formatDateTime, LANGUAGES } from '../../i18n.mjs';
+import { t, formatNumber, formatDate, formatDateTime, LANGUAGES, language } from '../../i18n.mjs';
 import { api, errorMessage, quotaName, planName, apiUrl } from '../../api.mjs';
 import { emit } from '../../session.mjs';
 import { h, fill } from '../../ui/dom.mjs';
@@ -20,6 +20,9 @@ const monthOpts = () => MONTHS.map((m) => ({ value: m, label: t('account.months'
 const bytes = (n) => (n >= 1e9 ? `${formatNumber(n / 1e9, { maximumFractionDigits: 1 })} GB`
   : n >= 1e6 ? `${formatNumber(n / 1e6, { maximumFractionDigits: 1 })} MB`
     : `${formatNumber(n / 1e3, { maximumFractionDigits: 1 })} kB`);
+// A limit's name heads its row: capitalised there (the catalogue's names are
+// written for the middle of a sentence, "3 registered apps").
+const rowName = (q) => { const s = quotaName(q); return s.charAt(0).toLocaleUpperCase(language()) + s.slice(1); };
 const amount = (u, v) => (v === null || v === undefined ? '—' : u.quota === 'P2' ? bytes(v) : formatNumber(v));
 
 function infoPanel(acc, reload) {
@@ -57,6 +60,21 @@ function infoPanel(acc, reload) {
     f.form);
 }
 
+/**
+ * How much of a limit is used, as a bar under its name (green, amber from
+ * 80 %, red from 95 %), the share in words for the tooltip and screen
+ * readers; null without a limit.
+ */
+function usageMeter(u) {
+  if (typeof u.limit !== 'number' || u.limit <= 0 || typeof u.used !== 'number') return null;
+  const share = Math.max(0, u.used / u.limit);
+  const pct = (x) => formatNumber(x, { style: 'percent', maximumFractionDigits: 0 });
+  const said = t('account.share', { share: share > 0 && share < 0.01 ? `< ${pct(0.01)}` : pct(share) });
+  return h('meter', { class: 'usage-meter', min: 0, max: u.limit, value: Math.min(u.used, u.limit),
+    low: 0.8 * u.limit, high: 0.95 * u.limit, optimum: 0, title: said, 'aria-label': `${rowName(u.quota)}: ${said}`,
+    'data-testid': `usage-${u.quota}` });
+}
+
 function planPanel(acc) {
   const rows = [
     [t('account.plan'), h('strong', { 'data-testid': 'account-plan', text: planName(acc.plan) })],
@@ -75,10 +93,10 @@ function planPanel(acc) {
     h('dl', { class: 'kv' }, rows.map(([k, v]) => [h('dt', { text: k }), h('dd', {}, v)])),
     h('h3', { class: 'spaced', text: t('account.usage') }),
     table([
-      { label: t('account.quota'), value: (u) => quotaName(u.quota) },
+      { label: t('account.quota'), value: (u) => h('span', {}, rowName(u.quota), usageMeter(u)) },
       { label: t('account.used'), class: 'num', value: (u) => amount(u, u.used) },
       { label: t('account.limit'), class: 'num', value: (u) => amount(u, u.limit) },
-    ], usage));
+    ], usage, { across: true }));
 }
 
 function changePanel(acc, reload) {
@@ -184,10 +202,10 @@ async function plansPanel(current) {
   };
   return h('section', { class: 'panel' }, h('h2', { text: t('account.plans') }),
     table([
-      { label: t('account.quota'), value: (k) => quotaName(k) },
+      { label: t('account.quota'), value: (k) => rowName(k) },
       ...plans.map((p) => ({ label: planName(p.name) + (p.name === current ? ` · ${t('account.current')}` : ''), class: 'num',
         value: (k) => cell(p.quotas.find((q) => q.quota === k)) })),
-    ], keys));
+    ], keys, { across: true }));
 }
 
 registerPage('admin/account', {
