@@ -25,6 +25,7 @@ const AREAS = [
     ['monitor-trust-pc', 'Connected, ages, a stale value, +OVER as a word (monitor_trust.test.mjs)'],
     ['monitor-no-contact-pc', 'The app said goodbye 11 minutes ago: "Not connected", with the last contact'],
     ['monitor-live-phone', 'High-speed mode on a 390×844 phone: countdown, end time, values arriving'],
+    ['monitor-names-phone', 'A long channel name wraps in its tile; the status line one part to a line (German, review.test.mjs)'],
   ]],
   ['viewer', 'Viewer and charts', 'One y-axis per unit (units beyond the room named and hidden); the chart on the first screen; names wrap; the nearest value between samples; an empty period said; compare mode with every channel; the list keeps its names on a phone.', [
     ['charts-32-pc', '32 channels in six units at 1366×768 (charts.test.mjs)'],
@@ -55,10 +56,13 @@ const AREAS = [
     ['audit-pc', 'The audit log filtered to users\' changes'],
     ['audit-phone', 'The audit log on a phone'],
     ['account-plan-pc', 'Plan change of a Pro account: nothing preselected, quotas in words'],
+    ['account-usage-pc', 'Each limit\'s use as a bar under its name (review.test.mjs)'],
+    ['account-plans-phone', 'The plans on a phone: a card per limit, the four plans side by side (German)'],
   ]],
   ['account', 'My settings, help', 'The time zone by name; Web API tokens; a two-step code mistyped keeps you signed in; help and about.', [
     ['account-zone-pc', 'The time zone chosen from the specification\'s list'],
     ['token-made-pc', 'A Web API token, shown once'],
+    ['account-sessions-pc', 'Where you are signed in: the browser and system in words (review.test.mjs)'],
     ['help-pc', 'Help and about: version, the supported instruments, the references'],
     ['help-phone390', 'Help on a phone'],
   ]],

@@ -1,0 +1,172 @@
+// The portal as its users see it, in English, Chinese and German (the
+// language of the longest words), on a PC and a 390×844 phone:
+//   - every page: nothing wider than the window, every control with a name
+//     a screen reader can say, no catalogue key or snake_case code among
+//     the words, no table with two columns of the same heading;
+//   - My settings names each session's browser and system ("Chrome 131 on
+//     Windows"), the header itself only in the tooltip;
+//   - Account and plan: each limit's use as a bar under its name; on a phone
+//     a card per limit with the plans' values side by side;
+//   - the monitor's channel names wrap on a phone instead of being cut, its
+//     status line's parts one to a line.
+// Screenshots go to build/portal-shots/ (scripts/portal-review-shots.mjs).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startStack, openPage, signIn, gotoRoute, shot } from './browser.mjs';
+import { PASSWORD, seedAccount } from './fixtures.mjs';
+
+const PAGES = ['monitor', 'dashboards', 'viewer', 'drive', 'computed', 'alarms', 'alarms/events', 'reports',
+  'notifications', 'account', 'inquiries', 'help', 'admin/account', 'admin/users', 'admin/teams', 'admin/groups',
+  'admin/apps', 'admin/devices', 'admin/channels', 'admin/security', 'admin/audit', 'admin/recipients',
+  'admin/destinations', 'admin/inquiries'];
+
+let env;
+let seed;
+before(async () => {
+  env = await startStack();
+  seed = await seedAccount(env);
+  const r = await seed.admin.post('/api/v1/teams', { name: 'Night shift', member_ids: [seed.userId] });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+});
+after(async () => { if (env) await env.stop(); });
+
+async function signedIn({ size = 'pc', lang = 'en-US' } = {}) {
+  const page = await openPage(env, { size, lang });
+  await signIn(page, { account: 'acme', user: 'admin', password: PASSWORD });
+  return page;
+}
+
+/** What a person would notice on the page shown, as sentences for the assertion. */
+function defects(page) {
+  return page.evaluate(() => {
+    const out = [];
+    const vw = window.innerWidth;
+    const what = (el) => `${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''} "${(el.textContent || '').trim().slice(0, 40)}"`;
+    if (document.documentElement.scrollWidth > vw) out.push(`the page is ${document.documentElement.scrollWidth} px wide`);
+    // A box of its own that scrolls sideways (a wide table in its frame) may hold wider content.
+    const scrolls = (el) => {
+      for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
+        if (/(auto|scroll|hidden)/.test(getComputedStyle(p).overflowX)) return true;
+      }
+      return false;
+    };
+    for (const el of document.querySelectorAll('#main *, .header *')) {
+      const r = el.getBoundingClientRect();
+      if (r.width && r.right > vw + 1 && !scrolls(el)) out.push(`${what(el)} ends at ${Math.round(r.right)} px`);
+    }
+    for (const el of document.querySelectorAll('button, a[href], input:not([type=hidden]), select, textarea, meter')) {
+      if (!el.getClientRects().length && el.type !== 'file') continue;
+      const name = el.getAttribute('aria-label') || el.getAttribute('aria-labelledby') || el.getAttribute('title')
+        || (el.labels && [...el.labels].map((l) => l.textContent).join('').trim())
+        || (!['INPUT', 'SELECT', 'TEXTAREA', 'METER'].includes(el.tagName) && el.textContent.trim())
+        || [...el.querySelectorAll('img[alt]')].map((i) => i.alt).join('');
+      if (!name) out.push(`${el.outerHTML.slice(0, 100)} has no name`);
+    }
+    const walker = document.createTreeWalker(document.getElementById('main'), NodeFilter.SHOW_TEXT);
+    for (let n; (n = walker.nextNode());) {
+      const s = n.textContent.trim();
+      if (n.parentElement.closest('code, pre, input, textarea, .mono, [data-testid=session-browser]')) continue;
+      if (/^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$/.test(s) && !/\.(test|com|org|net|png|csv|json|hok2?|mtw|pdf|xlsx)$/.test(s)) out.push(`a catalogue key "${s}"`);
+      if (/(^|\s)[a-z]+_[a-z_]+(\s|$)/.test(s) && !/@/.test(s)) out.push(`a code in "${s.slice(0, 60)}"`);
+      if (/\bundefined\b|\bNaN\b|\[object /.test(s)) out.push(`"${s.slice(0, 60)}"`);
+    }
+    for (const tr of document.querySelectorAll('#main table thead tr')) {
+      const labels = [...tr.children].map((th) => th.textContent.trim()).filter(Boolean);
+      const twice = labels.filter((l, i) => labels.indexOf(l) !== i);
+      if (twice.length) out.push(`a table with two columns "${twice[0]}"`);
+    }
+    return [...new Set(out)];
+  });
+}
+
+for (const [lang, size] of [['en-US', 'pc'], ['zh-CN', 'phone390'], ['de-DE', 'phone390'], ['de-DE', 'pc']]) {
+  test(`every page in ${lang} on ${size === 'pc' ? 'a PC' : 'a 390×844 phone'}: fits, every control named, words not codes`, async () => {
+    const page = await signedIn({ size, lang });
+    const found = [];
+    for (const p of PAGES) {
+      await gotoRoute(page, `${env.url}/#/${p}`, { route: p });
+      for (const d of await defects(page)) found.push(`${p}: ${d}`);
+    }
+    assert.deepEqual(found, []);
+    assert.deepEqual(page.consoleErrors, []);
+    await page.context().close();
+  });
+}
+
+test('teams: the members and their number under headings of their own', async () => {
+  const page = await signedIn();
+  await gotoRoute(page, `${env.url}/#/admin/teams`, { route: 'admin/teams' });
+  const heads = await page.$$eval('#main table th', (ths) => ths.map((th) => th.textContent.trim()));
+  assert.deepEqual(heads.slice(0, 3), ['Name', 'Members', 'Number of members']);
+  assert.match(await page.textContent('#main table tbody tr'), /Ada Admin/);
+  await page.context().close();
+});
+
+test('My settings: each session\'s browser and system in words, the header in the tooltip', async () => {
+  for (const [lang, want] of [['en-US', /^Chrome \d+ on Linux$/], ['zh-CN', /^Linux 上的 Chrome \d+$/], ['de-DE', /^Chrome \d+ unter Linux$/]]) {
+    const page = await signedIn({ size: lang === 'en-US' ? 'pc' : 'phone390', lang });
+    await gotoRoute(page, `${env.url}/#/account`, { route: 'account' });
+    const cell = page.locator('[data-testid=session-browser]').first();
+    assert.match((await cell.textContent()).trim(), want);
+    assert.match(await cell.getAttribute('title'), /^Mozilla\/5\.0 .*Chrome\/\d+/);
+    assert.equal(await page.locator('#main td:has-text("Mozilla/5.0")').count(), 0, 'no header as text');
+    if (lang === 'en-US') {
+      await page.locator('[data-testid=session-browser]').first().scrollIntoViewIfNeeded();
+      await shot(page, 'account-sessions-pc', { fullPage: false });
+    }
+    await page.context().close();
+  }
+});
+
+test('Account and plan: each limit\'s use as a bar; on a phone the plans\' values side by side', async () => {
+  const page = await signedIn();
+  await gotoRoute(page, `${env.url}/#/admin/account`, { route: 'admin/account' });
+  const storage = page.locator('[data-testid=usage-P2]');
+  assert.equal(await storage.evaluate((m) => m.tagName), 'METER');
+  const apps = page.locator('[data-testid=usage-P3]');
+  assert.equal(await apps.getAttribute('value'), '1');
+  assert.equal(await apps.getAttribute('max'), '100');
+  assert.equal(await apps.getAttribute('aria-label'), 'Registered apps: 1% of the limit used');
+  assert.match(await storage.getAttribute('aria-label'), /: < 1% of the limit used$/);
+  await shot(page, 'account-usage-pc', { fullPage: false });
+  await page.context().close();
+
+  const phone = await signedIn({ size: 'phone390', lang: 'de-DE' });
+  await gotoRoute(phone, `${env.url}/#/admin/account`, { route: 'admin/account' });
+  // A card per limit: its name across the top, the values side by side under it, each with its label.
+  const tables = phone.locator('#main table.across');
+  assert.equal(await tables.count(), 2);
+  const plans = tables.nth(1);
+  const row = await plans.locator('tbody tr').nth(2).evaluate((tr) => [...tr.children].map((td) => {
+    const r = td.getBoundingClientRect();
+    return { text: td.textContent.trim(), label: getComputedStyle(td, '::before').content, top: Math.round(r.top), left: r.left, right: r.right };
+  }));
+  assert.equal(row[0].text, 'Registrierte Apps');
+  assert.deepEqual(row.slice(1).map((c) => [c.label, c.text]),
+    [['"Trial"', '2'], ['"Free"', '3'], ['"Standard"', '10'], ['"Pro · Ihrer"', '100']]);
+  assert.ok(row.slice(1).every((c) => c.top === row[1].top && c.top > row[0].top), `one line under the name: ${JSON.stringify(row)}`);
+  assert.ok(row.every((c) => c.left >= 0 && c.right <= 390), JSON.stringify(row));
+  const usage = await tables.nth(0).locator('tbody tr').first().evaluate((tr) => tr.getBoundingClientRect().height);
+  assert.ok(usage < 110, `a limit's use in one short card (${usage} px)`);
+  await plans.scrollIntoViewIfNeeded();
+  await shot(phone, 'account-plans-phone', { fullPage: false });
+  await phone.context().close();
+});
+
+test('monitor on a phone: channel names wrap, none is cut; the status line without dangling dots', async () => {
+  await seed.admin.patch(`/api/v1/channels/${seed.channels[0]}`, { name: 'Return water temperature boiler 1' });
+  const page = await signedIn({ size: 'phone390', lang: 'de-DE' });
+  await gotoRoute(page, `${env.url}/#/monitor`, { route: 'monitor' });
+  const names = await page.$$eval('.channel-name', (els) => els.map((e) => ({ text: e.textContent,
+    cut: e.scrollWidth > e.clientWidth + 1, right: e.getBoundingClientRect().right, box: e.parentElement.getBoundingClientRect().right })));
+  assert.ok(names.length >= 4);
+  assert.ok(names.some((n) => n.text === 'Return water temperature boiler 1 · CH1'), JSON.stringify(names));
+  for (const n of names) {
+    assert.equal(n.cut, false, `${n.text} is cut`);
+    assert.ok(n.right <= n.box, `${n.text} stays in its tile`);
+  }
+  // The status line's parts each on a line, no dot left at a line's end.
+  assert.equal(await page.locator('.monitor-status .sep:visible').count(), 0);
+  await shot(page, 'monitor-names-phone');
+  await page.context().close();
+});
