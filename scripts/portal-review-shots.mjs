@@ -65,6 +65,7 @@ const AREAS = [
     ['account-sessions-pc', 'Where you are signed in: the browser and system in words (review.test.mjs)'],
     ['help-pc', 'Help and about: version, the supported instruments, the references'],
     ['help-phone390', 'Help on a phone'],
+    ['help-models-phone', 'The supported instruments on a phone: a short card each (German, review.test.mjs)'],
   ]],
 ];
 

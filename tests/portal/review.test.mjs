@@ -8,7 +8,7 @@
 //   - Account and plan: each limit's use as a bar under its name; on a phone
 //     a card per limit with the plans' values side by side;
 //   - the monitor's channel names wrap on a phone instead of being cut, its
-//     status line's parts one to a line.
+//     status line's parts one to a line; help's instruments a short card each.
 // Screenshots go to build/portal-shots/ (scripts/portal-review-shots.mjs).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -139,13 +139,14 @@ test('Account and plan: each limit\'s use as a bar; on a phone the plans\' value
   const plans = tables.nth(1);
   const row = await plans.locator('tbody tr').nth(2).evaluate((tr) => [...tr.children].map((td) => {
     const r = td.getBoundingClientRect();
-    return { text: td.textContent.trim(), label: getComputedStyle(td, '::before').content, top: Math.round(r.top), left: r.left, right: r.right };
+    return { text: td.textContent.trim(), label: getComputedStyle(td, '::before').content, top: Math.round(r.top), left: r.left, right: r.right,
+      fits: td.scrollWidth <= td.clientWidth + 1 };
   }));
   assert.equal(row[0].text, 'Registrierte Apps');
   assert.deepEqual(row.slice(1).map((c) => [c.label, c.text]),
     [['"Trial"', '2'], ['"Free"', '3'], ['"Standard"', '10'], ['"Pro · Ihrer"', '100']]);
   assert.ok(row.slice(1).every((c) => c.top === row[1].top && c.top > row[0].top), `one line under the name: ${JSON.stringify(row)}`);
-  assert.ok(row.every((c) => c.left >= 0 && c.right <= 390), JSON.stringify(row));
+  assert.ok(row.every((c) => c.left >= 0 && c.right <= 390 && c.fits), JSON.stringify(row));
   const usage = await tables.nth(0).locator('tbody tr').first().evaluate((tr) => tr.getBoundingClientRect().height);
   assert.ok(usage < 110, `a limit's use in one short card (${usage} px)`);
   await plans.scrollIntoViewIfNeeded();
@@ -168,5 +169,23 @@ test('monitor on a phone: channel names wrap, none is cut; the status line witho
   // The status line's parts each on a line, no dot left at a line's end.
   assert.equal(await page.locator('.monitor-status .sep:visible').count(), 0);
   await shot(page, 'monitor-names-phone');
+  await page.context().close();
+});
+
+test('help on a phone: each supported instrument a short card, its model over the four facts side by side', async () => {
+  const page = await signedIn({ size: 'phone390', lang: 'de-DE' });
+  await gotoRoute(page, `${env.url}/#/help`, { route: 'help' });
+  const rows = await page.$$eval('[data-testid=help-models] tbody tr', (trs) => trs.map((tr) => {
+    const cells = [...tr.children].map((td) => td.getBoundingClientRect());
+    return { model: tr.children[0].textContent.trim(),
+      oneLine: cells.slice(1).every((r) => Math.round(r.top) === Math.round(cells[1].top) && r.top > cells[0].top),
+      inside: cells.every((r) => r.left >= 0 && r.right <= window.innerWidth),
+      // A heading or value wider than its cell would run over the next one.
+      fits: [...tr.children].every((td) => td.scrollWidth <= td.clientWidth + 1) };
+  }));
+  await page.locator('[data-testid=help-models]').scrollIntoViewIfNeeded();
+  await shot(page, 'help-models-phone', { fullPage: false });
+  assert.ok(rows.length >= 10, `${rows.length} instruments`);
+  for (const r of rows) assert.ok(r.oneLine && r.inside && r.fits, `${r.model}: ${JSON.stringify(r)}`);
   await page.context().close();
 });

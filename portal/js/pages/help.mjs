@@ -70,6 +70,6 @@ registerPage('help', {
       { label: t('help.col_fw'), value: (x) => (x.apps.some((k) => k !== 'lr8450-direct') ? fw(x.min_firmware) : null) },
       { label: t('help.col_fw_direct'), value: (x) => (x.apps.includes('lr8450-direct') ? fw(x.min_firmware_direct) : null) },
       { label: t('help.col_console'), value: (x) => t(x.console ? 'common.yes' : 'common.no') },
-    ], m.body.items || []));
+    ], m.body.items || [], { across: true }));
   },
 });
