@@ -189,3 +189,41 @@ test('help on a phone: each supported instrument a short card, its model over th
   for (const r of rows) assert.ok(r.oneLine && r.inside && r.fits, `${r.model}: ${JSON.stringify(r)}`);
   await page.context().close();
 });
+
+test('a new computed channel or alarm says what to type without an error\'s red; a mistake once typed is red', async () => {
+  const page = await signedIn({ size: 'phone390', lang: 'de-DE' });
+  await gotoRoute(page, `${env.url}/#/computed?new=1`, { route: 'computed' });
+  const exprState = async () => page.waitForFunction(() => {
+    const e = document.querySelector('[data-testid=computed-check]');
+    return e && e.dataset.ok !== undefined && e.textContent ? e.className : false;
+  }).then((h) => h.jsonValue());
+  assert.equal(await exprState(), 'expr-state hint');
+  assert.match(await page.textContent('[data-testid=computed-check]'), /zum Beispiel \(CH1\+CH2\)\/2/);
+  await page.fill('[data-testid=computed-expression]', 'CH1+');
+  await page.waitForSelector('[data-testid=computed-check].bad');
+
+  await gotoRoute(page, `${env.url}/#/alarms?new=1`, { route: 'alarms' });
+  await page.waitForSelector('[data-testid=alarm-editor]');
+  const rule = () => page.$eval('[data-testid=alarm-rule-state]', (e) => ({ cls: e.className, ok: e.dataset.ok,
+    invalid: document.querySelectorAll('[data-testid=alarm-editor] .invalid').length }));
+  await page.waitForFunction(() => document.querySelector('[data-testid=alarm-rule-state]')?.dataset.ok === 'false');
+  assert.deepEqual(await rule(), { cls: 'expr-state hint', ok: 'false', invalid: 0 });
+  await shot(page, 'alarm-new-phone', { fullPage: false });
+  // Typed, then emptied: now a mistake, red, the field marked.
+  await page.fill('[data-testid=alarm-cond1-value]', '5');
+  await page.waitForSelector('[data-testid=alarm-rule-state].ok');
+  await page.fill('[data-testid=alarm-cond1-value]', '');
+  await page.waitForSelector('[data-testid=alarm-rule-state].bad');
+  assert.ok((await rule()).invalid >= 1);
+  await page.context().close();
+
+  // Saving the untouched form shows the mistake in red too.
+  const again = await signedIn();
+  await gotoRoute(again, `${env.url}/#/alarms?new=1`, { route: 'alarms' });
+  await again.waitForSelector('[data-testid=alarm-editor]');
+  await again.fill('[data-testid=alarm-name]', 'Hot');
+  assert.equal(await again.getAttribute('[data-testid=alarm-rule-state]', 'class'), 'expr-state hint');
+  await again.click('[data-testid=alarm-save]');
+  await again.waitForSelector('[data-testid=alarm-rule-state].bad');
+  await again.context().close();
+});

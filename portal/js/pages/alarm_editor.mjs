@@ -69,6 +69,8 @@ export async function alarmEditor(container, gid, id) {
   let fields = defaultFields(zoneOffset(shownZone(), Date.now()));
   if (cur && cur.kind === 'condition' && cur.rule) fields = fieldsOf(alarm.parseRule(cur.rule));
   let built = null; // {rule, text} of the fields, or null
+  // A new alarm untouched: its empty threshold is not yet a mistake (no red).
+  let pristine = !cur;
   let alive = true;
   let previewTimer = 0;
 
@@ -270,12 +272,12 @@ export async function alarmEditor(container, gid, id) {
       built = buildRule(alarm, fields);
     } catch (e) {
       if (!(e instanceof RuleProblem)) throw e;
-      ruleState.className = 'expr-state bad';
+      ruleState.className = `expr-state ${pristine ? 'hint' : 'bad'}`;
       ruleState.dataset.ok = 'false';
       ruleState.textContent = e.message;
       ruleText.textContent = '';
       sentence.textContent = '';
-      markField(e.field);
+      markField(pristine ? null : e.field);
       return false;
     }
     markField(null);
@@ -344,8 +346,11 @@ export async function alarmEditor(container, gid, id) {
     el.addEventListener(el.tagName === 'SELECT' || el.type === 'checkbox' ? 'change' : 'input', changed);
   }
 
+  for (const ev of ['input', 'change']) container.addEventListener(ev, () => { pristine = false; }, { capture: true });
+
   save.addEventListener('click', async () => {
     err.hidden = true;
+    if (pristine) { pristine = false; check(); }
     if (!name.value.trim()) { err.textContent = t('alarms.err.name'); err.hidden = false; name.focus(); return; }
     if (!check()) { err.textContent = ruleState.textContent; err.hidden = false; return; }
     const rep = Number(repeat.value);

@@ -252,7 +252,8 @@ async function editor(container, gid, id) {
     const res = await checkExpression(expr.value, inputs.length);
     if (!alive || my !== checkSeq) return res;
     lastCheck = res;
-    exprState.className = `expr-state ${res.ok ? 'ok' : 'bad'}`;
+    // Nothing typed yet is not a mistake: the example, without the error's red.
+    exprState.className = `expr-state ${res.ok ? 'ok' : expr.value.trim() ? 'bad' : 'hint'}`;
     exprState.dataset.ok = String(res.ok);
     exprState.textContent = res.ok ? t('computed.valid', { names: res.uses.map((k) => `CH${k}`).join(', ') }) : res.text;
     // Show where the mistake is: the expression with the character marked.
