@@ -4,7 +4,8 @@
 // tests wrote (build/portal-shots/, `node --test tests/portal/`) into
 // docs/img/review/ and writes the pages that show them, PC and phone side
 // by side. Run it after the portal tests when a page changed, look at the
-// pages, and commit what changed.
+// pages, and commit what changed. A picture of a page before a fix may be
+// kept as docs/img/review/before/<name>.png: its page shows it under the new one.
 //
 //   node scripts/portal-review-shots.mjs [--check]
 //
@@ -41,6 +42,10 @@ const AREAS = [
     ['computed-list-pc', 'The list with the back-fill state'],
     ['computed-editor-phone', 'The editor on a 390×844 phone'],
   ]],
+  ['forms', 'New forms', 'A new computed channel or alarm says what to type in grey; a mistake once typed, or the form saved, is red.', [
+    ['computed-new-phone', 'A new computed channel on a phone: the example in grey (German, review.test.mjs)'],
+    ['alarm-new-phone', 'A new alarm: its empty threshold not marked as a mistake'],
+  ]],
   ['drive', 'Drive and import', 'A name clash keeps the dialog and what was typed; a file imported into measured channels with progress; below Pro the dialog says why not.', [
     ['drive-name-clash-pc', 'A folder name already in use (fixes.test.mjs)'],
     ['import-pc', 'Importing a HOK2 file: its channels mapped onto measured channels'],
@@ -48,6 +53,7 @@ const AREAS = [
   ]],
   ['admin', 'Administration', 'The Users table with its actions in view at 1366 px; app credentials; channels; the IP allow-list; the audit log in sentences; the plan form preselecting nothing.', [
     ['users-pc', 'Users with long names and addresses: Edit and Delete in view'],
+    ['teams-phone', 'Teams on a phone: the members and their number under headings of their own (German, review.test.mjs)'],
     ['apps-credential-pc', 'A renewed app credential, shown once'],
     ['channels-pc', 'A device\'s channels: add, rename, unit, acquire'],
     ['channels-phone', 'Channels on a 390×844 phone'],
@@ -96,6 +102,8 @@ for (const [area, title, what, list] of AREAS) {
   for (const [name, caption] of list) {
     fs.copyFileSync(path.join(shots, `${name}.png`), path.join(dir, `${name}.png`));
     page.push(`## ${caption}`, '', `![${caption}](review/${name}.png)`, '');
+    // docs/img/review/before/<name>.png, kept by hand: the page before a fix, for comparison.
+    if (fs.existsSync(path.join(dir, 'before', `${name}.png`))) page.push(`Before the fix:`, '', `![Before: ${caption}](review/before/${name}.png)`, '');
   }
   fs.writeFileSync(path.join(out, `review-${area}.md`), page.join('\n'));
   index.push(`- [${title}](review-${area}.md): ${what}`);

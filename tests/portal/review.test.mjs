@@ -100,6 +100,12 @@ test('teams: the members and their number under headings of their own', async ()
   assert.deepEqual(heads.slice(0, 3), ['Name', 'Members', 'Number of members']);
   assert.match(await page.textContent('#main table tbody tr'), /Ada Admin/);
   await page.context().close();
+  const phone = await signedIn({ size: 'phone390', lang: 'de-DE' });
+  await gotoRoute(phone, `${env.url}/#/admin/teams`, { route: 'admin/teams' });
+  const labels = await phone.$$eval('#main table tbody tr:first-child td', (tds) => tds.map((td) => td.dataset.label));
+  assert.deepEqual(labels.slice(0, 3), ['Name', 'Mitglieder', 'Anzahl der Mitglieder']);
+  await shot(phone, 'teams-phone', { fullPage: false });
+  await phone.context().close();
 });
 
 test('My settings: each session\'s browser and system in words, the header in the tooltip', async () => {
@@ -199,6 +205,7 @@ test('a new computed channel or alarm says what to type without an error\'s red;
   }).then((h) => h.jsonValue());
   assert.equal(await exprState(), 'expr-state hint');
   assert.match(await page.textContent('[data-testid=computed-check]'), /zum Beispiel \(CH1\+CH2\)\/2/);
+  await shot(page, 'computed-new-phone');
   await page.fill('[data-testid=computed-expression]', 'CH1+');
   await page.waitForSelector('[data-testid=computed-check].bad');
 
