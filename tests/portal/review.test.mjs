@@ -135,6 +135,11 @@ test('Account and plan: each limit\'s use as a bar; on a phone the plans\' value
   assert.equal(await apps.getAttribute('aria-label'), 'Registered apps: 1% of the limit used');
   assert.match(await storage.getAttribute('aria-label'), /: < 1% of the limit used$/);
   await shot(page, 'account-usage-pc', { fullPage: false });
+  // The storage used reads as the drive says it.
+  const used = (await page.locator('#main tr:has([data-testid=usage-P2]) td').nth(1).textContent()).trim();
+  assert.match(used, /^[\d.,]+\s?(B|kB|MB|GB)$/);
+  await gotoRoute(page, `${env.url}/#/drive`, { route: 'drive' });
+  assert.ok((await page.textContent('[data-testid=drive-quota]')).includes(used), used);
   await page.context().close();
 
   const phone = await signedIn({ size: 'phone390', lang: 'de-DE' });

@@ -2,7 +2,7 @@
 // plan, licence and usage against the quotas, plan change (L2), quotation
 // request, trial upgrade (L4), own logo (P22), and the plan table.
 import { registerPage, track } from '../../router.mjs';
-import { t, formatNumber, formatDate, formatDateTime, LANGUAGES, language } from '../../i18n.mjs';
+import { t, formatNumber, formatBytes, formatDate, formatDateTime, LANGUAGES, language } from '../../i18n.mjs';
 import { api, errorMessage, quotaName, planName, apiUrl } from '../../api.mjs';
 import { emit } from '../../session.mjs';
 import { h, fill } from '../../ui/dom.mjs';
@@ -17,13 +17,10 @@ import { sharedGet } from '../../shell_data.mjs';
 
 const MONTHS = [1, 3, 12];
 const monthOpts = () => MONTHS.map((m) => ({ value: m, label: t('account.months', { n: formatNumber(m) }) }));
-const bytes = (n) => (n >= 1e9 ? `${formatNumber(n / 1e9, { maximumFractionDigits: 1 })} GB`
-  : n >= 1e6 ? `${formatNumber(n / 1e6, { maximumFractionDigits: 1 })} MB`
-    : `${formatNumber(n / 1e3, { maximumFractionDigits: 1 })} kB`);
 // A limit's name heads its row: capitalised there (the catalogue's names are
 // written for the middle of a sentence, "3 registered apps").
 const rowName = (q) => { const s = quotaName(q); return s.charAt(0).toLocaleUpperCase(language()) + s.slice(1); };
-const amount = (u, v) => (v === null || v === undefined ? '—' : u.quota === 'P2' ? bytes(v) : formatNumber(v));
+const amount = (u, v) => (v === null || v === undefined ? '—' : u.quota === 'P2' ? formatBytes(v) : formatNumber(v));
 
 function infoPanel(acc, reload) {
   const sub = acc.subscriber || {};
@@ -198,7 +195,7 @@ async function plansPanel(current) {
     }
     if (q.kind === 'term') return (q.terms_months || []).length ? q.terms_months.map((m) => formatNumber(m)).join(' / ') : t('plan.free');
     if (!q.available || q.limit === null) return '—';
-    return q.kind === 'bytes' ? bytes(q.limit) : formatNumber(q.limit);
+    return q.kind === 'bytes' ? formatBytes(q.limit) : formatNumber(q.limit);
   };
   return h('section', { class: 'panel' }, h('h2', { text: t('account.plans') }),
     table([
