@@ -18,7 +18,7 @@ import { PASSWORD, seedAccount } from './fixtures.mjs';
 const PAGES = ['monitor', 'dashboards', 'viewer', 'drive', 'computed', 'alarms', 'alarms/events', 'reports',
   'notifications', 'account', 'inquiries', 'help', 'admin/account', 'admin/users', 'admin/teams', 'admin/groups',
   'admin/apps', 'admin/devices', 'admin/channels', 'admin/security', 'admin/audit', 'admin/recipients',
-  'admin/destinations', 'admin/inquiries'];
+  'admin/destinations', 'admin/inquiries', 'share'];
 
 let env;
 let seed;
