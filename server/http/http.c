@@ -1012,6 +1012,7 @@ out:
     cJSON_Delete(req.body);
     free(req.raw);
     http_budget_release(&req);
+    http_deadline_end(&req); /* before CivetWeb may close the socket (http_deadline.c) */
     return req.replied ? req.status : status;
 }
 
@@ -1187,7 +1188,8 @@ int http_start(srv *s, char *err, size_t err_cap)
     int n = 0;
 
     http_libc_init();
-    if (http_metrics_init(route_tables, N_ROUTE_TABLES) != 0 || http_conns_init(s) != 0) {
+    if (http_metrics_init(route_tables, N_ROUTE_TABLES) != 0 || http_conns_init(s) != 0 ||
+        http_deadline_init() != 0) {
         snprintf(err, err_cap, "out of memory");
         return -1;
     }

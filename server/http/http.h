@@ -81,6 +81,9 @@ typedef struct {
     bool replied;
     bool must_close;     /* the request body was not read: close after replying */
     bool continued;      /* "100 Continue" was considered (http_body.c): once */
+    int deadline_slot;   /* the body's deadline entry + 1 (http_deadline.c); 0 = none
+                          * yet, -1 = not watched */
+    long long body_got;  /* body bytes read through http_body_read() */
     bool may_write;      /* a route that may change state: the state epoch (auth.h)
                           * moves before its reply and after its handler */
     size_t body_held;    /* bytes of the server-wide body budget this request holds
@@ -339,5 +342,7 @@ extern const http_route http_routes_dashboard[]; /* http_dashboard.c: dashboards
 /* The test-only routes (http/test/http_test_routes.c), in the test build
  * only (an empty table in production). */
 extern const http_route http_routes_test[];
+/* true in metron-server-test only: test-only settings are read there. */
+extern const bool http_test_build;
 
 #endif

@@ -101,6 +101,7 @@ static void continue_if_expected(http_req *req)
         return;
     }
     req->continued = true;
+    http_deadline_begin(req); /* the body's deadline runs from here (http_deadline.c) */
     ex = mg_get_header(req->conn, "Expect");
     if (ex != NULL && mg_strcasecmp(ex, "100-continue") == 0 && req->ri->http_version != NULL &&
         strcmp(req->ri->http_version, "1.1") == 0) {
@@ -168,6 +169,11 @@ int http_read_body(http_req *req, size_t limit, char **out, size_t *len)
         }
         continue_if_expected(req);
         got = mg_read(req->conn, buf + n, cap - 1 - n);
+        if (got <= 0 && http_deadline_passed(req)) {
+            free(buf);
+            req->must_close = true;
+            return BODY_READ_TIMEOUT;
+        }
         if (got < 0) {
             free(buf);
             req->must_close = true;
@@ -177,6 +183,7 @@ int http_read_body(http_req *req, size_t limit, char **out, size_t *len)
             break;
         }
         n += (size_t)got;
+        http_deadline_progress(req, (long long)n);
         if (n > limit) {
             free(buf);
             req->must_close = true;
@@ -200,8 +207,13 @@ int http_discard_body(http_req *req, size_t limit)
         req->must_close = true;
         return BODY_READ_TOO_LARGE;
     }
+    http_deadline_begin(req);
     for (;;) {
         int got = mg_read(req->conn, sink, sizeof sink);
+        if (got <= 0 && http_deadline_passed(req)) {
+            req->must_close = true;
+            return BODY_READ_TIMEOUT;
+        }
         if (got < 0) {
             req->must_close = true;
             return BODY_READ_ERROR;
@@ -210,6 +222,7 @@ int http_discard_body(http_req *req, size_t limit)
             return BODY_READ_OK;
         }
         n += (size_t)got;
+        http_deadline_progress(req, (long long)n);
         if (n > limit) {
             req->must_close = true;
             return BODY_READ_TOO_LARGE;
@@ -228,6 +241,13 @@ int http_reply_body_refused(http_req *req, int rc, size_t limit)
     case BODY_READ_TOO_LARGE:
         snprintf(msg, sizeof msg, "the request body is larger than %zu bytes", limit);
         return http_reply_error(req, 413, "body_too_large", msg, NULL);
+    case BODY_READ_TIMEOUT:
+        /* The watchdog shut the socket down: this reaches the client only
+         * if anything still can; the request ends and nothing is stored. */
+        return http_reply_error(req, 408, "body_too_slow",
+                                "the request body did not arrive in time: send it again "
+                                "on a faster connection",
+                                NULL);
     case BODY_READ_BUSY:
         snprintf(extra, sizeof extra, "Retry-After: %d\r\n", BUSY_RETRY_S);
         return http_reply_json_headers(
@@ -254,9 +274,17 @@ long http_body_read(http_req *req, void *buf, size_t cap)
     int got;
     continue_if_expected(req);
     got = mg_read(req->conn, buf, cap > INT_MAX ? INT_MAX : cap);
+    if (got <= 0 && http_deadline_passed(req)) {
+        req->must_close = true; /* not the end of the body: the caller stores nothing */
+        return -1;
+    }
     if (got < 0) {
         req->must_close = true;
         return -1;
+    }
+    if (got > 0) {
+        req->body_got += (long long)got;
+        http_deadline_progress(req, req->body_got);
     }
     return got;
 }

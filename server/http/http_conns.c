@@ -26,7 +26,11 @@
  * of a counted descriptor takes it off before the descriptor is freed, so
  * a number reused by a later accept() starts clean. Descriptors are only
  * counted while http_conns_init() has run (the server's own sockets,
- * libpq's and libcurl's, are connect()ed, never accept()ed). */
+ * libpq's and libcurl's, are connect()ed, never accept()ed).
+ *
+ * accept() also links every accepted descriptor by its peer's port, so
+ * that the body deadline (http_deadline.c) finds a connection's socket
+ * (http_conns_fd_of()). */
 #define _GNU_SOURCE /* RTLD_NEXT, accept4 */
 #include <arpa/inet.h>
 #include <dlfcn.h>
@@ -74,6 +78,17 @@ static int g_total; /* counted connections now */
 static bool g_loopback_too; /* --conns-per-address given: loopback counts as well */
 static const srv *g_srv;
 static atomic_llong g_refused;
+
+/* Every accepted descriptor, loopback and IPv6 too, by its peer's port
+ * (http_conns_fd_of(): the body deadline, http_deadline.c, needs the
+ * socket of a CivetWeb connection, which CivetWeb 1.15 does not give).
+ * g_port_of_fd[fd] is its peer port + 1 (0 = not linked); the descriptors
+ * of one port are a list from g_fd_of_port[port] (fd + 1) through
+ * g_next_fd[fd] (fd + 1). Linked by accept() and unlinked by close()
+ * before the descriptor is freed, both under g_mu. */
+static _Atomic int *_Atomic g_port_of_fd;
+static int *g_fd_of_port; /* 65536 */
+static int *g_next_fd;    /* FD_TRACKED */
 static atomic_llong g_last_log;
 
 /* A child of fork() (the embedded PostgreSQL's programs, db_embed.c) may
@@ -110,6 +125,16 @@ int http_conns_init(const srv *s)
     pthread_mutex_unlock(&g_mu);
     if (g_slots == NULL) {
         return -1;
+    }
+    if (atomic_load(&g_port_of_fd) == NULL) {
+        _Atomic int *ports = calloc(FD_TRACKED, sizeof *ports);
+        g_fd_of_port = calloc(65536, sizeof *g_fd_of_port);
+        g_next_fd = calloc(FD_TRACKED, sizeof *g_next_fd);
+        if (ports == NULL || g_fd_of_port == NULL || g_next_fd == NULL) {
+            free(ports);
+            return -1;
+        }
+        atomic_store(&g_port_of_fd, ports);
     }
     if (atomic_load(&g_slot_of_fd) == NULL) { /* published last: accept() counts from now on */
         _Atomic int *fds = calloc(FD_TRACKED, sizeof *fds);
@@ -169,6 +194,92 @@ static void uncount_locked(_Atomic int *fds, int fd)
     }
 }
 
+/* Link "fd" (peer port "port") into its port's list. Under g_mu. */
+static void link_locked(_Atomic int *ports, int fd, int port)
+{
+    g_next_fd[fd] = g_fd_of_port[port];
+    g_fd_of_port[port] = fd + 1;
+    atomic_store(&ports[fd], port + 1);
+}
+
+/* Take "fd" off its port's list, if it is on one. Under g_mu. */
+static void unlink_locked(_Atomic int *ports, int fd)
+{
+    int port = atomic_exchange(&ports[fd], 0) - 1;
+    if (port < 0) {
+        return;
+    }
+    for (int *at = &g_fd_of_port[port]; *at != 0; at = &g_next_fd[*at - 1]) {
+        if (*at == fd + 1) {
+            *at = g_next_fd[fd];
+            g_next_fd[fd] = 0;
+            return;
+        }
+    }
+}
+
+/* The peer's address as text and port of a socket; false if unknown. */
+static bool peer_of(int fd, char *ip, size_t cap, int *port)
+{
+    struct sockaddr_storage sa;
+    socklen_t len = sizeof sa;
+    if (getpeername(fd, (struct sockaddr *)&sa, &len) != 0) {
+        return false;
+    }
+    if (sa.ss_family == AF_INET) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)&sa;
+        *port = ntohs(a->sin_port);
+        return inet_ntop(AF_INET, &a->sin_addr, ip, (socklen_t)cap) != NULL;
+    }
+    if (sa.ss_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&sa;
+        *port = ntohs(a->sin6_port);
+        return inet_ntop(AF_INET6, &a->sin6_addr, ip, (socklen_t)cap) != NULL;
+    }
+    return false;
+}
+
+/* The local port of a socket, or -1. */
+static int local_port_of(int fd)
+{
+    struct sockaddr_storage sa;
+    socklen_t len = sizeof sa;
+    if (getsockname(fd, (struct sockaddr *)&sa, &len) != 0) {
+        return -1;
+    }
+    if (sa.ss_family == AF_INET) {
+        return ntohs(((const struct sockaddr_in *)&sa)->sin_port);
+    }
+    if (sa.ss_family == AF_INET6) {
+        return ntohs(((const struct sockaddr_in6 *)&sa)->sin6_port);
+    }
+    return -1;
+}
+
+int http_conns_fd_of(const char *remote_addr, int remote_port, int server_port)
+{
+    _Atomic int *ports = atomic_load(&g_port_of_fd);
+    int found = -1, n = 0;
+    if (ports == NULL || remote_port <= 0 || remote_port > 65535) {
+        return -1;
+    }
+    /* Under g_mu every descriptor on the list is open (close() unlinks it
+     * under g_mu before freeing it), so getpeername() reads the peer of
+     * the connection that was accepted on it. */
+    pthread_mutex_lock(&g_mu);
+    for (int at = g_fd_of_port[remote_port]; at != 0; at = g_next_fd[at - 1]) {
+        char ip[INET6_ADDRSTRLEN];
+        int fd = at - 1, port;
+        if (peer_of(fd, ip, sizeof ip, &port) && port == remote_port &&
+            strcmp(ip, remote_addr) == 0 && local_port_of(fd) == server_port) {
+            found = fd;
+            n++;
+        }
+    }
+    pthread_mutex_unlock(&g_mu);
+    return n == 1 ? found : -1;
+}
+
 static void refuse(int fd, const struct sockaddr_in *peer)
 {
     static const char body[] =
@@ -202,12 +313,20 @@ int accept(int sock, __SOCKADDR_ARG addr, socklen_t *restrict len)
 {
     struct sockaddr_in peer;
     socklen_t plen = sizeof peer;
-    char ip[INET_ADDRSTRLEN];
+    char ip[INET_ADDRSTRLEN], ip6[INET6_ADDRSTRLEN];
     _Atomic int *fds;
-    int fd, n;
+    _Atomic int *ports;
+    int fd, n, pport;
     pthread_once(&g_once, resolve);
     fd = g_accept(sock, addr, len);
     fds = atomic_load(&g_slot_of_fd);
+    ports = atomic_load(&g_port_of_fd);
+    if (fd >= 0 && fd < FD_TRACKED && fds != NULL && ports != NULL &&
+        peer_of(fd, ip6, sizeof ip6, &pport)) {
+        pthread_mutex_lock(&g_mu);
+        link_locked(ports, fd, pport);
+        pthread_mutex_unlock(&g_mu);
+    }
     if (fd < 0 || fd >= FD_TRACKED || fds == NULL ||
         getpeername(fd, (struct sockaddr *)&peer, &plen) != 0 || peer.sin_family != AF_INET) {
         return fd;
@@ -224,6 +343,7 @@ int accept(int sock, __SOCKADDR_ARG addr, socklen_t *restrict len)
     n = count_locked(fds, fd, peer.sin_addr.s_addr);
     if (n > g_cap && g_total > g_busy) {
         uncount_locked(fds, fd);
+        unlink_locked(ports, fd);
         pthread_mutex_unlock(&g_mu);
         refuse(fd, &peer);
         g_close(fd);
@@ -237,10 +357,13 @@ int accept(int sock, __SOCKADDR_ARG addr, socklen_t *restrict len)
 int close(int fd)
 {
     _Atomic int *fds = atomic_load_explicit(&g_slot_of_fd, memory_order_acquire);
-    if (fds != NULL && fd >= 0 && fd < FD_TRACKED &&
-        atomic_load_explicit(&fds[fd], memory_order_relaxed) != 0) {
+    _Atomic int *ports = atomic_load_explicit(&g_port_of_fd, memory_order_acquire);
+    if (fds != NULL && ports != NULL && fd >= 0 && fd < FD_TRACKED &&
+        (atomic_load_explicit(&fds[fd], memory_order_relaxed) != 0 ||
+         atomic_load_explicit(&ports[fd], memory_order_relaxed) != 0)) {
         pthread_mutex_lock(&g_mu);
         uncount_locked(fds, fd);
+        unlink_locked(ports, fd);
         pthread_mutex_unlock(&g_mu);
     }
     pthread_once(&g_once, resolve);

@@ -34,13 +34,34 @@ cJSON *http_error_object(const char *code, const char *message, const char *fiel
  * counting: 0, or -1 without memory. Before CivetWeb starts. */
 int http_conns_init(const srv *s);
 
+/* The open accepted socket whose peer is remote_addr:remote_port and
+ * whose local port is server_port, or -1 when none or more than one is
+ * (the body deadline, http_deadline.c). */
+int http_conns_fd_of(const char *remote_addr, int remote_port, int server_port);
+
+/* ---- http_deadline.c: a request body's deadline (a watchdog thread
+ * shuts down the socket of a body that passed it) */
+
+/* Start the watchdog (once): 0, or -1 when it cannot run. */
+int http_deadline_init(void);
+/* Register the request's socket and its body's deadline: before its first
+ * body read (once; a request whose socket is not found is not watched). */
+void http_deadline_begin(http_req *req);
+/* A body without a declared length: "received" bytes so far extend it. */
+void http_deadline_progress(http_req *req, long long received);
+/* Whether the watchdog shut the request's socket down. */
+bool http_deadline_passed(const http_req *req);
+/* Unregister: before the request returns to CivetWeb. */
+void http_deadline_end(http_req *req);
+
 /* The cap in force, and the connections refused since the start. */
 int http_conns_cap(void);
 long long http_conns_refused(void);
 
 /* ---- http_body.c */
 
-enum { BODY_READ_OK = 0, BODY_READ_TOO_LARGE = 1, BODY_READ_BUSY = 2, BODY_READ_ERROR = -1 };
+enum { BODY_READ_OK = 0, BODY_READ_TOO_LARGE = 1, BODY_READ_BUSY = 2, BODY_READ_TIMEOUT = 3,
+       BODY_READ_ERROR = -1 };
 
 /* Whether the request carries a body (a length or chunked encoding). */
 bool http_has_body(const http_req *req);

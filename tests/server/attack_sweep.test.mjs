@@ -507,3 +507,51 @@ test('while workers are plentiful one address may pass its cap (an office behind
     assert.equal(exit.code, 0, srv16.stderr());
   }
 });
+
+/** A connection from "localAddress" that announces a JSON body of "length"
+ * bytes to POST /api/v1/auth/login and sends it one byte every 250 ms:
+ * resolves, once the server closes it, with what it answered. */
+function trickleBody(port, localAddress, length) {
+  const s = net.connect({ port, host: '127.0.0.1', localAddress });
+  let got = '';
+  let sent = 0;
+  let timer = null;
+  s.on('error', () => {});
+  s.on('data', (d) => { got += d.toString('latin1'); });
+  const closed = new Promise((resolve) => {
+    s.once('close', () => { clearInterval(timer); resolve({ got, sent }); });
+  });
+  s.once('connect', () => {
+    s.write(`POST /api/v1/auth/login HTTP/1.1\r\nHost: metron\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n`);
+    timer = setInterval(() => {
+      if (sent < length && !s.destroyed) { s.write(' '); sent++; }
+    }, 250);
+  });
+  return { socket: s, closed };
+}
+
+test('a body trickled a byte at a time is cut at its deadline and frees its worker', async () => {
+  // 4 workers, each held by a body trickled a byte every 250 ms (each
+  // byte restarts CivetWeb's own wait). The deadline (a floor of 1 s for
+  // the test, 30 s in production, plus the size at 64 KiB/s) shuts their
+  // sockets down long before the 400 bytes are sent, and another client
+  // is served.
+  const small = await startServer({ databaseUrl: await pg.createDatabase(),
+    args: ['--threads', '4'], env: { METRON_TEST_BODY_FLOOR_MS: '1000' } });
+  const slow = [];
+  try {
+    for (let i = 0; i < 4; i++) slow.push(trickleBody(small.port, '127.0.0.7', 400));
+    for (const c of slow) {
+      const { got, sent } = await c.closed;
+      assert.ok(sent < 400, `the server closed the trickling connection before its body ended (${sent} bytes sent)`);
+      // The socket was shut down: nothing, or the 408 if it still went out.
+      if (got !== '') assert.match(got, /^HTTP\/1\.1 408 [^]*body_too_slow/);
+    }
+    assert.equal(await healthFrom(small.port, '127.0.0.8'), 200);
+  } finally {
+    for (const c of slow) c.socket.destroy();
+    const exit = await small.stop();
+    assert.equal(exit.code, 0, small.stderr());
+    assert.doesNotMatch(small.stderr(), /runtime error|AddressSanitizer|LeakSanitizer/);
+  }
+});

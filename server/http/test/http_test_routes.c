@@ -457,6 +457,8 @@ static int h_test_work(http_req *req)
     return http_reply_json(req, 200, o);
 }
 
+const bool http_test_build = true;
+
 const http_route http_routes_test[] = {
     {"POST", "/api/v1/test/audit-fail", h_test_audit_fail, AUTH_PUBLIC, BODY_JSON, true},
     {"POST", "/api/v1/test/clock", h_test_clock, AUTH_PUBLIC, BODY_JSON, true},

@@ -2,4 +2,6 @@
  * links http_test_routes.c instead; see there). */
 #include "http.h"
 
+const bool http_test_build = false;
+
 const http_route http_routes_test[] = {{NULL, NULL, NULL, AUTH_PUBLIC, BODY_NONE, false}};
