@@ -89,6 +89,14 @@ static atomic_llong g_refused;
 static _Atomic int *_Atomic g_port_of_fd;
 static int *g_fd_of_port; /* 65536 */
 static int *g_next_fd;    /* FD_TRACKED */
+/* Each linked descriptor's peer and local port, as accept() saw them:
+ * http_conns_fd_of() compares them without a system call. */
+typedef struct {
+    unsigned char addr[16]; /* IPv4 in the first 4 bytes */
+    unsigned short family;
+    unsigned short local_port;
+} peer_info;
+static peer_info *g_peer; /* FD_TRACKED */
 static atomic_llong g_last_log;
 
 /* A child of fork() (the embedded PostgreSQL's programs, db_embed.c) may
@@ -130,7 +138,8 @@ int http_conns_init(const srv *s)
         _Atomic int *ports = calloc(FD_TRACKED, sizeof *ports);
         g_fd_of_port = calloc(65536, sizeof *g_fd_of_port);
         g_next_fd = calloc(FD_TRACKED, sizeof *g_next_fd);
-        if (ports == NULL || g_fd_of_port == NULL || g_next_fd == NULL) {
+        g_peer = calloc(FD_TRACKED, sizeof *g_peer);
+        if (ports == NULL || g_fd_of_port == NULL || g_next_fd == NULL || g_peer == NULL) {
             free(ports);
             return -1;
         }
@@ -194,9 +203,10 @@ static void uncount_locked(_Atomic int *fds, int fd)
     }
 }
 
-/* Link "fd" (peer port "port") into its port's list. Under g_mu. */
-static void link_locked(_Atomic int *ports, int fd, int port)
+/* Link "fd" (peer port "port", peer "p") into its port's list. Under g_mu. */
+static void link_locked(_Atomic int *ports, int fd, int port, const peer_info *p)
 {
+    g_peer[fd] = *p;
     g_next_fd[fd] = g_fd_of_port[port];
     g_fd_of_port[port] = fd + 1;
     atomic_store(&ports[fd], port + 1);
@@ -218,61 +228,61 @@ static void unlink_locked(_Atomic int *ports, int fd)
     }
 }
 
-/* The peer's address as text and port of a socket; false if unknown. */
-static bool peer_of(int fd, char *ip, size_t cap, int *port)
+/* The peer's address and port of a socket, and the local port of the
+ * listening socket "lsock" it came from; false if unknown. */
+static bool peer_of(int fd, int lsock, peer_info *p, int *port)
 {
-    struct sockaddr_storage sa;
-    socklen_t len = sizeof sa;
-    if (getpeername(fd, (struct sockaddr *)&sa, &len) != 0) {
+    struct sockaddr_storage sa, la;
+    socklen_t len = sizeof sa, llen = sizeof la;
+    memset(p, 0, sizeof *p);
+    if (getpeername(fd, (struct sockaddr *)&sa, &len) != 0 ||
+        getsockname(lsock, (struct sockaddr *)&la, &llen) != 0 || la.ss_family != sa.ss_family) {
         return false;
     }
+    p->family = sa.ss_family;
     if (sa.ss_family == AF_INET) {
         const struct sockaddr_in *a = (const struct sockaddr_in *)&sa;
         *port = ntohs(a->sin_port);
-        return inet_ntop(AF_INET, &a->sin_addr, ip, (socklen_t)cap) != NULL;
+        memcpy(p->addr, &a->sin_addr, 4);
+        p->local_port = ntohs(((const struct sockaddr_in *)&la)->sin_port);
+        return true;
     }
     if (sa.ss_family == AF_INET6) {
         const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&sa;
         *port = ntohs(a->sin6_port);
-        return inet_ntop(AF_INET6, &a->sin6_addr, ip, (socklen_t)cap) != NULL;
+        memcpy(p->addr, &a->sin6_addr, 16);
+        p->local_port = ntohs(((const struct sockaddr_in6 *)&la)->sin6_port);
+        return true;
     }
     return false;
-}
-
-/* The local port of a socket, or -1. */
-static int local_port_of(int fd)
-{
-    struct sockaddr_storage sa;
-    socklen_t len = sizeof sa;
-    if (getsockname(fd, (struct sockaddr *)&sa, &len) != 0) {
-        return -1;
-    }
-    if (sa.ss_family == AF_INET) {
-        return ntohs(((const struct sockaddr_in *)&sa)->sin_port);
-    }
-    if (sa.ss_family == AF_INET6) {
-        return ntohs(((const struct sockaddr_in6 *)&sa)->sin6_port);
-    }
-    return -1;
 }
 
 int http_conns_fd_of(const char *remote_addr, int remote_port, int server_port)
 {
     _Atomic int *ports = atomic_load(&g_port_of_fd);
+    peer_info want;
     int found = -1, n = 0;
     if (ports == NULL || remote_port <= 0 || remote_port > 65535) {
         return -1;
     }
+    memset(&want, 0, sizeof want);
+    if (inet_pton(AF_INET, remote_addr, want.addr) == 1) {
+        want.family = AF_INET;
+    } else if (inet_pton(AF_INET6, remote_addr, want.addr) == 1) {
+        want.family = AF_INET6;
+    } else {
+        return -1;
+    }
+    want.local_port = (unsigned short)server_port;
     /* Under g_mu every descriptor on the list is open (close() unlinks it
-     * under g_mu before freeing it), so getpeername() reads the peer of
-     * the connection that was accepted on it. */
+     * under g_mu before freeing it), and its g_peer entry is the one its
+     * accept() wrote. */
     pthread_mutex_lock(&g_mu);
     for (int at = g_fd_of_port[remote_port]; at != 0; at = g_next_fd[at - 1]) {
-        char ip[INET6_ADDRSTRLEN];
-        int fd = at - 1, port;
-        if (peer_of(fd, ip, sizeof ip, &port) && port == remote_port &&
-            strcmp(ip, remote_addr) == 0 && local_port_of(fd) == server_port) {
-            found = fd;
+        const peer_info *p = &g_peer[at - 1];
+        if (p->family == want.family && p->local_port == want.local_port &&
+            memcmp(p->addr, want.addr, sizeof want.addr) == 0) {
+            found = at - 1;
             n++;
         }
     }
@@ -313,7 +323,8 @@ int accept(int sock, __SOCKADDR_ARG addr, socklen_t *restrict len)
 {
     struct sockaddr_in peer;
     socklen_t plen = sizeof peer;
-    char ip[INET_ADDRSTRLEN], ip6[INET6_ADDRSTRLEN];
+    char ip[INET_ADDRSTRLEN];
+    peer_info pinfo;
     _Atomic int *fds;
     _Atomic int *ports;
     int fd, n, pport;
@@ -322,9 +333,9 @@ int accept(int sock, __SOCKADDR_ARG addr, socklen_t *restrict len)
     fds = atomic_load(&g_slot_of_fd);
     ports = atomic_load(&g_port_of_fd);
     if (fd >= 0 && fd < FD_TRACKED && fds != NULL && ports != NULL &&
-        peer_of(fd, ip6, sizeof ip6, &pport)) {
+        peer_of(fd, sock, &pinfo, &pport)) {
         pthread_mutex_lock(&g_mu);
-        link_locked(ports, fd, pport);
+        link_locked(ports, fd, pport, &pinfo);
         pthread_mutex_unlock(&g_mu);
     }
     if (fd < 0 || fd >= FD_TRACKED || fds == NULL ||

@@ -70,6 +70,12 @@ static watched g_w[WATCHED_MAX];
 static int g_hi; /* entries [0, g_hi) may be taken */
 static long long g_floor_ms = BODY_FLOOR_MS;
 static long long g_cut, g_unwatched, g_logged_s;
+/* When the watchdog wakes next (CLOCK_MONOTONIC ms): a registration with
+ * an earlier deadline wakes it. It never sleeps longer than a tick, so a
+ * body registered while it sleeps (every floor is at least a tick) needs no
+ * wake-up: a request costs no context switch of the watchdog. */
+static long long g_wake_ms;
+#define TICK_MAX_MS 1000LL
 
 static long long now_ms(void)
 {
@@ -104,10 +110,15 @@ static void *watchdog_main(void *arg)
                 next = w->deadline_ms;
             }
         }
-        if (next < 0) {
-            pthread_cond_wait(&g_cv, &g_mu);
-        } else {
-            struct timespec ts = {.tv_sec = next / 1000, .tv_nsec = (next % 1000) * 1000000};
+        {
+            long long tick = g_floor_ms / 2 < TICK_MAX_MS ? g_floor_ms / 2 : TICK_MAX_MS;
+            struct timespec ts;
+            if (next < 0 || next > now + tick) {
+                next = now + tick;
+            }
+            g_wake_ms = next;
+            ts.tv_sec = next / 1000;
+            ts.tv_nsec = (next % 1000) * 1000000;
             (void)pthread_cond_timedwait(&g_cv, &g_mu, &ts);
         }
     }
@@ -141,7 +152,9 @@ int http_deadline_init(void)
         char *end;
         long long v = strtoll(env, &end, 10);
         if (*end == '\0' && v >= 100 && v <= BODY_FLOOR_MS) {
+            pthread_mutex_lock(&g_mu);
             g_floor_ms = v; /* tests only: a deadline that passes within a test */
+            pthread_mutex_unlock(&g_mu);
         }
     }
     return g_ok ? 0 : -1;
@@ -188,7 +201,9 @@ void http_deadline_begin(http_req *req)
         g_hi = slot + 1;
     }
     req->deadline_slot = slot + 1;
-    pthread_cond_signal(&g_cv);
+    if (g_w[slot].deadline_ms < g_wake_ms) {
+        pthread_cond_signal(&g_cv);
+    }
     pthread_mutex_unlock(&g_mu);
 }
 
