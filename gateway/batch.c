@@ -1,5 +1,6 @@
 /* Spool entries and ingestion batches (see batch.h). */
 #include "batch.h"
+#include "errtext.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -173,17 +174,6 @@ void gw_entry_clear(gw_entry *e)
     }
 }
 
-static int fail(char *err, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t cap, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, cap, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
 static int copy_str(const cJSON *m, char *out, size_t cap)
 {
     if (!cJSON_IsString(m) || m->valuestring[0] == '\0' || strlen(m->valuestring) >= cap) {
@@ -221,17 +211,17 @@ int gw_entry_parse(const char *text, size_t len, gw_entry *e, char *err, size_t 
     size_t i = 0, total = 0, j = 0;
 
     if (root == NULL || !cJSON_IsObject(root)) {
-        fail(err, cap, "not a JSON object");
+        errtext_fail(err, cap, "not a JSON object");
         goto out;
     }
     id = cJSON_GetObjectItemCaseSensitive(root, "batch_id");
     if (copy_str(id, e->batch_id, sizeof e->batch_id) != 0 || !gw_batch_id_valid(e->batch_id)) {
-        fail(err, cap, "batch_id: expected 1 to 64 of A-Z a-z 0-9 . _ : -");
+        errtext_fail(err, cap, "batch_id: expected 1 to 64 of A-Z a-z 0-9 . _ : -");
         goto out;
     }
     devs = cJSON_GetObjectItemCaseSensitive(root, "devices");
     if (!cJSON_IsArray(devs) || cJSON_GetArraySize(devs) > GW_INSTRUMENTS_MAX) {
-        fail(err, cap, "devices: expected an array of at most %d", GW_INSTRUMENTS_MAX);
+        errtext_fail(err, cap, "devices: expected an array of at most %d", GW_INSTRUMENTS_MAX);
         goto out;
     }
     /* Count the keys first so that every array is allocated once. */
@@ -239,8 +229,8 @@ int gw_entry_parse(const char *text, size_t len, gw_entry *e, char *err, size_t 
         const cJSON *keys = cJSON_GetObjectItemCaseSensitive(d, "keys");
         int n = cJSON_GetArraySize(keys);
         if (!cJSON_IsArray(keys) || n > GW_CHANNELS_MAX) {
-            fail(err, cap, "devices[%zu].keys: expected an array of at most %d", i,
-                 GW_CHANNELS_MAX);
+            errtext_fail(err, cap, "devices[%zu].keys: expected an array of at most %d", i,
+                         GW_CHANNELS_MAX);
             goto out;
         }
         total += (size_t)n;
@@ -249,7 +239,7 @@ int gw_entry_parse(const char *text, size_t len, gw_entry *e, char *err, size_t 
     e->dev = calloc(i ? i : 1, sizeof *e->dev);
     e->key = calloc(total ? total : 1, sizeof *e->key);
     if (e->dev == NULL || e->key == NULL) {
-        fail(err, cap, "out of memory");
+        errtext_fail(err, cap, "out of memory");
         goto out;
     }
     i = 0;
@@ -259,13 +249,13 @@ int gw_entry_parse(const char *text, size_t len, gw_entry *e, char *err, size_t 
         if (copy_str(cJSON_GetObjectItemCaseSensitive(d, "model"), ed->model, sizeof ed->model) ||
             copy_str(cJSON_GetObjectItemCaseSensitive(d, "serial"), ed->serial,
                      sizeof ed->serial)) {
-            fail(err, cap, "devices[%zu]: expected model and serial", i);
+            errtext_fail(err, cap, "devices[%zu]: expected model and serial", i);
             goto out;
         }
         ed->first = e->n_keys;
         cJSON_ArrayForEach(k, cJSON_GetObjectItemCaseSensitive(d, "keys")) {
             if (copy_str(k, e->key[e->n_keys], sizeof e->key[0]) != 0) {
-                fail(err, cap, "devices[%zu].keys[%zu]: expected a channel key", i, ed->n);
+                errtext_fail(err, cap, "devices[%zu].keys[%zu]: expected a channel key", i, ed->n);
                 goto out;
             }
             e->n_keys++;
@@ -279,25 +269,25 @@ int gw_entry_parse(const char *text, size_t len, gw_entry *e, char *err, size_t 
     if (!cJSON_IsArray(ts) || !cJSON_IsArray(vs) ||
         cJSON_GetArraySize(ts) != cJSON_GetArraySize(vs) ||
         cJSON_GetArraySize(ts) > GW_ENTRY_TIMES_MAX) {
-        fail(err, cap, "t and v: expected arrays of the same length (at most %d)",
-             GW_ENTRY_TIMES_MAX);
+        errtext_fail(err, cap, "t and v: expected arrays of the same length (at most %d)",
+                     GW_ENTRY_TIMES_MAX);
         goto out;
     }
     e->n_t = (size_t)cJSON_GetArraySize(ts);
     if (e->n_keys > 0 && e->n_t > GW_ENTRY_VALUES_MAX / e->n_keys) {
-        fail(err, cap, "more than %d values", GW_ENTRY_VALUES_MAX);
+        errtext_fail(err, cap, "more than %d values", GW_ENTRY_VALUES_MAX);
         goto out;
     }
     e->t = calloc(e->n_t ? e->n_t : 1, sizeof *e->t);
     e->v = calloc(e->n_t * e->n_keys > 0 ? e->n_t * e->n_keys : 1, sizeof *e->v);
     if (e->t == NULL || e->v == NULL) {
-        fail(err, cap, "out of memory");
+        errtext_fail(err, cap, "out of memory");
         goto out;
     }
     cJSON_ArrayForEach(m, ts) {
         double x = cJSON_IsNumber(m) ? m->valuedouble : -1;
         if (!(x >= 0 && x <= 9.0e15) || x != floor(x) || (j > 0 && (int64_t)x <= e->t[j - 1])) {
-            fail(err, cap, "t[%zu]: expected increasing times in µs", j);
+            errtext_fail(err, cap, "t[%zu]: expected increasing times in µs", j);
             goto out;
         }
         e->t[j++] = (int64_t)x;
@@ -306,12 +296,13 @@ int gw_entry_parse(const char *text, size_t len, gw_entry *e, char *err, size_t 
     cJSON_ArrayForEach(row, vs) {
         size_t k = 0;
         if (!cJSON_IsArray(row) || (size_t)cJSON_GetArraySize(row) != e->n_keys) {
-            fail(err, cap, "v[%zu]: expected %zu values", j, e->n_keys);
+            errtext_fail(err, cap, "v[%zu]: expected %zu values", j, e->n_keys);
             goto out;
         }
         cJSON_ArrayForEach(m, row) {
             if (parse_value(m, &e->v[j * e->n_keys + k]) != 0) {
-                fail(err, cap, "v[%zu][%zu]: expected a number or a special-value name", j, k);
+                errtext_fail(err, cap, "v[%zu][%zu]: expected a number or a special-value name", j,
+                             k);
                 goto out;
             }
             k++;

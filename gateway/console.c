@@ -1,6 +1,7 @@
 /* The console of a simulated instrument (see console.h). */
 #define _POSIX_C_SOURCE 200809L /* gmtime_r */
 #include "console.h"
+#include "errtext.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -29,17 +30,6 @@ bool gw_console_interval_ok(int s)
         }
     }
     return false;
-}
-
-static int fail(char *err, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t cap, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, cap, fmt, ap);
-    va_end(ap);
-    return -1;
 }
 
 static const struct {
@@ -92,11 +82,11 @@ int gw_console_parse(const char *text, size_t len, gw_console_op *out, char *err
     int rc = -1;
     memset(out, 0, sizeof *out);
     if (text == NULL || len == 0 || len > GW_CONSOLE_OP_MAX) {
-        return fail(err, cap, "a console operation holds 1 to %u bytes", GW_CONSOLE_OP_MAX);
+        return errtext_fail(err, cap, "a console operation holds 1 to %u bytes", GW_CONSOLE_OP_MAX);
     }
     root = cJSON_ParseWithLength(text, len);
     if (!cJSON_IsObject(root)) {
-        fail(err, cap, "a console operation is a JSON object");
+        errtext_fail(err, cap, "a console operation is a JSON object");
         goto out;
     }
     cJSON_ArrayForEach(m, root) {
@@ -105,8 +95,8 @@ int gw_console_parse(const char *text, size_t len, gw_console_op *out, char *err
             known = m->string != NULL && strcmp(m->string, members[i]) == 0;
         }
         if (!known) {
-            fail(err, cap, "a console operation has no member \"%.40s\"",
-                 m->string != NULL ? m->string : "");
+            errtext_fail(err, cap, "a console operation has no member \"%.40s\"",
+                         m->string != NULL ? m->string : "");
             goto out;
         }
     }
@@ -117,18 +107,20 @@ int gw_console_parse(const char *text, size_t len, gw_console_op *out, char *err
         }
     }
     if (out->kind == 0) {
-        fail(err, cap, "op is not a console operation");
+        errtext_fail(err, cap, "op is not a console operation");
         goto out;
     }
     if (!take_str(root, "model", out->model, sizeof out->model, true, model_ok) ||
         !take_str(root, "serial", out->serial, sizeof out->serial, true, serial_ok)) {
-        fail(err, cap, "model and serial name the instrument (printable, at most %d and %d "
-             "characters)", GW_MODEL_MAX, GW_SERIAL_MAX);
+        errtext_fail(err, cap,
+                     "model and serial name the instrument (printable, at most %d and %d "
+                     "characters)",
+                     GW_MODEL_MAX, GW_SERIAL_MAX);
         goto out;
     }
     m = cJSON_GetObjectItemCaseSensitive(root, "id");
     if (m != NULL && (!cJSON_IsString(m) || !id_valid(m->valuestring))) {
-        fail(err, cap, "id is at most %d letters, digits and dashes", GW_CONSOLE_ID_MAX);
+        errtext_fail(err, cap, "id is at most %d letters, digits and dashes", GW_CONSOLE_ID_MAX);
         goto out;
     }
     if (m != NULL) {
@@ -139,12 +131,12 @@ int gw_console_parse(const char *text, size_t len, gw_console_op *out, char *err
         if (!cJSON_IsNumber(m) || !(m->valuedouble >= 1 && m->valuedouble <= 3600) ||
             m->valuedouble != floor(m->valuedouble) ||
             !gw_console_interval_ok((int)m->valuedouble)) {
-            fail(err, cap, "interval_s is one of the instrument's intervals (1 to 3600 s)");
+            errtext_fail(err, cap, "interval_s is one of the instrument's intervals (1 to 3600 s)");
             goto out;
         }
         out->interval_s = (int)m->valuedouble;
     } else if (m != NULL) {
-        fail(err, cap, "interval_s belongs to the interval operation only");
+        errtext_fail(err, cap, "interval_s belongs to the interval operation only");
         goto out;
     }
     rc = 0;

@@ -1,5 +1,6 @@
 /* Parsers of the server's replies (see reply.h). */
 #include "reply.h"
+#include "errtext.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -7,17 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int fail(char *err, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t cap, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, cap, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 /* A positive integer id (a JSON number with no fraction, 1..2^53). */
 static bool get_id(const cJSON *o, const char *name, int64_t *out)
@@ -77,16 +67,18 @@ static int parse_device(const cJSON *d, size_t i, gw_table *t, char *err, size_t
         !get_str(d, "model", dev->model, sizeof dev->model, true) ||
         !get_str(d, "serial", dev->serial, sizeof dev->serial, false) ||
         !get_str(d, "firmware", dev->firmware, sizeof dev->firmware, false)) {
-        return fail(err, cap, "devices[%zu]: expected {id, model, serial, channels}", i);
+        return errtext_fail(err, cap, "devices[%zu]: expected {id, model, serial, channels}", i);
     }
     n = cJSON_GetArraySize(chs);
     if (!cJSON_IsArray(chs) || (size_t)n > GW_TABLE_CHANNELS_MAX - t->n_ch) {
-        return fail(err, cap, "devices[%zu].channels: expected an array (at most %d channels "
-                    "in all)", i, GW_TABLE_CHANNELS_MAX);
+        return errtext_fail(err, cap,
+                            "devices[%zu].channels: expected an array (at most %d channels "
+                            "in all)",
+                            i, GW_TABLE_CHANNELS_MAX);
     }
     dev->ch = calloc(n > 0 ? (size_t)n : 1, sizeof *dev->ch);
     if (dev->ch == NULL) {
-        return fail(err, cap, "out of memory");
+        return errtext_fail(err, cap, "out of memory");
     }
     cJSON_ArrayForEach(c, chs) {
         gw_tchannel *ch = &dev->ch[j];
@@ -95,8 +87,10 @@ static int parse_device(const cJSON *d, size_t i, gw_table *t, char *err, size_t
             !get_str(c, "key", ch->key, sizeof ch->key, true) ||
             !get_str(c, "name", ch->name, sizeof ch->name, false) ||
             !get_str(c, "unit", ch->unit, sizeof ch->unit, false) || !cJSON_IsBool(sel)) {
-            return fail(err, cap, "devices[%zu].channels[%zu]: expected {id, key, name, unit, "
-                        "selected}", i, j);
+            return errtext_fail(err, cap,
+                                "devices[%zu].channels[%zu]: expected {id, key, name, unit, "
+                                "selected}",
+                                i, j);
         }
         ch->selected = cJSON_IsTrue(sel);
         j++;
@@ -114,25 +108,25 @@ int gw_table_parse(const char *text, size_t len, gw_table *t, char *err, size_t 
     int n, rc = -1;
     size_t i = 0;
     if (len > GW_REPLY_MAX) {
-        return fail(err, cap, "the reply is larger than %u bytes", GW_REPLY_MAX);
+        return errtext_fail(err, cap, "the reply is larger than %u bytes", GW_REPLY_MAX);
     }
     root = cJSON_ParseWithLength(text, len);
     if (root == NULL || !cJSON_IsObject(root)) {
-        fail(err, cap, "the channel table is not a JSON object");
+        errtext_fail(err, cap, "the channel table is not a JSON object");
         goto out;
     }
     if (!get_id(root, "app_id", &t->app_id)) {
-        fail(err, cap, "app_id: expected a positive integer");
+        errtext_fail(err, cap, "app_id: expected a positive integer");
         goto out;
     }
     if (!get_str(root, "kind", t->kind, sizeof t->kind, false)) {
-        fail(err, cap, "kind: expected an app kind");
+        errtext_fail(err, cap, "kind: expected an app kind");
         goto out;
     }
     lu = cJSON_GetObjectItemCaseSensitive(root, "live_until");
     if (lu != NULL && !cJSON_IsNull(lu)) {
         if (!cJSON_IsNumber(lu) || !(lu->valuedouble >= 0 && lu->valuedouble < 9.2e18)) {
-            fail(err, cap, "live_until: expected a time in µs or null");
+            errtext_fail(err, cap, "live_until: expected a time in µs or null");
             goto out;
         }
         t->live_until = (int64_t)lu->valuedouble;
@@ -140,12 +134,13 @@ int gw_table_parse(const char *text, size_t len, gw_table *t, char *err, size_t 
     devs = cJSON_GetObjectItemCaseSensitive(root, "devices");
     n = cJSON_GetArraySize(devs);
     if (!cJSON_IsArray(devs) || n > GW_INSTRUMENTS_MAX) {
-        fail(err, cap, "devices: expected an array of at most %d devices", GW_INSTRUMENTS_MAX);
+        errtext_fail(err, cap, "devices: expected an array of at most %d devices",
+                     GW_INSTRUMENTS_MAX);
         goto out;
     }
     t->dev = calloc(n > 0 ? (size_t)n : 1, sizeof *t->dev);
     if (t->dev == NULL) {
-        fail(err, cap, "out of memory");
+        errtext_fail(err, cap, "out of memory");
         goto out;
     }
     cJSON_ArrayForEach(d, devs) {
@@ -226,18 +221,18 @@ int gw_requests_parse(const char *text, size_t len, gw_request *out, size_t cap,
     *n = 0;
     *live_until = 0;
     if (len > GW_REPLY_MAX) {
-        return fail(err, err_cap, "the reply is larger than %u bytes", GW_REPLY_MAX);
+        return errtext_fail(err, err_cap, "the reply is larger than %u bytes", GW_REPLY_MAX);
     }
     root = cJSON_ParseWithLength(text, len);
     arr = cJSON_GetObjectItemCaseSensitive(root, "requests");
     if (!cJSON_IsArray(arr)) {
-        fail(err, err_cap, "expected {\"requests\": [...]}");
+        errtext_fail(err, err_cap, "expected {\"requests\": [...]}");
         goto out;
     }
     lu = cJSON_GetObjectItemCaseSensitive(root, "live_until");
     if (lu != NULL && !cJSON_IsNull(lu)) {
         if (!cJSON_IsNumber(lu) || !(lu->valuedouble >= 0 && lu->valuedouble < 9.2e18)) {
-            fail(err, err_cap, "live_until: expected a time in µs or null");
+            errtext_fail(err, err_cap, "live_until: expected a time in µs or null");
             goto out;
         }
         *live_until = (int64_t)lu->valuedouble;
@@ -251,7 +246,7 @@ int gw_requests_parse(const char *text, size_t len, gw_request *out, size_t cap,
         }
         if (!cJSON_IsObject(r) || !get_id(r, "id", &q.id) ||
             !get_str(r, "kind", kind, sizeof kind, true)) {
-            fail(err, err_cap, "requests[%zu]: expected {id, kind}", i);
+            errtext_fail(err, err_cap, "requests[%zu]: expected {id, kind}", i);
             goto out;
         }
         if (strcmp(kind, "self_check") == 0) {
@@ -261,8 +256,10 @@ int gw_requests_parse(const char *text, size_t len, gw_request *out, size_t cap,
             if (!get_id(r, "device_id", &q.device_id) ||
                 !get_str(r, "firmware", q.firmware, sizeof q.firmware, true) ||
                 q.firmware[0] == '\0') {
-                fail(err, err_cap, "requests[%zu]: a firmware upgrade names device_id and "
-                     "firmware", i);
+                errtext_fail(err, err_cap,
+                             "requests[%zu]: a firmware upgrade names device_id and "
+                             "firmware",
+                             i);
                 goto out;
             }
         } else {
@@ -287,7 +284,7 @@ int gw_cert_parse(const char *text, size_t len, gw_cert_reply *out, char *err, s
     int rc = -1;
     memset(out, 0, sizeof *out);
     if (len > GW_REPLY_MAX) {
-        return fail(err, err_cap, "the reply is larger than %u bytes", GW_REPLY_MAX);
+        return errtext_fail(err, err_cap, "the reply is larger than %u bytes", GW_REPLY_MAX);
     }
     root = cJSON_ParseWithLength(text, len);
     mq = cJSON_GetObjectItemCaseSensitive(root, "mqtt");
@@ -296,28 +293,28 @@ int gw_cert_parse(const char *text, size_t len, gw_cert_reply *out, char *err, s
         !get_str(root, "certificate", out->cert_pem, sizeof out->cert_pem, true) ||
         !get_str(root, "ca", out->ca_pem, sizeof out->ca_pem, true) || !cJSON_IsObject(mq) ||
         !get_str(mq, "url", out->url, sizeof out->url, true)) {
-        fail(err, err_cap, "expected {app_id, serial, certificate, ca, mqtt: {url}}");
+        errtext_fail(err, err_cap, "expected {app_id, serial, certificate, ca, mqtt: {url}}");
         goto out;
     }
     if (strstr(out->cert_pem, "-----BEGIN CERTIFICATE-----") == NULL ||
         strstr(out->ca_pem, "-----BEGIN CERTIFICATE-----") == NULL) {
-        fail(err, err_cap, "certificate and ca must be PEM certificates");
+        errtext_fail(err, err_cap, "certificate and ca must be PEM certificates");
         goto out;
     }
     if (strncmp(out->url, "mqtts://", 8) != 0 || (colon = strrchr(out->url + 8, ':')) == NULL) {
-        fail(err, err_cap, "mqtt.url: expected mqtts://host:port");
+        errtext_fail(err, err_cap, "mqtt.url: expected mqtts://host:port");
         goto out;
     }
     h = out->url + 8;
     if (colon == h || (size_t)(colon - h) >= sizeof out->host ||
         strspn(h, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") !=
             (size_t)(colon - h)) {
-        fail(err, err_cap, "mqtt.url: the host is not a host name or address");
+        errtext_fail(err, err_cap, "mqtt.url: the host is not a host name or address");
         goto out;
     }
     port = strtol(colon + 1, &end, 10);
     if (end == colon + 1 || *end != '\0' || port < 1 || port > 65535) {
-        fail(err, err_cap, "mqtt.url: the port is not 1 to 65535");
+        errtext_fail(err, err_cap, "mqtt.url: the port is not 1 to 65535");
         goto out;
     }
     memcpy(out->host, h, (size_t)(colon - h));
@@ -337,7 +334,7 @@ int gw_mqtt_reply_parse(const char *text, size_t len, gw_mqtt_reply *out, char *
     int rc = -1;
     memset(out, 0, sizeof *out);
     if (len > 65536) {
-        return fail(err, err_cap, "a reply is at most 64 KiB");
+        return errtext_fail(err, err_cap, "a reply is at most 64 KiB");
     }
     root = cJSON_ParseWithLength(text, len);
     ok = cJSON_GetObjectItemCaseSensitive(root, "ok");
@@ -345,7 +342,7 @@ int gw_mqtt_reply_parse(const char *text, size_t len, gw_mqtt_reply *out, char *
     retry = cJSON_GetObjectItemCaseSensitive(root, "retry");
     if (!cJSON_IsObject(root) || !cJSON_IsBool(ok) ||
         !get_str(root, "batch_id", out->batch_id, sizeof out->batch_id, false)) {
-        fail(err, err_cap, "expected {batch_id, ok, ...}");
+        errtext_fail(err, err_cap, "expected {batch_id, ok, ...}");
         goto out;
     }
     out->ok = cJSON_IsTrue(ok);

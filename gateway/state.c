@@ -1,6 +1,7 @@
 /* The saved state of a simulated gateway (see state.h). */
 #define _POSIX_C_SOURCE 200809L
 #include "state.h"
+#include "errtext.h"
 
 #include <cjson/cJSON.h>
 #include <ctype.h>
@@ -13,17 +14,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static int fail(char *err, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t cap, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, cap, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 /* ----------------------------------------------------------- validators */
 
@@ -214,12 +204,13 @@ static int get_str(const cJSON *o, const char *name, bool need, char *out, size_
 {
     const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, name);
     if (m == NULL) {
-        return need ? fail(err, err_cap, "%s.%s is missing", where, name) : 0;
+        return need ? errtext_fail(err, err_cap, "%s.%s is missing", where, name) : 0;
     }
     if (!cJSON_IsString(m) || strlen(m->valuestring) >= cap ||
         (check != NULL ? !check(m->valuestring) : !gw_text_valid(m->valuestring, 0, cap - 1))) {
-        return fail(err, err_cap, "%s.%s is not valid (at most %zu characters%s)", where, name,
-                    cap - 1, check != NULL ? " of the expected form" : ", no control characters");
+        return errtext_fail(err, err_cap, "%s.%s is not valid (at most %zu characters%s)", where,
+                            name, cap - 1,
+                            check != NULL ? " of the expected form" : ", no control characters");
     }
     memcpy(out, m->valuestring, strlen(m->valuestring) + 1);
     return 0;
@@ -253,12 +244,12 @@ static int parse_channels(const cJSON *arr, gw_instrument *ins, const char *wher
     char w[80];
     int n = cJSON_GetArraySize(arr);
     if (!cJSON_IsArray(arr) || n < 1 || n > GW_CHANNELS_MAX) {
-        return fail(err, cap, "%s.channels must be an array of 1 to %d channels", where,
-                    GW_CHANNELS_MAX);
+        return errtext_fail(err, cap, "%s.channels must be an array of 1 to %d channels", where,
+                            GW_CHANNELS_MAX);
     }
     ins->ch = calloc((size_t)n, sizeof *ins->ch);
     if (ins->ch == NULL) {
-        return fail(err, cap, "out of memory");
+        return errtext_fail(err, cap, "out of memory");
     }
     cJSON_ArrayForEach(c, arr) {
         gw_channel *ch = &ins->ch[i];
@@ -266,7 +257,7 @@ static int parse_channels(const cJSON *arr, gw_instrument *ins, const char *wher
         int qi;
         snprintf(w, sizeof w, "%.40s.channels[%zu]", where, i);
         if (!cJSON_IsObject(c)) {
-            return fail(err, cap, "%s must be an object", w);
+            return errtext_fail(err, cap, "%s must be an object", w);
         }
         if (get_str(c, "key", true, ch->key, sizeof ch->key, gw_key_valid, w, err, cap) != 0 ||
             get_str(c, "name", false, ch->name, sizeof ch->name, NULL, w, err, cap) != 0 ||
@@ -277,13 +268,13 @@ static int parse_channels(const cJSON *arr, gw_instrument *ins, const char *wher
         if (q[0] == '\0') {
             ch->q = gw_quantity_of(ch->unit, ch->name);
         } else if ((qi = gw_quantity_from_name(q)) < 0) {
-            return fail(err, cap, "%s.q: '%s' is not a quantity", w, q);
+            return errtext_fail(err, cap, "%s.q: '%s' is not a quantity", w, q);
         } else {
             ch->q = (gw_quantity)qi;
         }
         for (size_t j = 0; j < i; j++) {
             if (strcmp(ins->ch[j].key, ch->key) == 0) {
-                return fail(err, cap, "%s.key: '%s' appears twice", w, ch->key);
+                return errtext_fail(err, cap, "%s.key: '%s' appears twice", w, ch->key);
             }
         }
         i++;
@@ -302,15 +293,15 @@ int gw_state_parse(const char *text, size_t len, gw_state *st, char *err, size_t
 
     if (root == NULL) {
         size_t at = end != NULL && end >= text && end <= text + len ? (size_t)(end - text) : 0;
-        return fail(err, cap, "not JSON (at byte %zu)", at);
+        return errtext_fail(err, cap, "not JSON (at byte %zu)", at);
     }
     if (!cJSON_IsObject(root)) {
-        fail(err, cap, "the state must be a JSON object");
+        errtext_fail(err, cap, "the state must be a JSON object");
         goto out;
     }
     m = cJSON_GetObjectItemCaseSensitive(root, "version");
     if (!cJSON_IsNumber(m) || m->valuedouble != 1) {
-        fail(err, cap, "version: this gateway reads version 1");
+        errtext_fail(err, cap, "version: this gateway reads version 1");
         goto out;
     }
     if (get_str(root, "server", false, st->server, sizeof st->server, NULL, "state", err, cap) ||
@@ -319,7 +310,7 @@ int gw_state_parse(const char *text, size_t len, gw_state *st, char *err, size_t
         goto out;
     }
     if (!gw_kind_valid(st->kind)) {
-        fail(err, cap, "state.kind must be one, cross or lr8450-direct");
+        errtext_fail(err, cap, "state.kind must be one, cross or lr8450-direct");
         goto out;
     }
     m = cJSON_GetObjectItemCaseSensitive(root, "seed");
@@ -328,33 +319,33 @@ int gw_state_parse(const char *text, size_t len, gw_state *st, char *err, size_t
         char *e = NULL;
         if (!cJSON_IsString(m) || m->valuestring[0] < '0' || m->valuestring[0] > '9' ||
             strlen(m->valuestring) > 20) {
-            fail(err, cap, "state.seed must be a decimal string");
+            errtext_fail(err, cap, "state.seed must be a decimal string");
             goto out;
         }
         errno = 0;
         st->seed = strtoull(m->valuestring, &e, 10);
         if (errno != 0 || *e != '\0') {
-            fail(err, cap, "state.seed must be a decimal string below 2^64");
+            errtext_fail(err, cap, "state.seed must be a decimal string below 2^64");
             goto out;
         }
     }
     m = cJSON_GetObjectItemCaseSensitive(root, "interval_s");
     if (!cJSON_IsNumber(m) || m->valuedouble < 1 || m->valuedouble > 3600 ||
         m->valuedouble != (double)(int)m->valuedouble) {
-        fail(err, cap, "state.interval_s must be a whole number of seconds, 1 to 3600");
+        errtext_fail(err, cap, "state.interval_s must be a whole number of seconds, 1 to 3600");
         goto out;
     }
     st->interval_s = (int)m->valuedouble;
     arr = cJSON_GetObjectItemCaseSensitive(root, "instruments");
     n = cJSON_GetArraySize(arr);
     if (!cJSON_IsArray(arr) || n > GW_INSTRUMENTS_MAX) {
-        fail(err, cap, "state.instruments must be an array of at most %d instruments",
-             GW_INSTRUMENTS_MAX);
+        errtext_fail(err, cap, "state.instruments must be an array of at most %d instruments",
+                     GW_INSTRUMENTS_MAX);
         goto out;
     }
     st->ins = calloc(n > 0 ? (size_t)n : 1, sizeof *st->ins);
     if (st->ins == NULL) {
-        fail(err, cap, "out of memory");
+        errtext_fail(err, cap, "out of memory");
         goto out;
     }
     cJSON_ArrayForEach(it, arr) {
@@ -363,7 +354,7 @@ int gw_state_parse(const char *text, size_t len, gw_state *st, char *err, size_t
         snprintf(w, sizeof w, "instruments[%zu]", i);
         st->n_ins = i + 1;
         if (!cJSON_IsObject(it)) {
-            fail(err, cap, "%s must be an object", w);
+            errtext_fail(err, cap, "%s must be an object", w);
             goto out;
         }
         if (get_str(it, "model", true, ins->model, sizeof ins->model, model_text_valid, w, err,
@@ -376,14 +367,14 @@ int gw_state_parse(const char *text, size_t len, gw_state *st, char *err, size_t
             goto out;
         }
         if (ins->firmware[0] != '\0' && !gw_firmware_valid(ins->firmware)) {
-            fail(err, cap, "%s.firmware must be a version such as V2.30", w);
+            errtext_fail(err, cap, "%s.firmware must be a version such as V2.30", w);
             goto out;
         }
         for (size_t j = 0; j < i; j++) {
             if (strcmp(st->ins[j].model, ins->model) == 0 &&
                 strcmp(st->ins[j].serial, ins->serial) == 0) {
-                fail(err, cap, "%s: model %s serial %s appears twice", w, ins->model,
-                     ins->serial);
+                errtext_fail(err, cap, "%s: model %s serial %s appears twice", w, ins->model,
+                             ins->serial);
                 goto out;
             }
         }
@@ -467,13 +458,13 @@ int gw_state_load(const char *dir, gw_state *st, char *err, size_t cap)
         if (errno == ENOENT) {
             return 0;
         }
-        return fail(err, cap, "%s: %s", path, errno == EFBIG ? "larger than 64 MiB"
-                                                              : strerror(errno));
+        return errtext_fail(err, cap, "%s: %s", path,
+                            errno == EFBIG ? "larger than 64 MiB" : strerror(errno));
     }
     if (gw_state_parse(text, len, st, sub, sizeof sub) != 0) {
         free(text);
         gw_state_clear(st);
-        return fail(err, cap, "%s: %s", path, sub);
+        return errtext_fail(err, cap, "%s: %s", path, sub);
     }
     free(text);
     return 1;
@@ -484,12 +475,12 @@ int gw_state_save(const char *dir, const gw_state *st, char *err, size_t cap)
     char *text = gw_state_print(st);
     int rc;
     if (text == NULL) {
-        return fail(err, cap, "out of memory");
+        return errtext_fail(err, cap, "out of memory");
     }
     rc = gw_write_file_atomic(dir, "gateway.json", text, strlen(text), 0600);
     free(text);
     if (rc != 0) {
-        return fail(err, cap, "%s/gateway.json: %s", dir, strerror(errno));
+        return errtext_fail(err, cap, "%s/gateway.json: %s", dir, strerror(errno));
     }
     return 0;
 }

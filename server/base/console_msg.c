@@ -1,5 +1,6 @@
 /* The console's screens (see console_msg.h). */
 #include "console_msg.h"
+#include "errtext.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -8,17 +9,6 @@
 
 #include "json_guard.h"
 #include "utf8.h"
-
-static int fail(char *err, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t cap, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, cap, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 /* Strict UTF-8 without control characters; line feeds allowed when
  * "lines" is not NULL (then counted into it). */
@@ -98,63 +88,63 @@ int console_msg_parse(const char *text, size_t len, console_msg *out, char *err,
     int rc = -1;
     memset(out, 0, sizeof *out);
     if (text == NULL || len == 0 || len > CONSOLE_MSG_MAX) {
-        return fail(err, cap, "a console message holds 1 to %d bytes", CONSOLE_MSG_MAX);
+        return errtext_fail(err, cap, "a console message holds 1 to %d bytes", CONSOLE_MSG_MAX);
     }
     if (json_guard(text, len, 4, &at) != JSON_GUARD_OK) {
-        return fail(err, cap, "a console message nests at most 4 deep, without \\u0000");
+        return errtext_fail(err, cap, "a console message nests at most 4 deep, without \\u0000");
     }
     root = cJSON_ParseWithLength(text, len);
     if (!cJSON_IsObject(root) || !only(root, members, sizeof members / sizeof members[0])) {
-        fail(err, cap, "a console message is a JSON object of the documented members");
+        errtext_fail(err, cap, "a console message is a JSON object of the documented members");
         goto out;
     }
     if (!str_into(root, "model", out->model, sizeof out->model, 1, NULL) ||
         !str_into(root, "serial", out->serial, sizeof out->serial, 1, NULL)) {
-        fail(err, cap, "model and serial are texts of 1 to 32 and 1 to 64 bytes");
+        errtext_fail(err, cap, "model and serial are texts of 1 to 32 and 1 to 64 bytes");
         goto out;
     }
     if (!str_into(root, "screen", out->screen, sizeof out->screen, 0, &lines) ||
         lines > CONSOLE_SCREEN_LINES) {
-        fail(err, cap, "screen is a text of at most %d bytes and %d lines", CONSOLE_SCREEN_MAX,
-             CONSOLE_SCREEN_LINES);
+        errtext_fail(err, cap, "screen is a text of at most %d bytes and %d lines",
+                     CONSOLE_SCREEN_MAX, CONSOLE_SCREEN_LINES);
         goto out;
     }
     m = cJSON_GetObjectItemCaseSensitive(root, "measuring");
     if (!cJSON_IsBool(m)) {
-        fail(err, cap, "measuring is true or false");
+        errtext_fail(err, cap, "measuring is true or false");
         goto out;
     }
     out->measuring = cJSON_IsTrue(m);
     m = cJSON_GetObjectItemCaseSensitive(root, "intervals");
     if (!cJSON_IsArray(m) || cJSON_GetArraySize(m) < 1 ||
         cJSON_GetArraySize(m) > CONSOLE_INTERVALS_MAX) {
-        fail(err, cap, "intervals is a list of 1 to %d intervals", CONSOLE_INTERVALS_MAX);
+        errtext_fail(err, cap, "intervals is a list of 1 to %d intervals", CONSOLE_INTERVALS_MAX);
         goto out;
     }
     cJSON_ArrayForEach(x, m) {
         int v;
         if (!int_of(x, 1, 86400, &v) ||
             (out->n_intervals > 0 && v <= out->intervals[out->n_intervals - 1])) {
-            fail(err, cap, "intervals are ascending whole seconds of 1 to 86400");
+            errtext_fail(err, cap, "intervals are ascending whole seconds of 1 to 86400");
             goto out;
         }
         out->intervals[out->n_intervals++] = v;
     }
     if (!int_of(cJSON_GetObjectItemCaseSensitive(root, "interval_s"), 1, 86400,
                 &out->interval_s)) {
-        fail(err, cap, "interval_s is whole seconds of 1 to 86400");
+        errtext_fail(err, cap, "interval_s is whole seconds of 1 to 86400");
         goto out;
     }
     for (size_t i = 0; i < out->n_intervals; i++) {
         found |= out->intervals[i] == out->interval_s;
     }
     if (!found) {
-        fail(err, cap, "interval_s is one of intervals");
+        errtext_fail(err, cap, "interval_s is one of intervals");
         goto out;
     }
     if (!int_of(cJSON_GetObjectItemCaseSensitive(root, "pages"), 1, 1000, &out->pages) ||
         !int_of(cJSON_GetObjectItemCaseSensitive(root, "page"), 1, out->pages, &out->page)) {
-        fail(err, cap, "page is 1 to pages, pages 1 to 1000");
+        errtext_fail(err, cap, "page is 1 to pages, pages 1 to 1000");
         goto out;
     }
     m = cJSON_GetObjectItemCaseSensitive(root, "answer");
@@ -166,8 +156,10 @@ int console_msg_parse(const char *text, size_t len, console_msg *out, char *err,
             !str_into(m, "id", out->answer_id, sizeof out->answer_id, 0, NULL) ||
             (out->answer_id[0] != '\0' && !console_op_id_valid(out->answer_id)) ||
             !str_into(m, "message", out->answer_msg, sizeof out->answer_msg, 0, NULL)) {
-            fail(err, cap, "answer is {id, ok, message}: an operation id, true or false, a "
-                 "sentence of at most %d bytes", CONSOLE_ANSWER_MAX);
+            errtext_fail(err, cap,
+                         "answer is {id, ok, message}: an operation id, true or false, a "
+                         "sentence of at most %d bytes",
+                         CONSOLE_ANSWER_MAX);
             goto out;
         }
         out->has_answer = true;

@@ -510,29 +510,40 @@ void svc_share_upload_end(svc_share_upload *u)
     u->sha = NULL;
 }
 
+/* The shared file "id" of "kind" that the caller may read ("write": change):
+ * found, the caller's rights on its group resolved, and, for an app, in its
+ * own group (an app reads the templates of its own group only). */
+static svc_status find_file(db_conn *c, svc_share_who w, svc_share_kind kind, long long id,
+                            bool write, db_share_file *f, svc_error *e)
+{
+    share_ctx x;
+    bool found = false;
+    svc_status rc;
+    TRY_DB(db_share_file_get(c, w.a->account_id, kinds[kind].stored, id, f, &found));
+    if (!found) {
+        return svc_fail(e, SVC_NOT_FOUND, "not_found", NULL, "no such %s", kinds[kind].what);
+    }
+    if ((rc = resolve(c, w, kind, f->group_id, write, &x, e)) != SVC_OK) {
+        return rc;
+    }
+    if (x.group_id != f->group_id) {
+        return svc_fail(e, SVC_NOT_FOUND, "not_found", NULL, "no such %s", kinds[kind].what);
+    }
+    rc = SVC_OK;
+out:
+    return rc;
+}
+
 svc_status svc_share_file_content(db_pool *pool, svc_share_who w, svc_share_kind kind,
                                   long long id, svc_share_content *out, svc_error *e)
 {
     db_conn *c = NULL;
-    share_ctx x;
     db_share_file f;
     bool found = false;
     svc_status rc;
     memset(out, 0, sizeof *out);
-    if ((rc = open_conn(pool, w.a->account_id, false, &c, e)) != SVC_OK) {
-        goto out;
-    }
-    TRY_DB(db_share_file_get(c, w.a->account_id, kinds[kind].stored, id, &f, &found));
-    if (!found) {
-        rc = svc_fail(e, SVC_NOT_FOUND, "not_found", NULL, "no such %s", kinds[kind].what);
-        goto out;
-    }
-    if ((rc = resolve(c, w, kind, f.group_id, false, &x, e)) != SVC_OK) {
-        goto out;
-    }
-    if (x.group_id != f.group_id) {
-        /* An app reads the templates of its own group only. */
-        rc = svc_fail(e, SVC_NOT_FOUND, "not_found", NULL, "no such %s", kinds[kind].what);
+    if ((rc = open_conn(pool, w.a->account_id, false, &c, e)) != SVC_OK ||
+        (rc = find_file(c, w, kind, id, false, &f, e)) != SVC_OK) {
         goto out;
     }
     TRY_DB(db_file_get(c, w.a->account_id, f.blob_id, &out->blob, &found));
@@ -550,24 +561,12 @@ svc_status svc_share_file_delete(db_pool *pool, svc_share_who w, svc_share_kind 
                                  long long id, long long *bytes, svc_error *e)
 {
     db_conn *c = NULL;
-    share_ctx x;
     db_share_file f;
     bool found = false;
     svc_status rc;
     *bytes = 0;
-    if ((rc = open_conn(pool, w.a->account_id, true, &c, e)) != SVC_OK) {
-        goto out;
-    }
-    TRY_DB(db_share_file_get(c, w.a->account_id, kinds[kind].stored, id, &f, &found));
-    if (!found) {
-        rc = svc_fail(e, SVC_NOT_FOUND, "not_found", NULL, "no such %s", kinds[kind].what);
-        goto out;
-    }
-    if ((rc = resolve(c, w, kind, f.group_id, true, &x, e)) != SVC_OK) {
-        goto out;
-    }
-    if (x.group_id != f.group_id) {
-        rc = svc_fail(e, SVC_NOT_FOUND, "not_found", NULL, "no such %s", kinds[kind].what);
+    if ((rc = open_conn(pool, w.a->account_id, true, &c, e)) != SVC_OK ||
+        (rc = find_file(c, w, kind, id, true, &f, e)) != SVC_OK) {
         goto out;
     }
     TRY_DB(db_share_file_delete(c, w.a->account_id, kinds[kind].stored, id, &found, bytes));
