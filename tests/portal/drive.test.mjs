@@ -155,6 +155,17 @@ test('folders, uploads with progress, sort, download, rename, move, open in the 
   const listing = (await pageFetch(page, env, `/api/v1/drive/folders/${folderId}`)).body;
   assert.deepEqual(listing.items.map((i) => i.name), ['Prüfung 7.hok2']);
   await page.evaluate(() => window.scrollTo(0, 0));
+  // At 1366 px a HOK2 file's six actions wrap: its name keeps room for
+  // words (it was squeezed to a letter a line) and every action is on the
+  // screen.
+  const fit = await page.evaluate(() => {
+    const row = document.querySelector('[data-testid=drive-table] tbody tr');
+    const name = row.querySelector('.dr-name').getBoundingClientRect();
+    const last = [...row.querySelectorAll('td.actions button, td.actions a')].pop().getBoundingClientRect();
+    return { nameHeight: name.height, nameWidth: name.width, lastRight: last.right, vw: window.innerWidth };
+  });
+  assert.ok(fit.nameHeight < 40, `the name on one or two lines (${JSON.stringify(fit)})`);
+  assert.ok(fit.lastRight <= fit.vw, `every action on the screen (${JSON.stringify(fit)})`);
   await shot(page, 'drive-pc');
 
   // Deleting the non-empty folder asks twice.
