@@ -27,45 +27,15 @@
 
 /* ----------------------------------------------------------------- helpers */
 
-static bool body_pending(const http_req *req)
-{
-    return http_content_length(req) > 0 || http_header(req, "Transfer-Encoding") != NULL;
-}
-
-/* 413 {"code":"plan_limit","quota":"P2",...} for a file that does not fit
- * the storage quota (as the drive's uploads answer). */
-static int storage_limit(http_req *req, mt_plan plan, const char *msg)
-{
-    svc_error f;
-    if (body_pending(req)) {
-        req->must_close = true;
-    }
-    svc_fail(&f, SVC_TOO_LARGE, "plan_limit", NULL, "%s", msg);
-    f.has_quota = true;
-    f.quota = MT_Q_STORAGE;
-    f.plan = plan;
-    f.used = -1;
-    return http_reply_svc(req, &f);
-}
-
 static int reply_err(http_req *req, const svc_error *e)
 {
-    if (body_pending(req)) {
+    if (http_body_pending(req)) {
         req->must_close = true;
     }
     if (e->status == SVC_PLAN_LIMIT && e->has_quota && e->quota == MT_Q_STORAGE) {
-        return storage_limit(req, e->plan, e->message);
+        return http_reply_storage_limit(req, e->plan, -1, e->message);
     }
     return http_reply_svc(req, e);
-}
-
-static int refuse(http_req *req, int status, const char *code, const char *msg,
-                  const char *field)
-{
-    if (body_pending(req)) {
-        req->must_close = true;
-    }
-    return http_reply_error(req, status, code, msg, field);
 }
 
 /* Who acts: the signed-in person, or the app of an AUTH_APP route. */
@@ -113,8 +83,8 @@ static int query_replace(http_req *req, bool *out)
     if (n >= 0 && (strcmp(val, "0") == 0 || strcmp(val, "false") == 0)) {
         return 0;
     }
-    refuse(req, 400, "invalid_value", "'replace' takes 1 (replace a file of that name) or 0",
-           "replace");
+    http_refuse_unread(req, 400, "invalid_value",
+                       "'replace' takes 1 (replace a file of that name) or 0", "replace");
     return -1;
 }
 
@@ -148,7 +118,7 @@ static int too_large(http_req *req, long long room, mt_plan plan)
     }
     snprintf(msg, sizeof msg, "P2 cloud storage: the file is larger than the %lld bytes left",
              room);
-    return storage_limit(req, plan, msg);
+    return http_reply_storage_limit(req, plan, -1, msg);
 }
 
 static int file_upload(http_req *req, svc_share_kind kind, bool app)
@@ -171,11 +141,12 @@ static int file_upload(http_req *req, svc_share_kind kind, bool app)
     }
     n = http_query(req, "name", name, sizeof name);
     if (n == -1 || n == 0) {
-        return refuse(req, 400, "missing", "'name' is required (in the query string)", "name");
+        return http_refuse_unread(req, 400, "missing", "'name' is required (in the query string)",
+                                  "name");
     }
     if (n < 0) {
-        return refuse(req, 400, "invalid_name", "the name may have at most 100 characters",
-                      "name");
+        return http_refuse_unread(req, 400, "invalid_name",
+                                  "the name may have at most 100 characters", "name");
     }
     if (svc_share_content_type(http_header(req, "Content-Type"), ctype, &e) != SVC_OK ||
         svc_share_upload_check(req->srv->pool, w, kind, g, name, replace, &room, &plan, &e) !=
@@ -187,7 +158,8 @@ static int file_upload(http_req *req, svc_share_kind kind, bool app)
         return too_large(req, room, plan);
     }
     if ((buf = malloc(CHUNK)) == NULL) {
-        return refuse(req, 503, "out_of_memory", "the server is out of memory: retry", NULL);
+        return http_refuse_unread(req, 503, "out_of_memory", "the server is out of memory: retry",
+                                  NULL);
     }
     if (svc_share_upload_begin(req->srv->pool, req->account_id, &up, &e) != SVC_OK) {
         status = reply_err(req, &e);

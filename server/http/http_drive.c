@@ -36,22 +36,6 @@
 
 /* ----------------------------------------------------------------- helpers */
 
-/* Whether the request still has an unread body (left unread by a refusal:
- * the connection is then closed after the reply). */
-static bool body_pending(const http_req *req)
-{
-    return http_content_length(req) > 0 || http_header(req, "Transfer-Encoding") != NULL;
-}
-
-static int refuse(http_req *req, int status, const char *code, const char *msg,
-                  const char *field)
-{
-    if (body_pending(req)) {
-        req->must_close = true;
-    }
-    return http_reply_error(req, status, code, msg, field);
-}
-
 static bool can_view(const http_req *req)
 {
     return req->role == ROLE_ADMIN || req->file_access >= FILE_ACCESS_VIEW;
@@ -66,43 +50,25 @@ static bool can_edit(const http_req *req)
 static int need_access(http_req *req, bool edit)
 {
     if (!can_view(req)) {
-        refuse(req, 403, "forbidden", "your user has no access to the drive", NULL);
+        http_refuse_unread(req, 403, "forbidden", "your user has no access to the drive", NULL);
         return -1;
     }
     if (edit && !can_edit(req)) {
-        refuse(req, 403, "forbidden", "your user may only view the drive", NULL);
+        http_refuse_unread(req, 403, "forbidden", "your user may only view the drive", NULL);
         return -1;
     }
     return 0;
-}
-
-/* 413 {"code":"plan_limit","quota":"P2","limit":...,"plan":...,"used":...}
- * for an upload that does not fit the storage quota (the body of core's
- * plan_limit replies, built by http_reply_svc(), with the status that
- * names an over-large request). */
-static int reply_storage_limit(http_req *req, long long used, const char *msg)
-{
-    svc_error f;
-    if (body_pending(req)) {
-        req->must_close = true;
-    }
-    svc_fail(&f, SVC_TOO_LARGE, "plan_limit", NULL, "%s", msg);
-    f.has_quota = true;
-    f.quota = MT_Q_STORAGE;
-    f.plan = (mt_plan)req->plan;
-    f.used = used;
-    return http_reply_svc(req, &f);
 }
 
 /* Reply to a failed svc call: a refusal of the storage quota is 413 (the
  * status that names an over-large request), the rest as admb_reply_err(). */
 static int reply_err(http_req *req, const svc_error *e)
 {
-    if (body_pending(req)) {
+    if (http_body_pending(req)) {
         req->must_close = true;
     }
     if (e->status == SVC_PLAN_LIMIT && e->quota == MT_Q_STORAGE) {
-        return reply_storage_limit(req, -1, e->message);
+        return http_reply_storage_limit(req, (mt_plan)req->plan, -1, e->message);
     }
     return admb_reply_err(req, e);
 }
@@ -121,7 +87,7 @@ static int query_folder(http_req *req, const char *name, long long *out)
     v = n > 0 ? strtoll(val, &end, 10) : -1;
     if (n < 0 || errno != 0 || *end != '\0' || v < 0 || val[0] == '-' || val[0] == '+') {
         snprintf(msg, sizeof msg, "'%s' must be a folder id", name);
-        refuse(req, 400, "invalid_value", msg, name);
+        http_refuse_unread(req, 400, "invalid_value", msg, name);
         return -1;
     }
     *out = v;
@@ -351,13 +317,15 @@ static int h_file_upload(http_req *req)
     }
     name_len = http_query(req, "name", name, sizeof name);
     if (name_len == -1) {
-        return refuse(req, 400, "missing", "'name' is required (in the query string)", "name");
+        return http_refuse_unread(req, 400, "missing", "'name' is required (in the query string)",
+                                  "name");
     }
     if (name_len < 0) {
-        return refuse(req, 400, "invalid_name", "the name is longer than 255 bytes", "name");
+        return http_refuse_unread(req, 400, "invalid_name", "the name is longer than 255 bytes",
+                                  "name");
     }
     if (!svc_drive_name_valid(name, (size_t)name_len, &why)) {
-        return refuse(req, 400, "invalid_name", why, "name");
+        return http_refuse_unread(req, 400, "invalid_name", why, "name");
     }
     content_type_of(req, ctype, sizeof ctype);
     if (svc_drive_upload_check(req->srv->pool, &a, folder, name, &room, &e) != SVC_OK) {
@@ -368,10 +336,10 @@ static int h_file_upload(http_req *req)
         snprintf(msg, sizeof msg,
                  "P2 cloud storage: the file (%lld bytes) is larger than the %lld bytes left",
                  declared, room);
-        return reply_storage_limit(req, -1, msg);
+        return http_reply_storage_limit(req, (mt_plan)req->plan, -1, msg);
     }
     if ((buf = malloc(CHUNK)) == NULL) {
-        return refuse(req, 500, "internal_error", "internal error", NULL);
+        return http_refuse_unread(req, 500, "internal_error", "internal error", NULL);
     }
     if (svc_drive_upload_begin(req->srv->pool, req->srv->cfg.data_dir, req->account_id, &up,
                                &e) != SVC_OK) {
@@ -396,7 +364,7 @@ static int h_file_upload(http_req *req)
                      "P2 cloud storage: the file is larger than the %lld bytes left", room);
             svc_drive_upload_abort(&up);
             req->must_close = true;
-            status = reply_storage_limit(req, -1, msg);
+            status = http_reply_storage_limit(req, (mt_plan)req->plan, -1, msg);
             goto fail;
         }
         if (svc_drive_upload_write(&up, buf, (size_t)got, &e) != SVC_OK) {

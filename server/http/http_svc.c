@@ -106,3 +106,31 @@ void http_actor_init(http_req *req)
     a->token_id = req->via_token ? req->session_id : 0;
     a->ip = http_client_ip(req);
 }
+
+bool http_body_pending(const http_req *req)
+{
+    return http_content_length(req) > 0 || http_header(req, "Transfer-Encoding") != NULL;
+}
+
+int http_refuse_unread(http_req *req, int status, const char *code, const char *msg,
+                       const char *field)
+{
+    if (http_body_pending(req)) {
+        req->must_close = true;
+    }
+    return http_reply_error(req, status, code, msg, field);
+}
+
+int http_reply_storage_limit(http_req *req, mt_plan plan, long long used, const char *msg)
+{
+    svc_error f;
+    if (http_body_pending(req)) {
+        req->must_close = true;
+    }
+    svc_fail(&f, SVC_TOO_LARGE, "plan_limit", NULL, "%s", msg);
+    f.has_quota = true;
+    f.quota = MT_Q_STORAGE;
+    f.plan = plan;
+    f.used = used;
+    return http_reply_svc(req, &f);
+}

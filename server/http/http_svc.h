@@ -30,6 +30,22 @@ int http_svc_status(svc_status st);
  * Returns the status. */
 int http_reply_svc(http_req *req, const svc_error *e);
 
+/* Whether the request still has an unread body (a refusal then closes the
+ * connection after its reply). */
+bool http_body_pending(const http_req *req);
+
+/* http_reply_error() for a request whose body may still be unread: the
+ * connection is closed after the reply. Returns the status. */
+int http_refuse_unread(http_req *req, int status, const char *code, const char *msg,
+                       const char *field);
+
+/* 413 {"code":"plan_limit","quota":"P2",...} for an upload that does not
+ * fit the storage quota of "plan" ("used" when >= 0), built by
+ * http_reply_svc() with the status that names an over-large request; the
+ * connection is closed if the body is still unread. The drive's and the
+ * app share's uploads answer it. Returns the status. */
+int http_reply_storage_limit(http_req *req, mt_plan plan, long long used, const char *msg);
+
 /* Fill req->actor from the authenticated request (account, user, role,
  * plan, file rights, session or token, client address). http.c calls it
  * once, after authentication and before the handler. */

@@ -16,7 +16,7 @@ import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import YAML from 'yaml';
-import { pollUntil, repoRoot, startServer, startStack, stopStack } from './harness.mjs';
+import { pollUntil, repoRoot, serverRoutes, startServer, startStack, stopStack } from './harness.mjs';
 import { dataTenant, inNewGroup } from './data_helpers.mjs';
 
 let pg;
@@ -28,25 +28,7 @@ let ids; // the first path segment of a route -> the id of one object of the ten
 const sql = (q) => pg.psql(q, db);
 
 /** Every production route of the route tables: [{ method, pattern, auth, body }]. */
-function routes() {
-  const out = [];
-  const walk = (dir) => {
-    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-      const p = path.join(dir, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.name.endsWith('.c')) {
-        const text = fs.readFileSync(p, 'utf8');
-        const re = /\{\s*"(GET|POST|PUT|PATCH|DELETE)",\s*"([^"]+)",\s*\w+,\s*(AUTH_\w+),\s*(BODY_\w+),\s*(true|false)/g;
-        for (const m of text.matchAll(re)) {
-          if (m[5] === 'true') continue; // test-only routes
-          out.push({ method: m[1], pattern: m[2], auth: m[3], body: m[4] });
-        }
-      }
-    }
-  };
-  walk(path.join(repoRoot, 'server'));
-  return out;
-}
+const routes = serverRoutes;
 
 const spec = YAML.parse(fs.readFileSync(path.join(repoRoot, 'docs/api/openapi.yaml'), 'utf8'));
 const deref = (o) => {

@@ -202,6 +202,25 @@ if (underTest) {
 export { freePort };
 
 /** A temp folder that the postgres user can also reach; removed by rm(). */
+/**
+ * Every production route of the server's route tables (server/<layer>/*.c,
+ * test-only routes left out): [{ method, pattern, auth, body }], "pattern"
+ * with its '*' for path ids.
+ */
+export function serverRoutes() {
+  const out = [];
+  for (const name of fs.readdirSync(path.join(repoRoot, 'server'), { recursive: true })) {
+    if (!name.endsWith('.c')) continue;
+    const text = fs.readFileSync(path.join(repoRoot, 'server', name), 'utf8');
+    const re = /\{\s*"(GET|POST|PUT|PATCH|DELETE)",\s*"([^"]+)",\s*\w+,\s*(AUTH_\w+),\s*(BODY_\w+),\s*(true|false)/g;
+    for (const m of text.matchAll(re)) {
+      if (m[5] === 'true') continue; // test-only routes
+      out.push({ method: m[1], pattern: m[2], auth: m[3], body: m[4] });
+    }
+  }
+  return out;
+}
+
 export function tempDir(prefix = 'metron-test-') {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   fs.chmodSync(dir, 0o755);

@@ -3,9 +3,7 @@
 // clear refusal and change nothing, and never take the server down.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
-import { repoRoot, request, startStack, stopStack } from './harness.mjs';
+import { request, serverRoutes, startStack, stopStack } from './harness.mjs';
 import { PW, appClient, baseTime, dataTenant } from './data_helpers.mjs';
 
 let pg;
@@ -22,23 +20,8 @@ after(() => stopStack({ pg, srv }));
 /** Every route of the server's route tables that reads a body:
  * [{ method, path, auth, body }] with each '*' replaced by "1". */
 function bodyRoutes() {
-  const out = [];
-  const walk = (dir) => {
-    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-      const p = path.join(dir, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.name.endsWith('.c')) {
-        const text = fs.readFileSync(p, 'utf8');
-        const re = /\{\s*"(GET|POST|PUT|PATCH|DELETE)",\s*"([^"]+)",\s*\w+,\s*(AUTH_\w+),\s*(BODY_\w+),\s*(true|false)/g;
-        for (const m of text.matchAll(re)) {
-          if (m[5] === 'true' || !/BODY_(JSON|RAW)/.test(m[4])) continue;
-          out.push({ method: m[1], path: m[2].replaceAll('*', '1'), auth: m[3], body: m[4] });
-        }
-      }
-    }
-  };
-  walk(path.join(repoRoot, 'server'));
-  return out;
+  return serverRoutes().filter((r) => /BODY_(JSON|RAW)/.test(r.body))
+    .map((r) => ({ method: r.method, path: r.pattern.replaceAll('*', '1'), auth: r.auth, body: r.body }));
 }
 
 async function alive() {

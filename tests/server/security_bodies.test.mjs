@@ -7,8 +7,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import net from 'node:net';
-import path from 'node:path';
-import { repoRoot, sleep, startServer, startStack, stopStack } from './harness.mjs';
+import { serverRoutes, sleep, startServer, startStack, stopStack } from './harness.mjs';
 import { dataTenant } from './data_helpers.mjs';
 
 let pg;
@@ -138,17 +137,8 @@ test('four 59 MiB bodies without a credential are refused before they are read: 
 
 /** Every route of the route tables that reads a body: [{method, path, auth, body}]. */
 function bodyRoutes() {
-  const out = [];
-  for (const name of fs.readdirSync(path.join(repoRoot, 'server'), { recursive: true })) {
-    if (!name.endsWith('.c')) continue;
-    const text = fs.readFileSync(path.join(repoRoot, 'server', name), 'utf8');
-    const re = /\{\s*"(GET|POST|PUT|PATCH|DELETE)",\s*"([^"]+)",\s*\w+,\s*(AUTH_\w+),\s*(BODY_\w+),\s*(true|false)/g;
-    for (const m of text.matchAll(re)) {
-      if (m[5] === 'true') continue;
-      out.push({ method: m[1], path: m[2].replaceAll('*', '1'), auth: m[3], body: m[4] });
-    }
-  }
-  return out;
+  return serverRoutes()
+    .map((r) => ({ method: r.method, path: r.pattern.replaceAll('*', '1'), auth: r.auth, body: r.body }));
 }
 
 test('every route with credentials refuses a request without them before reading its body', async () => {
