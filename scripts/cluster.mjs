@@ -219,29 +219,36 @@ export async function startStandby({ primary, dir, port, slot = 'metron_standby'
 
 /**
  * The text of deploy/haproxy/metron.cfg with HAProxy listening on "listen"
- * ("127.0.0.1:8080") and one "server" line per { host, port } of
- * "backends" (named s0, s1, ...).
+ * ("127.0.0.1:8080"), one "server" line per { host, port } of "backends"
+ * (named s0, s1, ...) and its runtime API on the unix socket "socket".
  */
-export function haproxyConfig({ listen, backends }) {
+export function haproxyConfig({ listen, backends, socket }) {
   const vars = {
     LISTEN: listen,
     SERVERS: backends.map((b, i) => `  server s${i} ${b.host || '127.0.0.1'}:${b.port} check`)
       .join('\n'),
+    ADMIN_SOCKET: socket,
   };
   const text = fs.readFileSync(layout.haproxyTemplate, 'utf8');
   // (the comments name the values too: they stay as they are)
   return text.split('\n').map((line) => (/^\s*#/.test(line) ? line
     : line.replace(/@([A-Z_]+)@/g, (m, name) => {
-      if (!(name in vars)) throw new Error(`deploy/haproxy/metron.cfg: no value for ${m}`);
+      if (vars[name] === undefined) throw new Error(`deploy/haproxy/metron.cfg: no value for ${m}`);
       return vars[name];
     }))).join('\n');
 }
 
+/** The runtime API's socket of the HAProxy that startHaproxy() runs in "dir". */
+export const haproxySocket = (dir) => path.join(dir, 'haproxy.sock');
+/** The longest path a unix socket may have (sun_path, less its final 0). */
+const SOCKET_PATH_MAX = 107;
+
 /**
  * HAProxy in front of "backends" with the configuration written to
- * "dir"/haproxy.cfg (checked with haproxy -c first). Resolves to
- * { url, proc, stderr(), stop() } once every backend has answered a health
- * request through it (waitAll false: once one has).
+ * "dir"/haproxy.cfg (checked with haproxy -c first) and its runtime API on
+ * "dir"/haproxy.sock (mode 600: drainServer(), readyServer()). Resolves to
+ * { url, proc, file, socket, stderr(), stop() } once every backend has
+ * answered a health request through it (waitAll false: once one has).
  */
 export async function startHaproxy({ dir, listen, backends, onSpawn, waitAll = true,
   timeoutMs = 60000 }) {
@@ -250,7 +257,12 @@ export async function startHaproxy({ dir, listen, backends, onSpawn, waitAll = t
   }
   fs.mkdirSync(dir, { recursive: true });
   const file = path.join(dir, 'haproxy.cfg');
-  fs.writeFileSync(file, haproxyConfig({ listen, backends }));
+  const socket = haproxySocket(dir);
+  if (Buffer.byteLength(socket) > SOCKET_PATH_MAX) {
+    throw new Error(`the folder ${dir} is too deep for HAProxy's admin socket (${socket} is ` +
+      `longer than ${SOCKET_PATH_MAX} bytes): use a shorter --data folder`);
+  }
+  fs.writeFileSync(file, haproxyConfig({ listen, backends, socket }));
   await execFileP(haproxyBin, ['-c', '-q', '-f', file]);
   // Its own process group: a Ctrl-C meant for scripts/cluster does not reach it.
   const proc = spawn(haproxyBin, ['-db', '-f', file],
@@ -283,12 +295,143 @@ export async function startHaproxy({ dir, listen, backends, onSpawn, waitAll = t
     await sleep(50);
   }
   return {
-    url, proc, file, stderr: () => err,
+    url, proc, file, socket, stderr: () => err,
     async stop() {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
       await exited;
     },
   };
+}
+
+// ------------------------------------------------------------------ HAProxy's runtime API
+//
+// A process is taken out of HAProxy's rotation before it is stopped for an
+// upgrade (docs/operations.md, "Upgrading a fleet behind HAProxy"): its
+// server line is set to DRAIN (weight 0: no new request goes to it, those
+// in flight finish), and back to READY once the new release answers.
+
+/** The backend of deploy/haproxy/metron.cfg whose server lines are s0, s1, ... */
+export const HAPROXY_BACKEND = 'servers';
+/** The most of an answer of the runtime API read (a "show stat" of 16 servers is ~6 KiB). */
+const API_ANSWER_MAX = 1 << 20;
+
+/**
+ * One command of HAProxy's runtime API on the unix socket "socket"; its
+ * answer (HAProxy closes the connection after it). Fails with a sentence
+ * when nothing answers there in "timeoutMs".
+ */
+export function haproxyCommand(socket, command, { timeoutMs = 5000 } = {}) {
+  if (!/^[ -~]{1,200}$/.test(command)) throw new Error('haproxyCommand: one line of ASCII');
+  return new Promise((resolve, reject) => {
+    const conn = net.createConnection(socket);
+    let text = '';
+    let done = false;
+    const end = (e) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      conn.destroy();
+      if (e) reject(e);
+      else resolve(text);
+    };
+    const timer = setTimeout(() => end(new Error(`HAProxy's admin socket ${socket} did not ` +
+      `answer "${command}" in ${timeoutMs / 1000} s`)), timeoutMs);
+    conn.setEncoding('utf8');
+    conn.on('connect', () => conn.write(command + '\n'));
+    conn.on('data', (d) => {
+      text += d;
+      if (text.length > API_ANSWER_MAX) {
+        end(new Error(`HAProxy's answer to "${command}" is longer than ${API_ANSWER_MAX} bytes`));
+      }
+    });
+    conn.on('end', () => end());
+    conn.on('error', (e) => end(new Error(e.code === 'ENOENT' || e.code === 'ECONNREFUSED'
+      ? `no HAProxy answers on its admin socket ${socket}: is it running?`
+      : `HAProxy's admin socket ${socket}: ${e.message}`)));
+  });
+}
+
+/**
+ * What HAProxy says of server "server" of backend "backend" ("show stat"):
+ * { status ('UP', 'DRAIN', 'DOWN', 'MAINT', 'UP 1/2', ...), scur (requests
+ * it is sending there now), qcur (requests queued for it) }.
+ */
+export async function haproxyServerStat(socket, server, backend = HAPROXY_BACKEND) {
+  const text = await haproxyCommand(socket, 'show stat');
+  const lines = text.split('\n');
+  if (!lines[0].startsWith('# ')) {
+    throw new Error(`HAProxy's admin socket ${socket} did not give its statistics: ${lines[0]}`);
+  }
+  const head = lines[0].slice(2).split(',');
+  const col = (name) => head.indexOf(name);
+  for (const line of lines.slice(1)) {
+    const f = line.split(',');
+    if (f[col('pxname')] === backend && f[col('svname')] === server) {
+      return { status: f[col('status')], scur: Number(f[col('scur')]),
+        qcur: Number(f[col('qcur')] || 0) };
+    }
+  }
+  throw new Error(`HAProxy has no server ${server} in its backend ${backend}`);
+}
+
+async function setServerState(socket, server, state, backend) {
+  const answer = (await haproxyCommand(socket,
+    `set server ${backend}/${server} state ${state}`)).trim();
+  if (answer) throw new Error(`HAProxy refused to set ${server} to ${state}: ${answer}`);
+}
+
+/**
+ * Drain "server" (s0, s1, ...): HAProxy sends it no new request, and this
+ * waits until none is in flight there any more (scur and qcur 0, read every
+ * "everyMs"), at most "timeoutMs". "progress(sentence)" is told how many
+ * remain whenever that changes. The server stays drained when the wait
+ * fails: readyServer() puts it back.
+ */
+export async function drainServer({ socket, server, backend = HAPROXY_BACKEND,
+  timeoutMs = 60000, everyMs = 100, progress = () => {} }) {
+  await setServerState(socket, server, 'drain', backend);
+  const deadline = Date.now() + timeoutMs;
+  let last = -1;
+  for (;;) {
+    const st = await haproxyServerStat(socket, server, backend);
+    const left = st.scur + st.qcur;
+    if (left === 0) return st;
+    if (left !== last) {
+      progress(`${server}: ${left} request${left === 1 ? '' : 's'} still in flight`);
+      last = left;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`${server} still has ${left} request${left === 1 ? '' : 's'} in flight ` +
+        `after ${Math.round(timeoutMs / 1000)} s (a long export or live stream?); it stays ` +
+        'drained: wait longer, or stop it anyway (those requests fail), or put it back with ready');
+    }
+    await sleep(everyMs);
+  }
+}
+
+/**
+ * Put "server" back in HAProxy's rotation and wait until HAProxy's own
+ * health check finds it up (status UP), at most "timeoutMs".
+ */
+export async function readyServer({ socket, server, backend = HAPROXY_BACKEND,
+  timeoutMs = 60000, everyMs = 100, progress = () => {} }) {
+  await setServerState(socket, server, 'ready', backend);
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  for (;;) {
+    const st = await haproxyServerStat(socket, server, backend);
+    if (st.status === 'UP') return st;
+    if (st.status !== last) {
+      progress(`${server}: HAProxy's health check does not pass yet (${st.status})`);
+      last = st.status;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`HAProxy's health check of ${server} does not pass after ` +
+        `${Math.round(timeoutMs / 1000)} s (${st.status}): does the process answer ` +
+        'GET /api/v1/health with 200?');
+    }
+    await sleep(everyMs);
+  }
 }
 
 // ------------------------------------------------------------------ scripts/cluster
@@ -300,19 +443,38 @@ export async function startHaproxy({ dir, listen, backends, onSpawn, waitAll = t
 //                   [--server-port P] [--no-demo] [-- SERVER-ARGS...]
 //   scripts/cluster status [--data DIR]
 //   scripts/cluster stop [--data DIR]
+//   scripts/cluster drain N [--data DIR | --socket PATH] [--timeout S]
+//   scripts/cluster ready N [--data DIR | --socket PATH] [--timeout S]
 
 const USAGE = `usage: scripts/cluster [start] [--servers N] [--listen HOST:PORT] [--data DIR]
                        [--server-port P] [--no-demo] [-- METRON-SERVER-ARGS...]
        scripts/cluster status [--data DIR]
-       scripts/cluster stop [--data DIR]`;
+       scripts/cluster stop [--data DIR]
+       scripts/cluster drain N [--data DIR | --socket PATH] [--timeout S]
+       scripts/cluster ready N [--data DIR | --socket PATH] [--timeout S]
+  drain N: HAProxy sends server N (its line sN) no new request; waits until
+           none is in flight there (at most S seconds, default 60)
+  ready N: back in HAProxy's rotation; waits until its health check passes
+  --socket: the runtime API of another HAProxy with deploy/haproxy/metron.cfg
+           (e.g. /run/haproxy/admin.sock) instead of the set's in DIR`;
 
 function parseArgs(argv) {
   const o = { verb: 'start', servers: 2, listen: process.env.METRON_LISTEN || '127.0.0.1:8080',
     data: process.env.METRON_DATA ? path.join(process.env.METRON_DATA, 'cluster') : layout.data,
-    serverPort: null, demo: true, serverArgs: [] };
+    serverPort: null, demo: true, serverArgs: [], server: null, socket: null, timeoutS: 60 };
   const args = [...argv];
   if (args[0] && !args[0].startsWith('-')) o.verb = args.shift();
-  if (!['start', 'status', 'stop'].includes(o.verb)) throw new Error(`unknown command "${o.verb}"`);
+  if (!['start', 'status', 'stop', 'drain', 'ready'].includes(o.verb)) {
+    throw new Error(`unknown command "${o.verb}"`);
+  }
+  if (o.verb === 'drain' || o.verb === 'ready') {
+    const n = args.shift();
+    if (!/^\d{1,2}$/.test(n ?? '') || Number(n) > 15) {
+      throw new Error(`${o.verb}: which server, a number from 0 to 15 (its line s0, s1, ... in ` +
+        'haproxy.cfg)');
+    }
+    o.server = `s${Number(n)}`;
+  }
   while (args.length) {
     const a = args.shift();
     const value = () => {
@@ -337,11 +499,18 @@ function parseArgs(argv) {
         throw new Error('--server-port: a port number (0: free ports)');
       }
     } else if (a === '--no-demo') o.demo = false;
+    else if (a === '--socket' && o.server) o.socket = path.resolve(value());
+    else if (a === '--timeout' && o.server) {
+      o.timeoutS = Number(value());
+      if (!Number.isInteger(o.timeoutS) || o.timeoutS < 1 || o.timeoutS > 3600) {
+        throw new Error('--timeout: whole seconds from 1 to 3600');
+      }
+    }
     else if (a === '-h' || a === '--help') { o.verb = 'help'; break; } else {
       throw new Error(`unknown option "${a}"`);
     }
   }
-  if (o.verb !== 'help' && !o.data) {
+  if (o.verb !== 'help' && !o.data && !o.socket) {
     throw new Error('installed from the package, the set needs a folder: --data DIR (or ' +
       'METRON_DATA); as root one the postgres user can reach');
   }
@@ -571,10 +740,12 @@ async function start(o) {
     proxy.proc.once('exit', (code, signal) => {
       if (!stopping) log(`haproxy exited (${signal || `exit ${code}`}): ${proxy.stderr()}`);
     });
-    Object.assign(state, { up: true, url: proxy.url, haproxy: { pid: proxy.proc.pid, config: proxy.file } });
+    Object.assign(state, { up: true, url: proxy.url,
+      haproxy: { pid: proxy.proc.pid, config: proxy.file, socket: proxy.socket } });
     writeState(o.data, state);
     log(`up: ${proxy.url} (HAProxy) -> ${servers.map((s) => s.url).join(', ')}`);
     log(`primary 127.0.0.1:${pPort}, standby 127.0.0.1:${sPort}; data: ${o.data}`);
+    log(`HAProxy's runtime API: ${proxy.socket} (scripts/cluster drain N / ready N)`);
     log('Ctrl-C (or scripts/cluster stop) stops everything');
   } catch (e) {
     // (a signal during the start stops what it was waiting for)
@@ -668,6 +839,30 @@ async function stopVerb(o) {
   return 0;
 }
 
+/** drain N / ready N: through the set's HAProxy (or --socket's). */
+async function stateVerb(o) {
+  let socket = o.socket;
+  if (!socket) {
+    const st = readState(o.data);
+    if (!st?.running || !pidAlive(st.pid) || !st.haproxy?.socket) {
+      console.log(`no running set with HAProxy in ${o.data} (scripts/cluster status)`);
+      return 3;
+    }
+    socket = st.haproxy.socket;
+  }
+  const progress = (line) => console.log(line);
+  const timeoutMs = o.timeoutS * 1000;
+  if (o.verb === 'drain') {
+    await drainServer({ socket, server: o.server, timeoutMs, progress });
+    console.log(`${o.server} drained: HAProxy sends it no new request and none is in flight; ` +
+      `stop and upgrade that process, then: scripts/cluster ready ${o.server.slice(1)}`);
+  } else {
+    await readyServer({ socket, server: o.server, timeoutMs, progress });
+    console.log(`${o.server} is back: HAProxy's health check passes and it gets requests again`);
+  }
+  return 0;
+}
+
 export async function main(argv) {
   let o;
   try {
@@ -683,6 +878,7 @@ export async function main(argv) {
   try {
     if (o.verb === 'status') return await statusVerb(o);
     if (o.verb === 'stop') return await stopVerb(o);
+    if (o.verb === 'drain' || o.verb === 'ready') return await stateVerb(o);
     return await start(o);
   } catch (e) {
     console.error(`cluster: ${e.message}`);

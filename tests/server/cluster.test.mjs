@@ -1,7 +1,8 @@
 // scripts/cluster, the operator's scale-out set (docs/scale.md, "Running the
 // set: scripts/cluster"), run as an operator runs it: a primary, a streaming
 // standby, two metron-server processes (METRON_SERVER_BIN) and HAProxy on
-// loopback; status; Ctrl-C stops everything; started again on the same
+// loopback; status; drain and ready through HAProxy's runtime API; Ctrl-C
+// stops everything; started again on the same
 // folder it keeps the data and the standby; a second start is refused;
 // `scripts/cluster stop` from another shell stops it. Nothing is left running.
 import { after, test } from 'node:test';
@@ -107,6 +108,21 @@ test('scripts/cluster: two servers behind HAProxy on a primary and a streaming s
   assert.match(status.out, /: up\n/);
   assert.match(status.out, /server 1 http:\/\/127\.0\.0\.1:\d+ \(pid \d+\): answers/);
   assert.match(status.out, /standby 127\.0\.0\.1:\d+: runs/);
+  // HAProxy's runtime API (its folder's socket, only for its user): server
+  // 1 drained gets no request, then back in.
+  assert.equal(st.haproxy.socket, path.join(data, 'haproxy.sock'));
+  assert.equal(fs.statSync(st.haproxy.socket).mode & 0o777, 0o600);
+  const drain = await run(['drain', '1', '--data', data]);
+  assert.equal(drain.code, 0, drain.out);
+  assert.match(drain.out, /s1 drained: HAProxy sends it no new request and none is in flight/);
+  assert.deepEqual(await backendsSeen(c.url, 4), ['s0']);
+  const ready = await run(['ready', '1', '--data', data]);
+  assert.equal(ready.code, 0, ready.out);
+  assert.match(ready.out, /s1 is back: HAProxy's health check passes/);
+  assert.deepEqual(await backendsSeen(c.url, 4), ['s0', 's1']);
+  const bad = await run(['drain', '5', '--data', data]);
+  assert.equal(bad.code, 1, bad.out);
+  assert.match(bad.out, /HAProxy refused to set s5 to drain: No such server\./);
   // Ctrl-C in the terminal: SIGINT to the script's process group. The
   // servers, HAProxy and the clusters run in groups of their own: the
   // script stops them in order.

@@ -3,7 +3,9 @@
 // keep running and restarting on the schema that has it, one whose first
 // line is "-- metron: servers from NNN compatible" lets those that know
 // migration NNN; any other newer migration stops them (exit 3) with a
-// message naming it.
+// message naming it. The fleet's upgrade drains each process through
+// HAProxy's runtime API first (scripts/cluster.mjs, drainServer()), and a
+// steady stream of requests through HAProxy sees no failure.
 //
 // CI has one commit, so the test build plays the newer release: with
 // METRON_TEST_EXTRA_MIGRATIONS=DIR, metron-server-test adds DIR's
@@ -18,7 +20,7 @@ import {
   freePort, login, pollUntil, repoRoot, runServer, serverBin, startPostgres, startServer,
   tempDir, trackProcess,
 } from './harness.mjs';
-import { startHaproxy } from '../../scripts/cluster.mjs';
+import { drainServer, readyServer, startHaproxy } from '../../scripts/cluster.mjs';
 import { PW, dataTenant } from './data_helpers.mjs';
 
 const BUILT_IN = fs.readdirSync(path.join(repoRoot, 'server', 'migrations'))
@@ -72,6 +74,61 @@ async function serverOn(url, port, newer) {
   return srv;
 }
 
+/**
+ * Requests through "url" as the signed-in "c" ({ cookie, csrf }), two at a
+ * time one after another, until stop(), which resolves to what they got:
+ * ok (answered 200), failed (every other answer or error, as a sentence)
+ * and by (the 200s of each process, X-Served-By). Each loop alternates
+ * GET /api/v1/me, which HAProxy sends again when a process closed its
+ * connection unanswered, and PATCH /api/v1/me, which it never sends again
+ * (deploy/haproxy/metron.cfg). "answered(n)" resolves once n more requests
+ * have been answered 200 ("server": by that process), or one failed.
+ */
+function steadyStream(url, c) {
+  const out = { ok: 0, failed: [], by: {} };
+  let running = true;
+  let waiters = [];
+  const loop = async (k) => {
+    for (let i = 0; running; i++) {
+      const write = i % 2 === 1;
+      const what = write ? 'PATCH /api/v1/me' : 'GET /api/v1/me';
+      try {
+        const r = await fetch(url + '/api/v1/me', write ? {
+          method: 'PATCH', body: JSON.stringify({ name: `Admin ${k}-${i}` }),
+          headers: { cookie: `metron_session=${c.cookie}`, 'x-csrf-token': c.csrf,
+            'content-type': 'application/json' },
+        } : { headers: { cookie: `metron_session=${c.cookie}` } });
+        await r.arrayBuffer();
+        if (r.status === 200) {
+          const by = r.headers.get('x-served-by');
+          out.ok++;
+          out.by[by] = (out.by[by] || 0) + 1;
+        } else out.failed.push(`${what} answered ${r.status}`);
+      } catch (e) {
+        out.failed.push(`${what} failed: ${e.cause?.message || e.message}`);
+      }
+      waiters = waiters.filter((w) => !w());
+    }
+  };
+  const loops = [loop(0), loop(1)];
+  return {
+    out,
+    answered(n, server) {
+      const count = () => (server ? out.by[server] || 0 : out.ok);
+      const goal = count() + n;
+      return new Promise((resolve) => {
+        const w = () => (count() >= goal || out.failed.length ? (resolve(), true) : false);
+        if (!w()) waiters.push(w);
+      });
+    },
+    async stop() {
+      running = false;
+      await Promise.all(loops);
+      return out;
+    },
+  };
+}
+
 async function stopped(srv) {
   const exit = await srv.stop();
   assert.equal(exit.code, 0, srv.stderr());
@@ -108,10 +165,23 @@ test('a fleet of two behind HAProxy is upgraded one process at a time over a com
     };
     await bothServe('before the upgrade');
 
-    // Process 0 upgraded: it applies the expand migration while process 1
-    // (older) keeps serving on the schema that has it.
+    // Process 0 upgraded under a steady stream of requests, none of which
+    // fails: drained (HAProxy sends it nothing new, those in flight end),
+    // stopped, started with the expand migration while process 1 (older)
+    // keeps serving on the schema that has it, back in HAProxy's rotation.
+    const c = await login(proxy.url, { account: t.account, user: 'admin', password: PW });
+    const stream = steadyStream(proxy.url, c);
+    await stream.answered(20);
+    await drainServer({ socket: proxy.socket, server: 's0' });
     await stopped(fleet[0]);
+    await stream.answered(20); // by process 1 alone, while process 0 is gone
     fleet[0] = await serverOn(url, ports[0], newer);
+    await stream.answered(20);
+    await readyServer({ socket: proxy.socket, server: 's0' });
+    await stream.answered(5, 's0'); // the new process 0 serves again
+    const seen = await stream.stop();
+    assert.deepEqual(seen.failed, [], `${seen.ok} requests answered 200, ` +
+      `${seen.failed.length} failed during the upgrade of process 0`);
     assert.match(fleet[0].stderr(), /applied 990_rolling_expand \(older servers compatible\)/);
     assert.equal(await newerRows(db), '990|0');
     await bothServe('with one process upgraded');
@@ -130,10 +200,12 @@ test('a fleet of two behind HAProxy is upgraded one process at a time over a com
     assert.match(fleet[1].stderr(), /0 migrations applied now/);
     await bothServe('with an older process restarted');
 
-    // Process 1 upgraded: nothing left to apply.
+    // Process 1 upgraded the same way: nothing left to apply.
+    await drainServer({ socket: proxy.socket, server: 's1' });
     await stopped(fleet[1]);
     fleet[1] = await serverOn(url, ports[1], newer);
     assert.match(fleet[1].stderr(), /0 migrations applied now/);
+    await readyServer({ socket: proxy.socket, server: 's1' });
     await bothServe('after the upgrade');
     assert.equal(await pg.psql('SELECT count(*) FROM schema_migrations WHERE version = 990', db),
       '1');
