@@ -174,6 +174,12 @@ migrate_result db_migrate(const char *conninfo, const db_migration *set, size_t 
     int newest_version = -1;
     char blocker[96] = "";
     int blocker_from = -1; /* its mark: -1 none, else the oldest version it lets run */
+    /* Applied migrations below its newest that this server has not (numbered
+     * before some of its own, landed after them, as 069 after 072 and 073):
+     * their names, and the first whose mark does not let it run beside it. */
+    char hole_names[256] = "";
+    char hole_blocker[96] = "";
+    int hole_from = -1;
     const char *sqlstate;
 
     if (n_applied) {
@@ -255,8 +261,15 @@ migrate_result db_migrate(const char *conninfo, const db_migration *set, size_t 
             continue;
         }
         if (m == NULL) {
-            log_warn("migrate: applied migration %d (%s) is unknown to this server", version,
-                     name);
+            /* Its mark decides, as for a newer one: 0 lets every server run
+             * beside it, NNN those that have NNN, none (NULL) none without it. */
+            int from = PQgetisnull(res, r, 3) ? -1 : atoi(PQgetvalue(res, r, 3));
+            if ((from < 0 || (from > 0 && known(set, count, from) == NULL)) &&
+                hole_blocker[0] == '\0') {
+                snprintf(hole_blocker, sizeof hole_blocker, "%s", name);
+                hole_from = from;
+            }
+            list_add(hole_names, sizeof hole_names, name);
             continue;
         }
         if (version >= 0) {
@@ -272,6 +285,27 @@ migrate_result db_migrate(const char *conninfo, const db_migration *set, size_t 
     }
     PQclear(res);
     res = NULL;
+
+    if (hole_blocker[0] != '\0') {
+        char why[64];
+        if (hole_from < 0) {
+            snprintf(why, sizeof why, "it has no \"-- metron:\" mark");
+        } else {
+            snprintf(why, sizeof why, "it lets only servers from %03d on run on it", hole_from);
+        }
+        snprintf(err, err_cap,
+                 "the database has migration %s, which this server has not (its migrations "
+                 "go up to %d, around that one), and %s: run the release that has it instead "
+                 "of this server (docs/operations.md, \"Upgrades\")",
+                 hole_blocker, newest_known, why);
+        ret = MIGRATE_TOO_NEW;
+        goto out;
+    }
+    if (hole_names[0] != '\0') {
+        log_info("migrate: the database has %s, which this server has not (its migrations go up "
+                 "to %d, around that), marked compatible with this one; running beside it",
+                 hole_names, newest_known);
+    }
 
     if (n_newer > 0) {
         /* A newer release migrated this database. This server applies

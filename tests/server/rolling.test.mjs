@@ -276,6 +276,40 @@ test('an older server is refused when one of its own migrations is missing under
     `\\(up to 990_rolling_expand\\) but not this server's ${NEWEST}: the releases disagree`));
 });
 
+test('a migration numbered below the server\'s newest that it has not is let by its mark too', async () => {
+  // Numbered before migrations the server has, landed after them (069
+  // after 072 and 073): a server without it must read its mark as for a
+  // newer one. The first number below the newest that no built-in file has.
+  const db = 'roll_hole';
+  const url = await pg.createDatabase(db);
+  const numbers = new Set(BUILT_IN.map((f) => Number(f.slice(0, 3))));
+  const hole = [...Array(Number(NEWEST.slice(0, 3))).keys()].find((v) => v > 0 && !numbers.has(v));
+  const name = `${String(hole).padStart(3, '0')}_rolling_hole`;
+  let srv = await startServer({ databaseUrl: url });
+  dirs.push(srv.dataDir);
+  await stopped(srv);
+  await pg.psql(`INSERT INTO schema_migrations (version, name, checksum)
+    VALUES (${hole}, '${name}', 'x')`, db);
+  const r = await runServer(['--listen', '127.0.0.1:0', '--data', srv.dataDir],
+    { DATABASE_URL: url });
+  assert.equal(r.code, 3, r.stderr);
+  assert.match(r.stderr, new RegExp(`the database has migration ${name}, which this server has ` +
+    `not \\(its migrations go up to ${Number(NEWEST.slice(0, 3))}, around that one\\), and it ` +
+    'has no "-- metron:" mark: run the release that has it instead of this server'));
+  await pg.psql(`UPDATE schema_migrations SET compatible_from = ${hole} + 1000
+    WHERE version = ${hole}`, db);
+  const r2 = await runServer(['--listen', '127.0.0.1:0', '--data', srv.dataDir],
+    { DATABASE_URL: url });
+  assert.equal(r2.code, 3, r2.stderr);
+  assert.match(r2.stderr, new RegExp(`and it lets only servers from ${hole + 1000} on run on it`));
+  await pg.psql(`UPDATE schema_migrations SET compatible_from = 0 WHERE version = ${hole}`, db);
+  srv = await startServer({ databaseUrl: url, dataDir: srv.dataDir });
+  await stopped(srv);
+  assert.match(srv.stderr(), new RegExp(`the database has ${name}, which this server has not ` +
+    '.*marked compatible with this one; running beside it'));
+  assert.match(srv.stderr(), /0 migrations applied now/);
+});
+
 test('two newer servers starting together apply the newer migration once', async () => {
   const db = 'roll_together';
   const url = await pg.createDatabase(db);
