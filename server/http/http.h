@@ -83,7 +83,7 @@ typedef struct {
     bool continued;      /* "100 Continue" was considered (http_body.c): once */
     int deadline_slot;   /* the body's deadline entry + 1 (http_deadline.c); 0 = none
                           * yet, -1 = not watched */
-    long long body_got;  /* body bytes read through http_body_read() */
+    long long body_got;  /* body bytes read so far (http_body.c) */
     bool may_write;      /* a route that may change state: the state epoch (auth.h)
                           * moves before its reply and after its handler */
     size_t body_held;    /* bytes of the server-wide body budget this request holds
@@ -239,9 +239,17 @@ int http_json_fields(http_req *req, const cJSON *obj, const char *const *allowed
 void http_close_after_reply(http_req *req);
 
 /* BODY_STREAM routes: read up to "cap" bytes of the body into "buf".
- * Returns the count (0 = end of the body) or -1 on a read error (the
- * connection is then closed after the reply). */
+ * Returns the count (0 = end of the body: all its Content-Length, or a
+ * chunked body's last chunk) or -1 when the body cannot be had whole: its
+ * deadline passed, it ended before its Content-Length, or a read error (the
+ * connection is then closed after the reply; answer with
+ * http_reply_body_failed()). */
 long http_body_read(http_req *req, void *buf, size_t cap);
+
+/* Reply to a body http_body_read() gave up on (it returned -1): 408
+ * body_too_slow (its deadline passed), 400 body_incomplete (it ended
+ * before its Content-Length) or 400 bad_body. */
+int http_reply_body_failed(http_req *req);
 
 /* Check a client's JSON text before it is parsed (json_guard.h: nesting
  * deeper than JSON_MAX_DEPTH, an escaped NUL in a string). Returns 0 when

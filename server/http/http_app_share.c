@@ -167,9 +167,8 @@ static int file_upload(http_req *req, svc_share_kind kind, bool app)
     }
     for (;;) {
         long got = http_body_read(req, buf, CHUNK);
-        if (got < 0) {
-            req->must_close = true;
-            status = http_reply_error(req, 400, "bad_body", "the upload could not be read", NULL);
+        if (got < 0) { /* cut short, too slow, or unreadable: nothing is kept */
+            status = http_reply_body_failed(req);
             goto done;
         }
         if (got == 0) {
@@ -184,11 +183,6 @@ static int file_upload(http_req *req, svc_share_kind kind, bool app)
             status = reply_err(req, &e);
             goto done;
         }
-    }
-    if (declared >= 0 && up.size != declared) {
-        req->must_close = true;
-        status = http_reply_error(req, 400, "bad_body", "the upload ended early", NULL);
-        goto done;
     }
     if (svc_share_upload_commit(req->srv->pool, w, kind, g, name, ctype, replace, &up, &o,
                                 &created, &e) != SVC_OK) {

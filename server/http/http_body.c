@@ -79,12 +79,23 @@ void http_budget_release(http_req *req)
 #define BODY_FIRST_CAP (64 * 1024)
 #define BODY_SIZED_MAX (1024 * 1024)
 
-/* Read the whole request body, at most "limit" bytes, into a buffer that
- * grows with what arrives and is charged to the body budget (it stays
- * charged until the request ends). Returns BODY_READ_OK with *out (caller
- * frees; NUL-terminated) and *len; BODY_READ_TOO_LARGE when it is over the
- * limit, BODY_READ_BUSY when the budget has no room (the rest is left
- * unread: req->must_close), BODY_READ_ERROR on a read error or no memory. */
+/* Bodies refused because they ended before their Content-Length (/metrics). */
+static atomic_llong g_short;
+
+long long http_bodies_short(void)
+{
+    return atomic_load(&g_short);
+}
+
+/* The body of "req" ended (the client half-closed, or its connection
+ * failed) after req->body_got of the bytes its Content-Length announced:
+ * what arrived is never used, the connection closes after the reply. */
+static void body_short(http_req *req)
+{
+    atomic_fetch_add_explicit(&g_short, 1, memory_order_relaxed);
+    req->must_close = true;
+}
+
 /* "Expect: 100-continue" (RFC 9110 §10.1.1): the client waits for the
  * interim "100 Continue" before it sends the body. CivetWeb sends it only
  * for its own file and CGI handlers; a route reads the body only after its
@@ -111,6 +122,14 @@ static void continue_if_expected(http_req *req)
     }
 }
 
+/* Read the whole request body, at most "limit" bytes, into a buffer that
+ * grows with what arrives and is charged to the body budget (it stays
+ * charged until the request ends). Returns BODY_READ_OK with *out (caller
+ * frees; NUL-terminated) and *len; BODY_READ_TOO_LARGE when it is over the
+ * limit, BODY_READ_BUSY when the budget has no room (the rest is left
+ * unread: req->must_close), BODY_READ_TIMEOUT past its deadline,
+ * BODY_READ_SHORT when it ended before its Content-Length (req->body_got
+ * bytes came), BODY_READ_ERROR on a read error or no memory. */
 int http_read_body(http_req *req, size_t limit, char **out, size_t *len)
 {
     long long declared = req->ri->content_length;
@@ -169,12 +188,25 @@ int http_read_body(http_req *req, size_t limit, char **out, size_t *len)
         }
         continue_if_expected(req);
         got = mg_read(req->conn, buf + n, cap - 1 - n);
-        if (got <= 0 && http_deadline_passed(req)) {
+        if (http_deadline_passed(req)) { /* also when bytes came: see http_deadline.c */
             free(buf);
             req->must_close = true;
             return BODY_READ_TIMEOUT;
         }
+        if (got <= 0 && declared >= 0) {
+            /* n < declared (the loop ends at declared): the client ended
+             * its side, or the connection failed, before the whole body. A
+             * prefix of a body can be a valid body of its own ({"a":1} of
+             * {"a":1,"b":2}, a batch's first samples): it is never used. */
+            free(buf);
+            req->body_got = (long long)n;
+            body_short(req);
+            return BODY_READ_SHORT;
+        }
         if (got < 0) {
+            /* Chunked: CivetWeb reads a stream cut before its last chunk
+             * (or a chunk size it cannot read) as an error, never as the
+             * end of the body. */
             free(buf);
             req->must_close = true;
             return BODY_READ_ERROR;
@@ -193,32 +225,44 @@ int http_read_body(http_req *req, size_t limit, char **out, size_t *len)
     buf[n] = '\0';
     *out = buf;
     *len = n;
+    req->body_got = (long long)n;
+    http_deadline_done(req);
     return BODY_READ_OK;
 }
 
 /* Read and drop a body nobody wants (a route without one), at most
  * "limit" bytes, through a small buffer: nothing is held. Returns
- * BODY_READ_OK, BODY_READ_TOO_LARGE or BODY_READ_ERROR. */
+ * BODY_READ_OK, BODY_READ_TOO_LARGE, BODY_READ_TIMEOUT, BODY_READ_SHORT (the
+ * route does not run: a request cut short is not the request sent) or
+ * BODY_READ_ERROR. */
 int http_discard_body(http_req *req, size_t limit)
 {
     char sink[2048];
+    long long declared = req->ri->content_length;
     size_t n = 0;
-    if (req->ri->content_length > (long long)limit) {
+    if (declared > (long long)limit) {
         req->must_close = true;
         return BODY_READ_TOO_LARGE;
     }
     http_deadline_begin(req);
     for (;;) {
-        int got = mg_read(req->conn, sink, sizeof sink);
-        if (got <= 0 && http_deadline_passed(req)) {
+        int got =
+            declared >= 0 && n == (size_t)declared ? 0 : mg_read(req->conn, sink, sizeof sink);
+        if (http_deadline_passed(req)) {
             req->must_close = true;
             return BODY_READ_TIMEOUT;
+        }
+        if (got <= 0 && declared >= 0 && n < (size_t)declared) {
+            req->body_got = (long long)n; /* cut short: the route does not run */
+            body_short(req);
+            return BODY_READ_SHORT;
         }
         if (got < 0) {
             req->must_close = true;
             return BODY_READ_ERROR;
         }
         if (got == 0) {
+            http_deadline_done(req);
             return BODY_READ_OK;
         }
         n += (size_t)got;
@@ -233,7 +277,7 @@ int http_discard_body(http_req *req, size_t limit)
 /* Reply to a body that could not be taken (http_read_body()'s status "rc"). */
 int http_reply_body_refused(http_req *req, int rc, size_t limit)
 {
-    char msg[120], extra[40];
+    char msg[160], extra[40];
     /* http_read_body() freed its buffer: give its bytes back before replying, so
      * that a client told to retry (or the next one) finds them free. */
     http_budget_release(req);
@@ -242,12 +286,19 @@ int http_reply_body_refused(http_req *req, int rc, size_t limit)
         snprintf(msg, sizeof msg, "the request body is larger than %zu bytes", limit);
         return http_reply_error(req, 413, "body_too_large", msg, NULL);
     case BODY_READ_TIMEOUT:
-        /* The watchdog shut the socket down: this reaches the client only
-         * if anything still can; the request ends and nothing is stored. */
+        /* The watchdog shut the socket's read side down: the reply goes
+         * out, then the connection closes (http_deadline.c bounds the
+         * write). The request ends and nothing is stored. */
         return http_reply_error(req, 408, "body_too_slow",
                                 "the request body did not arrive in time: send it again "
                                 "on a faster connection",
                                 NULL);
+    case BODY_READ_SHORT:
+        snprintf(msg, sizeof msg,
+                 "the request body ended after %lld of the %lld bytes its Content-Length "
+                 "announced: nothing was done; send it whole",
+                 req->body_got, req->ri->content_length);
+        return http_reply_error(req, 400, "body_incomplete", msg, NULL);
     case BODY_READ_BUSY:
         snprintf(extra, sizeof extra, "Retry-After: %d\r\n", BUSY_RETRY_S);
         return http_reply_json_headers(
@@ -271,11 +322,20 @@ void http_close_after_reply(http_req *req)
 
 long http_body_read(http_req *req, void *buf, size_t cap)
 {
+    long long declared = req->ri->content_length;
     int got;
+    if (declared >= 0 && req->body_got >= declared) {
+        http_deadline_done(req);
+        return 0; /* all that was announced */
+    }
     continue_if_expected(req);
     got = mg_read(req->conn, buf, cap > INT_MAX ? INT_MAX : cap);
-    if (got <= 0 && http_deadline_passed(req)) {
+    if (http_deadline_passed(req)) {
         req->must_close = true; /* not the end of the body: the caller stores nothing */
+        return -1;
+    }
+    if (got <= 0 && declared >= 0) {
+        body_short(req); /* body_got < declared: the caller stores nothing */
         return -1;
     }
     if (got < 0) {
@@ -285,8 +345,25 @@ long http_body_read(http_req *req, void *buf, size_t cap)
     if (got > 0) {
         req->body_got += (long long)got;
         http_deadline_progress(req, req->body_got);
+    } else {
+        http_deadline_done(req); /* a chunked body's last chunk */
     }
     return got;
+}
+
+int http_reply_body_failed(http_req *req)
+{
+    long long declared = req->ri->content_length;
+    if (http_deadline_passed(req)) {
+        return http_reply_body_refused(req, BODY_READ_TIMEOUT, 0);
+    }
+    if (declared >= 0 && req->body_got < declared) {
+        return http_reply_body_refused(req, BODY_READ_SHORT, 0);
+    }
+    return http_reply_error(req, 400, "bad_body",
+                            "the request body could not be read: a chunk was cut off or its "
+                            "size was not valid",
+                            NULL);
 }
 
 long long http_content_length(const http_req *req)

@@ -243,9 +243,9 @@ static int h_picture_upload(http_req *req)
     for (;;) {
         size_t room = DASH_PICTURE_MAX + 1 - len;
         long got = http_body_read(req, data + len, room < CHUNK ? room : CHUNK);
-        if (got < 0) {
+        if (got < 0) { /* cut short, too slow, or unreadable: nothing is kept */
             free(data);
-            return http_reply_error(req, 400, "bad_body", "the upload could not be read", NULL);
+            return http_reply_body_failed(req);
         }
         if (got == 0) {
             break;
@@ -257,11 +257,6 @@ static int h_picture_upload(http_req *req)
             return http_reply_error(req, 413, "too_large",
                                     "a picture may have at most 5242880 bytes (5 MiB)", NULL);
         }
-    }
-    if (declared >= 0 && (long long)len != declared) {
-        free(data);
-        req->must_close = true;
-        return http_reply_error(req, 400, "bad_body", "the upload ended early", NULL);
     }
     if (svc_dash_picture_add(&req->actor, data, len, name, &json, &created, &e) != SVC_OK) {
         free(data);

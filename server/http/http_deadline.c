@@ -7,10 +7,15 @@
  * server reads has a deadline for the whole body: BODY_FLOOR_MS plus its
  * size at BODY_RATE bytes a second (the declared length; a chunked body
  * without one is granted the bytes it sent so far, so it must keep that
- * rate on average after the floor). One watchdog thread shuts down
- * (shutdown(SHUT_RDWR)) the socket of a request whose body passed its
- * deadline: the worker's mg_read() returns at once, the request ends
- * without storing anything and the worker is free.
+ * rate on average after the floor). One watchdog thread shuts down the
+ * read side (shutdown(SHUT_RD)) of the socket of a request whose body
+ * passed its deadline: the worker's mg_read() returns at once, the request
+ * ends without storing anything, its reply (408 body_too_slow, a sentence)
+ * goes out and the connection closes. The reply is bounded too: a client
+ * that does not read it (its window full) would hold the worker in
+ * mg_write() for CivetWeb's 30 s; REPLY_GRACE_MS after the first cut the
+ * watchdog shuts the socket down both ways (SHUT_RDWR) if the request is
+ * still registered, and the write fails at once.
  *
  * Why the watchdog never shuts down a descriptor that is someone else's:
  * a worker registers (socket, deadline) under g_mu before its first read,
@@ -31,9 +36,14 @@
  * four addresses, and the local address is the only one not compared: a
  * server reached on two local addresses at the same port by one client
  * from the same port at once is ambiguous, and that body gets no deadline
- * (counted in http_deadline_unwatched()). */
+ * (counted: http_deadline_counts()).
+ *
+ * Once the body is read whole (http_deadline_done()) its deadline no
+ * longer applies: a handler that works long after it (a large upload's
+ * commit) is never cut. */
 #define _GNU_SOURCE /* pthread_condattr_setclock */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,12 +64,24 @@
 #define BODY_RATE (64LL * 1024)
 /* Registered bodies at once: one per worker; --threads is far below. */
 #define WATCHED_MAX 4096
+/* What the 408 reply may take after the read side was shut (a reply of a
+ * few hundred bytes leaves at once unless the client stopped reading). */
+#define REPLY_GRACE_MS 2000LL
+
+typedef enum {
+    W_WATCHING = 0, /* its body is being read */
+    W_BODY_READ,    /* its body was read whole: the deadline no longer applies */
+    W_READ_SHUT,    /* past its deadline: read side shut, the reply may go out */
+    W_SHUT          /* the reply took too long: shut both ways */
+} watch_stage;
 
 typedef struct {
-    int fd;               /* -1 = a free entry */
-    bool fired;           /* the watchdog shut its socket down */
-    long long start_ms;   /* CLOCK_MONOTONIC */
-    long long deadline_ms;
+    int fd; /* -1 = a free entry */
+    /* A watch_stage: written under g_mu, read without it by the worker that
+     * registered the entry (http_deadline_passed(), after every read). */
+    atomic_int stage;
+    long long start_ms;    /* CLOCK_MONOTONIC */
+    long long deadline_ms; /* of the body; in W_READ_SHUT, of the reply */
 } watched;
 
 static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -92,19 +114,37 @@ static void *watchdog_main(void *arg)
         long long now = now_ms(), next = -1;
         for (int i = 0; i < g_hi; i++) {
             watched *w = &g_w[i];
-            if (w->fd < 0 || w->fired) {
+            int stage = atomic_load(&w->stage);
+            if (w->fd < 0 || stage == W_SHUT || stage == W_BODY_READ) {
                 continue;
             }
-            if (w->deadline_ms <= now) {
-                /* Under g_mu: w->fd is the registering worker's open socket. */
+            if (w->deadline_ms <= now && stage == W_READ_SHUT) {
+                /* Its 408 did not leave in time: the write fails now. */
+                atomic_store(&w->stage, W_SHUT);
                 (void)shutdown(w->fd, SHUT_RDWR);
-                w->fired = true;
+            } else if (w->deadline_ms <= now) {
+                /* Under g_mu: w->fd is the registering worker's open socket.
+                 * Linux still queues what the client sends after SHUT_RD,
+                 * and a read returns it: the readers stop on the stage
+                 * (http_deadline_passed() after every read), not on the
+                 * end of what they read. The stage is set first: the read
+                 * the shutdown ends must find it. A worker that has just
+                 * read the whole body (W_BODY_READ) keeps its socket. */
+                if (!atomic_compare_exchange_strong(&w->stage, &stage, W_READ_SHUT)) {
+                    continue;
+                }
+                (void)shutdown(w->fd, SHUT_RD);
+                w->deadline_ms = now + (g_floor_ms < REPLY_GRACE_MS ? g_floor_ms : REPLY_GRACE_MS);
                 g_cut++;
                 if (now / 1000 - g_logged_s >= 60) {
                     g_logged_s = now / 1000;
                     log_warn("http: a request body was not all sent before its deadline: "
-                             "its connection was closed (%lld so far, %lld bodies unwatched)",
+                             "it was answered 408 and its connection closed (%lld so far, "
+                             "%lld bodies unwatched)",
                              g_cut, g_unwatched);
+                }
+                if (next < 0 || w->deadline_ms < next) {
+                    next = w->deadline_ms;
                 }
             } else if (next < 0 || w->deadline_ms < next) {
                 next = w->deadline_ms;
@@ -193,7 +233,7 @@ void http_deadline_begin(http_req *req)
         return;
     }
     g_w[slot].fd = fd;
-    g_w[slot].fired = false;
+    atomic_store_explicit(&g_w[slot].stage, W_WATCHING, memory_order_relaxed);
     g_w[slot].start_ms = now_ms();
     g_w[slot].deadline_ms = 0;
     set_deadline_locked(&g_w[slot], declared > 0 ? declared : 0);
@@ -211,20 +251,29 @@ void http_deadline_progress(http_req *req, long long received)
 {
     if (req->deadline_slot > 0 && req->ri->content_length < 0) {
         pthread_mutex_lock(&g_mu);
-        set_deadline_locked(&g_w[req->deadline_slot - 1], received);
+        if (atomic_load_explicit(&g_w[req->deadline_slot - 1].stage, memory_order_relaxed) ==
+            W_WATCHING) {
+            set_deadline_locked(&g_w[req->deadline_slot - 1], received);
+        }
         pthread_mutex_unlock(&g_mu);
     }
 }
 
 bool http_deadline_passed(const http_req *req)
 {
-    bool fired = false;
+    /* No lock: the entry is this request's until http_deadline_end(). */
+    return req->deadline_slot > 0 &&
+           atomic_load(&g_w[req->deadline_slot - 1].stage) >= W_READ_SHUT;
+}
+
+void http_deadline_done(http_req *req)
+{
     if (req->deadline_slot > 0) {
-        pthread_mutex_lock(&g_mu);
-        fired = g_w[req->deadline_slot - 1].fired;
-        pthread_mutex_unlock(&g_mu);
+        /* From W_WATCHING only: a body the watchdog already cut stays cut. */
+        int watching = W_WATCHING;
+        (void)atomic_compare_exchange_strong(&g_w[req->deadline_slot - 1].stage, &watching,
+                                             W_BODY_READ);
     }
-    return fired;
 }
 
 void http_deadline_end(http_req *req)
@@ -232,8 +281,17 @@ void http_deadline_end(http_req *req)
     if (req->deadline_slot > 0) {
         pthread_mutex_lock(&g_mu);
         g_w[req->deadline_slot - 1].fd = -1;
-        g_w[req->deadline_slot - 1].fired = false;
+        atomic_store_explicit(&g_w[req->deadline_slot - 1].stage, W_WATCHING,
+                              memory_order_relaxed);
         pthread_mutex_unlock(&g_mu);
     }
     req->deadline_slot = 0;
+}
+
+void http_deadline_counts(long long *cut, long long *unwatched)
+{
+    pthread_mutex_lock(&g_mu);
+    *cut = g_cut;
+    *unwatched = g_unwatched;
+    pthread_mutex_unlock(&g_mu);
 }

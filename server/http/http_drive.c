@@ -350,9 +350,9 @@ static int h_file_upload(http_req *req)
      * client that sees the refusal finds nothing left behind. */
     for (;;) {
         long got = http_body_read(req, buf, CHUNK);
-        if (got < 0) {
+        if (got < 0) { /* cut short, too slow, or unreadable: nothing is kept */
             svc_drive_upload_abort(&up);
-            status = http_reply_error(req, 400, "bad_body", "the upload could not be read", NULL);
+            status = http_reply_body_failed(req);
             goto fail;
         }
         if (got == 0) {
@@ -373,12 +373,6 @@ static int h_file_upload(http_req *req)
             status = reply_err(req, &e);
             goto fail;
         }
-    }
-    if (declared >= 0 && up.size != declared) {
-        svc_drive_upload_abort(&up);
-        req->must_close = true;
-        status = http_reply_error(req, 400, "bad_body", "the upload ended early", NULL);
-        goto fail;
     }
     if (svc_drive_upload_finish(&up, name, &e) != SVC_OK ||
         svc_drive_upload_commit(req->srv->pool, &a, folder, name, ctype, &up, &id, &e) !=

@@ -40,7 +40,8 @@ int http_conns_init(const srv *s);
 int http_conns_fd_of(const char *remote_addr, int remote_port, int server_port);
 
 /* ---- http_deadline.c: a request body's deadline (a watchdog thread
- * shuts down the socket of a body that passed it) */
+ * shuts down the read side of the socket of a body that passed it, and the
+ * whole socket if its 408 does not leave within a grace) */
 
 /* Start the watchdog (once): 0, or -1 when it cannot run. */
 int http_deadline_init(void);
@@ -49,10 +50,17 @@ int http_deadline_init(void);
 void http_deadline_begin(http_req *req);
 /* A body without a declared length: "received" bytes so far extend it. */
 void http_deadline_progress(http_req *req, long long received);
-/* Whether the watchdog shut the request's socket down. */
+/* Whether the watchdog cut the request's body (its socket's read side is
+ * shut): check after every read, also one that returned bytes. No lock. */
 bool http_deadline_passed(const http_req *req);
+/* The body was read whole: its deadline no longer applies (a long handler
+ * after it is never cut). No lock. */
+void http_deadline_done(http_req *req);
 /* Unregister: before the request returns to CivetWeb. */
 void http_deadline_end(http_req *req);
+/* Since the start: bodies cut at their deadline, and bodies read without
+ * one (their socket could not be told apart). */
+void http_deadline_counts(long long *cut, long long *unwatched);
 
 /* The cap in force, and the connections refused since the start. */
 int http_conns_cap(void);
@@ -61,7 +69,11 @@ long long http_conns_refused(void);
 /* ---- http_body.c */
 
 enum { BODY_READ_OK = 0, BODY_READ_TOO_LARGE = 1, BODY_READ_BUSY = 2, BODY_READ_TIMEOUT = 3,
-       BODY_READ_ERROR = -1 };
+       BODY_READ_SHORT = 4, BODY_READ_ERROR = -1 };
+
+/* Bodies refused since the start because they ended before their
+ * Content-Length (BODY_READ_SHORT, and http_body_read()'s). */
+long long http_bodies_short(void);
 
 /* Whether the request carries a body (a length or chunked encoding). */
 bool http_has_body(const http_req *req);
@@ -69,11 +81,14 @@ bool http_has_body(const http_req *req);
 /* Read the whole body, at most "limit" bytes, charged to the body budget
  * until the request ends: BODY_READ_OK with *out (caller frees;
  * NUL-terminated) and *len, BODY_READ_TOO_LARGE, BODY_READ_BUSY (no room in
- * the budget) or BODY_READ_ERROR. */
+ * the budget), BODY_READ_TIMEOUT (its deadline passed), BODY_READ_SHORT (it
+ * ended before its Content-Length; req->body_got says where) or
+ * BODY_READ_ERROR. */
 int http_read_body(http_req *req, size_t limit, char **out, size_t *len);
 
 /* Read and drop a body the route does not take, at most "limit" bytes:
- * BODY_READ_OK, BODY_READ_TOO_LARGE or BODY_READ_ERROR. */
+ * BODY_READ_OK, BODY_READ_TOO_LARGE, BODY_READ_TIMEOUT, BODY_READ_SHORT or
+ * BODY_READ_ERROR. */
 int http_discard_body(http_req *req, size_t limit);
 
 /* Reply to a body that could not be taken (http_read_body()'s "rc"). */

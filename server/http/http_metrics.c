@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "http.h"
+#include "http_internal.h"
 #include "jobs.h"
 #include "metrics.h"
 #include "svc_ops.h"
@@ -119,11 +120,26 @@ static void route_labels(size_t i, char *out, size_t cap)
 static void write_http(sbuf *b)
 {
     char labels[512];
+    long long cut = 0, unwatched = 0;
     metrics_write_head(b, "metron_http_requests_in_flight", "gauge", "Requests being handled");
     sb_printf(b, "metron_http_requests_in_flight %d\n", http_inflight());
     metrics_write_head(b, "metron_http_body_bytes_held", "gauge",
                        "Bytes of request bodies held now, out of --body-memory");
     sb_printf(b, "metron_http_body_bytes_held %zu\n", http_body_held());
+    http_deadline_counts(&cut, &unwatched);
+    metrics_write_head(b, "metron_http_connections_refused_total", "counter",
+                       "Connections refused as they were accepted: their address held "
+                       "--conns-per-address");
+    sb_printf(b, "metron_http_connections_refused_total %lld\n", http_conns_refused());
+    metrics_write_head(b, "metron_http_bodies_cut_total", "counter",
+                       "Request bodies not all sent before their deadline (answered 408)");
+    sb_printf(b, "metron_http_bodies_cut_total %lld\n", cut);
+    metrics_write_head(b, "metron_http_bodies_unwatched_total", "counter",
+                       "Request bodies read without a deadline (their socket not told apart)");
+    sb_printf(b, "metron_http_bodies_unwatched_total %lld\n", unwatched);
+    metrics_write_head(b, "metron_http_bodies_short_total", "counter",
+                       "Request bodies that ended before their Content-Length (answered 400)");
+    sb_printf(b, "metron_http_bodies_short_total %lld\n", http_bodies_short());
     metrics_write_head(b, "metron_http_requests_total", "counter",
                        "Finished requests by route and status class");
     for (size_t i = 0; i < g_n_routes + 2; i++) {

@@ -16,8 +16,9 @@ import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import YAML from 'yaml';
-import { pollUntil, repoRoot, serverRoutes, startServer, startStack, stopStack } from './harness.mjs';
-import { dataTenant, inNewGroup } from './data_helpers.mjs';
+import { metricSamples, pollUntil, repoRoot, serverRoutes, startServer, startStack, stopStack } from './harness.mjs';
+import { dataTenant, inNewGroup, MIN_US } from './data_helpers.mjs';
+import { makePng } from './pictures.mjs';
 
 let pg;
 let srv;
@@ -25,6 +26,7 @@ let db;
 let t;
 let creds;
 let ids; // the first path segment of a route -> the id of one object of the tenant
+const METRICS = 'm'.repeat(40); // the scraper's token of /metrics
 const sql = (q) => pg.psql(q, db);
 
 /** Every production route of the route tables: [{ method, pattern, auth, body }]. */
@@ -139,7 +141,8 @@ before(async () => {
   // No background jobs: what they write on their own schedule (the batch
   // prune's bookkeeping, the reports' queue) is no request's doing, and the
   // sweep compares every table before and after.
-  ({ pg, srv, db } = await startStack({ args: ['--jobs-interval', '0'] }));
+  ({ pg, srv, db } = await startStack({ args: ['--jobs-interval', '0'],
+    env: { METRON_METRICS_TOKEN: METRICS } }));
   t = await dataTenant(srv);
   creds = {
     user: { cookie: `metron_session=${t.c.cookie}`, 'x-csrf-token': t.c.csrf },
@@ -319,9 +322,9 @@ test('every route: wrong methods, hostile ids, queries and body members get a 4x
 
 /** Send raw bytes, close our side of the connection (so that nothing more
  * can come) and resolve with the whole reply once the server closes. */
-function rawThenEnd(text) {
+function rawThenEnd(text, port = srv.port) {
   return new Promise((resolve, reject) => {
-    const s = net.connect(srv.port, '127.0.0.1');
+    const s = net.connect(port, '127.0.0.1');
     const chunks = [];
     s.on('data', (d) => chunks.push(d));
     s.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')));
@@ -393,6 +396,71 @@ test('hostile framing: long and many headers, lying lengths, bad chunks get a 4x
   assert.deepEqual(problems2, []);
 });
 
+/** "method p" with "headers", a Content-Length of "extra" bytes more than
+ * "body", the body, and then the client's end of the connection (a
+ * half-close: nothing more can come): the reply, parsed. */
+async function cutShort(method, p, headers, body, extra = 40) {
+  const bytes = Buffer.isBuffer(body) ? body : Buffer.from(body);
+  const head = `${method} ${p} HTTP/1.1\r\nHost: x\r\n` +
+    Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('') +
+    `Content-Length: ${bytes.length + extra}\r\n\r\n`;
+  return parseRaw(await rawThenEnd(Buffer.concat([Buffer.from(head, 'latin1'), bytes])));
+}
+
+test('a body that ends before its Content-Length is refused on every kind of body reader and changes nothing', async () => {
+  // Each body sent is whole and valid by itself: only its Content-Length
+  // says more was coming. Before, every reader used what had arrived once
+  // the client ended its side (a group was made, a batch stored, a team
+  // deleted); now each answers 400 body_incomplete and does nothing.
+  const json = { ...creds.user, 'Content-Type': 'application/json' };
+  const octets = { ...creds.user, 'Content-Type': 'application/octet-stream' };
+  const team = (await t.c.post('/api/v1/teams', { name: 'Cut short' })).body.id;
+  const batch = JSON.stringify({ batch_id: 'cut-short', snapshots: [
+    { t: Date.now() * 1000 - 60 * MIN_US, ids: [t.channels[0]], v: [21.5] }] });
+  const cases = [
+    ['a JSON body (BODY_JSON)', 'POST', '/api/v1/groups', json, '{"name":"Cut short"}'],
+    ['an ingestion batch (BODY_RAW)', 'POST', '/api/v1/ingest/batches',
+      { ...creds.app, 'Content-Type': 'application/json' }, batch],
+    ['the account logo (BODY_RAW)', 'PUT', '/api/v1/account/logo',
+      { ...creds.user, 'Content-Type': 'image/png' }, makePng(8, 8)],
+    ['a drive upload (BODY_STREAM)', 'POST', '/api/v1/drive/files?name=cut.txt', octets, 'hello'],
+    ['an app-share upload (BODY_STREAM)', 'POST', '/api/v1/app-share/battery-profiles?name=Cut',
+      octets, 'profile'],
+    ['a dashboard picture (BODY_STREAM)', 'POST', '/api/v1/dashboard-pictures?name=cut.png',
+      { ...creds.user, 'Content-Type': 'image/png' }, makePng(8, 8)],
+    ['a body the route does not take (BODY_NONE)', 'DELETE', `/api/v1/teams/${team}`, json, '{}'],
+  ];
+  const m0 = await metricSamples(srv.url, METRICS);
+  const before = await snapshot();
+  const wrong = [];
+  for (const [what, method, p, headers, body] of cases) {
+    const r = await cutShort(method, p, headers, body);
+    if (r.status !== 400 || r.body?.code !== 'body_incomplete' ||
+        !/ended after \d+ of the \d+ bytes/.test(r.body?.message)) {
+      wrong.push(`${what}: ${r.text}`);
+    }
+    await alive();
+  }
+  // A chunked body cut at a chunk's end, before its last (empty) chunk:
+  // CivetWeb's reader reports it as an error, never as the end.
+  const chunkedHead = `POST /api/v1/groups HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n` +
+    `Cookie: ${creds.user.cookie}\r\nX-CSRF-Token: ${creds.user['x-csrf-token']}\r\n` +
+    'Transfer-Encoding: chunked\r\n\r\n';
+  const body = '{"name":"Cut chunked"}';
+  const rc = parseRaw(await rawThenEnd(`${chunkedHead}${body.length.toString(16)}\r\n${body}\r\n`));
+  if (rc.status !== 400 || rc.body?.code !== 'bad_body') wrong.push(`a chunked body cut: ${rc.text}`);
+  const now = await snapshot();
+  for (const [k, v] of Object.entries(before)) {
+    if (!MOVING.has(k) && now[k] !== v) wrong.push(`table ${k} changed`);
+  }
+  assert.deepEqual(wrong, []);
+  // Each counted in /metrics.
+  const m1 = await metricSamples(srv.url, METRICS);
+  assert.equal(m1.metron_http_bodies_short_total - m0.metron_http_bodies_short_total, cases.length);
+  // The same bodies sent whole are taken (the refusal was the length).
+  assert.equal((await t.c.del(`/api/v1/teams/${team}`)).status, 200);
+});
+
 /** A connection from "localAddress" that sends "text" (maybe nothing) and
  * resolves with what the server answered once the server ends it. */
 function holdConnection(port, localAddress, text = '') {
@@ -420,7 +488,7 @@ test('one address cannot hold every worker: connections past --conns-per-address
   // 4 workers, 2 connections an address. Before, 30 idle connections held
   // the 4 workers for 30 s each, and another client got no answer in 60 s.
   const small = await startServer({ databaseUrl: await pg.createDatabase(),
-    args: ['--threads', '4', '--conns-per-address', '2'] });
+    args: ['--threads', '4', '--conns-per-address', '2'], env: { METRON_METRICS_TOKEN: METRICS } });
   try {
     const idle = Array.from({ length: 12 }, () => holdConnection(small.port, '127.0.0.3'));
     // Ten of them are answered 503 and closed as they are accepted.
@@ -439,6 +507,9 @@ test('one address cannot hold every worker: connections past --conns-per-address
     });
     // Another client is served at once, by the two workers left.
     assert.equal(await healthFrom(small.port, '127.0.0.2'), 200);
+    // Counted in /metrics (each refusal is counted before its 503 is sent).
+    const m = await metricSamples(small.url, METRICS);
+    assert.equal(m.metron_http_connections_refused_total, 10);
     // The two held ones close: the address may connect again.
     for (const c of idle) c.socket.destroy();
     await pollUntil(async () => (await healthFrom(small.port, '127.0.0.3')) === 200,
@@ -512,24 +583,37 @@ function trickleBody(port, localAddress, length) {
   return { socket: s, closed };
 }
 
-test('a body trickled a byte at a time is cut at its deadline and frees its worker', async () => {
+test('a body trickled a byte at a time is cut at its deadline with a 408 sentence and frees its worker', async () => {
   // 4 workers, each held by a body trickled a byte every 250 ms (each
   // byte restarts CivetWeb's own wait). The deadline (a floor of 1 s for
-  // the test, 30 s in production, plus the size at 64 KiB/s) shuts their
-  // sockets down long before the 400 bytes are sent, and another client
-  // is served.
+  // the test, 30 s in production, plus the size at 64 KiB/s) shuts the
+  // read side of their sockets long before the 400 bytes are sent: each
+  // is answered 408 with a sentence, then closed, and another client is
+  // served.
   const small = await startServer({ databaseUrl: await pg.createDatabase(),
-    args: ['--threads', '4'], env: { METRON_TEST_BODY_FLOOR_MS: '1000' } });
+    args: ['--threads', '4'],
+    env: { METRON_TEST_BODY_FLOOR_MS: '1000', METRON_METRICS_TOKEN: METRICS } });
   const slow = [];
   try {
     for (let i = 0; i < 4; i++) slow.push(trickleBody(small.port, '127.0.0.7', 400));
     for (const c of slow) {
       const { got, sent } = await c.closed;
       assert.ok(sent < 400, `the server closed the trickling connection before its body ended (${sent} bytes sent)`);
-      // The socket was shut down: nothing, or the 408 if it still went out.
-      if (got !== '') assert.match(got, /^HTTP\/1\.1 408 [^]*body_too_slow/);
+      const r = parseRaw(got);
+      assert.equal(r.status, 408, got);
+      assert.equal(r.body?.code, 'body_too_slow');
+      assert.match(r.body.message, /did not arrive in time/);
     }
     assert.equal(await healthFrom(small.port, '127.0.0.8'), 200);
+    // A body read whole is past its deadline: a handler that works longer
+    // than the deadline and its 1 s of grace after it (3.5 s here) still
+    // answers.
+    const late = parseRaw(await rawThenEnd('GET /api/v1/debug/sleep?ms=3500 HTTP/1.1\r\nHost: x\r\n' +
+      'Content-Length: 2\r\n\r\n{}', small.port));
+    assert.equal(late.status, 200, late.text);
+    const m = await metricSamples(small.url, METRICS);
+    assert.equal(m.metron_http_bodies_cut_total, 4);
+    assert.equal(m.metron_http_bodies_short_total, 0);
   } finally {
     for (const c of slow) c.socket.destroy();
     const exit = await small.stop();
