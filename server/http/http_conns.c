@@ -13,9 +13,17 @@
  * it. While workers are plentiful an address is not limited: an office
  * behind one NAT address, each browser with its few connections and a
  * stream or two, is served; one client alone holds at most half of the
- * workers before it is refused, and the others keep the rest. Trusted proxies (--trusted-proxies) are exempt: they
- * carry everyone's requests; so are loopback addresses (the machine itself:
- * a proxy on it, a benchmark) unless --conns-per-address is given.
+ * workers before it is refused, and the others keep the rest. Trusted
+ * proxies (--trusted-proxies) are exempt: they carry everyone's requests;
+ * so are loopback addresses (the machine itself: a proxy on it, a
+ * benchmark) unless --conns-per-address is given.
+ *
+ * An address is an IPv4 address or a whole IPv6 address (an IPv4-mapped
+ * IPv6 peer of a dual-stack listener counts as its IPv4 address). Not a
+ * /64: the hosts of one IPv6 network (an office's LAN, each device with its
+ * own addresses) are separate clients, as they would not be behind an IPv4
+ * NAT address. A client holding a whole /64 can open connections from many
+ * addresses; a proxy in front limits those (docs/server.md).
  *
  * CivetWeb has no hook between accept() and a worker (its init_connection
  * callback cannot refuse, and has no address yet), so this executable
@@ -66,9 +74,16 @@ static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
 static _Atomic int
     *_Atomic g_slot_of_fd; /* the slot + 1 of a counted descriptor: 0 = not counted */
+/* What connections are counted by: an IPv4 address (the first 4 bytes)
+ * or a whole IPv6 address. */
+typedef struct {
+    unsigned char a[16];
+    bool v6;
+} conn_key;
+
 static struct {
-    uint32_t addr; /* IPv4, network order */
-    int n;         /* its connections now; 0 = a free slot */
+    conn_key key;
+    int n; /* its connections now; 0 = a free slot */
 } * g_slots;
 static int g_n_slots; /* allocated */
 static int g_used;    /* slots [0, g_used) were ever taken: the scans stop there */
@@ -165,13 +180,18 @@ long long http_conns_refused(void)
     return atomic_load(&g_refused);
 }
 
+static bool key_eq(const conn_key *x, const conn_key *y)
+{
+    return x->v6 == y->v6 && memcmp(x->a, y->a, x->v6 ? 16 : 4) == 0;
+}
+
 /* Count "fd" on "addr": its address's connections now, or 0 when there is
  * no room to count it (then it is served like any other). Under g_mu. */
-static int count_locked(_Atomic int *fds, int fd, uint32_t addr)
+static int count_locked(_Atomic int *fds, int fd, const conn_key *addr)
 {
     int slot = -1;
     for (int i = 0; i < g_used; i++) {
-        if (g_slots[i].n > 0 && g_slots[i].addr == addr) {
+        if (g_slots[i].n > 0 && key_eq(&g_slots[i].key, addr)) {
             slot = i;
             break;
         }
@@ -179,14 +199,14 @@ static int count_locked(_Atomic int *fds, int fd, uint32_t addr)
             slot = i; /* the first free one, unless the address has its own */
         }
     }
-    if (slot < 0 || (g_slots[slot].n > 0 && g_slots[slot].addr != addr)) {
+    if (slot < 0 || (g_slots[slot].n > 0 && !key_eq(&g_slots[slot].key, addr))) {
         if (g_used >= g_n_slots) {
             return 0;
         }
         slot = g_used++;
     }
     if (g_slots[slot].n == 0) {
-        g_slots[slot].addr = addr;
+        g_slots[slot].key = *addr;
     }
     atomic_store(&fds[fd], slot + 1);
     g_total++;
@@ -290,17 +310,47 @@ int http_conns_fd_of(const char *remote_addr, int remote_port, int server_port)
     return n == 1 ? found : -1;
 }
 
-static void refuse(int fd, const struct sockaddr_in *peer)
+/* The counting key of a peer accept() saw; an IPv4-mapped IPv6 address
+ * (::ffff:a.b.c.d, a dual-stack listener's IPv4 client) is its IPv4 one. */
+static void key_of(const peer_info *p, conn_key *k)
+{
+    static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    memset(k, 0, sizeof *k);
+    if (p->family == AF_INET6 && memcmp(p->addr, mapped, sizeof mapped) != 0) {
+        memcpy(k->a, p->addr, 16);
+        k->v6 = true;
+    } else if (p->family == AF_INET6) {
+        memcpy(k->a, p->addr + 12, 4);
+    } else {
+        memcpy(k->a, p->addr, 4);
+    }
+}
+
+static bool key_loopback(const conn_key *k)
+{
+    static const unsigned char one[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    return k->v6 ? memcmp(k->a, one, 16) == 0 : k->a[0] == 127;
+}
+
+/* The text of "k" (at least INET6_ADDRSTRLEN bytes at "out"). */
+static const char *key_text(const conn_key *k, char *out, socklen_t cap)
+{
+    return inet_ntop(k->v6 ? AF_INET6 : AF_INET, k->a, out, cap);
+}
+
+static void refuse(int fd, const conn_key *peer)
 {
     static const char body[] =
         "{\"code\":\"too_many_connections\",\"message\":\"this address has as many "
         "connections open as the server allows one client: use those, or close some first\"}";
-    char reply[512], ip[INET_ADDRSTRLEN] = "?";
+    char reply[512], ip[INET6_ADDRSTRLEN] = "?";
     long long now_s = (long long)time(NULL), last = atomic_load(&g_last_log);
     int n;
     atomic_fetch_add(&g_refused, 1);
     if (now_s - last >= 60 && atomic_compare_exchange_strong(&g_last_log, &last, now_s)) {
-        inet_ntop(AF_INET, &peer->sin_addr, ip, sizeof ip);
+        if (key_text(peer, ip, sizeof ip) == NULL) {
+            snprintf(ip, sizeof ip, "?");
+        }
         log_warn("http: %s holds %d connections, the most one address may "
                  "(--conns-per-address): further ones are refused",
                  ip, g_cap);
@@ -321,10 +371,9 @@ static void refuse(int fd, const struct sockaddr_in *peer)
 
 int accept(int sock, __SOCKADDR_ARG addr, socklen_t *restrict len)
 {
-    struct sockaddr_in peer;
-    socklen_t plen = sizeof peer;
-    char ip[INET_ADDRSTRLEN];
+    char ip[INET6_ADDRSTRLEN];
     peer_info pinfo;
+    conn_key key;
     _Atomic int *fds;
     _Atomic int *ports;
     int fd, n, pport;
@@ -332,31 +381,28 @@ int accept(int sock, __SOCKADDR_ARG addr, socklen_t *restrict len)
     fd = g_accept(sock, addr, len);
     fds = atomic_load(&g_slot_of_fd);
     ports = atomic_load(&g_port_of_fd);
-    if (fd >= 0 && fd < FD_TRACKED && fds != NULL && ports != NULL &&
-        peer_of(fd, sock, &pinfo, &pport)) {
-        pthread_mutex_lock(&g_mu);
-        link_locked(ports, fd, pport, &pinfo);
-        pthread_mutex_unlock(&g_mu);
-    }
-    if (fd < 0 || fd >= FD_TRACKED || fds == NULL ||
-        getpeername(fd, (struct sockaddr *)&peer, &plen) != 0 || peer.sin_family != AF_INET) {
+    if (fd < 0 || fd >= FD_TRACKED || fds == NULL || ports == NULL ||
+        !peer_of(fd, sock, &pinfo, &pport)) {
         return fd;
     }
-    if (!g_loopback_too && (ntohl(peer.sin_addr.s_addr) >> 24) == 127) {
+    pthread_mutex_lock(&g_mu);
+    link_locked(ports, fd, pport, &pinfo);
+    pthread_mutex_unlock(&g_mu);
+    key_of(&pinfo, &key);
+    if (!g_loopback_too && key_loopback(&key)) {
         return fd;
     }
-    if (g_srv->cfg.trusted_proxies.n > 0 &&
-        inet_ntop(AF_INET, &peer.sin_addr, ip, sizeof ip) != NULL &&
+    if (g_srv->cfg.trusted_proxies.n > 0 && key_text(&key, ip, sizeof ip) != NULL &&
         net_list_has(&g_srv->cfg.trusted_proxies, ip)) {
         return fd;
     }
     pthread_mutex_lock(&g_mu);
-    n = count_locked(fds, fd, peer.sin_addr.s_addr);
+    n = count_locked(fds, fd, &key);
     if (n > g_cap && g_total > g_busy) {
         uncount_locked(fds, fd);
         unlink_locked(ports, fd);
         pthread_mutex_unlock(&g_mu);
-        refuse(fd, &peer);
+        refuse(fd, &key);
         g_close(fd);
         errno = ECONNABORTED; /* CivetWeb's listener goes on to the next one */
         return -1;

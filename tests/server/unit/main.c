@@ -44,6 +44,7 @@ void suite_cmp(void);
 void suite_stripes(void);
 void suite_http_time(void);
 void suite_srv(void);
+void suite_http_conns(void);
 
 static int n_passed, n_failed, cur_failed;
 static const char *filter;
@@ -153,6 +154,9 @@ int main(int argc, char **argv)
     suite_http_time();
     suite_srv();
     suite_db_migrate();
+    /* Last: from its first test on, the executable's accept() and close()
+     * count connections (http_conns.c). */
+    suite_http_conns();
     printf("1..%d\n%d passed, %d failed\n", n_passed + n_failed, n_passed, n_failed);
     return n_failed ? 1 : 0;
 }
