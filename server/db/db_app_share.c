@@ -18,12 +18,12 @@ static const char *opt_id(long long v, char buf[24])
 
 static db_stmt st_app = {"share_app",
     "SELECT p.kind, COALESCE(p.group_id, 0), a.plan, "
-    " ((a.licence_expires_at AT TIME ZONE 'UTC')::date - DATE '1970-01-01') "
+    " ((a.licence_expires_at AT TIME ZONE 'UTC')::date - DATE '1970-01-01'), p.name "
     "FROM apps p JOIN accounts a ON a.id = p.account_id WHERE p.account_id = $1 AND p.id = $2", 0};
 
 db_status db_share_app(db_conn *c, long long account_id, long long app_id, char kind[16],
                        long long *group_id, char plan[16], bool *has_expiry,
-                       long long *expiry_day, bool *found)
+                       long long *expiry_day, char name[DB_SHARE_APP_NAME], bool *found)
 {
     char a[24], i[24];
     const char *p[] = {db_ll(account_id, a), db_ll(app_id, i)};
@@ -35,6 +35,7 @@ db_status db_share_app(db_conn *c, long long account_id, long long app_id, char 
     *expiry_day = 0;
     kind[0] = '\0';
     plan[0] = '\0';
+    name[0] = '\0';
     if (st == DB_OK && PQntuples(res) == 1) {
         *found = true;
         snprintf(kind, 16, "%s", PQgetvalue(res, 0, 0));
@@ -42,6 +43,7 @@ db_status db_share_app(db_conn *c, long long account_id, long long app_id, char 
         snprintf(plan, 16, "%s", PQgetvalue(res, 0, 2));
         *has_expiry = !PQgetisnull(res, 0, 3);
         *expiry_day = *has_expiry ? strtoll(PQgetvalue(res, 0, 3), NULL, 10) : 0;
+        snprintf(name, DB_SHARE_APP_NAME, "%s", PQgetvalue(res, 0, 4));
     }
     PQclear(res);
     return st;

@@ -19,14 +19,18 @@ typedef struct {
     long long app_id;
 } db_share_by;
 
+/* Bytes of an app's name with its NUL (apps.name: at most 100 characters
+ * of UTF-8). */
+#define DB_SHARE_APP_NAME 404
+
 /* App "app_id" of "account_id": its kind ("one", "cross", "lr8450-direct"),
  * measurement group (0 = none), and its account's stored plan (16 bytes)
  * and licence expiry (*has_expiry, *expiry_day: days since 1970, UTC): what
- * the plan in force needs, without db_account_get()'s counts. *found false
- * when there is no such app. */
+ * the plan in force needs, without db_account_get()'s counts; its "name"
+ * (for the audit log). *found false when there is no such app. */
 db_status db_share_app(db_conn *c, long long account_id, long long app_id, char kind[16],
                        long long *group_id, char plan[16], bool *has_expiry,
-                       long long *expiry_day, bool *found);
+                       long long *expiry_day, char name[DB_SHARE_APP_NAME], bool *found);
 
 /* Whether group "group_id" is one of the account's. */
 db_status db_share_group_exists(db_conn *c, long long account_id, long long group_id,

@@ -136,9 +136,19 @@ svc_status audit_list(const svc_actor *a, const db_audit_filter *f, int limit, c
         const db_audit_entry *r = &rows[i];
         cJSON *en = cJSON_CreateObject();
         cJSON *detail = r->detail != NULL ? cJSON_Parse(r->detail) : NULL;
+        const char *kind = r->actor_kind != NULL ? r->actor_kind : "";
+        const cJSON *app_id = cJSON_GetObjectItemCaseSensitive(detail, "app_id");
+        /* An app's change (app share) is stored as the system's with the app
+         * in the detail (audit_log.actor_kind allows no 'app'): shown as the app's. */
+        bool by_app = strcmp(kind, "system") == 0 && cJSON_IsNumber(app_id);
         cJSON_AddNumberToObject(en, "id", (double)r->id);
         cJSON_AddStringToObject(en, "at", r->at != NULL ? r->at : "");
-        cJSON_AddStringToObject(en, "actor_kind", r->actor_kind != NULL ? r->actor_kind : "");
+        cJSON_AddStringToObject(en, "actor_kind", by_app ? "app" : kind);
+        if (by_app) {
+            cJSON_AddNumberToObject(en, "app_id", app_id->valuedouble);
+            add_str_or_null(en, "app_name", cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+                                                detail, "app")));
+        }
         add_id_or_null(en, "user_id", r->user_id);
         cJSON_AddStringToObject(en, "actor_login", r->actor_login != NULL ? r->actor_login : "");
         cJSON_AddStringToObject(en, "action", r->action != NULL ? r->action : "");

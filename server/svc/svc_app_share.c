@@ -48,6 +48,7 @@ typedef struct {
     mt_plan plan;
     long long group_id;
     db_share_by by;
+    char app_name[DB_SHARE_APP_NAME]; /* an app's name, for the audit log */
 } share_ctx;
 
 static svc_status fail_db(svc_error *e, db_status st)
@@ -75,7 +76,7 @@ static svc_status resolve_app(db_conn *c, svc_share_who w, svc_share_kind kind, 
     db_status st;
     memset(&row, 0, sizeof row);
     st = db_share_app(c, w.a->account_id, w.app_id, app_kind, &group, row.plan, &row.has_expiry,
-                      &expiry, &found);
+                      &expiry, x->app_name, &found);
     if (st != DB_OK) {
         return fail_db(e, st);
     }
@@ -200,18 +201,35 @@ static svc_status close_conn(db_pool *pool, db_conn *c, bool tx, svc_status rc,
         }                                                                                    \
     } while (0)
 
-/* A person's deletion in the audit log (A9), in the deletion's
- * transaction, as the drive's deletions are; an app's is not a user's
- * action (the record keeps which app changed it last). */
-static db_status audit_person(db_conn *c, svc_share_who w, const char *action,
-                              const char *target, long long id, const char *name)
+/* A change in the audit log (A9), in the change's transaction, with the
+ * file's or list's "name": a person's under their name; an app's as the
+ * system's with the app in the detail ({"app_id", "app"}: its name then,
+ * which the audit route shows as the actor), so that an administrator sees
+ * what the gateways changed as well as what people did. */
+static db_status audit_change(db_conn *c, svc_share_who w, const share_ctx *x,
+                              const char *action, const char *target, long long id,
+                              const char *name)
 {
-    audit_who who;
-    if (w.app_id > 0) {
-        return DB_OK;
+    audit_who who = svc_who(w.a);
+    cJSON *d;
+    char *text;
+    db_status st;
+    if (w.app_id <= 0) {
+        return audit_write_kv(c, &who, action, target, id, "name", name);
     }
-    who = svc_who(w.a);
-    return audit_write_kv(c, &who, action, target, id, "name", name);
+    who.user_id = 0;
+    who.via_token = false;
+    if ((d = cJSON_CreateObject()) == NULL || cJSON_AddStringToObject(d, "name", name) == NULL ||
+        cJSON_AddNumberToObject(d, "app_id", (double)w.app_id) == NULL ||
+        cJSON_AddStringToObject(d, "app", x->app_name) == NULL ||
+        (text = cJSON_PrintUnformatted(d)) == NULL) {
+        cJSON_Delete(d);
+        return DB_ERROR;
+    }
+    cJSON_Delete(d);
+    st = audit_write(c, &who, action, target, id, text);
+    cJSON_free(text);
+    return st;
 }
 
 /* {"items": <the JSON array text>} (text freed). */
@@ -491,6 +509,7 @@ svc_status svc_share_upload_commit(db_pool *pool, svc_share_who w, svc_share_kin
                                     content_type, u->size, u->sha256, u->w.blob_id, x.by, &id));
         *created = true;
     }
+    TRY_DB(audit_change(c, w, &x, "app_share.file.upload", kinds[kind].stored, id, name));
     TRY_DB(db_share_file_json(c, w.a->account_id, id, &json));
 out:
     rc = close_conn(pool, c, true, rc, kind, e);
@@ -514,19 +533,18 @@ void svc_share_upload_end(svc_share_upload *u)
  * found, the caller's rights on its group resolved, and, for an app, in its
  * own group (an app reads the templates of its own group only). */
 static svc_status find_file(db_conn *c, svc_share_who w, svc_share_kind kind, long long id,
-                            bool write, db_share_file *f, svc_error *e)
+                            bool write, db_share_file *f, share_ctx *x, svc_error *e)
 {
-    share_ctx x;
     bool found = false;
     svc_status rc;
     TRY_DB(db_share_file_get(c, w.a->account_id, kinds[kind].stored, id, f, &found));
     if (!found) {
         return svc_fail(e, SVC_NOT_FOUND, "not_found", NULL, "no such %s", kinds[kind].what);
     }
-    if ((rc = resolve(c, w, kind, f->group_id, write, &x, e)) != SVC_OK) {
+    if ((rc = resolve(c, w, kind, f->group_id, write, x, e)) != SVC_OK) {
         return rc;
     }
-    if (x.group_id != f->group_id) {
+    if (x->group_id != f->group_id) {
         return svc_fail(e, SVC_NOT_FOUND, "not_found", NULL, "no such %s", kinds[kind].what);
     }
     rc = SVC_OK;
@@ -539,11 +557,12 @@ svc_status svc_share_file_content(db_pool *pool, svc_share_who w, svc_share_kind
 {
     db_conn *c = NULL;
     db_share_file f;
+    share_ctx x;
     bool found = false;
     svc_status rc;
     memset(out, 0, sizeof *out);
     if ((rc = open_conn(pool, w.a->account_id, false, &c, e)) != SVC_OK ||
-        (rc = find_file(c, w, kind, id, false, &f, e)) != SVC_OK) {
+        (rc = find_file(c, w, kind, id, false, &f, &x, e)) != SVC_OK) {
         goto out;
     }
     TRY_DB(db_file_get(c, w.a->account_id, f.blob_id, &out->blob, &found));
@@ -562,11 +581,12 @@ svc_status svc_share_file_delete(db_pool *pool, svc_share_who w, svc_share_kind 
 {
     db_conn *c = NULL;
     db_share_file f;
+    share_ctx x;
     bool found = false;
     svc_status rc;
     *bytes = 0;
     if ((rc = open_conn(pool, w.a->account_id, true, &c, e)) != SVC_OK ||
-        (rc = find_file(c, w, kind, id, true, &f, e)) != SVC_OK) {
+        (rc = find_file(c, w, kind, id, true, &f, &x, e)) != SVC_OK) {
         goto out;
     }
     TRY_DB(db_share_file_delete(c, w.a->account_id, kinds[kind].stored, id, &found, bytes));
@@ -574,7 +594,7 @@ svc_status svc_share_file_delete(db_pool *pool, svc_share_who w, svc_share_kind 
         rc = svc_fail(e, SVC_NOT_FOUND, "not_found", NULL, "no such %s", kinds[kind].what);
         goto out;
     }
-    TRY_DB(audit_person(c, w, "app_share.file.delete", kinds[kind].stored, id, f.name));
+    TRY_DB(audit_change(c, w, &x, "app_share.file.delete", kinds[kind].stored, id, f.name));
 out:
     rc = close_conn(pool, c, true, rc, kind, e);
     if (rc != SVC_OK) {
@@ -780,6 +800,7 @@ svc_status svc_equip_create(db_pool *pool, svc_share_who w, const cJSON *body, c
     }
     TRY_DB(db_equip_insert(c, w.a->account_id, name, items, x.by, &id));
     TRY_DB(db_equip_json(c, w.a->account_id, id, &json));
+    TRY_DB(audit_change(c, w, &x, "app_share.list.create", "equipment_list", id, name));
 out:
     free(items);
     rc = close_conn(pool, c, c != NULL, rc, kind, e);
@@ -788,6 +809,23 @@ out:
     }
     free(json);
     return rc;
+}
+
+/* A list's update in the audit log with its name as the update left it
+ * (read from "json", the list's record). */
+static db_status audit_list_update(db_conn *c, svc_share_who w, const share_ctx *x, long long id,
+                                   const char *json)
+{
+    cJSON *o = cJSON_Parse(json != NULL ? json : "{}");
+    const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "name"));
+    db_status st;
+    if (o == NULL) {
+        return DB_ERROR;
+    }
+    st = audit_change(c, w, x, "app_share.list.update", "equipment_list", id,
+                      name != NULL ? name : "");
+    cJSON_Delete(o);
+    return st;
 }
 
 svc_status svc_equip_update(db_pool *pool, svc_share_who w, long long id, const cJSON *body,
@@ -823,6 +861,7 @@ svc_status svc_equip_update(db_pool *pool, svc_share_who w, long long id, const 
         goto out;
     }
     TRY_DB(db_equip_json(c, w.a->account_id, id, &json));
+    TRY_DB(audit_list_update(c, w, &x, id, json));
 out:
     free(items);
     rc = close_conn(pool, c, c != NULL, rc, kind, e);
@@ -849,7 +888,7 @@ svc_status svc_equip_delete(db_pool *pool, svc_share_who w, long long id, svc_er
         rc = svc_fail(e, SVC_NOT_FOUND, "not_found", NULL, "no such equipment list");
         goto out;
     }
-    TRY_DB(audit_person(c, w, "app_share.list.delete", "equipment_list", id, name));
+    TRY_DB(audit_change(c, w, &x, "app_share.list.delete", "equipment_list", id, name));
 out:
     free(name);
     return close_conn(pool, c, true, rc, kind, e);

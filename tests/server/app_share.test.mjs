@@ -140,11 +140,14 @@ test('K1 battery profiles: a person uploads, lists, replaces, downloads and dele
   r = await t.c.del(`${P}/battery-profiles/${f.id}`);
   assert.equal(r.status, 200, JSON.stringify(r.body));
   assert.deepEqual(r.body, { id: f.id, deleted: true, bytes_freed: smaller.length });
-  // A person's deletion is in the audit log (A9), with the file's name.
+  // A person's changes are in the audit log (A9) under their name, with the
+  // file's name: the upload, the replacement and the deletion (newest first).
   r = await t.c.get('/api/v1/audit?action=app_share.');
   assert.equal(r.status, 200, JSON.stringify(r.body));
-  assert.deepEqual(r.body.entries.map((x) => [x.action, x.target_type, x.target_id, x.detail?.name]),
-    [['app_share.file.delete', 'battery_profile', f.id, 'Li-ion 12V']]);
+  assert.deepEqual(r.body.entries.map((x) => [x.action, x.actor_kind, x.user_id, x.target_type, x.target_id, x.detail?.name]),
+    [['app_share.file.delete', 'user', t.c.user.id, 'battery_profile', f.id, 'Li-ion 12V'],
+      ['app_share.file.upload', 'user', t.c.user.id, 'battery_profile', f.id, 'Li-ion 12V'],
+      ['app_share.file.upload', 'user', t.c.user.id, 'battery_profile', f.id, 'Li-ion 12V']]);
   assert.equal(await driveBytes(t), 0);
   assert.equal(await blobs(t), 0);
   r = await t.c.get(`${P}/battery-profiles`);
@@ -182,9 +185,15 @@ test('K1 and K2 through a One app and a Cross app; the other server process sees
   r = await t.c.get(`${P}/battery-thresholds`);
   assert.deepEqual(r.body.items, []);
   assert.equal(await driveBytes(t), 0);
-  // An app's deletions are not a user's actions: the audit log has none.
+  // An app's changes are in the audit log too, under the app's name (no user).
   r = await t.c.get('/api/v1/audit?action=app_share.');
-  assert.deepEqual(r.body.entries, []);
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.deepEqual(r.body.entries.map((x) => [x.action, x.actor_kind, x.app_id, x.app_name, x.user_id, x.target_type, x.detail?.name]),
+    [['app_share.file.delete', 'app', one.id, 'one gateway', null, 'battery_threshold', 'Lead 12V'],
+      ['app_share.file.delete', 'app', one.id, 'one gateway', null, 'battery_profile', 'From cross'],
+      ['app_share.file.upload', 'app', t.apps.cross.id, 'cross gateway', null, 'battery_profile', 'From cross'],
+      ['app_share.file.upload', 'app', one.id, 'one gateway', null, 'battery_threshold', 'Lead 12V']]);
+  assert.ok(r.body.entries.every((x) => x.ip === '127.0.0.1'), JSON.stringify(r.body.entries));
 });
 
 /** A new credential of the app of "kind" (the old one stops working). */
@@ -312,6 +321,10 @@ test('K4 equipment lists: created, listed, read, edited and deleted by a person 
   r = await t.c.get('/api/v1/audit?action=app_share.list.delete');
   assert.deepEqual(r.body.entries.map((x) => [x.target_type, x.target_id, x.detail?.name]),
     [['equipment_list', l.id, 'Line 1 (east)']]);
+  // The app's edit of the list is audited under the app, with the list's name.
+  r = await t.c.get('/api/v1/audit?action=app_share.list.update');
+  assert.deepEqual(r.body.entries.map((x) => [x.actor_kind, x.app_name, x.target_id, x.detail?.name]),
+    [['user', undefined, l.id, 'Line 1 (east)'], ['app', 'cross gateway', l.id, 'Line 1']]);
   r = await t.apps.cross.c.get(`${A}/equipment-lists/${l.id}`);
   assert.equal(r.status, 404);
   r = await t.c.get(`${P}/equipment-lists`);
