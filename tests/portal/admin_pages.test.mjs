@@ -154,12 +154,24 @@ test('audit log: sentences, filtered by user, kind of action and time', async ()
   // A member signs in too, so that there are two people in the log.
   await seed.admin.post('/api/v1/users', { login_id: 'mia', name: 'Mia Member', password: 'Mia-passw0rd', role: 'member' });
   await env.login({ account: 'acme', user: 'mia', password: 'Mia-passw0rd' });
+  // A Cross app uploads a battery profile with its own credential: audited under the app's name.
+  let r = await seed.admin.post('/api/v1/apps', { kind: 'cross', name: 'Line gateway' });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  r = await request(env.apiUrl || env.url, 'POST', '/api/v1/ingest/app-share/battery-profiles?name=Li-ion%2012V',
+    { body: Buffer.from('cells=6'), headers: { authorization: `Bearer ${r.body.credential}`, 'content-type': 'application/octet-stream' } });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  // A console session's entry (server/mqtt/console_svc.c writes it while an instrument is operated;
+  // the console's own tests drive one through the broker).
+  await env.psql(`INSERT INTO audit_log (account_id, actor_kind, user_id, action, target_type, target_id)
+    VALUES (${seed.accountId}, 'user', ${seed.userId}, 'console.open', 'device', ${seed.deviceId})`);
   for (const size of ['pc', 'phone390']) {
     const page = await open(size, 'admin/audit');
     await page.waitForSelector('[data-testid=audit-list] table');
     const text = await page.textContent('[data-testid=audit-list]');
     assert.match(text, /Signed in/);
     assert.match(text, /Created a user/);
+    const appRow = page.locator('[data-testid=audit-list] tr', { has: page.locator('[data-action="app_share.file.upload"]') });
+    assert.match(await appRow.textContent(), /The app “Line gateway”.*Uploaded a file shared with the apps.*Battery profile no\. \d+/);
     assert.doesNotMatch(text, /auth\.login|user\.create|NULL|undefined/);
     if (size === 'phone390') { await assertFits(page, 'audit'); await shot(page, 'audit-phone', { fullPage: false }); await page.context().close(); continue; }
     // Only Mia: her sign-in, nothing of the administrator's.
@@ -179,6 +191,15 @@ test('audit log: sentences, filtered by user, kind of action and time', async ()
     assert.ok(await page.evaluate(() => location.hash.includes('area=user')));
     actions = await page.$$eval('[data-testid=audit-list] [data-action]', (es) => es.map((e) => e.dataset.action));
     assert.ok(actions.length > 0 && actions.every((a) => a.startsWith('user.')), actions.join());
+    // The console's operations have an area of their own (audited since migration 073).
+    assert.ok(await page.$eval('[data-testid=audit-area]', (s) => [...s.options].some((o) => o.value === 'console' && o.textContent === 'Console')));
+    await page.selectOption('[data-testid=audit-area]', 'console');
+    await apply();
+    actions = await page.$$eval('[data-testid=audit-list] [data-action]', (es) => es.map((e) => e.dataset.action));
+    assert.deepEqual(actions, ['console.open']);
+    assert.match(await page.textContent('[data-testid=audit-list]'), /Opened an instrument’s console to operate it/);
+    await page.selectOption('[data-testid=audit-area]', 'user');
+    await apply();
     await shot(page, 'audit-pc');
     // A period before anything happened: nothing.
     await page.fill('[data-testid=audit-from]', '2001-01-01T00:00');

@@ -10,11 +10,11 @@ import assert from 'node:assert/strict';
 import { startStack, openPage, signIn, waitForPage, shot, assertFits, request, gotoRoute } from './browser.mjs';
 import { PASSWORD, seedAccount } from './fixtures.mjs';
 
-let env, seed;
+let env, seed, viewerId;
 before(async () => {
   env = await startStack();
   seed = await seedAccount(env);
-  await env.createUser({ accountId: seed.accountId, user: 'viewer', password: PASSWORD, role: 'member', fileAccess: 'view' });
+  ({ userId: viewerId } = await env.createUser({ accountId: seed.accountId, user: 'viewer', password: PASSWORD, role: 'member', fileAccess: 'view' }));
 });
 after(async () => { if (env) await env.stop(); });
 
@@ -128,12 +128,22 @@ test('an equipment list an app wrote (line breaks, semicolons, backslashes) is k
   await page.context().close();
 });
 
-test('a member with file access view sees, without the buttons; the phone fits', async () => {
+test('a member with file access view and a view grant on the group sees, without the buttons, the reasons said; the phone fits', async () => {
+  const r = await seed.admin.put(`/api/v1/groups/${seed.groupId}/access`, { users: [{ user_id: viewerId, access: 'view' }], teams: [] });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
   const page = await open('phone390', 'viewer');
   await page.locator('[data-testid=share-battery-thresholds] tr', { hasText: 'Lead 12V' }).waitFor();
+  // The group's template is listed (view grant) without the buttons the server would refuse.
+  await page.locator('[data-testid=share-photo-templates] tr', { hasText: 'panel.svg' }).waitFor();
+  await page.locator('[data-testid=share-equipment-lists] tr', { hasText: 'Line 1' }).waitFor();
   assert.equal(await page.locator('[data-testid=share-upload-battery-profiles]').count(), 0);
+  assert.equal(await page.locator('[data-testid=share-upload-photo-templates]').count(), 0);
   assert.equal(await page.locator('[data-testid=share-new-list]').count(), 0);
   assert.equal(await page.locator('[data-testid=share-delete]').count(), 0);
+  assert.equal(await page.locator('[data-testid=share-edit-list]').count(), 0);
+  // Why, in sentences: the drive access for the account's files and lists, the group's grant for its templates.
+  assert.match(await page.textContent('[data-testid=share-why-photo-templates]'), /view access to this measurement group.*edit access/);
+  assert.match(await page.textContent('[data-testid=share-why-account]'), /only view the shared files and lists.*“View and edit”/);
   await assertFits(page, 'share');
   await shot(page, 'share-phone', { fullPage: false });
   assert.deepEqual(page.consoleErrors, []);

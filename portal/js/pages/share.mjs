@@ -4,8 +4,9 @@
 // lists (K4). Everyone who may see them lists and downloads them; who may
 // change them (administrators and members with file access edit; for the
 // templates, edit access to the group) uploads, replaces and deletes files
-// and creates, edits and deletes lists. The server decides: a refusal is
-// shown as its sentence.
+// and creates, edits and deletes lists. Anyone else sees no button that
+// changes them, but the reason in a sentence (as the console's view-only
+// does). The server decides: a refusal is shown as its sentence.
 import { registerPage } from '../router.mjs';
 import { t, formatBytes, formatDateTime, formatNumber } from '../i18n.mjs';
 import { api, apiUrl, errorMessage } from '../api.mjs';
@@ -51,6 +52,10 @@ async function uploadDialog(base, kindTitle) {
   });
 }
 
+/** Why one may only look (a muted sentence under the heading), or nothing. */
+const whyViewOnly = (canChange, key, testid) => (canChange ? null
+  : h('p', { class: 'muted', 'data-testid': testid, text: t(key) }));
+
 /** One file kind's section: its table and, for who may, its upload button. */
 function fileSection([kind, titleKey], { groupId, canChange }) {
   const box = h('section', { class: 'share-section', 'data-testid': `share-${kind}` });
@@ -68,7 +73,8 @@ function fileSection([kind, titleKey], { groupId, canChange }) {
       fill(box, head, h('p', { class: 'notice warn', text: errorMessage(r.body, r.status) }));
       return;
     }
-    fill(box, head, table([
+    const why = per ? whyViewOnly(canChange, 'share.view_only_group', 'share-why-photo-templates') : null;
+    fill(box, head, why, table([
       { label: t('common.name'), value: (f) => f.name },
       { label: t('share.size'), class: 'num', value: (f) => formatBytes(f.size) },
       { label: t('share.by'), value: (f) => author(f.uploaded_by) },
@@ -187,12 +193,13 @@ registerPage('share', {
       const groupId = session.groupId;
       const canChange = canChangeAccount();
       const group = (session.groups || []).find((g) => g.id === groupId);
-      // Templates: the group's grants decide, which the portal does not
-      // know for a member: the server refuses a view grant with its sentence.
-      const canGroup = isAdmin() || !!group;
+      // Templates: the group's grant decides (the session's groups carry the
+      // member's own, my_access): a view grant sees them without the buttons.
+      const canGroup = isAdmin() || !!(group && group.my_access === 'edit');
       fill(container,
         pageHead(t('nav.share')),
         h('p', { class: 'intro', text: t('share.intro') }),
+        whyViewOnly(canChange, 'share.view_only_files', 'share-why-account'),
         fileSection(FILE_KINDS[0], { canChange }),
         fileSection(FILE_KINDS[1], { canChange }),
         groupId ? fileSection(FILE_KINDS[2], { groupId, canChange: canGroup })

@@ -13,7 +13,7 @@ import { table } from '../../ui/table.mjs';
 const PAGE = 50;
 /** The kinds of action the filter offers: the prefix of their names. */
 const AREAS = ['auth', 'account', 'user', 'team', 'group', 'app', 'device', 'channel', 'computed', 'recipient',
-  'inquiry', 'logo', 'app_share'];
+  'inquiry', 'logo', 'dashboard', 'app_share', 'console'];
 
 /** A sentence for an audit action, never its internal name. */
 export function actionText(action) {
@@ -30,6 +30,8 @@ function targetText(e, users) {
 }
 
 function who(e, users) {
+  // An app's own change (what it shares through the cloud): the app by its name then.
+  if (e.actor_kind === 'app') return t('audit.via_app', { app: e.app_name || t('audit.target_id', { kind: t('audit.target.app'), id: e.app_id }) });
   if (e.actor_kind === 'system') return t('audit.system');
   const name = (e.user_id && users.get(e.user_id)) || e.actor_login || t('audit.deleted_user');
   return e.actor_kind === 'api_token' ? t('audit.via_token', { user: name }) : name;
