@@ -150,3 +150,40 @@ test('times are shown in the browser\'s zone, then in the zone chosen in My sett
   await shot(phone, 'account-zone-phone');
   await phone.context().close();
 });
+
+test('the time-zone field is not cut on a PC however long the device\'s zone\'s name, the name said under it', async () => {
+  // Australia/Eucla: "Australian Central Western Standard Time (UTC+08:45)", the longest name in several languages.
+  for (const lang of ['en-US', 'de-DE', 'zh-CN']) {
+    // The user's own language (saved with the zone by the test before) decides, not the browser's.
+    const r = await seed.admin.patch('/api/v1/me', { language: lang === 'en-US' ? 'en' : lang.slice(0, 2) === 'de' ? 'de' : 'zh-CN' });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    const page = await openPage(env, { zone: 'Australia/Eucla', lang });
+    await signIn(page, { account: 'acme', user: 'admin', password: PASSWORD });
+    for (const route of ['account', 'admin/account']) {
+      await gotoRoute(page, `${env.url}/#/${route}`, { route });
+      await page.waitForSelector('select[name=time_zone] option', { state: 'attached' });
+      const cut = await page.$$eval('select[name=time_zone]', (sels) => {
+        const cv = document.createElement('canvas').getContext('2d');
+        return sels.flatMap((s) => {
+          const cs = getComputedStyle(s);
+          cv.font = cs.font;
+          const room = s.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight);
+          return [...s.options].filter((o) => cv.measureText(o.textContent).width > room).map((o) => o.textContent);
+        });
+      });
+      assert.deepEqual(cut, [], `${lang} ${route}: options wider than the field`);
+    }
+    await gotoRoute(page, `${env.url}/#/account`, { route: 'account' });
+    await page.waitForSelector('#profile-form select[name=time_zone] option', { state: 'attached' });
+    assert.match(await page.textContent('#profile-form select[name=time_zone] option[value=""]'), /\(UTC\+08:45\)|（UTC\+08:45）/);
+    // The device's zone by name in the help under the field (it wraps there).
+    const help = await page.$eval('#profile-form select[name=time_zone]', (s) => s.closest('.field').textContent);
+    assert.match(help, lang === 'en-US' ? /This device is set to Australian Central Western Standard Time \(UTC\+08:45\)/ : /UTC\+08:45/);
+    await page.selectOption('#profile-form select[name=time_zone]', '');
+    await page.$eval('#profile-form select[name=time_zone]', (s) => s.scrollIntoView({ block: 'center' }));
+    await shot(page, `account-zone-device-${lang.slice(0, 2)}-pc`, { fullPage: false });
+    assert.deepEqual(page.consoleErrors, []);
+    await page.context().close();
+  }
+  await seed.admin.patch('/api/v1/me', { language: 'en' });
+});

@@ -2,7 +2,7 @@
 // change; two-step verification (off / e-mail / authenticator app with a QR
 // code enrolment); the user's sessions.
 import { registerPage, track } from '../router.mjs';
-import { t, LANGUAGES, setLanguage, language, formatDateTime, ZONES, zoneLabel, zoneOffset, setTimeZone } from '../i18n.mjs';
+import { t, LANGUAGES, setLanguage, language, formatDateTime, ZONES, zoneLabel, zoneOffset, offsetLabel, setTimeZone } from '../i18n.mjs';
 import { api, errorMessage } from '../api.mjs';
 import { session, setUser } from '../session.mjs';
 import { h, fill } from '../ui/dom.mjs';
@@ -43,8 +43,11 @@ function profilePanel(me) {
     { name: 'email', label: t('me.email'), type: 'email', maxlength: 254 },
     { name: 'language', label: t('header.language'), type: 'select',
       options: LANGUAGES.map((l) => ({ value: l.code, label: l.name })) },
-    { name: 'time_zone', label: t('me.time_zone'), type: 'select', help: t('me.time_zone_help'),
-      options: [{ value: '', label: t('me.time_zone_device', { zone: zoneLabel(device) }) }, ...zoneOptions(me.time_zone)] },
+    // The device's zone by its offset only in the list (its long name, such
+    // as "Australian Central Western Standard Time", would be cut in the
+    // field on a PC), by its name in the help under it, which wraps.
+    { name: 'time_zone', label: t('me.time_zone'), type: 'select', help: t('me.time_zone_help', { zone: zoneLabel(device) }),
+      options: [{ value: '', label: t('me.time_zone_device', { offset: offsetLabel(device) }) }, ...zoneOptions(me.time_zone)] },
   ], { ...me, email: me.email || '', language: me.language || language(), time_zone: me.time_zone || '' }, {
     id: 'profile-form',
     onSubmit: async (v) => {
