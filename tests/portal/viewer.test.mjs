@@ -286,6 +286,18 @@ test('phone: the viewer fits 375 px, charts and zooms by pinching', async () => 
   await openViewer(page, { channels: `${ch.Saw},${ch.Wave}`, from: FROM(), to: TO() });
   await waitDrawn(page, 0);
   assert.ok(await scrollWidth(page) <= 375, `scroll width ${await scrollWidth(page)}`);
+  // The four modes on one line of the phone in every language (German's wrapped onto two
+  // lines at 390 px), the whole bar in view (not scrolled sideways).
+  for (const code of ['de', 'fr', 'es', 'it', 'ja', 'zh-CN', 'en']) {
+    await page.selectOption('#lang-select', code);
+    await page.waitForFunction((c) => document.documentElement.lang === c
+      && document.querySelector('[data-testid=viewer-mode-graph]')?.isConnected, code);
+    const bar = await page.$eval('.vw-modes', (el) => ({ tops: [...el.children].map((b) => b.offsetTop), sw: el.scrollWidth,
+      cw: el.clientWidth, words: el.textContent }));
+    assert.equal(new Set(bar.tops).size, 1, `${code}: "${bar.words}" on ${new Set(bar.tops).size} lines`);
+    assert.ok(bar.sw <= bar.cw, `${code}: "${bar.words}" is ${bar.sw} px in a bar of ${bar.cw} px`);
+    if (code === 'de') await shot(page, 'viewer-modes-de-phone', { fullPage: false });
+  }
   const over = await page.$('[data-testid=viewer-chart] .u-over');
   await over.scrollIntoViewIfNeeded();
   const box = await over.boundingBox();
