@@ -570,6 +570,17 @@ test('the alarm pages fit a 390×844 phone and read as sentences in the seven la
     await assertFits(page, route);
     const text = await page.textContent('#main');
     assert.ok(!raw.test(text), `${route}: ${text.match(raw)}`);
+    if (route === 'alarms') {
+      // In the list's cards the rule's sentence and text read from the left, like the page's
+      // other text, under their labels (they were right-aligned as a card's short values are).
+      const align = await page.$$eval('[data-testid=alarm-sentence], [data-testid=alarm-list] .al-code', (els) => els.map((el) => {
+        const cell = el.closest('td');
+        return [getComputedStyle(el).textAlign, Math.round(el.getBoundingClientRect().left - cell.getBoundingClientRect().left)];
+      }));
+      assert.ok(align.length >= 2 && align.every(([a, dx]) => ['left', 'start'].includes(a) && dx <= 16), JSON.stringify(align));
+      await page.locator('[data-testid=alarm-sentence]').first().scrollIntoViewIfNeeded();
+      await shot(page, 'alarms-list-phone390', { fullPage: false });
+    }
   }
   await gotoRoute(page, `${env.url}/#/alarms?edit=${two.id}`);
   await page.waitForSelector('[data-testid=alarm-preview-info][data-state=done]', { timeout: 60000 });

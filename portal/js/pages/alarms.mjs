@@ -81,9 +81,9 @@ async function listPage(container, gid) {
   fill(container, head,
     h('p', { class: 'intro', text: t('alarms.intro') }), quotaLine,
     h('div', { 'data-testid': 'alarm-list' }, table([
-      { label: t('common.name'), value: (a) => h('div', { class: 'cell-stack' }, h('strong', { text: a.name }),
+      { label: t('common.name'), class: 'prose', value: (a) => h('div', { class: 'cell-stack' }, h('strong', { text: a.name }),
         h('span', { class: 'small-text', 'data-testid': 'alarm-sentence', text: sentenceOf(a) })) },
-      { label: t('alarms.rule_text'), value: (a) => (a.kind === 'no_data' ? t('alarms.no_data_short', { n: formatNumber(a.no_data_minutes) })
+      { label: t('alarms.rule_text'), class: 'prose', value: (a) => (a.kind === 'no_data' ? t('alarms.no_data_short', { n: formatNumber(a.no_data_minutes) })
         : h('code', { class: 'al-code', text: a.rule })) },
       { label: t('alarms.state_col'), value: stateOf },
       { label: t('common.actions'), class: 'actions', value: actions },

@@ -7,6 +7,9 @@ import { t } from '../i18n.mjs';
 
 /**
  * columns: [{ label, value(row) -> string | Node | null, class? }]; rows: any[].
+ * A column of sentences takes class 'prose': on a phone its label is above
+ * them and they read from the left edge, as the page's other text does
+ * (the cards' short values sit right of their labels).
  * Options: empty (text when there are no rows), caption, rowClass(row),
  * across (on a phone the other cells side by side under the first).
  */
