@@ -10,6 +10,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack, openPage, signIn, waitForPage, shot, afterRender } from './browser.mjs';
 import { PASSWORD, seedAccount } from './fixtures.mjs';
+import { appClient } from '../server/data_helpers.mjs';
 
 let env;
 let seed;
@@ -49,6 +50,32 @@ test('the monitor shows apps, devices and channels with their latest values; spe
   const cur = await seed.admin.get('/api/v1/me/group');
   assert.equal(cur.body.group.id, seed.groupId);
   await shot(page, 'monitor-detail-pc');
+
+  // Values as a person reads them (chart/format.mjs value(), the rule of every place showing
+  // one): 5 significant digits without the channel's decimals, whole digits never rounded
+  // away, the channel's decimals when it has them (7 digits showed the converter's noise).
+  let r = await seed.admin.post(`/api/v1/apps/${seed.appId}/credentials`, {});
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  const now = Date.now() * 1000;
+  const tm = now - (now % 60e6) - 60e6;
+  r = await appClient(env.url, r.body.credential).batch({ batch_id: 'digits-1', channels: [
+    { id: seed.channels[0], t: [tm], v: [21.847362] }, { id: seed.channels[2], t: [tm], v: [12345.678] }] });
+  assert.ok(r.status < 300, r.text);
+  await page.reload();
+  await waitForPage(page, 'monitor');
+  await page.waitForFunction((id) => document.querySelector(`[data-channel="${id}"] .channel-value`)?.textContent !== '12.5', seed.channels[0]);
+  assert.equal(await val(seed.channels[0]), '21.847');
+  assert.equal(await val(seed.channels[2]), '12,346');
+  r = await seed.admin.patch(`/api/v1/channels/${seed.channels[0]}`, { decimals: 1 });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  await page.reload();
+  await waitForPage(page, 'monitor');
+  await page.waitForFunction((id) => document.querySelector(`[data-channel="${id}"] .channel-value`)?.textContent === '21.8', seed.channels[0]);
+  assert.equal(await val(seed.channels[2]), '12,346');
+  await shot(page, 'monitor-digits-pc', { fullPage: false });
+  r = await seed.admin.patch(`/api/v1/channels/${seed.channels[0]}`, { decimals: null });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+
   // Any channel opens in the viewer.
   await page.click(`[data-channel="${seed.channels[0]}"]`);
   await page.waitForFunction((id) => location.hash === `#/viewer?channels=${id}`, seed.channels[0]);

@@ -105,15 +105,30 @@ export function valueTicks(locale, splits, incr) {
 }
 
 /**
- * A measured value for the legend and lists: with the channel's "decimals"
- * (0..9) when it has them, else 7 significant digits.
+ * Significant digits of a value shown without the channel's decimals: a
+ * logger's display (5 digits, "23.456 °C", "-1.2345 V"), not the 7 that a
+ * float32 sample holds, of which the last are the converter's noise.
+ */
+export const AUTO_DIGITS = 5;
+
+/**
+ * A measured value as a person reads it, the one rule of every place that
+ * shows one (the monitor and the dashboards' panels through the monitor's
+ * valueText(), the viewer's legend, cursor and list, the computed channels'
+ * preview): with the channel's "decimals" (0..9, its resolution as the
+ * administrator set it, channels.decimals) when it has them; else
+ * AUTO_DIGITS significant digits, never rounding away whole digits
+ * ("12,346", not "12,350"; "1,234,567"). The core has no formatting of
+ * values for display (alarm_text.c prints a rule's numbers to read back
+ * exactly, which is another purpose), so this is the only one.
  */
 export function value(locale, v, decimals = null) {
   if (v == null || !Number.isFinite(v)) return '';
-  if (Number.isInteger(decimals) && decimals >= 0) {
+  if (Number.isInteger(decimals) && decimals >= 0 && decimals <= 20) {
     return nf(locale, { minimumFractionDigits: decimals, maximumFractionDigits: decimals }).format(v);
   }
-  return nf(locale, { maximumSignificantDigits: 7 }).format(v);
+  const whole = v === 0 ? 1 : Math.floor(Math.log10(Math.abs(v))) + 1;
+  return nf(locale, { maximumSignificantDigits: Math.min(21, Math.max(AUTO_DIGITS, whole)) }).format(v);
 }
 
 /** A plain number (counts, sizes). */

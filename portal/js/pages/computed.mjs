@@ -18,6 +18,7 @@ import { table } from '../ui/table.mjs';
 import { confirmDialog } from '../ui/dialog.mjs';
 import { toast } from '../ui/toast.mjs';
 import { createChart, ensureStyles } from '../chart/chart.mjs';
+import { value as fmtValue } from '../chart/format.mjs';
 
 const MAX_INPUTS = 10;
 const PREVIEW_MS = 24 * 3600e3;
@@ -285,7 +286,7 @@ async function editor(container, gid, id) {
     const nums = [];
     let specials = 0;
     for (const v of res.v) { if (kindOf(v, res.specialKind)) specials++; else nums.push(v); }
-    const fmt = (v) => formatNumber(v, { maximumSignificantDigits: 7 });
+    const fmt = (v) => fmtValue(language(), v);
     previewInfo.textContent = res.t.length
       ? t('computed.preview_summary', { n: formatNumber(res.t.length), min: fmt(Math.min(...nums)), max: fmt(Math.max(...nums)),
         specials: formatNumber(specials), from: formatDateTime(res.from), to: formatDateTime(res.to) })

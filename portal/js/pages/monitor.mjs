@@ -25,6 +25,7 @@ import { raisedAlarms } from '../alarms/active.mjs';
 import { showDialog } from '../ui/dialog.mjs';
 import { toast } from '../ui/toast.mjs';
 import { addToDashboardButton } from '../dash/monitor_add.mjs';
+import { value as fmtValue } from '../chart/format.mjs';
 
 const REFRESH_MS = 60000;
 const LIVE_POLL_MS = 5000;
@@ -37,18 +38,16 @@ const SPECIAL = { '+over': 'special.over_pos', '-over': 'special.over_neg', brea
 const SPECIAL_MARK = { '+over': '▲', '-over': '▼', break: '✕', error: '◆', missing: '○' };
 
 /**
- * The text of a value: a number for the language (with the channel's
- * decimals when it has them), or a word for a special value.
+ * The text of a value: a number for the language by the portal's one rule
+ * (chart/format.mjs value(): the channel's decimals when it has them, else
+ * 5 significant digits), or a word for a special value.
  */
 export function valueText(v, decimals = null) {
   if (v === null || v === undefined) return { text: t('monitor.no_value'), cls: 'none' };
   if (typeof v === 'string') {
     return { text: SPECIAL[v] ? t(SPECIAL[v]) : t('special.error'), cls: 'special', mark: SPECIAL_MARK[v] || '◆', kind: v };
   }
-  if (Number.isInteger(decimals) && decimals >= 0) {
-    return { text: formatNumber(v, { minimumFractionDigits: decimals, maximumFractionDigits: decimals }), cls: '' };
-  }
-  return { text: formatNumber(v, { maximumSignificantDigits: 7 }), cls: '' };
+  return { text: fmtValue(language(), v, decimals), cls: '' };
 }
 
 /** Draw a channel's value, time and age into its cells (also for 5-second values). */
