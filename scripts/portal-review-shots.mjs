@@ -27,6 +27,7 @@ const AREAS = [
     ['monitor-no-contact-pc', 'The app said goodbye 11 minutes ago: "Not connected", with the last contact'],
     ['monitor-live-phone', 'High-speed mode on a 390×844 phone: countdown, end time, values arriving'],
     ['monitor-names-phone', 'A long channel name wraps in its tile; the status line one part to a line (German, review.test.mjs)'],
+    ['monitor-digits-pc', 'Values with 5 significant digits (21.847, 12,346), or the channel\'s decimals (21.8 with one): the rule of every place a value is shown (monitor.test.mjs)'],
   ]],
   ['viewer', 'Viewer and charts', 'One y-axis per unit (units beyond the room named and hidden); the chart on the first screen; names wrap; the nearest value between samples; an empty period said; compare mode with every channel; the list keeps its names on a phone.', [
     ['charts-32-pc', '32 channels in six units at 1366×768 (charts.test.mjs)'],
@@ -36,6 +37,7 @@ const AREAS = [
     ['charts-compare-pc', 'Two periods of 32 channels: 64 series'],
     ['charts-list-phone', 'List mode on a phone: a table with its channel names'],
     ['viewer-zone-pc', 'Times in the zone chosen in My settings (New York; timezone.test.mjs)'],
+    ['viewer-modes-de-phone', 'The four modes on one line of a 375 px phone in German (and every language; viewer.test.mjs)'],
   ]],
   ['computed', 'Computed channels', 'The expression checked as it is typed by the wasm core, the mistake marked; the preview of the last 24 hours.', [
     ['computed-editor-pc', 'The editor with its preview (computed_import.test.mjs)'],
@@ -65,8 +67,14 @@ const AREAS = [
     ['account-usage-pc', 'Each limit\'s use as a bar under its name (review.test.mjs)'],
     ['account-plans-phone', 'The plans on a phone: a card per limit, the four plans side by side (German)'],
   ]],
+  ['alarms', 'Alarms and app share', 'An alarm\'s rule and sentence read from the left on a phone; a member who may only look at what the apps share sees no button the server would refuse, but why.', [
+    ['alarms-list-phone390', 'The alarm list on a 390×844 phone: the sentence and the rule under their labels, from the left (alarms.test.mjs)'],
+    ['share-phone', 'App share for a member with drive access "view" and a view grant on the group: no upload or delete, the reasons in sentences (share.test.mjs)'],
+  ]],
   ['account', 'My settings, help', 'The time zone by name; Web API tokens; a two-step code mistyped keeps you signed in; help and about.', [
     ['account-zone-pc', 'The time zone chosen from the specification\'s list'],
+    ['account-zone-device-de-pc', 'The device\'s own zone by its offset in the field, by name in the help under it: not cut at 1366 px (German; timezone.test.mjs)'],
+    ['account-zone-device-zh-pc', 'The same in Chinese'],
     ['token-made-pc', 'A Web API token, shown once'],
     ['account-sessions-pc', 'Where you are signed in: the browser and system in words (review.test.mjs)'],
     ['help-pc', 'Help and about: version, the supported instruments, the references'],
