@@ -311,6 +311,10 @@ async function render(container, params) {
       host.addEventListener('mc-error', (e) => showError(e.detail.error));
       host.addEventListener('mc-drawn', () => { errorBox.hidden = true; });
       host.addEventListener('mc-range', (e) => {
+        // The range the page set itself (a mode switched, a period applied):
+        // nothing to write back. Writing it 300 ms later anyway put the old
+        // period back into the inputs while someone was typing a new one.
+        if (e.detail.from === st.from && e.detail.to === st.to) return;
         st.bfrom += e.detail.from - st.from; // the second period keeps its distance
         st.from = e.detail.from;
         st.to = e.detail.to;
