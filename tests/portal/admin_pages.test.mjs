@@ -171,7 +171,7 @@ test('audit log: sentences, filtered by user, kind of action and time', async ()
     assert.match(text, /Signed in/);
     assert.match(text, /Created a user/);
     const appRow = page.locator('[data-testid=audit-list] tr', { has: page.locator('[data-action="app_share.file.upload"]') });
-    assert.match(await appRow.textContent(), /The app “Line gateway”.*Uploaded a file shared with the apps.*Battery profile no\. \d+/);
+    assert.match(await appRow.textContent(), /The app “Line gateway”.*Uploaded a file shared with the apps.*Battery profile “Li-ion 12V”/);
     assert.doesNotMatch(text, /auth\.login|user\.create|NULL|undefined/);
     if (size === 'phone390') { await assertFits(page, 'audit'); await shot(page, 'audit-phone', { fullPage: false }); await page.context().close(); continue; }
     // Only Mia: her sign-in, nothing of the administrator's.

@@ -26,6 +26,9 @@ function targetText(e, users) {
   if (!e.target_type) return null;
   if (e.target_type === 'user' && users.has(e.target_id)) return users.get(e.target_id);
   const kind = has(`audit.target.${e.target_type}`) ? t(`audit.target.${e.target_type}`) : t('audit.target.other');
+  // The name the entry kept (a file, a list, a dashboard: detail.name) says more than the number.
+  const name = e.detail && typeof e.detail.name === 'string' ? e.detail.name.trim() : '';
+  if (name) return t('audit.target_named', { kind, name });
   return e.target_id ? t('audit.target_id', { kind, id: e.target_id }) : kind;
 }
 
