@@ -192,6 +192,17 @@ export async function startStack(options = {}) {
   };
 }
 
+/** The deploy way of this run of test files: METRON_PORTAL_DEPLOY or 'server'. */
+export const DEPLOY_WAY = process.env.METRON_PORTAL_DEPLOY || 'server';
+
+/**
+ * Options of a test that the nginx and cors ways leave out: a file that
+ * scripts/test runs in those ways too but not whole (the console, the app
+ * share page) runs its named subset there, the tests about what the deploy
+ * way changes, and skips the others with this.
+ */
+export const SERVER_WAY_ONLY = { skip: DEPLOY_WAY !== 'server' && `not part of this file's ${DEPLOY_WAY}-way subset` };
+
 /** The address nginx connects to the server from in the nginx way. */
 const NGINX_BIND = '127.0.0.2';
 

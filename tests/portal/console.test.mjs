@@ -5,11 +5,15 @@
 // measurement and shows the new screen and the instrument's answer; a
 // second administrator sees who operates it, the buttons disabled with the
 // reason, takes it over, and the first person's page says who took it;
-// sentences, never codes.
+// sentences, never codes. In the nginx and cors ways (docs/deploy.md,
+// METRON_PORTAL_DEPLOY) only the last test runs: the event stream through
+// nginx at a sub-path or from another origin with credentials, an
+// operation and its answer, the console given up on leaving (a DELETE,
+// preflighted across origins).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { startStack, openPage, signIn, waitForPage, gotoRoute, assertFits } from './browser.mjs';
+import { startStack, openPage, signIn, waitForPage, gotoRoute, assertFits, SERVER_WAY_ONLY } from './browser.mjs';
 import { PASSWORD, seedAccount } from './fixtures.mjs';
 import { freePort, tempDir } from '../server/harness.mjs';
 import { pluginPath, startBroker, startGateway, until } from '../gateway/helpers.mjs';
@@ -62,7 +66,7 @@ async function open(user, size = 'pc') {
   return p;
 }
 
-test('the console: the screen, a restart seen on it, C2 with the reason, take-over told', async () => {
+test('the console: the screen, a restart seen on it, C2 with the reason, take-over told', SERVER_WAY_ONLY, async () => {
   // The monitor links each instrument to its console.
   const first = await open('admin');
   const screen = first.locator('[data-testid=console-screen]');
@@ -101,7 +105,7 @@ test('the console: the screen, a restart seen on it, C2 with the reason, take-ov
   await second.context().close();
 });
 
-test('the monitor links an instrument to its console; a refusal is a sentence', async () => {
+test('the monitor links an instrument to its console; a refusal is a sentence', SERVER_WAY_ONLY, async () => {
   const p = await openPage(env);
   await signIn(p, { account: 'acme', user: 'admin', password: PASSWORD });
   await gotoRoute(p, `${env.url}/#/monitor`);
@@ -119,5 +123,41 @@ test('the monitor links an instrument to its console; a refusal is a sentence', 
     document.querySelector('[data-testid=console-notice]').textContent));
   assert.equal(await p.locator('[data-testid=console-restart]').isDisabled(), true);
   assert.doesNotMatch(await p.locator('#main').textContent(), NO_CODES);
+  await p.context().close();
+});
+
+const held = () => env.psql(`SELECT count(*) FROM console_sessions WHERE device_id = ${deviceId} AND expires_at > now()`);
+
+test('in each deploy way: the stream, an operation and its answer, the console given up on leaving', async () => {
+  // The tests before closed their pages: their streams give the console up
+  // when the server next writes to them (a screen, or the 15 s comment).
+  await until(async () => (await held()) === '0', 'the console given up by the pages before', 60000);
+  const p = await openPage(env);
+  const streams = [];
+  p.on('request', (q) => { if (/\/console\/stream/.test(q.url())) streams.push(q.url()); });
+  await signIn(p, { account: 'acme', user: 'admin', password: PASSWORD });
+  await gotoRoute(p, `${env.url}/#/console?device=${deviceId}`);
+  await waitForPage(p, 'console');
+  // The instrument measures or was stopped by the tests before: a restart
+  // starts the next run either way, and both the screen and the answer
+  // come on the stream (through nginx unbuffered, or from the API's origin).
+  const run = Number(await p.waitForFunction(() => {
+    const m = /(?:MEASURING|STOPPED) +run (\d+) /.exec(document.querySelector('[data-testid=console-screen]').textContent);
+    return m && m[1];
+  }).then((h) => h.jsonValue()));
+  await p.click('[data-testid=console-restart]');
+  await p.waitForFunction((n) => new RegExp(`MEASURING run ${n} `).test(
+    document.querySelector('[data-testid=console-screen]').textContent), run + 1);
+  await p.waitForFunction((n) => document.querySelector('[data-testid=console-answer]').textContent
+    .includes(`The instrument answers: measurement restarted (measurement ${n})`), run + 1);
+  assert.ok(streams.length > 0 && streams.every((u) => u.startsWith(`${env.apiUrl}/api/v1/devices/${deviceId}/console/stream`)),
+    streams.join(' '));
+  // Leaving the page gives the console up.
+  const del = p.waitForResponse((r) => r.request().method() === 'DELETE' && /\/console\?session=/.test(r.url()));
+  await gotoRoute(p, `${env.url}/#/monitor`);
+  assert.equal((await del).status(), 200);
+  assert.equal(await held(), '0');
+  assert.doesNotMatch(await p.locator('#main').textContent(), NO_CODES);
+  assert.deepEqual(p.consoleErrors, []);
   await p.context().close();
 });
