@@ -159,7 +159,8 @@ export async function startStack(options = {}) {
     args.push(...(deploy === 'nginx' ? ['--trusted-proxies', NGINX_BIND]
       : ['--cors-origins', `http://127.0.0.1:${ngxPort}`]));
   }
-  const srv = await startServer({ databaseUrl: dbUrl, portalDir: options.portalDir || portalDir, env, args });
+  const srvOptions = { databaseUrl: dbUrl, portalDir: options.portalDir || portalDir, env, args };
+  let srv = await startServer(srvOptions);
   let ngx = null;
   let dist = null;
   let url = srv.url;
@@ -174,7 +175,7 @@ export async function startStack(options = {}) {
   }
   const browser = await chromium.launch(LAUNCH);
   const dbName = new URL(dbUrl).pathname.slice(1);
-  return {
+  const stack = {
     url, apiUrl: deploy === 'cors' ? srv.url : url, deploy, nginx: ngx, dist, srv, pg, smtp, browser,
     psql: (sql) => pg.psql(sql, dbName),
     createAccount: (o) => createAccount(srv.url, o),
@@ -189,7 +190,18 @@ export async function startStack(options = {}) {
       await pg.destroy();
       if (dist) fs.rmSync(dist, { recursive: true, force: true });
     },
+    /**
+     * Stop the server (SIGTERM: it drains, as in an upgrade) and start it
+     * again on the same port and data folder; env.srv is the new one.
+     */
+    async restartServer() {
+      await srv.stop();
+      srv = await startServer({ ...srvOptions, dataDir: srv.dataDir,
+        args: [...args, '--listen', `127.0.0.1:${srv.port}`] });
+      stack.srv = srv;
+    },
   };
+  return stack;
 }
 
 /** The deploy way of this run of test files: METRON_PORTAL_DEPLOY or 'server'. */

@@ -6,16 +6,17 @@
 // second administrator sees who operates it, the buttons disabled with the
 // reason, takes it over, and the first person's page says who took it;
 // sentences, never codes. In the nginx and cors ways (docs/deploy.md,
-// METRON_PORTAL_DEPLOY) only the last test runs: the event stream through
-// nginx at a sub-path or from another origin with credentials, an
+// METRON_PORTAL_DEPLOY) only the last two tests run: the event stream
+// through nginx at a sub-path or from another origin with credentials, an
 // operation and its answer, the console given up on leaving (a DELETE,
-// preflighted across origins).
+// preflighted across origins), and the page opening the console again by
+// itself after the server restarted (behind nginx: 502 meanwhile).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { startStack, openPage, signIn, waitForPage, gotoRoute, assertFits, SERVER_WAY_ONLY } from './browser.mjs';
 import { PASSWORD, seedAccount } from './fixtures.mjs';
-import { freePort, tempDir } from '../server/harness.mjs';
+import { freePort, tempDir, request } from '../server/harness.mjs';
 import { pluginPath, startBroker, startGateway, until } from '../gateway/helpers.mjs';
 
 let env;
@@ -158,6 +159,40 @@ test('in each deploy way: the stream, an operation and its answer, the console g
   assert.equal((await del).status(), 200);
   assert.equal(await held(), '0');
   assert.doesNotMatch(await p.locator('#main').textContent(), NO_CODES);
+  assert.deepEqual(p.consoleErrors, []);
+  await p.context().close();
+});
+
+test('in each deploy way: after the server restarts, the page opens the console again by itself', async () => {
+  await until(async () => (await held()) === '0', 'the console given up by the page before', 60000);
+  const p = await openPage(env);
+  await signIn(p, { account: 'acme', user: 'admin', password: PASSWORD });
+  await gotoRoute(p, `${env.url}/#/console?device=${deviceId}`);
+  await waitForPage(p, 'console');
+  // The test before restarted the measurement: the screen changes each second.
+  await p.waitForFunction(() => /MEASURING run \d+ /.test(document.querySelector('[data-testid=console-screen]').textContent)
+    && !document.querySelector('[data-testid=console-restart]').disabled);
+  await p.evaluate(() => {
+    window.notices = [];
+    const el = document.querySelector('[data-testid=console-notice]');
+    new MutationObserver(() => window.notices.push(el.hidden ? '' : el.textContent))
+      .observe(el, { childList: true, characterData: true, subtree: true, attributes: true });
+  });
+  await env.restartServer();
+  await until(async () => (await request(env.srv.url, 'GET', '/api/v1/test/mqtt')).body?.connected,
+    'the restarted server connected to the broker');
+  // A screen the new server streamed, and the page operates again (the
+  // server gave the console up when it stopped: the same session would only watch).
+  const before = await p.textContent('[data-testid=console-screen]');
+  await p.waitForFunction((s) => document.querySelector('[data-testid=console-screen]').textContent !== s
+    && !document.querySelector('[data-testid=console-restart]').disabled, before, { timeout: 90000 });
+  assert.ok((await p.evaluate(() => window.notices)).some((n) => /connection to the server was lost .*connects again by itself/.test(n)),
+    JSON.stringify(await p.evaluate(() => window.notices)));
+  const run = Number(/MEASURING run (\d+) /.exec(await p.textContent('[data-testid=console-screen]'))[1]);
+  await p.click('[data-testid=console-restart]');
+  await p.waitForFunction((n) => document.querySelector('[data-testid=console-answer]').textContent
+    .includes(`The instrument answers: measurement restarted (measurement ${n})`), run + 1);
+  assert.equal(await p.locator('[data-testid=console-notice]').isHidden(), true);
   assert.deepEqual(p.consoleErrors, []);
   await p.context().close();
 });

@@ -64,6 +64,8 @@ registerPage('console', {
     let gone = false;
     let viewReason = '';
     let heldWhy = ''; // the sentence of why this page watches (C2, plan), kept while connected
+    let retryTimer = null;
+    let retryMs = 0;
     const answered = new Set(); // answers that came before their POST returned
 
     const say = (el, text, cls) => {
@@ -105,14 +107,31 @@ registerPage('console', {
     const takeOver = h('button', { type: 'button', class: 'small danger', 'data-testid': 'console-take-over',
       hidden: true, text: t('console.take_over'), onclick: () => open(true) });
 
+    // The stream ended or could not be had (the server restarting — behind
+    // a proxy that answers 502 meanwhile —, the network, a refusal): the
+    // page opens the console again itself, after 1, 2, 4 ... at most 30
+    // seconds, rather than let the browser reconnect the stream: the server
+    // gave the console up when the stream ended, so the same session would
+    // only watch, and a proxy's error page would end the browser's retries.
+    const retryLater = (why) => {
+      if (gone) return;
+      if (es) { es.close(); es = null; }
+      say(notice, why || t('console.closed'), 'warn');
+      if (retryTimer) return;
+      retryMs = Math.min(retryMs ? retryMs * 2 : 1000, 30000);
+      retryTimer = setTimeout(() => { retryTimer = null; if (!gone) open(); }, retryMs);
+    };
+
     const stream = () => {
       if (es) es.close();
       const q = sess && mode === 'operate' ? `?session=${sess}` : '';
       es = new EventSource(apiUrl(`/devices/${deviceId}/console/stream${q}`),
         { withCredentials: API_CROSS_ORIGIN });
       const data = (ev) => { try { return JSON.parse(ev.data); } catch { return {}; } };
+      es.addEventListener('error', () => retryLater());
       es.addEventListener('console', (ev) => {
         const d = data(ev);
+        retryMs = 0;
         holder = d.holder || null;
         who.textContent = `${d.model || ''} · ${d.serial || ''} — ${holderText(holder)}`;
         say(notice, d.connected ? heldWhy : t('console.app_disconnected'), 'warn');
@@ -141,7 +160,7 @@ registerPage('console', {
         es.close();
         if (!gone) { sess = null; stream(); }
       });
-      es.addEventListener('closed', () => { say(notice, t('console.closed'), 'warn'); });
+      es.addEventListener('closed', () => retryLater());
     };
 
     const open = async (takeOverNow = false) => {
@@ -151,6 +170,12 @@ registerPage('console', {
           (r.status === 403 && r.body && r.body.code === 'plan_limit')) {
         why = refusal(r);
         r = await api.post(`/devices/${deviceId}/console`, { mode: 'view' });
+      }
+      if (r.status === 0 || r.status >= 502) {
+        // Not reached (or a proxy's error page), or not now (503: no broker,
+        // too many consoles): again in a moment, with the server's sentence.
+        retryLater(r.body && r.body.message ? refusal(r) : t('console.closed'));
+        return;
       }
       if (r.status !== 201) {
         say(notice, refusal(r), 'error');
@@ -184,6 +209,7 @@ registerPage('console', {
     open();
     return () => {
       gone = true;
+      if (retryTimer) clearTimeout(retryTimer);
       if (es) es.close();
       if (sess && mode === 'operate') api.del(`/devices/${deviceId}/console?session=${sess}`);
     };
