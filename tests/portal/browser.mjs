@@ -124,7 +124,7 @@ export function checkVendor() {
  * folder metron-server serves, default portal/: a benchmark's earlier
  * version of it; the server way only).
  * Returns { url, apiUrl, deploy, nginx, dist, srv, pg, smtp, browser,
- * psql(sql), createAccount(o), createUser(o), login(o), setClock(s), stop() }
+ * psql(sql), createAccount(o), createUser(o), login(o), setClock(s), restartServer(), stop() }
  * (nginx and dist, the portal-dist folder, only in the nginx and cors ways).
  * createAccount/createUser/login take the options of tests/server/harness.mjs.
  */

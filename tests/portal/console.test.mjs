@@ -180,7 +180,7 @@ test('in each deploy way: after the server restarts, the page opens the console 
   });
   await env.restartServer();
   await until(async () => (await request(env.srv.url, 'GET', '/api/v1/test/mqtt')).body?.connected,
-    'the restarted server connected to the broker');
+    'the restarted server connected to the broker', 60000);
   // A screen the new server streamed, and the page operates again (the
   // server gave the console up when it stopped: the same session would only watch).
   const before = await p.textContent('[data-testid=console-screen]');
