@@ -19,9 +19,9 @@ typedef struct {
     long long app_id;
 } db_share_by;
 
-/* Bytes of an app's name with its NUL (apps.name: at most 100 characters
- * of UTF-8). */
-#define DB_SHARE_APP_NAME 404
+/* Bytes of an app's name with its NUL (apps.name: at most 100 characters,
+ * each at most 4 bytes of UTF-8). */
+#define DB_SHARE_APP_NAME (100 * 4 + 1)
 
 /* App "app_id" of "account_id": its kind ("one", "cross", "lr8450-direct"),
  * measurement group (0 = none), and its account's stored plan (16 bytes)
