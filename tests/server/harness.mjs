@@ -36,6 +36,20 @@ export const serverBin = process.env.METRON_SERVER_BIN ||
   path.join(repoRoot, 'build', 'server', 'metron-server-test');
 export const pgBin = process.env.METRON_PG_BIN || '/usr/lib/postgresql/15/bin';
 
+let sanitizedMemo;
+/** Whether METRON_SERVER_BIN is an ASan+UBSan build (-DMT_SANITIZE=ON: the
+ * sanitizer's runtime is linked into the file, "__asan_init" in its
+ * symbols). METRON_TEST_SANITIZED=1 or 0 says so instead of the file. The
+ * request sweep (attack_sweep.test.mjs) runs its whole matrix of hostile
+ * values against such a server and a smoke part of it against a release one. */
+export function serverSanitized() {
+  if (sanitizedMemo === undefined) {
+    const v = process.env.METRON_TEST_SANITIZED;
+    sanitizedMemo = v === '1' || (v !== '0' && fs.readFileSync(serverBin).includes('__asan_init'));
+  }
+  return sanitizedMemo;
+}
+
 const isRoot = process.getuid && process.getuid() === 0;
 
 function postgresUser() {
