@@ -371,6 +371,43 @@ async function pgRun(prog, args, opts = {}) {
   });
 }
 
+/** A new cluster's data folder "dir" (which must not exist), as every test
+ * cluster starts: superuser postgres, trust on loopback, UTF-8, C.UTF-8. */
+async function initdb(dir) {
+  const ids = postgresUser();
+  fs.mkdirSync(dir, { mode: 0o700 });
+  if (isRoot) fs.chownSync(dir, ids.uid, ids.gid);
+  await pgRun('initdb', ['-D', dir, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8',
+    '--locale=C.UTF-8', '--no-sync'], { cwd: dir });
+}
+
+/**
+ * "dir" as a copy of the data folder "template" holds, made by initdb() the
+ * first time (scripts/test names one folder for its whole run in
+ * METRON_TEST_PG_TEMPLATE: a copy costs half the CPU of initdb, and every
+ * test file starts one or more clusters). The first file to need it runs
+ * initdb in a folder of its own beside "template" and renames it into place;
+ * a file that loses that race uses the winner's. The template is never
+ * started, so every copy is the cluster initdb leaves.
+ */
+async function copyPgTemplate(template, dir) {
+  if (!fs.existsSync(path.join(template, 'PG_VERSION'))) {
+    fs.mkdirSync(path.dirname(template), { recursive: true });
+    const mine = `${template}.${process.pid}`;
+    fs.rmSync(mine, { recursive: true, force: true });
+    await initdb(mine);
+    try {
+      fs.renameSync(mine, template);
+    } catch (e) {
+      // Another file made it first (the target exists and is not empty).
+      if (!fs.existsSync(path.join(template, 'PG_VERSION'))) throw e;
+      fs.rmSync(mine, { recursive: true, force: true });
+    }
+  }
+  // cp -a keeps the owner (postgres when the tests run as root) and modes.
+  await execFileP('cp', ['-a', template, dir], { timeout: 60000 });
+}
+
 /**
  * Create and start a private cluster: { port, dir, url(db), createDatabase(),
  * psql(sql, db), stop(), start(), destroy() }.
@@ -387,11 +424,9 @@ async function pgRun(prog, args, opts = {}) {
 export async function startPostgres({ durable = false } = {}) {
   const root = tempDir('metron-pg-');
   const dir = path.join(root, 'data');
-  const ids = postgresUser();
-  fs.mkdirSync(dir, { mode: 0o700 });
-  if (isRoot) fs.chownSync(dir, ids.uid, ids.gid);
-  await pgRun('initdb', ['-D', dir, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8',
-    '--locale=C.UTF-8', '--no-sync'], { cwd: dir });
+  const template = process.env.METRON_TEST_PG_TEMPLATE;
+  if (template) await copyPgTemplate(template, dir);
+  else await initdb(dir);
   const port = await freePort();
   // Durable clusters (benchmarks) get the settings of the clusters Metron
   // runs (server/db/pg_tuning.conf), so that a benchmark measures what runs.
