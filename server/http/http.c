@@ -241,9 +241,25 @@ static void find_client(const struct mg_request_info *ri, const srv *s)
                           sizeof tl_req.client_ip);
 }
 
+static void cb_connection_close(const struct mg_connection *conn)
+{
+    (void)conn;
+    http_conns_closing();
+}
+
 static int cb_begin_request(struct mg_connection *conn)
 {
     const struct mg_request_info *ri = mg_get_request_info(conn);
+    if (ri != NULL && !http_conns_request_begins(ri->remote_addr, ri->remote_port, ri->server_port)) {
+        /* The watchdog shed this connection as idle just as its request
+         * head arrived: its socket is gone, the request is not run (the
+         * client sees the connection closed, as by any server that closes
+         * an idle keep-alive connection, and may send it again). */
+        tl_req.start.tv_sec = 0;
+        tl_req.counted = false;
+        mg_disable_connection_keep_alive(conn);
+        return 503;
+    }
     clock_gettime(CLOCK_MONOTONIC, &tl_req.start);
     tl_req.account_id = 0;
     tl_req.user_id = 0;
@@ -268,6 +284,7 @@ static void cb_end_request(const struct mg_connection *conn, int status)
     struct timespec now;
     (void)conn;
     tl_req.status = status;
+    http_conns_request_ended();
     clock_gettime(CLOCK_MONOTONIC, &now);
     if (tl_req.start.tv_sec != 0) { /* a request begin_request saw */
         http_metrics_observe(tl_req.route, status,
@@ -1013,6 +1030,9 @@ out:
     free(req.raw);
     http_budget_release(&req);
     http_deadline_end(&req); /* before CivetWeb may close the socket (http_deadline.c) */
+    if (req.ri != NULL && http_closing(&req)) {
+        http_conns_reply_closes();
+    }
     return req.replied ? req.status : status;
 }
 
@@ -1256,6 +1276,7 @@ int http_start(srv *s, char *err, size_t err_cap)
     cb.exit_thread = cb_exit_thread;
     cb.begin_request = cb_begin_request;
     cb.end_request = cb_end_request;
+    cb.connection_close = cb_connection_close;
     cb.log_access = cb_log_access;
     cb.log_message = cb_log_message;
     cb.http_error = cb_http_error;

@@ -38,11 +38,58 @@
  *
  * accept() also links every accepted descriptor by its peer's port, so
  * that the body deadline (http_deadline.c) finds a connection's socket
- * (http_conns_fd_of()). */
+ * (http_conns_fd_of()).
+ *
+ * Idle connections are shed (docs/server.md "Idle connections are shed").
+ * The cap bounds one address, but clients on --threads / cap addresses
+ * could still hold every worker with connections that send nothing (30 s
+ * before a first request, renewed by each byte; 5 s between keep-alive
+ * requests). So every accepted connection is held here (g_held, by
+ * accept()) with its phase: idle (no request in progress), busy
+ * (begin_request to end_request: its handler runs, its body is read under
+ * its deadline, a server-sent-event stream is open), closing (its API
+ * reply closes it). CivetWeb 1.15 never calls init_connection for a
+ * server's connection, so a worker finds its entry on its connection's
+ * first request (find_fd(), under g_mu) and keeps it in a thread-local
+ * with the entry's generation; later requests of the connection check the
+ * generation and the peer (no lock). Each tick of the watchdog
+ * (http_deadline.c) calls http_conns_shed(): while more than half of the
+ * threads hold a connection, the connections idle for IDLE_GRACE_MS (since
+ * the accept or since their last request ended: a request head not yet
+ * complete by then is idle too) are shed, oldest first, until half of the
+ * threads are free: a new client finds a worker within a tick or two. A
+ * busy connection is never shed, nor one whose unread bytes hold a whole
+ * request head (it waits in CivetWeb's queue for a worker: accepted
+ * connections are held from the accept, queued or not). And always, a
+ * connection closing for more than IDLE_GRACE_MS is cut: after an API reply
+ * that closes (a 413 to a body announced too large), CivetWeb 1.15 still
+ * reads what the client sends, each byte renewing its 30 s wait, so a
+ * client that kept sending held its worker for good.
+ *
+ * Shedding a connection shuts its socket down both ways (the worker's
+ * poll() wakes) and puts an unconnected socket in place of the descriptor
+ * (dup3()): Linux still delivers bytes sent after shutdown(SHUT_RD), but a
+ * read of the unconnected socket fails at once (ENOTCONN), the worker ends
+ * the connection, and CivetWeb's close() closes the placeholder.
+ *
+ * Why the watchdog never shuts or replaces a descriptor that is not the
+ * connection's: a descriptor is held (written in g_held) under g_mu by
+ * accept(), right after the accept that returned it; close() of a held
+ * descriptor drops it from g_held under g_mu before the descriptor is
+ * freed (so does accept() when it refuses it). The
+ * watchdog sheds only under g_mu and only held descriptors: while it holds
+ * g_mu a held descriptor is the connection's own, never a number closed
+ * and reused by a later accept(), open() or socket(). dup3() keeps the
+ * number taken (it replaces the file in place), so after a shed the number
+ * stays the connection's until CivetWeb's close(), which drops it first.
+ * A worker changes only its own connection's phase (an atomic, no lock):
+ * a request that begins just as its connection is shed finds the phase
+ * shed (the compare-and-swap decides which came first) and is not run. */
 #define _GNU_SOURCE /* RTLD_NEXT, accept4 */
 #include <arpa/inet.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -114,6 +161,33 @@ typedef struct {
 static peer_info *g_peer; /* FD_TRACKED */
 static atomic_llong g_last_log;
 
+/* Connections a worker holds: one per worker thread, far below this. */
+#define HELD_MAX 4096
+/* How long a connection may be idle (no request in progress) while workers
+ * are scarce, and how long CivetWeb may take to close one. */
+#define IDLE_GRACE_MS 2000LL
+/* A held connection's phase, in the low 2 bits of its state; the rest is
+ * the CLOCK_MONOTONIC ms at which it became idle or closing. */
+enum { H_IDLE = 0, H_BUSY = 1, H_CLOSING = 2, H_SHED = 3 };
+typedef struct {
+    int fd; /* -1 = a free entry; written under g_mu */
+    atomic_uint gen; /* moved on each hold and drop: a worker's cached entry is its own */
+    _Atomic long long state;
+} held_conn;
+static held_conn g_held[HELD_MAX];
+static int g_held_hi; /* entries [0, g_held_hi) may be taken */
+static int *g_held_of_fd; /* FD_TRACKED: the entry + 1 of a held descriptor */
+static int g_dead = -1; /* an unconnected socket: what a shed descriptor becomes */
+static long long g_shed_idle, g_shed_closing; /* under g_mu */
+/* The entry of the connection this worker thread serves (-1: none), its
+ * generation and its peer, as its last request found it. */
+static _Thread_local struct {
+    int slot;
+    unsigned gen;
+    int port, server_port;
+    char addr[48];
+} tl_held = {-1, 0, 0, 0, ""};
+
 /* A child of fork() (the embedded PostgreSQL's programs, db_embed.c) may
  * close a descriptor before it execs: g_mu starts unlocked there even when
  * another thread of the parent held it at the fork. */
@@ -143,10 +217,19 @@ int http_conns_init(const srv *s)
     }
     g_cap = cap < 2 ? 2 : cap;
     g_busy = s->cfg.threads / 2;
+    if (g_dead < 0) {
+        g_dead = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    }
+    if (g_held_of_fd == NULL) {
+        for (int i = 0; i < HELD_MAX; i++) {
+            g_held[i].fd = -1;
+        }
+        g_held_of_fd = calloc(FD_TRACKED, sizeof *g_held_of_fd);
+    }
     g_loopback_too = s->cfg.conns_per_address > 0;
     g_srv = s;
     pthread_mutex_unlock(&g_mu);
-    if (g_slots == NULL) {
+    if (g_slots == NULL || g_held_of_fd == NULL) {
         return -1;
     }
     if (atomic_load(&g_port_of_fd) == NULL) {
@@ -277,7 +360,9 @@ static bool peer_of(int fd, int lsock, peer_info *p, int *port)
     return false;
 }
 
-int http_conns_fd_of(const char *remote_addr, int remote_port, int server_port)
+/* The open accepted socket of a peer (http_conns_fd_of()); with "hold",
+ * also held as this worker's connection in the same lock. */
+static int find_fd(const char *remote_addr, int remote_port, int server_port, bool hold)
 {
     _Atomic int *ports = atomic_load(&g_port_of_fd);
     peer_info want;
@@ -306,8 +391,214 @@ int http_conns_fd_of(const char *remote_addr, int remote_port, int server_port)
             n++;
         }
     }
+    if (hold && n == 1 && g_held_of_fd[found] > 0) {
+        tl_held.slot = g_held_of_fd[found] - 1;
+        tl_held.gen = atomic_load(&g_held[tl_held.slot].gen);
+    }
     pthread_mutex_unlock(&g_mu);
     return n == 1 ? found : -1;
+}
+
+int http_conns_fd_of(const char *remote_addr, int remote_port, int server_port)
+{
+    return find_fd(remote_addr, remote_port, server_port, false);
+}
+
+/* CLOCK_MONOTONIC in ms, coarse (a few ms): the grace is seconds. */
+static long long held_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Hold accepted descriptor "fd", idle from now. Under g_mu. */
+static void hold_locked(int fd)
+{
+    int slot = g_held_of_fd[fd] - 1;
+    for (int i = 0; i < HELD_MAX && slot < 0; i++) {
+        if (g_held[i].fd < 0) {
+            slot = i;
+        }
+    }
+    if (slot < 0) {
+        return;
+    }
+    g_held[slot].fd = fd;
+    atomic_fetch_add(&g_held[slot].gen, 1);
+    atomic_store(&g_held[slot].state, held_now_ms() << 2 | H_IDLE);
+    g_held_of_fd[fd] = slot + 1;
+    if (slot >= g_held_hi) {
+        g_held_hi = slot + 1;
+    }
+}
+
+/* Drop "fd" from g_held, if it is held. Under g_mu, before it is freed. */
+static void unhold_locked(int fd)
+{
+    int slot = g_held_of_fd[fd] - 1;
+    if (slot >= 0) {
+        g_held_of_fd[fd] = 0;
+        g_held[slot].fd = -1;
+        atomic_fetch_add(&g_held[slot].gen, 1);
+        atomic_store(&g_held[slot].state, H_IDLE);
+    }
+}
+
+/* The entry of the connection this worker serves (peer "remote_addr",
+ * "remote_port", local port "server_port"), or -1: its last request's
+ * entry while that is still held (its generation unchanged: a worker
+ * serves one connection until it closes), else found under g_mu. */
+static int held_of(const char *remote_addr, int remote_port, int server_port)
+{
+    int slot = tl_held.slot;
+    if (slot >= 0 && tl_held.port == remote_port && tl_held.server_port == server_port &&
+        atomic_load_explicit(&g_held[slot].gen, memory_order_acquire) == tl_held.gen &&
+        strcmp(tl_held.addr, remote_addr) == 0) {
+        return slot;
+    }
+    tl_held.slot = -1;
+    if (strlen(remote_addr) >= sizeof tl_held.addr) {
+        return -1;
+    }
+    (void)find_fd(remote_addr, remote_port, server_port, true);
+    if (tl_held.slot >= 0) {
+        tl_held.port = remote_port;
+        tl_held.server_port = server_port;
+        memcpy(tl_held.addr, remote_addr, strlen(remote_addr) + 1);
+    }
+    return tl_held.slot;
+}
+
+bool http_conns_request_begins(const char *remote_addr, int remote_port, int server_port)
+{
+    int slot = held_of(remote_addr, remote_port, server_port);
+    long long cur;
+    if (slot < 0) {
+        return true;
+    }
+    cur = atomic_load_explicit(&g_held[slot].state, memory_order_relaxed);
+    do {
+        if ((cur & 3) == H_SHED) {
+            return false;
+        }
+    } while (!atomic_compare_exchange_weak(&g_held[slot].state, &cur, (long long)H_BUSY));
+    return true;
+}
+
+void http_conns_request_ended(void)
+{
+    long long busy = H_BUSY;
+    int slot = tl_held.slot;
+    if (slot >= 0 && atomic_load(&g_held[slot].gen) == tl_held.gen) {
+        (void)atomic_compare_exchange_strong(&g_held[slot].state, &busy,
+                                             held_now_ms() << 2 | H_IDLE);
+    }
+}
+
+void http_conns_reply_closes(void)
+{
+    long long busy = H_BUSY;
+    int slot = tl_held.slot;
+    if (slot >= 0 && atomic_load(&g_held[slot].gen) == tl_held.gen) {
+        (void)atomic_compare_exchange_strong(&g_held[slot].state, &busy,
+                                             held_now_ms() << 2 | H_CLOSING);
+    }
+}
+
+void http_conns_closing(void)
+{
+    long long cur;
+    int slot = tl_held.slot;
+    if (slot < 0 || atomic_load(&g_held[slot].gen) != tl_held.gen) {
+        return;
+    }
+    cur = atomic_load_explicit(&g_held[slot].state, memory_order_relaxed);
+    while ((cur & 3) != H_SHED &&
+           !atomic_compare_exchange_weak(&g_held[slot].state, &cur,
+                                         held_now_ms() << 2 | H_CLOSING)) {
+    }
+    tl_held.slot = -1; /* the entry is dropped by close() */
+}
+
+/* Shut held descriptor "fd" down and put the unconnected socket in its
+ * place (the file header: why it is the connection's). Under g_mu. */
+static void shed_locked(int fd)
+{
+    (void)shutdown(fd, SHUT_RDWR);
+    if (g_dead >= 0) {
+        (void)dup3(g_dead, fd, O_CLOEXEC);
+    }
+}
+
+/* Whether the unread bytes of "fd" hold a whole request head (up to
+ * HEAD_PEEK bytes; a longer head is not told apart). Under g_mu. */
+#define HEAD_PEEK 16384
+static char g_peek[HEAD_PEEK];
+static bool g_skip[HELD_MAX];
+static bool head_waits(int fd)
+{
+    ssize_t n = recv(fd, g_peek, sizeof g_peek, MSG_PEEK | MSG_DONTWAIT);
+    return n >= 4 && memmem(g_peek, (size_t)n, "\r\n\r\n", 4) != NULL;
+}
+
+void http_conns_shed(void)
+{
+    long long now = held_now_ms();
+    int taken = 0;
+    pthread_mutex_lock(&g_mu);
+    for (int i = 0; i < g_held_hi; i++) {
+        long long st = atomic_load(&g_held[i].state);
+        if (g_held[i].fd < 0 || (st & 3) == H_SHED) {
+            continue;
+        }
+        if ((st & 3) == H_CLOSING && (st >> 2) + IDLE_GRACE_MS <= now &&
+            atomic_compare_exchange_strong(&g_held[i].state, &st, (long long)H_SHED)) {
+            shed_locked(g_held[i].fd);
+            g_shed_closing++;
+            continue;
+        }
+        taken++;
+    }
+    /* While more than half of the threads hold a connection: the oldest
+     * idle one past its grace, until half are free or none is left. One
+     * whose unread bytes hold a whole request head waits in CivetWeb's
+     * queue for a worker, with a request: it is left alone. */
+    memset(g_skip, 0, sizeof g_skip);
+    while (taken > g_busy) {
+        int oldest = -1;
+        long long oldest_st = 0;
+        for (int i = 0; i < g_held_hi; i++) {
+            long long st = atomic_load(&g_held[i].state);
+            if (g_held[i].fd >= 0 && !g_skip[i] && (st & 3) == H_IDLE &&
+                (st >> 2) + IDLE_GRACE_MS <= now && (oldest < 0 || st < oldest_st)) {
+                oldest = i;
+                oldest_st = st;
+            }
+        }
+        if (oldest < 0) {
+            break;
+        }
+        g_skip[oldest] = true;
+        if (head_waits(g_held[oldest].fd)) {
+            continue;
+        }
+        /* Fails if its request began meanwhile: then look again. */
+        if (atomic_compare_exchange_strong(&g_held[oldest].state, &oldest_st, (long long)H_SHED)) {
+            shed_locked(g_held[oldest].fd);
+            g_shed_idle++;
+            taken--;
+        }
+    }
+    pthread_mutex_unlock(&g_mu);
+}
+
+void http_conns_shed_counts(long long *idle, long long *closing)
+{
+    pthread_mutex_lock(&g_mu);
+    *idle = g_shed_idle;
+    *closing = g_shed_closing;
+    pthread_mutex_unlock(&g_mu);
 }
 
 /* The counting key of a peer accept() saw; an IPv4-mapped IPv6 address
@@ -387,6 +678,7 @@ int accept(int sock, __SOCKADDR_ARG addr, socklen_t *restrict len)
     }
     pthread_mutex_lock(&g_mu);
     link_locked(ports, fd, pport, &pinfo);
+    hold_locked(fd);
     pthread_mutex_unlock(&g_mu);
     key_of(&pinfo, &key);
     if (!g_loopback_too && key_loopback(&key)) {
@@ -401,6 +693,7 @@ int accept(int sock, __SOCKADDR_ARG addr, socklen_t *restrict len)
     if (n > g_cap && g_total > g_busy) {
         uncount_locked(fds, fd);
         unlink_locked(ports, fd);
+        unhold_locked(fd);
         pthread_mutex_unlock(&g_mu);
         refuse(fd, &key);
         g_close(fd);
@@ -421,6 +714,7 @@ int close(int fd)
         pthread_mutex_lock(&g_mu);
         uncount_locked(fds, fd);
         unlink_locked(ports, fd);
+        unhold_locked(fd);
         pthread_mutex_unlock(&g_mu);
     }
     pthread_once(&g_once, resolve);

@@ -38,6 +38,11 @@
  * from the same port at once is ambiguous, and that body gets no deadline
  * (counted: http_deadline_counts()).
  *
+ * The same watchdog sheds idle connections while workers are scarce and
+ * cuts CivetWeb's closes that read on and on (http_conns_shed(); the proof
+ * that it touches only the connection's own descriptor is in
+ * http_conns.c's header): each tick, outside g_mu.
+ *
  * Once the body is read whole (http_deadline_done()) its deadline no
  * longer applies: a handler that works long after it (a large upload's
  * commit) is never cut. */
@@ -150,6 +155,10 @@ static void *watchdog_main(void *arg)
                 next = w->deadline_ms;
             }
         }
+        /* Idle and closing connections (http_conns.c), outside g_mu. */
+        pthread_mutex_unlock(&g_mu);
+        http_conns_shed();
+        pthread_mutex_lock(&g_mu);
         {
             long long tick = g_floor_ms / 2 < TICK_MAX_MS ? g_floor_ms / 2 : TICK_MAX_MS;
             struct timespec ts;

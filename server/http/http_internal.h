@@ -39,6 +39,26 @@ int http_conns_init(const srv *s);
  * (the body deadline, http_deadline.c). */
 int http_conns_fd_of(const char *remote_addr, int remote_port, int server_port);
 
+/* Idle connections (http_conns.c's header: "Idle connections are shed").
+ * begin_request, with the connection's peer address and port and local
+ * port: its request is in progress (never shed until it ends); false when
+ * the watchdog shed the connection just before: do not run it. */
+bool http_conns_request_begins(const char *remote_addr, int remote_port, int server_port);
+/* The reply of this worker's request was written and closes its
+ * connection: closing from now (what CivetWeb still reads after it, such
+ * as an unread body, is cut after a grace). */
+void http_conns_reply_closes(void);
+/* end_request: idle from now (unless closing). */
+void http_conns_request_ended(void);
+/* connection_close: CivetWeb is closing it (cut after a grace). */
+void http_conns_closing(void);
+/* The watchdog's tick: cut connections closing past their grace, and while
+ * more than half of the threads hold a connection, shed the idle ones past
+ * theirs, oldest first. */
+void http_conns_shed(void);
+/* Since the start: idle connections shed, and closes cut. */
+void http_conns_shed_counts(long long *idle, long long *closing);
+
 /* ---- http_deadline.c: a request body's deadline (a watchdog thread
  * shuts down the read side of the socket of a body that passed it, and the
  * whole socket if its 408 does not leave within a grace) */

@@ -120,7 +120,7 @@ static void route_labels(size_t i, char *out, size_t cap)
 static void write_http(sbuf *b)
 {
     char labels[512];
-    long long cut = 0, unwatched = 0;
+    long long cut = 0, unwatched = 0, shed_idle = 0, shed_closing = 0;
     metrics_write_head(b, "metron_http_requests_in_flight", "gauge", "Requests being handled");
     sb_printf(b, "metron_http_requests_in_flight %d\n", http_inflight());
     metrics_write_head(b, "metron_http_body_bytes_held", "gauge",
@@ -131,6 +131,15 @@ static void write_http(sbuf *b)
                        "Connections refused as they were accepted: their address held "
                        "--conns-per-address");
     sb_printf(b, "metron_http_connections_refused_total %lld\n", http_conns_refused());
+    http_conns_shed_counts(&shed_idle, &shed_closing);
+    metrics_write_head(b, "metron_http_connections_shed_total", "counter",
+                       "Idle connections closed while workers were scarce, so that a new "
+                       "client finds a worker");
+    sb_printf(b, "metron_http_connections_shed_total %lld\n", shed_idle);
+    metrics_write_head(b, "metron_http_connections_close_cut_total", "counter",
+                       "Connections cut while closing: their client kept sending after a "
+                       "reply that closes them");
+    sb_printf(b, "metron_http_connections_close_cut_total %lld\n", shed_closing);
     metrics_write_head(b, "metron_http_bodies_cut_total", "counter",
                        "Request bodies not all sent before their deadline (answered 408)");
     sb_printf(b, "metron_http_bodies_cut_total %lld\n", cut);

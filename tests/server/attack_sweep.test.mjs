@@ -643,3 +643,79 @@ test('a body trickled a byte at a time is cut at its deadline with a 408 sentenc
     assert.doesNotMatch(small.stderr(), /runtime error|AddressSanitizer|LeakSanitizer/);
   }
 });
+
+/** "promise", or a failure naming "what" once "ms" pass first (a bound on
+ * what must happen, never a wait: the test goes on at the event). */
+function within(promise, ms, what) {
+  let timer;
+  const late = new Promise((resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms / 1000} s`)), ms);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
+test('idle connections from several addresses cannot hold every worker: the oldest idle ones are shed', async () => {
+  // 4 workers: one runs a request longer than the grace (3 s), the others
+  // and the one it frees are held by four connections that send nothing,
+  // each from its own address (the per-address cap does not apply).
+  // Before, each idle one held its worker for 30 s (request_timeout_ms)
+  // and a new client waited as long. While
+  // more than half of the workers are taken, connections idle for 2 s are
+  // shed, oldest first, never one in the middle of a request: the new
+  // client is answered within a tick, the long request too.
+  const small = await startServer({ databaseUrl: await pg.createDatabase(),
+    args: ['--threads', '4'], env: { METRON_METRICS_TOKEN: METRICS } });
+  const idle = [];
+  try {
+    const busy = rawThenEnd('GET /api/v1/debug/sleep?ms=3000 HTTP/1.1\r\nHost: x\r\n\r\n', small.port);
+    for (let i = 2; i <= 5; i++) idle.push(holdConnection(small.port, `127.0.0.${i}`));
+    await Promise.all(idle.map((c) => new Promise((resolve) => c.socket.once('connect', resolve))));
+    assert.equal(await within(healthFrom(small.port, '127.0.0.9'), 20000,
+      'a new client answered while idle connections held every worker'), 200);
+    // A shed connection is closed without a word (it asked nothing).
+    assert.equal(await within(Promise.any(idle.map((c) => c.answered)), 20000, 'an idle connection shed'), '');
+    const slow = parseRaw(await busy);
+    assert.equal(slow.status, 200, slow.text);
+    const m = await metricSamples(small.url, METRICS);
+    assert.ok(m.metron_http_connections_shed_total >= 1, JSON.stringify(m.metron_http_connections_shed_total));
+  } finally {
+    for (const c of idle) c.socket.destroy();
+    const exit = await small.stop();
+    assert.equal(exit.code, 0, small.stderr());
+    assert.doesNotMatch(small.stderr(), /runtime error|AddressSanitizer|LeakSanitizer/);
+  }
+});
+
+test('a client that keeps sending after a reply that closes its connection does not hold its worker', async () => {
+  // A body announced larger than the server takes is answered 413 at once
+  // and the connection is to close; but CivetWeb 1.15 still reads what the
+  // client sends after the reply (each byte renews its 30 s wait): a byte
+  // every 100 ms held the worker for good. (Its own 400 to a request line
+  // it cannot read closes at once.) The watchdog cuts a connection still
+  // open 2 s after a reply that closes it.
+  const small = await startServer({ databaseUrl: await pg.createDatabase(),
+    args: ['--threads', '4'], env: { METRON_METRICS_TOKEN: METRICS } });
+  const s = net.connect({ port: small.port, host: '127.0.0.1', localAddress: '127.0.0.10' });
+  let got = '';
+  let timer = null;
+  s.on('error', () => {});
+  const answered = new Promise((resolve) => {
+    s.on('data', (d) => { got += d.toString('latin1'); if (got.includes('\r\n\r\n')) resolve(); });
+  });
+  const closed = new Promise((resolve) => s.once('close', () => { clearInterval(timer); resolve(); }));
+  try {
+    s.write('POST /api/v1/auth/login HTTP/1.1\r\nHost: metron\r\nContent-Type: application/json\r\n' +
+      'Content-Length: 900000000\r\n\r\n');
+    await within(answered, 20000, 'the 413 answered');
+    assert.match(got, /^HTTP\/1\.1 413 /);
+    timer = setInterval(() => { if (!s.destroyed) s.write('x'); }, 100);
+    await within(closed, 20000, 'the connection closed while its client kept sending');
+    const m = await metricSamples(small.url, METRICS);
+    assert.equal(m.metron_http_connections_close_cut_total, 1);
+  } finally {
+    clearInterval(timer);
+    s.destroy();
+    const exit = await small.stop();
+    assert.equal(exit.code, 0, small.stderr());
+  }
+});
