@@ -284,8 +284,8 @@ static void cb_end_request(const struct mg_connection *conn, int status)
     struct timespec now;
     (void)conn;
     tl_req.status = status;
-    http_conns_request_ended();
     clock_gettime(CLOCK_MONOTONIC, &now);
+    http_conns_request_ended((long long)now.tv_sec * 1000 + now.tv_nsec / 1000000);
     if (tl_req.start.tv_sec != 0) { /* a request begin_request saw */
         http_metrics_observe(tl_req.route, status,
                              (double)(now.tv_sec - tl_req.start.tv_sec) +
@@ -1030,7 +1030,7 @@ out:
     free(req.raw);
     http_budget_release(&req);
     http_deadline_end(&req); /* before CivetWeb may close the socket (http_deadline.c) */
-    if (req.ri != NULL && http_closing(&req)) {
+    if (req.must_close) { /* a body left unread: CivetWeb would read it on */
         http_conns_reply_closes();
     }
     return req.replied ? req.status : status;

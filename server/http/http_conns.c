@@ -48,7 +48,8 @@
  * accept()) with its phase: idle (no request in progress), busy
  * (begin_request to end_request: its handler runs, its body is read under
  * its deadline, a server-sent-event stream is open), closing (its API
- * reply closes it). CivetWeb 1.15 never calls init_connection for a
+ * reply left a body unread and closes it, or CivetWeb began to close it:
+ * connection_close). CivetWeb 1.15 never calls init_connection for a
  * server's connection, so a worker finds its entry on its connection's
  * first request (find_fd(), under g_mu) and keeps it in a thread-local
  * with the entry's generation; later requests of the connection check the
@@ -185,8 +186,7 @@ static _Thread_local struct {
     int slot;
     unsigned gen;
     int port, server_port;
-    char addr[48];
-} tl_held = {-1, 0, 0, 0, ""};
+} tl_held = {-1, 0, 0, 0};
 
 /* A child of fork() (the embedded PostgreSQL's programs, db_embed.c) may
  * close a descriptor before it execs: g_mu starts unlocked there even when
@@ -404,11 +404,11 @@ int http_conns_fd_of(const char *remote_addr, int remote_port, int server_port)
     return find_fd(remote_addr, remote_port, server_port, false);
 }
 
-/* CLOCK_MONOTONIC in ms, coarse (a few ms): the grace is seconds. */
+/* CLOCK_MONOTONIC in ms. */
 static long long held_now_ms(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    clock_gettime(CLOCK_MONOTONIC, &ts);
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
@@ -447,26 +447,20 @@ static void unhold_locked(int fd)
 
 /* The entry of the connection this worker serves (peer "remote_addr",
  * "remote_port", local port "server_port"), or -1: its last request's
- * entry while that is still held (its generation unchanged: a worker
- * serves one connection until it closes), else found under g_mu. */
+ * entry while that is still held (its generation unchanged: close() moves
+ * it, and a worker serves one connection until it closes, so an unchanged
+ * entry is the connection it serves now), else found under g_mu. */
 static int held_of(const char *remote_addr, int remote_port, int server_port)
 {
     int slot = tl_held.slot;
     if (slot >= 0 && tl_held.port == remote_port && tl_held.server_port == server_port &&
-        atomic_load_explicit(&g_held[slot].gen, memory_order_acquire) == tl_held.gen &&
-        strcmp(tl_held.addr, remote_addr) == 0) {
+        atomic_load_explicit(&g_held[slot].gen, memory_order_acquire) == tl_held.gen) {
         return slot;
     }
     tl_held.slot = -1;
-    if (strlen(remote_addr) >= sizeof tl_held.addr) {
-        return -1;
-    }
     (void)find_fd(remote_addr, remote_port, server_port, true);
-    if (tl_held.slot >= 0) {
-        tl_held.port = remote_port;
-        tl_held.server_port = server_port;
-        memcpy(tl_held.addr, remote_addr, strlen(remote_addr) + 1);
-    }
+    tl_held.port = remote_port;
+    tl_held.server_port = server_port;
     return tl_held.slot;
 }
 
@@ -486,13 +480,13 @@ bool http_conns_request_begins(const char *remote_addr, int remote_port, int ser
     return true;
 }
 
-void http_conns_request_ended(void)
+void http_conns_request_ended(long long now_ms)
 {
     long long busy = H_BUSY;
     int slot = tl_held.slot;
-    if (slot >= 0 && atomic_load(&g_held[slot].gen) == tl_held.gen) {
-        (void)atomic_compare_exchange_strong(&g_held[slot].state, &busy,
-                                             held_now_ms() << 2 | H_IDLE);
+    if (slot >= 0 && atomic_load_explicit(&g_held[slot].gen, memory_order_relaxed) ==
+                         tl_held.gen) {
+        (void)atomic_compare_exchange_strong(&g_held[slot].state, &busy, now_ms << 2 | H_IDLE);
     }
 }
 

@@ -48,8 +48,9 @@ bool http_conns_request_begins(const char *remote_addr, int remote_port, int ser
  * connection: closing from now (what CivetWeb still reads after it, such
  * as an unread body, is cut after a grace). */
 void http_conns_reply_closes(void);
-/* end_request: idle from now (unless closing). */
-void http_conns_request_ended(void);
+/* end_request, with CLOCK_MONOTONIC now in ms: idle from then (unless
+ * closing). */
+void http_conns_request_ended(long long now_ms);
 /* connection_close: CivetWeb is closing it (cut after a grace). */
 void http_conns_closing(void);
 /* The watchdog's tick: cut connections closing past their grace, and while
