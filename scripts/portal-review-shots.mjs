@@ -62,7 +62,7 @@ const AREAS = [
     ['security-pc', 'The IP allow-list with the browser\'s own address'],
     ['security-standard-phone', 'The allow-list on the Standard plan: a sentence, no code'],
     ['audit-pc', 'The audit log filtered to users\' changes'],
-    ['audit-phone', 'The audit log on a phone'],
+    ['audit-phone', 'The audit log on a 390×844 phone: what was done and to what under their labels, from the left (admin_pages.test.mjs)'],
     ['account-plan-pc', 'Plan change of a Pro account: nothing preselected, quotas in words'],
     ['account-usage-pc', 'Each limit\'s use as a bar under its name (review.test.mjs)'],
     ['account-plans-phone', 'The plans on a phone: a card per limit, the four plans side by side (German)'],

@@ -1,7 +1,8 @@
 // Every main page at a PC size (1366x768) and a phone size (375x667, I3):
 // no horizontal scrolling on the phone, the navigation folds away behind the
-// menu button, no console errors and no CSP refusals; screenshots of each
-// page at both sizes go to build/portal-shots/.
+// menu button, no console errors and no CSP refusals, a column of sentences
+// (td.prose) read from the left in the cards; screenshots of each page at
+// both sizes go to build/portal-shots/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -21,9 +22,24 @@ for (const p of ['viewer', 'drive']) {
 let env;
 before(async () => {
   env = await startStack();
-  await seedAccount(env);
+  const seed = await seedAccount(env);
+  // A team, so the teams page has a card whose members are a line of names.
+  const r = await seed.admin.post('/api/v1/teams', { name: 'Night shift', member_ids: [seed.userId] });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
 });
 after(async () => { if (env) await env.stop(); });
+
+/**
+ * Every sentence cell (td.prose, ui/table.mjs) on the page: its text-align and
+ * how far its text starts from the card's left edge (right-aligned, a short
+ * sentence started far to the right of its label).
+ */
+const proseCells = (page) => page.$$eval('#main td.prose', (tds) => tds.map((td) => {
+  const range = document.createRange();
+  range.selectNodeContents(td);
+  return [td.dataset.label, getComputedStyle(td).textAlign,
+    Math.round(range.getBoundingClientRect().left - td.getBoundingClientRect().left)];
+}));
 
 for (const size of ['pc', 'phone']) {
   test(`every main page at the ${size} size: fits, no console or CSP errors, a screenshot`, async () => {
@@ -41,6 +57,13 @@ for (const size of ['pc', 'phone']) {
       if (size === 'phone') {
         const w = await scrollWidth(page);
         assert.ok(w <= 375, `${p}: document.documentElement.scrollWidth ${w} > 375`);
+        // In the cards a column of sentences (the audit log's What and Concerning, a team's
+        // members) reads from the left under its label, like the page's other text.
+        if (p === 'admin/audit' || p === 'admin/teams') {
+          const cells = await proseCells(page);
+          assert.ok(cells.length >= (p === 'admin/audit' ? 4 : 1), `${p}: ${JSON.stringify(cells)}`);
+          assert.ok(cells.every(([, align, dx]) => ['left', 'start'].includes(align) && dx <= 16), `${p}: ${JSON.stringify(cells)}`);
+        }
       }
     }
     if (size === 'phone') {

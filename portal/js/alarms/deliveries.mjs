@@ -57,7 +57,7 @@ function logTable(d) {
     { label: t('dest.log.started'), value: (a) => when(a.started_at) },
     { label: t('dest.log.outcome'), value: (a) => h('span', { 'data-testid': 'attempt-outcome', 'data-outcome': a.outcome || '', text: outcomeText(a) }) },
     { label: t('dest.log.duration'), value: (a) => (a.duration_ms === null || a.duration_ms === undefined ? '' : t('dest.log.ms', { ms: formatNumber(Math.round(a.duration_ms)) })) },
-    { label: t('dest.log.detail'), value: (a) => ((a.response || a.error) ? h('span', { class: 'mono small-text dl-detail', text: a.response || a.error }) : '') },
+    { label: t('dest.log.detail'), class: 'prose', value: (a) => ((a.response || a.error) ? h('span', { class: 'mono small-text dl-detail', text: a.response || a.error }) : '') },
   ], d.log || [], { empty: t('dest.log.none') });
 }
 
@@ -118,7 +118,7 @@ export async function destinationLog(d) {
     rows.push(...r.body.items);
     fill(list, table([
       { label: t('dest.log.created'), value: (x) => when(x.created_at) },
-      { label: t('dest.log.what'), value: (x) => h('div', { class: 'cell-stack' }, h('span', { text: kindText(x.kind) }), h('span', { class: 'muted small-text', text: x.title })) },
+      { label: t('dest.log.what'), class: 'prose', value: (x) => h('div', { class: 'cell-stack' }, h('span', { text: kindText(x.kind) }), h('span', { class: 'muted small-text', text: x.title })) },
       { label: t('dest.log.state'), value: (x) => statePill(x.state) },
       { label: t('dest.log.tries'), class: 'num', value: (x) => formatNumber(x.attempts) },
       { label: t('common.actions'), class: 'actions', value: (x) => h('button', { type: 'button', class: 'small', 'data-testid': 'delivery-open',

@@ -75,12 +75,12 @@ async function listPage(container, gid) {
     h('p', { class: full ? 'notice warn' : 'muted small-text', 'data-testid': 'report-quota', 'data-full': String(full),
       text: !quota.limit && items.length ? t('reports.not_in_plan', { plan: planName(plan()) }) : quotaSentence(quota) }),
     h('div', { 'data-testid': 'report-list' }, table([
-      { label: t('reports.col_report'), value: (rep) => h('div', { class: 'cell-stack' },
+      { label: t('reports.col_report'), class: 'prose', value: (rep) => h('div', { class: 'cell-stack' },
         h('a', { href: hrefFor(`reports/${rep.id}`), class: 'rp-name', text: rep.name }),
         h('span', { class: 'small-text', 'data-testid': 'report-line', text: reportLine(rep) })) },
-      { label: t('reports.col_auto'), value: (rep) => h('span', { class: ['small-text', rep.auto_enabled && 'rp-auto-on'],
+      { label: t('reports.col_auto'), class: 'prose', value: (rep) => h('span', { class: ['small-text', rep.auto_enabled && 'rp-auto-on'],
         'data-testid': 'report-auto-state', 'data-on': String(rep.auto_enabled), text: nextText(rep) }) },
-      { label: t('reports.col_last'), value: last },
+      { label: t('reports.col_last'), class: 'prose', value: last },
       { label: t('common.actions'), class: 'actions', value: actions },
     ], items, { empty: t('reports.none'), rowClass: () => 'rp-row' })));
   for (const [i, tr] of [...container.querySelectorAll('tr.rp-row')].entries()) tr.dataset.name = items[i].name;

@@ -161,7 +161,7 @@ function listsSection(canChange) {
         body: [table([
           { label: t('share.model'), value: (i) => i.model },
           { label: t('share.serial'), value: (i) => i.serial },
-          { label: t('share.note'), value: (i) => i.note },
+          { label: t('share.note'), class: 'prose', value: (i) => i.note },
         ], g.body.items, { empty: t('share.no_items') })],
         buttons: [{ label: t('common.close'), value: true, primary: true }],
       });

@@ -100,8 +100,8 @@ registerPage('admin/audit', {
       fill(list, table([
         { label: t('audit.time'), value: (e) => formatDateTime(e.at, { dateStyle: 'medium', timeStyle: 'medium' }) },
         { label: t('audit.user'), value: (e) => who(e, users) },
-        { label: t('audit.action'), value: (e) => h('span', { 'data-action': e.action, text: actionText(e.action) }) },
-        { label: t('audit.target'), value: (e) => targetText(e, users) },
+        { label: t('audit.action'), class: 'prose', value: (e) => h('span', { 'data-action': e.action, text: actionText(e.action) }) },
+        { label: t('audit.target'), class: 'prose', value: (e) => targetText(e, users) },
         { label: t('audit.address'), value: (e) => e.ip },
       ], rows, { empty: t('audit.none') }));
       more.hidden = !r.body.next_before;

@@ -24,7 +24,7 @@ registerPage('admin/teams', {
       items: (b) => b.teams || [],
       columns: [
         { label: t('common.name'), value: (r) => r.name },
-        { label: t('teams.members'), value: (r) => {
+        { label: t('teams.members'), class: 'prose', value: (r) => {
           const names = (r.member_ids || []).map((id) => (users.find((u) => u.id === id) || {}).name).filter(Boolean);
           return names.length ? names.join(', ') : t('common.none');
         } },
