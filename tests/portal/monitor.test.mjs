@@ -58,7 +58,7 @@ test('the monitor shows apps, devices and channels with their latest values; spe
   assert.equal(r.status, 200, JSON.stringify(r.body));
   const now = Date.now() * 1000;
   const tm = now - (now % 60e6) - 60e6;
-  r = await appClient(env.url, r.body.credential).batch({ batch_id: 'digits-1', channels: [
+  r = await appClient(env.apiUrl, r.body.credential).batch({ batch_id: 'digits-1', channels: [
     { id: seed.channels[0], t: [tm], v: [21.847362] }, { id: seed.channels[2], t: [tm], v: [12345.678] }] });
   assert.ok(r.status < 300, r.text);
   await page.reload();
