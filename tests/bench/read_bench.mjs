@@ -609,7 +609,8 @@ async function trap(pg, db, srv, a1, member, D) {
  * plans, then keeps the generic one unless that is estimated dearer), and
  * the shared buffers of a call of 1 and of 32 channels. Fails when a
  * statement is planned anew on every call, or when ten times the tenants
- * cost a call more than BENCH_TRAP_FACTOR (3) times its buffers (+10): a
+ * cost a call more than BENCH_TRAP_FACTOR (3) times its buffers (+10, and
+ * +2 a channel for an index's new level, below): a
  * scan of the tenants' rows costs ten times as much, a read of a member's
  * rows by their keys an index level more (measured: 71 to 133 buffers for
  * 32 channels' rows by key, 100 to 1,000 tenants). Returns true when it
@@ -664,7 +665,13 @@ async function tenantsCheck(pg, db, a1, member, D) {
     const a = m2.get(name);
     const b = m1.get(name);
     const replanned = a.cp > 6 || b.cp > 6;
-    const grown = a.b.some((x, i) => x > FACTOR * b.b[i] + 10);
+    // An index of a few pages gains a level as the tenants grow: each
+    // channel's probe of a statement's two indexes then reads up to two
+    // pages more (mt_raw_versions() for 32 channels: 23 -> 87 buffers, at
+    // +100 tenants in one run and at +1,000 in another, by what the
+    // compactor had left). Allowed: 2 a channel; a scan of the tenants'
+    // rows costs ten times the buffers, far above it.
+    const grown = a.b.some((x, i) => x > FACTOR * b.b[i] + 10 + 2 * Number(sets[i][0]));
     if (replanned || grown) ok = false;
     const verdict = replanned ? 'FAILED: planned anew on every call'
       : grown ? 'FAILED: its cost grows with the other tenants' : 'ok';
