@@ -115,6 +115,21 @@ static bool told_too_many(int client)
     return strncmp(buf, "HTTP/1.1 503 ", 13) == 0 && strstr(buf, "too_many_connections") != NULL;
 }
 
+/* Close the test's clients and the sockets served to them (-1: none). */
+static void close_all(const int *client, const int *served, int n, int lsock, int lsock4)
+{
+    for (int i = 0; i < n; i++) {
+        if (served[i] >= 0) {
+            close(served[i]);
+        }
+        if (client[i] >= 0) {
+            close(client[i]);
+        }
+    }
+    close(lsock);
+    close(lsock4);
+}
+
 static void conns_cap_counts_an_ipv6_address(void)
 {
     int port, lsock = listen_on(AF_INET6, "::1", &port), lsock4, port4;
@@ -146,19 +161,11 @@ static void conns_cap_counts_an_ipv6_address(void)
     T_TRUE(served[3] >= 0);
     /* One of ::1's closes (close() takes it off): ::1 may connect again. */
     close(served[0]);
+    served[0] = -1;
     client[4] = connect_to(AF_INET6, "::1", port);
     served[4] = accept(lsock, NULL, NULL);
     T_TRUE(served[4] >= 0);
-    for (int i = 0; i < 5; i++) {
-        if (i != 0 && served[i] >= 0) {
-            close(served[i]);
-        }
-        if (client[i] >= 0) {
-            close(client[i]);
-        }
-    }
-    close(lsock);
-    close(lsock4);
+    close_all(client, served, 5, lsock, lsock4);
 }
 
 static void conns_cap_counts_a_mapped_ipv4_peer_as_its_ipv4_address(void)
@@ -185,14 +192,7 @@ static void conns_cap_counts_a_mapped_ipv4_peer_as_its_ipv4_address(void)
     T_EQ_INT(served[2], -1);
     T_TRUE(told_too_many(client[2]));
     T_EQ_INT(http_conns_refused() - refused0, 1);
-    for (int i = 0; i < 3; i++) {
-        if (served[i] >= 0) {
-            close(served[i]);
-        }
-        close(client[i]);
-    }
-    close(lsock);
-    close(lsock4);
+    close_all(client, served, 3, lsock, lsock4);
 }
 
 /* Last: the process's other sockets are never refused from here on. */
