@@ -824,20 +824,26 @@ db_status db_auth_sweep_throttle(db_conn *c, int64_t now, int window_s, int limi
 
 static db_stmt st_audit_insert = {"audit_insert",
     "INSERT INTO audit_log (account_id, at, actor_kind, user_id, actor_login, action, "
-    " target_type, target_id, ip, detail) "
+    " target_type, target_id, ip, detail, app_id) "
     "VALUES ($1, to_timestamp($2), $3, $4, "
-    " coalesce((SELECT login_id FROM users WHERE account_id = $1 AND id = $4), ''), "
-    " $5, $6, $7, $8::inet, $9::jsonb)",
+    " coalesce(CASE WHEN $10::bigint IS NULL "
+    "  THEN (SELECT login_id FROM users WHERE account_id = $1 AND id = $4) "
+    "  ELSE (SELECT left(name, 100) FROM apps WHERE account_id = $1 AND id = $10) END, ''), "
+    " $5, $6, $7, $8::inet, $9::jsonb, $10)",
     0};
 
 static db_stmt st_audit_list = {"audit_list",
     "SELECT id, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), actor_kind, "
-    " user_id, actor_login, action, target_type, target_id, host(ip), detail::text "
+    " user_id, app_id, actor_login, action, target_type, target_id, host(ip), detail::text "
     "FROM audit_log WHERE account_id = $1 AND ($2::bigint = 0 OR id < $2) "
     " AND ($4::bigint IS NULL OR user_id = $4) "
     " AND ($5::text IS NULL OR action = $5 OR (right($5, 1) = '.' AND starts_with(action, $5))) "
     " AND ($6::bigint IS NULL OR at >= to_timestamp($6::double precision / 1e6)) "
     " AND ($7::bigint IS NULL OR at < to_timestamp($7::double precision / 1e6)) "
+    " AND ($8::text IS NULL OR $8 = CASE WHEN actor_kind = 'system' "
+    "  AND jsonb_typeof(detail->'app_id') = 'number' THEN 'app' ELSE actor_kind END) "
+    " AND ($9::bigint IS NULL OR $9 = coalesce(app_id, CASE WHEN actor_kind = 'system' "
+    "  AND jsonb_typeof(detail->'app_id') = 'number' THEN (detail->>'app_id')::bigint END)) "
     "ORDER BY id DESC LIMIT $3",
     0};
 
@@ -855,17 +861,20 @@ static db_stmt st_test_user = {"auth_test_user",
     0};
 
 db_status db_audit_insert(db_conn *c, long long account_id, int64_t at, const char *actor_kind,
-                          long long user_id, const char *action, const char *target_type,
-                          long long target_id, const char *ip, const char *detail_json)
+                          long long user_id, long long app_id, const char *action,
+                          const char *target_type, long long target_id, const char *ip,
+                          const char *detail_json)
 {
-    char a[24], t[24], u[24], tid[24];
+    char a[24], t[24], u[24], tid[24], ap[24];
     const char *p[] = {a, t, actor_kind, user_id > 0 ? u : NULL, action, target_type,
-                       target_id > 0 ? tid : NULL, ip, detail_json ? detail_json : "{}"};
+                       target_id > 0 ? tid : NULL, ip, detail_json ? detail_json : "{}",
+                       app_id > 0 ? ap : NULL};
     snprintf(a, sizeof a, "%lld", account_id);
     snprintf(t, sizeof t, "%lld", (long long)at);
     snprintf(u, sizeof u, "%lld", user_id);
     snprintf(tid, sizeof tid, "%lld", target_id);
-    return db_exec(c, &st_audit_insert, 9, p, NULL);
+    snprintf(ap, sizeof ap, "%lld", app_id);
+    return db_exec(c, &st_audit_insert, 10, p, NULL);
 }
 
 static const db_field audit_fields[] = {
@@ -873,6 +882,7 @@ static const db_field audit_fields[] = {
     {DBF_STR, offsetof(db_audit_entry, at)},
     {DBF_STR, offsetof(db_audit_entry, actor_kind)},
     {DBF_I64, offsetof(db_audit_entry, user_id)},
+    {DBF_I64, offsetof(db_audit_entry, app_id)},
     {DBF_STR, offsetof(db_audit_entry, actor_login)},
     {DBF_STR, offsetof(db_audit_entry, action)},
     {DBF_STR, offsetof(db_audit_entry, target_type)},
@@ -885,16 +895,18 @@ static const db_field audit_fields[] = {
 db_status db_audit_list(db_conn *c, long long account_id, const db_audit_filter *f, int limit,
                         db_audit_entry **out, int *n)
 {
-    char a[24], b[24], l[24], u[24], fr[24], to[24];
+    char a[24], b[24], l[24], u[24], fr[24], to[24], ap[24];
     const char *p[] = {a, b, l, f->user_id > 0 ? u : NULL, f->action,
-                       f->from_us >= 0 ? fr : NULL, f->to_us >= 0 ? to : NULL};
+                       f->from_us >= 0 ? fr : NULL, f->to_us >= 0 ? to : NULL,
+                       f->actor_kind, f->app_id > 0 ? ap : NULL};
     snprintf(a, sizeof a, "%lld", account_id);
     snprintf(b, sizeof b, "%lld", f->before);
     snprintf(l, sizeof l, "%d", limit);
     snprintf(u, sizeof u, "%lld", f->user_id);
     snprintf(fr, sizeof fr, "%lld", f->from_us);
     snprintf(to, sizeof to, "%lld", f->to_us);
-    return db_exec_rows(c, &st_audit_list, 7, p, audit_fields, N_AUDIT_FIELDS, sizeof **out,
+    snprintf(ap, sizeof ap, "%lld", f->app_id);
+    return db_exec_rows(c, &st_audit_list, 9, p, audit_fields, N_AUDIT_FIELDS, sizeof **out,
                         (void **)out, n);
 }
 

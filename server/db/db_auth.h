@@ -202,19 +202,23 @@ db_status db_auth_sweep_tokens(db_conn *c, int64_t now, int limit, long long *n)
 db_status db_auth_sweep_throttle(db_conn *c, int64_t now, int window_s, int limit,
                                  long long *n);
 
-/* A9: one audit_log row. "user_id" 0 = none (a system action); "target_type"
- * may be NULL, "target_id" 0 = none; "ip" may be NULL; "detail_json" is a
- * JSON object text ("{}" when NULL). The actor's login is copied from users. */
+/* A9: one audit_log row. "user_id" 0 = none (a system or app action);
+ * "app_id" the acting app (kind "app"), 0 = none; "target_type" may be NULL,
+ * "target_id" 0 = none; "ip" may be NULL; "detail_json" is a JSON object
+ * text ("{}" when NULL). The actor's login is copied from users, an app's
+ * name from apps (into actor_login). */
 db_status db_audit_insert(db_conn *c, long long account_id, int64_t at, const char *actor_kind,
-                          long long user_id, const char *action, const char *target_type,
-                          long long target_id, const char *ip, const char *detail_json);
+                          long long user_id, long long app_id, const char *action,
+                          const char *target_type, long long target_id, const char *ip,
+                          const char *detail_json);
 
 /* A9: one entry of the audit log. */
 typedef struct {
     long long id;
     char *at;          /* ISO 8601 UTC */
-    char *actor_kind;
+    char *actor_kind;  /* user, api_token, app or system */
     long long user_id; /* 0 = none */
+    long long app_id;  /* the acting app (kind app); 0 = none */
     char *actor_login;
     char *action;
     char *target_type; /* NULL = none */
@@ -225,13 +229,18 @@ typedef struct {
 
 /* Which entries of the audit log: before (an id, 0 = none), user_id (the
  * acting user, 0 = any), action (NULL = any; an action, or its start ending
- * with '.'), from_us / to_us (microseconds, -1 = open; at >= from, at < to). */
+ * with '.'), from_us / to_us (microseconds, -1 = open; at >= from, at < to),
+ * actor_kind (NULL = any; user, api_token, app or system), app_id (the
+ * acting app, 0 = any). An entry that a server of before 076 wrote as the
+ * system's with {"app_id"} in its detail counts as that app's. */
 typedef struct {
     long long before;
     long long user_id;
     const char *action;
     long long from_us;
     long long to_us;
+    const char *actor_kind;
+    long long app_id;
 } db_audit_filter;
 
 /* A9: up to "limit" entries of the account that "f" lets through, newest

@@ -17,6 +17,7 @@ audit_who audit_who_of(const http_req *req)
     w.user_id = req->user_id;
     w.via_token = req->via_token;
     w.ip = http_client_ip(req);
+    w.app_id = 0;
     return w;
 }
 
@@ -80,19 +81,45 @@ static int query_action(http_req *req, char *buf, size_t cap, const char **out)
     return 0;
 }
 
-/* GET /api/v1/audit?limit&before&user_id&action&from&to: newest first.
- * user_id: the acting user; action: an action or its start ending with a
- * dot; from/to: microseconds since 1970 (at >= from, at < to). */
+/* The actor kind filter: user, api_token, app or system. Absent leaves
+ * *out NULL. Returns -1 (after replying 400) when it is anything else. */
+static int query_actor_kind(http_req *req, const char **out)
+{
+    static const char *const kinds[] = {"user", "api_token", "app", "system"};
+    const char *qs = req->ri->query_string;
+    char buf[16];
+    int n;
+    *out = NULL;
+    if (qs == NULL || (n = mg_get_var(qs, strlen(qs), "actor_kind", buf, sizeof buf)) == -1) {
+        return 0;
+    }
+    for (size_t i = 0; n > 0 && i < sizeof kinds / sizeof kinds[0]; i++) {
+        if (strcmp(buf, kinds[i]) == 0) {
+            *out = kinds[i];
+            return 0;
+        }
+    }
+    http_reply_error(req, 400, "invalid_value",
+                     "'actor_kind' must be user, api_token, app or system", "actor_kind");
+    return -1;
+}
+
+/* GET /api/v1/audit?limit&before&user_id&actor_kind&app_id&action&from&to:
+ * newest first. user_id: the acting user; actor_kind: user, api_token, app
+ * or system; app_id: the acting gateway app; action: an action or its start
+ * ending with a dot; from/to: microseconds since 1970 (at >= from, at < to). */
 static int h_audit_list(http_req *req)
 {
     long long limit = 50;
     char action_buf[72];
-    db_audit_filter f = {0, 0, NULL, -1, -1};
+    db_audit_filter f = {0, 0, NULL, -1, -1, NULL, 0};
     svc_error err;
     cJSON *o;
     if (query_int(req, "limit", 1, 200, &limit) != 0 ||
         query_int(req, "before", 1, 9223372036854775807LL, &f.before) != 0 ||
         query_int(req, "user_id", 1, 9223372036854775807LL, &f.user_id) != 0 ||
+        query_int(req, "app_id", 1, 9223372036854775807LL, &f.app_id) != 0 ||
+        query_actor_kind(req, &f.actor_kind) != 0 ||
         query_int(req, "from", 0, 9223372036854775807LL, &f.from_us) != 0 ||
         query_int(req, "to", 0, 9223372036854775807LL, &f.to_us) != 0 ||
         query_action(req, action_buf, sizeof action_buf, &f.action) != 0) {

@@ -43,8 +43,12 @@ db_status audit_write(db_conn *c, const audit_who *who, const char *action,
         return DB_ERROR;
     }
     st = db_audit_insert(c, who->account_id, auth_now(),
-                         who->via_token ? "api_token" : (who->user_id > 0 ? "user" : "system"),
-                         who->user_id, action, target_type, target_id, who->ip, detail_json);
+                         who->app_id > 0     ? "app"
+                         : who->via_token    ? "api_token"
+                         : who->user_id > 0 ? "user"
+                                             : "system",
+                         who->app_id > 0 ? 0 : who->user_id, who->app_id, action, target_type,
+                         target_id, who->ip, detail_json);
     if (st != DB_OK) {
         log_error("audit: %s for account %lld not recorded: %s", action, who->account_id,
                   db_strerror(st));
@@ -138,16 +142,20 @@ svc_status audit_list(const svc_actor *a, const db_audit_filter *f, int limit, c
         cJSON *detail = r->detail != NULL ? cJSON_Parse(r->detail) : NULL;
         const char *kind = r->actor_kind != NULL ? r->actor_kind : "";
         const cJSON *app_id = cJSON_GetObjectItemCaseSensitive(detail, "app_id");
-        /* An app's change (app share) is stored as the system's with the app
-         * in the detail (audit_log.actor_kind allows no 'app'): shown as the app's. */
-        bool by_app = strcmp(kind, "system") == 0 && cJSON_IsNumber(app_id);
+        /* An app's entry (kind 'app', 076); or one that a server of before
+         * 076 wrote beside this one as the system's with {"app_id", "app"}
+         * in its detail: shown as the app's as well. */
+        bool legacy_app = strcmp(kind, "system") == 0 && cJSON_IsNumber(app_id);
         cJSON_AddNumberToObject(en, "id", (double)r->id);
         cJSON_AddStringToObject(en, "at", r->at != NULL ? r->at : "");
-        cJSON_AddStringToObject(en, "actor_kind", by_app ? "app" : kind);
-        if (by_app) {
+        cJSON_AddStringToObject(en, "actor_kind", legacy_app ? "app" : kind);
+        if (legacy_app) {
             cJSON_AddNumberToObject(en, "app_id", app_id->valuedouble);
             add_str_or_null(en, "app_name", cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
                                                 detail, "app")));
+        } else if (strcmp(kind, "app") == 0) {
+            add_id_or_null(en, "app_id", r->app_id);
+            add_str_or_null(en, "app_name", r->actor_login);
         }
         add_id_or_null(en, "user_id", r->user_id);
         cJSON_AddStringToObject(en, "actor_login", r->actor_login != NULL ? r->actor_login : "");

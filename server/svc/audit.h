@@ -1,6 +1,7 @@
 /* A9: the audit log of administrative actions. Entries are per account;
- * the actor is the signed-in user (or their API token), the address its
- * client's.
+ * the actor is the signed-in user (or their API token), a gateway app (what
+ * it changes itself: its device reports, app share K1-K4) or the system (no
+ * one signed in), the address its client's.
  *
  * An administrative change writes its entry with audit_write() on the
  * connection of its own transaction, before it commits: the change and its
@@ -26,6 +27,7 @@ typedef struct {
     long long user_id;    /* the acting user; 0 = the system */
     bool via_token;       /* the user acts through an API token */
     const char *ip;       /* the client address (borrowed); may be NULL */
+    long long app_id;     /* the acting gateway app (user_id then 0); 0 = none */
 } audit_who;
 
 /* Write the entry "action" (lower-case dotted: "user.create") on the target
@@ -53,8 +55,9 @@ int audit_event(db_pool *pool, const audit_who *who, const char *action,
 
 /* GET /api/v1/audit: up to "limit" entries of the actor's account that "f"
  * lets through (db_auth.h), newest first, as {"entries": [...],
- * "next_before": id or null} in *out (caller owns). SVC_OK, or the failure
- * in "e". */
+ * "next_before": id or null} in *out (caller owns). An app's entry carries
+ * "app_id" and "app_name" (its name when it acted) besides. SVC_OK, or the
+ * failure in "e". */
 MT_MUSTCHECK
 svc_status audit_list(const svc_actor *a, const db_audit_filter *f, int limit, cJSON **out,
                       svc_error *e);

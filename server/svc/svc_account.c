@@ -23,7 +23,7 @@
 db_status svc_audit(db_conn *c, const svc_actor *a, const char *action,
                     const char *target_type, long long target_id, const char *detail_json)
 {
-    audit_who who = {a->account_id, a->user_id, a->via_token, a->ip};
+    audit_who who = {a->account_id, a->user_id, a->via_token, a->ip, 0};
     return audit_write(c, &who, action, target_type, target_id, detail_json);
 }
 
@@ -707,7 +707,7 @@ svc_status svc_trial_create(srv *s, const char *email, const char *password, con
     }
     if (st == DB_OK) {
         /* The new account's audit log records its creation, by its user. */
-        audit_who who = {account_id, user_id, false, ip};
+        audit_who who = {account_id, user_id, false, ip, 0};
         st = audit_write(c, &who, "account.trial_create", "account", account_id, NULL);
     }
     if (st != DB_OK || (st = db_commit(c)) != DB_OK) {

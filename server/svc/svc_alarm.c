@@ -741,7 +741,7 @@ svc_status svc_alarm_temp_login(srv *s, const char *token, const char *ip,
                                       &out->session_id),
                NULL);
     {
-        audit_who who = {out->account_id, out->user_id, false, ip};
+        audit_who who = {out->account_id, out->user_id, false, ip, 0};
         SVC_TRY_DB(audit_write(c, &who, "auth.temporary_login", "user", out->user_id, NULL),
                    NULL);
     }

@@ -48,7 +48,7 @@ typedef struct {
     mt_plan plan;
     long long group_id;
     db_share_by by;
-    char app_name[DB_SHARE_APP_NAME]; /* an app's name, for the audit log */
+    char app_name[DB_SHARE_APP_NAME]; /* the app's name (the audit log copies its own) */
 } share_ctx;
 
 static svc_status fail_db(svc_error *e, db_status st)
@@ -202,34 +202,19 @@ static svc_status close_conn(db_pool *pool, db_conn *c, bool tx, svc_status rc,
     } while (0)
 
 /* A change in the audit log (A9), in the change's transaction, with the
- * file's or list's "name": a person's under their name; an app's as the
- * system's with the app in the detail ({"app_id", "app"}: its name then,
- * which the audit route shows as the actor), so that an administrator sees
- * what the gateways changed as well as what people did. */
-static db_status audit_change(db_conn *c, svc_share_who w, const share_ctx *x,
-                              const char *action, const char *target, long long id,
-                              const char *name)
+ * file's or list's "name": a person's under their name, an app's under the
+ * app (actor kind "app": audit.h), so that an administrator sees what the
+ * gateways changed as well as what people did. */
+static db_status audit_change(db_conn *c, svc_share_who w, const char *action,
+                              const char *target, long long id, const char *name)
 {
     audit_who who = svc_who(w.a);
-    cJSON *d;
-    char *text;
-    db_status st;
-    if (w.app_id <= 0) {
-        return audit_write_kv(c, &who, action, target, id, "name", name);
+    if (w.app_id > 0) {
+        who.user_id = 0;
+        who.via_token = false;
+        who.app_id = w.app_id;
     }
-    who.user_id = 0;
-    who.via_token = false;
-    if ((d = cJSON_CreateObject()) == NULL || cJSON_AddStringToObject(d, "name", name) == NULL ||
-        cJSON_AddNumberToObject(d, "app_id", (double)w.app_id) == NULL ||
-        cJSON_AddStringToObject(d, "app", x->app_name) == NULL ||
-        (text = cJSON_PrintUnformatted(d)) == NULL) {
-        cJSON_Delete(d);
-        return DB_ERROR;
-    }
-    cJSON_Delete(d);
-    st = audit_write(c, &who, action, target, id, text);
-    cJSON_free(text);
-    return st;
+    return audit_write_kv(c, &who, action, target, id, "name", name);
 }
 
 /* {"items": <the JSON array text>} (text freed). */
@@ -509,7 +494,7 @@ svc_status svc_share_upload_commit(db_pool *pool, svc_share_who w, svc_share_kin
                                     content_type, u->size, u->sha256, u->w.blob_id, x.by, &id));
         *created = true;
     }
-    TRY_DB(audit_change(c, w, &x, "app_share.file.upload", kinds[kind].stored, id, name));
+    TRY_DB(audit_change(c, w, "app_share.file.upload", kinds[kind].stored, id, name));
     TRY_DB(db_share_file_json(c, w.a->account_id, id, &json));
 out:
     rc = close_conn(pool, c, true, rc, kind, e);
@@ -594,7 +579,7 @@ svc_status svc_share_file_delete(db_pool *pool, svc_share_who w, svc_share_kind 
         rc = svc_fail(e, SVC_NOT_FOUND, "not_found", NULL, "no such %s", kinds[kind].what);
         goto out;
     }
-    TRY_DB(audit_change(c, w, &x, "app_share.file.delete", kinds[kind].stored, id, f.name));
+    TRY_DB(audit_change(c, w, "app_share.file.delete", kinds[kind].stored, id, f.name));
 out:
     rc = close_conn(pool, c, true, rc, kind, e);
     if (rc != SVC_OK) {
@@ -800,7 +785,7 @@ svc_status svc_equip_create(db_pool *pool, svc_share_who w, const cJSON *body, c
     }
     TRY_DB(db_equip_insert(c, w.a->account_id, name, items, x.by, &id));
     TRY_DB(db_equip_json(c, w.a->account_id, id, &json));
-    TRY_DB(audit_change(c, w, &x, "app_share.list.create", "equipment_list", id, name));
+    TRY_DB(audit_change(c, w, "app_share.list.create", "equipment_list", id, name));
 out:
     free(items);
     rc = close_conn(pool, c, c != NULL, rc, kind, e);
@@ -813,8 +798,7 @@ out:
 
 /* A list's update in the audit log with its name as the update left it
  * (read from "json", the list's record). */
-static db_status audit_list_update(db_conn *c, svc_share_who w, const share_ctx *x, long long id,
-                                   const char *json)
+static db_status audit_list_update(db_conn *c, svc_share_who w, long long id, const char *json)
 {
     cJSON *o = cJSON_Parse(json != NULL ? json : "{}");
     const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "name"));
@@ -822,7 +806,7 @@ static db_status audit_list_update(db_conn *c, svc_share_who w, const share_ctx 
     if (o == NULL) {
         return DB_ERROR;
     }
-    st = audit_change(c, w, x, "app_share.list.update", "equipment_list", id,
+    st = audit_change(c, w, "app_share.list.update", "equipment_list", id,
                       name != NULL ? name : "");
     cJSON_Delete(o);
     return st;
@@ -861,7 +845,7 @@ svc_status svc_equip_update(db_pool *pool, svc_share_who w, long long id, const 
         goto out;
     }
     TRY_DB(db_equip_json(c, w.a->account_id, id, &json));
-    TRY_DB(audit_list_update(c, w, &x, id, json));
+    TRY_DB(audit_list_update(c, w, id, json));
 out:
     free(items);
     rc = close_conn(pool, c, c != NULL, rc, kind, e);
@@ -888,7 +872,7 @@ svc_status svc_equip_delete(db_pool *pool, svc_share_who w, long long id, svc_er
         rc = svc_fail(e, SVC_NOT_FOUND, "not_found", NULL, "no such equipment list");
         goto out;
     }
-    TRY_DB(audit_change(c, w, &x, "app_share.list.delete", "equipment_list", id, name));
+    TRY_DB(audit_change(c, w, "app_share.list.delete", "equipment_list", id, name));
 out:
     free(name);
     return close_conn(pool, c, true, rc, kind, e);

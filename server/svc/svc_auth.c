@@ -496,7 +496,7 @@ static svc_status finish_refusal(srv *s, const char *ip, svc_status rc, auth_gra
         return rc;
     }
     {
-        audit_who who = {out->user.account_id, out->user.user_id, false, ip};
+        audit_who who = {out->user.account_id, out->user.user_id, false, ip, 0};
         cJSON *d = cJSON_CreateObject();
         cJSON_AddStringToObject(d, "reason", code);
         (void)audit_event(s->pool, &who, "auth.login_refused", "user", out->user.user_id, d);
@@ -1346,7 +1346,7 @@ svc_status svc_auth_reset_request(srv *s, const auth_login *in, const char *base
     db_status st;
     svc_status rc = SVC_OK;
     int64_t now = auth_now();
-    audit_who who = {0, 0, false, in->ip};
+    audit_who who = {0, 0, false, in->ip, 0};
     notify_to to = {NOTIFY_TO_USER, 0, NULL, NULL};
     reset_text text;
     notify_msg m;
@@ -1434,7 +1434,7 @@ out:
 svc_status svc_auth_reset(srv *s, const char *token, const char *password, const char *ip,
                           svc_error *e)
 {
-    audit_who who = {0, 0, false, ip};
+    audit_who who = {0, 0, false, ip, 0};
     unsigned char hash[AUTH_SHA256_BYTES];
     char pw_hash[PASSWORD_HASH_CAP], user_key[40];
     long long account_id = 0, user_id = 0;

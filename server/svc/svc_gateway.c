@@ -181,9 +181,10 @@ svc_status svc_gw_report(srv *s, const char *credential, const char *ip,
     }
     limit = selection_limit(plan, kind);
     who.account_id = app.account_id;
-    who.user_id = 0; /* the app acts, not a user */
+    who.user_id = 0; /* the app acts, not a user: the entries are the app's */
     who.via_token = false;
     who.ip = ip;
+    who.app_id = app.app_id;
     for (size_t i = 0; i < n; i++) {
         const svc_gw_device *d = &dev[i];
         long long id = 0, added = 0, selected = 0;

@@ -6,7 +6,7 @@
 
 audit_who svc_who(const svc_actor *a)
 {
-    audit_who w = {a->account_id, a->user_id, a->via_token, a->ip};
+    audit_who w = {a->account_id, a->user_id, a->via_token, a->ip, 0};
     return w;
 }
 

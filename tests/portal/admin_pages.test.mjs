@@ -171,7 +171,7 @@ test('audit log: sentences, filtered by user, kind of action and time', async ()
     assert.match(text, /Signed in/);
     assert.match(text, /Created a user/);
     const appRow = page.locator('[data-testid=audit-list] tr', { has: page.locator('[data-action="app_share.file.upload"]') });
-    assert.match(await appRow.textContent(), /The app “Line gateway”.*Uploaded a file shared with the apps.*Battery profile “Li-ion 12V”/);
+    assert.match(await appRow.textContent(), /The gateway app “Line gateway”.*Uploaded a file shared with the apps.*Battery profile “Li-ion 12V”/);
     assert.doesNotMatch(text, /auth\.login|user\.create|NULL|undefined/);
     if (size === 'phone390') { await assertFits(page, 'audit'); await shot(page, 'audit-phone', { fullPage: false }); await page.context().close(); continue; }
     // Only Mia: her sign-in, nothing of the administrator's.
@@ -184,6 +184,19 @@ test('audit log: sentences, filtered by user, kind of action and time', async ()
     assert.ok(await page.evaluate(() => location.hash.includes('user=')));
     let actions = await page.$$eval('[data-testid=audit-list] [data-action]', (es) => es.map((e) => e.dataset.action));
     assert.deepEqual([...new Set(actions)], ['auth.login']);
+    // The gateway apps' own changes: every app, or the one by its name.
+    const lineApp = await page.$eval('[data-testid=audit-user]', (s) => [...s.options].find((o) => o.textContent === 'The gateway app “Line gateway”').value);
+    for (const w of ['app', lineApp]) {
+      await page.selectOption('[data-testid=audit-user]', w);
+      await apply();
+      assert.ok(await page.evaluate(() => /actor=app|app=\d/.test(location.hash)));
+      actions = await page.$$eval('[data-testid=audit-list] [data-action]', (es) => es.map((e) => e.dataset.action));
+      if (w === lineApp) assert.deepEqual(actions, ['app_share.file.upload']);
+      else assert.ok(actions.includes('app_share.file.upload'), actions.join());
+      const whos = await page.$$eval('[data-testid=audit-list] tbody tr', (rs) => rs.map((r) => r.cells[1].textContent));
+      assert.ok(whos.every((x) => x.startsWith('The gateway app “')), whos.join());
+    }
+    await shot(page, 'audit-apps-pc');
     // Users' changes only, by anyone.
     await page.selectOption('[data-testid=audit-user]', '');
     await page.selectOption('[data-testid=audit-area]', 'user');

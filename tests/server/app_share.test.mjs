@@ -11,6 +11,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import { createAccount, createUser, login, request, startServer, startStack, stopStack } from './harness.mjs';
 import { PW, uniq } from './data_helpers.mjs';
 
@@ -194,6 +195,49 @@ test('K1 and K2 through a One app and a Cross app; the other server process sees
       ['app_share.file.upload', 'app', t.apps.cross.id, 'cross gateway', null, 'battery_profile', 'From cross'],
       ['app_share.file.upload', 'app', one.id, 'one gateway', null, 'battery_threshold', 'Lead 12V']]);
   assert.ok(r.body.entries.every((x) => x.ip === '127.0.0.1'), JSON.stringify(r.body.entries));
+  // Stored as the app's (migration 076): the app in app_id, its name in
+  // actor_login, no user, nothing of the app left in the detail.
+  assert.equal(await sql(`SELECT string_agg(DISTINCT actor_kind || ' ' || app_id || ' ' || actor_login
+    || ' ' || (user_id IS NULL) || ' ' || (detail ? 'app_id'), ',')
+    FROM audit_log WHERE account_id = ${t.id} AND action LIKE 'app_share.%' AND app_id = ${one.id}`),
+  `app ${one.id} one gateway true false`);
+  // The filter: by kind of actor, by app.
+  r = await t.c.get(`/api/v1/audit?actor_kind=app&app_id=${one.id}`);
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.deepEqual(r.body.entries.map((x) => [x.actor_kind, x.app_id, x.app_name, x.detail.name]),
+    [['app', one.id, 'one gateway', 'Lead 12V'], ['app', one.id, 'one gateway', 'From cross'],
+      ['app', one.id, 'one gateway', 'Lead 12V']]);
+  r = await t.c.get('/api/v1/audit?actor_kind=user');
+  assert.ok(r.body.entries.length > 0 && r.body.entries.every((x) => x.actor_kind === 'user'),
+    JSON.stringify(r.body.entries));
+  r = await t.c.get('/api/v1/audit?actor_kind=robot');
+  assert.equal(r.status, 400);
+  assert.equal(r.body.field, 'actor_kind');
+  assert.match(r.body.message, /user, api_token, app or system/);
+  r = await t.c.get('/api/v1/audit?app_id=0');
+  assert.equal(r.status, 400);
+  assert.equal(r.body.field, 'app_id');
+
+  // A server of before 076, still running beside this one during an
+  // upgrade, writes an app's change as the system's with the app in the
+  // detail: read and filtered as the app's all the same.
+  await sql(`INSERT INTO audit_log (account_id, actor_kind, action, target_type, target_id, detail)
+    VALUES (${t.id}, 'system', 'app_share.file.upload', 'battery_profile', 1,
+    '{"name": "Old server", "app_id": ${one.id}, "app": "one gateway"}')`);
+  r = await t.c.get(`/api/v1/audit?actor_kind=app&app_id=${one.id}`);
+  assert.deepEqual(r.body.entries.map((x) => [x.actor_kind, x.app_id, x.app_name, x.detail.name]),
+    [['app', one.id, 'one gateway', 'Old server'], ['app', one.id, 'one gateway', 'Lead 12V'],
+      ['app', one.id, 'one gateway', 'From cross'], ['app', one.id, 'one gateway', 'Lead 12V']]);
+  r = await t.c.get('/api/v1/audit?actor_kind=system');
+  assert.deepEqual(r.body.entries.filter((x) => x.detail.name === 'Old server'), []);
+  // Migration 076's own statement moves such a row (as it moved the rows of
+  // before it) to the app's kind.
+  const mig = fs.readFileSync(new URL('../../server/migrations/076_audit_app_actor.sql', import.meta.url), 'utf8');
+  const move = mig.match(/^UPDATE audit_log[\s\S]*?;$/m)[0];
+  await sql(move);
+  assert.equal(await sql(`SELECT actor_kind || ' ' || app_id || ' ' || actor_login || ' ' || detail::text
+    FROM audit_log WHERE account_id = ${t.id} AND detail->>'name' = 'Old server'`),
+  `app ${one.id} one gateway {"name": "Old server"}`);
 });
 
 /** A new credential of the app of "kind" (the old one stops working). */

@@ -54,9 +54,15 @@ test('an app reports its instruments: devices, firmware and channels appear, sel
   // The same table as GET /ingest/channels.
   const same = await t.ingest.channels();
   assert.deepEqual(same.body, r.body);
-  // Audited with the app as the actor.
+  // Audited with the app as the actor (kind app, the app's id and name).
   assert.equal(await sql(`SELECT count(*) FROM audit_log WHERE account_id = ${t.id}
-    AND action IN ('device.create', 'device.channels') AND user_id IS NULL`), '4');
+    AND action IN ('device.create', 'device.channels') AND user_id IS NULL
+    AND actor_kind = 'app' AND app_id IS NOT NULL AND actor_login <> ''`), '4');
+  const au = await t.c.get('/api/v1/audit?action=device.&actor_kind=app');
+  assert.equal(au.status, 200, JSON.stringify(au.body));
+  assert.equal(au.body.entries.length, 4);
+  assert.ok(au.body.entries.every((e) => e.actor_kind === 'app' && e.app_id === t.appId && e.app_name === 'Gateway'),
+    JSON.stringify(au.body.entries));
 });
 
 test('a second report changes firmware, adds channels, and leaves names and selections alone', async () => {

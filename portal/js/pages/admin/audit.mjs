@@ -1,6 +1,7 @@
 // The audit log (A9; administrators): every administrative change and
-// sign-in event of the account, newest first, filtered by user, by kind of
-// action and by time (GET /audit?user_id&action&from&to, paged with
+// sign-in event of the account, newest first, filtered by who (a user, the
+// gateway apps or one of them, the system), by kind of action and by time
+// (GET /audit?user_id|actor_kind|app_id&action&from&to, paged with
 // next_before). Actions are sentences of the catalogue (audit.<action>),
 // never their internal names.
 import { registerPage, navigate, track } from '../../router.mjs';
@@ -33,7 +34,7 @@ function targetText(e, users) {
 }
 
 function who(e, users) {
-  // An app's own change (what it shares through the cloud): the app by its name then.
+  // A gateway app's own change (its device reports, what it shares): the app by its name then.
   if (e.actor_kind === 'app') return t('audit.via_app', { app: e.app_name || t('audit.target_id', { kind: t('audit.target.app'), id: e.app_id }) });
   if (e.actor_kind === 'system') return t('audit.system');
   const name = (e.user_id && users.get(e.user_id)) || e.actor_login || t('audit.deleted_user');
@@ -46,17 +47,26 @@ registerPage('admin/audit', {
   async render(container, params) {
     const f = {
       user: /^\d+$/.test(params.user || '') ? params.user : '',
+      actor: ['app', 'system'].includes(params.actor) ? params.actor : '',
+      app: /^\d+$/.test(params.app || '') ? params.app : '',
       area: AREAS.includes(params.area) ? params.area : '',
       from: Number(params.from) > 0 ? Number(params.from) : null,
       to: Number(params.to) > 0 ? Number(params.to) : null,
     };
-    const ur = await api.get('/users');
+    const [ur, ar] = await Promise.all([api.get('/users'), api.get('/apps')]);
     const userList = ur.status === 200 ? ur.body.users || [] : [];
+    const appList = ar.status === 200 ? ar.body.items || [] : [];
     const users = new Map(userList.map((u) => [u.id, `${u.name} (${u.login_id})`]));
 
+    // Who: a person (u<id>), every gateway app (app), one app (a<id>) or the system.
+    const chosen = f.user ? `u${f.user}` : f.app ? `a${f.app}` : f.actor;
+    const opt = (value, text) => h('option', { value, text, selected: value === chosen });
     const userSel = h('select', { id: 'audit-user', 'data-testid': 'audit-user' },
-      h('option', { value: '', text: t('audit.all_users') }),
-      userList.map((u) => h('option', { value: String(u.id), text: users.get(u.id), selected: String(u.id) === f.user })));
+      opt('', t('audit.all_users')),
+      h('optgroup', { label: t('audit.people') }, userList.map((u) => opt(`u${u.id}`, users.get(u.id)))),
+      h('optgroup', { label: t('audit.apps') }, opt('app', t('audit.all_apps')),
+        appList.map((a) => opt(`a${a.id}`, t('audit.via_app', { app: a.name })))),
+      opt('system', t('audit.system')));
     const areaSel = h('select', { id: 'audit-area', 'data-testid': 'audit-area' },
       h('option', { value: '', text: t('audit.all_actions') }),
       AREAS.map((a) => h('option', { value: a, text: t(`audit.area.${a}`), selected: a === f.area })));
@@ -65,7 +75,10 @@ registerPage('admin/audit', {
     const apply = h('button', { type: 'button', class: 'primary small', 'data-testid': 'audit-apply', text: t('audit.apply'),
       onclick: () => {
         const from = fromInputValue(fromIn.value), to = fromInputValue(toIn.value);
-        navigate('admin/audit', { user: userSel.value || undefined, area: areaSel.value || undefined,
+        const w = userSel.value;
+        navigate('admin/audit', { user: w.startsWith('u') ? w.slice(1) : undefined,
+          app: w.startsWith('a') && w !== 'app' ? w.slice(1) : undefined,
+          actor: w === 'app' || w === 'system' ? w : undefined, area: areaSel.value || undefined,
           from: Number.isFinite(from) ? from : undefined, to: Number.isFinite(to) ? to : undefined });
       } });
     const field = (id, label, input) => h('div', { class: 'field' }, h('label', { for: id, text: label }), input);
@@ -86,6 +99,8 @@ registerPage('admin/audit', {
       const sp = new URLSearchParams({ limit: String(PAGE) });
       if (before) sp.set('before', String(before));
       if (f.user) sp.set('user_id', f.user);
+      else if (f.app) sp.set('app_id', f.app);
+      else if (f.actor) sp.set('actor_kind', f.actor);
       if (f.area) sp.set('action', `${f.area}.`);
       if (f.from) sp.set('from', String(f.from * 1000));
       if (f.to) sp.set('to', String(f.to * 1000));
