@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth.h"
 #include "db_account.h"
 
 #define ISO(x) "to_char((" x ") AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
@@ -36,6 +37,23 @@ static db_stmt st_holder = {"console_holder",
     "  COALESCE(" ISO("s.lost_at") ", '') "
     "FROM console_sessions s JOIN users u ON u.account_id = s.account_id AND u.id = s.user_id "
     "WHERE s.account_id = $1 AND s.device_id = $2 AND s.expires_at > now()", 0};
+
+static db_stmt st_resume_set = {"console_resume_set",
+    "INSERT INTO console_resumes AS r (account_id, device_id, user_id, token_hash, expires_at) "
+    "VALUES ($1, $2, $3, $4::bytea, now() + make_interval(secs => $5::int)) "
+    "ON CONFLICT (device_id) DO UPDATE SET user_id = EXCLUDED.user_id, "
+    "  token_hash = EXCLUDED.token_hash, expires_at = EXCLUDED.expires_at "
+    "WHERE r.account_id = EXCLUDED.account_id", 0};
+static db_stmt st_resume_use = {"console_resume_use",
+    "UPDATE console_resumes SET expires_at = now() + make_interval(secs => $5::int) "
+    "WHERE account_id = $1 AND device_id = $2 AND user_id = $3 AND token_hash = $4::bytea "
+    "  AND expires_at > now()", 0};
+static db_stmt st_resume_keep = {"console_resume_keep",
+    "UPDATE console_resumes "
+    "SET expires_at = greatest(expires_at, now() + make_interval(secs => $4::int)) "
+    "WHERE account_id = $1 AND device_id = $2 AND user_id = $3 AND expires_at > now()", 0};
+static db_stmt st_resume_drop = {"console_resume_drop",
+    "DELETE FROM console_resumes WHERE account_id = $1 AND device_id = $2 AND user_id = $3", 0};
 
 db_status db_console_claim(db_conn *c, long long account_id, long long device_id,
                            long long user_id, const char *holder, int ttl_s, bool take_over,
@@ -87,4 +105,46 @@ db_status db_console_holder_get(db_conn *c, long long account_id, long long devi
     }
     PQclear(res);
     return st;
+}
+
+db_status db_console_resume_set(db_conn *c, long long account_id, long long device_id,
+                                long long user_id, const unsigned char *token_hash, int ttl_s)
+{
+    char a[24], d[24], u[24], th[72], t[24];
+    const char *p[] = {db_ll(account_id, a), db_ll(device_id, d), db_ll(user_id, u), th,
+                       db_ll(ttl_s, t)};
+    auth_bytea_hex(token_hash, AUTH_SHA256_BYTES, th);
+    return db_q_exec(c, &st_resume_set, 5, p, NULL);
+}
+
+db_status db_console_resume_use(db_conn *c, long long account_id, long long device_id,
+                                long long user_id, const unsigned char *token_hash, int ttl_s,
+                                bool *resumed)
+{
+    char a[24], d[24], u[24], th[72], t[24];
+    const char *p[] = {db_ll(account_id, a), db_ll(device_id, d), db_ll(user_id, u), th,
+                       db_ll(ttl_s, t)};
+    long long n = 0;
+    db_status st;
+    auth_bytea_hex(token_hash, AUTH_SHA256_BYTES, th);
+    st = db_q_exec(c, &st_resume_use, 5, p, &n);
+    *resumed = st == DB_OK && n == 1;
+    return st;
+}
+
+db_status db_console_resume_keep(db_conn *c, long long account_id, long long device_id,
+                                 long long user_id, int ttl_s)
+{
+    char a[24], d[24], u[24], t[24];
+    const char *p[] = {db_ll(account_id, a), db_ll(device_id, d), db_ll(user_id, u),
+                       db_ll(ttl_s, t)};
+    return db_q_exec(c, &st_resume_keep, 4, p, NULL);
+}
+
+db_status db_console_resume_drop(db_conn *c, long long account_id, long long device_id,
+                                 long long user_id)
+{
+    char a[24], d[24], u[24];
+    const char *p[] = {db_ll(account_id, a), db_ll(device_id, d), db_ll(user_id, u)};
+    return db_q_exec(c, &st_resume_drop, 3, p, NULL);
 }

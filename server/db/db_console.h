@@ -46,4 +46,31 @@ db_status db_console_release(db_conn *c, long long account_id, long long device_
 db_status db_console_holder_get(db_conn *c, long long account_id, long long device_id,
                                 const char *holder, db_console_holder *out);
 
+/* Console sessions a reconnect may continue (migration 076): one row per
+ * device, the last operator's. "token_hash" is the SHA-256 (32 bytes) of
+ * the resume token the server gave with the session.
+ *
+ * db_console_resume_set(): the session of "user_id" just opened (and was
+ * audited): remember "token_hash" for "ttl_s" seconds, replacing the row of
+ * whoever opened before. */
+db_status db_console_resume_set(db_conn *c, long long account_id, long long device_id,
+                                long long user_id, const unsigned char *token_hash, int ttl_s);
+
+/* Continue the session of "token_hash": *resumed true when the device's
+ * row is that of "user_id" with that hash and not expired; it then lasts
+ * "ttl_s" seconds from now. */
+db_status db_console_resume_use(db_conn *c, long long account_id, long long device_id,
+                                long long user_id, const unsigned char *token_hash, int ttl_s,
+                                bool *resumed);
+
+/* The stream of "user_id" on "device_id" ended (the server stopping, the
+ * network): their row, if live, lasts at least "ttl_s" seconds from now. */
+db_status db_console_resume_keep(db_conn *c, long long account_id, long long device_id,
+                                 long long user_id, int ttl_s);
+
+/* "user_id" closed the console on purpose: their row goes (the next open
+ * is a new session). */
+db_status db_console_resume_drop(db_conn *c, long long account_id, long long device_id,
+                                 long long user_id);
+
 #endif

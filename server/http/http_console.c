@@ -71,11 +71,12 @@ static int reply_refusal(http_req *req, const svc_error *e, const db_console_hol
     return http_reply_json(req, http_svc_status(e->status), o);
 }
 
-/* POST /api/v1/devices/{id}/console {"mode"?: "operate" | "view", "take_over"?} */
+/* POST /api/v1/devices/{id}/console {"mode"?: "operate" | "view", "take_over"?,
+ * "resume"?} */
 static int h_open(http_req *req)
 {
-    static const char *const allowed[] = {"mode", "take_over", NULL};
-    const char *mode = NULL;
+    static const char *const allowed[] = {"mode", "take_over", "resume", NULL};
+    const char *mode = NULL, *resume = NULL;
     long long id;
     int take_over = -1;
     bool operate = true;
@@ -84,14 +85,15 @@ static int h_open(http_req *req)
     cJSON *o = NULL;
     if (admb_path_id(req, 0, &id) != 0 || http_json_fields(req, req->body, allowed, NULL) != 0 ||
         http_json_string(req, req->body, "mode", 16, false, &mode) != 0 ||
-        admb_json_bool(req, req->body, "take_over", &take_over) != 0) {
+        admb_json_bool(req, req->body, "take_over", &take_over) != 0 ||
+        http_json_string(req, req->body, "resume", CONSOLE_SESSION_LEN, false, &resume) != 0) {
         return req->status;
     }
     if (mode != NULL && strcmp(mode, "operate") != 0 && strcmp(mode, "view") != 0) {
         return http_reply_error(req, 400, "invalid_value", "mode is operate or view", "mode");
     }
     operate = mode == NULL || strcmp(mode, "operate") == 0;
-    if (svc_console_open(&req->actor, id, operate, take_over == 1, &o, &who, &e) != SVC_OK) {
+    if (svc_console_open(&req->actor, id, operate, take_over == 1, resume, &o, &who, &e) != SVC_OK) {
         return reply_refusal(req, &e, &who);
     }
     return http_reply_json(req, 201, o);

@@ -156,14 +156,16 @@ static cJSON *holder_json(const db_console_holder *h)
 }
 
 svc_status svc_console_open(const svc_actor *a, long long device_id, bool operate,
-                            bool take_over, cJSON **out, db_console_holder *who_held, svc_error *e)
+                            bool take_over, const char *resume, cJSON **out,
+                            db_console_holder *who_held, svc_error *e)
 {
     audit_who who = svc_who(a);
     db_conn *c = NULL;
     target t;
     db_console_holder h;
-    char session[CONSOLE_SESSION_LEN + 1], detail[160];
-    bool granted = false;
+    char session[CONSOLE_SESSION_LEN + 1], detail[160], token[CONSOLE_SESSION_LEN + 1];
+    unsigned char token_hash[AUTH_SHA256_BYTES];
+    bool granted = false, resumed = false;
     long long took_from = 0;
     svc_status rc;
     memset(&t, 0, sizeof t);
@@ -179,7 +181,11 @@ svc_status svc_console_open(const svc_actor *a, long long device_id, bool operat
         return svc_fail(e, SVC_INVALID, NULL, "take_over",
                         "take_over is for operating: a viewer takes nothing");
     }
-    if (new_id(session) != 0) {
+    if (resume != NULL && !svc_console_session_valid(resume)) {
+        return svc_fail(e, SVC_INVALID, "invalid_value", "resume",
+                        "resume: 32 lower-case hexadecimal digits, as an earlier open gave");
+    }
+    if (new_id(session) != 0 || new_id(token) != 0) {
         return svc_fail(e, SVC_INTERNAL, NULL, NULL, "no random bytes for a session id");
     }
     if ((rc = svc_tx_begin(a->srv->pool, &c, e)) != SVC_OK) {
@@ -201,13 +207,29 @@ svc_status svc_console_open(const svc_actor *a, long long device_id, bool operat
             rc = SVC_CONFLICT;
             goto out;
         }
-        snprintf(detail, sizeof detail, "{\"mode\":\"operate\",\"took_from_user\":%lld}",
-                 took_from != a->user_id ? took_from : 0);
-        SVC_TRY_DB(audit_write(c, &who, took_from != 0 && took_from != a->user_id
-                                            ? "console.take_over"
-                                            : "console.open",
-                               "device", device_id, detail),
-                   NULL);
+        if (resume != NULL && (took_from == 0 || took_from == a->user_id)) {
+            /* A reconnect (the server restarted, the network dropped): the
+             * session that was audited goes on, under the same token. */
+            auth_sha256(resume, CONSOLE_SESSION_LEN, token_hash);
+            SVC_TRY_DB(db_console_resume_use(c, a->account_id, device_id, a->user_id,
+                                             token_hash, CONSOLE_RESUME_S, &resumed),
+                       NULL);
+        }
+        if (resumed) {
+            memcpy(token, resume, sizeof token);
+        } else {
+            snprintf(detail, sizeof detail, "{\"mode\":\"operate\",\"took_from_user\":%lld}",
+                     took_from != a->user_id ? took_from : 0);
+            SVC_TRY_DB(audit_write(c, &who, took_from != 0 && took_from != a->user_id
+                                                ? "console.take_over"
+                                                : "console.open",
+                                   "device", device_id, detail),
+                       NULL);
+            auth_sha256(token, CONSOLE_SESSION_LEN, token_hash);
+            SVC_TRY_DB(db_console_resume_set(c, a->account_id, device_id, a->user_id,
+                                             token_hash, CONSOLE_RESUME_S),
+                       NULL);
+        }
     }
     SVC_TRY_DB(db_console_holder_get(c, a->account_id, device_id, session, &h), NULL);
     *out = cJSON_CreateObject();
@@ -220,6 +242,12 @@ svc_status svc_console_open(const svc_actor *a, long long device_id, bool operat
     cJSON_AddNumberToObject(*out, "device_id", (double)device_id);
     cJSON_AddItemToObject(*out, "holder", holder_json(&h));
     cJSON_AddBoolToObject(*out, "took_over", took_from != 0 && took_from != a->user_id);
+    if (operate) {
+        cJSON_AddStringToObject(*out, "resume", token);
+    } else {
+        cJSON_AddNullToObject(*out, "resume");
+    }
+    cJSON_AddBoolToObject(*out, "resumed", resumed);
 out:
     target_clear(&t);
     rc = svc_tx_end(a->srv->pool, c, rc, e, NULL);
@@ -347,6 +375,7 @@ svc_status svc_console_close(const svc_actor *a, long long device_id, const char
     SVC_TRY_DB(db_console_renew(c, a->account_id, device_id, session, 1, &held), NULL);
     if (held) {
         SVC_TRY_DB(db_console_release(c, a->account_id, device_id, session), NULL);
+        SVC_TRY_DB(db_console_resume_drop(c, a->account_id, device_id, a->user_id), NULL);
         SVC_TRY_DB(audit_write(c, &who, "console.close", "device", device_id, NULL), NULL);
         *released = true;
     }
@@ -606,10 +635,13 @@ out:
     (void)event_msg(sink, "closed", "the server is restarting: open the console again");
 done:
     if (operate) {
-        /* The person left (or the server stops): the console is free at once. */
+        /* The person left (or the server stops): the console is free at once,
+         * and a reconnect within CONSOLE_RESUME_S continues the session. */
         db_conn *rc_conn = NULL;
         if (db_acquire(a->srv->pool, DB_WAIT_MS, &rc_conn) == DB_OK) {
             (void)db_console_release(rc_conn, a->account_id, device_id, session);
+            (void)db_console_resume_keep(rc_conn, a->account_id, device_id, a->user_id,
+                                         CONSOLE_RESUME_S);
             db_release(a->srv->pool, rc_conn);
         }
     }

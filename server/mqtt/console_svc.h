@@ -27,10 +27,19 @@
 #define CONSOLE_STREAMS_MAX 32
 /* An operator's hold lasts this long unless the stream renews it. */
 #define CONSOLE_HOLD_S 30
+/* A reconnect continues the audited session (no new console.open entry)
+ * within this long of its opening, of its last continuation or of the end
+ * of its stream (docs/console.md "Reconnecting"). */
+#define CONSOLE_RESUME_S 600
 
 /* Open a console on device "device_id": "operate" (else view only),
- * "take_over" (administrators: take it from its holder). *out is
- * {"session", "mode", "device_id", "holder", "took_over"} (caller owns).
+ * "take_over" (administrators: take it from its holder). "resume" (NULL or
+ * 32 lower-case hex digits) is the "resume" token of an earlier open's
+ * reply: when it is still this person's latest session on this instrument
+ * (within CONSOLE_RESUME_S, nobody having opened it to operate since), the
+ * operator's session continues: no new console.open entry. *out is
+ * {"session", "mode", "device_id", "holder", "took_over", "resume",
+ * "resumed"} (caller owns; "resume" null for a viewer).
  * SVC_OK, or the refusal in "e": 404 no such device, 403 plan_limit (P18,
  * P19) or forbidden (a member asking to take over), 409 console_held (who
  * and since when), console_not_supported, firmware_too_old,
@@ -39,7 +48,8 @@
  * console_held *who (zeroed by this call) names the holder, so that the
  * reply can carry them as data besides the sentence. */
 svc_status svc_console_open(const svc_actor *a, long long device_id, bool operate,
-                            bool take_over, cJSON **out, db_console_holder *who, svc_error *e);
+                            bool take_over, const char *resume, cJSON **out,
+                            db_console_holder *who, svc_error *e);
 
 /* Carry out operation "op" ("start", "stop", "restart", "interval",
  * "page_up", "page_down"; "interval_s" for "interval", else 0) as session
@@ -51,7 +61,8 @@ svc_status svc_console_operate(const svc_actor *a, long long device_id, const ch
                                const char *op, int interval_s, char *op_id,
                                db_console_holder *who, svc_error *e);
 
-/* Give the console up (*released false when "session" did not hold it). */
+/* Give the console up (*released false when "session" did not hold it):
+ * the audited session ends (console.close), a later open is a new one. */
 svc_status svc_console_close(const svc_actor *a, long long device_id, const char *session,
                              bool *released, svc_error *e);
 

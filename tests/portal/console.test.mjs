@@ -165,6 +165,9 @@ test('in each deploy way: the stream, an operation and its answer, the console g
 
 test('in each deploy way: after the server restarts, the page opens the console again by itself', async () => {
   await until(async () => (await held()) === '0', 'the console given up by the page before', 60000);
+  const opens = () => env.psql(`SELECT count(*) FROM audit_log WHERE action = 'console.open'
+    AND target_id = ${deviceId}`);
+  const opensBefore = Number(await opens());
   const p = await openPage(env);
   await signIn(p, { account: 'acme', user: 'admin', password: PASSWORD });
   await gotoRoute(p, `${env.url}/#/console?device=${deviceId}`);
@@ -193,6 +196,9 @@ test('in each deploy way: after the server restarts, the page opens the console 
   await p.waitForFunction((n) => document.querySelector('[data-testid=console-answer]').textContent
     .includes(`The instrument answers: measurement restarted (measurement ${n})`), run + 1);
   assert.equal(await p.locator('[data-testid=console-notice]').isHidden(), true);
+  // The reconnect continued the audited session (its resume token): one
+  // console.open for the page, none for its reconnect.
+  assert.equal(Number(await opens()), opensBefore + 1);
   assert.deepEqual(p.consoleErrors, []);
   await p.context().close();
 });

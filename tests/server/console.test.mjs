@@ -323,6 +323,87 @@ test('I4: firmware below the console minimum, and a model without a console, are
   await cross.g.stop();
 });
 
+/** The console.open entries of the account's audit log for device "deviceId". */
+async function opens(c, deviceId) {
+  const r = await c.get('/api/v1/audit?action=console.open');
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  return r.body.entries.filter((e) => e.target_id === deviceId).length;
+}
+
+test('a reconnect after a server restart continues the audited session: one console.open; a new one after the window', async () => {
+  const t = await tenant();
+  const d = t.device;
+  const base = `/api/v1/devices/${d.id}/console`;
+  let r = await onB(t.c).post(base, {});
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  assert.equal(r.body.resumed, false);
+  assert.match(r.body.resume, /^[0-9a-f]{32}$/);
+  const token = r.body.resume;
+  const s = openStream(srvB.url, t.c, d.id, r.body.session);
+  await s.next('screen');
+  assert.equal(await opens(t.c, d.id), 1);
+
+  // Server B restarts in the middle: the stream is told, the console freed.
+  const old = srvB;
+  const stopped = old.stop();
+  await s.next('closed');
+  await stopped;
+  srvB = await startServer({ databaseUrl: dbUrl, dataDir: old.dataDir,
+    args: serverArgs(await freePort()) });
+  await until(async () => (await request(srvB.url, 'GET', '/api/v1/test/mqtt')).body.connected,
+    'the restarted server connected to the broker');
+  // The console reconnects with its token: the same audited session goes on.
+  r = await onB(t.c).post(base, { mode: 'operate', resume: token });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  assert.equal(r.body.mode, 'operate');
+  assert.equal(r.body.resumed, true);
+  assert.equal(r.body.resume, token);
+  const s2 = openStream(srvB.url, t.c, d.id, r.body.session);
+  assert.equal((await s2.next('console')).data.mode, 'operate');
+  r = await op(onB(t.c), d.id, { session: r.body.session, op: 'restart' });
+  assert.equal(r.status, 202, JSON.stringify(r.body));
+  await s2.next('answer', (x) => x.id === r.body.id && x.ok);
+  assert.equal(await opens(t.c, d.id), 1, 'a reconnect writes no console.open');
+
+  // Someone else's token, or a made-up one, continues nothing: a new entry.
+  r = await t.c.post(base, { resume: 'f'.repeat(32) });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  assert.equal(r.body.resumed, false);
+  assert.notEqual(r.body.resume, token);
+  assert.equal(await opens(t.c, d.id), 2);
+  let latest = r.body.resume;
+  await s2.next('lost'); // the same person's newer session took it
+  s2.close();
+
+  // Past the window (CONSOLE_RESUME_S, 10 minutes; moved here instead of
+  // waited for): the token no longer continues anything.
+  const db = new URL(dbUrl).pathname.slice(1);
+  await pg.psql(`UPDATE console_resumes SET expires_at = now() - interval '1 second'
+    WHERE device_id = ${d.id}`, db);
+  r = await t.c.post(base, { resume: latest });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  assert.equal(r.body.resumed, false);
+  assert.equal(await opens(t.c, d.id), 3);
+  latest = r.body.resume;
+
+  // Closed on purpose: the audited session ended, the next open is new.
+  r = await t.c.del(`${base}?session=${r.body.session}`);
+  assert.equal(r.body.released, true);
+  r = await t.c.post(base, { resume: latest });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  assert.equal(r.body.resumed, false);
+  assert.equal(await opens(t.c, d.id), 4);
+  // A viewer gets no token.
+  await createUserIn(t, 'watcher', 'Wes Watcher');
+  const cw = await login(srvA.url, { account: t.account, user: 'watcher', password: PW });
+  const v = await cw.post(base, { mode: 'view' });
+  assert.equal(v.status, 201, JSON.stringify(v.body));
+  assert.equal(v.body.resume, null);
+  r = await t.c.del(`${base}?session=${r.body.session}`);
+  assert.equal(r.body.released, true);
+  await t.g.stop();
+});
+
 test('every input is bounded', async () => {
   const t = await tenant();
   const d = t.device;
@@ -333,6 +414,9 @@ test('every input is bounded', async () => {
     [{ mode: 'x'.repeat(17) }, 400, 'too_long', 'mode'],
     [{ take_over: 'yes' }, 400, 'wrong_type', 'take_over'],
     [{ other: 1 }, 400, 'unknown_field', 'other'],
+    [{ resume: 'ABC' }, 400, 'invalid_value', 'resume'],
+    [{ resume: 'f'.repeat(33) }, 400, 'too_long', 'resume'],
+    [{ resume: 7 }, 400, 'wrong_type', 'resume'],
   ];
   for (const [body, status, code, field] of cases) {
     const r = await t.c.post(base, body);

@@ -5,7 +5,10 @@
 // server's sentence and watches instead, with the buttons disabled and the
 // reason beside them; an administrator may take it over. The screens come
 // as server-sent events; the instrument's answers and every refusal are
-// shown as sentences. Leaving the page gives the console up.
+// shown as sentences. Leaving the page gives the console up. A reconnect
+// (the server restarting, the network) sends the "resume" token the
+// server gave with the session, so that the server continues the audited
+// session rather than log a new console.open (docs/console.md).
 import { registerPage } from '../router.mjs';
 import { t, formatDateTime } from '../i18n.mjs';
 import { api, apiUrl, errorMessage } from '../api.mjs';
@@ -59,6 +62,7 @@ registerPage('console', {
     const buttons = new Map();
     let es = null;
     let sess = null;
+    let resume = null; // the server's token that lets a reconnect continue the session
     let mode = 'view';
     let holder = null;
     let gone = false;
@@ -155,6 +159,7 @@ registerPage('console', {
         const d = data(ev);
         const msg = d.holder ? takenText(d.holder) : t('error.console_not_held');
         heldWhy = msg;
+        resume = null;
         setMode('view', msg);
         say(notice, msg, 'warn');
         es.close();
@@ -164,7 +169,9 @@ registerPage('console', {
     };
 
     const open = async (takeOverNow = false) => {
-      let r = await api.post(`/devices/${deviceId}/console`, takeOverNow ? { mode: 'operate', take_over: true } : { mode: 'operate' });
+      const ask = takeOverNow ? { mode: 'operate', take_over: true } : { mode: 'operate' };
+      if (resume && !takeOverNow) ask.resume = resume;
+      let r = await api.post(`/devices/${deviceId}/console`, ask);
       let why = '';
       if ((r.status === 409 && r.body && r.body.code === 'console_held') ||
           (r.status === 403 && r.body && r.body.code === 'plan_limit')) {
@@ -184,6 +191,7 @@ registerPage('console', {
         return;
       }
       sess = r.body.session;
+      if (r.body.mode === 'operate') resume = r.body.resume || null;
       holder = r.body.holder;
       heldWhy = why;
       setMode(r.body.mode, why);
