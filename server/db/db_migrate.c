@@ -252,11 +252,14 @@ migrate_result db_migrate(const char *conninfo, const db_migration *set, size_t 
             list_add(newer_names, sizeof newer_names, name);
             newest_version = version;
             snprintf(newest_name, sizeof newest_name, "%s", name);
-            /* NULL: no server of before it; else servers knowing that version. */
-            if ((PQgetisnull(res, r, 3) || atoi(PQgetvalue(res, r, 3)) > newest_known) &&
+            /* NULL: no server of before it; 0: every one; NNN: the servers
+             * that have migration NNN (not those whose newest is above NNN:
+             * numbers are not landed in order, 069 after 072 and 073). */
+            int from = PQgetisnull(res, r, 3) ? -1 : atoi(PQgetvalue(res, r, 3));
+            if ((from < 0 || (from > 0 && known(set, count, from) == NULL)) &&
                 blocker[0] == '\0') {
                 snprintf(blocker, sizeof blocker, "%s", name);
-                blocker_from = PQgetisnull(res, r, 3) ? -1 : atoi(PQgetvalue(res, r, 3));
+                blocker_from = from;
             }
             continue;
         }

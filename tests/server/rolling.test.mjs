@@ -310,6 +310,44 @@ test('a migration numbered below the server\'s newest that it has not is let by 
   assert.match(srv.stderr(), /0 migrations applied now/);
 });
 
+test('a servers-from mark lets the servers that have that migration, not every one whose newest is above it', async () => {
+  // "servers from NNN" names the servers that have migration NNN. Numbers
+  // are reserved and landed out of order (062 and 070 never landed, 069
+  // after 073): a server whose newest is above NNN but that lacks NNN
+  // does not have what the contract migration relies on.
+  const db = 'roll_from_hole';
+  const url = await pg.createDatabase(db);
+  const numbers = new Set(BUILT_IN.map((f) => Number(f.slice(0, 3))));
+  const newest = Number(NEWEST.slice(0, 3));
+  const hole = [...Array(newest).keys()].find((v) => v > 0 && !numbers.has(v));
+  const have = [...numbers].filter((v) => v > hole).at(0);
+  assert.ok(hole !== undefined && have !== undefined, `${hole} ${have}`);
+  const srv = await startServer({ databaseUrl: url,
+    env: { METRON_TEST_EXTRA_MIGRATIONS: migrationsDir(EXPAND) } });
+  dirs.push(srv.dataDir);
+  await stopped(srv);
+  const older = () => {
+    const dataDir = tempDir();
+    dirs.push(dataDir);
+    return runServer(['--listen', '127.0.0.1:0', '--data', dataDir], { DATABASE_URL: url });
+  };
+  // 990 as if marked "servers from <hole>": this server's newest is above
+  // the hole, but it has not that migration.
+  await pg.psql(`UPDATE schema_migrations SET compatible_from = ${hole} WHERE version = 990`, db);
+  const r = await older();
+  assert.equal(r.code, 3, r.stderr);
+  assert.match(r.stderr, new RegExp('the database schema is at version 990 ' +
+    `\\(990_rolling_expand\\), newer than this server knows \\(up to ${newest}\\), and ` +
+    `migration 990_rolling_expand lets only servers from ${String(hole).padStart(3, '0')} on ` +
+    'run on it'));
+  // Marked "servers from <have>", a migration it has (above the hole): it runs.
+  await pg.psql(`UPDATE schema_migrations SET compatible_from = ${have} WHERE version = 990`, db);
+  const ok = await startServer({ databaseUrl: url });
+  dirs.push(ok.dataDir);
+  await stopped(ok);
+  assert.match(ok.stderr(), /each marked compatible with this one; running beside 990_rolling_expand/);
+});
+
 test('two newer servers starting together apply the newer migration once', async () => {
   const db = 'roll_together';
   const url = await pg.createDatabase(db);
