@@ -52,7 +52,7 @@ test('apps: the credential is shown on creation and on renewal; an app without o
   assert.notEqual(await cred.textContent(), first);
   await shot(page, 'apps-credential-pc');
   // The old credential no longer works, the new one does.
-  const ingest = async (c) => (await request(env.url, 'GET', '/api/v1/ingest/channels', { headers: { authorization: `Bearer ${c}` } })).status;
+  const ingest = async (c) => (await request(env.apiUrl, 'GET', '/api/v1/ingest/channels', { headers: { authorization: `Bearer ${c}` } })).status;
   assert.equal(await ingest(first), 401);
   assert.equal(await ingest(await cred.textContent()), 200);
   assert.deepEqual(page.consoleErrors, []);
@@ -157,7 +157,7 @@ test('audit log: sentences, filtered by user, kind of action and time', async ()
   // A Cross app uploads a battery profile with its own credential: audited under the app's name.
   let r = await seed.admin.post('/api/v1/apps', { kind: 'cross', name: 'Line gateway' });
   assert.equal(r.status, 201, JSON.stringify(r.body));
-  r = await request(env.apiUrl || env.url, 'POST', '/api/v1/ingest/app-share/battery-profiles?name=Li-ion%2012V',
+  r = await request(env.apiUrl, 'POST', '/api/v1/ingest/app-share/battery-profiles?name=Li-ion%2012V',
     { body: Buffer.from('cells=6'), headers: { authorization: `Bearer ${r.body.credential}`, 'content-type': 'application/octet-stream' } });
   assert.equal(r.status, 201, JSON.stringify(r.body));
   // A console session's entry (server/mqtt/console_svc.c writes it while an instrument is operated;
@@ -242,7 +242,7 @@ test('Web API tokens: made with a name and the password, shown once, listed with
   await page.click('[data-testid=token-done]');
   await page.waitForFunction(() => /Nightly export script/.test(document.querySelector('[data-testid=tokens-panel]').textContent));
   // Use it once: the list shows when.
-  const r = await request(env.url, 'GET', '/api/v1/me', { headers: { authorization: `Bearer ${secret}` } });
+  const r = await request(env.apiUrl, 'GET', '/api/v1/me', { headers: { authorization: `Bearer ${secret}` } });
   assert.equal(r.status, 200);
   await page.reload();
   await waitRendered(page, { route: 'account' });
@@ -251,7 +251,7 @@ test('Web API tokens: made with a name and the password, shown once, listed with
   await row.locator('[data-testid=token-revoke]').click();
   await page.click('dialog button.danger');
   await page.waitForFunction(() => /You have no tokens/.test(document.querySelector('[data-testid=tokens-panel]').textContent));
-  assert.equal((await request(env.url, 'GET', '/api/v1/me', { headers: { authorization: `Bearer ${secret}` } })).status, 401);
+  assert.equal((await request(env.apiUrl, 'GET', '/api/v1/me', { headers: { authorization: `Bearer ${secret}` } })).status, 401);
   assert.deepEqual(page.consoleErrors, []);
   await page.context().close();
 

@@ -250,11 +250,11 @@ test('through nginx (deploy/nginx/metron.conf on a sub-path): the real client co
       const body = { account: acc, user: 'admin', password: PW };
       // A client at 127.0.0.44 claims an allowed address: nginx appends the
       // one it saw, and that is the one that counts.
-      r = await request(base, 'POST', 'api/v1/auth/login', { body, localAddress: '127.0.0.44',
+      r = await request(`${ngx.url}/metron`, 'POST', '/api/v1/auth/login', { body, localAddress: '127.0.0.44',
         headers: { 'x-forwarded-for': '203.0.113.9' } });
       assert.equal(r.status, 403);
       assert.equal(r.body.code, 'ip_not_allowed');
-      r = await request(base, 'POST', 'api/v1/auth/login', { body, localAddress: '127.0.0.45',
+      r = await request(`${ngx.url}/metron`, 'POST', '/api/v1/auth/login', { body, localAddress: '127.0.0.45',
         headers: { 'x-forwarded-for': '198.51.100.66' } });
       assert.equal(r.status, 200, JSON.stringify(r.body));
       const cookies = [].concat(r.headers['set-cookie']).join('\n');
@@ -262,15 +262,15 @@ test('through nginx (deploy/nginx/metron.conf on a sub-path): the real client co
       // The known-device cookie names the API's path under the prefix.
       assert.match(cookies, /metron_device=[^\n]*; Path=\/metron\/api\/v1\/auth;/);
       assert.match(cookies, /metron_session=[^\n]*; Path=\/;/);
-      r = await request(base, 'GET', 'api/v1/me/sessions', { localAddress: '127.0.0.45',
+      r = await request(`${ngx.url}/metron`, 'GET', '/api/v1/me/sessions', { localAddress: '127.0.0.45',
         headers: { cookie: `metron_session=${cookie}` } });
       assert.equal(r.body.items.find((s) => s.current).ip, '127.0.0.45');
       // A cookie write through nginx from the portal's own origin passes the
       // Origin check (nginx passes the Host with its port).
-      r = await request(base, 'GET', 'api/v1/auth/session', { localAddress: '127.0.0.45',
+      r = await request(`${ngx.url}/metron`, 'GET', '/api/v1/auth/session', { localAddress: '127.0.0.45',
         headers: { cookie: `metron_session=${cookie}` } });
       assert.equal(r.status, 200);
-      r = await request(base, 'PATCH', 'api/v1/me', { body: { name: 'Via nginx' }, localAddress: '127.0.0.45',
+      r = await request(`${ngx.url}/metron`, 'PATCH', '/api/v1/me', { body: { name: 'Via nginx' }, localAddress: '127.0.0.45',
         headers: { cookie: `metron_session=${cookie}`, 'x-csrf-token': r.body.csrf_token,
           origin: ngx.url, 'sec-fetch-site': 'same-origin' } });
       assert.equal(r.status, 200, JSON.stringify(r.body));

@@ -732,9 +732,32 @@ export function processesMentioning(needle) {
 // `localAddress` (e.g. '127.0.0.2': any 127.x address reaches a server on
 // 127.0.0.1) makes the requests come from another client address, for the
 // IP allow-list and throttling tests.
-/** One HTTP request: resolves to { status, headers, body }. */
+/**
+ * The URL of "p" under "baseUrl": a path ("/api/v1/me") is appended to the
+ * base's own path, so that a base with a sub-path keeps it
+ * (http://127.0.0.1:8080/metron and /api/v1/me give
+ * http://127.0.0.1:8080/metron/api/v1/me, as nginx's deploy way serves the
+ * API; new URL(p, base) would drop /metron); a whole URL (http://...) is
+ * taken as it is. Anything else (a path without its first slash) is a
+ * mistake of the test.
+ */
+export function joinUrl(baseUrl, p) {
+  if (/^https?:\/\//i.test(p)) return new URL(p);
+  if (typeof p !== 'string' || !p.startsWith('/') || p.startsWith('//')) {
+    throw new Error(`request: "${p}" is neither a path starting with one "/" nor an http URL`);
+  }
+  const base = new URL(baseUrl);
+  if (base.search || base.hash) throw new Error(`request: the base ${baseUrl} has a query or fragment`);
+  return new URL(base.origin + base.pathname.replace(/\/+$/, '') + p);
+}
+
+/** One HTTP request: resolves to { status, headers, body }. "p" is a path
+ * under "baseUrl" (joinUrl()) or a whole URL. */
 export function request(baseUrl, method, p, { body, headers = {}, localAddress } = {}) {
-  const u = new URL(p, baseUrl);
+  const u = joinUrl(baseUrl, p);
+  // The API's route as the contract names it: the path asked for, without
+  // the base's sub-path.
+  const route = p.startsWith('/') ? p : u.pathname + u.search;
   const data = body === undefined ? null
     : (typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body));
   const h = { ...headers };
@@ -758,7 +781,7 @@ export function request(baseUrl, method, p, { body, headers = {}, localAddress }
         // In a test file, the reply must match docs/api/openapi.yaml.
         if (underTest) {
           try {
-            checkResponse(method, u.pathname + u.search, res.statusCode, res.headers, parsed, text);
+            checkResponse(method, route, res.statusCode, res.headers, parsed, text);
           } catch (e) {
             reject(e);
             return;
