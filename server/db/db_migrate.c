@@ -193,8 +193,26 @@ migrate_result db_migrate(const char *conninfo, const db_migration *set, size_t 
     pg = PQconnectdbParams(keys, vals, 1);
     if (pg == NULL || PQstatus(pg) != CONNECTION_OK) {
         char line[300];
+        const char *hint = "";
         first_line(line, sizeof line, pg ? PQerrorMessage(pg) : "out of memory");
-        snprintf(err, err_cap, "cannot connect to the database: %s", line);
+        /* libpq's line names the user, never the password; say where the
+         * password comes from (docs/operations.md, "PostgreSQL with a
+         * password"). */
+        if (pg != NULL && PQconnectionNeedsPassword(pg)) {
+            hint = ". PostgreSQL asks for a password and none was given: put it in DATABASE_URL "
+                   "(postgresql://USER:PASSWORD@HOST/DATABASE) or in a password file (PGPASSFILE, "
+                   "or passfile= in DATABASE_URL)";
+        } else if (pg != NULL && PQconnectionUsedPassword(pg) &&
+                   strstr(line, "password authentication failed") != NULL) {
+            hint = ". The password given (in DATABASE_URL or the password file) is not the one "
+                   "PostgreSQL has for that user";
+        }
+        {
+            /* The hint whole, libpq's line cut if both do not fit. */
+            size_t room = err_cap > strlen(hint) + 40 ? err_cap - strlen(hint) - 40 : 0;
+            snprintf(err, err_cap, "cannot connect to the database: %.*s%s",
+                     (int)(strlen(line) < room ? strlen(line) : room), line, hint);
+        }
         ret = MIGRATE_UNAVAILABLE;
         goto out;
     }
