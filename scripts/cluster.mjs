@@ -445,6 +445,8 @@ export async function readyServer({ socket, server, backend = HAPROXY_BACKEND,
 //   scripts/cluster stop [--data DIR]
 //   scripts/cluster drain N [--data DIR | --socket PATH] [--timeout S]
 //   scripts/cluster ready N [--data DIR | --socket PATH] [--timeout S]
+//   scripts/cluster restart N [--data DIR] [--bin PATH] [--timeout S]
+//   scripts/cluster rolling [--data DIR] [--bin PATH] [--timeout S]
 
 const USAGE = `usage: scripts/cluster [start] [--servers N] [--listen HOST:PORT] [--data DIR]
                        [--server-port P] [--no-demo] [-- METRON-SERVER-ARGS...]
@@ -452,22 +454,45 @@ const USAGE = `usage: scripts/cluster [start] [--servers N] [--listen HOST:PORT]
        scripts/cluster stop [--data DIR]
        scripts/cluster drain N [--data DIR | --socket PATH] [--timeout S]
        scripts/cluster ready N [--data DIR | --socket PATH] [--timeout S]
+       scripts/cluster restart N [--data DIR] [--bin PATH] [--timeout S]
+       scripts/cluster rolling [--data DIR] [--bin PATH] [--timeout S]
   drain N: HAProxy sends server N (its line sN) no new request; waits until
            none is in flight there (at most S seconds, default 60)
   ready N: back in HAProxy's rotation; waits until its health check passes
+  restart N: drain N, stop it (SIGTERM), start it again (with --bin PATH:
+           that metron-server instead of the one it ran), wait until it
+           answers, ready N; done by the running set in DIR
+  rolling: restart N for every server of the set in turn, stopping at the
+           first that fails (a rolling upgrade with --bin)
   --socket: the runtime API of another HAProxy with deploy/haproxy/metron.cfg
            (e.g. /run/haproxy/admin.sock) instead of the set's in DIR`;
+
+/** "bin" if it is an executable file, else a sentence saying why not. */
+function checkBin(bin) {
+  if (Buffer.byteLength(bin) > 4000) throw new Error('--bin: a path of at most 4,000 bytes');
+  let st;
+  try {
+    st = fs.statSync(bin);
+    fs.accessSync(bin, fs.constants.X_OK);
+  } catch {
+    throw new Error(`--bin: ${bin} is not an executable file`);
+  }
+  if (!st.isFile()) throw new Error(`--bin: ${bin} is not a file`);
+  return bin;
+}
 
 function parseArgs(argv) {
   const o = { verb: 'start', servers: 2, listen: process.env.METRON_LISTEN || '127.0.0.1:8080',
     data: process.env.METRON_DATA ? path.join(process.env.METRON_DATA, 'cluster') : layout.data,
-    serverPort: null, demo: true, serverArgs: [], server: null, socket: null, timeoutS: 60 };
+    serverPort: null, demo: true, serverArgs: [], server: null, socket: null, timeoutS: 60,
+    bin: null };
   const args = [...argv];
   if (args[0] && !args[0].startsWith('-')) o.verb = args.shift();
-  if (!['start', 'status', 'stop', 'drain', 'ready'].includes(o.verb)) {
+  if (!['start', 'status', 'stop', 'drain', 'ready', 'restart', 'rolling'].includes(o.verb)) {
     throw new Error(`unknown command "${o.verb}"`);
   }
-  if (o.verb === 'drain' || o.verb === 'ready') {
+  const restarts = o.verb === 'restart' || o.verb === 'rolling';
+  if (o.verb === 'drain' || o.verb === 'ready' || o.verb === 'restart') {
     const n = args.shift();
     if (!/^\d{1,2}$/.test(n ?? '') || Number(n) > 15) {
       throw new Error(`${o.verb}: which server, a number from 0 to 15 (its line s0, s1, ... in ` +
@@ -499,8 +524,9 @@ function parseArgs(argv) {
         throw new Error('--server-port: a port number (0: free ports)');
       }
     } else if (a === '--no-demo') o.demo = false;
-    else if (a === '--socket' && o.server) o.socket = path.resolve(value());
-    else if (a === '--timeout' && o.server) {
+    else if (a === '--socket' && o.server && !restarts) o.socket = path.resolve(value());
+    else if (a === '--bin' && restarts) o.bin = checkBin(path.resolve(value()));
+    else if (a === '--timeout' && (o.server || restarts)) {
       o.timeoutS = Number(value());
       if (!Number.isInteger(o.timeoutS) || o.timeoutS < 1 || o.timeoutS > 3600) {
         throw new Error('--timeout: whole seconds from 1 to 3600');
@@ -583,13 +609,31 @@ function spawnServer({ bin, index, port, data, env, args }) {
       for (const l of lines) console.log(`s${index}| ${l}`);
     });
   }
-  const exited = new Promise((resolve) => proc.once('exit', (code, signal) => {
-    out.end();
-    resolve({ code, signal });
-  }));
-  return { index, port, dir, log: logFile, proc, exited, url: `http://127.0.0.1:${port}`,
-    output: () => text };
+  // (a binary that cannot be run gives 'error', and maybe no 'exit')
+  const exited = new Promise((resolve) => {
+    let done = false;
+    const end = (e) => {
+      if (done) return;
+      done = true;
+      out.end();
+      resolve(e);
+    };
+    proc.once('exit', (code, signal) => end({ code, signal }));
+    proc.once('error', (e) => {
+      out.write(`cluster: ${bin} could not be started: ${e.message}\n`);
+      end({ code: 127, signal: null });
+    });
+  });
+  return { index, port, dir, bin, args, log: logFile, proc, exited,
+    url: `http://127.0.0.1:${port}`, output: () => text };
 }
+
+/** The control socket of a running set (DIR/control.sock, mode 600):
+ * scripts/cluster restart / rolling ask the set's own process, which
+ * started the servers, to restart one. */
+const controlSocket = (data) => path.join(data, 'control.sock');
+/** The most of a request on the control socket (one JSON line). */
+const CONTROL_REQUEST_MAX = 8192;
 
 async function healthy(url, timeoutMs = 5000) {
   try {
@@ -603,8 +647,10 @@ async function healthy(url, timeoutMs = 5000) {
 
 async function waitHealthy(srv, timeoutMs = 180000) {
   const deadline = Date.now() + timeoutMs;
+  let gone = false;
+  srv.exited.then(() => { gone = true; });
   while (!await healthy(srv.url, 2000)) {
-    if (srv.proc.exitCode !== null || srv.proc.signalCode !== null) {
+    if (gone || srv.proc.exitCode !== null || srv.proc.signalCode !== null) {
       throw new Error(`server ${srv.index} exited before it answered (see ${srv.log})`);
     }
     if (Date.now() > deadline) throw new Error(`server ${srv.index} did not answer in time`);
@@ -634,6 +680,11 @@ async function start(o) {
   // Stops whatever of the set runs; may run again (a piece that a start
   // step finished after a signal is stopped by the second run).
   const stopAll = async () => {
+    if (control) {
+      control.srv.close();
+      fs.rmSync(control.file, { force: true });
+      control = null;
+    }
     if (proxy && !proxy.reported) {
       await proxy.stop();
       proxy.reported = true;
@@ -686,6 +737,142 @@ async function start(o) {
   };
   for (const sig of STOP_SIGNALS) process.on(sig, onSignal);
 
+  /** Says so when a server ends that nobody stopped. */
+  const watch = (s) => {
+    s.exited.then((e) => {
+      if (!stopping && !s.restarting) {
+        s.died = true;
+        log(`server ${s.index} exited (${e.signal || `exit ${e.code}`}); HAProxy sends its ` +
+          `requests to the others (log: ${s.log}; scripts/cluster restart ${s.index} starts it again)`);
+      }
+    });
+  };
+  const saveServers = () => {
+    state.servers = servers.map((x) => ({ index: x.index, url: x.url, pid: x.proc.pid,
+      bin: x.bin, log: x.log }));
+    writeState(o.data, state);
+  };
+  let control = null;
+  let restarting = null; // the index of the server being restarted
+  let env = null;
+  /**
+   * Restart server "index" (a request on the control socket): drain it,
+   * stop it, start it again (with "bin", or the binary it ran), wait until
+   * it answers, put it back. "say(sentence)" is told each step. Resolves to
+   * the closing sentence; throws one when a step fails (the server then
+   * stays out of HAProxy's rotation).
+   */
+  const restartServer = async ({ index, bin, timeoutS }, say) => {
+    if (stopping || !proxy) throw new Error('the set is not up (starting or stopping)');
+    if (restarting !== null) throw new Error(`server ${restarting} is being restarted; one at a time`);
+    const old = servers[index];
+    if (!old) {
+      throw new Error(`the set has no server ${index} (servers 0 to ${servers.length - 1})`);
+    }
+    restarting = index;
+    const name = `s${index}`;
+    const timeoutMs = timeoutS * 1000;
+    try {
+      const useBin = bin ? checkBin(bin) : old.bin;
+      say(`${name}: draining (HAProxy sends it no new request)`);
+      await drainServer({ socket: proxy.socket, server: name, timeoutMs, progress: say });
+      say(`${name}: drained; stopping server ${index} (pid ${old.proc.pid})`);
+      old.restarting = true;
+      if (old.proc.exitCode === null && old.proc.signalCode === null) old.proc.kill('SIGTERM');
+      const timer = setTimeout(() => old.proc.kill('SIGKILL'), 60000);
+      const e = await old.exited;
+      clearTimeout(timer);
+      old.reported = true;
+      say(`${name}: server ${index} stopped (${e.signal || `exit ${e.code}`})`);
+      if (stopping) throw new Error('the set is stopping');
+      const s = spawnServer({ bin: useBin, index, port: old.port, data: o.data, env,
+        args: old.restartArgs });
+      s.restartArgs = old.restartArgs;
+      servers[index] = s;
+      watch(s);
+      saveServers();
+      say(`${name}: started ${useBin} (pid ${s.proc.pid}); waiting until it answers`);
+      await waitHealthy(s);
+      if (stopping) throw new Error('the set is stopping');
+      await readyServer({ socket: proxy.socket, server: name, timeoutMs, progress: say });
+      log(`server ${index} restarted (pid ${s.proc.pid}, ${useBin})`);
+      return `${name} restarted: pid ${s.proc.pid} (${useBin}) answers and HAProxy sends it ` +
+        'requests again';
+    } catch (err) {
+      throw new Error(`${err.message}; ${name} stays out of HAProxy's rotation ` +
+        `(scripts/cluster restart ${index} tries again, scripts/cluster ready ${index} puts ` +
+        'back a process that runs)');
+    } finally {
+      restarting = null;
+    }
+  };
+  /** The control socket: one JSON request a connection, answered by JSON
+   * lines ({ progress } ..., then { ok, message }). */
+  const startControl = async () => {
+    const file = controlSocket(o.data);
+    if (Buffer.byteLength(file) > SOCKET_PATH_MAX) {
+      throw new Error(`the folder ${o.data} is too deep for the control socket: use a shorter --data folder`);
+    }
+    fs.rmSync(file, { force: true });
+    const srv = net.createServer((conn) => {
+      let text = '';
+      let taken = false;
+      const reply = (obj) => { if (!conn.destroyed) conn.write(JSON.stringify(obj) + '\n'); };
+      conn.setEncoding('utf8');
+      conn.on('error', () => {});
+      conn.on('data', async (d) => {
+        if (taken) return;
+        text += d;
+        if (text.length > CONTROL_REQUEST_MAX) {
+          taken = true;
+          reply({ ok: false, message: `a request of more than ${CONTROL_REQUEST_MAX} bytes` });
+          conn.end();
+          return;
+        }
+        const nl = text.indexOf('\n');
+        if (nl < 0) return;
+        taken = true;
+        let req;
+        try {
+          req = JSON.parse(text.slice(0, nl));
+        } catch {
+          req = null;
+        }
+        if (!req || req.verb !== 'restart' || !Number.isInteger(req.server) || req.server < 0 ||
+            req.server > 15 || (req.bin !== null && typeof req.bin !== 'string') ||
+            !Number.isInteger(req.timeoutS) || req.timeoutS < 1 || req.timeoutS > 3600) {
+          reply({ ok: false, message: 'not a request this set understands (scripts/cluster of ' +
+            'another version?)' });
+          conn.end();
+          return;
+        }
+        try {
+          const message = await restartServer({ index: req.server, bin: req.bin,
+            timeoutS: req.timeoutS }, (line) => {
+            log(line);
+            reply({ progress: line });
+          });
+          reply({ ok: true, message });
+        } catch (err) {
+          reply({ ok: false, message: err.message });
+        }
+        conn.end();
+      });
+    });
+    // Made mode 600 from the start: only the set's user may ask.
+    const mask = process.umask(0o177);
+    try {
+      await new Promise((resolve, reject) => {
+        srv.once('error', reject);
+        srv.listen(file, resolve);
+      });
+    } finally {
+      process.umask(mask);
+    }
+    srv.unref();
+    control = { srv, file };
+  };
+
   try {
     const pPort = await clusterPort(prev?.primary?.port);
     primary = await startPrimary({ dir: path.join(o.data, 'primary'), port: pPort, password,
@@ -714,7 +901,7 @@ async function start(o) {
     writeState(o.data, state);
     if (stopping) return finish();
 
-    const env = { ...process.env, DATABASE_URL: primary.url(), METRON_REPLICA_URL: standby.url() };
+    env = { ...process.env, DATABASE_URL: primary.url(), METRON_REPLICA_URL: standby.url() };
     const hp = o.listen.lastIndexOf(':');
     const first = o.serverPort ?? Number(o.listen.slice(hp + 1)) + 1;
     for (let i = 0; i < o.servers; i++) {
@@ -723,16 +910,10 @@ async function start(o) {
       // the others start once it answers.
       const s = spawnServer({ bin, index: i, port, data: o.data, env,
         args: [...(i === 0 && o.demo ? ['--demo'] : []), ...o.serverArgs] });
+      s.restartArgs = o.serverArgs; // (a restart makes no demo accounts again)
       servers.push(s);
-      s.exited.then((e) => {
-        if (!stopping) {
-          s.died = true;
-          log(`server ${i} exited (${e.signal || `exit ${e.code}`}); HAProxy sends its ` +
-            `requests to the others (log: ${s.log})`);
-        }
-      });
-      state.servers = servers.map((x) => ({ index: x.index, url: x.url, pid: x.proc.pid, log: x.log }));
-      writeState(o.data, state);
+      watch(s);
+      saveServers();
       await waitHealthy(s);
       if (stopping) return finish();
     }
@@ -740,12 +921,14 @@ async function start(o) {
     proxy.proc.once('exit', (code, signal) => {
       if (!stopping) log(`haproxy exited (${signal || `exit ${code}`}): ${proxy.stderr()}`);
     });
-    Object.assign(state, { up: true, url: proxy.url,
+    await startControl();
+    Object.assign(state, { up: true, url: proxy.url, control: control.file,
       haproxy: { pid: proxy.proc.pid, config: proxy.file, socket: proxy.socket } });
     writeState(o.data, state);
     log(`up: ${proxy.url} (HAProxy) -> ${servers.map((s) => s.url).join(', ')}`);
     log(`primary 127.0.0.1:${pPort}, standby 127.0.0.1:${sPort}; data: ${o.data}`);
-    log(`HAProxy's runtime API: ${proxy.socket} (scripts/cluster drain N / ready N)`);
+    log(`HAProxy's runtime API: ${proxy.socket} (scripts/cluster drain N / ready N); ` +
+      'scripts/cluster restart N / rolling restart the servers through it');
     log('Ctrl-C (or scripts/cluster stop) stops everything');
   } catch (e) {
     // (a signal during the start stops what it was waiting for)
@@ -863,6 +1046,69 @@ async function stateVerb(o) {
   return 0;
 }
 
+/** One restart asked of the running set in "data" through its control
+ * socket; each step's sentence goes to "progress". Resolves to { ok, message }. */
+export function askRestart(data, { server, bin = null, timeoutS = 60, progress = () => {} }) {
+  return new Promise((resolve) => {
+    const conn = net.createConnection(controlSocket(data));
+    let rest = '';
+    let answer = null;
+    conn.setEncoding('utf8');
+    conn.on('connect', () => conn.write(JSON.stringify({ verb: 'restart', server, bin, timeoutS }) + '\n'));
+    conn.on('data', (d) => {
+      const lines = (rest + d).split('\n');
+      rest = lines.pop();
+      if (rest.length > CONTROL_REQUEST_MAX) conn.destroy();
+      for (const line of lines) {
+        let m;
+        try {
+          m = JSON.parse(line);
+        } catch {
+          continue;
+        }
+        if (typeof m.progress === 'string') progress(m.progress);
+        else if (typeof m.ok === 'boolean') answer = { ok: m.ok, message: String(m.message) };
+      }
+    });
+    conn.on('close', () => resolve(answer || { ok: false,
+      message: 'the set closed its control socket without an answer (did it stop?)' }));
+    conn.on('error', (e) => {
+      answer ??= { ok: false, message: e.code === 'ENOENT' || e.code === 'ECONNREFUSED'
+        ? `no running set answers on ${controlSocket(data)} (scripts/cluster status; a set ` +
+          'started by an older scripts/cluster has none: stop it and start it again)'
+        : `the set's control socket: ${e.message}` };
+    });
+  });
+}
+
+/** restart N / rolling: asked of the running set in DIR. */
+async function restartVerb(o) {
+  const st = readState(o.data);
+  if (!st?.running || !pidAlive(st.pid) || !st.up) {
+    console.log(`no running set in ${o.data} (scripts/cluster status)`);
+    return 3;
+  }
+  const which = o.verb === 'rolling' ? (st.servers || []).map((x) => x.index)
+    : [Number(o.server.slice(1))];
+  for (const server of which) {
+    const r = await askRestart(o.data, { server, bin: o.bin, timeoutS: o.timeoutS,
+      progress: (line) => console.log(line) });
+    console.log(r.message);
+    if (!r.ok) {
+      if (o.verb === 'rolling') {
+        console.log(`rolling restart stopped at server ${server}` + (server > which[0]
+          ? ` (servers ${which[0]} to ${server - 1} were restarted)` : ''));
+      }
+      return 1;
+    }
+  }
+  if (o.verb === 'rolling') {
+    console.log(`rolling restart done: ${which.length} server${which.length === 1 ? '' : 's'} ` +
+      'restarted one at a time');
+  }
+  return 0;
+}
+
 export async function main(argv) {
   let o;
   try {
@@ -879,6 +1125,7 @@ export async function main(argv) {
     if (o.verb === 'status') return await statusVerb(o);
     if (o.verb === 'stop') return await stopVerb(o);
     if (o.verb === 'drain' || o.verb === 'ready') return await stateVerb(o);
+    if (o.verb === 'restart' || o.verb === 'rolling') return await restartVerb(o);
     return await start(o);
   } catch (e) {
     console.error(`cluster: ${e.message}`);

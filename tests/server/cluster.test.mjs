@@ -1,8 +1,10 @@
 // scripts/cluster, the operator's scale-out set (docs/scale.md, "Running the
 // set: scripts/cluster"), run as an operator runs it: a primary, a streaming
 // standby, two metron-server processes (METRON_SERVER_BIN) and HAProxy on
-// loopback; status; drain and ready through HAProxy's runtime API; Ctrl-C
-// stops everything; started again on the same
+// loopback; status; drain and ready through HAProxy's runtime API; a
+// rolling restart onto another binary under a steady stream of ingest
+// batches through HAProxy (none fails, each stored once); Ctrl-C stops
+// everything; started again on the same
 // folder it keeps the data and the standby; a second start is refused;
 // `scripts/cluster stop` from another shell stops it. Nothing is left running.
 import { after, test } from 'node:test';
@@ -10,12 +12,16 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { freePort, login, repoRoot, serverBin, spawnWatched, tempDir } from './harness.mjs';
-import { pidAlive, postmasterPid } from '../../scripts/cluster.mjs';
+import { promisify } from 'node:util';
+import { freePort, login, pollUntil, repoRoot, serverBin, spawnWatched, tempDir } from './harness.mjs';
+import { pgBin, pidAlive, postmasterPid } from '../../scripts/cluster.mjs';
+import { MIN_US, appClient, baseTime, dataTenant, storedCounts } from './data_helpers.mjs';
 
 const script = path.join(repoRoot, 'scripts', 'cluster');
 const data = path.join(tempDir('metron-cluster-'), 'set');
-const env = { ...process.env, METRON_SKIP_BUILD: '1', METRON_SERVER_BIN: serverBin };
+// (the test build's /api/v1/test routes: the rolling restart's tenant)
+const env = { ...process.env, METRON_SKIP_BUILD: '1', METRON_SERVER_BIN: serverBin,
+  METRON_TEST_ROUTES: '1' };
 delete env.METRON_DATA;
 delete env.DATABASE_URL;
 delete env.METRON_LISTEN;
@@ -39,6 +45,61 @@ async function start(args, until = /^cluster: up: (http:\/\/[0-9.]+:\d+) /m) {
 }
 
 const state = () => JSON.parse(fs.readFileSync(path.join(data, 'cluster.json'), 'utf8'));
+
+/** SQL on the set's primary (its password in DATA/primary.secret). */
+async function primarySql(sql) {
+  const { stdout } = await promisify(execFile)(path.join(pgBin, 'psql'), ['-X', '-q', '-A', '-t',
+    '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1', '-p', String(state().primary.port), '-U',
+    'postgres', '-d', 'metron', '-c', sql], { env: { ...process.env,
+    PGPASSWORD: fs.readFileSync(path.join(data, 'primary.secret'), 'utf8').trim() } });
+  return stdout.trim();
+}
+
+/**
+ * Ingest batches of tenant "t" through "url" by three clients one after
+ * another, until stop(): acked (batch ids answered 200/201), by (those of
+ * each process, X-Served-By), failed (every other answer or error, as a
+ * sentence). No batch is sent again: a failure is a lost request.
+ */
+function ingestStream(url, t) {
+  const ingest = appClient(url, t.app.credential);
+  const t0 = baseTime(72);
+  const out = { acked: new Set(), by: {}, failed: [] };
+  let n = 0;
+  let running = true;
+  const loop = async () => {
+    while (running) {
+      const i = n++;
+      const id = `roll-${i}`;
+      try {
+        const r = await ingest.batch({ batch_id: id, channels: t.channels.map((ch) =>
+          ({ id: ch, t: [t0 + i * MIN_US], v: [i] })) });
+        if (r.status === 200 || r.status === 201) {
+          out.acked.add(id);
+          const by = r.headers.get('x-served-by');
+          out.by[by] = (out.by[by] || 0) + 1;
+        } else out.failed.push(`batch ${id} answered ${r.status}: ${r.text}`);
+      } catch (e) {
+        out.failed.push(`batch ${id} failed: ${e.cause?.message || e.message}`);
+      }
+    }
+  };
+  const loops = [loop(), loop(), loop()];
+  return {
+    out,
+    /** Until "k" more batches were acknowledged by each of "servers". */
+    more: (k, servers) => {
+      const goal = Object.fromEntries(servers.map((x) => [x, (out.by[x] || 0) + k]));
+      return pollUntil(() => out.failed.length > 0 ||
+        servers.every((x) => (out.by[x] || 0) >= goal[x]), `${k} batches by ${servers}`);
+    },
+    async stop() {
+      running = false;
+      await Promise.all(loops);
+      return out;
+    },
+  };
+}
 
 /** Every process of the set that is still alive (should be none). */
 function leftOver(st) {
@@ -123,6 +184,48 @@ test('scripts/cluster: two servers behind HAProxy on a primary and a streaming s
   const bad = await run(['drain', '5', '--data', data]);
   assert.equal(bad.code, 1, bad.out);
   assert.match(bad.out, /HAProxy refused to set s5 to drain: No such server\./);
+
+  // A rolling restart onto another binary (a copy of the server, as an
+  // upgrade brings one) under a steady stream of ingest batches through
+  // HAProxy: every server is drained, stopped, started from the new
+  // binary and put back in turn; no batch fails, each is stored once.
+  const t = await dataTenant({ url: st.servers[0].url }, { n: 2 });
+  const next = path.join(tempDir('metron-next-'), 'metron-server-next');
+  fs.copyFileSync(serverBin, next);
+  fs.chmodSync(next, 0o755);
+  const stream = ingestStream(c.url, t);
+  await stream.more(10, ['s0', 's1']);
+  const roll = await run(['rolling', '--data', data, '--bin', next]);
+  assert.equal(roll.code, 0, roll.out);
+  for (const n of [0, 1]) {
+    assert.match(roll.out, new RegExp(`s${n}: drained; stopping server ${n} \\(pid ${st.servers[n].pid}\\)`));
+    assert.match(roll.out, new RegExp(`s${n} restarted: pid \\d+ \\(${next}\\) answers and HAProxy ` +
+      'sends it requests again'));
+  }
+  assert.match(roll.out, /rolling restart done: 2 servers restarted one at a time/);
+  await stream.more(10, ['s0', 's1']); // both new processes take batches
+  const seen = await stream.stop();
+  assert.deepEqual(seen.failed, [], `${seen.acked.size} batches acknowledged`);
+  const st2 = state();
+  for (const s of st2.servers) {
+    assert.notEqual(s.pid, st.servers[s.index].pid);
+    assert.equal(s.bin, next);
+    assert.equal(fs.readlinkSync(`/proc/${s.pid}/exe`), next);
+  }
+  assert.deepEqual(await storedCounts(primarySql, t), [seen.acked.size, seen.acked.size * 2]);
+  // One of them again, with the binary it runs; a server the set has not;
+  // a --bin that cannot be run.
+  const one = await run(['restart', '1', '--data', data, '--timeout', '30']);
+  assert.equal(one.code, 0, one.out);
+  assert.match(one.out, /s1 restarted: pid \d+/);
+  assert.equal(fs.readlinkSync(`/proc/${state().servers[1].pid}/exe`), next);
+  const none = await run(['restart', '7', '--data', data]);
+  assert.equal(none.code, 1, none.out);
+  assert.match(none.out, /the set has no server 7 \(servers 0 to 1\)/);
+  const noBin = await run(['restart', '0', '--data', data, '--bin', path.join(data, 'nothing')]);
+  assert.equal(noBin.code, 2, noBin.out);
+  assert.match(noBin.out, /--bin: .*nothing is not an executable file/);
+  assert.deepEqual(await backendsSeen(c.url, 4), ['s0', 's1']);
   // Ctrl-C in the terminal: SIGINT to the script's process group. The
   // servers, HAProxy and the clusters run in groups of their own: the
   // script stops them in order.
@@ -131,6 +234,8 @@ test('scripts/cluster: two servers behind HAProxy on a primary and a streaming s
   assert.deepEqual(exit, { code: 0, signal: null }, c.out());
   assert.match(c.out(), /haproxy stopped[\s\S]*server \d stopped[\s\S]*standby stopped[\s\S]*primary stopped/);
   assert.deepEqual(leftOver(st), []);
+  assert.deepEqual(leftOver(state()), []);
+  assert.equal(fs.existsSync(path.join(data, 'control.sock')), false);
   noSanitizerReport();
   const after1 = await run(['status', '--data', data]);
   assert.equal(after1.code, 3, after1.out);
