@@ -114,6 +114,41 @@ test('channels: add, rename, change the unit, acquire and delete', async () => {
   }
 });
 
+test('teams: the description shown under the name, written and changed where the name is', async () => {
+  for (const size of ['pc', 'phone390']) {
+    const name = `Night shift ${size}`;
+    const page = await open(size, 'admin/teams');
+    await page.waitForSelector('[data-testid=crud-add]');
+    await page.click('[data-testid=crud-add]');
+    await page.fill('dialog input[name=name]', name);
+    assert.match(await page.textContent('dialog [data-field=description]'), /What the team is for/);
+    await page.fill('dialog textarea[name=description]', 'Covers the furnaces from 22:00 to 06:00 <b>and</b> the weekend alarms.');
+    await afterRender(page, () => page.click('dialog button[type=submit]'), { route: 'admin/teams' });
+    const row = page.locator('table.table tr', { hasText: name });
+    // Text, never markup.
+    assert.equal(await row.locator('[data-testid=team-description]').textContent(),
+      'Covers the furnaces from 22:00 to 06:00 <b>and</b> the weekend alarms.');
+    const team = (await seed.admin.get('/api/v1/teams')).body.teams.find((x) => x.name === name);
+    assert.equal(team.description, 'Covers the furnaces from 22:00 to 06:00 <b>and</b> the weekend alarms.');
+    // Edited in the same dialog as the name; emptied, the line goes.
+    await row.locator('button', { hasText: 'Edit' }).click();
+    assert.equal(await page.inputValue('dialog textarea[name=description]'), team.description);
+    await page.fill('dialog textarea[name=description]', 'Furnaces, 22:00 to 06:00.');
+    await afterRender(page, () => page.click('dialog button[type=submit]'), { route: 'admin/teams' });
+    assert.equal(await page.locator('table.table tr', { hasText: name }).locator('[data-testid=team-description]').textContent(),
+      'Furnaces, 22:00 to 06:00.');
+    if (size === 'phone390') await assertFits(page, 'teams');
+    await shot(page, `teams-description-${size}`);
+    await page.locator('table.table tr', { hasText: name }).locator('button', { hasText: 'Edit' }).click();
+    await page.fill('dialog textarea[name=description]', '');
+    await afterRender(page, () => page.click('dialog button[type=submit]'), { route: 'admin/teams' });
+    assert.equal(await page.locator('table.table tr', { hasText: name }).locator('[data-testid=team-description]').count(), 0);
+    assert.equal((await seed.admin.get(`/api/v1/teams/${team.id}`)).body.description, '');
+    assert.deepEqual(page.consoleErrors, []);
+    await page.context().close();
+  }
+});
+
 test('IP allow-list: lines checked as typed, my address added, the list stored; below Pro a sentence', async () => {
   const page = await open('pc', 'admin/security');
   await page.waitForSelector('[data-testid=allow-list-text]');

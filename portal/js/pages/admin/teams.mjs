@@ -1,7 +1,10 @@
-// Teams (G3): create, list, rename, members, delete (P5).
+// Teams (G3): create, list, rename, describe, members, delete (P5). The
+// description (up to 1,000 characters, optional) shows under the team's
+// name and is edited with it.
 import { registerPage } from '../../router.mjs';
 import { t, formatNumber } from '../../i18n.mjs';
 import { api } from '../../api.mjs';
+import { h } from '../../ui/dom.mjs';
 import { crudPage } from '../../ui/crud.mjs';
 
 registerPage('admin/teams', {
@@ -12,6 +15,8 @@ registerPage('admin/teams', {
     const userOptions = () => users.map((u) => ({ value: u.id, label: `${u.name} (${u.login_id})` }));
     const fields = () => [
       { name: 'name', label: t('common.name'), required: true, maxlength: 100 },
+      { name: 'description', label: t('teams.description'), type: 'textarea', rows: 3, maxlength: 1000,
+        help: t('teams.description_help') },
       { name: 'member_ids', label: t('teams.members'), type: 'checks', numeric: true, options: userOptions() },
     ];
     return crudPage(container, {
@@ -23,7 +28,10 @@ registerPage('admin/teams', {
       },
       items: (b) => b.teams || [],
       columns: [
-        { label: t('common.name'), value: (r) => r.name },
+        { label: t('common.name'), class: 'prose', value: (r) => (r.description
+          ? h('div', { class: 'cell-stack' }, h('span', { text: r.name }),
+            h('span', { class: 'muted small-text', 'data-testid': 'team-description', text: r.description }))
+          : r.name) },
         { label: t('teams.members'), class: 'prose', value: (r) => {
           const names = (r.member_ids || []).map((id) => (users.find((u) => u.id === id) || {}).name).filter(Boolean);
           return names.length ? names.join(', ') : t('common.none');
@@ -31,7 +39,7 @@ registerPage('admin/teams', {
         { label: t('teams.count'), class: 'num', value: (r) => formatNumber((r.member_ids || []).length) },
       ],
       create: { label: t('teams.new'), fields, submit: (v) => api.post('/teams', v) },
-      edit: { fields, values: (r) => r, submit: (r, v) => api.patch(`/teams/${r.id}`, v) },
+      edit: { fields, values: (r) => ({ ...r, description: r.description || '' }), submit: (r, v) => api.patch(`/teams/${r.id}`, v) },
       remove: { confirm: (r) => t('teams.delete_confirm', { name: r.name }), submit: (r) => api.del(`/teams/${r.id}`) },
     }).ready;
   },
