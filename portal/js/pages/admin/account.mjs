@@ -11,7 +11,7 @@ import { pageHead, reportReply } from '../../ui/crud.mjs';
 import { table } from '../../ui/table.mjs';
 import { toast } from '../../ui/toast.mjs';
 import { confirmDialog } from '../../ui/dialog.mjs';
-import { zoneOptions } from '../account.mjs';
+import { zoneOptions, showChosenZone } from '../account.mjs';
 import { overQuotaText, setQuotaAccount } from '../../quota_banner.mjs';
 import { sharedGet } from '../../shell_data.mjs';
 
@@ -52,6 +52,7 @@ function infoPanel(acc, reload) {
       return r;
     },
   });
+  showChosenZone(f.form);
   return h('section', { class: 'panel' }, h('h2', { text: t('account.info') }),
     h('dl', { class: 'kv' }, h('dt', { text: t('signin.account') }), h('dd', { text: acc.login_id || t('account.no_login_id') })),
     f.form);
