@@ -769,11 +769,12 @@ async function start(o) {
     if (!old) {
       throw new Error(`the set has no server ${index} (servers 0 to ${servers.length - 1})`);
     }
+    // (before anything is touched: a binary gone since the command checked it)
+    const useBin = bin ? checkBin(bin) : old.bin;
     restarting = index;
     const name = `s${index}`;
     const timeoutMs = timeoutS * 1000;
     try {
-      const useBin = bin ? checkBin(bin) : old.bin;
       say(`${name}: draining (HAProxy sends it no new request)`);
       await drainServer({ socket: proxy.socket, server: name, timeoutMs, progress: say });
       say(`${name}: drained; stopping server ${index} (pid ${old.proc.pid})`);

@@ -219,6 +219,14 @@ test('scripts/cluster: two servers behind HAProxy on a primary and a streaming s
   assert.equal(one.code, 0, one.out);
   assert.match(one.out, /s1 restarted: pid \d+/);
   assert.equal(fs.readlinkSync(`/proc/${state().servers[1].pid}/exe`), next);
+  // A server that died is started again the same way.
+  process.kill(state().servers[0].pid, 'SIGKILL');
+  await pollUntil(() => /cluster: server 0 exited \(SIGKILL\); HAProxy sends its requests to the others/
+    .test(c.out()), 'the set saying server 0 died');
+  const again = await run(['restart', '0', '--data', data]);
+  assert.equal(again.code, 0, again.out);
+  assert.match(again.out, /s0: server 0 stopped \(SIGKILL\)[\s\S]*s0 restarted: pid \d+/);
+  assert.equal(fs.readlinkSync(`/proc/${state().servers[0].pid}/exe`), next);
   const none = await run(['restart', '7', '--data', data]);
   assert.equal(none.code, 1, none.out);
   assert.match(none.out, /the set has no server 7 \(servers 0 to 1\)/);
