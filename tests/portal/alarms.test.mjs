@@ -24,7 +24,7 @@ before(async () => {
   } });
   seed = await seedAccount(env);
   const r = await seed.admin.post(`/api/v1/apps/${seed.appId}/credentials`, {});
-  ingest = appClient(env.url, r.body.credential);
+  ingest = appClient(env.apiUrl, r.body.credential);
   rx = await startWebhookReceiver();
 });
 after(async () => {

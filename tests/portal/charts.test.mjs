@@ -45,7 +45,7 @@ before(async () => {
   const now = Date.now() * 1000;
   t0 = now - (now % (24 * 3600e6)) - 3 * 24 * 3600e6;
   const times = Array.from({ length: DAY_MIN }, (_, i) => t0 + i * MIN_US);
-  const ingest = appClient(env.url, app.credential);
+  const ingest = appClient(env.apiUrl, app.credential);
   r = await ingest.batch({ batch_id: 'day-1', channels: ids.map((id, c) => ({
     id, t: times, v: times.map((_, i) => Math.round((c * 10 + 5 * Math.sin((2 * Math.PI * i) / DAY_MIN) + (c % UNITS.length) * 100) * 100) / 100),
   })) });

@@ -25,7 +25,7 @@ before(async () => {
   // The last 24 hours of one-minute data on CH1 and CH3 (CH3 with one
   // sensor break), so that the preview has something to compute.
   const r = await seed.admin.post(`/api/v1/apps/${seed.appId}/credentials`, {});
-  const ingest = appClient(env.url, r.body.credential);
+  const ingest = appClient(env.apiUrl, r.body.credential);
   const now = Date.now() * 1000;
   t0 = now - (now % MIN_US) - (DAY_MIN - 1) * MIN_US - 20 * MIN_US;
   const times = Array.from({ length: DAY_MIN - 30 }, (_, i) => t0 + i * MIN_US);

@@ -44,7 +44,7 @@ before(async () => {
   const v2 = t.map((_, i) => (i === 1000 || i === n - 1 ? 'break' : Math.round(300 + 100 * Math.cos(i / 90)) / 100));
   seed.day = { t, v1, v2 };
   const { credential } = (await seed.admin.post(`/api/v1/apps/${seed.appId}/credentials`, {})).body;
-  const ingest = appClient(env.url, credential);
+  const ingest = appClient(env.apiUrl, credential);
   const b = await ingest.batch({ batch_id: 'dash-day', channels: [
     { id: seed.channels[0], t, v: v1 }, { id: seed.channels[1], t, v: v2 }] });
   assert.ok(b.status < 300, b.text);

@@ -18,7 +18,7 @@ before(async () => {
   seed = await seedAccount(env);
   const r = await seed.admin.post(`/api/v1/apps/${seed.appId}/credentials`, {});
   credential = r.body.credential;
-  ingest = appClient(env.url, credential);
+  ingest = appClient(env.apiUrl, credential);
 });
 
 /** 5-second values, as a gateway app sends them in high-speed mode (docs/ingest.md). */

@@ -32,7 +32,7 @@ before(async () => {
   const now = Date.now();
   T = now - (now % 86400000) - 86400000 + (3 * 60 + 17) * 60000;
   const r = await seed.admin.post('/api/v1/apps/' + seed.appId + '/credentials', {});
-  const ingest = appClient(env.url, r.body.credential);
+  const ingest = appClient(env.apiUrl, r.body.credential);
   const b = await ingest.batch({ batch_id: 'tz-1', channels: [{ id: seed.channels[3 - 1], t: [T * 1000], v: [42.5] }] });
   assert.ok(b.status < 300, b.text);
 });
