@@ -196,6 +196,47 @@ static int static_gate(struct mg_connection *conn, const struct mg_request_info 
     return 0;
 }
 
+/* A request whose body's length is not clear is refused and its connection
+ * closed (RFC 9112 §6.3: the bytes after it cannot be told apart from the
+ * next request). CivetWeb 1.15 reads the first of two Content-Length headers
+ * (2 and 3: a proxy in front that reads the last one sees another request
+ * after it), lets Transfer-Encoding win over Content-Length and takes two
+ * "chunked" as one, and reads "+2" or "2, 2" as 2; nginx refuses each of
+ * them. Only the two names are compared (a request without a body pays a
+ * character test a header). Returns 0, or the status of the refusal. */
+static int framing_gate(struct mg_connection *conn, const struct mg_request_info *ri)
+{
+    const char *length = NULL, *why = NULL;
+    int n_length = 0, n_coding = 0;
+    size_t digits;
+    for (int i = 0; i < ri->num_headers && i < MG_MAX_HEADERS; i++) {
+        const char *name = ri->http_headers[i].name;
+        int first = name != NULL ? (unsigned char)name[0] | 0x20 : 0;
+        if (first == 'c' && strcasecmp(name, "Content-Length") == 0) {
+            n_length++;
+            length = ri->http_headers[i].value;
+        } else if (first == 't' && strcasecmp(name, "Transfer-Encoding") == 0) {
+            n_coding++;
+        }
+    }
+    if (n_length + n_coding == 0) {
+        return 0;
+    }
+    digits = length != NULL ? strspn(length, "0123456789") : 0;
+    if (n_length > 1) {
+        why = "the request has more than one Content-Length header: the length of its body is "
+              "not clear";
+    } else if (n_length > 0 && n_coding > 0) {
+        why = "the request has both a Content-Length and a Transfer-Encoding header: the length "
+              "of its body is not clear";
+    } else if (n_coding > 1) {
+        why = "the request has more than one Transfer-Encoding header: send one, chunked";
+    } else if (n_length == 1 && (digits == 0 || digits > 18 || length[digits] != '\0')) {
+        why = "the request's Content-Length is not a number of bytes (digits only)";
+    }
+    return why != NULL ? static_refusal(conn, 400, "bad_request", why, "") : 0;
+}
+
 /* snprintf(out, cap, "%s", text) by a copy: cut to cap - 1 bytes. */
 static void copy_text(char *out, size_t cap, const char *text)
 {
@@ -250,6 +291,7 @@ static void cb_connection_close(const struct mg_connection *conn)
 static int cb_begin_request(struct mg_connection *conn)
 {
     const struct mg_request_info *ri = mg_get_request_info(conn);
+    int status;
     if (ri != NULL && !http_conns_request_begins(ri->remote_addr, ri->remote_port, ri->server_port)) {
         /* The watchdog shed this connection as idle just as its request
          * head arrived: its socket is gone, the request is not run (the
@@ -276,7 +318,11 @@ static int cb_begin_request(struct mg_connection *conn)
         mg_write(conn, draining_reply, sizeof draining_reply - 1);
         return 503; /* handled here */
     }
-    return ri != NULL ? static_gate(conn, ri) : 0; /* 0: let CivetWeb handle it */
+    if (ri == NULL) {
+        return 0; /* let CivetWeb handle it */
+    }
+    status = framing_gate(conn, ri);
+    return status != 0 ? status : static_gate(conn, ri); /* 0: let CivetWeb handle it */
 }
 
 static void cb_end_request(const struct mg_connection *conn, int status)

@@ -115,6 +115,16 @@ int http_discard_body(http_req *req, size_t limit);
 /* Reply to a body that could not be taken (http_read_body()'s "rc"). */
 int http_reply_body_refused(http_req *req, int rc, size_t limit);
 
+/* Close the connection after a reply that says the request could not be
+ * read (docs/server.md "Connections"): 400 malformed_json (a body that is
+ * not JSON at all), body_incomplete and bad_body. The bytes after such a
+ * body cannot be trusted to start the next request (a Content-Length under
+ * what was sent leaves the rest to be read as one), and a client sending
+ * garbage does not keep its worker for the keep-alive wait. A well-formed
+ * body refused for what it holds (wrong_type, missing, invalid_value...)
+ * keeps its connection. Call before the reply is written. */
+void http_close_if_unreadable(http_req *req, int status, const char *code);
+
 /* Fill req->body for a JSON route; replies and returns -1 on any problem. */
 int http_take_json_body(http_req *req);
 

@@ -571,9 +571,19 @@ cJSON *http_error_object(const char *code, const char *message, const char *fiel
     return o;
 }
 
+void http_close_if_unreadable(http_req *req, int status, const char *code)
+{
+    if (status == 400 && code != NULL &&
+        (strcmp(code, "malformed_json") == 0 || strcmp(code, "body_incomplete") == 0 ||
+         strcmp(code, "bad_body") == 0)) {
+        http_close_after_reply(req);
+    }
+}
+
 int http_reply_error(http_req *req, int status, const char *code, const char *message,
                      const char *field)
 {
+    http_close_if_unreadable(req, status, code);
     return http_reply_json(req, status, http_error_object(code, message, field));
 }
 

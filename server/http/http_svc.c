@@ -1,6 +1,7 @@
 /* The HTTP side of the service contract (see http_svc.h). */
 #define _POSIX_C_SOURCE 200809L
 #include "http_svc.h"
+#include "http_internal.h"
 
 #include <civetweb.h>
 #include <stdio.h>
@@ -64,6 +65,7 @@ int http_reply_svc(http_req *req, const svc_error *e)
     if (status == 500) {
         return http_reply_error(req, 500, "internal_error", "internal error", NULL);
     }
+    http_close_if_unreadable(req, status, e->code);
     o = cJSON_CreateObject();
     if (o == NULL) {
         return http_reply_json(req, status, NULL);
