@@ -61,7 +61,14 @@
  * threads are free: a new client finds a worker within a tick or two. A
  * busy connection is never shed, nor one whose unread bytes hold a whole
  * request head (it waits in CivetWeb's queue for a worker: accepted
- * connections are held from the accept, queued or not). And always, a
+ * connections are held from the accept, queued or not). Under TLS the
+ * bytes are encrypted: any unread byte counts, and starts the idle time
+ * again (tls_waits_refresh(): a queued connection's ClientHello; its worker
+ * does the handshake, so the client cannot have sent a request while it
+ * queued, and must not be shed for the time it queued while the handshake
+ * runs). CivetWeb reads what SSL_pending() holds before it polls the
+ * socket, so no plain text waits in OpenSSL while a worker waits for the
+ * next request (docs/server.md "Under TLS"). And always, a
  * connection closing for more than IDLE_GRACE_MS is cut: after an API reply
  * that closes (a 413 to a body announced too large), CivetWeb 1.15 still
  * reads what the client sends, each byte renewing its 30 s wait, so a
@@ -525,15 +532,38 @@ static void shed_locked(int fd)
     }
 }
 
-/* Whether the unread bytes of "fd" hold a whole request head (up to
- * HEAD_PEEK bytes; a longer head is not told apart). Under g_mu. */
+/* Whether a request waits in the unread bytes of "fd". In plain HTTP: a
+ * whole request head (up to HEAD_PEEK bytes; a longer head is not told
+ * apart). Under TLS the bytes are encrypted: any unread byte (a
+ * ClientHello waiting in CivetWeb's queue, a request its worker has not
+ * read yet). Under g_mu. */
 #define HEAD_PEEK 16384
 static char g_peek[HEAD_PEEK];
 static bool g_skip[HELD_MAX];
-static bool head_waits(int fd)
+static bool request_waits(int fd)
 {
-    ssize_t n = recv(fd, g_peek, sizeof g_peek, MSG_PEEK | MSG_DONTWAIT);
-    return n >= 4 && memmem(g_peek, (size_t)n, "\r\n\r\n", 4) != NULL;
+    bool tls = g_srv != NULL && g_srv->tls;
+    ssize_t n = recv(fd, g_peek, tls ? 1 : sizeof g_peek, MSG_PEEK | MSG_DONTWAIT);
+    return tls ? n > 0 : n >= 4 && memmem(g_peek, (size_t)n, "\r\n\r\n", 4) != NULL;
+}
+
+/* TLS, while workers are scarce: an idle connection past its grace whose
+ * socket holds unread bytes starts its idle time again. A queued one holds
+ * its ClientHello; once a worker takes it, the handshake and the request
+ * take a round trip or two with the socket empty, and its idle time must
+ * not be the one since the accept (it may have queued for seconds). A
+ * client that trickles bytes is not helped: its worker reads each at once,
+ * so a tick seldom finds one unread. Under g_mu. */
+static void tls_waits_refresh(long long now)
+{
+    for (int i = 0; i < g_held_hi; i++) {
+        long long st = atomic_load(&g_held[i].state);
+        if (g_held[i].fd >= 0 && (st & 3) == H_IDLE && (st >> 2) + IDLE_GRACE_MS <= now &&
+            request_waits(g_held[i].fd)) {
+            /* Fails if its request began meanwhile: then it is busy. */
+            (void)atomic_compare_exchange_strong(&g_held[i].state, &st, now << 2 | H_IDLE);
+        }
+    }
 }
 
 void http_conns_shed(void)
@@ -556,9 +586,13 @@ void http_conns_shed(void)
     }
     /* While more than half of the threads hold a connection: the oldest
      * idle one past its grace, until half are free or none is left. One
-     * whose unread bytes hold a whole request head waits in CivetWeb's
-     * queue for a worker, with a request: it is left alone. */
+     * whose unread bytes hold a whole request head (under TLS: any unread
+     * byte) waits in CivetWeb's queue for a worker, or for its worker to
+     * read it, with a request: it is left alone. */
     memset(g_skip, 0, sizeof g_skip);
+    if (taken > g_busy && g_srv != NULL && g_srv->tls) {
+        tls_waits_refresh(now);
+    }
     while (taken > g_busy) {
         int oldest = -1;
         long long oldest_st = 0;
@@ -574,7 +608,7 @@ void http_conns_shed(void)
             break;
         }
         g_skip[oldest] = true;
-        if (head_waits(g_held[oldest].fd)) {
+        if (request_waits(g_held[oldest].fd)) {
             continue;
         }
         /* Fails if its request began meanwhile: then look again. */

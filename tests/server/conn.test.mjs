@@ -5,8 +5,12 @@
 // CivetWeb's queue with its handshake sent is not shed as idle.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import net from 'node:net';
-import { metricSamples, startPostgres, startServer } from './harness.mjs';
+import path from 'node:path';
+import tls from 'node:tls';
+import { metricSamples, startPostgres, startServer, tempDir } from './harness.mjs';
 
 let pg;
 let srv;
@@ -123,5 +127,85 @@ test('a request that cannot be read is answered 400 with a sentence and its conn
     assert.equal(r.first.body?.code, code, what);
     assert.doesNotMatch(r.first.head, /\r\nConnection: close/i, what);
     assert.equal(r.kept, true, `${what}: the connection was kept for the next request`);
+  }
+});
+
+/** A certificate for 127.0.0.1 and the server's PEM (certificate + key). */
+function makeCert() {
+  const dir = tempDir('metron-conn-tls-');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2',
+    '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem'),
+    '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+  const cert = fs.readFileSync(path.join(dir, 'cert.pem'));
+  fs.writeFileSync(path.join(dir, 'server.pem'),
+    Buffer.concat([cert, fs.readFileSync(path.join(dir, 'key.pem'))]));
+  return { dir, cert, pem: path.join(dir, 'server.pem') };
+}
+
+/** A TLS connection: { socket, secured (the handshake done), raw() (what
+ * came), closed (resolves with what came once it closes) }. */
+function tlsConnect(port, ca) {
+  const socket = tls.connect({ port, host: '127.0.0.1', ca, servername: undefined });
+  let raw = '';
+  socket.on('error', () => {});
+  socket.on('data', (d) => { raw += d.toString('latin1'); });
+  const secured = new Promise((resolve) => socket.once('secureConnect', resolve));
+  const closed = new Promise((resolve) => socket.once('close', () => resolve(raw)));
+  return { socket, secured, raw: () => raw, closed };
+}
+
+test('a TLS connection waiting in the queue with its handshake sent is not shed as idle, and is served once a worker frees', async () => {
+  // 4 workers, all busy (4 TLS requests whose bodies have not come yet:
+  // busy connections are never shed). A fifth TLS client connects: its
+  // ClientHello waits, encrypted, in the socket of a connection accepted
+  // but queued for a worker; it cannot send its request before a worker
+  // does the handshake. A sixth connection sends nothing. While more than
+  // half of the workers are taken, connections idle for 2 s are shed,
+  // oldest first: before, the TLS one was shed first (its bytes hold no
+  // "\r\n\r\n" to see) and its client's request was lost; now its unread
+  // bytes count as a request waiting, and only the silent one is shed.
+  const cert = makeCert();
+  const small = await startServer({ databaseUrl: await pg.createDatabase(), waitHealthy: false,
+    args: ['--threads', '4', '--tls-cert', cert.pem] });
+  const holders = [];
+  let queued = null;
+  let silent = null;
+  try {
+    for (let i = 0; i < 4; i++) holders.push(tlsConnect(small.port, cert.cert));
+    // Each handshake is done by a worker: all four are taken.
+    await within(Promise.all(holders.map((h) => h.secured)), 20000, 'four TLS handshakes');
+    for (const h of holders) {
+      h.socket.write('POST /api/v1/debug/echo HTTP/1.1\r\nHost: metron\r\nContent-Type: application/json\r\n' +
+        'Content-Length: 12\r\nConnection: close\r\n\r\n');
+    }
+    queued = tlsConnect(small.port, cert.cert);
+    await within(new Promise((resolve) => queued.socket.once('connect', resolve)), 20000, 'the fifth connection');
+    silent = net.connect(small.port, '127.0.0.1');
+    silent.on('error', () => {});
+    const silentClosed = new Promise((resolve) => silent.once('close', resolve));
+    // The silent one, accepted after the queued one, is shed: the watchdog
+    // passed both of them after their 2 s.
+    await within(silentClosed, 20000, 'the silent connection shed');
+    assert.equal(queued.socket.destroyed, false, 'the queued TLS connection is still open');
+    // One worker frees: it takes the queued connection, which is served.
+    holders[0].socket.write('{"name":"a"}');
+    assert.match(await within(holders[0].closed, 20000, 'the first request answered'), /^HTTP\/1\.1 200 /);
+    await within(queued.secured, 20000, 'the queued connection\'s handshake');
+    queued.socket.write('GET /api/v1/health HTTP/1.1\r\nHost: metron\r\nConnection: close\r\n\r\n');
+    const answer = await within(queued.closed, 20000, 'the queued connection answered');
+    assert.match(answer, /^HTTP\/1\.1 200 /, answer.slice(0, 200));
+    for (const h of holders.slice(1)) h.socket.write('{"name":"b"}');
+    for (const h of holders.slice(1)) {
+      assert.match(await within(h.closed, 20000, 'a held request answered'), /^HTTP\/1\.1 200 /);
+    }
+  } finally {
+    for (const h of holders) h.socket.destroy();
+    queued?.socket.destroy();
+    silent?.destroy();
+    const exit = await small.stop();
+    fs.rmSync(cert.dir, { recursive: true, force: true });
+    fs.rmSync(small.dataDir, { recursive: true, force: true });
+    assert.equal(exit.code, 0, small.stderr());
+    assert.doesNotMatch(small.stderr(), /runtime error|AddressSanitizer|LeakSanitizer/);
   }
 });
