@@ -130,6 +130,90 @@ test('a request that cannot be read is answered 400 with a sentence and its conn
   }
 });
 
+/** The socket of local port "local" to remote port "remote" in
+ * /proc/net/tcp: { state ('01' established, '04' FIN_WAIT1: closed by its
+ * owner with bytes still to send), txQueue, rxQueue } or null. */
+function tcpSocket(local, remote) {
+  const hex = (n) => n.toString(16).toUpperCase().padStart(4, '0');
+  for (const line of fs.readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f.length > 4 && f[1].endsWith(':' + hex(local)) && f[2].endsWith(':' + hex(remote))) {
+      const [tx, rx] = f[4].split(':').map((h) => parseInt(h, 16));
+      return { state: f[3], txQueue: tx, rxQueue: rx };
+    }
+  }
+  return null;
+}
+
+/** A client that pipelines 4 static files of 256 KiB and a POST whose body
+ * it never sends, and reads nothing (paused from the start). */
+async function nonReader(port) {
+  const s = net.connect({ port, host: '127.0.0.1' });
+  s.on('error', () => {});
+  s.pause();
+  await within(new Promise((resolve) => s.once('connect', resolve)), 20000, 'connected');
+  s.write('GET /fill.png HTTP/1.1\r\nHost: metron\r\n\r\n'.repeat(4) +
+    'POST /api/v1/debug/echo HTTP/1.1\r\nHost: metron\r\nContent-Type: application/json\r\n' +
+    'Content-Length: 400\r\n\r\n{');
+  return s;
+}
+
+test('clients that send their bodies too slowly and never read get their workers given back at the deadline, with the socket buffers full', async () => {
+  // 2 workers, each taken by a client that pipelines 4 static files of
+  // 256 KiB whose replies it never reads (its receive window closes and
+  // the server holds the rest, unsent), then a POST that announces a body
+  // and sends none of it. The body's deadline (a floor of 1 s for the
+  // test) shuts the read side and the 408 is written behind the unsent
+  // replies: the server's send buffer (megabytes on loopback) still has
+  // room for a few hundred bytes. Only replies that left it full to
+  // within that would block it (then the watchdog shuts the socket both
+  // ways 1 s later, http_deadline.c); more, and the worker would block in
+  // an earlier reply instead. Each worker then closes its connection (the server's
+  // socket closed with bytes still to send: FIN_WAIT1) and is given back:
+  // a third request is served, which only a worker given back can do.
+  const small = await startServer({ databaseUrl: await pg.createDatabase(),
+    args: ['--threads', '2'], env: { METRON_TEST_BODY_FLOOR_MS: '1000', METRON_METRICS_TOKEN: METRICS } });
+  fs.writeFileSync(path.join(small.portalDir, 'fill.png'), Buffer.alloc(256 * 1024, 0x61));
+  const clients = [];
+  try {
+    clients.push(await nonReader(small.port), await nonReader(small.port));
+    for (const s of clients) {
+      const port = s.localPort;
+      const closedSide = await within(new Promise((resolve) => {
+        const look = () => {
+          const t = tcpSocket(small.port, port);
+          if (t && t.state !== '01') resolve(t); else setTimeout(look, 20);
+        };
+        look();
+      }), 20000, 'the server closed a connection whose client does not read');
+      assert.equal(closedSide.state, '04', JSON.stringify(closedSide));
+      assert.ok(closedSide.txQueue > 0, `the server held bytes it could not send (${closedSide.txQueue})`);
+      assert.ok(tcpSocket(port, small.port).rxQueue > 0, 'the client left bytes unread');
+    }
+    const m = await within(metricSamples(small.url, METRICS), 20000, 'a request served by a worker given back');
+    assert.equal(m.metron_http_bodies_cut_total, 2);
+    // What each left unread: the 4 files, then the 408 with its sentence.
+    for (const s of clients) {
+      const chunks = [];
+      s.on('data', (d) => chunks.push(d));
+      const ended = new Promise((resolve) => s.once('end', resolve));
+      s.resume();
+      await within(ended, 20000, 'the unread replies');
+      const got = replies(Buffer.concat(chunks).toString('latin1'));
+      assert.equal(got.length, 5);
+      assert.ok(got.slice(0, 4).every((r) => r.status === 200));
+      assert.equal(got[4].status, 408);
+      assert.equal(got[4].body?.code, 'body_too_slow');
+      assert.match(got[4].body.message, /did not arrive in time/);
+    }
+  } finally {
+    for (const s of clients) s.destroy();
+    const exit = await small.stop();
+    assert.equal(exit.code, 0, small.stderr());
+    assert.doesNotMatch(small.stderr(), /runtime error|AddressSanitizer|LeakSanitizer/);
+  }
+});
+
 /** A certificate for 127.0.0.1 and the server's PEM (certificate + key). */
 function makeCert() {
   const dir = tempDir('metron-conn-tls-');
