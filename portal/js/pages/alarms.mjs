@@ -11,6 +11,7 @@ import { t, formatNumber, formatDateTime, LANGUAGES, toInputValue, fromInputValu
 import { api, errorMessage, setCsrf, planName } from '../api.mjs';
 import { session, isAdmin, on, emit, plan } from '../session.mjs';
 import { h, fill } from '../ui/dom.mjs';
+import { noGroupNotice } from '../ui/no_group.mjs';
 import { pageHead, reportReply } from '../ui/crud.mjs';
 import { table } from '../ui/table.mjs';
 import { confirmDialog } from '../ui/dialog.mjs';
@@ -37,7 +38,7 @@ function tabs(active) {
 }
 
 function noGroup(container, title) {
-  fill(container, pageHead(title), h('div', { class: 'notice' }, h('p', { text: t('monitor.no_group') })));
+  fill(container, pageHead(title), noGroupNotice(t('monitor.no_group')));
 }
 
 // ------------------------------------------------------------- the list

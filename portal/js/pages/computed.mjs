@@ -13,6 +13,7 @@ import { t, language, formatNumber, formatDateTime } from '../i18n.mjs';
 import { api, errorMessage } from '../api.mjs';
 import { session, isAdmin, on } from '../session.mjs';
 import { h, fill } from '../ui/dom.mjs';
+import { noGroupNotice } from '../ui/no_group.mjs';
 import { pageHead, reportReply } from '../ui/crud.mjs';
 import { table } from '../ui/table.mjs';
 import { confirmDialog } from '../ui/dialog.mjs';
@@ -158,7 +159,7 @@ registerPage('computed', {
     const gid = session.groupId;
     const head = pageHead(t('nav.computed'));
     if (!gid) {
-      fill(container, head, h('div', { class: 'notice' }, h('p', { text: t('monitor.no_group') })));
+      fill(container, head, noGroupNotice(t('monitor.no_group')));
       return on('group', () => navigate('computed'));
     }
     if (params.new || params.edit) return editor(container, gid, params.edit ? Number(params.edit) : null);

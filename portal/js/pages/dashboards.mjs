@@ -14,6 +14,7 @@ import { t, formatDateTime, formatNumber } from '../i18n.mjs';
 import { api, errorMessage, planName } from '../api.mjs';
 import { session, on, plan } from '../session.mjs';
 import { h, fill, icon } from '../ui/dom.mjs';
+import { noGroupNotice } from '../ui/no_group.mjs';
 import { pageHead } from '../ui/crud.mjs';
 import { confirmDialog } from '../ui/dialog.mjs';
 import { formDialog } from '../ui/form.mjs';
@@ -61,7 +62,7 @@ async function renderList(container) {
     const gid = session.groupId;
     if (!gid) {
       fill(head, pageHead(t('dash.title')));
-      fill(body, h('p', { class: 'empty', text: t('dash.no_group') }));
+      fill(body, noGroupNotice(t('dash.no_group')));
       return;
     }
     const r = await api.get(`/groups/${gid}/dashboards`);

@@ -20,6 +20,7 @@ import { t, formatNumber, formatDateTime, formatAgo, language } from '../i18n.mj
 import { api, errorMessage, quotaName, planName } from '../api.mjs';
 import { session, on, isAdmin, plan } from '../session.mjs';
 import { h, fill, icon } from '../ui/dom.mjs';
+import { noGroupNotice } from '../ui/no_group.mjs';
 import { pageHead } from '../ui/crud.mjs';
 import { raisedAlarms } from '../alarms/active.mjs';
 import { showDialog } from '../ui/dialog.mjs';
@@ -457,8 +458,7 @@ registerPage('monitor', {
       clearTimeout(timer);
       const gid = session.groupId;
       if (!gid) {
-        fill(body, h('div', { class: 'notice' }, h('p', { text: t('monitor.no_group') }),
-          isAdmin() ? h('a', { href: '#/admin/groups', text: t('nav.admin_groups') }) : null));
+        fill(body, noGroupNotice(t('monitor.no_group')));
         fill(status);
         drawLive();
         return;

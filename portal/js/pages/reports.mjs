@@ -11,6 +11,7 @@ import { t, language, formatNumber, formatDateTime } from '../i18n.mjs';
 import { api, errorMessage, planName } from '../api.mjs';
 import { session, isAdmin, on, plan } from '../session.mjs';
 import { h, fill } from '../ui/dom.mjs';
+import { noGroupNotice } from '../ui/no_group.mjs';
 import { pageHead, reportReply } from '../ui/crud.mjs';
 import { table } from '../ui/table.mjs';
 import { confirmDialog } from '../ui/dialog.mjs';
@@ -148,7 +149,7 @@ registerPage('reports', {
       return () => { off(); if (stop) stop(); };
     }
     if (!gid) {
-      fill(container, pageHead(t('nav.reports')), h('div', { class: 'notice' }, h('p', { text: t('reports.no_group') })));
+      fill(container, pageHead(t('nav.reports')), noGroupNotice(t('reports.no_group')));
       return on('group', () => navigate('reports', {}));
     }
     const off = on('group', () => navigate('reports', {}));
