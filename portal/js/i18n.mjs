@@ -335,8 +335,12 @@ export function formatBytes(n) {
   const units = ['byte', 'kilobyte', 'megabyte', 'gigabyte', 'terabyte'];
   let v = Number(n) || 0, i = 0;
   while (v >= 1000 && i < units.length - 1) { v /= 1000; i++; }
-  return formatNumber(v, { style: 'unit', unit: units[i], unitDisplay: i === 0 ? 'narrow' : 'short',
-    maximumFractionDigits: i === 0 ? 0 : v < 10 ? 1 : 0 });
+  if (i > 0) return formatNumber(v, { style: 'unit', unit: units[i], unitDisplay: 'short', maximumFractionDigits: v < 10 ? 1 : 0 });
+  // Bytes as the narrow unit ("B", French "o"), which most languages glue to
+  // the number ("0B", "512o"): a space before it, as the other units have ("7.5 kB").
+  const parts = formatter(Intl.NumberFormat, { style: 'unit', unit: 'byte', unitDisplay: 'narrow', maximumFractionDigits: 0 })
+    .formatToParts(v);
+  return parts.map((p, k) => (p.type === 'unit' && k > 0 && parts[k - 1].type !== 'literal' ? `\u00a0${p.value}` : p.value)).join('');
 }
 
 /** A date and time (ms since the epoch, or an ISO string) in the shown time zone. */
