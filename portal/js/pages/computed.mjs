@@ -308,7 +308,10 @@ async function editor(container, gid, id) {
     err.hidden = true;
     await check();
     clearTimeout(previewTimer);
-    previewTimer = setTimeout(preview, 500);
+    // A mistake says at once why there is no preview (the box is never empty and silent);
+    // a valid expression waits for the typing to pause.
+    if (!lastCheck.ok) preview();
+    else previewTimer = setTimeout(preview, 500);
   }
 
   // Tracked: the page's rendered mark waits for the check of what was typed (router.mjs).
