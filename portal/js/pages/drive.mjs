@@ -485,7 +485,7 @@ async function render(container, params) {
         h('tbody', {}, rows.map(({ c, sel }) => h('tr', {},
           h('td', { 'data-label': t('drive.importFrom') }, h('div', { class: 'cell-stack' }, h('strong', { text: c.name }),
             h('span', { class: 'muted small-text', text: t('drive.importSamples', { unit: c.unit || '—', n: formatNumber(c.samples || 0) }) }))),
-          h('td', { 'data-label': t('drive.importTo') }, sel))))))
+          h('td', { class: 'control', 'data-label': t('drive.importTo') }, sel))))))
         : h('p', { class: 'notice warn', text: t('drive.importNoTargets') }),
       err, h('div', { class: 'vw-progress-row', hidden: true, 'data-testid': 'import-progress-row' }, bar, pct, stop),
       h('div', { class: 'form-buttons' }, closeBtn, start));
