@@ -14,6 +14,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack, openPage, signIn, gotoRoute, shot } from './browser.mjs';
 import { PASSWORD, seedAccount } from './fixtures.mjs';
+import { defects } from './defects.mjs';
 
 const PAGES = ['monitor', 'dashboards', 'viewer', 'drive', 'computed', 'alarms', 'alarms/events', 'reports',
   'notifications', 'account', 'inquiries', 'help', 'admin/account', 'admin/users', 'admin/teams', 'admin/groups',
@@ -34,49 +35,6 @@ async function signedIn({ size = 'pc', lang = 'en-US' } = {}) {
   const page = await openPage(env, { size, lang });
   await signIn(page, { account: 'acme', user: 'admin', password: PASSWORD });
   return page;
-}
-
-/** What a person would notice on the page shown, as sentences for the assertion. */
-function defects(page) {
-  return page.evaluate(() => {
-    const out = [];
-    const vw = window.innerWidth;
-    const what = (el) => `${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''} "${(el.textContent || '').trim().slice(0, 40)}"`;
-    if (document.documentElement.scrollWidth > vw) out.push(`the page is ${document.documentElement.scrollWidth} px wide`);
-    // A box of its own that scrolls sideways (a wide table in its frame) may hold wider content.
-    const scrolls = (el) => {
-      for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
-        if (/(auto|scroll|hidden)/.test(getComputedStyle(p).overflowX)) return true;
-      }
-      return false;
-    };
-    for (const el of document.querySelectorAll('#main *, .header *')) {
-      const r = el.getBoundingClientRect();
-      if (r.width && r.right > vw + 1 && !scrolls(el)) out.push(`${what(el)} ends at ${Math.round(r.right)} px`);
-    }
-    for (const el of document.querySelectorAll('button, a[href], input:not([type=hidden]), select, textarea, meter')) {
-      if (!el.getClientRects().length && el.type !== 'file') continue;
-      const name = el.getAttribute('aria-label') || el.getAttribute('aria-labelledby') || el.getAttribute('title')
-        || (el.labels && [...el.labels].map((l) => l.textContent).join('').trim())
-        || (!['INPUT', 'SELECT', 'TEXTAREA', 'METER'].includes(el.tagName) && el.textContent.trim())
-        || [...el.querySelectorAll('img[alt]')].map((i) => i.alt).join('');
-      if (!name) out.push(`${el.outerHTML.slice(0, 100)} has no name`);
-    }
-    const walker = document.createTreeWalker(document.getElementById('main'), NodeFilter.SHOW_TEXT);
-    for (let n; (n = walker.nextNode());) {
-      const s = n.textContent.trim();
-      if (n.parentElement.closest('code, pre, input, textarea, .mono, [data-testid=session-browser]')) continue;
-      if (/^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$/.test(s) && !/\.(test|com|org|net|png|csv|json|hok2?|mtw|pdf|xlsx)$/.test(s)) out.push(`a catalogue key "${s}"`);
-      if (/(^|\s)[a-z]+_[a-z_]+(\s|$)/.test(s) && !/@/.test(s)) out.push(`a code in "${s.slice(0, 60)}"`);
-      if (/\bundefined\b|\bNaN\b|\[object /.test(s)) out.push(`"${s.slice(0, 60)}"`);
-    }
-    for (const tr of document.querySelectorAll('#main table thead tr')) {
-      const labels = [...tr.children].map((th) => th.textContent.trim()).filter(Boolean);
-      const twice = labels.filter((l, i) => labels.indexOf(l) !== i);
-      if (twice.length) out.push(`a table with two columns "${twice[0]}"`);
-    }
-    return [...new Set(out)];
-  });
 }
 
 for (const [lang, size] of [['en-US', 'pc'], ['zh-CN', 'phone390'], ['de-DE', 'phone390'], ['de-DE', 'pc']]) {
@@ -241,4 +199,50 @@ test('a new computed channel or alarm says what to type without an error\'s red;
   await again.click('[data-testid=alarm-save]');
   await again.waitForSelector('[data-testid=alarm-rule-state].bad');
   await again.context().close();
+});
+
+test('dialogs and editors in French and Japanese on a phone: fit, named, in words; a mistake says why there is no preview', async () => {
+  for (const lang of ['fr-FR', 'ja-JP']) {
+    const page = await signedIn({ size: 'phone390', lang });
+    const found = [];
+    const look = async (what) => { for (const d of await defects(page)) found.push(`${lang} ${what}: ${d}`); };
+    await gotoRoute(page, `${env.url}/#/alarms?new=1`, { route: 'alarms' });
+    await page.waitForSelector('[data-testid=alarm-editor]');
+    await look('alarm editor');
+    await gotoRoute(page, `${env.url}/#/computed?new=1`, { route: 'computed' });
+    await page.fill('[data-testid=computed-expression]', 'SQR(CH1+');
+    await page.waitForSelector('[data-testid=computed-check].bad');
+    // At once, not after the pause the preview of a valid expression waits for.
+    assert.notEqual((await page.textContent('[data-testid=computed-preview-info]')).trim(), '');
+    await look('computed editor with a mistake');
+    await gotoRoute(page, `${env.url}/#/dashboards`, { route: 'dashboards' });
+    await page.click('[data-testid=dash-new]');
+    await page.fill('dialog input[name=name]', `Look ${lang}`);
+    await page.click('dialog button[type=submit]');
+    await page.waitForSelector('[data-testid=dash-grid][data-painted=true]');
+    await page.click('[data-testid=dash-arrange]');
+    await page.click('[data-testid=dash-add]');
+    await page.waitForSelector('[data-testid=panel-form]');
+    await look('add-panel dialog');
+    // Bytes read as the other units, a space before the unit ("0 o", not "0o").
+    const bytes = await page.evaluate(async () => (await import('./js/i18n.mjs')).formatBytes(0));
+    assert.match(bytes, /^0\s\S+$/u, bytes);
+    assert.deepEqual(found, []);
+    assert.deepEqual(page.consoleErrors, []);
+    await page.context().close();
+  }
+});
+
+test('a new account without a measurement group: each group page says there is none yet and, to an administrator, where to create one', async () => {
+  await env.createAccount({ account: 'newco', plan: 'pro', user: 'admin', password: PASSWORD, userName: 'Nina New' });
+  const page = await openPage(env, { size: 'phone390', lang: 'es-ES' });
+  await signIn(page, { account: 'newco', user: 'admin', password: PASSWORD });
+  for (const p of ['monitor', 'dashboards', 'alarms', 'computed', 'reports']) {
+    await gotoRoute(page, `${env.url}/#/${p}`, { route: p });
+    assert.match(await page.textContent('[data-testid=no-groups]'), /^Esta cuenta aún no tiene ningún grupo de medición\./, p);
+    assert.equal(await page.getAttribute('[data-testid=no-groups] a', 'href'), '#/admin/groups', p);
+    assert.equal(await page.locator('[data-testid=no-group]').count(), 0, p);
+  }
+  await shot(page, 'no-groups-phone', { fullPage: false });
+  await page.context().close();
 });

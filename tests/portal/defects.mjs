@@ -1,0 +1,57 @@
+// What a person would notice on a portal page, as sentences for an
+// assertion (tests/portal/review.test.mjs, scripts/portal-look-shots.mjs):
+// anything wider than the window, a control without a name a screen reader
+// can say, a catalogue key or snake_case code among the words, "undefined" or
+// "NaN", a table with two columns of the same heading. The main area and the
+// header are looked at, and an open dialog (the portal's dialogs are
+// appended to <body>, outside #main) the same way.
+
+/** The defects of the page shown (an empty list when none). */
+export function defects(page) {
+  return page.evaluate(() => {
+    const out = [];
+    const vw = window.innerWidth;
+    const what = (el) => `${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''} "${(el.textContent || '').trim().slice(0, 40)}"`;
+    if (document.documentElement.scrollWidth > vw) out.push(`the page is ${document.documentElement.scrollWidth} px wide`);
+    // A box of its own that scrolls sideways (a wide table in its frame) may hold wider content.
+    const scrolls = (el) => {
+      for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
+        if (/(auto|scroll|hidden)/.test(getComputedStyle(p).overflowX)) return true;
+      }
+      return false;
+    };
+    const roots = [document.getElementById('main'), ...document.querySelectorAll('dialog[open]')].filter(Boolean);
+    for (const dlg of document.querySelectorAll('dialog[open]')) {
+      const r = dlg.getBoundingClientRect();
+      if (r.left < -1 || r.right > vw + 1) out.push(`the dialog "${(dlg.querySelector('h2')?.textContent || '').trim()}" is ${Math.round(r.width)} px wide`);
+    }
+    for (const el of document.querySelectorAll('#main *, .header *, dialog[open] *')) {
+      const r = el.getBoundingClientRect();
+      if (r.width && r.right > vw + 1 && !scrolls(el)) out.push(`${what(el)} ends at ${Math.round(r.right)} px`);
+    }
+    for (const el of document.querySelectorAll('button, a[href], input:not([type=hidden]), select, textarea, meter')) {
+      if (!el.getClientRects().length && el.type !== 'file') continue;
+      const name = el.getAttribute('aria-label') || el.getAttribute('aria-labelledby') || el.getAttribute('title')
+        || (el.labels && [...el.labels].map((l) => l.textContent).join('').trim())
+        || (!['INPUT', 'SELECT', 'TEXTAREA', 'METER'].includes(el.tagName) && el.textContent.trim())
+        || [...el.querySelectorAll('img[alt]')].map((i) => i.alt).join('');
+      if (!name) out.push(`${el.outerHTML.slice(0, 100)} has no name`);
+    }
+    for (const root of roots) {
+      const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+      for (let n; (n = walker.nextNode());) {
+        const s = n.textContent.trim();
+        if (n.parentElement.closest('code, pre, input, textarea, .mono, [data-testid=session-browser]')) continue;
+        if (/^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$/.test(s) && !/\.(test|com|org|net|png|csv|json|hok2?|mtw|pdf|xlsx)$/.test(s)) out.push(`a catalogue key "${s}"`);
+        if (/(^|\s)[a-z]+_[a-z_]+(\s|$)/.test(s) && !/@/.test(s)) out.push(`a code in "${s.slice(0, 60)}"`);
+        if (/\bundefined\b|\bNaN\b|\[object /.test(s)) out.push(`"${s.slice(0, 60)}"`);
+      }
+    }
+    for (const tr of document.querySelectorAll('#main table thead tr, dialog[open] table thead tr')) {
+      const labels = [...tr.children].map((th) => th.textContent.trim()).filter(Boolean);
+      const twice = labels.filter((l, i) => labels.indexOf(l) !== i);
+      if (twice.length) out.push(`a table with two columns "${twice[0]}"`);
+    }
+    return [...new Set(out)];
+  });
+}
