@@ -161,7 +161,7 @@ async function renderDashboard(container, id) {
   function drawStatus() {
     const when = data.now ? formatDateTime(data.now, { timeStyle: 'medium' }) : '';
     fill(status,
-      h('span', { text: t('dash.updated', { time: when }) }), h('span', { text: '·' }),
+      h('span', { text: t('dash.updated', { time: when }) }), h('span', { class: 'sep', 'aria-hidden': 'true', text: '·' }),
       h('span', { text: t('dash.every_minute') }),
       editing ? h('span', { class: 'dash-edit-hint', text: grid.classList.contains('dash-stacked')
         ? t('dash.arrange_phone') : t('dash.arrange_hint') }) : null,
