@@ -148,6 +148,9 @@ test('a HOK2 file in the drive is imported into measured channels, with progress
   await page.click('[data-testid=import-start]');
   await page.waitForFunction(() => document.querySelector('[data-testid=import-status]').dataset.done === '3', null, { timeout: 60000 });
   assert.equal(await page.$eval('[data-testid=import-progress]', (p) => p.value), 1);
+  // The result beside the bar (on a phone the dialog's top is scrolled away), the file's facts still at the top.
+  assert.equal(await page.$eval('[data-testid=import-status]', (s) => s.nextElementSibling.dataset.testid), 'import-progress-row');
+  assert.match(await page.textContent('dialog[open]'), /4 channels, 1,440 rows/);
   assert.match(await page.textContent('[data-testid=import-status]'), /Imported: 4,320 values \(channels: 3\)/);
   // Stored: the first rows of CH2 of the file are in Temperature 2.
   const start = Date.now() - (Date.now() % 86400000) - 2 * 86400000;

@@ -496,7 +496,14 @@ async function render(container, params) {
       const maps = rows.filter((x) => x.sel.value).map((x) => ({ index: x.c.index, channel_id: Number(x.sel.value) }));
       if (!maps.length) { err.textContent = t('drive.importNone'); err.hidden = false; return; }
       start.disabled = true;
+      // The progress and its result beside the bar, where the buttons are (on a phone
+      // the top of the dialog is scrolled away): the file's facts stay at the top.
+      if (status.nextSibling !== bar.parentNode) {
+        status.replaceWith(h('p', { class: 'muted', text: status.textContent }));
+        bar.parentNode.before(status);
+      }
       bar.parentNode.hidden = false;
+      bar.parentNode.scrollIntoView({ block: 'nearest' });
       stop.hidden = false;
       stop.disabled = false;
       cancelled = false;
