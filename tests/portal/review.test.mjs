@@ -221,6 +221,8 @@ test('dialogs and editors in French and Japanese on a phone: fit, named, in word
     await page.click('dialog button[type=submit]');
     await page.waitForSelector('[data-testid=dash-grid][data-painted=true]');
     await page.click('[data-testid=dash-arrange]');
+    // Its status line one part to a line, no dot left at a line's end (Italian wrapped after it).
+    assert.equal(await page.locator('.dash-status .sep:visible').count(), 0);
     await page.click('[data-testid=dash-add]');
     await page.waitForSelector('[data-testid=panel-form]');
     await look('add-panel dialog');
