@@ -1218,7 +1218,13 @@ static int cb_http_error(struct mg_connection *conn, int status, const char *err
         msg = status < 500 ? "the request was refused" : "the server could not handle this request";
         break;
     }
-    static_refusal(conn, status, status < 500 ? "bad_request" : "internal_error", msg, "");
+    /* A missing file is what its status says; the others are requests
+     * CivetWeb could not take as they were. */
+    static_refusal(conn, status,
+                   status == 404   ? "not_found"
+                   : status < 500 ? "bad_request"
+                                  : "internal_error",
+                   msg, "");
     return 0;
 }
 
