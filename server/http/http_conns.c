@@ -80,6 +80,19 @@
  * read of the unconnected socket fails at once (ENOTCONN), the worker ends
  * the connection, and CivetWeb's close() closes the placeholder.
  *
+ * Replies not read have a deadline (docs/server.md "A reply that is not
+ * read has a deadline"). CivetWeb 1.15 waits up to 30 s for a write to
+ * move, each byte the client takes restarting it, and a busy connection is
+ * never shed: a client that stopped reading, or read a few bytes at a
+ * time, held a worker writing its reply for good. Each tick the watchdog
+ * looks at every held connection's socket: while it holds bytes the peer
+ * has not acknowledged (SIOCOUTQ), the reply may take WRITE_FLOOR_MS plus
+ * what the peer acknowledged since (TCP_INFO) at WRITE_RATE; past that,
+ * the connection is cut as a shed one (below), whatever writes it
+ * (CivetWeb's sendfile() of a portal file, mg_write() of the API's and of
+ * the streams, OpenSSL's). The kernel counts, so no write path changes
+ * and a request pays nothing.
+ *
  * Why the watchdog never shuts or replaces a descriptor that is not the
  * connection's: a descriptor is held (written in g_held) under g_mu by
  * accept(), right after the accept that returned it; close() of a held
@@ -102,13 +115,18 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <linux/sockios.h> /* SIOCOUTQ */
+#include <linux/tcp.h>     /* TCP_INFO with tcpi_bytes_acked (glibc's lacks it) */
 
 #include "http.h"
 #include "http_internal.h"
@@ -181,12 +199,25 @@ typedef struct {
     int fd; /* -1 = a free entry; written under g_mu */
     atomic_uint gen; /* moved on each hold and drop: a worker's cached entry is its own */
     _Atomic long long state;
+    /* The write deadline (write_cut_locked()), under g_mu: since when the
+     * watchdog has seen the socket hold bytes its peer has not acknowledged
+     * (CLOCK_MONOTONIC ms; 0 = it held none at the last tick), and what the
+     * peer had acknowledged then. */
+    long long write_since;
+    unsigned long long acked_since;
 } held_conn;
 static held_conn g_held[HELD_MAX];
 static int g_held_hi; /* entries [0, g_held_hi) may be taken */
 static int *g_held_of_fd; /* FD_TRACKED: the entry + 1 of a held descriptor */
 static int g_dead = -1; /* an unconnected socket: what a shed descriptor becomes */
-static long long g_shed_idle, g_shed_closing; /* under g_mu */
+static long long g_shed_idle, g_shed_closing, g_write_cut; /* under g_mu */
+/* The write deadline: what any reply may take to leave once the client
+ * stops taking it, and the rate each byte it takes buys time at (16 KiB/s,
+ * 128 kbit/s: a 1 MB portal file leaves in 62 s at that rate). */
+#define WRITE_FLOOR_MS 10000LL
+#define WRITE_RATE (16LL * 1024)
+static atomic_llong g_write_floor_ms = WRITE_FLOOR_MS;
+static long long g_write_logged_s;
 /* The entry of the connection this worker thread serves (-1: none), its
  * generation and its peer, as its last request found it. */
 static _Thread_local struct {
@@ -235,6 +266,15 @@ int http_conns_init(const srv *s)
     }
     g_loopback_too = s->cfg.conns_per_address > 0;
     g_srv = s;
+    {
+        /* Tests only: a write deadline that passes within a test. */
+        const char *env = http_test_build ? getenv("METRON_TEST_WRITE_FLOOR_MS") : NULL;
+        char *end = NULL;
+        long long v = env != NULL ? strtoll(env, &end, 10) : 0;
+        if (env != NULL && *end == '\0' && v >= 100 && v <= WRITE_FLOOR_MS) {
+            atomic_store(&g_write_floor_ms, v);
+        }
+    }
     pthread_mutex_unlock(&g_mu);
     if (g_slots == NULL || g_held_of_fd == NULL) {
         return -1;
@@ -258,6 +298,11 @@ int http_conns_init(const srv *s)
         atomic_store(&g_slot_of_fd, fds);
     }
     return 0;
+}
+
+long long http_conns_write_floor_ms(void)
+{
+    return atomic_load_explicit(&g_write_floor_ms, memory_order_relaxed);
 }
 
 int http_conns_cap(void)
@@ -432,6 +477,7 @@ static void hold_locked(int fd)
         return;
     }
     g_held[slot].fd = fd;
+    g_held[slot].write_since = 0;
     atomic_fetch_add(&g_held[slot].gen, 1);
     atomic_store(&g_held[slot].state, held_now_ms() << 2 | H_IDLE);
     g_held_of_fd[fd] = slot + 1;
@@ -566,6 +612,42 @@ static void tls_waits_refresh(long long now)
     }
 }
 
+/* Whether held connection "h" passed its write deadline (docs/server.md
+ * "A reply that is not read"): its socket has held bytes its peer did not
+ * acknowledge at every tick since write_since, and the peer acknowledged
+ * less than WRITE_RATE bytes a second beyond the floor since then. A reply
+ * that leaves empties the queue between ticks, or moves on at the rate:
+ * never cut; a quiet stream holds nothing unsent: never cut. One that the
+ * client stopped taking (its window closed) moves on no more, however
+ * CivetWeb or our handlers wait in their writes (each byte taken restarts
+ * CivetWeb's 30 s): cut at the floor plus what it took since, at the rate.
+ * The kernel counts the bytes (SIOCOUTQ, TCP_INFO): the request path pays
+ * nothing. Under g_mu. */
+static bool write_cut_locked(held_conn *h, long long now)
+{
+    struct tcp_info ti;
+    socklen_t len = sizeof ti;
+    int unacked = 0;
+    unsigned long long took;
+    if (ioctl(h->fd, SIOCOUTQ, &unacked) != 0 || unacked <= 0 ||
+        getsockopt(h->fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0 ||
+        len < offsetof(struct tcp_info, tcpi_bytes_acked) + sizeof ti.tcpi_bytes_acked) {
+        h->write_since = 0;
+        return false;
+    }
+    if (h->write_since == 0) {
+        h->write_since = now;
+        h->acked_since = ti.tcpi_bytes_acked;
+        return false;
+    }
+    took = ti.tcpi_bytes_acked - h->acked_since;
+    if (took > (unsigned long long)WRITE_RATE * 86400) {
+        return false; /* a day's worth at the rate: it is moving */
+    }
+    return now >= h->write_since + atomic_load_explicit(&g_write_floor_ms, memory_order_relaxed) +
+                      (long long)took * 1000 / WRITE_RATE;
+}
+
 void http_conns_shed(void)
 {
     long long now = held_now_ms();
@@ -574,6 +656,20 @@ void http_conns_shed(void)
     for (int i = 0; i < g_held_hi; i++) {
         long long st = atomic_load(&g_held[i].state);
         if (g_held[i].fd < 0 || (st & 3) == H_SHED) {
+            continue;
+        }
+        /* Whatever its phase: a worker writing a reply (busy), or one whose
+         * reply the kernel still holds (idle, closing). */
+        if (write_cut_locked(&g_held[i], now) &&
+            atomic_compare_exchange_strong(&g_held[i].state, &st, (long long)H_SHED)) {
+            shed_locked(g_held[i].fd);
+            g_write_cut++;
+            if (now / 1000 - g_write_logged_s >= 60) {
+                g_write_logged_s = now / 1000;
+                log_warn("http: a client stopped reading its reply: its connection was cut "
+                         "at the write deadline (%lld so far)",
+                         g_write_cut);
+            }
             continue;
         }
         if ((st & 3) == H_CLOSING && (st >> 2) + IDLE_GRACE_MS <= now &&
@@ -621,11 +717,12 @@ void http_conns_shed(void)
     pthread_mutex_unlock(&g_mu);
 }
 
-void http_conns_shed_counts(long long *idle, long long *closing)
+void http_conns_shed_counts(long long *idle, long long *closing, long long *write_cut)
 {
     pthread_mutex_lock(&g_mu);
     *idle = g_shed_idle;
     *closing = g_shed_closing;
+    *write_cut = g_write_cut;
     pthread_mutex_unlock(&g_mu);
 }
 

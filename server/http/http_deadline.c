@@ -38,8 +38,9 @@
  * from the same port at once is ambiguous, and that body gets no deadline
  * (counted: http_deadline_counts()).
  *
- * The same watchdog sheds idle connections while workers are scarce and
- * cuts CivetWeb's closes that read on and on (http_conns_shed(); the proof
+ * The same watchdog sheds idle connections while workers are scarce,
+ * cuts CivetWeb's closes that read on and on, and cuts the replies that
+ * pass their write deadline (http_conns_shed(); the proof
  * that it touches only the connection's own descriptor is in
  * http_conns.c's header): each tick, outside g_mu.
  *
@@ -161,6 +162,9 @@ static void *watchdog_main(void *arg)
         pthread_mutex_lock(&g_mu);
         {
             long long tick = g_floor_ms / 2 < TICK_MAX_MS ? g_floor_ms / 2 : TICK_MAX_MS;
+            if (http_conns_write_floor_ms() / 2 < tick) {
+                tick = http_conns_write_floor_ms() / 2;
+            }
             struct timespec ts;
             if (next < 0 || next > now + tick) {
                 next = now + tick;

@@ -57,8 +57,12 @@ void http_conns_closing(void);
  * more than half of the threads hold a connection, shed the idle ones past
  * theirs, oldest first. */
 void http_conns_shed(void);
-/* Since the start: idle connections shed, and closes cut. */
-void http_conns_shed_counts(long long *idle, long long *closing);
+/* Since the start: idle connections shed, closes cut, and connections cut
+ * at their write deadline (a reply their client stopped reading). */
+void http_conns_shed_counts(long long *idle, long long *closing, long long *write_cut);
+/* The write deadline's floor in ms (the watchdog ticks at least twice in
+ * it). */
+long long http_conns_write_floor_ms(void);
 
 /* ---- http_deadline.c: a request body's deadline (a watchdog thread
  * shuts down the read side of the socket of a body that passed it, and the

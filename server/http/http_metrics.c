@@ -120,7 +120,7 @@ static void route_labels(size_t i, char *out, size_t cap)
 static void write_http(sbuf *b)
 {
     char labels[512];
-    long long cut = 0, unwatched = 0, shed_idle = 0, shed_closing = 0;
+    long long cut = 0, unwatched = 0, shed_idle = 0, shed_closing = 0, write_cut = 0;
     metrics_write_head(b, "metron_http_requests_in_flight", "gauge", "Requests being handled");
     sb_printf(b, "metron_http_requests_in_flight %d\n", http_inflight());
     metrics_write_head(b, "metron_http_body_bytes_held", "gauge",
@@ -131,7 +131,7 @@ static void write_http(sbuf *b)
                        "Connections refused as they were accepted: their address held "
                        "--conns-per-address");
     sb_printf(b, "metron_http_connections_refused_total %lld\n", http_conns_refused());
-    http_conns_shed_counts(&shed_idle, &shed_closing);
+    http_conns_shed_counts(&shed_idle, &shed_closing, &write_cut);
     metrics_write_head(b, "metron_http_connections_shed_total", "counter",
                        "Idle connections closed while workers were scarce, so that a new "
                        "client finds a worker");
@@ -140,6 +140,10 @@ static void write_http(sbuf *b)
                        "Connections cut while closing: their client kept sending after a "
                        "reply that closes them");
     sb_printf(b, "metron_http_connections_close_cut_total %lld\n", shed_closing);
+    metrics_write_head(b, "metron_http_replies_cut_total", "counter",
+                       "Connections cut at their write deadline: their client stopped reading "
+                       "a reply or stream");
+    sb_printf(b, "metron_http_replies_cut_total %lld\n", write_cut);
     metrics_write_head(b, "metron_http_bodies_cut_total", "counter",
                        "Request bodies not all sent before their deadline (answered 408)");
     sb_printf(b, "metron_http_bodies_cut_total %lld\n", cut);
