@@ -7,12 +7,16 @@
 // and may watch; an administrator takes it over and the first is told; the
 // plan (P18, P19 and its "view only"), the supported-instrument table's
 // console minimum (I4) and a disconnected app refuse with sentences; every
-// input is bounded. Every wait is for an event, never for a time.
+// input is bounded. A stream whose client stops reading is cut at the
+// write deadline (a floor of 1 s on server A); one that reads, and one
+// quiet for 15 s, are not (docs/server.md "A reply that is not read has a
+// deadline"). Every wait is for an event, never for a time.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
-import { createAccount, freePort, login, request, sessionClient, startPostgres, startServer,
+import { createAccount, freePort, login, metricSamples, request, sessionClient, startPostgres, startServer,
   tempDir } from './harness.mjs';
 import { PW, uniq } from './data_helpers.mjs';
 import { pluginPath, startBroker, startGateway, until } from '../gateway/helpers.mjs';
@@ -22,6 +26,8 @@ let dbUrl;
 let brokerPort;
 let mqttDir;
 let srvA;
+const WRITE_FLOOR_MS = 1000; // server A's write deadline floor (10 s by default)
+const METRICS = 'c'.repeat(40); // server A's /metrics token
 let srvB;
 let broker;
 const gateways = [];
@@ -37,7 +43,8 @@ before(async () => {
   dbUrl = await pg.createDatabase();
   brokerPort = await freePort();
   mqttDir = tempDir('metron-mqtt-');
-  srvA = await startServer({ databaseUrl: dbUrl, args: serverArgs(await freePort()) });
+  srvA = await startServer({ databaseUrl: dbUrl, args: serverArgs(await freePort()),
+    env: { METRON_TEST_WRITE_FLOOR_MS: String(WRITE_FLOOR_MS), METRON_METRICS_TOKEN: METRICS } });
   broker = await startBroker(mqttDir, brokerPort);
   srvB = await startServer({ databaseUrl: dbUrl, args: serverArgs(await freePort()) });
   for (const s of [srvA, srvB]) {
@@ -99,6 +106,7 @@ function openStream(url, c, deviceId, session) {
     events,
     status: null,
     ended: false,
+    comments: 0, // ": ..." lines: the opening one, keep-alives
     close() { req.destroy(); },
     /** The first event named "name" (after index "from") that "pred" accepts. */
     next(name, pred = () => true, from = 0) {
@@ -134,6 +142,7 @@ function openStream(url, c, deviceId, session) {
             else if (line.startsWith('data: ')) data += line.slice(6);
           }
           if (data) events.push({ name, data: JSON.parse(data), at: events.length });
+          else if (block.startsWith(':')) s.comments++;
         }
         wake();
       });
@@ -472,4 +481,90 @@ test('every input is bounded', async () => {
   assert.equal(r.body.released, true);
   await t.g.stop();
   await other.g.stop();
+});
+
+/** The socket of local port "local" to remote port "remote" in
+ * /proc/net/tcp: { state ('01' established), txQueue } or null. */
+function tcpSocket(local, remote) {
+  const hex = (n) => n.toString(16).toUpperCase().padStart(4, '0');
+  for (const line of fs.readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f.length > 4 && f[1].endsWith(':' + hex(local)) && f[2].endsWith(':' + hex(remote))) {
+      return { state: f[3], txQueue: parseInt(f[4].split(':')[0], 16) };
+    }
+  }
+  return null;
+}
+
+/** A console stream client that reads the reply's head and first event,
+ * then nothing more, with a receive buffer of 2 KiB (Node cannot set one):
+ * the screens (about one a second) soon fill it. { port (its local port),
+ * status line, end() }. */
+async function stalledStream(url, c, deviceId, session) {
+  const script = `
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
+u = sys.argv[1].split(':')
+s.connect((u[0], int(u[1])))
+s.sendall(('GET ' + sys.argv[2] + ' HTTP/1.1\\r\\nHost: metron\\r\\nCookie: metron_session=' + sys.argv[3] + '\\r\\n\\r\\n').encode())
+got = b''
+while b'event: ' not in got:
+    b = s.recv(1024)
+    if not b:
+        break
+    got += b
+print(s.getsockname()[1], got.split(b'\\r\\n')[0].decode(), flush=True)
+sys.stdin.read()
+`;
+  const proc = spawn('python3', ['-c', script, url.replace('http://', ''),
+    `/api/v1/devices/${deviceId}/console/stream?session=${session}`, c.cookie],
+  { stdio: ['pipe', 'pipe', 'inherit'] });
+  let out = '';
+  proc.stdout.on('data', (d) => { out += d; });
+  await until(() => out.includes('\n') || proc.exitCode !== null, 'the stalled client\'s first event');
+  const [port, ...status] = out.trim().split(' ');
+  return { port: Number(port), status: status.join(' '), end: () => proc.stdin.end() };
+}
+
+test('a console stream whose client stops reading is cut at the write deadline; one that reads, and one quiet for 15 s, are not', async () => {
+  const t = await tenant();
+  const d = t.device;
+  const before = await metricSamples(srvA.url, METRICS);
+  let r = await t.c.post(`/api/v1/devices/${d.id}/console`, { mode: 'operate' });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  const reader = openStream(srvA.url, t.c, d.id, r.body.session);
+  await reader.next('screen');
+  r = await t.c.post(`/api/v1/devices/${d.id}/console`, { mode: 'view' });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  const port = Number(new URL(srvA.url).port);
+  const stalled = await stalledStream(srvA.url, t.c, d.id, r.body.session);
+  try {
+    assert.match(stalled.status, /^HTTP\/1\.1 200 /);
+    // The screens pile up unsent behind its closed window...
+    await until(() => (tcpSocket(port, stalled.port)?.txQueue || 0) > 0,
+      'the server held screens the stalled client does not take');
+    // ... until the watchdog cuts its connection (the floor, 1 s here).
+    await until(() => tcpSocket(port, stalled.port)?.state !== '01',
+      'the stalled stream cut');
+    const m = await metricSamples(srvA.url, METRICS);
+    assert.equal(m.metron_http_replies_cut_total - before.metron_http_replies_cut_total, 1);
+  } finally {
+    stalled.end();
+  }
+  // The stream that reads goes on: a screen after the cut.
+  const mark = reader.events.length;
+  await reader.next('screen', () => true, mark);
+  assert.equal(reader.ended, false);
+  // Quiet: its app stops, the stream says so and then writes nothing until
+  // its keep-alive comment 15 s later; nothing was left unsent, so it is
+  // not cut (15 times the floor).
+  await t.g.stop();
+  await reader.next('console', (x) => x.connected === false, mark);
+  const comments = reader.comments;
+  await until(() => reader.comments > comments || reader.ended, 'a keep-alive comment', 40000);
+  assert.equal(reader.ended, false, 'the quiet stream was not cut');
+  const m = await metricSamples(srvA.url, METRICS);
+  assert.equal(m.metron_http_replies_cut_total - before.metron_http_replies_cut_total, 1);
+  reader.close();
 });
