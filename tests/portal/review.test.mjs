@@ -21,6 +21,9 @@ const PAGES = ['monitor', 'dashboards', 'viewer', 'drive', 'computed', 'alarms',
   'admin/apps', 'admin/devices', 'admin/channels', 'admin/security', 'admin/audit', 'admin/recipients',
   'admin/destinations', 'admin/inquiries', 'share'];
 
+// The languages the apps' actions are checked in at 1366 px.
+const LOOK_LANGS = (process.env.LOOK_LANGS || 'es-ES,de-DE').split(',');
+
 let env;
 let seed;
 before(async () => {
@@ -247,4 +250,17 @@ test('a new account without a measurement group: each group page says there is n
   }
   await shot(page, 'no-groups-phone', { fullPage: false });
   await page.context().close();
+});
+
+test('the apps at 1366 px: every action of a row in view, without scrolling the table sideways', async () => {
+  for (const lang of LOOK_LANGS) {
+    const page = await signedIn({ lang });
+    await gotoRoute(page, `${env.url}/#/admin/apps`, { route: 'admin/apps' });
+    const cut = await page.$$eval('#main .table-wrap', (wraps) => wraps.flatMap((w) => {
+      const box = w.getBoundingClientRect();
+      return [...w.querySelectorAll('button')].filter((b) => b.getBoundingClientRect().right > box.right + 1).map((b) => b.textContent);
+    }));
+    assert.deepEqual(cut, [], lang);
+    await page.context().close();
+  }
 });
