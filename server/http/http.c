@@ -1187,6 +1187,25 @@ static void *cb_init_thread(const struct mg_context *ctx, int thread_type)
     return NULL;
 }
 
+/* The JSON code of CivetWeb's own refusal of status "status". */
+static const char *error_code_of(int status)
+{
+    switch (status) {
+    case 404: return "not_found";
+    case 405: return "method_not_allowed";
+    case 408: return "request_too_slow";
+    case 411: return "length_required";
+    case 413: return "request_too_large";
+    case 431: return "headers_too_large";
+    case 414: return "path_too_long";
+    case 416: return "range_not_satisfiable";
+    case 417: return "expectation_failed";
+    case 501: return "not_implemented";
+    case 505: return "http_version_not_supported";
+    default: return status < 500 ? "bad_request" : "internal_error";
+    }
+}
+
 /* CivetWeb's own refusals (a request it cannot read: an unknown method, a
  * header block over its limit, a bad Content-Length or chunk size; a
  * static file it cannot send) go out as JSON with a sentence, like every
@@ -1218,13 +1237,10 @@ static int cb_http_error(struct mg_connection *conn, int status, const char *err
         msg = status < 500 ? "the request was refused" : "the server could not handle this request";
         break;
     }
-    /* A missing file is what its status says; the others are requests
-     * CivetWeb could not take as they were. */
-    static_refusal(conn, status,
-                   status == 404   ? "not_found"
-                   : status < 500 ? "bad_request"
-                                  : "internal_error",
-                   msg, "");
+    /* Each code says what its status says, as the API's own replies do
+     * (docs/server.md, the error codes); a request CivetWeb could not read
+     * at all is bad_request. */
+    static_refusal(conn, status, error_code_of(status), msg, "");
     return 0;
 }
 

@@ -160,3 +160,19 @@ test('a missing portal file is answered not_found with a sentence', async () => 
   assert.equal(body.code, 'not_found');
   assert.match(body.message, /no such file/);
 });
+
+test("CivetWeb's own refusals carry the code of their status, with a sentence", async () => {
+  // HTTP/9.9 is refused by CivetWeb before any route: 505 said bad_request before.
+  const raw = await within(new Promise((resolve, reject) => {
+    const s = net.connect(new URL(srv.url).port, '127.0.0.1');
+    let d = '';
+    s.on('data', (b) => { d += b; });
+    s.on('end', () => resolve(d));
+    s.on('error', reject);
+    s.write('GET /api/v1/health HTTP/9.9\r\nHost: metron\r\n\r\n');
+  }), 20000, 'HTTP/9.9');
+  assert.match(raw, /^HTTP\/1\.1 505 /);
+  const body = JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4));
+  assert.equal(body.code, 'http_version_not_supported');
+  assert.match(body.message, /HTTP\/1\.0 and HTTP\/1\.1 only/);
+});
