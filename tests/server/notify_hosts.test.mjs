@@ -194,6 +194,15 @@ test('a hung host holds at most its limit of sender threads, in two processes to
   const p = await moved.t.c.patch(`/api/v1/destinations/${moved.id}`, { address: fine.url('/moved') });
   assert.equal(p.status, 200, JSON.stringify(p.body));
   await fine.waitFor(() => fine.accepted('/moved').length === 3, 30000, 'the moved destination');
+  // Its last attempt is in flight until its sender marks the row sent (the
+  // claim's view below would count its destination busy).
+  for (let i = 0; ; i++) {
+    const left = await pg.psql(`SELECT count(*) FROM notify_outbox WHERE target = 'd:${moved.id}'
+      AND state <> 'sent'`, dbName);
+    if (left === '0') break;
+    assert.ok(i < 300, `the moved destination's rows marked sent (${left} not yet)`);
+    await sleep(100);
+  }
 
   // None of the hung attempts ended: the hung host got its limit of them,
   // no more, from the two processes together.
