@@ -29,6 +29,15 @@ export function defects(page) {
       const r = el.getBoundingClientRect();
       if (r.width && r.right > vw + 1 && !scrolls(el)) out.push(`${what(el)} ends at ${Math.round(r.right)} px`);
     }
+    // A control a table's frame hides under its sideways scroll: out of view, and
+    // nothing says it is there (a wide table may scroll, its actions must not need it).
+    for (const w of document.querySelectorAll('#main .table-wrap, dialog[open] .table-wrap')) {
+      const box = w.getBoundingClientRect();
+      for (const b of w.querySelectorAll('button, a[href], select, input:not([type=hidden])')) {
+        const r = b.getBoundingClientRect();
+        if (r.width && r.right > box.right + 1) out.push(`${what(b)} is hidden under the table's sideways scroll`);
+      }
+    }
     for (const el of document.querySelectorAll('button, a[href], input:not([type=hidden]), select, textarea, meter')) {
       if (!el.getClientRects().length && el.type !== 'file') continue;
       const name = el.getAttribute('aria-label') || el.getAttribute('aria-labelledby') || el.getAttribute('title')
