@@ -7,8 +7,9 @@
 //   - in each of those languages, on both sizes: the alarm editor, the report
 //     editor and a name the server refuses, a dashboard in edit mode with its
 //     add-panel dialog, the computed-channel editor with a mistake in the
-//     expression, the drive's upload and import dialog, the viewer with 32
-//     channels and its export (while it runs and done), My settings' two-step
+//     expression and then saved (its back-fill), the drive's upload and
+//     import dialog (running and done), the viewer with 32 channels and its
+//     export (running and done), My settings' two-step
 //     set-up, a new account with no app, the server down, the server answering
 //     503, and a session that expired.
 // Each shot is also checked with tests/portal/defects.mjs (overflow, unnamed
@@ -117,8 +118,13 @@ async function states(env, ctx, lang, size) {
   await page.fill('[data-testid=computed-expression]', 'SQR(CH1+');
   await page.waitForSelector('[data-testid=computed-check].bad');
   await snap(page, lang, size, 'computed-mistake');
-  await go('computed');
-  await snap(page, lang, size, 'computed-list');
+  // Saved: the list with its back-fill (the toast saying it runs, the state of each).
+  await page.fill('[data-testid=computed-name]', `Double ${lang} ${size}`);
+  await page.fill('[data-testid=computed-expression]', 'CH1*2');
+  await page.waitForSelector('[data-testid=computed-check].ok');
+  await page.click('[data-testid=computed-save]');
+  await page.waitForSelector('[data-testid=computed-new]');
+  await snap(page, lang, size, 'computed-list', { fullPage: false });
 
   // The drive: a file uploaded, its import dialog, the import running and done.
   // (a name of its own in each language and size: the drive refuses a name in use).
