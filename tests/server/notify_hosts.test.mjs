@@ -93,8 +93,8 @@ async function twoServers(env) {
   return { url, dbName: new URL(url).pathname.slice(1), a, b };
 }
 
-test('the receiving host: lower-case host and port, the scheme\'s port when the URL has none; mail has none; ' +
-  'the claim of before 056 still answers',
+test('the receiving host: lower-case host and port, the scheme\'s port when the URL has none, an address ' +
+  'as libcurl reads it; mail has none; the claim of before 056 still answers',
   async () => {
     const url = await pg.createDatabase();
     const dbName = new URL(url).pathname.slice(1);
@@ -108,6 +108,22 @@ test('the receiving host: lower-case host and port, the scheme\'s port when the 
       ['slack', 'https://example.com:8443#x', 'example.com:8443'],
       ['teams', 'http://10.0.0.7:9000/hook', '10.0.0.7:9000'],
       ['email', 'ops@example.com', ''],
+      // 075: one key per host as libcurl connects to it (an IPv4 literal in
+      // each of libcurl's forms, an IPv6 one, a trailing dot, user info).
+      ['slack', 'https://Hooks.Example.com./a', 'hooks.example.com:443'],
+      ['slack', 'https://user@hooks.example.com:0443/a', 'hooks.example.com:443'],
+      ['teams', 'http://0x7f000001:8080/a', '127.0.0.1:8080'],
+      ['teams', 'http://2130706433:8080/a', '127.0.0.1:8080'],
+      ['teams', 'http://127.1:8080/a', '127.0.0.1:8080'],
+      ['teams', 'http://127.000.000.001:8080/a', '127.0.0.1:8080'],
+      ['teams', 'http://0177.0.0.0X1:8080/a', '127.0.0.1:8080'],
+      ['teams', 'http://010.0.0.1/a', '8.0.0.1:80'],
+      ['teams', 'http://[::ffff:127.0.0.1]:8080/a', '127.0.0.1:8080'],
+      ['teams', 'https://[2001:DB8:0::1]/a', '[2001:db8::1]:443'],
+      // Not addresses to libcurl (a part out of range or not a number):
+      // names, as written.
+      ['teams', 'http://256.0.0.1/a', '256.0.0.1:80'],
+      ['teams', 'http://127.0.0.08/a', '127.0.0.08:80'],
     ];
     for (const [kind, address, want] of cases) {
       const got = await pg.psql(`SELECT coalesce(notify_host('${kind}', '${address}'), '')`, dbName);
@@ -584,4 +600,136 @@ test('an account\'s own hung host holds at most its share less one, in two proce
   } finally {
     await own.stop();
   }
+});
+
+// 075: the receiving host is what libcurl connects to. One hung receiver,
+// its address written four ways that svc_webhook_valid() takes and libcurl
+// reads as 127.0.0.1 (before 075 four hosts, each with its own limit: 4
+// requests open at once). One process of 6 threads, the host limit 2 (the
+// healthy one too): the receiver gets 2 requests open at once, no more,
+// while the healthy receiver's notifications go out; once it recovers each
+// notification is accepted once.
+test('four spellings of one host\'s address share one host\'s limit; each notification delivered once',
+  async () => {
+    const env = { ...ENV, METRON_NOTIFY_THREADS: '6',
+      METRON_NOTIFY_HOST_HEALTHY_LIMIT: String(HOST_LIMIT) };
+    const url = await pg.createDatabase();
+    const dbName = new URL(url).pathname.slice(1);
+    const s = await startServer({ databaseUrl: url, env });
+    servers.push(s);
+    const rx = await startWebhookReceiver();
+    try {
+      const ids = await createAccount(s.url, { account: 'spell', plan: 'pro', user: 'admin', password: PW,
+        email: 'admin@spell.test' });
+      const c = await login(s.url, { account: 'spell', user: 'admin', password: PW });
+      const spellings = ['127.0.0.1', '0x7f000001', '127.000.000.001', '127.0.0.0X1'];
+      const dests = [];
+      for (const [i, h] of spellings.entries()) {
+        rx.setDefault(`/s${i}`, { hang: true });
+        const r = await c.post('/api/v1/destinations', { kind: ['teams', 'slack', 'wechat'][i % 3],
+          address: `http://${h}:${rx.port}/s${i}` });
+        assert.equal(r.status, 201, `${h}: ${JSON.stringify(r.body)}`);
+        dests.push(r.body.id);
+      }
+      const fineDest = await c.post('/api/v1/destinations', { kind: 'teams', address: fine.url('/spell') });
+      assert.equal(fineDest.status, 201);
+      const hostKey = `127.0.0.1:${rx.port}`;
+      for (const id of dests) {
+        const r = await request(s.url, 'POST', '/api/v1/test/notify', { body: { account_id: ids.accountId,
+          destination_ids: [id], count: 2, per_tx: 2, key_prefix: `sp${id}`, kind: 'alarm.raise' } });
+        assert.equal(r.body.queued, 2, JSON.stringify(r.body));
+      }
+      assert.equal(await pg.psql(`SELECT count(DISTINCT host_key) || ' ' || min(host_key) FROM notify_outbox`,
+        dbName), `1 ${hostKey}`);
+      await rx.waitFor(() => rx.open() === HOST_LIMIT, 30000, 'the hung host\'s first attempts');
+      // The healthy receiver, one notification after another: each wakes
+      // every sender, each of which would take a row of another spelling if
+      // it were another host.
+      for (let i = 0; i < 3; i++) {
+        const r = await request(s.url, 'POST', '/api/v1/test/notify', { body: { account_id: ids.accountId,
+          destination_ids: [fineDest.body.id], count: 1, key_prefix: `spf${i}` } });
+        assert.equal(r.body.queued, 1);
+        await fine.waitFor(() => fine.accepted('/spell').length === i + 1, 30000, 'the healthy receiver');
+      }
+      assert.equal(rx.requests.length, HOST_LIMIT);
+      assert.equal(rx.open(), HOST_LIMIT);
+      assert.equal(rx.maxOpen(), HOST_LIMIT);
+      assert.equal(await pg.psql(`SELECT array_to_string(busy_hosts, ',') FROM notify_claim_busy(
+        '{"receiver": 1, "mail": 3, "host": 2, "healthy_host": 2, "account": 8}')`, dbName), hostKey);
+
+      // It recovers: everything delivered, each once, never more than the
+      // limit at once.
+      for (let i = 0; i < spellings.length; i++) rx.setDefault(`/s${i}`, { stallMs: 5 });
+      rx.releaseHung();
+      await waitSql(dbName, `SELECT count(*) FILTER (WHERE state = 'sent') || '/' || count(*)
+        FROM notify_outbox`, '11/11');
+      assert.ok(rx.maxOpen() <= HOST_LIMIT, `${rx.maxOpen()} requests open at once`);
+      const rows = (await pg.psql(`SELECT id FROM notify_outbox WHERE host_key = '${hostKey}' ORDER BY id`,
+        dbName)).split('\n');
+      assert.equal(rows.length, 8);
+      assert.deepEqual(rx.accepted().map((x) => x.delivery).sort(), [...rows].sort());
+    } finally {
+      await rx.stop();
+    }
+  });
+
+// 075 on a database whose keys 056's notify_host() wrote: the rows still
+// waiting take the key of their address, a row 'sending' the key of the
+// one its attempt went out with, and the hosts in trouble are merged under
+// one key.
+test('075 gives the queued, retry and sending rows and the hosts in trouble their one key', async () => {
+  const url = await pg.createDatabase();
+  const dbName = new URL(url).pathname.slice(1);
+  const q = (sql) => pg.psql(sql, dbName);
+  const env = { ...ENV, METRON_NOTIFY_THREADS: '0' };
+  let s = await startServer({ databaseUrl: url, env });
+  // notify_host() as 056 made it (its text in that migration), as a
+  // database of before 075 has it.
+  const m056 = fs.readFileSync(new URL('../../server/migrations/056_outbox_host_limit.sql', import.meta.url),
+    'utf8');
+  const old = m056.slice(m056.indexOf('CREATE FUNCTION notify_host('));
+  await q(`CREATE OR REPLACE${old.slice('CREATE'.length, old.indexOf('$$;') + 3)}`);
+  assert.equal(await q(`SELECT notify_host('teams', 'http://0x7f000001:9/a')`), '0x7f000001:9');
+  const ids = await createAccount(s.url, { account: 'rekey', plan: 'pro', user: 'admin', password: PW,
+    email: 'admin@rekey.test' });
+  const c = await login(s.url, { account: 'rekey', user: 'admin', password: PW });
+  const spellings = ['127.0.0.1', '0x7f000001', '127.000.000.001', '127.0.0.0X1'];
+  const dests = [];
+  for (const [i, h] of spellings.entries()) {
+    const r = await c.post('/api/v1/destinations', { kind: 'teams', address: `http://${h}:9/m${i}` });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    dests.push(r.body.id);
+    const n = await request(s.url, 'POST', '/api/v1/test/notify', { body: { account_id: ids.accountId,
+      destination_ids: [r.body.id], count: 2, per_tx: 2, key_prefix: `rk${i}`, kind: 'alarm.raise' } });
+    assert.equal(n.body.queued, 2, JSON.stringify(n.body));
+  }
+  assert.equal(await q(`SELECT string_agg(DISTINCT host_key, ',' ORDER BY host_key) FROM notify_outbox`),
+    '0x7f000001:9,127.0.0.0x1:9,127.0.0.1:9,127.000.000.001:9');
+  // One row of the last spelling in flight (its lease live), one waiting
+  // for a retry; then that destination is moved to another host: its
+  // queued row goes along, the one in flight keeps the host it went to.
+  await q(`UPDATE notify_outbox SET state = 'sending', next_at = now() + interval '1 hour', attempts = 1
+    WHERE id = (SELECT min(id) FROM notify_outbox WHERE destination_id = ${dests[3]});
+    UPDATE notify_outbox SET state = 'retry', attempts = 1, failures = 1
+    WHERE id = (SELECT max(id) FROM notify_outbox WHERE destination_id = ${dests[2]})`);
+  const p = await c.patch(`/api/v1/destinations/${dests[3]}`, { address: 'http://Relay.example:8080/x' });
+  assert.equal(p.status, 200, JSON.stringify(p.body));
+  await q(`INSERT INTO notify_host_health (host_key, failed_at, failures) VALUES
+    ('0x7f000001:9', now() - interval '1 hour', 2), ('127.000.000.001:9', now(), 3),
+    ('relay.example:25', now(), 1)`);
+  assert.equal((await s.stop()).code, 0, s.stderr());
+  await q('DELETE FROM schema_migrations WHERE version = 75');
+  s = await startServer({ databaseUrl: url, env, dataDir: s.dataDir });
+  servers.push(s);
+  assert.match(s.stderr(), /applied 075_outbox_host_canonical/);
+  assert.equal(await q(`SELECT string_agg(state || ' ' || host_key, ',' ORDER BY id) FROM notify_outbox
+    WHERE destination_id = ${dests[3]}`), `sending 127.0.0.1:9,queued relay.example:8080`);
+  assert.equal(await q(`SELECT count(*) FROM notify_outbox WHERE destination_id <> ${dests[3]}
+    AND host_key = '127.0.0.1:9'`), '6');
+  assert.equal(await q(`SELECT string_agg(host_key || ' ' || failures || ' '
+      || (failed_at > now() - interval '10 minutes'), ',' ORDER BY host_key) FROM notify_host_health`),
+    '127.0.0.1:9 5 true,relay.example:25 1 true');
+  // What 075's notify_host() gives the addresses now.
+  assert.equal(await q(`SELECT string_agg(DISTINCT notify_host(kind, address), ',') FROM notify_destinations
+    WHERE account_id = ${ids.accountId}`), '127.0.0.1:9,relay.example:8080');
 });
