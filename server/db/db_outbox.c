@@ -487,19 +487,20 @@ db_status db_outbox_claim(db_conn *c, const char *owner, int limit, int lease_ms
                           const int rate_ms[4], int max_failures, const db_outbox_limits *limits,
                           db_outbox_job **out, int *n)
 {
-    char l[24], ls[24], rate[100], mf[24], lim[200];
+    char l[24], ls[24], rate[100], mf[24], lim[256];
     const char *p[] = {owner, l, ls, rate, mf, lim};
     ID(l, limit);
     ID(ls, lease_ms);
     ID(mf, max_failures);
     snprintf(rate, sizeof rate, "{%d,%d,%d,%d}", rate_ms[0], rate_ms[1], rate_ms[2],
              rate_ms[3]);
-    /* The keys notify_claim_busy() and notify_claim_held() read (059, 065). */
+    /* The keys notify_claim_busy() and notify_claim_held() read (059, 065,
+     * 075). */
     snprintf(lim, sizeof lim,
              "{\"receiver\": %d, \"mail\": %d, \"host\": %d, \"healthy_host\": %d, "
-             "\"account\": %d, \"account_host\": %d}",
+             "\"account\": %d, \"account_host\": %d, \"account_trouble\": %d}",
              limits->receiver, limits->mail, limits->host, limits->healthy_host, limits->account,
-             limits->account_host);
+             limits->account_host, limits->account_trouble);
     return db_exec_rows(c, &st_claim, 6, p, job_fields, N_JOB, sizeof(db_outbox_job), (void **)out,
                         n);
 }

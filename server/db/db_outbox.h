@@ -199,11 +199,14 @@ typedef struct {
     int account;      /* per account, its webhooks of every host together (not mail) */
     int account_host; /* per account and receiving host: fewer than "account", so that
                        * one host never holds all of an account's share (065) */
+    int account_trouble; /* per account, its receiving hosts in trouble together: fewer
+                          * than "account", so that hosts in trouble never hold all of
+                          * an account's share (075) */
 } db_outbox_limits;
 
 /* Claim up to "limit" due rows for sender "owner" with a lease of
- * "lease_ms" (see notify_claim() in migrations 013, 050, 051, 056, 058, 059
- * and 065 for cancellation, lost leases, rate slots, expiry and order;
+ * "lease_ms" (see notify_claim() in migrations 013, 050, 051, 056, 058, 059,
+ * 065 and 075 for cancellation, lost leases, rate slots, expiry and order;
  * "rate_ms" = email, slack, teams, wechat), interactive rows first,
  * skipping the rows of a receiver, host, account or account's host with its
  * limit of attempts in flight ("limits", in every process). One statement in its

@@ -1,6 +1,8 @@
 -- metron: older servers compatible
--- 075_outbox_host_canonical: a webhook's receiving host as one name
--- (docs/notify.md, "The receiving host").
+-- 075_outbox_host_canonical: a webhook's receiving host as one name, and
+-- the hosts in trouble of one account held together to a share of its
+-- slots (docs/notify.md, "The receiving host" and "Hosts in trouble hold at
+-- most part of an account's share (075)").
 --
 -- 1. notify_host() (056) took the host as written, lower-cased, with the
 -- scheme's port: an IPv4 address written another way was another host,
@@ -29,6 +31,33 @@
 -- failures added). Rows that ended keep the key they had: nothing counts
 -- them.
 --
+-- 2. 065 keeps one host from holding all of an account's webhook slots,
+-- but two or more hosts in trouble at once (each within its own limits:
+-- the strict host limit 2, the share of one host 3) could together hold
+-- every slot (2 + 2 of 4), and the account's healthy receivers waited for
+-- their time-outs, again and again while their backlog lasted. The claim
+-- now also counts, per account, the attempts in flight to its hosts in
+-- trouble (058's meaning: a host whose last attempt got no answer, in
+-- notify_host_health), and while they hold "account_trouble" (by default
+-- the account's limit less one, at least 1: the share of one host) it
+-- leaves the account's rows of hosts in trouble due; its rows of other
+-- hosts are claimed as before. The health is read only for an account
+-- that has at least that many attempts in flight (no read more otherwise).
+-- No new lock: a webhook row is decided under its account's lock ('MtNa'),
+-- so the count per account is exact as the account's is.
+--
+-- notify_claim_busy() returns a fifth set, the accounts whose hosts in
+-- trouble hold their share ("trouble_accounts"), which the due scan and the
+-- expiry pass leave out for their rows of hosts in trouble (so that a
+-- backlog of the hung hosts ahead of a healthy receiver's row is not what
+-- the scan's few rows are spent on); its return type changes, so it is
+-- dropped and made anew, as in 065. notify_claim_held() counts the share
+-- too (same signature, replaced). notify_claim() (the 6-argument claim) is
+-- replaced by 065's with the fifth set in its expiry pass and due scans,
+-- and the default of "account_trouble" for a caller that names none (a
+-- server of before 075, the older claims' wrappers); older servers keep
+-- working (the claim's arguments and result are unchanged).
+
 -- The receiving host of a webhook URL, as libcurl connects to it:
 -- 'host:port' (above). NULL for mail. A URL that does not parse so is its
 -- own host (lower-cased whole), as in 056. String functions, no regular
@@ -199,3 +228,423 @@ SELECT notify_host('slack', CASE WHEN position('://' IN old.host_key) > 0 THEN o
  GROUP BY 1
     ON CONFLICT (host_key) DO UPDATE
    SET failed_at = GREATEST(h.failed_at, EXCLUDED.failed_at), failures = h.failures + EXCLUDED.failures;
+
+DROP FUNCTION notify_claim_busy(jsonb);
+
+-- The receivers, hosts, accounts and accounts' hosts at their limit now
+-- (065), and the accounts whose attempts in flight to hosts in trouble
+-- hold their share ("account_trouble"), from one read of the attempts in
+-- flight (a handful), grouped four ways in one pass. "p_limits" keys
+-- (integers): receiver, mail, host, healthy_host, account, account_host,
+-- account_trouble; a key left out is no limit (healthy_host: the host's).
+-- A host's health is read only for a host with at least the strict limit
+-- in flight, and for the hosts of an account with at least
+-- "account_trouble" attempts in flight. In the grouping set (account,
+-- host) both are set; in the set (host) the account is NULL, in (account)
+-- the host. One row. A SQL function of one SELECT, STABLE and returning a
+-- set, so the planner inlines it into the claim's statement.
+CREATE FUNCTION notify_claim_busy(p_limits jsonb)
+RETURNS TABLE (busy_routes text[], busy_hosts text[], busy_accounts bigint[],
+               busy_pairs text[], trouble_accounts bigint[])
+LANGUAGE sql STABLE AS $$
+    WITH g AS (
+        SELECT f.route, f.host, f.account, count(*) AS n
+          FROM (SELECT notify_route(o.channel, o.target) AS route, o.host_key AS host,
+                       CASE WHEN o.host_key IS NOT NULL THEN o.account_id END AS account
+                  FROM notify_outbox o
+                 WHERE o.state = 'sending' AND o.next_at > now()) f
+         GROUP BY GROUPING SETS ((f.route), (f.host), (f.account), (f.account, f.host)))
+    SELECT COALESCE(array_agg(g.route) FILTER (
+                        WHERE g.route IS NOT NULL
+                          AND g.n >= COALESCE((p_limits ->> CASE WHEN g.route = 'mail' THEN 'mail'
+                                                                 ELSE 'receiver' END)::integer,
+                                              2147483647)), '{}'),
+           COALESCE(array_agg(g.host) FILTER (
+                        WHERE g.host IS NOT NULL AND g.account IS NULL
+                          AND (g.n >= GREATEST(COALESCE((p_limits ->> 'host')::integer, 2147483647),
+                                               COALESCE((p_limits ->> 'healthy_host')::integer, 0))
+                               OR (g.n >= COALESCE((p_limits ->> 'host')::integer, 2147483647)
+                                   AND EXISTS (SELECT 1 FROM notify_host_health h
+                                                WHERE h.host_key = g.host)))), '{}'),
+           COALESCE(array_agg(g.account) FILTER (
+                        WHERE g.account IS NOT NULL AND g.host IS NULL
+                          AND g.n >= COALESCE((p_limits ->> 'account')::integer, 2147483647)), '{}'),
+           COALESCE(array_agg(g.account::text || ' ' || g.host) FILTER (
+                        WHERE g.account IS NOT NULL AND g.host IS NOT NULL
+                          AND g.n >= COALESCE((p_limits ->> 'account_host')::integer, 2147483647)),
+                    '{}'),
+           -- An account with at least the share in flight: its attempts to
+           -- hosts in trouble added up (the health read for its hosts only).
+           COALESCE((SELECT array_agg(t.account) FROM (
+                        SELECT p.account
+                          FROM g a JOIN g p ON p.account = a.account AND p.host IS NOT NULL
+                         WHERE a.account IS NOT NULL AND a.host IS NULL
+                           AND a.n >= COALESCE((p_limits ->> 'account_trouble')::integer, 2147483647)
+                           AND EXISTS (SELECT 1 FROM notify_host_health h WHERE h.host_key = p.host)
+                         GROUP BY p.account
+                        HAVING sum(p.n) >= COALESCE((p_limits ->> 'account_trouble')::integer,
+                                                    2147483647)) t), '{}')
+      FROM g
+$$;
+
+-- Whether row "p_id" (of account "p_account_id", receiver "p_route", host
+-- "p_host": NULL for mail) must wait because its receiver, its host, (a
+-- webhook) its account, its account's attempts to its host or (its host in
+-- trouble) its account's attempts to hosts in trouble have their limit in
+-- flight, the row itself left out of the count (a lost attempt's row).
+-- Decided under transaction-scoped advisory locks as in 059 and 065, held
+-- until the claim commits: first key 'MtNr' for a receiver, 'MtNh' for a
+-- host, 'MtNa' for an account; the account's host and the account's hosts
+-- in trouble need none of their own (a row of them is decided under its
+-- account's). "p_held" (in and out) says which kinds of lock the caller's
+-- transaction holds: 1 a receiver's, 2 a host's, 4 an account's. A claimer
+-- waits for a receiver's lock only holding no lock, for a host's only
+-- holding no host's or account's lock, for an account's only holding no
+-- account's lock; otherwise the lock is only tried, and a lock taken by
+-- another claimer makes the row wait (for the next claim). A waiting
+-- claimer thus holds only locks of kinds taken before the one it waits for
+-- (receiver, then host, then account), so no two claimers wait for each
+-- other.
+CREATE OR REPLACE FUNCTION notify_claim_held(p_limits jsonb, p_id bigint, p_account_id bigint,
+                                             p_route text, p_host text, INOUT p_held integer,
+                                             OUT held boolean)
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_n integer := 0;
+    v_h integer := 0;
+    v_a integer := 0;
+    v_ah integer := 0;
+    v_at integer := 0;
+    v_host_limit integer;
+    v_trouble_limit integer;
+    v_trouble boolean;
+BEGIN
+    held := true;
+    IF p_held = 0 THEN
+        PERFORM pg_advisory_xact_lock(1299467890, hashtext(p_route));
+        p_held := 1;
+    ELSIF NOT pg_try_advisory_xact_lock(1299467890, hashtext(p_route)) THEN
+        RETURN; -- another claimer is deciding on this receiver
+    ELSE
+        p_held := p_held | 1;
+    END IF;
+    IF p_host IS NOT NULL THEN
+        IF p_held & 6 = 0 THEN
+            PERFORM pg_advisory_xact_lock(1299467880, hashtext(p_host));
+        ELSIF NOT pg_try_advisory_xact_lock(1299467880, hashtext(p_host)) THEN
+            RETURN; -- another claimer is deciding on this host
+        END IF;
+        p_held := p_held | 2;
+        IF p_held & 4 = 0 THEN
+            PERFORM pg_advisory_xact_lock(1299467873, (p_account_id % 2147483647)::integer);
+        ELSIF NOT pg_try_advisory_xact_lock(1299467873, (p_account_id % 2147483647)::integer) THEN
+            RETURN; -- another claimer is deciding on this account
+        END IF;
+        p_held := p_held | 4;
+    END IF;
+
+    SELECT count(*) FILTER (WHERE notify_route(o.channel, o.target) = p_route),
+           count(*) FILTER (WHERE o.host_key = p_host),
+           count(*) FILTER (WHERE o.account_id = p_account_id AND o.host_key IS NOT NULL),
+           count(*) FILTER (WHERE o.account_id = p_account_id AND o.host_key = p_host)
+      INTO v_n, v_h, v_a, v_ah
+      FROM notify_outbox o
+     WHERE o.state = 'sending' AND o.next_at > now() AND o.id <> p_id;
+    IF v_n >= COALESCE((p_limits ->> CASE WHEN p_route = 'mail' THEN 'mail' ELSE 'receiver' END)
+                       ::integer, 2147483647) THEN
+        RETURN;
+    END IF;
+    IF p_host IS NOT NULL THEN
+        IF v_a >= COALESCE((p_limits ->> 'account')::integer, 2147483647)
+           OR v_ah >= COALESCE((p_limits ->> 'account_host')::integer, 2147483647) THEN
+            RETURN;
+        END IF;
+        -- The strict limit while the host is in trouble (058), the healthy
+        -- one otherwise; the health is looked up only at the strict limit,
+        -- or where the account's hosts in trouble could hold their share
+        -- (the account has at least that many attempts in flight).
+        v_host_limit := COALESCE((p_limits ->> 'host')::integer, 2147483647);
+        v_trouble_limit := COALESCE((p_limits ->> 'account_trouble')::integer, 2147483647);
+        IF v_h >= v_host_limit OR v_a >= v_trouble_limit THEN
+            v_trouble := EXISTS (SELECT 1 FROM notify_host_health h WHERE h.host_key = p_host);
+            IF v_h >= v_host_limit
+               AND (v_h >= GREATEST(v_host_limit, COALESCE((p_limits ->> 'healthy_host')::integer, 0))
+                    OR v_trouble) THEN
+                RETURN;
+            END IF;
+            -- A host in trouble: the account's attempts to its hosts in
+            -- trouble, together, at most their share (075).
+            IF v_trouble AND v_a >= v_trouble_limit THEN
+                SELECT count(*) INTO v_at
+                  FROM notify_outbox o
+                 WHERE o.state = 'sending' AND o.next_at > now() AND o.id <> p_id
+                   AND o.account_id = p_account_id AND o.host_key IS NOT NULL
+                   AND EXISTS (SELECT 1 FROM notify_host_health h WHERE h.host_key = o.host_key);
+                IF v_at >= v_trouble_limit THEN
+                    RETURN;
+                END IF;
+            END IF;
+        END IF;
+    END IF;
+    held := false;
+END
+$$;
+
+-- notify_claim() of 065, the accounts whose hosts in trouble hold their
+-- share left out, for their rows of hosts in trouble, of its expiry pass
+-- and its due scans (a filter on the rows it reads, evaluated only while
+-- some account is at that share; the health read by key), and the default
+-- share for a caller that names none; unchanged otherwise. The older
+-- claims (058's 9 arguments, 056's 8, 051's 7) are wrappers that call this
+-- one, as before.
+CREATE OR REPLACE FUNCTION notify_claim(p_owner text, p_limit integer, p_lease_ms integer,
+                                        p_rate_ms integer[], p_max_failures integer,
+                                        p_limits jsonb)
+RETURNS TABLE (r_id bigint, r_account_id bigint, r_attempt_id bigint, r_attempt integer,
+               r_failures integer, r_channel text, r_address text, r_message_id bigint,
+               r_kind text, r_key text, r_language text, r_severity text, r_title text,
+               r_body text, r_fields text, r_link_url text, r_link_label text,
+               r_created_at timestamptz)
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+DECLARE
+    r record;
+    v_channel text;
+    v_address text;
+    v_enabled boolean;
+    v_why text;
+    v_failures integer;
+    v_ms integer;
+    v_key text;
+    v_slot timestamptz;
+    v_n integer;
+    v_deferred jsonb := '{}';
+    v_taken integer := 0;
+    v_attempt bigint;
+    v_host text;
+    v_busy text[];
+    v_hosts text[];
+    v_accounts bigint[];
+    v_pairs text[];
+    v_troubled bigint[];
+    v_held integer := 0;
+    v_check record;
+    due refcursor;
+BEGIN
+    -- A caller of before 065 (a process of 059 or 063, or the older
+    -- claims' wrappers) names no share of an account per host: it gets the
+    -- default, the account's limit less one, at least 1.
+    IF p_limits ? 'account' AND NOT p_limits ? 'account_host' THEN
+        p_limits := p_limits || jsonb_build_object('account_host',
+                                                   GREATEST(1, (p_limits ->> 'account')::integer - 1));
+    END IF;
+    -- Nor one of before 075 a share of an account for its hosts in
+    -- trouble: the same default.
+    IF p_limits ? 'account' AND NOT p_limits ? 'account_trouble' THEN
+        p_limits := p_limits || jsonb_build_object('account_trouble',
+                                                   GREATEST(1, (p_limits ->> 'account')::integer - 1));
+    END IF;
+    SELECT b.busy_routes, b.busy_hosts, b.busy_accounts, b.busy_pairs, b.trouble_accounts
+      INTO v_busy, v_hosts, v_accounts, v_pairs, v_troubled
+      FROM notify_claim_busy(p_limits) b;
+    -- A busy receiver's, host's, account's or account's host's rows, and
+    -- the rows of an account's hosts in trouble while they hold their
+    -- share, are not met below: the ones past their expiry (sign-in codes
+    -- behind a hung relay) are cancelled here, on time, as the loop would.
+    IF cardinality(v_busy) > 0 OR cardinality(v_hosts) > 0 OR cardinality(v_accounts) > 0
+       OR cardinality(v_pairs) > 0 OR cardinality(v_troubled) > 0 THEN
+        UPDATE notify_outbox o
+           SET state = 'cancelled', lease_owner = NULL,
+               last_error = 'expired before it could be sent',
+               body = CASE WHEN o.sensitive THEN '' ELSE o.body END,
+               link_url = CASE WHEN o.sensitive THEN NULL ELSE o.link_url END
+         WHERE o.id IN (SELECT x.id FROM notify_outbox x
+                         WHERE x.state IN ('queued', 'retry') AND x.expires_at <= now()
+                           AND (notify_route(x.channel, x.target) = ANY (v_busy)
+                                OR x.host_key = ANY (v_hosts)
+                                OR (x.host_key IS NOT NULL AND x.account_id = ANY (v_accounts))
+                                OR (x.account_id::text || ' ' || x.host_key) = ANY (v_pairs)
+                                OR (x.account_id = ANY (v_troubled)
+                                    AND EXISTS (SELECT 1 FROM notify_host_health h
+                                                 WHERE h.host_key = x.host_key)))
+                         FOR UPDATE SKIP LOCKED);
+    END IF;
+
+    -- While mail is at its limit, the due rows are read from the index of
+    -- the webhook rows alone: a backlog of mail is not walked past by
+    -- every claim (docs/notify.md).
+    IF 'mail' = ANY (v_busy) THEN
+        OPEN due FOR
+            SELECT o.* FROM notify_outbox o
+            WHERE o.state IN ('queued', 'retry', 'sending') AND o.next_at <= now()
+              AND o.channel <> 'email' AND o.target <> ALL (v_busy)
+              AND (o.host_key IS NULL
+                   OR (o.host_key <> ALL (v_hosts) AND o.account_id <> ALL (v_accounts)
+                       AND (cardinality(v_pairs) = 0
+                            OR (o.account_id::text || ' ' || o.host_key) <> ALL (v_pairs))
+                       AND (cardinality(v_troubled) = 0 OR o.account_id <> ALL (v_troubled)
+                            OR NOT EXISTS (SELECT 1 FROM notify_host_health h
+                                            WHERE h.host_key = o.host_key))))
+            ORDER BY o.priority, o.next_at, o.id
+            LIMIT p_limit * 4
+            FOR UPDATE SKIP LOCKED;
+    ELSE
+        OPEN due FOR
+            SELECT o.* FROM notify_outbox o
+            WHERE o.state IN ('queued', 'retry', 'sending') AND o.next_at <= now()
+              AND notify_route(o.channel, o.target) <> ALL (v_busy)
+              AND (o.host_key IS NULL
+                   OR (o.host_key <> ALL (v_hosts) AND o.account_id <> ALL (v_accounts)
+                       AND (cardinality(v_pairs) = 0
+                            OR (o.account_id::text || ' ' || o.host_key) <> ALL (v_pairs))
+                       AND (cardinality(v_troubled) = 0 OR o.account_id <> ALL (v_troubled)
+                            OR NOT EXISTS (SELECT 1 FROM notify_host_health h
+                                            WHERE h.host_key = o.host_key))))
+            ORDER BY o.priority, o.next_at, o.id
+            LIMIT p_limit * 4
+            FOR UPDATE SKIP LOCKED;
+    END IF;
+    LOOP
+        FETCH due INTO r;
+        EXIT WHEN NOT FOUND;
+        v_failures := r.failures;
+        IF r.state = 'sending' THEN
+            UPDATE notify_attempts a
+               SET outcome = 'lost', ended_at = now(),
+                   error = 'the sender stopped or ran out of its lease during this attempt: '
+                           'the receiver may or may not have the message'
+             WHERE a.account_id = r.account_id AND a.outbox_id = r.id AND a.outcome IS NULL;
+            v_failures := v_failures + 1;
+            IF v_failures >= p_max_failures THEN
+                UPDATE notify_outbox o
+                   SET state = 'dead', failures = v_failures, lease_owner = NULL,
+                       last_error = 'lost during sending ' || v_failures || ' times',
+                       body = CASE WHEN o.sensitive THEN '' ELSE o.body END,
+                       link_url = CASE WHEN o.sensitive THEN NULL ELSE o.link_url END
+                 WHERE o.id = r.id;
+                CONTINUE;
+            END IF;
+        END IF;
+
+        -- Past its expiry (an e-mailed sign-in code that lapsed while the
+        -- relay was away): never sent; its secret is erased now.
+        IF r.expires_at IS NOT NULL AND r.expires_at <= now() THEN
+            UPDATE notify_outbox o
+               SET state = 'cancelled', failures = v_failures, lease_owner = NULL,
+                   last_error = 'expired before it could be sent',
+                   body = CASE WHEN o.sensitive THEN '' ELSE o.body END,
+                   link_url = CASE WHEN o.sensitive THEN NULL ELSE o.link_url END
+             WHERE o.id = r.id;
+            CONTINUE;
+        END IF;
+
+        v_why := NULL;
+        v_channel := r.channel;
+        v_address := r.email;
+        IF r.target_type = 'destination' THEN
+            SELECT d.kind, d.address, d.enabled INTO v_channel, v_address, v_enabled
+              FROM notify_destinations d
+             WHERE d.account_id = r.account_id AND d.id = r.destination_id;
+            IF NOT FOUND THEN
+                v_why := 'the destination was deleted';
+            ELSIF NOT v_enabled THEN
+                v_why := 'the destination is disabled';
+            END IF;
+        ELSIF r.target_type = 'recipient' THEN
+            SELECT s.channel, s.address, s.enabled INTO v_channel, v_address, v_enabled
+              FROM system_notification_recipients s
+             WHERE s.account_id = r.account_id AND s.id = r.recipient_id;
+            IF NOT FOUND THEN
+                v_why := 'the recipient was deleted';
+            ELSIF NOT v_enabled THEN
+                v_why := 'the recipient is disabled';
+            END IF;
+        END IF;
+        IF v_why IS NOT NULL THEN
+            UPDATE notify_outbox o
+               SET state = 'cancelled', failures = v_failures, lease_owner = NULL,
+                   last_error = v_why,
+                   body = CASE WHEN o.sensitive THEN '' ELSE o.body END,
+                   link_url = CASE WHEN o.sensitive THEN NULL ELSE o.link_url END
+             WHERE o.id = r.id;
+            CONTINUE;
+        END IF;
+
+        -- The limits in flight (its channel, target and address as they are
+        -- now): at one, the row is left due as it is (a lost attempt's row
+        -- becomes a retry) for a later claim.
+        v_host := notify_host(v_channel, v_address);
+        v_check := notify_claim_held(p_limits, r.id, r.account_id, notify_route(v_channel, r.target),
+                                     v_host, v_held);
+        v_held := v_check.p_held;
+        IF v_check.held THEN
+            IF r.state = 'sending' THEN
+                UPDATE notify_outbox o
+                   SET state = 'retry', failures = v_failures, lease_owner = NULL
+                 WHERE o.id = r.id;
+            END IF;
+            CONTINUE;
+        END IF;
+
+        v_ms := CASE v_channel WHEN 'email' THEN p_rate_ms[1] WHEN 'slack' THEN p_rate_ms[2]
+                               WHEN 'teams' THEN p_rate_ms[3] ELSE p_rate_ms[4] END;
+        IF COALESCE(v_ms, 0) > 0 THEN
+            v_key := md5(v_channel || ' ' || v_address);
+            v_slot := NULL;
+            INSERT INTO notify_rate AS t (account_id, rate_key, next_at)
+                 VALUES (r.account_id, v_key, now() + v_ms * interval '1 millisecond')
+            ON CONFLICT (account_id, rate_key) DO UPDATE SET next_at = EXCLUDED.next_at
+                  WHERE t.next_at <= now()
+              RETURNING t.next_at INTO v_slot;
+            IF v_slot IS NULL THEN
+                -- The receiver's slot is taken: wait behind it (and behind
+                -- the rows of the same receiver moved before in this call).
+                v_n := COALESCE((v_deferred ->> v_key)::integer, 0);
+                v_deferred := jsonb_set(v_deferred, ARRAY[v_key], to_jsonb(v_n + 1));
+                UPDATE notify_outbox o
+                   SET state = CASE WHEN o.state = 'sending' THEN 'retry' ELSE o.state END,
+                       failures = v_failures, lease_owner = NULL,
+                       next_at = (SELECT t.next_at FROM notify_rate t
+                                   WHERE t.account_id = r.account_id AND t.rate_key = v_key)
+                                 + v_n * v_ms * interval '1 millisecond'
+                 WHERE o.id = r.id;
+                -- Never waits past its expiry (LEAST ignores a NULL one).
+                UPDATE notify_outbox o SET next_at = LEAST(o.next_at, o.expires_at)
+                 WHERE o.id = r.id AND o.expires_at IS NOT NULL;
+                CONTINUE;
+            END IF;
+        END IF;
+
+        UPDATE notify_outbox o
+           SET state = 'sending', attempts = o.attempts + 1, failures = v_failures,
+               next_at = now() + p_lease_ms * interval '1 millisecond', lease_owner = p_owner,
+               host_key = v_host
+         WHERE o.id = r.id;
+        INSERT INTO notify_attempts (account_id, outbox_id, n, owner)
+             VALUES (r.account_id, r.id, r.attempts + 1, p_owner)
+          RETURNING id INTO v_attempt;
+
+        r_id := r.id;
+        r_account_id := r.account_id;
+        r_attempt_id := v_attempt;
+        r_attempt := r.attempts + 1;
+        r_failures := v_failures;
+        r_channel := v_channel;
+        r_address := v_address;
+        r_message_id := r.message_id;
+        r_kind := r.kind;
+        r_key := r.dedupe_key;
+        r_language := r.language;
+        r_severity := r.severity;
+        r_title := r.title;
+        r_body := r.body;
+        r_fields := r.fields::text;
+        r_link_url := r.link_url;
+        r_link_label := r.link_label;
+        r_created_at := r.created_at;
+        RETURN NEXT;
+        v_taken := v_taken + 1;
+        EXIT WHEN v_taken >= p_limit;
+    END LOOP;
+    CLOSE due;
+END
+$$;

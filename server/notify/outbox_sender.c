@@ -370,11 +370,13 @@ static void drain(webhook_client *wc, struct drand48_data *rng)
         if (stopping()) {
             return;
         }
-        /* One host holds at most the account's share less one (at least 1),
-         * so that its other receivers always have a slot (065). */
+        /* One host, and the account's hosts in trouble together, hold at
+         * most the account's share less one (at least 1), so that its other
+         * receivers always have a slot (065, 075). */
+        const int share = g.cfg.account_limit > 1 ? g.cfg.account_limit - 1 : 1;
         const db_outbox_limits limits = {g.cfg.receiver_limit, g.cfg.mail_limit, g.cfg.host_limit,
-                                         g.cfg.healthy_host_limit, g.cfg.account_limit,
-                                         g.cfg.account_limit > 1 ? g.cfg.account_limit - 1 : 1};
+                                         g.cfg.healthy_host_limit, g.cfg.account_limit, share,
+                                         share};
         st = db_acquire(g.s->pool, DB_WAIT_MS, &c);
         if (st == DB_OK) {
             st = db_outbox_claim(c, g.owner, OUTBOX_BATCH, g.cfg.lease_ms, g.cfg.rate_ms,

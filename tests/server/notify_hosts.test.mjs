@@ -733,3 +733,145 @@ test('075 gives the queued, retry and sending rows and the hosts in trouble thei
   assert.equal(await q(`SELECT string_agg(DISTINCT notify_host(kind, address), ',') FROM notify_destinations
     WHERE account_id = ${ids.accountId}`), '127.0.0.1:9,relay.example:8080');
 });
+
+// 075: an account's hosts in trouble hold at most its share less one
+// together. Three receivers of one account that hang (each its own port:
+// three hosts), each of which first closed a connection without an answer
+// (so each is a host in trouble, 058), and a healthy receiver of the same
+// account; two processes of 4 threads, the account's limit 4, the strict
+// host limit 2. Before 075 two of the hosts held 2 each, all of the
+// account's 4, and its healthy notifications waited for their time-outs
+// (120 s here, never reached); now the three hold 3 together and the
+// healthy receiver has the fourth slot.
+test('an account\'s hosts in trouble hold at most its share less one together, in two processes; its ' +
+  'healthy receiver goes on; each notification delivered once', async () => {
+  const ACCOUNT_LIMIT = 4;
+  const SHARE = ACCOUNT_LIMIT - 1;
+  const HOSTS = 3;
+  const DESTS = 3; // per host
+  const env = { ...ENV, METRON_NOTIFY_ACCOUNT_LIMIT: String(ACCOUNT_LIMIT),
+    METRON_NOTIFY_HOST_HEALTHY_LIMIT: String(ACCOUNT_LIMIT) };
+  const { dbName, a, b } = await twoServers(env);
+  const rxs = [];
+  const unwatch = [];
+  try {
+    for (let i = 0; i < HOSTS; i++) rxs.push(await startWebhookReceiver());
+    let maxTogether = 0;
+    const together = () => rxs.reduce((n, rx) => n + rx.open(), 0);
+    for (const rx of rxs) {
+      unwatch.push(rx.watch(() => { maxTogether = Math.max(maxTogether, together()); }));
+    }
+    const waitTogether = (pred, ms, what) => new Promise((resolve, reject) => {
+      if (pred()) return resolve();
+      const offs = [];
+      const timer = setTimeout(() => {
+        for (const off of offs) off();
+        reject(new Error(`timed out waiting for ${what} (${together()} open)`));
+      }, ms);
+      for (const rx of rxs) {
+        offs.push(rx.watch(() => {
+          if (!pred()) return;
+          clearTimeout(timer);
+          for (const off of offs) off();
+          resolve();
+        }));
+      }
+    });
+    const ids = await createAccount(a.url, { account: 'trouble', plan: 'pro', user: 'admin', password: PW,
+      email: 'admin@trouble.test' });
+    const c = await login(a.url, { account: 'trouble', user: 'admin', password: PW });
+    const dests = []; // [host][dest]
+    for (const [h, rx] of rxs.entries()) {
+      dests.push([]);
+      for (let i = 0; i < DESTS; i++) {
+        rx.setDefault(`/t${i}`, { hang: true });
+        const r = await c.post('/api/v1/destinations', { kind: ['teams', 'slack', 'wechat'][(h + i) % 3],
+          address: rx.url(`/t${i}`) });
+        assert.equal(r.status, 201, JSON.stringify(r.body));
+        dests[h].push(r.body.id);
+      }
+      // The first request to each host: the connection closed without an
+      // answer, which puts the host in trouble; every later one hangs.
+      rx.plan('/t0', [{ close: true }]);
+    }
+    const fineDest = await c.post('/api/v1/destinations', { kind: 'teams', address: fine.url('/trouble') });
+    assert.equal(fineDest.status, 201);
+    const queue = async (srv, id, count, prefix) => {
+      const r = await request(srv.url, 'POST', '/api/v1/test/notify', { body: { account_id: ids.accountId,
+        destination_ids: [id], count, per_tx: count, key_prefix: prefix, kind: 'alarm.raise' } });
+      assert.equal(r.body.queued, count, JSON.stringify(r.body));
+    };
+    // One notification to each host's first destination: closed, so each
+    // host is in trouble before anything else is queued to it.
+    for (let h = 0; h < HOSTS; h++) await queue(a, dests[h][0], 1, `first${h}`);
+    await waitSql(dbName, `SELECT count(*) FROM notify_host_health`, String(HOSTS));
+    // Then 2 notifications to each of the hosts' destinations, ahead of
+    // every healthy one; the first ones' retries hang too.
+    for (let h = 0; h < HOSTS; h++) {
+      for (const id of dests[h]) await queue(b, id, 2, `t${id}`);
+    }
+    await waitTogether(() => together() === SHARE, 30000, 'the hosts in trouble\'s attempts');
+
+    // The account's healthy receiver, one notification after another,
+    // queued through either process: each wakes every sender of both, each
+    // of which would take a row of a host in trouble if their share let it.
+    const lat = [];
+    for (let i = 0; i < 5; i++) {
+      const t0 = Date.now();
+      const r = await request([a, b][i % 2].url, 'POST', '/api/v1/test/notify', { body: {
+        account_id: ids.accountId, destination_ids: [fineDest.body.id], count: 1, key_prefix: `fine${i}` } });
+      assert.equal(r.body.queued, 1);
+      await fine.waitFor(() => fine.accepted('/trouble').length === i + 1, 30000,
+        'the account\'s healthy receiver');
+      lat.push(Date.now() - t0);
+    }
+    console.log(`# beside ${HOSTS} hosts in trouble of its own: the account's healthy notifications took ` +
+      `${lat.join(', ')} ms`);
+    // The receiver has a healthy request before its sender marks the row
+    // sent: until then that attempt is still in flight (the account at its
+    // limit in the claim's view below).
+    await waitSql(dbName, `SELECT count(*) FROM notify_outbox WHERE destination_id = ${fineDest.body.id}
+      AND state <> 'sent'`, '0');
+
+    // The hosts in trouble hold their share together, no more, from the two
+    // processes (the first closed requests, then the hung ones).
+    assert.equal(together(), SHARE);
+    assert.ok(maxTogether <= SHARE, `${maxTogether} requests open at once at the hosts in trouble`);
+    assert.equal(rxs.reduce((n, rx) => n + rx.requests.filter((x) => x.status === 'hang').length, 0), SHARE);
+    // What the claim sees (notify_claim_busy()): the account's hosts in
+    // trouble at their share; the account and its hosts not at theirs (a
+    // host with 2 of the 3 is at the strict host limit).
+    assert.equal(await pg.psql(`SELECT cardinality(busy_accounts) || ' ' || cardinality(busy_pairs) || ' '
+      || array_to_string(trouble_accounts, ',') FROM notify_claim_busy('{"receiver": 1, "mail": 2,
+      "host": 2, "healthy_host": 4, "account": 4, "account_host": 3, "account_trouble": 3}')`, dbName),
+    `0 0 ${ids.accountId}`);
+    // A process of before 075 (its jsonb without "account_trouble") and one
+    // of before 059 (058's 9 arguments, its mail limit as the account's)
+    // claim under the same share: nothing is due but the hosts in trouble's
+    // rows, and neither takes one.
+    for (const claim of [`notify_claim('old', 1, 130000, '{0,0,0,0}', 10, '{"receiver": 1, "mail": 2,
+        "host": 2, "healthy_host": 4, "account": 4, "account_host": 3}')`,
+      `notify_claim('old', 1, 130000, '{0,0,0,0}', 10, 1, 4, 2, 4)`]) {
+      assert.equal(await pg.psql(`BEGIN; SELECT count(*) FROM ${claim}; ROLLBACK;`, dbName), '0');
+    }
+
+    // The hosts recover: the attempts in flight break (retried after the
+    // back-off), everything else follows; each notification accepted once.
+    for (const rx of rxs) {
+      for (let i = 0; i < DESTS; i++) rx.setDefault(`/t${i}`, { stallMs: 5 });
+      rx.releaseHung();
+    }
+    const total = HOSTS + HOSTS * DESTS * 2 + 5;
+    await waitSql(dbName, `SELECT count(*) FILTER (WHERE state = 'sent') || '/' || count(*)
+      FROM notify_outbox WHERE channel <> 'email'`, `${total}/${total}`);
+    const rows = (await pg.psql(`SELECT id FROM notify_outbox WHERE account_id = ${ids.accountId}
+      AND destination_id <> ${fineDest.body.id} ORDER BY id`, dbName)).split('\n');
+    assert.equal(rows.length, HOSTS + HOSTS * DESTS * 2);
+    const accepted = rxs.flatMap((rx) => rx.accepted().map((x) => x.delivery)).sort();
+    assert.deepEqual(accepted, [...rows].sort());
+    assert.equal(fine.accepted('/trouble').length, 5);
+  } finally {
+    for (const u of unwatch) u();
+    for (const rx of rxs) await rx.stop();
+  }
+});

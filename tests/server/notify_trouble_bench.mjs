@@ -1,0 +1,90 @@
+// How long an account's notification to a healthy receiver waits while
+// several of the same account's receiving hosts hang (docs/notify.md,
+// "Hosts in trouble hold at most part of an account's share (075)";
+// docs/benchmarks.md, "hosttrouble"). Not a test (no .test.mjs): run it by
+// hand against two binaries, alternated.
+//
+// Its own PostgreSQL (durable with BENCH_DURABLE=1: fsync,
+// synchronous_commit and full_page_writes on) and one server with the
+// default limits of BENCH_NOTIFY_THREADS sender threads (8: the account's
+// limit 4, a healthy host's 4, a host in trouble's 2), rate slots off,
+// attempts timing out after 3 s. HOSTS receivers that never answer (each
+// its own port: a host of its own), DESTS Teams destinations on each, and a
+// healthy receiver, all of one account. ROUNDS rounds: 3 notifications to
+// each hung destination, 300 ms, then 10 notifications to the healthy
+// receiver one after another, each timed from its enqueue's answer to the
+// receiver's getting it; then the hosts answer again and everything drains
+// (an answer clears their trouble, so every round starts with healthy
+// looking hosts). Printed per round: the first, median and largest wait,
+// and the most requests the hung hosts had open at once together.
+//   METRON_SERVER_BIN=build/server/metron-server-test BENCH_DURABLE=1 \
+//     NODE_PATH=/usr/share/nodejs node tests/server/notify_trouble_bench.mjs [HOSTS (2)] [ROUNDS (3)]
+import { createAccount, login, request, sleep, startPostgres, startServer } from './harness.mjs';
+import { startWebhookReceiver } from './webhook_receiver.mjs';
+
+const PW = 'Correct-h0rse';
+const HOSTS = Number(process.argv[2] || 2);
+const ROUNDS = Number(process.argv[3] || 3);
+const DESTS = 4;
+const pg = await startPostgres({ durable: process.env.BENCH_DURABLE === '1' });
+const url = await pg.createDatabase();
+const db = new URL(url).pathname.slice(1);
+const srv = await startServer({ databaseUrl: url, env: {
+  METRON_NOTIFY_THREADS: process.env.BENCH_NOTIFY_THREADS || '8', METRON_NOTIFY_RATE_MS: '0,0,0,0',
+  METRON_NOTIFY_TIMEOUT_MS: '3000', METRON_NOTIFY_LEASE_MS: '10000', METRON_NOTIFY_BACKOFF_MS: '500',
+  METRON_NOTIFY_BACKOFF_MAX_MS: '1000', METRON_NOTIFY_ALLOW_LOCAL: '1' } });
+const fine = await startWebhookReceiver();
+const rxs = [];
+for (let i = 0; i < HOSTS; i++) rxs.push(await startWebhookReceiver());
+const ids = await createAccount(srv.url, { account: 'trouble', plan: 'pro', user: 'admin', password: PW,
+  email: 'admin@trouble.test' });
+const c = await login(srv.url, { account: 'trouble', user: 'admin', password: PW });
+const dest = async (address) => {
+  const r = await c.post('/api/v1/destinations', { kind: 'teams', address });
+  if (r.status !== 201) throw new Error(JSON.stringify(r.body));
+  return r.body.id;
+};
+const hung = [];
+for (const rx of rxs) for (let i = 0; i < DESTS; i++) hung.push(await dest(rx.url(`/h${i}`)));
+const fineDest = await dest(fine.url('/fine'));
+let k = 0;
+const enqueue = async (to, count) => {
+  const r = await request(srv.url, 'POST', '/api/v1/test/notify', { body: { account_id: ids.accountId,
+    destination_ids: [to], count, per_tx: count, key_prefix: `b${++k}`, kind: 'alarm.raise' } });
+  if (r.status !== 200 || r.body.queued !== count) throw new Error(JSON.stringify(r.body));
+};
+const quiet = async () => {
+  while (await pg.psql(`SELECT count(*) FROM notify_outbox WHERE state IN ('queued', 'retry', 'sending')`,
+    db) !== '0') await sleep(100);
+};
+let maxTogether = 0;
+const together = () => rxs.reduce((n, rx) => n + rx.open(), 0);
+for (const rx of rxs) rx.watch(() => { maxTogether = Math.max(maxTogether, together()); });
+const med = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
+
+for (let round = 0; round < ROUNDS; round++) {
+  await quiet();
+  for (const rx of rxs) for (let i = 0; i < DESTS; i++) rx.setDefault(`/h${i}`, { hang: true });
+  maxTogether = together();
+  for (const d of hung) await enqueue(d, 3);
+  await sleep(300);
+  const lat = [];
+  for (let i = 0; i < 10; i++) {
+    const before = fine.accepted('/fine').length;
+    const t = performance.now();
+    await enqueue(fineDest, 1);
+    await fine.waitFor(() => fine.accepted('/fine').length > before, 60000);
+    lat.push(Math.round(performance.now() - t));
+  }
+  console.log(`round ${round + 1}: ${HOSTS} hung hosts of the account, 10 notifications to its healthy ` +
+    `receiver: first ${lat[0]} ms, median ${med(lat)} ms, max ${Math.max(...lat)} ms (${lat.join(' ')}); ` +
+    `the hung hosts had at most ${maxTogether} requests open at once`);
+  for (const rx of rxs) {
+    for (let i = 0; i < DESTS; i++) rx.setDefault(`/h${i}`, { status: 200 });
+    rx.releaseHung();
+  }
+}
+await quiet();
+await srv.stop();
+for (const rx of [fine, ...rxs]) await rx.stop();
+await pg.destroy();
