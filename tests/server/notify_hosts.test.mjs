@@ -457,8 +457,12 @@ test('an account\'s webhooks on many hung hosts hold at most its limit of sender
     assert.equal(hungRequests, ACCOUNT_LIMIT);
     assert.equal(together(), ACCOUNT_LIMIT);
     assert.equal(maxTogether, ACCOUNT_LIMIT);
+    // Its webhook rows: the sign-in code's mail row (of this account too)
+    // may still be 'sending' for a moment after the sink got it, until its
+    // sender records the relay's answer.
     assert.equal(await pg.psql(`SELECT count(*) FROM notify_outbox WHERE state = 'sending'
-      AND next_at > now() AND account_id = ${hog.id}`, dbName), String(ACCOUNT_LIMIT));
+      AND next_at > now() AND account_id = ${hog.id} AND host_key IS NOT NULL`, dbName),
+    String(ACCOUNT_LIMIT));
     // What the claim sees (notify_claim_busy()): the account at its limit,
     // its 3 destinations in flight at theirs, no host at 2.
     assert.equal(await pg.psql(`SELECT cardinality(busy_routes) || ' ' || cardinality(busy_hosts) || ' '
