@@ -183,7 +183,8 @@ static svc_status check_address(const char *kind, const char *address, svc_error
         }
     } else if (!svc_webhook_valid(address)) {
         return svc_fail(e, SVC_INVALID, "invalid_value", "address",
-                        "address must be the http:// or https:// URL of the incoming webhook");
+                        "address must be the http:// or https:// URL of the incoming webhook "
+                        "(an IPv4 address as four decimal numbers without leading zeros)");
     }
     return SVC_OK;
 }

@@ -26,11 +26,13 @@ static bool label_valid(const char *s, size_t n)
     return true;
 }
 
-/* A DNS name of at least "min_labels" labels, the last not all digits. */
+/* A DNS name of at least "min_labels" labels, the last not beginning
+ * with a digit: no top-level domain does, and a host such as "0x7f000001"
+ * or "127.0.0.0X1" is a number to libcurl (127.0.0.1), not a name. */
 static bool domain_valid(const char *s, size_t n, int min_labels)
 {
     int labels = 0;
-    size_t start = 0;
+    size_t start = 0, last = 0;
     bool last_numeric = true;
     if (n == 0 || n > 253) {
         return false;
@@ -45,10 +47,11 @@ static bool domain_valid(const char *s, size_t n, int min_labels)
                 last_numeric = last_numeric && isdigit((unsigned char)s[k]);
             }
             labels++;
+            last = start;
             start = i + 1;
         }
     }
-    return labels >= min_labels && !last_numeric;
+    return labels >= min_labels && !last_numeric && !isdigit((unsigned char)s[last]);
 }
 
 static bool ipv4_valid(const char *s, size_t n)
@@ -57,11 +60,13 @@ static bool ipv4_valid(const char *s, size_t n)
     size_t i = 0;
     while (i < n) {
         int v = 0, digits = 0;
+        bool lead_zero = s[i] == '0';
         while (i < n && isdigit((unsigned char)s[i]) && digits < 3) {
             v = v * 10 + (s[i++] - '0');
             digits++;
         }
-        if (digits == 0 || v > 255 || ++parts > 4) {
+        /* "010" is 8 to libcurl (octal), not 10: a leading zero is refused */
+        if (digits == 0 || v > 255 || (lead_zero && digits > 1) || ++parts > 4) {
             return false;
         }
         if (i < n && s[i++] != '.') {

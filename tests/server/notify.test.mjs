@@ -126,6 +126,12 @@ test('destinations: bad input is refused with the field named and changes nothin
     [{ kind: 'slack', address: 'ftp://hooks.slack.com/x' }, 400, 'address'],
     [{ kind: 'slack', address: 'https://user:pw@hooks.slack.com/x' }, 400, 'address'],
     [{ kind: 'teams', address: 'https://exa mple.com/x' }, 400, 'address'],
+    // Numbers libcurl reads otherwise than they look: 010 is 8 (octal),
+    // 0x7f000001 and 127.0.0.0X1 are 127.0.0.1.
+    [{ kind: 'teams', address: 'http://010.0.0.1/x' }, 400, 'address'],
+    [{ kind: 'teams', address: 'http://0x7f000001/x' }, 400, 'address'],
+    [{ kind: 'teams', address: 'http://127.0.0.0X1/x' }, 400, 'address'],
+    [{ kind: 'teams', address: 'http://hooks.example.1x/x' }, 400, 'address'],
     [{ kind: 'email', address: 'a@example.com', language: 'xx' }, 400, 'language'],
     [{ kind: 'email', address: 'a@example.com', secret: 1 }, 400, 'secret'],
     [{ kind: 'email' }, 400, 'address'],

@@ -607,7 +607,8 @@ test('an account\'s own hung host holds at most its share less one, in two proce
 });
 
 // 075: the receiving host is what libcurl connects to. One hung receiver,
-// its address written four ways that svc_webhook_valid() takes and libcurl
+// its address written four ways that svc_webhook_valid() took until it
+// refused numbers other than four decimal ones, and libcurl
 // reads as 127.0.0.1 (before 075 four hosts, each with its own limit: 4
 // requests open at once). One process of 6 threads, the host limit 2 (the
 // healthy one too): the receiver gets 2 requests open at once, no more,
@@ -631,9 +632,13 @@ test('four spellings of one host\'s address share one host\'s limit; each notifi
       for (const [i, h] of spellings.entries()) {
         rx.setDefault(`/s${i}`, { hang: true });
         const r = await c.post('/api/v1/destinations', { kind: ['teams', 'slack', 'wechat'][i % 3],
-          address: `http://${h}:${rx.port}/s${i}` });
+          address: `http://127.0.0.1:${rx.port}/s${i}` });
         assert.equal(r.status, 201, `${h}: ${JSON.stringify(r.body)}`);
         dests.push(r.body.id);
+        // The API refuses these spellings now (svc_webhook_valid()); a
+        // server of before this session saved them.
+        await pg.psql(`UPDATE notify_destinations SET address = 'http://${h}:${rx.port}/s${i}'
+          WHERE id = ${r.body.id}`, dbName);
       }
       const fineDest = await c.post('/api/v1/destinations', { kind: 'teams', address: fine.url('/spell') });
       assert.equal(fineDest.status, 201);
@@ -700,9 +705,11 @@ test('075 gives the queued, retry and sending rows and the hosts in trouble thei
   const spellings = ['127.0.0.1', '0x7f000001', '127.000.000.001', '127.0.0.0X1'];
   const dests = [];
   for (const [i, h] of spellings.entries()) {
-    const r = await c.post('/api/v1/destinations', { kind: 'teams', address: `http://${h}:9/m${i}` });
+    const r = await c.post('/api/v1/destinations', { kind: 'teams', address: `http://127.0.0.1:9/m${i}` });
     assert.equal(r.status, 201, JSON.stringify(r.body));
     dests.push(r.body.id);
+    // As a server of before this session saved them (the API refuses them now).
+    await q(`UPDATE notify_destinations SET address = 'http://${h}:9/m${i}' WHERE id = ${r.body.id}`);
     const n = await request(s.url, 'POST', '/api/v1/test/notify', { body: { account_id: ids.accountId,
       destination_ids: [r.body.id], count: 2, per_tx: 2, key_prefix: `rk${i}`, kind: 'alarm.raise' } });
     assert.equal(n.body.queued, 2, JSON.stringify(n.body));
