@@ -11,6 +11,7 @@ import net from 'node:net';
 import path from 'node:path';
 import tls from 'node:tls';
 import { metricSamples, startPostgres, startServer, tempDir } from './harness.mjs';
+import { tcpSocket, within } from './sock_helpers.mjs';
 
 let pg;
 let srv;
@@ -28,16 +29,6 @@ after(async () => {
   assert.equal(exit?.code, 0, srv?.stderr());
   assert.doesNotMatch(srv.stderr(), /runtime error|AddressSanitizer|LeakSanitizer/);
 });
-
-/** "promise", or a failure naming "what" once "ms" pass first (a bound on
- * what must happen, never a wait: the test goes on at the event). */
-function within(promise, ms, what) {
-  let timer;
-  const late = new Promise((resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms / 1000} s`)), ms);
-  });
-  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
-}
 
 /** The complete replies at the start of "raw" (latin1): [{ status, head, body }]. */
 function replies(raw) {
@@ -129,21 +120,6 @@ test('a request that cannot be read is answered 400 with a sentence and its conn
     assert.equal(r.kept, true, `${what}: the connection was kept for the next request`);
   }
 });
-
-/** The socket of local port "local" to remote port "remote" in
- * /proc/net/tcp: { state ('01' established, '04' FIN_WAIT1: closed by its
- * owner with bytes still to send), txQueue, rxQueue } or null. */
-function tcpSocket(local, remote) {
-  const hex = (n) => n.toString(16).toUpperCase().padStart(4, '0');
-  for (const line of fs.readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
-    const f = line.trim().split(/\s+/);
-    if (f.length > 4 && f[1].endsWith(':' + hex(local)) && f[2].endsWith(':' + hex(remote))) {
-      const [tx, rx] = f[4].split(':').map((h) => parseInt(h, 16));
-      return { state: f[3], txQueue: tx, rxQueue: rx };
-    }
-  }
-  return null;
-}
 
 /** A client that pipelines 4 static files of 256 KiB and a POST whose body
  * it never sends, and reads nothing (paused from the start). */
