@@ -63,3 +63,15 @@ test('the patterns find what they are meant to find', () => {
     assert.deepEqual(hits(fine), [], fine);
   }
 });
+
+// One word for one thing, and a language's own typography: Japanese says
+// the measurement group 計測グループ everywhere (the audit log's entries
+// said 測定グループ), French writes its apostrophe ’ (never ' ).
+test('one word for a measurement group in Japanese; French sentences use ’', () => {
+  const bad = [];
+  for (const [area, lang, key, value] of entries()) {
+    if (lang === 'ja' && /測定グループ/.test(value)) bad.push(`${area}/ja.json ${key}: 測定グループ (計測グループ)`);
+    if (lang === 'fr' && value.includes("'")) bad.push(`${area}/fr.json ${key}: a straight apostrophe: ${JSON.stringify(value)}`);
+  }
+  assert.deepEqual(bad, []);
+});
