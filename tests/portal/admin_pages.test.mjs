@@ -114,6 +114,17 @@ test('channels: add, rename, change the unit, acquire and delete', async () => {
   }
 });
 
+test('teams: with none yet, the page says what a team is for and how to make one', async () => {
+  assert.deepEqual((await seed.admin.get('/api/v1/teams')).body.teams, []);
+  const page = await open('pc', 'admin/teams');
+  const empty = await page.textContent('main p.empty');
+  assert.match(empty, /A team gathers users/);
+  assert.match(empty, /New team/);
+  assert.doesNotMatch(empty, /Nothing here yet/);
+  assert.deepEqual(page.consoleErrors, []);
+  await page.context().close();
+});
+
 test('teams: the description shown under the name, written and changed where the name is', async () => {
   for (const size of ['pc', 'phone390']) {
     const name = `Night shift ${size}`;

@@ -27,6 +27,8 @@ registerPage('admin/teams', {
         return api.get('/teams');
       },
       items: (b) => b.teams || [],
+      // What a team is for and how to make one, not only "Nothing here yet."
+      empty: t('teams.none'),
       columns: [
         { label: t('common.name'), class: 'prose', value: (r) => (r.description
           ? h('div', { class: 'cell-stack' }, h('span', { text: r.name }),
