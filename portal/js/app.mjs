@@ -66,12 +66,32 @@ async function loadGroups() {
   setGroup(id);
 }
 
+let accountLanguage = null; // the account's language (GET /account), for recordLanguage()
+
 async function loadLogo() {
   // Shared with the over-quota banner (and a first page that reads it):
   // one GET /account per page load (shell_data.mjs).
   const r = await sharedGet('/account');
   const has = r.status === 200 && r.body.has_logo;
+  accountLanguage = r.status === 200 ? r.body.language || null : null;
   logoUrl = has ? `${apiUrl('/account/logo')}?v=${encodeURIComponent(r.body.updated_at || '')}` : null;
+}
+
+/**
+ * A profile without a language (users.language NULL) has its mails in the
+ * account's language. When the portal is read in another one (the
+ * browser's, or one chosen here before signing in), it becomes the
+ * profile's, so that sign-in codes, alarms and messages come in the
+ * language the person reads (docs/auth.md "The user's language"). Only
+ * while the profile has none: a language the user chose is never replaced.
+ * Not awaited: the page does not wait for it.
+ */
+async function recordLanguage(u) {
+  const code = language();
+  // The account's, read with the logo (loadLogo): no request of its own.
+  if (!accountLanguage || accountLanguage === code) return;
+  const r = await api.patch('/me', { language: code }, { quiet401: true });
+  if (r.status === 200 && session.user === u && !u.language) u.language = code;
 }
 
 /**
@@ -91,6 +111,8 @@ async function enter(user, { fresh }) {
   try { stored = localStorage.getItem('metron.lang'); } catch { /* blocked */ }
   if (u.language && (fresh || !stored) && u.language !== language()) {
     await setLanguage(u.language);
+  } else if (me.status === 200 && !u.language) {
+    recordLanguage(u).catch(() => { /* recorded at the next page load */ });
   }
   // Times in the zone the user chose (I2), else the device's (V5).
   setTimeZone(u.time_zone || null);

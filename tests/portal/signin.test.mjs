@@ -215,3 +215,62 @@ test('after 24 h without activity the server ends the session and the portal sho
   }
   await page.context().close();
 });
+
+/** A mail's text: its quoted-printable body decoded, as UTF-8. */
+const mailText = (m) => Buffer.from(m.replace(/=\r?\n/g, '')
+  .replace(/=([0-9A-F]{2})/g, (_, x) => String.fromCharCode(parseInt(x, 16))), 'latin1').toString('utf8');
+
+// The language a person reads the portal in is the one their mails come
+// in: a user whose profile has no language (mails in the account's,
+// English) signs in with a Japanese browser; the profile records Japanese,
+// and the next sign-in code, from another browser, comes in Japanese.
+test('a Japanese browser: signing in records Japanese in the profile, the next sign-in code comes in Japanese', async () => {
+  await env.createAccount({ account: 'nihon', plan: 'pro', user: 'hana', password: PASSWORD,
+    email: 'hana@nihon.example.test', userName: 'Hana Sato' });
+  const api = await env.login({ account: 'nihon', user: 'hana', password: PASSWORD });
+  assert.equal((await api.get('/api/v1/me')).body.language, null);
+  assert.equal((await api.get('/api/v1/account')).body.language, 'en');
+  let page = await openPage(env, { lang: 'ja-JP' });
+  await page.waitForSelector('#signin-form');
+  assert.equal(await page.getAttribute('html', 'lang'), 'ja');
+  const saved = page.waitForResponse((r) => r.request().method() === 'PATCH'
+    && new URL(r.url()).pathname.endsWith('/api/v1/me'));
+  await signIn(page, { account: 'nihon', user: 'hana', password: PASSWORD });
+  await waitForPage(page, 'monitor');
+  assert.equal((await saved).status(), 200);
+  assert.equal((await api.get('/api/v1/me')).body.language, 'ja');
+  assert.deepEqual(page.consoleErrors, []);
+  await page.context().close();
+
+  // Two-step by e-mail; signing in from an English browser: the code mail
+  // is in Japanese, and so is the portal (the profile's language).
+  assert.equal((await api.put('/api/v1/me/two-step', { mode: 'email' })).status, 200);
+  page = await openPage(env, { lang: 'en-US' });
+  const before = env.smtp.messages().length;
+  await signIn(page, { account: 'nihon', user: 'hana', password: PASSWORD, code: async (kind) => {
+    assert.equal(kind, 'email');
+    for (let i = 0; i < 100; i++) {
+      const mails = env.smtp.messages().slice(before).filter((m) => m.includes('hana@nihon.example.test')).map(mailText);
+      const m = mails.map((x) => /Metron のログインコードは (\d{6}) です。/.exec(x)).find(Boolean);
+      if (m) return m[1];
+      assert.ok(!mails.some((x) => /sign-in code is/.test(x)), 'the code came in English');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error('no code arrived');
+  } });
+  await waitForPage(page, 'monitor');
+  assert.equal(await page.getAttribute('html', 'lang'), 'ja');
+  // A language the user chose is never replaced: English chosen, a Japanese browser signs in.
+  assert.equal((await api.patch('/api/v1/me', { language: 'en' })).status, 200);
+  assert.equal((await api.put('/api/v1/me/two-step', { mode: 'off' })).status, 200);
+  await page.context().close();
+  page = await openPage(env, { lang: 'ja-JP' });
+  let patched = 0;
+  page.on('request', (r) => { if (r.method() === 'PATCH' && new URL(r.url()).pathname.endsWith('/api/v1/me')) patched++; });
+  await signIn(page, { account: 'nihon', user: 'hana', password: PASSWORD });
+  await waitForPage(page, 'monitor');
+  assert.equal(await page.getAttribute('html', 'lang'), 'en');
+  assert.equal(patched, 0);
+  assert.equal((await api.get('/api/v1/me')).body.language, 'en');
+  await page.context().close();
+});
