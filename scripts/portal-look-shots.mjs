@@ -60,6 +60,10 @@ async function snap(page, lang, size, name, { fullPage = true } = {}) {
 }
 
 async function signedIn(env, { size, lang, account = 'acme' }) {
+  // A profile without a language, so that the browser's is shown (a sign-in
+  // in another language than the account's records it in the profile).
+  const api = await env.login({ account, user: 'admin', password: PASSWORD });
+  await api.patch('/api/v1/me', { language: null });
   const page = await openPage(env, { size, lang });
   await signIn(page, { account, user: 'admin', password: PASSWORD });
   return page;

@@ -347,6 +347,9 @@ test('at a phone width the panels stack and fit; in Japanese no key shows', asyn
   assert.match(text, /ダッシュボード/);
   await docShot(ja, 'dashboard-ja-pc');
   await ja.context().close();
+  // Signing in with a Japanese browser recorded Japanese in the profile
+  // (the account's is English): English again for the tests after this one.
+  assert.equal((await seed.admin.patch('/api/v1/me', { language: null })).status, 200);
 });
 
 test('the list: rename, copy and delete a dashboard, within the plan\'s limit', async () => {

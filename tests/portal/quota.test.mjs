@@ -63,6 +63,9 @@ test('over quota: the sentence on the account page and a banner on every page fo
   assert.equal(Date.parse(period.deletion) - Date.parse(period.since), 31 * 86400e3);
 
   // German, Tokyo time: the banner on the first page and on the next ones.
+  // A profile without a language: the browser's is shown (a sign-in in
+  // another language than the account's records it in the profile).
+  assert.equal((await seed.admin.patch('/api/v1/me', { language: null })).status, 200);
   let page = await openPage(env, { lang: 'de-DE', zone: ZONE });
   await signIn(page, { account: 'acme', user: 'admin', password: PASSWORD });
   let text = await bannerText(page);
@@ -86,6 +89,7 @@ test('over quota: the sentence on the account page and a banner on every page fo
 
   // Every language, on the account page and in the banner.
   for (const [lang, locale] of LANGS) {
+    assert.equal((await seed.admin.patch('/api/v1/me', { language: null })).status, 200);
     page = await openPage(env, { lang: locale, zone: ZONE });
     await signIn(page, { account: 'acme', user: 'admin', password: PASSWORD });
     await gotoRoute(page, `${env.url}/#/admin/account`);
@@ -99,6 +103,8 @@ test('over quota: the sentence on the account page and a banner on every page fo
     if (lang === 'zh-CN') await shot(page, 'quota-account-zh');
     await page.context().close();
   }
+
+  assert.equal((await seed.admin.patch('/api/v1/me', { language: null })).status, 200);
 
   // A member cannot free the account's storage or change its plan: no banner.
   page = await openPage(env, { lang: 'en-US', zone: ZONE });

@@ -35,6 +35,9 @@ before(async () => {
 after(async () => { if (env) await env.stop(); });
 
 async function signedIn({ size = 'pc', lang = 'en-US' } = {}) {
+  // A profile without a language, so that the browser's is shown (a sign-in
+  // in another language than the account's records it in the profile).
+  assert.equal((await seed.admin.patch('/api/v1/me', { language: null })).status, 200);
   const page = await openPage(env, { size, lang });
   await signIn(page, { account: 'acme', user: 'admin', password: PASSWORD });
   return page;
