@@ -36,6 +36,19 @@ export function sessionEnded(status, body) {
 }
 
 const isWrite = (m) => m !== 'GET' && m !== 'HEAD';
+
+/**
+ * The seconds a Retry-After header names (delta seconds or an HTTP date, at
+ * "now"), at most a day; null without one or when it cannot be read.
+ */
+export function retryAfterSeconds(value, now = Date.now()) {
+  const v = String(value || '').trim();
+  if (!v || v.length > 64) return null;
+  if (/^\d+$/.test(v)) return Math.min(Number(v.slice(0, 9)), 86400);
+  const at = Date.parse(v);
+  if (Number.isNaN(at)) return null;
+  return Math.max(0, Math.min(Math.ceil((at - now) / 1000), 86400));
+}
 const url = apiUrl;
 
 async function parse(res) {
@@ -73,7 +86,14 @@ export async function request(method, path, opts = {}) {
     if (e && e.name === 'AbortError') return { status: 0, body: { code: 'aborted' }, headers: new Headers(), ok: false };
     return { status: 0, body: { code: 'network' }, headers: new Headers(), ok: false };
   }
-  const parsed = opts.raw ? null : await parse(res);
+  let parsed = opts.raw ? null : await parse(res);
+  // A 503 says when to try again (Retry-After): kept with the refusal, so
+  // that its sentence says it (errorMessage), unless the body says it already.
+  const wait = res.status === 503 ? retryAfterSeconds(res.headers.get('Retry-After')) : null;
+  if (wait !== null && !opts.raw) {
+    if (!parsed || typeof parsed !== 'object') parsed = {};
+    if (typeof parsed.retry_after !== 'number') parsed.retry_after = wait;
+  }
   const out = { status: res.status, body: parsed, headers: res.headers, ok: res.ok, response: res };
   if (sessionEnded(res.status, parsed) && !opts.quiet401 && unauthorized) unauthorized(parsed, path);
   return out;
@@ -153,6 +173,14 @@ function statusSentence(status) {
   return t('error.generic');
 }
 
+/** "The server is busy: try again in 30 s / 5 min" for a 503 that said when (Retry-After), else null. */
+function retrySentence(status, body) {
+  if (status !== 503 || !body || typeof body !== 'object' || typeof body.retry_after !== 'number' || body.retry_after <= 0) return null;
+  const s = body.retry_after;
+  return s < 60 ? t('error.unavailable_seconds', { seconds: formatNumber(Math.ceil(s)) })
+    : t('error.unavailable_minutes', { minutes: formatNumber(Math.ceil(s / 60)) });
+}
+
 /**
  * A sentence in the user's language for an API refusal {code, message,
  * field?, ...} (status: the HTTP status, when known). plan_limit names the
@@ -165,6 +193,7 @@ function statusSentence(status) {
  */
 export function errorMessage(body, status, { fieldLabel } = {}) {
   if (!body || typeof body !== 'object') return statusSentence(status);
+  const retry = retrySentence(status, body);
   if (body.code === 'network') return t('error.network');
   if (body.code === 'plan_limit') {
     const p = {
@@ -190,5 +219,5 @@ export function errorMessage(body, status, { fieldLabel } = {}) {
     }
     return t(key, params);
   }
-  return statusSentence(status);
+  return retry || statusSentence(status);
 }
