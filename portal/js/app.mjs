@@ -112,7 +112,12 @@ async function enter(user, { fresh }) {
   if (u.language && (fresh || !stored) && u.language !== language()) {
     await setLanguage(u.language);
   } else if (me.status === 200 && !u.language) {
-    recordLanguage(u).catch(() => { /* recorded at the next page load */ });
+    // data-recording on <html> while the language is being recorded: what
+    // a test waits for before it signs the same user in again.
+    const root = document.documentElement;
+    root.dataset.recording = 'language';
+    recordLanguage(u).catch(() => { /* recorded at the next page load */ })
+      .finally(() => { delete root.dataset.recording; });
   }
   // Times in the zone the user chose (I2), else the device's (V5).
   setTimeZone(u.time_zone || null);

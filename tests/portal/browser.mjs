@@ -279,6 +279,10 @@ export async function signIn(page, { account, user, email, password, code } = {}
     await page.click('#twostep-form button[type=submit]');
   }
   await page.waitForSelector('[data-testid=user-menu]');
+  // The portal records its language in a profile that has none (app.mjs,
+  // enter()): done before the test goes on, so that it never lands after
+  // what the test does next (another sign-in of the same user, a reset).
+  await page.waitForFunction(() => !document.documentElement.dataset.recording);
 }
 
 /**
