@@ -190,7 +190,7 @@ static const char *const fr[] = {
     "Créé le",
     "Résumé",
     "Graphiques",
-    "Événements d'alarme",
+    "Événements d’alarme",
     "Voie",
     "Unité",
     "Minimum",
@@ -201,7 +201,7 @@ static const char *const fr[] = {
     "Valeurs",
     "Valeurs spéciales",
     "Aucune donnée pour cette période",
-    "Aucun événement d'alarme pendant cette période.",
+    "Aucun événement d’alarme pendant cette période.",
     "%zu autres événements de cette période ne sont pas listés.",
     "Heure",
     "Événement",
@@ -227,10 +227,10 @@ static const char *const fr[] = {
     "Les heures sont en heure locale de %s.",
     "Rapport « %s » : %s",
     ("Le rapport « %s » du groupe de mesure « %s » pour %s est prêt. Il est conservé dans "
-     "l'espace de stockage de votre compte Metron."),
+     "l’espace de stockage de votre compte Metron."),
     "Ouvrir le rapport",
     "Le PDF est joint à ce message.",
-    "Le PDF dépasse %s et n'est pas joint : ouvrez-le avec le lien.",
+    "Le PDF dépasse %s et n’est pas joint : ouvrez-le avec le lien.",
     "Fichiers",
 };
 

@@ -211,9 +211,9 @@ static const words_table tables[ALARM_LANGS] = {
      "l’offre Free.",
      "[Alarme de fichier] %s", "Le fichier « %s » remplit l’alarme « %s » %d fois, la première le %s (%s).", "Fichier",
      "[Stockage] Quota dépassé : les données seront supprimées le %s",
-     "Le compte « %s » utilise %s de son quota de stockage de %s. S'il dépasse encore le quota le %s, tout ce qu'il stocke (données acquises, fichiers, fichiers de rapports, images de tableaux de bord et fichiers partagés avec les applis) sera supprimé. Supprimez des données ou des fichiers, ou changez de formule.",
+     "Le compte « %s » utilise %s de son quota de stockage de %s. S’il dépasse encore le quota le %s, tout ce qu’il stocke (données acquises, fichiers, fichiers de rapports, images de tableaux de bord et fichiers partagés avec les applis) sera supprimé. Supprimez des données ou des fichiers, ou changez de formule.",
      "[Stockage] Données stockées supprimées",
-     "Le compte « %s » a dépassé son quota de stockage (%s) pendant 31 jours : tout ce qu'il stockait a été supprimé, %s au total. Données acquises : %s. Fichiers : %lld (%s), dont fichiers de rapports : %lld. Images de tableaux de bord : %lld (%s). Fichiers partagés avec les applis : %lld (%s). Les dossiers, canaux, appareils, tableaux de bord et réglages sont conservés."},
+     "Le compte « %s » a dépassé son quota de stockage (%s) pendant 31 jours : tout ce qu’il stockait a été supprimé, %s au total. Données acquises : %s. Fichiers : %lld (%s), dont fichiers de rapports : %lld. Images de tableaux de bord : %lld (%s). Fichiers partagés avec les applis : %lld (%s). Les dossiers, canaux, appareils, tableaux de bord et réglages sont conservés."},
     /* de */
     {"[Alarm] %s", "[Warnung] %s", "[Aufgehoben] %s", "[Weiterhin aktiv] %s",
      "[Keine Daten] %s", "[Wieder Daten] %s", "[Sonderwert] %s", "[Sonderwert beendet] %s",

@@ -81,7 +81,7 @@ test('S8: over quota -> the deadline told once; ingestion goes on; 31 days later
   assert.equal(m[0][0], `holder@${t.account}.test`);
   assert.equal(m[0][1], 'fr');
   assert.equal(m[0][2], `[Stockage] Quota dépassé : les données seront supprimées le ${deadline}`);
-  assert.match(m[0][3], new RegExp(`utilise 6\\.0 GB de son quota de stockage de 5\\.0 GB\\. S'il dépasse encore le quota le ${deadline}`));
+  assert.match(m[0][3], new RegExp(`utilise 6\\.0 GB de son quota de stockage de 5\\.0 GB\\. S’il dépasse encore le quota le ${deadline}`));
   const inbox = (await t.c.get('/api/v1/notifications?limit=100')).body.items
     .filter((n) => n.kind === 'notice.over_quota');
   assert.equal(inbox.length, 1, "the administrators' inbox too");
@@ -126,7 +126,7 @@ test('S8: over quota -> the deadline told once; ingestion goes on; 31 days later
   m = await mails(t.id, 'notice.over_quota_deleted');
   assert.equal(m.length, 1);
   assert.equal(m[0][2], '[Stockage] Données stockées supprimées');
-  assert.match(m[0][3], /a dépassé son quota de stockage \(5\.0 GB\) pendant 31 jours : tout ce qu'il stockait a été supprimé, 168 B au total\. Données acquises : 168 B\. Fichiers : 0 \(0 B\), dont fichiers de rapports : 0\. Images de tableaux de bord : 0 \(0 B\)\./);
+  assert.match(m[0][3], /a dépassé son quota de stockage \(5\.0 GB\) pendant 31 jours : tout ce qu’il stockait a été supprimé, 168 B au total\. Données acquises : 168 B\. Fichiers : 0 \(0 B\), dont fichiers de rapports : 0\. Images de tableaux de bord : 0 \(0 B\)\./);
   // The channels stay; new samples are taken and counted again.
   r = await t.ingest.batch({ batch_id: 'c', channels: [{ id: t.channels[0], t: [t0 + 20 * MIN_US], v: [5] }] });
   assert.equal(r.status, 201, r.text);
