@@ -145,6 +145,18 @@ db_status db_user_update(db_conn *c, long long account_id, long long id, const d
     return db_q_exec(c, &st_user_update, 14, p, changed);
 }
 
+static db_stmt st_user_language_if_unset = {"user_language_if_unset",
+    "UPDATE users SET language = $3 "
+    "WHERE account_id = $1 AND id = $2 AND language IS NULL", 0};
+
+db_status db_user_language_if_unset(db_conn *c, long long account_id, long long id,
+                                    const char *language, long long *changed)
+{
+    char a[24], i[24];
+    const char *p[] = {db_ll(account_id, a), db_ll(id, i), language};
+    return db_q_exec(c, &st_user_language_if_unset, 3, p, changed);
+}
+
 static db_stmt st_user_delete = {"user_delete",
     "DELETE FROM users WHERE account_id = $1 AND id = $2", 0};
 

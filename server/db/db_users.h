@@ -54,6 +54,11 @@ typedef struct {
 
 db_status db_user_update(db_conn *c, long long account_id, long long id, const db_user_patch *p,
                          long long *changed);
+/* Set the user's language to "language" only while it has none (one
+ * UPDATE ... WHERE language IS NULL: a language set by a concurrent
+ * request that commits first is kept). *changed: 1 if set, else 0. */
+db_status db_user_language_if_unset(db_conn *c, long long account_id, long long id,
+                                    const char *language, long long *changed);
 db_status db_user_delete(db_conn *c, long long account_id, long long id, long long *changed);
 
 /* How many of the "n" distinct "ids" are users (or teams) of the account:

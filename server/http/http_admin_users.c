@@ -385,7 +385,8 @@ static int h_me_get(http_req *req)
 
 static int h_me_patch(http_req *req)
 {
-    static const char *const allowed[] = {"name", "email", "language", "time_zone", NULL};
+    static const char *const allowed[] = {"name", "email", "language", "time_zone",
+                                          "language_if_unset", NULL};
     svc_actor a = admin_actor(req);
     cJSON *o = NULL;
     svc_error e;
@@ -396,13 +397,28 @@ static int h_me_patch(http_req *req)
         http_json_string(req, req->body, "name", 100, false, &in.name) != 0 ||
         admin_nullable_string(req, "email", 254, &in.email_set, &in.email) != 0 ||
         admin_nullable_string(req, "language", 8, &in.language_set, &in.language) != 0 ||
-        admin_nullable_string(req, "time_zone", 64, &in.time_zone_set, &in.time_zone) != 0) {
+        admin_nullable_string(req, "time_zone", 64, &in.time_zone_set, &in.time_zone) != 0 ||
+        http_json_string(req, req->body, "language_if_unset", 8, false,
+                         &in.language_if_unset) != 0) {
         return req->status;
     }
     if (in.language != NULL && !admin_language_known(in.language)) {
         return http_reply_error(req, 400, "invalid_value",
                                 "'language' is one of zh-CN, ja, en, es, fr, de, it",
                                 "language");
+    }
+    /* null would mean "no language if it has none": nothing to do, and
+     * most likely a mistake. */
+    if (cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(req->body, "language_if_unset")) ||
+        (in.language_if_unset != NULL && !admin_language_known(in.language_if_unset))) {
+        return http_reply_error(req, 400, "invalid_value",
+                                "'language_if_unset' is one of zh-CN, ja, en, es, fr, de, it",
+                                "language_if_unset");
+    }
+    if (in.language_set && in.language_if_unset != NULL) {
+        return http_reply_error(req, 400, "invalid_value",
+                                "send either 'language' or 'language_if_unset', not both",
+                                "language_if_unset");
     }
     return admin_reply(req, 200, svc_me_update(&a, &in, &o, &e), &o, &e);
 }

@@ -854,7 +854,15 @@ svc_status svc_me_update(const svc_actor *a, const svc_user_input *in, cJSON **o
     p.language = in->language;
     p.set_time_zone = in->time_zone_set;
     p.time_zone = in->time_zone;
-    st = db_user_update(c, a->account_id, a->user_id, &p, &changed);
+    /* A request with only language_if_unset writes no other row version. */
+    if (in->name != NULL || in->email_set || in->language_set || in->time_zone_set ||
+        in->language_if_unset == NULL) {
+        st = db_user_update(c, a->account_id, a->user_id, &p, &changed);
+    }
+    if (st == DB_OK && in->language_if_unset != NULL) {
+        st = db_user_language_if_unset(c, a->account_id, a->user_id, in->language_if_unset,
+                                       &changed);
+    }
     if (st == DB_CONSTRAINT) {
         db_release(a->srv->pool, c);
         return svc_fail(e, SVC_CONFLICT, "constraint", "email",

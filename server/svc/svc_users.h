@@ -22,6 +22,10 @@ typedef struct {
     const char *language;
     bool time_zone_set;
     const char *time_zone;
+    /* PATCH /me only: the language to set when the profile has none
+     * (users.language NULL), decided by the server in one statement, so
+     * that it never replaces a language chosen meanwhile. */
+    const char *language_if_unset;
 } svc_user_input;
 
 MT_MUSTCHECK

@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import {
-  createAccount, createUser, login, request, startPostgres, startServer,
+  createAccount, createUser, login, pollUntil, psqlSession, request, startPostgres, startServer,
 } from './harness.mjs';
 
 const PW = 'Secret-pass1';
@@ -322,6 +322,88 @@ test('me: own info and update; bad input changes nothing', async () => {
   assert.deepEqual([res.body.name, res.body.role, res.body.language], ['Mia M', 'member', 'ja']);
   res = await m.client.patch('/api/v1/me', { language: null });
   assert.equal(res.body.language, null);
+});
+
+test('me: language_if_unset sets the language only while the profile has none, and its reply says which won', async () => {
+  const acc = await account('free');
+  const m = await member(acc, 'lena');
+  const lang = async () => (await m.client.get('/api/v1/me')).body.language;
+  assert.equal(await lang(), null);
+  // Refused like "language": one of the seven codes, a sentence otherwise;
+  // not with "language" in the same request. Nothing changes.
+  for (const body of [{ language_if_unset: 'klingon' }, { language_if_unset: null },
+    { language_if_unset: 3 }, { language_if_unset: 'ja'.repeat(50) },
+    { language_if_unset: 'ja', language: 'de' }, { language_if_unset: 'ja', language: null }]) {
+    const res = await m.client.patch('/api/v1/me', body);
+    assert.equal(res.status, 400, JSON.stringify(body));
+    assert.match(res.body.message, /'language_if_unset'/, JSON.stringify(res.body));
+    assert.match(res.body.message, / /, 'a sentence');
+  }
+  assert.equal(await lang(), null);
+  // Set when unset: the reply and the next GET /me (its remembered reply
+  // ends with the change) say so.
+  let res = await m.client.patch('/api/v1/me', { language_if_unset: 'ja' });
+  assert.equal(res.status, 200, JSON.stringify(res.body));
+  assert.equal(res.body.language, 'ja');
+  assert.equal(await lang(), 'ja');
+  // Not set over a language the profile has: the reply says the one kept.
+  res = await m.client.patch('/api/v1/me', { language: 'fr' });
+  assert.equal(res.body.language, 'fr');
+  assert.equal(await lang(), 'fr');
+  res = await m.client.patch('/api/v1/me', { language_if_unset: 'de', name: 'Lena L' });
+  assert.equal(res.status, 200, JSON.stringify(res.body));
+  assert.deepEqual([res.body.language, res.body.name], ['fr', 'Lena L']);
+  assert.equal(await lang(), 'fr');
+  assert.equal(await sql(`SELECT language FROM users WHERE id = ${m.id}`), 'fr');
+});
+
+test('me: an explicit language and a concurrent language_if_unset end with the explicit one, whichever commits first', async () => {
+  const acc = await account('free');
+  const m = await member(acc, 'kai');
+  // A second session of the same user: the other tab.
+  const tab = await login(srv.url, { account: acc.login, user: 'kai', password: PW });
+  const waiting = async (text) => Number(await sql(`SELECT count(*) FROM pg_stat_activity
+    WHERE wait_event_type = 'Lock' AND query LIKE '%${text}%'`));
+  const IF_UNSET = 'language IS NULL';
+  const EXPLICIT = 'language = CASE WHEN';
+  // Both requests are held on the user's row (locked here) until both are
+  // waiting, in the order sent; the one sent first then commits first.
+  for (const explicitFirst of [true, false]) {
+    assert.equal((await m.client.patch('/api/v1/me', { language: null })).body.language, null);
+    const lock = psqlSession(pg, db, `BEGIN; SELECT 1 FROM users WHERE id = ${m.id} FOR UPDATE;\n`);
+    await pollUntil(() => lock.out().includes('1'), 'the row lock');
+    const send = {
+      explicit: () => tab.patch('/api/v1/me', { language: 'de' }),
+      ifUnset: () => m.client.patch('/api/v1/me', { language_if_unset: 'ja' }),
+    };
+    const order = explicitFirst ? ['explicit', 'ifUnset'] : ['ifUnset', 'explicit'];
+    const text = { explicit: EXPLICIT, ifUnset: IF_UNSET };
+    const replies = {};
+    replies[order[0]] = send[order[0]]();
+    await pollUntil(async () => await waiting(text[order[0]]) === 1, `${order[0]} waiting`);
+    replies[order[1]] = send[order[1]]();
+    await pollUntil(async () => await waiting(text[order[1]]) === 1, `${order[1]} waiting`);
+    await lock.end('COMMIT;\n');
+    const [ex, iu] = await Promise.all([replies.explicit, replies.ifUnset]);
+    assert.equal(ex.status, 200, JSON.stringify(ex.body));
+    assert.equal(iu.status, 200, JSON.stringify(iu.body));
+    assert.equal(ex.body.language, 'de');
+    // The if-unset that waited for the explicit choice saw it and says so.
+    if (explicitFirst) assert.equal(iu.body.language, 'de', 'the if-unset reply names the winner');
+    assert.equal(await sql(`SELECT language FROM users WHERE id = ${m.id}`), 'de');
+    for (const c of [m.client, tab]) {
+      assert.equal((await c.get('/api/v1/me')).body.language, 'de');
+    }
+  }
+  // And at once, many times, without a lock to order them.
+  for (let i = 0; i < 10; i++) {
+    assert.equal((await m.client.patch('/api/v1/me', { language: null })).body.language, null);
+    const [ex, iu] = await Promise.all([tab.patch('/api/v1/me', { language: 'it' }),
+      m.client.patch('/api/v1/me', { language_if_unset: 'es' })]);
+    assert.deepEqual([ex.status, iu.status], [200, 200]);
+    assert.equal(await sql(`SELECT language FROM users WHERE id = ${m.id}`), 'it');
+    assert.equal((await m.client.get('/api/v1/me')).body.language, 'it');
+  }
 });
 
 test('members are refused on every administrator route (403) and nothing changes', async () => {
