@@ -83,15 +83,18 @@ async function loadLogo() {
  * browser's, or one chosen here before signing in), it becomes the
  * profile's, so that sign-in codes, alarms and messages come in the
  * language the person reads (docs/auth.md "The user's language"). Only
- * while the profile has none: a language the user chose is never replaced.
- * Not awaited: the page does not wait for it.
+ * while the profile has none, and the server decides that
+ * (language_if_unset): a language the user chose, even a moment ago in
+ * another tab, is never replaced. The reply says which language is the
+ * profile's now. Not awaited: the page does not wait for it.
  */
 async function recordLanguage(u) {
   const code = language();
   // The account's, read with the logo (loadLogo): no request of its own.
   if (!accountLanguage || accountLanguage === code) return;
-  const r = await api.patch('/me', { language: code }, { quiet401: true });
-  if (r.status === 200 && session.user === u && !u.language) u.language = code;
+  const r = await api.patch('/me', { language_if_unset: code }, { quiet401: true });
+  // Unless a choice made here meanwhile has set it already.
+  if (r.status === 200 && session.user === u && !u.language) u.language = r.body.language || null;
 }
 
 /**

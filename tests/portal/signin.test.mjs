@@ -238,6 +238,9 @@ test('a Japanese browser: signing in records Japanese in the profile, the next s
   await signIn(page, { account: 'nihon', user: 'hana', password: PASSWORD });
   await waitForPage(page, 'monitor');
   assert.equal((await saved).status(), 200);
+  // Only if the profile has none, decided by the server (no race with a
+  // choice made in another tab: admin_users.test).
+  assert.deepEqual((await saved).request().postDataJSON(), { language_if_unset: 'ja' });
   assert.equal((await api.get('/api/v1/me')).body.language, 'ja');
   assert.deepEqual(page.consoleErrors, []);
   await page.context().close();
