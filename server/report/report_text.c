@@ -331,7 +331,7 @@ static const char *const it[] = {
     "errore di calcolo",
     "Pagina %d di %d",
     "Campioni",
-    "Segni sotto un grafico: valori speciali in quell'intervallo.",
+    "Segni sotto un grafico: valori speciali in quell’intervallo.",
     "calcolato",
     "Tutti i canali",
     "Gli orari sono orari locali di %s.",

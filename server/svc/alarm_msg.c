@@ -277,9 +277,9 @@ static const words_table tables[ALARM_LANGS] = {
      "Free.",
      "[Allarme file] %s", "Il file «%s» soddisfa l’allarme «%s» %d volte, la prima il %s (%s).", "File",
      "[Archiviazione] Quota superata: i dati saranno eliminati il %s",
-     "L'account «%s» usa %s della sua quota di archiviazione di %s. Se il %s è ancora oltre la quota, tutto ciò che archivia (dati acquisiti, file, file dei report, immagini delle dashboard e file condivisi con le app) sarà eliminato. Elimini dati o file, oppure cambi piano.",
+     "L’account «%s» usa %s della sua quota di archiviazione di %s. Se il %s è ancora oltre la quota, tutto ciò che archivia (dati acquisiti, file, file dei report, immagini delle dashboard e file condivisi con le app) sarà eliminato. Elimini dati o file, oppure cambi piano.",
      "[Archiviazione] Dati archiviati eliminati",
-     "L'account «%s» ha superato la quota di archiviazione (%s) per 31 giorni: tutto ciò che archiviava è stato eliminato, %s in totale. Dati acquisiti: %s. File: %lld (%s), di cui file dei report: %lld. Immagini delle dashboard: %lld (%s). File condivisi con le app: %lld (%s). Cartelle, canali, dispositivi, dashboard e impostazioni restano."},
+     "L’account «%s» ha superato la quota di archiviazione (%s) per 31 giorni: tutto ciò che archiviava è stato eliminato, %s in totale. Dati acquisiti: %s. File: %lld (%s), di cui file dei report: %lld. Immagini delle dashboard: %lld (%s). File condivisi con le app: %lld (%s). Cartelle, canali, dispositivi, dashboard e impostazioni restano."},
 };
 
 static const words_table *table_of(const char *lang)
