@@ -202,14 +202,39 @@ test('list mode: values, special values as words, paging with next', async () =>
   await page.context().close();
 });
 
-test('export mode: progress bar, then the downloaded HOK2 and ZIP(CSV) files hold the data', async () => {
+test('export mode: "Preparing the export…" at once, a progress bar, then the downloaded HOK2 and ZIP(CSV) files hold the data', async () => {
   const page = await signedIn();
   const from = FROM(), to = FROM() + 2 * DAY_MIN * 60000;
   await openViewer(page, { channels: `${ch.Saw},${ch.Wave}`, from, to, mode: 'export' });
   const core = await loadCore();
   for (const format of ['hok2', 'csv']) {
     await page.selectOption('[data-testid=export-format]', format);
-    await page.click('[data-testid=export-start]');
+    if (format === 'hok2') {
+      // The first instant: the server's answer to POST /exports is held until
+      // the page has shown that the export started (a progress line and an
+      // indeterminate bar), then let through.
+      let release, passed;
+      const held = new Promise((resolve) => { release = resolve; });
+      const through = new Promise((resolve) => { passed = resolve; });
+      await page.route('**/api/v1/exports', async (route) => {
+        if (route.request().method() !== 'POST') return route.fallback();
+        await held;
+        await route.continue();
+        passed();
+      });
+      await page.click('[data-testid=export-start]');
+      await page.waitForFunction(() => document.querySelector('[data-testid=viewer-body]').dataset.exportStatus === 'preparing');
+      assert.equal(await page.textContent('[data-testid=export-status]'), 'Preparing the export…');
+      assert.equal(await page.$eval('[data-testid=export-progress]', (p) => p.hasAttribute('value')), false);
+      assert.equal(await page.isVisible('[data-testid=export-progress]'), true);
+      assert.equal(await page.isVisible('[data-testid=export-cancel]'), false);
+      await shot(page, 'viewer-export-preparing-pc');
+      release();
+      await through;
+      await page.unrouteAll({ behavior: 'wait' });
+    } else {
+      await page.click('[data-testid=export-start]');
+    }
     await page.waitForSelector('[data-testid=export-download]', { timeout: 60000 });
     assert.equal(await page.$eval('[data-testid=export-progress]', (p) => p.value), 1);
     assert.match(await page.textContent('[data-testid=export-percent]'), /100/);

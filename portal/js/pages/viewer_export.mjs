@@ -77,9 +77,21 @@ export function exportMode(box, { channels, from, to }) {
     else loadRecent();
   }
 
+  // Until the server has the job: a progress line at once, an indeterminate
+  // bar (no value), no percentage and nothing to cancel yet.
+  function preparing() {
+    job.hidden = false;
+    bar.removeAttribute('value');
+    pct.textContent = '';
+    cancel.hidden = true;
+    box.dataset.exportStatus = 'preparing';
+    status.textContent = t('viewer.export.status.preparing');
+  }
+
   start.addEventListener('click', async () => {
     start.disabled = true;
     fill(result);
+    preparing();
     const r = await api.post('/exports', {
       channels: channels.map((c) => c.id), from: Math.round(from * 1000), to: Math.round(to * 1000),
       format: fmt.value, time_zone: zone,
@@ -87,6 +99,8 @@ export function exportMode(box, { channels, from, to }) {
     if (r.status !== 202 && r.status !== 200) {
       start.disabled = false;
       job.hidden = false;
+      bar.value = 0;
+      delete box.dataset.exportStatus;
       status.textContent = '';
       cancel.hidden = true;
       fill(result, h('p', { class: 'form-error', role: 'alert', text: errorMessage(r.body, r.status) }));
