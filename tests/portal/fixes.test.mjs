@@ -2,7 +2,9 @@
 // two-step verification is refused and the user stays signed in; the Users
 // table keeps Edit and Delete in view at 1366 px; a name clash in a drive
 // dialog keeps the dialog and what was typed; refusals are sentences without
-// internal codes; the plan-change form preselects nothing.
+// internal codes; the plan-change form preselects nothing. The set-up key of
+// an authenticator app is shown in groups of four that never break (Japanese
+// and German on a 390 px phone) and copied without spaces.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack, openPage, signIn, waitForPage, shot, assertFits, gotoRoute } from './browser.mjs';
@@ -33,7 +35,7 @@ test('a mistyped code while enrolling two-step verification is refused; the user
   await waitForPage(page, 'account');
   await page.click('[data-testid=totp-enrol]');
   await page.waitForSelector('[data-testid=totp-qr]');
-  const secret = (await page.textContent('[data-testid=totp-secret]')).trim();
+  const secret = (await page.textContent('[data-testid=totp-secret]')).replace(/\s/g, '');
   const good = totp(secret);
   const wrong = good === '000000' ? '111111' : '000000';
   await page.fill('#totp-code', wrong);
@@ -138,6 +140,41 @@ test('the plan-change form of a Pro account preselects nothing and does not offe
     assert.match(text, /Registered apps/);
     if (size === 'phone390') await assertFits(page, 'admin/account');
     await shot(page, `account-plan-${size}`, { fullPage: false });
+    await page.context().close();
+  }
+});
+
+test('the set-up key of an authenticator app: groups of four kept on one line at 390 px (Japanese, German); Copy copies it without spaces', async () => {
+  const admin = await env.login({ account: 'acme', user: 'admin', password: PASSWORD });
+  const r = await admin.post('/api/v1/users', { login_id: 'key.reader', name: 'Key Reader', email: 'key.reader@acme.example.test',
+    password: PASSWORD, role: 'member', file_access: 'edit' });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  const me = await env.login({ account: 'acme', user: 'key.reader', password: PASSWORD });
+  for (const [lang, locale, copy] of [['ja', 'ja-JP', 'コピー'], ['de', 'de-DE', 'Kopieren']]) {
+    // The profile's language, so that the page is in it whatever the browser records.
+    assert.equal((await me.patch('/api/v1/me', { language: lang })).status, 200);
+    const page = await openPage(env, { size: 'phone390', lang: locale });
+    await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: env.url });
+    await signIn(page, { account: 'acme', user: 'key.reader', password: PASSWORD });
+    await gotoRoute(page, `${env.url}/#/account`);
+    await waitForPage(page, 'account');
+    await page.click('[data-testid=totp-enrol]');
+    await page.waitForSelector('[data-testid=totp-qr]');
+    const shown = (await page.textContent('[data-testid=totp-secret]')).trim();
+    assert.match(shown, /^[A-Z2-7]{4}( [A-Z2-7]{4}){7}$/, lang);
+    // Every group on one line (one box), and no line holds less than a group.
+    const groups = await page.$$eval('[data-testid=totp-secret] .nobreak', (ss) => ss.map((s) => [s.textContent, s.getClientRects().length]));
+    assert.equal(groups.length, 8);
+    for (const [g, boxes] of groups) assert.equal(boxes, 1, `${lang}: the group ${g} breaks`);
+    await page.locator('[data-testid=totp-secret]').scrollIntoViewIfNeeded();
+    await assertFits(page, `totp ${lang}`);
+    await shot(page, `totp-key-${lang}-phone390`, { fullPage: false });
+    assert.equal(await page.textContent('[data-testid=totp-secret-copy]'), copy);
+    await page.click('[data-testid=totp-secret-copy]');
+    await page.waitForFunction(() => document.querySelector('[data-testid=totp-secret-copy] + [role=status]').textContent !== '');
+    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), shown.replace(/ /g, ''));
+    await page.click('#totp-form .form-buttons button[type=button]');
+    await page.waitForSelector('#totp-form', { state: 'detached' });
     await page.context().close();
   }
 });

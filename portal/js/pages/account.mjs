@@ -114,6 +114,28 @@ function passwordPanel() {
   return h('section', { class: 'panel' }, h('h2', { text: t('me.password') }), f.form);
 }
 
+/**
+ * The set-up key as authenticator apps show it: groups of four characters,
+ * each kept on one line (a line breaks only between groups), with a copy
+ * button that copies the key without spaces.
+ */
+export function totpKey(secret) {
+  const key = String(secret).replace(/\s+/g, '');
+  const groups = key.match(/.{1,4}/g) || [];
+  const shown = h('p', { class: 'secret totp-key', 'data-testid': 'totp-secret' });
+  groups.forEach((g, i) => shown.append(...(i ? [' '] : []), h('span', { class: 'nobreak', text: g })));
+  const copied = h('span', { class: 'muted small-text', role: 'status' });
+  const copy = h('button', { type: 'button', class: 'small', 'data-testid': 'totp-secret-copy', text: t('common.copy'), onclick: async () => {
+    try {
+      await navigator.clipboard.writeText(key);
+      copied.textContent = t('common.copied');
+    } catch {
+      copied.textContent = t('apps.copy_by_hand');
+    }
+  } });
+  return [shown, h('div', { class: 'page-tools' }, copy, copied)];
+}
+
 async function enrolTotp(refresh) {
   const r = await api.post('/me/totp/enrol', {});
   if (!reportReply(r)) return;
@@ -127,7 +149,7 @@ async function enrolTotp(refresh) {
         h('p', { text: t('totp.step1') }),
         h('div', { class: 'qr' }, qrImage(uri, t('totp.qr_alt'))),
         h('p', { class: 'small-text muted', text: t('totp.manual') }),
-        h('p', { class: 'secret', 'data-testid': 'totp-secret', text: secret }),
+        ...totpKey(secret),
         h('p', { text: t('totp.step2') }), err,
         h('div', { class: 'field' }, h('label', { for: 'totp-code', text: t('twostep.code') }), code),
         h('div', { class: 'form-buttons' },
