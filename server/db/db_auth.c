@@ -2,6 +2,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "db_auth.h"
 
+#include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -832,20 +833,47 @@ static db_stmt st_audit_insert = {"audit_insert",
     " $5, $6, $7, $8::inet, $9::jsonb, $10)",
     0};
 
-static db_stmt st_audit_list = {"audit_list",
-    "SELECT id, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), actor_kind, "
-    " user_id, app_id, actor_login, action, target_type, target_id, host(ip), detail::text "
-    "FROM audit_log WHERE account_id = $1 AND ($2::bigint = 0 OR id < $2) "
-    " AND ($4::bigint IS NULL OR user_id = $4) "
-    " AND ($5::text IS NULL OR action = $5 OR (right($5, 1) = '.' AND starts_with(action, $5))) "
-    " AND ($6::bigint IS NULL OR at >= to_timestamp($6::double precision / 1e6)) "
-    " AND ($7::bigint IS NULL OR at < to_timestamp($7::double precision / 1e6)) "
-    " AND ($8::text IS NULL OR $8 = CASE WHEN actor_kind = 'system' "
-    "  AND jsonb_typeof(detail->'app_id') = 'number' THEN 'app' ELSE actor_kind END) "
-    " AND ($9::bigint IS NULL OR $9 = coalesce(app_id, CASE WHEN actor_kind = 'system' "
-    "  AND jsonb_typeof(detail->'app_id') = 'number' THEN (detail->>'app_id')::bigint END)) "
-    "ORDER BY id DESC LIMIT $3",
-    0};
+/* The list's statements: the same columns and filters, each reading the
+ * account's entries newest first by another index, so that a filter by
+ * action or by actor is not checked against every newer entry. $2 is the
+ * keyset ("id < before", LLONG_MAX for the first page). A filter's key
+ * (migration 077: the action's area, the actor kind) is asked for as
+ * "key >= $10 AND (key, id) < ($10, $2)" and the rows ordered by (key, id):
+ * the same rows as "key = $10 AND id < $2" by id, but an order only the
+ * key's index gives and a place in it to start from, so that no plan walks
+ * the primary key (every account's entries) filtering instead, as the
+ * generic plan of "key = $10" did (its key thought to match 1 entry in 3).
+ * The actor kind as listed counts an entry of a server of before 076 (the
+ * system's with {"app_id"}) as the app's: index audit_log_account_actor's
+ * expression. */
+#define AUDIT_KIND_SQL \
+    "(CASE WHEN actor_kind = 'system' AND jsonb_typeof(detail->'app_id') = 'number' " \
+    " THEN 'app' ELSE actor_kind END)"
+#define AUDIT_AREA_SQL "split_part(action, '.', 1)"
+#define AUDIT_LIST_SQL(keyset, order) \
+    "SELECT id, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), actor_kind, " \
+    " user_id, app_id, actor_login, action, target_type, target_id, host(ip), detail::text " \
+    "FROM audit_log WHERE account_id = $1 AND " keyset \
+    " AND ($4::bigint IS NULL OR user_id = $4) " \
+    " AND ($5::text IS NULL OR action = $5 OR (right($5, 1) = '.' AND starts_with(action, $5))) " \
+    " AND ($6::bigint IS NULL OR at >= to_timestamp($6::double precision / 1e6)) " \
+    " AND ($7::bigint IS NULL OR at < to_timestamp($7::double precision / 1e6)) " \
+    " AND ($8::text IS NULL OR $8 = " AUDIT_KIND_SQL ") " \
+    " AND ($9::bigint IS NULL OR $9 = coalesce(app_id, CASE WHEN actor_kind = 'system' " \
+    "  AND jsonb_typeof(detail->'app_id') = 'number' THEN (detail->>'app_id')::bigint END)) " \
+    "ORDER BY " order " LIMIT $3"
+#define AUDIT_KEYSET_SQL(key) key " >= $10 AND (" key ", id) < ($10, $2)"
+
+/* Without a filter by action or actor: (account_id, id). */
+static db_stmt st_audit_list = {"audit_list", AUDIT_LIST_SQL("id < $2", "id DESC"), 0};
+/* By action: $10 the area (the part before the first '.') of the action or
+ * start asked for, index audit_log_account_area. */
+static db_stmt st_audit_list_area = {"audit_list_area",
+    AUDIT_LIST_SQL(AUDIT_KEYSET_SQL(AUDIT_AREA_SQL), AUDIT_AREA_SQL " DESC, id DESC"), 0};
+/* By actor kind or app: $10 the kind (app for an app), index
+ * audit_log_account_actor. */
+static db_stmt st_audit_list_actor = {"audit_list_actor",
+    AUDIT_LIST_SQL(AUDIT_KEYSET_SQL(AUDIT_KIND_SQL), AUDIT_KIND_SQL " DESC, id DESC"), 0};
 
 static db_stmt st_test_account = {"auth_test_account",
     "INSERT INTO accounts (login_id, alt_login_id, name, plan, licence_term_months, "
@@ -895,19 +923,35 @@ static const db_field audit_fields[] = {
 db_status db_audit_list(db_conn *c, long long account_id, const db_audit_filter *f, int limit,
                         db_audit_entry **out, int *n)
 {
-    char a[24], b[24], l[24], u[24], fr[24], to[24], ap[24];
+    char a[24], b[24], l[24], u[24], fr[24], to[24], ap[24], area[72];
     const char *p[] = {a, b, l, f->user_id > 0 ? u : NULL, f->action,
                        f->from_us >= 0 ? fr : NULL, f->to_us >= 0 ? to : NULL,
-                       f->actor_kind, f->app_id > 0 ? ap : NULL};
+                       f->actor_kind, f->app_id > 0 ? ap : NULL, NULL};
+    db_stmt *st = &st_audit_list;
+    if (f->action != NULL) {
+        /* An action, or a start of one ending with '.': one area. An
+         * action longer than the column allows matches nothing either
+         * way. */
+        size_t k = strcspn(f->action, ".");
+        if (k >= sizeof area)
+            k = sizeof area - 1;
+        memcpy(area, f->action, k);
+        area[k] = '\0';
+        p[9] = area;
+        st = &st_audit_list_area;
+    } else if (f->actor_kind != NULL || f->app_id > 0) {
+        p[9] = f->actor_kind != NULL ? f->actor_kind : "app";
+        st = &st_audit_list_actor;
+    }
     snprintf(a, sizeof a, "%lld", account_id);
-    snprintf(b, sizeof b, "%lld", f->before);
+    snprintf(b, sizeof b, "%lld", f->before > 0 ? f->before : LLONG_MAX);
     snprintf(l, sizeof l, "%d", limit);
     snprintf(u, sizeof u, "%lld", f->user_id);
     snprintf(fr, sizeof fr, "%lld", f->from_us);
     snprintf(to, sizeof to, "%lld", f->to_us);
     snprintf(ap, sizeof ap, "%lld", f->app_id);
-    return db_exec_rows(c, &st_audit_list, 9, p, audit_fields, N_AUDIT_FIELDS, sizeof **out,
-                        (void **)out, n);
+    return db_exec_rows(c, st, st == &st_audit_list ? 9 : 10, p, audit_fields, N_AUDIT_FIELDS, sizeof **out, (void **)out,
+                        n);
 }
 
 void db_audit_entries_free(db_audit_entry *rows, int n)
