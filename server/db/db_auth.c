@@ -950,8 +950,9 @@ db_status db_audit_list(db_conn *c, long long account_id, const db_audit_filter 
     snprintf(fr, sizeof fr, "%lld", f->from_us);
     snprintf(to, sizeof to, "%lld", f->to_us);
     snprintf(ap, sizeof ap, "%lld", f->app_id);
-    return db_exec_rows(c, st, st == &st_audit_list ? 9 : 10, p, audit_fields, N_AUDIT_FIELDS, sizeof **out, (void **)out,
-                        n);
+    int n_params = st == &st_audit_list ? 9 : 10;
+    return db_exec_rows(c, st, n_params, p, audit_fields, N_AUDIT_FIELDS, sizeof **out,
+                        (void **)out, n);
 }
 
 void db_audit_entries_free(db_audit_entry *rows, int n)
