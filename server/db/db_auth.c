@@ -836,8 +836,9 @@ static db_stmt st_audit_insert = {"audit_insert",
 /* The list's statements: the same columns and filters, each reading the
  * account's entries newest first by another index, so that a filter by
  * action or by actor is not checked against every newer entry. $2 is the
- * keyset ("id < before", LLONG_MAX for the first page). A filter's key
- * (migration 077: the action's area, the actor kind) is asked for as
+ * keyset ("id < before"; a filter's statement has LLONG_MAX for the first
+ * page). A filter's key (migration 077: the action's area, the actor kind)
+ * is asked for as
  * "key >= $10 AND (key, id) < ($10, $2)" and the rows ordered by (key, id):
  * the same rows as "key = $10 AND id < $2" by id, but an order only the
  * key's index gives and a place in it to start from, so that no plan walks
@@ -864,8 +865,10 @@ static db_stmt st_audit_insert = {"audit_insert",
     "ORDER BY " order " LIMIT $3"
 #define AUDIT_KEYSET_SQL(key) key " >= $10 AND (" key ", id) < ($10, $2)"
 
-/* Without a filter by action or actor: (account_id, id). */
-static db_stmt st_audit_list = {"audit_list", AUDIT_LIST_SQL("id < $2", "id DESC"), 0};
+/* Without a filter by action or actor: the statement of before 077 ($2 0
+ * for the first page). */
+static db_stmt st_audit_list = {"audit_list",
+    AUDIT_LIST_SQL("($2::bigint = 0 OR id < $2)", "id DESC"), 0};
 /* By action: $10 the area (the part before the first '.') of the action or
  * start asked for, index audit_log_account_area. */
 static db_stmt st_audit_list_area = {"audit_list_area",
@@ -944,7 +947,8 @@ db_status db_audit_list(db_conn *c, long long account_id, const db_audit_filter 
         st = &st_audit_list_actor;
     }
     snprintf(a, sizeof a, "%lld", account_id);
-    snprintf(b, sizeof b, "%lld", f->before > 0 ? f->before : LLONG_MAX);
+    snprintf(b, sizeof b, "%lld",
+             f->before > 0 || st == &st_audit_list ? f->before : LLONG_MAX);
     snprintf(l, sizeof l, "%d", limit);
     snprintf(u, sizeof u, "%lld", f->user_id);
     snprintf(fr, sizeof fr, "%lld", f->from_us);
