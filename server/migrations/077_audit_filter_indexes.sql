@@ -12,8 +12,8 @@
 -- 1. audit_log_account_area: the action's area, the part before its first
 --    '.' ("user" of "user.update", "app_share" of "app_share.file.upload").
 --    A filter by an action or by any start of one ending with '.' names
---    one area; the server adds "split_part(action, '.', 1) = area" and
---    checks the rest of the start on the area's entries only.
+--    one area; the server reads the area's entries by this index and checks
+--    the rest of the start on them only.
 -- 2. audit_log_account_actor: the actor kind as the list shows it, an entry
 --    a server of before 076 wrote as the system's with {"app_id"} in its
 --    detail counting as the app's (the same expression as the statement's).
