@@ -21,6 +21,14 @@ const portal = path.join(repo, 'portal');
 const entry = path.join(portal, 'js', 'offline.mjs');
 const out = path.resolve(process.argv[2] || path.join(portal, 'vendor', 'offline.bundle.js'));
 
+// The wasm core is made by the WebAssembly build (MT_WASM): a build without
+// it (the sanitizer builds) has none to inline, and leaves the bundle as it is.
+if (!fs.existsSync(path.join(portal, 'vendor', 'wasm', 'metron.mjs'))) {
+  console.warn('bundle-offline: no portal/vendor/wasm/metron.mjs (a build without MT_WASM): ' +
+    'portal/vendor/offline.bundle.js left as it is');
+  process.exit(0);
+}
+
 const rel = (f) => path.relative(portal, f).split(path.sep).join('/');
 const modules = new Map(); // id -> code
 const order = [];
