@@ -84,6 +84,33 @@ const waitSql = (dbName, q, want, timeoutMs = 60000) => pg.until(q, want, dbName
 
 /** Two server processes on one new database (their outbox shared), stopped
  * with the others after the file. */
+/** Receivers "rxs" watched together: open() the requests open at all of
+ * them, max() the most at once so far (every request, answer and close of
+ * any of them), until(pred, ms, what) resolves when pred() holds, checked
+ * on every event of every receiver; stop() ends the watching. */
+function watchTogether(rxs) {
+  let most = 0;
+  const open = () => rxs.reduce((n, rx) => n + rx.open(), 0);
+  const offs = rxs.map((rx) => rx.watch(() => { most = Math.max(most, open()); }));
+  const until = (pred, ms, what) => new Promise((resolve, reject) => {
+    if (pred()) return resolve();
+    const mine = [];
+    const timer = setTimeout(() => {
+      for (const off of mine) off();
+      reject(new Error(`timed out waiting for ${what} (${open()} open)`));
+    }, ms);
+    for (const rx of rxs) {
+      mine.push(rx.watch(() => {
+        if (!pred()) return;
+        clearTimeout(timer);
+        for (const off of mine) off();
+        resolve();
+      }));
+    }
+  });
+  return { open, max: () => most, until, stop: () => { for (const off of offs) off(); } };
+}
+
 async function twoServers(env) {
   const url = await pg.createDatabase();
   const a = await startServer({ databaseUrl: url, env });
@@ -376,33 +403,10 @@ test('an account\'s webhooks on many hung hosts hold at most its limit of sender
     METRON_SMTP_URL: sink.url, METRON_SMTP_FROM: 'metron@metron.test' };
   const { dbName, a, b } = await twoServers(env);
   const rxs = [];
-  const unwatch = [];
+  let group;
   try {
     for (let i = 0; i < HUNG_HOSTS; i++) rxs.push(await startWebhookReceiver());
-    // The account's requests open at all its receivers together, and the
-    // most at once (every request, answer and close of any of them).
-    let maxTogether = 0;
-    const together = () => rxs.reduce((n, rx) => n + rx.open(), 0);
-    for (const rx of rxs) {
-      unwatch.push(rx.watch(() => { maxTogether = Math.max(maxTogether, together()); }));
-    }
-    // Resolve when pred() holds, checked on every event of every receiver.
-    const waitTogether = (pred, ms, what) => new Promise((resolve, reject) => {
-      if (pred()) return resolve();
-      const offs = [];
-      const timer = setTimeout(() => {
-        for (const off of offs) off();
-        reject(new Error(`timed out waiting for ${what} (${together()} open)`));
-      }, ms);
-      for (const rx of rxs) {
-        offs.push(rx.watch(() => {
-          if (!pred()) return;
-          clearTimeout(timer);
-          for (const off of offs) off();
-          resolve();
-        }));
-      }
-    });
+    group = watchTogether(rxs);
     const tenants = {};
     for (const name of ['hog', 'calm']) {
       const ids = await createAccount(a.url, { account: name, plan: 'pro', user: 'admin', password: PW,
@@ -431,7 +435,7 @@ test('an account\'s webhooks on many hung hosts hold at most its limit of sender
       assert.equal(r.body.queued, 2, JSON.stringify(r.body));
     }
     // The account gets its limit in flight at once: no fewer.
-    await waitTogether(() => together() === ACCOUNT_LIMIT, 30000, 'the account\'s first attempts');
+    await group.until(() => group.open() === ACCOUNT_LIMIT, 30000, 'the account\'s first attempts');
 
     // The other account's healthy receiver, one notification after another:
     // each wakes every sender of both processes, each of which would take a
@@ -455,8 +459,8 @@ test('an account\'s webhooks on many hung hosts hold at most its limit of sender
     // account got its limit of them, no more, from the two processes.
     const hungRequests = rxs.reduce((n, rx) => n + rx.requests.length, 0);
     assert.equal(hungRequests, ACCOUNT_LIMIT);
-    assert.equal(together(), ACCOUNT_LIMIT);
-    assert.equal(maxTogether, ACCOUNT_LIMIT);
+    assert.equal(group.open(), ACCOUNT_LIMIT);
+    assert.equal(group.max(), ACCOUNT_LIMIT);
     // Its webhook rows: the sign-in code's mail row (of this account too)
     // may still be 'sending' for a moment after the sink got it, until its
     // sender records the relay's answer.
@@ -478,7 +482,7 @@ test('an account\'s webhooks on many hung hosts hold at most its limit of sender
     const total = HUNG_HOSTS * 2 + 5;
     await waitSql(dbName, `SELECT count(*) FILTER (WHERE state = 'sent') || '/' || count(*)
       FROM notify_outbox WHERE channel <> 'email'`, `${total}/${total}`);
-    assert.ok(maxTogether <= ACCOUNT_LIMIT, `${maxTogether} of the account's requests open at once`);
+    assert.ok(group.max() <= ACCOUNT_LIMIT, `${group.max()} of the account's requests open at once`);
     // Exactly once: every row of the account accepted once, by its delivery
     // id; the broken attempts were tried again with the same one.
     const rows = (await pg.psql(`SELECT id FROM notify_outbox WHERE account_id = ${hog.id}
@@ -491,7 +495,7 @@ test('an account\'s webhooks on many hung hosts hold at most its limit of sender
     for (const d of broken) assert.ok(rows.includes(d));
     assert.equal(fine.deliveries('/calm').length, 5);
   } finally {
-    for (const u of unwatch) u();
+    group?.stop();
     for (const rx of rxs) await rx.stop();
   }
 });
@@ -764,30 +768,10 @@ test('an account\'s hosts in trouble hold at most its share less one together, i
     METRON_NOTIFY_HOST_HEALTHY_LIMIT: String(ACCOUNT_LIMIT) };
   const { dbName, a, b } = await twoServers(env);
   const rxs = [];
-  const unwatch = [];
+  let group;
   try {
     for (let i = 0; i < HOSTS; i++) rxs.push(await startWebhookReceiver());
-    let maxTogether = 0;
-    const together = () => rxs.reduce((n, rx) => n + rx.open(), 0);
-    for (const rx of rxs) {
-      unwatch.push(rx.watch(() => { maxTogether = Math.max(maxTogether, together()); }));
-    }
-    const waitTogether = (pred, ms, what) => new Promise((resolve, reject) => {
-      if (pred()) return resolve();
-      const offs = [];
-      const timer = setTimeout(() => {
-        for (const off of offs) off();
-        reject(new Error(`timed out waiting for ${what} (${together()} open)`));
-      }, ms);
-      for (const rx of rxs) {
-        offs.push(rx.watch(() => {
-          if (!pred()) return;
-          clearTimeout(timer);
-          for (const off of offs) off();
-          resolve();
-        }));
-      }
-    });
+    group = watchTogether(rxs);
     const ids = await createAccount(a.url, { account: 'trouble', plan: 'pro', user: 'admin', password: PW,
       email: 'admin@trouble.test' });
     const c = await login(a.url, { account: 'trouble', user: 'admin', password: PW });
@@ -821,7 +805,7 @@ test('an account\'s hosts in trouble hold at most its share less one together, i
     for (let h = 0; h < HOSTS; h++) {
       for (const id of dests[h]) await queue(b, id, 2, `t${id}`);
     }
-    await waitTogether(() => together() === SHARE, 30000, 'the hosts in trouble\'s attempts');
+    await group.until(() => group.open() === SHARE, 30000, 'the hosts in trouble\'s attempts');
 
     // The account's healthy receiver, one notification after another,
     // queued through either process: each wakes every sender of both, each
@@ -846,8 +830,8 @@ test('an account\'s hosts in trouble hold at most its share less one together, i
 
     // The hosts in trouble hold their share together, no more, from the two
     // processes (the first closed requests, then the hung ones).
-    assert.equal(together(), SHARE);
-    assert.ok(maxTogether <= SHARE, `${maxTogether} requests open at once at the hosts in trouble`);
+    assert.equal(group.open(), SHARE);
+    assert.ok(group.max() <= SHARE, `${group.max()} requests open at once at the hosts in trouble`);
     assert.equal(rxs.reduce((n, rx) => n + rx.requests.filter((x) => x.status === 'hang').length, 0), SHARE);
     // What the claim sees (notify_claim_busy()): the account's hosts in
     // trouble at their share; the account and its hosts not at theirs (a
@@ -882,7 +866,7 @@ test('an account\'s hosts in trouble hold at most its share less one together, i
     assert.deepEqual(accepted, [...rows].sort());
     assert.equal(fine.accepted('/trouble').length, 5);
   } finally {
-    for (const u of unwatch) u();
+    group?.stop();
     for (const rx of rxs) await rx.stop();
   }
 });
