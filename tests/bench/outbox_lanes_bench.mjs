@@ -41,6 +41,7 @@ import { createAccount, login, request, sleep, startPostgres, startServer, start
   from '../server/harness.mjs';
 import { startRelay } from '../server/smtp_relay.mjs';
 import { startWebhookReceiver } from '../server/webhook_receiver.mjs';
+import { enqueuer, outboxQuiet } from './outbox_bench_helpers.mjs';
 
 const PW = 'Correct-h0rse';
 const BACKLOG = Number(process.argv[2] || 1000);
@@ -70,20 +71,8 @@ const mailDest = await dest('email', `backlog@${acc}.test`);
 const hungDest = await dest('teams', rx.url('/hung'));
 const fineDest = await dest('teams', rx.url('/fine'));
 rx.setDefault('/hung', { hang: true });
-let k = 0;
-const enqueue = async (to, count) => {
-  const r = await request(srv.url, 'POST', '/api/v1/test/notify', { body: { account_id: ids.accountId,
-    destination_ids: [to], count, per_tx: count, key_prefix: `b${++k}`, kind: 'alarm.raise' } });
-  if (r.status !== 200 || r.body.queued !== count) throw new Error(JSON.stringify(r.body));
-};
-const quiet = async () => {
-  for (;;) {
-    const n = await pg.psql(`SELECT count(*) FROM notify_outbox WHERE state IN ('queued', 'retry', 'sending')`,
-      new URL(url).pathname.slice(1));
-    if (n === '0') return;
-    await sleep(100);
-  }
-};
+const enqueue = enqueuer(srv.url, ids.accountId);
+const quiet = () => outboxQuiet(pg, new URL(url).pathname.slice(1));
 const seenMail = new Map(); // file name -> mtime, of every mail looked at
 const mailDir = path.join(sink.dir, 'mail', 'new');
 async function mailPlace(needle) {

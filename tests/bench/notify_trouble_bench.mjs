@@ -18,9 +18,10 @@
 // looking hosts). Printed per round: the first, median and largest wait,
 // and the most requests the hung hosts had open at once together.
 //   METRON_SERVER_BIN=build/server/metron-server-test BENCH_DURABLE=1 \
-//     NODE_PATH=/usr/share/nodejs node tests/server/notify_trouble_bench.mjs [HOSTS (2)] [ROUNDS (3)]
-import { createAccount, login, request, sleep, startPostgres, startServer } from './harness.mjs';
-import { startWebhookReceiver } from './webhook_receiver.mjs';
+//     NODE_PATH=/usr/share/nodejs node tests/bench/notify_trouble_bench.mjs [HOSTS (2)] [ROUNDS (3)]
+import { createAccount, login, sleep, startPostgres, startServer } from '../server/harness.mjs';
+import { startWebhookReceiver } from '../server/webhook_receiver.mjs';
+import { enqueuer, outboxQuiet } from './outbox_bench_helpers.mjs';
 
 const PW = 'Correct-h0rse';
 const HOSTS = Number(process.argv[2] || 2);
@@ -47,16 +48,8 @@ const dest = async (address) => {
 const hung = [];
 for (const rx of rxs) for (let i = 0; i < DESTS; i++) hung.push(await dest(rx.url(`/h${i}`)));
 const fineDest = await dest(fine.url('/fine'));
-let k = 0;
-const enqueue = async (to, count) => {
-  const r = await request(srv.url, 'POST', '/api/v1/test/notify', { body: { account_id: ids.accountId,
-    destination_ids: [to], count, per_tx: count, key_prefix: `b${++k}`, kind: 'alarm.raise' } });
-  if (r.status !== 200 || r.body.queued !== count) throw new Error(JSON.stringify(r.body));
-};
-const quiet = async () => {
-  while (await pg.psql(`SELECT count(*) FROM notify_outbox WHERE state IN ('queued', 'retry', 'sending')`,
-    db) !== '0') await sleep(100);
-};
+const enqueue = enqueuer(srv.url, ids.accountId);
+const quiet = () => outboxQuiet(pg, db);
 let maxTogether = 0;
 const together = () => rxs.reduce((n, rx) => n + rx.open(), 0);
 for (const rx of rxs) rx.watch(() => { maxTogether = Math.max(maxTogether, together()); });
