@@ -13,11 +13,10 @@
 //
 // OLD_BIN: a server of before the audit (main 81480ca, built from
 // `git archive 81480ca`); unset, both are METRON_SERVER_BIN.
-import fs from 'node:fs';
 import { startPostgres, startServer, createAccount, login, request } from '../server/harness.mjs';
+import { clusterCpu, cpuOf } from './bench_util.mjs';
 const [binA, binB] = [process.env.OLD_BIN || process.env.METRON_SERVER_BIN, process.env.METRON_SERVER_BIN];
 const N = Number(process.env.BENCH_N || 500), ROUNDS = Number(process.env.BENCH_ROUNDS || 6);
-const TICK = 100; // clock ticks per second (getconf CLK_TCK)
 const pg = await startPostgres({ durable: true });
 const url = await pg.createDatabase();
 const srvA = await startServer({ bin: binA, databaseUrl: url });
@@ -26,21 +25,7 @@ await createAccount(srvA.url, { account: 'benchshare', plan: 'pro', user: 'admin
 const admin = await login(srvA.url, { account: 'benchshare', user: 'admin', password: 'Passw0rd-ok' });
 const r = await admin.post('/api/v1/apps', { kind: 'cross', name: 'Bench gateway' });
 const cred = r.body.credential;
-const cpuOf = (pid) => { const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' '); return Number(f[11]) + Number(f[12]); };
-// PostgreSQL's CPU: its postmaster's own and its children's that ended (cutime/cstime) plus the living ones.
-const pmPid = Number(fs.readFileSync(`${pg.dir}/postmaster.pid`, 'utf8').split('\n')[0]);
-const pgCpu = () => {
-  let sum = 0;
-  const st = fs.readFileSync(`/proc/${pmPid}/stat`, 'utf8').split(') ')[1].split(' ');
-  sum += Number(st[11]) + Number(st[12]) + Number(st[13]) + Number(st[14]);
-  for (const p of fs.readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
-    try {
-      const s = fs.readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1].split(' ');
-      if (Number(s[1]) === pmPid) sum += Number(s[11]) + Number(s[12]);
-    } catch { /* gone */ }
-  }
-  return sum;
-};
+const pgCpu = () => clusterCpu(pg.dir);
 const srvCpu = (srv) => cpuOf(srv.proc.pid);
 let seq = 0;
 async function round(srv) {
@@ -53,7 +38,7 @@ async function round(srv) {
     const d = await request(srv.url, 'DELETE', `/api/v1/ingest/app-share/battery-profiles/${u.body.id}`, { headers: { authorization: `Bearer ${cred}` } });
     if (d.status !== 200) throw new Error(`delete ${d.status}`);
   }
-  const us = (ticks) => (ticks / TICK) * 1e6 / N;
+  const us = (s) => s * 1e6 / N;
   return { srv: us(srvCpu(srv) - c0), pg: us(pgCpu() - p0), wall: (Date.now() - t0) * 1000 / N };
 }
 await round(srvA); await round(srvB); // warm both

@@ -18,12 +18,11 @@
 //
 // OLD_BIN: a server of before 076 (it runs beside 076: "older servers
 // compatible"); unset, both are METRON_SERVER_BIN.
-import fs from 'node:fs';
 import { startPostgres, startServer, createAccount, login, request } from '../server/harness.mjs';
+import { clusterCpu, cpuOf } from './bench_util.mjs';
 
 const [binA, binB] = [process.env.OLD_BIN || process.env.METRON_SERVER_BIN, process.env.METRON_SERVER_BIN];
 const N = Number(process.env.BENCH_N || 300), ROUNDS = Number(process.env.BENCH_ROUNDS || 4);
-const TICK = 100; // clock ticks per second (getconf CLK_TCK)
 const pg = await startPostgres({ durable: true });
 const url = await pg.createDatabase();
 const db = new URL(url).pathname.slice(1);
@@ -47,20 +46,7 @@ await pg.psql('ANALYZE audit_log', db);
 const admin = {};
 for (const s of [srvA, srvB]) admin[s.url] = await login(s.url, { account: 'benchaudit', user: 'admin', password: 'Passw0rd-ok' });
 
-const cpuOf = (pid) => { const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' '); return Number(f[11]) + Number(f[12]); };
-// PostgreSQL's CPU: its postmaster's own and its children's that ended (cutime/cstime) plus the living ones.
-const pmPid = Number(fs.readFileSync(`${pg.dir}/postmaster.pid`, 'utf8').split('\n')[0]);
-const pgCpu = () => {
-  const st = fs.readFileSync(`/proc/${pmPid}/stat`, 'utf8').split(') ')[1].split(' ');
-  let sum = Number(st[11]) + Number(st[12]) + Number(st[13]) + Number(st[14]);
-  for (const p of fs.readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
-    try {
-      const s = fs.readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1].split(' ');
-      if (Number(s[1]) === pmPid) sum += Number(s[11]) + Number(s[12]);
-    } catch { /* gone */ }
-  }
-  return sum;
-};
+const pgCpu = () => clusterCpu(pg.dir);
 let seq = 0;
 const kinds = {
   async pair(srv) {
@@ -82,7 +68,7 @@ async function get(srv, p) {
 async function round(srv, kind) {
   const c0 = cpuOf(srv.proc.pid), p0 = pgCpu(), t0 = Date.now();
   for (let i = 0; i < N; i++) await kinds[kind](srv);
-  const us = (ticks) => Math.round((ticks / TICK) * 1e6 / N);
+  const us = (s) => Math.round(s * 1e6 / N);
   return { srv: us(cpuOf(srv.proc.pid) - c0), pg: us(pgCpu() - p0), wall: Math.round((Date.now() - t0) * 1000 / N) };
 }
 const res = {};

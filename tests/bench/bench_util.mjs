@@ -53,6 +53,17 @@ export function cpuOf(pid, children = false) {
   return t;
 }
 
+/** CPU seconds used so far by the PostgreSQL cluster of data folder
+ * "dataDir": its postmaster's own, its children's that ended (cutime,
+ * cstime: autovacuum workers, backends of closed connections) and its
+ * living children's. */
+export function clusterCpu(dataDir) {
+  const pm = Number(fs.readFileSync(`${dataDir}/postmaster.pid`, 'utf8').split('\n')[0]);
+  const f = fs.readFileSync(`/proc/${pm}/stat`, 'utf8');
+  const st = f.slice(f.lastIndexOf(')') + 2).split(' ');
+  return (Number(st[13]) + Number(st[14])) / 100 + cpuOf(pm, true);
+}
+
 /** A CPU meter of a server and a PostgreSQL cluster: meter.stop(n) gives
  * { server, pg, total } in microseconds per unit of work (n units). */
 export function cpuMeter(serverPid, pgPid) {
