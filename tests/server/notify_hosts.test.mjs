@@ -84,6 +84,24 @@ const waitSql = (dbName, q, want, timeoutMs = 60000) => pg.until(q, want, dbName
 
 /** Two server processes on one new database (their outbox shared), stopped
  * with the others after the file. */
+/** Five notifications to the healthy receiver "fine" at "path", one after
+ * another, each queued through the next of "servers" in turn (its key
+ * "prefix" and its number) and waited for before the next: the
+ * milliseconds each took. None may wait for a time-out of a hung attempt
+ * (each wait fails after 30 s, naming "what"). */
+async function oneByOne(servers, accountId, destId, path, prefix, what) {
+  const lat = [];
+  for (let i = 0; i < 5; i++) {
+    const t0 = Date.now();
+    const r = await request(servers[i % servers.length].url, 'POST', '/api/v1/test/notify', { body: {
+      account_id: accountId, destination_ids: [destId], count: 1, key_prefix: `${prefix}${i}` } });
+    assert.equal(r.body.queued, 1);
+    await fine.waitFor(() => fine.accepted(path).length === i + 1, 30000, what);
+    lat.push(Date.now() - t0);
+  }
+  return lat;
+}
+
 /** Receivers "rxs" watched together: open() the requests open at all of
  * them, max() the most at once so far (every request, answer and close of
  * any of them), until(pred, ms, what) resolves when pred() holds, checked
@@ -216,15 +234,7 @@ test('a hung host holds at most its limit of sender threads, in two processes to
 
   // The healthy receiver, one notification after another, each while the
   // hung host keeps its attempts.
-  const lat = [];
-  for (let i = 0; i < 5; i++) {
-    const t0 = Date.now();
-    const r = await request(b.url, 'POST', '/api/v1/test/notify', { body: { account_id: tenants[0].id,
-      destination_ids: [fineDest.body.id], count: 1, key_prefix: `fine${i}` } });
-    assert.equal(r.body.queued, 1);
-    await fine.waitFor(() => fine.accepted('/fine').length === i + 1, 30000, 'the healthy receiver');
-    lat.push(Date.now() - t0);
-  }
+  const lat = await oneByOne([b], tenants[0].id, fineDest.body.id, '/fine', 'fine', 'the healthy receiver');
   // An e-mailed sign-in code, of the account with the hung destinations.
   const c0 = tenants[1].c;
   assert.equal((await c0.put('/api/v1/me/two-step', { mode: 'email' })).status, 200);
@@ -440,15 +450,8 @@ test('an account\'s webhooks on many hung hosts hold at most its limit of sender
     // The other account's healthy receiver, one notification after another:
     // each wakes every sender of both processes, each of which would take a
     // hung row if the account's limit let it.
-    const lat = [];
-    for (let i = 0; i < 5; i++) {
-      const t0 = Date.now();
-      const r = await request(b.url, 'POST', '/api/v1/test/notify', { body: { account_id: tenants.calm.id,
-        destination_ids: [calmDest.body.id], count: 1, key_prefix: `calm${i}` } });
-      assert.equal(r.body.queued, 1);
-      await fine.waitFor(() => fine.accepted('/calm').length === i + 1, 30000, 'the other account\'s receiver');
-      lat.push(Date.now() - t0);
-    }
+    const lat = await oneByOne([b], tenants.calm.id, calmDest.body.id, '/calm', 'calm',
+      'the other account\'s receiver');
     // The hung account's own e-mailed sign-in code: mail is not held by it.
     assert.equal((await hog.c.put('/api/v1/me/two-step', { mode: 'email' })).status, 200);
     const mailMs = await signInCodeMs(a, 'hog');
@@ -546,15 +549,8 @@ test('an account\'s own hung host holds at most its share less one, in two proce
     // of which would take a hung row if the host's share let it. None of
     // them waits for a time-out (the hung attempts end after 120 s; each
     // wait fails after 30 s).
-    const lat = [];
-    for (let i = 0; i < 5; i++) {
-      const t0 = Date.now();
-      const r = await request([a, b][i % 2].url, 'POST', '/api/v1/test/notify', { body: {
-        account_id: ids.accountId, destination_ids: [fineDest.body.id], count: 1, key_prefix: `fine${i}` } });
-      assert.equal(r.body.queued, 1);
-      await fine.waitFor(() => fine.accepted('/share').length === i + 1, 30000, 'the account\'s healthy receiver');
-      lat.push(Date.now() - t0);
-    }
+    const lat = await oneByOne([a, b], ids.accountId, fineDest.body.id, '/share', 'fine',
+      'the account\'s healthy receiver');
     console.log(`# beside its own hung host: the account's healthy notifications took ${lat.join(', ')} ms`);
     // The receiver has a healthy request before its sender marks the row
     // sent: until then that attempt is still in flight, the account one
@@ -810,16 +806,8 @@ test('an account\'s hosts in trouble hold at most its share less one together, i
     // The account's healthy receiver, one notification after another,
     // queued through either process: each wakes every sender of both, each
     // of which would take a row of a host in trouble if their share let it.
-    const lat = [];
-    for (let i = 0; i < 5; i++) {
-      const t0 = Date.now();
-      const r = await request([a, b][i % 2].url, 'POST', '/api/v1/test/notify', { body: {
-        account_id: ids.accountId, destination_ids: [fineDest.body.id], count: 1, key_prefix: `fine${i}` } });
-      assert.equal(r.body.queued, 1);
-      await fine.waitFor(() => fine.accepted('/trouble').length === i + 1, 30000,
-        'the account\'s healthy receiver');
-      lat.push(Date.now() - t0);
-    }
+    const lat = await oneByOne([a, b], ids.accountId, fineDest.body.id, '/trouble', 'fine',
+      'the account\'s healthy receiver');
     console.log(`# beside ${HOSTS} hosts in trouble of its own: the account's healthy notifications took ` +
       `${lat.join(', ')} ms`);
     // The receiver has a healthy request before its sender marks the row
