@@ -8,11 +8,11 @@
 // number of app_share audit rows written (the old binary writes none).
 //
 //   METRON_SERVER_BIN=$PWD/build/server/metron-server-test \
-//   OLD_BIN=/tmp/before/build/server/metron-server-test \
+//   OLD_BIN=$(scripts/bench-kept build 81480ca) \
 //   BENCH_N=500 BENCH_ROUNDS=6 node tests/bench/app_share_audit_bench.mjs
 //
-// OLD_BIN: a server of before the audit (main 81480ca, built from
-// `git archive 81480ca`); unset, both are METRON_SERVER_BIN.
+// OLD_BIN: a server of before the audit (main 81480ca, a Release build in
+// build/kept/81480ca); unset, both are METRON_SERVER_BIN.
 import { startPostgres, startServer, createAccount, login, request } from '../server/harness.mjs';
 import { clusterCpu, cpuOf } from './bench_util.mjs';
 const [binA, binB] = [process.env.OLD_BIN || process.env.METRON_SERVER_BIN, process.env.METRON_SERVER_BIN];

@@ -13,7 +13,7 @@
 // before/after after one warm-up round each. Prints each round's figures.
 //
 //   METRON_SERVER_BIN=$PWD/build/server/metron-server-test \
-//   OLD_BIN=/tmp/before/build/server/metron-server-test \
+//   OLD_BIN=$(scripts/bench-kept build 9d50946) \
 //   BENCH_N=300 BENCH_ROUNDS=4 node tests/bench/audit_actor_bench.mjs
 //
 // OLD_BIN: a server of before 076 (it runs beside 076: "older servers

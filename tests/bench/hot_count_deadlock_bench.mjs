@@ -10,7 +10,7 @@
 // PostgreSQL's "deadlock detected" errors with their context.
 //
 //   METRON_SERVER_BIN=$PWD/build/server/metron-server-test \
-//   OLD_BIN=/work/wt/bin/metron-server-308d195 node tests/bench/hot_count_deadlock_bench.mjs
+//   OLD_BIN=$(scripts/bench-kept build 308d195) node tests/bench/hot_count_deadlock_bench.mjs
 //
 // OLD_BIN: a server of main 16263a8..308d195 (it reads the marks, knows 072
 // and 073, not 069); unset, both processes are METRON_SERVER_BIN (the
