@@ -344,7 +344,8 @@ async function serve(bin, copy) {
   // A server starts with a compactor round, and goes on while the hot table
   // has rows: runs measured meanwhile pay for folding earlier runs' batches.
   await waitHotEmpty(k, 'serve');
-  say(`bench-kept: ${path.basename(bin)} serves the kept database at ${c.url} (pid ${c.pid}); its first ` +
+  const name = path.relative(root, bin).startsWith('..') ? bin : path.relative(root, bin);
+  say(`bench-kept: ${name} serves the kept database at ${c.url} (pid ${c.pid}); its first ` +
     `compactor round has ended; KEEP=${copy} for run and cpu, KEEP=${copy} scripts/bench-kept down stops it`);
 }
 
