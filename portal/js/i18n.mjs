@@ -296,14 +296,14 @@ export function fromWallClock(year, month, day, hour = 0, minute = 0, z = zone) 
   return ms;
 }
 
-/** 'YYYY-MM-DDTHH:MM' in the shown zone, for <input type=datetime-local>. */
+/** 'YYYY-MM-DDTHH:MM' in the shown zone, for a date-time field (ui/datefield.mjs, kind 'datetime'). */
 export function toInputValue(ms) {
   const w = wallClock(ms);
   const p = (n) => String(n).padStart(2, '0');
   return `${w.year}-${p(w.month)}-${p(w.day)}T${p(w.hour)}:${p(w.minute)}`;
 }
 
-/** The time (ms) of an <input type=datetime-local> value in the shown zone (NaN when empty or bad). */
+/** The time (ms) of a date-time field's value in the shown zone (NaN when empty or bad). */
 export function fromInputValue(s) {
   const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})/.exec(s || '');
   if (!m) return NaN;

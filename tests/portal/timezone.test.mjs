@@ -52,7 +52,7 @@ async function chartFacts(page) {
     const ax = c.uplot.axes[0];
     return { range: document.querySelector('[data-testid=chart-range]').textContent,
       splits: ax._splits, values: ax._values, from: c.view.from, to: c.view.to,
-      input: document.querySelector('#vw-from').value };
+      input: document.querySelector('#vw-from').closest('.datefield').value };
   });
 }
 

@@ -12,6 +12,7 @@ import { navigate } from '../router.mjs';
 import { t, has, language, LANGUAGES, formatNumber, shownZone, zoneOffset } from '../i18n.mjs';
 import { api, errorMessage } from '../api.mjs';
 import { h, fill } from '../ui/dom.mjs';
+import { dateField } from '../ui/datefield.mjs';
 import { pageHead } from '../ui/crud.mjs';
 import { toast } from '../ui/toast.mjs';
 import {
@@ -100,8 +101,8 @@ export async function alarmEditor(container, gid, id) {
   const hyst = h('input', { id: ids('hyst'), type: 'number', min: 0, step: 'any', inputmode: 'decimal', value: fields.hyst, 'data-testid': 'alarm-hyst' });
   const windowSel = h('select', { id: ids('window'), 'data-testid': 'alarm-window' },
     ['always', 'during', 'offhours'].map((w) => h('option', { value: w, text: t(`alarms.window_${w}`), selected: fields.window === w })));
-  const start = h('input', { id: ids('start'), type: 'time', value: fields.start, 'data-testid': 'alarm-start' });
-  const end = h('input', { id: ids('end'), type: 'time', value: fields.end, 'data-testid': 'alarm-end' });
+  const start = dateField({ kind: 'time', id: ids('start'), value: fields.start, testid: 'alarm-start' });
+  const end = dateField({ kind: 'time', id: ids('end'), value: fields.end, testid: 'alarm-end' });
   const offsetSel = h('select', { id: ids('offset'), 'data-testid': 'alarm-offset' },
     OFFSETS.map((m) => h('option', { value: String(m), text: offsetText(m), selected: m === fields.utcOffsetMin })));
   if (!OFFSETS.includes(fields.utcOffsetMin)) {
@@ -351,6 +352,7 @@ export async function alarmEditor(container, gid, id) {
   save.addEventListener('click', async () => {
     err.hidden = true;
     if (pristine) { pristine = false; check(); }
+    if (!windowBox.hidden && (!start.check() || !end.check())) return;
     if (!name.value.trim()) { err.textContent = t('alarms.err.name'); err.hidden = false; name.focus(); return; }
     if (!check()) { err.textContent = ruleState.textContent; err.hidden = false; return; }
     const rep = Number(repeat.value);

@@ -11,6 +11,7 @@ import { t, formatNumber, formatDateTime, LANGUAGES, toInputValue, fromInputValu
 import { api, errorMessage, setCsrf, planName } from '../api.mjs';
 import { session, isAdmin, on, emit, plan } from '../session.mjs';
 import { h, fill } from '../ui/dom.mjs';
+import { dateField } from '../ui/datefield.mjs';
 import { noGroupNotice } from '../ui/no_group.mjs';
 import { pageHead, reportReply } from '../ui/crud.mjs';
 import { table } from '../ui/table.mjs';
@@ -150,8 +151,9 @@ const PAGE = 50;
 function filterForm(params, rules) {
   const sel = (id, label, value, opts) => h('div', { class: 'field' }, h('label', { for: id, text: label }),
     h('select', { id, 'data-testid': id }, opts.map(([v, l]) => h('option', { value: v, text: l, selected: String(value ?? '') === v }))));
+  const dates = {};
   const dt = (id, label, v) => h('div', { class: 'field' }, h('label', { for: id, text: label }),
-    h('input', { id, type: 'datetime-local', value: v ? toInputValue(Number(v) / 1000) : '', 'data-testid': id }));
+    dates[id] = dateField({ kind: 'datetime', id, label, value: v ? toInputValue(Number(v) / 1000) : '', testid: id }));
   const form = h('form', { class: 'filters', 'data-testid': 'event-filters' },
     h('div', { class: 'filter-row' },
       sel('ef-rule', t('alarms.f_rule'), params.rule, [['', t('alarms.f_any_rule')], ...rules.map((r) => [String(r.id), r.name])]),
@@ -163,7 +165,8 @@ function filterForm(params, rules) {
       h('div', { class: 'filter-apply' }, h('button', { type: 'submit', class: 'primary', 'data-testid': 'ef-apply', text: t('alarms.f_apply') }))));
   form.addEventListener('submit', (e) => {
     e.preventDefault();
-    const v = (id) => form.querySelector(`#${id}`).value;
+    if (!dates['ef-from'].check() || !dates['ef-to'].check()) return;
+    const v = (id) => (dates[id] || form.querySelector(`#${id}`)).value;
     const us = (id) => { const ms = fromInputValue(v(id)); return Number.isFinite(ms) ? String(ms * 1000) : ''; };
     navigate('alarms/events', { rule: v('ef-rule'), state: v('ef-state'), acked: v('ef-acked'), kind: v('ef-kind'), from: us('ef-from'), to: us('ef-to') });
   });

@@ -12,6 +12,7 @@ import { registerPage } from '../router.mjs';
 import { t, language, formatDateTime, toInputValue, fromInputValue, shownZone, zoneLabel } from '../i18n.mjs';
 import { api, errorMessage } from '../api.mjs';
 import { h, fill } from '../ui/dom.mjs';
+import { dateField } from '../ui/datefield.mjs';
 import { createChart, ensureStyles } from '../chart/chart.mjs';
 import { fromGraph, rebucket } from '../chart/buckets.mjs';
 import { colour } from '../chart/palette.mjs';
@@ -26,8 +27,8 @@ const RANGES = [['1h', HOUR], ['24h', DAY], ['7d', 7 * DAY], ['30d', 30 * DAY], 
 const ids = (s) => [...new Set(String(s || '').split(',').map(Number).filter((n) => Number.isInteger(n) && n > 0))];
 const num = (s) => (s !== undefined && s !== '' && Number.isFinite(Number(s)) ? Number(s) : null);
 
-// <input type=datetime-local> values in the shown time zone (the user's
-// chosen one, I2, else the browser's).
+// Date-time field values ('YYYY-MM-DDTHH:MM', ui/datefield.mjs) in the shown
+// time zone (the user's chosen one, I2, else the browser's).
 const toLocalInput = toInputValue;
 const fromLocalInput = fromInputValue;
 
@@ -156,10 +157,11 @@ async function render(container, params) {
   }
 
   function renderSetup() {
-    const fromIn = h('input', { type: 'datetime-local', id: 'vw-from', value: toLocalInput(st.from), 'data-testid': 'viewer-from' });
-    const toIn = h('input', { type: 'datetime-local', id: 'vw-to', value: toLocalInput(st.to), 'data-testid': 'viewer-to' });
+    const fromIn = dateField({ kind: 'datetime', id: 'vw-from', label: t('viewer.period.from'), value: toLocalInput(st.from), testid: 'viewer-from' });
+    const toIn = dateField({ kind: 'datetime', id: 'vw-to', label: t('viewer.period.to'), value: toLocalInput(st.to), testid: 'viewer-to' });
     const apply = h('button', { type: 'button', class: 'small', text: t('viewer.period.apply'), 'data-testid': 'viewer-apply',
       onclick: () => {
+        if (!fromIn.check() || !toIn.check()) return;
         const a = fromLocalInput(fromIn.value), b = fromLocalInput(toIn.value);
         if (!(a < b)) { errorBox.textContent = t('viewer.period.invalid'); errorBox.hidden = false; return; }
         errorBox.hidden = true;
@@ -182,8 +184,8 @@ async function render(container, params) {
         h('h2', { class: 'vw-label', text: t('viewer.period.label') }),
         h('div', { class: 'vw-quick' }, quick),
         h('div', { class: 'vw-range' },
-          h('label', { class: 'vw-dt' }, h('span', { text: t('viewer.period.from') }), fromIn),
-          h('label', { class: 'vw-dt' }, h('span', { text: t('viewer.period.to') }), toIn), apply),
+          h('div', { class: 'vw-dt' }, h('label', { for: 'vw-from', text: t('viewer.period.from') }), fromIn),
+          h('div', { class: 'vw-dt' }, h('label', { for: 'vw-to', text: t('viewer.period.to') }), toIn), apply),
         h('p', { class: 'help vw-zone', text: t('viewer.zone', { zone: zoneLabel(shownZone()) }) })),
     ];
     if (st.mode === 'compare') rows.push(compareSetup());
@@ -199,12 +201,12 @@ async function render(container, params) {
     const parts = [h('h2', { class: 'vw-label', text: t('viewer.compare.label') }), h('div', { class: 'vw-quick' }, radio('period'), radio('set'))];
     if (st.cmp === 'period') {
       const span = st.to - st.from;
-      const bIn = h('input', { type: 'datetime-local', value: toLocalInput(st.bfrom), 'data-testid': 'compare-bfrom' });
+      const bIn = dateField({ kind: 'datetime', id: 'vw-bfrom', label: t('viewer.compare.bStart'), value: toLocalInput(st.bfrom), testid: 'compare-bfrom' });
       const setB = (v) => { st.bfrom = v; saveUrl(); renderSetup(); renderBody(); };
       parts.push(
-        h('label', { class: 'vw-dt' }, h('span', { text: t('viewer.compare.bStart') }), bIn),
+        h('div', { class: 'vw-dt' }, h('label', { for: 'vw-bfrom', text: t('viewer.compare.bStart') }), bIn),
         h('button', { type: 'button', class: 'small', text: t('viewer.period.apply'),
-          onclick: () => { const v = fromLocalInput(bIn.value); if (Number.isFinite(v)) setB(v); } }),
+          onclick: () => { if (!bIn.check()) return; const v = fromLocalInput(bIn.value); if (Number.isFinite(v)) setB(v); } }),
         h('div', { class: 'vw-quick' },
           h('button', { type: 'button', class: 'small', text: t('viewer.compare.previous'), onclick: () => setB(st.from - span) }),
           h('button', { type: 'button', class: 'small', text: t('viewer.compare.dayBefore'), onclick: () => setB(st.from - DAY) }),

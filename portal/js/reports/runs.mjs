@@ -8,6 +8,7 @@ import { navigate, hrefFor, track } from '../router.mjs';
 import { t } from '../i18n.mjs';
 import { api, errorMessage, apiUrl } from '../api.mjs';
 import { h, fill } from '../ui/dom.mjs';
+import { dateField } from '../ui/datefield.mjs';
 import { table } from '../ui/table.mjs';
 import { toast } from '../ui/toast.mjs';
 import {
@@ -115,9 +116,9 @@ export function makePanel(box, report, { onMade }) {
   const mode = (v, key, checked) => h('label', { class: 'check' },
     h('input', { type: 'radio', name: 'rp-make-mode', value: v, checked, 'data-testid': `make-mode-${v}` }),
     h('span', { text: t(`${key}.${report.period}`) }));
-  const day = h('input', { type: 'date', id: 'rp-make-day', value: last.first, max: today(tz), 'data-testid': 'make-day' });
-  const from = h('input', { type: 'date', id: 'rp-make-from', value: addDays(today(tz), -7), max: today(tz), 'data-testid': 'make-from' });
-  const until = h('input', { type: 'date', id: 'rp-make-until', value: addDays(today(tz), -1), max: today(tz), 'data-testid': 'make-until' });
+  const day = dateField({ id: 'rp-make-day', value: last.first, max: today(tz), label: t('reports.make_day'), testid: 'make-day' });
+  const from = dateField({ id: 'rp-make-from', value: addDays(today(tz), -7), max: today(tz), label: t('reports.make_from'), testid: 'make-from' });
+  const until = dateField({ id: 'rp-make-until', value: addDays(today(tz), -1), max: today(tz), label: t('reports.make_until'), testid: 'make-until' });
   const modes = h('div', { class: 'rp-modes', role: 'radiogroup', 'aria-label': t('reports.f_period') },
     mode('last', 'reports.make_last', true), mode('date', 'reports.make_date', false),
     h('label', { class: 'check' }, h('input', { type: 'radio', name: 'rp-make-mode', value: 'range', 'data-testid': 'make-mode-range' }),

@@ -8,6 +8,7 @@ import { registerPage, navigate, track } from '../../router.mjs';
 import { t, has, formatDateTime, toInputValue, fromInputValue, shownZone, zoneLabel } from '../../i18n.mjs';
 import { api, errorMessage } from '../../api.mjs';
 import { h, fill } from '../../ui/dom.mjs';
+import { dateField } from '../../ui/datefield.mjs';
 import { pageHead } from '../../ui/crud.mjs';
 import { table } from '../../ui/table.mjs';
 
@@ -70,10 +71,11 @@ registerPage('admin/audit', {
     const areaSel = h('select', { id: 'audit-area', 'data-testid': 'audit-area' },
       h('option', { value: '', text: t('audit.all_actions') }),
       AREAS.map((a) => h('option', { value: a, text: t(`audit.area.${a}`), selected: a === f.area })));
-    const fromIn = h('input', { type: 'datetime-local', id: 'audit-from', 'data-testid': 'audit-from', value: f.from ? toInputValue(f.from) : '' });
-    const toIn = h('input', { type: 'datetime-local', id: 'audit-to', 'data-testid': 'audit-to', value: f.to ? toInputValue(f.to) : '' });
+    const fromIn = dateField({ kind: 'datetime', id: 'audit-from', testid: 'audit-from', label: t('audit.from'), value: f.from ? toInputValue(f.from) : '' });
+    const toIn = dateField({ kind: 'datetime', id: 'audit-to', testid: 'audit-to', label: t('audit.to'), value: f.to ? toInputValue(f.to) : '' });
     const apply = h('button', { type: 'button', class: 'primary small', 'data-testid': 'audit-apply', text: t('audit.apply'),
       onclick: () => {
+        if (!fromIn.check() || !toIn.check()) return;
         const from = fromInputValue(fromIn.value), to = fromInputValue(toIn.value);
         const w = userSel.value;
         navigate('admin/audit', { user: w.startsWith('u') ? w.slice(1) : undefined,
