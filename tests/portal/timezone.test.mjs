@@ -188,7 +188,7 @@ test('the time-zone field is not cut on a PC however long the device\'s zone\'s 
   await seed.admin.patch('/api/v1/me', { language: 'en' });
 });
 
-test('on a 360 px phone a long zone name cut by the field is said in full under it', async () => {
+test('on a 360 px phone a long zone name is shown in full in the closed field', async () => {
   for (const lang of ['de', 'fr', 'en']) {
     const r = await seed.admin.patch('/api/v1/me', { language: lang });
     assert.equal(r.status, 200, JSON.stringify(r.body));
@@ -201,30 +201,20 @@ test('on a 360 px phone a long zone name cut by the field is said in full under 
       const longest = await page.$eval('select[name=time_zone]', (s) => [...s.options]
         .reduce((a, o) => (o.textContent.length > a.textContent.length ? o : a)).value);
       await page.selectOption('select[name=time_zone]', longest);
-      const label = await page.$eval('select[name=time_zone]', (s) => s.options[s.selectedIndex].textContent);
-      const line = page.locator('[data-testid=zone-chosen]');
-      await line.waitFor();
-      assert.ok((await line.textContent()).includes(label), `${lang} ${route}: ${await line.textContent()}`);
-      assert.match(label, /UTC[−+]\d\d:\d\d/);
+      // The field shows it whole, on two lines if it must (ui/form.mjs wrapSelect), with its offset.
+      const shown = await page.$eval('select[name=time_zone]', (s) => {
+        const face = s.parentElement.querySelector('.select-face');
+        return { label: s.options[s.selectedIndex].textContent, face: face.textContent, cut: face.scrollWidth > face.clientWidth };
+      });
+      assert.equal(shown.face, shown.label, `${lang} ${route}`);
+      assert.equal(shown.cut, false, `${lang} ${route}: cut`);
+      assert.match(shown.label, /UTC[−+]\d\d:\d\d/);
       await assertFits(page, `${lang} ${route}`);
       await page.$eval('select[name=time_zone]', (s) => s.scrollIntoView({ block: 'center' }));
       await shot(page, `zone-long-${lang}-${route.replace('/', '-')}-360`, { fullPage: false });
-      // The shortest fits the field: no line.
-      const shortest = await page.$eval('select[name=time_zone]', (s) => [...s.options]
-        .reduce((a, o) => (o.textContent.length < a.textContent.length ? o : a)).value);
-      await page.selectOption('select[name=time_zone]', shortest);
-      await page.waitForSelector('[data-testid=zone-chosen]', { state: 'hidden' });
     }
     assert.deepEqual(page.consoleErrors, []);
     await page.context().close();
   }
-  // On a PC the field holds every name (the test above): the line stays hidden.
-  const pc = await openPage(env, { zone: 'UTC' });
-  await signIn(pc, { account: 'acme', user: 'admin', password: PASSWORD });
-  await gotoRoute(pc, `${env.url}/#/account`, { route: 'account' });
-  await pc.waitForSelector('select[name=time_zone] option', { state: 'attached' });
-  await pc.selectOption('select[name=time_zone]', 'America/Los_Angeles');
-  assert.equal(await pc.locator('[data-testid=zone-chosen]').isHidden(), true);
-  await pc.context().close();
   await seed.admin.patch('/api/v1/me', { language: 'en' });
 });

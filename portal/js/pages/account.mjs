@@ -36,38 +36,6 @@ export function zoneOptions(saved) {
     .map(({ z }) => ({ value: z, label: zoneLabel(z) }));
 }
 
-/** Whether "text" is wider than the room for it in the select "sel". */
-function cutIn(sel, text) {
-  const cs = getComputedStyle(sel);
-  const room = sel.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight);
-  const cv = document.createElement('canvas').getContext('2d');
-  cv.font = cs.font;
-  return room > 0 && cv.measureText(text).width > room;
-}
-
-/**
- * Under the time-zone field of "form", the chosen zone in full when the
- * field cuts it (a long name on a phone: "Nordamerikanische Westküsten-
- * Normalzeit (UTC−08:00)" at 360 px shows as "Nordamerikanische
- * Westküsten-No"), so that its offset is never hidden; looked at again
- * when the choice or the field's width changes.
- */
-export function showChosenZone(form) {
-  const sel = form.querySelector('select[name=time_zone]');
-  if (!sel) return;
-  const line = h('p', { class: 'help zone-chosen', 'data-testid': 'zone-chosen', hidden: true });
-  sel.insertAdjacentElement('afterend', line);
-  const update = () => {
-    const o = sel.options[sel.selectedIndex];
-    const text = o ? o.textContent : '';
-    line.textContent = t('me.time_zone_chosen', { zone: text });
-    line.hidden = !text || !cutIn(sel, text);
-  };
-  sel.addEventListener('change', update);
-  if (typeof ResizeObserver === 'function') new ResizeObserver(update).observe(sel);
-  update();
-}
-
 function profilePanel(me) {
   const device = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
   const f = buildForm([
@@ -78,7 +46,9 @@ function profilePanel(me) {
     // The device's zone by its offset only in the list (its long name, such
     // as "Australian Central Western Standard Time", would be cut in the
     // field on a PC), by its name in the help under it, which wraps.
-    { name: 'time_zone', label: t('me.time_zone'), type: 'select', help: t('me.time_zone_help', { zone: zoneLabel(device) }),
+    // The chosen zone in full, wrapping (wrap: a long name on a phone,
+    // "Nordamerikanische Westküsten-Normalzeit (UTC−08:00)" at 360 px, was cut).
+    { name: 'time_zone', label: t('me.time_zone'), type: 'select', wrap: true, help: t('me.time_zone_help', { zone: zoneLabel(device) }),
       options: [{ value: '', label: t('me.time_zone_device', { offset: offsetLabel(device) }) }, ...zoneOptions(me.time_zone)] },
   ], { ...me, email: me.email || '', language: me.language || language(), time_zone: me.time_zone || '' }, {
     id: 'profile-form',
@@ -93,7 +63,6 @@ function profilePanel(me) {
       return r;
     },
   });
-  showChosenZone(f.form);
   return h('section', { class: 'panel' }, h('h2', { text: t('me.profile') }),
     h('dl', { class: 'kv' }, h('dt', { text: t('me.login_id') }), h('dd', { text: me.login_id }),
       h('dt', { text: t('me.role') }), h('dd', { text: t(`role.${me.role}`) })), f.form);

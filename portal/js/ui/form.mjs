@@ -12,6 +12,9 @@
 // (several checkboxes: value is an array of option values), file. A field's
 // `help` is a line under it; `hidden: true` leaves it out; `onChange(value,
 // form)` runs when it changes (form.setOptions(name, options) refills a select).
+// A select with `wrap: true` shows its chosen option in full, on as many
+// lines as it needs (wrapSelect below: the time zones' long names).
+// Dates and times: ui/datefield.mjs (dateField), in the portal's language.
 import { h } from './dom.mjs';
 import { t } from '../i18n.mjs';
 import { errorMessage } from '../api.mjs';
@@ -48,6 +51,29 @@ function control(f, value, id) {
 }
 
 /**
+ * The select "sel" in a box that shows its chosen option in full, wrapping
+ * onto more lines when it is long: a closed <select> cuts its text at its
+ * width ("Nordamerikanische Westküsten-No" on a phone, "Australian Central
+ * Western Standard Ti" on a PC). The select itself lies over the box, not
+ * painted but there: a click or a tap opens its own list, the keyboard
+ * and screen readers use it as before (its label, its options); the box's
+ * text is hidden from them. sel.refreshFace() after setting its value from
+ * code. Returns the box.
+ */
+export function wrapSelect(sel) {
+  const face = h('span', { class: 'select-face', 'aria-hidden': 'true', 'data-testid': sel.name ? `${sel.name}-shown` : undefined });
+  const box = h('div', { class: 'select-wrap' }, face, sel);
+  sel.refreshFace = () => {
+    const o = sel.options[sel.selectedIndex];
+    face.textContent = o ? o.textContent : '';
+  };
+  sel.addEventListener('change', sel.refreshFace);
+  sel.addEventListener('input', sel.refreshFace);
+  sel.refreshFace();
+  return box;
+}
+
+/**
  * Build a <form>. Returns { form, values(), showError(body|string), clear() }.
  * onSubmit(values) may return an API reply {status, body}: a refusal is shown
  * in the form (its field marked); anything else is left to the caller.
@@ -62,13 +88,14 @@ export function buildForm(fields, values = {}, { onSubmit, submitLabel, cancel, 
     const cid = `${fid}-${f.name}`;
     const input = control(f, values[f.name], cid);
     inputs[f.name] = input;
+    const shown = f.type === 'select' && f.wrap ? wrapSelect(input) : input;
     if (f.type === 'checkbox') {
       rows.push(h('div', { class: 'field field-check', 'data-field': f.name },
         h('label', { for: cid }, input, h('span', { text: f.label })),
         f.help ? h('p', { class: 'help', text: f.help }) : null));
     } else {
       rows.push(h('div', { class: 'field', 'data-field': f.name },
-        h('label', { for: cid, text: f.label }), input,
+        h('label', { for: cid, text: f.label }), shown,
         f.help ? h('p', { class: 'help', text: f.help }) : null));
     }
   }
@@ -78,6 +105,9 @@ export function buildForm(fields, values = {}, { onSubmit, submitLabel, cancel, 
       cancel ? h('button', { type: 'button', onclick: cancel, text: t('common.cancel') }) : null,
       submit) : null);
 
+  form.addEventListener('reset', () => setTimeout(() => {
+    for (const el of Object.values(inputs)) if (el.refreshFace) el.refreshFace();
+  }));
   const api = {
     form, inputs, submit,
     /** Replace the options of a select field, keeping its value when it is still offered. */
@@ -86,6 +116,7 @@ export function buildForm(fields, values = {}, { onSubmit, submitLabel, cancel, 
       const keep = el.value;
       el.replaceChildren(...options.map((o) => h('option', { value: String(o.value), text: o.label })));
       if (options.some((o) => String(o.value) === keep)) el.value = keep;
+      if (el.refreshFace) el.refreshFace();
     },
     values() {
       const out = {};

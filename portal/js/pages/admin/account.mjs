@@ -11,7 +11,7 @@ import { pageHead, reportReply } from '../../ui/crud.mjs';
 import { table } from '../../ui/table.mjs';
 import { toast } from '../../ui/toast.mjs';
 import { confirmDialog } from '../../ui/dialog.mjs';
-import { zoneOptions, showChosenZone } from '../account.mjs';
+import { zoneOptions } from '../account.mjs';
 import { overQuotaText, setQuotaAccount } from '../../quota_banner.mjs';
 import { sharedGet } from '../../shell_data.mjs';
 
@@ -29,7 +29,7 @@ function infoPanel(acc, reload) {
     { name: 'alt_login_id', label: t('field.alt_login_id'), maxlength: 64, hidden: acc.effective_plan !== 'pro',
       help: t('account.alt_help') },
     { name: 'language', label: t('header.language'), type: 'select', options: LANGUAGES.map((l) => ({ value: l.code, label: l.name })) },
-    { name: 'time_zone', label: t('account.time_zone'), type: 'select', options: zoneOptions(acc.time_zone),
+    { name: 'time_zone', label: t('account.time_zone'), type: 'select', wrap: true, options: zoneOptions(acc.time_zone),
       help: t('account.time_zone_help') },
     { name: 'company', label: t('account.company'), maxlength: 200 },
     { name: 'contact', label: t('account.contact'), maxlength: 200 },
@@ -52,7 +52,6 @@ function infoPanel(acc, reload) {
       return r;
     },
   });
-  showChosenZone(f.form);
   return h('section', { class: 'panel' }, h('h2', { text: t('account.info') }),
     h('dl', { class: 'kv' }, h('dt', { text: t('signin.account') }), h('dd', { text: acc.login_id || t('account.no_login_id') })),
     f.form);
