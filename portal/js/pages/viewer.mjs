@@ -324,7 +324,8 @@ async function render(container, params) {
         urlTimer = setTimeout(() => {
           renderSummary();
           saveUrl();
-          const f = setup.querySelector('#vw-from'), tt = setup.querySelector('#vw-to');
+          // The date fields (ui/datefield.mjs) around the text fields take the value.
+          const f = setup.querySelector('#vw-from')?.closest('.datefield'), tt = setup.querySelector('#vw-to')?.closest('.datefield');
           if (f) f.value = toLocalInput(st.from);
           if (tt) tt.value = toLocalInput(st.to);
         }, 300);

@@ -29,9 +29,10 @@ const p2 = (n) => String(n).padStart(2, '0');
 const p4 = (n) => String(n).padStart(4, '0');
 const isLeap = (y) => (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
 const daysIn = (y, m) => (m === 2 ? (isLeap(y) ? 29 : 28) : [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][m - 1]);
+/** A Date at y-m-d hh:mm UTC; months and days past their end roll over. */
 function utc(y, m, d, hh = 0, mm = 0) {
-  const dt = new Date(Date.UTC(2000, m - 1, d, hh, mm));
-  dt.setUTCFullYear(y);
+  const dt = new Date(Date.UTC(y, m - 1, d, hh, mm));
+  if (y >= 0 && y < 100) dt.setUTCFullYear(dt.getUTCFullYear() - 1900); // Date.UTC reads 0..99 as 1900..1999
   return dt;
 }
 
@@ -95,8 +96,8 @@ export function parseDate(kind, text) {
   const found = [...raw.matchAll(/\d+/g)];
   const nums = found.map((x) => x[0]);
   const afterDate = found.length >= 3 ? found[2].index + found[2][0].length : 0;
-  const bad = () => ({ error: t(kind === 'time' ? 'date.err_time' : 'date.err_format',
-    { text: raw, pattern: datePattern(kind), example: dateText(kind, kind === 'time' ? '14:30' : '2026-12-06T14:30') }) });
+  const bad = () => (kind === 'time' ? timeBad(raw)
+    : { error: t('date.err_format', { text: raw, pattern: datePattern(kind), example: dateText(kind, '2026-12-06T14:30') }) });
   let y = 2000, m = 1, d = 1, rest = nums;
   if (kind !== 'time') {
     if (nums.length < 3) return bad();
@@ -119,7 +120,7 @@ export function parseDate(kind, text) {
   if (rest.length === 1 && rest[0].length >= 3 && rest[0].length <= 4) {
     hh = Number(rest[0].slice(0, -2)); mm = Number(rest[0].slice(-2));
   } else if (rest.length >= 1) {
-    if (rest[0].length > 2 || (rest[1] && rest[1].length > 2) || rest.length > 3) return kind === 'time' ? bad() : timeBad(raw);
+    if (rest[0].length > 2 || (rest[1] && rest[1].length > 2) || rest.length > 3) return timeBad(raw);
     hh = Number(rest[0]); mm = Number(rest[1] || 0);
   } else if (kind === 'time') return bad();
   // AM/PM in the language's words (or the English ones) after the date.
@@ -128,16 +129,16 @@ export function parseDate(kind, text) {
   const per = dayPeriods();
   const isPm = per.pm.includes(word);
   const isAm = !isPm && per.am.includes(word);
-  if ((isAm || isPm) && (hh < 1 || hh > 12)) return kind === 'time' ? bad() : timeBad(raw);
+  if ((isAm || isPm) && (hh < 1 || hh > 12)) return timeBad(raw);
   if (isPm && hh < 12) hh += 12;
   if (isAm && hh === 12) hh = 0;
-  if (hh > 23 || mm > 59) return kind === 'time' ? bad() : timeBad(raw);
+  if (hh > 23 || mm > 59) return timeBad(raw);
   const time = `${p2(hh)}:${p2(mm)}`;
   return { value: kind === 'time' ? time : `${date}T${time}` };
 }
 
 function timeBad(raw) {
-  return { error: t('date.err_time', { text: raw, pattern: datePattern('time'), example: dateText('time', '14:30') }) };
+  return { error: t('date.err_time', { text: raw, example: dateText('time', '14:30') }) };
 }
 
 /** The first day of the week in the language (1 Monday … 7 Sunday). */
