@@ -169,6 +169,7 @@ static int notify_config_parse(notify_config *n, char *err, size_t err_cap)
         {"METRON_NOTIFY_HOST_HEALTHY_LIMIT", "0", 0, 64,
          offsetof(notify_config, healthy_host_limit)},
         {"METRON_NOTIFY_ACCOUNT_LIMIT", "0", 0, 64, offsetof(notify_config, account_limit)},
+        {"METRON_NOTIFY_SLOW_MS", "1000", 100, 120000, offsetof(notify_config, slow_ms)},
     };
     const char *rate = env_or("METRON_NOTIFY_RATE_MS", "100,1000,500,3000");
     long v;

@@ -34,6 +34,9 @@ typedef struct {
     int account_limit;     /* METRON_NOTIFY_ACCOUNT_LIMIT: webhook attempts in flight per
                             * account, whatever their hosts, across processes (half the
                             * threads, at least 1); mail is not counted */
+    int slow_ms;           /* METRON_NOTIFY_SLOW_MS: a webhook attempt in flight this long
+                            * counts its host as in trouble for the account's share of
+                            * hosts in trouble (1000; 079) */
     bool allow_local;      /* METRON_NOTIFY_ALLOW_LOCAL=1: webhooks may reach loopback and
                             * link-local addresses (tests, benchmarks) */
     const char *ca_file;   /* METRON_NOTIFY_CA_FILE: the CA certificates that webhook

@@ -495,12 +495,13 @@ db_status db_outbox_claim(db_conn *c, const char *owner, int limit, int lease_ms
     snprintf(rate, sizeof rate, "{%d,%d,%d,%d}", rate_ms[0], rate_ms[1], rate_ms[2],
              rate_ms[3]);
     /* The keys notify_claim_busy() and notify_claim_held() read (059, 065,
-     * 075). */
+     * 075, 079). */
     snprintf(lim, sizeof lim,
              "{\"receiver\": %d, \"mail\": %d, \"host\": %d, \"healthy_host\": %d, "
-             "\"account\": %d, \"account_host\": %d, \"account_trouble\": %d}",
+             "\"account\": %d, \"account_host\": %d, \"account_trouble\": %d, "
+             "\"slow_ms\": %d}",
              limits->receiver, limits->mail, limits->host, limits->healthy_host, limits->account,
-             limits->account_host, limits->account_trouble);
+             limits->account_host, limits->account_trouble, limits->slow_ms);
     return db_exec_rows(c, &st_claim, 6, p, job_fields, N_JOB, sizeof(db_outbox_job), (void **)out,
                         n);
 }

@@ -202,11 +202,14 @@ typedef struct {
     int account_trouble; /* per account, its receiving hosts in trouble together: fewer
                           * than "account", so that hosts in trouble never hold all of
                           * an account's share (075) */
+    int slow_ms; /* an attempt in flight this long (ms) counts its host as in trouble for
+                  * "account_trouble", and the account's other receivers keep their slot
+                  * beside hosts in trouble beyond their share (079) */
 } db_outbox_limits;
 
 /* Claim up to "limit" due rows for sender "owner" with a lease of
  * "lease_ms" (see notify_claim() in migrations 013, 050, 051, 056, 058, 059,
- * 065 and 075 for cancellation, lost leases, rate slots, expiry and order;
+ * 065, 075 and 079 for cancellation, lost leases, rate slots, expiry and order;
  * "rate_ms" = email, slack, teams, wechat), interactive rows first,
  * skipping the rows of a receiver, host, account or account's host with its
  * limit of attempts in flight ("limits", in every process). One statement in its

@@ -29,6 +29,12 @@ typedef struct {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int tokens; /* wake-ups not yet taken by a thread */
+    /* Per thread, while its webhook attempt is in flight: when it passes
+     * METRON_NOTIFY_SLOW_MS (monotonic ms; -1 once passed and told, 0 with
+     * none in flight). Its host then counts as in trouble for the account's
+     * share (079), so a row that waited for the account's slot may be
+     * claimed now: a waiting thread wakes then to claim it. */
+    double *slow_at;
     bool stop;
     bool running;
     db_channel *listener;
@@ -64,6 +70,58 @@ static double mono_ms(void)
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
+/* Thread "self" starts (at > 0) or ends (0) a webhook attempt. A waiting
+ * thread that knows of no earlier one is told, to wait until it passes
+ * the slow age. */
+static void attempt_slow_at(int self, double at)
+{
+    bool first = true;
+    pthread_mutex_lock(&g.mu);
+    for (int i = 0; i < g.cfg.threads && at > 0; i++) {
+        if (i != self && g.slow_at[i] > 0) {
+            first = false;
+        }
+    }
+    g.slow_at[self] = at;
+    if (at > 0 && first) {
+        pthread_cond_broadcast(&g.cv);
+    }
+    pthread_mutex_unlock(&g.mu);
+}
+
+/* With g.mu held and no wake-up waiting: wait for one, or until the next
+ * attempt of this process passes the slow age, which is then a wake-up. */
+static void wait_for_work(void)
+{
+    double next = 0, now;
+    struct timespec ts;
+    long long ns;
+    for (int i = 0; i < g.cfg.threads; i++) {
+        if (g.slow_at[i] > 0 && (next == 0 || g.slow_at[i] < next)) {
+            next = g.slow_at[i];
+        }
+    }
+    if (next == 0) {
+        pthread_cond_wait(&g.cv, &g.mu);
+        return;
+    }
+    now = mono_ms();
+    if (next <= now) {
+        for (int i = 0; i < g.cfg.threads; i++) {
+            if (g.slow_at[i] > 0 && g.slow_at[i] <= now) {
+                g.slow_at[i] = -1;
+            }
+        }
+        g.tokens++;
+        return;
+    }
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ns = (long long)ts.tv_nsec + (long long)((next - now) * 1e6) + 1000000;
+    ts.tv_sec += (time_t)(ns / 1000000000);
+    ts.tv_nsec = (long)(ns % 1000000000);
+    (void)pthread_cond_timedwait(&g.cv, &g.mu, &ts);
 }
 
 /* The domain of the sender address, for Message-IDs. */
@@ -230,10 +288,11 @@ static void send_mail(const db_outbox_job *j, db_outbox_result *r, char *err, si
     free(att);
 }
 
-static void send_webhook(webhook_client *wc, const db_outbox_job *j, db_outbox_result *r,
-                         char *err, size_t err_cap, char *resp, size_t resp_cap,
-                         long long *throttle_ms, struct drand48_data *rng)
+static void send_webhook(int self, webhook_client *wc, const db_outbox_job *j,
+                         db_outbox_result *r, char *err, size_t err_cap, char *resp,
+                         size_t resp_cap, long long *throttle_ms, struct drand48_data *rng)
 {
+    int rc;
     notify_item it;
     webhook_answer a;
     char delivery[24], *json;
@@ -247,7 +306,10 @@ static void send_webhook(webhook_client *wc, const db_outbox_job *j, db_outbox_r
         return;
     }
     snprintf(delivery, sizeof delivery, "%lld", j->id);
-    if (webhook_post(wc, j->address, json, delivery, j->attempt, g.cfg.timeout_ms, &a) != 0) {
+    attempt_slow_at(self, mono_ms() + g.cfg.slow_ms);
+    rc = webhook_post(wc, j->address, json, delivery, j->attempt, g.cfg.timeout_ms, &a);
+    attempt_slow_at(self, 0);
+    if (rc != 0) {
         snprintf(err, err_cap, "%s", a.error);
         r->outcome = a.timed_out ? "timeout" : "failed";
         r->duration_ms = a.ms;
@@ -292,7 +354,8 @@ static void send_webhook(webhook_client *wc, const db_outbox_job *j, db_outbox_r
 }
 
 /* Send one claimed row and record the attempt. */
-static void deliver(webhook_client *wc, const db_outbox_job *j, struct drand48_data *rng)
+static void deliver(int self, webhook_client *wc, const db_outbox_job *j,
+                    struct drand48_data *rng)
 {
     db_outbox_result r;
     char err[240] = "", resp[501] = "";
@@ -305,7 +368,7 @@ static void deliver(webhook_client *wc, const db_outbox_job *j, struct drand48_d
     if (strcmp(j->channel, "email") == 0) {
         send_mail(j, &r, err, sizeof err, rng);
     } else {
-        send_webhook(wc, j, &r, err, sizeof err, resp, sizeof resp, &throttle_ms, rng);
+        send_webhook(self, wc, j, &r, err, sizeof err, resp, sizeof resp, &throttle_ms, rng);
     }
     r.error = err[0] ? err : NULL;
     r.response = resp[0] ? resp : NULL;
@@ -359,7 +422,7 @@ static bool stopping(void)
 }
 
 /* Claim and send until nothing is due. */
-static void drain(webhook_client *wc, struct drand48_data *rng)
+static void drain(int self, webhook_client *wc, struct drand48_data *rng)
 {
     for (;;) {
         db_outbox_job *jobs = NULL;
@@ -372,11 +435,12 @@ static void drain(webhook_client *wc, struct drand48_data *rng)
         }
         /* One host, and the account's hosts in trouble together, hold at
          * most the account's share less one (at least 1), so that its other
-         * receivers always have a slot (065, 075). */
+         * receivers always have a slot (065, 075); an attempt in flight for
+         * slow_ms counts its host as in trouble (079). */
         const int share = g.cfg.account_limit > 1 ? g.cfg.account_limit - 1 : 1;
         const db_outbox_limits limits = {g.cfg.receiver_limit, g.cfg.mail_limit, g.cfg.host_limit,
                                          g.cfg.healthy_host_limit, g.cfg.account_limit, share,
-                                         share};
+                                         share, g.cfg.slow_ms};
         st = db_acquire(g.s->pool, DB_WAIT_MS, &c);
         if (st == DB_OK) {
             st = db_outbox_claim(c, g.owner, OUTBOX_BATCH, g.cfg.lease_ms, g.cfg.rate_ms,
@@ -399,7 +463,7 @@ static void drain(webhook_client *wc, struct drand48_data *rng)
                 give_back(&jobs[i]);
                 continue;
             }
-            deliver(wc, &jobs[i], rng);
+            deliver(self, wc, &jobs[i], rng);
         }
         db_outbox_job_free(jobs, n);
     }
@@ -417,7 +481,7 @@ static void *sender_main(void *arg)
     for (;;) {
         pthread_mutex_lock(&g.mu);
         while (!g.stop && g.tokens == 0) {
-            pthread_cond_wait(&g.cv, &g.mu);
+            wait_for_work();
         }
         if (g.stop) {
             pthread_mutex_unlock(&g.mu);
@@ -425,7 +489,7 @@ static void *sender_main(void *arg)
         }
         g.tokens--;
         pthread_mutex_unlock(&g.mu);
-        drain(wc, &rng);
+        drain((int)(intptr_t)arg, wc, &rng);
     }
     webhook_client_free(wc);
     return NULL;
@@ -446,7 +510,12 @@ int outbox_sender_start(srv *s, const char *conninfo)
     snprintf(g.owner, sizeof g.owner, "%s/%ld/%lld", host[0] ? host : "host", (long)getpid(),
              (long long)time(NULL));
     g.threads = calloc((size_t)g.cfg.threads, sizeof *g.threads);
-    if (g.threads == NULL) {
+    g.slow_at = calloc((size_t)g.cfg.threads, sizeof *g.slow_at);
+    if (g.threads == NULL || g.slow_at == NULL) {
+        free(g.threads);
+        free(g.slow_at);
+        g.threads = NULL;
+        g.slow_at = NULL;
         return -1;
     }
     for (g.n_threads = 0; g.n_threads < g.cfg.threads; g.n_threads++) {
@@ -481,6 +550,8 @@ void outbox_sender_stop(void)
     }
     free(g.threads);
     g.threads = NULL;
+    free(g.slow_at);
+    g.slow_at = NULL;
     g.n_threads = 0;
     g.running = false;
 }

@@ -444,8 +444,12 @@ test('an account\'s webhooks on many hung hosts hold at most its limit of sender
         destination_ids: [id], count: 2, per_tx: 2, key_prefix: `hog${id}`, kind: 'alarm.raise' } });
       assert.equal(r.body.queued, 2, JSON.stringify(r.body));
     }
-    // The account gets its limit in flight at once: no fewer.
-    await group.until(() => group.open() === ACCOUNT_LIMIT, 30000, 'the account\'s first attempts');
+    // The account gets its limit in flight at once: no fewer. Once those
+    // attempts are slow (METRON_NOTIFY_SLOW_MS, 1 s) their hosts count as in
+    // trouble, beyond their share (2): the slot the account's other
+    // receivers keep (079) goes to a hung host that still looks healthy,
+    // once; then the account is at its limit and that slot (4), no more.
+    await group.until(() => group.open() === ACCOUNT_LIMIT + 1, 30000, 'the account\'s first attempts');
 
     // The other account's healthy receiver, one notification after another:
     // each wakes every sender of both processes, each of which would take a
@@ -459,25 +463,28 @@ test('an account\'s webhooks on many hung hosts hold at most its limit of sender
       `${lat.join(', ')} ms, the hung account's sign-in code ${mailMs} ms`);
 
     // None of the hung attempts ended (they time out after 120 s): the
-    // account got its limit of them, no more, from the two processes.
+    // account got its limit of them and the one slot, no more, from the two
+    // processes.
     const hungRequests = rxs.reduce((n, rx) => n + rx.requests.length, 0);
-    assert.equal(hungRequests, ACCOUNT_LIMIT);
-    assert.equal(group.open(), ACCOUNT_LIMIT);
-    assert.equal(group.max(), ACCOUNT_LIMIT);
+    assert.equal(hungRequests, ACCOUNT_LIMIT + 1);
+    assert.equal(group.open(), ACCOUNT_LIMIT + 1);
+    assert.equal(group.max(), ACCOUNT_LIMIT + 1);
     // Its webhook rows: the sign-in code's mail row (of this account too)
     // may still be 'sending' for a moment after the sink got it, until its
     // sender records the relay's answer.
     assert.equal(await pg.psql(`SELECT count(*) FROM notify_outbox WHERE state = 'sending'
       AND next_at > now() AND account_id = ${hog.id} AND host_key IS NOT NULL`, dbName),
-    String(ACCOUNT_LIMIT));
+    String(ACCOUNT_LIMIT + 1));
     // What the claim sees (notify_claim_busy()): the account at its limit,
-    // its 3 destinations in flight at theirs, no host at 2.
+    // its 4 destinations in flight at theirs, no host at 2.
     assert.equal(await pg.psql(`SELECT cardinality(busy_routes) || ' ' || cardinality(busy_hosts) || ' '
       || array_to_string(busy_accounts, ',') FROM notify_claim_busy('{"receiver": 1, "mail": 3, "host": 2,
-      "healthy_host": 2, "account": 3}')`, dbName), `${ACCOUNT_LIMIT} 0 ${hog.id}`);
+      "healthy_host": 2, "account": 3, "account_trouble": 2, "slow_ms": 1000}')`, dbName),
+    `${ACCOUNT_LIMIT + 1} 0 ${hog.id}`);
 
     // The hosts recover: the attempts in flight break (retried after the
-    // back-off), everything else follows, never more than the limit at once.
+    // back-off), everything else follows, never more than the limit and the
+    // slot at once.
     for (const rx of rxs) {
       rx.setDefault('/hook', { stallMs: 5 });
       rx.releaseHung();
@@ -485,7 +492,7 @@ test('an account\'s webhooks on many hung hosts hold at most its limit of sender
     const total = HUNG_HOSTS * 2 + 5;
     await waitSql(dbName, `SELECT count(*) FILTER (WHERE state = 'sent') || '/' || count(*)
       FROM notify_outbox WHERE channel <> 'email'`, `${total}/${total}`);
-    assert.ok(group.max() <= ACCOUNT_LIMIT, `${group.max()} of the account's requests open at once`);
+    assert.ok(group.max() <= ACCOUNT_LIMIT + 1, `${group.max()} of the account's requests open at once`);
     // Exactly once: every row of the account accepted once, by its delivery
     // id; the broken attempts were tried again with the same one.
     const rows = (await pg.psql(`SELECT id FROM notify_outbox WHERE account_id = ${hog.id}
@@ -494,7 +501,7 @@ test('an account\'s webhooks on many hung hosts hold at most its limit of sender
     const accepted = rxs.flatMap((rx) => rx.accepted().map((x) => x.delivery)).sort();
     assert.deepEqual(accepted, [...rows].sort());
     const broken = rxs.flatMap((rx) => rx.requests.filter((x) => x.status === 'hang').map((x) => x.delivery));
-    assert.equal(broken.length, ACCOUNT_LIMIT);
+    assert.equal(broken.length, ACCOUNT_LIMIT + 1);
     for (const d of broken) assert.ok(rows.includes(d));
     assert.equal(fine.deliveries('/calm').length, 5);
   } finally {
@@ -853,6 +860,144 @@ test('an account\'s hosts in trouble hold at most its share less one together, i
     const accepted = rxs.flatMap((rx) => rx.accepted().map((x) => x.delivery)).sort();
     assert.deepEqual(accepted, [...rows].sort());
     assert.equal(fine.accepted('/trouble').length, 5);
+  } finally {
+    group?.stop();
+    for (const rx of rxs) await rx.stop();
+  }
+});
+
+// 079: hosts that start hanging together. Two of one account's hosts hang
+// while they still look healthy (no time-out yet: the attempts end after
+// 30 s here), with the account's limit 4 (the healthy host limit too): their
+// first attempts take all 4 of its slots (3 + 1, or 2 + 2). Before 079 the
+// account's healthy receiver waited for their first time-outs. Now, once
+// their attempts have been in flight for METRON_NOTIFY_SLOW_MS (1 s, the
+// default), both hosts count as in trouble, hold more than their share (3),
+// and the healthy receiver has its slot beside them (the account's 5th);
+// the hung hosts get nothing more. One of the two processes is killed while
+// it holds hung attempts (they stay in flight until their lease ends) and a
+// new one started on the database: the same holds through it, and once the
+// hosts recover each notification is accepted once.
+test('hosts that start hanging together: once their attempts are slow the account\'s healthy receiver ' +
+  'has its slot, in two processes and across a restart; the hung hosts get no more; each delivered once',
+async () => {
+  const ACCOUNT_LIMIT = 4;
+  const SHARE = ACCOUNT_LIMIT - 1;
+  const HOSTS = 2;
+  const DESTS = 4; // per host
+  const TIMEOUT_MS = 30000;
+  const env = { ...ENV, METRON_NOTIFY_ACCOUNT_LIMIT: String(ACCOUNT_LIMIT),
+    METRON_NOTIFY_HOST_HEALTHY_LIMIT: String(ACCOUNT_LIMIT), METRON_NOTIFY_TIMEOUT_MS: String(TIMEOUT_MS),
+    METRON_NOTIFY_LEASE_MS: String(TIMEOUT_MS + 1500) };
+  const { url, dbName, a, b } = await twoServers(env);
+  const rxs = [];
+  let group;
+  try {
+    for (let i = 0; i < HOSTS; i++) rxs.push(await startWebhookReceiver());
+    group = watchTogether(rxs);
+    const ids = await createAccount(a.url, { account: 'together', plan: 'pro', user: 'admin', password: PW,
+      email: 'admin@together.test' });
+    const c = await login(a.url, { account: 'together', user: 'admin', password: PW });
+    const hungDests = [];
+    for (const [h, rx] of rxs.entries()) {
+      for (let i = 0; i < DESTS; i++) {
+        rx.setDefault(`/g${i}`, { hang: true });
+        const r = await c.post('/api/v1/destinations', { kind: ['teams', 'slack', 'wechat'][(h + i) % 3],
+          address: rx.url(`/g${i}`) });
+        assert.equal(r.status, 201, JSON.stringify(r.body));
+        hungDests.push(r.body.id);
+      }
+    }
+    const fineDest = await c.post('/api/v1/destinations', { kind: 'teams', address: fine.url('/together') });
+    assert.equal(fineDest.status, 201);
+
+    // 2 notifications to each hung destination, ahead of every healthy one:
+    // the hosts look healthy, and their first attempts take the account's 4.
+    for (const id of hungDests) {
+      const r = await request(a.url, 'POST', '/api/v1/test/notify', { body: { account_id: ids.accountId,
+        destination_ids: [id], count: 2, per_tx: 2, key_prefix: `g${id}`, kind: 'alarm.raise' } });
+      assert.equal(r.body.queued, 2, JSON.stringify(r.body));
+    }
+    await group.until(() => group.open() === ACCOUNT_LIMIT, 30000, 'the hung hosts\' first attempts');
+    assert.equal(await pg.psql(`SELECT count(*) FROM notify_host_health`, dbName), '0');
+
+    // The account's healthy receiver, one notification after another through
+    // either process. Each goes out once the hung attempts are older than
+    // the slow age, never after a time-out (30 s): at most a few seconds
+    // even on a loaded machine.
+    const lat = await oneByOne([a, b], ids.accountId, fineDest.body.id, '/together', 'fine',
+      'the account\'s healthy receiver');
+    console.log(`# beside ${HOSTS} hosts that started hanging together: the account's healthy ` +
+      `notifications took ${lat.join(', ')} ms`);
+    for (const ms of lat) assert.ok(ms < TIMEOUT_MS / 3, `a healthy notification took ${ms} ms`);
+    await waitSql(dbName, `SELECT count(*) FROM notify_outbox WHERE destination_id = ${fineDest.body.id}
+      AND state <> 'sent'`, '0');
+
+    // The hung hosts kept the 4 they had, no more: every other slot went to
+    // the healthy receiver. No attempt timed out (no host's health row).
+    assert.equal(group.open(), ACCOUNT_LIMIT);
+    assert.ok(group.max() <= ACCOUNT_LIMIT, `${group.max()} requests open at once at the hung hosts`);
+    assert.equal(await pg.psql(`SELECT count(*) FROM notify_host_health`, dbName), '0');
+    // What the claim sees: both hosts slow, the account's hosts in trouble
+    // over their share, the account itself not at its limit (those beyond
+    // the share left out); without "slow_ms", no host is slow and the
+    // account is at its limit (075's view).
+    const limits = '"receiver": 1, "mail": 2, "host": 2, "healthy_host": 4, "account": 4, ' +
+      '"account_host": 3, "account_trouble": 3';
+    assert.equal(await pg.psql(`SELECT cardinality(slow_hosts) || ' ' || array_to_string(trouble_accounts, ',')
+      || ' ' || cardinality(busy_accounts) FROM notify_claim_busy('{${limits}, "slow_ms": 1000}')`, dbName),
+    `${HOSTS} ${ids.accountId} 0`);
+    assert.equal(await pg.psql(`SELECT cardinality(slow_hosts) || ' ' || cardinality(trouble_accounts)
+      || ' ' || array_to_string(busy_accounts, ',') FROM notify_claim_busy('{${limits}}')`, dbName),
+    `0 0 ${ids.accountId}`);
+    // The claims of processes of before 079 (no "slow_ms": the default),
+    // of before 075 and of before 059 take no hung row either.
+    for (const claim of [`notify_claim('old', 1, 31500, '{0,0,0,0}', 10, '{${limits}}')`,
+      `notify_claim('old', 1, 31500, '{0,0,0,0}', 10, '{"receiver": 1, "mail": 2, "host": 2,
+        "healthy_host": 4, "account": 4, "account_host": 3}')`,
+      `notify_claim('old', 1, 31500, '{0,0,0,0}', 10, 1, 4, 2, 4)`]) {
+      assert.equal(await pg.psql(`BEGIN; SELECT count(*) FROM ${claim}; ROLLBACK;`, dbName), '0');
+    }
+
+    // A process killed while it may hold hung attempts (they stay in flight,
+    // and slow, until their leases end), a new one started: the healthy
+    // receiver goes on through it.
+    const before = await pg.psql(`SELECT count(*) FROM notify_outbox WHERE state = 'sending'
+      AND lease_owner LIKE '%/${b.proc.pid}/%'`, dbName);
+    await b.stop('SIGKILL');
+    const b2 = await startServer({ databaseUrl: url, env });
+    servers.push(b2);
+    const lat2 = [];
+    for (let i = 0; i < 5; i++) {
+      const t0 = Date.now();
+      const r = await request([a, b2][i % 2].url, 'POST', '/api/v1/test/notify', { body: {
+        account_id: ids.accountId, destination_ids: [fineDest.body.id], count: 1, key_prefix: `after${i}` } });
+      assert.equal(r.body.queued, 1);
+      await fine.waitFor(() => fine.accepted('/together').length === 5 + i + 1, 30000, 'after the restart');
+      lat2.push(Date.now() - t0);
+    }
+    console.log(`# after one process was killed (${before} hung attempts of its own) and another ` +
+      `started: ${lat2.join(', ')} ms`);
+    for (const ms of lat2) assert.ok(ms < TIMEOUT_MS / 3, `a healthy notification took ${ms} ms`);
+    assert.ok(group.max() <= ACCOUNT_LIMIT, `${group.max()} requests open at once at the hung hosts`);
+
+    // The hosts recover: the attempts in flight break (retried after the
+    // back-off), the killed process's after their leases; each notification
+    // accepted once.
+    for (const rx of rxs) {
+      for (let i = 0; i < DESTS; i++) rx.setDefault(`/g${i}`, { stallMs: 5 });
+      rx.releaseHung();
+    }
+    const total = HOSTS * DESTS * 2 + 10;
+    await waitSql(dbName, `SELECT count(*) FILTER (WHERE state = 'sent') || '/' || count(*)
+      FROM notify_outbox WHERE channel <> 'email'`, `${total}/${total}`, 90000);
+    const rows = (await pg.psql(`SELECT id FROM notify_outbox WHERE account_id = ${ids.accountId}
+      AND destination_id <> ${fineDest.body.id} AND channel <> 'email' ORDER BY id`, dbName)).split('\n');
+    assert.equal(rows.length, HOSTS * DESTS * 2);
+    const accepted = rxs.flatMap((rx) => rx.accepted().map((x) => x.delivery)).sort();
+    assert.deepEqual(accepted, [...rows].sort());
+    assert.equal(fine.accepted('/together').length, 10);
+    assert.equal(new Set(fine.accepted('/together').map((x) => x.delivery)).size, 10);
   } finally {
     group?.stop();
     for (const rx of rxs) await rx.stop();

@@ -17,7 +17,7 @@ static const char *const env_names[] = {"METRON_LISTEN",  "DATABASE_URL",     "M
                                         "METRON_NOTIFY_THREADS", "METRON_NOTIFY_MAIL_LIMIT",
                                         "METRON_NOTIFY_HOST_LIMIT",
                                         "METRON_NOTIFY_HOST_HEALTHY_LIMIT",
-                                        "METRON_NOTIFY_ACCOUNT_LIMIT",
+                                        "METRON_NOTIFY_ACCOUNT_LIMIT", "METRON_NOTIFY_SLOW_MS",
                                         "METRON_NOTIFY_TIMEOUT_MS", "METRON_NOTIFY_LEASE_MS"};
 
 #define MAX_ARGS 8
@@ -83,6 +83,10 @@ static void config_refuses_bad_values_naming_the_setting(void)
          "METRON_NOTIFY_ACCOUNT_LIMIT: expected an integer 0..64"},
         {{{NULL}, {"METRON_NOTIFY_ACCOUNT_LIMIT=half"}},
          "METRON_NOTIFY_ACCOUNT_LIMIT: expected an integer 0..64"},
+        {{{NULL}, {"METRON_NOTIFY_SLOW_MS=99"}},
+         "METRON_NOTIFY_SLOW_MS: expected an integer 100..120000"},
+        {{{NULL}, {"METRON_NOTIFY_SLOW_MS=120001"}},
+         "METRON_NOTIFY_SLOW_MS: expected an integer 100..120000"},
         {{{NULL}, {"METRON_NOTIFY_TIMEOUT_MS=2000", "METRON_NOTIFY_LEASE_MS=3000"}},
          "METRON_NOTIFY_LEASE_MS must be at least METRON_NOTIFY_TIMEOUT_MS + 1500"},
         {{{NULL}, {"METRON_SMTP_URL=http://mail"}}, "METRON_SMTP_URL: expected smtp://"},
@@ -214,7 +218,7 @@ static void config_notify_limits_follow_the_threads(void)
             cfg.notify.receiver_limit != cases[i].receiver ||
             cfg.notify.mail_limit != cases[i].mail || cfg.notify.host_limit != cases[i].host ||
             cfg.notify.healthy_host_limit != cases[i].healthy ||
-            cfg.notify.account_limit != cases[i].account) {
+            cfg.notify.account_limit != cases[i].account || cfg.notify.slow_ms != 1000) {
             T_FAIL("case %zu: result %d (%s), threads %d receiver %d mail %d host %d healthy %d "
                    "account %d",
                    i, (int)r, err, cfg.notify.threads, cfg.notify.receiver_limit,
