@@ -17,6 +17,8 @@
 // (an answer clears their trouble, so every round starts with healthy
 // looking hosts). Printed per round: the first, median and largest wait,
 // and the most requests the hung hosts had open at once together.
+// BENCH_SLOW_MS sets METRON_NOTIFY_SLOW_MS (079; a binary of before 079
+// ignores it).
 //   METRON_SERVER_BIN=build/server/metron-server-test BENCH_DURABLE=1 \
 //     NODE_PATH=/usr/share/nodejs node tests/bench/notify_trouble_bench.mjs [HOSTS (2)] [ROUNDS (3)]
 import { createAccount, login, sleep, startPostgres, startServer } from '../server/harness.mjs';
@@ -33,7 +35,8 @@ const db = new URL(url).pathname.slice(1);
 const srv = await startServer({ databaseUrl: url, env: {
   METRON_NOTIFY_THREADS: process.env.BENCH_NOTIFY_THREADS || '8', METRON_NOTIFY_RATE_MS: '0,0,0,0',
   METRON_NOTIFY_TIMEOUT_MS: '3000', METRON_NOTIFY_LEASE_MS: '10000', METRON_NOTIFY_BACKOFF_MS: '500',
-  METRON_NOTIFY_BACKOFF_MAX_MS: '1000', METRON_NOTIFY_ALLOW_LOCAL: '1' } });
+  METRON_NOTIFY_BACKOFF_MAX_MS: '1000', METRON_NOTIFY_ALLOW_LOCAL: '1',
+  ...(process.env.BENCH_SLOW_MS ? { METRON_NOTIFY_SLOW_MS: process.env.BENCH_SLOW_MS } : {}) } });
 const fine = await startWebhookReceiver();
 const rxs = [];
 for (let i = 0; i < HOSTS; i++) rxs.push(await startWebhookReceiver());

@@ -23,7 +23,14 @@
 //          the account's attempts in flight (its share: the account's 4
 //          less one) — with 065 the claim skips the host's rows and
 //          returns the account's healthy host's row (059 takes a fourth
-//          row of the hung host: the account's last slot).
+//          row of the hung host: the account's last slot);
+//   slow:  the same and a fourth attempt of the account to another host
+//          (the account at its limit), every attempt in flight claimed 5 s
+//          ago (older than METRON_NOTIFY_SLOW_MS, 1 s) — with 079 both
+//          hosts are in trouble beyond the account's share and the claim
+//          returns the account's healthy host's row (its other receivers'
+//          slot); 075 leaves the account's rows and returns the other
+//          account's.
 // Each figure: ROUNDS claims of 1 row, each undone (a subtransaction rolled
 // back), timed inside PostgreSQL (clock_timestamp(), and the backend's CPU
 // from /proc/self/stat, 10 ms ticks: take ROUNDS in the thousands); the
@@ -176,5 +183,13 @@ await rows(1, hung[2], 'teams', 'sending', `now() + interval '1 hour'`, 1, 'fly4
 await fillHosts();
 await sql('VACUUM ANALYZE notify_outbox');
 await measure('share');
-console.log(`schema ${has065 ? '065' : has059 ? '059' : has058 ? '058' : has056 ? '056' : 'before 056'}; ${await sql(`SELECT count(*) FROM notify_outbox`)} rows`);
+// The account at its limit with hosts that started hanging together: a
+// fourth attempt, to another host; every attempt in flight 5 s old.
+await rows(1, busy[0], 'slack', 'sending', `now() + interval '1 hour'`, 1, 'fly5');
+await fillHosts();
+const has079 = (await sql(`SELECT count(*) FROM schema_migrations WHERE version = 79`)) === '1';
+if (has079) await sql(`UPDATE notify_outbox SET claimed_at = now() - interval '5 seconds' WHERE state = 'sending'`);
+await sql('VACUUM ANALYZE notify_outbox');
+await measure('slow');
+console.log(`schema ${has079 ? '079' : has065 ? '065' : has059 ? '059' : has058 ? '058' : has056 ? '056' : 'before 056'}; ${await sql(`SELECT count(*) FROM notify_outbox`)} rows`);
 await pg.destroy();
