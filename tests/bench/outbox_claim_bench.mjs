@@ -29,8 +29,8 @@
 //          ago (older than METRON_NOTIFY_SLOW_MS, 1 s) — with 079 both
 //          hosts are in trouble beyond the account's share and the claim
 //          returns the account's healthy host's row (its other receivers'
-//          slot); 075 leaves the account's rows and returns the other
-//          account's.
+//          slot); 075 leaves the account's webhook rows and returns the
+//          next due row, a mail of the backlog.
 // Each figure: ROUNDS claims of 1 row, each undone (a subtransaction rolled
 // back), timed inside PostgreSQL (clock_timestamp(), and the backend's CPU
 // from /proc/self/stat, 10 ms ticks: take ROUNDS in the thousands); the
