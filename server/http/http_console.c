@@ -199,11 +199,25 @@ static bool sse_stopping(void *ctx)
     return http_draining();
 }
 
+/* The stream's quiet time before a comment: 0 (CONSOLE_KEEPALIVE_MS), or in
+ * the test build METRON_TEST_CONSOLE_KEEPALIVE_MS (100 to the default), so
+ * that a test sees a keep-alive without waiting 15 s; production ignores it. */
+static long long sse_keepalive_ms(void)
+{
+    const char *env = http_test_build ? getenv("METRON_TEST_CONSOLE_KEEPALIVE_MS") : NULL;
+    char *end = NULL;
+    long long v = env != NULL ? strtoll(env, &end, 10) : 0;
+    if (env == NULL || *end != '\0' || v < 100 || v > CONSOLE_KEEPALIVE_MS) {
+        return 0;
+    }
+    return v;
+}
+
 /* GET /api/v1/devices/{id}/console/stream?session= (text/event-stream) */
 static int h_stream(http_req *req)
 {
     char session[CONSOLE_SESSION_LEN + 1];
-    svc_console_sink sink = {sse_begin, sse_write, sse_stopping, req};
+    svc_console_sink sink = {sse_begin, sse_write, sse_stopping, req, sse_keepalive_ms()};
     long long id;
     svc_error e;
     if (admb_path_id(req, 0, &id) != 0 || query_session(req, false, session) != 0) {

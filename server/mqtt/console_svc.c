@@ -21,7 +21,6 @@
 #define TICK_MS 1000          /* a stream wakes at least this often */
 #define CHECK_MS 5000         /* renews the hold, looks at the app and the holder */
 #define WATCH_MS 20000        /* asks the app again for screens (it sends them for 60 s) */
-#define KEEPALIVE_MS 15000    /* a comment when nothing else was written */
 
 static atomic_int g_streams;
 
@@ -528,6 +527,7 @@ svc_status svc_console_stream(const svc_actor *a, long long device_id, const cha
     char lost_msg[300];
     db_console_holder taker;
     svc_status rc;
+    const int64_t keepalive_ms = sink->keepalive_ms > 0 ? sink->keepalive_ms : CONSOLE_KEEPALIVE_MS;
     memset(&t, 0, sizeof t);
     memset(&h, 0, sizeof h);
     memset(&taker, 0, sizeof taker);
@@ -625,7 +625,7 @@ out:
             next_watch = now + WATCH_MS;
             send_watch(&t);
         }
-        if (now - last_write >= KEEPALIVE_MS) {
+        if (now - last_write >= keepalive_ms) {
             if (sink->write(sink->ctx, ": keep-alive\n\n", 14) != 0) {
                 goto done;
             }

@@ -66,14 +66,21 @@ svc_status svc_console_operate(const svc_actor *a, long long device_id, const ch
 svc_status svc_console_close(const svc_actor *a, long long device_id, const char *session,
                              bool *released, svc_error *e);
 
+/* A stream writes a comment after this long without writing anything, so
+ * that proxies keep a quiet stream open (docs/console.md). */
+#define CONSOLE_KEEPALIVE_MS 15000
+
 /* Where a stream writes: "begin" once the checks passed (the reply's
  * head), then "write" for each event; each returns 0, or -1 when the
- * client went away. "stopping" says the server is shutting down. */
+ * client went away. "stopping" says the server is shutting down.
+ * "keepalive_ms" is the quiet time before a comment: 0 for
+ * CONSOLE_KEEPALIVE_MS (the test build may pass less, docs/testing.md). */
 typedef struct {
     int (*begin)(void *ctx);
     int (*write)(void *ctx, const char *text, size_t len);
     bool (*stopping)(void *ctx);
     void *ctx;
+    long long keepalive_ms;
 } svc_console_sink;
 
 /* Stream the console of "device_id" to session "session" (NULL or not the

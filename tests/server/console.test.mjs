@@ -8,9 +8,13 @@
 // plan (P18, P19 and its "view only"), the supported-instrument table's
 // console minimum (I4) and a disconnected app refuse with sentences; every
 // input is bounded. A stream whose client stops reading is cut at the
-// write deadline (a floor of 1 s on server A); one that reads, and one
-// quiet for 15 s, are not (docs/server.md "A reply that is not read has a
-// deadline"). Every wait is for an event, never for a time.
+// write deadline (a floor of 1 s on server B); one that reads, and one
+// quiet for three times the floor, are not (docs/server.md "A reply that is
+// not read has a deadline"). Server B runs with the test build's short
+// waits (METRON_TEST_WRITE_FLOOR_MS, METRON_TEST_CONSOLE_KEEPALIVE_MS),
+// server A with the defaults: a quiet stream on A, opened in before() and
+// waited for by the last test, gets its keep-alive comment after 15 s.
+// Every wait is for an event, never for a time.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -26,9 +30,14 @@ let dbUrl;
 let brokerPort;
 let mqttDir;
 let srvA;
-const WRITE_FLOOR_MS = 1000; // server A's write deadline floor (10 s by default)
-const METRICS = 'c'.repeat(40); // server A's /metrics token
+const WRITE_FLOOR_MS = 1000; // server B's write deadline floor (10 s by default)
+const KEEPALIVE_MS = 3 * WRITE_FLOOR_MS; // server B's keep-alive comments (15 s by default)
+const METRICS = 'c'.repeat(40); // server B's /metrics token
+/** Server B's environment: the test build's short waits. */
+const envB = { METRON_TEST_WRITE_FLOOR_MS: String(WRITE_FLOOR_MS),
+  METRON_TEST_CONSOLE_KEEPALIVE_MS: String(KEEPALIVE_MS), METRON_METRICS_TOKEN: METRICS };
 let srvB;
+let quietOnA; // promise of the default keep-alive's gap on server A (quietStream())
 let broker;
 const gateways = [];
 const streams = [];
@@ -43,14 +52,16 @@ before(async () => {
   dbUrl = await pg.createDatabase();
   brokerPort = await freePort();
   mqttDir = tempDir('metron-mqtt-');
-  srvA = await startServer({ databaseUrl: dbUrl, args: serverArgs(await freePort()),
-    env: { METRON_TEST_WRITE_FLOOR_MS: String(WRITE_FLOOR_MS), METRON_METRICS_TOKEN: METRICS } });
+  srvA = await startServer({ databaseUrl: dbUrl, args: serverArgs(await freePort()) });
   broker = await startBroker(mqttDir, brokerPort);
-  srvB = await startServer({ databaseUrl: dbUrl, args: serverArgs(await freePort()) });
+  srvB = await startServer({ databaseUrl: dbUrl, args: serverArgs(await freePort()), env: envB });
   for (const s of [srvA, srvB]) {
     await until(async () => (await request(s.url, 'GET', '/api/v1/test/mqtt')).body.connected,
       'the server connected to the broker');
   }
+  // Runs beside the tests; the last one awaits it (a failure is seen there).
+  quietOnA = quietStream();
+  quietOnA.catch(() => {});
 });
 
 after(async () => {
@@ -153,6 +164,27 @@ function openStream(url, c, deviceId, session) {
   streams.push(s);
   s.response = () => res;
   return s;
+}
+
+/** A viewer's stream on server A (the default keep-alive) of an instrument
+ * whose app then stops: resolves with the milliseconds from the event that
+ * says so (the stream's last write) to the keep-alive comment after it. */
+async function quietStream() {
+  const t = await tenant();
+  const d = t.device;
+  const r = await t.c.post(`/api/v1/devices/${d.id}/console`, { mode: 'view' });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  const s = openStream(srvA.url, t.c, d.id, r.body.session);
+  await s.next('screen');
+  await t.g.stop();
+  await s.next('console', (x) => x.connected === false);
+  const from = Date.now();
+  const comments = s.comments;
+  await until(() => s.comments > comments || s.ended, 'the default keep-alive comment', 60000);
+  assert.equal(s.ended, false, 'the quiet stream on server A was not cut');
+  const gap = Date.now() - from;
+  s.close();
+  return gap;
 }
 
 const op = (c, deviceId, body) => c.post(`/api/v1/devices/${deviceId}/console/operations`, body);
@@ -358,7 +390,7 @@ test('a reconnect after a server restart continues the audited session: one cons
   await s.next('closed');
   await stopped;
   srvB = await startServer({ databaseUrl: dbUrl, dataDir: old.dataDir,
-    args: serverArgs(await freePort()) });
+    args: serverArgs(await freePort()), env: envB });
   await until(async () => (await request(srvB.url, 'GET', '/api/v1/test/mqtt')).body.connected,
     'the restarted server connected to the broker');
   // The console reconnects with its token: the same audited session goes on.
@@ -527,18 +559,18 @@ sys.stdin.read()
   return { port: Number(port), status: status.join(' '), end: () => proc.stdin.end() };
 }
 
-test('a console stream whose client stops reading is cut at the write deadline; one that reads, and one quiet for 15 s, are not', async () => {
+test('a console stream whose client stops reading is cut at the write deadline; one that reads, and one quiet for three times the floor, are not', async () => {
   const t = await tenant();
   const d = t.device;
-  const before = await metricSamples(srvA.url, METRICS);
+  const before = await metricSamples(srvB.url, METRICS);
   let r = await t.c.post(`/api/v1/devices/${d.id}/console`, { mode: 'operate' });
   assert.equal(r.status, 201, JSON.stringify(r.body));
-  const reader = openStream(srvA.url, t.c, d.id, r.body.session);
+  const reader = openStream(srvB.url, t.c, d.id, r.body.session);
   await reader.next('screen');
   r = await t.c.post(`/api/v1/devices/${d.id}/console`, { mode: 'view' });
   assert.equal(r.status, 201, JSON.stringify(r.body));
-  const port = Number(new URL(srvA.url).port);
-  const stalled = await stalledStream(srvA.url, t.c, d.id, r.body.session);
+  const port = Number(new URL(srvB.url).port);
+  const stalled = await stalledStream(srvB.url, t.c, d.id, r.body.session);
   try {
     assert.match(stalled.status, /^HTTP\/1\.1 200 /);
     // The screens pile up unsent behind its closed window...
@@ -547,7 +579,7 @@ test('a console stream whose client stops reading is cut at the write deadline; 
     // ... until the watchdog cuts its connection (the floor, 1 s here).
     await until(() => tcpSocket(port, stalled.port)?.state !== '01',
       'the stalled stream cut');
-    const m = await metricSamples(srvA.url, METRICS);
+    const m = await metricSamples(srvB.url, METRICS);
     assert.equal(m.metron_http_replies_cut_total - before.metron_http_replies_cut_total, 1);
   } finally {
     stalled.end();
@@ -557,14 +589,18 @@ test('a console stream whose client stops reading is cut at the write deadline; 
   await reader.next('screen', () => true, mark);
   assert.equal(reader.ended, false);
   // Quiet: its app stops, the stream says so and then writes nothing until
-  // its keep-alive comment 15 s later; nothing was left unsent, so it is
-  // not cut (15 times the floor).
+  // its keep-alive comment (3 s later on server B); nothing was left
+  // unsent, so it is not cut (three times the floor).
   await t.g.stop();
   await reader.next('console', (x) => x.connected === false, mark);
   const comments = reader.comments;
   await until(() => reader.comments > comments || reader.ended, 'a keep-alive comment', 40000);
   assert.equal(reader.ended, false, 'the quiet stream was not cut');
-  const m = await metricSamples(srvA.url, METRICS);
+  const m = await metricSamples(srvB.url, METRICS);
   assert.equal(m.metron_http_replies_cut_total - before.metron_http_replies_cut_total, 1);
   reader.close();
+  // The default, on server A: 15 s of quiet before the comment (less a
+  // second for this process's own delay in reading the event before it).
+  const gap = await quietOnA;
+  assert.ok(gap >= 14000, `the default keep-alive came ${gap} ms after the stream's last event`);
 });
