@@ -4,13 +4,16 @@
 // download, rename, move, delete (a non-empty folder after a second
 // question), a HOK2 file opened in the viewer (read by the wasm core in the
 // page), the acquired-data set beside the files, the channel history, and
-// the phone layout.
+// the phone layout. In the nginx and cors ways (docs/deploy.md,
+// METRON_PORTAL_DEPLOY) only the first test runs (uploads, a download, a
+// file read in the page, deletes); the acquired-data set and the phone
+// layout are the page's and the server's alike in every way.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startStack, openPage, signIn, shot, waitForPage, scrollWidth, pageFetch, gotoRoute, afterRender } from './browser.mjs';
+import { startStack, openPage, signIn, shot, waitForPage, scrollWidth, pageFetch, gotoRoute, afterRender, SERVER_WAY_ONLY } from './browser.mjs';
 import { PASSWORD } from './fixtures.mjs';
 import { appClient, MIN_US } from '../server/data_helpers.mjs';
 import { makeHok2 } from './make_hok2.mjs';
@@ -182,7 +185,7 @@ test('folders, uploads with progress, sort, download, rename, move, open in the 
   await page.context().close();
 });
 
-test('the acquired-data set opens in the viewer; the channel history lists what was charted', async () => {
+test('the acquired-data set opens in the viewer; the channel history lists what was charted', SERVER_WAY_ONLY, async () => {
   const page = await openPage(env);
   await signIn(page, { account: 'driveco', user: 'admin', password: PASSWORD });
   await gotoRoute(page, `${env.url}/#/drive`);
@@ -201,7 +204,7 @@ test('the acquired-data set opens in the viewer; the channel history lists what 
   await page.context().close();
 });
 
-test('phone: the drive fits 375 px', async () => {
+test('phone: the drive fits 375 px', SERVER_WAY_ONLY, async () => {
   const page = await openPage(env, { size: 'phone' });
   await signIn(page, { account: 'driveco', user: 'admin', password: PASSWORD });
   await gotoRoute(page, `${env.url}/#/drive`);

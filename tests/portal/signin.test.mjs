@@ -1,9 +1,17 @@
 // Sign-in in Chromium (A1-A5): account ID, alternative login ID, trial
 // e-mail, TOTP enrolment and two-step sign-in, the reset e-mail through the
-// SMTP sink, logout, and the automatic logout after 24 h idle.
+// SMTP sink, logout, and the automatic logout after 24 h idle. In the nginx
+// and cors ways (docs/deploy.md, METRON_PORTAL_DEPLOY) the tests of what
+// the deploy way changes run: the session's cookie and CSRF token through
+// nginx at a sub-path or across origins (sign-in, logout, a PUT from the
+// page), the shell's requests under the sub-path, a refusal and the 401 of
+// an ended session read across origins, the QR code library loaded from
+// the sub-path, and the reset link pointing at the portal's own address;
+// the alternative login ID, the trial e-mail, two-step by e-mail and the
+// browser's language are the server's and the page's alike in every way.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startStack, openPage, signIn, shot, waitForPage, pageFetch, gotoRoute } from './browser.mjs';
+import { startStack, openPage, signIn, shot, waitForPage, pageFetch, gotoRoute, SERVER_WAY_ONLY } from './browser.mjs';
 import { PASSWORD, totp } from './fixtures.mjs';
 
 let env;
@@ -85,14 +93,14 @@ test('a wrong password is refused with a sentence, not a code', async () => {
   await page.context().close();
 });
 
-test('the alternative login account ID signs in through the same form (Pro, P23)', async () => {
+test('the alternative login account ID signs in through the same form (Pro, P23)', SERVER_WAY_ONLY, async () => {
   const page = await openPage(env);
   await signIn(page, { account: 'acme-alt', user: 'admin', password: PASSWORD });
   await waitForPage(page, 'monitor');
   await page.context().close();
 });
 
-test('a trial user signs in with e-mail + password', async () => {
+test('a trial user signs in with e-mail + password', SERVER_WAY_ONLY, async () => {
   const page = await openPage(env);
   await signIn(page, { email: 'tess@trial.example.test', password: PASSWORD });
   await waitForPage(page, 'monitor');
@@ -133,7 +141,7 @@ test('TOTP: enrolment with a QR code, then sign-in with a code computed from the
   await page.context().close();
 });
 
-test('two-step by e-mail: the code from the mail completes the sign-in', async () => {
+test('two-step by e-mail: the code from the mail completes the sign-in', SERVER_WAY_ONLY, async () => {
   const api = await env.login({ account: 'acme', user: 'admin', password: PASSWORD });
   assert.equal((await api.put('/api/v1/me/two-step', { mode: 'email' })).status, 200);
   const page = await openPage(env);
@@ -226,7 +234,7 @@ const mailText = (m) => Buffer.from(m.replace(/=\r?\n/g, '')
 // in: a user whose profile has no language (mails in the account's,
 // English) signs in with a Japanese browser; the profile records Japanese,
 // and the next sign-in code, from another browser, comes in Japanese.
-test('a Japanese browser: signing in records Japanese in the profile, the next sign-in code comes in Japanese', async () => {
+test('a Japanese browser: signing in records Japanese in the profile, the next sign-in code comes in Japanese', SERVER_WAY_ONLY, async () => {
   await env.createAccount({ account: 'nihon', plan: 'pro', user: 'hana', password: PASSWORD,
     email: 'hana@nihon.example.test', userName: 'Hana Sato' });
   const api = await env.login({ account: 'nihon', user: 'hana', password: PASSWORD });

@@ -4,14 +4,18 @@
 // axis ranges, special marks), zoomed (a new decimated query), listed
 // (values and paging), exported (progress bar, the downloaded file read
 // back), compared (two periods overlaid), set up with the channel picker
-// and y-axis settings, and shown on a phone.
+// and y-axis settings, and shown on a phone. In the nginx and cors ways
+// (docs/deploy.md, METRON_PORTAL_DEPLOY) graph mode (the WebAssembly core
+// and uPlot loaded from the sub-path, the decimated queries) and export
+// mode (the downloads) run; list mode, the comparison and the phone are
+// the page's and the server's alike in every way.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { startStack, openPage, signIn, shot, waitForPage, scrollWidth, pageFetch, gotoRoute } from './browser.mjs';
+import { startStack, openPage, signIn, shot, waitForPage, scrollWidth, pageFetch, gotoRoute, SERVER_WAY_ONLY } from './browser.mjs';
 import { PASSWORD } from './fixtures.mjs';
 import { appClient, MIN_US } from '../server/data_helpers.mjs';
 import { loadCore } from './make_hok2.mjs';
@@ -173,7 +177,7 @@ test('graph mode: the seeded week is charted with every spike and special value;
   await page.context().close();
 });
 
-test('list mode: values, special values as words, paging with next', async () => {
+test('list mode: values, special values as words, paging with next', SERVER_WAY_ONLY, async () => {
   const page = await signedIn();
   await openViewer(page, { channels: `${ch.Saw},${ch.Wave}`, from: FROM() + 2 * DAY_MIN * 60000,
     to: TO(), mode: 'list' });
@@ -271,7 +275,7 @@ test('export mode: "Preparing the export…" at once, a progress bar, then the d
   await page.context().close();
 });
 
-test('comparison: two periods overlaid (day 2 over day 1) and the channel picker', async () => {
+test('comparison: two periods overlaid (day 2 over day 1) and the channel picker', SERVER_WAY_ONLY, async () => {
   const page = await signedIn();
   const d1 = FROM(), d2 = FROM() + DAY_MIN * 60000;
   await openViewer(page, { channels: String(ch.Saw), from: d2, to: d2 + DAY_MIN * 60000, mode: 'compare',
@@ -305,7 +309,7 @@ test('comparison: two periods overlaid (day 2 over day 1) and the channel picker
   await page.context().close();
 });
 
-test('phone: the viewer fits 375 px, charts and zooms by pinching', async () => {
+test('phone: the viewer fits 375 px, charts and zooms by pinching', SERVER_WAY_ONLY, async () => {
   const page = await openPage(env, { size: 'phone' });
   await signIn(page, { account: 'viewco', user: 'admin', password: PASSWORD });
   await openViewer(page, { channels: `${ch.Saw},${ch.Wave}`, from: FROM(), to: TO() });
