@@ -55,6 +55,13 @@ static db_stmt st_resume_keep = {"console_resume_keep",
 static db_stmt st_resume_drop = {"console_resume_drop",
     "DELETE FROM console_resumes WHERE account_id = $1 AND device_id = $2 AND user_id = $3", 0};
 
+/* The outer "expires_at <= now()" is checked again on a row that a
+ * concurrent continuation renewed before the DELETE locked it (READ
+ * COMMITTED re-reads the row; the subquery's choice is not re-read). */
+static db_stmt st_resumes_sweep = {"console_resumes_sweep",
+    "DELETE FROM console_resumes WHERE expires_at <= now() AND device_id IN "
+    "(SELECT device_id FROM console_resumes WHERE expires_at <= now() LIMIT $1)", 0};
+
 db_status db_console_claim(db_conn *c, long long account_id, long long device_id,
                            long long user_id, const char *holder, int ttl_s, bool take_over,
                            bool *granted, long long *took_from)
@@ -147,4 +154,11 @@ db_status db_console_resume_drop(db_conn *c, long long account_id, long long dev
     char a[24], d[24], u[24];
     const char *p[] = {db_ll(account_id, a), db_ll(device_id, d), db_ll(user_id, u)};
     return db_q_exec(c, &st_resume_drop, 3, p, NULL);
+}
+
+db_status db_console_resumes_sweep(db_conn *c, int limit, long long *n)
+{
+    char l[24];
+    const char *p[] = {db_ll(limit, l)};
+    return db_q_exec(c, &st_resumes_sweep, 1, p, n);
 }

@@ -73,4 +73,10 @@ db_status db_console_resume_keep(db_conn *c, long long account_id, long long dev
 db_status db_console_resume_drop(db_conn *c, long long account_id, long long device_id,
                                  long long user_id);
 
+/* The jobs' sweep (server/jobs/jobs.c): delete up to "limit" rows of
+ * console_resumes expired by the database's clock (the one their expiry is
+ * set and checked by); *n how many. A row a reconnect renews meanwhile
+ * stays (the expiry is checked again on the row it deletes). */
+db_status db_console_resumes_sweep(db_conn *c, int limit, long long *n);
+
 #endif

@@ -18,6 +18,7 @@
 #include "db_account.h"
 #include "db_alarm.h"
 #include "db_auth.h"
+#include "db_console.h"
 #include "db_gateway.h"
 #include "db_mqtt.h"
 #include "db_jobs.h"
@@ -98,6 +99,21 @@ static db_status sweep_tokens(db_conn *c, int64_t now, long long *n)
 static db_status sweep_throttle(db_conn *c, int64_t now, long long *n)
 {
     return db_auth_sweep_throttle(c, now, AUTH_THROTTLE_WINDOW_S, SWEEP_LIMIT, n);
+}
+
+/* Console resume tokens past their 10 minutes (docs/console.md
+ * "Reconnecting"): their expiry is the database's clock, so "now" is not
+ * used (a row the console's statements still take as live is never
+ * deleted, whatever the server's or the test clock says). */
+static db_status sweep_console_resumes(db_conn *c, int64_t now, long long *n)
+{
+    (void)now;
+    return db_console_resumes_sweep(c, SWEEP_LIMIT, n);
+}
+
+static int job_console_resumes(srv *s, int64_t now, long long *done)
+{
+    return jobs_sql(s, "console_resumes", sweep_console_resumes, now, done);
 }
 
 static int job_temp_logins(srv *s, int64_t now, long long *done)
@@ -212,6 +228,8 @@ static const job_def jobs[] = {
     {"notify_outbox", job_notify_outbox,
      "outbox rows past their expiry; rows sent, dead or cancelled 30 days ago"},
     {"temp_logins", job_temp_logins, "alarm mail login links (A8) past their 30 minutes"},
+    {"console_resumes", job_console_resumes,
+     "console resume tokens past their 10 minutes (by the database's clock)"},
     {"alarm_no_data", svc_alarm_job_no_data, "no-data alarms: channels silent for N minutes"},
     {"alarm_repeats", svc_alarm_job_repeats, "repeat notifications of raised alarms"},
     {"app_connections", svc_alarm_job_apps, "apps silent too long disconnected; S6 notices"},

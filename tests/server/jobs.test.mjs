@@ -1,6 +1,7 @@
 // Background jobs (server/jobs.c): expired sessions, e-mailed codes, reset
-// links, API tokens and login-throttle rows are swept, and trial accounts
-// are deleted with all their data when their trial ends (L4). The jobs run
+// links, API tokens, login-throttle rows and console resume tokens are
+// swept, and trial accounts are deleted with all their data when their
+// trial ends (L4). The jobs run
 // on demand through POST /api/v1/test/jobs at the test clock; a second
 // server shows the thread running them by itself.
 import { after, before, test } from 'node:test';
@@ -164,6 +165,45 @@ test('login-throttle rows go an hour after their last failure, not while locked'
   assert.equal(r.status, 200);
 });
 
+/** Two devices of a new app of "a" (signed in as "c"). */
+async function twoDevices(c) {
+  const app = await c.post('/api/v1/apps', { kind: 'one', name: 'gw' });
+  assert.equal(app.status, 201, JSON.stringify(app.body));
+  const ids = [];
+  for (const serial of ['1', '2']) {
+    const d = await c.post(`/api/v1/apps/${app.body.id}/devices`, { model: 'LR8450', serial });
+    assert.equal(d.status, 201, JSON.stringify(d.body));
+    ids.push(d.body.id);
+  }
+  return ids;
+}
+
+/** A console resume row of "device" for "a"'s admin, expiring "expires" from now. */
+const resumeRow = (a, device, expires) => sql(`INSERT INTO console_resumes (account_id, device_id,
+  user_id, token_hash, expires_at) VALUES (${a.accountId}, ${device}, ${a.userId}, ${randomHash},
+  now() + interval '${expires}')`);
+
+test('console resume tokens past their 10 minutes are deleted; live ones stay, whatever the test clock', async () => {
+  const a = await account('pro');
+  const [expired, live] = await twoDevices(await signIn(a));
+  await resumeRow(a, expired, '-1 second');
+  await resumeRow(a, live, '10 minutes');
+  const rows = () => sql(`SELECT string_agg(device_id::text, ',' ORDER BY device_id)
+    FROM console_resumes WHERE account_id = ${a.accountId}`);
+  try {
+    // Their expiry is the database's clock, as the console reads it: a
+    // test clock a day ahead does not make the live one expired.
+    await setClock(srv.url, DAY);
+    const done = await runJobs('console_resumes');
+    assert.ok(done.console_resumes >= 1, JSON.stringify(done));
+  } finally {
+    await setClock(srv.url, 0);
+  }
+  assert.equal(await rows(), String(live));
+  await runJobs();
+  assert.equal(await rows(), String(live));
+});
+
 test('L4: a trial is deleted with all its data when it ends; others stay', async () => {
   const email = `${uniq('t')}@trial.test`;
   const made = await request(srv.url, 'POST', '/api/v1/trial', { body: { email, password: PW } });
@@ -232,13 +272,16 @@ test('L4: a trial is deleted with all its data when it ends; others stay', async
 test('the thread runs the jobs every --jobs-interval seconds and stops cleanly', async () => {
   const s2 = await startServer({ databaseUrl: url, args: ['--jobs-interval', '1'] });
   try {
-    const a = await account('free');
+    const a = await account('pro');
+    const [device] = await twoDevices(await signIn(a));
     await sql(`INSERT INTO password_resets (account_id, user_id, token_hash, expires_at)
       VALUES (${a.accountId}, ${a.userId}, ${randomHash}, now() - interval '1 minute')`);
+    // A console resume token too: swept by this second process's thread as well.
+    await resumeRow(a, device, '-1 minute');
     const deadline = Date.now() + 10000;
-    while (await count(`SELECT count(*) FROM password_resets
-      WHERE account_id = ${a.accountId}`) > 0) {
-      assert.ok(Date.now() < deadline, 'the expired link was not swept within 10 s');
+    while (await count(`SELECT (SELECT count(*) FROM password_resets WHERE account_id = ${a.accountId})
+      + (SELECT count(*) FROM console_resumes WHERE account_id = ${a.accountId})`) > 0) {
+      assert.ok(Date.now() < deadline, 'the expired link or resume token was not swept within 10 s');
       await sleep(200);
     }
   } finally {
@@ -246,6 +289,7 @@ test('the thread runs the jobs every --jobs-interval seconds and stops cleanly',
     fs.rmSync(s2.dataDir, { recursive: true, force: true });
     assert.equal(exit.code, 0, s2.stderr());
     assert.match(s2.stderr(), /jobs: password_resets: 1 done/);
+    assert.match(s2.stderr(), /jobs: console_resumes: 1 done/);
   }
   // A bad interval is a usage error.
   const bad = await startServer({ databaseUrl: url, args: ['--jobs-interval', '-1'] })
