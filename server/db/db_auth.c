@@ -877,6 +877,35 @@ static db_stmt st_audit_list_area = {"audit_list_area",
  * audit_log_account_actor. */
 static db_stmt st_audit_list_actor = {"audit_list_actor",
     AUDIT_LIST_SQL(AUDIT_KEYSET_SQL(AUDIT_KIND_SQL), AUDIT_KIND_SQL " DESC, id DESC"), 0};
+/* By person: $10 the user, index audit_log_account_user (migration 078,
+ * partial: user_id NOT NULL, which "user_id >= $10" implies). */
+static db_stmt st_audit_list_user = {"audit_list_user",
+    AUDIT_LIST_SQL(AUDIT_KEYSET_SQL("user_id"), "user_id DESC, id DESC"), 0};
+/* By time alone (from, to): the account's entries of the range in time
+ * order, newest first (at DESC, id DESC: the entries of one second by id),
+ * by index audit_log_account_at_id (account_id, at, id; migration 078).
+ * The keyset "before" (LLONG_MAX for the first page) stands for the entry
+ * of that id: the page goes on after it in this order, "(at, id) < (its
+ * at, before)"; an id that is no entry of the account gives no entries.
+ * That bound and "at < to" are one row comparison, "(at, id) < (least(its
+ * at, to), CASE WHEN to <= its at THEN 0 ELSE before END)" (ids are
+ * positive), so that a backward scan of the index starts at the page's
+ * first entry: with two upper bounds, one of them a row comparison,
+ * PostgreSQL starts at the looser one and steps over every entry between
+ * (500 index pages for "to" half-way back in 200,000 entries). "at >= from"
+ * is where the scan stops. The row comparison and the order are ones only
+ * this index gives, so the generic plan is that scan too. */
+#define AUDIT_BEFORE_AT_SQL \
+    "(CASE WHEN $2 = 9223372036854775807 THEN 'infinity'::timestamptz " \
+    " ELSE coalesce((SELECT b.at FROM audit_log b WHERE b.account_id = $1 AND b.id = $2), " \
+    "  '-infinity') END)"
+#define AUDIT_TO_AT_SQL "coalesce(to_timestamp($7::double precision / 1e6), 'infinity')"
+#define AUDIT_TIME_SQL \
+    "at >= coalesce(to_timestamp($6::double precision / 1e6), '-infinity') " \
+    " AND (at, id) < (least(" AUDIT_BEFORE_AT_SQL ", " AUDIT_TO_AT_SQL "), " \
+    "  CASE WHEN " AUDIT_TO_AT_SQL " <= " AUDIT_BEFORE_AT_SQL " THEN 0 ELSE $2 END)"
+static db_stmt st_audit_list_time = {"audit_list_time",
+    AUDIT_LIST_SQL(AUDIT_TIME_SQL, "at DESC, id DESC"), 0};
 
 static db_stmt st_test_account = {"auth_test_account",
     "INSERT INTO accounts (login_id, alt_login_id, name, plan, licence_term_months, "
@@ -931,6 +960,8 @@ db_status db_audit_list(db_conn *c, long long account_id, const db_audit_filter 
                        f->from_us >= 0 ? fr : NULL, f->to_us >= 0 ? to : NULL,
                        f->actor_kind, f->app_id > 0 ? ap : NULL, NULL};
     db_stmt *st = &st_audit_list;
+    /* One index read, by the first filter given of: action, person, actor
+     * kind or app, time; the others are checked on the entries it gives. */
     if (f->action != NULL) {
         /* An action, or a start of one ending with '.': one area. An
          * action longer than the column allows matches nothing either
@@ -942,9 +973,14 @@ db_status db_audit_list(db_conn *c, long long account_id, const db_audit_filter 
         area[k] = '\0';
         p[9] = area;
         st = &st_audit_list_area;
+    } else if (f->user_id > 0) {
+        p[9] = u;
+        st = &st_audit_list_user;
     } else if (f->actor_kind != NULL || f->app_id > 0) {
         p[9] = f->actor_kind != NULL ? f->actor_kind : "app";
         st = &st_audit_list_actor;
+    } else if (f->from_us >= 0 || f->to_us >= 0) {
+        st = &st_audit_list_time;
     }
     snprintf(a, sizeof a, "%lld", account_id);
     snprintf(b, sizeof b, "%lld",
@@ -954,7 +990,7 @@ db_status db_audit_list(db_conn *c, long long account_id, const db_audit_filter 
     snprintf(fr, sizeof fr, "%lld", f->from_us);
     snprintf(to, sizeof to, "%lld", f->to_us);
     snprintf(ap, sizeof ap, "%lld", f->app_id);
-    int n_params = st == &st_audit_list ? 9 : 10;
+    int n_params = p[9] != NULL ? 10 : 9;
     return db_exec_rows(c, st, n_params, p, audit_fields, N_AUDIT_FIELDS, sizeof **out,
                         (void **)out, n);
 }

@@ -3,7 +3,7 @@
 // allow-list (P21) and the audit log. One cluster and one server.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createAccount, login, request, setClock, tokenClient, startStack, stopStack } from './harness.mjs';
+import { createAccount, createUser, login, request, setClock, tokenClient, startStack, stopStack } from './harness.mjs';
 
 let pg;
 let srv;
@@ -318,6 +318,83 @@ test('A9: sign-ins, tokens and allow-list changes are audited, newest first, pag
   const cb = await login(srv.url, { account: b.account, user: 'admin', password: PW });
   r = await cb.get('/api/v1/audit');
   assert.deepEqual(r.body.entries.map((x) => x.action), ['auth.login']);
+});
+
+test('A9: the filters by person and by time (migration 078) page through the same entries as one page, '
+  + 'in id order by person, in time order by time', async () => {
+  const a = await account('pro');
+  const c = await login(srv.url, { account: a.account, user: 'admin', password: PW });
+  const { userId: other } = await createUser(srv.url, { accountId: a.accountId, user: 'other', password: PW,
+    email: `other@${a.account}.test` });
+  const sql = (q) => pg.psql(q, db);
+  // 60 entries: the admin's (1 in 2), the other person's (1 in 3 of the
+  // rest) and the system's, 3 a second; every 7th written 100 s late (its
+  // id newer than its time, as a slow writer's), so that time order and id
+  // order differ.
+  await sql(`INSERT INTO audit_log (account_id, at, actor_kind, user_id, actor_login, action, detail)
+    SELECT ${a.accountId}, timestamptz '2026-01-01 00:00:00+00' + make_interval(secs => i / 3 - CASE WHEN i % 7 = 0 THEN 100 ELSE 0 END),
+      CASE WHEN i % 2 = 0 OR i % 3 = 0 THEN 'user' ELSE 'system' END,
+      CASE WHEN i % 2 = 0 THEN ${a.userId} WHEN i % 3 = 0 THEN ${other} END,
+      '', 'user.update', jsonb_build_object('i', i)
+    FROM generate_series(1, 60) i`);
+  const t0 = Date.parse('2026-01-01T00:00:00Z') * 1000;
+  const us = (s) => t0 + s * 1e6;
+  const ids = (q) => sql(`SELECT coalesce(string_agg(id::text, ',' ORDER BY ${q.order}), '')
+    FROM audit_log WHERE account_id = ${a.accountId} AND ${q.where}`);
+  const pages = async (q, limit) => {
+    const got = [];
+    let next = '';
+    do {
+      const r = await c.get(`/api/v1/audit?${q}&limit=${limit}${next}`);
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      got.push(...r.body.entries.map((x) => x.id));
+      next = r.body.next_before ? `&before=${r.body.next_before}` : '';
+    } while (next && got.length <= 100);
+    return got.join(',');
+  };
+  const at = (x) => `to_timestamp(${x} / 1e6)`;
+  const cases = [
+    [`user_id=${a.userId}`, { where: `user_id = ${a.userId}`, order: 'id DESC' }],
+    [`user_id=${other}`, { where: `user_id = ${other}`, order: 'id DESC' }],
+    [`user_id=${other}&from=${us(5)}`, { where: `user_id = ${other} AND at >= ${at(us(5))}`, order: 'id DESC' }],
+    [`from=${us(5)}`, { where: `at >= ${at(us(5))}`, order: 'at DESC, id DESC' }],
+    [`to=${us(12)}`, { where: `at < ${at(us(12))}`, order: 'at DESC, id DESC' }],
+    [`from=${us(-95)}&to=${us(12)}`, { where: `at >= ${at(us(-95))} AND at < ${at(us(12))}`, order: 'at DESC, id DESC' }],
+    [`from=${us(3)}&to=${us(4)}`, { where: `at >= ${at(us(3))} AND at < ${at(us(4))}`, order: 'at DESC, id DESC' }],
+    [`from=${us(21)}&to=${us(30)}`, { where: 'false', order: 'id' }],
+  ];
+  for (const [q, want] of cases) {
+    const expect = await ids(want);
+    assert.equal(await pages(q, 200), expect, q);
+    assert.equal(await pages(q, 1), expect, `${q}, one a page`);
+    assert.equal(await pages(q, 7), expect, `${q}, 7 a page`);
+  }
+  // The time order is not the id order here: a late entry comes after
+  // newer ids of its time.
+  const byTime = (await pages(`from=${us(-100)}&to=${us(30)}`, 200)).split(',').map(Number);
+  assert.equal(byTime.length, 60);
+  assert.notDeepEqual(byTime, [...byTime].sort((x, y) => y - x));
+  // "before" with a time filter: after that entry in time order, whichever
+  // list gave it; an id that is no entry of the account gives none.
+  const mid = byTime[20];
+  let r = await c.get(`/api/v1/audit?to=${us(30)}&before=${mid}&limit=200`);
+  assert.deepEqual(r.body.entries.map((x) => x.id), byTime.slice(21));
+  // With "to" before that entry's time: the range's entries (4 late ones).
+  r = await c.get(`/api/v1/audit?to=${us(-90)}&before=${mid}&limit=200`);
+  const early = await ids({ where: `at < ${at(us(-90))}`, order: 'at DESC, id DESC' });
+  assert.equal(early.split(',').length, 4);
+  assert.equal(r.body.entries.map((x) => x.id).join(','), early);
+  const gap = (await c.get('/api/v1/audit?limit=1')).body.entries[0].id + 1000;
+  r = await c.get(`/api/v1/audit?to=${us(30)}&before=${gap}`);
+  assert.equal(r.status, 200);
+  assert.deepEqual(r.body.entries, []);
+  // The person's entries leave their filter when the person is deleted
+  // (their user_id set to NULL, the partial index's rows go).
+  assert.equal((await c.del(`/api/v1/users/${other}`)).status, 200);
+  r = await c.get(`/api/v1/audit?user_id=${other}`);
+  assert.deepEqual(r.body.entries, []);
+  assert.equal(await sql(`SELECT count(*) FROM audit_log WHERE account_id = ${a.accountId} AND user_id IS NULL
+    AND actor_kind = 'user'`), '10');
 });
 
 test('A9: a change and its audit entry are one transaction: a refused change leaves no entry, '

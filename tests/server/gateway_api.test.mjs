@@ -4,6 +4,7 @@
 // Every wrong input is refused with a clear error and changes nothing.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import { createAccount, createUser, login, startStack, stopStack } from './harness.mjs';
 import { PW, appClient, uniq } from './data_helpers.mjs';
 
@@ -63,6 +64,44 @@ test('an app reports its instruments: devices, firmware and channels appear, sel
   assert.equal(au.body.entries.length, 4);
   assert.ok(au.body.entries.every((e) => e.actor_kind === 'app' && e.app_id === t.appId && e.app_name === 'Gateway'),
     JSON.stringify(au.body.entries));
+});
+
+test('migration 078: device reports a server of before 076 wrote as the system\'s become their app\'s; '
+  + 'a deleted device\'s and a person\'s stay as they were', async () => {
+  const t = await tenant();
+  let r = await t.send('PUT', '/api/v1/ingest/devices', { devices: [logger('L-1', 2), logger('L-2', 1)] });
+  assert.equal(r.status, 200, r.text);
+  const [l1, l2] = ['L-1', 'L-2'].map((sn) => r.body.devices.find((d) => d.serial === sn).id);
+  r = await t.send('PUT', '/api/v1/ingest/devices', { devices: [logger('L-1', 3, { firmware: 'V2.40' })] });
+  assert.equal(r.status, 200, r.text);
+  // A person adds an instrument and deletes L-2.
+  r = await t.c.post(`/api/v1/apps/${t.appId}/devices`, { model: 'LR8450', serial: 'P-9' });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  const byPerson = r.body.id;
+  assert.equal((await t.c.del(`/api/v1/devices/${l2}`)).status, 200);
+  // The app's reports as a server of before 076 stored them: the system's,
+  // nothing of the app in them. The app is renamed since.
+  await sql(`UPDATE audit_log SET actor_kind = 'system', app_id = NULL, actor_login = ''
+    WHERE account_id = ${t.id} AND actor_kind = 'app'`);
+  assert.equal((await t.c.patch(`/api/v1/apps/${t.appId}`, { name: 'Line gateway' })).status, 200);
+  const rows = () => sql(`SELECT string_agg(concat_ws(' ', action, target_id, actor_kind, app_id, actor_login,
+    user_id IS NOT NULL), ',' ORDER BY id) FROM audit_log WHERE account_id = ${t.id} AND action LIKE 'device.%'`);
+  const system = (await rows()).split(',');
+  assert.deepEqual(system, [`device.create ${l1} system  f`, `device.channels ${l1} system  f`,
+    `device.create ${l2} system  f`, `device.channels ${l2} system  f`,
+    `device.firmware ${l1} system  f`, `device.channels ${l1} system  f`,
+    `device.create ${byPerson} user admin t`, `device.delete ${l2} user admin t`]);
+  // The migration's statement (as it runs on upgrade).
+  const mig = fs.readFileSync(new URL('../../server/migrations/078_audit_user_time_indexes.sql', import.meta.url), 'utf8');
+  await sql(mig.match(/^UPDATE audit_log[\s\S]*?;$/m)[0]);
+  const app = `app ${t.appId} Line gateway f`;
+  assert.deepEqual((await rows()).split(','), [`device.create ${l1} ${app}`, `device.channels ${l1} ${app}`,
+    `device.create ${l2} system  f`, `device.channels ${l2} system  f`,
+    `device.firmware ${l1} ${app}`, `device.channels ${l1} ${app}`,
+    `device.create ${byPerson} user admin t`, `device.delete ${l2} user admin t`]);
+  r = await t.c.get(`/api/v1/audit?action=device.&app_id=${t.appId}`);
+  assert.deepEqual(r.body.entries.map((e) => [e.action, e.actor_kind, e.app_name]), [['device.channels', 'app', 'Line gateway'],
+    ['device.firmware', 'app', 'Line gateway'], ['device.channels', 'app', 'Line gateway'], ['device.create', 'app', 'Line gateway']]);
 });
 
 test('a second report changes firmware, adds channels, and leaves names and selections alone', async () => {
