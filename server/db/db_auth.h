@@ -245,7 +245,9 @@ typedef struct {
 
 /* A9: up to "limit" entries of the account that "f" lets through, newest
  * first: *out (caller frees with db_audit_entries_free(); NULL when none)
- * and *n. */
+ * and *n. Newest first is by id ("before": id < before), but with from /
+ * to and no other filter by time (at, then id; "before": after the entry
+ * of that id in that order, none when it is no entry of the account). */
 db_status db_audit_list(db_conn *c, long long account_id, const db_audit_filter *f, int limit,
                         db_audit_entry **out, int *n);
 

@@ -107,7 +107,8 @@ static int query_actor_kind(http_req *req, const char **out)
 /* GET /api/v1/audit?limit&before&user_id&actor_kind&app_id&action&from&to:
  * newest first. user_id: the acting user; actor_kind: user, api_token, app
  * or system; app_id: the acting gateway app; action: an action or its start
- * ending with a dot; from/to: microseconds since 1970 (at >= from, at < to). */
+ * ending with a dot; from/to: microseconds since 1970 (at >= from, at < to;
+ * alone, the list is in time order: db_audit_list()). */
 static int h_audit_list(http_req *req)
 {
     long long limit = 50;
