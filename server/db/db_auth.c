@@ -851,10 +851,12 @@ static db_stmt st_audit_insert = {"audit_insert",
     "(CASE WHEN actor_kind = 'system' AND jsonb_typeof(detail->'app_id') = 'number' " \
     " THEN 'app' ELSE actor_kind END)"
 #define AUDIT_AREA_SQL "split_part(action, '.', 1)"
-#define AUDIT_LIST_SQL(keyset, order) \
+#define AUDIT_SELECT_SQL \
     "SELECT id, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), actor_kind, " \
     " user_id, app_id, actor_login, action, target_type, target_id, host(ip), detail::text " \
-    "FROM audit_log WHERE account_id = $1 AND " keyset \
+    "FROM audit_log WHERE account_id = $1 AND "
+#define AUDIT_LIST_SQL(keyset, order) \
+    AUDIT_SELECT_SQL keyset \
     " AND ($4::bigint IS NULL OR user_id = $4) " \
     " AND ($5::text IS NULL OR action = $5 OR (right($5, 1) = '.' AND starts_with(action, $5))) " \
     " AND ($6::bigint IS NULL OR at >= to_timestamp($6::double precision / 1e6)) " \
@@ -877,35 +879,47 @@ static db_stmt st_audit_list_area = {"audit_list_area",
  * audit_log_account_actor. */
 static db_stmt st_audit_list_actor = {"audit_list_actor",
     AUDIT_LIST_SQL(AUDIT_KEYSET_SQL(AUDIT_KIND_SQL), AUDIT_KIND_SQL " DESC, id DESC"), 0};
-/* By person: $10 the user, index audit_log_account_user (migration 078,
- * partial: user_id NOT NULL, which "user_id >= $10" implies). */
+/* By person (no action): $4 the user, $5 from, $6 to, $7 the actor kind
+ * (user or api_token: a person's entry is of one of them, as stored), index
+ * audit_log_account_user (migration 078, partial: user_id NOT NULL, which
+ * "user_id >= $4" implies). Only the filters that can go with it: with
+ * the others' "$n IS NULL OR ..." the generic plan guessed 2 entries of
+ * 200,000 and was as likely to read all the person's entries and sort
+ * them as to read a page in order; with these it guesses hundreds, and the
+ * page's order from the index wins. */
 static db_stmt st_audit_list_user = {"audit_list_user",
-    AUDIT_LIST_SQL(AUDIT_KEYSET_SQL("user_id"), "user_id DESC, id DESC"), 0};
-/* By time alone (from, to): the account's entries of the range in time
- * order, newest first (at DESC, id DESC: the entries of one second by id),
- * by index audit_log_account_at_id (account_id, at, id; migration 078).
- * The keyset "before" (LLONG_MAX for the first page) stands for the entry
- * of that id: the page goes on after it in this order, "(at, id) < (its
- * at, before)"; an id that is no entry of the account gives no entries.
- * That bound and "at < to" are one row comparison, "(at, id) < (least(its
- * at, to), CASE WHEN to <= its at THEN 0 ELSE before END)" (ids are
- * positive), so that a backward scan of the index starts at the page's
- * first entry: with two upper bounds, one of them a row comparison,
- * PostgreSQL starts at the looser one and steps over every entry between
- * (500 index pages for "to" half-way back in 200,000 entries). "at >= from"
- * is where the scan stops. The row comparison and the order are ones only
- * this index gives, so the generic plan is that scan too. */
+    AUDIT_SELECT_SQL "user_id >= $4 AND (user_id, id) < ($4, $2) "
+    " AND ($5::bigint IS NULL OR at >= to_timestamp($5::double precision / 1e6)) "
+    " AND ($6::bigint IS NULL OR at < to_timestamp($6::double precision / 1e6)) "
+    " AND ($7::text IS NULL OR actor_kind = $7) "
+    "ORDER BY user_id DESC, id DESC LIMIT $3", 0};
+/* By time alone (from, to; no other filter): $4 from, $5 to (NULL = open),
+ * the account's entries of the range in time order, newest first (at DESC,
+ * id DESC: the entries of one second by id), by index
+ * audit_log_account_at_id (account_id, at, id; migration 078). The keyset
+ * "before" (LLONG_MAX for the first page) stands for the entry of that id:
+ * the page goes on after it in this order, "(at, id) < (its at, before)";
+ * an id that is no entry of the account gives no entries. That bound and
+ * "at < to" are one row comparison, "(at, id) < (least(its at, to), CASE
+ * WHEN to <= its at THEN 0 ELSE before END)" (ids are positive), so that a
+ * backward scan of the index starts at the page's first entry: with two
+ * upper bounds, one of them a row comparison, PostgreSQL starts at the
+ * looser one and steps over every entry between (500 index pages for "to"
+ * half-way back in 200,000 entries). "at >= from" is where the scan stops.
+ * No other condition: the range is all the generic plan has to guess, so
+ * that it too reads the index in order and stops after a page (with the
+ * other filters' "$n IS NULL OR ..." it guessed a handful of entries and
+ * sorted the whole range instead). */
 #define AUDIT_BEFORE_AT_SQL \
     "(CASE WHEN $2 = 9223372036854775807 THEN 'infinity'::timestamptz " \
     " ELSE coalesce((SELECT b.at FROM audit_log b WHERE b.account_id = $1 AND b.id = $2), " \
     "  '-infinity') END)"
-#define AUDIT_TO_AT_SQL "coalesce(to_timestamp($7::double precision / 1e6), 'infinity')"
-#define AUDIT_TIME_SQL \
-    "at >= coalesce(to_timestamp($6::double precision / 1e6), '-infinity') " \
-    " AND (at, id) < (least(" AUDIT_BEFORE_AT_SQL ", " AUDIT_TO_AT_SQL "), " \
-    "  CASE WHEN " AUDIT_TO_AT_SQL " <= " AUDIT_BEFORE_AT_SQL " THEN 0 ELSE $2 END)"
+#define AUDIT_TO_AT_SQL "coalesce(to_timestamp($5::double precision / 1e6), 'infinity')"
 static db_stmt st_audit_list_time = {"audit_list_time",
-    AUDIT_LIST_SQL(AUDIT_TIME_SQL, "at DESC, id DESC"), 0};
+    AUDIT_SELECT_SQL "at >= coalesce(to_timestamp($4::double precision / 1e6), '-infinity') "
+    " AND (at, id) < (least(" AUDIT_BEFORE_AT_SQL ", " AUDIT_TO_AT_SQL "), "
+    "  CASE WHEN " AUDIT_TO_AT_SQL " <= " AUDIT_BEFORE_AT_SQL " THEN 0 ELSE $2 END) "
+    "ORDER BY at DESC, id DESC LIMIT $3", 0};
 
 static db_stmt st_test_account = {"auth_test_account",
     "INSERT INTO accounts (login_id, alt_login_id, name, plan, licence_term_months, "
@@ -974,7 +988,13 @@ db_status db_audit_list(db_conn *c, long long account_id, const db_audit_filter 
         p[9] = area;
         st = &st_audit_list_area;
     } else if (f->user_id > 0) {
-        p[9] = u;
+        if (f->app_id > 0 || (f->actor_kind != NULL && strcmp(f->actor_kind, "user") != 0 &&
+                              strcmp(f->actor_kind, "api_token") != 0)) {
+            /* A person's entry has no app and is of kind user or api_token. */
+            *out = NULL;
+            *n = 0;
+            return DB_OK;
+        }
         st = &st_audit_list_user;
     } else if (f->actor_kind != NULL || f->app_id > 0) {
         p[9] = f->actor_kind != NULL ? f->actor_kind : "app";
@@ -991,6 +1011,18 @@ db_status db_audit_list(db_conn *c, long long account_id, const db_audit_filter 
     snprintf(to, sizeof to, "%lld", f->to_us);
     snprintf(ap, sizeof ap, "%lld", f->app_id);
     int n_params = p[9] != NULL ? 10 : 9;
+    if (st == &st_audit_list_user) {
+        /* $1 account, $2 before, $3 limit, $4 user, $5 from, $6 to, $7 kind. */
+        p[4] = p[5];
+        p[5] = p[6];
+        p[6] = f->actor_kind;
+        n_params = 7;
+    } else if (st == &st_audit_list_time) {
+        /* $1 account, $2 before, $3 limit, $4 from, $5 to. */
+        p[3] = p[5];
+        p[4] = p[6];
+        n_params = 5;
+    }
     return db_exec_rows(c, st, n_params, p, audit_fields, N_AUDIT_FIELDS, sizeof **out,
                         (void **)out, n);
 }

@@ -58,33 +58,44 @@ const A = ids.accountId, MAX = '9223372036854775807';
 // main's statement (no filter's own index: user_id, from, to checked on the
 // account's entries newest first) and this build's (server/db/db_auth.c).
 const before = body('($2::bigint = 0 OR id < $2)', 'id DESC');
-const byUser = body('user_id >= $10 AND (user_id, id) < ($10, $2)', 'user_id DESC, id DESC');
+const select = `SELECT id, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), actor_kind,
+  user_id, app_id, actor_login, action, target_type, target_id, host(ip), detail::text
+  FROM audit_log WHERE account_id = $1 AND `;
+const byUser = `${select} user_id >= $4 AND (user_id, id) < ($4, $2)
+  AND ($5::bigint IS NULL OR at >= to_timestamp($5::double precision / 1e6))
+  AND ($6::bigint IS NULL OR at < to_timestamp($6::double precision / 1e6))
+  AND ($7::text IS NULL OR actor_kind = $7)
+  ORDER BY user_id DESC, id DESC LIMIT $3`;
 const beforeAt = `(CASE WHEN $2 = 9223372036854775807 THEN 'infinity'::timestamptz
    ELSE coalesce((SELECT b.at FROM audit_log b WHERE b.account_id = $1 AND b.id = $2), '-infinity') END)`;
-const toAt = "coalesce(to_timestamp($7::double precision / 1e6), 'infinity')";
-const byTime = body(`at >= coalesce(to_timestamp($6::double precision / 1e6), '-infinity')
-  AND (at, id) < (least(${beforeAt}, ${toAt}), CASE WHEN ${toAt} <= ${beforeAt} THEN 0 ELSE $2 END)`, 'at DESC, id DESC');
-const args = (b, u, from, to, key) => `(${A}, ${b}, 50, ${u ?? 'NULL'}, NULL, ${from ?? 'NULL'}, ${to ?? 'NULL'}, NULL, NULL${key !== undefined ? `, ${key}` : ''})`;
+const toAt = "coalesce(to_timestamp($5::double precision / 1e6), 'infinity')";
+const byTime = `${select} at >= coalesce(to_timestamp($4::double precision / 1e6), '-infinity')
+  AND (at, id) < (least(${beforeAt}, ${toAt}), CASE WHEN ${toAt} <= ${beforeAt} THEN 0 ELSE $2 END)
+  ORDER BY at DESC, id DESC LIMIT $3`;
+const args = (b, u, from, to) => `(${A}, ${b}, 50, ${u ?? 'NULL'}, NULL, ${from ?? 'NULL'}, ${to ?? 'NULL'}, NULL, NULL)`;
+const types = 'bigint, bigint, int, bigint, text, bigint, bigint, text, bigint';
+const user = [byUser, 'bigint, bigint, int, bigint, bigint, bigint, text', (u) => `(${A}, ${MAX}, 50, ${u}, NULL, NULL, NULL)`];
+const time = [byTime, 'bigint, bigint, int, bigint, bigint', (from, to) => `(${A}, ${MAX}, 50, ${from ?? 'NULL'}, ${to ?? 'NULL'})`];
 const half = Math.floor(ENTRIES / 2), quarter = Math.floor(ENTRIES / 4);
 const cases = [
-  // name, before's args, after's statement and args
-  [`user_id (the other person, 1 in 100)`, args(0, other), byUser, args(MAX, other, null, null, other)],
-  [`to = ${half} minutes ago (half the entries newer)`, args(0, null, null, minUs(half)), byTime, args(MAX, null, null, minUs(half))],
-  [`from/to: a day ${quarter * 3} minutes ago`, args(0, null, minUs(quarter * 3 + 1440), minUs(quarter * 3)), byTime,
-    args(MAX, null, minUs(quarter * 3 + 1440), minUs(quarter * 3))],
-  [`from/to: 10 minutes ${quarter} minutes ago (10 entries)`, args(0, null, minUs(quarter + 10), minUs(quarter)), byTime,
-    args(MAX, null, minUs(quarter + 10), minUs(quarter))],
-  ['from = a day ago (recent)', args(0, null, minUs(1440), null), byTime, args(MAX, null, minUs(1440), null)],
-  ['no filter', args(0), before, args(0)],
+  // name, before's args, after's statement, types and args
+  [`user_id (the other person, 1 in 100)`, args(0, other), user[0], user[1], user[2](other)],
+  [`user_id (the admin, 97 in 100)`, args(0, ids.userId), user[0], user[1], user[2](ids.userId)],
+  [`to = ${half} minutes ago (half the entries newer)`, args(0, null, null, minUs(half)), time[0], time[1], time[2](null, minUs(half))],
+  [`from/to: a day ${quarter * 3} minutes ago`, args(0, null, minUs(quarter * 3 + 1440), minUs(quarter * 3)), time[0], time[1],
+    time[2](minUs(quarter * 3 + 1440), minUs(quarter * 3))],
+  [`from/to: 10 minutes ${quarter} minutes ago (10 entries)`, args(0, null, minUs(quarter + 10), minUs(quarter)), time[0], time[1],
+    time[2](minUs(quarter + 10), minUs(quarter))],
+  ['from = a day ago (recent)', args(0, null, minUs(1440), null), time[0], time[1], time[2](minUs(1440), null)],
+  ['no filter', args(0), before, types, args(0)],
 ];
-const types = 'bigint, bigint, int, bigint, text, bigint, bigint, text, bigint';
 const MAIN_INDEXES = `DROP INDEX audit_log_account_user, audit_log_account_at_id;
   CREATE INDEX audit_log_account_at ON audit_log (account_id, at DESC);`;
 const timed = (a) => `CREATE TEMP TABLE t0 AS SELECT clock_timestamp() AS x;
   DO $d$ BEGIN FOR i IN 1..${N} LOOP EXECUTE $q$EXECUTE s${a}$q$; END LOOP; END $d$;
   SELECT 'us_per_exec ' || round(extract(epoch from clock_timestamp() - x) * 1e6 / ${N}) FROM t0;`;
 const out = [`load ${load()} at ${new Date().toISOString()}`];
-for (const [name, argsB, after, argsA] of cases) {
+for (const [name, argsB, after, typesA, argsA] of cases) {
   const q = (stmt, t, a, drop) => `BEGIN; ${drop ? MAIN_INDEXES : ''}
     PREPARE s(${t}) AS ${stmt};
     ${timed(a)}
@@ -97,7 +108,7 @@ for (const [name, argsB, after, argsA] of cases) {
     out.push(`== ${name}: before (main's statement and indexes), round ${r + 1}`);
     out.push(await pg.psql(q(before, types, argsB, true), db).catch((e) => String(e)));
     out.push(`== ${name}: after (this build's statement, 078's indexes), round ${r + 1}`);
-    out.push(await pg.psql(q(after, types + (argsA.split(',').length === 10 ? ', bigint' : ''), argsA, false), db).catch((e) => String(e)));
+    out.push(await pg.psql(q(after, typesA, argsA, false), db).catch((e) => String(e)));
   }
 }
 // Writing: BENCH_N entries of a person, then of an app, one statement each

@@ -357,6 +357,11 @@ test('A9: the filters by person and by time (migration 078) page through the sam
     [`user_id=${a.userId}`, { where: `user_id = ${a.userId}`, order: 'id DESC' }],
     [`user_id=${other}`, { where: `user_id = ${other}`, order: 'id DESC' }],
     [`user_id=${other}&from=${us(5)}`, { where: `user_id = ${other} AND at >= ${at(us(5))}`, order: 'id DESC' }],
+    [`user_id=${a.userId}&to=${us(12)}&actor_kind=user`, { where: `user_id = ${a.userId} AND at < ${at(us(12))}`, order: 'id DESC' }],
+    // A person's entry is of kind user or api_token and has no app.
+    [`user_id=${a.userId}&actor_kind=api_token`, { where: 'false', order: 'id' }],
+    [`user_id=${a.userId}&actor_kind=system`, { where: 'false', order: 'id' }],
+    [`user_id=${a.userId}&app_id=1`, { where: 'false', order: 'id' }],
     [`from=${us(5)}`, { where: `at >= ${at(us(5))}`, order: 'at DESC, id DESC' }],
     [`to=${us(12)}`, { where: `at < ${at(us(12))}`, order: 'at DESC, id DESC' }],
     [`from=${us(-95)}&to=${us(12)}`, { where: `at >= ${at(us(-95))} AND at < ${at(us(12))}`, order: 'at DESC, id DESC' }],
