@@ -11,7 +11,8 @@
 // auto, as the server's prepared statements run them) by clock_timestamp()
 // around a PL/pgSQL loop, alternated, two rounds; the plan in use and the
 // generic one. Then what the index costs: a person's and an app's entry
-// INSERTed (BENCH_N in one transaction rolled back), and deleting the
+// INSERTed (BENCH_INSERT_N, 2,000, in one transaction rolled back, 5 rounds
+// alternated), and deleting the
 // person (the foreign key's ON DELETE SET NULL on their entries).
 //
 //   METRON_SERVER_BIN=$PWD/build/server/metron-server-test node tests/bench/audit_user_time_explain.mjs
@@ -19,6 +20,8 @@ import { startPostgres, startServer, createAccount, createUser, login } from '..
 import { load } from './bench_util.mjs';
 
 const ENTRIES = Number(process.env.BENCH_ENTRIES || 200000), N = Number(process.env.BENCH_N || 200);
+// The INSERTs: BENCH_INSERT_N a round, BENCH_INSERT_ROUNDS rounds alternated.
+const INS_N = Number(process.env.BENCH_INSERT_N || 2000), INS_ROUNDS = Number(process.env.BENCH_INSERT_ROUNDS || 5);
 const pg = await startPostgres({ durable: true });
 const url = await pg.createDatabase();
 const db = new URL(url).pathname.slice(1);
@@ -91,9 +94,9 @@ const cases = [
 ];
 const MAIN_INDEXES = `DROP INDEX audit_log_account_user, audit_log_account_at_id;
   CREATE INDEX audit_log_account_at ON audit_log (account_id, at DESC);`;
-const timed = (a) => `CREATE TEMP TABLE t0 AS SELECT clock_timestamp() AS x;
-  DO $d$ BEGIN FOR i IN 1..${N} LOOP EXECUTE $q$EXECUTE s${a}$q$; END LOOP; END $d$;
-  SELECT 'us_per_exec ' || round(extract(epoch from clock_timestamp() - x) * 1e6 / ${N}) FROM t0;`;
+const timed = (a, n = N) => `CREATE TEMP TABLE t0 AS SELECT clock_timestamp() AS x;
+  DO $d$ BEGIN FOR i IN 1..${n} LOOP EXECUTE $q$EXECUTE s${a}$q$; END LOOP; END $d$;
+  SELECT 'us_per_exec ' || round(extract(epoch from clock_timestamp() - x) * 1e6 / ${n}, 1) FROM t0;`;
 const out = [`load ${load()} at ${new Date().toISOString()}`];
 for (const [name, argsB, after, typesA, argsA] of cases) {
   const q = (stmt, t, a, drop) => `BEGIN; ${drop ? MAIN_INDEXES : ''}
@@ -111,19 +114,19 @@ for (const [name, argsB, after, typesA, argsA] of cases) {
     out.push(await pg.psql(q(after, typesA, argsA, false), db).catch((e) => String(e)));
   }
 }
-// Writing: BENCH_N entries of a person, then of an app, one statement each
+// Writing: BENCH_INSERT_N entries of a person, then of an app, one statement each
 // in one transaction rolled back, without and with 078's index, alternated.
 const insUser = `INSERT INTO audit_log (account_id, at, actor_kind, user_id, actor_login, action, target_type, target_id, detail)
   VALUES ($1, now(), 'user', $2, 'admin', 'device.update', 'device', 1, '{"name": "x"}'::jsonb)`;
 const insApp = `INSERT INTO audit_log (account_id, at, actor_kind, app_id, actor_login, action, target_type, target_id, detail)
   VALUES ($1, now(), 'app', $2, 'Bench gateway', 'app_share.file.upload', 'battery_profile', 1, '{"name": "x"}'::jsonb)`;
-for (let r = 0; r < 3; r++) {
+for (let r = 0; r < INS_ROUNDS; r++) {
   for (const [what, ins, who] of [['a person\'s', insUser, ids.userId], ['an app\'s', insApp, app.body.id]]) {
     for (const drop of [true, false]) {
       out.push(`== insert ${what} entry: ${drop ? 'before (main\'s indexes)' : 'after (078\'s)'}, round ${r + 1}`);
       out.push(await pg.psql(`BEGIN; ${drop ? MAIN_INDEXES : ''}
         PREPARE s(bigint, bigint) AS ${ins};
-        ${timed(`(${A}, ${who})`)}
+        ${timed(`(${A}, ${who})`, INS_N)}
         ROLLBACK;`, db).catch((e) => String(e)));
     }
   }
