@@ -2,9 +2,10 @@
 // assertion (tests/portal/review.test.mjs, scripts/portal-look-shots.mjs):
 // anything wider than the window, a control without a name a screen reader
 // can say, a catalogue key or snake_case code among the words, "undefined" or
-// "NaN", a table with two columns of the same heading. The main area and the
-// header are looked at, and an open dialog (the portal's dialogs are
-// appended to <body>, outside #main) the same way.
+// "NaN", a table with two columns of the same heading, a word cut in two
+// across lines without a hyphen (German's long words in a narrow card). The
+// main area and the header are looked at, and an open dialog (the portal's
+// dialogs are appended to <body>, outside #main) the same way.
 
 /** The defects of the page shown (an empty list when none). */
 export function defects(page) {
@@ -54,6 +55,51 @@ export function defects(page) {
         if (/^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$/.test(s) && !/\.(test|com|org|net|png|csv|json|hok2?|mtw|pdf|xlsx)$/.test(s)) out.push(`a catalogue key "${s}"`);
         if (/(^|\s)[a-z]+_[a-z_]+(\s|$)/.test(s) && !/@/.test(s)) out.push(`a code in "${s.slice(0, 60)}"`);
         if (/\bundefined\b|\bNaN\b|\[object /.test(s)) out.push(`"${s.slice(0, 60)}"`);
+      }
+    }
+    // A word cut in two across lines without a hyphen ("Fernbedien" / "ung" in
+    // German): a box too narrow for the language's longest word. Words of letters
+    // only (Chinese and Japanese break between any two characters, an address or
+    // a code may break anywhere); a soft hyphen (U+00AD) or a hyphen is a break
+    // the word allows. A table card's headings are drawn by CSS (::before of
+    // data-label), so their words are measured against the room they have.
+    const cut = (w) => /^[\p{Script=Latin}\p{Script=Greek}\p{Script=Cyrillic}]{4,}$/u.test(w);
+    const skip = (el) => el.closest('code, pre, input, textarea, select, .mono, [data-testid=session-browser]');
+    for (const root of roots) {
+      const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+      for (let n; (n = walker.nextNode());) {
+        if (skip(n.parentElement) || !n.parentElement.getClientRects().length) continue;
+        const text = n.textContent;
+        // An address, a file name or a code among the words ("https://…", "a_b") may break anywhere.
+        for (const tok of text.matchAll(/\S+/g)) {
+          if (/[/:@_=?&#\\\d]|\.\S/.test(tok[0])) continue;
+          for (const w of tok[0].matchAll(/[^\u00ad\-‐(),.;!?"'„“”«»·]+/g)) {
+            if (!cut(w[0])) continue;
+            // Its first and its last letter on different lines.
+            const top = (i) => {
+              const range = document.createRange();
+              range.setStart(n, i);
+              range.setEnd(n, i + 1);
+              // A letter just after a line break also has an empty box at the line above's end.
+              const r = [...range.getClientRects()].reduce((a, b) => (b.width > a.width ? b : a), { width: -1, top: 0, height: 0 });
+              return r.top + r.height / 2;
+            };
+            const at = tok.index + w.index;
+            if (Math.abs(top(at) - top(at + w[0].length - 1)) > 4) out.push(`the word "${w[0]}" is cut across two lines`);
+          }
+        }
+      }
+    }
+    const ctx2d = document.createElement('canvas').getContext('2d');
+    for (const td of document.querySelectorAll('#main td[data-label], dialog[open] td[data-label]')) {
+      const before = getComputedStyle(td, '::before');
+      if (!td.getClientRects().length || before.content === 'none' || before.display === 'none' || skip(td)) continue;
+      const cs = getComputedStyle(td);
+      const inner = td.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight);
+      const room = before.maxWidth.endsWith('%') ? inner * parseFloat(before.maxWidth) / 100 : inner;
+      ctx2d.font = `${before.fontStyle} ${before.fontWeight} ${before.fontSize} ${before.fontFamily}`;
+      for (const w of td.dataset.label.split(/[\s\u00ad\-‐/(),.:;!?·]+/)) {
+        if (cut(w) && ctx2d.measureText(w).width > room + 0.5) out.push(`the word "${w}" is cut across two lines`);
       }
     }
     for (const tr of document.querySelectorAll('#main table thead tr, dialog[open] table thead tr')) {
