@@ -113,7 +113,14 @@ test('the own logo uploads from a file and appears in the header (G7, P22)', asy
   assert.ok(own.startsWith(`${env.url}/`) && own.endsWith('/css/logo.svg'), own);
   await gotoRoute(page, `${env.url}/#/admin/account`);
   await waitForPage(page, 'admin/account');
+  // The file chooser in the portal's words (ui/file_pick.mjs), not the browser's
+  // "Choose File / No file chosen", which speaks the browser's language.
+  const pick = page.locator('.field:has(#logo-file) .file-pick');
+  assert.equal(await pick.locator('button').textContent(), 'Choose a file…');
+  assert.equal(await pick.locator('.file-pick-name').textContent(), 'No file chosen');
+  assert.equal(await page.$eval('#logo-file', (i) => i.getBoundingClientRect().width <= 1), true);
   await page.setInputFiles('#logo-file', { name: 'logo.png', mimeType: 'image/png', buffer: png });
+  assert.equal(await pick.locator('.file-pick-name').textContent(), 'logo.png');
   // The upload redraws the page and the header: wait for that render.
   await afterRender(page, () => page.click('[data-testid=logo-upload]'), { route: 'admin/account' });
   await page.waitForFunction((u) => document.querySelector('#logo').src.startsWith(u), `${env.apiUrl || env.url}/api/v1/account/logo?`);

@@ -3,9 +3,10 @@
 // anything wider than the window, a control without a name a screen reader
 // can say, a catalogue key or snake_case code among the words, "undefined" or
 // "NaN", a table with two columns of the same heading, a word cut in two
-// across lines without a hyphen (German's long words in a narrow card). The
-// main area and the header are looked at, and an open dialog (the portal's
-// dialogs are appended to <body>, outside #main) the same way.
+// across lines without a hyphen (German's long words in a narrow card), the
+// browser's own file button (its words in the browser's language, not the
+// page's). The main area and the header are looked at, and an open dialog
+// (the portal's dialogs are appended to <body>, outside #main) the same way.
 
 /** The defects of the page shown (an empty list when none). */
 export function defects(page) {
@@ -101,6 +102,13 @@ export function defects(page) {
       for (const w of td.dataset.label.split(/[\s\u00ad\-‐/(),.:;!?·]+/)) {
         if (cut(w) && ctx2d.measureText(w).width > room + 0.5) out.push(`the word "${w}" is cut across two lines`);
       }
+    }
+    // The browser draws an <input type=file> in its own language ("Choose File No
+    // file chosen" on a German page): ui/file_pick.mjs keeps it out of sight.
+    for (const el of document.querySelectorAll('#main input[type=file], dialog[open] input[type=file]')) {
+      const r = el.getBoundingClientRect();
+      const cs = getComputedStyle(el);
+      if (r.width > 2 && r.height > 2 && cs.visibility !== 'hidden' && !/^rect\(0(px)?,? 0/.test(cs.clip)) out.push(`${el.outerHTML.slice(0, 80)} shows the browser's own words`);
     }
     for (const tr of document.querySelectorAll('#main table thead tr, dialog[open] table thead tr')) {
       const labels = [...tr.children].map((th) => th.textContent.trim()).filter(Boolean);

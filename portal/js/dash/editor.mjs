@@ -7,6 +7,7 @@ import { t, formatNumber } from '../i18n.mjs';
 import { api, errorMessage } from '../api.mjs';
 import { h, fill } from '../ui/dom.mjs';
 import { showDialog } from '../ui/dialog.mjs';
+import { filePick } from '../ui/file_pick.mjs';
 import { pictureUrl } from './panels.mjs';
 import { WINDOWS, valuesHeight } from './grid.mjs';
 
@@ -76,7 +77,9 @@ function picturePicker(current, onPick) {
   const list = h('div', { class: 'dash-pics', role: 'listbox', 'aria-label': t('dash.pictures') });
   const status = h('p', { class: 'help', role: 'status' });
   const err = h('p', { class: 'form-error', role: 'alert', hidden: true });
-  const file = h('input', { type: 'file', accept: 'image/png,image/jpeg,image/gif,image/webp', 'data-testid': 'picture-file' });
+  const pick = filePick({ accept: 'image/png,image/jpeg,image/gif,image/webp', 'data-testid': 'picture-file',
+    'aria-label': t('dash.upload_picture') });
+  const file = pick.input;
   let chosen = current;
   let items = [];
 
@@ -112,7 +115,7 @@ function picturePicker(current, onPick) {
     const r = await api.upload(`/dashboard-pictures?name=${encodeURIComponent(f.name)}`, f, {
       onProgress: (done, total) => { status.textContent = t('dash.uploading_pct', { name: f.name, pct: total ? Math.round((100 * done) / total) : 0 }); },
     });
-    file.value = '';
+    pick.reset();
     if (r.status !== 200 && r.status !== 201) {
       err.textContent = errorMessage(r.body, r.status);
       err.hidden = false;
@@ -126,7 +129,7 @@ function picturePicker(current, onPick) {
   });
   load();
   return h('div', { class: 'dash-picker' },
-    h('label', { class: 'field' }, h('span', { text: t('dash.upload_picture') }), file),
+    h('div', { class: 'field' }, h('span', { class: 'label', text: t('dash.upload_picture') }), pick.box),
     err, status, list);
 }
 

@@ -18,6 +18,7 @@
 import { h } from './dom.mjs';
 import { t } from '../i18n.mjs';
 import { errorMessage } from '../api.mjs';
+import { filePick } from './file_pick.mjs';
 
 let seq = 0;
 
@@ -39,7 +40,9 @@ function control(f, value, id) {
           checked: set.has(String(o.value)) }), h('span', { text: o.label }))));
     }
     case 'file':
-      return h('input', { ...common, type: 'file', accept: f.accept });
+      // The browser's own button speaks the browser's language: ours, the page's
+      // (its check for a missing file is the page's too, not the browser's bubble).
+      return filePick({ id, name: f.name, disabled: !!f.disabled, accept: f.accept }).box;
     default:
       return h('input', {
         ...common, type: f.type || 'text', value: value ?? '', maxlength: f.maxlength,
@@ -87,7 +90,7 @@ export function buildForm(fields, values = {}, { onSubmit, submitLabel, cancel, 
     if (f.hidden) continue;
     const cid = `${fid}-${f.name}`;
     const input = control(f, values[f.name], cid);
-    inputs[f.name] = input;
+    inputs[f.name] = f.type === 'file' ? input.querySelector('input[type=file]') : input;
     const shown = f.type === 'select' && f.wrap ? wrapSelect(input) : input;
     if (f.type === 'checkbox') {
       rows.push(h('div', { class: 'field field-check', 'data-field': f.name },

@@ -7,6 +7,7 @@ import { api, errorMessage, quotaName, planName, apiUrl } from '../../api.mjs';
 import { emit } from '../../session.mjs';
 import { h, fill } from '../../ui/dom.mjs';
 import { buildForm } from '../../ui/form.mjs';
+import { filePick } from '../../ui/file_pick.mjs';
 import { pageHead, reportReply } from '../../ui/crud.mjs';
 import { table } from '../../ui/table.mjs';
 import { toast } from '../../ui/toast.mjs';
@@ -164,11 +165,12 @@ function logoPanel(acc, reload) {
   const preview = acc.has_logo
     ? h('img', { class: 'logo-preview', src: `${apiUrl('/account/logo')}?v=${encodeURIComponent(acc.updated_at || '')}`, alt: t('header.account_logo') })
     : h('p', { class: 'muted', text: t('account.no_logo') });
-  const input = h('input', { type: 'file', id: 'logo-file', accept: 'image/png,image/jpeg,image/gif,image/webp' });
+  const pick = filePick({ id: 'logo-file', accept: 'image/png,image/jpeg,image/gif,image/webp' });
+  const { input } = pick;
   const err = h('p', { class: 'form-error', role: 'alert', hidden: true, 'data-testid': 'logo-error' });
   return h('section', { class: 'panel' }, h('h2', { text: t('account.logo') }),
     h('p', { class: 'muted', text: t('account.logo_help') }), preview, err,
-    h('div', { class: 'field' }, h('label', { for: 'logo-file', text: t('account.logo_file') }), input),
+    h('div', { class: 'field' }, h('label', { for: 'logo-file', text: t('account.logo_file') }), pick.box),
     h('div', { class: 'form-buttons' },
       acc.has_logo ? h('button', { type: 'button', class: 'danger', text: t('common.delete'), onclick: async () => {
         if (reportReply(await api.del('/account/logo'), t('common.deleted'))) { emit('logo'); reload(); }
