@@ -122,6 +122,9 @@ test('Account and plan: each limit\'s use as a bar; on a phone the plans\' value
     [['"Trial"', '2'], ['"Free"', '3'], ['"Standard"', '10'], ['"Pro · Ihrer"', '100']]);
   assert.ok(row.slice(1).every((c) => c.top === row[1].top && c.top > row[0].top), `one line under the name: ${JSON.stringify(row)}`);
   assert.ok(row.every((c) => c.left >= 0 && c.right <= 390 && c.fits), JSON.stringify(row));
+  // A plan without a licence term is free of charge, said in German (it said "Free", the plan's name).
+  const term = await plans.locator('tbody tr').last().evaluate((tr) => [...tr.children].map((td) => td.textContent.trim()));
+  assert.deepEqual(term, ['Lizenzlaufzeit', 'Kostenlos', 'Kostenlos', '1 / 3 / 12', '1 / 3 / 12']);
   const usage = await tables.nth(0).locator('tbody tr').first().evaluate((tr) => tr.getBoundingClientRect().height);
   assert.ok(usage < 110, `a limit's use in one short card (${usage} px)`);
   // Every bar as long as the others: a shorter one would read as less used.

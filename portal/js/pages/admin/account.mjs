@@ -195,7 +195,7 @@ async function plansPanel(current) {
       if (!q.available || q.access === 'none') return '—';
       return q.access === 'view' ? t('account.view_only') : '✓';
     }
-    if (q.kind === 'term') return (q.terms_months || []).length ? q.terms_months.map((m) => formatNumber(m)).join(' / ') : t('plan.free');
+    if (q.kind === 'term') return (q.terms_months || []).length ? q.terms_months.map((m) => formatNumber(m)).join(' / ') : t('plan.term_free');
     if (!q.available || q.limit === null) return '—';
     return q.kind === 'bytes' ? formatBytes(q.limit) : formatNumber(q.limit);
   };
