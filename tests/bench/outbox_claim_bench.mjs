@@ -35,9 +35,15 @@
 // back), timed inside PostgreSQL (clock_timestamp(), and the backend's CPU
 // from /proc/self/stat, 10 ms ticks: take ROUNDS in the thousands); the
 // median of REPEAT such runs. Works with a server binary of before 056 too (the 7-argument
-// claim of 051; host_key is then not filled).
+// claim of 051; host_key is then not filled). BENCH_COMPARE=NNN (a migration of 065 or
+// later that defines notify_claim_busy(), notify_claim_held() and the 6-argument
+// notify_claim()) also loads that migration's three functions under names of their own
+// (suffix _old) into the same database and times both claims in each case, alternated,
+// in one cluster: the binaries' own clusters differ by more than the claims on a loaded
+// machine.
 //   METRON_SERVER_BIN=build/server/metron-server-test NODE_PATH=/usr/share/nodejs \
-//     node tests/bench/outbox_claim_bench.mjs [ROUNDS (2000)] [REPEAT (3)]
+//     [BENCH_COMPARE=75] node tests/bench/outbox_claim_bench.mjs [ROUNDS (2000)] [REPEAT (3)]
+import fs from 'node:fs';
 import { createAccount, login, startPostgres, startServer } from '../server/harness.mjs';
 
 const ROUNDS = Number(process.argv[2] || 2000);
@@ -115,32 +121,51 @@ const claim = has065
 // pg.psql() gives stdout only: the NOTICE goes to stderr, so the loop's
 // figure is read from a table instead.
 await sql(`CREATE TABLE bench_claim (what text, ms numeric, cpu_ms numeric)`);
+// BENCH_COMPARE: an older migration's claim beside this one, under other names.
+const COMPARE = process.env.BENCH_COMPARE ? Number(process.env.BENCH_COMPARE) : 0;
+const claims = [['', claim]];
+if (COMPARE) {
+  const dir = new URL('../../server/migrations/', import.meta.url);
+  const file = fs.readdirSync(dir).find((f) => f.startsWith(`${String(COMPARE).padStart(3, '0')}_`));
+  const text = fs.readFileSync(new URL(file, dir), 'utf8');
+  const from = text.indexOf('CREATE FUNCTION notify_claim_busy(');
+  if (from < 0) throw new Error(`${file} does not define notify_claim_busy()`);
+  await sql(text.slice(from).replace(/\bnotify_claim_busy\b/g, 'notify_claim_busy_old')
+    .replace(/\bnotify_claim_held\b/g, 'notify_claim_held_old')
+    .replace(/FUNCTION notify_claim\(/g, 'FUNCTION notify_claim_old('));
+  claims.push([` (${file.slice(0, 3)})`, claim.replace('notify_claim(', 'notify_claim_old(')]);
+}
 async function measure(what) {
-  let returned = '';
   for (let k = 0; k < REPEAT; k++) {
-    await sql(`DO $$
-      DECLARE t0 timestamptz; total interval := '0'; n integer; c0 bigint; c1 bigint;
-      BEGIN
-        c0 := (SELECT (f[12])::bigint + (f[13])::bigint
-                 FROM regexp_split_to_array(split_part(pg_read_file('/proc/self/stat'), ') ', 2), ' ') f);
-        FOR i IN 1..${ROUNDS} LOOP
-          BEGIN
-            t0 := clock_timestamp();
-            SELECT count(*) INTO n FROM ${claim};
-            total := total + (clock_timestamp() - t0);
-            RAISE EXCEPTION 'undo';
-          EXCEPTION WHEN raise_exception THEN NULL;
-          END;
-        END LOOP;
-        c1 := (SELECT (f[12])::bigint + (f[13])::bigint
-                 FROM regexp_split_to_array(split_part(pg_read_file('/proc/self/stat'), ') ', 2), ' ') f);
-        INSERT INTO bench_claim VALUES ('${what}', extract(epoch FROM total) * 1000 / ${ROUNDS},
-          (c1 - c0) * 10.0 / ${ROUNDS});
-      END $$`);
+    for (const [label, c] of claims) await measureOnce(what + label, c);
   }
+  for (const [label, c] of claims) await report(what + label, c);
+}
+async function measureOnce(what, claim) {
+  await sql(`DO $$
+    DECLARE t0 timestamptz; total interval := '0'; n integer; c0 bigint; c1 bigint;
+    BEGIN
+      c0 := (SELECT (f[12])::bigint + (f[13])::bigint
+               FROM regexp_split_to_array(split_part(pg_read_file('/proc/self/stat'), ') ', 2), ' ') f);
+      FOR i IN 1..${ROUNDS} LOOP
+        BEGIN
+          t0 := clock_timestamp();
+          SELECT count(*) INTO n FROM ${claim};
+          total := total + (clock_timestamp() - t0);
+          RAISE EXCEPTION 'undo';
+        EXCEPTION WHEN raise_exception THEN NULL;
+        END;
+      END LOOP;
+      c1 := (SELECT (f[12])::bigint + (f[13])::bigint
+               FROM regexp_split_to_array(split_part(pg_read_file('/proc/self/stat'), ') ', 2), ' ') f);
+      INSERT INTO bench_claim VALUES ('${what}', extract(epoch FROM total) * 1000 / ${ROUNDS},
+        (c1 - c0) * 10.0 / ${ROUNDS});
+    END $$`);
+}
+async function report(what, claim) {
   // What a claim takes there (undone; a separate call: psql -c runs its
   // statements in one transaction).
-  returned = await sql(`BEGIN; SELECT r_channel || ' ' || r_address FROM ${claim}; ROLLBACK;`);
+  const returned = await sql(`BEGIN; SELECT r_channel || ' ' || r_address FROM ${claim}; ROLLBACK;`);
   const all = (await sql(`SELECT string_agg(round(ms, 3)::text, ' ' ORDER BY ms) FROM bench_claim
     WHERE what = '${what}'`));
   const cpu = (await sql(`SELECT string_agg(round(cpu_ms, 3)::text, ' ' ORDER BY cpu_ms) FROM bench_claim
