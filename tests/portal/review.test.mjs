@@ -244,11 +244,12 @@ test('dialogs and editors in French and Japanese on a phone: fit, named, in word
   }
 });
 
-test('a new account without a measurement group: each group page says there is none yet and, to an administrator, where to create one', async () => {
+test('a new account without a measurement group: each group page and the viewer say there is none yet and, to an administrator, where to create one', async () => {
   await env.createAccount({ account: 'newco', plan: 'pro', user: 'admin', password: PASSWORD, userName: 'Nina New' });
   const page = await openPage(env, { size: 'phone390', lang: 'es-ES' });
   await signIn(page, { account: 'newco', user: 'admin', password: PASSWORD });
-  for (const p of ['monitor', 'dashboards', 'alarms', 'computed', 'reports']) {
+  // The viewer too: its channel picker would be empty (it offered one).
+  for (const p of ['monitor', 'dashboards', 'alarms', 'computed', 'reports', 'viewer']) {
     await gotoRoute(page, `${env.url}/#/${p}`, { route: p });
     assert.match(await page.textContent('[data-testid=no-groups]'), /^Esta cuenta aún no tiene ningún grupo de medición\./, p);
     assert.equal(await page.getAttribute('[data-testid=no-groups] a', 'href'), '#/admin/groups', p);

@@ -12,6 +12,8 @@ import { registerPage } from '../router.mjs';
 import { t, language, formatDateTime, toInputValue, fromInputValue, shownZone, zoneLabel } from '../i18n.mjs';
 import { api, errorMessage } from '../api.mjs';
 import { h, fill } from '../ui/dom.mjs';
+import { noGroupNotice } from '../ui/no_group.mjs';
+import { session } from '../session.mjs';
 import { dateField } from '../ui/datefield.mjs';
 import { createChart, ensureStyles } from '../chart/chart.mjs';
 import { fromGraph, rebucket } from '../chart/buckets.mjs';
@@ -279,6 +281,12 @@ async function render(container, params) {
     bodyBox.dataset.mode = st.mode;
     if (!list.length) {
       if (chart) { chart.destroy(); chart = null; }
+      // An account without any measurement group has no channel to choose:
+      // say so, and where a group comes from, rather than offer an empty picker.
+      if (!session.groups.length) {
+        fill(bodyBox, noGroupNotice());
+        return;
+      }
       const recent = h('div', { class: 'vw-recent' });
       fill(bodyBox, h('div', { class: 'vw-empty' }, h('p', { text: t('viewer.empty') }),
         h('button', { type: 'button', class: 'primary', text: t('viewer.chooseChannels'), onclick: () => choose('a') })), recent);
