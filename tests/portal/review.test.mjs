@@ -147,6 +147,9 @@ test('monitor on a phone: channel names wrap, none is cut; the status line witho
     assert.equal(n.cut, false, `${n.text} is cut`);
     assert.ok(n.right <= n.box, `${n.text} stays in its tile`);
   }
+  // Each tile's name at its top, however tall the row (a button centres its content).
+  const offsets = await page.$$eval('.channel', (els) => els.map((e) => Math.round(e.querySelector('.channel-name').getBoundingClientRect().top - e.getBoundingClientRect().top)));
+  assert.ok(offsets.length >= 4 && offsets.every((o) => o === offsets[0]), JSON.stringify(offsets));
   // The status line's parts each on a line, no dot left at a line's end.
   assert.equal(await page.locator('.monitor-status .sep:visible').count(), 0);
   await shot(page, 'monitor-names-phone');
