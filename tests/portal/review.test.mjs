@@ -172,6 +172,13 @@ test('help on a phone: each supported instrument a short card, its model over th
   assert.ok(rows.length >= 10, `${rows.length} instruments`);
   for (const r of rows) assert.ok(r.oneLine && r.inside && r.fits, `${r.model}: ${JSON.stringify(r)}`);
   await page.context().close();
+  // In Chinese the links to pages after the steps stay whole (a line broke 应 / 用, 离 / 线文件查看器).
+  const zh = await signedIn({ size: 'phone390', lang: 'zh-CN' });
+  await gotoRoute(zh, `${env.url}/#/help`, { route: 'help' });
+  const links = await zh.$$eval('#main .steps a, [data-testid=help-offline]', (as) => as.map((a) => [a.textContent, a.getClientRects().length]));
+  assert.equal(links.length, 5);
+  assert.deepEqual(links.filter(([, n]) => n !== 1), []);
+  await zh.context().close();
 });
 
 test('a new computed channel or alarm says what to type without an error\'s red; a mistake once typed is red', async () => {

@@ -40,7 +40,7 @@ registerPage('help', {
             h('li', {}, t('help.step_monitor'), ' ', h('a', { href: '#/monitor', text: t('nav.monitor') }))),
           h('p', { text: t('help.import') }),
           h('p', {}, t('help.offline'), ' ',
-            h('a', { href: 'offline.html', target: '_blank', rel: 'noopener', 'data-testid': 'help-offline', text: t('nav.offline') }))),
+            h('a', { href: 'offline.html', target: '_blank', rel: 'noopener', class: 'nobr', 'data-testid': 'help-offline', text: t('nav.offline') }))),
         h('section', { class: 'panel' }, h('h2', { text: t('help.about_title') }), about,
           h('h3', { text: t('help.references') }),
           h('ul', { class: 'links' },
