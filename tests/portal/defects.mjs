@@ -5,8 +5,9 @@
 // "NaN", a table with two columns of the same heading, a word cut in two
 // across lines without a hyphen (German's long words in a narrow card), the
 // browser's own file button (its words in the browser's language, not the
-// page's). The main area and the header are looked at, and an open dialog
-// (the portal's dialogs are appended to <body>, outside #main) the same way.
+// page's), a dialog's buttons out of its view. The main area and the header
+// are looked at, and an open dialog (the portal's dialogs are appended to
+// <body>, outside #main) the same way.
 
 /** The defects of the page shown (an empty list when none). */
 export function defects(page) {
@@ -30,6 +31,16 @@ export function defects(page) {
     for (const el of document.querySelectorAll('#main *, .header *, dialog[open] *')) {
       const r = el.getBoundingClientRect();
       if (r.width && r.right > vw + 1 && !scrolls(el)) out.push(`${what(el)} ends at ${Math.round(r.right)} px`);
+    }
+    // A dialog's own buttons (the row that ends its body, or its foot) below what it shows:
+    // a phone must not have to scroll the dialog to find how to finish or leave it.
+    for (const dlg of document.querySelectorAll('dialog[open]')) {
+      const sel = '.dialog-body > .form-buttons:last-child button, .dialog-body > form > .form-buttons:last-child button, .dialog-buttons button';
+      for (const b of dlg.querySelectorAll(sel)) {
+        const r = b.getBoundingClientRect();
+        const box = (b.closest('.dialog-body') || dlg).getBoundingClientRect();
+        if (r.height && r.bottom > Math.min(box.bottom, window.innerHeight) + 1) out.push(`the dialog's button "${b.textContent.trim()}" is out of view`);
+      }
     }
     // A control a table's frame hides under its sideways scroll: out of view, and
     // nothing says it is there (a wide table may scroll, its actions must not need it).
