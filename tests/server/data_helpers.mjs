@@ -17,6 +17,22 @@ export function baseTime(hoursAgo = 48) {
   return t - (t % (24 * 3600e6)); // start of a UTC day
 }
 
+/** fetch(), sent once more when its kept-alive connection was closed under
+ * it: while workers are scarce the server sheds connections idle for 2 s
+ * (docs/server.md "Idle connections are shed"), and fetch's pool may pick
+ * one just as it goes (fetch keeps idle connections 4 s). A request whose
+ * connection is shed is not run, so sending it again is what a client does
+ * (the gateway too); any other failure is thrown. */
+export async function fetchOnce(url, init) {
+  try {
+    return await fetch(url, init);
+  } catch (e) {
+    const code = e?.cause?.code;
+    if (code !== 'UND_ERR_SOCKET' && code !== 'ECONNRESET' && code !== 'EPIPE') throw e;
+    return fetch(url, init);
+  }
+}
+
 /** An app client: POST batches / status with the app credential. */
 export function appClient(baseUrl, credential) {
   const send = async (method, p, body, headers = {}) => {
@@ -27,7 +43,7 @@ export function appClient(baseUrl, credential) {
       data = JSON.stringify(body);
       h['Content-Type'] ??= 'application/json';
     }
-    const r = await fetch(baseUrl + p, { method, headers: h, body: data });
+    const r = await fetchOnce(baseUrl + p, { method, headers: h, body: data });
     const text = await r.text();
     let json = null;
     try { json = JSON.parse(text); } catch { /* not JSON */ }
