@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "auth_password.h"
 #include "computed_days.h"
 #include "config.h"
 #include "db.h"
@@ -205,6 +206,21 @@ int main(int argc, char **argv)
     log_info("schema: version %d (%d migration%s applied now)", mset[mcount - 1].version, n_applied,
              n_applied == 1 ? "" : "s");
 
+    {
+        /* The hashing gate (auth_password.h): one hash per CPU, 2..8, unless
+         * --password-hashes says; a test build may shorten the wait for a
+         * slot (METRON_TEST_PASSWORD_WAIT_MS, tests/server/auth_hash_gate). */
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        int slots = s.cfg.password_hashes, wait_ms = PASSWORD_GATE_WAIT_MS;
+        const char *w = http_test_build ? getenv("METRON_TEST_PASSWORD_WAIT_MS") : NULL;
+        if (slots == 0) {
+            slots = cpus < 2 ? 2 : cpus > 8 ? 8 : (int)cpus;
+        }
+        if (w != NULL && *w != '\0') {
+            wait_ms = atoi(w);
+        }
+        password_gate_set(slots, wait_ms);
+    }
     s.pool = db_pool_new(conninfo, s.cfg.db_pool);
     if (s.pool == NULL) {
         log_error("out of memory");

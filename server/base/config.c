@@ -26,7 +26,8 @@ void config_usage(void)
           "                     --threads, at least 2, loopback exempt;\n"
           "                     --trusted-proxies always exempt)\n"
           "  --db-pool N        PostgreSQL connections (METRON_DB_POOL; default 4 per CPU,\n"
-          "                     4..16)\n"
+          "                     4..16)\n"          "  --password-hashes N  password hashes (argon2id, 19 MiB each) at once\n"
+          "                     (METRON_PASSWORD_HASHES; default 0: one per CPU, 2..8)\n"
           "  --tls-cert FILE    PEM file with certificate and private key: serve HTTPS\n"
           "                     (METRON_TLS_CERT)\n"
           "  --access-log FILE  access log, '-' for stderr (METRON_ACCESS_LOG;\n"
@@ -289,6 +290,8 @@ static const opt opts[] = {
      1024, "expected an integer 0..1024"},
     {"--db-pool", "METRON_DB_POOL", NULL, OPT_INT, AT(db_pool), 1, 256,
      "expected an integer 1..256"},
+    {"--password-hashes", "METRON_PASSWORD_HASHES", "0", OPT_INT, AT(password_hashes), 0, 64,
+     "expected an integer 0..64"},
     {"--max-body", "METRON_MAX_BODY", "1048576", OPT_SIZE, AT(max_body), 1024, 1L << 30,
      "expected bytes 1024..1073741824"},
     {"--max-raw-body", "METRON_MAX_RAW_BODY", "67108864", OPT_SIZE, AT(max_raw_body), 1024,

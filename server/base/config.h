@@ -69,6 +69,8 @@ typedef struct {
                                * the threads, at least 2, loopback exempt too
                                * (docs/server.md "HTTP") */
     int db_pool;              /* PostgreSQL connections */
+    int password_hashes;      /* --password-hashes: argon2id hashes at once (auth_password.h);
+                               * 0 = one per CPU, 2..8 */
     size_t max_body;          /* largest JSON request body, bytes */
     size_t max_raw_body;      /* largest BODY_RAW body (ingestion batches), bytes */
     size_t body_memory;       /* what all request bodies in flight may hold together, bytes */

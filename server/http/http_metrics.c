@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "auth_password.h"
 #include "config.h"
 #include "http.h"
 #include "http_internal.h"
@@ -190,6 +191,22 @@ static void write_pool(sbuf *b, srv *s)
     sb_printf(b, "metron_db_pool_waiting %d\n", waiting);
 }
 
+/* The password hashing gate (auth_password.h). */
+static void write_password_gate(sbuf *b)
+{
+    int running = 0, waiting = 0;
+    long long refused = 0;
+    password_gate_counts(&running, &waiting, &refused);
+    metrics_write_head(b, "metron_password_hashes", "gauge",
+                       "Password hashes (argon2id) running, and waiting for a slot of the gate");
+    sb_printf(b, "metron_password_hashes{state=\"running\"} %d\n", running);
+    sb_printf(b, "metron_password_hashes{state=\"waiting\"} %d\n", waiting);
+    metrics_write_head(b, "metron_password_hashes_refused_total", "counter",
+                       "Sign-ins and password changes refused because no slot of the hashing "
+                       "gate came free in time (503 server_busy)");
+    sb_printf(b, "metron_password_hashes_refused_total %lld\n", refused);
+}
+
 /* What waits in the database; the scrape does not hang on a busy pool. */
 static void write_queues(sbuf *b, srv *s)
 {
@@ -285,6 +302,7 @@ static int h_metrics(http_req *req)
     write_http(&b);
     metrics_write_counters(&b);
     write_pool(&b, req->srv);
+    write_password_gate(&b);
     write_queues(&b, req->srv);
     write_jobs(&b);
     write_replica(&b);

@@ -84,7 +84,7 @@ int http_reply_svc(http_req *req, const svc_error *e)
     if (e->has_quota) {
         add_quota(o, e->quota, e->plan, e->used);
     }
-    if (e->status == SVC_THROTTLED && e->retry_after > 0) {
+    if ((e->status == SVC_THROTTLED || e->status == SVC_UNAVAILABLE) && e->retry_after > 0) {
         cJSON_AddNumberToObject(o, "retry_after", (double)e->retry_after);
         snprintf(header, sizeof header, "Retry-After: %lld\r\n", e->retry_after);
         headers = header;

@@ -2,9 +2,13 @@
 #include "auth_password.h"
 
 #include <argon2.h>
+#include <errno.h>
 #include <openssl/rand.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #define PW_T_COST 2
 #define PW_M_COST 19456 /* KiB */
@@ -72,27 +76,121 @@ const char *password_policy_message(pw_policy p)
     return "invalid password";
 }
 
+/* The gate: a counting semaphore on a mutex and a condition variable with
+ * a monotonic clock, so that a wait is bounded whatever the wall clock
+ * does. Waiters are woken one per freed slot; the order among them is the
+ * scheduler's (a burst is refused by its deadline, not by its place). */
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    pthread_once_t once;
+    int slots, running, waiting, wait_ms;
+    atomic_llong refused;
+} gate = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_ONCE_INIT, 4, 0, 0,
+          PASSWORD_GATE_WAIT_MS, 0};
+
+static void gate_init(void)
+{
+    pthread_condattr_t a;
+    if (pthread_condattr_init(&a) == 0) {
+        if (pthread_condattr_setclock(&a, CLOCK_MONOTONIC) == 0) {
+            pthread_cond_destroy(&gate.cv);
+            pthread_cond_init(&gate.cv, &a);
+        }
+        pthread_condattr_destroy(&a);
+    }
+}
+
+void password_gate_set(int slots, int wait_ms)
+{
+    pthread_once(&gate.once, gate_init);
+    pthread_mutex_lock(&gate.mu);
+    gate.slots = slots > 0 ? slots : 1;
+    gate.wait_ms = wait_ms >= 0 ? wait_ms : 0;
+    pthread_mutex_unlock(&gate.mu);
+}
+
+void password_gate_counts(int *running, int *waiting, long long *refused)
+{
+    pthread_mutex_lock(&gate.mu);
+    *running = gate.running;
+    *waiting = gate.waiting;
+    pthread_mutex_unlock(&gate.mu);
+    *refused = atomic_load_explicit(&gate.refused, memory_order_relaxed);
+}
+
+/* Take a slot within the gate's wait: true, or false (counted refused). */
+static bool gate_enter(void)
+{
+    struct timespec until;
+    bool ok = true;
+    pthread_once(&gate.once, gate_init);
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    pthread_mutex_lock(&gate.mu);
+    until.tv_sec += gate.wait_ms / 1000;
+    until.tv_nsec += (long)(gate.wait_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    gate.waiting++;
+    while (gate.running >= gate.slots) {
+        if (pthread_cond_timedwait(&gate.cv, &gate.mu, &until) == ETIMEDOUT &&
+            gate.running >= gate.slots) {
+            ok = false;
+            break;
+        }
+    }
+    gate.waiting--;
+    if (ok) {
+        gate.running++;
+    }
+    pthread_mutex_unlock(&gate.mu);
+    if (!ok) {
+        atomic_fetch_add_explicit(&gate.refused, 1, memory_order_relaxed);
+    }
+    return ok;
+}
+
+static void gate_leave(void)
+{
+    pthread_mutex_lock(&gate.mu);
+    gate.running--;
+    pthread_cond_signal(&gate.cv);
+    pthread_mutex_unlock(&gate.mu);
+}
+
 int password_hash(const char *password, char *out, size_t out_cap)
 {
     unsigned char salt[PW_SALT_LEN];
     size_t len = strlen(password);
     int rc;
     if (len > PASSWORD_MAX_BYTES || out_cap < PASSWORD_HASH_CAP) {
-        return -1;
+        return PASSWORD_ERROR;
     }
     if (RAND_bytes(salt, sizeof salt) != 1) {
-        return -1;
+        return PASSWORD_ERROR;
+    }
+    if (!gate_enter()) {
+        return PASSWORD_BUSY;
     }
     rc = argon2id_hash_encoded(PW_T_COST, PW_M_COST, PW_PARALLEL, password, len, salt,
                                sizeof salt, PW_HASH_LEN, out, out_cap);
-    return rc == ARGON2_OK ? 0 : -1;
+    gate_leave();
+    return rc == ARGON2_OK ? 0 : PASSWORD_ERROR;
 }
 
-bool password_verify(const char *encoded, const char *password)
+int password_verify(const char *encoded, const char *password)
 {
     size_t len = strlen(password);
+    int rc;
     if (len > PASSWORD_MAX_BYTES || strncmp(encoded, "$argon2id$", 10) != 0) {
-        return false;
+        return 0;
     }
-    return argon2id_verify(encoded, password, len) == ARGON2_OK;
+    if (!gate_enter()) {
+        return PASSWORD_BUSY;
+    }
+    rc = argon2id_verify(encoded, password, len);
+    gate_leave();
+    return rc == ARGON2_OK;
 }

@@ -31,14 +31,34 @@ pw_policy password_check_policy(const char *password, const char *login_id);
 const char *password_policy_code(pw_policy p);
 const char *password_policy_message(pw_policy p);
 
+/* The hashing gate. An argon2id hash takes ~20-50 ms of a CPU and 19 MiB:
+ * at most "slots" of them run at once (a burst of sign-ins, wrong ones
+ * included, then holds at most slots x 19 MiB and slots CPUs, whatever the
+ * number of worker threads), and a hash that finds no slot within
+ * "wait_ms" is refused (PASSWORD_BUSY: 503 server_busy, Retry-After).
+ * Call before the first hash (main.c, from --password-hashes); without it
+ * the gate has 4 slots and waits 5 s (as long as a request waits for a pooled connection, DB_WAIT_MS). Not thread-safe against hashes in
+ * flight. docs/security.md "Password hashing". */
+#define PASSWORD_GATE_WAIT_MS 5000
+void password_gate_set(int slots, int wait_ms);
+
+/* The gate's state for GET /metrics: hashes running, waiting for a slot,
+ * and refused since the start. */
+void password_gate_counts(int *running, int *waiting, long long *refused);
+
+/* What a hash or a check came to. */
+#define PASSWORD_ERROR (-1) /* no randomness, out of memory, password too long */
+#define PASSWORD_BUSY (-2)  /* no slot of the gate in time: try again shortly */
+
 /* Hash "password" with argon2id and a fresh random salt into "out" (at least
- * PASSWORD_HASH_CAP bytes) in the PHC string format. Returns 0, or -1 (no
- * randomness, out of memory, password too long). Takes ~20-50 ms and 19 MiB.
- * Thread-safe. */
+ * PASSWORD_HASH_CAP bytes) in the PHC string format. Returns 0,
+ * PASSWORD_ERROR or PASSWORD_BUSY. Takes ~20-50 ms and 19 MiB, through the
+ * gate. Thread-safe. */
 int password_hash(const char *password, char *out, size_t out_cap);
 
-/* Whether "password" matches the encoded hash "encoded". Constant-time in
- * the comparison; false for any malformed hash. Thread-safe. */
-bool password_verify(const char *encoded, const char *password);
+/* Whether "password" matches the encoded hash "encoded": 1, 0 (no match, or
+ * a malformed hash, checked without a slot), or PASSWORD_BUSY. Constant-time
+ * in the comparison; through the gate. Thread-safe. */
+int password_verify(const char *encoded, const char *password);
 
 #endif

@@ -101,6 +101,14 @@ svc_status svc_fail_nomem(svc_error *e)
     return svc_fail(e, SVC_NOMEM, NULL, NULL, NULL);
 }
 
+svc_status svc_fail_hash_busy(svc_error *e)
+{
+    svc_fail(e, SVC_UNAVAILABLE, "server_busy", NULL,
+             "the server is busy checking other passwords; try again in a few seconds");
+    e->retry_after = 2;
+    return SVC_UNAVAILABLE;
+}
+
 svc_status svc_fail_quota(svc_error *e, mt_plan plan, mt_quota q, const char *msg)
 {
     svc_fail(e, SVC_PLAN_LIMIT, NULL, NULL, "%s", msg);

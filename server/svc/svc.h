@@ -73,7 +73,7 @@ typedef struct {
     mt_plan plan;
     long long used;
     db_status db;        /* SVC_DB: what the database said */
-    long long retry_after; /* SVC_THROTTLED: seconds to wait (0 = not told) */
+    long long retry_after; /* SVC_THROTTLED, SVC_UNAVAILABLE: seconds to wait (0 = not told) */
     bool has_pos;        /* an error in a text the client sent, at byte "pos" */
     size_t pos;
     const char *extra_key; /* one more string member of the reply (static), or NULL */
@@ -127,6 +127,10 @@ svc_status svc_db_public(const svc_error *e, const char **code, const char **mes
 
 /* SVC_NOMEM with the table's message. */
 svc_status svc_fail_nomem(svc_error *e);
+
+/* SVC_UNAVAILABLE "server_busy" with Retry-After: a password hash that
+ * found no slot of the hashing gate in time (auth_password.h). */
+svc_status svc_fail_hash_busy(svc_error *e);
 
 /* SVC_PLAN_LIMIT for quota "q" on "plan" with the message "msg" (core's
  * words). */

@@ -691,10 +691,17 @@ svc_status svc_trial_create(srv *s, const char *email, const char *password, con
         return svc_fail(e, SVC_THROTTLED, "too_many_requests", NULL,
                         "too many trials from this address; try again later");
     }
-    /* Hashing takes ~50 ms: do not hold a transaction meanwhile. */
-    if (password_hash(password, hash, sizeof hash) != 0) {
-        db_release(s->pool, c);
-        return svc_fail_db(e, DB_ERROR, NULL);
+    /* Hashing takes ~50 ms: hold neither a transaction nor a connection
+     * meanwhile (svc_auth.c login()). */
+    db_release(s->pool, c);
+    c = NULL;
+    switch (password_hash(password, hash, sizeof hash)) {
+    case 0: break;
+    case PASSWORD_BUSY: return svc_fail_hash_busy(e);
+    default: return svc_fail_db(e, DB_ERROR, NULL);
+    }
+    if ((st = db_acquire(s->pool, DB_WAIT_MS, &c)) != DB_OK) {
+        return svc_fail_db(e, st, NULL);
     }
     login = svc_valid_user_login(email) ? email : "trial";
     if ((st = db_begin(c)) == DB_OK) {

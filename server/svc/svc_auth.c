@@ -34,8 +34,14 @@ static void make_dummy_hash(void)
 {
     unsigned char raw[16];
     char pw[40];
-    if (auth_random(raw, sizeof raw) != 0 || auth_base64url(raw, sizeof raw, pw, sizeof pw) < 0 ||
-        password_hash(pw, dummy_hash, sizeof dummy_hash) != 0) {
+    int rc = PASSWORD_ERROR;
+    if (auth_random(raw, sizeof raw) == 0 && auth_base64url(raw, sizeof raw, pw, sizeof pw) >= 0) {
+        /* made once; a gate busy with other hashes is waited out */
+        for (int i = 0; i < 10 && (rc = password_hash(pw, dummy_hash, sizeof dummy_hash)) ==
+                                      PASSWORD_BUSY; i++) {
+        }
+    }
+    if (rc != 0) {
         dummy_hash[0] = '\0'; /* password_verify() is then false at once */
     }
 }
@@ -513,6 +519,7 @@ static svc_status login(srv *s, const auth_login *in, bool want_token, auth_gran
     db_status st;
     svc_status rc = SVC_OK;
     bool found = false, pw_ok, by_device = false;
+    int verdict;
     int64_t now = auth_now(), locked = 0;
     mt_error err;
 
@@ -570,9 +577,25 @@ static svc_status login(srv *s, const auth_login *in, bool want_token, auth_gran
             }
         }
     }
-    /* The database connection is held during the hash: the pool is sized
-     * for it, and releasing it would cost a reacquire. */
-    pw_ok = password_verify(found ? out->user.password_hash : dummy_hash, in->password) && found;
+    /* The hash runs without a database connection: a burst of sign-ins,
+     * wrong ones included, would otherwise hold the whole pool for their
+     * hashes (~20-50 ms each, more while they queue at the hashing gate)
+     * and every other request would wait for it. No transaction is open,
+     * and taking a free connection again is a mutex. */
+    db_release(s->pool, c);
+    c = NULL;
+    verdict = password_verify(found ? out->user.password_hash : dummy_hash, in->password);
+    if (verdict == PASSWORD_BUSY) {
+        OPENSSL_cleanse(out->user.password_hash, sizeof out->user.password_hash);
+        memset(&out->user, 0, sizeof out->user);
+        return svc_fail_hash_busy(e);
+    }
+    if ((st = db_acquire(s->pool, DB_WAIT_MS, &c)) != DB_OK) {
+        OPENSSL_cleanse(out->user.password_hash, sizeof out->user.password_hash);
+        memset(&out->user, 0, sizeof out->user);
+        return svc_fail_db(e, st, NULL);
+    }
+    pw_ok = verdict == 1 && found;
     if (pw_ok) {
         out->plan = svc_auth_effective_plan(&out->user, now);
         /* P23: the alternative login ID works only while the plan has it. */
@@ -1198,10 +1221,11 @@ static svc_status new_password_hash(const char *password, const char *login_id, 
         return svc_fail(e, SVC_INVALID, password_policy_code(p), field, "%s",
                         password_policy_message(p));
     }
-    if (password_hash(password, hash, cap) != 0) {
-        return internal(e);
+    switch (password_hash(password, hash, cap)) {
+    case 0: return SVC_OK;
+    case PASSWORD_BUSY: return svc_fail_hash_busy(e);
+    default: return internal(e);
     }
-    return SVC_OK;
 }
 
 svc_status svc_auth_change_password(const svc_actor *a, const char *current,
@@ -1211,7 +1235,8 @@ svc_status svc_auth_change_password(const svc_actor *a, const char *current,
     long long account_id = a->account_id, user_id = a->user_id;
     char hash[PASSWORD_HASH_CAP];
     db_auth_user u;
-    bool found = false, ok;
+    bool found = false;
+    int verdict;
     db_conn *c = NULL;
     db_status st;
     svc_status rc = SVC_OK;
@@ -1221,19 +1246,28 @@ svc_status svc_auth_change_password(const svc_actor *a, const char *current,
     if ((st = db_acquire(a->srv->pool, DB_WAIT_MS, &c)) != DB_OK) {
         return svc_fail_db(e, st, NULL);
     }
-    if ((st = db_auth_find_user(c, account_id, user_id, "0.0.0.0", &u, &found)) != DB_OK) {
-        rc = svc_fail_db(e, st, NULL);
-        goto out;
+    st = db_auth_find_user(c, account_id, user_id, "0.0.0.0", &u, &found);
+    /* Both hashes run without a database connection (see login()). */
+    db_release(a->srv->pool, c);
+    c = NULL;
+    if (st != DB_OK) {
+        OPENSSL_cleanse(u.password_hash, sizeof u.password_hash);
+        return svc_fail_db(e, st, NULL);
     }
-    ok = found && password_verify(u.password_hash, current);
+    verdict = found ? password_verify(u.password_hash, current) : 0;
     OPENSSL_cleanse(u.password_hash, sizeof u.password_hash);
-    if (!ok) {
-        rc = svc_fail(e, SVC_FORBIDDEN, "wrong_password", "current",
-                      "the current password is wrong");
-        goto out;
+    if (verdict == PASSWORD_BUSY) {
+        return svc_fail_hash_busy(e);
+    }
+    if (verdict != 1) {
+        return svc_fail(e, SVC_FORBIDDEN, "wrong_password", "current",
+                        "the current password is wrong");
     }
     if ((rc = new_password_hash(new_password, u.login_id, hash, sizeof hash, "new", e)) != SVC_OK) {
-        goto out;
+        return rc;
+    }
+    if ((st = db_acquire(a->srv->pool, DB_WAIT_MS, &c)) != DB_OK) {
+        return svc_fail_db(e, st, NULL);
     }
     /* The user's other sessions end; the current one (none for a token)
      * stays. */

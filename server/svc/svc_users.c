@@ -165,10 +165,11 @@ static svc_status hash_password(const char *password, const char *login, char *h
         return svc_fail(e, SVC_INVALID, password_policy_code(pw), "password", "%s",
                         password_policy_message(pw));
     }
-    if (password_hash(password, hash, PASSWORD_HASH_CAP) != 0) {
-        return svc_fail_db(e, DB_ERROR, NULL);
+    switch (password_hash(password, hash, PASSWORD_HASH_CAP)) {
+    case 0: return SVC_OK;
+    case PASSWORD_BUSY: return svc_fail_hash_busy(e);
+    default: return svc_fail_db(e, DB_ERROR, NULL);
     }
-    return SVC_OK;
 }
 
 svc_status svc_user_create(const svc_actor *a, const svc_user_input *in, cJSON **out, svc_error *e)
