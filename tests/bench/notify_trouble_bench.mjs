@@ -21,33 +21,14 @@
 // ignores it).
 //   METRON_SERVER_BIN=build/server/metron-server-test BENCH_DURABLE=1 \
 //     NODE_PATH=/usr/share/nodejs node tests/bench/notify_trouble_bench.mjs [HOSTS (2)] [ROUNDS (3)]
-import { createAccount, login, sleep, startPostgres, startServer } from '../server/harness.mjs';
-import { startWebhookReceiver } from '../server/webhook_receiver.mjs';
-import { enqueuer, outboxQuiet } from './outbox_bench_helpers.mjs';
+import { sleep } from '../server/harness.mjs';
+import { enqueuer, outboxQuiet, troubleSetup } from './outbox_bench_helpers.mjs';
 
-const PW = 'Correct-h0rse';
 const HOSTS = Number(process.argv[2] || 2);
 const ROUNDS = Number(process.argv[3] || 3);
 const DESTS = 4;
-const pg = await startPostgres({ durable: process.env.BENCH_DURABLE === '1' });
-const url = await pg.createDatabase();
-const db = new URL(url).pathname.slice(1);
-const srv = await startServer({ databaseUrl: url, env: {
-  METRON_NOTIFY_THREADS: process.env.BENCH_NOTIFY_THREADS || '8', METRON_NOTIFY_RATE_MS: '0,0,0,0',
-  METRON_NOTIFY_TIMEOUT_MS: '3000', METRON_NOTIFY_LEASE_MS: '10000', METRON_NOTIFY_BACKOFF_MS: '500',
-  METRON_NOTIFY_BACKOFF_MAX_MS: '1000', METRON_NOTIFY_ALLOW_LOCAL: '1',
-  ...(process.env.BENCH_SLOW_MS ? { METRON_NOTIFY_SLOW_MS: process.env.BENCH_SLOW_MS } : {}) } });
-const fine = await startWebhookReceiver();
-const rxs = [];
-for (let i = 0; i < HOSTS; i++) rxs.push(await startWebhookReceiver());
-const ids = await createAccount(srv.url, { account: 'trouble', plan: 'pro', user: 'admin', password: PW,
-  email: 'admin@trouble.test' });
-const c = await login(srv.url, { account: 'trouble', user: 'admin', password: PW });
-const dest = async (address) => {
-  const r = await c.post('/api/v1/destinations', { kind: 'teams', address });
-  if (r.status !== 201) throw new Error(JSON.stringify(r.body));
-  return r.body.id;
-};
+const { pg, db, srv, fine, rxs, ids, c, dest } = await troubleSetup({
+  account: 'trouble', hosts: HOSTS, timeoutMs: 3000, leaseMs: 10000, threads: process.env.BENCH_NOTIFY_THREADS || '8' });
 const hung = [];
 for (const rx of rxs) for (let i = 0; i < DESTS; i++) hung.push(await dest(rx.url(`/h${i}`)));
 const fineDest = await dest(fine.url('/fine'));
