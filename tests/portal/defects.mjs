@@ -35,7 +35,8 @@ export function defects(page) {
     // A dialog's own buttons (the row that ends its body, or its foot) below what it shows:
     // a phone must not have to scroll the dialog to find how to finish or leave it.
     for (const dlg of document.querySelectorAll('dialog[open]')) {
-      const sel = '.dialog-body > .form-buttons:last-child button, .dialog-body > form > .form-buttons:last-child button, .dialog-buttons button';
+      const sel = ['.dialog-body > .form-buttons:last-child button', '.dialog-body > form > .form-buttons:last-child button',
+        '.dialog-body > .dialog-foot:last-child button', '.dialog-buttons button'].join(', ');
       for (const b of dlg.querySelectorAll(sel)) {
         const r = b.getBoundingClientRect();
         const box = (b.closest('.dialog-body') || dlg).getBoundingClientRect();

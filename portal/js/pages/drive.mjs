@@ -487,8 +487,11 @@ async function render(container, params) {
             h('span', { class: 'muted small-text', text: t('drive.importSamples', { unit: c.unit || '—', n: formatNumber(c.samples || 0) }) }))),
           h('td', { class: 'control', 'data-label': t('drive.importTo') }, sel))))))
         : h('p', { class: 'notice warn', text: t('drive.importNoTargets') }),
-      err, h('div', { class: 'vw-progress-row', hidden: true, 'data-testid': 'import-progress-row' }, bar, pct, stop),
-      h('div', { class: 'form-buttons' }, closeBtn, start));
+      err,
+      // The progress, its sentence and the buttons in one foot that stays in view (app.css).
+      h('div', { class: 'dialog-foot' },
+        h('div', { class: 'vw-progress-row', hidden: true, 'data-testid': 'import-progress-row' }, bar, pct, stop),
+        h('div', { class: 'form-buttons' }, closeBtn, start)));
     let cancelled = false;
     stop.addEventListener('click', () => { cancelled = true; stop.disabled = true; });
     start.addEventListener('click', async () => {
