@@ -75,3 +75,16 @@ test('one word for a measurement group in Japanese; French and Italian sentences
   }
   assert.deepEqual(bad, []);
 });
+
+// English names the thing behind an app an instrument everywhere (the
+// Devices page's title and menu entry said "Devices" over "Add an
+// instrument"); "device" is only the person's own computer or phone (the
+// time zone of this device).
+test('one word for an instrument in English', () => {
+  const bad = [];
+  for (const [area, lang, key, value] of entries()) {
+    if (lang !== 'en' || key.startsWith('me.time_zone')) continue;
+    if (/\bdevices?\b/i.test(String(value).replace(/\{\w+\}/g, ''))) bad.push(`${area}/en.json ${key}: ${JSON.stringify(value)}`);
+  }
+  assert.deepEqual(bad, []);
+});
