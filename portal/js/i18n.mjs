@@ -19,6 +19,8 @@
 // them all in the new language before it switches (a page is never drawn
 // half in English). tests/code/portal_i18n.test.mjs checks that every key a
 // module uses is in an area loaded where that module runs.
+import { dateForm } from './chart/format.mjs';
+
 export const LANGUAGES = [
   { code: 'zh-CN', name: '简体中文' },
   { code: 'ja', name: '日本語' },
@@ -343,23 +345,37 @@ export function formatBytes(n) {
   return parts.map((p, k) => (p.type === 'unit' && k > 0 && parts[k - 1].type !== 'literal' ? `\u00a0${p.value}` : p.value)).join('');
 }
 
-/** A date and time (ms since the epoch, or an ISO string) in the shown time zone. */
-export function formatDateTime(ms, opts) {
-  if (ms === null || ms === undefined || ms === '') return '';
-  const d = typeof ms === 'string' ? new Date(ms) : new Date(ms);
+function when(v, form, z) {
+  if (v === null || v === undefined || v === '') return '';
+  const d = new Date(v);
   if (Number.isNaN(d.getTime())) return '';
-  return formatter(Intl.DateTimeFormat, { ...(opts || { dateStyle: 'medium', timeStyle: 'short' }), timeZone: zone })
-    .format(d);
+  return formatter(Intl.DateTimeFormat, { ...form, timeZone: z }).format(d);
 }
 
-/** A date only ('2025-03-31' dates of licences are UTC, L1). */
-export function formatDate(v) {
-  if (!v) return '';
-  if (/^\d{4}-\d{2}-\d{2}$/.test(v)) {
-    return new Intl.DateTimeFormat(language(), { dateStyle: 'medium', timeZone: 'UTC' })
-      .format(new Date(`${v}T00:00:00Z`));
-  }
-  return formatDateTime(v, { dateStyle: 'medium' });
+// The portal's one form of dates and times (chart/format.mjs dateForm(): the
+// language's medium date, "07.12.2026", "2026年12月7日", "Dec 7, 2026"). Pages
+// show dates and times only through these three, never with Intl or
+// toLocaleString() of their own (tests/code/portal_pages.test.mjs).
+
+/** A date and time (ms since the epoch, or an ISO string) in the shown time zone; seconds: with seconds. */
+export function formatDateTime(ms, { seconds = false } = {}) {
+  return when(ms, dateForm({ seconds }), zone);
+}
+
+/** A time of day only (ms or an ISO string) in the shown time zone, for a time of today ("updated at"). */
+export function formatTime(ms, { seconds = false } = {}) {
+  return when(ms, dateForm({ date: false, seconds }), zone);
+}
+
+/**
+ * A date only: a '2025-03-31' date is a calendar date (licences are UTC, L1);
+ * a time (ms or an ISO string) is shown on its date in zone "z" (a report's
+ * time zone), by default the shown one.
+ */
+export function formatDate(v, z = zone) {
+  if (v === null || v === undefined || v === '') return '';
+  if (/^\d{4}-\d{2}-\d{2}$/.test(v)) return when(`${v}T00:00:00Z`, dateForm({ time: false }), 'UTC');
+  return when(v, dateForm({ time: false }), z);
 }
 
 /** "3 minutes ago" for a time in the past. */

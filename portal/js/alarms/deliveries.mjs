@@ -10,7 +10,7 @@ import { showDialog } from '../ui/dialog.mjs';
 import { toast } from '../ui/toast.mjs';
 
 const FOLLOW_MS = 60000; // how long a test send is followed in its dialog
-const when = (iso) => formatDateTime(iso, { dateStyle: 'medium', timeStyle: 'medium' });
+const when = (iso) => formatDateTime(iso, { seconds: true });
 
 /** A delivery's state as a pill. */
 export function statePill(state) {

@@ -26,7 +26,7 @@ export function valuesText(ev) {
   }).filter(Boolean).join(' · ');
 }
 
-const when = (iso) => formatDateTime(iso, { dateStyle: 'medium', timeStyle: 'medium' });
+const when = (iso) => formatDateTime(iso, { seconds: true });
 
 /** The event as a sentence. */
 export function eventSentence(ev) {

@@ -52,7 +52,7 @@ function resultView(res, gid, close) {
   return h('div', { class: 'fc-result', 'data-testid': 'filecheck-result', 'data-events': String(res.events) },
     h('p', { class: res.raised.length ? 'notice error' : 'form-ok', text: t(res.raised.length ? 'filecheck.result' : 'filecheck.result_none', p) }),
     res.raised.length ? h('ul', { class: 'fc-raised' }, res.raised.map((x) => h('li', { 'data-rule': String(x.rule_id) },
-      h('span', { text: t('filecheck.raised', { rule: x.rule_name, count: formatNumber(x.count), time: formatDateTime(x.first_t / 1000, { dateStyle: 'medium', timeStyle: 'medium' }) }) }),
+      h('span', { text: t('filecheck.raised', { rule: x.rule_name, count: formatNumber(x.count), time: formatDateTime(x.first_t / 1000, { seconds: true }) }) }),
       h('div', { class: 'fc-links' },
         h('a', { href: hrefFor(`alarms/events/${x.first_event_id}`), 'data-testid': 'filecheck-event', text: t('filecheck.open_event'),
           onclick: () => close(null) }),

@@ -37,7 +37,6 @@ const SEC = 1000, MIN = 60 * SEC, HOUR = 60 * MIN, DAY = 24 * HOUR;
 const HM = { hour: '2-digit', minute: '2-digit' };
 const HMS = { hour: '2-digit', minute: '2-digit', second: '2-digit' };
 const DATE = { month: 'short', day: 'numeric' };
-const DATE_Y = { year: 'numeric', month: 'short', day: 'numeric' };
 const MONTH = { year: 'numeric', month: 'short' };
 
 function sameDay(a, b) {
@@ -74,21 +73,43 @@ export function timeTicks(locale, splits, incr) {
   });
 }
 
-/** A full date and time (for range labels and the cursor). */
-export function dateTime(locale, t, { seconds = true, ms = false } = {}) {
-  const opts = { ...DATE_Y, ...(seconds ? HMS : HM) };
-  if (ms) opts.fractionalSecondDigits = 3;
-  return dtf(locale, opts).format(new Date(t));
+/**
+ * The portal's one form of dates and times, per language: the medium date
+ * ("07.12.2026", "2026年12月7日", "Dec 7, 2026") and the time with or without
+ * seconds. Every date the portal shows goes through it: the pages through
+ * i18n.mjs (formatDate, formatDateTime, formatTime), the chart and the
+ * offline viewer through dateTime() and rangeLabel() below. Only the time
+ * axis' ticks are shorter ("7. Dez.", "00:15"), to fit under the chart.
+ */
+export function dateForm({ date = true, time = true, seconds = false } = {}) {
+  const o = {};
+  if (date) o.dateStyle = 'medium';
+  if (time) o.timeStyle = seconds ? 'medium' : 'short';
+  return o;
 }
 
-/** "from – to" for a range, the date given once when both are on one day. */
+/** A full date and time (for range labels and the cursor), in dateForm(); ms: with milliseconds. */
+export function dateTime(locale, t, { seconds = true, ms = false } = {}) {
+  const d = new Date(t);
+  const f = dtf(locale, dateForm({ seconds: seconds || ms }));
+  if (!ms) return f.format(d);
+  // dateStyle/timeStyle take no fractionalSecondDigits: the milliseconds go
+  // after the seconds, with the language's separator ("00:17:05,123" in German).
+  const frac = dtf(locale, { minute: '2-digit', second: '2-digit', fractionalSecondDigits: 3 }).formatToParts(d);
+  const i = frac.findIndex((p) => p.type === 'fractionalSecond');
+  const tail = i > 0 ? frac[i - 1].value + frac[i].value : '';
+  return f.formatToParts(d).map((p) => (p.type === 'second' ? p.value + tail : p.value)).join('');
+}
+
+/** "from – to" for a range, in dateForm(), the date given once when both are on one day. */
 export function rangeLabel(locale, from, to) {
   const a = new Date(from), b = new Date(to);
   const span = to - from;
-  const withSec = span < 10 * MIN;
-  const f = dtf(locale, { ...DATE_Y, ...(withSec ? HMS : HM) });
-  if (typeof f.formatRange === 'function') return f.formatRange(a, b);
-  return `${f.format(a)} – ${f.format(b)}`;
+  const seconds = span < 10 * MIN;
+  // Not formatRange(): its range patterns leave the medium date in some
+  // languages (Chinese "1970/1/1 00:00–01:00").
+  const end = sameDay(a, b) ? dtf(locale, dateForm({ date: false, seconds })) : dtf(locale, dateForm({ seconds }));
+  return `${dtf(locale, dateForm({ seconds })).format(a)} – ${end.format(b)}`;
 }
 
 /** Decimals to show for ticks spaced `incr` apart. */

@@ -49,7 +49,7 @@ function whenOf(e) {
   if (!e || !e.latest) return { text: '', stale: false };
   const ms = e.latest.t;
   return {
-    text: `${formatDateTime(ms, { dateStyle: 'short', timeStyle: 'medium' })} · ${formatAgo(ms)}`,
+    text: `${formatDateTime(ms, { seconds: true })} · ${formatAgo(ms)}`,
     stale: Date.now() - ms > STALE_MS,
   };
 }

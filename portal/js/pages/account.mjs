@@ -2,7 +2,7 @@
 // change; two-step verification (off / e-mail / authenticator app with a QR
 // code enrolment); the user's sessions.
 import { registerPage, track } from '../router.mjs';
-import { t, LANGUAGES, setLanguage, language, formatDateTime, ZONES, zoneLabel, zoneOffset, offsetLabel, setTimeZone } from '../i18n.mjs';
+import { t, LANGUAGES, setLanguage, language, formatDateTime, formatDate, ZONES, zoneLabel, zoneOffset, offsetLabel, setTimeZone } from '../i18n.mjs';
 import { api, errorMessage } from '../api.mjs';
 import { session, setUser } from '../session.mjs';
 import { h, fill } from '../ui/dom.mjs';
@@ -221,7 +221,7 @@ async function createToken(me, reload) {
         fill(dlg.querySelector('.dialog-body'),
           h('p', { class: 'notice warn', text: t('tokens.once') }),
           h('p', { class: 'secret', 'data-testid': 'token-secret', text: token.token }),
-          h('p', { class: 'help', text: t('tokens.use', { expires: formatDateTime(token.expires * 1000, { dateStyle: 'medium' }) }) }));
+          h('p', { class: 'help', text: t('tokens.use', { expires: formatDate(token.expires * 1000) }) }));
         const btns = dlg.querySelector('.dialog-buttons');
         fill(btns, h('button', { type: 'button', class: 'primary', 'data-testid': 'token-done', text: t('apps.credential_stored'),
           onclick: () => close(true) }));
@@ -283,7 +283,7 @@ async function tokensPanel(me) {
         { label: t('tokens.name'), value: (k) => k.name || t('tokens.unnamed') },
         { label: t('tokens.created'), value: (k) => formatDateTime(k.created_at) },
         { label: t('tokens.last_used'), value: (k) => (k.last_used_at ? formatDateTime(k.last_used_at) : t('common.never')) },
-        { label: t('tokens.expires'), value: (k) => formatDateTime(k.expires_at, { dateStyle: 'medium' }) },
+        { label: t('tokens.expires'), value: (k) => formatDate(k.expires_at) },
         { label: '', class: 'actions', value: (k) => h('button', { type: 'button', class: 'small danger', 'data-testid': 'token-revoke',
           text: t('tokens.revoke'), onclick: async () => {
             if (!(await confirmDialog(t('tokens.revoke_confirm', { name: k.name || t('tokens.unnamed') }), { confirm: t('tokens.revoke') }))) return;

@@ -10,7 +10,7 @@
 //                       place (B3); every panel with channels opens them
 //                       in the viewer. Narrower than 640 px the panels stack.
 import { registerPage, navigate, hrefFor, track } from '../router.mjs';
-import { t, formatDateTime, formatNumber } from '../i18n.mjs';
+import { t, formatDateTime, formatTime, formatNumber } from '../i18n.mjs';
 import { api, errorMessage, planName } from '../api.mjs';
 import { session, on, plan } from '../session.mjs';
 import { h, fill, icon } from '../ui/dom.mjs';
@@ -85,7 +85,7 @@ async function renderList(container) {
     const rows = items.map((d) => h('li', { class: 'dash-card', 'data-dashboard': String(d.id) },
       h('a', { class: 'dash-card-name', href: hrefFor(`dashboards/${d.id}`), text: d.name }),
       h('span', { class: 'muted small-text', text: t('dash.card_meta', { n: formatNumber(d.panel_count),
-        when: formatDateTime(d.updated_at, { dateStyle: 'medium', timeStyle: 'short' }) }) }),
+        when: formatDateTime(d.updated_at) }) }),
       canEdit ? h('div', { class: 'row-actions' },
         h('button', { type: 'button', class: 'small', text: t('dash.rename'), onclick: async () => {
           const x = await nameDialog(t('dash.rename'), d.name, t('common.save'), (name) => api.patch(`/dashboards/${d.id}`, { name }));
@@ -159,7 +159,7 @@ async function renderDashboard(container, id) {
   }
 
   function drawStatus() {
-    const when = data.now ? formatDateTime(data.now, { timeStyle: 'medium' }) : '';
+    const when = data.now ? formatTime(data.now, { seconds: true }) : '';
     fill(status,
       h('span', { text: t('dash.updated', { time: when }) }), h('span', { class: 'sep', 'aria-hidden': 'true', text: '·' }),
       h('span', { text: t('dash.every_minute') }),

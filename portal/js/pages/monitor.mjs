@@ -16,7 +16,7 @@
 // when it ends and whether 5-second values are arriving (none for
 // LIVE_SILENT_MS: "not arriving").
 import { registerPage, navigate, hrefFor } from '../router.mjs';
-import { t, formatNumber, formatDateTime, formatAgo, language } from '../i18n.mjs';
+import { t, formatNumber, formatDateTime, formatTime, formatAgo, language } from '../i18n.mjs';
 import { api, errorMessage, quotaName, planName } from '../api.mjs';
 import { session, on, isAdmin, plan } from '../session.mjs';
 import { h, fill, icon } from '../ui/dom.mjs';
@@ -59,7 +59,7 @@ function showValue(cell, v, tMs) {
   if (val.kind) cell.valueEl.dataset.special = val.kind; else delete cell.valueEl.dataset.special;
   cell.unitEl.hidden = !!val.cls;
   cell.t = tMs;
-  cell.timeEl.textContent = tMs ? formatDateTime(tMs, { timeStyle: 'medium', dateStyle: 'short' }) : '';
+  cell.timeEl.textContent = tMs ? formatDateTime(tMs, { seconds: true }) : '';
   age(cell);
 }
 
@@ -301,7 +301,7 @@ function drawAppState(app, pill, contact) {
   pill.textContent = t(key, params);  // i18n-keys: monitor.app_disabled, monitor.never_seen, monitor.connected, monitor.no_contact, monitor.disconnected
   pill.dataset.state = key.split('.')[1];
   contact.textContent = app.last_seen_at
-    ? t('monitor.last_contact', { when: formatAgo(app.last_seen_at), at: formatDateTime(app.last_seen_at, { dateStyle: 'short', timeStyle: 'medium' }) })
+    ? t('monitor.last_contact', { when: formatAgo(app.last_seen_at), at: formatDateTime(app.last_seen_at, { seconds: true }) })
     : t('monitor.never_contact');
 }
 
@@ -397,12 +397,12 @@ registerPage('monitor', {
         fill(liveBox, h('span', { class: 'pill accent', text: t('monitor.live_on') }),
           h('span', { class: 'countdown', 'data-testid': 'live-countdown', 'aria-label': t('monitor.live_left'), text: `${mm}:${ss}` }),
           h('span', { class: 'muted small-text', 'data-testid': 'live-ends',
-            text: t('monitor.live_ends', { time: formatDateTime(liveUntil, { timeStyle: 'medium' }) }) }),
+            text: t('monitor.live_ends', { time: formatTime(liveUntil, { seconds: true }) }) }),
           h('span', { class: `pill ${arrival[0]}`, 'data-testid': 'live-arrival', 'data-state': arrival[2], text: arrival[1] }),
           h('button', { type: 'button', class: 'small', 'data-testid': 'live-stop', text: t('monitor.live_stop'), onclick: stopLive }));
       } else {
         fill(liveBox, liveEnded ? h('span', { class: 'muted small-text', 'data-testid': 'live-ended',
-          text: t('monitor.live_ended', { time: formatDateTime(liveEnded, { timeStyle: 'medium' }) }) }) : null,
+          text: t('monitor.live_ended', { time: formatTime(liveEnded, { seconds: true }) }) }) : null,
         h('button', { type: 'button', class: 'small', 'data-testid': 'live-start',
           text: t('monitor.live_start'), onclick: startLive }));
       }
@@ -488,7 +488,7 @@ registerPage('monitor', {
             isAdmin() ? h('a', { href: '#/admin/apps', text: t('nav.admin_apps') }) : null),
         computed.length ? h('section', { class: 'panel' }, h('h2', { text: t('monitor.computed') }),
           h('div', { class: 'channels' }, computed.map((c) => channelCard(c, cells)))) : null);
-        fill(status, t('monitor.updated', { time: formatDateTime(Date.now(), { timeStyle: 'medium' }) }),
+        fill(status, t('monitor.updated', { time: formatTime(Date.now(), { seconds: true }) }),
           h('span', { class: 'sep', 'aria-hidden': 'true', text: '·' }), h('span', { text: t('monitor.every_minute') }),
           h('span', { class: 'sep', 'aria-hidden': 'true', text: '·' }), h('span', { 'data-testid': 'stale-rule', text: t('monitor.stale_rule', { minutes: STALE_MS / 60000 }) }));
       }

@@ -7,7 +7,7 @@
 //   #/reports/<id>             one report: its settings, "make a report now"
 //                              and the reports it made with their files
 import { registerPage, navigate, hrefFor, refresh } from '../router.mjs';
-import { t, language, formatNumber, formatDateTime } from '../i18n.mjs';
+import { t, formatNumber, formatDateTime, formatDate } from '../i18n.mjs';
 import { api, errorMessage, planName } from '../api.mjs';
 import { session, isAdmin, on, plan } from '../session.mjs';
 import { h, fill } from '../ui/dom.mjs';
@@ -29,9 +29,8 @@ export function canEditGroup(gid = session.groupId) {
 const nextText = (r) => {
   if (!r.auto_enabled) return t('reports.auto_off');
   if (!r.next_period) return t('reports.auto_on');
-  const f = new Intl.DateTimeFormat(language(), { dateStyle: 'medium', timeZone: r.time_zone });
-  const a = f.format(new Date(r.next_period.from_us / 1000));
-  const b = f.format(new Date(r.next_period.to_us / 1000 - 1));
+  const a = formatDate(r.next_period.from_us / 1000, r.time_zone);
+  const b = formatDate(r.next_period.to_us / 1000 - 1, r.time_zone);
   return t('reports.auto_next', { period: a === b ? a : `${a} – ${b}` });
 };
 

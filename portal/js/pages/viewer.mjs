@@ -108,8 +108,8 @@ async function render(container, params) {
   setupBox.addEventListener('toggle', () => { if (chart) chart.fit(); });
   function renderSummary() {
     setupSum.textContent = t('viewer.setupSummary', { n: st.ids.length,
-      from: formatDateTime(st.from, { dateStyle: 'medium', timeStyle: 'short' }),
-      to: formatDateTime(st.to, { dateStyle: 'medium', timeStyle: 'short' }) });
+      from: formatDateTime(st.from),
+      to: formatDateTime(st.to) });
   }
   const bodyBox = h('section', { class: 'panel vw-body', 'data-testid': 'viewer-body' });
   const errorBox = h('p', { class: 'form-error', role: 'alert', hidden: true, 'data-testid': 'viewer-error' });
@@ -235,7 +235,7 @@ async function render(container, params) {
     }
     if (st.cmp === 'period') {
       // Every chosen channel, over both periods (the second dashed): up to 64 series.
-      const label = formatDateTime(st.bfrom, { dateStyle: 'medium', timeStyle: 'short' });
+      const label = formatDateTime(st.bfrom);
       return [
         ...a.map((c, i) => ({ key: `a${c.id}`, id: c.id, name: c.name, unit: c.unit, decimals: c.decimals, colour: colour(i), set: 'a' })),
         ...a.map((c, i) => ({ key: `b${c.id}`, id: c.id, name: t('viewer.compare.seriesB', { name: c.name, start: label }),

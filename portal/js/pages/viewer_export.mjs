@@ -40,8 +40,8 @@ export function exportMode(box, { channels, from, to }) {
     h('div', { class: 'vw-export-form' },
       h('div', { class: 'field' }, h('label', { for: 'vw-export-format', text: t('viewer.export.formatLabel') }), fmt),
       h('p', { class: 'help', text: t('viewer.export.summary', { n: formatNumber(channels.length),
-        from: formatDateTime(from, { dateStyle: 'medium', timeStyle: 'short' }),
-        to: formatDateTime(to, { dateStyle: 'medium', timeStyle: 'short' }) }) }),
+        from: formatDateTime(from),
+        to: formatDateTime(to) }) }),
       h('p', { class: 'help', text: t('viewer.export.zone', { zone: zoneLabel(zone) }) }),
       h('div', { class: 'form-buttons' }, start)),
     job, recent);

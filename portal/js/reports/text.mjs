@@ -2,7 +2,7 @@
 // failure, files; and the calendar of a report's periods in the group's time
 // zone (local dates, as the server counts them: a day, an ISO week from
 // Monday, a month; "to" excluded).
-import { t, language, formatNumber, formatDateTime, formatBytes, LANGUAGES, wallClock, zoneLabel } from '../i18n.mjs';
+import { t, formatNumber, formatDateTime, formatDate, formatTime, formatBytes, LANGUAGES, wallClock, zoneLabel } from '../i18n.mjs';
 import { h } from '../ui/dom.mjs';
 import { planName, quotaName } from '../api.mjs';
 import { plan } from '../session.mjs';
@@ -79,14 +79,13 @@ export function lastComplete(period, z) {
 
 /** A local date for people ("3 May 2024"). */
 export function dateText(d) {
-  return new Intl.DateTimeFormat(language(), { dateStyle: 'medium', timeZone: 'UTC' }).format(new Date(toMs(d)));
+  return formatDate(toMs(d), 'UTC');
 }
 
 /** A run's period for people: one date, or the first and last dates of it, in its time zone. */
 export function runPeriodText(run) {
-  const f = new Intl.DateTimeFormat(language(), { dateStyle: 'medium', timeZone: run.time_zone });
-  const a = f.format(new Date(run.from_us / 1000));
-  const b = f.format(new Date(run.to_us / 1000 - 1));
+  const a = formatDate(run.from_us / 1000, run.time_zone);
+  const b = formatDate(run.to_us / 1000 - 1, run.time_zone);
   return a === b ? a : `${a} – ${b}`;
 }
 
@@ -114,10 +113,10 @@ export function stateSentence(run) {
     case 'queued':
       return t('reports.s.queued');
     case 'running':
-      return t('reports.s.running', { time: formatDateTime(run.started_at, { timeStyle: 'medium' }), n: formatNumber(run.attempts) });
+      return t('reports.s.running', { time: formatTime(run.started_at, { seconds: true }), n: formatNumber(run.attempts) });
     case 'retry':
       return t('reports.s.retry', { n: formatNumber(run.attempts), error: errorSentence(run),
-        time: formatDateTime(run.next_at, { timeStyle: 'short' }) });
+        time: formatTime(run.next_at) });
     case 'done':
       return t('reports.s.done', { time: formatDateTime(run.finished_at),
         seconds: formatNumber((run.render_ms || 0) / 1000, { maximumFractionDigits: 1 }) });

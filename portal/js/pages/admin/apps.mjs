@@ -1,7 +1,7 @@
 // Apps (G6, P3): register (the ingestion credential is shown once), list,
 // rename / move to a group, enable/disable, regenerate the credential, delete.
 import { registerPage } from '../../router.mjs';
-import { t, formatDateTime, formatNumber } from '../../i18n.mjs';
+import { t, formatDateTime, formatDate, formatNumber } from '../../i18n.mjs';
 import { api } from '../../api.mjs';
 import { h } from '../../ui/dom.mjs';
 import { crudPage, reportReply } from '../../ui/crud.mjs';
@@ -66,7 +66,7 @@ registerPage('admin/apps', {
         // app registered without one (the demo's) says so.
         { label: t('apps.credential'), value: (a) => (a.credential_prefix
           ? h('div', { class: 'cell-stack' }, h('code', { 'data-testid': 'app-credential-prefix', text: `${a.credential_prefix}…` }),
-            a.credential_set_at ? h('span', { class: 'muted small-text', text: t('apps.credential_since', { when: formatDateTime(a.credential_set_at, { dateStyle: 'medium' }) }) }) : null)
+            a.credential_set_at ? h('span', { class: 'muted small-text', text: t('apps.credential_since', { when: formatDate(a.credential_set_at) }) }) : null)
           : h('span', { class: 'pill warn', 'data-testid': 'app-credential-prefix', text: t('apps.no_credential') })) },
         { label: t('apps.devices'), class: 'num', value: (a) => formatNumber(a.device_count || 0) },
       ],

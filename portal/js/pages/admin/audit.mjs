@@ -115,7 +115,7 @@ registerPage('admin/audit', {
       if (r.status !== 200) { fill(list, h('p', { class: 'form-error', role: 'alert', text: errorMessage(r.body, r.status) })); return; }
       rows.push(...(r.body.entries || []));
       fill(list, table([
-        { label: t('audit.time'), value: (e) => formatDateTime(e.at, { dateStyle: 'medium', timeStyle: 'medium' }) },
+        { label: t('audit.time'), value: (e) => formatDateTime(e.at, { seconds: true }) },
         { label: t('audit.user'), value: (e) => who(e, users) },
         { label: t('audit.action'), class: 'prose', value: (e) => h('span', { 'data-action': e.action, text: actionText(e.action) }) },
         { label: t('audit.target'), class: 'prose', value: (e) => targetText(e, users) },
