@@ -12,7 +12,12 @@
 //     names a file that exists under portal/ (scripts/portal-dist.mjs ships
 //     portal/ whole, so a module found here is shipped), and the offline
 //     viewer's modules (scripts/bundle-offline.mjs joins them into one
-//     classic script) use no import().
+//     classic script) use no import();
+//   - dates and times are formatted in one place (docs/portal.md "Dates and
+//     times"): no module but i18n.mjs, chart/format.mjs and ui/datefield.mjs
+//     makes an Intl.DateTimeFormat or calls toLocale(Date|Time)String(),
+//     but to read the device's time zone (resolvedOptions()), and none
+//     passes formatDateTime() a dateStyle or timeStyle of its own.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -159,4 +164,16 @@ test('the pages\' own style sheets: named by the route table, loaded with their 
   const links = [...readFileSync(join(portal, 'index.html'), 'utf8').matchAll(/<link rel="stylesheet" href="([^"]+)"/g)]
     .map((m) => m[1]);
   assert.deepEqual(links, ['css/app.css']);
+});
+
+test('dates and times are formatted only by i18n.mjs, chart/format.mjs and ui/datefield.mjs, in their one form', () => {
+  const OWN = new Set(['js/i18n.mjs', 'js/chart/format.mjs', 'js/ui/datefield.mjs']);
+  const bad = [];
+  for (const f of walk(js)) {
+    const r = rel(f);
+    const src = code(readFileSync(f, 'utf8'));
+    if (!OWN.has(r) && /Intl\.DateTimeFormat\s*\((?!\)\.resolvedOptions\(\))|\.toLocale(Date|Time)?String\s*\(/.test(src)) bad.push(`${r}: its own date format`);
+    if (r !== 'js/chart/format.mjs' && /\b(dateStyle|timeStyle)\s*:/.test(src) && r !== 'js/ui/datefield.mjs') bad.push(`${r}: a dateStyle/timeStyle of its own`);
+  }
+  assert.deepEqual(bad, []);
 });
