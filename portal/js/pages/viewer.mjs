@@ -152,10 +152,10 @@ async function render(container, params) {
   function channelRow(list, label, onRemove, chooseBtn, testid) {
     const chipList = list.length ? chips(list, onRemove) : null;
     const head = h('h2', { class: 'vw-label', text: label });
-    if (list.length <= 4) return h('div', { class: 'vw-row', 'data-testid': testid }, head, chipList, chooseBtn);
+    if (list.length <= 4) return h('div', { class: 'vw-row', 'data-testid': testid }, head, h('div', { class: 'vw-row-body' }, chipList, chooseBtn));
     const names = list.map((c) => c.name).join(', ');
-    return h('div', { class: 'vw-row', 'data-testid': testid }, head,
-      h('details', { class: 'vw-chip-box' }, h('summary', { class: 'vw-chip-sum', text: names }), chipList), chooseBtn);
+    return h('div', { class: 'vw-row', 'data-testid': testid }, head, h('div', { class: 'vw-row-body' },
+      h('details', { class: 'vw-chip-box' }, h('summary', { class: 'vw-chip-sum', text: names }), chipList), chooseBtn));
   }
 
   function renderSetup() {
@@ -184,11 +184,12 @@ async function render(container, params) {
         names: st.dropped.map((id) => (meta.get(id) ? meta.get(id).name : `#${id}`)).join(', ') }) }) : null,
       h('div', { class: 'vw-row vw-period' },
         h('h2', { class: 'vw-label', text: t('viewer.period.label') }),
-        h('div', { class: 'vw-quick' }, quick),
-        h('div', { class: 'vw-range' },
-          h('div', { class: 'vw-dt' }, h('label', { for: 'vw-from', text: t('viewer.period.from') }), fromIn),
-          h('div', { class: 'vw-dt' }, h('label', { for: 'vw-to', text: t('viewer.period.to') }), toIn), apply),
-        h('p', { class: 'help vw-zone', text: t('viewer.zone', { zone: zoneLabel(shownZone()) }) })),
+        h('div', { class: 'vw-row-body' },
+          h('div', { class: 'vw-quick' }, quick),
+          h('div', { class: 'vw-range' },
+            h('div', { class: 'vw-dt' }, h('label', { for: 'vw-from', text: t('viewer.period.from') }), fromIn),
+            h('div', { class: 'vw-dt' }, h('label', { for: 'vw-to', text: t('viewer.period.to') }), toIn), apply),
+          h('p', { class: 'help vw-zone', text: t('viewer.zone', { zone: zoneLabel(shownZone()) }) }))),
     ];
     if (st.mode === 'compare') rows.push(compareSetup());
     fill(setup, rows, errorBox);
@@ -200,7 +201,7 @@ async function render(container, params) {
     const radio = (v) => h('label', { class: 'check' }, h('input', { type: 'radio', name: 'vw-cmp', value: v,
       checked: st.cmp === v, 'data-testid': `compare-${v}`,
       onchange: () => { st.cmp = v; saveUrl(); renderSetup(); renderBody(); } }), h('span', { text: t(`viewer.compare.${v}`) }));
-    const parts = [h('h2', { class: 'vw-label', text: t('viewer.compare.label') }), h('div', { class: 'vw-quick' }, radio('period'), radio('set'))];
+    const parts = [h('div', { class: 'vw-quick' }, radio('period'), radio('set'))];
     if (st.cmp === 'period') {
       const span = st.to - st.from;
       const bIn = dateField({ kind: 'datetime', id: 'vw-bfrom', label: t('viewer.compare.bStart'), value: toLocalInput(st.bfrom), testid: 'compare-bfrom' });
@@ -219,7 +220,8 @@ async function render(container, params) {
         h('button', { type: 'button', class: 'small', 'data-testid': 'compare-choose-b', text: t('viewer.compare.pickB'),
           onclick: () => choose('b') }), 'viewer-channels-b'));
     }
-    return h('div', { class: 'vw-row vw-compare' }, parts);
+    return h('div', { class: 'vw-row vw-compare' }, h('h2', { class: 'vw-label', text: t('viewer.compare.label') }),
+      h('div', { class: 'vw-row-body' }, parts));
   }
 
   // ---------------------------------------------------------------- body
