@@ -278,3 +278,29 @@ test('notifications: the badge counts unread ones; filter, mark one and mark all
   assert.equal(await page.locator('.notif-item.unread').count(), 0);
   await page.context().close();
 });
+
+test('the monitor writes dates in the portal\'s one form: the medium date with seconds (German, Chinese)', SERVER_WAY_ONLY, async () => {
+  // The latest value's time had the short date ("07.12.26", "2026/12/7") where
+  // the rest of the portal writes "07.12.2026" (i18n.mjs formatDateTime, chart/format.mjs dateForm()).
+  const before = (await seed.admin.get('/api/v1/me')).body;
+  const FORMS = {
+    de: /^\d{2}\.\d{2}\.\d{4}, \d{2}:\d{2}:\d{2}$/,
+    'zh-CN': /^\d{4}年\d{1,2}月\d{1,2}日 \d{2}:\d{2}:\d{2}$/,
+  };
+  try {
+    for (const [lang, form] of Object.entries(FORMS)) {
+      const r = await seed.admin.patch('/api/v1/me', { language: lang });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      const page = await openPage(env);
+      await signIn(page, { account: 'acme', user: 'admin', password: PASSWORD });
+      await page.waitForFunction((l) => document.documentElement.lang === l, lang);
+      await waitForPage(page, 'monitor');
+      const time = page.locator(`[data-channel="${seed.channels[0]}"] .channel-time`);
+      await page.waitForFunction((id) => document.querySelector(`[data-channel="${id}"] .channel-time`)?.textContent, seed.channels[0]);
+      assert.match(await time.textContent(), form, lang);
+      await page.context().close();
+    }
+  } finally {
+    await seed.admin.patch('/api/v1/me', { language: before.language || 'en' });
+  }
+});
