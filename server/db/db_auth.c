@@ -1027,8 +1027,100 @@ db_status db_audit_list(db_conn *c, long long account_id, const db_audit_filter 
                         (void **)out, n);
 }
 
+/* The names of a page's targets ($2 their kinds, $3 their ids; '' and 0
+ * for none), in the page's order: one scalar read by primary key per entry
+ * of a kind that has a name, of the account $1 only; NULL when that item
+ * is gone, '' when it has no name or its kind none (a session, an inquiry
+ * ...). An instrument without a name is its model and serial, a recipient
+ * without one its address (a destination's address may hold a secret: its
+ * name or nothing). */
+#define AUDIT_NAME_SQL(table, col) \
+    "(SELECT " col " FROM " table " x WHERE x.account_id = $1 AND x.id = t.id)"
+static db_stmt st_audit_target_names = {"audit_target_names",
+    "SELECT CASE t.ty "
+    " WHEN 'user' THEN " AUDIT_NAME_SQL("users", "name")
+    " WHEN 'team' THEN " AUDIT_NAME_SQL("teams", "name")
+    " WHEN 'group' THEN " AUDIT_NAME_SQL("measurement_groups", "name")
+    " WHEN 'app' THEN " AUDIT_NAME_SQL("apps", "name")
+    " WHEN 'device' THEN " AUDIT_NAME_SQL("devices", "coalesce(nullif(name, ''), model || ' ' || serial)")
+    " WHEN 'channel' THEN " AUDIT_NAME_SQL("channels", "name")
+    " WHEN 'dashboard' THEN " AUDIT_NAME_SQL("dashboards", "name")
+    " WHEN 'recipient' THEN " AUDIT_NAME_SQL("system_notification_recipients", "coalesce(nullif(name, ''), address)")
+    " WHEN 'destination' THEN " AUDIT_NAME_SQL("notify_destinations", "name")
+    " WHEN 'api_token' THEN " AUDIT_NAME_SQL("api_tokens", "name")
+    " WHEN 'report' THEN " AUDIT_NAME_SQL("report_settings", "name")
+    " WHEN 'alarm' THEN " AUDIT_NAME_SQL("alarm_rules", "name")
+    " WHEN 'drive_file' THEN " AUDIT_NAME_SQL("drive_items", "name")
+    " WHEN 'drive_folder' THEN " AUDIT_NAME_SQL("drive_items", "name")
+    " WHEN 'file' THEN " AUDIT_NAME_SQL("drive_items", "name")
+    " WHEN 'battery_profile' THEN " AUDIT_NAME_SQL("app_files", "name")
+    " WHEN 'battery_threshold' THEN " AUDIT_NAME_SQL("app_files", "name")
+    " WHEN 'photo_template' THEN " AUDIT_NAME_SQL("app_files", "name")
+    " WHEN 'equipment_list' THEN " AUDIT_NAME_SQL("equipment_lists", "name")
+    " WHEN 'account' THEN (SELECT x.name FROM accounts x WHERE x.id = $1 AND x.id = t.id) "
+    " ELSE '' END "
+    "FROM unnest($2::text[], $3::bigint[]) WITH ORDINALITY AS t(ty, id, i) ORDER BY t.i",
+    0};
+
+db_status db_audit_target_names(db_conn *c, long long account_id, db_audit_entry *rows, int n)
+{
+    const char **types;
+    char a[24], *ty = NULL, *ids = NULL;
+    PGresult *r = NULL;
+    db_status st = DB_ERROR;
+    size_t len = 1;
+    if (n <= 0) {
+        return DB_OK;
+    }
+    if ((types = calloc((size_t)n, sizeof *types)) == NULL ||
+        (ids = malloc((size_t)n * 21 + 3)) == NULL) {
+        goto out;
+    }
+    ids[0] = '{';
+    for (int i = 0; i < n; i++) {
+        types[i] = rows[i].target_type != NULL && rows[i].target_id > 0 ? rows[i].target_type : "";
+        len += (size_t)snprintf(ids + len, 22, "%s%lld", i > 0 ? "," : "",
+                                types[i][0] != '\0' ? rows[i].target_id : 0LL);
+    }
+    ids[len++] = '}';
+    ids[len] = '\0';
+    if ((ty = db_text_array((const char *const *)types, (size_t)n)) == NULL) {
+        goto out;
+    }
+    {
+        const char *p[] = {a, ty, ids};
+        snprintf(a, sizeof a, "%lld", account_id);
+        st = db_exec(c, &st_audit_target_names, 3, p, &r);
+    }
+    if (st == DB_OK && PQntuples(r) == n) {
+        for (int i = 0; i < n; i++) {
+            const char *v = PQgetvalue(r, i, 0);
+            free(rows[i].target_name);
+            rows[i].target_name = NULL;
+            rows[i].target_gone = types[i][0] != '\0' && PQgetisnull(r, i, 0);
+            if (!PQgetisnull(r, i, 0) && v[0] != '\0' &&
+                (rows[i].target_name = strdup(v)) == NULL) {
+                st = DB_ERROR;
+                break;
+            }
+        }
+    } else if (st == DB_OK) {
+        st = DB_ERROR;
+    }
+out:
+    PQclear(r);
+    free(ty);
+    free(ids);
+    free(types);
+    return st;
+}
+
 void db_audit_entries_free(db_audit_entry *rows, int n)
 {
+    for (int i = 0; rows != NULL && i < n; i++) {
+        free(rows[i].target_name);
+        rows[i].target_name = NULL;
+    }
     db_rows_free(rows, n, audit_fields, N_AUDIT_FIELDS, sizeof *rows);
 }
 

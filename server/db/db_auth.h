@@ -225,6 +225,11 @@ typedef struct {
     long long target_id; /* 0 = none */
     char *ip;          /* NULL = unknown */
     char *detail;      /* a JSON object's text */
+    /* db_audit_target_names(): the target's name now (NULL = none: no
+     * target, gone, or a kind or item without a name) and whether the
+     * target no longer exists in the account. */
+    char *target_name;
+    bool target_gone;
 } db_audit_entry;
 
 /* Which entries of the audit log: before (an id, 0 = none), user_id (the
@@ -250,6 +255,16 @@ typedef struct {
  * of that id in that order, none when it is no entry of the account). */
 db_status db_audit_list(db_conn *c, long long account_id, const db_audit_filter *f, int limit,
                         db_audit_entry **out, int *n);
+
+/* A9: fill target_name / target_gone of the "n" entries "rows" of the
+ * account (db_audit_list()) with their targets' names now, in one statement
+ * for the page: a user, team, measurement group, app, instrument (its name,
+ * else its model and serial), channel (computed ones too), dashboard,
+ * recipient, destination, Web API token, report, alarm rule, Drive file or
+ * folder, file shared with the apps, equipment list or the account itself,
+ * of the account only. Other kinds (a session, an inquiry ...) have no name
+ * and are not looked up (never "gone"). */
+db_status db_audit_target_names(db_conn *c, long long account_id, db_audit_entry *rows, int n);
 
 void db_audit_entries_free(db_audit_entry *rows, int n);
 

@@ -129,7 +129,9 @@ svc_status audit_list(const svc_actor *a, const db_audit_filter *f, int limit, c
     int n = 0;
     *out = NULL;
     if ((st = db_acquire(a->srv->pool, DB_WAIT_MS, &c)) != DB_OK ||
-        (st = db_audit_list(c, a->account_id, f, limit, &rows, &n)) != DB_OK) {
+        (st = db_audit_list(c, a->account_id, f, limit, &rows, &n)) != DB_OK ||
+        (st = db_audit_target_names(c, a->account_id, rows, n)) != DB_OK) {
+        db_audit_entries_free(rows, n);
         db_release(a->srv->pool, c);
         return svc_fail_db(e, st, NULL);
     }
@@ -162,6 +164,8 @@ svc_status audit_list(const svc_actor *a, const db_audit_filter *f, int limit, c
         cJSON_AddStringToObject(en, "action", r->action != NULL ? r->action : "");
         add_str_or_null(en, "target_type", r->target_type);
         add_id_or_null(en, "target_id", r->target_id);
+        add_str_or_null(en, "target_name", r->target_name);
+        cJSON_AddBoolToObject(en, "target_gone", r->target_gone);
         add_str_or_null(en, "ip", r->ip);
         cJSON_AddItemToObject(en, "detail", detail ? detail : cJSON_CreateObject());
         cJSON_AddItemToArray(arr, en);

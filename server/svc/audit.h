@@ -56,7 +56,10 @@ int audit_event(db_pool *pool, const audit_who *who, const char *action,
 /* GET /api/v1/audit: up to "limit" entries of the actor's account that "f"
  * lets through (db_auth.h), newest first, as {"entries": [...],
  * "next_before": id or null} in *out (caller owns). An app's entry carries
- * "app_id" and "app_name" (its name when it acted) besides. SVC_OK, or the
+ * "app_id" and "app_name" (its name when it acted) besides. Every entry
+ * carries "target_name", its target's name now (null when none: no target,
+ * gone, nameless), and "target_gone", true when the target no longer exists
+ * (db_audit_target_names(): one statement for the page). SVC_OK, or the
  * failure in "e". */
 MT_MUSTCHECK
 svc_status audit_list(const svc_actor *a, const db_audit_filter *f, int limit, cJSON **out,

@@ -402,6 +402,46 @@ test('A9: the filters by person and by time (migration 078) page through the sam
     AND actor_kind = 'user'`), '10');
 });
 
+test('A9: each entry names its target as it is now (one statement for the page), of the account only; '
+  + 'a deleted target is gone, a target of a kind without a name is neither', async () => {
+  const a = await account('pro');
+  const c = await login(srv.url, { account: a.account, user: 'admin', password: PW });
+  const sql = (q) => pg.psql(q, db);
+  const team = (await c.post('/api/v1/teams', { name: 'Night shift' })).body;
+  const group = (await c.post('/api/v1/groups', { name: 'Boiler house' })).body;
+  const app = (await c.post('/api/v1/apps', { kind: 'one', name: 'Roof gateway' })).body;
+  const gone = (await c.post('/api/v1/groups', { name: 'Old site' })).body;
+  assert.ok(team.id && group.id && app.id && gone.id);
+  assert.equal((await c.patch(`/api/v1/groups/${group.id}`, { name: 'Boiler house 2' })).status, 200);
+  assert.ok((await c.del(`/api/v1/groups/${gone.id}`)).status < 300);
+  // Another account's team, named in an entry of this one (as if by a
+  // mistake): not this account's, so not named.
+  const b = await account('pro');
+  const cb = await login(srv.url, { account: b.account, user: 'admin', password: PW });
+  const theirs = (await cb.post('/api/v1/teams', { name: 'Their team' })).body;
+  await sql(`INSERT INTO audit_log (account_id, actor_kind, action, target_type, target_id, detail)
+    VALUES (${a.accountId}, 'system', 'team.update', 'team', ${theirs.id}, '{}'),
+           (${a.accountId}, 'system', 'auth.session_end', 'session', 123456, '{}')`);
+  const r = await c.get('/api/v1/audit?limit=200');
+  assert.equal(r.status, 200);
+  const of = (action, id) => r.body.entries.find((e) => e.action === action && e.target_id === id);
+  const named = (e) => e && [e.target_name, e.target_gone];
+  assert.deepEqual(named(of('team.create', team.id)), ['Night shift', false]);
+  assert.deepEqual(named(of('group.create', group.id)), ['Boiler house 2', false], 'the name now, not then');
+  assert.deepEqual(named(of('group.update', group.id)), ['Boiler house 2', false]);
+  assert.deepEqual(named(of('app.create', app.id)), ['Roof gateway', false]);
+  assert.deepEqual(named(of('group.create', gone.id)), [null, true]);
+  assert.deepEqual(named(of('group.delete', gone.id)), [null, true]);
+  assert.deepEqual(named(of('team.update', theirs.id)), [null, true], 'another account\'s item is not named');
+  assert.deepEqual(named(of('auth.session_end', 123456)), [null, false], 'a session has no name');
+  const login1 = r.body.entries.find((e) => e.action === 'auth.login');
+  assert.equal(login1.target_type, 'user');
+  assert.ok(login1.target_name.length > 0 && login1.target_gone === false, 'the signed-in user by name');
+  for (const e of r.body.entries.filter((x) => x.target_type === null)) {
+    assert.deepEqual(named(e), [null, false]);
+  }
+});
+
 test('A9: a change and its audit entry are one transaction: a refused change leaves no entry, '
   + 'an entry that cannot be written undoes the change', async () => {
   const a = await account('pro');
