@@ -210,6 +210,12 @@ test('audit log: sentences, filtered by user, kind of action and time', async ()
   // the console's own tests drive one through the broker).
   await env.psql(`INSERT INTO audit_log (account_id, actor_kind, user_id, action, target_type, target_id)
     VALUES (${seed.accountId}, 'user', ${seed.userId}, 'console.open', 'device', ${seed.deviceId})`);
+  // Items by their names now (the server's target_name), never their database numbers: a
+  // channel deleted since (the entry kept no name), a dashboard deleted since (it kept its name).
+  await env.psql(`INSERT INTO audit_log (account_id, actor_kind, user_id, action, target_type, target_id, detail)
+    VALUES (${seed.accountId}, 'user', ${seed.userId}, 'channel.delete', 'channel', 2000000000, '{}'),
+      (${seed.accountId}, 'user', ${seed.userId}, 'dashboard.delete', 'dashboard', 2000000001, '{"name": "Old board"}')`);
+  const deviceName = (await env.psql(`SELECT name FROM devices WHERE id = ${seed.deviceId}`)).trim();
   for (const size of ['pc', 'phone390']) {
     const page = await open(size, 'admin/audit');
     await page.waitForSelector('[data-testid=audit-list] table');
@@ -219,6 +225,11 @@ test('audit log: sentences, filtered by user, kind of action and time', async ()
     const appRow = page.locator('[data-testid=audit-list] tr', { has: page.locator('[data-action="app_share.file.upload"]') });
     assert.match(await appRow.textContent(), /The gateway app “Line gateway”.*Uploaded a file shared with the apps.*Battery profile “Li-ion 12V”/);
     assert.doesNotMatch(text, /auth\.login|user\.create|NULL|undefined/);
+    const rowOf = async (action) => page.locator('[data-testid=audit-list] tr', { has: page.locator(`[data-action="${action}"]`) }).first().textContent();
+    assert.match(await rowOf('console.open'), new RegExp(`Instrument “${deviceName}”`));
+    assert.match(await rowOf('channel.delete'), /Channel, since deleted/);
+    assert.match(await rowOf('dashboard.delete'), /Dashboard “Old board”, since deleted/);
+    assert.doesNotMatch(text, /no\. \d|2000000000/, 'no database numbers');
     if (size === 'phone390') { await assertFits(page, 'audit'); await shot(page, 'audit-phone', { fullPage: false }); await page.context().close(); continue; }
     // Only Mia: her sign-in, nothing of the administrator's.
     const mia = await page.$eval('[data-testid=audit-user]', (s) => [...s.options].find((o) => /mia/.test(o.textContent)).value);

@@ -24,14 +24,18 @@ export function actionText(action) {
   return has(`audit.area.${area}`) ? t('audit.other_in', { area: t(`audit.area.${area}`) }) : t('audit.other');
 }
 
+/** The entry's item by its name, never its database number: its name now
+ * (target_name, read by the server for the page), else the name the entry
+ * kept (a file, a list, a dashboard: detail.name); an item deleted since is
+ * said to be, a nameless one (a session) is its kind. */
 function targetText(e, users) {
   if (!e.target_type) return null;
   if (e.target_type === 'user' && users.has(e.target_id)) return users.get(e.target_id);
   const kind = has(`audit.target.${e.target_type}`) ? t(`audit.target.${e.target_type}`) : t('audit.target.other');
-  // The name the entry kept (a file, a list, a dashboard: detail.name) says more than the number.
-  const name = e.detail && typeof e.detail.name === 'string' ? e.detail.name.trim() : '';
-  if (name) return t('audit.target_named', { kind, name });
-  return e.target_id ? t('audit.target_id', { kind, id: e.target_id }) : kind;
+  if (typeof e.target_name === 'string' && e.target_name.trim()) return t('audit.target_named', { kind, name: e.target_name.trim() });
+  const kept = e.detail && typeof e.detail.name === 'string' ? e.detail.name.trim() : '';
+  if (kept) return t(e.target_gone ? 'audit.target_named_gone' : 'audit.target_named', { kind, name: kept });
+  return e.target_gone ? t('audit.target_gone', { kind }) : kind;
 }
 
 function who(e, users) {
