@@ -40,7 +40,7 @@ function targetText(e, users) {
 
 function who(e, users) {
   // A gateway app's own change (its device reports, what it shares): the app by its name then.
-  if (e.actor_kind === 'app') return t('audit.via_app', { app: e.app_name || t('audit.target_id', { kind: t('audit.target.app'), id: e.app_id }) });
+  if (e.actor_kind === 'app') return e.app_name ? t('audit.via_app', { app: e.app_name }) : t('audit.via_app_unnamed');
   if (e.actor_kind === 'system') return t('audit.system');
   const name = (e.user_id && users.get(e.user_id)) || e.actor_login || t('audit.deleted_user');
   return e.actor_kind === 'api_token' ? t('audit.via_token', { user: name }) : name;
