@@ -17,7 +17,7 @@
 //   METRON_SERVER_BIN=build/server/metron-server-test BENCH_DURABLE=1 \
 //     NODE_PATH=/usr/share/nodejs node tests/bench/notify_slow_hosts_bench.mjs [HOSTS (2)] [STALL (1500)]
 import { sleep } from '../server/harness.mjs';
-import { enqueuer, outboxQuiet, troubleSetup } from './outbox_bench_helpers.mjs';
+import { enqueuer, healthyLatencies, outboxQuiet, troubleSetup } from './outbox_bench_helpers.mjs';
 
 const HOSTS = Number(process.argv[2] || 2);
 const STALL = Number(process.argv[3] || 1500);
@@ -44,14 +44,7 @@ for (let round = 0; round < ROUNDS; round++) {
   const base = rxs.reduce((n, rx) => n + rx.accepted().length, 0);
   const t0 = performance.now();
   for (const d of slow) await enqueue(d, 3);
-  const lat = [];
-  for (let i = 0; i < 10; i++) {
-    const before = fine.accepted('/fine').length;
-    const t = performance.now();
-    await enqueue(fineDest, 1);
-    await fine.waitFor(() => fine.accepted('/fine').length > before, 60000);
-    lat.push(Math.round(performance.now() - t));
-  }
+  const lat = await healthyLatencies(enqueue, fine, fineDest);
   while (rxs.reduce((n, rx) => n + rx.accepted().length, 0) < base + slow.length * 3) await sleep(20);
   const drain = Math.round(performance.now() - t0);
   console.log(`round ${round + 1}: ${HOSTS} hosts answering after ${STALL} ms, ${slow.length * 3} ` +

@@ -22,7 +22,7 @@
 //   METRON_SERVER_BIN=build/server/metron-server-test BENCH_DURABLE=1 \
 //     NODE_PATH=/usr/share/nodejs node tests/bench/notify_trouble_bench.mjs [HOSTS (2)] [ROUNDS (3)]
 import { sleep } from '../server/harness.mjs';
-import { enqueuer, outboxQuiet, troubleSetup } from './outbox_bench_helpers.mjs';
+import { enqueuer, healthyLatencies, outboxQuiet, troubleSetup } from './outbox_bench_helpers.mjs';
 
 const HOSTS = Number(process.argv[2] || 2);
 const ROUNDS = Number(process.argv[3] || 3);
@@ -45,14 +45,7 @@ for (let round = 0; round < ROUNDS; round++) {
   maxTogether = together();
   for (const d of hung) await enqueue(d, 3);
   await sleep(300);
-  const lat = [];
-  for (let i = 0; i < 10; i++) {
-    const before = fine.accepted('/fine').length;
-    const t = performance.now();
-    await enqueue(fineDest, 1);
-    await fine.waitFor(() => fine.accepted('/fine').length > before, 60000);
-    lat.push(Math.round(performance.now() - t));
-  }
+  const lat = await healthyLatencies(enqueue, fine, fineDest);
   console.log(`round ${round + 1}: ${HOSTS} hung hosts of the account, 10 notifications to its healthy ` +
     `receiver: first ${lat[0]} ms, median ${med(lat)} ms, max ${Math.max(...lat)} ms (${lat.join(' ')}); ` +
     `the hung hosts had at most ${maxTogether} requests open at once`);

@@ -53,3 +53,18 @@ export async function outboxQuiet(pg, db) {
   while (await pg.psql(`SELECT count(*) FROM notify_outbox WHERE state IN ('queued', 'retry', 'sending')`,
     db) !== '0') await sleep(100);
 }
+
+/** "count" notifications (10) to destination "to" of receiver "rx", one
+ * after the other: the milliseconds from each one's enqueue to its arrival
+ * at "path" ('/fine'). */
+export async function healthyLatencies(enqueue, rx, to, { count = 10, path = '/fine' } = {}) {
+  const lat = [];
+  for (let i = 0; i < count; i++) {
+    const before = rx.accepted(path).length;
+    const t = performance.now();
+    await enqueue(to, 1);
+    await rx.waitFor(() => rx.accepted(path).length > before, 60000);
+    lat.push(Math.round(performance.now() - t));
+  }
+  return lat;
+}

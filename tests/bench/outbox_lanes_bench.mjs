@@ -41,7 +41,7 @@ import { createAccount, login, request, sleep, startPostgres, startServer, start
   from '../server/harness.mjs';
 import { startRelay } from '../server/smtp_relay.mjs';
 import { startWebhookReceiver } from '../server/webhook_receiver.mjs';
-import { enqueuer, outboxQuiet } from './outbox_bench_helpers.mjs';
+import { enqueuer, healthyLatencies, outboxQuiet } from './outbox_bench_helpers.mjs';
 
 const PW = 'Correct-h0rse';
 const BACKLOG = Number(process.argv[2] || 1000);
@@ -134,19 +134,6 @@ for (let round = 0; round < (PARTS.has(1) ? 3 : 0); round++) {
     `after ${at} backlog mails; the whole backlog took ${Math.round(performance.now() - t0)} ms`);
 }
 
-/** 10 notifications to the healthy receiver, one after the other: the
- * milliseconds from each one's enqueue to its arrival. */
-async function healthyLatencies() {
-  const lat = [];
-  for (let i = 0; i < 10; i++) {
-    const before = rx.accepted('/fine').length;
-    const t = performance.now();
-    await enqueue(fineDest, 1);
-    await rx.waitFor(() => rx.accepted('/fine').length > before, 60000);
-    lat.push(Math.round(performance.now() - t));
-  }
-  return lat;
-}
 
 // 2. and 3. A healthy receiver while another receiver, or the relay, hangs.
 for (const what of ['hung webhook receiver', 'hung mail relay'].filter((w, i) => PARTS.has(i + 2))) {
@@ -154,7 +141,7 @@ for (const what of ['hung webhook receiver', 'hung mail relay'].filter((w, i) =>
   if (what === 'hung mail relay') { relay.set('stall'); await enqueue(mailDest, 12); }
   else await enqueue(hungDest, 12);
   await sleep(300);
-  const lat = await healthyLatencies();
+  const lat = await healthyLatencies(enqueue, rx, fineDest);
   console.log(`${what}: 10 notifications to a healthy receiver, each from its enqueue to the receiver: ` +
     `median ${med(lat)} ms, max ${Math.max(...lat)} ms (${lat.join(' ')})`);
   // Let the hung ones go (a receiver that comes back) and drain.
@@ -176,7 +163,7 @@ for (let round = 0; round < (PARTS.has(4) ? 3 : 0); round++) {
   rxh.resetMaxOpen();
   for (const d of hostDests) await enqueue(d, 3);
   await sleep(300);
-  const lat = await healthyLatencies();
+  const lat = await healthyLatencies(enqueue, rx, fineDest);
   const code = await signInCode();
   console.log(`hung host (${HOST_DESTS} destinations on one receiver): 10 notifications to a healthy receiver: ` +
     `median ${med(lat)} ms, max ${Math.max(...lat)} ms (${lat.join(' ')}); the sign-in code ` +
@@ -214,7 +201,7 @@ for (let round = 0; round < (PARTS.has(5) ? 3 : 0); round++) {
     if (r.status !== 200 || r.body.queued !== 3) throw new Error(JSON.stringify(r.body));
   }
   await sleep(300);
-  const lat = await healthyLatencies();
+  const lat = await healthyLatencies(enqueue, rx, fineDest);
   const code = await signInCode();
   console.log(`hung account (${HOST_DESTS} destinations on ${HOST_DESTS} hosts): 10 notifications to another ` +
     `account's healthy receiver: median ${med(lat)} ms, max ${Math.max(...lat)} ms (${lat.join(' ')}); ` +
