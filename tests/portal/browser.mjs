@@ -418,3 +418,22 @@ export async function openSignedIn(env, route, password, { size = 'pc', lang } =
   await gotoRoute(page, `${env.url}/#/${route}`);
   return page;
 }
+
+/** Open `route` (account or admin/account), choose the longest name of its
+ * time-zone field, and read what the closed field shows: the option's text
+ * (label), the face's (face), whether the face cuts it (cut), whether the
+ * select lies over the face (covers) and on how many lines (lines). */
+export async function longestZoneShown(page, env, route) {
+  await gotoRoute(page, `${env.url}/#/${route}`, { route });
+  await page.waitForSelector('select[name=time_zone] option', { state: 'attached' });
+  const longest = await page.$eval('select[name=time_zone]', (s) => [...s.options]
+    .reduce((a, o) => (o.textContent.length > a.textContent.length ? o : a)).value);
+  await page.selectOption('select[name=time_zone]', longest);
+  return page.$eval('select[name=time_zone]', (s) => {
+    const face = s.parentElement.querySelector('.select-face');
+    const r = face.getBoundingClientRect(), sr = s.getBoundingClientRect();
+    return { label: s.options[s.selectedIndex].textContent, face: face.textContent, cut: face.scrollWidth > face.clientWidth,
+      covers: Math.abs(r.width - sr.width) < 1 && Math.abs(r.height - sr.height) < 1,
+      lines: Math.round(r.height / parseFloat(getComputedStyle(face).lineHeight)) };
+  });
+}

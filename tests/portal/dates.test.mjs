@@ -9,7 +9,7 @@
 // a phone.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startStack, openPage, signIn, gotoRoute, waitForPage, afterRender, shot } from './browser.mjs';
+import { startStack, openPage, signIn, gotoRoute, waitForPage, afterRender, shot, longestZoneShown } from './browser.mjs';
 import { PASSWORD, seedAccount } from './fixtures.mjs';
 import { defects } from './defects.mjs';
 
@@ -171,17 +171,7 @@ test('the closed time-zone field shows the chosen zone in full on a PC (Japanese
   for (const [lang, size] of [['ja', 'pc'], ['en', 'pc']]) {
     const page = await open(lang, size);
     for (const route of ['account', 'admin/account']) {
-      await gotoRoute(page, `${env.url}/#/${route}`, { route });
-      await page.waitForSelector('select[name=time_zone] option', { state: 'attached' });
-      const longest = await page.$eval('select[name=time_zone]', (s) => [...s.options]
-        .reduce((a, o) => (o.textContent.length > a.textContent.length ? o : a)).value);
-      await page.selectOption('select[name=time_zone]', longest);
-      const got = await page.$eval('select[name=time_zone]', (s) => {
-        const face = s.parentElement.querySelector('.select-face');
-        const r = face.getBoundingClientRect(), sr = s.getBoundingClientRect();
-        return { label: s.options[s.selectedIndex].textContent, face: face.textContent, cut: face.scrollWidth > face.clientWidth,
-          covers: Math.abs(r.width - sr.width) < 1 && Math.abs(r.height - sr.height) < 1, lines: Math.round(r.height / parseFloat(getComputedStyle(face).lineHeight)) };
-      });
+      const got = await longestZoneShown(page, env, route);
       assert.equal(got.face, got.label, `${lang} ${route}`);
       assert.equal(got.cut, false, `${lang} ${route}: not cut`);
       assert.ok(got.covers, `${lang} ${route}: the select lies over what it shows`);

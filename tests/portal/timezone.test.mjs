@@ -6,7 +6,7 @@
 // time moves to New York; the period typed into the viewer is read there too.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startStack, openPage, signIn, waitForPage, shot, assertFits, gotoRoute } from './browser.mjs';
+import { startStack, openPage, signIn, waitForPage, shot, assertFits, gotoRoute, longestZoneShown } from './browser.mjs';
 import { PASSWORD, seedAccount } from './fixtures.mjs';
 import { appClient } from '../server/data_helpers.mjs';
 
@@ -195,17 +195,10 @@ test('on a 360 px phone a long zone name is shown in full in the closed field', 
     const page = await openPage(env, { size: { width: 360, height: 740 }, zone: 'UTC' });
     await signIn(page, { account: 'acme', user: 'admin', password: PASSWORD });
     for (const route of ['account', 'admin/account']) {
-      await gotoRoute(page, `${env.url}/#/${route}`, { route });
-      await page.waitForSelector('select[name=time_zone] option', { state: 'attached' });
-      // The longest name of the list (Pacific Time in German and French: ~50 characters).
-      const longest = await page.$eval('select[name=time_zone]', (s) => [...s.options]
-        .reduce((a, o) => (o.textContent.length > a.textContent.length ? o : a)).value);
-      await page.selectOption('select[name=time_zone]', longest);
-      // The field shows it whole, on two lines if it must (ui/form.mjs wrapSelect), with its offset.
-      const shown = await page.$eval('select[name=time_zone]', (s) => {
-        const face = s.parentElement.querySelector('.select-face');
-        return { label: s.options[s.selectedIndex].textContent, face: face.textContent, cut: face.scrollWidth > face.clientWidth };
-      });
+      // The longest name of the list (Pacific Time in German and French: ~50
+      // characters): the field shows it whole, on two lines if it must
+      // (ui/form.mjs wrapSelect), with its offset.
+      const shown = await longestZoneShown(page, env, route);
       assert.equal(shown.face, shown.label, `${lang} ${route}`);
       assert.equal(shown.cut, false, `${lang} ${route}: cut`);
       assert.match(shown.label, /UTC[−+]\d\d:\d\d/);
