@@ -12,6 +12,7 @@
 //
 //   METRON_SERVER_BIN=$PWD/build/server/metron-server-test node tests/bench/audit_filter_explain.mjs
 import { startPostgres, startServer, createAccount, login } from '../server/harness.mjs';
+import { AUDIT_KIND_077, auditList077 } from './audit_bench_sql.mjs';
 
 const ENTRIES = Number(process.env.BENCH_ENTRIES || 200000), N = Number(process.env.BENCH_N || 200);
 const pg = await startPostgres({ durable: true });
@@ -36,18 +37,8 @@ await pg.psql(`INSERT INTO audit_log (account_id, at, actor_kind, user_id, app_i
   FROM generate_series(1, ${ENTRIES}) i`, db);
 await pg.psql('VACUUM ANALYZE audit_log', db);
 
-const kind = "(CASE WHEN actor_kind = 'system' AND jsonb_typeof(detail->'app_id') = 'number' THEN 'app' ELSE actor_kind END)";
-const body = (b2, cond, order = 'id DESC') => `SELECT id, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), actor_kind,
-  user_id, app_id, actor_login, action, target_type, target_id, host(ip), detail::text
-  FROM audit_log WHERE account_id = $1 AND ${b2} ${cond}
-  AND ($4::bigint IS NULL OR user_id = $4)
-  AND ($5::text IS NULL OR action = $5 OR (right($5, 1) = '.' AND starts_with(action, $5)))
-  AND ($6::bigint IS NULL OR at >= to_timestamp($6::double precision / 1e6))
-  AND ($7::bigint IS NULL OR at < to_timestamp($7::double precision / 1e6))
-  AND ($8::text IS NULL OR $8 = ${kind})
-  AND ($9::bigint IS NULL OR $9 = coalesce(app_id, CASE WHEN actor_kind = 'system'
-   AND jsonb_typeof(detail->'app_id') = 'number' THEN (detail->>'app_id')::bigint END))
-  ORDER BY ${order} LIMIT $3`;
+const kind = AUDIT_KIND_077;
+const body = (b2, cond, order = 'id DESC') => auditList077(`${b2} ${cond}`, order);
 const A = ids.accountId, P = app.body.id, MAX = '9223372036854775807';
 // This build's statements (server/db/db_auth.c, AUDIT_KEYSET_SQL).
 const keyed = (key) => body(`${key} >= $10 AND (${key}, id) < ($10, $2)`, '', `${key} DESC, id DESC`);

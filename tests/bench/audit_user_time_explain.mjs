@@ -17,6 +17,7 @@
 //
 //   METRON_SERVER_BIN=$PWD/build/server/metron-server-test node tests/bench/audit_user_time_explain.mjs
 import { startPostgres, startServer, createAccount, createUser, login } from '../server/harness.mjs';
+import { auditList077 } from './audit_bench_sql.mjs';
 import { load } from './bench_util.mjs';
 
 const ENTRIES = Number(process.env.BENCH_ENTRIES || 200000), N = Number(process.env.BENCH_N || 200);
@@ -47,18 +48,7 @@ await pg.psql('VACUUM ANALYZE audit_log', db);
 const nowUs = Number(await pg.psql("SELECT (extract(epoch FROM date_trunc('second', now())) * 1e6)::bigint", db));
 const minUs = (m) => nowUs - m * 60e6; // m minutes ago
 
-const kind = "(CASE WHEN actor_kind = 'system' AND jsonb_typeof(detail->'app_id') = 'number' THEN 'app' ELSE actor_kind END)";
-const body = (keyset, order) => `SELECT id, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), actor_kind,
-  user_id, app_id, actor_login, action, target_type, target_id, host(ip), detail::text
-  FROM audit_log WHERE account_id = $1 AND ${keyset}
-  AND ($4::bigint IS NULL OR user_id = $4)
-  AND ($5::text IS NULL OR action = $5 OR (right($5, 1) = '.' AND starts_with(action, $5)))
-  AND ($6::bigint IS NULL OR at >= to_timestamp($6::double precision / 1e6))
-  AND ($7::bigint IS NULL OR at < to_timestamp($7::double precision / 1e6))
-  AND ($8::text IS NULL OR $8 = ${kind})
-  AND ($9::bigint IS NULL OR $9 = coalesce(app_id, CASE WHEN actor_kind = 'system'
-   AND jsonb_typeof(detail->'app_id') = 'number' THEN (detail->>'app_id')::bigint END))
-  ORDER BY ${order} LIMIT $3`;
+const body = auditList077;
 const A = ids.accountId, MAX = '9223372036854775807';
 // main's statement (no filter's own index: user_id, from, to checked on the
 // account's entries newest first) and this build's (server/db/db_auth.c).
