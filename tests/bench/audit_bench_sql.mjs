@@ -14,3 +14,16 @@ export const auditList077 = (keyset, order = 'id DESC') => `SELECT id, to_char(a
   AND ($9::bigint IS NULL OR $9 = coalesce(app_id, CASE WHEN actor_kind = 'system'
    AND jsonb_typeof(detail->'app_id') = 'number' THEN (detail->>'app_id')::bigint END))
   ORDER BY ${order} LIMIT $3`;
+
+/** A psql script that prepares `stmt` (parameter types `types`), times it
+ * with `timed(args)`, and explains it with `args` (ANALYZE, BUFFERS) as
+ * planned for them and as a generic plan, after `setup` (e.g. dropping the
+ * indexes of "after"), all in a transaction rolled back. */
+export const explainScript = (stmt, types, args, setup, timed) => `BEGIN; ${setup}
+    PREPARE s(${types}) AS ${stmt};
+    ${timed(args)}
+    EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) EXECUTE s${args};
+    SET LOCAL plan_cache_mode = force_generic_plan;
+    SELECT 'generic plan:';
+    EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) EXECUTE s${args};
+    ROLLBACK;`;

@@ -12,7 +12,7 @@
 //
 //   METRON_SERVER_BIN=$PWD/build/server/metron-server-test node tests/bench/audit_filter_explain.mjs
 import { startPostgres, startServer, createAccount, login } from '../server/harness.mjs';
-import { AUDIT_KIND_077, auditList077 } from './audit_bench_sql.mjs';
+import { AUDIT_KIND_077, auditList077, explainScript } from './audit_bench_sql.mjs';
 
 const ENTRIES = Number(process.env.BENCH_ENTRIES || 200000), N = Number(process.env.BENCH_N || 200);
 const pg = await startPostgres({ durable: true });
@@ -64,14 +64,8 @@ const timed = (args) => `CREATE TEMP TABLE t0 AS SELECT clock_timestamp() AS x;
   SELECT 'us_per_exec ' || round(extract(epoch from clock_timestamp() - x) * 1e6 / ${N}) FROM t0;`;
 const out = [];
 for (const [name, argsB, after, argsA] of cases) {
-  const q = (stmt, t, args, drop) => `BEGIN; ${drop ? 'DROP INDEX audit_log_account_area, audit_log_account_actor;' : ''}
-    PREPARE s(${t}) AS ${stmt};
-    ${timed(args)}
-    EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) EXECUTE s${args};
-    SET LOCAL plan_cache_mode = force_generic_plan;
-    SELECT 'generic plan:';
-    EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) EXECUTE s${args};
-    ROLLBACK;`;
+  const q = (stmt, t, args, drop) => explainScript(stmt, t, args,
+    drop ? 'DROP INDEX audit_log_account_area, audit_log_account_actor;' : '', timed);
   for (let r = 0; r < 2; r++) { // alternated before/after
     out.push(`== ${name}: before (main's statement, no 077 indexes), round ${r + 1}`);
     out.push(await pg.psql(q(before, types, argsB, true) + '', db).catch((e) => String(e)));

@@ -17,7 +17,7 @@
 //
 //   METRON_SERVER_BIN=$PWD/build/server/metron-server-test node tests/bench/audit_user_time_explain.mjs
 import { startPostgres, startServer, createAccount, createUser, login } from '../server/harness.mjs';
-import { auditList077 } from './audit_bench_sql.mjs';
+import { auditList077, explainScript } from './audit_bench_sql.mjs';
 import { load } from './bench_util.mjs';
 
 const ENTRIES = Number(process.env.BENCH_ENTRIES || 200000), N = Number(process.env.BENCH_N || 200);
@@ -94,14 +94,7 @@ const timed = (a, n = N) => `CREATE TEMP TABLE t0 AS SELECT clock_timestamp() AS
     || ' wal_bytes_per_exec ' || round(pg_wal_lsn_diff(pg_current_wal_insert_lsn(), w) / ${n}, 1) FROM t0;`;
 const out = [`load ${load()} at ${new Date().toISOString()}`];
 for (const [name, argsB, after, typesA, argsA] of cases) {
-  const q = (stmt, t, a, drop) => `BEGIN; ${drop ? MAIN_INDEXES : ''}
-    PREPARE s(${t}) AS ${stmt};
-    ${timed(a)}
-    EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) EXECUTE s${a};
-    SET LOCAL plan_cache_mode = force_generic_plan;
-    SELECT 'generic plan:';
-    EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) EXECUTE s${a};
-    ROLLBACK;`;
+  const q = (stmt, t, a, drop) => explainScript(stmt, t, a, drop ? MAIN_INDEXES : '', timed);
   for (let r = 0; r < 2; r++) {
     out.push(`== ${name}: before (main's statement and indexes), round ${r + 1}`);
     out.push(await pg.psql(q(before, types, argsB, true), db).catch((e) => String(e)));
