@@ -362,6 +362,20 @@ export function formatDateTime(ms, { seconds = false } = {}) {
   return when(ms, dateForm({ seconds }), zone);
 }
 
+/**
+ * A period "from – to" (ms or ISO strings) in the shown time zone, in the
+ * form of formatDateTime(), the day given once when both ends are on the
+ * same day there: "07.12.2026, 00:10 – 01:10", else
+ * "07.12.2026, 23:10 – 08.12.2026, 01:10" (the chart's rangeLabel() alike).
+ */
+export function formatDateTimeRange(from, to, { seconds = false } = {}) {
+  const a = formatDateTime(from, { seconds });
+  const b = formatDateTime(to, { seconds });
+  if (!a || !b) return a || b;
+  const oneDay = formatDate(new Date(from).getTime()) === formatDate(new Date(to).getTime());
+  return `${a} – ${oneDay ? formatTime(to, { seconds }) : b}`;
+}
+
 /** A time of day only (ms or an ISO string) in the shown time zone, for a time of today ("updated at"). */
 export function formatTime(ms, { seconds = false } = {}) {
   return when(ms, dateForm({ date: false, seconds }), zone);

@@ -9,7 +9,7 @@
 // Route: #/viewer?channels=1,2&from=<ms>&to=<ms>&mode=graph|list|export|compare
 //        &cmp=period|set&bfrom=<ms>&bset=3,4
 import { registerPage } from '../router.mjs';
-import { t, language, formatDateTime, toInputValue, fromInputValue, shownZone, zoneLabel } from '../i18n.mjs';
+import { t, language, formatDateTime, formatDateTimeRange, formatNumber, toInputValue, fromInputValue, shownZone, zoneLabel } from '../i18n.mjs';
 import { api, errorMessage } from '../api.mjs';
 import { h, fill } from '../ui/dom.mjs';
 import { noGroupNotice } from '../ui/no_group.mjs';
@@ -107,9 +107,8 @@ async function render(container, params) {
     open: !(st.ids.length && window.matchMedia('(max-width: 640px)').matches) }, setupSum, setup);
   setupBox.addEventListener('toggle', () => { if (chart) chart.fit(); });
   function renderSummary() {
-    setupSum.textContent = t('viewer.setupSummary', { n: st.ids.length,
-      from: formatDateTime(st.from),
-      to: formatDateTime(st.to) });
+    setupSum.textContent = t(st.ids.length === 1 ? 'viewer.setupSummary_one' : 'viewer.setupSummary',
+      { n: formatNumber(st.ids.length), period: formatDateTimeRange(st.from, st.to) });
   }
   const bodyBox = h('section', { class: 'panel vw-body', 'data-testid': 'viewer-body' });
   const errorBox = h('p', { class: 'form-error', role: 'alert', hidden: true, 'data-testid': 'viewer-error' });
