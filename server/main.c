@@ -139,6 +139,32 @@ int main(int argc, char **argv)
     s.access_fd = -1;
     http_address_init(&s);
 
+    {
+        /* The cost of new password hashes: the real one, unless the test
+         * build is told a cheaper one (METRON_TEST_PASSWORD_COST, which the
+         * test harness sets: the suites sign up and sign in thousands of
+         * times; docs/testing.md). Hashes carry their cost, so every hash
+         * verifies whatever this is. The production build ignores it. */
+        const char *cost = getenv("METRON_TEST_PASSWORD_COST");
+        uint32_t t_cost, m_kib;
+        if (cost != NULL && !http_test_build) {
+            log_warn("METRON_TEST_PASSWORD_COST is read by the test build only "
+                     "(metron-server-test); this server ignores it");
+        } else if (cost != NULL && *cost != '\0') {
+            if (password_cost_parse(cost, &t_cost, &m_kib) != 0) {
+                fprintf(stderr,
+                        "metron-server: METRON_TEST_PASSWORD_COST: \"%s\" is not \"m=KIB,t=N\" "
+                        "with KIB in 8..%d and N in 1..%d, nor \"real\"\n",
+                        cost, PASSWORD_M_KIB, PASSWORD_T_COST);
+                return EXIT_USAGE;
+            }
+            password_cost_set(t_cost, m_kib);
+            log_info("password hashing: argon2id m=%u,t=%u,p=1 (METRON_TEST_PASSWORD_COST, "
+                     "test build)",
+                     (unsigned)m_kib, (unsigned)t_cost);
+        }
+    }
+
     /* CivetWeb writes the date of its access line (cb_log_access reads the
      * status and byte count from it) with localtime(), which stats
      * /etc/localtime on every call while TZ is unset: one stat(2) per

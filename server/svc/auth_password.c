@@ -6,12 +6,11 @@
 #include <openssl/rand.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 
-#define PW_T_COST 2
-#define PW_M_COST 19456 /* KiB */
 #define PW_PARALLEL 1
 #define PW_SALT_LEN 16
 #define PW_HASH_LEN 32
@@ -160,6 +159,66 @@ static void gate_leave(void)
     pthread_mutex_unlock(&gate.mu);
 }
 
+/* The cost of new hashes: written before any thread hashes (main.c), read
+ * by every hash after. */
+static uint32_t cost_t = PASSWORD_T_COST, cost_m = PASSWORD_M_KIB;
+
+void password_cost_set(uint32_t t_cost, uint32_t m_kib)
+{
+    cost_t = t_cost < 1 ? 1 : t_cost > PASSWORD_T_COST ? PASSWORD_T_COST : t_cost;
+    cost_m = m_kib < ARGON2_MIN_MEMORY ? ARGON2_MIN_MEMORY
+             : m_kib > PASSWORD_M_KIB  ? PASSWORD_M_KIB
+                                       : m_kib;
+}
+
+void password_cost_get(uint32_t *t_cost, uint32_t *m_kib)
+{
+    *t_cost = cost_t;
+    *m_kib = cost_m;
+}
+
+/* A decimal count of digits only at *p (no sign, no space): true and *p
+ * past it, or false. */
+static bool read_count(const char **p, unsigned long *out)
+{
+    char *end;
+    if (**p < '0' || **p > '9') {
+        return false;
+    }
+    errno = 0;
+    *out = strtoul(*p, &end, 10);
+    *p = end;
+    return errno == 0;
+}
+
+int password_cost_parse(const char *text, uint32_t *t_cost, uint32_t *m_kib)
+{
+    const char *p = text;
+    unsigned long m, t;
+    if (strcmp(text, "real") == 0) {
+        *t_cost = PASSWORD_T_COST;
+        *m_kib = PASSWORD_M_KIB;
+        return 0;
+    }
+    if (strncmp(p, "m=", 2) != 0) {
+        return -1;
+    }
+    p += 2;
+    if (!read_count(&p, &m) || strncmp(p, ",t=", 3) != 0) {
+        return -1;
+    }
+    p += 3;
+    if (!read_count(&p, &t) || *p != '\0') {
+        return -1;
+    }
+    if (m < ARGON2_MIN_MEMORY || m > PASSWORD_M_KIB || t < 1 || t > PASSWORD_T_COST) {
+        return -1;
+    }
+    *t_cost = (uint32_t)t;
+    *m_kib = (uint32_t)m;
+    return 0;
+}
+
 int password_hash(const char *password, char *out, size_t out_cap)
 {
     unsigned char salt[PW_SALT_LEN];
@@ -174,7 +233,7 @@ int password_hash(const char *password, char *out, size_t out_cap)
     if (!gate_enter()) {
         return PASSWORD_BUSY;
     }
-    rc = argon2id_hash_encoded(PW_T_COST, PW_M_COST, PW_PARALLEL, password, len, salt,
+    rc = argon2id_hash_encoded(cost_t, cost_m, PW_PARALLEL, password, len, salt,
                                sizeof salt, PW_HASH_LEN, out, out_cap);
     gate_leave();
     return rc == ARGON2_OK ? 0 : PASSWORD_ERROR;

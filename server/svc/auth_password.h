@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Longest password accepted (bytes): bounds the hashing work. */
 #define PASSWORD_MAX_BYTES 256
@@ -45,6 +46,33 @@ void password_gate_set(int slots, int wait_ms);
 /* The gate's state for GET /metrics: hashes running, waiting for a slot,
  * and refused since the start. */
 void password_gate_counts(int *running, int *waiting, long long *refused);
+
+/* The argon2id cost of new hashes: OWASP's t=2 passes over m=19456 KiB
+ * (PASSWORD_T_COST, PASSWORD_M_KIB) unless password_cost_set() says less.
+ * An encoded hash carries its own parameters ("$argon2id$v=19$m=...,t=...,
+ * p=1$..."), so password_verify() checks any hash whatever the cost of this
+ * process: a hash made cheaper verifies on a server with the real cost and
+ * the other way round. */
+#define PASSWORD_T_COST 2
+#define PASSWORD_M_KIB 19456
+
+/* Make new hashes with "t_cost" passes over "m_kib" KiB, each within
+ * 1..PASSWORD_T_COST and 8..PASSWORD_M_KIB (argon2's least memory is 8 KiB),
+ * clamped into them. For the test build only (main.c reads
+ * METRON_TEST_PASSWORD_COST when http_test_build is true; the production
+ * build never calls it): the test suites sign up and sign in thousands of
+ * times. Call before the first hash; not thread-safe against hashes in
+ * flight. docs/testing.md "Password hashing in the test build". */
+void password_cost_set(uint32_t t_cost, uint32_t m_kib);
+
+/* The cost of new hashes now (password_cost_set(), else the real one). */
+void password_cost_get(uint32_t *t_cost, uint32_t *m_kib);
+
+/* Parse "text", the value of METRON_TEST_PASSWORD_COST: "m=KIB,t=N" (the
+ * encoded hash's own notation, e.g. "m=8,t=1") with KIB in
+ * 8..PASSWORD_M_KIB and N in 1..PASSWORD_T_COST, or "real" for those
+ * tops. Returns 0 and sets *t_cost and *m_kib, or -1 and leaves them. */
+int password_cost_parse(const char *text, uint32_t *t_cost, uint32_t *m_kib);
 
 /* What a hash or a check came to. */
 #define PASSWORD_ERROR (-1) /* no randomness, out of memory, password too long */

@@ -36,6 +36,30 @@ export const serverBin = process.env.METRON_SERVER_BIN ||
   path.join(repoRoot, 'build', 'server', 'metron-server-test');
 export const pgBin = process.env.METRON_PG_BIN || '/usr/lib/postgresql/15/bin';
 
+/**
+ * The argon2id cost of the test servers' new password hashes (docs/testing.md
+ * "Password hashing in the test build"): the least argon2 allows, m=8 KiB and
+ * one pass, instead of the real m=19456 KiB and two (~20-50 ms of a CPU each),
+ * because the suites sign up and sign in thousands of times. Set on the test
+ * build (metron-server-test; the production build ignores the variable) by
+ * startServer() for the files `node --test` runs (NODE_TEST_CONTEXT), not
+ * for the benchmarks, which run with node alone and hash as production does.
+ * METRON_TEST_PASSWORD_COST in the environment (e.g. "real", the whole suite
+ * with the real cost) or in a server's options.env wins; a test that needs
+ * the real cost (auth_hash_gate: hashes that take time) sets "real".
+ */
+export const TEST_PASSWORD_COST = 'm=8,t=1';
+
+/** The environment of a server "bin" started with "env": the test cost of
+ * password hashes added where it applies (see TEST_PASSWORD_COST). */
+function withTestPasswordCost(env, bin) {
+  if (env.METRON_TEST_PASSWORD_COST === undefined && process.env.NODE_TEST_CONTEXT &&
+      path.basename(bin) !== 'metron-server') {
+    return { ...env, METRON_TEST_PASSWORD_COST: TEST_PASSWORD_COST };
+  }
+  return env;
+}
+
 let sanitizedMemo;
 /** Whether METRON_SERVER_BIN is an ASan+UBSan build (-DMT_SANITIZE=ON: the
  * sanitizer's runtime is linked into the file, "__asan_init" in its
@@ -540,12 +564,13 @@ export async function startServer(options = {}) {
   const dataDir = options.dataDir || tempDir('metron-srv-');
   const portalDir = options.portalDir || path.join(dataDir, 'portal');
   fs.mkdirSync(portalDir, { recursive: true });
-  const env = { ...process.env, METRON_TEST_ROUTES: '1', ...options.env };
+  const bin = options.bin || serverBin;
+  const env = withTestPasswordCost({ ...process.env, METRON_TEST_ROUTES: '1', ...options.env }, bin);
   delete env.DATABASE_URL;
   if (options.databaseUrl) env.DATABASE_URL = options.databaseUrl;
   const args = ['--listen', '127.0.0.1:0', '--data', dataDir, '--portal', portalDir,
     '--db-pool', '4', ...(options.args || [])];
-  const proc = spawn(options.bin || serverBin, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(bin, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   track(proc, `metron-server ${args.join(' ')}`, { graceMs: 10000 });
   let out = '';
   let err = '';

@@ -64,6 +64,61 @@ static void hash_is_argon2id_with_owasp_parameters_and_verifies(void)
     T_TRUE(password_verify(h2, "Metron2024"));
 }
 
+static void cost_parse_takes_the_hash_notation_within_the_real_cost(void)
+{
+    uint32_t t = 0, m = 0;
+    T_EQ_INT(password_cost_parse("m=8,t=1", &t, &m), 0);
+    T_EQ_INT((int)t, 1);
+    T_EQ_INT((int)m, 8);
+    T_EQ_INT(password_cost_parse("m=19456,t=2", &t, &m), 0);
+    T_EQ_INT((int)t, 2);
+    T_EQ_INT((int)m, 19456);
+    t = m = 0;
+    T_EQ_INT(password_cost_parse("real", &t, &m), 0);
+    T_EQ_INT((int)t, PASSWORD_T_COST);
+    T_EQ_INT((int)m, PASSWORD_M_KIB);
+    /* Below argon2's least memory, above the real cost, or not the notation:
+     * refused, and the outputs left alone. */
+    t = m = 7;
+    const char *bad[] = {"m=7,t=1",    "m=19457,t=2", "m=64,t=3",  "m=64,t=0", "m=64",
+                         "t=1,m=64",   "m=-8,t=1",    "m= 8,t=1",  "m=8,t=+1", "m=8,t=1 ",
+                         "m=8,t=1,p=1", "",           "cheap",     "m=99999999999999999999,t=1"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        T_EQ_INT(password_cost_parse(bad[i], &t, &m), -1);
+    }
+    T_EQ_INT((int)t, 7);
+    T_EQ_INT((int)m, 7);
+}
+
+static void cheap_hash_verifies_under_the_real_cost_and_the_real_cost_comes_back(void)
+{
+    char cheap[PASSWORD_HASH_CAP], real[PASSWORD_HASH_CAP];
+    uint32_t t, m;
+    /* Clamped into argon2's least and the real cost. */
+    password_cost_set(0, 4);
+    password_cost_get(&t, &m);
+    T_EQ_INT((int)t, 1);
+    T_EQ_INT((int)m, 8);
+    password_cost_set(9, 1u << 30);
+    password_cost_get(&t, &m);
+    T_EQ_INT((int)t, PASSWORD_T_COST);
+    T_EQ_INT((int)m, PASSWORD_M_KIB);
+    /* A test build's hash says its cost, and checks like any other. */
+    password_cost_set(1, 8);
+    T_EQ_INT(password_hash("Metron2024", cheap, sizeof cheap), 0);
+    T_TRUE(strncmp(cheap, "$argon2id$v=19$m=8,t=1,p=1$", 27) == 0);
+    T_TRUE(password_verify(cheap, "Metron2024"));
+    T_TRUE(!password_verify(cheap, "metron2024"));
+    /* Back to the real cost: new hashes are as production makes them, and
+     * the cheap one still verifies (the hash carries its parameters). */
+    password_cost_set(PASSWORD_T_COST, PASSWORD_M_KIB);
+    T_EQ_INT(password_hash("Metron2024", real, sizeof real), 0);
+    T_TRUE(strncmp(real, "$argon2id$v=19$m=19456,t=2,p=1$", 31) == 0);
+    T_TRUE(password_verify(real, "Metron2024"));
+    T_TRUE(password_verify(cheap, "Metron2024"));
+    T_TRUE(!password_verify(cheap, "Metron2025"));
+}
+
 static void verify_rejects_malformed_and_foreign_hashes(void)
 {
     T_TRUE(!password_verify("", "x"));
@@ -87,6 +142,8 @@ void suite_auth_password(void)
     T_RUN(policy_refuses_over_long_passwords);
     T_RUN(policy_codes_and_messages_are_distinct);
     T_RUN(hash_is_argon2id_with_owasp_parameters_and_verifies);
+    T_RUN(cost_parse_takes_the_hash_notation_within_the_real_cost);
+    T_RUN(cheap_hash_verifies_under_the_real_cost_and_the_real_cost_comes_back);
     T_RUN(verify_rejects_malformed_and_foreign_hashes);
     T_RUN(hash_refuses_small_buffers);
 }
