@@ -66,12 +66,15 @@ test('the patterns find what they are meant to find', () => {
 
 // One word for one thing, and a language's own typography: Japanese says
 // the measurement group 計測グループ everywhere (the audit log's entries
-// said 測定グループ), French and Italian write their apostrophe ’ (never ' ).
-test('one word for a measurement group in Japanese; French and Italian sentences use ’', () => {
+// said 測定グループ), French and Italian write their apostrophe ’ (never ' ),
+// French guillemets hold their words with a no-break space (« Plant A »:
+// the audit log's card put a lone » on a line of its own).
+test('one word for a measurement group in Japanese; French and Italian sentences use ’; French « » unbroken', () => {
   const bad = [];
   for (const [area, lang, key, value] of entries()) {
     if (lang === 'ja' && /測定グループ/.test(value)) bad.push(`${area}/ja.json ${key}: 測定グループ (計測グループ)`);
     if ((lang === 'fr' || lang === 'it') && value.includes("'")) bad.push(`${area}/${lang}.json ${key}: a straight apostrophe: ${JSON.stringify(value)}`);
+    if (lang === 'fr' && /« | »/.test(value)) bad.push(`${area}/fr.json ${key}: a guillemet with a breaking space: ${JSON.stringify(value)}`);
   }
   assert.deepEqual(bad, []);
 });
