@@ -76,6 +76,11 @@ registerPage('console', {
       el.hidden = !text;
       el.textContent = text || '';
       if (cls) el.className = `notice ${cls}`;
+      // The buttons' reason under them is not said twice when the notice
+      // above says the same (the broker out of reach: one sentence, once).
+      if (el === notice || el === reason) {
+        reason.hidden = !reason.textContent || (!notice.hidden && notice.textContent === reason.textContent);
+      }
     };
     const setMode = (m, why) => {
       mode = m;

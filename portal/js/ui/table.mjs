@@ -21,7 +21,10 @@ export function table(columns, rows, { empty, caption, rowClass, across } = {}) 
     h('tbody', {}, rows.map((r) => h('tr', { class: rowClass ? rowClass(r) : null },
       columns.map((c) => {
         const v = c.value(r);
-        return h('td', { class: c.class, 'data-label': c.label },
-          v instanceof Node ? v : (v === null || v === undefined || v === '' ? '—' : String(v)));
+        const none = v === null || v === undefined || v === '';
+        // data-empty: a phone's card leaves out an empty actions cell (it has
+        // no label there, so its dash stood alone under a report's run).
+        return h('td', { class: c.class, 'data-label': c.label, 'data-empty': none ? '' : null },
+          v instanceof Node ? v : (none ? '—' : String(v)));
       }))))));
 }
