@@ -63,7 +63,7 @@ export function runsList(box, report, { edit }) {
   const draw = () => {
     fill(list, table([
       { label: t('reports.col_period'), value: (r) => h('div', { class: 'cell-stack' }, h('strong', { text: runPeriodText(r) }),
-        h('span', { class: 'muted small-text', text: `${r.label} · ${t(`reports.kind.${r.kind}`)}` })) },
+        h('span', { class: 'muted small-text', text: t(`reports.kind.${r.kind}`) })) },
       { label: t('reports.col_state'), class: 'prose', value: (r) => h('div', { class: 'cell-stack rp-state', 'data-run': String(r.id) }, statePill(r.state),
         h('span', { class: 'small-text', 'data-testid': 'run-sentence', text: stateSentence(r) }),
         stepSentence(r) ? h('span', { class: 'small-text rp-step', 'data-testid': 'run-step', text: stepSentence(r) }) : null,
