@@ -46,6 +46,9 @@ const PAGES = ['monitor', 'dashboards', 'viewer', 'drive', 'computed', 'alarms',
   'admin/apps', 'admin/devices', 'admin/channels', 'admin/security', 'admin/audit', 'admin/recipients',
   'admin/destinations', 'admin/inquiries', 'share'];
 
+/** Pages of one item (an alarm event, the console, a report), known once the data is made. */
+const EXTRA = [];
+
 const found = [];
 let shotsTaken = 0;
 
@@ -74,6 +77,11 @@ async function pages(env, lang, size) {
   for (const p of PAGES) {
     await gotoRoute(page, `${env.url}/#/${p}`, { route: p });
     await snap(page, lang, size, `page-${p}`);
+  }
+  for (const p of EXTRA) {
+    const route = p.split('?')[0].replace(/^(alarms\/events|reports)\/.*/, '$1');
+    await gotoRoute(page, `${env.url}/#/${p}`, { route });
+    await snap(page, lang, size, `page-${p.split('?')[0].replace(/\/\d*$/, '-one')}`);
   }
   await page.context().close();
 }
@@ -248,6 +256,37 @@ async function main() {
         v: times.map((_, i) => Math.round(100 * Math.sin((i + c * 40) / 90) * (1 + c / 10)) / 10) })) });
       if (r.status >= 300) console.error(`ingest: ${r.status} ${r.text}`);
     } else console.error(`no app credential: ${JSON.stringify(app.body)}`);
+    // The recent pages with something on them: an alarm raised and cleared
+    // (its events, the notifications, the monitor's panel), one still raised,
+    // a report with a run, and the console of the logger (pages below).
+    const events = [];
+    await env.setClock(-86400);
+    try {
+      for (const [name, rule, ch] of [['Boiler over 80', 'CH1 > 80', seed.channels[0]], ['Return below 5', 'CH1 < 5', seed.channels[2]]]) {
+        const r = await seed.admin.post(`/api/v1/groups/${seed.groupId}/alarms`, { name, rule, channels: [ch], notify_clear: true, severity: 'alert' });
+        if (r.status !== 201) console.error(`alarm: ${r.status} ${JSON.stringify(r.body)}`);
+      }
+    } finally {
+      await env.setClock(0);
+    }
+    if (ingest) {
+      const now = Date.now() * 1000, t1 = now - (now % MIN_US) - 3 * MIN_US;
+      for (const [k, v] of [[0, 85.5], [1, 20], [2, -3.5]]) {
+        const r = await ingest.batch({ batch_id: `look-alarm-${k}`, channels: [
+          { id: seed.channels[0], t: [t1 + k * MIN_US], v: [v] }, ...(k === 2 ? [{ id: seed.channels[2], t: [t1 + k * MIN_US], v: [v] }] : [])] });
+        if (r.status >= 300) console.error(`ingest: ${r.status} ${r.text}`);
+      }
+      const ev = await seed.admin.get(`/api/v1/alarm-events?group_id=${seed.groupId}`);
+      for (const e of (ev.body && ev.body.items) || []) events.push(e.id);
+    }
+    const rep = await seed.admin.post(`/api/v1/groups/${seed.groupId}/reports`, { name: 'Boiler week', period: 'day', channels: seed.channels.slice(0, 3) });
+    if (rep.status === 201) {
+      const day = new Date(from).toISOString().slice(0, 10);
+      const run = await seed.admin.post(`/api/v1/reports/${rep.body.id}/runs`, { date: day });
+      if (run.status >= 300) console.error(`report run: ${run.status} ${JSON.stringify(run.body)}`);
+    } else console.error(`report: ${rep.status} ${JSON.stringify(rep.body)}`);
+    EXTRA.push(`alarms/events/${events[0] || ''}`, `console?device=${seed.deviceId}`);
+    if (rep.status === 201) EXTRA.push(`reports/${rep.body.id}`);
     const hok2 = Buffer.from(await makeHok2({ rows: 1440, channels: 4, start: from, stepMs: 60000 }));
     const ctx = { seed, all, from, hok2 };
     for (const lang of LANGS) {
