@@ -55,13 +55,13 @@ registerPage('admin/apps', {
         // Its kind under its name: one column fewer, so that the actions stay in view
         // at 1366 px in every language (in Spanish the last two were cut).
         { label: t('common.name'), value: (a) => h('div', { class: 'cell-stack' }, h('strong', { text: a.name }),
-          h('span', { class: 'muted small-text', 'aria-label': `${t('apps.kind')}: ${t(`app_kind.${a.kind}`)}`, text: t(`app_kind.${a.kind}`) })) },
+          h('span', { class: 'muted small-text', 'aria-label': t('common.labelled', { label: t('apps.kind'), value: t(`app_kind.${a.kind}`) }), text: t(`app_kind.${a.kind}`) })) },
         { label: t('header.group'), value: (a) => groupName(a.group_id) },
         // When it was last heard from under its state (one column fewer again).
         { label: t('users.state'), value: (a) => h('div', { class: 'cell-stack' },
           h('span', {}, h('span', { class: `pill ${a.enabled ? 'ok' : 'bad'}`, text: t(a.enabled ? 'common.enabled' : 'common.disabled') })),
           h('span', { class: 'muted small-text', 'data-testid': 'app-last-seen',
-            text: `${t('apps.last_seen')}: ${a.last_seen_at ? formatDateTime(a.last_seen_at) : t('common.never')}` })) },
+            text: t('common.labelled', { label: t('apps.last_seen'), value: a.last_seen_at ? formatDateTime(a.last_seen_at) : t('common.never') }) })) },
         // The credential's first characters (not secret), to tell which one an app uses; an
         // app registered without one (the demo's) says so.
         { label: t('apps.credential'), value: (a) => (a.credential_prefix

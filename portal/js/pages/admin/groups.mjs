@@ -53,13 +53,13 @@ registerPage('admin/groups', {
           for (const u of users) {
             const a = acc.users.find((x) => x.user_id === u.id);
             values[`u${u.id}`] = a ? a.access : 'none';
-            fields.push({ name: `u${u.id}`, label: `${t('groups.user')}: ${u.name} (${u.login_id})`, type: 'select', options: accessOpts,
+            fields.push({ name: `u${u.id}`, label: t('common.labelled', { label: t('groups.user'), value: `${u.name} (${u.login_id})` }), type: 'select', options: accessOpts,
               help: u.role === 'admin' ? t('groups.admin_sees_all') : null });
           }
           for (const tm of teams) {
             const a = acc.teams.find((x) => x.team_id === tm.id);
             values[`t${tm.id}`] = a ? a.access : 'none';
-            fields.push({ name: `t${tm.id}`, label: `${t('groups.team')}: ${tm.name}`, type: 'select', options: accessOpts });
+            fields.push({ name: `t${tm.id}`, label: t('common.labelled', { label: t('groups.team'), value: tm.name }), type: 'select', options: accessOpts });
           }
           const r = await formDialog({
             title: t('groups.access_title', { name: g.name }), fields, values, wide: true,

@@ -45,7 +45,7 @@ registerPage('admin/users', {
         submit: (v) => api.post('/users', { ...v, email: v.email || null }),
       },
       edit: {
-        title: (u) => `${t('common.edit')}: ${u.login_id}`,
+        title: (u) => t('common.labelled', { label: t('common.edit'), value: u.login_id }),
         fields: (u) => [
           { name: 'name', label: t('common.name'), required: true, maxlength: 100 },
           { name: 'email', label: t('field.email'), type: 'email', maxlength: 254 },
