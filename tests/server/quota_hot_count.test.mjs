@@ -146,6 +146,104 @@ test('storage used: the over-quota deletion and the account deletion take the ho
   assert.equal(await sql(`SELECT count(*) FROM series_hot WHERE account_id = ${t.id}`), '0');
 });
 
+/** "n" hot rows of one sample each for account "id" in one statement, as a
+ * tool, a test or a server of before 069 writes them: without "counted". */
+const uncounted = (id, n, from) => `INSERT INTO series_hot (account_id, t_min, t_max, n, payload)
+  SELECT ${id}, x, x, 1, decode(repeat('00', 24), 'hex')
+  FROM (SELECT ${from} + g * 1000000 AS x FROM generate_series(1, ${n}::bigint) g) s`;
+
+test('storage used: rows written without their count in bulk are counted once per statement (081), the figure exact before and after commit, after a savepoint rolled back, a delete and compaction', async () => {
+  const t = await dataTenant(srv, { plan: 'free', n: 2 });
+  const t0 = baseTime(30);
+  for (let i = 0; i < 4; i++) {
+    const w = await t.ingest.batch(batch(t, `u${i}`, t0 + i * 10 * MIN_US, 2));
+    assert.equal(w.status, 201, w.text);
+  }
+  const used = await same(t, 'ingest');
+  assert.equal(used, 24 * 2 * 8);
+
+  // 20,000 rows in one statement: the counter row of shard 0 is written
+  // once (069 updated it once per row: quadratic), the appended rows are
+  // gone at the statement's end, the rows marked counted; the figure does
+  // not move for a reader in another transaction until the commit.
+  const s = psqlSession(stack.pg, stack.db, `BEGIN;
+    ${uncounted(t.id, 20000, t0 + 1000 * MIN_US)};
+    SELECT 'writes ' || (SELECT n_tup_ins + n_tup_upd FROM pg_stat_xact_user_tables
+      WHERE relname = 'series_hot_count') || ' left ' || (SELECT count(*) FROM series_hot_uncounted)
+      || ' unmarked ' || (SELECT count(*) FROM series_hot WHERE NOT counted);\n`);
+  try {
+    await pollUntil(() => /writes \d+ left/.test(s.out()), 'the bulk insert', 120000);
+    assert.match(s.out(), /writes 1 left 0 unmarked 0/, 'one write of the counter row');
+    assert.equal(await same(t, 'a bulk insert not committed yet'), used);
+  } finally {
+    await s.end('COMMIT;\n');
+  }
+  assert.equal(await same(t, 'a bulk insert of 20,000 rows'), used + 24 * 20000);
+
+  // Several statements of one transaction, one of them under a savepoint
+  // rolled back: only what was committed is counted.
+  await sql(`BEGIN; ${uncounted(t.id, 300, t0 + 2000 * MIN_US)};
+    SAVEPOINT s; ${uncounted(t.id, 50, t0 + 3000 * MIN_US)}; ROLLBACK TO SAVEPOINT s;
+    ${uncounted(t.id, 7, t0 + 4000 * MIN_US)}; ${uncounted(t.id, 0, t0)}; COMMIT`);
+  assert.equal(await same(t, 'statements and a savepoint rolled back'), used + 24 * 20307);
+  assert.equal(await sql('SELECT count(*) FROM series_hot_uncounted'), '0');
+
+  // A delete of part of them, then compaction of the rest.
+  await sql(`DELETE FROM series_hot WHERE account_id = ${t.id} AND n = 1
+    AND t_min > ${t0 + 1000 * MIN_US + 10000 * 1000000} AND t_min < ${t0 + 2000 * MIN_US}`);
+  assert.equal(await same(t, 'a delete of half of them'), used + 24 * 10307);
+  const c = await request(srv.url, 'POST', '/api/v1/test/compact');
+  assert.equal(c.status, 200, JSON.stringify(c.body));
+  assert.equal(await sql(`SELECT count(*) FROM series_hot WHERE account_id = ${t.id}`), '0');
+  await same(t, 'after compaction');
+});
+
+test('storage used: counted writers (the server), uncounted writers (SQL) and the compactor at once agree with the sum over the hot rows', async () => {
+  const ts = [await dataTenant(srv, { plan: 'free', n: 2 }), await dataTenant(srv, { plan: 'free', n: 2 })];
+  const t0 = baseTime(30);
+  for (const t of ts) await same(t, 'new');
+  const work = [];
+  // Counted: batches of both accounts through both servers.
+  for (const [k, t] of ts.entries()) {
+    work.push((async () => {
+      for (let i = 0; i < 30; i++) {
+        const client = i % 2 ? appClient(srv2.url, t.app.credential) : t.ingest;
+        const w = await client.batch(batch(t, `w${k}-${i}`, t0 + i * 10 * MIN_US, 1 + (i % 3)));
+        assert.ok([200, 201].includes(w.status), w.text);
+      }
+    })());
+  }
+  // Uncounted: three sessions, each 12 statements of both accounts' rows
+  // (the accounts in either order), some in transactions of two statements.
+  for (let k = 0; k < 3; k++) {
+    work.push((async () => {
+      for (let i = 0; i < 12; i++) {
+        const [a, b] = (i + k) % 2 ? [ts[0], ts[1]] : [ts[1], ts[0]];
+        const from = t0 + (5000 + k * 1000 + i * 50) * MIN_US;
+        const both = `INSERT INTO series_hot (account_id, t_min, t_max, n, payload)
+          SELECT CASE WHEN g % 3 = 0 THEN ${a.id} ELSE ${b.id} END, x, x, 1 + g % 2,
+            decode(repeat('00', 24 * (1 + g % 2)), 'hex')
+          FROM (SELECT g::int AS g, ${from} + g * 1000000 AS x FROM generate_series(1, 400::bigint) g) s`;
+        await sql(i % 4 === 3 ? `BEGIN; ${both}; ${uncounted(a.id, 25, from + 600 * MIN_US)}; COMMIT` : both);
+      }
+    })());
+  }
+  // The compactor, now and then, through either server.
+  work.push((async () => {
+    for (let i = 0; i < 6; i++) {
+      const c = await request(i % 2 ? srv2.url : srv.url, 'POST', '/api/v1/test/compact');
+      assert.equal(c.status, 200, JSON.stringify(c.body));
+    }
+  })());
+  await Promise.all(work);
+  for (const t of ts) await same(t, 'at the end');
+  const c = await request(srv.url, 'POST', '/api/v1/test/compact');
+  assert.equal(c.status, 200, JSON.stringify(c.body));
+  for (const t of ts) await same(t, 'compacted');
+  assert.equal(await sql('SELECT count(*) FROM series_hot_uncounted'), '0');
+  assert.equal(await sql(`SELECT count(*) FROM series_hot WHERE NOT counted`), '0');
+});
+
 test('069 on a database that already has hot rows counts them: the counters give each account\'s sum', async () => {
   const db = 'hot_count_mig';
   const url = await stack.pg.createDatabase(db);
