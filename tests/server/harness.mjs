@@ -355,6 +355,8 @@ export function psqlSession(pg, db, first) {
     out: () => out,
     err: () => err,
     exited: () => p.exitCode !== null,
+    /** Send more of the session's input. */
+    write: (text) => p.stdin.write(text),
     async end(rest) {
       p.stdin.end(rest);
       const code = await exited;

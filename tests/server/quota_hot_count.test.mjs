@@ -152,7 +152,7 @@ const uncounted = (id, n, from) => `INSERT INTO series_hot (account_id, t_min, t
   SELECT ${id}, x, x, 1, decode(repeat('00', 24), 'hex')
   FROM (SELECT ${from} + g * 1000000 AS x FROM generate_series(1, ${n}::bigint) g) s`;
 
-test('storage used: rows written without their count in bulk are counted once per statement (081), the figure exact before and after commit, after a savepoint rolled back, a delete and compaction', async () => {
+test('storage used: rows written without their count in bulk are counted once per transaction and account (081), the figure exact before and after commit, after a savepoint rolled back, a delete and compaction', async () => {
   const t = await dataTenant(srv, { plan: 'free', n: 2 });
   const t0 = baseTime(30);
   for (let i = 0; i < 4; i++) {
@@ -162,19 +162,26 @@ test('storage used: rows written without their count in bulk are counted once pe
   const used = await same(t, 'ingest');
   assert.equal(used, 24 * 2 * 8);
 
-  // 20,000 rows in one statement: the counter row of shard 0 is written
-  // once (069 updated it once per row: quadratic), the appended rows are
-  // gone at the statement's end, the rows marked counted; the figure does
-  // not move for a reader in another transaction until the commit.
+  // 20,000 rows in one statement: appended to series_hot_uncounted, the
+  // rows marked counted; the counter row of shard 0 written once, when the
+  // deferred fold runs (at the commit, or here when the constraint is made
+  // immediate), and those rows gone then (069 wrote it once per row:
+  // quadratic). A reader in another transaction sees the old figure until
+  // the commit.
+  const state = (what) => `SELECT '${what} writes ' || (SELECT COALESCE(sum(n_tup_ins + n_tup_upd), 0)
+      FROM pg_stat_xact_user_tables WHERE relname = 'series_hot_count') || ' left ' ||
+    (SELECT count(*) FROM series_hot_uncounted) || ' unmarked ' ||
+    (SELECT count(*) FROM series_hot WHERE NOT counted) || ' end';\n`;
   const s = psqlSession(stack.pg, stack.db, `BEGIN;
-    ${uncounted(t.id, 20000, t0 + 1000 * MIN_US)};
-    SELECT 'writes ' || (SELECT n_tup_ins + n_tup_upd FROM pg_stat_xact_user_tables
-      WHERE relname = 'series_hot_count') || ' left ' || (SELECT count(*) FROM series_hot_uncounted)
-      || ' unmarked ' || (SELECT count(*) FROM series_hot WHERE NOT counted);\n`);
+    ${uncounted(t.id, 20000, t0 + 1000 * MIN_US)};\n${state('appended')}`);
   try {
-    await pollUntil(() => /writes \d+ left/.test(s.out()), 'the bulk insert', 120000);
-    assert.match(s.out(), /writes 1 left 0 unmarked 0/, 'one write of the counter row');
+    await pollUntil(() => /appended .* end/.test(s.out()), 'the bulk insert', 120000);
+    assert.match(s.out(), /appended writes 0 left 20000 unmarked 0 end/, s.out());
     assert.equal(await same(t, 'a bulk insert not committed yet'), used);
+    s.write(`SET CONSTRAINTS series_hot_uncounted_fold IMMEDIATE;\n${state('folded')}`);
+    await pollUntil(() => /folded .* end/.test(s.out()), 'the fold', 60000);
+    assert.match(s.out(), /folded writes 1 left 0 unmarked 0 end/, 'one write of the counter row');
+    assert.equal(await same(t, 'folded, not committed yet'), used);
   } finally {
     await s.end('COMMIT;\n');
   }

@@ -1,0 +1,94 @@
+// What a statement that inserts counted hot rows (as the server's ingest
+// statements do) costs in PostgreSQL's instructions on the schema of
+// METRON_SERVER_BIN's migrations (and then BENCH_SQL's, a candidate):
+// before and after a migration that changes series_hot's triggers
+// (docs/benchmarks.md "hotlog", 081). A cluster of pg_tuning.conf's
+// settings, migrated, then started under valgrind --tool=callgrind (each
+// backend's instructions counted whole, in a file of its own); one psql
+// session per figure runs a DO block of BENCH_STATEMENTS (2,000) INSERT
+// statements of one counted hot row each, and one of 0 (the session's own
+// cost), twice. Instructions per statement = (Ir(N) - Ir(0)) / N. Needs
+// valgrind.
+//
+//   METRON_SERVER_BIN=$PWD/build/server/metron-server-test node tests/bench/hot_fold_callgrind.mjs
+//   METRON_SERVER_BIN=... BENCH_SQL=candidate.sql node tests/bench/hot_fold_callgrind.mjs
+import { execFile, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { pgBin, startPostgres, startServer } from '../server/harness.mjs';
+import { pgTuningOptions } from '../../scripts/cluster.mjs';
+import { load } from './bench_util.mjs';
+
+const execFileP = promisify(execFile);
+const N = Number(process.env.BENCH_STATEMENTS || 2000);
+const env = { METRON_COMPACT_MS: '3600000', METRON_NOTIFY_THREADS: '0', METRON_REPORT_WORKERS: '0' };
+
+const pg = await startPostgres({ durable: true });
+const out = fs.mkdtempSync('/tmp/hotlog-cg-');
+fs.chmodSync(out, 0o777);
+let vg = null;
+try {
+  const db = 'cg';
+  const url = await pg.createDatabase(db);
+  const srv = await startServer({ databaseUrl: url, env, args: ['--jobs-interval', '0'] });
+  const exit = await srv.stop();
+  if (exit.code !== 0) throw new Error(srv.stderr());
+  await pg.psql(`INSERT INTO accounts (login_id, name, plan) VALUES ('cgbench', 'Cg', 'free')`, db);
+  const account = await pg.psql(`SELECT id FROM accounts WHERE login_id = 'cgbench'`, db);
+  if (process.env.BENCH_SQL) await pg.psql(fs.readFileSync(process.env.BENCH_SQL, 'utf8'), db);
+  console.log(`migrations up to ${await pg.psql('SELECT max(version) FROM schema_migrations', db)}` +
+    (process.env.BENCH_SQL ? `, then ${process.env.BENCH_SQL}` : '') + '; triggers on series_hot: ' +
+    await pg.psql(`SELECT string_agg(tgname, ', ' ORDER BY tgname) FROM pg_trigger
+      WHERE tgrelid = 'series_hot'::regclass AND NOT tgisinternal`, db));
+  await pg.stop();
+  const opts = `-p ${pg.port} -k ${pg.dir} -c listen_addresses=127.0.0.1${pgTuningOptions()}`;
+  vg = spawn('runuser', ['-u', 'postgres', '--', 'valgrind', '--tool=callgrind',
+    `--callgrind-out-file=${out}/cg.%p`, path.join(pgBin, 'postgres'), '-D', pg.dir,
+    ...opts.trim().split(/\s+/)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let vgErr = '';
+  vg.stderr.on('data', (d) => { vgErr += d; });
+  for (let i = 0; ; i++) {
+    try { await pg.psql('SELECT 1'); break; } catch (e) {
+      if (i > 600) throw new Error(`postgres under callgrind did not start: ${vgErr.slice(-2000)}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  const session = async (n, label) => {
+    const before = new Set(fs.readdirSync(out));
+    const { stdout } = await execFileP(path.join(pgBin, 'psql'), ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1',
+      '-h', '127.0.0.1', '-p', String(pg.port), '-U', 'postgres', '-d', db,
+      '-c', 'SELECT pg_backend_pid()',
+      '-c', `DO $$ BEGIN FOR i IN 1..${n} LOOP
+        INSERT INTO series_hot (account_id, t_min, t_max, n, payload, counted)
+        VALUES (${account}, i, i, 1, '\\x000000000000000000000000000000000000000000000000', true);
+      END LOOP; END $$`]);
+    const pid = stdout.trim().split('\n')[0];
+    const file = path.join(out, `cg.${pid}`);
+    for (let i = 0; !fs.existsSync(file) || !/^totals:/m.test(fs.readFileSync(file, 'utf8')); i++) {
+      if (i > 600) throw new Error(`no callgrind output ${file} (${[...before].length} before)`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const ir = Number(/^totals:\s+(\d+)/m.exec(fs.readFileSync(file, 'utf8'))[1]);
+    console.log(`${label}: ${n} statements, ${ir} instructions in the backend (${file})`);
+    return ir;
+  };
+  const got = [];
+  for (let r = 0; r < 2; r++) {
+    const zero = await session(0, 'empty session');
+    const full = await session(N, 'session');
+    got.push((full - zero) / N);
+    await pg.psql('DELETE FROM series_hot', db);
+  }
+  console.log(`${got.map((x) => x.toFixed(0)).join(', ')} instructions a statement`);
+  console.log(`load ${load()}, ${new Date().toISOString()}`);
+} finally {
+  if (vg && vg.exitCode === null) {
+    const gone = new Promise((r) => vg.on('exit', r));
+    await pg.stop().catch(() => {});
+    await gone;
+  }
+  await pg.destroy().catch(() => {});
+  if (process.env.BENCH_KEEP_CG) console.log(`callgrind output kept in ${out}`);
+  else fs.rmSync(out, { recursive: true, force: true });
+}
