@@ -30,7 +30,7 @@
 --  * the server's own ingest statements insert counted rows: the row
 --    trigger's condition is false for them as before, and nothing new is
 --    on series_hot (a statement trigger there, even one whose WHEN is
---    false, cost every INSERT about 30,000 instructions: its condition is
+--    false, cost every INSERT about 31,000 instructions: its condition is
 --    read and prepared for each statement; docs/benchmarks.md "hotlog").
 -- series_hot_uncounted is UNLOGGED: its rows never outlive the transaction
 -- that wrote them (after a crash, or on a promoted standby, it is empty, as
