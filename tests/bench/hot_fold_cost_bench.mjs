@@ -9,7 +9,7 @@
 // (docs/benchmarks.md "hotlog", 081). Its own durable cluster
 // (server/db/pg_tuning.conf) unless BENCH_DURABLE=0.
 //
-//   BENCH_BEFORE_BIN=/tmp/before/metron-server-test \
+//   BENCH_BEFORE_BIN=build/kept/227ac79/metron-server-test \
 //   METRON_SERVER_BIN=$PWD/build/server/metron-server-test node tests/bench/hot_fold_cost_bench.mjs
 import { execFile } from 'node:child_process';
 import path from 'node:path';
