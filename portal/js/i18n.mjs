@@ -392,6 +392,15 @@ export function formatDate(v, z = zone) {
   return when(v, dateForm({ time: false }), z);
 }
 
+/**
+ * Sentences of the catalogue as one text: after a space in the languages
+ * that put one between sentences, joined directly in Japanese and Chinese
+ * (whose 。 needs none: "…発生します。 条件…" had a space).
+ */
+export function joinSentences(parts) {
+  return parts.filter(Boolean).join(/^(ja|zh)/.test(language()) ? '' : ' ');
+}
+
 /** "3 minutes ago" for a time in the past. */
 export function formatAgo(ms) {
   const d = typeof ms === 'string' ? Date.parse(ms) : ms;

@@ -12,7 +12,7 @@
 //   p.update({ kind: 'no_data', minutes: 15, channels: [{...}] });
 //   p.refresh();  // fetch the data again (the window moves to now)
 //   p.destroy();
-import { t, language, formatNumber, formatDateTime } from '../i18n.mjs';
+import { t, language, formatNumber, formatDateTime, joinSentences } from '../i18n.mjs';
 import { api, errorMessage } from '../api.mjs';
 import { h, fill } from '../ui/dom.mjs';
 import { table } from '../ui/table.mjs';
@@ -242,7 +242,7 @@ export function createPreview(host) {
     if (result.specials) parts.push(t('alarms.preview.summary_specials', { n: formatNumber(result.specials) }));
     if (input.kind === 'no_data') parts.push(t('alarms.preview.no_data_note'));
     if (data.truncated) parts.push(t('alarms.preview.truncated', { n: formatNumber(data.t.length) }));
-    return parts.join(' ');
+    return joinSentences(parts);
   }
 
   function run() {

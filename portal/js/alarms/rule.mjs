@@ -7,7 +7,7 @@
 //   const { rule, text } = buildRule(alarm, fields);   // or throws RuleProblem
 //   const fields = fieldsOf(alarm.parseRule(text));
 //   describeRule(rule, names)                          // "Raised when ..."
-import { t, formatNumber } from '../i18n.mjs';
+import { t, formatNumber, joinSentences } from '../i18n.mjs';
 
 export const OPS = ['>', '>=', '<=', '<', 'outside[]', 'outside()'];
 export const UNITS = { s: 1000, m: 60000, h: 3600000 };
@@ -234,7 +234,7 @@ export function describeRule(rule, channels = []) {
     else if (rule.window.offhours) out.push(t('alarms.desc.offhours', p));
     else out.push(t(rule.window.startMin > rule.window.endMin ? 'alarms.desc.during_night' : 'alarms.desc.during', p));
   }
-  return out.join(' ');
+  return joinSentences(out);
 }
 
 /** A no-data rule in words. */

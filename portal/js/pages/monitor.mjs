@@ -16,7 +16,7 @@
 // when it ends and whether 5-second values are arriving (none for
 // LIVE_SILENT_MS: "not arriving").
 import { registerPage, navigate, hrefFor } from '../router.mjs';
-import { t, formatNumber, formatDateTime, formatTime, formatAgo, language } from '../i18n.mjs';
+import { t, formatNumber, formatDateTime, formatTime, formatAgo, language, joinSentences } from '../i18n.mjs';
 import { api, errorMessage, quotaName, planName } from '../api.mjs';
 import { session, on, isAdmin, plan } from '../session.mjs';
 import { h, fill, icon } from '../ui/dom.mjs';
@@ -117,8 +117,7 @@ export function firmwareLimits(d) {
   }
   if (!byVersion.size) return null;
   const list = new Intl.ListFormat(language(), { type: 'conjunction' });
-  return [...byVersion].map(([version, fns]) => t('monitor.fw_needs', { functions: list.format(fns), version }))
-    .join(' ');
+  return joinSentences([...byVersion].map(([version, fns]) => t('monitor.fw_needs', { functions: list.format(fns), version })));
 }
 
 /** Follow request "req" of app "appId" until the app has answered it. */
