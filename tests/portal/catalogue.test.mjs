@@ -68,13 +68,16 @@ test('the patterns find what they are meant to find', () => {
 // the measurement group 計測グループ everywhere (the audit log's entries
 // said 測定グループ), French and Italian write their apostrophe ’ (never ' ),
 // French guillemets hold their words with a no-break space (« Plant A »:
-// the audit log's card put a lone » on a line of its own).
+// the audit log's card put a lone » on a line of its own), Japanese and
+// Chinese write ： after their words.
 test('one word for a measurement group in Japanese; French and Italian sentences use ’; French « » unbroken', () => {
   const bad = [];
   for (const [area, lang, key, value] of entries()) {
     if (lang === 'ja' && /測定グループ/.test(value)) bad.push(`${area}/ja.json ${key}: 測定グループ (計測グループ)`);
     if ((lang === 'fr' || lang === 'it') && value.includes("'")) bad.push(`${area}/${lang}.json ${key}: a straight apostrophe: ${JSON.stringify(value)}`);
     if (lang === 'fr' && /« | »/.test(value)) bad.push(`${area}/fr.json ${key}: a guillemet with a breaking space: ${JSON.stringify(value)}`);
+    // Japanese and Chinese sentences take the full-width colon ： (the reports' and viewer's Japanese had ": ").
+    if ((lang === 'ja' || lang === 'zh-CN') && /[\u3040-\u30ff\u4e00-\u9fff}）」]: /.test(value)) bad.push(`${area}/${lang}.json ${key}: an ASCII colon: ${JSON.stringify(value)}`);
   }
   assert.deepEqual(bad, []);
 });
