@@ -39,7 +39,7 @@ export function exportMode(box, { channels, from, to }) {
   fill(box,
     h('div', { class: 'vw-export-form' },
       h('div', { class: 'field' }, h('label', { for: 'vw-export-format', text: t('viewer.export.formatLabel') }), fmt),
-      h('p', { class: 'help', text: t('viewer.export.summary', { n: formatNumber(channels.length),
+      h('p', { class: 'help', text: t(channels.length === 1 ? 'viewer.export.summary_one' : 'viewer.export.summary', { n: formatNumber(channels.length),
         from: formatDateTime(from),
         to: formatDateTime(to) }) }),
       h('p', { class: 'help', text: t('viewer.export.zone', { zone: zoneLabel(zone) }) }),
