@@ -13,6 +13,7 @@ import { t, has, language, LANGUAGES, formatNumber, shownZone, zoneOffset } from
 import { api, errorMessage } from '../api.mjs';
 import { h, fill } from '../ui/dom.mjs';
 import { dateField } from '../ui/datefield.mjs';
+import { wrapSelect } from '../ui/form.mjs';
 import { pageHead } from '../ui/crud.mjs';
 import { toast } from '../ui/toast.mjs';
 import {
@@ -84,7 +85,9 @@ export async function alarmEditor(container, gid, id) {
   const kindSeg = h('div', { class: 'segmented', role: 'group', 'aria-label': t('alarms.kind') });
   const ch1Sel = h('select', { id: ids('ch1'), 'data-testid': 'alarm-ch1' });
   const ch2Sel = h('select', { id: ids('ch2'), 'data-testid': 'alarm-ch2' });
-  const ch2Field = h('div', { class: 'field', 'data-field': 'ch2' }, h('label', { for: ids('ch2'), text: t('alarms.ch2') }), ch2Sel,
+  // A channel's name, unit and instrument in full, on two lines if need be
+  // (a closed select cut "Temperature 1 [°C] — Gateway 1 · Boi" on a phone).
+  const ch2Field = h('div', { class: 'field', 'data-field': 'ch2' }, h('label', { for: ids('ch2'), text: t('alarms.ch2') }), wrapSelect(ch2Sel),
     h('p', { class: 'help', text: t('alarms.ch2_help') }));
   const condBox = h('div', { class: 'al-conds', 'data-testid': 'alarm-conditions' });
   const noDataMin = h('input', { id: ids('nodata'), type: 'number', min: 1, max: 10080, step: 1, inputmode: 'numeric',
@@ -165,6 +168,8 @@ export async function alarmEditor(container, gid, id) {
     if (ch2 !== null && !same.some((c) => c.id === ch2)) ch2 = null;
     if (ch2 === null && same.length) ch2 = (same.find((c) => c.id !== ch1) || same[0]).id;
     fill(ch2Sel, same.map((c) => h('option', { value: String(c.id), text: chLabel(c), selected: c.id === ch2 })));
+    ch1Sel.refreshFace?.();
+    ch2Sel.refreshFace?.();
     ch2Field.hidden = !(kind === 'condition' && slotsOf(fields).includes(2));
   }
 
@@ -407,7 +412,7 @@ export async function alarmEditor(container, gid, id) {
       h('div', { class: 'grid-2 al-pair' }, field(ids('severity'), t('alarms.severity'), severity),
         h('div', { class: 'field field-check al-enabled' }, h('label', {}, enabled, h('span', { text: t('alarms.enabled') })))),
       h('div', { class: 'field' }, h('span', { class: 'label', text: t('alarms.kind') }), kindSeg),
-      field(ids('ch1'), t('alarms.ch1'), ch1Sel, null, 'ch1'),
+      field(ids('ch1'), t('alarms.ch1'), wrapSelect(ch1Sel), null, 'ch1'),
       conditionSection, noDataSection,
       h('h2', { class: 'spaced', text: t('alarms.section_notify') }),
       field(ids('lang'), t('alarms.language'), lang, t('alarms.language_help')),
