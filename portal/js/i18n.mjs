@@ -401,6 +401,11 @@ export function joinSentences(parts) {
   return parts.filter(Boolean).join(/^(ja|zh)/.test(language()) ? '' : ' ');
 }
 
+/** Words of a list as one text: "A, B, C", in Japanese and Chinese "A、B、C" (a report's contents said "集計表, …"). */
+export function joinList(items) {
+  return items.filter(Boolean).join(/^(ja|zh)/.test(language()) ? '、' : ', ');
+}
+
 /** "3 minutes ago" for a time in the past. */
 export function formatAgo(ms) {
   const d = typeof ms === 'string' ? Date.parse(ms) : ms;

@@ -5,7 +5,7 @@
 // API reference (OpenAPI as JSON) and the gateway protocol (docs/ingest.md),
 // made by scripts/portal-references.mjs.
 import { registerPage } from '../router.mjs';
-import { t } from '../i18n.mjs';
+import { t, joinList } from '../i18n.mjs';
 import { api, errorMessage, API_BASE } from '../api.mjs';
 import { asset } from '../config.mjs';
 import { h, fill } from '../ui/dom.mjs';
@@ -22,7 +22,7 @@ async function version() {
   }
 }
 
-const kinds = (m) => m.apps.map((k) => t(`app_kind.${k}`)).join(', ');
+const kinds = (m) => joinList(m.apps.map((k) => t(`app_kind.${k}`)));
 
 registerPage('help', {
   title: 'nav.help',

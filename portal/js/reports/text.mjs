@@ -2,7 +2,7 @@
 // failure, files; and the calendar of a report's periods in the group's time
 // zone (local dates, as the server counts them: a day, an ISO week from
 // Monday, a month; "to" excluded).
-import { t, formatNumber, formatDateTime, formatDate, formatTime, formatBytes, LANGUAGES, wallClock, zoneLabel } from '../i18n.mjs';
+import { t, formatNumber, formatDateTime, formatDate, formatTime, formatBytes, LANGUAGES, wallClock, zoneLabel, joinList } from '../i18n.mjs';
 import { h } from '../ui/dom.mjs';
 import { planName, quotaName } from '../api.mjs';
 import { plan } from '../session.mjs';
@@ -27,7 +27,7 @@ export function reportLine(r) {
   return t('reports.summary_line', {
     period: t(`reports.period.${r.period}`),
     channels: n === 1 ? t('reports.channel_one') : t('reports.channels_n', { n: formatNumber(n) }),
-    formats: r.formats.map((f) => t(`reports.format.${f}`)).join(', '),
+    formats: joinList(r.formats.map((f) => t(`reports.format.${f}`))),
     language: languageName(r.language),
   });
 }
