@@ -14,7 +14,7 @@ import { table } from '../../ui/table.mjs';
 
 const PAGE = 50;
 /** The kinds of action the filter offers: the prefix of their names. */
-const AREAS = ['auth', 'account', 'user', 'team', 'group', 'app', 'device', 'channel', 'computed', 'recipient',
+const AREAS = ['auth', 'account', 'user', 'team', 'group', 'app', 'device', 'channel', 'computed', 'alarm', 'report', 'destination', 'recipient',
   'inquiry', 'logo', 'dashboard', 'app_share', 'console'];
 
 /** A sentence for an audit action, never its internal name. */
