@@ -40,9 +40,13 @@
 // notify_claim()) also loads that migration's three functions under names of their own
 // (suffix _old) into the same database and times both claims in each case, alternated,
 // in one cluster: the binaries' own clusters differ by more than the claims on a loaded
-// machine.
+// machine. BENCH_HEALTH_ROWS=N (058 or later) adds N hosts in trouble that have nothing in
+// flight (notify_host_health holds a row per host with trouble in the last day), kept
+// through every case: a claim that reads the whole table instead of probing it by key
+// (079's notify_claim_busy() did, where an account had its share in flight) shows there.
 //   METRON_SERVER_BIN=build/server/metron-server-test NODE_PATH=/usr/share/nodejs \
-//     [BENCH_COMPARE=75] node tests/bench/outbox_claim_bench.mjs [ROUNDS (2000)] [REPEAT (3)]
+//     [BENCH_COMPARE=75] [BENCH_HEALTH_ROWS=2000] node tests/bench/outbox_claim_bench.mjs \
+//     [ROUNDS (2000)] [REPEAT (3)]
 import fs from 'node:fs';
 import { createAccount, login, startPostgres, startServer } from '../server/harness.mjs';
 
@@ -103,6 +107,12 @@ const has058 = (await sql(`SELECT count(*) FROM information_schema.tables
 // 058: the hung host is in trouble (its last attempt timed out), so it has
 // the strict limit (2) as under 056; a healthy host would have 4.
 if (has058) await sql(`INSERT INTO notify_host_health (host_key, failed_at) VALUES ('10.0.0.7:9000', now())`);
+const HEALTH_ROWS = Number(process.env.BENCH_HEALTH_ROWS || 0);
+if (has058 && HEALTH_ROWS > 0) {
+  await sql(`INSERT INTO notify_host_health (host_key, failed_at)
+    SELECT 'gone' || g || '.example:443', now() FROM generate_series(1, ${HEALTH_ROWS}) g;
+    ANALYZE notify_host_health`);
+}
 const has059 = (await sql(`SELECT count(*) FROM pg_proc WHERE proname = 'notify_claim_held'`)) === '1';
 const has065 = (await sql(`SELECT count(*) FROM schema_migrations WHERE version = 65`)) === '1';
 // 059: the limits in one jsonb, the account's 4 (half of 8 threads, the
@@ -203,7 +213,7 @@ await measure('account');
 // trouble gone, a third attempt to the hung host in flight.
 await sql(`DELETE FROM notify_outbox WHERE dedupe_key IN ('fly21', 'fly31', 'mailfly1', 'mailfly2',
   'mailfly3', 'mailfly4')`);
-if (has058) await sql(`DELETE FROM notify_host_health`);
+if (has058) await sql(`DELETE FROM notify_host_health WHERE host_key = '10.0.0.7:9000'`);
 await rows(1, hung[2], 'teams', 'sending', `now() + interval '1 hour'`, 1, 'fly4');
 await fillHosts();
 await sql('VACUUM ANALYZE notify_outbox');
@@ -216,5 +226,7 @@ const has079 = (await sql(`SELECT count(*) FROM schema_migrations WHERE version 
 if (has079) await sql(`UPDATE notify_outbox SET claimed_at = now() - interval '5 seconds' WHERE state = 'sending'`);
 await sql('VACUUM ANALYZE notify_outbox');
 await measure('slow');
-console.log(`schema ${has079 ? '079' : has065 ? '065' : has059 ? '059' : has058 ? '058' : has056 ? '056' : 'before 056'}; ${await sql(`SELECT count(*) FROM notify_outbox`)} rows`);
+const has080 = (await sql(`SELECT count(*) FROM schema_migrations WHERE version = 80`)) === '1';
+console.log(`schema ${has080 ? '080' : has079 ? '079' : has065 ? '065' : has059 ? '059' : has058 ? '058' : has056 ? '056' : 'before 056'}; ${await sql(`SELECT count(*) FROM notify_outbox`)} rows, ` +
+  `${await sql(`SELECT count(*) FROM notify_host_health`)} hosts in trouble`);
 await pg.destroy();

@@ -1003,3 +1003,122 @@ async () => {
     for (const rx of rxs) await rx.stop();
   }
 });
+
+// 080: notify_claim_busy() and notify_claim_held() count the account's
+// attempts to its hosts in trouble only where a decision needs them, and
+// read the hosts' health by key. The same decisions as 079's, state by
+// state: one account's attempts in flight spread over four hosts and a
+// healthy one (11 spreads), each of the four hosts in trouble by its
+// health, by a slow attempt or not at all (81), another account's slow
+// attempt to the fourth host or none (2), 1,782 states: what notify_claim_busy()
+// returns and, for a due row of each of the five hosts, whether
+// notify_claim_held() holds it, against 079's functions (loaded under
+// other names from that migration); then the share beside 2,000 hosts in
+// trouble that have nothing in flight. (What it costs: docs/benchmarks.md,
+// "hooks3".)
+test('080 decides every row as 079 did', async () => {
+  const url = await pg.createDatabase();
+  const dbName = new URL(url).pathname.slice(1);
+  const q = (sql) => pg.psql(sql, dbName);
+  const s = await startServer({ databaseUrl: url, env: { ...ENV, METRON_NOTIFY_THREADS: '0' } });
+  servers.push(s);
+  const ids = await createAccount(s.url, { account: 'same', plan: 'pro', user: 'admin', password: PW,
+    email: 'admin@same.test' });
+  const c = await login(s.url, { account: 'same', user: 'admin', password: PW });
+  const idsB = await createAccount(s.url, { account: 'sameb', plan: 'pro', user: 'admin', password: PW,
+    email: 'admin@sameb.test' });
+  const cb = await login(s.url, { account: 'sameb', user: 'admin', password: PW });
+  // Two destinations on each of five hosts (10.0.0.1-5:9000; the fifth the
+  // healthy one): the first's rows in flight, the second's row due.
+  const dests = [];
+  for (let h = 1; h <= 5; h++) {
+    const pair = [];
+    for (let k = 0; k < 2; k++) {
+      const r = await c.post('/api/v1/destinations', { kind: 'teams', address: `http://10.0.0.${h}:9000/d${k}` });
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+      pair.push(r.body.id);
+    }
+    dests.push(pair);
+  }
+  const rb = await cb.post('/api/v1/destinations', { kind: 'teams', address: 'http://10.0.0.4:9000/b' });
+  assert.equal(rb.status, 201, JSON.stringify(rb.body));
+  const m079 = fs.readFileSync(new URL('../../server/migrations/079_outbox_slow_trouble.sql', import.meta.url),
+    'utf8');
+  await q(m079.slice(m079.indexOf('CREATE FUNCTION notify_claim_busy(')).replace(/\bnotify_claim_busy\b/g,
+    'notify_claim_busy_079').replace(/\bnotify_claim_held\b/g, 'notify_claim_held_079')
+    .replace(/FUNCTION notify_claim\(/g, 'FUNCTION notify_claim_079('));
+  const row = (account, d, key, state, next, claimed, from = '') => `INSERT INTO notify_outbox (account_id, message_id,
+      dedupe_key, target, target_type, destination_id, channel, kind, language, severity, title, state,
+      next_at, lease_owner, attempts, host_key, claimed_at)
+    SELECT ${account}, nextval('notify_message_seq'), ${key}, 'd:' || ${d}, 'destination', ${d}, 'teams',
+      'alarm.raise', 'en', 'alert', 'T', '${state}', ${next}, 'same', 1,
+      (SELECT notify_host(kind, address) FROM notify_destinations WHERE id = ${d}), ${claimed} ${from}`;
+  for (const [h, [, due]] of dests.entries()) {
+    await q(row(ids.accountId, due, `'due${h}'`, 'queued', 'now()', 'NULL'));
+  }
+  const A = ids.accountId;
+  const fly = dests.map(([d]) => d);
+  const spreads = [[0, 0, 0, 0, 0], [1, 0, 0, 0, 0], [3, 0, 0, 0, 0], [2, 1, 0, 0, 0], [3, 1, 0, 0, 0],
+    [2, 2, 0, 0, 1], [1, 1, 1, 0, 0], [3, 1, 1, 0, 0], [2, 1, 1, 1, 0], [2, 2, 1, 0, 1], [1, 1, 1, 1, 1]];
+  const limits = `'{"receiver": 64, "mail": 4, "host": 2, "healthy_host": 4, "account": 4, "account_host": 3,
+    "account_trouble": 3, "slow_ms": 1000}'`;
+  const sorted = (col) => `(SELECT array_agg(x::text ORDER BY x::text) FROM unnest(b.${col}) x)`;
+  const busyText = (fn) => `(SELECT concat_ws(' | ', ${['busy_routes', 'busy_hosts', 'busy_accounts',
+    'busy_pairs', 'trouble_accounts', 'slow_hosts'].map(sorted).join(', ')}) FROM ${fn}(lim) b)`;
+  await q(`CREATE TABLE same_diff (what text)`);
+  await q(`DO $$
+    DECLARE lim jsonb := ${limits}; spreads integer[] := ARRAY${JSON.stringify(spreads)};
+      fly bigint[] := ARRAY[${fly.join(', ')}]; b80 text; b79 text; h80 boolean; h79 boolean; r record;
+      states integer := 0;
+    BEGIN
+      FOR si IN 1..${spreads.length} LOOP FOR tm IN 0..80 LOOP FOR bm IN 0..1 LOOP
+        DELETE FROM notify_outbox WHERE state = 'sending';
+        DELETE FROM notify_host_health;
+        FOR h IN 1..5 LOOP
+          IF spreads[si][h] > 0 THEN
+            ${row(A, 'fly[h]', `'fly' || h || '.' || g`, 'sending', "now() + interval '1 hour'",
+              "CASE WHEN h <= 4 AND (tm / (3 ^ (h - 1))::integer) % 3 = 2 THEN now() - interval '5 seconds' ELSE now() END",
+              'FROM generate_series(1, spreads[si][h]) g')};
+          END IF;
+          IF h <= 4 AND (tm / (3 ^ (h - 1))::integer) % 3 = 1 THEN
+            INSERT INTO notify_host_health (host_key, failed_at) VALUES ('10.0.0.' || h || ':9000', now());
+          END IF;
+        END LOOP;
+        IF bm = 1 THEN
+          ${row(idsB.accountId, rb.body.id, "'flyb'", 'sending', "now() + interval '1 hour'",
+            "now() - interval '5 seconds'")};
+        END IF;
+        states := states + 1;
+        b80 := ${busyText('notify_claim_busy')};
+        b79 := ${busyText('notify_claim_busy_079')};
+        IF b80 IS DISTINCT FROM b79 THEN
+          INSERT INTO same_diff VALUES (format('busy %s/%s/%s: 080 %s, 079 %s', si, tm, bm, b80, b79));
+        END IF;
+        FOR r IN SELECT o.id, o.target, o.host_key FROM notify_outbox o WHERE o.dedupe_key LIKE 'due%' LOOP
+          h80 := (notify_claim_held(lim, r.id, ${A}, r.target, r.host_key, 0)).held;
+          h79 := (notify_claim_held_079(lim, r.id, ${A}, r.target, r.host_key, 0)).held;
+          IF h80 IS DISTINCT FROM h79 THEN
+            INSERT INTO same_diff VALUES (format('held %s/%s/%s %s: 080 %s, 079 %s', si, tm, bm, r.host_key,
+                                                 h80, h79));
+          END IF;
+        END LOOP;
+        -- One transaction a state: the rows it deleted are then skipped by
+        -- the next state's reads (in one transaction they would pile up).
+        COMMIT;
+      END LOOP; END LOOP; END LOOP;
+      INSERT INTO same_diff VALUES ('states ' || states);
+    END $$`);
+  assert.equal(await q(`SELECT string_agg(what, E'\\n') FROM (SELECT what FROM same_diff LIMIT 20) d`),
+    `states ${spreads.length * 81 * 2}`);
+  // The account's share in flight (3 to 10.0.0.1, in trouble) beside 2,000
+  // hosts in trouble that have nothing in flight: the account's hosts in
+  // trouble hold its share, the others are not counted.
+  await q(`DELETE FROM notify_outbox WHERE state = 'sending'; DELETE FROM notify_host_health;
+    ${row(A, fly[0], "'share' || g", 'sending', "now() + interval '1 hour'", 'now()',
+      'FROM generate_series(1, 3) g')};
+    INSERT INTO notify_host_health (host_key, failed_at)
+      SELECT CASE WHEN g = 0 THEN '10.0.0.1:9000' ELSE 'gone' || g || '.example:443' END, now()
+        FROM generate_series(0, 2000) g`);
+  assert.equal(await q(`SELECT array_to_string(trouble_accounts, ',') FROM notify_claim_busy(${limits})`),
+    String(A));
+});
