@@ -84,6 +84,15 @@ test('one word for a measurement group in Japanese; French and Italian sentences
   assert.deepEqual(bad, []);
 });
 
+// The server's own Japanese words say チャネル as the portal does (its
+// storage-deletion notice said チャンネル, server/svc/alarm_msg.c).
+test('the server\'s Japanese notices say チャネル as the portal', () => {
+  const dir = path.join(portalDir, '..', 'server', 'svc');
+  const bad = fs.readdirSync(dir).filter((f) => f.endsWith('.c'))
+    .filter((f) => /チャンネル/.test(fs.readFileSync(path.join(dir, f), 'utf8')));
+  assert.deepEqual(bad, []);
+});
+
 // English names the thing behind an app an instrument everywhere (the
 // Devices page's title and menu entry said "Devices" over "Add an
 // instrument"); "device" is only the person's own computer or phone (the
