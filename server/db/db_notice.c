@@ -142,7 +142,9 @@ static db_stmt st_changes = {"notice_app_changes",
     " to_char(COALESCE(CASE WHEN e.connected THEN e.connected_at ELSE e.last_seen_at END, "
     "   now()) AT TIME ZONE a.time_zone, 'YYYY-MM-DD HH24:MI:SS'), a.time_zone, "
     " COALESCE(s.disconnect_minutes, 10), COALESCE(s.disconnect_notice, true), "
-    " COALESCE(s.notice_language, ''), COALESCE(s.notice_destinations, '{}') "
+    " COALESCE(s.notice_language, ''), COALESCE(s.notice_destinations, '{}'), "
+    " to_char(COALESCE(CASE WHEN e.connected THEN e.connected_at ELSE e.last_seen_at END, "
+    "   now()) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
     "FROM app_seen e JOIN apps p ON p.account_id = e.account_id AND p.id = e.app_id "
     "JOIN accounts a ON a.id = p.account_id "
     "LEFT JOIN measurement_groups g ON g.account_id = p.account_id AND g.id = p.group_id "
@@ -206,6 +208,7 @@ db_status db_app_changes(db_conn *c, int cap, db_app_change **out, int *n)
         if (parse_ids(PQgetvalue(res, r, 12), ch->dest, 20, &ch->n_dest) != 0) {
             ch->n_dest = 0;
         }
+        copy_col(res, r, 13, ch->at, sizeof ch->at);
     }
     *n = rows;
     PQclear(res);

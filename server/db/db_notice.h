@@ -60,6 +60,7 @@ typedef struct {
     bool connected;
     char cause[16];           /* data | app | timeout | mqtt */
     char local_time[40];      /* connected_at / last_seen_at in the account's zone */
+    char at[32];              /* the same instant in UTC, "2026-12-07T03:22:53Z" */
     char time_zone[68];
     int minutes;              /* disconnect_minutes */
     bool notice;              /* the group's disconnect_notice */

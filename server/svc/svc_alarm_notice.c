@@ -13,6 +13,7 @@
 #include "db_alarm.h"
 #include "db_notice.h"
 #include "db_storage.h"
+#include "json_out.h"
 #include "log.h"
 #include "mt/licence.h"
 #include "mt/plan.h"
@@ -275,6 +276,31 @@ static void app_words(const void *arg, const char *lang, alarm_words *w)
                   w);
 }
 
+/* The inbox row's data of change "ch" (malloc'd; NULL: no memory): what
+ * the portal needs to write the sentence itself in the reader's language
+ * and time zone, as it does for alarm notifications: the app, the cause
+ * ("data", "app", "mqtt", "timeout"), the time as an instant ("at", UTC)
+ * and the group's minutes without data. */
+static char *app_data(const db_app_change *ch)
+{
+    cJSON *o = cJSON_CreateObject();
+    char *out = NULL;
+    if (o == NULL) {
+        return NULL;
+    }
+    json_add_int(o, "app_id", ch->app_id);
+    json_add_int(o, "group_id", ch->group_id);
+    if (cJSON_AddBoolToObject(o, "connected", ch->connected) != NULL) {
+        json_add_str(o, "app_name", ch->app_name);
+        json_add_str(o, "cause", ch->cause);
+        json_add_str(o, "at", ch->at);
+        json_add_int(o, "minutes", ch->minutes);
+        out = cJSON_PrintUnformatted(o);
+    }
+    cJSON_Delete(o);
+    return out;
+}
+
 int svc_alarm_job_apps(srv *s, int64_t now, long long *done)
 {
     db_conn *c = NULL;
@@ -298,18 +324,22 @@ int svc_alarm_job_apps(srv *s, int64_t now, long long *done)
     for (int i = 0; i < n; i++) {
         const db_app_change *ch = &rows[i];
         long long ev = 0;
-        char key[96], data[128];
+        char key[96], *data;
         SVC_TRY_DB(db_app_change_done(c, ch, &ev), NULL);
         if (!ch->notice) {
             continue;
         }
         snprintf(key, sizeof key, "notice:app:%lld:%lld", ch->app_id, ev);
-        snprintf(data, sizeof data, "{\"app_id\": %lld, \"group_id\": %lld, \"connected\": %s}",
-                 ch->app_id, ch->group_id, ch->connected ? "true" : "false");
-        if ((rc = notice_send(c, ch->account_id, ch->group_id,
-                              ch->connected ? "notice.app_connected" : "notice.app_disconnected",
-                              key, ch->connected ? "ok" : "warning", ch->language, app_words, ch,
-                              ch->dest, ch->n_dest, NULL, NULL, data, e)) != SVC_OK) {
+        if ((data = app_data(ch)) == NULL) {
+            rc = svc_fail_nomem(e);
+            goto out;
+        }
+        rc = notice_send(c, ch->account_id, ch->group_id,
+                         ch->connected ? "notice.app_connected" : "notice.app_disconnected", key,
+                         ch->connected ? "ok" : "warning", ch->language, app_words, ch, ch->dest,
+                         ch->n_dest, NULL, NULL, data, e);
+        free(data);
+        if (rc != SVC_OK) {
             goto out;
         }
         (*done)++;

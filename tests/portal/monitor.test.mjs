@@ -293,6 +293,46 @@ test('notifications: the badge counts unread ones; filter, mark one and mark all
   await page.context().close();
 });
 
+test('app notices: the sentence in the reader\'s language with the time formatted in the shown zone, never a zone id', async () => {
+  // The server's "[Connected] Gateway 1" wrote "2026-12-07 03:22:53 (Asia/Tokyo)":
+  // it now carries the time as data ("at", UTC) and the portal writes the
+  // sentence (alarms/notices.mjs noticeBody()); one stored before keeps
+  // sense without its time.
+  const { userId } = await env.createUser({ accountId: seed.accountId, user: 'noel', password: PASSWORD,
+    role: 'member', userName: 'Noel Member' });
+  await env.psql(`INSERT INTO notifications (account_id, user_id, kind, title, body, data) VALUES
+    (${seed.accountId}, ${userId}, 'notice.app_connected', '[Connected] Gateway 1',
+     'The app "Gateway 1" is sending again since 2026-12-07 03:22:53 (Asia/Tokyo).',
+     '{"app_id": 1, "group_id": 0, "connected": true}'),
+    (${seed.accountId}, ${userId}, 'notice.app_disconnected', '[Disconnected] Gateway 2',
+     'The app "Gateway 2" has sent nothing since 2026-12-07 03:22:53 (Asia/Tokyo); it counts as disconnected after 10 minutes without data.',
+     '{"app_id": 2, "group_id": 0, "connected": false, "app_name": "Gateway 2", "cause": "timeout", "at": "2026-12-07T03:22:53Z", "minutes": 10}'),
+    (${seed.accountId}, ${userId}, 'notice.app_connected', '[Connected] Gateway 3',
+     'The app "Gateway 3" is sending again since 2026-12-07 03:22:53 (UTC).',
+     '{"app_id": 3, "group_id": 0, "connected": true, "app_name": "Gateway 3", "cause": "data", "at": "2026-12-07T03:22:53Z", "minutes": 10}')`);
+  const page = await openPage(env);
+  await signIn(page, { account: 'acme', user: 'noel', password: PASSWORD });
+  await page.click('#notif-link');
+  await waitForPage(page, 'notifications');
+  await page.waitForFunction(() => document.querySelectorAll('.notif-item').length === 3);
+  const when = await page.evaluate(async () => (await import('./js/i18n.mjs')).formatDateTime('2026-12-07T03:22:53Z', { seconds: true }));
+  const bodies = await page.locator('.notif-body').allTextContents();
+  const of = (app) => bodies.find((b) => b.includes(`“${app}”`));
+  assert.equal(of('Gateway 3'), `The app “Gateway 3” has been sending again since ${when}.`);
+  assert.equal(of('Gateway 2'), `The app “Gateway 2” has sent nothing since ${when}; it counts as disconnected after 10 minutes without data.`);
+  assert.equal(of('Gateway 1'), 'The app “Gateway 1” is sending again.');
+  for (const b of bodies) assert.doesNotMatch(b, /Asia\/Tokyo|\(UTC\)|2026-12-07 03:22:53/, b);
+  // Another language: the same data, its own sentence.
+  await page.evaluate(async () => { await (await import('./js/i18n.mjs')).setLanguage('ja', { remember: false }); });
+  await page.click('#notif-link');
+  await page.waitForFunction(() => [...document.querySelectorAll('.notif-body')].some((b) => b.textContent.includes('アプリ「Gateway 3」')));
+  const ja = await page.evaluate(async () => (await import('./js/i18n.mjs')).formatDateTime('2026-12-07T03:22:53Z', { seconds: true }));
+  const jaBodies = await page.locator('.notif-body').allTextContents();
+  assert.ok(jaBodies.includes(`アプリ「Gateway 3」は ${ja} から再びデータを送信しています。`), JSON.stringify(jaBodies));
+  assert.deepEqual(page.consoleErrors, []);
+  await page.context().close();
+});
+
 test('the monitor writes dates in the portal\'s one form: the medium date with seconds (German, Chinese)', SERVER_WAY_ONLY, async () => {
   // The latest value's time had the short date ("07.12.26", "2026/12/7") where
   // the rest of the portal writes "07.12.2026" (i18n.mjs formatDateTime, chart/format.mjs dateForm()).

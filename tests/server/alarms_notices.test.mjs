@@ -162,7 +162,23 @@ test('S6: the server tells disconnects after N minutes without a batch, and the 
   assert.equal(await outbox(t, 'notice.app_disconnected'), 1);
   assert.equal(await sql(`SELECT title FROM notify_outbox WHERE account_id = ${t.id}
     AND kind = 'notice.app_disconnected'`), '[Getrennt] Logger gateway');
-  assert.equal((await inbox(t, 'notice.app_disconnected'))[0].title, '[Disconnected] Logger gateway');
+  const down = (await inbox(t, 'notice.app_disconnected'))[0];
+  assert.equal(down.title, '[Disconnected] Logger gateway');
+  // The portal writes the sentence from the data, in the reader's language
+  // and time zone: the time as an instant (UTC), never the zone's id.
+  assert.equal(down.data.app_id, t.appId);
+  assert.equal(down.data.group_id, t.group);
+  assert.equal(down.data.connected, false);
+  assert.equal(down.data.app_name, 'Logger gateway');
+  assert.equal(down.data.cause, 'timeout');
+  assert.equal(down.data.minutes, 5);
+  assert.match(down.data.at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+  assert.equal(Date.parse(down.data.at), Number(await sql(`SELECT (extract(epoch FROM date_trunc('second',
+    last_seen_at)) * 1000)::bigint FROM app_seen WHERE account_id = ${t.id} AND app_id = ${t.appId}`)));
+  const up = (await inbox(t, 'notice.app_connected'))[0];
+  assert.equal(up.data.connected, true);
+  assert.equal(up.data.cause, 'data');
+  assert.match(up.data.at, /Z$/);
   assert.equal(await job('app_connections'), 0);
   // The next batch connects it again.
   r = await t.ingest.batch({ batch_id: 's2', snapshots: [{ t: now - (now % MIN_US) + MIN_US, ids: [t.channels[0]], v: [1] }] });

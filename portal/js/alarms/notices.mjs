@@ -2,8 +2,9 @@
 // page: a label for its kind (alarm raised or cleared, app disconnected or
 // connected, storage, licence) and the link to what it is about (the alarm
 // event, the monitor, the account). The title and body are sentences the
-// server wrote in the user's language.
-import { t, has } from '../i18n.mjs';
+// server wrote in the user's language; the app notices' sentence is written
+// here from their data (noticeBody()).
+import { t, has, formatDateTime, formatNumber } from '../i18n.mjs';
 import { api } from '../api.mjs';
 import { h } from '../ui/dom.mjs';
 import { isAdmin } from '../session.mjs';
@@ -26,6 +27,30 @@ export function kindPill(n) {
 /** The title without the server's "[Alarm] " label when the pill says it in the language. */
 export function titleOf(n) {
   return KIND[n.kind] ? String(n.title).replace(/^\[[^\]]{1,40}\]\s*/, '') : n.title;
+}
+
+/**
+ * The body of notification "n" to show: for the server's app notices (S6)
+ * the sentence in the portal's language with their time ("data.at", an
+ * instant) in the shown time zone, as alarm notifications are told again
+ * (the server's words carry the account's zone by its id); a notice stored
+ * before its data had the time says what happened without it (the list
+ * shows when it came). Other kinds: the server's words.
+ */
+export function noticeBody(n) {
+  const d = n.data || {};
+  if (n.kind !== 'notice.app_connected' && n.kind !== 'notice.app_disconnected') return n.body;
+  const connected = n.kind === 'notice.app_connected';
+  const app = d.app_name || titleOf(n);
+  if (!d.at || Number.isNaN(Date.parse(d.at))) {
+    return t(connected ? 'notif.app.connected_before' : 'notif.app.disconnected_before', { app });
+  }
+  const time = formatDateTime(d.at, { seconds: true });
+  if (connected) return t('notif.app.connected', { app, time });
+  if (d.cause === 'timeout' && Number(d.minutes) > 0) {
+    return t('notif.app.disconnected', { app, time, minutes: formatNumber(Number(d.minutes)) });
+  }
+  return t('notif.app.disconnected_app', { app, time });
 }
 
 /**

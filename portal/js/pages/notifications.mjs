@@ -6,7 +6,7 @@ import { api, errorMessage } from '../api.mjs';
 import { setUnread } from '../session.mjs';
 import { h, fill } from '../ui/dom.mjs';
 import { pageHead, reportReply } from '../ui/crud.mjs';
-import { kindPill, notificationLinks, titleOf, retellAlarms } from '../alarms/notices.mjs';
+import { kindPill, notificationLinks, titleOf, retellAlarms, noticeBody } from '../alarms/notices.mjs';
 
 const PAGE = 20;
 
@@ -35,11 +35,12 @@ registerPage('notifications', {
     setUnread(unread);
     markAll.disabled = !unread;
     const list = items.length ? h('ul', { class: 'notif-list' }, items.map((n) => {
+      const body = noticeBody(n);
       const li = h('li', { class: ['panel', 'notif-item', !n.read && 'unread'], 'data-id': String(n.id) },
         h('div', { class: 'panel-head' },
           h('h3', {}, !n.read ? h('span', { class: 'pill accent', text: t('notif.new') }) : null, ' ', kindPill(n), titleOf(n)),
           h('span', { class: 'muted small-text', text: formatDateTime(n.created_at) })),
-        n.body ? h('p', { class: 'notif-body', text: n.body }) : null,
+        body ? h('p', { class: 'notif-body', text: body }) : null,
         notificationLinks(n),
         !n.read ? h('button', { type: 'button', class: 'small', 'data-testid': 'mark-read', text: t('notif.mark_read'),
           onclick: async () => {
