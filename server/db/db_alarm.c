@@ -672,7 +672,9 @@ static db_stmt st_event_msg = {"alarm_event_msg",
     " COALESCE(e.ch2_unit, ''), (e.ch2_id IS NOT NULL OR e.ch2_name IS NOT NULL), "
     " e.v1, e.v2, e.s1, e.s2, COALESCE(e.slot, 0), COALESCE(e.special, 0), "
     " to_char(to_timestamp(e.t / 1e6) AT TIME ZONE a.time_zone, 'YYYY-MM-DD HH24:MI:SS'), "
-    " a.time_zone, e.t, e.repeats, COALESCE(e.file_name, ''), COALESCE(e.raise_id, 0) "
+    " EXTRACT(EPOCH FROM (to_timestamp(e.t / 1e6) AT TIME ZONE a.time_zone) "
+    "   - (to_timestamp(e.t / 1e6) AT TIME ZONE 'UTC'))::int, "
+    " e.t, e.repeats, COALESCE(e.file_name, ''), COALESCE(e.raise_id, 0) "
     "FROM alarm_events e JOIN accounts a ON a.id = e.account_id "
     "LEFT JOIN alarm_rules r ON r.account_id = e.account_id AND r.id = e.rule_id "
     "LEFT JOIN measurement_groups g ON g.account_id = e.account_id AND g.id = e.group_id "
@@ -719,7 +721,7 @@ db_status db_alarm_event_msg_get(db_conn *c, long long account_id, long long id,
         out->slot = (int)col_ll(res, 0, 24);
         out->special = (int)col_ll(res, 0, 25);
         copy_col(res, 0, 26, out->local_time, sizeof out->local_time);
-        copy_col(res, 0, 27, out->time_zone, sizeof out->time_zone);
+        out->utc_offset = (int)col_ll(res, 0, 27);
         out->t = col_ll(res, 0, 28);
         out->repeats = (int)col_ll(res, 0, 29);
         copy_col(res, 0, 30, out->file_name, sizeof out->file_name);

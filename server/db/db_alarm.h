@@ -220,7 +220,7 @@ typedef struct {
     double v[2];          /* NaN-boxed specials as core's */
     int slot, special;
     char local_time[40];  /* "2026-12-04 20:01:05" in the account's time zone */
-    char time_zone[68];
+    int utc_offset;       /* seconds east of UTC of the account's zone at t (DST included) */
     int64_t t;
     int repeats;
     char file_name[256];

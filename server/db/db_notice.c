@@ -140,7 +140,11 @@ static db_stmt st_changes = {"notice_app_changes",
     " e.connected, COALESCE(e.connection_cause, CASE WHEN e.connected THEN 'data' "
     "   ELSE 'timeout' END), "
     " to_char(COALESCE(CASE WHEN e.connected THEN e.connected_at ELSE e.last_seen_at END, "
-    "   now()) AT TIME ZONE a.time_zone, 'YYYY-MM-DD HH24:MI:SS'), a.time_zone, "
+    "   now()) AT TIME ZONE a.time_zone, 'YYYY-MM-DD HH24:MI:SS'), "
+    " EXTRACT(EPOCH FROM (COALESCE(CASE WHEN e.connected THEN e.connected_at "
+    "   ELSE e.last_seen_at END, now()) AT TIME ZONE a.time_zone) "
+    "   - (COALESCE(CASE WHEN e.connected THEN e.connected_at ELSE e.last_seen_at END, "
+    "   now()) AT TIME ZONE 'UTC'))::int, "
     " COALESCE(s.disconnect_minutes, 10), COALESCE(s.disconnect_notice, true), "
     " COALESCE(s.notice_language, ''), COALESCE(s.notice_destinations, '{}'), "
     " to_char(COALESCE(CASE WHEN e.connected THEN e.connected_at ELSE e.last_seen_at END, "
@@ -201,7 +205,7 @@ db_status db_app_changes(db_conn *c, int cap, db_app_change **out, int *n)
         ch->connected = col_bool(res, r, 5);
         copy_col(res, r, 6, ch->cause, sizeof ch->cause);
         copy_col(res, r, 7, ch->local_time, sizeof ch->local_time);
-        copy_col(res, r, 8, ch->time_zone, sizeof ch->time_zone);
+        ch->utc_offset = (int)col_ll(res, r, 8);
         ch->minutes = (int)col_ll(res, r, 9);
         ch->notice = col_bool(res, r, 10);
         copy_col(res, r, 11, ch->language, sizeof ch->language);

@@ -61,7 +61,7 @@ typedef struct {
     char cause[16];           /* data | app | timeout | mqtt */
     char local_time[40];      /* connected_at / last_seen_at in the account's zone */
     char at[32];              /* the same instant in UTC, "2026-12-07T03:22:53Z" */
-    char time_zone[68];
+    int utc_offset;           /* seconds east of UTC of the account's zone then (DST included) */
     int minutes;              /* disconnect_minutes */
     bool notice;              /* the group's disconnect_notice */
     char language[8];         /* notice_language, "" = each recipient's own */

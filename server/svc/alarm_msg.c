@@ -28,28 +28,28 @@ typedef struct {
     const char *t_raise_alert, *t_raise_warning, *t_clear, *t_repeat, *t_no_data, *t_data_back,
         *t_special, *t_special_end;
     /* bodies */
-    const char *b_raise;       /* rule, time, tz */
-    const char *b_clear;       /* rule, time, tz */
-    const char *b_repeat;      /* rule, time, tz (of the raise) */
-    const char *b_no_data;     /* rule, time, tz, minutes */
-    const char *b_data_back;   /* rule, time, tz */
-    const char *b_special;     /* rule, channel, special name, time, tz */
-    const char *b_special_end; /* rule, channel, time, tz */
+    const char *b_raise;       /* rule, time, zone ("UTC+09:00") */
+    const char *b_clear;       /* rule, time, zone ("UTC+09:00") */
+    const char *b_repeat;      /* rule, time, zone ("UTC+09:00") (of the raise) */
+    const char *b_no_data;     /* rule, time, zone ("UTC+09:00"), minutes */
+    const char *b_data_back;   /* rule, time, zone ("UTC+09:00") */
+    const char *b_special;     /* rule, channel, special name, time, zone ("UTC+09:00") */
+    const char *b_special_end; /* rule, channel, time, zone ("UTC+09:00") */
     /* field names */
     const char *f_group, *f_condition, *f_time;
     const char *link_label;
     const char *sv[6]; /* special-value names by mt_sv (0 unused) */
     /* S6 */
     const char *t_app_down, *t_app_up;
-    const char *b_app_down;     /* app, time, tz, minutes */
-    const char *b_app_down_app; /* app, time, tz */
-    const char *b_app_up;       /* app, time, tz */
+    const char *b_app_down;     /* app, time, zone ("UTC+09:00"), minutes */
+    const char *b_app_down_app; /* app, time, zone ("UTC+09:00") */
+    const char *b_app_up;       /* app, time, zone ("UTC+09:00") */
     const char *f_app;
     /* S7: title %d percent; body: account, used, limit, percent */
     const char *t_storage, *b_storage;
     /* S9: title %s date; body: plan, account, date, days / plan, account, date */
     const char *t_licence, *t_licence_expired, *b_licence, *b_licence_expired;
-    /* R6: title %s rule; body: file, rule, count, time, tz */
+    /* R6: title %s rule; body: file, rule, count, time, zone ("UTC+09:00") */
     const char *t_file, *b_file, *f_file;
     /* S8: title %s deadline; body: account, used, limit, deadline /
      * title; body: account, limit, all bytes, data bytes, drive files (%lld),
@@ -299,11 +299,19 @@ static void put(char *buf, size_t cap, const char *fmt, ...)
     n = vsnprintf(buf, cap, fmt, ap);
     va_end(ap);
     if (n >= 0 && (size_t)n >= cap) {
-        size_t end = cap - 1;
-        while (end > 0 && ((unsigned char)buf[end] & 0xc0) == 0x80) {
-            end--;
+        /* vsnprintf() cut at cap - 1 bytes: drop a character it cut in two
+         * (the last lead byte without all of its continuation bytes). */
+        size_t len = cap - 1, start = len;
+        while (start > 0 && ((unsigned char)buf[start - 1] & 0xc0) == 0x80) {
+            start--;
         }
-        buf[end] = '\0';
+        if (start > 0 && (unsigned char)buf[start - 1] >= 0xc0) {
+            unsigned char lead = (unsigned char)buf[start - 1];
+            size_t need = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : 2;
+            if (len - (start - 1) < need) {
+                buf[start - 1] = '\0';
+            }
+        }
     }
 }
 
@@ -317,6 +325,72 @@ void alarm_msg_value(double v, const char *unit, const char *lang, char *out, si
     } else {
         put(out, cap, "%.6g", v);
     }
+}
+
+void alarm_msg_time(const char *local_time, const char *lang, char *out, size_t cap)
+{
+    /* Intl's abbreviated month names (Node's ICU) where the medium date has
+     * them: en, es, fr, it. */
+    static const char *const mon[4][12] = {
+        {"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"},
+        {"ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sept", "oct", "nov", "dic"},
+        {"janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.",
+         "déc."},
+        {"gen", "feb", "mar", "apr", "mag", "giu", "lug", "ago", "set", "ott", "nov", "dic"}};
+    int y, mo, d, h, mi, se, end = 0;
+    int li = alarm_lang_index(lang);
+    if (local_time == NULL ||
+        sscanf(local_time, "%4d-%2d-%2d %2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &se, &end) != 6 ||
+        local_time[end] != '\0' || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 ||
+        mi < 0 || mi > 59 || se < 0 || se > 60) {
+        put(out, cap, "%s", local_time != NULL ? local_time : "");
+        return;
+    }
+    switch (li) {
+    case 0: /* zh-CN */
+        put(out, cap, "%d年%d月%d日 %02d:%02d:%02d", y, mo, d, h, mi, se);
+        break;
+    case 1: /* ja */
+        put(out, cap, "%d/%02d/%02d %d:%02d:%02d", y, mo, d, h, mi, se);
+        break;
+    case 3: /* es */
+        put(out, cap, "%d %s %d, %d:%02d:%02d", d, mon[1][mo - 1], y, h, mi, se);
+        break;
+    case 4: /* fr */
+        put(out, cap, "%d %s %d, %02d:%02d:%02d", d, mon[2][mo - 1], y, h, mi, se);
+        break;
+    case 5: /* de */
+        put(out, cap, "%02d.%02d.%d, %02d:%02d:%02d", d, mo, y, h, mi, se);
+        break;
+    case 6: /* it */
+        put(out, cap, "%d %s %d, %02d:%02d:%02d", d, mon[3][mo - 1], y, h, mi, se);
+        break;
+    default: /* en */
+        put(out, cap, "%s %d, %d, %d:%02d:%02d %s", mon[0][mo - 1], d, y, h % 12 == 0 ? 12 : h % 12,
+            mi, se, h < 12 ? "AM" : "PM");
+        break;
+    }
+}
+
+void alarm_msg_utc_offset(int utc_offset, char *out, size_t cap)
+{
+    int a = utc_offset < 0 ? -utc_offset : utc_offset;
+    /* Whole minutes (zones' offsets are, since 1972). */
+    a = (a + 30) / 60;
+    put(out, cap, "UTC%s%02d:%02d", utc_offset < 0 && a > 0 ? "\u2212" : "+", a / 60, a % 60);
+}
+
+/* "local_time" and its zone in "lang": the arguments of every sentence's
+ * time. */
+typedef struct {
+    char time[64];
+    char zone[24];
+} when_text;
+
+static void when_of(const char *local_time, int utc_offset, const char *lang, when_text *wt)
+{
+    alarm_msg_time(local_time, lang, wt->time, sizeof wt->time);
+    alarm_msg_utc_offset(utc_offset, wt->zone, sizeof wt->zone);
 }
 
 /* Start "w" empty. */
@@ -384,6 +458,8 @@ void alarm_msg_event(const db_alarm_event_msg *m, alarm_msg_kind kind, const cha
     bool silence = strcmp(m->cause, "silence") == 0 ||
                    (strcmp(m->rule_text, "") != 0 && strncmp(m->rule_text, "NO DATA", 7) == 0);
     char value[2][700];
+    when_text wt;
+    when_of(m->local_time, m->utc_offset, lang, &wt);
     words_init(w);
     switch (kind) {
     case ALARM_MSG_RAISE:
@@ -395,31 +471,31 @@ void alarm_msg_event(const db_alarm_event_msg *m, alarm_msg_kind kind, const cha
         if (silence) {
             int minutes = 0;
             sscanf(m->rule_text, "NO DATA %dm", &minutes);
-            put(w->body, sizeof w->body, t->b_no_data, m->rule_name, m->local_time,
-                m->time_zone, minutes);
+            put(w->body, sizeof w->body, t->b_no_data, m->rule_name, wt.time, wt.zone,
+                minutes);
         } else {
-            put(w->body, sizeof w->body, t->b_raise, m->rule_name, m->local_time, m->time_zone);
+            put(w->body, sizeof w->body, t->b_raise, m->rule_name, wt.time, wt.zone);
         }
         break;
     case ALARM_MSG_CLEAR:
         put(w->title, sizeof w->title, silence ? t->t_data_back : t->t_clear, m->rule_name);
         put(w->body, sizeof w->body, silence ? t->b_data_back : t->b_clear, m->rule_name,
-            m->local_time, m->time_zone);
+            wt.time, wt.zone);
         break;
     case ALARM_MSG_REPEAT:
         put(w->title, sizeof w->title, t->t_repeat, m->rule_name);
-        put(w->body, sizeof w->body, t->b_repeat, m->rule_name, m->local_time, m->time_zone);
+        put(w->body, sizeof w->body, t->b_repeat, m->rule_name, wt.time, wt.zone);
         break;
     case ALARM_MSG_SPECIAL:
         put(w->title, sizeof w->title, t->t_special, m->rule_name);
         put(w->body, sizeof w->body, t->b_special, m->rule_name,
             m->ch_name[m->slot == 2 ? 1 : 0], t->sv[m->special >= 1 && m->special <= 5 ? m->special : 5],
-            m->local_time, m->time_zone);
+            wt.time, wt.zone);
         break;
     case ALARM_MSG_SPECIAL_END:
         put(w->title, sizeof w->title, t->t_special_end, m->rule_name);
         put(w->body, sizeof w->body, t->b_special_end, m->rule_name,
-            m->ch_name[m->slot == 2 ? 1 : 0], m->local_time, m->time_zone);
+            m->ch_name[m->slot == 2 ? 1 : 0], wt.time, wt.zone);
         break;
     }
     cut_title(w->title, NOTIFY_TITLE_MAX);
@@ -438,7 +514,7 @@ void alarm_msg_event(const db_alarm_event_msg *m, alarm_msg_kind kind, const cha
     }
     {
         char when[120];
-        put(when, sizeof when, "%s (%s)", m->local_time, m->time_zone);
+        put(when, sizeof when, "%s (%s)", wt.time, wt.zone);
         add_field(w, t->f_time, when);
     }
     if (link != NULL) {
@@ -449,19 +525,21 @@ void alarm_msg_event(const db_alarm_event_msg *m, alarm_msg_kind kind, const cha
 }
 
 void alarm_msg_app(bool connected, bool cause_app, const char *app_name, const char *group_name,
-                   const char *local_time, const char *tz, int minutes, const char *lang,
+                   const char *local_time, int utc_offset, int minutes, const char *lang,
                    alarm_words *w)
 {
     const words_table *t = table_of(lang);
+    when_text wt;
+    when_of(local_time, utc_offset, lang, &wt);
     words_init(w);
     put(w->title, sizeof w->title, connected ? t->t_app_up : t->t_app_down, app_name);
     cut_title(w->title, NOTIFY_TITLE_MAX);
     if (connected) {
-        put(w->body, sizeof w->body, t->b_app_up, app_name, local_time, tz);
+        put(w->body, sizeof w->body, t->b_app_up, app_name, wt.time, wt.zone);
     } else if (cause_app) {
-        put(w->body, sizeof w->body, t->b_app_down_app, app_name, local_time, tz);
+        put(w->body, sizeof w->body, t->b_app_down_app, app_name, wt.time, wt.zone);
     } else {
-        put(w->body, sizeof w->body, t->b_app_down, app_name, local_time, tz, minutes);
+        put(w->body, sizeof w->body, t->b_app_down, app_name, wt.time, wt.zone, minutes);
     }
     add_field(w, t->f_app, app_name);
     if (group_name != NULL && group_name[0] != '\0') {
@@ -495,14 +573,16 @@ void alarm_msg_storage(const char *account_name, int percent_left, long long use
 }
 
 void alarm_msg_file(const char *file_name, const char *rule_name, const char *group_name,
-                    const char *rule_text, int count, const char *local_time, const char *tz,
+                    const char *rule_text, int count, const char *local_time, int utc_offset,
                     const char *lang, const char *link, alarm_words *w)
 {
     const words_table *t = table_of(lang);
+    when_text wt;
+    when_of(local_time, utc_offset, lang, &wt);
     words_init(w);
     put(w->title, sizeof w->title, t->t_file, rule_name);
     cut_title(w->title, NOTIFY_TITLE_MAX);
-    put(w->body, sizeof w->body, t->b_file, file_name, rule_name, count, local_time, tz);
+    put(w->body, sizeof w->body, t->b_file, file_name, rule_name, count, wt.time, wt.zone);
     add_field(w, t->f_file, file_name);
     if (group_name != NULL && group_name[0] != '\0') {
         add_field(w, t->f_group, group_name);

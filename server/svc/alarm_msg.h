@@ -47,11 +47,11 @@ void alarm_msg_event(const db_alarm_event_msg *m, alarm_msg_kind kind, const cha
                      const char *link, alarm_words *w);
 
 /* S6: app "app_name" (of group "group_name", may be "") disconnected
- * ("connected" false: nothing since "local_time" in "tz", after "minutes"
+ * ("connected" false: nothing since "local_time" at "utc_offset", after "minutes"
  * minutes without a batch; or "cause_app": the app said so) or connected
  * again at "local_time". */
 void alarm_msg_app(bool connected, bool cause_app, const char *app_name, const char *group_name,
-                   const char *local_time, const char *tz, int minutes, const char *lang,
+                   const char *local_time, int utc_offset, int minutes, const char *lang,
                    alarm_words *w);
 
 /* S7: account "account_name" has "percent_left" % of its storage left
@@ -76,10 +76,25 @@ void alarm_msg_licence(const char *account_name, const char *plan_title, const c
                        int days_left, bool expired, const char *lang, alarm_words *w);
 
 /* R6: file "file_name" meets rule "rule_name" "count" times, the first at
- * "local_time" in "tz". */
+ * "local_time" at "utc_offset". */
 void alarm_msg_file(const char *file_name, const char *rule_name, const char *group_name,
-                    const char *rule_text, int count, const char *local_time, const char *tz,
+                    const char *rule_text, int count, const char *local_time, int utc_offset,
                     const char *lang, const char *link, alarm_words *w);
+
+/* The one way server texts write a time (I1): "local_time" (the account's
+ * local "YYYY-MM-DD HH:MM:SS", as the database gives it) as the portal's
+ * formatDateTime(t, { seconds: true }) writes it in "lang" (Intl's medium
+ * date and time): "2026年12月7日 03:22:53", "2026/12/07 3:22:53",
+ * "Dec 7, 2026, 3:22:53 AM", "7 dic 2026, 3:22:53", "7 déc. 2026, 03:22:53",
+ * "07.12.2026, 03:22:53", "7 dic 2026, 03:22:53" (other languages: English).
+ * A text that is not such a time is copied as it is. */
+void alarm_msg_time(const char *local_time, const char *lang, char *out, size_t cap);
+
+/* The zone of a time as people read it: "utc_offset" seconds east of UTC
+ * (the database's offset of the account's zone at that instant, DST
+ * included) as "UTC+09:00", "UTC−03:30" (a minus sign, U+2212),
+ * "UTC+00:00"; never the zone's IANA id. */
+void alarm_msg_utc_offset(int utc_offset, char *out, size_t cap);
 
 /* A value as people read it: "21.5 °C", or the special value's name in
  * "lang" ("sensor break"). */

@@ -1185,7 +1185,7 @@ static svc_status render_file(void *arg, const char *language, notify_text *out,
     file_render *fr = arg;
     (void)e;
     alarm_msg_file(fr->file_name, fr->m->rule_name, fr->m->group_name, fr->m->rule_text,
-                   fr->count, fr->m->local_time, fr->m->time_zone, language, fr->link, &fr->w);
+                   fr->count, fr->m->local_time, fr->m->utc_offset, language, fr->link, &fr->w);
     *out = fr->w.text;
     return SVC_OK;
 }
@@ -1213,7 +1213,7 @@ static svc_status notify_file(srv *s, db_conn *c, long long account_id, long lon
     fr->count = count;
     for (int i = 0; i < ALARM_LANGS; i++) {
         alarm_msg_file(file_name, m->rule_name, m->group_name, m->rule_text, count,
-                       m->local_time, m->time_zone, alarm_langs[i], NULL, &fr->w);
+                       m->local_time, m->utc_offset, alarm_langs[i], NULL, &fr->w);
         tbuf[i] = strdup(fr->w.title);
         bbuf[i] = strdup(fr->w.body);
         if (tbuf[i] == NULL || bbuf[i] == NULL) {

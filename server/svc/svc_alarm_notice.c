@@ -272,7 +272,7 @@ static void app_words(const void *arg, const char *lang, alarm_words *w)
 {
     const db_app_change *ch = arg;
     alarm_msg_app(ch->connected, strcmp(ch->cause, "app") == 0 || strcmp(ch->cause, "mqtt") == 0,
-                  ch->app_name, ch->group_name, ch->local_time, ch->time_zone, ch->minutes, lang,
+                  ch->app_name, ch->group_name, ch->local_time, ch->utc_offset, ch->minutes, lang,
                   w);
 }
 

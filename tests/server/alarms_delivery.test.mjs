@@ -95,7 +95,7 @@ test('a threshold crossed: mail at the SMTP sink, Slack, Teams and WeChat payloa
   const [s] = rx.accepted(pathOf(t.urls.slack));
   assert.ok(s.json.text.endsWith(title), s.json.text);
   assert.ok(s.json.blocks[0].text.text.endsWith(title));
-  assert.match(s.json.blocks[1].text.text, /L’alarme « Boiler » s’est déclenchée le \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \(UTC\)\./);
+  assert.match(s.json.blocks[1].text.text, /L’alarme « Boiler » s’est déclenchée le \d{1,2} [a-zéû.]+ \d{4}, \d\d:\d\d:\d\d \(UTC\+00:00\)\./);
   const fieldText = JSON.stringify(s.json.blocks);
   assert.match(fieldText, /Condition/);
   assert.match(fieldText, /CH1 &gt; 80 FOR 1m/);
@@ -145,8 +145,8 @@ test('a threshold crossed: mail at the SMTP sink, Slack, Teams and WeChat payloa
 });
 
 test('the rule\'s language decides: the same alarm in Japanese and in Simplified Chinese', async () => {
-  for (const [lang, title, re] of [['ja', '[アラーム] Boiler', /アラーム「Boiler」が .*（UTC）に発生しました。/],
-    ['zh-CN', '[报警] Boiler', /报警“Boiler”于 .*（UTC）发生。/]]) {
+  for (const [lang, title, re] of [['ja', '[アラーム] Boiler', /アラーム「Boiler」が \d{4}\/\d\d\/\d\d \d{1,2}:\d\d:\d\d（UTC\+00:00）に発生しました。/],
+    ['zh-CN', '[报警] Boiler', /报警“Boiler”于 \d{4}年\d{1,2}月\d{1,2}日 \d\d:\d\d:\d\d（UTC\+00:00）发生。/]]) {
     const t = await setup(lang);
     const now = Date.now() * 1000;
     const t0 = now - 10 * MIN_US - (now % MIN_US);

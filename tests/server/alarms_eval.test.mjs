@@ -119,7 +119,7 @@ test('a batch crossing a threshold raises, a later one clears: events, state, in
   const note = r.body.items.find((n) => n.kind === 'alarm.raise');
   assert.ok(note, JSON.stringify(r.body));
   assert.equal(note.title, '[Alarm] Boiler hot');
-  assert.match(note.body, /The alarm "Boiler hot" was raised at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \(UTC\)\./);
+  assert.match(note.body, /The alarm "Boiler hot" was raised at [A-Z][a-z]{2} \d{1,2}, \d{4}, \d{1,2}:\d\d:\d\d [AP]M \(UTC\+00:00\)\./);
   assert.equal(note.data.event_id, raise.id);
   // The outbox row for the destination, in the rule's language (German).
   const row = (await sql(`SELECT language || '|' || title || '|' || kind || '|' || severity

@@ -53,6 +53,9 @@ test('a HIOKI CSV checked against the group\'s rules: history events with the fi
   r = await t.c.post(`/api/v1/groups/${t.group}/alarms`, { name: 'Other channel', rule: 'CH1 > 30',
     channels: [t.channels[1]] });
   await setClock(srv.url, 0);
+  // The notice writes the time in the account's zone as its offset at that
+  // instant: New York in June is on summer time (UTC−04:00, not −05:00).
+  await sql(`UPDATE accounts SET time_zone = 'America/New_York' WHERE id = ${t.id}`);
   const values = [20, 25, 31, 35, 28, 22, 40, 41, 20, 20];
   r = await upload(t.c, 'LR8450_09.CSV', csv(values));
   assert.equal(r.status, 201, JSON.stringify(r.body));
@@ -85,11 +88,12 @@ test('a HIOKI CSV checked against the group\'s rules: history events with the fi
   const inbox = (await t.c.get('/api/v1/notifications')).body.items.filter((n) => n.kind === 'alarm.file');
   assert.equal(inbox.length, 1);
   assert.equal(inbox[0].title, '[File alarm] Kiln hot');
-  assert.match(inbox[0].body, /The file "LR8450_09.CSV" meets the alarm "Kiln hot" 2 time\(s\), first at 2022-06-06 09:43:35 \(UTC\)\./);
+  assert.match(inbox[0].body, /The file "LR8450_09.CSV" meets the alarm "Kiln hot" 2 time\(s\), first at Jun 6, 2022, 5:43:35 AM \(UTC−04:00\)\./);
+  assert.doesNotMatch(inbox[0].body, /New_York|2022-06-06/);
   assert.equal(await sql(`SELECT title FROM notify_outbox WHERE account_id = ${t.id} AND kind = 'alarm.file'`),
     '[Allarme file] Kiln hot');
   assert.match(await sql(`SELECT body FROM notify_outbox WHERE account_id = ${t.id} AND kind = 'alarm.file'`),
-    /Il file «LR8450_09.CSV» soddisfa l’allarme «Kiln hot» 2 volte/);
+    /Il file «LR8450_09.CSV» soddisfa l’allarme «Kiln hot» 2 volte, la prima il 6 giu 2022, 05:43:35 \(UTC−04:00\)\./);
   assert.equal(await sql(`SELECT count(*) FROM audit_log WHERE account_id = ${t.id} AND action = 'alarm.file_check'`), '1');
 });
 

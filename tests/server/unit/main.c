@@ -45,6 +45,7 @@ void suite_stripes(void);
 void suite_http_time(void);
 void suite_srv(void);
 void suite_http_conns(void);
+void suite_alarm_msg(void);
 
 static int n_passed, n_failed, cur_failed;
 static const char *filter;
@@ -157,6 +158,7 @@ int main(int argc, char **argv)
     /* Last: from its first test on, the executable's accept() and close()
      * count connections (http_conns.c). */
     suite_http_conns();
+    suite_alarm_msg();
     printf("1..%d\n%d passed, %d failed\n", n_passed + n_failed, n_passed, n_failed);
     return n_failed ? 1 : 0;
 }
