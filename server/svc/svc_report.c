@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "alarm_msg.h"
 #include "auth.h"
 #include "db_account.h"
 #include "db_computed.h"
@@ -1557,6 +1558,29 @@ static void utf8_cut(char *s, size_t max)
 }
 
 /* Put the announcement into the outbox (on the final transaction). */
+/* A run's period as its mail says it: both ends as every server text writes
+ * a time (alarm_msg_time(): the portal's formatDateTime in "lang") and the
+ * zone as its UTC offset, once when both ends have the same one, at each
+ * end when summer time begins or ends inside the period; never the zone's
+ * IANA id. */
+static void mail_period(const report_tz *tz, int64_t from_us, int64_t to_us, const char *lang,
+                        char *out, size_t cap)
+{
+    char raw[24], from[96], until[96], off_from[24], off_to[24];
+    int32_t o1 = report_tz_offset(tz, from_us), o2 = report_tz_offset(tz, to_us);
+    report_tz_format(tz, from_us, false, raw);
+    alarm_msg_time(raw, lang, from, sizeof from);
+    report_tz_format(tz, to_us, false, raw);
+    alarm_msg_time(raw, lang, until, sizeof until);
+    alarm_msg_utc_offset(o1, off_from, sizeof off_from);
+    alarm_msg_utc_offset(o2, off_to, sizeof off_to);
+    if (o1 == o2) {
+        snprintf(out, cap, "%s – %s (%s)", from, until, off_from);
+    } else {
+        snprintf(out, cap, "%s (%s) – %s (%s)", from, off_from, until, off_to);
+    }
+}
+
 static svc_status announce(run_ctx *x, db_conn *c, const long long file_ids[4], long long folder,
                            svc_error *e)
 {
@@ -1566,8 +1590,8 @@ static svc_status announce(run_ctx *x, db_conn *c, const long long file_ids[4], 
     notify_msg m;
     long long *users = NULL;
     int n_users = 0, n_to = 0, first = -1;
-    char title[700], body[2400], key[64], base[300], link[600], period[200], files[600];
-    char from[24], until[24], size_text[32];
+    char title[700], body[2400], key[64], base[300], link[600], period[512], files[600];
+    char size_text[32];
     const char *lang = x->r.language;
     long long pdf_size = x->has_up[UP_PDF] ? x->up[UP_PDF].size : 0;
     bool attach;
@@ -1609,9 +1633,7 @@ static svc_status announce(run_ctx *x, db_conn *c, const long long file_ids[4], 
                  x->ctx.group_name, x->run.label);
         snprintf(body + strlen(body), sizeof body - strlen(body), "%s", tail);
     }
-    report_tz_format(&x->tz, x->run.period_start, true, from);
-    report_tz_format(&x->tz, x->run.period_end, true, until);
-    snprintf(period, sizeof period, "%s – %s (%s)", from, until, x->run.time_zone);
+    mail_period(&x->tz, x->run.period_start, x->run.period_end, lang, period, sizeof period);
     files[0] = '\0';
     for (int k = 0; k < 4; k++) {
         if (file_ids[k] > 0) {

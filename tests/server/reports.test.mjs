@@ -342,6 +342,12 @@ test('a report made by hand: its figures equal the data API summary; PDF, XLSX, 
   const body = qp(mail);
   assert.match(body, new RegExp(`${srv.url.replace(/[.]/g, '\\.')}/#/drive\\?folder=${folder}&file=${file('pdf').file_id}`));
   assert.match(body, /The PDF is attached to this mail\./);
+  // Its period as a person reads it (the portal's formatDateTime in the
+  // report's language, the zone as its offset), never the zone's id.
+  const at = (us) => new Intl.DateTimeFormat('en', { dateStyle: 'medium', timeStyle: 'medium', timeZone: 'Asia/Tokyo' })
+    .format(new Date(us / 1000)).replace(/\u202f/g, ' ');
+  assert.ok(body.includes(`${at(run.from_us)} – ${at(run.to_us)} (UTC+09:00)`), body);
+  assert.doesNotMatch(body, /Asia\/Tokyo/);
   const att = /Content-Type: application\/pdf; name="([^"]+)"[\s\S]*?\r?\n\r?\n([A-Za-z0-9+/=\r\n]+?)\r?\n--/.exec(mail);
   assert.ok(att, `no PDF attachment: ${mail.slice(0, 3000)}`);
   assert.equal(att[1], `Boiler house ${date}.pdf`);
