@@ -327,18 +327,48 @@ void alarm_msg_value(double v, const char *unit, const char *lang, char *out, si
     }
 }
 
+/* Intl's abbreviated month names (Node's ICU) where the medium date has
+ * them: en, es, fr, it. */
+static const char *const month_abbr[4][12] = {
+    {"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"},
+    {"ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sept", "oct", "nov", "dic"},
+    {"janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.",
+     "déc."},
+    {"gen", "feb", "mar", "apr", "mag", "giu", "lug", "ago", "set", "ott", "nov", "dic"}};
+
+/* The medium date of language index "li" (alarm_lang_index()). */
+static void medium_date(int li, int y, int mo, int d, char *out, size_t cap)
+{
+    switch (li) {
+    case 0: /* zh-CN */
+        put(out, cap, "%d年%d月%d日", y, mo, d);
+        break;
+    case 1: /* ja */
+        put(out, cap, "%d/%02d/%02d", y, mo, d);
+        break;
+    case 3: /* es */
+        put(out, cap, "%d %s %d", d, month_abbr[1][mo - 1], y);
+        break;
+    case 4: /* fr */
+        put(out, cap, "%d %s %d", d, month_abbr[2][mo - 1], y);
+        break;
+    case 5: /* de */
+        put(out, cap, "%02d.%02d.%d", d, mo, y);
+        break;
+    case 6: /* it */
+        put(out, cap, "%d %s %d", d, month_abbr[3][mo - 1], y);
+        break;
+    default: /* en */
+        put(out, cap, "%s %d, %d", month_abbr[0][mo - 1], d, y);
+        break;
+    }
+}
+
 void alarm_msg_time(const char *local_time, const char *lang, char *out, size_t cap)
 {
-    /* Intl's abbreviated month names (Node's ICU) where the medium date has
-     * them: en, es, fr, it. */
-    static const char *const mon[4][12] = {
-        {"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"},
-        {"ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sept", "oct", "nov", "dic"},
-        {"janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.",
-         "déc."},
-        {"gen", "feb", "mar", "apr", "mag", "giu", "lug", "ago", "set", "ott", "nov", "dic"}};
     int y, mo, d, h, mi, se, end = 0;
     int li = alarm_lang_index(lang);
+    char date[64];
     if (local_time == NULL ||
         sscanf(local_time, "%4d-%2d-%2d %2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &se, &end) != 6 ||
         local_time[end] != '\0' || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 ||
@@ -346,30 +376,38 @@ void alarm_msg_time(const char *local_time, const char *lang, char *out, size_t 
         put(out, cap, "%s", local_time != NULL ? local_time : "");
         return;
     }
+    medium_date(li, y, mo, d, date, sizeof date);
     switch (li) {
     case 0: /* zh-CN */
-        put(out, cap, "%d年%d月%d日 %02d:%02d:%02d", y, mo, d, h, mi, se);
+        put(out, cap, "%s %02d:%02d:%02d", date, h, mi, se);
         break;
     case 1: /* ja */
-        put(out, cap, "%d/%02d/%02d %d:%02d:%02d", y, mo, d, h, mi, se);
+        put(out, cap, "%s %d:%02d:%02d", date, h, mi, se);
         break;
     case 3: /* es */
-        put(out, cap, "%d %s %d, %d:%02d:%02d", d, mon[1][mo - 1], y, h, mi, se);
+        put(out, cap, "%s, %d:%02d:%02d", date, h, mi, se);
         break;
     case 4: /* fr */
-        put(out, cap, "%d %s %d, %02d:%02d:%02d", d, mon[2][mo - 1], y, h, mi, se);
-        break;
     case 5: /* de */
-        put(out, cap, "%02d.%02d.%d, %02d:%02d:%02d", d, mo, y, h, mi, se);
-        break;
     case 6: /* it */
-        put(out, cap, "%d %s %d, %02d:%02d:%02d", d, mon[3][mo - 1], y, h, mi, se);
+        put(out, cap, "%s, %02d:%02d:%02d", date, h, mi, se);
         break;
     default: /* en */
-        put(out, cap, "%s %d, %d, %d:%02d:%02d %s", mon[0][mo - 1], d, y, h % 12 == 0 ? 12 : h % 12,
-            mi, se, h < 12 ? "AM" : "PM");
+        put(out, cap, "%s, %d:%02d:%02d %s", date, h % 12 == 0 ? 12 : h % 12, mi, se,
+            h < 12 ? "AM" : "PM");
         break;
     }
+}
+
+void alarm_msg_date(const char *ymd, const char *lang, char *out, size_t cap)
+{
+    int y, mo, d, end = 0;
+    if (ymd == NULL || sscanf(ymd, "%4d-%2d-%2d%n", &y, &mo, &d, &end) != 3 || ymd[end] != '\0' ||
+        mo < 1 || mo > 12 || d < 1 || d > 31) {
+        put(out, cap, "%s", ymd != NULL ? ymd : "");
+        return;
+    }
+    medium_date(alarm_lang_index(lang), y, mo, d, out, cap);
 }
 
 void alarm_msg_utc_offset(int utc_offset, char *out, size_t cap)
@@ -612,12 +650,13 @@ void alarm_msg_over_quota(const char *account_name, long long used, long long li
                           const char *deadline, const char *lang, alarm_words *w)
 {
     const words_table *t = table_of(lang);
-    char u[32], l[32];
+    char u[32], l[32], day[64];
     words_init(w);
     bytes_text(used, u, sizeof u);
     bytes_text(limit, l, sizeof l);
-    put(w->title, sizeof w->title, t->t_over, deadline);
-    put(w->body, sizeof w->body, t->b_over, account_name, u, l, deadline);
+    alarm_msg_date(deadline, lang, day, sizeof day);
+    put(w->title, sizeof w->title, t->t_over, day);
+    put(w->body, sizeof w->body, t->b_over, account_name, u, l, day);
 }
 
 void alarm_msg_over_quota_deleted(const char *account_name, long long limit,

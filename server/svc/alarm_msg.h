@@ -90,6 +90,12 @@ void alarm_msg_file(const char *file_name, const char *rule_name, const char *gr
  * A text that is not such a time is copied as it is. */
 void alarm_msg_time(const char *local_time, const char *lang, char *out, size_t cap);
 
+/* A date "ymd" ("YYYY-MM-DD") as the portal's formatDate() writes it in
+ * "lang" (Intl's medium date, alarm_msg_time() without its time):
+ * "2026年12月7日", "2026/12/07", "Dec 7, 2026", "07.12.2026", ...
+ * A text that is not such a date is copied as it is. */
+void alarm_msg_date(const char *ymd, const char *lang, char *out, size_t cap);
+
 /* The zone of a time as people read it: "utc_offset" seconds east of UTC
  * (the database's offset of the account's zone at that instant, DST
  * included) as "UTC+09:00", "UTC−03:30" (a minus sign, U+2212),

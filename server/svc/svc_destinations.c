@@ -8,6 +8,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "alarm_msg.h"
 #include "audit.h"
 #include "auth.h"
 #include "db_apps.h"
@@ -320,7 +321,8 @@ static const struct {
 typedef struct {
     const char *name; /* the destination's name, or its kind */
     char body[600];
-    char when[40];
+    char when[40];     /* UTC, "YYYY-MM-DD HH:MM:SS" */
+    char when_lang[64]; /* as the language writes it (alarm_msg_time()) */
     notify_field fields[2];
 } test_text;
 
@@ -339,8 +341,9 @@ static svc_status render_test(void *arg, const char *language, notify_text *out,
     snprintf(t->body, sizeof t->body, test_words[i].body, t->name);
     t->fields[0].name = test_words[i].field;
     t->fields[0].value = t->name;
+    alarm_msg_time(t->when, test_words[i].lang, t->when_lang, sizeof t->when_lang);
     t->fields[1].name = "UTC";
-    t->fields[1].value = t->when;
+    t->fields[1].value = t->when_lang;
     out->title = test_words[i].title;
     out->body = t->body;
     out->fields = t->fields;

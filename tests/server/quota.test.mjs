@@ -75,7 +75,9 @@ test('S8: over quota -> the deadline told once; ingestion goes on; 31 days later
   await job('storage_notices');
   const since = await overSince(t.id);
   assert.ok(since >= start && since <= start + 60, `over since ${since}`);
-  const deadline = new Date((since + 31 * DAY) * 1000).toISOString().slice(0, 10);
+  // The deadline's day (UTC) as the portal's formatDate() writes it in French.
+  const deadline = new Intl.DateTimeFormat('fr', { dateStyle: 'medium', timeZone: 'UTC' })
+    .format(new Date((since + 31 * DAY) * 1000));
   let m = await mails(t.id, 'notice.over_quota');
   assert.equal(m.length, 1, 'the contract holder is told');
   assert.equal(m[0][0], `holder@${t.account}.test`);

@@ -238,8 +238,30 @@ static void alarm_msg_sentences_carry_the_time_and_offset_never_the_zone_id(void
     T_TRUE(strstr(w.body, "/") == NULL);
 }
 
+/* alarm_msg_date(): Node's Intl.DateTimeFormat(lang, { dateStyle: 'medium' })
+ * (the portal's formatDate()), and the over-quota notice's deadline in it. */
+static void alarm_msg_writes_dates_as_the_portal_does(void)
+{
+    static const time_case c[] = {
+        {"zh-CN", "2027-01-08", "2027年1月8日"}, {"ja", "2027-01-08", "2027/01/08"},
+        {"en", "2027-01-08", "Jan 8, 2027"},     {"es", "2027-01-08", "8 ene 2027"},
+        {"fr", "2027-01-08", "8 janv. 2027"},    {"de", "2027-01-08", "08.01.2027"},
+        {"it", "2027-01-08", "8 gen 2027"},      {"de", "2027-13-08", "2027-13-08"},
+        {"en", "2027-01-08 00:00:00", "2027-01-08 00:00:00"}};
+    char out[64];
+    alarm_words w;
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        alarm_msg_date(c[i].local, c[i].lang, out, sizeof out);
+        T_EQ_STR(out, c[i].want);
+    }
+    alarm_msg_over_quota("Acme", 3000000000LL, 2000000000LL, "2027-01-08", "de", &w);
+    T_TRUE(strstr(w.body, "08.01.2027") != NULL);
+    T_TRUE(strstr(w.body, "2027-01-08") == NULL);
+}
+
 void suite_alarm_msg(void)
 {
+    T_RUN(alarm_msg_writes_dates_as_the_portal_does);
     T_RUN(alarm_msg_writes_times_as_the_portal_does_in_seven_languages);
     T_RUN(alarm_msg_writes_the_zone_as_its_utc_offset);
     T_RUN(alarm_msg_sentences_carry_the_time_and_offset_never_the_zone_id);
