@@ -17,9 +17,10 @@
 // read from the text, so pass it as a literal or a parameter.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, relative, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { filesUnder } from './files.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const server = join(root, 'server');
@@ -35,18 +36,7 @@ export const NAMELESS = new Map([
   ['quotation', 'a request for a quotation: written without an id (no item to name)'],
 ]);
 
-function walk(dir) {
-  const out = [];
-  for (const name of readdirSync(dir)) {
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) {
-      out.push(...walk(p));
-    } else if (/\.c$/.test(name)) {
-      out.push(p);
-    }
-  }
-  return out;
-}
+const walk = (dir) => filesUnder(dir, /\.c$/);
 
 // "src" with comments blanked and the inside of string and character
 // literals blanked (quotes kept), at the same offsets: its structure

@@ -11,9 +11,10 @@
 // Temporary data in /tmp (a kept set-up's JSON, a dump) is fine.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, relative, dirname, extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { filesUnder } from './files.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const self = fileURLToPath(import.meta.url);
@@ -25,17 +26,10 @@ const RULES = [
   [/\b(keepbin\.sh|mixrun\.sh|cpurun\.sh|cputree\.py|cgme\.sh)\b/, 'a tool never committed'],
 ];
 
-function walk(dir, out = []) {
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) {
-      if (!['img', 'corpus', 'work'].includes(e.name)) walk(p, out);
-    } else if (TEXT.has(extname(e.name)) && p !== self) {
-      out.push(p);
-    }
-  }
-  return out;
-}
+const walk = (dir) => filesUnder(dir, (name) => TEXT.has(extname(name)), {
+  skipDir: (name) => ['img', 'corpus', 'work'].includes(name),
+  skipFile: (p) => p === self,
+});
 
 test('docs/ and tests/ cite no path of an engineer\'s machine', () => {
   const found = [];

@@ -8,9 +8,10 @@
 // which needs the catalogue at ../shared/spec/FEATURES.md.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { filesUnder } from './files.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const indexPath = join(root, 'docs', 'features.md');
@@ -20,16 +21,9 @@ const CODE_DIRS = ['server', 'core', 'gateway', 'wasm', 'portal'];
 const SKIP = new Set(['vendor', 'node_modules', 'i18n', 'fixtures', 'corpus', 'regress']);
 const ID = /\b([A-Z][0-9]{1,2})\b/g;
 
-function walk(dir, out = []) {
-  if (!existsSync(dir)) return out;
-  for (const name of readdirSync(dir)) {
-    const p = join(dir, name);
-    if (SKIP.has(name)) continue;
-    if (statSync(p).isDirectory()) walk(p, out);
-    else if (/\.(c|h|mjs|js)$/.test(name)) out.push(p);
-  }
-  return out;
-}
+const walk = (dir) => filesUnder(dir, (name) => !SKIP.has(name) && /\.(c|h|mjs|js)$/.test(name), {
+  skipDir: (name) => SKIP.has(name),
+});
 
 // The catalogue: [id, short title] from FEATURES.md (table rows "| P2 ..." and
 // list items "- L1 ...").

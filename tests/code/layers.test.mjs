@@ -13,9 +13,10 @@
 // shrink: an entry that no longer occurs fails too, so that it is taken out.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, relative, dirname, basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { filesUnder } from './files.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const server = join(root, 'server');
@@ -36,18 +37,7 @@ const HTTP_CLIENTS = new Set(['notify/notify_format.c', 'notify/webhook.c']);
 const KNOWN = new Set([
 ]);
 
-function walk(dir) {
-  const out = [];
-  for (const name of readdirSync(dir)) {
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) {
-      out.push(...walk(p));
-    } else if (/\.[ch]$/.test(name)) {
-      out.push(p);
-    }
-  }
-  return out;
-}
+const walk = (dir) => filesUnder(dir, /\.[ch]$/);
 
 // The code of a C file without comments, string and character literals
 // (each replaced by a space), so that numbers in prose or text do not count.

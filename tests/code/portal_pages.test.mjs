@@ -20,9 +20,10 @@
 //     passes formatDateTime() a dateStyle or timeStyle of its own.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { filesUnder } from './files.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const portal = join(root, 'portal');
@@ -30,14 +31,7 @@ const js = join(portal, 'js');
 const pagesDir = join(js, 'pages');
 const rel = (f) => relative(portal, f).split(sep).join('/');
 
-function walk(dir, out = []) {
-  for (const name of readdirSync(dir).sort()) {
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) walk(p, out);
-    else if (/\.m?js$/.test(name)) out.push(p);
-  }
-  return out;
-}
+const walk = (dir) => filesUnder(dir, /\.m?js$/);
 
 /** Source without comments (string contents kept: import specifiers are strings). */
 function code(src) {
