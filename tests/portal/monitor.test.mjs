@@ -293,11 +293,13 @@ test('notifications: the badge counts unread ones; filter, mark one and mark all
   await page.context().close();
 });
 
-test('app notices: the sentence in the reader\'s language with the time formatted in the shown zone, never a zone id', async () => {
+test('app notices: the sentence in the reader\'s language with the time formatted in the shown zone, never a zone id', SERVER_WAY_ONLY, async () => {
   // The server's "[Connected] Gateway 1" wrote "2026-12-07 03:22:53 (Asia/Tokyo)":
   // it now carries the time as data ("at", UTC) and the portal writes the
   // sentence (alarms/notices.mjs noticeBody()); one stored before keeps
-  // sense without its time.
+  // sense without its time. The server way only: it imports the portal's
+  // i18n.mjs by its path in the page, which the nginx and cross-origin ways
+  // do not serve under that name (nothing it checks depends on the way).
   const { userId } = await env.createUser({ accountId: seed.accountId, user: 'noel', password: PASSWORD,
     role: 'member', userName: 'Noel Member' });
   await env.psql(`INSERT INTO notifications (account_id, user_id, kind, title, body, data) VALUES
