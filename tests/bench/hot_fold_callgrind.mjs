@@ -16,13 +16,13 @@ import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { pgBin, startPostgres, startServer } from '../server/harness.mjs';
+import { quietServer } from './hot_bench_db.mjs';
+import { pgBin, startPostgres } from '../server/harness.mjs';
 import { pgTuningOptions } from '../../scripts/cluster.mjs';
 import { load } from './bench_util.mjs';
 
 const execFileP = promisify(execFile);
 const N = Number(process.env.BENCH_STATEMENTS || 2000);
-const env = { METRON_COMPACT_MS: '3600000', METRON_NOTIFY_THREADS: '0', METRON_REPORT_WORKERS: '0' };
 
 const pg = await startPostgres({ durable: true });
 const out = fs.mkdtempSync('/tmp/hotlog-cg-');
@@ -30,10 +30,8 @@ fs.chmodSync(out, 0o777);
 let vg = null;
 try {
   const db = 'cg';
-  const url = await pg.createDatabase(db);
-  const srv = await startServer({ databaseUrl: url, env, args: ['--jobs-interval', '0'] });
-  const exit = await srv.stop();
-  if (exit.code !== 0) throw new Error(srv.stderr());
+  const { stop } = await quietServer(pg, db);
+  await stop();
   await pg.psql(`INSERT INTO accounts (login_id, name, plan) VALUES ('cgbench', 'Cg', 'free')`, db);
   const account = await pg.psql(`SELECT id FROM accounts WHERE login_id = 'cgbench'`, db);
   if (process.env.BENCH_SQL) await pg.psql(fs.readFileSync(process.env.BENCH_SQL, 'utf8'), db);

@@ -14,16 +14,16 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { repoRoot, serverBin, startPostgres, startServer } from '../server/harness.mjs';
+import { repoRoot, serverBin, startPostgres } from '../server/harness.mjs';
 import { dataTenant } from '../server/data_helpers.mjs';
 import { clusterCpu, load, median } from './bench_util.mjs';
+import { quietServer } from './hot_bench_db.mjs';
 
 const execFileP = promisify(execFile);
 const GROUP = Number(process.env.BENCH_GROUP || 20);
 const SECONDS = Number(process.env.BENCH_SECONDS || 8);
 const PAIRS = Number(process.env.BENCH_PAIRS || 4);
 const benchBin = process.env.BENCH_GROUP_BIN || path.join(repoRoot, 'build/server/bench_ingest_group');
-const env = { METRON_COMPACT_MS: '3600000', METRON_NOTIFY_THREADS: '0', METRON_REPORT_WORKERS: '0' };
 if (!process.env.BENCH_BEFORE_BIN) throw new Error('BENCH_BEFORE_BIN: a server build without the migration');
 
 const pg = await startPostgres({ durable: process.env.BENCH_DURABLE !== '0' });
@@ -31,11 +31,9 @@ try {
   const dbs = {};
   for (const [way, bin] of [['before', process.env.BENCH_BEFORE_BIN], ['after', serverBin]]) {
     const name = `hotfold_${way}`;
-    const url = await pg.createDatabase(name);
-    const srv = await startServer({ databaseUrl: url, bin, env, args: ['--jobs-interval', '0'] });
+    const { url, srv, stop } = await quietServer(pg, name, { bin });
     const t = await dataTenant(srv, { plan: 'free', n: 2 });
-    const exit = await srv.stop();
-    if (exit.code !== 0) throw new Error(srv.stderr());
+    await stop();
     const sql = (q) => pg.psql(q, name);
     // 8 apps of the account, as ingpg2 (each busy: seen < 5 s ago).
     const apps = await sql(`WITH a AS (INSERT INTO apps (account_id, kind, name)

@@ -21,22 +21,20 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { pgBin, serverBin, startPostgres, startServer } from '../server/harness.mjs';
+import { pgBin, serverBin, startPostgres } from '../server/harness.mjs';
 import { load } from './bench_util.mjs';
+import { quietServer } from './hot_bench_db.mjs';
 
 const NS = (process.env.BENCH_NS || '1000,4000,16000,64000').split(',').map(Number);
 const MODES = (process.env.BENCH_MODES || 'uncounted,counted').split(',');
 const REPEATS = Number(process.env.BENCH_REPEATS || 1);
 const ACCOUNTS = Number(process.env.BENCH_ACCOUNTS || 1);
-const env = { METRON_COMPACT_MS: '3600000', METRON_NOTIFY_THREADS: '0', METRON_REPORT_WORKERS: '0' };
 
 const pg = await startPostgres({ durable: process.env.BENCH_DURABLE !== '0' });
 try {
   const db = 'hotlog';
-  const url = await pg.createDatabase(db);
-  const srv = await startServer({ databaseUrl: url, env, args: ['--jobs-interval', '0'] });
-  const exit = await srv.stop();
-  if (exit.code !== 0) throw new Error(srv.stderr());
+  const { stop } = await quietServer(pg, db);
+  await stop();
   const sql = (q) => pg.psql(q, db);
   if (process.env.BENCH_SQL) {
     await sql(fs.readFileSync(process.env.BENCH_SQL, 'utf8'));
