@@ -315,6 +315,23 @@ export function pageFetch(page, env, p, { method = 'GET', body } = {}) {
 }
 
 /**
+ * The address of the portal's module "rel" (e.g. 'js/i18n.mjs') as the page
+ * loaded it, for a test that imports it in page.evaluate() (its formatting,
+ * setLanguage()). Beside the page's own app.mjs, so it is the same module,
+ * with the portal's language and time zone, in every deploy way: a path
+ * relative to the page ('./js/i18n.mjs') names it only where metron-server
+ * serves portal/ as it is; scripts/portal-dist puts the modules under
+ * release/<id>/ (nginx answered 404 for <prefix>js/i18n.mjs).
+ */
+export function portalModule(page, rel) {
+  return page.evaluate((r) => {
+    const app = [...document.querySelectorAll('script[type=module][src]')].find((s) => /\/js\/app\.mjs$/.test(s.src));
+    if (!app) throw new Error('the page has no script js/app.mjs');
+    return new URL(`../${r}`, app.src).href;
+  }, rel);
+}
+
+/**
  * Wait until the router has shown `page` (the main area's data-page) and the
  * page has drawn with its data (the rendered mark of that route, below).
  * After an action that draws the same route again (a folder opened, a

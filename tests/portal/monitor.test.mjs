@@ -6,15 +6,16 @@
 // no instruments or channels yet, the app self-check (M4)
 // answered instrument by instrument, the unread badge, the
 // unread/all filter and marking read. In the nginx and cors ways
-// (docs/deploy.md, METRON_PORTAL_DEPLOY) only the first test and the
-// notifications' run: the monitor's data through nginx at a sub-path or
-// across origins, a reload, a channel opening the viewer; the badge's count
-// and the marks read (writes with the CSRF token); the others are the
+// (docs/deploy.md, METRON_PORTAL_DEPLOY) only the first test, the
+// notifications' and the app notices' run: the monitor's data through nginx
+// at a sub-path or across origins, a reload, a channel opening the viewer;
+// the badge's count and the marks read (writes with the CSRF token); the
+// notices' sentences with the portal's own i18n.mjs; the others are the
 // page's and the server's alike in every way (their requests go through
 // the same API client).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startStack, openPage, signIn, waitForPage, shot, afterRender, DEPLOY_WAY, SERVER_WAY_ONLY } from './browser.mjs';
+import { startStack, openPage, signIn, waitForPage, shot, afterRender, portalModule, DEPLOY_WAY, SERVER_WAY_ONLY } from './browser.mjs';
 import { PASSWORD, seedAccount } from './fixtures.mjs';
 import { appClient } from '../server/data_helpers.mjs';
 
@@ -293,13 +294,12 @@ test('notifications: the badge counts unread ones; filter, mark one and mark all
   await page.context().close();
 });
 
-test('app notices: the sentence in the reader\'s language with the time formatted in the shown zone, never a zone id', SERVER_WAY_ONLY, async () => {
+test('app notices: the sentence in the reader\'s language with the time formatted in the shown zone, never a zone id', async () => {
   // The server's "[Connected] Gateway 1" wrote "2026-12-07 03:22:53 (Asia/Tokyo)":
   // it now carries the time as data ("at", UTC) and the portal writes the
   // sentence (alarms/notices.mjs noticeBody()); one stored before keeps
-  // sense without its time. The server way only: it imports the portal's
-  // i18n.mjs by its path in the page, which the nginx and cross-origin ways
-  // do not serve under that name (nothing it checks depends on the way).
+  // sense without its time. It imports the portal's own i18n.mjs
+  // (portalModule(): under release/<id>/ in the nginx and cors ways).
   const { userId } = await env.createUser({ accountId: seed.accountId, user: 'noel', password: PASSWORD,
     role: 'member', userName: 'Noel Member' });
   await env.psql(`INSERT INTO notifications (account_id, user_id, kind, title, body, data) VALUES
@@ -317,7 +317,8 @@ test('app notices: the sentence in the reader\'s language with the time formatte
   await page.click('#notif-link');
   await waitForPage(page, 'notifications');
   await page.waitForFunction(() => document.querySelectorAll('.notif-item').length === 3);
-  const when = await page.evaluate(async () => (await import('./js/i18n.mjs')).formatDateTime('2026-12-07T03:22:53Z', { seconds: true }));
+  const i18n = await portalModule(page, 'js/i18n.mjs');
+  const when = await page.evaluate(async (u) => (await import(u)).formatDateTime('2026-12-07T03:22:53Z', { seconds: true }), i18n);
   const bodies = await page.locator('.notif-body').allTextContents();
   const of = (app) => bodies.find((b) => b.includes(`“${app}”`));
   assert.equal(of('Gateway 3'), `The app “Gateway 3” has been sending again since ${when}.`);
@@ -325,10 +326,10 @@ test('app notices: the sentence in the reader\'s language with the time formatte
   assert.equal(of('Gateway 1'), 'The app “Gateway 1” is sending again.');
   for (const b of bodies) assert.doesNotMatch(b, /Asia\/Tokyo|\(UTC\)|2026-12-07 03:22:53/, b);
   // Another language: the same data, its own sentence.
-  await page.evaluate(async () => { await (await import('./js/i18n.mjs')).setLanguage('ja', { remember: false }); });
+  await page.evaluate(async (u) => { await (await import(u)).setLanguage('ja', { remember: false }); }, i18n);
   await page.click('#notif-link');
   await page.waitForFunction(() => [...document.querySelectorAll('.notif-body')].some((b) => b.textContent.includes('アプリ「Gateway 3」')));
-  const ja = await page.evaluate(async () => (await import('./js/i18n.mjs')).formatDateTime('2026-12-07T03:22:53Z', { seconds: true }));
+  const ja = await page.evaluate(async (u) => (await import(u)).formatDateTime('2026-12-07T03:22:53Z', { seconds: true }), i18n);
   const jaBodies = await page.locator('.notif-body').allTextContents();
   assert.ok(jaBodies.includes(`アプリ「Gateway 3」は ${ja} から再びデータを送信しています。`), JSON.stringify(jaBodies));
   assert.deepEqual(page.consoleErrors, []);

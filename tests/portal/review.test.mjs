@@ -12,7 +12,7 @@
 // Screenshots go to build/portal-shots/ (scripts/portal-review-shots.mjs).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startStack, openPage, signIn, gotoRoute, shot } from './browser.mjs';
+import { startStack, openPage, signIn, gotoRoute, shot, portalModule } from './browser.mjs';
 import { PASSWORD, seedAccount } from './fixtures.mjs';
 import { defects } from './defects.mjs';
 
@@ -101,8 +101,8 @@ test('Account and plan: each limit\'s use as a bar; on a phone the plans\' value
   await shot(page, 'account-usage-pc', { fullPage: false });
   // The storage used reads as the drive says bytes (i18n.mjs formatBytes), its bar holding the same number.
   const used = (await page.locator('#main tr:has([data-testid=usage-P2]) td').nth(1).textContent()).trim();
-  const asDrive = await page.evaluate(async (n) => (await import('./js/i18n.mjs')).formatBytes(n),
-    Number(await storage.getAttribute('value')));
+  const asDrive = await page.evaluate(async ([u, n]) => (await import(u)).formatBytes(n),
+    [await portalModule(page, 'js/i18n.mjs'), Number(await storage.getAttribute('value'))]);
   assert.equal(used, asDrive);
   await page.context().close();
 
@@ -246,7 +246,7 @@ test('dialogs and editors in French and Japanese on a phone: fit, named, in word
     await page.waitForSelector('[data-testid=panel-form]');
     await look('add-panel dialog');
     // Bytes read as the other units, a space before the unit ("0 o", not "0o").
-    const bytes = await page.evaluate(async () => (await import('./js/i18n.mjs')).formatBytes(0));
+    const bytes = await page.evaluate(async (u) => (await import(u)).formatBytes(0), await portalModule(page, 'js/i18n.mjs'));
     assert.match(bytes, /^0\s\S+$/u, bytes);
     assert.deepEqual(found, []);
     assert.deepEqual(page.consoleErrors, []);
