@@ -86,13 +86,27 @@ async function loadLogo() {
  * while the profile has none, and the server decides that
  * (language_if_unset): a language the user chose, even a moment ago in
  * another tab, is never replaced. The reply says which language is the
- * profile's now. Not awaited: the page does not wait for it.
+ * profile's now. Not awaited: the page does not wait for it, and it shows
+ * nothing, whatever the answer (a background nicety; the next page load
+ * tries again).
+ *
+ * During a rolling upgrade the request may reach a server older than
+ * language_if_unset, which refuses the field (400 unknown_field): then the
+ * portal records the language as the portals of that server did, with
+ * {language}, after reading the profile once more just before, so that
+ * only a choice made in the moment between the two requests could be
+ * replaced (the race language_if_unset closes on a newer server).
  */
 async function recordLanguage(u) {
   const code = language();
   // The account's, read with the logo (loadLogo): no request of its own.
   if (!accountLanguage || accountLanguage === code) return;
-  const r = await api.patch('/me', { language_if_unset: code }, { quiet401: true });
+  let r = await api.patch('/me', { language_if_unset: code }, { quiet401: true });
+  if (r.status === 400 && r.body && r.body.code === 'unknown_field' && r.body.field === 'language_if_unset') {
+    const me = await api.get('/me', { quiet401: true });
+    if (me.status !== 200 || me.body.language || session.user !== u || u.language || language() !== code) return;
+    r = await api.patch('/me', { language: code }, { quiet401: true });
+  }
   // Unless a choice made here meanwhile has set it already.
   if (r.status === 200 && session.user === u && !u.language) u.language = r.body.language || null;
 }

@@ -6,8 +6,9 @@
 // nginx at a sub-path or across origins (sign-in, logout, a PUT from the
 // page), the shell's requests under the sub-path, a refusal and the 401 of
 // an ended session read across origins, the QR code library loaded from
-// the sub-path, and the reset link pointing at the portal's own address;
-// the alternative login ID, the trial e-mail, two-step by e-mail and the
+// the sub-path, the reset link pointing at the portal's own address, and
+// the language recorded through an older server's refusal (a rolling
+// upgrade: read across origins too); the alternative login ID, the trial e-mail, two-step by e-mail and the
 // browser's language are the server's and the page's alike in every way.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -286,4 +287,45 @@ test('a Japanese browser: signing in records Japanese in the profile, the next s
   assert.equal(patched, 0);
   assert.equal((await api.get('/api/v1/me')).body.language, 'en');
   await page.context().close();
+});
+
+// A rolling upgrade: the page's PATCH /me {language_if_unset} may reach a
+// server older than the field, which refuses it (400 unknown_field). A route
+// stub answers in its place with that refusal (on the headers of the real
+// server's reply to an empty PATCH, so that it is read alike across
+// origins). The portal then records the language as the portals of that
+// server did, with {language} after reading the profile again, and shows
+// nothing; a language chosen meanwhile (another tab) is kept.
+test('an older server refuses language_if_unset: the language is recorded with {language}, silently, never over a choice', async () => {
+  await env.createAccount({ account: 'rolling', plan: 'pro', user: 'rui', password: PASSWORD, userName: 'Rui Rolling' });
+  const api = await env.login({ account: 'rolling', user: 'rui', password: PASSWORD });
+  const REFUSAL = { code: 'unknown_field', message: "unknown field 'language_if_unset'", field: 'language_if_unset' };
+  async function signInOlder(lang, meanwhile) {
+    const page = await openPage(env, { lang });
+    const sent = [];
+    await page.route('**/api/v1/me', async (route) => {
+      const req = route.request();
+      if (req.method() !== 'PATCH') return route.fallback();
+      const body = req.postDataJSON();
+      sent.push(body);
+      if (!('language_if_unset' in body)) return route.fallback();
+      if (meanwhile) await meanwhile();
+      const real = await route.fetch({ postData: '{}' });
+      return route.fulfill({ response: real, status: 400, contentType: 'application/json', body: JSON.stringify(REFUSAL) });
+    });
+    await signIn(page, { account: 'rolling', user: 'rui', password: PASSWORD });
+    await waitForPage(page, 'monitor');
+    await page.waitForFunction(() => !document.documentElement.dataset.recording);
+    assert.equal(await page.locator('.toast').count(), 0);
+    assert.deepEqual(page.consoleErrors, []);
+    await page.context().close();
+    return sent;
+  }
+  assert.deepEqual(await signInOlder('fr-FR'), [{ language_if_unset: 'fr' }, { language: 'fr' }]);
+  assert.equal((await api.get('/api/v1/me')).body.language, 'fr');
+  // Italian chosen in another tab while the refusal was on its way: kept.
+  assert.equal((await api.patch('/api/v1/me', { language: null })).status, 200);
+  const chosen = () => api.patch('/api/v1/me', { language: 'it' });
+  assert.deepEqual(await signInOlder('de-DE', chosen), [{ language_if_unset: 'de' }]);
+  assert.equal((await api.get('/api/v1/me')).body.language, 'it');
 });
