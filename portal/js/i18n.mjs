@@ -401,9 +401,64 @@ export function joinSentences(parts) {
   return parts.filter(Boolean).join(/^(ja|zh)/.test(language()) ? '' : ' ');
 }
 
-/** Words of a list as one text: "A, B, C", in Japanese and Chinese "A、B、C" (a report's contents said "集計表, …"). */
+/** A common noun of the catalogue for joinList() (term()). */
+class Term {
+  constructor(text) { this.text = text; }
+  toString() { return this.text; }
+}
+
+/**
+ * The catalogue's text of "key" as a common noun or noun phrase ("Summary
+ * table", "Alarm events"), for joinList(): where it stands alone it keeps
+ * the capital it has in the catalogue, after the first item of a list it
+ * is written as the language writes such a word inside a sentence
+ * (midSentence()). Not for names (a format, an app kind, a product) and
+ * never for a user's own names (channels, devices): those are passed to
+ * joinList() as plain strings and kept as they are.
+ */
+export function term(key, params) {
+  return new Term(t(key, params));
+}
+
+// German words that take a capital only at the start of a label: articles,
+// determiners and prepositions (a noun keeps its capital anywhere).
+const DE_LOWER = new Set(['ein', 'eine', 'einen', 'einem', 'einer', 'eines', 'kein', 'keine', 'keinen', 'keinem',
+  'keiner', 'keines', 'der', 'die', 'das', 'den', 'dem', 'des', 'alle', 'allen', 'aller', 'alles', 'jede', 'jeder',
+  'jedes', 'jeden', 'jedem', 'beide', 'beiden', 'einige', 'mehrere', 'nur', 'ohne', 'mit', 'je', 'pro', 'für',
+  'von', 'vom', 'zu', 'zum', 'zur', 'im', 'in', 'am', 'an', 'auf', 'aus', 'bei', 'nach', 'über', 'unter', 'vor']);
+
+/**
+ * Common noun "text" (written as it stands alone) as the language shown
+ * writes it inside a sentence: English, French, Spanish and Italian put
+ * its first letter in lower case ("Tableau récapitulatif, événements
+ * d’alarme") unless its first word is written in capitals (PDF, LR8450);
+ * German keeps a noun's capital and lowers only a first word that is an
+ * article, a determiner or a preposition ("Übersichtstabelle, alle Kanäle
+ * in einem Diagramm"); Japanese and Chinese have no case.
+ */
+export function midSentence(text) {
+  const lang = language();
+  const first = /^[^\s]+/u.exec(text);
+  if (!first || /^(ja|zh)/.test(lang)) return text;
+  const word = first[0];
+  if (lang === 'de') {
+    return DE_LOWER.has(word.toLocaleLowerCase('de')) ? word.toLocaleLowerCase('de') + text.slice(word.length) : text;
+  }
+  // Capitals or digits after the first letter: an abbreviation or a model, kept.
+  if (/^.[^\s]*[\p{Lu}\d]/u.test(word)) return text;
+  const c = text[0];
+  return c.toLocaleLowerCase(lang) + text.slice(1);
+}
+
+/**
+ * Items of a list as one text: "A, B, C", in Japanese and Chinese "A、B、C"
+ * (a report's contents said "集計表, …"). An item made by term() is written
+ * as inside a sentence after the first ("Summary table, alarm events"); a
+ * plain string (a name, a user's text) as it is. Empty items are left out.
+ */
 export function joinList(items) {
-  return items.filter(Boolean).join(/^(ja|zh)/.test(language()) ? '、' : ', ');
+  return items.filter(Boolean).map((x, i) => (x instanceof Term ? (i ? midSentence(x.text) : x.text) : String(x)))
+    .join(/^(ja|zh)/.test(language()) ? '、' : ', ');
 }
 
 /** "3 minutes ago" for a time in the past. */

@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startStack, openPage, signIn, waitForPage, shot, assertFits, request, sleep, gotoRoute, docShot, openSignedIn } from './browser.mjs';
+import { startStack, openPage, signIn, waitForPage, shot, assertFits, request, sleep, gotoRoute, docShot, openSignedIn, portalModule } from './browser.mjs';
 import { PASSWORD, seedAccount } from './fixtures.mjs';
 import { appClient, MIN_US } from '../server/data_helpers.mjs';
 import { makeHok2 } from './make_hok2.mjs';
@@ -407,6 +407,18 @@ test('the report pages fit a 390×844 phone and read as sentences in the seven l
   await page.waitForSelector('[data-testid=report-editor]');
   await docShot(page, 'reports-editor-phone390');
   const seen = new Set();
+  // The contents as a list: a common noun of the catalogue after the first
+  // is written as inside a sentence (i18n.mjs term(), joinList()); German
+  // keeps its nouns' capitals; no case in Japanese and Chinese.
+  const CONTENTS = {
+    en: 'Summary table, all channels on one chart, alarm events',
+    'zh-CN': '汇总表、所有通道合在一张图表、报警事件',
+    ja: '集計表、全チャネルを 1 つのグラフに重ねる、アラームイベント',
+    es: 'Tabla resumen, todos los canales en un gráfico, eventos de alarma',
+    fr: 'Tableau récapitulatif, toutes les voies sur un graphique, événements d’alarme',
+    de: 'Übersichtstabelle, alle Kanäle in einem Diagramm, Alarmereignisse',
+    it: 'Tabella riassuntiva, tutti i canali in un grafico, eventi di allarme',
+  };
   for (const code of ['en', 'zh-CN', 'ja', 'es', 'fr', 'de', 'it']) {
     await gotoRoute(page, `${env.url}/#/reports`);
     await waitForPage(page, 'reports');
@@ -419,6 +431,16 @@ test('the report pages fit a 390×844 phone and read as sentences in the seven l
     const sentence = await page.textContent('[data-testid=run-list] tr[data-run] [data-testid=run-sentence]');
     assert.ok(!seen.has(sentence), `${code}: the state is told in the language (${sentence})`);
     seen.add(sentence);
+    assert.equal(await page.textContent('[data-testid=report-contents]'), CONTENTS[code], code);
+    if (code === 'fr') {
+      // A name (a format, a user's channel) keeps its capitals wherever it is in a list.
+      const i18n = await portalModule(page, 'js/i18n.mjs');
+      assert.equal(await page.evaluate(async (u) => {
+        const { joinList, term } = await import(u);
+        return joinList([term('reports.contents_alarms'), 'Humidité', term('reports.contents_summary'), 'PDF']);
+      }, i18n), 'Événements d’alarme, Humidité, tableau récapitulatif, PDF');
+      await shot(page, 'reports-run-fr-phone390');
+    }
     await assertFits(page, `reports/${reportId} ${code}`);
     if (code === 'ja') await docShot(page, 'reports-runs-ja-phone390', { fullPage: false });
   }

@@ -7,7 +7,7 @@
 //   #/reports/<id>             one report: its settings, "make a report now"
 //                              and the reports it made with their files
 import { registerPage, navigate, hrefFor, refresh } from '../router.mjs';
-import { t, formatNumber, formatDateTime, formatDate, joinList } from '../i18n.mjs';
+import { t, formatNumber, formatDateTime, formatDate, joinList, term } from '../i18n.mjs';
 import { api, errorMessage, planName } from '../api.mjs';
 import { session, isAdmin, on, plan } from '../session.mjs';
 import { h, fill } from '../ui/dom.mjs';
@@ -96,15 +96,15 @@ async function toggleAuto(rep, after) {
 
 function settingsPanel(rep, edit) {
   const kv = (k, v, testid) => [h('dt', { text: t(k) }), h('dd', { 'data-testid': testid }, v)];
-  const contents = joinList([rep.summary && t('reports.contents_summary'), rep.charts !== 'none' && t(`reports.charts.${rep.charts}`),
-    rep.alarms && t('reports.contents_alarms')]);
+  const contents = joinList([rep.summary && term('reports.contents_summary'), rep.charts !== 'none' && term(`reports.charts.${rep.charts}`),
+    rep.alarms && term('reports.contents_alarms')]);
   const nRcpt = rep.recipients.users.length + rep.recipients.system.length;
   return h('section', { class: 'panel', 'data-testid': 'report-settings' }, h('h2', { text: t('reports.settings') }),
     h('dl', { class: 'kv' },
       kv('reports.k_period', t(`reports.period.${rep.period}`)),
       kv('reports.k_zone', zoneText(rep.time_zone), 'report-zone'),
       kv('reports.k_channels', h('ol', { class: 'rp-ch-list' }, rep.channel_info.map((c) => h('li', { text: c.unit ? `${c.name} [${c.unit}]` : c.name })))),
-      kv('reports.k_contents', contents),
+      kv('reports.k_contents', contents, 'report-contents'),
       kv('reports.k_language', languageName(rep.language)),
       kv('reports.k_formats', joinList(rep.formats.map((f) => t(`reports.format.${f}`)))),
       kv('reports.k_recipients', nRcpt ? t('reports.recipients_n', { users: formatNumber(rep.recipients.users.length),
