@@ -417,7 +417,7 @@ class Term {
  * joinList() as plain strings and kept as they are.
  */
 export function term(key, params) {
-  return new Term(t(key, params));
+  return new Term(t(key, params));  // i18n-keys: as written (its callers' literals, checked in their modules)
 }
 
 // German words that take a capital only at the start of a label: articles,
