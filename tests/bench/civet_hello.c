@@ -9,19 +9,44 @@
  * Like metron-server's /api, it has an authorization handler, so CivetWeb
  * looks for no .htpasswd file.
  *
+ * With --db CONNINFO it is the durable ceiling (issue 16, "mixfloor"): every
+ * POST's body is stored in PostgreSQL before its reply, the least that any
+ * server which acknowledges data only once it is on disk does per request.
+ * The body goes as it came into an unindexed table of one bytea column
+ * (hello_body, made if missing), under the database's own durability
+ * (nothing is set per session: synchronous_commit as configured, printed at
+ * the start). Group commit: the request's thread queues its body and sleeps;
+ * a committer thread (--committers, default 1), on a connection of its own,
+ * takes every body queued so far and stores them in one prepared INSERT of a
+ * binary bytea[] parameter, a transaction of its own, and wakes their
+ * threads once PostgreSQL has answered, i.e. after the commit's WAL flush.
+ * With more committers, while one waits for its flush another takes what
+ * queued meanwhile (not faster on the disks measured, and more commits of
+ * fewer bodies each: docs/benchmarks.md "mixfloor"). Other methods get the
+ * fixed reply at once, as without --db.
+ *
  * Usage: metron-bench-hello [--listen ADDR:PORT] [--threads N] [--body BYTES]
+ *                           [--db CONNINFO [--committers N]]
  *   defaults 127.0.0.1:0 (a free port), 64 threads, a 512-byte body.
  * Prints "metron-bench-hello: listening on http://ADDR:PORT/" and serves
  * until SIGINT or SIGTERM. */
 #define _POSIX_C_SOURCE 200809L
+#include <arpa/inet.h>
 #include <civetweb.h>
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <semaphore.h>
 #include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #define BODY_MAX 65536
+#define COMMITTERS_MAX 8
+#define BYTEAOID 17
 
 static char reply[BODY_MAX + 512];
 static size_t reply_len;
@@ -33,9 +58,238 @@ static void on_signal(int sig)
     stop = 1;
 }
 
+/* ------------------------------------------------------------ group commit */
+
+/* A body waiting to be stored. It lives on its request thread's stack until
+ * "done" is posted; the committer reads nothing of it after that post. */
+typedef struct pending {
+    const char *body;
+    size_t len;
+    bool ok;    /* the answer, written before the post */
+    sem_t *done; /* the waiting thread's own semaphore */
+    struct pending *next;
+} pending;
+
+static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t g_work = PTHREAD_COND_INITIALIZER;
+static pending *g_head, *g_tail; /* under g_mu */
+static bool g_closing;           /* under g_mu */
+static bool g_durable;           /* --db given; read-only while serving */
+
+/* One semaphore per request thread, made on its first POST: a thread waits
+ * for one body at a time, and a semaphore that lives as long as its thread
+ * may be posted after the waiter has returned from sem_wait(). */
+static _Thread_local sem_t t_done;
+static _Thread_local bool t_done_made;
+
+typedef struct committer {
+    PGconn *conn;
+    pthread_t thread;
+    char *param; /* the binary bytea[] being built, grown as needed */
+    size_t param_cap;
+} committer;
+
+static committer g_committers[COMMITTERS_MAX];
+static int g_n_committers;
+
+static void put_u32(char *at, uint32_t v)
+{
+    v = htonl(v);
+    memcpy(at, &v, 4);
+}
+
+/* "list" (n bodies, "bytes" in all) as PostgreSQL's binary form of a
+ * one-dimensional bytea[] in c->param; its length, or 0 when out of memory. */
+static size_t array_of(committer *c, const pending *list, uint32_t n, size_t bytes)
+{
+    size_t need = 20 + 4 * (size_t)n + bytes, off = 20;
+    if (need > c->param_cap) {
+        char *grown = realloc(c->param, need);
+        if (grown == NULL) {
+            return 0;
+        }
+        c->param = grown;
+        c->param_cap = need;
+    }
+    put_u32(c->param, 1);         /* dimensions */
+    put_u32(c->param + 4, 0);     /* no nulls */
+    put_u32(c->param + 8, BYTEAOID);
+    put_u32(c->param + 12, n);    /* length of the dimension */
+    put_u32(c->param + 16, 1);    /* its lower bound */
+    for (const pending *p = list; p != NULL; p = p->next) {
+        put_u32(c->param + off, (uint32_t)p->len);
+        memcpy(c->param + off + 4, p->body, p->len);
+        off += 4 + p->len;
+    }
+    return off;
+}
+
+/* Take every queued body, store them in one statement (its own transaction,
+ * acknowledged by PostgreSQL after the commit's WAL flush) and wake their
+ * threads; until the server closes. */
+static void *commit_loop(void *arg)
+{
+    committer *c = arg;
+    for (;;) {
+        pending *list;
+        uint32_t n = 0;
+        size_t bytes = 0, len;
+        bool ok = false;
+
+        pthread_mutex_lock(&g_mu);
+        while (g_head == NULL && !g_closing) {
+            pthread_cond_wait(&g_work, &g_mu);
+        }
+        list = g_head;
+        g_head = g_tail = NULL;
+        pthread_mutex_unlock(&g_mu);
+        if (list == NULL) {
+            return NULL; /* closing, nothing left */
+        }
+
+        for (const pending *p = list; p != NULL; p = p->next) {
+            n++;
+            bytes += p->len;
+        }
+        if ((len = array_of(c, list, n, bytes)) > 0) {
+            const char *values[1] = {c->param};
+            const int lengths[1] = {(int)len}, formats[1] = {1};
+            PGresult *res = PQexecPrepared(c->conn, "store", 1, values, lengths, formats, 0);
+            ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+            if (!ok) {
+                fprintf(stderr, "metron-bench-hello: storing %u bodies: %s", n,
+                        PQerrorMessage(c->conn));
+            }
+            PQclear(res);
+        }
+        while (list != NULL) {
+            pending *next = list->next; /* read before the post: the item may go */
+            sem_t *done = list->done;
+            list->ok = ok;
+            sem_post(done);
+            list = next;
+        }
+    }
+}
+
+/* Queue "body" and wait until a committer has stored it; whether it was. */
+static bool store_durably(const char *body, size_t len)
+{
+    pending me = {.body = body, .len = len};
+    if (!t_done_made) {
+        if (sem_init(&t_done, 0, 0) != 0) {
+            return false;
+        }
+        t_done_made = true;
+    }
+    me.done = &t_done;
+    pthread_mutex_lock(&g_mu);
+    if (g_tail != NULL) {
+        g_tail->next = &me;
+    } else {
+        g_head = &me;
+    }
+    g_tail = &me;
+    pthread_cond_signal(&g_work);
+    pthread_mutex_unlock(&g_mu);
+    while (sem_wait(&t_done) != 0) {
+        /* EINTR: wait on */
+    }
+    return me.ok;
+}
+
+/* "synchronous_commit=on, fsync=on" as the session of "conn" has them. */
+static void durability_text(PGconn *conn, char *out, size_t cap)
+{
+    PGresult *res = PQexec(conn,
+                           "SELECT current_setting('synchronous_commit'), current_setting('fsync')");
+    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
+        snprintf(out, cap, "synchronous_commit=%s, fsync=%s", PQgetvalue(res, 0, 0),
+                 PQgetvalue(res, 0, 1));
+    } else {
+        snprintf(out, cap, "durability unknown");
+    }
+    PQclear(res);
+}
+
+/* PostgreSQL's notices ("relation already exists, skipping") are not printed. */
+static void quiet(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
+
+/* Connect the committers to "conninfo", make the table, prepare the
+ * statement and write the sessions' durability into "durable" ("cap" bytes);
+ * prints why and returns false on failure. */
+static bool committers_start(const char *conninfo, int n, char *durable, size_t cap)
+{
+    for (int i = 0; i < n; i++) {
+        committer *c = &g_committers[i];
+        PGresult *res;
+        c->conn = PQconnectdb(conninfo);
+        if (PQstatus(c->conn) != CONNECTION_OK) {
+            fprintf(stderr, "metron-bench-hello: %s", PQerrorMessage(c->conn));
+            return false;
+        }
+        PQsetNoticeProcessor(c->conn, quiet, NULL);
+        res = PQexec(c->conn, "CREATE TABLE IF NOT EXISTS hello_body (body bytea NOT NULL)");
+        PQclear(res);
+        res = PQprepare(c->conn, "store",
+                        "INSERT INTO hello_body (body) SELECT unnest($1::bytea[])", 1, NULL);
+        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+            fprintf(stderr, "metron-bench-hello: %s", PQerrorMessage(c->conn));
+            PQclear(res);
+            return false;
+        }
+        PQclear(res);
+        if (i == 0) {
+            durability_text(c->conn, durable, cap);
+        }
+        if (pthread_create(&c->thread, NULL, commit_loop, c) != 0) {
+            fprintf(stderr, "metron-bench-hello: no committer thread\n");
+            return false;
+        }
+        g_n_committers = i + 1;
+    }
+    return true;
+}
+
+/* The committers store what is queued, then end; their connections close. */
+static void committers_stop(void)
+{
+    pthread_mutex_lock(&g_mu);
+    g_closing = true;
+    pthread_cond_broadcast(&g_work);
+    pthread_mutex_unlock(&g_mu);
+    for (int i = 0; i < g_n_committers; i++) {
+        pthread_join(g_committers[i].thread, NULL);
+    }
+    for (int i = 0; i < COMMITTERS_MAX; i++) {
+        PQfinish(g_committers[i].conn);
+        free(g_committers[i].param);
+    }
+}
+
+/* ------------------------------------------------------------ HTTP */
+
 static int hello(struct mg_connection *conn, void *cbdata)
 {
     (void)cbdata;
+    if (g_durable && strcmp(mg_get_request_info(conn)->request_method, "POST") == 0) {
+        static const char refused[] = "HTTP/1.1 500 Internal Server Error\r\n"
+                                      "Content-Length: 0\r\nConnection: close\r\n\r\n";
+        char body[BODY_MAX];
+        size_t len = 0;
+        int got;
+        while (len < sizeof body && (got = mg_read(conn, body + len, sizeof body - len)) > 0) {
+            len += (size_t)got;
+        }
+        if (len == sizeof body || !store_durably(body, len)) {
+            mg_write(conn, refused, sizeof refused - 1);
+            return 500;
+        }
+    }
     mg_write(conn, reply, reply_len);
     return 200;
 }
@@ -50,15 +304,15 @@ static int authorized(struct mg_connection *conn, void *cbdata)
 static int usage(void)
 {
     fprintf(stderr, "usage: metron-bench-hello [--listen ADDR:PORT] [--threads N] "
-                    "[--body BYTES]\n");
+                    "[--body BYTES] [--db CONNINFO [--committers N]]\n");
     return 2;
 }
 
 int main(int argc, char **argv)
 {
-    const char *listen = "127.0.0.1:0";
-    long threads = 64, body = 512;
-    char threads_text[24];
+    const char *listen = "127.0.0.1:0", *conninfo = NULL;
+    long threads = 64, body = 512, committers = 1;
+    char threads_text[24], durable_text[96] = "";
     struct mg_callbacks cb;
     struct mg_context *ctx;
     struct mg_server_port port;
@@ -80,6 +334,13 @@ int main(int argc, char **argv)
         } else if (strcmp(argv[i], "--body") == 0) {
             body = strtol(argv[++i], &end, 10);
             if (*end != '\0' || body < 2 || body > BODY_MAX) {
+                return usage();
+            }
+        } else if (strcmp(argv[i], "--db") == 0) {
+            conninfo = argv[++i];
+        } else if (strcmp(argv[i], "--committers") == 0) {
+            committers = strtol(argv[++i], &end, 10);
+            if (*end != '\0' || committers < 1 || committers > COMMITTERS_MAX) {
                 return usage();
             }
         } else {
@@ -107,6 +368,14 @@ int main(int argc, char **argv)
     }
     reply_len += (size_t)body;
 
+    if (conninfo != NULL) {
+        if (!committers_start(conninfo, (int)committers, durable_text, sizeof durable_text)) {
+            committers_stop();
+            return 1;
+        }
+        g_durable = true;
+    }
+
     snprintf(threads_text, sizeof threads_text, "%ld", threads);
     const char *opts[] = {"listening_ports", listen,
                           "num_threads", threads_text,
@@ -121,6 +390,7 @@ int main(int argc, char **argv)
     if (ctx == NULL) {
         fprintf(stderr, "metron-bench-hello: cannot listen on %s\n", listen);
         mg_exit_library();
+        committers_stop();
         return 1;
     }
     mg_set_request_handler(ctx, "/", hello, NULL);
@@ -130,6 +400,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "metron-bench-hello: no listening port\n");
         mg_stop(ctx);
         mg_exit_library();
+        committers_stop();
         return 1;
     }
 
@@ -138,14 +409,21 @@ int main(int argc, char **argv)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    printf("metron-bench-hello: listening on http://%.*s:%d/ (%ld threads, %ld-byte body)\n",
+    printf("metron-bench-hello: listening on http://%.*s:%d/ (%ld threads, %ld-byte body",
            (int)(strrchr(listen, ':') ? strrchr(listen, ':') - listen : 0), listen, port.port,
            threads, body);
+    if (g_durable) {
+        printf("; POST bodies stored durably, committers: %ld, %s", committers, durable_text);
+    }
+    printf(")\n");
     fflush(stdout);
     while (!stop) {
         sleep(1); /* a signal ends it early */
     }
-    mg_stop(ctx);
+    mg_stop(ctx); /* after its workers' last POSTs were answered */
     mg_exit_library();
+    if (g_durable) {
+        committers_stop();
+    }
     return 0;
 }

@@ -22,6 +22,17 @@
 // (/proc/PID/stat), which a shared machine does not inflate as it does the
 // rates. BENCH_ONLY=me,devices,mix,nocache runs a part.
 //
+// The durable ceiling (issue 16, docs/benchmarks.md "mixfloor"): with the
+// mix, the same wrk script is also sent to the hello-world with --db (its
+// own database of the same cluster): every POST's body stored durably in
+// one bytea column through a group commit before its reply, every other
+// request the fixed reply: the least any durable server does per request.
+// Printed as "route mix ceiling with durable batches" beside the
+// hello-world, with the server's mix as a ratio to both, and the mix's
+// ingest alone against the same hello-world's ingest alone.
+// BENCH_FLOOR=0 leaves these runs out; BENCH_FLOOR_COMMITTERS (1) its
+// committer threads; BENCH_FLOOR_FIRST=0 runs it after the server's mix.
+//
 // BENCH_VIEWER=member: the portal's requests (GET /me, /devices, the
 // monitor, the unread count and the raw day, alone and in the mix) are
 // those of a member ("viewer") granted the monitored group, not of the
@@ -42,6 +53,8 @@ const FAST = process.env.BENCH_PG === 'fast';
 const VIEWER = process.env.BENCH_VIEWER || 'admin';
 if (!['admin', 'member'].includes(VIEWER)) throw new Error(`BENCH_VIEWER=${VIEWER}: admin or member`);
 const ONLY = (process.env.BENCH_ONLY || 'me,devices,mix,nocache').split(',');
+const FLOOR = ONLY.includes('mix') && process.env.BENCH_FLOOR !== '0';
+const FLOOR_COMMITTERS = String(Number(process.env.BENCH_FLOOR_COMMITTERS || 1));
 const PW = 'Bench-passw0rd!';
 const MIN = 60_000_000;
 const say = (s) => process.stdout.write(`${s}\n`);
@@ -241,14 +254,44 @@ async function hello() {
   return r;
 }
 
+// The durable hello-world (--db) on a database of its own in the same
+// cluster, sent the mix's wrk script ("only": one kind of it alone); CPU
+// per request of it and of the whole cluster, as for the server. Its table
+// is emptied before each run (TRUNCATE), so that every run starts as the
+// first did.
+const floorDb = FLOOR ? await pg.createDatabase() : null;
+let floorNote = '';
+let floorRuns = 0;
+async function durableHello(only = '') {
+  if (floorRuns++ > 0) await pg.psql('TRUNCATE hello_body', new URL(floorDb).pathname.slice(1));
+  const port = await freePort();
+  const p = spawn(helloBin, ['--listen', `127.0.0.1:${port}`, '--threads', String(threads), '--db', floorDb,
+    '--committers', FLOOR_COMMITTERS], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const started = await new Promise((res, rej) => {
+    let out = '';
+    p.stdout.on('data', (d) => {
+      out += d;
+      if (out.includes('\n')) res(out.trim());
+    });
+    p.once('exit', (code) => rej(new Error(`metron-bench-hello --db exited with ${code}: ${out}`)));
+  });
+  floorNote = started.replace(/^.*\((.*)\)$/, '$1');
+  const r = await wrk(`http://127.0.0.1:${port}`, { seconds: SECS, conns: CONNS, threads: WRK_T,
+    pids: { server: p.pid, pg: pgPid }, args: mixScript, trailing: () => mixArgs(only) });
+  p.kill('SIGTERM');
+  await new Promise((res) => p.once('exit', res));
+  return r;
+}
+
 const dur = await context('server', pg);
 say(`wrk -t${WRK_T} -c${CONNS} -d${SECS}s; server: ${path.basename(serverBin)}, ${threads} HTTP threads ` +
   `(hello-world too), ${serverArgs.join(' ')}; portal requests of the ${VIEWER === 'member' ?
     'member granted the group (BENCH_VIEWER=member)' : 'administrator'}; the mix's ingest batches ` +
   `from ${MIX_APPS === 1 ? 'one gateway app (BENCH_MIX_APPS=1)' : `${MIX_APPS} gateway apps (BENCH_MIX_APPS)`}`);
-const line = (name, r, ceil) => say(`${name.padEnd(34)} ${fmt(r.rps).padStart(8)} req/s  ` +
+const line = (name, r, ceil, floor) => say(`${name.padEnd(34)} ${fmt(r.rps).padStart(8)} req/s  ` +
   `p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  ` +
   (ceil ? `${(r.rps / ceil).toFixed(2)} of hello  ` : '') +
+  (floor ? `${(r.rps / floor).toFixed(2)} of the durable ceiling  ` : '') +
   (r.cpu ? `CPU/request: server ${r.cpu.server.toFixed(1)} µs, PostgreSQL ${r.cpu.pg.toFixed(1)} µs  ` : '') +
   (r.cpuAfter && r.cpuAfter.server + r.cpuAfter.pg >= 0.5 ? `then folding its batches: ` +
     `${r.cpuAfter.server.toFixed(1)} + ${r.cpuAfter.pg.toFixed(1)} µs/request  ` : '') +
@@ -259,7 +302,16 @@ line('CivetWeb hello-world (ceiling)', h1);
 const got = {};
 if (ONLY.includes('me')) got.me = await run(`${srv.url}/api/v1/me`, auth);
 if (ONLY.includes('devices')) got.devices = await run(`${srv.url}/api/v1/devices`, auth);
+// The durable ceiling's runs sit between the server's: the mix against the
+// durable hello-world, the server's mix, then the ingest alone of each
+// (BENCH_FLOOR_FIRST=0: the server's mix first, then the durable
+// hello-world's mix and ingest alone, to alternate the order across runs).
+const floor = {};
+const floorFirst = process.env.BENCH_FLOOR_FIRST !== '0';
+if (FLOOR && floorFirst) floor.mix = await durableHello();
 if (ONLY.includes('mix')) got.mix = await run(srv.url, mixScript, () => mixArgs());
+if (FLOOR && !floorFirst) floor.mix = await durableHello();
+if (FLOOR) floor.ingest = await durableHello('ingest');
 // BENCH_ONLY=routes: each request of the mix alone (where the mix's time goes);
 // BENCH_ROUTES=ingest,raw: only those.
 const routes = {};
@@ -268,14 +320,22 @@ if (ONLY.includes('routes')) {
     routes[k] = await run(srv.url, mixScript, () => mixArgs(k));
   }
 }
+if (FLOOR && !routes.ingest) routes.ingest = await run(srv.url, mixScript, () => mixArgs('ingest'));
 const h2 = await hello();
 const ceil = (h1.rps + h2.rps) / 2;
 line('CivetWeb hello-world again', h2);
 say(`ceiling: ${fmt(ceil)} req/s (mean of the two hello-world runs)`);
+if (FLOOR) {
+  say(`durable ceiling: the hello-world with --db (${floorNote}), the mix's wrk script`);
+  line('route mix ceiling with durable batches', floor.mix, ceil);
+  line('its ingest alone (durable)', floor.ingest);
+}
 if (got.me) line('GET /me (token, reply cache on)', got.me, ceil);
 if (got.devices) line('GET /devices (100 devices + 1)', got.devices, ceil);
-if (got.mix) line('route mix (api_mix.lua)', got.mix, ceil);
-for (const [k, r] of Object.entries(routes)) line(`mix's ${k} alone`, r, ceil);
+if (got.mix) line('route mix (api_mix.lua)', got.mix, ceil, floor.mix?.rps);
+for (const [k, r] of Object.entries(routes)) {
+  line(`mix's ${k} alone`, r, ceil, k === 'ingest' ? floor.ingest?.rps : undefined);
+}
 
 if (ONLY.includes('nocache')) {
   await srv.stop();
@@ -323,5 +383,16 @@ if (got.mix) {
   result({ name: 'API route mix', value: got.mix.rps, unit: 'req/s', ceilingName: 'hello-world',
     ceiling: ceil, target: '>= 0.6 of hello, p99 < 20 ms',
     verdict: ok(got.mix.rps >= 0.6 * ceil && got.mix.p99 < 20 && !got.mix.non2xx), notes: notes(got.mix) });
+}
+if (FLOOR) {
+  result({ name: 'route mix ceiling with durable batches', value: floor.mix.rps, unit: 'req/s',
+    ceilingName: 'hello-world', ceiling: ceil, target: '(the most a durable server reaches)', verdict: '-',
+    notes: notes(floor.mix) });
+  result({ name: 'API route mix, of its durable ceiling', value: got.mix.rps, unit: 'req/s',
+    ceilingName: 'durable hello-world', ceiling: floor.mix.rps, target: '-', verdict: '-',
+    notes: notes(got.mix) });
+  result({ name: "the mix's ingest alone, of its durable ceiling", value: routes.ingest.rps, unit: 'req/s',
+    ceilingName: 'durable hello-world', ceiling: floor.ingest.rps, target: '-', verdict: '-',
+    notes: `${notes(routes.ingest)}; durable hello-world: ${notes(floor.ingest)}` });
 }
 say(`done: load ${load()}; PostgreSQL ${dur}${FAST ? ' (BENCH_PG=fast: NOT durable)' : ''}`);
