@@ -1,16 +1,20 @@
 // Alarms end to end with real parts (issue #13; docs/alarms.md): a batch
 // that crosses a threshold -> the mail arrives at the SMTP sink and each
 // webhook receiver (Slack, Teams, WeChat) gets its payload, in the rule's
-// language; the clear follows; a rule in another language speaks it.
+// language; the clear follows; a rule in another language speaks it; an
+// app that goes silent and comes back (S6) is told by mail, once each.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { request, sessionClient, sessionCookieOf, setClock, sleep, startSmtpSink, startStack, stopStack } from './harness.mjs';
+import fs from 'node:fs';
+import { request, sessionClient, sessionCookieOf, setClock, sleep, startServer, startSmtpSink, startStack,
+  stopStack } from './harness.mjs';
 import { MIN_US, dataTenant, uniq } from './data_helpers.mjs';
 import { startWebhookReceiver } from './webhook_receiver.mjs';
 
 let pg;
 let srv;
 let db;
+let url;
 let smtp;
 let rx;
 
@@ -25,7 +29,7 @@ const ENV = {
 before(async () => {
   smtp = await startSmtpSink();
   rx = await startWebhookReceiver();
-  ({ pg, srv, db } = await startStack({
+  ({ pg, srv, db, url } = await startStack({
     env: { ...ENV, METRON_SMTP_URL: smtp.url, METRON_SMTP_TLS: 'optional' },
   }));
 });
@@ -36,6 +40,7 @@ after(async () => {
   await stopStack({ pg, srv });
 });
 
+const sql = (q) => pg.psql(q, db);
 const hook = (kind) => rx.url(`/${uniq(kind)}/T0/B0/secret`);
 const pathOf = (u) => new URL(u).pathname;
 
@@ -241,4 +246,98 @@ test('A8: alarm mail to a user\'s address signs that user in, view only, for 30 
   assert.equal(await pg.psql(`SELECT count(*) FROM notify_outbox WHERE link_url LIKE '%login=%'
     AND state = 'sent'`, db), '0');
   assert.equal(await pg.psql(`SELECT count(*) FROM notify_outbox WHERE sensitive AND state = 'sent'`, db), '1');
+});
+
+/** Run job "name" now on "s": its "done". */
+async function job(name, s) {
+  const r = await request(s.url, 'POST', `/api/v1/test/jobs?job=${name}`);
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal(r.body.jobs[0].ok, true, JSON.stringify(r.body));
+  return r.body.jobs[0].done;
+}
+
+test('S6 by mail: an app that goes silent and comes back, told in each recipient\'s language and the account\'s local time, once each, also with a second server process', async () => {
+  const t = await dataTenant(srv, { n: 1 });
+  let r = await t.c.post('/api/v1/groups', { name: uniq('Plant') });
+  t.group = r.body.id;
+  r = await t.c.patch(`/api/v1/apps/${t.appId}`, { group_id: t.group });
+  assert.equal(r.status, 200);
+  r = await t.c.patch('/api/v1/account', { time_zone: 'Asia/Tokyo' });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  // Two G4 recipients (server notices go there), each in its own
+  // language: the group names none.
+  const to = { ja: `${uniq('ja')}@example.com`, fr: `${uniq('fr')}@example.com` };
+  for (const [language, address] of Object.entries(to)) {
+    r = await t.c.post('/api/v1/notification-recipients', { kind: 'email', address, language });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+  }
+  r = await t.c.put(`/api/v1/groups/${t.group}/alarm-settings`, { disconnect_notice: true,
+    disconnect_minutes: 5 });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal(r.body.notice_language, null);
+  // The app's batch connects it; 6 minutes of silence disconnect it
+  // (timeout); its next batch connects it again. The job runs on this
+  // server and on a second process on the same database: each change is
+  // told once, whichever ran it.
+  const other = await startServer({ databaseUrl: url,
+    env: { ...ENV, METRON_SMTP_URL: smtp.url, METRON_SMTP_TLS: 'optional' } });
+  const both = async () => (await Promise.all([job('app_connections', srv), job('app_connections', other)]))
+    .reduce((a, b) => a + b);
+  const seen = [];
+  const at = async (kind) => sql(`SELECT to_char(${kind} AT TIME ZONE 'Asia/Tokyo', 'YYYY/MM/DD FMHH24:MI:SS')
+    FROM app_seen WHERE account_id = ${t.id} AND app_id = ${t.appId}`);
+  try {
+    const now = Date.now() * 1000;
+    r = await t.ingest.batch({ batch_id: 'c1', snapshots: [{ t: now - (now % MIN_US), ids: [t.channels[0]], v: [1] }] });
+    assert.equal(r.status, 201, r.text);
+    assert.ok(await both() >= 1);
+    seen.push(await at('connected_at'));
+    await setClock(srv.url, 6 * 60);
+    await setClock(other.url, 6 * 60);
+    try {
+      assert.ok(await both() >= 1);
+      assert.equal(await both(), 0);
+    } finally {
+      await setClock(srv.url, 0);
+      await setClock(other.url, 0);
+    }
+    seen.push(await at('last_seen_at'));
+    r = await t.ingest.batch({ batch_id: 'c2', snapshots: [{ t: now - (now % MIN_US) + MIN_US, ids: [t.channels[0]], v: [2] }] });
+    assert.equal(r.status, 201, r.text);
+    assert.equal(await both(), 1);
+    assert.equal(await both(), 0);
+    seen.push(await at('connected_at'));
+  } finally {
+    await setClock(other.url, 0).catch(() => {});
+    await other.stop();
+    fs.rmSync(other.dataDir, { recursive: true, force: true });
+  }
+  // Every outbox row of the account sent (three notices, two recipients),
+  // then the mails that reached the sink: one per notice and recipient.
+  const pending = () => sql(`SELECT count(*) FILTER (WHERE state <> 'sent') || '/' || count(*)
+    FROM notify_outbox WHERE account_id = ${t.id}`);
+  for (let i = 0; i < 200 && await pending() !== '0/6'; i++) await sleep(100);
+  assert.equal(await pending(), '0/6');
+  const mails = (address) => smtp.messages().filter((x) => x.includes(`To: <${address}>`))
+    .map((m) => ({ subject: subject(m), text: mailText(m) }));
+  const ja = mails(to.ja);
+  const fr = mails(to.fr);
+  assert.deepEqual(ja.map((m) => m.subject), ['[接続] Logger gateway', '[切断] Logger gateway', '[接続] Logger gateway']);
+  assert.deepEqual(fr.map((m) => m.subject), ['[Connectée] Logger gateway', '[Déconnectée] Logger gateway',
+    '[Connectée] Logger gateway']);
+  const jaBodies = [
+    `アプリ「Logger gateway」は ${seen[0]}（UTC+09:00）から再びデータを送信しています。`,
+    `アプリ「Logger gateway」は ${seen[1]}（UTC+09:00）からデータを送信していません。5 分間データがないと切断とみなします。`,
+    `アプリ「Logger gateway」は ${seen[2]}（UTC+09:00）から再びデータを送信しています。`,
+  ];
+  ja.forEach((m, i) => assert.ok(m.text.includes(jaBodies[i]), `${jaBodies[i]}\n---\n${m.text}`));
+  for (const m of fr) assert.match(m.text, /L’application « Logger gateway » .* \(UTC\+09:00\)/);
+  // The time is local with its offset: no zone id, no code of the server
+  // in what the mail says (above its signature, which names the message
+  // for support: "Metron (kind, id)", docs/notify.md).
+  for (const m of [...ja, ...fr]) {
+    const said = m.text.split('\n-- \n')[0];
+    assert.ok(said.length < m.text.length, m.text);
+    assert.doesNotMatch(said, /Asia\/Tokyo|notice\.|app_(dis)?connected|timeout|cause|lr8450|\d{4}-\d\d-\d\dT/, said);
+  }
 });
