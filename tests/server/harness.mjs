@@ -628,9 +628,16 @@ export async function startServer(options = {}) {
     await sleep(25);
   }
   if (options.waitHealthy !== false) {
+    // On a connection closed after the answer: one left in fetch's pool
+    // would hold one of the server's workers (a thread per connection)
+    // until CivetWeb's keep-alive wait ends or the watchdog sheds it as
+    // idle, and the test's next fetch could be sent on it just as it is
+    // shed ("fetch failed", the server having closed it unanswered: so
+    // conn.test's slow-body test under load, its readiness connection
+    // shed in the very pass that ends the second slow body).
     for (;;) {
       try {
-        const r = await fetch(srv.url + '/api/v1/health');
+        const r = await fetch(srv.url + '/api/v1/health', { headers: { connection: 'close' } });
         await r.arrayBuffer();
         if (r.status === 200) break;
       } catch { /* not yet */ }
