@@ -102,19 +102,12 @@ async function sentCoversHot() {
 }
 
 /** "n" hot rows of the account older than "before" (µs) holding a sample of
- * no channel of the group: a backlog the compactor has not folded. Written
- * as the server writes hot rows (counted, their samples added to the
- * account's counter once, 069), not one counter update per row by the
- * trigger for rows written without their count (each walking the versions
- * of that row the statement made before: quadratic in "n"). */
+ * no channel of the group: a backlog the compactor has not folded. */
 async function backlog(t, n, beforeUs) {
-  await sql(`WITH hot AS (INSERT INTO series_hot (account_id, t_min, t_max, n, payload, counted)
-      SELECT ${t.id}, ${beforeUs} - g * 1000, ${beforeUs} - g * 1000, 1,
-        decode('ffffff7f00000000', 'hex') || int8send(0) || int8send(0), true
-      FROM generate_series(1, ${n}) g
-      RETURNING n)
-    INSERT INTO series_hot_count AS c (account_id, shard, n) SELECT ${t.id}, 0, sum(n) FROM hot
-    ON CONFLICT (account_id, shard) DO UPDATE SET n = c.n + excluded.n`);
+  await sql(`INSERT INTO series_hot (account_id, t_min, t_max, n, payload)
+    SELECT ${t.id}, ${beforeUs} - g * 1000, ${beforeUs} - g * 1000, 1,
+      decode('ffffff7f00000000', 'hex') || int8send(0) || int8send(0)
+    FROM generate_series(1, ${n}) g`);
 }
 
 /** Buffers the monitor's statements read during "fn" (the monitor's and
