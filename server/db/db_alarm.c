@@ -826,7 +826,10 @@ db_status db_alarm_inbox(db_conn *c, long long account_id, long long group_id, c
     "CASE WHEN e." s " <> 0 THEN to_json((ARRAY['missing', '+over', '-over', 'break', "      \
     "'error'])[e." s "]) ELSE to_json(e." v ") END"
 
-/* The API's object of event e, with its rule's group. */
+/* The API's object of event e, with its rule's group. A raise's
+ * "cleared_time" is its clear's sample time, the one the clear's own
+ * "time" says; "cleared_at" is when that clear was recorded (its data's
+ * arrival, later for a backlog), so that the portal shows one clear time. */
 #define EVENT_JSON                                                                             \
     "json_build_object('id', e.id, 'group_id', e.group_id, 'rule_id', e.rule_id, "            \
     " 'kind', e.kind, 'cause', e.cause, 'late', e.late, 't', e.t, "                           \
@@ -843,6 +846,8 @@ db_status db_alarm_inbox(db_conn *c, long long account_id, long long group_id, c
     " 'state', CASE WHEN e.kind <> 'raise' THEN NULL WHEN e.late THEN 'history' "             \
     "   WHEN e.clear_id IS NULL THEN 'raised' ELSE 'cleared' END, "                           \
     " 'cleared_at', mt_utc(e.cleared_at), 'clear_id', e.clear_id, 'raise_id', e.raise_id, "  \
+    " 'cleared_time', (SELECT mt_utc(to_timestamp(c.t / 1e6)) FROM alarm_events c "          \
+    "   WHERE c.account_id = e.account_id AND c.id = e.clear_id), "                          \
     " 'acked', e.acked_at IS NOT NULL, 'acked_at', mt_utc(e.acked_at), "                     \
     " 'acked_by', CASE WHEN e.acked_at IS NULL THEN NULL ELSE json_build_object("            \
     "   'id', e.acked_by, 'name', e.acked_by_name) END, 'ack_comment', e.ack_comment, "      \

@@ -9,7 +9,7 @@
 // notifications as sentences; every page at 390×844 and in the languages.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startStack, openPage, signIn, waitForPage, shot, assertFits, sleep, gotoRoute, afterRender, docShot, openSignedIn } from './browser.mjs';
+import { startStack, openPage, signIn, waitForPage, shot, assertFits, sleep, gotoRoute, afterRender, docShot, openSignedIn, portalModule } from './browser.mjs';
 import { PASSWORD, seedAccount } from './fixtures.mjs';
 import { appClient, MIN_US } from '../server/data_helpers.mjs';
 import { startWebhookReceiver } from '../server/webhook_receiver.mjs';
@@ -357,6 +357,73 @@ test('a raised alarm: on the monitor, in the header count and the notifications,
   assert.match(await page.textContent('.notif-item:has([data-kind="alarm.clear"])'), /ClearedBoiler over 80.*The alarm “Boiler over 80” cleared at/s);
   await page.click('[data-testid=mark-all-read]');
   await page.waitForFunction(() => document.querySelector('[data-testid=unread-badge]').hidden);
+  assert.deepEqual(page.consoleErrors, []);
+  await page.context().close();
+});
+
+// An alarm raised and cleared by data that arrived hours after its time (an
+// app's backlog): the history showed two clear times, the clear's (the
+// sample's) in its sentence and the raise's "Cleared at" the arrival. Now
+// one: the sample's, with the arrival beside it, in the seven languages.
+test('an alarm cleared by data older than its arrival shows one clear time, the sample\'s, with the arrival', async () => {
+  const ch = seed.channels[1];
+  await env.setClock(-86400);
+  let rule;
+  try {
+    const r = await seed.admin.post(`/api/v1/groups/${seed.groupId}/alarms`,
+      { name: 'Backlog over 50', rule: 'CH1 > 50', channels: [ch], severity: 'warning' });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    rule = r.body;
+  } finally {
+    await env.setClock(0);
+  }
+  const now = Date.now() * 1000;
+  const t1 = now - (now % MIN_US) - 3 * 3600e6;
+  await send({ [ch]: [[t1, 55], [t1 + MIN_US, 40]] });
+  const [clear, raise] = (await seed.admin.get(`/api/v1/alarm-events?rule_id=${rule.id}`)).body.items;
+  assert.deepEqual([clear.kind, raise.kind, raise.late, raise.clear_id], ['clear', 'raise', false, clear.id]);
+  assert.equal(raise.cleared_time, clear.time);
+  const page = await open(`alarms/events?rule=${rule.id}`);
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid=event]').length === 2);
+  const i18n = await portalModule(page, 'js/i18n.mjs');
+  const events = await portalModule(page, 'js/alarms/events.mjs');
+  const card = (id) => page.locator(`[data-testid=event][data-id="${id}"]`);
+  for (const code of ['en', 'fr', 'de', 'es', 'it', 'ja', 'zh-CN']) {
+    if (code !== 'en') {
+      await page.selectOption('#lang-select', code);
+      await page.waitForFunction((c) => document.documentElement.lang === c, code);
+      await gotoRoute(page, `${env.url}/#/alarms/events?rule=${rule.id}`, { route: 'alarms/events' });
+    }
+    const [when, arrival] = await page.evaluate(async ([u, times]) => {
+      const { formatDateTime } = await import(u);
+      return times.map((x) => formatDateTime(x, { seconds: true }));
+    }, [i18n, [clear.time, raise.cleared_at]]);
+    assert.notEqual(when, arrival);
+    const cleared = await card(raise.id).locator('[data-testid=event-cleared]').textContent();
+    const sentence = await card(clear.id).locator('[data-testid=event-sentence]').textContent();
+    // One clear time in both cards: the sample's; the arrival said as such.
+    assert.ok(cleared.includes(when) && cleared.includes(arrival) && cleared.indexOf(when) < cleared.indexOf(arrival), `${code}: ${cleared}`);
+    assert.ok(sentence.includes(when) && !sentence.includes(arrival), `${code}: ${sentence}`);
+    for (const id of [raise.id, clear.id]) {
+      const note = await card(id).locator('[data-testid=event-arrival]').textContent();
+      assert.ok(note.includes(arrival) && !/alarms\./.test(note), `${code}: ${note}`);
+    }
+    if (code === 'en') {
+      assert.equal(cleared, `Cleared at ${when}, by data that arrived at ${arrival}.`);
+      assert.equal(sentence, `The alarm “Backlog over 50” cleared at ${when}.`);
+      assert.equal(await card(clear.id).locator('[data-testid=event-arrival]').textContent(), `Its data arrived at ${arrival}.`);
+      await shot(page, 'alarms-cleared-late-pc');
+    }
+    if (code === 'fr') {
+      assert.equal(cleared, `Levée le ${when}, par des données arrivées le ${arrival}.`);
+      await shot(page, 'alarms-cleared-late-fr-pc');
+    }
+  }
+  await page.selectOption('#lang-select', 'en');
+  await page.waitForFunction(() => document.documentElement.lang === 'en');
+  // A server without cleared_time (a rolling upgrade): its cleared_at, once.
+  const older = await page.evaluate(async ([u, ev]) => (await import(u)).clearedText({ ...ev, cleared_time: undefined }), [events, raise]);
+  assert.equal(older, `Cleared at ${await page.evaluate(async ([u, x]) => (await import(u)).formatDateTime(x, { seconds: true }), [i18n, raise.cleared_at])}.`);
   assert.deepEqual(page.consoleErrors, []);
   await page.context().close();
 });

@@ -155,6 +155,13 @@ test('a batch crossing a threshold raises, a later one clears: events, state, in
   assert.deepEqual(ev[0].values, [29]);
   assert.equal(ev[1].state, 'cleared');
   assert.equal(ev[1].clear_id, ev[0].id);
+  // One clear time: the raise's is its clear's (the sample's, six hours
+  // ago); cleared_at is when the clear was recorded (the data's arrival).
+  assert.equal(ev[1].cleared_time, ev[0].time);
+  assert.equal(ev[1].cleared_at, ev[0].created_at);
+  assert.ok(Date.parse(ev[1].cleared_at) - Date.parse(ev[1].cleared_time) > 5 * 3600e3, JSON.stringify(ev[1]));
+  assert.equal(ev[0].cleared_time, null);
+  assert.equal((await t.c.get(`/api/v1/alarm-events/${raise.id}`)).body.cleared_time, ev[0].time);
   assert.equal((await t.c.get(`/api/v1/alarms/${a.id}`)).body.state.raised, false);
   assert.equal(await sql(`SELECT title FROM notify_outbox WHERE account_id = ${t.id}
     AND dedupe_key = 'alarm_event:${ev[0].id}:clear'`), '[Aufgehoben] Boiler hot');

@@ -114,6 +114,30 @@ export function ackPart(ev, onAcked, { canAck = true } = {}) {
   return box;
 }
 
+// Data that came this long after its time (a backlog, an app that was
+// offline) has its arrival said beside the event's time.
+const LATE_ARRIVAL_MS = 60000;
+const arrivedLate = (time, arrival) => !!(time && arrival && Date.parse(arrival) - Date.parse(time) >= LATE_ARRIVAL_MS);
+
+/**
+ * When a raise cleared: one time, the sample's (its clear's "time", which
+ * the clear's own sentence says), with the arrival of that data when it
+ * came later; "cleared_at" (the arrival) alone from a server without
+ * "cleared_time".
+ */
+export function clearedText(ev) {
+  if (!ev.cleared_at) return null;
+  const time = ev.cleared_time || ev.cleared_at;
+  return arrivedLate(time, ev.cleared_at)
+    ? t('alarms.cleared_at_arrived', { time: when(time), arrival: when(ev.cleared_at) })
+    : t('alarms.cleared_at', { time: when(time) });
+}
+
+/** The arrival of an event's data when it came well after its time; else null. */
+export function arrivalText(ev) {
+  return ev.cause === 'data' && arrivedLate(ev.time, ev.created_at) ? t('alarms.arrived_at', { arrival: when(ev.created_at) }) : null;
+}
+
 /** One event as a card: pills, sentence, rule, clear time, acknowledgement. */
 export function eventCard(ev, { onAcked, canAck = true, link = true } = {}) {
   return h('li', { class: ['panel', 'ev-card', ev.kind === 'raise' && ev.state === 'raised' && 'ev-raised'], 'data-id': String(ev.id), 'data-testid': 'event' },
@@ -121,8 +145,9 @@ export function eventCard(ev, { onAcked, canAck = true, link = true } = {}) {
       h('span', { class: 'muted small-text', title: when(ev.time), text: formatAgo(ev.time) })),
     h('p', { class: 'ev-sentence', 'data-testid': 'event-sentence' }, link
       ? h('a', { href: `#/alarms/events/${ev.id}`, text: eventSentence(ev) }) : eventSentence(ev)),
+    arrivalText(ev) ? h('p', { class: 'muted small-text', 'data-testid': 'event-arrival', text: arrivalText(ev) }) : null,
     h('p', { class: 'muted small-text ev-rule' }, t('alarms.rule_was'), ' ', h('code', { text: ev.rule })),
     ev.kind === 'raise' && ev.cleared_at
-      ? h('p', { class: 'muted small-text', text: t('alarms.cleared_at', { time: when(ev.cleared_at) }) }) : null,
+      ? h('p', { class: 'muted small-text', 'data-testid': 'event-cleared', text: clearedText(ev) }) : null,
     ackPart(ev, onAcked, { canAck }));
 }
