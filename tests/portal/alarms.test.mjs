@@ -344,6 +344,11 @@ test('a raised alarm: on the monitor, in the header count and the notifications,
   await afterRender(page, () => page.click('[data-testid=ef-apply]'), { route: 'alarms/events' });
   await page.waitForSelector('[data-testid=event-list] [data-testid=event]');
   assert.equal(await page.locator('[data-testid=event-list] [data-testid=event]').count(), 1);
+  assert.equal(await page.textContent('[data-testid=ef-toggle]'), 'Filters (2 set)');
+  // One filter set: the singular sentence ("Filtres (1 actif)" in French).
+  await page.selectOption('#ef-acked', '');
+  await afterRender(page, () => page.click('[data-testid=ef-apply]'), { route: 'alarms/events' });
+  assert.equal(await page.textContent('[data-testid=ef-toggle]'), 'Filters (1 set)');
   // The monitor shows who acknowledged it; a clear removes it from there.
   await gotoRoute(page, `${env.url}/#/monitor`);
   await page.waitForSelector('[data-testid=raised-alarm]:has-text("Boiler over 80") [data-testid=event-acked]');

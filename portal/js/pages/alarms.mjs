@@ -173,7 +173,7 @@ function filterForm(params, rules) {
   // On a phone the filters fold away (open when one is set), so that the events come first.
   const set = ['rule', 'state', 'acked', 'kind', 'from', 'to'].filter((k) => params[k]).length;
   return h('details', { class: 'panel al-filters', open: set > 0 || window.matchMedia('(min-width: 641px)').matches },
-    h('summary', { 'data-testid': 'ef-toggle', text: set ? t('alarms.f_title_n', { n: formatNumber(set) }) : t('alarms.f_title') }), form);
+    h('summary', { 'data-testid': 'ef-toggle', text: set === 1 ? t('alarms.f_title_one') : set ? t('alarms.f_title_n', { n: formatNumber(set) }) : t('alarms.f_title') }), form);
 }
 
 async function historyPage(container, gid, params) {
