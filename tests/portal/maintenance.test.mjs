@@ -4,7 +4,7 @@
 // in progress (the API answers 503 maintenance); afterwards it is gone.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startStack, openPage, signIn, shot, request } from './browser.mjs';
+import { startStack, openPage, signIn, shot, request, portalModule } from './browser.mjs';
 import { PASSWORD, seedAccount } from './fixtures.mjs';
 
 const OPS_TOKEN = 'o'.repeat(20) + '-operator-token-0123456789';
@@ -62,15 +62,15 @@ test('announced, in progress, over: the banner in German and Shanghai time on ev
   assert.equal(me, 503);
   // A refusal says when to try again: the portal reads the 503's
   // Retry-After (the window's end, 3,595 s on) into its sentence.
-  const said = await page.evaluate(async () => {
-    const { api, errorMessage, retryAfterSeconds } = await import('./js/api.mjs');
+  const said = await page.evaluate(async (u) => {
+    const { api, errorMessage, retryAfterSeconds } = await import(u);
     const got = await api.get('/me', { quiet401: true });
     return { status: got.status, wait: got.body.retry_after, text: errorMessage(got.body, got.status),
       // A short wait (the server's 503 server_busy, Retry-After: 5), a date, bounds.
       busy: errorMessage({ code: 'server_busy', message: 'x', retry_after: 5 }, 503),
       date: retryAfterSeconds('Wed, 21 Oct 2015 07:28:00 GMT', Date.parse('Wed, 21 Oct 2015 07:27:30 GMT')),
       long: retryAfterSeconds('99999999999'), bad: retryAfterSeconds('soon') };
-  });
+  }, await portalModule(page, 'js/api.mjs'));
   assert.equal(said.status, 503);
   assert.ok(said.wait > 3500 && said.wait <= 3600, JSON.stringify(said));
   assert.equal(said.text, 'Der Server kann gerade nicht antworten. Bitte versuchen Sie es in 60 min erneut.');
