@@ -34,6 +34,31 @@ const char *notify_link_label(const char *language)
     return "Open in Metron";
 }
 
+/* A message's reference as a person reads it, for support ("Metron ·
+ * message 1234"): the outbox row's number, never its kind (a server code). */
+static const struct {
+    const char *lang, *word;
+} ref_words[] = {
+    {"zh-CN", "\xe6\xb6\x88\xe6\x81\xaf"},                                  /* 消息 */
+    {"ja", "\xe3\x83\xa1\xe3\x83\x83\xe3\x82\xbb\xe3\x83\xbc\xe3\x82\xb8"}, /* メッセージ */
+    {"en", "message"},
+    {"es", "mensaje"},
+    {"fr", "message"},
+    {"de", "Nachricht"},
+    {"it", "messaggio"},
+};
+
+void notify_reference(const char *language, long long message_id, char *out, size_t size)
+{
+    const char *word = "message";
+    for (size_t i = 0; language != NULL && i < sizeof ref_words / sizeof ref_words[0]; i++) {
+        if (strcmp(language, ref_words[i].lang) == 0) {
+            word = ref_words[i].word;
+        }
+    }
+    snprintf(out, size, "Metron \xc2\xb7 %s %lld", word, message_id);
+}
+
 static const char *label_of(const notify_item *it)
 {
     return it->link_label != NULL && it->link_label[0] ? it->link_label
@@ -296,8 +321,9 @@ static cJSON *slack(const notify_item *it)
         cJSON *els;
         char *c;
         bool added;
-        put(&ctx, "Metron \xc2\xb7 ");
-        put_slack_escaped(&ctx, it->kind);
+        char ref[96];
+        notify_reference(it->language, it->message_id, ref, sizeof ref);
+        put_slack_escaped(&ctx, ref);
         c = take(&ctx);
         ctx.s = NULL;
         b = cJSON_CreateObject();
@@ -500,7 +526,7 @@ char *notify_format_mail(const notify_item *it)
 {
     buf b = {0};
     cJSON *fields = fields_of(it), *f;
-    char id[64];
+    char ref[96];
     put(&b, it->title);
     put(&b, "\n\n");
     if (it->body != NULL && it->body[0] != '\0') {
@@ -523,12 +549,10 @@ char *notify_format_mail(const notify_item *it)
         put(&b, it->link_url);
         put(&b, "\n\n");
     }
-    snprintf(id, sizeof id, "%lld", it->message_id);
-    put(&b, "-- \nMetron (");
-    put(&b, it->kind);
-    put(&b, ", ");
-    put(&b, id);
-    put(&b, ")\n");
+    notify_reference(it->language, it->message_id, ref, sizeof ref);
+    put(&b, "-- \n");
+    put(&b, ref);
+    put(&b, "\n");
     cJSON_Delete(fields);
     return take(&b);
 }

@@ -33,6 +33,11 @@ typedef struct {
 
 /* The default label of a message's link in "language" ("Open in Metron"). */
 const char *notify_link_label(const char *language);
+/* "Metron · message 1234" in the language (English when unknown): what a
+ * mail's signature and a Slack message's context say of the message, so
+ * that a person can name it to support; its kind stays in the machine
+ * formats (webhook JSON), never in the text a person reads. */
+void notify_reference(const char *language, long long message_id, char *out, size_t size);
 
 /* The JSON body for the webhook of it->channel (slack, teams, wechat), as
  * a NUL-terminated string the caller frees; NULL when out of memory or for

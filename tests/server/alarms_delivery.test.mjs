@@ -341,10 +341,13 @@ test('S6 by mail: an app that goes silent and comes back, told in each recipient
   for (const m of fr) assert.match(m.text, /L’application « Logger gateway » .* \(UTC\+09:00\)/);
   // The time is local with its offset: no zone id, no code of the server
   // in what the mail says (above its signature, which names the message
-  // for support: "Metron (kind, id)", docs/notify.md).
+  // for support in the reader's language: "Metron · メッセージ 12", docs/notify.md).
   for (const m of [...ja, ...fr]) {
     const said = m.text.split('\n-- \n')[0];
     assert.ok(said.length < m.text.length, m.text);
     assert.doesNotMatch(said, /Asia\/Tokyo|notice\.|app_(dis)?connected|timeout|cause|lr8450|\d{4}-\d\d-\d\dT/, said);
   }
+  // The signature names the message in the reader's words, not its kind.
+  for (const m of ja) assert.match(m.text, /\n-- \nMetron · メッセージ \d+\s*$/, m.text);
+  for (const m of fr) assert.match(m.text, /\n-- \nMetron · message \d+\s*$/, m.text);
 });

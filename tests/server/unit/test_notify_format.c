@@ -139,6 +139,10 @@ static void notify_slack_payload_escapes_and_keeps_limits(void)
     T_EQ_STR(cJSON_GetObjectItem(cJSON_GetArrayItem(blocks, 1), "text")->child->next->valuestring,
              "Line 1\nLine 2 &lt;b&gt;");
     T_EQ_STR(cJSON_GetObjectItem(cJSON_GetArrayItem(blocks, 3), "type")->valuestring, "actions");
+    /* The context names the message for support, never its kind. */
+    T_EQ_STR(cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetArrayItem(blocks, 4), "elements"), 0)
+                 ->child->next->valuestring,
+             "Metron \xc2\xb7 message 3");
     cJSON_Delete(o);
     free(json);
     /* A title of 150 characters plus the marker is cut to 150 with "…". */
@@ -200,7 +204,14 @@ static void notify_mail_text_lists_fields_and_link(void)
     char *text = notify_format_mail(&it);
     T_EQ_STR(text, "CH1 <Temp> & co\n\nLine 1\nLine 2 <b>\n\nValue: 31.2 \xc2\xb0" "C\n\n"
                    "Open in Metron:\nhttps://metron.example.com/a/1\n\n-- \n"
-                   "Metron (alarm.raise, 3)\n");
+                   "Metron \xc2\xb7 message 3\n");
+    free(text);
+    it.language = "ja";
+    it.message_id = 1234;
+    text = notify_format_mail(&it);
+    T_TRUE(strstr(text, "\n-- \nMetron \xc2\xb7 \xe3\x83\xa1\xe3\x83\x83\xe3\x82\xbb\xe3\x83\xbc"
+                        "\xe3\x82\xb8 1234\n") != NULL);
+    T_TRUE(strstr(text, "alarm.raise") == NULL);
     free(text);
     T_EQ_STR(notify_link_label("de"), "In Metron \xc3\xb6" "ffnen");
     T_EQ_STR(notify_link_label("xx"), "Open in Metron");
