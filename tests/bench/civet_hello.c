@@ -87,6 +87,7 @@ typedef struct committer {
     pthread_t thread;
     char *param; /* the binary bytea[] being built, grown as needed */
     size_t param_cap;
+    unsigned long long n_bodies, n_commits; /* stored, by this committer only */
 } committer;
 
 static committer g_committers[COMMITTERS_MAX];
@@ -156,6 +157,10 @@ static void *commit_loop(void *arg)
             const int lengths[1] = {(int)len}, formats[1] = {1};
             PGresult *res = PQexecPrepared(c->conn, "store", 1, values, lengths, formats, 0);
             ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+            if (ok) {
+                c->n_bodies += n;
+                c->n_commits++;
+            }
             if (!ok) {
                 fprintf(stderr, "metron-bench-hello: storing %u bodies: %s", n,
                         PQerrorMessage(c->conn));
@@ -255,15 +260,24 @@ static bool committers_start(const char *conninfo, int n, char *durable, size_t 
     return true;
 }
 
-/* The committers store what is queued, then end; their connections close. */
+/* The committers store what is queued, then end; their connections close.
+ * Prints how many bodies they stored in how many commits (the group sizes
+ * that the disk's flush time left). */
 static void committers_stop(void)
 {
+    unsigned long long bodies = 0, commits = 0;
     pthread_mutex_lock(&g_mu);
     g_closing = true;
     pthread_cond_broadcast(&g_work);
     pthread_mutex_unlock(&g_mu);
     for (int i = 0; i < g_n_committers; i++) {
         pthread_join(g_committers[i].thread, NULL);
+        bodies += g_committers[i].n_bodies;
+        commits += g_committers[i].n_commits;
+    }
+    if (g_n_committers > 0) {
+        printf("metron-bench-hello: stored %llu bodies in %llu commits\n", bodies, commits);
+        fflush(stdout);
     }
     for (int i = 0; i < COMMITTERS_MAX; i++) {
         PQfinish(g_committers[i].conn);

@@ -267,11 +267,11 @@ async function durableHello(only = '') {
   const port = await freePort();
   const p = spawn(helloBin, ['--listen', `127.0.0.1:${port}`, '--threads', String(threads), '--db', floorDb,
     '--committers', FLOOR_COMMITTERS], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
   const started = await new Promise((res, rej) => {
-    let out = '';
     p.stdout.on('data', (d) => {
       out += d;
-      if (out.includes('\n')) res(out.trim());
+      if (out.includes('\n')) res(out.split('\n')[0]);
     });
     p.once('exit', (code) => rej(new Error(`metron-bench-hello --db exited with ${code}: ${out}`)));
   });
@@ -280,6 +280,10 @@ async function durableHello(only = '') {
     pids: { server: p.pid, pg: pgPid }, args: mixScript, trailing: () => mixArgs(only) });
   p.kill('SIGTERM');
   await new Promise((res) => p.once('exit', res));
+  // At its end it says how many bodies it stored in how many commits (the
+  // warm-up's too): the group sizes that the disk's flush time left.
+  const m = /stored (\d+) bodies in (\d+) commits/.exec(out);
+  r.perCommit = m && Number(m[2]) ? Number(m[1]) / Number(m[2]) : NaN;
   return r;
 }
 
@@ -329,6 +333,8 @@ if (FLOOR) {
   say(`durable ceiling: the hello-world with --db (${floorNote}), the mix's wrk script`);
   line('route mix ceiling with durable batches', floor.mix, ceil);
   line('its ingest alone (durable)', floor.ingest);
+  say(`durable ceiling's bodies per commit (warm-up included): mix ${floor.mix.perCommit.toFixed(1)}, ` +
+    `ingest alone ${floor.ingest.perCommit.toFixed(1)}`);
 }
 if (got.me) line('GET /me (token, reply cache on)', got.me, ceil);
 if (got.devices) line('GET /devices (100 devices + 1)', got.devices, ceil);
