@@ -37,6 +37,11 @@ int32_t report_tz_offset(const report_tz *tz, int64_t t_us);
  * are dropped towards the past. */
 void report_tz_format(const report_tz *tz, int64_t t_us, bool minutes, char out[24]);
 
+/* The zone as a person reads it over [t0_us, t1_us]: its UTC offset
+ * ("UTC+09:00"), both when it changes within ("UTC+01:00 / UTC+02:00"),
+ * never its IANA name (a code to a person). */
+void report_tz_label(const report_tz *tz, int64_t t0_us, int64_t t1_us, char out[48]);
+
 /* Local calendar fields of "t_us". */
 typedef struct {
     int year, month, day, hour, minute, second;

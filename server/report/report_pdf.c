@@ -167,7 +167,7 @@ static const char *period_name(const pdf *p)
 static void head(pdf *p)
 {
     const report_doc *d = p->d;
-    char line[600], from[24], to[24], created[24];
+    char line[600], from[24], to[24], created[24], zone[48];
     text(p, MARGIN, p->y, BODY_W, 18, true, 0x1a1a1a, AL_LEFT, 1, d->title);
     p->y += 28;
     snprintf(line, sizeof line, "%s · %s", period_name(p), d->label);
@@ -182,7 +182,8 @@ static void head(pdf *p)
     snprintf(line, sizeof line, "%s: %s – %s", report_text(p->lang, RT_PERIOD), from, to);
     text(p, MARGIN, p->y, BODY_W, 9, false, 0x444444, AL_LEFT, 1, line);
     p->y += 13;
-    snprintf(line, sizeof line, "%s: %s", report_text(p->lang, RT_TIME_ZONE), d->tz->name);
+    report_tz_label(d->tz, d->t0, d->t1, zone);
+    snprintf(line, sizeof line, "%s: %s", report_text(p->lang, RT_TIME_ZONE), zone);
     text(p, MARGIN, p->y, BODY_W, 9, false, 0x444444, AL_LEFT, 1, line);
     p->y += 13;
     snprintf(line, sizeof line, "%s: %s", report_text(p->lang, RT_CREATED), created);
@@ -294,7 +295,11 @@ static void summary(pdf *p)
         p->y += NOTE_H;
     }
     need(p, NOTE_H);
-    snprintf(line, sizeof line, report_text(p->lang, RT_TIMES_IN), d->tz->name);
+    {
+        char zone[48];
+        report_tz_label(d->tz, d->t0, d->t1, zone);
+        snprintf(line, sizeof line, report_text(p->lang, RT_TIMES_IN), zone);
+    }
     text(p, MARGIN, p->y, BODY_W, 7.5, false, 0x555555, AL_LEFT, 1, line);
     p->y += NOTE_H + 10;
 }

@@ -55,3 +55,24 @@ void report_tz_format(const report_tz *tz, int64_t t_us, bool minutes, char out[
     }
     snprintf(out, 24, "%.23s", buf);
 }
+
+static void put_offset(int32_t off_s, char *out, size_t cap)
+{
+    int32_t a = off_s < 0 ? -off_s : off_s;
+    a = (a + 30) / 60; /* whole minutes (zones' offsets are, since 1972) */
+    snprintf(out, cap, "UTC%s%02d:%02d", off_s < 0 && a > 0 ? "\u2212" : "+", (int)(a / 60),
+             (int)(a % 60));
+}
+
+void report_tz_label(const report_tz *tz, int64_t t0_us, int64_t t1_us, char out[48])
+{
+    int32_t a = report_tz_offset(tz, t0_us), b = report_tz_offset(tz, t1_us);
+    char x[20], y[20];
+    put_offset(a, x, sizeof x);
+    if (a == b) {
+        snprintf(out, 48, "%s", x);
+        return;
+    }
+    put_offset(b, y, sizeof y);
+    snprintf(out, 48, "%s / %s", x, y);
+}

@@ -134,7 +134,9 @@ static int summary_sheet(report_xlsx *x, char *err, size_t cap)
     if (e == LXW_NO_ERROR &&
         (e = worksheet_write_string(ws, r, 0, report_text(lang, RT_TIME_ZONE), x->bold)) ==
             LXW_NO_ERROR) {
-        e = worksheet_write_string(ws, r++, 1, d->tz->name, NULL);
+        char zone[48];
+        report_tz_label(d->tz, d->t0, d->t1, zone);
+        e = worksheet_write_string(ws, r++, 1, zone, NULL);
     }
     if (e == LXW_NO_ERROR && (e = worksheet_write_string(ws, r, 0, report_text(lang, RT_CREATED),
                                                          x->bold)) == LXW_NO_ERROR) {
@@ -232,7 +234,9 @@ static int summary_sheet(report_xlsx *x, char *err, size_t cap)
         }
     }
     if (e == LXW_NO_ERROR) {
-        snprintf(text, sizeof text, report_text(lang, RT_TIMES_IN), d->tz->name);
+        char zone[48];
+        report_tz_label(d->tz, d->t0, d->t1, zone);
+        snprintf(text, sizeof text, report_text(lang, RT_TIMES_IN), zone);
         e = worksheet_write_string(ws, r + 1, 0, text, NULL);
     }
     return failed(e, "summary", err, cap) ? -1 : 0;
