@@ -21,6 +21,7 @@ import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { after, before } from 'node:test';
 import { freePort, pgTuningOptions } from '../../scripts/cluster.mjs';
+import { mailProblems } from './person_text.mjs';
 // The API contract check needs the npm devDependencies (ajv, ajv-formats,
 // yaml): say how to get them rather than failing on a bare import error.
 export const { checkResponse } = await import('./api_contract.mjs').catch((e) => {
@@ -666,6 +667,7 @@ export async function runServer(args, env = {}) {
 export async function startSmtpSink() {
   const dir = tempDir('metron-smtp-');
   const port = await freePort();
+  const checked = new Map(); // file -> its problems (mailProblems())
   // Debian's python3 has python3-aiosmtpd; a python3 earlier on PATH
   // (pyenv, venv) may not.
   const python = fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
@@ -693,7 +695,9 @@ export async function startSmtpSink() {
   }
   return {
     port, dir, url: `smtp://127.0.0.1:${port}`,
-    /** The raw text of every message received so far, oldest first. */
+    /** The raw text of every message received so far, oldest first. Each
+     *  is checked once for codes a person would see (person_text.mjs):
+     *  a mail with one throws here, in the test that reads it. */
     messages() {
       const res = [];
       for (const sub of ['new', 'cur']) {
@@ -701,7 +705,15 @@ export async function startSmtpSink() {
         if (!fs.existsSync(d)) continue;
         for (const f of fs.readdirSync(d)) {
           const p = path.join(d, f);
-          res.push({ mtime: fs.statSync(p).mtimeMs, text: fs.readFileSync(p, 'utf8') });
+          res.push({ f, mtime: fs.statSync(p).mtimeMs, text: fs.readFileSync(p, 'utf8') });
+        }
+      }
+      for (const m of res) {
+        if (!checked.has(m.f)) checked.set(m.f, mailProblems(m.text));
+        const problems = checked.get(m.f);
+        if (problems.length) {
+          throw new Error(`a mail the server sent shows a person codes (tests/server/person_text.mjs):\n  ` +
+            `${problems.join('\n  ')}\n${m.text.slice(0, 4000)}`);
         }
       }
       return res.sort((a, b) => a.mtime - b.mtime).map((m) => m.text);

@@ -12,9 +12,15 @@
 //   rx.requests  // every request, oldest first
 //   rx.maxOpen()  // the most requests open at once (in flight to this host)
 //   await rx.stop();
+//
+// Every Slack, Teams and WeChat message is checked for codes a person would
+// see (person_text.mjs; the generic webhook's JSON is a machine format):
+// rx.to(), rx.accepted() and rx.stop() throw when one had any, so a test
+// that reads chat messages or stops its receiver fails on it.
 import http from 'node:http';
 import https from 'node:https';
 import { sleep } from './harness.mjs';
+import { chatTexts, personTextProblems } from './person_text.mjs';
 
 const DEFAULT = { status: 200, body: 'ok' };
 
@@ -28,6 +34,13 @@ const DEFAULT = { status: 200, body: 'ok' };
  */
 export async function startWebhookReceiver({ tls } = {}) {
   const requests = [];
+  const problems = []; // what a person would see in the chat messages
+  const checkPeople = () => {
+    if (problems.length) {
+      throw new Error(`a chat message the server sent shows a person codes (tests/server/person_text.mjs):\n  ` +
+        problems.join('\n  '));
+    }
+  };
   const plans = new Map(); // path -> [step, ...] consumed in order
   const defaults = new Map(); // path -> step once the plan is used up
   const sockets = new Set();
@@ -56,6 +69,8 @@ export async function startWebhookReceiver({ tls } = {}) {
         delivery: req.headers['x-metron-delivery'] ?? null,
         attempt: req.headers['x-metron-attempt'] ? Number(req.headers['x-metron-attempt']) : null,
       };
+      const texts = chatTexts(json);
+      if (texts) for (const p of personTextProblems(texts)) problems.push(`${path}: ${p}`);
       requests.push(rec);
       notify();
       const plan = plans.get(path);
@@ -107,7 +122,12 @@ export async function startWebhookReceiver({ tls } = {}) {
     /** What "path" answers once its plan is used up (default 200 "ok"). */
     setDefault(path, step) { defaults.set(path, step); },
     /** Requests to "path" (all paths when omitted). */
-    to: (path) => requests.filter((r) => path === undefined || r.path === path),
+    to: (path) => {
+      checkPeople();
+      return requests.filter((r) => path === undefined || r.path === path);
+    },
+    /** The codes a person would see in the chat messages so far. */
+    problems: () => [...problems],
     /** Requests the receiver answered 2xx ("accepted" by it). */
     accepted: (path) => rx.to(path).filter((r) => typeof r.status === 'number' &&
       r.status >= 200 && r.status < 300),
@@ -167,6 +187,7 @@ export async function startWebhookReceiver({ tls } = {}) {
       rx.releaseHung();
       for (const s of sockets) s.destroy();
       await new Promise((resolve) => server.close(resolve));
+      checkPeople();
     },
   };
   return rx;
