@@ -357,6 +357,16 @@ if (ONLY.includes('nocache')) {
   got.nocache.ceil = h3.rps;
   got.devnocache.ceil = h3.rps;
 }
+// The cluster's WAL writes and flushes over the whole run (set-up
+// included): how many, and their mean time when track_wal_io_timing is on
+// (BENCH_PG_SET). With wal_sync_method open_datasync or open_sync the flush
+// is part of each write (O_DSYNC/O_SYNC) and no sync is counted.
+const wal = (await pg.psql("SELECT wal_write || '|' || round(wal_write_time::numeric, 1) || '|' || " +
+  "wal_sync || '|' || round(wal_sync_time::numeric, 1) || '|' || " +
+  "current_setting('track_wal_io_timing') FROM pg_stat_wal")).split('|').map((x, i) => (i < 4 ? Number(x) : x));
+const mean = (n, ms) => (wal[4] === 'on' ? `, mean ${(ms / Math.max(1, n)).toFixed(3)} ms` : '');
+say(`WAL (pg_stat_wal, the whole run): ${wal[0]} writes${mean(wal[0], wal[1])}, ${wal[2]} syncs` +
+  `${mean(wal[2], wal[3])}${wal[4] === 'on' ? '' : ' (track_wal_io_timing off)'}`);
 await srv.stop();
 await pg.destroy();
 

@@ -436,6 +436,28 @@ async function copyPgTemplate(template, dir) {
 }
 
 /**
+ * An experiment's PostgreSQL settings over pg_tuning.conf's, for durable
+ * clusters (benchmarks): BENCH_PG_SET="wal_sync_method=fsync commit_delay=20"
+ * (names and values separated by spaces or commas). Durability is not
+ * negotiable: fsync, synchronous_commit and full_page_writes are refused
+ * (BENCH_PG=fast is the labelled non-durable mode). pg.durability() prints
+ * each with the value the cluster reports, and the variable itself.
+ * Returns [[name, value], ...].
+ */
+export function benchPgSet() {
+  const text = (process.env.BENCH_PG_SET || '').trim();
+  if (!text) return [];
+  return text.split(/[\s,]+/).map((item) => {
+    const m = /^([a-z_]+)=([A-Za-z0-9_.]+)$/.exec(item);
+    if (!m) throw new Error(`BENCH_PG_SET: "${item}" is not name=value`);
+    if (['fsync', 'synchronous_commit', 'full_page_writes'].includes(m[1])) {
+      throw new Error(`BENCH_PG_SET: ${m[1]} stays as pg_tuning.conf has it (durable benchmarks)`);
+    }
+    return [m[1], m[2]];
+  });
+}
+
+/**
  * Create and start a private cluster: { port, dir, url(db), createDatabase(),
  * psql(sql, db), stop(), start(), destroy() }.
  */
@@ -457,7 +479,8 @@ export async function startPostgres({ durable = false } = {}) {
   const port = await freePort();
   // Durable clusters (benchmarks) get the settings of the clusters Metron
   // runs (server/db/pg_tuning.conf), so that a benchmark measures what runs.
-  const opts = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1` + (durable ? pgTuningOptions() :
+  const opts = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1` + (durable ? pgTuningOptions() +
+    benchPgSet().map(([n, v]) => ` -c ${n}=${v}`).join('') :
     ' -c fsync=off -c synchronous_commit=off -c full_page_writes=off') +
     // Extra server options for profiling (e.g. "-c shared_preload_libraries=pg_stat_statements").
     (process.env.METRON_TEST_PG_OPTS ? ` ${process.env.METRON_TEST_PG_OPTS}` : '');
@@ -502,11 +525,16 @@ export async function startPostgres({ durable = false } = {}) {
     /** The durability settings in force, and the WAL and memory settings
      * that pg_tuning.conf changes, as one line. */
     async durability() {
-      const names = ['fsync', 'synchronous_commit', 'full_page_writes', 'wal_sync_method',
+      const names = ['fsync', 'synchronous_commit', 'full_page_writes', 'wal_level', 'wal_sync_method',
         'shared_buffers', 'wal_init_zero', 'wal_compression', 'max_wal_size'];
-      const vals = (await pg.psql(`SELECT ${names.map((n) => `current_setting('${n}')`).join(" || ',' || ")}`))
+      // An experiment's settings (BENCH_PG_SET), as the cluster reports them.
+      const set = durable ? benchPgSet().map(([n]) => n).filter((n) => !names.includes(n)) : [];
+      const all = [...names, ...set];
+      const vals = (await pg.psql(`SELECT ${all.map((n) => `current_setting('${n}')`).join(" || ',' || ")}`))
         .split(',');
-      return names.map((n, i) => `${n}=${vals[i]}`).join(', ');
+      const line = all.map((n, i) => `${n}=${vals[i]}`).join(', ');
+      const extra = durable ? benchPgSet().map(([n, v]) => `${n}=${v}`).join(' ') : '';
+      return extra ? `${line} [BENCH_PG_SET=${extra}]` : line;
     },
     /** The postmaster's pid (its backends are its children). */
     pid() {
