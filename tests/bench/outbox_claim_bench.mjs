@@ -30,7 +30,17 @@
 //          hosts are in trouble beyond the account's share and the claim
 //          returns the account's healthy host's row (its other receivers'
 //          slot); 075 leaves the account's webhook rows and returns the
-//          next due row, a mail of the backlog.
+//          next due row, a mail of the backlog;
+//   trouble: (079 or later) the in-flight rows gone, the account's share of
+//          hosts in trouble held by 3 hosts in trouble (a row of each in
+//          notify_host_health), one attempt in flight to each (not slow),
+//          100 due rows of each and of a fourth host in trouble with nothing
+//          in flight, older than every other due row, then the account's
+//          healthy row: the claim reads past the 400 rows of hosts in trouble
+//          (each one's health asked) and returns the healthy row. With
+//          BENCH_HEALTH_ROWS in the thousands this is the many-hosts case
+//          (thousands of accounts' hosts with trouble in the last day): 080's
+//          claim reads the whole health table into a hash there.
 // Each figure: ROUNDS claims of 1 row, each undone (a subtransaction rolled
 // back), timed inside PostgreSQL (clock_timestamp(), and the backend's CPU
 // from /proc/self/stat, 10 ms ticks: take ROUNDS in the thousands); the
@@ -40,12 +50,13 @@
 // notify_claim()) also loads that migration's three functions under names of their own
 // (suffix _old) into the same database and times both claims in each case, alternated,
 // in one cluster: the binaries' own clusters differ by more than the claims on a loaded
-// machine. BENCH_HEALTH_ROWS=N (058 or later) adds N hosts in trouble that have nothing in
+// machine. BENCH_COMPARE=79,80 loads each in turn (080 replaces two of 079's three: the
+// claim of 080 is 079's notify_claim() with 080's two functions). BENCH_HEALTH_ROWS=N (058 or later) adds N hosts in trouble that have nothing in
 // flight (notify_host_health holds a row per host with trouble in the last day), kept
 // through every case: a claim that reads the whole table instead of probing it by key
 // (079's notify_claim_busy() did, where an account had its share in flight) shows there.
 //   METRON_SERVER_BIN=build/server/metron-server-test NODE_PATH=/usr/share/nodejs \
-//     [BENCH_COMPARE=75] [BENCH_HEALTH_ROWS=2000] node tests/bench/outbox_claim_bench.mjs \
+//     [BENCH_COMPARE=75 | 79,80] [BENCH_HEALTH_ROWS=2000] node tests/bench/outbox_claim_bench.mjs \
 //     [ROUNDS (2000)] [REPEAT (3)]
 import fs from 'node:fs';
 import { createAccount, login, startPostgres, startServer } from '../server/harness.mjs';
@@ -71,6 +82,9 @@ const hung = [];
 for (let i = 0; i < 8; i++) hung.push(await dest('teams', `http://10.0.0.7:9000/h${i}`));
 const healthy = await dest('teams', 'http://10.0.0.8:9000/fine');
 const busy = [await dest('slack', 'http://10.0.0.9:9000/b0'), await dest('wechat', 'http://10.0.0.10:9000/b1')];
+// "trouble": four hosts in trouble of the account.
+const troubled = [];
+for (let i = 1; i <= 4; i++) troubled.push(await dest('teams', `http://10.0.0.${20 + i}:9000/t${i}`));
 const idsB = await createAccount(srv.url, { account: 'claimb', plan: 'pro', user: 'admin', password: PW,
   email: 'admin@claimb.test' });
 const cb = await login(srv.url, { account: 'claimb', user: 'admin', password: PW });
@@ -132,17 +146,20 @@ const claim = has065
 // figure is read from a table instead.
 await sql(`CREATE TABLE bench_claim (what text, ms numeric, cpu_ms numeric)`);
 // BENCH_COMPARE: an older migration's claim beside this one, under other names.
-const COMPARE = process.env.BENCH_COMPARE ? Number(process.env.BENCH_COMPARE) : 0;
+const COMPARE = (process.env.BENCH_COMPARE || '').split(',').filter(Boolean).map(Number);
 const claims = [['', claim]];
-if (COMPARE) {
+if (COMPARE.length) {
   const dir = new URL('../../server/migrations/', import.meta.url);
-  const file = fs.readdirSync(dir).find((f) => f.startsWith(`${String(COMPARE).padStart(3, '0')}_`));
-  const text = fs.readFileSync(new URL(file, dir), 'utf8');
-  const from = text.indexOf('CREATE FUNCTION notify_claim_busy(');
-  if (from < 0) throw new Error(`${file} does not define notify_claim_busy()`);
-  await sql(text.slice(from).replace(/\bnotify_claim_busy\b/g, 'notify_claim_busy_old')
-    .replace(/\bnotify_claim_held\b/g, 'notify_claim_held_old')
-    .replace(/FUNCTION notify_claim\(/g, 'FUNCTION notify_claim_old('));
+  let file;
+  for (const n of COMPARE) {
+    file = fs.readdirSync(dir).find((f) => f.startsWith(`${String(n).padStart(3, '0')}_`));
+    const text = fs.readFileSync(new URL(file, dir), 'utf8');
+    const from = text.search(/CREATE (OR REPLACE )?FUNCTION notify_claim_busy\(/);
+    if (from < 0) throw new Error(`${file} does not define notify_claim_busy()`);
+    await sql(text.slice(from).replace(/\bnotify_claim_busy\b/g, 'notify_claim_busy_old')
+      .replace(/\bnotify_claim_held\b/g, 'notify_claim_held_old')
+      .replace(/FUNCTION notify_claim\(/g, 'FUNCTION notify_claim_old('));
+  }
   claims.push([` (${file.slice(0, 3)})`, claim.replace('notify_claim(', 'notify_claim_old(')]);
 }
 async function measure(what) {
@@ -170,12 +187,22 @@ async function measureOnce(what, claim) {
                FROM regexp_split_to_array(split_part(pg_read_file('/proc/self/stat'), ') ', 2), ' ') f);
       INSERT INTO bench_claim VALUES ('${what}', extract(epoch FROM total) * 1000 / ${ROUNDS},
         (c1 - c0) * 10.0 / ${ROUNDS});
+      -- The reads of notify_host_health counted before report() looks.
+      ${has058 ? 'PERFORM pg_stat_force_next_flush();' : ''}
     END $$`);
 }
 async function report(what, claim) {
   // What a claim takes there (undone; a separate call: psql -c runs its
   // statements in one transaction).
-  const returned = await sql(`BEGIN; SELECT r_channel || ' ' || r_address FROM ${claim}; ROLLBACK;`);
+  // And how many rows of notify_host_health it read (a hashed subplan
+  // reads every one; the session's counts flushed before it answers).
+  const healthRead = () => has058 ? sql(`SELECT seq_tup_read
+      + (SELECT COALESCE(sum(idx_tup_read), 0) FROM pg_stat_user_indexes WHERE relname = 'notify_host_health')
+    FROM pg_stat_user_tables WHERE relname = 'notify_host_health'`).then(Number) : 0;
+  const read0 = await healthRead();
+  const returned = await sql(`BEGIN; SELECT r_channel || ' ' || r_address FROM ${claim}; ROLLBACK;
+    ${has058 ? 'SELECT pg_stat_force_next_flush();' : ''}`);
+  const read = (await healthRead()) - read0;
   const all = (await sql(`SELECT string_agg(round(ms, 3)::text, ' ' ORDER BY ms) FROM bench_claim
     WHERE what = '${what}'`));
   const cpu = (await sql(`SELECT string_agg(round(cpu_ms, 3)::text, ' ' ORDER BY cpu_ms) FROM bench_claim
@@ -183,7 +210,7 @@ async function report(what, claim) {
   const mid = (t) => t.split(' ').map(Number)[Math.floor(REPEAT / 2)];
   console.log(`${what}: claim ${mid(all)} ms, CPU ${mid(cpu)} ms (medians of ${REPEAT} runs of ` +
     `${ROUNDS}: ${all} / ${cpu}); it returned: ` +
-    `${returned.split('\n').filter((l) => /@|http/.test(l)).join(', ')}`);
+    `${returned.split('\n').filter((l) => /@|http/.test(l)).join(', ')}; rows of notify_host_health read: ${read}`);
 }
 
 await measure('code');
@@ -226,7 +253,25 @@ const has079 = (await sql(`SELECT count(*) FROM schema_migrations WHERE version 
 if (has079) await sql(`UPDATE notify_outbox SET claimed_at = now() - interval '5 seconds' WHERE state = 'sending'`);
 await sql('VACUUM ANALYZE notify_outbox');
 await measure('slow');
+// The account's hosts in trouble holding their share below its limit: 3
+// hosts in trouble with an attempt in flight each, a fourth with nothing in
+// flight, 100 due rows of each ahead of the account's healthy row.
+if (has079) {
+  await sql(`DELETE FROM notify_outbox WHERE state = 'sending' OR dedupe_key LIKE 'hung%'`);
+  for (const [i, d] of troubled.entries()) {
+    if (i < 3) await rows(1, d, 'teams', 'sending', `now() + interval '1 hour'`, 1, `tfly${i}.`);
+    await rows(100, d, 'teams', 'queued', `now() - interval '2 hours'`, 1, `trouble${i}.`);
+  }
+  await fillHosts();
+  await sql(`UPDATE notify_outbox SET claimed_at = now() WHERE state = 'sending';
+    INSERT INTO notify_host_health (host_key, failed_at)
+      SELECT '10.0.0.' || (20 + g) || ':9000', now() FROM generate_series(1, 4) g;
+    ANALYZE notify_host_health`);
+  await sql('VACUUM ANALYZE notify_outbox');
+  await measure('trouble');
+}
 const has080 = (await sql(`SELECT count(*) FROM schema_migrations WHERE version = 80`)) === '1';
-console.log(`schema ${has080 ? '080' : has079 ? '079' : has065 ? '065' : has059 ? '059' : has058 ? '058' : has056 ? '056' : 'before 056'}; ${await sql(`SELECT count(*) FROM notify_outbox`)} rows, ` +
+const has082 = (await sql(`SELECT count(*) FROM schema_migrations WHERE version = 82`)) === '1';
+console.log(`schema ${has082 ? '082' : has080 ? '080' : has079 ? '079' : has065 ? '065' : has059 ? '059' : has058 ? '058' : has056 ? '056' : 'before 056'}; ${await sql(`SELECT count(*) FROM notify_outbox`)} rows, ` +
   `${await sql(`SELECT count(*) FROM notify_host_health`)} hosts in trouble`);
 await pg.destroy();
