@@ -760,16 +760,23 @@ test('075 gives the queued, retry and sending rows and the hosts in trouble thei
 // host limit 2. Before 075 two of the hosts held 2 each, all of the
 // account's 4, and its healthy notifications waited for their time-outs
 // (120 s here, never reached); now the three hold 3 together and the
-// healthy receiver has the fourth slot.
-test('an account\'s hosts in trouble hold at most its share less one together, in two processes; its ' +
-  'healthy receiver goes on; each notification delivered once', async () => {
+// healthy receiver has the fourth slot. With "healthRows" (082) hosts in
+// trouble of other accounts (a row each in notify_host_health, nothing in
+// flight) put there before anything is queued.
+async function troubleShare(healthRows) {
   const ACCOUNT_LIMIT = 4;
   const SHARE = ACCOUNT_LIMIT - 1;
   const HOSTS = 3;
   const DESTS = 3; // per host
+  const FINE = healthRows > 0 ? `/trouble${healthRows}` : '/trouble'; // the healthy receiver's path
   const env = { ...ENV, METRON_NOTIFY_ACCOUNT_LIMIT: String(ACCOUNT_LIMIT),
     METRON_NOTIFY_HOST_HEALTHY_LIMIT: String(ACCOUNT_LIMIT) };
   const { dbName, a, b } = await twoServers(env);
+  if (healthRows > 0) {
+    await pg.psql(`INSERT INTO notify_host_health (host_key, failed_at)
+        SELECT 'gone' || g || '.example:443', now() FROM generate_series(1, ${healthRows}) g;
+      ANALYZE notify_host_health`, dbName);
+  }
   const rxs = [];
   let group;
   try {
@@ -792,7 +799,7 @@ test('an account\'s hosts in trouble hold at most its share less one together, i
       // answer, which puts the host in trouble; every later one hangs.
       rx.plan('/t0', [{ close: true }]);
     }
-    const fineDest = await c.post('/api/v1/destinations', { kind: 'teams', address: fine.url('/trouble') });
+    const fineDest = await c.post('/api/v1/destinations', { kind: 'teams', address: fine.url(FINE) });
     assert.equal(fineDest.status, 201);
     const queue = async (srv, id, count, prefix) => {
       const r = await request(srv.url, 'POST', '/api/v1/test/notify', { body: { account_id: ids.accountId,
@@ -802,7 +809,8 @@ test('an account\'s hosts in trouble hold at most its share less one together, i
     // One notification to each host's first destination: closed, so each
     // host is in trouble before anything else is queued to it.
     for (let h = 0; h < HOSTS; h++) await queue(a, dests[h][0], 1, `first${h}`);
-    await waitSql(dbName, `SELECT count(*) FROM notify_host_health`, String(HOSTS));
+    await waitSql(dbName, `SELECT count(*) FROM notify_host_health WHERE host_key NOT LIKE 'gone%'`,
+      String(HOSTS));
     // Then 2 notifications to each of the hosts' destinations, ahead of
     // every healthy one; the first ones' retries hang too.
     for (let h = 0; h < HOSTS; h++) {
@@ -813,7 +821,7 @@ test('an account\'s hosts in trouble hold at most its share less one together, i
     // The account's healthy receiver, one notification after another,
     // queued through either process: each wakes every sender of both, each
     // of which would take a row of a host in trouble if their share let it.
-    const lat = await oneByOne([a, b], ids.accountId, fineDest.body.id, '/trouble', 'fine',
+    const lat = await oneByOne([a, b], ids.accountId, fineDest.body.id, FINE, 'fine',
       'the account\'s healthy receiver');
     console.log(`# beside ${HOSTS} hosts in trouble of its own: the account's healthy notifications took ` +
       `${lat.join(', ')} ms`);
@@ -859,12 +867,25 @@ test('an account\'s hosts in trouble hold at most its share less one together, i
     assert.equal(rows.length, HOSTS + HOSTS * DESTS * 2);
     const accepted = rxs.flatMap((rx) => rx.accepted().map((x) => x.delivery)).sort();
     assert.deepEqual(accepted, [...rows].sort());
-    assert.equal(fine.accepted('/trouble').length, 5);
+    assert.equal(fine.accepted(FINE).length, 5);
   } finally {
     group?.stop();
     for (const rx of rxs) await rx.stop();
+    // Their connections given back (PostgreSQL's 100 are shared by every
+    // server of the file, each stopped only at its end).
+    await a.stop();
+    await b.stop();
   }
-});
+}
+
+test('an account\'s hosts in trouble hold at most its share less one together, in two processes; its ' +
+  'healthy receiver goes on; each notification delivered once', () => troubleShare(0));
+
+// 082: the same beside 10,000 hosts in trouble of other accounts (a
+// service's day of trouble), which the claim no longer reads whole.
+test('beside 10,000 hosts in trouble of other accounts, an account\'s hosts in trouble hold at most its ' +
+  'share less one together, in two processes; its healthy receiver goes on; each notification delivered once',
+() => troubleShare(10000));
 
 // 079: hosts that start hanging together. Two of one account's hosts hang
 // while they still look healthy (no time-out yet: the attempts end after
@@ -1121,4 +1142,179 @@ test('080 decides every row as 079 did', async () => {
         FROM generate_series(0, 2000) g`);
   assert.equal(await q(`SELECT array_to_string(trouble_accounts, ',') FROM notify_claim_busy(${limits})`),
     String(A));
+});
+
+// 082: notify_claim() asks the health of a row's host by its key in its
+// expiry pass and due scans (080's claim, 079's notify_claim(), read the
+// whole health table into a hash there). The same claims, state by state,
+// beside 10,000 hosts in trouble of other accounts (a row each in
+// notify_host_health, nothing in flight): one account's attempts in flight
+// spread over four hosts and a healthy one (11 spreads), each of the four
+// hosts in trouble by its health, by a slow attempt or not at all (81),
+// another account's slow attempt to the fourth host or none (2), 1,782
+// states; in each, two due rows of each host (oldest at the first host)
+// and one past its expiry, and another account's due row on the fourth
+// host: which rows a claim of 2 takes, in order, and what every row is
+// after it (taken, cancelled as expired, left due), each claim undone,
+// against 080's claim (079's notify_claim() with 080's two functions,
+// loaded under other names from those migrations). (What it costs:
+// docs/benchmarks.md, "hooks4".)
+test('082 claims every row as 080 did, beside 10,000 hosts in trouble of other accounts', async () => {
+  const url = await pg.createDatabase();
+  const dbName = new URL(url).pathname.slice(1);
+  const q = (sql) => pg.psql(sql, dbName);
+  const s = await startServer({ databaseUrl: url, env: { ...ENV, METRON_NOTIFY_THREADS: '0' } });
+  servers.push(s);
+  const ids = await createAccount(s.url, { account: 'bykey', plan: 'pro', user: 'admin', password: PW,
+    email: 'admin@bykey.test' });
+  const c = await login(s.url, { account: 'bykey', user: 'admin', password: PW });
+  const idsB = await createAccount(s.url, { account: 'bykeyb', plan: 'pro', user: 'admin', password: PW,
+    email: 'admin@bykeyb.test' });
+  const cb = await login(s.url, { account: 'bykeyb', user: 'admin', password: PW });
+  // Two destinations on each of five hosts (10.0.0.1-5:9000; the fifth the
+  // healthy one): the first's rows in flight, the second's rows due.
+  const dests = [];
+  for (let h = 1; h <= 5; h++) {
+    const pair = [];
+    for (let k = 0; k < 2; k++) {
+      const r = await c.post('/api/v1/destinations', { kind: 'teams', address: `http://10.0.0.${h}:9000/d${k}` });
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+      pair.push(r.body.id);
+    }
+    dests.push(pair);
+  }
+  const rb = await cb.post('/api/v1/destinations', { kind: 'teams', address: 'http://10.0.0.4:9000/b' });
+  assert.equal(rb.status, 201, JSON.stringify(rb.body));
+  const rb2 = await cb.post('/api/v1/destinations', { kind: 'teams', address: 'http://10.0.0.4:9000/b2' });
+  assert.equal(rb2.status, 201, JSON.stringify(rb2.body));
+  // Stopped: its outbox job would cancel the rows past their expiry between
+  // the claims compared.
+  await s.stop();
+  for (const m of ['079_outbox_slow_trouble.sql', '080_outbox_claim_trouble_at_limit.sql']) {
+    const text = fs.readFileSync(new URL(`../../server/migrations/${m}`, import.meta.url), 'utf8');
+    await q(text.slice(text.search(/CREATE (OR REPLACE )?FUNCTION notify_claim_busy\(/))
+      .replace(/\bnotify_claim_busy\b/g, 'notify_claim_busy_080').replace(/\bnotify_claim_held\b/g,
+        'notify_claim_held_080').replace(/FUNCTION notify_claim\(/g, 'FUNCTION notify_claim_080('));
+  }
+  const row = (account, d, key, state, next, claimed, from = '', expires = 'NULL') => `INSERT INTO notify_outbox
+      (account_id, message_id, dedupe_key, target, target_type, destination_id, channel, kind, language,
+       severity, title, state, next_at, lease_owner, attempts, host_key, claimed_at, expires_at)
+    SELECT ${account}, nextval('notify_message_seq'), ${key}, 'd:' || ${d}, 'destination', ${d}, 'teams',
+      'alarm.raise', 'en', 'alert', 'T', '${state}', ${next}, CASE WHEN '${state}' = 'sending' THEN 'same' END,
+      CASE WHEN '${state}' = 'sending' THEN 1 ELSE 0 END,
+      (SELECT notify_host(kind, address) FROM notify_destinations WHERE id = ${d}), ${claimed}, ${expires} ${from}`;
+  // Due: two rows of each host, the first host's oldest, then one of each
+  // past its expiry, then the other account's.
+  for (const [h, [, due]] of dests.entries()) {
+    for (let k = 0; k < 2; k++) {
+      await q(row(ids.accountId, due, `'due${h}.${k}'`, 'queued', `now() - interval '${60 - h * 2 - k} minutes'`,
+        'NULL'));
+    }
+    await q(row(ids.accountId, due, `'expired${h}'`, 'queued', `now() - interval '${30 - h} minutes'`, 'NULL', '',
+      `now() - interval '1 second'`));
+  }
+  await q(row(idsB.accountId, rb2.body.id, "'dueb'", 'queued', `now() - interval '10 minutes'`, 'NULL'));
+  await q(`INSERT INTO notify_host_health (host_key, failed_at)
+      SELECT 'gone' || g || '.example:443', now() FROM generate_series(1, 10000) g;
+    ANALYZE notify_host_health`);
+  const A = ids.accountId;
+  const fly = dests.map(([d]) => d);
+  const spreads = [[0, 0, 0, 0, 0], [1, 0, 0, 0, 0], [3, 0, 0, 0, 0], [2, 1, 0, 0, 0], [3, 1, 0, 0, 0],
+    [2, 2, 0, 0, 1], [1, 1, 1, 0, 0], [3, 1, 1, 0, 0], [2, 1, 1, 1, 0], [2, 2, 1, 0, 1], [1, 1, 1, 1, 1]];
+  const limits = `'{"receiver": 64, "mail": 4, "host": 2, "healthy_host": 4, "account": 4, "account_host": 3,
+    "account_trouble": 3, "slow_ms": 1000}'`;
+  await q(`CREATE TABLE bykey_diff (what text)`);
+  await q(`DO $$
+    DECLARE lim jsonb := ${limits}; spreads integer[] := ARRAY${JSON.stringify(spreads)};
+      fly bigint[] := ARRAY[${fly.join(', ')}]; c82 text; c80 text; s82 text; s80 text; states integer := 0;
+      taken integer := 0;
+    BEGIN
+      FOR si IN 1..${spreads.length} LOOP FOR tm IN 0..80 LOOP FOR bm IN 0..1 LOOP
+        DELETE FROM notify_outbox WHERE state = 'sending';
+        DELETE FROM notify_host_health WHERE host_key LIKE '10.0.0.%';
+        FOR h IN 1..5 LOOP
+          IF spreads[si][h] > 0 THEN
+            ${row(A, 'fly[h]', `'fly' || h || '.' || g`, 'sending', "now() + interval '1 hour'",
+              "CASE WHEN h <= 4 AND (tm / (3 ^ (h - 1))::integer) % 3 = 2 THEN now() - interval '5 seconds' ELSE now() END",
+              'FROM generate_series(1, spreads[si][h]) g')};
+          END IF;
+          IF h <= 4 AND (tm / (3 ^ (h - 1))::integer) % 3 = 1 THEN
+            INSERT INTO notify_host_health (host_key, failed_at) VALUES ('10.0.0.' || h || ':9000', now());
+          END IF;
+        END LOOP;
+        IF bm = 1 THEN
+          ${row(idsB.accountId, rb.body.id, "'flyb'", 'sending', "now() + interval '1 hour'",
+            "now() - interval '5 seconds'")};
+        END IF;
+        states := states + 1;
+        BEGIN
+          SELECT string_agg(x.r_id::text, ',') INTO c82
+            FROM notify_claim('same', 2, 60000, '{0,0,0,0}', 10, lim) x;
+          SELECT string_agg(o.id || ' ' || o.state, ',' ORDER BY o.id) INTO s82
+            FROM notify_outbox o WHERE o.lease_owner IS DISTINCT FROM 'same' OR o.state <> 'sending'
+               OR o.dedupe_key NOT LIKE 'fly%';
+          RAISE EXCEPTION 'undo';
+        EXCEPTION WHEN raise_exception THEN NULL;
+        END;
+        BEGIN
+          SELECT string_agg(x.r_id::text, ',') INTO c80
+            FROM notify_claim_080('same', 2, 60000, '{0,0,0,0}', 10, lim) x;
+          SELECT string_agg(o.id || ' ' || o.state, ',' ORDER BY o.id) INTO s80
+            FROM notify_outbox o WHERE o.lease_owner IS DISTINCT FROM 'same' OR o.state <> 'sending'
+               OR o.dedupe_key NOT LIKE 'fly%';
+          RAISE EXCEPTION 'undo';
+        EXCEPTION WHEN raise_exception THEN NULL;
+        END;
+        IF c82 IS DISTINCT FROM c80 OR s82 IS DISTINCT FROM s80 THEN
+          INSERT INTO bykey_diff VALUES (format('claim %s/%s/%s: 082 %s (%s), 080 %s (%s)', si, tm, bm,
+                                                c82, s82, c80, s80));
+        END IF;
+        IF c82 IS NOT NULL THEN
+          taken := taken + 1;
+        END IF;
+        COMMIT;
+      END LOOP; END LOOP; END LOOP;
+      INSERT INTO bykey_diff VALUES ('states ' || states || ', a row taken in ' || taken);
+    END $$`);
+  const out = await q(`SELECT string_agg(what, E'\\n') FROM (SELECT what FROM bykey_diff LIMIT 20) d`);
+  assert.match(out, new RegExp(`^states ${spreads.length * 81 * 2}, a row taken in \\d+$`));
+  // The claims took rows in most states and left them in others (the
+  // comparison is of something).
+  const taken = Number(out.match(/taken in (\d+)/)[1]);
+  assert.ok(taken > 100 && taken < spreads.length * 81 * 2, out);
+  // The health asked by key, never read whole: the account's share in
+  // flight to a host in trouble (10.0.0.1), the claim reading past the
+  // rows of its other hosts; the rows of notify_host_health read (a
+  // hashed subplan reads all 10,001) counted across a claim of each (each
+  // psql a session of its own, its counts flushed before it answers). A
+  // backlog of 50,000 due rows of the other account behind them, a
+  // service's outbox: the planner hashes 080's question only where it
+  // expects many rows to ask it of.
+  await q(`INSERT INTO notify_outbox (account_id, message_id, dedupe_key, target, target_type, destination_id,
+      channel, kind, language, severity, title, state, next_at, host_key)
+    SELECT ${idsB.accountId}, nextval('notify_message_seq'), 'later' || g, 'd:${rb2.body.id}', 'destination',
+      ${rb2.body.id}, 'teams', 'alarm.raise', 'en', 'alert', 'T', 'queued', now() - interval '1 second',
+      '10.0.0.4:9000'
+      FROM generate_series(1, 50000) g`);
+  await q(`ANALYZE notify_outbox`);
+  await q(`DELETE FROM notify_outbox WHERE state = 'sending';
+    DELETE FROM notify_host_health WHERE host_key LIKE '10.0.0.%';
+    INSERT INTO notify_host_health (host_key, failed_at) VALUES ('10.0.0.1:9000', now());
+    ${row(A, fly[0], "'share' || g", 'sending', "now() + interval '1 hour'", 'now()',
+      'FROM generate_series(1, 3) g')};
+    SELECT pg_stat_force_next_flush()`);
+  const healthRead = async () => Number(await q(`SELECT seq_tup_read
+      + (SELECT COALESCE(sum(idx_tup_read), 0) FROM pg_stat_user_indexes WHERE relname = 'notify_host_health')
+    FROM pg_stat_user_tables WHERE relname = 'notify_host_health'`));
+  const read = {};
+  for (const fn of ['notify_claim', 'notify_claim_080']) {
+    const before = await healthRead();
+    const got = await q(`BEGIN; SELECT r_address FROM ${fn}('same', 2, 60000, '{0,0,0,0}', 10, ${limits});
+      ROLLBACK; SELECT pg_stat_force_next_flush();`);
+    assert.match(got, /10\.0\.0\.2:9000\/d1/, fn);
+    read[fn] = (await healthRead()) - before;
+  }
+  console.log(`# rows of notify_host_health read by a claim: 082 ${read.notify_claim}, 080 ` +
+    `${read.notify_claim_080}`);
+  assert.ok(read.notify_claim < 100, `082's claim read ${read.notify_claim} rows of notify_host_health`);
 });
