@@ -21,7 +21,7 @@ import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { after, before } from 'node:test';
 import { freePort, pgTuningOptions } from '../../scripts/cluster.mjs';
-import { mailProblems } from './person_text.mjs';
+import { mailProblems, personTextProblems } from './person_text.mjs';
 // The API contract check needs the npm devDependencies (ajv, ajv-formats,
 // yaml): say how to get them rather than failing on a bare import error.
 export const { checkResponse } = await import('./api_contract.mjs').catch((e) => {
@@ -576,12 +576,53 @@ export async function startStack(options = {}) {
  * without a sanitizer report. */
 export async function stopStack({ pg, srv } = {}) {
   const exit = await srv?.stop();
+  // What the outbox holds for people, sent or not (alarm notices, quota,
+  // licence, file alarms...: most tests never hand them to an SMTP sink).
+  const unsent = pg ? await outboxProblems(pg).catch(() => []) : [];
   await pg?.destroy();
+  if (unsent.length) {
+    throw new Error(`the outbox holds texts that show a person codes (tests/server/person_text.mjs):\n  ` +
+      unsent.join('\n  '));
+  }
   if (srv) fs.rmSync(srv.dataDir, { recursive: true, force: true });
   if (exit?.code !== 0) throw new Error(`the server exited with ${JSON.stringify(exit)}: ${srv?.stderr()}`);
   if (/runtime error|AddressSanitizer|LeakSanitizer/.test(srv?.stderr() || '')) {
     throw new Error(`sanitizer report: ${srv.stderr()}`);
   }
+}
+
+/**
+ * The codes a person would see in the notification outbox of every
+ * database of cluster "pg" (person_text.mjs): each row's title, body,
+ * fields and link label (one row per message and language).
+ */
+export async function outboxProblems(pg) {
+  const dbs = (await pg.psql("SELECT datname FROM pg_database WHERE NOT datistemplate AND datname <> 'postgres'"))
+    .split('\n').filter(Boolean);
+  const found = [];
+  for (const db of dbs) {
+    const q = `SELECT CASE WHEN to_regclass('notify_outbox') IS NULL THEN '' ELSE (
+      SELECT coalesce(json_agg(json_build_object('id', id, 'kind', kind, 'texts',
+        jsonb_build_array(title, body, coalesce(link_label, '')) ||
+        coalesce((SELECT jsonb_agg(v.x) FROM jsonb_array_elements(fields) f,
+          LATERAL (VALUES (f->>'name'), (f->>'value')) v(x)), '[]'::jsonb))
+        ORDER BY id), '[]')::text
+      FROM (SELECT DISTINCT ON (message_id, language) id, kind, title, body, link_label, fields
+            FROM notify_outbox ORDER BY message_id, language, id) o) END
+      || CASE WHEN to_regclass('notifications') IS NULL THEN '' ELSE (
+      SELECT coalesce(json_agg(json_build_object('id', id, 'kind', kind, 'inbox', true,
+        'texts', json_build_array(title, body)) ORDER BY id), '[]')::text
+      FROM (SELECT DISTINCT ON (kind, title, body) id, kind, title, body FROM notifications) n) END`;
+    const out = (await pg.psql(q, db)).trim();
+    if (!out) continue;
+    const rows = out.split('][').map((x, i, a) => JSON.parse(`${i ? '[' : ''}${x}${i < a.length - 1 ? ']' : ''}`)).flat();
+    for (const row of rows) {
+      for (const p of personTextProblems(row.texts.filter((x) => typeof x === 'string'))) {
+        found.push(`${db} ${row.inbox ? 'inbox' : 'outbox'} ${row.id} (${row.kind}): ${p}`);
+      }
+    }
+  }
+  return found;
 }
 
 /**

@@ -26,7 +26,7 @@ const PRODUCTS = /\b(?:LR|MR|LR-|MR-|PW|SS|HIOKI\s?)\d{3,5}[A-Z0-9-]*\b/g;
 const URL = /\b(?:https?|smtp|mailto):\/\/?[^\s<>()"']+/g;
 const EMAIL = /[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g;
 // A file's name: a user's own (stem) with an extension people know.
-const FILE = /[^\s"'«»“”「」()<>:/\\]+\.(?:csv|pdf|txt|xlsx?|json|mem|mf4|hok|zip|png|jpe?g|svg|html?|dat|log|ods|docx?)\b/gi;
+const FILE = /[^\s"'«»“”「」()<>:/\\]+\.(?:csv|pdf|txt|xlsx?|json|mem|mf4|hok2?|zip|png|jpe?g|svg|html?|dat|log|ods|docx?)\b/gi;
 // Host names without a scheme ("metron.example.test" in a sentence).
 const HOST = /\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:test|example|local|localhost|com|org|net|jp|cn|de|fr|it|es|io)\b/gi;
 

@@ -18,7 +18,7 @@ test('each kind of code is found, once, with its line', () => {
 
 test('URLs, addresses, file names, hosts and product names are words to a person', () => {
   assert.deepEqual(personTextProblems(['Open: https://metron.example.test/#/alarms/events?x_y=1',
-    'To: bob_smith@example.test', 'File: logger_1.csv (LR8450-01)', 'Server metron.example.test',
+    'To: bob_smith@example.test', 'File: logger_1.csv, own.hok2 (LR8450-01)', 'Server metron.example.test',
     'Metron · メッセージ 12']), []);
 });
 
