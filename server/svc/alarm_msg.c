@@ -56,6 +56,8 @@ typedef struct {
      * drive bytes, report files (%lld), pictures (%lld), picture bytes,
      * files shared with the apps (%lld, K1-K3), their bytes */
     const char *t_over, *b_over, *t_over_deleted, *b_over_deleted;
+    /* R6 met once: file, rule, count (1), time, zone ("UTC+09:00") */
+    const char *b_file_one;
 } words_table;
 
 static const words_table tables[ALARM_LANGS] = {
@@ -86,7 +88,8 @@ static const words_table tables[ALARM_LANGS] = {
      "[存储] 超出配额：数据将于 %s 删除",
      "账户“%s”已使用 %s，超出 %s 的存储配额。如果到 %s 仍超出配额，其存储的全部数据（采集数据、云盘文件、报告文件、仪表板图片和与应用共享的文件）将被删除。请删除数据或文件，或更改套餐。",
      "[存储] 存储的数据已删除",
-     "账户“%s”超出存储配额（%s）已达 31 天：其存储的全部数据已被删除，共 %s。采集数据：%s。云盘文件：%lld 个（%s），其中报告文件 %lld 个。仪表板图片：%lld 张（%s）。与应用共享的文件：%lld 个（%s）。文件夹、通道、设备、仪表板和设置均保留。"},
+     "账户“%s”超出存储配额（%s）已达 31 天：其存储的全部数据已被删除，共 %s。采集数据：%s。云盘文件：%lld 个（%s），其中报告文件 %lld 个。仪表板图片：%lld 张（%s）。与应用共享的文件：%lld 个（%s）。文件夹、通道、设备、仪表板和设置均保留。",
+     "文件“%s”满足报警“%s”的条件 %d 次，于 %s（%s）。"},
     /* ja */
     {"[アラーム] %s", "[警告] %s", "[解除] %s", "[継続中] %s", "[データなし] %s",
      "[データ再開] %s", "[特殊値] %s", "[特殊値終了] %s",
@@ -114,7 +117,8 @@ static const words_table tables[ALARM_LANGS] = {
      "[ストレージ] 容量超過：データは %s に削除されます",
      "アカウント「%s」は %s を使用しており、ストレージ容量 %s を超えています。%s までに容量内に戻らない場合、保存されているデータ（収集データ、ドライブのファイル、レポートのファイル、ダッシュボードの画像、アプリと共有したファイル）はすべて削除されます。データやファイルを削除するか、プランを変更してください。",
      "[ストレージ] 保存データを削除しました",
-     "アカウント「%s」はストレージ容量（%s）を 31 日間超過していたため、保存されていたデータをすべて削除しました（合計 %s）。収集データ：%s。ドライブのファイル：%lld 件（%s）、うちレポートのファイル %lld 件。ダッシュボードの画像：%lld 件（%s）。アプリと共有したファイル：%lld 件（%s）。フォルダー、チャネル、機器、ダッシュボード、設定は残ります。"},
+     "アカウント「%s」はストレージ容量（%s）を 31 日間超過していたため、保存されていたデータをすべて削除しました（合計 %s）。収集データ：%s。ドライブのファイル：%lld 件（%s）、うちレポートのファイル %lld 件。ダッシュボードの画像：%lld 件（%s）。アプリと共有したファイル：%lld 件（%s）。フォルダー、チャネル、機器、ダッシュボード、設定は残ります。",
+     "ファイル「%s」はアラーム「%s」の条件を %d 回満たしました（%s、%s）。"},
     /* en */
     {"[Alarm] %s", "[Warning] %s", "[Cleared] %s", "[Still raised] %s", "[No data] %s",
      "[Data again] %s", "[Special value] %s", "[Special value ended] %s",
@@ -143,11 +147,12 @@ static const words_table tables[ALARM_LANGS] = {
      "functions and data.",
      "The %s licence of the account \"%s\" expired on %s: the account now works with the Free "
      "plan.",
-     "[File alarm] %s", "The file \"%s\" meets the alarm \"%s\" %d time(s), first at %s (%s).", "File",
+     "[File alarm] %s", "The file \"%s\" meets the alarm \"%s\" %d times, first at %s (%s).", "File",
      "[Storage] Over quota: data will be deleted on %s",
      "Account \"%s\" uses %s of its %s storage quota. Unless it is below the quota by %s, everything it stores (acquired data, drive files, report files, dashboard pictures and files shared with the apps) will be deleted. Delete data or files, or change the plan.",
      "[Storage] Stored data deleted",
-     "Account \"%s\" was over its storage quota (%s) for 31 days: everything it stored has been deleted, %s in all. Acquired data: %s. Drive files: %lld (%s), of which report files: %lld. Dashboard pictures: %lld (%s). Files shared with the apps: %lld (%s). Folders, channels, devices, dashboards and settings are kept."},
+     "Account \"%s\" was over its storage quota (%s) for 31 days: everything it stored has been deleted, %s in all. Acquired data: %s. Drive files: %lld (%s), of which report files: %lld. Dashboard pictures: %lld (%s). Files shared with the apps: %lld (%s). Folders, channels, devices, dashboards and settings are kept.",
+     "The file \"%s\" meets the alarm \"%s\" %d time, at %s (%s)."},
     /* es */
     {"[Alarma] %s", "[Aviso] %s", "[Resuelta] %s", "[Sigue activa] %s", "[Sin datos] %s",
      "[Datos de nuevo] %s", "[Valor especial] %s", "[Fin del valor especial] %s",
@@ -175,11 +180,12 @@ static const words_table tables[ALARM_LANGS] = {
      "La licencia %s de la cuenta «%s» vence el %s (quedan %d días). Renuévela para conservar "
      "sus funciones y datos.",
      "La licencia %s de la cuenta «%s» venció el %s: la cuenta funciona ahora con el plan Free.",
-     "[Alarma de archivo] %s", "El archivo «%s» cumple la alarma «%s» %d vez/veces, la primera el %s (%s).", "Archivo",
+     "[Alarma de archivo] %s", "El archivo «%s» cumple la alarma «%s» %d veces, la primera el %s (%s).", "Archivo",
      "[Almacenamiento] Cuota superada: los datos se eliminarán el %s",
      "La cuenta «%s» usa %s de su cuota de almacenamiento de %s. Si el %s sigue por encima de la cuota, se eliminará todo lo que almacena (datos adquiridos, archivos, archivos de informes, imágenes de paneles y archivos compartidos con las apps). Elimine datos o archivos, o cambie de plan.",
      "[Almacenamiento] Datos almacenados eliminados",
-     "La cuenta «%s» superó su cuota de almacenamiento (%s) durante 31 días: se ha eliminado todo lo que almacenaba, %s en total. Datos adquiridos: %s. Archivos: %lld (%s), de ellos archivos de informes: %lld. Imágenes de paneles: %lld (%s). Archivos compartidos con las apps: %lld (%s). Se conservan las carpetas, los canales, los dispositivos, los paneles y la configuración."},
+     "La cuenta «%s» superó su cuota de almacenamiento (%s) durante 31 días: se ha eliminado todo lo que almacenaba, %s en total. Datos adquiridos: %s. Archivos: %lld (%s), de ellos archivos de informes: %lld. Imágenes de paneles: %lld (%s). Archivos compartidos con las apps: %lld (%s). Se conservan las carpetas, los canales, los dispositivos, los paneles y la configuración.",
+     "El archivo «%s» cumple la alarma «%s» %d vez, el %s (%s)."},
     /* fr */
     {"[Alarme] %s", "[Avertissement] %s", "[Levée] %s", "[Toujours active] %s",
      "[Aucune donnée] %s", "[Données de retour] %s", "[Valeur spéciale] %s",
@@ -213,7 +219,8 @@ static const words_table tables[ALARM_LANGS] = {
      "[Stockage] Quota dépassé : les données seront supprimées le %s",
      "Le compte « %s » utilise %s de son quota de stockage de %s. S’il dépasse encore le quota le %s, tout ce qu’il stocke (données acquises, fichiers, fichiers de rapports, images de tableaux de bord et fichiers partagés avec les applis) sera supprimé. Supprimez des données ou des fichiers, ou changez de formule.",
      "[Stockage] Données stockées supprimées",
-     "Le compte « %s » a dépassé son quota de stockage (%s) pendant 31 jours : tout ce qu’il stockait a été supprimé, %s au total. Données acquises : %s. Fichiers : %lld (%s), dont fichiers de rapports : %lld. Images de tableaux de bord : %lld (%s). Fichiers partagés avec les applis : %lld (%s). Les dossiers, canaux, appareils, tableaux de bord et réglages sont conservés."},
+     "Le compte « %s » a dépassé son quota de stockage (%s) pendant 31 jours : tout ce qu’il stockait a été supprimé, %s au total. Données acquises : %s. Fichiers : %lld (%s), dont fichiers de rapports : %lld. Images de tableaux de bord : %lld (%s). Fichiers partagés avec les applis : %lld (%s). Les dossiers, canaux, appareils, tableaux de bord et réglages sont conservés.",
+     "Le fichier « %s » remplit l’alarme « %s » %d fois, le %s (%s)."},
     /* de */
     {"[Alarm] %s", "[Warnung] %s", "[Aufgehoben] %s", "[Weiterhin aktiv] %s",
      "[Keine Daten] %s", "[Wieder Daten] %s", "[Sonderwert] %s", "[Sonderwert beendet] %s",
@@ -246,7 +253,8 @@ static const words_table tables[ALARM_LANGS] = {
      "[Speicher] Kontingent überschritten: Daten werden am %s gelöscht",
      "Das Konto „%s“ belegt %s seines Speicherkontingents von %s. Liegt es am %s noch darüber, wird alles Gespeicherte gelöscht (erfasste Daten, Dateien der Ablage, Berichtsdateien, Bilder von Dashboards und mit den Apps geteilte Dateien). Löschen Sie Daten oder Dateien oder wechseln Sie den Tarif.",
      "[Speicher] Gespeicherte Daten gelöscht",
-     "Das Konto „%s“ lag 31 Tage über seinem Speicherkontingent (%s): Alles Gespeicherte wurde gelöscht, insgesamt %s. Erfasste Daten: %s. Dateien der Ablage: %lld (%s), davon Berichtsdateien: %lld. Bilder von Dashboards: %lld (%s). Mit den Apps geteilte Dateien: %lld (%s). Ordner, Kanäle, Geräte, Dashboards und Einstellungen bleiben erhalten."},
+     "Das Konto „%s“ lag 31 Tage über seinem Speicherkontingent (%s): Alles Gespeicherte wurde gelöscht, insgesamt %s. Erfasste Daten: %s. Dateien der Ablage: %lld (%s), davon Berichtsdateien: %lld. Bilder von Dashboards: %lld (%s). Mit den Apps geteilte Dateien: %lld (%s). Ordner, Kanäle, Geräte, Dashboards und Einstellungen bleiben erhalten.",
+     "Die Datei „%s“ erfüllt den Alarm „%s“ %d-mal, am %s (%s)."},
     /* it */
     {"[Allarme] %s", "[Avviso] %s", "[Rientrato] %s", "[Ancora attivo] %s", "[Nessun dato] %s",
      "[Dati di nuovo] %s", "[Valore speciale] %s", "[Fine valore speciale] %s",
@@ -279,7 +287,8 @@ static const words_table tables[ALARM_LANGS] = {
      "[Archiviazione] Quota superata: i dati saranno eliminati il %s",
      "L’account «%s» usa %s della sua quota di archiviazione di %s. Se il %s è ancora oltre la quota, tutto ciò che archivia (dati acquisiti, file, file dei report, immagini delle dashboard e file condivisi con le app) sarà eliminato. Elimini dati o file, oppure cambi piano.",
      "[Archiviazione] Dati archiviati eliminati",
-     "L’account «%s» ha superato la quota di archiviazione (%s) per 31 giorni: tutto ciò che archiviava è stato eliminato, %s in totale. Dati acquisiti: %s. File: %lld (%s), di cui file dei report: %lld. Immagini delle dashboard: %lld (%s). File condivisi con le app: %lld (%s). Cartelle, canali, dispositivi, dashboard e impostazioni restano."},
+     "L’account «%s» ha superato la quota di archiviazione (%s) per 31 giorni: tutto ciò che archiviava è stato eliminato, %s in totale. Dati acquisiti: %s. File: %lld (%s), di cui file dei report: %lld. Immagini delle dashboard: %lld (%s). File condivisi con le app: %lld (%s). Cartelle, canali, dispositivi, dashboard e impostazioni restano.",
+     "Il file «%s» soddisfa l’allarme «%s» %d volta, il %s (%s)."},
 };
 
 static const words_table *table_of(const char *lang)
@@ -620,7 +629,8 @@ void alarm_msg_file(const char *file_name, const char *rule_name, const char *gr
     words_init(w);
     put(w->title, sizeof w->title, t->t_file, rule_name);
     cut_title(w->title, NOTIFY_TITLE_MAX);
-    put(w->body, sizeof w->body, t->b_file, file_name, rule_name, count, wt.time, wt.zone);
+    put(w->body, sizeof w->body, count == 1 ? t->b_file_one : t->b_file, file_name, rule_name,
+        count, wt.time, wt.zone);
     add_field(w, t->f_file, file_name);
     if (group_name != NULL && group_name[0] != '\0') {
         add_field(w, t->f_group, group_name);

@@ -236,6 +236,15 @@ static void alarm_msg_sentences_carry_the_time_and_offset_never_the_zone_id(void
     T_EQ_STR(w.body, "Il file «A.CSV» soddisfa l’allarme «Kiln hot» 2 volte, la prima il 6 giu "
                      "2022, 05:43:35 (UTC\u221204:00).");
     T_TRUE(strstr(w.body, "/") == NULL);
+    /* Met once: the singular, no "time(s)" or "vez/veces". */
+    alarm_msg_file("A.CSV", "Kiln hot", "", "CH1 > 30", 1, "2022-06-06 05:43:35", 0, "en", NULL, &w);
+    T_EQ_STR(w.body, "The file \"A.CSV\" meets the alarm \"Kiln hot\" 1 time, at Jun 6, 2022, "
+                     "5:43:35 AM (UTC+00:00).");
+    alarm_msg_file("A.CSV", "Kiln hot", "", "CH1 > 30", 1, "2022-06-06 05:43:35", 0, "es", NULL, &w);
+    T_EQ_STR(w.body, "El archivo «A.CSV» cumple la alarma «Kiln hot» 1 vez, el 6 jun 2022, "
+                     "5:43:35 (UTC+00:00).");
+    alarm_msg_file("A.CSV", "Kiln hot", "", "CH1 > 30", 3, "2022-06-06 05:43:35", 0, "es", NULL, &w);
+    T_TRUE(strstr(w.body, " 3 veces, la primera ") != NULL);
 }
 
 /* alarm_msg_date(): Node's Intl.DateTimeFormat(lang, { dateStyle: 'medium' })
