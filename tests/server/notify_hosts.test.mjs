@@ -1031,6 +1031,32 @@ async () => {
   }
 });
 
+// The two claim comparisons' accounts: "name" with two Teams destinations
+// on each of five hosts (10.0.0.1-5:9000; the fifth the healthy one: the
+// first destination's rows in flight, the second's due), and "name" + "b"
+// with one on the fourth host (rb).
+async function fiveHosts(s, name) {
+  const ids = await createAccount(s.url, { account: name, plan: 'pro', user: 'admin', password: PW,
+    email: `admin@${name}.test` });
+  const c = await login(s.url, { account: name, user: 'admin', password: PW });
+  const idsB = await createAccount(s.url, { account: `${name}b`, plan: 'pro', user: 'admin', password: PW,
+    email: `admin@${name}b.test` });
+  const cb = await login(s.url, { account: `${name}b`, user: 'admin', password: PW });
+  const dests = [];
+  for (let h = 1; h <= 5; h++) {
+    const pair = [];
+    for (let k = 0; k < 2; k++) {
+      const r = await c.post('/api/v1/destinations', { kind: 'teams', address: `http://10.0.0.${h}:9000/d${k}` });
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+      pair.push(r.body.id);
+    }
+    dests.push(pair);
+  }
+  const rb = await cb.post('/api/v1/destinations', { kind: 'teams', address: 'http://10.0.0.4:9000/b' });
+  assert.equal(rb.status, 201, JSON.stringify(rb.body));
+  return { ids, idsB, c, cb, dests, rb };
+}
+
 // 080: notify_claim_busy() and notify_claim_held() count the account's
 // attempts to its hosts in trouble only where a decision needs them, and
 // read the hosts' health by key. The same decisions as 079's, state by
@@ -1049,26 +1075,7 @@ test('080 decides every row as 079 did', async () => {
   const q = (sql) => pg.psql(sql, dbName);
   const s = await startServer({ databaseUrl: url, env: { ...ENV, METRON_NOTIFY_THREADS: '0' } });
   servers.push(s);
-  const ids = await createAccount(s.url, { account: 'same', plan: 'pro', user: 'admin', password: PW,
-    email: 'admin@same.test' });
-  const c = await login(s.url, { account: 'same', user: 'admin', password: PW });
-  const idsB = await createAccount(s.url, { account: 'sameb', plan: 'pro', user: 'admin', password: PW,
-    email: 'admin@sameb.test' });
-  const cb = await login(s.url, { account: 'sameb', user: 'admin', password: PW });
-  // Two destinations on each of five hosts (10.0.0.1-5:9000; the fifth the
-  // healthy one): the first's rows in flight, the second's row due.
-  const dests = [];
-  for (let h = 1; h <= 5; h++) {
-    const pair = [];
-    for (let k = 0; k < 2; k++) {
-      const r = await c.post('/api/v1/destinations', { kind: 'teams', address: `http://10.0.0.${h}:9000/d${k}` });
-      assert.equal(r.status, 201, JSON.stringify(r.body));
-      pair.push(r.body.id);
-    }
-    dests.push(pair);
-  }
-  const rb = await cb.post('/api/v1/destinations', { kind: 'teams', address: 'http://10.0.0.4:9000/b' });
-  assert.equal(rb.status, 201, JSON.stringify(rb.body));
+  const { ids, idsB, dests, rb } = await fiveHosts(s, 'same');
   const m079 = fs.readFileSync(new URL('../../server/migrations/079_outbox_slow_trouble.sql', import.meta.url),
     'utf8');
   await q(m079.slice(m079.indexOf('CREATE FUNCTION notify_claim_busy(')).replace(/\bnotify_claim_busy\b/g,
@@ -1171,26 +1178,7 @@ test('082 claims every row as 080 did, beside 10,000 hosts in trouble of other a
   const q = (sql) => pg.psql(sql, dbName);
   const s = await startServer({ databaseUrl: url, env: { ...ENV, METRON_NOTIFY_THREADS: '0' } });
   servers.push(s);
-  const ids = await createAccount(s.url, { account: 'bykey', plan: 'pro', user: 'admin', password: PW,
-    email: 'admin@bykey.test' });
-  const c = await login(s.url, { account: 'bykey', user: 'admin', password: PW });
-  const idsB = await createAccount(s.url, { account: 'bykeyb', plan: 'pro', user: 'admin', password: PW,
-    email: 'admin@bykeyb.test' });
-  const cb = await login(s.url, { account: 'bykeyb', user: 'admin', password: PW });
-  // Two destinations on each of five hosts (10.0.0.1-5:9000; the fifth the
-  // healthy one): the first's rows in flight, the second's rows due.
-  const dests = [];
-  for (let h = 1; h <= 5; h++) {
-    const pair = [];
-    for (let k = 0; k < 2; k++) {
-      const r = await c.post('/api/v1/destinations', { kind: 'teams', address: `http://10.0.0.${h}:9000/d${k}` });
-      assert.equal(r.status, 201, JSON.stringify(r.body));
-      pair.push(r.body.id);
-    }
-    dests.push(pair);
-  }
-  const rb = await cb.post('/api/v1/destinations', { kind: 'teams', address: 'http://10.0.0.4:9000/b' });
-  assert.equal(rb.status, 201, JSON.stringify(rb.body));
+  const { ids, idsB, cb, dests, rb } = await fiveHosts(s, 'bykey');
   const rb2 = await cb.post('/api/v1/destinations', { kind: 'teams', address: 'http://10.0.0.4:9000/b2' });
   assert.equal(rb2.status, 201, JSON.stringify(rb2.body));
   // Stopped: its outbox job would cancel the rows past their expiry between
