@@ -1031,6 +1031,31 @@ async () => {
   }
 });
 
+// The PL/pgSQL of one state of the claim comparisons (inside their loops
+// over si, tm and bm): spreads[si][h] rows of account A in flight to host h,
+// each host of the first four healthy, in trouble or slow by the digit of tm
+// in base 3, and with bm = 1 the other account's slow attempt to the fourth
+// host. "healthWhere" keeps other hosts' health rows (the 10,000 of 082's).
+function flyState(row, A, idsB, rb, healthWhere) {
+  return `DELETE FROM notify_outbox WHERE state = 'sending';
+        DELETE FROM notify_host_health ${healthWhere};
+        FOR h IN 1..5 LOOP
+          IF spreads[si][h] > 0 THEN
+            ${row(A, 'fly[h]', `'fly' || h || '.' || g`, 'sending', "now() + interval '1 hour'",
+              "CASE WHEN h <= 4 AND (tm / (3 ^ (h - 1))::integer) % 3 = 2 THEN now() - interval '5 seconds' ELSE now() END",
+              'FROM generate_series(1, spreads[si][h]) g')};
+          END IF;
+          IF h <= 4 AND (tm / (3 ^ (h - 1))::integer) % 3 = 1 THEN
+            INSERT INTO notify_host_health (host_key, failed_at) VALUES ('10.0.0.' || h || ':9000', now());
+          END IF;
+        END LOOP;
+        IF bm = 1 THEN
+          ${row(idsB.accountId, rb.body.id, "'flyb'", 'sending', "now() + interval '1 hour'",
+            "now() - interval '5 seconds'")};
+        END IF;
+        states := states + 1;`;
+}
+
 // The two claim comparisons' accounts: "name" with two Teams destinations
 // on each of five hosts (10.0.0.1-5:9000; the fifth the healthy one: the
 // first destination's rows in flight, the second's due), and "name" + "b"
@@ -1106,23 +1131,7 @@ test('080 decides every row as 079 did', async () => {
       states integer := 0;
     BEGIN
       FOR si IN 1..${spreads.length} LOOP FOR tm IN 0..80 LOOP FOR bm IN 0..1 LOOP
-        DELETE FROM notify_outbox WHERE state = 'sending';
-        DELETE FROM notify_host_health;
-        FOR h IN 1..5 LOOP
-          IF spreads[si][h] > 0 THEN
-            ${row(A, 'fly[h]', `'fly' || h || '.' || g`, 'sending', "now() + interval '1 hour'",
-              "CASE WHEN h <= 4 AND (tm / (3 ^ (h - 1))::integer) % 3 = 2 THEN now() - interval '5 seconds' ELSE now() END",
-              'FROM generate_series(1, spreads[si][h]) g')};
-          END IF;
-          IF h <= 4 AND (tm / (3 ^ (h - 1))::integer) % 3 = 1 THEN
-            INSERT INTO notify_host_health (host_key, failed_at) VALUES ('10.0.0.' || h || ':9000', now());
-          END IF;
-        END LOOP;
-        IF bm = 1 THEN
-          ${row(idsB.accountId, rb.body.id, "'flyb'", 'sending', "now() + interval '1 hour'",
-            "now() - interval '5 seconds'")};
-        END IF;
-        states := states + 1;
+        ${flyState(row, A, idsB, rb, '')}
         b80 := ${busyText('notify_claim_busy')};
         b79 := ${busyText('notify_claim_busy_079')};
         IF b80 IS DISTINCT FROM b79 THEN
@@ -1224,23 +1233,7 @@ test('082 claims every row as 080 did, beside 10,000 hosts in trouble of other a
       taken integer := 0;
     BEGIN
       FOR si IN 1..${spreads.length} LOOP FOR tm IN 0..80 LOOP FOR bm IN 0..1 LOOP
-        DELETE FROM notify_outbox WHERE state = 'sending';
-        DELETE FROM notify_host_health WHERE host_key LIKE '10.0.0.%';
-        FOR h IN 1..5 LOOP
-          IF spreads[si][h] > 0 THEN
-            ${row(A, 'fly[h]', `'fly' || h || '.' || g`, 'sending', "now() + interval '1 hour'",
-              "CASE WHEN h <= 4 AND (tm / (3 ^ (h - 1))::integer) % 3 = 2 THEN now() - interval '5 seconds' ELSE now() END",
-              'FROM generate_series(1, spreads[si][h]) g')};
-          END IF;
-          IF h <= 4 AND (tm / (3 ^ (h - 1))::integer) % 3 = 1 THEN
-            INSERT INTO notify_host_health (host_key, failed_at) VALUES ('10.0.0.' || h || ':9000', now());
-          END IF;
-        END LOOP;
-        IF bm = 1 THEN
-          ${row(idsB.accountId, rb.body.id, "'flyb'", 'sending', "now() + interval '1 hour'",
-            "now() - interval '5 seconds'")};
-        END IF;
-        states := states + 1;
+        ${flyState(row, A, idsB, rb, "WHERE host_key LIKE '10.0.0.%'")}
         BEGIN
           SELECT string_agg(x.r_id::text, ',') INTO c82
             FROM notify_claim('same', 2, 60000, '{0,0,0,0}', 10, lim) x;
