@@ -1056,6 +1056,21 @@ function flyState(row, A, idsB, rb, healthWhere) {
         states := states + 1;`;
 }
 
+// The PL/pgSQL that makes a claim of 2 with "fn" in one state of the
+// comparison and undoes it: the rows it took into "taken", every other
+// row's id and state after it into "after".
+function claimUndone(fn, taken, after) {
+  return `BEGIN
+          SELECT string_agg(x.r_id::text, ',') INTO ${taken}
+            FROM ${fn}('same', 2, 60000, '{0,0,0,0}', 10, lim) x;
+          SELECT string_agg(o.id || ' ' || o.state, ',' ORDER BY o.id) INTO ${after}
+            FROM notify_outbox o WHERE o.lease_owner IS DISTINCT FROM 'same' OR o.state <> 'sending'
+               OR o.dedupe_key NOT LIKE 'fly%';
+          RAISE EXCEPTION 'undo';
+        EXCEPTION WHEN raise_exception THEN NULL;
+        END;`;
+}
+
 // The two claim comparisons' accounts: "name" with two Teams destinations
 // on each of five hosts (10.0.0.1-5:9000; the fifth the healthy one: the
 // first destination's rows in flight, the second's due), and "name" + "b"
@@ -1234,24 +1249,8 @@ test('082 claims every row as 080 did, beside 10,000 hosts in trouble of other a
     BEGIN
       FOR si IN 1..${spreads.length} LOOP FOR tm IN 0..80 LOOP FOR bm IN 0..1 LOOP
         ${flyState(row, A, idsB, rb, "WHERE host_key LIKE '10.0.0.%'")}
-        BEGIN
-          SELECT string_agg(x.r_id::text, ',') INTO c82
-            FROM notify_claim('same', 2, 60000, '{0,0,0,0}', 10, lim) x;
-          SELECT string_agg(o.id || ' ' || o.state, ',' ORDER BY o.id) INTO s82
-            FROM notify_outbox o WHERE o.lease_owner IS DISTINCT FROM 'same' OR o.state <> 'sending'
-               OR o.dedupe_key NOT LIKE 'fly%';
-          RAISE EXCEPTION 'undo';
-        EXCEPTION WHEN raise_exception THEN NULL;
-        END;
-        BEGIN
-          SELECT string_agg(x.r_id::text, ',') INTO c80
-            FROM notify_claim_080('same', 2, 60000, '{0,0,0,0}', 10, lim) x;
-          SELECT string_agg(o.id || ' ' || o.state, ',' ORDER BY o.id) INTO s80
-            FROM notify_outbox o WHERE o.lease_owner IS DISTINCT FROM 'same' OR o.state <> 'sending'
-               OR o.dedupe_key NOT LIKE 'fly%';
-          RAISE EXCEPTION 'undo';
-        EXCEPTION WHEN raise_exception THEN NULL;
-        END;
+        ${claimUndone('notify_claim', 'c82', 's82')}
+        ${claimUndone('notify_claim_080', 'c80', 's80')}
         IF c82 IS DISTINCT FROM c80 OR s82 IS DISTINCT FROM s80 THEN
           INSERT INTO bykey_diff VALUES (format('claim %s/%s/%s: 082 %s (%s), 080 %s (%s)', si, tm, bm,
                                                 c82, s82, c80, s80));
