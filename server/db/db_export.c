@@ -498,6 +498,22 @@ db_status db_export_account_tz(db_conn *c, long long account_id, char out[72], b
     return st;
 }
 
+/* The language of user $2 as stored for them, else their account's. */
+static db_stmt st_language = {"exp_language",
+    "SELECT COALESCE(u.language, a.language) FROM accounts a "
+    "LEFT JOIN users u ON u.account_id = a.id AND u.id = $2 WHERE a.id = $1", 0};
+
+db_status db_export_language(db_conn *c, long long account_id, long long user_id, char out[8])
+{
+    char a[24], u[24];
+    const char *p[] = {db_ll(account_id, a), db_ll(user_id, u)};
+    char *text = NULL;
+    db_status st = db_q_text(c, &st_language, 2, p, &text);
+    copy(out, 8, text != NULL && strlen(text) < 8 ? text : "en");
+    free(text);
+    return st;
+}
+
 /* The offset of zone $1 at Unix second x: the zone's wall-clock time read as
  * if it were UTC, minus x. */
 static db_stmt st_tz_offsets = {"exp_tz_offsets",

@@ -127,6 +127,10 @@ db_status db_export_extent(db_conn *c, long long account_id, const int64_t *ids,
  * account is gone. */
 db_status db_export_account_tz(db_conn *c, long long account_id, char out[72], bool *found);
 
+/* The language user "user_id" set for themselves, else the account's
+ * ("en" when neither is found), into "out". */
+db_status db_export_language(db_conn *c, long long account_id, long long user_id, char out[8]);
+
 /* UTC offsets in seconds of IANA zone "tz" (PostgreSQL's time-zone
  * database) at the Unix seconds "secs[0..n)" into "out". */
 db_status db_export_tz_offsets(db_conn *c, const char *tz, const int64_t *secs, size_t n,

@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <zip.h>
 
+#include "alarm_msg.h"
 #include "auth.h"
 #include "sbuf.h"
 #include "svc_export_internal.h"
@@ -380,65 +381,125 @@ static size_t plan_files(const run_ctx *x, csv_file *files)
     return n_files;
 }
 
-/* README.txt: what the files and columns are. */
+/* "s" with its "\n" written as CRLF. */
+static void sb_crlf(sbuf *b, const char *s)
+{
+    for (const char *p = s; *p != '\0';) {
+        const char *nl = strchr(p, '\n');
+        if (nl == NULL) {
+            sb_put(b, p);
+            break;
+        }
+        sb_add(b, p, (size_t)(nl - p));
+        sb_put(b, "\r\n");
+        p = nl + 1;
+    }
+}
+
+/* Instant "t_us" at UTC offset "off" (seconds) as every server text writes
+ * a time in "lang" (alarm_msg_time(): "Dec 7, 2026, 3:22:53 AM",
+ * "2026/12/07 3:22:53"); years 1 to 9999. */
+static void person_time(int64_t t_us, int32_t off, const char *lang, char *out, size_t cap)
+{
+    const int64_t min_s = -62135596800LL, max_s = 253402300799LL;
+    int64_t s = floor_div(t_us, MT_US_PER_S);
+    int64_t day, sod;
+    int y, m, d;
+    char raw[64];
+    s = (s < min_s ? min_s : s > max_s ? max_s : s) + off;
+    day = floor_div(s, 86400);
+    sod = s - day * 86400;
+    mt_cal_to_civil((mt_day)day, &y, &m, &d);
+    snprintf(raw, sizeof raw, "%04d-%02d-%02d %02d:%02d:%02d", y, m, d, (int)(sod / 3600),
+             (int)(sod / 60 % 60), (int)(sod % 60));
+    alarm_msg_time(raw, lang, out, cap);
+}
+
+/* The zone of the Time column in words: its UTC offset, both with "summer
+ * time" when it has two that take turns, all of them when it changes
+ * otherwise; never its IANA id. */
+static void zone_words(const export_words *w, const tz_facts *z, char *out, size_t cap)
+{
+    char a[24], b[24], all[EXPORT_TZ_OFFSETS * 28] = "";
+    alarm_msg_utc_offset(z->off[0], a, sizeof a);
+    if (z->n <= 1) {
+        snprintf(out, cap, "%s", a);
+        return;
+    }
+    if (z->summer) {
+        alarm_msg_utc_offset(z->off[1], b, sizeof b);
+        snprintf(out, cap, w->zone_summer, a, b);
+        return;
+    }
+    for (size_t i = 0; i < z->n; i++) {
+        alarm_msg_utc_offset(z->off[i], a, sizeof a);
+        snprintf(all + strlen(all), sizeof all - strlen(all), "%s%s", i > 0 ? " / " : "", a);
+    }
+    snprintf(out, cap, w->zone_changes, all);
+}
+
+/* README.txt: what the files and columns are, in the language of the
+ * person who asked for the export (x->lang). */
 static char *readme(const run_ctx *x, const csv_file *files, size_t n_files, size_t *len)
 {
+    const export_words *w = export_words_of(x->lang);
     sbuf b = {0};
-    char from[32], to[32], now[32];
-    mt_error err;
-    if (mt_cal_format_instant(x->j->t0, from, sizeof from, &err) != MT_OK) {
-        snprintf(from, sizeof from, "%lld us", (long long)x->j->t0);
+    char from[96], to[96], now[96], off_from[24], off_to[24], off_now[24], zone[200];
+    person_time(x->j->t0, x->zone.at_t0, x->lang, from, sizeof from);
+    person_time(x->j->t1, x->zone.at_t1, x->lang, to, sizeof to);
+    person_time(auth_now() * MT_US_PER_S, x->zone.at_now, x->lang, now, sizeof now);
+    alarm_msg_utc_offset(x->zone.at_t0, off_from, sizeof off_from);
+    alarm_msg_utc_offset(x->zone.at_t1, off_to, sizeof off_to);
+    alarm_msg_utc_offset(x->zone.at_now, off_now, sizeof off_now);
+    zone_words(w, &x->zone, zone, sizeof zone);
+    sb_printf(&b, w->title, x->j->id);
+    sb_put(&b, "\r\n\r\n");
+    if (strcmp(off_from, off_to) == 0) {
+        sb_printf(&b, w->period_one, from, to, off_from);
+    } else {
+        sb_printf(&b, w->period_two, from, off_from, to, off_to);
     }
-    if (mt_cal_format_instant(x->j->t1, to, sizeof to, &err) != MT_OK) {
-        snprintf(to, sizeof to, "%lld us", (long long)x->j->t1);
-    }
-    iso_utc(auth_now(), now, sizeof now);
-    sb_printf(&b, "Metron export %lld\r\n\r\n", x->j->id);
-    sb_printf(&b, "Range:     %s (inclusive) to %s (exclusive), UTC\r\n", from, to);
-    sb_printf(&b, "           from = %lld, to = %lld (microseconds since 1970-01-01 UTC)\r\n",
-              (long long)x->j->t0, (long long)x->j->t1);
-    sb_printf(&b, "Time zone: %s (the Time column)\r\n", x->tz.name);
-    sb_printf(&b, "Created:   %s\r\n\r\n", now);
-    sb_put(&b,
-           "Each CSV file holds the channels of one device (computed channels are in\r\n"
-           "computed.csv): UTF-8 with a byte-order mark, comma-separated, CRLF line\r\n"
-           "ends, fields quoted as RFC 4180 says when they need it.\r\n"
-           "\r\n"
-           "- Row 1: \"Time\", then one column per channel titled \"name [unit]\".\r\n"
-           "- One row per time at which at least one of the file's channels has a\r\n"
-           "  sample, in time order.\r\n"
-           "- Time: ISO 8601 local time in the time zone above, with its UTC offset\r\n"
-           "  (2024-05-01T09:00:00+09:00; fractions of a second when there are some).\r\n"
-           "- Values: decimal numbers with every digit needed to read back the stored\r\n"
-           "  value exactly; special values as words: +OVER (above the range), -OVER\r\n"
-           "  (below the range), BREAK (sensor break), ERROR (computation error). An\r\n"
-           "  empty cell: the channel has no sample at that time (or a \"missing\" one).\r\n"
-           "- Names that a spreadsheet would read as a formula (starting with = + - @)\r\n"
-           "  are written with a leading apostrophe.\r\n"
-           "\r\nFiles and columns\r\n");
+    sb_put(&b, "\r\n");
+    sb_printf(&b, w->zone, zone);
+    sb_put(&b, "\r\n");
+    sb_printf(&b, w->created, now, off_now);
+    sb_put(&b, "\r\n\r\n");
+    sb_crlf(&b, w->layout);
+    sb_put(&b, "\r\n");
+    sb_put(&b, w->files);
+    sb_put(&b, "\r\n");
     for (size_t f = 0; f < n_files; f++) {
         const db_export_channel *first = &x->chs[files[f].idx[0]];
-        sb_printf(&b, "\r\n%s\r\n", files[f].name);
+        sb_printf(&b, "\r\n%s\r\n  ", files[f].name);
         if (files[f].computed) {
-            sb_put(&b, "  computed channels\r\n");
+            sb_put(&b, w->computed);
         } else {
-            sb_printf(&b, "  device %s, serial %s", first->model, first->serial);
+            sb_printf(&b, w->device, first->model, first->serial);
             if (first->device_name[0] != '\0') {
-                sb_printf(&b, ", name \"%s\"", first->device_name);
+                sb_printf(&b, w->device_name, first->device_name);
             }
-            sb_printf(&b, ", app \"%s\"\r\n", first->app_name);
+            sb_printf(&b, w->device_app, first->app_name);
         }
-        sb_put(&b, "  column 1: Time\r\n");
+        sb_put(&b, "\r\n  ");
+        sb_put(&b, w->col_time);
+        sb_put(&b, "\r\n");
         for (size_t i = 0; i < files[f].n; i++) {
             const db_export_channel *ch = &x->chs[files[f].idx[i]];
-            sb_printf(&b, "  column %zu: channel %lld \"%s\", unit \"%s\"", i + 2,
-                      (long long)ch->id, ch->name, ch->unit);
-            if (ch->computed) {
-                sb_printf(&b, ", group \"%s\", expression %s\r\n", ch->group_name,
-                          ch->expression);
+            sb_put(&b, "  ");
+            sb_printf(&b, w->col, i + 2, ch->name);
+            if (ch->unit[0] != '\0') {
+                sb_printf(&b, w->unit, ch->unit);
             } else {
-                sb_printf(&b, ", key %s\r\n", ch->key);
+                sb_put(&b, w->no_unit);
             }
+            if (ch->computed) {
+                sb_printf(&b, w->group, ch->group_name);
+                sb_printf(&b, w->expression, ch->expression);
+            } else {
+                sb_printf(&b, w->key, ch->key);
+            }
+            sb_printf(&b, w->id, (long long)ch->id);
+            sb_put(&b, "\r\n");
         }
     }
     if (b.failed) {

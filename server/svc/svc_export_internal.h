@@ -10,6 +10,7 @@
  *                         chunk at a time into rows
  *   svc_export_csv.c      the ZIP of CSV files (numbers and times as text,
  *                         README.txt)
+ *   svc_export_text.c     README.txt's sentences in the seven languages
  *   svc_export_hok.c      HOK and HOK2 files
  *   svc_export_cleanup.c  the periodic clean-up of rows and files */
 #ifndef MTS_SVC_EXPORT_INTERNAL_H
@@ -94,6 +95,26 @@ void export_tz_from_text(const char *s, tz_spec *tz);
 db_status export_tz_offsets(db_conn *c, const tz_spec *tz, int64_t day, const int64_t *t,
                             size_t n, int32_t *off);
 
+/* A zone as README.txt tells it to a person (never by its IANA id): its
+ * UTC offsets over the stretch of time the rows lie in, and at the ends of
+ * the range and at "now". */
+#define EXPORT_TZ_OFFSETS 6
+typedef struct {
+    int32_t off[EXPORT_TZ_OFFSETS]; /* the distinct offsets (whole minutes), in the order
+                                       they come; summer: the standard one, then summer time */
+    size_t n;                       /* 1..EXPORT_TZ_OFFSETS (more are left out) */
+    bool summer;                    /* two offsets that take turns with the seasons */
+    int32_t at_t0, at_t1, at_now;
+} tz_facts;
+
+/* The facts of "tz" over [a_us, b_us) (the rows' stretch; a_us >= b_us:
+ * the instant a_us), at "t0_us", "t1_us" and Unix second "now_s". Two
+ * offsets are summer time when, within a year around the stretch, the zone
+ * goes from one to the other and back and stays at least 60 days at each
+ * (Morocco's month of Ramadan is not a summer). */
+db_status export_tz_facts(db_conn *c, const tz_spec *tz, int64_t a_us, int64_t b_us,
+                          int64_t t0_us, int64_t t1_us, int64_t now_s, tz_facts *out);
+
 /* ---------------------------------------- the queue (svc_export_worker.c) */
 
 typedef struct export_job {
@@ -142,6 +163,8 @@ typedef struct {
     db_export_channel *chs; /* in the job's order */
     size_t n_chs;
     tz_spec tz;
+    char lang[8];        /* README.txt's: the asking user's language (else the account's) */
+    tz_facts zone;       /* CSV: README.txt's words for the zone */
     int64_t r0, r1;      /* the part of [t0, t1) that holds data (r0 >= r1: none) */
     int64_t day0, n_days;
     int64_t parts;       /* chunks per day (a dense day is read in parts) */
@@ -179,6 +202,38 @@ void export_rowset_free(rowset *r);
  * at each row. 0 or -1 (x->state set). */
 int export_read_chunk(run_ctx *x, const int64_t *ids, size_t n, int64_t k, bool offsets,
                       rowset *r);
+
+/* ------------------------------ README.txt's words (svc_export_text.c) */
+
+/* README.txt's sentences in one language. Lines end in "\n" (written as
+ * CRLF); the arguments of each are in its comment. */
+typedef struct {
+    const char *title;        /* %lld: the export's number */
+    const char *period_one;   /* from, to, the UTC offset of both */
+    const char *period_two;   /* from, its offset, to, its offset */
+    const char *zone;         /* the zone's words (one of the three below) */
+    const char *zone_summer;  /* standard offset, summer-time offset */
+    const char *zone_changes; /* the offsets, "UTC+03:00 / UTC+04:00" */
+    const char *created;      /* the time, its offset */
+    const char *layout;       /* the files and their format; no arguments */
+    const char *files;        /* the heading of the list of files */
+    const char *device;       /* model, serial number */
+    const char *device_name;  /* ", name ..." */
+    const char *device_app;   /* ", app ..." */
+    const char *computed;     /* the line of computed.csv */
+    const char *col_time;     /* column 1 */
+    const char *col;          /* %zu column number, the channel's name */
+    const char *unit;         /* ", unit ..." */
+    const char *no_unit;      /* ", no unit" */
+    const char *key;          /* ", key ..." */
+    const char *group;        /* ", measurement group ..." */
+    const char *expression;   /* ", expression ..." */
+    const char *id;           /* " (channel ID %lld)" */
+} export_words;
+
+/* The words in "lang" (one of the seven, alarm_msg.h's alarm_langs;
+ * English for any other). */
+const export_words *export_words_of(const char *lang);
 
 /* ------------------------------------------------------ the file writers */
 

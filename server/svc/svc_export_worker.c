@@ -214,15 +214,6 @@ static void run_job(srv *s, export_job *j)
         st = db_export_extent(c, j->account_id, j->ch, j->n_ch, j->t0, j->t1, &first, &last,
                               &max_day, &any);
     }
-    db_release(s->pool, c);
-    if (st != DB_OK) {
-        export_run_fail(&x, "the database is unavailable: %s", db_strerror(st));
-        goto done;
-    }
-    if (x.n_chs != j->n_ch) {
-        export_run_fail(&x, "a channel of the export was deleted");
-        goto done;
-    }
     x.r0 = any && first > j->t0 ? first : j->t0;
     x.r1 = any && last + 1 < j->t1 ? last + 1 : j->t1;
     if (!any || x.r1 <= x.r0) {
@@ -231,6 +222,24 @@ static void run_job(srv *s, export_job *j)
     } else {
         x.day0 = floor_div(x.r0, MT_US_PER_DAY);
         x.n_days = floor_div(x.r1 - 1, MT_US_PER_DAY) - x.day0 + 1;
+    }
+    /* README.txt: in the language of the person who asked, the zone by its
+     * UTC offsets over the rows (the whole range when there are none). */
+    if (st == DB_OK && j->fmt == FMT_CSV) {
+        st = db_export_language(c, j->account_id, j->user_id, x.lang);
+        if (st == DB_OK) {
+            st = export_tz_facts(c, &x.tz, x.r1 > x.r0 ? x.r0 : j->t0,
+                                 x.r1 > x.r0 ? x.r1 : j->t1, j->t0, j->t1, auth_now(), &x.zone);
+        }
+    }
+    db_release(s->pool, c);
+    if (st != DB_OK) {
+        export_run_fail(&x, "the database is unavailable: %s", db_strerror(st));
+        goto done;
+    }
+    if (x.n_chs != j->n_ch) {
+        export_run_fail(&x, "a channel of the export was deleted");
+        goto done;
     }
     /* Memory: a chunk holds at most about EXPORT_CHUNK_SAMPLES samples of
      * the day blocks (a day holds up to 2^20 per channel). */

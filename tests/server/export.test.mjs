@@ -15,6 +15,7 @@ import {
 import { MIN_US, PW, appClient, baseTime, dataTenant, inNewGroup, loadHok, uniq } from './data_helpers.mjs';
 import { SV, SV_NAMES, specialKind } from '../../wasm/mtw.mjs';
 import { seriesValues } from './pictures.mjs';
+import { personTextProblems } from './person_text.mjs';
 
 const DAY = 86400e6;
 const HOUR = 3600e6;
@@ -353,6 +354,48 @@ function checkCsv(text, ids, titles, offset) {
   });
 }
 
+// ------------------------------------------------------------ README.txt
+
+// What README.txt says in each language about the files' one fixed header
+// word, the first column of every file, a file of computed channels, and a
+// channel's id (the sentences are svc_export_text.c's).
+const README = {
+  'zh-CN': { col1: '第 1 列：Time', computed: '运算通道', id: (id) => `（通道 ID ${id}）`, summer: '夏令时' },
+  ja: { col1: '1 列目：Time', computed: '演算チャネル', id: (id) => `（チャネル ID ${id}）`, summer: '夏時間' },
+  en: { col1: 'Column 1: Time', computed: 'Computed channels', id: (id) => ` (channel ID ${id})`, summer: 'summer time' },
+  es: { col1: 'Columna 1: Time', computed: 'Canales calculados', id: (id) => ` (ID de canal ${id})`, summer: 'horario de verano' },
+  fr: { col1: 'Colonne 1 : Time', computed: 'Voies calculées', id: (id) => ` (ID de voie ${id})`, summer: 'heure d’été' },
+  de: { col1: 'Spalte 1: Time', computed: 'Berechnete Kanäle', id: (id) => ` (Kanal-ID ${id})`, summer: 'Sommerzeit' },
+  it: { col1: 'Colonna 1: Time', computed: 'Canali calcolati', id: (id) => ` (ID canale ${id})`, summer: 'ora legale' },
+};
+
+/** README.txt "text" of a ZIP whose entries are "files", in language "lang":
+ *  CRLF lines, no code a person cannot read (no zone id, no ISO timestamp),
+ *  the format's facts (the CSV header's first word as the files write it,
+ *  the special values' words), every file and channel ("ids") listed. */
+function checkReadme(text, lang, files, ids = A.all) {
+  const w = README[lang];
+  assert.doesNotMatch(text.replace(/\r\n/g, ''), /[\r\n]/, `${lang}: CRLF line ends only`);
+  assert.deepEqual(personTextProblems(text), [], `${lang}:\n${text}`);
+  assert.doesNotMatch(text, /[A-Z][a-z]+\/[A-Z][a-z_]+/, `${lang}: a time zone id`);
+  for (const word of ['UTF-8', 'BOM', 'CRLF', 'RFC 4180', 'ISO 8601', 'YYYY-MM-DDThh:mm:ss+hh:mm',
+    '+OVER', '-OVER', 'BREAK', 'ERROR', 'computed.csv']) {
+    assert.ok(text.includes(word), `${lang}: ${word}`);
+  }
+  const csvs = Object.keys(files).filter((n) => n.endsWith('.csv'));
+  for (const name of csvs) {
+    const header = parseCsv(files[name].toString('utf8'))[0];
+    assert.equal(header[0], 'Time');
+    const at = text.indexOf(`\r\n${name}\r\n`);
+    assert.ok(at > 0, `${lang}: ${name} listed`);
+    const block = text.slice(at).split('\r\n\r\n')[0];
+    assert.ok(block.includes(`  ${w.col1}\r\n`), `${lang}: ${name}'s first column`);
+    assert.equal(block.split('\r\n').filter(Boolean).length, 2 + header.length, `${lang}: ${name}'s lines`);
+    if (name === 'computed.csv') assert.ok(block.includes(`\r\n  ${w.computed}\r\n`));
+  }
+  for (const id of ids) assert.ok(text.includes(w.id(id)), `${lang}: channel ${id}`);
+}
+
 // ------------------------------------------------------------------ tests
 
 test('HOK and HOK2 exports re-read by core equal what was ingested (blocks + hot rows)', async (ctx) => {
@@ -416,8 +459,8 @@ test('ZIP(CSV) export: one wide CSV per device plus computed.csv, equal to what 
   const f2 = `LR8450_${A.dev2.serial}.csv`;
   assert.deepEqual(Object.keys(files), ['README.txt', f1, f2, 'computed.csv']);
   const readme = files['README.txt'].toString('utf8');
-  assert.match(readme, /Time zone: Asia\/Tokyo/);
-  for (const id of A.all) assert.match(readme, new RegExp(`channel ${id} `));
+  checkReadme(readme, 'en', files);
+  assert.match(readme, /^Time zone of the Time column: UTC\+09:00\r$/m);
   checkCsv(files[f1].toString('utf8'), A.dev1.channels,
     ['Channel 1 [V]', 'Channel 2 [V]', 'Channel 3 [V]'], '+09:00');
   checkCsv(files[f2].toString('utf8'), A.dev2.channels, ['Probe, "1" [°C]'], '+09:00');
@@ -429,6 +472,82 @@ test('ZIP(CSV) export: one wide CSV per device plus computed.csv, equal to what 
   const utc = await exportOf(A.c, { channels: [A.dev2.channels[0]], from: A.from, to: A.to, format: 'csv' });
   const z = unzip((await fetchRaw(utc.download_url)).bytes);
   checkCsv(z[f2].toString('utf8'), A.dev2.channels, ['Probe, "1" [°C]'], '+00:00');
+});
+
+/** The README.txt of a CSV export of "c" asked for with "body", and the ZIP's entries. */
+async function readmeOf(c, body) {
+  const done = await exportOf(c, { format: 'csv', ...body });
+  const files = unzip((await fetchRaw(done.download_url)).bytes);
+  return { done, files, text: files['README.txt'].toString('utf8') };
+}
+
+test('README.txt is in the language of the person who asked (else the account\'s), its zone as UTC offsets', async () => {
+  const setLang = async (language) => {
+    const r = await A.c.patch('/api/v1/me', { language });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+  };
+  const body = { channels: A.all, from: A.from, to: A.to, time_zone: 'Asia/Tokyo' };
+  const texts = {};
+  try {
+    for (const lang of Object.keys(README)) {
+      await setLang(lang);
+      const { files, text } = await readmeOf(A.c, body);
+      checkReadme(text, lang, files);
+      texts[lang] = text;
+    }
+  } finally {
+    await setLang(null);
+  }
+  // The range's ends as every server text writes a time (the portal's
+  // medium date and time) in Tokyo's local time, with the offset; the zone
+  // of the Time column by its offset. Side by side in three languages.
+  const local = (us) => {
+    const d = new Date(us / 1000 + 9 * 3600e3);
+    return { y: d.getUTCFullYear(), m: d.getUTCMonth() + 1, d: d.getUTCDate(), h: d.getUTCHours() };
+  };
+  const a = local(A.from);
+  const b = local(A.to);
+  const p2 = (n) => String(n).padStart(2, '0');
+  const MON = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+  const lines = (t) => t.split('\r\n').slice(0, 6);
+  assert.deepEqual(lines(texts.ja).slice(2, 4), [
+    `期間：${a.y}/${p2(a.m)}/${p2(a.d)} ${a.h}:00:00 ～ ${b.y}/${p2(b.m)}/${p2(b.d)} ${b.h}:00:00（UTC+09:00、終了時刻は含みません）`,
+    'Time 列のタイムゾーン：UTC+09:00']);
+  assert.match(lines(texts.ja)[0], /^Metron データエクスポート（No\. \d+）$/);
+  assert.match(lines(texts.ja)[4], /^作成日時：\d{4}\/\d{2}\/\d{2} \d{1,2}:\d{2}:\d{2}（UTC\+09:00）$/);
+  assert.deepEqual(lines(texts.de).slice(2, 4), [
+    `Zeitraum: ${p2(a.d)}.${p2(a.m)}.${a.y}, ${p2(a.h)}:00:00 bis ${p2(b.d)}.${p2(b.m)}.${b.y}, ${p2(b.h)}:00:00 (UTC+09:00), ohne den Endzeitpunkt`,
+    'Zeitzone der Spalte Time: UTC+09:00']);
+  assert.match(lines(texts.de)[0], /^Metron-Datenexport Nr\. \d+$/);
+  assert.match(lines(texts.de)[4], /^Erstellt: \d{2}\.\d{2}\.\d{4}, \d{2}:\d{2}:\d{2} \(UTC\+09:00\)$/);
+  const en12 = (h) => `${h % 12 || 12}:00:00 ${h < 12 ? 'AM' : 'PM'}`;
+  assert.deepEqual(lines(texts.en).slice(2, 4), [
+    `Period: ${MON[a.m - 1]} ${a.d}, ${a.y}, ${en12(a.h)} to ${MON[b.m - 1]} ${b.d}, ${b.y}, ${en12(b.h)} (UTC+09:00), not including the end`,
+    'Time zone of the Time column: UTC+09:00']);
+  assert.match(lines(texts.en)[0], /^Metron data export no\. \d+$/);
+  // Each language's own sentences: no line before the list of files (the
+  // heading, the range, the zone, the layout) is the same in two languages.
+  const layout = (t) => new Set(t.split('\r\n\r\n').slice(0, 4).join('\r\n').split('\r\n').filter(Boolean));
+  const langs = Object.keys(texts);
+  for (const x of langs) {
+    for (const y of langs) {
+      if (x < y) {
+        const same = [...layout(texts[x])].filter((l) => layout(texts[y]).has(l));
+        assert.deepEqual(same, [], `${x} and ${y} share lines`);
+      }
+    }
+  }
+  // No language of the person's own: the account's.
+  let r = await A.c.patch('/api/v1/account', { language: 'fr' });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  try {
+    const { files, text } = await readmeOf(A.c, body);
+    checkReadme(text, 'fr', files);
+    assert.match(text, /^Export de données Metron n° \d+\r\n/);
+  } finally {
+    r = await A.c.patch('/api/v1/account', { language: 'en' });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+  }
 });
 
 test('CSV times follow daylight saving time of an IANA zone; fixed offsets too', async () => {
@@ -456,6 +575,13 @@ test('CSV times follow daylight saving time of an IANA zone; fixed offsets too',
     const name = Object.keys(files).find((n) => n.endsWith('.csv'));
     const rows = parseCsv(files[name].toString('utf8')).slice(1);
     assert.equal(rows.length, ts.length);
+    // README.txt names the zone by the offsets the Time column has (a
+    // minus sign, U+2212, as every server text writes it).
+    const readme = files['README.txt'].toString('utf8');
+    checkReadme(readme, 'en', files, [ch]);
+    assert.equal(readme.split('\r\n')[3], `Time zone of the Time column: ${{
+      'America/New_York': 'UTC\u221205:00 / UTC\u221204:00 (summer time)',
+      '+05:30': 'UTC+05:30', '-03:00': 'UTC\u221203:00' }[tz]}`);
     rows.forEach((row, i) => {
       const p = parseIso(row[0]);
       assert.equal(p.t, ts[i], row[0]);
@@ -469,6 +595,39 @@ test('CSV times follow daylight saving time of an IANA zone; fixed offsets too',
   const text = files[Object.keys(files).find((n) => n.endsWith('.csv'))].toString('utf8');
   assert.match(text, /2024-11-03T01:20:00-04:00,/);
   assert.match(text, /2024-11-03T01:20:00-05:00,/);
+  // README.txt's zone over the rows' stretch (or the range, without rows),
+  // in the person's language: summer time where the offsets take turns
+  // with the seasons, the offsets alone where a zone changed for good
+  // (Moscow, 2014) or for a month (Casablanca's Ramadan, 2019), one offset
+  // where the stretch has one; each end of the range with its own offset.
+  r = await t.c.patch('/api/v1/me', { language: 'de' });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  const zoneOf = async (lang, tz, range) => {
+    const { files, text: readme } = await readmeOf(t.c, { channels: [ch], ...range, time_zone: tz });
+    checkReadme(readme, lang, files, [ch]);
+    return readme.split('\r\n').slice(2, 4);
+  };
+  const range = (a, b) => ({ from: Date.parse(a) * 1000, to: Date.parse(b) * 1000 });
+  try {
+    assert.deepEqual(await zoneOf('de', 'Europe/Berlin', { from, to }), [
+      'Zeitraum: 01.03.2024, 01:00:00 bis 01.12.2024, 01:00:00 (UTC+01:00), ohne den Endzeitpunkt',
+      'Zeitzone der Spalte Time: UTC+01:00 / UTC+02:00 (Sommerzeit)']);
+    assert.deepEqual(await zoneOf('de', 'Europe/Berlin', range('2024-07-01T00:00Z', '2024-08-01T00:00Z')), [
+      'Zeitraum: 01.07.2024, 02:00:00 bis 01.08.2024, 02:00:00 (UTC+02:00), ohne den Endzeitpunkt',
+      'Zeitzone der Spalte Time: UTC+02:00']);
+    r = await t.c.patch('/api/v1/me', { language: 'en' });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.deepEqual(await zoneOf('en', 'America/New_York', range('2024-03-01T00:00Z', '2024-07-01T00:00Z')), [
+      'Period: Feb 29, 2024, 7:00:00 PM (UTC\u221205:00) to Jun 30, 2024, 8:00:00 PM (UTC\u221204:00), not including the end',
+      'Time zone of the Time column: UTC\u221205:00 / UTC\u221204:00 (summer time)']);
+    assert.deepEqual((await zoneOf('en', 'Europe/Moscow', range('2014-10-01T00:00Z', '2014-12-01T00:00Z')))[1],
+      'Time zone of the Time column: UTC+04:00 / UTC+03:00 (it changes within the period)');
+    assert.deepEqual((await zoneOf('en', 'Africa/Casablanca', range('2019-04-01T00:00Z', '2019-07-01T00:00Z')))[1],
+      'Time zone of the Time column: UTC+01:00 / UTC+00:00 (it changes within the period)');
+  } finally {
+    r = await t.c.patch('/api/v1/me', { language: null });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+  }
   r = await t.c.get('/api/v1/exports');
   assert.equal(r.status, 200);
   assert.ok(r.body.exports.length >= 4);
