@@ -8,7 +8,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { createAccount, freePort, login, request, sleep, startPostgres, startServer } from '../server/harness.mjs';
+import { destroyChecked, createAccount, freePort, login, request, sleep, startPostgres, startServer } from '../server/harness.mjs';
 import { PW, dataTenant, uniq } from '../server/data_helpers.mjs';
 import { rawOf, startGateway, until } from './helpers.mjs';
 
@@ -41,7 +41,7 @@ after(async () => {
   }
   await srv?.stop();
   if (srv) fs.rmSync(srv.dataDir, { recursive: true, force: true });
-  await pg?.destroy();
+  await destroyChecked(pg);
   // An ASan+UBSan server must have nothing to report.
   assert.doesNotMatch(srv?.stderr() || '', /runtime error|AddressSanitizer|LeakSanitizer/);
 });

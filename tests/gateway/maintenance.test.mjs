@@ -12,7 +12,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { freePort, request, sleep, startPostgres, startServer, tempDir } from '../server/harness.mjs';
+import { destroyChecked, freePort, request, sleep, startPostgres, startServer, tempDir } from '../server/harness.mjs';
 import { dataTenant } from '../server/data_helpers.mjs';
 import { pluginPath, rawOf, startBroker, startGateway, until } from './helpers.mjs';
 
@@ -51,7 +51,7 @@ after(async () => {
   }
   await srv?.stop();
   await broker?.stop();
-  await pg?.destroy();
+  await destroyChecked(pg);
   if (mqttDir) fs.rmSync(mqttDir, { recursive: true, force: true });
   assert.doesNotMatch(srv?.stderr() || '', /runtime error|AddressSanitizer|LeakSanitizer/);
 });

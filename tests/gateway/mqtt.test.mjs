@@ -13,7 +13,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { accessLogWith, createAccount, freePort, login, request, sleep, startPostgres, startServer,
+import { destroyChecked, accessLogWith, createAccount, freePort, login, request, sleep, startPostgres, startServer,
   tempDir } from '../server/harness.mjs';
 import { PW, uniq } from '../server/data_helpers.mjs';
 import { foreignCert, makeCsr, pluginPath, rawOf, startBroker, startGateway, until } from './helpers.mjs';
@@ -67,7 +67,7 @@ after(async () => {
     assert.doesNotMatch(s.stderr(), /runtime error|AddressSanitizer|LeakSanitizer/);
   }
   await broker?.stop();
-  await pg?.destroy();
+  await destroyChecked(pg);
   fs.rmSync(mqttDir, { recursive: true, force: true });
 });
 

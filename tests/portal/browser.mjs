@@ -44,7 +44,7 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { chromium } from 'playwright-core';
 import {
-  startPostgres, startServer, startSmtpSink, createAccount, createUser, login, request,
+  destroyChecked, startPostgres, startServer, startSmtpSink, createAccount, createUser, login, request,
   setClock, repoRoot, sleep, freePort, tempDir,
 } from '../server/harness.mjs';
 import { startNginx } from '../server/nginx.mjs';
@@ -187,8 +187,8 @@ export async function startStack(options = {}) {
       if (ngx) await ngx.stop();
       await srv.stop();
       if (smtp) await smtp.stop();
-      await pg.destroy();
       if (dist) fs.rmSync(dist, { recursive: true, force: true });
+      await destroyChecked(pg); // throws when the outbox shows a person a code
     },
     /**
      * Stop the server (SIGTERM: it drains, as in an upgrade) and start it

@@ -4,8 +4,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import {
-  createAccount, createUser, login, request, setClock, startPostgres, startServer,
+import { destroyChecked, createAccount, createUser, login, request, setClock, startPostgres, startServer,
 } from './harness.mjs';
 
 const PW = 'Secret-pass1';
@@ -23,7 +22,7 @@ before(async () => {
 
 after(async () => {
   const exit = await srv?.stop();
-  await pg?.destroy();
+  await destroyChecked(pg);
   if (srv) fs.rmSync(srv.dataDir, { recursive: true, force: true });
   assert.equal(exit?.code, 0, srv?.stderr());
   assert.doesNotMatch(srv?.stderr() || '', /runtime error|AddressSanitizer/);

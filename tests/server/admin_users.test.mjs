@@ -5,8 +5,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import {
-  createAccount, createUser, login, pollUntil, psqlSession, request, startPostgres, startServer,
+import { destroyChecked, createAccount, createUser, login, pollUntil, psqlSession, request, startPostgres, startServer,
 } from './harness.mjs';
 
 const PW = 'Secret-pass1';
@@ -24,7 +23,7 @@ before(async () => {
 
 after(async () => {
   const exit = await srv?.stop();
-  await pg?.destroy();
+  await destroyChecked(pg);
   if (srv) fs.rmSync(srv.dataDir, { recursive: true, force: true });
   assert.equal(exit?.code, 0, srv?.stderr());
   assert.doesNotMatch(srv?.stderr() || '', /runtime error|AddressSanitizer/);

@@ -6,7 +6,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { request, setClock, sleep, startPostgres, startServer } from './harness.mjs';
+import { destroyChecked, request, setClock, sleep, startPostgres, startServer } from './harness.mjs';
 import { MIN_US, dataTenant, uniq } from './data_helpers.mjs';
 
 let pg;
@@ -29,7 +29,7 @@ after(async () => {
     await s.stop('SIGKILL');
     fs.rmSync(s.dataDir, { recursive: true, force: true });
   }
-  await pg?.destroy();
+  await destroyChecked(pg);
 });
 
 async function start() {

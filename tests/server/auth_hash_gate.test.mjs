@@ -16,8 +16,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import {
-  createAccount, login, metricSamples, pollUntil, request, serverBin, startPostgres, startServer,
+import { destroyChecked, createAccount, login, metricSamples, pollUntil, request, serverBin, startPostgres, startServer,
   stopStack, TEST_PASSWORD_COST,
 } from './harness.mjs';
 
@@ -33,7 +32,7 @@ before(async () => {
 });
 
 after(async () => {
-  await pg?.destroy();
+  await destroyChecked(pg);
 });
 
 async function accounts(srv, prefix, n) {

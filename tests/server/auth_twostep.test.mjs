@@ -6,8 +6,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import {
-  createAccount, login, request, setClock, sleep, startPostgres, startServer, startSmtpSink,
+import { destroyChecked, createAccount, login, request, setClock, sleep, startPostgres, startServer, startSmtpSink,
 } from './harness.mjs';
 import { startWebhookReceiver } from './webhook_receiver.mjs';
 import { startRelay } from './smtp_relay.mjs';
@@ -57,7 +56,7 @@ after(async () => {
   await relay?.stop();
   await rx?.stop();
   await sink?.stop();
-  await pg?.destroy();
+  await destroyChecked(pg);
   if (srv) fs.rmSync(srv.dataDir, { recursive: true, force: true });
   assert.equal(exit?.code, 0, srv?.stderr());
   assert.doesNotMatch(srv?.stderr() || '', /runtime error|AddressSanitizer/);

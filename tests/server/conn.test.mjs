@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import tls from 'node:tls';
-import { metricSamples, startPostgres, startServer, tempDir } from './harness.mjs';
+import { destroyChecked, metricSamples, startPostgres, startServer, tempDir } from './harness.mjs';
 import { tcpSocket, within } from './sock_helpers.mjs';
 
 let pg;
@@ -25,7 +25,7 @@ before(async () => {
 
 after(async () => {
   const exit = await srv?.stop();
-  await pg?.destroy();
+  await destroyChecked(pg);
   assert.equal(exit?.code, 0, srv?.stderr());
   assert.doesNotMatch(srv.stderr(), /runtime error|AddressSanitizer|LeakSanitizer/);
 });

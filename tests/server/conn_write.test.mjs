@@ -11,7 +11,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { metricSamples, startPostgres, startServer } from './harness.mjs';
+import { destroyChecked, metricSamples, startPostgres, startServer } from './harness.mjs';
 import { tcpSocket, within } from './sock_helpers.mjs';
 
 let pg;
@@ -32,7 +32,7 @@ before(async () => {
 
 after(async () => {
   const exit = await srv?.stop();
-  await pg?.destroy();
+  await destroyChecked(pg);
   assert.equal(exit?.code, 0, srv?.stderr());
   assert.doesNotMatch(srv.stderr(), /runtime error|AddressSanitizer|LeakSanitizer/);
   fs.rmSync(srv.dataDir, { recursive: true, force: true });

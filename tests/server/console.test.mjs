@@ -20,7 +20,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
-import { createAccount, freePort, login, metricSamples, request, sessionClient, startPostgres, startServer,
+import { destroyChecked, createAccount, freePort, login, metricSamples, request, sessionClient, startPostgres, startServer,
   tempDir } from './harness.mjs';
 import { PW, uniq } from './data_helpers.mjs';
 import { pluginPath, startBroker, startGateway, until } from '../gateway/helpers.mjs';
@@ -76,7 +76,7 @@ after(async () => {
     assert.doesNotMatch(s.stderr(), /runtime error|AddressSanitizer|LeakSanitizer/);
   }
   await broker?.stop();
-  await pg?.destroy();
+  await destroyChecked(pg);
   fs.rmSync(mqttDir, { recursive: true, force: true });
 });
 

@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { startPostgres, startServer, login } from './harness.mjs';
+import { destroyChecked, startPostgres, startServer, login } from './harness.mjs';
 
 const WEEK_MIN = 7 * 1440 + 60;
 const MIN_US = 60e6;
@@ -19,7 +19,7 @@ before(async () => {
   url = await pg.createDatabase('demo');
 });
 after(async () => {
-  if (pg) await pg.destroy();
+  await destroyChecked(pg);
   for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
 });
 

@@ -9,8 +9,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import {
-  createUser, login, request, sessionClient, setClock, sleep, startPostgres, startServer,
+import { destroyChecked, createUser, login, request, sessionClient, setClock, sleep, startPostgres, startServer,
 } from './harness.mjs';
 import { MIN_US, PW, appClient, baseTime, dataTenant, inNewGroup, loadHok, uniq } from './data_helpers.mjs';
 import { SV, SV_NAMES, specialKind } from '../../wasm/mtw.mjs';
@@ -47,7 +46,7 @@ before(async () => {
 after(async () => {
   await setClock(srv.url, 0).catch(() => {});
   const exit = await srv?.stop();
-  await pg?.destroy();
+  await destroyChecked(pg);
   if (srv) fs.rmSync(srv.dataDir, { recursive: true, force: true });
   assert.equal(exit?.code, 0, srv?.stderr());
   assert.doesNotMatch(srv?.stderr() || '', /runtime error|AddressSanitizer|LeakSanitizer/);

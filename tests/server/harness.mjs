@@ -576,18 +576,27 @@ export async function startStack(options = {}) {
  * without a sanitizer report. */
 export async function stopStack({ pg, srv } = {}) {
   const exit = await srv?.stop();
-  // What the outbox holds for people, sent or not (alarm notices, quota,
-  // licence, file alarms...: most tests never hand them to an SMTP sink).
+  await destroyChecked(pg);
+  if (srv) fs.rmSync(srv.dataDir, { recursive: true, force: true });
+  if (exit?.code !== 0) throw new Error(`the server exited with ${JSON.stringify(exit)}: ${srv?.stderr()}`);
+  if (/runtime error|AddressSanitizer|LeakSanitizer/.test(srv?.stderr() || '')) {
+    throw new Error(`sanitizer report: ${srv.stderr()}`);
+  }
+}
+
+/**
+ * Destroy cluster "pg" (nothing when it is null) after checking what its
+ * outbox and inboxes hold for people, sent or not (alarm notices, quota,
+ * licence, file alarms...: most tests never hand them to an SMTP sink):
+ * throws when a text shows a person a code (outboxProblems()). The portal's
+ * and the gateway's test stacks end with it too.
+ */
+export async function destroyChecked(pg) {
   const unsent = pg ? await outboxProblems(pg).catch(() => []) : [];
   await pg?.destroy();
   if (unsent.length) {
     throw new Error(`the outbox holds texts that show a person codes (tests/server/person_text.mjs):\n  ` +
       unsent.join('\n  '));
-  }
-  if (srv) fs.rmSync(srv.dataDir, { recursive: true, force: true });
-  if (exit?.code !== 0) throw new Error(`the server exited with ${JSON.stringify(exit)}: ${srv?.stderr()}`);
-  if (/runtime error|AddressSanitizer|LeakSanitizer/.test(srv?.stderr() || '')) {
-    throw new Error(`sanitizer report: ${srv.stderr()}`);
   }
 }
 

@@ -4,7 +4,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { accessLogSize, accessLogWith, rawRequest, sleep, startPostgres, startServer } from './harness.mjs';
+import { destroyChecked, accessLogSize, accessLogWith, rawRequest, sleep, startPostgres, startServer } from './harness.mjs';
 
 let pg;
 let srv;
@@ -18,7 +18,7 @@ before(async () => {
 
 after(async () => {
   const exit = await srv?.stop();
-  await pg?.destroy();
+  await destroyChecked(pg);
   if (srv) fs.rmSync(srv.dataDir, { recursive: true, force: true });
   // A clean exit: under ASan/UBSan (-DMT_SANITIZE=ON) leaks and errors fail it.
   assert.equal(exit?.code, 0, srv?.stderr());

@@ -2,14 +2,14 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { startPostgres, startServer, runServer, tempDir } from './harness.mjs';
+import { destroyChecked, startPostgres, startServer, runServer, tempDir } from './harness.mjs';
 
 let pg;
 const dirs = [];
 
 before(async () => { pg = await startPostgres(); });
 after(async () => {
-  await pg?.destroy();
+  await destroyChecked(pg);
   for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
 });
 

@@ -11,8 +11,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import {
-  createAccount, login, request, sleep, startPostgres, startServer, startSmtpSink,
+import { destroyChecked, createAccount, login, request, sleep, startPostgres, startServer, startSmtpSink,
 } from './harness.mjs';
 import { startWebhookReceiver } from './webhook_receiver.mjs';
 
@@ -77,7 +76,7 @@ after(async () => {
     fs.rmSync(s.dataDir, { recursive: true, force: true });
   }
   await sink?.stop();
-  await pg?.destroy();
+  await destroyChecked(pg);
 });
 
 const waitSql = (dbName, q, want, timeoutMs = 60000) => pg.until(q, want, dbName, timeoutMs);

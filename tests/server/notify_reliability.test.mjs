@@ -4,8 +4,7 @@
 // and their X-Metron-Delivery values.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  createAccount, login, request, sleep, startPostgres, startServer, tempDir,
+import { destroyChecked, createAccount, login, request, sleep, startPostgres, startServer, tempDir,
 } from './harness.mjs';
 import { startWebhookReceiver } from './webhook_receiver.mjs';
 import fs from 'node:fs';
@@ -37,7 +36,7 @@ after(async () => {
     await s.stop();
     fs.rmSync(s.dataDir, { recursive: true, force: true });
   }
-  await pg?.destroy();
+  await destroyChecked(pg);
 });
 
 async function server(dbUrl, env = {}) {

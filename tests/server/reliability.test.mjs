@@ -5,7 +5,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { login, request, sleep, startPostgres, startServer } from './harness.mjs';
+import { destroyChecked, login, request, sleep, startPostgres, startServer } from './harness.mjs';
 import { MIN_US, PW, baseTime, dataTenant } from './data_helpers.mjs';
 
 let pg;
@@ -25,7 +25,7 @@ after(async () => {
     await s.stop('SIGKILL');
     fs.rmSync(s.dataDir, { recursive: true, force: true });
   }
-  await pg?.destroy();
+  await destroyChecked(pg);
 });
 
 test('SIGKILL during ingestion: every acknowledged batch stored exactly once', async () => {

@@ -3,8 +3,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import net from 'node:net';
-import {
-  createAccount, login, sleep, startPostgres, startServer,
+import { destroyChecked, createAccount, login, sleep, startPostgres, startServer,
 } from './harness.mjs';
 
 let pg;
@@ -20,7 +19,7 @@ before(async () => {
 });
 after(async () => {
   await srv?.stop();
-  await pg?.destroy();
+  await destroyChecked(pg);
   if (srv) fs.rmSync(srv.dataDir, { recursive: true, force: true });
 });
 

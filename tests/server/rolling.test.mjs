@@ -16,8 +16,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import {
-  freePort, login, pollUntil, repoRoot, runServer, serverBin, startPostgres, startServer,
+import { destroyChecked, freePort, login, pollUntil, repoRoot, runServer, serverBin, startPostgres, startServer,
   tempDir, trackProcess,
 } from './harness.mjs';
 import { drainServer, readyServer, startHaproxy } from '../../scripts/cluster.mjs';
@@ -53,7 +52,7 @@ const dirs = [];
 
 before(async () => { pg = await startPostgres(); });
 after(async () => {
-  await pg?.destroy();
+  await destroyChecked(pg);
   for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
 });
 

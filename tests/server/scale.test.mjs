@@ -24,8 +24,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import {
-  freePort, login, metricSamples, request, sleep, startPostgres, startServer, tempDir, trackProcess,
+import { destroyChecked, freePort, login, metricSamples, request, sleep, startPostgres, startServer, tempDir, trackProcess,
 } from './harness.mjs';
 import { startHaproxy as startClusterHaproxy, startStandby as startClusterStandby }
   from '../../scripts/cluster.mjs';
@@ -122,7 +121,7 @@ after(async () => {
     fs.rmSync(s.dataDir, { recursive: true, force: true });
   }
   try { await standby?.kill(); } catch { /* stopped already */ }
-  await pg?.destroy();
+  await destroyChecked(pg);
 });
 
 /** fetch() with the session of "c" (cookie and CSRF token). */

@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
-import { startPostgres, startServer, tempDir } from './harness.mjs';
+import { destroyChecked, startPostgres, startServer, tempDir } from './harness.mjs';
 
 let pg;
 let srv;
@@ -27,7 +27,7 @@ before(async () => {
 
 after(async () => {
   await srv?.stop();
-  await pg?.destroy();
+  await destroyChecked(pg);
   for (const d of [certDir, srv?.dataDir]) if (d) fs.rmSync(d, { recursive: true, force: true });
 });
 
