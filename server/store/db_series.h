@@ -120,7 +120,8 @@ db_status db_ingest_describe(db_conn *c, long long account_id, long long app_id,
 /* SQL: the ids of channels $2 (bigint[]) of account $1 that viewer $3
  * (NULL = an administrator) may see, as one bigint[] (ascending): the
  * rules are mt_channels_seen() of migration 066, whose plan is kept and
- * reaches the rows by their keys whatever the other tenants hold (a
+ * reaches the rows by their keys whatever the other tenants hold (085:
+ * a channel's device and app too, not a hash of the account's devices; a
  * statement with the joins was planned anew on every call once the
  * service had many tenants; docs/benchmarks.md, memberscale). The raw data
  * read asks it in the same statement as the samples (series_read.c). */
