@@ -11,7 +11,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { createAccount, createUser, repoRoot, startPostgres, startServer } from './harness.mjs';
+import { createAccount, createUser, destroyChecked, repoRoot, startPostgres, startServer } from './harness.mjs';
 import { PW, uniq } from './data_helpers.mjs';
 
 let pg;
@@ -26,7 +26,7 @@ before(async () => {
 });
 after(async () => {
   await srv?.stop();
-  await pg?.destroy();
+  await destroyChecked(pg);
 });
 
 const sql = (q) => pg.psql(q, db);
