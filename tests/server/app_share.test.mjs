@@ -12,7 +12,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import { createAccount, createUser, login, request, startServer, startStack, stopStack } from './harness.mjs';
+import { createAccount, createUser, login, request } from './harness.mjs';
+import { startTwo, stopTwo } from './two_servers.mjs';
 import { PW, uniq } from './data_helpers.mjs';
 
 let pg;
@@ -22,15 +23,11 @@ let db;
 const sql = (q) => pg.psql(q, db);
 
 before(async () => {
-  let url;
-  ({ pg, srv, db, url } = await startStack());
-  srvB = await startServer({ databaseUrl: url });
+  ({ pg, srvA: srv, srvB, db } = await startTwo());
 });
 
 after(async () => {
-  const exit = await srvB?.stop();
-  await stopStack({ pg, srv });
-  if (exit && exit.code !== 0) throw new Error(`server B exited with ${JSON.stringify(exit)}`);
+  await stopTwo({ pg, srvA: srv, srvB });
 });
 
 /** An app client: raw bytes or JSON, with the app credential. */

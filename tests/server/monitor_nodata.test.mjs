@@ -14,7 +14,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { login, request, startServer, startStack, stopStack } from './harness.mjs';
+import { login } from './harness.mjs';
+import { compact as compactOn, startTwo, stopTwo } from './two_servers.mjs';
 import { MIN_US, PW, appClient, baseTime, dataTenant } from './data_helpers.mjs';
 
 process.env.METRON_TEST_PG_OPTS = `${process.env.METRON_TEST_PG_OPTS || ''} ` +
@@ -25,22 +26,15 @@ let pg, srvA, srvB, db;
 const sql = (q) => pg.psql(q, db);
 
 before(async () => {
-  let url;
-  ({ pg, srv: srvA, db, url } = await startStack({ env: ENV }));
-  srvB = await startServer({ databaseUrl: url, env: ENV });
+  ({ pg, srvA, srvB, db } = await startTwo({ env: ENV }));
   await sql('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
 });
 
 after(async () => {
-  const exit = await srvB?.stop();
-  await stopStack({ pg, srv: srvA });
-  if (exit?.code !== 0) throw new Error(`server B exited with ${JSON.stringify(exit)}: ${srvB.stderr()}`);
+  await stopTwo({ pg, srvA, srvB });
 });
 
-const compact = async () => {
-  const r = await request(srvA.url, 'POST', '/api/v1/test/compact');
-  assert.equal(r.status, 200, JSON.stringify(r.body));
-};
+const compact = () => compactOn(srvA);
 
 /** An account of four selected channels CH1..CH4 (CH4 the spare input that
  * never sends) whose app is in a group, signed in on both processes, with

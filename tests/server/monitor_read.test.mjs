@@ -10,7 +10,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { login, request, startServer, startStack, stopStack } from './harness.mjs';
+import { login } from './harness.mjs';
+import { compact as compactOn, startTwo, stopTwo } from './two_servers.mjs';
 import { MIN_US, PW, appClient, baseTime, dataTenant, inNewGroup } from './data_helpers.mjs';
 
 const ENV = { METRON_COMPACT_MS: '3600000' };
@@ -18,21 +19,14 @@ let pg, srvA, srvB, db;
 const sql = (q) => pg.psql(q, db);
 
 before(async () => {
-  let url;
-  ({ pg, srv: srvA, db, url } = await startStack({ env: ENV }));
-  srvB = await startServer({ databaseUrl: url, env: ENV });
+  ({ pg, srvA, srvB, db } = await startTwo({ env: ENV }));
 });
 
 after(async () => {
-  const exit = await srvB?.stop();
-  await stopStack({ pg, srv: srvA });
-  if (exit?.code !== 0) throw new Error(`server B exited with ${JSON.stringify(exit)}: ${srvB.stderr()}`);
+  await stopTwo({ pg, srvA, srvB });
 });
 
-const compact = async () => {
-  const r = await request(srvA.url, 'POST', '/api/v1/test/compact');
-  assert.equal(r.status, 200, JSON.stringify(r.body));
-};
+const compact = () => compactOn(srvA);
 
 test('084\'s read gives the rows of 068\'s on the same states (runs and ids, bounds, pages, special values)',
   async (ctx) => {

@@ -2,7 +2,7 @@
 // process remembers (devices_cache, monitor_cache, app_cache): start and
 // stop them, and an account signed in on both.
 import assert from 'node:assert/strict';
-import { createAccount, createUser, login, startServer, startStack, stopStack } from './harness.mjs';
+import { createAccount, createUser, login, request, startServer, startStack, stopStack } from './harness.mjs';
 
 export const PW = 'Correct-h0rse';
 /** How long a change announced by PostgreSQL may take to reach the other
@@ -13,11 +13,18 @@ let n = 0;
 /** A name not used before in this test process ("p" and a counter). */
 export const uniq = (p) => `${p}${++n}-${process.pid % 10000}`;
 
-/** The cluster, server A (startStack's) and server B on A's database. */
-export async function startTwo() {
-  const { pg, srv: srvA, db, url } = await startStack();
-  const srvB = await startServer({ databaseUrl: url });
-  return { pg, srvA, srvB, db };
+/** The cluster, server A (startStack's) and server B on A's database, both
+ * started with "options" (startServer's: env, args). */
+export async function startTwo(options = {}) {
+  const { pg, srv: srvA, db, url } = await startStack(options);
+  const srvB = await startServer({ ...options, databaseUrl: url });
+  return { pg, srvA, srvB, db, url };
+}
+
+/** A compaction round on server "srv" (POST /api/v1/test/compact). */
+export async function compact(srv) {
+  const r = await request(srv.url, 'POST', '/api/v1/test/compact');
+  assert.equal(r.status, 200, JSON.stringify(r.body));
 }
 
 /** Stop both; B's exit and its sanitizer reports fail the test file. */
