@@ -1,0 +1,179 @@
+// The ingest group statement's PostgreSQL instructions, variant against
+// variant (grpstmt, issue 16; docs/benchmarks.md "The ingest group
+// statement's PostgreSQL work"): CPU time per batch on this shared machine
+// moves by ±20 % between runs of one binary, instruction counts do not.
+//
+// A cluster (server/db/pg_tuning.conf) with a database migrated by the
+// server build (METRON_SERVER_BIN or the build's), a tenant and BENCH_APPS
+// (100) apps of one account, every app seen just now (app_seen.last_seen_at
+// a day ahead: the seen note writes nothing, as for the route mix's busy
+// apps), then stopped. For each variant, a copy of its data directory runs
+// `postgres --single` under callgrind: the statement PREPAREd (as the
+// server's, db_series.c), BENCH_WARM groups stored, then BENCH_GROUPS
+// groups of BENCH_GROUP batches of 32 samples from the apps in turn, each
+// EXECUTE its own transaction (commit and WAL flush included; the kernel's
+// work is not counted). Printed per variant: instructions per batch of the
+// whole execution (the difference between a run with and without the
+// measured groups) and of the executor alone (ExecutorStart, Run, Finish
+// and End: no parameter input, no commit); BENCH_ALL=0: the executor's
+// alone. The plan is the generic one (plan_cache_mode=force_generic_plan),
+// as the server's statement gets (db_series.c; EXECUTE of text literals
+// here made PostgreSQL plan each one anew). BENCH_KEEP_OUT=PREFIX keeps
+// callgrind's files (PREFIX-TOGGLE-N) for callgrind_annotate.
+//
+// Variants: BENCH_VARIANTS, separated by "|", each "NAME=FILE[#STMT][@SQL]":
+// FILE a db_series.c ("" for the worktree's), STMT the statement taken from
+// it (BENCH_STMT, st_store_group, if none), SQL
+// statements run before the PREPARE (a schema changed for that variant).
+//
+//   BENCH_VARIANTS='main=/tmp/main/db_series.c|new=' node tests/bench/grpstmt_callgrind.mjs
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { repoRoot, startPostgres } from '../server/harness.mjs';
+import { dataTenant } from '../server/data_helpers.mjs';
+import { quietServer } from './hot_bench_db.mjs';
+
+const GROUP = Number(process.env.BENCH_GROUP || 11);
+const WARM = Number(process.env.BENCH_WARM || 10);
+const GROUPS = Number(process.env.BENCH_GROUPS || 40);
+const N_APPS = Number(process.env.BENCH_APPS || 100);
+const ALL = process.env.BENCH_ALL !== '0';
+// The executor's four calls: the statement's work without the parameters'
+// input (text here, binary from the server) and without the commit.
+const EXECUTOR = 'ExecutorStart,ExecutorRun,ExecutorFinish,ExecutorEnd';
+const POSTGRES = '/usr/lib/postgresql/15/bin/postgres';
+// The statement measured (BENCH_STMT): st_store_group, or the group
+// statement without alarm groups (st_store_group_plain).
+const STMT = process.env.BENCH_STMT || 'st_store_group';
+
+// The macros the statement's text uses (server/db/*.h).
+const MACROS = { DB_HOT_SHARD_SQL: '(pg_backend_pid() % 16 + 1)' };
+
+/** The text of statement "name" (st_store_group) in the C file "file",
+ * its macros expanded (those #defined in the file and MACROS). */
+function groupStatement(file, name = STMT) {
+  const src = fs.readFileSync(file, 'utf8');
+  const defs = { ...MACROS };
+  for (const m of src.matchAll(/^#define ([A-Z_][A-Z0-9_]*)[ \t]+((?:.*\\\n)*.*)$/gm)) {
+    const body = m[2].replace(/\\\n/g, '\n');
+    if (body.trim().startsWith('"')) defs[m[1]] = body;
+  }
+  const expand = (body) => {
+    let out = '';
+    for (const m of body.matchAll(/"((?:[^"\\]|\\.)*)"|([A-Z_][A-Z0-9_]*)/g)) {
+      if (m[1] !== undefined) out += m[1].replace(/\\"/g, '"').replace(/\\\\/g, '\\');
+      else if (MACROS[m[2]]) out += MACROS[m[2]];
+      else if (defs[m[2]]) out += expand(defs[m[2]]);
+      else throw new Error(`${file}: macro ${m[2]} unknown`);
+    }
+    return out;
+  };
+  const i = src.indexOf(`static db_stmt ${name} = {"`);
+  if (i < 0) throw new Error(`${file}: no ${name}`);
+  const start = src.indexOf(',', src.indexOf('{"', i)) + 1;
+  return expand(src.slice(start, src.indexOf(', 0};', i)));
+}
+
+const variants = (process.env.BENCH_VARIANTS || 'main=').split('|').map((v) => {
+  const eq = v.indexOf('=');
+  const [fileStmt, sql] = v.slice(eq + 1).split('@');
+  const [file, stmt] = fileStmt.split('#');
+  return { name: v.slice(0, eq), file: file || path.join(repoRoot, 'server/store/db_series.c'), stmt: stmt || STMT,
+    sql: sql || '' };
+});
+
+function arr(xs) {
+  return `'{${xs.join(',')}}'`;
+}
+
+/** The EXECUTEs of groups [g0, g1) (text arrays; $12 in hex). */
+function executes(apps, account, g0, g1) {
+  let s = '';
+  const t0 = (Math.floor(Date.now() / 1e3) - 3 * 3600) * 1e6;
+  for (let g = g0; g < g1; g++) {
+    const acc = [], app = [], bid = [], n = [], t = [], off = [], len = [], ip = [], grp = [], seq = [];
+    const payload = [];
+    for (let i = 0; i < GROUP; i++) {
+      const k = g * GROUP + i;
+      const ts = t0 + k * 1000;
+      acc.push(account); app.push(apps[k % apps.length]); bid.push(`"cg-${k}"`); n.push(32);
+      t.push(ts); off.push(i * 768); len.push(768); ip.push('"127.0.0.1"'); grp.push('NULL'); seq.push(0);
+      const b = Buffer.alloc(768);
+      for (let j = 0; j < 32; j++) {
+        b.writeBigInt64LE(BigInt(j + 1), j * 24);
+        b.writeBigInt64LE(BigInt(ts), j * 24 + 8);
+        b.writeDoubleLE(20 + ((k + j) % 100) / 10, j * 24 + 16);
+      }
+      payload.push(b.toString('hex'));
+    }
+    s += `EXECUTE s(${arr(acc)}, ${arr(app)}, ${arr(bid)}, ${arr(n)}, ${arr(t)}, ${arr(t)}, ${arr(off)}, ` +
+      `${arr(len)}, ${arr(ip)}, ${arr(grp)}, ${arr(seq)}, '\\x${payload.join('')}');\n\n`;
+  }
+  return s;
+}
+
+// PostgreSQL runs as its own user (as the harness starts it).
+const ids = process.getuid() === 0
+  ? { uid: Number(execFileSync('id', ['-u', 'postgres'])), gid: Number(execFileSync('id', ['-g', 'postgres'])) }
+  : {};
+
+let keptOuts = 0;
+
+function callgrind(dataDir, db, script, toggle) {
+  const out = path.join(path.dirname(dataDir), 'callgrind.out');
+  const args = ['--tool=callgrind', `--callgrind-out-file=${out}`];
+  if (toggle) args.push('--collect-atstart=no', ...toggle.split(',').map((f) => `--toggle-collect=${f}`));
+  const r = spawnSync('valgrind', [...args, POSTGRES, '--single', '-j', '-D', dataDir, '-c', 'fsync=on',
+    '-c', 'wal_compression=lz4', '-c', 'plan_cache_mode=force_generic_plan', db], { input: script, maxBuffer: 1 << 28, cwd: path.dirname(dataDir), ...ids });
+  const err = `${r.stdout}${r.stderr}`;
+  if (r.status !== 0 || /ERROR:/.test(err)) throw new Error(`postgres --single: ${err.slice(-3000)}`);
+  const summary = fs.readFileSync(out, 'utf8').match(/^summary: (\d+)/m) ||
+    fs.readFileSync(out, 'utf8').match(/^totals: (\d+)/m);
+  if (process.env.BENCH_KEEP_OUT) fs.copyFileSync(out, `${process.env.BENCH_KEEP_OUT}-${toggle ? 'exec' : 'all'}-${keptOuts++}`);
+  fs.rmSync(out);
+  return Number(summary[1]);
+}
+
+const pg = await startPostgres({ durable: true });
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'grpstmt-cg-'));
+if (ids.uid !== undefined) fs.chownSync(work, ids.uid, ids.gid);
+try {
+  const db = 'grpcg';
+  const { srv, stop } = await quietServer(pg, db);
+  const t = await dataTenant(srv, { plan: 'pro', n: 2 });
+  await stop();
+  const sql = (q) => pg.psql(q, db);
+  const apps = (await sql(`WITH a AS (INSERT INTO apps (account_id, kind, name)
+      SELECT ${t.id}, 'one', 'cg' || g FROM generate_series(1, ${N_APPS}) g RETURNING id)
+    SELECT string_agg(id::text, ',' ORDER BY id) FROM a`)).split(',').map(Number);
+  await sql(`UPDATE app_seen SET last_seen_at = now() + interval '1 day', connected = true,
+    connected_at = now(), connection_cause = 'data', connection_seen = true`);
+  await sql('VACUUM ANALYZE');
+  await pg.stop();
+  const warm = executes(apps, t.id, 0, WARM);
+  const measured = executes(apps, t.id, WARM, WARM + GROUPS);
+  console.log(`groups of ${GROUP} batches of 32 samples from ${N_APPS} apps; ${WARM} groups, then ${GROUPS} ` +
+    `measured; instructions per batch (callgrind, postgres --single)`);
+  for (const v of variants) {
+    const head = `${v.sql ? v.sql.split(';').filter((x) => x.trim()).map((x) => `${x};\n\n`).join('') : ''}` +
+      `PREPARE s AS ${groupStatement(v.file, v.stmt)};\n\n`;
+    const counts = [];
+    const runs = [[head + warm, EXECUTOR], [head + warm + measured, EXECUTOR]];
+    if (ALL) runs.push([head + warm, null], [head + warm + measured, null]);
+    for (const [script, toggle] of runs) {
+      const dir = path.join(work, 'data');
+      fs.rmSync(dir, { recursive: true, force: true });
+      execFileSync('cp', ['-a', pg.dir, dir]);
+      fs.rmSync(path.join(dir, 'postmaster.pid'), { force: true });
+      counts.push(callgrind(dir, db, script, toggle));
+    }
+    const per = (a, b) => (b - a) / (GROUPS * GROUP);
+    console.log(`${v.name.padEnd(12)} ${Math.round(per(counts[0], counts[1])).toLocaleString('en')} in ` +
+      `the executor${ALL ? `, ${Math.round(per(counts[2], counts[3])).toLocaleString('en')} all` : ''}`);
+  }
+} finally {
+  await pg.destroy();
+  fs.rmSync(work, { recursive: true, force: true });
+}
