@@ -540,54 +540,77 @@ db_status db_ingest_store_small(db_conn *c, long long account_id, long long app_
  * statement planned again for every group, about 300 us of PostgreSQL CPU
  * each; issue 16). Without their lengths both kinds of plan cost the same
  * and the generic plan is kept after the first five executions, whatever
- * the size of those groups. */
-static db_stmt st_store_group = {"ser_store_group",
-    "WITH i AS MATERIALIZED ("
-    "  SELECT * FROM unnest((SELECT $1::bigint[]), $2::bigint[], $3::text[], $4::int[], $5::bigint[], "
-    "    $6::bigint[], $7::int[], $8::int[], $9::text[], $10::bigint[], $11::bigint[]) "
-    "  WITH ORDINALITY AS u(acc, app, bid, n, t0, t1, off, len, ip, grp, seq, k)), "
-    "chk AS MATERIALIZED ("
-    "  SELECT g.account_id, g.group_id, g.seq FROM alarm_groups g "
-    "  WHERE (g.account_id, g.group_id) IN (SELECT acc, grp FROM i WHERE grp IS NOT NULL) "
-    "  ORDER BY g.account_id, g.group_id FOR SHARE OF g), "
-    "app AS MATERIALIZED ("
-    "  SELECT a.account_id, a.id FROM apps a "
-    "  WHERE (a.account_id, a.id) IN (SELECT acc, app FROM i) "
+ * the size of those groups.
+ *
+ * Every plan node is started for every group, whether it has rows or not,
+ * and the executor's start is about a sixth of the statement's
+ * instructions in a group of 11 (docs/benchmarks.md "grpstmt"). So: the
+ * arrays are read where they are used, not first copied into a CTE of
+ * their own; a group none of whose batches has an alarm group (gateways
+ * whose groups have no alarm rules) takes st_store_group_plain, without
+ * the groups' lock and the sequence check, which have nothing to do then;
+ * and the answer's rows come in no particular order, each with its batch's
+ * number (k, from 1), instead of being sorted. */
+#define GROUP_ARRAYS                                                                              \
+    "unnest((SELECT $1::bigint[]), $2::bigint[], $3::text[], $4::int[], $5::bigint[], "           \
+    "  $6::bigint[], $7::int[], $8::int[], $9::text[], $10::bigint[], $11::bigint[]) "            \
+    "  WITH ORDINALITY AS u(acc, app, bid, n, t0, t1, off, len, ip, grp, seq, k)"
+#define GROUP_APPS                                                                                \
+    "app AS MATERIALIZED ("                                                                       \
+    "  SELECT a.account_id, a.id FROM apps a "                                                    \
+    "  WHERE (a.account_id, a.id) IN (SELECT * FROM unnest((SELECT $1::bigint[]), $2::bigint[])) " \
     "  ORDER BY a.account_id, a.id FOR KEY SHARE OF a), "
+#define GROUP_WRITES                                                                              \
+    "claim AS ("                                                                                  \
+    "  INSERT INTO ingest_batches (account_id, app_id, batch_id, n_samples) "                     \
+    "  SELECT ok.acc, CASE WHEN EXISTS (SELECT 1 FROM app l WHERE l.account_id = ok.acc "         \
+    "    AND l.id = ok.app) THEN ok.app ELSE mt_ingest_app_gone(ok.acc, ok.app) END, ok.bid, ok.n " \
+    "  FROM ok WHERE ok ORDER BY ok.acc, ok.app, ok.bid COLLATE \"C\" "                           \
+    "  ON CONFLICT DO NOTHING RETURNING account_id, app_id, batch_id, n_samples), "               \
+    "hot AS ("                                                                                    \
+    "  INSERT INTO series_hot (account_id, t_min, t_max, n, payload, counted) "                   \
+    "  SELECT ok.acc, ok.t0, ok.t1, ok.n, substring($12::bytea FROM ok.off + 1 FOR ok.len), true " \
+    "  FROM ok JOIN claim c ON c.account_id = ok.acc AND c.app_id = ok.app "                      \
+    "    AND c.batch_id = ok.bid ORDER BY ok.k), "                                                \
+    "cnt AS ("                                                                                    \
+    "  INSERT INTO series_hot_count AS k (account_id, shard, n) "                                 \
+    "  SELECT c.account_id, " DB_HOT_SHARD_SQL ", sum(c.n_samples) FROM claim c "                 \
+    "  GROUP BY c.account_id ORDER BY c.account_id "                                              \
+    "  ON CONFLICT (account_id, shard) DO UPDATE SET n = k.n + excluded.n), "                     \
+    "seen AS ("                                                                                   \
+    "  UPDATE app_seen a SET last_seen_at = now(), last_seen_ip = s.ip::inet, connected = true, "  \
+    "    connected_at = CASE WHEN a.connected THEN a.connected_at ELSE now() END, "               \
+    "    connection_cause = CASE WHEN a.connected THEN a.connection_cause ELSE 'data' END "       \
+    "  FROM (SELECT DISTINCT ON (ok.acc, ok.app) ok.acc, ok.app, ok.ip FROM ok "                  \
+    "    JOIN claim c ON c.account_id = ok.acc AND c.app_id = ok.app AND c.batch_id = ok.bid "    \
+    "    ORDER BY ok.acc, ok.app, ok.k DESC) s "                                                  \
+    "  WHERE a.account_id = s.acc AND a.app_id = s.app "                                          \
+    "    AND (a.last_seen_at IS NULL OR a.last_seen_at < now() - interval '5 seconds' "           \
+    "         OR NOT a.connected)) "                                                              \
+    "SELECT ok.k, ok.ok, c.batch_id IS NOT NULL, "                                                \
+    "  CASE WHEN ok.ok AND c.batch_id IS NULL THEN (SELECT b.n_samples FROM ingest_batches b "    \
+    "    WHERE b.account_id = ok.acc AND b.app_id = ok.app AND b.batch_id = ok.bid) END "         \
+    "FROM ok LEFT JOIN claim c ON c.account_id = ok.acc AND c.app_id = ok.app "                   \
+    "  AND c.batch_id = ok.bid"
+
+static db_stmt st_store_group = {"ser_store_group",
+    "WITH chk AS MATERIALIZED ("
+    "  SELECT g.account_id, g.group_id, g.seq FROM alarm_groups g "
+    "  WHERE (g.account_id, g.group_id) IN (SELECT * FROM unnest((SELECT $1::bigint[]), $10::bigint[]) "
+    "    x(acc, grp) WHERE grp IS NOT NULL) "
+    "  ORDER BY g.account_id, g.group_id FOR SHARE OF g), "
+    GROUP_APPS
     "ok AS MATERIALIZED ("
-    "  SELECT i.*, (i.grp IS NULL OR COALESCE((SELECT c.seq FROM chk c "
-    "    WHERE c.account_id = i.acc AND c.group_id = i.grp), 0) = i.seq) AS ok FROM i), "
-    "claim AS ("
-    "  INSERT INTO ingest_batches (account_id, app_id, batch_id, n_samples) "
-    "  SELECT ok.acc, CASE WHEN EXISTS (SELECT 1 FROM app l WHERE l.account_id = ok.acc "
-    "    AND l.id = ok.app) THEN ok.app ELSE mt_ingest_app_gone(ok.acc, ok.app) END, ok.bid, ok.n "
-    "  FROM ok WHERE ok ORDER BY ok.acc, ok.app, ok.bid COLLATE \"C\" "
-    "  ON CONFLICT DO NOTHING RETURNING account_id, app_id, batch_id, n_samples), "
-    "hot AS ("
-    "  INSERT INTO series_hot (account_id, t_min, t_max, n, payload, counted) "
-    "  SELECT ok.acc, ok.t0, ok.t1, ok.n, substring($12::bytea FROM ok.off + 1 FOR ok.len), true "
-    "  FROM ok JOIN claim c ON c.account_id = ok.acc AND c.app_id = ok.app "
-    "    AND c.batch_id = ok.bid ORDER BY ok.k), "
-    "cnt AS ("
-    "  INSERT INTO series_hot_count AS k (account_id, shard, n) "
-    "  SELECT c.account_id, " DB_HOT_SHARD_SQL ", sum(c.n_samples) FROM claim c "
-    "  GROUP BY c.account_id ORDER BY c.account_id "
-    "  ON CONFLICT (account_id, shard) DO UPDATE SET n = k.n + excluded.n), "
-    "seen AS ("
-    "  UPDATE app_seen a SET last_seen_at = now(), last_seen_ip = s.ip::inet, connected = true, "
-    "    connected_at = CASE WHEN a.connected THEN a.connected_at ELSE now() END, "
-    "    connection_cause = CASE WHEN a.connected THEN a.connection_cause ELSE 'data' END "
-    "  FROM (SELECT DISTINCT ON (ok.acc, ok.app) ok.acc, ok.app, ok.ip FROM ok "
-    "    JOIN claim c ON c.account_id = ok.acc AND c.app_id = ok.app AND c.batch_id = ok.bid "
-    "    ORDER BY ok.acc, ok.app, ok.k DESC) s "
-    "  WHERE a.account_id = s.acc AND a.app_id = s.app "
-    "    AND (a.last_seen_at IS NULL OR a.last_seen_at < now() - interval '5 seconds' "
-    "         OR NOT a.connected)) "
-    "SELECT ok.k, ok.ok, c.batch_id IS NOT NULL, "
-    "  CASE WHEN ok.ok AND c.batch_id IS NULL THEN (SELECT b.n_samples FROM ingest_batches b "
-    "    WHERE b.account_id = ok.acc AND b.app_id = ok.app AND b.batch_id = ok.bid) END "
-    "FROM ok LEFT JOIN claim c ON c.account_id = ok.acc AND c.app_id = ok.app "
-    "  AND c.batch_id = ok.bid ORDER BY ok.k", 0};
+    "  SELECT u.*, (u.grp IS NULL OR COALESCE((SELECT c.seq FROM chk c "
+    "    WHERE c.account_id = u.acc AND c.group_id = u.grp), 0) = u.seq) AS ok FROM " GROUP_ARRAYS "), "
+    GROUP_WRITES, 0};
+
+/* The same when no batch of the group has an alarm group ($10 all NULL):
+ * every batch passes the check. */
+static db_stmt st_store_group_plain = {"ser_store_group_plain",
+    "WITH " GROUP_APPS
+    "ok AS MATERIALIZED (SELECT u.*, true AS ok FROM " GROUP_ARRAYS "), "
+    GROUP_WRITES, 0};
 
 /* The group statement's arrays go in PostgreSQL's binary form (array_recv:
  * a header of 20 bytes, then each element as its length and its bytes,
@@ -655,7 +678,7 @@ db_status db_ingest_store_group(db_conn *c, db_small_batch *const *b, size_t n)
     int formats[NA + 1];
     unsigned char *buf, *w, *start[NA];
     size_t bytes = 0, off = 0, size = 0, text = 0;
-    bool null_grp = false;
+    bool null_grp = false, any_grp = false;
     PGresult *res = NULL;
     db_status st = DB_ERROR;
 
@@ -663,6 +686,7 @@ db_status db_ingest_store_group(db_conn *c, db_small_batch *const *b, size_t n)
         bytes += b[i]->n * 24;
         text += strlen(b[i]->batch_id) + (b[i]->ip != NULL ? strlen(b[i]->ip) : 0);
         null_grp = null_grp || b[i]->alarm_group == 0;
+        any_grp = any_grp || b[i]->alarm_group != 0;
     }
     for (int k = 0; k < NA; k++) {
         size += 20 + n * el[k];
@@ -726,18 +750,30 @@ db_status db_ingest_store_group(db_conn *c, db_small_batch *const *b, size_t n)
     p[NA] = (const char *)w;
     lengths[NA] = (int)bytes;
     formats[NA] = 1;
-    st = db_exec_bin(c, &st_store_group, NA + 1, p, lengths, formats, 0, &res);
+    st = db_exec_bin(c, any_grp ? &st_store_group : &st_store_group_plain, NA + 1, p, lengths,
+                     formats, 0, &res);
     if (st == DB_OK && (size_t)PQntuples(res) != n) {
         st = DB_ERROR;
     }
+    /* The rows in any order, each with its batch's number (k, from 1):
+     * every batch answered exactly once. */
     for (size_t i = 0; st == DB_OK && i < n; i++) {
-        db_small_batch *x = b[i];
-        x->seq_ok = PQgetvalue(res, (int)i, 1)[0] == 't';
-        x->fresh = x->seq_ok && PQgetvalue(res, (int)i, 2)[0] == 't';
+        b[i]->prev_samples = -2; /* not answered yet */
+    }
+    for (size_t r = 0; st == DB_OK && r < n; r++) {
+        long long k = strtoll(PQgetvalue(res, (int)r, 0), NULL, 10);
+        db_small_batch *x;
+        if (k < 1 || (size_t)k > n || b[k - 1]->prev_samples != -2) {
+            st = DB_ERROR;
+            break;
+        }
+        x = b[k - 1];
+        x->seq_ok = PQgetvalue(res, (int)r, 1)[0] == 't';
+        x->fresh = x->seq_ok && PQgetvalue(res, (int)r, 2)[0] == 't';
         x->prev_samples = 0;
         if (x->seq_ok && !x->fresh) {
-            if (!PQgetisnull(res, (int)i, 3)) {
-                x->prev_samples = strtoll(PQgetvalue(res, (int)i, 3), NULL, 10);
+            if (!PQgetisnull(res, (int)r, 3)) {
+                x->prev_samples = strtoll(PQgetvalue(res, (int)r, 3), NULL, 10);
             } else {
                 x->prev_samples = -1; /* read again below */
             }
