@@ -546,9 +546,9 @@ db_status db_ingest_store_small(db_conn *c, long long account_id, long long app_
  * and the executor's start is about a sixth of the statement's
  * instructions in a group of 11 (docs/benchmarks.md "grpstmt"). So: the
  * arrays are read where they are used, not first copied into a CTE of
- * their own; a group none of whose batches has an alarm group (gateways
- * whose groups have no alarm rules) takes st_store_group_plain, without
- * the groups' lock and the sequence check, which have nothing to do then;
+ * their own; a group none of whose batches has an alarm group (apps in no
+ * measurement group) takes st_store_group_plain, without the groups' lock
+ * and the sequence check, which have nothing to do then;
  * and the answer's rows come in no particular order, each with its batch's
  * number (k, from 1), instead of being sorted. */
 #define GROUP_ARRAYS                                                                              \
