@@ -10,7 +10,9 @@
 #       with one idle listener connection per client, cf_listen);
 #       prints groups/s and the cluster's CPU per group.
 #   KEEP=FILE tests/bench/changefeed_bench.sh read NAME SECONDS
-#       one client, prepared: NAME one | stamp | shards | shard_rows | stamp_rights |
+#       one client, prepared: NAME one | stamp | shards | shard_rows | precheck (the
+#       counter rows' xmins, a stamp row's, the postmaster's start, as rows) |
+#       precheck_rights (and the administrator's right to channel 1) | stamp_rights |
 #       raw_versions | monitor_read; prints calls/s and CPU per call.
 #   KEEP=FILE tests/bench/changefeed_bench.sh sync SECONDS
 #       a listener's sync round trips back to back (cf_listen sync), with
@@ -83,6 +85,8 @@ read)
   stamp) q="SELECT v FROM cf_stamp WHERE account_id = :a;" ;;
   shards) q="SELECT array_agg(xmin::text ORDER BY shard) FROM series_hot_count WHERE account_id = :a;" ;;
   shard_rows) q="SELECT shard, xmin FROM series_hot_count WHERE account_id = :a;" ;;
+  precheck) q="SELECT shard::int, xmin::text FROM series_hot_count WHERE account_id = :a UNION ALL SELECT -1, xmin::text FROM cf_stamp WHERE account_id = :a UNION ALL SELECT -2, pg_postmaster_start_time()::text;" ;;
+  precheck_rights) q="SELECT shard::int, xmin::text FROM series_hot_count WHERE account_id = :a UNION ALL SELECT -1, xmin::text FROM cf_stamp WHERE account_id = :a UNION ALL SELECT -2, pg_postmaster_start_time()::text UNION ALL SELECT -3, count(*)::text FROM channels WHERE account_id = :a AND id = ANY('{1}'::bigint[]);" ;;
   stamp_rights) q="SELECT (SELECT array_agg(xmin::text ORDER BY shard) FROM series_hot_count WHERE account_id = :a), (SELECT v FROM cf_stamp WHERE account_id = :a), (SELECT count(*) FROM channels WHERE account_id = :a AND id = ANY('{1}'::bigint[]));" ;;
   raw_versions) q="SELECT * FROM mt_raw_versions(:a, '{1}', 1796428800000000, 1796515200000000, 20792, 20792);" ;;
   monitor_read) q="SELECT * FROM mt_monitor_read(:a, '{1}', ARRAY(SELECT generate_series(1, 32)::bigint), 1, NULL, NULL);" ;;
