@@ -137,13 +137,20 @@ async function twoServers(env) {
   return { url, dbName: new URL(url).pathname.slice(1), a, b };
 }
 
+/** A new database of the cluster with a server on it that sends nothing
+ * (no notification threads): { s, the server; dbName; q(sql) there }. */
+async function quietServer() {
+  const url = await pg.createDatabase();
+  const dbName = new URL(url).pathname.slice(1);
+  const s = await startServer({ databaseUrl: url, env: { ...ENV, METRON_NOTIFY_THREADS: '0' } });
+  servers.push(s);
+  return { s, dbName, q: (sql) => pg.psql(sql, dbName) };
+}
+
 test('the receiving host: lower-case host and port, the scheme\'s port when the URL has none, an address ' +
   'as libcurl reads it; mail has none; the claim of before 056 still answers',
   async () => {
-    const url = await pg.createDatabase();
-    const dbName = new URL(url).pathname.slice(1);
-    const s = await startServer({ databaseUrl: url, env: { ...ENV, METRON_NOTIFY_THREADS: '0' } });
-    servers.push(s);
+    const { s, dbName } = await quietServer();
     const cases = [
       ['slack', 'https://hooks.slack.com/services/T0/B0/x', 'hooks.slack.com:443'],
       ['teams', 'HTTPS://Example.COM:443/a', 'example.com:443'],
@@ -1109,11 +1116,7 @@ async function fiveHosts(s, name) {
 // trouble that have nothing in flight. (What it costs: docs/benchmarks.md,
 // "hooks3".)
 test('080 decides every row as 079 did', async () => {
-  const url = await pg.createDatabase();
-  const dbName = new URL(url).pathname.slice(1);
-  const q = (sql) => pg.psql(sql, dbName);
-  const s = await startServer({ databaseUrl: url, env: { ...ENV, METRON_NOTIFY_THREADS: '0' } });
-  servers.push(s);
+  const { q, s } = await quietServer();
   const { ids, idsB, dests, rb } = await fiveHosts(s, 'same');
   const m079 = fs.readFileSync(new URL('../../server/migrations/079_outbox_slow_trouble.sql', import.meta.url),
     'utf8');
@@ -1196,11 +1199,7 @@ test('080 decides every row as 079 did', async () => {
 // loaded under other names from those migrations). (What it costs:
 // docs/benchmarks.md, "hooks4".)
 test('082 claims every row as 080 did, beside 10,000 hosts in trouble of other accounts', async () => {
-  const url = await pg.createDatabase();
-  const dbName = new URL(url).pathname.slice(1);
-  const q = (sql) => pg.psql(sql, dbName);
-  const s = await startServer({ databaseUrl: url, env: { ...ENV, METRON_NOTIFY_THREADS: '0' } });
-  servers.push(s);
+  const { q, s } = await quietServer();
   const { ids, idsB, cb, dests, rb } = await fiveHosts(s, 'bykey');
   const rb2 = await cb.post('/api/v1/destinations', { kind: 'teams', address: 'http://10.0.0.4:9000/b2' });
   assert.equal(rb2.status, 201, JSON.stringify(rb2.body));
