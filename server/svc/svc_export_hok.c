@@ -66,7 +66,7 @@ int export_write_hok(run_ctx *x, const char *tmp)
     mt_hok_opts opts = {x->j->fmt == FMT_HOK ? MT_HOK_V1 : MT_HOK_V2, 0};
     mt_hok_channel hch[EXPORT_MAX_CHANNELS];
     char names[EXPORT_MAX_CHANNELS][MT_HOK_MAX_STR], units[EXPORT_MAX_CHANNELS][MT_HOK_MAX_STR];
-    char title[64], app[MT_HOK_MAX_STR], device[MT_HOK_MAX_STR], model[MT_HOK_MAX_STR];
+    char title[MT_HOK_MAX_STR], app[MT_HOK_MAX_STR], device[MT_HOK_MAX_STR], model[MT_HOK_MAX_STR];
     mt_hok_meta meta;
     mt_hok_writer *w = NULL;
     mt_error err;
@@ -74,7 +74,8 @@ int export_write_hok(run_ctx *x, const char *tmp)
     rowset r = {0};
     int fd, rc = -1;
 
-    snprintf(title, sizeof title, "Metron export %lld", x->j->id);
+    /* The file's title in the asker's language, as README.txt's first line. */
+    snprintf(title, sizeof title, export_words_of(x->lang)->title, x->j->id);
     common(x, 0, app, sizeof app);
     common(x, 1, device, sizeof device);
     common(x, 2, model, sizeof model);

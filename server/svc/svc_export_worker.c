@@ -223,11 +223,12 @@ static void run_job(srv *s, export_job *j)
         x.day0 = floor_div(x.r0, MT_US_PER_DAY);
         x.n_days = floor_div(x.r1 - 1, MT_US_PER_DAY) - x.day0 + 1;
     }
-    /* README.txt: in the language of the person who asked, the zone by its
-     * UTC offsets over the rows (the whole range when there are none). */
-    if (st == DB_OK && j->fmt == FMT_CSV) {
+    /* README.txt and a HOK file's title: in the language of the person who
+     * asked; README.txt's zone by its UTC offsets over the rows (the whole
+     * range when there are none). */
+    if (st == DB_OK) {
         st = db_export_language(c, j->account_id, j->user_id, x.lang);
-        if (st == DB_OK) {
+        if (st == DB_OK && j->fmt == FMT_CSV) {
             st = export_tz_facts(c, &x.tz, x.r1 > x.r0 ? x.r0 : j->t0,
                                  x.r1 > x.r0 ? x.r1 : j->t1, j->t0, j->t1, auth_now(), &x.zone);
         }

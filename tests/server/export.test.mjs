@@ -300,12 +300,12 @@ function unionTimes(ids) {
 }
 
 /** Compare a HOK/HOK2 file with the ingested samples of "ids". */
-function checkHok(bytes, ids, format, tz) {
+function checkHok(bytes, ids, format, tz, id) {
   const f = hok.read(new Uint8Array(bytes));
   try {
     assert.equal(f.format, format);
     assert.equal(f.meta.timezone, tz);
-    assert.match(f.meta.title, /^Metron export \d+$/);
+    assert.equal(f.meta.title, `Metron data export no. ${id}`);
     assert.deepEqual(f.channels.map((c) => c.id), ids);
     f.channels.forEach((c, i) => {
       assert.equal(c.kind, ids[i] === A.computed ? 'computed' : 'measured');
@@ -418,7 +418,7 @@ test('HOK and HOK2 exports re-read by core equal what was ingested (blocks + hot
       `attachment; filename="metron-export-${done.id}.${format}"; filename*=UTF-8''metron-export-${done.id}.${format}`);
     assert.equal(Number(r.headers.get('content-length')), r.bytes.length);
     assert.equal(done.bytes, r.bytes.length);
-    checkHok(r.bytes, A.all, format, 'UTC');
+    checkHok(r.bytes, A.all, format, 'UTC', done.id);
     // An interrupted download resumes from where it stopped.
     assert.equal(r.headers.get('accept-ranges'), 'bytes');
     const half = Math.floor(r.bytes.length / 2);
@@ -432,10 +432,18 @@ test('HOK and HOK2 exports re-read by core equal what was ingested (blocks + hot
   const ids = [A.dev2.channels[0], A.dev1.channels[1]];
   const from = t0 + 6 * HOUR + 1;
   const to = t0 + DAY + 2 * HOUR;
-  const done = await exportOf(A.c, { channels: ids, from, to, format: 'hok2', time_zone: 'Asia/Tokyo' });
+  // ... asked for by a person who reads German: the file's title in German.
+  assert.equal((await A.c.patch('/api/v1/me', { language: 'de' })).status, 200);
+  let done;
+  try {
+    done = await exportOf(A.c, { channels: ids, from, to, format: 'hok2', time_zone: 'Asia/Tokyo' });
+  } finally {
+    assert.equal((await A.c.patch('/api/v1/me', { language: null })).status, 200);
+  }
   const f = hok.read(new Uint8Array((await fetchRaw(done.download_url)).bytes));
   try {
     assert.equal(f.meta.timezone, 'Asia/Tokyo');
+    assert.equal(f.meta.title, `Metron-Datenexport Nr. ${done.id}`);
     const times = Array.from(f.times(), (ms) => Math.round(ms * 1000));
     const want = unionTimes(ids).filter((t) => t >= from && t < to);
     assert.deepEqual(times, want);
