@@ -41,7 +41,16 @@
     X(POOL_TIMEOUTS, "metron_db_pool_timeouts_total", "",                                    \
       "Takes that found no free connection in time (503 db_busy)")                           \
     X(MAINTENANCE_REFUSED, "metron_maintenance_refused_total", "",                           \
-      "API requests answered 503 during a maintenance window")
+      "API requests answered 503 during a maintenance window")                              \
+    X(MONITOR_KEPT, "metron_monitor_values_total", "result=\"kept\"",                        \
+      "Monitor values answered from kept values (stamp unchanged), read after a stamp "      \
+      "that moved, or read")                                                                 \
+    X(MONITOR_MOVED, "metron_monitor_values_total", "result=\"moved\"",                      \
+      "Monitor values answered from kept values (stamp unchanged), read after a stamp "      \
+      "that moved, or read")                                                                 \
+    X(MONITOR_READ, "metron_monitor_values_total", "result=\"read\"",                        \
+      "Monitor values answered from kept values (stamp unchanged), read after a stamp "      \
+      "that moved, or read")
 
 typedef enum {
 #define METRICS_ENUM_(name, metric, labels, help) METRIC_##name,

@@ -609,6 +609,28 @@ static db_stmt st_monitor_read = {"ser_monitor_read",
     "SELECT * FROM mt_monitor_read($1::bigint, $2::bigint[], $3::bigint[], $4::integer, "
     "$5::bigint, $6::bigint)", 0};
 
+/* The account's change stamp (series_stamp, migration 086) as rows of the
+ * monitor's columns: a tag (< 0: no app or channel id is) as the id, the
+ * row's xmin as t, its count as v. */
+#define MONITOR_STAMP_ROWS                                                                        \
+    "SELECT -1 - k.shard::bigint, k.xmin::text::bigint, NULL::boolean, NULL::timestamptz, "      \
+    "  k.n::float8, NULL::smallint, NULL::bytea FROM series_hot_count k WHERE k.account_id = $1 " \
+    "UNION ALL SELECT -100, c.xmin::text::bigint, NULL, NULL, c.v::float8, NULL, NULL "          \
+    "  FROM account_changes c WHERE c.account_id = $1 "                                          \
+    "UNION ALL SELECT -101, (extract(epoch FROM pg_postmaster_start_time()) * 1000000)::bigint, " \
+    "  NULL, NULL, 0, NULL, NULL"
+
+/* The read with the account's change stamp in the same statement: one
+ * snapshot (mt_monitor_read() is STABLE: its statements read with the
+ * calling statement's), so the values are those of the stamp (issue 16,
+ * stamp). */
+static db_stmt st_monitor_read_stamped = {"ser_monitor_read_stamped",
+    "SELECT * FROM mt_monitor_read($1::bigint, $2::bigint[], $3::bigint[], $4::integer, "
+    "$5::bigint, $6::bigint) UNION ALL " MONITOR_STAMP_ROWS, 0};
+
+/* The stamp alone: the pre-check of kept values (base/monitor_cache.h). */
+static db_stmt st_monitor_stamp = {"ser_monitor_stamp", MONITOR_STAMP_ROWS, 0};
+
 /* Whether the "n" ids "ch" are each of lo..hi once (*lo, *hi), in any
  * order: a run of ids without gaps or repeats. */
 static bool id_run(const int64_t *ch, size_t n, int64_t *lo, int64_t *hi)
@@ -752,7 +774,7 @@ typedef struct {
 static int monitor_rows(const PGresult *res, series_monitor_app *apps, size_t n_apps,
                         const id_pos *idx, const hot_newest *h, const int64_t *ch, size_t n_ch,
                         size_t n_measured, series_monitor_value *out, int64_t *since,
-                        hot_ref *hot, size_t *n_hot)
+                        hot_ref *hot, size_t *n_hot, series_stamp *stamp)
 {
     int rows = PQntuples(res);
     size_t k_ch = 0;
@@ -763,6 +785,20 @@ static int monitor_rows(const PGresult *res, series_monitor_app *apps, size_t n_
             return -1;
         }
         id = get_be64(PQgetvalue(res, r, 0));
+        if (id < 0) { /* a row of the stamp (MONITOR_STAMP_ROWS) */
+            if (stamp == NULL || PQgetisnull(res, r, 1) || PQgetisnull(res, r, 4)) {
+                return -1;
+            }
+            if (stamp->n < SERIES_STAMP_MAX) {
+                series_stamp_row *x = &stamp->row[stamp->n++];
+                x->tag = id;
+                x->x = get_be64(PQgetvalue(res, r, 1));
+                x->v = (int64_t)get_f64((const unsigned char *)PQgetvalue(res, r, 4));
+            } else {
+                stamp->ok = false;
+            }
+            continue;
+        }
         if (!PQgetisnull(res, r, 2)) { /* an app */
             size_t i = n_apps;
             if (n_apps > 0) {
@@ -846,9 +882,65 @@ static void monitor_hot(hot_newest *h, hot_ref *hot, size_t n)
     }
 }
 
+/* Sort the rows of "s" by tag (insertion: at most SERIES_STAMP_MAX rows,
+ * mostly in order already). */
+static void stamp_sort(series_stamp *s)
+{
+    for (size_t k = 1; k < s->n; k++) {
+        series_stamp_row x = s->row[k];
+        size_t j = k;
+        while (j > 0 && s->row[j - 1].tag > x.tag) {
+            s->row[j] = s->row[j - 1];
+            j--;
+        }
+        s->row[j] = x;
+    }
+}
+
+const void *series_stamp_bytes(const series_stamp *s, size_t *len)
+{
+    *len = s->n * sizeof s->row[0];
+    return s->row;
+}
+
+db_status series_monitor_stamp(db_conn *c, long long account_id, series_stamp *stamp)
+{
+    unsigned char acct_bin[8];
+    const char *p[1] = {(const char *)acct_bin};
+    int lengths[1] = {8}, formats[1] = {1};
+    PGresult *res = NULL;
+    db_status st;
+    int rows;
+    memset(stamp, 0, sizeof *stamp);
+    put_be64(acct_bin, account_id);
+    if ((st = db_exec_bin(c, &st_monitor_stamp, 1, p, lengths, formats, 1, &res)) != DB_OK) {
+        return st;
+    }
+    rows = PQntuples(res);
+    if (PQnfields(res) != 7 || PQfsize(res, 0) != 8 || PQfsize(res, 1) != 8 ||
+        PQfsize(res, 4) != 8 || rows > SERIES_STAMP_MAX) {
+        PQclear(res);
+        return DB_ERROR;
+    }
+    for (int r = 0; r < rows; r++) {
+        series_stamp_row *x = &stamp->row[stamp->n++];
+        if (PQgetisnull(res, r, 0) || PQgetisnull(res, r, 1) || PQgetisnull(res, r, 4)) {
+            PQclear(res);
+            return DB_ERROR;
+        }
+        x->tag = get_be64(PQgetvalue(res, r, 0));
+        x->x = get_be64(PQgetvalue(res, r, 1));
+        x->v = (int64_t)get_f64((const unsigned char *)PQgetvalue(res, r, 4));
+    }
+    PQclear(res);
+    stamp_sort(stamp);
+    stamp->ok = true;
+    return DB_OK;
+}
+
 db_status series_read_monitor(db_conn *c, long long account_id, series_monitor_app *apps,
                               size_t n_apps, const int64_t *ch, size_t n_ch, size_t n_measured,
-                              series_monitor_value *out)
+                              series_monitor_value *out, series_stamp *stamp)
 {
     unsigned char acct_bin[8], page_bin[4], lo_bin[8], hi_bin[8];
     const char *p[6];
@@ -934,7 +1026,12 @@ db_status series_read_monitor(db_conn *c, long long account_id, series_monitor_a
         p[5] = (const char *)hi_bin;
         lengths[4] = lengths[5] = 8;
     }
-    if ((st = db_exec_bin(c, &st_monitor_read, 6, p, lengths, formats, 1, &res)) != DB_OK) {
+    if (stamp != NULL) {
+        stamp->n = 0;
+        stamp->ok = true;
+    }
+    if ((st = db_exec_bin(c, stamp != NULL ? &st_monitor_read_stamped : &st_monitor_read, 6, p,
+                          lengths, formats, 1, &res)) != DB_OK) {
         goto out;
     }
     st = DB_ERROR;
@@ -949,11 +1046,14 @@ db_status series_read_monitor(db_conn *c, long long account_id, series_monitor_a
         goto out;
     }
     if (monitor_rows(res, apps, n_apps, app_idx, &h, ch, n_ch, n_measured, out, since, hot,
-                     &n_hot) != 0) {
+                     &n_hot, stamp) != 0) {
         log_error("series_read_monitor: a row it cannot read");
         goto out;
     }
     monitor_hot(&h, hot, n_hot);
+    if (stamp != NULL) {
+        stamp_sort(stamp);
+    }
     PQclear(res);
     res = NULL;
     /* More pages only when the first was full (as series_read_hot_latest()). */

@@ -165,6 +165,27 @@ typedef struct {
     double hot_v;
 } series_monitor_value;
 
+/* A change stamp of an account's monitors (migration 086, issue 16: kept
+ * values, base/monitor_cache.h): the xmin of each of its series_hot_count
+ * rows (tag -1 - shard; v its count), of its account_changes row (tag
+ * SERIES_STAMP_CHANGES; v its count) and the postmaster's start (tag
+ * SERIES_STAMP_START, x in µs), sorted by tag. Two stamps are compared as
+ * bytes (series_stamp_bytes()). */
+#define SERIES_STAMP_MAX 24
+#define SERIES_STAMP_CHANGES (-100)
+#define SERIES_STAMP_START (-101)
+typedef struct {
+    int64_t tag, x, v;
+} series_stamp_row;
+typedef struct {
+    size_t n;
+    bool ok; /* read whole (at most SERIES_STAMP_MAX rows) */
+    series_stamp_row row[SERIES_STAMP_MAX];
+} series_stamp;
+
+/* The bytes of "s" to compare and keep: s->n rows (*len bytes). */
+const void *series_stamp_bytes(const series_stamp *s, size_t *len);
+
 /* What changes with every request of a group's monitor (issue 16), in one
  * round trip while the newest hot rows hold every channel's newest sample:
  * the connection state of apps[0..n_apps) (by their ids), and of channels
@@ -174,10 +195,17 @@ typedef struct {
  * reach the hot table (the compactor writes them as day blocks and
  * channel_latest), so no hot row is read for them. A channel without a
  * channel_sent row (no sample ever stored, migration 046) costs no hot-row
- * read either. */
+ * read either. When "stamp" is not NULL, the account's change stamp is
+ * read in the same statement (one snapshot) into it (stamp->ok false when it
+ * could not be: the values are read all the same). */
 db_status series_read_monitor(db_conn *c, long long account_id, series_monitor_app *apps,
                               size_t n_apps, const int64_t *ch, size_t n_ch, size_t n_measured,
-                              series_monitor_value *out);
+                              series_monitor_value *out, series_stamp *stamp);
+
+/* The change stamp of account "account_id" alone (the pre-check of a kept
+ * monitor, base/monitor_cache.h): the same rows as series_read_monitor()
+ * gives in "stamp", read in a statement of their own. */
+db_status series_monitor_stamp(db_conn *c, long long account_id, series_stamp *stamp);
 
 #endif
 

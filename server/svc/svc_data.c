@@ -15,12 +15,15 @@
 #include "log.h"
 #include "mt/caltime.h"
 #include "mt/decimate.h"
+#include "metrics.h"
+#include "monitor_cache.h"
 #include "mt/series.h"
 #include "raw_cache.h"
 #include "reply_cache.h"
 #include "sbuf.h"
 #include "series_store.h"
 #include "shared_read.h"
+#include "stripes.h"
 
 /* --------------------------------------------------------- JSON text */
 
@@ -1532,29 +1535,30 @@ static void monitor_reply(sbuf *b, const mon_shape *s, const series_monitor_valu
     monitor_write(b, s, v);
 }
 
-/* A values read's result as its followers take it (shared_read.h): the
- * leader's reply text and a NUL, the apps and the values as
- * series_read_monitor() left them, the leader's structure blob, then this
- * footer; or the footer alone after a failure its followers share. A
- * follower whose blob is the leader's, byte for byte, answers with the
- * leader's text: a reply is a function of the blob and the values, and
- * writing it again was about half of each follower's instructions (issue
- * 16). Any other follower writes its own from the values. reply_len and
- * blob_len are 0 when the leader shares the values only. */
+/* A values read's result as its followers take it (shared_read.h) and as
+ * it is kept (monitor_cache.h): the leader's reply text and a NUL, the apps
+ * and the values as series_read_monitor() left them, the leader's structure
+ * blob, then this footer; or the footer alone after a failure its followers
+ * share. A follower (or a later request) whose blob is the leader's, byte
+ * for byte, answers with the leader's text: a reply is a function of the
+ * blob and the values, and writing it again was about half of each
+ * follower's instructions (issue 16). Any other writes its own from the
+ * values. reply_len and blob_len are 0 when the leader shares the values
+ * only. */
 typedef struct {
     int32_t status;
     uint32_t reply_len;
     uint32_t blob_len;
 } mon_shared;
 
-/* A follower's reply into "b" from the shared result "x" of a read of the
- * values of "shape" (blob "blob" of "blob_len" bytes): the read's status. */
-static db_status monitor_shared_take(const sread_result *x, mon_shape *shape,
-                                     series_monitor_value *val, const char *blob,
-                                     size_t blob_len, sbuf *b)
+/* A reply into "b" from the result "p" ("n" bytes) of a read of the values
+ * of "shape" (blob "blob" of "blob_len" bytes): the read's status. */
+static db_status monitor_take(const char *p, size_t n, mon_shape *shape,
+                              series_monitor_value *val, const char *blob, size_t blob_len,
+                              sbuf *b)
 {
-    size_t n, apps_len = shape->n_apps * sizeof *shape->apps, vals_len = shape->n_ch * sizeof *val;
-    const char *p = sread_result_data(x, &n), *at;
+    size_t apps_len = shape->n_apps * sizeof *shape->apps, vals_len = shape->n_ch * sizeof *val;
+    const char *at;
     mon_shared f;
     if (n < sizeof f) {
         return DB_ERROR; /* cannot be */
@@ -1578,32 +1582,32 @@ static db_status monitor_shared_take(const sread_result *x, mon_shape *shape,
     return DB_OK;
 }
 
-/* End the leader's read "rd" of the values of "shape" with status "st":
- * its reply "b" (from "room" bytes on, when whole), the values and its blob
- * to the followers,
- * or a busy or unreachable PostgreSQL (each of them would wait as long
- * again); after another failure each reads alone. */
-static void monitor_shared_give(sread *rd, db_status st, const mon_shape *shape,
-                                const series_monitor_value *val, const char *blob,
-                                size_t blob_len, const sbuf *b, size_t room)
+/* The result of a read of the values of "shape" with status "st" (its
+ * reply "b" from "room" bytes on, when whole; the values; its blob), as
+ * monitor_take() reads it: a new body (one reference, the caller's), or
+ * NULL without memory or after a failure its followers should not share
+ * (a busy or unreachable PostgreSQL is shared: each of them would wait as
+ * long again; after another failure each reads alone). */
+static moncache_body *monitor_result(db_status st, const mon_shape *shape,
+                                     const series_monitor_value *val, const char *blob,
+                                     size_t blob_len, const sbuf *b, size_t room)
 {
     size_t apps_len = shape->n_apps * sizeof *shape->apps, vals_len = shape->n_ch * sizeof *val;
     size_t n = sizeof(mon_shared);
     mon_shared f = {(int32_t)st, 0, 0};
-    sread_result *x;
+    moncache_body *x;
     char *p;
     if (st == DB_OK) {
         if (!b->failed && b->len >= room &&
-            b->len - room + 1 + apps_len + vals_len + blob_len + n <= SREAD_MAX_RESULT) {
+            b->len - room + 1 + apps_len + vals_len + blob_len + n <= MONCACHE_MAX_BODY) {
             f.reply_len = (uint32_t)(b->len - room);
             f.blob_len = (uint32_t)blob_len;
         }
         n += (size_t)f.reply_len + 1 + apps_len + vals_len + f.blob_len;
     } else if (st != DB_BUSY && st != DB_UNAVAILABLE) {
-        sread_end_result(rd, NULL);
-        return;
+        return NULL;
     }
-    if ((x = sread_result_new(n, (void **)&p)) != NULL) {
+    if ((x = moncache_body_new(n, (void **)&p)) != NULL) {
         if (st == DB_OK) {
             if (f.reply_len > 0) {
                 memcpy(p, b->p + room, f.reply_len);
@@ -1615,17 +1619,61 @@ static void monitor_shared_give(sread *rd, db_status st, const mon_shape *shape,
         }
         memcpy(p + n - sizeof f, &f, sizeof f);
     }
-    sread_end_result(rd, x);
+    return x;
+}
+
+/* Pre-checks of one account's stamp shared by the requests that come while
+ * one has not begun (shared_read.h; METRON_MONITOR_STAMP_SHARE=0: each
+ * request reads its own). */
+static env_switch g_stamp_share = ENV_SWITCH("METRON_MONITOR_STAMP_SHARE");
+
+/* The change stamp of account "account_id" (series_monitor_stamp()), read
+ * after this request came: in a statement shared with the requests of the
+ * account that came before it began, or alone. *c is the caller's
+ * connection or NULL (one is then taken when this request reads, and kept
+ * for the read that follows a stamp that moved). */
+static db_status monitor_stamp(srv *s, db_conn **c, long long account_id, series_stamp *stamp)
+{
+    int64_t key[3] = {0x6d737461 /* "msta" */, (int64_t)(intptr_t)s->pool, account_id};
+    sread *rd = NULL;
+    void *res = NULL;
+    size_t res_len = 0;
+    sread_role role = SREAD_ALONE;
+    db_status st;
+    if (*c == NULL && !env_switch_off(&g_stamp_share)) {
+        role = sread_join(key, sizeof key, &rd, &res, &res_len);
+    }
+    if (role == SREAD_SHARED) {
+        st = res_len == sizeof *stamp ? DB_OK : DB_ERROR;
+        if (st == DB_OK) {
+            memcpy(stamp, res, sizeof *stamp);
+        }
+        free(res);
+        return st;
+    }
+    st = *c != NULL ? DB_OK : db_acquire(s->pool, DB_WAIT_MS, c);
+    if (st == DB_OK) {
+        if (rd != NULL) {
+            sread_start(rd);
+        }
+        st = series_monitor_stamp(*c, account_id, stamp);
+    }
+    if (rd != NULL) {
+        sread_end(rd, st == DB_OK ? stamp : NULL, st == DB_OK ? sizeof *stamp : 0);
+    }
+    return st;
 }
 
 /* Read what changes with every batch of the monitor of "shape" (of blob
  * "blob", "blob_len" bytes) and write the reply into "b" (after its first
- * "room" bytes, already there): in one read
- * shared with the requests of the same values that came before it began
- * (shared_read.h), or alone. *c is the caller's connection or NULL (one is
- * then taken when this request reads); it is released before the reply
- * is written. Returns the read's status (the reply is written when
- * DB_OK, unless b->failed). */
+ * "room" bytes, already there): from the values kept with the account's
+ * change stamp when the stamp read now is theirs (monitor_cache.h, issue
+ * 16: no monitor row read); else in one read shared with the requests of
+ * the same values that came before it began (shared_read.h), or alone, the
+ * stamp read with it and the values kept. *c is the caller's connection or
+ * NULL (one is then taken when this request reads); it is released before
+ * the reply is written. Returns the read's status (the reply is written
+ * when DB_OK, unless b->failed). */
 static db_status monitor_values(srv *s, db_conn **c, long long account_id, mon_shape *shape,
                                 series_monitor_value *val, const char *blob, size_t blob_len,
                                 sbuf *b, size_t room)
@@ -1636,19 +1684,47 @@ static db_status monitor_values(srv *s, db_conn **c, long long account_id, mon_s
     sread *rd = NULL;
     sread_result *x = NULL;
     sread_role role = SREAD_ALONE;
+    series_stamp stamp;
+    moncache_body *kept = NULL;
+    int64_t now_ms = auth_now_ms();
     db_status st;
+    stamp.ok = false;
+    /* Kept values read twice alike: the stamp first. */
+    if (key != NULL && moncache_stable(key, key_len, now_ms)) {
+        size_t stamp_len = 0;
+        const void *sb;
+        st = monitor_stamp(s, c, account_id, &stamp);
+        if (st == DB_BUSY || st == DB_UNAVAILABLE) {
+            goto out; /* the read would wait as long */
+        }
+        if (st == DB_OK && stamp.ok) {
+            sb = series_stamp_bytes(&stamp, &stamp_len);
+            kept = moncache_get(key, key_len, sb, stamp_len, now_ms);
+        }
+        if (kept != NULL) {
+            size_t n = 0;
+            const char *p = moncache_body_data(kept, &n);
+            db_release(s->pool, *c);
+            *c = NULL;
+            st = monitor_take(p, n, shape, val, blob, blob_len, b);
+            moncache_body_drop(kept);
+            metrics_add(METRIC_MONITOR_KEPT, 1);
+            goto out;
+        }
+        metrics_add(METRIC_MONITOR_MOVED, 1);
+    }
     /* A request that holds a connection already (it read the group's
-     * structure) reads alone: it never waits on another holding it. */
+     * structure, or a stamp that moved) reads alone: it never waits on
+     * another holding it. */
     if (key != NULL && *c == NULL) {
         role = sread_join_ref(key, key_len, &rd, &x);
     }
-    if (key != buf) {
-        free(key);
-    }
     if (role == SREAD_SHARED) {
-        st = monitor_shared_take(x, shape, val, blob, blob_len, b);
+        size_t n = 0;
+        const char *p = sread_result_data(x, &n);
+        st = monitor_take(p, n, shape, val, blob, blob_len, b);
         sread_result_drop(x);
-        return st;
+        goto out;
     }
     st = *c != NULL ? DB_OK : db_acquire(s->pool, DB_WAIT_MS, c);
     if (st == DB_OK) {
@@ -1656,17 +1732,38 @@ static db_status monitor_values(srv *s, db_conn **c, long long account_id, mon_s
             sread_start(rd);
         }
         st = series_read_monitor(*c, account_id, shape->apps, shape->n_apps, shape->ch,
-                                 shape->n_ch, shape->n_measured, val);
+                                 shape->n_ch, shape->n_measured, val, key != NULL ? &stamp : NULL);
     }
     db_release(s->pool, *c);
     *c = NULL;
+    metrics_add(METRIC_MONITOR_READ, 1);
     /* Written straight as text (issue 16: a cJSON tree of a 32-channel
      * group was a quarter of the route's CPU in malloc and free). */
     if (st == DB_OK) {
         monitor_reply(b, shape, val);
     }
-    if (rd != NULL) {
-        monitor_shared_give(rd, st, shape, val, blob, blob_len, b, room);
+    if (rd != NULL || (st == DB_OK && stamp.ok)) {
+        moncache_body *r = monitor_result(st, shape, val, blob, blob_len, b, room);
+        if (r != NULL && st == DB_OK && stamp.ok) {
+            size_t stamp_len = 0;
+            const void *sb = series_stamp_bytes(&stamp, &stamp_len);
+            moncache_put(key, key_len, sb, stamp_len, now_ms, r);
+        }
+        if (rd != NULL) {
+            size_t n = 0;
+            const void *p = r != NULL ? moncache_body_data(r, &n) : NULL;
+            x = r != NULL ? sread_result_wrap(p, n, moncache_body_release, moncache_body_ref(r))
+                          : NULL;
+            if (r != NULL && x == NULL) {
+                moncache_body_drop(r); /* the reference taken for the wrap */
+            }
+            sread_end_result(rd, x);
+        }
+        moncache_body_drop(r);
+    }
+out:
+    if (key != buf) {
+        free(key);
     }
     return st;
 }
