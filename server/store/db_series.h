@@ -124,7 +124,10 @@ db_status db_ingest_describe(db_conn *c, long long account_id, long long app_id,
  * a channel's device and app too, not a hash of the account's devices; a
  * statement with the joins was planned anew on every call once the
  * service had many tenants; docs/benchmarks.md, memberscale). The raw data
- * read asks it in the same statement as the samples (series_read.c). */
+ * read asks it in the same statement as the samples (series_read.c), or,
+ * when the answer is remembered (rights_memo.h, 087), only if the account's
+ * rights version moved. A change here must keep tests/code/rights_memo.test.mjs's
+ * rule: the function reads only what 087/088's triggers watch. */
 #define DB_CHANNELS_SEEN "mt_channels_seen($1::bigint, $2::bigint[], $3::bigint)"
 
 /* SQL: the same ids as rows (db_channels_visible()). */
