@@ -20,7 +20,8 @@ void srv_public_url(const srv *s, char *out, size_t cap)
         snprintf(out, cap, "http://localhost");
         return;
     }
-    /* A wait on a word we only read: waitword_wait() loads it atomically. */
+    /* The word is the server's, not this caller's: waitword_wait() may mark
+     * it as slept on (waitword.c), nothing else. */
     waitword_wait((atomic_int *)&s->port_published);
     port = atomic_load(&s->port);
     host = strcmp(s->host, "0.0.0.0") == 0 ? "localhost" : s->host;
@@ -33,7 +34,7 @@ void srv_public_url(const srv *s, char *out, size_t cap)
 
 void srv_publish_port(srv *s)
 {
-    if (atomic_load(&s->port_published) == 0) {
+    if (atomic_load(&s->port_published) != 1) { /* 0, or waited on: not set */
         waitword_set(&s->port_published);
     }
 }

@@ -9,10 +9,15 @@
 
 #include <stdatomic.h>
 
-/* Return once *w is not 0 (read with acquire order). */
+/* A word starts at 0 and is 1 once set; waitword_wait() may store another
+ * value meanwhile (a waiter asleep on it), so test a word for "set" with
+ * == 1, never != 0. */
+
+/* Return once *w is 1 (read with acquire order). */
 void waitword_wait(atomic_int *w);
 
-/* Set *w to 1 (release order) and wake every thread in waitword_wait(w).
+/* Set *w to 1 (release order) and wake every thread in waitword_wait(w)
+ * (a system call only when one is asleep on it).
  * "w" may be freed by a woken thread as soon as this returns, never by
  * the caller's followers before: the caller keeps a reference to the
  * memory until this returns. */

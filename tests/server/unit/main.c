@@ -42,6 +42,7 @@ void suite_picture_info(void);
 void suite_linelog(void);
 void suite_cmp(void);
 void suite_stripes(void);
+void suite_waitword(void);
 void suite_http_time(void);
 void suite_srv(void);
 void suite_http_conns(void);
@@ -152,6 +153,7 @@ int main(int argc, char **argv)
     suite_linelog();
     suite_cmp();
     suite_stripes();
+    suite_waitword();
     suite_http_time();
     suite_srv();
     suite_db_migrate();
