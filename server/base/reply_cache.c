@@ -18,7 +18,9 @@ _Static_assert((REPLY_CACHE_SLOTS & (REPLY_CACHE_SLOTS - 1)) == 0,
 struct reply_body {
     atomic_int refs;
     size_t len;
-    char text[]; /* "len" bytes and a NUL */
+    reply_head head; /* the room before "text" (room 0: none) */
+    char *text;      /* "len" bytes and a NUL, in data[] after the room */
+    char data[];
 };
 
 typedef struct {
@@ -71,6 +73,11 @@ void reply_body_release(reply_body *b)
     if (b != NULL && atomic_fetch_sub(&b->refs, 1) == 1) {
         free(b);
     }
+}
+
+reply_head *reply_body_head(reply_body *b)
+{
+    return b != NULL && b->head.room > 0 ? &b->head : NULL;
 }
 
 void reply_body_text_free(reply_body_text *t)
@@ -155,18 +162,23 @@ void reply_cache_put(const reply_key *key, unsigned long long epoch, int64_t now
     rc_slot *e = &slots[i];
     pthread_mutex_t *lock = lock_of(i);
     reply_body *copy, *unused;
+    size_t room;
 
     if (len > (key->kind == REPLY_ME ? REPLY_CACHE_MAX_BODY : REPLY_CACHE_MAX_LIST)) {
         return;
     }
     /* Copied outside the lock; whichever body is left over is released
-     * outside it too. */
-    copy = malloc(sizeof *copy + len + 1);
+     * outside it too. A list is sent as it is (reply_body_head()): room
+     * before it for its headers. */
+    room = key->kind == REPLY_DEVICES ? REPLY_BODY_ROOM : 0;
+    copy = malloc(sizeof *copy + room + len + 1);
     if (copy == NULL) {
         return;
     }
     atomic_init(&copy->refs, 1);
     copy->len = len;
+    reply_head_init(&copy->head, room);
+    copy->text = copy->data + room;
     memcpy(copy->text, text, len);
     copy->text[len] = '\0';
     pthread_mutex_lock(lock);

@@ -36,6 +36,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "reply_head.h"
+
 #define REPLY_CACHE_SLOTS 1024 /* a power of two */
 #define REPLY_CACHE_STRIPES 64
 #define REPLY_CACHE_MAX_BODY 16384          /* GET /me */
@@ -93,6 +95,15 @@ bool reply_cache_get_shared(const reply_key *key, unsigned long long epoch, int6
 /* Give back a reference of reply_cache_get_shared(); the text is dead
  * after. NULL is allowed. */
 void reply_body_release(reply_body *b);
+
+/* Bytes of room before a REPLY_DEVICES body's text for its headers. */
+#define REPLY_BODY_ROOM 512
+
+/* The room before the text of "b" for its reply's headers (reply_head.h,
+ * http_reply_json_kept(): a list of 70 KB leaves in one write with its
+ * headers, without a copy), borrowed as long as "b" is; NULL when "b" has
+ * none (kinds other than REPLY_DEVICES) or is NULL. */
+reply_head *reply_body_head(reply_body *b);
 
 /* A reply's text that is either the caller's own or a remembered body:
  * "text" ("len" bytes) is "owned" (malloc'd) or inside "shared". */

@@ -251,7 +251,14 @@ static int devices_list(http_req *req, long long app_id)
         reply_body_text_free(&list);
         return http_reply_svc(req, &e);
     }
-    rc = http_reply_json_text(req, 200, list.text, list.len);
+    if (reply_body_head(list.shared) != NULL) {
+        /* The remembered list itself, its headers written before it once
+         * (issue 16, srvcpu: one write instead of the headers' and the
+         * body's). */
+        rc = http_reply_json_kept(req, 200, list.text, list.len, reply_body_head(list.shared));
+    } else {
+        rc = http_reply_json_text(req, 200, list.text, list.len);
+    }
     reply_body_text_free(&list);
     return rc;
 }

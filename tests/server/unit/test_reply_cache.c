@@ -286,6 +286,37 @@ static void reply_cache_shared_body_outlives_its_entry(void)
     reply_cache_clear();
 }
 
+/* A device list has room for its headers right before its text (sent in
+ * one write, http_reply_json_kept()); other kinds have none. */
+static void reply_cache_list_body_has_room_for_its_headers(void)
+{
+    reply_key list = {REPLY_DEVICES, 1, 2, 0, 0};
+    reply_key k = me(1, 2, 0);
+    reply_body *a = NULL, *b = NULL;
+    const char *ta = NULL, *tb = NULL;
+    size_t la = 0, lb = 0;
+    reply_head *h;
+    reply_cache_clear();
+    T_TRUE(reply_body_head(NULL) == NULL);
+    reply_cache_put(&list, 1, NOW, "[{\"id\":1}]", 10);
+    reply_cache_put(&k, 1, NOW, "{}", 2);
+    T_TRUE(reply_cache_get_shared(&list, 1, NOW, &a, &ta, &la, NULL));
+    T_TRUE(reply_cache_get_shared(&k, 1, NOW, &b, &tb, &lb, NULL));
+    h = reply_body_head(a);
+    T_TRUE(h != NULL);
+    T_EQ_INT((long long)h->room, REPLY_BODY_ROOM);
+    T_EQ_INT(atomic_load(&h->state), REPLY_HEAD_FREE);
+    T_TRUE(reply_body_head(b) == NULL);
+    /* The room is writable and ends where the text begins. */
+    memset((char *)ta - REPLY_BODY_ROOM, 'h', REPLY_BODY_ROOM);
+    T_EQ_STR(ta, "[{\"id\":1}]");
+    T_TRUE(la == 10 && lb == 2);
+    T_EQ_STR(tb, "{}");
+    reply_body_release(a);
+    reply_body_release(b);
+    reply_cache_clear();
+}
+
 void suite_reply_cache(void)
 {
     T_RUN(reply_cache_misses_when_empty_and_hits_after_put);
@@ -298,4 +329,5 @@ void suite_reply_cache(void)
     T_RUN(reply_cache_keeps_no_body_over_the_limit);
     T_RUN(reply_cache_is_consistent_under_concurrent_use);
     T_RUN(reply_cache_shared_body_outlives_its_entry);
+    T_RUN(reply_cache_list_body_has_room_for_its_headers);
 }
