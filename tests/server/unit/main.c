@@ -29,6 +29,7 @@ void suite_json_guard(void);
 void suite_refresher(void);
 void suite_reply_cache(void);
 void suite_raw_cache(void);
+void suite_monitor_cache(void);
 void suite_shared_read(void);
 void suite_app_cache(void);
 void suite_svc(void);
@@ -140,6 +141,7 @@ int main(int argc, char **argv)
     suite_refresher();
     suite_reply_cache();
     suite_raw_cache();
+    suite_monitor_cache();
     suite_shared_read();
     suite_app_cache();
     suite_svc();
