@@ -140,6 +140,40 @@ test('ingest, folds and deletions through the other process show on the next rep
     assert.equal(chan(b, t.ch[1]), undefined, 'a channel deleted');
   });
 
+test('a computed channel\'s days deleted and written again outside a fold (its expression edited, the back-fill) show on the next reply',
+  async () => {
+    const t = await tenant();
+    let r = await t.adminA.post(`/api/v1/groups/${t.groupId}/computed`, { name: 'Sum', unit: 'V',
+      expression: 'CH1+CH2', inputs: t.ch });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    const x = r.body.id;
+    const t0 = baseTime(30);
+    r = await t.viaA.batch({ batch_id: 'x1', snapshots: [{ t: t0, ids: t.ch, v: [5, 3] },
+      { t: t0 + MIN_US, ids: t.ch, v: [7, 2] }] });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    await compact(two.srvA);
+    const backfill = async (srv) => {
+      const q = await request(srv.url, 'POST', '/api/v1/test/computed-backfill');
+      assert.equal(q.status, 200, JSON.stringify(q.body));
+    };
+    await backfill(two.srvA);
+    await heardAll(two.srvB);
+    let b = await keptOn(t, t.adminB, two.srvB);
+    assert.deepEqual(chan(b, x).latest, { t: t0 + MIN_US, v: 9 });
+    // The expression edited through A: its days and channel_latest row deleted at once.
+    r = await t.adminA.patch(`/api/v1/computed/${x}`, { expression: 'CH1-CH2' });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    await heardAll(two.srvB);
+    b = await monitor(t, t.adminB);
+    assert.equal(chan(b, x).expression, 'CH1-CH2');
+    assert.equal(chan(b, x).latest, null, 'the computed values deleted');
+    // The back-fill by B's process writes them again (series_write_day(), series_update_latest()).
+    await keptOn(t, t.adminA, two.srvA);
+    await backfill(two.srvB);
+    b = await monitor(t, t.adminA);
+    assert.deepEqual(chan(b, x).latest, { t: t0 + MIN_US, v: 5 }, 'the back-fill through B');
+  });
+
 test('a disconnect through the other process, by its sweep, and in SQL shows on the next reply', async () => {
   const t = await tenant();
   const t0 = baseTime(2);
