@@ -913,6 +913,38 @@ db_status db_group_visible(db_conn *c, long long account_id, long long viewer,
     return st;
 }
 
+/* db_group_visible() with the account's rights version (087, 0 without a
+ * row) and the postmaster's start (µs), in the same snapshot. */
+static db_stmt st_group_visible_v = {"ser_group_visible_v",
+    "SELECT (SELECT count(*) FROM measurement_groups g WHERE g.account_id = $1 AND g.id = $2 "
+    "  AND ($3::bigint IS NULL OR g.id IN (" GROUPS_OF_USER "))), "
+    "COALESCE((SELECT r.v FROM account_rights r WHERE r.account_id = $1), 0), "
+    "(extract(epoch FROM pg_postmaster_start_time()) * 1000000)::bigint", 0};
+
+db_status db_group_visible_v(db_conn *c, long long account_id, long long viewer,
+                             long long group_id, bool *visible, int64_t *version, int64_t *start)
+{
+    char a[24], g[24], v[24];
+    const char *p[] = {db_ll(account_id, a), db_ll(group_id, g), viewer ? db_ll(viewer, v) : NULL};
+    PGresult *res = NULL;
+    db_status st = db_exec(c, &st_group_visible_v, 3, p, &res);
+    *visible = false;
+    *version = 0;
+    *start = 0;
+    if (st != DB_OK) {
+        return st;
+    }
+    if (PQntuples(res) != 1 || PQnfields(res) != 3) {
+        PQclear(res);
+        return DB_ERROR;
+    }
+    *visible = strtoll(PQgetvalue(res, 0, 0), NULL, 10) > 0;
+    *version = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+    *start = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
+    PQclear(res);
+    return DB_OK;
+}
+
 #define ISO_UTC(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
 /* The structure of a group's monitor; what changes with every batch (the

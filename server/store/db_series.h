@@ -155,6 +155,13 @@ db_status db_series_day_count(db_conn *c, long long account_id, const int64_t *i
 db_status db_group_visible(db_conn *c, long long account_id, long long viewer,
                            long long group_id, bool *visible);
 
+/* db_group_visible(), with the version of the account's rights (account_rights.v,
+ * migration 087; 0 without a row) and the postmaster's start (µs) read in
+ * the same snapshot: what a member's remembered right is checked against
+ * (rights_memo.h, the monitor's stamp). */
+db_status db_group_visible_v(db_conn *c, long long account_id, long long viewer,
+                             long long group_id, bool *visible, int64_t *version, int64_t *start);
+
 /* One row of the structure of a group's monitor (M2): a channel with its
  * app and device; an app without devices, or a device without channels,
  * has one row of its own with device_id (and channel_id) 0, so that an app

@@ -618,7 +618,9 @@ static db_stmt st_monitor_read = {"ser_monitor_read",
     "UNION ALL SELECT -100, c.xmin::text::bigint, NULL, NULL, c.v::float8, NULL, NULL "          \
     "  FROM account_changes c WHERE c.account_id = $1 "                                          \
     "UNION ALL SELECT -101, (extract(epoch FROM pg_postmaster_start_time()) * 1000000)::bigint, " \
-    "  NULL, NULL, 0, NULL, NULL"
+    "  NULL, NULL, 0, NULL, NULL "                                                               \
+    "UNION ALL SELECT -102, r.v, NULL, NULL, 0, NULL, NULL "                                     \
+    "  FROM account_rights r WHERE r.account_id = $1"
 
 /* The read with the account's change stamp in the same statement: one
  * snapshot (mt_monitor_read() is STABLE: its statements read with the

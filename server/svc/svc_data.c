@@ -20,6 +20,7 @@
 #include "mt/series.h"
 #include "raw_cache.h"
 #include "reply_cache.h"
+#include "rights_memo.h"
 #include "sbuf.h"
 #include "series_store.h"
 #include "shared_read.h"
@@ -1469,6 +1470,52 @@ static unsigned long long monitor_epoch(long long account_id)
            auth_account_state_epoch(account_id);
 }
 
+/* Whether the actor may see group "group_id" (*visible), read now; a
+ * member's answer is remembered with the version of the account's rights
+ * it was read at (rights_memo.h, keyed by minus the group's id), for
+ * monitor_right_holds(). */
+static db_status monitor_right(db_conn *c, const svc_actor *a, long long group_id, bool *visible)
+{
+    long long viewer = svc_viewer(a);
+    int64_t version = 0, start = 0;
+    db_status st;
+    if (viewer <= 0) {
+        return db_group_visible(c, a->account_id, viewer, group_id, visible);
+    }
+    st = db_group_visible_v(c, a->account_id, viewer, group_id, visible, &version, &start);
+    if (st == DB_OK && *visible) {
+        rights_memo_put(a->account_id, viewer, -(int64_t)group_id, version, start);
+    }
+    return st;
+}
+
+/* Whether a member's right to see group "group_id", remembered with the
+ * structure of its monitor, still holds by the account's stamp "seen" read
+ * after this request came (SERIES_STAMP_RIGHTS and SERIES_STAMP_START, the
+ * same as when the right was read): no change of rights committed since
+ * (087's triggers), so the right is the one read then. False when the stamp
+ * was not read in this request, or moved: the right is read again. */
+static bool monitor_right_holds(const svc_actor *a, long long group_id, const series_stamp *seen)
+{
+    int64_t ver = 0, start = 0, x_ver = 0, x_start = 0, neg = -(int64_t)group_id;
+    bool has_ver = false, has_start = false;
+    if (!seen->ok) {
+        return false;
+    }
+    for (size_t i = 0; i < seen->n; i++) {
+        if (seen->row[i].tag == SERIES_STAMP_RIGHTS) {
+            x_ver = seen->row[i].x;
+            has_ver = true;
+        } else if (seen->row[i].tag == SERIES_STAMP_START) {
+            x_start = seen->row[i].x;
+            has_start = true;
+        }
+    }
+    return has_ver && has_start &&
+           rights_memo_known(a->account_id, svc_viewer(a), &neg, 1, &ver, &start) &&
+           ver == x_ver && start == x_start;
+}
+
 /* Read the structure of the group (after checking that the actor may see
  * it) into *blob (*len bytes), and remember it for a signed-in user. */
 static void monitor_shape_read(db_conn *c, const svc_actor *a, long long group_id,
@@ -1480,7 +1527,7 @@ static void monitor_shape_read(db_conn *c, const svc_actor *a, long long group_i
     int n_rows = 0;
     bool visible = false;
     db_status st;
-    if ((st = db_group_visible(c, a->account_id, svc_viewer(a), group_id, &visible)) != DB_OK) {
+    if ((st = monitor_right(c, a, group_id, &visible)) != DB_OK) {
         fail_db(r, st);
         return;
     }
@@ -1676,7 +1723,7 @@ static db_status monitor_stamp(srv *s, db_conn **c, long long account_id, series
  * when DB_OK, unless b->failed). */
 static db_status monitor_values(srv *s, db_conn **c, long long account_id, mon_shape *shape,
                                 series_monitor_value *val, const char *blob, size_t blob_len,
-                                sbuf *b, size_t room)
+                                sbuf *b, size_t room, series_stamp *seen)
 {
     size_t key_len = 0;
     unsigned char buf[1024]; /* a group of up to 120 apps and channels */
@@ -1689,6 +1736,7 @@ static db_status monitor_values(srv *s, db_conn **c, long long account_id, mon_s
     int64_t now_ms = auth_now_ms();
     db_status st;
     stamp.ok = false;
+    seen->ok = false;
     /* Kept values read twice alike: the stamp first. */
     if (key != NULL && moncache_stable(key, key_len, now_ms)) {
         size_t stamp_len = 0;
@@ -1698,6 +1746,7 @@ static db_status monitor_values(srv *s, db_conn **c, long long account_id, mon_s
             goto out; /* the read would wait as long */
         }
         if (st == DB_OK && stamp.ok) {
+            *seen = stamp;
             sb = series_stamp_bytes(&stamp, &stamp_len);
             kept = moncache_get(key, key_len, sb, stamp_len, now_ms);
         }
@@ -1737,6 +1786,9 @@ static db_status monitor_values(srv *s, db_conn **c, long long account_id, mon_s
     db_release(s->pool, *c);
     *c = NULL;
     metrics_add(METRIC_MONITOR_READ, 1);
+    if (st == DB_OK && stamp.ok) {
+        *seen = stamp;
+    }
     /* Written straight as text (issue 16: a cJSON tree of a 32-channel
      * group was a quarter of the route's CPU in malloc and free). */
     if (st == DB_OK) {
@@ -1782,10 +1834,13 @@ static void monitor_r(srv *s, const svc_actor *a, long long group_id, data_reply
     size_t blob_len = 0;
     mon_shape shape = {0};
     sbuf b = {0};
+    series_stamp seen;
     bool due = false;
     db_status st;
 
     memset(r, 0, sizeof *r);
+    seen.n = 0;
+    seen.ok = false;
     if (remember != NULL &&
         reply_cache_get_shared(remember, monitor_epoch(a->account_id), auth_now_ms(), &held, &blob,
                                &blob_len, &due) &&
@@ -1818,9 +1873,27 @@ static void monitor_r(srv *s, const svc_actor *a, long long group_id, data_reply
         b.len = DATA_REPLY_ROOM;
     }
     if ((st = monitor_values(s, &c, a->account_id, &shape, shape.val, blob, blob_len, &b,
-                             DATA_REPLY_ROOM)) != DB_OK) {
+                             DATA_REPLY_ROOM, &seen)) != DB_OK) {
         fail_db(r, st);
         goto out;
+    }
+    /* A member's right to see the group, remembered with the structure:
+     * as strict as the raw day's (087): a right removed through any
+     * process or in SQL refuses the next request, not only once the
+     * notification has ended the structure here. Held while the stamp read
+     * in this request shows the rights' version it was read at; else read
+     * again now. */
+    if (own == NULL && svc_viewer(a) > 0 && !monitor_right_holds(a, group_id, &seen)) {
+        bool visible = false;
+        if ((c == NULL && (st = db_acquire(s->pool, DB_WAIT_MS, &c)) != DB_OK) ||
+            (st = monitor_right(c, a, group_id, &visible)) != DB_OK) {
+            fail_db(r, st);
+            goto out;
+        }
+        if (!visible) {
+            fail(r, SVC_NOT_FOUND, "not_found", NULL, "no such measurement group");
+            goto out;
+        }
     }
     if (b.failed) {
         fail(r, SVC_NOMEM, NULL, NULL, "the server is out of memory: retry");

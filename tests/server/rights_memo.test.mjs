@@ -5,7 +5,9 @@
 // on one database, both having read the window often (their memory full):
 // every change to what mt_channels_seen() reads, through the other process
 // or in SQL (as an older server or a tool writes), refuses or allows the very
-// next request on both, with no wait for a notification; and the version
+// next request on both, with no wait for a notification (a member's right to
+// see a group's monitor, remembered with its structure, is checked the same
+// way against the rights' version in the monitor's stamp); and the version
 // moves in the writing transaction, never on a rolled-back one.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -71,6 +73,16 @@ async function statuses(t, ids, times = 3) {
 }
 const all = (s, n = 6) => Array(n).fill(s);
 
+/** The member's status for the monitor of the group on both processes,
+ * each asked "times" times in a row. */
+async function monitorStatuses(t, times = 3) {
+  const out = [];
+  for (const c of [t.memberA, t.memberB]) {
+    for (let k = 0; k < times; k++) out.push((await c.get(`/api/v1/groups/${t.groupId}/monitor`)).status);
+  }
+  return out;
+}
+
 /** Read until both processes remember the member's rights to "ids". */
 async function remembered(t, ids) {
   assert.deepEqual(await statuses(t, ids), all(200));
@@ -99,17 +111,36 @@ test("a member's remembered rights: every kind of change refuses or allows the n
   }
   assert.deepEqual(await statuses(t, both), all(200));
 
-  // The grant taken back through B: refused on A's next request, and B's.
+  // The grant taken back through B: refused on A's next request, and B's;
+  // the group's monitor too (its structure remembered on both), without
+  // waiting for the notification that ends it.
+  assert.deepEqual(await monitorStatuses(t), all(200));
   let v = await version(t.accountId);
   let r = await t.adminB.put(`/api/v1/groups/${t.groupId}/access`, { users: [], teams: [] });
   assert.equal(r.status, 200, JSON.stringify(r.body));
   assert.ok(await version(t.accountId) > v);
+  assert.deepEqual(await monitorStatuses(t, 1), all(404, 2));
   assert.deepEqual(await statuses(t, both, 1), all(404, 2));
   assert.deepEqual(await statuses(t, [t.ch[0]]), all(404));
+  assert.deepEqual(await monitorStatuses(t), all(404));
   // Granted again through A (a new row): allowed at once on both.
   r = await t.adminA.put(`/api/v1/groups/${t.groupId}/access`,
     { users: [{ user_id: t.memberId, access: 'view' }], teams: [] });
   assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.deepEqual(await statuses(t, both), all(200));
+  assert.deepEqual(await monitorStatuses(t), all(200));
+  // A grant taken back whose notification never comes (the notifying
+  // trigger off for that statement): nothing remembered is ended by it, and
+  // the next requests are refused all the same.
+  await sql(`ALTER TABLE group_user_access DISABLE TRIGGER group_user_access_list_notify;
+    DELETE FROM group_user_access WHERE account_id = ${t.accountId};
+    ALTER TABLE group_user_access ENABLE TRIGGER group_user_access_list_notify`);
+  assert.deepEqual(await monitorStatuses(t, 1), all(404, 2));
+  assert.deepEqual(await statuses(t, both, 1), all(404, 2));
+  assert.deepEqual(await monitorStatuses(t), all(404));
+  await sql(`INSERT INTO group_user_access (account_id, group_id, user_id, access)
+    VALUES (${t.accountId}, ${t.groupId}, ${t.memberId}, 'view')`);
+  assert.deepEqual(await monitorStatuses(t), all(200));
   assert.deepEqual(await statuses(t, both), all(200));
 
   // The app moved to a group not granted, in SQL (as an older server would).
@@ -139,7 +170,9 @@ test("a member's remembered rights: every kind of change refuses or allows the n
     INSERT INTO group_team_access (account_id, group_id, team_id) VALUES (${t.accountId}, ${t.groupId}, ${team});
     DELETE FROM group_user_access WHERE account_id = ${t.accountId}`);
   assert.deepEqual(await statuses(t, both), all(200));
+  assert.deepEqual(await monitorStatuses(t), all(200));
   await sql(`DELETE FROM team_members WHERE account_id = ${t.accountId} AND team_id = ${team}`);
+  assert.deepEqual(await monitorStatuses(t, 1), all(404, 2));
   assert.deepEqual(await statuses(t, both, 1), all(404, 2));
   await sql(`INSERT INTO team_members (account_id, team_id, user_id) VALUES (${t.accountId}, ${team}, ${t.memberId})`);
   assert.deepEqual(await statuses(t, both), all(200));
