@@ -214,6 +214,11 @@ void moncache_put(const void *key, size_t key_len, const void *stamp, size_t sta
     pthread_mutex_unlock(lock_of(i));
 }
 
+bool moncache_on(void)
+{
+    return !env_switch_off(&g_switch);
+}
+
 size_t moncache_bytes(void)
 {
     return atomic_load(&g_bytes);

@@ -81,6 +81,10 @@ moncache_body *moncache_get(const void *key, size_t key_len, const void *stamp,
 void moncache_put(const void *key, size_t key_len, const void *stamp, size_t stamp_len,
                   int64_t now_ms, moncache_body *b);
 
+/* Whether values are kept at all (METRON_MONITOR_CACHE is not 0): when not,
+ * the caller reads no stamp. */
+bool moncache_on(void);
+
 /* Bytes kept (tests). */
 size_t moncache_bytes(void);
 

@@ -1781,7 +1781,8 @@ static db_status monitor_values(srv *s, db_conn **c, long long account_id, mon_s
             sread_start(rd);
         }
         st = series_read_monitor(*c, account_id, shape->apps, shape->n_apps, shape->ch,
-                                 shape->n_ch, shape->n_measured, val, key != NULL ? &stamp : NULL);
+                                 shape->n_ch, shape->n_measured, val,
+                                 key != NULL && moncache_on() ? &stamp : NULL);
     }
     db_release(s->pool, *c);
     *c = NULL;

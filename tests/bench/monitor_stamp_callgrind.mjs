@@ -1,0 +1,132 @@
+// What the monitor's statements cost in PostgreSQL's instructions (issue 16,
+// stamp; docs/benchmarks.md "The monitor's read skipped when nothing
+// changed"): the values read as before (mt_monitor_read()), the same read
+// with the account's change stamp (series_read_monitor()'s statement since
+// 086) and the stamp alone (the pre-check of kept values). A cluster of
+// pg_tuning.conf's settings, migrated by METRON_SERVER_BIN, a group of 32
+// channels and one app with its values folded into channel_latest and a
+// newer hot row (the mix's monitored group), then started under valgrind
+// --tool=callgrind (each backend counted whole, in a file of its own); one
+// psql session per figure PREPAREs a form and EXECUTEs it BENCH_STATEMENTS
+// (2,000) times, one the same with 0, twice: instructions a statement =
+// (Ir(N) - Ir(0)) / N, the protocol's round trip of each EXECUTE included.
+// Needs valgrind.
+//
+//   METRON_SERVER_BIN=$PWD/build/server/metron-server-test node tests/bench/monitor_stamp_callgrind.mjs
+import { execFile, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { quietServer } from './hot_bench_db.mjs';
+import { createAccount, login, pgBin, request, startPostgres } from '../server/harness.mjs';
+import { pgTuningOptions } from '../../scripts/cluster.mjs';
+import { load } from './bench_util.mjs';
+import { appClient } from '../server/data_helpers.mjs';
+
+const execFileP = promisify(execFile);
+const N = Number(process.env.BENCH_STATEMENTS || 2000);
+const ok = (r, what) => { if (r.status >= 300) throw new Error(`${what}: ${r.status} ${JSON.stringify(r.body)}`); return r.body; };
+
+const STAMP_ROWS = `SELECT -1 - k.shard::bigint, k.xmin::text::bigint, NULL::boolean, NULL::timestamptz,
+  k.n::float8, NULL::smallint, NULL::bytea FROM series_hot_count k WHERE k.account_id = $1
+UNION ALL SELECT -100, c.xmin::text::bigint, NULL, NULL, c.v::float8, NULL, NULL
+  FROM account_changes c WHERE c.account_id = $1
+UNION ALL SELECT -101, (extract(epoch FROM pg_postmaster_start_time()) * 1000000)::bigint,
+  NULL, NULL, 0, NULL, NULL`;
+const READ = `SELECT * FROM mt_monitor_read($1::bigint, $2::bigint[], $3::bigint[], $4::integer,
+  $5::bigint, $6::bigint)`;
+const FORMS = {
+  read: { text: READ, args: 6 },
+  stamped: { text: `${READ} UNION ALL ${STAMP_ROWS}`, args: 6 },
+  stamp: { text: STAMP_ROWS.replaceAll('$1', '$1::bigint'), args: 1 },
+};
+// Candidates (BENCH_ALL=1): the smallest statement, and the stamp's parts.
+if (process.env.BENCH_ALL) {
+  Object.assign(FORMS, {
+    one: { text: 'SELECT $1::bigint', args: 1 },
+    counters: { text: 'SELECT -1 - k.shard::bigint, k.xmin::text::bigint, k.n FROM series_hot_count k ' +
+      'WHERE k.account_id = $1::bigint', args: 1 },
+    stamp_ts: { text: STAMP_ROWS.replaceAll('$1', '$1::bigint').replace(
+      /SELECT -101, \(extract[^,]*, *\n *NULL, NULL, 0/, 'SELECT -101, 0, NULL, pg_postmaster_start_time(), 0'), args: 1 },
+    stamp_nostart: { text: STAMP_ROWS.replaceAll('$1', '$1::bigint').replace(/\nUNION ALL SELECT -101[\s\S]*$/, ''),
+      args: 1 },
+  });
+}
+
+const pg = await startPostgres({ durable: true });
+const out = fs.mkdtempSync('/tmp/stamp-cg-');
+fs.chmodSync(out, 0o777);
+let vg = null;
+try {
+  const db = 'cg';
+  const { srv, stop } = await quietServer(pg, db);
+  const ids = await createAccount(srv.url, { account: 'cgstamp', plan: 'pro', user: 'admin',
+    password: 'Correct-h0rse', email: 'admin@cgstamp.test' });
+  const c = await login(srv.url, { account: 'cgstamp', user: 'admin', password: 'Correct-h0rse' });
+  const group = ok(await c.post('/api/v1/groups', { name: 'Plant' }), 'group').id;
+  const app = ok(await c.post('/api/v1/apps', { kind: 'lr8450-direct', name: 'Gateway', group_id: group }), 'app');
+  const dev = ok(await c.post(`/api/v1/apps/${app.id}/devices`, { model: 'LR8450', serial: 'CG1' }), 'device').id;
+  const ch = [];
+  for (let i = 1; i <= 32; i++) {
+    ch.push(ok(await c.post(`/api/v1/devices/${dev}/channels`, { key: `CH${i}`, name: `C${i}`, unit: 'V' }), 'channel').id);
+  }
+  ok(await c.put(`/api/v1/devices/${dev}/selection`, { channel_ids: ch }), 'selection');
+  const ingest = appClient(srv.url, app.credential);
+  const t0 = (Math.floor(Date.now() / 60000) - 60) * 60000000;
+  ok(await ingest.batch({ batch_id: 'a', snapshots: [{ t: t0, ids: ch, v: ch.map((_, i) => i) }] }), 'batch');
+  ok(await request(srv.url, 'POST', '/api/v1/test/compact'), 'compact');
+  ok(await ingest.batch({ batch_id: 'b', snapshots: [{ t: t0 + 60000000, ids: ch, v: ch.map((_, i) => i + 1) }] }), 'batch');
+  // A change of app_seen outside ingest: the account's account_changes row.
+  await pg.psql(`UPDATE app_seen SET connection_seen = connected WHERE app_id = ${app.id}`, db);
+  await stop();
+  const lo = Math.min(...ch), hi = Math.max(...ch);
+  const argsOf = (n) => (n === 1 ? `(${ids.accountId})` :
+    `(${ids.accountId}, '{${app.id}}', '{${ch.join(',')}}', 2, ${lo}, ${hi})`);
+  console.log(`account ${ids.accountId}, app ${app.id}, 32 channels ${lo}..${hi}; stamp rows: ` +
+    await pg.psql(`SELECT count(*) FROM series_hot_count WHERE account_id = ${ids.accountId}`, db) + ' + ' +
+    await pg.psql(`SELECT count(*) FROM account_changes WHERE account_id = ${ids.accountId}`, db) + ' + 1');
+  await pg.stop();
+  const opts = `-p ${pg.port} -k ${pg.dir} -c listen_addresses=127.0.0.1${pgTuningOptions()}`;
+  vg = spawn('runuser', ['-u', 'postgres', '--', 'valgrind', '--tool=callgrind',
+    `--callgrind-out-file=${out}/cg.%p`, path.join(pgBin, 'postgres'), '-D', pg.dir,
+    ...opts.trim().split(/\s+/)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let vgErr = '';
+  vg.stderr.on('data', (d) => { vgErr += d; });
+  for (let i = 0; ; i++) {
+    try { await pg.psql('SELECT 1'); break; } catch (e) {
+      if (i > 600) throw new Error(`postgres under callgrind did not start: ${vgErr.slice(-2000)}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  const session = async (form, n) => {
+    const f = path.join(out, `s-${form}-${n}.sql`);
+    fs.writeFileSync(f, `SELECT pg_backend_pid();\n${process.env.BENCH_SESSION_SQL || ''}\n` +
+      `PREPARE s AS ${FORMS[form].text};\n` +
+      `EXECUTE s${argsOf(FORMS[form].args)};\n`.repeat(n + 1));
+    const { stdout } = await execFileP(path.join(pgBin, 'psql'), ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1',
+      '-h', '127.0.0.1', '-p', String(pg.port), '-U', 'postgres', '-d', db, '-f', f], { maxBuffer: 1 << 28 });
+    const pid = stdout.trim().split('\n')[0];
+    const file = path.join(out, `cg.${pid}`);
+    for (let i = 0; !fs.existsSync(file) || !/^totals:/m.test(fs.readFileSync(file, 'utf8')); i++) {
+      if (i > 600) throw new Error(`no callgrind output ${file}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    return Number(/^totals:\s+(\d+)/m.exec(fs.readFileSync(file, 'utf8'))[1]);
+  };
+  for (let r = 0; r < 2; r++) {
+    for (const form of Object.keys(FORMS)) {
+      const zero = await session(form, 0);
+      const full = await session(form, N);
+      console.log(`${form}: ${((full - zero) / N).toFixed(0)} instructions a statement (round ${r + 1})`);
+    }
+  }
+  console.log(`load ${load()}, ${new Date().toISOString()}`);
+} finally {
+  if (vg && vg.exitCode === null) {
+    const gone = new Promise((r) => vg.on('exit', r));
+    await pg.stop().catch(() => {});
+    await gone;
+  }
+  await pg.destroy().catch(() => {});
+  fs.rmSync(out, { recursive: true, force: true });
+}
