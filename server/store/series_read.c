@@ -611,14 +611,17 @@ static db_stmt st_monitor_read = {"ser_monitor_read",
 
 /* The account's change stamp (series_stamp, migration 086) as rows of the
  * monitor's columns: a tag (< 0: no app or channel id is) as the id, the
- * row's xmin as t, its count as v. */
+ * row's xmin as t, its count as v; the account_changes row (0 and -1 when
+ * there is none) and the postmaster's start (as last_seen_at) in one row,
+ * always there (a branch of the UNION ALL each cost 40-55 k more of
+ * PostgreSQL's instructions, docs/benchmarks.md, stamp); the version of
+ * the account's rights (087, account_rights.v as t) when it has one. */
 #define MONITOR_STAMP_ROWS                                                                        \
     "SELECT -1 - k.shard::bigint, k.xmin::text::bigint, NULL::boolean, NULL::timestamptz, "      \
     "  k.n::float8, NULL::smallint, NULL::bytea FROM series_hot_count k WHERE k.account_id = $1 " \
-    "UNION ALL SELECT -100, c.xmin::text::bigint, NULL, NULL, c.v::float8, NULL, NULL "          \
-    "  FROM account_changes c WHERE c.account_id = $1 "                                          \
-    "UNION ALL SELECT -101, (extract(epoch FROM pg_postmaster_start_time()) * 1000000)::bigint, " \
-    "  NULL, NULL, 0, NULL, NULL "                                                               \
+    "UNION ALL SELECT -100, COALESCE(c.xmin::text::bigint, 0), NULL, pg_postmaster_start_time(), " \
+    "  COALESCE(c.v, -1)::float8, NULL, NULL "                                                   \
+    "  FROM (SELECT 1) o LEFT JOIN account_changes c ON c.account_id = $1 "                      \
     "UNION ALL SELECT -102, r.v, NULL, NULL, 0, NULL, NULL "                                     \
     "  FROM account_rights r WHERE r.account_id = $1"
 
@@ -766,6 +769,36 @@ typedef struct {
     size_t n; /* records */
 } hot_ref;
 
+/* Row "r" of "res" (its tag "tag"), a row of MONITOR_STAMP_ROWS, into
+ * "stamp" (the tag SERIES_STAMP_CHANGES row gives the postmaster's start as
+ * a row of its own, SERIES_STAMP_START); stamp->ok false past
+ * SERIES_STAMP_MAX rows. Returns 0, or -1 when it is not such a row. */
+static int stamp_row(series_stamp *stamp, const PGresult *res, int r, int64_t tag)
+{
+    series_stamp_row *x;
+    if (PQgetisnull(res, r, 1) || PQgetisnull(res, r, 4) ||
+        (tag == SERIES_STAMP_CHANGES && PQgetisnull(res, r, 3))) {
+        return -1;
+    }
+    if (stamp->n + 2 > SERIES_STAMP_MAX) {
+        stamp->ok = false;
+        return 0;
+    }
+    x = &stamp->row[stamp->n++];
+    x->tag = tag;
+    x->x = get_be64(PQgetvalue(res, r, 1));
+    x->v = (int64_t)get_f64((const unsigned char *)PQgetvalue(res, r, 4));
+    if (tag == SERIES_STAMP_CHANGES) {
+        x = &stamp->row[stamp->n++];
+        x->tag = SERIES_STAMP_START;
+        /* µs since the Unix epoch, as extract(epoch ...) * 1000000 gives it
+         * (db_group_visible_v() reads it so for the rights it remembers). */
+        x->x = get_be64(PQgetvalue(res, r, 3)) + INT64_C(946684800000000);
+        x->v = 0;
+    }
+    return 0;
+}
+
 /* The rows of the answer "res": the apps into apps[0..n_apps) (found by id:
  * "idx", their ids sorted), the channel_latest rows into out[] and since[]
  * of the channels ch[0..n_ch) (measured ones found through "h", computed
@@ -788,16 +821,8 @@ static int monitor_rows(const PGresult *res, series_monitor_app *apps, size_t n_
         }
         id = get_be64(PQgetvalue(res, r, 0));
         if (id < 0) { /* a row of the stamp (MONITOR_STAMP_ROWS) */
-            if (stamp == NULL || PQgetisnull(res, r, 1) || PQgetisnull(res, r, 4)) {
+            if (stamp == NULL || stamp_row(stamp, res, r, id) != 0) {
                 return -1;
-            }
-            if (stamp->n < SERIES_STAMP_MAX) {
-                series_stamp_row *x = &stamp->row[stamp->n++];
-                x->tag = id;
-                x->x = get_be64(PQgetvalue(res, r, 1));
-                x->v = (int64_t)get_f64((const unsigned char *)PQgetvalue(res, r, 4));
-            } else {
-                stamp->ok = false;
             }
             continue;
         }
@@ -920,23 +945,22 @@ db_status series_monitor_stamp(db_conn *c, long long account_id, series_stamp *s
     }
     rows = PQntuples(res);
     if (PQnfields(res) != 7 || PQfsize(res, 0) != 8 || PQfsize(res, 1) != 8 ||
-        PQfsize(res, 4) != 8 || rows > SERIES_STAMP_MAX) {
+        PQfsize(res, 3) != 8 || PQfsize(res, 4) != 8) {
         PQclear(res);
         return DB_ERROR;
     }
+    stamp->ok = true;
     for (int r = 0; r < rows; r++) {
-        series_stamp_row *x = &stamp->row[stamp->n++];
-        if (PQgetisnull(res, r, 0) || PQgetisnull(res, r, 1) || PQgetisnull(res, r, 4)) {
+        int64_t tag;
+        if (PQgetisnull(res, r, 0) || (tag = get_be64(PQgetvalue(res, r, 0))) >= 0 ||
+            stamp_row(stamp, res, r, tag) != 0) {
             PQclear(res);
+            memset(stamp, 0, sizeof *stamp);
             return DB_ERROR;
         }
-        x->tag = get_be64(PQgetvalue(res, r, 0));
-        x->x = get_be64(PQgetvalue(res, r, 1));
-        x->v = (int64_t)get_f64((const unsigned char *)PQgetvalue(res, r, 4));
     }
     PQclear(res);
     stamp_sort(stamp);
-    stamp->ok = true;
     return DB_OK;
 }
 

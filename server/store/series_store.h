@@ -168,8 +168,9 @@ typedef struct {
 /* A change stamp of an account's monitors (migration 086, issue 16: kept
  * values, base/monitor_cache.h): the xmin of each of its series_hot_count
  * rows (tag -1 - shard; v its count), of its account_changes row (tag
- * SERIES_STAMP_CHANGES; v its count), the postmaster's start (tag
- * SERIES_STAMP_START, x in µs) and the version of the account's rights (tag
+ * SERIES_STAMP_CHANGES; v its count; x 0 and v -1 without one), the
+ * postmaster's start (tag SERIES_STAMP_START, x in µs since the Unix epoch)
+ * and the version of the account's rights (tag
  * SERIES_STAMP_RIGHTS, x: account_rights.v, migration 087; a member's
  * remembered right to see the group is checked against it, svc_data.c),
  * sorted by tag. Two stamps are compared as bytes (series_stamp_bytes()). */

@@ -27,7 +27,17 @@ const execFileP = promisify(execFile);
 const N = Number(process.env.BENCH_STATEMENTS || 2000);
 const ok = (r, what) => { if (r.status >= 300) throw new Error(`${what}: ${r.status} ${JSON.stringify(r.body)}`); return r.body; };
 
+// The stamp's rows as the server reads them (series_read.c's
+// MONITOR_STAMP_ROWS), and as 086 first read them (STAMP_ROWS_086: a branch
+// of the UNION ALL each for account_changes and the postmaster's start).
 const STAMP_ROWS = `SELECT -1 - k.shard::bigint, k.xmin::text::bigint, NULL::boolean, NULL::timestamptz,
+  k.n::float8, NULL::smallint, NULL::bytea FROM series_hot_count k WHERE k.account_id = $1
+UNION ALL SELECT -100, COALESCE(c.xmin::text::bigint, 0), NULL, pg_postmaster_start_time(),
+  COALESCE(c.v, -1)::float8, NULL, NULL
+  FROM (SELECT 1) o LEFT JOIN account_changes c ON c.account_id = $1
+UNION ALL SELECT -102, r.v, NULL, NULL, 0, NULL, NULL
+  FROM account_rights r WHERE r.account_id = $1`;
+const STAMP_ROWS_086 = `SELECT -1 - k.shard::bigint, k.xmin::text::bigint, NULL::boolean, NULL::timestamptz,
   k.n::float8, NULL::smallint, NULL::bytea FROM series_hot_count k WHERE k.account_id = $1
 UNION ALL SELECT -100, c.xmin::text::bigint, NULL, NULL, c.v::float8, NULL, NULL
   FROM account_changes c WHERE c.account_id = $1
@@ -40,16 +50,18 @@ const FORMS = {
   stamped: { text: `${READ} UNION ALL ${STAMP_ROWS}`, args: 6 },
   stamp: { text: STAMP_ROWS.replaceAll('$1', '$1::bigint'), args: 1 },
 };
-// Candidates (BENCH_ALL=1): the smallest statement, and the stamp's parts.
+// Candidates (BENCH_ALL=1): the smallest statement, the stamp's parts, and
+// 086's first form.
 if (process.env.BENCH_ALL) {
   Object.assign(FORMS, {
     one: { text: 'SELECT $1::bigint', args: 1 },
     counters: { text: 'SELECT -1 - k.shard::bigint, k.xmin::text::bigint, k.n FROM series_hot_count k ' +
       'WHERE k.account_id = $1::bigint', args: 1 },
-    stamp_ts: { text: STAMP_ROWS.replaceAll('$1', '$1::bigint').replace(
-      /SELECT -101, \(extract[^,]*, *\n *NULL, NULL, 0/, 'SELECT -101, 0, NULL, pg_postmaster_start_time(), 0'), args: 1 },
-    stamp_nostart: { text: STAMP_ROWS.replaceAll('$1', '$1::bigint').replace(/\nUNION ALL SELECT -101[\s\S]*$/, ''),
-      args: 1 },
+    stamp_086: { text: STAMP_ROWS_086.replaceAll('$1', '$1::bigint'), args: 1 },
+    stamped_086: { text: `${READ} UNION ALL ${STAMP_ROWS_086}`, args: 6 },
+    // 086's form with 087's rights version (main f0e2946).
+    stamp_f0e2946: { text: `${STAMP_ROWS_086} UNION ALL SELECT -102, r.v, NULL, NULL, 0, NULL, NULL
+  FROM account_rights r WHERE r.account_id = $1`.replaceAll('$1', '$1::bigint'), args: 1 },
   });
 }
 
