@@ -12,13 +12,12 @@
 //
 //   METRON_SERVER_BIN=$PWD/build/server/metron-server-test node tests/bench/hot_fold_callgrind.mjs
 //   METRON_SERVER_BIN=... BENCH_SQL=candidate.sql node tests/bench/hot_fold_callgrind.mjs
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { quietServer } from './hot_bench_db.mjs';
+import { callgrindPostgres, quietServer } from './hot_bench_db.mjs';
 import { pgBin, startPostgres } from '../server/harness.mjs';
-import { pgTuningOptions } from '../../scripts/cluster.mjs';
 import { load } from './bench_util.mjs';
 
 const execFileP = promisify(execFile);
@@ -39,19 +38,7 @@ try {
     (process.env.BENCH_SQL ? `, then ${process.env.BENCH_SQL}` : '') + '; triggers on series_hot: ' +
     await pg.psql(`SELECT string_agg(tgname, ', ' ORDER BY tgname) FROM pg_trigger
       WHERE tgrelid = 'series_hot'::regclass AND NOT tgisinternal`, db));
-  await pg.stop();
-  const opts = `-p ${pg.port} -k ${pg.dir} -c listen_addresses=127.0.0.1${pgTuningOptions()}`;
-  vg = spawn('runuser', ['-u', 'postgres', '--', 'valgrind', '--tool=callgrind',
-    `--callgrind-out-file=${out}/cg.%p`, path.join(pgBin, 'postgres'), '-D', pg.dir,
-    ...opts.trim().split(/\s+/)], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let vgErr = '';
-  vg.stderr.on('data', (d) => { vgErr += d; });
-  for (let i = 0; ; i++) {
-    try { await pg.psql('SELECT 1'); break; } catch (e) {
-      if (i > 600) throw new Error(`postgres under callgrind did not start: ${vgErr.slice(-2000)}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
+  vg = await callgrindPostgres(pg, out);
   const session = async (n, label) => {
     const before = new Set(fs.readdirSync(out));
     const { stdout } = await execFileP(path.join(pgBin, 'psql'), ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1',
@@ -81,11 +68,7 @@ try {
   console.log(`${got.map((x) => x.toFixed(0)).join(', ')} instructions a statement`);
   console.log(`load ${load()}, ${new Date().toISOString()}`);
 } finally {
-  if (vg && vg.exitCode === null) {
-    const gone = new Promise((r) => vg.on('exit', r));
-    await pg.stop().catch(() => {});
-    await gone;
-  }
+  if (vg) await vg.stop();
   await pg.destroy().catch(() => {});
   if (process.env.BENCH_KEEP_CG) console.log(`callgrind output kept in ${out}`);
   else fs.rmSync(out, { recursive: true, force: true });
