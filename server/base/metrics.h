@@ -50,7 +50,11 @@
       "that moved, or read")                                                                 \
     X(MONITOR_READ, "metron_monitor_values_total", "result=\"read\"",                        \
       "Monitor values answered from kept values (stamp unchanged), read after a stamp "      \
-      "that moved, or read")
+      "that moved, or read")                                                                 \
+    X(RAW_STAMP_KEPT, "metron_raw_stamp_total", "result=\"kept\"",                          \
+      "Checks of a kept raw day answered by the account's unchanged stamp, or checked")     \
+    X(RAW_STAMP_CHECKED, "metron_raw_stamp_total", "result=\"checked\"",                    \
+      "Checks of a kept raw day answered by the account's unchanged stamp, or checked")
 
 typedef enum {
 #define METRICS_ENUM_(name, metric, labels, help) METRIC_##name,

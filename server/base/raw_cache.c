@@ -38,6 +38,11 @@ typedef struct {
     size_t ver_len;
     raw_body *body; /* one reference owned */
     size_t len;
+    /* The account's change stamp read before a check whose versions
+     * matched, for "stamp_viewer" (stamp_len 0: none; issue 16, rawstamp). */
+    long long stamp_viewer;
+    size_t stamp_len;
+    uint8_t stamp[RAW_STAMP_MAX];
 } raw_slot;
 
 /* A shared check of a window's versions (raw_cache_check()): a read of
@@ -176,6 +181,7 @@ bool raw_cache_get(const raw_cache_key *key, const void *ver, size_t ver_len, in
             atomic_fetch_add(&b->refs, 1);
         } else {
             e->stable = false; /* changed: the next read goes to the samples */
+            e->stamp_len = 0;
         }
     }
     pthread_mutex_unlock(lock_of(i));
@@ -342,24 +348,11 @@ void raw_check_start(raw_check *k)
     sread_start(k->rd);
 }
 
-bool raw_check_end(raw_check *k, const raw_cache_key *key, bool ok, const void *ver,
-                   size_t ver_len, int64_t now_ms, raw_reply **kept)
+/* End check "k" with "hit" (a reference of the caller's, or NULL): the
+ * kept reply to the followers. */
+static bool check_done(raw_check *k, raw_body *hit, raw_reply **kept)
 {
-    unsigned i = k->slot;
-    raw_slot *e = &slots[i];
-    raw_body *hit = NULL;
     sread_result *x = NULL;
-    *kept = NULL;
-    pthread_mutex_lock(lock_of(i));
-    if (ok && same_key(e, key) && fresh(e, now_ms)) {
-        if (e->ver_len == ver_len && memcmp(e->ver, ver, ver_len) == 0) {
-            hit = e->body;
-            atomic_fetch_add(&hit->refs, 1);
-        } else {
-            e->stable = false;
-        }
-    }
-    pthread_mutex_unlock(lock_of(i));
     /* The kept reply itself to the followers, a reference of its own
      * (they copy it out, in place). */
     if (hit != NULL) {
@@ -370,8 +363,71 @@ bool raw_check_end(raw_check *k, const raw_cache_key *key, bool ok, const void *
     }
     sread_end_result(k->rd, x);
     free(k);
-    *kept = hit; /* the reference taken above */
+    *kept = hit; /* the caller's reference */
     return hit != NULL;
+}
+
+bool raw_check_stamped(raw_check *k, const raw_cache_key *key, long long viewer,
+                       const void *stamp, size_t stamp_len, int64_t now_ms, raw_reply **kept)
+{
+    unsigned i = k->slot;
+    raw_slot *e = &slots[i];
+    raw_body *hit = NULL;
+    *kept = NULL;
+    if (stamp_len == 0 || stamp_len > RAW_STAMP_MAX) {
+        return false;
+    }
+    pthread_mutex_lock(lock_of(i));
+    if (same_key(e, key) && fresh(e, now_ms) && e->stamp_len == stamp_len &&
+        e->stamp_viewer == viewer && memcmp(e->stamp, stamp, stamp_len) == 0) {
+        hit = e->body;
+        atomic_fetch_add(&hit->refs, 1);
+    }
+    pthread_mutex_unlock(lock_of(i));
+    if (hit == NULL) {
+        return false;
+    }
+    return check_done(k, hit, kept);
+}
+
+bool raw_check_end_stamped(raw_check *k, const raw_cache_key *key, bool ok, const void *ver,
+                           size_t ver_len, long long viewer, const void *stamp,
+                           size_t stamp_len, int64_t now_ms, raw_reply **kept)
+{
+    unsigned i = k->slot;
+    raw_slot *e = &slots[i];
+    raw_body *hit = NULL;
+    *kept = NULL;
+    pthread_mutex_lock(lock_of(i));
+    if (ok && same_key(e, key) && fresh(e, now_ms)) {
+        if (e->ver_len == ver_len && memcmp(e->ver, ver, ver_len) == 0) {
+            hit = e->body;
+            atomic_fetch_add(&hit->refs, 1);
+            /* The stamp was read before the versions (an earlier snapshot):
+             * whatever moved in between moved it, so it still tells a
+             * later change apart. */
+            if (stamp_len > 0 && stamp_len <= RAW_STAMP_MAX) {
+                memcpy(e->stamp, stamp, stamp_len);
+                e->stamp_len = stamp_len;
+                e->stamp_viewer = viewer;
+            } else {
+                e->stamp_len = 0;
+            }
+        } else {
+            e->stable = false;
+            e->stamp_len = 0;
+        }
+    } else if (same_key(e, key)) {
+        e->stamp_len = 0;
+    }
+    pthread_mutex_unlock(lock_of(i));
+    return check_done(k, hit, kept);
+}
+
+bool raw_check_end(raw_check *k, const raw_cache_key *key, bool ok, const void *ver,
+                   size_t ver_len, int64_t now_ms, raw_reply **kept)
+{
+    return raw_check_end_stamped(k, key, ok, ver, ver_len, 0, NULL, 0, now_ms, kept);
 }
 
 const char *raw_reply_text(raw_reply *r, size_t *len, reply_head **head)

@@ -51,6 +51,7 @@
 #define RAW_CACHE_MAX_VERSIONS 16384     /* 512 day blocks or hot rows */
 #define RAW_CACHE_MAX_BYTES (32u << 20)  /* every reply kept, together */
 #define RAW_CACHE_TTL_MS (10 * 60 * 1000)
+#define RAW_STAMP_MAX 576 /* an account's change stamp (series_store.h: 24 rows of 24 bytes) */
 #define RAW_REPLY_ROOM 512 /* before a kept reply, for its headers (reply_head.h) */
 
 /* A kept reply, reference counted: raw_cache_check() and raw_check_end()
@@ -136,6 +137,28 @@ void raw_check_start(raw_check *chk);
  * after. */
 bool raw_check_end(raw_check *chk, const raw_cache_key *key, bool ok, const void *ver,
                    size_t ver_len, int64_t now_ms, raw_reply **kept);
+
+/* The raw day's check skipped when nothing changed (issue 16, rawstamp):
+ * "stamp" ("stamp_len" bytes) is the account's change stamp
+ * (series_store.h, series_monitor_stamp()) read by the leader of "chk"
+ * after it started. When the entry of "key" holds the same stamp, kept
+ * for the same "viewer", the check ends with its kept reply (true, *kept
+ * as raw_check_end() gives it; "chk" freed): nothing that the reply or the
+ * viewer's right depends on has changed since a check that matched. Else
+ * false and "chk" is still the caller's (the versions statement follows).
+ * Sound because every write of the account's hot rows, day blocks and
+ * rights moves the stamp in its transaction (migrations 069, 081, 086,
+ * 087, 089), and the stamp kept was read before that check's versions. */
+bool raw_check_stamped(raw_check *chk, const raw_cache_key *key, long long viewer,
+                       const void *stamp, size_t stamp_len, int64_t now_ms, raw_reply **kept);
+
+/* raw_check_end() that also keeps, when the versions matched, "stamp"
+ * ("stamp_len" bytes, 0: none), read for "viewer" before the versions
+ * statement began, with the entry (raw_check_stamped()); any other outcome
+ * forgets the entry's stamp. */
+bool raw_check_end_stamped(raw_check *chk, const raw_cache_key *key, bool ok, const void *ver,
+                           size_t ver_len, long long viewer, const void *stamp,
+                           size_t stamp_len, int64_t now_ms, raw_reply **kept);
 
 /* End check "chk" with failure "code" (not 0) that its followers share
  * (RAW_CHECK_FAILED): PostgreSQL busy or unreachable, which each of them

@@ -873,6 +873,13 @@ static bool read_failed(data_reply *r, db_status st, int64_t hidden)
     return false;
 }
 
+static db_status monitor_stamp(db_pool *pool, db_conn **c, long long account_id,
+                               series_stamp *stamp);
+
+/* METRON_RAW_STAMP=0: every check of a kept raw day runs its versions
+ * statement (no stamp pre-check; issue 16, rawstamp). */
+static env_switch g_raw_stamp = ENV_SWITCH("METRON_RAW_STAMP");
+
 static void raw_on(db_pool *pool, const data_read *q, data_reply *r)
 {
     const svc_actor *a = q->a;
@@ -891,6 +898,8 @@ static void raw_on(db_pool *pool, const data_read *q, data_reply *r)
     int failure = 0;
     db_status st;
     bool more = false;
+    series_stamp stamp;
+    size_t stamp_len = 0;
 
     memset(r, 0, sizeof *r);
     /* A window read twice alike (raw_cache.h): who may see it and the
@@ -910,12 +919,34 @@ static void raw_on(db_pool *pool, const data_read *q, data_reply *r)
     case RAW_CHECK_READ:
         break;
     case RAW_CHECK_LEAD:
-        if ((st = db_acquire(pool, DB_WAIT_MS, &c)) != DB_OK) {
+        if (!env_switch_off(&g_raw_stamp)) {
+            /* The account's change stamp first (issue 16, rawstamp): the
+             * monitor's pre-check, shared with the requests of the account
+             * that came before it began (monitor or raw). The check is
+             * started first, so every request it answers came before the
+             * stamp's statement began. The same stamp as the one kept with
+             * the entry for this viewer: nothing the day or the viewer's
+             * right depends on changed, no versions statement. */
+            raw_check_start(chk);
+            if (monitor_stamp(pool, &c, a->account_id, &stamp) == DB_OK && stamp.ok) {
+                const void *sb = series_stamp_bytes(&stamp, &stamp_len);
+                if (raw_check_stamped(chk, &key, svc_viewer(a), sb, stamp_len, now, &r->kept)) {
+                    metrics_add(METRIC_RAW_STAMP_KEPT, 1);
+                    db_release(pool, c);
+                    svc_error_clear(&r->err);
+                    return;
+                }
+            } else {
+                stamp_len = 0;
+            }
+        }
+        if (c == NULL && (st = db_acquire(pool, DB_WAIT_MS, &c)) != DB_OK) {
             raw_check_fail(chk, st);
             fail_db(r, st);
             return;
         }
         raw_check_start(chk);
+        metrics_add(METRIC_RAW_STAMP_CHECKED, 1);
         st = series_versions_visible(c, a->account_id, svc_viewer(a), ch, n_ch, t0, t1, &hidden,
                                      &ver);
         if (st == DB_UNAVAILABLE) {
@@ -925,8 +956,9 @@ static void raw_on(db_pool *pool, const data_read *q, data_reply *r)
             fail_db(r, st);
             return;
         }
-        if (raw_check_end(chk, &key, st == DB_OK && hidden == 0, ver.p, ver.len, now,
-                          &r->kept)) {
+        if (raw_check_end_stamped(chk, &key, st == DB_OK && hidden == 0, ver.p, ver.len,
+                                  svc_viewer(a), stamp_len ? stamp.row : NULL, stamp_len, now,
+                                  &r->kept)) {
             db_release(pool, c);
             free(ver.p);
             svc_error_clear(&r->err);
@@ -1679,9 +1711,10 @@ static env_switch g_stamp_share = ENV_SWITCH("METRON_MONITOR_STAMP_SHARE");
  * account that came before it began, or alone. *c is the caller's
  * connection or NULL (one is then taken when this request reads, and kept
  * for the read that follows a stamp that moved). */
-static db_status monitor_stamp(srv *s, db_conn **c, long long account_id, series_stamp *stamp)
+static db_status monitor_stamp(db_pool *pool, db_conn **c, long long account_id,
+                               series_stamp *stamp)
 {
-    int64_t key[3] = {0x6d737461 /* "msta" */, (int64_t)(intptr_t)s->pool, account_id};
+    int64_t key[3] = {0x6d737461 /* "msta" */, (int64_t)(intptr_t)pool, account_id};
     sread *rd = NULL;
     void *res = NULL;
     size_t res_len = 0;
@@ -1698,7 +1731,7 @@ static db_status monitor_stamp(srv *s, db_conn **c, long long account_id, series
         free(res);
         return st;
     }
-    st = *c != NULL ? DB_OK : db_acquire(s->pool, DB_WAIT_MS, c);
+    st = *c != NULL ? DB_OK : db_acquire(pool, DB_WAIT_MS, c);
     if (st == DB_OK) {
         if (rd != NULL) {
             sread_start(rd);
@@ -1741,7 +1774,7 @@ static db_status monitor_values(srv *s, db_conn **c, long long account_id, mon_s
     if (key != NULL && moncache_stable(key, key_len, now_ms)) {
         size_t stamp_len = 0;
         const void *sb;
-        st = monitor_stamp(s, c, account_id, &stamp);
+        st = monitor_stamp(s->pool, c, account_id, &stamp);
         if (st == DB_BUSY || st == DB_UNAVAILABLE) {
             goto out; /* the read would wait as long */
         }

@@ -14,6 +14,10 @@
 //     account_changes (app_seen, channel_sent and channel_latest: any
 //     write; series_hot: an update).
 //   - No later migration drops or disables those triggers.
+//   - The raw day's check skipped by the same stamp (issue 16, rawstamp,
+//     migration 089): every statement that writes series_day moves it too
+//     (089's triggers, any INSERT, UPDATE or DELETE), and no later migration
+//     drops them.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -25,6 +29,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const server = join(root, 'server');
 const migrations = filesUnder(join(server, 'migrations'), /^\d{3}_.*\.sql$/);
 const STAMP = 86;
+const RAWSTAMP = 89;
 const number = (p) => Number(basename(p).slice(0, 3));
 
 const MONITOR_TABLES = ['series_hot', 'channel_latest', 'channel_sent', 'app_seen'];
@@ -67,10 +72,10 @@ function statements() {
 }
 
 /** The operations (INSERT, UPDATE, DELETE) on each table for which
- * migration 086 made a trigger, from its text. */
-function triggers086() {
-  const p = migrations.find((f) => number(f) === STAMP);
-  assert.ok(p, 'migration 086');
+ * migration "n" (086, 089) made a trigger, from its text. */
+function triggers086(n = STAMP) {
+  const p = migrations.find((f) => number(f) === n);
+  assert.ok(p, `migration ${n}`);
   const by = {};
   const text = readFileSync(p, 'utf8');
   for (const m of text.matchAll(/CREATE TRIGGER \w+ AFTER ([A-Z ]+?) ON (\w+)\s/g)) {
@@ -92,6 +97,8 @@ test('the monitor reads only the tables whose writes move a stamp', () => {
 
 test('every statement of server/ that writes what a monitor shows moves its account\'s stamp', () => {
   const { by } = triggers086();
+  const { by: byDay } = triggers086(RAWSTAMP);
+  assert.deepEqual([...(byDay.series_day ?? [])].sort(), ['DELETE', 'INSERT', 'UPDATE'], '089\'s triggers on series_day');
   for (const t of ['app_seen', 'channel_sent', 'channel_latest']) {
     assert.deepEqual([...(by[t] ?? [])].sort(), ['DELETE', 'INSERT', 'UPDATE'], `086's triggers on ${t}`);
   }
@@ -106,7 +113,10 @@ test('every statement of server/ that writes what a monitor shows moves its acco
       const op = m[1].split(/\s/)[0].toUpperCase(), table = m[2].toLowerCase();
       const where = `${s.file}:${s.line}: ${op} ${table}`;
       seen[`${op} ${table}`] = (seen[`${op} ${table}`] ?? 0) + 1;
-      if (table === 'series_day') continue; // no part of a monitor
+      if (table === 'series_day') { // no part of a monitor; the raw day's stamp (089)
+        assert.ok(byDay.series_day?.has(op), `${where}: no trigger of 089 moves account_changes`);
+        continue;
+      }
       if (table === 'series_hot' && op === 'INSERT') {
         const cols = /INSERT\s+INTO\s+series_hot\s*\(([^)]*)\)/i.exec(s.text.slice(m.index))?.[1] ?? '';
         assert.ok(/INSERT\s+INTO\s+series_hot_count\b/i.test(s.text) || !/\bcounted\b/.test(cols),
@@ -129,6 +139,9 @@ test('no later migration drops or disables the stamp\'s triggers', () => {
   const { text } = triggers086();
   const names = [...text.matchAll(/CREATE (?:CONSTRAINT )?TRIGGER (\w+)/g)].map((m) => m[1]);
   assert.ok(names.length >= 7, names.join(', '));
+  const dayNames = [...triggers086(RAWSTAMP).text.matchAll(/CREATE TRIGGER (\w+)/g)].map((m) => m[1]);
+  assert.deepEqual(dayNames, ['series_day_inserted', 'series_day_updated', 'series_day_deleted']);
+  names.push(...dayNames);
   for (const p of migrations.filter((f) => number(f) > STAMP)) {
     const later = readFileSync(p, 'utf8');
     for (const n of [...names, 'series_hot_count_deleted', 'series_hot_count_inserted']) {

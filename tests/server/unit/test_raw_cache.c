@@ -282,6 +282,78 @@ static void raw_cache_check_led_alone_answers_only_the_same_versions(void)
     raw_cache_clear();
 }
 
+/* The stamp (issue 16, rawstamp): kept only by a check whose versions
+ * matched, for its viewer; answers only the same stamp and viewer; any
+ * other end of a check forgets it. */
+static int stamp_hits(const raw_cache_key *key, long long viewer, const char *stamp,
+                      const char *want)
+{
+    raw_check *chk = NULL;
+    raw_reply *kept = NULL;
+    int failure = 0;
+    bool same;
+    if (raw_cache_check(key, viewer, DB, NOW, &chk, &kept, &failure) != RAW_CHECK_LEAD) {
+        return -1;
+    }
+    raw_check_start(chk);
+    if (!raw_check_stamped(chk, key, viewer, stamp, strlen(stamp), NOW, &kept)) {
+        /* The versions statement follows (raw_check_end(): no stamp kept). */
+        return kept == NULL && ends_with(chk, key, true, "v1", want) ? 0 : -1;
+    }
+    same = kept_is(kept, want);
+    raw_reply_drop(kept);
+    return same ? 1 : -1;
+}
+
+static void raw_check_stamped_answers_only_a_kept_stamp_of_the_viewer(void)
+{
+    raw_cache_key k = window(9, 2, 0, 2000);
+    raw_check *chk = NULL;
+    raw_reply *kept = NULL;
+    int failure = 0;
+    raw_cache_clear();
+    stable_then_lead(&k, 0, "day", &chk);
+    raw_check_start(chk);
+    /* No stamp kept yet: no answer by a stamp. */
+    T_TRUE(!raw_check_stamped(chk, &k, 0, "s1", 2, NOW, &kept));
+    T_TRUE(kept == NULL);
+    T_TRUE(raw_check_end_stamped(chk, &k, true, "v1", 2, 0, "s1", 2, NOW, &kept));
+    T_TRUE(kept_is(kept, "day"));
+    raw_reply_drop(kept);
+    /* The same stamp and viewer: answered without versions. */
+    T_EQ_INT(stamp_hits(&k, 0, "s1", "day"), 1);
+    T_EQ_INT(stamp_hits(&k, 0, "s1", "day"), 1);
+    /* Another viewer, or another stamp: the versions statement. */
+    T_EQ_INT(stamp_hits(&k, 42, "s1", "day"), 0);
+    T_EQ_INT(stamp_hits(&k, 0, "s2", "day"), 0);
+    /* That check kept no stamp (raw_check_end()): s1 is forgotten too. */
+    T_EQ_INT(stamp_hits(&k, 0, "s1", "day"), 0);
+    /* A check whose versions differ forgets the stamp and the entry. */
+    T_TRUE(raw_cache_check(&k, 0, DB, NOW, &chk, &kept, &failure) == RAW_CHECK_LEAD);
+    raw_check_start(chk);
+    T_TRUE(raw_check_end_stamped(chk, &k, true, "v1", 2, 0, "s3", 2, NOW, &kept));
+    raw_reply_drop(kept);
+    T_EQ_INT(stamp_hits(&k, 0, "s3", "day"), 1);
+    T_TRUE(raw_cache_check(&k, 0, DB, NOW, &chk, &kept, &failure) == RAW_CHECK_LEAD);
+    raw_check_start(chk);
+    T_TRUE(!raw_check_end_stamped(chk, &k, true, "v2", 2, 0, "s3", 2, NOW, &kept));
+    T_TRUE(raw_cache_check(&k, 0, DB, NOW, &chk, &kept, &failure) == RAW_CHECK_READ);
+    /* Made stable again with the same versions: no stamp until a check keeps one. */
+    put(&k, "v1", NOW, "day");
+    put(&k, "v1", NOW, "day");
+    T_EQ_INT(stamp_hits(&k, 0, "s3", "day"), 0);
+    /* A refused check (the viewer may not see a channel) forgets it. */
+    T_TRUE(raw_cache_check(&k, 0, DB, NOW, &chk, &kept, &failure) == RAW_CHECK_LEAD);
+    raw_check_start(chk);
+    T_TRUE(raw_check_end_stamped(chk, &k, true, "v1", 2, 0, "s4", 2, NOW, &kept));
+    raw_reply_drop(kept);
+    T_TRUE(raw_cache_check(&k, 0, DB, NOW, &chk, &kept, &failure) == RAW_CHECK_LEAD);
+    raw_check_start(chk);
+    T_TRUE(!raw_check_end_stamped(chk, &k, false, "v1", 2, 0, "s4", 2, NOW, &kept));
+    T_EQ_INT(stamp_hits(&k, 0, "s4", "day"), 0);
+    raw_cache_clear();
+}
+
 static void raw_cache_check_answers_who_came_before_it_started(void)
 {
     raw_cache_key k = window(7, 2, 0, 2000);
@@ -364,6 +436,7 @@ static void raw_cache_check_started_takes_no_one_and_the_next_waits_for_it(void)
 void suite_raw_cache(void)
 {
     T_RUN(raw_cache_check_led_alone_answers_only_the_same_versions);
+    T_RUN(raw_check_stamped_answers_only_a_kept_stamp_of_the_viewer);
     T_RUN(raw_cache_check_answers_who_came_before_it_started);
     T_RUN(raw_cache_check_started_takes_no_one_and_the_next_waits_for_it);
     T_RUN(raw_cache_is_stable_once_read_twice_with_the_same_versions);
