@@ -12,13 +12,12 @@
 // (Ir(N) - Ir(0)) / N, each EXECUTE's round trip included. Needs valgrind.
 //
 //   METRON_SERVER_BIN=$PWD/build/server/metron-server-test node tests/bench/raw_stamp_callgrind.mjs
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { quietServer } from './hot_bench_db.mjs';
+import { callgrindPostgres, quietServer } from './hot_bench_db.mjs';
 import { createAccount, login, pgBin, request, startPostgres } from '../server/harness.mjs';
-import { pgTuningOptions } from '../../scripts/cluster.mjs';
 import { load } from './bench_util.mjs';
 import { appClient } from '../server/data_helpers.mjs';
 
@@ -75,19 +74,7 @@ try {
     await pg.psql(`SELECT count(*) FROM series_day WHERE account_id = ${ids.accountId}`, db) + ' day blocks, ' +
     await pg.psql(`SELECT count(*) FROM series_hot WHERE account_id = ${ids.accountId}`, db) + ' hot rows; stamp rows ' +
     await pg.psql(`SELECT count(*) FROM series_hot_count WHERE account_id = ${ids.accountId}`, db) + ' + 2');
-  await pg.stop();
-  const opts = `-p ${pg.port} -k ${pg.dir} -c listen_addresses=127.0.0.1${pgTuningOptions()}`;
-  vg = spawn('runuser', ['-u', 'postgres', '--', 'valgrind', '--tool=callgrind',
-    `--callgrind-out-file=${out}/cg.%p`, path.join(pgBin, 'postgres'), '-D', pg.dir,
-    ...opts.trim().split(/\s+/)], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let vgErr = '';
-  vg.stderr.on('data', (d) => { vgErr += d; });
-  for (let i = 0; ; i++) {
-    try { await pg.psql('SELECT 1'); break; } catch (e) {
-      if (i > 600) throw new Error(`postgres under callgrind did not start: ${vgErr.slice(-2000)}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
+  vg = await callgrindPostgres(pg, out);
   const session = async (form, n) => {
     const f = path.join(out, `s-${form}-${n}.sql`);
     fs.writeFileSync(f, `SELECT pg_backend_pid();\n${process.env.BENCH_SESSION_SQL || ''}\n` +
@@ -112,11 +99,7 @@ try {
   }
   console.log(`load ${load()}, ${new Date().toISOString()}`);
 } finally {
-  if (vg && vg.exitCode === null) {
-    const gone = new Promise((r) => vg.on('exit', r));
-    await pg.stop().catch(() => {});
-    await gone;
-  }
+  if (vg) await vg.stop();
   await pg.destroy().catch(() => {});
   fs.rmSync(out, { recursive: true, force: true });
 }
