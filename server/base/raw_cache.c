@@ -64,23 +64,14 @@ static pthread_mutex_t locks[RAW_CACHE_STRIPES];
 static stripes g_stripes = STRIPES_OF(locks);
 static env_switch g_switch = ENV_SWITCH("METRON_RAW_CACHE");
 
-static uint64_t mix(uint64_t h, uint64_t v)
-{
-    h ^= v * 0x9e3779b97f4a7c15u;
-    h ^= h >> 29;
-    h *= 0xbf58476d1ce4e5b9u;
-    h ^= h >> 32;
-    return h;
-}
-
 static unsigned slot_of(const raw_cache_key *k)
 {
-    uint64_t h = mix(0, (uint64_t)k->account_id);
-    h = mix(h, (uint64_t)k->t0);
-    h = mix(h, (uint64_t)k->t1);
-    h = mix(h, (uint64_t)k->limit);
+    uint64_t h = stripes_mix(0, (uint64_t)k->account_id);
+    h = stripes_mix(h, (uint64_t)k->t0);
+    h = stripes_mix(h, (uint64_t)k->t1);
+    h = stripes_mix(h, (uint64_t)k->limit);
     for (size_t i = 0; i < k->n_ch; i++) {
-        h = mix(h, (uint64_t)k->ch[i]);
+        h = stripes_mix(h, (uint64_t)k->ch[i]);
     }
     return (unsigned)(h & (RAW_CACHE_SLOTS - 1));
 }

@@ -22,18 +22,11 @@ static pthread_mutex_t locks[64];
 static stripes g_stripes = STRIPES_OF(locks);
 static env_switch g_switch = ENV_SWITCH("METRON_RIGHTS_MEMO");
 
-static uint64_t mix(uint64_t h, uint64_t v)
-{
-    h ^= v * 0x9e3779b97f4a7c15u;
-    h ^= h >> 29;
-    h *= 0xbf58476d1ce4e5b9u;
-    h ^= h >> 32;
-    return h;
-}
-
 static unsigned slot_of(long long account_id, long long viewer, int64_t ch)
 {
-    uint64_t h = mix(mix(mix(0, (uint64_t)account_id), (uint64_t)viewer), (uint64_t)ch);
+    uint64_t h = stripes_mix(0, (uint64_t)account_id);
+
+    h = stripes_mix(stripes_mix(h, (uint64_t)viewer), (uint64_t)ch);
     return (unsigned)(h & (RIGHTS_MEMO_SLOTS - 1));
 }
 

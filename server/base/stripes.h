@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 /* An array of mutexes, each guarding the slots whose number it is modulo
  * the array's length; initialised by the first stripe_lock(). */
@@ -39,5 +40,16 @@ typedef struct {
     }
 
 bool env_switch_off(env_switch *s);
+
+/* "h" with "v" mixed in (a 64-bit finaliser's steps): the slot hash of
+ * keys made of several integers (raw_cache.c, rights_memo.c). */
+static inline uint64_t stripes_mix(uint64_t h, uint64_t v)
+{
+    h ^= v * 0x9e3779b97f4a7c15u;
+    h ^= h >> 29;
+    h *= 0xbf58476d1ce4e5b9u;
+    h ^= h >> 32;
+    return h;
+}
 
 #endif
