@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { request } from './harness.mjs';
-import { accountOnBoth, startTwo, stopTwo, uniq } from './two_servers.mjs';
+import { accountOnBoth, gatewayDevice, startTwo, stopTwo, uniq } from './two_servers.mjs';
 import { MIN_US, appClient, baseTime } from './data_helpers.mjs';
 
 let two;
@@ -33,21 +33,7 @@ const reader = (q) => async (c) => {
 
 async function tenant() {
   const t = await accountOnBoth(two.srvA, two.srvB, uniq('raw'));
-  let r = await t.adminA.post('/api/v1/apps', { kind: 'lr8450-direct', name: 'Gateway',
-    group_id: t.groupId });
-  assert.equal(r.status, 201, JSON.stringify(r.body));
-  const app = r.body;
-  r = await t.adminA.post(`/api/v1/apps/${app.id}/devices`, { model: 'LR8450', serial: uniq('SN') });
-  assert.equal(r.status, 201, JSON.stringify(r.body));
-  const dev = r.body.id;
-  const ch = [];
-  for (const key of ['CH1', 'CH2']) {
-    r = await t.adminA.post(`/api/v1/devices/${dev}/channels`, { key, name: key, unit: 'V' });
-    assert.equal(r.status, 201, JSON.stringify(r.body));
-    ch.push(r.body.id);
-  }
-  r = await t.adminA.put(`/api/v1/devices/${dev}/selection`, { channel_ids: ch });
-  assert.equal(r.status, 200, JSON.stringify(r.body));
+  const { app, ch } = await gatewayDevice(t.adminA, t.groupId);
   return { ...t, ch, viaA: appClient(two.srvA.url, app.credential),
     viaB: appClient(two.srvB.url, app.credential) };
 }

@@ -11,8 +11,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { createAccount, createUser, login, metricSamples, request, startServer } from './harness.mjs';
-import { PW, compact, startTwo, stopTwo, uniq } from './two_servers.mjs';
+import { login, metricSamples, request, startServer } from './harness.mjs';
+import { PW, accountOnBoth, compact, gatewayDevice, startTwo, stopTwo, uniq } from './two_servers.mjs';
 import { MIN_US, appClient, baseTime } from './data_helpers.mjs';
 
 const TOKEN = 'r'.repeat(20) + '-metrics-token-rawst0123';
@@ -28,35 +28,14 @@ const kept = async (srv) => (await metricSamples(srv.url, TOKEN,
 
 /** An account of "plan" signed in on both processes (administrator and
  * member), a group with an app, a device and two channels. */
-async function tenant(plan = 'pro', srvs = [two.srvA, two.srvB]) {
+async function tenant(plan = 'pro') {
   const acc = uniq('rawst');
-  const ids = await createAccount(two.srvA.url, { account: acc, plan, user: 'admin', password: PW,
-    email: `admin@${acc}.test` });
-  const m = await createUser(two.srvA.url, { accountId: ids.accountId, user: 'member', password: PW,
-    role: 'member' });
-  const on = (srv, user) => login(srv.url, { account: acc, user, password: PW });
-  const t = { ...ids, acc, memberId: m.userId, adminA: await on(srvs[0], 'admin'),
-    adminB: await on(srvs[1], 'admin'), memberA: await on(srvs[0], 'member'),
-    memberB: await on(srvs[1], 'member') };
-  let r = await t.adminA.post('/api/v1/groups', { name: 'Plant' });
-  assert.equal(r.status, 201, JSON.stringify(r.body));
-  t.groupId = r.body.id;
-  r = await t.adminA.post('/api/v1/apps', { kind: 'lr8450-direct', name: 'Gateway', group_id: t.groupId });
-  assert.equal(r.status, 201, JSON.stringify(r.body));
-  t.credential = r.body.credential;
-  t.viaA = appClient(two.srvA.url, r.body.credential);
-  t.viaB = appClient(two.srvB.url, r.body.credential);
-  r = await t.adminA.post(`/api/v1/apps/${r.body.id}/devices`, { model: 'LR8450', serial: uniq('SN') });
-  assert.equal(r.status, 201, JSON.stringify(r.body));
-  const dev = r.body.id;
-  t.ch = [];
-  for (const key of ['CH1', 'CH2']) {
-    r = await t.adminA.post(`/api/v1/devices/${dev}/channels`, { key, name: key, unit: 'V' });
-    assert.equal(r.status, 201, JSON.stringify(r.body));
-    t.ch.push(r.body.id);
-  }
-  r = await t.adminA.put(`/api/v1/devices/${dev}/selection`, { channel_ids: t.ch });
-  assert.equal(r.status, 200, JSON.stringify(r.body));
+  const t = { ...(await accountOnBoth(two.srvA, two.srvB, acc, plan)), acc };
+  const { app, ch } = await gatewayDevice(t.adminA, t.groupId);
+  t.credential = app.credential;
+  t.viaA = appClient(two.srvA.url, app.credential);
+  t.viaB = appClient(two.srvB.url, app.credential);
+  t.ch = ch;
   return t;
 }
 

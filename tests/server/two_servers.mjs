@@ -37,10 +37,11 @@ export async function stopTwo({ pg, srvA, srvB }) {
   }
 }
 
-/** A new account "acc" with an administrator and a member signed in on both
- * processes, and a measurement group "Plant" (not granted to the member). */
-export async function accountOnBoth(srvA, srvB, acc) {
-  const ids = await createAccount(srvA.url, { account: acc, plan: 'pro', user: 'admin', password: PW,
+/** A new account "acc" of "plan" with an administrator and a member signed
+ * in on both processes, and a measurement group "Plant" (not granted to the
+ * member). */
+export async function accountOnBoth(srvA, srvB, acc, plan = 'pro') {
+  const ids = await createAccount(srvA.url, { account: acc, plan, user: 'admin', password: PW,
     email: `admin@${acc}.test` });
   const m = await createUser(srvA.url, { accountId: ids.accountId, user: 'member', password: PW,
     role: 'member' });
@@ -54,4 +55,25 @@ export async function accountOnBoth(srvA, srvB, acc) {
   assert.equal(group.status, 201, JSON.stringify(group.body));
   t.groupId = group.body.id;
   return t;
+}
+
+/** Through "admin" (a signed-in administrator's client): a direct LR8450
+ * app in group "groupId" with a device whose channels "keys" (unit V) are
+ * selected: { app (the app's reply, its credential included), dev, ch }. */
+export async function gatewayDevice(admin, groupId, keys = ['CH1', 'CH2']) {
+  let r = await admin.post('/api/v1/apps', { kind: 'lr8450-direct', name: 'Gateway', group_id: groupId });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  const app = r.body;
+  r = await admin.post(`/api/v1/apps/${app.id}/devices`, { model: 'LR8450', serial: uniq('SN') });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  const dev = r.body.id;
+  const ch = [];
+  for (const key of keys) {
+    r = await admin.post(`/api/v1/devices/${dev}/channels`, { key, name: key, unit: 'V' });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    ch.push(r.body.id);
+  }
+  r = await admin.put(`/api/v1/devices/${dev}/selection`, { channel_ids: ch });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  return { app, dev, ch };
 }
