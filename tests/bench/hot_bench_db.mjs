@@ -1,8 +1,10 @@
 // The hotlog benchmarks' database: created and migrated by a server that
 // runs nothing of its own (no compactor, mail, reports or jobs), so that
 // only what a benchmark does touches the hot rows and their counters.
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { pgBin, startServer } from '../server/harness.mjs';
 import { pgTuningOptions } from '../../scripts/cluster.mjs';
 
@@ -48,4 +50,38 @@ export async function callgrindPostgres(pg, out) {
     }
   }
   return { stop };
+}
+
+/** The instructions of one session of psql script "sql" (its file written
+ * as "name" in "out") in database "db" of a cluster under
+ * callgrindPostgres(pg, out): its backend's callgrind total. The script's
+ * first statement must be "SELECT pg_backend_pid();". */
+export async function sessionInstructions(pg, db, out, name, sql) {
+  const f = path.join(out, name);
+  fs.writeFileSync(f, sql);
+  const { stdout } = await promisify(execFile)(path.join(pgBin, 'psql'), ['-X', '-q', '-A', '-t', '-v',
+    'ON_ERROR_STOP=1', '-h', '127.0.0.1', '-p', String(pg.port), '-U', 'postgres', '-d', db, '-f', f],
+  { maxBuffer: 1 << 28 });
+  const file = path.join(out, `cg.${stdout.trim().split('\n')[0]}`);
+  for (let i = 0; !fs.existsSync(file) || !/^totals:/m.test(fs.readFileSync(file, 'utf8')); i++) {
+    if (i > 600) throw new Error(`no callgrind output ${file}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return Number(/^totals:\s+(\d+)/m.exec(fs.readFileSync(file, 'utf8'))[1]);
+}
+
+/** Each statement of "forms" ({ name: { text, args } }) PREPAREd and
+ * EXECUTEd n + 1 times with argsOf(args) in a session of its own, less a
+ * session that EXECUTEs it once, over n; two rounds, each printed. */
+export async function formInstructions(pg, db, out, forms, argsOf, n) {
+  const session = (form, k) => sessionInstructions(pg, db, out, `s-${form}-${k}.sql`,
+    `SELECT pg_backend_pid();\n${process.env.BENCH_SESSION_SQL || ''}\n` +
+    `PREPARE s AS ${forms[form].text};\n` + `EXECUTE s${argsOf(forms[form].args)};\n`.repeat(k + 1));
+  for (let r = 0; r < 2; r++) {
+    for (const form of Object.keys(forms)) {
+      const zero = await session(form, 0);
+      const full = await session(form, n);
+      console.log(`${form}: ${((full - zero) / n).toFixed(0)} instructions a statement (round ${r + 1})`);
+    }
+  }
 }

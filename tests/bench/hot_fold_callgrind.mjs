@@ -12,15 +12,11 @@
 //
 //   METRON_SERVER_BIN=$PWD/build/server/metron-server-test node tests/bench/hot_fold_callgrind.mjs
 //   METRON_SERVER_BIN=... BENCH_SQL=candidate.sql node tests/bench/hot_fold_callgrind.mjs
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
-import path from 'node:path';
-import { promisify } from 'node:util';
-import { callgrindPostgres, quietServer } from './hot_bench_db.mjs';
-import { pgBin, startPostgres } from '../server/harness.mjs';
+import { callgrindPostgres, quietServer, sessionInstructions } from './hot_bench_db.mjs';
+import { startPostgres } from '../server/harness.mjs';
 import { load } from './bench_util.mjs';
 
-const execFileP = promisify(execFile);
 const N = Number(process.env.BENCH_STATEMENTS || 2000);
 
 const pg = await startPostgres({ durable: true });
@@ -40,22 +36,13 @@ try {
       WHERE tgrelid = 'series_hot'::regclass AND NOT tgisinternal`, db));
   vg = await callgrindPostgres(pg, out);
   const session = async (n, label) => {
-    const before = new Set(fs.readdirSync(out));
-    const { stdout } = await execFileP(path.join(pgBin, 'psql'), ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1',
-      '-h', '127.0.0.1', '-p', String(pg.port), '-U', 'postgres', '-d', db,
-      '-c', 'SELECT pg_backend_pid()',
-      '-c', `DO $$ BEGIN FOR i IN 1..${n} LOOP
-        INSERT INTO series_hot (account_id, t_min, t_max, n, payload, counted)
-        VALUES (${account}, i, i, 1, '\\x000000000000000000000000000000000000000000000000', true);
-      END LOOP; END $$`]);
-    const pid = stdout.trim().split('\n')[0];
-    const file = path.join(out, `cg.${pid}`);
-    for (let i = 0; !fs.existsSync(file) || !/^totals:/m.test(fs.readFileSync(file, 'utf8')); i++) {
-      if (i > 600) throw new Error(`no callgrind output ${file} (${[...before].length} before)`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    const ir = Number(/^totals:\s+(\d+)/m.exec(fs.readFileSync(file, 'utf8'))[1]);
-    console.log(`${label}: ${n} statements, ${ir} instructions in the backend (${file})`);
+    const ir = await sessionInstructions(pg, db, out, `s-${n}.sql`, `SELECT pg_backend_pid();
+DO $$ BEGIN FOR i IN 1..${n} LOOP
+  INSERT INTO series_hot (account_id, t_min, t_max, n, payload, counted)
+  VALUES (${account}, i, i, 1, '\\x000000000000000000000000000000000000000000000000', true);
+END LOOP; END $$;
+`);
+    console.log(`${label}: ${n} statements, ${ir} instructions in the backend`);
     return ir;
   };
   const got = [];

@@ -12,16 +12,12 @@
 // (Ir(N) - Ir(0)) / N, each EXECUTE's round trip included. Needs valgrind.
 //
 //   METRON_SERVER_BIN=$PWD/build/server/metron-server-test node tests/bench/raw_stamp_callgrind.mjs
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
-import path from 'node:path';
-import { promisify } from 'node:util';
-import { callgrindPostgres, quietServer } from './hot_bench_db.mjs';
-import { createAccount, login, pgBin, request, startPostgres } from '../server/harness.mjs';
+import { callgrindPostgres, formInstructions, quietServer } from './hot_bench_db.mjs';
+import { createAccount, login, request, startPostgres } from '../server/harness.mjs';
 import { load } from './bench_util.mjs';
 import { appClient } from '../server/data_helpers.mjs';
 
-const execFileP = promisify(execFile);
 const N = Number(process.env.BENCH_STATEMENTS || 2000);
 const ok = (r, what) => { if (r.status >= 300) throw new Error(`${what}: ${r.status} ${JSON.stringify(r.body)}`); return r.body; };
 
@@ -75,28 +71,7 @@ try {
     await pg.psql(`SELECT count(*) FROM series_hot WHERE account_id = ${ids.accountId}`, db) + ' hot rows; stamp rows ' +
     await pg.psql(`SELECT count(*) FROM series_hot_count WHERE account_id = ${ids.accountId}`, db) + ' + 2');
   vg = await callgrindPostgres(pg, out);
-  const session = async (form, n) => {
-    const f = path.join(out, `s-${form}-${n}.sql`);
-    fs.writeFileSync(f, `SELECT pg_backend_pid();\n${process.env.BENCH_SESSION_SQL || ''}\n` +
-      `PREPARE s AS ${FORMS[form].text};\n` +
-      `EXECUTE s${argsOf(FORMS[form].args)};\n`.repeat(n + 1));
-    const { stdout } = await execFileP(path.join(pgBin, 'psql'), ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1',
-      '-h', '127.0.0.1', '-p', String(pg.port), '-U', 'postgres', '-d', db, '-f', f], { maxBuffer: 1 << 28 });
-    const pid = stdout.trim().split('\n')[0];
-    const file = path.join(out, `cg.${pid}`);
-    for (let i = 0; !fs.existsSync(file) || !/^totals:/m.test(fs.readFileSync(file, 'utf8')); i++) {
-      if (i > 600) throw new Error(`no callgrind output ${file}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    return Number(/^totals:\s+(\d+)/m.exec(fs.readFileSync(file, 'utf8'))[1]);
-  };
-  for (let r = 0; r < 2; r++) {
-    for (const form of Object.keys(FORMS)) {
-      const zero = await session(form, 0);
-      const full = await session(form, N);
-      console.log(`${form}: ${((full - zero) / N).toFixed(0)} instructions a statement (round ${r + 1})`);
-    }
-  }
+  await formInstructions(pg, db, out, FORMS, argsOf, N);
   console.log(`load ${load()}, ${new Date().toISOString()}`);
 } finally {
   if (vg) await vg.stop();
