@@ -12,7 +12,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { heardAll, login, metricSamples, request, startServer } from './harness.mjs';
-import { PW, accountOnBoth, compact, startTwo, stopTwo, uniq } from './two_servers.mjs';
+import { PW, accountOnBoth, backfill, compact, computedSum, startTwo, stopTwo, uniq } from './two_servers.mjs';
 import { appClient, baseTime, MIN_US } from './data_helpers.mjs';
 
 const TOKEN = 'm'.repeat(20) + '-metrics-token-stamp0123';
@@ -143,25 +143,13 @@ test('ingest, folds and deletions through the other process show on the next rep
 test('a computed channel\'s days deleted and written again outside a fold (its expression edited, the back-fill) show on the next reply',
   async () => {
     const t = await tenant();
-    let r = await t.adminA.post(`/api/v1/groups/${t.groupId}/computed`, { name: 'Sum', unit: 'V',
-      expression: 'CH1+CH2', inputs: t.ch });
-    assert.equal(r.status, 201, JSON.stringify(r.body));
-    const x = r.body.id;
     const t0 = baseTime(30);
-    r = await t.viaA.batch({ batch_id: 'x1', snapshots: [{ t: t0, ids: t.ch, v: [5, 3] },
-      { t: t0 + MIN_US, ids: t.ch, v: [7, 2] }] });
-    assert.equal(r.status, 201, JSON.stringify(r.body));
-    await compact(two.srvA);
-    const backfill = async (srv) => {
-      const q = await request(srv.url, 'POST', '/api/v1/test/computed-backfill');
-      assert.equal(q.status, 200, JSON.stringify(q.body));
-    };
-    await backfill(two.srvA);
+    const x = await computedSum(t, two.srvA, t0);
     await heardAll(two.srvB);
     let b = await keptOn(t, t.adminB, two.srvB);
     assert.deepEqual(chan(b, x).latest, { t: t0 + MIN_US, v: 9 });
     // The expression edited through A: its days and channel_latest row deleted at once.
-    r = await t.adminA.patch(`/api/v1/computed/${x}`, { expression: 'CH1-CH2' });
+    const r = await t.adminA.patch(`/api/v1/computed/${x}`, { expression: 'CH1-CH2' });
     assert.equal(r.status, 200, JSON.stringify(r.body));
     await heardAll(two.srvB);
     b = await monitor(t, t.adminB);

@@ -12,7 +12,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { login, metricSamples, request, startServer } from './harness.mjs';
-import { PW, accountOnBoth, compact, gatewayDevice, startTwo, stopTwo, uniq } from './two_servers.mjs';
+import { PW, accountOnBoth, backfill, compact, computedSum, gatewayDevice, startTwo, stopTwo, uniq } from './two_servers.mjs';
 import { MIN_US, appClient, baseTime } from './data_helpers.mjs';
 
 const TOKEN = 'r'.repeat(20) + '-metrics-token-rawst0123';
@@ -144,25 +144,13 @@ test('retention through the other process shows on the next read of a remembered
 
 test("a computed channel's days deleted and written again outside a fold show on the next read", async () => {
   const t = await tenant();
-  let r = await t.adminA.post(`/api/v1/groups/${t.groupId}/computed`, { name: 'Sum', unit: 'V',
-    expression: 'CH1+CH2', inputs: t.ch });
-  assert.equal(r.status, 201, JSON.stringify(r.body));
-  const x = r.body.id;
   const t0 = baseTime(30);
-  r = await t.viaA.batch({ batch_id: 'x1', snapshots: [{ t: t0, ids: t.ch, v: [5, 3] },
-    { t: t0 + MIN_US, ids: t.ch, v: [7, 2] }] });
-  assert.equal(r.status, 201, JSON.stringify(r.body));
-  await compact(two.srvA);
-  const backfill = async (srv) => {
-    const q = await request(srv.url, 'POST', '/api/v1/test/computed-backfill');
-    assert.equal(q.status, 200, JSON.stringify(q.body));
-  };
-  await backfill(two.srvA);
+  const x = await computedSum(t, two.srvA, t0);
   const q = dayQuery([x], t0);
   let b = await keptOn(t.adminB, two.srvB, q);
   assert.deepEqual(b.channels[0].v, [8, 9]);
   // The expression edited through A: its days deleted at once.
-  r = await t.adminA.patch(`/api/v1/computed/${x}`, { expression: 'CH1-CH2' });
+  const r = await t.adminA.patch(`/api/v1/computed/${x}`, { expression: 'CH1-CH2' });
   assert.equal(r.status, 200, JSON.stringify(r.body));
   b = await read(t.adminB, q);
   assert.deepEqual(b.channels[0].v, [], 'the computed days deleted');

@@ -27,6 +27,30 @@ export async function compact(srv) {
   assert.equal(r.status, 200, JSON.stringify(r.body));
 }
 
+/** A computed-channel back-fill round on server "srv"
+ * (POST /api/v1/test/computed-backfill). */
+export async function backfill(srv) {
+  const r = await request(srv.url, 'POST', '/api/v1/test/computed-backfill');
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+}
+
+/** A computed channel "Sum" (CH1+CH2) in the group of "t" (accountOnBoth()
+ * with t.ch, two channels, and t.viaA, its app through server "srv"), with
+ * two minutes from "t0" (5+3, then 7+2) ingested through "srv", folded and
+ * back-filled there: its id. */
+export async function computedSum(t, srv, t0) {
+  let r = await t.adminA.post(`/api/v1/groups/${t.groupId}/computed`, { name: 'Sum', unit: 'V',
+    expression: 'CH1+CH2', inputs: t.ch });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  const x = r.body.id;
+  r = await t.viaA.batch({ batch_id: 'x1', snapshots: [{ t: t0, ids: t.ch, v: [5, 3] },
+    { t: t0 + 60_000_000, ids: t.ch, v: [7, 2] }] });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  await compact(srv);
+  await backfill(srv);
+  return x;
+}
+
 /** Stop both; B's exit and its sanitizer reports fail the test file. */
 export async function stopTwo({ pg, srvA, srvB }) {
   const exit = await srvB?.stop();
