@@ -5,7 +5,9 @@ import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { pgBin, startServer } from '../server/harness.mjs';
+import { createAccount, login, pgBin, startPostgres, startServer } from '../server/harness.mjs';
+import { load } from './bench_util.mjs';
+import { appClient } from '../server/data_helpers.mjs';
 import { pgTuningOptions } from '../../scripts/cluster.mjs';
 
 const QUIET_ENV = { METRON_COMPACT_MS: '3600000', METRON_NOTIFY_THREADS: '0', METRON_REPORT_WORKERS: '0' };
@@ -83,5 +85,67 @@ export async function formInstructions(pg, db, out, forms, argsOf, n) {
       const full = await session(form, n);
       console.log(`${form}: ${((full - zero) / n).toFixed(0)} instructions a statement (round ${r + 1})`);
     }
+  }
+}
+
+/** The body of an answer "r" below 300, else an error naming "what". */
+export const ok = (r, what) => {
+  if (r.status >= 300) throw new Error(`${what}: ${r.status} ${JSON.stringify(r.body)}`);
+  return r.body;
+};
+
+/** Through server "url": account "acc" (plan pro, administrator "admin"),
+ * a group "Plant" with a direct LR8450 app whose device has "n" selected
+ * channels CH1..CHn: { ids (createAccount's), app, ch (ids), ingest (the
+ * app's client) }. */
+export async function benchGateway(url, acc, n) {
+  const ids = await createAccount(url, { account: acc, plan: 'pro', user: 'admin',
+    password: 'Correct-h0rse', email: `admin@${acc}.test` });
+  const c = await login(url, { account: acc, user: 'admin', password: 'Correct-h0rse' });
+  const group = ok(await c.post('/api/v1/groups', { name: 'Plant' }), 'group').id;
+  const app = ok(await c.post('/api/v1/apps', { kind: 'lr8450-direct', name: 'Gateway', group_id: group }), 'app');
+  const dev = ok(await c.post(`/api/v1/apps/${app.id}/devices`, { model: 'LR8450', serial: 'CG1' }), 'device').id;
+  const ch = [];
+  for (let i = 1; i <= n; i++) {
+    ch.push(ok(await c.post(`/api/v1/devices/${dev}/channels`, { key: `CH${i}`, name: `C${i}`, unit: 'V' }),
+      'channel').id);
+  }
+  ok(await c.put(`/api/v1/devices/${dev}/selection`, { channel_ids: ch }), 'selection');
+  return { ids, app, ch, ingest: appClient(url, app.credential) };
+}
+
+/** The change stamp's rows of account $1 as the server reads them
+ * (series_read.c's MONITOR_STAMP_ROWS: the monitor's and the raw day's
+ * pre-check). */
+export const STAMP_ROWS = `SELECT -1 - k.shard::bigint, k.xmin::text::bigint, NULL::boolean, NULL::timestamptz,
+  k.n::float8, NULL::smallint, NULL::bytea FROM series_hot_count k WHERE k.account_id = $1
+UNION ALL SELECT -100, COALESCE(c.xmin::text::bigint, 0), NULL, pg_postmaster_start_time(),
+  COALESCE(c.v, -1)::float8, NULL, NULL
+  FROM (SELECT 1) o LEFT JOIN account_changes c ON c.account_id = $1
+UNION ALL SELECT -102, r.v, NULL, NULL, 0, NULL, NULL
+  FROM account_rights r WHERE r.account_id = $1`;
+
+/** The instructions of statements "forms" (formInstructions(), n a form)
+ * on a durable cluster of its own: database "cg" migrated by a quietServer(),
+ * then setup({ pg, db, srv }) makes the data and returns argsOf (before the
+ * server stops); the cluster restarted under callgrind; the load printed;
+ * everything removed after ("prefix" names the callgrind files' folder). */
+export async function formBench(prefix, forms, n, setup) {
+  const pg = await startPostgres({ durable: true });
+  const out = fs.mkdtempSync(`/tmp/${prefix}-cg-`);
+  fs.chmodSync(out, 0o777);
+  let vg = null;
+  try {
+    const db = 'cg';
+    const { srv, stop } = await quietServer(pg, db);
+    const argsOf = await setup({ pg, db, srv });
+    await stop();
+    vg = await callgrindPostgres(pg, out);
+    await formInstructions(pg, db, out, forms, argsOf, n);
+    console.log(`load ${load()}, ${new Date().toISOString()}`);
+  } finally {
+    if (vg) await vg.stop();
+    await pg.destroy().catch(() => {});
+    fs.rmSync(out, { recursive: true, force: true });
   }
 }

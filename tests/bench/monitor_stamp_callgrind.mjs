@@ -13,25 +13,14 @@
 // Needs valgrind.
 //
 //   METRON_SERVER_BIN=$PWD/build/server/metron-server-test node tests/bench/monitor_stamp_callgrind.mjs
-import fs from 'node:fs';
-import { callgrindPostgres, formInstructions, quietServer } from './hot_bench_db.mjs';
-import { createAccount, login, request, startPostgres } from '../server/harness.mjs';
-import { load } from './bench_util.mjs';
-import { appClient } from '../server/data_helpers.mjs';
+import { STAMP_ROWS, benchGateway, formBench, ok } from './hot_bench_db.mjs';
+import { request } from '../server/harness.mjs';
 
 const N = Number(process.env.BENCH_STATEMENTS || 2000);
-const ok = (r, what) => { if (r.status >= 300) throw new Error(`${what}: ${r.status} ${JSON.stringify(r.body)}`); return r.body; };
 
-// The stamp's rows as the server reads them (series_read.c's
-// MONITOR_STAMP_ROWS), and as 086 first read them (STAMP_ROWS_086: a branch
-// of the UNION ALL each for account_changes and the postmaster's start).
-const STAMP_ROWS = `SELECT -1 - k.shard::bigint, k.xmin::text::bigint, NULL::boolean, NULL::timestamptz,
-  k.n::float8, NULL::smallint, NULL::bytea FROM series_hot_count k WHERE k.account_id = $1
-UNION ALL SELECT -100, COALESCE(c.xmin::text::bigint, 0), NULL, pg_postmaster_start_time(),
-  COALESCE(c.v, -1)::float8, NULL, NULL
-  FROM (SELECT 1) o LEFT JOIN account_changes c ON c.account_id = $1
-UNION ALL SELECT -102, r.v, NULL, NULL, 0, NULL, NULL
-  FROM account_rights r WHERE r.account_id = $1`;
+// The stamp's rows as 086 first read them (STAMP_ROWS_086: a branch of the
+// UNION ALL each for account_changes and the postmaster's start); as the
+// server reads them now: hot_bench_db.mjs's STAMP_ROWS.
 const STAMP_ROWS_086 = `SELECT -1 - k.shard::bigint, k.xmin::text::bigint, NULL::boolean, NULL::timestamptz,
   k.n::float8, NULL::smallint, NULL::bytea FROM series_hot_count k WHERE k.account_id = $1
 UNION ALL SELECT -100, c.xmin::text::bigint, NULL, NULL, c.v::float8, NULL, NULL
@@ -60,43 +49,19 @@ if (process.env.BENCH_ALL) {
   });
 }
 
-const pg = await startPostgres({ durable: true });
-const out = fs.mkdtempSync('/tmp/stamp-cg-');
-fs.chmodSync(out, 0o777);
-let vg = null;
-try {
-  const db = 'cg';
-  const { srv, stop } = await quietServer(pg, db);
-  const ids = await createAccount(srv.url, { account: 'cgstamp', plan: 'pro', user: 'admin',
-    password: 'Correct-h0rse', email: 'admin@cgstamp.test' });
-  const c = await login(srv.url, { account: 'cgstamp', user: 'admin', password: 'Correct-h0rse' });
-  const group = ok(await c.post('/api/v1/groups', { name: 'Plant' }), 'group').id;
-  const app = ok(await c.post('/api/v1/apps', { kind: 'lr8450-direct', name: 'Gateway', group_id: group }), 'app');
-  const dev = ok(await c.post(`/api/v1/apps/${app.id}/devices`, { model: 'LR8450', serial: 'CG1' }), 'device').id;
-  const ch = [];
-  for (let i = 1; i <= 32; i++) {
-    ch.push(ok(await c.post(`/api/v1/devices/${dev}/channels`, { key: `CH${i}`, name: `C${i}`, unit: 'V' }), 'channel').id);
-  }
-  ok(await c.put(`/api/v1/devices/${dev}/selection`, { channel_ids: ch }), 'selection');
-  const ingest = appClient(srv.url, app.credential);
+await formBench('stamp', FORMS, N, async ({ pg, db, srv }) => {
+  const { ids, app, ch, ingest } = await benchGateway(srv.url, 'cgstamp', 32);
   const t0 = (Math.floor(Date.now() / 60000) - 60) * 60000000;
   ok(await ingest.batch({ batch_id: 'a', snapshots: [{ t: t0, ids: ch, v: ch.map((_, i) => i) }] }), 'batch');
   ok(await request(srv.url, 'POST', '/api/v1/test/compact'), 'compact');
   ok(await ingest.batch({ batch_id: 'b', snapshots: [{ t: t0 + 60000000, ids: ch, v: ch.map((_, i) => i + 1) }] }), 'batch');
   // A change of app_seen outside ingest: the account's account_changes row.
   await pg.psql(`UPDATE app_seen SET connection_seen = connected WHERE app_id = ${app.id}`, db);
-  await stop();
   const lo = Math.min(...ch), hi = Math.max(...ch);
   const argsOf = (n) => (n === 1 ? `(${ids.accountId})` :
     `(${ids.accountId}, '{${app.id}}', '{${ch.join(',')}}', 2, ${lo}, ${hi})`);
   console.log(`account ${ids.accountId}, app ${app.id}, 32 channels ${lo}..${hi}; stamp rows: ` +
     await pg.psql(`SELECT count(*) FROM series_hot_count WHERE account_id = ${ids.accountId}`, db) + ' + ' +
     await pg.psql(`SELECT count(*) FROM account_changes WHERE account_id = ${ids.accountId}`, db) + ' + 1');
-  vg = await callgrindPostgres(pg, out);
-  await formInstructions(pg, db, out, FORMS, argsOf, N);
-  console.log(`load ${load()}, ${new Date().toISOString()}`);
-} finally {
-  if (vg) await vg.stop();
-  await pg.destroy().catch(() => {});
-  fs.rmSync(out, { recursive: true, force: true });
-}
+  return argsOf;
+});

@@ -11,8 +11,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { heardAll, login, metricSamples, request, startServer } from './harness.mjs';
-import { PW, accountOnBoth, backfill, compact, computedSum, startTwo, stopTwo, uniq } from './two_servers.mjs';
+import { heardAll, login, request, startServer } from './harness.mjs';
+import { PW, backfill, compact, computedSum, gatewayOnBoth, keptCount, startTwo, stopTwo, untilCounted } from './two_servers.mjs';
 import { appClient, baseTime, MIN_US } from './data_helpers.mjs';
 
 const TOKEN = 'm'.repeat(20) + '-metrics-token-stamp0123';
@@ -23,32 +23,12 @@ const sql = (q) => two.pg.psql(q, two.db);
 before(async () => { two = await startTwo({ env: ENV }); });
 after(() => stopTwo(two));
 
-const kept = async (srv) => (await metricSamples(srv.url, TOKEN,
-  'metron_monitor_values_total'))['metron_monitor_values_total{result="kept"}'] ?? 0;
+const kept = (srv) => keptCount(srv, TOKEN, 'metron_monitor_values_total');
 
 /** An account on both processes: a group with an app, a device of two
  * selected channels. */
 async function tenant() {
-  const acc = uniq('stamp');
-  const t = await accountOnBoth(two.srvA, two.srvB, acc);
-  t.acc = acc;
-  let r = await t.adminA.post('/api/v1/apps', { kind: 'lr8450-direct', name: 'Gateway', group_id: t.groupId });
-  assert.equal(r.status, 201, JSON.stringify(r.body));
-  t.appId = r.body.id;
-  t.credential = r.body.credential;
-  t.viaA = appClient(two.srvA.url, r.body.credential);
-  t.viaB = appClient(two.srvB.url, r.body.credential);
-  r = await t.adminA.post(`/api/v1/apps/${t.appId}/devices`, { model: 'LR8450', serial: uniq('SN') });
-  assert.equal(r.status, 201, JSON.stringify(r.body));
-  t.deviceId = r.body.id;
-  t.ch = [];
-  for (const key of ['CH1', 'CH2']) {
-    r = await t.adminA.post(`/api/v1/devices/${t.deviceId}/channels`, { key, name: key, unit: 'V' });
-    assert.equal(r.status, 201, JSON.stringify(r.body));
-    t.ch.push(r.body.id);
-  }
-  r = await t.adminA.put(`/api/v1/devices/${t.deviceId}/selection`, { channel_ids: t.ch });
-  assert.equal(r.status, 200, JSON.stringify(r.body));
+  const t = await gatewayOnBoth(two, 'stamp');
   t.path = `/api/v1/groups/${t.groupId}/monitor`;
   return t;
 }
@@ -66,12 +46,7 @@ async function monitor(t, c) {
 /** Ask through "c" (of process "srv") until a reply comes from kept values
  * (read twice with the same stamp first); that reply. */
 async function keptOn(t, c, srv) {
-  for (let i = 0; i < 20; i++) {
-    const k0 = await kept(srv);
-    const body = await monitor(t, c);
-    if (await kept(srv) > k0) return body;
-  }
-  throw new Error('no reply from kept values');
+  return untilCounted(() => kept(srv), () => monitor(t, c), 'kept values');
 }
 
 test('ingest, folds and deletions through the other process show on the next reply of kept values',

@@ -11,8 +11,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { login, metricSamples, request, startServer } from './harness.mjs';
-import { PW, accountOnBoth, backfill, compact, computedSum, gatewayDevice, startTwo, stopTwo, uniq } from './two_servers.mjs';
+import { login, request, startServer } from './harness.mjs';
+import { PW, backfill, compact, computedSum, gatewayOnBoth, keptCount, startTwo, stopTwo, uniq, untilCounted } from './two_servers.mjs';
 import { MIN_US, appClient, baseTime } from './data_helpers.mjs';
 
 const TOKEN = 'r'.repeat(20) + '-metrics-token-rawst0123';
@@ -23,20 +23,12 @@ const sql = (q) => two.pg.psql(q, two.db);
 before(async () => { two = await startTwo({ env: ENV }); });
 after(() => stopTwo(two));
 
-const kept = async (srv) => (await metricSamples(srv.url, TOKEN,
-  'metron_raw_stamp_total'))['metron_raw_stamp_total{result="kept"}'] ?? 0;
+const kept = (srv) => keptCount(srv, TOKEN, 'metron_raw_stamp_total');
 
 /** An account of "plan" signed in on both processes (administrator and
  * member), a group with an app, a device and two channels. */
 async function tenant(plan = 'pro') {
-  const acc = uniq('rawst');
-  const t = { ...(await accountOnBoth(two.srvA, two.srvB, acc, plan)), acc };
-  const { app, ch } = await gatewayDevice(t.adminA, t.groupId);
-  t.credential = app.credential;
-  t.viaA = appClient(two.srvA.url, app.credential);
-  t.viaB = appClient(two.srvB.url, app.credential);
-  t.ch = ch;
-  return t;
+  return gatewayOnBoth(two, 'rawst', plan);
 }
 
 const dayQuery = (ch, d0) => `/api/v1/data/raw?channels=${ch.join(',')}&from=${d0}&to=${d0 + 86400e6}&limit=2000`;
@@ -52,12 +44,7 @@ async function read(c, q) {
  * remembered day with the stamp unchanged (no versions statement); that
  * reply. */
 async function keptOn(c, srv, q) {
-  for (let i = 0; i < 20; i++) {
-    const k0 = await kept(srv);
-    const body = await read(c, q);
-    if (await kept(srv) > k0) return body;
-  }
-  throw new Error('no reply from the remembered day by its stamp');
+  return untilCounted(() => kept(srv), () => read(c, q), 'the remembered day by its stamp');
 }
 
 /** A day of samples of t.ch[0] (i / 4 at minute i) and ten of t.ch[1],

@@ -2,7 +2,8 @@
 // process remembers (devices_cache, monitor_cache, app_cache): start and
 // stop them, and an account signed in on both.
 import assert from 'node:assert/strict';
-import { createAccount, createUser, login, request, startServer, startStack, stopStack } from './harness.mjs';
+import { createAccount, createUser, login, metricSamples, request, startServer, startStack, stopStack } from './harness.mjs';
+import { appClient } from './data_helpers.mjs';
 
 export const PW = 'Correct-h0rse';
 /** How long a change announced by PostgreSQL may take to reach the other
@@ -100,4 +101,34 @@ export async function gatewayDevice(admin, groupId, keys = ['CH1', 'CH2']) {
   r = await admin.put(`/api/v1/devices/${dev}/selection`, { channel_ids: ch });
   assert.equal(r.status, 200, JSON.stringify(r.body));
   return { app, dev, ch };
+}
+
+/** accountOnBoth() of a new account named from "prefix" in "plan", with
+ * gatewayDevice()'s app in group "Plant" (two selected channels): also
+ * acc, appId, deviceId, credential, ch, and viaA, viaB (the app's clients
+ * through each process of "two"). */
+export async function gatewayOnBoth(two, prefix, plan = 'pro') {
+  const acc = uniq(prefix);
+  const t = { ...(await accountOnBoth(two.srvA, two.srvB, acc, plan)), acc };
+  const { app, dev, ch } = await gatewayDevice(t.adminA, t.groupId);
+  return { ...t, appId: app.id, deviceId: dev, credential: app.credential, ch,
+    viaA: appClient(two.srvA.url, app.credential), viaB: appClient(two.srvB.url, app.credential) };
+}
+
+/** read() until a reply counted by "counter" (an async count that grows
+ * when a reply comes from what a process remembers): that reply; "what"
+ * names the count in the error after 20 tries. */
+export async function untilCounted(counter, read, what) {
+  for (let i = 0; i < 20; i++) {
+    const k0 = await counter();
+    const body = await read();
+    if (await counter() > k0) return body;
+  }
+  throw new Error(`no reply from ${what}`);
+}
+
+/** Counter "metric"'s {result="kept"} sample on server "srv" (read with
+ * metrics token "token"; 0 before the first). */
+export async function keptCount(srv, token, metric) {
+  return (await metricSamples(srv.url, token, metric))[`${metric}{result="kept"}`] ?? 0;
 }
