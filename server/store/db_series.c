@@ -550,26 +550,34 @@ db_status db_ingest_store_small(db_conn *c, long long account_id, long long app_
  * measurement group) takes st_store_group_plain, without the groups' lock
  * and the sequence check, which have nothing to do then;
  * and the answer's rows come in no particular order, each with its batch's
- * number (k, from 1), instead of being sorted. */
-#define GROUP_ARRAYS                                                                              \
-    "unnest((SELECT $1::bigint[]), $2::bigint[], $3::text[], $4::int[], $5::bigint[], "           \
-    "  $6::bigint[], $7::int[], $8::int[], $9::text[], $10::bigint[], $11::bigint[]) "            \
-    "  WITH ORDINALITY AS u(acc, app, bid, n, t0, t1, off, len, ip, grp, seq, k)"
+ * number (k, from 1), instead of being sorted.
+ *
+ * "ok" holds only what the claim, the joins and the answer read (account,
+ * app, batch id, count, k): PostgreSQL puts each array of a multi-array
+ * unnest() in a tuple store of its own and then copies every row of "ok"
+ * into the CTE's store, the sorts and the hash tables, so the times, the
+ * payload's offset and the IP are read by subscript ($5[k]) where they are
+ * used, each batch's payload is its 24 x n bytes from its offset (no array
+ * of lengths), and st_store_group_plain has no "ok" column at all
+ * (docs/benchmarks.md "grpstmt2": 7.6 % of the statement's instructions). */
+#define GROUP_OK_ARRAYS                                                                           \
+    "unnest((SELECT $1::bigint[]), $2::bigint[], $3::text[], $4::int[]"
 #define GROUP_APPS                                                                                \
     "app AS MATERIALIZED ("                                                                       \
     "  SELECT a.account_id, a.id FROM apps a "                                                    \
     "  WHERE (a.account_id, a.id) IN (SELECT * FROM unnest((SELECT $1::bigint[]), $2::bigint[])) " \
     "  ORDER BY a.account_id, a.id FOR KEY SHARE OF a), "
-#define GROUP_WRITES                                                                              \
+#define GROUP_WRITES(OK)                                                                          \
     "claim AS ("                                                                                  \
     "  INSERT INTO ingest_batches (account_id, app_id, batch_id, n_samples) "                     \
     "  SELECT ok.acc, CASE WHEN EXISTS (SELECT 1 FROM app l WHERE l.account_id = ok.acc "         \
     "    AND l.id = ok.app) THEN ok.app ELSE mt_ingest_app_gone(ok.acc, ok.app) END, ok.bid, ok.n " \
-    "  FROM ok WHERE ok ORDER BY ok.acc, ok.app, ok.bid COLLATE \"C\" "                           \
+    "  FROM ok WHERE " OK " ORDER BY ok.acc, ok.app, ok.bid COLLATE \"C\" "                       \
     "  ON CONFLICT DO NOTHING RETURNING account_id, app_id, batch_id, n_samples), "               \
     "hot AS ("                                                                                    \
     "  INSERT INTO series_hot (account_id, t_min, t_max, n, payload, counted) "                   \
-    "  SELECT ok.acc, ok.t0, ok.t1, ok.n, substring($12::bytea FROM ok.off + 1 FOR ok.len), true " \
+    "  SELECT ok.acc, ($5::bigint[])[ok.k], ($6::bigint[])[ok.k], ok.n, "                         \
+    "    substring($9::bytea FROM ($7::int[])[ok.k] + 1 FOR ok.n * 24), true "                    \
     "  FROM ok JOIN claim c ON c.account_id = ok.acc AND c.app_id = ok.app "                      \
     "    AND c.batch_id = ok.bid ORDER BY ok.k), "                                                \
     "cnt AS ("                                                                                    \
@@ -578,17 +586,17 @@ db_status db_ingest_store_small(db_conn *c, long long account_id, long long app_
     "  GROUP BY c.account_id ORDER BY c.account_id "                                              \
     "  ON CONFLICT (account_id, shard) DO UPDATE SET n = k.n + excluded.n), "                     \
     "seen AS ("                                                                                   \
-    "  UPDATE app_seen a SET last_seen_at = now(), last_seen_ip = s.ip::inet, connected = true, "  \
+    "  UPDATE app_seen a SET last_seen_at = now(), last_seen_ip = s.ip::inet, connected = true, " \
     "    connected_at = CASE WHEN a.connected THEN a.connected_at ELSE now() END, "               \
     "    connection_cause = CASE WHEN a.connected THEN a.connection_cause ELSE 'data' END "       \
-    "  FROM (SELECT DISTINCT ON (ok.acc, ok.app) ok.acc, ok.app, ok.ip FROM ok "                  \
+    "  FROM (SELECT DISTINCT ON (ok.acc, ok.app) ok.acc, ok.app, ($8::text[])[ok.k] AS ip FROM ok " \
     "    JOIN claim c ON c.account_id = ok.acc AND c.app_id = ok.app AND c.batch_id = ok.bid "    \
     "    ORDER BY ok.acc, ok.app, ok.k DESC) s "                                                  \
     "  WHERE a.account_id = s.acc AND a.app_id = s.app "                                          \
     "    AND (a.last_seen_at IS NULL OR a.last_seen_at < now() - interval '5 seconds' "           \
     "         OR NOT a.connected)) "                                                              \
-    "SELECT ok.k, ok.ok, c.batch_id IS NOT NULL, "                                                \
-    "  CASE WHEN ok.ok AND c.batch_id IS NULL THEN (SELECT b.n_samples FROM ingest_batches b "    \
+    "SELECT ok.k, " OK ", c.batch_id IS NOT NULL, "                                               \
+    "  CASE WHEN " OK " AND c.batch_id IS NULL THEN (SELECT b.n_samples FROM ingest_batches b "   \
     "    WHERE b.account_id = ok.acc AND b.app_id = ok.app AND b.batch_id = ok.bid) END "         \
     "FROM ok LEFT JOIN claim c ON c.account_id = ok.acc AND c.app_id = ok.app "                   \
     "  AND c.batch_id = ok.bid"
@@ -601,16 +609,19 @@ static db_stmt st_store_group = {"ser_store_group",
     "  ORDER BY g.account_id, g.group_id FOR SHARE OF g), "
     GROUP_APPS
     "ok AS MATERIALIZED ("
-    "  SELECT u.*, (u.grp IS NULL OR COALESCE((SELECT c.seq FROM chk c "
-    "    WHERE c.account_id = u.acc AND c.group_id = u.grp), 0) = u.seq) AS ok FROM " GROUP_ARRAYS "), "
-    GROUP_WRITES, 0};
+    "  SELECT u.acc, u.app, u.bid, u.n, u.k, (u.grp IS NULL OR COALESCE((SELECT c.seq FROM chk c "
+    "    WHERE c.account_id = u.acc AND c.group_id = u.grp), 0) = u.seq) AS ok "
+    "  FROM " GROUP_OK_ARRAYS ", $10::bigint[], $11::bigint[]) "
+    "  WITH ORDINALITY AS u(acc, app, bid, n, grp, seq, k)), "
+    GROUP_WRITES("ok.ok"), 0};
 
-/* The same when no batch of the group has an alarm group ($10 all NULL):
- * every batch passes the check. */
+/* The same when no batch of the group has an alarm group: every batch
+ * passes the check (no $10, $11). */
 static db_stmt st_store_group_plain = {"ser_store_group_plain",
     "WITH " GROUP_APPS
-    "ok AS MATERIALIZED (SELECT u.*, true AS ok FROM " GROUP_ARRAYS "), "
-    GROUP_WRITES, 0};
+    "ok AS MATERIALIZED (SELECT u.* FROM " GROUP_OK_ARRAYS ") "
+    "  WITH ORDINALITY AS u(acc, app, bid, n, k)), "
+    GROUP_WRITES("true"), 0};
 
 /* The group statement's arrays go in PostgreSQL's binary form (array_recv:
  * a header of 20 bytes, then each element as its length and its bytes,
@@ -667,16 +678,19 @@ static unsigned char *el_str(unsigned char *p, const char *s, size_t len)
 
 db_status db_ingest_store_group(db_conn *c, db_small_batch *const *b, size_t n)
 {
-    enum { ACC, APP, BID, CNT, T0, T1, OFF, LEN, IP, GRP, SEQ, NA };
+    /* The statement's parameters in order: eight arrays, the payloads ($9),
+     * then the alarm groups' two arrays, which st_store_group_plain does
+     * not take. */
+    enum { ACC, APP, BID, CNT, T0, T1, OFF, IP, PAY, GRP, SEQ, NP };
     /* Each array's element type, and the bytes of one element (its length
      * word and value; text: the length word only). */
-    static const uint32_t oid[NA] = {OID_INT8, OID_INT8, OID_TEXT, OID_INT4, OID_INT8, OID_INT8,
-                                     OID_INT4, OID_INT4, OID_TEXT, OID_INT8, OID_INT8};
-    static const size_t el[NA] = {12, 12, 4, 8, 12, 12, 8, 8, 4, 12, 12};
-    const char *p[NA + 1];
-    int lengths[NA + 1];
-    int formats[NA + 1];
-    unsigned char *buf, *w, *start[NA];
+    static const uint32_t oid[NP] = {OID_INT8, OID_INT8, OID_TEXT, OID_INT4, OID_INT8, OID_INT8,
+                                     OID_INT4, OID_TEXT, 0,        OID_INT8, OID_INT8};
+    static const size_t el[NP] = {12, 12, 4, 8, 12, 12, 8, 4, 0, 12, 12};
+    const char *p[NP];
+    int lengths[NP];
+    int formats[NP];
+    unsigned char *buf, *w, *start[NP];
     size_t bytes = 0, off = 0, size = 0, text = 0;
     bool null_grp = false, any_grp = false;
     PGresult *res = NULL;
@@ -688,8 +702,8 @@ db_status db_ingest_store_group(db_conn *c, db_small_batch *const *b, size_t n)
         null_grp = null_grp || b[i]->alarm_group == 0;
         any_grp = any_grp || b[i]->alarm_group != 0;
     }
-    for (int k = 0; k < NA; k++) {
-        size += 20 + n * el[k];
+    for (int k = 0; k < NP; k++) {
+        size += k == PAY ? 0 : 20 + n * el[k];
     }
     size += text;
     if (n == 0 || n > (size_t)INT32_MAX || bytes > (size_t)INT32_MAX || size > (size_t)INT32_MAX) {
@@ -718,7 +732,10 @@ db_status db_ingest_store_group(db_conn *c, db_small_batch *const *b, size_t n)
         return DB_ERROR;
     }
     w = buf;
-    for (int k = 0; k < NA; k++) {
+    for (int k = 0; k < NP; k++) {
+        if (k == PAY || (!any_grp && (k == GRP || k == SEQ))) {
+            continue;
+        }
         start[k] = w;
         w = arr_head(w, n, (k == GRP && null_grp) || (k == IP), oid[k]);
         for (size_t i = 0; i < n; i++) {
@@ -731,7 +748,6 @@ db_status db_ingest_store_group(db_conn *c, db_small_batch *const *b, size_t n)
             case T0: w = el_i64(w, x->t_min); break;
             case T1: w = el_i64(w, x->t_max); break;
             case OFF: w = el_i32(w, (int32_t)off); off += x->n * 24; break;
-            case LEN: w = el_i32(w, (int32_t)(x->n * 24)); break;
             case IP: w = el_str(w, x->ip, x->ip != NULL ? strlen(x->ip) : 0); break;
             case GRP:
                 w = x->alarm_group != 0 ? el_i64(w, x->alarm_group) : el_str(w, NULL, 0);
@@ -747,11 +763,11 @@ db_status db_ingest_store_group(db_conn *c, db_small_batch *const *b, size_t n)
         recs_put(w + o, b[i]->rec, b[i]->n);
         o += b[i]->n * 24;
     }
-    p[NA] = (const char *)w;
-    lengths[NA] = (int)bytes;
-    formats[NA] = 1;
-    st = db_exec_bin(c, any_grp ? &st_store_group : &st_store_group_plain, NA + 1, p, lengths,
-                     formats, 0, &res);
+    p[PAY] = (const char *)w;
+    lengths[PAY] = (int)bytes;
+    formats[PAY] = 1;
+    st = db_exec_bin(c, any_grp ? &st_store_group : &st_store_group_plain, any_grp ? NP : PAY + 1,
+                     p, lengths, formats, 0, &res);
     if (st == DB_OK && (size_t)PQntuples(res) != n) {
         st = DB_ERROR;
     }

@@ -52,20 +52,23 @@ const STMT = process.env.BENCH_STMT || 'st_store_group';
 const MACROS = { DB_HOT_SHARD_SQL: '(pg_backend_pid() % 16 + 1)' };
 
 /** The text of statement "name" (st_store_group) in the C file "file",
- * its macros expanded (those #defined in the file and MACROS). */
+ * its macros expanded (those #defined in the file and MACROS; a macro of
+ * one argument, NAME(ARG), called with a string literal). */
 function groupStatement(file, name = STMT) {
   const src = fs.readFileSync(file, 'utf8');
   const defs = { ...MACROS };
-  for (const m of src.matchAll(/^#define ([A-Z_][A-Z0-9_]*)[ \t]+((?:.*\\\n)*.*)$/gm)) {
-    const body = m[2].replace(/\\\n/g, '\n');
-    if (body.trim().startsWith('"')) defs[m[1]] = body;
+  for (const m of src.matchAll(/^#define ([A-Z_][A-Z0-9_]*)(?:\(([A-Z_][A-Z0-9_]*)\))?[ \t]+((?:.*\\\n)*.*)$/gm)) {
+    const body = m[3].replace(/\\\n/g, '\n');
+    if (body.trim().startsWith('"')) defs[m[1]] = m[2] ? { arg: m[2], body } : body;
   }
-  const expand = (body) => {
+  const expand = (body, args = {}) => {
     let out = '';
-    for (const m of body.matchAll(/"((?:[^"\\]|\\.)*)"|([A-Z_][A-Z0-9_]*)/g)) {
+    for (const m of body.matchAll(/"((?:[^"\\]|\\.)*)"|([A-Z_][A-Z0-9_]*)(?:\("((?:[^"\\]|\\.)*)"\))?/g)) {
       if (m[1] !== undefined) out += m[1].replace(/\\"/g, '"').replace(/\\\\/g, '\\');
+      else if (args[m[2]] !== undefined) out += args[m[2]];
       else if (MACROS[m[2]]) out += MACROS[m[2]];
-      else if (defs[m[2]]) out += expand(defs[m[2]]);
+      else if (typeof defs[m[2]] === 'string') out += expand(defs[m[2]]);
+      else if (defs[m[2]] && m[3] !== undefined) out += expand(defs[m[2]].body, { [defs[m[2]].arg]: m[3] });
       else throw new Error(`${file}: macro ${m[2]} unknown`);
     }
     return out;
@@ -88,16 +91,29 @@ function arr(xs) {
   return `'{${xs.join(',')}}'`;
 }
 
-/** The EXECUTEs of groups [g0, g1) (text arrays; $12 in hex). */
-function executes(apps, account, g0, g1) {
+/** The statement's parameters in order: main's until grpstmt2 (twelve: the
+ * payload last), or grpstmt2's (the payload ninth, after the arrays every
+ * group needs; no lengths: each batch's bytes are 24 x its count; the alarm
+ * groups' two arrays last, which st_store_group_plain does not take). */
+function layout(stmt) {
+  if (/\$12::bytea/.test(stmt)) return ['acc', 'app', 'bid', 'n', 't', 't', 'off', 'len', 'ip', 'grp', 'seq', 'payload'];
+  const max = Math.max(...[...stmt.matchAll(/\$(\d+)/g)].map((m) => Number(m[1])));
+  return ['acc', 'app', 'bid', 'n', 't', 't', 'off', 'ip', 'payload', 'grp', 'seq'].slice(0, max);
+}
+
+/** The EXECUTEs of groups [g0, g1) (text arrays; the payload in hex), the
+ * parameters in the order of "names" (layout()). */
+// The batches' first time: three hours ago, the same for every variant.
+const T0 = (Math.floor(Date.now() / 1e3) - 3 * 3600) * 1e6;
+
+function executes(apps, account, g0, g1, names) {
   let s = '';
-  const t0 = (Math.floor(Date.now() / 1e3) - 3 * 3600) * 1e6;
   for (let g = g0; g < g1; g++) {
     const acc = [], app = [], bid = [], n = [], t = [], off = [], len = [], ip = [], grp = [], seq = [];
     const payload = [];
     for (let i = 0; i < GROUP; i++) {
       const k = g * GROUP + i;
-      const ts = t0 + k * 1000;
+      const ts = T0 + k * 1000;
       acc.push(account); app.push(apps[k % apps.length]); bid.push(`"cg-${k}"`); n.push(32);
       t.push(ts); off.push(i * 768); len.push(768); ip.push('"127.0.0.1"'); grp.push('NULL'); seq.push(0);
       const b = Buffer.alloc(768);
@@ -108,8 +124,9 @@ function executes(apps, account, g0, g1) {
       }
       payload.push(b.toString('hex'));
     }
-    s += `EXECUTE s(${arr(acc)}, ${arr(app)}, ${arr(bid)}, ${arr(n)}, ${arr(t)}, ${arr(t)}, ${arr(off)}, ` +
-      `${arr(len)}, ${arr(ip)}, ${arr(grp)}, ${arr(seq)}, '\\x${payload.join('')}');\n\n`;
+    const v = { acc: arr(acc), app: arr(app), bid: arr(bid), n: arr(n), t: arr(t), off: arr(off), len: arr(len),
+      ip: arr(ip), grp: arr(grp), seq: arr(seq), payload: `'\\x${payload.join('')}'` };
+    s += `EXECUTE s(${names.map((x) => v[x]).join(', ')});\n\n`;
   }
   return s;
 }
@@ -152,13 +169,14 @@ try {
     connected_at = now(), connection_cause = 'data', connection_seen = true`);
   await sql('VACUUM ANALYZE');
   await pg.stop();
-  const warm = executes(apps, t.id, 0, WARM);
-  const measured = executes(apps, t.id, WARM, WARM + GROUPS);
   console.log(`groups of ${GROUP} batches of 32 samples from ${N_APPS} apps; ${WARM} groups, then ${GROUPS} ` +
     `measured; instructions per batch (callgrind, postgres --single)`);
   for (const v of variants) {
+    const stmt = groupStatement(v.file, v.stmt);
+    const warm = executes(apps, t.id, 0, WARM, layout(stmt));
+    const measured = executes(apps, t.id, WARM, WARM + GROUPS, layout(stmt));
     const head = `${v.sql ? v.sql.split(';').filter((x) => x.trim()).map((x) => `${x};\n\n`).join('') : ''}` +
-      `PREPARE s AS ${groupStatement(v.file, v.stmt)};\n\n`;
+      `PREPARE s AS ${stmt};\n\n`;
     const counts = [];
     const runs = [[head + warm, EXECUTOR], [head + warm + measured, EXECUTOR]];
     if (ALL) runs.push([head + warm, null], [head + warm + measured, null]);
