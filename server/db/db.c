@@ -24,6 +24,8 @@ struct db_conn {
     PGconn *pg;
     db_conn *next_free;
     unsigned char prepared[DB_MAX_STMTS + 1];
+    bool start_known; /* start_us was read on this connection (db_conn_start()) */
+    int64_t start_us;
 };
 
 /* A thread waiting for a connection. Waiters queue in arrival order and a
@@ -112,6 +114,8 @@ static void conn_drop(db_conn *c)
         c->pg = NULL;
     }
     memset(c->prepared, 0, sizeof c->prepared);
+    c->start_known = false;
+    c->start_us = 0;
 }
 
 void db_pool_free(db_pool *pool)
@@ -323,6 +327,20 @@ void db_release(db_pool *pool, db_conn *c)
     pthread_mutex_lock(&pool->mu);
     hand_over_locked(pool, c);
     pthread_mutex_unlock(&pool->mu);
+}
+
+bool db_conn_start(const db_conn *conn, int64_t *us)
+{
+    *us = conn->start_known ? conn->start_us : 0;
+    return conn->start_known;
+}
+
+void db_conn_set_start(db_conn *conn, int64_t us)
+{
+    if (conn->pg != NULL) {
+        conn->start_known = true;
+        conn->start_us = us;
+    }
 }
 
 PGconn *db_conn_pg(db_conn *conn)

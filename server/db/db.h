@@ -23,6 +23,7 @@
 
 #include <libpq-fe.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -119,6 +120,18 @@ MT_MUSTCHECK
 db_status db_savepoint_release(db_conn *conn);
 MT_MUSTCHECK
 db_status db_savepoint_rollback(db_conn *conn);
+
+/* The start of the postmaster "conn" is connected to (µs since the Unix
+ * epoch), as a statement on this connection read it and gave it to
+ * db_conn_set_start(): false (and *us 0) when none did since the connection
+ * was opened. A connection is one backend of one postmaster for its life
+ * (the server needs a session of its own: session advisory locks, LISTEN;
+ * a pooler in transaction mode is not supported), so its start cannot
+ * change while it stays open; a restart ends every backend and the next
+ * db_acquire() opens a new connection, which knows none (issue 16: read
+ * in every stamp pre-check it was 10-20 k of PostgreSQL's instructions). */
+bool db_conn_start(const db_conn *conn, int64_t *us);
+void db_conn_set_start(db_conn *conn, int64_t us);
 
 /* The raw libpq handle, for db_migrate.c and db_embed.c only (they run
  * fixed multi-statement scripts before the service starts). */

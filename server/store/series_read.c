@@ -633,8 +633,40 @@ static db_stmt st_monitor_read_stamped = {"ser_monitor_read_stamped",
     "SELECT * FROM mt_monitor_read($1::bigint, $2::bigint[], $3::bigint[], $4::integer, "
     "$5::bigint, $6::bigint) UNION ALL " MONITOR_STAMP_ROWS, 0};
 
-/* The stamp alone: the pre-check of kept values (base/monitor_cache.h). */
-static db_stmt st_monitor_stamp = {"ser_monitor_stamp", MONITOR_STAMP_ROWS, 0};
+/* The stamp alone: the pre-check of kept values (base/monitor_cache.h),
+ * the same rows as MONITOR_STAMP_ROWS gives in a form of its own (issue
+ * 16, precheck; PostgreSQL's instructions in docs/benchmarks.md "The stamp
+ * pre-check, cheaper and fewer"): the counter rows as they are stored
+ * (shard, xmin as a binary xid, count: no xid to text to bigint nor bigint
+ * to float8 a row, no columns of NULLs), then one row that is always there
+ * (shard NULL) of the account_changes row (xmin and v, NULL without one)
+ * and the version of the rights (NULL without one), joined: two arms of
+ * the UNION ALL instead of three. 202-205 k -> 137-139 k of PostgreSQL's
+ * instructions a call (tests/bench/monitor_stamp_callgrind.mjs; a plpgsql
+ * function of it 34 k more, a LANGUAGE sql one is inlined: the same).
+ * Sound as MONITOR_STAMP_ROWS:
+ * one statement, one snapshot taken after the request came; the same
+ * xmins and counts, so a stamp of either form compares equal to the
+ * other's of the same rows.
+ *
+ * The postmaster's start (the stamp's guard against a cluster restored to
+ * an earlier point, whose xids repeat) is read by the first pre-check on a
+ * connection (st_monitor_stamp_start) and then taken from the connection
+ * (db_conn_start()): a connection is a backend of one postmaster for its
+ * life, a restart ends it and the next one reads the start again; 4-20 k
+ * instructions a pre-check less. */
+static db_stmt st_monitor_stamp = {"ser_monitor_stamp_pre",
+    "SELECT k.shard, k.xmin, k.n, NULL::bigint FROM series_hot_count k WHERE k.account_id = $1 "
+    "UNION ALL SELECT NULL, c.xmin, c.v, r.v FROM (SELECT 1) o "
+    "LEFT JOIN account_changes c ON c.account_id = $1 "
+    "LEFT JOIN account_rights r ON r.account_id = $1", 0};
+/* The first on a connection: the start as the one row's fifth column. */
+static db_stmt st_monitor_stamp_start = {"ser_monitor_stamp_pre_start",
+    "SELECT k.shard, k.xmin, k.n, NULL::bigint, NULL::timestamptz FROM series_hot_count k "
+    "WHERE k.account_id = $1 "
+    "UNION ALL SELECT NULL, c.xmin, c.v, r.v, pg_postmaster_start_time() FROM (SELECT 1) o "
+    "LEFT JOIN account_changes c ON c.account_id = $1 "
+    "LEFT JOIN account_rights r ON r.account_id = $1", 0};
 
 /* Whether the "n" ids "ch" are each of lo..hi once (*lo, *hi), in any
  * order: a run of ids without gaps or repeats. */
@@ -930,6 +962,71 @@ const void *series_stamp_bytes(const series_stamp *s, size_t *len)
     return s->row;
 }
 
+/* A row of the pre-check's binary xid column "col" of "res" as the stamp's x
+ * (the xid's 32 bits, as xmin::text::bigint gives them). */
+static int64_t xid_at(const PGresult *res, int r, int col)
+{
+    const unsigned char *p = (const unsigned char *)PQgetvalue(res, r, col);
+    return (int64_t)(((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) |
+                     (uint32_t)p[3]);
+}
+
+/* The rows of a pre-check "res" (st_monitor_stamp or, "with_start",
+ * st_monitor_stamp_start) into "stamp", as stamp_row() makes them of
+ * MONITOR_STAMP_ROWS; the start given ("start_us") or, with_start, read
+ * (*start_us). Returns 0, or -1 when a row is not as the statement writes
+ * it. */
+static int stamp_pre_rows(series_stamp *stamp, const PGresult *res, bool with_start,
+                          int64_t *start_us)
+{
+    int rows = PQntuples(res), ones = 0;
+    if (PQnfields(res) != (with_start ? 5 : 4) || PQfsize(res, 0) != 2 ||
+        PQfsize(res, 1) != 4 || PQfsize(res, 2) != 8 || PQfsize(res, 3) != 8 ||
+        (with_start && PQfsize(res, 4) != 8)) {
+        return -1;
+    }
+    for (int r = 0; r < rows; r++) {
+        series_stamp_row *x;
+        if (stamp->n + 3 > SERIES_STAMP_MAX) {
+            stamp->ok = false;
+            return 0;
+        }
+        x = &stamp->row[stamp->n++];
+        if (!PQgetisnull(res, r, 0)) { /* a counter row */
+            const unsigned char *sh = (const unsigned char *)PQgetvalue(res, r, 0);
+            if (PQgetisnull(res, r, 1) || PQgetisnull(res, r, 2)) {
+                return -1;
+            }
+            x->tag = -1 - (int64_t)(int16_t)((sh[0] << 8) | sh[1]);
+            x->x = xid_at(res, r, 1);
+            x->v = get_be64(PQgetvalue(res, r, 2));
+            continue;
+        }
+        /* The one row: account_changes (x 0 and v -1 without one, as
+         * MONITOR_STAMP_ROWS's COALESCE), the start, the rights. */
+        if (ones++ > 0 || (with_start && PQgetisnull(res, r, 4))) {
+            return -1;
+        }
+        x->tag = SERIES_STAMP_CHANGES;
+        x->x = PQgetisnull(res, r, 1) ? 0 : xid_at(res, r, 1);
+        x->v = PQgetisnull(res, r, 2) ? -1 : get_be64(PQgetvalue(res, r, 2));
+        if (with_start) {
+            *start_us = get_be64(PQgetvalue(res, r, 4)) + INT64_C(946684800000000);
+        }
+        x = &stamp->row[stamp->n++];
+        x->tag = SERIES_STAMP_START;
+        x->x = *start_us;
+        x->v = 0;
+        if (!PQgetisnull(res, r, 3)) {
+            x = &stamp->row[stamp->n++];
+            x->tag = SERIES_STAMP_RIGHTS;
+            x->x = get_be64(PQgetvalue(res, r, 3));
+            x->v = 0;
+        }
+    }
+    return ones == 1 ? 0 : -1;
+}
+
 db_status series_monitor_stamp(db_conn *c, long long account_id, series_stamp *stamp)
 {
     unsigned char acct_bin[8];
@@ -937,29 +1034,24 @@ db_status series_monitor_stamp(db_conn *c, long long account_id, series_stamp *s
     int lengths[1] = {8}, formats[1] = {1};
     PGresult *res = NULL;
     db_status st;
-    int rows;
+    int64_t start_us = 0;
+    bool with_start = !db_conn_start(c, &start_us);
     memset(stamp, 0, sizeof *stamp);
     put_be64(acct_bin, account_id);
-    if ((st = db_exec_bin(c, &st_monitor_stamp, 1, p, lengths, formats, 1, &res)) != DB_OK) {
+    if ((st = db_exec_bin(c, with_start ? &st_monitor_stamp_start : &st_monitor_stamp, 1, p,
+                          lengths, formats, 1, &res)) != DB_OK) {
         return st;
     }
-    rows = PQntuples(res);
-    if (PQnfields(res) != 7 || PQfsize(res, 0) != 8 || PQfsize(res, 1) != 8 ||
-        PQfsize(res, 3) != 8 || PQfsize(res, 4) != 8) {
+    stamp->ok = true;
+    if (stamp_pre_rows(stamp, res, with_start, &start_us) != 0) {
         PQclear(res);
+        memset(stamp, 0, sizeof *stamp);
         return DB_ERROR;
     }
-    stamp->ok = true;
-    for (int r = 0; r < rows; r++) {
-        int64_t tag;
-        if (PQgetisnull(res, r, 0) || (tag = get_be64(PQgetvalue(res, r, 0))) >= 0 ||
-            stamp_row(stamp, res, r, tag) != 0) {
-            PQclear(res);
-            memset(stamp, 0, sizeof *stamp);
-            return DB_ERROR;
-        }
-    }
     PQclear(res);
+    if (with_start && stamp->ok) {
+        db_conn_set_start(c, start_us);
+    }
     stamp_sort(stamp);
     return DB_OK;
 }
@@ -1079,6 +1171,11 @@ db_status series_read_monitor(db_conn *c, long long account_id, series_monitor_a
     monitor_hot(&h, hot, n_hot);
     if (stamp != NULL) {
         stamp_sort(stamp);
+        for (size_t i = 0; stamp->ok && i < stamp->n; i++) {
+            if (stamp->row[i].tag == SERIES_STAMP_START) {
+                db_conn_set_start(c, stamp->row[i].x); /* the pre-checks' on "c" */
+            }
+        }
     }
     PQclear(res);
     res = NULL;

@@ -114,9 +114,9 @@ export async function benchGateway(url, acc, n) {
   return { ids, app, ch, ingest: appClient(url, app.credential) };
 }
 
-/** The change stamp's rows of account $1 as the server reads them
- * (series_read.c's MONITOR_STAMP_ROWS: the monitor's and the raw day's
- * pre-check). */
+/** The change stamp's rows of account $1 in the monitor read's columns
+ * (series_read.c's MONITOR_STAMP_ROWS: with the values of a stamped read;
+ * the monitor's and the raw day's pre-check until precheck, 49caacc). */
 export const STAMP_ROWS = `SELECT -1 - k.shard::bigint, k.xmin::text::bigint, NULL::boolean, NULL::timestamptz,
   k.n::float8, NULL::smallint, NULL::bytea FROM series_hot_count k WHERE k.account_id = $1
 UNION ALL SELECT -100, COALESCE(c.xmin::text::bigint, 0), NULL, pg_postmaster_start_time(),
@@ -124,6 +124,18 @@ UNION ALL SELECT -100, COALESCE(c.xmin::text::bigint, 0), NULL, pg_postmaster_st
   FROM (SELECT 1) o LEFT JOIN account_changes c ON c.account_id = $1
 UNION ALL SELECT -102, r.v, NULL, NULL, 0, NULL, NULL
   FROM account_rights r WHERE r.account_id = $1`;
+
+/** The pre-check of account $1's stamp as the server reads it since
+ * precheck (series_read.c's st_monitor_stamp: the same stamp in columns of
+ * its own, two arms; STAMP_PRE_START: the first on a connection, with the
+ * postmaster's start). */
+export const STAMP_PRE = `SELECT k.shard, k.xmin, k.n, NULL::bigint FROM series_hot_count k WHERE k.account_id = $1
+UNION ALL SELECT NULL, c.xmin, c.v, r.v FROM (SELECT 1) o
+  LEFT JOIN account_changes c ON c.account_id = $1 LEFT JOIN account_rights r ON r.account_id = $1`;
+export const STAMP_PRE_START = `SELECT k.shard, k.xmin, k.n, NULL::bigint, NULL::timestamptz FROM series_hot_count k
+  WHERE k.account_id = $1
+UNION ALL SELECT NULL, c.xmin, c.v, r.v, pg_postmaster_start_time() FROM (SELECT 1) o
+  LEFT JOIN account_changes c ON c.account_id = $1 LEFT JOIN account_rights r ON r.account_id = $1`;
 
 /** The instructions of statements "forms" (formInstructions(), n a form)
  * on a durable cluster of its own: database "cg" migrated by a quietServer(),

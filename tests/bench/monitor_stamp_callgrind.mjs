@@ -13,7 +13,7 @@
 // Needs valgrind.
 //
 //   METRON_SERVER_BIN=$PWD/build/server/metron-server-test node tests/bench/monitor_stamp_callgrind.mjs
-import { STAMP_ROWS, benchGateway, formBench, ok } from './hot_bench_db.mjs';
+import { STAMP_PRE, STAMP_PRE_START, STAMP_ROWS, benchGateway, formBench, ok } from './hot_bench_db.mjs';
 import { request } from '../server/harness.mjs';
 
 const N = Number(process.env.BENCH_STATEMENTS || 2000);
@@ -32,7 +32,9 @@ const READ = `SELECT * FROM mt_monitor_read($1::bigint, $2::bigint[], $3::bigint
 const FORMS = {
   read: { text: READ, args: 6 },
   stamped: { text: `${READ} UNION ALL ${STAMP_ROWS}`, args: 6 },
-  stamp: { text: STAMP_ROWS.replaceAll('$1', '$1::bigint'), args: 1 },
+  stamp: { text: STAMP_PRE.replaceAll('$1', '$1::bigint'), args: 1 },
+  stamp_start: { text: STAMP_PRE_START.replaceAll('$1', '$1::bigint'), args: 1 },
+  stamp_49caacc: { text: STAMP_ROWS.replaceAll('$1', '$1::bigint'), args: 1 },
 };
 // Candidates (BENCH_ALL=1): the smallest statement, the stamp's parts, and
 // 086's first form.

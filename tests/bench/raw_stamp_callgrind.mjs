@@ -12,18 +12,19 @@
 // (Ir(N) - Ir(0)) / N, each EXECUTE's round trip included. Needs valgrind.
 //
 //   METRON_SERVER_BIN=$PWD/build/server/metron-server-test node tests/bench/raw_stamp_callgrind.mjs
-import { STAMP_ROWS, benchGateway, formBench, ok } from './hot_bench_db.mjs';
+import { STAMP_PRE, STAMP_ROWS, benchGateway, formBench, ok } from './hot_bench_db.mjs';
 import { request } from '../server/harness.mjs';
 
 const N = Number(process.env.BENCH_STATEMENTS || 2000);
 
-// The stamp's rows as the server reads them (hot_bench_db.mjs's STAMP_ROWS)
-// and the administrator's check (RAW_ROWS_ADMIN).
+// The stamp's pre-check as the server reads it (hot_bench_db.mjs's
+// STAMP_PRE; STAMP_ROWS until precheck) and the administrator's check.
 const FORMS = {
   one: { text: 'SELECT $1::bigint', args: 1 },
   versions: { text: `SELECT * FROM mt_raw_versions($1::bigint, $2::bigint[], $3::bigint, $4::bigint,
   $5::integer, $6::integer)`, args: 6 },
-  stamp: { text: STAMP_ROWS.replaceAll('$1', '$1::bigint'), args: 1 },
+  stamp: { text: STAMP_PRE.replaceAll('$1', '$1::bigint'), args: 1 },
+  stamp_49caacc: { text: STAMP_ROWS.replaceAll('$1', '$1::bigint'), args: 1 },
 };
 
 await formBench('rawstamp', FORMS, N, async ({ pg, db, srv }) => {

@@ -11,7 +11,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { heardAll, login, request, startServer } from './harness.mjs';
+import { heardAll, login, metricSamples, request, startServer } from './harness.mjs';
 import { PW, backfill, compact, computedSum, gatewayOnBoth, keptCount, startTwo, stopTwo, untilCounted } from './two_servers.mjs';
 import { appClient, baseTime, MIN_US } from './data_helpers.mjs';
 
@@ -250,3 +250,34 @@ test('a server of before 086 beside this one: its writes move the stamp too', { 
       assert.equal(exit?.code, 0, old.stderr());
     }
   });
+
+// The postmaster's start is read once per connection (issue 16, precheck:
+// series_read.c's st_monitor_stamp_start, db_conn_start()): a restart of
+// PostgreSQL ends every connection, and the first pre-check on a new one
+// reads the start again, so values kept before the restart are not used
+// after it (a cluster restored to an earlier point hands out its xids
+// again: the start is all that tells its stamps apart).
+test('after a restart of PostgreSQL the kept values are read anew, not used', async () => {
+  const t = await tenant();
+  const r = await t.viaA.batch({ batch_id: 'p1', snapshots: [{ t: baseTime(2), ids: t.ch, v: [1, 2] }] });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  await keptOn(t, t.adminB, two.srvB);
+  await keptOn(t, t.adminB, two.srvB); // the same connection's start, twice
+  const moved = async () => (await metricSamples(two.srvB.url, TOKEN, 'metron_monitor_values_total'))[
+    'metron_monitor_values_total{result="moved"}'] ?? 0;
+  await two.pg.stop();
+  await two.pg.start();
+  const k0 = await kept(two.srvB), m0 = await moved();
+  let b = null;
+  for (let i = 0; i < 50 && b === null; i++) {
+    const x = await t.adminB.get(t.path);
+    if (x.status === 200) b = x.body;
+    else assert.equal(x.status, 503, JSON.stringify(x.body));
+  }
+  assert.ok(b, 'a reply after the restart');
+  assert.deepEqual(chan(b, t.ch[0]).latest, { t: baseTime(2), v: 1 });
+  assert.equal(await kept(two.srvB), k0, 'no reply from values kept before the restart');
+  assert.equal(await moved(), m0 + 1, 'the stamp read after the restart is another');
+  // Read twice with the new start, the values are kept again.
+  await keptOn(t, t.adminB, two.srvB);
+});
