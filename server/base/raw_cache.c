@@ -359,7 +359,8 @@ static bool check_done(raw_check *k, raw_body *hit, raw_reply **kept)
 }
 
 bool raw_check_stamped(raw_check *k, const raw_cache_key *key, long long viewer,
-                       const void *stamp, size_t stamp_len, int64_t now_ms, raw_reply **kept)
+                       bool any_viewer, const void *stamp, size_t stamp_len, int64_t now_ms,
+                       raw_reply **kept)
 {
     unsigned i = k->slot;
     raw_slot *e = &slots[i];
@@ -370,7 +371,7 @@ bool raw_check_stamped(raw_check *k, const raw_cache_key *key, long long viewer,
     }
     pthread_mutex_lock(lock_of(i));
     if (same_key(e, key) && fresh(e, now_ms) && e->stamp_len == stamp_len &&
-        e->stamp_viewer == viewer && memcmp(e->stamp, stamp, stamp_len) == 0) {
+        (e->stamp_viewer == viewer || any_viewer) && memcmp(e->stamp, stamp, stamp_len) == 0) {
         hit = e->body;
         atomic_fetch_add(&hit->refs, 1);
     }

@@ -142,15 +142,19 @@ bool raw_check_end(raw_check *chk, const raw_cache_key *key, bool ok, const void
  * "stamp" ("stamp_len" bytes) is the account's change stamp
  * (series_store.h, series_monitor_stamp()) read by the leader of "chk"
  * after it started. When the entry of "key" holds the same stamp, kept
- * for the same "viewer", the check ends with its kept reply (true, *kept
- * as raw_check_end() gives it; "chk" freed): nothing that the reply or the
- * viewer's right depends on has changed since a check that matched. Else
- * false and "chk" is still the caller's (the versions statement follows).
- * Sound because every write of the account's hot rows, day blocks and
- * rights moves the stamp in its transaction (migrations 069, 081, 086,
- * 087, 089), and the stamp kept was read before that check's versions. */
+ * for the same "viewer" (or for any viewer when "any_viewer": the caller
+ * has proven this viewer's right to the window's channels by the stamp
+ * itself, svc_data.c's raw_right_by_stamp()), the check ends with its kept
+ * reply (true, *kept as raw_check_end() gives it; "chk" freed): nothing
+ * that the reply or the viewer's right depends on has changed since a
+ * check that matched. Else false and "chk" is still the caller's (the
+ * versions statement follows). Sound because every write of the account's
+ * hot rows, day blocks and rights moves the stamp in its transaction
+ * (migrations 069, 081, 086, 087, 089), and the stamp kept was read before
+ * that check's versions. */
 bool raw_check_stamped(raw_check *chk, const raw_cache_key *key, long long viewer,
-                       const void *stamp, size_t stamp_len, int64_t now_ms, raw_reply **kept);
+                       bool any_viewer, const void *stamp, size_t stamp_len, int64_t now_ms,
+                       raw_reply **kept);
 
 /* raw_check_end() that also keeps, when the versions matched, "stamp"
  * ("stamp_len" bytes, 0: none), read for "viewer" before the versions

@@ -880,6 +880,37 @@ static db_status monitor_stamp(db_pool *pool, db_conn **c, long long account_id,
  * statement (no stamp pre-check; issue 16, rawstamp). */
 static env_switch g_raw_stamp = ENV_SWITCH("METRON_RAW_STAMP");
 
+/* Whether the stamp "seen", read after this request came, proves viewer
+ * "a"'s right to channels ch[0..n_ch) by itself (issue 16, precheck): a
+ * member whose right to every one of them is remembered (rights_memo.h)
+ * at the rights' version and postmaster's start the stamp shows. No change
+ * of rights was committed since that right was read (087's triggers move
+ * the version with every one), so it holds now, and a day kept with the
+ * same stamp for another viewer answers this one too (raw_check_stamped()).
+ * False for an administrator (its stamp is kept as its own) and whenever a
+ * part is missing. */
+static bool raw_right_by_stamp(const svc_actor *a, const int64_t *ch, size_t n_ch,
+                               const series_stamp *seen)
+{
+    int64_t ver = 0, start = 0, x_ver = 0, x_start = 0;
+    bool has_ver = false, has_start = false;
+    if (svc_viewer(a) <= 0 || n_ch == 0 || !seen->ok || !rights_memo_on()) {
+        return false;
+    }
+    for (size_t i = 0; i < seen->n; i++) {
+        if (seen->row[i].tag == SERIES_STAMP_RIGHTS) {
+            x_ver = seen->row[i].x;
+            has_ver = true;
+        } else if (seen->row[i].tag == SERIES_STAMP_START) {
+            x_start = seen->row[i].x;
+            has_start = true;
+        }
+    }
+    return has_ver && has_start &&
+           rights_memo_known(a->account_id, svc_viewer(a), ch, n_ch, &ver, &start) &&
+           ver == x_ver && start == x_start;
+}
+
 static void raw_on(db_pool *pool, const data_read *q, data_reply *r)
 {
     const svc_actor *a = q->a;
@@ -925,12 +956,16 @@ static void raw_on(db_pool *pool, const data_read *q, data_reply *r)
              * that came before it began (monitor or raw). The check is
              * started first, so every request it answers came before the
              * stamp's statement began. The same stamp as the one kept with
-             * the entry for this viewer: nothing the day or the viewer's
-             * right depends on changed, no versions statement. */
+             * the entry for this viewer (or for another, when this
+             * member's right is remembered at the stamp's rights version:
+             * raw_right_by_stamp()): nothing the day or the viewer's right
+             * depends on changed, no versions statement. */
             raw_check_start(chk);
             if (monitor_stamp(pool, &c, a->account_id, &stamp) == DB_OK && stamp.ok) {
                 const void *sb = series_stamp_bytes(&stamp, &stamp_len);
-                if (raw_check_stamped(chk, &key, svc_viewer(a), sb, stamp_len, now, &r->kept)) {
+                if (raw_check_stamped(chk, &key, svc_viewer(a),
+                                      raw_right_by_stamp(a, ch, n_ch, &stamp), sb, stamp_len, now,
+                                      &r->kept)) {
                     metrics_add(METRIC_RAW_STAMP_KEPT, 1);
                     db_release(pool, c);
                     svc_error_clear(&r->err);

@@ -11,7 +11,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { login, request, startServer } from './harness.mjs';
+import { createUser, login, request, startServer } from './harness.mjs';
 import { PW, backfill, compact, computedSum, gatewayOnBoth, keptCount, startTwo, stopTwo, uniq, untilCounted } from './two_servers.mjs';
 import { MIN_US, appClient, baseTime } from './data_helpers.mjs';
 
@@ -169,6 +169,41 @@ test('a right taken away answers 404 at once on both processes, however the day 
   // The administrator's remembered day still answers.
   assert.deepEqual(await keptOn(t.adminB, two.srvB, q), first);
 });
+
+// A member's right remembered at the stamp's rights version (issue 16,
+// precheck; svc_data.c raw_right_by_stamp()): a day kept with the stamp for
+// one member answers another member whose right to its channels is
+// remembered at that version, without the versions statement; that right
+// taken away (through the other process) refuses the next request at once.
+test("a day kept for one member answers another whose right the stamp proves; that right taken away answers 404 at once",
+  async () => {
+    const t = await tenant();
+    const m2 = await createUser(two.srvA.url, { accountId: t.accountId, user: 'member2', password: PW,
+      role: 'member' });
+    const m2B = await login(two.srvB.url, { account: t.acc, user: 'member2', password: PW });
+    const grant = (ids) => t.adminA.put(`/api/v1/groups/${t.groupId}/access`, {
+      users: ids.map((id) => ({ user_id: id, access: 'view' })), teams: [] });
+    let r = await grant([t.memberId, m2.userId]);
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    const d0 = baseTime(100);
+    await day(t, d0);
+    const q = dayQuery(t.ch, d0);
+    // member2's right learnt on B (its first reads), then member's day kept with the stamp.
+    const first = await read(m2B, q);
+    await read(m2B, q);
+    assert.deepEqual(await keptOn(t.memberB, two.srvB, q), first);
+    const k0 = await kept(two.srvB);
+    assert.deepEqual(await read(m2B, q), first);
+    assert.equal(await kept(two.srvB), k0 + 1, "member2 answered from member's day by the stamp");
+    // member2's right taken away through A: 404 at once on B; member still sees the day.
+    r = await grant([t.memberId]);
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    r = await m2B.get(q);
+    assert.equal(r.status, 404, JSON.stringify(r.body));
+    assert.deepEqual(await read(t.memberB, q), first);
+    r = await m2B.get(q);
+    assert.equal(r.status, 404, JSON.stringify(r.body));
+  });
 
 test('requests at once of a remembered day: every batch acknowledged before them shows', async () => {
   const t = await tenant();

@@ -285,8 +285,8 @@ static void raw_cache_check_led_alone_answers_only_the_same_versions(void)
 /* The stamp (issue 16, rawstamp): kept only by a check whose versions
  * matched, for its viewer; answers only the same stamp and viewer; any
  * other end of a check forgets it. */
-static int stamp_hits(const raw_cache_key *key, long long viewer, const char *stamp,
-                      const char *want)
+static int stamp_hits_as(const raw_cache_key *key, long long viewer, bool any_viewer,
+                         const char *stamp, const char *want)
 {
     raw_check *chk = NULL;
     raw_reply *kept = NULL;
@@ -296,13 +296,19 @@ static int stamp_hits(const raw_cache_key *key, long long viewer, const char *st
         return -1;
     }
     raw_check_start(chk);
-    if (!raw_check_stamped(chk, key, viewer, stamp, strlen(stamp), NOW, &kept)) {
+    if (!raw_check_stamped(chk, key, viewer, any_viewer, stamp, strlen(stamp), NOW, &kept)) {
         /* The versions statement follows (raw_check_end(): no stamp kept). */
         return kept == NULL && ends_with(chk, key, true, "v1", want) ? 0 : -1;
     }
     same = kept_is(kept, want);
     raw_reply_drop(kept);
     return same ? 1 : -1;
+}
+
+static int stamp_hits(const raw_cache_key *key, long long viewer, const char *stamp,
+                      const char *want)
+{
+    return stamp_hits_as(key, viewer, false, stamp, want);
 }
 
 static void raw_check_stamped_answers_only_a_kept_stamp_of_the_viewer(void)
@@ -315,7 +321,7 @@ static void raw_check_stamped_answers_only_a_kept_stamp_of_the_viewer(void)
     stable_then_lead(&k, 0, "day", &chk);
     raw_check_start(chk);
     /* No stamp kept yet: no answer by a stamp. */
-    T_TRUE(!raw_check_stamped(chk, &k, 0, "s1", 2, NOW, &kept));
+    T_TRUE(!raw_check_stamped(chk, &k, 0, false, "s1", 2, NOW, &kept));
     T_TRUE(kept == NULL);
     T_TRUE(raw_check_end_stamped(chk, &k, true, "v1", 2, 0, "s1", 2, NOW, &kept));
     T_TRUE(kept_is(kept, "day"));
@@ -323,6 +329,15 @@ static void raw_check_stamped_answers_only_a_kept_stamp_of_the_viewer(void)
     /* The same stamp and viewer: answered without versions. */
     T_EQ_INT(stamp_hits(&k, 0, "s1", "day"), 1);
     T_EQ_INT(stamp_hits(&k, 0, "s1", "day"), 1);
+    /* Another viewer whose right the caller proved by the stamp (precheck:
+     * a member's right remembered at the stamp's rights version): answered;
+     * the stamp stays the first viewer's. */
+    T_EQ_INT(stamp_hits_as(&k, 42, true, "s1", "day"), 1);
+    T_EQ_INT(stamp_hits_as(&k, 42, true, "s2", "day"), 0);
+    T_TRUE(raw_cache_check(&k, 0, DB, NOW, &chk, &kept, &failure) == RAW_CHECK_LEAD);
+    raw_check_start(chk);
+    T_TRUE(raw_check_end_stamped(chk, &k, true, "v1", 2, 0, "s1", 2, NOW, &kept));
+    raw_reply_drop(kept);
     /* Another viewer, or another stamp: the versions statement. */
     T_EQ_INT(stamp_hits(&k, 42, "s1", "day"), 0);
     T_EQ_INT(stamp_hits(&k, 0, "s2", "day"), 0);
