@@ -127,6 +127,85 @@ static db_stmt st_vers_known = {"ser_vers_known", RAW_ROWS_KNOWN("mt_raw_version
 static db_stmt st_read_learn = {"ser_read_learn", RAW_ROWS_LEARN("mt_raw_read"), 0};
 static db_stmt st_vers_learn = {"ser_vers_learn", RAW_ROWS_LEARN("mt_raw_versions"), 0};
 
+/* A member's channels by the rights remembered (rights_memo.h, 087; issue
+ * 16, precheck): the account's rights version and the postmaster's start
+ * now (no row without an account_rights row: the learning form follows).
+ * When they are those every channel asked for was remembered visible at,
+ * no change of rights was committed since (087's triggers move the version
+ * in every such transaction), so the channels are visible now:
+ * mt_channels_seen() is not run (~210 k of PostgreSQL's instructions, as
+ * the raw day's known form; docs/benchmarks.md "The stamp pre-check,
+ * cheaper and fewer"). */
+static db_stmt st_rights_now = {"ser_rights_now",
+    "SELECT x.v, (extract(epoch FROM pg_postmaster_start_time()) * 1000000)::bigint "
+    "FROM account_rights x WHERE x.account_id = $1::bigint", 0};
+
+/* The visible ids of DB_CHANNELS_SEEN with the rights version and the
+ * start of the same snapshot (0 without an account_rights row): what
+ * rights_memo_put() is told for each. */
+static db_stmt st_visible_learn = {"ser_visible_learn",
+    "SELECT s.id, k.v, (extract(epoch FROM pg_postmaster_start_time()) * 1000000)::bigint "
+    "FROM (SELECT COALESCE((SELECT x.v FROM account_rights x WHERE x.account_id = $1::bigint), "
+    "0) AS v) k, unnest(" DB_CHANNELS_SEEN ") s(id)", 0};
+
+db_status series_channels_visible(db_conn *c, long long account_id, long long viewer,
+                                  const int64_t *ch, size_t n_ch, int64_t **out, size_t *n_out)
+{
+    char a[24], v[24];
+    const char *p[3];
+    PGresult *res = NULL;
+    int64_t known = 0, start = 0;
+    char *arr;
+    db_status st;
+    if (viewer <= 0 || n_ch == 0 || !rights_memo_on()) {
+        return db_channels_visible(c, account_id, viewer, ch, n_ch, out, n_out);
+    }
+    *out = NULL;
+    *n_out = 0;
+    p[0] = db_ll(account_id, a);
+    if (rights_memo_known(account_id, viewer, ch, n_ch, &known, &start)) {
+        bool same;
+        if ((st = db_exec(c, &st_rights_now, 1, p, &res)) != DB_OK) {
+            return st;
+        }
+        same = PQntuples(res) == 1 && strtoll(PQgetvalue(res, 0, 0), NULL, 10) == known &&
+               strtoll(PQgetvalue(res, 0, 1), NULL, 10) == start;
+        PQclear(res);
+        res = NULL;
+        if (same) {
+            if ((*out = malloc(n_ch * sizeof **out)) == NULL) {
+                return DB_ERROR;
+            }
+            memcpy(*out, ch, n_ch * sizeof **out);
+            *n_out = n_ch;
+            return DB_OK;
+        }
+    }
+    if ((arr = db_id_array(ch, n_ch)) == NULL) {
+        return DB_ERROR;
+    }
+    p[1] = arr;
+    p[2] = db_ll(viewer, v);
+    st = db_exec(c, &st_visible_learn, 3, p, &res);
+    free(arr);
+    if (st != DB_OK) {
+        return st;
+    }
+    if ((*out = malloc(((size_t)PQntuples(res) + 1) * sizeof **out)) == NULL) {
+        PQclear(res);
+        return DB_ERROR;
+    }
+    for (int r = 0; r < PQntuples(res); r++) {
+        int64_t id = strtoll(PQgetvalue(res, r, 0), NULL, 10);
+        (*out)[r] = id;
+        rights_memo_put(account_id, viewer, id, strtoll(PQgetvalue(res, r, 1), NULL, 10),
+                        strtoll(PQgetvalue(res, r, 2), NULL, 10));
+    }
+    *n_out = (size_t)PQntuples(res);
+    PQclear(res);
+    return DB_OK;
+}
+
 static size_t index_of(const int64_t *ch, size_t n_ch, int64_t id)
 {
     for (size_t i = 0; i < n_ch; i++) {

@@ -109,6 +109,17 @@ db_status series_read_visible(db_conn *c, long long account_id, long long viewer
                               const int64_t *ch, size_t n_ch, int64_t t0, int64_t t1,
                               series_col *out, int64_t *hidden, series_versions *ver);
 
+/* db_channels_visible() (db_series.h) for /api/v1/data and the exports,
+ * through rights_memo.h for a member (issue 16, precheck): when every one
+ * of "ch" is remembered visible to "viewer" at a version of the account's
+ * rights, a statement of that version and the postmaster's start only
+ * (not mt_channels_seen()); the same answer, read after the call began.
+ * Else, and for an administrator, the visible ids as db_channels_visible()
+ * gives them (a member's remembered with their version). *out (caller
+ * frees), *n_out. */
+db_status series_channels_visible(db_conn *c, long long account_id, long long viewer,
+                                  const int64_t *ch, size_t n_ch, int64_t **out, size_t *n_out);
+
 /* series_read_visible()'s check and versions alone, without a sample: the
  * statement of a remembered reply's check (issue 16). *hidden as there;
  * when it is 0, *ver as there (caller frees ver->p). */

@@ -246,13 +246,20 @@ static void ok(data_reply *r, sbuf *b)
 }
 
 /* Check that the actor may see every channel of "ch"; 0, or -1 after
- * filling "r" (404 naming the first channel that is not visible). */
+ * filling "r" (404 naming the first channel that is not visible). "c" is a
+ * connection to the primary when "primary": a member's rights remembered
+ * (rights_memo.h, series_channels_visible()) are checked by the rights'
+ * version; on a standby (its own postmaster's start, the primary's answer
+ * already had) as before, so that the two starts do not take turns in the
+ * memory. */
 static int check_visible(db_conn *c, const svc_actor *a, const int64_t *ch, size_t n_ch,
-                         data_reply *r)
+                         bool primary, data_reply *r)
 {
     int64_t *vis = NULL;
     size_t n_vis = 0;
-    db_status st = db_channels_visible(c, a->account_id, svc_viewer(a), ch, n_ch, &vis, &n_vis);
+    db_status st =
+        primary ? series_channels_visible(c, a->account_id, svc_viewer(a), ch, n_ch, &vis, &n_vis)
+                : db_channels_visible(c, a->account_id, svc_viewer(a), ch, n_ch, &vis, &n_vis);
     if (st != DB_OK) {
         fail_db(r, st);
         return -1;
@@ -587,7 +594,8 @@ typedef struct {
     const int64_t *ch;
     size_t n_ch;
     int64_t t0, t1;
-    size_t n; /* graph: buckets; raw: the page's rows */
+    size_t n;     /* graph: buckets; raw: the page's rows */
+    bool standby; /* run on the read replica (read_somewhere()) */
 } data_read;
 
 typedef void (*data_read_fn)(db_pool *pool, const data_read *q, data_reply *r);
@@ -610,12 +618,14 @@ static void read_somewhere(srv *s, data_read_fn fn, const data_read *q, data_rep
             fail_db(r, st);
             return;
         }
-        st = check_visible(c, q->a, q->ch, q->n_ch, r) == 0 ? DB_OK : DB_ERROR;
+        st = check_visible(c, q->a, q->ch, q->n_ch, true, r) == 0 ? DB_OK : DB_ERROR;
         db_release(s->pool, c);
         if (st != DB_OK) {
             return; /* the refusal, from the primary */
         }
-        fn(standby, q, r);
+        data_read on = *q;
+        on.standby = true;
+        fn(standby, &on, r);
         if (r->err.status == SVC_OK) {
             db_replica_count(s->replica, true);
             return;
@@ -667,7 +677,7 @@ static void graph_on(db_pool *pool, const data_read *q, data_reply *r)
         fail_db(r, st);
         return;
     }
-    if (check_visible(c, q->a, q->ch, q->n_ch, r) != 0) {
+    if (check_visible(c, q->a, q->ch, q->n_ch, !q->standby, r) != 0) {
         goto out;
     }
     if (decimate_on(pool, c, q->a->account_id, q->ch, q->n_ch, q->t0, q->t1, q->n, &g,
@@ -685,7 +695,7 @@ out:
 static void graph_r(srv *s, const svc_actor *a, const int64_t *ch, size_t n_ch, int64_t t0,
                     int64_t t1, size_t buckets, data_reply *r)
 {
-    const data_read q = {a, ch, n_ch, t0, t1, buckets};
+    const data_read q = {a, ch, n_ch, t0, t1, buckets, false};
     db_conn *c = NULL;
     db_status st;
 
@@ -814,7 +824,7 @@ static void summary_on(db_pool *pool, const data_read *q, data_reply *r)
         fail_db(r, dst);
         return;
     }
-    if (check_visible(c, a, ch, n_ch, r) != 0) {
+    if (check_visible(c, a, ch, n_ch, !q->standby, r) != 0) {
         goto out;
     }
     if ((st = calloc(n_ch, sizeof *st)) == NULL) {
@@ -842,7 +852,7 @@ out:
 static void summary_r(srv *s, const svc_actor *a, const int64_t *ch, size_t n_ch, int64_t t0,
                       int64_t t1, data_reply *r)
 {
-    const data_read q = {a, ch, n_ch, t0, t1, 0};
+    const data_read q = {a, ch, n_ch, t0, t1, 0, false};
     read_somewhere(s, summary_on, &q, r);
 }
 
@@ -1102,7 +1112,7 @@ out:
 static void raw_r(srv *s, const svc_actor *a, const int64_t *ch, size_t n_ch, int64_t t0,
                   int64_t t1, size_t limit, data_reply *r)
 {
-    const data_read q = {a, ch, n_ch, t0, t1, limit};
+    const data_read q = {a, ch, n_ch, t0, t1, limit, false};
     read_somewhere(s, raw_on, &q, r);
 }
 

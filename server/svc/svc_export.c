@@ -18,6 +18,7 @@
 #include "db_replica.h"
 #include "db_series.h"
 #include "log.h"
+#include "series_store.h"
 #include "svc_export_internal.h"
 
 static const char *const fmt_names[] = {"csv", "hok", "hok2"};
@@ -175,8 +176,8 @@ svc_status svc_export_create(srv *s, const svc_actor *a, const export_request *r
         return fail_db(e, st);
     }
     /* The channels: every one visible to the actor, else 404 naming it. */
-    if ((st = db_channels_visible(c, a->account_id, svc_viewer(a), rq->ch, rq->n_ch, &vis,
-                                  &n_vis)) != DB_OK) {
+    if ((st = series_channels_visible(c, a->account_id, svc_viewer(a), rq->ch, rq->n_ch, &vis,
+                                      &n_vis)) != DB_OK) {
         fail_db(e, st);
         goto out;
     }

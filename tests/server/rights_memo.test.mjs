@@ -219,3 +219,61 @@ test("a member's remembered rights end with the channel, the user, or a TRUNCATE
   assert.equal(Number(await sql(`SELECT count(*) FROM accounts a WHERE NOT EXISTS
     (SELECT 1 FROM account_rights r WHERE r.account_id = a.id)`)), 0);
 });
+
+// The graph, the summary and the exports of a member (issue 16, precheck:
+// series_read.c series_channels_visible()): the channels remembered visible
+// at a version of the account's rights are checked by that version alone,
+// without mt_channels_seen(); a change of rights through the other process
+// or in SQL refuses the very next request on both.
+test("a member's graph, summary and export: checked by the rights' version, refused at once when it moves", async () => {
+  const t = await tenant();
+  const both = [t.ch[0], t.ch[1]];
+  const d0 = baseTime(72);
+  const graph = `/api/v1/data/graph?channels=${both.join(',')}&from=${d0}&to=${d0 + 86400e6}&buckets=24`;
+  const summary = `/api/v1/data/summary?channels=${both.join(',')}&from=${d0}&to=${d0 + 86400e6}`;
+  const exp = { channels: both, from: d0, to: d0 + 86400e6, format: 'csv' };
+  const asks = async (times = 2) => {
+    const out = [];
+    for (const c of [t.memberA, t.memberB]) {
+      for (let k = 0; k < times; k++) {
+        // An export past the check is made or refused for its count (429):
+        // either way not 404.
+        const e = (await c.post('/api/v1/exports', exp)).status;
+        out.push((await c.get(graph)).status, (await c.get(summary)).status,
+          e === 404 ? 404 : e < 500 ? 'made' : e);
+      }
+    }
+    return out;
+  };
+  const okNow = (n) => Array(n).fill(null).flatMap(() => [200, 200, 'made']);
+  const refused = (n) => Array(n * 3).fill(404);
+  assert.deepEqual(await asks(), okNow(4));
+  const answer = (await t.memberA.get(graph)).body;
+  // Remembered: no mt_channels_seen() while the version stays (made to fail).
+  const def = await sql(`SELECT pg_get_functiondef('mt_channels_seen(bigint, bigint[], bigint)'::regprocedure)`);
+  await sql(`CREATE OR REPLACE FUNCTION mt_channels_seen(acct bigint, ch bigint[], viewer bigint)
+    RETURNS bigint[] LANGUAGE plpgsql STABLE AS $$ BEGIN RAISE EXCEPTION 'not remembered'; END $$`);
+  try {
+    assert.deepEqual(await asks(), okNow(4));
+    assert.deepEqual((await t.memberB.get(graph)).body, answer);
+  } finally {
+    await sql(def);
+  }
+  // The grant taken back through B: refused on both at once.
+  let r = await t.adminB.put(`/api/v1/groups/${t.groupId}/access`, { users: [], teams: [] });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.deepEqual(await asks(1), refused(2));
+  // Granted again through A, then the app moved in SQL (as an older server would).
+  r = await t.adminA.put(`/api/v1/groups/${t.groupId}/access`,
+    { users: [{ user_id: t.memberId, access: 'view' }], teams: [] });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.deepEqual(await asks(), okNow(4));
+  await sql(`UPDATE apps SET group_id = ${t.other} WHERE id = ${t.app}`);
+  assert.deepEqual(await asks(1), refused(2));
+  await sql(`UPDATE apps SET group_id = ${t.groupId} WHERE id = ${t.app}`);
+  assert.deepEqual(await asks(), okNow(4));
+  // A channel given a group of its own (not granted): refused; the other channel still seen.
+  await sql(`UPDATE channels SET group_id = ${t.other} WHERE id = ${t.ch[1]}`);
+  assert.deepEqual(await asks(1), refused(2));
+  assert.equal((await t.memberB.get(graph.replace(both.join(','), String(t.ch[0])))).status, 200);
+});
