@@ -891,20 +891,31 @@ static db_status monitor_stamp(db_pool *pool, db_conn **c, long long account_id,
 static env_switch g_raw_stamp = ENV_SWITCH("METRON_RAW_STAMP");
 
 /* Whether the stamp "seen", read after this request came, proves viewer
- * "a"'s right to channels ch[0..n_ch) by itself (issue 16, precheck): a
- * member whose right to every one of them is remembered (rights_memo.h)
- * at the rights' version and postmaster's start the stamp shows. No change
- * of rights was committed since that right was read (087's triggers move
- * the version with every one), so it holds now, and a day kept with the
- * same stamp for another viewer answers this one too (raw_check_stamped()).
- * False for an administrator (its stamp is kept as its own) and whenever a
- * part is missing. */
+ * "a"'s right to channels ch[0..n_ch) by itself (issue 16, precheck), so
+ * that a day kept with the same stamp for another viewer answers this one
+ * too (raw_check_stamped()):
+ * - an administrator: a stamp is kept only by a check that found every
+ *   channel of the window visible to its viewer (raw_check_end_stamped()),
+ *   hence in the account; the same stamp now means no channel was deleted
+ *   or moved since (087's and 089's triggers move it), and an
+ *   administrator sees every channel of the account;
+ * - a member whose right to every one of them is remembered
+ *   (rights_memo.h) at the rights' version and postmaster's start the
+ *   stamp shows: no change of rights was committed since that right was
+ *   read (087's triggers move the version with every one), so it holds.
+ * False whenever a part is missing. */
 static bool raw_right_by_stamp(const svc_actor *a, const int64_t *ch, size_t n_ch,
                                const series_stamp *seen)
 {
     int64_t ver = 0, start = 0, x_ver = 0, x_start = 0;
     bool has_ver = false, has_start = false;
-    if (svc_viewer(a) <= 0 || n_ch == 0 || !seen->ok || !rights_memo_on()) {
+    if (n_ch == 0 || !seen->ok) {
+        return false;
+    }
+    if (svc_viewer(a) == 0) {
+        return true;
+    }
+    if (svc_viewer(a) < 0 || !rights_memo_on()) {
         return false;
     }
     for (size_t i = 0; i < seen->n; i++) {

@@ -175,7 +175,7 @@ test('a right taken away answers 404 at once on both processes, however the day 
 // one member answers another member whose right to its channels is
 // remembered at that version, without the versions statement; that right
 // taken away (through the other process) refuses the next request at once.
-test("a day kept for one member answers another whose right the stamp proves; that right taken away answers 404 at once",
+test("a day kept for one member answers another whose right the stamp proves, and an administrator; that right taken away answers 404 at once",
   async () => {
     const t = await tenant();
     const m2 = await createUser(two.srvA.url, { accountId: t.accountId, user: 'member2', password: PW,
@@ -195,6 +195,9 @@ test("a day kept for one member answers another whose right the stamp proves; th
     const k0 = await kept(two.srvB);
     assert.deepEqual(await read(m2B, q), first);
     assert.equal(await kept(two.srvB), k0 + 1, "member2 answered from member's day by the stamp");
+    // An administrator too (every channel of the account: the member's check found them).
+    assert.deepEqual(await read(t.adminB, q), first);
+    assert.equal(await kept(two.srvB), k0 + 2, "the administrator answered from member's day by the stamp");
     // member2's right taken away through A: 404 at once on B; member still sees the day.
     r = await grant([t.memberId]);
     assert.equal(r.status, 200, JSON.stringify(r.body));
