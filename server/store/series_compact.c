@@ -62,12 +62,18 @@ static pthread_mutex_t compact_mu = PTHREAD_MUTEX_INITIALIZER;
  * rounds of 256 rows, batches of 32 channels arriving thousands a second
  * (issue 16's route mix) rewrote the same 32 growing blocks 30 times a
  * second, and folding 200 k such batches took over 5 minutes. A round now
- * takes about ROUND_SAMPLES samples (16 MB of records in memory), in rows
- * sized by the samples per row of the last round: 256 rows of 1,000
- * channels, 8,192 of 32. Guarded by compact_mu. */
-#define ROUND_SAMPLES 262144
+ * takes about ROUND_SAMPLES samples, in rows sized by the samples per row of
+ * the last round: 1,024 rows of 1,000 channels, 32,768 of 32. While a
+ * backlog lasts, every round still rewrites each block of every channel it
+ * touches (all of them, when many gateways send), so four times fewer,
+ * larger rounds than the 262,144 samples of before (docs/benchmarks.md
+ * "Autovacuum and the mix's churn": 4x fewer block writes, about half the
+ * fold's PostgreSQL CPU) for ~100 bytes a sample while the round lasts
+ * (the records twice, the channels, the fold's groups): ~105 MB at most.
+ * Guarded by compact_mu. */
+#define ROUND_SAMPLES 1048576
 #define ROUND_ROWS_MIN 16
-#define ROUND_ROWS_MAX 8192
+#define ROUND_ROWS_MAX 32768
 static int round_rows = 256;
 
 static void round_rows_learn(size_t rows, size_t samples)
@@ -130,6 +136,9 @@ static int round_locked(db_conn *c, int max_rows, series_compact_stats *stats)
             n_all++;
         }
     }
+    /* Copied out: the result's payloads are not held through the fold. */
+    PQclear(res);
+    res = NULL;
     /* Channels deleted since their samples arrived: drop those samples. */
     qsort(chs, n_all, sizeof *chs, cmp_i64);
     for (size_t i = 0; i < n_all; i++) {
