@@ -104,8 +104,15 @@ export async function context(name, pg) {
 }
 
 /**
- * Run wrk; returns { rps, requests, p50, p90, p99 (ms), non2xx, errors,
+ * Run wrk; returns { rps, requests, p50, p90, p99, max (ms), non2xx, errors,
  * cpu: {server, pg, total} µs per request } (cpu when "pids" is given).
+ * wrk corrects its percentiles for coordinated omission (stats_correct():
+ * below each reply slower than the run's mean interval per connection, it
+ * adds one sample per interval, as if the requests a closed loop did not
+ * send had waited too), so a handful of replies stalled for a second can
+ * set a p99 of hundreds of ms in a run of 200 k requests; "max" is the
+ * slowest reply as measured, which tells such a stall apart from a slow
+ * route.
  * "args": extra wrk arguments (headers, -s script, ...); trailing(): the
  * script's own arguments ("--" and after), asked again for each run.
  * afterWarm(): after the warm-up, before the meter starts; afterRun(): after
@@ -138,6 +145,10 @@ export async function wrk(url, { seconds = 10, conns = 50, threads = 2, args = [
     rps: Number(/Requests\/sec:\s+([0-9.]+)/.exec(stdout)?.[1] || 0),
     requests,
     p50: ms(50), p90: ms(90), p99: ms(99),
+    max: (() => {
+      const m = /^\s*Latency\s+\S+\s+\S+\s+([0-9.]+)(us|ms|s)\s/m.exec(stdout);
+      return m ? Number(m[1]) * (m[2] === 'us' ? 1e-3 : m[2] === 's' ? 1e3 : 1) : NaN;
+    })(),
     non2xx: Number(/Non-2xx or 3xx responses: (\d+)/.exec(stdout)?.[1] || 0),
     errors: /Socket errors: (.*)/.exec(stdout)?.[1] || '',
     cpu,

@@ -293,7 +293,7 @@ say(`wrk -t${WRK_T} -c${CONNS} -d${SECS}s; server: ${path.basename(serverBin)}, 
     'member granted the group (BENCH_VIEWER=member)' : 'administrator'}; the mix's ingest batches ` +
   `from ${MIX_APPS === 1 ? 'one gateway app (BENCH_MIX_APPS=1)' : `${MIX_APPS} gateway apps (BENCH_MIX_APPS)`}`);
 const line = (name, r, ceil, floor) => say(`${name.padEnd(34)} ${fmt(r.rps).padStart(8)} req/s  ` +
-  `p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  ` +
+  `p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  max ${r.max.toFixed(1)} ms  ` +
   (ceil ? `${(r.rps / ceil).toFixed(2)} of hello  ` : '') +
   (floor ? `${(r.rps / floor).toFixed(2)} of the durable ceiling  ` : '') +
   (r.cpu ? `CPU/request: server ${r.cpu.server.toFixed(1)} µs, PostgreSQL ${r.cpu.pg.toFixed(1)} µs  ` : '') +
@@ -370,7 +370,7 @@ say(`WAL (pg_stat_wal, the whole run): ${wal[0]} writes${mean(wal[0], wal[1])}, 
 await srv.stop();
 await pg.destroy();
 
-const notes = (r) => `p99 ${r.p99.toFixed(1)} ms; CPU/req server ${r.cpu.server.toFixed(0)} µs + PostgreSQL ` +
+const notes = (r) => `p99 ${r.p99.toFixed(1)} ms (max ${r.max.toFixed(0)} ms); CPU/req server ${r.cpu.server.toFixed(0)} µs + PostgreSQL ` +
   `${r.cpu.pg.toFixed(0)} µs; ${r.requests} requests${r.non2xx ? `, ${r.non2xx} NON-2XX` : ''}`;
 const ok = (c) => (c ? 'met' : 'NOT met');
 if (got.me) {
