@@ -61,11 +61,13 @@ db_status series_update_latest(db_conn *c, long long account_id, const ingest_re
 db_status computed_on_fold(db_conn *c, long long account_id, const ingest_rec *rec, size_t n);
 
 /* One compaction round: fold up to "max_rows" hot rows (oldest first; 0:
- * about 256 k samples' worth, sized by the previous round's rows) into
+ * about 1 M samples' worth, sized by the previous round's rows) into
  * day blocks in one transaction, delete them, fix the accounts' storage
- * counters. Returns 1 when rows were folded, 0 when there was nothing to
- * do (or another process holds the compactor lock), -1 on a database
- * error (logged; nothing changed). "st" (may be NULL) is added to. */
+ * counters. Returns 1 when "max_rows" rows (or the round's size) were
+ * folded: more may wait; 2 when fewer were: the round took all there were;
+ * 0 when there was nothing to do (or another process holds the compactor
+ * lock), -1 on a database error (logged; nothing changed). "st" (may be
+ * NULL) is added to. */
 int series_compact_round(db_pool *pool, int max_rows, series_compact_stats *st);
 
 /* Run rounds until the hot table is empty, then build every month row due
