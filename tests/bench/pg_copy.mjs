@@ -35,10 +35,13 @@ function clusterStat(pid) {
   return { cpu: t, children };
 }
 
-/** Wait until the postmaster "pid" has at most "n" children again (psql's
- * backend gone and reaped: its CPU is then in the postmaster's cutime). */
-async function backendGone(pid, n) {
-  for (let i = 0; i < 200 && clusterStat(pid).children > n; i++) {
+/** Wait until the process "pid" is gone and reaped (a backend's CPU is then
+ * in its postmaster's cutime; as a zombie it is counted neither there nor
+ * as a child). Waiting for the postmaster's count of children to fall back
+ * was not enough: on a cluster with a server's pool, another backend that
+ * ended meanwhile made the count fall first (COPY's CPU read 0.01 µs a row). */
+async function processGone(pid) {
+  for (let i = 0; i < 500 && fs.existsSync(`/proc/${pid}`); i++) {
     await new Promise((r) => setTimeout(r, 10));
   }
 }
@@ -75,13 +78,13 @@ export async function copyCeiling(pg, db, rows) {
   // COPY its own durable transaction), the median: one COPY of these rows
   // lasts a fraction of a second and moves with the machine.
   const now = 'SELECT extract(epoch FROM clock_timestamp())';
-  const statements = [];
+  const statements = ["SELECT 'backend ' || pg_backend_pid()"];
   for (let k = 0; k < 3; k++) {
     statements.push('TRUNCATE bench_copy', now, `COPY bench_copy FROM '${file}' WITH (FORMAT binary)`, now);
   }
-  const { cpu: cpu0, children } = clusterStat(pg.pid());
+  const cpu0 = clusterCpu(pg.pid());
   const out = await pg.psqlEach(statements, db);
-  await backendGone(pg.pid(), children);
+  await processGone(Number(/^\s*backend (\d+)\s*$/m.exec(out)?.[1]));
   const cpu = ((clusterCpu(pg.pid()) - cpu0) * 1e6) / (3 * rows);
   const stamps = out.split('\n').map((l) => l.trim())
     .filter((l) => /^[0-9]+(\.[0-9]+)?$/.test(l)).map(Number);
