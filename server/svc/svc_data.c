@@ -890,6 +890,30 @@ static db_status monitor_stamp(db_pool *pool, db_conn **c, long long account_id,
  * statement (no stamp pre-check; issue 16, rawstamp). */
 static env_switch g_raw_stamp = ENV_SWITCH("METRON_RAW_STAMP");
 
+/* Whether the viewer's right to "ids" (rights_memo.h's keys) is remembered
+ * at the rights version and postmaster start of the stamp "seen" (its
+ * SERIES_STAMP_RIGHTS and SERIES_STAMP_START rows): no change of rights
+ * committed between that memory and the stamp (087's triggers). False when
+ * either row is missing. */
+static bool stamp_rights_known(const svc_actor *a, const int64_t *ids, size_t n,
+                               const series_stamp *seen)
+{
+    int64_t ver = 0, start = 0, x_ver = 0, x_start = 0;
+    bool has_ver = false, has_start = false;
+    for (size_t i = 0; i < seen->n; i++) {
+        if (seen->row[i].tag == SERIES_STAMP_RIGHTS) {
+            x_ver = seen->row[i].x;
+            has_ver = true;
+        } else if (seen->row[i].tag == SERIES_STAMP_START) {
+            x_start = seen->row[i].x;
+            has_start = true;
+        }
+    }
+    return has_ver && has_start &&
+           rights_memo_known(a->account_id, svc_viewer(a), ids, n, &ver, &start) &&
+           ver == x_ver && start == x_start;
+}
+
 /* Whether the stamp "seen", read after this request came, proves viewer
  * "a"'s right to channels ch[0..n_ch) by itself (issue 16, precheck), so
  * that a day kept with the same stamp for another viewer answers this one
@@ -907,8 +931,6 @@ static env_switch g_raw_stamp = ENV_SWITCH("METRON_RAW_STAMP");
 static bool raw_right_by_stamp(const svc_actor *a, const int64_t *ch, size_t n_ch,
                                const series_stamp *seen)
 {
-    int64_t ver = 0, start = 0, x_ver = 0, x_start = 0;
-    bool has_ver = false, has_start = false;
     if (n_ch == 0 || !seen->ok) {
         return false;
     }
@@ -918,18 +940,7 @@ static bool raw_right_by_stamp(const svc_actor *a, const int64_t *ch, size_t n_c
     if (svc_viewer(a) < 0 || !rights_memo_on()) {
         return false;
     }
-    for (size_t i = 0; i < seen->n; i++) {
-        if (seen->row[i].tag == SERIES_STAMP_RIGHTS) {
-            x_ver = seen->row[i].x;
-            has_ver = true;
-        } else if (seen->row[i].tag == SERIES_STAMP_START) {
-            x_start = seen->row[i].x;
-            has_start = true;
-        }
-    }
-    return has_ver && has_start &&
-           rights_memo_known(a->account_id, svc_viewer(a), ch, n_ch, &ver, &start) &&
-           ver == x_ver && start == x_start;
+    return stamp_rights_known(a, ch, n_ch, seen);
 }
 
 static void raw_on(db_pool *pool, const data_read *q, data_reply *r)
@@ -1585,23 +1596,8 @@ static db_status monitor_right(db_conn *c, const svc_actor *a, long long group_i
  * was not read in this request, or moved: the right is read again. */
 static bool monitor_right_holds(const svc_actor *a, long long group_id, const series_stamp *seen)
 {
-    int64_t ver = 0, start = 0, x_ver = 0, x_start = 0, neg = -(int64_t)group_id;
-    bool has_ver = false, has_start = false;
-    if (!seen->ok) {
-        return false;
-    }
-    for (size_t i = 0; i < seen->n; i++) {
-        if (seen->row[i].tag == SERIES_STAMP_RIGHTS) {
-            x_ver = seen->row[i].x;
-            has_ver = true;
-        } else if (seen->row[i].tag == SERIES_STAMP_START) {
-            x_start = seen->row[i].x;
-            has_start = true;
-        }
-    }
-    return has_ver && has_start &&
-           rights_memo_known(a->account_id, svc_viewer(a), &neg, 1, &ver, &start) &&
-           ver == x_ver && start == x_start;
+    int64_t neg = -(int64_t)group_id;
+    return seen->ok && stamp_rights_known(a, &neg, 1, seen);
 }
 
 /* Read the structure of the group (after checking that the actor may see
