@@ -78,29 +78,37 @@ export async function storedCounts(sql, t) {
   return row.split('|').map(Number);
 }
 
-export async function dataTenant(srv, { plan = 'pro', n = 4, selected = n } = {}) {
-  const account = uniq('dat');
-  const ids = await createAccount(srv.url, { account, plan, user: 'admin', password: PW,
-    email: `admin@${account}.test` });
-  const c = await login(srv.url, { account, user: 'admin', password: PW });
-  let r = await c.post('/api/v1/apps', { kind: 'lr8450-direct', name: 'Logger gateway' });
+/** Through client "c" (a signed-in administrator): an app made of "appBody"
+ * with an LR8450 of channels "specs" ({ key, name }, unit V), the first
+ * "selected" of them selected: { app (the app's reply, its credential
+ * included), deviceId, channels (their ids) }. */
+export async function appDevice(c, appBody, specs, selected = specs.length) {
+  let r = await c.post('/api/v1/apps', appBody);
   assert.equal(r.status, 201, JSON.stringify(r.body));
   const app = r.body;
   r = await c.post(`/api/v1/apps/${app.id}/devices`, { model: 'LR8450', serial: uniq('SN') });
   assert.equal(r.status, 201, JSON.stringify(r.body));
   const deviceId = r.body.id;
   const channels = [];
-  for (let i = 1; i <= n; i++) {
-    r = await c.post(`/api/v1/devices/${deviceId}/channels`,
-      { key: `CH${i}`, name: `Channel ${i}`, unit: 'V' });
+  for (const { key, name } of specs) {
+    r = await c.post(`/api/v1/devices/${deviceId}/channels`, { key, name, unit: 'V' });
     assert.equal(r.status, 201, JSON.stringify(r.body));
     channels.push(r.body.id);
   }
   if (selected > 0) {
-    r = await c.put(`/api/v1/devices/${deviceId}/selection`,
-      { channel_ids: channels.slice(0, selected) });
+    r = await c.put(`/api/v1/devices/${deviceId}/selection`, { channel_ids: channels.slice(0, selected) });
     assert.equal(r.status, 200, JSON.stringify(r.body));
   }
+  return { app, deviceId, channels };
+}
+
+export async function dataTenant(srv, { plan = 'pro', n = 4, selected = n } = {}) {
+  const account = uniq('dat');
+  const ids = await createAccount(srv.url, { account, plan, user: 'admin', password: PW,
+    email: `admin@${account}.test` });
+  const c = await login(srv.url, { account, user: 'admin', password: PW });
+  const { app, deviceId, channels } = await appDevice(c, { kind: 'lr8450-direct', name: 'Logger gateway' },
+    Array.from({ length: n }, (_, i) => ({ key: `CH${i + 1}`, name: `Channel ${i + 1}` })), selected);
   return { id: ids.accountId, account, c, app, appId: app.id, deviceId, channels,
     ingest: appClient(srv.url, app.credential) };
 }

@@ -8,22 +8,15 @@
 // and a right taken away ends the replies at once. A server of before 086
 // beside this one (METRON_OLD_BIN, or build/kept/41ce161's when present)
 // moves the stamp with its writes too (the migration's triggers).
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { heardAll, login, metricSamples, request, startServer } from './harness.mjs';
-import { PW, backfill, compact, computedSum, gatewayOnBoth, keptCount, startTwo, stopTwo, untilCounted } from './two_servers.mjs';
+import { PW, backfill, compact, computedSum, gatewayOnBoth, keptPair, untilCounted } from './two_servers.mjs';
 import { appClient, baseTime, MIN_US } from './data_helpers.mjs';
 
 const TOKEN = 'm'.repeat(20) + '-metrics-token-stamp0123';
-const ENV = { METRON_METRICS_TOKEN: TOKEN, METRON_COMPACT_MS: '3600000' };
-let two;
-const sql = (q) => two.pg.psql(q, two.db);
-
-before(async () => { two = await startTwo({ env: ENV }); });
-after(() => stopTwo(two));
-
-const kept = (srv) => keptCount(srv, TOKEN, 'metron_monitor_values_total');
+const { two, env: ENV, sql, kept } = keptPair(TOKEN, 'metron_monitor_values_total');
 
 /** An account on both processes: a group with an app, a device of two
  * selected channels. */

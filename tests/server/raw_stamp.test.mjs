@@ -8,22 +8,15 @@
 // the next read of a process whose remembered day is in use (counted by
 // metron_raw_stamp_total{result="kept"}); a right taken away answers 404 at
 // once, on either process.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { createUser, login, request, startServer } from './harness.mjs';
-import { PW, backfill, compact, computedSum, gatewayOnBoth, keptCount, startTwo, stopTwo, uniq, untilCounted } from './two_servers.mjs';
+import { PW, backfill, compact, computedSum, gatewayOnBoth, keptPair, uniq, untilCounted } from './two_servers.mjs';
 import { MIN_US, appClient, baseTime } from './data_helpers.mjs';
 
 const TOKEN = 'r'.repeat(20) + '-metrics-token-rawst0123';
-const ENV = { METRON_METRICS_TOKEN: TOKEN, METRON_COMPACT_MS: '3600000' };
-let two;
-const sql = (q) => two.pg.psql(q, two.db);
-
-before(async () => { two = await startTwo({ env: ENV }); });
-after(() => stopTwo(two));
-
-const kept = (srv) => keptCount(srv, TOKEN, 'metron_raw_stamp_total');
+const { two, env: ENV, sql, kept } = keptPair(TOKEN, 'metron_raw_stamp_total');
 
 /** An account of "plan" signed in on both processes (administrator and
  * member), a group with an app, a device and two channels. */

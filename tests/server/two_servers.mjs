@@ -2,8 +2,9 @@
 // process remembers (devices_cache, monitor_cache, app_cache): start and
 // stop them, and an account signed in on both.
 import assert from 'node:assert/strict';
+import { after, before } from 'node:test';
 import { createAccount, createUser, login, metricSamples, request, startServer, startStack, stopStack } from './harness.mjs';
-import { appClient } from './data_helpers.mjs';
+import { appClient, appDevice } from './data_helpers.mjs';
 
 export const PW = 'Correct-h0rse';
 /** How long a change announced by PostgreSQL may take to reach the other
@@ -52,6 +53,19 @@ export async function computedSum(t, srv, t0) {
   return x;
 }
 
+/** The two processes of a test file on one database, each with the metrics
+ * token "token" and the compactor held off (METRON_COMPACT_MS one hour),
+ * started before its tests and stopped after them: { two (startTwo()'s
+ * fields once started), env, sql (a statement on the database), kept(srv)
+ * (keptCount() of "counter") }. */
+export function keptPair(token, counter) {
+  const env = { METRON_METRICS_TOKEN: token, METRON_COMPACT_MS: '3600000' };
+  const two = {};
+  before(async () => { Object.assign(two, await startTwo({ env })); });
+  after(() => stopTwo(two));
+  return { two, env, sql: (q) => two.pg.psql(q, two.db), kept: (srv) => keptCount(srv, token, counter) };
+}
+
 /** Stop both; B's exit and its sanitizer reports fail the test file. */
 export async function stopTwo({ pg, srvA, srvB }) {
   const exit = await srvB?.stop();
@@ -86,21 +100,9 @@ export async function accountOnBoth(srvA, srvB, acc, plan = 'pro') {
  * app in group "groupId" with a device whose channels "keys" (unit V) are
  * selected: { app (the app's reply, its credential included), dev, ch }. */
 export async function gatewayDevice(admin, groupId, keys = ['CH1', 'CH2']) {
-  let r = await admin.post('/api/v1/apps', { kind: 'lr8450-direct', name: 'Gateway', group_id: groupId });
-  assert.equal(r.status, 201, JSON.stringify(r.body));
-  const app = r.body;
-  r = await admin.post(`/api/v1/apps/${app.id}/devices`, { model: 'LR8450', serial: uniq('SN') });
-  assert.equal(r.status, 201, JSON.stringify(r.body));
-  const dev = r.body.id;
-  const ch = [];
-  for (const key of keys) {
-    r = await admin.post(`/api/v1/devices/${dev}/channels`, { key, name: key, unit: 'V' });
-    assert.equal(r.status, 201, JSON.stringify(r.body));
-    ch.push(r.body.id);
-  }
-  r = await admin.put(`/api/v1/devices/${dev}/selection`, { channel_ids: ch });
-  assert.equal(r.status, 200, JSON.stringify(r.body));
-  return { app, dev, ch };
+  const d = await appDevice(admin, { kind: 'lr8450-direct', name: 'Gateway', group_id: groupId },
+    keys.map((key) => ({ key, name: key })));
+  return { app: d.app, dev: d.deviceId, ch: d.channels };
 }
 
 /** accountOnBoth() of a new account named from "prefix" in "plan", with
