@@ -54,7 +54,19 @@
     X(RAW_STAMP_KEPT, "metron_raw_stamp_total", "result=\"kept\"",                          \
       "Checks of a kept raw day answered by the account's unchanged stamp, or checked")     \
     X(RAW_STAMP_CHECKED, "metron_raw_stamp_total", "result=\"checked\"",                    \
-      "Checks of a kept raw day answered by the account's unchanged stamp, or checked")
+      "Checks of a kept raw day answered by the account's unchanged stamp, or checked")     \
+    X(SREAD_LEAD, "metron_shared_reads_total", "role=\"lead\"",                              \
+      "Shared reads (monitor values, stamp pre-checks, raw day checks) by a request's role: " \
+      "led, led after waiting for the key's running read, joined, or read alone")           \
+    X(SREAD_LEAD_WAITED, "metron_shared_reads_total", "role=\"lead_waited\"",                \
+      "Shared reads (monitor values, stamp pre-checks, raw day checks) by a request's role: " \
+      "led, led after waiting for the key's running read, joined, or read alone")           \
+    X(SREAD_SHARED, "metron_shared_reads_total", "role=\"shared\"",                          \
+      "Shared reads (monitor values, stamp pre-checks, raw day checks) by a request's role: " \
+      "led, led after waiting for the key's running read, joined, or read alone")           \
+    X(SREAD_ALONE, "metron_shared_reads_total", "role=\"alone\"",                            \
+      "Shared reads (monitor values, stamp pre-checks, raw day checks) by a request's role: " \
+      "led, led after waiting for the key's running read, joined, or read alone")
 
 typedef enum {
 #define METRICS_ENUM_(name, metric, labels, help) METRIC_##name,

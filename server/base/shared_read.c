@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "metrics.h"
 #include "stripes.h"
 #include "waitword.h"
 
@@ -152,9 +153,11 @@ sread_role sread_join_ref(const void *key, size_t key_len, sread **out, sread_re
     sread_slot *sl;
     sread *r;
     sread_result *x;
+    bool waited;
     *out = NULL;
     *res = NULL;
     if (env_switch_off(&g_switch) || key_len == 0 || key_len > SREAD_MAX_KEY) {
+        metrics_add(METRIC_SREAD_ALONE, 1);
         return SREAD_ALONE;
     }
     i = slot_of(key, key_len);
@@ -164,6 +167,7 @@ sread_role sread_join_ref(const void *key, size_t key_len, sread **out, sread_re
         r = sl->open;
         if (!same_key(r, key, key_len)) {
             pthread_mutex_unlock(lock_of(i));
+            metrics_add(METRIC_SREAD_ALONE, 1);
             return SREAD_ALONE; /* another key's: a read of its own */
         }
         /* Not begun yet: it begins after this request came, as this
@@ -177,13 +181,16 @@ sread_role sread_join_ref(const void *key, size_t key_len, sread **out, sread_re
         }
         sread_unref(r);
         if (x == NULL) {
+            metrics_add(METRIC_SREAD_ALONE, 1);
             return SREAD_ALONE;
         }
+        metrics_add(METRIC_SREAD_SHARED, 1);
         *res = x;
         return SREAD_SHARED;
     }
     if (sl->busy != NULL && !same_key(sl->busy, key, key_len)) {
         pthread_mutex_unlock(lock_of(i));
+        metrics_add(METRIC_SREAD_ALONE, 1);
         return SREAD_ALONE; /* never wait for another key's read */
     }
     r = calloc(1, sizeof *r);
@@ -193,6 +200,7 @@ sread_role sread_join_ref(const void *key, size_t key_len, sread **out, sread_re
     }
     if (r == NULL) {
         pthread_mutex_unlock(lock_of(i));
+        metrics_add(METRIC_SREAD_ALONE, 1);
         return SREAD_ALONE;
     }
     memcpy(r->key, key, key_len);
@@ -204,10 +212,12 @@ sread_role sread_join_ref(const void *key, size_t key_len, sread **out, sread_re
     sl->open = r;
     /* One read of a key out at a time: the requests that come while it
      * runs join this one. */
+    waited = sl->busy != NULL;
     while (sl->busy != NULL) {
         pthread_cond_wait(&r->go, lock_of(i));
     }
     pthread_mutex_unlock(lock_of(i));
+    metrics_add(waited ? METRIC_SREAD_LEAD_WAITED : METRIC_SREAD_LEAD, 1);
     *out = r;
     return SREAD_LEAD;
 }

@@ -301,6 +301,12 @@ int http_auth_app(http_req *req);
 int http_metrics_init(const http_route *const *tables, size_t n_tables);
 int http_metrics_route(size_t table, size_t offset);
 void http_metrics_observe(int route, int status, double seconds);
+/* Add a measured request's CPU to route "route" (http.c's per-route CPU
+ * account, METRON_ROUTE_CPU): "read_ns" (-1: not known), "handler_ns" and
+ * "log_ns" of its thread's CPU clock, and its thread's voluntary and
+ * involuntary context switches. */
+void http_metrics_cpu(int route, long long read_ns, long long handler_ns, long long log_ns,
+                      long vcsw, long ivcsw);
 
 /* Requests being handled now (metron_http_requests_in_flight). */
 int http_inflight(void);

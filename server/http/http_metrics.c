@@ -4,6 +4,7 @@
  * that http.c records for every request. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,9 +21,19 @@
 /* Status classes counted per route: 1xx..5xx. */
 #define N_CLASSES 5
 
+/* The parts of a request's CPU in the per-route account (http.c). */
+#define N_CPU_PARTS 3
+static const char *const cpu_part_name[N_CPU_PARTS] = {"read", "handler", "log"};
+
 typedef struct {
     metrics_hist hist;
     atomic_ullong codes[N_CLASSES];
+    /* The per-route CPU account (METRON_ROUTE_CPU): the measured
+     * requests' CPU by part, how many were measured for each part, and
+     * their threads' context switches. */
+    atomic_ullong cpu_ns[N_CPU_PARTS];
+    atomic_ullong cpu_n[N_CPU_PARTS];
+    atomic_ullong vcsw, ivcsw;
 } route_stat;
 
 static const http_route *const *g_tables;
@@ -69,19 +80,46 @@ int http_metrics_route(size_t table, size_t offset)
                                                 : HTTP_METRICS_UNMATCHED;
 }
 
-void http_metrics_observe(int route, int status, double seconds)
+/* The stats entry of route index "route". */
+static size_t stat_index(int route)
 {
+    if (route >= 0 && (size_t)route < g_n_routes) {
+        return (size_t)route;
+    }
+    return route == HTTP_METRICS_STATIC ? g_n_routes : g_n_routes + 1;
+}
+
+void http_metrics_cpu(int route, long long read_ns, long long handler_ns, long long log_ns,
+                      long vcsw, long ivcsw)
+{
+    const long long part[N_CPU_PARTS] = {read_ns, handler_ns, log_ns};
     route_stat *rs;
-    size_t i;
     if (g_stats == NULL) {
         return;
     }
-    if (route >= 0 && (size_t)route < g_n_routes) {
-        i = (size_t)route;
-    } else {
-        i = route == HTTP_METRICS_STATIC ? g_n_routes : g_n_routes + 1;
+    rs = &g_stats[stat_index(route)];
+    for (int k = 0; k < N_CPU_PARTS; k++) {
+        if (part[k] >= 0) {
+            atomic_fetch_add_explicit(&rs->cpu_ns[k], (unsigned long long)part[k],
+                                      memory_order_relaxed);
+            atomic_fetch_add_explicit(&rs->cpu_n[k], 1, memory_order_relaxed);
+        }
     }
-    rs = &g_stats[i];
+    if (vcsw > 0) {
+        atomic_fetch_add_explicit(&rs->vcsw, (unsigned long long)vcsw, memory_order_relaxed);
+    }
+    if (ivcsw > 0) {
+        atomic_fetch_add_explicit(&rs->ivcsw, (unsigned long long)ivcsw, memory_order_relaxed);
+    }
+}
+
+void http_metrics_observe(int route, int status, double seconds)
+{
+    route_stat *rs;
+    if (g_stats == NULL) {
+        return;
+    }
+    rs = &g_stats[stat_index(route)];
     metrics_hist_observe(&rs->hist, seconds);
     if (status >= 100 && status < 600) {
         atomic_fetch_add_explicit(&rs->codes[status / 100 - 1], 1, memory_order_relaxed);
@@ -116,6 +154,60 @@ static void route_labels(size_t i, char *out, size_t cap)
     sb_put(&b, "\"");
     snprintf(out, cap, "%s", b.failed || b.p == NULL ? "" : b.p);
     free(b.p);
+}
+
+/* The per-route CPU account, when METRON_ROUTE_CPU measured anything. */
+static void write_route_cpu(sbuf *b)
+{
+    char labels[512];
+    bool any = false;
+    for (size_t i = 0; i < g_n_routes + 2 && !any; i++) {
+        any = atomic_load_explicit(&g_stats[i].cpu_n[1], memory_order_relaxed) > 0;
+    }
+    if (!any) {
+        return;
+    }
+    metrics_write_head(b, "metron_http_request_cpu_seconds_total", "counter",
+                       "CPU time of the measured requests' threads by route and part "
+                       "(METRON_ROUTE_CPU)");
+    for (size_t i = 0; i < g_n_routes + 2; i++) {
+        for (int k = 0; k < N_CPU_PARTS; k++) {
+            unsigned long long ns = atomic_load_explicit(&g_stats[i].cpu_ns[k],
+                                                         memory_order_relaxed);
+            if (atomic_load_explicit(&g_stats[i].cpu_n[k], memory_order_relaxed) == 0) {
+                continue;
+            }
+            route_labels(i, labels, sizeof labels);
+            sb_printf(b, "metron_http_request_cpu_seconds_total{%s,part=\"%s\"} %.9f\n", labels,
+                      cpu_part_name[k], (double)ns / 1e9);
+        }
+    }
+    metrics_write_head(b, "metron_http_request_cpu_measured_total", "counter",
+                       "Requests measured by the per-route CPU account, by route and part");
+    for (size_t i = 0; i < g_n_routes + 2; i++) {
+        for (int k = 0; k < N_CPU_PARTS; k++) {
+            unsigned long long n = atomic_load_explicit(&g_stats[i].cpu_n[k],
+                                                        memory_order_relaxed);
+            if (n == 0) {
+                continue;
+            }
+            route_labels(i, labels, sizeof labels);
+            sb_printf(b, "metron_http_request_cpu_measured_total{%s,part=\"%s\"} %llu\n", labels,
+                      cpu_part_name[k], n);
+        }
+    }
+    metrics_write_head(b, "metron_http_request_context_switches_total", "counter",
+                       "Context switches of the measured requests' threads, by route and kind");
+    for (size_t i = 0; i < g_n_routes + 2; i++) {
+        if (atomic_load_explicit(&g_stats[i].cpu_n[1], memory_order_relaxed) == 0) {
+            continue;
+        }
+        route_labels(i, labels, sizeof labels);
+        sb_printf(b, "metron_http_request_context_switches_total{%s,kind=\"voluntary\"} %llu\n",
+                  labels, atomic_load_explicit(&g_stats[i].vcsw, memory_order_relaxed));
+        sb_printf(b, "metron_http_request_context_switches_total{%s,kind=\"involuntary\"} %llu\n",
+                  labels, atomic_load_explicit(&g_stats[i].ivcsw, memory_order_relaxed));
+    }
 }
 
 static void write_http(sbuf *b)
@@ -176,6 +268,7 @@ static void write_http(sbuf *b)
         route_labels(i, labels, sizeof labels);
         metrics_write_hist(b, "metron_http_request_duration_seconds", labels, &g_stats[i].hist);
     }
+    write_route_cpu(b);
 }
 
 static void write_pool(sbuf *b, srv *s)

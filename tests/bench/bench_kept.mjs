@@ -92,6 +92,103 @@ function switches(pid) {
   return n;
 }
 
+/** Each thread's CPU seconds, user and system, by thread id, with its name
+ * (/proc/PID/task/TID/stat, /comm). */
+function threadCpu(pid) {
+  const out = new Map();
+  let tasks = [];
+  try { tasks = fs.readdirSync(`/proc/${pid}/task`); } catch { return out; }
+  for (const t of tasks) {
+    try {
+      const f = fs.readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8');
+      const name = f.slice(f.indexOf('(') + 1, f.lastIndexOf(')'));
+      const s = f.slice(f.lastIndexOf(')') + 2).split(' ');
+      out.set(t, { name, user: Number(s[11]) / HZ, sys: Number(s[12]) / HZ });
+    } catch { /* the thread ended meanwhile */ }
+  }
+  return out;
+}
+
+/** The per-route CPU account of GET /metrics (METRON_ROUTE_CPU on the
+ * server, its METRON_METRICS_TOKEN): by "METHOD route", the requests, the
+ * measured ones by part, their CPU seconds by part, their switches. */
+async function routeAccount(k) {
+  const token = k.metrics_token || process.env.METRON_METRICS_TOKEN;
+  if (!token) die('ROUTES=1 needs METRON_METRICS_TOKEN (the server\'s, also when it was started by serve)');
+  const r = await fetch(`${k.url}/metrics`, { headers: { Authorization: `Bearer ${token}` } });
+  if (r.status !== 200) die(`GET ${k.url}/metrics: ${r.status}`);
+  const text = await r.text();
+  const acc = new Map();
+  const get = (m) => {
+    const key = `${m.method} ${m.route}`;
+    if (!acc.has(key)) acc.set(key, { requests: 0, n: {}, sec: {}, vcsw: 0, ivcsw: 0 });
+    return acc.get(key);
+  };
+  const lab = (l) => Object.fromEntries([...l.matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((x) => [x[1], x[2]]));
+  for (const line of text.split('\n')) {
+    const m = /^(metron_http_request[a-z_]*)\{(.*)\} ([0-9.e+-]+)$/.exec(line);
+    if (!m) continue;
+    const l = lab(m[2]);
+    const v = Number(m[3]);
+    if (m[1] === 'metron_http_requests_total') get(l).requests += v;
+    else if (m[1] === 'metron_http_request_cpu_seconds_total') get(l).sec[l.part] = v;
+    else if (m[1] === 'metron_http_request_cpu_measured_total') get(l).n[l.part] = v;
+    else if (m[1] === 'metron_http_request_context_switches_total') get(l)[l.kind === 'voluntary' ? 'vcsw' : 'ivcsw'] = v;
+  }
+  return acc;
+}
+
+/** What ROUTES=1 prints after a run: the per-route account's difference
+ * between a0 and a1, and the server's threads' CPU (t0, t1) by name, per
+ * request of the run (n). */
+function routeReport(a0, a1, t0, t1, n, serverSec) {
+  const us = (x) => (x * 1e6 / n).toFixed(1);
+  const parts = ['read', 'handler', 'log'];
+  let inReq = 0;
+  const rows = [];
+  for (const [key, b] of a1) {
+    const a = a0.get(key) || { requests: 0, n: {}, sec: {}, vcsw: 0, ivcsw: 0 };
+    const req = b.requests - a.requests;
+    const hn = (b.n.handler || 0) - (a.n.handler || 0);
+    if (req <= 0 || hn <= 0) continue;
+    const per = {};
+    for (const p of parts) {
+      const pn = (b.n[p] || 0) - (a.n[p] || 0);
+      per[p] = pn > 0 ? ((b.sec[p] || 0) - (a.sec[p] || 0)) / pn : 0;
+    }
+    const all = per.read + per.handler + per.log;
+    inReq += all * req;
+    rows.push({ key, req, hn, per, all, v: (b.vcsw - a.vcsw) / hn, iv: (b.ivcsw - a.ivcsw) / hn });
+  }
+  rows.sort((x, y) => y.all * y.req - x.all * x.req);
+  say('  by route (the account, µs of the thread\'s CPU a request: read + handler + log; switches a request; ' +
+    'share of the run\'s requests; µs a run\'s request):');
+  for (const r of rows) {
+    say(`    ${r.key}: ${(r.all * 1e6).toFixed(1)} = ${(r.per.read * 1e6).toFixed(1)} + ${(r.per.handler * 1e6).toFixed(1)} + ` +
+      `${(r.per.log * 1e6).toFixed(1)}; switches ${r.v.toFixed(2)} + ${r.iv.toFixed(2)} involuntary; ` +
+      `${(100 * r.req / n).toFixed(1)} % (${r.hn} measured); ${us(r.all * r.req)}`);
+  }
+  const groups = new Map();
+  for (const [tid, b] of t1) {
+    const a = t0.get(tid) || { user: 0, sys: 0 };
+    const name = b.name.replace(/[-_ ]?\d+$/, '');
+    const g = groups.get(name) || { user: 0, sys: 0, threads: 0 };
+    g.user += b.user - a.user;
+    g.sys += b.sys - a.sys;
+    g.threads += 1;
+    groups.set(name, g);
+  }
+  let ended = serverSec;
+  for (const g of groups.values()) ended -= g.user + g.sys;
+  say(`  in requests (the account): ${us(inReq)} µs a request; the server's threads by name, µs a request ` +
+    '(user + system):');
+  for (const [name, g] of [...groups].sort((x, y) => (y[1].user + y[1].sys) - (x[1].user + x[1].sys))) {
+    if (g.user + g.sys <= 0) continue;
+    say(`    ${name} (${g.threads}): ${us(g.user + g.sys)} (${us(g.user)} + ${us(g.sys)})`);
+  }
+  if (Math.abs(ended) * 1e6 / n >= 0.05) say(`    (threads that ended during the run: ${us(ended)})`);
+}
+
 function keepPath() {
   const k = process.env.KEEP;
   if (!k) die('KEEP is not set: KEEP=FILE scripts/bench-kept ... (FILE is written by "scripts/bench-kept up")');
@@ -355,7 +452,7 @@ async function serveChild(bin, copy) {
   const srv = await startListening(bin, serverArgs(dir), serverEnv(k), bin, 60_000);
   const { file, runsFile, ...rest } = k;
   fs.writeFileSync(`${copy}.tmp`, JSON.stringify({ ...rest, url: srv.url, pid: srv.proc.pid, bin, copy_of: file,
-    runs_file: runsFile }) + '\n');
+    runs_file: runsFile, metrics_token: process.env.METRON_METRICS_TOKEN || rest.metrics_token }) + '\n');
   fs.renameSync(`${copy}.tmp`, copy);
   while (fs.existsSync(copy) && srv.proc.exitCode === null && srv.proc.signalCode === null) await sleep(500);
   if (srv.proc.exitCode === null && srv.proc.signalCode === null) {
@@ -400,6 +497,9 @@ async function cpu(kind, secs, want) {
   const hot = hotRows(k);
   const load0 = load();
   const start = new Date();
+  const routes = process.env.ROUTES === '1';
+  const a0 = routes ? await routeAccount(k) : null;
+  const t0 = routes ? threadCpu(k.pid) : null;
   const s0 = procCpu(k.pid);
   const p0 = clusterCpu(k.pg_pid);
   const v0 = switches(k.pid);
@@ -407,6 +507,8 @@ async function cpu(kind, secs, want) {
   const s1 = procCpu(k.pid);
   const p1 = clusterCpu(k.pg_pid);
   const v1 = switches(k.pid);
+  const t1 = routes ? threadCpu(k.pid) : null;
+  const a1 = routes ? await routeAccount(k) : null;
   const w = parseWrk(out);
   if (!w.requests) die(`wrk sent no request:\n${out}`);
   const per = (x) => ((x * 1e6) / w.requests).toFixed(1);
@@ -422,6 +524,7 @@ async function cpu(kind, secs, want) {
   say(`  wrk -t${opts.threads} -c${opts.conns} -d${secs}s after ${warm} s of warm-up, run ${runNo}` +
     `${fold ? ', ANALYZE and the hot rows folded before' : ''}, ${what}; ` +
     `${k.url} pid ${k.pid}; ${hot} hot rows before; ${start.toISOString().slice(0, 19)}Z, load ${load0} -> ${load()}`);
+  if (routes) routeReport(a0, a1, t0, t1, w.requests, user + sys);
 }
 
 async function callgrind(bin, kind = 'me', secs, label) {

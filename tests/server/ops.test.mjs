@@ -125,6 +125,42 @@ test('GET /metrics and the operator\'s API: 401 without the right token, off wit
   }
 });
 
+test('GET /metrics: the per-route CPU account, only with METRON_ROUTE_CPU', async () => {
+  // Off by default: none of its lines.
+  await request(srv.url, 'GET', '/api/v1/health');
+  const off = parseMetrics((await scrape()).text);
+  assert.equal(off.samples.some((x) => x.name.startsWith('metron_http_request_cpu') ||
+    x.name === 'metron_http_request_context_switches_total'), false);
+  // METRON_ROUTE_CPU=1: every request measured, its thread's CPU by part.
+  const acc = await startServer({ databaseUrl: stack.url, args: ['--jobs-interval', '0'],
+    env: { METRON_METRICS_TOKEN: METRICS_TOKEN, METRON_ROUTE_CPU: '1' } });
+  try {
+    const health = { method: 'GET', route: '/api/v1/health' };
+    for (let i = 0; i < 20; i++) await request(acc.url, 'GET', '/api/v1/health');
+    await request(acc.url, 'GET', '/api/v1/no-such-thing');
+    const m = parseMetrics((await scrape(METRICS_TOKEN, acc.url)).text);
+    assert.equal(m.typed.get('metron_http_request_cpu_seconds_total'), 'counter');
+    const n = value(m, 'metron_http_requests_total', { ...health, code: '2xx' });
+    assert.ok(n >= 20, `${n}`);
+    // Each part of each request: handler and log always, read once a
+    // thread has had a request before (keep-alive or a later connection).
+    assert.equal(value(m, 'metron_http_request_cpu_measured_total', { ...health, part: 'handler' }), n);
+    assert.equal(value(m, 'metron_http_request_cpu_measured_total', { ...health, part: 'log' }), n);
+    assert.ok(value(m, 'metron_http_request_cpu_measured_total', { ...health, part: 'read' }) <= n);
+    const sec = value(m, 'metron_http_request_cpu_seconds_total', { ...health, part: 'handler' });
+    assert.ok(sec > 0 && sec / n < 0.05, `${sec} s for ${n} requests`);
+    assert.ok(value(m, 'metron_http_request_cpu_seconds_total', { ...health, part: 'log' }) > 0);
+    assert.ok(value(m, 'metron_http_request_context_switches_total',
+      { ...health, kind: 'voluntary' }) >= 0);
+    assert.ok(value(m, 'metron_http_request_cpu_measured_total',
+      { route: '(no route)', part: 'handler' }) >= 1);
+    // The shared reads' roles are counted (none yet here).
+    assert.equal(value(m, 'metron_shared_reads_total', { role: 'lead' }), 0);
+  } finally {
+    assert.equal((await acc.stop()).code, 0);
+  }
+});
+
 test('GET /metrics: requests and latency by route, ingest, pool, queues, jobs', async () => {
   for (let i = 0; i < 5; i++) await request(srv.url, 'GET', '/api/v1/health');
   await request(srv.url, 'GET', '/api/v1/no-such-thing');
