@@ -61,6 +61,9 @@
     X(SREAD_LEAD_WAITED, "metron_shared_reads_total", "role=\"lead_waited\"",                \
       "Shared reads (monitor values, stamp pre-checks, raw day checks) by a request's role: " \
       "led, led after waiting for the key's running read, joined, or read alone")           \
+    X(SREAD_GATHERED, "metron_shared_reads_total", "role=\"lead_gathered\"",                \
+      "Shared reads (monitor values, stamp pre-checks, raw day checks) by a request's role: " \
+      "led, led after waiting for the key's running read, joined, or read alone")           \
     X(SREAD_SHARED, "metron_shared_reads_total", "role=\"shared\"",                          \
       "Shared reads (monitor values, stamp pre-checks, raw day checks) by a request's role: " \
       "led, led after waiting for the key's running read, joined, or read alone")           \

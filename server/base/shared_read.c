@@ -1,4 +1,5 @@
 /* Reads shared by the requests that want the same one (shared_read.h). */
+#define _POSIX_C_SOURCE 200809L /* pthread_condattr_setclock(), clock_gettime() */
 #include "shared_read.h"
 
 #include <pthread.h>
@@ -6,6 +7,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "metrics.h"
 #include "stripes.h"
@@ -41,12 +43,59 @@ struct sread {
 typedef struct {
     sread *open;
     sread *busy;
+    long long last_end_ns; /* CLOCK_MONOTONIC when a read of the slot last ended; 0 never */
 } sread_slot;
 
 static sread_slot slots[SREAD_SLOTS];
 static pthread_mutex_t locks[SREAD_STRIPES];
 static stripes g_stripes = STRIPES_OF(locks);
 static env_switch g_switch = ENV_SWITCH("METRON_SHARED_READ");
+
+/* The gathering window (shared_read.h): -1 until read from the environment. */
+static atomic_long g_gather_us = -1;
+static atomic_long g_recent_us = SREAD_GATHER_RECENT_US;
+static pthread_once_t g_cond_once = PTHREAD_ONCE_INIT;
+static pthread_condattr_t g_cond_attr; /* CLOCK_MONOTONIC, for the window's timed wait */
+
+static void cond_attr_init(void)
+{
+    pthread_condattr_init(&g_cond_attr);
+    pthread_condattr_setclock(&g_cond_attr, CLOCK_MONOTONIC);
+}
+
+static long long mono_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+void sread_set_gather_us(long us)
+{
+    atomic_store(&g_gather_us, us < 0 ? 0 : us > SREAD_GATHER_MAX_US ? SREAD_GATHER_MAX_US : us);
+}
+
+void sread_set_gather_recent_us(long us)
+{
+    atomic_store(&g_recent_us, us > 0 ? us : SREAD_GATHER_RECENT_US);
+}
+
+long sread_gather_us(void)
+{
+    long us = atomic_load_explicit(&g_gather_us, memory_order_relaxed);
+    if (us < 0) {
+        /* Two first callers may both read the environment: same answer. */
+        const char *v = getenv("METRON_SREAD_GATHER_US");
+        char *end = NULL;
+        long n = v != NULL ? strtol(v, &end, 10) : SREAD_GATHER_US;
+        if (v != NULL && (end == v || *end != '\0')) {
+            n = SREAD_GATHER_US;
+        }
+        sread_set_gather_us(n);
+        us = atomic_load(&g_gather_us);
+    }
+    return us;
+}
 
 /* A hash of the key's bytes, eight at a time (issue 16: FNV-1a a byte at a
  * time was 1.5 k instructions of a monitor's 304-byte key per request). */
@@ -208,11 +257,29 @@ sread_role sread_join_ref(const void *key, size_t key_len, sread **out, sread_re
     r->slot = i;
     atomic_init(&r->refs, 1);
     atomic_init(&r->done, 0);
-    pthread_cond_init(&r->go, NULL);
+    pthread_once(&g_cond_once, cond_attr_init);
+    pthread_cond_init(&r->go, &g_cond_attr);
     sl->open = r;
     /* One read of a key out at a time: the requests that come while it
      * runs join this one. */
     waited = sl->busy != NULL;
+    if (!waited && sl->last_end_ns != 0) {
+        /* No read runs, but one ended a moment ago: the key is asked for
+         * steadily, and the requests of the next moment join this read
+         * rather than each lead one (shared_read.h, the window). */
+        long long gather = sread_gather_us() * 1000LL, now = gather > 0 ? mono_ns() : 0;
+        if (gather > 0 && now - sl->last_end_ns < atomic_load_explicit(&g_recent_us, memory_order_relaxed) * 1000LL) {
+            struct timespec until;
+            long long end = now + gather;
+            until.tv_sec = (time_t)(end / 1000000000LL);
+            until.tv_nsec = (long)(end % 1000000000LL);
+            while (sl->busy == NULL &&
+                   pthread_cond_timedwait(&r->go, lock_of(i), &until) == 0) {
+                /* woken early (spuriously): the window goes on */
+            }
+            metrics_add(METRIC_SREAD_GATHERED, 1);
+        }
+    }
     while (sl->busy != NULL) {
         pthread_cond_wait(&r->go, lock_of(i));
     }
@@ -276,6 +343,7 @@ void sread_end_result(sread *r, sread_result *x)
     }
     if (sl->busy == r) {
         sl->busy = NULL;
+        sl->last_end_ns = mono_ns();
         if (sl->open != NULL) {
             pthread_cond_signal(&sl->open->go);
         }

@@ -23,6 +23,18 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* The window: a leader that finds no read of its key running, but one
+ * that ended less than SREAD_GATHER_RECENT_US ago (the key is asked for
+ * steadily: a page many look at, the account stamp that every monitor and
+ * raw day request checks), waits SREAD_GATHER_US (METRON_SREAD_GATHER_US,
+ * 0 to 5000; 0 = no window) before its read begins, and the requests of
+ * that moment join it instead of each leading a read of their own. Each
+ * read still begins after every request it answers came. A key asked for
+ * now and then (one viewer's page every few seconds) never waits. */
+#define SREAD_GATHER_US 1000
+#define SREAD_GATHER_MAX_US 5000
+#define SREAD_GATHER_RECENT_US 2000
+
 #define SREAD_SLOTS 256 /* a power of two */
 #define SREAD_STRIPES 32
 #define SREAD_MAX_KEY 65536
@@ -94,5 +106,14 @@ void sread_end_result(sread *r, sread_result *x);
  * wait for their threads to have joined rather than for a fixed time (a
  * thread late under load joined the next read instead). */
 int sread_open_count(const void *key, size_t key_len);
+
+/* The window in microseconds: METRON_SREAD_GATHER_US on first use, or what
+ * sread_set_gather_us() set (clamped to 0..SREAD_GATHER_MAX_US). */
+long sread_gather_us(void);
+void sread_set_gather_us(long us);
+
+/* For tests: what "a moment ago" is, in microseconds (SREAD_GATHER_RECENT_US
+ * when "us" <= 0), so that a loaded scheduler does not decide a test. */
+void sread_set_gather_recent_us(long us);
 
 #endif

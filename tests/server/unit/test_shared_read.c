@@ -276,6 +276,67 @@ static void shared_read_followers_read_the_result_in_place(void)
     }
 }
 
+static long long mono_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* The window: a leader right after a read of its key ended waits for the
+ * requests of the next moment, which join its read; one of a key not read
+ * lately, or after the window is set to 0, begins at once. */
+static void shared_read_window_gathers_the_next_moment_after_a_read(void)
+{
+    static asker late, first;
+    sread *rd = NULL;
+    long long t;
+    long before = sread_gather_us();
+    sread_set_gather_us(SREAD_GATHER_MAX_US * 100); /* clamped */
+    T_EQ_INT(sread_gather_us(), SREAD_GATHER_MAX_US);
+    lead("group 7", &rd);
+    sread_start(rd);
+    sread_end(rd, "v7", 2);
+    /* Soon after it ended ("soon" made 60 s here, so that a loaded
+     * scheduler does not decide the test): the next leader waits
+     * SREAD_GATHER_MAX_US (5 ms) before it returns, and a request that
+     * comes meanwhile joins its read (a thread that asks 1 ms late; under
+     * load it may come after the window and lead the next read instead:
+     * then it is let go). */
+    sread_set_gather_recent_us(60 * 1000000L);
+    t = mono_ms();
+    lead("group 7", &rd);
+    T_TRUE(mono_ms() - t >= SREAD_GATHER_MAX_US / 1000);
+    sread_start(rd);
+    sread_end(rd, "v7", 2);
+    ask_in_thread(&first, "group 7", 0);
+    pause_ms(1);
+    ask_in_thread(&late, "group 7", 1);
+    T_TRUE(pthread_join(first.th, NULL) == 0);
+    T_TRUE(first.role == SREAD_LEAD && first.rd != NULL);
+    sread_start(first.rd);
+    sread_end(first.rd, "v8", 2);
+    T_TRUE(pthread_join(late.th, NULL) == 0);
+    if (late.role == SREAD_SHARED) {
+        T_TRUE(got(&late, "v8"));
+        free(late.res);
+    } else {
+        T_TRUE(late.role == SREAD_LEAD && late.rd != NULL);
+        sread_end(late.rd, NULL, 0);
+    }
+    /* Window 0: a leader right after a read begins at once. */
+    sread_set_gather_us(0);
+    lead("group 7", &rd);
+    sread_start(rd);
+    sread_end(rd, "v9", 2);
+    t = mono_ms();
+    lead("group 7", &rd);
+    T_TRUE(mono_ms() - t < 1000);
+    sread_end(rd, NULL, 0);
+    sread_set_gather_us(before);
+    sread_set_gather_recent_us(0);
+}
+
 void suite_shared_read(void)
 {
     T_RUN(shared_read_alone_leads_and_ends);
@@ -284,4 +345,5 @@ void suite_shared_read(void)
     T_RUN(shared_read_other_key_reads_alone);
     T_RUN(shared_read_followers_read_the_result_in_place);
     T_RUN(shared_read_wrapped_result_is_the_callers_bytes_until_the_last_drop);
+    T_RUN(shared_read_window_gathers_the_next_moment_after_a_read);
 }
