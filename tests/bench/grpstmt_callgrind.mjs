@@ -16,7 +16,10 @@
 // whole execution (the difference between a run with and without the
 // measured groups) and of the executor alone (ExecutorStart, Run, Finish
 // and End: no parameter input, no commit); BENCH_ALL=0: the executor's
-// alone. The plan is the generic one (plan_cache_mode=force_generic_plan),
+// alone. BENCH_GROUP may be a list ("1 3 5 10 20"): each variant is then
+// measured at each group size, and its instructions per group are fitted
+// (least squares) as a fixed part per group plus a part per batch (grpfixed:
+// what a group costs whatever its size). The plan is the generic one (plan_cache_mode=force_generic_plan),
 // as the server's statement gets (db_series.c; EXECUTE of text literals
 // here made PostgreSQL plan each one anew). BENCH_KEEP_OUT=PREFIX keeps
 // callgrind's files (PREFIX-TOGGLE-N) for callgrind_annotate.
@@ -35,7 +38,8 @@ import { repoRoot, startPostgres } from '../server/harness.mjs';
 import { dataTenant } from '../server/data_helpers.mjs';
 import { quietServer } from './hot_bench_db.mjs';
 
-const GROUP = Number(process.env.BENCH_GROUP || 11);
+const GROUP_SIZES = String(process.env.BENCH_GROUP || 11).trim().split(/[\s,]+/).map(Number);
+let GROUP = GROUP_SIZES[0];
 const WARM = Number(process.env.BENCH_WARM || 10);
 const GROUPS = Number(process.env.BENCH_GROUPS || 40);
 const N_APPS = Number(process.env.BENCH_APPS || 100);
@@ -131,6 +135,17 @@ function executes(apps, account, g0, g1, names) {
   return s;
 }
 
+/** Least squares of instructions per group against batches per group:
+ * { fixed (a group), slope (a batch) }. */
+function fit(pts) {
+  const n = pts.length;
+  const mx = pts.reduce((s, [x]) => s + x, 0) / n;
+  const my = pts.reduce((s, [, y]) => s + y, 0) / n;
+  const sxx = pts.reduce((s, [x]) => s + (x - mx) ** 2, 0);
+  const slope = pts.reduce((s, [x, y]) => s + (x - mx) * (y - my), 0) / sxx;
+  return { fixed: my - slope * mx, slope };
+}
+
 // PostgreSQL runs as its own user (as the harness starts it).
 const ids = process.getuid() === 0
   ? { uid: Number(execFileSync('id', ['-u', 'postgres'])), gid: Number(execFileSync('id', ['-g', 'postgres'])) }
@@ -169,27 +184,42 @@ try {
     connected_at = now(), connection_cause = 'data', connection_seen = true`);
   await sql('VACUUM ANALYZE');
   await pg.stop();
-  console.log(`groups of ${GROUP} batches of 32 samples from ${N_APPS} apps; ${WARM} groups, then ${GROUPS} ` +
-    `measured; instructions per batch (callgrind, postgres --single)`);
+  console.log(`groups of ${GROUP_SIZES.join(', ')} batches of 32 samples from ${N_APPS} apps; ${WARM} groups, then ` +
+    `${GROUPS} measured; instructions per batch (callgrind, postgres --single)`);
   for (const v of variants) {
     const stmt = groupStatement(v.file, v.stmt);
-    const warm = executes(apps, t.id, 0, WARM, layout(stmt));
-    const measured = executes(apps, t.id, WARM, WARM + GROUPS, layout(stmt));
-    const head = `${v.sql ? v.sql.split(';').filter((x) => x.trim()).map((x) => `${x};\n\n`).join('') : ''}` +
-      `PREPARE s AS ${stmt};\n\n`;
-    const counts = [];
-    const runs = [[head + warm, EXECUTOR], [head + warm + measured, EXECUTOR]];
-    if (ALL) runs.push([head + warm, null], [head + warm + measured, null]);
-    for (const [script, toggle] of runs) {
-      const dir = path.join(work, 'data');
-      fs.rmSync(dir, { recursive: true, force: true });
-      execFileSync('cp', ['-a', pg.dir, dir]);
-      fs.rmSync(path.join(dir, 'postmaster.pid'), { force: true });
-      counts.push(callgrind(dir, db, script, toggle));
+    const fits = { exec: [], all: [] };
+    for (const g of GROUP_SIZES) {
+      GROUP = g;
+      const warm = executes(apps, t.id, 0, WARM, layout(stmt));
+      const measured = executes(apps, t.id, WARM, WARM + GROUPS, layout(stmt));
+      const head = `${v.sql ? v.sql.split(';').filter((x) => x.trim()).map((x) => `${x};\n\n`).join('') : ''}` +
+        `PREPARE s AS ${stmt};\n\n`;
+      const counts = [];
+      const runs = [[head + warm, EXECUTOR], [head + warm + measured, EXECUTOR]];
+      if (ALL) runs.push([head + warm, null], [head + warm + measured, null]);
+      for (const [script, toggle] of runs) {
+        const dir = path.join(work, 'data');
+        fs.rmSync(dir, { recursive: true, force: true });
+        execFileSync('cp', ['-a', pg.dir, dir]);
+        fs.rmSync(path.join(dir, 'postmaster.pid'), { force: true });
+        counts.push(callgrind(dir, db, script, toggle));
+      }
+      const per = (a, b) => (b - a) / (GROUPS * GROUP);
+      fits.exec.push([g, per(counts[0], counts[1]) * g]);
+      if (ALL) fits.all.push([g, per(counts[2], counts[3]) * g]);
+      console.log(`${v.name.padEnd(12)} ${GROUP_SIZES.length > 1 ? `groups of ${String(g).padStart(2)}: ` : ''}` +
+        `${Math.round(per(counts[0], counts[1])).toLocaleString('en')} in ` +
+        `the executor${ALL ? `, ${Math.round(per(counts[2], counts[3])).toLocaleString('en')} all` : ''}`);
     }
-    const per = (a, b) => (b - a) / (GROUPS * GROUP);
-    console.log(`${v.name.padEnd(12)} ${Math.round(per(counts[0], counts[1])).toLocaleString('en')} in ` +
-      `the executor${ALL ? `, ${Math.round(per(counts[2], counts[3])).toLocaleString('en')} all` : ''}`);
+    if (GROUP_SIZES.length > 1) {
+      for (const [what, pts] of Object.entries(fits)) {
+        if (!pts.length) continue;
+        const { fixed, slope } = fit(pts);
+        console.log(`${v.name.padEnd(12)} ${what === 'exec' ? 'the executor' : 'all'}: ${Math.round(fixed).toLocaleString('en')} ` +
+          `a group + ${Math.round(slope).toLocaleString('en')} a batch (least squares over ${pts.length} sizes)`);
+      }
+    }
   }
 } finally {
   await pg.destroy();
