@@ -49,6 +49,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "db_series.h"
 #include "metrics.h"
@@ -76,6 +77,22 @@ static item *g_head, *g_tail;
  * groups and cost PostgreSQL more per batch (ingest alone, alternated at
  * load 24-30: 34-35 us with one, 42-48 us with two; docs/benchmarks.md). */
 static bool g_leading;
+/* Gathering (under g_mu; issue 16, grpfixed): in a steady flow of batches a
+ * group is what queued while the last one was stored, and what a group
+ * costs PostgreSQL is mostly the same whatever its size (the statement's
+ * start, its constraints, the commit's flush). So when the last group had
+ * at least GATHER_MIN batches, the next one starts no sooner than
+ * g_gather_ns after the last one started: its leader waits on g_gather_cv
+ * until then, until the queue holds a full group, or until no batch has
+ * come for a quarter of that time (gather()). A batch that finds no
+ * flow (the last group smaller, or started longer ago) is not held: a lone
+ * gateway's batches go at once, as before. */
+#define GATHER_MIN 4
+static long long g_gather_ns;
+static long long g_last_start_ns, g_last_enqueue_ns;
+static size_t g_last_n, g_queued, g_queued_bytes;
+static bool g_gathering;
+static pthread_cond_t g_gather_cv;
 /* The slots of ended threads (under g_mu). */
 static wait_slot *g_free_slots;
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
@@ -105,7 +122,69 @@ static void slot_put(void *p)
 
 static void slot_key_init(void)
 {
+    pthread_condattr_t a;
+    const char *v = getenv("METRON_INGEST_GATHER_US");
+    long long us = INGEST_GATHER_US;
     g_key_ok = pthread_key_create(&g_slot_key, slot_put) == 0;
+    if (pthread_condattr_init(&a) == 0) {
+        pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+        pthread_cond_init(&g_gather_cv, &a);
+        pthread_condattr_destroy(&a);
+    } else {
+        pthread_cond_init(&g_gather_cv, NULL);
+        us = 0; /* a condition variable on the wall clock: no gathering */
+    }
+    if (v != NULL && *v != '\0') {
+        char *end;
+        long long x = strtoll(v, &end, 10);
+        if (*end == '\0' && x >= 0 && x <= 1000000) {
+            us = x;
+        }
+    }
+    g_gather_ns = us * 1000;
+}
+
+static long long mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static bool queue_full(void)
+{
+    return g_queued >= INGEST_GROUP_MAX || g_queued_bytes >= INGEST_GROUP_BYTES;
+}
+
+/* The leader, before it takes its group (under g_mu, g_leading set; g_mu
+ * is released while it waits). It stops early when no batch has come for
+ * a quarter of the time (GATHER_QUIET): the flow has paused (every client
+ * that sends in turn is already queued), and waiting longer would leave
+ * PostgreSQL idle for no larger group. */
+#define GATHER_QUIET 4
+static void gather(void)
+{
+    long long until = g_last_start_ns + g_gather_ns, quiet = g_gather_ns / GATHER_QUIET;
+    long long now = mono_ns(), since = now;
+    if (g_gather_ns <= 0 || g_last_n < GATHER_MIN || queue_full() || now >= until) {
+        return;
+    }
+    g_gathering = true;
+    for (;;) {
+        long long wake = (g_last_enqueue_ns > since ? g_last_enqueue_ns : since) + quiet;
+        struct timespec ts;
+        if (wake > until) {
+            wake = until;
+        }
+        if (queue_full() || now >= wake) {
+            break;
+        }
+        ts.tv_sec = (time_t)(wake / 1000000000LL);
+        ts.tv_nsec = (long)(wake % 1000000000LL);
+        pthread_cond_timedwait(&g_gather_cv, &g_mu, &ts);
+        now = mono_ns();
+    }
+    g_gathering = false;
 }
 
 /* The calling thread's slot, taken or made on its first batch (under g_mu);
@@ -154,6 +233,8 @@ static void unqueue(item *it)
         g_tail = prev;
     }
     it->next = NULL;
+    g_queued--;
+    g_queued_bytes -= it->b.n * 24;
 }
 
 /* Take "me" and the first queued batches into "grp" (under g_mu); the
@@ -308,6 +389,14 @@ db_status ingest_group_store_small(db_pool *pool, db_conn **c, long long account
         g_head = &me;
     }
     g_tail = &me;
+    g_queued++;
+    g_queued_bytes += n * 24;
+    if (g_gathering) {
+        g_last_enqueue_ns = mono_ns();
+    }
+    if (g_gathering && queue_full()) {
+        pthread_cond_signal(&g_gather_cv);
+    }
     if (g_leading) {
         metrics_add(METRIC_INGEST_GROUP_WAITS, 1);
     }
@@ -317,7 +406,10 @@ db_status ingest_group_store_small(db_pool *pool, db_conn **c, long long account
         if (state == QUEUED && !g_leading) {
             size_t k;
             g_leading = true;
+            gather();
             k = take(&me, grp);
+            g_last_start_ns = mono_ns();
+            g_last_n = k;
             pthread_mutex_unlock(&g_mu);
             lead(pool, c, grp, k); /* answers "me" too */
             state = get_state(&me);

@@ -3,7 +3,10 @@
  * them then stores all that wait, in one statement, one transaction and one
  * commit (db_ingest_store_group()). Each caller is answered only after the
  * commit that holds its batch. A batch that finds no statement running is
- * stored at once, alone, as before (no timer, no waiting for company).
+ * stored at once, alone, as before (no timer, no waiting for company),
+ * unless batches have been coming steadily: the next group then gathers
+ * until INGEST_GATHER_US after the last one started (or until the flow
+ * pauses).
  *
  * Every answer is the one db_ingest_store_small() would give: a batch whose
  * group's alarm sequence moved on comes back with seq_ok false (the caller
@@ -29,6 +32,13 @@
  * memory of a group (parameters built for it) whatever the load. */
 #define INGEST_GROUP_MAX 64
 #define INGEST_GROUP_BYTES (4u << 20)
+
+/* In a steady flow (the last group of at least 4 batches), a group starts
+ * no sooner than this many microseconds after the last one started, or
+ * once no batch has come for a quarter of it, so that more batches share
+ * its statement and commit (issue 16, grpfixed; 0: never wait).
+ * METRON_INGEST_GATHER_US (0..1000000) sets it for the process. */
+#define INGEST_GATHER_US 6000
 
 /* db_ingest_store_small() of db_series.h, stored with whatever other
  * batches wait at the same time. *c is the caller's connection (outside a
