@@ -196,7 +196,9 @@ static void sread_unref(sread *r)
     }
 }
 
-sread_role sread_join_ref(const void *key, size_t key_len, sread **out, sread_result **res)
+/* sread_join_ref(), with the window when "gather" (shared_read.h). */
+static sread_role join(const void *key, size_t key_len, bool gather, sread **out,
+                       sread_result **res)
 {
     unsigned i;
     sread_slot *sl;
@@ -263,7 +265,7 @@ sread_role sread_join_ref(const void *key, size_t key_len, sread **out, sread_re
     /* One read of a key out at a time: the requests that come while it
      * runs join this one. */
     waited = sl->busy != NULL;
-    if (!waited && sl->last_end_ns != 0) {
+    if (gather && !waited && sl->last_end_ns != 0) {
         /* No read runs, but one ended a moment ago: the key is asked for
          * steadily, and the requests of the next moment join this read
          * rather than each lead one (shared_read.h, the window). */
@@ -289,10 +291,17 @@ sread_role sread_join_ref(const void *key, size_t key_len, sread **out, sread_re
     return SREAD_LEAD;
 }
 
-sread_role sread_join(const void *key, size_t key_len, sread **r, void **res, size_t *res_len)
+sread_role sread_join_ref(const void *key, size_t key_len, sread **out, sread_result **res)
+{
+    return join(key, key_len, false, out, res);
+}
+
+/* sread_join() and sread_join_gathered(). */
+static sread_role join_copy(const void *key, size_t key_len, bool gather, sread **r, void **res,
+                            size_t *res_len)
 {
     sread_result *x = NULL;
-    sread_role role = sread_join_ref(key, key_len, r, &x);
+    sread_role role = join(key, key_len, gather, r, &x);
     *res = NULL;
     *res_len = 0;
     if (role != SREAD_SHARED) {
@@ -307,6 +316,17 @@ sread_role sread_join(const void *key, size_t key_len, sread **r, void **res, si
     *res_len = x->len;
     result_unref(x);
     return SREAD_SHARED;
+}
+
+sread_role sread_join(const void *key, size_t key_len, sread **r, void **res, size_t *res_len)
+{
+    return join_copy(key, key_len, false, r, res, res_len);
+}
+
+sread_role sread_join_gathered(const void *key, size_t key_len, sread **r, void **res,
+                               size_t *res_len)
+{
+    return join_copy(key, key_len, true, r, res, res_len);
 }
 
 void sread_start(sread *r)

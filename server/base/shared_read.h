@@ -23,14 +23,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* The window: a leader that finds no read of its key running, but one
- * that ended less than SREAD_GATHER_RECENT_US ago (the key is asked for
- * steadily: a page many look at, the account stamp that every monitor and
- * raw day request checks), waits SREAD_GATHER_US (METRON_SREAD_GATHER_US,
- * 0 to 5000; 0 = no window) before its read begins, and the requests of
- * that moment join it instead of each leading a read of their own. Each
- * read still begins after every request it answers came. A key asked for
- * now and then (one viewer's page every few seconds) never waits. */
+/* The window (sread_join_gathered()): a leader that finds no read of its
+ * key running, but one that ended less than SREAD_GATHER_RECENT_US ago (the
+ * key is asked for steadily: the account stamp that every monitor and raw
+ * day request checks), waits SREAD_GATHER_US (METRON_SREAD_GATHER_US, 0 to
+ * 5000; 0 = no window) before its read begins, and the requests of that
+ * moment join it instead of each leading a read of their own. Each read
+ * still begins after every request it answers came. A key asked for now and
+ * then (one viewer's page every few seconds) never waits. */
 #define SREAD_GATHER_US 1000
 #define SREAD_GATHER_MAX_US 5000
 #define SREAD_GATHER_RECENT_US 2000
@@ -54,6 +54,12 @@ typedef enum {
  * none. With no such read, open one and return SREAD_LEAD with *r, once no
  * other read of the key runs. SREAD_ALONE otherwise. */
 sread_role sread_join(const void *key, size_t key_len, sread **r, void **res, size_t *res_len);
+
+/* As sread_join(), with the window (above) for a leader: for a key asked
+ * for steadily whose read is a cheap statement, where fewer statements
+ * matter more than the window's wait (issue 16: the account stamp). */
+sread_role sread_join_gathered(const void *key, size_t key_len, sread **r, void **res,
+                               size_t *res_len);
 
 /* A read's result, shared by its followers (reference counted). */
 typedef struct sread_result sread_result;

@@ -1754,8 +1754,8 @@ static moncache_body *monitor_result(db_status st, const mon_shape *shape,
 }
 
 /* Pre-checks of one account's stamp shared by the requests that come while
- * one has not begun (shared_read.h; METRON_MONITOR_STAMP_SHARE=0: each
- * request reads its own). */
+ * one has not begun, with the window of sread_join_gathered() (shared_read.h;
+ * METRON_MONITOR_STAMP_SHARE=0: each request reads its own). */
 static env_switch g_stamp_share = ENV_SWITCH("METRON_MONITOR_STAMP_SHARE");
 
 /* The change stamp of account "account_id" (series_monitor_stamp()), read
@@ -1773,7 +1773,7 @@ static db_status monitor_stamp(db_pool *pool, db_conn **c, long long account_id,
     sread_role role = SREAD_ALONE;
     db_status st;
     if (*c == NULL && !env_switch_off(&g_stamp_share)) {
-        role = sread_join(key, sizeof key, &rd, &res, &res_len);
+        role = sread_join_gathered(key, sizeof key, &rd, &res, &res_len);
     }
     if (role == SREAD_SHARED) {
         st = res_len == sizeof *stamp ? DB_OK : DB_ERROR;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "metrics.h"
 #include "shared_read.h"
 #include "t.h"
 
@@ -77,6 +78,25 @@ static void lead(const char *key, sread **rd)
     *rd = NULL;
     T_TRUE(sread_join(key, strlen(key), rd, &res, &len) == SREAD_LEAD);
     T_TRUE(*rd != NULL && res == NULL && len == 0);
+}
+
+/* Lead the read of "key" into *rd, with the window. */
+static void lead_gathered(const char *key, sread **rd)
+{
+    void *res = NULL;
+    size_t len = 0;
+    *rd = NULL;
+    T_TRUE(sread_join_gathered(key, strlen(key), rd, &res, &len) == SREAD_LEAD);
+    T_TRUE(*rd != NULL && res == NULL && len == 0);
+}
+
+static void *ask_gathered(void *arg)
+{
+    asker *q = arg;
+    pause_ms(q->late_ms);
+    q->role = sread_join_gathered(q->key, strlen(q->key), &q->rd, &q->res, &q->len);
+    atomic_store(&q->done, 1);
+    return NULL;
 }
 
 static bool got(const asker *q, const char *want)
@@ -283,35 +303,47 @@ static long long mono_ms(void)
     return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
-/* The window: a leader right after a read of its key ended waits for the
- * requests of the next moment, which join its read; one of a key not read
- * lately, or after the window is set to 0, begins at once. */
+/* The window (sread_join_gathered()): a leader soon after a read of its key
+ * ended waits for the requests of the next moment, which join its read; a
+ * plain sread_join() never waits so, nor one with the window set to 0. */
 static void shared_read_window_gathers_the_next_moment_after_a_read(void)
 {
     static asker late, first;
     sread *rd = NULL;
-    long long t;
+    long long t, gathered;
     long before = sread_gather_us();
     sread_set_gather_us(SREAD_GATHER_MAX_US * 100); /* clamped */
     T_EQ_INT(sread_gather_us(), SREAD_GATHER_MAX_US);
-    lead("group 7", &rd);
+    lead_gathered("group 7", &rd);
     sread_start(rd);
     sread_end(rd, "v7", 2);
-    /* Soon after it ended ("soon" made 60 s here, so that a loaded
-     * scheduler does not decide the test): the next leader waits
-     * SREAD_GATHER_MAX_US (5 ms) before it returns, and a request that
-     * comes meanwhile joins its read (a thread that asks 1 ms late; under
-     * load it may come after the window and lead the next read instead:
-     * then it is let go). */
+    /* "Soon" made 60 s here, so that a loaded scheduler does not decide
+     * the test: the next leader waits SREAD_GATHER_MAX_US (5 ms) before
+     * it returns. */
     sread_set_gather_recent_us(60 * 1000000L);
+    gathered = metrics_get(METRIC_SREAD_GATHERED);
     t = mono_ms();
-    lead("group 7", &rd);
+    lead_gathered("group 7", &rd);
     T_TRUE(mono_ms() - t >= SREAD_GATHER_MAX_US / 1000);
+    T_TRUE(metrics_get(METRIC_SREAD_GATHERED) == gathered + 1);
     sread_start(rd);
     sread_end(rd, "v7", 2);
-    ask_in_thread(&first, "group 7", 0);
+    /* A plain join does not wait for the moment. */
+    lead("group 7", &rd);
+    T_TRUE(metrics_get(METRIC_SREAD_GATHERED) == gathered + 1);
+    sread_start(rd);
+    sread_end(rd, "v7", 2);
+    /* A request that comes during the window joins the leader's read (one
+     * that asks 1 ms late; under load it may come after the window and
+     * lead the next read instead: then it is let go). */
+    memset(&first, 0, sizeof first);
+    first.key = "group 7";
+    T_TRUE(pthread_create(&first.th, NULL, ask_gathered, &first) == 0);
     pause_ms(1);
-    ask_in_thread(&late, "group 7", 1);
+    memset(&late, 0, sizeof late);
+    late.key = "group 7";
+    late.late_ms = 1;
+    T_TRUE(pthread_create(&late.th, NULL, ask_gathered, &late) == 0);
     T_TRUE(pthread_join(first.th, NULL) == 0);
     T_TRUE(first.role == SREAD_LEAD && first.rd != NULL);
     sread_start(first.rd);
@@ -324,14 +356,11 @@ static void shared_read_window_gathers_the_next_moment_after_a_read(void)
         T_TRUE(late.role == SREAD_LEAD && late.rd != NULL);
         sread_end(late.rd, NULL, 0);
     }
-    /* Window 0: a leader right after a read begins at once. */
+    /* Window 0: a leader soon after a read begins at once. */
     sread_set_gather_us(0);
-    lead("group 7", &rd);
-    sread_start(rd);
-    sread_end(rd, "v9", 2);
-    t = mono_ms();
-    lead("group 7", &rd);
-    T_TRUE(mono_ms() - t < 1000);
+    gathered = metrics_get(METRIC_SREAD_GATHERED);
+    lead_gathered("group 7", &rd);
+    T_TRUE(metrics_get(METRIC_SREAD_GATHERED) == gathered);
     sread_end(rd, NULL, 0);
     sread_set_gather_us(before);
     sread_set_gather_recent_us(0);
