@@ -34,6 +34,12 @@ typedef struct {
 typedef struct {
     const ingest_channel *ch; /* sorted by id */
     size_t n;
+    /* Optional (NULL: none): the ids that may be sent, ascending, as a
+     * JSON array's elements are written ("1,2,3"; ingest_known_ids_text()
+     * in svc/ingest_parse.h), and their count. A snapshot whose "ids" are
+     * exactly these bytes is read without reading each id (issue 16). */
+    const char *ids_text;
+    size_t ids_len, ids_n;
 } ingest_known;
 
 typedef struct {

@@ -61,6 +61,14 @@ svc_status ingest_parse_hok(const unsigned char *buf, size_t len, const char *ba
                             const ingest_known *known, int64_t now_us, ingest_batch *b,
                             svc_error *e);
 
+/* The ids of the "n" channels "ch" (sorted by id) that may be sent
+ * (selected, without a refusal), written as a snapshot's "ids" lists them
+ * ("1,2,3"), for ingest_known.ids_text: a malloc()ed string (caller frees)
+ * with its length in *len and the count of ids in *count; NULL when there
+ * is none to send, an id is not in 1..2^53 or not above the one before, or
+ * out of memory (then no body is read that way). */
+char *ingest_known_ids_text(const ingest_channel *ch, size_t n, size_t *len, size_t *count);
+
 /* Free the samples of "b" (keeps it reusable). */
 void ingest_batch_free(ingest_batch *b);
 

@@ -206,6 +206,11 @@ svc_status svc_ingest_app_as(db_conn *c, const ingest_sender *who, int64_t now, 
 typedef struct {
     atomic_long refs;
     size_t n;
+    /* The ids that may be sent as a snapshot lists them (ingest_known's
+     * ids_text: a snapshot of all of them is read with one comparison),
+     * or NULL. */
+    char *ids_text;
+    size_t ids_len, ids_n;
     ingest_channel ch[];
 } chan_table;
 
@@ -223,6 +228,7 @@ static cache_entry *cache[CACHE_BUCKETS];
 static void table_release(chan_table *t)
 {
     if (t != NULL && atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) == 1) {
+        free(t->ids_text);
         free(t);
     }
 }
@@ -256,6 +262,7 @@ static void cache_put(long long app_id, long long version, const ingest_channel 
     if (n > 0) {
         memcpy(t->ch, ch, n * sizeof *ch); /* an app without channels has ch NULL */
     }
+    t->ids_text = ingest_known_ids_text(t->ch, n, &t->ids_len, &t->ids_n);
     pthread_mutex_lock(&cache_mu);
     for (c = *head; c != NULL && c->app_id != app_id; c = c->next) {
     }
@@ -290,7 +297,7 @@ svc_status svc_ingest_batch_as(srv *s, const ingest_sender *who, ingest_body_kin
     db_conn *c = NULL;
     ingest_channel *ch = NULL;
     chan_table *table = NULL;
-    ingest_known known;
+    ingest_known known = {0};
     ingest_batch b;
     /* The records of a small batch (a gateway's minute of 64 channels or
      * fewer) need no allocation; the group commit reads them from here
@@ -325,6 +332,9 @@ svc_status svc_ingest_batch_as(srv *s, const ingest_sender *who, ingest_body_kin
     if ((table = cache_get(r->app_id, version)) != NULL) {
         known.ch = table->ch;
         known.n = table->n;
+        known.ids_text = table->ids_text;
+        known.ids_len = table->ids_len;
+        known.ids_n = table->ids_n;
     } else {
         if ((c == NULL && (st = db_acquire(s->pool, DB_WAIT_MS, &c)) != DB_OK) ||
             (st = db_ingest_channels(c, r->account_id, r->app_id, &ch, &known.n)) != DB_OK) {

@@ -14,7 +14,7 @@
 
 /* Channels 10 and 11 are selected, 12 exists but is not. */
 static const ingest_channel channels[] = {{10, true, NULL}, {11, true, NULL}, {12, false, NULL}};
-static const ingest_known known = {channels, 3};
+static const ingest_known known = {.ch = channels, .n = 3};
 
 /* Parse "json" (copied: the parser wants it NUL-terminated) into "b". */
 static svc_status parse(const char *json, ingest_batch *b, svc_error *e)
@@ -220,6 +220,86 @@ static void ingest_parse_refuses_a_hok_body_that_is_not_hok(void)
     ingest_batch_free(&b);
 }
 
+/* The ids text of the channels that may be sent (10 and 11; 12 is not
+ * selected), and snapshots read with it: exactly those ids take the same
+ * records as without it; near misses (another id after them, a longer
+ * number, a fraction, white space, more records than the lent buffer
+ * holds) the same records or the same refusal as the tree. */
+static void ingest_parse_known_ids_text_gives_the_same_batches(void)
+{
+    static const char *const bodies[] = {
+        "{\"batch_id\":\"k\",\"snapshots\":[{\"t\":1700000000000000,\"ids\":[10,11],"
+        "\"v\":[1.25,-2]},{\"t\":1700000000000001,\"ids\":[10,11 ],\"v\":[3,\"+over\"]}]}",
+        "{\"batch_id\":\"k\",\"snapshots\":[{\"t\":1700000000000000,\"ids\":[10,11,12],"
+        "\"v\":[1,2,3]}]}",
+        "{\"batch_id\":\"k\",\"snapshots\":[{\"t\":1700000000000000,\"ids\":[10,110],"
+        "\"v\":[1,2]}]}",
+        "{\"batch_id\":\"k\",\"snapshots\":[{\"t\":1700000000000000,\"ids\":[10,11.0],"
+        "\"v\":[1,2]}]}",
+        "{\"batch_id\":\"k\",\"snapshots\":[{\"t\":1700000000000000,\"ids\":[10,11e0],"
+        "\"v\":[1,2]}]}",
+        "{\"batch_id\":\"k\",\"snapshots\":[{\"t\":1700000000000000,\"ids\":[10,11],"
+        "\"v\":[1]}]}",
+        "{\"batch_id\":\"k\",\"snapshots\":[{\"t\":1700000000000000,\"ids\":[10,11],"
+        "\"v\":[1,2]},{\"t\":1700000000000000,\"ids\":[10,11],\"v\":[1,2]}]}",
+        "{\"batch_id\":\"k\",\"snapshots\":[{\"t\":1700000000000000,\"ids\":[10,11],"
+        "\"v\":[1,2]},{\"t\":1700000000000001,\"ids\":[10,11],\"v\":[1,2]}]}",
+        "{\"batch_id\":\"k\",\"snapshots\":[{\"t\":1700000000000000,\"ids\":[10,11",
+    };
+    size_t ids_len = 0, ids_n = 0;
+    char *ids = ingest_known_ids_text(channels, 3, &ids_len, &ids_n);
+    ingest_known with = known;
+    T_TRUE(ids != NULL);
+    T_EQ_STR(ids, "10,11");
+    T_EQ_INT(ids_len, 5);
+    T_EQ_INT(ids_n, 2);
+    with.ids_text = ids;
+    with.ids_len = ids_len;
+    with.ids_n = ids_n;
+    for (size_t k = 0; k < sizeof bodies / sizeof bodies[0]; k++) {
+        for (size_t cap = 2; cap <= 4; cap += 2) {
+            size_t len = strlen(bodies[k]);
+            char *text = malloc(len + 1);
+            ingest_rec lent[4];
+            ingest_batch b, tb;
+            svc_error e, te;
+            svc_status rc, trc;
+            memcpy(text, bodies[k], len + 1);
+            memset(&b, 0, sizeof b);
+            memset(&tb, 0, sizeof tb);
+            b.rec = lent;
+            b.cap = cap;
+            b.rec_lent = true;
+            rc = ingest_parse_json(text, len, &with, NOW, &b, &e);
+            trc = ingest_parse_json_tree(text, len, &known, NOW, &tb, &te);
+            T_EQ_INT(rc, trc);
+            if (rc == SVC_OK) {
+                T_EQ_INT(b.n, tb.n);
+                T_EQ_INT(b.n_channels, tb.n_channels);
+                T_EQ_INT(b.t_min, tb.t_min);
+                T_EQ_INT(b.t_max, tb.t_max);
+                T_EQ_STR(b.batch_id, tb.batch_id);
+                T_EQ_INT(memcmp(b.rec, tb.rec, b.n * sizeof *b.rec), 0);
+            } else {
+                T_EQ_INT(e.status, te.status);
+                T_EQ_STR(e.message, te.message);
+            }
+            ingest_batch_free(&b);
+            ingest_batch_free(&tb);
+            free(text);
+        }
+    }
+    free(ids);
+    {
+        /* Nothing to send, or ids not ascending: no text. */
+        static const ingest_channel none[] = {{10, false, NULL}, {11, true, "too old"}};
+        static const ingest_channel unsorted[] = {{11, true, NULL}, {10, true, NULL}};
+        T_TRUE(ingest_known_ids_text(none, 2, &ids_len, &ids_n) == NULL);
+        T_TRUE(ingest_known_ids_text(unsorted, 2, &ids_len, &ids_n) == NULL);
+        T_TRUE(ingest_known_ids_text(none, 0, &ids_len, &ids_n) == NULL);
+    }
+}
+
 static void ingest_batch_id_valid_takes_64_safe_characters(void)
 {
     char id[70];
@@ -240,6 +320,7 @@ void suite_ingest_parse(void)
     T_RUN(ingest_parse_sorts_columns_and_snapshots_into_records);
     T_RUN(ingest_parse_one_pass_reader_agrees_with_the_tree);
     T_RUN(ingest_parse_reads_into_a_lent_buffer_and_grows_out_of_it);
+    T_RUN(ingest_parse_known_ids_text_gives_the_same_batches);
     T_RUN(ingest_parse_refuses_a_hok_body_that_is_not_hok);
     T_RUN(ingest_batch_id_valid_takes_64_safe_characters);
 }
