@@ -861,14 +861,25 @@ static bool f_known_ids(fcur *c, const char *q, const ingest_known *known, inges
     if (after >= c->end || *after != ']') {
         return false;
     }
-    for (size_t i = 0, k = 0; i < known->n; i++) {
-        const ingest_channel *ch = &known->ch[i];
-        if (ch->selected && ch->refusal == NULL) {
-            ingest_rec *r = &b->rec[b->n + k++];
-            r->ch = ch->id;
-            r->t = 0;
-            r->v = 0;
-            *next = i + 1;
+    if (n == known->n) {
+        /* Every channel may be sent (the usual table). */
+        ingest_rec *r = b->rec + b->n;
+        for (size_t i = 0; i < n; i++) {
+            r[i].ch = known->ch[i].id;
+            r[i].t = 0;
+            r[i].v = 0;
+        }
+        *next = n;
+    } else {
+        for (size_t i = 0, k = 0; i < known->n; i++) {
+            const ingest_channel *ch = &known->ch[i];
+            if (ch->selected && ch->refusal == NULL) {
+                ingest_rec *r = &b->rec[b->n + k++];
+                r->ch = ch->id;
+                r->t = 0;
+                r->v = 0;
+                *next = i + 1;
+            }
         }
     }
     b->n += n;

@@ -291,6 +291,39 @@ static void ingest_parse_known_ids_text_gives_the_same_batches(void)
     }
     free(ids);
     {
+        /* A table whose every channel may be sent (the usual one). */
+        static const ingest_channel all[] = {{10, true, NULL}, {11, true, NULL}};
+        static const char body[] = "{\"batch_id\":\"k\",\"snapshots\":[{\"ids\":[10,11],"
+                                   "\"v\":[1,2],\"t\":1700000000000000}]}";
+        ingest_known k2 = {.ch = all, .n = 2};
+        ingest_rec lent[4];
+        ingest_batch b;
+        svc_error e;
+        char *text = malloc(sizeof body);
+        memcpy(text, body, sizeof body);
+        ids = ingest_known_ids_text(all, 2, &ids_len, &ids_n);
+        T_EQ_STR(ids, "10,11");
+        k2.ids_text = ids;
+        k2.ids_len = ids_len;
+        k2.ids_n = ids_n;
+        memset(&b, 0, sizeof b);
+        b.rec = lent;
+        b.cap = 4;
+        b.rec_lent = true;
+        T_EQ_INT(ingest_parse_json(text, sizeof body - 1, &k2, NOW, &b, &e), SVC_OK);
+        T_EQ_INT(b.n, 2);
+        T_EQ_INT(b.n_channels, 2);
+        T_EQ_INT(b.rec[0].ch, 10);
+        T_EQ_INT(b.rec[1].ch, 11);
+        T_EQ_INT(b.rec[1].t, T0);
+        T_EQ_INT(b.t_min, T0);
+        T_EQ_INT(b.t_max, T0);
+        T_TRUE(b.rec[0].v == 1 && b.rec[1].v == 2);
+        ingest_batch_free(&b);
+        free(text);
+        free(ids);
+    }
+    {
         /* Nothing to send, or ids not ascending: no text. */
         static const ingest_channel none[] = {{10, false, NULL}, {11, true, "too old"}};
         static const ingest_channel unsorted[] = {{11, true, NULL}, {10, true, NULL}};
