@@ -846,20 +846,28 @@ char *ingest_known_ids_text(const ingest_channel *ch, size_t n, size_t *len, siz
  * and the "]" after them ends the last one, so the loop would take the
  * same records: an app's gateway sends all its channels in every
  * snapshot, and this is one memcmp() instead of 32 ids read and looked up
- * (issue 16). false, with nothing pushed, for any other body or when the
- * records need more room: the loop reads it. */
+ * (issue 16). false, with nothing pushed, for any other body or when no
+ * room can be made for the records: the loop reads it. */
 static bool f_known_ids(fcur *c, const char *q, const ingest_known *known, ingest_batch *b,
                         size_t *count, size_t *next)
 {
     const char *after;
     size_t n = known->ids_n;
     if (known->ids_text == NULL || (size_t)(c->end - q) <= known->ids_len ||
-        b->cap - b->n < n || memcmp(q, known->ids_text, known->ids_len) != 0) {
+        memcmp(q, known->ids_text, known->ids_len) != 0) {
         return false;
     }
     after = f_skip(q + known->ids_len, c->end);
     if (after >= c->end || *after != ']') {
         return false;
+    }
+    /* Room for them, as the loop would make it while it pushed (a
+     * snapshot of more channels than the lent buffer holds: everyday
+     * ingest of 2,000 channels). */
+    while (b->cap - b->n < n) {
+        if (!f_grow(b)) {
+            return false;
+        }
     }
     if (n == known->n) {
         /* Every channel may be sent (the usual table). */
