@@ -358,16 +358,31 @@ static bool check_done(raw_check *k, raw_body *hit, raw_reply **kept)
     return hit != NULL;
 }
 
-bool raw_check_stamped(raw_check *k, const raw_cache_key *key, long long viewer,
-                       bool any_viewer, const void *stamp, size_t stamp_len, int64_t now_ms,
-                       raw_reply **kept)
+bool raw_cache_stamp_kept(const raw_cache_key *key, int64_t now_ms)
 {
-    unsigned i = k->slot;
+    unsigned i;
+    bool yes;
+    if (env_switch_off(&g_switch) || key->n_ch == 0) {
+        return false;
+    }
+    i = slot_of(key);
+    pthread_mutex_lock(lock_of(i));
+    yes = same_key(&slots[i], key) && slots[i].stable && fresh(&slots[i], now_ms) &&
+          slots[i].stamp_len > 0;
+    pthread_mutex_unlock(lock_of(i));
+    return yes;
+}
+
+/* The entry of "key" kept with "stamp" for "viewer" (or any viewer): a
+ * reference to its body, or NULL. */
+static raw_body *stamped_body(unsigned i, const raw_cache_key *key, long long viewer,
+                              bool any_viewer, const void *stamp, size_t stamp_len,
+                              int64_t now_ms)
+{
     raw_slot *e = &slots[i];
     raw_body *hit = NULL;
-    *kept = NULL;
     if (stamp_len == 0 || stamp_len > RAW_STAMP_MAX) {
-        return false;
+        return NULL;
     }
     pthread_mutex_lock(lock_of(i));
     if (same_key(e, key) && fresh(e, now_ms) && e->stamp_len == stamp_len &&
@@ -376,6 +391,26 @@ bool raw_check_stamped(raw_check *k, const raw_cache_key *key, long long viewer,
         atomic_fetch_add(&hit->refs, 1);
     }
     pthread_mutex_unlock(lock_of(i));
+    return hit;
+}
+
+bool raw_cache_stamped(const raw_cache_key *key, long long viewer, bool any_viewer,
+                       const void *stamp, size_t stamp_len, int64_t now_ms, raw_reply **kept)
+{
+    *kept = NULL;
+    if (env_switch_off(&g_switch) || key->n_ch == 0) {
+        return false;
+    }
+    *kept = stamped_body(slot_of(key), key, viewer, any_viewer, stamp, stamp_len, now_ms);
+    return *kept != NULL;
+}
+
+bool raw_check_stamped(raw_check *k, const raw_cache_key *key, long long viewer,
+                       bool any_viewer, const void *stamp, size_t stamp_len, int64_t now_ms,
+                       raw_reply **kept)
+{
+    raw_body *hit = stamped_body(k->slot, key, viewer, any_viewer, stamp, stamp_len, now_ms);
+    *kept = NULL;
     if (hit == NULL) {
         return false;
     }

@@ -156,6 +156,24 @@ bool raw_check_stamped(raw_check *chk, const raw_cache_key *key, long long viewe
                        bool any_viewer, const void *stamp, size_t stamp_len, int64_t now_ms,
                        raw_reply **kept);
 
+/* Whether the stable entry of "key", younger than the TTL at "now_ms",
+ * holds a stamp (raw_check_end_stamped()): then a request may read the
+ * account's stamp first, itself (raw_cache_stamped()), rather than wait for
+ * a check of the window (issue 16, mixcpu: in the route mix a raw day's
+ * request waited for its window's check, whose leader waited for the
+ * account's stamp, two sleeps in a row). */
+bool raw_cache_stamp_kept(const raw_cache_key *key, int64_t now_ms);
+
+/* As raw_check_stamped(), for a request with no check of its own:
+ * "stamp" was read after this request came (alone, or in a statement
+ * shared with the requests of the account that came before it began).
+ * True with *kept a reference to the entry's reply (raw_reply_drop()) when
+ * the entry of "key" holds the same stamp for "viewer" (or any viewer when
+ * "any_viewer"); else false, *kept NULL, and the caller goes on with
+ * raw_cache_check(). Sound for the reasons raw_check_stamped() is. */
+bool raw_cache_stamped(const raw_cache_key *key, long long viewer, bool any_viewer,
+                       const void *stamp, size_t stamp_len, int64_t now_ms, raw_reply **kept);
+
 /* raw_check_end() that also keeps, when the versions matched, "stamp"
  * ("stamp_len" bytes, 0: none), read for "viewer" before the versions
  * statement began, with the entry (raw_check_stamped()); any other outcome

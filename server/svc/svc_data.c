@@ -965,6 +965,38 @@ static void raw_on(db_pool *pool, const data_read *q, data_reply *r)
     size_t stamp_len = 0;
 
     memset(r, 0, sizeof *r);
+    /* A window kept with the account's change stamp (rawstamp): this
+     * request reads the stamp itself, in the statement shared with the
+     * account's requests that came before it began (the monitor's too),
+     * rather than wait for a check of the window whose leader then waits
+     * for that statement (issue 16, mixcpu: two sleeps in a row in the
+     * route mix). The same stamp as the one kept (for this viewer, or a
+     * member's right remembered at the stamp's rights version): the kept
+     * reply, as a check's leader would answer. Else the check below, which
+     * reads the stamp again for its followers (they may have come after
+     * this one was read). */
+    if (!env_switch_off(&g_raw_stamp) && raw_cache_stamp_kept(&key, now)) {
+        st = monitor_stamp(pool, &c, a->account_id, &stamp);
+        if (st == DB_BUSY || st == DB_UNAVAILABLE) {
+            /* The check would wait as long: its answer (as the monitor's). */
+            db_release(pool, c);
+            fail_db(r, st);
+            return;
+        }
+        if (st == DB_OK && stamp.ok) {
+            const void *sb = series_stamp_bytes(&stamp, &stamp_len);
+            if (raw_cache_stamped(&key, svc_viewer(a), raw_right_by_stamp(a, ch, n_ch, &stamp),
+                                  sb, stamp_len, now, &r->kept)) {
+                metrics_add(METRIC_RAW_STAMP_KEPT, 1);
+                db_release(pool, c);
+                svc_error_clear(&r->err);
+                return;
+            }
+        }
+        db_release(pool, c);
+        c = NULL;
+        stamp_len = 0;
+    }
     /* A window read twice alike (raw_cache.h): who may see it and the
      * versions of its rows, checked in PostgreSQL after every request came
      * (one statement for the requests of one viewer that wait for it
