@@ -17,35 +17,46 @@
 
 #define NOW 1800000000000000LL
 
-/* The one-pass reader (into a lent buffer, as svc_ingest.c lends one) and
- * the cJSON tree read "text" against "known" alike: the same records bit
- * for bit, or the same refusal. */
-static void readers_agree(const char *text, size_t len, const ingest_known *known)
+/* The cJSON tree reads "text" against "known" as the one-pass reader did
+ * (its answer "rc", "b", "e"): the same records bit for bit, or the same
+ * refusal. */
+static void tree_agrees(const char *text, size_t len, const ingest_known *known, svc_status rc,
+                        const ingest_batch *b, const svc_error *e)
 {
-    ingest_rec lent[4];
-    ingest_batch b, tb;
-    svc_error e, te;
-    svc_status rc, trc;
-    memset(&b, 0, sizeof b);
+    ingest_batch tb;
+    svc_error te;
+    svc_status trc;
     memset(&tb, 0, sizeof tb);
-    b.rec = lent;
-    b.cap = sizeof lent / sizeof lent[0];
-    b.rec_lent = true;
-    rc = ingest_parse_json(text, len, known, NOW, &b, &e);
     trc = ingest_parse_json_tree(text, len, known, NOW, &tb, &te);
     if (trc != rc) {
         abort();
     }
-    if (rc == SVC_OK && (tb.n != b.n || tb.n_channels != b.n_channels || tb.t_min != b.t_min ||
-                         tb.t_max != b.t_max || strcmp(tb.batch_id, b.batch_id) != 0 ||
-                         memcmp(tb.rec, b.rec, b.n * sizeof *b.rec) != 0)) {
+    if (rc == SVC_OK && (tb.n != b->n || tb.n_channels != b->n_channels || tb.t_min != b->t_min ||
+                         tb.t_max != b->t_max || strcmp(tb.batch_id, b->batch_id) != 0 ||
+                         memcmp(tb.rec, b->rec, b->n * sizeof *b->rec) != 0)) {
         abort();
     }
-    if (rc != SVC_OK && (te.status != e.status || strcmp(te.message, e.message) != 0)) {
+    if (rc != SVC_OK && (te.status != e->status || strcmp(te.message, e->message) != 0)) {
         abort();
     }
-    ingest_batch_free(&b);
     ingest_batch_free(&tb);
+}
+
+/* The one-pass reader (into a lent buffer, as svc_ingest.c lends one) and
+ * the cJSON tree read "text" against "known" alike. */
+static void readers_agree(const char *text, size_t len, const ingest_known *known)
+{
+    ingest_rec lent[4];
+    ingest_batch b;
+    svc_error e;
+    svc_status rc;
+    memset(&b, 0, sizeof b);
+    b.rec = lent;
+    b.cap = sizeof lent / sizeof lent[0];
+    b.rec_lent = true;
+    rc = ingest_parse_json(text, len, known, NOW, &b, &e);
+    tree_agrees(text, len, known, rc, &b, &e);
+    ingest_batch_free(&b);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -87,27 +98,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         memcpy(text, data + 1, size - 1);
         text[size - 1] = '\0';
         rc = ingest_parse_json(text, size - 1, &known, NOW, &b, &e);
-        {
-            /* The one-pass reader and the cJSON tree agree on every body:
-             * the same records bit for bit, or the same refusal. */
-            ingest_batch tb;
-            svc_error te;
-            svc_status trc;
-            memset(&tb, 0, sizeof tb);
-            trc = ingest_parse_json_tree(text, size - 1, &known, NOW, &tb, &te);
-            if (trc != rc) {
-                abort();
-            }
-            if (rc == SVC_OK && (tb.n != b.n || tb.n_channels != b.n_channels || tb.t_min != b.t_min ||
-                            tb.t_max != b.t_max || strcmp(tb.batch_id, b.batch_id) != 0 ||
-                            memcmp(tb.rec, b.rec, b.n * sizeof *b.rec) != 0)) {
-                abort();
-            }
-            if (rc != SVC_OK && (te.status != e.status || strcmp(te.message, e.message) != 0)) {
-                abort();
-            }
-            ingest_batch_free(&tb);
-        }
+        /* The one-pass reader and the cJSON tree agree on every body. */
+        tree_agrees(text, size - 1, &known, rc, &b, &e);
         {
             /* Against a table of the selected channels alone, where every
              * channel may be sent (the server's usual table: the ids text

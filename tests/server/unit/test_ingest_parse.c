@@ -108,6 +108,44 @@ static void ingest_parse_sorts_columns_and_snapshots_into_records(void)
     ingest_batch_free(&b);
 }
 
+/* The one-pass reader (against "fast", into "lent" of "cap" records when
+ * given) and the cJSON tree (against "tree") read a copy of "body" alike:
+ * the same batch, bit for bit, or the same refusal. */
+static void readers_same(const char *body, const ingest_known *fast, const ingest_known *tree,
+                         ingest_rec *lent, size_t cap)
+{
+    size_t len = strlen(body);
+    char *text = malloc(len + 1);
+    ingest_batch b, tb;
+    svc_error e, te;
+    svc_status rc, trc;
+    memcpy(text, body, len + 1);
+    memset(&b, 0, sizeof b);
+    memset(&tb, 0, sizeof tb);
+    if (lent != NULL) {
+        b.rec = lent;
+        b.cap = cap;
+        b.rec_lent = true;
+    }
+    rc = ingest_parse_json(text, len, fast, NOW, &b, &e);
+    trc = ingest_parse_json_tree(text, len, tree, NOW, &tb, &te);
+    T_EQ_INT(rc, trc);
+    if (rc == SVC_OK) {
+        T_EQ_INT(b.n, tb.n);
+        T_EQ_INT(b.n_channels, tb.n_channels);
+        T_EQ_INT(b.t_min, tb.t_min);
+        T_EQ_INT(b.t_max, tb.t_max);
+        T_EQ_STR(b.batch_id, tb.batch_id);
+        T_EQ_INT(memcmp(b.rec, tb.rec, b.n * sizeof *b.rec), 0);
+    } else {
+        T_EQ_INT(e.status, te.status);
+        T_EQ_STR(e.message, te.message);
+    }
+    ingest_batch_free(&b);
+    ingest_batch_free(&tb);
+    free(text);
+}
+
 /* The one-pass reader and the cJSON tree give the same batch, bit for bit,
  * or the same refusal: numbers at the edges of exact reading, the shapes
  * the reader leaves to the tree, and refusals. */
@@ -139,29 +177,7 @@ static void ingest_parse_one_pass_reader_agrees_with_the_tree(void)
         "{\"batch_id\":\"future\",\"channels\":[{\"id\":10,\"t\":[1800000400000000],\"v\":[1]}]}",
     };
     for (size_t k = 0; k < sizeof bodies / sizeof bodies[0]; k++) {
-        size_t len = strlen(bodies[k]);
-        char *text = malloc(len + 1);
-        ingest_batch b, tb;
-        svc_error e, te;
-        svc_status rc, trc;
-        memcpy(text, bodies[k], len + 1);
-        memset(&b, 0, sizeof b);
-        memset(&tb, 0, sizeof tb);
-        rc = ingest_parse_json(text, len, &known, NOW, &b, &e);
-        trc = ingest_parse_json_tree(text, len, &known, NOW, &tb, &te);
-        T_EQ_INT(rc, trc);
-        if (rc == SVC_OK) {
-            T_EQ_INT(b.n, tb.n);
-            T_EQ_INT(b.n_channels, tb.n_channels);
-            T_EQ_STR(b.batch_id, tb.batch_id);
-            T_EQ_INT(memcmp(b.rec, tb.rec, b.n * sizeof *b.rec), 0);
-        } else {
-            T_EQ_INT(e.status, te.status);
-            T_EQ_STR(e.message, te.message);
-        }
-        ingest_batch_free(&b);
-        ingest_batch_free(&tb);
-        free(text);
+        readers_same(bodies[k], &known, &known, NULL, 0);
     }
 }
 
@@ -258,35 +274,8 @@ static void ingest_parse_known_ids_text_gives_the_same_batches(void)
     with.ids_n = ids_n;
     for (size_t k = 0; k < sizeof bodies / sizeof bodies[0]; k++) {
         for (size_t cap = 2; cap <= 4; cap += 2) {
-            size_t len = strlen(bodies[k]);
-            char *text = malloc(len + 1);
             ingest_rec lent[4];
-            ingest_batch b, tb;
-            svc_error e, te;
-            svc_status rc, trc;
-            memcpy(text, bodies[k], len + 1);
-            memset(&b, 0, sizeof b);
-            memset(&tb, 0, sizeof tb);
-            b.rec = lent;
-            b.cap = cap;
-            b.rec_lent = true;
-            rc = ingest_parse_json(text, len, &with, NOW, &b, &e);
-            trc = ingest_parse_json_tree(text, len, &known, NOW, &tb, &te);
-            T_EQ_INT(rc, trc);
-            if (rc == SVC_OK) {
-                T_EQ_INT(b.n, tb.n);
-                T_EQ_INT(b.n_channels, tb.n_channels);
-                T_EQ_INT(b.t_min, tb.t_min);
-                T_EQ_INT(b.t_max, tb.t_max);
-                T_EQ_STR(b.batch_id, tb.batch_id);
-                T_EQ_INT(memcmp(b.rec, tb.rec, b.n * sizeof *b.rec), 0);
-            } else {
-                T_EQ_INT(e.status, te.status);
-                T_EQ_STR(e.message, te.message);
-            }
-            ingest_batch_free(&b);
-            ingest_batch_free(&tb);
-            free(text);
+            readers_same(bodies[k], &with, &known, lent, cap);
         }
     }
     free(ids);
