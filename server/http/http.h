@@ -36,6 +36,10 @@ struct mg_request_info;
 
 #define HTTP_MAX_PARAMS 4
 
+/* mg_write() whose bytes count in the request's access line ("bytes"):
+ * every reply byte the server writes goes through it (http.c). */
+int http_write(struct mg_connection *conn, const void *buf, size_t len);
+
 typedef enum {
     AUTH_PUBLIC = 0, /* anyone */
     AUTH_USER,       /* a signed-in user (session or API token) */

@@ -116,7 +116,7 @@ static void continue_if_expected(http_req *req)
     ex = mg_get_header(req->conn, "Expect");
     if (ex != NULL && mg_strcasecmp(ex, "100-continue") == 0 && req->ri->http_version != NULL &&
         strcmp(req->ri->http_version, "1.1") == 0) {
-        if (mg_write(req->conn, line, sizeof line - 1) != (int)(sizeof line - 1)) {
+        if (http_write(req->conn, line, sizeof line - 1) != (int)(sizeof line - 1)) {
             req->must_close = true; /* the read below fails on the same socket */
         }
     }

@@ -184,13 +184,13 @@ static int sse_begin(void *ctx)
     if (n < 0 || (size_t)n >= sizeof head) {
         return -1;
     }
-    return mg_write(req->conn, head, (size_t)n) == n ? 0 : -1;
+    return http_write(req->conn, head, (size_t)n) == n ? 0 : -1;
 }
 
 static int sse_write(void *ctx, const char *text, size_t len)
 {
     http_req *req = ctx;
-    return mg_write(req->conn, text, len) == (int)len ? 0 : -1;
+    return http_write(req->conn, text, len) == (int)len ? 0 : -1;
 }
 
 static bool sse_stopping(void *ctx)

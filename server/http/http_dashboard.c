@@ -297,7 +297,7 @@ static int h_picture_content(http_req *req)
                             "%s\r\n",
                             sha, pinned ? "private, max-age=31536000, immutable" : "private, no-cache",
                             req->must_close ? "Connection: close\r\n" : "");
-        mg_write(req->conn, head, (size_t)head_len);
+        http_write(req->conn, head, (size_t)head_len);
         free(data);
         req->status = 304;
         req->replied = true;
@@ -326,7 +326,7 @@ static int h_picture_content(http_req *req)
     }
     memcpy(buf, head, (size_t)head_len);
     memcpy(buf + head_len, data, len);
-    mg_write(req->conn, buf, (size_t)head_len + len);
+    http_write(req->conn, buf, (size_t)head_len + len);
     free(buf);
     free(data);
     req->status = 200;

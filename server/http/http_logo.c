@@ -13,7 +13,7 @@
 #include "svc_logo.h"
 
 /* GET /api/v1/account/logo: the image itself, with its type, nosniff and a
- * CSP that forbids any active content. Written here with one mg_write()
+ * CSP that forbids any active content. Written here with one http_write()
  * because http.c's replies are JSON only. */
 static int h_logo_get(http_req *req)
 {
@@ -44,7 +44,7 @@ static int h_logo_get(http_req *req)
     }
     memcpy(buf, head, (size_t)head_len);
     memcpy(buf + head_len, data, len);
-    mg_write(req->conn, buf, (size_t)head_len + len);
+    http_write(req->conn, buf, (size_t)head_len + len);
     free(buf);
     free(data);
     req->status = 200;

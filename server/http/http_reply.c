@@ -118,7 +118,7 @@ static const char nomem_reply[] =
     "\r\n"
     "{\"code\":\"out_of_memory\",\"message\":\"the server is out of memory: retry\"}";
 
-/* Write status line, headers and "body" in one mg_write() call: with
+/* Write status line, headers and "body" in one http_write() call: with
  * tcp_nodelay and a single write, a reply leaves in one segment. The
  * status line and fixed headers, "extra" and the optional lines included,
  * are
@@ -159,7 +159,7 @@ static bool send_kept(http_req *req, const char *head, size_t head_len, const ch
     if (state != REPLY_HEAD_WRITTEN || kept->len != head_len || memcmp(at, head, head_len) != 0) {
         return false;
     }
-    mg_write(req->conn, at, head_len + body_len);
+    http_write(req->conn, at, head_len + body_len);
     return true;
 }
 
@@ -215,7 +215,7 @@ static int send_reply_kept(http_req *req, int status, const char *body, size_t b
             memcpy(head + at, parts[i], lens[i]);
             at += lens[i];
         }
-        mg_write(req->conn, head, head_len + body_len);
+        http_write(req->conn, head, head_len + body_len);
         req->status = status;
         req->replied = true;
         return status;
@@ -245,8 +245,8 @@ static int send_reply_kept(http_req *req, int status, const char *body, size_t b
             memcpy(head + at, parts[i], lens[i]);
             at += lens[i];
         }
-        mg_write(req->conn, head, head_len);
-        mg_write(req->conn, body, body_len);
+        http_write(req->conn, head, head_len);
+        http_write(req->conn, body, body_len);
         req->status = status;
         req->replied = true;
         return status;
@@ -254,7 +254,7 @@ static int send_reply_kept(http_req *req, int status, const char *body, size_t b
     buf = head_len < (size_t)INT_MAX ? malloc(head_len + body_len + 1) : NULL;
     if (buf == NULL) {
         log_error("http: no memory for a %zu-byte reply", body_len);
-        mg_write(req->conn, nomem_reply, sizeof nomem_reply - 1);
+        http_write(req->conn, nomem_reply, sizeof nomem_reply - 1);
         req->must_close = true;
         req->status = 503;
         req->replied = true;
@@ -265,7 +265,7 @@ static int send_reply_kept(http_req *req, int status, const char *body, size_t b
         at += lens[i];
     }
     memcpy(buf + head_len, body, body_len);
-    mg_write(req->conn, buf, head_len + body_len);
+    http_write(req->conn, buf, head_len + body_len);
     free(buf);
     req->status = status;
     req->replied = true;
@@ -452,11 +452,11 @@ static int blob_sink(void *arg, const void *data, size_t len)
     blob_out *o = arg;
     if (!o->head_sent) {
         o->head_sent = true;
-        if (mg_write(o->req->conn, o->head, o->head_len) <= 0) {
+        if (http_write(o->req->conn, o->head, o->head_len) <= 0) {
             return -1;
         }
     }
-    return mg_write(o->req->conn, data, len) <= 0 ? -1 : 0; /* the client went away */
+    return http_write(o->req->conn, data, len) <= 0 ? -1 : 0; /* the client went away */
 }
 
 int http_reply_blob(http_req *req, const db_file *f, const char *content_type,
@@ -539,7 +539,7 @@ int http_reply_blob(http_req *req, const db_file *f, const char *content_type,
     req->replied = true;
     http_state_moves(req);
     if (!out.head_sent) {
-        (void)mg_write(req->conn, head, (size_t)head_len); /* an empty file or range */
+        (void)http_write(req->conn, head, (size_t)head_len); /* an empty file or range */
     } else if (st != SVC_OK) {
         log_error("http: a download of blob %lld stopped: %s (the client resumes it)", f->id,
                   err.message);

@@ -192,13 +192,14 @@ test("CivetWeb's own log lines never carry a query string", async () => {
   const logFrom = accessLogSize(srv.dataDir);
   fs.mkdirSync(path.join(srv.portalDir, 'js'), { recursive: true });
   // A long query string on a folder's redirect made CivetWeb log its whole
-  // access line ("truncating vsnprintf buffer: [...]").
+  // access line ("truncating vsnprintf buffer: [...]") while it formatted
+  // one; it no longer does (the access line is the server's own), and any
+  // of its messages still has its query strings cut ("?(query removed)").
   await rawRequest(srv.port, `GET /js?token=SECRET${'x'.repeat(5000)} HTTP/1.1\r\nHost: x\r\n` +
     'Connection: close\r\n\r\n');
   await rawRequest(srv.port, `GET /nope.html?token=SECRET2${'y'.repeat(9000)} HTTP/1.1\r\n` +
     'Host: x\r\nConnection: close\r\n\r\n');
   await request(srv.url, 'GET', '/api/v1/health');
-  assert.match(srv.stderr(), /query removed/);
   assert.doesNotMatch(srv.stderr(), /SECRET/);
   // The access log's lines are written by its thread in batches
   // (docs/server.md): wait until this test's three requests are in it.
