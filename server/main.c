@@ -165,10 +165,10 @@ int main(int argc, char **argv)
         }
     }
 
-    /* CivetWeb writes the date of its access line (cb_log_access reads the
-     * status and byte count from it) with localtime(), which stats
-     * /etc/localtime on every call while TZ is unset: one stat(2) per
-     * request. ":/etc/localtime" is the same zone, read once. Set before
+    /* localtime() stats /etc/localtime on every call while TZ is unset
+     * (CivetWeb called it for the date of its own access line, one stat(2)
+     * per request, until the server stopped asking for that line).
+     * ":/etc/localtime" is the same zone, read once. Set before
      * any thread exists (setenv is not thread-safe). */
     if (getenv("TZ") == NULL) {
         setenv("TZ", ":/etc/localtime", 0);

@@ -86,8 +86,8 @@ static const http_route *const route_tables[] = {
 
 /* ------------------------------------------------------------ access log */
 
-/* Per worker thread: CivetWeb runs begin_request, the handler, end_request
- * and log_access of one request on the same thread. */
+/* Per worker thread: CivetWeb runs begin_request, the handler and
+ * end_request of one request on the same thread. */
 static _Thread_local struct {
     struct timespec start;
     long long account_id, user_id;

@@ -36,9 +36,9 @@ void http_libc_init(void)
 
 /* localtime() and gmtime() of this process, with one result buffer per
  * thread instead of glibc's one for both. Debian's CivetWeb is built without
- * REENTRANT_TIME: it calls localtime() for the date of every access line
- * (because cb_log_access is set; the line's date is ignored, log_utc_now()
- * writes ours) and gmtime() for the Date and Last-Modified headers, in every
+ * REENTRANT_TIME: it calls localtime() for the date of its own access line
+ * (made only when a log_access callback or file is set; the server sets
+ * neither since 2026-12-07) and gmtime() for the Date and Last-Modified headers, in every
  * worker at once. With the shared buffer, a worker's header could be
  * formatted from another worker's time (an hours-old connection's start) or
  * half of each: ThreadSanitizer's report of CivetWeb's localtime(),
