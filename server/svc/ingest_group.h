@@ -4,9 +4,9 @@
  * commit (db_ingest_store_group()). Each caller is answered only after the
  * commit that holds its batch. A batch that finds no statement running is
  * stored at once, alone, as before (no timer, no waiting for company),
- * unless batches have been coming steadily: the next group then gathers
- * until INGEST_GATHER_US after the last one started (or until the flow
- * pauses).
+ * unless METRON_INGEST_GATHER_US is set and batches have been coming
+ * steadily: the next group then gathers until that long after the last one
+ * started (or until the flow pauses). Off by default.
  *
  * Every answer is the one db_ingest_store_small() would give: a batch whose
  * group's alarm sequence moved on comes back with seq_ok false (the caller
@@ -37,8 +37,12 @@
  * no sooner than this many microseconds after the last one started, or
  * once no batch has come for a quarter of it, so that more batches share
  * its statement and commit (issue 16, grpfixed; 0: never wait).
- * METRON_INGEST_GATHER_US (0..1000000) sets it for the process. */
-#define INGEST_GATHER_US 6000
+ * METRON_INGEST_GATHER_US (0..1000000) sets it for the process. Off (0) by
+ * default: with 6 ms, PostgreSQL's CPU per batch fell, but the final
+ * figures' route mix and its ingest alone lost rate (closed-loop senders
+ * wait; docs/benchmarks.md, "Final figures, session of 2026-12-07
+ * 17:49"). */
+#define INGEST_GATHER_US 0
 
 /* db_ingest_store_small() of db_series.h, stored with whatever other
  * batches wait at the same time. *c is the caller's connection (outside a
