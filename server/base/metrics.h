@@ -16,6 +16,15 @@
 
 /* The counters: X(enum name, metric name, labels or "", help text). Several
  * lines may share one metric name with different labels (one HELP/TYPE). */
+/* Help texts that several lines of one metric share. */
+#define METRICS_HELP_MONITOR_                                                               \
+    "Monitor values answered from kept values (stamp unchanged), read after a stamp "         \
+    "that moved, or read"
+#define METRICS_HELP_RAW_STAMP_                                                             \
+    "Checks of a kept raw day answered by the account's unchanged stamp, or checked"
+#define METRICS_HELP_SREAD_                                                                 \
+    "Shared reads (monitor values, stamp pre-checks, raw day checks) by a request's role: "  \
+    "led, led after waiting for the key's running read, joined, or read alone"
 #define METRICS_COUNTER_TABLE(X)                                                             \
     X(INGEST_BATCHES, "metron_ingest_batches_total", "result=\"stored\"",                    \
       "Ingestion batches by outcome")                                                        \
@@ -43,33 +52,25 @@
     X(MAINTENANCE_REFUSED, "metron_maintenance_refused_total", "",                           \
       "API requests answered 503 during a maintenance window")                              \
     X(MONITOR_KEPT, "metron_monitor_values_total", "result=\"kept\"",                        \
-      "Monitor values answered from kept values (stamp unchanged), read after a stamp "      \
-      "that moved, or read")                                                                 \
+      METRICS_HELP_MONITOR_)                                                                 \
     X(MONITOR_MOVED, "metron_monitor_values_total", "result=\"moved\"",                      \
-      "Monitor values answered from kept values (stamp unchanged), read after a stamp "      \
-      "that moved, or read")                                                                 \
+      METRICS_HELP_MONITOR_)                                                                 \
     X(MONITOR_READ, "metron_monitor_values_total", "result=\"read\"",                        \
-      "Monitor values answered from kept values (stamp unchanged), read after a stamp "      \
-      "that moved, or read")                                                                 \
+      METRICS_HELP_MONITOR_)                                                                 \
     X(RAW_STAMP_KEPT, "metron_raw_stamp_total", "result=\"kept\"",                          \
-      "Checks of a kept raw day answered by the account's unchanged stamp, or checked")     \
+      METRICS_HELP_RAW_STAMP_)                                                               \
     X(RAW_STAMP_CHECKED, "metron_raw_stamp_total", "result=\"checked\"",                    \
-      "Checks of a kept raw day answered by the account's unchanged stamp, or checked")     \
+      METRICS_HELP_RAW_STAMP_)                                                               \
     X(SREAD_LEAD, "metron_shared_reads_total", "role=\"lead\"",                              \
-      "Shared reads (monitor values, stamp pre-checks, raw day checks) by a request's role: " \
-      "led, led after waiting for the key's running read, joined, or read alone")           \
+      METRICS_HELP_SREAD_)                                                                   \
     X(SREAD_LEAD_WAITED, "metron_shared_reads_total", "role=\"lead_waited\"",                \
-      "Shared reads (monitor values, stamp pre-checks, raw day checks) by a request's role: " \
-      "led, led after waiting for the key's running read, joined, or read alone")           \
+      METRICS_HELP_SREAD_)                                                                   \
     X(SREAD_GATHERED, "metron_shared_reads_total", "role=\"lead_gathered\"",                \
-      "Shared reads (monitor values, stamp pre-checks, raw day checks) by a request's role: " \
-      "led, led after waiting for the key's running read, joined, or read alone")           \
+      METRICS_HELP_SREAD_)                                                                   \
     X(SREAD_SHARED, "metron_shared_reads_total", "role=\"shared\"",                          \
-      "Shared reads (monitor values, stamp pre-checks, raw day checks) by a request's role: " \
-      "led, led after waiting for the key's running read, joined, or read alone")           \
+      METRICS_HELP_SREAD_)                                                                   \
     X(SREAD_ALONE, "metron_shared_reads_total", "role=\"alone\"",                            \
-      "Shared reads (monitor values, stamp pre-checks, raw day checks) by a request's role: " \
-      "led, led after waiting for the key's running read, joined, or read alone")
+      METRICS_HELP_SREAD_)
 
 typedef enum {
 #define METRICS_ENUM_(name, metric, labels, help) METRIC_##name,

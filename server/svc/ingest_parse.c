@@ -55,6 +55,14 @@ void ingest_batch_free(ingest_batch *b)
     b->rec_lent = false;
 }
 
+void ingest_batch_lend(ingest_batch *b, ingest_rec *buf, size_t cap)
+{
+    memset(b, 0, sizeof *b);
+    b->rec = buf;
+    b->cap = cap;
+    b->rec_lent = true;
+}
+
 /* Room for more records in "b" (b->n == b->cap, below INGEST_MAX_SAMPLES):
  * false when out of memory. A lent buffer is copied, not reallocated. */
 static bool grow(ingest_batch *b)

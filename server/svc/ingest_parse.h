@@ -72,4 +72,8 @@ char *ingest_known_ids_text(const ingest_channel *ch, size_t n, size_t *len, siz
 /* Free the samples of "b" (keeps it reusable). */
 void ingest_batch_free(ingest_batch *b);
 
+/* An empty "b" whose records go into the caller's "buf" of "cap" records
+ * until more are needed (ingest_batch.rec_lent). */
+void ingest_batch_lend(ingest_batch *b, ingest_rec *buf, size_t cap);
+
 #endif

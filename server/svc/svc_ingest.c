@@ -311,10 +311,7 @@ svc_status svc_ingest_batch_as(srv *s, const ingest_sender *who, ingest_body_kin
     int rc = -1;
 
     memset(r, 0, sizeof *r);
-    memset(&b, 0, sizeof b);
-    b.rec = local;
-    b.cap = sizeof local / sizeof local[0];
-    b.rec_lent = true;
+    ingest_batch_lend(&b, local, sizeof local / sizeof local[0]);
     /* No pooled connection is taken before one is needed: the app and its
      * channel table are usually remembered, and a batch stored in a group
      * needs none of its own (the group's leader takes one; issue 16: every

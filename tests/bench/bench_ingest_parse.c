@@ -107,10 +107,7 @@ int main(int argc, char **argv)
         ingest_rec local[64]; /* lent as svc_ingest.c lends it */
         svc_error e;
         int rc;
-        memset(&batch, 0, sizeof batch);
-        batch.rec = local;
-        batch.cap = sizeof local / sizeof local[0];
-        batch.rec_lent = true;
+        ingest_batch_lend(&batch, local, sizeof local / sizeof local[0]);
         rc = fast ? ingest_parse_json(b.p, b.len, &known, NOW, &batch, &e)
                   : ingest_parse_json_tree(b.p, b.len, &known, NOW, &batch, &e);
         if (rc != 0 || batch.n != samples) {

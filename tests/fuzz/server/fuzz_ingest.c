@@ -50,10 +50,7 @@ static void readers_agree(const char *text, size_t len, const ingest_known *know
     ingest_batch b;
     svc_error e;
     svc_status rc;
-    memset(&b, 0, sizeof b);
-    b.rec = lent;
-    b.cap = sizeof lent / sizeof lent[0];
-    b.rec_lent = true;
+    ingest_batch_lend(&b, lent, sizeof lent / sizeof lent[0]);
     rc = ingest_parse_json(text, len, known, NOW, &b, &e);
     tree_agrees(text, len, known, rc, &b, &e);
     ingest_batch_free(&b);
@@ -81,12 +78,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     known.n = 8;
     ids = ingest_known_ids_text(ch, 8, &known.ids_len, &known.ids_n);
     known.ids_text = ids;
-    memset(&b, 0, sizeof b);
     /* A buffer lent by the caller, as svc_ingest.c does: a batch of more
      * records moves out of it (and it is never freed). */
-    b.rec = lent;
-    b.cap = sizeof lent / sizeof lent[0];
-    b.rec_lent = true;
+    ingest_batch_lend(&b, lent, sizeof lent / sizeof lent[0]);
     if (data[0] & 1) {
         rc = ingest_parse_hok(data + 1, size - 1, "fuzz-1", &known, NOW, &b, &e);
     } else {

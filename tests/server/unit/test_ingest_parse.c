@@ -123,9 +123,7 @@ static void readers_same(const char *body, const ingest_known *fast, const inges
     memset(&b, 0, sizeof b);
     memset(&tb, 0, sizeof tb);
     if (lent != NULL) {
-        b.rec = lent;
-        b.cap = cap;
-        b.rec_lent = true;
+        ingest_batch_lend(&b, lent, cap);
     }
     rc = ingest_parse_json(text, len, fast, NOW, &b, &e);
     trc = ingest_parse_json_tree(text, len, tree, NOW, &tb, &te);
@@ -202,11 +200,8 @@ static void ingest_parse_reads_into_a_lent_buffer_and_grows_out_of_it(void)
         ingest_batch b, hb;
         svc_error e, he;
         memcpy(text, bodies[k], len + 1);
-        memset(&b, 0, sizeof b);
+        ingest_batch_lend(&b, lent, 2);
         memset(&hb, 0, sizeof hb);
-        b.rec = lent;
-        b.cap = 2;
-        b.rec_lent = true;
         T_EQ_INT(ingest_parse_json(text, len, &known, NOW, &b, &e), SVC_OK);
         T_EQ_INT(ingest_parse_json(text, len, &known, NOW, &hb, &he), SVC_OK);
         T_EQ_INT(b.n, hb.n);
@@ -295,10 +290,7 @@ static void ingest_parse_known_ids_text_gives_the_same_batches(void)
         k2.ids_text = ids;
         k2.ids_len = ids_len;
         k2.ids_n = ids_n;
-        memset(&b, 0, sizeof b);
-        b.rec = lent;
-        b.cap = 4;
-        b.rec_lent = true;
+        ingest_batch_lend(&b, lent, 4);
         T_EQ_INT(ingest_parse_json(text, sizeof body - 1, &k2, NOW, &b, &e), SVC_OK);
         T_EQ_INT(b.n, 2);
         T_EQ_INT(b.n_channels, 2);
