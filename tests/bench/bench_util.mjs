@@ -105,7 +105,8 @@ export async function context(name, pg) {
 
 /**
  * Run wrk; returns { rps, requests, p50, p90, p99, max (ms), non2xx, errors,
- * cpu: {server, pg, total} µs per request } (cpu when "pids" is given).
+ * cpu: {server, pg, total} µs per request, wrkCpu } (cpu when "pids" is
+ * given; wrkCpu, wrk's own user + system CPU per request, always).
  * wrk corrects its percentiles for coordinated omission (stats_correct():
  * below each reply slower than the run's mean interval per connection, it
  * adds one sample per interval, as if the requests a closed loop did not
@@ -126,10 +127,17 @@ export async function wrk(url, { seconds = 10, conns = 50, threads = 2, args = [
   }
   if (afterWarm) await afterWarm();
   const meter = pids ? cpuMeter(pids.server, pids.pg) : null;
-  const { stdout } = await execFileP('wrk', [`-t${threads}`, `-c${conns}`, `-d${seconds}s`, '--latency',
-    ...args, url, ...trailing()], { maxBuffer: 1 << 24 });
+  // wrk runs under a shell that prints its own /proc stat once wrk has
+  // ended: its cutime and cstime are then wrk's CPU time (the load
+  // generator shares the CPUs with the server and PostgreSQL).
+  const { stdout, stderr } = await execFileP('sh', ['-c', 'wrk "$@"; s=$?; cat /proc/$$/stat >&2; exit $s',
+    'wrk', `-t${threads}`, `-c${conns}`, `-d${seconds}s`, '--latency', ...args, url, ...trailing()],
+  { maxBuffer: 1 << 24 });
   const requests = Number(/(\d+) requests in/.exec(stdout)?.[1] || 0);
   const cpu = meter ? meter.stop(requests || 1) : null;
+  const shStat = stderr.trim().split('\n').pop();
+  const shRest = shStat.slice(shStat.lastIndexOf(')') + 2).split(' ');
+  const wrkCpu = ((Number(shRest[13]) + Number(shRest[14])) / 100 * 1e6) / (requests || 1);
   let cpuAfter = null;
   if (afterRun) {
     const after = pids ? cpuMeter(pids.server, pids.pg) : null;
@@ -152,6 +160,7 @@ export async function wrk(url, { seconds = 10, conns = 50, threads = 2, args = [
     non2xx: Number(/Non-2xx or 3xx responses: (\d+)/.exec(stdout)?.[1] || 0),
     errors: /Socket errors: (.*)/.exec(stdout)?.[1] || '',
     cpu,
+    wrkCpu,
     cpuAfter,
     out: stdout,
   };

@@ -25,8 +25,18 @@
  * fewer bodies each: docs/benchmarks.md "mixfloor"). Other methods get the
  * fixed reply at once, as without --db.
  *
+ * With --replies FILE it answers the route mix with the mix's own replies
+ * (issue 16, "bytesceil"): FILE has one line per request of the mix,
+ * "METHOD URI REPLY" (URI the path and query as the client sends them,
+ * REPLY a file holding a whole HTTP reply, status line, headers and body,
+ * as metron-server sent it to that request at set-up time); a request whose
+ * method and URI match a line gets that file's bytes in one mg_write(), a
+ * POST after its body is stored (with --db); any other request the fixed
+ * reply, counted and printed at the end ("N requests matched no reply").
+ * Nothing else is done per request: no parsing beyond CivetWeb's, no reads.
+ *
  * Usage: metron-bench-hello [--listen ADDR:PORT] [--threads N] [--body BYTES]
- *                           [--db CONNINFO [--committers N]]
+ *                           [--db CONNINFO [--committers N]] [--replies FILE]
  *   defaults 127.0.0.1:0 (a free port), 64 threads, a 512-byte body.
  * Prints "metron-bench-hello: listening on http://ADDR:PORT/" and serves
  * until SIGINT or SIGTERM. */
@@ -47,6 +57,7 @@
 #define BODY_MAX 65536
 #define COMMITTERS_MAX 8
 #define BYTEAOID 17
+#define REPLIES_MAX 32
 
 static char reply[BODY_MAX + 512];
 static size_t reply_len;
@@ -285,11 +296,128 @@ static void committers_stop(void)
     }
 }
 
+/* ------------------------------------------------------------ the mix's replies */
+
+/* A request of the route mix and the reply metron-server gave it, read
+ * from --replies at the start and read-only while serving. */
+typedef struct canned {
+    char method[8];
+    char *uri;   /* path and query, as the client sends them */
+    char *reply; /* status line, headers and body */
+    size_t len;
+    int status;
+} canned;
+
+static canned g_canned[REPLIES_MAX];
+static int g_n_canned;
+static unsigned long long g_unmatched; /* requests that got the fixed reply */
+static pthread_mutex_t g_unmatched_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* The whole of file "path" in *out (caller frees) and its size in *len;
+ * false when it cannot be read. */
+static bool read_whole(const char *path, char **out, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    long size;
+    bool ok = false;
+    if (f == NULL) {
+        return false;
+    }
+    if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) <= 0 || fseek(f, 0, SEEK_SET) != 0) {
+        goto out;
+    }
+    if ((buf = malloc((size_t)size)) == NULL || fread(buf, 1, (size_t)size, f) != (size_t)size) {
+        goto out;
+    }
+    *out = buf;
+    *len = (size_t)size;
+    buf = NULL;
+    ok = true;
+out:
+    free(buf);
+    fclose(f);
+    return ok;
+}
+
+/* Load the lines "METHOD URI REPLY-FILE" of "index" into g_canned; prints
+ * why and returns false when a line or a reply file is unusable (a reply
+ * must start with "HTTP/1.x NNN "). */
+static bool canned_load(const char *index)
+{
+    FILE *f = fopen(index, "r");
+    char line[4096];
+    bool ok = true;
+    if (f == NULL) {
+        fprintf(stderr, "metron-bench-hello: cannot open %s\n", index);
+        return false;
+    }
+    while (ok && fgets(line, sizeof line, f) != NULL) {
+        char method[8], uri[2048], file[2048];
+        canned *c;
+        if (line[0] == '\n' || line[0] == '#') {
+            continue;
+        }
+        if (sscanf(line, "%7s %2047s %2047s", method, uri, file) != 3 || g_n_canned == REPLIES_MAX) {
+            fprintf(stderr, "metron-bench-hello: %s: a line not METHOD URI FILE, or more than %d\n",
+                    index, REPLIES_MAX);
+            ok = false;
+            break;
+        }
+        c = &g_canned[g_n_canned];
+        memcpy(c->method, method, sizeof method);
+        if ((c->uri = strdup(uri)) == NULL || !read_whole(file, &c->reply, &c->len) ||
+            c->len < 13 || strncmp(c->reply, "HTTP/1.", 7) != 0 ||
+            (c->status = atoi(c->reply + 9)) < 100) {
+            fprintf(stderr, "metron-bench-hello: %s: no HTTP reply in %s\n", index, file);
+            free(c->uri);
+            ok = false;
+            break;
+        }
+        g_n_canned++;
+    }
+    fclose(f);
+    if (ok && g_n_canned == 0) {
+        fprintf(stderr, "metron-bench-hello: %s: no replies\n", index);
+        ok = false;
+    }
+    return ok;
+}
+
+/* The canned reply of a request "method" of "path" and "query" (NULL: none),
+ * or NULL when there is none. */
+static const canned *canned_find(const char *method, const char *path, const char *query)
+{
+    size_t path_len = strlen(path);
+    for (int i = 0; i < g_n_canned; i++) {
+        const canned *c = &g_canned[i];
+        if (strcmp(c->method, method) != 0 || strncmp(c->uri, path, path_len) != 0) {
+            continue;
+        }
+        if (query == NULL ? c->uri[path_len] == '\0'
+                          : c->uri[path_len] == '?' && strcmp(c->uri + path_len + 1, query) == 0) {
+            return c;
+        }
+    }
+    return NULL;
+}
+
 /* ------------------------------------------------------------ HTTP */
 
 static int hello(struct mg_connection *conn, void *cbdata)
 {
+    const struct mg_request_info *ri = mg_get_request_info(conn);
+    const canned *c = NULL;
     (void)cbdata;
+    if (g_n_canned > 0) {
+        c = canned_find(ri->request_method, ri->local_uri_raw ? ri->local_uri_raw : ri->local_uri,
+                        ri->query_string);
+        if (c == NULL) {
+            pthread_mutex_lock(&g_unmatched_mu);
+            g_unmatched++;
+            pthread_mutex_unlock(&g_unmatched_mu);
+        }
+    }
     if (g_durable && strcmp(mg_get_request_info(conn)->request_method, "POST") == 0) {
         static const char refused[] = "HTTP/1.1 500 Internal Server Error\r\n"
                                       "Content-Length: 0\r\nConnection: close\r\n\r\n";
@@ -303,6 +431,10 @@ static int hello(struct mg_connection *conn, void *cbdata)
             mg_write(conn, refused, sizeof refused - 1);
             return 500;
         }
+    }
+    if (c != NULL) {
+        mg_write(conn, c->reply, c->len);
+        return c->status;
     }
     mg_write(conn, reply, reply_len);
     return 200;
@@ -318,13 +450,13 @@ static int authorized(struct mg_connection *conn, void *cbdata)
 static int usage(void)
 {
     fprintf(stderr, "usage: metron-bench-hello [--listen ADDR:PORT] [--threads N] "
-                    "[--body BYTES] [--db CONNINFO [--committers N]]\n");
+                    "[--body BYTES] [--db CONNINFO [--committers N]] [--replies FILE]\n");
     return 2;
 }
 
 int main(int argc, char **argv)
 {
-    const char *listen = "127.0.0.1:0", *conninfo = NULL;
+    const char *listen = "127.0.0.1:0", *conninfo = NULL, *replies = NULL;
     long threads = 64, body = 512, committers = 1;
     char threads_text[24], durable_text[96] = "";
     struct mg_callbacks cb;
@@ -352,6 +484,8 @@ int main(int argc, char **argv)
             }
         } else if (strcmp(argv[i], "--db") == 0) {
             conninfo = argv[++i];
+        } else if (strcmp(argv[i], "--replies") == 0) {
+            replies = argv[++i];
         } else if (strcmp(argv[i], "--committers") == 0) {
             committers = strtol(argv[++i], &end, 10);
             if (*end != '\0' || committers < 1 || committers > COMMITTERS_MAX) {
@@ -382,6 +516,9 @@ int main(int argc, char **argv)
     }
     reply_len += (size_t)body;
 
+    if (replies != NULL && !canned_load(replies)) {
+        return 1;
+    }
     if (conninfo != NULL) {
         if (!committers_start(conninfo, (int)committers, durable_text, sizeof durable_text)) {
             committers_stop();
@@ -429,6 +566,9 @@ int main(int argc, char **argv)
     if (g_durable) {
         printf("; POST bodies stored durably, committers: %ld, %s", committers, durable_text);
     }
+    if (g_n_canned > 0) {
+        printf("; the replies of %s, %d requests", replies, g_n_canned);
+    }
     printf(")\n");
     fflush(stdout);
     while (!stop) {
@@ -438,6 +578,14 @@ int main(int argc, char **argv)
     mg_exit_library();
     if (g_durable) {
         committers_stop();
+    }
+    if (g_n_canned > 0) {
+        printf("metron-bench-hello: %llu requests matched no reply\n", g_unmatched);
+        fflush(stdout);
+    }
+    for (int i = 0; i < g_n_canned; i++) {
+        free(g_canned[i].uri);
+        free(g_canned[i].reply);
     }
     return 0;
 }

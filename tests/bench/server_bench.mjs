@@ -33,6 +33,19 @@
 // BENCH_FLOOR=0 leaves these runs out; BENCH_FLOOR_COMMITTERS (1) its
 // committer threads; BENCH_FLOOR_FIRST=0 runs it after the server's mix.
 //
+// The replies ceiling (issue 16, docs/benchmarks.md "bytesceil"): the same
+// durable hello-world with --replies, answering each request of the mix
+// (matched by method, path and query as wrk sends them) with the whole
+// reply, status line, headers and body, that metron-server gave that
+// request at set-up time (fetched once each over a raw socket, after one
+// batch of the mix's shape so that the monitor shows such values): the
+// least a durable server does per request that sends the mix's bytes
+// (GET /devices ~70 KB, the raw day ~33 KB). Run right after the durable
+// ceiling's mix, printed as "route mix ceiling with durable batches and the
+// mix's replies", the server's mix as a ratio to it too. BENCH_REPLIES=0
+// leaves it out. Every wrk run's own CPU per request (user + system) is
+// printed too ("wrk"): the load generator reads every byte on the same CPUs.
+//
 // BENCH_VIEWER=member: the portal's requests (GET /me, /devices, the
 // monitor, the unread count and the raw day, alone and in the mix) are
 // those of a member ("viewer") granted the monitored group, not of the
@@ -41,6 +54,7 @@
 // mt_raw_versions()). The set-up is the administrator's either way.
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { createAccount, createUser, freePort, login, repoRoot, serverBin, sleep, startPostgres,
   startServer, tempDir } from '../server/harness.mjs';
@@ -54,6 +68,7 @@ const VIEWER = process.env.BENCH_VIEWER || 'admin';
 if (!['admin', 'member'].includes(VIEWER)) throw new Error(`BENCH_VIEWER=${VIEWER}: admin or member`);
 const ONLY = (process.env.BENCH_ONLY || 'me,devices,mix,nocache').split(',');
 const FLOOR = ONLY.includes('mix') && process.env.BENCH_FLOOR !== '0';
+const REPLIES = FLOOR && process.env.BENCH_REPLIES !== '0' && !process.env.BENCH_KEEP;
 const FLOOR_COMMITTERS = String(Number(process.env.BENCH_FLOOR_COMMITTERS || 1));
 const PW = 'Bench-passw0rd!';
 const MIN = 60_000_000;
@@ -185,6 +200,72 @@ const folded = await fetch(`${srv.url}/api/v1/test/compact`, { method: 'POST' })
 if (folded.status !== 200) throw new Error(`compact: ${folded.status} ${await folded.text()}`);
 await sql('VACUUM ANALYZE');
 
+// The replies ceiling's replies: one whole HTTP reply per request of the
+// mix, as metron-server sends it, in files named in an index that
+// metron-bench-hello --replies reads ("METHOD URI FILE" lines).
+// rawReply() sends "method uri" with "headers" (and "body") as wrk.format()
+// does (Host first) and gives the reply's bytes, by its Content-Length.
+function rawReply(method, uri, headers, body = '') {
+  const u = new URL(srv.url);
+  return new Promise((resolve, reject) => {
+    const sock = net.connect(Number(u.port), u.hostname);
+    let got = Buffer.alloc(0);
+    sock.on('connect', () => {
+      let head = `${method} ${uri} HTTP/1.1\r\nHost: ${u.host}\r\n`;
+      for (const [k, v] of Object.entries(headers)) head += `${k}: ${v}\r\n`;
+      if (body) head += `Content-Length: ${Buffer.byteLength(body)}\r\n`;
+      sock.write(`${head}\r\n${body}`);
+    });
+    sock.on('data', (d) => {
+      got = Buffer.concat([got, d]);
+      const end = got.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      const m = /\r\ncontent-length: *(\d+)/i.exec(got.subarray(0, end).toString('latin1'));
+      if (!m) {
+        sock.destroy();
+        reject(new Error(`${method} ${uri}: a reply without Content-Length`));
+      } else if (got.length >= end + 4 + Number(m[1])) {
+        sock.destroy();
+        resolve({ bytes: got.subarray(0, end + 4 + Number(m[1])), head: end + 4 });
+      }
+    });
+    sock.on('error', reject);
+  });
+}
+let repliesIndex = null;
+let repliesNote = '';
+if (REPLIES) {
+  const mixValues = chIds.map((_, k) => (20 + ((1 + k) % 100) / 10).toFixed(2)).join(',');
+  const mixBatch = `{"batch_id":"mix999-0-100001","snapshots":[{"t":${now - 190 * MIN},"ids":[${chIds.join(',')}],` +
+    `"v":[${mixValues}]}]}`;
+  const bearer = { Authorization: `Bearer ${token}` };
+  const want = [
+    ['POST', '/api/v1/ingest/batches', 'ingest', { Authorization: `Bearer ${gw.credential}`,
+      'Content-Type': 'application/json' }, mixBatch],
+    ['GET', `/api/v1/groups/${group.id}/monitor`, 'monitor', bearer],
+    ['GET', '/api/v1/notifications/unread-count', 'unread', bearer],
+    ['GET', '/api/v1/me', 'me', bearer],
+    ['GET', '/api/v1/devices', 'devices', bearer],
+    ['GET', `/api/v1/data/raw?channels=${chIds[0]}&from=${dayFrom}&to=${dayFrom + 86400e6}&limit=2000`, 'raw', bearer],
+  ];
+  const lines = [];
+  const sizes = [];
+  for (const [method, uri, name, headers, body] of want) {
+    const r = await rawReply(method, uri, headers, body);
+    const status = Number(r.bytes.subarray(9, 12).toString());
+    if (status !== (method === 'POST' ? 201 : 200)) {
+      throw new Error(`the replies ceiling: ${method} ${uri}: ${r.bytes.toString().slice(0, 300)}`);
+    }
+    const file = path.join(logDir, `reply-${name}.http`);
+    fs.writeFileSync(file, r.bytes);
+    lines.push(`${method} ${uri} ${file}\n`);
+    sizes.push(`${name} ${status} ${r.head} + ${r.bytes.length - r.head}`);
+  }
+  repliesIndex = path.join(logDir, 'replies.txt');
+  fs.writeFileSync(repliesIndex, lines.join(''));
+  repliesNote = `the mix's replies (status, head + body bytes): ${sizes.join(', ')}`;
+}
+
 // BENCH_KEEP=FILE: write what a profiler needs to FILE and keep everything
 // up until FILE is removed.
 if (process.env.BENCH_KEEP) {
@@ -262,11 +343,13 @@ async function hello() {
 const floorDb = FLOOR ? await pg.createDatabase() : null;
 let floorNote = '';
 let floorRuns = 0;
-async function durableHello(only = '') {
+// "replies": an index for --replies (the replies ceiling).
+async function durableHello(only = '', replies = null) {
   if (floorRuns++ > 0) await pg.psql('TRUNCATE hello_body', new URL(floorDb).pathname.slice(1));
   const port = await freePort();
   const p = spawn(helloBin, ['--listen', `127.0.0.1:${port}`, '--threads', String(threads), '--db', floorDb,
-    '--committers', FLOOR_COMMITTERS], { stdio: ['ignore', 'pipe', 'inherit'] });
+    '--committers', FLOOR_COMMITTERS, ...(replies ? ['--replies', replies] : [])],
+  { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   const started = await new Promise((res, rej) => {
     p.stdout.on('data', (d) => {
@@ -275,7 +358,7 @@ async function durableHello(only = '') {
     });
     p.once('exit', (code) => rej(new Error(`metron-bench-hello --db exited with ${code}: ${out}`)));
   });
-  floorNote = started.replace(/^.*\((.*)\)$/, '$1');
+  if (!replies) floorNote = started.replace(/^.*\((.*)\)$/, '$1');
   const r = await wrk(`http://127.0.0.1:${port}`, { seconds: SECS, conns: CONNS, threads: WRK_T,
     pids: { server: p.pid, pg: pgPid }, args: mixScript, trailing: () => mixArgs(only) });
   p.kill('SIGTERM');
@@ -284,6 +367,8 @@ async function durableHello(only = '') {
   // warm-up's too): the group sizes that the disk's flush time left.
   const m = /stored (\d+) bodies in (\d+) commits/.exec(out);
   r.perCommit = m && Number(m[2]) ? Number(m[1]) / Number(m[2]) : NaN;
+  // With --replies: how many requests (the warm-up's too) got no reply of the mix.
+  r.unmatched = Number(/(\d+) requests matched no reply/.exec(out)?.[1] || 0);
   return r;
 }
 
@@ -292,11 +377,13 @@ say(`wrk -t${WRK_T} -c${CONNS} -d${SECS}s; server: ${path.basename(serverBin)}, 
   `(hello-world too), ${serverArgs.join(' ')}; portal requests of the ${VIEWER === 'member' ?
     'member granted the group (BENCH_VIEWER=member)' : 'administrator'}; the mix's ingest batches ` +
   `from ${MIX_APPS === 1 ? 'one gateway app (BENCH_MIX_APPS=1)' : `${MIX_APPS} gateway apps (BENCH_MIX_APPS)`}`);
-const line = (name, r, ceil, floor) => say(`${name.padEnd(34)} ${fmt(r.rps).padStart(8)} req/s  ` +
+const line = (name, r, ceil, floor, bytes) => say(`${name.padEnd(34)} ${fmt(r.rps).padStart(8)} req/s  ` +
   `p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  max ${r.max.toFixed(1)} ms  ` +
   (ceil ? `${(r.rps / ceil).toFixed(2)} of hello  ` : '') +
   (floor ? `${(r.rps / floor).toFixed(2)} of the durable ceiling  ` : '') +
-  (r.cpu ? `CPU/request: server ${r.cpu.server.toFixed(1)} µs, PostgreSQL ${r.cpu.pg.toFixed(1)} µs  ` : '') +
+  (bytes ? `${(r.rps / bytes).toFixed(2)} of the replies ceiling  ` : '') +
+  (r.cpu ? `CPU/request: server ${r.cpu.server.toFixed(1)} µs, PostgreSQL ${r.cpu.pg.toFixed(1)} µs, ` +
+    `wrk ${r.wrkCpu.toFixed(1)} µs  ` : '') +
   (r.cpuAfter && r.cpuAfter.server + r.cpuAfter.pg >= 0.5 ? `then folding its batches: ` +
     `${r.cpuAfter.server.toFixed(1)} + ${r.cpuAfter.pg.toFixed(1)} µs/request  ` : '') +
   `(${r.requests} requests${r.non2xx ? `, ${r.non2xx} non-2xx` : ''}${r.errors ? `, socket errors ${r.errors}` : ''}; load ${load()})`);
@@ -313,8 +400,10 @@ if (ONLY.includes('devices')) got.devices = await run(`${srv.url}/api/v1/devices
 const floor = {};
 const floorFirst = process.env.BENCH_FLOOR_FIRST !== '0';
 if (FLOOR && floorFirst) floor.mix = await durableHello();
+if (REPLIES && floorFirst) floor.replies = await durableHello('', repliesIndex);
 if (ONLY.includes('mix')) got.mix = await run(srv.url, mixScript, () => mixArgs());
 if (FLOOR && !floorFirst) floor.mix = await durableHello();
+if (REPLIES && !floorFirst) floor.replies = await durableHello('', repliesIndex);
 if (FLOOR) floor.ingest = await durableHello('ingest');
 // BENCH_ONLY=routes: each request of the mix alone (where the mix's time goes);
 // BENCH_ROUTES=ingest,raw: only those.
@@ -332,13 +421,18 @@ say(`ceiling: ${fmt(ceil)} req/s (mean of the two hello-world runs)`);
 if (FLOOR) {
   say(`durable ceiling: the hello-world with --db (${floorNote}), the mix's wrk script`);
   line('route mix ceiling with durable batches', floor.mix, ceil);
+  if (REPLIES) {
+    say(`replies ceiling: the same with --replies; ${repliesNote}` +
+      (floor.replies.unmatched ? `; ${floor.replies.unmatched} REQUESTS MATCHED NO REPLY` : ''));
+    line("route mix ceiling with durable batches and the mix's replies", floor.replies, ceil, floor.mix.rps);
+  }
   line('its ingest alone (durable)', floor.ingest);
   say(`durable ceiling's bodies per commit (warm-up included): mix ${floor.mix.perCommit.toFixed(1)}, ` +
     `ingest alone ${floor.ingest.perCommit.toFixed(1)}`);
 }
 if (got.me) line('GET /me (token, reply cache on)', got.me, ceil);
 if (got.devices) line('GET /devices (100 devices + 1)', got.devices, ceil);
-if (got.mix) line('route mix (api_mix.lua)', got.mix, ceil, floor.mix?.rps);
+if (got.mix) line('route mix (api_mix.lua)', got.mix, ceil, floor.mix?.rps, floor.replies?.rps);
 for (const [k, r] of Object.entries(routes)) {
   line(`mix's ${k} alone`, r, ceil, k === 'ingest' ? floor.ingest?.rps : undefined);
 }
@@ -371,7 +465,7 @@ await srv.stop();
 await pg.destroy();
 
 const notes = (r) => `p99 ${r.p99.toFixed(1)} ms (max ${r.max.toFixed(0)} ms); CPU/req server ${r.cpu.server.toFixed(0)} µs + PostgreSQL ` +
-  `${r.cpu.pg.toFixed(0)} µs; ${r.requests} requests${r.non2xx ? `, ${r.non2xx} NON-2XX` : ''}`;
+  `${r.cpu.pg.toFixed(0)} µs (wrk ${r.wrkCpu.toFixed(0)} µs); ${r.requests} requests${r.non2xx ? `, ${r.non2xx} NON-2XX` : ''}`;
 const ok = (c) => (c ? 'met' : 'NOT met');
 if (got.me) {
   result({ name: 'GET /me (reply cache on)', value: got.me.rps, unit: 'req/s', ceilingName: 'hello-world',
@@ -407,6 +501,16 @@ if (FLOOR) {
   result({ name: 'API route mix, of its durable ceiling', value: got.mix.rps, unit: 'req/s',
     ceilingName: 'durable hello-world', ceiling: floor.mix.rps, target: '-', verdict: '-',
     notes: notes(got.mix) });
+  if (REPLIES) {
+    result({ name: "route mix ceiling with durable batches and the mix's replies", value: floor.replies.rps,
+      unit: 'req/s', ceilingName: 'hello-world', ceiling: ceil,
+      target: "(the most a durable server sending the mix's replies reaches)",
+      verdict: floor.replies.unmatched ? `${floor.replies.unmatched} requests matched no reply` : '-',
+      notes: notes(floor.replies) });
+    result({ name: 'API route mix, of its replies ceiling', value: got.mix.rps, unit: 'req/s',
+      ceilingName: 'durable hello-world with the replies', ceiling: floor.replies.rps, target: '-', verdict: '-',
+      notes: notes(got.mix) });
+  }
   result({ name: "the mix's ingest alone, of its durable ceiling", value: routes.ingest.rps, unit: 'req/s',
     ceilingName: 'durable hello-world', ceiling: floor.ingest.rps, target: '-', verdict: '-',
     notes: `${notes(routes.ingest)}; durable hello-world: ${notes(floor.ingest)}` });
