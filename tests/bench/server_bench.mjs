@@ -433,6 +433,18 @@ if (FLOOR) {
 if (got.me) line('GET /me (token, reply cache on)', got.me, ceil);
 if (got.devices) line('GET /devices (100 devices + 1)', got.devices, ceil);
 if (got.mix) line('route mix (api_mix.lua)', got.mix, ceil, floor.mix?.rps, floor.replies?.rps);
+// The same comparison by CPU: what one request costs the two CPUs in all
+// (server, PostgreSQL and wrk, which share them), and the hello-world's
+// cost as a ratio of it, the rate ratio that a machine running nothing else
+// and the CPUs always busy would give (a wait for a flush is not counted).
+if (got.mix && FLOOR) {
+  const all = (r) => r.cpu.server + r.cpu.pg + r.wrkCpu;
+  const helloAll = (all(h1) + all(h2)) / 2;
+  const by = (name, r) => `${name} ${all(r).toFixed(1)} µs (${(helloAll / all(r)).toFixed(2)})`;
+  say(`CPU per request in all, server + PostgreSQL + wrk (the hello-world's as a ratio of it): hello-world ` +
+    `${helloAll.toFixed(1)} µs, ${by('durable ceiling', floor.mix)}` +
+    `${floor.replies ? `, ${by('replies ceiling', floor.replies)}` : ''}, ${by('route mix', got.mix)}`);
+}
 for (const [k, r] of Object.entries(routes)) {
   line(`mix's ${k} alone`, r, ceil, k === 'ingest' ? floor.ingest?.rps : undefined);
 }
