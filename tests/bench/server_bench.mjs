@@ -318,9 +318,38 @@ const fold = async () => {
   const r = await fetch(`${srv.url}/api/v1/test/compact`, { method: 'POST' });
   if (r.status !== 200) throw new Error(`compact: ${r.status} ${await r.text()}`);
 };
+// The server's own view of a run (issue 16, devstall): the slowest
+// request of its access log between the warm-up's end and the run's end
+// ("ms": from CivetWeb's begin_request to the reply written), beside wrk's
+// slowest. A reply that wrk waited 200+ ms for while the server took a few
+// ms for it was held between the two programs (sockets, the kernel), not
+// by the server.
+const accessLog = path.join(logDir, 'access.log');
+const logSize = () => { try { return fs.statSync(accessLog).size; } catch { return 0; } };
+async function serverView(from) {
+  await sleep(100); // the access log's writer flushes within 20 ms
+  const fd = fs.openSync(accessLog, 'r');
+  const size = fs.fstatSync(fd).size;
+  const buf = Buffer.alloc(Math.max(0, size - from));
+  fs.readSync(fd, buf, 0, buf.length, from);
+  fs.closeSync(fd);
+  const text = buf.toString('latin1');
+  const re = /"ms":([0-9.]+)/g;
+  let max = 0, over50 = 0, n = 0;
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    const ms = Number(m[1]);
+    n++;
+    if (ms > max) max = ms;
+    if (ms > 50) over50++;
+  }
+  return { max, over50, n };
+}
 async function run(url, args, trailing) {
-  return wrk(url, { seconds: SECS, conns: CONNS, threads: WRK_T, pids: pids(), args, trailing,
-    afterWarm: async () => { await sql('ANALYZE'); await fold(); }, afterRun: fold });
+  let from = 0;
+  const r = await wrk(url, { seconds: SECS, conns: CONNS, threads: WRK_T, pids: pids(), args, trailing,
+    afterWarm: async () => { await sql('ANALYZE'); await fold(); from = logSize(); }, afterRun: fold });
+  r.server = await serverView(from);
+  return r;
 }
 
 async function hello() {
@@ -386,6 +415,7 @@ const line = (name, r, ceil, floor, bytes) => say(`${name.padEnd(34)} ${fmt(r.rp
     `wrk ${r.wrkCpu.toFixed(1)} µs  ` : '') +
   (r.cpuAfter && r.cpuAfter.server + r.cpuAfter.pg >= 0.5 ? `then folding its batches: ` +
     `${r.cpuAfter.server.toFixed(1)} + ${r.cpuAfter.pg.toFixed(1)} µs/request  ` : '') +
+  (r.server ? `server's slowest ${r.server.max.toFixed(1)} ms, ${r.server.over50} over 50 ms  ` : '') +
   `(${r.requests} requests${r.non2xx ? `, ${r.non2xx} non-2xx` : ''}${r.errors ? `, socket errors ${r.errors}` : ''}; load ${load()})`);
 
 const h1 = await hello();
@@ -475,6 +505,9 @@ say(`WAL (pg_stat_wal, the whole run): ${wal[0]} writes${mean(wal[0], wal[1])}, 
   `${mean(wal[2], wal[3])}${wal[4] === 'on' ? '' : ' (track_wal_io_timing off)'}`);
 await srv.stop();
 await pg.destroy();
+// BENCH_ACCESS_LOG=FILE: the server's access log kept there (the runs'
+// requests as the server timed them; the log folder is removed at the end).
+if (process.env.BENCH_ACCESS_LOG) fs.copyFileSync(accessLog, process.env.BENCH_ACCESS_LOG);
 
 const notes = (r) => `p99 ${r.p99.toFixed(1)} ms (max ${r.max.toFixed(0)} ms); CPU/req server ${r.cpu.server.toFixed(0)} µs + PostgreSQL ` +
   `${r.cpu.pg.toFixed(0)} µs (wrk ${r.wrkCpu.toFixed(0)} µs); ${r.requests} requests${r.non2xx ? `, ${r.non2xx} NON-2XX` : ''}`;
