@@ -234,6 +234,7 @@ function rawReply(method, uri, headers, body = '') {
 }
 let repliesIndex = null;
 let repliesNote = '';
+let repliesGets = [];
 if (REPLIES) {
   const mixValues = chIds.map((_, k) => (20 + ((1 + k) % 100) / 10).toFixed(2)).join(',');
   const mixBatch = `{"batch_id":"mix999-0-100001","snapshots":[{"t":${now - 190 * MIN},"ids":[${chIds.join(',')}],` +
@@ -261,6 +262,7 @@ if (REPLIES) {
     lines.push(`${method} ${uri} ${file}\n`);
     sizes.push(`${name} ${status} ${r.head} + ${r.bytes.length - r.head}`);
   }
+  repliesGets = want.filter(([method]) => method === 'GET');
   repliesIndex = path.join(logDir, 'replies.txt');
   fs.writeFileSync(repliesIndex, lines.join(''));
   repliesNote = `the mix's replies (status, head + body bytes): ${sizes.join(', ')}`;
@@ -432,6 +434,17 @@ const floorFirst = process.env.BENCH_FLOOR_FIRST !== '0';
 if (FLOOR && floorFirst) floor.mix = await durableHello();
 if (REPLIES && floorFirst) floor.replies = await durableHello('', repliesIndex);
 if (ONLY.includes('mix')) got.mix = await run(srv.url, mixScript, () => mixArgs());
+// The GETs' replies again once the mix has run (the monitor then shows its
+// batches): their sizes beside the set-up's, which the replies ceiling sends.
+let repliesAfter = '';
+if (REPLIES && got.mix) {
+  const sizes = [];
+  for (const [method, uri, name, headers] of repliesGets) {
+    const r = await rawReply(method, uri, headers);
+    sizes.push(`${name} ${r.bytes.subarray(9, 12)} ${r.head} + ${r.bytes.length - r.head}`);
+  }
+  repliesAfter = `; after the server's mix: ${sizes.join(', ')}`;
+}
 if (FLOOR && !floorFirst) floor.mix = await durableHello();
 if (REPLIES && !floorFirst) floor.replies = await durableHello('', repliesIndex);
 if (FLOOR) floor.ingest = await durableHello('ingest');
@@ -452,7 +465,7 @@ if (FLOOR) {
   say(`durable ceiling: the hello-world with --db (${floorNote}), the mix's wrk script`);
   line('route mix ceiling with durable batches', floor.mix, ceil);
   if (REPLIES) {
-    say(`replies ceiling: the same with --replies; ${repliesNote}` +
+    say(`replies ceiling: the same with --replies; ${repliesNote}${repliesAfter}` +
       (floor.replies.unmatched ? `; ${floor.replies.unmatched} REQUESTS MATCHED NO REPLY` : ''));
     line("route mix ceiling with durable batches and the mix's replies", floor.replies, ceil, floor.mix.rps);
   }
