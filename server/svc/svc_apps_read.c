@@ -15,6 +15,8 @@
 #include "refresher.h"
 #include "reply_cache.h"
 #include "sbuf.h"
+#include "shared_read.h"
+#include "stripes.h"
 #include "svc_apps.h"
 
 /* ------------------------------------------------------------- to JSON */
@@ -361,9 +363,11 @@ svc_status svc_app_get(const svc_actor *a, long long app_id, bool as_admin, cJSO
 /* --------------------------------------------------------------- devices */
 
 /* The list of devices (all apps when app_id is 0) read from the database
- * and written as JSON into *json (malloc'd, *len bytes). */
+ * and written as JSON into *json (malloc'd, *len bytes and a NUL). "rd":
+ * the shared read this one leads (devices_read_shared()), closed to
+ * followers once a connection is held; NULL for a read alone. */
 static svc_status devices_read(const svc_actor *a, long long app_id, char **json, size_t *len,
-                               svc_error *e)
+                               sread *rd, svc_error *e)
 {
     db_conn *c = NULL;
     db_device *rows = NULL;
@@ -374,6 +378,9 @@ static svc_status devices_read(const svc_actor *a, long long app_id, char **json
     db_status st = db_acquire(a->srv->pool, DB_WAIT_MS, &c);
     *json = NULL;
     *len = 0;
+    if (st == DB_OK && rd != NULL) {
+        sread_start(rd);
+    }
     if (st == DB_OK && app_id > 0) {
         db_app app;
         st = db_app_get(c, a->account_id, svc_viewer(a), app_id, &app, &found);
@@ -429,13 +436,14 @@ static reply_key devices_key(const svc_actor *a)
     return k;
 }
 
-/* Read the list, remember it under the epoch read before the read. */
+/* Read the list, remember it under the epoch read before the read ("rd":
+ * as devices_read()). */
 static svc_status devices_read_put(const svc_actor *a, int64_t now_ms, char **json, size_t *len,
-                                   svc_error *e)
+                                   sread *rd, svc_error *e)
 {
     reply_key key = devices_key(a);
     unsigned long long epoch = devices_epoch(a->account_id);
-    if (devices_read(a, 0, json, len, e) != SVC_OK) {
+    if (devices_read(a, 0, json, len, rd, e) != SVC_OK) {
         return e->status;
     }
     reply_cache_put(&key, epoch, now_ms, *json, *len);
@@ -459,9 +467,71 @@ static void devices_refresh(void *ctx, const void *arg)
     svc_error e;
     char *json = NULL;
     size_t len = 0;
-    if (devices_read_put(&a, auth_now_ms(), &json, &len, &e) == SVC_OK) {
+    if (devices_read_put(&a, auth_now_ms(), &json, &len, NULL, &e) == SVC_OK) {
         free(json);
     }
+}
+
+/* A remembered list found: have it read again off the request when it is
+ * due (reply_cache.h). */
+static void devices_hit(const svc_actor *a, bool due)
+{
+    if (due) {
+        devices_refresh_arg m = {a->account_id, a->user_id, a->role, a->admin, a->plan};
+        (void)refresher_submit(devices_refresh, a->srv, &m, sizeof m);
+    }
+}
+
+/* METRON_DEVICES_SHARE=0: every request that misses the list reads it alone. */
+static env_switch g_devices_share = ENV_SWITCH("METRON_DEVICES_SHARE");
+
+/* The list when it is not remembered (the first request of a user, or the
+ * first after any change of the account moved its epoch), read once for
+ * the requests that miss it at the same moment (shared_read.h; issue 16,
+ * devstall). Before, each of them read it: the 50 connections of a
+ * benchmark's run that begins just after a change (its fold moves every
+ * epoch) sent 50 reads of the 101 devices to a pool of 8 connections, and
+ * the last of them waited 0.2-0.8 s for its turn (the p99 of 150-236 ms
+ * of the first runs of GET /devices in docs/benchmarks.md). A follower
+ * gets a copy of the leader's text, read after the follower came; the
+ * leader of the requests that came while a read ran first looks for the
+ * list that read put. On success out->owned or out->shared holds the
+ * text, as for svc_devices_list(). */
+static svc_status devices_read_shared(const svc_actor *a, const reply_key *key, int64_t now_ms,
+                                      reply_body_text *out, svc_error *e)
+{
+    int64_t skey[5] = {0x64657673 /* "devs" */, (int64_t)(intptr_t)a->srv, key->account_id,
+                       key->user_id, key->variant};
+    sread *rd = NULL;
+    void *res = NULL;
+    size_t res_len = 0;
+    sread_role role = SREAD_ALONE;
+    bool due = false;
+    svc_status rc;
+    if (!env_switch_off(&g_devices_share)) {
+        role = sread_join(skey, sizeof skey, &rd, &res, &res_len);
+    }
+    if (role == SREAD_SHARED) {
+        /* The leader's text and its NUL. */
+        out->owned = res;
+        out->text = res;
+        out->len = res_len - 1;
+        return SVC_OK;
+    }
+    if (role == SREAD_LEAD &&
+        reply_cache_get_shared(key, devices_epoch(a->account_id), auth_now_ms(), &out->shared,
+                               &out->text, &out->len, &due)) {
+        sread_end(rd, out->text, out->len + 1);
+        devices_hit(a, due);
+        return SVC_OK;
+    }
+    rc = devices_read_put(a, now_ms, &out->owned, &out->len, rd, e);
+    out->text = out->owned;
+    if (rd != NULL) {
+        /* No text: the followers read alone (and fail alone). */
+        sread_end(rd, rc == SVC_OK ? out->text : NULL, rc == SVC_OK ? out->len + 1 : 0);
+    }
+    return rc;
 }
 
 svc_status svc_devices_list(const svc_actor *a, long long app_id, reply_body_text *out,
@@ -475,7 +545,7 @@ svc_status svc_devices_list(const svc_actor *a, long long app_id, reply_body_tex
     /* One app's devices (a rarer page) and actors that are not a signed-in
      * user are read every time. */
     if (app_id > 0 || a->user_id <= 0) {
-        rc = devices_read(a, app_id, &out->owned, &out->len, e);
+        rc = devices_read(a, app_id, &out->owned, &out->len, NULL, e);
         out->text = out->owned;
         return rc;
     }
@@ -484,15 +554,10 @@ svc_status svc_devices_list(const svc_actor *a, long long app_id, reply_body_tex
     /* The remembered list itself, not a copy (reply_cache.h). */
     if (reply_cache_get_shared(&key, devices_epoch(a->account_id), now_ms, &out->shared, &out->text,
                                &out->len, &due)) {
-        if (due) {
-            devices_refresh_arg m = {a->account_id, a->user_id, a->role, a->admin, a->plan};
-            (void)refresher_submit(devices_refresh, a->srv, &m, sizeof m);
-        }
+        devices_hit(a, due);
         return SVC_OK;
     }
-    rc = devices_read_put(a, now_ms, &out->owned, &out->len, e);
-    out->text = out->owned;
-    return rc;
+    return devices_read_shared(a, &key, now_ms, out, e);
 }
 
 svc_status svc_device_get(const svc_actor *a, long long device_id, cJSON **out, svc_error *e)

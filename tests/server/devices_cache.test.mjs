@@ -7,13 +7,14 @@
 // that bound it when nothing is heard. Two server processes, one cluster.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { heardAll, request, sleep } from './harness.mjs';
+import { heardAll, metricSamples, pollUntil, psqlSession, request, sleep } from './harness.mjs';
 import { HEARD_MS, accountOnBoth, startTwo, stopTwo, uniq } from './two_servers.mjs';
 
 let pg, srvA, srvB, db;
 const sql = (q) => pg.psql(q, db);
+const METRICS = 'd'.repeat(40); // the scraper's token of /metrics
 
-before(async () => { ({ pg, srvA, srvB, db } = await startTwo()); });
+before(async () => { ({ pg, srvA, srvB, db } = await startTwo({ env: { METRON_METRICS_TOKEN: METRICS } })); });
 
 after(() => stopTwo({ pg, srvA, srvB }));
 
@@ -106,6 +107,48 @@ test('many GET /devices at once right after a change all show it', async () => {
     assert.equal(x.status, 200);
     assert.equal(dev(x.body.items, t.deviceId).name, 'At once');
   }
+});
+
+test('the GET /devices that miss the list at the same moment share one read of it', async () => {
+  // issue 16, devstall: each of the 50 requests that found no list after a
+  // change read it, and the last waited its turn for a pool connection for
+  // up to 0.8 s. Here the list's read waits for the devices table: the
+  // requests that come meanwhile take that read's list, or the next one's.
+  const t = await account();
+  await list(t.adminA);
+  const r = await t.adminA.patch(`/api/v1/devices/${t.deviceId}`, { name: 'Shared' });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  const roles = async () => {
+    const m = await metricSamples(srvA.url, METRICS, 'metron_shared_reads_total');
+    return (role) => m[`metron_shared_reads_total{role="${role}"}`] ?? 0;
+  };
+  const before0 = await roles();
+  const hold = psqlSession(pg, db, "BEGIN; LOCK TABLE devices IN ACCESS EXCLUSIVE MODE; SELECT 'locked';\n");
+  let all;
+  try {
+    await pollUntil(async () => hold.out().includes('locked') || hold.exited(), 'the lock');
+    assert.ok(hold.out().includes('locked'), hold.err());
+    all = Promise.all(Array.from({ length: 20 }, () => t.adminA.get('/api/v1/devices')));
+    await pollUntil(async () => Number(await sql(`SELECT count(*) FROM pg_stat_activity
+      WHERE wait_event_type = 'Lock' AND query ILIKE '%devices%' AND pid <> pg_backend_pid()`)) >= 1,
+    'a list read waiting for the lock');
+    await sleep(500); // the other requests come and wait for it
+  } finally {
+    await hold.end('COMMIT;\n');
+  }
+  const rs = await all;
+  for (const x of rs) {
+    assert.equal(x.status, 200, JSON.stringify(x.body));
+    assert.equal(dev(x.body.items, t.deviceId).name, 'Shared');
+    assert.deepEqual(x.body, rs[0].body);
+  }
+  const after0 = await roles();
+  const d = (role) => after0(role) - before0(role);
+  // One read waited for the lock; the requests that came meanwhile formed
+  // the next, whose leader found the list that read put.
+  assert.ok(d('shared') >= 5, `shared ${d('shared')}, lead ${d('lead')}, alone ${d('alone')}`);
+  assert.ok(d('lead') + d('lead_waited') + d('lead_gathered') <= 3,
+    `leads ${d('lead')} + ${d('lead_waited')} + ${d('lead_gathered')}`);
 });
 
 test('a member sees a group\'s devices once it is granted, and no longer once it is taken back', async () => {
