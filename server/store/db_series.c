@@ -564,13 +564,23 @@ db_status db_ingest_store_small(db_conn *c, long long account_id, long long app_
  * their payloads are cut, so that the sort copies no payload (1 % more).
  * "app" reads the group's pairs from "ok" (no second unnest(); 1.4 %):
  * "ok" is made when the claim's sort reads it, before the claim's check
- * reads "app", so the groups are still locked before the apps. */
+ * reads "app", so the groups are still locked before the apps. It finds
+ * the apps by an array of their ids (apps_pkey) with the accounts as a
+ * filter (an app id is one app, of one account; the claim's check still
+ * compares each batch's pair), not by a join of the pairs: the join's
+ * generic plan read all of apps (a sequential scan into a hash join) up to
+ * some thousands of apps in the database, so that a group's fixed cost grew
+ * with every tenant's apps (1.7 M instructions a group at 1,000 apps, 0.78 M
+ * at 100; docs/benchmarks.md "grpseen"). By the array the plan is an index
+ * scan from a few hundred apps on, and below that a scan that compares each
+ * row with the array (no hash table: cheaper than the join at 100 too). */
 #define GROUP_OK_ARRAYS                                                                           \
     "unnest((SELECT $1::bigint[]), $2::bigint[], $3::text[], $4::int[]"
 #define GROUP_APPS                                                                                \
     "app AS MATERIALIZED ("                                                                       \
     "  SELECT a.account_id, a.id FROM apps a "                                                    \
-    "  WHERE (a.account_id, a.id) IN (SELECT ok.acc, ok.app FROM ok) "                           \
+    "  WHERE a.id = ANY (ARRAY(SELECT ok.app FROM ok)) "                                          \
+    "    AND a.account_id = ANY (ARRAY(SELECT ok.acc FROM ok)) "                                  \
     "  ORDER BY a.account_id, a.id FOR KEY SHARE OF a), "
 #define GROUP_WRITES(OK)                                                                          \
     "claim AS ("                                                                                  \

@@ -24,6 +24,15 @@
 // here made PostgreSQL plan each one anew). BENCH_KEEP_OUT=PREFIX keeps
 // callgrind's files (PREFIX-TOGGLE-N) for callgrind_annotate.
 //
+// A database of many tenants (grpseen): BENCH_ACCOUNTS (1) accounts share
+// the BENCH_APPS apps in turn (the tenant's first), and the groups' batches
+// come from the tenant's apps alone; BENCH_ANALYZE=0 leaves the statistics
+// of `apps` and `app_seen` as the migrated database had them (autovacuum off
+// on both before the apps are made; no VACUUM ANALYZE). BENCH_EXPLAIN=1
+// prints each variant's generic plan (EXPLAIN of one group, plan_cache_mode
+// force_generic_plan), BENCH_EXPLAIN=analyze with its rows (EXPLAIN ANALYZE
+// in a transaction rolled back, before the measured runs).
+//
 // Variants: BENCH_VARIANTS, separated by "|", each "NAME=FILE[#STMT][@SQL]":
 // FILE a db_series.c ("" for the worktree's), STMT the statement taken from
 // it (BENCH_STMT, st_store_group, if none), SQL
@@ -44,6 +53,9 @@ const WARM = Number(process.env.BENCH_WARM || 10);
 const GROUPS = Number(process.env.BENCH_GROUPS || 40);
 const N_APPS = Number(process.env.BENCH_APPS || 100);
 const ALL = process.env.BENCH_ALL !== '0';
+const N_ACCOUNTS = Number(process.env.BENCH_ACCOUNTS || 1);
+const ANALYZE = process.env.BENCH_ANALYZE !== '0';
+const EXPLAIN = process.env.BENCH_EXPLAIN || '';
 // The executor's four calls: the statement's work without the parameters'
 // input (text here, binary from the server) and without the commit.
 const EXECUTOR = 'ExecutorStart,ExecutorRun,ExecutorFinish,ExecutorEnd';
@@ -177,12 +189,42 @@ try {
   const t = await dataTenant(srv, { plan: 'pro', n: 2 });
   await stop();
   const sql = (q) => pg.psql(q, db);
-  const apps = (await sql(`WITH a AS (INSERT INTO apps (account_id, kind, name)
-      SELECT ${t.id}, 'one', 'cg' || g FROM generate_series(1, ${N_APPS}) g RETURNING id)
-    SELECT string_agg(id::text, ',' ORDER BY id) FROM a`)).split(',').map(Number);
+  let accounts = [t.id];
+  if (N_ACCOUNTS > 1) {
+    accounts = accounts.concat((await sql(`WITH a AS (INSERT INTO accounts (login_id, name, plan, licence_expires_at)
+        SELECT 'cg' || g, 'cg' || g, 'pro', now() + interval '1 year'
+        FROM generate_series(2, ${N_ACCOUNTS}) g RETURNING id)
+      SELECT string_agg(id::text, ',' ORDER BY id) FROM a`)).split(',').map(Number));
+  }
+  if (!ANALYZE) await sql('ALTER TABLE apps SET (autovacuum_enabled = false); ' +
+    'ALTER TABLE app_seen SET (autovacuum_enabled = false)');
+  // The apps of each account in turn: the tenant's first, then the others'.
+  const made = (await sql(`WITH a AS (INSERT INTO apps (account_id, kind, name)
+      SELECT (ARRAY[${accounts.join(',')}]::bigint[])[g % ${N_ACCOUNTS} + 1], 'one', 'cg' || g
+      FROM generate_series(0, ${N_APPS - 1}) g RETURNING account_id, id)
+    SELECT string_agg(id::text, ',' ORDER BY id) FROM a WHERE account_id = ${t.id}`)).split(',').map(Number);
+  const apps = made;
   await sql(`UPDATE app_seen SET last_seen_at = now() + interval '1 day', connected = true,
     connected_at = now(), connection_cause = 'data', connection_seen = true`);
-  await sql('VACUUM ANALYZE');
+  await sql(ANALYZE ? 'VACUUM ANALYZE' : 'CHECKPOINT');
+  console.log(`${N_APPS} apps of ${N_ACCOUNTS} account(s), ${apps.length} of the groups' account; statistics: ` +
+    (await sql(`SELECT string_agg(relname || ' ' || reltuples || ' rows ' || relpages || ' pages', ', ' ORDER BY relname)
+      FROM pg_class WHERE relname IN ('apps', 'app_seen')`)));
+  if (EXPLAIN) {
+    for (const v of variants) {
+      const stmt = groupStatement(v.file, v.stmt);
+      GROUP = GROUP_SIZES[0];
+      const exec = executes(apps, t.id, 1e6, 1e6 + 1, layout(stmt)).trim().replace(/;$/, '');
+      const script = `${v.sql ? `${v.sql};\n` : ''}SET plan_cache_mode = force_generic_plan;\n` +
+        `PREPARE s AS ${stmt};\nBEGIN;\n` +
+        `EXPLAIN (${EXPLAIN === 'analyze' ? 'ANALYZE, TIMING off, ' : ''}COSTS off, SUMMARY off) ${exec};\nROLLBACK;\n`;
+      const r = spawnSync('/usr/lib/postgresql/15/bin/psql', ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1',
+        '-h', '127.0.0.1', '-p', String(pg.port), '-U', 'postgres', '-d', db, '-f', '-'],
+      { input: script, maxBuffer: 1 << 26 });
+      if (r.status !== 0) throw new Error(`EXPLAIN: ${r.stderr}`);
+      console.log(`${v.name}: the generic plan of a group of ${GROUP}\n${r.stdout}`);
+    }
+  }
   await pg.stop();
   console.log(`groups of ${GROUP_SIZES.join(', ')} batches of 32 samples from ${N_APPS} apps; ${WARM} groups, then ` +
     `${GROUPS} measured; instructions per batch (callgrind, postgres --single)`);
