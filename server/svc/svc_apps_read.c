@@ -15,7 +15,7 @@
 #include "refresher.h"
 #include "reply_cache.h"
 #include "sbuf.h"
-#include "shared_read.h"
+#include "reply_share.h"
 #include "stripes.h"
 #include "svc_apps.h"
 
@@ -364,7 +364,7 @@ svc_status svc_app_get(const svc_actor *a, long long app_id, bool as_admin, cJSO
 
 /* The list of devices (all apps when app_id is 0) read from the database
  * and written as JSON into *json (malloc'd, *len bytes and a NUL). "rd":
- * the shared read this one leads (devices_read_shared()), closed to
+ * the shared read this one leads (reply_share.h), closed to
  * followers once a connection is held; NULL for a read alone. */
 static svc_status devices_read(const svc_actor *a, long long app_id, char **json, size_t *len,
                                sread *rd, svc_error *e)
@@ -378,8 +378,8 @@ static svc_status devices_read(const svc_actor *a, long long app_id, char **json
     db_status st = db_acquire(a->srv->pool, DB_WAIT_MS, &c);
     *json = NULL;
     *len = 0;
-    if (st == DB_OK && rd != NULL) {
-        sread_start(rd);
+    if (st == DB_OK) {
+        reply_share_start(rd);
     }
     if (st == DB_OK && app_id > 0) {
         db_app app;
@@ -485,53 +485,17 @@ static void devices_hit(const svc_actor *a, bool due)
 /* METRON_DEVICES_SHARE=0: every request that misses the list reads it alone. */
 static env_switch g_devices_share = ENV_SWITCH("METRON_DEVICES_SHARE");
 
-/* The list when it is not remembered (the first request of a user, or the
- * first after any change of the account moved its epoch), read once for
- * the requests that miss it at the same moment (shared_read.h; issue 16,
- * devstall). Before, each of them read it: the 50 connections of a
- * benchmark's run that begins just after a change (its fold moves every
- * epoch) sent 50 reads of the 101 devices to a pool of 8 connections, and
- * the last of them waited 0.2-0.8 s for its turn (the p99 of 150-236 ms
- * of the first runs of GET /devices in docs/benchmarks.md). A follower
- * gets a copy of the leader's text, read after the follower came; the
- * leader of the requests that came while a read ran first looks for the
- * list that read put. On success out->owned or out->shared holds the
- * text, as for svc_devices_list(). */
-static svc_status devices_read_shared(const svc_actor *a, const reply_key *key, int64_t now_ms,
-                                      reply_body_text *out, svc_error *e)
+/* What the list's read needs (reply_share.h). */
+typedef struct {
+    const svc_actor *a;
+    int64_t now_ms;
+    svc_error *e;
+} devices_ctx;
+
+static bool devices_read_fn(void *ctx, sread *rd, char **text, size_t *len)
 {
-    int64_t skey[5] = {0x64657673 /* "devs" */, (int64_t)(intptr_t)a->srv, key->account_id,
-                       key->user_id, key->variant};
-    sread *rd = NULL;
-    void *res = NULL;
-    size_t res_len = 0;
-    sread_role role = SREAD_ALONE;
-    bool due = false;
-    svc_status rc;
-    if (!env_switch_off(&g_devices_share)) {
-        role = sread_join(skey, sizeof skey, &rd, &res, &res_len);
-    }
-    if (role == SREAD_SHARED) {
-        /* The leader's text and its NUL. */
-        out->owned = res;
-        out->text = res;
-        out->len = res_len - 1;
-        return SVC_OK;
-    }
-    if (role == SREAD_LEAD &&
-        reply_cache_get_shared(key, devices_epoch(a->account_id), auth_now_ms(), &out->shared,
-                               &out->text, &out->len, &due)) {
-        sread_end(rd, out->text, out->len + 1);
-        devices_hit(a, due);
-        return SVC_OK;
-    }
-    rc = devices_read_put(a, now_ms, &out->owned, &out->len, rd, e);
-    out->text = out->owned;
-    if (rd != NULL) {
-        /* No text: the followers read alone (and fail alone). */
-        sread_end(rd, rc == SVC_OK ? out->text : NULL, rc == SVC_OK ? out->len + 1 : 0);
-    }
-    return rc;
+    devices_ctx *d = ctx;
+    return devices_read_put(d->a, d->now_ms, text, len, rd, d->e) == SVC_OK;
 }
 
 svc_status svc_devices_list(const svc_actor *a, long long app_id, reply_body_text *out,
@@ -540,6 +504,7 @@ svc_status svc_devices_list(const svc_actor *a, long long app_id, reply_body_tex
     reply_key key;
     int64_t now_ms;
     bool due = false;
+    devices_ctx d = {a, 0, e};
     svc_status rc;
     memset(out, 0, sizeof *out);
     /* One app's devices (a rarer page) and actors that are not a signed-in
@@ -557,7 +522,20 @@ svc_status svc_devices_list(const svc_actor *a, long long app_id, reply_body_tex
         devices_hit(a, due);
         return SVC_OK;
     }
-    return devices_read_shared(a, &key, now_ms, out, e);
+    /* Not remembered (the first request of a user, or the first after any
+     * change of the account moved its epoch): read once for the requests
+     * that miss it at the same moment (reply_share.h; issue 16, devstall:
+     * the 50 connections of a benchmark's run that begins just after a
+     * change, its fold moving every epoch, sent 50 reads of the 101
+     * devices to a pool of 8 connections, and the last waited 0.2-0.8 s
+     * for its turn). */
+    d.now_ms = now_ms;
+    if (!reply_share_miss(&key, a->srv, devices_epoch, !env_switch_off(&g_devices_share),
+                          devices_read_fn, &d, out, &due)) {
+        return e->status;
+    }
+    devices_hit(a, due);
+    return SVC_OK;
 }
 
 svc_status svc_device_get(const svc_actor *a, long long device_id, cJSON **out, svc_error *e)

@@ -20,6 +20,7 @@
 #include "mt/series.h"
 #include "raw_cache.h"
 #include "reply_cache.h"
+#include "reply_share.h"
 #include "rights_memo.h"
 #include "sbuf.h"
 #include "series_store.h"
@@ -1938,6 +1939,34 @@ out:
     return st;
 }
 
+/* METRON_MONITOR_SHARE=0: every request that misses the remembered
+ * structure reads it alone. */
+static env_switch g_monitor_share = ENV_SWITCH("METRON_MONITOR_SHARE");
+
+/* What the structure's read needs (reply_share.h): the connection it takes
+ * stays in *c for the values' read. */
+typedef struct {
+    srv *s;
+    const svc_actor *a;
+    long long group_id;
+    const reply_key *key;
+    db_conn **c;
+    data_reply *r;
+} monitor_shape_ctx;
+
+static bool monitor_shape_read_fn(void *ctx, sread *rd, char **blob, size_t *len)
+{
+    monitor_shape_ctx *m = ctx;
+    db_status st;
+    if (*m->c == NULL && (st = db_acquire(m->s->pool, DB_WAIT_MS, m->c)) != DB_OK) {
+        fail_db(m->r, st);
+        return false;
+    }
+    reply_share_start(rd);
+    monitor_shape_read(*m->c, m->a, m->group_id, m->key, blob, len, m->r);
+    return *blob != NULL;
+}
+
 static void monitor_r(srv *s, const svc_actor *a, long long group_id, data_reply *r)
 {
     db_conn *c = NULL;
@@ -1969,8 +1998,36 @@ static void monitor_r(srv *s, const svc_actor *a, long long group_id, data_reply
         held = NULL;
         blob = NULL;
     }
+    if (blob == NULL && remember != NULL && !due) {
+        /* Not remembered (a first request, or the first after any change
+         * of the account: the pages of a group's monitor all ask again
+         * within seconds): one read for the requests that miss it at the
+         * same moment (reply_share.h; issue 16, herd2). A copy of the
+         * leader's structure is one read after this request came, its
+         * right checked then for this same viewer (the key holds the user
+         * and the role): as one read here. The leader of the next read may
+         * find the structure remembered: held, as on a hit. */
+        monitor_shape_ctx m = {s, a, group_id, remember, &c, r};
+        reply_body_text t;
+        bool found_due = false;
+        if (!reply_share_miss(remember, s, monitor_epoch, !env_switch_off(&g_monitor_share),
+                              monitor_shape_read_fn, &m, &t, &found_due)) {
+            goto out;
+        }
+        if (t.shared != NULL && found_due) {
+            reply_body_text_free(&t); /* read again now, as on a hit told so */
+        } else if (t.shared != NULL) {
+            held = t.shared;
+            blob = t.text;
+            blob_len = t.len;
+        } else {
+            own = t.owned;
+            blob = own;
+            blob_len = t.len;
+        }
+    }
     if (blob == NULL) {
-        if ((st = db_acquire(s->pool, DB_WAIT_MS, &c)) != DB_OK) {
+        if (c == NULL && (st = db_acquire(s->pool, DB_WAIT_MS, &c)) != DB_OK) {
             fail_db(r, st);
             goto out;
         }

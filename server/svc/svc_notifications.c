@@ -9,7 +9,9 @@
 #include "db_notifications.h"
 #include "json_out.h"
 #include "reply_cache.h"
+#include "reply_share.h"
 #include "sbuf.h"
+#include "stripes.h"
 
 static cJSON *notification_json(const void *ctx, const void *row)
 {
@@ -99,44 +101,84 @@ static unsigned long long unread_epoch(long long account_id)
            auth_account_state_epoch(account_id);
 }
 
-svc_status svc_notifications_unread_text(const svc_actor *a, char **text, size_t *len,
-                                         svc_error *e)
+/* What the count's read needs (reply_share.h). */
+typedef struct {
+    const svc_actor *a;
+    int64_t now_ms;
+    svc_error *e;
+} unread_ctx;
+
+/* Read the count into *text (*len bytes and a NUL) and remember it for a
+ * signed-in user; "rd": the shared read this one leads (reply_share.h),
+ * closed to followers once a connection is held; NULL for a read alone. */
+static bool unread_read(void *ctx, sread *rd, char **text, size_t *len)
 {
+    unread_ctx *u = ctx;
+    const svc_actor *a = u->a;
     reply_key key = {REPLY_UNREAD, a->account_id, a->user_id, 0, 0};
-    unsigned long long epoch;
-    int64_t now_ms = auth_now_ms();
+    /* Before the read: a racing commit makes it stale. */
+    unsigned long long epoch = unread_epoch(a->account_id);
     db_conn *c = NULL;
     long long unread = 0;
     db_status st;
     sbuf b = {0};
 
-    *text = NULL;
-    *len = 0;
-    if (a->user_id > 0 && reply_cache_get(&key, unread_epoch(a->account_id), now_ms, text, len,
-                                          NULL)) {
-        return SVC_OK;
-    }
-    epoch = unread_epoch(a->account_id); /* before the read: a racing commit makes it stale */
     st = db_acquire(a->srv->pool, DB_WAIT_MS, &c);
     if (st == DB_OK) {
+        reply_share_start(rd);
         st = db_notification_unread(c, a->account_id, a->user_id, &unread);
     }
     db_release(a->srv->pool, c);
     if (st != DB_OK) {
-        return svc_fail_db(e, st, NULL);
+        svc_fail_db(u->e, st, NULL);
+        return false;
     }
     sb_put(&b, "{\"unread\":");
     sb_i64(&b, unread);
     sb_add(&b, "}", 1);
     if (b.failed) {
         free(b.p);
-        return svc_fail_nomem(e);
+        svc_fail_nomem(u->e);
+        return false;
     }
     if (a->user_id > 0) {
-        reply_cache_put(&key, epoch, now_ms, b.p, b.len);
+        reply_cache_put(&key, epoch, u->now_ms, b.p, b.len);
     }
     *text = b.p;
     *len = b.len;
+    return true;
+}
+
+/* METRON_UNREAD_SHARE=0: every request that misses the count reads it alone. */
+static env_switch g_unread_share = ENV_SWITCH("METRON_UNREAD_SHARE");
+
+svc_status svc_notifications_unread_text(const svc_actor *a, char **text, size_t *len,
+                                         svc_error *e)
+{
+    reply_key key = {REPLY_UNREAD, a->account_id, a->user_id, 0, 0};
+    unread_ctx u = {a, auth_now_ms(), e};
+    reply_body_text t;
+
+    *text = NULL;
+    *len = 0;
+    if (a->user_id <= 0) {
+        /* Actors that are not a signed-in user read it every time. */
+        return unread_read(&u, NULL, text, len) ? SVC_OK : e->status;
+    }
+    if (reply_cache_get(&key, unread_epoch(a->account_id), u.now_ms, text, len, NULL)) {
+        return SVC_OK;
+    }
+    /* Not remembered (a first request, or the first after any change of
+     * the account: every portal page polls it, so a change finds many
+     * pages asking at once): one read for the requests that miss it at
+     * the same moment (reply_share.h; issue 16, herd2). */
+    if (!reply_share_miss(&key, a->srv, unread_epoch, !env_switch_off(&g_unread_share),
+                          unread_read, &u, &t, NULL)) {
+        return e->status;
+    }
+    if ((*text = reply_body_text_take(&t, len)) == NULL) {
+        return svc_fail_nomem(e);
+    }
     return SVC_OK;
 }
 

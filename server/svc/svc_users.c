@@ -12,7 +12,7 @@
 #include "mt/plan.h"
 #include "refresher.h"
 #include "reply_cache.h"
-#include "shared_read.h"
+#include "reply_share.h"
 #include "stripes.h"
 
 /* Parse JSON text "json" from the database into *out, wrapped as
@@ -818,20 +818,31 @@ static void me_hit(const svc_actor *a, bool due)
 /* METRON_ME_SHARE=0: every request that misses its body reads it alone. */
 static env_switch g_me_share = ENV_SWITCH("METRON_ME_SHARE");
 
+/* What the body's read needs (reply_share.h). */
+typedef struct {
+    const svc_actor *a;
+    int64_t now_ms;
+    svc_error *e;
+} me_ctx;
+
+static bool me_read_fn(void *ctx, sread *rd, char **text, size_t *len)
+{
+    me_ctx *m = ctx;
+    /* The body's read takes its connection inside svc_me_get(): closed to
+     * followers now (those that come next share the next read). */
+    reply_share_start(rd);
+    return me_read_put(m->a, m->now_ms, text, len, m->e) == SVC_OK;
+}
+
 svc_status svc_me_get_text(const svc_actor *a, char **text, size_t *len, svc_error *e)
 {
     /* The body depends on the user and account rows and on the plan the
      * request was authenticated with (effective_plan). */
     reply_key key = {REPLY_ME, a->account_id, a->user_id, (int)a->plan, 0};
-    int64_t skey[5] = {0x6d65 /* "me" */, (int64_t)(intptr_t)a->srv, a->account_id, a->user_id,
-                       (int64_t)a->plan};
     int64_t now_ms = auth_now_ms();
     bool due = false;
-    sread *rd = NULL;
-    void *res = NULL;
-    size_t res_len = 0;
-    sread_role role = SREAD_ALONE;
-    svc_status rc;
+    reply_body_text t;
+    me_ctx m = {a, now_ms, e};
 
     if (reply_cache_get(&key, me_epoch(a->account_id), now_ms, text, len, &due)) {
         me_hit(a, due);
@@ -839,34 +850,17 @@ svc_status svc_me_get_text(const svc_actor *a, char **text, size_t *len, svc_err
     }
     /* Not remembered (a first request, or the first after a change of the
      * account): one read for the requests that miss it at the same moment
-     * (shared_read.h), as GET /devices' list (svc_apps_read.c; issue 16,
-     * devstall). A follower gets a copy of the leader's text and its NUL;
-     * the leader of those that came while a read ran first looks for the
-     * body that read put. */
-    if (!env_switch_off(&g_me_share)) {
-        role = sread_join(skey, sizeof skey, &rd, &res, &res_len);
+     * (reply_share.h), as GET /devices' list (svc_apps_read.c; issue 16,
+     * devstall). */
+    if (!reply_share_miss(&key, a->srv, me_epoch, !env_switch_off(&g_me_share), me_read_fn, &m,
+                          &t, &due)) {
+        return e->status;
     }
-    if (role == SREAD_SHARED) {
-        *text = res;
-        *len = res_len - 1;
-        return SVC_OK;
+    me_hit(a, due);
+    if ((*text = reply_body_text_take(&t, len)) == NULL) {
+        return svc_fail_nomem(e);
     }
-    if (role == SREAD_LEAD &&
-        reply_cache_get(&key, me_epoch(a->account_id), auth_now_ms(), text, len, &due)) {
-        sread_end(rd, *text, *len + 1);
-        me_hit(a, due);
-        return SVC_OK;
-    }
-    if (rd != NULL) {
-        /* The body's read takes its connection inside svc_me_get(): closed
-         * to followers now (those that come next share the next read). */
-        sread_start(rd);
-    }
-    rc = me_read_put(a, now_ms, text, len, e);
-    if (rd != NULL) {
-        sread_end(rd, rc == SVC_OK ? *text : NULL, rc == SVC_OK ? *len + 1 : 0);
-    }
-    return rc;
+    return SVC_OK;
 }
 
 svc_status svc_me_update(const svc_actor *a, const svc_user_input *in, cJSON **out, svc_error *e)

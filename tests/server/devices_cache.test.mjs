@@ -151,6 +151,51 @@ test('the GET /devices that miss the list at the same moment share one read of i
     `leads ${d('lead')} + ${d('lead_waited')} + ${d('lead_gathered')}`);
 });
 
+test('the unread counts that miss at the same moment share one read of it', async () => {
+  // issue 16, herd2 (as devstall's list above): every portal page polls the
+  // count, so a change finds many pages asking at once; each that found no
+  // count read it, in turns at the pool. Here the count's read waits for the
+  // notifications table: the requests that come meanwhile take that read's
+  // count, or the next one's.
+  const t = await account();
+  let r = await t.memberA.get('/api/v1/notifications/unread-count');
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  await sql(`INSERT INTO notifications (account_id, user_id, kind, title)
+    VALUES (${t.accountId}, ${t.memberId}, 'test.note', 'Herd')`);
+  await heardAll(srvA); // the count is stale now
+  const roles = async () => {
+    const m = await metricSamples(srvA.url, METRICS, 'metron_shared_reads_total');
+    return (role) => m[`metron_shared_reads_total{role="${role}"}`] ?? 0;
+  };
+  const before0 = await roles();
+  const hold = psqlSession(pg, db, "BEGIN; LOCK TABLE notifications IN ACCESS EXCLUSIVE MODE; SELECT 'locked';\n");
+  let all;
+  try {
+    await pollUntil(async () => hold.out().includes('locked') || hold.exited(), 'the lock');
+    assert.ok(hold.out().includes('locked'), hold.err());
+    all = Promise.all(Array.from({ length: 20 }, () => t.memberA.get('/api/v1/notifications/unread-count')));
+    await pollUntil(async () => Number(await sql(`SELECT count(*) FROM pg_stat_activity
+      WHERE wait_event_type = 'Lock' AND query ILIKE '%notifications%' AND pid <> pg_backend_pid()`)) >= 1,
+    'a count read waiting for the lock');
+    await sleep(500); // the other requests come and wait for it
+  } finally {
+    await hold.end('COMMIT;\n');
+  }
+  const rs = await all;
+  for (const x of rs) {
+    assert.equal(x.status, 200, JSON.stringify(x.body));
+    assert.deepEqual(x.body, { unread: 1 });
+  }
+  // Another user of the account has a count of their own, not the member's.
+  r = await t.adminA.get('/api/v1/notifications/unread-count');
+  assert.deepEqual(r.body, { unread: 0 });
+  const after0 = await roles();
+  const d = (role) => after0(role) - before0(role);
+  assert.ok(d('shared') >= 5, `shared ${d('shared')}, lead ${d('lead')}, alone ${d('alone')}`);
+  assert.ok(d('lead') + d('lead_waited') + d('lead_gathered') <= 4,
+    `leads ${d('lead')} + ${d('lead_waited')} + ${d('lead_gathered')}`);
+});
+
 test('a member sees a group\'s devices once it is granted, and no longer once it is taken back', async () => {
   const t = await account();
   assert.deepEqual(await list(t.memberA), []);
