@@ -28,6 +28,7 @@ void suite_http_range(void);
 void suite_json_guard(void);
 void suite_refresher(void);
 void suite_reply_cache(void);
+void suite_reply_share(void);
 void suite_raw_cache(void);
 void suite_monitor_cache(void);
 void suite_shared_read(void);
@@ -140,6 +141,7 @@ int main(int argc, char **argv)
     suite_json_guard();
     suite_refresher();
     suite_reply_cache();
+    suite_reply_share();
     suite_raw_cache();
     suite_monitor_cache();
     suite_shared_read();
