@@ -7,7 +7,7 @@
 // that bound it when nothing is heard. Two server processes, one cluster.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { heardAll, metricSamples, pollUntil, psqlSession, request, sleep } from './harness.mjs';
+import { heardAll, herdShared, herdWhileLocked, request, sleep } from './harness.mjs';
 import { HEARD_MS, accountOnBoth, startTwo, stopTwo, uniq } from './two_servers.mjs';
 
 let pg, srvA, srvB, db;
@@ -118,37 +118,16 @@ test('the GET /devices that miss the list at the same moment share one read of i
   await list(t.adminA);
   const r = await t.adminA.patch(`/api/v1/devices/${t.deviceId}`, { name: 'Shared' });
   assert.equal(r.status, 200, JSON.stringify(r.body));
-  const roles = async () => {
-    const m = await metricSamples(srvA.url, METRICS, 'metron_shared_reads_total');
-    return (role) => m[`metron_shared_reads_total{role="${role}"}`] ?? 0;
-  };
-  const before0 = await roles();
-  const hold = psqlSession(pg, db, "BEGIN; LOCK TABLE devices IN ACCESS EXCLUSIVE MODE; SELECT 'locked';\n");
-  let all;
-  try {
-    await pollUntil(async () => hold.out().includes('locked') || hold.exited(), 'the lock');
-    assert.ok(hold.out().includes('locked'), hold.err());
-    all = Promise.all(Array.from({ length: 20 }, () => t.adminA.get('/api/v1/devices')));
-    await pollUntil(async () => Number(await sql(`SELECT count(*) FROM pg_stat_activity
-      WHERE wait_event_type = 'Lock' AND query ILIKE '%devices%' AND pid <> pg_backend_pid()`)) >= 1,
-    'a list read waiting for the lock');
-    await sleep(500); // the other requests come and wait for it
-  } finally {
-    await hold.end('COMMIT;\n');
-  }
-  const rs = await all;
+  const { replies: rs, d } = await herdWhileLocked({ pg, db, sql, table: 'devices', like: '%devices%', n: 20,
+    send: () => t.adminA.get('/api/v1/devices'), metrics: { url: srvA.url, token: METRICS } });
   for (const x of rs) {
     assert.equal(x.status, 200, JSON.stringify(x.body));
     assert.equal(dev(x.body.items, t.deviceId).name, 'Shared');
     assert.deepEqual(x.body, rs[0].body);
   }
-  const after0 = await roles();
-  const d = (role) => after0(role) - before0(role);
   // One read waited for the lock; the requests that came meanwhile formed
   // the next, whose leader found the list that read put.
-  assert.ok(d('shared') >= 5, `shared ${d('shared')}, lead ${d('lead')}, alone ${d('alone')}`);
-  assert.ok(d('lead') + d('lead_waited') + d('lead_gathered') <= 3,
-    `leads ${d('lead')} + ${d('lead_waited')} + ${d('lead_gathered')}`);
+  herdShared(d, { leads: 3 });
 });
 
 test('the unread counts that miss at the same moment share one read of it', async () => {
@@ -163,25 +142,9 @@ test('the unread counts that miss at the same moment share one read of it', asyn
   await sql(`INSERT INTO notifications (account_id, user_id, kind, title)
     VALUES (${t.accountId}, ${t.memberId}, 'test.note', 'Herd')`);
   await heardAll(srvA); // the count is stale now
-  const roles = async () => {
-    const m = await metricSamples(srvA.url, METRICS, 'metron_shared_reads_total');
-    return (role) => m[`metron_shared_reads_total{role="${role}"}`] ?? 0;
-  };
-  const before0 = await roles();
-  const hold = psqlSession(pg, db, "BEGIN; LOCK TABLE notifications IN ACCESS EXCLUSIVE MODE; SELECT 'locked';\n");
-  let all;
-  try {
-    await pollUntil(async () => hold.out().includes('locked') || hold.exited(), 'the lock');
-    assert.ok(hold.out().includes('locked'), hold.err());
-    all = Promise.all(Array.from({ length: 20 }, () => t.memberA.get('/api/v1/notifications/unread-count')));
-    await pollUntil(async () => Number(await sql(`SELECT count(*) FROM pg_stat_activity
-      WHERE wait_event_type = 'Lock' AND query ILIKE '%notifications%' AND pid <> pg_backend_pid()`)) >= 1,
-    'a count read waiting for the lock');
-    await sleep(500); // the other requests come and wait for it
-  } finally {
-    await hold.end('COMMIT;\n');
-  }
-  const rs = await all;
+  const { replies: rs, d } = await herdWhileLocked({ pg, db, sql, table: 'notifications', like: '%notifications%',
+    n: 20, send: () => t.memberA.get('/api/v1/notifications/unread-count'),
+    metrics: { url: srvA.url, token: METRICS } });
   for (const x of rs) {
     assert.equal(x.status, 200, JSON.stringify(x.body));
     assert.deepEqual(x.body, { unread: 1 });
@@ -189,11 +152,7 @@ test('the unread counts that miss at the same moment share one read of it', asyn
   // Another user of the account has a count of their own, not the member's.
   r = await t.adminA.get('/api/v1/notifications/unread-count');
   assert.deepEqual(r.body, { unread: 0 });
-  const after0 = await roles();
-  const d = (role) => after0(role) - before0(role);
-  assert.ok(d('shared') >= 5, `shared ${d('shared')}, lead ${d('lead')}, alone ${d('alone')}`);
-  assert.ok(d('lead') + d('lead_waited') + d('lead_gathered') <= 4,
-    `leads ${d('lead')} + ${d('lead_waited')} + ${d('lead_gathered')}`);
+  herdShared(d, { leads: 4 });
 });
 
 test('a member sees a group\'s devices once it is granted, and no longer once it is taken back', async () => {

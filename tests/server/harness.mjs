@@ -366,6 +366,55 @@ export function psqlSession(pg, db, first) {
   };
 }
 
+/** The herd of a remembered reply (issue 16, devstall, herd2): "n"
+ * requests, each "send(i)", sent while a psql session on "db" of "pg" holds
+ * "table" locked; once one of them waits for the lock (a statement of
+ * pg_stat_activity whose text is ILIKE "like", counted through "sql"),
+ * "more()" (optional) sends others, and 500 ms later the lock is let go.
+ * Resolves to { replies, more, waiting, d }: the replies, what more()
+ * resolved to, the statements waiting for the lock just before it was let
+ * go, and d(role): the shared reads of that role ("shared", "lead", ...)
+ * the server at metrics.url counted meanwhile (metrics: { url, token }). */
+export async function herdWhileLocked({ pg, db, sql, table, like, n, send, more, metrics }) {
+  const roles = async () => {
+    if (!metrics) return () => 0;
+    const m = await metricSamples(metrics.url, metrics.token, 'metron_shared_reads_total');
+    return (role) => m[`metron_shared_reads_total{role="${role}"}`] ?? 0;
+  };
+  const waiters = `SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'
+    AND query ILIKE '${like}' AND pid <> pg_backend_pid()`;
+  const before0 = await roles();
+  const hold = psqlSession(pg, db, `BEGIN; LOCK TABLE ${table} IN ACCESS EXCLUSIVE MODE; SELECT 'locked';\n`);
+  let all;
+  let others;
+  let waiting;
+  try {
+    await pollUntil(async () => hold.out().includes('locked') || hold.exited(), 'the lock');
+    if (!hold.out().includes('locked')) throw new Error(`LOCK TABLE ${table}: ${hold.err()}`);
+    all = Promise.all(Array.from({ length: n }, (_, i) => send(i)));
+    await pollUntil(async () => Number(await sql(waiters)) >= 1, `a read waiting for the lock of ${table}`);
+    others = more ? more() : undefined;
+    await sleep(500); // the other requests come and wait for it
+    waiting = Number(await sql(waiters));
+  } finally {
+    await hold.end('COMMIT;\n');
+  }
+  const replies = await all;
+  const moreReplies = await others;
+  const after0 = await roles();
+  return { replies, more: moreReplies, waiting, d: (role) => after0(role) - before0(role) };
+}
+
+/** That a herd's requests shared their reads (herdWhileLocked's d): at
+ * least "shared" followers, at most "leads" leaders of any kind. */
+export function herdShared(d, { shared = 5, leads = 3 } = {}) {
+  const led = d('lead') + d('lead_waited') + d('lead_gathered');
+  if (d('shared') < shared || led > leads) {
+    throw new Error(`shared ${d('shared')} (want >= ${shared}), leads ${d('lead')} + ${d('lead_waited')} + ` +
+      `${d('lead_gathered')} (want <= ${leads}), alone ${d('alone')}`);
+  }
+}
+
 /** The access log's size in bytes now (for accessLogWith's "from"). */
 export function accessLogSize(dataDir) {
   const file = path.join(dataDir, 'access.log');

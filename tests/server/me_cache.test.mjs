@@ -8,8 +8,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  createAccount, createUser, heardAll, login, metricSamples, pollUntil, psqlSession, request, setClock,
-  sleep, startStack, stopStack, tokenClient,
+  createAccount, createUser, heardAll, herdShared, herdWhileLocked, login, request, setClock, sleep,
+  startStack, stopStack, tokenClient,
 } from './harness.mjs';
 
 let pg;
@@ -124,35 +124,14 @@ test('the GET /me that miss the remembered body at the same moment share one rea
   await me(a.adminToken);
   const r = await a.admin.patch('/api/v1/me', { name: 'Shared' });
   assert.equal(r.status, 200, JSON.stringify(r.body));
-  const roles = async () => {
-    const m = await metricSamples(srv.url, METRICS, 'metron_shared_reads_total');
-    return (role) => m[`metron_shared_reads_total{role="${role}"}`] ?? 0;
-  };
-  const before0 = await roles();
-  const hold = psqlSession(pg, db, "BEGIN; LOCK TABLE team_members IN ACCESS EXCLUSIVE MODE; SELECT 'locked';\n");
-  let all;
-  try {
-    await pollUntil(async () => hold.out().includes('locked') || hold.exited(), 'the lock');
-    assert.ok(hold.out().includes('locked'), hold.err());
-    all = Promise.all(Array.from({ length: 20 }, () => a.adminToken.get('/api/v1/me')));
-    await pollUntil(async () => Number(await sql(`SELECT count(*) FROM pg_stat_activity
-      WHERE wait_event_type = 'Lock' AND query ILIKE '%team_members%' AND pid <> pg_backend_pid()`)) >= 1,
-    'a body read waiting for the lock');
-    await sleep(500); // the other requests come and wait for it
-  } finally {
-    await hold.end('COMMIT;\n');
-  }
-  const rs = await all;
+  const { replies: rs, d } = await herdWhileLocked({ pg, db, sql, table: 'team_members', like: '%team_members%',
+    n: 20, send: () => a.adminToken.get('/api/v1/me'), metrics: { url: srv.url, token: METRICS } });
   for (const x of rs) {
     assert.equal(x.status, 200, JSON.stringify(x.body));
     assert.equal(x.body.name, 'Shared');
     assert.deepEqual(x.body, rs[0].body);
   }
-  const after0 = await roles();
-  const d = (role) => after0(role) - before0(role);
-  assert.ok(d('shared') >= 5, `shared ${d('shared')}, lead ${d('lead')}, alone ${d('alone')}`);
-  assert.ok(d('lead') + d('lead_waited') + d('lead_gathered') <= 3,
-    `leads ${d('lead')} + ${d('lead_waited')} + ${d('lead_gathered')}`);
+  herdShared(d, { leads: 3 });
 });
 
 test('an administrator\'s change of another user shows on that user\'s next GET /me', async () => {

@@ -8,7 +8,7 @@
 // not. Two server processes, one cluster.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { heardAll, pollUntil, psqlSession, sleep } from './harness.mjs';
+import { heardAll, herdWhileLocked, sleep } from './harness.mjs';
 import { HEARD_MS, accountOnBoth, startTwo, stopTwo, uniq } from './two_servers.mjs';
 import { appClient, baseTime, MIN_US } from './data_helpers.mjs';
 
@@ -310,28 +310,15 @@ test('the requests that miss the structure at the same moment share one read of 
     assert.equal(r.status, 404, JSON.stringify(r.body));
     r = await t.adminA.patch(`/api/v1/channels/${t.channels[0]}`, { name: 'Herd' });
     assert.equal(r.status, 200, JSON.stringify(r.body));
-    const shapeReads = `SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'
-      AND query ILIKE '%expression IS NOT NULL%' AND pid <> pg_backend_pid()`;
-    const hold = psqlSession(pg, db, "BEGIN; LOCK TABLE devices IN ACCESS EXCLUSIVE MODE; SELECT 'locked';\n");
-    let all, members, waiting;
-    try {
-      await pollUntil(async () => hold.out().includes('locked') || hold.exited(), 'the lock');
-      assert.ok(hold.out().includes('locked'), hold.err());
-      all = Promise.all(Array.from({ length: 16 }, () => t.adminA.get(path(t))));
-      await pollUntil(async () => Number(await sql(shapeReads)) >= 1, 'a structure read waiting for the lock');
-      members = Promise.all(Array.from({ length: 4 }, () => t.memberA.get(path(t))));
-      await sleep(500); // the other requests come and wait for it
-      waiting = Number(await sql(shapeReads));
-    } finally {
-      await hold.end('COMMIT;\n');
-    }
-    const rs = await all;
+    const { replies: rs, more: members, waiting } = await herdWhileLocked({ pg, db, sql, table: 'devices',
+      like: '%expression IS NOT NULL%', n: 16, send: () => t.adminA.get(path(t)),
+      more: () => Promise.all(Array.from({ length: 4 }, () => t.memberA.get(path(t)))) });
     for (const x of rs) {
       assert.equal(x.status, 200, JSON.stringify(x.body));
       assert.equal(chan(x.body, t.channels[0]).name, 'Herd');
       assert.deepEqual(x.body, rs[0].body);
     }
-    for (const x of await members) assert.equal(x.status, 404, JSON.stringify(x.body));
+    for (const x of members) assert.equal(x.status, 404, JSON.stringify(x.body));
     // One read at a time for the one key (the pool has 8 connections).
     assert.equal(waiting, 1, `${waiting} structure reads waited for the lock at once`);
   });
