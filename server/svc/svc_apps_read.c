@@ -15,7 +15,7 @@
 #include "refresher.h"
 #include "reply_cache.h"
 #include "sbuf.h"
-#include "reply_share.h"
+#include "svc_share.h"
 #include "stripes.h"
 #include "svc_apps.h"
 
@@ -485,16 +485,9 @@ static void devices_hit(const svc_actor *a, bool due)
 /* METRON_DEVICES_SHARE=0: every request that misses the list reads it alone. */
 static env_switch g_devices_share = ENV_SWITCH("METRON_DEVICES_SHARE");
 
-/* What the list's read needs (reply_share.h). */
-typedef struct {
-    const svc_actor *a;
-    int64_t now_ms;
-    svc_error *e;
-} devices_ctx;
-
 static bool devices_read_fn(void *ctx, sread *rd, char **text, size_t *len)
 {
-    devices_ctx *d = ctx;
+    svc_share_req *d = ctx;
     return devices_read_put(d->a, d->now_ms, text, len, rd, d->e) == SVC_OK;
 }
 
@@ -504,7 +497,6 @@ svc_status svc_devices_list(const svc_actor *a, long long app_id, reply_body_tex
     reply_key key;
     int64_t now_ms;
     bool due = false;
-    devices_ctx d = {a, 0, e};
     svc_status rc;
     memset(out, 0, sizeof *out);
     /* One app's devices (a rarer page) and actors that are not a signed-in
@@ -529,9 +521,8 @@ svc_status svc_devices_list(const svc_actor *a, long long app_id, reply_body_tex
      * change, its fold moving every epoch, sent 50 reads of the 101
      * devices to a pool of 8 connections, and the last waited 0.2-0.8 s
      * for its turn). */
-    d.now_ms = now_ms;
-    if (!reply_share_miss(&key, a->srv, devices_epoch, !env_switch_off(&g_devices_share),
-                          devices_read_fn, &d, out, &due)) {
+    if (svc_share_miss(a, now_ms, e, &key, devices_epoch, &g_devices_share, devices_read_fn, out,
+                       &due) != SVC_OK) {
         return e->status;
     }
     devices_hit(a, due);

@@ -9,7 +9,7 @@
 #include "db_notifications.h"
 #include "json_out.h"
 #include "reply_cache.h"
-#include "reply_share.h"
+#include "svc_share.h"
 #include "sbuf.h"
 #include "stripes.h"
 
@@ -101,19 +101,12 @@ static unsigned long long unread_epoch(long long account_id)
            auth_account_state_epoch(account_id);
 }
 
-/* What the count's read needs (reply_share.h). */
-typedef struct {
-    const svc_actor *a;
-    int64_t now_ms;
-    svc_error *e;
-} unread_ctx;
-
 /* Read the count into *text (*len bytes and a NUL) and remember it for a
  * signed-in user; "rd": the shared read this one leads (reply_share.h),
  * closed to followers once a connection is held; NULL for a read alone. */
 static bool unread_read(void *ctx, sread *rd, char **text, size_t *len)
 {
-    unread_ctx *u = ctx;
+    svc_share_req *u = ctx;
     const svc_actor *a = u->a;
     reply_key key = {REPLY_UNREAD, a->account_id, a->user_id, 0, 0};
     /* Before the read: a racing commit makes it stale. */
@@ -156,7 +149,7 @@ svc_status svc_notifications_unread_text(const svc_actor *a, char **text, size_t
                                          svc_error *e)
 {
     reply_key key = {REPLY_UNREAD, a->account_id, a->user_id, 0, 0};
-    unread_ctx u = {a, auth_now_ms(), e};
+    svc_share_req u = {a, auth_now_ms(), e};
     reply_body_text t;
 
     *text = NULL;
@@ -172,8 +165,8 @@ svc_status svc_notifications_unread_text(const svc_actor *a, char **text, size_t
      * the account: every portal page polls it, so a change finds many
      * pages asking at once): one read for the requests that miss it at
      * the same moment (reply_share.h; issue 16, herd2). */
-    if (!reply_share_miss(&key, a->srv, unread_epoch, !env_switch_off(&g_unread_share),
-                          unread_read, &u, &t, NULL)) {
+    if (svc_share_miss(a, u.now_ms, e, &key, unread_epoch, &g_unread_share, unread_read, &t,
+                       NULL) != SVC_OK) {
         return e->status;
     }
     if ((*text = reply_body_text_take(&t, len)) == NULL) {

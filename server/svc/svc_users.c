@@ -12,7 +12,7 @@
 #include "mt/plan.h"
 #include "refresher.h"
 #include "reply_cache.h"
-#include "reply_share.h"
+#include "svc_share.h"
 #include "stripes.h"
 
 /* Parse JSON text "json" from the database into *out, wrapped as
@@ -818,16 +818,9 @@ static void me_hit(const svc_actor *a, bool due)
 /* METRON_ME_SHARE=0: every request that misses its body reads it alone. */
 static env_switch g_me_share = ENV_SWITCH("METRON_ME_SHARE");
 
-/* What the body's read needs (reply_share.h). */
-typedef struct {
-    const svc_actor *a;
-    int64_t now_ms;
-    svc_error *e;
-} me_ctx;
-
 static bool me_read_fn(void *ctx, sread *rd, char **text, size_t *len)
 {
-    me_ctx *m = ctx;
+    svc_share_req *m = ctx;
     /* The body's read takes its connection inside svc_me_get(): closed to
      * followers now (those that come next share the next read). */
     reply_share_start(rd);
@@ -842,7 +835,6 @@ svc_status svc_me_get_text(const svc_actor *a, char **text, size_t *len, svc_err
     int64_t now_ms = auth_now_ms();
     bool due = false;
     reply_body_text t;
-    me_ctx m = {a, now_ms, e};
 
     if (reply_cache_get(&key, me_epoch(a->account_id), now_ms, text, len, &due)) {
         me_hit(a, due);
@@ -852,8 +844,8 @@ svc_status svc_me_get_text(const svc_actor *a, char **text, size_t *len, svc_err
      * account): one read for the requests that miss it at the same moment
      * (reply_share.h), as GET /devices' list (svc_apps_read.c; issue 16,
      * devstall). */
-    if (!reply_share_miss(&key, a->srv, me_epoch, !env_switch_off(&g_me_share), me_read_fn, &m,
-                          &t, &due)) {
+    if (svc_share_miss(a, now_ms, e, &key, me_epoch, &g_me_share, me_read_fn, &t, &due) !=
+        SVC_OK) {
         return e->status;
     }
     me_hit(a, due);
