@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "alloc_int.h"
+#include "decimate_int.h"
 
 __extension__ typedef unsigned __int128 u128;
 
@@ -54,6 +55,26 @@ static mt_time bucket_start(const range *r, uint64_t i)
 {
     uint64_t off = (uint64_t)(((u128)i * r->span + (r->n_buckets - 1)) / r->n_buckets);
     return (mt_time)((uint64_t)r->t0 + off);
+}
+
+mt_time mt__bucket_start(mt_time t0, mt_time t1, size_t n_buckets, uint64_t i)
+{
+    range r;
+    r.t0 = t0;
+    r.t1 = t1;
+    r.span = (uint64_t)t1 - (uint64_t)t0;
+    r.n_buckets = n_buckets;
+    return bucket_start(&r, i);
+}
+
+uint64_t mt__bucket_of(mt_time t0, mt_time t1, size_t n_buckets, mt_time t)
+{
+    range r;
+    r.t0 = t0;
+    r.t1 = t1;
+    r.span = (uint64_t)t1 - (uint64_t)t0;
+    r.n_buckets = n_buckets;
+    return bucket_of(&r, t);
 }
 
 /* ---- searching and checking time arrays --------------------------------- */
@@ -294,6 +315,11 @@ static void bucket_empty(mt_bucket *b)
 
 /* Merge summary "s" of samples that follow every sample already in "b". */
 static void bucket_merge(mt_bucket *b, const mt_block_summary *s)
+{
+    mt__bucket_merge(b, s);
+}
+
+void mt__bucket_merge(mt_bucket *b, const mt_block_summary *s)
 {
     if (s->n > 0) {
         if (b->n == 0) {

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "alloc_int.h"
+#include "decimate_int.h"
 #include "hok_int.h"
 
 /* High nibble: a series block; low nibble: the version. */
@@ -541,6 +542,72 @@ mt_status mt_summary_unpack(const uint8_t *buf, size_t len, mt_block_summary *ou
     *n_out = count;
     if (count > cap) {
         return mt_fail(err, MT_ETRUNC, 0, "%zu summaries, room for %zu", count, cap);
+    }
+    return MT_OK;
+}
+
+/* ---- folding packed summaries into buckets ------------------------------------------ */
+
+mt_status mt_summary_fold_init(mt_summary_fold *f, mt_time t0, mt_time t1, size_t n_buckets,
+                               mt_bucket *out, mt_error *err)
+{
+    if (!f || !out) {
+        return mt_fail(err, MT_EINVAL, 0, "NULL argument");
+    }
+    if (n_buckets == 0 || t1 <= t0) {
+        return mt_fail(err, MT_EINVAL, 0, "no buckets or an empty range");
+    }
+    memset(f, 0, sizeof *f);
+    f->t0 = t0;
+    f->t1 = t1;
+    f->n_buckets = n_buckets;
+    f->out = out;
+    /* The empty buckets of mt_decimate_blocks(). */
+    return mt_decimate_blocks(NULL, 0, NULL, NULL, t0, t1, n_buckets, out, NULL, err);
+}
+
+mt_status mt_summary_fold_add(mt_summary_fold *f, const uint8_t *buf, size_t len, mt_error *err)
+{
+    size_t count, i;
+    mt_block_summary s;
+    mt_status st;
+    if (!f || !f->out || (len > 0 && !buf)) {
+        return mt_fail(err, MT_EINVAL, 0, "NULL argument");
+    }
+    if (len % MT_SUMMARY_PACKED != 0) {
+        return mt_fail(err, MT_ETRUNC, len, "%zu bytes: the last record is cut at %zu", len,
+                       len);
+    }
+    count = len / MT_SUMMARY_PACKED;
+    for (i = 0; i < count; i++) {
+        size_t pos = i * MT_SUMMARY_PACKED;
+        if ((st = unpack_one(buf + pos, pos, &s, err)) != MT_OK) {
+            return st;
+        }
+        /* Within a run as mt_summary_unpack() orders records; from one run
+         * to the next as mt_decimate_blocks() orders blocks. */
+        if (f->have_prev && (i > 0 ? s.t_first <= f->prev_last : s.t_first < f->prev_last)) {
+            return mt_fail(err, MT_EORDER, pos + P_T_FIRST,
+                           "summary %zu starts before the previous one ends", i);
+        }
+        f->have_prev = 1;
+        f->prev_last = s.t_last;
+        if (s.t_first < f->t0 || s.t_first >= f->t1) {
+            continue;
+        }
+        /* The bucket's instants are worked out (128-bit) once per bucket,
+         * not twice per record: hours arrive in order. */
+        if (!(f->cur_end > f->cur_start && s.t_first >= f->cur_start &&
+              s.t_first < f->cur_end)) {
+            f->cur = mt__bucket_of(f->t0, f->t1, f->n_buckets, s.t_first);
+            f->cur_start = mt__bucket_start(f->t0, f->t1, f->n_buckets, f->cur);
+            f->cur_end = mt__bucket_start(f->t0, f->t1, f->n_buckets, f->cur + 1);
+        }
+        if (s.t_last >= f->cur_end) {
+            return mt_fail(err, MT_EINVAL, pos + P_T_LAST,
+                           "summary %zu crosses a bucket boundary: only its samples split it", i);
+        }
+        mt__bucket_merge(&f->out[f->cur], &s);
     }
     return MT_OK;
 }

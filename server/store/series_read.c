@@ -1768,7 +1768,8 @@ static db_stmt st_read_day_hours = {"ser_read_day_hours",
  * A month row written or deleted between the two reads changes nothing:
  * the day rows it was built from are the same. */
 db_status series_read_hours(db_conn *c, long long account_id, const int64_t *ch, size_t n_ch,
-                            int64_t t0, int64_t t1, mt_block_summary **out, size_t *n_out)
+                            int64_t t0, int64_t t1, mt_summary_fold *fold,
+                            mt_block_summary **out, size_t *n_out)
 {
     PGresult *months = NULL, *days = NULL;
     db_status st;
@@ -1859,6 +1860,9 @@ db_status series_read_hours(db_conn *c, long long account_id, const int64_t *ch,
     }
     qsort(pieces, n_pieces, sizeof *pieces, cmp_piece);
     for (size_t i = 0; i < n_ch; i++) {
+        if (fold != NULL && fold[i].out != NULL) {
+            continue;
+        }
         if (total[i] > 0 && (out[i] = malloc(total[i] * sizeof *out[i])) == NULL) {
             goto out;
         }
@@ -1867,6 +1871,14 @@ db_status series_read_hours(db_conn *c, long long account_id, const int64_t *ch,
         const hours_piece *pc = &pieces[k];
         size_t i = pc->ch, got = 0;
         mt_error err;
+        if (fold != NULL && fold[i].out != NULL) {
+            if (mt_summary_fold_add(&fold[i], pc->p, pc->len, &err) != MT_OK) {
+                log_error("series: hourly summaries of channel %lld not folded: %s",
+                          (long long)ch[i], err.msg);
+                goto out;
+            }
+            continue;
+        }
         if (mt_summary_unpack(pc->p, pc->len, out[i] + n_out[i], total[i] - n_out[i], &got,
                               &err) != MT_OK) {
             log_error("series: unreadable hourly summaries of channel %lld: %s",

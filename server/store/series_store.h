@@ -16,6 +16,7 @@
 #include "db.h"
 #include "ingest_batch.h"
 #include "mt/decimate.h"
+#include "mt/series.h"
 
 #define SERIES_DAY_US 86400000000LL
 #define SERIES_HOUR_US 3600000000LL
@@ -132,9 +133,15 @@ db_status series_versions_visible(db_conn *c, long long account_id, long long vi
 /* Hourly summaries (mt_block_summary, one per non-empty UTC hour) of each
  * channel over the whole UTC days that meet [t0, t1), from the month rows
  * and the day rows no month row covers (the caller adds hot samples). out[i]/n_out[i]: malloc'd
- * arrays (caller frees). */
+ * arrays (caller frees). "fold": NULL, or one fold per channel (core's
+ * mt_summary_fold, started by the caller): a channel whose fold has buckets
+ * (fold[i].out not NULL) has its summaries folded into them, in time order,
+ * instead of returned (out[i] stays NULL, n_out[i] 0): a year's chart then
+ * never holds its 8,760 summaries a channel. A fold that fails is an error
+ * (DB_ERROR, logged). */
 db_status series_read_hours(db_conn *c, long long account_id, const int64_t *ch, size_t n_ch,
-                            int64_t t0, int64_t t1, mt_block_summary **out, size_t *n_out);
+                            int64_t t0, int64_t t1, mt_summary_fold *fold,
+                            mt_block_summary **out, size_t *n_out);
 
 /* Free the per-channel summaries series_read_hours() returned and zero
  * their counts. */

@@ -418,6 +418,7 @@ typedef struct {
     const int64_t *ch;
     size_t n_ch;
     int64_t t0, t1;
+    mt_summary_fold *fold;
     mt_block_summary **out;
     size_t *n_out;
     db_status st;
@@ -426,35 +427,38 @@ typedef struct {
 static void *read_half(void *arg)
 {
     hours_half *h = arg;
-    h->st = series_read_hours(h->c, h->account_id, h->ch, h->n_ch, h->t0, h->t1, h->out, h->n_out);
+    h->st = series_read_hours(h->c, h->account_id, h->ch, h->n_ch, h->t0, h->t1, h->fold, h->out,
+                              h->n_out);
     return NULL;
 }
 
 /* series_read_hours() of "ch" on "c", with half of the channels on a second
- * connection when the range is long (over 31 days) and one is free at once. */
+ * connection when the range is long (over 31 days) and one is free at once:
+ * each half is read, unpacked or folded on its own thread. */
 static db_status read_hours_split(db_pool *pool, db_conn *c, long long account_id,
                                   const int64_t *ch, size_t n_ch, int64_t t0, int64_t t1,
-                                  mt_block_summary **out, size_t *n_out)
+                                  mt_summary_fold *fold, mt_block_summary **out, size_t *n_out)
 {
     hours_half h = {0};
     pthread_t th;
     size_t k = n_ch / 2;
     db_status st;
     if (n_ch < 2 || t1 - t0 <= 31 * SERIES_DAY_US || db_acquire(pool, 0, &h.c) != DB_OK) {
-        return series_read_hours(c, account_id, ch, n_ch, t0, t1, out, n_out);
+        return series_read_hours(c, account_id, ch, n_ch, t0, t1, fold, out, n_out);
     }
     h.account_id = account_id;
     h.ch = ch + k;
     h.n_ch = n_ch - k;
     h.t0 = t0;
     h.t1 = t1;
+    h.fold = fold != NULL ? fold + k : NULL;
     h.out = out + k;
     h.n_out = n_out + k;
     if (pthread_create(&th, NULL, read_half, &h) != 0) {
         db_release(pool, h.c);
-        return series_read_hours(c, account_id, ch, n_ch, t0, t1, out, n_out);
+        return series_read_hours(c, account_id, ch, n_ch, t0, t1, fold, out, n_out);
     }
-    st = series_read_hours(c, account_id, ch, k, t0, t1, out, n_out);
+    st = series_read_hours(c, account_id, ch, k, t0, t1, fold, out, n_out);
     pthread_join(th, NULL);
     db_release(pool, h.c);
     if (st == DB_OK && h.st != DB_OK) {
@@ -476,6 +480,8 @@ static svc_status decimate_on(db_pool *pool, db_conn *c, long long account_id, c
     series_col *cols = NULL, *hot = NULL;
     mt_block_summary **hours = NULL;
     size_t *n_hours = NULL;
+    mt_summary_fold *fold = NULL;
+    mt_bucket *folded = NULL;
     int64_t span = t1 - t0;
     int64_t w = (span + (int64_t)buckets - 1) / (int64_t)buckets;
     bool from_hours = w >= SERIES_HOUR_US;
@@ -511,7 +517,26 @@ static svc_status decimate_on(db_pool *pool, db_conn *c, long long account_id, c
          * in the summaries too, and their days are re-read whole anyway. */
         st = series_read_hot(c, account_id, ch, n_ch, T0, T1, hot);
         if (st == DB_OK) {
-            st = read_hours_split(pool, c, account_id, ch, n_ch, T0, T1, hours, n_hours);
+            /* A channel with nothing hot has its stored hours folded into
+             * its buckets as they are read (on the reading thread), the
+             * buckets mt_decimate_blocks() makes of them: no array of its
+             * 8,760 summaries of a year between the two. */
+            fold = calloc(n_ch, sizeof *fold);
+            folded = malloc(n_ch * nb * sizeof *folded);
+            if (fold == NULL || folded == NULL) {
+                rc = svc_fail_nomem(e);
+                goto out;
+            }
+            for (size_t i = 0; i < n_ch; i++) {
+                mt_error err;
+                if (hot[i].n == 0 &&
+                    mt_summary_fold_init(&fold[i], T0, T1, nb, folded + i * nb, &err) != MT_OK) {
+                    log_error("data: buckets of channel %lld: %s", (long long)ch[i], err.msg);
+                    rc = svc_fail(e, SVC_INTERNAL, NULL, NULL, "decimation failed");
+                    goto out;
+                }
+            }
+            st = read_hours_split(pool, c, account_id, ch, n_ch, T0, T1, fold, hours, n_hours);
         }
     } else {
         st = series_read(c, account_id, ch, n_ch, t0, t1, cols);
@@ -524,16 +549,12 @@ static svc_status decimate_on(db_pool *pool, db_conn *c, long long account_id, c
         mt_error err;
         mt_status ms;
         if (from_hours && hot[i].n == 0) {
-            /* Nothing hot: the stored hours (in time order) as they are. */
-            size_t lo = 0, hi = n_hours[i];
-            while (lo < hi && hours[i][lo].t_first < T0) {
-                lo++;
+            /* Nothing hot: the stored hours, folded as they were read. */
+            if (fn(arg, i, folded + i * nb) != 0) {
+                rc = svc_fail_nomem(e);
+                goto out;
             }
-            while (hi > lo && hours[i][hi - 1].t_first >= T1) {
-                hi--;
-            }
-            ms = mt_decimate_blocks(hours[i] + lo, hi - lo, no_decode, NULL, T0, T1, nb, bk, NULL,
-                                    &err);
+            continue;
         } else if (from_hours) {
             mt_block_summary *sum = NULL;
             size_t n_sum = 0;
@@ -577,6 +598,8 @@ out:
     free(hot);
     free(hours);
     free(n_hours);
+    free(fold);
+    free(folded);
     return rc;
 }
 

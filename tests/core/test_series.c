@@ -1307,6 +1307,115 @@ static mt_status no_decode(void *ctx, size_t block, mt_time *t, double *v, size_
     return mt_fail(err, MT_EINVAL, block, "block %zu should not be decoded", block);
 }
 
+/* mt_summary_fold_add() over runs of packed hours gives, bit for bit, the
+ * buckets of mt_summary_unpack() then mt_decimate_blocks() over the hours
+ * whose first time lies in the range (what the server did before it
+ * folded), however the hours are cut into runs. */
+static void summary_fold_matches_unpack_then_decimate(void)
+{
+    enum { N = 3 * 1440, MAXS = 100 };
+    static const struct {
+        int64_t start_h, hours;
+        size_t n_buckets;
+    } q[] = {{0, 72, 72}, {0, 72, 24}, {0, 72, 1}, {-10, 110, 22}, {5, 48, 16}, {7, 5, 1},
+             {20, 40, 8}};
+    mt_time *t = malloc(N * sizeof *t);
+    double *v = malloc(N * sizeof *v);
+    mt_block_summary s[MAXS], back[MAXS];
+    uint8_t packed[MAXS * MT_SUMMARY_PACKED];
+    mt_bucket *a = malloc(200 * sizeof *a), *b = malloc(200 * sizeof *b);
+    size_t i, n = 0, ns = 0, got = 0, qi;
+    mt_error e;
+    T_TRUE(t && v && a && b);
+    for (i = 0; i < N; i++) {
+        if (i >= 1500 && i < 1700) {
+            continue; /* a gap of more than three hours */
+        }
+        t[n] = T2024 + (mt_time)i * MT_US_PER_MIN + (mt_time)rnd_below(1000);
+        v[n] = rnd_below(30) == 0 ? mt_sv_value((mt_sv)(1 + rnd_below(5)))
+                                  : 20.0 + (double)((int)rnd_below(200) - 100) / 100.0;
+        n++;
+    }
+    for (i = 2400; i < 2520; i++) {
+        v[i] = mt_sv_value(MT_SV_BREAK);
+    }
+    v[100] = -0.0;
+    T_OK_E(mt_series_summarize(t, v, n, HOUR, s, MAXS, &ns, &e), &e);
+    T_EQ_INT(mt_summary_pack(s, ns, packed), ns * MT_SUMMARY_PACKED);
+    T_OK_E(mt_summary_unpack(packed, ns * MT_SUMMARY_PACKED, back, MAXS, &got, &e), &e);
+    for (qi = 0; qi < sizeof q / sizeof q[0]; qi++) {
+        mt_time t0 = T2024 + q[qi].start_h * HOUR, t1 = t0 + q[qi].hours * HOUR;
+        size_t lo = 0, hi = ns, cut;
+        while (lo < hi && back[lo].t_first < t0) {
+            lo++;
+        }
+        while (hi > lo && back[hi - 1].t_first >= t1) {
+            hi--;
+        }
+        T_OK_E(mt_decimate_blocks(back + lo, hi - lo, no_decode, NULL, t0, t1, q[qi].n_buckets, a,
+                                  NULL, &e),
+               &e);
+        /* Whole, in two runs cut anywhere, and one record a run. */
+        for (cut = 0; cut <= ns + 1; cut++) {
+            mt_summary_fold f;
+            size_t diff, k;
+            T_OK_E(mt_summary_fold_init(&f, t0, t1, q[qi].n_buckets, b, &e), &e);
+            if (cut <= ns) {
+                T_OK_E(mt_summary_fold_add(&f, packed, cut * MT_SUMMARY_PACKED, &e), &e);
+                T_OK_E(mt_summary_fold_add(&f, packed + cut * MT_SUMMARY_PACKED,
+                                           (ns - cut) * MT_SUMMARY_PACKED, &e),
+                       &e);
+            } else {
+                for (k = 0; k < ns; k++) {
+                    T_OK_E(mt_summary_fold_add(&f, packed + k * MT_SUMMARY_PACKED,
+                                               MT_SUMMARY_PACKED, &e),
+                           &e);
+                }
+            }
+            diff = buckets_differ(a, b, q[qi].n_buckets);
+            if (diff) {
+                T_FAIL("query %zu cut %zu: bucket %zu differs", qi, cut, diff - 1);
+            }
+        }
+    }
+    free(t);
+    free(v);
+    free(a);
+    free(b);
+}
+
+static void summary_fold_refuses_what_only_samples_could_answer(void)
+{
+    mt_block_summary s[64];
+    uint8_t buf[64 * MT_SUMMARY_PACKED];
+    mt_bucket out[8];
+    mt_summary_fold f;
+    size_t n = make_summaries(s, 64), len = n * MT_SUMMARY_PACKED;
+    mt_time t0 = T2024 - T2024 % HOUR;
+    mt_error e;
+    T_TRUE(n > 10);
+    T_EQ_INT(mt_summary_pack(s, n, buf), len);
+    T_ERR(mt_summary_fold_init(NULL, t0, t0 + HOUR, 1, out, &e), MT_EINVAL);
+    T_ERR(mt_summary_fold_init(&f, t0, t0 + HOUR, 1, NULL, &e), MT_EINVAL);
+    T_ERR(mt_summary_fold_init(&f, t0, t0 + HOUR, 0, out, &e), MT_EINVAL);
+    T_ERR(mt_summary_fold_init(&f, t0, t0, 1, out, &e), MT_EINVAL);
+    /* Buckets of 90 minutes split hours: only samples could. */
+    T_OK_E(mt_summary_fold_init(&f, t0, t0 + 12 * HOUR, 8, out, &e), &e);
+    T_ERR(mt_summary_fold_add(&f, buf, len, &e), MT_EINVAL);
+    /* Cut records, runs out of order, NULL bytes. */
+    T_OK_E(mt_summary_fold_init(&f, t0, t0 + 8 * HOUR, 8, out, &e), &e);
+    T_ERR(mt_summary_fold_add(&f, buf, len - 1, &e), MT_ETRUNC);
+    T_ERR(mt_summary_fold_add(&f, NULL, len, &e), MT_EINVAL);
+    T_OK_E(mt_summary_fold_add(&f, buf + MT_SUMMARY_PACKED, MT_SUMMARY_PACKED, &e), &e);
+    T_ERR(mt_summary_fold_add(&f, buf, MT_SUMMARY_PACKED, &e), MT_EORDER);
+    /* A corrupt record is refused as mt_summary_unpack() refuses it. */
+    buf[MT_SUMMARY_PACKED + 88] = 99;
+    T_OK_E(mt_summary_fold_init(&f, t0, t0 + 8 * HOUR, 8, out, &e), &e);
+    T_ERR(mt_summary_fold_add(&f, buf, len, &e), MT_ECORRUPT);
+    T_EQ_INT(e.pos, MT_SUMMARY_PACKED + 88);
+    T_OK_E(mt_summary_fold_add(&f, NULL, 0, &e), &e);
+}
+
 /* The whole server path on one day: encode the day block and its hourly
  * summaries, then answer a fine query by decoding the block and a coarse
  * one from the summaries alone; both agree with the raw samples. */
@@ -1379,4 +1488,6 @@ void suite_series(void)
     T_RUN(summary_unpack_survives_random_bytes);
     T_RUN(series_hourly_summaries_decimate_like_the_raw_samples);
     T_RUN(series_day_block_and_hours_answer_chart_queries);
+    T_RUN(summary_fold_matches_unpack_then_decimate);
+    T_RUN(summary_fold_refuses_what_only_samples_could_answer);
 }

@@ -156,6 +156,24 @@ static void fuzz_summaries(const uint8_t *data, size_t size)
         if (buckets[0].n != n_ord || buckets[0].n_special != n_special) {
             abort();
         }
+        /* Folded straight from the bytes: the same bucket, bit for bit. */
+        {
+            mt_bucket folded[1];
+            mt_summary_fold f;
+            if (mt_summary_fold_init(&f, s[0].t_first, s[got - 1].t_last + 1, 1, folded,
+                                     &err) != MT_OK ||
+                mt_summary_fold_add(&f, data, size, &err) != MT_OK ||
+                memcmp(&folded[0].min, &buckets[0].min, sizeof(double)) != 0 ||
+                memcmp(&folded[0].max, &buckets[0].max, sizeof(double)) != 0 ||
+                memcmp(&folded[0].first, &buckets[0].first, sizeof(double)) != 0 ||
+                memcmp(&folded[0].last, &buckets[0].last, sizeof(double)) != 0 ||
+                folded[0].n != buckets[0].n || folded[0].n_special != buckets[0].n_special ||
+                folded[0].special != buckets[0].special || folded[0].t_min != buckets[0].t_min ||
+                folded[0].t_max != buckets[0].t_max || folded[0].t_first != buckets[0].t_first ||
+                folded[0].t_last != buckets[0].t_last) {
+                abort();
+            }
+        }
     }
 out:
     free(s);

@@ -134,4 +134,41 @@ size_t mt_summary_pack(const mt_block_summary *s, size_t n, uint8_t *out);
 mt_status mt_summary_unpack(const uint8_t *buf, size_t len, mt_block_summary *out, size_t cap,
                             size_t *n_out, mt_error *err) MT_MUSTCHECK;
 
+/* Folding runs of packed summaries straight into chart buckets: the buckets
+ * mt_decimate_blocks() makes of the summaries mt_summary_unpack() gives,
+ * bit for bit, without the array of summaries between the two (a year of
+ * hours of 32 channels is 280,000 of them). Plain data: the caller owns it
+ * and "out"; the members after "out" are the fold's own. */
+typedef struct {
+    mt_time t0, t1;   /* the buckets' range */
+    size_t n_buckets; /* buckets in "out" */
+    mt_bucket *out;   /* caller-owned, n_buckets entries */
+    int have_prev;
+    mt_time prev_last;             /* t_last of the latest record read */
+    uint64_t cur;                  /* the bucket of the latest record merged */
+    mt_time cur_start, cur_end;    /* its instants: [cur_start, cur_end) */
+} mt_summary_fold;
+
+/* Start a fold into "out" ("n_buckets" entries, caller-owned, set empty
+ * here) of buckets over [t0, t1), the range and buckets mt_decimate_blocks()
+ * would take. Errors: MT_EINVAL (n_buckets == 0, t1 <= t0, NULL pointers). */
+mt_status mt_summary_fold_init(mt_summary_fold *f, mt_time t0, mt_time t1, size_t n_buckets,
+                               mt_bucket *out, mt_error *err) MT_MUSTCHECK;
+
+/* Fold the packed summaries in "buf" ("len" bytes, borrowed), a run that
+ * follows every run folded before, into the buckets of "f". Each record is
+ * checked as mt_summary_unpack() checks it; records must be in time order
+ * without overlapping, within the run as there and across runs as
+ * mt_decimate_blocks() asks (a record may not start before the previous one
+ * ends). A record whose first time lies outside [t0, t1) is left out (so are
+ * the summaries outside the range that a caller of mt_decimate_blocks()
+ * trims); the others must each lie wholly inside one bucket, as summaries
+ * of whole hours do in buckets of whole hours. Errors (err->pos is the byte
+ * offset in "buf"): MT_ETRUNC (a cut record), MT_ECORRUPT, MT_EORDER,
+ * MT_EINVAL (NULL pointers; a record across a bucket boundary or the range's
+ * end, which only its samples could split). After an error the buckets are
+ * unspecified. */
+mt_status mt_summary_fold_add(mt_summary_fold *f, const uint8_t *buf, size_t len,
+                              mt_error *err) MT_MUSTCHECK;
+
 #endif
