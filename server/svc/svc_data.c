@@ -107,6 +107,53 @@ static size_t format_double(double v, char *text)
 /* The longest text put_value() writes ("-2.2250738585072014e-308" is 24). */
 #define VALUE_TEXT_MAX 32
 
+/* format_double()'s first way, written straight at "o" (room for
+ * VALUE_TEXT_MAX bytes) with copies of fixed sizes (a year chart writes
+ * 224,000 numbers: each variable-length memcpy() was a call): the same
+ * bytes, or NULL when format_double()'s printf fallback is needed ("o" may
+ * then hold scratch). Bytes past the returned end may be written too. */
+static char *put_decimal(char *o, double v)
+{
+    static const double pow10[] = {1, 10, 100, 1e3, 1e4, 1e5, 1e6};
+    double a = v < 0 ? -v : v;
+    if (!(a < 1e12)) {
+        return NULL;
+    }
+    for (size_t k = 0; k <= 6; k++) {
+        double scaled = a * pow10[k];
+        double r = (double)(long long)(scaled + 0.5);
+        if (r / pow10[k] == a) {
+            long long q = (long long)r;
+            /* The digits end at digits + 24; the 24 bytes after them are
+             * room for the fixed-size copies below. */
+            char digits[48] = {0}, *end = digits + 24;
+            char *d = digits_before(end, (uint64_t)q);
+            size_t n_int, n_frac = k;
+            while ((size_t)(end - d) < k + 1) {
+                *--d = '0';
+            }
+            n_int = (size_t)(end - d) - k;
+            while (n_frac > 0 && d[n_int + n_frac - 1] == '0') {
+                n_frac--;
+            }
+            if (v < 0 && q != 0) {
+                *o++ = '-';
+            }
+            /* n_int <= 19 and n_frac <= 6: 1 + 24 and 1 + 19 + 1 + 8 bytes
+             * at most, within VALUE_TEXT_MAX. */
+            memcpy(o, d, 24);
+            o += n_int;
+            if (n_frac > 0) {
+                *o++ = '.';
+                memcpy(o, d + n_int, 8);
+                o += n_frac;
+            }
+            return o;
+        }
+    }
+    return NULL;
+}
+
 /* Write sample value "v" at "o" (room for VALUE_TEXT_MAX bytes): a number
  * (text that reads back exactly), or the name of its special value as a
  * string. Returns the end of what it wrote (no NUL). */
@@ -123,6 +170,12 @@ static char *put_value(char *o, double v)
         o += n;
         *o++ = '"';
         return o;
+    }
+    {
+        char *end = put_decimal(o, v);
+        if (end != NULL) {
+            return end;
+        }
     }
     n = format_double(v, text);
     memcpy(o, text, n);
