@@ -44,6 +44,8 @@ typedef struct {
     int64_t t0, t1;  /* the grid's range */
     size_t nb;       /* its buckets */
     bool from_hours; /* "source": "hours" (else "samples") */
+    bool stable;     /* every channel's buckets stay valid until the last
+                      * callback returns (else each only until its own does) */
 } data_grid;
 
 /* ... and, per channel, its "nb" buckets handed to a callback (borrowed
