@@ -1170,8 +1170,26 @@ static void summary_unpack_survives_random_bytes(void)
         for (k = 0; k < 1 + rnd_below(3); k++) {
             buf[rnd_below(len)] ^= (uint8_t)(1u << rnd_below(8));
         }
-        if (mt_summary_unpack(buf, len, back, 64, &got, &e) != MT_OK) {
-            continue;
+        {
+            /* The fold accepts exactly what the unpacker accepts (one
+             * bucket over all time: nothing crosses it), and refuses the
+             * rest with the same code at the same byte. */
+            mt_bucket one[1];
+            mt_summary_fold f;
+            mt_error fe;
+            mt_status us = mt_summary_unpack(buf, len, back, 64, &got, &e), fs;
+            T_OK_E(mt_summary_fold_init(&f, INT64_MIN, INT64_MAX, 1, one, &fe), &fe);
+            fs = mt_summary_fold_add(&f, buf, len, &fe);
+            if (us == MT_OK && got > 0 && back[got - 1].t_last == INT64_MAX) {
+                continue;
+            }
+            if (fs != us || (us != MT_OK && fe.pos != e.pos)) {
+                T_FAIL("round %zu: unpack %d at %zu, fold %d at %zu", round_no, (int)us, e.pos,
+                       (int)fs, fe.pos);
+            }
+            if (us != MT_OK) {
+                continue;
+            }
         }
         accepted++;
         for (i = 0; i < got; i++) {
