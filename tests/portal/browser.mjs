@@ -22,8 +22,12 @@
 // The server serves the repository's portal/ folder, whose vendor/ subfolder
 // (uPlot, the WebAssembly core, the QR code library) the default CMake build
 // fills (target portal_vendor). METRON_SERVER_BIN names the server binary
-// (default build/server/metron-server-test); METRON_CHROMIUM the browser
-// (default /usr/bin/chromium, Debian's package, driven by playwright-core).
+// (default build/server/metron-server-test); METRON_CHROMIUM the browser,
+// driven by playwright-core: by default Debian's chromium-headless-shell
+// (scripts/bootstrap installs it), else its chromium. The headless shell is
+// the same Chromium (version, Blink, V8) without the desktop browser's
+// profile services: a new context (every openPage) costs a third of the
+// CPU, which is most of a portal file's CPU (docs/testing.md "Suite time").
 //
 // The three ways of hosting the portal (docs/deploy.md) are startStack's
 // option deploy, or METRON_PORTAL_DEPLOY for a whole run of test files:
@@ -51,8 +55,14 @@ import { startNginx } from '../server/nginx.mjs';
 
 export { repoRoot, sleep, request, startSmtpSink };
 export const portalDir = path.join(repoRoot, 'portal');
-export const shotsDir = path.join(repoRoot, 'build', 'portal-shots');
-export const chromiumBin = process.env.METRON_CHROMIUM || '/usr/bin/chromium';
+/** The deploy way of this run of test files: METRON_PORTAL_DEPLOY or 'server'. */
+export const DEPLOY_WAY = process.env.METRON_PORTAL_DEPLOY || 'server';
+/** Where shot() writes: build/portal-shots, or build/portal-shots/<way> in
+ * the nginx and cors ways (scripts/test runs them beside the server way's
+ * run, whose pictures scripts/portal-review-shots.mjs reads). */
+export const shotsDir = path.join(repoRoot, 'build', 'portal-shots', ...(DEPLOY_WAY === 'server' ? [] : [DEPLOY_WAY]));
+export const chromiumBin = process.env.METRON_CHROMIUM ||
+  ['/usr/bin/chromium-headless-shell', '/usr/bin/chromium'].find((f) => fs.existsSync(f)) || '/usr/bin/chromium';
 
 /** Viewport sizes of the tests: a desktop PC, a 375 px phone (I3) and a 390×844 phone. */
 export const SIZES = {
@@ -204,8 +214,6 @@ export async function startStack(options = {}) {
   return stack;
 }
 
-/** The deploy way of this run of test files: METRON_PORTAL_DEPLOY or 'server'. */
-export const DEPLOY_WAY = process.env.METRON_PORTAL_DEPLOY || 'server';
 
 /**
  * Options of a test that the nginx and cors ways leave out: a file that
