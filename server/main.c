@@ -244,6 +244,15 @@ int main(int argc, char **argv)
     }
     log_info("schema: version %d (%d migration%s applied now)", mset[mcount - 1].version, n_applied,
              n_applied == 1 ? "" : "s");
+    if (http_test_build && getenv("METRON_TEST_MIGRATE_ONLY") != NULL) {
+        /* The test harness migrates one database a run this way and copies
+         * it for each test (tests/server/harness.mjs, "migrated template"):
+         * exactly what the migrations make, none of what a start adds
+         * (secrets, the MQTT CA). The production build ignores it. */
+        log_info("migrations only (METRON_TEST_MIGRATE_ONLY): stopping");
+        rc = EXIT_SUCCESS;
+        goto out;
+    }
 
     {
         /* The hashing gate (auth_password.h): one hash per CPU, 2..8, unless

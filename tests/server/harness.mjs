@@ -12,6 +12,7 @@
 // Whatever the harness starts is stopped when the test file ends, even when
 // a test failed before its own stop() (see "what a test file leaves" below).
 import { spawn, execFile, execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -462,9 +463,10 @@ async function initdb(dir) {
  * first time (scripts/test names one folder for its whole run in
  * METRON_TEST_PG_TEMPLATE: a copy costs half the CPU of initdb, and every
  * test file starts one or more clusters). The first file to need it runs
- * initdb in a folder of its own beside "template" and renames it into place;
- * a file that loses that race uses the winner's. The template is never
- * started, so every copy is the cluster initdb leaves.
+ * initdb in a folder of its own beside "template", adds the migrated
+ * databases (migratedTemplate()) and renames it into place; a file that
+ * loses that race uses the winner's. Every copy is the cluster initdb
+ * leaves, stopped cleanly, with those databases.
  */
 async function copyPgTemplate(template, dir) {
   if (!fs.existsSync(path.join(template, 'PG_VERSION'))) {
@@ -472,6 +474,7 @@ async function copyPgTemplate(template, dir) {
     const mine = `${template}.${process.pid}`;
     fs.rmSync(mine, { recursive: true, force: true });
     await initdb(mine);
+    await migratedTemplate(mine);
     try {
       fs.renameSync(mine, template);
     } catch (e) {
@@ -482,6 +485,103 @@ async function copyPgTemplate(template, dir) {
   }
   // cp -a keeps the owner (postgres when the tests run as root) and modes.
   await execFileP('cp', ['-a', template, dir], { timeout: 60000 });
+}
+
+// ------------------------------------------------------------ migrated template
+//
+// A new database of a test cluster used to be migrated by the first server
+// started on it: every migration of server/migrations, about 1.5 s of
+// PostgreSQL's CPU a database, some 200 databases a run of server_http
+// (docs/testing.md "Suite time"). With a template folder
+// (METRON_TEST_PG_TEMPLATE) the harness migrates one database once, with
+// the test build told to stop after its migrations (METRON_TEST_MIGRATE_ONLY:
+// nothing of a start is in it, no secret, no CA), and the template holds
+// MIGRATED_READY copies of it: createDatabase() renames a copy (no cost)
+// while the cluster has one (one: most files make one database, and each
+// copy of the template copies them), then copies the migrated one (CREATE DATABASE
+// ... TEMPLATE, half the CPU of the migrations). So a server started on a
+// database of createDatabase() finds its schema current ("0 migrations
+// applied now"); a test of the migrations themselves asks for an empty
+// database: createDatabase(name, { empty: true }). The copies are marked
+// templates (datistemplate), so lists of a cluster's databases leave them
+// out. They are used only when the migrations of the checkout are those
+// migrated (MIGRATED_FILE holds their hash).
+const MIGRATED_DB = 'metron_migrated';
+const MIGRATED_READY = 1;
+const MIGRATED_FILE = 'metron_test_migrated.json';
+
+/** A hash of this checkout's migrations (names and texts). */
+function migrationsHash() {
+  const dirM = path.join(repoRoot, 'server', 'migrations');
+  const h = crypto.createHash('sha256');
+  for (const f of fs.readdirSync(dirM).filter((n) => n.endsWith('.sql')).sort()) {
+    h.update(f).update('\0').update(fs.readFileSync(path.join(dirM, f))).update('\0');
+  }
+  return h.digest('hex');
+}
+
+/** Add the migrated databases to the new cluster "dir" (not started):
+ * started on a free port, MIGRATED_DB migrated by the test build
+ * (serverBin with METRON_TEST_MIGRATE_ONLY), MIGRATED_READY copies of it,
+ * stopped cleanly. A server binary that is not a test build (it does not
+ * stop after its migrations) leaves the cluster without them. */
+async function migratedTemplate(dir) {
+  const port = await freePort();
+  // wal_recycle off: the WAL of the migrations is removed at the stop, not
+  // kept for later (every copy of the template copies pg_wal).
+  const opts = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off ` +
+    '-c full_page_writes=off -c wal_recycle=off -c min_wal_size=32MB';
+  await pgRun('pg_ctl', ['-D', dir, '-l', path.join(dir, 'log'), '-o', opts, '-w', '-t', '30', 'start'],
+    { cwd: dir });
+  const psql = (db, sql) => execFileP(path.join(pgBin, 'psql'), ['-X', '-q', '-v', 'ON_ERROR_STOP=1',
+    '-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-d', db, '-c', sql]);
+  const data = fs.mkdtempSync(path.join(os.tmpdir(), 'metron-migrate-'));
+  try {
+    await psql('postgres', `CREATE DATABASE ${MIGRATED_DB}`);
+    const env = { ...process.env, METRON_TEST_MIGRATE_ONLY: '1',
+      DATABASE_URL: `postgresql://postgres@127.0.0.1:${port}/${MIGRATED_DB}` };
+    let out = '';
+    try {
+      const r = await execFileP(serverBin, ['--listen', '127.0.0.1:0', '--data', data], { env, timeout: 120000 });
+      out = r.stderr + r.stdout;
+    } catch (e) {
+      out = `${e.stderr || ''}${e.stdout || ''}`;
+    }
+    if (/migrations only \(METRON_TEST_MIGRATE_ONLY\)/.test(out)) {
+      for (let k = 1; k <= MIGRATED_READY; k++) {
+        await psql('postgres', `CREATE DATABASE ${MIGRATED_DB}_${k} TEMPLATE ${MIGRATED_DB} STRATEGY FILE_COPY`);
+      }
+      for (let k = 0; k <= MIGRATED_READY; k++) {
+        await psql('postgres', `ALTER DATABASE ${k ? `${MIGRATED_DB}_${k}` : MIGRATED_DB} IS_TEMPLATE true`);
+      }
+      // The WAL written so far in a segment of its own, dropped at this
+      // checkpoint (wal_recycle off): the template keeps one segment.
+      await psql('postgres', 'SELECT pg_switch_wal()');
+      await psql('postgres', 'CHECKPOINT');
+      fs.writeFileSync(path.join(dir, MIGRATED_FILE), JSON.stringify({ hash: migrationsHash(),
+        ready: Array.from({ length: MIGRATED_READY }, (_, k) => `${MIGRATED_DB}_${k + 1}`) }));
+    } else {
+      await psql('postgres', `DROP DATABASE ${MIGRATED_DB}`);
+      say(`the template cluster has no migrated database (${serverBin} did not stop after its ` +
+        `migrations):\n${out.slice(-2000)}`);
+    }
+  } finally {
+    fs.rmSync(data, { recursive: true, force: true });
+    await pgRun('pg_ctl', ['-D', dir, '-m', 'fast', '-w', 'stop'], { cwd: dir });
+  }
+}
+
+/** The migrated databases of the cluster in "dir" (a copy of the
+ * template): { template, ready } or null without them (or when this
+ * checkout's migrations are not those migrated). */
+function migratedOf(dir) {
+  let m;
+  try {
+    m = JSON.parse(fs.readFileSync(path.join(dir, MIGRATED_FILE), 'utf8'));
+  } catch {
+    return null;
+  }
+  return m.hash === migrationsHash() ? { template: MIGRATED_DB, ready: m.ready } : null;
 }
 
 /**
@@ -525,6 +625,7 @@ export async function startPostgres({ durable = false } = {}) {
   const template = process.env.METRON_TEST_PG_TEMPLATE;
   if (template) await copyPgTemplate(template, dir);
   else await initdb(dir);
+  const migrated = template ? migratedOf(dir) : null;
   const port = await freePort();
   // Durable clusters (benchmarks) get the settings of the clusters Metron
   // runs (server/db/pg_tuning.conf), so that a benchmark measures what runs.
@@ -589,10 +690,20 @@ export async function startPostgres({ durable = false } = {}) {
     pid() {
       return Number(fs.readFileSync(path.join(dir, 'postmaster.pid'), 'utf8').split('\n')[0]);
     },
-    /** A new empty database; returns its URL. */
-    async createDatabase(name) {
+    /** A new database; returns its URL. Migrated (the schema of this
+     * checkout's migrations: "migrated template" above) when the cluster
+     * is a copy of a template folder, unless "empty" (then as initdb's
+     * template1, for the tests of the migrations themselves). */
+    async createDatabase(name, { empty = false } = {}) {
       const db = name || `metron_t${++pg.dbCount}_${process.pid}`;
-      await pg.psql(`CREATE DATABASE ${db}`);
+      if (!empty && migrated?.ready.length) {
+        const ready = migrated.ready.shift();
+        await pg.psqlEach([`ALTER DATABASE ${ready} IS_TEMPLATE false`, `ALTER DATABASE ${ready} RENAME TO ${db}`]);
+      } else if (!empty && migrated) {
+        await pg.psql(`CREATE DATABASE ${db} TEMPLATE ${migrated.template}`);
+      } else {
+        await pg.psql(`CREATE DATABASE ${db}`);
+      }
       return pg.url(db);
     },
     async destroy() {

@@ -14,7 +14,7 @@ after(async () => {
 });
 
 test('migrations are applied once, recorded, and a restart applies nothing', async () => {
-  const url = await pg.createDatabase('mig_once');
+  const url = await pg.createDatabase('mig_once', { empty: true });
   let srv = await startServer({ databaseUrl: url });
   dirs.push(srv.dataDir);
   await srv.stop();

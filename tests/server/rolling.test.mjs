@@ -349,7 +349,7 @@ test('a servers-from mark lets the servers that have that migration, not every o
 
 test('two newer servers starting together apply the newer migration once', async () => {
   const db = 'roll_together';
-  const url = await pg.createDatabase(db);
+  const url = await pg.createDatabase(db, { empty: true });
   // Not idempotent: applied twice, the second CREATE TABLE would fail.
   const newer = migrationsDir(EXPAND);
   const both = await Promise.all([0, 1].map(() => startServer({ databaseUrl: url,
