@@ -187,7 +187,7 @@ int main(int argc, char **argv)
     /* And each arena keeps what a year chart freed (up to 64 MB at its
      * top) instead of returning it at once: a year of 32 channels reads
      * 25 MB of summaries in 65 kB values (libpq's), so every chart faulted
-     * in and zeroed ~6,500 pages again, a quarter of the server's CPU of
+     * in and zeroed ~2,900 pages again, a quarter of the server's CPU of
      * the request (issue 16, yearq: 45 -> 34 ms of server CPU a request,
      * 20 MB more resident). Allocations up to 32 MB come from the arenas:
      * glibc's own dynamic thresholds, which a setting turns off, would
