@@ -245,16 +245,20 @@ export const startPortal = (o) => startStack(o);
  * A new browser context and page at env.url. Options: size ('pc' | 'phone' |
  * 'phone390' | {width, height}), lang (the browser's language, e.g.
  * 'de-DE'), zone (the browser's time zone, e.g. 'Asia/Tokyo'; default the
- * machine's), path (default '/').
+ * machine's), path (default '/'), clock (true: Playwright's clock installed
+ * before the portal loads; time goes on as usual until the test moves it
+ * with page.clock.fastForward(ms), which fires the portal's timers that
+ * fall due, instead of waiting them out).
  * The page collects page.consoleErrors (every console error and page error)
  * and page.cspErrors (those about the Content-Security-Policy).
  */
-export async function openPage(env, { size = 'pc', lang = 'en-US', zone, path: p = '/' } = {}) {
+export async function openPage(env, { size = 'pc', lang = 'en-US', zone, path: p = '/', clock = false } = {}) {
   const phone = String(size).startsWith('phone');
   const context = await env.browser.newContext({
     viewport: SIZES[size] || size, locale: lang, deviceScaleFactor: 1,
     isMobile: phone, hasTouch: phone, ...(zone ? { timezoneId: zone } : {}),
   });
+  if (clock) await context.clock.install();
   const page = await context.newPage();
   watchConsole(page);
   await page.goto(env.url + p);

@@ -74,19 +74,21 @@ test('ages move on without a reload', async () => {
   const now = Date.now() * 1000;
   const r = await ingest.batch({ batch_id: 'fresh-2', channels: [{ id: seed.channels[0], t: [now - (now % 1e6)], v: [22] }] });
   assert.ok(r.status < 300, r.text);
-  const page = await openPage(env);
+  const page = await openPage(env, { clock: true });
   await signIn(page, { account: 'acme', user: 'admin', password: PASSWORD });
   await waitForPage(page, 'monitor');
   const ageSel = `${card(seed.channels[0])} [data-testid=channel-age]`;
   await page.waitForSelector(ageSel);
   const first = await page.textContent(ageSel);
-  // The 10-second redraw changes "now" / "N seconds ago" without a request.
+  // The 10-second redraw changes "now" / "N seconds ago" without a request
+  // (the page's clock moved on 10 s rather than waited for).
+  await page.clock.fastForward(10000);
   await page.waitForFunction(([sel, was]) => document.querySelector(sel).textContent !== was, [ageSel, first], { timeout: 25000 });
   await page.context().close();
 });
 
 test('high-speed mode: when it ends, and whether 5-second values arrive', async () => {
-  const page = await openPage(env, { size: 'phone390' });
+  const page = await openPage(env, { size: 'phone390', clock: true });
   await signIn(page, { account: 'acme', user: 'admin', password: PASSWORD });
   await waitForPage(page, 'monitor');
   await page.click('[data-testid=live-start]');
@@ -102,7 +104,9 @@ test('high-speed mode: when it ends, and whether 5-second values arrive', async 
   await page.waitForFunction((sel) => document.querySelector(sel).textContent === '31.25', `${card(seed.channels[0])} [data-testid=channel-value]`);
   await assertFits(page, 'monitor in high-speed mode');
   await shot(page, 'monitor-live-phone');
-  // Nothing more for 15 s: "stopped".
+  // Nothing more for 15 s: "stopped" (the page's clock moved on 16 s rather
+  // than waited for).
+  await page.clock.fastForward(16000);
   await page.waitForFunction(() => document.querySelector('[data-testid=live-arrival]')?.dataset.state === 'stalled', null, { timeout: 30000 });
   assert.match(await page.textContent('[data-testid=live-arrival]'), /stopped/);
   await page.click('[data-testid=live-stop]');
