@@ -289,7 +289,7 @@ test('a raised alarm: on the monitor, in the header count and the notifications,
     await env.setClock(0);
   }
   await seed.admin.post('/api/v1/notifications/read-all', {});
-  const page = await open('monitor');
+  const page = await open('monitor', { clock: true });
   assert.equal(await page.isVisible('[data-testid=unread-badge]'), false);
   const now = Date.now() * 1000;
   const t1 = now - (now % MIN_US) - 2 * MIN_US;
@@ -299,7 +299,9 @@ test('a raised alarm: on the monitor, in the header count and the notifications,
   await page.waitForSelector('[data-testid=raised-alarm]');
   const line = await page.textContent('[data-testid=raised-alarms]');
   assert.match(line, /The alarm “Boiler over 80” was raised at .*: Temperature 1 85\.5 °C\./);
-  await sleep(2100); // the shell asks for the count on a page change, at most every 2 s
+  // The shell asks for the count on a page change, at most every 2 s: its
+  // clock moved on rather than waited for.
+  await page.clock.fastForward(2100);
   await gotoRoute(page, `${env.url}/#/alarms`);
   await page.waitForFunction(() => !document.querySelector('[data-testid=unread-badge]').hidden);
   const unread = (await seed.admin.get('/api/v1/notifications/unread-count')).body.unread;

@@ -439,10 +439,10 @@ export async function docShot(page, name, opts) {
 
 /**
  * A new page of "env" signed in as acme's admin (password "password"), at
- * "#/route" once its page has drawn; "size" and "lang" as openPage().
+ * "#/route" once its page has drawn; "size", "lang" and "clock" as openPage().
  */
-export async function openSignedIn(env, route, password, { size = 'pc', lang } = {}) {
-  const page = await openPage(env, { size, ...(lang ? { lang } : {}) });
+export async function openSignedIn(env, route, password, { size = 'pc', lang, clock = false } = {}) {
+  const page = await openPage(env, { size, clock, ...(lang ? { lang } : {}) });
   await signIn(page, { account: 'acme', user: 'admin', password });
   await gotoRoute(page, `${env.url}/#/${route}`);
   return page;
