@@ -23,11 +23,13 @@
 // (uPlot, the WebAssembly core, the QR code library) the default CMake build
 // fills (target portal_vendor). METRON_SERVER_BIN names the server binary
 // (default build/server/metron-server-test); METRON_CHROMIUM the browser,
-// driven by playwright-core: by default Debian's chromium-headless-shell
+// driven by playwright-core: in a test file Debian's chromium-headless-shell
 // (scripts/bootstrap installs it), else its chromium. The headless shell is
 // the same Chromium (version, Blink, V8) without the desktop browser's
 // profile services: a new context (every openPage) costs a third of the
 // CPU, which is most of a portal file's CPU (docs/testing.md "Suite time").
+// Benchmarks and scripts (tests/bench/portal_bench.mjs, scripts/portal-*)
+// keep the desktop chromium that their figures were measured with.
 //
 // The three ways of hosting the portal (docs/deploy.md) are startStack's
 // option deploy, or METRON_PORTAL_DEPLOY for a whole run of test files:
@@ -49,7 +51,7 @@ import { spawnSync } from 'node:child_process';
 import { chromium } from 'playwright-core';
 import {
   destroyChecked, startPostgres, startServer, startSmtpSink, createAccount, createUser, login, request,
-  setClock, repoRoot, sleep, freePort, tempDir,
+  setClock, repoRoot, sleep, freePort, tempDir, underTest,
 } from '../server/harness.mjs';
 import { startNginx } from '../server/nginx.mjs';
 
@@ -62,7 +64,7 @@ export const DEPLOY_WAY = process.env.METRON_PORTAL_DEPLOY || 'server';
  * run, whose pictures scripts/portal-review-shots.mjs reads). */
 export const shotsDir = path.join(repoRoot, 'build', 'portal-shots', ...(DEPLOY_WAY === 'server' ? [] : [DEPLOY_WAY]));
 export const chromiumBin = process.env.METRON_CHROMIUM ||
-  ['/usr/bin/chromium-headless-shell', '/usr/bin/chromium'].find((f) => fs.existsSync(f)) || '/usr/bin/chromium';
+  (underTest && fs.existsSync('/usr/bin/chromium-headless-shell') ? '/usr/bin/chromium-headless-shell' : '/usr/bin/chromium');
 
 /** Viewport sizes of the tests: a desktop PC, a 375 px phone (I3) and a 390×844 phone. */
 export const SIZES = {
