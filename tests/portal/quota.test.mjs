@@ -117,6 +117,9 @@ test('over quota: the sentence on the account page and a banner on every page fo
   // On a phone the banner wraps within the width.
   page = await openPage(env, { size: 'phone', lang: 'en-US', zone: ZONE });
   await signIn(page, { account: 'acme', user: 'admin', password: PASSWORD });
+  // The monitor drawn first: its width and its picture are those of the page
+  // with its data (a faster browser took the picture half drawn).
+  await waitForPage(page, 'monitor');
   await bannerText(page);
   const sw = await page.evaluate(() => document.documentElement.scrollWidth);
   assert.ok(sw <= 375, `scrollWidth ${sw}`);
