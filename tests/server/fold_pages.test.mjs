@@ -3,7 +3,9 @@
 // series_day's partitions of this month and later have fillfactor 50, so
 // that a compactor round's updates of a channel's day block and latest
 // sample stay heap-only; a partition made later gets it too, with its
-// columns' storage as before; and the fold still stores every sample once.
+// columns' storage as before, but not one of an earlier month (093: rows
+// inserted once, docs/benchmarks.md "Disk per stored sample after 092");
+// and the fold still stores every sample once.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { request, useStack } from './harness.mjs';
@@ -29,6 +31,16 @@ test('092: channel_latest and the partitions from this month on keep half their 
     FROM pg_attribute WHERE attrelid = '${later}'::regclass AND attname IN ('data', 'hours')`),
   'data:e,hours:m');
   await sql(`DROP TABLE ${later}`);
+});
+
+test('093: a partition of an earlier month (a back-fill, an import) keeps the default fillfactor', async () => {
+  const today = Math.floor(Date.now() / 86400e3);
+  const past = await sql(`SELECT mt_series_partition(${today - 5 * 366})`);
+  assert.equal(await options(past), '', past);
+  assert.equal(await sql(`SELECT string_agg(attname || ':' || attstorage::text, ',' ORDER BY attname)
+    FROM pg_attribute WHERE attrelid = '${past}'::regclass AND attname IN ('data', 'hours')`),
+  'data:e,hours:m');
+  await sql(`DROP TABLE ${past}`);
 });
 
 test('092: two folds of one day update its blocks and latest samples in place, every sample kept once', async () => {
