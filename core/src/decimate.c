@@ -57,23 +57,26 @@ static mt_time bucket_start(const range *r, uint64_t i)
     return (mt_time)((uint64_t)r->t0 + off);
 }
 
-mt_time mt__bucket_start(mt_time t0, mt_time t1, size_t n_buckets, uint64_t i)
+/* The range of n_buckets buckets over [t0, t1]. */
+static range range_of(mt_time t0, mt_time t1, size_t n_buckets)
 {
     range r;
     r.t0 = t0;
     r.t1 = t1;
     r.span = (uint64_t)t1 - (uint64_t)t0;
     r.n_buckets = n_buckets;
+    return r;
+}
+
+mt_time mt__bucket_start(mt_time t0, mt_time t1, size_t n_buckets, uint64_t i)
+{
+    range r = range_of(t0, t1, n_buckets);
     return bucket_start(&r, i);
 }
 
 uint64_t mt__bucket_of(mt_time t0, mt_time t1, size_t n_buckets, mt_time t)
 {
-    range r;
-    r.t0 = t0;
-    r.t1 = t1;
-    r.span = (uint64_t)t1 - (uint64_t)t0;
-    r.n_buckets = n_buckets;
+    range r = range_of(t0, t1, n_buckets);
     return bucket_of(&r, t);
 }
 
